@@ -1,0 +1,66 @@
+//! `apiserver-doctor`: the command line. It only parses arguments and dispatches; every
+//! capability lives in a library crate, and each subcommand is one module of `cmd`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+/// Finds the client, resource or webhook that hurts a Kubernetes API server or etcd.
+///
+/// Exit codes: 0 no finding at or above --fail-on, 1 such findings, 2 usage or input error.
+#[derive(Parser)]
+#[command(name = "apiserver-doctor", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Simulate a 5,000-node cluster hour with real-shaped problems, diagnose it, write a report.
+    Demo(cmd::demo::Args),
+    /// Read audit logs in any format into the columnar store.
+    Ingest(cmd::ingest::Args),
+    /// Summarise what the store holds: events, time range, formats, verbs, skipped records.
+    Stats(cmd::stats::Args),
+    /// Run a Kusto (KQL) query over the store or over files.
+    Query(cmd::query::Args),
+    /// Diagnose: name who hurts the control plane, with evidence and fixes.
+    Diagnose(cmd::diagnose::Args),
+    /// List the checks diagnose runs.
+    Checks(cmd::checks::Args),
+    /// Print a check's documentation.
+    Explain(cmd::explain::Args),
+    /// Read kube-apiserver or etcd /metrics snapshots and report their findings.
+    Metrics(cmd::metrics::Args),
+    /// Inspect a live etcd through its v3 JSON gateway (read-only).
+    Etcd(cmd::etcd::Args),
+    /// Write realistic audit logs, metrics and manifests of a large cluster in trouble.
+    Simulate(cmd::simulate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Stats(args) => cmd::stats::run(args),
+        Command::Query(args) => cmd::query::run(args),
+        Command::Diagnose(args) => cmd::diagnose::run(args),
+        Command::Checks(args) => cmd::checks::run(args),
+        Command::Explain(args) => cmd::explain::run(args),
+        Command::Metrics(args) => cmd::metrics::run(args),
+        Command::Etcd(args) => cmd::etcd::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) if cmd::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

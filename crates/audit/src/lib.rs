@@ -1,0 +1,47 @@
+//! Kubernetes audit logs in every form they come in: format detection, record parsers, the
+//! canonical Arrow schema, format writers (for round-trip tests and the simulator) and the
+//! Parquet store.
+//!
+//! Nothing here prints or exits: errors are values, progress is reported through callbacks.
+
+pub mod event;
+pub mod schema;
+pub mod write;
+
+pub use event::{Event, ObjectRef, ResponseStatus, UserInfo};
+pub use schema::{canonical_schema, col};
+
+/// The input formats detected from file content (never from the file name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum InputFormat {
+    /// Log backend: one `audit.k8s.io` `Event` per line.
+    K8sLog,
+    /// Webhook backend: `EventList` documents, one per line or one per file.
+    EventList,
+    /// Azure `AzureDiagnostics` rows with the event in `log_s`, as NDJSON or a JSON array.
+    AzureDiagnostics,
+    /// Azure `AzureDiagnostics` rows exported from the portal as CSV.
+    AzureDiagnosticsCsv,
+    /// Azure resource-specific `AKSAudit` / `AKSAuditAdmin` rows, as NDJSON or a JSON array.
+    AksAudit,
+    /// Azure resource-specific rows exported as CSV.
+    AksAuditCsv,
+    /// Diagnostic-settings envelope (Event Hub, storage): `{"records":[…]}`.
+    DiagnosticEnvelope,
+}
+
+impl InputFormat {
+    /// The stable name stored in the `source_format` column and printed by `stats`.
+    pub fn name(self) -> &'static str {
+        match self {
+            InputFormat::K8sLog => "k8s-log",
+            InputFormat::EventList => "eventlist",
+            InputFormat::AzureDiagnostics => "azure-diagnostics",
+            InputFormat::AzureDiagnosticsCsv => "azure-diagnostics-csv",
+            InputFormat::AksAudit => "aks-audit",
+            InputFormat::AksAuditCsv => "aks-audit-csv",
+            InputFormat::DiagnosticEnvelope => "diagnostic-envelope",
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! The findings model from DESIGN.md: every check writes [`Finding`]s, every report renders them.
+//!
+//! This crate is deliberately light (serde and chrono only) so that the metrics, etcd,
+//! remedy and report crates can use it without pulling in the query engine.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+mod thresholds;
+pub use thresholds::{Threshold, Thresholds, names as threshold_names};
+
+/// How bad a finding is. Ordered: `Info < Warning < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Context the reader should know; never fails a run.
+    Info,
+    /// Something is degrading or will break soon.
+    Warning,
+    /// The control plane is hurt now.
+    Critical,
+}
+
+impl Severity {
+    /// Lower-case name, as in JSON and `--fail-on`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Subject {
+    /// The kind of subject: `client`, `user`, `resource`, `webhook`, `flow-schema`,
+    /// `priority-level`, `etcd-member`, `etcd`, `apiserver`, `evidence`.
+    pub kind: String,
+    /// Its name, e.g. a folded user agent, `pods`, `kyverno-resource-mutating-webhook-cfg`.
+    pub name: String,
+}
+
+impl Subject {
+    /// A subject of the given kind and name.
+    pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
+        Subject { kind: kind.into(), name: name.into() }
+    }
+}
+
+/// A closed time interval in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// First instant covered.
+    pub start: DateTime<Utc>,
+    /// Last instant covered.
+    pub end: DateTime<Utc>,
+}
+
+/// One number of the evidence, with its unit and how it reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measure {
+    /// What it is, e.g. `requests`, `share of all requests`, `P99 latency`.
+    pub label: String,
+    /// The value in `unit`.
+    pub value: f64,
+    /// `count`, `percent`, `ms`, `s`, `bytes`, `per-second`, `ratio`, …
+    pub unit: String,
+}
+
+impl Measure {
+    /// A measure.
+    pub fn new(label: impl Into<String>, value: f64, unit: impl Into<String>) -> Self {
+        Measure { label: label.into(), value, unit: unit.into() }
+    }
+}
+
+/// A small table of evidence rows (already formatted cells).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Column headers.
+    pub columns: Vec<String>,
+    /// Rows, each as long as `columns`.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A point of a chart series: x is a time (RFC 3339) or a category label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The x value: an RFC 3339 time or a label.
+    pub x: String,
+    /// The y value.
+    pub y: f64,
+}
+
+/// One named series of a chart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The series name (legend entry).
+    pub name: String,
+    /// Its points, in x order.
+    pub points: Vec<Point>,
+}
+
+/// A chart that helps read a finding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    /// `timechart`, `columnchart`, `barchart`, `piechart`, `linechart`.
+    pub kind: String,
+    /// Title.
+    pub title: String,
+    /// Y axis label with unit.
+    pub y_label: String,
+    /// The series.
+    pub series: Vec<Series>,
+}
+
+/// Everything that shows a finding is true.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Where the numbers come from: `audit`, `metrics:<file>`, `etcd:<endpoint>`, …
+    pub source: String,
+    /// The numbers.
+    pub measures: Vec<Measure>,
+    /// KQL that reproduces the numbers, runnable with `apiserver-doctor query` and in Log
+    /// Analytics against `AKSAudit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// Supporting rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<Table>,
+    /// A chart, where one helps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<Chart>,
+}
+
+/// How safe a remedy is to apply as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Safety {
+    /// Read-only or trivially reversible.
+    Safe,
+    /// Changes the cluster or deletes data: read it and adapt it first.
+    ReviewFirst,
+}
+
+/// The shape of a remedy's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RemedyKind {
+    /// A Kubernetes manifest to `kubectl apply -f -`.
+    Yaml,
+    /// Shell commands, one per line.
+    Command,
+    /// Plain advice (tune the client, paginate, …).
+    Advice,
+}
+
+/// A fix: YAML, commands or advice, marked with how safe it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Remedy {
+    /// One line: what it does.
+    pub title: String,
+    /// YAML, commands or advice.
+    pub kind: RemedyKind,
+    /// The manifest, the commands or the advice text.
+    pub body: String,
+    /// Whether it can be applied as is.
+    pub safety: Safety,
+}
+
+/// The threshold a finding was judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdUsed {
+    /// The config key, e.g. `p99_mutating_seconds`.
+    pub name: String,
+    /// The value used (default or from `--config`).
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+    /// Where the default comes from.
+    pub source: String,
+}
+
+impl From<&Threshold> for ThresholdUsed {
+    fn from(t: &Threshold) -> Self {
+        ThresholdUsed {
+            name: t.name.to_owned(),
+            value: t.value,
+            unit: t.unit.to_owned(),
+            source: t.source.to_owned(),
+        }
+    }
+}
+
+/// One thing a check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable code, e.g. `AUD003`.
+    pub code: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// One plain line, e.g. `kube-monkey sends 41% of all requests`.
+    pub title: String,
+    /// What it is about.
+    pub subject: Subject,
+    /// The time it covers, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+    /// A few sentences in plain words: what happens and why it matters.
+    pub summary: String,
+    /// The numbers, the query and the chart.
+    pub evidence: Evidence,
+    /// The thresholds it was judged against.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<ThresholdUsed>,
+    /// What to do about it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remedies: Vec<Remedy>,
+}
+
+/// The kinds of evidence a check reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvidenceKind {
+    /// Audit events in the store.
+    Audit,
+    /// kube-apiserver `/metrics` snapshots.
+    ApiserverMetrics,
+    /// etcd `/metrics` snapshots.
+    EtcdMetrics,
+    /// A live etcd (status, alarms, key statistics).
+    Etcd,
+    /// Webhook configurations and APF objects (manifests or a live cluster).
+    Manifests,
+}
+
+/// A check's static description: the registry lists these, `explain` prints `doc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckInfo {
+    /// Stable code, e.g. `AUD003`.
+    pub code: &'static str,
+    /// Short kebab-case name, e.g. `expensive-lists`.
+    pub name: &'static str,
+    /// Severity when the threshold is crossed, before any escalation.
+    pub default_severity: Severity,
+    /// What it reads.
+    pub evidence: EvidenceKind,
+    /// Markdown with the fixed headings: `## What it detects`, `## Why it matters`,
+    /// `## Example`, `## Remedy`, `## References`.
+    pub doc: &'static str,
+}
+
+/// Orders findings for every report: severity (worst first), then code, then subject.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.subject.cmp(&b.subject))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(code: &str, severity: Severity, subject: &str) -> Finding {
+        Finding {
+            code: code.into(),
+            severity,
+            title: String::new(),
+            subject: Subject::new("client", subject),
+            time_range: None,
+            summary: String::new(),
+            evidence: Evidence::default(),
+            thresholds: vec![],
+            remedies: vec![],
+        }
+    }
+
+    #[test]
+    fn findings_sort_worst_first_then_code_then_subject() {
+        let mut f = vec![
+            finding("AUD002", Severity::Warning, "b"),
+            finding("AUD001", Severity::Info, "a"),
+            finding("AUD003", Severity::Critical, "z"),
+            finding("AUD002", Severity::Warning, "a"),
+        ];
+        sort_findings(&mut f);
+        let order: Vec<(&str, &str)> = f.iter().map(|f| (f.code.as_str(), f.subject.name.as_str())).collect();
+        assert_eq!(order, vec![("AUD003", "z"), ("AUD002", "a"), ("AUD002", "b"), ("AUD001", "a")]);
+    }
+}

@@ -1,0 +1,167 @@
+//! Default thresholds with their sources (DESIGN.md, "Thresholds"), overridable by name.
+
+/// One threshold: its config key, value, unit and where the default comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// Config key, e.g. `p99_mutating_seconds`.
+    pub name: &'static str,
+    /// Current value (default or overridden).
+    pub value: f64,
+    /// Unit of `value`.
+    pub unit: &'static str,
+    /// What it means, one line.
+    pub description: &'static str,
+    /// Where the default comes from.
+    pub source: &'static str,
+}
+
+macro_rules! thresholds {
+    ($($konst:ident = $name:literal, $value:expr, $unit:literal, $desc:literal, $source:literal;)*) => {
+        /// Names of every threshold, as used in config files and in findings.
+        pub mod names {
+            $(#[doc = $desc] pub const $konst: &str = $name;)*
+        }
+        const DEFAULTS: &[Threshold] = &[
+            $(Threshold { name: $name, value: $value, unit: $unit, description: $desc, source: $source },)*
+        ];
+    };
+}
+
+thresholds! {
+    P99_MUTATING_SECONDS = "p99_mutating_seconds", 1.0, "s",
+        "P99 latency SLO of mutating calls and single-object reads", "SIG-scalability API call latency SLO";
+    P99_NAMESPACE_LIST_WARNING_SECONDS = "p99_namespace_list_warning_seconds", 5.0, "s",
+        "P99 latency of namespace-scope LISTs above which to warn", "kubernetes-mixin buckets";
+    P99_NAMESPACE_LIST_SECONDS = "p99_namespace_list_seconds", 30.0, "s",
+        "P99 latency SLO of namespace-scope LISTs", "SIG-scalability API call latency SLO";
+    P99_CLUSTER_LIST_SECONDS = "p99_cluster_list_seconds", 30.0, "s",
+        "P99 latency SLO of cluster-scope LISTs", "SIG-scalability API call latency SLO";
+    OBJECTS_PER_TYPE_WARNING = "objects_per_type_warning", 10_000.0, "count",
+        "objects of one type above which to warn", "AKS guide (troubleshoot API server and etcd)";
+    OBJECTS_PER_TYPE_CRITICAL = "objects_per_type_critical", 150_000.0, "count",
+        "objects of one type above which it is critical", "SIG-scalability thresholds";
+    EVENTS_CRITICAL = "events_critical", 1_000_000.0, "count",
+        "Event objects above which it is critical", "SIG-scalability thresholds";
+    ETCD_LARGE_BYTES = "etcd_large_bytes", 2_000_000_000.0, "bytes",
+        "etcd database size the AKS guide calls large", "AKS guide";
+    ETCD_QUOTA_BYTES = "etcd_quota_bytes", 2_147_483_648.0, "bytes",
+        "etcd quota when no source gives the real one (etcd's default)", "etcd documentation";
+    ETCD_QUOTA_WARNING_RATIO = "etcd_quota_warning_ratio", 0.80, "ratio",
+        "etcd database size over quota above which to warn", "etcd-mixin";
+    ETCD_QUOTA_CRITICAL_RATIO = "etcd_quota_critical_ratio", 0.95, "ratio",
+        "etcd database size over quota above which it is critical", "etcd-mixin";
+    ETCD_QUOTA_PROJECTION_HOURS = "etcd_quota_projection_hours", 4.0, "h",
+        "warn when growth reaches the quota within this many hours", "etcd-mixin";
+    ETCD_FRAGMENTATION_RATIO = "etcd_fragmentation_ratio", 0.5, "ratio",
+        "in-use over total size below which to defragment", "etcd-mixin runbook";
+    ETCD_FRAGMENTATION_MIN_BYTES = "etcd_fragmentation_min_bytes", 104_857_600.0, "bytes",
+        "in-use size above which fragmentation matters", "etcd-mixin runbook";
+    WAL_FSYNC_P99_WARNING_SECONDS = "wal_fsync_p99_warning_seconds", 0.010, "s",
+        "WAL fsync P99 above which to warn", "etcd FAQ";
+    WAL_FSYNC_P99_CRITICAL_SECONDS = "wal_fsync_p99_critical_seconds", 0.5, "s",
+        "WAL fsync P99 above which it is critical", "etcd-mixin";
+    BACKEND_COMMIT_P99_WARNING_SECONDS = "backend_commit_p99_warning_seconds", 0.025, "s",
+        "backend commit P99 above which to warn", "etcd FAQ";
+    BACKEND_COMMIT_P99_CRITICAL_SECONDS = "backend_commit_p99_critical_seconds", 0.25, "s",
+        "backend commit P99 above which it is critical", "etcd-mixin";
+    LEADER_CHANGES_WARNING = "leader_changes_warning", 4.0, "count",
+        "leader changes within 15 minutes above which to warn", "etcd-mixin";
+    WEBHOOK_LATENCY_WARNING_SECONDS = "webhook_latency_warning_seconds", 0.5, "s",
+        "admission webhook call latency above which to warn", "OpenShift enhancement 908";
+    APF_QUEUE_WAIT_P99_SECONDS = "apf_queue_wait_p99_seconds", 1.0, "s",
+        "APF queue wait P99 above which to warn", "kubernetes-mixin runbook";
+    APF_REJECTIONS_WARNING = "apf_rejections_warning", 1.0, "count",
+        "APF rejections of one flow schema at or above which to warn", "kubernetes-mixin runbook";
+    TOP_CLIENT_SHARE_WARNING = "top_client_share_warning", 0.25, "ratio",
+        "share of all requests one client may send before it is named an offender", "apiserver-doctor default";
+    LATENCY_OUTLIER_FACTOR = "latency_outlier_factor", 5.0, "ratio",
+        "a client's average latency over the median client's before it is flagged", "apiserver-doctor default";
+    ERROR_RATE_WARNING = "error_rate_warning", 0.05, "ratio",
+        "share of a client's requests answered 429 or 5xx above which to warn", "apiserver-doctor default";
+    LOG_GAP_SECONDS = "log_gap_seconds", 300.0, "s",
+        "a stretch without any audit event longer than this is a gap", "apiserver-doctor default";
+}
+
+/// The thresholds in force: defaults, with overrides from `--config`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    items: Vec<Threshold>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { items: DEFAULTS.to_vec() }
+    }
+}
+
+impl Thresholds {
+    /// The threshold called `name` (one of [`names`]).
+    ///
+    /// Names come from the constants in [`names`], never from input, so an unknown name is a
+    /// programming error; it falls back to the first default rather than panicking.
+    pub fn get(&self, name: &str) -> &Threshold {
+        debug_assert!(self.items.iter().any(|t| t.name == name), "unknown threshold {name}");
+        self.items.iter().find(|t| t.name == name).unwrap_or(&DEFAULTS[0])
+    }
+
+    /// The value of the threshold called `name`.
+    pub fn value(&self, name: &str) -> f64 {
+        self.get(name).value
+    }
+
+    /// Overrides one threshold; an unknown name is an error naming the closest known one.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), String> {
+        if !value.is_finite() {
+            return Err(format!("threshold `{name}` must be a finite number, got {value}"));
+        }
+        match self.items.iter_mut().find(|t| t.name == name) {
+            Some(t) => {
+                t.value = value;
+                Ok(())
+            }
+            None => {
+                let closest = DEFAULTS
+                    .iter()
+                    .map(|t| (edit_distance(name, t.name), t.name))
+                    .min()
+                    .map(|(_, n)| n)
+                    .unwrap_or_default();
+                Err(format!("unknown threshold `{name}`; did you mean `{closest}`?"))
+            }
+        }
+    }
+
+    /// Every threshold, in definition order.
+    pub fn iter(&self) -> impl Iterator<Item = &Threshold> {
+        self.items.iter()
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn override_changes_value_and_unknown_name_suggests_closest() {
+        let mut t = Thresholds::default();
+        assert_eq!(t.value(names::P99_MUTATING_SECONDS), 1.0);
+        t.set(names::P99_MUTATING_SECONDS, 2.5).expect("known threshold");
+        assert_eq!(t.value(names::P99_MUTATING_SECONDS), 2.5);
+        let err = t.set("p99_mutatin_seconds", 1.0).expect_err("unknown threshold");
+        assert!(err.contains("did you mean `p99_mutating_seconds`"), "{err}");
+        assert!(t.set(names::P99_MUTATING_SECONDS, f64::NAN).is_err());
+    }
+}

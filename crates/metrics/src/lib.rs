@@ -1,0 +1,1 @@
+//! Prometheus and OpenMetrics text parsing, histogram quantiles, rates, and the metrics checks.

@@ -1,0 +1,1 @@
+//! Remedies as Kubernetes YAML and commands: FlowSchema and PriorityLevelConfiguration, ResourceQuota, cleanup, webhook patches.
