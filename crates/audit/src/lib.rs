@@ -4,8 +4,10 @@
 //!
 //! Nothing here prints or exits: errors are values, progress is reported through callbacks.
 
+pub mod batch;
 pub mod event;
 pub mod schema;
+pub mod store;
 pub mod write;
 
 pub use event::{Event, ObjectRef, ResponseStatus, UserInfo};

@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod report;
 mod thresholds;
+pub use report::{InputSummary, Overview, REPORT_SCHEMA_VERSION, Report};
 pub use thresholds::{Threshold, Thresholds, names as threshold_names};
 
 /// How bad a finding is. Ordered: `Info < Warning < Critical`.
