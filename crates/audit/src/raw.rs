@@ -168,9 +168,7 @@ fn none<B>() -> Option<B> {
 
 /// Reads the annotations map into key order, the last of duplicate keys winning (as a
 /// `BTreeMap` would), so rows match the owned model's.
-fn annotations<'de: 'a, 'a, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Vec<(Str<'a>, Str<'a>)>>, D::Error> {
+fn annotations<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<(Str<'a>, Str<'a>)>>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Option<Vec<(Str<'de>, Str<'de>)>>;

@@ -52,7 +52,9 @@ pub enum StoreError {
         message: String,
     },
     /// The store was written by a newer (or older, incompatible) version.
-    #[error("{path}: store schema version {found}, this version reads {expected}; re-ingest into a new store")]
+    #[error(
+        "{path}: store schema version {found}, this version reads {expected}; re-ingest into a new store"
+    )]
     Version {
         /// The manifest's path.
         path: PathBuf,
@@ -220,7 +222,11 @@ impl Manifest {
         let manifest: Manifest = serde_json::from_slice(&text)
             .map_err(|e| StoreError::BadManifest { path: path.clone(), message: e.to_string() })?;
         if manifest.schema_version != SCHEMA_VERSION {
-            return Err(StoreError::Version { path, found: manifest.schema_version, expected: SCHEMA_VERSION });
+            return Err(StoreError::Version {
+                path,
+                found: manifest.schema_version,
+                expected: SCHEMA_VERSION,
+            });
         }
         Ok(manifest)
     }

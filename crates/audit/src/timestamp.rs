@@ -79,8 +79,8 @@ pub fn parse_nanos(s: &str) -> Result<Option<i64>, BadTimestamp> {
         return Err(BadTimestamp);
     }
     let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
-        - offset_seconds;
+    let secs =
+        days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second) - offset_seconds;
     Ok(secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(nanos)))
 }
 
@@ -155,7 +155,10 @@ mod tests {
     #[test]
     fn zone_less_and_space_separated_forms_read_as_utc() {
         assert_eq!(parse_nanos("2022-11-29 00:09:04.38"), Ok(Some(chrono_nanos("2022-11-29T00:09:04.38Z"))));
-        assert_eq!(parse_nanos("2022-11-29T00:09:04+0100"), Ok(Some(chrono_nanos("2022-11-29T00:09:04+01:00"))));
+        assert_eq!(
+            parse_nanos("2022-11-29T00:09:04+0100"),
+            Ok(Some(chrono_nanos("2022-11-29T00:09:04+01:00")))
+        );
     }
 
     #[test]

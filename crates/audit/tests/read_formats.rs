@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::concat_batches;
 use audit::batch::{Origin, events_to_batch};
-use audit::read::{Compression, Container, FileSummary, ReadError, ReadOptions, SinkError, SkipKind, read_bytes};
+use audit::read::{
+    Compression, Container, FileSummary, ReadError, ReadOptions, SinkError, SkipKind, read_bytes,
+};
 use audit::{Event, InputFormat, canonical_schema, col};
 
 fn fixture(rel: &str) -> PathBuf {
@@ -39,15 +41,29 @@ const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"M
 #[test]
 fn fast_path_rows_equal_the_reference_conversion_on_real_events() {
     for keep_bodies in [false, true] {
-        for rel in ["audit/audit2rbac_demo.log", "audit/falco_k8s_audit_trace_files/create_configmap_sensitive_values.json", "audit/falco_k8s_audit_trace_files/create_nginx_pod_privileged.json"] {
+        for rel in [
+            "audit/audit2rbac_demo.log",
+            "audit/falco_k8s_audit_trace_files/create_configmap_sensitive_values.json",
+            "audit/falco_k8s_audit_trace_files/create_nginx_pod_privileged.json",
+        ] {
             let text = std::fs::read_to_string(fixture(rel)).expect("fixture");
-            let events: Vec<Event> = text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("event")).collect();
-            let reference = events_to_batch(&events, InputFormat::K8sLog, &Origin::default(), keep_bodies).expect("reference");
+            let events: Vec<Event> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).expect("event"))
+                .collect();
+            let reference = events_to_batch(&events, InputFormat::K8sLog, &Origin::default(), keep_bodies)
+                .expect("reference");
             let opts = ReadOptions { keep_bodies, ..ReadOptions::default() };
             let (f, fast) = read_with(rel, text.as_bytes(), &opts);
             assert_eq!(f.events as usize, events.len());
             for (i, field) in canonical_schema().fields().iter().enumerate() {
-                assert_eq!(fast.column(i).to_data(), reference.column(i).to_data(), "{rel}: column {} (keep_bodies {keep_bodies})", field.name());
+                assert_eq!(
+                    fast.column(i).to_data(),
+                    reference.column(i).to_data(),
+                    "{rel}: column {} (keep_bodies {keep_bodies})",
+                    field.name()
+                );
             }
         }
     }
@@ -55,14 +71,21 @@ fn fast_path_rows_equal_the_reference_conversion_on_real_events() {
 
 #[test]
 fn annotations_are_sorted_and_bodies_dropped_by_default() {
-    let line = EVENT.replace(r#""annotations""#, r#""requestObject":{"kind":"Secret","data":{"x":"c2VjcmV0"}},"annotations""#);
+    let line = EVENT.replace(
+        r#""annotations""#,
+        r#""requestObject":{"kind":"Secret","data":{"x":"c2VjcmV0"}},"annotations""#,
+    );
     let (_, b) = read("e.json", line.as_bytes());
     let anns = b.column_by_name(col::ANNOTATIONS).expect("annotations").as_map();
     let keys = anns.keys().as_string::<i32>();
     assert_eq!((keys.value(0), keys.value(1)), ("a", "b"));
     assert!(b.column_by_name(col::REQUEST_OBJECT).expect("body").is_null(0));
-    let (_, b) = read_with("e.json", line.as_bytes(), &ReadOptions { keep_bodies: true, ..ReadOptions::default() });
-    assert_eq!(strings(&b, col::REQUEST_OBJECT)[0].as_deref(), Some(r#"{"data":{"x":"c2VjcmV0"},"kind":"Secret"}"#));
+    let (_, b) =
+        read_with("e.json", line.as_bytes(), &ReadOptions { keep_bodies: true, ..ReadOptions::default() });
+    assert_eq!(
+        strings(&b, col::REQUEST_OBJECT)[0].as_deref(),
+        Some(r#"{"data":{"x":"c2VjcmV0"},"kind":"Secret"}"#)
+    );
 }
 
 #[test]
@@ -112,7 +135,8 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
         "x".repeat(5000),
         EVENT.replace("\"a1\"", "\"a2\""),
     ];
-    let opts = ReadOptions { max_line_bytes: 4096, chunk_bytes: 1024, max_examples: 10, ..ReadOptions::default() };
+    let opts =
+        ReadOptions { max_line_bytes: 4096, chunk_bytes: 1024, max_examples: 10, ..ReadOptions::default() };
     let (f, b) = read_with("bad.log", lines.join("\n").as_bytes(), &opts);
     assert_eq!(b.num_rows(), 2);
     let got: Vec<(String, SkipKind)> = f.examples.iter().map(|e| (e.location.to_string(), e.kind)).collect();
@@ -127,7 +151,11 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
     ];
     let want: Vec<(String, SkipKind)> = want.iter().map(|(l, k)| (l.to_string(), *k)).collect();
     assert_eq!(got, want, "{:#?}", f.examples);
-    assert!(f.examples[1].message.contains("invalid type: string \"two hundred\""), "{}", f.examples[1].message);
+    assert!(
+        f.examples[1].message.contains("invalid type: string \"two hundred\""),
+        "{}",
+        f.examples[1].message
+    );
     assert!(f.examples[2].message.contains("stageTimestamp"), "{}", f.examples[2].message);
     assert!(f.examples[4].message.contains("GKE"), "{}", f.examples[4].message);
     assert!(f.examples[5].message.contains("kind \"Pod\""), "{}", f.examples[5].message);
@@ -139,7 +167,9 @@ fn strict_mode_stops_at_the_first_bad_record() {
     let mut sink = |_: &str, _: RecordBatch| -> Result<(), SinkError> { Ok(()) };
     let opts = ReadOptions { strict: true, ..ReadOptions::default() };
     match read_bytes("s.log", text.as_bytes(), &opts, &mut sink) {
-        Err(ReadError::Strict(rec)) => assert_eq!(rec.to_string().split(": invalid").next(), Some("s.log: line 2")),
+        Err(ReadError::Strict(rec)) => {
+            assert_eq!(rec.to_string().split(": invalid").next(), Some("s.log: line 2"))
+        }
         other => panic!("expected a strict error, got {other:?}"),
     }
 }
@@ -175,7 +205,7 @@ fn truncated_gzip_keeps_what_was_read_before_the_cut() {
 
 #[test]
 fn truncated_json_document_keeps_the_items_before_the_cut() {
-    let doc = format!("{{\n  \"kind\": \"EventList\",\n  \"items\": [\n{EVENT},\n{}\n", &EVENT[..100]);
+    let doc = format!("{{\n  \"kind\": \"EventList\",\n  \"items\": [\n{EVENT},\n{}", &EVENT[..100]);
     let (f, b) = read("list.json", doc.as_bytes());
     assert_eq!(f.container, Some(Container::JsonDocument));
     assert_eq!((b.num_rows(), f.skipped), (1, 1));
@@ -191,19 +221,33 @@ fn azure_diagnostics_rows_as_array_lines_and_csv() {
     );
     let array = format!("[\n {row},\n {row}\n]");
     let (f, b) = read("rows.json", array.as_bytes());
-    assert_eq!((f.container, f.format(), f.events), (Some(Container::JsonArray), Some(InputFormat::AzureDiagnostics), 2));
+    assert_eq!(
+        (f.container, f.format(), f.events),
+        (Some(Container::JsonArray), Some(InputFormat::AzureDiagnostics), 2)
+    );
     assert_eq!(strings(&b, col::AZURE_CATEGORY)[0].as_deref(), Some("kube-audit-admin"));
     assert_eq!(strings(&b, col::APISERVER_POD)[0].as_deref(), Some("kube-apiserver-1"));
-    assert_eq!(strings(&b, col::CLUSTER_RESOURCE_ID)[0].as_deref(), Some("/SUBSCRIPTIONS/S/MANAGEDCLUSTERS/C"));
-    let tg = b.column_by_name(col::TIME_GENERATED).expect("tg").as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+    assert_eq!(
+        strings(&b, col::CLUSTER_RESOURCE_ID)[0].as_deref(),
+        Some("/SUBSCRIPTIONS/S/MANAGEDCLUSTERS/C")
+    );
+    let tg = b
+        .column_by_name(col::TIME_GENERATED)
+        .expect("tg")
+        .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
     assert_eq!(tg.value(0) % 1_000_000_000, 123_456_700);
     let (f, _) = read("rows.jsonl", format!("{row}\n{row}\n").as_bytes());
     assert_eq!((f.container, f.events), (Some(Container::JsonLines), 2));
 
     let csv_field = format!("\"{}\"", EVENT.replace('"', "\"\""));
-    let csv = format!("TimeGenerated [UTC],Category,log_s,pod_s\n2024-01-01T10:00:02.1234567Z,kube-audit,{csv_field},kube-apiserver-2\n");
+    let csv = format!(
+        "TimeGenerated [UTC],Category,log_s,pod_s\n2024-01-01T10:00:02.1234567Z,kube-audit,{csv_field},kube-apiserver-2\n"
+    );
     let (f, b) = read("export.csv", csv.as_bytes());
-    assert_eq!((f.container, f.format(), f.events, f.skipped), (Some(Container::Csv), Some(InputFormat::AzureDiagnosticsCsv), 1, 0));
+    assert_eq!(
+        (f.container, f.format(), f.events, f.skipped),
+        (Some(Container::Csv), Some(InputFormat::AzureDiagnosticsCsv), 1, 0)
+    );
     assert_eq!(strings(&b, col::VERB)[0].as_deref(), Some("list"));
     assert_eq!(strings(&b, col::APISERVER_POD)[0].as_deref(), Some("kube-apiserver-2"));
 }
@@ -224,7 +268,14 @@ fn aks_audit_rows_with_nested_and_string_dynamic_columns_give_the_same_rows() {
     assert_eq!(strings(&b1, col::AZURE_CATEGORY)[0].as_deref(), Some("kube-audit-admin"));
     // The same event as a native line differs only in its origin columns.
     let (_, native) = read("native.log", EVENT.as_bytes());
-    for c in [col::AUDIT_ID, col::VERB, col::USER_USERNAME, col::REQUEST_URI, col::OBJECT_RESOURCE, col::USER_AGENT] {
+    for c in [
+        col::AUDIT_ID,
+        col::VERB,
+        col::USER_USERNAME,
+        col::REQUEST_URI,
+        col::OBJECT_RESOURCE,
+        col::USER_AGENT,
+    ] {
         assert_eq!(strings(&b1, c), strings(&native, c), "{c}");
     }
     assert_eq!(b1.column_by_name(col::STAGE_TIMESTAMP), native.column_by_name(col::STAGE_TIMESTAMP));

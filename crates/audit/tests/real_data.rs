@@ -49,14 +49,44 @@ const FILES: &[Expect] = &[
     ("audit/joonghyunlee_k8s-audit-webhook_EventList.json", Some(InputFormat::EventList), 2, 0, None),
     ("audit/khi_oss_test-log_single-event.yaml", Some(InputFormat::K8sLog), 1, 0, None),
     ("audit/panther_eks_audit_rule_test_events.jsonl", Some(InputFormat::K8sLog), 188, 0, None),
-    ("audit/sysdig-aks-audit-log_sample_KubeAuditLog_event_RequestResponse.json", Some(InputFormat::K8sLog), 1, 0, None),
+    (
+        "audit/sysdig-aks-audit-log_sample_KubeAuditLog_event_RequestResponse.json",
+        Some(InputFormat::K8sLog),
+        1,
+        0,
+        None,
+    ),
     ("azure/AKSAuditAdmin_table_reference.md", None, 0, 0, Some("YAML with no audit Event")),
     ("azure/AKSAudit_table_reference.md", None, 0, 0, Some("YAML with no audit Event")),
     ("azure/AKSAudit_columns.tsv", None, 0, 0, Some("neither JSON, YAML, nor CSV")),
-    ("azure/elastic_integrations_test-kube-audit_aks-diagnostic-envelope.log", Some(InputFormat::DiagnosticEnvelope), 1, 0, None),
-    ("azure/panther_aks_kube-audit_rule_test_events.jsonl", Some(InputFormat::DiagnosticEnvelope), 34, 0, None),
-    ("azure/sysdig-aks-audit-log_eventhub_records_event.json", Some(InputFormat::DiagnosticEnvelope), 22, 0, None),
-    ("azure/sysdig-aks-audit-log_sample_EventHubs_event.json", Some(InputFormat::DiagnosticEnvelope), 1, 0, None),
+    (
+        "azure/elastic_integrations_test-kube-audit_aks-diagnostic-envelope.log",
+        Some(InputFormat::DiagnosticEnvelope),
+        1,
+        0,
+        None,
+    ),
+    (
+        "azure/panther_aks_kube-audit_rule_test_events.jsonl",
+        Some(InputFormat::DiagnosticEnvelope),
+        34,
+        0,
+        None,
+    ),
+    (
+        "azure/sysdig-aks-audit-log_eventhub_records_event.json",
+        Some(InputFormat::DiagnosticEnvelope),
+        22,
+        0,
+        None,
+    ),
+    (
+        "azure/sysdig-aks-audit-log_sample_EventHubs_event.json",
+        Some(InputFormat::DiagnosticEnvelope),
+        1,
+        0,
+        None,
+    ),
 ];
 
 fn check(base: &Path, expect: &Expect) {
@@ -106,8 +136,12 @@ fn falco_trace_files_hold_51_events_and_the_malformed_one_is_reported() {
     assert!(bad[0].file.ends_with("fal_01_003.json"));
     let ex = &bad[0].examples[0];
     assert_eq!(ex.kind, SkipKind::NotAuditRecord);
-    assert_eq!(ex.to_string(), format!("{}: line 1: not an audit record: `kind` is a number 0, expected \"Event\"", bad[0].file));
-    let six = files.iter().find(|f| f.file.ends_with("create_configmap_sensitive_values.json")).expect("file");
+    assert_eq!(
+        ex.to_string(),
+        format!("{}: line 1: not an audit record: `kind` is a number 0, expected \"Event\"", bad[0].file)
+    );
+    let six =
+        files.iter().find(|f| f.file.ends_with("create_configmap_sensitive_values.json")).expect("file");
     assert_eq!(six.events, 6);
     let v1beta1 = files.iter().filter(|f| f.events > 0 && f.container == Some(Container::JsonLines)).count();
     assert_eq!(v1beta1, 46);
@@ -127,7 +161,8 @@ fn copied_fixtures_read_as_in_the_shared_folder() {
 fn bom_files_are_read_as_documents() {
     let (files, _) = read(&fixtures().join("azure/sysdig-aks-audit-log_sample_EventHubs_event.json"));
     assert_eq!(files[0].container, Some(Container::JsonDocument));
-    let (files, _) = read(&fixtures().join("audit/sysdig-aks-audit-log_sample_KubeAuditLog_event_RequestResponse.json"));
+    let (files, _) =
+        read(&fixtures().join("audit/sysdig-aks-audit-log_sample_KubeAuditLog_event_RequestResponse.json"));
     assert_eq!(files[0].container, Some(Container::JsonDocument));
     assert_eq!(files[0].events, 1);
 }

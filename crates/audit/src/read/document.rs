@@ -4,8 +4,8 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::rc::Rc;
 use std::io::{self, BufReader, Read};
+use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -45,11 +45,11 @@ struct State<'s> {
 
 impl State<'_> {
     fn after_record(&mut self) -> Result<(), ()> {
-        if self.c.builder.len() >= self.opts.batch_rows || (self.opts.strict && self.c.skipped > 0) {
-            if let Err(e) = flush(&mut self.c, self.file, self.opts, self.sink) {
-                self.stop = Some(e);
-                return Err(());
-            }
+        if (self.c.builder.len() >= self.opts.batch_rows || (self.opts.strict && self.c.skipped > 0))
+            && let Err(e) = flush(&mut self.c, self.file, self.opts, self.sink)
+        {
+            self.stop = Some(e);
+            return Err(());
         }
         Ok(())
     }
@@ -218,7 +218,14 @@ pub(super) fn read_document(
 ) -> Result<(), ReadError> {
     let pending = Rc::new(Cell::new(0u64));
     let tracking = Tracking { inner: BufReader::with_capacity(1 << 20, stream), pending: pending.clone() };
-    let mut state = State { c: Collector::new(opts.keep_bodies, opts.max_examples), file, sink, opts, item: 0, stop: None };
+    let mut state = State {
+        c: Collector::new(opts.keep_bodies, opts.max_examples),
+        file,
+        sink,
+        opts,
+        item: 0,
+        stop: None,
+    };
     let mut de = serde_json::Deserializer::from_reader(tracking);
     loop {
         let result = TopSeed(&mut state).deserialize(&mut de);
@@ -240,7 +247,11 @@ pub(super) fn read_document(
                     }
                     Top::Scalar(what) => {
                         state.item += 1;
-                        state.c.skip(Location::Item(state.item), SkipKind::NotAuditRecord, format!("expected a JSON object or array, found {what}"));
+                        state.c.skip(
+                            Location::Item(state.item),
+                            SkipKind::NotAuditRecord,
+                            format!("expected a JSON object or array, found {what}"),
+                        );
                     }
                 }
                 pending.set(0);

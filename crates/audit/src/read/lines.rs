@@ -80,7 +80,11 @@ impl<R: Read> Chunker<R> {
                     let line = self.next_line;
                     self.skip_rest_of_line()?;
                     self.next_line += 1;
-                    return Ok(Some(Chunk { data: Vec::new(), first_line: self.next_line, too_long: Some(line) }));
+                    return Ok(Some(Chunk {
+                        data: Vec::new(),
+                        first_line: self.next_line,
+                        too_long: Some(line),
+                    }));
                 }
                 None => target = (self.carry.len() * 2).min(self.max_line.max(1)),
             }
@@ -118,13 +122,17 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions) -> Collector {
             format!("line longer than {} bytes, skipped", opts.max_line_bytes),
         );
     }
-    let mut line_no = chunk.first_line;
-    for line in chunk.data.split(|&b| b == b'\n') {
+    for (line_no, line) in (chunk.first_line..).zip(chunk.data.split(|&b| b == b'\n')) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if !is_blank(line) {
+        if line.len() > opts.max_line_bytes {
+            c.skip(
+                Location::Line(line_no),
+                SkipKind::TooLong,
+                format!("line longer than {} bytes, skipped", opts.max_line_bytes),
+            );
+        } else if !is_blank(line) {
             c.json_record(line, Location::Line(line_no));
         }
-        line_no += 1;
     }
     c
 }
@@ -181,10 +189,10 @@ pub(super) fn read_lines(
     }
     if let Some((line, e)) = read_error {
         read_failed(file, opts, Location::Line(line), &e);
-        if opts.strict {
-            if let Some(first) = file.examples.first() {
-                return Err(ReadError::Strict(first.clone()));
-            }
+        if opts.strict
+            && let Some(first) = file.examples.first()
+        {
+            return Err(ReadError::Strict(first.clone()));
         }
     }
     Ok(())

@@ -47,9 +47,7 @@ use std::sync::atomic::AtomicU64;
 
 use arrow::array::RecordBatch;
 
-pub use summary::{
-    Compression, Container, FileSummary, Location, ReadSummary, SkipKind, SkippedRecord,
-};
+pub use summary::{Compression, Container, FileSummary, Location, ReadSummary, SkipKind, SkippedRecord};
 
 use records::Collector;
 
@@ -145,7 +143,11 @@ pub enum ReadError {
 ///
 /// Paths that do not exist fail before anything is read; a file that is not an audit log is
 /// reported in its [`FileSummary::not_audit`] and the read goes on.
-pub fn read_paths(paths: &[PathBuf], opts: &ReadOptions, sink: &mut dyn BatchSink) -> Result<ReadSummary, ReadError> {
+pub fn read_paths(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<ReadSummary, ReadError> {
     let inputs = list_inputs(paths)?;
     let mut summary = ReadSummary::default();
     for input in inputs {
@@ -173,21 +175,26 @@ pub fn read_reader(
 ) -> Result<FileSummary, ReadError> {
     let mut file = FileSummary { file: name.to_owned(), ..FileSummary::default() };
     input::read_stream(reader, opts, sink, &mut file)?;
-    if opts.strict {
-        if let Some(reason) = &file.not_audit {
-            return Err(ReadError::Strict(SkippedRecord {
-                file: file.file.clone(),
-                location: Location::Line(1),
-                kind: SkipKind::NotAuditRecord,
-                message: reason.clone(),
-            }));
-        }
+    if opts.strict
+        && let Some(reason) = &file.not_audit
+    {
+        return Err(ReadError::Strict(SkippedRecord {
+            file: file.file.clone(),
+            location: Location::Line(1),
+            kind: SkipKind::NotAuditRecord,
+            message: reason.clone(),
+        }));
     }
     Ok(file)
 }
 
 /// Reads bytes held in memory (tests, fuzzing).
-pub fn read_bytes(name: &str, bytes: &[u8], opts: &ReadOptions, sink: &mut dyn BatchSink) -> Result<FileSummary, ReadError> {
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<FileSummary, ReadError> {
     read_reader(name, Box::new(bytes), opts, sink)
 }
 
@@ -200,7 +207,8 @@ pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
             out.push(p.clone());
             continue;
         }
-        let meta = std::fs::metadata(p).map_err(|source| ReadError::Io { path: p.display().to_string(), source })?;
+        let meta =
+            std::fs::metadata(p).map_err(|source| ReadError::Io { path: p.display().to_string(), source })?;
         if meta.is_dir() {
             walk(p, &mut out)?;
         } else {
@@ -219,7 +227,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
         .map_err(io)?;
     entries.sort();
     for path in entries {
-        let meta = std::fs::metadata(&path).map_err(|source| ReadError::Io { path: path.display().to_string(), source })?;
+        let meta = std::fs::metadata(&path)
+            .map_err(|source| ReadError::Io { path: path.display().to_string(), source })?;
         if meta.is_dir() {
             walk(&path, out)?;
         } else if meta.is_file() {
@@ -231,15 +240,22 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
 
 /// Moves a collector's rows to the sink and its tallies to the file summary; in strict mode
 /// fails on the first skipped record.
-fn flush(c: &mut Collector, file: &mut FileSummary, opts: &ReadOptions, sink: &mut dyn BatchSink) -> Result<(), ReadError> {
+fn flush(
+    c: &mut Collector,
+    file: &mut FileSummary,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<(), ReadError> {
     let batch = c.drain_into(file).map_err(|source| ReadError::Arrow { file: file.file.clone(), source })?;
-    if opts.strict && file.skipped > 0 {
-        if let Some(first) = file.examples.first() {
-            return Err(ReadError::Strict(first.clone()));
-        }
+    if opts.strict
+        && file.skipped > 0
+        && let Some(first) = file.examples.first()
+    {
+        return Err(ReadError::Strict(first.clone()));
     }
     if batch.num_rows() > 0 {
-        sink.batch(&file.file, batch).map_err(|source| ReadError::Sink { file: file.file.clone(), source })?;
+        sink.batch(&file.file, batch)
+            .map_err(|source| ReadError::Sink { file: file.file.clone(), source })?;
     }
     Ok(())
 }

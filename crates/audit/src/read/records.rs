@@ -92,7 +92,10 @@ impl Collector {
     }
 
     /// Moves the tallies into `file` (examples named after it) and returns the rows.
-    pub(crate) fn drain_into(&mut self, file: &mut FileSummary) -> Result<RecordBatch, arrow::error::ArrowError> {
+    pub(crate) fn drain_into(
+        &mut self,
+        file: &mut FileSummary,
+    ) -> Result<RecordBatch, arrow::error::ArrowError> {
         for (f, n) in std::mem::take(&mut self.formats) {
             *file.formats.entry(f).or_default() += n;
         }
@@ -172,7 +175,12 @@ impl Collector {
 
     /// Parses event JSON text (from `log_s`, `properties.log`, a re-serialised object) and
     /// appends it; errors name what was wrong.
-    fn event_text(&mut self, text: &[u8], format: InputFormat, origin: &RowOrigin<'_>) -> Result<(), RecordError> {
+    fn event_text(
+        &mut self,
+        text: &[u8],
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Result<(), RecordError> {
         if self.keep_bodies {
             self.event_text_with::<Value>(text, format, origin)
         } else {
@@ -194,14 +202,22 @@ impl Collector {
         self.append(&event, format, origin)
     }
 
-    pub(crate) fn event_value(&mut self, value: &Value, format: InputFormat, origin: &RowOrigin<'_>) -> Result<(), RecordError> {
+    pub(crate) fn event_value(
+        &mut self,
+        value: &Value,
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Result<(), RecordError> {
         match value {
             Value::Object(_) => {
                 let text = serde_json::to_vec(value).map_err(|e| json_error(&e))?;
                 // Positions would point into our re-serialised text, not the user's file.
                 self.event_text(&text, format, origin).map_err(|(k, m)| (k, strip_position(&m)))
             }
-            other => err(SkipKind::InvalidField, format!("expected an audit Event object, found {}", type_name(other))),
+            other => err(
+                SkipKind::InvalidField,
+                format!("expected an audit Event object, found {}", type_name(other)),
+            ),
         }
     }
 
@@ -209,23 +225,34 @@ impl Collector {
     /// (`EventList`, `records`) keep their good events; the first bad one is returned.
     pub(crate) fn value_record(&mut self, value: Value) -> Result<(), RecordError> {
         let Value::Object(map) = value else {
-            return err(SkipKind::NotAuditRecord, format!("expected a JSON object, found {}", type_name(&value)));
+            return err(
+                SkipKind::NotAuditRecord,
+                format!("expected a JSON object, found {}", type_name(&value)),
+            );
         };
         self.object_record(&map, 0)
     }
 
     fn object_record(&mut self, map: &Map<String, Value>, depth: u8) -> Result<(), RecordError> {
         let kind = map.get("kind");
-        if kind.and_then(Value::as_str) == Some("EventList") || (kind.is_none() && map.get("items").is_some_and(Value::is_array)) {
+        if kind.and_then(Value::as_str) == Some("EventList")
+            || (kind.is_none() && map.get("items").is_some_and(Value::is_array))
+        {
             return self.event_list(map);
         }
         if let Some(records) = map.get("records") {
             let Value::Array(records) = records else {
-                return err(SkipKind::InvalidField, format!("`records` is {}, expected an array", type_name(records)));
+                return err(
+                    SkipKind::InvalidField,
+                    format!("`records` is {}, expected an array", type_name(records)),
+                );
             };
             return self.many(records, |c, r| match r {
                 Value::Object(m) => c.diagnostic_record(m),
-                other => err(SkipKind::InvalidField, format!("expected a diagnostic record object, found {}", type_name(other))),
+                other => err(
+                    SkipKind::InvalidField,
+                    format!("expected a diagnostic record object, found {}", type_name(other)),
+                ),
             });
         }
         if map.contains_key("properties") && (map.contains_key("category") || map.contains_key("Category")) {
@@ -244,16 +271,33 @@ impl Collector {
             );
         }
         match kind {
-            Some(Value::String(k)) if k == "Event" => return self.event_value(&Value::Object(map.clone()), InputFormat::K8sLog, &RowOrigin::default()),
+            Some(Value::String(k)) if k == "Event" => {
+                return self.event_value(
+                    &Value::Object(map.clone()),
+                    InputFormat::K8sLog,
+                    &RowOrigin::default(),
+                );
+            }
             Some(Value::String(k)) => {
-                return err(SkipKind::NotAuditRecord, format!("not an audit record: kind {:?} (expected \"Event\" or \"EventList\")", short(k)));
+                return err(
+                    SkipKind::NotAuditRecord,
+                    format!("not an audit record: kind {:?} (expected \"Event\" or \"EventList\")", short(k)),
+                );
             }
             Some(other) => {
-                return err(SkipKind::NotAuditRecord, format!("not an audit record: `kind` is {} {}, expected \"Event\"", type_name(other), short(&other.to_string())));
+                return err(
+                    SkipKind::NotAuditRecord,
+                    format!(
+                        "not an audit record: `kind` is {} {}, expected \"Event\"",
+                        type_name(other),
+                        short(&other.to_string())
+                    ),
+                );
             }
             None => {}
         }
-        let api_is_audit = map.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("audit.k8s.io/"));
+        let api_is_audit =
+            map.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("audit.k8s.io/"));
         if api_is_audit || ["auditID", "requestURI", "verb"].iter().any(|k| map.contains_key(*k)) {
             return self.event_value(&Value::Object(map.clone()), InputFormat::K8sLog, &RowOrigin::default());
         }
@@ -265,26 +309,39 @@ impl Collector {
                 Value::Object(m) => self.object_record(m, depth + 1),
                 Value::String(s) => match serde_json::from_str::<Value>(s.trim_end()) {
                     Ok(Value::Object(m)) => self.object_record(&m, depth + 1),
-                    _ => err(SkipKind::NotAuditRecord, "not an audit record: `log` holds text that is not a JSON object"),
+                    _ => err(
+                        SkipKind::NotAuditRecord,
+                        "not an audit record: `log` holds text that is not a JSON object",
+                    ),
                 },
-                other => err(SkipKind::NotAuditRecord, format!("not an audit record: `log` is {}", type_name(other))),
+                other => err(
+                    SkipKind::NotAuditRecord,
+                    format!("not an audit record: `log` is {}", type_name(other)),
+                ),
             };
         }
         let mut keys: Vec<&str> = map.keys().map(String::as_str).take(6).collect();
         keys.sort_unstable();
         err(
             SkipKind::NotAuditRecord,
-            format!("not an audit record: none of kind, apiVersion, auditID, verb, items, records, log_s, AuditId (keys: {})", short(&keys.join(", "))),
+            format!(
+                "not an audit record: none of kind, apiVersion, auditID, verb, items, records, log_s, AuditId (keys: {})",
+                short(&keys.join(", "))
+            ),
         )
     }
 
-    fn many(&mut self, items: &[Value], mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>) -> Result<(), RecordError> {
+    fn many(
+        &mut self,
+        items: &[Value],
+        mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>,
+    ) -> Result<(), RecordError> {
         let mut first_error = None;
         for (i, item) in items.iter().enumerate() {
-            if let Err((kind, message)) = f(self, item) {
-                if first_error.is_none() {
-                    first_error = Some((kind, format!("item {}: {message}", i + 1)));
-                }
+            if let Err((kind, message)) = f(self, item)
+                && first_error.is_none()
+            {
+                first_error = Some((kind, format!("item {}: {message}", i + 1)));
             }
         }
         first_error.map_or(Ok(()), Err)
@@ -293,8 +350,13 @@ impl Collector {
     fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
         match map.get("items") {
             None | Some(Value::Null) => Ok(()),
-            Some(Value::Array(items)) => self.many(items, |c, item| c.event_value(item, InputFormat::EventList, &RowOrigin::default())),
-            Some(other) => err(SkipKind::InvalidField, format!("EventList `items` is {}, expected an array", type_name(other))),
+            Some(Value::Array(items)) => {
+                self.many(items, |c, item| c.event_value(item, InputFormat::EventList, &RowOrigin::default()))
+            }
+            Some(other) => err(
+                SkipKind::InvalidField,
+                format!("EventList `items` is {}, expected an array", type_name(other)),
+            ),
         }
     }
 
@@ -307,9 +369,16 @@ impl Collector {
             Some(Value::Object(p)) => std::borrow::Cow::Borrowed(p),
             Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
                 Ok(Value::Object(p)) => std::borrow::Cow::Owned(p),
-                _ => return err(SkipKind::InvalidField, "`properties` is a string that is not a JSON object"),
+                _ => {
+                    return err(SkipKind::InvalidField, "`properties` is a string that is not a JSON object");
+                }
             },
-            Some(other) => return err(SkipKind::InvalidField, format!("`properties` is {}, expected an object", type_name(other))),
+            Some(other) => {
+                return err(
+                    SkipKind::InvalidField,
+                    format!("`properties` is {}, expected an object", type_name(other)),
+                );
+            }
             None => return err(SkipKind::InvalidField, "diagnostic record without `properties`"),
         };
         let time = opt_time(map, &["time", "Time", "TimeGenerated"])?;
@@ -322,13 +391,20 @@ impl Collector {
         match props.get("log") {
             Some(Value::String(s)) => self.event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin),
             Some(v @ Value::Object(_)) => self.event_value(v, InputFormat::DiagnosticEnvelope, &origin),
-            Some(other) => err(SkipKind::InvalidField, format!("`properties.log` is {}, expected the event as a string or object", type_name(other))),
+            Some(other) => err(
+                SkipKind::InvalidField,
+                format!("`properties.log` is {}, expected the event as a string or object", type_name(other)),
+            ),
             None => err(SkipKind::InvalidField, "diagnostic record without `properties.log`"),
         }
     }
 
     /// One `AzureDiagnostics` row: `Category`, `log_s`, `TimeGenerated`, `ResourceId`, `pod_s`.
-    pub(crate) fn azure_diagnostics_row(&mut self, map: &Map<String, Value>, format: InputFormat) -> Result<(), RecordError> {
+    pub(crate) fn azure_diagnostics_row(
+        &mut self,
+        map: &Map<String, Value>,
+        format: InputFormat,
+    ) -> Result<(), RecordError> {
         let category = get_str_ci(map, "Category");
         check_category(category)?;
         let time = opt_time(map, &["TimeGenerated"])?;
@@ -341,14 +417,21 @@ impl Collector {
         match map.get("log_s") {
             Some(Value::String(s)) => self.event_text(s.as_bytes(), format, &origin),
             Some(v @ Value::Object(_)) => self.event_value(v, format, &origin),
-            Some(other) => err(SkipKind::InvalidField, format!("`log_s` is {}, expected the event as a JSON string", type_name(other))),
+            Some(other) => err(
+                SkipKind::InvalidField,
+                format!("`log_s` is {}, expected the event as a JSON string", type_name(other)),
+            ),
             None => err(SkipKind::InvalidField, "row without `log_s`"),
         }
     }
 
     /// One resource-specific `AKSAudit` / `AKSAuditAdmin` row; dynamic columns may be nested
     /// JSON or JSON-encoded strings.
-    pub(crate) fn aks_row(&mut self, map: &Map<String, Value>, format: InputFormat) -> Result<(), RecordError> {
+    pub(crate) fn aks_row(
+        &mut self,
+        map: &Map<String, Value>,
+        format: InputFormat,
+    ) -> Result<(), RecordError> {
         let category = match get_str(map, &["Type", "Category"]) {
             Some("AKSAudit") | Some("kube-audit") => Some("kube-audit"),
             Some("AKSAuditAdmin") | Some("kube-audit-admin") => Some("kube-audit-admin"),
@@ -373,7 +456,10 @@ impl Collector {
                     event.insert(field.into(), v.clone());
                 }
                 Some(other) => {
-                    return err(SkipKind::InvalidField, format!("column `{column}` is {}, expected a string", type_name(other)));
+                    return err(
+                        SkipKind::InvalidField,
+                        format!("column `{column}` is {}, expected a string", type_name(other)),
+                    );
                 }
             }
         }
@@ -387,7 +473,9 @@ impl Collector {
             ("ResponseObject", "responseObject"),
             ("Annotations", "annotations"),
         ] {
-            if let Some(v) = dynamic(map.get(column)).map_err(|m| (SkipKind::InvalidField, format!("column `{column}`: {m}")))? {
+            if let Some(v) = dynamic(map.get(column))
+                .map_err(|m| (SkipKind::InvalidField, format!("column `{column}`: {m}")))?
+            {
                 event.insert(field.into(), v);
             }
         }
@@ -448,8 +536,9 @@ fn opt_time(map: &Map<String, Value>, keys: &[&str]) -> Result<Option<i64>, Reco
     for k in keys {
         match map.get(*k) {
             Some(Value::String(s)) if !s.is_empty() => {
-                return parse_nanos(s)
-                    .map_err(|_| (SkipKind::BadTimestamp, format!("field `{k}`: unreadable timestamp {:?}", short(s))));
+                return parse_nanos(s).map_err(|_| {
+                    (SkipKind::BadTimestamp, format!("field `{k}`: unreadable timestamp {:?}", short(s)))
+                });
             }
             _ => {}
         }

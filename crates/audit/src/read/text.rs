@@ -44,7 +44,9 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
                 .to_owned(),
         );
     }
-    Detected::NotAudit("not an audit format: text that is neither JSON, YAML, nor CSV with a header line".to_owned())
+    Detected::NotAudit(
+        "not an audit format: text that is neither JSON, YAML, nor CSV with a header line".to_owned(),
+    )
 }
 
 fn looks_like_yaml_key(line: &str) -> bool {
@@ -105,7 +107,8 @@ pub(super) fn read_csv(
         }
     };
     let Some(format) = csv_format(&names) else {
-        file.not_audit = Some("not an audit format: CSV header names none of log_s, AuditId, Verb".to_owned());
+        file.not_audit =
+            Some("not an audit format: CSV header names none of log_s, AuditId, Verb".to_owned());
         return Ok(());
     };
     let mut c = Collector::new(opts.keep_bodies, opts.max_examples);
@@ -129,7 +132,9 @@ pub(super) fn read_csv(
                 }
                 let result = match bad_utf8 {
                     Some(col) => Err((SkipKind::Malformed, format!("column `{col}` is not UTF-8 text"))),
-                    None if format == InputFormat::AzureDiagnosticsCsv => c.azure_diagnostics_row(&map, format),
+                    None if format == InputFormat::AzureDiagnosticsCsv => {
+                        c.azure_diagnostics_row(&map, format)
+                    }
                     None => c.aks_row(&map, format),
                 };
                 if let Err((kind, message)) = result {
@@ -165,7 +170,10 @@ pub(super) fn read_yaml(
         return Ok(());
     }
     if bytes.len() > opts.max_document_bytes {
-        file.not_audit = Some(format!("YAML larger than {} bytes is not read (convert it to JSON lines)", opts.max_document_bytes));
+        file.not_audit = Some(format!(
+            "YAML larger than {} bytes is not read (convert it to JSON lines)",
+            opts.max_document_bytes
+        ));
         return Ok(());
     }
     let Ok(text) = String::from_utf8(bytes) else {

@@ -24,8 +24,8 @@ use arrow::array::{
 use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::TimestampNanosecondType;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
@@ -49,7 +49,12 @@ pub struct WriterOptions {
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        WriterOptions { flush_rows: 1 << 20, max_buffered_bytes: 256 << 20, max_keys: 16 << 20, row_group_rows: 128 * 1024 }
+        WriterOptions {
+            flush_rows: 1 << 20,
+            max_buffered_bytes: 256 << 20,
+            max_keys: 16 << 20,
+            row_group_rows: 128 * 1024,
+        }
     }
 }
 
@@ -130,22 +135,25 @@ impl StoreWriter {
     pub fn open(dir: &Path, opts: WriterOptions) -> Result<StoreWriter, StoreError> {
         std::fs::create_dir_all(dir.join("data")).map_err(io_err(dir))?;
         let lock_path = dir.join("lock");
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io_err(&lock_path))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_path_buf())),
-            Err(std::fs::TryLockError::Error(source)) => return Err(StoreError::Io { path: lock_path, source }),
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Io { path: lock_path, source });
+            }
         }
         let manifest = match Manifest::load(dir) {
             Ok(m) => m,
             Err(StoreError::NotAStore(_)) => Manifest::default(),
             Err(e) => return Err(e),
         };
-        let run_id = format!(
-            "{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
-            std::process::id()
-        );
+        let run_id = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"), std::process::id());
         let w = StoreWriter {
             dir: dir.to_path_buf(),
             _lock: lock,
@@ -243,7 +251,9 @@ impl StoreWriter {
             }
         }
         while self.buffered_bytes > self.opts.max_buffered_bytes {
-            let Some(largest) = self.buffers.iter().max_by_key(|(_, b)| b.bytes).map(|(h, _)| *h) else { break };
+            let Some(largest) = self.buffers.iter().max_by_key(|(_, b)| b.bytes).map(|(h, _)| *h) else {
+                break;
+            };
             self.flush_hour(largest)?;
         }
         self.evict_keys();
@@ -307,7 +317,10 @@ impl StoreWriter {
             return Ok(());
         }
         let schema = canonical_schema();
-        let perr = |path: &Path, e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
+        let perr = |path: &Path, e: &dyn std::fmt::Display| StoreError::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
         let all = concat_batches(&schema, &buf.batches).map_err(|e| perr(&self.dir, &e))?;
         drop(buf);
         let sorted = sort_by_time(&all).map_err(|e| perr(&self.dir, &e))?;
@@ -334,12 +347,22 @@ impl StoreWriter {
         drop(file);
         std::fs::rename(&tmp_path, &final_path).map_err(io_err(&final_path))?;
         sync_dir(&abs_dir)?;
-        self.pending.push(DataFile { path: format!("{rel_dir}/{file_name}"), hour: name, bytes, counts: counts_of(&sorted) });
+        self.pending.push(DataFile {
+            path: format!("{rel_dir}/{file_name}"),
+            hour: name,
+            bytes,
+            counts: counts_of(&sorted),
+        });
         Ok(())
     }
 
     /// Notes an input read completely; it is listed in the manifest with the next commit.
-    pub fn input_done(&mut self, input: IngestedInput, skipped_by_kind: BTreeMap<SkipKind, u64>, examples: Vec<SkippedRecord>) {
+    pub fn input_done(
+        &mut self,
+        input: IngestedInput,
+        skipped_by_kind: BTreeMap<SkipKind, u64>,
+        examples: Vec<SkippedRecord>,
+    ) {
         self.pending_inputs.push(input);
         self.pending_skips.push((skipped_by_kind, examples));
     }
@@ -370,7 +393,7 @@ impl StoreWriter {
             }
             new_examples.extend(examples.iter().cloned());
         }
-        new_examples.extend(next.skipped.examples.drain(..));
+        new_examples.append(&mut next.skipped.examples);
         new_examples.truncate(20);
         next.skipped.examples = new_examples;
         self.write_manifest(&next)?;
@@ -395,7 +418,8 @@ impl StoreWriter {
     fn write_manifest(&self, m: &Manifest) -> Result<(), StoreError> {
         let path = self.dir.join(MANIFEST);
         let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
-        let text = serde_json::to_vec_pretty(m).map_err(|e| StoreError::BadManifest { path: path.clone(), message: e.to_string() })?;
+        let text = serde_json::to_vec_pretty(m)
+            .map_err(|e| StoreError::BadManifest { path: path.clone(), message: e.to_string() })?;
         let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(&text).map_err(io_err(&tmp))?;
         f.sync_all().map_err(io_err(&tmp))?;
@@ -420,13 +444,12 @@ fn ts_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a TimestampNanosec
 /// The time a row is filed under: `stageTimestamp`, else `requestReceivedTimestamp`, else
 /// `TimeGenerated`.
 fn row_time(batch: &RecordBatch) -> Vec<Option<i64>> {
-    let cols: Vec<&TimestampNanosecondArray> = [col::STAGE_TIMESTAMP, col::REQUEST_RECEIVED_TIMESTAMP, col::TIME_GENERATED]
-        .iter()
-        .filter_map(|n| ts_col(batch, n))
-        .collect();
-    (0..batch.num_rows())
-        .map(|i| cols.iter().find(|c| c.is_valid(i)).map(|c| c.value(i)))
-        .collect()
+    let cols: Vec<&TimestampNanosecondArray> =
+        [col::STAGE_TIMESTAMP, col::REQUEST_RECEIVED_TIMESTAMP, col::TIME_GENERATED]
+            .iter()
+            .filter_map(|n| ts_col(batch, n))
+            .collect();
+    (0..batch.num_rows()).map(|i| cols.iter().find(|c| c.is_valid(i)).map(|c| c.value(i))).collect()
 }
 
 fn row_hours(batch: &RecordBatch) -> Vec<Option<i64>> {
@@ -505,7 +528,8 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
     let rr = ts_col(batch, col::REQUEST_RECEIVED_TIMESTAMP);
     let tg = ts_col(batch, col::TIME_GENERATED);
     let code = batch.column_by_name(col::RESPONSE_CODE).and_then(|c| c.as_any().downcast_ref::<Int32Array>());
-    let fallback: Vec<Option<&StringArray>> = FALLBACK_KEY_COLUMNS.iter().map(|n| str_col(batch, n)).collect();
+    let fallback: Vec<Option<&StringArray>> =
+        FALLBACK_KEY_COLUMNS.iter().map(|n| str_col(batch, n)).collect();
     let mut buf = Vec::with_capacity(256);
     (0..batch.num_rows())
         .map(|i| {
@@ -535,7 +559,8 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
 
 /// Rebuilds the dedupe keys of a stored file from the few columns they hash.
 fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
-    let perr = |e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
+    let perr =
+        |e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
     let file = File::open(path).map_err(io_err(path))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| perr(&e))?;
     let wanted = key_columns();
