@@ -254,7 +254,25 @@ impl<'a> Parser<'a> {
             return err;
         }
         let token = self.peek();
-        ParseError::syntax(format!("expected {what}, found {}", token.kind.describe()), token.span)
+        self.with_token_hint(ParseError::syntax(
+            format!("expected {what}, found {}", token.kind.describe()),
+            token.span,
+        ))
+    }
+
+    /// Adds a hint for common slips at the current token: `=` for `==`, `AND` for `and`.
+    fn with_token_hint(&self, err: ParseError) -> ParseError {
+        match &self.peek().kind {
+            TokenKind::Assign => err.with_help("to compare, write `==`; `=` only names a column"),
+            TokenKind::Ident(name) => {
+                let lower = name.to_ascii_lowercase();
+                let keyword = lower != *name
+                    && (matches!(lower.as_str(), "and" | "or" | "by" | "in" | "between" | "asc" | "desc")
+                        || string_operator(&lower).is_some());
+                if keyword { err.with_help(format!("KQL keywords are lower-case: `{lower}`")) } else { err }
+            }
+            _ => err,
+        }
     }
 
     fn unexpected(&self, context: &str) -> ParseError {
@@ -262,7 +280,10 @@ impl<'a> Parser<'a> {
             return err;
         }
         let token = self.peek();
-        ParseError::syntax(format!("unexpected {} {context}", token.kind.describe()), token.span)
+        self.with_token_hint(ParseError::syntax(
+            format!("unexpected {} {context}", token.kind.describe()),
+            token.span,
+        ))
     }
 
     /// `{name}` or `{name:format}` left in the query: a workbook parameter not substituted.
@@ -350,7 +371,7 @@ impl<'a> Parser<'a> {
             {
                 err.with_help(format!("tabular operators follow a pipe: `| {name} …`"))
             }
-            _ => err,
+            _ => self.with_token_hint(err),
         }
     }
 
