@@ -1579,9 +1579,11 @@ impl<'a> Parser<'a> {
                 if text == "null" {
                     return Ok(Literal::Null(ScalarType::DateTime));
                 }
-                parse_datetime(unquoted)
-                    .map(Literal::DateTime)
-                    .ok_or_else(|| invalid("datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z)"))
+                parse_datetime(unquoted).map(Literal::DateTime).ok_or_else(|| {
+                    invalid(
+                        "datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z), a date from 1678 to 2261",
+                    )
+                })
             }
             "timespan" | "time" => {
                 if text == "null" {
