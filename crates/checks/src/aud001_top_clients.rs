@@ -119,6 +119,7 @@ pub fn evaluate(
     out.overview.top_clients = Some(Chart {
         kind: "columnchart".to_owned(),
         title: "Requests per client".to_owned(),
+        x_label: "client".to_owned(),
         y_label: "requests".to_owned(),
         series: vec![Series {
             name: "requests".to_owned(),

@@ -238,6 +238,7 @@ fn chart(series: &[(&str, &ClientSeries)]) -> Chart {
     Chart {
         kind: "timechart".to_owned(),
         title: "Average latency per client (5-minute bins, long-running requests excluded)".to_owned(),
+        x_label: "start_time".to_owned(),
         y_label: "ms".to_owned(),
         series: series
             .iter()
