@@ -1,7 +1,7 @@
 //! Recursive-descent parser for statements and tabular operators, with a precedence-climbing
 //! (Pratt) loop for scalar expressions.
 //!
-//! Every recursion goes through [`Parser::enter`], and every link of a left-deep chain
+//! Every recursion goes through `Parser::enter`, and every link of a left-deep chain
 //! (`a or b or c …`, `a.b.c …`) counts too, so no input can build a tree deeper than
 //! [`MAX_DEPTH`]: neither the parser nor anything walking the tree later can overflow the
 //! stack.
@@ -101,7 +101,7 @@ struct Parser<'a> {
     depth: usize,
     options: &'a ParseOptions,
     /// Names bound by `let` so far: calls of them are not unknown functions.
-    let_names: Vec<String>,
+    let_names: std::collections::BTreeSet<String>,
     /// [`stack_position`] when parsing started.
     stack_base: usize,
 }
@@ -148,7 +148,15 @@ fn negated_string_operator(name: &str) -> Option<BinaryOp> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, tokens: Vec<Token>, options: &'a ParseOptions) -> Self {
-        Parser { src, tokens, pos: 0, depth: 0, options, let_names: Vec::new(), stack_base: stack_position() }
+        Parser {
+            src,
+            tokens,
+            pos: 0,
+            depth: 0,
+            options,
+            let_names: std::collections::BTreeSet::new(),
+            stack_base: stack_position(),
+        }
     }
 
     // ---- token helpers ----
@@ -403,7 +411,7 @@ impl<'a> Parser<'a> {
         let name = self.ident("a name after `let`")?;
         self.expect(&TokenKind::Assign, "after the `let` name")?;
         let value = self.let_value()?;
-        self.let_names.push(name.name.clone());
+        self.let_names.insert(name.name.clone());
         Ok(LetStatement { name, value, span: Span::new(let_span.start, self.prev_end()) })
     }
 
@@ -1625,7 +1633,7 @@ impl<'a> Parser<'a> {
     fn check_function(&self, name: &str, name_span: Span) -> PResult<()> {
         if !self.options.check_functions
             || is_known_function(name)
-            || self.let_names.iter().any(|n| n == name)
+            || self.let_names.contains(name)
             || self.options.extra_functions.iter().any(|n| n == name)
         {
             return Ok(());

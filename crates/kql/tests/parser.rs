@@ -475,3 +475,14 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let source = format!("T | where {}1{}", "(".repeat(50), ")".repeat(50));
     assert!(parse(&source).is_ok());
 }
+
+#[test]
+fn huge_unknown_names_are_not_compared_for_suggestions() {
+    // Edit distance over a megabyte-long name would take minutes; it is no misspelling.
+    let name = "x".repeat(1 << 20);
+    let err = parse(&format!("T | extend y = {name}(1)")).expect_err("unknown function");
+    assert_eq!(err.kind, ParseErrorKind::UnknownFunction);
+    assert_eq!(err.help, None);
+    let err = parse(&format!("T | {name}")).expect_err("unknown operator");
+    assert_eq!(err.help, None);
+}
