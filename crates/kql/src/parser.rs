@@ -524,7 +524,6 @@ impl<'a> Parser<'a> {
                 | TokenKind::Comma
                 | TokenKind::Eof
                 | TokenKind::Dot
-                | TokenKind::LBracket
                 | TokenKind::Assign
                 | TokenKind::EqEq
                 | TokenKind::NotEq
