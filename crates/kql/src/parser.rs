@@ -291,7 +291,30 @@ impl<'a> Parser<'a> {
                 let keyword = lower != *name
                     && (matches!(lower.as_str(), "and" | "or" | "by" | "in" | "between" | "asc" | "desc")
                         || string_operator(&lower).is_some());
-                if keyword { err.with_help(format!("KQL keywords are lower-case: `{lower}`")) } else { err }
+                if keyword {
+                    return err.with_help(format!("KQL keywords are lower-case: `{lower}`"));
+                }
+                // A misspelt keyword (`decs`, `adn`); short names are more likely columns.
+                const KEYWORDS: &[&str] = &[
+                    "and",
+                    "or",
+                    "asc",
+                    "desc",
+                    "nulls",
+                    "first",
+                    "last",
+                    "between",
+                    "contains",
+                    "startswith",
+                    "endswith",
+                    "has_any",
+                    "has_all",
+                    "matches",
+                ];
+                match did_you_mean(name, KEYWORDS.iter().copied()) {
+                    Some(k) if name.len() >= 3 => err.with_help(format!("did you mean `{k}`?")),
+                    _ => err,
+                }
             }
             _ => err,
         }
