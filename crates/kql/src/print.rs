@@ -113,6 +113,15 @@ fn write_name(out: &mut String, name: &str) {
     }
 }
 
+/// A name that may hold `*` wildcards (`project-away`, `search in`, `union` legs).
+fn write_pattern(out: &mut String, name: &str) {
+    if name.contains('*') {
+        out.push_str(name);
+    } else {
+        write_name(out, name);
+    }
+}
+
 fn write_real(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("real(nan)");
@@ -362,7 +371,7 @@ fn write_sort_key(out: &mut String, key: &SortKey) {
 fn write_leg(out: &mut String, t: &TabularExpr) {
     match (&t.source, t.operators.is_empty()) {
         (Source::Name(n), true) => write_name(out, &n.name),
-        (Source::Pattern(p), true) => out.push_str(&p.name),
+        (Source::Pattern(p), true) => write_pattern(out, &p.name),
         _ => {
             out.push('(');
             write_tabular(out, t, true);
@@ -393,7 +402,7 @@ fn write_search(out: &mut String, s: &Search) {
             if i > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&t.name);
+            write_pattern(out, &t.name);
         }
         out.push(')');
     }
@@ -464,11 +473,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                if n.name.contains('*') {
-                    out.push_str(&n.name);
-                } else {
-                    write_name(out, &n.name);
-                }
+                write_pattern(out, &n.name);
             }
         }
         OperatorKind::ProjectRename(items) => {

@@ -507,3 +507,10 @@ fn names_that_read_as_keywords_print_quoted() {
         assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
     }
 }
+
+#[test]
+fn quoted_table_names_in_search_print_back() {
+    let source = "search in (['a b'], C*) 'x'";
+    let printed = parse_ok(source).to_string();
+    assert!(same_query(source, &printed), "printed as {printed}");
+}
