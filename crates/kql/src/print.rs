@@ -430,7 +430,7 @@ fn write_source(out: &mut String, source: &Source) {
                 }
                 write_name(out, &name.name);
                 out.push(':');
-                out.push_str(&ty.name);
+                write_name(out, &ty.name);
             }
             out.push_str(") [");
             write_list(out, &d.values);
@@ -536,7 +536,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    out.push_str(&p.name.name);
+                    write_name(out, &p.name.name);
                     out.push('=');
                     write_list(out, &p.values);
                 }
@@ -581,7 +581,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_expr(out, &item.expr);
                 if let Some(ty) = &item.to_type {
                     out.push_str(" to typeof(");
-                    out.push_str(&ty.name);
+                    write_name(out, &ty.name);
                     out.push(')');
                 }
             }
@@ -605,7 +605,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                         write_name(out, &name.name);
                         if let Some(ty) = ty {
                             out.push(':');
-                            out.push_str(&ty.name);
+                            write_name(out, &ty.name);
                         }
                     }
                 }
@@ -669,7 +669,7 @@ fn write_let_value(out: &mut String, value: &LetValue) {
                 write_name(out, &p.name.name);
                 out.push(':');
                 match &p.ty {
-                    Some(ty) => out.push_str(&ty.name),
+                    Some(ty) => write_name(out, &ty.name),
                     None => out.push_str("(*)"),
                 }
                 if let Some(d) = &p.default {
