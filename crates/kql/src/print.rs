@@ -653,6 +653,13 @@ fn write_tabular(out: &mut String, t: &TabularExpr, nested: bool) {
 
 fn write_let_value(out: &mut String, value: &LetValue) {
     match value {
+        // A call of `materialize` kept as an expression (it was parenthesised) must stay one:
+        // bare, `let x = materialize(…)` reads as the `materialize` statement form.
+        LetValue::Expr(e) if matches!(&e.kind, ExprKind::Call { name, .. } if name.name == "materialize") => {
+            out.push('(');
+            write_expr(out, e);
+            out.push(')');
+        }
         LetValue::Expr(e) => write_expr(out, e),
         LetValue::Tabular(t) => write_tabular(out, t, false),
         LetValue::Materialize(t, _) => {
