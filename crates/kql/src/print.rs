@@ -115,7 +115,16 @@ fn write_name(out: &mut String, name: &str) {
 
 /// A name that may hold `*` wildcards (`project-away`, `search in`, `union` legs).
 fn write_pattern(out: &mut String, name: &str) {
-    if name.contains('*') {
+    // Bare only if it lexes back as identifiers and `*`s; a quoted name with a `*` among
+    // other characters (`['#*x']`) stays quoted.
+    let glues = name.split('*').all(|part| {
+        part.is_empty()
+            || (part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+                && !part[1..].contains('$')
+                && part != "$")
+    });
+    if name.contains('*') && glues {
         out.push_str(name);
     } else {
         write_name(out, name);
