@@ -29,7 +29,9 @@ fn charts_bench(c: &mut Criterion) {
     let chart = common::latency_chart();
     let mut group = c.benchmark_group("latency_timechart");
     group.bench_function("svg_1000x400", |b| b.iter(|| charts::svg(black_box(&chart), 1000, 400).len()));
-    group.bench_function("png_1000x400", |b| b.iter(|| charts::png(black_box(&chart), 1000, 400).map(|p| p.len())));
+    group.bench_function("png_1000x400", |b| {
+        b.iter(|| charts::png(black_box(&chart), 1000, 400).map(|p| p.len()))
+    });
     group.bench_function("text_100x20", |b| b.iter(|| charts::text(black_box(&chart), 100, 20).len()));
     group.finish();
 }
