@@ -276,6 +276,12 @@ impl Lexer<'_> {
             (b'~', _) => (TokenKind::Tilde, 1),
             _ => {
                 let ch = self.src[start..].chars().next().unwrap_or('?');
+                // Queries pasted from web pages carry non-breaking and other Unicode spaces,
+                // and files saved on Windows a byte-order mark: both are only whitespace.
+                if ch.is_whitespace() || ch == '\u{feff}' {
+                    self.pos += ch.len_utf8();
+                    return Ok(());
+                }
                 let span = Span::new(start, start + ch.len_utf8());
                 let err = ParseError::syntax(format!("unexpected character `{ch}`"), span);
                 return Err(match ch {
@@ -641,6 +647,19 @@ mod tests {
         assert_eq!(
             kinds("a // b | c\n| d"),
             vec![TokenKind::Ident("a".into()), TokenKind::Pipe, TokenKind::Ident("d".into()), TokenKind::Eof]
+        );
+    }
+
+    #[test]
+    fn unicode_spaces_and_byte_order_mark_are_whitespace() {
+        assert_eq!(
+            kinds("\u{feff}T\u{a0}|\u{2009}count"),
+            vec![
+                TokenKind::Ident("T".into()),
+                TokenKind::Pipe,
+                TokenKind::Ident("count".into()),
+                TokenKind::Eof
+            ]
         );
     }
 

@@ -1,5 +1,20 @@
 //! KQL (Kusto) front end: lexer, parser, AST with source spans, error messages; no engine.
 //!
+//! - [`parse`] turns query text into a [`Query`]: `let` statements and tabular expressions
+//!   ([`TabularExpr`]: a [`Source`] and `| operator` stages, [`OperatorKind`]), scalar
+//!   expressions ([`Expr`], [`ExprKind`]) with literals decoded. Every node has a byte
+//!   [`Span`]. The tree is syntax only: names, types and result column names are the
+//!   engine's to resolve.
+//! - Errors are [`ParseError`]s (kind, message, span, help); [`ParseError::render`] and
+//!   [`render_diagnostic`] print them with `line:col`, the line and a caret. Valid KQL this
+//!   tool does not run is [`ParseErrorKind::Unsupported`] ("not supported yet: mv-apply").
+//! - Calls of functions KQL does not have are rejected with "did you mean"; the lists are
+//!   [`SCALAR_FUNCTIONS`] and [`AGGREGATE_FUNCTIONS`], extended with
+//!   [`ParseOptions::extra_functions`].
+//! - No input panics or overflows the stack: nesting is limited ([`MAX_DEPTH`]) and the
+//!   parser bounds its own stack use; a fuzz target (`crates/kql/fuzz`) checks it.
+//! - [`substitute_parameters`] fills Azure workbook parameters (`{timeframe}`) first.
+//!
 //! ```
 //! let query = kql::parse("AKSAudit | where Verb == 'get' | summarize count() by UserAgent")
 //!     .expect("valid KQL");

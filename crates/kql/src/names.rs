@@ -440,6 +440,10 @@ pub fn did_you_mean<'a, I>(name: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
 {
+    // Edit distance costs the product of the lengths: a huge name is no misspelling.
+    if name.len() > 64 {
+        return None;
+    }
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {

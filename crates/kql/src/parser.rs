@@ -1,7 +1,7 @@
 //! Recursive-descent parser for statements and tabular operators, with a precedence-climbing
 //! (Pratt) loop for scalar expressions.
 //!
-//! Every recursion goes through [`Parser::enter`], and every link of a left-deep chain
+//! Every recursion goes through `Parser::enter`, and every link of a left-deep chain
 //! (`a or b or c …`, `a.b.c …`) counts too, so no input can build a tree deeper than
 //! [`MAX_DEPTH`]: neither the parser nor anything walking the tree later can overflow the
 //! stack.
@@ -101,7 +101,7 @@ struct Parser<'a> {
     depth: usize,
     options: &'a ParseOptions,
     /// Names bound by `let` so far: calls of them are not unknown functions.
-    let_names: Vec<String>,
+    let_names: std::collections::BTreeSet<String>,
     /// [`stack_position`] when parsing started.
     stack_base: usize,
 }
@@ -148,7 +148,15 @@ fn negated_string_operator(name: &str) -> Option<BinaryOp> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, tokens: Vec<Token>, options: &'a ParseOptions) -> Self {
-        Parser { src, tokens, pos: 0, depth: 0, options, let_names: Vec::new(), stack_base: stack_position() }
+        Parser {
+            src,
+            tokens,
+            pos: 0,
+            depth: 0,
+            options,
+            let_names: std::collections::BTreeSet::new(),
+            stack_base: stack_position(),
+        }
     }
 
     // ---- token helpers ----
@@ -172,12 +180,26 @@ impl<'a> Parser<'a> {
         &self.peek().kind == kind
     }
 
-    fn bump(&mut self) -> Token {
-        let token = self.peek().clone();
-        if !matches!(token.kind, TokenKind::Eof) {
+    /// Consumes the current token (never past the end) and returns its span.
+    fn bump(&mut self) -> Span {
+        let span = self.peek().span;
+        if !matches!(self.peek().kind, TokenKind::Eof) {
             self.pos += 1;
         }
-        token
+        span
+    }
+
+    /// Consumes the current token and moves it out: the parser never looks back at a
+    /// consumed token's kind, only at spans, so nothing is cloned.
+    fn take(&mut self) -> Token {
+        let last = self.tokens.len().saturating_sub(1);
+        let index = self.pos.min(last);
+        if index == last {
+            return self.tokens[index].clone();
+        }
+        self.pos += 1;
+        let slot = &mut self.tokens[index];
+        Token { kind: std::mem::replace(&mut slot.kind, TokenKind::Eof), span: slot.span }
     }
 
     /// The end of the last consumed token.
@@ -186,7 +208,7 @@ impl<'a> Parser<'a> {
     }
 
     fn eat(&mut self, kind: &TokenKind) -> Option<Span> {
-        if self.at(kind) { Some(self.bump().span) } else { None }
+        if self.at(kind) { Some(self.bump()) } else { None }
     }
 
     fn expect(&mut self, kind: &TokenKind, context: &str) -> PResult<Span> {
@@ -208,7 +230,7 @@ impl<'a> Parser<'a> {
     }
 
     fn eat_ident(&mut self, name: &str) -> Option<Span> {
-        if self.at_ident(name) { Some(self.bump().span) } else { None }
+        if self.at_ident(name) { Some(self.bump()) } else { None }
     }
 
     fn expect_keyword(&mut self, name: &str, context: &str) -> PResult<Span> {
@@ -254,7 +276,25 @@ impl<'a> Parser<'a> {
             return err;
         }
         let token = self.peek();
-        ParseError::syntax(format!("expected {what}, found {}", token.kind.describe()), token.span)
+        self.with_token_hint(ParseError::syntax(
+            format!("expected {what}, found {}", token.kind.describe()),
+            token.span,
+        ))
+    }
+
+    /// Adds a hint for common slips at the current token: `=` for `==`, `AND` for `and`.
+    fn with_token_hint(&self, err: ParseError) -> ParseError {
+        match &self.peek().kind {
+            TokenKind::Assign => err.with_help("to compare, write `==`; `=` only names a column"),
+            TokenKind::Ident(name) => {
+                let lower = name.to_ascii_lowercase();
+                let keyword = lower != *name
+                    && (matches!(lower.as_str(), "and" | "or" | "by" | "in" | "between" | "asc" | "desc")
+                        || string_operator(&lower).is_some());
+                if keyword { err.with_help(format!("KQL keywords are lower-case: `{lower}`")) } else { err }
+            }
+            _ => err,
+        }
     }
 
     fn unexpected(&self, context: &str) -> ParseError {
@@ -262,7 +302,10 @@ impl<'a> Parser<'a> {
             return err;
         }
         let token = self.peek();
-        ParseError::syntax(format!("unexpected {} {context}", token.kind.describe()), token.span)
+        self.with_token_hint(ParseError::syntax(
+            format!("unexpected {} {context}", token.kind.describe()),
+            token.span,
+        ))
     }
 
     /// `{name}` or `{name:format}` left in the query: a workbook parameter not substituted.
@@ -350,7 +393,7 @@ impl<'a> Parser<'a> {
             {
                 err.with_help(format!("tabular operators follow a pipe: `| {name} …`"))
             }
-            _ => err,
+            _ => self.with_token_hint(err),
         }
     }
 
@@ -358,18 +401,17 @@ impl<'a> Parser<'a> {
         if self.at_ident("let") && matches!(self.peek_at(1), TokenKind::Ident(_) | TokenKind::LBracket) {
             return Ok(Statement::Let(self.let_statement()?));
         }
-        let start = self.peek().span;
         let expr = self.expr_or_tabular()?;
-        let tabular = self.to_tabular(expr, start)?;
+        let tabular = self.to_tabular(expr)?;
         Ok(Statement::Tabular(tabular))
     }
 
     fn let_statement(&mut self) -> PResult<LetStatement> {
-        let let_span = self.bump().span;
+        let let_span = self.bump();
         let name = self.ident("a name after `let`")?;
         self.expect(&TokenKind::Assign, "after the `let` name")?;
         let value = self.let_value()?;
-        self.let_names.push(name.name.clone());
+        self.let_names.insert(name.name.clone());
         Ok(LetStatement { name, value, span: Span::new(let_span.start, self.prev_end()) })
     }
 
@@ -378,12 +420,11 @@ impl<'a> Parser<'a> {
             return Ok(LetValue::Function(self.function_def()?));
         }
         if self.at_ident("materialize") && matches!(self.peek_at(1), TokenKind::LParen) {
-            let start = self.bump().span.start;
+            let start = self.bump().start;
             self.bump();
             self.enter()?;
-            let inner_start = self.peek().span;
             let inner = self.expr_or_tabular()?;
-            let inner = self.to_tabular(inner, inner_start)?;
+            let inner = self.to_tabular(inner)?;
             self.leave(1);
             self.expect(&TokenKind::RParen, "to close `materialize(`")?;
             let span = Span::new(start, self.prev_end());
@@ -415,7 +456,7 @@ impl<'a> Parser<'a> {
     }
 
     fn function_def(&mut self) -> PResult<FunctionDef> {
-        let start = self.bump().span.start;
+        let start = self.bump().start;
         let mut params = Vec::new();
         if !self.at(&TokenKind::RParen) {
             loop {
@@ -455,7 +496,7 @@ impl<'a> Parser<'a> {
         let open = self.expect(&TokenKind::LParen, "")?;
         let mut level = 1usize;
         while level > 0 {
-            match self.bump().kind {
+            match self.take().kind {
                 TokenKind::LParen => level += 1,
                 TokenKind::RParen => level -= 1,
                 TokenKind::Eof => {
@@ -483,7 +524,6 @@ impl<'a> Parser<'a> {
                 | TokenKind::Comma
                 | TokenKind::Eof
                 | TokenKind::Dot
-                | TokenKind::LBracket
                 | TokenKind::Assign
                 | TokenKind::EqEq
                 | TokenKind::NotEq
@@ -544,7 +584,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Turns an expression parsed where a tabular expression is required into one.
-    fn to_tabular(&self, expr: Expr, at: Span) -> PResult<TabularExpr> {
+    fn to_tabular(&self, expr: Expr) -> PResult<TabularExpr> {
         let span = expr.span;
         match expr.kind {
             ExprKind::Tabular(t) => Ok(*t),
@@ -556,14 +596,14 @@ impl<'a> Parser<'a> {
             }
             _ => Err(ParseError::syntax(
                 "expected a tabular expression (a table name, a pipeline or `(…)`), found a scalar expression",
-                if span == Span::default() { at } else { span },
+                span,
             )),
         }
     }
 
     /// A tabular expression starting with a keyword (`union`, `search`, `print`, …).
     fn tabular_start(&mut self) -> PResult<TabularExpr> {
-        let token = self.bump();
+        let token = self.take();
         let start = token.span.start;
         let name = match &token.kind {
             TokenKind::Ident(n) => n.clone(),
@@ -593,7 +633,7 @@ impl<'a> Parser<'a> {
         let TokenKind::Ident(first) = self.peek().kind.clone() else {
             return Err(self.expected("an operator after `|` (where, extend, summarize, …)"));
         };
-        let mut span = self.bump().span;
+        let mut span = self.bump();
         let mut name = first;
         while matches!(self.peek().kind, TokenKind::Minus)
             && span.end == self.peek().span.start
@@ -603,7 +643,7 @@ impl<'a> Parser<'a> {
                 break;
             };
             self.bump();
-            span = span.to(self.bump().span);
+            span = span.to(self.bump());
             name.push('-');
             name.push_str(&part);
         }
@@ -627,7 +667,8 @@ impl<'a> Parser<'a> {
                 OperatorKind::Top(Top { count, by })
             }
             "sort" | "order" => {
-                self.expect_keyword("by", &format!("after `{}`", name.name))?;
+                let context = if name.name == "sort" { "after `sort`" } else { "after `order`" };
+                self.expect_keyword("by", context)?;
                 let mut keys = vec![self.sort_key()?];
                 while self.eat(&TokenKind::Comma).is_some() {
                     keys.push(self.sort_key()?);
@@ -700,7 +741,7 @@ impl<'a> Parser<'a> {
             let start = self.peek().span.start;
             let mut name = String::new();
             for _ in 0..n {
-                let token = self.bump();
+                let token = self.take();
                 match token.kind {
                     TokenKind::Ident(part) => name.push_str(&part),
                     _ => name.push('.'),
@@ -712,7 +753,7 @@ impl<'a> Parser<'a> {
             // operator's arguments (`join kind=inner (T)`).
             let value = match self.peek().kind.clone() {
                 TokenKind::Ident(v) => {
-                    let span = self.bump().span;
+                    let span = self.bump();
                     Expr::new(ExprKind::Name(Ident::new(v, span)), span)
                 }
                 _ => self.unary()?,
@@ -726,16 +767,16 @@ impl<'a> Parser<'a> {
     fn ident(&mut self, what: &str) -> PResult<Ident> {
         match self.peek().kind.clone() {
             TokenKind::Ident(name) => {
-                let span = self.bump().span;
+                let span = self.bump();
                 Ok(Ident::new(name, span))
             }
             TokenKind::LBracket => {
                 if let (TokenKind::String(name), TokenKind::RBracket) =
                     (self.peek_at(1).clone(), self.peek_at(2))
                 {
-                    let start = self.bump().span.start;
+                    let start = self.bump().start;
                     self.bump();
-                    let end = self.bump().span.end;
+                    let end = self.bump().end;
                     Ok(Ident::new(name, Span::new(start, end)))
                 } else {
                     Err(self.expected(what))
@@ -835,7 +876,7 @@ impl<'a> Parser<'a> {
                 TokenKind::Ident(part) => name.push_str(part),
                 _ => break,
             }
-            span = span.to(self.bump().span);
+            span = span.to(self.bump());
             let next_glues = span.end == self.peek().span.start
                 && matches!(self.peek().kind, TokenKind::Star | TokenKind::Ident(_));
             if !next_glues {
@@ -958,7 +999,6 @@ impl<'a> Parser<'a> {
     }
 
     fn union_leg(&mut self) -> PResult<TabularExpr> {
-        let start = self.peek().span;
         match &self.peek().kind {
             TokenKind::Star => {
                 let pattern = self.name_pattern("a table")?;
@@ -973,16 +1013,15 @@ impl<'a> Parser<'a> {
             TokenKind::LParen => {
                 self.bump();
                 self.enter()?;
-                let inner_start = self.peek().span;
                 let inner = self.expr_or_tabular()?;
-                let tabular = self.to_tabular(inner, inner_start)?;
+                let tabular = self.to_tabular(inner)?;
                 self.leave(1);
                 self.expect(&TokenKind::RParen, "to close the `union` leg")?;
                 Ok(tabular)
             }
             TokenKind::Ident(_) | TokenKind::LBracket => {
                 let expr = self.postfix()?;
-                self.to_tabular(expr, start)
+                self.to_tabular(expr)
             }
             _ => Err(self.expected("a table, `*` or `(…)` in `union`")),
         }
@@ -1012,17 +1051,16 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let right_start = self.peek().span;
         let right = if self.eat(&TokenKind::LParen).is_some() {
             self.enter()?;
             let inner = self.expr_or_tabular()?;
-            let tabular = self.to_tabular(inner, right_start)?;
+            let tabular = self.to_tabular(inner)?;
             self.leave(1);
             self.expect(&TokenKind::RParen, "to close the right side of `join`")?;
             tabular
         } else {
             let expr = self.postfix()?;
-            self.to_tabular(expr, right_start)?
+            self.to_tabular(expr)?
         };
         self.expect_keyword("on", "after the right side of `join`")?;
         let mut on = Vec::new();
@@ -1107,8 +1145,8 @@ impl<'a> Parser<'a> {
         let mut pattern = Vec::new();
         loop {
             match self.peek().kind.clone() {
-                TokenKind::Star => pattern.push(ParsePart::Wildcard(self.bump().span)),
-                TokenKind::String(s) => pattern.push(ParsePart::Literal(s, self.bump().span)),
+                TokenKind::Star => pattern.push(ParsePart::Wildcard(self.bump())),
+                TokenKind::String(s) => pattern.push(ParsePart::Literal(s, self.bump())),
                 TokenKind::Ident(_) | TokenKind::LBracket => {
                     let name = self.ident("a column name")?;
                     let ty = if self.eat(&TokenKind::Colon).is_some() {
@@ -1358,7 +1396,9 @@ impl<'a> Parser<'a> {
     }
 
     fn list_items(&mut self, op: ListOp) -> PResult<Vec<Expr>> {
-        self.expect(&TokenKind::LParen, &format!("after `{}`", op.as_str()))?;
+        if self.eat(&TokenKind::LParen).is_none() {
+            return Err(self.expected(&format!("`(` after `{}`", op.as_str())));
+        }
         let mut items = Vec::new();
         if !self.at(&TokenKind::RParen) {
             loop {
@@ -1387,7 +1427,7 @@ impl<'a> Parser<'a> {
             TokenKind::Plus => UnaryOp::Plus,
             _ => return self.postfix(),
         };
-        let start = self.bump().span.start;
+        let start = self.bump().start;
         self.enter()?;
         let operand = self.unary();
         self.leave(1);
@@ -1430,11 +1470,9 @@ impl<'a> Parser<'a> {
     fn member_name(&mut self) -> PResult<Ident> {
         match self.peek().kind.clone() {
             TokenKind::Ident(name) => {
-                let span = self.bump().span;
+                let span = self.bump();
                 Ok(Ident::new(name, span))
             }
-            // `a.5`-style access is not KQL, but a typed literal keyword (`x.time`) is a name.
-            TokenKind::TypedLiteral { .. } => Err(self.expected("a property name after `.`")),
             _ => Err(self.expected("a property name after `.`")),
         }
     }
@@ -1468,7 +1506,7 @@ impl<'a> Parser<'a> {
                 Ok(Expr::new(ExprKind::Name(ident), span))
             }
             TokenKind::Star => {
-                let span = self.bump().span;
+                let span = self.bump();
                 Ok(Expr::new(ExprKind::Wildcard, span))
             }
             _ => Err(self.expected("an expression")),
@@ -1490,7 +1528,7 @@ impl<'a> Parser<'a> {
     }
 
     fn name_or_bool(&mut self) -> Expr {
-        let token = self.bump();
+        let token = self.take();
         let TokenKind::Ident(name) = token.kind else {
             return Expr::new(ExprKind::Wildcard, token.span);
         };
@@ -1508,13 +1546,13 @@ impl<'a> Parser<'a> {
         let mut span = self.peek().span;
         while let TokenKind::String(next) = &self.peek().kind {
             value.push_str(next);
-            span = span.to(self.bump().span);
+            span = span.to(self.bump());
         }
         Expr::new(ExprKind::Literal(Literal::String(value)), span)
     }
 
     fn token_literal(&mut self) -> PResult<Expr> {
-        let token = self.bump();
+        let token = self.take();
         let literal = match token.kind {
             TokenKind::Long(v) => Literal::Long(v),
             TokenKind::Real(v) => Literal::Real(v),
@@ -1548,9 +1586,11 @@ impl<'a> Parser<'a> {
                 if text == "null" {
                     return Ok(Literal::Null(ScalarType::DateTime));
                 }
-                parse_datetime(unquoted)
-                    .map(Literal::DateTime)
-                    .ok_or_else(|| invalid("datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z)"))
+                parse_datetime(unquoted).map(Literal::DateTime).ok_or_else(|| {
+                    invalid(
+                        "datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z), a date from 1678 to 2261",
+                    )
+                })
             }
             "timespan" | "time" => {
                 if text == "null" {
@@ -1592,7 +1632,7 @@ impl<'a> Parser<'a> {
     fn check_function(&self, name: &str, name_span: Span) -> PResult<()> {
         if !self.options.check_functions
             || is_known_function(name)
-            || self.let_names.iter().any(|n| n == name)
+            || self.let_names.contains(name)
             || self.options.extra_functions.iter().any(|n| n == name)
         {
             return Ok(());
@@ -1621,7 +1661,9 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        self.expect(&TokenKind::RParen, &format!("to close the arguments of `{name}`"))?;
+        if self.eat(&TokenKind::RParen).is_none() {
+            return Err(self.expected(&format!("`)` to close the arguments of `{name}`")));
+        }
         Ok(args)
     }
 

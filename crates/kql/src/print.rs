@@ -10,14 +10,21 @@ use std::fmt::{self, Write};
 use crate::ast::*;
 use crate::time::{format_datetime, format_timespan};
 
-/// Names printed quoted (`['and']`) because bare they would read as an operator or keyword.
+/// Names printed quoted (`['and']`) because bare they could read as an operator, a keyword,
+/// a tabular source (`union`, `print`) or an operator parameter (`kind=`).
 const KEYWORDS: &[&str] = &[
+    "FALSE",
+    "False",
+    "TRUE",
+    "True",
     "and",
     "asc",
+    "bagexpansion",
     "between",
     "by",
     "contains",
     "contains_cs",
+    "datatable",
     "date",
     "datetime",
     "default",
@@ -25,10 +32,12 @@ const KEYWORDS: &[&str] = &[
     "dynamic",
     "endswith",
     "endswith_cs",
+    "evaluate",
+    "externaldata",
     "false",
-    "FALSE",
-    "False",
+    "find",
     "first",
+    "flags",
     "from",
     "guid",
     "has",
@@ -39,7 +48,10 @@ const KEYWORDS: &[&str] = &[
     "hasprefix_cs",
     "hassuffix",
     "hassuffix_cs",
+    "hint",
     "in",
+    "isfuzzy",
+    "kind",
     "last",
     "let",
     "limit",
@@ -47,6 +59,9 @@ const KEYWORDS: &[&str] = &[
     "nulls",
     "on",
     "or",
+    "print",
+    "range",
+    "search",
     "startswith",
     "startswith_cs",
     "step",
@@ -54,9 +69,10 @@ const KEYWORDS: &[&str] = &[
     "timespan",
     "to",
     "true",
-    "TRUE",
-    "True",
+    "union",
     "with",
+    "with_itemindex",
+    "withsource",
 ];
 
 fn is_plain_identifier(name: &str) -> bool {

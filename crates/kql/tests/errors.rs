@@ -42,6 +42,9 @@ const CASES: &[(&str, &str)] = &[
     ("error on a later line", "AKSAudit\n| where Verb == 'get'\n| summarize count() by\n| take 1"),
     ("literal call with a column", "AKSAudit | extend n = long(Count)"),
     ("pipe after a scalar", "let x = 1 + 2 | count; x"),
+    ("assignment instead of comparison", "AKSAudit | where Verb = 'get'"),
+    ("upper-case keyword", "AKSAudit | where Verb == 'get' AND Code == 200"),
+    ("slip in a nested pipeline", "AKSAudit | where User in (AKSAuditAdmin | where a = 1 | project User)"),
     (
         "nested too deeply",
         "AKSAudit | where ((((((((((((((((((((((((((((((((((((((((((((((((((((((1))))))))))))))))))))))))))))))))))))))))))))))))))))))",

@@ -475,3 +475,35 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let source = format!("T | where {}1{}", "(".repeat(50), ")".repeat(50));
     assert!(parse(&source).is_ok());
 }
+
+#[test]
+fn huge_unknown_names_are_not_compared_for_suggestions() {
+    // Edit distance over a megabyte-long name would take minutes; it is no misspelling.
+    let name = "x".repeat(1 << 20);
+    let err = parse(&format!("T | extend y = {name}(1)")).expect_err("unknown function");
+    assert_eq!(err.kind, ParseErrorKind::UnknownFunction);
+    assert_eq!(err.help, None);
+    let err = parse(&format!("T | {name}")).expect_err("unknown operator");
+    assert_eq!(err.help, None);
+}
+
+#[test]
+fn union_of_a_quoted_table_name() {
+    let q = only_pipeline("union ['My Table'], [\"with\"]");
+    let Source::Union(u) = &q.source else { panic!("{q:?}") };
+    assert!(matches!(&u.tables[0].source, Source::Name(n) if n.name == "My Table"));
+    assert!(matches!(&u.tables[1].source, Source::Name(n) if n.name == "with"));
+}
+
+#[test]
+fn names_that_read_as_keywords_print_quoted() {
+    for source in [
+        "T | extend ['union'] = 1 | where ['union'] + 1 > 2",
+        "T | mv-expand ['with_itemindex'] = a",
+        "T | project ['by'], ['print'], x = ['kind']",
+        "union ['with'], ['search'] | take 1",
+    ] {
+        let printed = parse_ok(source).to_string();
+        assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
+    }
+}

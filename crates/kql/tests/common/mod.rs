@@ -1,20 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-/// The `Debug` text of a tree without its spans, to compare trees parsed from different text.
-pub fn without_spans(debug: &str) -> String {
-    let mut out = String::with_capacity(debug.len());
-    let mut rest = debug;
-    while let Some(i) = rest.find("Span { start: ") {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        let end = tail.find('}').map_or(tail.len(), |e| e + 1);
-        out.push_str("Span");
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
-}
+pub mod property;
+
+pub use property::without_spans;
 
 /// Parses or fails the test with the rendered error.
 pub fn parse_ok(source: &str) -> kql::Query {
