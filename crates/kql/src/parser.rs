@@ -781,7 +781,11 @@ impl<'a> Parser<'a> {
                 }
                 _ => self.unary()?,
             };
-            params.push(OperatorParam { name, value, span: Span::new(start, self.prev_end()) });
+            let span = Span::new(start, self.prev_end());
+            if params.iter().any(|p: &OperatorParam| p.name.name == name.name) {
+                return Err(ParseError::syntax(format!("`{}` is given twice", name.name), span));
+            }
+            params.push(OperatorParam { name, value, span });
         }
         Ok(params)
     }
