@@ -7,10 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use audit::read::{FileSummary, ReadError, ReadOptions, SinkError, list_inputs, read_paths};
-use audit::store::IngestedInput;
-use audit::store::writer::{StoreWriter, WriterOptions};
+use audit::ingest::{IngestError, IngestOptions, IngestReport, ingest};
+use audit::read::{FileSummary, ReadOptions, list_inputs};
 
 use super::StoreArg;
 
@@ -39,154 +37,57 @@ pub struct Args {
 
 /// Files shown one per line before the rest are summarised.
 const MAX_FILE_LINES: usize = 50;
-/// Commit at least this often so a killed run keeps most of its work.
-const COMMIT_EVERY: Duration = Duration::from_secs(20);
 
 /// Runs `apiserver-doctor ingest`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let store_dir = args.store.store.clone();
-    let inputs = list_inputs(&args.paths)?;
-    let mut writer = StoreWriter::open(&store_dir, WriterOptions::default())?;
-
-    let total_bytes: u64 = inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let progress_bytes = Arc::new(AtomicU64::new(0));
     let progress_events = Arc::new(AtomicU64::new(0));
-    let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let ticker =
-        show_progress.then(|| Ticker::start(total_bytes, progress_bytes.clone(), progress_events.clone()));
-
-    let opts = ReadOptions {
-        keep_bodies: args.keep_bodies,
-        strict: args.strict,
-        progress: Some(progress_bytes.clone()),
-        ..ReadOptions::default()
+    let opts = IngestOptions {
+        read: ReadOptions {
+            keep_bodies: args.keep_bodies,
+            strict: args.strict,
+            progress: Some(progress_bytes.clone()),
+            ..ReadOptions::default()
+        },
+        force: args.force,
+        events: Some(progress_events.clone()),
+        ..IngestOptions::default()
     };
-    let mut files: Vec<FileSummary> = Vec::new();
-    let mut already: Vec<String> = Vec::new();
-    let mut kept = 0u64;
-    let mut duplicates = 0u64;
-    let mut last_commit = Instant::now();
-    let mut failure: Option<anyhow::Error> = None;
-    for input in &inputs {
-        let identity = identify(input);
-        if !args.force && is_ingested(writer.manifest(), &identity) {
-            progress_bytes.fetch_add(identity.size.unwrap_or(0), Ordering::Relaxed);
-            already.push(identity.file);
-            continue;
-        }
-        let mut sink = |_file: &str, batch: arrow::array::RecordBatch| -> Result<(), SinkError> {
-            let outcome = writer.write(&batch)?;
-            kept += outcome.kept;
-            duplicates += outcome.duplicates;
-            progress_events.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-            Ok(())
-        };
-        match read_paths(std::slice::from_ref(input), &opts, &mut sink) {
-            Ok(summary) => {
-                for f in summary.files {
-                    let input = IngestedInput {
-                        format: f.format().map(|x| x.name().to_owned()),
-                        events: f.events,
-                        skipped: f.skipped,
-                        not_audit: f.not_audit.clone(),
-                        ..identity.clone()
-                    };
-                    writer.input_done(input, f.skipped_by_kind.clone(), f.examples.clone());
-                    files.push(f);
-                }
-            }
-            Err(e) => {
-                failure = Some(match e {
-                    ReadError::Strict(rec) => anyhow::anyhow!(
-                        "--strict: {rec}\nnothing of this run was written to {}",
-                        store_dir.display()
-                    ),
-                    other => anyhow::Error::new(other),
-                });
-                break;
-            }
-        }
-        if !args.strict && (last_commit.elapsed() >= COMMIT_EVERY || writer.uncommitted_files() >= 64) {
-            writer.commit()?;
-            last_commit = Instant::now();
-        }
-    }
+    let ticker = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let total = list_inputs(&args.paths)
+            .map(|inputs| inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum())
+            .unwrap_or(0);
+        Ticker::start(total, progress_bytes.clone(), progress_events.clone())
+    });
+    let result = ingest(&store_dir, &args.paths, &opts);
     if let Some(t) = ticker {
         t.finish();
     }
-    if let Some(err) = failure {
-        if args.strict {
-            writer.abort().context("removing the files of the refused run")?;
-            eprintln!("error: {err:#}");
+    let report = match result {
+        Ok(r) => r,
+        Err(e @ IngestError::Strict { .. }) => {
+            eprintln!("error: {e}");
             return Ok(ExitCode::from(2));
         }
-        // Keep what was read before the error: it is complete and deduplicated.
-        writer.commit()?;
-        return Err(err);
-    }
-    writer.commit()?;
-    drop(writer);
-
+        Err(e) => return Err(e.into()),
+    };
     let mut out = std::io::stdout().lock();
-    report(&mut out, &args, &store_dir, &files, &already, kept, duplicates, started.elapsed())?;
+    render(&mut out, &args, &store_dir, &report, started.elapsed())?;
     let mut err = std::io::stderr().lock();
-    warnings(&mut err, &files)?;
+    warnings(&mut err, &report.files)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Size, mtime and a hash of the first MiB: enough to recognise a file ingested before.
-fn identify(path: &std::path::Path) -> IngestedInput {
-    let file = path.display().to_string();
-    let mut id = IngestedInput {
-        file,
-        size: None,
-        mtime: None,
-        head_hash: None,
-        format: None,
-        events: 0,
-        skipped: 0,
-        not_audit: None,
-    };
-    if path.as_os_str() == "-" {
-        return id;
-    }
-    if let Ok(meta) = std::fs::metadata(path) {
-        id.size = Some(meta.len());
-        id.mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_secs()).ok());
-    }
-    if let Ok(f) = std::fs::File::open(path) {
-        use std::io::Read;
-        let mut head = Vec::with_capacity(1 << 20);
-        if f.take(1 << 20).read_to_end(&mut head).is_ok() {
-            id.head_hash = Some(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&head)));
-        }
-    }
-    id
-}
-
-fn is_ingested(manifest: &audit::store::Manifest, id: &IngestedInput) -> bool {
-    id.size.is_some()
-        && manifest.inputs.iter().any(|m| {
-            m.file == id.file && m.size == id.size && m.mtime == id.mtime && m.head_hash == id.head_hash
-        })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn report(
+fn render(
     out: &mut dyn Write,
     args: &Args,
     store: &std::path::Path,
-    files: &[FileSummary],
-    already: &[String],
-    kept: u64,
-    duplicates: u64,
+    report: &IngestReport,
     elapsed: Duration,
 ) -> std::io::Result<()> {
+    let files = &report.files;
     if !args.quiet {
         for f in files.iter().take(MAX_FILE_LINES) {
             writeln!(out, "{}", file_line(f))?;
@@ -194,20 +95,21 @@ fn report(
         if files.len() > MAX_FILE_LINES {
             writeln!(out, "… and {} more files", files.len() - MAX_FILE_LINES)?;
         }
-        for a in already.iter().take(MAX_FILE_LINES) {
+        for a in report.unchanged.iter().take(MAX_FILE_LINES) {
             writeln!(out, "{a}: already ingested, unchanged (use --force to read it again)")?;
         }
     }
-    let read: u64 = files.iter().map(|f| f.events).sum();
-    let bytes: u64 = files.iter().map(|f| f.bytes).sum();
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "ingested {kept} events into {} ({read} read from {} files, {duplicates} duplicates dropped) in {:.1} s, {:.0} MB/s",
+        "ingested {} events into {} ({} read from {} files, {} duplicates dropped) in {:.1} s, {:.0} MB/s",
+        report.kept,
         store.display(),
+        report.events(),
         files.len(),
+        report.duplicates,
         elapsed.as_secs_f64(),
-        bytes as f64 / 1e6 / secs
+        report.bytes() as f64 / 1e6 / secs
     )
 }
 
