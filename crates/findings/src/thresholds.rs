@@ -80,6 +80,14 @@ thresholds! {
         "share of a client's requests answered 429 or 5xx above which to warn", "apiserver-doctor default";
     LOG_GAP_SECONDS = "log_gap_seconds", 300.0, "s",
         "a stretch without any audit event longer than this is a gap", "apiserver-doctor default";
+    LATENCY_MIN_OBSERVATIONS = "latency_min_observations", 100.0, "count",
+        "observations a histogram needs before its P99 is judged (below 100 the P99 is the slowest one)", "apiserver-doctor default";
+    PRIORITY_LEVEL_SATURATION_RATIO = "priority_level_saturation_ratio", 0.9, "ratio",
+        "seats in use over a priority level's limit at or above which to warn", "apiserver-doctor default";
+    ETCD_REQUEST_P99_WARNING_SECONDS = "etcd_request_p99_warning_seconds", 0.5, "s",
+        "P99 of the API server's calls to etcd above which to warn (half the 1 s mutating SLO)", "apiserver-doctor default";
+    WEBHOOK_CALL_FAILURES_CRITICAL = "webhook_call_failures_critical", 1.0, "count",
+        "requests rejected because a webhook could not be called, at or above which it is critical", "apiserver-doctor default";
 }
 
 /// The thresholds in force: defaults, with overrides from `--config`.

@@ -1,12 +1,150 @@
-//! `apiserver-doctor metrics`.
+//! `apiserver-doctor metrics`: identify each scrape, then report the metrics and etcd findings.
 
+use std::io::Write;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report, Severity, Thresholds};
+use metrics::render::OutputFormat;
+use metrics::{MetricsEvidence, Snapshot, TargetKind};
+
+/// Output format of `metrics` and `etcd`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Output {
+    /// Plain text.
+    Text,
+    /// JSON (the report model).
+    Json,
+    /// Markdown.
+    Markdown,
+}
+
+impl From<Output> for OutputFormat {
+    fn from(o: Output) -> OutputFormat {
+        match o {
+            Output::Text => OutputFormat::Text,
+            Output::Json => OutputFormat::Json,
+            Output::Markdown => OutputFormat::Markdown,
+        }
+    }
+}
+
+/// The lowest severity that makes the exit code 1.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum FailOn {
+    /// Any finding.
+    Info,
+    /// Warnings and critical findings.
+    Warning,
+    /// Critical findings only.
+    Critical,
+    /// Never.
+    Never,
+}
+
+impl FailOn {
+    /// The exit code for a report's findings.
+    pub fn exit_code(self, report: &Report) -> ExitCode {
+        let limit = match self {
+            FailOn::Info => Severity::Info,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Critical => Severity::Critical,
+            FailOn::Never => return ExitCode::SUCCESS,
+        };
+        if report.worst().is_some_and(|w| w >= limit) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    }
+}
 
 /// Arguments of `apiserver-doctor metrics`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(
+    after_help = "Examples:\n  kubectl get --raw /metrics > apiserver-1.prom; sleep 300; kubectl get --raw /metrics > apiserver-2.prom\n  apiserver-doctor metrics apiserver-1.prom apiserver-2.prom etcd.prom\n  kubectl get --raw /metrics | apiserver-doctor metrics -\n\nTwo scrapes of the same target (same component and version) give rates and growth between them."
+)]
+pub struct Args {
+    /// Scrapes: files (plain or gzip), `-` for standard input, or http(s):// URLs.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<String>,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Seconds between two scrapes of one target, when their samples carry no timestamps
+    /// (otherwise the timestamps, then the files' modification times, are used).
+    #[arg(long, value_name = "SECONDS")]
+    pub interval: Option<f64>,
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "critical")]
+    pub fail_on: FailOn,
+}
+
+/// The kind name of an input, as in the report's inputs.
+pub fn input_kind(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::KubeApiserver => "apiserver-metrics",
+        TargetKind::Etcd => "etcd-metrics",
+        TargetKind::Unknown => "metrics",
+    }
+}
+
+/// Loads every scrape, warning on standard error about bad lines (file:line: message).
+pub fn load_all(sources: &[String]) -> anyhow::Result<Vec<Snapshot>> {
+    let mut out = Vec::new();
+    for source in sources {
+        let s = metrics::load::load(source).with_context(|| format!("cannot read metrics from {source}"))?;
+        let e = &s.exposition;
+        for err in e.errors.iter().take(10) {
+            eprintln!("warning: {source}:{}: {}", err.line, err.message);
+        }
+        if e.error_count > 10 {
+            eprintln!("warning: {source}: {} more bad lines skipped", e.error_count - 10);
+        }
+        if e.samples.is_empty() {
+            anyhow::bail!("{source}: no metric samples in it (is it a /metrics scrape?)");
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// The report of the metrics and etcd checks over `snapshots`.
+pub fn report(snapshots: &[Snapshot], interval: Option<f64>, thresholds: &Thresholds) -> Report {
+    let evidence = MetricsEvidence::from_snapshots(snapshots, interval);
+    let mut findings = metrics::checks::run(&evidence, thresholds);
+    findings.extend(etcd::checks::run(&etcd::EtcdEvidence::from_metrics(&evidence.etcd), thresholds));
+    findings::sort_findings(&mut findings);
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        window: None,
+        inputs: snapshots
+            .iter()
+            .map(|s| InputSummary {
+                kind: input_kind(s.target.kind).to_owned(),
+                source: s.source.clone(),
+                records: s.exposition.samples.len() as u64,
+                skipped: s.exposition.error_count as u64,
+                detected: Some(s.target.describe()),
+            })
+            .collect(),
+        overview: Default::default(),
+        findings,
+        checks_run: metrics::checks::infos()
+            .iter()
+            .chain(etcd::checks::infos())
+            .map(|i| i.code.to_owned())
+            .collect(),
+    }
+}
 
 /// Runs `apiserver-doctor metrics`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`metrics` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(i) = args.interval {
+        anyhow::ensure!(i.is_finite() && i > 0.0, "--interval must be a positive number of seconds, got {i}");
+    }
+    let snapshots = load_all(&args.files)?;
+    let report = report(&snapshots, args.interval, &Thresholds::default());
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    metrics::render::render(&report, args.output.into(), &mut out)?;
+    out.flush()?;
+    Ok(args.fail_on.exit_code(&report))
 }
