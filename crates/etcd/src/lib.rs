@@ -16,6 +16,7 @@ pub mod checks;
 pub mod client;
 pub mod keys;
 pub mod render;
+pub mod report;
 
 pub use client::{Client, ClientError, TlsFiles};
 pub use keys::{KeyLayout, KeyStats, parse_key};
@@ -120,7 +121,11 @@ impl EtcdEvidence {
         EtcdEvidence {
             members: etcd
                 .iter()
-                .map(|m| Member { name: m.source.clone(), status: None, metrics: Some(m.clone()) })
+                .map(|m| {
+                    // Two scrapes are named `first → last`: the member is named after the last.
+                    let name = m.source.rsplit(" → ").next().unwrap_or(&m.source).to_owned();
+                    Member { name, status: None, metrics: Some(m.clone()) }
+                })
                 .collect(),
             ..EtcdEvidence::default()
         }

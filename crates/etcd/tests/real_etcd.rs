@@ -289,3 +289,155 @@ fn an_endpoint_that_does_not_answer_is_an_error_naming_it() {
     let err = etcd::collect(&options).expect_err("nothing listens there");
     assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
 }
+
+fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made with `openssl`.
+fn make_certs(dir: &std::path::Path) -> bool {
+    std::fs::write(
+        dir.join("san.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
+    )
+    .expect("write");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=test-ca",
+        ],
+    ) && ["server", "client"].iter().all(|name| {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={name}"),
+            ],
+        ) && openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &format!("{name}.crt"),
+                "-days",
+                "2",
+                "-extfile",
+                "san.cnf",
+            ],
+        )
+    })
+}
+
+#[test]
+fn tls_is_verified_and_client_certificates_are_sent() {
+    let Some(binary) = etcd_binary() else { return };
+    let certs = tempfile::tempdir().expect("temp dir");
+    if !make_certs(certs.path()) {
+        let required =
+            std::env::var_os("CI").is_some() || std::env::var_os("APISERVER_DOCTOR_REQUIRE_REAL").is_some();
+        assert!(!required, "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let c = |f: &str| certs.path().join(f).display().to_string();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (client, peer) = (free_port(), free_port());
+    let endpoint = format!("https://127.0.0.1:{client}");
+    let child = Command::new(binary)
+        .args([
+            "--name",
+            "tls",
+            "--data-dir",
+            &dir.path().join("data").display().to_string(),
+            "--listen-client-urls",
+            &endpoint,
+            "--advertise-client-urls",
+            &endpoint,
+            "--listen-peer-urls",
+            &format!("http://127.0.0.1:{peer}"),
+            "--initial-advertise-peer-urls",
+            &format!("http://127.0.0.1:{peer}"),
+            "--initial-cluster",
+            &format!("tls=http://127.0.0.1:{peer}"),
+            "--cert-file",
+            &c("server.crt"),
+            "--key-file",
+            &c("server.key"),
+            "--client-cert-auth",
+            "--trusted-ca-file",
+            &c("ca.crt"),
+            "--log-level",
+            "error",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start etcd");
+    let server = Etcd { child, endpoint: endpoint.clone(), _dir: dir };
+    let tls = TlsFiles {
+        cacert: Some(c("ca.crt").into()),
+        cert: Some(c("client.crt").into()),
+        key: Some(c("client.key").into()),
+    };
+    let client = etcd::Client::new(&server.endpoint, &tls, 5).expect("client");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        match client.status() {
+            Ok(s) => break s,
+            Err(e) => assert!(Instant::now() < deadline, "etcd over TLS did not answer within 30 s: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(status.is_leader);
+    let ev = etcd::collect(&CollectOptions {
+        endpoints: vec![endpoint.clone()],
+        tls,
+        ..CollectOptions::default()
+    })
+    .expect("collect over TLS");
+    assert_eq!(ev.members[0].metrics.as_ref().and_then(|m| m.has_leader), Some(1.0));
+
+    // Without the CA the server's certificate is not trusted: TLS is verified by default.
+    let no_ca =
+        TlsFiles { cacert: None, cert: Some(c("client.crt").into()), key: Some(c("client.key").into()) };
+    let err =
+        etcd::Client::new(&endpoint, &no_ca, 5).expect("client").status().expect_err("untrusted server");
+    assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
+    // Without a client certificate the server refuses us.
+    let no_cert = TlsFiles { cacert: Some(c("ca.crt").into()), cert: None, key: None };
+    assert!(etcd::Client::new(&endpoint, &no_cert, 5).expect("client").status().is_err());
+}

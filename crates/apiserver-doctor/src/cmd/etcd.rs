@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report, Thresholds};
+use findings::Thresholds;
 use metrics::render::OutputFormat;
 
 use super::metrics::{FailOn, Output};
@@ -62,31 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timeout_seconds: args.timeout,
     };
     let evidence = etcd::collect(&options)?;
-    let mut findings = etcd::checks::run(&evidence, &Thresholds::default());
-    findings::sort_findings(&mut findings);
-    let mut inputs: Vec<InputSummary> = evidence
-        .members
-        .iter()
-        .map(|m| InputSummary {
-            kind: "etcd".into(),
-            source: m.name.clone(),
-            records: 0,
-            skipped: 0,
-            detected: m.status.as_ref().map(|s| format!("etcd {}", s.version)),
-        })
-        .collect();
-    if let (Some(keys), Some(first)) = (&evidence.keys, inputs.first_mut()) {
-        first.records = keys.keys;
-    }
-    let report = Report {
-        schema_version: REPORT_SCHEMA_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        window: None,
-        inputs,
-        overview: Default::default(),
-        findings,
-        checks_run: etcd::checks::infos().iter().map(|i| i.code.to_owned()).collect(),
-    };
+    let report = etcd::report::live_report(&evidence, &Thresholds::default());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.output {

@@ -4,9 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report, Severity, Thresholds};
+use findings::{Report, Severity, Thresholds};
 use metrics::render::OutputFormat;
-use metrics::{MetricsEvidence, Snapshot, TargetKind};
+use metrics::Snapshot;
 
 /// Output format of `metrics` and `etcd`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -76,15 +76,6 @@ pub struct Args {
     pub fail_on: FailOn,
 }
 
-/// The kind name of an input, as in the report's inputs.
-pub fn input_kind(kind: TargetKind) -> &'static str {
-    match kind {
-        TargetKind::KubeApiserver => "apiserver-metrics",
-        TargetKind::Etcd => "etcd-metrics",
-        TargetKind::Unknown => "metrics",
-    }
-}
-
 /// Loads every scrape, warning on standard error about bad lines (file:line: message).
 pub fn load_all(sources: &[String]) -> anyhow::Result<Vec<Snapshot>> {
     let mut out = Vec::new();
@@ -105,43 +96,13 @@ pub fn load_all(sources: &[String]) -> anyhow::Result<Vec<Snapshot>> {
     Ok(out)
 }
 
-/// The report of the metrics and etcd checks over `snapshots`.
-pub fn report(snapshots: &[Snapshot], interval: Option<f64>, thresholds: &Thresholds) -> Report {
-    let evidence = MetricsEvidence::from_snapshots(snapshots, interval);
-    let mut findings = metrics::checks::run(&evidence, thresholds);
-    findings.extend(etcd::checks::run(&etcd::EtcdEvidence::from_metrics(&evidence.etcd), thresholds));
-    findings::sort_findings(&mut findings);
-    Report {
-        schema_version: REPORT_SCHEMA_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        window: None,
-        inputs: snapshots
-            .iter()
-            .map(|s| InputSummary {
-                kind: input_kind(s.target.kind).to_owned(),
-                source: s.source.clone(),
-                records: s.exposition.samples.len() as u64,
-                skipped: s.exposition.error_count as u64,
-                detected: Some(s.target.describe()),
-            })
-            .collect(),
-        overview: Default::default(),
-        findings,
-        checks_run: metrics::checks::infos()
-            .iter()
-            .chain(etcd::checks::infos())
-            .map(|i| i.code.to_owned())
-            .collect(),
-    }
-}
-
 /// Runs `apiserver-doctor metrics`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(i) = args.interval {
         anyhow::ensure!(i.is_finite() && i > 0.0, "--interval must be a positive number of seconds, got {i}");
     }
     let snapshots = load_all(&args.files)?;
-    let report = report(&snapshots, args.interval, &Thresholds::default());
+    let report = etcd::report::scrapes_report(&snapshots, args.interval, &Thresholds::default());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     metrics::render::render(&report, args.output.into(), &mut out)?;

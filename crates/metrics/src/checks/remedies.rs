@@ -38,14 +38,14 @@ pub fn defragment() -> Remedy {
         "Defragment, one member at a time (it blocks that member)",
         RemedyKind::Command,
         Safety::ReviewFirst,
-        "# WARNING: defragmentation blocks all reads and writes on the member while it runs\n\
-# (seconds to minutes for a large database). Do one member at a time, followers first,\n\
-# the leader last, and check the member is healthy before the next one.\n\
-# Never pass several endpoints, nor --cluster, to one defrag.\n\
-for ep in https://member-1:2379 https://member-2:2379 https://member-3:2379; do\n\
-  etcdctl --endpoints=$ep --cacert=$CA --cert=$CERT --key=$KEY defrag --command-timeout=120s\n\
-  etcdctl --endpoints=$ep --cacert=$CA --cert=$CERT --key=$KEY endpoint health || break\n\
-done",
+        r#"# WARNING: defragmentation blocks all reads and writes on the member while it runs
+# (seconds to minutes for a large database). Do one member at a time, followers first,
+# the leader last, and check the member is healthy before the next one.
+# Never pass several endpoints, nor --cluster, to one defrag.
+for ep in https://member-1:2379 https://member-2:2379 https://member-3:2379; do
+  etcdctl --endpoints=$ep --cacert=$CA --cert=$CERT --key=$KEY defrag --command-timeout=120s
+  etcdctl --endpoints=$ep --cacert=$CA --cert=$CERT --key=$KEY endpoint health || break
+done"#,
     )
 }
 
