@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use findings::{Severity, Thresholds};
 use metrics::Snapshot;
-use metrics::render::{OutputFormat, render};
 
 fn fixture(name: &str) -> Snapshot {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
@@ -13,10 +12,14 @@ fn fixture(name: &str) -> Snapshot {
     Snapshot::parse(name, &bytes, None)
 }
 
-fn text(report: &findings::Report) -> String {
+fn rendered(report: &findings::Report, format: report::Format) -> String {
     let mut out = Vec::new();
-    render(report, OutputFormat::Text, &mut out).expect("render");
+    report::render(report, format, &mut out, &report::TextOptions::default()).expect("render");
     String::from_utf8(out).expect("utf-8")
+}
+
+fn text(report: &findings::Report) -> String {
+    rendered(report, report::Format::Text)
 }
 
 #[test]
@@ -83,9 +86,7 @@ fn real_scrapes_give_only_the_findings_their_numbers_show() {
     let p99 = report.findings[0].evidence.measures[0].value;
     assert!((p99 - (0.016 + 0.016 * (1066.0 * 0.99 - 1042.0) / 17.0)).abs() < 1e-12, "{p99}");
     insta::assert_snapshot!("real_text", text(&report));
-    let mut md = Vec::new();
-    render(&report, OutputFormat::Markdown, &mut md).expect("render");
-    insta::assert_snapshot!("real_markdown", String::from_utf8(md).expect("utf-8"));
+    insta::assert_snapshot!("real_markdown", rendered(&report, report::Format::Markdown));
 }
 
 #[test]

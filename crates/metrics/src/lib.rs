@@ -11,7 +11,6 @@ pub mod etcd_metrics;
 pub mod load;
 pub mod parse;
 pub mod quantile;
-pub mod render;
 pub mod snapshot;
 pub mod target;
 

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use findings::Thresholds;
-use metrics::render::OutputFormat;
 
-use super::metrics::{FailOn, Output};
+use super::metrics::{FailOn, Output, render};
 
 /// Arguments of `apiserver-doctor etcd`.
 #[derive(clap::Args, Debug)]
@@ -73,8 +72,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Output::Text | Output::Markdown => {
             let markdown = matches!(args.output, Output::Markdown);
             etcd::render::render_evidence(&evidence, markdown, &mut out)?;
-            metrics::render::render(&report, OutputFormat::from(args.output), &mut out)?;
+            render(&report, args.output, &mut out)?;
         }
+        Output::Html => render(&report, args.output, &mut out)?,
     }
     out.flush()?;
     Ok(args.fail_on.exit_code(&report))

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use findings::{Report, Severity, Thresholds};
-use metrics::render::OutputFormat;
 use metrics::Snapshot;
 
 /// Output format of `metrics` and `etcd`.
@@ -17,16 +16,29 @@ pub enum Output {
     Json,
     /// Markdown.
     Markdown,
+    /// The self-contained HTML report.
+    Html,
 }
 
-impl From<Output> for OutputFormat {
-    fn from(o: Output) -> OutputFormat {
+impl From<Output> for report::Format {
+    fn from(o: Output) -> report::Format {
         match o {
-            Output::Text => OutputFormat::Text,
-            Output::Json => OutputFormat::Json,
-            Output::Markdown => OutputFormat::Markdown,
+            Output::Text => report::Format::Text,
+            Output::Json => report::Format::Json,
+            Output::Markdown => report::Format::Markdown,
+            Output::Html => report::Format::Html,
         }
     }
+}
+
+/// Renders a report with the `report` crate's renderers (colour only on a terminal).
+pub fn render(report: &findings::Report, output: Output, out: &mut dyn Write) -> std::io::Result<()> {
+    use std::io::IsTerminal;
+    let text = report::TextOptions {
+        color: report::use_color(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref()),
+        ..report::TextOptions::default()
+    };
+    report::render(report, output.into(), out, &text)
 }
 
 /// The lowest severity that makes the exit code 1.
@@ -105,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = etcd::report::scrapes_report(&snapshots, args.interval, &Thresholds::default());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    metrics::render::render(&report, args.output.into(), &mut out)?;
+    render(&report, args.output, &mut out)?;
     out.flush()?;
     Ok(args.fail_on.exit_code(&report))
 }

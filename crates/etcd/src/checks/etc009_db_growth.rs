@@ -70,7 +70,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 source: m.source(),
                 measures: vec![
                     Measure::new("database size", last, "bytes"),
-                    Measure::new("growth", per_hour, "bytes-per-hour"),
+                    Measure::new("growth per hour", per_hour, "bytes"),
                     Measure::new("time to quota", hours, "h"),
                 ],
                 table: None,

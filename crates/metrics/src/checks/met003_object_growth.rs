@@ -89,7 +89,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     measures: vec![
                         Measure::new("objects", o.count, "count"),
                         Measure::new("objects at the first scrape", first, "count"),
-                        Measure::new("growth", per_hour, "per-hour"),
+                        Measure::new("growth per hour", per_hour, "count"),
                         Measure::new("time to threshold", hours, "h"),
                     ],
                     table: None,

@@ -78,7 +78,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     measures: vec![
                         Measure::new("database size", db.bytes, "bytes"),
                         Measure::new("database size at the first scrape", first, "bytes"),
-                        Measure::new("growth", per_hour, "bytes-per-hour"),
+                        Measure::new("growth per hour", per_hour, "bytes"),
                         Measure::new("time to quota", hours, "h"),
                     ],
                     table: None,

@@ -17,8 +17,9 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: r#"## What it detects
 Admission webhooks that the API server could not call, or that failed, so that the request
 was rejected (`apiserver_admission_webhook_rejection_count` with `error_type`
-`calling_webhook_error` or `apiserver_internal_error`): critical, the webhook is down and
-its `failurePolicy: Fail` blocks writes. Webhooks that failed and were let through because of
+`calling_webhook_error` or `apiserver_internal_error`): a warning, critical from
+`webhook_failures_critical` (10) such requests: the webhook is down and its
+`failurePolicy: Fail` blocks writes. Webhooks that failed and were let through because of
 `failurePolicy: Ignore` (`apiserver_admission_webhook_fail_open_count`): warning, the policy
 is silently not enforced. Denials by the webhook's own policy (`error_type="no_error"`) are
 counted in the evidence but are not a finding.
@@ -46,7 +47,7 @@ cannot deadlock the control plane again.
 pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     for api in &ev.apiservers {
         for w in &api.webhooks {
-            let failing = w.call_failures >= t.value(n::WEBHOOK_CALL_FAILURES_CRITICAL);
+            let failing = w.call_failures > 0.0;
             if !failing && w.fail_open <= 0.0 {
                 continue;
             }
@@ -57,7 +58,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             };
             let (severity, title, summary) = if failing {
                 (
-                    Severity::Critical,
+                    if w.call_failures >= t.value(n::WEBHOOK_FAILURES_CRITICAL) {
+                        Severity::Critical
+                    } else {
+                        Severity::Warning
+                    },
                     format!(
                         "Admission webhook {} cannot be called: {} requests rejected",
                         w.name,
@@ -99,7 +104,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         Measure::new("requests denied by policy", w.denials, "count"),
                     ],
                     table: None,
-                    thresholds: vec![n::WEBHOOK_CALL_FAILURES_CRITICAL],
+                    thresholds: vec![n::WEBHOOK_FAILURES_CRITICAL],
                     remedies: vec![
                         remedy(
                             "Check the webhook's backend",
@@ -145,6 +150,7 @@ mod tests {
         };
         api.webhooks = vec![
             WebhookStats { name: "down".into(), call_failures: 3400.0, ..base.clone() },
+            WebhookStats { name: "flaky".into(), call_failures: 3.0, ..base.clone() },
             WebhookStats { name: "ignored".into(), fail_open: 12.0, ..base.clone() },
             WebhookStats { name: "strict".into(), denials: 50.0, ..base },
         ];
@@ -155,7 +161,10 @@ mod tests {
             &mut out,
         );
         let got: Vec<(&str, Severity)> = out.iter().map(|f| (f.subject.name.as_str(), f.severity)).collect();
-        assert_eq!(got, [("down", Severity::Critical), ("ignored", Severity::Warning)]);
+        assert_eq!(
+            got,
+            [("down", Severity::Critical), ("flaky", Severity::Warning), ("ignored", Severity::Warning)]
+        );
         assert!(out[0].remedies.iter().any(|r| r.body.contains("Ignore")));
     }
 }
