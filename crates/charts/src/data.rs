@@ -1,6 +1,8 @@
 //! From a [`findings::Chart`] to positioned numbers: which x axis, the series as (x, y)
 //! pairs, and the value range. Every renderer (SVG, text) starts here, so they agree.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
 use findings::Chart;
 
@@ -76,17 +78,20 @@ impl Prepared {
         xs.sort_by(f64::total_cmp);
         xs.dedup();
         let labels = self.categories();
+        // Column of each x, found by binary search in the sorted, deduplicated xs.
+        let column = |x: f64| xs.binary_search_by(|probe| probe.total_cmp(&x)).ok();
         let values = self
             .lines
             .iter()
             .map(|l| {
-                xs.iter()
-                    .map(|&x| {
-                        // Several points at one x (the model allows it): their sum, as a stacked bar would show.
-                        let ys: Vec<f64> = l.points.iter().filter(|p| p.0 == x).filter_map(|p| p.1).collect();
-                        if ys.is_empty() { None } else { Some(ys.iter().sum()) }
-                    })
-                    .collect()
+                let mut row: Vec<Option<f64>> = vec![None; xs.len()];
+                for &(x, y) in &l.points {
+                    // Several points at one x (the model allows it): their sum, as a stacked bar would show.
+                    if let (Some(c), Some(y)) = (column(x), y) {
+                        row[c] = Some(row[c].unwrap_or(0.0) + y);
+                    }
+                }
+                row
             })
             .collect();
         (labels, values)
@@ -100,6 +105,18 @@ impl Prepared {
             XAxis::Category(c) => c.get(x as usize).cloned().unwrap_or_default(),
         }
     }
+}
+
+/// Model text made safe to draw: control characters (which could move a terminal's cursor or
+/// break XML) become spaces for line breaks and tabs, U+FFFD otherwise.
+pub(crate) fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
 }
 
 /// Parses an x value as a time: RFC 3339, or `YYYY-MM-DD[ T]HH:MM:SS[.f]` taken as UTC.
@@ -156,7 +173,7 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
             .series
             .iter()
             .map(|s| Line {
-                name: s.name.clone(),
+                name: clean(&s.name),
                 points: sorted(s.points.iter().map(|p| (it.next().unwrap_or(0) as f64, y(p.y))).collect()),
             })
             .collect();
@@ -169,25 +186,27 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
             .series
             .iter()
             .map(|s| Line {
-                name: s.name.clone(),
+                name: clean(&s.name),
                 points: sorted(s.points.iter().map(|p| (it.next().unwrap_or(0.0), y(p.y))).collect()),
             })
             .collect();
         (XAxis::Numeric { min, max }, lines)
     } else {
+        // First-seen order in `labels`; the map only speeds up the lookup.
         let mut labels: Vec<String> = Vec::new();
-        let mut index = |x: &str| match labels.iter().position(|l| l == x) {
-            Some(i) => i,
-            None => {
-                labels.push(x.to_owned());
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut index = |x: &str| {
+            let label = clean(x);
+            *seen.entry(label).or_insert_with_key(|label| {
+                labels.push(label.clone());
                 labels.len() - 1
-            }
+            })
         };
         let lines = chart
             .series
             .iter()
             .map(|s| Line {
-                name: s.name.clone(),
+                name: clean(&s.name),
                 points: s.points.iter().map(|p| (index(&p.x) as f64, y(p.y))).collect(),
             })
             .collect();
@@ -195,9 +214,9 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
     };
     Prepared {
         kind,
-        title: chart.title.clone(),
-        x_label: chart.x_label.clone(),
-        y_label: chart.y_label.clone(),
+        title: clean(&chart.title),
+        x_label: clean(&chart.x_label),
+        y_label: clean(&chart.y_label),
         x,
         lines,
     }

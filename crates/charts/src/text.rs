@@ -176,7 +176,8 @@ fn lines(out: &mut Out, p: &Prepared, cols: usize, rows: usize) {
                 prev = None;
                 continue;
             };
-            let here = (dx(x), dy(y));
+            // Clamped to just outside the canvas, so that a wild value cannot make a huge segment.
+            let here = (dx(x).clamp(-1, dot_w as i64), dy(y).clamp(-1, dot_h as i64));
             match prev {
                 Some(from) => segment(from, here, &mut |x, y| set(x, y, s)),
                 None => set(here.0, here.1, s),

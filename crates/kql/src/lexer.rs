@@ -555,6 +555,14 @@ impl Lexer<'_> {
             let value: f64 = number
                 .parse()
                 .map_err(|_| ParseError::new(ParseErrorKind::InvalidLiteral, "invalid number", span))?;
+            if !value.is_finite() {
+                return Err(ParseError::new(
+                    ParseErrorKind::InvalidLiteral,
+                    "real literal is too large",
+                    span,
+                )
+                .with_help("write real(+inf) for infinity"));
+            }
             self.push(TokenKind::Real(value), start);
         } else {
             let value: i64 = number.parse().map_err(|_| {
@@ -661,6 +669,13 @@ mod tests {
                 TokenKind::Eof
             ]
         );
+    }
+
+    #[test]
+    fn real_overflow_is_an_error() {
+        let err = tokenize("1e999").expect_err("infinite");
+        assert_eq!(err.kind, ParseErrorKind::InvalidLiteral);
+        assert_eq!(err.span, Span::new(0, 5));
     }
 
     #[test]

@@ -291,7 +291,30 @@ impl<'a> Parser<'a> {
                 let keyword = lower != *name
                     && (matches!(lower.as_str(), "and" | "or" | "by" | "in" | "between" | "asc" | "desc")
                         || string_operator(&lower).is_some());
-                if keyword { err.with_help(format!("KQL keywords are lower-case: `{lower}`")) } else { err }
+                if keyword {
+                    return err.with_help(format!("KQL keywords are lower-case: `{lower}`"));
+                }
+                // A misspelt keyword (`decs`, `adn`); short names are more likely columns.
+                const KEYWORDS: &[&str] = &[
+                    "and",
+                    "or",
+                    "asc",
+                    "desc",
+                    "nulls",
+                    "first",
+                    "last",
+                    "between",
+                    "contains",
+                    "startswith",
+                    "endswith",
+                    "has_any",
+                    "has_all",
+                    "matches",
+                ];
+                match did_you_mean(name, KEYWORDS.iter().copied()) {
+                    Some(k) if name.len() >= 3 => err.with_help(format!("did you mean `{k}`?")),
+                    _ => err,
+                }
             }
             _ => err,
         }
@@ -749,16 +772,32 @@ impl<'a> Parser<'a> {
             }
             let name = Ident::new(name, Span::new(start, self.prev_end()));
             self.bump();
-            // A bare name is a value (`kind=leftouter`), never a call: `(` starts the
-            // operator's arguments (`join kind=inner (T)`).
+            // A value is a single name or literal: a bare name is never a call (`(` starts
+            // the operator's arguments, `join kind=inner (T)`), and nothing after it is
+            // indexing (`parse kind=['x'] ['col'] with …`).
             let value = match self.peek().kind.clone() {
                 TokenKind::Ident(v) => {
                     let span = self.bump();
                     Expr::new(ExprKind::Name(Ident::new(v, span)), span)
                 }
-                _ => self.unary()?,
+                TokenKind::Minus | TokenKind::Plus => {
+                    let op = if matches!(self.peek().kind, TokenKind::Minus) {
+                        UnaryOp::Neg
+                    } else {
+                        UnaryOp::Plus
+                    };
+                    let sign = self.bump();
+                    let operand = self.primary()?;
+                    let span = sign.to(operand.span);
+                    Expr::new(ExprKind::Unary { op, operand: Box::new(operand) }, span)
+                }
+                _ => self.primary()?,
             };
-            params.push(OperatorParam { name, value, span: Span::new(start, self.prev_end()) });
+            let span = Span::new(start, self.prev_end());
+            if params.iter().any(|p: &OperatorParam| p.name.name == name.name) {
+                return Err(ParseError::syntax(format!("`{}` is given twice", name.name), span));
+            }
+            params.push(OperatorParam { name, value, span });
         }
         Ok(params)
     }
@@ -788,12 +827,17 @@ impl<'a> Parser<'a> {
 
     /// Whether a `name =` starts at the current token (plain or bracket-quoted name).
     fn at_assignment(&self) -> bool {
-        match self.peek_at(0) {
-            TokenKind::Ident(_) => matches!(self.peek_at(1), TokenKind::Assign),
+        self.assignment_at(0)
+    }
+
+    /// Whether a `name =` starts `n` tokens ahead.
+    fn assignment_at(&self, n: usize) -> bool {
+        match self.peek_at(n) {
+            TokenKind::Ident(_) => matches!(self.peek_at(n + 1), TokenKind::Assign),
             TokenKind::LBracket => {
-                matches!(self.peek_at(1), TokenKind::String(_))
-                    && matches!(self.peek_at(2), TokenKind::RBracket)
-                    && matches!(self.peek_at(3), TokenKind::Assign)
+                matches!(self.peek_at(n + 1), TokenKind::String(_))
+                    && matches!(self.peek_at(n + 2), TokenKind::RBracket)
+                    && matches!(self.peek_at(n + 3), TokenKind::Assign)
             }
             _ => false,
         }
@@ -961,9 +1005,7 @@ impl<'a> Parser<'a> {
                     self.expect(&TokenKind::Assign, "after the property name")?;
                     let mut values = vec![self.expr()?];
                     // `ycolumns = a, b`: a comma not followed by `name =` continues the list.
-                    while matches!(self.peek().kind, TokenKind::Comma)
-                        && !(self.ident_at(1).is_some() && matches!(self.peek_at(2), TokenKind::Assign))
-                    {
+                    while matches!(self.peek().kind, TokenKind::Comma) && !self.assignment_at(1) {
                         self.bump();
                         values.push(self.expr()?);
                     }

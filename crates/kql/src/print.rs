@@ -113,6 +113,24 @@ fn write_name(out: &mut String, name: &str) {
     }
 }
 
+/// A name that may hold `*` wildcards (`project-away`, `search in`, `union` legs).
+fn write_pattern(out: &mut String, name: &str) {
+    // Bare only if it lexes back as identifiers and `*`s; a quoted name with a `*` among
+    // other characters (`['#*x']`) stays quoted.
+    let glues = name.split('*').all(|part| {
+        part.is_empty()
+            || (part.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b'$')
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$')
+                && !part[1..].contains('$')
+                && part != "$")
+    });
+    if name.contains('*') && glues {
+        out.push_str(name);
+    } else {
+        write_name(out, name);
+    }
+}
+
 fn write_real(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("real(nan)");
@@ -362,6 +380,7 @@ fn write_sort_key(out: &mut String, key: &SortKey) {
 fn write_leg(out: &mut String, t: &TabularExpr) {
     match (&t.source, t.operators.is_empty()) {
         (Source::Name(n), true) => write_name(out, &n.name),
+        // A pattern was glued from adjacent names and `*`s, so it prints back as it was.
         (Source::Pattern(p), true) => out.push_str(&p.name),
         _ => {
             out.push('(');
@@ -393,7 +412,7 @@ fn write_search(out: &mut String, s: &Search) {
             if i > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&t.name);
+            write_pattern(out, &t.name);
         }
         out.push(')');
     }
@@ -421,7 +440,7 @@ fn write_source(out: &mut String, source: &Source) {
                 }
                 write_name(out, &name.name);
                 out.push(':');
-                out.push_str(&ty.name);
+                write_name(out, &ty.name);
             }
             out.push_str(") [");
             write_list(out, &d.values);
@@ -464,11 +483,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                if n.name.contains('*') {
-                    out.push_str(&n.name);
-                } else {
-                    write_name(out, &n.name);
-                }
+                write_pattern(out, &n.name);
             }
         }
         OperatorKind::ProjectRename(items) => {
@@ -531,7 +546,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    out.push_str(&p.name.name);
+                    write_name(out, &p.name.name);
                     out.push('=');
                     write_list(out, &p.values);
                 }
@@ -576,7 +591,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_expr(out, &item.expr);
                 if let Some(ty) = &item.to_type {
                     out.push_str(" to typeof(");
-                    out.push_str(&ty.name);
+                    write_name(out, &ty.name);
                     out.push(')');
                 }
             }
@@ -600,7 +615,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                         write_name(out, &name.name);
                         if let Some(ty) = ty {
                             out.push(':');
-                            out.push_str(&ty.name);
+                            write_name(out, &ty.name);
                         }
                     }
                 }
@@ -648,6 +663,13 @@ fn write_tabular(out: &mut String, t: &TabularExpr, nested: bool) {
 
 fn write_let_value(out: &mut String, value: &LetValue) {
     match value {
+        // A call of `materialize` kept as an expression (it was parenthesised) must stay one:
+        // bare, `let x = materialize(…)` reads as the `materialize` statement form.
+        LetValue::Expr(e) if matches!(&e.kind, ExprKind::Call { name, .. } if name.name == "materialize") => {
+            out.push('(');
+            write_expr(out, e);
+            out.push(')');
+        }
         LetValue::Expr(e) => write_expr(out, e),
         LetValue::Tabular(t) => write_tabular(out, t, false),
         LetValue::Materialize(t, _) => {
@@ -664,7 +686,7 @@ fn write_let_value(out: &mut String, value: &LetValue) {
                 write_name(out, &p.name.name);
                 out.push(':');
                 match &p.ty {
-                    Some(ty) => out.push_str(&ty.name),
+                    Some(ty) => write_name(out, &ty.name),
                     None => out.push_str("(*)"),
                 }
                 if let Some(d) = &p.default {

@@ -43,6 +43,8 @@ const CASES: &[(&str, &str)] = &[
     ("literal call with a column", "AKSAudit | extend n = long(Count)"),
     ("pipe after a scalar", "let x = 1 + 2 | count; x"),
     ("assignment instead of comparison", "AKSAudit | where Verb = 'get'"),
+    ("parameter given twice", "union withsource=A kind=outer withsource=B AKSAudit"),
+    ("misspelt keyword", "AKSAudit | sort by TimeGenerated decs"),
     ("upper-case keyword", "AKSAudit | where Verb == 'get' AND Code == 200"),
     ("slip in a nested pipeline", "AKSAudit | where User in (AKSAuditAdmin | where a = 1 | project User)"),
     (

@@ -507,3 +507,47 @@ fn names_that_read_as_keywords_print_quoted() {
         assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
     }
 }
+
+#[test]
+fn quoted_table_names_in_search_print_back() {
+    let source = "search in (['a b'], C*) 'x'";
+    let printed = parse_ok(source).to_string();
+    assert!(same_query(source, &printed), "printed as {printed}");
+}
+
+#[test]
+fn quoted_names_everywhere_print_back() {
+    for source in [
+        "datatable(['a b']: ['string']) ['x']",
+        "T | render table with (['my prop'] = 1, ['b'] = a, c)",
+        "T | mv-expand x to typeof(['string'])",
+        "T | parse x with a: ['long'] '-' *",
+        "let f = (x: ['long']) { x }; T | extend y = f(1)",
+    ] {
+        let printed = parse_ok(source).to_string();
+        assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
+    }
+}
+
+#[test]
+fn render_property_with_a_quoted_name_starts_a_new_property() {
+    let OperatorKind::Render(r) = only_operator("T | render table with (ycolumns = a, b, ['x title'] = 'n')")
+    else {
+        panic!()
+    };
+    let props: Vec<_> = r.properties.iter().map(|p| (p.name.name.as_str(), p.values.len())).collect();
+    assert_eq!(props, [("ycolumns", 2), ("x title", 1)]);
+}
+
+#[test]
+fn a_parameter_value_is_one_name_or_literal() {
+    let OperatorKind::Parse(p) = only_operator("T | parse kind=['relaxed'] ['col'] with * 'x' y") else {
+        panic!()
+    };
+    assert!(matches!(&p.params[0].value.kind, ExprKind::Name(n) if n.name == "relaxed"));
+    assert!(matches!(&p.expr.kind, ExprKind::Name(n) if n.name == "col"));
+    let OperatorKind::Summarize(s) = only_operator("T | summarize hint.num_partitions=-4 count()") else {
+        panic!()
+    };
+    assert!(matches!(&s.params[0].value.kind, ExprKind::Unary { op: UnaryOp::Neg, .. }));
+}

@@ -248,3 +248,80 @@ fn fifty_findings_render_in_every_format() {
     let html = render(&r, Format::Html, &plain());
     assert_eq!(html.matches("<article class=\"finding").count(), 50);
 }
+
+#[test]
+fn every_json_key_is_documented_in_report_schema_md() {
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.insert(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report-schema.md");
+    let doc = match std::fs::read_to_string(&doc_path) {
+        Ok(d) => d,
+        Err(e) => panic!("cannot read {}: {e}", doc_path.display()),
+    };
+    let json = render(&sample_report(), Format::Json, &plain());
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let mut all = std::collections::BTreeSet::new();
+    keys(&v, &mut all);
+    assert!(all.len() > 30, "too few keys seen: {all:?}");
+    let missing: Vec<&String> = all.iter().filter(|k| !doc.contains(&format!("`{k}`"))).collect();
+    assert!(missing.is_empty(), "keys not documented in docs/report-schema.md: {missing:?}");
+    assert!(doc.contains(&format!("`schema_version` = {}", findings::REPORT_SCHEMA_VERSION)));
+}
+
+#[test]
+fn odd_models_render_without_panic_in_every_format() {
+    let mut r = sample_report();
+    r.window = None;
+    r.inputs.clear();
+    r.overview = Default::default();
+    r.tool_version = "\u{1b}]0;title\u{7}".into();
+    for f in &mut r.findings {
+        f.title = String::new();
+        f.summary = "`unpaired and <b>bold</b> & \u{0}".into();
+        for m in &mut f.evidence.measures {
+            m.value = f64::NAN;
+        }
+        f.evidence.measures.push(findings::Measure::new("huge", 1e300, "bytes"));
+        f.evidence.measures.push(findings::Measure::new("negative", -12.5, "percent"));
+        f.evidence.table = Some(findings::Table {
+            columns: vec![],
+            rows: vec![vec!["ragged".into()], vec![], vec!["a".into(), "b|c".into(), "```".into()]],
+        });
+        for rem in &mut f.remedies {
+            rem.body = "````\nbody with ``` fences\n".into();
+        }
+    }
+    for (format, out) in all_formats(&r) {
+        assert!(!out.is_empty(), "{format:?}");
+        assert!(!out.contains('\u{1b}'), "{format:?} passes an escape sequence through");
+        assert!(!out.contains('\u{0}'), "{format:?} passes a NUL through");
+    }
+    let md = render(&r, Format::Markdown, &plain());
+    // A body holding ``` cannot close its fence early.
+    assert!(md.contains("`````yaml") || md.contains("`````sh"));
+    let json = render(&r, Format::Json, &plain());
+    assert!(json.contains("\"value\": null"), "NaN must be null in JSON");
+}
+
+#[test]
+fn json_round_trips_byte_for_byte() {
+    // A saved JSON report rendered again as JSON is the same document.
+    let first = render(&sample_report(), Format::Json, &plain());
+    let model: Report = match serde_json::from_str(&first) {
+        Ok(m) => m,
+        Err(e) => panic!("JSON does not read back: {e}"),
+    };
+    assert_eq!(render(&model, Format::Json, &plain()), first);
+    // And the HTML drawn from it is the HTML drawn from the original.
+    assert_eq!(render(&model, Format::Html, &plain()), render(&sample_report(), Format::Html, &plain()));
+}
