@@ -63,6 +63,8 @@ fn reingesting_a_file_adds_nothing() {
     std::fs::write(dir.path().join("a.log"), events(100, "a")).expect("write");
     let first = run(&["ingest", "a.log", "--store", "s"], dir.path());
     assert!(text(&first.stdout).contains("ingested 100 events"), "{}", text(&first.stdout));
+    // stderr is a pipe here, not a terminal: no progress bar is drawn, nothing to warn about.
+    assert_eq!(text(&first.stderr), "");
     let again = run(&["ingest", "a.log", "--store", "s"], dir.path());
     assert!(text(&again.stdout).contains("a.log: already ingested, unchanged"), "{}", text(&again.stdout));
     let forced = run(&["ingest", "a.log", "--store", "s", "--force"], dir.path());

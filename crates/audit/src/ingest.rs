@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 
-use crate::read::{FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, list_inputs, read_paths};
+use crate::read::{
+    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, list_inputs, read_paths,
+};
 use crate::store::writer::{StoreWriter, WriterOptions};
 use crate::store::{IngestedInput, Manifest, StoreError};
 
@@ -107,7 +109,28 @@ const COMMIT_AFTER_FILES: usize = 64;
 /// Batches in flight between reader and writer: each is one parsed chunk (a few MiB of input).
 const QUEUE: usize = 4;
 
-/// Reads every path into the store at `store` (created if missing).
+/// Reads every path (files, directories read recursively, `-` for stdin) into the store at
+/// `store_dir` (created if missing); the library form of `apiserver-doctor ingest`.
+///
+/// Bad records are counted in the report's [`FileSummary`]s and the rest is stored, unless
+/// [`ReadOptions::strict`](crate::read::ReadOptions::strict), which fails with
+/// [`IngestError::Strict`] and stores nothing of the run.
+///
+/// ```no_run
+/// use audit::ingest::{ingest_paths, IngestOptions};
+/// let report = ingest_paths(&["audit.log".into()], "store".as_ref(), &IngestOptions::default())?;
+/// println!("{} events stored, {} duplicates", report.kept, report.duplicates);
+/// # Ok::<(), audit::ingest::IngestError>(())
+/// ```
+pub fn ingest_paths(
+    paths: &[PathBuf],
+    store_dir: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    ingest(store_dir, paths, opts)
+}
+
+/// Reads every path into the store at `store` (created if missing); see [`ingest_paths`].
 pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestReport, IngestError> {
     let inputs = list_inputs(paths).map_err(IngestError::Read)?;
     let writer = StoreWriter::open(store, opts.writer.clone())?;

@@ -343,10 +343,8 @@ fn yaml_unquoted_numbers_in_string_fields_are_kept_as_text() {
     let g = groups.value(0);
     let g = g.as_string::<i32>();
     assert_eq!((g.value(0), g.value(1)), ("100", "true"));
-    let code = b
-        .column_by_name(col::RESPONSE_CODE)
-        .expect("code")
-        .as_primitive::<arrow::datatypes::Int32Type>();
+    let code =
+        b.column_by_name(col::RESPONSE_CODE).expect("code").as_primitive::<arrow::datatypes::Int32Type>();
     assert_eq!(code.value(0), 200);
     let anns = b.column_by_name(col::ANNOTATIONS).expect("annotations").as_map();
     let values = anns.values().as_string::<i32>();
@@ -357,9 +355,12 @@ fn yaml_unquoted_numbers_in_string_fields_are_kept_as_text() {
 fn eventlist_items_take_the_lists_api_version() {
     // The webhook backend writes apiVersion on the list only, as in the real EventList file.
     let item = r#"{"level":"Metadata","auditID":"b1","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"u"},"stageTimestamp":"2024-01-01T10:00:00Z"}"#;
-    let line = format!(r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1beta1","metadata":{{}},"items":[{item},{item}]}}"#);
-    let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&line).expect("json"))
-        .expect("pretty");
+    let line = format!(
+        r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1beta1","metadata":{{}},"items":[{item},{item}]}}"#
+    );
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&line).expect("json"))
+            .expect("pretty");
     for (name, text) in [("list.jsonl", line.clone()), ("list.json", pretty)] {
         let (f, b) = read(name, text.as_bytes());
         assert_eq!((f.format(), f.events), (Some(InputFormat::EventList), 2), "{name}");

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::TimestampNanosecondType;
 use audit::col;
 use audit::ingest::{IngestError, IngestOptions, ingest};
@@ -21,7 +21,13 @@ fn events_every(n: usize, prefix: &str, start_second: usize, step: usize) -> Str
     let mut lines: Vec<String> = (0..n)
         .map(|i| {
             let s = start_second + i * step;
-            let t = format!("2024-03-01T{:02}:{:02}:{:02}.{:06}Z", s / 3600, (s / 60) % 60, s % 60, i % 1_000_000);
+            let t = format!(
+                "2024-03-01T{:02}:{:02}:{:02}.{:06}Z",
+                s / 3600,
+                (s / 60) % 60,
+                s % 60,
+                i % 1_000_000
+            );
             EVENT.replace("ID", &format!("{prefix}-{i}")).replace("TIME", &t)
         })
         .collect();
@@ -90,14 +96,15 @@ fn rows_are_partitioned_by_hour_and_sorted_by_time_within_a_file() {
     for (f, path) in s.manifest().files.iter().zip(s.data_files()) {
         let mut last = i64::MIN;
         for b in rows(path) {
-            let t = b
-                .column_by_name(col::STAGE_TIMESTAMP)
-                .expect("ts")
-                .as_primitive::<TimestampNanosecondType>();
+            let t =
+                b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").as_primitive::<TimestampNanosecondType>();
             for i in 0..t.len() {
                 assert!(t.value(i) >= last, "{}: rows out of time order", f.path);
                 last = t.value(i);
-                assert_eq!(t.value(i).div_euclid(3_600_000_000_000) % 24, f.hour[11..].parse::<i64>().expect("hour"));
+                assert_eq!(
+                    t.value(i).div_euclid(3_600_000_000_000) % 24,
+                    f.hour[11..].parse::<i64>().expect("hour")
+                );
             }
         }
     }
@@ -120,7 +127,10 @@ fn strict_refusal_writes_nothing_and_keeps_the_store_as_it_was() {
     };
     match ingest(&store, &[bad], &strict) {
         Err(IngestError::Strict { record, .. }) => {
-            assert_eq!(record.to_string().split(": invalid").next(), Some(&*format!("{}: line 5001", dir.path().join("bad.log").display())));
+            assert_eq!(
+                record.to_string().split(": invalid").next(),
+                Some(&*format!("{}: line 5001", dir.path().join("bad.log").display()))
+            );
         }
         other => panic!("expected a strict refusal, got {other:?}"),
     }

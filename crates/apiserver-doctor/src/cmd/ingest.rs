@@ -56,9 +56,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ..IngestOptions::default()
     };
     let ticker = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let total = list_inputs(&args.paths)
-            .map(|inputs| inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum())
-            .unwrap_or(0);
+        // Stdin has no size: the bar then shows bytes and rates without a total or ETA.
+        let total = if args.paths.iter().any(|p| p.as_os_str() == "-") {
+            None
+        } else {
+            list_inputs(&args.paths)
+                .map(|inputs| inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum())
+                .ok()
+        };
         Ticker::start(total, progress_bytes.clone(), progress_events.clone())
     });
     let result = ingest(&store_dir, &args.paths, &opts);
@@ -179,13 +184,15 @@ struct Ticker {
 }
 
 impl Ticker {
-    fn start(total: u64, bytes: Arc<AtomicU64>, events: Arc<AtomicU64>) -> Ticker {
-        let bar =
-            indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
-        let style = indicatif::ProgressStyle::with_template(
-            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    fn start(total: Option<u64>, bytes: Arc<AtomicU64>, events: Arc<AtomicU64>) -> Ticker {
+        let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+        let template = if total.is_some() {
+            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}"
+        } else {
+            "{spinner} {binary_bytes} {binary_bytes_per_sec} {msg}"
+        };
+        let style = indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         bar.set_style(style);
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();

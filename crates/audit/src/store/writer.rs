@@ -17,7 +17,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, AsArray, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array};
+use arrow::array::{
+    Array, AsArray, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
+};
 use arrow::compute::{interleave_record_batch, take_record_batch};
 use arrow::datatypes::TimestampNanosecondType;
 use parquet::arrow::ArrowWriter;
@@ -391,7 +393,8 @@ impl StoreWriter {
         if self.opts.compact_min_files == 0 {
             return Ok(Vec::new());
         }
-        let touched: std::collections::BTreeSet<String> = self.pending.iter().map(|f| f.hour.clone()).collect();
+        let touched: std::collections::BTreeSet<String> =
+            self.pending.iter().map(|f| f.hour.clone()).collect();
         let mut retired = Vec::new();
         for hour in touched {
             let mut small: Vec<DataFile> = self
@@ -420,7 +423,8 @@ impl StoreWriter {
                 batches.extend(read_all(&self.dir.join(&f.path))?);
             }
             batches.retain(|b| b.num_rows() > 0);
-            let merged = if batches.is_empty() { None } else { Some(self.write_file(hour.clone(), &batches)?) };
+            let merged =
+                if batches.is_empty() { None } else { Some(self.write_file(hour.clone(), &batches)?) };
             drop(batches);
             self.pending.retain(|p| !chosen.iter().any(|c| c.path == p.path));
             self.pending.extend(merged);
