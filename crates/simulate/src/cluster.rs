@@ -22,24 +22,132 @@ pub struct KubeVersion {
 
 /// Versions with a known build identity.
 pub const KUBE_VERSIONS: &[KubeVersion] = &[
-    KubeVersion { minor: 16, git_version: "v1.16.15", git_commit: "2adc8d7091e89b6e3ca8d048140618ec89b39369", build_date: "2020-09-02T11:31:21Z", go_version: "go1.13.15" },
-    KubeVersion { minor: 19, git_version: "v1.19.16", git_commit: "e37e4ab4cc8dcda84f1344dda47a97bb1927d074", build_date: "2021-10-27T16:20:18Z", go_version: "go1.15.15" },
-    KubeVersion { minor: 20, git_version: "v1.20.15", git_commit: "8f1e5bf0b9729a899b8df86249b56e2c74aebc55", build_date: "2022-01-19T17:23:01Z", go_version: "go1.15.15" },
-    KubeVersion { minor: 21, git_version: "v1.21.14", git_commit: "0f77da5bd4809927e15d1658fb4aa8f13ad890a5", build_date: "2022-06-15T14:11:36Z", go_version: "go1.16.15" },
-    KubeVersion { minor: 22, git_version: "v1.22.17", git_commit: "a7736eaf34d823d7652415337ac0ad06db9167fc", build_date: "2022-12-08T11:42:04Z", go_version: "go1.16.15" },
-    KubeVersion { minor: 23, git_version: "v1.23.17", git_commit: "953be8927218ec8067e1af2641e540238ffd7576", build_date: "2023-02-22T13:27:46Z", go_version: "go1.19.6" },
-    KubeVersion { minor: 24, git_version: "v1.24.17", git_commit: "22a9682c8fe855c321be75c5faacde343f909b04", build_date: "2023-08-23T23:37:25Z", go_version: "go1.20.7" },
-    KubeVersion { minor: 25, git_version: "v1.25.13", git_commit: "5244794d27b4cc68290bc496b00e248857ac8b47", build_date: "2023-08-23T23:54:36Z", go_version: "go1.20.7" },
-    KubeVersion { minor: 26, git_version: "v1.26.8", git_commit: "395f0a2fdc940aeb9ab88849e8fa4321decbf6e1", build_date: "2023-08-24T00:43:07Z", go_version: "go1.20.7" },
-    KubeVersion { minor: 27, git_version: "v1.27.5", git_commit: "93e0d7146fb9c3e9f68aa41b2b4265b2fcdb0a4c", build_date: "2023-08-24T00:42:11Z", go_version: "go1.20.7" },
-    KubeVersion { minor: 28, git_version: "v1.28.3", git_commit: "a8a1abc25cad87333840cd7d54be2efaf31a3177", build_date: "2023-10-18T11:33:18Z", go_version: "go1.20.10" },
-    KubeVersion { minor: 29, git_version: "v1.29.5", git_commit: "59755ff595fa4526236b0cc03aa2242d941a5171", build_date: "2024-05-14T10:39:39Z", go_version: "go1.21.9" },
-    KubeVersion { minor: 30, git_version: "v1.30.0", git_commit: "7c48c2bd72b9bf5c44d21d7338cc7bea77d0ad2a", build_date: "2024-04-17T17:27:03Z", go_version: "go1.22.2" },
-    KubeVersion { minor: 31, git_version: "v1.31.0", git_commit: "9edcffcde5595e8a5b1a35f88c421764e575afce", build_date: "2024-08-13T07:28:49Z", go_version: "go1.22.5" },
-    KubeVersion { minor: 32, git_version: "v1.32.0", git_commit: "70d3cc986aa8221cd1dfb1121852688902d3bf53", build_date: "2024-12-11T17:59:15Z", go_version: "go1.23.3" },
-    KubeVersion { minor: 33, git_version: "v1.33.0", git_commit: "60a317eadfcb839692a68eab88b2096f4d708f4f", build_date: "2025-04-23T13:00:14Z", go_version: "go1.24.2" },
-    KubeVersion { minor: 34, git_version: "v1.34.0", git_commit: "f28b4c9efbca5c5c0af716d9f2d5702667ee8a45", build_date: "2025-08-27T10:09:04Z", go_version: "go1.24.6" },
-    KubeVersion { minor: 35, git_version: "v1.35.0", git_commit: "66452049f3d692768c39c797b21b793dce80314e", build_date: "2025-12-17T12:32:07Z", go_version: "go1.25.5" },
+    KubeVersion {
+        minor: 16,
+        git_version: "v1.16.15",
+        git_commit: "2adc8d7091e89b6e3ca8d048140618ec89b39369",
+        build_date: "2020-09-02T11:31:21Z",
+        go_version: "go1.13.15",
+    },
+    KubeVersion {
+        minor: 19,
+        git_version: "v1.19.16",
+        git_commit: "e37e4ab4cc8dcda84f1344dda47a97bb1927d074",
+        build_date: "2021-10-27T16:20:18Z",
+        go_version: "go1.15.15",
+    },
+    KubeVersion {
+        minor: 20,
+        git_version: "v1.20.15",
+        git_commit: "8f1e5bf0b9729a899b8df86249b56e2c74aebc55",
+        build_date: "2022-01-19T17:23:01Z",
+        go_version: "go1.15.15",
+    },
+    KubeVersion {
+        minor: 21,
+        git_version: "v1.21.14",
+        git_commit: "0f77da5bd4809927e15d1658fb4aa8f13ad890a5",
+        build_date: "2022-06-15T14:11:36Z",
+        go_version: "go1.16.15",
+    },
+    KubeVersion {
+        minor: 22,
+        git_version: "v1.22.17",
+        git_commit: "a7736eaf34d823d7652415337ac0ad06db9167fc",
+        build_date: "2022-12-08T11:42:04Z",
+        go_version: "go1.16.15",
+    },
+    KubeVersion {
+        minor: 23,
+        git_version: "v1.23.17",
+        git_commit: "953be8927218ec8067e1af2641e540238ffd7576",
+        build_date: "2023-02-22T13:27:46Z",
+        go_version: "go1.19.6",
+    },
+    KubeVersion {
+        minor: 24,
+        git_version: "v1.24.17",
+        git_commit: "22a9682c8fe855c321be75c5faacde343f909b04",
+        build_date: "2023-08-23T23:37:25Z",
+        go_version: "go1.20.7",
+    },
+    KubeVersion {
+        minor: 25,
+        git_version: "v1.25.13",
+        git_commit: "5244794d27b4cc68290bc496b00e248857ac8b47",
+        build_date: "2023-08-23T23:54:36Z",
+        go_version: "go1.20.7",
+    },
+    KubeVersion {
+        minor: 26,
+        git_version: "v1.26.8",
+        git_commit: "395f0a2fdc940aeb9ab88849e8fa4321decbf6e1",
+        build_date: "2023-08-24T00:43:07Z",
+        go_version: "go1.20.7",
+    },
+    KubeVersion {
+        minor: 27,
+        git_version: "v1.27.5",
+        git_commit: "93e0d7146fb9c3e9f68aa41b2b4265b2fcdb0a4c",
+        build_date: "2023-08-24T00:42:11Z",
+        go_version: "go1.20.7",
+    },
+    KubeVersion {
+        minor: 28,
+        git_version: "v1.28.3",
+        git_commit: "a8a1abc25cad87333840cd7d54be2efaf31a3177",
+        build_date: "2023-10-18T11:33:18Z",
+        go_version: "go1.20.10",
+    },
+    KubeVersion {
+        minor: 29,
+        git_version: "v1.29.5",
+        git_commit: "59755ff595fa4526236b0cc03aa2242d941a5171",
+        build_date: "2024-05-14T10:39:39Z",
+        go_version: "go1.21.9",
+    },
+    KubeVersion {
+        minor: 30,
+        git_version: "v1.30.0",
+        git_commit: "7c48c2bd72b9bf5c44d21d7338cc7bea77d0ad2a",
+        build_date: "2024-04-17T17:27:03Z",
+        go_version: "go1.22.2",
+    },
+    KubeVersion {
+        minor: 31,
+        git_version: "v1.31.0",
+        git_commit: "9edcffcde5595e8a5b1a35f88c421764e575afce",
+        build_date: "2024-08-13T07:28:49Z",
+        go_version: "go1.22.5",
+    },
+    KubeVersion {
+        minor: 32,
+        git_version: "v1.32.0",
+        git_commit: "70d3cc986aa8221cd1dfb1121852688902d3bf53",
+        build_date: "2024-12-11T17:59:15Z",
+        go_version: "go1.23.3",
+    },
+    KubeVersion {
+        minor: 33,
+        git_version: "v1.33.0",
+        git_commit: "60a317eadfcb839692a68eab88b2096f4d708f4f",
+        build_date: "2025-04-23T13:00:14Z",
+        go_version: "go1.24.2",
+    },
+    KubeVersion {
+        minor: 34,
+        git_version: "v1.34.0",
+        git_commit: "f28b4c9efbca5c5c0af716d9f2d5702667ee8a45",
+        build_date: "2025-08-27T10:09:04Z",
+        go_version: "go1.24.6",
+    },
+    KubeVersion {
+        minor: 35,
+        git_version: "v1.35.0",
+        git_commit: "66452049f3d692768c39c797b21b793dce80314e",
+        build_date: "2025-12-17T12:32:07Z",
+        go_version: "go1.25.5",
+    },
 ];
 
 impl KubeVersion {
@@ -89,7 +197,12 @@ impl Resource {
         Resource { name, group: None, version: "v1", namespaced }
     }
 
-    const fn grouped(name: &'static str, group: &'static str, version: &'static str, namespaced: bool) -> Resource {
+    const fn grouped(
+        name: &'static str,
+        group: &'static str,
+        version: &'static str,
+        namespaced: bool,
+    ) -> Resource {
         Resource { name, group: Some(group), version, namespaced }
     }
 
@@ -141,13 +254,15 @@ pub mod res {
     pub const CSIDRIVERS: Resource = Resource::grouped("csidrivers", "storage.k8s.io", "v1", false);
     pub const CSINODES: Resource = Resource::grouped("csinodes", "storage.k8s.io", "v1", false);
     pub const RUNTIMECLASSES: Resource = Resource::grouped("runtimeclasses", "node.k8s.io", "v1", false);
-    pub const NETWORKPOLICIES: Resource = Resource::grouped("networkpolicies", "networking.k8s.io", "v1", true);
+    pub const NETWORKPOLICIES: Resource =
+        Resource::grouped("networkpolicies", "networking.k8s.io", "v1", true);
     pub const INGRESSES: Resource = Resource::grouped("ingresses", "networking.k8s.io", "v1", true);
     pub const PODMETRICS: Resource = Resource::grouped("pods", "metrics.k8s.io", "v1beta1", true);
     pub const CILIUMNODES: Resource = Resource::grouped("ciliumnodes", "cilium.io", "v2", false);
     pub const CILIUMENDPOINTS: Resource = Resource::grouped("ciliumendpoints", "cilium.io", "v2", true);
     pub const CILIUMIDENTITIES: Resource = Resource::grouped("ciliumidentities", "cilium.io", "v2", false);
-    pub const CILIUMNETWORKPOLICIES: Resource = Resource::grouped("ciliumnetworkpolicies", "cilium.io", "v2", true);
+    pub const CILIUMNETWORKPOLICIES: Resource =
+        Resource::grouped("ciliumnetworkpolicies", "cilium.io", "v2", true);
     pub const CILIUMCLUSTERWIDENETWORKPOLICIES: Resource =
         Resource::grouped("ciliumclusterwidenetworkpolicies", "cilium.io", "v2", false);
     pub const CERTIFICATES: Resource = Resource::grouped("certificates", "cert-manager.io", "v1", true);
@@ -157,7 +272,8 @@ pub mod res {
         Resource::grouped("mutatingwebhookconfigurations", "admissionregistration.k8s.io", "v1", false);
     pub const PRIORITYLEVELS: Resource =
         Resource::grouped("prioritylevelconfigurations", "flowcontrol.apiserver.k8s.io", "v1", false);
-    pub const FLOWSCHEMAS: Resource = Resource::grouped("flowschemas", "flowcontrol.apiserver.k8s.io", "v1", false);
+    pub const FLOWSCHEMAS: Resource =
+        Resource::grouped("flowschemas", "flowcontrol.apiserver.k8s.io", "v1", false);
 }
 
 /// Who a client is: its identity as the audit log shows it.
@@ -201,10 +317,22 @@ fn user_json(username: &str, uid: Option<u128>, groups: &[&str]) -> String {
 }
 
 /// A service account identity (`system:serviceaccount:<ns>:<name>`).
-pub fn service_account(seed: u64, namespace: &str, name: &str, user_agent: String, source_ip: String, binding: &str) -> Identity {
+pub fn service_account(
+    seed: u64,
+    namespace: &str,
+    name: &str,
+    user_agent: String,
+    source_ip: String,
+    binding: &str,
+) -> Identity {
     let username = format!("system:serviceaccount:{namespace}:{name}");
-    let uid = u128::from(hash(&[seed, 0x5A, str_hash(&username)])) << 64 | u128::from(hash(&[seed, 0x5B, str_hash(&username)]));
-    let groups = ["system:serviceaccounts".to_owned(), format!("system:serviceaccounts:{namespace}"), "system:authenticated".to_owned()];
+    let uid = u128::from(hash(&[seed, 0x5A, str_hash(&username)])) << 64
+        | u128::from(hash(&[seed, 0x5B, str_hash(&username)]));
+    let groups = [
+        "system:serviceaccounts".to_owned(),
+        format!("system:serviceaccounts:{namespace}"),
+        "system:authenticated".to_owned(),
+    ];
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let reason = format!(
         "RBAC: allowed by ClusterRoleBinding \"{binding}\" of ClusterRole \"{binding}\" to ServiceAccount \"{name}/{namespace}\""
@@ -225,7 +353,14 @@ pub fn service_account(seed: u64, namespace: &str, name: &str, user_agent: Strin
 }
 
 /// A user identity outside service accounts (`system:kube-scheduler`, humans).
-pub fn user(username: &str, groups: &[&str], user_agent: String, source_ip: String, reason: &str, flow: (&'static str, &'static str)) -> Identity {
+pub fn user(
+    username: &str,
+    groups: &[&str],
+    user_agent: String,
+    source_ip: String,
+    reason: &str,
+    flow: (&'static str, &'static str),
+) -> Identity {
     Identity {
         username: username.to_owned(),
         user_json: user_json(username, None, groups),
@@ -277,15 +412,54 @@ pub fn push_generated(out: &mut String, mut bits: u64, n: usize) {
 
 /// Namespaces of a typical large shared cluster.
 const TEAM_WORDS: &[&str] = &[
-    "payments", "checkout", "search", "catalog", "identity", "billing", "ledger", "notifications", "recommendations",
-    "pricing", "inventory", "shipping", "analytics", "ml-serving", "feature-store", "media", "chat", "gateway",
-    "profile", "orders", "fraud", "risk", "reporting-api", "web", "mobile-bff", "partners", "support", "data-ingest",
-    "etl", "experiments",
+    "payments",
+    "checkout",
+    "search",
+    "catalog",
+    "identity",
+    "billing",
+    "ledger",
+    "notifications",
+    "recommendations",
+    "pricing",
+    "inventory",
+    "shipping",
+    "analytics",
+    "ml-serving",
+    "feature-store",
+    "media",
+    "chat",
+    "gateway",
+    "profile",
+    "orders",
+    "fraud",
+    "risk",
+    "reporting-api",
+    "web",
+    "mobile-bff",
+    "partners",
+    "support",
+    "data-ingest",
+    "etl",
+    "experiments",
 ];
 
 const APP_WORDS: &[&str] = &[
-    "api", "worker", "frontend", "consumer", "scheduler", "cache", "indexer", "gateway", "processor", "exporter",
-    "webhook", "sync", "reader", "writer", "aggregator",
+    "api",
+    "worker",
+    "frontend",
+    "consumer",
+    "scheduler",
+    "cache",
+    "indexer",
+    "gateway",
+    "processor",
+    "exporter",
+    "webhook",
+    "sync",
+    "reader",
+    "writer",
+    "aggregator",
 ];
 
 /// The cluster model shared by every slice generator (read-only once built).

@@ -123,9 +123,19 @@ pub struct Progress {
     pub bytes: u64,
 }
 
+/// Runs the simulation into `out` (created if missing), without progress reports: the entry
+/// point for other commands (`demo`) and tests.
+pub fn run(cfg: &Config, out: &Path) -> Result<Summary, SimulateError> {
+    simulate(cfg, out, &mut |_| {})
+}
+
 /// Runs the simulation into `out` (created if missing); `progress` is called from the writing
 /// thread after every slice.
-pub fn simulate(cfg: &Config, out: &Path, progress: &mut dyn FnMut(Progress)) -> Result<Summary, SimulateError> {
+pub fn simulate(
+    cfg: &Config,
+    out: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, SimulateError> {
     if cfg.nodes == 0 {
         return Err(SimulateError::Config("--nodes must be at least 1".to_owned()));
     }
@@ -133,7 +143,9 @@ pub fn simulate(cfg: &Config, out: &Path, progress: &mut dyn FnMut(Progress)) ->
         return Err(SimulateError::Config("--duration must be at least 1s".to_owned()));
     }
     if cfg.nodes > 100_000 {
-        return Err(SimulateError::Config("--nodes above 100000 is beyond what Kubernetes supports".to_owned()));
+        return Err(SimulateError::Config(
+            "--nodes above 100000 is beyond what Kubernetes supports".to_owned(),
+        ));
     }
     let mut names = cfg.scenarios.clone();
     names.sort_unstable();
@@ -335,7 +347,10 @@ fn ground_truth(
                     o.insert("namespace".to_owned(), json!(ps.namespace));
                     o.insert("name".to_owned(), json!(ps.name));
                     entry.insert("offender".to_owned(), Value::Object(o));
-                    entry.insert("parameters".to_owned(), json!({"updates_per_second": ps.rate, "conflict_ratio": ps.conflict_ratio}));
+                    entry.insert(
+                        "parameters".to_owned(),
+                        json!({"updates_per_second": ps.rate, "conflict_ratio": ps.conflict_ratio}),
+                    );
                     entry.insert("observed".to_owned(), observed(stats, track::PUT_STORM));
                 }
             }
@@ -413,10 +428,16 @@ fn ground_truth(
                     );
                     let mut obs = observed(stats, track::APF);
                     let rejected = |w: usize| -> u64 {
-                        (0..=w).filter_map(|i| stats.flows[i].get(&(a.flow_schema, a.priority_level))).map(|f| f.rejected).sum()
+                        (0..=w)
+                            .filter_map(|i| stats.flows[i].get(&(a.flow_schema, a.priority_level)))
+                            .map(|f| f.rejected)
+                            .sum()
                     };
                     if let Value::Object(m) = &mut obs {
-                        m.insert("rejected_metric_at_snapshots".to_owned(), json!([rejected(0), rejected(1)]));
+                        m.insert(
+                            "rejected_metric_at_snapshots".to_owned(),
+                            json!([rejected(0), rejected(1)]),
+                        );
                     }
                     entry.insert("observed".to_owned(), obs);
                 }

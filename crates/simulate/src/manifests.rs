@@ -82,7 +82,8 @@ pub fn webhooks_yaml(scenarios: &Scenarios) -> String {
             .split_once('.')
             .unwrap_or(("kyverno-svc", "kyverno.svc:443/mutate/fail"));
         let namespace = rest.split('.').next().unwrap_or("kyverno");
-        let path = rest.find('/').map_or("/mutate/fail", |i| rest[i..].split('?').next().unwrap_or("/mutate/fail"));
+        let path =
+            rest.find('/').map_or("/mutate/fail", |i| rest[i..].split('?').next().unwrap_or("/mutate/fail"));
         out.push_str(&format!(
             "---\napiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: {cfg}\n  labels:\n    webhook.kyverno.io/managed-by: kyverno\nwebhooks:\n- admissionReviewVersions:\n  - v1\n  clientConfig:\n    service:\n      name: {service}\n      namespace: {namespace}\n      path: {path}\n      port: 443\n  failurePolicy: Fail\n  matchPolicy: Equivalent\n  name: {name}\n  namespaceSelector: {{}}\n  objectSelector: {{}}\n  reinvocationPolicy: IfNeeded\n  rules:\n  - apiGroups:\n    - ''\n    apiVersions:\n    - v1\n    operations:\n    - CREATE\n    - UPDATE\n    resources:\n    - pods\n    scope: '*'\n  sideEffects: NoneOnDryRun\n  timeoutSeconds: {timeout}\n",
             cfg = w.configuration,
@@ -111,7 +112,10 @@ mod tests {
         let sc = Scenarios::new(1, &[Scenario::ApfThrottled], 5000);
         let d = docs(&apf_yaml(v, &sc));
         assert_eq!(d.len(), 23);
-        let fs = d.iter().find(|d| d["metadata"]["name"] == "throttle-build-status-poller").expect("scenario FlowSchema");
+        let fs = d
+            .iter()
+            .find(|d| d["metadata"]["name"] == "throttle-build-status-poller")
+            .expect("scenario FlowSchema");
         assert_eq!(fs["spec"]["priorityLevelConfiguration"]["name"], "restricted-pollers");
         assert_eq!(fs["spec"]["rules"][0]["subjects"][0]["serviceAccount"]["name"], "build-status-poller");
         assert!(d.iter().all(|d| d["apiVersion"] == "flowcontrol.apiserver.k8s.io/v1"));
@@ -126,7 +130,10 @@ mod tests {
         assert_eq!(healthy.len(), 2);
         let sc = Scenarios::new(1, &[Scenario::WebhookOutage], 5000);
         let d = docs(&webhooks_yaml(&sc));
-        let k = d.iter().find(|d| d["metadata"]["name"] == "kyverno-resource-mutating-webhook-cfg").expect("kyverno");
+        let k = d
+            .iter()
+            .find(|d| d["metadata"]["name"] == "kyverno-resource-mutating-webhook-cfg")
+            .expect("kyverno");
         let hook = &k["webhooks"][0];
         assert_eq!(hook["name"], "mutate.kyverno.svc-fail");
         assert_eq!(hook["failurePolicy"], "Fail");

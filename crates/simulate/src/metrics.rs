@@ -81,7 +81,9 @@ impl MetricNames {
 fn normal_cdf(x: f64) -> f64 {
     let z = x / std::f64::consts::SQRT_2;
     let t = 1.0 / (1.0 + 0.327_591_1 * z.abs());
-    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let erf = 1.0 - poly * (-z * z).exp();
     let erf = if z >= 0.0 { erf } else { -erf };
     0.5 * (1.0 + erf)
@@ -172,7 +174,15 @@ impl Doc {
         self.sample(&format!("{name}_count"), labels, cum as f64);
     }
 
-    fn histogram_cumulative(&mut self, name: &str, labels: &[(&str, &str)], bounds: &[f64], cum: &[u64], count: u64, sum: f64) {
+    fn histogram_cumulative(
+        &mut self,
+        name: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        cum: &[u64],
+        count: u64,
+        sum: f64,
+    ) {
         for (i, b) in bounds.iter().enumerate() {
             let le = bound_label(*b);
             let mut with_le: Vec<(&str, &str)> = labels.to_vec();
@@ -228,8 +238,14 @@ pub fn base_objects(ctx: &Ctx) -> BTreeMap<String, i64> {
     put("roles.rbac.authorization.k8s.io", sc(900.0, 30.0));
     put("rolebindings.rbac.authorization.k8s.io", sc(1_100.0, 30.0));
     put("flowschemas.flowcontrol.apiserver.k8s.io", 13 + i64::from(ctx.scenarios.apf_throttled.is_some()));
-    put("prioritylevelconfigurations.flowcontrol.apiserver.k8s.io", 8 + i64::from(ctx.scenarios.apf_throttled.is_some()));
-    put("mutatingwebhookconfigurations.admissionregistration.k8s.io", 3 + i64::from(ctx.scenarios.webhook_outage.is_some()));
+    put(
+        "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io",
+        8 + i64::from(ctx.scenarios.apf_throttled.is_some()),
+    );
+    put(
+        "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+        3 + i64::from(ctx.scenarios.webhook_outage.is_some()),
+    );
     put("validatingwebhookconfigurations.admissionregistration.k8s.io", 4);
     put("certificates.cert-manager.io", sc(600.0, 5.0));
     put("ingresses.networking.k8s.io", sc(700.0, 5.0));
@@ -260,7 +276,8 @@ pub fn db_size_at(ctx: &Ctx, stats: &Stats, w: usize) -> (u64, u64) {
     if let Some(leak) = &ctx.scenarios.object_leak {
         // The leak has filled etcd to 82% of its quota by the second snapshot.
         let total2 = (QUOTA_BYTES as f64 * 0.82) as u64;
-        let created_between = stats.trackers.get(&crate::scenario::track::OBJECT_LEAK).map_or(0, |t| t.created[1]);
+        let created_between =
+            stats.trackers.get(&crate::scenario::track::OBJECT_LEAK).map_or(0, |t| t.created[1]);
         let total = if w == 1 { total2 } else { total2.saturating_sub(created_between * leak.bytes_per_job) };
         let total = total / 4096 * 4096;
         return (total, (total as f64 * 0.91) as u64 / 4096 * 4096);
@@ -341,7 +358,13 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             ("verb", k.verb),
             ("version", k.version),
         ];
-        d.histogram("apiserver_request_duration_seconds", &labels, ctx.buckets, &l.buckets, l.sum_us as f64 / 1e6);
+        d.histogram(
+            "apiserver_request_duration_seconds",
+            &labels,
+            ctx.buckets,
+            &l.buckets,
+            l.sum_us as f64 / 1e6,
+        );
     }
     d.family(
         "apiserver_request_total",
@@ -373,14 +396,28 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
         "gauge",
         "[STABLE] Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
     );
-    let busy = ctx.scenarios.list_storm.is_some() || ctx.scenarios.webhook_outage.is_some() || ctx.scenarios.etcd_slow_disk.is_some();
-    d.sample("apiserver_current_inflight_requests", &[("request_kind", "mutating")], if busy { 96.0 } else { 14.0 });
-    d.sample("apiserver_current_inflight_requests", &[("request_kind", "readOnly")], if busy { 212.0 } else { 41.0 });
+    let busy = ctx.scenarios.list_storm.is_some()
+        || ctx.scenarios.webhook_outage.is_some()
+        || ctx.scenarios.etcd_slow_disk.is_some();
+    d.sample(
+        "apiserver_current_inflight_requests",
+        &[("request_kind", "mutating")],
+        if busy { 96.0 } else { 14.0 },
+    );
+    d.sample(
+        "apiserver_current_inflight_requests",
+        &[("request_kind", "readOnly")],
+        if busy { 212.0 } else { 41.0 },
+    );
 
     // Object counts.
     let objects = objects_at(ctx, stats, w);
     if names.etcd_object_counts {
-        d.family("etcd_object_counts", "gauge", "[ALPHA] Number of stored objects at the time of last check split by kind.");
+        d.family(
+            "etcd_object_counts",
+            "gauge",
+            "[ALPHA] Number of stored objects at the time of last check split by kind.",
+        );
         for (k, n) in &objects {
             d.sample("etcd_object_counts", &[("resource", k)], *n as f64);
         }
@@ -412,7 +449,11 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     for name in names.db_size {
         match *name {
             "apiserver_storage_size_bytes" => {
-                d.family(name, "gauge", "[ALPHA] Size of the storage database file physically allocated in bytes.");
+                d.family(
+                    name,
+                    "gauge",
+                    "[ALPHA] Size of the storage database file physically allocated in bytes.",
+                );
                 d.sample(name, &[("storage_cluster_id", "etcd-0")], db_total as f64);
             }
             "apiserver_storage_db_total_size_in_bytes" => {
@@ -425,14 +466,22 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
                 d.sample(name, &[("endpoint", "https://etcd-0.etcd:2379")], db_total as f64);
             }
             _ => {
-                d.family(name, "gauge", "[ALPHA] Total size of the etcd database file physically allocated in bytes.");
+                d.family(
+                    name,
+                    "gauge",
+                    "[ALPHA] Total size of the etcd database file physically allocated in bytes.",
+                );
                 d.sample(name, &[("endpoint", "https://etcd-0.etcd:2379")], db_total as f64);
             }
         }
     }
 
     // etcd request latency as the apiserver sees it.
-    d.family("etcd_request_duration_seconds", "histogram", "[ALPHA] Etcd request latency in seconds for each operation and object type.");
+    d.family(
+        "etcd_request_duration_seconds",
+        "histogram",
+        "[ALPHA] Etcd request latency in seconds for each operation and object type.",
+    );
     let slow = ctx.scenarios.etcd_slow_disk.is_some();
     let mut per_op: BTreeMap<(String, &str), u64> = BTreeMap::new();
     for (k, l) in &latency {
@@ -446,7 +495,8 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             "LIST" => "listWithCount",
             _ => "get",
         };
-        let qualified = if k.group.is_empty() { k.resource.to_owned() } else { format!("{}.{}", k.resource, k.group) };
+        let qualified =
+            if k.group.is_empty() { k.resource.to_owned() } else { format!("{}.{}", k.resource, k.group) };
         let ty = if v.minor >= 26 { qualified } else { go_kind(&qualified).to_owned() };
         *per_op.entry((ty, op)).or_insert(0) += l.count();
     }
@@ -459,7 +509,14 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             (false, false) => 0.0018,
         };
         let (cum, sum) = lognormal_buckets(*n, median, 0.7, ctx.buckets);
-        d.histogram_cumulative("etcd_request_duration_seconds", &[("operation", op), ("type", ty)], ctx.buckets, &cum, *n, sum);
+        d.histogram_cumulative(
+            "etcd_request_duration_seconds",
+            &[("operation", op), ("type", ty)],
+            ctx.buckets,
+            &cum,
+            *n,
+            sum,
+        );
     }
 
     // API Priority and Fairness.
@@ -488,7 +545,11 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             &format!("{stage} Number of requests executed by API Priority and Fairness subsystem"),
         );
         for ((fs, pl), f) in &flows {
-            d.sample("apiserver_flowcontrol_dispatched_requests_total", &[("flow_schema", fs), ("priority_level", pl)], f.dispatched as f64);
+            d.sample(
+                "apiserver_flowcontrol_dispatched_requests_total",
+                &[("flow_schema", fs), ("priority_level", pl)],
+                f.dispatched as f64,
+            );
         }
         d.family(
             "apiserver_flowcontrol_rejected_requests_total",
@@ -524,8 +585,16 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             &format!("{stage} Number of requests currently pending in queues of the API Priority and Fairness subsystem"),
         );
         for (fs, pl) in flows.keys() {
-            let queued = if ctx.scenarios.apf_throttled.as_ref().is_some_and(|a| a.flow_schema == *fs) { 50.0 } else { 0.0 };
-            d.sample("apiserver_flowcontrol_current_inqueue_requests", &[("flow_schema", fs), ("priority_level", pl)], queued);
+            let queued = if ctx.scenarios.apf_throttled.as_ref().is_some_and(|a| a.flow_schema == *fs) {
+                50.0
+            } else {
+                0.0
+            };
+            d.sample(
+                "apiserver_flowcontrol_current_inqueue_requests",
+                &[("flow_schema", fs), ("priority_level", pl)],
+                queued,
+            );
         }
         let mut levels: Vec<(&str, f64)> = vec![
             ("catch-all", 13.0),
@@ -558,7 +627,11 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
                 "[ALPHA] Nominal number of execution seats configured for each priority level",
             );
             for (pl, seats) in &levels {
-                d.sample("apiserver_flowcontrol_request_concurrency_limit", &[("priority_level", pl)], *seats);
+                d.sample(
+                    "apiserver_flowcontrol_request_concurrency_limit",
+                    &[("priority_level", pl)],
+                    *seats,
+                );
             }
         }
     }
@@ -609,7 +682,13 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     for ((name, op), n) in &rejections {
         d.sample(
             "apiserver_admission_webhook_rejection_count",
-            &[("error_type", "calling_webhook_error"), ("name", name), ("operation", op), ("rejection_code", "0"), ("type", "admit")],
+            &[
+                ("error_type", "calling_webhook_error"),
+                ("name", name),
+                ("operation", op),
+                ("rejection_code", "0"),
+                ("type", "admit"),
+            ],
             *n as f64,
         );
     }
@@ -624,7 +703,13 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
                 let (code, rej) = if *rejected { ("0", "true") } else { ("200", "false") };
                 d.sample(
                     "apiserver_admission_webhook_request_total",
-                    &[("code", code), ("name", name), ("operation", op), ("rejected", rej), ("type", "admit")],
+                    &[
+                        ("code", code),
+                        ("name", name),
+                        ("operation", op),
+                        ("rejected", rej),
+                        ("type", "admit"),
+                    ],
                     h.count() as f64,
                 );
             }
@@ -641,13 +726,33 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     if v.minor <= 16 {
         d.sample(
             "kubernetes_build_info",
-            &[("buildDate", v.build_date), ("compiler", "gc"), ("gitCommit", v.git_commit), ("gitTreeState", "clean"), ("gitVersion", v.git_version), ("goVersion", v.go_version), ("major", "1"), ("minor", &minor), ("platform", "linux/amd64")],
+            &[
+                ("buildDate", v.build_date),
+                ("compiler", "gc"),
+                ("gitCommit", v.git_commit),
+                ("gitTreeState", "clean"),
+                ("gitVersion", v.git_version),
+                ("goVersion", v.go_version),
+                ("major", "1"),
+                ("minor", &minor),
+                ("platform", "linux/amd64"),
+            ],
             1.0,
         );
     } else {
         d.sample(
             "kubernetes_build_info",
-            &[("build_date", v.build_date), ("compiler", "gc"), ("git_commit", v.git_commit), ("git_tree_state", "clean"), ("git_version", v.git_version), ("go_version", v.go_version), ("major", "1"), ("minor", &minor), ("platform", "linux/amd64")],
+            &[
+                ("build_date", v.build_date),
+                ("compiler", "gc"),
+                ("git_commit", v.git_commit),
+                ("git_tree_state", "clean"),
+                ("git_version", v.git_version),
+                ("go_version", v.go_version),
+                ("major", "1"),
+                ("minor", &minor),
+                ("platform", "linux/amd64"),
+            ],
             1.0,
         );
     }
@@ -670,18 +775,39 @@ pub fn etcd_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     let bounds: Vec<f64> = (0..14).map(|i| 0.001 * f64::from(1u32 << i)).collect();
     let (fsync_median, fsync_sigma, commit_median, commit_sigma) = match &slow {
         // P99 = median * exp(2.326 * sigma).
-        Some(e) => (e.wal_fsync_p99 / (2.326f64 * 0.85).exp(), 0.85, e.backend_commit_p99 / (2.326f64 * 0.85).exp(), 0.85),
+        Some(e) => (
+            e.wal_fsync_p99 / (2.326f64 * 0.85).exp(),
+            0.85,
+            e.backend_commit_p99 / (2.326f64 * 0.85).exp(),
+            0.85,
+        ),
         None => (0.0021, 0.55, 0.0046, 0.5),
     };
-    d.family("etcd_disk_wal_fsync_duration_seconds", "histogram", "The latency distributions of fsync called by WAL.");
+    d.family(
+        "etcd_disk_wal_fsync_duration_seconds",
+        "histogram",
+        "The latency distributions of fsync called by WAL.",
+    );
     let (cum, sum) = lognormal_buckets(fsyncs, fsync_median, fsync_sigma, &bounds);
     d.histogram_cumulative("etcd_disk_wal_fsync_duration_seconds", &[], &bounds, &cum, fsyncs, sum);
-    d.family("etcd_disk_backend_commit_duration_seconds", "histogram", "The latency distributions of commit called by backend.");
+    d.family(
+        "etcd_disk_backend_commit_duration_seconds",
+        "histogram",
+        "The latency distributions of commit called by backend.",
+    );
     let (cum, sum) = lognormal_buckets(commits, commit_median, commit_sigma, &bounds);
     d.histogram_cumulative("etcd_disk_backend_commit_duration_seconds", &[], &bounds, &cum, commits, sum);
-    d.family("etcd_mvcc_db_total_size_in_bytes", "gauge", "Total size of the underlying database physically allocated in bytes.");
+    d.family(
+        "etcd_mvcc_db_total_size_in_bytes",
+        "gauge",
+        "Total size of the underlying database physically allocated in bytes.",
+    );
     d.sample("etcd_mvcc_db_total_size_in_bytes", &[], total as f64);
-    d.family("etcd_mvcc_db_total_size_in_use_in_bytes", "gauge", "Total size of the underlying database logically in use in bytes.");
+    d.family(
+        "etcd_mvcc_db_total_size_in_use_in_bytes",
+        "gauge",
+        "Total size of the underlying database logically in use in bytes.",
+    );
     d.sample("etcd_mvcc_db_total_size_in_use_in_bytes", &[], in_use as f64);
     d.family("etcd_server_quota_backend_bytes", "gauge", "Current backend storage quota size in bytes.");
     d.sample("etcd_server_quota_backend_bytes", &[], QUOTA_BYTES as f64);
@@ -690,7 +816,11 @@ pub fn etcd_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     d.sample("etcd_debugging_mvcc_keys_total", &[], objects as f64);
     d.family("etcd_server_has_leader", "gauge", "Whether or not a leader exists. 1 is existence, 0 is not.");
     d.sample("etcd_server_has_leader", &[], 1.0);
-    d.family("etcd_server_is_leader", "gauge", "Whether or not this member is a leader. 1 if is, 0 otherwise.");
+    d.family(
+        "etcd_server_is_leader",
+        "gauge",
+        "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+    );
     d.sample("etcd_server_is_leader", &[], if slow.is_some() && w == 1 { 0.0 } else { 1.0 });
     let changes = match &slow {
         Some(e) => 3 + if w == 1 { e.leader_changes } else { 0 },
@@ -698,18 +828,38 @@ pub fn etcd_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     };
     d.family("etcd_server_leader_changes_seen_total", "counter", "The number of leader changes seen.");
     d.sample("etcd_server_leader_changes_seen_total", &[], changes as f64);
-    d.family("etcd_server_proposals_committed_total", "gauge", "The total number of consensus proposals committed.");
+    d.family(
+        "etcd_server_proposals_committed_total",
+        "gauge",
+        "The total number of consensus proposals committed.",
+    );
     d.sample("etcd_server_proposals_committed_total", &[], (uptime_writes + 1_000_000) as f64);
-    d.family("etcd_server_proposals_applied_total", "gauge", "The total number of consensus proposals applied.");
+    d.family(
+        "etcd_server_proposals_applied_total",
+        "gauge",
+        "The total number of consensus proposals applied.",
+    );
     d.sample("etcd_server_proposals_applied_total", &[], (uptime_writes + 1_000_000) as f64);
     d.family("etcd_server_proposals_pending", "gauge", "The current number of pending proposals to commit.");
     d.sample("etcd_server_proposals_pending", &[], if slow.is_some() { 37.0 } else { 0.0 });
     d.family("etcd_server_proposals_failed_total", "counter", "The total number of failed proposals seen.");
-    d.sample("etcd_server_proposals_failed_total", &[], if slow.is_some() { 41.0 + 230.0 * w as f64 } else { 0.0 });
-    d.family("etcd_server_version", "gauge", "Which version is running. 1 for 'server_version' label with current version.");
+    d.sample(
+        "etcd_server_proposals_failed_total",
+        &[],
+        if slow.is_some() { 41.0 + 230.0 * w as f64 } else { 0.0 },
+    );
+    d.family(
+        "etcd_server_version",
+        "gauge",
+        "Which version is running. 1 for 'server_version' label with current version.",
+    );
     d.sample("etcd_server_version", &[("server_version", version)], 1.0);
     let cluster = version.rsplit_once('.').map_or(version, |(c, _)| c);
-    d.family("etcd_cluster_version", "gauge", "Which version is running. 1 for 'cluster_version' label with current cluster version");
+    d.family(
+        "etcd_cluster_version",
+        "gauge",
+        "Which version is running. 1 for 'cluster_version' label with current cluster version",
+    );
     d.sample("etcd_cluster_version", &[("cluster_version", cluster)], 1.0);
     d.out
 }

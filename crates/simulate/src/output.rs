@@ -9,8 +9,8 @@ use std::str::FromStr;
 
 use audit::batch::Origin;
 use audit::write::{
-    AKS_AUDIT_COLUMNS, AZURE_DIAGNOSTICS_COLUMNS, Compressed, Compression, Container, DynamicColumns, EnvelopeLog,
-    aks_audit_row, azure_diagnostics_row, envelope_record, pretty_json, write_csv_header,
+    AKS_AUDIT_COLUMNS, AZURE_DIAGNOSTICS_COLUMNS, Compressed, Compression, Container, DynamicColumns,
+    EnvelopeLog, aks_audit_row, azure_diagnostics_row, envelope_record, pretty_json, write_csv_header,
     write_event_json,
 };
 use chrono::{DateTime, TimeZone, Utc};
@@ -75,7 +75,9 @@ impl OutputFormat {
     /// File extension (before any compression suffix).
     pub fn extension(self) -> &'static str {
         match self {
-            OutputFormat::EventListPretty | OutputFormat::AzureDiagnosticsJson | OutputFormat::AksAuditJson => "json",
+            OutputFormat::EventListPretty
+            | OutputFormat::AzureDiagnosticsJson
+            | OutputFormat::AksAuditJson => "json",
             OutputFormat::AzureDiagnosticsCsv | OutputFormat::AksAuditCsv => "csv",
             _ => "log",
         }
@@ -85,9 +87,9 @@ impl OutputFormat {
     /// whole lines).
     fn separator(self) -> Option<&'static [u8]> {
         match self {
-            OutputFormat::EventListPretty | OutputFormat::AzureDiagnosticsJson | OutputFormat::AksAuditJson => {
-                Some(b",\n")
-            }
+            OutputFormat::EventListPretty
+            | OutputFormat::AzureDiagnosticsJson
+            | OutputFormat::AksAuditJson => Some(b",\n"),
             _ => None,
         }
     }
@@ -132,7 +134,11 @@ impl FromStr for OutputFormat {
     type Err = UnknownFormat;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        FORMATS.iter().find(|(_, n)| *n == s.trim()).map(|(f, _)| *f).ok_or_else(|| UnknownFormat(s.to_owned()))
+        FORMATS
+            .iter()
+            .find(|(_, n)| *n == s.trim())
+            .map(|(f, _)| *f)
+            .ok_or_else(|| UnknownFormat(s.to_owned()))
     }
 }
 
@@ -196,7 +202,9 @@ pub fn render(ctx: &Ctx, slice: &SliceOut, format: OutputFormat, out: &mut Vec<u
                 push_item(&mut scratch, line);
                 pretty_json(out, &scratch, 2);
             }
-            OutputFormat::AzureDiagnostics | OutputFormat::AzureDiagnosticsJson | OutputFormat::AzureDiagnosticsCsv => {
+            OutputFormat::AzureDiagnostics
+            | OutputFormat::AzureDiagnosticsJson
+            | OutputFormat::AzureDiagnosticsCsv => {
                 set_origin(&mut origin);
                 let container = match format {
                     OutputFormat::AzureDiagnostics => Container::Ndjson,
@@ -208,7 +216,10 @@ pub fn render(ctx: &Ctx, slice: &SliceOut, format: OutputFormat, out: &mut Vec<u
                 }
                 azure_diagnostics_row(out, origin.time_generated, &origin, line, container);
             }
-            OutputFormat::AksAudit | OutputFormat::AksAuditStrings | OutputFormat::AksAuditJson | OutputFormat::AksAuditCsv => {
+            OutputFormat::AksAudit
+            | OutputFormat::AksAuditStrings
+            | OutputFormat::AksAuditJson
+            | OutputFormat::AksAuditCsv => {
                 set_origin(&mut origin);
                 let (container, dynamic) = match format {
                     OutputFormat::AksAudit => (Container::Ndjson, DynamicColumns::Nested),
@@ -225,7 +236,8 @@ pub fn render(ctx: &Ctx, slice: &SliceOut, format: OutputFormat, out: &mut Vec<u
             }
             OutputFormat::Envelope | OutputFormat::EnvelopeObject => {
                 set_origin(&mut origin);
-                let log = if format == OutputFormat::Envelope { EnvelopeLog::String } else { EnvelopeLog::Object };
+                let log =
+                    if format == OutputFormat::Envelope { EnvelopeLog::String } else { EnvelopeLog::Object };
                 if i % LIST_BATCH == 0 {
                     out.extend_from_slice(b"{\"records\":[");
                 } else {
@@ -272,7 +284,12 @@ pub struct AuditFiles {
 
 impl AuditFiles {
     /// Prepares writing into `dir` (created if missing).
-    pub fn new(dir: &Path, format: OutputFormat, compression: Compression, max_file_bytes: u64) -> io::Result<AuditFiles> {
+    pub fn new(
+        dir: &Path,
+        format: OutputFormat,
+        compression: Compression,
+        max_file_bytes: u64,
+    ) -> io::Result<AuditFiles> {
         std::fs::create_dir_all(dir)?;
         Ok(AuditFiles {
             dir: dir.to_path_buf(),

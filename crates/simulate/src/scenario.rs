@@ -85,7 +85,9 @@ impl fmt::Display for Scenario {
 
 /// An unknown scenario name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown scenario `{0}` (known: list-storm, put-storm, object-leak, webhook-outage, apf-throttled, etcd-slow-disk, healthy)")]
+#[error(
+    "unknown scenario `{0}` (known: list-storm, put-storm, object-leak, webhook-outage, apf-throttled, etcd-slow-disk, healthy)"
+)]
 pub struct UnknownScenario(pub String);
 
 impl FromStr for Scenario {

@@ -242,7 +242,15 @@ impl Stats {
         }
     }
 
-    pub(crate) fn record_latency(&mut self, w: usize, key: SeriesKey, bucket: usize, nbuckets: usize, latency: Micros, code: u16) {
+    pub(crate) fn record_latency(
+        &mut self,
+        w: usize,
+        key: SeriesKey,
+        bucket: usize,
+        nbuckets: usize,
+        latency: Micros,
+        code: u16,
+    ) {
         self.latency[w].entry(key).or_default().add(bucket, nbuckets, latency, code);
     }
 }

@@ -6,7 +6,9 @@
 //! depend on which thread makes it or on any other slice.
 
 use crate::cluster::{Cluster, Identity, Resource, push_generated, res, service_account, user};
-use crate::emit::{Breakdown, EventParts, Failure, Micros, ObjRef, Stage, push_event, push_go_duration, push_u64};
+use crate::emit::{
+    Breakdown, EventParts, Failure, Micros, ObjRef, Stage, push_event, push_go_duration, push_u64,
+};
 use crate::rng::{Rng, hash};
 use crate::scenario::{Scenarios, track};
 use crate::stats::{SeriesKey, Stats};
@@ -109,7 +111,14 @@ struct Req<'a> {
     apf_wait: Micros,
 }
 
-fn req<'a>(id: &'a Identity, verb: Verb, res: Resource, received: Micros, latency: Micros, audit_id: u128) -> Req<'a> {
+fn req<'a>(
+    id: &'a Identity,
+    verb: Verb,
+    res: Resource,
+    received: Micros,
+    latency: Micros,
+    audit_id: u128,
+) -> Req<'a> {
     Req {
         id,
         user_json: None,
@@ -177,34 +186,185 @@ enum NodeClient {
     Cilium,
 }
 
-const PROXY_SELECTOR: &str = "%21service.kubernetes.io%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name";
+const PROXY_SELECTOR: &str =
+    "%21service.kubernetes.io%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name";
 
 const NODE_WATCHES: &[NodeWatch] = &[
-    NodeWatch { client: NodeClient::Kubelet, res: res::NODES, node_field: Some("metadata.name"), label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Kubelet, res: res::PODS, node_field: Some("spec.nodeName"), label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Kubelet, res: res::SERVICES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Kubelet, res: res::CSIDRIVERS, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Kubelet, res: res::RUNTIMECLASSES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Kubelet, res: res::CONFIGMAPS, node_field: None, label_selector: None, object: Some("kube-root-ca.crt") },
-    NodeWatch { client: NodeClient::Kubelet, res: res::CONFIGMAPS, node_field: None, label_selector: None, object: Some("kube-root-ca.crt") },
-    NodeWatch { client: NodeClient::Kubelet, res: res::CONFIGMAPS, node_field: None, label_selector: None, object: Some("kube-root-ca.crt") },
-    NodeWatch { client: NodeClient::Kubelet, res: res::SECRETS, node_field: None, label_selector: None, object: Some("app-tls") },
-    NodeWatch { client: NodeClient::Kubelet, res: res::SECRETS, node_field: None, label_selector: None, object: Some("app-credentials") },
-    NodeWatch { client: NodeClient::Kubelet, res: res::CONFIGMAPS, node_field: None, label_selector: None, object: Some("app-config") },
-    NodeWatch { client: NodeClient::KubeProxy, res: res::SERVICES, node_field: None, label_selector: Some(PROXY_SELECTOR), object: None },
-    NodeWatch { client: NodeClient::KubeProxy, res: res::ENDPOINTSLICES, node_field: None, label_selector: Some(PROXY_SELECTOR), object: None },
-    NodeWatch { client: NodeClient::KubeProxy, res: res::NODES, node_field: Some("metadata.name"), label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::CILIUMNODES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::CILIUMENDPOINTS, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::CILIUMIDENTITIES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::CILIUMNETWORKPOLICIES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::CILIUMCLUSTERWIDENETWORKPOLICIES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::SERVICES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::ENDPOINTSLICES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::NAMESPACES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::PODS, node_field: Some("spec.nodeName"), label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::NETWORKPOLICIES, node_field: None, label_selector: None, object: None },
-    NodeWatch { client: NodeClient::Cilium, res: res::NODES, node_field: Some("metadata.name"), label_selector: None, object: None },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::NODES,
+        node_field: Some("metadata.name"),
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::PODS,
+        node_field: Some("spec.nodeName"),
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::SERVICES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::CSIDRIVERS,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::RUNTIMECLASSES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::CONFIGMAPS,
+        node_field: None,
+        label_selector: None,
+        object: Some("kube-root-ca.crt"),
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::CONFIGMAPS,
+        node_field: None,
+        label_selector: None,
+        object: Some("kube-root-ca.crt"),
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::CONFIGMAPS,
+        node_field: None,
+        label_selector: None,
+        object: Some("kube-root-ca.crt"),
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::SECRETS,
+        node_field: None,
+        label_selector: None,
+        object: Some("app-tls"),
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::SECRETS,
+        node_field: None,
+        label_selector: None,
+        object: Some("app-credentials"),
+    },
+    NodeWatch {
+        client: NodeClient::Kubelet,
+        res: res::CONFIGMAPS,
+        node_field: None,
+        label_selector: None,
+        object: Some("app-config"),
+    },
+    NodeWatch {
+        client: NodeClient::KubeProxy,
+        res: res::SERVICES,
+        node_field: None,
+        label_selector: Some(PROXY_SELECTOR),
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::KubeProxy,
+        res: res::ENDPOINTSLICES,
+        node_field: None,
+        label_selector: Some(PROXY_SELECTOR),
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::KubeProxy,
+        res: res::NODES,
+        node_field: Some("metadata.name"),
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::CILIUMNODES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::CILIUMENDPOINTS,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::CILIUMIDENTITIES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::CILIUMNETWORKPOLICIES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::CILIUMCLUSTERWIDENETWORKPOLICIES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::SERVICES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::ENDPOINTSLICES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::NAMESPACES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::PODS,
+        node_field: Some("spec.nodeName"),
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::NETWORKPOLICIES,
+        node_field: None,
+        label_selector: None,
+        object: None,
+    },
+    NodeWatch {
+        client: NodeClient::Cilium,
+        res: res::NODES,
+        node_field: Some("metadata.name"),
+        label_selector: None,
+        object: None,
+    },
 ];
 
 /// A cluster-wide watch of a controller or add-on.
@@ -283,7 +443,10 @@ impl Identities {
                 seed,
                 "kube-system",
                 name,
-                format!("{}/system:serviceaccount:kube-system:{name}", v.component_agent("kube-controller-manager")),
+                format!(
+                    "{}/system:serviceaccount:kube-system:{name}",
+                    v.component_agent("kube-controller-manager")
+                ),
                 "172.31.22.15".to_owned(),
                 &format!("system:controller:{name}"),
             );
@@ -313,8 +476,18 @@ impl Identities {
                 id.flow = ("system-nodes", "system");
                 id
             },
-            cilium: addon("kube-system", "cilium", "cilium-agent/v0.0.0 (linux/amd64) kubernetes/$Format", ""),
-            ama_logs: addon("kube-system", "ama-logs", "ama-logs/v0.0.0 (linux/amd64) kubernetes/$Format", ""),
+            cilium: addon(
+                "kube-system",
+                "cilium",
+                "cilium-agent/v0.0.0 (linux/amd64) kubernetes/$Format",
+                "",
+            ),
+            ama_logs: addon(
+                "kube-system",
+                "ama-logs",
+                "ama-logs/v0.0.0 (linux/amd64) kubernetes/$Format",
+                "",
+            ),
             kcm_informers: user(
                 "system:kube-controller-manager",
                 &["system:authenticated"],
@@ -365,20 +538,71 @@ impl Identities {
             ),
             controllers: ctl::NAMES.iter().map(|n| kcm(n)).collect(),
             addons: vec![
-                addon("kube-system", "coredns", "coredns/v0.0.0 (linux/amd64) kubernetes/$Format", "10.244.0.12"),
-                addon("kube-system", "kube-state-metrics", "kube-state-metrics/v2.10.1 (linux/amd64) kubernetes/$Format", "10.244.1.30"),
+                addon(
+                    "kube-system",
+                    "coredns",
+                    "coredns/v0.0.0 (linux/amd64) kubernetes/$Format",
+                    "10.244.0.12",
+                ),
+                addon(
+                    "kube-system",
+                    "kube-state-metrics",
+                    "kube-state-metrics/v2.10.1 (linux/amd64) kubernetes/$Format",
+                    "10.244.1.30",
+                ),
                 addon("monitoring", "prometheus-k8s", "Prometheus/2.48.1", "10.244.2.7"),
-                addon("kube-system", "metrics-server", "metrics-server/v0.6.4 (linux/amd64) kubernetes/$Format", "10.244.0.40"),
-                addon("ingress-nginx", "ingress-nginx", "nginx-ingress-controller/v1.9.5 (linux/amd64) ingress-nginx/f503c4bb5fa7d857ad29e94970eb550c2bc00b7c", "10.244.4.18"),
-                addon("cert-manager", "cert-manager", "cert-manager-certificates-trigger/v1.13.3 (linux/amd64) cert-manager/3d3ee2a9c8d5e4bfb1bb2d4bd2d3d6b8c1c2a9e1", "10.244.5.6"),
-                addon("kube-system", "cluster-autoscaler", "cluster-autoscaler/v1.29.0 (linux/amd64) kubernetes/$Format", "172.31.22.17"),
-                addon("argocd", "argocd-application-controller", "argocd-application-controller/v2.9.3 (linux/amd64) kubernetes/$Format", "10.244.6.25"),
+                addon(
+                    "kube-system",
+                    "metrics-server",
+                    "metrics-server/v0.6.4 (linux/amd64) kubernetes/$Format",
+                    "10.244.0.40",
+                ),
+                addon(
+                    "ingress-nginx",
+                    "ingress-nginx",
+                    "nginx-ingress-controller/v1.9.5 (linux/amd64) ingress-nginx/f503c4bb5fa7d857ad29e94970eb550c2bc00b7c",
+                    "10.244.4.18",
+                ),
+                addon(
+                    "cert-manager",
+                    "cert-manager",
+                    "cert-manager-certificates-trigger/v1.13.3 (linux/amd64) cert-manager/3d3ee2a9c8d5e4bfb1bb2d4bd2d3d6b8c1c2a9e1",
+                    "10.244.5.6",
+                ),
+                addon(
+                    "kube-system",
+                    "cluster-autoscaler",
+                    "cluster-autoscaler/v1.29.0 (linux/amd64) kubernetes/$Format",
+                    "172.31.22.17",
+                ),
+                addon(
+                    "argocd",
+                    "argocd-application-controller",
+                    "argocd-application-controller/v2.9.3 (linux/amd64) kubernetes/$Format",
+                    "10.244.6.25",
+                ),
             ],
             humans: vec![
-                human("alice@contoso.com", "kubectl/v1.29.5 (darwin/arm64) kubernetes/59755ff".to_owned(), "203.0.113.24"),
-                human("bob@contoso.com", "kubectl/v1.28.3 (linux/amd64) kubernetes/a8a1abc".to_owned(), "203.0.113.71"),
-                human("carol@contoso.com", "kubectl/v1.30.0 (windows/amd64) kubernetes/7c48c2b".to_owned(), "198.51.100.9"),
-                human("dave@contoso.com", "k9s/v0.31.7 (darwin/arm64) kubernetes/$Format".to_owned(), "198.51.100.33"),
+                human(
+                    "alice@contoso.com",
+                    "kubectl/v1.29.5 (darwin/arm64) kubernetes/59755ff".to_owned(),
+                    "203.0.113.24",
+                ),
+                human(
+                    "bob@contoso.com",
+                    "kubectl/v1.28.3 (linux/amd64) kubernetes/a8a1abc".to_owned(),
+                    "203.0.113.71",
+                ),
+                human(
+                    "carol@contoso.com",
+                    "kubectl/v1.30.0 (windows/amd64) kubernetes/7c48c2b".to_owned(),
+                    "198.51.100.9",
+                ),
+                human(
+                    "dave@contoso.com",
+                    "k9s/v0.31.7 (darwin/arm64) kubernetes/$Format".to_owned(),
+                    "198.51.100.33",
+                ),
                 human("erin@contoso.com", "Lens/6.5.2".to_owned(), "203.0.113.102"),
             ],
         }
@@ -428,14 +652,16 @@ struct Messages {
 /// `apiserver_request_duration_seconds` buckets before 1.23, 1.23–1.24, and from 1.25.
 pub fn request_buckets(minor: u32) -> &'static [f64] {
     const OLD: &[f64] = &[
-        0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0,
-        3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0,
+        0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0,
+        2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0,
     ];
-    const MID: &[f64] =
-        &[0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0];
-    const NEW: &[f64] = &[
-        0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0,
+    const MID: &[f64] = &[
+        0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0,
         45.0, 60.0,
+    ];
+    const NEW: &[f64] = &[
+        0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0,
+        15.0, 20.0, 30.0, 45.0, 60.0,
     ];
     match minor {
         0..=22 => OLD,
@@ -456,15 +682,41 @@ impl Ctx {
         }
         let mut cluster_watches = Vec::new();
         let kcm_resources = [
-            res::PODS, res::NODES, res::SERVICES, res::ENDPOINTS, res::ENDPOINTSLICES, res::DEPLOYMENTS, res::REPLICASETS,
-            res::DAEMONSETS, res::STATEFULSETS, res::JOBS, res::CRONJOBS, res::NAMESPACES, res::SERVICEACCOUNTS,
-            res::SECRETS, res::CONFIGMAPS, res::PVCS, res::PVS, res::HPAS, res::CSINODES, res::LEASES,
+            res::PODS,
+            res::NODES,
+            res::SERVICES,
+            res::ENDPOINTS,
+            res::ENDPOINTSLICES,
+            res::DEPLOYMENTS,
+            res::REPLICASETS,
+            res::DAEMONSETS,
+            res::STATEFULSETS,
+            res::JOBS,
+            res::CRONJOBS,
+            res::NAMESPACES,
+            res::SERVICEACCOUNTS,
+            res::SECRETS,
+            res::CONFIGMAPS,
+            res::PVCS,
+            res::PVS,
+            res::HPAS,
+            res::CSINODES,
+            res::LEASES,
         ];
         // Client indices: 0 KCM informers, 1 scheduler, 2.. add-ons.
         for r in kcm_resources {
             cluster_watches.push(ClusterWatch { client: 0, res: r, namespace: None });
         }
-        for r in [res::PODS, res::NODES, res::PVS, res::PVCS, res::CSINODES, res::SERVICES, res::REPLICASETS, res::STATEFULSETS] {
+        for r in [
+            res::PODS,
+            res::NODES,
+            res::PVS,
+            res::PVCS,
+            res::CSINODES,
+            res::SERVICES,
+            res::REPLICASETS,
+            res::STATEFULSETS,
+        ] {
             cluster_watches.push(ClusterWatch { client: 1, res: r, namespace: None });
         }
         let addon_watches: [(usize, &[Resource], usize); 8] = [
@@ -472,10 +724,39 @@ impl Ctx {
             (addon::KUBE_STATE_METRICS, &kcm_resources, 1),
             (addon::PROMETHEUS, &[res::PODS, res::SERVICES, res::ENDPOINTS, res::NODES], 2),
             (addon::METRICS_SERVER, &[res::NODES, res::PODS], 2),
-            (addon::INGRESS_NGINX, &[res::INGRESSES, res::SERVICES, res::ENDPOINTSLICES, res::SECRETS, res::CONFIGMAPS], 3),
+            (
+                addon::INGRESS_NGINX,
+                &[res::INGRESSES, res::SERVICES, res::ENDPOINTSLICES, res::SECRETS, res::CONFIGMAPS],
+                3,
+            ),
             (addon::CERT_MANAGER, &[res::CERTIFICATES, res::SECRETS, res::INGRESSES], 1),
-            (addon::CLUSTER_AUTOSCALER, &[res::PODS, res::NODES, res::PVCS, res::PVS, res::REPLICASETS, res::STATEFULSETS, res::JOBS, res::DAEMONSETS], 1),
-            (addon::ARGOCD, &[res::DEPLOYMENTS, res::SERVICES, res::CONFIGMAPS, res::SECRETS, res::INGRESSES, res::HPAS, res::CRONJOBS], 1),
+            (
+                addon::CLUSTER_AUTOSCALER,
+                &[
+                    res::PODS,
+                    res::NODES,
+                    res::PVCS,
+                    res::PVS,
+                    res::REPLICASETS,
+                    res::STATEFULSETS,
+                    res::JOBS,
+                    res::DAEMONSETS,
+                ],
+                1,
+            ),
+            (
+                addon::ARGOCD,
+                &[
+                    res::DEPLOYMENTS,
+                    res::SERVICES,
+                    res::CONFIGMAPS,
+                    res::SECRETS,
+                    res::INGRESSES,
+                    res::HPAS,
+                    res::CRONJOBS,
+                ],
+                1,
+            ),
         ];
         for (client, resources, replicas) in addon_watches {
             for _ in 0..replicas {
@@ -492,7 +773,9 @@ impl Ctx {
             etcd_timeout: esc("etcdserver: request timed out"),
             too_many: esc("Too many requests, please try again later."),
             not_found_pod: String::new(),
-            metrics_unavailable: esc("the server is currently unable to handle the request (get pods.metrics.k8s.io)"),
+            metrics_unavailable: esc(
+                "the server is currently unable to handle the request (get pods.metrics.k8s.io)",
+            ),
             forbidden_secrets: String::new(),
             conflict_generic: String::new(),
         };
@@ -599,7 +882,12 @@ pub fn generate_slice(ctx: &Ctx, index: usize) -> SliceOut {
         rng: Rng::new(hash(&[ctx.seed, 0x51, index as u64])),
         a,
         b,
-        out: SliceOut { buf: Vec::with_capacity(((b - a) / SEC) as usize * 2_600_000 / 1_000 * ctx.cluster.nodes.len().max(200) / 5), ..SliceOut::default() },
+        out: SliceOut {
+            buf: Vec::with_capacity(
+                ((b - a) / SEC) as usize * 2_600_000 / 1_000 * ctx.cluster.nodes.len().max(200) / 5,
+            ),
+            ..SliceOut::default()
+        },
         uri: String::with_capacity(256),
         scratch: String::with_capacity(128),
         seq: 0,
@@ -668,7 +956,9 @@ impl<'c> Gen<'c> {
         let ip = r.ip.unwrap_or(&r.id.source_ip);
         let complete = r.received + r.latency;
         let total_nanos = r.latency as u64 * 1000;
-        let breakdown = r.breakdown.or_else(|| (r.latency > 500 * MS && r.stages == Stages::Complete).then(|| default_breakdown(r, total_nanos)));
+        let breakdown = r.breakdown.or_else(|| {
+            (r.latency > 500 * MS && r.stages == Stages::Complete).then(|| default_breakdown(r, total_nanos))
+        });
         let mut parts = EventParts {
             audit_id: r.audit_id,
             level: "Metadata",
@@ -727,7 +1017,13 @@ impl<'c> Gen<'c> {
         let offset = self.out.buf.len();
         push_event(&mut self.out.buf, parts);
         let len = self.out.buf.len() - offset;
-        self.out.entries.push(Entry { time, seq: self.seq, offset: offset as u32, len: len as u32, apiserver });
+        self.out.entries.push(Entry {
+            time,
+            seq: self.seq,
+            offset: offset as u32,
+            len: len as u32,
+            apiserver,
+        });
         self.seq += 1;
         self.out.stats.events += 1;
     }
@@ -769,7 +1065,14 @@ impl<'c> Gen<'c> {
                     "cluster"
                 },
             },
-            None => SeriesKey { verb: "GET", group: "", version: "", resource: "", subresource: r.path, scope: "" },
+            None => SeriesKey {
+                verb: "GET",
+                group: "",
+                version: "",
+                resource: "",
+                subresource: r.path,
+                scope: "",
+            },
         };
         let secs = r.latency as f64 / 1e6;
         let nb = ctx.buckets.len() + 1;
@@ -812,14 +1115,32 @@ pub const WEBHOOK_BOUNDS: &[f64] = &[0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 10.0, 25.
 fn default_breakdown(r: &Req<'_>, total: u64) -> Breakdown {
     let part = |f: f64| (total as f64 * f) as u64;
     if r.verb.is_write() {
-        Breakdown { etcd: part(0.86), apf_queue_wait: part(0.004), serialize_response_object: part(0.01), response_write: part(0.002), ..Breakdown::default() }
+        Breakdown {
+            etcd: part(0.86),
+            apf_queue_wait: part(0.004),
+            serialize_response_object: part(0.01),
+            response_write: part(0.002),
+            ..Breakdown::default()
+        }
     } else {
-        Breakdown { etcd: part(0.55), serialize_response_object: part(0.28), response_write: part(0.12), apf_queue_wait: part(0.003), ..Breakdown::default() }
+        Breakdown {
+            etcd: part(0.55),
+            serialize_response_object: part(0.28),
+            response_write: part(0.12),
+            apf_queue_wait: part(0.003),
+            ..Breakdown::default()
+        }
     }
 }
 
 /// Appends a watch query: `?allowWatchBookmarks=true&…&timeout=…&timeoutSeconds=…&watch=true`.
-fn watch_query(out: &mut String, field: Option<(&str, &str)>, label: Option<&str>, rv: u64, timeout_secs: u64) {
+fn watch_query(
+    out: &mut String,
+    field: Option<(&str, &str)>,
+    label: Option<&str>,
+    rv: u64,
+    timeout_secs: u64,
+) {
     out.push_str("?allowWatchBookmarks=true");
     if let Some((key, value)) = field {
         out.push_str("&fieldSelector=");
@@ -893,7 +1214,14 @@ impl Gen<'_> {
             for (_, t) in self.grid(10 * SEC, ((nh >> 24) % 10_000_000) as Micros) {
                 let lat = ms(&mut self.rng, 1.2, 0.5);
                 let id = self.id();
-                let mut r = req(&ctx.ids.kubelet, Verb::Get, res::NODES, t + self.rng.below(30_000) as Micros, lat, id);
+                let mut r = req(
+                    &ctx.ids.kubelet,
+                    Verb::Get,
+                    res::NODES,
+                    t + self.rng.below(30_000) as Micros,
+                    lat,
+                    id,
+                );
                 r.user_json = Some(&node.kubelet_user_json);
                 r.ip = Some(&node.ip);
                 r.name = Some(&node.name);
@@ -999,11 +1327,15 @@ impl Gen<'_> {
                 // A lane's watches end in this slice or start in it: k is one of two values.
                 let k_start = (self.a - ctx.start - ln.phase).div_euclid(ln.period);
                 for k in [k_start - 1, k_start, k_start + 1] {
-                    let Some((begin, latency, stages, audit_id, timeout)) = self.watch_events(ln, key, k) else {
+                    let Some((begin, latency, stages, audit_id, timeout)) = self.watch_events(ln, key, k)
+                    else {
                         continue;
                     };
                     q.clear();
-                    let field = nw.node_field.map(|f| (f, node.name.as_str())).or(nw.object.map(|o| ("metadata.name", o)));
+                    let field = nw
+                        .node_field
+                        .map(|f| (f, node.name.as_str()))
+                        .or(nw.object.map(|o| ("metadata.name", o)));
                     watch_query(&mut q, field, nw.label_selector, revision(ctx, begin), timeout);
                     let id = Self::watch_identity(ctx, nw.client);
                     let mut r = req(id, Verb::Watch, nw.res, begin, latency, audit_id);
@@ -1014,7 +1346,9 @@ impl Gen<'_> {
                     }
                     if nw.object.is_some() {
                         ns_buf.clear();
-                        let app = &ctx.cluster.apps[(hash(&[ctx.seed, n as u64, w as u64]) % ctx.cluster.apps.len() as u64) as usize];
+                        let app = &ctx.cluster.apps[(hash(&[ctx.seed, n as u64, w as u64])
+                            % ctx.cluster.apps.len() as u64)
+                            as usize];
                         ns_buf.push_str(&app.namespace);
                         r.namespace = Some(&ns_buf);
                     }
@@ -1094,7 +1428,8 @@ impl Gen<'_> {
             r.name = Some(&pod);
             if self.rng.chance(0.01) {
                 r.code = 404;
-                r.failure = Some(Failure { message_escaped: &ctx.messages.not_found_pod, reason: "NotFound" });
+                r.failure =
+                    Some(Failure { message_escaped: &ctx.messages.not_found_pod, reason: "NotFound" });
             }
             self.emit(&r);
         }
@@ -1179,7 +1514,8 @@ impl Gen<'_> {
         let ids = &ctx.ids;
         let mut pod = String::with_capacity(64);
         let outage = ctx.scenarios.webhook_outage.clone();
-        let outage_start = outage.as_ref().map(|w| ctx.start + ((ctx.end - ctx.start) as f64 * w.starts_at) as Micros);
+        let outage_start =
+            outage.as_ref().map(|w| ctx.start + ((ctx.end - ctx.start) as f64 * w.starts_at) as Micros);
         let kyverno_extra: Vec<(&'static str, String)> = match &outage {
             Some(w) => vec![(
                 "mutation.webhook.admission.k8s.io/round_0_index_0",
@@ -1246,7 +1582,14 @@ impl Gen<'_> {
                 // The scheduler binds the new pod a little later.
                 let id = self.id();
                 let lat = write_lat(self, 6.0);
-                let mut b = req(&ids.scheduler, Verb::Create, res::PODS, r.received + r.latency + ms(&mut self.rng, 40.0, 0.6), lat, id);
+                let mut b = req(
+                    &ids.scheduler,
+                    Verb::Create,
+                    res::PODS,
+                    r.received + r.latency + ms(&mut self.rng, 40.0, 0.6),
+                    lat,
+                    id,
+                );
                 b.namespace = Some(ns);
                 b.name = Some(&pod);
                 b.sub = Some("binding");
@@ -1300,7 +1643,8 @@ impl Gen<'_> {
                 if self.rng.chance(conflict) {
                     r.code = 409;
                     r.latency = ms(&mut self.rng, 3.0, 0.4);
-                    r.failure = Some(Failure { message_escaped: &ctx.messages.conflict_generic, reason: "Conflict" });
+                    r.failure =
+                        Some(Failure { message_escaped: &ctx.messages.conflict_generic, reason: "Conflict" });
                 }
                 self.emit(&r);
             }
@@ -1338,11 +1682,19 @@ impl Gen<'_> {
             r.name = Some(&pod);
             if self.rng.chance(0.04) {
                 r.code = 404;
-                r.failure = Some(Failure { message_escaped: &ctx.messages.not_found_pod, reason: "NotFound" });
+                r.failure =
+                    Some(Failure { message_escaped: &ctx.messages.not_found_pod, reason: "NotFound" });
             }
             self.emit(&r);
         }
-        const DISCOVERY: [&str; 6] = ["/api", "/apis", "/apis/apps/v1", "/apis/batch/v1", "/apis/metrics.k8s.io/v1beta1", "/apis/cilium.io/v2"];
+        const DISCOVERY: [&str; 6] = [
+            "/api",
+            "/apis",
+            "/apis/apps/v1",
+            "/apis/batch/v1",
+            "/apis/metrics.k8s.io/v1beta1",
+            "/apis/cilium.io/v2",
+        ];
         for t in self.poisson_times(1_500.0) {
             let path = DISCOVERY[self.rng.below(DISCOVERY.len() as u64) as usize];
             let lat = ms(&mut self.rng, 1.0, 0.5);
@@ -1369,14 +1721,18 @@ impl Gen<'_> {
             if self.rng.chance(0.00004) {
                 r.code = 503;
                 r.latency = ms(&mut self.rng, 30.0, 0.3);
-                r.failure = Some(Failure { message_escaped: &ctx.messages.metrics_unavailable, reason: "ServiceUnavailable" });
+                r.failure = Some(Failure {
+                    message_escaped: &ctx.messages.metrics_unavailable,
+                    reason: "ServiceUnavailable",
+                });
             }
             self.emit(&r);
             let list_latency = r.latency;
             self.scratch = scratch;
             let lat = ms(&mut self.rng, 2.0, 0.5);
             let id = self.id();
-            let mut g = req(&ids.controllers[ctl::HPA], Verb::Get, res::DEPLOYMENTS, t + list_latency + 300, lat, id);
+            let mut g =
+                req(&ids.controllers[ctl::HPA], Verb::Get, res::DEPLOYMENTS, t + list_latency + 300, lat, id);
             g.namespace = Some(&a.namespace);
             g.name = Some(&a.name);
             g.sub = Some("scale");
@@ -1399,7 +1755,14 @@ impl Gen<'_> {
             let app = self.rng.below(ctx.cluster.apps.len() as u64) as usize;
             let lat = write_lat(self, 7.0);
             let id = self.id();
-            let mut r = req(&ids.controllers[ctl::RESOURCEQUOTA], Verb::Update, Resource { name: "resourcequotas", group: None, version: "v1", namespaced: true }, t, lat, id);
+            let mut r = req(
+                &ids.controllers[ctl::RESOURCEQUOTA],
+                Verb::Update,
+                Resource { name: "resourcequotas", group: None, version: "v1", namespaced: true },
+                t,
+                lat,
+                id,
+            );
             r.namespace = Some(&ctx.cluster.apps[app].namespace);
             r.name = Some("compute-quota");
             r.sub = Some("status");
@@ -1411,7 +1774,14 @@ impl Gen<'_> {
             let app = self.rng.below(ctx.cluster.apps.len() as u64) as usize;
             let lat = write_lat(self, 4.0);
             let id = self.id();
-            let mut r = req(&ids.scheduler, Verb::Create, Resource { name: "events", group: Some("events.k8s.io"), version: "v1", namespaced: true }, t, lat, id);
+            let mut r = req(
+                &ids.scheduler,
+                Verb::Create,
+                Resource { name: "events", group: Some("events.k8s.io"), version: "v1", namespaced: true },
+                t,
+                lat,
+                id,
+            );
             r.namespace = Some(&ctx.cluster.apps[app].namespace);
             self.emit(&r);
         }
@@ -1477,7 +1847,14 @@ impl Gen<'_> {
             for (i, resource) in [res::PODS, res::NODES].into_iter().enumerate() {
                 let lat = ms(&mut self.rng, 60.0 * (1.0 + ctx.node_scale), 0.3);
                 let id = self.id();
-                let mut r = req(&ids.addons[addon::CLUSTER_AUTOSCALER], Verb::List, resource, t + i as Micros * 1000, lat, id);
+                let mut r = req(
+                    &ids.addons[addon::CLUSTER_AUTOSCALER],
+                    Verb::List,
+                    resource,
+                    t + i as Micros * 1000,
+                    lat,
+                    id,
+                );
                 r.query = "?resourceVersion=0";
                 self.emit(&r);
             }
@@ -1489,7 +1866,14 @@ impl Gen<'_> {
             let patch = self.rng.chance(0.08);
             let lat = if patch { ms(&mut self.rng, 12.0, 0.5) } else { ms(&mut self.rng, 2.0, 0.5) };
             let id = self.id();
-            let mut r = req(&ids.addons[addon::ARGOCD], if patch { Verb::Patch } else { Verb::Get }, res::DEPLOYMENTS, t, lat, id);
+            let mut r = req(
+                &ids.addons[addon::ARGOCD],
+                if patch { Verb::Patch } else { Verb::Get },
+                res::DEPLOYMENTS,
+                t,
+                lat,
+                id,
+            );
             r.namespace = Some(&a.namespace);
             r.name = Some(&a.name);
             if patch {
@@ -1534,7 +1918,8 @@ impl Gen<'_> {
                 r.name = Some(&pod);
                 if self.rng.chance(0.12) {
                     r.code = 404;
-                    r.failure = Some(Failure { message_escaped: &ctx.messages.not_found_pod, reason: "NotFound" });
+                    r.failure =
+                        Some(Failure { message_escaped: &ctx.messages.not_found_pod, reason: "NotFound" });
                 }
             } else if roll < 0.5 {
                 r.verb = Verb::List;
@@ -1582,7 +1967,10 @@ impl Gen<'_> {
                 q.push_str("?limit=500");
                 if id_ref.username.starts_with("erin") {
                     r.code = 403;
-                    r.failure = Some(Failure { message_escaped: &ctx.messages.forbidden_secrets, reason: "Forbidden" });
+                    r.failure = Some(Failure {
+                        message_escaped: &ctx.messages.forbidden_secrets,
+                        reason: "Forbidden",
+                    });
                 }
             }
             r.query = &q;
@@ -1624,7 +2012,8 @@ impl Gen<'_> {
                 r.track = track::PUT_STORM;
                 if conflict {
                     r.code = 409;
-                    r.failure = Some(Failure { message_escaped: &ctx.messages.put_conflict, reason: "Conflict" });
+                    r.failure =
+                        Some(Failure { message_escaped: &ctx.messages.put_conflict, reason: "Conflict" });
                 }
                 self.emit(&r);
                 if conflict {
@@ -1655,7 +2044,14 @@ impl Gen<'_> {
                 // The Job controller starts its pod.
                 let id = self.id();
                 let lat = ms(&mut self.rng, 14.0, 0.4);
-                let mut p = req(&ctx.ids.controllers[ctl::JOB], Verb::Create, res::PODS, t + r.latency + ms(&mut self.rng, 30.0, 0.5), lat, id);
+                let mut p = req(
+                    &ctx.ids.controllers[ctl::JOB],
+                    Verb::Create,
+                    res::PODS,
+                    t + r.latency + ms(&mut self.rng, 30.0, 0.5),
+                    lat,
+                    id,
+                );
                 p.namespace = Some(leak.namespace);
                 name.push('-');
                 push_generated(&mut name, self.rng.next_u64(), 5);
@@ -1664,7 +2060,14 @@ impl Gen<'_> {
                 // Pod GC removes an older finished pod beyond its threshold; the Jobs stay.
                 let id = self.id();
                 let lat = ms(&mut self.rng, 9.0, 0.4);
-                let mut d = req(&ctx.ids.controllers[ctl::POD_GC], Verb::Delete, res::PODS, p.received + (self.rng.range(1.0, 3.0) * SEC as f64) as Micros, lat, id);
+                let mut d = req(
+                    &ctx.ids.controllers[ctl::POD_GC],
+                    Verb::Delete,
+                    res::PODS,
+                    p.received + (self.rng.range(1.0, 3.0) * SEC as f64) as Micros,
+                    lat,
+                    id,
+                );
                 d.namespace = Some(leak.namespace);
                 name.truncate(name.len() - 11);
                 push_generated(&mut name, self.rng.next_u64(), 5);
@@ -1678,7 +2081,8 @@ impl Gen<'_> {
         if let Some(apf) = &sc.apf_throttled {
             let mut q = String::with_capacity(64);
             for t in self.poisson_times(apf.rate * 3600.0) {
-                let ns = &ctx.cluster.namespaces[self.rng.below(ctx.cluster.namespaces.len() as u64) as usize];
+                let ns =
+                    &ctx.cluster.namespaces[self.rng.below(ctx.cluster.namespaces.len() as u64) as usize];
                 q.clear();
                 q.push_str("?labelSelector=tekton.dev%2FpipelineRun&limit=500");
                 let id = self.id();
@@ -1690,7 +2094,8 @@ impl Gen<'_> {
                 if rejected {
                     r.latency = ms(&mut self.rng, 0.6, 0.3);
                     r.code = 429;
-                    r.failure = Some(Failure { message_escaped: &ctx.messages.too_many, reason: "TooManyRequests" });
+                    r.failure =
+                        Some(Failure { message_escaped: &ctx.messages.too_many, reason: "TooManyRequests" });
                 } else {
                     let wait = (self.rng.lognormal(apf.wait_median_seconds, 0.5) * SEC as f64) as Micros;
                     let work = ms(&mut self.rng, 15.0, 0.4);

@@ -121,7 +121,10 @@ fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
 }
 
 /// The audit events of one output, each reduced to (auditID, stage, verb, code, requestURI).
-fn events_of(format: OutputFormat, files: &BTreeMap<String, Vec<u8>>) -> Vec<(String, String, String, i64, String)> {
+fn events_of(
+    format: OutputFormat,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Vec<(String, String, String, i64, String)> {
     let mut out = Vec::new();
     for (name, bytes) in files.iter().filter(|(n, _)| n.starts_with("audit/")) {
         let bytes = decompress(bytes, name);
@@ -135,13 +138,16 @@ fn events_of(format: OutputFormat, files: &BTreeMap<String, Vec<u8>>) -> Vec<(St
                 e.request_uri.clone(),
             ));
         };
-        let event = |v: Value| -> audit::Event { serde_json::from_value(v).unwrap_or_else(|e| panic!("{name}: not an Event: {e}")) };
+        let event = |v: Value| -> audit::Event {
+            serde_json::from_value(v).unwrap_or_else(|e| panic!("{name}: not an Event: {e}"))
+        };
         let parse = |s: &str| -> Value { serde_json::from_str(s).unwrap_or_else(|e| panic!("{name}: {e}")) };
         match format {
             OutputFormat::K8s | OutputFormat::K8sV1beta1 => {
                 for line in text.lines() {
                     let e = event(parse(line));
-                    let want = if format == OutputFormat::K8s { "audit.k8s.io/v1" } else { "audit.k8s.io/v1beta1" };
+                    let want =
+                        if format == OutputFormat::K8s { "audit.k8s.io/v1" } else { "audit.k8s.io/v1beta1" };
                     assert_eq!(e.api_version, want);
                     push(&e);
                 }
@@ -162,7 +168,9 @@ fn events_of(format: OutputFormat, files: &BTreeMap<String, Vec<u8>>) -> Vec<(St
                     push(&event(item.clone()));
                 }
             }
-            OutputFormat::AzureDiagnostics | OutputFormat::AzureDiagnosticsJson | OutputFormat::AzureDiagnosticsCsv => {
+            OutputFormat::AzureDiagnostics
+            | OutputFormat::AzureDiagnosticsJson
+            | OutputFormat::AzureDiagnosticsCsv => {
                 let rows: Vec<Value> = match format {
                     OutputFormat::AzureDiagnostics => text.lines().map(parse).collect(),
                     OutputFormat::AzureDiagnosticsJson => parse(&text).as_array().expect("array").clone(),
@@ -175,10 +183,15 @@ fn events_of(format: OutputFormat, files: &BTreeMap<String, Vec<u8>>) -> Vec<(St
                     push(&event(parse(row["log_s"].as_str().expect("log_s"))));
                 }
             }
-            OutputFormat::AksAudit | OutputFormat::AksAuditStrings | OutputFormat::AksAuditJson | OutputFormat::AksAuditCsv => {
+            OutputFormat::AksAudit
+            | OutputFormat::AksAuditStrings
+            | OutputFormat::AksAuditJson
+            | OutputFormat::AksAuditCsv => {
                 let rows: Vec<Value> = match format {
                     OutputFormat::AksAuditJson => parse(&text).as_array().expect("array").clone(),
-                    OutputFormat::AksAuditCsv => csv_rows(&text).into_iter().map(|r| serde_json::to_value(r).expect("row")).collect(),
+                    OutputFormat::AksAuditCsv => {
+                        csv_rows(&text).into_iter().map(|r| serde_json::to_value(r).expect("row")).collect()
+                    }
                     _ => text.lines().map(parse).collect(),
                 };
                 for row in rows {
@@ -224,7 +237,10 @@ fn every_format_holds_the_same_events() {
     assert!(expected.len() > 1000, "{} events", expected.len());
     for (format, _) in simulate::output::FORMATS {
         for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
-            if compression != Compression::None && format != OutputFormat::AzureDiagnosticsCsv && format != OutputFormat::K8s {
+            if compression != Compression::None
+                && format != OutputFormat::AzureDiagnosticsCsv
+                && format != OutputFormat::K8s
+            {
                 continue;
             }
             let mut cfg = config(format, 2);
@@ -235,7 +251,10 @@ fn every_format_holds_the_same_events() {
             let got = events_of(format, &files);
             assert_eq!(got.len(), expected.len(), "{format} {compression:?}");
             assert!(got == expected, "{format} {compression:?}: events differ");
-            assert_eq!(files["metrics/apiserver-1.prom"], reference["metrics/apiserver-1.prom"], "metrics do not depend on the format");
+            assert_eq!(
+                files["metrics/apiserver-1.prom"], reference["metrics/apiserver-1.prom"],
+                "metrics do not depend on the format"
+            );
         }
     }
 }
@@ -266,6 +285,7 @@ fn bad_configurations_are_refused_with_a_reason() {
     assert!(err.to_string().contains("healthy"), "{err}");
     let file = dir.path().join("not-a-dir");
     std::fs::write(&file, b"x").expect("write");
-    let err = simulate::simulate(&config(OutputFormat::K8s, 1), &file, &mut |_| {}).expect_err("cannot write");
+    let err =
+        simulate::simulate(&config(OutputFormat::K8s, 1), &file, &mut |_| {}).expect_err("cannot write");
     assert!(err.to_string().contains("not-a-dir"), "{err}");
 }

@@ -24,12 +24,14 @@ fn run(dir: &Path, scenarios: &[Scenario], nodes: usize, minutes: i64, version: 
 /// Every event of the audit files, parsed as plain JSON.
 fn events(dir: &Path) -> Vec<Value> {
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(dir.join("audit")).expect("audit dir").map(|e| e.expect("entry").path()).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(dir.join("audit")).expect("audit dir").map(|e| e.expect("entry").path()).collect();
     files.sort();
     for f in files {
         let text = std::fs::read_to_string(&f).expect("audit file is UTF-8");
         for (i, line) in text.lines().enumerate() {
-            let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", f.display(), i + 1));
+            let v: Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{}:{}: {e}", f.display(), i + 1));
             out.push(v);
         }
     }
@@ -43,7 +45,8 @@ fn micros(ts: &str) -> i64 {
 }
 
 fn latency(e: &Value) -> i64 {
-    micros(e["stageTimestamp"].as_str().expect("stageTimestamp")) - micros(e["requestReceivedTimestamp"].as_str().expect("received"))
+    micros(e["stageTimestamp"].as_str().expect("stageTimestamp"))
+        - micros(e["requestReceivedTimestamp"].as_str().expect("received"))
 }
 
 fn complete(events: &[Value]) -> Vec<&Value> {
@@ -57,7 +60,12 @@ fn p99(mut v: Vec<i64>) -> i64 {
 }
 
 fn scenario<'a>(truth: &'a Value, name: &str) -> &'a Value {
-    truth["scenarios"].as_array().expect("scenarios").iter().find(|s| s["name"] == name).expect("scenario present")
+    truth["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .find(|s| s["name"] == name)
+        .expect("scenario present")
 }
 
 /// The offender's requests, share and P99 as the audit files show them.
@@ -67,7 +75,11 @@ fn check_offender(truth: &Value, events: &[Value], name: &str) -> Vec<i64> {
     let all = complete(events);
     let mine: Vec<&Value> = all.iter().copied().filter(|e| e["user"]["username"] == user).collect();
     assert!(!mine.is_empty(), "{name}: no requests from {user}");
-    assert_eq!(mine.len() as u64, s["observed"]["requests"].as_u64().expect("requests"), "{name}: request count");
+    assert_eq!(
+        mine.len() as u64,
+        s["observed"]["requests"].as_u64().expect("requests"),
+        "{name}: request count"
+    );
     let share = mine.len() as f64 / all.len() as f64;
     let claimed = s["observed"]["share"].as_f64().expect("share");
     assert!((share - claimed).abs() < 1e-12, "{name}: share {share} vs {claimed}");
@@ -88,7 +100,10 @@ fn list_storm_offender_lists_all_pods_slowly_and_its_share_and_p99_match() {
     for e in complete(&events).into_iter().filter(|e| e["user"]["username"] == user) {
         assert_eq!(e["requestURI"], "/api/v1/pods", "cluster-wide, no limit, no resourceVersion");
         assert_eq!(e["verb"], "list");
-        assert!(e["annotations"]["apiserver.latency.k8s.io/etcd"].is_string(), "slow requests carry latency annotations");
+        assert!(
+            e["annotations"]["apiserver.latency.k8s.io/etcd"].is_string(),
+            "slow requests carry latency annotations"
+        );
     }
     assert!(p99(lat) > 5_000_000, "seconds each");
 }
@@ -116,7 +131,10 @@ fn put_storm_offender_gets_conflicts_on_one_configmap() {
             *conflicts_by_user.entry(who).or_default() += 1;
         }
         if e["verb"] == "update" {
-            let object = format!("{}/{}/{}", e["objectRef"]["resource"], e["objectRef"]["namespace"], e["objectRef"]["name"]);
+            let object = format!(
+                "{}/{}/{}",
+                e["objectRef"]["resource"], e["objectRef"]["namespace"], e["objectRef"]["name"]
+            );
             *updates_by_object.entry((who.to_owned(), object)).or_default() += 1;
         }
     }
@@ -140,7 +158,11 @@ fn samples(path: &Path, name: &str) -> Vec<(String, f64)> {
 }
 
 fn one(path: &Path, name: &str, label: &str) -> f64 {
-    samples(path, name).into_iter().find(|(s, _)| s.contains(label)).map(|(_, v)| v).unwrap_or_else(|| panic!("{name} {label} in {}", path.display()))
+    samples(path, name)
+        .into_iter()
+        .find(|(s, _)| s.contains(label))
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("{name} {label} in {}", path.display()))
 }
 
 #[test]
@@ -157,7 +179,10 @@ fn object_leak_growth_between_snapshots_matches_the_audit_log() {
     let user = scenario(&truth, "object-leak")["offender"]["user"].as_str().expect("user").to_owned();
     for e in complete(&events) {
         let t = micros(e["stageTimestamp"].as_str().expect("stage"));
-        if !(t > first && t <= second) || e["objectRef"]["resource"] != "jobs" || e["objectRef"].get("subresource").is_some() {
+        if !(t > first && t <= second)
+            || e["objectRef"]["resource"] != "jobs"
+            || e["objectRef"].get("subresource").is_some()
+        {
             continue;
         }
         match (e["verb"].as_str(), e["responseStatus"]["code"].as_u64()) {
@@ -171,8 +196,16 @@ fn object_leak_growth_between_snapshots_matches_the_audit_log() {
             _ => {}
         }
     }
-    let m1 = one(&dir.path().join("metrics/apiserver-1.prom"), "apiserver_storage_objects", "resource=\"jobs.batch\"");
-    let m2 = one(&dir.path().join("metrics/apiserver-2.prom"), "apiserver_storage_objects", "resource=\"jobs.batch\"");
+    let m1 = one(
+        &dir.path().join("metrics/apiserver-1.prom"),
+        "apiserver_storage_objects",
+        "resource=\"jobs.batch\"",
+    );
+    let m2 = one(
+        &dir.path().join("metrics/apiserver-2.prom"),
+        "apiserver_storage_objects",
+        "resource=\"jobs.batch\"",
+    );
     assert_eq!((m2 - m1) as i64, net, "metric growth equals the audit log's net creates");
     let obs = &scenario(&truth, "object-leak")["observed"];
     assert_eq!(obs["jobs_created_between_snapshots"].as_u64(), Some(leak_creates));
@@ -200,17 +233,21 @@ fn webhook_outage_failure_count_matches_and_each_takes_the_timeout() {
         .collect();
     assert!(!failures.is_empty());
     assert_eq!(failures.len() as u64, s["observed"]["failures"].as_u64().expect("failures"));
-    assert!(failures.iter().all(|e| e["responseStatus"]["code"] == 500 && e["objectRef"]["resource"] == "pods"));
+    assert!(
+        failures.iter().all(|e| e["responseStatus"]["code"] == 500 && e["objectRef"]["resource"] == "pods")
+    );
     let lat: Vec<i64> = failures.iter().map(|e| latency(e)).collect();
     assert!(lat.iter().all(|l| (10_000_000..10_100_000).contains(l)), "each waits for the 10 s timeout");
     assert_eq!(p99(lat), s["observed"]["p99_micros"].as_i64().expect("p99"));
-    let rejections: f64 = samples(&dir.path().join("metrics/apiserver-2.prom"), "apiserver_admission_webhook_rejection_count")
-        .iter()
-        .filter(|(series, _)| series.contains(webhook))
-        .map(|(_, v)| v)
-        .sum();
+    let rejections: f64 =
+        samples(&dir.path().join("metrics/apiserver-2.prom"), "apiserver_admission_webhook_rejection_count")
+            .iter()
+            .filter(|(series, _)| series.contains(webhook))
+            .map(|(_, v)| v)
+            .sum();
     let second = micros(truth["snapshots"]["second"].as_str().expect("second"));
-    let until_second = failures.iter().filter(|e| micros(e["stageTimestamp"].as_str().expect("stage")) <= second).count();
+    let until_second =
+        failures.iter().filter(|e| micros(e["stageTimestamp"].as_str().expect("stage")) <= second).count();
     assert_eq!(rejections as usize, until_second, "metrics count the same failures");
     let yaml = std::fs::read_to_string(dir.path().join("manifests/webhooks.yaml")).expect("webhooks.yaml");
     assert!(yaml.contains(&format!("name: {webhook}")) && yaml.contains("failurePolicy: Fail"));
@@ -232,7 +269,11 @@ fn apf_throttled_offender_gets_429s_counted_as_rejections() {
         .count();
     assert!(throttled > 0);
     let fs = s["offender"]["flow_schema"].as_str().expect("flow schema");
-    let rejected = one(&dir.path().join("metrics/apiserver-2.prom"), "apiserver_flowcontrol_rejected_requests_total", &format!("flow_schema=\"{fs}\""));
+    let rejected = one(
+        &dir.path().join("metrics/apiserver-2.prom"),
+        "apiserver_flowcontrol_rejected_requests_total",
+        &format!("flow_schema=\"{fs}\""),
+    );
     assert_eq!(rejected as usize, throttled);
     let apf = std::fs::read_to_string(dir.path().join("manifests/apf.yaml")).expect("apf.yaml");
     assert!(apf.contains(&format!("name: {fs}")));
@@ -264,24 +305,36 @@ fn histogram_p99(path: &Path, name: &str) -> f64 {
 fn etcd_slow_disk_shows_in_etcd_metrics_and_healthy_does_not() {
     let dir = tempfile::tempdir().expect("tempdir");
     let truth = run(dir.path(), &[Scenario::EtcdSlowDisk], 30, 20, "1.29");
-    let fsync = histogram_p99(&dir.path().join("metrics/etcd-2.prom"), "etcd_disk_wal_fsync_duration_seconds");
-    let commit = histogram_p99(&dir.path().join("metrics/etcd-2.prom"), "etcd_disk_backend_commit_duration_seconds");
+    let fsync =
+        histogram_p99(&dir.path().join("metrics/etcd-2.prom"), "etcd_disk_wal_fsync_duration_seconds");
+    let commit =
+        histogram_p99(&dir.path().join("metrics/etcd-2.prom"), "etcd_disk_backend_commit_duration_seconds");
     assert!(fsync > 0.5, "WAL fsync P99 {fsync}");
     assert!(commit > 0.25, "backend commit P99 {commit}");
     let l1 = one(&dir.path().join("metrics/etcd-1.prom"), "etcd_server_leader_changes_seen_total", "");
     let l2 = one(&dir.path().join("metrics/etcd-2.prom"), "etcd_server_leader_changes_seen_total", "");
-    let claimed = scenario(&truth, "etcd-slow-disk")["parameters"]["leader_changes_between_snapshots"].as_f64();
+    let claimed =
+        scenario(&truth, "etcd-slow-disk")["parameters"]["leader_changes_between_snapshots"].as_f64();
     assert_eq!(Some(l2 - l1), claimed);
 
     let healthy = tempfile::tempdir().expect("tempdir");
     let truth = run(healthy.path(), &[Scenario::Healthy], 30, 20, "1.29");
-    let fsync = histogram_p99(&healthy.path().join("metrics/etcd-2.prom"), "etcd_disk_wal_fsync_duration_seconds");
-    let commit = histogram_p99(&healthy.path().join("metrics/etcd-2.prom"), "etcd_disk_backend_commit_duration_seconds");
+    let fsync =
+        histogram_p99(&healthy.path().join("metrics/etcd-2.prom"), "etcd_disk_wal_fsync_duration_seconds");
+    let commit = histogram_p99(
+        &healthy.path().join("metrics/etcd-2.prom"),
+        "etcd_disk_backend_commit_duration_seconds",
+    );
     assert!(fsync < 0.010, "healthy WAL fsync P99 under the 10 ms warning: {fsync}");
     assert!(commit < 0.025, "healthy backend commit P99 under the 25 ms warning: {commit}");
     let events = events(healthy.path());
-    assert!(complete(&events).iter().all(|e| e["responseStatus"]["code"] != 429), "no throttling when healthy");
-    assert!(!complete(&events).iter().any(|e| e["responseStatus"]["message"].as_str().is_some_and(|m| m.contains("failed calling webhook"))));
+    assert!(
+        complete(&events).iter().all(|e| e["responseStatus"]["code"] != 429),
+        "no throttling when healthy"
+    );
+    assert!(!complete(&events).iter().any(|e| {
+        e["responseStatus"]["message"].as_str().is_some_and(|m| m.contains("failed calling webhook"))
+    }));
     assert_eq!(truth["scenarios"][0]["name"], "healthy");
     let e2 = one(&healthy.path().join("metrics/etcd-2.prom"), "etcd_mvcc_db_total_size_in_bytes", "");
     let quota = one(&healthy.path().join("metrics/etcd-2.prom"), "etcd_server_quota_backend_bytes", "");

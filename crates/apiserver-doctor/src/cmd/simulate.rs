@@ -61,7 +61,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let start = simulate::parse_time(&args.start).map_err(anyhow::Error::msg).context("--start")?;
     let mut cfg = Config::new(start);
     cfg.nodes = args.nodes;
-    cfg.duration_seconds = simulate::parse_duration(&args.duration).map_err(anyhow::Error::msg).context("--duration")?;
+    cfg.duration_seconds =
+        simulate::parse_duration(&args.duration).map_err(anyhow::Error::msg).context("--duration")?;
     cfg.seed = args.seed;
     cfg.scenarios = args
         .scenario
@@ -71,7 +72,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("--scenario")?;
     cfg.format = args.format.parse::<OutputFormat>().context("--format")?;
     cfg.version = KubeVersion::parse(&args.kubernetes_version).with_context(|| {
-        format!("--kubernetes-version: `{}` is not a version the simulator knows (1.16, 1.19 to 1.35)", args.kubernetes_version)
+        format!(
+            "--kubernetes-version: `{}` is not a version the simulator knows (1.16, 1.19 to 1.35)",
+            args.kubernetes_version
+        )
     })?;
     cfg.compression = if args.gzip {
         audit::write::Compression::Gzip
@@ -109,7 +113,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let secs = began.elapsed().as_secs_f64().max(1e-3);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "wrote {} audit events ({} requests) to {}", summary.events, summary.requests, args.out.display())?;
+    writeln!(
+        out,
+        "wrote {} audit events ({} requests) to {}",
+        summary.events,
+        summary.requests,
+        args.out.display()
+    )?;
     writeln!(
         out,
         "{:.1} s, {:.0} events/s, {:.0} MB/s ({:.2} GB of audit JSON)",
