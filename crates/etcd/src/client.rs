@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -80,7 +82,8 @@ pub enum ClientError {
 pub struct Client {
     endpoint: String,
     agent: ureq::Agent,
-    api: std::cell::Cell<&'static str>,
+    /// Set once the member answered 404 under `/v3/`: etcd 3.3 serves only `/v3beta/`.
+    beta: AtomicBool,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, ClientError> {
@@ -258,21 +261,108 @@ impl<'de> Deserialize<'de> for ValueLen {
     }
 }
 
+/// One key of a range answer. The key is borrowed from the page's bytes (the gateway never
+/// escapes base64), so a page is decoded without copying keys or values.
 #[derive(Deserialize)]
-struct KeyValue {
-    key: String,
+struct KeyValue<'a> {
+    #[serde(borrow)]
+    key: std::borrow::Cow<'a, str>,
     #[serde(default)]
     value: Option<ValueLen>,
 }
 
 #[derive(Deserialize)]
-struct RangeResponse {
-    #[serde(default)]
-    header: Header,
-    #[serde(default)]
-    kvs: Vec<KeyValue>,
+struct RangeResponse<'a> {
+    #[serde(default, borrow)]
+    kvs: Vec<KeyValue<'a>>,
     #[serde(default)]
     more: bool,
+}
+
+/// How [`Client::scan_with`] reads the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Most keys per range request that returns values (fewer when values are large).
+    pub page_size: u64,
+    /// Range requests in flight at once, each over its own slice of the key space.
+    pub parallel: usize,
+    /// Read the values' sizes; when false only keys are read (`keys_only`), much less data.
+    pub values: bool,
+    /// How many of the largest objects to keep.
+    pub keep_largest: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            page_size: DEFAULT_PAGE_SIZE,
+            parallel: DEFAULT_PARALLEL,
+            values: true,
+            keep_largest: 10,
+        }
+    }
+}
+
+/// Keys per range request that returns values, by default.
+pub const DEFAULT_PAGE_SIZE: u64 = 1000;
+
+/// Range requests in flight at once, by default: etcd answers each on its own goroutine, so
+/// a member with several cores encodes several pages at once.
+pub const DEFAULT_PARALLEL: usize = 4;
+
+/// Keys per `keys_only` request (no values: pages stay small).
+const KEYS_ONLY_PAGE: u64 = 10_000;
+
+/// Slices per worker the key space is cut into, so that workers finishing early take more.
+const SLICES_PER_WORKER: u64 = 4;
+
+/// Most `count_only` requests spent cutting the key space into slices.
+const MAX_SPLIT_COUNTS: usize = 256;
+
+#[derive(Deserialize)]
+struct CountResponse {
+    #[serde(default)]
+    header: Header,
+    #[serde(default, deserialize_with = "uint")]
+    count: u64,
+}
+
+/// A byte string strictly between `low` and `high`, near the middle when both are read as
+/// base-256 fractions; `None` when `high` is `\0` (etcd's "to the end"), `low >= high`, the
+/// bounds are too long, or no shorter string than the sum's length lies between them.
+fn midpoint(low: &[u8], high: &[u8]) -> Option<Vec<u8>> {
+    if high == [0] || low >= high || low.len().max(high.len()) > 4096 {
+        return None;
+    }
+    // Sum the two fractions one byte longer than the longer bound, then halve the sum.
+    let n = low.len().max(high.len()) + 1;
+    let byte = |s: &[u8], i: usize| u16::from(s.get(i).copied().unwrap_or(0));
+    let mut sum = vec![0u16; n];
+    let mut carry = 0u16;
+    for i in (0..n).rev() {
+        let v = byte(low, i) + byte(high, i) + carry;
+        sum[i] = v & 0xff;
+        carry = v >> 8;
+    }
+    let mut mid = Vec::with_capacity(n);
+    let mut rest = carry;
+    for v in sum {
+        let cur = (rest << 8) | v;
+        mid.push((cur >> 1) as u8);
+        rest = cur & 1;
+    }
+    // Trailing zero bytes do not move the fraction; dropping them keeps keys short, as long
+    // as the result stays strictly above `low` as a byte string.
+    while mid.len() > 1 && mid.last() == Some(&0) && mid[..mid.len() - 1] > *low {
+        mid.pop();
+    }
+    (low < mid.as_slice() && mid.as_slice() < high).then_some(mid)
+}
+
+/// A slice of the key space, `[start, end)`, read in full by one worker.
+struct Slice {
+    start: Vec<u8>,
+    end: Vec<u8>,
 }
 
 /// The end of the range of every key that starts with `prefix` (etcd's prefix rule: the
@@ -300,7 +390,7 @@ impl Client {
             .timeout_global(Some(Duration::from_secs(timeout_seconds.max(1))))
             .http_status_as_error(false)
             .build();
-        Ok(Client { endpoint, agent: config.into(), api: std::cell::Cell::new("v3") })
+        Ok(Client { endpoint, agent: config.into(), beta: AtomicBool::new(false) })
     }
 
     /// The endpoint this client talks to.
@@ -308,42 +398,61 @@ impl Client {
         &self.endpoint
     }
 
-    fn post<T: serde::de::DeserializeOwned>(
+    /// Posts `body` to the gateway's `path` and reads the answer into `buf` (cleared first, its
+    /// capacity reused); returns the full path for messages.
+    fn post_bytes(
         &self,
         path: &str,
         body: &serde_json::Value,
-    ) -> Result<T, ClientError> {
-        let full = |api: &str| format!("/{api}/{path}");
+        buf: &mut Vec<u8>,
+    ) -> Result<String, ClientError> {
         let http_err = |p: String, message: String| ClientError::Http {
             endpoint: self.endpoint.clone(),
             path: p,
             message,
         };
-        let mut api = self.api.get();
         loop {
-            let p = full(api);
+            let beta = self.beta.load(Ordering::Relaxed);
+            let p = format!("/{}/{path}", if beta { "v3beta" } else { "v3" });
             let response = self
                 .agent
                 .post(&format!("{}{p}", self.endpoint))
                 .send_json(body)
                 .map_err(|e| http_err(p.clone(), e.to_string()))?;
             let status = response.status().as_u16();
-            if status == 404 && api == "v3" {
-                api = "v3beta";
-                self.api.set(api);
+            if status == 404 && !beta {
+                self.beta.store(true, Ordering::Relaxed);
                 continue;
             }
             let mut body = response.into_body();
-            let reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
+            let mut reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
             if status != 200 {
                 let mut text = String::new();
                 std::io::Read::read_to_string(&mut std::io::Read::take(reader, 4096), &mut text).ok();
                 return Err(http_err(p, format!("HTTP {status}: {}", text.trim())));
             }
-            return serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
-                ClientError::Decode { endpoint: self.endpoint.clone(), path: p, message: e.to_string() }
-            });
+            buf.clear();
+            std::io::Read::read_to_end(&mut reader, buf).map_err(|e| http_err(p.clone(), e.to_string()))?;
+            return Ok(p);
         }
+    }
+
+    fn decode<'a, T: Deserialize<'a>>(&self, path: &str, bytes: &'a [u8]) -> Result<T, ClientError> {
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Decode {
+            endpoint: self.endpoint.clone(),
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ClientError> {
+        let mut buf = Vec::new();
+        let p = self.post_bytes(path, body, &mut buf)?;
+        self.decode(&p, &buf)
     }
 
     /// `/v3/maintenance/status`.
@@ -414,49 +523,166 @@ impl Client {
 
     /// Scans every key under `prefix` at one revision, `page_size` keys per request at most
     /// (fewer when values are large), and counts keys and value bytes per resource and
-    /// namespace. Memory is bounded by one page and the number of resources and namespaces.
+    /// namespace; [`ScanOptions::default`] otherwise.
     pub fn scan(&self, prefix: &str, page_size: u64, keep_largest: usize) -> Result<KeyStats, ClientError> {
-        let mut builder = KeyStatsBuilder::new(prefix, keep_largest);
-        let range_end = STANDARD.encode(prefix_range_end(prefix.as_bytes()));
-        let mut start: Vec<u8> = prefix.as_bytes().to_vec();
+        self.scan_with(prefix, &ScanOptions { page_size, keep_largest, ..ScanOptions::default() })
+    }
+
+    /// Scans every key under `prefix` at one revision and counts keys (and, with
+    /// `options.values`, value bytes) per resource and namespace.
+    ///
+    /// The key space is first cut into slices of roughly equal key counts by bisection with
+    /// `count_only` requests, which cost etcd an index walk and no reads of values; then
+    /// `options.parallel` workers read the slices, at most `options.page_size` keys per request.
+    /// Every request names the revision of the first count, so the statistics are one
+    /// consistent snapshot. Narrow slices also matter on etcd 3.4, where a range request walks
+    /// the index over its whole `[key, range_end)` before applying `limit`. Memory is bounded
+    /// by one page per worker, the slices (a few dozen keys), and one entry per resource and
+    /// namespace.
+    pub fn scan_with(&self, prefix: &str, options: &ScanOptions) -> Result<KeyStats, ClientError> {
+        let start = prefix.as_bytes().to_vec();
+        let end = prefix_range_end(prefix.as_bytes());
+        let parallel = options.parallel.max(1);
+        let (total, revision) = self.count(&start, &end, 0)?;
+        let mut total_stats = KeyStatsBuilder::new(prefix, options.keep_largest);
+        if total == 0 {
+            return Ok(KeyStats { values_read: options.values, ..total_stats.finish(revision) });
+        }
+        let page_size = if options.values { options.page_size.max(1) } else { KEYS_ONLY_PAGE };
+        let target = total.div_ceil(parallel as u64 * SLICES_PER_WORKER).max(page_size);
+        let slices = self.split(Slice { start, end }, total, revision, target)?;
+        let workers = parallel.min(slices.len());
+        let queue = Mutex::new(slices);
+        let failed = AtomicBool::new(false);
+        let results: Vec<Result<KeyStatsBuilder, ClientError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut builder = KeyStatsBuilder::new(prefix, options.keep_largest);
+                        let mut buf = Vec::new();
+                        while !failed.load(Ordering::Relaxed) {
+                            // A poisoned lock means another worker panicked: stop too.
+                            let next = match queue.lock() {
+                                Ok(mut q) => q.pop(),
+                                Err(_) => None,
+                            };
+                            let Some(slice) = next else { break };
+                            let read = self.read_slice(
+                                &slice,
+                                revision,
+                                page_size,
+                                options.values,
+                                &mut builder,
+                                &mut buf,
+                            );
+                            if let Err(e) = read {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                        Ok(builder)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for result in results {
+            total_stats.merge(result?);
+        }
+        Ok(KeyStats { values_read: options.values, ..total_stats.finish(revision) })
+    }
+
+    /// Keys in `[start, end)` at `revision` (0: the current one), and the revision read at.
+    fn count(&self, start: &[u8], end: &[u8], revision: i64) -> Result<(u64, i64), ClientError> {
+        let mut request = json!({
+            "key": STANDARD.encode(start),
+            "range_end": STANDARD.encode(end),
+            "count_only": true,
+            "serializable": true,
+        });
+        if revision > 0 {
+            request["revision"] = json!(revision.to_string());
+        }
+        let r: CountResponse = self.post("kv/range", &request)?;
+        Ok((r.count, r.header.revision))
+    }
+
+    /// Cuts `slice`, holding `count` keys at `revision`, into slices of at most about `target`
+    /// keys, by splitting at the midpoint of its bounds and counting the lower half. Empty
+    /// halves are dropped. At most `MAX_SPLIT_COUNTS` counts are spent; a slice that cannot
+    /// be cut is read whole. Returned last-first: workers pop from the end, in key order.
+    fn split(&self, slice: Slice, count: u64, revision: i64, target: u64) -> Result<Vec<Slice>, ClientError> {
+        let mut pending = vec![(slice, count)];
+        let mut done = Vec::new();
+        let mut counts = 0;
+        while let Some((slice, count)) = pending.pop() {
+            let mid = if count > target && counts < MAX_SPLIT_COUNTS {
+                midpoint(&slice.start, &slice.end)
+            } else {
+                None
+            };
+            let Some(mid) = mid else {
+                done.push(slice);
+                continue;
+            };
+            counts += 1;
+            let (low, _) = self.count(&slice.start, &mid, revision)?;
+            let high = count.saturating_sub(low);
+            if low > 0 {
+                pending.push((Slice { start: slice.start, end: mid.clone() }, low));
+            }
+            if high > 0 {
+                pending.push((Slice { start: mid, end: slice.end }, high));
+            }
+        }
+        done.sort_by(|a, b| b.start.cmp(&a.start));
+        Ok(done)
+    }
+
+    /// Reads every key of `slice` (with its value unless `values` is false) at `revision`, at
+    /// most `page_size` keys per request (halved while pages exceed `PAGE_BYTES_TARGET`), into
+    /// `builder`.
+    fn read_slice(
+        &self,
+        slice: &Slice,
+        revision: i64,
+        page_size: u64,
+        values: bool,
+        builder: &mut KeyStatsBuilder,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let range_end = STANDARD.encode(&slice.end);
+        let mut start = slice.start.clone();
         let max_page = page_size.max(1);
         let mut limit = max_page;
-        let mut revision: i64 = 0;
+        let mut key = Vec::new();
         loop {
-            let mut request = json!({
+            let request = json!({
                 "key": STANDARD.encode(&start),
                 "range_end": range_end,
                 "limit": limit.to_string(),
+                "keys_only": !values,
                 "serializable": true,
+                "revision": revision.to_string(),
             });
-            if revision > 0 {
-                request["revision"] = json!(revision.to_string());
-            }
-            let page: RangeResponse = self.post("kv/range", &request)?;
-            if revision == 0 {
-                revision = page.header.revision;
-            }
+            let path = self.post_bytes("kv/range", &request, buf)?;
+            let page: RangeResponse = self.decode(&path, buf)?;
             let mut page_bytes = 0u64;
-            let mut last_key: Option<Vec<u8>> = None;
             for kv in &page.kvs {
-                let key = STANDARD.decode(&kv.key).map_err(|e| ClientError::Decode {
-                    endpoint: self.endpoint.clone(),
-                    path: "/v3/kv/range".into(),
-                    message: format!("key is not base64: {e}"),
-                })?;
+                self.decode_key(&kv.key, &mut key)?;
                 let size = kv.value.as_ref().map_or(0, |v| v.0);
                 page_bytes += size;
                 builder.add(&String::from_utf8_lossy(&key), size);
-                last_key = Some(key);
             }
-            match (page.more, last_key) {
-                (true, Some(mut last)) => {
-                    // The next page starts just after the last key read.
-                    last.push(0);
-                    start = last;
-                }
-                _ => break,
+            if !page.more || page.kvs.is_empty() {
+                return Ok(());
             }
+            // The next page starts just after the last key read.
+            key.push(0);
+            start.clone_from(&key);
             limit = if page_bytes > PAGE_BYTES_TARGET {
                 (limit / 2).max(1)
             } else if page_bytes < PAGE_BYTES_TARGET / 4 {
@@ -465,7 +691,15 @@ impl Client {
                 limit
             };
         }
-        Ok(builder.finish(revision))
+    }
+
+    fn decode_key(&self, encoded: &str, key: &mut Vec<u8>) -> Result<(), ClientError> {
+        key.clear();
+        STANDARD.decode_vec(encoded, key).map_err(|e| ClientError::Decode {
+            endpoint: self.endpoint.clone(),
+            path: "/v3/kv/range".into(),
+            message: format!("key is not base64: {e}"),
+        })
     }
 }
 
@@ -487,6 +721,34 @@ mod tests {
             let len: ValueLen = serde_json::from_str(&encoded).expect("valid JSON string");
             assert_eq!(len.0, raw.len() as u64, "{encoded}");
         }
+    }
+
+    #[test]
+    fn midpoints_lie_strictly_between_their_bounds() {
+        let bounds: [(&[u8], &[u8]); 7] = [
+            (b"/registry", b"/registrz"),
+            (b"/registry/", b"/registry0"),
+            (b"/registry/pods/a", b"/registry/pods/b"),
+            (b"a", b"a\0\0"),
+            (b"/registry/pods/ns-1/pod-9", b"/registry/pods/ns-10"),
+            (b"\xff\xfe", b"\xff\xff"),
+            (b"", b"\x01"),
+        ];
+        for (low, high) in bounds {
+            let mid = midpoint(low, high).unwrap_or_else(|| panic!("{low:?}..{high:?} has a midpoint"));
+            assert!(low < mid.as_slice() && mid.as_slice() < high, "{low:?} < {mid:?} < {high:?}");
+        }
+        // Halving repeatedly converges without leaving the bounds.
+        let (low, mut high) = (b"/registry/jobs/".to_vec(), b"/registry/pods/".to_vec());
+        for _ in 0..64 {
+            let Some(mid) = midpoint(&low, &high) else { break };
+            assert!(low < mid && mid < high);
+            high = mid;
+        }
+        assert_eq!(midpoint(b"b", b"a"), None);
+        assert_eq!(midpoint(b"a", b"a"), None);
+        assert_eq!(midpoint(b"/registry", b"\0"), None, "\\0 means to the end");
+        assert_eq!(midpoint(b"a", b"a\0"), None, "nothing lies between a key and its successor");
     }
 
     #[test]
