@@ -2,6 +2,7 @@
 //! bench/etcd/run.sh). Read-only.
 //! Usage: scan ENDPOINT [PREFIX] [PAGE_SIZE] [PARALLEL] [values|keys]
 
+use std::io::Write;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,7 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let stats = client.scan_with(&prefix, &options)?;
     let elapsed = start.elapsed();
-    println!(
+    // A closed pipe (`| head`) ends the listing quietly.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "{} keys, {} value bytes in {:.2} s (page size {page_size}, {parallel} in parallel, {})",
         stats.keys,
         stats.value_bytes,
@@ -30,7 +34,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if values { "values" } else { "keys only" }
     );
     for r in &stats.resources {
-        println!("  {:<30} {:>8} keys {:>12} bytes", r.resource, r.keys, r.value_bytes);
+        if writeln!(out, "  {:<30} {:>8} keys {:>12} bytes", r.resource, r.keys, r.value_bytes).is_err() {
+            break;
+        }
     }
     Ok(())
 }

@@ -316,8 +316,8 @@ const KEYS_ONLY_PAGE: u64 = 10_000;
 /// Slices per worker the key space is cut into, so that workers finishing early take more.
 const SLICES_PER_WORKER: u64 = 4;
 
-/// Most `count_only` requests spent cutting the key space into slices.
-const MAX_SPLIT_COUNTS: usize = 256;
+/// Most requests spent cutting the key space into slices.
+const MAX_SPLIT_REQUESTS: usize = 256;
 
 #[derive(Deserialize)]
 struct CountResponse {
@@ -327,42 +327,24 @@ struct CountResponse {
     count: u64,
 }
 
-/// A byte string strictly between `low` and `high`, near the middle when both are read as
-/// base-256 fractions; `None` when `high` is `\0` (etcd's "to the end"), `low >= high`, the
-/// bounds are too long, or no shorter string than the sum's length lies between them.
-fn midpoint(low: &[u8], high: &[u8]) -> Option<Vec<u8>> {
-    if high == [0] || low >= high || low.len().max(high.len()) > 4096 {
-        return None;
-    }
-    // Sum the two fractions one byte longer than the longer bound, then halve the sum.
-    let n = low.len().max(high.len()) + 1;
-    let byte = |s: &[u8], i: usize| u16::from(s.get(i).copied().unwrap_or(0));
-    let mut sum = vec![0u16; n];
-    let mut carry = 0u16;
-    for i in (0..n).rev() {
-        let v = byte(low, i) + byte(high, i) + carry;
-        sum[i] = v & 0xff;
-        carry = v >> 8;
-    }
-    let mut mid = Vec::with_capacity(n);
-    let mut rest = carry;
-    for v in sum {
-        let cur = (rest << 8) | v;
-        mid.push((cur >> 1) as u8);
-        rest = cur & 1;
-    }
-    // Trailing zero bytes do not move the fraction; dropping them keeps keys short, as long
-    // as the result stays strictly above `low` as a byte string.
-    while mid.len() > 1 && mid.last() == Some(&0) && mid[..mid.len() - 1] > *low {
-        mid.pop();
-    }
-    (low < mid.as_slice() && mid.as_slice() < high).then_some(mid)
+/// Length of the longest common prefix of `a` and `b`.
+fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// A slice of the key space, `[start, end)`, read in full by one worker.
 struct Slice {
     start: Vec<u8>,
     end: Vec<u8>,
+}
+
+/// A slice being cut: its key count, its first key when known, and how many leading bytes
+/// all its keys are known to share.
+struct Piece {
+    slice: Slice,
+    count: u64,
+    first: Option<Vec<u8>>,
+    depth: usize,
 }
 
 /// The end of the range of every key that starts with `prefix` (etcd's prefix rule: the
@@ -531,8 +513,9 @@ impl Client {
     /// Scans every key under `prefix` at one revision and counts keys (and, with
     /// `options.values`, value bytes) per resource and namespace.
     ///
-    /// The key space is first cut into slices of roughly equal key counts by bisection with
-    /// `count_only` requests, which cost etcd an index walk and no reads of values; then
+    /// The key space is first cut into slices of at most about `keys / (4 × parallel)` keys
+    /// along the keys' prefixes, with `count_only` requests and one-key `keys_only` reads,
+    /// which cost etcd an index walk and no reads of values; then
     /// `options.parallel` workers read the slices, at most `options.page_size` keys per request.
     /// Every request names the revision of the first count, so the statistics are one
     /// consistent snapshot. Narrow slices also matter on etcd 3.4, where a range request walks
@@ -611,35 +594,85 @@ impl Client {
     }
 
     /// Cuts `slice`, holding `count` keys at `revision`, into slices of at most about `target`
-    /// keys, by splitting at the midpoint of its bounds and counting the lower half. Empty
-    /// halves are dropped. At most `MAX_SPLIT_COUNTS` counts are spent; a slice that cannot
-    /// be cut is read whole. Returned last-first: workers pop from the end, in key order.
+    /// keys, following the keys' own tree of prefixes: a slice's first key `K` is read, and the
+    /// keys sharing `K`'s next byte are counted apart from the rest. When they are all of
+    /// them, the shared prefix grew by one byte; otherwise the slice is cut in two. Each
+    /// request costs etcd an index walk over the slice and reads one key at most. At most
+    /// `MAX_SPLIT_REQUESTS` are spent; a slice not cut further is read whole. Returned
+    /// last-first: workers pop from the end, in key order.
     fn split(&self, slice: Slice, count: u64, revision: i64, target: u64) -> Result<Vec<Slice>, ClientError> {
-        let mut pending = vec![(slice, count)];
+        let depth = common_prefix_len(&slice.start, &slice.end);
+        let mut pending = vec![Piece { slice, count, first: None, depth }];
         let mut done = Vec::new();
-        let mut counts = 0;
-        while let Some((slice, count)) = pending.pop() {
-            let mid = if count > target && counts < MAX_SPLIT_COUNTS {
-                midpoint(&slice.start, &slice.end)
-            } else {
-                None
-            };
-            let Some(mid) = mid else {
-                done.push(slice);
+        let mut requests = 0;
+        while let Some(mut piece) = pending.pop() {
+            if piece.count <= target || requests >= MAX_SPLIT_REQUESTS {
+                done.push(piece.slice);
                 continue;
-            };
-            counts += 1;
-            let (low, _) = self.count(&slice.start, &mid, revision)?;
-            let high = count.saturating_sub(low);
-            if low > 0 {
-                pending.push((Slice { start: slice.start, end: mid.clone() }, low));
             }
-            if high > 0 {
-                pending.push((Slice { start: mid, end: slice.end }, high));
+            let first = match piece.first.take() {
+                Some(k) => k,
+                None => {
+                    requests += 1;
+                    match self.first_key(&piece.slice, revision)? {
+                        Some(k) => k,
+                        None => continue,
+                    }
+                }
+            };
+            // Keys sharing the first key's bytes up to `depth` inclusive end before `mid`.
+            let mid = if first.len() <= piece.depth {
+                let mut m = first.clone();
+                m.push(0);
+                m
+            } else {
+                prefix_range_end(&first[..=piece.depth])
+            };
+            if mid.as_slice() <= piece.slice.start.as_slice() || mid == [0] {
+                done.push(piece.slice);
+                continue;
+            }
+            if mid >= piece.slice.end && first.len() > piece.depth {
+                // The slice's bounds already hold every key to this prefix.
+                pending.push(Piece { first: Some(first), depth: piece.depth + 1, ..piece });
+                continue;
+            }
+            requests += 1;
+            let (low, _) = self.count(&piece.slice.start, &mid, revision)?;
+            let Slice { start, end } = piece.slice;
+            if low >= piece.count {
+                let slice = Slice { start, end: mid };
+                pending.push(Piece { slice, count: piece.count, first: Some(first), depth: piece.depth + 1 });
+                continue;
+            }
+            let high = Slice { start: mid.clone(), end };
+            pending.push(Piece { slice: high, count: piece.count - low, first: None, depth: piece.depth });
+            if low > 0 {
+                let slice = Slice { start, end: mid };
+                pending.push(Piece { slice, count: low, first: Some(first), depth: piece.depth + 1 });
             }
         }
         done.sort_by(|a, b| b.start.cmp(&a.start));
         Ok(done)
+    }
+
+    /// The first key of `slice` at `revision` (a `keys_only` request with `limit` 1).
+    fn first_key(&self, slice: &Slice, revision: i64) -> Result<Option<Vec<u8>>, ClientError> {
+        let request = json!({
+            "key": STANDARD.encode(&slice.start),
+            "range_end": STANDARD.encode(&slice.end),
+            "limit": "1",
+            "keys_only": true,
+            "serializable": true,
+            "revision": revision.to_string(),
+        });
+        let mut buf = Vec::new();
+        let path = self.post_bytes("kv/range", &request, &mut buf)?;
+        let page: RangeResponse = self.decode(&path, &buf)?;
+        let Some(kv) = page.kvs.first() else { return Ok(None) };
+        let mut key = Vec::new();
+        self.decode_key(&kv.key, &mut key)?;
+        Ok(Some(key))
     }
 
     /// Reads every key of `slice` (with its value unless `values` is false) at `revision`, at
@@ -721,34 +754,6 @@ mod tests {
             let len: ValueLen = serde_json::from_str(&encoded).expect("valid JSON string");
             assert_eq!(len.0, raw.len() as u64, "{encoded}");
         }
-    }
-
-    #[test]
-    fn midpoints_lie_strictly_between_their_bounds() {
-        let bounds: [(&[u8], &[u8]); 7] = [
-            (b"/registry", b"/registrz"),
-            (b"/registry/", b"/registry0"),
-            (b"/registry/pods/a", b"/registry/pods/b"),
-            (b"a", b"a\0\0"),
-            (b"/registry/pods/ns-1/pod-9", b"/registry/pods/ns-10"),
-            (b"\xff\xfe", b"\xff\xff"),
-            (b"", b"\x01"),
-        ];
-        for (low, high) in bounds {
-            let mid = midpoint(low, high).unwrap_or_else(|| panic!("{low:?}..{high:?} has a midpoint"));
-            assert!(low < mid.as_slice() && mid.as_slice() < high, "{low:?} < {mid:?} < {high:?}");
-        }
-        // Halving repeatedly converges without leaving the bounds.
-        let (low, mut high) = (b"/registry/jobs/".to_vec(), b"/registry/pods/".to_vec());
-        for _ in 0..64 {
-            let Some(mid) = midpoint(&low, &high) else { break };
-            assert!(low < mid && mid < high);
-            high = mid;
-        }
-        assert_eq!(midpoint(b"b", b"a"), None);
-        assert_eq!(midpoint(b"a", b"a"), None);
-        assert_eq!(midpoint(b"/registry", b"\0"), None, "\\0 means to the end");
-        assert_eq!(midpoint(b"a", b"a\0"), None, "nothing lies between a key and its successor");
     }
 
     #[test]

@@ -239,13 +239,17 @@ fn scan_counts_keys_and_bytes_per_resource_and_namespace_exactly() {
 #[test]
 fn parallel_sliced_and_keys_only_scans_agree_with_one_sequential_scan() {
     let Some(server) = start(None) else { return };
-    let kvs = kubernetes_keys();
+    let mut kvs = kubernetes_keys();
+    // Keys that are prefixes of other keys, and the prefix itself, at the edges of slices.
+    for k in ["/registry", "/registry/zz", "/registry/zz/a", "/registry/zz/a/b/c/d/e/f", "/registry/zz0"] {
+        kvs.push((k.to_owned(), value(k, 100)));
+    }
     put_all(&server.endpoint, &kvs).expect("load keys");
     let client = etcd::Client::new(&server.endpoint, &TlsFiles::default(), 5).expect("client");
     let sequential = etcd::ScanOptions { page_size: 10_000, parallel: 1, values: true, keep_largest: 5 };
     let one = client.scan_with("/registry", &sequential).expect("sequential scan");
-    assert_eq!(one.keys, kvs.iter().filter(|(k, _)| k.starts_with("/registry/")).count() as u64);
-    // Small pages and three workers: the key space is cut into many slices by bisection.
+    assert_eq!(one.keys, kvs.iter().filter(|(k, _)| k.starts_with("/registry")).count() as u64);
+    // Small pages and three workers: the key space is cut into many slices.
     let sliced = etcd::ScanOptions { page_size: 5, parallel: 3, ..sequential.clone() };
     assert_eq!(client.scan_with("/registry", &sliced).expect("sliced scan"), one);
     let keys_only =
