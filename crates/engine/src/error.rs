@@ -93,21 +93,23 @@ impl EngineError {
         }
     }
 
-    /// The error with the query line, a caret under the spot and the hint, for a terminal.
-    pub fn render(&self, query: &str) -> String {
-        let headline = match self {
+    /// The error as a person reads it: message, `origin:line:col`, the query line and a caret
+    /// under the spot, and the hint (the kql crate's diagnostic format). `origin` names the
+    /// query's file, or e.g. `<query>`.
+    pub fn render(&self, query: &str, origin: &str) -> String {
+        let message = match self {
             EngineError::Plan(p) => p.message.clone(),
             other => other.to_string(),
         };
-        let mut out = format!("error: {headline}");
-        if let Some(span) = self.span() {
-            out.push('\n');
-            out.push_str(&caret(query, span));
+        match self.span() {
+            Some(span) => {
+                kql::render_diagnostic(query, origin, kql::Span::new(span.start, span.end), &message, self.help())
+            }
+            None => match self.help() {
+                Some(h) => format!("error: {message}\n  = help: {h}\n"),
+                None => format!("error: {message}\n"),
+            },
         }
-        if let Some(h) = self.help() {
-            out.push_str(&format!("\n  = help: {h}"));
-        }
-        out
     }
 }
 
@@ -139,34 +141,19 @@ fn strip_context(e: &datafusion::error::DataFusionError) -> String {
     s
 }
 
-/// `  --> line:col`, the source line and a caret line under `span`.
-pub fn caret(query: &str, span: Range<usize>) -> String {
-    let start = span.start.min(query.len());
-    let end = span.end.clamp(start, query.len());
-    let line_start = query[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = query[start..].find('\n').map_or(query.len(), |i| start + i);
-    let line_no = query[..start].matches('\n').count() + 1;
-    let col = query[line_start..start].chars().count() + 1;
-    let text = &query[line_start..line_end];
-    let width = query[start..end.min(line_end)].chars().count().max(1);
-    let gutter = line_no.to_string().len();
-    format!(
-        "{pad} --> {line_no}:{col}\n{pad} |\n{line_no} | {text}\n{pad} | {spaces}{carets}",
-        pad = " ".repeat(gutter),
-        spaces = " ".repeat(col - 1),
-        carets = "^".repeat(width),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn caret_points_at_the_span_on_its_line() {
+    fn plan_errors_render_with_a_caret_and_help() {
         let q = "AKSAudit\n| where Usr == 1";
         let start = q.find("Usr").expect("present");
-        let out = caret(q, start..start + 3);
-        assert_eq!(out, "  --> 2:9\n  |\n2 | | where Usr == 1\n  |         ^^^");
+        let e = EngineError::Plan(PlanError::at(Some(start..start + 3), "unknown column 'Usr'").with_help("did you mean 'User'?"));
+        let out = e.render(q, "<query>");
+        assert!(out.starts_with("error: unknown column 'Usr'\n"), "{out}");
+        assert!(out.contains("<query>:2:9"), "{out}");
+        assert!(out.contains("  |         ^^^\n"), "{out}");
+        assert!(out.contains("= help: did you mean 'User'?"), "{out}");
     }
 }

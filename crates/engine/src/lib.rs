@@ -35,6 +35,7 @@ pub mod chart;
 pub mod error;
 pub mod event;
 pub mod format;
+pub mod input;
 pub mod kvalue;
 pub mod plan;
 pub mod tables;

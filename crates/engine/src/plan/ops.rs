@@ -230,7 +230,7 @@ pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<S
     {
         // The index is a list 0..len-1 expanded alongside the values.
         let len = cast(call(&udfs().dyn_array_length, vec![first.clone()]), DataType::Int64);
-        let range = datafusion::functions_nested::expr_fn::range(vec![lit(0i64), len]);
+        let range = datafusion::functions_nested::expr_fn::range(lit(0i64), len, lit(1i64));
         lists.push((ix.clone(), range, KType::Long));
     }
     let mut exprs = rel.plan_columns();

@@ -87,7 +87,7 @@ pub fn time_range(engine: &Engine) -> Result<Option<(DateTime<Utc>, DateTime<Utc
         .build()?;
     let batches = engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
     let Some(b) = batches.first().filter(|b| b.num_rows() > 0) else { return Ok(None) };
-    use arrow::array::AsArray;
+    use arrow::array::{Array, AsArray};
     let lo = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
     let hi = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
     if lo.is_null(0) || hi.is_null(0) {
@@ -454,7 +454,7 @@ impl Planner<'_> {
         };
         let (f, t, s) = (as_i64(from), as_i64(to), as_i64(step));
         // range() excludes its end; KQL's range includes it.
-        let list = datafusion::functions_nested::expr_fn::range(vec![f, t + lit(1i64), s]);
+        let list = datafusion::functions_nested::expr_fn::range(f, t + lit(1i64), s);
         let plan = LogicalPlanBuilder::empty(true)
             .project(vec![list.alias("__range")])
             .and_then(|b| b.unnest_column("__range"))

@@ -1,7 +1,6 @@
 //! Aggregates DataFusion lacks with Kusto's semantics: the nearest-rank `percentile()` (exact,
 //! computed over every value of the group) and `make_list()` / `make_set()` of JSON texts.
 
-use std::any::Any;
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -55,9 +54,6 @@ pub fn percentile(p: f64) -> Arc<AggregateUDF> {
 }
 
 impl AggregateUDFImpl for Percentile {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -176,9 +172,6 @@ pub fn make_list(distinct: bool, max: usize) -> Arc<AggregateUDF> {
 }
 
 impl AggregateUDFImpl for MakeList {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
     fn name(&self) -> &str {
         &self.name
     }

@@ -4,7 +4,6 @@
 //! Arrow arrays. The planner casts arguments to the types a body expects before calling it, so
 //! bodies only check shapes, never coerce.
 
-use std::any::Any;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
@@ -54,9 +53,6 @@ impl Hash for KqlFn {
 }
 
 impl ScalarUDFImpl for KqlFn {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
 
     fn name(&self) -> &str {
         self.name
