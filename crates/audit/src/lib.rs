@@ -6,18 +6,23 @@
 
 pub mod batch;
 pub mod event;
+mod raw;
+pub mod read;
 pub mod schema;
 pub mod store;
+pub mod timestamp;
 pub mod write;
 
 pub use event::{Event, ObjectRef, ResponseStatus, UserInfo};
 pub use schema::{canonical_schema, col};
 
 /// The input formats detected from file content (never from the file name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum InputFormat {
-    /// Log backend: one `audit.k8s.io` `Event` per line.
+    /// Log backend: one `audit.k8s.io` `Event` per line (also a lone Event document, JSON or
+    /// YAML, and events wrapped by a log shipper under `log`).
     K8sLog,
     /// Webhook backend: `EventList` documents, one per line or one per file.
     EventList,
@@ -30,6 +35,7 @@ pub enum InputFormat {
     /// Azure resource-specific rows exported as CSV.
     AksAuditCsv,
     /// Diagnostic-settings envelope (Event Hub, storage): `{"records":[…]}`.
+    #[serde(rename = "diagnostic-envelope")]
     DiagnosticEnvelope,
 }
 
@@ -45,5 +51,27 @@ impl InputFormat {
             InputFormat::AksAuditCsv => "aks-audit-csv",
             InputFormat::DiagnosticEnvelope => "diagnostic-envelope",
         }
+    }
+
+    /// Every format, in a stable order.
+    pub const ALL: [InputFormat; 7] = [
+        InputFormat::K8sLog,
+        InputFormat::EventList,
+        InputFormat::AzureDiagnostics,
+        InputFormat::AzureDiagnosticsCsv,
+        InputFormat::AksAudit,
+        InputFormat::AksAuditCsv,
+        InputFormat::DiagnosticEnvelope,
+    ];
+
+    /// The format of a [`InputFormat::name`].
+    pub fn from_name(name: &str) -> Option<InputFormat> {
+        InputFormat::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for InputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

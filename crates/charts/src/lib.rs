@@ -1,1 +1,190 @@
-//! Charts as Kusto draws them (timechart, linechart, columnchart, barchart, piechart): SVG and PNG files, and text for a terminal.
+//! Charts as Kusto draws them (`timechart`, `linechart`, `columnchart`, `barchart`,
+//! `piechart`) from a [`findings::Chart`]: SVG documents, PNG images and text for a terminal.
+//!
+//! ```
+//! use findings::{Chart, Point, Series};
+//! let chart = Chart {
+//!     kind: "timechart".into(),
+//!     title: "Average latency per client".into(),
+//!     x_label: "start_time".into(),
+//!     y_label: "avg latency (ms)".into(),
+//!     series: vec![Series {
+//!         name: "kubelet".into(),
+//!         points: vec![
+//!             Point { x: "2024-05-01T10:00:00Z".into(), y: 12.0 },
+//!             Point { x: "2024-05-01T10:05:00Z".into(), y: 30.5 },
+//!         ],
+//!     }],
+//! };
+//! let svg = charts::svg(&chart, 800, 400);
+//! assert!(svg.starts_with("<svg"));
+//! let text = charts::text(&chart, 60, 12);
+//! assert!(text.lines().all(|l| charts::display_width(l) <= 60));
+//! ```
+//!
+//! How the model is read (see `docs/charts.md`): for `timechart`, `linechart` and
+//! `columnchart`, x values that all parse as RFC 3339 times give a time axis (UTC), values
+//! that all parse as numbers a numeric axis, anything else a category axis in first-seen
+//! order. `barchart` and `piechart` are always by category. A `piechart` with one series
+//! has a slice per point; with several, a slice per series (its total). An unknown kind is
+//! drawn as a `linechart`. Non-finite values are gaps.
+
+mod data;
+mod png;
+mod scale;
+mod svg;
+mod text;
+
+use findings::Chart;
+
+pub use png::PngError;
+pub use svg::escape as escape_xml;
+
+/// The chart kinds Kusto's `render` draws and this crate knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChartKind {
+    /// Lines over a time axis.
+    Timechart,
+    /// Lines over a numeric or category axis.
+    Linechart,
+    /// Vertical bars.
+    Columnchart,
+    /// Horizontal bars.
+    Barchart,
+    /// Slices of a whole.
+    Piechart,
+}
+
+impl ChartKind {
+    /// Every kind, in the order the docs list them.
+    pub const ALL: [ChartKind; 5] = [
+        ChartKind::Timechart,
+        ChartKind::Linechart,
+        ChartKind::Columnchart,
+        ChartKind::Barchart,
+        ChartKind::Piechart,
+    ];
+
+    /// Reads a `render` kind, case-insensitively; anything else is a line chart.
+    pub fn parse(kind: &str) -> ChartKind {
+        Self::from_name(kind).unwrap_or(ChartKind::Linechart)
+    }
+
+    /// Reads a `render` kind, case-insensitively; `None` for kinds this crate does not draw.
+    pub fn from_name(kind: &str) -> Option<ChartKind> {
+        ChartKind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(kind.trim()))
+    }
+
+    /// The kind's name as `render` writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChartKind::Timechart => "timechart",
+            ChartKind::Linechart => "linechart",
+            ChartKind::Columnchart => "columnchart",
+            ChartKind::Barchart => "barchart",
+            ChartKind::Piechart => "piechart",
+        }
+    }
+}
+
+/// Series colours, in order (Tableau 10: distinct, and readable by most colour-blind people).
+pub const PALETTE: [&str; 10] = [
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+    "#bab0ac",
+];
+
+/// How to draw a chart as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Width in terminal columns; every line fits in it (at least 20).
+    pub cols: usize,
+    /// Height in lines, as a budget (at least 6).
+    pub rows: usize,
+    /// Colour series with ANSI 256-colour codes (only for a terminal without `NO_COLOR`).
+    pub color: bool,
+}
+
+/// The chart as a standalone SVG document of `width` × `height` pixels.
+///
+/// Deterministic: the same chart gives the same bytes. The SVG holds no ids, so several can
+/// sit in one HTML page; the root carries `class="chart"` and `data-kind`, each series is a
+/// `<g class="series" data-series="…">`, and every text is escaped.
+pub fn svg(chart: &Chart, width: u32, height: u32) -> String {
+    svg::render(&data::prepare(chart), width, height)
+}
+
+/// The chart as a PNG image of `width` × `height` pixels (drawn from [`svg`] with the
+/// embedded DejaVu Sans font, so it looks the same everywhere).
+pub fn png(chart: &Chart, width: u32, height: u32) -> Result<Vec<u8>, PngError> {
+    png::render(&svg(chart, width, height), width, height)
+}
+
+/// The chart as plain text, `cols` columns wide, in about `rows` lines.
+pub fn text(chart: &Chart, cols: usize, rows: usize) -> String {
+    text_with(chart, &TextOptions { cols, rows, color: false })
+}
+
+/// The chart as text with the given options (e.g. colour for a terminal).
+pub fn text_with(chart: &Chart, options: &TextOptions) -> String {
+    text::render(&data::prepare(chart), options)
+}
+
+/// Width of a string in terminal columns, ignoring ANSI colour sequences.
+pub fn display_width(s: &str) -> usize {
+    let mut width = 0;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            // Skip a CSI sequence: ESC [ … final byte.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            continue;
+        }
+        width += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+    }
+    width
+}
+
+/// Cuts `s` to at most `max` columns, ending with `…` when it was cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if display_width(s) <= max {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut width = 0;
+    for c in s.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if width + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        width += w;
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_parse_case_insensitively_and_unknown_is_a_line() {
+        assert_eq!(ChartKind::parse("TimeChart"), ChartKind::Timechart);
+        assert_eq!(ChartKind::parse("scatterchart"), ChartKind::Linechart);
+        assert_eq!(ChartKind::from_name("scatterchart"), None);
+    }
+
+    #[test]
+    fn truncate_counts_columns_and_marks_the_cut() {
+        assert_eq!(truncate("kubelet", 7), "kubelet");
+        assert_eq!(truncate("kube-controller-manager", 8), "kube-co…");
+        assert_eq!(truncate("日本語テキスト", 5), "日本…");
+        assert_eq!(display_width("\x1b[38;5;68m⣿\x1b[0m"), 1);
+    }
+}

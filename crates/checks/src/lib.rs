@@ -1,1 +1,101 @@
-//! The playbook as checks: one file per check, one ordered registry, audit checks over the engine.
+//! The playbook as checks: one file per check, one ordered registry, audit checks over the
+//! engine.
+//!
+//! Each audit check states its KQL (over `AKSAudit`, so it runs unchanged in Log Analytics),
+//! runs it through a [`QueryRunner`], and turns the rows into [`findings::Finding`]s whose
+//! evidence carries that same query. Checks do no other I/O.
+
+pub mod aud001_top_clients;
+pub mod aud002_client_latency;
+pub mod aud003_p99_slo;
+pub mod aud004_expensive_lists;
+pub mod aud005_slow_breakdown;
+pub mod aud006_errors;
+pub mod aud007_failing_webhooks;
+pub mod aud008_object_churn;
+pub mod aud009_evidence;
+pub mod audit;
+pub mod client;
+pub mod config;
+pub mod kql;
+pub mod offender;
+pub mod registry;
+pub mod scope;
+pub mod table;
+#[cfg(test)]
+mod testutil;
+
+pub use audit::{AuditContext, AuditOutcome, CheckError, QueryRunner, VersionSource};
+pub use config::{Config, ConfigError};
+pub use registry::{AUDIT_CHECKS, checks_markdown, explain, find, registry};
+pub use table::{Cell, ResultTable};
+
+use findings::{Overview, sort_findings};
+use remedy::KubernetesVersion;
+
+/// Runs every audit check in registry order. A check whose query fails is reported as an info
+/// finding saying so; the others still run. The top offender's finding gets the throttling
+/// remedy and the tuning advice.
+pub fn run_audit_checks(ctx: &AuditContext, runner: &dyn QueryRunner) -> AuditOutcome {
+    let mut outcome = AuditOutcome::default();
+    let mut lists = Vec::new();
+    for check in AUDIT_CHECKS {
+        outcome.checks_run.push(check.info.code.to_owned());
+        match (check.run)(ctx, runner) {
+            Ok(out) => {
+                merge(&mut outcome.overview, out.overview);
+                outcome.findings.extend(out.findings);
+            }
+            Err(err) => outcome.findings.push(audit::failed_check(check.info.code, &err, ctx)),
+        }
+        if check.info.code == aud004_expensive_lists::INFO.code
+            && let Ok((_, rows)) = audit::run(runner, aud004_expensive_lists::query(ctx))
+        {
+            lists = aud004_expensive_lists::read(&rows).unwrap_or_default();
+        }
+    }
+    sort_findings(&mut outcome.findings);
+    if let Err(err) = offender::attach(&mut outcome.findings, ctx, runner, &lists)
+        && let Some(i) = offender::top_offender(&outcome.findings)
+    {
+        outcome.findings[i].summary.push_str(&format!(" (The throttling remedy could not be built: {err}.)"));
+    }
+    outcome
+}
+
+fn merge(into: &mut Overview, from: Overview) {
+    if from.top_clients.is_some() {
+        into.top_clients = from.top_clients;
+    }
+    if from.latency_over_time.is_some() {
+        into.latency_over_time = from.latency_over_time;
+    }
+    if from.p99_table.is_some() {
+        into.p99_table = from.p99_table;
+    }
+}
+
+/// The control plane's Kubernetes version as its own components report it in their user
+/// agents (`kube-controller-manager/v1.29.4 …`), else the kubelets' most common one.
+pub fn version_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| where UserAgent startswith \"kube-controller-manager/v\" or UserAgent startswith \"kube-scheduler/v\" \
+         or UserAgent startswith \"kubelet/v\"\n\
+         | extend Component = extract(@\"^([^/]+)/\", 1, UserAgent), Version = extract(@\"^[^/]+/v([0-9]+[.][0-9]+)\", 1, UserAgent)\n\
+         | summarize Requests = count() by Component, Version\n| order by Requests desc",
+        ctx.requests()
+    )
+}
+
+/// Runs [`version_query`]: the version of the control plane seen in the data, if any.
+pub fn detect_version(ctx: &AuditContext, runner: &dyn QueryRunner) -> Option<KubernetesVersion> {
+    let (_, rows) = audit::run(runner, version_query(ctx)).ok()?;
+    let r = rows.reader();
+    let (c_component, c_version) = (r.column("Component").ok()?, r.column("Version").ok()?);
+    let parse = |row: &Vec<Cell>| c_version.text(row).parse::<KubernetesVersion>().ok();
+    rows.rows
+        .iter()
+        .find(|row| c_component.text(row) != "kubelet" && parse(row).is_some())
+        .or_else(|| rows.rows.iter().find(|row| parse(row).is_some()))
+        .and_then(parse)
+}

@@ -112,6 +112,9 @@ pub struct Chart {
     pub kind: String,
     /// Title.
     pub title: String,
+    /// X axis label (e.g. `start_time`); empty when the x values speak for themselves.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub x_label: String,
     /// Y axis label with unit.
     pub y_label: String,
     /// The series.
@@ -217,8 +220,8 @@ pub struct Finding {
     /// The thresholds it was judged against.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<ThresholdUsed>,
-    /// What to do about it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// What to do about it. Always serialised (the JSON report promises the key).
+    #[serde(default)]
     pub remedies: Vec<Remedy>,
 }
 

@@ -80,6 +80,30 @@ thresholds! {
         "share of a client's requests answered 429 or 5xx above which to warn", "apiserver-doctor default";
     LOG_GAP_SECONDS = "log_gap_seconds", 300.0, "s",
         "a stretch without any audit event longer than this is a gap", "apiserver-doctor default";
+    TOP_CLIENT_SHARE_CRITICAL = "top_client_share_critical", 0.5, "ratio",
+        "share of all requests one identity may send before it is critical", "apiserver-doctor default";
+    OFFENDER_MIN_RATE = "offender_min_requests_per_second", 5.0, "per-second",
+        "request rate below which no client is named an offender, whatever its share", "apiserver-doctor default";
+    MIN_REQUESTS = "min_requests", 20.0, "count",
+        "requests a group needs before its latency or error rate is judged", "apiserver-doctor default";
+    EXPENSIVE_LIST_CONCURRENCY_WARNING = "expensive_list_concurrency_warning", 0.5, "requests",
+        "average expensive LISTs of one client in flight (their total time over the window) above which to warn",
+        "apiserver-doctor default";
+    EXPENSIVE_LIST_CONCURRENCY_CRITICAL = "expensive_list_concurrency_critical", 2.0, "requests",
+        "average expensive LISTs of one client in flight above which it is critical", "apiserver-doctor default";
+    ERROR_RATE_CRITICAL = "error_rate_critical", 0.25, "ratio",
+        "share of a client's requests answered 429 or 5xx above which it is critical", "apiserver-doctor default";
+    SLOW_REQUEST_SECONDS = "slow_request_seconds", 0.5, "s",
+        "requests slower than this are broken down by their apiserver.latency.k8s.io annotations",
+        "the API server writes those annotations from 500 ms";
+    WEBHOOK_FAILURES_CRITICAL = "webhook_failures_critical", 10.0, "count",
+        "failed calls of one admission webhook at or above which it is critical", "apiserver-doctor default";
+    CHURN_NET_PER_HOUR_WARNING = "churn_net_per_hour_warning", 1_000.0, "per-hour",
+        "objects of one resource and namespace created and not deleted per hour above which to warn",
+        "apiserver-doctor default";
+    CHURN_NET_PER_HOUR_CRITICAL = "churn_net_per_hour_critical", 10_000.0, "per-hour",
+        "net creations per hour above which it is critical: the AKS guide's 10,000 objects of a type within the hour",
+        "AKS guide";
 }
 
 /// The thresholds in force: defaults, with overrides from `--config`.

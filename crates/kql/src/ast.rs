@@ -868,7 +868,8 @@ pub enum Literal {
     Real(f64),
     /// `true` / `false`.
     Bool(bool),
-    /// `datetime(…)`: nanoseconds since 1970-01-01T00:00:00Z.
+    /// `datetime(…)`: nanoseconds since 1970-01-01T00:00:00Z (so years 1678 to 2261 only;
+    /// other dates are an invalid literal).
     DateTime(i64),
     /// `5m`, `1h`, `100ms`, `timespan(…)`: nanoseconds.
     Timespan(i64),

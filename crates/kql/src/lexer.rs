@@ -276,6 +276,12 @@ impl Lexer<'_> {
             (b'~', _) => (TokenKind::Tilde, 1),
             _ => {
                 let ch = self.src[start..].chars().next().unwrap_or('?');
+                // Queries pasted from web pages carry non-breaking and other Unicode spaces,
+                // and files saved on Windows a byte-order mark: both are only whitespace.
+                if ch.is_whitespace() || ch == '\u{feff}' {
+                    self.pos += ch.len_utf8();
+                    return Ok(());
+                }
                 let span = Span::new(start, start + ch.len_utf8());
                 let err = ParseError::syntax(format!("unexpected character `{ch}`"), span);
                 return Err(match ch {
@@ -549,6 +555,14 @@ impl Lexer<'_> {
             let value: f64 = number
                 .parse()
                 .map_err(|_| ParseError::new(ParseErrorKind::InvalidLiteral, "invalid number", span))?;
+            if !value.is_finite() {
+                return Err(ParseError::new(
+                    ParseErrorKind::InvalidLiteral,
+                    "real literal is too large",
+                    span,
+                )
+                .with_help("write real(+inf) for infinity"));
+            }
             self.push(TokenKind::Real(value), start);
         } else {
             let value: i64 = number.parse().map_err(|_| {
@@ -642,6 +656,26 @@ mod tests {
             kinds("a // b | c\n| d"),
             vec![TokenKind::Ident("a".into()), TokenKind::Pipe, TokenKind::Ident("d".into()), TokenKind::Eof]
         );
+    }
+
+    #[test]
+    fn unicode_spaces_and_byte_order_mark_are_whitespace() {
+        assert_eq!(
+            kinds("\u{feff}T\u{a0}|\u{2009}count"),
+            vec![
+                TokenKind::Ident("T".into()),
+                TokenKind::Pipe,
+                TokenKind::Ident("count".into()),
+                TokenKind::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn real_overflow_is_an_error() {
+        let err = tokenize("1e999").expect_err("infinite");
+        assert_eq!(err.kind, ParseErrorKind::InvalidLiteral);
+        assert_eq!(err.span, Span::new(0, 5));
     }
 
     #[test]

@@ -60,6 +60,21 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "top-nested",
 ];
 
+/// What to write instead of an unsupported operator, where something close is supported.
+pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "as" => "bind the expression with `let name = …;` instead",
+        "lookup" => "`join kind=leftouter` gives the same rows",
+        "mv-apply" | "mvapply" => "`mv-expand` followed by `summarize … by` often does the same",
+        "project-keep" | "project-reorder" => "`project` the columns you want, in order",
+        "sample" => "`take` returns some rows (not random ones)",
+        "sample-distinct" => "`distinct` followed by `take`",
+        "parse-where" => "`parse` followed by `where isnotempty(col)`",
+        "top-nested" => "`summarize` and `top` in steps",
+        _ => return None,
+    })
+}
+
 /// `render` visualisations KQL knows.
 pub const RENDER_KINDS: &[&str] = &[
     "anomalychart",
@@ -190,7 +205,6 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "binary_shift_right",
     "binary_xor",
     "bitset_count_ones",
-    "bool",
     "case",
     "ceiling",
     "coalesce",
@@ -210,9 +224,7 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "dayofmonth",
     "dayofweek",
     "dayofyear",
-    "decimal",
     "degrees",
-    "double",
     "dynamic_to_json",
     "endofday",
     "endofmonth",
@@ -252,7 +264,6 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "indexof",
     "indexof_regex",
     "ingestion_time",
-    "int",
     "ipv4_compare",
     "ipv4_is_in_any_range",
     "ipv4_is_in_range",
@@ -277,7 +288,6 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "log10",
     "log2",
     "loggamma",
-    "long",
     "make_datetime",
     "make_timespan",
     "materialize",
@@ -315,7 +325,6 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "rand",
     "range",
     "rank_tdigest",
-    "real",
     "regex_quote",
     "repeat",
     "replace",
@@ -431,6 +440,10 @@ pub fn did_you_mean<'a, I>(name: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
 {
+    // Edit distance costs the product of the lengths: a huge name is no misspelling.
+    if name.len() > 64 {
+        return None;
+    }
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {

@@ -1,7 +1,7 @@
 //! Recursive-descent parser for statements and tabular operators, with a precedence-climbing
 //! (Pratt) loop for scalar expressions.
 //!
-//! Every recursion goes through [`Parser::enter`], and every link of a left-deep chain
+//! Every recursion goes through `Parser::enter`, and every link of a left-deep chain
 //! (`a or b or c …`, `a.b.c …`) counts too, so no input can build a tree deeper than
 //! [`MAX_DEPTH`]: neither the parser nor anything walking the tree later can overflow the
 //! stack.
@@ -11,13 +11,31 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::lexer::{Token, TokenKind, tokenize};
 use crate::names::{
     RENDER_KINDS, SUPPORTED_OPERATORS, UNSUPPORTED_OPERATORS, did_you_mean, is_known_function,
-    known_functions,
+    known_functions, unsupported_operator_hint,
 };
 use crate::time::{parse_datetime, parse_timespan_text};
 
-/// The deepest nesting a query may have (parentheses, calls, operator chains counted
-/// together). Real queries stay well below 30.
+/// The deepest nesting a query may have, in levels: a link of an operator chain
+/// (`a or b or …`, `a.b.c…`, `- -x`) is one level, a nested expression (parentheses, call
+/// arguments) five. Real queries stay well below 60.
 pub const MAX_DEPTH: usize = 256;
+
+/// Levels of [`MAX_DEPTH`] one nested expression costs (about 50 nested parentheses or calls
+/// fit; real queries nest fewer than 10).
+const EXPR_WEIGHT: usize = 4;
+
+/// Bytes of stack the parser's recursion may use. Frames are several times larger in
+/// unoptimised and sanitizer builds than in release, so besides counting levels the parser
+/// measures how far the stack has grown; 512 KiB leaves most of a 2 MiB thread stack (the
+/// smallest Rust gives a spawned thread by default) to the caller.
+const STACK_BUDGET: usize = 512 * 1024;
+
+/// An address on the current stack: the distance between two calls is the stack used.
+#[inline(never)]
+fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
 
 /// How to parse.
 #[derive(Debug, Clone)]
@@ -83,7 +101,9 @@ struct Parser<'a> {
     depth: usize,
     options: &'a ParseOptions,
     /// Names bound by `let` so far: calls of them are not unknown functions.
-    let_names: Vec<String>,
+    let_names: std::collections::BTreeSet<String>,
+    /// [`stack_position`] when parsing started.
+    stack_base: usize,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -128,7 +148,15 @@ fn negated_string_operator(name: &str) -> Option<BinaryOp> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str, tokens: Vec<Token>, options: &'a ParseOptions) -> Self {
-        Parser { src, tokens, pos: 0, depth: 0, options, let_names: Vec::new() }
+        Parser {
+            src,
+            tokens,
+            pos: 0,
+            depth: 0,
+            options,
+            let_names: std::collections::BTreeSet::new(),
+            stack_base: stack_position(),
+        }
     }
 
     // ---- token helpers ----
@@ -152,12 +180,26 @@ impl<'a> Parser<'a> {
         &self.peek().kind == kind
     }
 
-    fn bump(&mut self) -> Token {
-        let token = self.peek().clone();
-        if !matches!(token.kind, TokenKind::Eof) {
+    /// Consumes the current token (never past the end) and returns its span.
+    fn bump(&mut self) -> Span {
+        let span = self.peek().span;
+        if !matches!(self.peek().kind, TokenKind::Eof) {
             self.pos += 1;
         }
-        token
+        span
+    }
+
+    /// Consumes the current token and moves it out: the parser never looks back at a
+    /// consumed token's kind, only at spans, so nothing is cloned.
+    fn take(&mut self) -> Token {
+        let last = self.tokens.len().saturating_sub(1);
+        let index = self.pos.min(last);
+        if index == last {
+            return self.tokens[index].clone();
+        }
+        self.pos += 1;
+        let slot = &mut self.tokens[index];
+        Token { kind: std::mem::replace(&mut slot.kind, TokenKind::Eof), span: slot.span }
     }
 
     /// The end of the last consumed token.
@@ -166,7 +208,7 @@ impl<'a> Parser<'a> {
     }
 
     fn eat(&mut self, kind: &TokenKind) -> Option<Span> {
-        if self.at(kind) { Some(self.bump().span) } else { None }
+        if self.at(kind) { Some(self.bump()) } else { None }
     }
 
     fn expect(&mut self, kind: &TokenKind, context: &str) -> PResult<Span> {
@@ -188,7 +230,7 @@ impl<'a> Parser<'a> {
     }
 
     fn eat_ident(&mut self, name: &str) -> Option<Span> {
-        if self.at_ident(name) { Some(self.bump().span) } else { None }
+        if self.at_ident(name) { Some(self.bump()) } else { None }
     }
 
     fn expect_keyword(&mut self, name: &str, context: &str) -> PResult<Span> {
@@ -204,8 +246,14 @@ impl<'a> Parser<'a> {
     }
 
     fn enter(&mut self) -> PResult<()> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        self.enter_weighted(1)
+    }
+
+    /// Counts `weight` levels of nesting; fails past [`MAX_DEPTH`] or when the parser's own
+    /// recursion has used [`STACK_BUDGET`] bytes of stack.
+    fn enter_weighted(&mut self, weight: usize) -> PResult<()> {
+        self.depth += weight;
+        if self.depth > MAX_DEPTH || stack_position().abs_diff(self.stack_base) > STACK_BUDGET {
             return Err(ParseError::new(
                 ParseErrorKind::TooDeep,
                 format!("the query is nested too deeply (more than {MAX_DEPTH} levels)"),
@@ -228,7 +276,48 @@ impl<'a> Parser<'a> {
             return err;
         }
         let token = self.peek();
-        ParseError::syntax(format!("expected {what}, found {}", token.kind.describe()), token.span)
+        self.with_token_hint(ParseError::syntax(
+            format!("expected {what}, found {}", token.kind.describe()),
+            token.span,
+        ))
+    }
+
+    /// Adds a hint for common slips at the current token: `=` for `==`, `AND` for `and`.
+    fn with_token_hint(&self, err: ParseError) -> ParseError {
+        match &self.peek().kind {
+            TokenKind::Assign => err.with_help("to compare, write `==`; `=` only names a column"),
+            TokenKind::Ident(name) => {
+                let lower = name.to_ascii_lowercase();
+                let keyword = lower != *name
+                    && (matches!(lower.as_str(), "and" | "or" | "by" | "in" | "between" | "asc" | "desc")
+                        || string_operator(&lower).is_some());
+                if keyword {
+                    return err.with_help(format!("KQL keywords are lower-case: `{lower}`"));
+                }
+                // A misspelt keyword (`decs`, `adn`); short names are more likely columns.
+                const KEYWORDS: &[&str] = &[
+                    "and",
+                    "or",
+                    "asc",
+                    "desc",
+                    "nulls",
+                    "first",
+                    "last",
+                    "between",
+                    "contains",
+                    "startswith",
+                    "endswith",
+                    "has_any",
+                    "has_all",
+                    "matches",
+                ];
+                match did_you_mean(name, KEYWORDS.iter().copied()) {
+                    Some(k) if name.len() >= 3 => err.with_help(format!("did you mean `{k}`?")),
+                    _ => err,
+                }
+            }
+            _ => err,
+        }
     }
 
     fn unexpected(&self, context: &str) -> ParseError {
@@ -236,7 +325,10 @@ impl<'a> Parser<'a> {
             return err;
         }
         let token = self.peek();
-        ParseError::syntax(format!("unexpected {} {context}", token.kind.describe()), token.span)
+        self.with_token_hint(ParseError::syntax(
+            format!("unexpected {} {context}", token.kind.describe()),
+            token.span,
+        ))
     }
 
     /// `{name}` or `{name:format}` left in the query: a workbook parameter not substituted.
@@ -324,7 +416,7 @@ impl<'a> Parser<'a> {
             {
                 err.with_help(format!("tabular operators follow a pipe: `| {name} …`"))
             }
-            _ => err,
+            _ => self.with_token_hint(err),
         }
     }
 
@@ -332,18 +424,17 @@ impl<'a> Parser<'a> {
         if self.at_ident("let") && matches!(self.peek_at(1), TokenKind::Ident(_) | TokenKind::LBracket) {
             return Ok(Statement::Let(self.let_statement()?));
         }
-        let start = self.peek().span;
         let expr = self.expr_or_tabular()?;
-        let tabular = self.to_tabular(expr, start)?;
+        let tabular = self.to_tabular(expr)?;
         Ok(Statement::Tabular(tabular))
     }
 
     fn let_statement(&mut self) -> PResult<LetStatement> {
-        let let_span = self.bump().span;
+        let let_span = self.bump();
         let name = self.ident("a name after `let`")?;
         self.expect(&TokenKind::Assign, "after the `let` name")?;
         let value = self.let_value()?;
-        self.let_names.push(name.name.clone());
+        self.let_names.insert(name.name.clone());
         Ok(LetStatement { name, value, span: Span::new(let_span.start, self.prev_end()) })
     }
 
@@ -352,12 +443,11 @@ impl<'a> Parser<'a> {
             return Ok(LetValue::Function(self.function_def()?));
         }
         if self.at_ident("materialize") && matches!(self.peek_at(1), TokenKind::LParen) {
-            let start = self.bump().span.start;
+            let start = self.bump().start;
             self.bump();
             self.enter()?;
-            let inner_start = self.peek().span;
             let inner = self.expr_or_tabular()?;
-            let inner = self.to_tabular(inner, inner_start)?;
+            let inner = self.to_tabular(inner)?;
             self.leave(1);
             self.expect(&TokenKind::RParen, "to close `materialize(`")?;
             let span = Span::new(start, self.prev_end());
@@ -389,7 +479,7 @@ impl<'a> Parser<'a> {
     }
 
     fn function_def(&mut self) -> PResult<FunctionDef> {
-        let start = self.bump().span.start;
+        let start = self.bump().start;
         let mut params = Vec::new();
         if !self.at(&TokenKind::RParen) {
             loop {
@@ -429,7 +519,7 @@ impl<'a> Parser<'a> {
         let open = self.expect(&TokenKind::LParen, "")?;
         let mut level = 1usize;
         while level > 0 {
-            match self.bump().kind {
+            match self.take().kind {
                 TokenKind::LParen => level += 1,
                 TokenKind::RParen => level -= 1,
                 TokenKind::Eof => {
@@ -457,7 +547,6 @@ impl<'a> Parser<'a> {
                 | TokenKind::Comma
                 | TokenKind::Eof
                 | TokenKind::Dot
-                | TokenKind::LBracket
                 | TokenKind::Assign
                 | TokenKind::EqEq
                 | TokenKind::NotEq
@@ -473,18 +562,31 @@ impl<'a> Parser<'a> {
     /// A scalar expression, or a tabular one where the text shows it is tabular (a pipe, a
     /// tabular keyword). The caller decides what it accepts.
     fn expr_or_tabular(&mut self) -> PResult<Expr> {
-        let start = self.peek().span.start;
+        // Kept tiny: it recurses for every parenthesis and argument; the tabular cases are
+        // built in their own functions.
         if self.at_tabular_keyword() {
-            self.enter()?;
-            let tabular = self.tabular_start()?;
-            self.leave(1);
-            let span = tabular.span;
-            return Ok(Expr::new(ExprKind::Tabular(Box::new(tabular)), span));
+            return self.keyword_tabular();
         }
+        let start = self.peek().span.start;
         let expr = self.expr()?;
         if !self.at(&TokenKind::Pipe) {
             return Ok(expr);
         }
+        self.piped(expr, start)
+    }
+
+    /// A tabular expression starting with a keyword, as an expression.
+    fn keyword_tabular(&mut self) -> PResult<Expr> {
+        self.enter()?;
+        let tabular = self.tabular_start();
+        self.leave(1);
+        let tabular = tabular?;
+        let span = tabular.span;
+        Ok(Expr::new(ExprKind::Tabular(Box::new(tabular)), span))
+    }
+
+    /// `expr | operators…`: `expr` must be able to start a pipeline.
+    fn piped(&mut self, expr: Expr, start: usize) -> PResult<Expr> {
         let source = match expr.kind {
             ExprKind::Name(ident) => Source::Name(ident),
             ExprKind::Call { .. } => Source::Call(expr),
@@ -497,14 +599,15 @@ impl<'a> Parser<'a> {
             }
         };
         self.enter()?;
-        let tabular = self.pipeline(source, start)?;
+        let tabular = self.pipeline(source, start);
         self.leave(1);
+        let tabular = tabular?;
         let span = tabular.span;
         Ok(Expr::new(ExprKind::Tabular(Box::new(tabular)), span))
     }
 
     /// Turns an expression parsed where a tabular expression is required into one.
-    fn to_tabular(&self, expr: Expr, at: Span) -> PResult<TabularExpr> {
+    fn to_tabular(&self, expr: Expr) -> PResult<TabularExpr> {
         let span = expr.span;
         match expr.kind {
             ExprKind::Tabular(t) => Ok(*t),
@@ -516,14 +619,14 @@ impl<'a> Parser<'a> {
             }
             _ => Err(ParseError::syntax(
                 "expected a tabular expression (a table name, a pipeline or `(…)`), found a scalar expression",
-                if span == Span::default() { at } else { span },
+                span,
             )),
         }
     }
 
     /// A tabular expression starting with a keyword (`union`, `search`, `print`, …).
     fn tabular_start(&mut self) -> PResult<TabularExpr> {
-        let token = self.bump();
+        let token = self.take();
         let start = token.span.start;
         let name = match &token.kind {
             TokenKind::Ident(n) => n.clone(),
@@ -553,7 +656,7 @@ impl<'a> Parser<'a> {
         let TokenKind::Ident(first) = self.peek().kind.clone() else {
             return Err(self.expected("an operator after `|` (where, extend, summarize, …)"));
         };
-        let mut span = self.bump().span;
+        let mut span = self.bump();
         let mut name = first;
         while matches!(self.peek().kind, TokenKind::Minus)
             && span.end == self.peek().span.start
@@ -563,7 +666,7 @@ impl<'a> Parser<'a> {
                 break;
             };
             self.bump();
-            span = span.to(self.bump().span);
+            span = span.to(self.bump());
             name.push('-');
             name.push_str(&part);
         }
@@ -587,7 +690,8 @@ impl<'a> Parser<'a> {
                 OperatorKind::Top(Top { count, by })
             }
             "sort" | "order" => {
-                self.expect_keyword("by", &format!("after `{}`", name.name))?;
+                let context = if name.name == "sort" { "after `sort`" } else { "after `order`" };
+                self.expect_keyword("by", context)?;
                 let mut keys = vec![self.sort_key()?];
                 while self.eat(&TokenKind::Comma).is_some() {
                     keys.push(self.sort_key()?);
@@ -615,7 +719,11 @@ impl<'a> Parser<'a> {
             "search" => OperatorKind::Search(self.search_body()?),
             "make-series" => OperatorKind::MakeSeries(self.make_series_body()?),
             other if UNSUPPORTED_OPERATORS.contains(&other) => {
-                return Err(ParseError::unsupported(other, name.span));
+                let err = ParseError::unsupported(other, name.span);
+                return Err(match unsupported_operator_hint(other) {
+                    Some(hint) => err.with_help(hint),
+                    None => err,
+                });
             }
             other => {
                 let mut err = ParseError::syntax(format!("unknown operator `{other}`"), name.span);
@@ -656,7 +764,7 @@ impl<'a> Parser<'a> {
             let start = self.peek().span.start;
             let mut name = String::new();
             for _ in 0..n {
-                let token = self.bump();
+                let token = self.take();
                 match token.kind {
                     TokenKind::Ident(part) => name.push_str(&part),
                     _ => name.push('.'),
@@ -668,12 +776,16 @@ impl<'a> Parser<'a> {
             // operator's arguments (`join kind=inner (T)`).
             let value = match self.peek().kind.clone() {
                 TokenKind::Ident(v) => {
-                    let span = self.bump().span;
+                    let span = self.bump();
                     Expr::new(ExprKind::Name(Ident::new(v, span)), span)
                 }
                 _ => self.unary()?,
             };
-            params.push(OperatorParam { name, value, span: Span::new(start, self.prev_end()) });
+            let span = Span::new(start, self.prev_end());
+            if params.iter().any(|p: &OperatorParam| p.name.name == name.name) {
+                return Err(ParseError::syntax(format!("`{}` is given twice", name.name), span));
+            }
+            params.push(OperatorParam { name, value, span });
         }
         Ok(params)
     }
@@ -682,16 +794,16 @@ impl<'a> Parser<'a> {
     fn ident(&mut self, what: &str) -> PResult<Ident> {
         match self.peek().kind.clone() {
             TokenKind::Ident(name) => {
-                let span = self.bump().span;
+                let span = self.bump();
                 Ok(Ident::new(name, span))
             }
             TokenKind::LBracket => {
                 if let (TokenKind::String(name), TokenKind::RBracket) =
                     (self.peek_at(1).clone(), self.peek_at(2))
                 {
-                    let start = self.bump().span.start;
+                    let start = self.bump().start;
                     self.bump();
-                    let end = self.bump().span.end;
+                    let end = self.bump().end;
                     Ok(Ident::new(name, Span::new(start, end)))
                 } else {
                     Err(self.expected(what))
@@ -703,12 +815,17 @@ impl<'a> Parser<'a> {
 
     /// Whether a `name =` starts at the current token (plain or bracket-quoted name).
     fn at_assignment(&self) -> bool {
-        match self.peek_at(0) {
-            TokenKind::Ident(_) => matches!(self.peek_at(1), TokenKind::Assign),
+        self.assignment_at(0)
+    }
+
+    /// Whether a `name =` starts `n` tokens ahead.
+    fn assignment_at(&self, n: usize) -> bool {
+        match self.peek_at(n) {
+            TokenKind::Ident(_) => matches!(self.peek_at(n + 1), TokenKind::Assign),
             TokenKind::LBracket => {
-                matches!(self.peek_at(1), TokenKind::String(_))
-                    && matches!(self.peek_at(2), TokenKind::RBracket)
-                    && matches!(self.peek_at(3), TokenKind::Assign)
+                matches!(self.peek_at(n + 1), TokenKind::String(_))
+                    && matches!(self.peek_at(n + 2), TokenKind::RBracket)
+                    && matches!(self.peek_at(n + 3), TokenKind::Assign)
             }
             _ => false,
         }
@@ -791,7 +908,7 @@ impl<'a> Parser<'a> {
                 TokenKind::Ident(part) => name.push_str(part),
                 _ => break,
             }
-            span = span.to(self.bump().span);
+            span = span.to(self.bump());
             let next_glues = span.end == self.peek().span.start
                 && matches!(self.peek().kind, TokenKind::Star | TokenKind::Ident(_));
             if !next_glues {
@@ -876,9 +993,7 @@ impl<'a> Parser<'a> {
                     self.expect(&TokenKind::Assign, "after the property name")?;
                     let mut values = vec![self.expr()?];
                     // `ycolumns = a, b`: a comma not followed by `name =` continues the list.
-                    while matches!(self.peek().kind, TokenKind::Comma)
-                        && !(self.ident_at(1).is_some() && matches!(self.peek_at(2), TokenKind::Assign))
-                    {
+                    while matches!(self.peek().kind, TokenKind::Comma) && !self.assignment_at(1) {
                         self.bump();
                         values.push(self.expr()?);
                     }
@@ -914,7 +1029,6 @@ impl<'a> Parser<'a> {
     }
 
     fn union_leg(&mut self) -> PResult<TabularExpr> {
-        let start = self.peek().span;
         match &self.peek().kind {
             TokenKind::Star => {
                 let pattern = self.name_pattern("a table")?;
@@ -929,16 +1043,15 @@ impl<'a> Parser<'a> {
             TokenKind::LParen => {
                 self.bump();
                 self.enter()?;
-                let inner_start = self.peek().span;
                 let inner = self.expr_or_tabular()?;
-                let tabular = self.to_tabular(inner, inner_start)?;
+                let tabular = self.to_tabular(inner)?;
                 self.leave(1);
                 self.expect(&TokenKind::RParen, "to close the `union` leg")?;
                 Ok(tabular)
             }
             TokenKind::Ident(_) | TokenKind::LBracket => {
                 let expr = self.postfix()?;
-                self.to_tabular(expr, start)
+                self.to_tabular(expr)
             }
             _ => Err(self.expected("a table, `*` or `(…)` in `union`")),
         }
@@ -968,17 +1081,16 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        let right_start = self.peek().span;
         let right = if self.eat(&TokenKind::LParen).is_some() {
             self.enter()?;
             let inner = self.expr_or_tabular()?;
-            let tabular = self.to_tabular(inner, right_start)?;
+            let tabular = self.to_tabular(inner)?;
             self.leave(1);
             self.expect(&TokenKind::RParen, "to close the right side of `join`")?;
             tabular
         } else {
             let expr = self.postfix()?;
-            self.to_tabular(expr, right_start)?
+            self.to_tabular(expr)?
         };
         self.expect_keyword("on", "after the right side of `join`")?;
         let mut on = Vec::new();
@@ -1063,8 +1175,8 @@ impl<'a> Parser<'a> {
         let mut pattern = Vec::new();
         loop {
             match self.peek().kind.clone() {
-                TokenKind::Star => pattern.push(ParsePart::Wildcard(self.bump().span)),
-                TokenKind::String(s) => pattern.push(ParsePart::Literal(s, self.bump().span)),
+                TokenKind::Star => pattern.push(ParsePart::Wildcard(self.bump())),
+                TokenKind::String(s) => pattern.push(ParsePart::Literal(s, self.bump())),
                 TokenKind::Ident(_) | TokenKind::LBracket => {
                     let name = self.ident("a column name")?;
                     let ty = if self.eat(&TokenKind::Colon).is_some() {
@@ -1200,9 +1312,12 @@ impl<'a> Parser<'a> {
     // ---- scalar expressions ----
 
     fn expr(&mut self) -> PResult<Expr> {
-        self.enter()?;
+        // A nested expression (in parentheses, arguments, lists) costs several levels: its
+        // recursion through binary/unary/postfix/primary takes far more stack than one link
+        // of an `or` chain, and the limit must hold in unoptimised builds on small stacks.
+        self.enter_weighted(EXPR_WEIGHT)?;
         let result = self.binary(1);
-        self.leave(1);
+        self.leave(EXPR_WEIGHT);
         result
     }
 
@@ -1230,6 +1345,8 @@ impl<'a> Parser<'a> {
                 "in" if matches!(self.peek_at(1), TokenKind::Tilde) && self.adjacent(0) => {
                     (InfixOp::List(ListOp::InCi), 2)
                 }
+                // `make-series … on t in range(a, b, c)`: not a list (those take `(…)`).
+                "in" if self.ident_at(1) == Some("range") => return None,
                 "in" => (InfixOp::List(ListOp::In), 1),
                 "has_any" => (InfixOp::List(ListOp::HasAny), 1),
                 "has_all" => (InfixOp::List(ListOp::HasAll), 1),
@@ -1255,72 +1372,63 @@ impl<'a> Parser<'a> {
     fn binary(&mut self, min_prec: u8) -> PResult<Expr> {
         let mut left = self.unary()?;
         let mut chain = 0;
+        // The loop keeps one `Result` alive at a time and builds nodes in `infix`, so this
+        // frame, which recursion repeats for every nested expression, stays small.
         let result = loop {
-            let Some((op, len)) = self.peek_infix() else {
+            let Some((op, len)) = self.peek_infix() else { break Ok(left) };
+            if op.precedence() < min_prec {
                 break Ok(left);
-            };
-            let prec = op.precedence();
-            if prec < min_prec {
-                break Ok(left);
-            }
-            let op_span = self.peek().span;
-            for _ in 0..len {
-                self.bump();
             }
             chain += 1;
-            if let Err(e) = self.enter() {
-                break Err(e);
+            match self.infix(left, op, len) {
+                Ok(built) => left = built,
+                Err(e) => break Err(e),
             }
-            let built = match op {
-                InfixOp::Binary(op) => {
-                    if self.at_expression_end() {
-                        break Err(self.expected(&format!(
-                            "an expression after `{}`",
-                            op_span.to(Span::new(self.prev_end(), self.prev_end())).text(self.src)
-                        )));
-                    }
-                    match self.binary(prec + 1) {
-                        Ok(right) => {
-                            let span = left.span.to(right.span);
-                            Expr::new(
-                                ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) },
-                                span,
-                            )
-                        }
-                        Err(e) => break Err(e),
-                    }
-                }
-                InfixOp::List(op) => match self.list_items(op) {
-                    Ok(items) => {
-                        let span = Span::new(left.span.start, self.prev_end());
-                        Expr::new(ExprKind::List { op, expr: Box::new(left), items }, span)
-                    }
-                    Err(e) => break Err(e),
-                },
-                InfixOp::Between { negated } => match self.between_bounds() {
-                    Ok((low, high)) => {
-                        let span = Span::new(left.span.start, self.prev_end());
-                        Expr::new(
-                            ExprKind::Between {
-                                expr: Box::new(left),
-                                low: Box::new(low),
-                                high: Box::new(high),
-                                negated,
-                            },
-                            span,
-                        )
-                    }
-                    Err(e) => break Err(e),
-                },
-            };
-            left = built;
         };
         self.leave(chain);
         result
     }
 
+    /// Consumes the infix operator (`len` tokens) and its right side, building the node.
+    fn infix(&mut self, left: Expr, op: InfixOp, len: usize) -> PResult<Expr> {
+        let op_start = self.peek().span.start;
+        for _ in 0..len {
+            self.bump();
+        }
+        self.enter()?;
+        match op {
+            InfixOp::Binary(op) => {
+                if self.at_expression_end() {
+                    let written = Span::new(op_start, self.prev_end()).text(self.src).to_string();
+                    return Err(self.expected(&format!("an expression after `{written}`")));
+                }
+                let right = self.binary(op.precedence() + 1)?;
+                let span = left.span.to(right.span);
+                Ok(Expr::new(ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span))
+            }
+            InfixOp::List(op) => {
+                let items = self.list_items(op)?;
+                let span = Span::new(left.span.start, self.prev_end());
+                Ok(Expr::new(ExprKind::List { op, expr: Box::new(left), items }, span))
+            }
+            InfixOp::Between { negated } => {
+                let (low, high) = self.between_bounds()?;
+                let span = Span::new(left.span.start, self.prev_end());
+                let kind = ExprKind::Between {
+                    expr: Box::new(left),
+                    low: Box::new(low),
+                    high: Box::new(high),
+                    negated,
+                };
+                Ok(Expr::new(kind, span))
+            }
+        }
+    }
+
     fn list_items(&mut self, op: ListOp) -> PResult<Vec<Expr>> {
-        self.expect(&TokenKind::LParen, &format!("after `{}`", op.as_str()))?;
+        if self.eat(&TokenKind::LParen).is_none() {
+            return Err(self.expected(&format!("`(` after `{}`", op.as_str())));
+        }
         let mut items = Vec::new();
         if !self.at(&TokenKind::RParen) {
             loop {
@@ -1349,7 +1457,7 @@ impl<'a> Parser<'a> {
             TokenKind::Plus => UnaryOp::Plus,
             _ => return self.postfix(),
         };
-        let start = self.bump().span.start;
+        let start = self.bump().start;
         self.enter()?;
         let operand = self.unary();
         self.leave(1);
@@ -1362,45 +1470,39 @@ impl<'a> Parser<'a> {
         let mut expr = self.primary()?;
         let mut chain = 0;
         let result = loop {
-            let step = match self.peek().kind {
-                TokenKind::Dot if matches!(self.peek_at(1), TokenKind::LBracket) => {
-                    self.bump();
-                    self.index(expr)
-                }
-                TokenKind::Dot => {
-                    self.bump();
-                    match self.member_name() {
-                        Ok(member) => {
-                            let span = Span::new(expr.span.start, member.span.end);
-                            Ok(Expr::new(ExprKind::Member { base: Box::new(expr), member }, span))
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-                TokenKind::LBracket => self.index(expr),
-                _ => break Ok(expr),
-            };
-            match step {
-                Ok(next) => expr = next,
-                Err(e) => break Err(e),
+            if !matches!(self.peek().kind, TokenKind::Dot | TokenKind::LBracket) {
+                break Ok(expr);
             }
             chain += 1;
-            if let Err(e) = self.enter() {
-                break Err(e);
+            match self.postfix_step(expr) {
+                Ok(next) => expr = next,
+                Err(e) => break Err(e),
             }
         };
         self.leave(chain);
         result
     }
 
+    /// One `.member`, `.[key]` or `[index]` applied to `base`.
+    fn postfix_step(&mut self, base: Expr) -> PResult<Expr> {
+        self.enter()?;
+        if matches!(self.peek().kind, TokenKind::Dot) {
+            self.bump();
+            if !matches!(self.peek().kind, TokenKind::LBracket) {
+                let member = self.member_name()?;
+                let span = Span::new(base.span.start, member.span.end);
+                return Ok(Expr::new(ExprKind::Member { base: Box::new(base), member }, span));
+            }
+        }
+        self.index(base)
+    }
+
     fn member_name(&mut self) -> PResult<Ident> {
         match self.peek().kind.clone() {
             TokenKind::Ident(name) => {
-                let span = self.bump().span;
+                let span = self.bump();
                 Ok(Ident::new(name, span))
             }
-            // `a.5`-style access is not KQL, but a typed literal keyword (`x.time`) is a name.
-            TokenKind::TypedLiteral { .. } => Err(self.expected("a property name after `.`")),
             _ => Err(self.expected("a property name after `.`")),
         }
     }
@@ -1414,77 +1516,83 @@ impl<'a> Parser<'a> {
     }
 
     fn primary(&mut self) -> PResult<Expr> {
-        let token = self.peek().clone();
-        let lit = |l: Literal| Expr::new(ExprKind::Literal(l), token.span);
-        match token.kind {
-            TokenKind::String(first) => {
-                self.bump();
-                // Adjacent string literals are one string in KQL.
-                let mut value = first;
-                let mut span = token.span;
-                while let TokenKind::String(next) = &self.peek().kind {
-                    value.push_str(next);
-                    span = span.to(self.bump().span);
-                }
-                Ok(Expr::new(ExprKind::Literal(Literal::String(value)), span))
+        // Each kind of primary is built in its own function: this one recurses for every
+        // nested expression, so its frame must not hold every arm's temporaries.
+        match &self.peek().kind {
+            TokenKind::LParen => self.parenthesized(),
+            TokenKind::Ident(_) if matches!(self.peek_at(1), TokenKind::LParen) => self.call(),
+            TokenKind::Ident(_) => Ok(self.name_or_bool()),
+            TokenKind::String(_) => Ok(self.string_literal()),
+            TokenKind::Long(_)
+            | TokenKind::Real(_)
+            | TokenKind::Timespan(_)
+            | TokenKind::TypedLiteral { .. } => self.token_literal(),
+            TokenKind::LBracket
+                if matches!(self.peek_at(1), TokenKind::String(_))
+                    && matches!(self.peek_at(2), TokenKind::RBracket) =>
+            {
+                let ident = self.ident("a name")?;
+                let span = ident.span;
+                Ok(Expr::new(ExprKind::Name(ident), span))
             }
-            TokenKind::Long(v) => {
-                self.bump();
-                Ok(lit(Literal::Long(v)))
-            }
-            TokenKind::Real(v) => {
-                self.bump();
-                Ok(lit(Literal::Real(v)))
-            }
-            TokenKind::Timespan(v) => {
-                self.bump();
-                Ok(lit(Literal::Timespan(v)))
-            }
-            TokenKind::TypedLiteral { ty, raw, raw_span } => {
-                self.bump();
-                Ok(lit(self.typed_literal(&ty, &raw, raw_span, token.span)?))
-            }
-            TokenKind::LParen => {
-                self.bump();
-                self.enter()?;
-                let inner = self.expr_or_tabular();
-                self.leave(1);
-                let inner = inner?;
-                if self.at(&TokenKind::Comma) {
-                    return Err(ParseError::syntax(
-                        "a parenthesised expression holds one value",
-                        self.peek().span,
-                    )
-                    .with_help("lists are written after `in`, `has_any`, or as dynamic([…])"));
-                }
-                self.expect(&TokenKind::RParen, "to close `(`")?;
-                Ok(inner)
-            }
-            TokenKind::LBracket => match (self.peek_at(1).clone(), self.peek_at(2)) {
-                (TokenKind::String(_), TokenKind::RBracket) => {
-                    let ident = self.ident("a name")?;
-                    let span = ident.span;
-                    Ok(Expr::new(ExprKind::Name(ident), span))
-                }
-                _ => Err(self.expected("an expression")),
-            },
             TokenKind::Star => {
-                self.bump();
-                Ok(Expr::new(ExprKind::Wildcard, token.span))
-            }
-            TokenKind::Ident(name) => {
-                if matches!(self.peek_at(1), TokenKind::LParen) {
-                    return self.call(name, token.span);
-                }
-                self.bump();
-                Ok(match name.as_str() {
-                    "true" | "True" | "TRUE" => lit(Literal::Bool(true)),
-                    "false" | "False" | "FALSE" => lit(Literal::Bool(false)),
-                    _ => Expr::new(ExprKind::Name(Ident::new(name, token.span)), token.span),
-                })
+                let span = self.bump();
+                Ok(Expr::new(ExprKind::Wildcard, span))
             }
             _ => Err(self.expected("an expression")),
         }
+    }
+
+    fn parenthesized(&mut self) -> PResult<Expr> {
+        self.bump();
+        self.enter()?;
+        let inner = self.expr_or_tabular();
+        self.leave(1);
+        let inner = inner?;
+        if self.at(&TokenKind::Comma) {
+            return Err(ParseError::syntax("a parenthesised expression holds one value", self.peek().span)
+                .with_help("lists are written after `in`, `has_any`, or as dynamic([…])"));
+        }
+        self.expect(&TokenKind::RParen, "to close `(`")?;
+        Ok(inner)
+    }
+
+    fn name_or_bool(&mut self) -> Expr {
+        let token = self.take();
+        let TokenKind::Ident(name) = token.kind else {
+            return Expr::new(ExprKind::Wildcard, token.span);
+        };
+        let kind = match name.as_str() {
+            "true" | "True" | "TRUE" => ExprKind::Literal(Literal::Bool(true)),
+            "false" | "False" | "FALSE" => ExprKind::Literal(Literal::Bool(false)),
+            _ => ExprKind::Name(Ident::new(name, token.span)),
+        };
+        Expr::new(kind, token.span)
+    }
+
+    /// A string literal; adjacent string literals are one string in KQL.
+    fn string_literal(&mut self) -> Expr {
+        let mut value = String::new();
+        let mut span = self.peek().span;
+        while let TokenKind::String(next) = &self.peek().kind {
+            value.push_str(next);
+            span = span.to(self.bump());
+        }
+        Expr::new(ExprKind::Literal(Literal::String(value)), span)
+    }
+
+    fn token_literal(&mut self) -> PResult<Expr> {
+        let token = self.take();
+        let literal = match token.kind {
+            TokenKind::Long(v) => Literal::Long(v),
+            TokenKind::Real(v) => Literal::Real(v),
+            TokenKind::Timespan(v) => Literal::Timespan(v),
+            TokenKind::TypedLiteral { ty, raw, raw_span } => {
+                self.typed_literal(&ty, &raw, raw_span, token.span)?
+            }
+            _ => return Err(ParseError::syntax("expected a literal", token.span)),
+        };
+        Ok(Expr::new(ExprKind::Literal(literal), token.span))
     }
 
     fn typed_literal(&self, ty: &str, raw: &str, raw_span: Span, span: Span) -> PResult<Literal> {
@@ -1508,9 +1616,11 @@ impl<'a> Parser<'a> {
                 if text == "null" {
                     return Ok(Literal::Null(ScalarType::DateTime));
                 }
-                parse_datetime(unquoted)
-                    .map(Literal::DateTime)
-                    .ok_or_else(|| invalid("datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z)"))
+                parse_datetime(unquoted).map(Literal::DateTime).ok_or_else(|| {
+                    invalid(
+                        "datetime(2024-01-31) or datetime(2024-01-31T10:00:00Z), a date from 1678 to 2261",
+                    )
+                })
             }
             "timespan" | "time" => {
                 if text == "null" {
@@ -1524,62 +1634,72 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn call(&mut self, name: String, name_span: Span) -> PResult<Expr> {
+    fn call(&mut self) -> PResult<Expr> {
+        let name_span = self.peek().span;
+        let name = match &self.peek().kind {
+            TokenKind::Ident(name) => name.clone(),
+            _ => return Err(self.expected("a function name")),
+        };
         match name.as_str() {
             "dynamic" => return self.dynamic_literal(name_span),
             "int" | "long" | "real" | "double" | "bool" | "boolean" | "decimal" => {
-                if let Some(lit) = self.scalar_typed_literal(&name, name_span)? {
-                    return Ok(lit);
-                }
+                return self.scalar_typed_literal(&name, name_span);
             }
             _ => {}
         }
-        if self.options.check_functions
-            && !is_known_function(&name)
-            && !self.let_names.contains(&name)
-            && !self.options.extra_functions.contains(&name)
-        {
-            let mut err = ParseError::new(
-                ParseErrorKind::UnknownFunction,
-                format!("unknown function `{name}`"),
-                name_span,
-            );
-            let extra = self.options.extra_functions.iter().map(String::as_str);
-            let lets = self.let_names.iter().map(String::as_str);
-            let candidates = known_functions().into_iter().chain(extra).chain(lets);
-            if let Some(s) = did_you_mean(&name, candidates) {
-                err = err.with_help(format!("did you mean `{s}`?"));
-            }
-            return Err(err);
-        }
+        self.check_function(&name, name_span)?;
         self.bump();
         self.bump();
         self.enter()?;
-        let mut args = Vec::new();
-        let result = (|| {
-            if !self.at(&TokenKind::RParen) {
-                loop {
-                    if self.at_expression_end() {
-                        return Err(self.expected(&format!("an argument of `{name}`")));
-                    }
-                    args.push(self.expr_or_tabular()?);
-                    if self.eat(&TokenKind::Comma).is_none() {
-                        break;
-                    }
-                }
-            }
-            self.expect(&TokenKind::RParen, &format!("to close the arguments of `{name}`"))?;
-            Ok(())
-        })();
+        let args = self.call_args(&name);
         self.leave(1);
-        result?;
+        let args = args?;
         let span = Span::new(name_span.start, self.prev_end());
         Ok(Expr::new(ExprKind::Call { name: Ident::new(name, name_span), args }, span))
     }
 
+    /// Fails for a function KQL does not have and no `let` or option defines.
+    fn check_function(&self, name: &str, name_span: Span) -> PResult<()> {
+        if !self.options.check_functions
+            || is_known_function(name)
+            || self.let_names.contains(name)
+            || self.options.extra_functions.iter().any(|n| n == name)
+        {
+            return Ok(());
+        }
+        let mut err =
+            ParseError::new(ParseErrorKind::UnknownFunction, format!("unknown function `{name}`"), name_span);
+        let extra = self.options.extra_functions.iter().map(String::as_str);
+        let lets = self.let_names.iter().map(String::as_str);
+        let candidates = known_functions().into_iter().chain(extra).chain(lets);
+        if let Some(s) = did_you_mean(name, candidates) {
+            err = err.with_help(format!("did you mean `{s}`?"));
+        }
+        Err(err)
+    }
+
+    fn call_args(&mut self, name: &str) -> PResult<Vec<Expr>> {
+        let mut args = Vec::new();
+        if !self.at(&TokenKind::RParen) {
+            loop {
+                if self.at_expression_end() {
+                    return Err(self.expected(&format!("an argument of `{name}`")));
+                }
+                args.push(self.expr_or_tabular()?);
+                if self.eat(&TokenKind::Comma).is_none() {
+                    break;
+                }
+            }
+        }
+        if self.eat(&TokenKind::RParen).is_none() {
+            return Err(self.expected(&format!("`)` to close the arguments of `{name}`")));
+        }
+        Ok(args)
+    }
+
     /// `long(5)`, `int(-1)`, `real(nan)`, `bool(true)`, `long(null)`: literals written as
-    /// calls. Returns `None` (a plain call follows) when the argument is not a literal.
-    fn scalar_typed_literal(&mut self, ty: &str, name_span: Span) -> PResult<Option<Expr>> {
+    /// calls; anything else inside is an error pointing to the conversion function.
+    fn scalar_typed_literal(&mut self, ty: &str, name_span: Span) -> PResult<Expr> {
         let mut n = 2;
         let negative = match self.peek_at(n) {
             TokenKind::Minus => {
@@ -1593,7 +1713,7 @@ impl<'a> Parser<'a> {
             _ => false,
         };
         if !matches!(self.peek_at(n + 1), TokenKind::RParen) {
-            return Ok(None);
+            return Err(self.not_a_literal(ty, name_span));
         }
         let scalar = ScalarType::from_name(ty).unwrap_or(ScalarType::Real);
         let value = self.peek_at(n).clone();
@@ -1630,14 +1750,26 @@ impl<'a> Parser<'a> {
             (TokenKind::Long(v), ScalarType::Bool) if !negative && (*v == 0 || *v == 1) => {
                 Literal::Bool(*v == 1)
             }
-            (TokenKind::Ident(_), _) => return Ok(None),
+            (TokenKind::Ident(_), _) => return Err(self.not_a_literal(ty, name_span)),
             _ => return Err(bad()),
         };
         for _ in 0..=n + 1 {
             self.bump();
         }
         let span = Span::new(name_span.start, self.prev_end());
-        Ok(Some(Expr::new(ExprKind::Literal(literal), span)))
+        Ok(Expr::new(ExprKind::Literal(literal), span))
+    }
+
+    fn not_a_literal(&self, ty: &str, name_span: Span) -> ParseError {
+        let converter = match ty {
+            "int" => "toint",
+            "long" => "tolong",
+            "bool" | "boolean" => "tobool",
+            "decimal" => "todecimal",
+            _ => "todouble",
+        };
+        ParseError::syntax(format!("`{ty}(…)` writes a literal, as in {ty}(5) or {ty}(null)"), name_span)
+            .with_help(format!("to convert a value, use {converter}()"))
     }
 
     fn dynamic_literal(&mut self, name_span: Span) -> PResult<Expr> {

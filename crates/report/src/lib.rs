@@ -1,1 +1,168 @@
-//! Reports from one model: terminal text, JSON, Markdown, self-contained HTML with SVG charts.
+//! Reports from one model ([`findings::Report`]): terminal text, JSON, Markdown for incident
+//! tickets, and a self-contained HTML page with inline SVG charts.
+//!
+//! Every renderer writes to a `&mut dyn Write` and never prints. Every renderer shows the
+//! findings worst first ([`findings::sort_findings`] order), shows only what the model holds,
+//! escapes it for its format, and replaces anything shaped like a credential (JWT, `Bearer`
+//! value, bootstrap token) with `[REDACTED]` first. Output is deterministic: the same report
+//! gives the same bytes (no clock, no hash order, no paths added).
+//!
+//! ```
+//! use findings::{Report, REPORT_SCHEMA_VERSION};
+//! let report = Report {
+//!     schema_version: REPORT_SCHEMA_VERSION,
+//!     tool_version: "0.1.0".into(),
+//!     window: None,
+//!     inputs: vec![],
+//!     overview: Default::default(),
+//!     findings: vec![],
+//!     checks_run: vec!["AUD001".into()],
+//! };
+//! let mut out = Vec::new();
+//! report::render(&report, report::Format::Markdown, &mut out, &report::TextOptions::default())?;
+//! assert!(String::from_utf8_lossy(&out).contains("no findings"));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+use std::io::{self, Write};
+use std::str::FromStr;
+
+use findings::{Finding, Report};
+
+pub mod format;
+mod html;
+mod json;
+mod markdown;
+mod redact;
+mod text;
+
+pub use html::escape as escape_html;
+pub use json::JSON_SCHEMA_DOC;
+pub use redact::{REDACTED, redact, redact_report};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Plain words for a terminal (`-o text`).
+    Text,
+    /// The versioned JSON document of `docs/report-schema.md` (`-o json`).
+    Json,
+    /// Markdown for incident tickets (`-o markdown`).
+    Markdown,
+    /// The self-contained HTML report (`--report FILE.html`).
+    Html,
+}
+
+impl Format {
+    /// The name as `-o` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+        }
+    }
+}
+
+/// An unknown `-o` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown report format {0:?}: expected text, json, markdown (or md) or html")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" | "txt" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            "markdown" | "md" => Ok(Format::Markdown),
+            "html" | "htm" => Ok(Format::Html),
+            _ => Err(UnknownFormat(s.to_owned())),
+        }
+    }
+}
+
+/// How the terminal text looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Use ANSI colours (see [`use_color`]).
+    pub color: bool,
+    /// Width in columns for wrapping, tables and charts (40 to 240).
+    pub width: usize,
+}
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions { color: false, width: 100 }
+    }
+}
+
+/// Whether to colour: only on a terminal, and not when `NO_COLOR` is set to a non-empty
+/// value (<https://no-color.org>). Pass `std::env::var_os("NO_COLOR")` as `no_color`.
+pub fn use_color(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// The report's findings in report order: worst first, then code, then subject.
+pub fn sorted_findings(report: &Report) -> Vec<&Finding> {
+    let mut v: Vec<&Finding> = report.findings.iter().collect();
+    // Same order as findings::sort_findings, on references (the model may arrive unsorted).
+    v.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.subject.cmp(&b.subject))
+    });
+    v
+}
+
+/// Renders `report` in `format`. `text` applies to [`Format::Text`] only.
+pub fn render(report: &Report, format: Format, out: &mut dyn Write, text: &TextOptions) -> io::Result<()> {
+    match format {
+        Format::Text => render_text(report, out, text),
+        Format::Json => render_json(report, out),
+        Format::Markdown => render_markdown(report, out),
+        Format::Html => render_html(report, out),
+    }
+}
+
+/// The terminal report.
+pub fn render_text(report: &Report, out: &mut dyn Write, options: &TextOptions) -> io::Result<()> {
+    text::render(&redact_report(report), out, options)
+}
+
+/// The JSON report (`docs/report-schema.md`), pretty-printed, ending with a newline.
+pub fn render_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    json::render(&redact_report(report), out)
+}
+
+/// The Markdown report.
+pub fn render_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    markdown::render(&redact_report(report), out)
+}
+
+/// The self-contained HTML report.
+pub fn render_html(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    html::render(&redact_report(report), out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_with_aliases_and_reject_others() {
+        assert_eq!("md".parse::<Format>(), Ok(Format::Markdown));
+        assert_eq!("JSON".parse::<Format>(), Ok(Format::Json));
+        assert!("yaml".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(use_color(true, None));
+        assert!(!use_color(false, None));
+        assert!(!use_color(true, Some(OsStr::new("1"))));
+        // An empty NO_COLOR does not disable colour (no-color.org).
+        assert!(use_color(true, Some(OsStr::new(""))));
+    }
+}

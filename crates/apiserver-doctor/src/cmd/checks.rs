@@ -1,12 +1,35 @@
-//! `apiserver-doctor checks`.
+//! `apiserver-doctor checks`: the checks diagnose runs, in order.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 /// Arguments of `apiserver-doctor checks`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Print the full documentation of every check as Markdown (this is `docs/checks.md`).
+    #[arg(long)]
+    pub markdown: bool,
+}
 
 /// Runs `apiserver-doctor checks`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`checks` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if args.markdown {
+        out.write_all(checks::checks_markdown().as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let registry = checks::registry();
+    let name_width = registry.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for c in &registry {
+        writeln!(
+            out,
+            "{}  {:<name_width$}  {:<8}  {}",
+            c.code,
+            c.name,
+            c.default_severity.as_str(),
+            checks::registry::summary(c)
+        )?;
+    }
+    writeln!(out, "\n`apiserver-doctor explain CODE` prints a check's documentation.")?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,363 @@
+//! The hot path: an audit event parsed into borrowed structs and appended straight to the
+//! canonical builders, with the same rows as [`crate::batch::CanonicalBuilder::append`] gives
+//! for the owned [`crate::Event`] (checked by tests on every real fixture).
+//!
+//! Strings borrow from the input unless they hold escapes; bodies are skipped without being
+//! built unless kept.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::InputFormat;
+use crate::batch::CanonicalBuilder;
+use crate::timestamp::parse_nanos;
+
+/// A JSON string that borrows from the input when it has no escapes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
+
+impl Str<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl Serialize for Str<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A request or response body: skipped, or kept as compact JSON.
+pub(crate) trait Body {
+    /// The body as stored, or `None` when bodies are dropped.
+    fn stored(&self) -> Option<String>;
+}
+
+impl Body for IgnoredAny {
+    fn stored(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Body for serde_json::Value {
+    fn stored(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+}
+
+/// `authentication.k8s.io/v1` `UserInfo`, borrowed.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawUser<'a> {
+    #[serde(borrow, default)]
+    username: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    uid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    groups: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default)]
+    extra: Option<BTreeMap<Str<'a>, Vec<Str<'a>>>>,
+}
+
+/// `objectRef`, borrowed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RawObjectRef<'a> {
+    #[serde(borrow, default)]
+    resource: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    namespace: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    uid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    api_group: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    api_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    resource_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    subresource: Option<Str<'a>>,
+}
+
+/// `responseStatus`, borrowed.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct RawStatus<'a> {
+    #[serde(default)]
+    code: Option<i32>,
+    #[serde(borrow, default)]
+    status: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    reason: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Str<'a>>,
+}
+
+/// One audit `Event`, borrowed; `B` decides whether bodies are skipped or kept.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "B: Deserialize<'de>"))]
+pub(crate) struct RawEvent<'a, B> {
+    #[serde(borrow, default)]
+    pub(crate) kind: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub(crate) api_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    level: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "auditID")]
+    audit_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    stage: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "requestURI")]
+    request_uri: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    verb: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    user: Option<RawUser<'a>>,
+    #[serde(borrow, default)]
+    impersonated_user: Option<RawUser<'a>>,
+    #[serde(borrow, default, rename = "sourceIPs")]
+    source_ips: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default)]
+    user_agent: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    object_ref: Option<RawObjectRef<'a>>,
+    #[serde(borrow, default)]
+    response_status: Option<RawStatus<'a>>,
+    #[serde(default = "none")]
+    request_object: Option<B>,
+    #[serde(default = "none")]
+    response_object: Option<B>,
+    #[serde(borrow, default)]
+    request_received_timestamp: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    stage_timestamp: Option<Str<'a>>,
+    #[serde(borrow, default, deserialize_with = "annotations")]
+    annotations: Option<Vec<(Str<'a>, Str<'a>)>>,
+}
+
+fn none<B>() -> Option<B> {
+    None
+}
+
+/// Reads the annotations map into key order, the last of duplicate keys winning (as a
+/// `BTreeMap` would), so rows match the owned model's.
+fn annotations<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<(Str<'a>, Str<'a>)>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Vec<(Str<'de>, Str<'de>)>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of strings to strings")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+        fn visit_map<M: MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+            let mut out: Vec<(Str<'de>, Str<'de>)> = Vec::with_capacity(m.size_hint().unwrap_or(4));
+            while let Some((k, v)) = m.next_entry::<Str<'de>, Str<'de>>()? {
+                out.push((k, v));
+            }
+            // Stable sort keeps input order among equal keys; keep the last of each run.
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut dedup: Vec<(Str<'de>, Str<'de>)> = Vec::with_capacity(out.len());
+            for kv in out {
+                match dedup.last_mut() {
+                    Some(last) if last.0 == kv.0 => *last = kv,
+                    _ => dedup.push(kv),
+                }
+            }
+            Ok(Some(dedup))
+        }
+    }
+    d.deserialize_option(V)
+}
+
+/// Where a row came from beyond the event: Azure columns and envelope fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowOrigin<'a> {
+    /// `TimeGenerated` (or the envelope's `time`), nanoseconds.
+    pub(crate) time_generated: Option<i64>,
+    pub(crate) azure_category: Option<&'a str>,
+    pub(crate) cluster_resource_id: Option<&'a str>,
+    pub(crate) apiserver_pod: Option<&'a str>,
+}
+
+/// Why one event could not be turned into a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EventError {
+    /// A timestamp field is present but unreadable.
+    BadTimestamp { field: &'static str, value: String },
+}
+
+impl fmt::Display for EventError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventError::BadTimestamp { field, value } => {
+                let shown: String = value.chars().take(60).collect();
+                write!(f, "field `{field}`: unreadable timestamp {shown:?}")
+            }
+        }
+    }
+}
+
+impl<B> RawEvent<'_, B> {
+    /// True when this object is an audit `Event` (not an `EventList` or a wrapper).
+    pub(crate) fn looks_like_event(&self) -> bool {
+        match self.kind.as_ref().map(Str::as_str) {
+            Some("Event") => true,
+            Some(_) => false,
+            None => {
+                self.api_version.as_ref().is_some_and(|v| v.as_str().starts_with("audit.k8s.io/"))
+                    || self.audit_id.is_some()
+                    || self.request_uri.is_some()
+                    || self.verb.is_some()
+            }
+        }
+    }
+
+    /// True when neither timestamp is present.
+    pub(crate) fn has_no_timestamp(&self) -> bool {
+        self.request_received_timestamp.is_none() && self.stage_timestamp.is_none()
+    }
+}
+
+fn ts(field: &'static str, v: &Option<Str<'_>>) -> Result<Option<i64>, EventError> {
+    match v {
+        None => Ok(None),
+        Some(s) => parse_nanos(s.as_str())
+            .map_err(|_| EventError::BadTimestamp { field, value: s.as_str().to_owned() }),
+    }
+}
+
+fn non_empty<'s>(v: &'s Option<Str<'_>>) -> Option<&'s str> {
+    v.as_ref().map(Str::as_str).filter(|s| !s.is_empty())
+}
+
+fn opt<'s>(v: &'s Option<Str<'_>>) -> Option<&'s str> {
+    v.as_ref().map(Str::as_str)
+}
+
+impl CanonicalBuilder {
+    /// Appends one borrowed event; on error nothing is appended.
+    pub(crate) fn append_raw<B: Body>(
+        &mut self,
+        e: &RawEvent<'_, B>,
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Result<(), EventError> {
+        let rr = ts("requestReceivedTimestamp", &e.request_received_timestamp)?;
+        let st = ts("stageTimestamp", &e.stage_timestamp)?;
+        self.request_received.append_option(rr);
+        self.stage_ts.append_option(st);
+        self.time_generated.append_option(origin.time_generated);
+        self.audit_id.append_option(non_empty(&e.audit_id));
+        self.stage.append_option(non_empty(&e.stage));
+        self.level.append_option(non_empty(&e.level));
+        self.verb.append_option(non_empty(&e.verb));
+        self.request_uri.append_option(non_empty(&e.request_uri));
+        let default_user = RawUser::default();
+        let user = e.user.as_ref().unwrap_or(&default_user);
+        self.user_username.append_option(non_empty(&user.username));
+        self.user_uid.append_option(opt(&user.uid));
+        append_strs(&mut self.user_groups, user.groups.as_deref());
+        match user.extra.as_ref().filter(|x| !x.is_empty()) {
+            Some(extra) => self.user_extra.append_option(serde_json::to_string(extra).ok()),
+            None => self.user_extra.append_null(),
+        }
+        match &e.impersonated_user {
+            Some(u) => {
+                self.imp_username.append_option(non_empty(&u.username));
+                self.imp_uid.append_option(opt(&u.uid));
+                append_strs(&mut self.imp_groups, u.groups.as_deref());
+            }
+            None => {
+                self.imp_username.append_null();
+                self.imp_uid.append_null();
+                self.imp_groups.append(false);
+            }
+        }
+        append_strs(&mut self.source_ips, e.source_ips.as_deref());
+        self.user_agent.append_option(opt(&e.user_agent));
+        let default_ref = RawObjectRef::default();
+        let o = e.object_ref.as_ref().unwrap_or(&default_ref);
+        self.obj_resource.append_option(opt(&o.resource));
+        self.obj_namespace.append_option(opt(&o.namespace));
+        self.obj_name.append_option(opt(&o.name));
+        self.obj_uid.append_option(opt(&o.uid));
+        self.obj_api_group.append_option(opt(&o.api_group));
+        self.obj_api_version.append_option(opt(&o.api_version));
+        self.obj_resource_version.append_option(opt(&o.resource_version));
+        self.obj_subresource.append_option(opt(&o.subresource));
+        let default_status = RawStatus::default();
+        let s = e.response_status.as_ref().unwrap_or(&default_status);
+        self.response_code.append_option(s.code);
+        self.response_status.append_option(opt(&s.status));
+        self.response_reason.append_option(opt(&s.reason));
+        self.response_message.append_option(opt(&s.message));
+        match e.annotations.as_ref().filter(|a| !a.is_empty()) {
+            Some(anns) => {
+                for (k, v) in anns {
+                    self.annotations.keys().append_value(k.as_str());
+                    self.annotations.values().append_value(v.as_str());
+                }
+                self.annotations.append(true).ok();
+            }
+            None => {
+                self.annotations.append(false).ok();
+            }
+        }
+        self.request_object.append_option(e.request_object.as_ref().and_then(Body::stored));
+        self.response_object.append_option(e.response_object.as_ref().and_then(Body::stored));
+        // The owned model defaults a missing apiVersion to v1; do the same so rows match.
+        match e.api_version.as_ref().map(Str::as_str) {
+            None => self.event_api_version.append_value("audit.k8s.io/v1"),
+            Some("") => self.event_api_version.append_null(),
+            Some(v) => self.event_api_version.append_value(v),
+        }
+        self.source_format.append_value(format.name());
+        self.azure_category.append_option(origin.azure_category);
+        self.cluster_resource_id.append_option(origin.cluster_resource_id);
+        self.apiserver_pod.append_option(origin.apiserver_pod);
+        self.len += 1;
+        Ok(())
+    }
+}
+
+fn append_strs(b: &mut arrow::array::ListBuilder<arrow::array::StringBuilder>, items: Option<&[Str<'_>]>) {
+    for item in items.unwrap_or_default() {
+        b.values().append_value(item.as_str());
+    }
+    b.append(true);
+}

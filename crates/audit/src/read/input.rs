@@ -1,0 +1,172 @@
+//! Opening a stream: byte counting, decompression by magic bytes, BOM, format detection.
+
+use std::io::{self, Chain, Cursor, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::summary::{Compression, Container, FileSummary, Location, SkipKind};
+use super::{BatchSink, ReadError, ReadOptions};
+
+/// Counts bytes read from disk, into the summary and the shared progress counter.
+struct Counting<R> {
+    inner: R,
+    bytes: Arc<AtomicU64>,
+    progress: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(p) = &self.progress {
+            p.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Reads up to `n` bytes (fewer only at end of stream).
+pub(super) fn read_prefix(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(n);
+    r.take(n as u64).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// A stream with its first bytes already read (to look at them) put back in front.
+pub(super) type Peeked<'a> = Chain<Cursor<Vec<u8>>, Box<dyn Read + Send + 'a>>;
+
+const PEEK: usize = 64 * 1024;
+
+pub(super) fn read_stream<'a>(
+    reader: Box<dyn Read + Send + 'a>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    file: &mut FileSummary,
+) -> Result<(), ReadError> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let mut counted: Box<dyn Read + Send + 'a> =
+        Box::new(Counting { inner: reader, bytes: bytes.clone(), progress: opts.progress.clone() });
+    let result = (|| -> Result<(), ReadError> {
+        let magic = match read_prefix(&mut counted, 4) {
+            Ok(m) => m,
+            Err(e) => {
+                file.not_audit = Some(format!("unreadable: {e}"));
+                return Ok(());
+            }
+        };
+        let raw: Box<dyn Read + Send + 'a> = Box::new(Cursor::new(magic.clone()).chain(counted));
+        let mut plain: Box<dyn Read + Send + 'a> = if magic.starts_with(&[0x1f, 0x8b]) {
+            file.compression = Compression::Gzip;
+            Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, raw)))
+        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            file.compression = Compression::Zstd;
+            match zstd::stream::read::Decoder::new(raw) {
+                Ok(d) => Box::new(d),
+                Err(e) => {
+                    file.not_audit = Some(format!("unreadable zstd stream: {e}"));
+                    return Ok(());
+                }
+            }
+        } else {
+            raw
+        };
+        let mut prefix = match read_prefix(&mut plain, PEEK) {
+            Ok(p) => p,
+            Err(e) => {
+                file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
+                return Ok(());
+            }
+        };
+        let at_eof = prefix.len() < PEEK;
+        if prefix.starts_with(&[0xef, 0xbb, 0xbf]) {
+            prefix.drain(..3);
+        }
+        let detected = detect(&prefix, at_eof);
+        let stream: Peeked<'a> = Cursor::new(prefix).chain(plain);
+        match detected {
+            Detected::Empty => Ok(()),
+            Detected::NotAudit(why) => {
+                file.not_audit = Some(why);
+                Ok(())
+            }
+            Detected::Container(c) => {
+                file.container = Some(c);
+                match c {
+                    Container::JsonLines => super::lines::read_lines(stream, opts, sink, file),
+                    Container::JsonDocument | Container::JsonArray => {
+                        super::document::read_document(stream, opts, sink, file)
+                    }
+                    Container::Yaml => super::text::read_yaml(stream, opts, sink, file),
+                    Container::Csv => super::text::read_csv(stream, opts, sink, file),
+                }
+            }
+        }
+    })();
+    file.bytes = bytes.load(Ordering::Relaxed);
+    result
+}
+
+fn compression_note(c: Compression) -> &'static str {
+    match c {
+        Compression::None => "",
+        Compression::Gzip => " gzip stream",
+        Compression::Zstd => " zstd stream",
+    }
+}
+
+/// Records a read error in the middle of a file (truncated gzip, I/O error): what was read
+/// before it is kept.
+pub(super) fn read_failed(file: &mut FileSummary, opts: &ReadOptions, location: Location, e: &io::Error) {
+    let note = compression_note(file.compression);
+    file.skip(
+        opts.max_examples,
+        super::SkippedRecord {
+            file: file.file.clone(),
+            location,
+            kind: SkipKind::Malformed,
+            message: format!("read error{note}, rest of file skipped: {e}"),
+        },
+    );
+}
+
+/// What the first bytes say the file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Detected {
+    /// Nothing but whitespace.
+    Empty,
+    /// Not an audit log, and why.
+    NotAudit(String),
+    /// Records laid out this way.
+    Container(Container),
+}
+
+pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
+    let start = prefix.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else { return Detected::Empty };
+    let body = &prefix[start..];
+    let head = &body[..body.len().min(4096)];
+    if head.contains(&0) || !valid_utf8_prefix(head, at_eof && body.len() <= 4096) {
+        return Detected::NotAudit("not an audit format: binary data (not UTF-8 text)".to_owned());
+    }
+    match body[0] {
+        b'[' => Detected::Container(Container::JsonArray),
+        b'{' => match memchr::memchr(b'\n', body) {
+            None if !at_eof => Detected::Container(Container::JsonLines),
+            None => Detected::Container(Container::JsonLines),
+            Some(nl) => match serde_json::from_slice::<serde::de::IgnoredAny>(&body[..nl]) {
+                Ok(_) => Detected::Container(Container::JsonLines),
+                Err(e) if e.is_eof() => Detected::Container(Container::JsonDocument),
+                Err(_) => Detected::Container(Container::JsonLines),
+            },
+        },
+        _ => super::text::detect_text(body),
+    }
+}
+
+/// True when `b` is UTF-8, allowing a cut multi-byte sequence at the end unless `complete`.
+fn valid_utf8_prefix(b: &[u8], complete: bool) -> bool {
+    match std::str::from_utf8(b) {
+        Ok(_) => true,
+        Err(e) => !complete && e.error_len().is_none(),
+    }
+}

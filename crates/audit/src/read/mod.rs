@@ -1,0 +1,261 @@
+//! Reading audit logs of every format into canonical Arrow batches, in bounded memory.
+//!
+//! [`read_paths`] takes files, directories (read recursively, in name order) and `-` (stdin);
+//! `.gz` and `.zst` content is decompressed transparently (detected from magic bytes, never
+//! from the name). The format of each file is detected from its content:
+//!
+//! | container | detected when | records |
+//! |---|---|---|
+//! | JSON lines | the first line is one complete JSON value | one record per line |
+//! | JSON document | a `{` document spanning lines (pretty-printed) | the object, or each of its `items` / `records` |
+//! | JSON array | the content starts with `[` | each element |
+//! | CSV | a header line naming `log_s` (AzureDiagnostics) or `AuditId`/`Verb`… (AKSAudit) | each row |
+//! | YAML | `key: value` text | each document |
+//!
+//! Each record is then recognised by its keys: an `Event`, an `EventList`, a diagnostic
+//! record (`category` + `properties.log`), an `AzureDiagnostics` row (`log_s`), an `AKSAudit`
+//! row (`AuditId`, `Verb`, …), or a shipper wrapper holding one of these under `log`. See
+//! `docs/formats.md`.
+//!
+//! JSON lines, the bulk case, are parsed in parallel: the input is cut into newline-aligned
+//! chunks of [`ReadOptions::chunk_bytes`], a few chunks are parsed at once on the rayon pool
+//! while the next ones are read, and each chunk becomes one batch handed to the sink in input
+//! order. Memory stays proportional to the chunk size, whatever the input size.
+//!
+//! ```no_run
+//! use audit::read::{read_paths, ReadOptions};
+//! let mut rows = 0;
+//! let summary = read_paths(&["audit.log".into()], &ReadOptions::default(), &mut |_file: &str, batch: arrow::array::RecordBatch| {
+//!     rows += batch.num_rows();
+//!     Ok(())
+//! })?;
+//! assert_eq!(rows as u64, summary.events());
+//! # Ok::<(), audit::read::ReadError>(())
+//! ```
+
+mod document;
+mod input;
+mod lines;
+mod records;
+pub mod summary;
+mod text;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use arrow::array::RecordBatch;
+
+pub use summary::{Compression, Container, FileSummary, Location, ReadSummary, SkipKind, SkippedRecord};
+
+use records::Collector;
+
+/// An error a [`BatchSink`] returns to stop the read.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Receives the canonical batches as they are read, in input order.
+pub trait BatchSink {
+    /// One batch of rows of [`crate::canonical_schema`], all read from `file`.
+    fn batch(&mut self, file: &str, batch: RecordBatch) -> Result<(), SinkError>;
+}
+
+impl<F> BatchSink for F
+where
+    F: FnMut(&str, RecordBatch) -> Result<(), SinkError>,
+{
+    fn batch(&mut self, file: &str, batch: RecordBatch) -> Result<(), SinkError> {
+        self(file, batch)
+    }
+}
+
+/// How to read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Keep `requestObject` / `responseObject` (they can hold Secrets; off by default).
+    pub keep_bodies: bool,
+    /// Stop at the first skipped record or non-audit file with [`ReadError::Strict`].
+    pub strict: bool,
+    /// Skipped records kept as examples per file.
+    pub max_examples: usize,
+    /// Size of the newline-aligned chunks JSON lines are cut into (one batch each).
+    pub chunk_bytes: usize,
+    /// Longest line accepted; longer ones are skipped as [`SkipKind::TooLong`].
+    pub max_line_bytes: usize,
+    /// Rows per batch for documents, arrays, CSV and YAML.
+    pub batch_rows: usize,
+    /// Whole-file containers (YAML) read into memory are refused above this size.
+    pub max_document_bytes: usize,
+    /// When set, bytes read from disk (before decompression) are added here as reading goes.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            keep_bodies: false,
+            strict: false,
+            max_examples: 5,
+            chunk_bytes: 4 << 20,
+            max_line_bytes: 64 << 20,
+            batch_rows: 8192,
+            max_document_bytes: 256 << 20,
+            progress: None,
+        }
+    }
+}
+
+/// Errors that stop a read. Bad records never do (they are counted in the summary), except
+/// with [`ReadOptions::strict`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// A named path could not be opened or listed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Strict mode met a bad record or a file that is not an audit log.
+    #[error("{0}")]
+    Strict(SkippedRecord),
+    /// The sink refused a batch.
+    #[error("{file}: {source}")]
+    Sink {
+        /// The file the batch came from.
+        file: String,
+        /// The sink's error.
+        source: SinkError,
+    },
+    /// Building Arrow arrays failed (a bug: rows are validated before they are appended).
+    #[error("{file}: building rows: {source}")]
+    Arrow {
+        /// The file being read.
+        file: String,
+        /// The cause.
+        source: arrow::error::ArrowError,
+    },
+}
+
+/// Reads every path and hands canonical batches to `sink`.
+///
+/// Paths that do not exist fail before anything is read; a file that is not an audit log is
+/// reported in its [`FileSummary::not_audit`] and the read goes on.
+pub fn read_paths(
+    paths: &[PathBuf],
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<ReadSummary, ReadError> {
+    let inputs = list_inputs(paths)?;
+    let mut summary = ReadSummary::default();
+    for input in inputs {
+        let (name, reader): (String, Box<dyn Read + Send>) = if input.as_os_str() == "-" {
+            ("-".to_owned(), Box::new(std::io::stdin()))
+        } else {
+            let name = input.display().to_string();
+            match std::fs::File::open(&input) {
+                Ok(f) => (name, Box::new(f)),
+                Err(source) => return Err(ReadError::Io { path: name, source }),
+            }
+        };
+        let file = read_reader(&name, reader, opts, sink)?;
+        summary.files.push(file);
+    }
+    Ok(summary)
+}
+
+/// Reads one stream (a file's bytes, possibly compressed) named `name` in messages.
+pub fn read_reader(
+    name: &str,
+    reader: Box<dyn Read + Send + '_>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<FileSummary, ReadError> {
+    let mut file = FileSummary { file: name.to_owned(), ..FileSummary::default() };
+    input::read_stream(reader, opts, sink, &mut file)?;
+    if opts.strict
+        && let Some(reason) = &file.not_audit
+    {
+        return Err(ReadError::Strict(SkippedRecord {
+            file: file.file.clone(),
+            location: Location::Line(1),
+            kind: SkipKind::NotAuditRecord,
+            message: reason.clone(),
+        }));
+    }
+    Ok(file)
+}
+
+/// Reads bytes held in memory (tests, fuzzing).
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<FileSummary, ReadError> {
+    read_reader(name, Box::new(bytes), opts, sink)
+}
+
+/// The files [`read_paths`] reads, in order: directories expanded recursively (sorted by
+/// name), `-` (stdin) kept as is. Fails on a path that does not exist.
+pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            out.push(p.clone());
+            continue;
+        }
+        let meta =
+            std::fs::metadata(p).map_err(|source| ReadError::Io { path: p.display().to_string(), source })?;
+        if meta.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
+    let io = |source| ReadError::Io { path: dir.display().to_string(), source };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort();
+    for path in entries {
+        let meta = std::fs::metadata(&path)
+            .map_err(|source| ReadError::Io { path: path.display().to_string(), source })?;
+        if meta.is_dir() {
+            walk(&path, out)?;
+        } else if meta.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Moves a collector's rows to the sink and its tallies to the file summary; in strict mode
+/// fails on the first skipped record.
+fn flush(
+    c: &mut Collector,
+    file: &mut FileSummary,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<(), ReadError> {
+    let batch = c.drain_into(file).map_err(|source| ReadError::Arrow { file: file.file.clone(), source })?;
+    if opts.strict
+        && file.skipped > 0
+        && let Some(first) = file.examples.first()
+    {
+        return Err(ReadError::Strict(first.clone()));
+    }
+    if batch.num_rows() > 0 {
+        sink.batch(&file.file, batch)
+            .map_err(|source| ReadError::Sink { file: file.file.clone(), source })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,566 @@
+//! Records of every shape to canonical rows: the classifier shared by every container.
+//!
+//! A record is one JSON value (a line, an array element, a YAML document, a CSV row turned
+//! into an object). The hot case, a native `Event`, is parsed once into borrowed structs;
+//! anything else is parsed into a `serde_json::Value`, recognised by its keys and unwrapped
+//! down to event JSON, which goes through the same borrowed parser.
+
+use std::collections::BTreeMap;
+
+use arrow::array::RecordBatch;
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value};
+
+use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
+use crate::InputFormat;
+use crate::batch::CanonicalBuilder;
+use crate::raw::{Body, RawEvent, RowOrigin};
+use crate::timestamp::parse_nanos;
+
+/// One skipped record before it is given a file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skip {
+    pub(crate) location: Location,
+    pub(crate) kind: SkipKind,
+    pub(crate) message: String,
+}
+
+/// Collects rows and the per-file tallies for one piece of input (a chunk of lines, or a
+/// whole document); merged into the [`FileSummary`] in reading order.
+pub(crate) struct Collector {
+    pub(crate) builder: CanonicalBuilder,
+    pub(crate) keep_bodies: bool,
+    pub(crate) formats: BTreeMap<InputFormat, u64>,
+    pub(crate) events: u64,
+    pub(crate) without_timestamps: u64,
+    pub(crate) skipped: u64,
+    pub(crate) skipped_by_kind: BTreeMap<SkipKind, u64>,
+    /// The first `max_examples` skips.
+    pub(crate) examples: Vec<Skip>,
+    pub(crate) max_examples: usize,
+}
+
+/// A record-level problem: kind and message.
+type RecordError = (SkipKind, String);
+
+fn err<T>(kind: SkipKind, message: impl Into<String>) -> Result<T, RecordError> {
+    Err((kind, message.into()))
+}
+
+/// Cuts long serde messages and values so a report line stays readable.
+fn short(s: &str) -> String {
+    const MAX: usize = 160;
+    if s.chars().count() <= MAX {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(MAX).collect();
+        out.push('…');
+        out
+    }
+}
+
+fn json_error(e: &serde_json::Error) -> RecordError {
+    let kind = match e.classify() {
+        serde_json::error::Category::Data => SkipKind::InvalidField,
+        _ => SkipKind::Malformed,
+    };
+    let prefix = if kind == SkipKind::Malformed { "invalid JSON: " } else { "" };
+    (kind, format!("{prefix}{}", short(&e.to_string())))
+}
+
+impl Collector {
+    pub(crate) fn new(keep_bodies: bool, max_examples: usize) -> Collector {
+        Collector {
+            builder: CanonicalBuilder::new(),
+            keep_bodies,
+            formats: BTreeMap::new(),
+            events: 0,
+            without_timestamps: 0,
+            skipped: 0,
+            skipped_by_kind: BTreeMap::new(),
+            examples: Vec::new(),
+            max_examples,
+        }
+    }
+
+    pub(crate) fn skip(&mut self, location: Location, kind: SkipKind, message: String) {
+        self.skipped += 1;
+        *self.skipped_by_kind.entry(kind).or_default() += 1;
+        if self.examples.len() < self.max_examples {
+            self.examples.push(Skip { location, kind, message });
+        }
+    }
+
+    /// Moves the tallies into `file` (examples named after it) and returns the rows.
+    pub(crate) fn drain_into(
+        &mut self,
+        file: &mut FileSummary,
+    ) -> Result<RecordBatch, arrow::error::ArrowError> {
+        for (f, n) in std::mem::take(&mut self.formats) {
+            *file.formats.entry(f).or_default() += n;
+        }
+        file.events += std::mem::take(&mut self.events);
+        file.without_timestamps += std::mem::take(&mut self.without_timestamps);
+        for (k, n) in std::mem::take(&mut self.skipped_by_kind) {
+            *file.skipped_by_kind.entry(k).or_default() += n;
+        }
+        file.skipped += std::mem::take(&mut self.skipped);
+        for s in std::mem::take(&mut self.examples) {
+            if file.examples.len() < self.max_examples {
+                file.examples.push(SkippedRecord {
+                    file: file.file.clone(),
+                    location: s.location,
+                    kind: s.kind,
+                    message: s.message,
+                });
+            }
+        }
+        self.builder.finish()
+    }
+
+    /// Reads one JSON line (or any one JSON record held as bytes).
+    pub(crate) fn json_record(&mut self, bytes: &[u8], location: Location) {
+        if let Err((kind, message)) = self.json_record_inner(bytes) {
+            self.skip(location, kind, message);
+        }
+    }
+
+    fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
+        // Hot path: a native Event, parsed once, borrowed.
+        let fast = if self.keep_bodies {
+            self.try_event::<Value>(bytes, InputFormat::K8sLog, &RowOrigin::default())
+        } else {
+            self.try_event::<IgnoredAny>(bytes, InputFormat::K8sLog, &RowOrigin::default())
+        };
+        match fast {
+            Some(result) => result,
+            None => {
+                let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+                self.value_record(value)
+            }
+        }
+    }
+
+    /// Parses `bytes` as an Event; `None` when it parsed but is not an Event, or did not parse
+    /// at all (the caller then classifies it the slow way, which names the problem).
+    fn try_event<B: Body + for<'de> serde::Deserialize<'de>>(
+        &mut self,
+        bytes: &[u8],
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Option<Result<(), RecordError>> {
+        let event: RawEvent<'_, B> = serde_json::from_slice(bytes).ok()?;
+        if !event.looks_like_event() {
+            return None;
+        }
+        Some(self.append(&event, format, origin))
+    }
+
+    fn append<B: Body>(
+        &mut self,
+        event: &RawEvent<'_, B>,
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Result<(), RecordError> {
+        self.builder
+            .append_raw(event, format, origin)
+            .map_err(|e| (SkipKind::BadTimestamp, e.to_string()))?;
+        *self.formats.entry(format).or_default() += 1;
+        self.events += 1;
+        if event.has_no_timestamp() {
+            self.without_timestamps += 1;
+        }
+        Ok(())
+    }
+
+    /// Parses event JSON text (from `log_s`, `properties.log`, a re-serialised object) and
+    /// appends it; errors name what was wrong.
+    fn event_text(
+        &mut self,
+        text: &[u8],
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Result<(), RecordError> {
+        if self.keep_bodies {
+            self.event_text_with::<Value>(text, format, origin)
+        } else {
+            self.event_text_with::<IgnoredAny>(text, format, origin)
+        }
+    }
+
+    fn event_text_with<B: Body + for<'de> serde::Deserialize<'de>>(
+        &mut self,
+        text: &[u8],
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Result<(), RecordError> {
+        let event: RawEvent<'_, B> = serde_json::from_slice(text).map_err(|e| json_error(&e))?;
+        if !event.looks_like_event() {
+            let kind = event.kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
+            return err(SkipKind::NotAuditRecord, format!("expected an audit Event, found kind {kind:?}"));
+        }
+        self.append(&event, format, origin)
+    }
+
+    pub(crate) fn event_value(
+        &mut self,
+        value: &Value,
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> Result<(), RecordError> {
+        match value {
+            Value::Object(_) => {
+                let text = serde_json::to_vec(value).map_err(|e| json_error(&e))?;
+                // Positions would point into our re-serialised text, not the user's file.
+                self.event_text(&text, format, origin).map_err(|(k, m)| (k, strip_position(&m)))
+            }
+            other => err(
+                SkipKind::InvalidField,
+                format!("expected an audit Event object, found {}", type_name(other)),
+            ),
+        }
+    }
+
+    /// Classifies any JSON value and appends the events it holds. Multi-event records
+    /// (`EventList`, `records`) keep their good events; the first bad one is returned.
+    pub(crate) fn value_record(&mut self, value: Value) -> Result<(), RecordError> {
+        let Value::Object(map) = value else {
+            return err(
+                SkipKind::NotAuditRecord,
+                format!("expected a JSON object, found {}", type_name(&value)),
+            );
+        };
+        self.object_record(&map, 0)
+    }
+
+    fn object_record(&mut self, map: &Map<String, Value>, depth: u8) -> Result<(), RecordError> {
+        let kind = map.get("kind");
+        if kind.and_then(Value::as_str) == Some("EventList")
+            || (kind.is_none() && map.get("items").is_some_and(Value::is_array))
+        {
+            return self.event_list(map);
+        }
+        if let Some(records) = map.get("records") {
+            let Value::Array(records) = records else {
+                return err(
+                    SkipKind::InvalidField,
+                    format!("`records` is {}, expected an array", type_name(records)),
+                );
+            };
+            return self.many(records, |c, r| match r {
+                Value::Object(m) => c.diagnostic_record(m),
+                other => err(
+                    SkipKind::InvalidField,
+                    format!("expected a diagnostic record object, found {}", type_name(other)),
+                ),
+            });
+        }
+        if map.contains_key("properties") && (map.contains_key("category") || map.contains_key("Category")) {
+            return self.diagnostic_record(map);
+        }
+        if map.contains_key("log_s") {
+            return self.azure_diagnostics_row(map, InputFormat::AzureDiagnostics);
+        }
+        if is_aks_row(map) {
+            return self.aks_row(map, InputFormat::AksAudit);
+        }
+        if map.contains_key("protoPayload") {
+            return err(
+                SkipKind::Unsupported,
+                "a GKE Cloud Audit Logs entry (protoPayload), not a Kubernetes audit Event; not supported",
+            );
+        }
+        match kind {
+            Some(Value::String(k)) if k == "Event" => {
+                return self.event_value(
+                    &Value::Object(map.clone()),
+                    InputFormat::K8sLog,
+                    &RowOrigin::default(),
+                );
+            }
+            Some(Value::String(k)) => {
+                return err(
+                    SkipKind::NotAuditRecord,
+                    format!("not an audit record: kind {:?} (expected \"Event\" or \"EventList\")", short(k)),
+                );
+            }
+            Some(other) => {
+                return err(
+                    SkipKind::NotAuditRecord,
+                    format!(
+                        "not an audit record: `kind` is {} {}, expected \"Event\"",
+                        type_name(other),
+                        short(&other.to_string())
+                    ),
+                );
+            }
+            None => {}
+        }
+        let api_is_audit =
+            map.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("audit.k8s.io/"));
+        if api_is_audit || ["auditID", "requestURI", "verb"].iter().any(|k| map.contains_key(*k)) {
+            return self.event_value(&Value::Object(map.clone()), InputFormat::K8sLog, &RowOrigin::default());
+        }
+        // Log shippers (Panther, Fluent Bit, Docker's json-file) wrap the record under `log`.
+        if depth < 3
+            && let Some(inner) = map.get("log")
+        {
+            return match inner {
+                Value::Object(m) => self.object_record(m, depth + 1),
+                Value::String(s) => match serde_json::from_str::<Value>(s.trim_end()) {
+                    Ok(Value::Object(m)) => self.object_record(&m, depth + 1),
+                    _ => err(
+                        SkipKind::NotAuditRecord,
+                        "not an audit record: `log` holds text that is not a JSON object",
+                    ),
+                },
+                other => err(
+                    SkipKind::NotAuditRecord,
+                    format!("not an audit record: `log` is {}", type_name(other)),
+                ),
+            };
+        }
+        let mut keys: Vec<&str> = map.keys().map(String::as_str).take(6).collect();
+        keys.sort_unstable();
+        err(
+            SkipKind::NotAuditRecord,
+            format!(
+                "not an audit record: none of kind, apiVersion, auditID, verb, items, records, log_s, AuditId (keys: {})",
+                short(&keys.join(", "))
+            ),
+        )
+    }
+
+    fn many(
+        &mut self,
+        items: &[Value],
+        mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>,
+    ) -> Result<(), RecordError> {
+        let mut first_error = None;
+        for (i, item) in items.iter().enumerate() {
+            if let Err((kind, message)) = f(self, item)
+                && first_error.is_none()
+            {
+                first_error = Some((kind, format!("item {}: {message}", i + 1)));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
+        match map.get("items") {
+            None | Some(Value::Null) => Ok(()),
+            Some(Value::Array(items)) => {
+                self.many(items, |c, item| c.event_value(item, InputFormat::EventList, &RowOrigin::default()))
+            }
+            Some(other) => err(
+                SkipKind::InvalidField,
+                format!("EventList `items` is {}, expected an array", type_name(other)),
+            ),
+        }
+    }
+
+    /// One diagnostic-settings record: `category`, `properties.log` (string or object),
+    /// `properties.pod`, `resourceId`, `time`.
+    pub(crate) fn diagnostic_record(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
+        let category = get_str_ci(map, "category");
+        check_category(category)?;
+        let props = match map.get("properties") {
+            Some(Value::Object(p)) => std::borrow::Cow::Borrowed(p),
+            Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+                Ok(Value::Object(p)) => std::borrow::Cow::Owned(p),
+                _ => {
+                    return err(SkipKind::InvalidField, "`properties` is a string that is not a JSON object");
+                }
+            },
+            Some(other) => {
+                return err(
+                    SkipKind::InvalidField,
+                    format!("`properties` is {}, expected an object", type_name(other)),
+                );
+            }
+            None => return err(SkipKind::InvalidField, "diagnostic record without `properties`"),
+        };
+        let time = opt_time(map, &["time", "Time", "TimeGenerated"])?;
+        let origin = RowOrigin {
+            time_generated: time,
+            azure_category: category,
+            cluster_resource_id: get_str_ci(map, "resourceId"),
+            apiserver_pod: props.get("pod").and_then(Value::as_str),
+        };
+        match props.get("log") {
+            Some(Value::String(s)) => self.event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin),
+            Some(v @ Value::Object(_)) => self.event_value(v, InputFormat::DiagnosticEnvelope, &origin),
+            Some(other) => err(
+                SkipKind::InvalidField,
+                format!("`properties.log` is {}, expected the event as a string or object", type_name(other)),
+            ),
+            None => err(SkipKind::InvalidField, "diagnostic record without `properties.log`"),
+        }
+    }
+
+    /// One `AzureDiagnostics` row: `Category`, `log_s`, `TimeGenerated`, `ResourceId`, `pod_s`.
+    pub(crate) fn azure_diagnostics_row(
+        &mut self,
+        map: &Map<String, Value>,
+        format: InputFormat,
+    ) -> Result<(), RecordError> {
+        let category = get_str_ci(map, "Category");
+        check_category(category)?;
+        let time = opt_time(map, &["TimeGenerated"])?;
+        let origin = RowOrigin {
+            time_generated: time,
+            azure_category: category,
+            cluster_resource_id: get_str(map, &["ResourceId", "_ResourceId", "resourceId"]),
+            apiserver_pod: get_str(map, &["pod_s", "Pod_s", "PodName"]),
+        };
+        match map.get("log_s") {
+            Some(Value::String(s)) => self.event_text(s.as_bytes(), format, &origin),
+            Some(v @ Value::Object(_)) => self.event_value(v, format, &origin),
+            Some(other) => err(
+                SkipKind::InvalidField,
+                format!("`log_s` is {}, expected the event as a JSON string", type_name(other)),
+            ),
+            None => err(SkipKind::InvalidField, "row without `log_s`"),
+        }
+    }
+
+    /// One resource-specific `AKSAudit` / `AKSAuditAdmin` row; dynamic columns may be nested
+    /// JSON or JSON-encoded strings.
+    pub(crate) fn aks_row(
+        &mut self,
+        map: &Map<String, Value>,
+        format: InputFormat,
+    ) -> Result<(), RecordError> {
+        let category = match get_str(map, &["Type", "Category"]) {
+            Some("AKSAudit") | Some("kube-audit") => Some("kube-audit"),
+            Some("AKSAuditAdmin") | Some("kube-audit-admin") => Some("kube-audit-admin"),
+            _ => None,
+        };
+        let mut event = Map::new();
+        event.insert("kind".into(), Value::String("Event".into()));
+        for (column, field) in [
+            ("Level", "level"),
+            ("AuditId", "auditID"),
+            ("Stage", "stage"),
+            ("RequestUri", "requestURI"),
+            ("Verb", "verb"),
+            ("UserAgent", "userAgent"),
+            ("RequestReceivedTime", "requestReceivedTimestamp"),
+            ("StageReceivedTime", "stageTimestamp"),
+        ] {
+            match map.get(column) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) if s.is_empty() => {}
+                Some(v @ Value::String(_)) => {
+                    event.insert(field.into(), v.clone());
+                }
+                Some(other) => {
+                    return err(
+                        SkipKind::InvalidField,
+                        format!("column `{column}` is {}, expected a string", type_name(other)),
+                    );
+                }
+            }
+        }
+        for (column, field) in [
+            ("User", "user"),
+            ("ImpersonatedUser", "impersonatedUser"),
+            ("SourceIps", "sourceIPs"),
+            ("ObjectRef", "objectRef"),
+            ("ResponseStatus", "responseStatus"),
+            ("RequestObject", "requestObject"),
+            ("ResponseObject", "responseObject"),
+            ("Annotations", "annotations"),
+        ] {
+            if let Some(v) = dynamic(map.get(column))
+                .map_err(|m| (SkipKind::InvalidField, format!("column `{column}`: {m}")))?
+            {
+                event.insert(field.into(), v);
+            }
+        }
+        let time = opt_time(map, &["TimeGenerated"])?;
+        let origin = RowOrigin {
+            time_generated: time,
+            azure_category: category,
+            cluster_resource_id: get_str(map, &["_ResourceId", "ResourceId"]),
+            apiserver_pod: get_str(map, &["PodName"]),
+        };
+        self.event_value(&Value::Object(event), format, &origin)
+    }
+}
+
+/// A dynamic column: nested JSON, a JSON-encoded string, or empty (absent).
+fn dynamic(v: Option<&Value>) -> Result<Option<Value>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Null) => Ok(None),
+            Ok(v) => Ok(Some(v)),
+            Err(e) => Err(format!("not JSON: {}", short(&e.to_string()))),
+        },
+        Some(v) => Ok(Some(v.clone())),
+    }
+}
+
+fn is_aks_row(map: &Map<String, Value>) -> bool {
+    map.contains_key("AuditId")
+        || (map.contains_key("Verb") && (map.contains_key("RequestUri") || map.contains_key("ObjectRef")))
+        || matches!(map.get("Type").and_then(Value::as_str), Some("AKSAudit" | "AKSAuditAdmin"))
+}
+
+fn check_category(category: Option<&str>) -> Result<(), RecordError> {
+    match category {
+        None | Some("kube-audit") | Some("kube-audit-admin") => Ok(()),
+        Some(other) => err(
+            SkipKind::NotAuditRecord,
+            format!("category {:?} is not an audit category (kube-audit, kube-audit-admin)", short(other)),
+        ),
+    }
+}
+
+fn get_str<'m>(map: &'m Map<String, Value>, keys: &[&str]) -> Option<&'m str> {
+    keys.iter().find_map(|k| map.get(*k).and_then(Value::as_str)).filter(|s| !s.is_empty())
+}
+
+/// A string field by name, ignoring ASCII case (Azure spells `category` both ways).
+fn get_str_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
+    map.get(key)
+        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+fn opt_time(map: &Map<String, Value>, keys: &[&str]) -> Result<Option<i64>, RecordError> {
+    for k in keys {
+        match map.get(*k) {
+            Some(Value::String(s)) if !s.is_empty() => {
+                return parse_nanos(s).map_err(|_| {
+                    (SkipKind::BadTimestamp, format!("field `{k}`: unreadable timestamp {:?}", short(s)))
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Drops serde_json's trailing " at line N column M".
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => message[..i].to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

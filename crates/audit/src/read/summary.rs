@@ -1,0 +1,209 @@
+//! What a read found: per file, the detected format, records read and records skipped.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::InputFormat;
+
+/// Where in a file a record was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Location {
+    /// 1-based line of a line-oriented file (NDJSON, CSV, a JSON document's syntax error).
+    Line(u64),
+    /// 1-based element of a JSON array, or of an `items` / `records` list.
+    Item(u64),
+    /// 1-based document of a YAML stream.
+    Document(u64),
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line(n) => write!(f, "line {n}"),
+            Location::Item(n) => write!(f, "record {n}"),
+            Location::Document(n) => write!(f, "document {n}"),
+        }
+    }
+}
+
+/// Why a record was skipped: the kinds `stats` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SkipKind {
+    /// Not valid JSON (or CSV / YAML) at all: truncated, garbage, binary.
+    Malformed,
+    /// Valid JSON, but not an audit record of any known shape.
+    NotAuditRecord,
+    /// An audit record with a field of the wrong type or shape.
+    InvalidField,
+    /// A timestamp field present but unreadable.
+    BadTimestamp,
+    /// A line longer than the reader accepts.
+    TooLong,
+    /// A known log format that is not a Kubernetes audit event (e.g. GKE Cloud Audit Logs).
+    Unsupported,
+}
+
+impl SkipKind {
+    /// A stable lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipKind::Malformed => "malformed",
+            SkipKind::NotAuditRecord => "not-audit-record",
+            SkipKind::InvalidField => "invalid-field",
+            SkipKind::BadTimestamp => "bad-timestamp",
+            SkipKind::TooLong => "too-long",
+            SkipKind::Unsupported => "unsupported",
+        }
+    }
+}
+
+impl fmt::Display for SkipKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One skipped record, kept as an example.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRecord {
+    /// The file, as named on the command line (or found under a named directory).
+    pub file: String,
+    /// Where in the file.
+    pub location: Location,
+    /// The kind of problem.
+    pub kind: SkipKind,
+    /// What was wrong, in plain words.
+    pub message: String,
+}
+
+impl fmt::Display for SkippedRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file, self.location, self.message)
+    }
+}
+
+/// How a file was compressed (detected from its magic bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Plain.
+    #[default]
+    None,
+    /// gzip (one or more members).
+    Gzip,
+    /// Zstandard.
+    Zstd,
+}
+
+/// How the records of a file are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Container {
+    /// One JSON record per line.
+    JsonLines,
+    /// One JSON document (possibly pretty-printed): an object, or an object with `items` /
+    /// `records`.
+    JsonDocument,
+    /// One JSON array of records.
+    JsonArray,
+    /// CSV with a header line.
+    Csv,
+    /// One or more YAML documents.
+    Yaml,
+}
+
+impl Container {
+    /// A stable lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Container::JsonLines => "json-lines",
+            Container::JsonDocument => "json-document",
+            Container::JsonArray => "json-array",
+            Container::Csv => "csv",
+            Container::Yaml => "yaml",
+        }
+    }
+}
+
+/// What reading one file found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    /// The file, as named on the command line (or found under a named directory); `-` is stdin.
+    pub file: String,
+    /// Bytes read from disk (compressed size for compressed files).
+    pub bytes: u64,
+    /// Compression detected from the content.
+    pub compression: Compression,
+    /// How records are laid out, when the file was recognised.
+    pub container: Option<Container>,
+    /// Events read per input format (a file of JSON lines may mix formats).
+    pub formats: BTreeMap<InputFormat, u64>,
+    /// Events read (rows handed to the sink).
+    pub events: u64,
+    /// Of those, events with neither `requestReceivedTimestamp` nor `stageTimestamp` (kept
+    /// with null timestamps).
+    pub without_timestamps: u64,
+    /// Records skipped.
+    pub skipped: u64,
+    /// Records skipped per kind.
+    pub skipped_by_kind: BTreeMap<SkipKind, u64>,
+    /// The first few skipped records (see [`super::ReadOptions::max_examples`]).
+    pub examples: Vec<SkippedRecord>,
+    /// Set when the whole file is not an audit log: why (nothing of it was read).
+    pub not_audit: Option<String>,
+}
+
+impl FileSummary {
+    /// The format most of its events came in (ties: the first in [`InputFormat`] order).
+    pub fn format(&self) -> Option<InputFormat> {
+        let mut best: Option<(InputFormat, u64)> = None;
+        for (&f, &n) in &self.formats {
+            if best.is_none_or(|(_, m)| n > m) {
+                best = Some((f, n));
+            }
+        }
+        best.map(|(f, _)| f)
+    }
+
+    pub(crate) fn skip(&mut self, max_examples: usize, rec: SkippedRecord) {
+        self.skipped += 1;
+        *self.skipped_by_kind.entry(rec.kind).or_default() += 1;
+        if self.examples.len() < max_examples {
+            self.examples.push(rec);
+        }
+    }
+}
+
+/// What a whole read found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadSummary {
+    /// One entry per file read, in reading order.
+    pub files: Vec<FileSummary>,
+}
+
+impl ReadSummary {
+    /// Events read over all files.
+    pub fn events(&self) -> u64 {
+        self.files.iter().map(|f| f.events).sum()
+    }
+
+    /// Records skipped over all files.
+    pub fn skipped(&self) -> u64 {
+        self.files.iter().map(|f| f.skipped).sum()
+    }
+
+    /// Events without any timestamp over all files.
+    pub fn without_timestamps(&self) -> u64 {
+        self.files.iter().map(|f| f.without_timestamps).sum()
+    }
+
+    /// Files that were not audit logs at all.
+    pub fn not_audit(&self) -> impl Iterator<Item = &FileSummary> {
+        self.files.iter().filter(|f| f.not_audit.is_some())
+    }
+}

@@ -1,0 +1,206 @@
+//! Text containers that are not JSON: YAML documents and CSV exports with a header line.
+
+use std::io::Read;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::input::{Detected, Peeked, read_failed};
+use super::records::Collector;
+use super::summary::{Container, FileSummary, Location, SkipKind};
+use super::{BatchSink, ReadError, ReadOptions, flush};
+use crate::InputFormat;
+
+/// Detects YAML or CSV from the first significant line of text that is not JSON.
+pub(super) fn detect_text(body: &[u8]) -> Detected {
+    let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    let first = text.lines().map(str::trim_end).find(|l| {
+        let t = l.trim_start();
+        !(t.is_empty() || t.starts_with('#') || t == "---" || t == "..." || t.starts_with("%YAML"))
+    });
+    let Some(line) = first else {
+        // Only comments and document markers.
+        return Detected::Container(Container::Yaml);
+    };
+    if looks_like_yaml_key(line) {
+        return Detected::Container(Container::Yaml);
+    }
+    if line.contains(',') {
+        let names = csv_header(line);
+        if csv_format(&names).is_some() {
+            return Detected::Container(Container::Csv);
+        }
+        if names.iter().any(|n| crate::timestamp::parse_nanos(n.trim_matches('"')).is_ok()) {
+            return Detected::NotAudit(
+                "not an audit format: CSV without a header line (a column holds a timestamp; this looks like a \
+                 flattened export such as Logstash's, which keeps only some fields). Only CSV exports with a \
+                 header are read: AzureDiagnostics (with log_s) or AKSAudit (AuditId, Verb, RequestUri, …)"
+                    .to_owned(),
+            );
+        }
+        return Detected::NotAudit(
+            "not an audit format: CSV whose header names none of log_s (AzureDiagnostics) or AuditId, Verb, \
+             RequestUri (AKSAudit)"
+                .to_owned(),
+        );
+    }
+    Detected::NotAudit(
+        "not an audit format: text that is neither JSON, YAML, nor CSV with a header line".to_owned(),
+    )
+}
+
+fn looks_like_yaml_key(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("- ") {
+        return true;
+    }
+    let Some(colon) = t.find(':') else { return false };
+    let key = &t[..colon];
+    let after = &t[colon + 1..];
+    !key.is_empty()
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+        && (after.is_empty() || after.starts_with(' ') || after.starts_with('\t'))
+}
+
+/// Column names of a header line, normalised: trimmed, unquoted, and without the ` [UTC]`
+/// suffix the Azure portal adds to datetime columns.
+fn csv_header(line: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
+    let mut record = csv::StringRecord::new();
+    match reader.read_record(&mut record) {
+        Ok(true) => record.iter().map(normalise_column).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn normalise_column(name: &str) -> String {
+    let name = name.trim().trim_start_matches('\u{feff}');
+    match name.rfind(" [") {
+        Some(i) if name.ends_with(']') => name[..i].trim().to_owned(),
+        _ => name.to_owned(),
+    }
+}
+
+fn csv_format(names: &[String]) -> Option<InputFormat> {
+    let has = |n: &str| names.iter().any(|x| x == n);
+    if has("log_s") {
+        Some(InputFormat::AzureDiagnosticsCsv)
+    } else if has("AuditId") || (has("Verb") && (has("RequestUri") || has("ObjectRef"))) {
+        Some(InputFormat::AksAuditCsv)
+    } else {
+        None
+    }
+}
+
+pub(super) fn read_csv(
+    stream: Peeked<'_>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    file: &mut FileSummary,
+) -> Result<(), ReadError> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(stream);
+    let names: Vec<String> = match reader.byte_headers() {
+        Ok(h) => h.iter().map(|n| normalise_column(&String::from_utf8_lossy(n))).collect(),
+        Err(e) => {
+            file.not_audit = Some(format!("not an audit format: unreadable CSV header: {e}"));
+            return Ok(());
+        }
+    };
+    let Some(format) = csv_format(&names) else {
+        file.not_audit =
+            Some("not an audit format: CSV header names none of log_s, AuditId, Verb".to_owned());
+        return Ok(());
+    };
+    let mut c = Collector::new(opts.keep_bodies, opts.max_examples);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line());
+                let mut map = Map::new();
+                let mut bad_utf8 = None;
+                for (name, field) in names.iter().zip(record.iter()) {
+                    match std::str::from_utf8(field) {
+                        Ok("") => {}
+                        Ok(s) => {
+                            map.insert(name.clone(), Value::String(s.to_owned()));
+                        }
+                        Err(_) => bad_utf8 = Some(name.clone()),
+                    }
+                }
+                let result = match bad_utf8 {
+                    Some(col) => Err((SkipKind::Malformed, format!("column `{col}` is not UTF-8 text"))),
+                    None if format == InputFormat::AzureDiagnosticsCsv => {
+                        c.azure_diagnostics_row(&map, format)
+                    }
+                    None => c.aks_row(&map, format),
+                };
+                if let Err((kind, message)) = result {
+                    c.skip(Location::Line(line), kind, message);
+                }
+            }
+            Err(e) => {
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    let io = std::io::Error::new(io.kind(), io.to_string());
+                    flush(&mut c, file, opts, sink)?;
+                    read_failed(file, opts, Location::Line(line), &io);
+                    break;
+                }
+                c.skip(Location::Line(line), SkipKind::Malformed, format!("invalid CSV: {e}"));
+            }
+        }
+        if c.builder.len() >= opts.batch_rows || (opts.strict && c.skipped > 0) {
+            flush(&mut c, file, opts, sink)?;
+        }
+    }
+    flush(&mut c, file, opts, sink)
+}
+
+pub(super) fn read_yaml(
+    stream: Peeked<'_>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    file: &mut FileSummary,
+) -> Result<(), ReadError> {
+    let mut bytes = Vec::new();
+    if let Err(e) = stream.take(opts.max_document_bytes as u64 + 1).read_to_end(&mut bytes) {
+        read_failed(file, opts, Location::Document(1), &e);
+        return Ok(());
+    }
+    if bytes.len() > opts.max_document_bytes {
+        file.not_audit = Some(format!(
+            "YAML larger than {} bytes is not read (convert it to JSON lines)",
+            opts.max_document_bytes
+        ));
+        return Ok(());
+    }
+    let Ok(text) = String::from_utf8(bytes) else {
+        file.not_audit = Some("not an audit format: YAML that is not UTF-8 text".to_owned());
+        return Ok(());
+    };
+    let mut c = Collector::new(opts.keep_bodies, opts.max_examples.max(1));
+    for (i, doc) in yaml_serde::Deserializer::from_str(&text).enumerate() {
+        let location = Location::Document(i as u64 + 1);
+        match Value::deserialize(doc) {
+            Ok(Value::Null) => {}
+            Ok(v) => {
+                if let Err((kind, message)) = c.value_record(v) {
+                    c.skip(location, kind, message);
+                }
+            }
+            Err(e) => {
+                c.skip(location, SkipKind::Malformed, format!("invalid YAML: {e}"));
+                break;
+            }
+        }
+    }
+    if c.events == 0 {
+        // Front matter, manifests, configuration: YAML, but no audit log.
+        let why = c.examples.first().map(|s| format!(" ({}: {})", s.location, s.message)).unwrap_or_default();
+        file.not_audit = Some(format!("not an audit format: YAML with no audit Event{why}"));
+        return Ok(());
+    }
+    flush(&mut c, file, opts, sink)
+}

@@ -1,0 +1,634 @@
+//! The one writer of a store: deduplicates, partitions by hour, writes Parquet atomically and
+//! commits through the manifest.
+//!
+//! Crash safety: a Parquet file is written under a temporary name, synced and renamed into
+//! place, and only then listed in a new manifest, itself written aside, synced and renamed
+//! over the old one. A kill at any moment leaves the old or the new manifest, each listing
+//! only complete files; files it does not list are removed when the next writer opens.
+//!
+//! Dedupe: every row gets a 64-bit key (xxh3 of `auditID` + `stage` + `stageTimestamp`, or of
+//! the record's main fields when it has no `auditID`). Keys are kept per hour partition and
+//! loaded on demand from that hour's Parquet files, with a budget on how many stay in memory,
+//! so memory is bounded whatever the store's size.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
+};
+use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::datatypes::TimestampNanosecondType;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, StoreError};
+use crate::col;
+use crate::read::{SkipKind, SkippedRecord};
+use crate::schema::canonical_schema;
+
+/// Tuning of the writer; the defaults keep RSS well under 1 GB.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    /// An hour's buffered rows are written out once they reach this many.
+    pub flush_rows: usize,
+    /// When all buffers together exceed this many bytes, the largest is written out.
+    pub max_buffered_bytes: usize,
+    /// Dedupe keys kept in memory over all hours (8 bytes each plus table overhead).
+    pub max_keys: usize,
+    /// Rows per Parquet row group.
+    pub row_group_rows: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            flush_rows: 1 << 20,
+            max_buffered_bytes: 256 << 20,
+            max_keys: 16 << 20,
+            row_group_rows: 128 * 1024,
+        }
+    }
+}
+
+/// Keys are already hashes: use them as they are.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type KeySet = HashSet<u64, BuildHasherDefault<IdentityHasher>>;
+
+/// Rows waiting to be written for one hour.
+#[derive(Default)]
+struct HourBuffer {
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    bytes: usize,
+}
+
+/// What one [`StoreWriter::write`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteOutcome {
+    /// Rows kept.
+    pub kept: u64,
+    /// Rows dropped as duplicates (of stored rows or of rows earlier in this run).
+    pub duplicates: u64,
+}
+
+/// The single writer of a store; holds the store's lock until dropped.
+pub struct StoreWriter {
+    dir: PathBuf,
+    _lock: File,
+    manifest: Manifest,
+    opts: WriterOptions,
+    run_id: String,
+    seq: u64,
+    buffers: BTreeMap<Option<i64>, HourBuffer>,
+    buffered_bytes: usize,
+    keys: HashMap<Option<i64>, KeySet>,
+    key_lru: VecDeque<Option<i64>>,
+    key_count: usize,
+    /// Written this run, not yet in the manifest.
+    pending: Vec<DataFile>,
+    pending_inputs: Vec<IngestedInput>,
+    pending_skips: Vec<(BTreeMap<SkipKind, u64>, Vec<SkippedRecord>)>,
+    pending_duplicates: u64,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// `YYYY-MM-DDTHH` of an hour number (hours since the epoch), or `none`.
+pub fn hour_name(hour: Option<i64>) -> String {
+    match hour.and_then(|h| chrono::DateTime::from_timestamp(h.saturating_mul(3600), 0)) {
+        Some(t) => t.format("%Y-%m-%dT%H").to_string(),
+        None => "none".to_owned(),
+    }
+}
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+
+impl StoreWriter {
+    /// Opens (creating if needed) the store at `dir` for writing; refused while another
+    /// writer holds it. Removes files a killed writer left behind.
+    pub fn open(dir: &Path, opts: WriterOptions) -> Result<StoreWriter, StoreError> {
+        std::fs::create_dir_all(dir.join("data")).map_err(io_err(dir))?;
+        let lock_path = dir.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_path_buf())),
+            Err(std::fs::TryLockError::Error(source)) => {
+                return Err(StoreError::Io { path: lock_path, source });
+            }
+        }
+        let manifest = match Manifest::load(dir) {
+            Ok(m) => m,
+            Err(StoreError::NotAStore(_)) => Manifest::default(),
+            Err(e) => return Err(e),
+        };
+        let run_id = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"), std::process::id());
+        let w = StoreWriter {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            manifest,
+            opts,
+            run_id,
+            seq: 0,
+            buffers: BTreeMap::new(),
+            buffered_bytes: 0,
+            keys: HashMap::new(),
+            key_lru: VecDeque::new(),
+            key_count: 0,
+            pending: Vec::new(),
+            pending_inputs: Vec::new(),
+            pending_skips: Vec::new(),
+            pending_duplicates: 0,
+        };
+        w.remove_orphans()?;
+        if !dir.join(MANIFEST).exists() {
+            w.write_manifest(&w.manifest.clone())?;
+        }
+        Ok(w)
+    }
+
+    /// The manifest as last committed.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Removes data files the manifest does not list (a killed writer's), and temp files.
+    fn remove_orphans(&self) -> Result<(), StoreError> {
+        let listed: HashSet<PathBuf> = self.manifest.files.iter().map(|f| self.dir.join(&f.path)).collect();
+        let mut stack = vec![self.dir.join("data")];
+        while let Some(d) = stack.pop() {
+            let entries = match std::fs::read_dir(&d) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(StoreError::Io { path: d, source }),
+            };
+            for entry in entries {
+                let path = entry.map_err(io_err(&d))?.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if !listed.contains(&path) {
+                    std::fs::remove_file(&path).map_err(io_err(&path))?;
+                }
+            }
+        }
+        let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
+        if tmp.exists() {
+            std::fs::remove_file(&tmp).map_err(io_err(&tmp))?;
+        }
+        Ok(())
+    }
+
+    /// Deduplicates `batch`, partitions it by hour and buffers it; full buffers are written.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<WriteOutcome, StoreError> {
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(WriteOutcome::default());
+        }
+        let hours = row_hours(batch);
+        let keys = row_keys(batch);
+        let mut by_hour: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
+        for (row, hour) in hours.iter().enumerate() {
+            by_hour.entry(*hour).or_default().push(row as u32);
+        }
+        let mut duplicates = 0u64;
+        let mut kept = 0u64;
+        for (hour, mut rows) in by_hour {
+            self.ensure_keys(hour)?;
+            let set = self.keys.entry(hour).or_default();
+            let before = rows.len();
+            rows.retain(|&r| set.insert(keys[r as usize]));
+            self.key_count += rows.len();
+            duplicates += (before - rows.len()) as u64;
+            if rows.is_empty() {
+                continue;
+            }
+            let part = if rows.len() == n {
+                batch.clone()
+            } else {
+                take_record_batch(batch, &UInt32Array::from(rows))
+                    .map_err(|e| StoreError::Parquet { path: self.dir.clone(), message: e.to_string() })?
+            };
+            kept += part.num_rows() as u64;
+            let bytes = part.get_array_memory_size();
+            let buf = self.buffers.entry(hour).or_default();
+            buf.rows += part.num_rows();
+            buf.bytes += bytes;
+            buf.batches.push(part);
+            self.buffered_bytes += bytes;
+            if buf.rows >= self.opts.flush_rows {
+                self.flush_hour(hour)?;
+            }
+        }
+        while self.buffered_bytes > self.opts.max_buffered_bytes {
+            let Some(largest) = self.buffers.iter().max_by_key(|(_, b)| b.bytes).map(|(h, _)| *h) else {
+                break;
+            };
+            self.flush_hour(largest)?;
+        }
+        self.evict_keys();
+        self.pending_duplicates += duplicates;
+        Ok(WriteOutcome { kept, duplicates })
+    }
+
+    /// Loads the keys of an hour's stored rows if they are not in memory.
+    fn ensure_keys(&mut self, hour: Option<i64>) -> Result<(), StoreError> {
+        if self.keys.contains_key(&hour) {
+            if self.key_lru.back() != Some(&hour) {
+                self.key_lru.retain(|h| *h != hour);
+                self.key_lru.push_back(hour);
+            }
+            return Ok(());
+        }
+        let name = hour_name(hour);
+        let mut set = KeySet::default();
+        let files: Vec<String> = self
+            .manifest
+            .files
+            .iter()
+            .chain(self.pending.iter())
+            .filter(|f| f.hour == name)
+            .map(|f| f.path.clone())
+            .collect();
+        for rel in files {
+            let path = self.dir.join(&rel);
+            for k in stored_keys(&path)? {
+                set.insert(k);
+            }
+        }
+        self.key_count += set.len();
+        self.keys.insert(hour, set);
+        self.key_lru.push_back(hour);
+        Ok(())
+    }
+
+    /// Drops the least recently used hours' keys while over budget (they reload on demand).
+    fn evict_keys(&mut self) {
+        while self.key_count > self.opts.max_keys && self.key_lru.len() > 1 {
+            let Some(h) = self.key_lru.pop_front() else { break };
+            // Rows still buffered are not on disk yet: their keys must stay.
+            if self.buffers.contains_key(&h) {
+                self.key_lru.push_back(h);
+                if self.key_lru.iter().all(|x| self.buffers.contains_key(x)) {
+                    break;
+                }
+                continue;
+            }
+            if let Some(set) = self.keys.remove(&h) {
+                self.key_count -= set.len();
+            }
+        }
+    }
+
+    fn flush_hour(&mut self, hour: Option<i64>) -> Result<(), StoreError> {
+        let Some(buf) = self.buffers.remove(&hour) else { return Ok(()) };
+        self.buffered_bytes -= buf.bytes;
+        if buf.rows == 0 {
+            return Ok(());
+        }
+        let schema = canonical_schema();
+        let perr = |path: &Path, e: &dyn std::fmt::Display| StoreError::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        };
+        let all = concat_batches(&schema, &buf.batches).map_err(|e| perr(&self.dir, &e))?;
+        drop(buf);
+        let sorted = sort_by_time(&all).map_err(|e| perr(&self.dir, &e))?;
+        drop(all);
+        let name = hour_name(hour);
+        let rel_dir = format!("data/hour={name}");
+        let abs_dir = self.dir.join(&rel_dir);
+        std::fs::create_dir_all(&abs_dir).map_err(io_err(&abs_dir))?;
+        self.seq += 1;
+        let file_name = format!("part-{}-{:05}.parquet", self.run_id, self.seq);
+        let final_path = abs_dir.join(&file_name);
+        let tmp_path = abs_dir.join(format!(".{file_name}.tmp"));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| perr(&tmp_path, &e))?))
+            .set_dictionary_enabled(true)
+            .set_max_row_group_row_count(Some(self.opts.row_group_rows))
+            .build();
+        let file = File::create(&tmp_path).map_err(io_err(&tmp_path))?;
+        let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| perr(&tmp_path, &e))?;
+        writer.write(&sorted).map_err(|e| perr(&tmp_path, &e))?;
+        let file = writer.into_inner().map_err(|e| perr(&tmp_path, &e))?;
+        file.sync_all().map_err(io_err(&tmp_path))?;
+        let bytes = file.metadata().map_err(io_err(&tmp_path))?.len();
+        drop(file);
+        std::fs::rename(&tmp_path, &final_path).map_err(io_err(&final_path))?;
+        sync_dir(&abs_dir)?;
+        self.pending.push(DataFile {
+            path: format!("{rel_dir}/{file_name}"),
+            hour: name,
+            bytes,
+            counts: counts_of(&sorted),
+        });
+        Ok(())
+    }
+
+    /// Notes an input read completely; it is listed in the manifest with the next commit.
+    pub fn input_done(
+        &mut self,
+        input: IngestedInput,
+        skipped_by_kind: BTreeMap<SkipKind, u64>,
+        examples: Vec<SkippedRecord>,
+    ) {
+        self.pending_inputs.push(input);
+        self.pending_skips.push((skipped_by_kind, examples));
+    }
+
+    /// Data files written but not committed yet.
+    pub fn uncommitted_files(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Writes every buffer out and commits: the new manifest lists the files and inputs.
+    pub fn commit(&mut self) -> Result<(), StoreError> {
+        let hours: Vec<Option<i64>> = self.buffers.keys().copied().collect();
+        for h in hours {
+            self.flush_hour(h)?;
+        }
+        if self.pending.is_empty() && self.pending_inputs.is_empty() && self.pending_duplicates == 0 {
+            return Ok(());
+        }
+        let mut next = self.manifest.clone();
+        next.files.extend(self.pending.iter().cloned());
+        next.files.sort_by(|a, b| a.path.cmp(&b.path));
+        next.inputs.extend(self.pending_inputs.iter().cloned());
+        next.duplicates_dropped += self.pending_duplicates;
+        let mut new_examples = Vec::new();
+        for (by_kind, examples) in &self.pending_skips {
+            for (k, n) in by_kind {
+                *next.skipped.by_kind.entry(*k).or_default() += n;
+            }
+            new_examples.extend(examples.iter().cloned());
+        }
+        new_examples.append(&mut next.skipped.examples);
+        new_examples.truncate(20);
+        next.skipped.examples = new_examples;
+        self.write_manifest(&next)?;
+        self.manifest = next;
+        self.pending.clear();
+        self.pending_inputs.clear();
+        self.pending_skips.clear();
+        self.pending_duplicates = 0;
+        Ok(())
+    }
+
+    /// Removes everything written since the last commit (strict mode's refusal).
+    pub fn abort(mut self) -> Result<(), StoreError> {
+        self.buffers.clear();
+        for f in self.pending.drain(..) {
+            let path = self.dir.join(&f.path);
+            std::fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+        Ok(())
+    }
+
+    fn write_manifest(&self, m: &Manifest) -> Result<(), StoreError> {
+        let path = self.dir.join(MANIFEST);
+        let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
+        let text = serde_json::to_vec_pretty(m)
+            .map_err(|e| StoreError::BadManifest { path: path.clone(), message: e.to_string() })?;
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(&text).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        sync_dir(&self.dir)
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    // Makes the rename durable; directories cannot be opened for sync everywhere.
+    if let Ok(d) = File::open(dir) {
+        d.sync_all().map_err(io_err(dir))?;
+    }
+    Ok(())
+}
+
+fn ts_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a TimestampNanosecondArray> {
+    batch.column_by_name(name).and_then(|c| c.as_primitive_opt::<TimestampNanosecondType>())
+}
+
+/// The time a row is filed under: `stageTimestamp`, else `requestReceivedTimestamp`, else
+/// `TimeGenerated`.
+fn row_time(batch: &RecordBatch) -> Vec<Option<i64>> {
+    let cols: Vec<&TimestampNanosecondArray> =
+        [col::STAGE_TIMESTAMP, col::REQUEST_RECEIVED_TIMESTAMP, col::TIME_GENERATED]
+            .iter()
+            .filter_map(|n| ts_col(batch, n))
+            .collect();
+    (0..batch.num_rows()).map(|i| cols.iter().find(|c| c.is_valid(i)).map(|c| c.value(i))).collect()
+}
+
+fn row_hours(batch: &RecordBatch) -> Vec<Option<i64>> {
+    row_time(batch).into_iter().map(|t| t.map(|t| t.div_euclid(HOUR_NS))).collect()
+}
+
+fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>())
+}
+
+/// The columns hashed for a row without an `auditID`.
+const FALLBACK_KEY_COLUMNS: [&str; 14] = [
+    col::STAGE,
+    col::LEVEL,
+    col::VERB,
+    col::REQUEST_URI,
+    col::USER_USERNAME,
+    col::USER_AGENT,
+    col::OBJECT_RESOURCE,
+    col::OBJECT_NAMESPACE,
+    col::OBJECT_NAME,
+    col::OBJECT_SUBRESOURCE,
+    col::RESPONSE_STATUS,
+    col::RESPONSE_MESSAGE,
+    col::SOURCE_FORMAT,
+    col::AZURE_CATEGORY,
+];
+
+/// Columns read back from Parquet to rebuild dedupe keys.
+fn key_columns() -> Vec<&'static str> {
+    let mut v = vec![
+        col::AUDIT_ID,
+        col::REQUEST_RECEIVED_TIMESTAMP,
+        col::STAGE_TIMESTAMP,
+        col::TIME_GENERATED,
+        col::RESPONSE_CODE,
+    ];
+    v.extend(FALLBACK_KEY_COLUMNS);
+    v
+}
+
+fn push_opt_str(buf: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        Some(s) => {
+            buf.push(1);
+            buf.extend_from_slice(&(s.len() as u64).to_le_bytes());
+            buf.extend_from_slice(s.as_bytes());
+        }
+        None => buf.push(0),
+    }
+}
+
+fn push_opt_i64(buf: &mut Vec<u8>, v: Option<i64>) {
+    match v {
+        Some(x) => {
+            buf.push(1);
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+        None => buf.push(0),
+    }
+}
+
+fn get_s(a: Option<&StringArray>, i: usize) -> Option<&str> {
+    a.filter(|a| a.is_valid(i)).map(|a| a.value(i))
+}
+
+fn get_t(a: Option<&TimestampNanosecondArray>, i: usize) -> Option<i64> {
+    a.filter(|a| a.is_valid(i)).map(|a| a.value(i))
+}
+
+/// The dedupe key of every row (see the module docs).
+pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
+    let audit = str_col(batch, col::AUDIT_ID);
+    let stage = str_col(batch, col::STAGE);
+    let st = ts_col(batch, col::STAGE_TIMESTAMP);
+    let rr = ts_col(batch, col::REQUEST_RECEIVED_TIMESTAMP);
+    let tg = ts_col(batch, col::TIME_GENERATED);
+    let code = batch.column_by_name(col::RESPONSE_CODE).and_then(|c| c.as_any().downcast_ref::<Int32Array>());
+    let fallback: Vec<Option<&StringArray>> =
+        FALLBACK_KEY_COLUMNS.iter().map(|n| str_col(batch, n)).collect();
+    let mut buf = Vec::with_capacity(256);
+    (0..batch.num_rows())
+        .map(|i| {
+            buf.clear();
+            match get_s(audit, i) {
+                Some(id) => {
+                    buf.push(b'A');
+                    push_opt_str(&mut buf, Some(id));
+                    push_opt_str(&mut buf, get_s(stage, i));
+                    push_opt_i64(&mut buf, get_t(st, i));
+                }
+                None => {
+                    buf.push(b'R');
+                    push_opt_i64(&mut buf, get_t(rr, i));
+                    push_opt_i64(&mut buf, get_t(st, i));
+                    push_opt_i64(&mut buf, get_t(tg, i));
+                    push_opt_i64(&mut buf, code.filter(|c| c.is_valid(i)).map(|c| i64::from(c.value(i))));
+                    for a in &fallback {
+                        push_opt_str(&mut buf, get_s(*a, i));
+                    }
+                }
+            }
+            xxhash_rust::xxh3::xxh3_64(&buf)
+        })
+        .collect()
+}
+
+/// Rebuilds the dedupe keys of a stored file from the few columns they hash.
+fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
+    let perr =
+        |e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
+    let file = File::open(path).map_err(io_err(path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| perr(&e))?;
+    let wanted = key_columns();
+    let schema = builder.parquet_schema();
+    let indices: Vec<usize> = (0..schema.num_columns())
+        .filter(|&i| wanted.contains(&schema.column(i).path().parts()[0].as_str()))
+        .collect();
+    let mask = ProjectionMask::leaves(schema, indices);
+    let reader = builder.with_projection(mask).with_batch_size(64 * 1024).build().map_err(|e| perr(&e))?;
+    let mut keys = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| perr(&e))?;
+        keys.extend(row_keys(&batch));
+    }
+    Ok(keys)
+}
+
+fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let times: ArrayRef = Arc::new(TimestampNanosecondArray::from(row_time(batch)));
+    let already_sorted = {
+        let t = times.as_primitive::<TimestampNanosecondType>();
+        (1..t.len()).all(|i| !t.is_valid(i - 1) || (t.is_valid(i) && t.value(i - 1) <= t.value(i)))
+    };
+    if already_sorted {
+        return Ok(batch.clone());
+    }
+    let indices = lexsort_to_indices(
+        &[SortColumn { values: times, options: Some(SortOptions { descending: false, nulls_first: false }) }],
+        None,
+    )?;
+    take_record_batch(batch, &indices)
+}
+
+/// Per-value row counts of the columns `stats` shows.
+pub fn counts_of(batch: &RecordBatch) -> Counts {
+    let mut c = Counts { events: batch.num_rows() as u64, ..Counts::default() };
+    let rr = ts_col(batch, col::REQUEST_RECEIVED_TIMESTAMP);
+    let st = ts_col(batch, col::STAGE_TIMESTAMP);
+    for i in 0..batch.num_rows() {
+        let a = rr.filter(|a| a.is_valid(i)).map(|a| a.value(i));
+        let b = st.filter(|a| a.is_valid(i)).map(|a| a.value(i));
+        if a.is_none() && b.is_none() {
+            c.without_timestamps += 1;
+        }
+        for t in [a, b].into_iter().flatten() {
+            c.min_time = Some(c.min_time.map_or(t, |m| m.min(t)));
+            c.max_time = Some(c.max_time.map_or(t, |m| m.max(t)));
+        }
+    }
+    for (name, target) in [
+        (col::SOURCE_FORMAT, &mut c.formats),
+        (col::STAGE, &mut c.stages),
+        (col::LEVEL, &mut c.levels),
+        (col::VERB, &mut c.verbs),
+        (col::AZURE_CATEGORY, &mut c.categories),
+    ] {
+        let Some(a) = str_col(batch, name) else { continue };
+        let mut counts: HashMap<Option<&str>, u64> = HashMap::new();
+        for i in 0..a.len() {
+            *counts.entry(a.is_valid(i).then(|| a.value(i))).or_default() += 1;
+        }
+        for (k, n) in counts {
+            // Native logs have no Azure category: not worth a "(none)" line in stats.
+            if k.is_none() && name == col::AZURE_CATEGORY {
+                continue;
+            }
+            *target.entry(k.unwrap_or("(none)").to_owned()).or_default() += n;
+        }
+    }
+    c
+}

@@ -1,0 +1,191 @@
+//! A fast, lenient parser for the timestamps audit logs carry.
+//!
+//! Accepted: `YYYY-MM-DD` then `T`, `t` or a space, `HH:MM:SS`, 0 to 9 fractional digits
+//! (more are truncated), then `Z`, `z`, `±HH:MM`, `±HHMM` or nothing (read as UTC: Panther
+//! and some CSV exports drop the zone). Azure writes 7 fractional digits, the apiserver 6.
+
+/// Why a timestamp string could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadTimestamp;
+
+/// Parses `s` into nanoseconds since the Unix epoch, UTC.
+///
+/// `Ok(None)` means a valid date outside Arrow's nanosecond range (years 1677–2262), stored
+/// as null like the reference conversion does.
+pub fn parse_nanos(s: &str) -> Result<Option<i64>, BadTimestamp> {
+    let b = s.trim().as_bytes();
+    if b.len() < 19 {
+        return Err(BadTimestamp);
+    }
+    let year = digits(b, 0, 4)? as i64;
+    expect(b, 4, b'-')?;
+    let month = digits(b, 5, 2)?;
+    expect(b, 7, b'-')?;
+    let day = digits(b, 8, 2)?;
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return Err(BadTimestamp);
+    }
+    let hour = digits(b, 11, 2)?;
+    expect(b, 13, b':')?;
+    let minute = digits(b, 14, 2)?;
+    expect(b, 16, b':')?;
+    let second = digits(b, 17, 2)?;
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err(BadTimestamp);
+    }
+    if hour > 23 || minute > 59 || second > 59 {
+        return Err(BadTimestamp);
+    }
+    let mut i = 19;
+    let mut nanos: i64 = 0;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000_000i64;
+        while i < b.len() && b[i].is_ascii_digit() {
+            if scale > 0 {
+                nanos += i64::from(b[i] - b'0') * scale;
+                scale /= 10;
+            }
+            i += 1;
+        }
+        if i == start {
+            return Err(BadTimestamp);
+        }
+    }
+    let offset_seconds: i64 = match b.get(i) {
+        None => 0,
+        Some(b'Z' | b'z') => {
+            i += 1;
+            0
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = digits(b, i + 1, 2)? as i64;
+            let (om, used) = if b.get(i + 3) == Some(&b':') {
+                (digits(b, i + 4, 2)? as i64, 6)
+            } else {
+                (digits(b, i + 3, 2)? as i64, 5)
+            };
+            if oh > 23 || om > 59 {
+                return Err(BadTimestamp);
+            }
+            i += used;
+            let off = oh * 3600 + om * 60;
+            if sign == b'-' { -off } else { off }
+        }
+        Some(_) => return Err(BadTimestamp),
+    };
+    if i != b.len() {
+        return Err(BadTimestamp);
+    }
+    let days = days_from_civil(year, month, day);
+    let secs =
+        days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second) - offset_seconds;
+    Ok(secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(nanos)))
+}
+
+fn expect(b: &[u8], i: usize, c: u8) -> Result<(), BadTimestamp> {
+    if b.get(i) == Some(&c) { Ok(()) } else { Err(BadTimestamp) }
+}
+
+fn digits(b: &[u8], start: usize, n: usize) -> Result<u32, BadTimestamp> {
+    let mut v = 0u32;
+    for k in 0..n {
+        let c = *b.get(start + k).ok_or(BadTimestamp)?;
+        if !c.is_ascii_digit() {
+            return Err(BadTimestamp);
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Ok(v)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: u32) -> u32 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if is_leap(y) => 29,
+        _ => 28,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the civil-from-days inverse).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+
+    fn chrono_nanos(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).expect("valid rfc3339").timestamp_nanos_opt().expect("in range")
+    }
+
+    #[test]
+    fn agrees_with_chrono_on_every_fraction_length_and_offset() {
+        for s in [
+            "2024-01-01T10:00:00Z",
+            "2024-01-01T10:00:00.1Z",
+            "2024-01-01T10:00:00.12Z",
+            "2024-01-01T10:00:00.123456Z",
+            "2024-01-01T10:00:00.1234567Z",
+            "2024-01-01T10:00:00.123456789Z",
+            "2024-02-29T23:59:59.999999999+02:00",
+            "1999-12-31T23:00:00-05:30",
+            "1970-01-01T00:00:00Z",
+            "1969-12-31T23:59:59.5Z",
+            "2262-04-11T23:47:16Z",
+        ] {
+            assert_eq!(parse_nanos(s), Ok(Some(chrono_nanos(s))), "{s}");
+        }
+    }
+
+    #[test]
+    fn zone_less_and_space_separated_forms_read_as_utc() {
+        assert_eq!(parse_nanos("2022-11-29 00:09:04.38"), Ok(Some(chrono_nanos("2022-11-29T00:09:04.38Z"))));
+        assert_eq!(
+            parse_nanos("2022-11-29T00:09:04+0100"),
+            Ok(Some(chrono_nanos("2022-11-29T00:09:04+01:00")))
+        );
+    }
+
+    #[test]
+    fn more_than_nine_fraction_digits_are_truncated() {
+        assert_eq!(parse_nanos("2024-01-01T00:00:00.1234567891Z"), Ok(Some(1_704_067_200_123_456_789)));
+    }
+
+    #[test]
+    fn rejects_malformed_and_impossible_dates() {
+        for s in [
+            "",
+            "garbage",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00Zjunk",
+            "2024-01-01T00:00:00+25:00",
+            "２０２４-01-01T00:00:00Z",
+        ] {
+            assert_eq!(parse_nanos(s), Err(BadTimestamp), "{s}");
+        }
+    }
+
+    #[test]
+    fn out_of_nanosecond_range_is_null_not_an_error() {
+        assert_eq!(parse_nanos("1600-01-01T00:00:00Z"), Ok(None));
+        assert_eq!(parse_nanos("9999-12-31T23:59:59Z"), Ok(None));
+    }
+}

@@ -1,0 +1,298 @@
+//! The reader on every container and record shape, the fast path against the reference
+//! conversion, and bad input of every kind.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::compute::concat_batches;
+use audit::batch::{Origin, events_to_batch};
+use audit::read::{
+    Compression, Container, FileSummary, ReadError, ReadOptions, SinkError, SkipKind, read_bytes,
+};
+use audit::{Event, InputFormat, canonical_schema, col};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+fn read_with(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, RecordBatch) {
+    let mut batches = Vec::new();
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        batches.push(b);
+        Ok(())
+    };
+    let f = read_bytes(name, bytes, opts, &mut sink).expect("read");
+    let all = concat_batches(&canonical_schema(), &batches).expect("concat");
+    (f, all)
+}
+
+fn read(name: &str, bytes: &[u8]) -> (FileSummary, RecordBatch) {
+    read_with(name, bytes, &ReadOptions::default())
+}
+
+fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    let a = batch.column_by_name(name).expect("column").as_string::<i32>();
+    (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_owned())).collect()
+}
+
+const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"alice","groups":["g"]},"sourceIPs":["10.0.0.1"],"userAgent":"kubectl/v1.29","objectRef":{"resource":"pods","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2024-01-01T10:00:00.1234567Z","stageTimestamp":"2024-01-01T10:00:01.5Z","annotations":{"b":"2","a":"1"}}"#;
+
+#[test]
+fn fast_path_rows_equal_the_reference_conversion_on_real_events() {
+    for keep_bodies in [false, true] {
+        for rel in [
+            "audit/audit2rbac_demo.log",
+            "audit/falco_k8s_audit_trace_files/create_configmap_sensitive_values.json",
+            "audit/falco_k8s_audit_trace_files/create_nginx_pod_privileged.json",
+        ] {
+            let text = std::fs::read_to_string(fixture(rel)).expect("fixture");
+            let events: Vec<Event> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).expect("event"))
+                .collect();
+            let reference = events_to_batch(&events, InputFormat::K8sLog, &Origin::default(), keep_bodies)
+                .expect("reference");
+            let opts = ReadOptions { keep_bodies, ..ReadOptions::default() };
+            let (f, fast) = read_with(rel, text.as_bytes(), &opts);
+            assert_eq!(f.events as usize, events.len());
+            for (i, field) in canonical_schema().fields().iter().enumerate() {
+                assert_eq!(
+                    fast.column(i).to_data(),
+                    reference.column(i).to_data(),
+                    "{rel}: column {} (keep_bodies {keep_bodies})",
+                    field.name()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn annotations_are_sorted_and_bodies_dropped_by_default() {
+    let line = EVENT.replace(
+        r#""annotations""#,
+        r#""requestObject":{"kind":"Secret","data":{"x":"c2VjcmV0"}},"annotations""#,
+    );
+    let (_, b) = read("e.json", line.as_bytes());
+    let anns = b.column_by_name(col::ANNOTATIONS).expect("annotations").as_map();
+    let keys = anns.keys().as_string::<i32>();
+    assert_eq!((keys.value(0), keys.value(1)), ("a", "b"));
+    assert!(b.column_by_name(col::REQUEST_OBJECT).expect("body").is_null(0));
+    let (_, b) =
+        read_with("e.json", line.as_bytes(), &ReadOptions { keep_bodies: true, ..ReadOptions::default() });
+    assert_eq!(
+        strings(&b, col::REQUEST_OBJECT)[0].as_deref(),
+        Some(r#"{"data":{"x":"c2VjcmV0"},"kind":"Secret"}"#)
+    );
+}
+
+#[test]
+fn gzip_and_zstd_are_detected_from_content() {
+    let plain = std::fs::read(fixture("audit/audit2rbac_demo.log")).expect("fixture");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&plain).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let zst = zstd::encode_all(plain.as_slice(), 3).expect("zstd");
+    for (bytes, c) in [(gz, Compression::Gzip), (zst, Compression::Zstd)] {
+        let (f, _) = read("no-extension", &bytes);
+        assert_eq!((f.compression, f.events, f.skipped), (c, 37, 0));
+    }
+}
+
+#[test]
+fn lines_are_numbered_across_parallel_chunks() {
+    let mut text = String::new();
+    for i in 0..5000 {
+        if i == 4321 {
+            text.push_str("{\"kind\":\"Event\",truncated\n");
+        } else {
+            text.push_str(&EVENT.replace("\"a1\"", &format!("\"id{i}\"")));
+            text.push('\n');
+        }
+    }
+    let opts = ReadOptions { chunk_bytes: 10_000, ..ReadOptions::default() };
+    let (f, b) = read_with("big.log", text.as_bytes(), &opts);
+    assert_eq!((f.events, f.skipped, b.num_rows()), (4999, 1, 4999));
+    assert_eq!(f.examples[0].location.to_string(), "line 4322");
+    assert_eq!(f.examples[0].kind, SkipKind::Malformed);
+    let ids = strings(&b, col::AUDIT_ID);
+    assert_eq!(ids[0].as_deref(), Some("id0"));
+    assert_eq!(ids[4998].as_deref(), Some("id4999"), "rows keep input order");
+}
+
+#[test]
+fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
+    let lines = [
+        EVENT.to_owned(),
+        "{not json".to_owned(),
+        r#"{"kind":"Event","auditID":"x","responseStatus":{"code":"two hundred"}}"#.to_owned(),
+        EVENT.replace("2024-01-01T10:00:01.5Z", "yesterday"),
+        r#"{"hello":"world"}"#.to_owned(),
+        r#"{"protoPayload":{"methodName":"io.k8s.get"}}"#.to_owned(),
+        r#"{"kind":"Pod","apiVersion":"v1"}"#.to_owned(),
+        "x".repeat(5000),
+        EVENT.replace("\"a1\"", "\"a2\""),
+    ];
+    let opts =
+        ReadOptions { max_line_bytes: 4096, chunk_bytes: 1024, max_examples: 10, ..ReadOptions::default() };
+    let (f, b) = read_with("bad.log", lines.join("\n").as_bytes(), &opts);
+    assert_eq!(b.num_rows(), 2);
+    let got: Vec<(String, SkipKind)> = f.examples.iter().map(|e| (e.location.to_string(), e.kind)).collect();
+    let want = [
+        ("line 2", SkipKind::Malformed),
+        ("line 3", SkipKind::InvalidField),
+        ("line 4", SkipKind::BadTimestamp),
+        ("line 5", SkipKind::NotAuditRecord),
+        ("line 6", SkipKind::Unsupported),
+        ("line 7", SkipKind::NotAuditRecord),
+        ("line 8", SkipKind::TooLong),
+    ];
+    let want: Vec<(String, SkipKind)> = want.iter().map(|(l, k)| (l.to_string(), *k)).collect();
+    assert_eq!(got, want, "{:#?}", f.examples);
+    assert!(
+        f.examples[1].message.contains("invalid type: string \"two hundred\""),
+        "{}",
+        f.examples[1].message
+    );
+    assert!(f.examples[2].message.contains("stageTimestamp"), "{}", f.examples[2].message);
+    assert!(f.examples[4].message.contains("GKE"), "{}", f.examples[4].message);
+    assert!(f.examples[5].message.contains("kind \"Pod\""), "{}", f.examples[5].message);
+}
+
+#[test]
+fn strict_mode_stops_at_the_first_bad_record() {
+    let text = format!("{EVENT}\n{{broken\n{EVENT}\n");
+    let mut sink = |_: &str, _: RecordBatch| -> Result<(), SinkError> { Ok(()) };
+    let opts = ReadOptions { strict: true, ..ReadOptions::default() };
+    match read_bytes("s.log", text.as_bytes(), &opts, &mut sink) {
+        Err(ReadError::Strict(rec)) => {
+            assert_eq!(rec.to_string().split(": invalid").next(), Some("s.log: line 2"))
+        }
+        other => panic!("expected a strict error, got {other:?}"),
+    }
+}
+
+#[test]
+fn binary_garbage_and_plain_text_are_not_audit_formats() {
+    let (f, _) = read("bin", &[0u8, 159, 146, 150, 1, 2, 3]);
+    assert!(f.not_audit.as_deref().unwrap_or_default().contains("binary data"));
+    let (f, _) = read("txt", b"hello world\nthis is not a log\n");
+    assert!(f.not_audit.as_deref().unwrap_or_default().contains("not an audit format"));
+    let (f, _) = read("empty", b"  \n\n");
+    assert_eq!((f.events, f.skipped, f.not_audit.clone()), (0, 0, None));
+}
+
+#[test]
+fn truncated_gzip_keeps_what_was_read_before_the_cut() {
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&EVENT.replace("\"a1\"", &format!("\"id{i}\"")));
+        text.push('\n');
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let cut = &gz[..gz.len() / 2];
+    let opts = ReadOptions { chunk_bytes: 50_000, ..ReadOptions::default() };
+    let (f, b) = read_with("cut.log.gz", cut, &opts);
+    assert!(f.events > 0 && f.events < 3000, "{}", f.events);
+    assert_eq!(b.num_rows() as u64, f.events);
+    assert_eq!(f.skipped, 1);
+    assert!(f.examples[0].message.contains("gzip"), "{}", f.examples[0].message);
+}
+
+#[test]
+fn truncated_json_document_keeps_the_items_before_the_cut() {
+    let doc = format!("{{\n  \"kind\": \"EventList\",\n  \"items\": [\n{EVENT},\n{}", &EVENT[..100]);
+    let (f, b) = read("list.json", doc.as_bytes());
+    assert_eq!(f.container, Some(Container::JsonDocument));
+    assert_eq!((b.num_rows(), f.skipped), (1, 1));
+    assert_eq!(f.examples[0].kind, SkipKind::Malformed);
+    assert!(f.examples[0].message.starts_with("truncated JSON"), "{}", f.examples[0].message);
+}
+
+#[test]
+fn azure_diagnostics_rows_as_array_lines_and_csv() {
+    let log_s = serde_json::to_string(EVENT).expect("string");
+    let row = format!(
+        r#"{{"TenantId":"t","TimeGenerated":"2024-01-01T10:00:02.1234567Z","Category":"kube-audit-admin","log_s":{log_s},"pod_s":"kube-apiserver-1","ResourceId":"/SUBSCRIPTIONS/S/MANAGEDCLUSTERS/C"}}"#
+    );
+    let array = format!("[\n {row},\n {row}\n]");
+    let (f, b) = read("rows.json", array.as_bytes());
+    assert_eq!(
+        (f.container, f.format(), f.events),
+        (Some(Container::JsonArray), Some(InputFormat::AzureDiagnostics), 2)
+    );
+    assert_eq!(strings(&b, col::AZURE_CATEGORY)[0].as_deref(), Some("kube-audit-admin"));
+    assert_eq!(strings(&b, col::APISERVER_POD)[0].as_deref(), Some("kube-apiserver-1"));
+    assert_eq!(
+        strings(&b, col::CLUSTER_RESOURCE_ID)[0].as_deref(),
+        Some("/SUBSCRIPTIONS/S/MANAGEDCLUSTERS/C")
+    );
+    let tg = b
+        .column_by_name(col::TIME_GENERATED)
+        .expect("tg")
+        .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+    assert_eq!(tg.value(0) % 1_000_000_000, 123_456_700);
+    let (f, _) = read("rows.jsonl", format!("{row}\n{row}\n").as_bytes());
+    assert_eq!((f.container, f.events), (Some(Container::JsonLines), 2));
+
+    let csv_field = format!("\"{}\"", EVENT.replace('"', "\"\""));
+    let csv = format!(
+        "TimeGenerated [UTC],Category,log_s,pod_s\n2024-01-01T10:00:02.1234567Z,kube-audit,{csv_field},kube-apiserver-2\n"
+    );
+    let (f, b) = read("export.csv", csv.as_bytes());
+    assert_eq!(
+        (f.container, f.format(), f.events, f.skipped),
+        (Some(Container::Csv), Some(InputFormat::AzureDiagnosticsCsv), 1, 0)
+    );
+    assert_eq!(strings(&b, col::VERB)[0].as_deref(), Some("list"));
+    assert_eq!(strings(&b, col::APISERVER_POD)[0].as_deref(), Some("kube-apiserver-2"));
+}
+
+#[test]
+fn aks_audit_rows_with_nested_and_string_dynamic_columns_give_the_same_rows() {
+    let nested = r#"{"TimeGenerated":"2024-01-01T10:00:02Z","Level":"Metadata","AuditId":"a1","Stage":"ResponseComplete","RequestUri":"/api/v1/pods","Verb":"list","User":{"username":"alice","groups":["g"]},"SourceIps":["10.0.0.1"],"UserAgent":"kubectl/v1.29","ObjectRef":{"resource":"pods","apiVersion":"v1"},"ResponseStatus":{"metadata":{},"code":200},"RequestReceivedTime":"2024-01-01T10:00:00.1234567Z","StageReceivedTime":"2024-01-01T10:00:01.5Z","Annotations":{"a":"1","b":"2"},"Type":"AKSAuditAdmin","_ResourceId":"/r","PodName":"kube-apiserver-1"}"#;
+    let v: serde_json::Value = serde_json::from_str(nested).expect("json");
+    let mut s = v.clone();
+    for c in ["User", "SourceIps", "ObjectRef", "ResponseStatus", "Annotations"] {
+        let text = s[c].to_string();
+        s[c] = serde_json::Value::String(text);
+    }
+    let (f1, b1) = read("nested.json", format!("[{nested}]").as_bytes());
+    let (f2, b2) = read("strings.jsonl", format!("{s}\n").as_bytes());
+    assert_eq!((f1.format(), f1.events, f2.events), (Some(InputFormat::AksAudit), 1, 1));
+    assert_eq!(b1, b2);
+    assert_eq!(strings(&b1, col::AZURE_CATEGORY)[0].as_deref(), Some("kube-audit-admin"));
+    // The same event as a native line differs only in its origin columns.
+    let (_, native) = read("native.log", EVENT.as_bytes());
+    for c in [
+        col::AUDIT_ID,
+        col::VERB,
+        col::USER_USERNAME,
+        col::REQUEST_URI,
+        col::OBJECT_RESOURCE,
+        col::USER_AGENT,
+    ] {
+        assert_eq!(strings(&b1, c), strings(&native, c), "{c}");
+    }
+    assert_eq!(b1.column_by_name(col::STAGE_TIMESTAMP), native.column_by_name(col::STAGE_TIMESTAMP));
+    assert_eq!(b1.column_by_name(col::ANNOTATIONS), native.column_by_name(col::ANNOTATIONS));
+}
+
+#[test]
+fn concatenated_pretty_documents_are_all_read() {
+    let pretty: serde_json::Value = serde_json::from_str(EVENT).expect("json");
+    let one = serde_json::to_string_pretty(&pretty).expect("pretty");
+    let (f, _) = read("two.json", format!("{one}\n{one}\n").as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonDocument), 2, 0));
+}
+
+#[test]
+fn events_without_timestamps_are_kept_and_counted() {
+    let (f, b) = read("nots.log", br#"{"kind":"Event","verb":"get","user":{"username":"u"}}"#);
+    assert_eq!((f.events, f.without_timestamps, b.num_rows()), (1, 1, 1));
+    assert!(b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").is_null(0));
+}

@@ -1,0 +1,272 @@
+//! Axis ticks and number/time labels shared by the SVG and text renderers.
+
+use chrono::{DateTime, Utc};
+
+/// Ticks of a value axis: nice round steps (1, 2, 2.5, 5 × 10ⁿ) covering `lo..=hi`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Ticks {
+    /// Axis start (the first tick).
+    pub lo: f64,
+    /// Axis end (the last tick).
+    pub hi: f64,
+    /// Distance between ticks.
+    pub step: f64,
+    /// Tick values from `lo` to `hi`.
+    pub values: Vec<f64>,
+}
+
+/// About `target` ticks covering `lo..=hi`.
+pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> Ticks {
+    let (mut lo, mut hi) =
+        if lo.is_finite() && hi.is_finite() { (lo.min(hi), lo.max(hi)) } else { (0.0, 1.0) };
+    if hi - lo < f64::EPSILON * hi.abs().max(1.0) {
+        // A flat series still gets an axis around its value.
+        if hi == 0.0 {
+            hi = 1.0;
+        } else if hi > 0.0 {
+            lo = lo.min(0.0);
+            hi *= 1.0 + f64::EPSILON.sqrt();
+        } else {
+            hi = 0.0;
+        }
+    }
+    let step = nice_step((hi - lo) / target.max(1) as f64);
+    let first = (lo / step).floor();
+    let last = (hi / step).ceil();
+    let n = ((last - first) as usize).min(1000);
+    let values: Vec<f64> = (0..=n).map(|i| clean((first + i as f64) * step, step)).collect();
+    Ticks { lo: clean(first * step, step), hi: clean(last * step, step), step, values }
+}
+
+fn nice_step(raw: f64) -> f64 {
+    let raw = if raw > 0.0 && raw.is_finite() { raw } else { 1.0 };
+    let mag = 10f64.powf(raw.log10().floor());
+    let f = raw / mag;
+    let nice = if f <= 1.0 {
+        1.0
+    } else if f <= 2.0 {
+        2.0
+    } else if f <= 2.5 {
+        2.5
+    } else if f <= 5.0 {
+        5.0
+    } else {
+        10.0
+    };
+    nice * mag
+}
+
+/// Removes float noise (0.30000000000000004 → 0.3) relative to the step.
+fn clean(v: f64, step: f64) -> f64 {
+    let digits = (-(step.log10().floor()) + 3.0).clamp(0.0, 15.0) as i32;
+    let p = 10f64.powi(digits);
+    let r = (v * p).round() / p;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// A tick label: SI suffix (k, M, G, T) per value, as few decimals as the step needs.
+pub(crate) fn format_tick(v: f64, step: f64) -> String {
+    let (div, suffix) = si(v);
+    let scaled_step = step / div;
+    // As many decimals as the step itself has (0.25 → 2), so neighbouring ticks differ.
+    let decimals = (0..9usize)
+        .find(|&d| {
+            let x = scaled_step * 10f64.powi(d as i32);
+            (x - x.round()).abs() < 1e-6 * x.abs().max(1.0)
+        })
+        .unwrap_or(9);
+    trim(format!("{:.*}", decimals, v / div)) + suffix
+}
+
+/// A value label: three significant digits with an SI suffix (`1.23k`, `41.2`, `0.125`).
+pub(crate) fn format_value(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let (div, suffix) = si(v);
+    let s = v / div;
+    let decimals = if s.abs() >= 100.0 || s == s.trunc() {
+        0
+    } else if s.abs() >= 10.0 {
+        1
+    } else if s.abs() >= 1.0 {
+        2
+    } else {
+        // Small numbers keep three significant digits.
+        ((-s.abs().log10()).floor() as usize + 3).min(9)
+    };
+    trim(format!("{:.*}", decimals, s)) + suffix
+}
+
+fn si(v: f64) -> (f64, &'static str) {
+    let a = v.abs();
+    if a >= 1e12 {
+        (1e12, "T")
+    } else if a >= 1e9 {
+        (1e9, "G")
+    } else if a >= 1e6 {
+        (1e6, "M")
+    } else if a >= 1e3 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    }
+}
+
+fn trim(s: String) -> String {
+    let t = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    if t == "-0" { "0".into() } else { t.to_owned() }
+}
+
+/// Ticks of a time axis (milliseconds since the epoch, UTC).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TimeTicks {
+    /// Step in milliseconds.
+    pub step: i64,
+    /// Tick instants inside the range, on multiples of the step.
+    pub values: Vec<i64>,
+}
+
+const SECOND: i64 = 1000;
+const MINUTE: i64 = 60 * SECOND;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+const TIME_STEPS: &[i64] = &[
+    SECOND,
+    2 * SECOND,
+    5 * SECOND,
+    10 * SECOND,
+    15 * SECOND,
+    30 * SECOND,
+    MINUTE,
+    2 * MINUTE,
+    5 * MINUTE,
+    10 * MINUTE,
+    15 * MINUTE,
+    30 * MINUTE,
+    HOUR,
+    2 * HOUR,
+    3 * HOUR,
+    6 * HOUR,
+    12 * HOUR,
+    DAY,
+    2 * DAY,
+    7 * DAY,
+    14 * DAY,
+    30 * DAY,
+    91 * DAY,
+    365 * DAY,
+];
+
+/// At most `target` ticks on round times inside `min..=max`.
+pub(crate) fn time_ticks(min: i64, max: i64, target: usize) -> TimeTicks {
+    let span = (max - min).max(1);
+    let target = target.max(1) as i64;
+    let step = TIME_STEPS.iter().copied().find(|s| span / s < target).unwrap_or(365 * DAY);
+    let first = min.div_euclid(step) * step + if min.rem_euclid(step) == 0 { 0 } else { step };
+    let mut values = Vec::new();
+    let mut t = first;
+    while t <= max && values.len() < 1000 {
+        values.push(t);
+        t += step;
+    }
+    TimeTicks { step, values }
+}
+
+/// A time tick label: `HH:MM`, `HH:MM:SS` below a minute, `MM-DD` from a day up.
+pub(crate) fn format_time_tick(ms: i64, step: i64) -> String {
+    let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) else { return ms.to_string() };
+    if step < MINUTE {
+        t.format("%H:%M:%S").to_string()
+    } else if step < DAY {
+        t.format("%H:%M").to_string()
+    } else {
+        t.format("%m-%d").to_string()
+    }
+}
+
+/// The date of a time, `YYYY-MM-DD`, shown under the first tick and where the day changes.
+pub(crate) fn format_date(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%d").to_string()).unwrap_or_default()
+}
+
+/// A duration as Kusto writes a bin: `5m`, `1h`, `30s`, `1d`, `250ms`.
+pub(crate) fn format_span(ms: i64) -> String {
+    if ms % DAY == 0 {
+        format!("{}d", ms / DAY)
+    } else if ms % HOUR == 0 {
+        format!("{}h", ms / HOUR)
+    } else if ms % MINUTE == 0 {
+        format!("{}m", ms / MINUTE)
+    } else if ms % SECOND == 0 {
+        format!("{}s", ms / SECOND)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_ticks_cover_the_range_with_round_steps() {
+        let t = nice_ticks(0.0, 1180.0, 5);
+        assert_eq!(t.step, 250.0);
+        assert_eq!(t.values, vec![0.0, 250.0, 500.0, 750.0, 1000.0, 1250.0]);
+        let t = nice_ticks(0.0, 0.3, 3);
+        assert_eq!(t.values, vec![0.0, 0.1, 0.2, 0.3]);
+    }
+
+    #[test]
+    fn flat_zero_series_gets_a_unit_axis() {
+        assert_eq!(nice_ticks(0.0, 0.0, 4).hi, 1.0);
+        let t = nice_ticks(0.0, 7.0, 1);
+        assert!(t.hi >= 7.0);
+    }
+
+    #[test]
+    fn negative_ranges_tick_below_zero() {
+        let t = nice_ticks(-12.0, 0.0, 4);
+        assert_eq!(t.lo, -15.0);
+        assert_eq!(t.hi, 0.0);
+    }
+
+    #[test]
+    fn tick_labels_use_si_suffixes_per_value() {
+        assert_eq!(format_tick(250.0, 250.0), "250");
+        assert_eq!(format_tick(1250.0, 250.0), "1.25k");
+        assert_eq!(format_tick(1000.0, 250.0), "1k");
+        assert_eq!(format_tick(2_000_000.0, 500_000.0), "2M");
+        assert_eq!(format_tick(0.25, 0.05), "0.25");
+        assert_eq!(format_tick(-0.0, 1.0), "0");
+    }
+
+    #[test]
+    fn values_keep_three_significant_digits() {
+        assert_eq!(format_value(1234.0), "1.23k");
+        assert_eq!(format_value(41.26), "41.3");
+        assert_eq!(format_value(7.0), "7");
+        assert_eq!(format_value(0.0123456), "0.0123");
+        assert_eq!(format_value(153_000_000.0), "153M");
+        assert_eq!(format_value(f64::NAN), "–");
+    }
+
+    #[test]
+    fn time_ticks_fall_on_round_minutes() {
+        // 10:02 to 11:02: steps of 15 minutes at 10:15, 10:30, 10:45, 11:00.
+        let min = 1_714_557_720_000;
+        let t = time_ticks(min, min + HOUR, 5);
+        assert_eq!(t.step, 15 * MINUTE);
+        let labels: Vec<String> = t.values.iter().map(|&v| format_time_tick(v, t.step)).collect();
+        assert_eq!(labels, vec!["10:15", "10:30", "10:45", "11:00"]);
+    }
+
+    #[test]
+    fn spans_print_as_kusto_timespans() {
+        assert_eq!(format_span(5 * MINUTE), "5m");
+        assert_eq!(format_span(HOUR), "1h");
+        assert_eq!(format_span(1500), "1500ms");
+        assert_eq!(format_span(2 * DAY), "2d");
+    }
+}

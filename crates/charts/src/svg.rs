@@ -1,0 +1,642 @@
+//! SVG drawing. Written by hand rather than through a plotting library so that the output
+//! is small, byte-for-byte deterministic, free of ids (several charts share one HTML page)
+//! and styled the same way in the HTML report and in `query --chart x.svg`.
+
+use std::fmt::Write as _;
+
+use crate::data::{Prepared, XAxis};
+use crate::scale::{
+    format_date, format_span, format_tick, format_time_tick, format_value, nice_ticks, time_ticks,
+};
+use crate::{ChartKind, PALETTE, truncate};
+
+const FONT: f64 = 12.0;
+const TITLE_FONT: f64 = 14.0;
+/// Estimated advance of one character of DejaVu Sans, in ems: layout only needs an upper bound.
+const CHAR_EM: f64 = 0.6;
+const PAD: f64 = 8.0;
+const LEGEND_ROW: f64 = 16.0;
+/// Above this many points in all, lines carry no per-point markers (keeps files small).
+const MAX_MARKERS: usize = 600;
+
+fn text_width(s: &str, font: f64) -> f64 {
+    crate::display_width(s) as f64 * font * CHAR_EM
+}
+
+/// Formats a coordinate with at most one decimal: deterministic and compact.
+fn n(v: f64) -> String {
+    let r = (v * 10.0).round() / 10.0;
+    if r == r.trunc() { format!("{}", r as i64) } else { format!("{r:.1}") }
+}
+
+/// Escapes text for SVG/XML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // XML 1.0 forbids most control characters even escaped.
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+struct Svg {
+    out: String,
+}
+
+impl Svg {
+    fn line(&mut self, s: &str) {
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn text(&mut self, x: f64, y: f64, anchor: &str, size: f64, fill: &str, extra: &str, content: &str) {
+        let size_attr = if size == FONT { String::new() } else { format!(" font-size=\"{}\"", n(size)) };
+        let anchor_attr =
+            if anchor == "start" { String::new() } else { format!(" text-anchor=\"{anchor}\"") };
+        let _ = writeln!(
+            self.out,
+            "<text x=\"{}\" y=\"{}\"{anchor_attr}{size_attr} fill=\"{fill}\"{extra}>{}</text>",
+            n(x),
+            n(y),
+            escape(content)
+        );
+    }
+}
+
+struct Plot {
+    left: f64,
+    top: f64,
+    right: f64,
+    bottom: f64,
+}
+
+impl Plot {
+    fn width(&self) -> f64 {
+        self.right - self.left
+    }
+    fn height(&self) -> f64 {
+        self.bottom - self.top
+    }
+}
+
+/// Draws the chart as an SVG document of `width` × `height` pixels.
+pub(crate) fn render(p: &Prepared, width: u32, height: u32) -> String {
+    let w = f64::from(width.max(160));
+    let h = f64::from(height.max(120));
+    let mut svg = Svg { out: String::with_capacity(8192) };
+    let _ = writeln!(
+        svg.out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-kind=\"{}\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\" font-family=\"DejaVu Sans, Verdana, Arial, sans-serif\" font-size=\"{}\">",
+        p.kind.as_str(),
+        n(w),
+        n(h),
+        n(w),
+        n(h),
+        escape(&p.title),
+        n(FONT)
+    );
+    let _ = writeln!(svg.out, "<title>{}</title>", escape(&p.title));
+    svg.line(&format!("<rect width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>", n(w), n(h)));
+    let mut top = PAD;
+    if !p.title.is_empty() {
+        let max_chars = ((w - 2.0 * PAD) / (TITLE_FONT * CHAR_EM)) as usize;
+        svg.text(
+            w / 2.0,
+            top + TITLE_FONT,
+            "middle",
+            TITLE_FONT,
+            "#222222",
+            " font-weight=\"bold\" class=\"chart-title\"",
+            &truncate(&p.title, max_chars),
+        );
+        top += TITLE_FONT + PAD;
+    }
+    if p.is_empty() {
+        svg.text(w / 2.0, (top + h) / 2.0, "middle", FONT, "#666666", " class=\"no-data\"", "no data");
+    } else {
+        match p.kind {
+            ChartKind::Piechart => pie(&mut svg, p, w, h, top),
+            ChartKind::Barchart => bars(&mut svg, p, w, h, top),
+            ChartKind::Columnchart => columns(&mut svg, p, w, h, top),
+            ChartKind::Timechart | ChartKind::Linechart => lines(&mut svg, p, w, h, top),
+        }
+    }
+    svg.line("</svg>");
+    svg.out
+}
+
+/// Legend entries down the right side; returns nothing, draws at `x`.
+fn legend(svg: &mut Svg, names: &[String], x: f64, top: f64, bottom: f64, lw: f64) {
+    let max_rows = (((bottom - top) / LEGEND_ROW).floor() as usize).max(1);
+    let shown = if names.len() > max_rows { max_rows.saturating_sub(1) } else { names.len() };
+    let max_chars = ((lw - 16.0) / (FONT * CHAR_EM)).max(3.0) as usize;
+    svg.line("<g class=\"legend\">");
+    for (i, name) in names.iter().take(shown).enumerate() {
+        let y = top + i as f64 * LEGEND_ROW;
+        let _ = writeln!(
+            svg.out,
+            "<g><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"10\" height=\"10\" fill=\"{}\"/>",
+            escape(name),
+            n(x),
+            n(y + 1.0),
+            PALETTE[i % PALETTE.len()]
+        );
+        svg.text(x + 14.0, y + 10.0, "start", FONT, "#333333", "", &truncate(name, max_chars));
+        svg.line("</g>");
+    }
+    if shown < names.len() {
+        let y = top + shown as f64 * LEGEND_ROW;
+        svg.text(x, y + 10.0, "start", FONT, "#666666", "", &format!("+{} more", names.len() - shown));
+    }
+    svg.line("</g>");
+}
+
+/// Width of a right-hand legend for these names.
+fn legend_width(names: &[String], w: f64) -> f64 {
+    let widest = names.iter().map(|s| text_width(s, FONT)).fold(0.0, f64::max);
+    (widest + 16.0).clamp(60.0, (w * 0.3).max(60.0))
+}
+
+fn series_names(p: &Prepared) -> Vec<String> {
+    p.lines.iter().map(|l| l.name.clone()).collect()
+}
+
+/// The y axis: grid lines, tick labels and the rotated label. Returns the ticks' span.
+fn value_axis_vertical(svg: &mut Svg, p: &Prepared, plot: &Plot, label_x: f64) -> (f64, f64) {
+    let (lo, hi) = p.y_range();
+    let ticks = nice_ticks(lo, hi, ((plot.height() / 50.0) as usize).max(2));
+    let y_of = |v: f64| plot.bottom - (v - ticks.lo) / (ticks.hi - ticks.lo) * plot.height();
+    svg.line("<g class=\"axis y-axis\">");
+    for &t in &ticks.values {
+        let y = y_of(t);
+        let _ = writeln!(
+            svg.out,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#e4e4e4\"/>",
+            n(plot.left),
+            n(y),
+            n(plot.right),
+            n(y)
+        );
+        svg.text(plot.left - 6.0, y + FONT * 0.35, "end", FONT, "#555555", "", &format_tick(t, ticks.step));
+    }
+    svg.line("</g>");
+    if !p.y_label.is_empty() {
+        let cy = (plot.top + plot.bottom) / 2.0;
+        let max_chars = (plot.height() / (FONT * CHAR_EM)) as usize;
+        svg.text(
+            label_x,
+            cy,
+            "middle",
+            FONT,
+            "#333333",
+            &format!(" transform=\"rotate(-90 {} {})\" class=\"axis-label\"", n(label_x), n(cy)),
+            &truncate(&p.y_label, max_chars),
+        );
+    }
+    (ticks.lo, ticks.hi)
+}
+
+/// Left margin for a vertical value axis: room for its tick labels and its label.
+fn value_axis_margin(p: &Prepared) -> f64 {
+    let (lo, hi) = p.y_range();
+    let ticks = nice_ticks(lo, hi, 6);
+    let widest =
+        ticks.values.iter().map(|&t| text_width(&format_tick(t, ticks.step), FONT)).fold(0.0, f64::max);
+    PAD + if p.y_label.is_empty() { 0.0 } else { FONT + 6.0 } + widest + 8.0
+}
+
+/// The caption under the x axis: the label, and for times the zone and the bin.
+fn x_caption(p: &Prepared) -> String {
+    match &p.x {
+        XAxis::Time { bin, .. } => {
+            let name = if p.x_label.is_empty() { "time" } else { p.x_label.as_str() };
+            match bin {
+                Some(b) => format!("{name} (UTC, {} bins)", format_span(*b)),
+                None => format!("{name} (UTC)"),
+            }
+        }
+        _ => p.x_label.clone(),
+    }
+}
+
+fn frame(svg: &mut Svg, plot: &Plot) {
+    let _ = writeln!(
+        svg.out,
+        "<path d=\"M{} {}V{}H{}\" fill=\"none\" stroke=\"#888888\"/>",
+        n(plot.left),
+        n(plot.top),
+        n(plot.bottom),
+        n(plot.right)
+    );
+}
+
+fn caption(svg: &mut Svg, p: &Prepared, plot: &Plot, h: f64) {
+    let c = x_caption(p);
+    if !c.is_empty() {
+        let max_chars = (plot.width() / (FONT * CHAR_EM)) as usize;
+        svg.text(
+            (plot.left + plot.right) / 2.0,
+            h - PAD,
+            "middle",
+            FONT,
+            "#333333",
+            " class=\"axis-label\"",
+            &truncate(&c, max_chars),
+        );
+    }
+}
+
+/// Room under the plot: tick labels, a date line for times, the caption.
+fn bottom_margin(p: &Prepared) -> f64 {
+    let mut b = PAD + FONT + 6.0;
+    if matches!(p.x, XAxis::Time { .. }) {
+        b += FONT + 2.0;
+    }
+    if !x_caption(p).is_empty() {
+        b += FONT + 6.0;
+    }
+    b
+}
+
+/// Time and line charts.
+fn lines(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
+    let names = series_names(p);
+    let lw = legend_width(&names, w);
+    let plot =
+        Plot { left: value_axis_margin(p), top, right: w - PAD - lw - 12.0, bottom: h - bottom_margin(p) };
+    let (ylo, yhi) = value_axis_vertical(svg, p, &plot, PAD + FONT * 0.8);
+    let y_of = |v: f64| plot.bottom - (v - ylo) / (yhi - ylo) * plot.height();
+    let (xmin, xmax) = x_axis(svg, p, &plot);
+    let x_of = |x: f64| {
+        if let XAxis::Category(c) = &p.x {
+            plot.left + (x + 0.5) * plot.width() / c.len().max(1) as f64
+        } else if xmax > xmin {
+            plot.left + (x - xmin) / (xmax - xmin) * plot.width()
+        } else {
+            (plot.left + plot.right) / 2.0
+        }
+    };
+    frame(svg, &plot);
+    let total: usize = p.lines.iter().map(|l| l.points.len()).sum();
+    for (i, line) in p.lines.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let _ = writeln!(svg.out, "<g class=\"series\" data-series=\"{}\">", escape(&line.name));
+        let _ = writeln!(svg.out, "<title>{}</title>", escape(&line.name));
+        // Gaps (non-finite values) split the line.
+        let mut segment: Vec<(f64, f64)> = Vec::new();
+        let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+        for &(x, y) in &line.points {
+            match y {
+                Some(y) => segment.push((x_of(x), y_of(y))),
+                None if !segment.is_empty() => segments.push(std::mem::take(&mut segment)),
+                None => {}
+            }
+        }
+        if !segment.is_empty() {
+            segments.push(segment);
+        }
+        for seg in &segments {
+            if seg.len() == 1 {
+                let _ = writeln!(
+                    svg.out,
+                    "<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"{color}\"/>",
+                    n(seg[0].0),
+                    n(seg[0].1)
+                );
+                continue;
+            }
+            let pts: Vec<String> = seg.iter().map(|(x, y)| format!("{},{}", n(*x), n(*y))).collect();
+            let _ = writeln!(
+                svg.out,
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" stroke-linejoin=\"round\"/>",
+                pts.join(" ")
+            );
+        }
+        if total <= MAX_MARKERS {
+            for &(x, y) in &line.points {
+                let Some(y) = y else { continue };
+                let _ = writeln!(
+                    svg.out,
+                    "<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{color}\"><title>{}</title></circle>",
+                    n(x_of(x)),
+                    n(y_of(y)),
+                    escape(&format!("{}: {} = {}", line.name, p.format_x(x), format_value(y)))
+                );
+            }
+        }
+        svg.line("</g>");
+    }
+    legend(svg, &names, w - PAD - lw, plot.top, plot.bottom, lw);
+    caption(svg, p, &plot, h);
+}
+
+/// Ticks and labels of a continuous or category x axis; returns the x range mapped to the plot.
+fn x_axis(svg: &mut Svg, p: &Prepared, plot: &Plot) -> (f64, f64) {
+    let label_y = plot.bottom + FONT + 4.0;
+    svg.line("<g class=\"axis x-axis\">");
+    let range = match &p.x {
+        XAxis::Time { min, max, .. } => {
+            let ticks = time_ticks(*min, *max, ((plot.width() / 70.0) as usize).max(2));
+            let span = (*max - *min).max(1) as f64;
+            let x_of = |t: i64| {
+                if max > min { plot.left + (t - min) as f64 / span * plot.width() } else { plot.left }
+            };
+            let mut values = ticks.values.clone();
+            if values.is_empty() {
+                values.push(*min);
+            }
+            let mut last_date = String::new();
+            for &t in &values {
+                let x = x_of(t);
+                tick_mark(svg, x, plot.bottom);
+                svg.text(x, label_y, "middle", FONT, "#555555", "", &format_time_tick(t, ticks.step));
+                let date = format_date(t);
+                if date != last_date && ticks.step < 24 * 3_600_000 {
+                    svg.text(x, label_y + FONT + 2.0, "middle", FONT, "#777777", "", &date);
+                    last_date = date;
+                }
+            }
+            (*min as f64, *max as f64)
+        }
+        XAxis::Numeric { min, max } => {
+            let ticks = nice_ticks(*min, *max, ((plot.width() / 70.0) as usize).max(2));
+            for &t in &ticks.values {
+                let x = plot.left + (t - ticks.lo) / (ticks.hi - ticks.lo) * plot.width();
+                tick_mark(svg, x, plot.bottom);
+                svg.text(x, label_y, "middle", FONT, "#555555", "", &format_tick(t, ticks.step));
+            }
+            (ticks.lo, ticks.hi)
+        }
+        XAxis::Category(labels) => {
+            category_labels(svg, labels, plot, label_y);
+            (0.0, labels.len() as f64)
+        }
+    };
+    svg.line("</g>");
+    range
+}
+
+fn tick_mark(svg: &mut Svg, x: f64, y: f64) {
+    let _ = writeln!(
+        svg.out,
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#888888\"/>",
+        n(x),
+        n(y),
+        n(x),
+        n(y + 4.0)
+    );
+}
+
+/// Labels under evenly spaced categories, thinned so that they never overlap.
+fn category_labels(svg: &mut Svg, labels: &[String], plot: &Plot, y: f64) {
+    let count = labels.len().max(1);
+    let slot = plot.width() / count as f64;
+    let max_chars = 16usize;
+    let widest = labels.iter().map(|l| text_width(&truncate(l, max_chars), FONT)).fold(0.0, f64::max) + 6.0;
+    let every = (widest / slot).ceil().max(1.0) as usize;
+    for (i, label) in labels.iter().enumerate().step_by(every) {
+        let x = plot.left + (i as f64 + 0.5) * slot;
+        tick_mark(svg, x, plot.bottom);
+        let _ = writeln!(svg.out, "<g><title>{}</title>", escape(label));
+        svg.text(x, y, "middle", FONT, "#555555", "", &truncate(label, max_chars));
+        svg.line("</g>");
+    }
+}
+
+/// Short category labels for bars: times shown as `HH:MM` when they share one day.
+fn bar_labels(p: &Prepared, labels: Vec<String>) -> Vec<String> {
+    if let XAxis::Time { min, max, bin } = &p.x
+        && format_date(*min) == format_date(*max)
+        && bin.is_some_and(|b| b < 24 * 3_600_000)
+    {
+        return labels.iter().map(|l| l.get(11..).unwrap_or(l).to_owned()).collect();
+    }
+    labels
+}
+
+/// Vertical bars, grouped by category.
+fn columns(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
+    let names = series_names(p);
+    let lw = legend_width(&names, w);
+    let plot =
+        Plot { left: value_axis_margin(p), top, right: w - PAD - lw - 12.0, bottom: h - bottom_margin(p) };
+    let (ylo, yhi) = value_axis_vertical(svg, p, &plot, PAD + FONT * 0.8);
+    let y_of = |v: f64| plot.bottom - (v - ylo) / (yhi - ylo) * plot.height();
+    let (labels, values) = p.by_category();
+    let labels = bar_labels(p, labels);
+    svg.line("<g class=\"axis x-axis\">");
+    category_labels(svg, &labels, &plot, plot.bottom + FONT + 4.0);
+    if let XAxis::Time { min, .. } = &p.x {
+        svg.text(plot.left, plot.bottom + 2.0 * FONT + 6.0, "start", FONT, "#777777", "", &format_date(*min));
+    }
+    svg.line("</g>");
+    frame(svg, &plot);
+    let slot = plot.width() / labels.len().max(1) as f64;
+    let bar = slot * 0.8 / values.len().max(1) as f64;
+    for (s, (line, vals)) in p.lines.iter().zip(&values).enumerate() {
+        let color = PALETTE[s % PALETTE.len()];
+        let _ = writeln!(svg.out, "<g class=\"series\" data-series=\"{}\">", escape(&line.name));
+        let _ = writeln!(svg.out, "<title>{}</title>", escape(&line.name));
+        for (c, v) in vals.iter().enumerate() {
+            let Some(v) = *v else { continue };
+            let x = plot.left + c as f64 * slot + slot * 0.1 + s as f64 * bar;
+            let (y0, y1) = (y_of(v.max(0.0)), y_of(v.min(0.0)));
+            let _ = writeln!(
+                svg.out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{color}\"><title>{}</title></rect>",
+                n(x),
+                n(y0),
+                n(bar.max(0.5)),
+                n((y1 - y0).max(0.0)),
+                escape(&format!(
+                    "{}: {} = {}",
+                    line.name,
+                    labels.get(c).map_or("", String::as_str),
+                    format_value(v)
+                ))
+            );
+        }
+        svg.line("</g>");
+    }
+    legend(svg, &names, w - PAD - lw, plot.top, plot.bottom, lw);
+    caption(svg, p, &plot, h);
+}
+
+/// Horizontal bars: categories down the left, values along the bottom.
+fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
+    let names = series_names(p);
+    let lw = legend_width(&names, w);
+    let (labels, values) = p.by_category();
+    let max_chars = ((w * 0.3) / (FONT * CHAR_EM)).max(4.0) as usize;
+    let label_w = labels.iter().map(|l| text_width(&truncate(l, max_chars), FONT)).fold(0.0, f64::max);
+    let bottom = h - PAD - FONT - 6.0 - if p.y_label.is_empty() { 0.0 } else { FONT + 6.0 };
+    let plot = Plot { left: PAD + label_w + 8.0, top, right: w - PAD - lw - 12.0, bottom };
+    let (lo, hi) = p.y_range();
+    let ticks = nice_ticks(lo, hi, ((plot.width() / 70.0) as usize).max(2));
+    let x_of = |v: f64| plot.left + (v - ticks.lo) / (ticks.hi - ticks.lo) * plot.width();
+    svg.line("<g class=\"axis x-axis\">");
+    for &t in &ticks.values {
+        let x = x_of(t);
+        let _ = writeln!(
+            svg.out,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#e4e4e4\"/>",
+            n(x),
+            n(plot.top),
+            n(x),
+            n(plot.bottom)
+        );
+        svg.text(x, plot.bottom + FONT + 4.0, "middle", FONT, "#555555", "", &format_tick(t, ticks.step));
+    }
+    svg.line("</g>");
+    let slot = plot.height() / labels.len().max(1) as f64;
+    svg.line("<g class=\"axis y-axis\">");
+    let every = ((FONT + 2.0) / slot).ceil().max(1.0) as usize;
+    for (i, label) in labels.iter().enumerate().step_by(every) {
+        let y = plot.top + (i as f64 + 0.5) * slot;
+        let _ = writeln!(svg.out, "<g><title>{}</title>", escape(label));
+        svg.text(plot.left - 6.0, y + FONT * 0.35, "end", FONT, "#555555", "", &truncate(label, max_chars));
+        svg.line("</g>");
+    }
+    svg.line("</g>");
+    let _ = writeln!(
+        svg.out,
+        "<path d=\"M{} {}V{}H{}\" fill=\"none\" stroke=\"#888888\"/>",
+        n(plot.left),
+        n(plot.top),
+        n(plot.bottom),
+        n(plot.right)
+    );
+    let bar = slot * 0.8 / values.len().max(1) as f64;
+    for (s, (line, vals)) in p.lines.iter().zip(&values).enumerate() {
+        let color = PALETTE[s % PALETTE.len()];
+        let _ = writeln!(svg.out, "<g class=\"series\" data-series=\"{}\">", escape(&line.name));
+        let _ = writeln!(svg.out, "<title>{}</title>", escape(&line.name));
+        for (c, v) in vals.iter().enumerate() {
+            let Some(v) = *v else { continue };
+            let y = plot.top + c as f64 * slot + slot * 0.1 + s as f64 * bar;
+            let (x0, x1) = (x_of(v.min(0.0)), x_of(v.max(0.0)));
+            let _ = writeln!(
+                svg.out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{color}\"><title>{}</title></rect>",
+                n(x0),
+                n(y),
+                n((x1 - x0).max(0.0)),
+                n(bar.max(0.5)),
+                escape(&format!(
+                    "{}: {} = {}",
+                    line.name,
+                    labels.get(c).map_or("", String::as_str),
+                    format_value(v)
+                ))
+            );
+        }
+        svg.line("</g>");
+    }
+    legend(svg, &names, w - PAD - lw, plot.top, plot.bottom, lw);
+    if !p.y_label.is_empty() {
+        let max = (plot.width() / (FONT * CHAR_EM)) as usize;
+        svg.text(
+            (plot.left + plot.right) / 2.0,
+            h - PAD,
+            "middle",
+            FONT,
+            "#333333",
+            " class=\"axis-label\"",
+            &truncate(&p.y_label, max),
+        );
+    }
+}
+
+/// Pie slices: one series' points, or one slice per series (its total) when there are several.
+pub(crate) fn pie_slices(p: &Prepared) -> Vec<(String, f64)> {
+    let slices: Vec<(String, f64)> = if p.lines.len() == 1 {
+        p.lines[0].points.iter().filter_map(|&(x, y)| y.map(|y| (p.format_x(x), y))).collect()
+    } else {
+        p.lines.iter().map(|l| (l.name.clone(), l.points.iter().filter_map(|q| q.1).sum())).collect()
+    };
+    // A slice cannot be negative or empty.
+    slices.into_iter().filter(|(_, v)| *v > 0.0).collect()
+}
+
+fn pie(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
+    let slices = pie_slices(p);
+    let total: f64 = slices.iter().map(|s| s.1).sum();
+    let names: Vec<String> = slices
+        .iter()
+        .map(|(name, v)| format!("{name} — {} ({}%)", format_value(*v), format_value(v / total * 100.0)))
+        .collect();
+    let lw = legend_width(&names, w).max((w * 0.3).min(w - (h - top)));
+    let area_w = w - PAD - lw - 12.0 - PAD;
+    let r = ((area_w).min(h - top - PAD) / 2.0 - 2.0).max(10.0);
+    let (cx, cy) = (PAD + area_w / 2.0, top + (h - top - PAD) / 2.0);
+    if slices.is_empty() {
+        svg.text(w / 2.0, (top + h) / 2.0, "middle", FONT, "#666666", " class=\"no-data\"", "no data");
+        return;
+    }
+    svg.line("<g class=\"series\">");
+    let mut angle = 0.0f64;
+    for (i, ((name, v), label)) in slices.iter().zip(&names).enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let share = v / total;
+        if share >= 0.999_999 {
+            let _ = writeln!(
+                svg.out,
+                "<circle class=\"slice\" cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{color}\"><title>{}</title></circle>",
+                n(cx),
+                n(cy),
+                n(r),
+                escape(label)
+            );
+            continue;
+        }
+        let a0 = angle;
+        let a1 = angle + share * std::f64::consts::TAU;
+        angle = a1;
+        // Clockwise from twelve o'clock, as Kusto draws.
+        let (x0, y0) = (cx + r * a0.sin(), cy - r * a0.cos());
+        let (x1, y1) = (cx + r * a1.sin(), cy - r * a1.cos());
+        let large = if a1 - a0 > std::f64::consts::PI { 1 } else { 0 };
+        let _ = writeln!(
+            svg.out,
+            "<path class=\"slice\" data-name=\"{}\" d=\"M{} {}L{} {}A{} {} 0 {large} 1 {} {}Z\" fill=\"{color}\" stroke=\"#ffffff\"><title>{}</title></path>",
+            escape(name),
+            n(cx),
+            n(cy),
+            n(x0),
+            n(y0),
+            n(r),
+            n(r),
+            n(x1),
+            n(y1),
+            escape(label)
+        );
+    }
+    svg.line("</g>");
+    legend(svg, &names, w - PAD - lw, top, h - PAD, lw);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_markup_and_control_characters() {
+        assert_eq!(escape("<script>&\"'\u{1}"), "&lt;script&gt;&amp;&quot;&#39;\u{FFFD}");
+    }
+
+    #[test]
+    fn coordinates_have_at_most_one_decimal() {
+        assert_eq!(n(1.0), "1");
+        assert_eq!(n(1.26), "1.3");
+        assert_eq!(n(-0.04), "0");
+    }
+}

@@ -1,0 +1,310 @@
+//! Golden SVGs for every chart kind, PNG size, and text snapshots.
+//!
+//! Golden files live in `tests/golden/*.svg` (open them in a browser to review). To update
+//! them after an intended change: `UPDATE_GOLDEN=1 cargo test -p charts`, then review the diff.
+
+use std::path::PathBuf;
+
+use charts::{ChartKind, TextOptions};
+use findings::{Chart, Point, Series};
+
+fn times(values: &[f64], start_minute: u32) -> Vec<Point> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &y)| {
+            let minute = start_minute + 5 * i as u32;
+            Point { x: format!("2024-05-01T{:02}:{:02}:00Z", 10 + minute / 60, minute % 60), y }
+        })
+        .collect()
+}
+
+fn labels(pairs: &[(&str, f64)]) -> Vec<Point> {
+    pairs.iter().map(|(x, y)| Point { x: (*x).into(), y: *y }).collect()
+}
+
+/// The guide's latency query as a chart: avg latency per user agent in 5-minute bins.
+fn timechart() -> Chart {
+    Chart {
+        kind: "timechart".into(),
+        title: "Average latency per client (5-minute bins)".into(),
+        x_label: "start_time".into(),
+        y_label: "avg latency (ms)".into(),
+        series: vec![
+            Series {
+                name: "list-storm-operator/v0.3.1".into(),
+                points: times(
+                    &[
+                        850.0, 1160.0, 1470.0, 1780.0, 2090.0, 2400.0, 2710.0, 3020.0, 3330.0, 4840.0,
+                        3950.0, 4260.0,
+                    ],
+                    0,
+                ),
+            },
+            Series {
+                name: "kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55b6b33".into(),
+                points: times(
+                    &[42.0, 48.5, 55.0, 61.5, 68.0, 74.5, 81.0, 87.5, 94.0, 180.5, 107.0, 113.5],
+                    0,
+                ),
+            },
+            // Starts late and has a gap (NaN): the line breaks there.
+            Series {
+                name: "kyverno".into(),
+                points: times(&[120.0, 118.0, f64::NAN, 2520.0, 121.0, 119.0], 30),
+            },
+        ],
+    }
+}
+
+fn linechart() -> Chart {
+    Chart {
+        kind: "linechart".into(),
+        title: "Requests by response size".into(),
+        x_label: "size (KiB)".into(),
+        y_label: "requests".into(),
+        series: vec![Series {
+            name: "requests".into(),
+            points: labels(&[
+                ("1", 120_000.0),
+                ("2", 98_000.0),
+                ("4", 61_000.0),
+                ("8", 22_000.0),
+                ("16", 4_100.0),
+                ("64", 310.0),
+            ]),
+        }],
+    }
+}
+
+fn columnchart() -> Chart {
+    Chart {
+        kind: "columnchart".into(),
+        title: "Requests per verb".into(),
+        x_label: "Verb".into(),
+        y_label: "requests".into(),
+        series: vec![
+            Series {
+                name: "2xx".into(),
+                points: labels(&[
+                    ("get", 391_205.0),
+                    ("list", 2_941_555.0),
+                    ("watch", 51_002.0),
+                    ("create", 52_310.0),
+                    ("patch", 1_021_540.0),
+                ]),
+            },
+            Series { name: "429".into(), points: labels(&[("list", 3_100.0), ("create", 312.0)]) },
+        ],
+    }
+}
+
+fn barchart() -> Chart {
+    Chart {
+        kind: "barchart".into(),
+        title: "Top clients by request count".into(),
+        x_label: "UserAgent".into(),
+        y_label: "requests".into(),
+        series: vec![Series {
+            name: "count_".into(),
+            points: labels(&[
+                ("kubelet", 4_102_311.0),
+                ("list-storm-operator/v0.3.1", 2_893_004.0),
+                ("kube-controller-manager", 1_250_877.0),
+                ("kube-scheduler", 420_112.0),
+                ("evil <script>alert(\"x\")</script> & co", 317.0),
+            ]),
+        }],
+    }
+}
+
+fn piechart() -> Chart {
+    Chart {
+        kind: "piechart".into(),
+        title: "Requests by verb".into(),
+        x_label: String::new(),
+        y_label: String::new(),
+        series: vec![Series {
+            name: "count_".into(),
+            points: labels(&[
+                ("list", 2_944_655.0),
+                ("get", 391_205.0),
+                ("patch", 1_021_540.0),
+                ("watch", 51_002.0),
+                ("create", 52_622.0),
+            ]),
+        }],
+    }
+}
+
+fn all() -> Vec<(&'static str, Chart)> {
+    vec![
+        ("timechart", timechart()),
+        ("linechart", linechart()),
+        ("columnchart", columnchart()),
+        ("barchart", barchart()),
+        ("piechart", piechart()),
+    ]
+}
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.svg"))
+}
+
+#[test]
+fn svg_matches_the_golden_file_for_every_kind() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for (name, chart) in all() {
+        let svg = charts::svg(&chart, 800, 400);
+        let path = golden_path(name);
+        if update {
+            if let Err(e) = std::fs::write(&path, &svg) {
+                panic!("cannot write {}: {e}", path.display());
+            }
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(golden) if golden == svg => {}
+            Ok(_) => {
+                failures.push(format!("{name}: differs from {} (UPDATE_GOLDEN=1 to accept)", path.display()))
+            }
+            Err(e) => failures.push(format!("{name}: cannot read {}: {e}", path.display())),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn svg_is_deterministic_and_well_formed() {
+    for (name, chart) in all() {
+        let a = charts::svg(&chart, 640, 320);
+        assert_eq!(a, charts::svg(&chart, 640, 320), "{name} differs between runs");
+        // Parses as XML (resvg's parser is strict), carries its kind, and has no ids.
+        assert!(a.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(a.contains(&format!("data-kind=\"{name}\"")));
+        assert!(!a.contains(" id="), "{name} has an id: several charts share one page");
+        assert!(charts::png(&chart, 640, 320).is_ok(), "{name} SVG does not parse");
+    }
+}
+
+#[test]
+fn svg_escapes_labels() {
+    let svg = charts::svg(&barchart(), 800, 400);
+    assert!(!svg.contains("<script>"));
+    assert!(svg.contains("evil &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"));
+}
+
+#[test]
+fn svg_draws_what_each_kind_needs() {
+    let svg = charts::svg(&timechart(), 800, 400);
+    // One series group per series, the NaN splits kyverno's line in two.
+    assert_eq!(svg.matches("<g class=\"series\"").count(), 3);
+    assert_eq!(svg.matches("<polyline").count(), 4);
+    // Time axis: 5-minute bins named, round tick labels, the date shown.
+    assert!(svg.contains("start_time (UTC, 5m bins)"));
+    assert!(svg.contains(">10:10</text>") && svg.contains(">2024-05-01</text>"));
+    // Kusto's value axis starts at zero.
+    assert!(svg.contains(">0</text>"));
+
+    let svg = charts::svg(&columnchart(), 800, 400);
+    // Five verbs for 2xx, two for 429.
+    assert_eq!(svg.matches("<rect x=").count(), 7 + 2, "bars plus two legend swatches");
+
+    let svg = charts::svg(&piechart(), 800, 400);
+    assert_eq!(svg.matches("class=\"slice\"").count(), 5);
+    assert!(svg.contains("list — 2.94M (66%)"));
+}
+
+#[test]
+fn empty_and_degenerate_charts_still_draw() {
+    let mut c = timechart();
+    c.series.clear();
+    assert!(charts::svg(&c, 400, 200).contains("no data"));
+    assert!(charts::text(&c, 40, 10).contains("(no data)"));
+    // One point, all zero, negative values, tiny sizes: no panic, valid output.
+    let one = Chart { series: vec![Series { name: "a".into(), points: times(&[0.0], 0) }], ..timechart() };
+    for kind in ChartKind::ALL {
+        let c = Chart { kind: kind.as_str().into(), ..one.clone() };
+        assert!(charts::svg(&c, 1, 1).ends_with("</svg>\n"));
+        assert!(charts::png(&c, 10, 10).is_ok());
+        assert!(!charts::text(&c, 1, 1).is_empty());
+    }
+    let neg = Chart {
+        series: vec![Series { name: "delta".into(), points: labels(&[("a", -5.0), ("b", 12.0)]) }],
+        ..columnchart()
+    };
+    assert!(
+        charts::svg(&neg, 400, 200).contains(">-5</text>")
+            || charts::svg(&neg, 400, 200).contains(">-10</text>")
+    );
+}
+
+/// Width and height from a PNG, by decoding it fully.
+fn decode(png: &[u8]) -> (u32, u32) {
+    match resvg::tiny_skia::Pixmap::decode_png(png) {
+        Ok(p) => (p.width(), p.height()),
+        Err(e) => panic!("PNG does not decode: {e}"),
+    }
+}
+
+#[test]
+fn png_decodes_to_the_requested_size() {
+    for (name, chart) in all() {
+        let png = match charts::png(&chart, 640, 300) {
+            Ok(p) => p,
+            Err(e) => panic!("{name}: {e}"),
+        };
+        assert_eq!(decode(&png), (640, 300), "{name}");
+    }
+}
+
+#[test]
+fn png_draws_text_with_the_embedded_font() {
+    // The same chart with and without a title: the title's pixels must differ, which only
+    // happens when a font was found for the text.
+    let with = charts::png(&piechart(), 400, 200).unwrap_or_default();
+    let without = charts::png(&Chart { title: String::new(), ..piechart() }, 400, 200).unwrap_or_default();
+    let (Ok(a), Ok(b)) =
+        (resvg::tiny_skia::Pixmap::decode_png(&with), resvg::tiny_skia::Pixmap::decode_png(&without))
+    else {
+        panic!("PNGs do not decode")
+    };
+    // Top strip (the title's place): not all white in the first, different from the second.
+    let strip = |p: &resvg::tiny_skia::Pixmap| p.data()[..(400 * 20 * 4)].to_vec();
+    assert!(strip(&a).iter().any(|&v| v < 200), "no dark pixel where the title is");
+    assert_ne!(strip(&a), strip(&b));
+}
+
+#[test]
+fn png_rejects_impossible_sizes() {
+    assert!(matches!(charts::png(&piechart(), 0, 10), Err(charts::PngError::Size { .. })));
+    assert!(matches!(charts::png(&piechart(), 100_000, 10), Err(charts::PngError::Size { .. })));
+}
+
+#[test]
+fn text_snapshots() {
+    for (name, chart) in all() {
+        insta::assert_snapshot!(format!("text_{name}"), charts::text(&chart, 80, 18));
+    }
+}
+
+#[test]
+fn text_fits_any_width() {
+    for (name, chart) in all() {
+        for cols in [20, 37, 60, 80, 133] {
+            let text = charts::text_with(&chart, &TextOptions { cols, rows: 16, color: true });
+            for line in text.lines() {
+                assert!(charts::display_width(line) <= cols, "{name} at {cols} cols: {line:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn text_colour_only_when_asked() {
+    let plain = charts::text(&timechart(), 80, 16);
+    assert!(!plain.contains('\x1b'));
+    let colour = charts::text_with(&timechart(), &TextOptions { cols: 80, rows: 16, color: true });
+    assert!(colour.contains("\x1b[38;5;68m"), "first series in the first palette colour");
+}

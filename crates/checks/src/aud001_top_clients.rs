@@ -1,0 +1,321 @@
+//! AUD001 top-clients: who sends the requests — by client (user agent, versions folded) and by
+//! identity (user or service account) — and whether one identity sends too large a share.
+
+use findings::{
+    Chart, CheckInfo, EvidenceKind, Point, Series, Severity, Subject, Table, ThresholdUsed,
+    threshold_names as th,
+};
+
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, percent, run,
+};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::kql::USER_NAME;
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD001",
+    name: "top-clients",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+The clients and identities that send the most requests, and any identity that sends too large a
+share of them.
+
+Which clients send the most requests to the API server, counted two ways, as the first step
+of the AKS guide: by client — the user agent with its version folded away, so
+`kubelet/v1.29.4 (linux/amd64) kubernetes/55b6b33` and `kubelet/v1.29.2 …` are one client
+`kubelet` (the raw strings are kept in the evidence) — and by identity, the authenticated user
+or service account. It flags an identity that sends at least `top_client_share_warning` (25%)
+of all requests, critical from `top_client_share_critical` (50%), when it also sends at least
+`offender_min_requests_per_second` (5/s).
+
+Each request counts once: only `ResponseComplete` events are counted, so a request logged at
+several stages is not counted several times (the guide's raw query counts every stage).
+
+## Why it matters
+
+One misbehaving client — a controller in a hot loop, a script polling every second, an
+operator re-listing on every event — can use most of the API server's capacity and starve
+everyone else, including the kubelets and controllers the cluster needs to stay healthy.
+Counting by identity rather than by user agent keeps thousands of kubelets (one identity per
+node) from looking like one offender.
+
+## Example
+
+```text
+warning  AUD001  system:serviceaccount:ci:deployer sends 41% of all requests (1,230 per second)
+```
+
+## Remedy
+
+Find out what the client does (its verbs and resources are in the finding's table), then tune
+it: watch instead of polling, use informers, paginate. If it must be slowed down now, throttle
+its identity with API Priority and Fairness: the top offender's finding carries a FlowSchema
+and PriorityLevelConfiguration ready to review and apply.
+
+## References
+
+- AKS guide, "Troubleshoot API server and etcd problems", cause 1 (offending client):
+  https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+- API Priority and Fairness: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
+"#,
+};
+
+/// Clients shown in the overview chart and the finding's table.
+const TOP: usize = 10;
+
+/// Requests per client (versions folded).
+pub fn by_client_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n\
+         | summarize Requests = count(), Identities = dcount(UserName), TopIdentities = make_set(UserName, 5), \
+         UserAgents = make_set(UserAgent, 5) by Client\n| order by Requests desc",
+        ctx.requests()
+    )
+}
+
+/// Requests per identity.
+pub fn by_user_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n\
+         | summarize Requests = count(), Clients = make_set(Client, 5) by UserName\n\
+         | order by Requests desc\n| take 20",
+        ctx.requests()
+    )
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (client_query, clients) = run(runner, by_client_query(ctx))?;
+    let (user_query, users) = run(runner, by_user_query(ctx))?;
+    evaluate(ctx, (&client_query, &clients), (&user_query, &users))
+}
+
+/// Turns the two results into findings and the top-clients chart.
+pub fn evaluate(
+    ctx: &AuditContext,
+    (client_query, clients): (&str, &ResultTable),
+    (user_query, users): (&str, &ResultTable),
+) -> Result<CheckOutput, CheckError> {
+    let r = clients.reader();
+    let (c_client, c_requests, c_identities, c_top_ids, c_agents) = (
+        r.column("Client")?,
+        r.column("Requests")?,
+        r.column("Identities")?,
+        r.column("TopIdentities")?,
+        r.column("UserAgents")?,
+    );
+    let total: f64 = clients.rows.iter().map(|row| c_requests.num(row)).sum();
+    let mut out = CheckOutput::default();
+    if total <= 0.0 {
+        return Ok(out);
+    }
+    let seconds = ctx.window_seconds();
+
+    let top: Vec<&Vec<_>> = clients.rows.iter().take(TOP).collect();
+    out.overview.top_clients = Some(Chart {
+        kind: "columnchart".to_owned(),
+        title: "Requests per client".to_owned(),
+        x_label: "client".to_owned(),
+        y_label: "requests".to_owned(),
+        series: vec![Series {
+            name: "requests".to_owned(),
+            points: top
+                .iter()
+                .map(|row| Point { x: display_client(c_client.text(row)).to_owned(), y: c_requests.num(row) })
+                .collect(),
+        }],
+    });
+
+    let table = Table {
+        columns: ["client", "requests", "share", "identities", "user agents (raw)"]
+            .map(str::to_owned)
+            .to_vec(),
+        rows: top
+            .iter()
+            .map(|row| {
+                let n = c_requests.num(row);
+                vec![
+                    display_client(c_client.text(row)).to_owned(),
+                    count(n),
+                    percent(n / total),
+                    count(c_identities.num(row)),
+                    c_agents.texts(row).join(" | "),
+                ]
+            })
+            .collect(),
+    };
+    if let Some(first) = top.first() {
+        let n = c_requests.num(first);
+        let name = display_client(c_client.text(first));
+        let identities = c_identities.num(first);
+        let mut f = finding(
+            INFO.code,
+            Severity::Info,
+            Subject::new("client", name),
+            format!(
+                "{name} sends the most requests: {} ({} per second)",
+                percent(n / total),
+                rate(n / seconds)
+            ),
+            format!(
+                "{} requests in the window, {} of them from {name}, sent by {} {} (e.g. {}). Requests are counted \
+                 once each (ResponseComplete events); user-agent versions are folded into one client.",
+                count(total),
+                count(n),
+                count(identities),
+                if identities == 1.0 { "identity" } else { "identities" },
+                c_top_ids.texts(first).join(", ")
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("requests", n, "count"),
+            measure("share of all requests", n / total * 100.0, "percent"),
+            measure("requests per second", n / seconds, "per-second"),
+            measure("all requests", total, "count"),
+        ];
+        f.evidence.query = Some(client_query.to_owned());
+        f.evidence.table = Some(table);
+        f.evidence.chart = out.overview.top_clients.clone();
+        out.findings.push(f);
+    }
+
+    let u = users.reader();
+    let (u_name, u_requests, u_clients) =
+        (u.column("UserName")?, u.column("Requests")?, u.column("Clients")?);
+    let warn = ctx.thresholds.get(th::TOP_CLIENT_SHARE_WARNING);
+    let crit = ctx.thresholds.get(th::TOP_CLIENT_SHARE_CRITICAL);
+    let min_rate = ctx.thresholds.get(th::OFFENDER_MIN_RATE);
+    for row in &users.rows {
+        let n = u_requests.num(row);
+        let share = n / total;
+        let per_second = n / seconds;
+        if share < warn.value || per_second < min_rate.value {
+            continue;
+        }
+        let severity = if share >= crit.value { Severity::Critical } else { Severity::Warning };
+        let user = u_name.text(row);
+        let user_shown = if user.is_empty() { "(no user)" } else { user };
+        let clients: Vec<String> =
+            u_clients.texts(row).iter().map(|c| display_client(c).to_owned()).collect();
+        let mut f = finding(
+            INFO.code,
+            severity,
+            Subject::new("user", user_shown),
+            format!(
+                "{user_shown} sends {} of all requests ({} per second)",
+                percent(share),
+                rate(per_second)
+            ),
+            format!(
+                "One identity, {user_shown}, sent {} of the {} requests in the window, through {}. A single client \
+                 taking this share of the API server competes with every kubelet and controller.",
+                count(n),
+                count(total),
+                clients.join(", ")
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("requests", n, "count"),
+            measure("share of all requests", share * 100.0, "percent"),
+            measure("requests per second", per_second, "per-second"),
+        ];
+        f.evidence.query = Some(user_query.to_owned());
+        f.thresholds = vec![
+            ThresholdUsed::from(if severity == Severity::Critical { crit } else { warn }),
+            min_rate.into(),
+        ];
+        out.findings.push(f);
+    }
+    Ok(out)
+}
+
+/// A rate for titles: `1,230` or `4.2`.
+pub(crate) fn rate(per_second: f64) -> String {
+    if per_second >= 100.0 { count(per_second) } else { format!("{per_second:.1}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, list, text};
+
+    fn clients(rows: &[(&str, i64, i64)]) -> ResultTable {
+        ResultTable::new(
+            &["Client", "Requests", "Identities", "TopIdentities", "UserAgents"],
+            rows.iter()
+                .map(|(c, n, ids)| {
+                    vec![text(c), Cell::Int(*n), Cell::Int(*ids), list(&["u"]), list(&["ua/1"])]
+                })
+                .collect(),
+        )
+    }
+
+    fn users(rows: &[(&str, i64)]) -> ResultTable {
+        ResultTable::new(
+            &["UserName", "Requests", "Clients"],
+            rows.iter().map(|(u, n)| vec![text(u), Cell::Int(*n), list(&["c"])]).collect(),
+        )
+    }
+
+    #[test]
+    fn an_identity_with_a_large_share_is_an_offender() {
+        let ctx = ctx_hour();
+        // 36,000 requests an hour = 10/s in all; the deployer sends 60%.
+        let out = evaluate(
+            &ctx,
+            ("q1", &clients(&[("deployer", 21_600, 1), ("kubelet", 14_400, 100)])),
+            ("q2", &users(&[("system:serviceaccount:ci:deployer", 21_600), ("system:node:n1", 144)])),
+        )
+        .expect("evaluates");
+        let offender: Vec<_> = out.findings.iter().filter(|f| f.severity >= Severity::Warning).collect();
+        assert_eq!(offender.len(), 1);
+        assert_eq!(offender[0].severity, Severity::Critical);
+        assert_eq!(offender[0].subject, Subject::new("user", "system:serviceaccount:ci:deployer"));
+        assert_eq!(
+            offender[0].title,
+            "system:serviceaccount:ci:deployer sends 60% of all requests (6.0 per second)"
+        );
+        assert_eq!(offender[0].thresholds[0].name, "top_client_share_critical");
+        let top = out.overview.top_clients.expect("chart");
+        assert_eq!(top.series[0].points[0], Point { x: "deployer".into(), y: 21_600.0 });
+    }
+
+    #[test]
+    fn many_identities_of_one_client_are_not_an_offender() {
+        let ctx = ctx_hour();
+        // kubelet sends 80% of requests, but from 100 node identities of 0.8% each.
+        let out = evaluate(
+            &ctx,
+            ("q1", &clients(&[("kubelet", 28_800, 100), ("kube-scheduler", 7_200, 1)])),
+            ("q2", &users(&[("system:kube-scheduler", 7_200), ("system:node:n1", 288)])),
+        )
+        .expect("evaluates");
+        assert!(out.findings.iter().all(|f| f.severity == Severity::Info), "{:?}", out.findings);
+        assert_eq!(out.findings[0].subject, Subject::new("client", "kubelet"));
+    }
+
+    #[test]
+    fn a_large_share_of_a_trickle_is_not_an_offender() {
+        let ctx = ctx_hour();
+        // 100% of 37 requests an hour: far below the offender rate.
+        let out =
+            evaluate(&ctx, ("q1", &clients(&[("kubectl", 37, 1)])), ("q2", &users(&[("system:admin", 37)])))
+                .expect("evaluates");
+        assert!(out.findings.iter().all(|f| f.severity == Severity::Info));
+    }
+
+    #[test]
+    fn no_requests_no_findings() {
+        let ctx = ctx_hour();
+        let out = evaluate(&ctx, ("q1", &clients(&[])), ("q2", &users(&[]))).expect("evaluates");
+        assert!(out.findings.is_empty());
+        assert!(out.overview.top_clients.is_none());
+    }
+}

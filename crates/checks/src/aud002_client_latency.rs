@@ -1,0 +1,330 @@
+//! AUD002 client-latency: average latency per client in 5-minute bins (the AKS guide's second
+//! step), and the clients whose latency is far above the rest or rising.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use findings::{
+    Chart, CheckInfo, EvidenceKind, Point, Series, Severity, Subject, ThresholdUsed, threshold_names as th,
+};
+
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, rfc3339, run,
+};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, string_literal};
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD002",
+    name: "client-latency",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+Average latency per client in 5-minute bins, and the clients far slower than the rest or getting
+slower.
+
+The average latency of each client's requests in 5-minute bins — the AKS guide's second step,
+drawn as a time chart — and the clients whose latency stands out: an average at least
+`latency_outlier_factor` (5×) the median client's and above `p99_mutating_seconds` (1 s), or
+an average that rose by that factor from the first half of the window to its last quarter.
+Clients with fewer than `min_requests` requests are charted but not judged.
+
+Long-running requests are left out: watches, and the `exec`, `attach`, `portforward`,
+`proxy` and `log` subresources, which stay open for as long as the client wants. The guide's
+raw query includes them, so a client that watches shows minutes of "latency" there.
+
+## Why it matters
+
+A client whose requests are much slower than everyone else's is usually doing something
+expensive (LISTs of every object, LISTs served from etcd) or is waiting behind something
+(a webhook, API Priority and Fairness queues). Latency that rises over the window is the
+shape of an incident building up.
+
+## Example
+
+```text
+warning  AUD002  pod-inventory: average latency 4.2 s, 38× the median client (110 ms)
+```
+
+## Remedy
+
+Look at what the client requests (AUD003 and AUD004 break its latency down by verb, resource
+and scope; AUD005 says where the time went) and tune it; throttle it if it must be slowed now.
+
+## References
+
+- AKS guide, step 2 (latency per user agent over time):
+  https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+- Long-running requests excluded from the latency SLOs (clusterloader2):
+  https://github.com/kubernetes/community/blob/master/sig-scalability/slos/api_call_latency.md
+"#,
+};
+
+/// Clients drawn in the overview chart besides the flagged ones.
+const CHART_CLIENTS: usize = 8;
+
+/// Requests and average latency per client and 5-minute bin.
+pub fn query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| where {NOT_LONG_RUNNING}\n| extend Client = {CLIENT_KQL}, latency = {LATENCY_MS}\n\
+         | summarize Requests = count(), AvgLatencyMs = avg(latency) by Client, Bin = bin(RequestReceivedTime, 5m)\n\
+         | order by Client asc, Bin asc",
+        ctx.requests()
+    )
+}
+
+/// The query that reproduces one client's series, as a time chart.
+pub fn client_query(ctx: &AuditContext, client: &str) -> String {
+    format!(
+        "{}\n| where {NOT_LONG_RUNNING}\n| extend Client = {CLIENT_KQL}, latency = {LATENCY_MS}\n\
+         | where Client == {}\n\
+         | summarize Requests = count(), AvgLatencyMs = avg(latency) by bin(RequestReceivedTime, 5m)\n\
+         | render timechart",
+        ctx.requests(),
+        string_literal(client)
+    )
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (_, rows) = run(runner, query(ctx))?;
+    evaluate(ctx, &rows)
+}
+
+#[derive(Debug, Default)]
+struct ClientSeries {
+    requests: f64,
+    latency_sum: f64,
+    bins: Vec<(DateTime<Utc>, f64, f64)>,
+}
+
+impl ClientSeries {
+    fn average(&self) -> f64 {
+        if self.requests > 0.0 { self.latency_sum / self.requests } else { 0.0 }
+    }
+}
+
+fn weighted(bins: &[(DateTime<Utc>, f64, f64)]) -> Option<f64> {
+    let n: f64 = bins.iter().map(|b| b.1).sum();
+    (n > 0.0).then(|| bins.iter().map(|b| b.1 * b.2).sum::<f64>() / n)
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+}
+
+/// Turns the binned averages into findings and the latency-over-time chart.
+pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
+    let r = rows.reader();
+    let (c_client, c_bin, c_requests, c_avg) =
+        (r.column("Client")?, r.column("Bin")?, r.column("Requests")?, r.column("AvgLatencyMs")?);
+    let mut clients: BTreeMap<String, ClientSeries> = BTreeMap::new();
+    for row in &rows.rows {
+        let (n, avg) = (c_requests.num(row), c_avg.opt_num(row));
+        let Some(avg) = avg else { continue };
+        let series = clients.entry(c_client.text(row).to_owned()).or_default();
+        series.requests += n;
+        series.latency_sum += n * avg;
+        if let Some(bin) = c_bin.time(row) {
+            series.bins.push((bin, n, avg));
+        }
+    }
+    for s in clients.values_mut() {
+        s.bins.sort_by_key(|b| b.0);
+    }
+    let mut out = CheckOutput::default();
+    if clients.is_empty() {
+        return Ok(out);
+    }
+
+    let min_requests = ctx.thresholds.get(th::MIN_REQUESTS);
+    let factor = ctx.thresholds.get(th::LATENCY_OUTLIER_FACTOR);
+    let floor = ctx.thresholds.get(th::P99_MUTATING_SECONDS);
+    let floor_ms = floor.value * 1000.0;
+    let mut judged: Vec<f64> =
+        clients.values().filter(|s| s.requests >= min_requests.value).map(ClientSeries::average).collect();
+    let median_ms = median(&mut judged).unwrap_or(0.0);
+
+    let mut flagged: Vec<String> = Vec::new();
+    for (client, s) in &clients {
+        if s.requests < min_requests.value {
+            continue;
+        }
+        let name = display_client(client);
+        let avg = s.average();
+        let outlier = avg >= floor_ms && median_ms > 0.0 && avg >= factor.value * median_ms;
+        // Rising: the last quarter of the window against its first half.
+        let half = s.bins.len() / 2;
+        let quarter = s.bins.len().div_ceil(4);
+        let early = if s.bins.len() >= 4 { weighted(&s.bins[..half]) } else { None };
+        let late = if s.bins.len() >= 4 { weighted(&s.bins[s.bins.len() - quarter..]) } else { None };
+        let rising = match (early, late) {
+            (Some(e), Some(l)) => l >= floor_ms && e > 0.0 && l >= factor.value * e,
+            _ => false,
+        };
+        if !outlier && !rising {
+            continue;
+        }
+        let title = if outlier {
+            format!(
+                "{name}: average latency {}, {:.0}× the median client ({})",
+                duration_ms(avg),
+                avg / median_ms,
+                duration_ms(median_ms)
+            )
+        } else {
+            format!(
+                "{name}: latency rising from {} to {}",
+                duration_ms(early.unwrap_or(0.0)),
+                duration_ms(late.unwrap_or(0.0))
+            )
+        };
+        let mut f = finding(
+            INFO.code,
+            Severity::Warning,
+            Subject::new("client", name),
+            title,
+            format!(
+                "{} requests of {name} took {} on average; the median client's took {}. Watches and the exec, \
+                 attach, portforward, proxy and log subresources are left out (the AKS guide's raw query \
+                 includes them, so a client that watches shows minutes of latency there).",
+                count(s.requests),
+                duration_ms(avg),
+                duration_ms(median_ms)
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("requests", s.requests, "count"),
+            measure("average latency", avg, "ms"),
+            measure("median client's average latency", median_ms, "ms"),
+        ];
+        if let (Some(e), Some(l)) = (early, late) {
+            f.evidence.measures.push(measure("average latency, first half", e, "ms"));
+            f.evidence.measures.push(measure("average latency, last quarter", l, "ms"));
+        }
+        f.evidence.query = Some(client_query(ctx, client));
+        f.evidence.chart = Some(chart(&[(client.as_str(), s)]));
+        f.thresholds = vec![ThresholdUsed::from(factor), floor.into(), min_requests.into()];
+        out.findings.push(f);
+        flagged.push(client.clone());
+    }
+
+    // The overview: the busiest clients, plus every flagged one.
+    let mut busiest: Vec<(&String, &ClientSeries)> = clients.iter().collect();
+    busiest.sort_by(|a, b| b.1.requests.total_cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
+    let mut drawn: Vec<(&str, &ClientSeries)> =
+        busiest.iter().take(CHART_CLIENTS).map(|(c, s)| (c.as_str(), *s)).collect();
+    for c in &flagged {
+        if !drawn.iter().any(|(d, _)| d == c)
+            && let Some(s) = clients.get(c)
+        {
+            drawn.push((c.as_str(), s));
+        }
+    }
+    out.overview.latency_over_time = Some(chart(&drawn));
+    Ok(out)
+}
+
+fn chart(series: &[(&str, &ClientSeries)]) -> Chart {
+    Chart {
+        kind: "timechart".to_owned(),
+        title: "Average latency per client (5-minute bins, long-running requests excluded)".to_owned(),
+        x_label: "start_time".to_owned(),
+        y_label: "ms".to_owned(),
+        series: series
+            .iter()
+            .map(|(client, s)| Series {
+                name: display_client(client).to_owned(),
+                points: s.bins.iter().map(|(t, _, avg)| Point { x: rfc3339(*t), y: *avg }).collect(),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, text, time_at};
+
+    /// Rows for `client`: one per 5-minute bin with `n` requests at the given averages.
+    fn rows(series: &[(&str, f64, &[f64])]) -> ResultTable {
+        let mut out = Vec::new();
+        for (client, n, avgs) in series {
+            for (i, avg) in avgs.iter().enumerate() {
+                out.push(vec![
+                    text(client),
+                    Cell::Time(time_at(i as i64 * 300)),
+                    Cell::Real(*n),
+                    Cell::Real(*avg),
+                ]);
+            }
+        }
+        ResultTable::new(&["Client", "Bin", "Requests", "AvgLatencyMs"], out)
+    }
+
+    #[test]
+    fn a_slow_client_far_above_the_median_is_flagged() {
+        let ctx = ctx_hour();
+        let data = rows(&[
+            ("kubelet", 1000.0, &[10.0, 12.0, 11.0]),
+            ("kube-scheduler", 100.0, &[20.0, 25.0, 22.0]),
+            ("coredns", 100.0, &[15.0, 15.0, 15.0]),
+            ("pod-inventory", 10.0, &[4000.0, 4400.0, 4200.0]),
+        ]);
+        let out = evaluate(&ctx, &data).expect("evaluates");
+        assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+        let f = &out.findings[0];
+        assert_eq!(f.subject, Subject::new("client", "pod-inventory"));
+        assert_eq!(f.severity, Severity::Warning);
+        // Median of the four client averages (11, 15, 22.3, 4200) is (15 + 22.33) / 2.
+        let median = (15.0 + (20.0 + 25.0 + 22.0) / 3.0) / 2.0;
+        assert!((f.evidence.measures[2].value - median).abs() < 1e-9);
+        assert!((f.evidence.measures[1].value - 4200.0).abs() < 1e-9);
+        assert!(f.summary.contains("guide's raw query"));
+        let chart = out.overview.latency_over_time.expect("chart");
+        assert!(chart.series.iter().any(|s| s.name == "pod-inventory"));
+    }
+
+    #[test]
+    fn fast_clients_are_not_flagged_however_far_from_the_median() {
+        let ctx = ctx_hour();
+        // 300 ms is 30× a 10 ms median but below the 1 s floor.
+        let data = rows(&[("a", 100.0, &[10.0; 3]), ("b", 100.0, &[10.0; 3]), ("c", 100.0, &[300.0; 3])]);
+        let out = evaluate(&ctx, &data).expect("evaluates");
+        assert!(out.findings.is_empty());
+    }
+
+    #[test]
+    fn rising_latency_is_flagged() {
+        let ctx = ctx_hour();
+        let data = rows(&[
+            ("a", 100.0, &[10.0; 12]),
+            ("b", 100.0, &[10.0; 12]),
+            (
+                "climbing",
+                50.0,
+                &[100.0, 100.0, 100.0, 100.0, 120.0, 150.0, 300.0, 500.0, 700.0, 900.0, 1500.0, 2000.0],
+            ),
+        ]);
+        let out = evaluate(&ctx, &data).expect("evaluates");
+        let f = out.findings.iter().find(|f| f.subject.name == "climbing").expect("flagged");
+        assert!(f.title.contains("rising"), "{}", f.title);
+    }
+
+    #[test]
+    fn clients_with_few_requests_are_not_judged() {
+        let ctx = ctx_hour();
+        let data = rows(&[("a", 100.0, &[10.0; 3]), ("b", 100.0, &[10.0; 3]), ("rare", 2.0, &[9000.0; 3])]);
+        assert!(evaluate(&ctx, &data).expect("evaluates").findings.is_empty());
+    }
+}

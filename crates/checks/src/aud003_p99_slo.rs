@@ -1,0 +1,354 @@
+//! AUD003 p99-slo: P99 latency by verb, resource and scope against the Kubernetes API call
+//! latency SLOs, with the clients behind each breach.
+
+use findings::{
+    CheckInfo, EvidenceKind, Severity, Subject, Table, Threshold, ThresholdUsed, threshold_names as th,
+};
+
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run,
+};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, SCOPE, string_literal};
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD003",
+    name: "p99-slo",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+P99 latency by verb, resource and scope against the Kubernetes API call latency SLOs.
+
+The 99th percentile latency of API calls grouped by verb, resource (with its subresource) and
+scope, compared with the Kubernetes API call latency SLOs — the AKS guide's third step, for
+every client at once:
+
+| calls | scope | P99 |
+|---|---|---|
+| mutating (`create`, `update`, `patch`, `delete`) and `get` | one object (`resource`) | ≤ `p99_mutating_seconds` (1 s) |
+| `list`, `deletecollection` | `namespace` | warn above `p99_namespace_list_warning_seconds` (5 s); SLO `p99_namespace_list_seconds` (30 s) |
+| `list`, `deletecollection` | `cluster` | ≤ `p99_cluster_list_seconds` (30 s) |
+
+The scope comes from the request URI as the API server parses it (`ObjectRef` is filled from
+that parse): a named object or a create is `resource`, a collection in one namespace is
+`namespace`, a collection across namespaces or of a cluster-scoped type is `cluster`. Groups
+with fewer than `min_requests` requests are not judged. Long-running requests (watch; the
+`exec`, `attach`, `portforward`, `proxy` and `log` subresources) are excluded, as the SLOs
+exclude them; the guide's raw query includes them.
+
+Each breach lists the clients whose own P99 for that verb, resource and scope is highest.
+
+## Why it matters
+
+The SLOs are what "the API server is slow" means in numbers; a breach tells which calls are
+slow, which narrows the cause to a resource (many objects), a verb (expensive LISTs), or a
+client.
+
+## Example
+
+```text
+warning  AUD003  P99 of list pods (cluster) is 41.3 s, above the 30 s SLO
+```
+
+## Remedy
+
+Follow the clients named in the breach: AUD004 (expensive LISTs) and AUD005 (where the time
+went) usually say why; reduce object counts if the resource holds too many (see the metrics
+checks), and tune or throttle the clients.
+
+## References
+
+- Kubernetes API call latency SLO: https://github.com/kubernetes/community/blob/master/sig-scalability/slos/api_call_latency.md
+- AKS guide, step 3 (P99 by verb and resource for a user agent):
+  https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+"#,
+};
+
+/// Rows of the overview P99 table.
+const OVERVIEW_ROWS: usize = 30;
+/// Clients listed per breach.
+const CLIENTS_PER_BREACH: usize = 5;
+
+/// P99 per verb, resource and scope, for all clients together.
+pub fn query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| where {NOT_LONG_RUNNING}\n| extend Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
+         | where Scope != \"\"\n\
+         | summarize Requests = count(), P99Ms = percentile(latency, 99) by Verb, Resource, Scope\n\
+         | order by P99Ms desc",
+        ctx.requests()
+    )
+}
+
+/// P99 per client, verb, resource and scope.
+pub fn client_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| where {NOT_LONG_RUNNING}\n\
+         | extend Client = {CLIENT_KQL}, Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
+         | where Scope != \"\"\n\
+         | summarize Requests = count(), P99Ms = percentile(latency, 99) by Client, Verb, Resource, Scope\n\
+         | order by P99Ms desc",
+        ctx.requests()
+    )
+}
+
+/// The query reproducing one breach and its clients.
+fn breach_query(ctx: &AuditContext, verb: &str, resource: &str, scope: &str) -> String {
+    format!(
+        "{}\n| where {NOT_LONG_RUNNING}\n\
+         | extend Client = {CLIENT_KQL}, Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
+         | where Verb == {} and Resource == {} and Scope == {}\n\
+         | summarize Requests = count(), P99Ms = percentile(latency, 99) by Client\n\
+         | order by P99Ms desc",
+        ctx.requests(),
+        string_literal(verb),
+        string_literal(resource),
+        string_literal(scope)
+    )
+}
+
+/// The SLO a verb and scope are judged against: the threshold breached first, and the SLO
+/// itself when that differs (namespace LISTs warn at 5 s; their SLO is 30 s).
+pub fn slo<'t>(ctx: &'t AuditContext, verb: &str, scope: &str) -> Option<(&'t Threshold, &'t Threshold)> {
+    let t = &ctx.thresholds;
+    match (verb, scope) {
+        ("get" | "create" | "update" | "patch" | "delete", "resource") => {
+            let s = t.get(th::P99_MUTATING_SECONDS);
+            Some((s, s))
+        }
+        ("list" | "deletecollection", "namespace") => {
+            Some((t.get(th::P99_NAMESPACE_LIST_WARNING_SECONDS), t.get(th::P99_NAMESPACE_LIST_SECONDS)))
+        }
+        ("list" | "deletecollection", "cluster") => {
+            let s = t.get(th::P99_CLUSTER_LIST_SECONDS);
+            Some((s, s))
+        }
+        _ => None,
+    }
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (_, groups) = run(runner, query(ctx))?;
+    let (_, clients) = run(runner, client_query(ctx))?;
+    evaluate(ctx, &groups, &clients)
+}
+
+fn seconds(s: f64) -> String {
+    if s.fract() == 0.0 { format!("{s:.0} s") } else { format!("{s} s") }
+}
+
+/// Turns the P99 tables into breaches and the overview table.
+pub fn evaluate(
+    ctx: &AuditContext,
+    groups: &ResultTable,
+    clients: &ResultTable,
+) -> Result<CheckOutput, CheckError> {
+    let r = groups.reader();
+    let (g_verb, g_resource, g_scope, g_requests, g_p99) = (
+        r.column("Verb")?,
+        r.column("Resource")?,
+        r.column("Scope")?,
+        r.column("Requests")?,
+        r.column("P99Ms")?,
+    );
+    let c = clients.reader();
+    let (c_client, c_verb, c_resource, c_scope, c_requests, c_p99) = (
+        c.column("Client")?,
+        c.column("Verb")?,
+        c.column("Resource")?,
+        c.column("Scope")?,
+        c.column("Requests")?,
+        c.column("P99Ms")?,
+    );
+    let min_requests = ctx.thresholds.get(th::MIN_REQUESTS);
+    let mut out = CheckOutput::default();
+    // (ratio to the first threshold, row) for the overview.
+    let mut judged: Vec<(f64, Vec<String>)> = Vec::new();
+    for row in &groups.rows {
+        let (verb, resource, scope) = (g_verb.text(row), g_resource.text(row), g_scope.text(row));
+        let (n, Some(p99_ms)) = (g_requests.num(row), g_p99.opt_num(row)) else { continue };
+        let Some((first, slo)) = slo(ctx, verb, scope) else { continue };
+        if n < min_requests.value {
+            continue;
+        }
+        let p99 = p99_ms / 1000.0;
+        let status = if p99 > slo.value {
+            "over SLO"
+        } else if p99 > first.value {
+            "over warning"
+        } else {
+            "ok"
+        };
+        judged.push((
+            p99 / first.value,
+            vec![
+                verb.to_owned(),
+                resource.to_owned(),
+                scope.to_owned(),
+                count(n),
+                duration_ms(p99_ms),
+                seconds(slo.value),
+                status.to_owned(),
+            ],
+        ));
+        if p99 <= first.value {
+            continue;
+        }
+        let name = format!("{verb} {resource} ({scope})");
+        let title = if p99 > slo.value || first.name == slo.name {
+            format!("P99 of {name} is {}, above the {} SLO", duration_ms(p99_ms), seconds(slo.value))
+        } else {
+            format!(
+                "P99 of {name} is {}, above the {} warning level (SLO {})",
+                duration_ms(p99_ms),
+                seconds(first.value),
+                seconds(slo.value)
+            )
+        };
+        let mut slow_clients: Vec<&Vec<_>> = clients
+            .rows
+            .iter()
+            .filter(|cr| {
+                c_verb.text(cr) == verb && c_resource.text(cr) == resource && c_scope.text(cr) == scope
+            })
+            .collect();
+        slow_clients.sort_by(|a, b| {
+            c_p99.num(b).total_cmp(&c_p99.num(a)).then_with(|| c_client.text(a).cmp(c_client.text(b)))
+        });
+        slow_clients.truncate(CLIENTS_PER_BREACH);
+        let names: Vec<&str> = slow_clients.iter().map(|cr| display_client(c_client.text(cr))).collect();
+        let mut f = finding(
+            INFO.code,
+            Severity::Warning,
+            Subject::new("resource", name.clone()),
+            title,
+            format!(
+                "{} {verb} calls on {resource} at {scope} scope had a P99 latency of {}. Slowest clients: {}. \
+                 Long-running requests are excluded, as the SLO excludes them.",
+                count(n),
+                duration_ms(p99_ms),
+                if names.is_empty() { "none with enough requests".to_owned() } else { names.join(", ") }
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("P99 latency", p99_ms, "ms"),
+            measure("requests", n, "count"),
+            measure("threshold", first.value, "s"),
+        ];
+        f.evidence.query = Some(breach_query(ctx, verb, resource, scope));
+        f.evidence.table = Some(Table {
+            columns: ["client", "requests", "P99"].map(str::to_owned).to_vec(),
+            rows: slow_clients
+                .iter()
+                .map(|cr| {
+                    vec![
+                        display_client(c_client.text(cr)).to_owned(),
+                        count(c_requests.num(cr)),
+                        duration_ms(c_p99.num(cr)),
+                    ]
+                })
+                .collect(),
+        });
+        f.thresholds = vec![ThresholdUsed::from(first)];
+        if slo.name != first.name {
+            f.thresholds.push(slo.into());
+        }
+        f.thresholds.push(min_requests.into());
+        out.findings.push(f);
+    }
+    judged.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    if !judged.is_empty() {
+        out.overview.p99_table = Some(Table {
+            columns: ["verb", "resource", "scope", "requests", "P99", "SLO", "status"]
+                .map(str::to_owned)
+                .to_vec(),
+            rows: judged.into_iter().take(OVERVIEW_ROWS).map(|(_, row)| row).collect(),
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, text};
+
+    fn groups(rows: &[(&str, &str, &str, i64, f64)]) -> ResultTable {
+        ResultTable::new(
+            &["Verb", "Resource", "Scope", "Requests", "P99Ms"],
+            rows.iter()
+                .map(|(v, r, s, n, p)| vec![text(v), text(r), text(s), Cell::Int(*n), Cell::Real(*p)])
+                .collect(),
+        )
+    }
+
+    fn clients(rows: &[(&str, &str, &str, &str, i64, f64)]) -> ResultTable {
+        ResultTable::new(
+            &["Client", "Verb", "Resource", "Scope", "Requests", "P99Ms"],
+            rows.iter()
+                .map(|(c, v, r, s, n, p)| {
+                    vec![text(c), text(v), text(r), text(s), Cell::Int(*n), Cell::Real(*p)]
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn breaches_are_judged_against_the_slo_of_their_verb_and_scope() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            &groups(&[
+                ("list", "pods", "cluster", 500, 41_300.0),
+                ("list", "pods", "namespace", 500, 7_000.0),
+                ("list", "configmaps", "namespace", 500, 4_000.0),
+                ("update", "leases", "resource", 50_000, 1_200.0),
+                ("get", "pods", "resource", 5_000, 900.0),
+                ("create", "pods", "resource", 10, 9_000.0),
+            ]),
+            &clients(&[
+                ("pod-inventory", "list", "pods", "cluster", 450, 45_000.0),
+                ("kubectl", "list", "pods", "cluster", 50, 2_000.0),
+            ]),
+        )
+        .expect("evaluates");
+        let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "P99 of list pods (cluster) is 41.3 s, above the 30 s SLO",
+                "P99 of list pods (namespace) is 7.0 s, above the 5 s warning level (SLO 30 s)",
+                "P99 of update leases (resource) is 1.2 s, above the 1 s SLO",
+            ]
+        );
+        assert!(out.findings.iter().all(|f| f.severity == Severity::Warning));
+        let table = out.findings[0].evidence.table.as_ref().expect("clients");
+        assert_eq!(table.rows[0][0], "pod-inventory");
+        assert_eq!(out.findings[1].thresholds[0].name, "p99_namespace_list_warning_seconds");
+        assert_eq!(out.findings[1].thresholds[1].name, "p99_namespace_list_seconds");
+        // The overview lists every judged group, worst ratio first; too-small groups are out.
+        let p99 = out.overview.p99_table.expect("table");
+        assert_eq!(p99.rows.len(), 5);
+        assert_eq!(p99.rows[0][..3], ["list", "pods", "namespace"]);
+        assert!(!p99.rows.iter().any(|r| r[0] == "create"));
+    }
+
+    #[test]
+    fn within_slo_nothing_is_flagged() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            &groups(&[("list", "pods", "cluster", 500, 2_000.0), ("get", "nodes", "resource", 500, 50.0)]),
+            &clients(&[]),
+        )
+        .expect("evaluates");
+        assert!(out.findings.is_empty());
+        assert_eq!(out.overview.p99_table.expect("table").rows.len(), 2);
+    }
+}

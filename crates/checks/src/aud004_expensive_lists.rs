@@ -1,0 +1,320 @@
+//! AUD004 expensive-lists: LISTs that cost the API server and etcd most — across all
+//! namespaces, without `resourceVersion` (served from etcd, not the watch cache), without
+//! `limit` — with their rate and total time per client.
+
+use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
+
+use crate::aud001_top_clients::rate;
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
+};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::kql::{LATENCY_MS, USER_NAME};
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD004",
+    name: "expensive-lists",
+    default_severity: Severity::Critical,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+Expensive LISTs per client: served from etcd, unpaginated, across all namespaces.
+
+Per client, its LIST requests and how expensive they are:
+
+- **from etcd**: no `resourceVersion` (or an empty one) in the request URI. Such a LIST is a
+  quorum read that the API server forwards to etcd instead of serving it from its watch cache;
+  `resourceVersion=0` (what informers send) is served from the cache.
+- **unpaginated**: no `limit` (or `limit=0`): the whole result is built in one response.
+- **cluster-scope**: across every namespace (or of a cluster-scoped type).
+
+A LIST is counted as *expensive* when it is served from etcd, or when it is cluster-scope and
+unpaginated. The check sums the time those LISTs took; divided by the window, that is how many
+of them were in flight on average. At `expensive_list_concurrency_warning` (0.5) it warns, at
+`expensive_list_concurrency_critical` (2) it is critical.
+
+## Why it matters
+
+A LIST of every pod of a large cluster, straight from etcd, moves hundreds of megabytes
+through etcd, the API server's memory and the network, and the API server has to decode and
+re-encode every object. A few clients doing this in a loop are the classic cause of API
+server memory spikes, OOM kills and timeouts for everyone ("Excessive LIST calls" in the AKS
+guide).
+
+## Example
+
+```text
+critical  AUD004  pod-inventory keeps 6.2 expensive LISTs in flight: 1,800 LISTs of pods from etcd, unpaginated
+```
+
+## Remedy
+
+Tune the client: use informers (one LIST with `resourceVersion=0`, then a WATCH), set
+`resourceVersion=0` where a slightly stale answer is fine, paginate with `limit` and
+`continue`, and narrow LISTs to a namespace or a label selector. Until it is fixed, throttle
+it with API Priority and Fairness (the finding of the top offender carries the FlowSchema and
+PriorityLevelConfiguration).
+
+## References
+
+- Resource versions and the watch cache: https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions
+- AKS guide, cause 1 (offending client, excessive LIST calls):
+  https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+"#,
+};
+
+const FROM_ETCD: &str = r#"not(RequestUri matches regex @"[?&]resourceVersion=[^&]")"#;
+const UNPAGINATED: &str = r#"not(RequestUri matches regex @"[?&]limit=[1-9]")"#;
+const CLUSTER_SCOPE: &str = "isempty(tostring(ObjectRef.namespace))";
+
+/// LISTs per client with their cost.
+pub fn query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| where Verb == \"list\"\n\
+         | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource), latency = {LATENCY_MS}\n\
+         | extend ClusterScope = {CLUSTER_SCOPE}, FromEtcd = {FROM_ETCD}, Unpaginated = {UNPAGINATED}\n\
+         | extend Expensive = FromEtcd or (ClusterScope and Unpaginated)\n\
+         | summarize Lists = count(), ClusterScopeLists = countif(ClusterScope), FromEtcdLists = countif(FromEtcd), \
+         UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
+         TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = sum(iff(Expensive, latency, 0)) / 1000.0, \
+         P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5) by Client\n\
+         | order by ExpensiveSeconds desc",
+        ctx.requests()
+    )
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (q, rows) = run(runner, query(ctx))?;
+    evaluate(ctx, &q, &rows)
+}
+
+/// One client's LISTs, as read from the result (also used to tune the throttle remedy).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientLists {
+    /// The folded client.
+    pub client: String,
+    /// LISTs in the window.
+    pub lists: f64,
+    /// LISTs across namespaces.
+    pub cluster_scope: f64,
+    /// LISTs without `resourceVersion`.
+    pub from_etcd: f64,
+    /// LISTs without `limit`.
+    pub unpaginated: f64,
+    /// Expensive LISTs.
+    pub expensive: f64,
+    /// Seconds spent in expensive LISTs.
+    pub expensive_seconds: f64,
+    /// Seconds spent in all LISTs.
+    pub total_seconds: f64,
+    /// P99 LIST latency, ms.
+    pub p99_ms: f64,
+    /// Resources listed.
+    pub resources: Vec<String>,
+    /// Identities.
+    pub users: Vec<String>,
+}
+
+/// Reads the result rows.
+pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
+    let r = rows.reader();
+    let cols = (
+        r.column("Client")?,
+        r.column("Lists")?,
+        r.column("ClusterScopeLists")?,
+        r.column("FromEtcdLists")?,
+        r.column("UnpaginatedLists")?,
+        r.column("ExpensiveLists")?,
+        r.column("ExpensiveSeconds")?,
+        r.column("TotalSeconds")?,
+        r.column("P99Ms")?,
+        r.column("Resources")?,
+        r.column("Users")?,
+    );
+    Ok(rows
+        .rows
+        .iter()
+        .map(|row| ClientLists {
+            client: cols.0.text(row).to_owned(),
+            lists: cols.1.num(row),
+            cluster_scope: cols.2.num(row),
+            from_etcd: cols.3.num(row),
+            unpaginated: cols.4.num(row),
+            expensive: cols.5.num(row),
+            expensive_seconds: cols.6.num(row),
+            total_seconds: cols.7.num(row),
+            p99_ms: cols.8.num(row),
+            resources: cols.9.texts(row),
+            users: cols.10.texts(row),
+        })
+        .collect())
+}
+
+/// Turns the per-client LIST costs into findings.
+pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
+    let clients = read(rows)?;
+    let warn = ctx.thresholds.get(th::EXPENSIVE_LIST_CONCURRENCY_WARNING);
+    let crit = ctx.thresholds.get(th::EXPENSIVE_LIST_CONCURRENCY_CRITICAL);
+    let window = ctx.window_seconds();
+    let mut out = CheckOutput::default();
+    for c in &clients {
+        let concurrency = c.expensive_seconds / window;
+        if concurrency < warn.value || c.expensive <= 0.0 {
+            continue;
+        }
+        let severity = if concurrency >= crit.value { Severity::Critical } else { Severity::Warning };
+        let name = display_client(&c.client);
+        let mut how = Vec::new();
+        if c.from_etcd > 0.0 {
+            how.push(format!("{} from etcd", percent(c.from_etcd / c.lists)));
+        }
+        if c.unpaginated > 0.0 {
+            how.push(format!("{} unpaginated", percent(c.unpaginated / c.lists)));
+        }
+        if c.cluster_scope > 0.0 {
+            how.push(format!("{} across all namespaces", percent(c.cluster_scope / c.lists)));
+        }
+        let resources = c.resources.join(", ");
+        let mut f = finding(
+            INFO.code,
+            severity,
+            Subject::new("client", name),
+            format!(
+                "{name} keeps {concurrency:.1} expensive LISTs in flight: {} LISTs of {resources} ({})",
+                count(c.lists),
+                how.join(", ")
+            ),
+            format!(
+                "{name} ({}) sent {} LISTs ({} per second) of {resources}; {} of them were expensive and took {} in \
+                 all, so on average {concurrency:.1} were running at any moment. P99 LIST latency: {}.",
+                c.users.join(", "),
+                count(c.lists),
+                rate(c.lists / window),
+                count(c.expensive),
+                duration_ms(c.expensive_seconds * 1000.0),
+                duration_ms(c.p99_ms)
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("LISTs", c.lists, "count"),
+            measure("LISTs per second", c.lists / window, "per-second"),
+            measure("expensive LISTs", c.expensive, "count"),
+            measure("LISTs from etcd (no resourceVersion)", c.from_etcd, "count"),
+            measure("LISTs without limit", c.unpaginated, "count"),
+            measure("cluster-scope LISTs", c.cluster_scope, "count"),
+            measure("time in expensive LISTs", c.expensive_seconds, "s"),
+            measure("expensive LISTs in flight", concurrency, "requests"),
+            measure("P99 LIST latency", c.p99_ms, "ms"),
+        ];
+        f.evidence.query = Some(query.to_owned());
+        f.evidence.table = Some(Table {
+            columns: [
+                "client",
+                "LISTs",
+                "from etcd",
+                "unpaginated",
+                "cluster-scope",
+                "expensive time",
+                "P99",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            rows: clients
+                .iter()
+                .filter(|o| o.expensive > 0.0)
+                .take(5)
+                .map(|o| {
+                    vec![
+                        display_client(&o.client).to_owned(),
+                        count(o.lists),
+                        count(o.from_etcd),
+                        count(o.unpaginated),
+                        count(o.cluster_scope),
+                        duration_ms(o.expensive_seconds * 1000.0),
+                        duration_ms(o.p99_ms),
+                    ]
+                })
+                .collect(),
+        });
+        f.thresholds = vec![ThresholdUsed::from(if severity == Severity::Critical { crit } else { warn })];
+        out.findings.push(f);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, list, text};
+
+    fn rows(data: &[(&str, f64, f64, f64)]) -> ResultTable {
+        // (client, lists, expensive lists, expensive seconds); expensive ones are from etcd,
+        // unpaginated and cluster-scope.
+        ResultTable::new(
+            &[
+                "Client",
+                "Lists",
+                "ClusterScopeLists",
+                "FromEtcdLists",
+                "UnpaginatedLists",
+                "ExpensiveLists",
+                "TotalSeconds",
+                "ExpensiveSeconds",
+                "P99Ms",
+                "Resources",
+                "Users",
+            ],
+            data.iter()
+                .map(|(c, n, e, s)| {
+                    vec![
+                        text(c),
+                        Cell::Real(*n),
+                        Cell::Real(*e),
+                        Cell::Real(*e),
+                        Cell::Real(*e),
+                        Cell::Real(*e),
+                        Cell::Real(*s),
+                        Cell::Real(*s),
+                        Cell::Real(4000.0),
+                        list(&["pods"]),
+                        list(&["system:serviceaccount:inv:pod-inventory"]),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_client_keeping_lists_in_flight_is_critical() {
+        let ctx = ctx_hour();
+        // 1,800 LISTs of 4 s each in an hour: 2 in flight on average.
+        let out = evaluate(
+            &ctx,
+            "q",
+            &rows(&[("pod-inventory", 1800.0, 1800.0, 7200.0), ("kubectl", 20.0, 20.0, 10.0)]),
+        )
+        .expect("evaluates");
+        assert_eq!(out.findings.len(), 1);
+        let f = &out.findings[0];
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(f.subject, Subject::new("client", "pod-inventory"));
+        assert!(f.title.starts_with("pod-inventory keeps 2.0 expensive LISTs in flight"), "{}", f.title);
+        assert!(f.title.contains("100% from etcd"), "{}", f.title);
+    }
+
+    #[test]
+    fn occasional_expensive_lists_warn_and_cheap_ones_do_not() {
+        let ctx = ctx_hour();
+        let out =
+            evaluate(&ctx, "q", &rows(&[("operator", 900.0, 900.0, 1800.0), ("informer", 5000.0, 0.0, 0.0)]))
+                .expect("evaluates");
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].severity, Severity::Warning);
+        assert_eq!(out.findings[0].thresholds[0].name, "expensive_list_concurrency_warning");
+    }
+}

@@ -1,0 +1,247 @@
+//! AUD005 slow-breakdown: where the time of slow requests went, from the
+//! `apiserver.latency.k8s.io/*` audit annotations: etcd, admission webhooks, API Priority and
+//! Fairness queue wait, serialization — per client and resource.
+
+use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
+
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
+};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, go_duration_ms};
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD005",
+    name: "slow-breakdown",
+    default_severity: Severity::Info,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+Where slow requests spent their time: etcd, admission webhooks, APF queue wait, serialization.
+
+Since Kubernetes 1.27 the API server annotates every request slower than 500 ms with where its
+time went: `apiserver.latency.k8s.io/etcd`, `…/apf-queue-wait`, `…/mutating-webhook`,
+`…/validating-webhook`, `…/serialize-response-object`, `…/response-write` (and `…/total`), as
+Go durations. This check sums them over the requests slower than `slow_request_seconds`
+(0.5 s) per client, verb and resource, and names the component that took most of the time for
+the groups that lost the most time. Long-running requests are excluded.
+
+It only explains: its findings are informational, except when most of a group's time was spent
+waiting in API Priority and Fairness queues or in admission webhooks, which it reports as a
+warning because neither is the request's own work.
+
+## Why it matters
+
+"Slow" has different fixes depending on where the time goes: etcd time points at etcd (disk,
+size, fragmentation) or at LISTs served from etcd; webhook time at an admission webhook;
+APF queue wait at a priority level that is too small for its load (or at a client that sends
+too much); serialization at huge responses.
+
+## Example
+
+```text
+warning  AUD005  create pods by kube-controller-manager/replicaset-controller: 96% of slow-request time in admission webhooks
+```
+
+## Remedy
+
+Follow the component: the webhook checks (AUD007) and the webhook's own metrics for webhook
+time; etcd's disk and database checks for etcd time; the APF metrics and the throttling
+remedy for queue wait; pagination for serialization time.
+
+## References
+
+- Latency annotations in audit events (KEP-3190 "latency tracker"): https://github.com/kubernetes/kubernetes/pull/108853
+- Kubernetes audit annotations: https://kubernetes.io/docs/reference/labels-annotations-taints/audit-annotations/
+"#,
+};
+
+/// Groups reported (the ones that lost the most time to slow requests).
+const TOP: usize = 5;
+
+/// The components and the annotations summed into each.
+const COMPONENTS: [(&str, &str, &[&str]); 4] = [
+    ("EtcdMs", "etcd", &["etcd"]),
+    ("WebhookMs", "admission webhooks", &["mutating-webhook", "validating-webhook"]),
+    ("ApfMs", "APF queue wait", &["apf-queue-wait"]),
+    ("SerializeMs", "serialization and response write", &["serialize-response-object", "response-write"]),
+];
+
+fn annotation(key: &str) -> String {
+    go_duration_ms(&format!("tostring(Annotations[\"apiserver.latency.k8s.io/{key}\"])"))
+}
+
+/// Slow requests per client, verb and resource, with their time split by component.
+pub fn query(ctx: &AuditContext) -> String {
+    let slow_ms = ctx.thresholds.value(th::SLOW_REQUEST_SECONDS) * 1000.0;
+    let mut extends = Vec::new();
+    let mut sums = Vec::new();
+    for (column, _, keys) in COMPONENTS {
+        let parts: Vec<String> = keys.iter().map(|k| format!("coalesce({}, 0.0)", annotation(k))).collect();
+        extends.push(format!("{column} = {}", parts.join(" + ")));
+        sums.push(format!("{column} = sum({column})"));
+    }
+    format!(
+        "{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n| where latency >= {slow_ms}\n\
+         | extend Client = {CLIENT_KQL}, Resource = tostring(ObjectRef.resource)\n\
+         | extend {}\n\
+         | summarize SlowRequests = count(), TotalMs = sum(latency), {} by Client, Verb, Resource\n\
+         | order by TotalMs desc",
+        ctx.requests(),
+        extends.join(",\n    "),
+        sums.join(", ")
+    )
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (q, rows) = run(runner, query(ctx))?;
+    evaluate(ctx, &q, &rows)
+}
+
+/// Turns the per-group sums into explanations.
+pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
+    let r = rows.reader();
+    let (c_client, c_verb, c_resource, c_slow, c_total) = (
+        r.column("Client")?,
+        r.column("Verb")?,
+        r.column("Resource")?,
+        r.column("SlowRequests")?,
+        r.column("TotalMs")?,
+    );
+    let comps = COMPONENTS.map(|(col, label, _)| (r.column(col), label));
+    let mut out = CheckOutput::default();
+    let slow = ctx.thresholds.get(th::SLOW_REQUEST_SECONDS);
+    for row in rows.rows.iter().take(TOP) {
+        let total = c_total.num(row);
+        if total <= 0.0 {
+            continue;
+        }
+        let mut parts: Vec<(&str, f64)> = Vec::new();
+        for (col, label) in &comps {
+            let col = col.as_ref().map_err(|e| CheckError::Result(e.clone()))?;
+            parts.push((label, col.num(row)));
+        }
+        let annotated: f64 = parts.iter().map(|p| p.1).sum();
+        let client = display_client(c_client.text(row));
+        let (verb, resource) = (c_verb.text(row), c_resource.text(row));
+        let group =
+            format!("{verb} {} by {client}", if resource.is_empty() { "(non-resource)" } else { resource });
+        let Some(&(top_label, top_ms)) = parts.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else { continue };
+        let (severity, title) = if annotated <= 0.0 {
+            (
+                Severity::Info,
+                format!("{group}: {} slow requests without latency annotations", count(c_slow.num(row))),
+            )
+        } else {
+            let share = top_ms / total;
+            let severity =
+                if share >= 0.5 && (top_label == "admission webhooks" || top_label == "APF queue wait") {
+                    Severity::Warning
+                } else {
+                    Severity::Info
+                };
+            (severity, format!("{group}: {} of slow-request time in {top_label}", percent(share)))
+        };
+        let mut f = finding(
+            INFO.code,
+            severity,
+            Subject::new("client", client),
+            title,
+            format!(
+                "{} requests of {group} took longer than {} s, {} in all. Their apiserver.latency.k8s.io \
+                 annotations account for {} of it: {}. The rest is time the annotations do not cover (or requests \
+                 from API servers older than 1.27, which do not write them).",
+                count(c_slow.num(row)),
+                slow.value,
+                duration_ms(total),
+                duration_ms(annotated),
+                parts
+                    .iter()
+                    .map(|(l, ms)| format!("{l} {}", duration_ms(*ms)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ctx,
+        );
+        f.evidence.measures =
+            vec![measure("slow requests", c_slow.num(row), "count"), measure("total time", total, "ms")];
+        f.evidence.measures.extend(parts.iter().map(|(l, ms)| measure(&format!("time in {l}"), *ms, "ms")));
+        f.evidence.query = Some(query.to_owned());
+        f.evidence.table = Some(Table {
+            columns: std::iter::once("component".to_owned())
+                .chain(["time", "share"].map(str::to_owned))
+                .collect(),
+            rows: parts
+                .iter()
+                .map(|(l, ms)| vec![(*l).to_owned(), duration_ms(*ms), percent(ms / total)])
+                .collect(),
+        });
+        f.thresholds = vec![ThresholdUsed::from(slow)];
+        out.findings.push(f);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, text};
+
+    fn rows(data: &[(&str, &str, &str, f64, [f64; 4])]) -> ResultTable {
+        ResultTable::new(
+            &[
+                "Client",
+                "Verb",
+                "Resource",
+                "SlowRequests",
+                "TotalMs",
+                "EtcdMs",
+                "WebhookMs",
+                "ApfMs",
+                "SerializeMs",
+            ],
+            data.iter()
+                .map(|(c, v, r, total, parts)| {
+                    let mut row = vec![text(c), text(v), text(r), Cell::Int(10), Cell::Real(*total)];
+                    row.extend(parts.iter().map(|p| Cell::Real(*p)));
+                    row
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn webhook_time_dominating_is_a_warning_etcd_time_an_explanation() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            "q",
+            &rows(&[
+                ("replicaset-controller", "create", "pods", 100_000.0, [1_000.0, 96_000.0, 0.0, 100.0]),
+                ("pod-inventory", "list", "pods", 80_000.0, [60_000.0, 0.0, 0.0, 15_000.0]),
+            ]),
+        )
+        .expect("evaluates");
+        assert_eq!(out.findings.len(), 2);
+        assert_eq!(out.findings[0].severity, Severity::Warning);
+        assert_eq!(
+            out.findings[0].title,
+            "create pods by replicaset-controller: 96% of slow-request time in admission webhooks"
+        );
+        assert_eq!(out.findings[1].severity, Severity::Info);
+        assert_eq!(out.findings[1].title, "list pods by pod-inventory: 75% of slow-request time in etcd");
+    }
+
+    #[test]
+    fn requests_without_annotations_are_said_to_lack_them() {
+        let ctx = ctx_hour();
+        let out =
+            evaluate(&ctx, "q", &rows(&[("old", "list", "pods", 5_000.0, [0.0; 4])])).expect("evaluates");
+        assert!(out.findings[0].title.contains("without latency annotations"));
+        assert_eq!(out.findings[0].severity, Severity::Info);
+    }
+}

@@ -1,0 +1,262 @@
+//! AUD006 throttled-and-failing: per client, requests answered 429 (throttled by API Priority
+//! and Fairness or max-inflight) and 5xx (server errors), and update conflicts (409).
+
+use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
+
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, percent, run,
+};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::kql::USER_NAME;
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD006",
+    name: "throttled-and-failing",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+Clients throttled (429), failing (5xx) or fighting over objects (409).
+
+For each client: how many of its requests were answered `429 Too Many Requests` (API Priority
+and Fairness rejected or timed them out in a queue, or the max-inflight limit was hit), how
+many got a server error (`5xx`), and how many of its updates and patches failed with `409
+Conflict`. A share of 429s or of 5xx at or above `error_rate_warning` (5%) is a warning, at
+`error_rate_critical` (25%) critical; conflicts on `error_rate_warning` of a client's writes
+are a warning (a controller fighting over one object). Clients with fewer than `min_requests`
+requests are not judged.
+
+Server errors that say `failed calling webhook` are admission webhook failures: they are
+counted apart and reported per webhook by AUD007, not here.
+
+## Why it matters
+
+429s mean the API server is already protecting itself from this client — it is sending more
+than its priority level allows, and its requests fail or retry. A client with many 5xx is
+hitting a broken path (etcd timeouts, an aggregated API that is down). Many 409s on updates
+mean a controller re-sends stale objects in a loop, a classic "PUT storm".
+
+## Example
+
+```text
+critical  AUD006  batch-runner: 38% of its requests throttled (429)
+```
+
+## Remedy
+
+For 429s: make the client back off and send less (informers, fewer retries); if its traffic
+is legitimate, give it a priority level of its own with the throttling remedy's FlowSchema and
+raise its shares. For 5xx: follow the error messages (the finding's table). For conflicts:
+re-read from the informer cache and retry with backoff, or use server-side apply or patches.
+
+## References
+
+- API Priority and Fairness: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
+- Optimistic concurrency and conflicts: https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions
+"#,
+};
+
+const WEBHOOK_FAILURE: &str = "failed calling webhook";
+
+/// Errors and conflicts per client.
+pub fn query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Code = toint(ResponseStatus.code), \
+         Message = tostring(ResponseStatus.message)\n\
+         | summarize Requests = count(), Throttled = countif(Code == 429), \
+         ServerErrors = countif(Code >= 500 and Message !contains \"{WEBHOOK_FAILURE}\"), \
+         WebhookFailures = countif(Code >= 500 and Message contains \"{WEBHOOK_FAILURE}\"), \
+         Writes = countif(Verb in (\"update\", \"patch\")), \
+         Conflicts = countif(Code == 409 and Verb in (\"update\", \"patch\")), \
+         Users = make_set(UserName, 5), Resources = make_set(tostring(ObjectRef.resource), 5) by Client\n\
+         | where Throttled > 0 or ServerErrors > 0 or WebhookFailures > 0 or Conflicts > 0\n\
+         | order by Throttled desc, ServerErrors desc, Conflicts desc",
+        ctx.requests()
+    )
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (q, rows) = run(runner, query(ctx))?;
+    evaluate(ctx, &q, &rows)
+}
+
+/// Turns the per-client error counts into findings.
+pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
+    let r = rows.reader();
+    let cols = (
+        r.column("Client")?,
+        r.column("Requests")?,
+        r.column("Throttled")?,
+        r.column("ServerErrors")?,
+        r.column("WebhookFailures")?,
+        r.column("Writes")?,
+        r.column("Conflicts")?,
+        r.column("Users")?,
+        r.column("Resources")?,
+    );
+    let warn = ctx.thresholds.get(th::ERROR_RATE_WARNING);
+    let crit = ctx.thresholds.get(th::ERROR_RATE_CRITICAL);
+    let min = ctx.thresholds.get(th::MIN_REQUESTS);
+    let mut out = CheckOutput::default();
+    for row in &rows.rows {
+        let client = display_client(cols.0.text(row));
+        let requests = cols.1.num(row);
+        if requests < min.value {
+            continue;
+        }
+        let (throttled, server, webhook, writes, conflicts) =
+            (cols.2.num(row), cols.3.num(row), cols.4.num(row), cols.5.num(row), cols.6.num(row));
+        let users = cols.7.texts(row).join(", ");
+        let resources = cols.8.texts(row).join(", ");
+        let table = Table {
+            columns: ["answer", "requests", "share"].map(str::to_owned).to_vec(),
+            rows: vec![
+                vec!["429 throttled".to_owned(), count(throttled), percent(throttled / requests)],
+                vec!["5xx server error".to_owned(), count(server), percent(server / requests)],
+                vec![
+                    "5xx from a failing webhook (AUD007)".to_owned(),
+                    count(webhook),
+                    percent(webhook / requests),
+                ],
+                vec![
+                    "409 conflict on update/patch".to_owned(),
+                    count(conflicts),
+                    percent(conflicts / writes.max(1.0)),
+                ],
+            ],
+        };
+        let measures = || {
+            vec![
+                measure("requests", requests, "count"),
+                measure("throttled (429)", throttled, "count"),
+                measure("server errors (5xx, not webhook)", server, "count"),
+                measure("webhook failures (5xx)", webhook, "count"),
+                measure("updates and patches", writes, "count"),
+                measure("conflicts (409)", conflicts, "count"),
+            ]
+        };
+        let mut emit = |severity: Severity, title: String, summary: String, used: Vec<ThresholdUsed>| {
+            let mut f = finding(INFO.code, severity, Subject::new("client", client), title, summary, ctx);
+            f.evidence.measures = measures();
+            f.evidence.query = Some(query.to_owned());
+            f.evidence.table = Some(table.clone());
+            f.thresholds = used;
+            out.findings.push(f);
+        };
+        for (n, what, code) in
+            [(throttled, "throttled", "429"), (server, "answered with a server error", "5xx")]
+        {
+            let share = n / requests;
+            if share < warn.value {
+                continue;
+            }
+            let (severity, t) =
+                if share >= crit.value { (Severity::Critical, crit) } else { (Severity::Warning, warn) };
+            emit(
+                severity,
+                format!("{client}: {} of its requests {what} ({code})", percent(share)),
+                format!(
+                    "{} of {} requests of {client} ({users}) on {resources} were {what} ({code}).{}",
+                    count(n),
+                    count(requests),
+                    if code == "429" {
+                        " The API server is already shedding this client's load: it sends more than its priority \
+                         level admits."
+                    } else {
+                        ""
+                    }
+                ),
+                vec![t.into(), min.into()],
+            );
+        }
+        if writes >= min.value && conflicts / writes >= warn.value {
+            emit(
+                Severity::Warning,
+                format!("{client}: {} of its updates conflict (409)", percent(conflicts / writes)),
+                format!(
+                    "{} of {} updates and patches of {client} ({users}) on {resources} failed with 409 Conflict: it \
+                     writes objects it read before someone else changed them, and retries.",
+                    count(conflicts),
+                    count(writes)
+                ),
+                vec![warn.into(), min.into()],
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, list, text};
+
+    fn rows(data: &[(&str, f64, f64, f64, f64, f64, f64)]) -> ResultTable {
+        ResultTable::new(
+            &[
+                "Client",
+                "Requests",
+                "Throttled",
+                "ServerErrors",
+                "WebhookFailures",
+                "Writes",
+                "Conflicts",
+                "Users",
+                "Resources",
+            ],
+            data.iter()
+                .map(|(c, n, t, s, w, wr, cf)| {
+                    vec![
+                        text(c),
+                        Cell::Real(*n),
+                        Cell::Real(*t),
+                        Cell::Real(*s),
+                        Cell::Real(*w),
+                        Cell::Real(*wr),
+                        Cell::Real(*cf),
+                        list(&["u"]),
+                        list(&["pods"]),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn throttling_errors_and_conflicts_by_share() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            "q",
+            &rows(&[
+                ("batch-runner", 1000.0, 380.0, 0.0, 0.0, 0.0, 0.0),
+                ("flaky", 1000.0, 0.0, 60.0, 0.0, 0.0, 0.0),
+                ("fighter", 1000.0, 0.0, 0.0, 0.0, 900.0, 300.0),
+                ("replicaset-controller", 1000.0, 0.0, 0.0, 800.0, 0.0, 0.0),
+                ("fine", 1000.0, 10.0, 10.0, 0.0, 500.0, 5.0),
+            ]),
+        )
+        .expect("evaluates");
+        let got: Vec<(Severity, &str)> =
+            out.findings.iter().map(|f| (f.severity, f.title.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Severity::Critical, "batch-runner: 38% of its requests throttled (429)"),
+                (Severity::Warning, "flaky: 6.0% of its requests answered with a server error (5xx)"),
+                (Severity::Warning, "fighter: 33% of its updates conflict (409)"),
+            ]
+        );
+    }
+
+    #[test]
+    fn small_clients_are_not_judged() {
+        let ctx = ctx_hour();
+        let out = evaluate(&ctx, "q", &rows(&[("tiny", 5.0, 5.0, 0.0, 0.0, 0.0, 0.0)])).expect("evaluates");
+        assert!(out.findings.is_empty());
+    }
+}

@@ -1,0 +1,252 @@
+//! AUD007 failing-webhooks: admission webhooks the API server could not call, found in the
+//! audit log's status messages (`failed calling webhook "…"`), per webhook.
+
+use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
+use remedy::{WebhookRef, webhook_remedies};
+
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run,
+};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::kql::{LATENCY_MS, string_literal};
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD007",
+    name: "failing-webhooks",
+    default_severity: Severity::Critical,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+Admission webhooks the API server could not call, per webhook.
+
+Requests the API server rejected because an admission webhook could not be called — the
+status message says `failed calling webhook "NAME": …` (a timeout, a refused connection, a
+TLS error, no endpoints). It groups them per webhook with the number of failures, the
+resources, namespaces and clients affected, the status codes, and the latency of the failed
+requests (a webhook that times out holds each request for its `timeoutSeconds`, 10 s by
+default). Any failure is a warning; `webhook_failures_critical` (10) failures, or any failure
+in `kube-system`, are critical.
+
+## Why it matters
+
+A webhook with `failurePolicy: Fail` that cannot be reached blocks every request it covers.
+When it covers pods in `kube-system`, or the webhook's own pods, the control plane can
+deadlock: nothing can be created, not even the webhook that would fix it. The AKS guide calls
+out Kyverno with `failurePolicy: Fail` as a cause of API server failures.
+
+## Example
+
+```text
+critical  AUD007  webhook mutate.kyverno.svc-fail failed 2,418 times (timeouts, 10.0 s each)
+```
+
+## Remedy
+
+Make the webhook fail open (`failurePolicy: Ignore`) and exclude `kube-system` with a
+`namespaceSelector` — the finding carries the `kubectl patch` — then repair the webhook's
+service, endpoints and pods; keep `timeoutSeconds` short.
+
+## References
+
+- Dynamic admission control, failure policy and timeouts:
+  https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/
+- AKS guide, webhook call failures:
+  https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+"#,
+};
+
+/// Webhook failures per webhook.
+pub fn query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| extend Message = tostring(ResponseStatus.message)\n\
+         | where Message contains \"failed calling webhook\"\n\
+         | extend Webhook = extract(@'failed calling webhook \"([^\"]+)\"', 1, Message), Client = {CLIENT_KQL}, \
+         Namespace = tostring(ObjectRef.namespace), latency = {LATENCY_MS}\n\
+         | summarize Failures = count(), KubeSystem = countif(Namespace == \"kube-system\"), \
+         AvgLatencyMs = avg(latency), MaxLatencyMs = max(latency), Codes = make_set(toint(ResponseStatus.code), 5), \
+         Resources = make_set(tostring(ObjectRef.resource), 5), Namespaces = make_set(Namespace, 10), \
+         Clients = make_set(Client, 5), Messages = make_set(Message, 3) by Webhook\n\
+         | order by Failures desc",
+        ctx.requests()
+    )
+}
+
+/// The query listing one webhook's failures.
+fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
+    format!(
+        "{}\n| extend Message = tostring(ResponseStatus.message)\n\
+         | where Message contains {}\n\
+         | extend Client = {CLIENT_KQL}, latency = {LATENCY_MS}\n\
+         | summarize Failures = count(), AvgLatencyMs = avg(latency) by Client, Verb, Resource = tostring(ObjectRef.resource), \
+         Namespace = tostring(ObjectRef.namespace)\n\
+         | order by Failures desc",
+        ctx.requests(),
+        string_literal(&format!("failed calling webhook \"{webhook}\""))
+    )
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (_, rows) = run(runner, query(ctx))?;
+    evaluate(ctx, &rows)
+}
+
+/// Keeps the part of a message that says why the call failed, without object names.
+fn reason(message: &str) -> String {
+    let tail = message.split_once("\": ").map_or(message, |(_, t)| t);
+    let short: String = tail.chars().take(160).collect();
+    if short.len() < tail.len() { format!("{short}…") } else { short }
+}
+
+/// Turns the per-webhook failures into findings.
+pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
+    let r = rows.reader();
+    let cols = (
+        r.column("Webhook")?,
+        r.column("Failures")?,
+        r.column("KubeSystem")?,
+        r.column("AvgLatencyMs")?,
+        r.column("MaxLatencyMs")?,
+        r.column("Codes")?,
+        r.column("Resources")?,
+        r.column("Namespaces")?,
+        r.column("Clients")?,
+        r.column("Messages")?,
+    );
+    let crit = ctx.thresholds.get(th::WEBHOOK_FAILURES_CRITICAL);
+    let latency_warn = ctx.thresholds.get(th::WEBHOOK_LATENCY_WARNING_SECONDS);
+    let mut out = CheckOutput::default();
+    for row in &rows.rows {
+        let webhook = cols.0.text(row);
+        if webhook.is_empty() {
+            continue;
+        }
+        let failures = cols.1.num(row);
+        let kube_system = cols.2.num(row);
+        let avg = cols.3.num(row);
+        let severity =
+            if failures >= crit.value || kube_system > 0.0 { Severity::Critical } else { Severity::Warning };
+        let codes: Vec<String> = match cols.5.cell(row) {
+            crate::table::Cell::List(items) => {
+                items.iter().filter_map(|c| c.as_f64()).map(|c| format!("{c:.0}")).collect()
+            }
+            _ => Vec::new(),
+        };
+        let clients: Vec<String> = cols.8.texts(row).iter().map(|c| display_client(c).to_owned()).collect();
+        let reasons: Vec<String> = cols.9.texts(row).iter().map(|m| reason(m)).collect();
+        let mut f = finding(
+            INFO.code,
+            severity,
+            Subject::new("webhook", webhook),
+            format!(
+                "webhook {webhook} failed {} times ({} each on average)",
+                count(failures),
+                duration_ms(avg)
+            ),
+            format!(
+                "The API server could not call admission webhook {webhook} {} times and rejected the requests (status \
+                 {}): {} in namespaces {}{}, sent by {}. Failed requests took {} on average, {} at most. Reason: {}.",
+                count(failures),
+                codes.join(", "),
+                cols.6.texts(row).join(", "),
+                cols.7.texts(row).join(", "),
+                if kube_system > 0.0 {
+                    format!(" ({} in kube-system)", count(kube_system))
+                } else {
+                    String::new()
+                },
+                clients.join(", "),
+                duration_ms(avg),
+                duration_ms(cols.4.num(row)),
+                reasons.first().map_or("not given", String::as_str)
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("failed calls", failures, "count"),
+            measure("failed calls in kube-system", kube_system, "count"),
+            measure("average latency of failed requests", avg, "ms"),
+            measure("maximum latency of failed requests", cols.4.num(row), "ms"),
+        ];
+        f.evidence.query = Some(webhook_query(ctx, webhook));
+        f.evidence.table = Some(Table {
+            columns: vec!["example failure".to_owned()],
+            rows: reasons.into_iter().map(|m| vec![m]).collect(),
+        });
+        f.thresholds = vec![ThresholdUsed::from(crit)];
+        if avg >= latency_warn.value * 1000.0 {
+            f.thresholds.push(latency_warn.into());
+        }
+        f.remedies = webhook_remedies(&WebhookRef { webhook: webhook.to_owned(), configuration: None });
+        out.findings.push(f);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, list, text};
+
+    fn rows(data: &[(&str, f64, f64)]) -> ResultTable {
+        ResultTable::new(
+            &["Webhook", "Failures", "KubeSystem", "AvgLatencyMs", "MaxLatencyMs", "Codes", "Resources", "Namespaces", "Clients", "Messages"],
+            data.iter()
+                .map(|(w, n, ks)| {
+                    vec![
+                        text(w),
+                        Cell::Real(*n),
+                        Cell::Real(*ks),
+                        Cell::Real(10_000.0),
+                        Cell::Real(10_050.0),
+                        Cell::List(vec![Cell::Int(500)]),
+                        list(&["pods"]),
+                        list(&["default"]),
+                        list(&["kube-controller-manager/replicaset-controller"]),
+                        list(&[&format!(
+                            "Internal error occurred: failed calling webhook \"{w}\": failed to call webhook: Post \"https://kyverno-svc.kyverno.svc:443/mutate?timeout=10s\": context deadline exceeded"
+                        )]),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn failing_webhooks_are_named_with_their_fix() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            &rows(&[
+                ("mutate.kyverno.svc-fail", 2418.0, 0.0),
+                ("validate.example.com", 3.0, 0.0),
+                ("rare.kube-system.io", 1.0, 1.0),
+            ]),
+        )
+        .expect("evaluates");
+        let got: Vec<(Severity, &str)> =
+            out.findings.iter().map(|f| (f.severity, f.subject.name.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Severity::Critical, "mutate.kyverno.svc-fail"),
+                (Severity::Warning, "validate.example.com"),
+                (Severity::Critical, "rare.kube-system.io"),
+            ]
+        );
+        let f = &out.findings[0];
+        assert_eq!(f.title, "webhook mutate.kyverno.svc-fail failed 2,418 times (10.0 s each on average)");
+        assert!(f.summary.contains("context deadline exceeded"), "{}", f.summary);
+        assert!(f.remedies.iter().any(|r| r.body.contains("\"failurePolicy\":\"Ignore\"")));
+        assert!(f.thresholds.iter().any(|t| t.name == "webhook_latency_warning_seconds"));
+    }
+
+    #[test]
+    fn the_reason_drops_the_webhook_name_and_is_bounded() {
+        assert_eq!(reason("failed calling webhook \"x\": timeout"), "timeout");
+        assert!(reason(&"y".repeat(500)).chars().count() <= 161);
+    }
+}

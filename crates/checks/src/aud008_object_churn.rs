@@ -1,0 +1,240 @@
+//! AUD008 object-churn: objects created and not deleted, per resource and namespace — the leak
+//! the AKS guide's second cause describes, seen as it happens.
+
+use findings::{CheckInfo, EvidenceKind, Severity, Subject, ThresholdUsed, threshold_names as th};
+use remedy::{cleanup_remedies, object_count_quota};
+
+use crate::audit::{AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, run};
+use crate::client::{CLIENT_KQL, display_client};
+use crate::table::ResultTable;
+
+/// The check's description.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "AUD008",
+    name: "object-churn",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Audit,
+    doc: r#"## What it detects
+
+Objects created and not deleted, per resource and namespace.
+
+Per resource and namespace, the successful creates minus the successful deletes over the
+window, extrapolated to an hour: at `churn_net_per_hour_warning` (1,000 objects an hour) it
+warns, at `churn_net_per_hour_critical` (10,000 — the AKS guide's "too many objects of a type"
+within the hour) it is critical. It names the clients that create them.
+
+Left out: `events` (they expire after the API server's `--event-ttl` without a delete request),
+subresources (`pods/binding`, `pods/eviction`, `serviceaccounts/token`) and the review
+resources (`tokenreviews`, `subjectaccessreviews`, …), which are never stored. When the
+window holds `deletecollection` calls on the resource, the net count is unknown (one call
+deletes many objects) and the finding stays informational.
+
+## Why it matters
+
+Objects that are created and never deleted — Jobs without a TTL, ConfigMaps written per run,
+ReplicaSets of every rollout — pile up in etcd. Past a few tens of thousands of one type, LISTs
+of it slow down, the database grows toward its quota, and at the quota etcd stops accepting
+writes: the cluster is read-only.
+
+## Example
+
+```text
+critical  AUD008  jobs.batch in namespace batch-jobs: 14,400 more created than deleted per hour
+```
+
+## Remedy
+
+Delete what is no longer needed (for Jobs, `kubectl delete jobs --field-selector
+status.successful=1`), make it expire (`ttlSecondsAfterFinished`, history limits, owner
+references), and cap the namespace with a ResourceQuota object-count quota so the next leak is
+stopped at the door. The finding carries the commands and the quota.
+
+## References
+
+- AKS guide, cause 2 (too many objects in etcd) and solution 3 (quotas, cleanup, TTL):
+  https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+- Object count quotas: https://kubernetes.io/docs/concepts/policy/resource-quotas/#object-count-quota
+- TTL after finished: https://kubernetes.io/docs/concepts/workloads/controllers/ttlafterfinished/
+"#,
+};
+
+/// Resources never stored, or expiring without a delete.
+const NOT_LEAKS: &str = r#""events", "tokenreviews", "subjectaccessreviews", "selfsubjectaccessreviews", "localsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews""#;
+
+/// Creates minus deletes per resource and namespace.
+pub fn query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| where Verb in (\"create\", \"delete\", \"deletecollection\")\n\
+         | extend Resource = tostring(ObjectRef.resource), ApiGroup = tostring(ObjectRef.apiGroup), \
+         Namespace = tostring(ObjectRef.namespace), Code = toint(ResponseStatus.code), Client = {CLIENT_KQL}\n\
+         | where isempty(tostring(ObjectRef.subresource)) and Resource != \"\" and Resource !in ({NOT_LEAKS})\n\
+         | where Code >= 200 and Code < 300\n\
+         | summarize Creates = countif(Verb == \"create\"), Deletes = countif(Verb == \"delete\"), \
+         DeleteCollections = countif(Verb == \"deletecollection\"), \
+         Creators = make_set_if(Client, Verb == \"create\", 5) by ApiGroup, Resource, Namespace\n\
+         | extend Net = Creates - Deletes\n\
+         | where Net > 0\n\
+         | order by Net desc",
+        ctx.requests()
+    )
+}
+
+/// Runs the check.
+pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
+    let (q, rows) = run(runner, query(ctx))?;
+    evaluate(ctx, &q, &rows)
+}
+
+/// Turns net creations into findings.
+pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
+    let r = rows.reader();
+    let cols = (
+        r.column("ApiGroup")?,
+        r.column("Resource")?,
+        r.column("Namespace")?,
+        r.column("Creates")?,
+        r.column("Deletes")?,
+        r.column("DeleteCollections")?,
+        r.column("Creators")?,
+        r.column("Net")?,
+    );
+    let warn = ctx.thresholds.get(th::CHURN_NET_PER_HOUR_WARNING);
+    let crit = ctx.thresholds.get(th::CHURN_NET_PER_HOUR_CRITICAL);
+    let hours = ctx.window_seconds() / 3600.0;
+    let mut out = CheckOutput::default();
+    for row in &rows.rows {
+        let net = cols.7.num(row);
+        let per_hour = net / hours;
+        if per_hour < warn.value {
+            continue;
+        }
+        let (group, resource, namespace) = (cols.0.text(row), cols.1.text(row), cols.2.text(row));
+        let qualified = if group.is_empty() { resource.to_owned() } else { format!("{resource}.{group}") };
+        let place = if namespace.is_empty() {
+            "cluster-wide".to_owned()
+        } else {
+            format!("in namespace {namespace}")
+        };
+        let collections = cols.5.num(row);
+        let severity = if collections > 0.0 {
+            Severity::Info
+        } else if per_hour >= crit.value {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        let creators: Vec<String> = cols.6.texts(row).iter().map(|c| display_client(c).to_owned()).collect();
+        let mut f = finding(
+            INFO.code,
+            severity,
+            Subject::new("resource", format!("{qualified} {place}")),
+            format!("{qualified} {place}: {} more created than deleted per hour", count(per_hour)),
+            format!(
+                "{} {qualified} were created {place} and {} deleted in the window ({} more per hour), by {}.{}",
+                count(cols.3.num(row)),
+                count(cols.4.num(row)),
+                count(per_hour),
+                creators.join(", "),
+                if collections > 0.0 {
+                    format!(
+                        " {} deletecollection calls also ran, each deleting an unknown number, so the net count is an \
+                         upper bound.",
+                        count(collections)
+                    )
+                } else {
+                    " At this rate they pile up in etcd until something deletes them.".to_owned()
+                }
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("created", cols.3.num(row), "count"),
+            measure("deleted", cols.4.num(row), "count"),
+            measure("net created", net, "count"),
+            measure("net created per hour", per_hour, "per-hour"),
+        ];
+        f.evidence.query = Some(query.to_owned());
+        f.thresholds = vec![ThresholdUsed::from(if severity == Severity::Critical { crit } else { warn })];
+        let ns = (!namespace.is_empty()).then_some(namespace);
+        f.remedies = cleanup_remedies(resource, group, ns);
+        if let Some(ns) = ns {
+            // A ceiling a little above what one hour of this leak adds: it stops the leak without
+            // breaking a namespace that holds that many for good reasons. Review before applying.
+            let hard = ((per_hour * 1.2) / 100.0).ceil() as u64 * 100;
+            if let Ok(q) = object_count_quota(ns, resource, group, hard.max(100)) {
+                f.remedies.push(q);
+            }
+        }
+        out.findings.push(f);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::{ctx_hour, list, text};
+
+    fn rows(data: &[(&str, &str, &str, f64, f64, f64)]) -> ResultTable {
+        ResultTable::new(
+            &[
+                "ApiGroup",
+                "Resource",
+                "Namespace",
+                "Creates",
+                "Deletes",
+                "DeleteCollections",
+                "Creators",
+                "Net",
+            ],
+            data.iter()
+                .map(|(g, r, ns, c, d, dc)| {
+                    vec![
+                        text(g),
+                        text(r),
+                        text(ns),
+                        Cell::Real(*c),
+                        Cell::Real(*d),
+                        Cell::Real(*dc),
+                        list(&["job-spawner"]),
+                        Cell::Real(c - d),
+                    ]
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn leaks_are_found_with_cleanup_and_quota() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            "q",
+            &rows(&[
+                ("batch", "jobs", "batch-jobs", 14_400.0, 0.0, 0.0),
+                ("", "configmaps", "ci", 1_500.0, 100.0, 0.0),
+                ("", "pods", "default", 9_000.0, 8_500.0, 0.0),
+                ("", "secrets", "ci", 5_000.0, 0.0, 3.0),
+            ]),
+        )
+        .expect("evaluates");
+        let got: Vec<(Severity, &str)> =
+            out.findings.iter().map(|f| (f.severity, f.title.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    Severity::Critical,
+                    "jobs.batch in namespace batch-jobs: 14,400 more created than deleted per hour"
+                ),
+                (Severity::Warning, "configmaps in namespace ci: 1,400 more created than deleted per hour"),
+                (Severity::Info, "secrets in namespace ci: 5,000 more created than deleted per hour"),
+            ]
+        );
+        let jobs = &out.findings[0];
+        assert!(jobs.remedies.iter().any(|r| r.body.contains("--field-selector status.successful=1")));
+        let quota = jobs.remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
+        assert!(quota.body.contains("count/jobs.batch: '17300'"), "{}", quota.body);
+    }
+}

@@ -1,0 +1,200 @@
+//! Running the audit checks: the context they share, the query runner they call, and the
+//! outcome they return.
+
+use chrono::{DateTime, Utc};
+use findings::{Evidence, Finding, Measure, Overview, Severity, Subject, Thresholds, TimeRange};
+use remedy::KubernetesVersion;
+
+use crate::table::{MissingColumn, ResultTable};
+
+/// Runs KQL over the audit events. The engine implements it over the store or raw files.
+pub trait QueryRunner {
+    /// The rows of `kql`, or a message saying why it could not run.
+    fn run(&self, kql: &str) -> Result<ResultTable, String>;
+}
+
+/// Where the Kubernetes version used for remedies came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionSource {
+    /// `--kubernetes-version` or the config file.
+    Given,
+    /// The user agents in the data (`kubelet/v1.29.4 …`).
+    Data,
+    /// Nobody said: the default.
+    Default,
+}
+
+/// What every audit check reads besides its query results.
+#[derive(Debug, Clone)]
+pub struct AuditContext {
+    /// The KQL table the checks query: `AKSAudit` (every event).
+    pub table: String,
+    /// The window analysed (inclusive).
+    pub window: TimeRange,
+    /// Thresholds in force.
+    pub thresholds: Thresholds,
+    /// The cluster's Kubernetes version, for the API versions of remedies.
+    pub kubernetes_version: KubernetesVersion,
+    /// Where that version came from.
+    pub version_source: VersionSource,
+}
+
+impl AuditContext {
+    /// A context over `AKSAudit` for `window`, default thresholds and version.
+    pub fn new(window: TimeRange) -> AuditContext {
+        AuditContext {
+            table: "AKSAudit".to_owned(),
+            window,
+            thresholds: Thresholds::default(),
+            kubernetes_version: KubernetesVersion::DEFAULT,
+            version_source: VersionSource::Default,
+        }
+    }
+
+    /// The window length in seconds (at least 1, so rates never divide by zero).
+    pub fn window_seconds(&self) -> f64 {
+        ((self.window.end - self.window.start).num_milliseconds() as f64 / 1000.0).max(1.0)
+    }
+
+    /// The prelude of every check's query (see [`crate::kql::requests`]).
+    pub fn requests(&self) -> String {
+        crate::kql::requests(&self.table, &self.window)
+    }
+}
+
+/// Why a check could not finish.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The engine refused or failed a query.
+    #[error("query failed: {message}")]
+    Query {
+        /// The query.
+        query: String,
+        /// The engine's message.
+        message: String,
+    },
+    /// A result lacked a column the check reads.
+    #[error(transparent)]
+    Result(#[from] MissingColumn),
+}
+
+/// Runs `kql`, turning an engine error into a [`CheckError`] that keeps the query.
+pub(crate) fn run(runner: &dyn QueryRunner, kql: String) -> Result<(String, ResultTable), CheckError> {
+    match runner.run(&kql) {
+        Ok(table) => Ok((kql, table)),
+        Err(message) => Err(CheckError::Query { query: kql, message }),
+    }
+}
+
+/// What one check produced.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOutput {
+    /// Its findings.
+    pub findings: Vec<Finding>,
+    /// Its part of the report overview (charts and tables at the top).
+    pub overview: Overview,
+}
+
+/// What the audit checks produced together.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOutcome {
+    /// Every finding, sorted worst first.
+    pub findings: Vec<Finding>,
+    /// The overview charts and tables.
+    pub overview: Overview,
+    /// Codes of the checks that ran, in registry order.
+    pub checks_run: Vec<String>,
+}
+
+/// A finding with the fields every check fills the same way.
+pub(crate) fn finding(
+    code: &str,
+    severity: Severity,
+    subject: Subject,
+    title: String,
+    summary: String,
+    ctx: &AuditContext,
+) -> Finding {
+    Finding {
+        code: code.to_owned(),
+        severity,
+        title,
+        subject,
+        time_range: Some(ctx.window),
+        summary,
+        evidence: Evidence { source: "audit".to_owned(), ..Evidence::default() },
+        thresholds: vec![],
+        remedies: vec![],
+    }
+}
+
+/// The finding that stands in for a check that could not run, so the report says so instead
+/// of silently showing nothing.
+pub(crate) fn failed_check(code: &str, err: &CheckError, ctx: &AuditContext) -> Finding {
+    let mut f = finding(
+        code,
+        Severity::Info,
+        Subject::new("evidence", code),
+        format!("{code} could not run"),
+        format!("{err}. The other checks ran; this one's result is missing from the report."),
+        ctx,
+    );
+    if let CheckError::Query { query, .. } = err {
+        f.evidence.query = Some(query.clone());
+    }
+    f
+}
+
+/// A measure.
+pub(crate) fn measure(label: &str, value: f64, unit: &str) -> Measure {
+    Measure::new(label, value, unit)
+}
+
+/// Formats a count with thousands separators: `12,345`.
+pub(crate) fn count(n: f64) -> String {
+    let n = n.round() as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Formats milliseconds for people: `850 ms`, `2.4 s`.
+pub(crate) fn duration_ms(ms: f64) -> String {
+    if ms >= 1000.0 { format!("{:.1} s", ms / 1000.0) } else { format!("{ms:.0} ms") }
+}
+
+/// Formats a ratio as a percentage: `41%`, `0.4%`.
+pub(crate) fn percent(ratio: f64) -> String {
+    let p = ratio * 100.0;
+    if p >= 10.0 || p == 0.0 { format!("{p:.0}%") } else { format!("{p:.1}%") }
+}
+
+/// An RFC 3339 instant for chart x values.
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(count(0.0), "0");
+        assert_eq!(count(999.0), "999");
+        assert_eq!(count(1234.0), "1,234");
+        assert_eq!(count(1234567.0), "1,234,567");
+        assert_eq!(count(-1234.0), "-1,234");
+        assert_eq!(duration_ms(850.4), "850 ms");
+        assert_eq!(duration_ms(2400.0), "2.4 s");
+        assert_eq!(percent(0.41), "41%");
+        assert_eq!(percent(0.004), "0.4%");
+    }
+}

@@ -1,0 +1,145 @@
+//! The `--config` file: threshold overrides by name and the cluster's Kubernetes version.
+//!
+//! YAML, because the remedies are YAML and every Kubernetes user reads it:
+//!
+//! ```yaml
+//! kubernetes_version: "1.28"     # API versions of the generated remedies
+//! thresholds:
+//!   p99_mutating_seconds: 2
+//!   top_client_share_warning: 0.3
+//! ```
+
+use std::collections::BTreeMap;
+
+use findings::Thresholds;
+use remedy::KubernetesVersion;
+use serde::Deserialize;
+
+/// A parsed config file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// Thresholds with the file's overrides applied.
+    pub thresholds: Thresholds,
+    /// The Kubernetes version, when the file gives one.
+    pub kubernetes_version: Option<KubernetesVersion>,
+}
+
+/// A config file that cannot be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}{}: {message}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct ConfigError {
+    /// The file name as the user gave it.
+    pub origin: String,
+    /// Line and column, when known.
+    pub location: Option<(usize, usize)>,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    kubernetes_version: Option<yaml_serde::Value>,
+    #[serde(default)]
+    thresholds: BTreeMap<String, yaml_serde::Value>,
+}
+
+impl Config {
+    /// Parses the text of a config file; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let err = |location: Option<(usize, usize)>, message: String| ConfigError {
+            origin: origin.to_owned(),
+            location,
+            message,
+        };
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        let raw: RawConfig = yaml_serde::from_str(text).map_err(|e| {
+            let location = e.location().map(|l| (l.line(), l.column()));
+            err(location, e.to_string())
+        })?;
+        let mut config = Config::default();
+        if let Some(v) = raw.kubernetes_version {
+            let text = match &v {
+                yaml_serde::Value::String(s) => s.clone(),
+                // `1.28` unquoted is a float: read it back as written (1.3 would be 1.30, so
+                // say to quote it when it is ambiguous).
+                yaml_serde::Value::Number(n) => n.to_string(),
+                other => {
+                    return Err(err(
+                        None,
+                        format!("kubernetes_version: expected a version like \"1.29\", got {other:?}"),
+                    ));
+                }
+            };
+            let version = text
+                .parse::<KubernetesVersion>()
+                .map_err(|e| err(None, format!("kubernetes_version: {e}")))?;
+            if matches!(v, yaml_serde::Value::Number(_))
+                && text.split('.').nth(1).is_some_and(|m| m.len() < 2)
+            {
+                return Err(err(
+                    None,
+                    format!(
+                        "kubernetes_version: write it quoted (\"{text}0\" or \"{text}\"?): unquoted {text} is a number"
+                    ),
+                ));
+            }
+            config.kubernetes_version = Some(version);
+        }
+        for (name, value) in raw.thresholds {
+            let number = value
+                .as_f64()
+                .ok_or_else(|| err(None, format!("thresholds.{name}: expected a number, got {value:?}")))?;
+            config.thresholds.set(&name, number).map_err(|m| err(None, format!("thresholds.{name}: {m}")))?;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use findings::threshold_names as th;
+
+    #[test]
+    fn overrides_apply_by_name() {
+        let config = Config::parse(
+            "kubernetes_version: \"1.27\"\nthresholds:\n  p99_mutating_seconds: 2\n  top_client_share_warning: 0.3\n",
+            "doctor.yaml",
+        )
+        .expect("valid");
+        assert_eq!(config.kubernetes_version, Some(KubernetesVersion::new(1, 27)));
+        assert_eq!(config.thresholds.value(th::P99_MUTATING_SECONDS), 2.0);
+        assert_eq!(config.thresholds.value(th::TOP_CLIENT_SHARE_WARNING), 0.3);
+        assert_eq!(config.thresholds.value(th::LOG_GAP_SECONDS), 300.0, "others keep their default");
+        assert_eq!(Config::parse("", "empty.yaml").expect("empty is fine"), Config::default());
+    }
+
+    #[test]
+    fn errors_name_the_file_the_place_and_the_fix() {
+        let e = Config::parse("thresholds:\n  p99_mutatin_seconds: 2\n", "doctor.yaml").expect_err("typo");
+        assert_eq!(
+            e.to_string(),
+            "doctor.yaml: thresholds.p99_mutatin_seconds: unknown threshold `p99_mutatin_seconds`; did you mean `p99_mutating_seconds`?"
+        );
+        let e =
+            Config::parse("thresholds:\n  min_requests: many\n", "doctor.yaml").expect_err("not a number");
+        assert!(e.to_string().starts_with("doctor.yaml: thresholds.min_requests: expected a number"), "{e}");
+        let e = Config::parse("threshold:\n  min_requests: 3\n", "doctor.yaml").expect_err("unknown key");
+        assert!(e.to_string().contains("unknown field `threshold`"), "{e}");
+        let e = Config::parse("thresholds: [1, 2\n", "doctor.yaml").expect_err("bad yaml");
+        assert!(e.location.is_some(), "{e}");
+        assert!(e.to_string().starts_with("doctor.yaml:"), "{e}");
+        let e = Config::parse("kubernetes_version: 1.3\n", "doctor.yaml").expect_err("ambiguous");
+        assert!(e.message.contains("quoted"), "{e}");
+        assert_eq!(
+            Config::parse("kubernetes_version: 1.28\n", "d.yaml").expect("unambiguous").kubernetes_version,
+            Some(KubernetesVersion::new(1, 28))
+        );
+        let e = Config::parse("thresholds:\n  min_requests: .nan\n", "doctor.yaml").expect_err("nan");
+        assert!(e.message.contains("finite"), "{e}");
+    }
+}

@@ -1,0 +1,130 @@
+//! Pieces of the KQL every audit check writes, so the checks agree on what a request, a client,
+//! a latency and a scope are — and so a query in a finding runs unchanged in Log Analytics.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use findings::TimeRange;
+
+pub use crate::client::CLIENT_KQL;
+
+/// A KQL `datetime(…)` literal for `t` (RFC 3339, UTC, only the fractional digits needed).
+pub fn datetime_literal(t: DateTime<Utc>) -> String {
+    format!("datetime({})", t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+/// The first lines of every check's query: the table, the window, and one row per request.
+/// A request is logged at up to three stages; only its last (`ResponseComplete`, or `Panic`)
+/// is kept, so `RequestReceived` and `ResponseStarted` events do not count it again. Events
+/// without a stage (hand-written or converted logs) are kept as requests.
+pub fn requests(table: &str, window: &TimeRange) -> String {
+    format!(
+        "{table}\n| where TimeGenerated between ({} .. {})\n| where Stage !in (\"RequestReceived\", \"ResponseStarted\")",
+        datetime_literal(window.start),
+        datetime_literal(window.end)
+    )
+}
+
+/// A request's latency in milliseconds, as the AKS guide computes it.
+pub const LATENCY_MS: &str = "datetime_diff('millisecond', StageReceivedTime, RequestReceivedTime)";
+
+/// True for requests that count toward latency SLOs: not watches, not the long-running
+/// `exec`, `attach`, `portforward`, `proxy` and `log` subresources.
+pub const NOT_LONG_RUNNING: &str = r#"Verb != "watch" and tostring(ObjectRef.subresource) !in ("exec", "attach", "portforward", "proxy", "log")"#;
+
+/// The SLO scope from `ObjectRef`, which the API server fills from the request URI:
+/// `resource` (a named object, or a create), `namespace`, `cluster`, or empty for
+/// non-resource requests.
+pub const SCOPE: &str = r#"case(isempty(tostring(ObjectRef.resource)), "", Verb == "create" or isnotempty(tostring(ObjectRef.name)), "resource", isnotempty(tostring(ObjectRef.namespace)), "namespace", "cluster")"#;
+
+/// `resource` or `resource/subresource`.
+pub const RESOURCE: &str = r#"strcat(tostring(ObjectRef.resource), iff(isempty(tostring(ObjectRef.subresource)), "", strcat("/", tostring(ObjectRef.subresource))))"#;
+
+/// The authenticated user name.
+pub const USER_NAME: &str = "tostring(User.username)";
+
+/// KQL that turns a Go duration string (`850.2ms`, `1.5s`, `12µs`, `1m2.5s`, as the
+/// `apiserver.latency.k8s.io/*` annotations write them) into milliseconds; null when absent.
+pub fn go_duration_ms(text: &str) -> String {
+    let num = |re: &str, group: u8| format!("todouble(extract(@'{re}', {group}, {text}))");
+    format!(
+        "coalesce({}, {} * 1000.0, {} / 1000.0, {} / 1000.0, {} / 1000000.0, {} * 60000.0 + {} * 1000.0)",
+        num(r"^([0-9.]+)ms$", 1),
+        num(r"^([0-9.]+)s$", 1),
+        num(r"^([0-9.]+)µs$", 1),
+        num(r"^([0-9.]+)us$", 1),
+        num(r"^([0-9.]+)ns$", 1),
+        num(r"^([0-9.]+)m([0-9.]+)s$", 1),
+        num(r"^([0-9.]+)m([0-9.]+)s$", 2),
+    )
+}
+
+/// A Go duration string in milliseconds, the way [`go_duration_ms`] reads it in KQL (for tests
+/// and for rows that carry the raw annotation).
+pub fn parse_go_duration_ms(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let number = |s: &str| -> Option<f64> {
+        if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return None;
+        }
+        s.parse::<f64>().ok()
+    };
+    if let Some(v) = text.strip_suffix("ms") {
+        return number(v);
+    }
+    if let Some(v) = text.strip_suffix("µs").or_else(|| text.strip_suffix("us")) {
+        return number(v).map(|x| x / 1000.0);
+    }
+    if let Some(v) = text.strip_suffix("ns") {
+        return number(v).map(|x| x / 1_000_000.0);
+    }
+    let v = text.strip_suffix('s')?;
+    if let Some((m, s)) = v.split_once('m') {
+        return Some(number(m)? * 60_000.0 + number(s)? * 1000.0);
+    }
+    number(v).map(|x| x * 1000.0)
+}
+
+/// A KQL string literal (double quotes, escapes for `\` and `"`).
+pub fn string_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_in_every_unit() {
+        assert_eq!(parse_go_duration_ms("850ms"), Some(850.0));
+        assert_eq!(parse_go_duration_ms("1.5s"), Some(1500.0));
+        assert_eq!(parse_go_duration_ms("12µs"), Some(0.012));
+        assert_eq!(parse_go_duration_ms("12us"), Some(0.012));
+        assert_eq!(parse_go_duration_ms("250ns"), Some(0.00025));
+        assert_eq!(parse_go_duration_ms("1m2.5s"), Some(62_500.0));
+        for bad in ["", "s", "ms", "-1s", "1h", "abc", "1.5"] {
+            assert_eq!(parse_go_duration_ms(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn literals() {
+        let t = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").expect("time").with_timezone(&Utc);
+        assert_eq!(datetime_literal(t), "datetime(2024-05-01T10:00:00Z)");
+        let t =
+            DateTime::parse_from_rfc3339("2024-05-01T10:00:00.1234567Z").expect("time").with_timezone(&Utc);
+        assert_eq!(datetime_literal(t), "datetime(2024-05-01T10:00:00.123456700Z)");
+        assert_eq!(string_literal(r#"a"b\c"#), r#""a\"b\\c""#);
+    }
+}

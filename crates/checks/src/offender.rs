@@ -1,0 +1,276 @@
+//! The top offender: the client or identity the worst client finding names. Its finding gets
+//! the throttling remedy (a FlowSchema and PriorityLevelConfiguration for its identity, verbs
+//! and resources) and the tuning advice.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use findings::{Finding, Severity};
+use remedy::{ApfSubject, ClientPattern, ResourceRule, ThrottlePlan, throttle_remedies, tuning_advice};
+
+use crate::aud004_expensive_lists::ClientLists;
+use crate::audit::{AuditContext, CheckError, QueryRunner, VersionSource, run};
+use crate::client::CLIENT_KQL;
+use crate::kql::{RESOURCE, USER_NAME, string_literal};
+use crate::table::ResultTable;
+
+/// Checks whose client findings name an offender, in the order they are trusted.
+const OFFENDER_CHECKS: [&str; 4] = ["AUD004", "AUD001", "AUD006", "AUD002"];
+
+/// Identities a throttle names at most: a client with more (kubelets, one per node) is not one
+/// offender but a fleet, and is not throttled by identity.
+const MAX_IDENTITIES: usize = 5;
+/// Resources a throttle names at most.
+const MAX_RULES: usize = 5;
+
+/// The index of the finding that names the top offender in `findings` (sorted worst first).
+pub fn top_offender(findings: &[Finding]) -> Option<usize> {
+    let candidates = findings.iter().enumerate().filter(|(_, f)| {
+        f.severity >= Severity::Warning
+            && OFFENDER_CHECKS.contains(&f.code.as_str())
+            && (f.subject.kind == "client" || f.subject.kind == "user")
+    });
+    // Worst severity first; within it, the more trusted check.
+    candidates
+        .min_by_key(|(i, f)| {
+            (
+                std::cmp::Reverse(f.severity),
+                OFFENDER_CHECKS.iter().position(|c| *c == f.code).unwrap_or(9),
+                *i,
+            )
+        })
+        .map(|(i, _)| i)
+}
+
+/// What the offender sends: requests per identity, verb, API group, resource and scope.
+pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
+    let filter = if kind == "user" { "UserName" } else { "Client" };
+    let name = if name == "(no user agent)" || name == "(no user)" { "" } else { name };
+    format!(
+        "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
+         | summarize Requests = count() by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
+         Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc",
+        ctx.requests(),
+        string_literal(name)
+    )
+}
+
+/// The throttle plan for the profile rows of `client`, or why there is none.
+pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, String>, CheckError> {
+    let r = rows.reader();
+    let (c_user, c_verb, c_group, c_resource, c_namespaced, c_requests) = (
+        r.column("UserName")?,
+        r.column("Verb")?,
+        r.column("ApiGroup")?,
+        r.column("Resource")?,
+        r.column("Namespaced")?,
+        r.column("Requests")?,
+    );
+    let total: f64 = rows.rows.iter().map(|row| c_requests.num(row)).sum();
+    if total <= 0.0 {
+        return Ok(Err("no requests of this client in the window".to_owned()));
+    }
+    let mut per_user: BTreeMap<&str, f64> = BTreeMap::new();
+    for row in &rows.rows {
+        *per_user.entry(c_user.text(row)).or_default() += c_requests.num(row);
+    }
+    let mut users: Vec<(&str, f64)> = per_user.into_iter().collect();
+    users.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let mut chosen: Vec<&str> = Vec::new();
+    let mut covered = 0.0;
+    for (user, n) in &users {
+        if covered >= 0.9 * total || chosen.len() == MAX_IDENTITIES {
+            break;
+        }
+        if !user.is_empty() {
+            chosen.push(user);
+        }
+        covered += n;
+    }
+    if chosen.is_empty() || covered < 0.5 * total {
+        return Ok(Err(format!(
+            "{client} sends from {} identities, none of them a large part of its traffic: throttle it by group, or fix \
+             the client",
+            users.len()
+        )));
+    }
+    // Verbs and scopes per (group, resource), over the chosen identities' requests.
+    #[derive(Default)]
+    struct Acc {
+        requests: f64,
+        verbs: BTreeSet<String>,
+        cluster: bool,
+        namespaced: bool,
+    }
+    let mut per_resource: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for row in rows.rows.iter().filter(|row| chosen.contains(&c_user.text(row))) {
+        let resource = c_resource.text(row);
+        if resource.is_empty() {
+            continue;
+        }
+        let acc = per_resource.entry((c_group.text(row).to_owned(), resource.to_owned())).or_default();
+        acc.requests += c_requests.num(row);
+        acc.verbs.insert(c_verb.text(row).to_owned());
+        let namespaced = matches!(c_namespaced.cell(row), crate::table::Cell::Bool(true));
+        acc.namespaced |= namespaced;
+        acc.cluster |= !namespaced;
+    }
+    let mut resources: Vec<((String, String), Acc)> = per_resource.into_iter().collect();
+    resources.sort_by(|a, b| b.1.requests.total_cmp(&a.1.requests).then_with(|| a.0.cmp(&b.0)));
+    let resource_total: f64 = resources.iter().map(|r| r.1.requests).sum();
+    let mut rules = Vec::new();
+    let mut covered = 0.0;
+    for ((group, resource), acc) in resources {
+        if rules.len() == MAX_RULES || covered >= 0.9 * resource_total {
+            break;
+        }
+        covered += acc.requests;
+        rules.push(ResourceRule {
+            verbs: acc.verbs,
+            api_groups: std::iter::once(group).collect(),
+            resources: std::iter::once(resource).collect(),
+            cluster_scope: acc.cluster,
+            namespaces: if acc.namespaced {
+                std::iter::once("*".to_owned()).collect()
+            } else {
+                BTreeSet::new()
+            },
+        });
+    }
+    if rules.is_empty() {
+        return Ok(Err(format!("{client} sends no resource requests to throttle")));
+    }
+    let subjects = chosen.iter().map(|u| ApfSubject::from_username(u)).collect();
+    Ok(Ok(ThrottlePlan::new(client, subjects, rules)))
+}
+
+/// The access pattern of `client` for the tuning advice.
+pub fn pattern(client: &str, user: Option<&str>, lists: &[ClientLists], conflicts: bool) -> ClientPattern {
+    let mine = lists.iter().find(|l| match user {
+        Some(u) => l.users.iter().any(|x| x == u),
+        None => crate::client::display_client(&l.client) == client,
+    });
+    let mut p = ClientPattern { update_conflicts: conflicts, ..ClientPattern::default() };
+    if let Some(l) = mine {
+        p.lists_without_limit = l.unpaginated > 0.0;
+        p.lists_without_resource_version = l.from_etcd > 0.0;
+        p.cluster_scope_lists = l.cluster_scope > 0.0;
+        p.polls = l.lists > 0.0 && l.from_etcd / l.lists > 0.5;
+    }
+    p
+}
+
+/// Attaches the throttle and the advice to the top offender's finding (in place).
+pub fn attach(
+    findings: &mut [Finding],
+    ctx: &AuditContext,
+    runner: &dyn QueryRunner,
+    lists: &[ClientLists],
+) -> Result<(), CheckError> {
+    let Some(index) = top_offender(findings) else { return Ok(()) };
+    let (kind, name) = (findings[index].subject.kind.clone(), findings[index].subject.name.clone());
+    let conflicts =
+        findings.iter().any(|f| f.code == "AUD006" && f.subject.name == name && f.title.contains("409"));
+    let (_, rows) = run(runner, profile_query(ctx, &kind, &name))?;
+    let user = (kind == "user").then_some(name.as_str());
+    let advice = tuning_advice(&name, &pattern(&name, user, lists, conflicts));
+    let finding = &mut findings[index];
+    match plan(&name, &rows)? {
+        Ok(plan) => {
+            // A remedy that cannot be written is left out rather than failing the diagnosis.
+            if let Ok(mut remedies) = throttle_remedies(&plan, ctx.kubernetes_version) {
+                let origin = match ctx.version_source {
+                    VersionSource::Given => "as given",
+                    VersionSource::Data => "as seen in the audit log",
+                    VersionSource::Default => "the default; pass --kubernetes-version to change it",
+                };
+                if let Some(first) = remedies.first_mut() {
+                    first.title.push_str(&format!(" [Kubernetes version {origin}]"));
+                }
+                finding.remedies.extend(remedies);
+            }
+        }
+        Err(why) => finding.summary.push_str(&format!(" No throttle is proposed: {why}.")),
+    }
+    finding.remedies.push(advice);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Cell;
+    use crate::testutil::text;
+    use findings::{Evidence, Subject};
+
+    fn f(code: &str, severity: Severity, kind: &str, name: &str) -> Finding {
+        Finding {
+            code: code.into(),
+            severity,
+            title: String::new(),
+            subject: Subject::new(kind, name),
+            time_range: None,
+            summary: String::new(),
+            evidence: Evidence::default(),
+            thresholds: vec![],
+            remedies: vec![],
+        }
+    }
+
+    #[test]
+    fn the_worst_client_finding_of_a_trusted_check_is_the_offender() {
+        let findings = vec![
+            f("AUD007", Severity::Critical, "webhook", "w"),
+            f("AUD001", Severity::Warning, "user", "u"),
+            f("AUD004", Severity::Warning, "client", "c"),
+            f("AUD005", Severity::Warning, "client", "explained"),
+        ];
+        assert_eq!(top_offender(&findings), Some(2));
+        assert_eq!(top_offender(&findings[..1]), None);
+        assert_eq!(top_offender(&[f("AUD002", Severity::Info, "client", "c")]), None);
+    }
+
+    fn profile(rows: &[(&str, &str, &str, &str, bool, i64)]) -> ResultTable {
+        ResultTable::new(
+            &["UserName", "Verb", "ApiGroup", "Resource", "Namespaced", "Requests"],
+            rows.iter()
+                .map(|(u, v, g, r, ns, n)| {
+                    vec![text(u), text(v), text(g), text(r), Cell::Bool(*ns), Cell::Int(*n)]
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_plan_names_the_identity_and_what_it_does() {
+        let sa = "system:serviceaccount:inventory:pod-inventory";
+        let rows = profile(&[
+            (sa, "list", "", "pods", false, 1800),
+            (sa, "list", "", "pods", true, 100),
+            (sa, "get", "", "configmaps", true, 5),
+        ]);
+        let plan = plan("pod-inventory", &rows).expect("reads").expect("a plan");
+        assert_eq!(
+            plan.subjects,
+            vec![ApfSubject::ServiceAccount { namespace: "inventory".into(), name: "pod-inventory".into() }]
+        );
+        assert_eq!(plan.rules.len(), 1, "configmaps are under 10% of the traffic");
+        let rule = &plan.rules[0];
+        assert_eq!(rule.resources.iter().collect::<Vec<_>>(), ["pods"]);
+        assert_eq!(rule.verbs.iter().collect::<Vec<_>>(), ["list"]);
+        assert!(rule.cluster_scope);
+        assert_eq!(rule.namespaces.iter().collect::<Vec<_>>(), ["*"]);
+    }
+
+    #[test]
+    fn a_fleet_of_identities_is_not_throttled_by_identity() {
+        let rows: Vec<(String, i64)> = (0..100).map(|i| (format!("system:node:n{i}"), 10)).collect();
+        let table = profile(
+            &rows
+                .iter()
+                .map(|(u, n)| (u.as_str(), "update", "coordination.k8s.io", "leases", true, *n))
+                .collect::<Vec<_>>(),
+        );
+        let why = plan("kubelet", &table).expect("reads").expect_err("no plan");
+        assert!(why.contains("100 identities"), "{why}");
+    }
+}

@@ -1,0 +1,62 @@
+//! Tuning advice for a client that loads the API server: what to change in the client itself.
+
+use findings::{Remedy, RemedyKind, Safety};
+
+/// What the evidence says about how a client reads and writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientPattern {
+    /// It LISTs without `limit` (no pagination).
+    pub lists_without_limit: bool,
+    /// It LISTs without `resourceVersion` (quorum reads from etcd, bypassing the watch cache).
+    pub lists_without_resource_version: bool,
+    /// It LISTs across all namespaces.
+    pub cluster_scope_lists: bool,
+    /// It polls with many GETs or LISTs instead of watching.
+    pub polls: bool,
+    /// It gets many 409 conflicts on updates.
+    pub update_conflicts: bool,
+}
+
+/// One advice remedy for `client` covering what `pattern` shows (always at least the general
+/// advice to use informers).
+pub fn tuning_advice(client: &str, pattern: &ClientPattern) -> Remedy {
+    let mut points = Vec::new();
+    if pattern.lists_without_resource_version {
+        points.push(
+            "Set `resourceVersion=0` on LISTs (or use an informer, which does): without it every LIST is a \
+             quorum read served from etcd instead of the API server's watch cache.",
+        );
+    }
+    if pattern.lists_without_limit {
+        points.push(
+            "Paginate LISTs with `limit` (for example 500) and `continue`, so no single response holds every \
+             object in memory on the API server and the client.",
+        );
+    }
+    if pattern.cluster_scope_lists {
+        points.push(
+            "LIST only the namespaces and objects needed: a namespace, a `labelSelector` or a `fieldSelector` \
+             instead of every object of the cluster.",
+        );
+    }
+    if pattern.update_conflicts {
+        points.push(
+            "On 409 Conflict, re-read from the informer cache and retry with backoff (client-go's \
+             `retry.RetryOnConflict`), or use server-side apply or a patch instead of full updates.",
+        );
+    }
+    points.push(
+        "Use shared informers (client-go `SharedInformerFactory`, controller-runtime's cache): one LIST, then a \
+         WATCH, and reads from a local cache instead of polling the API server.",
+    );
+    if pattern.polls {
+        points.push("Replace polling loops with watches, and back off exponentially on errors and 429s.");
+    }
+    let body = points.iter().map(|p| format!("- {p}")).collect::<Vec<_>>().join("\n");
+    Remedy {
+        title: format!("Tune {client}: fewer, cheaper requests"),
+        kind: RemedyKind::Advice,
+        body,
+        safety: Safety::Safe,
+    }
+}

@@ -1,0 +1,357 @@
+//! API Priority and Fairness objects that throttle one client: a FlowSchema matching its
+//! identity, verbs and resources, and a small PriorityLevelConfiguration it is sent to.
+
+use std::collections::BTreeSet;
+
+use findings::{Remedy, RemedyKind, Safety};
+use serde::Serialize;
+
+use crate::version::{FlowControlApi, KubernetesVersion};
+use crate::{RemedyError, dns_label};
+
+/// Who a FlowSchema matches, as APF spells subjects.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ApfSubject {
+    /// A user by name.
+    User(String),
+    /// A group by name.
+    Group(String),
+    /// A service account.
+    ServiceAccount {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+}
+
+impl ApfSubject {
+    /// The subject for an authenticated user name: `system:serviceaccount:NS:NAME` is a service
+    /// account, anything else a user.
+    pub fn from_username(username: &str) -> ApfSubject {
+        if let Some(rest) = username.strip_prefix("system:serviceaccount:")
+            && let Some((namespace, name)) = rest.split_once(':')
+            && !namespace.is_empty()
+            && !name.is_empty()
+            && !name.contains(':')
+        {
+            return ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() };
+        }
+        ApfSubject::User(username.to_owned())
+    }
+
+    /// How a person names it: `serviceaccount kube-system/foo`, `user alice`, `group x`.
+    pub fn describe(&self) -> String {
+        match self {
+            ApfSubject::User(name) => format!("user {name}"),
+            ApfSubject::Group(name) => format!("group {name}"),
+            ApfSubject::ServiceAccount { namespace, name } => format!("service account {namespace}/{name}"),
+        }
+    }
+}
+
+/// The requests of a FlowSchema rule: verbs on resources of API groups, cluster-wide and/or
+/// in namespaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceRule {
+    /// Verbs, e.g. `list`, `watch`, `update`.
+    pub verbs: BTreeSet<String>,
+    /// API groups; `""` is the core group.
+    pub api_groups: BTreeSet<String>,
+    /// Resources, with `resource/subresource` for subresources.
+    pub resources: BTreeSet<String>,
+    /// Match requests that name no namespace (cluster-scoped objects, or every namespace).
+    pub cluster_scope: bool,
+    /// Namespaces matched (`*` for all); empty when only cluster-scope requests are matched.
+    pub namespaces: BTreeSet<String>,
+}
+
+/// Everything needed to write a throttle for one client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottlePlan {
+    /// Name of both objects (a DNS label derived from the client).
+    pub name: String,
+    /// The client, as named in the finding (folded user agent or user).
+    pub client: String,
+    /// Who to match.
+    pub subjects: Vec<ApfSubject>,
+    /// What to match.
+    pub rules: Vec<ResourceRule>,
+    /// Concurrency shares of the new priority level: small, so the client gets a small slice.
+    pub concurrency_shares: u32,
+    /// Matching precedence of the FlowSchema: below every bootstrap schema except `exempt` (1)
+    /// and `probes` (2), so it is consulted before the schema that matches the client today.
+    pub matching_precedence: u32,
+}
+
+impl ThrottlePlan {
+    /// Default concurrency shares of a throttle's priority level (the bootstrap `catch-all`
+    /// level has 5; `global-default` 20).
+    pub const DEFAULT_SHARES: u32 = 5;
+    /// Default matching precedence: before `system-leader-election` (100) and every other
+    /// bootstrap schema but `exempt` and `probes`.
+    pub const DEFAULT_PRECEDENCE: u32 = 90;
+
+    /// A plan with the default shares and precedence, named after the client.
+    pub fn new(client: &str, subjects: Vec<ApfSubject>, rules: Vec<ResourceRule>) -> ThrottlePlan {
+        ThrottlePlan {
+            name: format!("throttle-{}", dns_label(client, 54)),
+            client: client.to_owned(),
+            subjects,
+            rules,
+            concurrency_shares: Self::DEFAULT_SHARES,
+            matching_precedence: Self::DEFAULT_PRECEDENCE,
+        }
+    }
+}
+
+// The wire shapes. Field order is the order written, which follows `kubectl get -o yaml`.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Object<S> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: S,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    labels: Labels,
+}
+
+#[derive(Serialize)]
+struct Labels {
+    #[serde(rename = "app.kubernetes.io/managed-by")]
+    managed_by: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PriorityLevelSpec {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    limited: LimitedSpec,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitedSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nominal_concurrency_shares: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    assured_concurrency_shares: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lendable_percent: Option<u32>,
+    limit_response: LimitResponse,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LimitResponse {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    queuing: Queuing,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Queuing {
+    queues: u32,
+    hand_size: u32,
+    queue_length_limit: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FlowSchemaSpec {
+    priority_level_configuration: NameRef,
+    matching_precedence: u32,
+    distinguisher_method: Distinguisher,
+    rules: Vec<PolicyRules>,
+}
+
+#[derive(Serialize)]
+struct NameRef {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Distinguisher {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PolicyRules {
+    subjects: Vec<SubjectSpec>,
+    resource_rules: Vec<ResourceRuleSpec>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SubjectSpec {
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<NameRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<NameRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account: Option<ServiceAccountRef>,
+}
+
+#[derive(Serialize)]
+struct ServiceAccountRef {
+    namespace: String,
+    name: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourceRuleSpec {
+    verbs: Vec<String>,
+    api_groups: Vec<String>,
+    resources: Vec<String>,
+    cluster_scope: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    namespaces: Vec<String>,
+}
+
+fn subject_spec(subject: &ApfSubject) -> SubjectSpec {
+    let mut spec = SubjectSpec { kind: "User", user: None, group: None, service_account: None };
+    match subject {
+        ApfSubject::User(name) => spec.user = Some(NameRef { name: name.clone() }),
+        ApfSubject::Group(name) => {
+            spec.kind = "Group";
+            spec.group = Some(NameRef { name: name.clone() });
+        }
+        ApfSubject::ServiceAccount { namespace, name } => {
+            spec.kind = "ServiceAccount";
+            spec.service_account =
+                Some(ServiceAccountRef { namespace: namespace.clone(), name: name.clone() });
+        }
+    }
+    spec
+}
+
+/// The PriorityLevelConfiguration and FlowSchema of `plan` as one multi-document YAML text,
+/// in the API version `api` (ready for `kubectl apply -f -`).
+pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<String, RemedyError> {
+    let shares = plan.concurrency_shares;
+    let limited = LimitedSpec {
+        nominal_concurrency_shares: api.uses_nominal_shares().then_some(shares),
+        assured_concurrency_shares: (!api.uses_nominal_shares()).then_some(shares),
+        // Lending exists from v1beta3; 0 keeps the slice for this client alone.
+        lendable_percent: api.uses_nominal_shares().then_some(0),
+        // One flow (ByUser, one identity) fans out over `handSize` of the queues; a short
+        // queue makes excess requests fail fast with 429 instead of piling up.
+        limit_response: LimitResponse {
+            kind: "Queue",
+            queuing: Queuing { queues: 16, hand_size: 4, queue_length_limit: 50 },
+        },
+    };
+    let labels = || Labels { managed_by: "apiserver-doctor" };
+    let priority_level = Object {
+        api_version: api.api_version(),
+        kind: "PriorityLevelConfiguration",
+        metadata: Metadata { name: plan.name.clone(), labels: labels() },
+        spec: PriorityLevelSpec { kind: "Limited", limited },
+    };
+    let rules = plan
+        .rules
+        .iter()
+        .map(|r| ResourceRuleSpec {
+            verbs: r.verbs.iter().cloned().collect(),
+            api_groups: r.api_groups.iter().cloned().collect(),
+            resources: r.resources.iter().cloned().collect(),
+            cluster_scope: r.cluster_scope,
+            namespaces: r.namespaces.iter().cloned().collect(),
+        })
+        .collect();
+    let flow_schema = Object {
+        api_version: api.api_version(),
+        kind: "FlowSchema",
+        metadata: Metadata { name: plan.name.clone(), labels: labels() },
+        spec: FlowSchemaSpec {
+            priority_level_configuration: NameRef { name: plan.name.clone() },
+            matching_precedence: plan.matching_precedence,
+            distinguisher_method: Distinguisher { kind: "ByUser" },
+            rules: vec![PolicyRules {
+                subjects: plan.subjects.iter().map(subject_spec).collect(),
+                resource_rules: rules,
+            }],
+        },
+    };
+    let mut out = String::new();
+    out.push_str(&format!(
+        "# Throttle {} with API Priority and Fairness (generated by apiserver-doctor).\n",
+        plan.client
+    ));
+    out.push_str(&yaml_serde::to_string(&priority_level)?);
+    out.push_str("---\n");
+    out.push_str(&yaml_serde::to_string(&flow_schema)?);
+    Ok(out)
+}
+
+/// The throttling remedies for a client: the APF objects for `version`, and the command that
+/// shows whether they reject its requests.
+pub fn throttle_remedies(
+    plan: &ThrottlePlan,
+    version: KubernetesVersion,
+) -> Result<Vec<Remedy>, RemedyError> {
+    let api = version.flow_control_api();
+    let who: Vec<String> = plan.subjects.iter().map(ApfSubject::describe).collect();
+    let yaml = throttle_manifests(plan, api)?;
+    Ok(vec![
+        Remedy {
+            title: format!(
+                "Throttle {} ({}) with a FlowSchema and PriorityLevelConfiguration ({}, Kubernetes {})",
+                plan.client,
+                who.join(", "),
+                api.api_version(),
+                version
+            ),
+            kind: RemedyKind::Yaml,
+            body: yaml,
+            safety: Safety::ReviewFirst,
+        },
+        Remedy {
+            title: "Watch whether the throttle rejects or queues the client's requests".to_owned(),
+            kind: RemedyKind::Command,
+            body: format!(
+                "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests).*flow_schema=\"{}\"'",
+                plan.name
+            ),
+            safety: Safety::Safe,
+        },
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_account_usernames_become_service_account_subjects() {
+        assert_eq!(
+            ApfSubject::from_username("system:serviceaccount:monitoring:scraper"),
+            ApfSubject::ServiceAccount { namespace: "monitoring".into(), name: "scraper".into() }
+        );
+        assert_eq!(
+            ApfSubject::from_username("alice@example.com"),
+            ApfSubject::User("alice@example.com".into())
+        );
+        // Malformed service-account names stay users rather than being guessed at.
+        assert_eq!(
+            ApfSubject::from_username("system:serviceaccount:ns-only"),
+            ApfSubject::User("system:serviceaccount:ns-only".into())
+        );
+        assert_eq!(
+            ApfSubject::from_username("system:serviceaccount::x"),
+            ApfSubject::User("system:serviceaccount::x".into())
+        );
+    }
+}

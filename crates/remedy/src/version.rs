@@ -1,0 +1,132 @@
+//! Kubernetes versions as users and data spell them, and the flowcontrol API each one serves.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Kubernetes minor version, parsed from `1.29`, `v1.29.4`, `1.29.4-gke.100`, `v1.30.2+k3s1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubernetesVersion {
+    /// Major version (always 1 so far).
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+}
+
+impl KubernetesVersion {
+    /// The version assumed when neither `--kubernetes-version` nor the data says one.
+    pub const DEFAULT: KubernetesVersion = KubernetesVersion { major: 1, minor: 29 };
+
+    /// A version from its parts.
+    pub const fn new(major: u32, minor: u32) -> Self {
+        KubernetesVersion { major, minor }
+    }
+
+    /// The `flowcontrol.apiserver.k8s.io` version to write for this cluster.
+    pub fn flow_control_api(self) -> FlowControlApi {
+        match (self.major, self.minor) {
+            (m, _) if m > 1 => FlowControlApi::V1,
+            (_, n) if n >= 29 => FlowControlApi::V1,
+            (_, 26..=28) => FlowControlApi::V1beta3,
+            (_, 23..=25) => FlowControlApi::V1beta2,
+            _ => FlowControlApi::V1beta1,
+        }
+    }
+}
+
+impl fmt::Display for KubernetesVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// A string that is not a Kubernetes version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a Kubernetes version (expected MAJOR.MINOR such as 1.29 or v1.29.4)")]
+pub struct VersionError(pub String);
+
+impl FromStr for KubernetesVersion {
+    type Err = VersionError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || VersionError(s.to_owned());
+        let trimmed = s.trim();
+        let body = trimmed.strip_prefix('v').unwrap_or(trimmed);
+        let mut parts = body.split('.');
+        let major = parts.next().and_then(|p| p.parse::<u32>().ok()).ok_or_else(err)?;
+        // The minor part may carry a vendor suffix when there is no patch ("1.29+", "1.29-eks").
+        let minor_text = parts.next().ok_or_else(err)?;
+        let digits: String = minor_text.chars().take_while(char::is_ascii_digit).collect();
+        let minor = digits.parse::<u32>().map_err(|_| err())?;
+        if major == 0 {
+            return Err(err());
+        }
+        Ok(KubernetesVersion { major, minor })
+    }
+}
+
+/// The API versions of `flowcontrol.apiserver.k8s.io` that we write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlowControlApi {
+    /// GA from Kubernetes 1.29: `nominalConcurrencyShares`.
+    V1,
+    /// Kubernetes 1.26–1.28: `nominalConcurrencyShares`.
+    V1beta3,
+    /// Kubernetes 1.23–1.25 (served to 1.28): `assuredConcurrencyShares`.
+    V1beta2,
+    /// Kubernetes 1.20–1.22: `assuredConcurrencyShares`.
+    V1beta1,
+}
+
+impl FlowControlApi {
+    /// The `apiVersion` field.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            FlowControlApi::V1 => "flowcontrol.apiserver.k8s.io/v1",
+            FlowControlApi::V1beta3 => "flowcontrol.apiserver.k8s.io/v1beta3",
+            FlowControlApi::V1beta2 => "flowcontrol.apiserver.k8s.io/v1beta2",
+            FlowControlApi::V1beta1 => "flowcontrol.apiserver.k8s.io/v1beta1",
+        }
+    }
+
+    /// True when the priority level's share field is `nominalConcurrencyShares` (else
+    /// `assuredConcurrencyShares`).
+    pub fn uses_nominal_shares(self) -> bool {
+        matches!(self, FlowControlApi::V1 | FlowControlApi::V1beta3)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_spellings_found_in_data_and_flags() {
+        for (text, minor) in [
+            ("1.29", 29),
+            ("v1.29.4", 29),
+            ("1.28.3-gke.1286000", 28),
+            ("v1.30.2+k3s1", 30),
+            ("1.27+", 27),
+            (" 1.16.0 ", 16),
+        ] {
+            assert_eq!(text.parse::<KubernetesVersion>(), Ok(KubernetesVersion::new(1, minor)), "{text}");
+        }
+        for bad in ["", "1", "v", "one.two", "0.1", "1.x"] {
+            assert!(bad.parse::<KubernetesVersion>().is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn flow_control_api_follows_the_versions_that_serve_it() {
+        let api = |minor| KubernetesVersion::new(1, minor).flow_control_api();
+        assert_eq!(api(35), FlowControlApi::V1);
+        assert_eq!(api(29), FlowControlApi::V1);
+        assert_eq!(api(28), FlowControlApi::V1beta3);
+        assert_eq!(api(26), FlowControlApi::V1beta3);
+        assert_eq!(api(25), FlowControlApi::V1beta2);
+        assert_eq!(api(23), FlowControlApi::V1beta2);
+        assert_eq!(api(22), FlowControlApi::V1beta1);
+        assert!(FlowControlApi::V1beta3.uses_nominal_shares());
+        assert!(!FlowControlApi::V1beta2.uses_nominal_shares());
+    }
+}

@@ -1,0 +1,310 @@
+//! Remedies parse back as the objects they claim to be, and the throttle really catches the
+//! offender's requests — and only those — ahead of the bootstrap FlowSchemas of each version.
+
+use std::collections::BTreeSet;
+
+use findings::{RemedyKind, Safety};
+use remedy::{
+    ApfSubject, ClientPattern, FlowControlApi, KubernetesVersion, ResourceRule, ThrottlePlan, WebhookKind,
+    WebhookRef, cleanup_remedies, object_count_quota, throttle_manifests, throttle_remedies, tuning_advice,
+    webhook_remedies,
+};
+use serde::Deserialize;
+use yaml_serde::Value;
+
+fn documents(text: &str) -> Vec<Value> {
+    yaml_serde::Deserializer::from_str(text)
+        .map(|doc| Value::deserialize(doc).expect("every document parses"))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn list_storm_plan() -> ThrottlePlan {
+    ThrottlePlan::new(
+        "pod-inventory",
+        vec![ApfSubject::from_username("system:serviceaccount:inventory:pod-inventory")],
+        vec![ResourceRule {
+            verbs: set(&["list"]),
+            api_groups: set(&[""]),
+            resources: set(&["pods"]),
+            cluster_scope: true,
+            namespaces: set(&["*"]),
+        }],
+    )
+}
+
+/// A request as APF classifies it.
+struct Request<'a> {
+    user: &'a str,
+    groups: &'a [&'a str],
+    verb: &'a str,
+    api_group: &'a str,
+    resource: &'a str,
+    namespace: Option<&'a str>,
+}
+
+fn str_list(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+fn has(list: &[String], item: &str) -> bool {
+    list.iter().any(|x| x == "*" || x == item)
+}
+
+fn subject_matches(subject: &Value, req: &Request) -> bool {
+    match subject["kind"].as_str() {
+        Some("User") => subject["user"]["name"].as_str().is_some_and(|n| n == "*" || n == req.user),
+        Some("Group") => {
+            subject["group"]["name"].as_str().is_some_and(|n| n == "*" || req.groups.contains(&n))
+        }
+        Some("ServiceAccount") => {
+            let ns = subject["serviceAccount"]["namespace"].as_str().unwrap_or_default();
+            let name = subject["serviceAccount"]["name"].as_str().unwrap_or_default();
+            req.user
+                .strip_prefix("system:serviceaccount:")
+                .and_then(|r| r.split_once(':'))
+                .is_some_and(|(rns, rname)| rns == ns && (name == "*" || rname == name))
+        }
+        other => panic!("unknown subject kind {other:?}"),
+    }
+}
+
+fn resource_rule_matches(rule: &Value, req: &Request) -> bool {
+    let namespace_ok = match req.namespace {
+        None => rule["clusterScope"].as_bool().unwrap_or(false),
+        Some(ns) => has(&str_list(&rule["namespaces"]), ns),
+    };
+    has(&str_list(&rule["verbs"]), req.verb)
+        && has(&str_list(&rule["apiGroups"]), req.api_group)
+        && has(&str_list(&rule["resources"]), req.resource)
+        && namespace_ok
+}
+
+fn flow_schema_matches(fs: &Value, req: &Request) -> bool {
+    fs["spec"]["rules"].as_sequence().into_iter().flatten().any(|rule| {
+        rule["subjects"].as_sequence().into_iter().flatten().any(|s| subject_matches(s, req))
+            && rule["resourceRules"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .any(|r| resource_rule_matches(r, req))
+    })
+}
+
+/// The FlowSchema APF picks: the matching one with the lowest precedence, ties by name.
+fn classify<'a>(objects: &'a [Value], req: &Request) -> &'a str {
+    objects
+        .iter()
+        .filter(|o| o["kind"].as_str() == Some("FlowSchema") && flow_schema_matches(o, req))
+        .min_by_key(|o| {
+            (o["spec"]["matchingPrecedence"].as_u64().unwrap_or(u64::MAX), o["metadata"]["name"].as_str())
+        })
+        .and_then(|o| o["metadata"]["name"].as_str())
+        .expect("catch-all matches every authenticated request")
+}
+
+#[test]
+fn throttle_catches_the_offender_and_nothing_else_on_every_bootstrap_version() {
+    let plan = list_storm_plan();
+    for (fixture, minor) in [
+        (include_str!("fixtures/k8s-bootstrap-apf-objects_v1.28-v1.33.yaml"), 29),
+        (include_str!("fixtures/k8s-bootstrap-apf-objects_v1.34plus.yaml"), 34),
+    ] {
+        let api = KubernetesVersion::new(1, minor).flow_control_api();
+        let mut objects = documents(fixture);
+        let before = objects.len();
+        objects.extend(documents(&throttle_manifests(&plan, api).expect("yaml")));
+        assert_eq!(objects.len(), before + 2, "a priority level and a flow schema");
+
+        let sa_groups =
+            ["system:serviceaccounts", "system:serviceaccounts:inventory", "system:authenticated"];
+        let offender = Request {
+            user: "system:serviceaccount:inventory:pod-inventory",
+            groups: &sa_groups,
+            verb: "list",
+            api_group: "",
+            resource: "pods",
+            namespace: None,
+        };
+        // Without the throttle, the bootstrap `service-accounts` schema serves it.
+        let bootstrap_only: Vec<Value> = objects[..before].to_vec();
+        assert_eq!(classify(&bootstrap_only, &offender), "service-accounts");
+        assert_eq!(classify(&objects, &offender), plan.name);
+        assert_eq!(classify(&objects, &Request { namespace: Some("team-a"), ..offender }), plan.name);
+        // Its other requests, and other clients, keep their schemas.
+        assert_eq!(classify(&objects, &Request { verb: "watch", ..offender }), "service-accounts");
+        assert_eq!(classify(&objects, &Request { resource: "configmaps", ..offender }), "service-accounts");
+        let other = Request { user: "system:serviceaccount:inventory:other", ..offender };
+        assert_eq!(classify(&objects, &other), "service-accounts");
+        let node_groups = ["system:nodes", "system:authenticated"];
+        let kubelet = Request { user: "system:node:aks-1", groups: &node_groups, ..offender };
+        assert_eq!(classify(&objects, &kubelet), "system-nodes");
+    }
+}
+
+#[test]
+fn manifests_use_the_api_and_share_field_of_each_version() {
+    let plan = list_storm_plan();
+    for (minor, api_version, shares_field, absent_field) in [
+        (30, "flowcontrol.apiserver.k8s.io/v1", "nominalConcurrencyShares", "assuredConcurrencyShares"),
+        (29, "flowcontrol.apiserver.k8s.io/v1", "nominalConcurrencyShares", "assuredConcurrencyShares"),
+        (27, "flowcontrol.apiserver.k8s.io/v1beta3", "nominalConcurrencyShares", "assuredConcurrencyShares"),
+        (24, "flowcontrol.apiserver.k8s.io/v1beta2", "assuredConcurrencyShares", "nominalConcurrencyShares"),
+        (21, "flowcontrol.apiserver.k8s.io/v1beta1", "assuredConcurrencyShares", "nominalConcurrencyShares"),
+    ] {
+        let yaml =
+            throttle_manifests(&plan, KubernetesVersion::new(1, minor).flow_control_api()).expect("yaml");
+        let docs = documents(&yaml);
+        assert_eq!(docs.len(), 2, "{yaml}");
+        let (plc, fs) = (&docs[0], &docs[1]);
+        assert_eq!(plc["apiVersion"].as_str(), Some(api_version));
+        assert_eq!(plc["kind"].as_str(), Some("PriorityLevelConfiguration"));
+        assert_eq!(plc["spec"]["type"].as_str(), Some("Limited"));
+        assert_eq!(
+            plc["spec"]["limited"][shares_field].as_u64(),
+            Some(u64::from(ThrottlePlan::DEFAULT_SHARES))
+        );
+        assert!(plc["spec"]["limited"].get(absent_field).is_none(), "{yaml}");
+        let queuing = &plc["spec"]["limited"]["limitResponse"]["queuing"];
+        assert!(
+            queuing["handSize"].as_u64() <= queuing["queues"].as_u64(),
+            "handSize must not exceed queues"
+        );
+        assert_eq!(fs["apiVersion"].as_str(), Some(api_version));
+        assert_eq!(fs["kind"].as_str(), Some("FlowSchema"));
+        assert_eq!(fs["spec"]["priorityLevelConfiguration"]["name"], plc["metadata"]["name"]);
+        assert_eq!(fs["metadata"]["name"].as_str(), Some("throttle-pod-inventory"));
+        let subject = &fs["spec"]["rules"][0]["subjects"][0];
+        assert_eq!(subject["kind"].as_str(), Some("ServiceAccount"));
+        assert_eq!(subject["serviceAccount"]["namespace"].as_str(), Some("inventory"));
+        assert_eq!(subject["serviceAccount"]["name"].as_str(), Some("pod-inventory"));
+    }
+}
+
+#[test]
+fn v1_manifest_snapshot() {
+    let plan = list_storm_plan();
+    insta::assert_snapshot!(throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"));
+}
+
+#[test]
+fn v1beta2_manifest_snapshot() {
+    let mut plan = list_storm_plan();
+    plan.subjects =
+        vec![ApfSubject::User("ci-bot@example.com".into()), ApfSubject::Group("ci:runners".into())];
+    insta::assert_snapshot!(throttle_manifests(&plan, FlowControlApi::V1beta2).expect("yaml"));
+}
+
+#[test]
+fn throttle_remedies_are_marked_and_name_the_version() {
+    let remedies = throttle_remedies(&list_storm_plan(), KubernetesVersion::new(1, 27)).expect("remedies");
+    assert_eq!(remedies.len(), 2);
+    assert_eq!(remedies[0].kind, RemedyKind::Yaml);
+    assert_eq!(remedies[0].safety, Safety::ReviewFirst);
+    assert!(
+        remedies[0].title.contains("v1beta3") && remedies[0].title.contains("1.27"),
+        "{}",
+        remedies[0].title
+    );
+    assert!(remedies[0].title.contains("service account inventory/pod-inventory"));
+    assert_eq!(remedies[1].safety, Safety::Safe);
+    assert!(remedies[1].body.contains("flow_schema=\"throttle-pod-inventory\""), "{}", remedies[1].body);
+}
+
+#[test]
+fn quota_parses_back_with_the_object_count_key() {
+    let remedy = object_count_quota("batch-jobs", "jobs", "batch", 500).expect("quota");
+    let docs = documents(&remedy.body);
+    assert_eq!(docs.len(), 1);
+    let quota = &docs[0];
+    assert_eq!(quota["apiVersion"].as_str(), Some("v1"));
+    assert_eq!(quota["kind"].as_str(), Some("ResourceQuota"));
+    assert_eq!(quota["metadata"]["namespace"].as_str(), Some("batch-jobs"));
+    assert_eq!(quota["spec"]["hard"]["count/jobs.batch"].as_str(), Some("500"));
+    let core = object_count_quota("default", "configmaps", "", 2000).expect("quota");
+    assert_eq!(documents(&core.body)[0]["spec"]["hard"]["count/configmaps"].as_str(), Some("2000"));
+    assert_eq!(remedy.safety, Safety::ReviewFirst);
+}
+
+#[test]
+fn job_cleanup_uses_the_guides_field_selector_and_ttl() {
+    let remedies = cleanup_remedies("jobs", "batch", Some("batch-jobs"));
+    let bodies: Vec<&str> = remedies.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(remedies[0].safety, Safety::Safe, "the first remedy only counts");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b
+                .contains("kubectl delete jobs.batch -n batch-jobs --field-selector status.successful=1"))
+    );
+    assert!(bodies.iter().any(|b| b.contains("ttlSecondsAfterFinished")));
+    // Deleting commands are never marked safe.
+    for r in &remedies {
+        if r.body.contains("kubectl delete") {
+            assert_eq!(r.safety, Safety::ReviewFirst, "{}", r.title);
+        }
+    }
+    let all = cleanup_remedies("widgets", "example.com", None);
+    assert!(all[0].body.contains("kubectl get widgets.example.com --all-namespaces"));
+    assert!(!all.iter().any(|r| r.body.contains("ttlSecondsAfterFinished")));
+}
+
+#[test]
+fn cleanup_quotes_hostile_namespaces() {
+    let remedies = cleanup_remedies("jobs", "batch", Some("x; rm -rf /"));
+    assert!(remedies[0].body.contains("-n 'x; rm -rf /'"), "{}", remedies[0].body);
+}
+
+#[test]
+fn webhook_patch_is_a_valid_strategic_merge_patch_excluding_kube_system() {
+    let target = WebhookRef {
+        webhook: "mutate.kyverno.svc-fail".into(),
+        configuration: Some((WebhookKind::Mutating, "kyverno-resource-mutating-webhook-cfg".into())),
+    };
+    let remedies = webhook_remedies(&target);
+    let patch = remedies.iter().find(|r| r.body.contains("kubectl patch")).expect("a patch");
+    assert_eq!(patch.safety, Safety::ReviewFirst);
+    assert!(patch.body.starts_with("kubectl patch mutatingwebhookconfigurations kyverno-resource-mutating-webhook-cfg --type=strategic -p '"));
+    let json = patch.body.split('\'').nth(1).expect("quoted patch");
+    let value: serde_json::Value = serde_json::from_str(json).expect("patch is JSON");
+    let hook = &value["webhooks"][0];
+    assert_eq!(hook["name"], "mutate.kyverno.svc-fail");
+    assert_eq!(hook["failurePolicy"], "Ignore");
+    let expr = &hook["namespaceSelector"]["matchExpressions"][0];
+    assert_eq!(expr["key"], "kubernetes.io/metadata.name");
+    assert_eq!(expr["operator"], "NotIn");
+    assert_eq!(expr["values"][0], "kube-system");
+}
+
+#[test]
+fn webhook_without_known_configuration_first_finds_it() {
+    let remedies =
+        webhook_remedies(&WebhookRef { webhook: "validate.example.com".into(), configuration: None });
+    assert_eq!(remedies[0].safety, Safety::Safe);
+    assert!(remedies[0].body.contains("grep -F validate.example.com"));
+    assert!(remedies[1].body.contains("CONFIGURATION"));
+}
+
+#[test]
+fn tuning_advice_covers_what_the_client_does() {
+    let storm = ClientPattern {
+        lists_without_limit: true,
+        lists_without_resource_version: true,
+        cluster_scope_lists: true,
+        ..ClientPattern::default()
+    };
+    let advice = tuning_advice("pod-inventory", &storm);
+    assert_eq!(advice.kind, RemedyKind::Advice);
+    assert!(advice.body.contains("resourceVersion=0"));
+    assert!(advice.body.contains("`limit`"));
+    assert!(advice.body.contains("informer"));
+    let quiet = tuning_advice("x", &ClientPattern::default());
+    assert!(!quiet.body.contains("resourceVersion=0"));
+    assert!(quiet.body.contains("informer"));
+}

@@ -1,0 +1,204 @@
+//! Numbers, times and severities in words, the same way in every renderer.
+
+use chrono::{DateTime, Utc};
+use findings::{Measure, Report, Safety, Severity, TimeRange};
+
+/// An integer with thousands separators: `1234567` → `1,234,567`.
+pub fn thousands(v: u64) -> String {
+    let digits = v.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A number with at most `decimals` decimals, thousands separators and no trailing zeros.
+pub fn number(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "n/a".into()
+        } else if v > 0.0 {
+            "∞".into()
+        } else {
+            "-∞".into()
+        };
+    }
+    let s = format!("{:.*}", decimals, v.abs());
+    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+    let frac = frac.trim_end_matches('0');
+    let int = int.parse::<u64>().map(thousands).unwrap_or_else(|_| int.to_owned());
+    let sign = if v < 0.0 && (int != "0" || !frac.is_empty()) { "-" } else { "" };
+    if frac.is_empty() { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
+}
+
+/// Bytes in binary units: `1.5 GiB`.
+pub fn bytes(v: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = v;
+    let mut unit = 0;
+    while value.abs() >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    let decimals = if unit == 0 { 0 } else { 2 };
+    format!("{} {}", number(value, decimals), UNITS[unit])
+}
+
+/// A measure's value with its unit, as a person reads it.
+pub fn measure_value(m: &Measure) -> String {
+    let v = m.value;
+    match m.unit.as_str() {
+        "count" | "" => number(v, 2),
+        "percent" | "%" => format!("{}%", number(v, 1)),
+        "ms" => format!("{} ms", number(v, 1)),
+        "s" => format!("{} s", number(v, 3)),
+        "bytes" => bytes(v),
+        "per-second" => format!("{}/s", number(v, 2)),
+        "ratio" => number(v, 3),
+        other => format!("{} {other}", number(v, 3)),
+    }
+}
+
+/// A threshold's value with its unit.
+pub fn threshold_value(value: f64, unit: &str) -> String {
+    measure_value(&Measure::new("", value, unit))
+}
+
+/// A time as `2024-05-01 10:00:00 UTC` (fractions kept only when present).
+pub fn time(t: &DateTime<Utc>) -> String {
+    if t.timestamp_subsec_millis() == 0 {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string()
+    }
+}
+
+/// A duration in words: `1h 5m`, `45s`, `2d 3h`.
+pub fn duration(seconds: i64) -> String {
+    if seconds <= 0 {
+        return "0s".into();
+    }
+    let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .take(2)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect();
+    parts.join(" ")
+}
+
+/// A time range: `2024-05-01 10:00:00 → 11:00:00 UTC (1h)`; the date is repeated only when it changes.
+pub fn range(r: &TimeRange) -> String {
+    let same_day = r.start.date_naive() == r.end.date_naive();
+    let end = if same_day {
+        r.end
+            .format(if r.end.timestamp_subsec_millis() == 0 { "%H:%M:%S UTC" } else { "%H:%M:%S%.3f UTC" })
+            .to_string()
+    } else {
+        time(&r.end)
+    };
+    let start = time(&r.start);
+    let start = start.trim_end_matches(" UTC");
+    format!("{start} → {end} ({})", duration((r.end - r.start).num_seconds()))
+}
+
+/// Upper-case severity, as a label: `CRITICAL`, `WARNING`, `INFO`.
+pub fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRITICAL",
+        Severity::Warning => "WARNING",
+        Severity::Info => "INFO",
+    }
+}
+
+/// How safe a remedy is, in the words the reports use.
+pub fn safety(s: Safety) -> &'static str {
+    match s {
+        Safety::Safe => "safe to apply",
+        Safety::ReviewFirst => "review first",
+    }
+}
+
+/// Findings per severity: (critical, warning, info).
+pub fn counts(report: &Report) -> (usize, usize, usize) {
+    let count = |s| report.findings.iter().filter(|f| f.severity == s).count();
+    (count(Severity::Critical), count(Severity::Warning), count(Severity::Info))
+}
+
+/// `3 critical, 2 warnings, 1 info`, or `no findings`.
+pub fn counts_line(report: &Report) -> String {
+    let (c, w, i) = counts(report);
+    if c + w + i == 0 {
+        return "no findings".into();
+    }
+    let mut parts = Vec::new();
+    if c > 0 {
+        parts.push(format!("{c} critical"));
+    }
+    if w > 0 {
+        parts.push(format!("{w} warning{}", if w == 1 { "" } else { "s" }));
+    }
+    if i > 0 {
+        parts.push(format!("{i} info"));
+    }
+    parts.join(", ")
+}
+
+/// Splits prose into plain and `code` parts at paired backticks; `true` marks code. With an
+/// unpaired backtick the whole text is plain.
+pub fn code_spans(s: &str) -> Vec<(bool, &str)> {
+    let parts: Vec<&str> = s.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return vec![(false, s)];
+    }
+    parts
+        .into_iter()
+        .enumerate()
+        .filter(|(i, p)| !p.is_empty() || i % 2 == 1)
+        .map(|(i, p)| (i % 2 == 1, p))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn code_spans_pair_backticks() {
+        assert_eq!(super::code_spans("a `b` c"), vec![(false, "a "), (true, "b"), (false, " c")]);
+        assert_eq!(super::code_spans("a `b c"), vec![(false, "a `b c")]);
+        assert_eq!(super::code_spans("`x`"), vec![(true, "x")]);
+    }
+
+    use super::*;
+
+    #[test]
+    fn numbers_group_thousands_and_trim_zeros() {
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(number(1234.50, 2), "1,234.5");
+        assert_eq!(number(-0.001, 2), "0");
+        assert_eq!(number(-12.25, 1), "-12.2");
+        assert_eq!(number(f64::NAN, 1), "n/a");
+    }
+
+    #[test]
+    fn measures_read_with_their_units() {
+        assert_eq!(measure_value(&Measure::new("x", 41.234, "percent")), "41.2%");
+        assert_eq!(measure_value(&Measure::new("x", 1_610_612_736.0, "bytes")), "1.5 GiB");
+        assert_eq!(measure_value(&Measure::new("x", 12_000.0, "count")), "12,000");
+        assert_eq!(measure_value(&Measure::new("x", 2.5, "per-second")), "2.5/s");
+        assert_eq!(measure_value(&Measure::new("x", 3.0, "objects")), "3 objects");
+    }
+
+    #[test]
+    fn ranges_show_the_date_once_and_the_length() {
+        let start = DateTime::parse_from_rfc3339("2024-05-01T10:00:00Z").map(|t| t.with_timezone(&Utc));
+        let end = DateTime::parse_from_rfc3339("2024-05-01T11:05:00Z").map(|t| t.with_timezone(&Utc));
+        let (Ok(start), Ok(end)) = (start, end) else { panic!("fixture times parse") };
+        assert_eq!(range(&TimeRange { start, end }), "2024-05-01 10:00:00 → 11:05:00 UTC (1h 5m)");
+    }
+}

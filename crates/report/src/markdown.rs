@@ -1,0 +1,278 @@
+//! Markdown for incident tickets (GitHub, GitLab, Jira's Markdown): a summary table, then
+//! each finding with its evidence, query and remedies in fenced blocks ready to copy.
+
+use std::io::{self, Write};
+
+use findings::{Finding, RemedyKind, Report, Severity, Table};
+
+use crate::format;
+use crate::sorted_findings;
+
+/// Escapes prose: Markdown punctuation and HTML (ticket systems render inline HTML).
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Prose with its `code` spans kept as code and everything else escaped.
+fn prose(s: &str) -> String {
+    crate::format::code_spans(s)
+        .into_iter()
+        .map(|(is_code, p)| if is_code { code(p) } else { escape(p) })
+        .collect()
+}
+
+/// A table cell: prose escaping, and line breaks as `<br>` so the row stays one line.
+fn cell(s: &str) -> String {
+    let lines: Vec<String> = s.lines().map(escape).collect();
+    lines.join("<br>")
+}
+
+/// Inline code that survives any content: a fence longer than the longest backtick run.
+fn code(s: &str) -> String {
+    let s: String = s.chars().map(|c| if c == '\n' || c.is_control() { ' ' } else { c }).collect();
+    // Pipes would end a table cell even inside code; escape them (GFM un-escapes them there).
+    let s = s.replace('|', "\\|");
+    let fence = "`".repeat(longest_run(&s, '`') + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+fn longest_run(s: &str, ch: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for c in s.chars() {
+        run = if c == ch { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// A fenced block that no line of `body` can close early.
+fn fenced(out: &mut dyn Write, lang: &str, body: &str) -> io::Result<()> {
+    let fence = "`".repeat(longest_run(body, '`').max(2) + 1);
+    writeln!(out, "{fence}{lang}")?;
+    for line in body.lines() {
+        let line: String =
+            line.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect();
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out, "{fence}")
+}
+
+fn severity_badge(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "🔴 critical",
+        Severity::Warning => "🟠 warning",
+        Severity::Info => "🔵 info",
+    }
+}
+
+fn table(out: &mut dyn Write, t: &Table) -> io::Result<()> {
+    let cols = t.columns.len().max(t.rows.iter().map(Vec::len).max().unwrap_or(0));
+    if cols == 0 {
+        return Ok(());
+    }
+    let row = |r: &Vec<String>| -> String {
+        let cells: Vec<String> = (0..cols).map(|c| cell(r.get(c).map_or("", String::as_str))).collect();
+        format!("| {} |", cells.join(" | "))
+    };
+    writeln!(out, "{}", row(&t.columns))?;
+    writeln!(out, "|{}", "---|".repeat(cols))?;
+    for r in &t.rows {
+        writeln!(out, "{}", row(r))?;
+    }
+    writeln!(out)
+}
+
+/// Renders the report as Markdown.
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "# apiserver-doctor report")?;
+    writeln!(out)?;
+    let mut facts = vec![format!("**{}**", format::counts_line(report))];
+    if let Some(w) = &report.window {
+        facts.push(format!("window {}", escape(&format::range(w))));
+    }
+    facts.push(format!("apiserver-doctor {}", escape(&report.tool_version)));
+    writeln!(out, "{}", facts.join(" · "))?;
+    writeln!(out)?;
+    let findings = sorted_findings(report);
+    if !findings.is_empty() {
+        writeln!(out, "| # | Severity | Code | Finding | Subject |")?;
+        writeln!(out, "|---|---|---|---|---|")?;
+        for (i, f) in findings.iter().enumerate() {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} {} |",
+                i + 1,
+                severity_badge(f.severity),
+                cell(&f.code),
+                cell(&f.title),
+                cell(&f.subject.kind),
+                code(&f.subject.name)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if !report.inputs.is_empty() {
+        writeln!(out, "## Inputs")?;
+        writeln!(out)?;
+        let rows = report
+            .inputs
+            .iter()
+            .map(|i| {
+                vec![
+                    i.kind.clone(),
+                    i.source.clone(),
+                    format::thousands(i.records),
+                    format::thousands(i.skipped),
+                    i.detected.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let t = Table {
+            columns: ["kind", "source", "records", "skipped", "detected"].map(String::from).to_vec(),
+            rows,
+        };
+        table(out, &t)?;
+    }
+    if let Some(t) = &report.overview.p99_table {
+        writeln!(out, "## P99 latency against the SLOs")?;
+        writeln!(out)?;
+        table(out, t)?;
+    }
+    if let Some(c) = &report.overview.top_clients {
+        writeln!(out, "## {}", escape(if c.title.is_empty() { "Top clients" } else { &c.title }))?;
+        writeln!(out)?;
+        fenced(out, "text", &charts::text(c, 100, 16))?;
+        writeln!(out)?;
+    }
+    if let Some(c) = &report.overview.latency_over_time {
+        writeln!(out, "## {}", escape(if c.title.is_empty() { "Latency per client" } else { &c.title }))?;
+        writeln!(out)?;
+        fenced(out, "text", &charts::text(c, 100, 18))?;
+        writeln!(out)?;
+    }
+    if !findings.is_empty() {
+        writeln!(out, "## Findings")?;
+        writeln!(out)?;
+    }
+    for (i, f) in findings.iter().enumerate() {
+        finding(out, f, i + 1)?;
+    }
+    if !report.checks_run.is_empty() {
+        let codes: Vec<String> = report.checks_run.iter().map(|c| code(c)).collect();
+        writeln!(out, "Checks run: {}", codes.join(", "))?;
+    }
+    Ok(())
+}
+
+fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
+    writeln!(
+        out,
+        "### {n}. {} {} — {}",
+        format::severity_label(f.severity),
+        escape(&f.code),
+        escape(&f.title)
+    )?;
+    writeln!(out)?;
+    let mut facts = vec![format!("**{}:** {}", escape(&f.subject.kind), code(&f.subject.name))];
+    if let Some(r) = &f.time_range {
+        facts.push(format!("**time:** {}", escape(&format::range(r))));
+    }
+    writeln!(out, "{}", facts.join(" · "))?;
+    writeln!(out)?;
+    if !f.summary.is_empty() {
+        let paragraphs: Vec<String> = f.summary.split("\n\n").map(prose).collect();
+        writeln!(out, "{}", paragraphs.join("\n\n"))?;
+        writeln!(out)?;
+    }
+    let e = &f.evidence;
+    if !e.measures.is_empty() {
+        writeln!(out, "**Evidence** ({})", escape(&e.source))?;
+        writeln!(out)?;
+        let rows = e.measures.iter().map(|m| vec![m.label.clone(), format::measure_value(m)]).collect();
+        table(out, &Table { columns: vec!["measure".into(), "value".into()], rows })?;
+    }
+    if !f.thresholds.is_empty() {
+        for t in &f.thresholds {
+            writeln!(
+                out,
+                "- threshold {} = {} ({})",
+                code(&t.name),
+                escape(&format::threshold_value(t.value, &t.unit)),
+                escape(&t.source)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    if let Some(t) = &e.table {
+        table(out, t)?;
+    }
+    if let Some(c) = &e.chart {
+        fenced(out, "text", &charts::text(c, 100, 14))?;
+        writeln!(out)?;
+    }
+    if let Some(q) = &e.query {
+        writeln!(out, "Reproduce with `apiserver-doctor query` or in Log Analytics:")?;
+        writeln!(out)?;
+        fenced(out, "kusto", q)?;
+        writeln!(out)?;
+    }
+    if !f.remedies.is_empty() {
+        writeln!(out, "**Remedies**")?;
+        writeln!(out)?;
+    }
+    for (i, r) in f.remedies.iter().enumerate() {
+        writeln!(out, "{}. {} — *{}*", i + 1, escape(&r.title), format::safety(r.safety))?;
+        writeln!(out)?;
+        match r.kind {
+            RemedyKind::Yaml => fenced(out, "yaml", &r.body)?,
+            RemedyKind::Command => fenced(out, "sh", &r.body)?,
+            RemedyKind::Advice => {
+                let paragraphs: Vec<String> = r.body.split("\n\n").map(prose).collect();
+                writeln!(out, "{}", paragraphs.join("\n\n"))?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_escape_pipes_and_markup() {
+        assert_eq!(cell("a|b <script>x</script>"), "a\\|b &lt;script&gt;x&lt;/script&gt;");
+        assert_eq!(cell("two\nlines"), "two<br>lines");
+    }
+
+    #[test]
+    fn inline_code_outgrows_backticks_inside() {
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+        assert_eq!(code("a|b"), "`a\\|b`");
+    }
+
+    #[test]
+    fn fences_are_longer_than_any_run_in_the_body() {
+        let mut out = Vec::new();
+        let Ok(()) = fenced(&mut out, "sh", "echo ```") else { panic!("write to a Vec") };
+        assert_eq!(String::from_utf8_lossy(&out), "````sh\necho ```\n````\n");
+    }
+}

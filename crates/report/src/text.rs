@@ -1,0 +1,301 @@
+//! The terminal report: worst finding first, each with its numbers, the query that
+//! reproduces it and its remedies. Colour only when asked (a terminal without `NO_COLOR`).
+
+use std::io::{self, Write};
+
+use charts::{TextOptions as ChartOptions, display_width};
+use findings::{Finding, RemedyKind, Report, Safety, Severity, Table};
+
+use crate::format;
+use crate::{TextOptions, sorted_findings};
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    fn severity(&self, s: Severity) -> String {
+        let label = format!("{:<8}", format::severity_label(s));
+        match s {
+            Severity::Critical => self.wrap("1;31", &label),
+            Severity::Warning => self.wrap("1;33", &label),
+            Severity::Info => self.wrap("1;34", &label),
+        }
+    }
+    fn safety(&self, s: Safety) -> String {
+        let label = format!("[{}]", format::safety(s));
+        match s {
+            Safety::Safe => self.wrap("32", &label),
+            Safety::ReviewFirst => self.wrap("33", &label),
+        }
+    }
+}
+
+/// Wraps prose to `width` columns, each line starting with `indent`.
+fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
+    let max = width.saturating_sub(display_width(indent)).max(20);
+    let mut lines = Vec::new();
+    for paragraph in text.lines() {
+        let mut line = String::new();
+        for word in paragraph.split_whitespace() {
+            if !line.is_empty() && display_width(&line) + 1 + display_width(word) > max {
+                lines.push(format!("{indent}{line}"));
+                line.clear();
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(format!("{indent}{line}").trim_end().to_owned());
+    }
+    lines
+}
+
+/// Strips control characters (other than tab) so that model text cannot move the cursor
+/// or change colours on the reader's terminal.
+fn clean(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{FFFD}' } else { c }).collect()
+}
+
+fn one_line(s: &str) -> String {
+    clean(s).replace(['\n', '\t'], " ")
+}
+
+/// Renders the report for a terminal.
+pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions) -> io::Result<()> {
+    let width = options.width.clamp(40, 240);
+    let st = Style { color: options.color };
+    writeln!(
+        out,
+        "{} {} — {}",
+        st.bold("apiserver-doctor"),
+        one_line(&report.tool_version),
+        st.bold(&format::counts_line(report))
+    )?;
+    if let Some(w) = &report.window {
+        writeln!(out, "Window:  {}", format::range(w))?;
+    }
+    for input in &report.inputs {
+        let skipped = if input.skipped > 0 {
+            format!(", {} skipped as malformed", format::thousands(input.skipped))
+        } else {
+            String::new()
+        };
+        let detected = input.detected.as_deref().map(|d| format!(" [{}]", one_line(d))).unwrap_or_default();
+        writeln!(
+            out,
+            "Input:   {} {}: {} records{skipped}{detected}",
+            one_line(&input.kind),
+            one_line(&input.source),
+            format::thousands(input.records)
+        )?;
+    }
+    if !report.checks_run.is_empty() {
+        let checks: Vec<String> = report.checks_run.iter().map(|c| one_line(c)).collect();
+        for line in wrap(&format!("Checks:  {}", checks.join(" ")), width, "") {
+            writeln!(out, "{line}")?;
+        }
+    }
+    let findings = sorted_findings(report);
+    if findings.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Nothing found at any severity: the checks above ran and every number was within its threshold."
+        )?;
+    }
+    for (i, f) in findings.iter().enumerate() {
+        writeln!(out)?;
+        finding(out, &st, f, i + 1, width)?;
+    }
+    Ok(())
+}
+
+fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize) -> io::Result<()> {
+    // The title wraps under itself, after `N. SEVERITY CODE  `.
+    let lead = format!("{n}. {:<8} {}  ", format::severity_label(f.severity), one_line(&f.code));
+    let hang = " ".repeat(display_width(&lead));
+    let title = wrap(&one_line(&f.title), width, &hang);
+    for (i, line) in title.iter().enumerate() {
+        let line = line.trim_start();
+        if i == 0 {
+            writeln!(
+                out,
+                "{n}. {} {}  {}",
+                st.severity(f.severity),
+                st.bold(&one_line(&f.code)),
+                st.bold(line)
+            )?;
+        } else {
+            writeln!(out, "{hang}{}", st.bold(line))?;
+        }
+    }
+    let indent = "   ";
+    for line in wrap(&format!("{}: {}", one_line(&f.subject.kind), one_line(&f.subject.name)), width, indent)
+    {
+        writeln!(out, "{line}")?;
+    }
+    if let Some(r) = &f.time_range {
+        writeln!(out, "{indent}time: {}", format::range(r))?;
+    }
+    if !f.summary.is_empty() {
+        for line in wrap(&clean(&f.summary), width, indent) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    let e = &f.evidence;
+    if !e.measures.is_empty() {
+        writeln!(out, "{indent}{}", st.bold(&format!("Evidence ({})", one_line(&e.source))))?;
+        let lw = e.measures.iter().map(|m| display_width(&one_line(&m.label))).max().unwrap_or(0);
+        for m in &e.measures {
+            let label = one_line(&m.label);
+            let pad = lw - display_width(&label);
+            writeln!(out, "{indent}  {label}{}  {}", " ".repeat(pad), format::measure_value(m))?;
+        }
+    }
+    for t in &f.thresholds {
+        let line = format!(
+            "threshold: {} = {} ({})",
+            one_line(&t.name),
+            format::threshold_value(t.value, &t.unit),
+            one_line(&t.source)
+        );
+        for (i, l) in wrap(&line, width, &format!("{indent}  ")).iter().enumerate() {
+            writeln!(out, "{}", if i == 0 { &l[2..] } else { l })?;
+        }
+    }
+    if let Some(t) = &e.table {
+        table(out, t, indent, width)?;
+    }
+    if let Some(c) = &e.chart {
+        let text = charts::text_with(
+            c,
+            &ChartOptions { cols: width.saturating_sub(indent.len() + 2), rows: 14, color: st.color },
+        );
+        for line in text.lines() {
+            writeln!(out, "{indent}  {}", clean_chart(line, st.color))?;
+        }
+    }
+    if let Some(q) = &e.query {
+        writeln!(out, "{indent}{}", st.bold("Reproduce (apiserver-doctor query, Log Analytics):"))?;
+        for line in clean(q).lines() {
+            writeln!(out, "{indent}  {}", st.dim(line))?;
+        }
+    }
+    if !f.remedies.is_empty() {
+        writeln!(out, "{indent}{}", st.bold("Remedies:"))?;
+    }
+    for (i, r) in f.remedies.iter().enumerate() {
+        let label = format!("[{}]", format::safety(r.safety));
+        let lead = format!("{indent}  {}. ", i + 1);
+        let hang = " ".repeat(display_width(&lead));
+        let lines = wrap(&format!("{} {label}", one_line(&r.title)), width, &hang);
+        let last = lines.len().saturating_sub(1);
+        for (j, line) in lines.iter().enumerate() {
+            let line = if j == last { line.replace(&label, &st.safety(r.safety)) } else { line.clone() };
+            if j == 0 {
+                writeln!(out, "{lead}{}", line.trim_start())?;
+            } else {
+                writeln!(out, "{line}")?;
+            }
+        }
+        match r.kind {
+            RemedyKind::Advice => {
+                for line in wrap(&clean(&r.body), width, &format!("{indent}     ")) {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            RemedyKind::Yaml | RemedyKind::Command => {
+                for line in clean(&r.body).lines() {
+                    writeln!(out, "{indent}     {line}")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Chart text comes from our own renderer; without colour it must hold no escape at all.
+fn clean_chart(line: &str, color: bool) -> String {
+    if color { line.to_owned() } else { clean(line) }
+}
+
+/// At most this many rows of an evidence table in the terminal; the rest is counted.
+const MAX_TABLE_ROWS: usize = 15;
+
+fn table(out: &mut dyn Write, t: &Table, indent: &str, width: usize) -> io::Result<()> {
+    let cols = t.columns.len().max(t.rows.iter().map(Vec::len).max().unwrap_or(0));
+    if cols == 0 {
+        return Ok(());
+    }
+    let cell = |row: &Vec<String>, c: usize| one_line(row.get(c).map_or("", String::as_str));
+    let header: Vec<String> = (0..cols).map(|c| cell(&t.columns, c)).collect();
+    let rows: Vec<Vec<String>> =
+        t.rows.iter().take(MAX_TABLE_ROWS).map(|r| (0..cols).map(|c| cell(r, c)).collect()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| display_width(h)).collect();
+    for r in &rows {
+        for (c, v) in r.iter().enumerate() {
+            widths[c] = widths[c].max(display_width(v));
+        }
+    }
+    // Shrink the widest columns until the table fits.
+    let avail = width.saturating_sub(indent.len() + 2 + 2 * cols.saturating_sub(1));
+    while widths.iter().sum::<usize>() > avail {
+        let Some((i, w)) = widths.iter().copied().enumerate().max_by_key(|&(_, w)| w) else { break };
+        if w <= 6 {
+            break;
+        }
+        widths[i] = w - 1;
+    }
+    let line = |cells: &[String]| -> String {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(v, &w)| {
+                let v = charts::truncate(v, w);
+                let pad = w - display_width(&v);
+                // Numbers line up on the right.
+                if looks_numeric(&v) {
+                    format!("{}{v}", " ".repeat(pad))
+                } else {
+                    format!("{v}{}", " ".repeat(pad))
+                }
+            })
+            .collect();
+        format!("{indent}  {}", parts.join("  ")).trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(&header))?;
+    let rule: Vec<String> = widths.iter().map(|&w| "─".repeat(w)).collect();
+    writeln!(out, "{indent}  {}", rule.join("  "))?;
+    for r in &rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    if t.rows.len() > MAX_TABLE_ROWS {
+        writeln!(
+            out,
+            "{indent}  … {} more rows (all in -o json and the HTML report)",
+            t.rows.len() - MAX_TABLE_ROWS
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn looks_numeric(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty()
+        && s.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-')
+        && s.chars().all(|c| {
+            c.is_ascii_digit()
+                || matches!(c, ',' | '.' | '-' | '%' | ' ' | 'm' | 's' | 'k' | 'M' | 'G' | 'i' | 'B')
+        })
+}

@@ -1,0 +1,327 @@
+//! Every renderer on the fixed sample report: snapshots, order, determinism, escaping and
+//! redaction.
+
+mod common;
+
+use common::{EVIL_AGENT, LEAKED_JWT, report_with, sample_report};
+use findings::{Report, Severity};
+use report::{Format, TextOptions};
+
+fn render(r: &Report, format: Format, options: &TextOptions) -> String {
+    let mut out = Vec::new();
+    match report::render(r, format, &mut out, options) {
+        Ok(()) => {}
+        Err(e) => panic!("rendering {format:?} failed: {e}"),
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => panic!("{format:?} output is not UTF-8: {e}"),
+    }
+}
+
+fn plain() -> TextOptions {
+    TextOptions { color: false, width: 100 }
+}
+
+fn all_formats(r: &Report) -> Vec<(Format, String)> {
+    [Format::Text, Format::Json, Format::Markdown, Format::Html]
+        .into_iter()
+        .map(|f| (f, render(r, f, &plain())))
+        .collect()
+}
+
+#[test]
+fn text_snapshot() {
+    insta::assert_snapshot!("text", render(&sample_report(), Format::Text, &plain()));
+}
+
+#[test]
+fn json_snapshot() {
+    insta::assert_snapshot!("json", render(&sample_report(), Format::Json, &plain()));
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!("markdown", render(&sample_report(), Format::Markdown, &plain()));
+}
+
+#[test]
+fn html_snapshot() {
+    insta::assert_snapshot!("html", render(&sample_report(), Format::Html, &plain()));
+}
+
+#[test]
+fn empty_report_says_nothing_was_found_in_every_format() {
+    let mut r = sample_report();
+    r.findings.clear();
+    for (format, out) in all_formats(&r) {
+        let said =
+            out.contains("no findings") || out.contains("Nothing found") || out.contains("\"findings\": []");
+        assert!(said, "{format:?} does not say that nothing was found");
+    }
+    insta::assert_snapshot!("text_empty", render(&r, Format::Text, &plain()));
+}
+
+#[test]
+fn output_is_deterministic_and_independent_of_input_order() {
+    let a = sample_report();
+    let mut b = sample_report();
+    b.findings.reverse();
+    for ((format, x), (_, y)) in all_formats(&a).into_iter().zip(all_formats(&b)) {
+        assert_eq!(x, y, "{format:?} depends on the order of the model's findings");
+        assert_eq!(x, render(&a, format, &plain()), "{format:?} differs between two runs");
+    }
+}
+
+#[test]
+fn findings_are_worst_first_in_every_format() {
+    let r = sample_report();
+    let expected = ["AUD004", "AUD007", "ETC001", "AUD003", "AUD006", "AUD008", "AUD001", "AUD009"];
+    for (format, out) in all_formats(&r) {
+        // Position of each finding's first full mention after the summary part.
+        let marker = |code: &str| match format {
+            Format::Text => format!(" {code}  "),
+            Format::Json => format!("\"code\": \"{code}\""),
+            Format::Markdown => format!(" {code} — "),
+            Format::Html => format!("data-code=\"{code}\""),
+        };
+        let positions: Vec<usize> = expected
+            .iter()
+            .map(|c| out.find(&marker(c)).unwrap_or_else(|| panic!("{format:?} lacks finding {c}")))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{format:?} order: {positions:?}");
+    }
+}
+
+#[test]
+fn no_token_reaches_any_format() {
+    let r = sample_report();
+    for (format, out) in all_formats(&r) {
+        assert!(!out.contains(LEAKED_JWT), "{format:?} leaks the token");
+        // Not even a recognisable part of it.
+        assert!(!out.contains("eyJhbGciOiJSUzI1NiIsImtpZCI6InRlc3QifQ"), "{format:?} leaks the token header");
+        let shown = out.contains("[REDACTED]") || out.contains("\\[REDACTED\\]");
+        assert!(shown, "{format:?} does not show where the token was");
+    }
+}
+
+#[test]
+fn html_escapes_markup_from_the_model() {
+    let html = render(&sample_report(), Format::Html, &plain());
+    assert!(!html.contains(EVIL_AGENT));
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("evil-agent/1.0 &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+    // Our one inline script is the only script element.
+    assert_eq!(html.matches("<script").count(), 1);
+}
+
+#[test]
+fn html_fetches_nothing_from_the_network() {
+    let html = render(&sample_report(), Format::Html, &plain());
+    for needle in
+        ["src=", "@import", "url(", "href=\"http", "href=\"//", "<link rel=\"stylesheet", "<iframe", "<img"]
+    {
+        assert!(!html.contains(needle), "HTML holds {needle:?}");
+    }
+    // The only URL is the SVG namespace, an identifier that browsers never fetch.
+    let urls: Vec<&str> = html
+        .match_indices("http")
+        .map(|(i, _)| &html[i..(i + 26).min(html.len())])
+        .filter(|u| u.starts_with("http:") || u.starts_with("https:"))
+        .collect();
+    assert!(urls.iter().all(|u| u.starts_with("http://www.w3.org/2000/svg")), "{urls:?}");
+    assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
+}
+
+#[test]
+fn html_has_the_overview_charts_and_every_finding() {
+    let html = render(&sample_report(), Format::Html, &plain());
+    assert!(html.contains("id=\"top-clients\""));
+    assert!(html.contains("id=\"latency-over-time\""));
+    assert!(html.contains("id=\"p99\""));
+    // Two overview charts and the two findings' charts.
+    assert_eq!(html.matches("<svg ").count(), 4);
+    assert_eq!(html.matches("<article class=\"finding").count(), 8);
+    // Rows over their SLO are marked, the others are not.
+    assert_eq!(html.matches("<tr class=\"over\">").count(), 3);
+    assert!(html.contains("review first") && html.contains("safe to apply"));
+}
+
+#[test]
+fn markdown_table_cells_escape_pipes_and_markup() {
+    let md = render(&sample_report(), Format::Markdown, &plain());
+    assert!(md.contains("kubectl/v1.29.0 (linux/amd64) kubernetes/3f7a50f \\| plugin"));
+    // Every row of every table has as many unescaped pipes as its header.
+    let mut in_fence = false;
+    let mut columns = None;
+    for line in md.lines() {
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+            continue;
+        }
+        // Markup is inert only inside fenced blocks (charts drawn as text).
+        assert!(in_fence || !line.contains("<script"), "raw markup outside a code block: {line}");
+        if in_fence || !line.starts_with('|') {
+            columns = None;
+            continue;
+        }
+        let pipes = line.replace("\\|", "").matches('|').count();
+        match columns {
+            None => columns = Some(pipes),
+            Some(n) => assert_eq!(pipes, n, "row with a stray pipe: {line}"),
+        }
+    }
+}
+
+#[test]
+fn plain_text_holds_no_escape_sequences_and_colour_text_does() {
+    let r = sample_report();
+    let plain_out = render(&r, Format::Text, &plain());
+    assert!(!plain_out.contains('\x1b'), "plain text holds an escape (the model's binary garbage?)");
+    assert!(!plain_out.contains('\x07'));
+    let colour = render(&r, Format::Text, &TextOptions { color: true, width: 100 });
+    assert!(colour.contains("\x1b[1;31mCRITICAL"));
+    // The model's own escape sequence never reaches the terminal, even in colour.
+    assert!(!colour.contains("\x1b[31mbinary"));
+}
+
+#[test]
+fn text_fits_the_width_except_copyable_blocks() {
+    for width in [60, 100, 160] {
+        let out = render(&sample_report(), Format::Text, &TextOptions { color: false, width });
+        // Queries, YAML and commands are printed whole so that they can be copied.
+        let mut in_block: Option<usize> = None;
+        for line in out.lines() {
+            let indent = line.len() - line.trim_start().len();
+            if !line.trim().is_empty() && indent <= 3 {
+                in_block = None;
+            }
+            if line.trim_start().starts_with("Reproduce (") {
+                in_block = Some(5);
+            } else if line.trim_start() == "Remedies:" {
+                in_block = Some(8);
+            } else if in_block.is_some_and(|min| indent >= min) {
+                continue;
+            }
+            if line.starts_with("Input:") {
+                continue; // a file name as the user gave it
+            }
+            let w = charts::display_width(line);
+            assert!(w <= width, "line wider than {width}: {line:?} ({w})");
+        }
+    }
+}
+
+#[test]
+fn json_findings_carry_the_promised_keys() {
+    let json = render(&sample_report(), Format::Json, &plain());
+    let v: serde_json::Value = match serde_json::from_str(&json) {
+        Ok(v) => v,
+        Err(e) => panic!("JSON does not parse: {e}"),
+    };
+    assert_eq!(v["schema_version"], findings::REPORT_SCHEMA_VERSION);
+    assert_eq!(v["summary"]["critical"], 3);
+    assert_eq!(v["summary"]["worst"], "critical");
+    let Some(items) = v["findings"].as_array() else { panic!("findings is not an array") };
+    assert_eq!(items.len(), 8);
+    for f in items {
+        for key in ["code", "severity", "title", "subject", "evidence", "remedies"] {
+            assert!(f.get(key).is_some(), "finding {} lacks {key}", f["code"]);
+        }
+    }
+    // The JSON reads back into the model (minus the summary, which is derived).
+    let back: Result<Report, _> = serde_json::from_str(&json);
+    let back = match back {
+        Ok(b) => b,
+        Err(e) => panic!("JSON does not read back as a Report: {e}"),
+    };
+    assert_eq!(back.findings.len(), 8);
+    assert_eq!(back.findings[0].severity, Severity::Critical);
+}
+
+#[test]
+fn fifty_findings_render_in_every_format() {
+    let r = report_with(50);
+    for (format, out) in all_formats(&r) {
+        assert!(out.len() > 10_000, "{format:?} is suspiciously short");
+    }
+    let html = render(&r, Format::Html, &plain());
+    assert_eq!(html.matches("<article class=\"finding").count(), 50);
+}
+
+#[test]
+fn every_json_key_is_documented_in_report_schema_md() {
+    fn keys(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    out.insert(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report-schema.md");
+    let doc = match std::fs::read_to_string(&doc_path) {
+        Ok(d) => d,
+        Err(e) => panic!("cannot read {}: {e}", doc_path.display()),
+    };
+    let json = render(&sample_report(), Format::Json, &plain());
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let mut all = std::collections::BTreeSet::new();
+    keys(&v, &mut all);
+    assert!(all.len() > 30, "too few keys seen: {all:?}");
+    let missing: Vec<&String> = all.iter().filter(|k| !doc.contains(&format!("`{k}`"))).collect();
+    assert!(missing.is_empty(), "keys not documented in docs/report-schema.md: {missing:?}");
+    assert!(doc.contains(&format!("`schema_version` = {}", findings::REPORT_SCHEMA_VERSION)));
+}
+
+#[test]
+fn odd_models_render_without_panic_in_every_format() {
+    let mut r = sample_report();
+    r.window = None;
+    r.inputs.clear();
+    r.overview = Default::default();
+    r.tool_version = "\u{1b}]0;title\u{7}".into();
+    for f in &mut r.findings {
+        f.title = String::new();
+        f.summary = "`unpaired and <b>bold</b> & \u{0}".into();
+        for m in &mut f.evidence.measures {
+            m.value = f64::NAN;
+        }
+        f.evidence.measures.push(findings::Measure::new("huge", 1e300, "bytes"));
+        f.evidence.measures.push(findings::Measure::new("negative", -12.5, "percent"));
+        f.evidence.table = Some(findings::Table {
+            columns: vec![],
+            rows: vec![vec!["ragged".into()], vec![], vec!["a".into(), "b|c".into(), "```".into()]],
+        });
+        for rem in &mut f.remedies {
+            rem.body = "````\nbody with ``` fences\n".into();
+        }
+    }
+    for (format, out) in all_formats(&r) {
+        assert!(!out.is_empty(), "{format:?}");
+        assert!(!out.contains('\u{1b}'), "{format:?} passes an escape sequence through");
+        assert!(!out.contains('\u{0}'), "{format:?} passes a NUL through");
+    }
+    let md = render(&r, Format::Markdown, &plain());
+    // A body holding ``` cannot close its fence early.
+    assert!(md.contains("`````yaml") || md.contains("`````sh"));
+    let json = render(&r, Format::Json, &plain());
+    assert!(json.contains("\"value\": null"), "NaN must be null in JSON");
+}
+
+#[test]
+fn json_round_trips_byte_for_byte() {
+    // A saved JSON report rendered again as JSON is the same document.
+    let first = render(&sample_report(), Format::Json, &plain());
+    let model: Report = match serde_json::from_str(&first) {
+        Ok(m) => m,
+        Err(e) => panic!("JSON does not read back: {e}"),
+    };
+    assert_eq!(render(&model, Format::Json, &plain()), first);
+    // And the HTML drawn from it is the HTML drawn from the original.
+    assert_eq!(render(&model, Format::Html, &plain()), render(&sample_report(), Format::Html, &plain()));
+}
