@@ -1,5 +1,5 @@
-//! Writes benchmark data: `N` audit events of a busy cluster hour, as a store (canonical
-//! Parquet files plus a manifest) and, optionally, as raw NDJSON (one Event per line).
+//! Writes benchmark data: `N` audit events of a busy cluster hour, as a store (written by the
+//! audit crate's store writer, as `ingest` writes it) and, optionally, as raw NDJSON (one Event per line).
 //!
 //! ```text
 //! cargo run --release -p engine --example bench_data -- STORE_DIR N [NDJSON_FILE]
@@ -12,14 +12,11 @@
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use audit::batch::{CanonicalBuilder, Origin};
+use audit::store::writer::{StoreWriter, WriterOptions};
 use audit::{Event, InputFormat, ObjectRef, ResponseStatus, UserInfo};
 use chrono::{Duration, TimeZone, Utc};
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 
 struct Lcg(u64);
 impl Lcg {
@@ -126,45 +123,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(args.next().ok_or("usage: bench_data STORE_DIR N [NDJSON_FILE]")?);
     let n: u64 = args.next().ok_or("usage: bench_data STORE_DIR N [NDJSON_FILE]")?.parse()?;
     let ndjson = args.next().map(PathBuf::from);
-    std::fs::create_dir_all(dir.join("data"))?;
-    std::fs::write(dir.join("manifest.json"), "{\"version\":1,\"generator\":\"engine bench_data\"}\n")?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_size(1 << 20)
-        .build();
-    let per_file: u64 = 2_000_000;
+    let mut writer = StoreWriter::open(&dir, WriterOptions::default())?;
     let mut raw = match &ndjson {
         Some(p) => Some(BufWriter::new(std::fs::File::create(p)?)),
         None => None,
     };
     let mut rng = Lcg(7);
-    let mut i = 0;
-    let mut file_no = 0;
-    while i < n {
-        let path = dir.join("data").join(format!("part-{file_no:04}.parquet"));
-        let file = std::fs::File::create(&path)?;
-        let mut writer = ArrowWriter::try_new(file, Arc::new((*audit::canonical_schema()).clone()), Some(props.clone()))?;
-        let end = (i + per_file).min(n);
-        let mut b = CanonicalBuilder::new();
-        while i < end {
-            let e = event(i, n, &mut rng);
-            if let Some(w) = raw.as_mut() {
-                serde_json::to_writer(&mut *w, &e)?;
-                w.write_all(b"\n")?;
-            }
-            b.append(&e, InputFormat::K8sLog, &Origin::default(), false);
-            if b.len() == 65_536 {
-                writer.write(&b.finish()?)?;
-            }
-            i += 1;
+    let mut b = CanonicalBuilder::new();
+    for i in 0..n {
+        let e = event(i, n, &mut rng);
+        if let Some(w) = raw.as_mut() {
+            serde_json::to_writer(&mut *w, &e)?;
+            w.write_all(b"\n")?;
         }
-        if !b.is_empty() {
+        b.append(&e, InputFormat::K8sLog, &Origin::default(), false);
+        if b.len() == 65_536 {
             writer.write(&b.finish()?)?;
         }
-        writer.close()?;
-        file_no += 1;
-        eprintln!("{i} events");
+        if (i + 1) % 1_000_000 == 0 {
+            eprintln!("{} events", i + 1);
+        }
     }
+    if !b.is_empty() {
+        writer.write(&b.finish()?)?;
+    }
+    writer.commit()?;
     if let Some(mut w) = raw {
         w.flush()?;
     }

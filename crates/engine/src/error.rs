@@ -66,6 +66,9 @@ pub enum EngineError {
     /// The store could not be opened.
     #[error(transparent)]
     Store(#[from] audit::store::StoreError),
+    /// Input files could not be read.
+    #[error("{0}")]
+    Input(String),
     /// DataFusion failed while running the plan.
     #[error("query failed: {0}")]
     Execution(String),

@@ -183,8 +183,13 @@ fn guide_queries_match_an_independent_computation_on_every_format() {
     let events = cluster_events(3000);
     let dir = tempfile::tempdir().expect("temp dir");
     let mut tables: BTreeMap<String, String> = BTreeMap::new();
-    for fmt in FORMATS {
-        let engine = engine_for_format(dir.path(), fmt, &events);
+    let mut sources: Vec<(String, engine::Engine)> =
+        FORMATS.iter().map(|f| ((*f).to_owned(), engine_for_format(dir.path(), f, &events))).collect();
+    for f in ["k8s-log", "azure-diagnostics", "aks-audit"] {
+        sources.push((format!("store from {f}"), common::engine_for_store(dir.path(), f, &events)));
+    }
+    for (fmt, engine) in &sources {
+        let fmt = fmt.as_str();
         for (name, q) in guide_queries() {
             let r = engine.query(&q, &opts()).unwrap_or_else(|e| panic!("{name} on {fmt}: {}", e.render(&q, name)));
             check(name, &r, &events, fmt);

@@ -145,7 +145,39 @@ fn rfc3339(t: &Option<DateTime<Utc>>) -> serde_json::Value {
 }
 
 /// The input formats the tests write.
-pub const FORMATS: &[&str] = &["k8s-log", "eventlist", "azure-diagnostics", "azure-diagnostics-array", "aks-audit", "diagnostic-envelope"];
+pub const FORMATS: &[&str] = &[
+    "k8s-log",
+    "eventlist",
+    "azure-diagnostics",
+    "azure-diagnostics-array",
+    "azure-diagnostics-csv",
+    "aks-audit",
+    "aks-audit-csv",
+    "diagnostic-envelope",
+];
+
+fn csv_field(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+}
+
+/// Rows of JSON objects as CSV with a header (dynamic values JSON-encoded, as portal exports are).
+fn csv(rows: &[serde_json::Value]) -> String {
+    let Some(serde_json::Value::Object(first)) = rows.first() else { return String::new() };
+    let cols: Vec<&String> = first.keys().collect();
+    let mut out = cols.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
+    out.push('\n');
+    for r in rows {
+        let line: Vec<String> = cols.iter().map(|c| csv_field(r.get(c.as_str()).unwrap_or(&serde_json::Value::Null))).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
 
 /// Writes the events in one input format to a file in `dir`.
 pub fn write_format(dir: &Path, format: &str, events: &[Event]) -> PathBuf {
@@ -154,7 +186,7 @@ pub fn write_format(dir: &Path, format: &str, events: &[Event]) -> PathBuf {
     let text = match format {
         "k8s-log" => events.iter().map(|e| json(e).to_string()).collect::<Vec<_>>().join("\n"),
         "eventlist" => serde_json::json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": events.iter().map(json).collect::<Vec<_>>()}).to_string(),
-        "azure-diagnostics" | "azure-diagnostics-array" => {
+        "azure-diagnostics" | "azure-diagnostics-array" | "azure-diagnostics-csv" => {
             let rows: Vec<serde_json::Value> = events
                 .iter()
                 .map(|e| {
@@ -169,11 +201,14 @@ pub fn write_format(dir: &Path, format: &str, events: &[Event]) -> PathBuf {
                 .collect();
             if format == "azure-diagnostics" {
                 rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n")
+            } else if format == "azure-diagnostics-csv" {
+                csv(&rows)
             } else {
                 serde_json::Value::Array(rows).to_string()
             }
         }
-        "aks-audit" => events
+        "aks-audit" | "aks-audit-csv" => {
+            let rows: Vec<serde_json::Value> = events
             .iter()
             .map(|e| {
                 serde_json::json!({
@@ -187,10 +222,14 @@ pub fn write_format(dir: &Path, format: &str, events: &[Event]) -> PathBuf {
                     "Annotations": e.annotations, "PodName": "kube-apiserver-7d9f8b6c5-abcde",
                     "_ResourceId": RESOURCE_ID.to_lowercase(), "Type": "AKSAudit",
                 })
-                .to_string()
             })
-            .collect::<Vec<_>>()
-            .join("\n"),
+            .collect();
+            if format == "aks-audit" {
+                rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n")
+            } else {
+                csv(&rows)
+            }
+        }
         "diagnostic-envelope" => {
             let records: Vec<serde_json::Value> = events
                 .iter()
@@ -223,4 +262,19 @@ pub fn engine_for(events: &[Event]) -> Engine {
     let batch = audit::batch::events_to_batch(events, audit::InputFormat::K8sLog, &audit::batch::Origin::default(), false)
         .expect("canonical batch");
     Engine::from_batches(vec![batch]).expect("engine")
+}
+
+/// An engine over a store written by the audit crate's store writer from one format's file.
+pub fn engine_for_store(dir: &Path, format: &str, events: &[Event]) -> Engine {
+    let path = write_format(dir, format, events);
+    let store = dir.join(format!("store-{format}"));
+    let mut writer = audit::store::writer::StoreWriter::open(&store, audit::store::writer::WriterOptions::default())
+        .expect("store opens");
+    let mut sink = |_: &str, b: arrow::array::RecordBatch| -> Result<(), audit::read::SinkError> {
+        writer.write(&b)?;
+        Ok(())
+    };
+    audit::read::read_paths(&[path], &audit::read::ReadOptions::default(), &mut sink).expect("readable");
+    writer.commit().expect("commits");
+    Engine::open_store(&store).expect("store engine")
 }
