@@ -772,14 +772,26 @@ impl<'a> Parser<'a> {
             }
             let name = Ident::new(name, Span::new(start, self.prev_end()));
             self.bump();
-            // A bare name is a value (`kind=leftouter`), never a call: `(` starts the
-            // operator's arguments (`join kind=inner (T)`).
+            // A value is a single name or literal: a bare name is never a call (`(` starts
+            // the operator's arguments, `join kind=inner (T)`), and nothing after it is
+            // indexing (`parse kind=['x'] ['col'] with …`).
             let value = match self.peek().kind.clone() {
                 TokenKind::Ident(v) => {
                     let span = self.bump();
                     Expr::new(ExprKind::Name(Ident::new(v, span)), span)
                 }
-                _ => self.unary()?,
+                TokenKind::Minus | TokenKind::Plus => {
+                    let op = if matches!(self.peek().kind, TokenKind::Minus) {
+                        UnaryOp::Neg
+                    } else {
+                        UnaryOp::Plus
+                    };
+                    let sign = self.bump();
+                    let operand = self.primary()?;
+                    let span = sign.to(operand.span);
+                    Expr::new(ExprKind::Unary { op, operand: Box::new(operand) }, span)
+                }
+                _ => self.primary()?,
             };
             let span = Span::new(start, self.prev_end());
             if params.iter().any(|p: &OperatorParam| p.name.name == name.name) {

@@ -380,7 +380,8 @@ fn write_sort_key(out: &mut String, key: &SortKey) {
 fn write_leg(out: &mut String, t: &TabularExpr) {
     match (&t.source, t.operators.is_empty()) {
         (Source::Name(n), true) => write_name(out, &n.name),
-        (Source::Pattern(p), true) => write_pattern(out, &p.name),
+        // A pattern was glued from adjacent names and `*`s, so it prints back as it was.
+        (Source::Pattern(p), true) => out.push_str(&p.name),
         _ => {
             out.push('(');
             write_tabular(out, t, true);

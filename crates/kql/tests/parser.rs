@@ -538,3 +538,16 @@ fn render_property_with_a_quoted_name_starts_a_new_property() {
     let props: Vec<_> = r.properties.iter().map(|p| (p.name.name.as_str(), p.values.len())).collect();
     assert_eq!(props, [("ycolumns", 2), ("x title", 1)]);
 }
+
+#[test]
+fn a_parameter_value_is_one_name_or_literal() {
+    let OperatorKind::Parse(p) = only_operator("T | parse kind=['relaxed'] ['col'] with * 'x' y") else {
+        panic!()
+    };
+    assert!(matches!(&p.params[0].value.kind, ExprKind::Name(n) if n.name == "relaxed"));
+    assert!(matches!(&p.expr.kind, ExprKind::Name(n) if n.name == "col"));
+    let OperatorKind::Summarize(s) = only_operator("T | summarize hint.num_partitions=-4 count()") else {
+        panic!()
+    };
+    assert!(matches!(&s.params[0].value.kind, ExprKind::Unary { op: UnaryOp::Neg, .. }));
+}
