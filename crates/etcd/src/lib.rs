@@ -1,1 +1,217 @@
-//! etcd through its v3 JSON gateway: status, alarms, key statistics per Kubernetes resource, and the etcd checks.
+//! etcd through its v3 JSON gateway: status, alarms, key statistics per Kubernetes resource,
+//! and the etcd checks (codes `ETC…`).
+//!
+//! Read-only by construction: the client only issues `/v3/kv/range` with `keys_only` or
+//! `limit`, `/v3/maintenance/status`, `/v3/maintenance/alarm` with `action: GET` and
+//! `/v3/cluster/member/list`, plus `GET /metrics`. Nothing here can write to etcd.
+//!
+//! The pipeline: [`client::Client`] talks to one member; [`collect`] gathers every member's
+//! status, alarms, metrics and one scan of the keys into an [`EtcdEvidence`];
+//! [`checks::run`] turns it into findings. [`EtcdEvidence::from_metrics`] builds the same
+//! evidence from etcd `/metrics` scrapes alone (`apiserver-doctor metrics etcd.prom`).
+
+use serde::Serialize;
+
+pub mod checks;
+pub mod client;
+pub mod keys;
+pub mod render;
+pub mod report;
+
+pub use client::{Client, ClientError, TlsFiles};
+pub use keys::{KeyLayout, KeyStats, parse_key};
+use metrics::EtcdMetrics;
+
+/// One member's `/v3/maintenance/status` answer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemberStatus {
+    /// The endpoint it was read from.
+    pub endpoint: String,
+    /// Member id, hexadecimal as etcdctl prints it.
+    pub id: String,
+    /// Member name from the member list, when known.
+    pub name: Option<String>,
+    /// etcd server version.
+    pub version: String,
+    /// Physically allocated database size (`dbSize`).
+    pub db_size: u64,
+    /// Logically used size (`dbSizeInUse`, etcd 3.4+).
+    pub db_size_in_use: Option<u64>,
+    /// The leader's member id, hexadecimal (`0` when there is none).
+    pub leader: String,
+    /// True when this member is the leader.
+    pub is_leader: bool,
+    /// Raft term.
+    pub raft_term: u64,
+    /// Raft index.
+    pub raft_index: u64,
+    /// Raft applied index (3.4+).
+    pub raft_applied_index: Option<u64>,
+    /// Errors the member reports about itself (3.4+).
+    pub errors: Vec<String>,
+}
+
+/// An alarm raised on a member.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Alarm {
+    /// Member id, hexadecimal.
+    pub member_id: String,
+    /// `NOSPACE` or `CORRUPT`.
+    pub alarm: String,
+}
+
+/// One member as the checks see it: its status (live) and/or its metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    /// The endpoint, or the scrape's source name.
+    pub name: String,
+    /// `/v3/maintenance/status`, when read live.
+    pub status: Option<MemberStatus>,
+    /// `/metrics`, when available.
+    pub metrics: Option<EtcdMetrics>,
+}
+
+impl Member {
+    /// Physically allocated database size: the status' when live, else the metric.
+    pub fn db_total_bytes(&self) -> Option<f64> {
+        self.status.as_ref().map(|s| s.db_size as f64).or_else(|| self.metrics.as_ref()?.db_total_bytes)
+    }
+
+    /// Logically used size.
+    pub fn db_in_use_bytes(&self) -> Option<f64> {
+        self.status
+            .as_ref()
+            .and_then(|s| s.db_size_in_use.map(|v| v as f64))
+            .or_else(|| self.metrics.as_ref()?.db_in_use_bytes)
+    }
+
+    /// The quota, when the member's metrics give it.
+    pub fn quota_bytes(&self) -> Option<f64> {
+        self.metrics.as_ref()?.quota_bytes
+    }
+
+    /// Where its numbers come from, for findings.
+    pub fn source(&self) -> String {
+        match (&self.status, &self.metrics) {
+            (Some(s), _) => format!("etcd:{}", s.endpoint),
+            (None, Some(m)) => format!("metrics:{}", m.source),
+            (None, None) => format!("etcd:{}", self.name),
+        }
+    }
+}
+
+/// Everything the etcd checks read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct EtcdEvidence {
+    /// The members.
+    pub members: Vec<Member>,
+    /// Alarms raised on any member.
+    pub alarms: Vec<Alarm>,
+    /// Key statistics from one scan, when the keys were read.
+    pub keys: Option<KeyStats>,
+    /// Problems met while collecting (a member that did not answer, …), reported as
+    /// findings about the evidence.
+    pub collection_errors: Vec<String>,
+}
+
+impl EtcdEvidence {
+    /// Evidence from etcd `/metrics` only (the etcd members found by
+    /// [`metrics::MetricsEvidence::from_snapshots`]).
+    pub fn from_metrics(etcd: &[EtcdMetrics]) -> EtcdEvidence {
+        EtcdEvidence {
+            members: etcd
+                .iter()
+                .map(|m| {
+                    // Two scrapes are named `first → last`: the member is named after the last.
+                    let name = m.source.rsplit(" → ").next().unwrap_or(&m.source).to_owned();
+                    Member { name, status: None, metrics: Some(m.clone()) }
+                })
+                .collect(),
+            ..EtcdEvidence::default()
+        }
+    }
+}
+
+/// How to reach the cluster and what to read.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// Client URLs of the members, e.g. `https://10.0.0.5:2379`.
+    pub endpoints: Vec<String>,
+    /// CA bundle, client certificate and key.
+    pub tls: TlsFiles,
+    /// Key prefix to scan (`/registry`); `None` skips the scan.
+    pub prefix: Option<String>,
+    /// Keys per range request while scanning.
+    pub page_size: u64,
+    /// How many of the largest objects to keep.
+    pub largest: usize,
+    /// Request timeout in seconds.
+    pub timeout_seconds: u64,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        CollectOptions {
+            endpoints: Vec::new(),
+            tls: TlsFiles::default(),
+            prefix: Some("/registry".to_owned()),
+            page_size: 1000,
+            largest: 10,
+            timeout_seconds: 30,
+        }
+    }
+}
+
+/// Reads status, alarms and `/metrics` from every endpoint, and scans the keys once through
+/// the first endpoint that answers. A member that does not answer is recorded in
+/// [`EtcdEvidence::collection_errors`]; it is an error only when none answers.
+pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
+    let mut evidence = EtcdEvidence::default();
+    let mut names: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut reachable: Option<Client> = None;
+    let mut last_error = None;
+    for endpoint in &options.endpoints {
+        let client = Client::new(endpoint, &options.tls, options.timeout_seconds)?;
+        let status = match client.status() {
+            Ok(s) => s,
+            Err(e) => {
+                evidence.collection_errors.push(e.to_string());
+                last_error = Some(e);
+                continue;
+            }
+        };
+        if names.is_empty() {
+            match client.member_names() {
+                Ok(n) => names = n,
+                Err(e) => evidence.collection_errors.push(e.to_string()),
+            }
+        }
+        let metrics = match client.metrics() {
+            Ok(snapshot) => {
+                let window = metrics::Window::single(&snapshot);
+                Some(metrics::etcd_metrics::evidence(&window))
+            }
+            Err(e) => {
+                evidence.collection_errors.push(e.to_string());
+                None
+            }
+        };
+        evidence.members.push(Member { name: endpoint.clone(), status: Some(status), metrics });
+        if reachable.is_none() {
+            reachable = Some(client);
+        }
+    }
+    let Some(client) = reachable else {
+        return Err(last_error.unwrap_or(ClientError::NoEndpoint));
+    };
+    for m in &mut evidence.members {
+        if let Some(s) = m.status.as_mut() {
+            s.name = names.get(&s.id).cloned();
+        }
+    }
+    evidence.alarms = client.alarms()?;
+    if let Some(prefix) = &options.prefix {
+        evidence.keys = Some(client.scan(prefix, options.page_size, options.largest)?);
+    }
+    Ok(evidence)
+}

@@ -104,6 +104,12 @@ thresholds! {
     CHURN_NET_PER_HOUR_CRITICAL = "churn_net_per_hour_critical", 10_000.0, "per-hour",
         "net creations per hour above which it is critical: the AKS guide's 10,000 objects of a type within the hour",
         "AKS guide";
+    LATENCY_MIN_OBSERVATIONS = "latency_min_observations", 100.0, "count",
+        "observations a histogram needs before its P99 is judged (below 100 the P99 is the slowest one)", "apiserver-doctor default";
+    PRIORITY_LEVEL_SATURATION_RATIO = "priority_level_saturation_ratio", 0.9, "ratio",
+        "seats in use over a priority level's limit at or above which to warn", "apiserver-doctor default";
+    ETCD_REQUEST_P99_WARNING_SECONDS = "etcd_request_p99_warning_seconds", 0.5, "s",
+        "P99 of the API server's calls to etcd above which to warn (half the 1 s mutating SLO)", "apiserver-doctor default";
 }
 
 /// The thresholds in force: defaults, with overrides from `--config`.

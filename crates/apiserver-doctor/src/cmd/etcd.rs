@@ -1,12 +1,81 @@
-//! `apiserver-doctor etcd`.
+//! `apiserver-doctor etcd`: status, alarms, metrics and key statistics of a live etcd.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use findings::Thresholds;
+
+use super::metrics::{FailOn, Output, render};
 
 /// Arguments of `apiserver-doctor etcd`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(long_about = "Inspect a live etcd through its v3 JSON gateway.\n\n\
+Read-only: it never writes to etcd. It only reads each member's status, the alarm list, the \
+member list and /metrics, and scans the keys under --prefix page by page (bounded memory). \
+The remedies it prints (compact, defragment, alarm disarm) are for you to run.")]
+pub struct Args {
+    /// Client URLs of the members, comma-separated (e.g. https://10.0.0.5:2379,https://10.0.0.6:2379).
+    #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',', required = true)]
+    pub endpoints: Vec<String>,
+    /// CA bundle to verify the members' certificates (TLS is always verified).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Key prefix the API server stores under (its --etcd-prefix).
+    #[arg(long, default_value = "/registry")]
+    pub prefix: String,
+    /// Do not scan the keys (status, alarms and metrics only).
+    #[arg(long)]
+    pub no_keys: bool,
+    /// Keys per range request while scanning (fewer when values are large).
+    #[arg(long, default_value_t = 1000)]
+    pub page_size: u64,
+    /// How many of the largest objects to list.
+    #[arg(long, default_value_t = 10)]
+    pub largest: usize,
+    /// Timeout of each request, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "critical")]
+    pub fail_on: FailOn,
+}
 
 /// Runs `apiserver-doctor etcd`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`etcd` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let options = etcd::CollectOptions {
+        endpoints: args.endpoints.clone(),
+        tls: etcd::TlsFiles { cacert: args.cacert.clone(), cert: args.cert.clone(), key: args.key.clone() },
+        prefix: (!args.no_keys).then(|| args.prefix.clone()),
+        page_size: args.page_size.max(1),
+        largest: args.largest,
+        timeout_seconds: args.timeout,
+    };
+    let evidence = etcd::collect(&options)?;
+    let report = etcd::report::live_report(&evidence, &Thresholds::default());
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.output {
+        Output::Json => {
+            serde_json::to_writer_pretty(&mut out, &serde_json::json!({"report": report, "etcd": evidence}))?;
+            writeln!(out)?;
+        }
+        Output::Text | Output::Markdown => {
+            let markdown = matches!(args.output, Output::Markdown);
+            etcd::render::render_evidence(&evidence, markdown, &mut out)?;
+            render(&report, args.output, &mut out)?;
+        }
+        Output::Html => render(&report, args.output, &mut out)?,
+    }
+    out.flush()?;
+    Ok(args.fail_on.exit_code(&report))
 }

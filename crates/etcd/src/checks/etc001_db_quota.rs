@@ -1,0 +1,117 @@
+//! ETC001 etcd-db-quota: a member's database size against its quota.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
+};
+use metrics::checks::{Draft, format_bytes, remedies, watch};
+
+use crate::EtcdEvidence;
+
+/// ETC001.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "ETC001",
+    name: "etcd-db-quota",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Etcd,
+    doc: r#"## What it detects
+An etcd member whose database (the physically allocated size: `dbSize` from
+`/v3/maintenance/status`, or `etcd_mvcc_db_total_size_in_bytes`) is at or above 80% of its
+quota (warning) or 95% (critical), etcd-mixin's thresholds. The quota is the member's own
+`etcd_server_quota_backend_bytes`; without it, `etcd_quota_bytes` (etcd's default, 2 GiB).
+Above 2 GB and below the warning it says the database is large (AKS guide), as information.
+
+## Why it matters
+At the quota etcd raises `NOSPACE` and refuses every write until the space is reclaimed and
+the alarm disarmed.
+
+## Example
+`https://10.0.0.5:2379`: 1.95 GiB of 2.00 GiB (97%).
+
+## Remedy
+See what takes the space (the key statistics of `apiserver-doctor etcd`), delete leaked
+objects, compact, defragment member by member (it blocks each member while it runs), and
+raise `--quota-backend-bytes` where the platform allows it.
+
+## References
+- etcd maintenance (space quota): https://etcd.io/docs/v3.5/op-guide/maintenance/#space-quota
+- etcd-mixin `etcdBackendQuotaLowSpace`: https://github.com/etcd-io/etcd/tree/main/contrib/mixin
+- AKS: troubleshoot API server and etcd problems: https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+"#,
+};
+
+/// Runs ETC001.
+pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    for m in &ev.members {
+        let Some(size) = m.db_total_bytes() else { continue };
+        let (quota, from_member) = super::quota(m, t);
+        let ratio = size / quota;
+        let (severity, mut names) = if ratio >= t.value(n::ETCD_QUOTA_CRITICAL_RATIO) {
+            (Severity::Critical, vec![n::ETCD_QUOTA_CRITICAL_RATIO])
+        } else if ratio >= t.value(n::ETCD_QUOTA_WARNING_RATIO) {
+            (Severity::Warning, vec![n::ETCD_QUOTA_WARNING_RATIO])
+        } else if size > t.value(n::ETCD_LARGE_BYTES) {
+            (Severity::Info, vec![n::ETCD_LARGE_BYTES])
+        } else {
+            continue;
+        };
+        if !from_member {
+            names.push(n::ETCD_QUOTA_BYTES);
+        }
+        out.push(
+            Draft {
+                severity,
+                title: format!("etcd member {} holds {} of its {} quota ({:.0}%)", m.name, format_bytes(size), format_bytes(quota), ratio * 100.0),
+                subject: Subject::new("etcd-member", m.name.clone()),
+                summary: format!(
+                    "The database of {} takes {} on disk, {:.0}% of {} {}. At the quota etcd raises NOSPACE and refuses every write.",
+                    m.name,
+                    format_bytes(size),
+                    ratio * 100.0,
+                    if from_member { "its quota" } else { "etcd's default quota (the member's metrics did not give the real one)" },
+                    format_bytes(quota)
+                ),
+                source: m.source(),
+                measures: vec![
+                    Measure::new("database size", size, "bytes"),
+                    Measure::new("quota", quota, "bytes"),
+                    Measure::new("share of quota", ratio * 100.0, "percent"),
+                ],
+                table: None,
+                thresholds: names,
+                remedies: vec![
+                    remedies::find_what_takes_space(),
+                    remedies::compact(),
+                    remedies::defragment(),
+                    remedies::raise_quota(quota),
+                    watch("etcd_mvcc_db_total_size_in_bytes / etcd_server_quota_backend_bytes"),
+                ],
+            }
+            .into_finding(&INFO, t),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{evidence, metrics};
+
+    #[test]
+    fn judged_against_the_members_own_quota() {
+        let mib = 1024.0 * 1024.0;
+        let sev = |total: f64, quota: Option<f64>| {
+            let mut m = metrics();
+            m.db_total_bytes = Some(total);
+            m.quota_bytes = quota;
+            let mut out = Vec::new();
+            run(&evidence(m), &Thresholds::default(), &mut out);
+            out.iter().map(|f| f.severity).collect::<Vec<_>>()
+        };
+        assert_eq!(sev(100.0 * mib, Some(2048.0 * mib)), []);
+        assert_eq!(sev(1700.0 * mib, Some(2048.0 * mib)), [Severity::Warning]);
+        assert_eq!(sev(1990.0 * mib, Some(2048.0 * mib)), [Severity::Critical]);
+        // 20 MiB of a 16 MiB quota: the fill test's situation
+        assert_eq!(sev(20.0 * mib, Some(16.0 * mib)), [Severity::Critical]);
+        assert_eq!(sev(3000.0 * mib, Some(8192.0 * mib)), [Severity::Info]);
+    }
+}

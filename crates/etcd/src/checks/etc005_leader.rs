@@ -1,0 +1,143 @@
+//! ETC005 etcd-leader: a member without a leader, or frequent leader changes.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds,
+    threshold_names as n,
+};
+use metrics::checks::{Draft, format_count, remedy, watch};
+
+use crate::EtcdEvidence;
+
+/// ETC005.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "ETC005",
+    name: "etcd-leader",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::EtcdMetrics,
+    doc: r#"## What it detects
+A member that has no leader (`etcd_server_has_leader` 0, or a status whose leader is 0):
+critical. Leader changes (`etcd_server_leader_changes_seen_total`) between two scrapes, scaled
+to 15 minutes, at or above 4: warning (etcd-mixin `etcdHighNumberOfLeaderChanges`). With one
+scrape the count since start is shown only when it is already that high.
+
+## Why it matters
+Without a leader the cluster accepts no write. Frequent elections stall writes for an
+election timeout each and usually mean a slow disk, an overloaded CPU or a flaky network
+between members.
+
+## Example
+`https://10.0.0.5:2379`: 9 leader changes in 15 min.
+
+## Remedy
+Check the members' disks (ETC003, ETC004) and CPU, the network between members, and that
+`--heartbeat-interval` and `--election-timeout` suit the round-trip time.
+
+## References
+- etcd tuning (heartbeat, election timeout): https://etcd.io/docs/v3.5/tuning/
+- etcd-mixin: https://github.com/etcd-io/etcd/tree/main/contrib/mixin
+"#,
+};
+
+/// Runs ETC005.
+pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    for m in &ev.members {
+        let no_leader = m.metrics.as_ref().and_then(|x| x.has_leader) == Some(0.0)
+            || m.status.as_ref().is_some_and(|s| s.leader.is_empty() || s.leader == "0");
+        if no_leader {
+            out.push(
+                Draft {
+                    severity: Severity::Critical,
+                    title: format!("etcd member {} has no leader", m.name),
+                    subject: Subject::new("etcd-member", m.name.clone()),
+                    summary: format!("{} reports no leader: the cluster accepts no write until one is elected.", m.name),
+                    source: m.source(),
+                    measures: vec![Measure::new("has leader", 0.0, "count")],
+                    table: None,
+                    thresholds: vec![],
+                    remedies: vec![
+                        remedy(
+                            "See which members are up and who leads",
+                            RemedyKind::Command,
+                            Safety::Safe,
+                            "etcdctl --endpoints=$ENDPOINTS --cacert=$CA --cert=$CERT --key=$KEY endpoint status --write-out=table\netcdctl --endpoints=$ENDPOINTS --cacert=$CA --cert=$CERT --key=$KEY endpoint health",
+                        ),
+                        watch("max(1 - etcd_server_has_leader)"),
+                    ],
+                }
+                .into_finding(&INFO, t),
+            );
+        }
+        let Some(metrics) = &m.metrics else { continue };
+        let Some(changes) = metrics.leader_changes else { continue };
+        let per_15_min = match metrics.window_seconds {
+            Some(s) if s > 0.0 => changes / s * 900.0,
+            // One scrape: the count since start; judged as is (only ever under-reports a rate).
+            _ => changes,
+        };
+        let limit = t.value(n::LEADER_CHANGES_WARNING);
+        if per_15_min < limit {
+            continue;
+        }
+        let during = match metrics.window_seconds {
+            Some(s) => format!(
+                "{} leader changes in {:.0} min ({:.1} per 15 min)",
+                format_count(changes),
+                s / 60.0,
+                per_15_min
+            ),
+            None => format!("{} leader changes since the member started", format_count(changes)),
+        };
+        out.push(
+            Draft {
+                severity: Severity::Warning,
+                title: format!("etcd member {} saw {during}", m.name),
+                subject: Subject::new("etcd-member", m.name.clone()),
+                summary: format!(
+                    "{} saw {during}. Each election stalls writes; frequent ones usually mean a slow disk, CPU starvation or a flaky network between members.",
+                    m.name
+                ),
+                source: m.source(),
+                measures: vec![Measure::new("leader changes", changes, "count")],
+                table: None,
+                thresholds: vec![n::LEADER_CHANGES_WARNING],
+                remedies: vec![
+                    remedy(
+                        "Check disk latency, CPU and the network between members",
+                        RemedyKind::Advice,
+                        Safety::Safe,
+                        "Look at ETC003/ETC004 (disk), the members' CPU (etcd needs it promptly), and the round-trip time between members against --heartbeat-interval (default 100 ms) and --election-timeout (default 1000 ms).",
+                    ),
+                    watch("increase(etcd_server_leader_changes_seen_total[15m])"),
+                ],
+            }
+            .into_finding(&INFO, t),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{evidence, metrics};
+
+    #[test]
+    fn no_leader_is_critical_and_changes_are_scaled_to_15_minutes() {
+        let mut m = metrics();
+        m.has_leader = Some(0.0);
+        let mut out = Vec::new();
+        run(&evidence(m), &Thresholds::default(), &mut out);
+        assert_eq!(out.iter().map(|f| f.severity).collect::<Vec<_>>(), [Severity::Critical]);
+
+        let sev = |changes: f64, window: Option<f64>| {
+            let mut m = metrics();
+            m.leader_changes = Some(changes);
+            m.window_seconds = window;
+            let mut out = Vec::new();
+            run(&evidence(m), &Thresholds::default(), &mut out);
+            out.len()
+        };
+        assert_eq!(sev(4.0, Some(900.0)), 1);
+        assert_eq!(sev(4.0, Some(3600.0)), 0, "4 in an hour is 1 per 15 min");
+        assert_eq!(sev(1.0, None), 0);
+    }
+}

@@ -1,0 +1,119 @@
+//! ETC008 etcd-object-count: keys of one resource type in etcd against the thresholds.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Table, Thresholds, threshold_names as n,
+};
+use metrics::checks::{Draft, format_bytes, format_count};
+
+use crate::EtcdEvidence;
+
+/// ETC008.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "ETC008",
+    name: "etcd-object-count",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Etcd,
+    doc: r#"## What it detects
+Resource types with more keys in etcd than the thresholds (over 10,000 a warning, over
+150,000 critical; events 1,000,000), counted by scanning the keys under the prefix and reading
+each key as `/registry/<resource>/<namespace>/<name>`, `/registry/<group>/<resource>/…` for
+custom and aggregated resources, or `/registry/<resource>/<name>` for cluster-scoped ones.
+The finding names the namespace with the most of them and the bytes they take.
+
+## Why it matters
+The same as for the API server's object counts: every LIST reads them all, the watch cache
+holds them, and the database grows toward its quota. Counting keys works when the API
+server's metrics are not available, and gives bytes and namespaces as well.
+
+## Example
+`jobs.batch`: 48,210 keys, 310.2 MiB, most in namespace `ci` (46,000).
+
+## Remedy
+Delete what is no longer needed in the namespaces that hold most of them, let Kubernetes
+clean up (`ttlSecondsAfterFinished`, `revisionHistoryLimit`), and cap the count with a
+ResourceQuota.
+
+## References
+- AKS: troubleshoot API server and etcd problems: https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+- SIG-scalability thresholds: https://github.com/kubernetes/community/blob/master/sig-scalability/configs-and-limits/thresholds.md
+"#,
+};
+
+/// Runs ETC008.
+pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let Some(keys) = &ev.keys else { return };
+    let source = ev.members.first().map(|m| m.source()).unwrap_or_else(|| "etcd".to_owned());
+    for r in &keys.resources {
+        let count = r.keys as f64;
+        let events = r.resource == "events" || r.resource == "events.events.k8s.io";
+        let warn = t.value(n::OBJECTS_PER_TYPE_WARNING);
+        let (crit, crit_name) = if events {
+            (t.value(n::EVENTS_CRITICAL), n::EVENTS_CRITICAL)
+        } else {
+            (t.value(n::OBJECTS_PER_TYPE_CRITICAL), n::OBJECTS_PER_TYPE_CRITICAL)
+        };
+        if count <= warn {
+            continue;
+        }
+        let severity = if count > crit { Severity::Critical } else { Severity::Warning };
+        let where_ = r
+            .top_namespace
+            .as_ref()
+            .map(|(ns, k)| format!(", most in namespace `{ns}` ({})", format_count(*k as f64)))
+            .unwrap_or_default();
+        out.push(
+            Draft {
+                severity,
+                title: format!("{} {} keys in etcd ({}){where_}", format_count(count), r.resource, format_bytes(r.value_bytes as f64)),
+                subject: Subject::new("resource", r.resource.clone()),
+                summary: format!(
+                    "etcd holds {} {} objects taking {} under `{}`{where_}. Above {} objects of one type every LIST, the watch cache and the database suffer; SIG-scalability's limit is {}.",
+                    format_count(count),
+                    r.resource,
+                    format_bytes(r.value_bytes as f64),
+                    keys.prefix,
+                    format_count(warn),
+                    format_count(crit)
+                ),
+                source: source.clone(),
+                measures: vec![
+                    Measure::new("keys", count, "count"),
+                    Measure::new("value bytes", r.value_bytes as f64, "bytes"),
+                    Measure::new("namespaces", r.namespaces as f64, "count"),
+                ],
+                table: r.top_namespace.as_ref().map(|(ns, k)| Table {
+                    columns: vec!["namespace".into(), "keys".into()],
+                    rows: vec![vec![ns.clone(), format_count(*k as f64)]],
+                }),
+                thresholds: vec![n::OBJECTS_PER_TYPE_WARNING, crit_name],
+                remedies: metrics::checks::cleanup_remedies(&r.resource),
+            }
+            .into_finding(&INFO, t),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyStatsBuilder;
+
+    #[test]
+    fn counts_keys_per_resource_against_the_thresholds() {
+        let mut b = KeyStatsBuilder::new("/registry", 5);
+        for i in 0..10_001 {
+            b.add(&format!("/registry/jobs/ci/job-{i}"), 100);
+        }
+        for i in 0..500 {
+            b.add(&format!("/registry/pods/default/p-{i}"), 100);
+        }
+        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].subject.name, "jobs.batch");
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert!(out[0].title.contains("most in namespace `ci` (10,001)"), "{}", out[0].title);
+        assert!(out[0].remedies.iter().any(|r| r.body.contains("status.successful=1")));
+    }
+}

@@ -1,0 +1,113 @@
+//! ETC009 etcd-db-growth: a member's database grows toward its quota.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
+};
+use metrics::checks::{Draft, format_bytes, remedies, watch};
+
+use crate::EtcdEvidence;
+
+/// ETC009.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "ETC009",
+    name: "etcd-db-growth",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::EtcdMetrics,
+    doc: r#"## What it detects
+With two scrapes of the same member: `etcd_mvcc_db_total_size_in_bytes` grew at a rate that
+reaches the member's quota within `etcd_quota_projection_hours` (4 h, etcd-mixin).
+
+## Why it matters
+At the quota etcd raises `NOSPACE` and refuses every write; four hours is the time left to
+stop the growth.
+
+## Example
+`https://10.0.0.5:2379`: +300 MiB per hour, quota reached in 2.1 h.
+
+## Remedy
+Find what grows (key statistics of `apiserver-doctor etcd`, object growth MET003), stop it,
+compact and defragment member by member, raise the quota where the platform allows it.
+
+## References
+- etcd-mixin `etcdDatabaseQuotaLowSpace`, `etcdExcessiveDatabaseGrowth`: https://github.com/etcd-io/etcd/tree/main/contrib/mixin
+"#,
+};
+
+/// Runs ETC009.
+pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let horizon = t.value(n::ETCD_QUOTA_PROJECTION_HOURS);
+    for m in &ev.members {
+        let Some(metrics) = &m.metrics else { continue };
+        let (Some(first), Some(last), Some(seconds)) =
+            (metrics.first_db_total_bytes, metrics.db_total_bytes, metrics.window_seconds)
+        else {
+            continue;
+        };
+        let growth = last - first;
+        if growth <= 0.0 || seconds <= 0.0 {
+            continue;
+        }
+        let (quota, _) = super::quota(m, t);
+        let per_hour = growth / seconds * 3600.0;
+        let hours = ((quota - last) / per_hour).max(0.0);
+        if hours > horizon {
+            continue;
+        }
+        out.push(
+            Draft {
+                severity: Severity::Warning,
+                title: format!("etcd member {} grows by {} per hour: quota reached in {:.1} h", m.name, format_bytes(per_hour), hours),
+                subject: Subject::new("etcd-member", m.name.clone()),
+                summary: format!(
+                    "The database of {} went from {} to {} in {:.0} s. At that rate it reaches the {} quota in {:.1} h, and etcd then refuses every write.",
+                    m.name,
+                    format_bytes(first),
+                    format_bytes(last),
+                    seconds,
+                    format_bytes(quota),
+                    hours
+                ),
+                source: m.source(),
+                measures: vec![
+                    Measure::new("database size", last, "bytes"),
+                    Measure::new("growth per hour", per_hour, "bytes"),
+                    Measure::new("time to quota", hours, "h"),
+                ],
+                table: None,
+                thresholds: vec![n::ETCD_QUOTA_PROJECTION_HOURS],
+                remedies: vec![
+                    remedies::find_what_takes_space(),
+                    remedies::compact(),
+                    remedies::defragment(),
+                    remedies::raise_quota(quota),
+                    watch("predict_linear(etcd_mvcc_db_total_size_in_bytes[1h], 4 * 3600) > etcd_server_quota_backend_bytes"),
+                ],
+            }
+            .into_finding(&INFO, t),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{evidence, metrics};
+
+    #[test]
+    fn projects_to_the_members_quota() {
+        let mib = 1024.0 * 1024.0;
+        let count = |first: f64, last: f64| {
+            let mut m = metrics();
+            m.first_db_total_bytes = Some(first * mib);
+            m.db_total_bytes = Some(last * mib);
+            m.quota_bytes = Some(2048.0 * mib);
+            m.window_seconds = Some(3600.0);
+            let mut out = Vec::new();
+            run(&evidence(m), &Thresholds::default(), &mut out);
+            out.len()
+        };
+        assert_eq!(count(1000.0, 1300.0), 1, "+300 MiB/h, 748 MiB left: 2.5 h");
+        assert_eq!(count(1000.0, 1010.0), 0, "+10 MiB/h");
+        assert_eq!(count(1000.0, 900.0), 0, "shrinking");
+    }
+}

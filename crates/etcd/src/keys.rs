@@ -1,0 +1,319 @@
+//! How Kubernetes lays out its keys in etcd, and statistics per resource and namespace.
+//!
+//! Layout (kube-apiserver's storage, `--etcd-prefix=/registry`):
+//! - namespaced built-in resources: `/registry/<resource>/<namespace>/<name>`;
+//! - cluster-scoped built-in resources: `/registry/<resource>/<name>` (nodes are `minions`);
+//! - services and endpoints: `/registry/services/specs/<namespace>/<name>`,
+//!   `/registry/services/endpoints/<namespace>/<name>`;
+//! - custom and aggregated resources: `/registry/<group>/<resource>/<namespace>/<name>` or
+//!   `/registry/<group>/<resource>/<name>`; a group always holds a dot, a built-in storage
+//!   name never does.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use serde::Serialize;
+
+/// A key read as a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLayout {
+    /// Group-qualified resource as `apiserver_storage_objects` names it: `pods`, `nodes`,
+    /// `jobs.batch`, `widgets.example.com`.
+    pub resource: String,
+    /// The namespace, for namespaced objects.
+    pub namespace: Option<String>,
+    /// The object's name.
+    pub name: String,
+}
+
+/// Built-in storage names that differ from the resource name, or whose group the key does not
+/// say: storage name → group-qualified resource (Kubernetes' storage registry).
+const BUILTIN: &[(&str, &str)] = &[
+    ("minions", "nodes"),
+    ("controllers", "replicationcontrollers"),
+    ("ingress", "ingresses.networking.k8s.io"),
+    ("ingressclasses", "ingressclasses.networking.k8s.io"),
+    ("networkpolicies", "networkpolicies.networking.k8s.io"),
+    ("podsecuritypolicy", "podsecuritypolicies.policy"),
+    ("poddisruptionbudgets", "poddisruptionbudgets.policy"),
+    ("jobs", "jobs.batch"),
+    ("cronjobs", "cronjobs.batch"),
+    ("deployments", "deployments.apps"),
+    ("replicasets", "replicasets.apps"),
+    ("statefulsets", "statefulsets.apps"),
+    ("daemonsets", "daemonsets.apps"),
+    ("controllerrevisions", "controllerrevisions.apps"),
+    ("leases", "leases.coordination.k8s.io"),
+    ("roles", "roles.rbac.authorization.k8s.io"),
+    ("rolebindings", "rolebindings.rbac.authorization.k8s.io"),
+    ("clusterroles", "clusterroles.rbac.authorization.k8s.io"),
+    ("clusterrolebindings", "clusterrolebindings.rbac.authorization.k8s.io"),
+    ("horizontalpodautoscalers", "horizontalpodautoscalers.autoscaling"),
+    ("priorityclasses", "priorityclasses.scheduling.k8s.io"),
+    ("storageclasses", "storageclasses.storage.k8s.io"),
+    ("volumeattachments", "volumeattachments.storage.k8s.io"),
+    ("csinodes", "csinodes.storage.k8s.io"),
+    ("csidrivers", "csidrivers.storage.k8s.io"),
+    ("csistoragecapacities", "csistoragecapacities.storage.k8s.io"),
+    ("endpointslices", "endpointslices.discovery.k8s.io"),
+    ("flowschemas", "flowschemas.flowcontrol.apiserver.k8s.io"),
+    ("prioritylevelconfigurations", "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io"),
+    ("mutatingwebhookconfigurations", "mutatingwebhookconfigurations.admissionregistration.k8s.io"),
+    ("validatingwebhookconfigurations", "validatingwebhookconfigurations.admissionregistration.k8s.io"),
+    ("certificatesigningrequests", "certificatesigningrequests.certificates.k8s.io"),
+    ("runtimeclasses", "runtimeclasses.node.k8s.io"),
+];
+
+/// Reads `key` (with `prefix`, e.g. `/registry`, in front) as a Kubernetes object; `None`
+/// for keys outside the prefix or of another shape.
+pub fn parse_key(key: &str, prefix: &str) -> Option<KeyLayout> {
+    let rest = key.strip_prefix(prefix.trim_end_matches('/'))?.strip_prefix('/')?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let builtin = |storage: &str| -> String {
+        BUILTIN
+            .iter()
+            .find(|(s, _)| *s == storage)
+            .map_or_else(|| storage.to_owned(), |(_, r)| (*r).to_owned())
+    };
+    let layout = |resource: String, namespace: Option<&str>, name: &str| KeyLayout {
+        resource,
+        namespace: namespace.map(str::to_owned),
+        name: name.to_owned(),
+    };
+    match parts.as_slice() {
+        [group, resource, namespace, name] if group.contains('.') => {
+            Some(layout(format!("{resource}.{group}"), Some(namespace), name))
+        }
+        [group, resource, name] if group.contains('.') => {
+            Some(layout(format!("{resource}.{group}"), None, name))
+        }
+        ["services", "specs", namespace, name] => Some(layout("services".to_owned(), Some(namespace), name)),
+        ["services", "endpoints", namespace, name] => {
+            Some(layout("endpoints".to_owned(), Some(namespace), name))
+        }
+        [storage, namespace, name] => Some(layout(builtin(storage), Some(namespace), name)),
+        [storage, name] => Some(layout(builtin(storage), None, name)),
+        _ => None,
+    }
+}
+
+/// Keys and value bytes of one resource type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ResourceStats {
+    /// Group-qualified resource.
+    pub resource: String,
+    /// Keys (objects).
+    pub keys: u64,
+    /// Sum of value sizes in bytes.
+    pub value_bytes: u64,
+    /// Namespaces holding objects of it (0 for cluster-scoped resources).
+    pub namespaces: u64,
+    /// The namespace with the most objects of it, and how many.
+    pub top_namespace: Option<(String, u64)>,
+}
+
+/// Keys and value bytes of one namespace.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NamespaceStats {
+    /// The namespace.
+    pub namespace: String,
+    /// Keys.
+    pub keys: u64,
+    /// Sum of value sizes in bytes.
+    pub value_bytes: u64,
+}
+
+/// One of the largest objects.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct LargeObject {
+    /// Value size in bytes.
+    pub value_bytes: u64,
+    /// The full key.
+    pub key: String,
+}
+
+/// Statistics of one scan of the keys under a prefix.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KeyStats {
+    /// The prefix scanned.
+    pub prefix: String,
+    /// The revision the scan read at (one consistent snapshot).
+    pub revision: i64,
+    /// Keys scanned.
+    pub keys: u64,
+    /// Sum of value sizes in bytes.
+    pub value_bytes: u64,
+    /// Keys that did not fit the Kubernetes layout.
+    pub other_keys: u64,
+    /// Per resource, most keys first (ties by name).
+    pub resources: Vec<ResourceStats>,
+    /// Per namespace, most keys first (ties by name).
+    pub namespaces: Vec<NamespaceStats>,
+    /// The largest objects, largest first.
+    pub largest: Vec<LargeObject>,
+}
+
+/// Accumulates [`KeyStats`] key by key in memory bounded by the number of resource types and
+/// namespaces (not of keys).
+#[derive(Debug)]
+pub struct KeyStatsBuilder {
+    prefix: String,
+    keys: u64,
+    value_bytes: u64,
+    other_keys: u64,
+    resources: BTreeMap<String, (u64, u64, BTreeMap<String, u64>)>,
+    namespaces: BTreeMap<String, (u64, u64)>,
+    largest: BinaryHeap<Reverse<LargeObject>>,
+    keep_largest: usize,
+}
+
+impl KeyStatsBuilder {
+    /// A builder for keys under `prefix`, keeping the `keep_largest` largest objects.
+    pub fn new(prefix: &str, keep_largest: usize) -> KeyStatsBuilder {
+        KeyStatsBuilder {
+            prefix: prefix.to_owned(),
+            keys: 0,
+            value_bytes: 0,
+            other_keys: 0,
+            resources: BTreeMap::new(),
+            namespaces: BTreeMap::new(),
+            largest: BinaryHeap::new(),
+            keep_largest,
+        }
+    }
+
+    /// Counts one key and its value size.
+    pub fn add(&mut self, key: &str, value_bytes: u64) {
+        self.keys += 1;
+        self.value_bytes += value_bytes;
+        let Some(layout) = parse_key(key, &self.prefix) else {
+            self.other_keys += 1;
+            return;
+        };
+        let entry = self.resources.entry(layout.resource).or_default();
+        entry.0 += 1;
+        entry.1 += value_bytes;
+        if let Some(ns) = layout.namespace {
+            *entry.2.entry(ns.clone()).or_default() += 1;
+            let n = self.namespaces.entry(ns).or_default();
+            n.0 += 1;
+            n.1 += value_bytes;
+        }
+        if self.keep_largest > 0 {
+            let big = self.largest.peek().is_none_or(|Reverse(min)| value_bytes > min.value_bytes);
+            if self.largest.len() < self.keep_largest || big {
+                self.largest.push(Reverse(LargeObject { value_bytes, key: key.to_owned() }));
+                if self.largest.len() > self.keep_largest {
+                    self.largest.pop();
+                }
+            }
+        }
+    }
+
+    /// The statistics, sorted.
+    pub fn finish(self, revision: i64) -> KeyStats {
+        let mut resources: Vec<ResourceStats> = self
+            .resources
+            .into_iter()
+            .map(|(resource, (keys, value_bytes, namespaces))| {
+                let top_namespace = namespaces
+                    .iter()
+                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+                    .map(|(ns, n)| (ns.clone(), *n));
+                ResourceStats {
+                    resource,
+                    keys,
+                    value_bytes,
+                    namespaces: namespaces.len() as u64,
+                    top_namespace,
+                }
+            })
+            .collect();
+        resources.sort_by(|a, b| b.keys.cmp(&a.keys).then_with(|| a.resource.cmp(&b.resource)));
+        let mut namespaces: Vec<NamespaceStats> = self
+            .namespaces
+            .into_iter()
+            .map(|(namespace, (keys, value_bytes))| NamespaceStats { namespace, keys, value_bytes })
+            .collect();
+        namespaces.sort_by(|a, b| b.keys.cmp(&a.keys).then_with(|| a.namespace.cmp(&b.namespace)));
+        let mut largest: Vec<LargeObject> = self.largest.into_iter().map(|Reverse(o)| o).collect();
+        largest.sort_by(|a, b| b.value_bytes.cmp(&a.value_bytes).then_with(|| a.key.cmp(&b.key)));
+        KeyStats {
+            prefix: self.prefix,
+            revision,
+            keys: self.keys,
+            value_bytes: self.value_bytes,
+            other_keys: self.other_keys,
+            resources,
+            namespaces,
+            largest,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(resource: &str, namespace: Option<&str>, name: &str) -> Option<KeyLayout> {
+        Some(KeyLayout { resource: resource.into(), namespace: namespace.map(Into::into), name: name.into() })
+    }
+
+    #[test]
+    fn reads_every_kubernetes_key_shape() {
+        let p = "/registry";
+        assert_eq!(parse_key("/registry/pods/default/web-1", p), l("pods", Some("default"), "web-1"));
+        assert_eq!(parse_key("/registry/minions/node-1", p), l("nodes", None, "node-1"));
+        assert_eq!(parse_key("/registry/jobs/ci/build-7", p), l("jobs.batch", Some("ci"), "build-7"));
+        assert_eq!(
+            parse_key("/registry/services/specs/default/kubernetes", p),
+            l("services", Some("default"), "kubernetes")
+        );
+        assert_eq!(
+            parse_key("/registry/services/endpoints/default/kubernetes", p),
+            l("endpoints", Some("default"), "kubernetes")
+        );
+        assert_eq!(
+            parse_key("/registry/example.com/widgets/team-a/w1", p),
+            l("widgets.example.com", Some("team-a"), "w1")
+        );
+        assert_eq!(
+            parse_key("/registry/apiextensions.k8s.io/customresourcedefinitions/widgets.example.com", p),
+            l("customresourcedefinitions.apiextensions.k8s.io", None, "widgets.example.com")
+        );
+        assert_eq!(
+            parse_key("/registry/events/kube-system/x.17a", p),
+            l("events", Some("kube-system"), "x.17a")
+        );
+        assert_eq!(parse_key("/registry/namespaces/default", p), l("namespaces", None, "default"));
+        assert_eq!(parse_key("/other/pods/a/b", p), None);
+        assert_eq!(parse_key("/registry/ranges/serviceips", p), l("ranges", None, "serviceips"));
+        assert_eq!(parse_key("/registry//a", p), None);
+        assert_eq!(parse_key("/registry/a/b/c/d/e", p), None);
+        assert_eq!(parse_key("/custom/pods/a/b", "/custom/"), l("pods", Some("a"), "b"));
+    }
+
+    #[test]
+    fn counts_per_resource_and_namespace_and_keeps_the_largest() {
+        let mut b = KeyStatsBuilder::new("/registry", 2);
+        b.add("/registry/pods/a/p1", 100);
+        b.add("/registry/pods/a/p2", 300);
+        b.add("/registry/pods/b/p3", 50);
+        b.add("/registry/minions/n1", 1000);
+        b.add("/registry/a/b/c/d/e", 7);
+        let s = b.finish(42);
+        assert_eq!((s.keys, s.value_bytes, s.other_keys, s.revision), (5, 1457, 1, 42));
+        assert_eq!(s.resources[0].resource, "pods");
+        assert_eq!((s.resources[0].keys, s.resources[0].value_bytes, s.resources[0].namespaces), (3, 450, 2));
+        assert_eq!(s.resources[0].top_namespace, Some(("a".to_owned(), 2)));
+        assert_eq!(s.resources[1].resource, "nodes");
+        assert_eq!(
+            s.namespaces.iter().map(|n| (n.namespace.as_str(), n.keys, n.value_bytes)).collect::<Vec<_>>(),
+            [("a", 2, 400), ("b", 1, 50)]
+        );
+        assert_eq!(s.largest.iter().map(|o| o.value_bytes).collect::<Vec<_>>(), [1000, 300]);
+    }
+}

@@ -1,0 +1,424 @@
+//! The numbers the kube-apiserver checks read, taken from one or two scrapes.
+//!
+//! Each metric is read under every name the Kubernetes versions 1.16 to 1.35 gave it
+//! (DESIGN.md, "Thresholds": database size and object count metrics).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::snapshot::{Histogram, Window};
+
+/// Database size metrics, newest name first: `apiserver_storage_size_bytes` (1.28+),
+/// `apiserver_storage_db_total_size_in_bytes` (1.26–1.27, deprecated in 1.28),
+/// `etcd_db_total_size_in_bytes` (1.19–1.25).
+pub const DB_SIZE_METRICS: &[&str] = &[
+    "apiserver_storage_size_bytes",
+    "apiserver_storage_db_total_size_in_bytes",
+    "etcd_db_total_size_in_bytes",
+];
+
+/// Object count metrics, newest name first: `apiserver_resource_objects` (1.34+, labels
+/// `group` and `resource`), `apiserver_storage_objects` (1.21+), `etcd_object_counts` (up to 1.22).
+pub const OBJECT_COUNT_METRICS: &[&str] =
+    &["apiserver_resource_objects", "apiserver_storage_objects", "etcd_object_counts"];
+
+/// Long-running subresources excluded from latency SLOs (clusterloader2).
+pub const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "proxy", "log"];
+
+/// P99 latency of one kind of request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestLatency {
+    /// `GET`, `LIST`, `POST`, `PUT`, `PATCH`, `DELETE`, `DELETECOLLECTION`, `APPLY`.
+    pub verb: String,
+    /// The resource, group-qualified when it has a group (`jobs.batch`), with its subresource
+    /// after a `/` (`pods/status`).
+    pub resource: String,
+    /// `resource` (one object), `namespace` or `cluster`.
+    pub scope: String,
+    /// Requests in the window.
+    pub count: f64,
+    /// P99 latency in seconds.
+    pub p99_seconds: f64,
+}
+
+/// Objects of one resource type stored in etcd.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ObjectCount {
+    /// Group-qualified resource (`pods`, `jobs.batch`, `widgets.example.com`).
+    pub resource: String,
+    /// Objects at the last scrape.
+    pub count: f64,
+    /// Objects at the first scrape, when there are two.
+    pub first_count: Option<f64>,
+}
+
+/// The etcd database size as the API server reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DbSize {
+    /// The metric it came from.
+    pub metric: String,
+    /// The etcd endpoint or cluster label (`endpoint`, `cluster` or `storage_cluster_id`).
+    pub endpoint: String,
+    /// Bytes at the last scrape.
+    pub bytes: f64,
+    /// Bytes at the first scrape, when there are two.
+    pub first_bytes: Option<f64>,
+}
+
+/// APF rejections of one flow schema and priority level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApfRejections {
+    /// The FlowSchema.
+    pub flow_schema: String,
+    /// The PriorityLevelConfiguration.
+    pub priority_level: String,
+    /// `queue-full`, `concurrency-limit`, `time-out`, `cancelled`, summed over reasons here.
+    pub reasons: Vec<String>,
+    /// Rejected requests in the window.
+    pub rejected: f64,
+}
+
+/// APF queue wait of one priority level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApfWait {
+    /// The PriorityLevelConfiguration.
+    pub priority_level: String,
+    /// The FlowSchema with the most queued requests at that level.
+    pub flow_schema: String,
+    /// Requests that waited (executed or not) in the window.
+    pub count: f64,
+    /// P99 wait in seconds.
+    pub p99_seconds: f64,
+}
+
+/// One admission webhook's calls, latency and failures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WebhookStats {
+    /// The webhook's name (`name` label).
+    pub name: String,
+    /// `admit` (mutating) or `validating`.
+    pub webhook_type: String,
+    /// Calls in the window.
+    pub calls: f64,
+    /// P99 call latency in seconds.
+    pub p99_seconds: f64,
+    /// Requests rejected because the webhook could not be called or failed
+    /// (`error_type` `calling_webhook_error` or `apiserver_internal_error`).
+    pub call_failures: f64,
+    /// Requests the webhook denied (`error_type="no_error"`): policy decisions, not outages.
+    pub denials: f64,
+    /// Calls that failed and were let through because of `failurePolicy: Ignore`.
+    pub fail_open: f64,
+}
+
+/// How full one priority level (or the legacy in-flight limit) is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Saturation {
+    /// A priority level, or `mutating` / `readOnly` for the legacy max-in-flight filter.
+    pub name: String,
+    /// Seats (or requests) executing at the last scrape.
+    pub in_use: f64,
+    /// The limit, when the scrape gives it.
+    pub limit: Option<f64>,
+    /// Requests waiting in queues at the last scrape.
+    pub queued: f64,
+}
+
+/// P99 latency of the API server's calls to etcd for one operation and type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EtcdRequestLatency {
+    /// `get`, `list`, `create`, `update`, `delete`, `listWithCount`, …
+    pub operation: String,
+    /// The resource (`resource` label, 1.28+) or Go type (`type` label, older).
+    pub object: String,
+    /// Calls in the window.
+    pub count: f64,
+    /// P99 in seconds.
+    pub p99_seconds: f64,
+}
+
+/// Everything the kube-apiserver checks read from one target.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiserverEvidence {
+    /// Where it came from: the file names or URLs, joined by ` → ` when there are two.
+    pub source: String,
+    /// `kube-apiserver 1.29.5`.
+    pub target: String,
+    /// Seconds between the two scrapes; `None` when counters are cumulative since start.
+    pub window_seconds: Option<f64>,
+    /// Request latency per verb, resource and scope.
+    pub latency: Vec<RequestLatency>,
+    /// The object count metric used, if any.
+    pub object_metric: Option<String>,
+    /// Objects per resource.
+    pub objects: Vec<ObjectCount>,
+    /// Database size per etcd endpoint.
+    pub db_size: Vec<DbSize>,
+    /// APF rejections per flow schema and priority level.
+    pub apf_rejections: Vec<ApfRejections>,
+    /// APF queue wait per priority level.
+    pub apf_wait: Vec<ApfWait>,
+    /// Admission webhooks.
+    pub webhooks: Vec<WebhookStats>,
+    /// Priority level / in-flight saturation.
+    pub saturation: Vec<Saturation>,
+    /// API server → etcd request latency.
+    pub etcd_requests: Vec<EtcdRequestLatency>,
+}
+
+fn qualified(resource: &str, group: &str) -> String {
+    if group.is_empty() { resource.to_owned() } else { format!("{resource}.{group}") }
+}
+
+/// Reads the kube-apiserver evidence from a window over one target.
+pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
+    let last = window.last;
+    let source = match window.first {
+        Some(first) => format!("{} → {}", first.source, last.source),
+        None => last.source.clone(),
+    };
+    let (object_metric, objects) = object_counts(window);
+    ApiserverEvidence {
+        source,
+        target: last.target.describe(),
+        window_seconds: window.first.and(window.seconds),
+        latency: request_latency(window),
+        object_metric,
+        objects,
+        db_size: db_size(window),
+        apf_rejections: apf_rejections(window),
+        apf_wait: apf_wait(window),
+        webhooks: webhooks(window),
+        saturation: saturation(window),
+        etcd_requests: etcd_requests(window),
+    }
+}
+
+fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
+    let histograms = window.histograms("apiserver_request_duration_seconds");
+    let summed = Histogram::sum_by(&histograms, &["verb", "group", "resource", "subresource", "scope"]);
+    let mut out = Vec::new();
+    for (key, h) in summed {
+        let [verb, group, resource, subresource, scope] = &key[..] else { continue };
+        let long_running = LONG_RUNNING_SUBRESOURCES.contains(&subresource.as_str());
+        if resource.is_empty() || long_running || matches!(verb.as_str(), "WATCH" | "WATCHLIST" | "CONNECT") {
+            continue;
+        }
+        let count = h.observations();
+        let p99 = h.quantile(0.99);
+        if count <= 0.0 || !p99.is_finite() {
+            continue;
+        }
+        let mut resource = qualified(resource, group);
+        if !subresource.is_empty() {
+            resource = format!("{resource}/{subresource}");
+        }
+        out.push(RequestLatency {
+            verb: verb.clone(),
+            resource,
+            scope: scope.clone(),
+            count,
+            p99_seconds: p99,
+        });
+    }
+    out
+}
+
+fn object_counts(window: &Window<'_>) -> (Option<String>, Vec<ObjectCount>) {
+    let Some(metric) = OBJECT_COUNT_METRICS.iter().find(|m| window.last.has(m)) else {
+        return (None, Vec::new());
+    };
+    let mut by_resource: BTreeMap<String, ObjectCount> = BTreeMap::new();
+    for (labels, (first, last)) in window.gauge(metric) {
+        let resource = qualified(labels.value("resource"), labels.value("group"));
+        // -1 means the count is not known yet (apiserver_storage_objects before its first update).
+        let entry = by_resource.entry(resource.clone()).or_insert(ObjectCount {
+            resource,
+            count: 0.0,
+            first_count: None,
+        });
+        entry.count += last.max(0.0);
+        if let Some(f) = first {
+            entry.first_count = Some(entry.first_count.unwrap_or(0.0) + f.max(0.0));
+        }
+    }
+    (Some((*metric).to_owned()), by_resource.into_values().collect())
+}
+
+fn db_size(window: &Window<'_>) -> Vec<DbSize> {
+    let Some(metric) = DB_SIZE_METRICS.iter().find(|m| window.last.has(m)) else { return Vec::new() };
+    window
+        .gauge(metric)
+        .into_iter()
+        .map(|(labels, (first, last))| {
+            let endpoint = ["endpoint", "cluster", "storage_cluster_id"]
+                .iter()
+                .find_map(|l| labels.get(l))
+                .unwrap_or("etcd")
+                .to_owned();
+            DbSize { metric: (*metric).to_owned(), endpoint, bytes: last, first_bytes: first }
+        })
+        .collect()
+}
+
+fn apf_rejections(window: &Window<'_>) -> Vec<ApfRejections> {
+    let mut by_flow: BTreeMap<(String, String), ApfRejections> = BTreeMap::new();
+    for (labels, rejected) in window.counter("apiserver_flowcontrol_rejected_requests_total") {
+        let key = (labels.value("flow_schema").to_owned(), labels.value("priority_level").to_owned());
+        let entry = by_flow.entry(key.clone()).or_insert(ApfRejections {
+            flow_schema: key.0,
+            priority_level: key.1,
+            reasons: Vec::new(),
+            rejected: 0.0,
+        });
+        entry.rejected += rejected;
+        let reason = labels.value("reason").to_owned();
+        if rejected > 0.0 && !entry.reasons.contains(&reason) {
+            entry.reasons.push(reason);
+            entry.reasons.sort();
+        }
+    }
+    by_flow.into_values().filter(|r| r.rejected > 0.0).collect()
+}
+
+fn apf_wait(window: &Window<'_>) -> Vec<ApfWait> {
+    let histograms = window.histograms("apiserver_flowcontrol_request_wait_duration_seconds");
+    let by_level = Histogram::sum_by(&histograms, &["priority_level"]);
+    let by_flow = Histogram::sum_by(&histograms, &["priority_level", "flow_schema"]);
+    by_level
+        .into_iter()
+        .filter_map(|(key, h)| {
+            let level = key.first()?.clone();
+            let count = h.observations();
+            let p99 = h.quantile(0.99);
+            if count <= 0.0 || !p99.is_finite() {
+                return None;
+            }
+            let flow_schema = by_flow
+                .iter()
+                .filter(|(k, _)| k.first() == Some(&level))
+                .max_by(|a, b| a.1.observations().total_cmp(&b.1.observations()).then_with(|| b.0.cmp(a.0)))
+                .and_then(|(k, _)| k.get(1).cloned())
+                .unwrap_or_default();
+            Some(ApfWait { priority_level: level, flow_schema, count, p99_seconds: p99 })
+        })
+        .collect()
+}
+
+fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
+    let histograms = window.histograms("apiserver_admission_webhook_admission_duration_seconds");
+    let mut out: BTreeMap<(String, String), WebhookStats> = BTreeMap::new();
+    for (key, h) in Histogram::sum_by(&histograms, &["name", "type"]) {
+        let [name, webhook_type] = &key[..] else { continue };
+        out.insert(
+            (name.clone(), webhook_type.clone()),
+            WebhookStats {
+                name: name.clone(),
+                webhook_type: webhook_type.clone(),
+                calls: h.observations(),
+                p99_seconds: h.quantile(0.99),
+                call_failures: 0.0,
+                denials: 0.0,
+                fail_open: 0.0,
+            },
+        );
+    }
+    fn entry<'a>(
+        out: &'a mut BTreeMap<(String, String), WebhookStats>,
+        name: &str,
+        ty: &str,
+    ) -> &'a mut WebhookStats {
+        out.entry((name.to_owned(), ty.to_owned())).or_insert_with(|| WebhookStats {
+            name: name.to_owned(),
+            webhook_type: ty.to_owned(),
+            calls: 0.0,
+            p99_seconds: f64::NAN,
+            call_failures: 0.0,
+            denials: 0.0,
+            fail_open: 0.0,
+        })
+    }
+    for name in
+        ["apiserver_admission_webhook_rejection_count", "apiserver_admission_webhook_rejection_count_total"]
+    {
+        for (labels, n) in window.counter(name) {
+            let e = entry(&mut out, labels.value("name"), labels.value("type"));
+            match labels.value("error_type") {
+                "no_error" => e.denials += n,
+                _ => e.call_failures += n,
+            }
+        }
+    }
+    for name in
+        ["apiserver_admission_webhook_fail_open_count", "apiserver_admission_webhook_fail_open_count_total"]
+    {
+        for (labels, n) in window.counter(name) {
+            entry(&mut out, labels.value("name"), labels.value("type")).fail_open += n;
+        }
+    }
+    out.into_values()
+        .filter(|w| w.calls > 0.0 || w.call_failures > 0.0 || w.denials > 0.0 || w.fail_open > 0.0)
+        .collect()
+}
+
+fn saturation(window: &Window<'_>) -> Vec<Saturation> {
+    let last = window.last;
+    let mut out: BTreeMap<String, Saturation> = BTreeMap::new();
+    let limit_metric =
+        ["apiserver_flowcontrol_current_limit_seats", "apiserver_flowcontrol_nominal_limit_seats"]
+            .into_iter()
+            .find(|m| last.has(m));
+    if let Some(limit_metric) = limit_metric {
+        for s in last.series(limit_metric) {
+            let level = s.labels.value("priority_level").to_owned();
+            out.insert(
+                level.clone(),
+                Saturation { name: level, in_use: 0.0, limit: Some(s.value), queued: 0.0 },
+            );
+        }
+        let executing = [
+            "apiserver_flowcontrol_current_executing_seats",
+            "apiserver_flowcontrol_current_executing_requests",
+        ]
+        .into_iter()
+        .find(|m| last.has(m))
+        .unwrap_or("apiserver_flowcontrol_current_executing_seats");
+        for s in last.series(executing) {
+            if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
+                e.in_use += s.value;
+            }
+        }
+        for s in last.series("apiserver_flowcontrol_current_inqueue_requests") {
+            if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
+                e.queued += s.value;
+            }
+        }
+        // The exempt level has no real limit (its seats are never queued or rejected).
+        out.remove("exempt");
+    } else {
+        for s in last.series("apiserver_current_inflight_requests") {
+            let kind = s.labels.value("request_kind").to_owned();
+            out.insert(kind.clone(), Saturation { name: kind, in_use: s.value, limit: None, queued: 0.0 });
+        }
+    }
+    out.into_values().collect()
+}
+
+fn etcd_requests(window: &Window<'_>) -> Vec<EtcdRequestLatency> {
+    let histograms = window.histograms("etcd_request_duration_seconds");
+    let by = if histograms.iter().any(|h| h.labels.get("resource").is_some()) { "resource" } else { "type" };
+    Histogram::sum_by(&histograms, &["operation", by])
+        .into_iter()
+        .filter_map(|(key, h)| {
+            let count = h.observations();
+            let p99 = h.quantile(0.99);
+            (count > 0.0 && p99.is_finite()).then(|| EtcdRequestLatency {
+                operation: key.first().cloned().unwrap_or_default(),
+                object: key.get(1).cloned().unwrap_or_default(),
+                count,
+                p99_seconds: p99,
+            })
+        })
+        .collect()
+}

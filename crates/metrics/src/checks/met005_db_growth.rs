@@ -1,0 +1,135 @@
+//! MET005 etcd-db-growth: the etcd database grows toward its quota.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
+};
+
+use super::met003_object_growth::format_hours;
+use super::{Draft, format_bytes, remedies, watch};
+use crate::MetricsEvidence;
+
+/// MET005.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "MET005",
+    name: "etcd-db-growth",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::ApiserverMetrics,
+    doc: r#"## What it detects
+With two scrapes of the same API server: the etcd database size grew between them at a rate
+that reaches the quota within `etcd_quota_projection_hours` (4 h, etcd-mixin's
+`etcdDatabaseQuotaLowSpace` horizon). The quota is etcd's own when an etcd scrape is given,
+else the default 2 GiB.
+
+## Why it matters
+When the database reaches the quota etcd refuses every write. Four hours is the time left to
+find the leak and clean up before that.
+
+## Example
+`etcd-0`: 1.2 GiB → 1.4 GiB in 30 min (400 MiB per hour); reaches the 2 GiB quota in 1.5 h.
+
+## Remedy
+Find what grows (`apiserver-doctor etcd` shows keys and bytes per resource; MET003 shows
+object growth), stop the leak, compact and defragment member by member, raise the quota where
+the platform allows it.
+
+## References
+- etcd-mixin `etcdDatabaseQuotaLowSpace`, `etcdExcessiveDatabaseGrowth`: https://github.com/etcd-io/etcd/tree/main/contrib/mixin
+- etcd maintenance: https://etcd.io/docs/v3.5/op-guide/maintenance/
+"#,
+};
+
+/// Runs MET005.
+pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let (quota, _) = super::met004_db_size::quota(ev, t);
+    let horizon = t.value(n::ETCD_QUOTA_PROJECTION_HOURS);
+    for api in &ev.apiservers {
+        let Some(seconds) = api.window_seconds.filter(|s| *s > 0.0) else { continue };
+        for db in &api.db_size {
+            let Some(first) = db.first_bytes else { continue };
+            let growth = db.bytes - first;
+            if growth <= 0.0 {
+                continue;
+            }
+            let per_hour = growth / seconds * 3600.0;
+            let hours = ((quota - db.bytes) / per_hour).max(0.0);
+            if hours > horizon {
+                continue;
+            }
+            out.push(
+                Draft {
+                    severity: Severity::Warning,
+                    title: format!(
+                        "etcd database grows by {} per hour and reaches its {} quota in {}",
+                        format_bytes(per_hour),
+                        format_bytes(quota),
+                        format_hours(hours)
+                    ),
+                    subject: Subject::new("etcd", db.endpoint.clone()),
+                    summary: format!(
+                        "`{}` went from {} to {} in {:.0} s. At that rate the database reaches the {} quota in {}, and etcd then refuses every write.",
+                        db.metric,
+                        format_bytes(first),
+                        format_bytes(db.bytes),
+                        seconds,
+                        format_bytes(quota),
+                        format_hours(hours)
+                    ),
+                    source: format!("metrics:{}", api.source),
+                    measures: vec![
+                        Measure::new("database size", db.bytes, "bytes"),
+                        Measure::new("database size at the first scrape", first, "bytes"),
+                        Measure::new("growth per hour", per_hour, "bytes"),
+                        Measure::new("time to quota", hours, "h"),
+                    ],
+                    table: None,
+                    thresholds: vec![n::ETCD_QUOTA_PROJECTION_HOURS],
+                    remedies: vec![
+                        remedies::find_what_takes_space(),
+                        remedies::compact(),
+                        remedies::defragment(),
+                        remedies::raise_quota(quota),
+                        watch(&format!("predict_linear({}[1h], 4 * 3600) > {quota}", db.metric)),
+                    ],
+                }
+                .into_finding(&INFO, t),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apiserver::DbSize;
+    use crate::test_support::apiserver;
+
+    #[test]
+    fn projects_growth_to_the_quota() {
+        let mib = 1024.0 * 1024.0;
+        let mut api = apiserver();
+        api.window_seconds = Some(1800.0);
+        api.db_size = vec![
+            // +200 MiB in 30 min = 400 MiB/h; 2048 - 1400 = 648 MiB left → 1.6 h
+            DbSize {
+                metric: "m".into(),
+                endpoint: "a".into(),
+                bytes: 1400.0 * mib,
+                first_bytes: Some(1200.0 * mib),
+            },
+            // +10 MiB in 30 min: 100 h left
+            DbSize {
+                metric: "m".into(),
+                endpoint: "b".into(),
+                bytes: 1000.0 * mib,
+                first_bytes: Some(990.0 * mib),
+            },
+        ];
+        let ev = MetricsEvidence { apiservers: vec![api], ..Default::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].subject.name, "a");
+        assert!(out[0].title.contains("400.0 MiB per hour"), "{}", out[0].title);
+        assert!(out[0].title.contains("1.6 h"), "{}", out[0].title);
+    }
+}

@@ -1,0 +1,130 @@
+//! MET006 apf-rejections: API Priority and Fairness rejected requests of a flow schema.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds,
+    threshold_names as n,
+};
+
+use super::{Draft, format_count, remedy, watch, window_phrase};
+use crate::MetricsEvidence;
+
+/// MET006.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "MET006",
+    name: "apf-rejections",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::ApiserverMetrics,
+    doc: r#"## What it detects
+Flow schemas whose requests API Priority and Fairness rejected with HTTP 429
+(`apiserver_flowcontrol_rejected_requests_total`, by flow schema, priority level and reason:
+`queue-full`, `concurrency-limit`, `time-out`, `cancelled`). Any rejection is reported.
+Rejections at the `exempt`, `system`, `node-high` or `leader-election` levels are critical:
+nodes and controllers themselves are being turned away.
+
+## Why it matters
+A rejected client retries; if it is a controller or a kubelet, the cluster stops converging.
+If it is a misbehaving client, APF is doing its job, and the question is whether that client
+should be fixed or given its own priority level.
+
+## Example
+`service-accounts` at `workload-low`: 1,250 requests rejected (queue-full) over 15 min.
+
+## Remedy
+Name the clients in that flow schema (audit log), fix the one that floods, or give it its own
+FlowSchema and PriorityLevelConfiguration (`apiserver-doctor throttle` writes them) so that it
+stops starving the others.
+
+## References
+- Kubernetes: API Priority and Fairness: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
+- kubernetes-mixin runbook.
+"#,
+};
+
+const VITAL_LEVELS: &[&str] = &["exempt", "system", "node-high", "leader-election"];
+
+/// Runs MET006.
+pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    for api in &ev.apiservers {
+        for r in &api.apf_rejections {
+            if r.rejected < t.value(n::APF_REJECTIONS_WARNING) {
+                continue;
+            }
+            let vital = VITAL_LEVELS.contains(&r.priority_level.as_str());
+            let subject = format!("{} ({})", r.flow_schema, r.priority_level);
+            out.push(
+                Draft {
+                    severity: if vital { Severity::Critical } else { Severity::Warning },
+                    title: format!("APF rejected {} requests of flow schema {subject}", format_count(r.rejected)),
+                    subject: Subject::new("flow-schema", r.flow_schema.clone()),
+                    summary: format!(
+                        "API Priority and Fairness answered 429 to {} requests of flow schema `{}` at priority level `{}` {} (reasons: {}).{}",
+                        format_count(r.rejected),
+                        r.flow_schema,
+                        r.priority_level,
+                        window_phrase(api.window_seconds),
+                        r.reasons.join(", "),
+                        if vital { " This level serves nodes and control-plane components: the cluster cannot converge while they are turned away." } else { "" }
+                    ),
+                    source: format!("metrics:{}", api.source),
+                    measures: vec![Measure::new("rejected requests", r.rejected, "count")],
+                    table: None,
+                    thresholds: vec![n::APF_REJECTIONS_WARNING],
+                    remedies: vec![
+                        remedy(
+                            "Name the clients of this flow schema",
+                            RemedyKind::Command,
+                            Safety::Safe,
+                            format!("kubectl get flowschema {} -o yaml\napiserver-doctor query 'KubeAudit | where responseStatus.code == 429 | summarize count() by userAgent, user.username | top 10 by count_' <audit logs>", r.flow_schema),
+                        ),
+                        remedy(
+                            "Give the noisy client its own priority level",
+                            RemedyKind::Advice,
+                            Safety::ReviewFirst,
+                            "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor throttle` generates both for the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
+                        ),
+                        watch(&format!(
+                            "sum by (flow_schema, priority_level, reason) (rate(apiserver_flowcontrol_rejected_requests_total{{flow_schema=\"{}\"}}[5m]))",
+                            r.flow_schema
+                        )),
+                    ],
+                }
+                .into_finding(&INFO, t),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apiserver::ApfRejections;
+    use crate::test_support::apiserver;
+
+    #[test]
+    fn any_rejection_warns_and_vital_levels_are_critical() {
+        let mut api = apiserver();
+        api.apf_rejections = vec![
+            ApfRejections {
+                flow_schema: "service-accounts".into(),
+                priority_level: "workload-low".into(),
+                reasons: vec!["queue-full".into()],
+                rejected: 1250.0,
+            },
+            ApfRejections {
+                flow_schema: "system-nodes".into(),
+                priority_level: "system".into(),
+                reasons: vec!["time-out".into()],
+                rejected: 3.0,
+            },
+        ];
+        let mut out = Vec::new();
+        run(
+            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+            &Thresholds::default(),
+            &mut out,
+        );
+        let got: Vec<(&str, Severity)> = out.iter().map(|f| (f.subject.name.as_str(), f.severity)).collect();
+        assert_eq!(got, [("service-accounts", Severity::Warning), ("system-nodes", Severity::Critical)]);
+        assert!(out[0].summary.contains("queue-full"));
+    }
+}

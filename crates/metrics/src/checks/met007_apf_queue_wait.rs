@@ -1,0 +1,125 @@
+//! MET007 apf-queue-wait: requests wait long in API Priority and Fairness queues.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds,
+    threshold_names as n,
+};
+
+use super::{Draft, format_count, format_seconds, remedy, watch, window_phrase};
+use crate::MetricsEvidence;
+
+/// MET007.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "MET007",
+    name: "apf-queue-wait",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::ApiserverMetrics,
+    doc: r#"## What it detects
+Priority levels whose requests waited in APF queues with a P99 above 1 s
+(`apiserver_flowcontrol_request_wait_duration_seconds`, summed over flow schemas), naming the
+flow schema with the most queued requests at that level.
+
+## Why it matters
+Queue wait is added to every request's latency before any work is done. A long wait means the
+level's concurrency share is used up, usually by one client.
+
+## Example
+`workload-low`: P99 queue wait 4.2 s over 18,000 requests, mostly flow schema
+`service-accounts`.
+
+## Remedy
+Find the client that fills the level (audit log), fix it, or move it to a priority level of
+its own (`apiserver-doctor throttle`); raise the level's `nominalConcurrencyShares` only if the
+load is legitimate.
+
+## References
+- Kubernetes: API Priority and Fairness: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
+- kubernetes-mixin runbook.
+"#,
+};
+
+/// Runs MET007.
+pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let min_observations = t.value(n::LATENCY_MIN_OBSERVATIONS);
+    let limit = t.value(n::APF_QUEUE_WAIT_P99_SECONDS);
+    for api in &ev.apiservers {
+        for w in &api.apf_wait {
+            if w.count < min_observations {
+                continue;
+            }
+            if w.p99_seconds <= limit {
+                continue;
+            }
+            out.push(
+                Draft {
+                    severity: Severity::Warning,
+                    title: format!("Requests at priority level {} wait {} in APF queues (P99)", w.priority_level, format_seconds(w.p99_seconds)),
+                    subject: Subject::new("priority-level", w.priority_level.clone()),
+                    summary: format!(
+                        "{} requests at priority level `{}` waited in queue with a P99 of {} {}; most queued requests came through flow schema `{}`. The wait adds to every request's latency.",
+                        format_count(w.count),
+                        w.priority_level,
+                        format_seconds(w.p99_seconds),
+                        window_phrase(api.window_seconds),
+                        w.flow_schema
+                    ),
+                    source: format!("metrics:{}", api.source),
+                    measures: vec![
+                        Measure::new("P99 queue wait", w.p99_seconds, "s"),
+                        Measure::new("requests", w.count, "count"),
+                    ],
+                    table: None,
+                    thresholds: vec![n::APF_QUEUE_WAIT_P99_SECONDS],
+                    remedies: vec![
+                        remedy(
+                            "Give the client that fills this level its own priority level",
+                            RemedyKind::Advice,
+                            Safety::ReviewFirst,
+                            "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor throttle` generates both for the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
+                        ),
+                        watch(&format!(
+                            "histogram_quantile(0.99, sum by (le, flow_schema) (rate(apiserver_flowcontrol_request_wait_duration_seconds_bucket{{priority_level=\"{}\"}}[5m])))",
+                            w.priority_level
+                        )),
+                    ],
+                }
+                .into_finding(&INFO, t),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apiserver::ApfWait;
+    use crate::test_support::apiserver;
+
+    #[test]
+    fn flags_levels_whose_p99_wait_exceeds_one_second() {
+        let mut api = apiserver();
+        api.apf_wait = vec![
+            ApfWait {
+                priority_level: "workload-low".into(),
+                flow_schema: "service-accounts".into(),
+                count: 18_000.0,
+                p99_seconds: 4.2,
+            },
+            ApfWait {
+                priority_level: "global-default".into(),
+                flow_schema: "global-default".into(),
+                count: 10.0,
+                p99_seconds: 0.9,
+            },
+        ];
+        let mut out = Vec::new();
+        run(
+            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+            &Thresholds::default(),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].subject.name, "workload-low");
+        assert!(out[0].summary.contains("service-accounts"));
+    }
+}

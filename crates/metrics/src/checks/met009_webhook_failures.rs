@@ -1,0 +1,170 @@
+//! MET009 webhook-failures: admission webhooks that cannot be called, and ones that fail open.
+
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds,
+    threshold_names as n,
+};
+
+use super::{Draft, format_count, remedy, watch, window_phrase};
+use crate::MetricsEvidence;
+
+/// MET009.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "MET009",
+    name: "webhook-failures",
+    default_severity: Severity::Critical,
+    evidence: EvidenceKind::ApiserverMetrics,
+    doc: r#"## What it detects
+Admission webhooks that the API server could not call, or that failed, so that the request
+was rejected (`apiserver_admission_webhook_rejection_count` with `error_type`
+`calling_webhook_error` or `apiserver_internal_error`): a warning, critical from
+`webhook_failures_critical` (10) such requests: the webhook is down and its
+`failurePolicy: Fail` blocks writes. Webhooks that failed and were let through because of
+`failurePolicy: Ignore` (`apiserver_admission_webhook_fail_open_count`): warning, the policy
+is silently not enforced. Denials by the webhook's own policy (`error_type="no_error"`) are
+counted in the evidence but are not a finding.
+
+## Why it matters
+A webhook outage with `failurePolicy: Fail` that covers pods or kube-system stops the
+control plane: no pod can be created, not even the webhook's own.
+
+## Example
+`validate.kyverno.svc-fail`: 3,400 requests rejected because the webhook could not be called.
+
+## Remedy
+Restore the webhook's backend (its pods, service and endpoints). To unblock the cluster now,
+set the webhook's `failurePolicy` to `Ignore` or delete the webhook configuration, and put it
+back once the backend is healthy; exclude `kube-system` with a `namespaceSelector` so it
+cannot deadlock the control plane again.
+
+## References
+- AKS: troubleshoot API server and etcd problems (admission webhooks): https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
+- Kubernetes: admission webhook good practices: https://kubernetes.io/docs/concepts/cluster-administration/admission-webhooks-good-practices/
+"#,
+};
+
+/// Runs MET009.
+pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    for api in &ev.apiservers {
+        for w in &api.webhooks {
+            let failing = w.call_failures > 0.0;
+            if !failing && w.fail_open <= 0.0 {
+                continue;
+            }
+            let kind = if w.webhook_type == "admit" {
+                "mutatingwebhookconfigurations"
+            } else {
+                "validatingwebhookconfigurations"
+            };
+            let (severity, title, summary) = if failing {
+                (
+                    if w.call_failures >= t.value(n::WEBHOOK_FAILURES_CRITICAL) {
+                        Severity::Critical
+                    } else {
+                        Severity::Warning
+                    },
+                    format!(
+                        "Admission webhook {} cannot be called: {} requests rejected",
+                        w.name,
+                        format_count(w.call_failures)
+                    ),
+                    format!(
+                        "The API server rejected {} requests {} because it could not call the webhook `{}` or the call failed. With `failurePolicy: Fail` every write the webhook covers is blocked until it answers again.",
+                        format_count(w.call_failures),
+                        window_phrase(api.window_seconds),
+                        w.name
+                    ),
+                )
+            } else {
+                (
+                    Severity::Warning,
+                    format!(
+                        "Admission webhook {} fails open: {} calls let through",
+                        w.name,
+                        format_count(w.fail_open)
+                    ),
+                    format!(
+                        "{} calls to the webhook `{}` failed {} and were let through because of `failurePolicy: Ignore`: its policy was not enforced for them.",
+                        format_count(w.fail_open),
+                        w.name,
+                        window_phrase(api.window_seconds)
+                    ),
+                )
+            };
+            out.push(
+                Draft {
+                    severity,
+                    title,
+                    subject: Subject::new("webhook", w.name.clone()),
+                    summary,
+                    source: format!("metrics:{}", api.source),
+                    measures: vec![
+                        Measure::new("requests rejected by call failures", w.call_failures, "count"),
+                        Measure::new("calls failed open", w.fail_open, "count"),
+                        Measure::new("requests denied by policy", w.denials, "count"),
+                    ],
+                    table: None,
+                    thresholds: vec![n::WEBHOOK_FAILURES_CRITICAL],
+                    remedies: vec![
+                        remedy(
+                            "Check the webhook's backend",
+                            RemedyKind::Command,
+                            Safety::Safe,
+                            format!("kubectl get {kind} -o json | jq -r '.items[] | select(.webhooks[].name == \"{}\") | .metadata.name, (.webhooks[] | .clientConfig.service // .clientConfig.url)'\nkubectl get pods,endpoints -n <the webhook service's namespace>", w.name),
+                        ),
+                        remedy(
+                            "Unblock writes now: let requests through while the webhook is down",
+                            RemedyKind::Command,
+                            Safety::ReviewFirst,
+                            format!("# Find the configuration that holds the webhook, then (index i of the webhook in it):\nkubectl patch {kind} <configuration> --type=json -p '[{{\"op\":\"replace\",\"path\":\"/webhooks/<i>/failurePolicy\",\"value\":\"Ignore\"}}]'\n# Put Fail back once the backend is healthy."),
+                        ),
+                        watch(&format!(
+                            "sum by (name, error_type) (rate(apiserver_admission_webhook_rejection_count{{name=\"{}\"}}[5m]))",
+                            w.name
+                        )),
+                    ],
+                }
+                .into_finding(&INFO, t),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apiserver::WebhookStats;
+    use crate::test_support::apiserver;
+
+    #[test]
+    fn call_failures_are_critical_fail_open_warns_denials_are_not_findings() {
+        let mut api = apiserver();
+        let base = WebhookStats {
+            name: String::new(),
+            webhook_type: "validating".into(),
+            calls: 10.0,
+            p99_seconds: 0.1,
+            call_failures: 0.0,
+            denials: 0.0,
+            fail_open: 0.0,
+        };
+        api.webhooks = vec![
+            WebhookStats { name: "down".into(), call_failures: 3400.0, ..base.clone() },
+            WebhookStats { name: "flaky".into(), call_failures: 3.0, ..base.clone() },
+            WebhookStats { name: "ignored".into(), fail_open: 12.0, ..base.clone() },
+            WebhookStats { name: "strict".into(), denials: 50.0, ..base },
+        ];
+        let mut out = Vec::new();
+        run(
+            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+            &Thresholds::default(),
+            &mut out,
+        );
+        let got: Vec<(&str, Severity)> = out.iter().map(|f| (f.subject.name.as_str(), f.severity)).collect();
+        assert_eq!(
+            got,
+            [("down", Severity::Critical), ("flaky", Severity::Warning), ("ignored", Severity::Warning)]
+        );
+        assert!(out[0].remedies.iter().any(|r| r.body.contains("Ignore")));
+    }
+}

@@ -1,0 +1,207 @@
+//! The kube-apiserver metrics checks (codes `MET…`), one file each, in a stable order.
+//!
+//! Each check reads [`MetricsEvidence`] only: no I/O, no printing.
+
+use findings::{
+    CheckInfo, Evidence, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table, Thresholds,
+};
+
+use crate::MetricsEvidence;
+
+mod met001_request_latency;
+mod met002_object_count;
+mod met003_object_growth;
+mod met004_db_size;
+mod met005_db_growth;
+mod met006_apf_rejections;
+mod met007_apf_queue_wait;
+mod met008_webhook_latency;
+mod met009_webhook_failures;
+mod met010_saturation;
+mod met011_etcd_request_latency;
+pub mod remedies;
+
+pub use met002_object_count::cleanup_remedies;
+
+type CheckFn = fn(&MetricsEvidence, &Thresholds, &mut Vec<Finding>);
+
+const CHECKS: &[(CheckInfo, CheckFn)] = &[
+    (met001_request_latency::INFO, met001_request_latency::run),
+    (met002_object_count::INFO, met002_object_count::run),
+    (met003_object_growth::INFO, met003_object_growth::run),
+    (met004_db_size::INFO, met004_db_size::run),
+    (met005_db_growth::INFO, met005_db_growth::run),
+    (met006_apf_rejections::INFO, met006_apf_rejections::run),
+    (met007_apf_queue_wait::INFO, met007_apf_queue_wait::run),
+    (met008_webhook_latency::INFO, met008_webhook_latency::run),
+    (met009_webhook_failures::INFO, met009_webhook_failures::run),
+    (met010_saturation::INFO, met010_saturation::run),
+    (met011_etcd_request_latency::INFO, met011_etcd_request_latency::run),
+];
+
+const INFOS: [CheckInfo; 11] = [
+    met001_request_latency::INFO,
+    met002_object_count::INFO,
+    met003_object_growth::INFO,
+    met004_db_size::INFO,
+    met005_db_growth::INFO,
+    met006_apf_rejections::INFO,
+    met007_apf_queue_wait::INFO,
+    met008_webhook_latency::INFO,
+    met009_webhook_failures::INFO,
+    met010_saturation::INFO,
+    met011_etcd_request_latency::INFO,
+];
+
+/// Every metrics check, in registry order.
+pub fn infos() -> &'static [CheckInfo] {
+    &INFOS
+}
+
+/// Runs every metrics check on the evidence; findings come in registry order.
+pub fn run(evidence: &MetricsEvidence, thresholds: &Thresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (_, check) in CHECKS {
+        check(evidence, thresholds, &mut out);
+    }
+    out
+}
+
+/// The parts of a finding a check fills; [`Draft::into_finding`] adds the code and the
+/// thresholds' values. Shared with the etcd checks.
+pub struct Draft {
+    /// Severity.
+    pub severity: Severity,
+    /// One-line title.
+    pub title: String,
+    /// What it is about.
+    pub subject: Subject,
+    /// A few plain sentences.
+    pub summary: String,
+    /// The evidence's source, already prefixed (`metrics:<file>`, `etcd:<endpoint>`).
+    pub source: String,
+    /// The numbers.
+    pub measures: Vec<Measure>,
+    /// Supporting rows.
+    pub table: Option<Table>,
+    /// Names of the thresholds used (from `findings::threshold_names`).
+    pub thresholds: Vec<&'static str>,
+    /// Fixes.
+    pub remedies: Vec<Remedy>,
+}
+
+impl Draft {
+    /// The finding of check `info`, with the thresholds' values from `t`.
+    pub fn into_finding(self, info: &CheckInfo, t: &Thresholds) -> Finding {
+        Finding {
+            code: info.code.to_owned(),
+            severity: self.severity,
+            title: self.title,
+            subject: self.subject,
+            time_range: None,
+            summary: self.summary,
+            evidence: Evidence {
+                source: self.source,
+                measures: self.measures,
+                query: None,
+                table: self.table,
+                chart: None,
+            },
+            thresholds: self.thresholds.iter().map(|n| t.get(n).into()).collect(),
+            remedies: self.remedies,
+        }
+    }
+}
+
+/// A remedy.
+pub fn remedy(title: &str, kind: RemedyKind, safety: Safety, body: impl Into<String>) -> Remedy {
+    Remedy { title: title.to_owned(), kind, body: body.into(), safety }
+}
+
+/// A PromQL expression to follow the problem live, as a safe remedy.
+pub fn watch(promql: &str) -> Remedy {
+    remedy("Follow it live in Prometheus", RemedyKind::Advice, Safety::Safe, promql)
+}
+
+/// `1.5 GiB`, `312.0 MiB`, `4.0 KiB`, `512 B`.
+pub fn format_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes.abs() < 1024.0 {
+        return format!("{bytes:.0} B");
+    }
+    let mut v = bytes / 1024.0;
+    let mut unit = UNITS[0];
+    for next in &UNITS[1..] {
+        if v.abs() < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = next;
+    }
+    format!("{v:.1} {unit}")
+}
+
+/// `850 ms`, `1.25 s`.
+pub fn format_seconds(s: f64) -> String {
+    if s < 1.0 { format!("{:.0} ms", s * 1000.0) } else { format!("{s:.2} s") }
+}
+
+/// `12,345`.
+pub fn format_count(n: f64) -> String {
+    let rounded = n.round() as i64;
+    let digits = rounded.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if rounded < 0 { format!("-{out}") } else { out }
+}
+
+/// `over the 5 min between the two scrapes` or `since the API server started`.
+pub(crate) fn window_phrase(window_seconds: Option<f64>) -> String {
+    match window_seconds {
+        Some(s) if s >= 120.0 => format!("over the {:.0} min between the two scrapes", s / 60.0),
+        Some(s) => format!("over the {s:.0} s between the two scrapes"),
+        None => "since the process started (one scrape: cumulative counters)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_has_a_unique_code_and_the_fixed_doc_headings() {
+        let mut codes: Vec<&str> = infos().iter().map(|i| i.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), infos().len());
+        for (info, (registered, _)) in infos().iter().zip(CHECKS) {
+            assert_eq!(info.code, registered.code);
+            assert!(info.code.starts_with("MET"), "{}", info.code);
+            let mut at = 0;
+            for heading in
+                ["## What it detects", "## Why it matters", "## Example", "## Remedy", "## References"]
+            {
+                let pos = info.doc[at..]
+                    .find(heading)
+                    .unwrap_or_else(|| panic!("{}: {heading} missing or out of order", info.code));
+                at += pos + heading.len();
+            }
+        }
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_bytes(2_147_483_648.0), "2.0 GiB");
+        assert_eq!(format_bytes(1_500_000.0), "1.4 MiB");
+        assert_eq!(format_bytes(100.0), "100 B");
+        assert_eq!(format_seconds(0.25), "250 ms");
+        assert_eq!(format_seconds(12.5), "12.50 s");
+        assert_eq!(format_count(1_234_567.0), "1,234,567");
+        assert_eq!(format_count(999.0), "999");
+    }
+}

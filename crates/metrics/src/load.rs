@@ -1,0 +1,101 @@
+//! Reading scrapes from files (plain or gzip), `-` (standard input) and `http(s)://` URLs.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::snapshot::Snapshot;
+
+/// Largest scrape read (a kube-apiserver of a big cluster exposes tens of MB).
+pub const MAX_SCRAPE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Why a scrape could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The file could not be opened or read.
+    #[error("{source_name}: {error}")]
+    Io {
+        /// The file as given.
+        source_name: String,
+        /// The error.
+        #[source]
+        error: std::io::Error,
+    },
+    /// The URL could not be fetched.
+    #[error("{url}: {message}")]
+    Http {
+        /// The URL as given (credentials never appear in it: we take none in URLs).
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The input is larger than [`MAX_SCRAPE_BYTES`].
+    #[error("{source_name}: larger than {MAX_SCRAPE_BYTES} bytes; is this a metrics scrape?")]
+    TooLarge {
+        /// The input as given.
+        source_name: String,
+    },
+}
+
+fn now_ms() -> Option<i64> {
+    SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_millis() as i64)
+}
+
+fn read_limited(reader: impl Read, source_name: &str) -> Result<Vec<u8>, LoadError> {
+    let mut buf = Vec::new();
+    reader
+        .take(MAX_SCRAPE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|error| LoadError::Io { source_name: source_name.to_owned(), error })?;
+    if buf.len() as u64 > MAX_SCRAPE_BYTES {
+        return Err(LoadError::TooLarge { source_name: source_name.to_owned() });
+    }
+    Ok(buf)
+}
+
+fn gunzip_if_needed(bytes: Vec<u8>, source_name: &str) -> Result<Vec<u8>, LoadError> {
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        read_limited(flate2::read::MultiGzDecoder::new(&bytes[..]), source_name)
+    } else {
+        Ok(bytes)
+    }
+}
+
+/// Reads one scrape: a file path, `-` for standard input, or an `http://` / `https://` URL
+/// (TLS verified). A file's modification time stands for the scrape time when its samples
+/// carry no timestamps; standard input and URLs use the time they were read.
+pub fn load(source_name: &str) -> Result<Snapshot, LoadError> {
+    if source_name.starts_with("http://") || source_name.starts_with("https://") {
+        let bytes = fetch(source_name)?;
+        return Ok(Snapshot::parse(source_name, &bytes, now_ms()));
+    }
+    if source_name == "-" {
+        let bytes = read_limited(std::io::stdin().lock(), "standard input")?;
+        let bytes = gunzip_if_needed(bytes, "standard input")?;
+        return Ok(Snapshot::parse(source_name, &bytes, now_ms()));
+    }
+    let io_err = |error| LoadError::Io { source_name: source_name.to_owned(), error };
+    let path = Path::new(source_name);
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let mtime = file
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64);
+    let bytes = read_limited(file, source_name)?;
+    let bytes = gunzip_if_needed(bytes, source_name)?;
+    Ok(Snapshot::parse(source_name, &bytes, mtime))
+}
+
+/// Fetches a `/metrics` URL with TLS verified, asking for the Prometheus text format.
+pub fn fetch(url: &str) -> Result<Vec<u8>, LoadError> {
+    let http_err = |message: String| LoadError::Http { url: url.to_owned(), message };
+    let response = ureq::get(url)
+        .header("Accept", "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5")
+        .call()
+        .map_err(|e| http_err(e.to_string()))?;
+    let mut body = response.into_body();
+    body.with_config().limit(MAX_SCRAPE_BYTES).read_to_vec().map_err(|e| http_err(e.to_string()))
+}

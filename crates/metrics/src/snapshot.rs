@@ -1,0 +1,324 @@
+//! One scrape of one target, with lookups by series name, histograms, and the increase of
+//! counters and histograms between two scrapes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::parse::{Exposition, Labels, Sample};
+use crate::quantile::{Bucket, histogram_quantile};
+use crate::target::{Target, identify};
+
+/// One parsed `/metrics` scrape.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Where it came from, as the user named it (a file name, a URL, `-`).
+    pub source: String,
+    /// What was parsed.
+    pub exposition: Exposition,
+    /// When it was taken, in milliseconds since the epoch: the newest sample timestamp in the
+    /// text, else the time the caller gives (a file's modification time, the fetch time).
+    pub time_ms: Option<i64>,
+    /// Which component and version exposed it.
+    pub target: Target,
+    index: HashMap<String, Vec<usize>>,
+}
+
+impl Snapshot {
+    /// Indexes a parsed exposition and identifies its target.
+    pub fn new(source: impl Into<String>, exposition: Exposition, fallback_time_ms: Option<i64>) -> Snapshot {
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in exposition.samples.iter().enumerate() {
+            index.entry(s.name.clone()).or_default().push(i);
+        }
+        let stamped = exposition.samples.iter().filter_map(|s| s.timestamp_ms).max();
+        let mut snapshot = Snapshot {
+            source: source.into(),
+            exposition,
+            time_ms: stamped.or(fallback_time_ms),
+            target: Target::default(),
+            index,
+        };
+        snapshot.target = identify(&snapshot);
+        snapshot
+    }
+
+    /// Parses `text` and builds the snapshot.
+    pub fn parse(source: impl Into<String>, text: &[u8], fallback_time_ms: Option<i64>) -> Snapshot {
+        Snapshot::new(source, crate::parse::parse(text), fallback_time_ms)
+    }
+
+    /// The samples of series `name` (exact name, e.g. `foo_bucket`).
+    pub fn series<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Sample> + 'a {
+        let indices = self.index.get(name).map(Vec::as_slice).unwrap_or(&[]);
+        indices.iter().filter_map(|&i| self.exposition.samples.get(i))
+    }
+
+    /// True when at least one sample of series `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    /// The names of every series present, sorted.
+    pub fn series_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.index.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The value of the first sample of `name`.
+    pub fn first_value(&self, name: &str) -> Option<f64> {
+        self.series(name).next().map(|s| s.value)
+    }
+
+    /// The histograms of family `family` (from `family_bucket`, `_sum`, `_count`), one per
+    /// label set, sorted by labels.
+    pub fn histograms(&self, family: &str) -> Vec<Histogram> {
+        let mut by_labels: BTreeMap<Labels, Histogram> = BTreeMap::new();
+        for s in self.series(&format!("{family}_bucket")) {
+            let Some(le) = s.labels.get("le").and_then(crate::parse::parse_value) else { continue };
+            let key = s.labels.without("le");
+            by_labels
+                .entry(key.clone())
+                .or_insert_with(|| Histogram::empty(key))
+                .buckets
+                .push(Bucket { upper_bound: le, count: s.value });
+        }
+        for (suffix, is_sum) in [("_sum", true), ("_count", false)] {
+            for s in self.series(&format!("{family}{suffix}")) {
+                if let Some(h) = by_labels.get_mut(&s.labels.without("le")) {
+                    if is_sum {
+                        h.sum = s.value;
+                    } else {
+                        h.count = s.value;
+                    }
+                }
+            }
+        }
+        by_labels
+            .into_values()
+            .map(|mut h| {
+                h.buckets.sort_by(|a, b| a.upper_bound.total_cmp(&b.upper_bound));
+                h
+            })
+            .collect()
+    }
+}
+
+/// One histogram series: cumulative buckets, sum and count.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Histogram {
+    /// Its labels without `le`, sorted by name.
+    pub labels: Labels,
+    /// Cumulative buckets sorted by bound.
+    pub buckets: Vec<Bucket>,
+    /// `_count`.
+    pub count: f64,
+    /// `_sum`.
+    pub sum: f64,
+}
+
+impl Histogram {
+    fn empty(labels: Labels) -> Histogram {
+        Histogram { labels, buckets: Vec::new(), count: 0.0, sum: 0.0 }
+    }
+
+    /// The `q`-quantile, as `histogram_quantile(q, …)`.
+    pub fn quantile(&self, q: f64) -> f64 {
+        histogram_quantile(q, &self.buckets)
+    }
+
+    /// Observations: the `+Inf` bucket, else `_count`.
+    pub fn observations(&self) -> f64 {
+        self.buckets.iter().find(|b| b.upper_bound == f64::INFINITY).map_or(self.count, |b| b.count)
+    }
+
+    /// What was observed since `earlier` (a scrape of the same series): bucket-wise increase.
+    /// A counter that went down means the process restarted: the later histogram is then all
+    /// there is, as Prometheus' `increase` assumes.
+    pub fn since(&self, earlier: &Histogram) -> Histogram {
+        if self.observations() < earlier.observations() {
+            return self.clone();
+        }
+        let before: HashMap<u64, f64> =
+            earlier.buckets.iter().map(|b| (b.upper_bound.to_bits(), b.count)).collect();
+        Histogram {
+            labels: self.labels.clone(),
+            buckets: self
+                .buckets
+                .iter()
+                .map(|b| Bucket {
+                    upper_bound: b.upper_bound,
+                    count: (b.count - before.get(&b.upper_bound.to_bits()).copied().unwrap_or(0.0)).max(0.0),
+                })
+                .collect(),
+            count: (self.count - earlier.count).max(0.0),
+            sum: self.sum - earlier.sum,
+        }
+    }
+
+    /// Adds another histogram's buckets into this one (for summing over labels), bound by bound.
+    pub fn add(&mut self, other: &Histogram) {
+        for b in &other.buckets {
+            match self.buckets.iter_mut().find(|mine| mine.upper_bound == b.upper_bound) {
+                Some(mine) => mine.count += b.count,
+                None => self.buckets.push(*b),
+            }
+        }
+        self.buckets.sort_by(|a, b| a.upper_bound.total_cmp(&b.upper_bound));
+        self.count += other.count;
+        self.sum += other.sum;
+    }
+
+    /// Histograms summed by the labels `by` (like `sum by (…) (…)`), keyed by those labels.
+    pub fn sum_by(histograms: &[Histogram], by: &[&str]) -> BTreeMap<Vec<String>, Histogram> {
+        let mut out: BTreeMap<Vec<String>, Histogram> = BTreeMap::new();
+        for h in histograms {
+            let key: Vec<String> = by.iter().map(|l| h.labels.value(l).to_owned()).collect();
+            match out.get_mut(&key) {
+                Some(acc) => acc.add(h),
+                None => {
+                    let labels =
+                        Labels(by.iter().map(|l| ((*l).to_owned(), h.labels.value(l).to_owned())).collect());
+                    out.insert(key, Histogram { labels, ..h.clone() });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The increase of a counter from `earlier` to `later`, with Prometheus' reset rule: a drop
+/// means the process restarted and counted again from zero.
+pub fn increase(earlier: f64, later: f64) -> f64 {
+    if later < earlier { later } else { later - earlier }
+}
+
+/// Two scrapes of the same target (or one), and the time between them.
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    /// The earlier scrape, when there are two.
+    pub first: Option<&'a Snapshot>,
+    /// The latest scrape.
+    pub last: &'a Snapshot,
+    /// Seconds between them, when both have a time.
+    pub seconds: Option<f64>,
+}
+
+impl<'a> Window<'a> {
+    /// A window over one scrape: counters and histograms are cumulative since process start.
+    pub fn single(last: &'a Snapshot) -> Window<'a> {
+        Window { first: None, last, seconds: None }
+    }
+
+    /// A window between two scrapes; `seconds` overrides their timestamps when given.
+    pub fn between(first: &'a Snapshot, last: &'a Snapshot, seconds: Option<f64>) -> Window<'a> {
+        let seconds = seconds.or_else(|| match (first.time_ms, last.time_ms) {
+            (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1000.0),
+            _ => None,
+        });
+        Window { first: Some(first), last, seconds }
+    }
+
+    /// The histograms of `family` over the window: increase since the first scrape when there
+    /// is one, else cumulative.
+    pub fn histograms(&self, family: &str) -> Vec<Histogram> {
+        let last = self.last.histograms(family);
+        let Some(first) = self.first else { return last };
+        let before: HashMap<Labels, Histogram> =
+            first.histograms(family).into_iter().map(|h| (h.labels.clone(), h)).collect();
+        last.into_iter()
+            .map(|h| match before.get(&h.labels) {
+                Some(b) => h.since(b),
+                None => h,
+            })
+            .collect()
+    }
+
+    /// Counter samples of `name` over the window, keyed by their sorted labels: the increase
+    /// since the first scrape when there is one, else the cumulative value.
+    pub fn counter(&self, name: &str) -> BTreeMap<Labels, f64> {
+        let mut out: BTreeMap<Labels, f64> =
+            self.last.series(name).map(|s| (s.labels.without(""), s.value)).collect();
+        if let Some(first) = self.first {
+            let before: HashMap<Labels, f64> =
+                first.series(name).map(|s| (s.labels.without(""), s.value)).collect();
+            for (labels, value) in out.iter_mut() {
+                if let Some(&b) = before.get(labels) {
+                    *value = increase(b, *value);
+                }
+            }
+        }
+        out
+    }
+
+    /// Gauge samples of `name` in both scrapes, keyed by sorted labels: `(first, last)`.
+    pub fn gauge(&self, name: &str) -> BTreeMap<Labels, (Option<f64>, f64)> {
+        let before: HashMap<Labels, f64> = self
+            .first
+            .map(|f| f.series(name).map(|s| (s.labels.without(""), s.value)).collect())
+            .unwrap_or_default();
+        self.last
+            .series(name)
+            .map(|s| {
+                let key = s.labels.without("");
+                let b = before.get(&key).copied();
+                (key, (b, s.value))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIRST: &str = "# TYPE d histogram\n\
+d_bucket{verb=\"GET\",le=\"0.1\"} 10 1000\n\
+d_bucket{verb=\"GET\",le=\"1\"} 20 1000\n\
+d_bucket{verb=\"GET\",le=\"+Inf\"} 20 1000\n\
+d_sum{verb=\"GET\"} 5 1000\nd_count{verb=\"GET\"} 20 1000\n\
+c_total{a=\"x\"} 100 1000\n";
+    const SECOND: &str = "# TYPE d histogram\n\
+d_bucket{le=\"0.1\",verb=\"GET\"} 10 61000\n\
+d_bucket{le=\"1\",verb=\"GET\"} 20 61000\n\
+d_bucket{le=\"+Inf\",verb=\"GET\"} 120 61000\n\
+d_sum{verb=\"GET\"} 900 61000\nd_count{verb=\"GET\"} 120 61000\n\
+c_total{a=\"x\"} 160 61000\n";
+
+    #[test]
+    fn window_gives_increase_between_scrapes() {
+        let a = Snapshot::parse("a", FIRST.as_bytes(), None);
+        let b = Snapshot::parse("b", SECOND.as_bytes(), None);
+        let w = Window::between(&a, &b, None);
+        assert_eq!(w.seconds, Some(60.0));
+        let h = w.histograms("d");
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].observations(), 100.0);
+        // all 100 new observations are above 1 s: P99 is the highest finite bound
+        assert_eq!(h[0].quantile(0.99), 1.0);
+        // cumulative over the last scrape alone, P50 is rank 60 in (1, +Inf] → 1 as well,
+        // but P10 (rank 12) lies in (0.1, 1]: 0.1 + 0.9 * 2/10
+        let cumulative = Window::single(&b).histograms("d");
+        assert!((cumulative[0].quantile(0.1) - 0.28).abs() < 1e-12);
+        assert_eq!(w.counter("c_total").values().copied().collect::<Vec<_>>(), [60.0]);
+    }
+
+    #[test]
+    fn counter_reset_counts_from_zero() {
+        assert_eq!(increase(100.0, 160.0), 60.0);
+        assert_eq!(increase(100.0, 7.0), 7.0);
+        let a = Snapshot::parse("a", SECOND.as_bytes(), None);
+        let b = Snapshot::parse("b", FIRST.as_bytes(), None);
+        let h = Window::between(&a, &b, Some(60.0)).histograms("d");
+        assert_eq!(h[0].observations(), 20.0, "restart: the later histogram is all there is");
+    }
+
+    #[test]
+    fn sum_by_adds_buckets_of_the_same_bound() {
+        let text = "d_bucket{verb=\"GET\",r=\"a\",le=\"1\"} 1\nd_bucket{verb=\"GET\",r=\"a\",le=\"+Inf\"} 2\n\
+d_bucket{verb=\"GET\",r=\"b\",le=\"1\"} 3\nd_bucket{verb=\"GET\",r=\"b\",le=\"+Inf\"} 4\n";
+        let s = Snapshot::parse("x", text.as_bytes(), None);
+        let summed = Histogram::sum_by(&s.histograms("d"), &["verb"]);
+        let h = &summed[&vec!["GET".to_owned()]];
+        assert_eq!(h.buckets.iter().map(|b| b.count).collect::<Vec<_>>(), [4.0, 6.0]);
+    }
+}
