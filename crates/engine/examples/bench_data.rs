@@ -26,14 +26,47 @@ impl Lcg {
     }
 }
 
-const VERBS: &[(&str, u64)] =
-    &[("get", 40), ("list", 15), ("watch", 10), ("create", 10), ("update", 10), ("patch", 8), ("delete", 5), ("deletecollection", 2)];
+const VERBS: &[(&str, u64)] = &[
+    ("get", 40),
+    ("list", 15),
+    ("watch", 10),
+    ("create", 10),
+    ("update", 10),
+    ("patch", 8),
+    ("delete", 5),
+    ("deletecollection", 2),
+];
 const RESOURCES: &[&str] = &[
-    "pods", "configmaps", "secrets", "leases", "events", "jobs", "deployments", "replicasets", "services", "endpoints",
-    "endpointslices", "nodes", "namespaces", "serviceaccounts", "roles", "rolebindings", "clusterroles",
-    "clusterrolebindings", "persistentvolumeclaims", "persistentvolumes", "statefulsets", "daemonsets", "cronjobs",
-    "ingresses", "networkpolicies", "customresourcedefinitions", "validatingwebhookconfigurations",
-    "mutatingwebhookconfigurations", "flowschemas", "",
+    "pods",
+    "configmaps",
+    "secrets",
+    "leases",
+    "events",
+    "jobs",
+    "deployments",
+    "replicasets",
+    "services",
+    "endpoints",
+    "endpointslices",
+    "nodes",
+    "namespaces",
+    "serviceaccounts",
+    "roles",
+    "rolebindings",
+    "clusterroles",
+    "clusterrolebindings",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "statefulsets",
+    "daemonsets",
+    "cronjobs",
+    "ingresses",
+    "networkpolicies",
+    "customresourcedefinitions",
+    "validatingwebhookconfigurations",
+    "mutatingwebhookconfigurations",
+    "flowschemas",
+    "",
 ];
 
 fn event(i: u64, n: u64, rng: &mut Lcg) -> Event {
@@ -94,7 +127,8 @@ fn event(i: u64, n: u64, rng: &mut Lcg) -> Event {
         object_ref: (!resource.is_empty()).then(|| ObjectRef {
             resource: Some(resource.into()),
             namespace: Some(format!("ns-{}", client % 13)),
-            name: (!matches!(verb, "list" | "watch" | "deletecollection")).then(|| format!("{resource}-{}", i % 1000)),
+            name: (!matches!(verb, "list" | "watch" | "deletecollection"))
+                .then(|| format!("{resource}-{}", i % 1000)),
             api_version: Some("v1".into()),
             ..ObjectRef::default()
         }),

@@ -23,7 +23,8 @@ use crate::udf::dynamic::string_at;
 use crate::{QueryResult, RenderSpec};
 
 /// The chart kinds drawn as lines over a continuous x.
-const LINE_KINDS: &[&str] = &["timechart", "linechart", "areachart", "stackedareachart", "scatterchart", "anomalychart"];
+const LINE_KINDS: &[&str] =
+    &["timechart", "linechart", "areachart", "stackedareachart", "scatterchart", "anomalychart"];
 
 fn numeric(a: &dyn Array, i: usize) -> Option<f64> {
     if a.is_null(i) {
@@ -33,7 +34,9 @@ fn numeric(a: &dyn Array, i: usize) -> Option<f64> {
         DataType::Int64 => a.as_primitive::<Int64Type>().value(i) as f64,
         DataType::Int32 => f64::from(a.as_primitive::<Int32Type>().value(i)),
         DataType::Float64 => a.as_primitive::<Float64Type>().value(i),
-        DataType::Duration(_) => a.as_primitive::<arrow::datatypes::DurationNanosecondType>().value(i) as f64 / 1e9,
+        DataType::Duration(_) => {
+            a.as_primitive::<arrow::datatypes::DurationNanosecondType>().value(i) as f64 / 1e9
+        }
         _ => return None,
     })
 }
@@ -129,7 +132,16 @@ pub fn chart(result: &QueryResult, spec: &RenderSpec) -> Option<Chart> {
             Some(Series { name, points: pts.into_iter().map(|(_, p)| p).collect() })
         })
         .collect();
-    let y_label = spec.ytitle.clone().unwrap_or_else(|| ys.iter().map(|&y| cols[y].name.clone()).collect::<Vec<_>>().join(", "));
+    let y_label = spec
+        .ytitle
+        .clone()
+        .unwrap_or_else(|| ys.iter().map(|&y| cols[y].name.clone()).collect::<Vec<_>>().join(", "));
     let x_label = spec.xtitle.clone().unwrap_or_else(|| cols[x].name.clone());
-    Some(Chart { kind: spec.kind.clone(), title: spec.title.clone().unwrap_or_default(), x_label, y_label, series })
+    Some(Chart {
+        kind: spec.kind.clone(),
+        title: spec.title.clone().unwrap_or_default(),
+        x_label,
+        y_label,
+        series,
+    })
 }

@@ -105,9 +105,13 @@ impl EngineError {
             other => other.to_string(),
         };
         match self.span() {
-            Some(span) => {
-                kql::render_diagnostic(query, origin, kql::Span::new(span.start, span.end), &message, self.help())
-            }
+            Some(span) => kql::render_diagnostic(
+                query,
+                origin,
+                kql::Span::new(span.start, span.end),
+                &message,
+                self.help(),
+            ),
             None => match self.help() {
                 Some(h) => format!("error: {message}\n  = help: {h}\n"),
                 None => format!("error: {message}\n"),
@@ -152,7 +156,9 @@ mod tests {
     fn plan_errors_render_with_a_caret_and_help() {
         let q = "AKSAudit\n| where Usr == 1";
         let start = q.find("Usr").expect("present");
-        let e = EngineError::Plan(PlanError::at(Some(start..start + 3), "unknown column 'Usr'").with_help("did you mean 'User'?"));
+        let e = EngineError::Plan(
+            PlanError::at(Some(start..start + 3), "unknown column 'Usr'").with_help("did you mean 'User'?"),
+        );
         let out = e.render(q, "<query>");
         assert!(out.starts_with("error: unknown column 'Usr'\n"), "{out}");
         assert!(out.contains("<query>:2:9"), "{out}");

@@ -74,7 +74,13 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     }
     let (body, offset_secs) = split_offset(s);
     let body = body.trim_end_matches('Z').trim_end_matches('z');
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S%.f"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S%.f",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(body, fmt) {
             return dt.and_utc().timestamp_nanos_opt().map(|n| n - offset_secs * NANOS_PER_SEC);
         }
@@ -97,7 +103,8 @@ fn split_offset(s: &str) -> (&str, i64) {
         if let Some(p) = tail.rfind(['+', '-']) {
             let off = &tail[p + 1..];
             let parts: Vec<&str> = off.split(':').collect();
-            if parts.len() == 2 && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit())) {
+            if parts.len() == 2 && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+            {
                 let h: i64 = parts[0].parse().unwrap_or(0);
                 let m: i64 = parts[1].parse().unwrap_or(0);
                 let sign = if tail.as_bytes()[p] == b'-' { -1 } else { 1 };

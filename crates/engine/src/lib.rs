@@ -171,7 +171,8 @@ impl Engine {
         }
         let mut urls = Vec::with_capacity(files.len());
         for f in files {
-            let abs = std::fs::canonicalize(f).map_err(|source| audit::store::StoreError::Io { path: f.clone(), source })?;
+            let abs = std::fs::canonicalize(f)
+                .map_err(|source| audit::store::StoreError::Io { path: f.clone(), source })?;
             let url = ListingTableUrl::parse(abs.to_string_lossy().as_ref())
                 .map_err(|e| EngineError::Internal(format!("{}: {e}", abs.display())))?;
             urls.push(url);

@@ -121,10 +121,7 @@ fn azure_diagnostics_columns() -> Vec<Binding> {
     bind(vec![
         ("TimeGenerated", time_generated()),
         ("Category", Value::expr(Expr::Column("Category".into()), KType::String)),
-        (
-            "log_s",
-            Value::Expr(TExpr { expr: object_json(&[]), ty: KType::String, json_of: Some(vec![]) }),
-        ),
+        ("log_s", Value::Expr(TExpr { expr: object_json(&[]), ty: KType::String, json_of: Some(vec![]) })),
         ("ResourceId", Value::expr(rid_upper.clone(), KType::String)),
         ("pod_s", string(col::APISERVER_POD)),
         ("OperationName", constant("Microsoft.ContainerService/managedClusters/diagnosticLogs/Read")),

@@ -162,7 +162,15 @@ mod tests {
 
     #[test]
     fn type_names_parse_back() {
-        for t in [KType::Bool, KType::Int, KType::Long, KType::Real, KType::String, KType::DateTime, KType::TimeSpan] {
+        for t in [
+            KType::Bool,
+            KType::Int,
+            KType::Long,
+            KType::Real,
+            KType::String,
+            KType::DateTime,
+            KType::TimeSpan,
+        ] {
             assert_eq!(KType::parse(t.name()), Some(t));
         }
         assert_eq!(KType::parse("double"), Some(KType::Real));

@@ -6,7 +6,8 @@ mod common;
 use std::path::PathBuf;
 
 fn doc() -> String {
-    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/kql.md")).expect("docs/kql.md")
+    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/kql.md"))
+        .expect("docs/kql.md")
 }
 
 fn examples(doc: &str) -> Vec<String> {
@@ -37,7 +38,9 @@ fn every_documented_example_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = common::engine_for_format(dir.path(), "azure-diagnostics", &common::cluster_events(500));
     for q in &examples {
-        let r = engine.query(q, &common::opts()).unwrap_or_else(|e| panic!("docs/kql.md example fails:\n{q}\n{}", e.render(q, "<doc>")));
+        let r = engine
+            .query(q, &common::opts())
+            .unwrap_or_else(|e| panic!("docs/kql.md example fails:\n{q}\n{}", e.render(q, "<doc>")));
         assert!(r.num_rows() > 0, "docs/kql.md example returns no rows:\n{q}");
     }
 }
@@ -48,14 +51,22 @@ fn documented_names(doc: &str) -> Vec<String> {
     let mut in_section = false;
     for line in doc.lines() {
         if line.starts_with("## ") {
-            in_section = matches!(line, "## Tabular operators" | "## Scalar functions and operators" | "## Aggregates");
+            in_section = matches!(
+                line,
+                "## Tabular operators" | "## Scalar functions and operators" | "## Aggregates"
+            );
         }
         if !in_section || !line.starts_with("| `") {
             continue;
         }
         let first = line.split(" | ").next().unwrap_or("");
         for piece in first.split('`').skip(1).step_by(2) {
-            let word: String = piece.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '!' | '=' | '~' | '<' | '>')).collect();
+            let word: String = piece
+                .chars()
+                .take_while(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '!' | '=' | '~' | '<' | '>')
+                })
+                .collect();
             if word.len() >= 2 && word.chars().any(|c| c.is_ascii_alphabetic()) {
                 names.push(word);
             }

@@ -15,8 +15,9 @@ use engine::format::{OutputFormat, cell_text};
 
 fn query_file(name: &str) -> String {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kql/tests/queries");
-    let text = std::fs::read_to_string(dir.join(format!("supportdocs__troubleshoot-apiserver-etcd-{name}.kql")))
-        .expect("the guide's queries are in crates/kql/tests/queries");
+    let text =
+        std::fs::read_to_string(dir.join(format!("supportdocs__troubleshoot-apiserver-etcd-{name}.kql")))
+            .expect("the guide's queries are in crates/kql/tests/queries");
     // Drop the `// source:` line; the rest is the query as published.
     text.lines().skip_while(|l| l.starts_with("// source:")).collect::<Vec<_>>().join("\n")
 }
@@ -29,7 +30,10 @@ fn guide_queries() -> Vec<(&'static str, String)> {
         ("top-useragents-aksaudit", query_file("top-useragents-aksaudit")),
         ("top-users-azurediagnostics", query_file("top-users-azurediagnostics")),
         ("latency-by-useragent-timechart-aksaudit", query_file("latency-by-useragent-timechart-aksaudit")),
-        ("latency-by-user-timechart-azurediagnostics", query_file("latency-by-user-timechart-azurediagnostics")),
+        (
+            "latency-by-user-timechart-azurediagnostics",
+            query_file("latency-by-user-timechart-azurediagnostics"),
+        ),
         (
             "p99-latency-by-resource-aksaudit",
             query_file("p99-latency-by-resource-aksaudit").replace("DUMMYUSERAGENT", CLIENTS[UA].0),
@@ -123,16 +127,24 @@ fn check(name: &str, r: &QueryResult, events: &[Event], fmt: &str) {
     let got = rows(r);
     if name.starts_with("top-") {
         let mut got = got;
-        got.sort_by(|a, b| b[1].parse::<i64>().unwrap_or(0).cmp(&a[1].parse::<i64>().unwrap_or(0)).then(a[0].cmp(&b[0])));
+        got.sort_by(|a, b| {
+            b[1].parse::<i64>().unwrap_or(0).cmp(&a[1].parse::<i64>().unwrap_or(0)).then(a[0].cmp(&b[0]))
+        });
         assert_eq!(got, expected_top(events, by_user), "{name} on {fmt}");
         let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec![if by_user { "User" } else { "UserAgent" }, "count_"], "{name} on {fmt}");
     } else if name.starts_with("latency-") {
         let want = expected_avg(events, by_user);
         let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, vec![if by_user { "User" } else { "UserAgent" }, "start_time", "avg_latency"], "{name} on {fmt}");
-        let got: BTreeMap<(String, String), f64> =
-            got.into_iter().map(|row| ((row[0].clone(), row[1].clone()), row[2].parse::<f64>().expect("a number"))).collect();
+        assert_eq!(
+            names,
+            vec![if by_user { "User" } else { "UserAgent" }, "start_time", "avg_latency"],
+            "{name} on {fmt}"
+        );
+        let got: BTreeMap<(String, String), f64> = got
+            .into_iter()
+            .map(|row| ((row[0].clone(), row[1].clone()), row[2].parse::<f64>().expect("a number")))
+            .collect();
         assert_eq!(got.len(), want.len(), "{name} on {fmt}: groups");
         for (k, v) in &want {
             let g = got.get(k).unwrap_or_else(|| panic!("{name} on {fmt}: missing group {k:?}"));
@@ -148,8 +160,10 @@ fn check(name: &str, r: &QueryResult, events: &[Event], fmt: &str) {
         assert!(!want.is_empty(), "the test data must exercise the p99 query");
         let names: Vec<&str> = r.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, vec!["HttpMethod", "Resource", "p99latency"], "{name} on {fmt}");
-        let got: BTreeMap<(String, String), i64> =
-            got.into_iter().map(|row| ((row[0].clone(), row[1].clone()), row[2].parse::<i64>().expect("a long"))).collect();
+        let got: BTreeMap<(String, String), i64> = got
+            .into_iter()
+            .map(|row| ((row[0].clone(), row[1].clone()), row[2].parse::<i64>().expect("a long")))
+            .collect();
         assert_eq!(got, want, "{name} on {fmt}");
     }
 }
@@ -168,13 +182,15 @@ fn sorted_table(r: &QueryResult) -> String {
 }
 
 fn golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/guide").join(format!("{name}.out"));
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/guide").join(format!("{name}.out"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
         std::fs::write(&path, actual).expect("write golden");
         return;
     }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{}: missing; run with UPDATE_GOLDEN=1", path.display()));
+    let want = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{}: missing; run with UPDATE_GOLDEN=1", path.display()));
     assert_eq!(actual, want, "{name}: output differs from {}", path.display());
 }
 
@@ -191,7 +207,9 @@ fn guide_queries_match_an_independent_computation_on_every_format() {
     for (fmt, engine) in &sources {
         let fmt = fmt.as_str();
         for (name, q) in guide_queries() {
-            let r = engine.query(&q, &opts()).unwrap_or_else(|e| panic!("{name} on {fmt}: {}", e.render(&q, name)));
+            let r = engine
+                .query(&q, &opts())
+                .unwrap_or_else(|e| panic!("{name} on {fmt}: {}", e.render(&q, name)));
             check(name, &r, &events, fmt);
             let table = sorted_table(&r);
             match tables.get(name) {

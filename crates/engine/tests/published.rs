@@ -91,7 +91,8 @@ fn queries() -> BTreeMap<String, String> {
 
 /// The query as it runs: without its `// source:` line, workbook parameters substituted.
 fn prepare(text: &str) -> String {
-    let body: String = text.lines().skip_while(|l| l.starts_with("// source:")).collect::<Vec<_>>().join("\n");
+    let body: String =
+        text.lines().skip_while(|l| l.starts_with("// source:")).collect::<Vec<_>>().join("\n");
     kql::substitute_parameters(&body, &kql::sentinel_workbook_defaults())
 }
 
@@ -134,7 +135,9 @@ fn not_running_list_is_in_the_docs() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/kql.md");
     let doc = std::fs::read_to_string(&path).expect("docs/kql.md");
     let (start, end) = ("<!-- published-queries:start -->\n", "<!-- published-queries:end -->");
-    let (Some(a), Some(b)) = (doc.find(start), doc.find(end)) else { panic!("docs/kql.md lacks the published-queries markers") };
+    let (Some(a), Some(b)) = (doc.find(start), doc.find(end)) else {
+        panic!("docs/kql.md lacks the published-queries markers")
+    };
     let current = &doc[a + start.len()..b];
     let want = docs_section();
     if std::env::var_os("UPDATE_DOCS").is_some() {
@@ -142,5 +145,8 @@ fn not_running_list_is_in_the_docs() {
         std::fs::write(&path, new).expect("writable");
         return;
     }
-    assert_eq!(current, want, "docs/kql.md's list of queries that do not run is stale (UPDATE_DOCS=1 rewrites it)");
+    assert_eq!(
+        current, want,
+        "docs/kql.md's list of queries that do not run is stale (UPDATE_DOCS=1 rewrites it)"
+    );
 }

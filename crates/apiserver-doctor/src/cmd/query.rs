@@ -57,7 +57,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (query, origin) = match (&args.query, &args.file) {
         (Some(q), _) => (q.clone(), "<query>".to_owned()),
         (None, Some(f)) => {
-            let q = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read the query", f.display()))?;
+            let q = std::fs::read_to_string(f)
+                .with_context(|| format!("{}: cannot read the query", f.display()))?;
             (q, f.display().to_string())
         }
         (None, None) => {
@@ -71,8 +72,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let now = match &args.now {
         None => Now::Wall,
-        Some(s) => Now::parse(s)
-            .with_context(|| format!("--now {s}: expected `latest` or a datetime such as 2024-01-01T10:00:00Z"))?,
+        Some(s) => Now::parse(s).with_context(|| {
+            format!("--now {s}: expected `latest` or a datetime such as 2024-01-01T10:00:00Z")
+        })?,
     };
     let format = OutputFormat::parse(&args.output).unwrap_or(OutputFormat::Table);
     let engine = open(&args)?;

@@ -89,7 +89,11 @@ impl Rel {
             }
         }
         if !added.is_empty() {
-            self.plan = LogicalPlanBuilder::from(self.plan.clone()).project(exprs).map_err(internal)?.build().map_err(internal)?;
+            self.plan = LogicalPlanBuilder::from(self.plan.clone())
+                .project(exprs)
+                .map_err(internal)?
+                .build()
+                .map_err(internal)?;
         }
         Ok(out)
     }
@@ -114,7 +118,10 @@ impl Rel {
             used.push(phys.clone());
             exprs.push(t.expr.clone().alias(phys.clone()));
             let json_of = if keep_event { t.json_of.clone() } else { None };
-            cols.push(Binding { name: b.name.clone(), value: Value::Expr(TExpr { expr: column(&phys), ty: t.ty, json_of }) });
+            cols.push(Binding {
+                name: b.name.clone(),
+                value: Value::Expr(TExpr { expr: column(&phys), ty: t.ty, json_of }),
+            });
         }
         let keep = keep_event && self.has_event;
         if keep {
@@ -124,7 +131,11 @@ impl Rel {
                 }
             }
         }
-        let plan = LogicalPlanBuilder::from(self.plan).project(exprs).map_err(internal)?.build().map_err(internal)?;
+        let plan = LogicalPlanBuilder::from(self.plan)
+            .project(exprs)
+            .map_err(internal)?
+            .build()
+            .map_err(internal)?;
         Ok(Rel { plan, cols, has_event: keep })
     }
 }

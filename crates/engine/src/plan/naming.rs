@@ -57,7 +57,9 @@ pub fn derived(e: &Expr) -> Option<String> {
                 _ => None,
             }
         }
-        ExprKind::Call { name, args } if FIRST_ARG_NAMED.contains(&name.name.as_str()) => args.first().and_then(derived),
+        ExprKind::Call { name, args } if FIRST_ARG_NAMED.contains(&name.name.as_str()) => {
+            args.first().and_then(derived)
+        }
         _ => None,
     }
 }
@@ -100,7 +102,10 @@ mod tests {
         assert_eq!(name_of("tostring(userAgent)").as_deref(), Some("userAgent"));
         assert_eq!(name_of("bin(start_time, 5m)").as_deref(), Some("start_time"));
         assert_eq!(name_of("parse_json(log_s)").as_deref(), Some("log_s"));
-        assert_eq!(name_of(r#"logs.annotations["authorization.k8s.io/decision"]"#).as_deref(), Some("logs_annotations_authorization.k8s.io/decision"));
+        assert_eq!(
+            name_of(r#"logs.annotations["authorization.k8s.io/decision"]"#).as_deref(),
+            Some("logs_annotations_authorization.k8s.io/decision")
+        );
         assert_eq!(name_of("substring(pod_s, 0, 14)"), None);
         assert_eq!(name_of("a + 1"), None);
     }
@@ -111,7 +116,10 @@ mod tests {
         assert_eq!(aggregate("count", None), "count_");
         assert_eq!(aggregate("avg", Some(&x)), "avg_latency");
         assert_eq!(aggregate("make_set", Some(&x)), "set_latency");
-        assert_eq!(format!("{}_{}", aggregate("percentile", Some(&x)), number_part(99.0)), "percentile_latency_99");
+        assert_eq!(
+            format!("{}_{}", aggregate("percentile", Some(&x)), number_part(99.0)),
+            "percentile_latency_99"
+        );
         assert_eq!(number_part(99.5), "99_5");
     }
 }

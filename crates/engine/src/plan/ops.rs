@@ -84,7 +84,8 @@ pub fn project_rename(mut rel: Rel, pairs: &[(String, String)]) -> Rel {
 pub fn project_reorder(mut rel: Rel, patterns: &[String]) -> Rel {
     let mut first = Vec::new();
     for p in patterns {
-        let (matched, rest): (Vec<Binding>, Vec<Binding>) = rel.cols.into_iter().partition(|b| wildcard_match(p, &b.name));
+        let (matched, rest): (Vec<Binding>, Vec<Binding>) =
+            rel.cols.into_iter().partition(|b| wildcard_match(p, &b.name));
         first.extend(matched);
         rel.cols = rest;
     }
@@ -217,7 +218,9 @@ pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<S
     let mut lists = Vec::new();
     for (name, v) in items {
         let (list, elem_ty) = match v {
-            Value::Expr(t) if t.ty == KType::DynNative(Native::StrList) => (t.expr, KType::DynNative(Native::Str)),
+            Value::Expr(t) if t.ty == KType::DynNative(Native::StrList) => {
+                (t.expr, KType::DynNative(Native::Str))
+            }
             other => {
                 let json = to_json(&other);
                 (call(&udfs().dyn_elements, vec![json]), KType::Dynamic)
@@ -244,7 +247,9 @@ pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<S
     }
     let opts = UnnestOptions { null_handling: NullHandling::Drop, recursions: vec![] };
     rel.plan = build(
-        LogicalPlanBuilder::from(rel.plan).project(exprs).and_then(|b| b.unnest_columns_with_options(unnest_cols, opts)),
+        LogicalPlanBuilder::from(rel.plan)
+            .project(exprs)
+            .and_then(|b| b.unnest_columns_with_options(unnest_cols, opts)),
     )?;
     for (name, phys, ty) in new_bindings {
         let value = Value::expr(column(&phys), ty);
@@ -304,7 +309,8 @@ pub fn join(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) ->
     let right = right.materialize(false)?;
     let mut left = left;
     if kind == JoinKind::InnerUnique {
-        let on: Vec<Expr> = keys.iter().filter_map(|(l, _)| left.get(l).map(|v| key_value(v.clone()).expr)).collect();
+        let on: Vec<Expr> =
+            keys.iter().filter_map(|(l, _)| left.get(l).map(|v| key_value(v.clone()).expr)).collect();
         let select = left.plan_columns();
         left.plan = build(LogicalPlanBuilder::from(left.plan.clone()).distinct_on(on, select, None))?;
     }
@@ -331,12 +337,14 @@ pub fn join(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) ->
     let right_plan = build(LogicalPlanBuilder::from(right.plan).project(right_exprs))?;
     let mut on = Vec::new();
     for (l, r) in keys {
-        let lv = left.get(l).cloned().ok_or_else(|| PlanError::at(None, format!("join key '{l}' is not a column of the left side")))?;
-        let rv = right_cols
-            .iter()
-            .find(|(orig, _)| orig == r)
-            .map(|(_, b)| b.value.clone())
-            .ok_or_else(|| PlanError::at(None, format!("join key '{r}' is not a column of the right side")))?;
+        let lv = left
+            .get(l)
+            .cloned()
+            .ok_or_else(|| PlanError::at(None, format!("join key '{l}' is not a column of the left side")))?;
+        let rv =
+            right_cols.iter().find(|(orig, _)| orig == r).map(|(_, b)| b.value.clone()).ok_or_else(|| {
+                PlanError::at(None, format!("join key '{r}' is not a column of the right side"))
+            })?;
         let (a, b, _) = unify(lv, rv);
         on.push(a.expr.eq(b.expr));
     }
@@ -353,10 +361,13 @@ pub fn join(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) ->
     let plan = build(LogicalPlanBuilder::from(left.plan).join_on(right_plan, jt, on))?;
     let cols = match kind {
         JoinKind::LeftAnti | JoinKind::LeftSemi => left.cols,
-        JoinKind::RightAnti | JoinKind::RightSemi => right_cols.into_iter().map(|(orig, mut b)| {
-            b.name = orig;
-            b
-        }).collect(),
+        JoinKind::RightAnti | JoinKind::RightSemi => right_cols
+            .into_iter()
+            .map(|(orig, mut b)| {
+                b.name = orig;
+                b
+            })
+            .collect(),
         _ => left.cols.into_iter().chain(right_cols.into_iter().map(|(_, b)| b)).collect(),
     };
     Ok(Rel { plan, cols, has_event: false })
@@ -385,7 +396,11 @@ pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
         }
     }
     let hidden: Vec<String> = if keep_event {
-        mats.first().map(|(_, r)| r.plan.schema().fields().iter().map(|f| f.name().clone()).filter(|n| is_hidden(n)).collect()).unwrap_or_default()
+        mats.first()
+            .map(|(_, r)| {
+                r.plan.schema().fields().iter().map(|f| f.name().clone()).filter(|n| is_hidden(n)).collect()
+            })
+            .unwrap_or_default()
     } else {
         vec![]
     };

@@ -104,19 +104,23 @@ pub fn member(v: Value, seg: Seg) -> Result<Value, String> {
                 Ok(Value::expr(call(&udfs().dyn_get, vec![t.expr, seg.to_lit()]), KType::Dynamic))
             }
             KType::DynNative(Native::StrList) => match seg {
-                Seg::Index(i) => {
-                    Ok(Value::expr(call(&udfs().list_get, vec![t.expr, lit(i)]), KType::DynNative(Native::Str)))
-                }
+                Seg::Index(i) => Ok(Value::expr(
+                    call(&udfs().list_get, vec![t.expr, lit(i)]),
+                    KType::DynNative(Native::Str),
+                )),
                 Seg::Key(_) => Ok(Value::expr(null_of(KType::Dynamic), KType::Dynamic)),
             },
             KType::DynNative(Native::StrMap) => match seg {
-                Seg::Key(k) => {
-                    Ok(Value::expr(call(&udfs().map_get, vec![t.expr, lit(k)]), KType::DynNative(Native::Str)))
-                }
+                Seg::Key(k) => Ok(Value::expr(
+                    call(&udfs().map_get, vec![t.expr, lit(k)]),
+                    KType::DynNative(Native::Str),
+                )),
                 Seg::Index(_) => Ok(Value::expr(null_of(KType::Dynamic), KType::Dynamic)),
             },
             KType::DynNative(_) => Ok(Value::expr(null_of(KType::Dynamic), KType::Dynamic)),
-            other => Err(format!("member access on a value of type {other}; only dynamic values have members")),
+            other => {
+                Err(format!("member access on a value of type {other}; only dynamic values have members"))
+            }
         },
     }
 }
@@ -135,9 +139,13 @@ pub fn to_json(v: &Value) -> Expr {
 /// The value as `dynamic` JSON text, keeping track of the event object it was built from.
 pub fn to_dynamic(v: Value) -> TExpr {
     match v {
-        Value::Event(path) => TExpr { expr: event::object_json(&path), ty: KType::Dynamic, json_of: Some(path) },
+        Value::Event(path) => {
+            TExpr { expr: event::object_json(&path), ty: KType::Dynamic, json_of: Some(path) }
+        }
         Value::Expr(t) if t.ty == KType::Dynamic => t,
-        Value::Expr(t) if t.json_of.is_some() => TExpr { expr: t.expr, ty: KType::Dynamic, json_of: t.json_of },
+        Value::Expr(t) if t.json_of.is_some() => {
+            TExpr { expr: t.expr, ty: KType::Dynamic, json_of: t.json_of }
+        }
         Value::Expr(t) => TExpr::new(call(&udfs().to_json, vec![t.expr]), KType::Dynamic),
     }
 }
@@ -206,8 +214,12 @@ pub fn convert(v: Value, target: KType) -> TExpr {
         (_, KType::Int) => cast(call(&u.to_long, vec![int_input(t)]), DataType::Int32),
         (_, KType::Real) => call(&u.to_real, vec![int_input(t)]),
         (_, KType::Bool) => call(&u.to_bool, vec![int_input(t)]),
-        (KType::Long | KType::Int, KType::TimeSpan) => call(&u.to_timespan, vec![cast(t.expr, DataType::Int64)]),
-        (KType::Long | KType::Int, KType::DateTime) => call(&u.to_datetime, vec![cast(t.expr, DataType::Int64)]),
+        (KType::Long | KType::Int, KType::TimeSpan) => {
+            call(&u.to_timespan, vec![cast(t.expr, DataType::Int64)])
+        }
+        (KType::Long | KType::Int, KType::DateTime) => {
+            call(&u.to_datetime, vec![cast(t.expr, DataType::Int64)])
+        }
         _ => null_of(target),
     };
     TExpr::new(expr, target)
@@ -245,7 +257,11 @@ pub fn unify(a: Value, b: Value) -> (TExpr, TExpr, KType) {
     let target = match (ta, tb) {
         (x, y) if x == y && !x.is_dynamic() => x,
         (x, y) if x.is_numeric() && y.is_numeric() => {
-            if x == KType::Real || y == KType::Real { KType::Real } else { KType::Long }
+            if x == KType::Real || y == KType::Real {
+                KType::Real
+            } else {
+                KType::Long
+            }
         }
         (KType::Dynamic, y) if !y.is_dynamic() => numeric_widen(y),
         (x, KType::Dynamic) if !x.is_dynamic() => numeric_widen(x),
@@ -319,11 +335,15 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
     use KType::*;
     use Operator::*;
     let out = match (ta, op, tb) {
-        (DateTime, Minus, DateTime) => TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), Minus, nanos(ex(b)))), TimeSpan),
+        (DateTime, Minus, DateTime) => {
+            TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), Minus, nanos(ex(b)))), TimeSpan)
+        }
         (DateTime, Plus | Minus, TimeSpan) => {
             TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), op, nanos(ex(b)))), DateTime)
         }
-        (TimeSpan, Plus, DateTime) => TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), Plus, nanos(ex(b)))), DateTime),
+        (TimeSpan, Plus, DateTime) => {
+            TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), Plus, nanos(ex(b)))), DateTime)
+        }
         (TimeSpan, Plus | Minus | Modulo, TimeSpan) => {
             TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), op, nanos(ex(b)))), TimeSpan)
         }
@@ -336,19 +356,38 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
             TimeSpan,
         ),
         (TimeSpan, Multiply | Divide, Real) => TExpr::new(
-            timespan_from_nanos(cast(binary_expr(cast(nanos(ex(a)), DataType::Float64), op, ex(b)), DataType::Int64)),
+            timespan_from_nanos(cast(
+                binary_expr(cast(nanos(ex(a)), DataType::Float64), op, ex(b)),
+                DataType::Int64,
+            )),
             TimeSpan,
         ),
         (Int | Long | Real, Multiply, TimeSpan) => return arith(b, op, a),
         (x, _, y) if x.is_numeric() && y.is_numeric() => {
             let real = x == Real || y == Real;
-            let dt = if real { DataType::Float64 } else if x == Int && y == Int { DataType::Int32 } else { DataType::Int64 };
-            let ty = if real { Real } else if dt == DataType::Int32 { Int } else { Long };
+            let dt = if real {
+                DataType::Float64
+            } else if x == Int && y == Int {
+                DataType::Int32
+            } else {
+                DataType::Int64
+            };
+            let ty = if real {
+                Real
+            } else if dt == DataType::Int32 {
+                Int
+            } else {
+                Long
+            };
             TExpr::new(binary_expr(cast(ex(a), dt.clone()), op, cast(ex(b), dt)), ty)
         }
         (Dynamic, _, _) | (_, _, Dynamic) => {
             let to_num = |v: Value| {
-                if plain(v.ty()).is_numeric() { TExpr::new(cast(ex(v), DataType::Float64), Real) } else { convert(v, Real) }
+                if plain(v.ty()).is_numeric() {
+                    TExpr::new(cast(ex(v), DataType::Float64), Real)
+                } else {
+                    convert(v, Real)
+                }
             };
             let (l, r) = (to_num(a), to_num(b));
             TExpr::new(binary_expr(l.expr, op, r.expr), Real)

@@ -6,10 +6,16 @@ use std::collections::HashMap;
 use arrow::datatypes::DataType;
 use chrono::{DateTime, Utc};
 use datafusion::common::ScalarValue;
-use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, first_value, max, min, stddev, sum, var_sample};
-use datafusion::logical_expr::{Expr as DfExpr, ExprFunctionExt, LogicalPlanBuilder, Operator as DfOp, SortExpr, cast, lit, not};
+use datafusion::functions_aggregate::expr_fn::{
+    avg, count, count_distinct, first_value, max, min, stddev, sum, var_sample,
+};
+use datafusion::logical_expr::{
+    Expr as DfExpr, ExprFunctionExt, LogicalPlanBuilder, Operator as DfOp, SortExpr, cast, lit, not,
+};
 use datafusion::prelude::{coalesce, concat, greatest, least, lower, upper};
-use kql::{BinaryOp, Expr, ExprKind, ListOp, Literal, NamedExpr, OperatorKind, Source, Span, Statement, TabularExpr};
+use kql::{
+    BinaryOp, Expr, ExprKind, ListOp, Literal, NamedExpr, OperatorKind, Source, Span, Statement, TabularExpr,
+};
 
 use super::naming;
 use super::ops::{self, AggOut, JoinKind, SortKey};
@@ -85,7 +91,8 @@ pub fn time_range(engine: &Engine) -> Result<Option<(DateTime<Utc>, DateTime<Utc
         .aggregate(Vec::<DfExpr>::new(), vec![min(t.clone()).alias("lo"), max(t).alias("hi")])?
         .project(vec![cast(column("lo"), DataType::Int64), cast(column("hi"), DataType::Int64)])?
         .build()?;
-    let batches = engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
+    let batches =
+        engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
     let Some(b) = batches.first().filter(|b| b.num_rows() > 0) else { return Ok(None) };
     use arrow::array::{Array, AsArray};
     let lo = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
@@ -101,7 +108,10 @@ pub fn plan(
     engine: &Engine,
     source: &str,
     now: DateTime<Utc>,
-) -> Result<(datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>, Option<RenderSpec>, bool), EngineError> {
+) -> Result<
+    (datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>, Option<RenderSpec>, bool),
+    EngineError,
+> {
     let query = kql::parse(source).map_err(parse_error)?;
     let mut p = Planner {
         engine,
@@ -126,7 +136,9 @@ pub fn plan(
                             Bound::Scalar(p.scalar(&empty_rel(engine)?, e)?)
                         }
                     }
-                    kql::LetValue::Tabular(t) | kql::LetValue::Materialize(t, _) => Bound::Tabular(p.tabular(t)?),
+                    kql::LetValue::Tabular(t) | kql::LetValue::Materialize(t, _) => {
+                        Bound::Tabular(p.tabular(t)?)
+                    }
                     kql::LetValue::Function(f) => {
                         return Err(EngineError::Unsupported {
                             what: "user-defined functions (let f = (…) { … })".into(),
@@ -143,7 +155,10 @@ pub fn plan(
         }
     }
     let Some(rel) = result else {
-        return Err(EngineError::Plan(PlanError::at(span(query.span), "the query has no tabular expression to run")));
+        return Err(EngineError::Plan(PlanError::at(
+            span(query.span),
+            "the query has no tabular expression to run",
+        )));
     };
     let (plan, cols) = ops::finish(rel)?;
     Ok((plan, cols, p.render.take(), p.uses_now))
@@ -153,7 +168,8 @@ pub fn plan(
 pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
     let now = resolve_now(engine, options.now)?;
     let (plan, cols, render, uses_now) = plan(engine, source, now)?;
-    let batches = engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
+    let batches =
+        engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
     let schema = match batches.first() {
         Some(b) => b.schema(),
         None => std::sync::Arc::new(arrow::datatypes::Schema::new(
@@ -243,7 +259,9 @@ fn dynamic_literal_json(d: &kql::Dynamic) -> serde_json::Value {
         kql::Dynamic::DateTime(n) => J::String(crate::kvalue::format_datetime(*n)),
         kql::Dynamic::Timespan(n) => J::String(crate::kvalue::format_timespan(*n)),
         kql::Dynamic::Array(items) => J::Array(items.iter().map(dynamic_literal_json).collect()),
-        kql::Dynamic::Object(kv) => J::Object(kv.iter().map(|(k, v)| (k.clone(), dynamic_literal_json(v))).collect()),
+        kql::Dynamic::Object(kv) => {
+            J::Object(kv.iter().map(|(k, v)| (k.clone(), dynamic_literal_json(v))).collect())
+        }
     }
 }
 
@@ -375,13 +393,18 @@ impl Planner<'_> {
                 let legs = if search.tables.is_empty() {
                     self.all_tables()?
                 } else {
-                    search.tables.iter().map(|t| Ok((t.name.clone(), self.table(t)?))).collect::<R<Vec<_>>>()?
+                    search
+                        .tables
+                        .iter()
+                        .map(|t| Ok((t.name.clone(), self.table(t)?)))
+                        .collect::<R<Vec<_>>>()?
                 };
                 let rel = ops::union(legs, Some("$table"))?;
                 self.search_filter(rel, &search.predicate)
             }
             Source::Call(e) => match &e.kind {
-                ExprKind::Call { name, args } if name.name == "table" => match args.first().and_then(lit_str) {
+                ExprKind::Call { name, args } if name.name == "table" => match args.first().and_then(lit_str)
+                {
                     Some(t) => self.table(&kql::Ident::new(t, e.span)),
                     None => Err(err(e.span, "table() needs a constant table name")),
                 },
@@ -392,7 +415,8 @@ impl Planner<'_> {
                 let mut out = Vec::new();
                 for (i, ne) in items.iter().enumerate() {
                     let v = self.scalar(&rel, &ne.expr)?;
-                    let name = ne.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| format!("print_{i}"));
+                    let name =
+                        ne.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| format!("print_{i}"));
                     out.push((name, v));
                 }
                 ops::project(rel, out)
@@ -405,13 +429,18 @@ impl Planner<'_> {
     fn datatable(&mut self, d: &kql::Datatable) -> R<Rel> {
         let ncols = d.columns.len();
         if ncols == 0 || d.values.len() % ncols != 0 {
-            return Err(PlanError::at(None, "datatable: the number of values is not a multiple of the number of columns"));
+            return Err(PlanError::at(
+                None,
+                "datatable: the number of values is not a multiple of the number of columns",
+            ));
         }
         let empty = empty_rel(self.engine)?;
         let types: Vec<KType> = d
             .columns
             .iter()
-            .map(|(_, t)| KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name))))
+            .map(|(_, t)| {
+                KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))
+            })
             .collect::<R<_>>()?;
         let mut rows = Vec::new();
         for row in d.values.chunks(ncols) {
@@ -424,9 +453,16 @@ impl Planner<'_> {
             rows.push(out);
         }
         let plan = if rows.is_empty() {
-            let exprs: Vec<DfExpr> =
-                d.columns.iter().zip(&types).map(|((n, _), t)| cast(value::null_of(*t), t.arrow()).alias(n.name.clone())).collect();
-            LogicalPlanBuilder::empty(true).project(exprs).and_then(|b| b.limit(0, Some(0))).and_then(|b| b.build())
+            let exprs: Vec<DfExpr> = d
+                .columns
+                .iter()
+                .zip(&types)
+                .map(|((n, _), t)| cast(value::null_of(*t), t.arrow()).alias(n.name.clone()))
+                .collect();
+            LogicalPlanBuilder::empty(true)
+                .project(exprs)
+                .and_then(|b| b.limit(0, Some(0)))
+                .and_then(|b| b.build())
         } else {
             LogicalPlanBuilder::values(rows).and_then(|b| b.build())
         }
@@ -550,7 +586,8 @@ impl Planner<'_> {
             }
             OperatorKind::Count => ops::count_rows(rel),
             OperatorKind::Distinct(exprs) => {
-                let items = if exprs.is_empty() || exprs.iter().any(|e| matches!(e.kind, ExprKind::Wildcard)) {
+                let items = if exprs.is_empty() || exprs.iter().any(|e| matches!(e.kind, ExprKind::Wildcard))
+                {
                     rel.cols.iter().map(|b| (b.name.clone(), b.value.clone())).collect()
                 } else {
                     let mut out = Vec::new();
@@ -621,7 +658,8 @@ impl Planner<'_> {
                         None => naming::derived(&it.expr).unwrap_or_else(|| self.column_n()),
                     };
                     if let Some(t) = &it.to_type {
-                        let ty = KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?;
+                        let ty = KType::parse(&t.name)
+                            .ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?;
                         typed.push((name.clone(), ty));
                     }
                     items.push((name, v));
@@ -658,9 +696,10 @@ impl Planner<'_> {
             Some(n) if n >= 0.0 => Ok(n as usize),
             _ => match &e.kind {
                 ExprKind::Name(id) => match self.lets.get(&id.name) {
-                    Some(Bound::Scalar(Value::Expr(TExpr { expr: DfExpr::Literal(ScalarValue::Int64(Some(n)), _), .. }))) if *n >= 0 => {
-                        Ok(*n as usize)
-                    }
+                    Some(Bound::Scalar(Value::Expr(TExpr {
+                        expr: DfExpr::Literal(ScalarValue::Int64(Some(n)), _),
+                        ..
+                    }))) if *n >= 0 => Ok(*n as usize),
                     _ => Err(err(e.span, "expected a constant row count")),
                 },
                 _ => Err(err(e.span, "expected a constant row count")),
@@ -749,7 +788,9 @@ impl Planner<'_> {
                 }
                 match self.lets.get(&id.name) {
                     Some(Bound::Scalar(v)) => Ok(v.clone()),
-                    Some(Bound::Tabular(_)) => Err(err(id.span, format!("'{}' is a table, not a scalar value", id.name))),
+                    Some(Bound::Tabular(_)) => {
+                        Err(err(id.span, format!("'{}' is a table, not a scalar value", id.name)))
+                    }
                     None => Err(self.unknown_column(rel, id)),
                 }
             }
@@ -774,7 +815,9 @@ impl Planner<'_> {
                     kql::UnaryOp::Plus => Ok(v),
                     kql::UnaryOp::Neg => {
                         let zero = match v.ty() {
-                            KType::TimeSpan => Value::expr(lit(ScalarValue::DurationNanosecond(Some(0))), KType::TimeSpan),
+                            KType::TimeSpan => {
+                                Value::expr(lit(ScalarValue::DurationNanosecond(Some(0))), KType::TimeSpan)
+                            }
                             KType::Real => Value::expr(lit(0.0), KType::Real),
                             _ => Value::expr(lit(0i64), KType::Long),
                         };
@@ -788,7 +831,8 @@ impl Planner<'_> {
                 let lo = self.scalar(rel, low)?;
                 let mut hi = self.scalar(rel, high)?;
                 if x.ty() == KType::DateTime && hi.ty() == KType::TimeSpan {
-                    hi = Value::Expr(value::arith(lo.clone(), DfOp::Plus, hi).map_err(|m| err(high.span, m))?);
+                    hi =
+                        Value::Expr(value::arith(lo.clone(), DfOp::Plus, hi).map_err(|m| err(high.span, m))?);
                 }
                 let a = compare(x.clone(), DfOp::GtEq, lo)?;
                 let b = compare(x, DfOp::LtEq, hi)?;
@@ -796,7 +840,9 @@ impl Planner<'_> {
                 Ok(Value::expr(if *negated { not(both) } else { both }, KType::Bool))
             }
             ExprKind::List { op, expr, items } => self.list_op(rel, *op, expr, items),
-            ExprKind::Tabular(_) => Err(err(e.span, "not supported yet: tabular expressions inside scalar expressions")),
+            ExprKind::Tabular(_) => {
+                Err(err(e.span, "not supported yet: tabular expressions inside scalar expressions"))
+            }
         }
     }
 
@@ -995,7 +1041,10 @@ impl Planner<'_> {
             "datetime_diff" => {
                 self.arity(e, f, args, 3, 3)?;
                 let Some(part) = lit_str(&args[0]) else {
-                    return Err(err(args[0].span, "datetime_diff() needs a constant period such as 'millisecond'"));
+                    return Err(err(
+                        args[0].span,
+                        "datetime_diff() needs a constant period such as 'millisecond'",
+                    ));
                 };
                 if crate::udf::time::diff_parts(part, 0, 0).is_none() {
                     return Err(err(args[0].span, format!("unknown period '{part}'"))
@@ -1003,7 +1052,10 @@ impl Planner<'_> {
                 }
                 let a = convert(self.scalar(rel, &args[1])?, KType::DateTime).expr;
                 let b = convert(self.scalar(rel, &args[2])?, KType::DateTime).expr;
-                Ok(Value::expr(call(&u.datetime_diff, vec![lit(part.to_ascii_lowercase()), a, b]), KType::Long))
+                Ok(Value::expr(
+                    call(&u.datetime_diff, vec![lit(part.to_ascii_lowercase()), a, b]),
+                    KType::Long,
+                ))
             }
             "bin" | "floor" => {
                 self.arity(e, f, args, 2, 2)?;
@@ -1072,11 +1124,18 @@ impl Planner<'_> {
             }
             "extract" => {
                 self.arity(e, f, args, 3, 4)?;
-                let Some(re) = lit_str(&args[0]) else { return Err(err(args[0].span, "extract() needs a constant regex")) };
+                let Some(re) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, "extract() needs a constant regex"));
+                };
                 regex::Regex::new(re).map_err(|x| err(args[0].span, format!("invalid regex: {x}")))?;
-                let Some(group) = lit_num(&args[1]) else { return Err(err(args[1].span, "extract() needs a constant group")) };
+                let Some(group) = lit_num(&args[1]) else {
+                    return Err(err(args[1].span, "extract() needs a constant group"));
+                };
                 let text = self.scalar(rel, &args[2])?;
-                let out = Value::expr(call(&u.extract, vec![to_string(text).expr, lit(re), lit(group as i64)]), KType::String);
+                let out = Value::expr(
+                    call(&u.extract, vec![to_string(text).expr, lit(re), lit(group as i64)]),
+                    KType::String,
+                );
                 match args.get(3) {
                     Some(t) => {
                         let ty = self.typeof_arg(t)?;
@@ -1087,7 +1146,9 @@ impl Planner<'_> {
             }
             "extractall" => {
                 self.arity(e, f, args, 2, 2)?;
-                let Some(re) = lit_str(&args[0]) else { return Err(err(args[0].span, "extractall() needs a constant regex")) };
+                let Some(re) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, "extractall() needs a constant regex"));
+                };
                 regex::Regex::new(re).map_err(|x| err(args[0].span, format!("invalid regex: {x}")))?;
                 let text = self.scalar(rel, &args[1])?;
                 Ok(Value::expr(call(&u.extractall, vec![to_string(text).expr, lit(re)]), KType::Dynamic))
@@ -1101,7 +1162,10 @@ impl Planner<'_> {
                 };
                 regex::Regex::new(re).map_err(|x| err(args[ri].span, format!("invalid regex: {x}")))?;
                 let text = self.scalar(rel, &args[ti])?;
-                Ok(Value::expr(call(&u.replace_regex, vec![to_string(text).expr, lit(re), lit(rw)]), KType::String))
+                Ok(Value::expr(
+                    call(&u.replace_regex, vec![to_string(text).expr, lit(re), lit(rw)]),
+                    KType::String,
+                ))
             }
             "replace_string" => {
                 self.arity(e, f, args, 3, 3)?;
@@ -1109,7 +1173,10 @@ impl Planner<'_> {
                     return Err(err(s, "replace_string() needs constant lookup and rewrite strings"));
                 };
                 let text = self.scalar(rel, &args[0])?;
-                Ok(Value::expr(call(&u.replace_string, vec![to_string(text).expr, lit(look), lit(rw)]), KType::String))
+                Ok(Value::expr(
+                    call(&u.replace_string, vec![to_string(text).expr, lit(look), lit(rw)]),
+                    KType::String,
+                ))
             }
             "url_decode" => str_fn(self, &u.url_decode),
             "url_encode" | "url_encode_component" => str_fn(self, &u.url_encode),
@@ -1140,7 +1207,9 @@ impl Planner<'_> {
                 }
                 let mut a = Vec::new();
                 for pair in args.chunks(2) {
-                    let Some(k) = lit_str(&pair[0]) else { return Err(err(pair[0].span, format!("{f}() needs constant keys"))) };
+                    let Some(k) = lit_str(&pair[0]) else {
+                        return Err(err(pair[0].span, format!("{f}() needs constant keys")));
+                    };
                     let v = self.scalar(rel, &pair[1])?;
                     a.push(lit(k));
                     a.push(to_json(&v));
@@ -1184,11 +1253,16 @@ impl Planner<'_> {
                     let mut acc = to_string(v[v.len() - 1].clone()).expr;
                     for x in v[..v.len() - 1].iter().rev() {
                         let sx = to_string(x.clone()).expr;
-                        acc = datafusion::logical_expr::when(sx.clone().not_eq(lit("")), sx).otherwise(acc).map_err(internal)?;
+                        acc = datafusion::logical_expr::when(sx.clone().not_eq(lit("")), sx)
+                            .otherwise(acc)
+                            .map_err(internal)?;
                     }
                     return Ok(Value::expr(acc, KType::String));
                 }
-                let exprs: Vec<DfExpr> = v.into_iter().map(|x| if x.ty() == ty { texpr(x).expr } else { convert(x, ty).expr }).collect();
+                let exprs: Vec<DfExpr> = v
+                    .into_iter()
+                    .map(|x| if x.ty() == ty { texpr(x).expr } else { convert(x, ty).expr })
+                    .collect();
                 Ok(Value::expr(coalesce(exprs), ty))
             }
             "isempty" | "isnotempty" => {
@@ -1215,7 +1289,9 @@ impl Planner<'_> {
             }
             "column_ifexists" => {
                 self.arity(e, f, args, 2, 2)?;
-                let Some(col) = lit_str(&args[0]) else { return Err(err(args[0].span, "column_ifexists() needs a constant column name")) };
+                let Some(col) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, "column_ifexists() needs a constant column name"));
+                };
                 match rel.get(col) {
                     Some(v) => Ok(v.clone()),
                     None => self.scalar(rel, &args[1]),
@@ -1224,15 +1300,24 @@ impl Planner<'_> {
             "format_datetime" => {
                 self.arity(e, f, args, 2, 2)?;
                 let v = self.scalar(rel, &args[0])?;
-                let Some(fmt) = lit_str(&args[1]) else { return Err(err(args[1].span, "format_datetime() needs a constant format")) };
-                Ok(Value::expr(call(&u.format_datetime, vec![convert(v, KType::DateTime).expr, lit(fmt)]), KType::String))
+                let Some(fmt) = lit_str(&args[1]) else {
+                    return Err(err(args[1].span, "format_datetime() needs a constant format"));
+                };
+                Ok(Value::expr(
+                    call(&u.format_datetime, vec![convert(v, KType::DateTime).expr, lit(fmt)]),
+                    KType::String,
+                ))
             }
             "format_timespan" => {
                 self.arity(e, f, args, 1, 2)?;
                 let v = self.scalar(rel, &args[0])?;
-                Ok(Value::expr(call(&u.format_timespan, vec![convert(v, KType::TimeSpan).expr]), KType::String))
+                Ok(Value::expr(
+                    call(&u.format_timespan, vec![convert(v, KType::TimeSpan).expr]),
+                    KType::String,
+                ))
             }
-            "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday" | "endofweek" | "endofmonth" | "endofyear" => {
+            "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday" | "endofweek"
+            | "endofmonth" | "endofyear" => {
                 self.arity(e, f, args, 1, 2)?;
                 let v = self.scalar(rel, &args[0])?;
                 let offset = match args.get(1) {
@@ -1246,17 +1331,26 @@ impl Planner<'_> {
                 } else {
                     // The last tick (100 ns) of the period.
                     let next = call(&u.start_of, vec![dt, lit(unit), lit(offset + 1)]);
-                    Ok(Value::expr(value::datetime_from_nanos(value::nanos(next) - lit(100i64)), KType::DateTime))
+                    Ok(Value::expr(
+                        value::datetime_from_nanos(value::nanos(next) - lit(100i64)),
+                        KType::DateTime,
+                    ))
                 }
             }
             "datetime_part" => {
                 self.arity(e, f, args, 2, 2)?;
-                let Some(part) = lit_str(&args[0]) else { return Err(err(args[0].span, "datetime_part() needs a constant part")) };
+                let Some(part) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, "datetime_part() needs a constant part"));
+                };
                 let v = self.scalar(rel, &args[1])?;
-                Ok(Value::expr(call(&u.datetime_part, vec![lit(part), convert(v, KType::DateTime).expr]), KType::Int))
-                    .map(|v| Value::Expr(convert(v, KType::Int)))
+                Ok(Value::expr(
+                    call(&u.datetime_part, vec![lit(part), convert(v, KType::DateTime).expr]),
+                    KType::Int,
+                ))
+                .map(|v| Value::Expr(convert(v, KType::Int)))
             }
-            "getyear" | "getmonth" | "dayofmonth" | "dayofyear" | "hourofday" | "weekofyear" | "week_of_year" => {
+            "getyear" | "getmonth" | "dayofmonth" | "dayofyear" | "hourofday" | "weekofyear"
+            | "week_of_year" => {
                 let v = one(self)?;
                 let part = match f {
                     "getyear" => "year",
@@ -1272,11 +1366,16 @@ impl Planner<'_> {
             "dayofweek" => {
                 let v = one(self)?;
                 let days = call(&u.datetime_part, vec![lit("dayofweek"), convert(v, KType::DateTime).expr]);
-                Ok(Value::expr(value::timespan_from_nanos(days * lit(86_400_000_000_000i64)), KType::TimeSpan))
+                Ok(Value::expr(
+                    value::timespan_from_nanos(days * lit(86_400_000_000_000i64)),
+                    KType::TimeSpan,
+                ))
             }
             "datetime_add" => {
                 self.arity(e, f, args, 3, 3)?;
-                let Some(part) = lit_str(&args[0]) else { return Err(err(args[0].span, "datetime_add() needs a constant period")) };
+                let Some(part) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, "datetime_add() needs a constant period"));
+                };
                 let unit: i64 = match part.to_ascii_lowercase().as_str() {
                     "week" => 7 * 86_400_000_000_000,
                     "day" => 86_400_000_000_000,
@@ -1286,7 +1385,12 @@ impl Planner<'_> {
                     "millisecond" => 1_000_000,
                     "microsecond" => 1_000,
                     "nanosecond" => 1,
-                    _ => return Err(err(args[0].span, format!("not supported yet: datetime_add with period '{part}'"))),
+                    _ => {
+                        return Err(err(
+                            args[0].span,
+                            format!("not supported yet: datetime_add with period '{part}'"),
+                        ));
+                    }
                 };
                 let n = convert(self.scalar(rel, &args[1])?, KType::Long).expr;
                 let dt = convert(self.scalar(rel, &args[2])?, KType::DateTime).expr;
@@ -1314,13 +1418,19 @@ impl Planner<'_> {
                     Some(a) => lit_num(a).ok_or_else(|| err(a.span, "round() needs constant digits"))? as i64,
                     None => 0,
                 };
-                Ok(Value::expr(datafusion::prelude::round(vec![convert(v, KType::Real).expr, lit(digits)]), KType::Real))
+                Ok(Value::expr(
+                    datafusion::prelude::round(vec![convert(v, KType::Real).expr, lit(digits)]),
+                    KType::Real,
+                ))
             }
             "pow" => {
                 self.arity(e, f, args, 2, 2)?;
                 let v = self.args(rel, args)?;
                 Ok(Value::expr(
-                    datafusion::prelude::power(convert(v[0].clone(), KType::Real).expr, convert(v[1].clone(), KType::Real).expr),
+                    datafusion::prelude::power(
+                        convert(v[0].clone(), KType::Real).expr,
+                        convert(v[1].clone(), KType::Real).expr,
+                    ),
                     KType::Real,
                 ))
             }
@@ -1331,7 +1441,13 @@ impl Planner<'_> {
                 let v = self.args(rel, args)?;
                 let ty = v.iter().skip(1).fold(v[0].ty(), |a, x| {
                     let t = x.ty();
-                    if a == t { a } else if a.is_numeric() && t.is_numeric() { KType::Real } else { KType::String }
+                    if a == t {
+                        a
+                    } else if a.is_numeric() && t.is_numeric() {
+                        KType::Real
+                    } else {
+                        KType::String
+                    }
                 });
                 let exprs: Vec<DfExpr> = v.into_iter().map(|x| convert(x, ty).expr).collect();
                 Ok(Value::expr(if f == "min_of" { least(exprs) } else { greatest(exprs) }, ty))
@@ -1339,7 +1455,8 @@ impl Planner<'_> {
             "indexof" => {
                 self.arity(e, f, args, 2, 2)?;
                 let v = self.args(rel, args)?;
-                let pos = datafusion::prelude::strpos(to_string(v[0].clone()).expr, to_string(v[1].clone()).expr);
+                let pos =
+                    datafusion::prelude::strpos(to_string(v[0].clone()).expr, to_string(v[1].clone()).expr);
                 Ok(Value::expr(cast(pos, DataType::Int64) - lit(1i64), KType::Long))
             }
             "reverse" => {
@@ -1348,7 +1465,9 @@ impl Planner<'_> {
             }
             "trim" | "trim_start" | "trim_end" => {
                 self.arity(e, f, args, 2, 2)?;
-                let Some(re) = lit_str(&args[0]) else { return Err(err(args[0].span, format!("{f}() needs a constant regex"))) };
+                let Some(re) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, format!("{f}() needs a constant regex")));
+                };
                 let text = self.scalar(rel, &args[1])?;
                 let pattern = match f {
                     "trim" => format!("^(?:{re})+|(?:{re})+$"),
@@ -1356,7 +1475,10 @@ impl Planner<'_> {
                     _ => format!("(?:{re})+$"),
                 };
                 regex::Regex::new(&pattern).map_err(|x| err(args[0].span, format!("invalid regex: {x}")))?;
-                Ok(Value::expr(call(&u.replace_regex, vec![to_string(text).expr, lit(pattern), lit("")]), KType::String))
+                Ok(Value::expr(
+                    call(&u.replace_regex, vec![to_string(text).expr, lit(pattern), lit("")]),
+                    KType::String,
+                ))
             }
             "gettype" => {
                 let v = one(self)?;
@@ -1369,7 +1491,9 @@ impl Planner<'_> {
                 Ok(Value::expr(lit(name), KType::String))
             }
             _ if is_aggregate(f) => Err(err(s, format!("{f}() is an aggregate: use it in summarize"))),
-            _ if kql::is_known_function(f) => Err(err(name.span, format!("not supported yet: function {f}()"))),
+            _ if kql::is_known_function(f) => {
+                Err(err(name.span, format!("not supported yet: function {f}()")))
+            }
             _ => {
                 let mut e2 = err(name.span, format!("unknown function '{f}'"));
                 if let Some(h) = kql::did_you_mean(f, kql::known_functions()) {
@@ -1398,7 +1522,8 @@ impl Planner<'_> {
                 Ok(Value::expr(e, KType::DateTime))
             }
             (KType::TimeSpan, KType::TimeSpan) => {
-                let e = call(&u.bin_number, vec![value::nanos(texpr(v).expr), value::nanos(texpr(size).expr)]);
+                let e =
+                    call(&u.bin_number, vec![value::nanos(texpr(v).expr), value::nanos(texpr(size).expr)]);
                 Ok(Value::expr(value::timespan_from_nanos(e), KType::TimeSpan))
             }
             (a, b) if (a.is_numeric() || a.is_dynamic()) && b.is_numeric() => {
@@ -1435,7 +1560,8 @@ impl Planner<'_> {
                 }
                 kql::ParsePart::Column { name, ty } => {
                     let ty = match ty {
-                        Some(t) => KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?,
+                        Some(t) => KType::parse(&t.name)
+                            .ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?,
                         None => KType::String,
                     };
                     pattern.push_str("(.*?)");
@@ -1451,11 +1577,15 @@ impl Planner<'_> {
         let text = self.scalar(&rel, &p.expr)?;
         let groups = call(&udfs().parse_with, vec![to_string(text).expr, lit(pattern)]);
         let mut rel = rel;
-        let computed = rel.compute(vec![("__parse".to_owned(), Value::expr(groups, KType::DynNative(Native::StrList)))])?;
+        let computed = rel
+            .compute(vec![("__parse".to_owned(), Value::expr(groups, KType::DynNative(Native::StrList)))])?;
         let list = texpr(computed.into_iter().next().ok_or_else(|| internal("parse"))?).expr;
         let mut items = Vec::new();
         for (i, (name, ty)) in cols.into_iter().enumerate() {
-            let elem = Value::expr(call(&udfs().list_get, vec![list.clone(), lit(i as i64)]), KType::DynNative(Native::Str));
+            let elem = Value::expr(
+                call(&udfs().list_get, vec![list.clone(), lit(i as i64)]),
+                KType::DynNative(Native::Str),
+            );
             items.push((name, Value::Expr(convert(elem, ty))));
         }
         ops::extend(rel, items)
@@ -1479,7 +1609,13 @@ impl Planner<'_> {
         for ne in aggregates {
             match &ne.expr.kind {
                 ExprKind::Call { name, args } if is_aggregate(&name.name) => {
-                    let produced = self.aggregate(&rel, &ne.expr, &name.name, args, ne.name.as_ref().map(|n| n.name.clone()))?;
+                    let produced = self.aggregate(
+                        &rel,
+                        &ne.expr,
+                        &name.name,
+                        args,
+                        ne.name.as_ref().map(|n| n.name.clone()),
+                    )?;
                     final_order.extend(produced.iter().map(|a| a.name.clone()));
                     outs.extend(produced);
                 }
@@ -1487,7 +1623,10 @@ impl Planner<'_> {
                     let mut inner = Vec::new();
                     let rewritten = self.lift_aggregates(&rel, &ne.expr, &mut inner, &mut outs)?;
                     if inner.is_empty() {
-                        return Err(err(ne.expr.span, "summarize needs an aggregate function here (count(), avg(…), …)"));
+                        return Err(err(
+                            ne.expr.span,
+                            "summarize needs an aggregate function here (count(), avg(…), …)",
+                        ));
                     }
                     let name = match &ne.name {
                         Some(n) => n.name.clone(),
@@ -1520,7 +1659,13 @@ impl Planner<'_> {
     }
 
     /// Replaces each aggregate call inside `e` by a reference to a new internal aggregate column.
-    fn lift_aggregates(&mut self, rel: &Rel, e: &Expr, inner: &mut Vec<String>, outs: &mut Vec<AggOut>) -> R<Expr> {
+    fn lift_aggregates(
+        &mut self,
+        rel: &Rel,
+        e: &Expr,
+        inner: &mut Vec<String>,
+        outs: &mut Vec<AggOut>,
+    ) -> R<Expr> {
         let mut e2 = e.clone();
         match &mut e2.kind {
             ExprKind::Call { name, args } if is_aggregate(&name.name) => {
@@ -1546,13 +1691,22 @@ impl Planner<'_> {
                 **low = self.lift_aggregates(rel, low, inner, outs)?;
                 **high = self.lift_aggregates(rel, high, inner, outs)?;
             }
-            ExprKind::Member { base, .. } | ExprKind::Index { base, .. } => **base = self.lift_aggregates(rel, base, inner, outs)?,
+            ExprKind::Member { base, .. } | ExprKind::Index { base, .. } => {
+                **base = self.lift_aggregates(rel, base, inner, outs)?
+            }
             _ => {}
         }
         Ok(e2)
     }
 
-    fn aggregate(&mut self, rel: &Rel, e: &Expr, f: &str, args: &[Expr], explicit: Option<String>) -> R<Vec<AggOut>> {
+    fn aggregate(
+        &mut self,
+        rel: &Rel,
+        e: &Expr,
+        f: &str,
+        args: &[Expr],
+        explicit: Option<String>,
+    ) -> R<Vec<AggOut>> {
         let s = e.span;
         let name = |default: String| explicit.clone().unwrap_or(default);
         let first = args.first();
@@ -1568,16 +1722,29 @@ impl Planner<'_> {
         };
         let numeric_input = |v: Value| -> (DfExpr, KType, Option<fn(DfExpr) -> DfExpr>) {
             match v.ty() {
-                KType::DateTime | KType::DynNative(Native::DateTime) => {
-                    (value::nanos(texpr(v).expr), KType::DateTime, Some(value::datetime_from_nanos as fn(DfExpr) -> DfExpr))
-                }
-                KType::TimeSpan => (value::nanos(texpr(v).expr), KType::TimeSpan, Some(value::timespan_from_nanos as fn(DfExpr) -> DfExpr)),
+                KType::DateTime | KType::DynNative(Native::DateTime) => (
+                    value::nanos(texpr(v).expr),
+                    KType::DateTime,
+                    Some(value::datetime_from_nanos as fn(DfExpr) -> DfExpr),
+                ),
+                KType::TimeSpan => (
+                    value::nanos(texpr(v).expr),
+                    KType::TimeSpan,
+                    Some(value::timespan_from_nanos as fn(DfExpr) -> DfExpr),
+                ),
                 KType::Real | KType::DynNative(Native::Real) => (texpr(v).expr, KType::Real, None),
-                KType::Int | KType::Long | KType::DynNative(Native::Long) => (cast(texpr(v).expr, DataType::Int64), KType::Long, None),
+                KType::Int | KType::Long | KType::DynNative(Native::Long) => {
+                    (cast(texpr(v).expr, DataType::Int64), KType::Long, None)
+                }
                 _ => (convert(v, KType::Real).expr, KType::Real, None),
             }
         };
-        let out = |n: String, expr: DfExpr, ty: KType, post: Option<fn(DfExpr) -> DfExpr>| AggOut { name: n, expr, ty, post };
+        let out = |n: String, expr: DfExpr, ty: KType, post: Option<fn(DfExpr) -> DfExpr>| AggOut {
+            name: n,
+            expr,
+            ty,
+            post,
+        };
         Ok(match f {
             "count" => {
                 let e2 = match first {
@@ -1607,12 +1774,25 @@ impl Planner<'_> {
                 let (x, ty, post) = numeric_input(v);
                 let is_avg = f.starts_with("avg");
                 let base = if is_avg { avg(cast(x, DataType::Float64)) } else { sum(x) };
-                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                let e2 = if f.ends_with("if") {
+                    base.filter(pred(self, 1)?).build().map_err(internal)?
+                } else {
+                    base
+                };
                 let (rty, rpost) = match (is_avg, ty) {
-                    (true, KType::DateTime | KType::TimeSpan) => (ty, post.map(|_| match ty {
-                        KType::DateTime => (|e: DfExpr| value::datetime_from_nanos(cast(e, DataType::Int64))) as fn(DfExpr) -> DfExpr,
-                        _ => (|e: DfExpr| value::timespan_from_nanos(cast(e, DataType::Int64))) as fn(DfExpr) -> DfExpr,
-                    })),
+                    (true, KType::DateTime | KType::TimeSpan) => (
+                        ty,
+                        post.map(|_| match ty {
+                            KType::DateTime => {
+                                (|e: DfExpr| value::datetime_from_nanos(cast(e, DataType::Int64)))
+                                    as fn(DfExpr) -> DfExpr
+                            }
+                            _ => {
+                                (|e: DfExpr| value::timespan_from_nanos(cast(e, DataType::Int64)))
+                                    as fn(DfExpr) -> DfExpr
+                            }
+                        }),
+                    ),
                     (true, _) => (KType::Real, None),
                     (false, _) => (ty, post),
                 };
@@ -1628,14 +1808,22 @@ impl Planner<'_> {
                     other => other,
                 };
                 let base = if f.starts_with("min") { min(t.expr) } else { max(t.expr) };
-                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                let e2 = if f.ends_with("if") {
+                    base.filter(pred(self, 1)?).build().map_err(internal)?
+                } else {
+                    base
+                };
                 vec![out(name(naming::aggregate(f, first)), e2, ty, None)]
             }
             "stdev" | "variance" | "stdevif" | "varianceif" => {
                 let v = arg(self, 0)?;
                 let x = convert(v, KType::Real).expr;
                 let base = if f.starts_with("stdev") { stddev(x) } else { var_sample(x) };
-                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                let e2 = if f.ends_with("if") {
+                    base.filter(pred(self, 1)?).build().map_err(internal)?
+                } else {
+                    base
+                };
                 vec![out(name(naming::aggregate(f, first)), e2, KType::Real, None)]
             }
             "percentile" | "percentiles" => {
@@ -1646,11 +1834,17 @@ impl Planner<'_> {
                 let (x, ty, post) = numeric_input(v);
                 let mut outs = Vec::new();
                 for a in &args[1..] {
-                    let Some(pct) = lit_num(a) else { return Err(err(a.span, "the percentile must be a constant")) };
+                    let Some(pct) = lit_num(a) else {
+                        return Err(err(a.span, "the percentile must be a constant"));
+                    };
                     if !(0.0..=100.0).contains(&pct) {
                         return Err(err(a.span, "the percentile must be between 0 and 100"));
                     }
-                    let default = format!("percentile_{}_{}", first.and_then(naming::derived).unwrap_or_default(), naming::number_part(pct));
+                    let default = format!(
+                        "percentile_{}_{}",
+                        first.and_then(naming::derived).unwrap_or_default(),
+                        naming::number_part(pct)
+                    );
                     let default = default.replace("percentile__", "percentile_");
                     let n = if f == "percentile" { name(default) } else { default };
                     outs.push(out(n, aggregates::percentile(pct).call(vec![x.clone()]), ty, post));
@@ -1663,7 +1857,9 @@ impl Planner<'_> {
                 let is_if = f.ends_with("_if");
                 let max_ix = if is_if { 2 } else { 1 };
                 let max_items = match args.get(max_ix) {
-                    Some(a) => lit_num(a).ok_or_else(|| err(a.span, "the size limit must be a constant"))? as usize,
+                    Some(a) => {
+                        lit_num(a).ok_or_else(|| err(a.span, "the size limit must be a constant"))? as usize
+                    }
                     None => 1_048_576,
                 };
                 let distinct = f.contains("set");
@@ -1673,13 +1869,23 @@ impl Planner<'_> {
             }
             "arg_max" | "arg_min" => {
                 if args.len() < 2 {
-                    return Err(err(s, format!("{f}() needs the expression to maximise and the columns to return")));
+                    return Err(err(
+                        s,
+                        format!("{f}() needs the expression to maximise and the columns to return"),
+                    ));
                 }
                 let key = ops::key_value(arg(self, 0)?);
                 let asc = f == "arg_min";
                 let order = vec![SortExpr::new(key.expr.clone(), asc, false)];
-                let key_name = explicit.clone().unwrap_or_else(|| naming::derived(&args[0]).unwrap_or_else(|| format!("{f}_")));
-                let mut outs = vec![out(key_name.clone(), if asc { min(key.expr.clone()) } else { max(key.expr.clone()) }, key.ty, None)];
+                let key_name = explicit
+                    .clone()
+                    .unwrap_or_else(|| naming::derived(&args[0]).unwrap_or_else(|| format!("{f}_")));
+                let mut outs = vec![out(
+                    key_name.clone(),
+                    if asc { min(key.expr.clone()) } else { max(key.expr.clone()) },
+                    key.ty,
+                    None,
+                )];
                 let mut cols: Vec<(String, Value)> = Vec::new();
                 for a in &args[1..] {
                     if matches!(a.kind, ExprKind::Wildcard) {
@@ -1704,7 +1910,11 @@ impl Planner<'_> {
                 let v = arg(self, 0)?;
                 let t = ops::key_value(v);
                 let base = first_value(t.expr, vec![]);
-                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                let e2 = if f.ends_with("if") {
+                    base.filter(pred(self, 1)?).build().map_err(internal)?
+                } else {
+                    base
+                };
                 vec![out(name(naming::aggregate(f, first)), e2, t.ty, None)]
             }
             other => return Err(err(s, format!("not supported yet: aggregate {other}()"))),

@@ -185,7 +185,12 @@ impl AggregateUDFImpl for MakeList {
         false
     }
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(MakeListAcc { items: vec![], seen: BTreeSet::new(), distinct: self.distinct, max: self.max }))
+        Ok(Box::new(MakeListAcc {
+            items: vec![],
+            seen: BTreeSet::new(),
+            distinct: self.distinct,
+            max: self.max,
+        }))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let item = Field::new("item", DataType::Utf8, true);
@@ -239,7 +244,8 @@ impl Accumulator for MakeListAcc {
         std::mem::size_of_val(self) + self.items.iter().map(|s| s.capacity() + 24).sum::<usize>() * 2
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let scalars: Vec<ScalarValue> = self.items.iter().map(|s| ScalarValue::Utf8(Some(s.clone()))).collect();
+        let scalars: Vec<ScalarValue> =
+            self.items.iter().map(|s| ScalarValue::Utf8(Some(s.clone()))).collect();
         Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(&scalars, &DataType::Utf8))])
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {

@@ -8,12 +8,12 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, DurationNanosecondArray, Float64Array, Int64Array,
-    ListBuilder, StringBuilder, TimestampNanosecondArray,
+    Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, DurationNanosecondArray, Float64Array,
+    Int64Array, ListBuilder, StringBuilder, TimestampNanosecondArray,
 };
 use arrow::datatypes::{
-    DataType, DurationNanosecondType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
-    TimestampNanosecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    DataType, DurationNanosecondType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    TimeUnit, TimestampNanosecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
@@ -63,7 +63,9 @@ pub fn json_at(a: &dyn Array, i: usize) -> Option<Value> {
         DataType::List(_) => {
             let l = a.as_list::<i32>();
             let inner = l.value(i);
-            Value::Array((0..inner.len()).map(|j| json_at(inner.as_ref(), j).unwrap_or(Value::Null)).collect())
+            Value::Array(
+                (0..inner.len()).map(|j| json_at(inner.as_ref(), j).unwrap_or(Value::Null)).collect(),
+            )
         }
         DataType::Map(..) => {
             let m = a.as_map();
@@ -242,7 +244,11 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-fn map_json<T>(args: &[ColumnarValue], rows: usize, f: impl Fn(&Value) -> Option<T>) -> Result<(Vec<Option<T>>, usize)> {
+fn map_json<T>(
+    args: &[ColumnarValue],
+    rows: usize,
+    f: impl Fn(&Value) -> Option<T>,
+) -> Result<(Vec<Option<T>>, usize)> {
     let n = rows_for(args, rows);
     let a = arg_array(&args[0], n)?;
     Ok(((0..n).map(|i| str_at(&a, i).map(parse_text).and_then(|v| f(&v))).collect(), n))
@@ -476,16 +482,20 @@ pub fn bag_keys(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let mut out = StringBuilder::new();
     for i in 0..n {
         match str_at(&a, i).map(parse_text) {
-            Some(Value::Object(m)) => {
-                out.append_value(Value::Array(m.keys().map(|k| Value::String(k.clone())).collect()).to_string())
-            }
+            Some(Value::Object(m)) => out
+                .append_value(Value::Array(m.keys().map(|k| Value::String(k.clone())).collect()).to_string()),
             _ => out.append_null(),
         }
     }
     finish(Arc::new(out.finish()), args)
 }
 
-fn map_any<T>(args: &[ColumnarValue], rows: usize, from_str: impl Fn(&str) -> Option<T>, from_f64: impl Fn(f64) -> Option<T>) -> Result<Vec<Option<T>>> {
+fn map_any<T>(
+    args: &[ColumnarValue],
+    rows: usize,
+    from_str: impl Fn(&str) -> Option<T>,
+    from_f64: impl Fn(f64) -> Option<T>,
+) -> Result<Vec<Option<T>>> {
     let n = rows_for(args, rows);
     let a = arg_array(&args[0], n)?;
     Ok((0..n)
@@ -494,13 +504,19 @@ fn map_any<T>(args: &[ColumnarValue], rows: usize, from_str: impl Fn(&str) -> Op
                 return None;
             }
             match a.data_type() {
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => str_at(&a, i).and_then(&from_str),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                    str_at(&a, i).and_then(&from_str)
+                }
                 DataType::Boolean => from_f64(if a.as_boolean().value(i) { 1.0 } else { 0.0 }),
                 DataType::Int64 => from_f64(a.as_primitive::<Int64Type>().value(i) as f64),
                 DataType::Int32 => from_f64(f64::from(a.as_primitive::<Int32Type>().value(i))),
                 DataType::Float64 => from_f64(a.as_primitive::<Float64Type>().value(i)),
-                DataType::Timestamp(..) => from_f64(a.as_primitive::<TimestampNanosecondType>().value(i) as f64 / 100.0),
-                DataType::Duration(..) => from_f64(a.as_primitive::<DurationNanosecondType>().value(i) as f64 / 100.0),
+                DataType::Timestamp(..) => {
+                    from_f64(a.as_primitive::<TimestampNanosecondType>().value(i) as f64 / 100.0)
+                }
+                DataType::Duration(..) => {
+                    from_f64(a.as_primitive::<DurationNanosecondType>().value(i) as f64 / 100.0)
+                }
                 _ => None,
             }
         })
@@ -519,7 +535,9 @@ pub fn str_to_long(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
         rows,
         |s| {
             let s = s.trim();
-            s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f as i64))
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f as i64))
         },
         |f| f.is_finite().then_some(f as i64),
     )?;
@@ -559,11 +577,19 @@ mod tests {
 
     #[test]
     fn member_access_walks_json() {
-        let out = run(dyn_get, vec![s(r#"{"user":{"username":"alice","groups":["a","b"]}}"#), s("user"), s("username")]);
+        let out = run(
+            dyn_get,
+            vec![s(r#"{"user":{"username":"alice","groups":["a","b"]}}"#), s("user"), s("username")],
+        );
         assert_eq!(str_at(&out, 0), Some("\"alice\""));
         let out = run(
             dyn_get,
-            vec![s(r#"{"user":{"groups":["a","b"]}}"#), s("user"), s("groups"), ColumnarValue::Scalar(ScalarValue::Int64(Some(-1)))],
+            vec![
+                s(r#"{"user":{"groups":["a","b"]}}"#),
+                s("user"),
+                s("groups"),
+                ColumnarValue::Scalar(ScalarValue::Int64(Some(-1))),
+            ],
         );
         assert_eq!(str_at(&out, 0), Some("\"b\""));
         let out = run(dyn_get, vec![s("not json"), s("x")]);
@@ -580,7 +606,10 @@ mod tests {
 
     #[test]
     fn pack_skips_nulls_and_keeps_order() {
-        let out = run(pack, vec![s("b"), s("1"), s("a"), ColumnarValue::Scalar(ScalarValue::Utf8(None)), s("c"), s("\"x\"")]);
+        let out = run(
+            pack,
+            vec![s("b"), s("1"), s("a"), ColumnarValue::Scalar(ScalarValue::Utf8(None)), s("c"), s("\"x\"")],
+        );
         assert_eq!(str_at(&out, 0), Some(r#"{"b":1,"c":"x"}"#));
     }
 

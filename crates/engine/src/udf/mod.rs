@@ -53,7 +53,6 @@ impl Hash for KqlFn {
 }
 
 impl ScalarUDFImpl for KqlFn {
-
     fn name(&self) -> &str {
         self.name
     }
@@ -125,9 +124,9 @@ pub mod ret {
 /// The constant string of a scalar argument (`None` for columns and nulls).
 pub fn scalar_str(v: &ColumnarValue) -> Option<&str> {
     match v {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s))) => {
-            Some(s.as_str())
-        }
+        ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)),
+        ) => Some(s.as_str()),
         _ => None,
     }
 }

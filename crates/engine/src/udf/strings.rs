@@ -64,7 +64,8 @@ fn predicate_any<M: Matcher>(args: &[ColumnarValue], rows: usize, all: bool) -> 
                 results.push(M::build(s)?.test(h));
             }
         }
-        let v = if all { !results.is_empty() && results.iter().all(|b| *b) } else { results.iter().any(|b| *b) };
+        let v =
+            if all { !results.is_empty() && results.iter().all(|b| *b) } else { results.iter().any(|b| *b) };
         out.append_value(v);
     }
     finish(Arc::new(out.finish()), args)
@@ -110,7 +111,8 @@ impl Term {
         let mut from = 0;
         while from <= hay.len() {
             let Some(m) = self.re.find_at(hay, from) else { return false };
-            let start_ok = !self.check_start || !hay[..m.start()].chars().next_back().is_some_and(is_term_char);
+            let start_ok =
+                !self.check_start || !hay[..m.start()].chars().next_back().is_some_and(is_term_char);
             let end_ok = !self.check_end || !hay[m.end()..].chars().next().is_some_and(is_term_char);
             if start_ok && end_ok {
                 return true;
@@ -192,7 +194,11 @@ impl Matcher for ContainsCs {
 }
 
 fn eq_ignore_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
 }
 
 struct StartsWith(String);
@@ -216,7 +222,10 @@ impl Matcher for EndsWith {
     }
     fn test(&self, hay: &str) -> bool {
         let n = self.0.len();
-        if hay.len() >= n && hay.is_char_boundary(hay.len() - n) && eq_ignore_case(&hay[hay.len() - n..], &self.0) {
+        if hay.len() >= n
+            && hay.is_char_boundary(hay.len() - n)
+            && eq_ignore_case(&hay[hay.len() - n..], &self.0)
+        {
             return true;
         }
         !hay.is_ascii() && hay.to_lowercase().ends_with(&self.0.to_lowercase())
@@ -256,9 +265,9 @@ impl Matcher for EqCi {
 struct MatchesRegex(Regex);
 impl Matcher for MatchesRegex {
     fn build(needle: &str) -> Result<Self> {
-        Regex::new(needle)
-            .map(MatchesRegex)
-            .map_err(|e| datafusion::error::DataFusionError::Execution(format!("invalid regex {needle:?}: {e}")))
+        Regex::new(needle).map(MatchesRegex).map_err(|e| {
+            datafusion::error::DataFusionError::Execution(format!("invalid regex {needle:?}: {e}"))
+        })
     }
     fn test(&self, hay: &str) -> bool {
         self.0.is_match(hay)
@@ -327,7 +336,11 @@ pub fn matches_regex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
 }
 
 /// Applies `f` to every row of Utf8 argument 0, producing strings.
-fn map_strings(args: &[ColumnarValue], rows: usize, mut f: impl FnMut(&str, usize) -> Option<String>) -> Result<ColumnarValue> {
+fn map_strings(
+    args: &[ColumnarValue],
+    rows: usize,
+    mut f: impl FnMut(&str, usize) -> Option<String>,
+) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);
     let a = arg_array(&args[0], n)?;
     let mut out = StringBuilder::with_capacity(n, n * 8);
@@ -449,7 +462,8 @@ fn rewrite_template(rewrite: &str) -> String {
 
 /// `replace_regex(text, regex, rewrite)`.
 pub fn replace_regex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    let (Some(pattern), Some(rewrite)) = (args.get(1).and_then(scalar_str), args.get(2).and_then(scalar_str)) else {
+    let (Some(pattern), Some(rewrite)) = (args.get(1).and_then(scalar_str), args.get(2).and_then(scalar_str))
+    else {
         return exec_err!("replace_regex() needs a constant regex and rewrite");
     };
     let re = compile(pattern)?;
@@ -459,7 +473,8 @@ pub fn replace_regex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
 
 /// `replace_string(text, lookup, rewrite)`.
 pub fn replace_string(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    let (Some(lookup), Some(rewrite)) = (args.get(1).and_then(scalar_str), args.get(2).and_then(scalar_str)) else {
+    let (Some(lookup), Some(rewrite)) = (args.get(1).and_then(scalar_str), args.get(2).and_then(scalar_str))
+    else {
         return exec_err!("replace_string() needs constant lookup and rewrite strings");
     };
     if lookup.is_empty() {
@@ -492,7 +507,9 @@ pub fn split(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
 
 /// `url_decode(text)`: `%XX` escapes decoded; invalid UTF-8 is replaced, never an error.
 pub fn url_decode(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    map_strings(args, rows, |s, _| Some(percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()))
+    map_strings(args, rows, |s, _| {
+        Some(percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+    })
 }
 
 /// `url_encode(text)`.

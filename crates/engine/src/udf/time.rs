@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, DurationNanosecondArray, Int64Array, Int64Builder, StringBuilder, TimestampNanosecondArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, DurationNanosecondArray, Int64Array, Int64Builder, StringBuilder,
+    TimestampNanosecondArray,
+};
 use arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type, TimeUnit};
 use chrono::{Datelike, NaiveDate, TimeZone, Timelike, Utc};
 use datafusion::common::{Result, exec_err};
@@ -295,7 +298,8 @@ pub fn format_timespan(args: &[ColumnarValue], rows: usize) -> Result<ColumnarVa
 
 fn start_of_unit(ns: i64, unit: &str, offset: i64) -> Option<i64> {
     let d = civil(ns);
-    let midnight = |date: NaiveDate| date.and_hms_opt(0, 0, 0).and_then(|t| t.and_utc().timestamp_nanos_opt());
+    let midnight =
+        |date: NaiveDate| date.and_hms_opt(0, 0, 0).and_then(|t| t.and_utc().timestamp_nanos_opt());
     match unit {
         "day" => Some(ns.div_euclid(NS_PER_DAY) * NS_PER_DAY + offset * NS_PER_DAY),
         "hour" => Some(ns.div_euclid(3_600_000_000_000) * 3_600_000_000_000 + offset * 3_600_000_000_000),
@@ -306,7 +310,11 @@ fn start_of_unit(ns: i64, unit: &str, offset: i64) -> Option<i64> {
         }
         "month" => {
             let total = i64::from(d.year()) * 12 + i64::from(d.month0()) + offset;
-            let date = NaiveDate::from_ymd_opt(i32::try_from(total.div_euclid(12)).ok()?, u32::try_from(total.rem_euclid(12)).ok()? + 1, 1)?;
+            let date = NaiveDate::from_ymd_opt(
+                i32::try_from(total.div_euclid(12)).ok()?,
+                u32::try_from(total.rem_euclid(12)).ok()? + 1,
+                1,
+            )?;
             midnight(date)
         }
         "year" => {
@@ -379,10 +387,22 @@ mod tests {
         assert_eq!(diff_parts("day", t("2017-10-29 00:00"), t("2017-09-30 23:59")), Some(29));
         assert_eq!(diff_parts("hour", t("2017-10-31 01:00"), t("2017-10-30 23:59")), Some(2));
         assert_eq!(diff_parts("minute", t("2017-10-30 23:05:01"), t("2017-10-30 23:00:59")), Some(5));
-        assert_eq!(diff_parts("second", t("2017-10-30 23:00:10.100"), t("2017-10-30 23:00:00.900")), Some(10));
-        assert_eq!(diff_parts("millisecond", t("2017-10-30 23:00:00.200100"), t("2017-10-30 23:00:00.100900")), Some(100));
-        assert_eq!(diff_parts("microsecond", t("2017-10-30 23:00:00.1009001"), t("2017-10-30 23:00:00.1008009")), Some(100));
-        assert_eq!(diff_parts("nanosecond", t("2017-10-30 23:00:00.0000000"), t("2017-10-30 23:00:00.0000007")), Some(-700));
+        assert_eq!(
+            diff_parts("second", t("2017-10-30 23:00:10.100"), t("2017-10-30 23:00:00.900")),
+            Some(10)
+        );
+        assert_eq!(
+            diff_parts("millisecond", t("2017-10-30 23:00:00.200100"), t("2017-10-30 23:00:00.100900")),
+            Some(100)
+        );
+        assert_eq!(
+            diff_parts("microsecond", t("2017-10-30 23:00:00.1009001"), t("2017-10-30 23:00:00.1008009")),
+            Some(100)
+        );
+        assert_eq!(
+            diff_parts("nanosecond", t("2017-10-30 23:00:00.0000000"), t("2017-10-30 23:00:00.0000007")),
+            Some(-700)
+        );
         assert_eq!(diff_parts("Millisecond", 1_999_999, 1_000_000), Some(0), "period names ignore case");
     }
 

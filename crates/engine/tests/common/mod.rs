@@ -28,7 +28,10 @@ pub fn opts() -> QueryOptions {
 /// The clients of the test cluster: user agent and user name.
 pub const CLIENTS: &[(&str, &str)] = &[
     ("kubectl/v1.29.4 (linux/amd64) kubernetes/55019c8", "alice@example.com"),
-    ("kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55019c8/system:serviceaccount:kube-system:job-controller", "system:serviceaccount:kube-system:job-controller"),
+    (
+        "kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55019c8/system:serviceaccount:kube-system:job-controller",
+        "system:serviceaccount:kube-system:job-controller",
+    ),
     ("kyverno/v1.11.0 (linux/amd64)", "system:serviceaccount:kyverno:kyverno-admission-controller"),
     ("kubelet/v1.29.4 (linux/amd64) kubernetes/55019c8", "system:node:aks-nodepool1-12345678-vmss000000"),
     ("Go-http-client/2.0", "system:serviceaccount:monitoring:prometheus"),
@@ -78,7 +81,10 @@ pub fn cluster_events(n: usize) -> Vec<Event> {
             _ => 200,
         };
         let mut annotations = BTreeMap::new();
-        annotations.insert("authorization.k8s.io/decision".to_owned(), if code == 403 { "forbid" } else { "allow" }.to_owned());
+        annotations.insert(
+            "authorization.k8s.io/decision".to_owned(),
+            if code == 403 { "forbid" } else { "allow" }.to_owned(),
+        );
         if !resource.is_empty() {
             annotations.insert(
                 "apiserver.latency.k8s.io/etcd".to_owned(),
@@ -134,8 +140,7 @@ pub fn cluster_events(n: usize) -> Vec<Event> {
 }
 
 /// The cluster's Azure resource ID used in the Azure formats.
-pub const RESOURCE_ID: &str =
-    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks";
+pub const RESOURCE_ID: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks";
 
 fn rfc3339(t: &Option<DateTime<Utc>>) -> serde_json::Value {
     match t {
@@ -172,7 +177,8 @@ fn csv(rows: &[serde_json::Value]) -> String {
     let mut out = cols.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",");
     out.push('\n');
     for r in rows {
-        let line: Vec<String> = cols.iter().map(|c| csv_field(r.get(c.as_str()).unwrap_or(&serde_json::Value::Null))).collect();
+        let line: Vec<String> =
+            cols.iter().map(|c| csv_field(r.get(c.as_str()).unwrap_or(&serde_json::Value::Null))).collect();
         out.push_str(&line.join(","));
         out.push('\n');
     }
@@ -259,8 +265,13 @@ pub fn engine_for_format(dir: &Path, format: &str, events: &[Event]) -> Engine {
 
 /// An engine straight over the events.
 pub fn engine_for(events: &[Event]) -> Engine {
-    let batch = audit::batch::events_to_batch(events, audit::InputFormat::K8sLog, &audit::batch::Origin::default(), false)
-        .expect("canonical batch");
+    let batch = audit::batch::events_to_batch(
+        events,
+        audit::InputFormat::K8sLog,
+        &audit::batch::Origin::default(),
+        false,
+    )
+    .expect("canonical batch");
     Engine::from_batches(vec![batch]).expect("engine")
 }
 
@@ -268,8 +279,9 @@ pub fn engine_for(events: &[Event]) -> Engine {
 pub fn engine_for_store(dir: &Path, format: &str, events: &[Event]) -> Engine {
     let path = write_format(dir, format, events);
     let store = dir.join(format!("store-{format}"));
-    let mut writer = audit::store::writer::StoreWriter::open(&store, audit::store::writer::WriterOptions::default())
-        .expect("store opens");
+    let mut writer =
+        audit::store::writer::StoreWriter::open(&store, audit::store::writer::WriterOptions::default())
+            .expect("store opens");
     let mut sink = |_: &str, b: arrow::array::RecordBatch| -> Result<(), audit::read::SinkError> {
         writer.write(&b)?;
         Ok(())
