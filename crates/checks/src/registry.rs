@@ -30,9 +30,15 @@ pub const AUDIT_CHECKS: [AuditCheck; 9] = [
     AuditCheck { info: aud009_evidence::INFO, run: aud009_evidence::run_check },
 ];
 
-/// Every check diagnose can run, in order: audit checks, then metrics and etcd checks.
+/// Every check diagnose can run, in order: audit checks, then the kube-apiserver metrics checks
+/// (`metrics` crate) and the etcd checks (`etcd` crate).
 pub fn registry() -> Vec<CheckInfo> {
-    AUDIT_CHECKS.iter().map(|c| c.info).collect()
+    AUDIT_CHECKS
+        .iter()
+        .map(|c| c.info)
+        .chain(metrics::checks::infos().iter().copied())
+        .chain(etcd::checks::infos().iter().copied())
+        .collect()
 }
 
 /// The check with this code or name (case-insensitive).

@@ -1,12 +1,210 @@
-//! `apiserver-doctor diagnose`.
+//! `apiserver-doctor diagnose`: name who hurts the control plane, with evidence and fixes.
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
+use checks::engine_runner::EngineRunner;
+use checks::{AuditRequest, Config, WindowEnd};
+use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report, Severity};
+use remedy::KubernetesVersion;
 
 /// Arguments of `apiserver-doctor diagnose`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Audit logs: files or directories, any format ingest reads (`.gz`, `.zst` too). They are
+    /// ingested into a cache keyed by the files, so a second run is fast. Without paths, the
+    /// store (`--store`) is diagnosed.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Diagnose this store instead of files (default: `APISERVER_DOCTOR_STORE`, else
+    /// `./apiserver-doctor-store`).
+    #[arg(long, value_name = "DIR", env = "APISERVER_DOCTOR_STORE", conflicts_with = "paths")]
+    pub store: Option<PathBuf>,
+    /// End of the window analysed: `latest` (the newest event) or a time (RFC 3339).
+    #[arg(long, value_name = "TIME|latest", default_value = "latest")]
+    pub now: String,
+    /// Length of the window, back from `--now` (e.g. `1h`, `30m`, `1h30m`, `2d`); default: from
+    /// the first event.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Also write the self-contained HTML report to this file.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Output on stdout: `text`, `json` or `markdown`.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "text")]
+    pub output: String,
+    /// Exit with code 1 when a finding is at least this severe: `warning` or `critical`.
+    #[arg(long, value_name = "SEVERITY", default_value = "critical")]
+    pub fail_on: String,
+    /// YAML file overriding thresholds by name and the Kubernetes version (see docs/checks.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub metrics: Vec<PathBuf>,
+    /// A live etcd to add to the diagnosis (read-only).
+    #[arg(long, value_name = "URL")]
+    pub etcd: Vec<String>,
+    /// The cluster's Kubernetes version, for the API versions of generated remedies (default:
+    /// the version seen in the data, else 1.29).
+    #[arg(long, value_name = "VERSION")]
+    pub kubernetes_version: Option<String>,
+}
+
+/// `--fail-on`.
+fn fail_on(s: &str) -> anyhow::Result<Severity> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "warning" => Ok(Severity::Warning),
+        "critical" => Ok(Severity::Critical),
+        other => anyhow::bail!("--fail-on: expected warning or critical, got {other:?}"),
+    }
+}
+
+/// Parses `--since`: whole numbers with units `d`, `h`, `m`, `s`, `ms`, concatenated.
+pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let mut total = chrono::Duration::zero();
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.chars().take_while(char::is_ascii_alphabetic).count();
+        let part = match &rest[..unit_len] {
+            "d" => chrono::Duration::try_days(n)?,
+            "h" => chrono::Duration::try_hours(n)?,
+            "m" => chrono::Duration::try_minutes(n)?,
+            "s" => chrono::Duration::try_seconds(n)?,
+            "ms" => chrono::Duration::try_milliseconds(n)?,
+            _ => return None,
+        };
+        total = total.checked_add(&part)?;
+        rest = &rest[unit_len..];
+    }
+    (total > chrono::Duration::zero()).then_some(total)
+}
+
+/// Parses `--now`.
+fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
+    match engine::Now::parse(text) {
+        Some(engine::Now::Latest) => Ok(WindowEnd::Latest),
+        Some(engine::Now::At(t)) => Ok(WindowEnd::At(t)),
+        Some(engine::Now::Wall) => Ok(WindowEnd::At(chrono::Utc::now())),
+        None => anyhow::bail!("--now: expected `latest` or a time such as 2024-05-01T10:00:00Z, got {text:?}"),
+    }
+}
+
+/// Everything resolved from the arguments before any work starts (usage errors first).
+struct Plan {
+    format: report::Format,
+    fail_on: Severity,
+    request: AuditRequest,
+}
+
+fn plan(args: &Args) -> anyhow::Result<Plan> {
+    let format: report::Format = args.output.parse()?;
+    if format == report::Format::Html {
+        anyhow::bail!("-o html is not a terminal format: use --report FILE.html");
+    }
+    let mut request = AuditRequest { now: window_end(&args.now)?, ..AuditRequest::default() };
+    if let Some(since) = &args.since {
+        request.since = Some(
+            parse_duration(since)
+                .with_context(|| format!("--since: expected a duration such as 1h, 30m or 1h30m, got {since:?}"))?,
+        );
+    }
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("--config: cannot read {}", path.display()))?;
+        let config = Config::parse(&text, &path.display().to_string())?;
+        request.thresholds = config.thresholds;
+        request.kubernetes_version = config.kubernetes_version;
+    }
+    if let Some(v) = &args.kubernetes_version {
+        request.kubernetes_version = Some(v.parse::<KubernetesVersion>().context("--kubernetes-version")?);
+    }
+    Ok(Plan { format, fail_on: fail_on(&args.fail_on)?, request })
+}
 
 /// Runs `apiserver-doctor diagnose`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`diagnose` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let plan = plan(&args)?;
+    if !args.metrics.is_empty() || !args.etcd.is_empty() {
+        anyhow::bail!("--metrics and --etcd are not wired into diagnose yet (use `apiserver-doctor metrics` / `etcd`)");
+    }
+    let (store, mut inputs) = if args.paths.is_empty() {
+        let dir = args.store.clone().unwrap_or_else(|| PathBuf::from("apiserver-doctor-store"));
+        (dir.clone(), vec![input_summary("audit", &dir.display().to_string())])
+    } else {
+        super::ingest_cache::ingest(&args.paths)?
+    };
+    let report = diagnose_store(&store, &plan.request, &mut inputs)?;
+    write_outputs(&report, plan.format, args.report.as_deref())?;
+    Ok(exit_code(&report, plan.fail_on))
+}
+
+fn input_summary(kind: &str, source: &str) -> InputSummary {
+    InputSummary { kind: kind.to_owned(), source: source.to_owned(), records: 0, skipped: 0, detected: None }
+}
+
+/// Diagnoses the audit events of a store into a report.
+pub fn diagnose_store(store: &Path, request: &AuditRequest, inputs: &mut [InputSummary]) -> anyhow::Result<Report> {
+    let engine = engine::Engine::open_store(store).with_context(|| format!("{}", store.display()))?;
+    let runner = EngineRunner::new(&engine, chrono::Utc::now());
+    let diagnosis = checks::diagnose_audit(&runner, request)?;
+    if let Some(first) = inputs.first_mut()
+        && first.records == 0
+    {
+        first.records = diagnosis.profile.events as u64;
+    }
+    Ok(Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        window: Some(diagnosis.window),
+        inputs: inputs.to_vec(),
+        overview: diagnosis.outcome.overview,
+        findings: diagnosis.outcome.findings,
+        checks_run: diagnosis.outcome.checks_run,
+    })
+}
+
+/// Writes the report to stdout in `format`, and as HTML to `html` when given.
+pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = html {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("--report: cannot create {}", path.display()))?,
+        );
+        report::render_html(report, &mut file).with_context(|| format!("writing {}", path.display()))?;
+        file.flush().with_context(|| format!("writing {}", path.display()))?;
+    }
+    let stdout = std::io::stdout();
+    let color = report::use_color(stdout.is_terminal(), std::env::var_os("NO_COLOR").as_deref());
+    let mut out = stdout.lock();
+    report::render(report, format, &mut out, &report::TextOptions { color, ..report::TextOptions::default() })?;
+    out.flush()?;
+    Ok(())
+}
+
+/// 0 when no finding reaches `fail_on`, 1 otherwise.
+pub fn exit_code(report: &Report, fail_on: Severity) -> ExitCode {
+    if report.worst().is_some_and(|w| w >= fail_on) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h"), chrono::Duration::try_hours(1));
+        assert_eq!(parse_duration("1h30m"), chrono::Duration::try_minutes(90));
+        assert_eq!(parse_duration("2d"), chrono::Duration::try_days(2));
+        assert_eq!(parse_duration("500ms"), chrono::Duration::try_milliseconds(500));
+        for bad in ["", "h", "1", "1x", "-1h", "0s", "1h 30m"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
 }
