@@ -1,1 +1,248 @@
-//! DataFusion session over the audit store: the KubeAudit/AKSAudit/AKSAuditAdmin/AzureDiagnostics tables, KQL to logical plans, KQL functions.
+//! KQL on Apache DataFusion over audit events: the `KubeAudit`, `AKSAudit`, `AKSAuditAdmin`
+//! and `AzureDiagnostics` tables, KQL → logical plans, KQL functions, `render` chart data.
+//!
+//! ```no_run
+//! use engine::{Engine, QueryOptions, Now};
+//! let engine = Engine::open_store(std::path::Path::new("store"))?;
+//! let result = engine.query(
+//!     "AKSAudit | summarize count() by UserAgent | top 10 by count_",
+//!     &QueryOptions { now: Now::Latest },
+//! )?;
+//! for batch in &result.batches {
+//!     println!("{} rows", batch.num_rows());
+//! }
+//! # Ok::<(), engine::EngineError>(())
+//! ```
+//!
+//! The engine is synchronous: it runs DataFusion on its own small Tokio runtime, so it must
+//! not be called from inside another Tokio runtime's worker thread.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use chrono::{DateTime, Utc};
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::{MemTable, provider_as_source};
+use datafusion::execution::context::SessionContext;
+use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
+use datafusion::prelude::SessionConfig;
+
+pub mod chart;
+pub mod error;
+pub mod event;
+pub mod format;
+pub mod input;
+pub mod kvalue;
+pub mod plan;
+pub mod tables;
+pub mod types;
+pub mod udf;
+
+pub use error::{EngineError, PlanError};
+pub use types::KType;
+
+/// What `now()` means in a query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Now {
+    /// The wall clock when the query starts.
+    #[default]
+    Wall,
+    /// A fixed instant (`--now 2024-01-01T10:00:00Z`).
+    At(DateTime<Utc>),
+    /// The newest event's time in the data (`--now latest`).
+    Latest,
+}
+
+impl Now {
+    /// Parses `--now`: `latest`, `wall` or a datetime.
+    pub fn parse(s: &str) -> Option<Now> {
+        match s.trim() {
+            "latest" => Some(Now::Latest),
+            "wall" | "now" => Some(Now::Wall),
+            other => kvalue::parse_datetime(other).map(|n| Now::At(DateTime::from_timestamp_nanos(n))),
+        }
+    }
+}
+
+/// Options of one query.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    /// What `now()` is.
+    pub now: Now,
+}
+
+/// A `render` request: the visualisation and its properties.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderSpec {
+    /// `timechart`, `linechart`, `columnchart`, `barchart`, `piechart`, `table`, …
+    pub kind: String,
+    /// The `with (title = …)` property.
+    pub title: Option<String>,
+    /// The `with (xtitle = …)` property.
+    pub xtitle: Option<String>,
+    /// The `with (ytitle = …)` property.
+    pub ytitle: Option<String>,
+    /// The `with (ycolumns = …)` property.
+    pub ycolumns: Vec<String>,
+    /// The `with (series = …)` property.
+    pub series: Vec<String>,
+    /// The `with (xcolumn = …)` property.
+    pub xcolumn: Option<String>,
+}
+
+/// One result column: its name and KQL type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultColumn {
+    /// The KQL column name.
+    pub name: String,
+    /// The KQL type.
+    pub ty: KType,
+}
+
+/// The rows of a query.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    /// The Arrow schema of `batches` (field names are the KQL column names).
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+    /// The KQL columns, in order (`dynamic` columns are JSON text in the batches).
+    pub columns: Vec<ResultColumn>,
+    /// The query's `render`, if it ended with one.
+    pub render: Option<RenderSpec>,
+    /// Things the user should know about the result (e.g. a time filter removed every row).
+    pub notices: Vec<String>,
+    /// The `now()` the query used.
+    pub now: DateTime<Utc>,
+}
+
+impl QueryResult {
+    /// Number of rows.
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// The name of the table holding the canonical events.
+const EVENTS: &str = "__events";
+
+/// A DataFusion session over a set of audit events.
+pub struct Engine {
+    ctx: SessionContext,
+    runtime: tokio::runtime::Runtime,
+    base: LogicalPlan,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+fn session() -> SessionContext {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut config = SessionConfig::new().with_target_partitions(threads).with_information_schema(false);
+    // Keep strings as Utf8 end to end: every KQL function reads Utf8.
+    config.options_mut().execution.parquet.schema_force_view_types = false;
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    SessionContext::new_with_config(config)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("engine")
+        .build()
+        .map_err(|e| EngineError::Internal(format!("cannot start the query runtime: {e}")))
+}
+
+impl Engine {
+    /// An engine over the committed Parquet files of the store at `dir`.
+    pub fn open_store(dir: &Path) -> Result<Engine, EngineError> {
+        let store = audit::store::Store::open(dir)?;
+        let files = store.data_files();
+        if files.is_empty() {
+            return Engine::from_batches(vec![]);
+        }
+        let mut urls = Vec::with_capacity(files.len());
+        for f in files {
+            let abs = std::fs::canonicalize(f).map_err(|source| audit::store::StoreError::Io { path: f.clone(), source })?;
+            let url = ListingTableUrl::parse(abs.to_string_lossy().as_ref())
+                .map_err(|e| EngineError::Internal(format!("{}: {e}", abs.display())))?;
+            urls.push(url);
+        }
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(audit::canonical_schema());
+        let table = ListingTable::try_new(config)?;
+        Engine::with_table(Arc::new(table))
+    }
+
+    /// An engine over canonical batches held in memory (`--input` files, tests, checks).
+    pub fn from_batches(batches: Vec<RecordBatch>) -> Result<Engine, EngineError> {
+        let schema = audit::canonical_schema();
+        for b in &batches {
+            if b.schema().fields() != schema.fields() {
+                return Err(EngineError::Internal("a batch does not have the canonical schema".into()));
+            }
+        }
+        // Spread the rows over partitions so aggregation uses every core.
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut partitions: Vec<Vec<RecordBatch>> = vec![vec![]; threads.max(1)];
+        for (i, b) in batches.into_iter().enumerate() {
+            partitions[i % threads.max(1)].push(b);
+        }
+        let table = MemTable::try_new(schema, partitions)?;
+        Engine::with_table(Arc::new(table))
+    }
+
+    fn with_table(table: Arc<dyn TableProvider>) -> Result<Engine, EngineError> {
+        let ctx = session();
+        let runtime = runtime()?;
+        let scan = LogicalPlanBuilder::scan(EVENTS, provider_as_source(table), None)?.build()?;
+        let exprs: Vec<_> = scan
+            .schema()
+            .columns()
+            .into_iter()
+            .map(|c| {
+                let hidden = event::hidden(&c.name);
+                datafusion::logical_expr::Expr::Column(c).alias(hidden)
+            })
+            .collect();
+        let base = LogicalPlanBuilder::from(scan).project(exprs)?.build()?;
+        Ok(Engine { ctx, runtime, base })
+    }
+
+    /// The time range of the events (by `TimeGenerated`), or `None` when there are none.
+    pub fn time_range(&self) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, EngineError> {
+        plan::walk::time_range(self)
+    }
+
+    /// Runs a KQL query.
+    pub fn query(&self, kql: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
+        plan::walk::run(self, kql, options)
+    }
+
+    /// The optimised DataFusion plan of a query, as text (for tests and `--explain`).
+    pub fn explain(&self, kql: &str, options: &QueryOptions) -> Result<String, EngineError> {
+        plan::walk::explain(self, kql, options)
+    }
+
+    pub(crate) fn ctx(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    pub(crate) fn base(&self) -> &LogicalPlan {
+        &self.base
+    }
+}

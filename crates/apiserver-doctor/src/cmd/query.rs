@@ -1,12 +1,138 @@
-//! `apiserver-doctor query`.
+//! `apiserver-doctor query`: run a KQL query over the store or over files.
 
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use engine::format::{self, OutputFormat};
+use engine::{Engine, Now, QueryOptions};
+
+use super::StoreArg;
 
 /// Arguments of `apiserver-doctor query`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  apiserver-doctor query --now latest 'AKSAudit | summarize count() by UserAgent | top 10 by count_'
+  apiserver-doctor query --input audit.log -f latency.kql --chart latency.svg
+  echo 'KubeAudit | count' | apiserver-doctor query --input audit.log
+
+Tables: KubeAudit, AKSAudit, AKSAuditAdmin, AzureDiagnostics. The KQL supported is listed in docs/kql.md.")]
+pub struct Args {
+    /// The query (else -f FILE, else standard input).
+    #[arg(value_name = "KQL")]
+    pub query: Option<String>,
+
+    /// Read the query from a file.
+    #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "query")]
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub store: StoreArg,
+
+    /// Query audit log files directly instead of the store (any input format; directories are
+    /// read recursively).
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub input: Vec<PathBuf>,
+
+    /// What now() is: `latest` (the newest event), a datetime, or the wall clock (default).
+    #[arg(long, value_name = "TIME|latest")]
+    pub now: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table", value_parser = ["table", "csv", "json", "ndjson"])]
+    pub output: String,
+
+    /// Write the chart of a `render` to this SVG or PNG file.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+
+    /// Print the optimised DataFusion plan instead of running the query.
+    #[arg(long)]
+    pub explain: bool,
+}
 
 /// Runs `apiserver-doctor query`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`query` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (query, origin) = match (&args.query, &args.file) {
+        (Some(q), _) => (q.clone(), "<query>".to_owned()),
+        (None, Some(f)) => {
+            let q = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read the query", f.display()))?;
+            (q, f.display().to_string())
+        }
+        (None, None) => {
+            if std::io::stdin().is_terminal() {
+                anyhow::bail!("no query: pass it as an argument, with -f FILE, or on standard input");
+            }
+            let mut q = String::new();
+            std::io::stdin().read_to_string(&mut q).context("reading the query from standard input")?;
+            (q, "<stdin>".to_owned())
+        }
+    };
+    let now = match &args.now {
+        None => Now::Wall,
+        Some(s) => Now::parse(s)
+            .with_context(|| format!("--now {s}: expected `latest` or a datetime such as 2024-01-01T10:00:00Z"))?,
+    };
+    let format = OutputFormat::parse(&args.output).unwrap_or(OutputFormat::Table);
+    let engine = open(&args)?;
+    let options = QueryOptions { now };
+    if args.explain {
+        return match engine.explain(&query, &options) {
+            Ok(plan) => {
+                writeln!(std::io::stdout().lock(), "{plan}")?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprint!("{}", e.render(&query, &origin));
+                Ok(ExitCode::from(2))
+            }
+        };
+    }
+    let result = match engine.query(&query, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            eprint!("{}", e.render(&query, &origin));
+            return Ok(ExitCode::from(2));
+        }
+    };
+    for notice in &result.notices {
+        eprintln!("note: {notice}");
+    }
+    let mut out = std::io::stdout().lock();
+    format::write(&result, format, &mut out)?;
+    out.flush()?;
+    if let Some(spec) = &result.render {
+        let chart = engine::chart::chart(&result, spec);
+        match (&args.chart, chart) {
+            (Some(path), Some(chart)) => {
+                charts_file(&chart, path)?;
+                eprintln!("wrote {}", path.display());
+            }
+            (Some(path), None) => {
+                eprintln!("note: `render {}` draws no chart; {} not written", spec.kind, path.display());
+            }
+            (None, _) => {}
+        }
+    } else if let Some(path) = &args.chart {
+        eprintln!("note: the query has no `render`; {} not written", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(args: &Args) -> anyhow::Result<Engine> {
+    if args.input.is_empty() {
+        return Engine::open_store(&args.store.store).map_err(anyhow::Error::from);
+    }
+    let batches = engine::input::read_paths(&args.input)?;
+    for warning in &batches.warnings {
+        eprintln!("warning: {warning}");
+    }
+    Engine::from_batches(batches.batches).map_err(anyhow::Error::from)
+}
+
+/// Writes the chart with the charts crate (SVG or PNG by extension).
+fn charts_file(chart: &findings::Chart, path: &std::path::Path) -> anyhow::Result<()> {
+    let _ = chart;
+    anyhow::bail!("{}: drawing charts needs the charts crate, which is not available yet", path.display())
 }

@@ -1,0 +1,162 @@
+//! Errors of the engine: one variant per phase, each a person can act on.
+
+use std::ops::Range;
+
+/// A planning error at a place in the query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    /// What is wrong, in one line.
+    pub message: String,
+    /// Byte range in the query text, when known.
+    pub span: Option<Range<usize>>,
+    /// A hint, e.g. `did you mean 'UserAgent'?`.
+    pub help: Option<String>,
+}
+
+impl PlanError {
+    /// An error at a span.
+    pub fn at(span: Option<Range<usize>>, message: impl Into<String>) -> PlanError {
+        PlanError { message: message.into(), span, help: None }
+    }
+
+    /// Adds a hint.
+    pub fn with_help(mut self, help: impl Into<String>) -> PlanError {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.help {
+            write!(f, " ({h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Everything that can go wrong opening data or running a query.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The query is not valid KQL.
+    #[error("{message}")]
+    Parse {
+        /// The parser's message.
+        message: String,
+        /// Where, in the query text.
+        span: Option<Range<usize>>,
+        /// A hint, e.g. `did you mean `where`?`.
+        help: Option<String>,
+    },
+    /// The query is valid KQL but names something unknown or mixes types.
+    #[error("{0}")]
+    Plan(PlanError),
+    /// Valid KQL that this engine does not run yet (`mv-apply`, `evaluate`, …).
+    #[error("not supported yet: {what}")]
+    Unsupported {
+        /// The construct.
+        what: String,
+        /// Where, in the query text.
+        span: Option<Range<usize>>,
+    },
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] audit::store::StoreError),
+    /// Input files could not be read.
+    #[error("{0}")]
+    Input(String),
+    /// DataFusion failed while running the plan.
+    #[error("query failed: {0}")]
+    Execution(String),
+    /// A bug: the planner built something DataFusion rejects.
+    #[error("internal error (please report it): {0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    /// The span in the query text the error points at, if any.
+    pub fn span(&self) -> Option<Range<usize>> {
+        match self {
+            EngineError::Parse { span, .. } | EngineError::Unsupported { span, .. } => span.clone(),
+            EngineError::Plan(p) => p.span.clone(),
+            _ => None,
+        }
+    }
+
+    /// The hint, if any.
+    pub fn help(&self) -> Option<&str> {
+        match self {
+            EngineError::Plan(p) => p.help.as_deref(),
+            EngineError::Parse { help, .. } => help.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The error as a person reads it: message, `origin:line:col`, the query line and a caret
+    /// under the spot, and the hint (the kql crate's diagnostic format). `origin` names the
+    /// query's file, or e.g. `<query>`.
+    pub fn render(&self, query: &str, origin: &str) -> String {
+        let message = match self {
+            EngineError::Plan(p) => p.message.clone(),
+            other => other.to_string(),
+        };
+        match self.span() {
+            Some(span) => {
+                kql::render_diagnostic(query, origin, kql::Span::new(span.start, span.end), &message, self.help())
+            }
+            None => match self.help() {
+                Some(h) => format!("error: {message}\n  = help: {h}\n"),
+                None => format!("error: {message}\n"),
+            },
+        }
+    }
+}
+
+impl From<PlanError> for EngineError {
+    fn from(e: PlanError) -> Self {
+        EngineError::Plan(e)
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for EngineError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        use datafusion::error::DataFusionError as D;
+        match e {
+            D::Plan(m) => EngineError::Internal(m),
+            D::SchemaError(..) => EngineError::Internal(e.to_string()),
+            other => EngineError::Execution(strip_context(&other)),
+        }
+    }
+}
+
+/// DataFusion's message without its "Execution error: " style prefixes.
+fn strip_context(e: &datafusion::error::DataFusionError) -> String {
+    let s = e.to_string();
+    for prefix in ["Execution error: ", "External error: ", "Arrow error: "] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            return rest.to_owned();
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_errors_render_with_a_caret_and_help() {
+        let q = "AKSAudit\n| where Usr == 1";
+        let start = q.find("Usr").expect("present");
+        let e = EngineError::Plan(PlanError::at(Some(start..start + 3), "unknown column 'Usr'").with_help("did you mean 'User'?"));
+        let out = e.render(q, "<query>");
+        assert!(out.starts_with("error: unknown column 'Usr'\n"), "{out}");
+        assert!(out.contains("<query>:2:9"), "{out}");
+        assert!(out.contains("  |         ^^^\n"), "{out}");
+        assert!(out.contains("= help: did you mean 'User'?"), "{out}");
+    }
+}

@@ -1,0 +1,179 @@
+//! Writing query results: an aligned text table, CSV, a JSON array, NDJSON.
+//!
+//! Every format prints values the same way: datetimes and timespans in Kusto's text forms,
+//! reals without a trailing `.0`, `dynamic` values as JSON (embedded as JSON in the JSON
+//! formats), nulls empty (in JSON: `null`).
+
+use std::io::{self, Write};
+
+use arrow::array::{Array, RecordBatch};
+
+use crate::types::KType;
+use crate::udf::dynamic::{json_at, parse_text, string_at};
+use crate::{QueryResult, ResultColumn};
+
+/// The output formats of `query -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// An aligned text table.
+    Table,
+    /// CSV with a header line.
+    Csv,
+    /// One JSON array of row objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl OutputFormat {
+    /// Parses `table`, `csv`, `json`, `ndjson`.
+    pub fn parse(s: &str) -> Option<OutputFormat> {
+        Some(match s {
+            "table" => OutputFormat::Table,
+            "csv" => OutputFormat::Csv,
+            "json" => OutputFormat::Json,
+            "ndjson" | "jsonl" => OutputFormat::Ndjson,
+            _ => return None,
+        })
+    }
+}
+
+/// A cell as text (null is empty).
+pub fn cell_text(a: &dyn Array, i: usize) -> String {
+    string_at(a, i)
+}
+
+/// A cell as a JSON value, `dynamic` columns embedded as JSON.
+pub fn cell_json(a: &dyn Array, i: usize, ty: KType) -> serde_json::Value {
+    if a.is_null(i) {
+        return serde_json::Value::Null;
+    }
+    match ty {
+        KType::Dynamic => parse_text(&string_at(a, i)),
+        _ => json_at(a, i).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+fn rows(result: &QueryResult) -> impl Iterator<Item = (&RecordBatch, usize)> {
+    result.batches.iter().flat_map(|b| (0..b.num_rows()).map(move |i| (b, i)))
+}
+
+/// Writes the result in a format.
+pub fn write(result: &QueryResult, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        OutputFormat::Table => write_table(result, out),
+        OutputFormat::Csv => write_csv(result, out),
+        OutputFormat::Json => write_json(result, out, false),
+        OutputFormat::Ndjson => write_json(result, out, true),
+    }
+}
+
+/// Longest cell shown in a table; longer ones are cut with `…` (CSV and JSON never cut).
+const MAX_CELL: usize = 120;
+
+fn clip(s: String) -> String {
+    let s = s.replace(['\n', '\r', '\t'], " ");
+    if s.chars().count() > MAX_CELL {
+        let cut: String = s.chars().take(MAX_CELL - 1).collect();
+        format!("{cut}…")
+    } else {
+        s
+    }
+}
+
+fn is_right_aligned(ty: KType) -> bool {
+    ty.is_numeric()
+}
+
+/// An aligned text table with a header and a rule; numbers right-aligned.
+pub fn write_table(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> {
+    let cols: &[ResultColumn] = &result.columns;
+    let mut cells: Vec<Vec<String>> = Vec::new();
+    for (b, i) in rows(result) {
+        cells.push((0..cols.len()).map(|c| clip(cell_text(b.column(c).as_ref(), i))).collect());
+    }
+    let mut widths: Vec<usize> = cols.iter().map(|c| c.name.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |values: &[String], out: &mut dyn Write| -> io::Result<()> {
+        let mut s = String::new();
+        for (k, (v, w)) in values.iter().zip(&widths).enumerate() {
+            if k > 0 {
+                s.push_str("  ");
+            }
+            let pad = w.saturating_sub(v.chars().count());
+            if is_right_aligned(cols[k].ty) {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(v);
+            } else {
+                s.push_str(v);
+                if k + 1 < values.len() {
+                    s.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        writeln!(out, "{}", s.trim_end())
+    };
+    let header: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+    line(&header, out)?;
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    line(&rule, out)?;
+    for row in &cells {
+        line(row, out)?;
+    }
+    Ok(())
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// CSV with a header line (RFC 4180 quoting).
+pub fn write_csv(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> {
+    let header: Vec<String> = result.columns.iter().map(|c| csv_field(&c.name)).collect();
+    writeln!(out, "{}", header.join(","))?;
+    for (b, i) in rows(result) {
+        let fields: Vec<String> =
+            (0..result.columns.len()).map(|c| csv_field(&cell_text(b.column(c).as_ref(), i))).collect();
+        writeln!(out, "{}", fields.join(","))?;
+    }
+    Ok(())
+}
+
+fn row_object(result: &QueryResult, b: &RecordBatch, i: usize) -> serde_json::Value {
+    let mut obj = serde_json::Map::new();
+    for (c, col) in result.columns.iter().enumerate() {
+        obj.insert(col.name.clone(), cell_json(b.column(c).as_ref(), i, col.ty));
+    }
+    serde_json::Value::Object(obj)
+}
+
+/// A JSON array of row objects, or one object per line.
+pub fn write_json(result: &QueryResult, out: &mut dyn Write, ndjson: bool) -> io::Result<()> {
+    if ndjson {
+        for (b, i) in rows(result) {
+            writeln!(out, "{}", row_object(result, b, i))?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "[")?;
+    let mut first = true;
+    for (b, i) in rows(result) {
+        if !first {
+            writeln!(out, ",")?;
+        }
+        first = false;
+        write!(out, "  {}", row_object(result, b, i))?;
+    }
+    if !first {
+        writeln!(out)?;
+    }
+    writeln!(out, "]")
+}

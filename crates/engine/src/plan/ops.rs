@@ -1,0 +1,451 @@
+//! Tabular operators over [`Rel`]s: each turns already-planned expressions into plan nodes.
+
+use arrow::datatypes::DataType;
+use datafusion::common::{JoinType, NullHandling, UnnestOptions};
+use datafusion::functions_aggregate::expr_fn::count;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, SortExpr, cast, lit};
+
+use super::value::{TExpr, Value, to_dynamic, to_json, unify};
+use super::{Binding, Rel, column, internal};
+use crate::error::PlanError;
+use crate::event::is_hidden;
+use crate::types::{KType, Native};
+use crate::udf::{call, udfs};
+
+type R<T> = Result<T, PlanError>;
+
+fn build(b: datafusion::common::Result<LogicalPlanBuilder>) -> R<datafusion::logical_expr::LogicalPlan> {
+    b.and_then(|b| b.build()).map_err(internal)
+}
+
+/// `where pred`.
+pub fn filter(mut rel: Rel, pred: Expr) -> R<Rel> {
+    rel.plan = build(LogicalPlanBuilder::from(rel.plan).filter(pred))?;
+    Ok(rel)
+}
+
+/// `extend name = value, …`: replaces a column of the same name in place, else appends.
+pub fn extend(mut rel: Rel, items: Vec<(String, Value)>) -> R<Rel> {
+    let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
+    let values = rel.compute(items)?;
+    for (name, value) in names.into_iter().zip(values) {
+        match rel.cols.iter_mut().find(|b| b.name == name) {
+            Some(b) => b.value = value,
+            None => rel.cols.push(Binding { name, value }),
+        }
+    }
+    Ok(rel)
+}
+
+/// `project name = value, …`: exactly these columns, in this order.
+pub fn project(mut rel: Rel, items: Vec<(String, Value)>) -> R<Rel> {
+    let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
+    let values = rel.compute(items)?;
+    rel.cols = names.into_iter().zip(values).map(|(name, value)| Binding { name, value }).collect();
+    Ok(rel)
+}
+
+/// Matches a column name against a `project-away` pattern with `*` wildcards.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+/// `project-away a, b*`.
+pub fn project_away(mut rel: Rel, patterns: &[String]) -> Rel {
+    rel.cols.retain(|b| !patterns.iter().any(|p| wildcard_match(p, &b.name)));
+    rel
+}
+
+/// `project-keep a, b*`.
+pub fn project_keep(mut rel: Rel, patterns: &[String]) -> Rel {
+    rel.cols.retain(|b| patterns.iter().any(|p| wildcard_match(p, &b.name)));
+    rel
+}
+
+/// `project-rename new = old, …`.
+pub fn project_rename(mut rel: Rel, pairs: &[(String, String)]) -> Rel {
+    for (new, old) in pairs {
+        if let Some(b) = rel.cols.iter_mut().find(|b| &b.name == old) {
+            b.name = new.clone();
+        }
+    }
+    rel
+}
+
+/// `project-reorder a, b*`: the named columns first, the rest after in their order.
+pub fn project_reorder(mut rel: Rel, patterns: &[String]) -> Rel {
+    let mut first = Vec::new();
+    for p in patterns {
+        let (matched, rest): (Vec<Binding>, Vec<Binding>) = rel.cols.into_iter().partition(|b| wildcard_match(p, &b.name));
+        first.extend(matched);
+        rel.cols = rest;
+    }
+    first.append(&mut rel.cols);
+    rel.cols = first;
+    rel
+}
+
+/// A value usable as a grouping or sort key: event objects and lists become JSON text.
+pub fn key_value(v: Value) -> TExpr {
+    match v {
+        Value::Event(_) => to_dynamic(v),
+        Value::Expr(t) if matches!(t.ty, KType::DynNative(Native::StrList | Native::StrMap)) => {
+            TExpr::new(to_json(&Value::Expr(t)), KType::Dynamic)
+        }
+        Value::Expr(t) => t,
+    }
+}
+
+/// One output column of an aggregation.
+pub struct AggOut {
+    /// Its KQL name.
+    pub name: String,
+    /// The aggregate expression.
+    pub expr: Expr,
+    /// The KQL type of its result.
+    pub ty: KType,
+    /// A conversion applied to the aggregate's result (e.g. integer nanoseconds back to a
+    /// datetime), as a function of the result column.
+    pub post: Option<fn(Expr) -> Expr>,
+}
+
+fn unique(name: &str, used: &mut Vec<String>) -> String {
+    let mut n = name.to_owned();
+    let mut i = 1;
+    while used.contains(&n) || is_hidden(&n) {
+        n = format!("{name}{i}");
+        i += 1;
+    }
+    used.push(n.clone());
+    n
+}
+
+/// `summarize aggs by keys`: key columns first, then the aggregates.
+pub fn summarize(rel: Rel, keys: Vec<(String, Value)>, aggs: Vec<AggOut>) -> R<Rel> {
+    let mut used = Vec::new();
+    let mut group = Vec::new();
+    let mut cols = Vec::new();
+    let mut post = Vec::new();
+    for (name, v) in keys {
+        let t = key_value(v);
+        let phys = unique(&name, &mut used);
+        group.push(t.expr.alias(phys.clone()));
+        cols.push(Binding { name: phys.clone(), value: Value::expr(column(&phys), t.ty) });
+        post.push(column(&phys));
+    }
+    let mut aggr = Vec::new();
+    let mut needs_post = false;
+    for a in aggs {
+        let phys = unique(&a.name, &mut used);
+        aggr.push(a.expr.alias(phys.clone()));
+        cols.push(Binding { name: phys.clone(), value: Value::expr(column(&phys), a.ty) });
+        match a.post {
+            Some(f) => {
+                needs_post = true;
+                post.push(f(column(&phys)).alias(phys.clone()));
+            }
+            None => post.push(column(&phys)),
+        }
+    }
+    let mut b = LogicalPlanBuilder::from(rel.plan).aggregate(group, aggr).map_err(internal)?;
+    if needs_post {
+        b = b.project(post).map_err(internal)?;
+    }
+    Ok(Rel { plan: b.build().map_err(internal)?, cols, has_event: false })
+}
+
+/// `distinct a, b` (`distinct *` passes every column).
+pub fn distinct(rel: Rel, items: Vec<(String, Value)>) -> R<Rel> {
+    summarize(rel, items, vec![])
+}
+
+/// `count`: one row, column `Count`.
+pub fn count_rows(rel: Rel) -> R<Rel> {
+    let agg = AggOut { name: "Count".into(), expr: count(lit(1)), ty: KType::Long, post: None };
+    summarize(rel, vec![], vec![agg])
+}
+
+/// One sort key.
+pub struct SortKey {
+    /// The value sorted by.
+    pub value: Value,
+    /// Ascending?
+    pub asc: bool,
+    /// Nulls first?
+    pub nulls_first: bool,
+}
+
+fn sort_exprs(keys: Vec<SortKey>) -> Vec<SortExpr> {
+    keys.into_iter()
+        .map(|k| {
+            let t = key_value(k.value);
+            SortExpr::new(t.expr, k.asc, k.nulls_first)
+        })
+        .collect()
+}
+
+/// `sort by …`.
+pub fn sort(mut rel: Rel, keys: Vec<SortKey>) -> R<Rel> {
+    rel.plan = build(LogicalPlanBuilder::from(rel.plan).sort(sort_exprs(keys)))?;
+    Ok(rel)
+}
+
+/// `top n by …`.
+pub fn top(mut rel: Rel, n: usize, keys: Vec<SortKey>) -> R<Rel> {
+    rel.plan = build(LogicalPlanBuilder::from(rel.plan).sort_with_limit(sort_exprs(keys), Some(n)))?;
+    Ok(rel)
+}
+
+/// `take n` / `limit n`.
+pub fn take(mut rel: Rel, n: usize) -> R<Rel> {
+    rel.plan = build(LogicalPlanBuilder::from(rel.plan).limit(0, Some(n)))?;
+    Ok(rel)
+}
+
+/// `mv-expand name = array, …`: one row per element; rows whose array is null or empty are
+/// dropped. Expanding several columns pairs their elements (shorter arrays give nulls).
+pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<String>) -> R<Rel> {
+    let mut rel = rel;
+    let mut lists = Vec::new();
+    for (name, v) in items {
+        let (list, elem_ty) = match v {
+            Value::Expr(t) if t.ty == KType::DynNative(Native::StrList) => (t.expr, KType::DynNative(Native::Str)),
+            other => {
+                let json = to_json(&other);
+                (call(&udfs().dyn_elements, vec![json]), KType::Dynamic)
+            }
+        };
+        lists.push((name, list, elem_ty));
+    }
+    if let Some(ix) = &with_itemindex
+        && let Some((_, first, _)) = lists.first()
+    {
+        // The index is a list 0..len-1 expanded alongside the values.
+        let len = cast(call(&udfs().dyn_array_length, vec![first.clone()]), DataType::Int64);
+        let range = datafusion::functions_nested::expr_fn::range(lit(0i64), len, lit(1i64));
+        lists.push((ix.clone(), range, KType::Long));
+    }
+    let mut exprs = rel.plan_columns();
+    let mut unnest_cols = Vec::new();
+    let mut new_bindings = Vec::new();
+    for (name, list, ty) in &lists {
+        let phys = rel.fresh_name(&format!("{name}__list"));
+        exprs.push(list.clone().alias(phys.clone()));
+        unnest_cols.push(datafusion::common::Column::from_name(phys.clone()));
+        new_bindings.push((name.clone(), phys, *ty));
+    }
+    let opts = UnnestOptions { null_handling: NullHandling::Drop, recursions: vec![] };
+    rel.plan = build(
+        LogicalPlanBuilder::from(rel.plan).project(exprs).and_then(|b| b.unnest_columns_with_options(unnest_cols, opts)),
+    )?;
+    for (name, phys, ty) in new_bindings {
+        let value = Value::expr(column(&phys), ty);
+        match rel.cols.iter_mut().find(|b| b.name == name) {
+            Some(b) => b.value = value,
+            None => rel.cols.push(Binding { name, value }),
+        }
+    }
+    Ok(rel)
+}
+
+/// The join kinds we run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Kusto's default: inner join with the left side deduplicated on the keys.
+    InnerUnique,
+    /// `kind=inner`.
+    Inner,
+    /// `kind=leftouter`.
+    LeftOuter,
+    /// `kind=rightouter`.
+    RightOuter,
+    /// `kind=fullouter`.
+    FullOuter,
+    /// `kind=leftanti`.
+    LeftAnti,
+    /// `kind=leftsemi`.
+    LeftSemi,
+    /// `kind=rightanti`.
+    RightAnti,
+    /// `kind=rightsemi`.
+    RightSemi,
+}
+
+impl JoinKind {
+    /// Parses `kind=…`.
+    pub fn parse(s: &str) -> Option<JoinKind> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "innerunique" => JoinKind::InnerUnique,
+            "inner" => JoinKind::Inner,
+            "leftouter" => JoinKind::LeftOuter,
+            "rightouter" => JoinKind::RightOuter,
+            "fullouter" => JoinKind::FullOuter,
+            "leftanti" | "anti" | "leftantisemi" => JoinKind::LeftAnti,
+            "leftsemi" => JoinKind::LeftSemi,
+            "rightanti" | "rightantisemi" => JoinKind::RightAnti,
+            "rightsemi" => JoinKind::RightSemi,
+            _ => return None,
+        })
+    }
+}
+
+/// `left | join kind=… (right) on keys`: left columns, then right columns with a `1` suffix on
+/// names the left already has (as Kusto names them).
+pub fn join(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) -> R<Rel> {
+    let left = left.materialize(false)?;
+    let right = right.materialize(false)?;
+    let mut left = left;
+    if kind == JoinKind::InnerUnique {
+        let on: Vec<Expr> = keys.iter().filter_map(|(l, _)| left.get(l).map(|v| key_value(v.clone()).expr)).collect();
+        let select = left.plan_columns();
+        left.plan = build(LogicalPlanBuilder::from(left.plan.clone()).distinct_on(on, select, None))?;
+    }
+    // Rename every right column to a name free on the left, remembering its KQL name.
+    let mut used: Vec<String> = left.plan.schema().fields().iter().map(|f| f.name().clone()).collect();
+    let mut right_exprs = Vec::new();
+    let mut right_cols = Vec::new();
+    let mut kql_names: Vec<String> = left.names();
+    for b in &right.cols {
+        let Value::Expr(t) = &b.value else { continue };
+        let phys = unique(&format!("{}__r", b.name), &mut used);
+        right_exprs.push(t.expr.clone().alias(phys.clone()));
+        let mut kql = b.name.clone();
+        if kql_names.contains(&kql) {
+            let mut i = 1;
+            while kql_names.contains(&format!("{}{i}", b.name)) {
+                i += 1;
+            }
+            kql = format!("{}{i}", b.name);
+        }
+        kql_names.push(kql.clone());
+        right_cols.push((b.name.clone(), Binding { name: kql, value: Value::expr(column(&phys), t.ty) }));
+    }
+    let right_plan = build(LogicalPlanBuilder::from(right.plan).project(right_exprs))?;
+    let mut on = Vec::new();
+    for (l, r) in keys {
+        let lv = left.get(l).cloned().ok_or_else(|| PlanError::at(None, format!("join key '{l}' is not a column of the left side")))?;
+        let rv = right_cols
+            .iter()
+            .find(|(orig, _)| orig == r)
+            .map(|(_, b)| b.value.clone())
+            .ok_or_else(|| PlanError::at(None, format!("join key '{r}' is not a column of the right side")))?;
+        let (a, b, _) = unify(lv, rv);
+        on.push(a.expr.eq(b.expr));
+    }
+    let jt = match kind {
+        JoinKind::InnerUnique | JoinKind::Inner => JoinType::Inner,
+        JoinKind::LeftOuter => JoinType::Left,
+        JoinKind::RightOuter => JoinType::Right,
+        JoinKind::FullOuter => JoinType::Full,
+        JoinKind::LeftAnti => JoinType::LeftAnti,
+        JoinKind::LeftSemi => JoinType::LeftSemi,
+        JoinKind::RightAnti => JoinType::RightAnti,
+        JoinKind::RightSemi => JoinType::RightSemi,
+    };
+    let plan = build(LogicalPlanBuilder::from(left.plan).join_on(right_plan, jt, on))?;
+    let cols = match kind {
+        JoinKind::LeftAnti | JoinKind::LeftSemi => left.cols,
+        JoinKind::RightAnti | JoinKind::RightSemi => right_cols.into_iter().map(|(orig, mut b)| {
+            b.name = orig;
+            b
+        }).collect(),
+        _ => left.cols.into_iter().chain(right_cols.into_iter().map(|(_, b)| b)).collect(),
+    };
+    Ok(Rel { plan, cols, has_event: false })
+}
+
+/// `union` of relations by column name (a column missing from one side is null there), with
+/// an optional `withsource=` column naming each row's source first.
+pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
+    let keep_event = rels.iter().all(|(_, r)| r.has_event);
+    let mut mats = Vec::new();
+    for (name, r) in rels {
+        mats.push((name, r.materialize(keep_event)?));
+    }
+    // Column order: first appearance; type: the common type, or string when they disagree.
+    let mut order: Vec<(String, KType)> = Vec::new();
+    for (_, r) in &mats {
+        for b in &r.cols {
+            let ty = b.value.ty();
+            match order.iter_mut().find(|(n, _)| n == &b.name) {
+                Some((_, t)) if *t != ty => {
+                    *t = if t.is_dynamic() && ty.is_dynamic() { KType::Dynamic } else { KType::String };
+                }
+                Some(_) => {}
+                None => order.push((b.name.clone(), ty)),
+            }
+        }
+    }
+    let hidden: Vec<String> = if keep_event {
+        mats.first().map(|(_, r)| r.plan.schema().fields().iter().map(|f| f.name().clone()).filter(|n| is_hidden(n)).collect()).unwrap_or_default()
+    } else {
+        vec![]
+    };
+    let mut plans = Vec::new();
+    for (source, r) in mats {
+        let mut exprs = Vec::new();
+        if let Some(ws) = withsource {
+            exprs.push(lit(source.clone()).alias(ws.to_owned()));
+        }
+        for (i, (name, ty)) in order.iter().enumerate() {
+            let e = match r.get(name) {
+                Some(v) => {
+                    let v = v.clone();
+                    if v.ty() == *ty {
+                        match v {
+                            Value::Expr(t) => t.expr,
+                            other => to_json(&other),
+                        }
+                    } else {
+                        super::value::convert(v, *ty).expr
+                    }
+                }
+                None => cast(super::value::null_of(*ty), ty.arrow()),
+            };
+            exprs.push(e.alias(format!("c{i}")));
+        }
+        for h in &hidden {
+            exprs.push(column(h));
+        }
+        plans.push(build(LogicalPlanBuilder::from(r.plan).project(exprs))?);
+    }
+    let mut iter = plans.into_iter();
+    let Some(first) = iter.next() else {
+        return Err(PlanError::at(None, "union needs at least one table"));
+    };
+    let mut b = LogicalPlanBuilder::from(first);
+    for p in iter {
+        b = b.union(p).map_err(internal)?;
+    }
+    let plan = b.build().map_err(internal)?;
+    let mut cols = Vec::new();
+    if let Some(ws) = withsource {
+        cols.push(Binding { name: ws.to_owned(), value: Value::expr(column(ws), KType::String) });
+    }
+    for (i, (name, ty)) in order.into_iter().enumerate() {
+        cols.push(Binding { name, value: Value::expr(column(&format!("c{i}")), ty) });
+    }
+    Ok(Rel { plan, cols, has_event: keep_event })
+}
+
+/// The final plan: the visible columns under their KQL names, in order.
+pub fn finish(rel: Rel) -> R<(datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>)> {
+    let rel = rel.materialize(false)?;
+    let mut exprs = Vec::new();
+    let mut out = Vec::new();
+    for b in &rel.cols {
+        let Value::Expr(t) = &b.value else { continue };
+        exprs.push(t.expr.clone().alias(b.name.clone()));
+        out.push((b.name.clone(), t.ty));
+    }
+    let plan = build(LogicalPlanBuilder::from(rel.plan).project(exprs))?;
+    Ok((plan, out))
+}

@@ -1,0 +1,389 @@
+//! Typed expressions of the planner and the KQL type rules over them.
+//!
+//! A [`Value`] is either a DataFusion expression with its KQL type ([`TExpr`]), or a virtual
+//! sub-object of the audit event ([`Value::Event`]) that has no column of its own: member
+//! access on it resolves to canonical columns (see [`crate::event`]).
+
+use arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::logical_expr::{Expr, ExprSchemable, Operator, binary_expr, cast, lit, when};
+use datafusion::prelude::coalesce;
+
+use crate::error::PlanError;
+use crate::event;
+use crate::types::{KType, Native};
+use crate::udf::{call, udfs};
+
+/// One step of a member path: `.name` / `["name"]`, or `[index]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    /// A property name.
+    Key(String),
+    /// An array index (negative counts from the end).
+    Index(i64),
+}
+
+impl Seg {
+    /// The step as a literal argument of `kql_dyn_get`.
+    pub fn to_lit(&self) -> Expr {
+        match self {
+            Seg::Key(k) => lit(k.clone()),
+            Seg::Index(i) => lit(*i),
+        }
+    }
+}
+
+/// A DataFusion expression and its KQL type.
+#[derive(Debug, Clone)]
+pub struct TExpr {
+    /// The expression, over the current plan's columns.
+    pub expr: Expr,
+    /// Its KQL type.
+    pub ty: KType,
+    /// When this string (or dynamic) is the JSON text of an event object, which one: so that
+    /// `parse_json` of it is that object again, without parsing.
+    pub json_of: Option<Vec<Seg>>,
+}
+
+impl TExpr {
+    /// A typed expression.
+    pub fn new(expr: Expr, ty: KType) -> TExpr {
+        TExpr { expr, ty, json_of: None }
+    }
+}
+
+/// A planner value: an expression, or a virtual sub-object of the event.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// An expression.
+    Expr(TExpr),
+    /// The event object at a path (`[]` is the whole event).
+    Event(Vec<Seg>),
+}
+
+impl Value {
+    /// The KQL type (`dynamic` for event objects).
+    pub fn ty(&self) -> KType {
+        match self {
+            Value::Expr(t) => t.ty,
+            Value::Event(_) => KType::Dynamic,
+        }
+    }
+
+    /// A typed expression.
+    pub fn expr(expr: Expr, ty: KType) -> Value {
+        Value::Expr(TExpr::new(expr, ty))
+    }
+}
+
+/// A null of a KQL type.
+pub fn null_of(ty: KType) -> Expr {
+    match ScalarValue::try_from(&ty.arrow()) {
+        Ok(s) => lit(s),
+        Err(_) => lit(ScalarValue::Utf8(None)),
+    }
+}
+
+/// `v.seg`.
+pub fn member(v: Value, seg: Seg) -> Result<Value, String> {
+    match v {
+        Value::Event(mut path) => {
+            path.push(seg);
+            Ok(event::resolve(&path))
+        }
+        Value::Expr(t) => match t.ty {
+            KType::Dynamic => {
+                // Extend an existing JSON read rather than nesting two.
+                if let Expr::ScalarFunction(f) = &t.expr
+                    && f.func.name() == udfs().dyn_get.name()
+                {
+                    let mut args = f.args.clone();
+                    args.push(seg.to_lit());
+                    return Ok(Value::expr(call(&udfs().dyn_get, args), KType::Dynamic));
+                }
+                Ok(Value::expr(call(&udfs().dyn_get, vec![t.expr, seg.to_lit()]), KType::Dynamic))
+            }
+            KType::DynNative(Native::StrList) => match seg {
+                Seg::Index(i) => {
+                    Ok(Value::expr(call(&udfs().list_get, vec![t.expr, lit(i)]), KType::DynNative(Native::Str)))
+                }
+                Seg::Key(_) => Ok(Value::expr(null_of(KType::Dynamic), KType::Dynamic)),
+            },
+            KType::DynNative(Native::StrMap) => match seg {
+                Seg::Key(k) => {
+                    Ok(Value::expr(call(&udfs().map_get, vec![t.expr, lit(k)]), KType::DynNative(Native::Str)))
+                }
+                Seg::Index(_) => Ok(Value::expr(null_of(KType::Dynamic), KType::Dynamic)),
+            },
+            KType::DynNative(_) => Ok(Value::expr(null_of(KType::Dynamic), KType::Dynamic)),
+            other => Err(format!("member access on a value of type {other}; only dynamic values have members")),
+        },
+    }
+}
+
+/// The value as JSON text (Utf8), how it reads as `dynamic`.
+pub fn to_json(v: &Value) -> Expr {
+    match v {
+        Value::Event(path) => event::object_json(path),
+        Value::Expr(t) => match t.ty {
+            KType::Dynamic => t.expr.clone(),
+            _ => call(&udfs().to_json, vec![t.expr.clone()]),
+        },
+    }
+}
+
+/// The value as `dynamic` JSON text, keeping track of the event object it was built from.
+pub fn to_dynamic(v: Value) -> TExpr {
+    match v {
+        Value::Event(path) => TExpr { expr: event::object_json(&path), ty: KType::Dynamic, json_of: Some(path) },
+        Value::Expr(t) if t.ty == KType::Dynamic => t,
+        Value::Expr(t) if t.json_of.is_some() => TExpr { expr: t.expr, ty: KType::Dynamic, json_of: t.json_of },
+        Value::Expr(t) => TExpr::new(call(&udfs().to_json, vec![t.expr]), KType::Dynamic),
+    }
+}
+
+/// Kusto's `tostring(v)`: never null.
+pub fn to_string(v: Value) -> TExpr {
+    match v {
+        Value::Event(path) => TExpr {
+            expr: coalesce(vec![event::object_json(&path), lit("")]),
+            ty: KType::String,
+            json_of: Some(path),
+        },
+        Value::Expr(t) => {
+            let json_of = t.json_of.clone();
+            let expr = match t.ty {
+                KType::String | KType::Guid => t.expr,
+                KType::Dynamic => call(&udfs().dyn_to_string, vec![t.expr]),
+                KType::DynNative(Native::Str) => coalesce(vec![t.expr, lit("")]),
+                _ => call(&udfs().tostring, vec![t.expr]),
+            };
+            TExpr { expr, ty: KType::String, json_of }
+        }
+    }
+}
+
+/// `parse_json(v)` / `todynamic(v)`.
+pub fn parse_json(v: Value) -> Value {
+    match v {
+        Value::Expr(TExpr { json_of: Some(path), .. }) => Value::Event(path),
+        Value::Expr(t) if t.ty.is_stringy() => Value::expr(t.expr, KType::Dynamic),
+        other => other,
+    }
+}
+
+/// Converts a value to `target` as the `to*()` functions do (null when it does not convert).
+pub fn convert(v: Value, target: KType) -> TExpr {
+    if target == KType::String {
+        return to_string(v);
+    }
+    if target.is_dynamic() {
+        return to_dynamic(v);
+    }
+    let t = match v {
+        Value::Event(path) => TExpr::new(event::object_json(&path), KType::Dynamic),
+        Value::Expr(t) => t,
+    };
+    if t.ty == target {
+        return t;
+    }
+    let u = udfs();
+    let expr = match (t.ty, target) {
+        (KType::Dynamic, KType::Int) => cast(call(&u.dyn_to_long, vec![t.expr]), DataType::Int32),
+        (KType::Dynamic, KType::Long) => call(&u.dyn_to_long, vec![t.expr]),
+        (KType::Dynamic, KType::Real) => call(&u.dyn_to_real, vec![t.expr]),
+        (KType::Dynamic, KType::Bool) => call(&u.dyn_to_bool, vec![t.expr]),
+        (KType::Dynamic, KType::DateTime) => call(&u.dyn_to_datetime, vec![t.expr]),
+        (KType::Dynamic, KType::TimeSpan) => call(&u.dyn_to_timespan, vec![t.expr]),
+        (KType::DynNative(Native::DateTime), KType::DateTime) => t.expr,
+        (KType::String | KType::Guid | KType::DynNative(Native::Str), KType::DateTime) => {
+            call(&u.to_datetime, vec![t.expr])
+        }
+        (KType::String | KType::Guid | KType::DynNative(Native::Str), KType::TimeSpan) => {
+            call(&u.to_timespan, vec![t.expr])
+        }
+        (_, KType::Long) => call(&u.to_long, vec![int_input(t)]),
+        (_, KType::Int) => cast(call(&u.to_long, vec![int_input(t)]), DataType::Int32),
+        (_, KType::Real) => call(&u.to_real, vec![int_input(t)]),
+        (_, KType::Bool) => call(&u.to_bool, vec![int_input(t)]),
+        (KType::Long | KType::Int, KType::TimeSpan) => call(&u.to_timespan, vec![cast(t.expr, DataType::Int64)]),
+        (KType::Long | KType::Int, KType::DateTime) => call(&u.to_datetime, vec![cast(t.expr, DataType::Int64)]),
+        _ => null_of(target),
+    };
+    TExpr::new(expr, target)
+}
+
+fn int_input(t: TExpr) -> Expr {
+    match t.ty {
+        KType::Int => cast(t.expr, DataType::Int64),
+        KType::DynNative(Native::Long) => cast(t.expr, DataType::Int64),
+        _ => t.expr,
+    }
+}
+
+/// Whether values of this type can be null (Kusto strings cannot).
+pub fn nullable(ty: KType) -> bool {
+    !ty.is_stringy()
+}
+
+/// The plain (non-dynamic) type a native dynamic reads as in comparisons and arithmetic.
+fn plain(ty: KType) -> KType {
+    match ty {
+        KType::DynNative(Native::Str) => KType::String,
+        KType::DynNative(Native::Long) => KType::Long,
+        KType::DynNative(Native::Real) => KType::Real,
+        KType::DynNative(Native::Bool) => KType::Bool,
+        KType::DynNative(Native::DateTime) => KType::DateTime,
+        other => other,
+    }
+}
+
+/// Brings two operands to one comparable type (Kusto converts a dynamic to the other side's
+/// type; numbers widen to long or real; anything else compares as strings).
+pub fn unify(a: Value, b: Value) -> (TExpr, TExpr, KType) {
+    let (ta, tb) = (plain(a.ty()), plain(b.ty()));
+    let target = match (ta, tb) {
+        (x, y) if x == y && !x.is_dynamic() => x,
+        (x, y) if x.is_numeric() && y.is_numeric() => {
+            if x == KType::Real || y == KType::Real { KType::Real } else { KType::Long }
+        }
+        (KType::Dynamic, y) if !y.is_dynamic() => numeric_widen(y),
+        (x, KType::Dynamic) if !x.is_dynamic() => numeric_widen(x),
+        (KType::Guid, KType::String) | (KType::String, KType::Guid) => KType::String,
+        (KType::Dynamic, KType::Dynamic) => KType::Dynamic,
+        _ => KType::String,
+    };
+    let conv = |v: Value| -> TExpr {
+        let mut t = match (&v, target) {
+            (Value::Expr(t), KType::Long) if matches!(plain(t.ty), KType::Int | KType::Long) => {
+                TExpr::new(cast(t.expr.clone(), DataType::Int64), KType::Long)
+            }
+            (Value::Expr(t), KType::Real) if plain(t.ty).is_numeric() => {
+                TExpr::new(cast(t.expr.clone(), DataType::Float64), KType::Real)
+            }
+            (Value::Expr(t), _) if plain(t.ty) == target && !target.is_dynamic() => t.clone(),
+            _ => convert(v, target),
+        };
+        if t.ty.is_dynamic() && target.is_dynamic() {
+            t.expr = to_json(&Value::Expr(t.clone()));
+        }
+        t
+    };
+    let (ea, eb) = (conv(a), conv(b));
+    (ea, eb, target)
+}
+
+fn numeric_widen(t: KType) -> KType {
+    match t {
+        KType::Int => KType::Long,
+        other => other,
+    }
+}
+
+/// Integer nanoseconds of a datetime or timespan expression.
+pub fn nanos(e: Expr) -> Expr {
+    cast(e, DataType::Int64)
+}
+
+/// A datetime from integer nanoseconds.
+pub fn datetime_from_nanos(e: Expr) -> Expr {
+    cast(e, crate::types::timestamp())
+}
+
+/// A timespan from integer nanoseconds.
+pub fn timespan_from_nanos(e: Expr) -> Expr {
+    cast(e, DataType::Duration(TimeUnit::Nanosecond))
+}
+
+/// A comparison `a op b` with Kusto's null rules (`!=` is true when one side is null).
+pub fn compare(a: Value, op: Operator, b: Value) -> Result<TExpr, PlanError> {
+    let (ea, eb, ty) = unify(a, b);
+    let (l, r) = match ty {
+        KType::DateTime | KType::TimeSpan => (nanos(ea.expr), nanos(eb.expr)),
+        _ => (ea.expr, eb.expr),
+    };
+    let op = match op {
+        Operator::NotEq if nullable(ea.ty) || nullable(eb.ty) => Operator::IsDistinctFrom,
+        other => other,
+    };
+    Ok(TExpr::new(binary_expr(l, op, r), KType::Bool))
+}
+
+/// Arithmetic `a op b` with Kusto's datetime and timespan rules.
+pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
+    let (ta, tb) = (plain(a.ty()), plain(b.ty()));
+    let ex = |v: Value| match v {
+        Value::Expr(t) => t.expr,
+        Value::Event(p) => event::object_json(&p),
+    };
+    use KType::*;
+    use Operator::*;
+    let out = match (ta, op, tb) {
+        (DateTime, Minus, DateTime) => TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), Minus, nanos(ex(b)))), TimeSpan),
+        (DateTime, Plus | Minus, TimeSpan) => {
+            TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), op, nanos(ex(b)))), DateTime)
+        }
+        (TimeSpan, Plus, DateTime) => TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), Plus, nanos(ex(b)))), DateTime),
+        (TimeSpan, Plus | Minus | Modulo, TimeSpan) => {
+            TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), op, nanos(ex(b)))), TimeSpan)
+        }
+        (TimeSpan, Divide, TimeSpan) => TExpr::new(
+            binary_expr(cast(nanos(ex(a)), DataType::Float64), Divide, cast(nanos(ex(b)), DataType::Float64)),
+            Real,
+        ),
+        (TimeSpan, Multiply | Divide, Int | Long) => TExpr::new(
+            timespan_from_nanos(binary_expr(nanos(ex(a)), op, cast(ex(b), DataType::Int64))),
+            TimeSpan,
+        ),
+        (TimeSpan, Multiply | Divide, Real) => TExpr::new(
+            timespan_from_nanos(cast(binary_expr(cast(nanos(ex(a)), DataType::Float64), op, ex(b)), DataType::Int64)),
+            TimeSpan,
+        ),
+        (Int | Long | Real, Multiply, TimeSpan) => return arith(b, op, a),
+        (x, _, y) if x.is_numeric() && y.is_numeric() => {
+            let real = x == Real || y == Real;
+            let dt = if real { DataType::Float64 } else if x == Int && y == Int { DataType::Int32 } else { DataType::Int64 };
+            let ty = if real { Real } else if dt == DataType::Int32 { Int } else { Long };
+            TExpr::new(binary_expr(cast(ex(a), dt.clone()), op, cast(ex(b), dt)), ty)
+        }
+        (Dynamic, _, _) | (_, _, Dynamic) => {
+            let to_num = |v: Value| {
+                if plain(v.ty()).is_numeric() { TExpr::new(cast(ex(v), DataType::Float64), Real) } else { convert(v, Real) }
+            };
+            let (l, r) = (to_num(a), to_num(b));
+            TExpr::new(binary_expr(l.expr, op, r.expr), Real)
+        }
+        (x, _, y) => return Err(format!("operator {op} is not defined for {x} and {y}")),
+    };
+    Ok(out)
+}
+
+/// `iff(cond, a, b)`: the branches unified to one type.
+pub fn iff(cond: Expr, a: Value, b: Value) -> Result<TExpr, String> {
+    let (ea, eb, ty) = branch_types(a, b);
+    let e = when(cond, ea).otherwise(eb).map_err(|e| e.to_string())?;
+    Ok(TExpr::new(e, ty))
+}
+
+/// Unifies result branches (of `iff`, `case`, `coalesce`) to one type.
+pub fn branch_types(a: Value, b: Value) -> (Expr, Expr, KType) {
+    let (ta, tb) = (a.ty(), b.ty());
+    if ta == tb {
+        let ex = |v: Value| match v {
+            Value::Expr(t) => t.expr,
+            Value::Event(p) => event::object_json(&p),
+        };
+        return (ex(a), ex(b), ta);
+    }
+    let (ea, eb, ty) = unify(a, b);
+    (ea.expr, eb.expr, ty)
+}
+
+/// True when the expression's Arrow type in `schema` is what `ty` says (used by tests and
+/// debug checks of the planner).
+pub fn type_matches(e: &Expr, ty: KType, schema: &datafusion::common::DFSchema) -> bool {
+    match e.get_type(schema) {
+        Ok(dt) => dt == ty.arrow() || dt == DataType::Null,
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,1729 @@
+//! Walks the KQL syntax tree and builds the plan: statements, sources, operators, scalar
+//! expressions and aggregates.
+
+use std::collections::HashMap;
+
+use arrow::datatypes::DataType;
+use chrono::{DateTime, Utc};
+use datafusion::common::ScalarValue;
+use datafusion::functions_aggregate::expr_fn::{avg, count, count_distinct, first_value, max, min, stddev, sum, var_sample};
+use datafusion::logical_expr::{Expr as DfExpr, ExprFunctionExt, LogicalPlanBuilder, Operator as DfOp, SortExpr, cast, lit, not};
+use datafusion::prelude::{coalesce, concat, greatest, least, lower, upper};
+use kql::{BinaryOp, Expr, ExprKind, ListOp, Literal, NamedExpr, OperatorKind, Source, Span, Statement, TabularExpr};
+
+use super::naming;
+use super::ops::{self, AggOut, JoinKind, SortKey};
+use super::value::{self, Seg, TExpr, Value, compare, convert, member, to_json, to_string};
+use super::{Binding, Rel, column, internal};
+use crate::error::{EngineError, PlanError};
+use crate::types::{KType, Native};
+use crate::udf::{aggregates, call, udfs};
+use crate::{Engine, Now, QueryOptions, QueryResult, RenderSpec, ResultColumn, tables};
+
+type R<T> = Result<T, PlanError>;
+
+fn span(s: Span) -> Option<std::ops::Range<usize>> {
+    Some(s.start..s.end)
+}
+
+fn err(s: Span, msg: impl Into<String>) -> PlanError {
+    PlanError::at(span(s), msg)
+}
+
+/// What a `let` name is bound to.
+#[derive(Clone)]
+enum Bound {
+    Scalar(Value),
+    Tabular(Rel),
+}
+
+/// The state of planning one query.
+pub struct Planner<'e> {
+    engine: &'e Engine,
+    now_ns: i64,
+    lets: HashMap<String, Bound>,
+    render: Option<RenderSpec>,
+    /// Set when an expression read `now()` or `ago()`: an empty result may then be the time
+    /// filter's doing.
+    pub uses_now: bool,
+    unnamed: usize,
+}
+
+/// An expression found where a scalar was expected but that is an aggregate.
+fn is_aggregate(name: &str) -> bool {
+    kql::AGGREGATE_FUNCTIONS.binary_search(&name).is_ok()
+}
+
+fn parse_error(e: kql::ParseError) -> EngineError {
+    if e.kind == kql::ParseErrorKind::Unsupported {
+        let what = e.message.trim_start_matches("not supported yet: ").to_owned();
+        return EngineError::Unsupported { what, span: span(e.span) };
+    }
+    EngineError::Parse { message: e.message, span: span(e.span), help: e.help }
+}
+
+/// Resolves `--now` against the data.
+pub fn resolve_now(engine: &Engine, now: Now) -> Result<DateTime<Utc>, EngineError> {
+    Ok(match now {
+        Now::Wall => Utc::now(),
+        Now::At(t) => t,
+        Now::Latest => match time_range(engine)? {
+            Some((_, latest)) => latest,
+            None => Utc::now(),
+        },
+    })
+}
+
+/// The first and last `TimeGenerated` of the events.
+pub fn time_range(engine: &Engine) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, EngineError> {
+    let t = coalesce(vec![
+        crate::event::hcol(audit::col::TIME_GENERATED),
+        crate::event::hcol(audit::col::STAGE_TIMESTAMP),
+        crate::event::hcol(audit::col::REQUEST_RECEIVED_TIMESTAMP),
+    ]);
+    let plan = LogicalPlanBuilder::from(engine.base().clone())
+        .aggregate(Vec::<DfExpr>::new(), vec![min(t.clone()).alias("lo"), max(t).alias("hi")])?
+        .project(vec![cast(column("lo"), DataType::Int64), cast(column("hi"), DataType::Int64)])?
+        .build()?;
+    let batches = engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
+    let Some(b) = batches.first().filter(|b| b.num_rows() > 0) else { return Ok(None) };
+    use arrow::array::{Array, AsArray};
+    let lo = b.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+    let hi = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+    if lo.is_null(0) || hi.is_null(0) {
+        return Ok(None);
+    }
+    Ok(Some((DateTime::from_timestamp_nanos(lo.value(0)), DateTime::from_timestamp_nanos(hi.value(0)))))
+}
+
+/// Plans a query: the final plan, its KQL columns, the render request and whether it read now().
+pub fn plan(
+    engine: &Engine,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<(datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>, Option<RenderSpec>, bool), EngineError> {
+    let query = kql::parse(source).map_err(parse_error)?;
+    let mut p = Planner {
+        engine,
+        now_ns: now.timestamp_nanos_opt().unwrap_or(0),
+        lets: HashMap::new(),
+        render: None,
+        uses_now: false,
+        unnamed: 0,
+    };
+    let mut result = None;
+    for st in &query.statements {
+        match st {
+            Statement::Let(l) => {
+                let bound = match &l.value {
+                    kql::LetValue::Expr(e) => {
+                        // A bare name may be a table or a tabular let.
+                        if let ExprKind::Name(id) = &e.kind
+                            && let Some(rel) = p.tabular_name(id)?
+                        {
+                            Bound::Tabular(rel)
+                        } else {
+                            Bound::Scalar(p.scalar(&empty_rel(engine)?, e)?)
+                        }
+                    }
+                    kql::LetValue::Tabular(t) | kql::LetValue::Materialize(t, _) => Bound::Tabular(p.tabular(t)?),
+                    kql::LetValue::Function(f) => {
+                        return Err(EngineError::Unsupported {
+                            what: "user-defined functions (let f = (…) { … })".into(),
+                            span: span(f.span),
+                        });
+                    }
+                };
+                p.lets.insert(l.name.name.clone(), bound);
+            }
+            Statement::Tabular(t) => {
+                p.render = None;
+                result = Some(p.tabular(t)?);
+            }
+        }
+    }
+    let Some(rel) = result else {
+        return Err(EngineError::Plan(PlanError::at(span(query.span), "the query has no tabular expression to run")));
+    };
+    let (plan, cols) = ops::finish(rel)?;
+    Ok((plan, cols, p.render.take(), p.uses_now))
+}
+
+/// Runs a query.
+pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
+    let now = resolve_now(engine, options.now)?;
+    let (plan, cols, render, uses_now) = plan(engine, source, now)?;
+    let batches = engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => std::sync::Arc::new(arrow::datatypes::Schema::new(
+            cols.iter().map(|(n, t)| arrow::datatypes::Field::new(n, t.arrow(), true)).collect::<Vec<_>>(),
+        )),
+    };
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut notices = Vec::new();
+    if rows == 0 && uses_now {
+        match time_range(engine)? {
+            Some((lo, hi)) => notices.push(format!(
+                "no rows: the query filters on now() ({}), but the data covers {} to {}; pass --now latest (or --now {}) to pin now() to the data",
+                crate::kvalue::format_datetime(now.timestamp_nanos_opt().unwrap_or(0)),
+                crate::kvalue::format_datetime(lo.timestamp_nanos_opt().unwrap_or(0)),
+                crate::kvalue::format_datetime(hi.timestamp_nanos_opt().unwrap_or(0)),
+                crate::kvalue::format_datetime(hi.timestamp_nanos_opt().unwrap_or(0)),
+            )),
+            None => notices.push("no rows: there are no events".to_owned()),
+        }
+    }
+    Ok(QueryResult {
+        schema,
+        batches,
+        columns: cols.into_iter().map(|(name, ty)| ResultColumn { name, ty }).collect(),
+        render,
+        notices,
+        now,
+    })
+}
+
+/// The optimised plan of a query, as text.
+pub fn explain(engine: &Engine, source: &str, options: &QueryOptions) -> Result<String, EngineError> {
+    let now = resolve_now(engine, options.now)?;
+    let (plan, _, _, _) = plan(engine, source, now)?;
+    let state = engine.ctx().state();
+    let optimized = state.optimize(&plan)?;
+    Ok(optimized.display_indent().to_string())
+}
+
+fn empty_rel(engine: &Engine) -> R<Rel> {
+    let _ = engine;
+    let plan = LogicalPlanBuilder::empty(true).build().map_err(internal)?;
+    Ok(Rel { plan, cols: vec![], has_event: false })
+}
+
+fn lit_str(e: &Expr) -> Option<&str> {
+    match &e.kind {
+        ExprKind::Literal(Literal::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn lit_num(e: &Expr) -> Option<f64> {
+    match &e.kind {
+        ExprKind::Literal(Literal::Long(n)) => Some(*n as f64),
+        ExprKind::Literal(Literal::Int(n)) => Some(f64::from(*n)),
+        ExprKind::Literal(Literal::Real(f)) => Some(*f),
+        ExprKind::Unary { op: kql::UnaryOp::Neg, operand } => lit_num(operand).map(|v| -v),
+        _ => None,
+    }
+}
+
+fn texpr(v: Value) -> TExpr {
+    match v {
+        Value::Expr(t) => t,
+        Value::Event(p) => value::to_dynamic(Value::Event(p)),
+    }
+}
+
+/// A boolean expression from a value (dynamic values convert, others must be bool).
+fn as_bool(v: Value, s: Span) -> R<DfExpr> {
+    match v.ty() {
+        KType::Bool | KType::DynNative(Native::Bool) => Ok(texpr(v).expr),
+        KType::Dynamic => Ok(convert(v, KType::Bool).expr),
+        other => Err(err(s, format!("expected a bool, got a {other}"))),
+    }
+}
+
+fn dynamic_literal_json(d: &kql::Dynamic) -> serde_json::Value {
+    use serde_json::Value as J;
+    match d {
+        kql::Dynamic::Null => J::Null,
+        kql::Dynamic::Bool(b) => J::Bool(*b),
+        kql::Dynamic::Long(n) => J::from(*n),
+        kql::Dynamic::Real(f) => J::from(*f),
+        kql::Dynamic::String(s) => J::String(s.clone()),
+        kql::Dynamic::DateTime(n) => J::String(crate::kvalue::format_datetime(*n)),
+        kql::Dynamic::Timespan(n) => J::String(crate::kvalue::format_timespan(*n)),
+        kql::Dynamic::Array(items) => J::Array(items.iter().map(dynamic_literal_json).collect()),
+        kql::Dynamic::Object(kv) => J::Object(kv.iter().map(|(k, v)| (k.clone(), dynamic_literal_json(v))).collect()),
+    }
+}
+
+fn literal(l: &Literal) -> Value {
+    match l {
+        Literal::String(s) => Value::expr(lit(s.clone()), KType::String),
+        Literal::Long(n) => Value::expr(lit(*n), KType::Long),
+        Literal::Int(n) => Value::expr(lit(*n), KType::Int),
+        Literal::Real(f) => Value::expr(lit(*f), KType::Real),
+        Literal::Bool(b) => Value::expr(lit(*b), KType::Bool),
+        Literal::DateTime(n) => Value::expr(ts_lit(*n), KType::DateTime),
+        Literal::Timespan(n) => Value::expr(lit(ScalarValue::DurationNanosecond(Some(*n))), KType::TimeSpan),
+        Literal::Dynamic(d) => {
+            let j = dynamic_literal_json(d);
+            if j.is_null() {
+                Value::expr(lit(ScalarValue::Utf8(None)), KType::Dynamic)
+            } else {
+                Value::expr(lit(j.to_string()), KType::Dynamic)
+            }
+        }
+        Literal::Null(t) => {
+            let ty = scalar_type(*t);
+            Value::expr(value::null_of(ty), ty)
+        }
+    }
+}
+
+fn scalar_type(t: kql::ScalarType) -> KType {
+    match t {
+        kql::ScalarType::Bool => KType::Bool,
+        kql::ScalarType::DateTime => KType::DateTime,
+        kql::ScalarType::Dynamic => KType::Dynamic,
+        kql::ScalarType::Guid => KType::Guid,
+        kql::ScalarType::Int => KType::Int,
+        kql::ScalarType::Long => KType::Long,
+        kql::ScalarType::Real | kql::ScalarType::Decimal => KType::Real,
+        kql::ScalarType::String => KType::String,
+        kql::ScalarType::Timespan => KType::TimeSpan,
+    }
+}
+
+fn ts_lit(n: i64) -> DfExpr {
+    lit(ScalarValue::TimestampNanosecond(Some(n), Some("UTC".into())))
+}
+
+/// Names a table-shaped thing can be looked up as, for "did you mean".
+fn table_candidates(lets: &HashMap<String, Bound>) -> Vec<String> {
+    let mut c: Vec<String> = tables::TABLES.iter().map(|s| (*s).to_owned()).collect();
+    c.extend(lets.iter().filter(|(_, b)| matches!(b, Bound::Tabular(_))).map(|(k, _)| k.clone()));
+    c.sort();
+    c
+}
+
+impl Planner<'_> {
+    fn tabular_name(&self, id: &kql::Ident) -> R<Option<Rel>> {
+        if let Some(Bound::Tabular(rel)) = self.lets.get(&id.name) {
+            return Ok(Some(rel.clone()));
+        }
+        tables::table(&id.name, self.engine.base()).map_err(internal)
+    }
+
+    fn table(&self, id: &kql::Ident) -> R<Rel> {
+        if let Some(rel) = self.tabular_name(id)? {
+            return Ok(rel);
+        }
+        let candidates = table_candidates(&self.lets);
+        let mut e = err(id.span, format!("unknown table '{}'", id.name));
+        match kql::did_you_mean(&id.name, candidates.iter().map(String::as_str)) {
+            Some(s) => e = e.with_help(format!("did you mean '{s}'?")),
+            None => e = e.with_help(format!("the tables are {}", tables::TABLES.join(", "))),
+        }
+        Err(e)
+    }
+
+    fn all_tables(&self) -> R<Vec<(String, Rel)>> {
+        let mut out = Vec::new();
+        for t in tables::TABLES {
+            if let Some(rel) = tables::table(t, self.engine.base()).map_err(internal)? {
+                out.push(((*t).to_owned(), rel));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Plans a tabular expression.
+    pub fn tabular(&mut self, t: &TabularExpr) -> R<Rel> {
+        let mut rel = self.source(&t.source)?;
+        for op in &t.operators {
+            rel = self.operator(rel, op)?;
+        }
+        Ok(rel)
+    }
+
+    fn legs(&mut self, tables: &[TabularExpr]) -> R<Vec<(String, Rel)>> {
+        let mut out = Vec::new();
+        for t in tables {
+            match &t.source {
+                Source::Pattern(p) if t.operators.is_empty() => {
+                    for (name, rel) in self.all_tables()? {
+                        if ops::wildcard_match(&p.name, &name) {
+                            out.push((name, rel));
+                        }
+                    }
+                }
+                Source::Name(id) if t.operators.is_empty() => out.push((id.name.clone(), self.table(id)?)),
+                _ => out.push(("union_arg".to_owned(), self.tabular(t)?)),
+            }
+        }
+        Ok(out)
+    }
+
+    fn source(&mut self, s: &Source) -> R<Rel> {
+        match s {
+            Source::Name(id) => self.table(id),
+            Source::Pattern(p) => {
+                let legs: Vec<(String, Rel)> =
+                    self.all_tables()?.into_iter().filter(|(n, _)| ops::wildcard_match(&p.name, n)).collect();
+                if legs.is_empty() {
+                    return Err(err(p.span, format!("no table matches '{}'", p.name)));
+                }
+                ops::union(legs, None)
+            }
+            Source::Paren(t) => self.tabular(t),
+            Source::Union(u) => {
+                let legs = self.legs(&u.tables)?;
+                ops::union(legs, u.withsource.as_ref().map(|w| w.name.as_str()))
+            }
+            Source::Search(search) => {
+                let legs = if search.tables.is_empty() {
+                    self.all_tables()?
+                } else {
+                    search.tables.iter().map(|t| Ok((t.name.clone(), self.table(t)?))).collect::<R<Vec<_>>>()?
+                };
+                let rel = ops::union(legs, Some("$table"))?;
+                self.search_filter(rel, &search.predicate)
+            }
+            Source::Call(e) => match &e.kind {
+                ExprKind::Call { name, args } if name.name == "table" => match args.first().and_then(lit_str) {
+                    Some(t) => self.table(&kql::Ident::new(t, e.span)),
+                    None => Err(err(e.span, "table() needs a constant table name")),
+                },
+                _ => Err(err(e.span, "not supported yet: tabular function calls")),
+            },
+            Source::Print(items) => {
+                let rel = empty_rel(self.engine)?;
+                let mut out = Vec::new();
+                for (i, ne) in items.iter().enumerate() {
+                    let v = self.scalar(&rel, &ne.expr)?;
+                    let name = ne.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| format!("print_{i}"));
+                    out.push((name, v));
+                }
+                ops::project(rel, out)
+            }
+            Source::Datatable(d) => self.datatable(d),
+            Source::Range(r) => self.range(r),
+        }
+    }
+
+    fn datatable(&mut self, d: &kql::Datatable) -> R<Rel> {
+        let ncols = d.columns.len();
+        if ncols == 0 || d.values.len() % ncols != 0 {
+            return Err(PlanError::at(None, "datatable: the number of values is not a multiple of the number of columns"));
+        }
+        let empty = empty_rel(self.engine)?;
+        let types: Vec<KType> = d
+            .columns
+            .iter()
+            .map(|(_, t)| KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name))))
+            .collect::<R<_>>()?;
+        let mut rows = Vec::new();
+        for row in d.values.chunks(ncols) {
+            let mut out = Vec::new();
+            for (v, ty) in row.iter().zip(&types) {
+                let val = self.scalar(&empty, v)?;
+                let e = if val.ty() == *ty { texpr(val).expr } else { convert(val, *ty).expr };
+                out.push(cast(e, ty.arrow()));
+            }
+            rows.push(out);
+        }
+        let plan = if rows.is_empty() {
+            let exprs: Vec<DfExpr> =
+                d.columns.iter().zip(&types).map(|((n, _), t)| cast(value::null_of(*t), t.arrow()).alias(n.name.clone())).collect();
+            LogicalPlanBuilder::empty(true).project(exprs).and_then(|b| b.limit(0, Some(0))).and_then(|b| b.build())
+        } else {
+            LogicalPlanBuilder::values(rows).and_then(|b| b.build())
+        }
+        .map_err(internal)?;
+        let schema_names: Vec<String> = plan.schema().fields().iter().map(|f| f.name().clone()).collect();
+        let cols = d
+            .columns
+            .iter()
+            .zip(&types)
+            .zip(&schema_names)
+            .map(|(((n, _), t), phys)| Binding { name: n.name.clone(), value: Value::expr(column(phys), *t) })
+            .collect();
+        Ok(Rel { plan, cols, has_event: false })
+    }
+
+    fn range(&mut self, r: &kql::Range) -> R<Rel> {
+        let empty = empty_rel(self.engine)?;
+        let from = self.scalar(&empty, &r.from)?;
+        let to = self.scalar(&empty, &r.to)?;
+        let step = self.scalar(&empty, &r.step)?;
+        let ty = from.ty();
+        let as_i64 = |v: Value| match v.ty() {
+            KType::DateTime | KType::TimeSpan => value::nanos(texpr(v).expr),
+            _ => cast(texpr(v).expr, DataType::Int64),
+        };
+        let (f, t, s) = (as_i64(from), as_i64(to), as_i64(step));
+        // range() excludes its end; KQL's range includes it.
+        let list = datafusion::functions_nested::expr_fn::range(f, t + lit(1i64), s);
+        let plan = LogicalPlanBuilder::empty(true)
+            .project(vec![list.alias("__range")])
+            .and_then(|b| b.unnest_column("__range"))
+            .and_then(|b| b.build())
+            .map_err(internal)?;
+        let e = match ty {
+            KType::DateTime => value::datetime_from_nanos(column("__range")),
+            KType::TimeSpan => value::timespan_from_nanos(column("__range")),
+            _ => column("__range"),
+        };
+        let out_ty = if matches!(ty, KType::DateTime | KType::TimeSpan) { ty } else { KType::Long };
+        let rel = Rel { plan, cols: vec![], has_event: false };
+        ops::project(rel, vec![(r.column.name.clone(), Value::expr(e, out_ty))])
+    }
+
+    fn search_filter(&mut self, rel: Rel, pred: &Expr) -> R<Rel> {
+        match &pred.kind {
+            ExprKind::Wildcard => Ok(rel),
+            ExprKind::Literal(Literal::String(term)) => {
+                // `search "term"`: the term in any column (as `has`).
+                let mut any: Option<DfExpr> = None;
+                for b in &rel.cols {
+                    if b.name == "$table" {
+                        continue;
+                    }
+                    let s = to_string(b.value.clone()).expr;
+                    let e = call(&udfs().has, vec![s, lit(term.clone())]);
+                    any = Some(match any {
+                        Some(a) => a.or(e),
+                        None => e,
+                    });
+                }
+                match any {
+                    Some(e) => ops::filter(rel, e),
+                    None => Ok(rel),
+                }
+            }
+            _ => {
+                let v = self.scalar(&rel, pred)?;
+                let e = as_bool(v, pred.span)?;
+                ops::filter(rel, e)
+            }
+        }
+    }
+
+    fn operator(&mut self, rel: Rel, op: &kql::Operator) -> R<Rel> {
+        match &op.kind {
+            OperatorKind::Where(e) => {
+                let v = self.scalar(&rel, e)?;
+                let pred = as_bool(v, e.span)?;
+                ops::filter(rel, pred)
+            }
+            OperatorKind::Extend(items) => {
+                let planned = self.named(&rel, items)?;
+                ops::extend(rel, planned)
+            }
+            OperatorKind::Project(items) => {
+                let planned = self.named(&rel, items)?;
+                ops::project(rel, planned)
+            }
+            OperatorKind::ProjectAway(ids) => {
+                for id in ids {
+                    if !id.name.contains('*') && rel.get(&id.name).is_none() {
+                        return Err(self.unknown_column(&rel, id));
+                    }
+                }
+                let pats: Vec<String> = ids.iter().map(|i| i.name.clone()).collect();
+                Ok(ops::project_away(rel, &pats))
+            }
+            OperatorKind::ProjectRename(renames) => {
+                let mut pairs = Vec::new();
+                for r in renames {
+                    if rel.get(&r.old.name).is_none() {
+                        return Err(self.unknown_column(&rel, &r.old));
+                    }
+                    pairs.push((r.new.name.clone(), r.old.name.clone()));
+                }
+                Ok(ops::project_rename(rel, &pairs))
+            }
+            OperatorKind::Summarize(s) => self.summarize(rel, &s.aggregates, &s.by),
+            OperatorKind::Top(t) => {
+                let n = self.count_arg(&rel, &t.count)?;
+                let key = self.sort_key(&rel, &t.by)?;
+                ops::top(rel, n, vec![key])
+            }
+            OperatorKind::Sort(keys) => {
+                let keys = keys.iter().map(|k| self.sort_key(&rel, k)).collect::<R<Vec<_>>>()?;
+                ops::sort(rel, keys)
+            }
+            OperatorKind::Take(n) => {
+                let n = self.count_arg(&rel, n)?;
+                ops::take(rel, n)
+            }
+            OperatorKind::Count => ops::count_rows(rel),
+            OperatorKind::Distinct(exprs) => {
+                let items = if exprs.is_empty() || exprs.iter().any(|e| matches!(e.kind, ExprKind::Wildcard)) {
+                    rel.cols.iter().map(|b| (b.name.clone(), b.value.clone())).collect()
+                } else {
+                    let mut out = Vec::new();
+                    for e in exprs {
+                        let v = self.scalar(&rel, e)?;
+                        let name = naming::derived(e).unwrap_or_else(|| self.column_n());
+                        out.push((name, v));
+                    }
+                    out
+                };
+                ops::distinct(rel, items)
+            }
+            OperatorKind::Render(r) => {
+                self.render = Some(self.render_spec(r)?);
+                Ok(rel)
+            }
+            OperatorKind::Union(u) => {
+                let mut legs = vec![("union_arg0".to_owned(), rel)];
+                legs.extend(self.legs(&u.tables)?);
+                ops::union(legs, u.withsource.as_ref().map(|w| w.name.as_str()))
+            }
+            OperatorKind::Join(j) => {
+                let right = self.tabular(&j.right)?;
+                let kind = match j.kind {
+                    None => JoinKind::InnerUnique,
+                    Some((k, _)) => JoinKind::parse(k.as_str()).unwrap_or(JoinKind::InnerUnique),
+                };
+                let mut keys = Vec::new();
+                for k in &j.on {
+                    match k {
+                        kql::JoinKey::Same(id) => {
+                            if rel.get(&id.name).is_none() {
+                                return Err(self.unknown_column(&rel, id));
+                            }
+                            if right.get(&id.name).is_none() {
+                                return Err(self.unknown_column(&right, id));
+                            }
+                            keys.push((id.name.clone(), id.name.clone()));
+                        }
+                        kql::JoinKey::Pair { left, right: r, .. } => {
+                            if rel.get(&left.name).is_none() {
+                                return Err(self.unknown_column(&rel, left));
+                            }
+                            if right.get(&r.name).is_none() {
+                                return Err(self.unknown_column(&right, r));
+                            }
+                            keys.push((left.name.clone(), r.name.clone()));
+                        }
+                    }
+                }
+                ops::join(rel, right, kind, &keys)
+            }
+            OperatorKind::MvExpand(m) => {
+                let mut with_itemindex = None;
+                for p in &m.params {
+                    if p.name.name == "with_itemindex"
+                        && let ExprKind::Name(id) = &p.value.kind
+                    {
+                        with_itemindex = Some(id.name.clone());
+                    }
+                }
+                let mut items = Vec::new();
+                let mut typed = Vec::new();
+                for it in &m.items {
+                    let v = self.scalar(&rel, &it.expr)?;
+                    let name = match &it.name {
+                        Some(n) => n.name.clone(),
+                        None => naming::derived(&it.expr).unwrap_or_else(|| self.column_n()),
+                    };
+                    if let Some(t) = &it.to_type {
+                        let ty = KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?;
+                        typed.push((name.clone(), ty));
+                    }
+                    items.push((name, v));
+                }
+                let mut rel = ops::mv_expand(rel, items, with_itemindex)?;
+                if !typed.is_empty() {
+                    let conv: Vec<(String, Value)> = typed
+                        .into_iter()
+                        .filter_map(|(n, ty)| rel.get(&n).cloned().map(|v| (n, Value::Expr(convert(v, ty)))))
+                        .collect();
+                    rel = ops::extend(rel, conv)?;
+                }
+                Ok(rel)
+            }
+            OperatorKind::Parse(p) => self.parse_op(rel, p),
+            OperatorKind::Search(s) => {
+                if !s.tables.is_empty() {
+                    return Err(err(op.span, "search in (…) after a pipe is not valid; put search first"));
+                }
+                self.search_filter(rel, &s.predicate)
+            }
+            OperatorKind::MakeSeries(_) => Err(err(op.span, "not supported yet: make-series")),
+        }
+    }
+
+    fn column_n(&mut self) -> String {
+        self.unnamed += 1;
+        format!("Column{}", self.unnamed)
+    }
+
+    fn count_arg(&mut self, rel: &Rel, e: &Expr) -> R<usize> {
+        let _ = rel;
+        match lit_num(e) {
+            Some(n) if n >= 0.0 => Ok(n as usize),
+            _ => match &e.kind {
+                ExprKind::Name(id) => match self.lets.get(&id.name) {
+                    Some(Bound::Scalar(Value::Expr(TExpr { expr: DfExpr::Literal(ScalarValue::Int64(Some(n)), _), .. }))) if *n >= 0 => {
+                        Ok(*n as usize)
+                    }
+                    _ => Err(err(e.span, "expected a constant row count")),
+                },
+                _ => Err(err(e.span, "expected a constant row count")),
+            },
+        }
+    }
+
+    fn sort_key(&mut self, rel: &Rel, k: &kql::SortKey) -> R<SortKey> {
+        let v = self.scalar(rel, &k.expr)?;
+        let asc = matches!(k.order, Some(kql::SortOrder::Asc));
+        // KQL: descending puts nulls last, ascending puts them first, unless told.
+        let nulls_first = match k.nulls {
+            Some(kql::NullsOrder::First) => true,
+            Some(kql::NullsOrder::Last) => false,
+            None => asc,
+        };
+        Ok(SortKey { value: v, asc, nulls_first })
+    }
+
+    fn render_spec(&mut self, r: &kql::Render) -> R<RenderSpec> {
+        let mut spec = RenderSpec {
+            kind: r.kind.name.clone(),
+            title: None,
+            xtitle: None,
+            ytitle: None,
+            ycolumns: vec![],
+            series: vec![],
+            xcolumn: None,
+        };
+        for p in &r.properties {
+            let strings: Vec<String> = p
+                .values
+                .iter()
+                .filter_map(|v| match &v.kind {
+                    ExprKind::Literal(Literal::String(s)) => Some(s.clone()),
+                    ExprKind::Name(id) => Some(id.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            match p.name.name.as_str() {
+                "title" => spec.title = strings.into_iter().next(),
+                "xtitle" => spec.xtitle = strings.into_iter().next(),
+                "ytitle" => spec.ytitle = strings.into_iter().next(),
+                "ycolumns" => spec.ycolumns = strings,
+                "series" => spec.series = strings,
+                "xcolumn" => spec.xcolumn = strings.into_iter().next(),
+                _ => {}
+            }
+        }
+        Ok(spec)
+    }
+
+    fn named(&mut self, rel: &Rel, items: &[NamedExpr]) -> R<Vec<(String, Value)>> {
+        let mut out = Vec::new();
+        for ne in items {
+            let v = self.scalar(rel, &ne.expr)?;
+            let name = match &ne.name {
+                Some(n) => n.name.clone(),
+                None => naming::derived(&ne.expr).unwrap_or_else(|| self.column_n()),
+            };
+            out.push((name, v));
+        }
+        Ok(out)
+    }
+
+    fn unknown_column(&self, rel: &Rel, id: &kql::Ident) -> PlanError {
+        let names = rel.names();
+        let mut candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+        let lets: Vec<String> = self.lets.keys().cloned().collect();
+        candidates.extend(lets.iter().map(String::as_str));
+        let e = err(id.span, format!("unknown column '{}'", id.name));
+        match kql::did_you_mean(&id.name, candidates.iter().copied()) {
+            Some(s) => e.with_help(format!("did you mean '{s}'?")),
+            None if names.is_empty() => e,
+            None => e.with_help(format!("the columns here are {}", preview(&names))),
+        }
+    }
+
+    /// Plans a scalar expression over `rel`.
+    pub fn scalar(&mut self, rel: &Rel, e: &Expr) -> R<Value> {
+        match &e.kind {
+            ExprKind::Literal(l) => Ok(literal(l)),
+            ExprKind::Name(id) => {
+                if let Some(v) = rel.get(&id.name) {
+                    return Ok(v.clone());
+                }
+                match self.lets.get(&id.name) {
+                    Some(Bound::Scalar(v)) => Ok(v.clone()),
+                    Some(Bound::Tabular(_)) => Err(err(id.span, format!("'{}' is a table, not a scalar value", id.name))),
+                    None => Err(self.unknown_column(rel, id)),
+                }
+            }
+            ExprKind::Wildcard => Err(err(e.span, "'*' is not allowed here")),
+            ExprKind::Member { base, member: m } => {
+                let b = self.scalar(rel, base)?;
+                member(b, Seg::Key(m.name.clone())).map_err(|msg| err(e.span, msg))
+            }
+            ExprKind::Index { base, index } => {
+                let b = self.scalar(rel, base)?;
+                let seg = match (&index.kind, lit_num(index)) {
+                    (ExprKind::Literal(Literal::String(s)), _) => Seg::Key(s.clone()),
+                    (_, Some(n)) if n.fract() == 0.0 => Seg::Index(n as i64),
+                    _ => return Err(err(index.span, "not supported yet: an index that is not a constant")),
+                };
+                member(b, seg).map_err(|msg| err(e.span, msg))
+            }
+            ExprKind::Call { name, args } => self.call(rel, e, name, args),
+            ExprKind::Unary { op, operand } => {
+                let v = self.scalar(rel, operand)?;
+                match op {
+                    kql::UnaryOp::Plus => Ok(v),
+                    kql::UnaryOp::Neg => {
+                        let zero = match v.ty() {
+                            KType::TimeSpan => Value::expr(lit(ScalarValue::DurationNanosecond(Some(0))), KType::TimeSpan),
+                            KType::Real => Value::expr(lit(0.0), KType::Real),
+                            _ => Value::expr(lit(0i64), KType::Long),
+                        };
+                        value::arith(zero, DfOp::Minus, v).map(Value::Expr).map_err(|m| err(e.span, m))
+                    }
+                }
+            }
+            ExprKind::Binary { op, left, right } => self.binary(rel, e.span, *op, left, right),
+            ExprKind::Between { expr, low, high, negated } => {
+                let x = self.scalar(rel, expr)?;
+                let lo = self.scalar(rel, low)?;
+                let mut hi = self.scalar(rel, high)?;
+                if x.ty() == KType::DateTime && hi.ty() == KType::TimeSpan {
+                    hi = Value::Expr(value::arith(lo.clone(), DfOp::Plus, hi).map_err(|m| err(high.span, m))?);
+                }
+                let a = compare(x.clone(), DfOp::GtEq, lo)?;
+                let b = compare(x, DfOp::LtEq, hi)?;
+                let both = a.expr.and(b.expr);
+                Ok(Value::expr(if *negated { not(both) } else { both }, KType::Bool))
+            }
+            ExprKind::List { op, expr, items } => self.list_op(rel, *op, expr, items),
+            ExprKind::Tabular(_) => Err(err(e.span, "not supported yet: tabular expressions inside scalar expressions")),
+        }
+    }
+
+    fn binary(&mut self, rel: &Rel, s: Span, op: BinaryOp, left: &Expr, right: &Expr) -> R<Value> {
+        use BinaryOp::*;
+        let l = self.scalar(rel, left)?;
+        let r = self.scalar(rel, right)?;
+        let cmp = |o: DfOp| compare(l.clone(), o, r.clone()).map(Value::Expr);
+        let strop = |f: &std::sync::Arc<datafusion::logical_expr::ScalarUDF>, negate: bool| -> R<Value> {
+            let e = call(f, vec![to_string(l.clone()).expr, to_string(r.clone()).expr]);
+            Ok(Value::expr(if negate { not(e) } else { e }, KType::Bool))
+        };
+        let u = udfs();
+        match op {
+            Or | And => {
+                let a = as_bool(l, left.span)?;
+                let b = as_bool(r, right.span)?;
+                Ok(Value::expr(if op == Or { a.or(b) } else { a.and(b) }, KType::Bool))
+            }
+            Eq => cmp(DfOp::Eq),
+            NotEq => cmp(DfOp::NotEq),
+            Lt => cmp(DfOp::Lt),
+            LtEq => cmp(DfOp::LtEq),
+            Gt => cmp(DfOp::Gt),
+            GtEq => cmp(DfOp::GtEq),
+            EqCi => strop(&u.eq_ci, false),
+            NotEqCi => strop(&u.eq_ci, true),
+            Add | Sub | Mul | Div | Mod => {
+                let o = match op {
+                    Add => DfOp::Plus,
+                    Sub => DfOp::Minus,
+                    Mul => DfOp::Multiply,
+                    Div => DfOp::Divide,
+                    _ => DfOp::Modulo,
+                };
+                value::arith(l, o, r).map(Value::Expr).map_err(|m| err(s, m))
+            }
+            Has => strop(&u.has, false),
+            NotHas => strop(&u.has, true),
+            HasCs => strop(&u.has_cs, false),
+            NotHasCs => strop(&u.has_cs, true),
+            HasPrefix | HasPrefixCs => strop(&u.hasprefix, false),
+            NotHasPrefix | NotHasPrefixCs => strop(&u.hasprefix, true),
+            HasSuffix | HasSuffixCs => strop(&u.hassuffix, false),
+            NotHasSuffix | NotHasSuffixCs => strop(&u.hassuffix, true),
+            Contains => strop(&u.contains, false),
+            NotContains => strop(&u.contains, true),
+            ContainsCs => strop(&u.contains_cs, false),
+            NotContainsCs => strop(&u.contains_cs, true),
+            StartsWith => strop(&u.startswith, false),
+            NotStartsWith => strop(&u.startswith, true),
+            StartsWithCs => strop(&u.startswith_cs, false),
+            NotStartsWithCs => strop(&u.startswith_cs, true),
+            EndsWith => strop(&u.endswith, false),
+            NotEndsWith => strop(&u.endswith, true),
+            EndsWithCs => strop(&u.endswith_cs, false),
+            NotEndsWithCs => strop(&u.endswith_cs, true),
+            MatchesRegex => {
+                if lit_str(right).is_none() {
+                    return Err(err(right.span, "matches regex needs a constant pattern"));
+                }
+                if let Some(p) = lit_str(right)
+                    && let Err(e) = regex::Regex::new(p)
+                {
+                    return Err(err(right.span, format!("invalid regex: {e}")));
+                }
+                strop(&u.matches_regex, false)
+            }
+        }
+    }
+
+    fn list_op(&mut self, rel: &Rel, op: ListOp, expr: &Expr, items: &[Expr]) -> R<Value> {
+        let x = self.scalar(rel, expr)?;
+        // Dynamic array literals in the list contribute their elements.
+        let mut values = Vec::new();
+        for it in items {
+            if let ExprKind::Literal(Literal::Dynamic(kql::Dynamic::Array(elems))) = &it.kind {
+                for el in elems {
+                    values.push(match el {
+                        kql::Dynamic::String(s) => Value::expr(lit(s.clone()), KType::String),
+                        kql::Dynamic::Long(n) => Value::expr(lit(*n), KType::Long),
+                        kql::Dynamic::Real(f) => Value::expr(lit(*f), KType::Real),
+                        kql::Dynamic::Bool(b) => Value::expr(lit(*b), KType::Bool),
+                        other => Value::expr(lit(dynamic_literal_json(other).to_string()), KType::Dynamic),
+                    });
+                }
+                continue;
+            }
+            if let ExprKind::Name(id) = &it.kind
+                && matches!(self.lets.get(&id.name), Some(Bound::Tabular(_)))
+            {
+                return Err(err(it.span, "not supported yet: 'in' over a tabular expression"));
+            }
+            values.push(self.scalar(rel, it)?);
+        }
+        let u = udfs();
+        match op {
+            ListOp::In | ListOp::NotIn => {
+                if values.is_empty() {
+                    return Ok(Value::expr(lit(op == ListOp::NotIn), KType::Bool));
+                }
+                let target = values.iter().fold(None, |acc: Option<KType>, v| {
+                    let t = v.ty();
+                    Some(match acc {
+                        None => t,
+                        Some(a) if a == t => a,
+                        Some(a) if a.is_numeric() && t.is_numeric() => {
+                            if a == KType::Real || t == KType::Real { KType::Real } else { KType::Long }
+                        }
+                        Some(_) => KType::String,
+                    })
+                });
+                let target = match target {
+                    Some(t) if t.is_dynamic() => KType::String,
+                    Some(KType::Int) => KType::Long,
+                    Some(t) => t,
+                    None => KType::String,
+                };
+                let x = convert(x, target).expr;
+                let list: Vec<DfExpr> = values.into_iter().map(|v| convert(v, target).expr).collect();
+                let (x, list) = if matches!(target, KType::DateTime | KType::TimeSpan) {
+                    (value::nanos(x), list.into_iter().map(value::nanos).collect())
+                } else {
+                    (x, list)
+                };
+                Ok(Value::expr(x.in_list(list, op == ListOp::NotIn), KType::Bool))
+            }
+            ListOp::InCi | ListOp::NotInCi => {
+                let mut args = vec![to_string(x).expr];
+                args.extend(values.into_iter().map(|v| to_string(v).expr));
+                let e = call(&u.in_ci, args);
+                Ok(Value::expr(if op == ListOp::NotInCi { not(e) } else { e }, KType::Bool))
+            }
+            ListOp::HasAny | ListOp::HasAll => {
+                let mut args = vec![to_string(x).expr];
+                args.extend(values.into_iter().map(|v| to_string(v).expr));
+                let f = if op == ListOp::HasAny { &u.has_any } else { &u.has_all };
+                Ok(Value::expr(call(f, args), KType::Bool))
+            }
+        }
+    }
+
+    fn args(&mut self, rel: &Rel, args: &[Expr]) -> R<Vec<Value>> {
+        args.iter().map(|a| self.scalar(rel, a)).collect()
+    }
+
+    fn arity(&self, e: &Expr, fname: &str, args: &[Expr], min: usize, max: usize) -> R<()> {
+        if args.len() < min || args.len() > max {
+            let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+            return Err(err(e.span, format!("{fname}() takes {want} argument(s), got {}", args.len())));
+        }
+        Ok(())
+    }
+
+    fn call(&mut self, rel: &Rel, e: &Expr, name: &kql::Ident, args: &[Expr]) -> R<Value> {
+        let f = name.name.as_str();
+        let u = udfs();
+        let s = e.span;
+        let one = |p: &mut Self| -> R<Value> {
+            p.arity(e, f, args, 1, 1)?;
+            p.scalar(rel, &args[0])
+        };
+        let str_fn = |p: &mut Self, udf: &std::sync::Arc<datafusion::logical_expr::ScalarUDF>| -> R<Value> {
+            let v = one(p)?;
+            Ok(Value::expr(call(udf, vec![to_string(v).expr]), KType::String))
+        };
+        match f {
+            "now" => {
+                self.uses_now = true;
+                let offset = match args.first() {
+                    Some(a) => {
+                        let v = self.scalar(rel, a)?;
+                        if v.ty() != KType::TimeSpan {
+                            return Err(err(a.span, "now() takes a timespan offset"));
+                        }
+                        Some(v)
+                    }
+                    None => None,
+                };
+                let now = Value::expr(ts_lit(self.now_ns), KType::DateTime);
+                match offset {
+                    Some(o) => value::arith(now, DfOp::Plus, o).map(Value::Expr).map_err(|m| err(s, m)),
+                    None => Ok(now),
+                }
+            }
+            "ago" => {
+                self.uses_now = true;
+                let v = one(self)?;
+                if v.ty() != KType::TimeSpan {
+                    return Err(err(args[0].span, format!("ago() takes a timespan, got a {}", v.ty())));
+                }
+                value::arith(Value::expr(ts_lit(self.now_ns), KType::DateTime), DfOp::Minus, v)
+                    .map(Value::Expr)
+                    .map_err(|m| err(s, m))
+            }
+            "datetime_diff" => {
+                self.arity(e, f, args, 3, 3)?;
+                let Some(part) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, "datetime_diff() needs a constant period such as 'millisecond'"));
+                };
+                if crate::udf::time::diff_parts(part, 0, 0).is_none() {
+                    return Err(err(args[0].span, format!("unknown period '{part}'"))
+                        .with_help("periods are year, quarter, month, week, day, hour, minute, second, millisecond, microsecond, nanosecond"));
+                }
+                let a = convert(self.scalar(rel, &args[1])?, KType::DateTime).expr;
+                let b = convert(self.scalar(rel, &args[2])?, KType::DateTime).expr;
+                Ok(Value::expr(call(&u.datetime_diff, vec![lit(part.to_ascii_lowercase()), a, b]), KType::Long))
+            }
+            "bin" | "floor" => {
+                self.arity(e, f, args, 2, 2)?;
+                let v = self.scalar(rel, &args[0])?;
+                let size = self.scalar(rel, &args[1])?;
+                self.bin(v, size, s)
+            }
+            "todatetime" => Ok(Value::Expr(convert(one(self)?, KType::DateTime))),
+            "totimespan" | "totime" => Ok(Value::Expr(convert(one(self)?, KType::TimeSpan))),
+            "tostring" => Ok(Value::Expr(to_string(one(self)?))),
+            "toint" => Ok(Value::Expr(convert(one(self)?, KType::Int))),
+            "tolong" => Ok(Value::Expr(convert(one(self)?, KType::Long))),
+            "todouble" | "toreal" | "todecimal" => Ok(Value::Expr(convert(one(self)?, KType::Real))),
+            "tobool" | "toboolean" => Ok(Value::Expr(convert(one(self)?, KType::Bool))),
+            "toguid" => Ok(Value::Expr(TExpr::new(to_string(one(self)?).expr, KType::Guid))),
+            "parse_json" | "todynamic" | "toobject" => Ok(value::parse_json(one(self)?)),
+            "tolower" => {
+                let v = one(self)?;
+                Ok(Value::expr(lower(to_string(v).expr), KType::String))
+            }
+            "toupper" => {
+                let v = one(self)?;
+                Ok(Value::expr(upper(to_string(v).expr), KType::String))
+            }
+            "strlen" => {
+                let v = one(self)?;
+                Ok(Value::expr(call(&u.strlen, vec![to_string(v).expr]), KType::Long))
+            }
+            "substring" => {
+                self.arity(e, f, args, 2, 3)?;
+                let v = self.args(rel, args)?;
+                let mut a = vec![to_string(v[0].clone()).expr];
+                for x in &v[1..] {
+                    a.push(convert(x.clone(), KType::Long).expr);
+                }
+                Ok(Value::expr(call(&u.substring, a), KType::String))
+            }
+            "strcat" => {
+                if args.is_empty() {
+                    return Err(err(s, "strcat() needs at least one argument"));
+                }
+                let v = self.args(rel, args)?;
+                Ok(Value::expr(concat(v.into_iter().map(|x| to_string(x).expr).collect()), KType::String))
+            }
+            "strcat_delim" => {
+                self.arity(e, f, args, 2, 64)?;
+                let v = self.args(rel, args)?;
+                let delim = to_string(v[0].clone()).expr;
+                let mut parts = Vec::new();
+                for (i, x) in v[1..].iter().enumerate() {
+                    if i > 0 {
+                        parts.push(delim.clone());
+                    }
+                    parts.push(to_string(x.clone()).expr);
+                }
+                Ok(Value::expr(concat(parts), KType::String))
+            }
+            "split" => {
+                self.arity(e, f, args, 2, 3)?;
+                let v = self.args(rel, args)?;
+                let mut a = vec![to_string(v[0].clone()).expr, to_string(v[1].clone()).expr];
+                if let Some(ix) = v.get(2) {
+                    a.push(convert(ix.clone(), KType::Long).expr);
+                }
+                Ok(Value::expr(call(&u.split, a), KType::Dynamic))
+            }
+            "extract" => {
+                self.arity(e, f, args, 3, 4)?;
+                let Some(re) = lit_str(&args[0]) else { return Err(err(args[0].span, "extract() needs a constant regex")) };
+                regex::Regex::new(re).map_err(|x| err(args[0].span, format!("invalid regex: {x}")))?;
+                let Some(group) = lit_num(&args[1]) else { return Err(err(args[1].span, "extract() needs a constant group")) };
+                let text = self.scalar(rel, &args[2])?;
+                let out = Value::expr(call(&u.extract, vec![to_string(text).expr, lit(re), lit(group as i64)]), KType::String);
+                match args.get(3) {
+                    Some(t) => {
+                        let ty = self.typeof_arg(t)?;
+                        Ok(Value::Expr(convert(out, ty)))
+                    }
+                    None => Ok(out),
+                }
+            }
+            "extractall" => {
+                self.arity(e, f, args, 2, 2)?;
+                let Some(re) = lit_str(&args[0]) else { return Err(err(args[0].span, "extractall() needs a constant regex")) };
+                regex::Regex::new(re).map_err(|x| err(args[0].span, format!("invalid regex: {x}")))?;
+                let text = self.scalar(rel, &args[1])?;
+                Ok(Value::expr(call(&u.extractall, vec![to_string(text).expr, lit(re)]), KType::Dynamic))
+            }
+            "replace" | "replace_regex" => {
+                self.arity(e, f, args, 3, 3)?;
+                // replace(regex, rewrite, text); replace_regex(text, regex, rewrite).
+                let (ti, ri, wi) = if f == "replace" { (2, 0, 1) } else { (0, 1, 2) };
+                let (Some(re), Some(rw)) = (lit_str(&args[ri]), lit_str(&args[wi])) else {
+                    return Err(err(s, format!("{f}() needs a constant regex and rewrite")));
+                };
+                regex::Regex::new(re).map_err(|x| err(args[ri].span, format!("invalid regex: {x}")))?;
+                let text = self.scalar(rel, &args[ti])?;
+                Ok(Value::expr(call(&u.replace_regex, vec![to_string(text).expr, lit(re), lit(rw)]), KType::String))
+            }
+            "replace_string" => {
+                self.arity(e, f, args, 3, 3)?;
+                let (Some(look), Some(rw)) = (lit_str(&args[1]), lit_str(&args[2])) else {
+                    return Err(err(s, "replace_string() needs constant lookup and rewrite strings"));
+                };
+                let text = self.scalar(rel, &args[0])?;
+                Ok(Value::expr(call(&u.replace_string, vec![to_string(text).expr, lit(look), lit(rw)]), KType::String))
+            }
+            "url_decode" => str_fn(self, &u.url_decode),
+            "url_encode" | "url_encode_component" => str_fn(self, &u.url_encode),
+            "strcat_array" => {
+                self.arity(e, f, args, 2, 2)?;
+                let v = self.args(rel, args)?;
+                let arr = match v[0].ty() {
+                    KType::DynNative(Native::StrList) => texpr(v[0].clone()).expr,
+                    _ => to_json(&v[0]),
+                };
+                Ok(Value::expr(call(&u.strcat_array, vec![arr, to_string(v[1].clone()).expr]), KType::String))
+            }
+            "array_length" => {
+                let v = one(self)?;
+                let arr = match v.ty() {
+                    KType::DynNative(Native::StrList) => texpr(v).expr,
+                    _ => to_json(&v),
+                };
+                Ok(Value::expr(call(&u.dyn_array_length, vec![arr]), KType::Long))
+            }
+            "bag_keys" => {
+                let v = one(self)?;
+                Ok(Value::expr(call(&u.bag_keys, vec![to_json(&v)]), KType::Dynamic))
+            }
+            "pack" | "bag_pack" | "pack_dictionary" => {
+                if args.len() % 2 != 0 {
+                    return Err(err(s, format!("{f}() takes key/value pairs")));
+                }
+                let mut a = Vec::new();
+                for pair in args.chunks(2) {
+                    let Some(k) = lit_str(&pair[0]) else { return Err(err(pair[0].span, format!("{f}() needs constant keys"))) };
+                    let v = self.scalar(rel, &pair[1])?;
+                    a.push(lit(k));
+                    a.push(to_json(&v));
+                }
+                Ok(Value::expr(call(&u.pack, a), KType::Dynamic))
+            }
+            "pack_array" => {
+                let v = self.args(rel, args)?;
+                Ok(Value::expr(call(&u.pack_array, v.iter().map(to_json).collect()), KType::Dynamic))
+            }
+            "iff" | "iif" => {
+                self.arity(e, f, args, 3, 3)?;
+                let c = self.scalar(rel, &args[0])?;
+                let c = as_bool(c, args[0].span)?;
+                let a = self.scalar(rel, &args[1])?;
+                let b = self.scalar(rel, &args[2])?;
+                value::iff(c, a, b).map(Value::Expr).map_err(|m| err(s, m))
+            }
+            "case" => {
+                if args.len() < 3 || args.len() % 2 == 0 {
+                    return Err(err(s, "case() takes predicate/value pairs and an else value"));
+                }
+                // Fold from the else value backwards: case(p1, v1, p2, v2, e) = iff(p1, v1, iff(p2, v2, e)).
+                let mut acc = self.scalar(rel, &args[args.len() - 1])?;
+                for pair in args[..args.len() - 1].chunks(2).rev() {
+                    let c = self.scalar(rel, &pair[0])?;
+                    let c = as_bool(c, pair[0].span)?;
+                    let v = self.scalar(rel, &pair[1])?;
+                    acc = Value::Expr(value::iff(c, v, acc).map_err(|m| err(s, m))?);
+                }
+                Ok(acc)
+            }
+            "coalesce" => {
+                if args.is_empty() {
+                    return Err(err(s, "coalesce() needs arguments"));
+                }
+                let v = self.args(rel, args)?;
+                let ty = v[0].ty();
+                if ty.is_stringy() {
+                    // Kusto's coalesce of strings skips empty strings too.
+                    let mut acc = to_string(v[v.len() - 1].clone()).expr;
+                    for x in v[..v.len() - 1].iter().rev() {
+                        let sx = to_string(x.clone()).expr;
+                        acc = datafusion::logical_expr::when(sx.clone().not_eq(lit("")), sx).otherwise(acc).map_err(internal)?;
+                    }
+                    return Ok(Value::expr(acc, KType::String));
+                }
+                let exprs: Vec<DfExpr> = v.into_iter().map(|x| if x.ty() == ty { texpr(x).expr } else { convert(x, ty).expr }).collect();
+                Ok(Value::expr(coalesce(exprs), ty))
+            }
+            "isempty" | "isnotempty" => {
+                let v = one(self)?;
+                let e = match v.ty() {
+                    t if t.is_stringy() => texpr(v).expr.eq(lit("")),
+                    KType::DynNative(Native::Str) => coalesce(vec![texpr(v).expr, lit("")]).eq(lit("")),
+                    KType::Dynamic => to_string(v).expr.eq(lit("")),
+                    _ => texpr(v).expr.is_null(),
+                };
+                Ok(Value::expr(if f == "isnotempty" { not(e) } else { e }, KType::Bool))
+            }
+            "isnull" | "isnotnull" => {
+                let v = one(self)?;
+                let e = match v.ty() {
+                    t if t.is_stringy() => lit(false),
+                    _ => texpr(v).expr.is_null(),
+                };
+                Ok(Value::expr(if f == "isnotnull" { not(e) } else { e }, KType::Bool))
+            }
+            "not" => {
+                let v = one(self)?;
+                Ok(Value::expr(not(as_bool(v, args[0].span)?), KType::Bool))
+            }
+            "column_ifexists" => {
+                self.arity(e, f, args, 2, 2)?;
+                let Some(col) = lit_str(&args[0]) else { return Err(err(args[0].span, "column_ifexists() needs a constant column name")) };
+                match rel.get(col) {
+                    Some(v) => Ok(v.clone()),
+                    None => self.scalar(rel, &args[1]),
+                }
+            }
+            "format_datetime" => {
+                self.arity(e, f, args, 2, 2)?;
+                let v = self.scalar(rel, &args[0])?;
+                let Some(fmt) = lit_str(&args[1]) else { return Err(err(args[1].span, "format_datetime() needs a constant format")) };
+                Ok(Value::expr(call(&u.format_datetime, vec![convert(v, KType::DateTime).expr, lit(fmt)]), KType::String))
+            }
+            "format_timespan" => {
+                self.arity(e, f, args, 1, 2)?;
+                let v = self.scalar(rel, &args[0])?;
+                Ok(Value::expr(call(&u.format_timespan, vec![convert(v, KType::TimeSpan).expr]), KType::String))
+            }
+            "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday" | "endofweek" | "endofmonth" | "endofyear" => {
+                self.arity(e, f, args, 1, 2)?;
+                let v = self.scalar(rel, &args[0])?;
+                let offset = match args.get(1) {
+                    Some(a) => lit_num(a).ok_or_else(|| err(a.span, "the offset must be a constant"))? as i64,
+                    None => 0,
+                };
+                let unit = f.trim_start_matches("startof").trim_start_matches("endof");
+                let dt = convert(v, KType::DateTime).expr;
+                if f.starts_with("start") {
+                    Ok(Value::expr(call(&u.start_of, vec![dt, lit(unit), lit(offset)]), KType::DateTime))
+                } else {
+                    // The last tick (100 ns) of the period.
+                    let next = call(&u.start_of, vec![dt, lit(unit), lit(offset + 1)]);
+                    Ok(Value::expr(value::datetime_from_nanos(value::nanos(next) - lit(100i64)), KType::DateTime))
+                }
+            }
+            "datetime_part" => {
+                self.arity(e, f, args, 2, 2)?;
+                let Some(part) = lit_str(&args[0]) else { return Err(err(args[0].span, "datetime_part() needs a constant part")) };
+                let v = self.scalar(rel, &args[1])?;
+                Ok(Value::expr(call(&u.datetime_part, vec![lit(part), convert(v, KType::DateTime).expr]), KType::Int))
+                    .map(|v| Value::Expr(convert(v, KType::Int)))
+            }
+            "getyear" | "getmonth" | "dayofmonth" | "dayofyear" | "hourofday" | "weekofyear" | "week_of_year" => {
+                let v = one(self)?;
+                let part = match f {
+                    "getyear" => "year",
+                    "getmonth" => "month",
+                    "dayofmonth" => "day",
+                    "dayofyear" => "dayofyear",
+                    "hourofday" => "hour",
+                    _ => "week_of_year",
+                };
+                let e2 = call(&u.datetime_part, vec![lit(part), convert(v, KType::DateTime).expr]);
+                Ok(Value::expr(cast(e2, DataType::Int32), KType::Int))
+            }
+            "dayofweek" => {
+                let v = one(self)?;
+                let days = call(&u.datetime_part, vec![lit("dayofweek"), convert(v, KType::DateTime).expr]);
+                Ok(Value::expr(value::timespan_from_nanos(days * lit(86_400_000_000_000i64)), KType::TimeSpan))
+            }
+            "datetime_add" => {
+                self.arity(e, f, args, 3, 3)?;
+                let Some(part) = lit_str(&args[0]) else { return Err(err(args[0].span, "datetime_add() needs a constant period")) };
+                let unit: i64 = match part.to_ascii_lowercase().as_str() {
+                    "week" => 7 * 86_400_000_000_000,
+                    "day" => 86_400_000_000_000,
+                    "hour" => 3_600_000_000_000,
+                    "minute" => 60_000_000_000,
+                    "second" => 1_000_000_000,
+                    "millisecond" => 1_000_000,
+                    "microsecond" => 1_000,
+                    "nanosecond" => 1,
+                    _ => return Err(err(args[0].span, format!("not supported yet: datetime_add with period '{part}'"))),
+                };
+                let n = convert(self.scalar(rel, &args[1])?, KType::Long).expr;
+                let dt = convert(self.scalar(rel, &args[2])?, KType::DateTime).expr;
+                Ok(Value::expr(value::datetime_from_nanos(value::nanos(dt) + n * lit(unit)), KType::DateTime))
+            }
+            "abs" | "sqrt" | "exp" | "log" | "log10" | "log2" | "ceiling" => {
+                let v = one(self)?;
+                let real = convert(v.clone(), KType::Real).expr;
+                use datafusion::prelude as p;
+                Ok(match f {
+                    "abs" if v.ty().is_numeric() => Value::expr(p::abs(texpr(v.clone()).expr), v.ty()),
+                    "abs" => Value::expr(p::abs(real), KType::Real),
+                    "sqrt" => Value::expr(p::sqrt(real), KType::Real),
+                    "exp" => Value::expr(p::exp(real), KType::Real),
+                    "log" => Value::expr(p::ln(real), KType::Real),
+                    "log10" => Value::expr(p::log10(real), KType::Real),
+                    "log2" => Value::expr(p::log2(real), KType::Real),
+                    _ => Value::expr(p::ceil(real), KType::Real),
+                })
+            }
+            "round" => {
+                self.arity(e, f, args, 1, 2)?;
+                let v = self.scalar(rel, &args[0])?;
+                let digits = match args.get(1) {
+                    Some(a) => lit_num(a).ok_or_else(|| err(a.span, "round() needs constant digits"))? as i64,
+                    None => 0,
+                };
+                Ok(Value::expr(datafusion::prelude::round(vec![convert(v, KType::Real).expr, lit(digits)]), KType::Real))
+            }
+            "pow" => {
+                self.arity(e, f, args, 2, 2)?;
+                let v = self.args(rel, args)?;
+                Ok(Value::expr(
+                    datafusion::prelude::power(convert(v[0].clone(), KType::Real).expr, convert(v[1].clone(), KType::Real).expr),
+                    KType::Real,
+                ))
+            }
+            "min_of" | "max_of" => {
+                if args.len() < 2 {
+                    return Err(err(s, format!("{f}() needs at least two arguments")));
+                }
+                let v = self.args(rel, args)?;
+                let ty = v.iter().skip(1).fold(v[0].ty(), |a, x| {
+                    let t = x.ty();
+                    if a == t { a } else if a.is_numeric() && t.is_numeric() { KType::Real } else { KType::String }
+                });
+                let exprs: Vec<DfExpr> = v.into_iter().map(|x| convert(x, ty).expr).collect();
+                Ok(Value::expr(if f == "min_of" { least(exprs) } else { greatest(exprs) }, ty))
+            }
+            "indexof" => {
+                self.arity(e, f, args, 2, 2)?;
+                let v = self.args(rel, args)?;
+                let pos = datafusion::prelude::strpos(to_string(v[0].clone()).expr, to_string(v[1].clone()).expr);
+                Ok(Value::expr(cast(pos, DataType::Int64) - lit(1i64), KType::Long))
+            }
+            "reverse" => {
+                let v = one(self)?;
+                Ok(Value::expr(datafusion::prelude::reverse(to_string(v).expr), KType::String))
+            }
+            "trim" | "trim_start" | "trim_end" => {
+                self.arity(e, f, args, 2, 2)?;
+                let Some(re) = lit_str(&args[0]) else { return Err(err(args[0].span, format!("{f}() needs a constant regex"))) };
+                let text = self.scalar(rel, &args[1])?;
+                let pattern = match f {
+                    "trim" => format!("^(?:{re})+|(?:{re})+$"),
+                    "trim_start" => format!("^(?:{re})+"),
+                    _ => format!("(?:{re})+$"),
+                };
+                regex::Regex::new(&pattern).map_err(|x| err(args[0].span, format!("invalid regex: {x}")))?;
+                Ok(Value::expr(call(&u.replace_regex, vec![to_string(text).expr, lit(pattern), lit("")]), KType::String))
+            }
+            "gettype" => {
+                let v = one(self)?;
+                let name = match v.ty() {
+                    KType::DynNative(Native::StrList) => "array",
+                    KType::DynNative(Native::StrMap) => "dictionary",
+                    KType::Dynamic => "dynamic",
+                    t => t.name(),
+                };
+                Ok(Value::expr(lit(name), KType::String))
+            }
+            _ if is_aggregate(f) => Err(err(s, format!("{f}() is an aggregate: use it in summarize"))),
+            _ if kql::is_known_function(f) => Err(err(name.span, format!("not supported yet: function {f}()"))),
+            _ => {
+                let mut e2 = err(name.span, format!("unknown function '{f}'"));
+                if let Some(h) = kql::did_you_mean(f, kql::known_functions()) {
+                    e2 = e2.with_help(format!("did you mean '{h}'?"));
+                }
+                Err(e2)
+            }
+        }
+    }
+
+    fn typeof_arg(&self, e: &Expr) -> R<KType> {
+        if let ExprKind::Call { name, args } = &e.kind
+            && name.name == "typeof"
+            && let Some(ExprKind::Name(id)) = args.first().map(|a| &a.kind)
+        {
+            return KType::parse(&id.name).ok_or_else(|| err(id.span, format!("unknown type '{}'", id.name)));
+        }
+        Err(err(e.span, "expected typeof(type)"))
+    }
+
+    fn bin(&mut self, v: Value, size: Value, s: Span) -> R<Value> {
+        let u = udfs();
+        match (v.ty(), size.ty()) {
+            (KType::DateTime | KType::DynNative(Native::DateTime), KType::TimeSpan) => {
+                let e = call(&u.bin_datetime, vec![texpr(v).expr, value::nanos(texpr(size).expr)]);
+                Ok(Value::expr(e, KType::DateTime))
+            }
+            (KType::TimeSpan, KType::TimeSpan) => {
+                let e = call(&u.bin_number, vec![value::nanos(texpr(v).expr), value::nanos(texpr(size).expr)]);
+                Ok(Value::expr(value::timespan_from_nanos(e), KType::TimeSpan))
+            }
+            (a, b) if (a.is_numeric() || a.is_dynamic()) && b.is_numeric() => {
+                let real = a == KType::Real || b == KType::Real || a.is_dynamic();
+                let ty = if real { KType::Real } else { KType::Long };
+                let e = call(&u.bin_number, vec![convert(v, ty).expr, convert(size, ty).expr]);
+                Ok(Value::expr(e, ty))
+            }
+            (a, b) => Err(err(s, format!("bin() of a {a} by a {b} is not supported"))),
+        }
+    }
+
+    fn parse_op(&mut self, rel: Rel, p: &kql::Parse) -> R<Rel> {
+        let mut kind = "simple".to_owned();
+        for prm in &p.params {
+            if prm.name.name == "kind"
+                && let ExprKind::Name(id) = &prm.value.kind
+            {
+                kind = id.name.to_ascii_lowercase();
+            }
+        }
+        let regex_mode = kind == "regex";
+        let mut pattern = String::from("(?s)^");
+        let mut cols = Vec::new();
+        for part in &p.pattern {
+            match part {
+                kql::ParsePart::Wildcard(_) => pattern.push_str(".*?"),
+                kql::ParsePart::Literal(s, _) => {
+                    if regex_mode {
+                        pattern.push_str(s);
+                    } else {
+                        pattern.push_str(&regex::escape(s));
+                    }
+                }
+                kql::ParsePart::Column { name, ty } => {
+                    let ty = match ty {
+                        Some(t) => KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?,
+                        None => KType::String,
+                    };
+                    pattern.push_str("(.*?)");
+                    cols.push((name.name.clone(), ty));
+                }
+            }
+        }
+        // Relaxed: the pattern need not reach the end of the text.
+        if kind != "relaxed" {
+            pattern.push('$');
+        }
+        regex::Regex::new(&pattern).map_err(|x| err(p.expr.span, format!("invalid parse pattern: {x}")))?;
+        let text = self.scalar(&rel, &p.expr)?;
+        let groups = call(&udfs().parse_with, vec![to_string(text).expr, lit(pattern)]);
+        let mut rel = rel;
+        let computed = rel.compute(vec![("__parse".to_owned(), Value::expr(groups, KType::DynNative(Native::StrList)))])?;
+        let list = texpr(computed.into_iter().next().ok_or_else(|| internal("parse"))?).expr;
+        let mut items = Vec::new();
+        for (i, (name, ty)) in cols.into_iter().enumerate() {
+            let elem = Value::expr(call(&udfs().list_get, vec![list.clone(), lit(i as i64)]), KType::DynNative(Native::Str));
+            items.push((name, Value::Expr(convert(elem, ty))));
+        }
+        ops::extend(rel, items)
+    }
+
+    fn summarize(&mut self, rel: Rel, aggregates: &[NamedExpr], by: &[NamedExpr]) -> R<Rel> {
+        let mut keys = Vec::new();
+        for ne in by {
+            let v = self.scalar(&rel, &ne.expr)?;
+            let name = match &ne.name {
+                Some(n) => n.name.clone(),
+                None => naming::derived(&ne.expr).unwrap_or_else(|| self.column_n()),
+            };
+            keys.push((name, v));
+        }
+        let key_names: Vec<String> = keys.iter().map(|(n, _)| n.clone()).collect();
+        let mut outs = Vec::new();
+        // Aggregates inside larger expressions are computed under internal names first.
+        let mut composite: Vec<(String, Expr)> = Vec::new();
+        let mut final_order: Vec<String> = Vec::new();
+        for ne in aggregates {
+            match &ne.expr.kind {
+                ExprKind::Call { name, args } if is_aggregate(&name.name) => {
+                    let produced = self.aggregate(&rel, &ne.expr, &name.name, args, ne.name.as_ref().map(|n| n.name.clone()))?;
+                    final_order.extend(produced.iter().map(|a| a.name.clone()));
+                    outs.extend(produced);
+                }
+                _ => {
+                    let mut inner = Vec::new();
+                    let rewritten = self.lift_aggregates(&rel, &ne.expr, &mut inner, &mut outs)?;
+                    if inner.is_empty() {
+                        return Err(err(ne.expr.span, "summarize needs an aggregate function here (count(), avg(…), …)"));
+                    }
+                    let name = match &ne.name {
+                        Some(n) => n.name.clone(),
+                        None => self.column_n(),
+                    };
+                    final_order.push(name.clone());
+                    composite.push((name, rewritten));
+                }
+            }
+        }
+        let out = ops::summarize(rel, keys, outs)?;
+        if composite.is_empty() {
+            return Ok(out);
+        }
+        let mut items: Vec<(String, Value)> = Vec::new();
+        for k in &key_names {
+            if let Some(v) = out.get(k) {
+                items.push((k.clone(), v.clone()));
+            }
+        }
+        for name in final_order {
+            if let Some((_, e)) = composite.iter().find(|(n, _)| *n == name) {
+                let v = self.scalar(&out, e)?;
+                items.push((name, v));
+            } else if let Some(v) = out.get(&name) {
+                items.push((name, v.clone()));
+            }
+        }
+        ops::project(out, items)
+    }
+
+    /// Replaces each aggregate call inside `e` by a reference to a new internal aggregate column.
+    fn lift_aggregates(&mut self, rel: &Rel, e: &Expr, inner: &mut Vec<String>, outs: &mut Vec<AggOut>) -> R<Expr> {
+        let mut e2 = e.clone();
+        match &mut e2.kind {
+            ExprKind::Call { name, args } if is_aggregate(&name.name) => {
+                let internal = format!("__agg{}", outs.len());
+                let mut produced = self.aggregate(rel, e, &name.name, args, Some(internal.clone()))?;
+                produced.truncate(1);
+                outs.extend(produced);
+                inner.push(internal.clone());
+                return Ok(Expr::new(ExprKind::Name(kql::Ident::new(internal, e.span)), e.span));
+            }
+            ExprKind::Call { args, .. } => {
+                for a in args.iter_mut() {
+                    *a = self.lift_aggregates(rel, a, inner, outs)?;
+                }
+            }
+            ExprKind::Binary { left, right, .. } => {
+                **left = self.lift_aggregates(rel, left, inner, outs)?;
+                **right = self.lift_aggregates(rel, right, inner, outs)?;
+            }
+            ExprKind::Unary { operand, .. } => **operand = self.lift_aggregates(rel, operand, inner, outs)?,
+            ExprKind::Between { expr, low, high, .. } => {
+                **expr = self.lift_aggregates(rel, expr, inner, outs)?;
+                **low = self.lift_aggregates(rel, low, inner, outs)?;
+                **high = self.lift_aggregates(rel, high, inner, outs)?;
+            }
+            ExprKind::Member { base, .. } | ExprKind::Index { base, .. } => **base = self.lift_aggregates(rel, base, inner, outs)?,
+            _ => {}
+        }
+        Ok(e2)
+    }
+
+    fn aggregate(&mut self, rel: &Rel, e: &Expr, f: &str, args: &[Expr], explicit: Option<String>) -> R<Vec<AggOut>> {
+        let s = e.span;
+        let name = |default: String| explicit.clone().unwrap_or(default);
+        let first = args.first();
+        let arg = |p: &mut Self, i: usize| -> R<Value> {
+            match args.get(i) {
+                Some(a) => p.scalar(rel, a),
+                None => Err(err(s, format!("{f}() needs more arguments"))),
+            }
+        };
+        let pred = |p: &mut Self, i: usize| -> R<DfExpr> {
+            let v = arg(p, i)?;
+            as_bool(v, args[i].span)
+        };
+        let numeric_input = |v: Value| -> (DfExpr, KType, Option<fn(DfExpr) -> DfExpr>) {
+            match v.ty() {
+                KType::DateTime | KType::DynNative(Native::DateTime) => {
+                    (value::nanos(texpr(v).expr), KType::DateTime, Some(value::datetime_from_nanos as fn(DfExpr) -> DfExpr))
+                }
+                KType::TimeSpan => (value::nanos(texpr(v).expr), KType::TimeSpan, Some(value::timespan_from_nanos as fn(DfExpr) -> DfExpr)),
+                KType::Real | KType::DynNative(Native::Real) => (texpr(v).expr, KType::Real, None),
+                KType::Int | KType::Long | KType::DynNative(Native::Long) => (cast(texpr(v).expr, DataType::Int64), KType::Long, None),
+                _ => (convert(v, KType::Real).expr, KType::Real, None),
+            }
+        };
+        let out = |n: String, expr: DfExpr, ty: KType, post: Option<fn(DfExpr) -> DfExpr>| AggOut { name: n, expr, ty, post };
+        Ok(match f {
+            "count" => {
+                let e2 = match first {
+                    None => count(lit(1i64)),
+                    Some(a) if matches!(a.kind, ExprKind::Wildcard) => count(lit(1i64)),
+                    Some(_) => count(texpr(arg(self, 0)?).expr),
+                };
+                vec![out(name(naming::aggregate(f, None)), e2, KType::Long, None)]
+            }
+            "countif" => {
+                self.arity(e, f, args, 1, 1)?;
+                let p = pred(self, 0)?;
+                let e2 = count(lit(1i64)).filter(p).build().map_err(internal)?;
+                vec![out(name(naming::aggregate(f, None)), e2, KType::Long, None)]
+            }
+            "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
+                let v = ops::key_value(arg(self, 0)?);
+                let mut e2 = count_distinct(v.expr);
+                if f.ends_with("if") {
+                    let p = pred(self, 1)?;
+                    e2 = count_distinct(texpr(arg(self, 0)?).expr).filter(p).build().map_err(internal)?;
+                }
+                vec![out(name(naming::aggregate(f, first)), e2, KType::Long, None)]
+            }
+            "sum" | "sumif" | "avg" | "avgif" => {
+                let v = arg(self, 0)?;
+                let (x, ty, post) = numeric_input(v);
+                let is_avg = f.starts_with("avg");
+                let base = if is_avg { avg(cast(x, DataType::Float64)) } else { sum(x) };
+                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                let (rty, rpost) = match (is_avg, ty) {
+                    (true, KType::DateTime | KType::TimeSpan) => (ty, post.map(|_| match ty {
+                        KType::DateTime => (|e: DfExpr| value::datetime_from_nanos(cast(e, DataType::Int64))) as fn(DfExpr) -> DfExpr,
+                        _ => (|e: DfExpr| value::timespan_from_nanos(cast(e, DataType::Int64))) as fn(DfExpr) -> DfExpr,
+                    })),
+                    (true, _) => (KType::Real, None),
+                    (false, _) => (ty, post),
+                };
+                vec![out(name(naming::aggregate(f, first)), e2, rty, rpost)]
+            }
+            "min" | "max" | "minif" | "maxif" => {
+                let v = arg(self, 0)?;
+                let t = texpr(ops::key_value(v).into_value());
+                let ty = match t.ty {
+                    KType::DynNative(Native::Str) => KType::String,
+                    KType::DynNative(Native::Long) => KType::Long,
+                    KType::DynNative(Native::DateTime) => KType::DateTime,
+                    other => other,
+                };
+                let base = if f.starts_with("min") { min(t.expr) } else { max(t.expr) };
+                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                vec![out(name(naming::aggregate(f, first)), e2, ty, None)]
+            }
+            "stdev" | "variance" | "stdevif" | "varianceif" => {
+                let v = arg(self, 0)?;
+                let x = convert(v, KType::Real).expr;
+                let base = if f.starts_with("stdev") { stddev(x) } else { var_sample(x) };
+                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                vec![out(name(naming::aggregate(f, first)), e2, KType::Real, None)]
+            }
+            "percentile" | "percentiles" => {
+                if args.len() < 2 {
+                    return Err(err(s, format!("{f}() needs a value and at least one percentile")));
+                }
+                let v = arg(self, 0)?;
+                let (x, ty, post) = numeric_input(v);
+                let mut outs = Vec::new();
+                for a in &args[1..] {
+                    let Some(pct) = lit_num(a) else { return Err(err(a.span, "the percentile must be a constant")) };
+                    if !(0.0..=100.0).contains(&pct) {
+                        return Err(err(a.span, "the percentile must be between 0 and 100"));
+                    }
+                    let default = format!("percentile_{}_{}", first.and_then(naming::derived).unwrap_or_default(), naming::number_part(pct));
+                    let default = default.replace("percentile__", "percentile_");
+                    let n = if f == "percentile" { name(default) } else { default };
+                    outs.push(out(n, aggregates::percentile(pct).call(vec![x.clone()]), ty, post));
+                }
+                outs
+            }
+            "make_set" | "make_list" | "make_set_if" | "make_list_if" | "makeset" | "makelist" => {
+                let v = arg(self, 0)?;
+                let json = to_json(&v);
+                let is_if = f.ends_with("_if");
+                let max_ix = if is_if { 2 } else { 1 };
+                let max_items = match args.get(max_ix) {
+                    Some(a) => lit_num(a).ok_or_else(|| err(a.span, "the size limit must be a constant"))? as usize,
+                    None => 1_048_576,
+                };
+                let distinct = f.contains("set");
+                let base = aggregates::make_list(distinct, max_items).call(vec![json]);
+                let e2 = if is_if { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
+            }
+            "arg_max" | "arg_min" => {
+                if args.len() < 2 {
+                    return Err(err(s, format!("{f}() needs the expression to maximise and the columns to return")));
+                }
+                let key = ops::key_value(arg(self, 0)?);
+                let asc = f == "arg_min";
+                let order = vec![SortExpr::new(key.expr.clone(), asc, false)];
+                let key_name = explicit.clone().unwrap_or_else(|| naming::derived(&args[0]).unwrap_or_else(|| format!("{f}_")));
+                let mut outs = vec![out(key_name.clone(), if asc { min(key.expr.clone()) } else { max(key.expr.clone()) }, key.ty, None)];
+                let mut cols: Vec<(String, Value)> = Vec::new();
+                for a in &args[1..] {
+                    if matches!(a.kind, ExprKind::Wildcard) {
+                        for b in &rel.cols {
+                            if b.name != key_name && !cols.iter().any(|(n, _)| *n == b.name) {
+                                cols.push((b.name.clone(), b.value.clone()));
+                            }
+                        }
+                    } else {
+                        let v = self.scalar(rel, a)?;
+                        let n = naming::derived(a).unwrap_or_else(|| self.column_n());
+                        cols.push((n, v));
+                    }
+                }
+                for (n, v) in cols {
+                    let t = ops::key_value(v);
+                    outs.push(out(n, first_value(t.expr, order.clone()), t.ty, None));
+                }
+                outs
+            }
+            "any" | "take_any" | "anyif" | "take_anyif" => {
+                let v = arg(self, 0)?;
+                let t = ops::key_value(v);
+                let base = first_value(t.expr, vec![]);
+                let e2 = if f.ends_with("if") { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                vec![out(name(naming::aggregate(f, first)), e2, t.ty, None)]
+            }
+            other => return Err(err(s, format!("not supported yet: aggregate {other}()"))),
+        })
+    }
+}
+
+trait IntoValue {
+    fn into_value(self) -> Value;
+}
+
+impl IntoValue for TExpr {
+    fn into_value(self) -> Value {
+        Value::Expr(self)
+    }
+}
+
+fn preview(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
+    let more = names.len().saturating_sub(shown.len());
+    if more > 0 { format!("{}, … ({more} more)", shown.join(", ")) } else { shown.join(", ") }
+}

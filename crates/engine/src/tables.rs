@@ -1,0 +1,167 @@
+//! The four KQL tables as views over the canonical events.
+//!
+//! Every table starts from the same scan, with the canonical columns renamed to hidden names
+//! (see [`crate::event::hidden`]); its visible columns are expressions over them, so a column
+//! nobody reads is never computed, and a dynamic column (`ObjectRef`, `User`, the event inside
+//! `log_s`) is a virtual object whose members are column reads.
+//!
+//! - `KubeAudit`: the API server's own field names, nested as in the Event.
+//! - `AKSAudit`: Azure's resource-specific columns, every event.
+//! - `AKSAuditAdmin`: the same columns without `get` and `list` requests.
+//! - `AzureDiagnostics`: each event once as `Category == "kube-audit"` and, unless its verb is
+//!   `get` or `list`, once more as `"kube-audit-admin"`, as Azure writes them when both
+//!   categories are enabled; `log_s` is the event JSON.
+//!
+//! `TimeGenerated` is the event's Azure time when the input carried one, else its
+//! `stageTimestamp`.
+
+use audit::col;
+use datafusion::common::Result;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
+use datafusion::prelude::{coalesce, lower, upper};
+
+use crate::event::{hcol, object_json};
+use crate::plan::value::{Seg, TExpr, Value};
+use crate::plan::{Binding, Rel};
+use crate::types::KType;
+use crate::udf::{call, udfs};
+
+/// The table names, sorted (for "did you mean" and `union *`).
+pub const TABLES: &[&str] = &["AKSAudit", "AKSAuditAdmin", "AzureDiagnostics", "KubeAudit"];
+
+fn string(c: &str) -> Value {
+    Value::expr(coalesce(vec![hcol(c), lit("")]), KType::String)
+}
+
+fn datetime(c: &str) -> Value {
+    Value::expr(hcol(c), KType::DateTime)
+}
+
+fn event(path: &[&str]) -> Value {
+    Value::Event(path.iter().map(|k| Seg::Key((*k).to_owned())).collect())
+}
+
+fn constant(s: &str) -> Value {
+    Value::expr(lit(s), KType::String)
+}
+
+fn time_generated() -> Value {
+    Value::expr(coalesce(vec![hcol(col::TIME_GENERATED), hcol(col::STAGE_TIMESTAMP)]), KType::DateTime)
+}
+
+fn resource_id() -> Expr {
+    coalesce(vec![hcol(col::CLUSTER_RESOURCE_ID), lit("")])
+}
+
+fn extract_from(text: Expr, regex: &str) -> Value {
+    Value::expr(call(&udfs().extract, vec![text, lit(regex), lit(1i64)]), KType::String)
+}
+
+fn bind(cols: Vec<(&str, Value)>) -> Vec<Binding> {
+    cols.into_iter().map(|(n, v)| Binding { name: n.to_owned(), value: v }).collect()
+}
+
+fn not_get_or_list() -> Expr {
+    let verb = coalesce(vec![hcol(col::VERB), lit("")]);
+    verb.in_list(vec![lit("get"), lit("list")], true)
+}
+
+fn aks_columns(table: &str) -> Vec<Binding> {
+    bind(vec![
+        ("TimeGenerated", time_generated()),
+        ("Level", string(col::LEVEL)),
+        ("AuditId", string(col::AUDIT_ID)),
+        ("Stage", string(col::STAGE)),
+        ("RequestUri", string(col::REQUEST_URI)),
+        ("Verb", string(col::VERB)),
+        ("User", event(&["user"])),
+        ("SourceIps", event(&["sourceIPs"])),
+        ("UserAgent", string(col::USER_AGENT)),
+        ("ObjectRef", event(&["objectRef"])),
+        ("ResponseStatus", event(&["responseStatus"])),
+        ("RequestObject", event(&["requestObject"])),
+        ("ResponseObject", event(&["responseObject"])),
+        ("RequestReceivedTime", datetime(col::REQUEST_RECEIVED_TIMESTAMP)),
+        ("StageReceivedTime", datetime(col::STAGE_TIMESTAMP)),
+        ("Annotations", event(&["annotations"])),
+        ("PodName", string(col::APISERVER_POD)),
+        ("SourceSystem", constant("Azure")),
+        ("TenantId", constant("")),
+        ("_ResourceId", Value::expr(lower(resource_id()), KType::String)),
+        ("_SubscriptionId", extract_from(lower(resource_id()), "/subscriptions/([^/]+)")),
+        ("Type", constant(table)),
+    ])
+}
+
+fn kube_audit_columns() -> Vec<Binding> {
+    bind(vec![
+        ("kind", constant("Event")),
+        ("apiVersion", string(col::EVENT_API_VERSION)),
+        ("level", string(col::LEVEL)),
+        ("auditID", string(col::AUDIT_ID)),
+        ("stage", string(col::STAGE)),
+        ("requestURI", string(col::REQUEST_URI)),
+        ("verb", string(col::VERB)),
+        ("user", event(&["user"])),
+        ("impersonatedUser", event(&["impersonatedUser"])),
+        ("sourceIPs", event(&["sourceIPs"])),
+        ("userAgent", string(col::USER_AGENT)),
+        ("objectRef", event(&["objectRef"])),
+        ("responseStatus", event(&["responseStatus"])),
+        ("requestObject", event(&["requestObject"])),
+        ("responseObject", event(&["responseObject"])),
+        ("requestReceivedTimestamp", datetime(col::REQUEST_RECEIVED_TIMESTAMP)),
+        ("stageTimestamp", datetime(col::STAGE_TIMESTAMP)),
+        ("annotations", event(&["annotations"])),
+    ])
+}
+
+fn azure_diagnostics_columns() -> Vec<Binding> {
+    let rid_upper = upper(resource_id());
+    bind(vec![
+        ("TimeGenerated", time_generated()),
+        ("Category", Value::expr(Expr::Column("Category".into()), KType::String)),
+        (
+            "log_s",
+            Value::Expr(TExpr { expr: object_json(&[]), ty: KType::String, json_of: Some(vec![]) }),
+        ),
+        ("ResourceId", Value::expr(rid_upper.clone(), KType::String)),
+        ("pod_s", string(col::APISERVER_POD)),
+        ("OperationName", constant("Microsoft.ContainerService/managedClusters/diagnosticLogs/Read")),
+        ("ResourceType", constant("MANAGEDCLUSTERS")),
+        ("ResourceProvider", constant("MICROSOFT.CONTAINERSERVICE")),
+        ("Resource", extract_from(rid_upper.clone(), "/([^/]*)$")),
+        ("ResourceGroup", extract_from(rid_upper, "/RESOURCEGROUPS/([^/]+)")),
+        ("SubscriptionId", extract_from(lower(resource_id()), "/subscriptions/([^/]+)")),
+        ("SourceSystem", constant("Azure")),
+        ("TenantId", constant("")),
+        ("_ResourceId", Value::expr(lower(resource_id()), KType::String)),
+        ("Type", constant("AzureDiagnostics")),
+    ])
+}
+
+/// The relation for a table name, or `None` when there is no such table.
+pub fn table(name: &str, base: &LogicalPlan) -> Result<Option<Rel>> {
+    let rel = match name {
+        "AKSAudit" => Rel { plan: base.clone(), cols: aks_columns("AKSAudit"), has_event: true },
+        "AKSAuditAdmin" => {
+            let plan = LogicalPlanBuilder::from(base.clone()).filter(not_get_or_list())?.build()?;
+            Rel { plan, cols: aks_columns("AKSAuditAdmin"), has_event: true }
+        }
+        "KubeAudit" => Rel { plan: base.clone(), cols: kube_audit_columns(), has_event: true },
+        "AzureDiagnostics" => {
+            let with_category = |plan: LogicalPlan, category: &str| -> Result<LogicalPlan> {
+                let mut exprs: Vec<Expr> = plan.schema().columns().into_iter().map(Expr::Column).collect();
+                exprs.push(lit(category.to_owned()).alias("Category"));
+                LogicalPlanBuilder::from(plan).project(exprs)?.build()
+            };
+            let all = with_category(base.clone(), "kube-audit")?;
+            let admin_rows = LogicalPlanBuilder::from(base.clone()).filter(not_get_or_list())?.build()?;
+            let admin = with_category(admin_rows, "kube-audit-admin")?;
+            let plan = LogicalPlanBuilder::from(all).union(admin)?.build()?;
+            Rel { plan, cols: azure_diagnostics_columns(), has_event: true }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(rel))
+}

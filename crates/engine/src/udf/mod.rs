@@ -1,0 +1,263 @@
+//! KQL scalar and aggregate functions that DataFusion does not have with Kusto's semantics.
+//!
+//! Each scalar function is a [`KqlFn`]: a name, a return-type rule and a vectorised body over
+//! Arrow arrays. The planner casts arguments to the types a body expects before calling it, so
+//! bodies only check shapes, never coerce.
+
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+pub mod aggregates;
+pub mod dynamic;
+pub mod strings;
+pub mod time;
+
+/// Computes the return type from the argument types.
+pub type ReturnFn = fn(&[DataType]) -> Result<DataType>;
+/// Evaluates the function over a batch: arguments and the number of rows.
+pub type InvokeFn = fn(&[ColumnarValue], usize) -> Result<ColumnarValue>;
+
+/// A KQL scalar function implemented over Arrow arrays.
+pub struct KqlFn {
+    name: &'static str,
+    signature: Signature,
+    ret: ReturnFn,
+    invoke: InvokeFn,
+}
+
+impl std::fmt::Debug for KqlFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KqlFn").field("name", &self.name).finish()
+    }
+}
+
+impl PartialEq for KqlFn {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for KqlFn {}
+
+impl Hash for KqlFn {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for KqlFn {
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        (self.ret)(arg_types)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        (self.invoke)(&args.args, args.number_rows)
+    }
+}
+
+/// Builds a UDF from its parts.
+pub fn make(name: &'static str, ret: ReturnFn, invoke: InvokeFn) -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::new_from_impl(KqlFn {
+        name,
+        signature: Signature::variadic_any(Volatility::Immutable),
+        ret,
+        invoke,
+    }))
+}
+
+/// Return-type rules shared by many functions.
+pub mod ret {
+    use super::*;
+
+    /// Always Utf8.
+    pub fn utf8(_: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    /// Always Boolean.
+    pub fn boolean(_: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    /// Always Int64.
+    pub fn int64(_: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    /// Always Float64.
+    pub fn float64(_: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Float64)
+    }
+    /// Always a UTC nanosecond timestamp.
+    pub fn timestamp(_: &[DataType]) -> Result<DataType> {
+        Ok(crate::types::timestamp())
+    }
+    /// Always a nanosecond duration.
+    pub fn duration(_: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Duration(arrow::datatypes::TimeUnit::Nanosecond))
+    }
+    /// The type of the first argument.
+    pub fn first(args: &[DataType]) -> Result<DataType> {
+        match args.first() {
+            Some(t) => Ok(t.clone()),
+            None => exec_err!("function needs an argument"),
+        }
+    }
+    /// A list of strings.
+    pub fn string_list(_: &[DataType]) -> Result<DataType> {
+        Ok(crate::types::string_list())
+    }
+}
+
+/// The constant string of a scalar argument (`None` for columns and nulls).
+pub fn scalar_str(v: &ColumnarValue) -> Option<&str> {
+    match v {
+        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s))) => {
+            Some(s.as_str())
+        }
+        _ => None,
+    }
+}
+
+/// The constant integer of a scalar argument.
+pub fn scalar_i64(v: &ColumnarValue) -> Option<i64> {
+    match v {
+        ColumnarValue::Scalar(s) => match s {
+            ScalarValue::Int64(Some(n)) => Some(*n),
+            ScalarValue::Int32(Some(n)) => Some(i64::from(*n)),
+            ScalarValue::DurationNanosecond(Some(n)) => Some(*n),
+            ScalarValue::Float64(Some(f)) => Some(*f as i64),
+            _ => None,
+        },
+        ColumnarValue::Array(_) => None,
+    }
+}
+
+/// An argument as an array of `rows` values.
+pub fn arg_array(v: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
+    v.to_array(rows)
+}
+
+/// Reads row `i` of a Utf8 / LargeUtf8 / Utf8View array (`None` when null).
+pub fn str_at(a: &dyn Array, i: usize) -> Option<&str> {
+    if a.is_null(i) {
+        return None;
+    }
+    match a.data_type() {
+        DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
+        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
+        DataType::Utf8View => Some(a.as_string_view().value(i)),
+        _ => None,
+    }
+}
+
+/// Returns an array as a result, collapsing to a scalar when every input was scalar.
+pub fn finish(array: ArrayRef, args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    if all_scalar && array.len() == 1 {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?))
+    } else {
+        Ok(ColumnarValue::Array(array))
+    }
+}
+
+/// Number of rows to compute: 1 when every argument is a scalar.
+pub fn rows_for(args: &[ColumnarValue], rows: usize) -> usize {
+    if args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_))) { 1 } else { rows }
+}
+
+macro_rules! udfs {
+    ($($ident:ident => $name:literal, $ret:path, $invoke:path;)*) => {
+        /// Every scalar UDF, by KQL-internal name.
+        pub struct Udfs {
+            $(
+                #[doc = concat!("`", $name, "`")]
+                pub $ident: Arc<ScalarUDF>,
+            )*
+        }
+
+        static UDFS: LazyLock<Udfs> = LazyLock::new(|| Udfs {
+            $($ident: make($name, $ret, $invoke),)*
+        });
+    };
+}
+
+udfs! {
+    has => "kql_has", ret::boolean, strings::has;
+    has_cs => "kql_has_cs", ret::boolean, strings::has_cs;
+    has_any => "kql_has_any", ret::boolean, strings::has_any;
+    has_all => "kql_has_all", ret::boolean, strings::has_all;
+    hasprefix => "kql_hasprefix", ret::boolean, strings::hasprefix;
+    hassuffix => "kql_hassuffix", ret::boolean, strings::hassuffix;
+    contains => "kql_contains", ret::boolean, strings::contains;
+    contains_cs => "kql_contains_cs", ret::boolean, strings::contains_cs;
+    startswith => "kql_startswith", ret::boolean, strings::startswith;
+    startswith_cs => "kql_startswith_cs", ret::boolean, strings::startswith_cs;
+    endswith => "kql_endswith", ret::boolean, strings::endswith;
+    endswith_cs => "kql_endswith_cs", ret::boolean, strings::endswith_cs;
+    eq_ci => "kql_eq_ci", ret::boolean, strings::eq_ci;
+    in_ci => "kql_in_ci", ret::boolean, strings::in_ci;
+    matches_regex => "kql_matches_regex", ret::boolean, strings::matches_regex;
+    substring => "kql_substring", ret::utf8, strings::substring;
+    extract => "kql_extract", ret::utf8, strings::extract;
+    extractall => "kql_extractall", ret::utf8, strings::extractall;
+    replace_regex => "kql_replace_regex", ret::utf8, strings::replace_regex;
+    replace_string => "kql_replace_string", ret::utf8, strings::replace_string;
+    split => "kql_split", ret::utf8, strings::split;
+    url_decode => "kql_url_decode", ret::utf8, strings::url_decode;
+    url_encode => "kql_url_encode", ret::utf8, strings::url_encode;
+    strlen => "kql_strlen", ret::int64, strings::strlen;
+    parse_with => "kql_parse_with", ret::string_list, strings::parse_with;
+    tostring => "kql_tostring", ret::utf8, dynamic::tostring;
+    to_json => "kql_to_json", ret::utf8, dynamic::to_json;
+    dyn_get => "kql_dyn_get", ret::utf8, dynamic::dyn_get;
+    dyn_to_string => "kql_dyn_to_string", ret::utf8, dynamic::dyn_to_string;
+    dyn_to_long => "kql_dyn_to_long", ret::int64, dynamic::dyn_to_long;
+    dyn_to_real => "kql_dyn_to_real", ret::float64, dynamic::dyn_to_real;
+    dyn_to_bool => "kql_dyn_to_bool", ret::boolean, dynamic::dyn_to_bool;
+    dyn_to_datetime => "kql_dyn_to_datetime", ret::timestamp, dynamic::dyn_to_datetime;
+    dyn_to_timespan => "kql_dyn_to_timespan", ret::duration, dynamic::dyn_to_timespan;
+    dyn_elements => "kql_dyn_elements", ret::string_list, dynamic::dyn_elements;
+    dyn_array_length => "kql_array_length", ret::int64, dynamic::array_length;
+    strcat_array => "kql_strcat_array", ret::utf8, dynamic::strcat_array;
+    pack => "kql_pack", ret::utf8, dynamic::pack;
+    pack_array => "kql_pack_array", ret::utf8, dynamic::pack_array;
+    map_get => "kql_map_get", ret::utf8, dynamic::map_get;
+    list_get => "kql_list_get", ret::utf8, dynamic::list_get;
+    bag_keys => "kql_bag_keys", ret::utf8, dynamic::bag_keys;
+    to_long => "kql_to_long", ret::int64, dynamic::str_to_long;
+    to_real => "kql_to_real", ret::float64, dynamic::str_to_real;
+    to_bool => "kql_to_bool", ret::boolean, dynamic::str_to_bool;
+    datetime_diff => "kql_datetime_diff", ret::int64, time::datetime_diff;
+    bin_datetime => "kql_bin_datetime", ret::timestamp, time::bin_datetime;
+    bin_number => "kql_bin_number", ret::first, time::bin_number;
+    to_datetime => "kql_to_datetime", ret::timestamp, time::to_datetime;
+    to_timespan => "kql_to_timespan", ret::duration, time::to_timespan;
+    format_datetime => "kql_format_datetime", ret::utf8, time::format_datetime;
+    format_timespan => "kql_format_timespan", ret::utf8, time::format_timespan;
+    start_of => "kql_start_of", ret::timestamp, time::start_of;
+    datetime_part => "kql_datetime_part", ret::int64, time::datetime_part;
+}
+
+/// The scalar UDFs.
+pub fn udfs() -> &'static Udfs {
+    &UDFS
+}
+
+/// Calls a UDF with arguments.
+pub fn call(udf: &Arc<ScalarUDF>, args: Vec<Expr>) -> Expr {
+    udf.call(args)
+}

@@ -1,0 +1,577 @@
+//! String operators and functions with Kusto's semantics: `has` is a whole-term match and,
+//! like `contains`, `startswith`, `endswith` and `=~`, ignores case; indexes are 0-based and
+//! count characters.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder};
+use datafusion::common::{Result, exec_err};
+use datafusion::logical_expr::ColumnarValue;
+use regex::{Regex, RegexBuilder};
+
+use super::{arg_array, finish, rows_for, scalar_str, str_at};
+
+/// Per-needle matcher, built once when the needle is a constant.
+trait Matcher: Sized {
+    fn build(needle: &str) -> Result<Self>;
+    fn test(&self, hay: &str) -> bool;
+}
+
+/// Evaluates a `hay OP needle` predicate; a null haystack reads as "" (Kusto strings are never null).
+fn predicate<M: Matcher>(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    if args.len() != 2 {
+        return exec_err!("string operator needs two operands");
+    }
+    let n = rows_for(args, rows);
+    let hay = arg_array(&args[0], n)?;
+    let mut out = BooleanBuilder::with_capacity(n);
+    if let Some(needle) = scalar_str(&args[1]) {
+        let m = M::build(needle)?;
+        for i in 0..n {
+            out.append_value(m.test(str_at(&hay, i).unwrap_or("")));
+        }
+    } else {
+        let needles = arg_array(&args[1], n)?;
+        for i in 0..n {
+            let m = M::build(str_at(&needles, i).unwrap_or(""))?;
+            out.append_value(m.test(str_at(&hay, i).unwrap_or("")));
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `hay OP any of needles…` (needles are the 2nd.. arguments, usually constants).
+fn predicate_any<M: Matcher>(args: &[ColumnarValue], rows: usize, all: bool) -> Result<ColumnarValue> {
+    let Some((first, rest)) = args.split_first() else {
+        return exec_err!("string operator needs operands");
+    };
+    let n = rows_for(args, rows);
+    let hay = arg_array(first, n)?;
+    let mut consts = Vec::new();
+    let mut arrays = Vec::new();
+    for a in rest {
+        match scalar_str(a) {
+            Some(s) => consts.push(M::build(s)?),
+            None => arrays.push(arg_array(a, n)?),
+        }
+    }
+    let mut out = BooleanBuilder::with_capacity(n);
+    for i in 0..n {
+        let h = str_at(&hay, i).unwrap_or("");
+        let mut results = consts.iter().map(|m| m.test(h)).collect::<Vec<_>>();
+        for a in &arrays {
+            if let Some(s) = str_at(a, i) {
+                results.push(M::build(s)?.test(h));
+            }
+        }
+        let v = if all { !results.is_empty() && results.iter().all(|b| *b) } else { results.iter().any(|b| *b) };
+        out.append_value(v);
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+fn ci_literal(needle: &str) -> Result<Regex> {
+    RegexBuilder::new(&regex::escape(needle))
+        .case_insensitive(true)
+        .build()
+        .map_err(|e| datafusion::error::DataFusionError::Execution(e.to_string()))
+}
+
+fn is_term_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// Whole-term match: the needle's alphanumeric edges must sit at term boundaries.
+struct Term {
+    re: Regex,
+    check_start: bool,
+    check_end: bool,
+    empty: bool,
+}
+
+impl Term {
+    fn with_edges(needle: &str, start: bool, end: bool, cs: bool) -> Result<Term> {
+        let re = RegexBuilder::new(&regex::escape(needle))
+            .case_insensitive(!cs)
+            .build()
+            .map_err(|e| datafusion::error::DataFusionError::Execution(e.to_string()))?;
+        Ok(Term {
+            re,
+            check_start: start && needle.chars().next().is_some_and(is_term_char),
+            check_end: end && needle.chars().next_back().is_some_and(is_term_char),
+            empty: needle.is_empty(),
+        })
+    }
+
+    fn find(&self, hay: &str) -> bool {
+        if self.empty {
+            return true;
+        }
+        let mut from = 0;
+        while from <= hay.len() {
+            let Some(m) = self.re.find_at(hay, from) else { return false };
+            let start_ok = !self.check_start || !hay[..m.start()].chars().next_back().is_some_and(is_term_char);
+            let end_ok = !self.check_end || !hay[m.end()..].chars().next().is_some_and(is_term_char);
+            if start_ok && end_ok {
+                return true;
+            }
+            // Try the next occurrence, which may overlap this one.
+            let step = hay[m.start()..].chars().next().map_or(1, char::len_utf8);
+            from = m.start() + step;
+        }
+        false
+    }
+}
+
+struct Has(Term);
+impl Matcher for Has {
+    fn build(needle: &str) -> Result<Self> {
+        Term::with_edges(needle, true, true, false).map(Has)
+    }
+    fn test(&self, hay: &str) -> bool {
+        self.0.find(hay)
+    }
+}
+
+struct HasCs(Term);
+impl Matcher for HasCs {
+    fn build(needle: &str) -> Result<Self> {
+        Term::with_edges(needle, true, true, true).map(HasCs)
+    }
+    fn test(&self, hay: &str) -> bool {
+        self.0.find(hay)
+    }
+}
+
+struct HasPrefix(Term);
+impl Matcher for HasPrefix {
+    fn build(needle: &str) -> Result<Self> {
+        Term::with_edges(needle, true, false, false).map(HasPrefix)
+    }
+    fn test(&self, hay: &str) -> bool {
+        self.0.find(hay)
+    }
+}
+
+struct HasSuffix(Term);
+impl Matcher for HasSuffix {
+    fn build(needle: &str) -> Result<Self> {
+        Term::with_edges(needle, false, true, false).map(HasSuffix)
+    }
+    fn test(&self, hay: &str) -> bool {
+        self.0.find(hay)
+    }
+}
+
+struct Contains(Option<Regex>, String);
+impl Matcher for Contains {
+    fn build(needle: &str) -> Result<Self> {
+        if needle.bytes().any(|b| b.is_ascii_alphabetic() || !b.is_ascii()) {
+            Ok(Contains(Some(ci_literal(needle)?), String::new()))
+        } else {
+            // No letters: case does not matter, a plain substring search is faster.
+            Ok(Contains(None, needle.to_owned()))
+        }
+    }
+    fn test(&self, hay: &str) -> bool {
+        match &self.0 {
+            Some(re) => re.is_match(hay),
+            None => hay.contains(self.1.as_str()),
+        }
+    }
+}
+
+struct ContainsCs(String);
+impl Matcher for ContainsCs {
+    fn build(needle: &str) -> Result<Self> {
+        Ok(ContainsCs(needle.to_owned()))
+    }
+    fn test(&self, hay: &str) -> bool {
+        hay.contains(self.0.as_str())
+    }
+}
+
+fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
+}
+
+struct StartsWith(String);
+impl Matcher for StartsWith {
+    fn build(needle: &str) -> Result<Self> {
+        Ok(StartsWith(needle.to_owned()))
+    }
+    fn test(&self, hay: &str) -> bool {
+        let n = self.0.len();
+        if hay.len() >= n && hay.is_char_boundary(n) && eq_ignore_case(&hay[..n], &self.0) {
+            return true;
+        }
+        !hay.is_ascii() && hay.to_lowercase().starts_with(&self.0.to_lowercase())
+    }
+}
+
+struct EndsWith(String);
+impl Matcher for EndsWith {
+    fn build(needle: &str) -> Result<Self> {
+        Ok(EndsWith(needle.to_owned()))
+    }
+    fn test(&self, hay: &str) -> bool {
+        let n = self.0.len();
+        if hay.len() >= n && hay.is_char_boundary(hay.len() - n) && eq_ignore_case(&hay[hay.len() - n..], &self.0) {
+            return true;
+        }
+        !hay.is_ascii() && hay.to_lowercase().ends_with(&self.0.to_lowercase())
+    }
+}
+
+struct StartsWithCs(String);
+impl Matcher for StartsWithCs {
+    fn build(needle: &str) -> Result<Self> {
+        Ok(StartsWithCs(needle.to_owned()))
+    }
+    fn test(&self, hay: &str) -> bool {
+        hay.starts_with(self.0.as_str())
+    }
+}
+
+struct EndsWithCs(String);
+impl Matcher for EndsWithCs {
+    fn build(needle: &str) -> Result<Self> {
+        Ok(EndsWithCs(needle.to_owned()))
+    }
+    fn test(&self, hay: &str) -> bool {
+        hay.ends_with(self.0.as_str())
+    }
+}
+
+struct EqCi(String);
+impl Matcher for EqCi {
+    fn build(needle: &str) -> Result<Self> {
+        Ok(EqCi(needle.to_owned()))
+    }
+    fn test(&self, hay: &str) -> bool {
+        eq_ignore_case(hay, &self.0)
+    }
+}
+
+struct MatchesRegex(Regex);
+impl Matcher for MatchesRegex {
+    fn build(needle: &str) -> Result<Self> {
+        Regex::new(needle)
+            .map(MatchesRegex)
+            .map_err(|e| datafusion::error::DataFusionError::Execution(format!("invalid regex {needle:?}: {e}")))
+    }
+    fn test(&self, hay: &str) -> bool {
+        self.0.is_match(hay)
+    }
+}
+
+/// `hay has needle`.
+pub fn has(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<Has>(args, rows)
+}
+/// `hay has_cs needle`.
+pub fn has_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<HasCs>(args, rows)
+}
+/// `hay has_any (n1, n2, …)`.
+pub fn has_any(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate_any::<Has>(args, rows, false)
+}
+/// `hay has_all (n1, n2, …)`.
+pub fn has_all(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate_any::<Has>(args, rows, true)
+}
+/// `hay hasprefix needle`.
+pub fn hasprefix(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<HasPrefix>(args, rows)
+}
+/// `hay hassuffix needle`.
+pub fn hassuffix(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<HasSuffix>(args, rows)
+}
+/// `hay contains needle` (case-insensitive).
+pub fn contains(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<Contains>(args, rows)
+}
+/// `hay contains_cs needle`.
+pub fn contains_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<ContainsCs>(args, rows)
+}
+/// `hay startswith needle` (case-insensitive).
+pub fn startswith(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<StartsWith>(args, rows)
+}
+/// `hay startswith_cs needle`.
+pub fn startswith_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<StartsWithCs>(args, rows)
+}
+/// `hay endswith needle` (case-insensitive).
+pub fn endswith(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<EndsWith>(args, rows)
+}
+/// `hay endswith_cs needle`.
+pub fn endswith_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<EndsWithCs>(args, rows)
+}
+/// `a =~ b`.
+pub fn eq_ci(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<EqCi>(args, rows)
+}
+/// `a in~ (b, c, …)`.
+pub fn in_ci(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate_any::<EqCi>(args, rows, false)
+}
+/// `a matches regex re`.
+pub fn matches_regex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<MatchesRegex>(args, rows)
+}
+
+/// Applies `f` to every row of Utf8 argument 0, producing strings.
+fn map_strings(args: &[ColumnarValue], rows: usize, mut f: impl FnMut(&str, usize) -> Option<String>) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let mut out = StringBuilder::with_capacity(n, n * 8);
+    for i in 0..n {
+        let s = str_at(&a, i).unwrap_or("");
+        match f(s, i) {
+            Some(v) => out.append_value(v),
+            None => out.append_null(),
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+fn int_arg(args: &[ColumnarValue], idx: usize, n: usize) -> Result<Option<ArrayRef>> {
+    match args.get(idx) {
+        Some(a) => Ok(Some(arg_array(a, n)?)),
+        None => Ok(None),
+    }
+}
+
+fn int_at(a: &Option<ArrayRef>, i: usize) -> Option<i64> {
+    let a = a.as_ref()?;
+    if a.is_null(i) {
+        return None;
+    }
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Int32Type, Int64Type};
+    match a.data_type() {
+        arrow::datatypes::DataType::Int64 => Some(a.as_primitive::<Int64Type>().value(i)),
+        arrow::datatypes::DataType::Int32 => Some(i64::from(a.as_primitive::<Int32Type>().value(i))),
+        _ => None,
+    }
+}
+
+/// `substring(s, start [, length])`: 0-based, in characters; a negative start counts from the end.
+pub fn substring(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let starts = int_arg(args, 1, n)?;
+    let lens = int_arg(args, 2, n)?;
+    map_strings(args, rows, |s, i| {
+        let count = s.chars().count() as i64;
+        let mut start = int_at(&starts, i).unwrap_or(0);
+        if start < 0 {
+            start = (count + start).max(0);
+        }
+        if start >= count {
+            return Some(String::new());
+        }
+        let len = match (lens.is_some(), int_at(&lens, i)) {
+            (true, Some(l)) if l < 0 => return Some(String::new()),
+            (true, Some(l)) => l,
+            _ => count - start,
+        };
+        Some(s.chars().skip(start as usize).take(len.max(0) as usize).collect())
+    })
+}
+
+fn compile(pattern: &str) -> Result<Regex> {
+    Regex::new(pattern)
+        .map_err(|e| datafusion::error::DataFusionError::Execution(format!("invalid regex {pattern:?}: {e}")))
+}
+
+/// `extract(regex, group, text)` with the text first: `kql_extract(text, regex, group)`.
+pub fn extract(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let Some(pattern) = args.get(1).and_then(scalar_str) else {
+        return exec_err!("extract() needs a constant regex");
+    };
+    let re = compile(pattern)?;
+    let group = args.get(2).and_then(super::scalar_i64).unwrap_or(0).max(0) as usize;
+    map_strings(args, rows, |s, _| {
+        Some(re.captures(s).and_then(|c| c.get(group)).map(|m| m.as_str().to_owned()).unwrap_or_default())
+    })
+}
+
+/// `extractall(regex, text)` as `kql_extractall(text, regex)`: a JSON array of the captures.
+pub fn extractall(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let Some(pattern) = args.get(1).and_then(scalar_str) else {
+        return exec_err!("extractall() needs a constant regex");
+    };
+    let re = compile(pattern)?;
+    let groups = re.captures_len() - 1;
+    map_strings(args, rows, |s, _| {
+        let mut items = Vec::new();
+        for c in re.captures_iter(s) {
+            if groups <= 1 {
+                let m = c.get(if groups == 1 { 1 } else { 0 }).map(|m| m.as_str()).unwrap_or("");
+                items.push(serde_json::Value::String(m.to_owned()));
+            } else {
+                let row = (1..=groups)
+                    .map(|g| serde_json::Value::String(c.get(g).map(|m| m.as_str()).unwrap_or("").to_owned()))
+                    .collect();
+                items.push(serde_json::Value::Array(row));
+            }
+        }
+        if items.is_empty() { None } else { Some(serde_json::Value::Array(items).to_string()) }
+    })
+}
+
+/// Converts Kusto's `\1` group references in a rewrite to the regex crate's `${1}`.
+fn rewrite_template(rewrite: &str) -> String {
+    let mut out = String::with_capacity(rewrite.len());
+    let mut chars = rewrite.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                out.push_str(&format!("${{{digits}}}"));
+            }
+            '$' => out.push_str("$$"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// `replace_regex(text, regex, rewrite)`.
+pub fn replace_regex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let (Some(pattern), Some(rewrite)) = (args.get(1).and_then(scalar_str), args.get(2).and_then(scalar_str)) else {
+        return exec_err!("replace_regex() needs a constant regex and rewrite");
+    };
+    let re = compile(pattern)?;
+    let template = rewrite_template(rewrite);
+    map_strings(args, rows, |s, _| Some(re.replace_all(s, template.as_str()).into_owned()))
+}
+
+/// `replace_string(text, lookup, rewrite)`.
+pub fn replace_string(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let (Some(lookup), Some(rewrite)) = (args.get(1).and_then(scalar_str), args.get(2).and_then(scalar_str)) else {
+        return exec_err!("replace_string() needs constant lookup and rewrite strings");
+    };
+    if lookup.is_empty() {
+        return map_strings(args, rows, |s, _| Some(s.to_owned()));
+    }
+    map_strings(args, rows, |s, _| Some(s.replace(lookup, rewrite)))
+}
+
+/// `split(text, delimiter [, index])`: a JSON array of strings.
+pub fn split(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let delims = arg_array(&args[1], n)?;
+    let index = args.get(2).and_then(super::scalar_i64);
+    map_strings(args, rows, |s, i| {
+        let d = str_at(&delims, i).unwrap_or("");
+        let parts: Vec<&str> = if d.is_empty() { vec![s] } else { s.split(d).collect() };
+        let parts: Vec<serde_json::Value> = match index {
+            Some(ix) => {
+                let ix = if ix < 0 { parts.len() as i64 + ix } else { ix };
+                match usize::try_from(ix).ok().and_then(|ix| parts.get(ix)) {
+                    Some(p) => vec![serde_json::Value::String((*p).to_owned())],
+                    None => vec![],
+                }
+            }
+            None => parts.into_iter().map(|p| serde_json::Value::String(p.to_owned())).collect(),
+        };
+        Some(serde_json::Value::Array(parts).to_string())
+    })
+}
+
+/// `url_decode(text)`: `%XX` escapes decoded; invalid UTF-8 is replaced, never an error.
+pub fn url_decode(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    map_strings(args, rows, |s, _| Some(percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()))
+}
+
+/// `url_encode(text)`.
+pub fn url_encode(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    map_strings(args, rows, |s, _| {
+        Some(percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string())
+    })
+}
+
+/// `strlen(text)`: characters, not bytes.
+pub fn strlen(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        out.append_value(str_at(&a, i).unwrap_or("").chars().count() as i64);
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `kql_parse_with(text, regex)`: the capture groups of the first match as a list, null when
+/// the text does not match (the `parse` operator's engine).
+pub fn parse_with(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let Some(pattern) = args.get(1).and_then(scalar_str) else {
+        return exec_err!("parse needs a constant pattern");
+    };
+    let re = compile(pattern)?;
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let mut out = ListBuilder::new(StringBuilder::new());
+    for i in 0..n {
+        let s = str_at(&a, i).unwrap_or("");
+        match re.captures(s) {
+            Some(c) => {
+                for g in 1..c.len() {
+                    match c.get(g) {
+                        Some(m) => out.values().append_value(m.as_str()),
+                        None => out.values().append_null(),
+                    }
+                }
+                out.append(true);
+            }
+            None => out.append(false),
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has_term(hay: &str, needle: &str) -> bool {
+        Has::build(needle).expect("builds").test(hay)
+    }
+
+    #[test]
+    fn has_matches_whole_terms_ignoring_case() {
+        assert!(has_term("failed calling webhook \"x\"", "failed calling webhook"));
+        assert!(has_term("Internal error: FAILED calling webhook", "failed calling webhook"));
+        assert!(!has_term("prefailed calling webhook", "failed calling webhook"));
+        assert!(has_term("kube-system", "kube"));
+        assert!(!has_term("kubernetes", "kube"));
+        assert!(has_term(r#"{"verb":"patch"}"#, r#""verb":"patch""#));
+        assert!(has_term("aaa bbb", "bbb"));
+        assert!(has_term("xbbb bbb", "bbb"), "a later occurrence at a boundary counts");
+    }
+
+    #[test]
+    fn contains_and_prefix_ignore_case() {
+        assert!(Contains::build("NGINX").expect("b").test("pods/nginx-1"));
+        assert!(!ContainsCs::build("NGINX").expect("b").test("pods/nginx-1"));
+        assert!(StartsWith::build("KUBE-").expect("b").test("kube-scheduler/v1.23.12"));
+        assert!(EndsWith::build("/PODS").expect("b").test("/api/v1/namespaces/a/pods"));
+        assert!(EqCi::build("Kube-Audit").expect("b").test("kube-audit"));
+    }
+
+    #[test]
+    fn rewrite_groups_become_regex_crate_syntax() {
+        assert_eq!(rewrite_template(r"\1-\2$"), "${1}-${2}$$");
+    }
+}
