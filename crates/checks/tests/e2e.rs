@@ -71,7 +71,7 @@ fn p99_table_matches_an_exact_percentile_within_one_percent() {
         .map(latency_ms)
         .collect();
     lease.sort_unstable();
-    let rank = ((0.99 * lease.len() as f64).ceil() as usize).clamp(1, lease.len()) - 1;
+    let rank = ((0.99_f64 * lease.len() as f64).ceil() as usize).clamp(1, lease.len()) - 1;
     let exact = lease[rank] as f64;
     let table = d.outcome.overview.p99_table.as_ref().expect("p99 table");
     let row = table.rows.iter().find(|r| r[0] == "update" && r[1] == "leases").expect("leases row");
