@@ -16,7 +16,9 @@ etcd --name bench --data-dir "$dir/data" --listen-client-urls "$ep" --advertise-
   --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
   --initial-cluster "bench=http://127.0.0.1:$peer" --quota-backend-bytes 4294967296 --log-level error &
 etcd_pid=$!
-trap 'kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$dir"' EXIT
+cleanup() { kill $etcd_pid 2>/dev/null; wait $etcd_pid 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+trap 'exit 143' INT TERM
 for _ in $(seq 100); do curl -sf "$ep/health" >/dev/null && break; sleep 0.1; done
 python3 bench/etcd/load.py "$ep" "$n"
 cargo build --release -p etcd --example scan 2>/dev/null
@@ -24,8 +26,8 @@ bin="${CARGO_TARGET_DIR:-target}/release/examples/scan"
 echo "== apiserver-doctor key scan (page size 1000)"
 /usr/bin/time -f "wall %e s, peak RSS %M KiB" "$bin" "$ep" /registry 1000
 echo "== etcdctl get --prefix --keys-only | wc -l"
-/usr/bin/time -f "wall %e s, peak RSS %M KiB" sh -c "ETCDCTL_API=3 etcdctl --endpoints=$ep get --prefix /registry --keys-only | grep -c ."
+/usr/bin/time -f "wall %e s, peak RSS %M KiB" sh -c "ETCDCTL_API=3 etcdctl --command-timeout=600s --endpoints=$ep get --prefix /registry --keys-only | grep -c ."
 if command -v jq >/dev/null; then
   echo "== etcdctl get --prefix -w json | jq (keys and bytes per resource)"
-  /usr/bin/time -f "wall %e s, peak RSS %M KiB" sh -c "ETCDCTL_API=3 etcdctl --endpoints=$ep get --prefix /registry -w json | jq -r '[.kvs[] | {r: (.key | @base64d | split(\"/\")[2]), b: (.value | @base64d | length)}] | group_by(.r) | map(\"\(.[0].r) \(length) \(map(.b) | add)\") | .[]' | head -3"
+  /usr/bin/time -f "wall %e s, peak RSS %M KiB" sh -c "ETCDCTL_API=3 etcdctl --command-timeout=600s --endpoints=$ep get --prefix /registry -w json | jq -r '[.kvs[] | {r: (.key | @base64d | split(\"/\")[2]), b: (.value | @base64d | length)}] | group_by(.r) | map(\"\(.[0].r) \(length) \(map(.b) | add)\") | .[]' | head -3"
 fi

@@ -130,5 +130,6 @@ pub fn chart(result: &QueryResult, spec: &RenderSpec) -> Option<Chart> {
         })
         .collect();
     let y_label = spec.ytitle.clone().unwrap_or_else(|| ys.iter().map(|&y| cols[y].name.clone()).collect::<Vec<_>>().join(", "));
-    Some(Chart { kind: spec.kind.clone(), title: spec.title.clone().unwrap_or_default(), y_label, series })
+    let x_label = spec.xtitle.clone().unwrap_or_else(|| cols[x].name.clone());
+    Some(Chart { kind: spec.kind.clone(), title: spec.title.clone().unwrap_or_default(), x_label, y_label, series })
 }

@@ -112,6 +112,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (Some(path), None) => {
                 eprintln!("note: `render {}` draws no chart; {} not written", spec.kind, path.display());
             }
+            (None, Some(chart)) if std::io::stdout().is_terminal() => {
+                // On a terminal the chart is drawn under the table, as Kusto shows it.
+                writeln!(out, "\n{}", charts::text(&chart, 100, 20))?;
+            }
             (None, _) => {}
         }
     } else if let Some(path) = &args.chart {
@@ -131,8 +135,13 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
     Engine::from_batches(batches.batches).map_err(anyhow::Error::from)
 }
 
-/// Writes the chart with the charts crate (SVG or PNG by extension).
+/// Writes the chart with the charts crate: PNG for a `.png` path, SVG otherwise.
 fn charts_file(chart: &findings::Chart, path: &std::path::Path) -> anyhow::Result<()> {
-    let _ = chart;
-    anyhow::bail!("{}: drawing charts needs the charts crate, which is not available yet", path.display())
+    let is_png = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let bytes = if is_png {
+        charts::png(chart, 1000, 500).with_context(|| format!("{}: cannot draw the chart", path.display()))?
+    } else {
+        charts::svg(chart, 1000, 500).into_bytes()
+    };
+    std::fs::write(path, bytes).with_context(|| format!("{}: cannot write the chart", path.display()))
 }
