@@ -176,6 +176,48 @@ fn throttled_client_is_the_top_finding_with_its_429_share() {
     assert!(SECONDS > 0);
 }
 
+#[test]
+fn a_client_sending_most_requests_is_named_by_the_top_clients_check() {
+    let cluster = Cluster::new().healthy().chatty_client();
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let top = d.outcome.findings.iter().find(|f| f.code == "AUD001" && f.severity >= Severity::Warning).expect("AUD001 warns");
+    assert_eq!(top.subject.name, "dashboard");
+    let all = requests(&cluster.events).count() as f64;
+    let mine = requests(&cluster.events).filter(|e| e.user_agent.as_deref().is_some_and(|a| a.starts_with("dashboard/"))).count() as f64;
+    assert_eq!(measure(top, "requests"), mine);
+    assert!(mine / all > 0.5, "the fixture makes it most of the traffic");
+    // Cheap requests: no latency, SLO or error finding about it.
+    assert!(!d.outcome.findings.iter().any(|f| ["AUD002", "AUD003", "AUD006"].contains(&f.code.as_str())
+        && f.severity >= Severity::Warning));
+}
+
+#[test]
+fn a_slow_client_is_named_by_the_latency_slo_and_breakdown_checks() {
+    let cluster = Cluster::new().healthy().slow_client();
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let warned = |code: &str| d.outcome.findings.iter().find(|f| f.code == code && f.severity >= Severity::Warning);
+    let latency = warned("AUD002").unwrap_or_else(|| panic!("AUD002: {:#?}", at_least_warning(&d)));
+    assert_eq!(latency.subject.name, "vault-operator");
+    let slo = warned("AUD003").unwrap_or_else(|| panic!("AUD003: {:#?}", at_least_warning(&d)));
+    assert!(slo.title.contains("get") && slo.title.contains("secrets"), "{}", slo.title);
+    let why = warned("AUD005").unwrap_or_else(|| panic!("AUD005: {:#?}", at_least_warning(&d)));
+    assert!(why.title.contains("admission webhooks"), "{}", why.title);
+}
+
+#[test]
+fn a_hole_in_the_log_is_reported_by_the_evidence_check() {
+    let d = diagnose(&Cluster::new().healthy().gap(600, 1200));
+    no_failed_checks(&d);
+    let gap = d.outcome.findings.iter().find(|f| f.code == "AUD009" && f.severity >= Severity::Warning);
+    let gap = gap.unwrap_or_else(|| panic!("AUD009: {:#?}", d.outcome.findings));
+    assert_eq!(gap.title, "1 gaps in the audit log (10 min without events)");
+    // Without the hole, the evidence check only informs.
+    let whole = diagnose(&Cluster::new().healthy());
+    assert!(whole.outcome.findings.iter().all(|f| f.code != "AUD009" || f.severity == Severity::Info));
+}
+
 /// Events of the real fixtures that parse as log-backend events (the malformed Falco case is
 /// skipped, as ingest skips it).
 fn real_events() -> Vec<audit::Event> {

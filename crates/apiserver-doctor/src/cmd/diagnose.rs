@@ -20,7 +20,7 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
     /// Diagnose this store instead of files (default: `APISERVER_DOCTOR_STORE`, else
     /// `./apiserver-doctor-store`).
-    #[arg(long, value_name = "DIR", env = "APISERVER_DOCTOR_STORE", conflicts_with = "paths")]
+    #[arg(long, value_name = "DIR", conflicts_with = "paths")]
     pub store: Option<PathBuf>,
     /// End of the window analysed: `latest` (the newest event) or a time (RFC 3339).
     #[arg(long, value_name = "TIME|latest", default_value = "latest")]
@@ -44,9 +44,19 @@ pub struct Args {
     /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub metrics: Vec<PathBuf>,
-    /// A live etcd to add to the diagnosis (read-only).
-    #[arg(long, value_name = "URL")]
+    /// A live etcd to add to the diagnosis: client URLs of its members, comma-separated
+    /// (read-only: status, alarms, /metrics and a paginated key scan, as `apiserver-doctor etcd`).
+    #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',')]
     pub etcd: Vec<String>,
+    /// CA bundle to verify the etcd members' certificates.
+    #[arg(long, value_name = "FILE", requires = "etcd")]
+    pub etcd_cacert: Option<PathBuf>,
+    /// Client certificate for etcd (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["etcd", "etcd_key"])]
+    pub etcd_cert: Option<PathBuf>,
+    /// Client key for etcd (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["etcd", "etcd_cert"])]
+    pub etcd_key: Option<PathBuf>,
     /// The cluster's Kubernetes version, for the API versions of generated remedies (default:
     /// the version seen in the data, else 1.29).
     #[arg(long, value_name = "VERSION")]
@@ -129,21 +139,112 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     Ok(Plan { format, fail_on: fail_on(&args.fail_on)?, request })
 }
 
+/// Where the audit events come from.
+enum AuditSource {
+    /// Raw files, ingested into the cache.
+    Files(Vec<PathBuf>),
+    /// An ingested store.
+    Store(PathBuf),
+}
+
+/// The audit source the arguments name: files, `--store`, `APISERVER_DOCTOR_STORE`, or
+/// `./apiserver-doctor-store` when nothing else (no metrics, no etcd) is given.
+fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
+    if !args.paths.is_empty() {
+        return Ok(Some(AuditSource::Files(args.paths.clone())));
+    }
+    if let Some(store) = &args.store {
+        return Ok(Some(AuditSource::Store(store.clone())));
+    }
+    if let Some(env) = std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()) {
+        return Ok(Some(AuditSource::Store(PathBuf::from(env))));
+    }
+    if !args.metrics.is_empty() || !args.etcd.is_empty() {
+        return Ok(None);
+    }
+    let default = PathBuf::from("apiserver-doctor-store");
+    if !default.exists() {
+        anyhow::bail!(
+            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE... or --etcd URL \
+             (no ./apiserver-doctor-store here)"
+        );
+    }
+    Ok(Some(AuditSource::Store(default)))
+}
+
 /// Runs `apiserver-doctor diagnose`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = plan(&args)?;
-    if !args.metrics.is_empty() || !args.etcd.is_empty() {
-        anyhow::bail!("--metrics and --etcd are not wired into diagnose yet (use `apiserver-doctor metrics` / `etcd`)");
-    }
-    let (store, mut inputs) = if args.paths.is_empty() {
-        let dir = args.store.clone().unwrap_or_else(|| PathBuf::from("apiserver-doctor-store"));
-        (dir.clone(), vec![input_summary("audit", &dir.display().to_string())])
+    let source = audit_source(&args)?;
+    // Metrics files are read before the (slower) audit work, so a bad file fails fast.
+    let snapshots = if args.metrics.is_empty() {
+        Vec::new()
     } else {
-        super::ingest_cache::ingest(&args.paths)?
+        let sources: Vec<String> = args.metrics.iter().map(|p| p.display().to_string()).collect();
+        super::metrics::load_all(&sources)?
     };
-    let report = diagnose_store(&store, &plan.request, &mut inputs)?;
+    let mut report = match source {
+        Some(AuditSource::Files(paths)) => {
+            let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
+            diagnose_store(&store, &plan.request, &mut inputs)?
+        }
+        Some(AuditSource::Store(dir)) => {
+            if !dir.is_dir() {
+                anyhow::bail!("--store {}: no such directory (create one with `apiserver-doctor ingest`)", dir.display());
+            }
+            let mut inputs = vec![input_summary("audit", &dir.display().to_string())];
+            diagnose_store(&dir, &plan.request, &mut inputs)?
+        }
+        None => empty_report(),
+    };
+    if !snapshots.is_empty() {
+        add_metrics(&mut report, &snapshots, &plan.request.thresholds);
+    }
+    if !args.etcd.is_empty() {
+        let options = etcd::CollectOptions {
+            endpoints: args.etcd.clone(),
+            tls: etcd::TlsFiles {
+                cacert: args.etcd_cacert.clone(),
+                cert: args.etcd_cert.clone(),
+                key: args.etcd_key.clone(),
+            },
+            ..etcd::CollectOptions::default()
+        };
+        let evidence = etcd::collect(&options).with_context(|| format!("--etcd {}", args.etcd.join(",")))?;
+        add_report(&mut report, etcd::report::live_report(&evidence, &plan.request.thresholds));
+    }
+    findings::sort_findings(&mut report.findings);
     write_outputs(&report, plan.format, args.report.as_deref())?;
     Ok(exit_code(&report, plan.fail_on))
+}
+
+/// A report with no audit part, for diagnoses of metrics and etcd only.
+fn empty_report() -> Report {
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        window: None,
+        inputs: Vec::new(),
+        overview: Default::default(),
+        findings: Vec::new(),
+        checks_run: Vec::new(),
+    }
+}
+
+/// Adds the metrics (`MET…`) and etcd-metrics (`ETC…`) findings of scrapes to `report`.
+pub fn add_metrics(report: &mut Report, snapshots: &[metrics::Snapshot], thresholds: &findings::Thresholds) {
+    add_report(report, etcd::report::scrapes_report(snapshots, None, thresholds));
+}
+
+/// Merges another report's inputs, findings and checks into `report` (checks run once each).
+fn add_report(report: &mut Report, other: Report) {
+    report.inputs.extend(other.inputs);
+    report.findings.extend(other.findings);
+    for code in other.checks_run {
+        if !report.checks_run.contains(&code) {
+            report.checks_run.push(code);
+        }
+    }
 }
 
 fn input_summary(kind: &str, source: &str) -> InputSummary {

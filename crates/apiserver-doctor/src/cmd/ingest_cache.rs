@@ -62,18 +62,27 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
     }
-    let started = Instant::now();
     let tell = std::io::stderr().is_terminal();
     if tell {
         eprintln!("reading {} files ({:.1} MB) into {}", inputs.len(), total_bytes as f64 / 1e6, dir.display());
     }
-    let mut writer = StoreWriter::open(&dir, WriterOptions::default())?;
+    let summaries = ingest_into(&inputs, &dir, tell)?;
+    std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))?;
+    evict(&root, &dir);
+    Ok((dir, summaries))
+}
+
+/// Ingests the audit files `inputs` into a new store at `dir`, warning on standard error about
+/// skipped records and files that are not audit logs; says how long it took when `tell`.
+pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result<Vec<InputSummary>> {
+    let started = Instant::now();
+    let mut writer = StoreWriter::open(dir, WriterOptions::default())?;
     let read = {
         let mut sink = |_file: &str, batch: arrow::array::RecordBatch| -> Result<(), SinkError> {
             writer.write(&batch)?;
             Ok(())
         };
-        read_paths(&inputs, &ReadOptions::default(), &mut sink)?
+        read_paths(inputs, &ReadOptions::default(), &mut sink)?
     };
     let mut summaries = Vec::new();
     for file in &read.files {
@@ -103,12 +112,10 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
     }
     writer.commit()?;
     drop(writer);
-    std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))?;
     if tell {
         eprintln!("read {} events in {:.1} s", read.events(), started.elapsed().as_secs_f64());
     }
-    evict(&root, &dir);
-    Ok((dir, summaries))
+    Ok(summaries)
 }
 
 fn summary(input: &IngestedInput) -> InputSummary {

@@ -363,6 +363,60 @@ impl Cluster {
         }
         self
     }
+
+    /// A dashboard polling ConfigMaps ten times a second: cheap requests, but most of them.
+    pub fn chatty_client(mut self) -> Cluster {
+        for i in 0..(SECONDS * 10) {
+            let latency = 3 + self.rand(10) as i64;
+            self.add(Req {
+                at_ms: i * 100 + 11,
+                latency_ms: latency,
+                verb: "get",
+                uri: format!("/api/v1/namespaces/monitoring/configmaps/panel-{}", i % 13),
+                user: "system:serviceaccount:monitoring:dashboard",
+                groups: &["system:serviceaccounts", "system:authenticated"],
+                agent: "dashboard/v3.1.0 (linux/amd64) kubernetes/$Format",
+                resource: "configmaps",
+                namespace: Some("monitoring"),
+                name: Some(format!("panel-{}", i % 13)),
+                ..Req::default()
+            });
+        }
+        self
+    }
+
+    /// An operator whose secret GETs take about 3 s each (the SLO is 1 s), once a second.
+    pub fn slow_client(mut self) -> Cluster {
+        for i in 0..SECONDS {
+            let latency = 2800 + self.rand(400) as i64;
+            self.add(Req {
+                at_ms: i * 1000 + 421,
+                latency_ms: latency,
+                verb: "get",
+                uri: format!("/api/v1/namespaces/vault/secrets/token-{}", i % 5),
+                user: "system:serviceaccount:vault:vault-operator",
+                groups: &["system:serviceaccounts", "system:authenticated"],
+                agent: "vault-operator/v0.9.0 (linux/amd64) kubernetes/$Format",
+                resource: "secrets",
+                namespace: Some("vault"),
+                name: Some(format!("token-{}", i % 5)),
+                annotations: vec![
+                    ("apiserver.latency.k8s.io/validating-webhook", format!("{:.3}ms", latency as f64 * 0.9)),
+                    ("apiserver.latency.k8s.io/total", format!("{latency}ms")),
+                ],
+                ..Req::default()
+            });
+        }
+        self
+    }
+
+    /// Drops every event whose stage time falls in `[from_s, to_s)` of the window: a hole in
+    /// the log.
+    pub fn gap(mut self, from_s: i64, to_s: i64) -> Cluster {
+        let (from, to) = (t0() + Duration::seconds(from_s), t0() + Duration::seconds(to_s));
+        self.events.retain(|e| e.stage_timestamp.is_none_or(|t| t < from || t >= to));
+        self
+    }
 }
 
 /// The canonical batch of `events`, as ingest would store them.
