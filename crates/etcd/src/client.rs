@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -80,7 +82,8 @@ pub enum ClientError {
 pub struct Client {
     endpoint: String,
     agent: ureq::Agent,
-    api: std::cell::Cell<&'static str>,
+    /// Set once the member answered 404 under `/v3/`: etcd 3.3 serves only `/v3beta/`.
+    beta: AtomicBool,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, ClientError> {
@@ -258,21 +261,90 @@ impl<'de> Deserialize<'de> for ValueLen {
     }
 }
 
+/// One key of a range answer. The key is borrowed from the page's bytes (the gateway never
+/// escapes base64), so a page is decoded without copying keys or values.
 #[derive(Deserialize)]
-struct KeyValue {
-    key: String,
+struct KeyValue<'a> {
+    #[serde(borrow)]
+    key: std::borrow::Cow<'a, str>,
     #[serde(default)]
     value: Option<ValueLen>,
 }
 
 #[derive(Deserialize)]
-struct RangeResponse {
-    #[serde(default)]
-    header: Header,
-    #[serde(default)]
-    kvs: Vec<KeyValue>,
+struct RangeResponse<'a> {
+    #[serde(default, borrow)]
+    kvs: Vec<KeyValue<'a>>,
     #[serde(default)]
     more: bool,
+}
+
+/// How [`Client::scan_with`] reads the keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Most keys per range request that returns values (fewer when values are large).
+    pub page_size: u64,
+    /// Range requests in flight at once, each over its own slice of the key space.
+    pub parallel: usize,
+    /// Read the values' sizes; when false only keys are read (`keys_only`), much less data.
+    pub values: bool,
+    /// How many of the largest objects to keep.
+    pub keep_largest: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            page_size: DEFAULT_PAGE_SIZE,
+            parallel: DEFAULT_PARALLEL,
+            values: true,
+            keep_largest: 10,
+        }
+    }
+}
+
+/// Keys per range request that returns values, by default.
+pub const DEFAULT_PAGE_SIZE: u64 = 1000;
+
+/// Range requests in flight at once, by default: etcd answers each on its own goroutine, so
+/// a member with several cores encodes several pages at once.
+pub const DEFAULT_PARALLEL: usize = 4;
+
+/// Keys per `keys_only` request (no values: pages stay small).
+const KEYS_ONLY_PAGE: u64 = 10_000;
+
+/// Slices per worker the key space is cut into, so that workers finishing early take more.
+const SLICES_PER_WORKER: u64 = 4;
+
+/// Most requests spent cutting the key space into slices.
+const MAX_SPLIT_REQUESTS: usize = 256;
+
+#[derive(Deserialize)]
+struct CountResponse {
+    #[serde(default)]
+    header: Header,
+    #[serde(default, deserialize_with = "uint")]
+    count: u64,
+}
+
+/// Length of the longest common prefix of `a` and `b`.
+fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// A slice of the key space, `[start, end)`, read in full by one worker.
+struct Slice {
+    start: Vec<u8>,
+    end: Vec<u8>,
+}
+
+/// A slice being cut: its key count, its first key when known, and how many leading bytes
+/// all its keys are known to share.
+struct Piece {
+    slice: Slice,
+    count: u64,
+    first: Option<Vec<u8>>,
+    depth: usize,
 }
 
 /// The end of the range of every key that starts with `prefix` (etcd's prefix rule: the
@@ -300,7 +372,7 @@ impl Client {
             .timeout_global(Some(Duration::from_secs(timeout_seconds.max(1))))
             .http_status_as_error(false)
             .build();
-        Ok(Client { endpoint, agent: config.into(), api: std::cell::Cell::new("v3") })
+        Ok(Client { endpoint, agent: config.into(), beta: AtomicBool::new(false) })
     }
 
     /// The endpoint this client talks to.
@@ -308,42 +380,61 @@ impl Client {
         &self.endpoint
     }
 
-    fn post<T: serde::de::DeserializeOwned>(
+    /// Posts `body` to the gateway's `path` and reads the answer into `buf` (cleared first, its
+    /// capacity reused); returns the full path for messages.
+    fn post_bytes(
         &self,
         path: &str,
         body: &serde_json::Value,
-    ) -> Result<T, ClientError> {
-        let full = |api: &str| format!("/{api}/{path}");
+        buf: &mut Vec<u8>,
+    ) -> Result<String, ClientError> {
         let http_err = |p: String, message: String| ClientError::Http {
             endpoint: self.endpoint.clone(),
             path: p,
             message,
         };
-        let mut api = self.api.get();
         loop {
-            let p = full(api);
+            let beta = self.beta.load(Ordering::Relaxed);
+            let p = format!("/{}/{path}", if beta { "v3beta" } else { "v3" });
             let response = self
                 .agent
                 .post(&format!("{}{p}", self.endpoint))
                 .send_json(body)
                 .map_err(|e| http_err(p.clone(), e.to_string()))?;
             let status = response.status().as_u16();
-            if status == 404 && api == "v3" {
-                api = "v3beta";
-                self.api.set(api);
+            if status == 404 && !beta {
+                self.beta.store(true, Ordering::Relaxed);
                 continue;
             }
             let mut body = response.into_body();
-            let reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
+            let mut reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
             if status != 200 {
                 let mut text = String::new();
                 std::io::Read::read_to_string(&mut std::io::Read::take(reader, 4096), &mut text).ok();
                 return Err(http_err(p, format!("HTTP {status}: {}", text.trim())));
             }
-            return serde_json::from_reader(std::io::BufReader::new(reader)).map_err(|e| {
-                ClientError::Decode { endpoint: self.endpoint.clone(), path: p, message: e.to_string() }
-            });
+            buf.clear();
+            std::io::Read::read_to_end(&mut reader, buf).map_err(|e| http_err(p.clone(), e.to_string()))?;
+            return Ok(p);
         }
+    }
+
+    fn decode<'a, T: Deserialize<'a>>(&self, path: &str, bytes: &'a [u8]) -> Result<T, ClientError> {
+        serde_json::from_slice(bytes).map_err(|e| ClientError::Decode {
+            endpoint: self.endpoint.clone(),
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, ClientError> {
+        let mut buf = Vec::new();
+        let p = self.post_bytes(path, body, &mut buf)?;
+        self.decode(&p, &buf)
     }
 
     /// `/v3/maintenance/status`.
@@ -414,49 +505,217 @@ impl Client {
 
     /// Scans every key under `prefix` at one revision, `page_size` keys per request at most
     /// (fewer when values are large), and counts keys and value bytes per resource and
-    /// namespace. Memory is bounded by one page and the number of resources and namespaces.
+    /// namespace; [`ScanOptions::default`] otherwise.
     pub fn scan(&self, prefix: &str, page_size: u64, keep_largest: usize) -> Result<KeyStats, ClientError> {
-        let mut builder = KeyStatsBuilder::new(prefix, keep_largest);
-        let range_end = STANDARD.encode(prefix_range_end(prefix.as_bytes()));
-        let mut start: Vec<u8> = prefix.as_bytes().to_vec();
+        self.scan_with(prefix, &ScanOptions { page_size, keep_largest, ..ScanOptions::default() })
+    }
+
+    /// Scans every key under `prefix` at one revision and counts keys (and, with
+    /// `options.values`, value bytes) per resource and namespace.
+    ///
+    /// The key space is first cut into slices of at most about `keys / (4 × parallel)` keys
+    /// along the keys' prefixes, with `count_only` requests and one-key `keys_only` reads,
+    /// which cost etcd an index walk and no reads of values; then
+    /// `options.parallel` workers read the slices, at most `options.page_size` keys per request.
+    /// Every request names the revision of the first count, so the statistics are one
+    /// consistent snapshot. Narrow slices also matter on etcd 3.4, where a range request walks
+    /// the index over its whole `[key, range_end)` before applying `limit`. Memory is bounded
+    /// by one page per worker, the slices (a few dozen keys), and one entry per resource and
+    /// namespace.
+    pub fn scan_with(&self, prefix: &str, options: &ScanOptions) -> Result<KeyStats, ClientError> {
+        let start = prefix.as_bytes().to_vec();
+        let end = prefix_range_end(prefix.as_bytes());
+        let parallel = options.parallel.max(1);
+        let (total, revision) = self.count(&start, &end, 0)?;
+        let mut total_stats = KeyStatsBuilder::new(prefix, options.keep_largest);
+        if total == 0 {
+            return Ok(KeyStats { values_read: options.values, ..total_stats.finish(revision) });
+        }
+        let page_size = if options.values { options.page_size.max(1) } else { KEYS_ONLY_PAGE };
+        let target = total.div_ceil(parallel as u64 * SLICES_PER_WORKER).max(page_size);
+        let slices = self.split(Slice { start, end }, total, revision, target)?;
+        let workers = parallel.min(slices.len());
+        let queue = Mutex::new(slices);
+        let failed = AtomicBool::new(false);
+        let results: Vec<Result<KeyStatsBuilder, ClientError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut builder = KeyStatsBuilder::new(prefix, options.keep_largest);
+                        let mut buf = Vec::new();
+                        while !failed.load(Ordering::Relaxed) {
+                            // A poisoned lock means another worker panicked: stop too.
+                            let next = match queue.lock() {
+                                Ok(mut q) => q.pop(),
+                                Err(_) => None,
+                            };
+                            let Some(slice) = next else { break };
+                            let read = self.read_slice(
+                                &slice,
+                                revision,
+                                page_size,
+                                options.values,
+                                &mut builder,
+                                &mut buf,
+                            );
+                            if let Err(e) = read {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                        Ok(builder)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        for result in results {
+            total_stats.merge(result?);
+        }
+        Ok(KeyStats { values_read: options.values, ..total_stats.finish(revision) })
+    }
+
+    /// Keys in `[start, end)` at `revision` (0: the current one), and the revision read at.
+    fn count(&self, start: &[u8], end: &[u8], revision: i64) -> Result<(u64, i64), ClientError> {
+        let mut request = json!({
+            "key": STANDARD.encode(start),
+            "range_end": STANDARD.encode(end),
+            "count_only": true,
+            "serializable": true,
+        });
+        if revision > 0 {
+            request["revision"] = json!(revision.to_string());
+        }
+        let r: CountResponse = self.post("kv/range", &request)?;
+        Ok((r.count, r.header.revision))
+    }
+
+    /// Cuts `slice`, holding `count` keys at `revision`, into slices of at most about `target`
+    /// keys, following the keys' own tree of prefixes: a slice's first key `K` is read, and the
+    /// keys sharing `K`'s next byte are counted apart from the rest. When they are all of
+    /// them, the shared prefix grew by one byte; otherwise the slice is cut in two. Each
+    /// request costs etcd an index walk over the slice and reads one key at most. At most
+    /// `MAX_SPLIT_REQUESTS` are spent; a slice not cut further is read whole. Returned
+    /// last-first: workers pop from the end, in key order.
+    fn split(&self, slice: Slice, count: u64, revision: i64, target: u64) -> Result<Vec<Slice>, ClientError> {
+        let depth = common_prefix_len(&slice.start, &slice.end);
+        let mut pending = vec![Piece { slice, count, first: None, depth }];
+        let mut done = Vec::new();
+        let mut requests = 0;
+        while let Some(mut piece) = pending.pop() {
+            if piece.count <= target || requests >= MAX_SPLIT_REQUESTS {
+                done.push(piece.slice);
+                continue;
+            }
+            let first = match piece.first.take() {
+                Some(k) => k,
+                None => {
+                    requests += 1;
+                    match self.first_key(&piece.slice, revision)? {
+                        Some(k) => k,
+                        None => continue,
+                    }
+                }
+            };
+            // Keys sharing the first key's bytes up to `depth` inclusive end before `mid`.
+            let mid = if first.len() <= piece.depth {
+                let mut m = first.clone();
+                m.push(0);
+                m
+            } else {
+                prefix_range_end(&first[..=piece.depth])
+            };
+            if mid.as_slice() <= piece.slice.start.as_slice() || mid == [0] {
+                done.push(piece.slice);
+                continue;
+            }
+            if mid >= piece.slice.end && first.len() > piece.depth {
+                // The slice's bounds already hold every key to this prefix.
+                pending.push(Piece { first: Some(first), depth: piece.depth + 1, ..piece });
+                continue;
+            }
+            requests += 1;
+            let (low, _) = self.count(&piece.slice.start, &mid, revision)?;
+            let Slice { start, end } = piece.slice;
+            if low >= piece.count {
+                let slice = Slice { start, end: mid };
+                pending.push(Piece { slice, count: piece.count, first: Some(first), depth: piece.depth + 1 });
+                continue;
+            }
+            let high = Slice { start: mid.clone(), end };
+            pending.push(Piece { slice: high, count: piece.count - low, first: None, depth: piece.depth });
+            if low > 0 {
+                let slice = Slice { start, end: mid };
+                pending.push(Piece { slice, count: low, first: Some(first), depth: piece.depth + 1 });
+            }
+        }
+        done.sort_by(|a, b| b.start.cmp(&a.start));
+        Ok(done)
+    }
+
+    /// The first key of `slice` at `revision` (a `keys_only` request with `limit` 1).
+    fn first_key(&self, slice: &Slice, revision: i64) -> Result<Option<Vec<u8>>, ClientError> {
+        let request = json!({
+            "key": STANDARD.encode(&slice.start),
+            "range_end": STANDARD.encode(&slice.end),
+            "limit": "1",
+            "keys_only": true,
+            "serializable": true,
+            "revision": revision.to_string(),
+        });
+        let mut buf = Vec::new();
+        let path = self.post_bytes("kv/range", &request, &mut buf)?;
+        let page: RangeResponse = self.decode(&path, &buf)?;
+        let Some(kv) = page.kvs.first() else { return Ok(None) };
+        let mut key = Vec::new();
+        self.decode_key(&kv.key, &mut key)?;
+        Ok(Some(key))
+    }
+
+    /// Reads every key of `slice` (with its value unless `values` is false) at `revision`, at
+    /// most `page_size` keys per request (halved while pages exceed `PAGE_BYTES_TARGET`), into
+    /// `builder`.
+    fn read_slice(
+        &self,
+        slice: &Slice,
+        revision: i64,
+        page_size: u64,
+        values: bool,
+        builder: &mut KeyStatsBuilder,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let range_end = STANDARD.encode(&slice.end);
+        let mut start = slice.start.clone();
         let max_page = page_size.max(1);
         let mut limit = max_page;
-        let mut revision: i64 = 0;
+        let mut key = Vec::new();
         loop {
-            let mut request = json!({
+            let request = json!({
                 "key": STANDARD.encode(&start),
                 "range_end": range_end,
                 "limit": limit.to_string(),
+                "keys_only": !values,
                 "serializable": true,
+                "revision": revision.to_string(),
             });
-            if revision > 0 {
-                request["revision"] = json!(revision.to_string());
-            }
-            let page: RangeResponse = self.post("kv/range", &request)?;
-            if revision == 0 {
-                revision = page.header.revision;
-            }
+            let path = self.post_bytes("kv/range", &request, buf)?;
+            let page: RangeResponse = self.decode(&path, buf)?;
             let mut page_bytes = 0u64;
-            let mut last_key: Option<Vec<u8>> = None;
             for kv in &page.kvs {
-                let key = STANDARD.decode(&kv.key).map_err(|e| ClientError::Decode {
-                    endpoint: self.endpoint.clone(),
-                    path: "/v3/kv/range".into(),
-                    message: format!("key is not base64: {e}"),
-                })?;
+                self.decode_key(&kv.key, &mut key)?;
                 let size = kv.value.as_ref().map_or(0, |v| v.0);
                 page_bytes += size;
                 builder.add(&String::from_utf8_lossy(&key), size);
-                last_key = Some(key);
             }
-            match (page.more, last_key) {
-                (true, Some(mut last)) => {
-                    // The next page starts just after the last key read.
-                    last.push(0);
-                    start = last;
-                }
-                _ => break,
+            if !page.more || page.kvs.is_empty() {
+                return Ok(());
             }
+            // The next page starts just after the last key read.
+            key.push(0);
+            start.clone_from(&key);
             limit = if page_bytes > PAGE_BYTES_TARGET {
                 (limit / 2).max(1)
             } else if page_bytes < PAGE_BYTES_TARGET / 4 {
@@ -465,7 +724,15 @@ impl Client {
                 limit
             };
         }
-        Ok(builder.finish(revision))
+    }
+
+    fn decode_key(&self, encoded: &str, key: &mut Vec<u8>) -> Result<(), ClientError> {
+        key.clear();
+        STANDARD.decode_vec(encoded, key).map_err(|e| ClientError::Decode {
+            endpoint: self.endpoint.clone(),
+            path: "/v3/kv/range".into(),
+            message: format!("key is not base64: {e}"),
+        })
     }
 }
 

@@ -146,6 +146,8 @@ pub struct KeyStats {
     pub keys: u64,
     /// Sum of value sizes in bytes.
     pub value_bytes: u64,
+    /// False when only keys were read (`--no-values`): every byte count is then 0, unknown.
+    pub values_read: bool,
     /// Keys that did not fit the Kubernetes layout.
     pub other_keys: u64,
     /// Per resource, most keys first (ties by name).
@@ -202,14 +204,47 @@ impl KeyStatsBuilder {
             n.0 += 1;
             n.1 += value_bytes;
         }
-        if self.keep_largest > 0 {
-            let big = self.largest.peek().is_none_or(|Reverse(min)| value_bytes > min.value_bytes);
-            if self.largest.len() < self.keep_largest || big {
-                self.largest.push(Reverse(LargeObject { value_bytes, key: key.to_owned() }));
-                if self.largest.len() > self.keep_largest {
-                    self.largest.pop();
-                }
+        self.keep(value_bytes, key);
+    }
+
+    /// Keeps `key` if it is among the `keep_largest` largest so far (by size, then key, so the
+    /// result does not depend on the order keys arrive in).
+    fn keep(&mut self, value_bytes: u64, key: &str) {
+        if self.keep_largest == 0 {
+            return;
+        }
+        if self.largest.len() >= self.keep_largest {
+            let Some(Reverse(min)) = self.largest.peek() else { return };
+            if (value_bytes, key) <= (min.value_bytes, min.key.as_str()) {
+                return;
             }
+        }
+        self.largest.push(Reverse(LargeObject { value_bytes, key: key.to_owned() }));
+        if self.largest.len() > self.keep_largest {
+            self.largest.pop();
+        }
+    }
+
+    /// Adds what `other` counted (a scan of a disjoint set of keys).
+    pub fn merge(&mut self, other: KeyStatsBuilder) {
+        self.keys += other.keys;
+        self.value_bytes += other.value_bytes;
+        self.other_keys += other.other_keys;
+        for (resource, (keys, value_bytes, namespaces)) in other.resources {
+            let entry = self.resources.entry(resource).or_default();
+            entry.0 += keys;
+            entry.1 += value_bytes;
+            for (ns, n) in namespaces {
+                *entry.2.entry(ns).or_default() += n;
+            }
+        }
+        for (ns, (keys, value_bytes)) in other.namespaces {
+            let entry = self.namespaces.entry(ns).or_default();
+            entry.0 += keys;
+            entry.1 += value_bytes;
+        }
+        for Reverse(object) in other.largest {
+            self.keep(object.value_bytes, &object.key);
         }
     }
 
@@ -246,6 +281,7 @@ impl KeyStatsBuilder {
             revision,
             keys: self.keys,
             value_bytes: self.value_bytes,
+            values_read: true,
             other_keys: self.other_keys,
             resources,
             namespaces,
@@ -315,5 +351,32 @@ mod tests {
             [("a", 2, 400), ("b", 1, 50)]
         );
         assert_eq!(s.largest.iter().map(|o| o.value_bytes).collect::<Vec<_>>(), [1000, 300]);
+    }
+
+    #[test]
+    fn merging_disjoint_scans_gives_what_one_scan_gives() {
+        let keys: Vec<(String, u64)> = (0..200)
+            .map(|i| {
+                (
+                    format!("/registry/{}/ns-{}/o-{i}", ["pods", "jobs", "events"][i % 3], i % 7),
+                    (i as u64 * 37) % 50,
+                )
+            })
+            .collect();
+        let mut one = KeyStatsBuilder::new("/registry", 4);
+        for (k, b) in &keys {
+            one.add(k, *b);
+        }
+        // Three workers taking keys in an interleaved order: ties in size must not change
+        // which of the largest are kept.
+        let mut parts: Vec<KeyStatsBuilder> = (0..3).map(|_| KeyStatsBuilder::new("/registry", 4)).collect();
+        for (i, (k, b)) in keys.iter().enumerate().rev() {
+            parts[(i * 7) % 3].add(k, *b);
+        }
+        let mut merged = KeyStatsBuilder::new("/registry", 4);
+        for p in parts {
+            merged.merge(p);
+        }
+        assert_eq!(merged.finish(9), one.finish(9));
     }
 }

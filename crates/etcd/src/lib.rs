@@ -18,7 +18,7 @@ pub mod keys;
 pub mod render;
 pub mod report;
 
-pub use client::{Client, ClientError, TlsFiles};
+pub use client::{Client, ClientError, ScanOptions, TlsFiles};
 pub use keys::{KeyLayout, KeyStats, parse_key};
 use metrics::EtcdMetrics;
 
@@ -143,6 +143,10 @@ pub struct CollectOptions {
     pub prefix: Option<String>,
     /// Keys per range request while scanning.
     pub page_size: u64,
+    /// Range requests in flight at once while scanning.
+    pub parallel: usize,
+    /// Read value sizes while scanning; false reads keys only (counts, no bytes).
+    pub values: bool,
     /// How many of the largest objects to keep.
     pub largest: usize,
     /// Request timeout in seconds.
@@ -155,7 +159,9 @@ impl Default for CollectOptions {
             endpoints: Vec::new(),
             tls: TlsFiles::default(),
             prefix: Some("/registry".to_owned()),
-            page_size: 1000,
+            page_size: client::DEFAULT_PAGE_SIZE,
+            parallel: client::DEFAULT_PARALLEL,
+            values: true,
             largest: 10,
             timeout_seconds: 30,
         }
@@ -211,7 +217,13 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
     }
     evidence.alarms = client.alarms()?;
     if let Some(prefix) = &options.prefix {
-        evidence.keys = Some(client.scan(prefix, options.page_size, options.largest)?);
+        let scan = ScanOptions {
+            page_size: options.page_size,
+            parallel: options.parallel,
+            values: options.values,
+            keep_largest: options.largest,
+        };
+        evidence.keys = Some(client.scan_with(prefix, &scan)?);
     }
     Ok(evidence)
 }

@@ -53,13 +53,18 @@ pub fn render_evidence(ev: &EtcdEvidence, markdown: bool, w: &mut dyn Write) -> 
         ev.alarms.iter().map(|a| vec![a.member_id.clone(), a.alarm.clone()]).collect();
     tables.push(("Alarms".into(), vec!["member", "alarm"], alarms));
     if let Some(k) = &ev.keys {
+        let bytes = |b: u64| if k.values_read { format_bytes(b as f64) } else { "-".to_owned() };
         tables.push((
             format!(
-                "Keys under {} at revision {}: {} keys, {} of values ({} outside the Kubernetes layout)",
+                "Keys under {} at revision {}: {} keys, {} ({} outside the Kubernetes layout)",
                 k.prefix,
                 k.revision,
                 format_count(k.keys as f64),
-                format_bytes(k.value_bytes as f64),
+                if k.values_read {
+                    format!("{} of values", format_bytes(k.value_bytes as f64))
+                } else {
+                    "value sizes not read".to_owned()
+                },
                 format_count(k.other_keys as f64)
             ),
             vec!["resource", "keys", "value bytes", "namespaces", "top namespace"],
@@ -69,7 +74,7 @@ pub fn render_evidence(ev: &EtcdEvidence, markdown: bool, w: &mut dyn Write) -> 
                     vec![
                         r.resource.clone(),
                         format_count(r.keys as f64),
-                        format_bytes(r.value_bytes as f64),
+                        bytes(r.value_bytes),
                         r.namespaces.to_string(),
                         r.top_namespace
                             .as_ref()
@@ -85,16 +90,16 @@ pub fn render_evidence(ev: &EtcdEvidence, markdown: bool, w: &mut dyn Write) -> 
             k.namespaces
                 .iter()
                 .take(20)
-                .map(|n| {
-                    vec![n.namespace.clone(), format_count(n.keys as f64), format_bytes(n.value_bytes as f64)]
-                })
+                .map(|n| vec![n.namespace.clone(), format_count(n.keys as f64), bytes(n.value_bytes)])
                 .collect(),
         ));
-        tables.push((
-            "Largest objects".into(),
-            vec!["key", "value bytes"],
-            k.largest.iter().map(|o| vec![o.key.clone(), format_bytes(o.value_bytes as f64)]).collect(),
-        ));
+        if k.values_read {
+            tables.push((
+                "Largest objects".into(),
+                vec!["key", "value bytes"],
+                k.largest.iter().map(|o| vec![o.key.clone(), format_bytes(o.value_bytes as f64)]).collect(),
+            ));
+        }
     }
     for (title, columns, rows) in tables {
         if markdown {

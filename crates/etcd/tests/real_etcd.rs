@@ -237,6 +237,35 @@ fn scan_counts_keys_and_bytes_per_resource_and_namespace_exactly() {
 }
 
 #[test]
+fn parallel_sliced_and_keys_only_scans_agree_with_one_sequential_scan() {
+    let Some(server) = start(None) else { return };
+    let mut kvs = kubernetes_keys();
+    // Keys that are prefixes of other keys, and the prefix itself, at the edges of slices.
+    for k in ["/registry", "/registry/zz", "/registry/zz/a", "/registry/zz/a/b/c/d/e/f", "/registry/zz0"] {
+        kvs.push((k.to_owned(), value(k, 100)));
+    }
+    put_all(&server.endpoint, &kvs).expect("load keys");
+    let client = etcd::Client::new(&server.endpoint, &TlsFiles::default(), 5).expect("client");
+    let sequential = etcd::ScanOptions { page_size: 10_000, parallel: 1, values: true, keep_largest: 5 };
+    let one = client.scan_with("/registry", &sequential).expect("sequential scan");
+    assert_eq!(one.keys, kvs.iter().filter(|(k, _)| k.starts_with("/registry")).count() as u64);
+    // Small pages and three workers: the key space is cut into many slices.
+    let sliced = etcd::ScanOptions { page_size: 5, parallel: 3, ..sequential.clone() };
+    assert_eq!(client.scan_with("/registry", &sliced).expect("sliced scan"), one);
+    let keys_only =
+        client.scan_with("/registry", &etcd::ScanOptions { values: false, ..sliced }).expect("keys only");
+    assert!(!keys_only.values_read && one.values_read);
+    assert_eq!((keys_only.keys, keys_only.value_bytes, keys_only.other_keys), (one.keys, 0, one.other_keys));
+    let counts =
+        |s: &etcd::KeyStats| s.resources.iter().map(|r| (r.resource.clone(), r.keys)).collect::<Vec<_>>();
+    assert_eq!(counts(&keys_only), counts(&one));
+    // An empty prefix scans to nothing, at a revision.
+    let empty = client.scan_with("/nothing-here", &etcd::ScanOptions::default()).expect("empty scan");
+    assert_eq!((empty.keys, empty.resources.len()), (0, 0));
+    assert!(empty.revision > 0);
+}
+
+#[test]
 fn filling_a_small_quota_raises_nospace_and_the_report_is_critical() {
     let quota: u64 = 16 * 1024 * 1024;
     let Some(server) = start(Some(quota)) else { return };

@@ -12,7 +12,8 @@ use super::metrics::{FailOn, Output, render};
 #[derive(clap::Args, Debug)]
 #[command(long_about = "Inspect a live etcd through its v3 JSON gateway.\n\n\
 Read-only: it never writes to etcd. It only reads each member's status, the alarm list, the \
-member list and /metrics, and scans the keys under --prefix page by page (bounded memory). \
+member list and /metrics, and scans the keys under --prefix page by page (bounded memory), \
+--parallel slices of the key space at once, all at one revision. \
 The remedies it prints (compact, defragment, alarm disarm) are for you to run.")]
 pub struct Args {
     /// Client URLs of the members, comma-separated (e.g. https://10.0.0.5:2379,https://10.0.0.6:2379).
@@ -33,9 +34,16 @@ pub struct Args {
     /// Do not scan the keys (status, alarms and metrics only).
     #[arg(long)]
     pub no_keys: bool,
+    /// Read keys only: counts per resource and namespace without value sizes (about a third
+    /// of the work for etcd).
+    #[arg(long, conflicts_with = "no_keys")]
+    pub no_values: bool,
     /// Keys per range request while scanning (fewer when values are large).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = etcd::client::DEFAULT_PAGE_SIZE)]
     pub page_size: u64,
+    /// Range requests in flight at once while scanning, each over its own slice of the keys.
+    #[arg(long, default_value_t = etcd::client::DEFAULT_PARALLEL)]
+    pub parallel: usize,
     /// How many of the largest objects to list.
     #[arg(long, default_value_t = 10)]
     pub largest: usize,
@@ -57,6 +65,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tls: etcd::TlsFiles { cacert: args.cacert.clone(), cert: args.cert.clone(), key: args.key.clone() },
         prefix: (!args.no_keys).then(|| args.prefix.clone()),
         page_size: args.page_size.max(1),
+        parallel: args.parallel.max(1),
+        values: !args.no_values,
         largest: args.largest,
         timeout_seconds: args.timeout,
     };

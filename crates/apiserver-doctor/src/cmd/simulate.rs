@@ -1,12 +1,135 @@
-//! `apiserver-doctor simulate`.
+//! `apiserver-doctor simulate`: write the audit logs, metrics and manifests of a simulated
+//! cluster in trouble (layout in docs/simulate.md).
 
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use simulate::{Config, KubeVersion, OutputFormat, Scenario};
 
 /// Arguments of `apiserver-doctor simulate`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Directory to write into (audit/, metrics/, manifests/, scenario.json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Nodes in the simulated cluster.
+    #[arg(long, default_value_t = 5000)]
+    nodes: usize,
+    /// Length of the window: 1h, 30m, 1h30m, 90s.
+    #[arg(long, default_value = "1h")]
+    duration: String,
+    /// Start of the window (RFC 3339).
+    #[arg(long, default_value = simulate::DEFAULT_START)]
+    start: String,
+    /// Seed: the same seed and arguments give byte-identical output.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Scenarios, comma-separated: list-storm, put-storm, object-leak, webhook-outage,
+    /// apf-throttled, etcd-slow-disk, healthy.
+    #[arg(long, value_delimiter = ',', default_value = "healthy")]
+    scenario: Vec<String>,
+    /// Audit log format: k8s, k8s-v1beta1, eventlist, eventlist-pretty, azure-diagnostics,
+    /// azure-diagnostics-json, azure-diagnostics-csv, aks-audit, aks-audit-strings,
+    /// aks-audit-json, aks-audit-csv, envelope, envelope-object.
+    #[arg(long, default_value = "k8s")]
+    format: String,
+    /// Kubernetes version whose metric names and user agents to use (1.16, 1.19 to 1.35).
+    #[arg(long, default_value = "1.29")]
+    kubernetes_version: String,
+    /// Compress the audit files with gzip.
+    #[arg(long, conflicts_with = "zstd")]
+    gzip: bool,
+    /// Compress the audit files with zstd.
+    #[arg(long)]
+    zstd: bool,
+    /// Start a new audit file after this many MiB (uncompressed).
+    #[arg(long, default_value_t = 1024)]
+    max_file_mib: u64,
+    /// Worker threads (the output does not depend on it).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress on the terminal.
+    #[arg(long, short)]
+    quiet: bool,
+}
 
 /// Runs `apiserver-doctor simulate`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`simulate` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let start = simulate::parse_time(&args.start).map_err(anyhow::Error::msg).context("--start")?;
+    let mut cfg = Config::new(start);
+    cfg.nodes = args.nodes;
+    cfg.duration_seconds =
+        simulate::parse_duration(&args.duration).map_err(anyhow::Error::msg).context("--duration")?;
+    cfg.seed = args.seed;
+    cfg.scenarios = args
+        .scenario
+        .iter()
+        .map(|s| s.parse::<Scenario>())
+        .collect::<Result<_, _>>()
+        .context("--scenario")?;
+    cfg.format = args.format.parse::<OutputFormat>().context("--format")?;
+    cfg.version = KubeVersion::parse(&args.kubernetes_version).with_context(|| {
+        format!(
+            "--kubernetes-version: `{}` is not a version the simulator knows (1.16, 1.19 to 1.35)",
+            args.kubernetes_version
+        )
+    })?;
+    cfg.compression = if args.gzip {
+        audit::write::Compression::Gzip
+    } else if args.zstd {
+        audit::write::Compression::Zstd
+    } else {
+        audit::write::Compression::None
+    };
+    cfg.max_file_bytes = args.max_file_mib.max(1) << 20;
+    if let Some(t) = args.threads {
+        cfg.threads = t.max(1);
+    }
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let began = Instant::now();
+    let mut last_percent = usize::MAX;
+    let mut progress = |p: simulate::Progress| {
+        if !show_progress {
+            return;
+        }
+        let percent = p.done * 100 / p.total.max(1);
+        if percent != last_percent {
+            last_percent = percent;
+            let secs = began.elapsed().as_secs_f64().max(1e-3);
+            eprint!(
+                "\r{percent:3}%  {} events  {:.0} MB  {:.0} events/s",
+                p.events,
+                p.bytes as f64 / 1e6,
+                p.events as f64 / secs
+            );
+        }
+    };
+    let summary = simulate::simulate(&cfg, &args.out, &mut progress)?;
+    if show_progress {
+        eprintln!();
+    }
+    let secs = began.elapsed().as_secs_f64().max(1e-3);
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "wrote {} audit events ({} requests) to {}",
+        summary.events,
+        summary.requests,
+        args.out.display()
+    )?;
+    writeln!(
+        out,
+        "{:.1} s, {:.0} events/s, {:.0} MB/s ({:.2} GB of audit JSON)",
+        secs,
+        summary.events as f64 / secs,
+        summary.audit_bytes as f64 / 1e6 / secs,
+        summary.audit_bytes as f64 / 1e9
+    )?;
+    for f in &summary.files {
+        writeln!(out, "  {f}")?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -61,26 +61,37 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             .as_ref()
             .map(|(ns, k)| format!(", most in namespace `{ns}` ({})", format_count(*k as f64)))
             .unwrap_or_default();
+        // Without value sizes (a keys-only scan) the byte counts are unknown, not zero.
+        let size = if keys.values_read {
+            format!(" ({})", format_bytes(r.value_bytes as f64))
+        } else {
+            String::new()
+        };
+        let taking = if keys.values_read {
+            format!(" taking {}", format_bytes(r.value_bytes as f64))
+        } else {
+            String::new()
+        };
+        let mut measures = vec![Measure::new("keys", count, "count")];
+        if keys.values_read {
+            measures.push(Measure::new("value bytes", r.value_bytes as f64, "bytes"));
+        }
+        measures.push(Measure::new("namespaces", r.namespaces as f64, "count"));
         out.push(
             Draft {
                 severity,
-                title: format!("{} {} keys in etcd ({}){where_}", format_count(count), r.resource, format_bytes(r.value_bytes as f64)),
+                title: format!("{} {} keys in etcd{size}{where_}", format_count(count), r.resource),
                 subject: Subject::new("resource", r.resource.clone()),
                 summary: format!(
-                    "etcd holds {} {} objects taking {} under `{}`{where_}. Above {} objects of one type every LIST, the watch cache and the database suffer; SIG-scalability's limit is {}.",
+                    "etcd holds {} {} objects{taking} under `{}`{where_}. Above {} objects of one type every LIST, the watch cache and the database suffer; SIG-scalability's limit is {}.",
                     format_count(count),
                     r.resource,
-                    format_bytes(r.value_bytes as f64),
                     keys.prefix,
                     format_count(warn),
                     format_count(crit)
                 ),
                 source: source.clone(),
-                measures: vec![
-                    Measure::new("keys", count, "count"),
-                    Measure::new("value bytes", r.value_bytes as f64, "bytes"),
-                    Measure::new("namespaces", r.namespaces as f64, "count"),
-                ],
+                measures,
                 table: r.top_namespace.as_ref().map(|(ns, k)| Table {
                     columns: vec!["namespace".into(), "keys".into()],
                     rows: vec![vec![ns.clone(), format_count(*k as f64)]],
