@@ -55,7 +55,18 @@ fn simulate_and_diagnose(scenario: &str) -> (serde_json::Value, serde_json::Valu
     let sim = dir.path().join("sim");
     let sim_s = sim.to_str().expect("utf-8");
     let out = doctor(
-        &["simulate", "--out", sim_s, "--nodes", "100", "--duration", "20m", "--scenario", scenario, "--quiet"],
+        &[
+            "simulate",
+            "--out",
+            sim_s,
+            "--nodes",
+            "100",
+            "--duration",
+            "20m",
+            "--scenario",
+            scenario,
+            "--quiet",
+        ],
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(0), "simulate {scenario}: {}", stderr(&out));
@@ -70,7 +81,8 @@ fn simulate_and_diagnose(scenario: &str) -> (serde_json::Value, serde_json::Valu
     assert!(matches!(out.status.code(), Some(0 | 1)), "diagnose {scenario}: {}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json report");
     let truth: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(sim.join("scenario.json")).expect("scenario.json")).expect("json");
+        serde_json::from_str(&std::fs::read_to_string(sim.join("scenario.json")).expect("scenario.json"))
+            .expect("json");
     (report, truth)
 }
 
@@ -102,11 +114,18 @@ fn top_names_the_offender(scenario: &str, codes: &[&str]) {
     let all = findings(&report);
     let top = all.first().unwrap_or_else(|| panic!("{scenario}: no findings"));
     let code = top["code"].as_str().expect("code");
-    assert!(codes.contains(&code), "{scenario}: top is {code}, expected one of {codes:?}; {:#?}", serious(&report));
+    assert!(
+        codes.contains(&code),
+        "{scenario}: top is {code}, expected one of {codes:?}; {:#?}",
+        serious(&report)
+    );
     assert!(matches!(top["severity"].as_str(), Some("warning" | "critical")), "{scenario}: {top}");
     let name = offender_name(&truth);
     let subject = top["subject"]["name"].as_str().expect("subject");
-    assert!(subject.contains(&name), "{scenario}: top finding is about {subject:?}, the offender is {name:?}");
+    assert!(
+        subject.contains(&name),
+        "{scenario}: top finding is about {subject:?}, the offender is {name:?}"
+    );
 }
 
 #[test]
@@ -135,12 +154,19 @@ fn object_leak_top_finding_is_the_leaked_jobs() {
     let all = findings(&report);
     let top = all.first().expect("findings");
     let code = top["code"].as_str().expect("code");
-    assert!(["AUD008", "MET002", "MET004", "MET005"].contains(&code), "top is {code}: {:#?}", serious(&report));
+    assert!(
+        ["AUD008", "MET002", "MET004", "MET005"].contains(&code),
+        "top is {code}: {:#?}",
+        serious(&report)
+    );
     let subject = top["subject"]["name"].as_str().expect("subject");
     assert!(subject.contains("jobs") || code != "AUD008", "{subject}");
     let ns = truth["scenarios"][0]["offender"]["namespace"].as_str().unwrap_or("reporting");
     let churn = all.iter().find(|f| f["code"] == "AUD008").expect("AUD008 churn finding");
-    assert!(churn["subject"]["name"].as_str().is_some_and(|s| s.contains("jobs") && s.contains(ns)), "{churn}");
+    assert!(
+        churn["subject"]["name"].as_str().is_some_and(|s| s.contains("jobs") && s.contains(ns)),
+        "{churn}"
+    );
 }
 
 #[test]

@@ -89,7 +89,8 @@ fn a_bad_config_names_the_file_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("bad.yaml");
     std::fs::write(&config, "thresholds:\n  no_such_threshold: 3\n").expect("write");
-    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--config", config.to_str().expect("utf-8")], cache.path());
+    let out =
+        doctor(&["diagnose", AUDIT_FIXTURES, "--config", config.to_str().expect("utf-8")], cache.path());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("bad.yaml:2"), "{}", stderr(&out));
 }
@@ -108,7 +109,11 @@ fn raw_files_are_ingested_once_and_the_second_run_reads_the_cache() {
     assert!(stores[0].join("complete").is_file());
     let marker = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).expect("mtime");
     let data_files = |p: &Path| -> Vec<(PathBuf, std::time::SystemTime)> {
-        let mut v: Vec<_> = walk(p).into_iter().filter(|f| !f.ends_with("complete")).map(|f| (f.clone(), marker(&f))).collect();
+        let mut v: Vec<_> = walk(p)
+            .into_iter()
+            .filter(|f| !f.ends_with("complete"))
+            .map(|f| (f.clone(), marker(&f)))
+            .collect();
         v.sort();
         v
     };
@@ -136,7 +141,8 @@ fn json_report_has_the_documented_fields_and_every_audit_check_ran() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(report["schema_version"].as_u64(), Some(u64::from(findings::REPORT_SCHEMA_VERSION)));
-    let run: Vec<&str> = report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    let run: Vec<&str> =
+        report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
     let audit: Vec<&str> = checks::AUDIT_CHECKS.iter().map(|c| c.info.code).collect();
     assert_eq!(run, audit);
     let items = report["findings"].as_array().expect("findings");
@@ -153,7 +159,12 @@ fn fail_on_warning_turns_warnings_into_exit_1() {
     let cache = tempfile::tempdir().expect("tempdir");
     let out = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json"], cache.path());
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let worst = report["findings"].as_array().expect("findings").iter().filter_map(|f| f["severity"].as_str()).any(|s| s == "warning");
+    let worst = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["severity"].as_str())
+        .any(|s| s == "warning");
     assert!(worst, "the fixtures have a warning (the evidence check): {}", stdout(&out));
     let strict = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json", "--fail-on", "warning"], cache.path());
     assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
@@ -168,7 +179,11 @@ fn html_report_is_written_self_contained() {
     let out = doctor(&["diagnose", AUDIT_FIXTURES, "--report", html.to_str().expect("utf-8")], cache.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = std::fs::read_to_string(&html).expect("report written");
-    assert!(text.starts_with("<!DOCTYPE html>") || text.starts_with("<!doctype html>"), "{}", &text[..40.min(text.len())]);
+    assert!(
+        text.starts_with("<!DOCTYPE html>") || text.starts_with("<!doctype html>"),
+        "{}",
+        &text[..40.min(text.len())]
+    );
     assert!(text.contains("AUD009"));
     assert!(!text.contains("http://") && !text.contains("https://cdn"), "no network fetches");
     assert!(stdout(&out).contains("AUD009"), "the text report still goes to stdout");
@@ -183,9 +198,11 @@ fn metrics_findings_join_the_audit_findings_in_one_report() {
     let out = doctor(&["diagnose", AUDIT_FIXTURES, "--metrics", prom, "-o", "json"], cache.path());
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let run: Vec<&str> = report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    let run: Vec<&str> =
+        report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
     assert!(run.contains(&"AUD001") && run.contains(&"MET001"), "{run:?}");
-    let kinds: Vec<&str> = report["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["kind"].as_str()).collect();
+    let kinds: Vec<&str> =
+        report["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["kind"].as_str()).collect();
     assert!(kinds.contains(&"audit") && kinds.contains(&"apiserver-metrics"), "{kinds:?}");
     // The same findings as `apiserver-doctor metrics` on the file.
     let alone = doctor(&["metrics", prom, "-o", "json"], cache.path());
@@ -213,7 +230,8 @@ fn metrics_alone_need_no_audit_log() {
     let out = doctor(&["diagnose", "--metrics", prom.to_str().expect("utf-8"), "-o", "json"], cache.path());
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    let run: Vec<&str> = report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    let run: Vec<&str> =
+        report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
     assert!(!run.contains(&"AUD001") && run.contains(&"MET001"), "{run:?}");
 }
 

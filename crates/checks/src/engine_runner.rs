@@ -2,8 +2,9 @@
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{
-    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType,
-    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt32Type, UInt64Type,
+    DataType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    UInt32Type, UInt64Type,
 };
 use chrono::{DateTime, Utc};
 use engine::{Engine, Now, QueryOptions};
@@ -40,7 +41,9 @@ impl QueryRunner for EngineRunner<'_> {
                 })
                 .collect();
             for row in 0..batch.num_rows() {
-                table.rows.push(columns.iter().map(|(array, dynamic)| cell(array.as_ref(), row, *dynamic)).collect());
+                table.rows.push(
+                    columns.iter().map(|(array, dynamic)| cell(array.as_ref(), row, *dynamic)).collect(),
+                );
             }
         }
         Ok(table)
@@ -59,7 +62,9 @@ fn cell(array: &dyn Array, row: usize, dynamic: bool) -> Cell {
         DataType::Int32 => Cell::Int(i64::from(array.as_primitive::<Int32Type>().value(row))),
         DataType::Int64 => Cell::Int(array.as_primitive::<Int64Type>().value(row)),
         DataType::UInt32 => Cell::Int(i64::from(array.as_primitive::<UInt32Type>().value(row))),
-        DataType::UInt64 => Cell::Int(i64::try_from(array.as_primitive::<UInt64Type>().value(row)).unwrap_or(i64::MAX)),
+        DataType::UInt64 => {
+            Cell::Int(i64::try_from(array.as_primitive::<UInt64Type>().value(row)).unwrap_or(i64::MAX))
+        }
         DataType::Float32 => Cell::Real(f64::from(array.as_primitive::<Float32Type>().value(row))),
         DataType::Float64 => Cell::Real(array.as_primitive::<Float64Type>().value(row)),
         DataType::Utf8 => text(array.as_string::<i32>().value(row), dynamic),
@@ -67,9 +72,15 @@ fn cell(array: &dyn Array, row: usize, dynamic: bool) -> Cell {
         DataType::Utf8View => text(array.as_string_view().value(row), dynamic),
         DataType::Timestamp(unit, _) => {
             let nanos = match unit {
-                TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row).saturating_mul(1_000_000_000),
-                TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row).saturating_mul(1_000_000),
-                TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row).saturating_mul(1_000),
+                TimeUnit::Second => {
+                    array.as_primitive::<TimestampSecondType>().value(row).saturating_mul(1_000_000_000)
+                }
+                TimeUnit::Millisecond => {
+                    array.as_primitive::<TimestampMillisecondType>().value(row).saturating_mul(1_000_000)
+                }
+                TimeUnit::Microsecond => {
+                    array.as_primitive::<TimestampMicrosecondType>().value(row).saturating_mul(1_000)
+                }
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
             Cell::Time(DateTime::from_timestamp_nanos(nanos))
@@ -104,7 +115,9 @@ fn json(value: &serde_json::Value) -> Cell {
     match value {
         serde_json::Value::Null => Cell::Null,
         serde_json::Value::Bool(b) => Cell::Bool(*b),
-        serde_json::Value::Number(n) => n.as_i64().map(Cell::Int).or_else(|| n.as_f64().map(Cell::Real)).unwrap_or(Cell::Null),
+        serde_json::Value::Number(n) => {
+            n.as_i64().map(Cell::Int).or_else(|| n.as_f64().map(Cell::Real)).unwrap_or(Cell::Null)
+        }
         serde_json::Value::String(s) => Cell::Text(s.clone()),
         serde_json::Value::Array(items) => Cell::List(items.iter().map(json).collect()),
         serde_json::Value::Object(_) => Cell::Text(value.to_string()),

@@ -72,7 +72,10 @@ pub struct AuditDiagnosis {
 }
 
 /// Resolves the window from the data and the request, then runs every audit check.
-pub fn diagnose_audit(runner: &dyn QueryRunner, request: &AuditRequest) -> Result<AuditDiagnosis, CheckError> {
+pub fn diagnose_audit(
+    runner: &dyn QueryRunner,
+    request: &AuditRequest,
+) -> Result<AuditDiagnosis, CheckError> {
     let table = "AKSAudit";
     let profile = aud009_evidence::profile(table, runner)?;
     let end = match (request.now, profile.range) {

@@ -31,8 +31,13 @@ fn measure(f: &Finding, label: &str) -> f64 {
 }
 
 fn no_failed_checks(d: &AuditDiagnosis) {
-    let failed: Vec<&Finding> = d.outcome.findings.iter().filter(|f| f.title.ends_with("could not run")).collect();
-    assert!(failed.is_empty(), "checks failed: {:#?}", failed.iter().map(|f| (&f.title, &f.summary)).collect::<Vec<_>>());
+    let failed: Vec<&Finding> =
+        d.outcome.findings.iter().filter(|f| f.title.ends_with("could not run")).collect();
+    assert!(
+        failed.is_empty(),
+        "checks failed: {:#?}",
+        failed.iter().map(|f| (&f.title, &f.summary)).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -67,7 +72,9 @@ fn p99_table_matches_an_exact_percentile_within_one_percent() {
     let cluster = Cluster::new().healthy();
     let d = diagnose(&cluster);
     let mut lease: Vec<i64> = requests(&cluster.events)
-        .filter(|e| e.verb == "update" && e.object_ref.as_ref().and_then(|o| o.resource.as_deref()) == Some("leases"))
+        .filter(|e| {
+            e.verb == "update" && e.object_ref.as_ref().and_then(|o| o.resource.as_deref()) == Some("leases")
+        })
         .map(latency_ms)
         .collect();
     lease.sort_unstable();
@@ -86,7 +93,12 @@ fn list_storm_is_the_top_finding_with_its_numbers_and_throttle() {
     let d = diagnose(&cluster);
     no_failed_checks(&d);
     let top = &d.outcome.findings[0];
-    assert_eq!((top.code.as_str(), top.severity), ("AUD004", Severity::Critical), "{:#?}", at_least_warning(&d));
+    assert_eq!(
+        (top.code.as_str(), top.severity),
+        ("AUD004", Severity::Critical),
+        "{:#?}",
+        at_least_warning(&d)
+    );
     assert_eq!(top.subject.name, "pod-inventory");
     let storm: Vec<_> = requests(&cluster.events)
         .filter(|e| e.user.username == "system:serviceaccount:inventory:pod-inventory")
@@ -104,7 +116,11 @@ fn list_storm_is_the_top_finding_with_its_numbers_and_throttle() {
         .map(|d| yaml_serde::Value::deserialize(d).expect("yaml"))
         .collect();
     let fs = &docs[1];
-    assert_eq!(fs["apiVersion"].as_str(), Some("flowcontrol.apiserver.k8s.io/v1"), "1.29 is seen in the data");
+    assert_eq!(
+        fs["apiVersion"].as_str(),
+        Some("flowcontrol.apiserver.k8s.io/v1"),
+        "1.29 is seen in the data"
+    );
     let subject = &fs["spec"]["rules"][0]["subjects"][0];
     assert_eq!(subject["serviceAccount"]["namespace"].as_str(), Some("inventory"));
     assert_eq!(subject["serviceAccount"]["name"].as_str(), Some("pod-inventory"));
@@ -116,7 +132,12 @@ fn list_storm_is_the_top_finding_with_its_numbers_and_throttle() {
     assert!(advice.body.contains("resourceVersion=0") && advice.body.contains("`limit`"));
 
     // Where the time went: etcd.
-    let why = d.outcome.findings.iter().find(|f| f.code == "AUD005" && f.subject.name == "pod-inventory").expect("AUD005");
+    let why = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD005" && f.subject.name == "pod-inventory")
+        .expect("AUD005");
     assert!(why.title.contains("in etcd"), "{}", why.title);
 }
 
@@ -126,12 +147,25 @@ fn webhook_outage_is_the_top_finding_naming_the_webhook() {
     let d = diagnose(&cluster);
     no_failed_checks(&d);
     let top = &d.outcome.findings[0];
-    assert_eq!((top.code.as_str(), top.severity), ("AUD007", Severity::Critical), "{:#?}", at_least_warning(&d));
+    assert_eq!(
+        (top.code.as_str(), top.severity),
+        ("AUD007", Severity::Critical),
+        "{:#?}",
+        at_least_warning(&d)
+    );
     assert_eq!(top.subject.name, "mutate.kyverno.svc-fail");
     let failed: Vec<_> = requests(&cluster.events)
-        .filter(|e| e.response_status.as_ref().and_then(|s| s.message.as_deref()).is_some_and(|m| m.contains("failed calling webhook")))
+        .filter(|e| {
+            e.response_status
+                .as_ref()
+                .and_then(|s| s.message.as_deref())
+                .is_some_and(|m| m.contains("failed calling webhook"))
+        })
         .collect();
-    let kube_system = failed.iter().filter(|e| e.object_ref.as_ref().and_then(|o| o.namespace.as_deref()) == Some("kube-system")).count();
+    let kube_system = failed
+        .iter()
+        .filter(|e| e.object_ref.as_ref().and_then(|o| o.namespace.as_deref()) == Some("kube-system"))
+        .count();
     assert_eq!(measure(top, "failed calls"), failed.len() as f64);
     assert_eq!(measure(top, "failed calls in kube-system"), kube_system as f64);
     let avg = failed.iter().map(|e| latency_ms(e) as f64).sum::<f64>() / failed.len() as f64;
@@ -150,7 +184,9 @@ fn object_leak_is_the_top_finding_with_its_rate() {
     assert_eq!(top.code, "AUD008", "{:#?}", at_least_warning(&d));
     assert_eq!(top.subject.name, "jobs.batch in namespace batch-jobs");
     let created = requests(&cluster.events)
-        .filter(|e| e.verb == "create" && e.object_ref.as_ref().and_then(|o| o.resource.as_deref()) == Some("jobs"))
+        .filter(|e| {
+            e.verb == "create" && e.object_ref.as_ref().and_then(|o| o.resource.as_deref()) == Some("jobs")
+        })
         .count() as f64;
     assert_eq!(measure(top, "created"), created);
     let hours = (d.window.end - d.window.start).num_milliseconds() as f64 / 3_600_000.0;
@@ -167,10 +203,18 @@ fn throttled_client_is_the_top_finding_with_its_429_share() {
     let d = diagnose(&cluster);
     no_failed_checks(&d);
     let top = &d.outcome.findings[0];
-    assert_eq!((top.code.as_str(), top.severity), ("AUD006", Severity::Critical), "{:#?}", at_least_warning(&d));
+    assert_eq!(
+        (top.code.as_str(), top.severity),
+        ("AUD006", Severity::Critical),
+        "{:#?}",
+        at_least_warning(&d)
+    );
     assert_eq!(top.subject.name, "batch-runner");
-    let mine: Vec<_> = requests(&cluster.events).filter(|e| e.user_agent.as_deref() == Some("batch-runner/v2.0.0")).collect();
-    let throttled = mine.iter().filter(|e| e.response_status.as_ref().and_then(|s| s.code) == Some(429)).count();
+    let mine: Vec<_> = requests(&cluster.events)
+        .filter(|e| e.user_agent.as_deref() == Some("batch-runner/v2.0.0"))
+        .collect();
+    let throttled =
+        mine.iter().filter(|e| e.response_status.as_ref().and_then(|s| s.code) == Some(429)).count();
     assert_eq!(measure(top, "throttled (429)"), throttled as f64);
     assert_eq!(measure(top, "requests"), mine.len() as f64);
     assert!(SECONDS > 0);
@@ -181,15 +225,23 @@ fn a_client_sending_most_requests_is_named_by_the_top_clients_check() {
     let cluster = Cluster::new().healthy().chatty_client();
     let d = diagnose(&cluster);
     no_failed_checks(&d);
-    let top = d.outcome.findings.iter().find(|f| f.code == "AUD001" && f.severity >= Severity::Warning).expect("AUD001 warns");
+    let top = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD001" && f.severity >= Severity::Warning)
+        .expect("AUD001 warns");
     assert_eq!(top.subject.name, "dashboard");
     let all = requests(&cluster.events).count() as f64;
-    let mine = requests(&cluster.events).filter(|e| e.user_agent.as_deref().is_some_and(|a| a.starts_with("dashboard/"))).count() as f64;
+    let mine = requests(&cluster.events)
+        .filter(|e| e.user_agent.as_deref().is_some_and(|a| a.starts_with("dashboard/")))
+        .count() as f64;
     assert_eq!(measure(top, "requests"), mine);
     assert!(mine / all > 0.5, "the fixture makes it most of the traffic");
     // Cheap requests: no latency, SLO or error finding about it.
-    assert!(!d.outcome.findings.iter().any(|f| ["AUD002", "AUD003", "AUD006"].contains(&f.code.as_str())
-        && f.severity >= Severity::Warning));
+    assert!(!d.outcome.findings.iter().any(
+        |f| ["AUD002", "AUD003", "AUD006"].contains(&f.code.as_str()) && f.severity >= Severity::Warning
+    ));
 }
 
 #[test]
@@ -197,7 +249,8 @@ fn a_slow_client_is_named_by_the_latency_slo_and_breakdown_checks() {
     let cluster = Cluster::new().healthy().slow_client();
     let d = diagnose(&cluster);
     no_failed_checks(&d);
-    let warned = |code: &str| d.outcome.findings.iter().find(|f| f.code == code && f.severity >= Severity::Warning);
+    let warned =
+        |code: &str| d.outcome.findings.iter().find(|f| f.code == code && f.severity >= Severity::Warning);
     let latency = warned("AUD002").unwrap_or_else(|| panic!("AUD002: {:#?}", at_least_warning(&d)));
     assert_eq!(latency.subject.name, "vault-operator");
     let slo = warned("AUD003").unwrap_or_else(|| panic!("AUD003: {:#?}", at_least_warning(&d)));
@@ -223,7 +276,8 @@ fn a_hole_in_the_log_is_reported_by_the_evidence_check() {
 fn real_events() -> Vec<audit::Event> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let mut texts = vec![std::fs::read_to_string(dir.join("audit2rbac_demo.log")).expect("fixture")];
-    let mut falco: Vec<_> = std::fs::read_dir(dir.join("falco")).expect("fixtures").flatten().map(|e| e.path()).collect();
+    let mut falco: Vec<_> =
+        std::fs::read_dir(dir.join("falco")).expect("fixtures").flatten().map(|e| e.path()).collect();
     falco.sort();
     texts.extend(falco.iter().map(|p| std::fs::read_to_string(p).expect("fixture")));
     texts

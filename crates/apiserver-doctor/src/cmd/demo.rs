@@ -39,7 +39,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let start = simulate::parse_time(simulate::DEFAULT_START).map_err(anyhow::Error::msg)?;
     let mut cfg = simulate::Config::new(start);
     cfg.nodes = args.nodes;
-    cfg.duration_seconds = simulate::parse_duration(&args.duration).map_err(anyhow::Error::msg).context("--duration")?;
+    cfg.duration_seconds =
+        simulate::parse_duration(&args.duration).map_err(anyhow::Error::msg).context("--duration")?;
     cfg.seed = args.seed;
     cfg.scenarios = SCENARIOS.iter().map(|s| s.parse::<simulate::Scenario>()).collect::<Result<_, _>>()?;
 
@@ -55,7 +56,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let step = Instant::now();
     if tell {
-        eprintln!("simulating a {}-node cluster, {} of traffic, with {} ...", cfg.nodes, args.duration, SCENARIOS.join(", "));
+        eprintln!(
+            "simulating a {}-node cluster, {} of traffic, with {} ...",
+            cfg.nodes,
+            args.duration,
+            SCENARIOS.join(", ")
+        );
     }
     let summary = simulate::run(&cfg, &cluster)?;
     let simulated = step.elapsed();
@@ -77,7 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let diagnosed = step.elapsed();
 
     let mut file = std::io::BufWriter::new(
-        std::fs::File::create(&report_path).with_context(|| format!("cannot create {}", report_path.display()))?,
+        std::fs::File::create(&report_path)
+            .with_context(|| format!("cannot create {}", report_path.display()))?,
     );
     report::render_html(&report, &mut file).with_context(|| format!("writing {}", report_path.display()))?;
     file.flush().with_context(|| format!("writing {}", report_path.display()))?;

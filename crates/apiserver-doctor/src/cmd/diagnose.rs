@@ -104,7 +104,9 @@ fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
         Some(engine::Now::Latest) => Ok(WindowEnd::Latest),
         Some(engine::Now::At(t)) => Ok(WindowEnd::At(t)),
         Some(engine::Now::Wall) => Ok(WindowEnd::At(chrono::Utc::now())),
-        None => anyhow::bail!("--now: expected `latest` or a time such as 2024-05-01T10:00:00Z, got {text:?}"),
+        None => {
+            anyhow::bail!("--now: expected `latest` or a time such as 2024-05-01T10:00:00Z, got {text:?}")
+        }
     }
 }
 
@@ -122,13 +124,13 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     }
     let mut request = AuditRequest { now: window_end(&args.now)?, ..AuditRequest::default() };
     if let Some(since) = &args.since {
-        request.since = Some(
-            parse_duration(since)
-                .with_context(|| format!("--since: expected a duration such as 1h, 30m or 1h30m, got {since:?}"))?,
-        );
+        request.since = Some(parse_duration(since).with_context(|| {
+            format!("--since: expected a duration such as 1h, 30m or 1h30m, got {since:?}")
+        })?);
     }
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).with_context(|| format!("--config: cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--config: cannot read {}", path.display()))?;
         let config = Config::parse(&text, &path.display().to_string())?;
         request.thresholds = config.thresholds;
         request.kubernetes_version = config.kubernetes_version;
@@ -190,7 +192,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Some(AuditSource::Store(dir)) => {
             if !dir.is_dir() {
-                anyhow::bail!("--store {}: no such directory (create one with `apiserver-doctor ingest`)", dir.display());
+                anyhow::bail!(
+                    "--store {}: no such directory (create one with `apiserver-doctor ingest`)",
+                    dir.display()
+                );
             }
             let mut inputs = vec![input_summary("audit", &dir.display().to_string())];
             diagnose_store(&dir, &plan.request, &mut inputs)?
@@ -252,7 +257,11 @@ fn input_summary(kind: &str, source: &str) -> InputSummary {
 }
 
 /// Diagnoses the audit events of a store into a report.
-pub fn diagnose_store(store: &Path, request: &AuditRequest, inputs: &mut [InputSummary]) -> anyhow::Result<Report> {
+pub fn diagnose_store(
+    store: &Path,
+    request: &AuditRequest,
+    inputs: &mut [InputSummary],
+) -> anyhow::Result<Report> {
     let engine = engine::Engine::open_store(store).with_context(|| format!("{}", store.display()))?;
     let runner = EngineRunner::new(&engine, chrono::Utc::now());
     let diagnosis = checks::diagnose_audit(&runner, request)?;
@@ -276,7 +285,8 @@ pub fn diagnose_store(store: &Path, request: &AuditRequest, inputs: &mut [InputS
 pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path>) -> anyhow::Result<()> {
     if let Some(path) = html {
         let mut file = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("--report: cannot create {}", path.display()))?,
+            std::fs::File::create(path)
+                .with_context(|| format!("--report: cannot create {}", path.display()))?,
         );
         report::render_html(report, &mut file).with_context(|| format!("writing {}", path.display()))?;
         file.flush().with_context(|| format!("writing {}", path.display()))?;
@@ -284,7 +294,12 @@ pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path
     let stdout = std::io::stdout();
     let color = report::use_color(stdout.is_terminal(), std::env::var_os("NO_COLOR").as_deref());
     let mut out = stdout.lock();
-    report::render(report, format, &mut out, &report::TextOptions { color, ..report::TextOptions::default() })?;
+    report::render(
+        report,
+        format,
+        &mut out,
+        &report::TextOptions { color, ..report::TextOptions::default() },
+    )?;
     out.flush()?;
     Ok(())
 }

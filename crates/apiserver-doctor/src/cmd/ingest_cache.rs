@@ -24,7 +24,9 @@ pub fn cache_root() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))
+        .or_else(|| {
+            std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache"))
+        })
         .unwrap_or_else(std::env::temp_dir);
     base.join("apiserver-doctor")
 }
@@ -38,7 +40,10 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
         );
     }
     if inputs.is_empty() {
-        anyhow::bail!("no files under {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        anyhow::bail!(
+            "no files under {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
     }
     let mut hasher = DefaultHasher::new();
     let mut total_bytes = 0u64;
@@ -47,7 +52,11 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
         let canonical = std::fs::canonicalize(input).unwrap_or_else(|_| input.clone());
         canonical.hash(&mut hasher);
         meta.len().hash(&mut hasher);
-        meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_nanos()).hash(&mut hasher);
+        meta.modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_nanos())
+            .hash(&mut hasher);
         total_bytes += meta.len();
     }
     let root = cache_root().join("stores");
@@ -64,7 +73,12 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
     }
     let tell = std::io::stderr().is_terminal();
     if tell {
-        eprintln!("reading {} files ({:.1} MB) into {}", inputs.len(), total_bytes as f64 / 1e6, dir.display());
+        eprintln!(
+            "reading {} files ({:.1} MB) into {}",
+            inputs.len(),
+            total_bytes as f64 / 1e6,
+            dir.display()
+        );
     }
     let summaries = ingest_into(&inputs, &dir, tell)?;
     std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))?;
@@ -124,7 +138,10 @@ fn summary(input: &IngestedInput) -> InputSummary {
         source: input.file.clone(),
         records: input.events,
         skipped: input.skipped,
-        detected: input.format.clone().or_else(|| input.not_audit.as_ref().map(|_| "not an audit log".to_owned())),
+        detected: input
+            .format
+            .clone()
+            .or_else(|| input.not_audit.as_ref().map(|_| "not an audit log".to_owned())),
     }
 }
 

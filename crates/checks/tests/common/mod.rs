@@ -110,10 +110,18 @@ impl Cluster {
             source_ips: vec!["10.0.0.1".into()],
             user_agent: Some(r.agent.into()),
             object_ref,
-            response_status: Some(ResponseStatus { code: Some(r.code), message: r.message.clone(), ..ResponseStatus::default() }),
+            response_status: Some(ResponseStatus {
+                code: Some(r.code),
+                message: r.message.clone(),
+                ..ResponseStatus::default()
+            }),
             request_received_timestamp: Some(received),
             stage_timestamp: Some(done),
-            annotations: r.annotations.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect::<BTreeMap<_, _>>(),
+            annotations: r
+                .annotations
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
             ..Event::default()
         };
         if self.seq % 4 == 0 {
@@ -189,7 +197,8 @@ impl Cluster {
         }
         let rs = "system:serviceaccount:kube-system:replicaset-controller";
         let rs_agent = "kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55b6b33/system:serviceaccount:kube-system:replicaset-controller";
-        let sa_groups: &[&str] = &["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"];
+        let sa_groups: &[&str] =
+            &["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"];
         for i in 0..(SECONDS / 2) {
             let at = i * 2000 + 300;
             let latency = 10 + self.rand(30) as i64;
@@ -276,12 +285,19 @@ impl Cluster {
                 verb: "list",
                 uri: "/api/v1/pods".into(),
                 user: "system:serviceaccount:inventory:pod-inventory",
-                groups: &["system:serviceaccounts", "system:serviceaccounts:inventory", "system:authenticated"],
+                groups: &[
+                    "system:serviceaccounts",
+                    "system:serviceaccounts:inventory",
+                    "system:authenticated",
+                ],
                 agent: "pod-inventory/v0.3.1 (linux/amd64) kubernetes/$Format",
                 resource: "pods",
                 annotations: vec![
                     ("apiserver.latency.k8s.io/etcd", format!("{:.3}ms", latency as f64 * 0.7)),
-                    ("apiserver.latency.k8s.io/serialize-response-object", format!("{:.3}s", latency as f64 * 0.2 / 1000.0)),
+                    (
+                        "apiserver.latency.k8s.io/serialize-response-object",
+                        format!("{:.3}s", latency as f64 * 0.2 / 1000.0),
+                    ),
                     ("apiserver.latency.k8s.io/total", format!("{latency}ms")),
                 ],
                 ..Req::default()
