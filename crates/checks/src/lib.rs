@@ -17,6 +17,7 @@ pub mod aud009_evidence;
 pub mod audit;
 pub mod client;
 pub mod config;
+pub mod engine_runner;
 pub mod kql;
 pub mod offender;
 pub mod registry;

@@ -1,12 +1,149 @@
-//! `apiserver-doctor demo`.
+//! `apiserver-doctor demo`: simulate a large cluster hour in trouble, ingest it, diagnose it and
+//! write the HTML report — the whole product in one command, with nothing to install.
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use checks::AuditRequest;
+use findings::{Report, Severity};
+
+/// The scenarios the demo injects.
+pub const SCENARIOS: [&str; 3] = ["list-storm", "object-leak", "webhook-outage"];
 
 /// Arguments of `apiserver-doctor demo`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(after_help = "Writes DIR/cluster/ (the simulated audit logs, metrics and manifests), DIR/store/ \
+(the ingested events) and DIR/report.html. Everything is simulated: no cluster is contacted.")]
+pub struct Args {
+    /// Directory to write into (emptied of a previous demo's files first).
+    #[arg(long, value_name = "DIR", default_value = "apiserver-doctor-demo")]
+    pub out: PathBuf,
+    /// Nodes in the simulated cluster.
+    #[arg(long, default_value_t = 5000)]
+    pub nodes: usize,
+    /// Length of the simulated window: 1h, 30m, 90s.
+    #[arg(long, default_value = "1h")]
+    pub duration: String,
+    /// Seed of the simulation (the same seed gives the same cluster).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
 
 /// Runs `apiserver-doctor demo`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`demo` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let began = Instant::now();
+    let tell = std::io::stderr().is_terminal();
+    let start = simulate::parse_time(simulate::DEFAULT_START).map_err(anyhow::Error::msg)?;
+    let mut cfg = simulate::Config::new(start);
+    cfg.nodes = args.nodes;
+    cfg.duration_seconds =
+        simulate::parse_duration(&args.duration).map_err(anyhow::Error::msg).context("--duration")?;
+    cfg.seed = args.seed;
+    cfg.scenarios = SCENARIOS.iter().map(|s| s.parse::<simulate::Scenario>()).collect::<Result<_, _>>()?;
+
+    let cluster = args.out.join("cluster");
+    let store = args.out.join("store");
+    let report_path = args.out.join("report.html");
+    for dir in [&cluster, &store] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+
+    let step = Instant::now();
+    if tell {
+        eprintln!(
+            "simulating a {}-node cluster, {} of traffic, with {} ...",
+            cfg.nodes,
+            args.duration,
+            SCENARIOS.join(", ")
+        );
+    }
+    let summary = simulate::run(&cfg, &cluster)?;
+    let simulated = step.elapsed();
+
+    let step = Instant::now();
+    let audit_files = sorted_files(&cluster.join("audit"))?;
+    let mut inputs = super::ingest_cache::ingest_into(&audit_files, &store, false)?;
+    let ingested = step.elapsed();
+
+    let step = Instant::now();
+    let mut report = super::diagnose::diagnose_store(&store, &AuditRequest::default(), &mut inputs)?;
+    let metric_files: Vec<String> =
+        sorted_files(&cluster.join("metrics"))?.iter().map(|p| p.display().to_string()).collect();
+    if !metric_files.is_empty() {
+        let snapshots = super::metrics::load_all(&metric_files)?;
+        super::diagnose::add_metrics(&mut report, &snapshots, &findings::Thresholds::default());
+        findings::sort_findings(&mut report.findings);
+    }
+    let diagnosed = step.elapsed();
+
+    let mut file = std::io::BufWriter::new(
+        std::fs::File::create(&report_path)
+            .with_context(|| format!("cannot create {}", report_path.display()))?,
+    );
+    report::render_html(&report, &mut file).with_context(|| format!("writing {}", report_path.display()))?;
+    file.flush().with_context(|| format!("writing {}", report_path.display()))?;
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(
+        out,
+        "Simulated a {}-node cluster for {} with {}: {} audit events ({:.2} GB).",
+        cfg.nodes,
+        args.duration,
+        SCENARIOS.join(", "),
+        summary.events,
+        summary.audit_bytes as f64 / 1e9
+    )?;
+    writeln!(out)?;
+    summarize(&report, &mut out)?;
+    writeln!(out)?;
+    writeln!(out, "Full report: {}", absolute(&report_path).display())?;
+    writeln!(
+        out,
+        "Took {:.1} s (simulate {:.1} s, ingest {:.1} s, diagnose {:.1} s).",
+        began.elapsed().as_secs_f64(),
+        simulated.as_secs_f64(),
+        ingested.as_secs_f64(),
+        diagnosed.as_secs_f64()
+    )?;
+    writeln!(
+        out,
+        "Try it on your own: apiserver-doctor diagnose {} --metrics {}/metrics/*.prom",
+        cluster.join("audit").display(),
+        cluster.display()
+    )?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The findings at warning or above, one line each, worst first.
+fn summarize(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
+    let serious: Vec<_> = report.findings.iter().filter(|f| f.severity >= Severity::Warning).collect();
+    writeln!(out, "{} findings at warning or above:", serious.len())?;
+    for f in serious {
+        writeln!(out, "  {:<8} {}  {}", f.severity.as_str().to_uppercase(), f.code, f.title)?;
+    }
+    Ok(())
+}
+
+/// The regular files of `dir`, sorted by name.
+fn sorted_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use checks::engine_runner::EngineRunner;
 use checks::{AuditRequest, Config, WindowEnd};
 use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report, Severity};
 use remedy::KubernetesVersion;
@@ -97,15 +98,13 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
     (total > chrono::Duration::zero()).then_some(total)
 }
 
-/// Parses `--now`: `latest` or an RFC 3339 time.
+/// Parses `--now`.
 fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
-    let text = text.trim();
-    if text.eq_ignore_ascii_case("latest") {
-        return Ok(WindowEnd::Latest);
-    }
-    match chrono::DateTime::parse_from_rfc3339(text) {
-        Ok(t) => Ok(WindowEnd::At(t.with_timezone(&chrono::Utc))),
-        Err(_) => {
+    match engine::Now::parse(text) {
+        Some(engine::Now::Latest) => Ok(WindowEnd::Latest),
+        Some(engine::Now::At(t)) => Ok(WindowEnd::At(t)),
+        Some(engine::Now::Wall) => Ok(WindowEnd::At(chrono::Utc::now())),
+        None => {
             anyhow::bail!("--now: expected `latest` or a time such as 2024-05-01T10:00:00Z, got {text:?}")
         }
     }
@@ -188,8 +187,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut report = match source {
         Some(AuditSource::Files(paths)) => {
-            let first = paths.first().cloned().unwrap_or_default();
-            diagnose_store(&first, &plan.request, &mut [])?
+            let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
+            diagnose_store(&store, &plan.request, &mut inputs)?
         }
         Some(AuditSource::Store(dir)) => {
             if !dir.is_dir() {
@@ -258,19 +257,28 @@ fn input_summary(kind: &str, source: &str) -> InputSummary {
 }
 
 /// Diagnoses the audit events of a store into a report.
-///
-/// The audit checks run on the query engine (`crates/engine`), which this build does not have
-/// yet: until it lands, audit logs are refused with a message saying so.
 pub fn diagnose_store(
     store: &Path,
-    _request: &AuditRequest,
-    _inputs: &mut [InputSummary],
+    request: &AuditRequest,
+    inputs: &mut [InputSummary],
 ) -> anyhow::Result<Report> {
-    anyhow::bail!(
-        "{}: diagnosing audit logs needs the query engine, which is not in this build yet; \
-         use --metrics FILE... and --etcd URL meanwhile",
-        store.display()
-    )
+    let engine = engine::Engine::open_store(store).with_context(|| format!("{}", store.display()))?;
+    let runner = EngineRunner::new(&engine, chrono::Utc::now());
+    let diagnosis = checks::diagnose_audit(&runner, request)?;
+    if let Some(first) = inputs.first_mut()
+        && first.records == 0
+    {
+        first.records = diagnosis.profile.events as u64;
+    }
+    Ok(Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        window: Some(diagnosis.window),
+        inputs: inputs.to_vec(),
+        overview: diagnosis.outcome.overview,
+        findings: diagnosis.outcome.findings,
+        checks_run: diagnosis.outcome.checks_run,
+    })
 }
 
 /// Writes the report to stdout in `format`, and as HTML to `html` when given.

@@ -8,6 +8,7 @@ pub mod diagnose;
 pub mod etcd;
 pub mod explain;
 pub mod ingest;
+pub mod ingest_cache;
 pub mod metrics;
 pub mod query;
 pub mod simulate;

@@ -1,0 +1,184 @@
+//! `apiserver-doctor demo`, and `diagnose` on every simulator scenario: the injected problem is
+//! the top finding, naming the offender `scenario.json` records; `healthy` has nothing at
+//! warning or above. Small clusters, so the debug build runs them in seconds.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn doctor(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .env("NO_COLOR", "1")
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn demo_writes_the_report_and_prints_the_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("demo");
+    let out = doctor(
+        &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "60", "--duration", "10m"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let report = out_dir.join("report.html").canonicalize().expect("report written");
+    assert!(text.contains(&format!("Full report: {}", report.display())), "{text}");
+    for code in ["AUD004", "AUD007", "AUD008"] {
+        assert!(text.contains(code), "{code} missing from the summary:\n{text}");
+    }
+    let html = std::fs::read_to_string(&report).expect("html");
+    assert!(html.contains("<svg") && html.contains("AUD004") && html.contains("mutate.kyverno.svc-fail"));
+    // A second run into the same directory replaces the first.
+    let again = doctor(
+        &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "60", "--duration", "10m"],
+        dir.path(),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+}
+
+/// Simulates `scenario` on a small cluster and diagnoses it with its metrics; returns the
+/// report and `scenario.json`.
+fn simulate_and_diagnose(scenario: &str) -> (serde_json::Value, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = dir.path().join("sim");
+    let sim_s = sim.to_str().expect("utf-8");
+    let out = doctor(
+        &[
+            "simulate",
+            "--out",
+            sim_s,
+            "--nodes",
+            "100",
+            "--duration",
+            "20m",
+            "--scenario",
+            scenario,
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "simulate {scenario}: {}", stderr(&out));
+    let metrics: Vec<String> = ["apiserver-1", "apiserver-2", "etcd-1", "etcd-2"]
+        .iter()
+        .map(|m| sim.join(format!("metrics/{m}.prom")).display().to_string())
+        .collect();
+    let audit = sim.join("audit").display().to_string();
+    let mut args = vec!["diagnose", audit.as_str(), "-o", "json", "--metrics"];
+    args.extend(metrics.iter().map(String::as_str));
+    let out = doctor(&args, dir.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "diagnose {scenario}: {}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json report");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sim.join("scenario.json")).expect("scenario.json"))
+            .expect("json");
+    (report, truth)
+}
+
+fn findings(report: &serde_json::Value) -> Vec<&serde_json::Value> {
+    report["findings"].as_array().expect("findings").iter().collect()
+}
+
+fn serious(report: &serde_json::Value) -> Vec<String> {
+    findings(report)
+        .into_iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("warning" | "critical")))
+        .map(|f| format!("{} {} [{}]", f["code"], f["title"], f["subject"]["name"]))
+        .collect()
+}
+
+/// The offender's short name: the service account's name.
+fn offender_name(truth: &serde_json::Value) -> String {
+    let offender = &truth["scenarios"][0]["offender"];
+    if let Some(webhook) = offender["webhook"].as_str() {
+        return webhook.to_owned();
+    }
+    let user = offender["user"].as_str().expect("offender user");
+    user.rsplit(':').next().unwrap_or(user).to_owned()
+}
+
+/// Asserts the top finding is one of `codes` and names the scenario's offender.
+fn top_names_the_offender(scenario: &str, codes: &[&str]) {
+    let (report, truth) = simulate_and_diagnose(scenario);
+    let all = findings(&report);
+    let top = all.first().unwrap_or_else(|| panic!("{scenario}: no findings"));
+    let code = top["code"].as_str().expect("code");
+    assert!(
+        codes.contains(&code),
+        "{scenario}: top is {code}, expected one of {codes:?}; {:#?}",
+        serious(&report)
+    );
+    assert!(matches!(top["severity"].as_str(), Some("warning" | "critical")), "{scenario}: {top}");
+    let name = offender_name(&truth);
+    let subject = top["subject"]["name"].as_str().expect("subject");
+    assert!(
+        subject.contains(&name),
+        "{scenario}: top finding is about {subject:?}, the offender is {name:?}"
+    );
+}
+
+#[test]
+fn list_storm_top_finding_is_the_expensive_lister() {
+    top_names_the_offender("list-storm", &["AUD004"]);
+}
+
+#[test]
+fn webhook_outage_top_finding_is_the_failing_webhook() {
+    top_names_the_offender("webhook-outage", &["AUD007"]);
+}
+
+#[test]
+fn apf_throttled_top_finding_is_the_throttled_client() {
+    top_names_the_offender("apf-throttled", &["AUD006"]);
+}
+
+#[test]
+fn put_storm_top_finding_is_the_conflicting_writer() {
+    top_names_the_offender("put-storm", &["AUD006", "AUD001"]);
+}
+
+#[test]
+fn object_leak_top_finding_is_the_leaked_jobs() {
+    let (report, truth) = simulate_and_diagnose("object-leak");
+    let all = findings(&report);
+    let top = all.first().expect("findings");
+    let code = top["code"].as_str().expect("code");
+    assert!(
+        ["AUD008", "MET002", "MET004", "MET005"].contains(&code),
+        "top is {code}: {:#?}",
+        serious(&report)
+    );
+    let subject = top["subject"]["name"].as_str().expect("subject");
+    assert!(subject.contains("jobs") || code != "AUD008", "{subject}");
+    let ns = truth["scenarios"][0]["offender"]["namespace"].as_str().unwrap_or("reporting");
+    let churn = all.iter().find(|f| f["code"] == "AUD008").expect("AUD008 churn finding");
+    assert!(
+        churn["subject"]["name"].as_str().is_some_and(|s| s.contains("jobs") && s.contains(ns)),
+        "{churn}"
+    );
+}
+
+#[test]
+fn etcd_slow_disk_top_finding_is_etcd() {
+    let (report, _) = simulate_and_diagnose("etcd-slow-disk");
+    let top = findings(&report).into_iter().next().expect("findings");
+    let code = top["code"].as_str().expect("code");
+    assert!(code.starts_with("ETC") || code == "MET011", "top is {code}: {:#?}", serious(&report));
+}
+
+#[test]
+fn healthy_has_nothing_at_warning_or_above() {
+    let (report, _) = simulate_and_diagnose("healthy");
+    assert_eq!(serious(&report), Vec::<String>::new());
+}

@@ -1,0 +1,277 @@
+//! `apiserver-doctor diagnose` from the command line: exit codes, usage errors, the ingest
+//! cache, metrics merged into the audit report, and the output on real published audit logs
+//! pinned as snapshots.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root: commands run there with relative paths, so outputs hold no absolute path.
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// `apiserver-doctor ARGS` run from the workspace root, with its cache in `cache`.
+fn doctor(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(args)
+        .current_dir(workspace())
+        .env("XDG_CACHE_HOME", cache)
+        .env("NO_COLOR", "1")
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .output()
+        .expect("runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The shared data directory (DEVELOPERS.md), or `None` with a message; required under `CI`.
+fn shared_data(what: &str) -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(PathBuf::from),
+        Some(workspace().join("../shared/data")),
+        Some(PathBuf::from("/work/shared/data")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.join(what).exists());
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "shared data ({what}) is required under CI");
+        eprintln!("skipping: shared data with {what} not found (set APISERVER_DOCTOR_SHARED_DATA)");
+    }
+    found
+}
+
+const AUDIT_FIXTURES: &str = "crates/audit/tests/fixtures/audit";
+
+#[test]
+fn usage_errors_exit_2_with_a_message_naming_the_option() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    for (args, needle) in [
+        (vec!["diagnose", AUDIT_FIXTURES, "--fail-on", "sometimes"], "--fail-on"),
+        (vec!["diagnose", AUDIT_FIXTURES, "--since", "an hour"], "--since"),
+        (vec!["diagnose", AUDIT_FIXTURES, "--now", "yesterday-ish"], "--now"),
+        (vec!["diagnose", AUDIT_FIXTURES, "-o", "html"], "--report"),
+        (vec!["diagnose", AUDIT_FIXTURES, "-o", "yaml"], "yaml"),
+        (vec!["diagnose", "--store", "no/such/store"], "no/such/store"),
+        (vec!["diagnose", "no/such/file.log"], "no/such/file.log"),
+        (vec!["diagnose", AUDIT_FIXTURES, "--config", "no/such/config.yaml"], "no/such/config.yaml"),
+        (vec!["diagnose", "--metrics", "no/such/metrics.prom"], "no/such/metrics.prom"),
+    ] {
+        let out = doctor(&args, cache.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn nothing_to_diagnose_says_what_to_give() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .arg("diagnose")
+        .current_dir(empty.path())
+        .env("XDG_CACHE_HOME", cache.path())
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nothing to diagnose"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_config_names_the_file_and_line() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.yaml");
+    std::fs::write(&config, "thresholds:\n  no_such_threshold: 3\n").expect("write");
+    let out =
+        doctor(&["diagnose", AUDIT_FIXTURES, "--config", config.to_str().expect("utf-8")], cache.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bad.yaml:2"), "{}", stderr(&out));
+}
+
+#[test]
+fn raw_files_are_ingested_once_and_the_second_run_reads_the_cache() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let first = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json"], cache.path());
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let stores: Vec<PathBuf> = std::fs::read_dir(cache.path().join("apiserver-doctor/stores"))
+        .expect("cache dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(stores.len(), 1, "{stores:?}");
+    assert!(stores[0].join("complete").is_file());
+    let marker = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).expect("mtime");
+    let data_files = |p: &Path| -> Vec<(PathBuf, std::time::SystemTime)> {
+        let mut v: Vec<_> = walk(p)
+            .into_iter()
+            .filter(|f| !f.ends_with("complete"))
+            .map(|f| (f.clone(), marker(&f)))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = data_files(&stores[0]);
+    let second = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json"], cache.path());
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(stdout(&first), stdout(&second));
+    // Nothing in the store was rewritten: the second run only read it.
+    assert_eq!(before, data_files(&stores[0]));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn json_report_has_the_documented_fields_and_every_audit_check_ran() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(report["schema_version"].as_u64(), Some(u64::from(findings::REPORT_SCHEMA_VERSION)));
+    let run: Vec<&str> =
+        report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    let audit: Vec<&str> = checks::AUDIT_CHECKS.iter().map(|c| c.info.code).collect();
+    assert_eq!(run, audit);
+    let items = report["findings"].as_array().expect("findings");
+    assert!(!items.is_empty());
+    for f in items {
+        for field in ["code", "severity", "title", "subject", "evidence", "remedies"] {
+            assert!(!f[field].is_null(), "finding without {field}: {f}");
+        }
+    }
+}
+
+#[test]
+fn fail_on_warning_turns_warnings_into_exit_1() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json"], cache.path());
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let worst = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["severity"].as_str())
+        .any(|s| s == "warning");
+    assert!(worst, "the fixtures have a warning (the evidence check): {}", stdout(&out));
+    let strict = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json", "--fail-on", "warning"], cache.path());
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+    assert_eq!(stdout(&out), stdout(&strict), "the exit code changes, not the report");
+}
+
+#[test]
+fn html_report_is_written_self_contained() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let html = dir.path().join("report.html");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--report", html.to_str().expect("utf-8")], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&html).expect("report written");
+    assert!(
+        text.starts_with("<!DOCTYPE html>") || text.starts_with("<!doctype html>"),
+        "{}",
+        &text[..40.min(text.len())]
+    );
+    assert!(text.contains("AUD009"));
+    assert!(!text.contains("http://") && !text.contains("https://cdn"), "no network fetches");
+    assert!(stdout(&out).contains("AUD009"), "the text report still goes to stdout");
+}
+
+#[test]
+fn metrics_findings_join_the_audit_findings_in_one_report() {
+    let Some(data) = shared_data("real/metrics/apiserver") else { return };
+    let cache = tempfile::tempdir().expect("tempdir");
+    let prom = data.join("real/metrics/apiserver/nri-kubernetes_k8s1_16_apiserver.prom");
+    let prom = prom.to_str().expect("utf-8");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--metrics", prom, "-o", "json"], cache.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let run: Vec<&str> =
+        report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    assert!(run.contains(&"AUD001") && run.contains(&"MET001"), "{run:?}");
+    let kinds: Vec<&str> =
+        report["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["kind"].as_str()).collect();
+    assert!(kinds.contains(&"audit") && kinds.contains(&"apiserver-metrics"), "{kinds:?}");
+    // The same findings as `apiserver-doctor metrics` on the file.
+    let alone = doctor(&["metrics", prom, "-o", "json"], cache.path());
+    let alone: serde_json::Value = serde_json::from_str(&stdout(&alone)).expect("json");
+    let codes = |r: &serde_json::Value, prefix: &str| -> Vec<String> {
+        let mut v: Vec<String> = r["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| Some(format!("{} {}", f["code"].as_str()?, f["title"].as_str()?)))
+            .filter(|c| c.starts_with(prefix))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(codes(&report, "MET"), codes(&alone, "MET"));
+    assert!(!codes(&alone, "MET").is_empty(), "the 1.16 dump has metrics findings");
+}
+
+#[test]
+fn metrics_alone_need_no_audit_log() {
+    let Some(data) = shared_data("real/metrics/apiserver") else { return };
+    let cache = tempfile::tempdir().expect("tempdir");
+    let prom = data.join("real/metrics/apiserver/nri-kubernetes_k8s1_16_apiserver.prom");
+    let out = doctor(&["diagnose", "--metrics", prom.to_str().expect("utf-8"), "-o", "json"], cache.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let run: Vec<&str> =
+        report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    assert!(!run.contains(&"AUD001") && run.contains(&"MET001"), "{run:?}");
+}
+
+/// Text output of `diagnose` on real files, with the cache in a fresh directory.
+fn diagnose_text(paths: &[&str]) -> String {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut args = vec!["diagnose"];
+    args.extend_from_slice(paths);
+    let out = doctor(&args, cache.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{paths:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+#[test]
+fn real_audit_fixtures_text_snapshot() {
+    insta::assert_snapshot!(diagnose_text(&[AUDIT_FIXTURES]));
+}
+
+#[test]
+fn real_azure_fixtures_markdown_snapshot() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", "crates/audit/tests/fixtures/azure", "-o", "markdown"], cache.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn shared_real_audit_and_azure_logs_text_snapshot() {
+    let Some(data) = shared_data("real/audit") else { return };
+    let cache = tempfile::tempdir().expect("tempdir");
+    // Run from the data directory with relative paths, so the report names the same paths on
+    // every machine.
+    let out = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(["diagnose", "real/audit", "real/azure"])
+        .current_dir(&data)
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("NO_COLOR", "1")
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .output()
+        .expect("runs");
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    insta::assert_snapshot!(stdout(&out));
+}
