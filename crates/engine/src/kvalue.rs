@@ -41,7 +41,7 @@ pub fn format_timespan(nanos: i64) -> String {
     }
     out.push_str(&format!("{h:02}:{m:02}:{s:02}"));
     if frac != 0 {
-        if frac % 100 == 0 {
+        if frac.is_multiple_of(100) {
             out.push_str(&format!(".{:07}", frac / 100));
         } else {
             out.push_str(&format!(".{frac:09}"));

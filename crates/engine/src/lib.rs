@@ -45,6 +45,9 @@ pub mod udf;
 pub use error::{EngineError, PlanError};
 pub use types::KType;
 
+/// The oldest and newest event times.
+pub type TimeRange = (DateTime<Utc>, DateTime<Utc>);
+
 /// What `now()` means in a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Now {
@@ -221,7 +224,7 @@ impl Engine {
     }
 
     /// The time range of the events (by `TimeGenerated`), or `None` when there are none.
-    pub fn time_range(&self) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, EngineError> {
+    pub fn time_range(&self) -> Result<Option<TimeRange>, EngineError> {
         plan::walk::time_range(self)
     }
 

@@ -80,8 +80,14 @@ pub fn resolve_now(engine: &Engine, now: Now) -> Result<DateTime<Utc>, EngineErr
     })
 }
 
+/// A planned query: the plan, its KQL columns, its `render`, and whether it reads `now()`.
+type Planned = (datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>, Option<RenderSpec>, bool);
+
+/// An aggregate's numeric input: the expression, its type, and how to convert the result back.
+type NumericInput = (DfExpr, KType, Option<fn(DfExpr) -> DfExpr>);
+
 /// The first and last `TimeGenerated` of the events.
-pub fn time_range(engine: &Engine) -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>, EngineError> {
+pub fn time_range(engine: &Engine) -> Result<Option<crate::TimeRange>, EngineError> {
     let t = coalesce(vec![
         crate::event::hcol(audit::col::TIME_GENERATED),
         crate::event::hcol(audit::col::STAGE_TIMESTAMP),
@@ -104,14 +110,7 @@ pub fn time_range(engine: &Engine) -> Result<Option<(DateTime<Utc>, DateTime<Utc
 }
 
 /// Plans a query: the final plan, its KQL columns, the render request and whether it read now().
-pub fn plan(
-    engine: &Engine,
-    source: &str,
-    now: DateTime<Utc>,
-) -> Result<
-    (datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>, Option<RenderSpec>, bool),
-    EngineError,
-> {
+pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned, EngineError> {
     let query = kql::parse(source).map_err(parse_error)?;
     let mut p = Planner {
         engine,
@@ -428,7 +427,7 @@ impl Planner<'_> {
 
     fn datatable(&mut self, d: &kql::Datatable) -> R<Rel> {
         let ncols = d.columns.len();
-        if ncols == 0 || d.values.len() % ncols != 0 {
+        if ncols == 0 || !d.values.len().is_multiple_of(ncols) {
             return Err(PlanError::at(
                 None,
                 "datatable: the number of values is not a multiple of the number of columns",
@@ -1202,7 +1201,7 @@ impl Planner<'_> {
                 Ok(Value::expr(call(&u.bag_keys, vec![to_json(&v)]), KType::Dynamic))
             }
             "pack" | "bag_pack" | "pack_dictionary" => {
-                if args.len() % 2 != 0 {
+                if !args.len().is_multiple_of(2) {
                     return Err(err(s, format!("{f}() takes key/value pairs")));
                 }
                 let mut a = Vec::new();
@@ -1229,7 +1228,7 @@ impl Planner<'_> {
                 value::iff(c, a, b).map(Value::Expr).map_err(|m| err(s, m))
             }
             "case" => {
-                if args.len() < 3 || args.len() % 2 == 0 {
+                if args.len() < 3 || args.len().is_multiple_of(2) {
                     return Err(err(s, "case() takes predicate/value pairs and an else value"));
                 }
                 // Fold from the else value backwards: case(p1, v1, p2, v2, e) = iff(p1, v1, iff(p2, v2, e)).
@@ -1720,7 +1719,7 @@ impl Planner<'_> {
             let v = arg(p, i)?;
             as_bool(v, args[i].span)
         };
-        let numeric_input = |v: Value| -> (DfExpr, KType, Option<fn(DfExpr) -> DfExpr>) {
+        let numeric_input = |v: Value| -> NumericInput {
             match v.ty() {
                 KType::DateTime | KType::DynNative(Native::DateTime) => (
                     value::nanos(texpr(v).expr),

@@ -369,7 +369,7 @@ pub fn strcat_array(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue
 /// `kql_pack(key1, json1, key2, json2, …)`: a JSON object from constant keys and JSON-text
 /// values; null values are left out (as the API server leaves out empty fields).
 pub fn pack(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return exec_err!("pack needs key/value pairs");
     }
     let n = rows_for(args, rows);
