@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod event;
+pub mod ingest;
 mod raw;
 pub mod read;
 pub mod schema;

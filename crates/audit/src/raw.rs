@@ -16,7 +16,8 @@ use crate::InputFormat;
 use crate::batch::CanonicalBuilder;
 use crate::timestamp::parse_nanos;
 
-/// A JSON string that borrows from the input when it has no escapes.
+/// A JSON string that borrows from the input when it has no escapes (a number or boolean
+/// found where a string belongs is kept as its text).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 
@@ -43,8 +44,22 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
                 Ok(Str(Cow::Owned(v)))
             }
+            // YAML writes `name: 1234` and `resourceVersion: 42` unquoted: a scalar where a
+            // string belongs is read as its text rather than losing the event.
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
         }
-        d.deserialize_str(V)
+        d.deserialize_any(V)
     }
 }
 
@@ -212,6 +227,9 @@ pub(crate) struct RowOrigin<'a> {
     pub(crate) azure_category: Option<&'a str>,
     pub(crate) cluster_resource_id: Option<&'a str>,
     pub(crate) apiserver_pod: Option<&'a str>,
+    /// The enclosing `EventList`'s `apiVersion`, for items that carry none (the webhook
+    /// backend writes it once, on the list).
+    pub(crate) list_api_version: Option<&'a str>,
 }
 
 /// Why one event could not be turned into a row.
@@ -341,7 +359,7 @@ impl CanonicalBuilder {
         self.request_object.append_option(e.request_object.as_ref().and_then(Body::stored));
         self.response_object.append_option(e.response_object.as_ref().and_then(Body::stored));
         // The owned model defaults a missing apiVersion to v1; do the same so rows match.
-        match e.api_version.as_ref().map(Str::as_str) {
+        match e.api_version.as_ref().map(Str::as_str).or(origin.list_api_version) {
             None => self.event_api_version.append_value("audit.k8s.io/v1"),
             Some("") => self.event_api_version.append_null(),
             Some(v) => self.event_api_version.append_value(v),

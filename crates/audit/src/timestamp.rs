@@ -3,6 +3,10 @@
 //! Accepted: `YYYY-MM-DD` then `T`, `t` or a space, `HH:MM:SS`, 0 to 9 fractional digits
 //! (more are truncated), then `Z`, `z`, `±HH:MM`, `±HHMM` or nothing (read as UTC: Panther
 //! and some CSV exports drop the zone). Azure writes 7 fractional digits, the apiserver 6.
+//!
+//! Also accepted, as UTC: the Azure portal's display form `M/D/YYYY, h:mm:ss[.fff] AM`, which
+//! its CSV export writes in columns named like `TimeGenerated [UTC]`. Only the US order with
+//! AM/PM is read; a day-first form cannot be told apart from it and is rejected.
 
 /// Why a timestamp string could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +19,10 @@ pub struct BadTimestamp;
 pub fn parse_nanos(s: &str) -> Result<Option<i64>, BadTimestamp> {
     let b = s.trim().as_bytes();
     if b.len() < 19 {
-        return Err(BadTimestamp);
+        return parse_portal(b);
+    }
+    if b[4] != b'-' {
+        return parse_portal(b);
     }
     let year = digits(b, 0, 4)? as i64;
     expect(b, 4, b'-')?;
@@ -82,6 +89,82 @@ pub fn parse_nanos(s: &str) -> Result<Option<i64>, BadTimestamp> {
     let secs =
         days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second) - offset_seconds;
     Ok(secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(nanos)))
+}
+
+/// `M/D/YYYY, h:mm:ss[.fff] AM|PM` (comma optional), UTC.
+fn parse_portal(b: &[u8]) -> Result<Option<i64>, BadTimestamp> {
+    let mut i = 0;
+    let month = var_digits(b, &mut i, 1, 2)?;
+    expect(b, i, b'/')?;
+    i += 1;
+    let day = var_digits(b, &mut i, 1, 2)?;
+    expect(b, i, b'/')?;
+    i += 1;
+    let year = i64::from(var_digits(b, &mut i, 4, 4)?);
+    if b.get(i) == Some(&b',') {
+        i += 1;
+    }
+    let spaces = i;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    if i == spaces {
+        return Err(BadTimestamp);
+    }
+    let hour12 = var_digits(b, &mut i, 1, 2)?;
+    expect(b, i, b':')?;
+    i += 1;
+    let minute = var_digits(b, &mut i, 2, 2)?;
+    expect(b, i, b':')?;
+    i += 1;
+    let second = var_digits(b, &mut i, 2, 2)?;
+    let mut nanos: i64 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        let mut scale = 100_000_000i64;
+        while i < b.len() && b[i].is_ascii_digit() {
+            nanos += i64::from(b[i] - b'0') * scale;
+            scale /= 10;
+            i += 1;
+        }
+        if i == start || i - start > 9 {
+            return Err(BadTimestamp);
+        }
+    }
+    let spaces = i;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let pm = match b.get(i..) {
+        Some(x) if i > spaces && x.eq_ignore_ascii_case(b"AM") => false,
+        Some(x) if i > spaces && x.eq_ignore_ascii_case(b"PM") => true,
+        _ => return Err(BadTimestamp),
+    };
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return Err(BadTimestamp);
+    }
+    if !(1..=12).contains(&hour12) || minute > 59 || second > 59 {
+        return Err(BadTimestamp);
+    }
+    let hour = hour12 % 12 + if pm { 12 } else { 0 };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
+    Ok(secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(nanos)))
+}
+
+/// Reads `min..=max` ASCII digits at `*i`, advancing it.
+fn var_digits(b: &[u8], i: &mut usize, min: usize, max: usize) -> Result<u32, BadTimestamp> {
+    let start = *i;
+    let mut v = 0u32;
+    while *i < b.len() && *i - start < max && b[*i].is_ascii_digit() {
+        v = v * 10 + u32::from(b[*i] - b'0');
+        *i += 1;
+    }
+    if *i - start < min || b.get(*i).is_some_and(u8::is_ascii_digit) {
+        return Err(BadTimestamp);
+    }
+    Ok(v)
 }
 
 fn expect(b: &[u8], i: usize, c: u8) -> Result<(), BadTimestamp> {
@@ -180,6 +263,34 @@ mod tests {
             "２０２４-01-01T00:00:00Z",
         ] {
             assert_eq!(parse_nanos(s), Err(BadTimestamp), "{s}");
+        }
+    }
+
+    #[test]
+    fn azure_portal_display_form_reads_as_utc() {
+        for (portal, iso) in [
+            ("1/2/2024, 10:00:00.000 AM", "2024-01-02T10:00:00Z"),
+            ("1/2/2024, 12:00:00.000 AM", "2024-01-02T00:00:00Z"),
+            ("1/2/2024, 12:30:05.123 PM", "2024-01-02T12:30:05.123Z"),
+            ("12/31/2023, 11:59:59.999 PM", "2023-12-31T23:59:59.999Z"),
+            ("2/29/2024 1:02:03 pm", "2024-02-29T13:02:03Z"),
+            ("11/29/2022, 9:09:04.3812345 AM", "2022-11-29T09:09:04.3812345Z"),
+        ] {
+            assert_eq!(parse_nanos(portal), Ok(Some(chrono_nanos(iso))), "{portal}");
+        }
+        for bad in [
+            "13/2/2024, 10:00:00.000 AM",
+            "2/30/2024, 10:00:00 AM",
+            "1/2/2024, 13:00:00 PM",
+            "1/2/2024, 0:00:00 AM",
+            "1/2/2024, 10:00:00",
+            "1/2/24, 10:00:00 AM",
+            "1/2/2024,10:00:00 AM",
+            "1/2/2024, 10:00:00 AMX",
+            "1/2/2024, 10:00:00.1234567890 AM",
+            "01/002/2024, 10:00:00 AM",
+        ] {
+            assert_eq!(parse_nanos(bad), Err(BadTimestamp), "{bad}");
         }
     }
 

@@ -296,3 +296,82 @@ fn events_without_timestamps_are_kept_and_counted() {
     assert_eq!((f.events, f.without_timestamps, b.num_rows()), (1, 1, 1));
     assert!(b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").is_null(0));
 }
+
+#[test]
+fn azure_portal_csv_display_dates_are_read_as_utc() {
+    let csv_field = format!("\"{}\"", EVENT.replace('"', "\"\""));
+    let csv = format!(
+        "TimeGenerated [UTC],Category,log_s,pod_s\n\"1/2/2024, 10:00:02.123 PM\",kube-audit,{csv_field},kube-apiserver-2\n"
+    );
+    let (f, b) = read("portal.csv", csv.as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 0), "{:?}", f.examples);
+    let tg = b
+        .column_by_name(col::TIME_GENERATED)
+        .expect("tg")
+        .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+    let want = chrono::DateTime::parse_from_rfc3339("2024-01-02T22:00:02.123Z").expect("iso");
+    assert_eq!(Some(tg.value(0)), want.timestamp_nanos_opt());
+
+    // AKSAudit export: the event's own times in display form too.
+    let aks = "TimeGenerated [UTC],AuditId,Verb,RequestUri,Stage,RequestReceivedTime [UTC],StageReceivedTime [UTC],Type\n\
+               \"3/4/2024, 1:02:03.500 AM\",a1,get,/api/v1/pods,ResponseComplete,\"3/4/2024, 1:02:03.000 AM\",\"3/4/2024, 1:02:03.250 AM\",AKSAudit\n";
+    let (f, b) = read("aks-portal.csv", aks.as_bytes());
+    assert_eq!((f.format(), f.events, f.skipped), (Some(InputFormat::AksAuditCsv), 1, 0), "{:?}", f.examples);
+    let st = b
+        .column_by_name(col::STAGE_TIMESTAMP)
+        .expect("st")
+        .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+    let want = chrono::DateTime::parse_from_rfc3339("2024-03-04T01:02:03.25Z").expect("iso");
+    assert_eq!(Some(st.value(0)), want.timestamp_nanos_opt());
+}
+
+#[test]
+fn yaml_unquoted_numbers_in_string_fields_are_kept_as_text() {
+    let yaml = "kind: Event\napiVersion: audit.k8s.io/v1\nlevel: Metadata\nauditID: 1234\nstage: ResponseComplete\n\
+                requestURI: /api/v1/namespaces/7/configmaps/42\nverb: get\nuser:\n  username: 1001\n  groups: [100, true]\n\
+                objectRef:\n  resource: configmaps\n  namespace: 7\n  name: 42\n  resourceVersion: 987654\n\
+                responseStatus:\n  code: 200\nstageTimestamp: 2024-01-01T10:00:00.5Z\n\
+                annotations:\n  authorization.k8s.io/decision: allow\n  example.com/count: 3\n";
+    let (f, b) = read("event.yaml", yaml.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::Yaml), 1, 0), "{:?}", f.examples);
+    assert_eq!(strings(&b, col::AUDIT_ID)[0].as_deref(), Some("1234"));
+    assert_eq!(strings(&b, col::USER_USERNAME)[0].as_deref(), Some("1001"));
+    assert_eq!(strings(&b, col::OBJECT_NAMESPACE)[0].as_deref(), Some("7"));
+    assert_eq!(strings(&b, col::OBJECT_NAME)[0].as_deref(), Some("42"));
+    assert_eq!(strings(&b, col::OBJECT_RESOURCE_VERSION)[0].as_deref(), Some("987654"));
+    let groups = b.column_by_name(col::USER_GROUPS).expect("groups").as_list::<i32>();
+    let g = groups.value(0);
+    let g = g.as_string::<i32>();
+    assert_eq!((g.value(0), g.value(1)), ("100", "true"));
+    let code =
+        b.column_by_name(col::RESPONSE_CODE).expect("code").as_primitive::<arrow::datatypes::Int32Type>();
+    assert_eq!(code.value(0), 200);
+    let anns = b.column_by_name(col::ANNOTATIONS).expect("annotations").as_map();
+    let values = anns.values().as_string::<i32>();
+    assert_eq!(values.value(1), "3");
+}
+
+#[test]
+fn eventlist_items_take_the_lists_api_version() {
+    // The webhook backend writes apiVersion on the list only, as in the real EventList file.
+    let item = r#"{"level":"Metadata","auditID":"b1","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"u"},"stageTimestamp":"2024-01-01T10:00:00Z"}"#;
+    let line = format!(
+        r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1beta1","metadata":{{}},"items":[{item},{item}]}}"#
+    );
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&line).expect("json"))
+            .expect("pretty");
+    for (name, text) in [("list.jsonl", line.clone()), ("list.json", pretty)] {
+        let (f, b) = read(name, text.as_bytes());
+        assert_eq!((f.format(), f.events), (Some(InputFormat::EventList), 2), "{name}");
+        assert_eq!(
+            strings(&b, col::EVENT_API_VERSION),
+            vec![Some("audit.k8s.io/v1beta1".to_owned()); 2],
+            "{name}"
+        );
+    }
+    // An item's own apiVersion wins.
+    let own = line.replacen(r#"{"level""#, r#"{"apiVersion":"audit.k8s.io/v1","level""#, 1);
+    let (_, b) = read("own.jsonl", own.as_bytes());
+    assert_eq!(strings(&b, col::EVENT_API_VERSION)[0].as_deref(), Some("audit.k8s.io/v1"));
+}

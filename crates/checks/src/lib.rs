@@ -30,8 +30,86 @@ pub use config::{Config, ConfigError};
 pub use registry::{AUDIT_CHECKS, checks_markdown, explain, find, registry};
 pub use table::{Cell, ResultTable};
 
-use findings::{Overview, sort_findings};
+use chrono::{DateTime, Utc};
+use findings::{Overview, Thresholds, TimeRange, sort_findings};
 use remedy::KubernetesVersion;
+
+/// Where the window analysed ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WindowEnd {
+    /// At the newest event (`--now latest`, the default for files).
+    #[default]
+    Latest,
+    /// At a given instant (`--now TIME`).
+    At(DateTime<Utc>),
+}
+
+/// What `diagnose` asks of the audit checks.
+#[derive(Debug, Clone, Default)]
+pub struct AuditRequest {
+    /// The end of the window.
+    pub now: WindowEnd,
+    /// How far back from the end (`--since`); `None` means from the first event.
+    pub since: Option<chrono::Duration>,
+    /// Thresholds in force.
+    pub thresholds: Thresholds,
+    /// The cluster's version when the user gave it.
+    pub kubernetes_version: Option<KubernetesVersion>,
+}
+
+/// The audit checks' results with what they were run on.
+#[derive(Debug, Clone)]
+pub struct AuditDiagnosis {
+    /// Findings, overview and checks run.
+    pub outcome: AuditOutcome,
+    /// The window analysed.
+    pub window: TimeRange,
+    /// What the whole log holds.
+    pub profile: aud009_evidence::DataProfile,
+    /// The Kubernetes version used for remedies, and where it came from.
+    pub kubernetes_version: (KubernetesVersion, VersionSource),
+}
+
+/// Resolves the window from the data and the request, then runs every audit check.
+pub fn diagnose_audit(
+    runner: &dyn QueryRunner,
+    request: &AuditRequest,
+) -> Result<AuditDiagnosis, CheckError> {
+    let table = "AKSAudit";
+    let profile = aud009_evidence::profile(table, runner)?;
+    let end = match (request.now, profile.range) {
+        (WindowEnd::At(t), _) => t,
+        (WindowEnd::Latest, Some(r)) => r.end,
+        (WindowEnd::Latest, None) => DateTime::<Utc>::UNIX_EPOCH,
+    };
+    let start = match (request.since, profile.range) {
+        (Some(since), _) => end - since,
+        (None, Some(r)) => r.start.min(end),
+        (None, None) => end,
+    };
+    let mut ctx = AuditContext::new(TimeRange { start, end });
+    ctx.table = table.to_owned();
+    ctx.thresholds = request.thresholds.clone();
+    match request.kubernetes_version {
+        Some(v) => {
+            ctx.kubernetes_version = v;
+            ctx.version_source = VersionSource::Given;
+        }
+        None => {
+            if let Some(v) = detect_version(&ctx, runner) {
+                ctx.kubernetes_version = v;
+                ctx.version_source = VersionSource::Data;
+            }
+        }
+    }
+    let outcome = run_audit_checks(&ctx, runner);
+    Ok(AuditDiagnosis {
+        outcome,
+        window: ctx.window,
+        profile,
+        kubernetes_version: (ctx.kubernetes_version, ctx.version_source),
+    })
+}
 
 /// Runs every audit check in registry order. A check whose query fails is reported as an info
 /// finding saying so; the others still run. The top offender's finding gets the throttling

@@ -1,12 +1,318 @@
-//! `apiserver-doctor diagnose`.
+//! `apiserver-doctor diagnose`: name who hurts the control plane, with evidence and fixes.
 
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
+use checks::{AuditRequest, Config, WindowEnd};
+use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report, Severity};
+use remedy::KubernetesVersion;
 
 /// Arguments of `apiserver-doctor diagnose`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Audit logs: files or directories, any format ingest reads (`.gz`, `.zst` too). They are
+    /// ingested into a cache keyed by the files, so a second run is fast. Without paths, the
+    /// store (`--store`) is diagnosed.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Diagnose this store instead of files (default: `APISERVER_DOCTOR_STORE`, else
+    /// `./apiserver-doctor-store`).
+    #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+    pub store: Option<PathBuf>,
+    /// End of the window analysed: `latest` (the newest event) or a time (RFC 3339).
+    #[arg(long, value_name = "TIME|latest", default_value = "latest")]
+    pub now: String,
+    /// Length of the window, back from `--now` (e.g. `1h`, `30m`, `1h30m`, `2d`); default: from
+    /// the first event.
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Also write the self-contained HTML report to this file.
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Output on stdout: `text`, `json` or `markdown`.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "text")]
+    pub output: String,
+    /// Exit with code 1 when a finding is at least this severe: `warning` or `critical`.
+    #[arg(long, value_name = "SEVERITY", default_value = "critical")]
+    pub fail_on: String,
+    /// YAML file overriding thresholds by name and the Kubernetes version (see docs/checks.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub metrics: Vec<PathBuf>,
+    /// A live etcd to add to the diagnosis: client URLs of its members, comma-separated
+    /// (read-only: status, alarms, /metrics and a paginated key scan, as `apiserver-doctor etcd`).
+    #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',')]
+    pub etcd: Vec<String>,
+    /// CA bundle to verify the etcd members' certificates.
+    #[arg(long, value_name = "FILE", requires = "etcd")]
+    pub etcd_cacert: Option<PathBuf>,
+    /// Client certificate for etcd (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["etcd", "etcd_key"])]
+    pub etcd_cert: Option<PathBuf>,
+    /// Client key for etcd (PEM).
+    #[arg(long, value_name = "FILE", requires_all = ["etcd", "etcd_cert"])]
+    pub etcd_key: Option<PathBuf>,
+    /// The cluster's Kubernetes version, for the API versions of generated remedies (default:
+    /// the version seen in the data, else 1.29).
+    #[arg(long, value_name = "VERSION")]
+    pub kubernetes_version: Option<String>,
+}
+
+/// `--fail-on`.
+fn fail_on(s: &str) -> anyhow::Result<Severity> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "warning" => Ok(Severity::Warning),
+        "critical" => Ok(Severity::Critical),
+        other => anyhow::bail!("--fail-on: expected warning or critical, got {other:?}"),
+    }
+}
+
+/// Parses `--since`: whole numbers with units `d`, `h`, `m`, `s`, `ms`, concatenated.
+pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let mut total = chrono::Duration::zero();
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.chars().take_while(char::is_ascii_alphabetic).count();
+        let part = match &rest[..unit_len] {
+            "d" => chrono::Duration::try_days(n)?,
+            "h" => chrono::Duration::try_hours(n)?,
+            "m" => chrono::Duration::try_minutes(n)?,
+            "s" => chrono::Duration::try_seconds(n)?,
+            "ms" => chrono::Duration::try_milliseconds(n)?,
+            _ => return None,
+        };
+        total = total.checked_add(&part)?;
+        rest = &rest[unit_len..];
+    }
+    (total > chrono::Duration::zero()).then_some(total)
+}
+
+/// Parses `--now`: `latest` or an RFC 3339 time.
+fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("latest") {
+        return Ok(WindowEnd::Latest);
+    }
+    match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(t) => Ok(WindowEnd::At(t.with_timezone(&chrono::Utc))),
+        Err(_) => {
+            anyhow::bail!("--now: expected `latest` or a time such as 2024-05-01T10:00:00Z, got {text:?}")
+        }
+    }
+}
+
+/// Everything resolved from the arguments before any work starts (usage errors first).
+struct Plan {
+    format: report::Format,
+    fail_on: Severity,
+    request: AuditRequest,
+}
+
+fn plan(args: &Args) -> anyhow::Result<Plan> {
+    let format: report::Format = args.output.parse()?;
+    if format == report::Format::Html {
+        anyhow::bail!("-o html is not a terminal format: use --report FILE.html");
+    }
+    let mut request = AuditRequest { now: window_end(&args.now)?, ..AuditRequest::default() };
+    if let Some(since) = &args.since {
+        request.since = Some(parse_duration(since).with_context(|| {
+            format!("--since: expected a duration such as 1h, 30m or 1h30m, got {since:?}")
+        })?);
+    }
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--config: cannot read {}", path.display()))?;
+        let config = Config::parse(&text, &path.display().to_string())?;
+        request.thresholds = config.thresholds;
+        request.kubernetes_version = config.kubernetes_version;
+    }
+    if let Some(v) = &args.kubernetes_version {
+        request.kubernetes_version = Some(v.parse::<KubernetesVersion>().context("--kubernetes-version")?);
+    }
+    Ok(Plan { format, fail_on: fail_on(&args.fail_on)?, request })
+}
+
+/// Where the audit events come from.
+enum AuditSource {
+    /// Raw files, ingested into the cache.
+    Files(Vec<PathBuf>),
+    /// An ingested store.
+    Store(PathBuf),
+}
+
+/// The audit source the arguments name: files, `--store`, `APISERVER_DOCTOR_STORE`, or
+/// `./apiserver-doctor-store` when nothing else (no metrics, no etcd) is given.
+fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
+    if !args.paths.is_empty() {
+        return Ok(Some(AuditSource::Files(args.paths.clone())));
+    }
+    if let Some(store) = &args.store {
+        return Ok(Some(AuditSource::Store(store.clone())));
+    }
+    if let Some(env) = std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()) {
+        return Ok(Some(AuditSource::Store(PathBuf::from(env))));
+    }
+    if !args.metrics.is_empty() || !args.etcd.is_empty() {
+        return Ok(None);
+    }
+    let default = PathBuf::from("apiserver-doctor-store");
+    if !default.exists() {
+        anyhow::bail!(
+            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE... or --etcd URL \
+             (no ./apiserver-doctor-store here)"
+        );
+    }
+    Ok(Some(AuditSource::Store(default)))
+}
 
 /// Runs `apiserver-doctor diagnose`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`diagnose` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let plan = plan(&args)?;
+    let source = audit_source(&args)?;
+    // Metrics files are read before the (slower) audit work, so a bad file fails fast.
+    let snapshots = if args.metrics.is_empty() {
+        Vec::new()
+    } else {
+        let sources: Vec<String> = args.metrics.iter().map(|p| p.display().to_string()).collect();
+        super::metrics::load_all(&sources)?
+    };
+    let mut report = match source {
+        Some(AuditSource::Files(paths)) => {
+            let first = paths.first().cloned().unwrap_or_default();
+            diagnose_store(&first, &plan.request, &mut [])?
+        }
+        Some(AuditSource::Store(dir)) => {
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "--store {}: no such directory (create one with `apiserver-doctor ingest`)",
+                    dir.display()
+                );
+            }
+            let mut inputs = vec![input_summary("audit", &dir.display().to_string())];
+            diagnose_store(&dir, &plan.request, &mut inputs)?
+        }
+        None => empty_report(),
+    };
+    if !snapshots.is_empty() {
+        add_metrics(&mut report, &snapshots, &plan.request.thresholds);
+    }
+    if !args.etcd.is_empty() {
+        let options = etcd::CollectOptions {
+            endpoints: args.etcd.clone(),
+            tls: etcd::TlsFiles {
+                cacert: args.etcd_cacert.clone(),
+                cert: args.etcd_cert.clone(),
+                key: args.etcd_key.clone(),
+            },
+            ..etcd::CollectOptions::default()
+        };
+        let evidence = etcd::collect(&options).with_context(|| format!("--etcd {}", args.etcd.join(",")))?;
+        add_report(&mut report, etcd::report::live_report(&evidence, &plan.request.thresholds));
+    }
+    findings::sort_findings(&mut report.findings);
+    write_outputs(&report, plan.format, args.report.as_deref())?;
+    Ok(exit_code(&report, plan.fail_on))
+}
+
+/// A report with no audit part, for diagnoses of metrics and etcd only.
+fn empty_report() -> Report {
+    Report {
+        schema_version: REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        window: None,
+        inputs: Vec::new(),
+        overview: Default::default(),
+        findings: Vec::new(),
+        checks_run: Vec::new(),
+    }
+}
+
+/// Adds the metrics (`MET…`) and etcd-metrics (`ETC…`) findings of scrapes to `report`.
+pub fn add_metrics(report: &mut Report, snapshots: &[metrics::Snapshot], thresholds: &findings::Thresholds) {
+    add_report(report, etcd::report::scrapes_report(snapshots, None, thresholds));
+}
+
+/// Merges another report's inputs, findings and checks into `report` (checks run once each).
+fn add_report(report: &mut Report, other: Report) {
+    report.inputs.extend(other.inputs);
+    report.findings.extend(other.findings);
+    for code in other.checks_run {
+        if !report.checks_run.contains(&code) {
+            report.checks_run.push(code);
+        }
+    }
+}
+
+fn input_summary(kind: &str, source: &str) -> InputSummary {
+    InputSummary { kind: kind.to_owned(), source: source.to_owned(), records: 0, skipped: 0, detected: None }
+}
+
+/// Diagnoses the audit events of a store into a report.
+///
+/// The audit checks run on the query engine (`crates/engine`), which this build does not have
+/// yet: until it lands, audit logs are refused with a message saying so.
+pub fn diagnose_store(
+    store: &Path,
+    _request: &AuditRequest,
+    _inputs: &mut [InputSummary],
+) -> anyhow::Result<Report> {
+    anyhow::bail!(
+        "{}: diagnosing audit logs needs the query engine, which is not in this build yet; \
+         use --metrics FILE... and --etcd URL meanwhile",
+        store.display()
+    )
+}
+
+/// Writes the report to stdout in `format`, and as HTML to `html` when given.
+pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = html {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("--report: cannot create {}", path.display()))?,
+        );
+        report::render_html(report, &mut file).with_context(|| format!("writing {}", path.display()))?;
+        file.flush().with_context(|| format!("writing {}", path.display()))?;
+    }
+    let stdout = std::io::stdout();
+    let color = report::use_color(stdout.is_terminal(), std::env::var_os("NO_COLOR").as_deref());
+    let mut out = stdout.lock();
+    report::render(
+        report,
+        format,
+        &mut out,
+        &report::TextOptions { color, ..report::TextOptions::default() },
+    )?;
+    out.flush()?;
+    Ok(())
+}
+
+/// 0 when no finding reaches `fail_on`, 1 otherwise.
+pub fn exit_code(report: &Report, fail_on: Severity) -> ExitCode {
+    if report.worst().is_some_and(|w| w >= fail_on) { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h"), chrono::Duration::try_hours(1));
+        assert_eq!(parse_duration("1h30m"), chrono::Duration::try_minutes(90));
+        assert_eq!(parse_duration("2d"), chrono::Duration::try_days(2));
+        assert_eq!(parse_duration("500ms"), chrono::Duration::try_milliseconds(500));
+        for bad in ["", "h", "1", "1x", "-1h", "0s", "1h 30m"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
 }

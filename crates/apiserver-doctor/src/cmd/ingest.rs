@@ -1,12 +1,217 @@
-//! `apiserver-doctor ingest`.
+//! `apiserver-doctor ingest`: audit logs in any format into the store.
 
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use audit::ingest::{IngestError, IngestOptions, IngestReport, ingest};
+use audit::read::{FileSummary, ReadOptions, list_inputs};
+
+use super::StoreArg;
 
 /// Arguments of `apiserver-doctor ingest`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Audit log files or directories (read recursively); `-` reads stdin. Formats are detected
+    /// from content; `.gz` and `.zst` are decompressed transparently.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Any malformed record fails the run (exit code 2) and nothing of it is written.
+    #[arg(long)]
+    pub strict: bool,
+    /// Keep request and response bodies (they can hold Secrets).
+    #[arg(long)]
+    pub keep_bodies: bool,
+    /// No progress bar and no per-file lines; warnings and the final line only.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Read files again even when the manifest says they were ingested unchanged.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Files shown one per line before the rest are summarised.
+const MAX_FILE_LINES: usize = 50;
 
 /// Runs `apiserver-doctor ingest`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`ingest` is not implemented yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let store_dir = args.store.store.clone();
+    let progress_bytes = Arc::new(AtomicU64::new(0));
+    let progress_events = Arc::new(AtomicU64::new(0));
+    let opts = IngestOptions {
+        read: ReadOptions {
+            keep_bodies: args.keep_bodies,
+            strict: args.strict,
+            progress: Some(progress_bytes.clone()),
+            ..ReadOptions::default()
+        },
+        force: args.force,
+        events: Some(progress_events.clone()),
+        ..IngestOptions::default()
+    };
+    let ticker = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        // Stdin has no size: the bar then shows bytes and rates without a total or ETA.
+        let total = if args.paths.iter().any(|p| p.as_os_str() == "-") {
+            None
+        } else {
+            list_inputs(&args.paths)
+                .map(|inputs| inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum())
+                .ok()
+        };
+        Ticker::start(total, progress_bytes.clone(), progress_events.clone())
+    });
+    let result = ingest(&store_dir, &args.paths, &opts);
+    if let Some(t) = ticker {
+        t.finish();
+    }
+    let report = match result {
+        Ok(r) => r,
+        Err(e @ IngestError::Strict { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut out = std::io::stdout().lock();
+    render(&mut out, &args, &store_dir, &report, started.elapsed())?;
+    let mut err = std::io::stderr().lock();
+    warnings(&mut err, &report.files)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn render(
+    out: &mut dyn Write,
+    args: &Args,
+    store: &std::path::Path,
+    report: &IngestReport,
+    elapsed: Duration,
+) -> std::io::Result<()> {
+    let files = &report.files;
+    if !args.quiet {
+        for f in files.iter().take(MAX_FILE_LINES) {
+            writeln!(out, "{}", file_line(f))?;
+        }
+        if files.len() > MAX_FILE_LINES {
+            writeln!(out, "… and {} more files", files.len() - MAX_FILE_LINES)?;
+        }
+        for a in report.unchanged.iter().take(MAX_FILE_LINES) {
+            writeln!(out, "{a}: already ingested, unchanged (use --force to read it again)")?;
+        }
+    }
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    writeln!(
+        out,
+        "ingested {} events into {} ({} read from {} files, {} duplicates dropped) in {:.1} s, {:.0} MB/s",
+        report.kept,
+        store.display(),
+        report.events(),
+        files.len(),
+        report.duplicates,
+        elapsed.as_secs_f64(),
+        report.bytes() as f64 / 1e6 / secs
+    )
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn file_line(f: &FileSummary) -> String {
+    if let Some(why) = &f.not_audit {
+        return format!("{}: {why}", f.file);
+    }
+    let mut formats: Vec<String> = f.formats.keys().map(|k| k.name().to_owned()).collect();
+    if formats.is_empty() {
+        formats.push("no events".to_owned());
+    }
+    let mut line = format!("{}: {}", f.file, formats.join(" + "));
+    if let Some(c) = f.container {
+        line.push_str(&format!(" ({}", c.name()));
+        if f.compression != audit::read::Compression::None {
+            line.push_str(&format!(", {:?}", f.compression).to_lowercase());
+        }
+        line.push(')');
+    }
+    line.push_str(&format!(", {}", plural(f.events, "event", "events")));
+    if f.skipped > 0 {
+        line.push_str(&format!(", {} skipped", f.skipped));
+    }
+    line
+}
+
+fn warnings(err: &mut dyn Write, files: &[FileSummary]) -> std::io::Result<()> {
+    let skipped: u64 = files.iter().map(|f| f.skipped).sum();
+    if skipped > 0 {
+        writeln!(err, "warning: {} skipped (the rest was ingested):", plural(skipped, "record", "records"))?;
+        for f in files.iter().filter(|f| f.skipped > 0) {
+            for ex in &f.examples {
+                writeln!(err, "  {ex}")?;
+            }
+            let shown = f.examples.len() as u64;
+            if f.skipped > shown {
+                writeln!(err, "  {}: … and {} more", f.file, f.skipped - shown)?;
+            }
+        }
+    }
+    let not_audit: Vec<&FileSummary> = files.iter().filter(|f| f.not_audit.is_some()).collect();
+    if !not_audit.is_empty() {
+        writeln!(err, "warning: {} not read:", plural(not_audit.len() as u64, "file", "files"))?;
+        for f in not_audit {
+            writeln!(err, "  {}: {}", f.file, f.not_audit.as_deref().unwrap_or_default())?;
+        }
+    }
+    let without: u64 = files.iter().map(|f| f.without_timestamps).sum();
+    if without > 0 {
+        writeln!(
+            err,
+            "warning: {} without timestamps, kept with null times",
+            plural(without, "event", "events")
+        )?;
+    }
+    Ok(())
+}
+
+/// The progress bar, redrawn from the shared counters by its own thread.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Ticker {
+    fn start(total: Option<u64>, bytes: Arc<AtomicU64>, events: Arc<AtomicU64>) -> Ticker {
+        let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
+        let template = if total.is_some() {
+            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}"
+        } else {
+            "{spinner} {binary_bytes} {binary_bytes_per_sec} {msg}"
+        };
+        let style = indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let start = Instant::now();
+            while !stop2.load(Ordering::Relaxed) {
+                let e = events.load(Ordering::Relaxed);
+                bar.set_position(bytes.load(Ordering::Relaxed));
+                let rate = e as f64 / start.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!("{e} events, {rate:.0} events/s"));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        Ticker { stop, handle }
+    }
+
+    fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.handle.join();
+    }
 }

@@ -39,6 +39,8 @@ struct State<'s> {
     sink: &'s mut dyn BatchSink,
     opts: &'s ReadOptions,
     item: u64,
+    /// The `apiVersion` of the `EventList` being streamed, for items that carry none.
+    list_api_version: Option<String>,
     /// A sink or strict-mode error that stopped the parse.
     stop: Option<ReadError>,
 }
@@ -58,7 +60,11 @@ impl State<'_> {
         self.item += 1;
         let result = match list {
             List::TopArray => self.c.value_record(v),
-            List::Items => self.c.event_value(&v, InputFormat::EventList, &RowOrigin::default()),
+            List::Items => {
+                let origin =
+                    RowOrigin { list_api_version: self.list_api_version.as_deref(), ..RowOrigin::default() };
+                self.c.event_value(&v, InputFormat::EventList, &origin)
+            }
             List::Records => match &v {
                 Value::Object(m) => self.c.diagnostic_record(m),
                 _ => Err((SkipKind::InvalidField, "expected a diagnostic record object".to_owned())),
@@ -184,6 +190,9 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 }
                 None => {
                     let v: Value = map.next_value()?;
+                    if key == "apiVersion" {
+                        self.0.list_api_version = v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+                    }
                     rest.insert(key, v);
                 }
             }
@@ -224,10 +233,12 @@ pub(super) fn read_document(
         sink,
         opts,
         item: 0,
+        list_api_version: None,
         stop: None,
     };
     let mut de = serde_json::Deserializer::from_reader(tracking);
     loop {
+        state.list_api_version = None;
         let result = TopSeed(&mut state).deserialize(&mut de);
         match result {
             Ok(top) => {

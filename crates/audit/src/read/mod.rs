@@ -259,3 +259,33 @@ fn flush(
     }
     Ok(())
 }
+
+/// The fuzz property, shared by `fuzz/fuzz_targets/read.rs` and the corpus replay test:
+/// reading `data` (with and without bodies, with tiny chunks so chunk boundaries move) never
+/// panics, and the rows handed to the sink are exactly the events the summary counts.
+#[doc(hidden)]
+pub fn fuzz_check(data: &[u8]) {
+    for keep_bodies in [false, true] {
+        let opts = ReadOptions {
+            keep_bodies,
+            chunk_bytes: 64,
+            max_line_bytes: 4096,
+            batch_rows: 3,
+            ..ReadOptions::default()
+        };
+        let mut rows = 0u64;
+        let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+            assert_eq!(b.schema(), crate::canonical_schema());
+            rows += b.num_rows() as u64;
+            Ok(())
+        };
+        match read_bytes("fuzz", data, &opts, &mut sink) {
+            Ok(f) => {
+                assert_eq!(rows, f.events, "rows handed on vs events counted");
+                assert_eq!(f.skipped, f.skipped_by_kind.values().sum::<u64>());
+                assert!(f.examples.len() as u64 <= f.skipped);
+            }
+            Err(e) => panic!("a read of bytes in memory cannot fail without strict mode: {e}"),
+        }
+    }
+}

@@ -351,7 +351,11 @@ impl Collector {
         match map.get("items") {
             None | Some(Value::Null) => Ok(()),
             Some(Value::Array(items)) => {
-                self.many(items, |c, item| c.event_value(item, InputFormat::EventList, &RowOrigin::default()))
+                let origin = RowOrigin {
+                    list_api_version: map.get("apiVersion").and_then(Value::as_str).filter(|v| !v.is_empty()),
+                    ..RowOrigin::default()
+                };
+                self.many(items, |c, item| c.event_value(item, InputFormat::EventList, &origin))
             }
             Some(other) => err(
                 SkipKind::InvalidField,
@@ -387,6 +391,7 @@ impl Collector {
             azure_category: category,
             cluster_resource_id: get_str_ci(map, "resourceId"),
             apiserver_pod: props.get("pod").and_then(Value::as_str),
+            list_api_version: None,
         };
         match props.get("log") {
             Some(Value::String(s)) => self.event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin),
@@ -413,6 +418,7 @@ impl Collector {
             azure_category: category,
             cluster_resource_id: get_str(map, &["ResourceId", "_ResourceId", "resourceId"]),
             apiserver_pod: get_str(map, &["pod_s", "Pod_s", "PodName"]),
+            list_api_version: None,
         };
         match map.get("log_s") {
             Some(Value::String(s)) => self.event_text(s.as_bytes(), format, &origin),
@@ -485,6 +491,7 @@ impl Collector {
             azure_category: category,
             cluster_resource_id: get_str(map, &["_ResourceId", "ResourceId"]),
             apiserver_pod: get_str(map, &["PodName"]),
+            list_api_version: None,
         };
         self.event_value(&Value::Object(event), format, &origin)
     }

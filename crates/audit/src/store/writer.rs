@@ -16,18 +16,18 @@ use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
+    Array, AsArray, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
 };
-use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
+use arrow::compute::{interleave_record_batch, take_record_batch};
 use arrow::datatypes::TimestampNanosecondType;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, StoreError};
 use crate::col;
@@ -45,6 +45,13 @@ pub struct WriterOptions {
     pub max_keys: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// At commit, an hour written to with at least this many small files has them merged
+    /// into one (many small inputs ingested one run at a time); 0 never merges.
+    pub compact_min_files: usize,
+    /// Files at most this large (bytes) count as small.
+    pub small_file_bytes: u64,
+    /// Rows merged at once at most: they are held in memory while merged.
+    pub compact_max_rows: u64,
 }
 
 impl Default for WriterOptions {
@@ -54,6 +61,9 @@ impl Default for WriterOptions {
             max_buffered_bytes: 256 << 20,
             max_keys: 16 << 20,
             row_group_rows: 128 * 1024,
+            compact_min_files: 8,
+            small_file_bytes: 16 << 20,
+            compact_max_rows: 512 * 1024,
         }
     }
 }
@@ -316,16 +326,21 @@ impl StoreWriter {
         if buf.rows == 0 {
             return Ok(());
         }
+        let file = self.write_file(hour_name(hour), &buf.batches)?;
+        drop(buf);
+        self.pending.push(file);
+        Ok(())
+    }
+
+    /// Writes `batches` (not empty) sorted by time as one Parquet file of hour `name`:
+    /// under a temporary name, synced, then renamed into place.
+    fn write_file(&mut self, name: String, batches: &[RecordBatch]) -> Result<DataFile, StoreError> {
         let schema = canonical_schema();
         let perr = |path: &Path, e: &dyn std::fmt::Display| StoreError::Parquet {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let all = concat_batches(&schema, &buf.batches).map_err(|e| perr(&self.dir, &e))?;
-        drop(buf);
-        let sorted = sort_by_time(&all).map_err(|e| perr(&self.dir, &e))?;
-        drop(all);
-        let name = hour_name(hour);
+        let order = time_order(batches);
         let rel_dir = format!("data/hour={name}");
         let abs_dir = self.dir.join(&rel_dir);
         std::fs::create_dir_all(&abs_dir).map_err(io_err(&abs_dir))?;
@@ -333,27 +348,89 @@ impl StoreWriter {
         let file_name = format!("part-{}-{:05}.parquet", self.run_id, self.seq);
         let final_path = abs_dir.join(&file_name);
         let tmp_path = abs_dir.join(format!(".{file_name}.tmp"));
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| perr(&tmp_path, &e))?))
             .set_dictionary_enabled(true)
-            .set_max_row_group_row_count(Some(self.opts.row_group_rows))
-            .build();
+            .set_max_row_group_row_count(Some(self.opts.row_group_rows));
+        for c in UNIQUE_COLUMNS {
+            props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+        }
+        let props = props.build();
         let file = File::create(&tmp_path).map_err(io_err(&tmp_path))?;
         let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| perr(&tmp_path, &e))?;
-        writer.write(&sorted).map_err(|e| perr(&tmp_path, &e))?;
+        let mut counts = Counts::default();
+        match order {
+            // Already in time order: written as they are, no copy.
+            None => {
+                for b in batches {
+                    writer.write(b).map_err(|e| perr(&tmp_path, &e))?;
+                    counts.add(&counts_of(b));
+                }
+            }
+            // Sorted one row group at a time, so only one row group is ever copied.
+            Some(order) => {
+                let refs: Vec<&RecordBatch> = batches.iter().collect();
+                for part in order.chunks(self.opts.row_group_rows.max(1)) {
+                    let sorted = interleave_record_batch(&refs, part).map_err(|e| perr(&tmp_path, &e))?;
+                    writer.write(&sorted).map_err(|e| perr(&tmp_path, &e))?;
+                    counts.add(&counts_of(&sorted));
+                }
+            }
+        }
         let file = writer.into_inner().map_err(|e| perr(&tmp_path, &e))?;
         file.sync_all().map_err(io_err(&tmp_path))?;
         let bytes = file.metadata().map_err(io_err(&tmp_path))?.len();
         drop(file);
         std::fs::rename(&tmp_path, &final_path).map_err(io_err(&final_path))?;
         sync_dir(&abs_dir)?;
-        self.pending.push(DataFile {
-            path: format!("{rel_dir}/{file_name}"),
-            hour: name,
-            bytes,
-            counts: counts_of(&sorted),
-        });
-        Ok(())
+        Ok(DataFile { path: format!("{rel_dir}/{file_name}"), hour: name, bytes, counts })
+    }
+
+    /// Merges the small files of every hour written to since the last commit once there are
+    /// [`WriterOptions::compact_min_files`] of them; returns the paths the merged file
+    /// replaces (still listed by the committed manifest until the next commit).
+    fn compact(&mut self) -> Result<Vec<String>, StoreError> {
+        if self.opts.compact_min_files == 0 {
+            return Ok(Vec::new());
+        }
+        let touched: std::collections::BTreeSet<String> =
+            self.pending.iter().map(|f| f.hour.clone()).collect();
+        let mut retired = Vec::new();
+        for hour in touched {
+            let mut small: Vec<DataFile> = self
+                .manifest
+                .files
+                .iter()
+                .chain(self.pending.iter())
+                .filter(|f| f.hour == hour && f.bytes <= self.opts.small_file_bytes)
+                .cloned()
+                .collect();
+            if small.len() < self.opts.compact_min_files.max(2) {
+                continue;
+            }
+            small.sort_by_key(|f| f.counts.events);
+            let mut rows = 0;
+            let mut chosen = Vec::new();
+            for f in small {
+                if chosen.len() >= 2 && rows + f.counts.events > self.opts.compact_max_rows {
+                    break;
+                }
+                rows += f.counts.events;
+                chosen.push(f);
+            }
+            let mut batches = Vec::new();
+            for f in &chosen {
+                batches.extend(read_all(&self.dir.join(&f.path))?);
+            }
+            batches.retain(|b| b.num_rows() > 0);
+            let merged =
+                if batches.is_empty() { None } else { Some(self.write_file(hour.clone(), &batches)?) };
+            drop(batches);
+            self.pending.retain(|p| !chosen.iter().any(|c| c.path == p.path));
+            self.pending.extend(merged);
+            retired.extend(chosen.into_iter().map(|f| f.path));
+        }
+        Ok(retired)
     }
 
     /// Notes an input read completely; it is listed in the manifest with the next commit.
@@ -381,7 +458,9 @@ impl StoreWriter {
         if self.pending.is_empty() && self.pending_inputs.is_empty() && self.pending_duplicates == 0 {
             return Ok(());
         }
+        let retired = self.compact()?;
         let mut next = self.manifest.clone();
+        next.files.retain(|f| !retired.contains(&f.path));
         next.files.extend(self.pending.iter().cloned());
         next.files.sort_by(|a, b| a.path.cmp(&b.path));
         next.inputs.extend(self.pending_inputs.iter().cloned());
@@ -402,6 +481,16 @@ impl StoreWriter {
         self.pending_inputs.clear();
         self.pending_skips.clear();
         self.pending_duplicates = 0;
+        // The merged files are no longer listed: readers that listed them before finish with
+        // the open handles they hold; a file not yet opened is gone (query again).
+        for rel in retired {
+            let path = self.dir.join(&rel);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(StoreError::Io { path, source }),
+            }
+        }
         Ok(())
     }
 
@@ -459,6 +548,17 @@ fn row_hours(batch: &RecordBatch) -> Vec<Option<i64>> {
 fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
     batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>())
 }
+
+/// Columns whose values are (nearly) all distinct: a dictionary would only cost time before
+/// the writer gives up on it.
+const UNIQUE_COLUMNS: [&str; 6] = [
+    col::REQUEST_RECEIVED_TIMESTAMP,
+    col::STAGE_TIMESTAMP,
+    col::TIME_GENERATED,
+    col::AUDIT_ID,
+    col::REQUEST_OBJECT,
+    col::RESPONSE_OBJECT,
+];
 
 /// The columns hashed for a row without an `auditID`.
 const FALLBACK_KEY_COLUMNS: [&str; 14] = [
@@ -557,6 +657,26 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
         .collect()
 }
 
+/// Every row of a stored file, as canonical batches.
+fn read_all(path: &Path) -> Result<Vec<RecordBatch>, StoreError> {
+    let perr =
+        |e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
+    let file = File::open(path).map_err(io_err(path))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| perr(&e))?
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| perr(&e))?;
+    let schema = canonical_schema();
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| perr(&e))?;
+        // The file's schema is ours; rebuilding under it checks so.
+        out.push(RecordBatch::try_new(schema.clone(), batch.columns().to_vec()).map_err(|e| perr(&e))?);
+    }
+    Ok(out)
+}
+
 /// Rebuilds the dedupe keys of a stored file from the few columns they hash.
 fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
     let perr =
@@ -578,20 +698,21 @@ fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
     Ok(keys)
 }
 
-fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let times: ArrayRef = Arc::new(TimestampNanosecondArray::from(row_time(batch)));
-    let already_sorted = {
-        let t = times.as_primitive::<TimestampNanosecondType>();
-        (1..t.len()).all(|i| !t.is_valid(i - 1) || (t.is_valid(i) && t.value(i - 1) <= t.value(i)))
-    };
-    if already_sorted {
-        return Ok(batch.clone());
+/// The rows of `batches` in time order (rows without a time last, input order among equal
+/// times) as (batch, row) pairs, or `None` when they are in that order already.
+fn time_order(batches: &[RecordBatch]) -> Option<Vec<(usize, usize)>> {
+    let mut keyed: Vec<(i64, usize, usize)> = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
+    for (bi, b) in batches.iter().enumerate() {
+        for (ri, t) in row_time(b).into_iter().enumerate() {
+            keyed.push((t.unwrap_or(i64::MAX), bi, ri));
+        }
     }
-    let indices = lexsort_to_indices(
-        &[SortColumn { values: times, options: Some(SortOptions { descending: false, nulls_first: false }) }],
-        None,
-    )?;
-    take_record_batch(batch, &indices)
+    if keyed.windows(2).all(|w| w[0].0 <= w[1].0) {
+        return None;
+    }
+    // Stable: equal times keep their input order.
+    keyed.sort_by_key(|k| k.0);
+    Some(keyed.into_iter().map(|(_, b, r)| (b, r)).collect())
 }
 
 /// Per-value row counts of the columns `stats` shows.

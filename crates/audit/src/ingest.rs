@@ -1,0 +1,292 @@
+//! Ingest: audit logs in any format into the store — what `apiserver-doctor ingest` runs.
+//!
+//! Reading and writing overlap: the calling thread reads and parses (parsing fans out on the
+//! rayon pool) while a writer thread deduplicates, partitions and encodes Parquet, the two
+//! joined by a short bounded queue so memory stays bounded whatever the input size.
+//!
+//! Inputs already ingested unchanged (same name, size, modification time and hash of the
+//! first MiB, as the manifest recorded them) are skipped unless [`IngestOptions::force`];
+//! re-reading them would add nothing anyway, since rows are deduplicated.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+
+use crate::read::{
+    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, list_inputs, read_paths,
+};
+use crate::store::writer::{StoreWriter, WriterOptions};
+use crate::store::{IngestedInput, Manifest, StoreError};
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// How to read (bodies, strict mode, progress counter for bytes).
+    pub read: ReadOptions,
+    /// How to write.
+    pub writer: WriterOptions,
+    /// Read inputs again even when the manifest says they were ingested unchanged.
+    pub force: bool,
+    /// Commit at least this often, so a killed run keeps most of its work.
+    pub commit_every: Duration,
+    /// When set, events read are added here as reading goes (for a progress bar).
+    pub events: Option<Arc<AtomicU64>>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            read: ReadOptions::default(),
+            writer: WriterOptions::default(),
+            force: false,
+            commit_every: Duration::from_secs(20),
+            events: None,
+        }
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestReport {
+    /// Every input read, in order.
+    pub files: Vec<FileSummary>,
+    /// Inputs skipped because the store already holds them unchanged.
+    pub unchanged: Vec<String>,
+    /// Events stored.
+    pub kept: u64,
+    /// Events dropped as duplicates of stored ones or of earlier ones in this run.
+    pub duplicates: u64,
+}
+
+impl IngestReport {
+    /// Events read over every input.
+    pub fn events(&self) -> u64 {
+        self.files.iter().map(|f| f.events).sum()
+    }
+
+    /// Bytes read over every input (compressed size for compressed files).
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+/// Why an ingest failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// Strict mode met a bad record or a non-audit file; nothing of the run was written.
+    #[error("--strict: {record}\nnothing of this run was written to {}", .store.display())]
+    Strict {
+        /// The first bad record.
+        record: SkippedRecord,
+        /// The store left as it was.
+        store: PathBuf,
+    },
+    /// Reading failed (a path that cannot be opened); what was read before is committed.
+    #[error(transparent)]
+    Read(ReadError),
+    /// The store could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A message from the reading thread to the writer thread.
+enum Msg {
+    Batch(RecordBatch),
+    InputDone(IngestedInput, BTreeMap<SkipKind, u64>, Vec<SkippedRecord>),
+    Commit,
+}
+
+/// Data files written before a commit is forced, whatever the time since the last one.
+const COMMIT_AFTER_FILES: usize = 64;
+
+/// Batches in flight between reader and writer: each is one parsed chunk (a few MiB of input).
+const QUEUE: usize = 4;
+
+/// Reads every path (files, directories read recursively, `-` for stdin) into the store at
+/// `store_dir` (created if missing); the library form of `apiserver-doctor ingest`.
+///
+/// Bad records are counted in the report's [`FileSummary`]s and the rest is stored, unless
+/// [`ReadOptions::strict`](crate::read::ReadOptions::strict), which fails with
+/// [`IngestError::Strict`] and stores nothing of the run.
+///
+/// ```no_run
+/// use audit::ingest::{ingest_paths, IngestOptions};
+/// let report = ingest_paths(&["audit.log".into()], "store".as_ref(), &IngestOptions::default())?;
+/// println!("{} events stored, {} duplicates", report.kept, report.duplicates);
+/// # Ok::<(), audit::ingest::IngestError>(())
+/// ```
+pub fn ingest_paths(
+    paths: &[PathBuf],
+    store_dir: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestReport, IngestError> {
+    ingest(store_dir, paths, opts)
+}
+
+/// Reads every path into the store at `store` (created if missing); see [`ingest_paths`].
+pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestReport, IngestError> {
+    let inputs = list_inputs(paths).map_err(IngestError::Read)?;
+    let writer = StoreWriter::open(store, opts.writer.clone())?;
+    let manifest = writer.manifest().clone();
+    let mut report = IngestReport::default();
+    let (writer, read_result) = std::thread::scope(|scope| {
+        let (tx, rx) = sync_channel::<Msg>(QUEUE);
+        // Strict runs commit nothing until the end: a later bad record refuses the whole run.
+        let commit_after = (!opts.read.strict).then_some(COMMIT_AFTER_FILES);
+        let handle = scope.spawn(move || write_loop(writer, rx, commit_after));
+        let read_result = read_loop(&inputs, &manifest, opts, &tx, &mut report);
+        drop(tx);
+        let written = match handle.join() {
+            Ok(w) => w,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        (written, read_result)
+    });
+    // A writer error explains a reader's "writer stopped": report it first.
+    let written = writer?;
+    report.kept = written.kept;
+    report.duplicates = written.duplicates;
+    let mut writer = written.writer;
+    match read_result {
+        Ok(()) => {
+            writer.commit()?;
+            Ok(report)
+        }
+        Err(ReadError::Strict(record)) if opts.read.strict => {
+            writer.abort()?;
+            Err(IngestError::Strict { record, store: store.to_path_buf() })
+        }
+        Err(e) => {
+            // Keep what was read before the error: it is complete and deduplicated.
+            writer.commit()?;
+            Err(IngestError::Read(e))
+        }
+    }
+}
+
+struct Written {
+    writer: StoreWriter,
+    kept: u64,
+    duplicates: u64,
+}
+
+fn write_loop(
+    mut writer: StoreWriter,
+    rx: Receiver<Msg>,
+    commit_after: Option<usize>,
+) -> Result<Written, StoreError> {
+    let (mut kept, mut duplicates) = (0, 0);
+    for msg in rx {
+        match msg {
+            Msg::Batch(b) => {
+                let o = writer.write(&b)?;
+                kept += o.kept;
+                duplicates += o.duplicates;
+                if commit_after.is_some_and(|n| writer.uncommitted_files() >= n) {
+                    writer.commit()?;
+                }
+            }
+            Msg::InputDone(input, by_kind, examples) => writer.input_done(input, by_kind, examples),
+            Msg::Commit => writer.commit()?,
+        }
+    }
+    Ok(Written { writer, kept, duplicates })
+}
+
+const WRITER_STOPPED: &str = "the store writer stopped";
+
+fn read_loop(
+    inputs: &[PathBuf],
+    manifest: &Manifest,
+    opts: &IngestOptions,
+    tx: &SyncSender<Msg>,
+    report: &mut IngestReport,
+) -> Result<(), ReadError> {
+    let mut last_commit = Instant::now();
+    for input in inputs {
+        let identity = identify(input);
+        if !opts.force && is_ingested(manifest, &identity) {
+            if let Some(p) = &opts.read.progress {
+                p.fetch_add(identity.size.unwrap_or(0), Ordering::Relaxed);
+            }
+            report.unchanged.push(identity.file);
+            continue;
+        }
+        let mut sink = |_: &str, batch: RecordBatch| -> Result<(), SinkError> {
+            if let Some(e) = &opts.events {
+                e.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            }
+            tx.send(Msg::Batch(batch)).map_err(|_| WRITER_STOPPED.into())
+        };
+        let summary = read_paths(std::slice::from_ref(input), &opts.read, &mut sink)?;
+        for f in summary.files {
+            let done = IngestedInput {
+                format: f.format().map(|x| x.name().to_owned()),
+                events: f.events,
+                skipped: f.skipped,
+                not_audit: f.not_audit.clone(),
+                ..identity.clone()
+            };
+            let msg = Msg::InputDone(done, f.skipped_by_kind.clone(), f.examples.clone());
+            tx.send(msg).map_err(|_| stopped(&f.file))?;
+            report.files.push(f);
+        }
+        // Strict runs commit nothing until the end: a later bad record refuses the whole run.
+        if !opts.read.strict && last_commit.elapsed() >= opts.commit_every {
+            tx.send(Msg::Commit).map_err(|_| stopped(&input.display().to_string()))?;
+            last_commit = Instant::now();
+        }
+    }
+    Ok(())
+}
+
+fn stopped(file: &str) -> ReadError {
+    ReadError::Sink { file: file.to_owned(), source: WRITER_STOPPED.into() }
+}
+
+/// Size, modification time and a hash of the first MiB: enough to recognise an input
+/// ingested before (`-`, stdin, is never recognised).
+pub fn identify(path: &Path) -> IngestedInput {
+    let mut id = IngestedInput {
+        file: path.display().to_string(),
+        size: None,
+        mtime: None,
+        head_hash: None,
+        format: None,
+        events: 0,
+        skipped: 0,
+        not_audit: None,
+    };
+    if path.as_os_str() == "-" {
+        return id;
+    }
+    if let Ok(meta) = std::fs::metadata(path) {
+        id.size = Some(meta.len());
+        id.mtime = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok());
+    }
+    if let Ok(f) = std::fs::File::open(path) {
+        let mut head = Vec::with_capacity(1 << 20);
+        if f.take(1 << 20).read_to_end(&mut head).is_ok() {
+            id.head_hash = Some(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&head)));
+        }
+    }
+    id
+}
+
+fn is_ingested(manifest: &Manifest, id: &IngestedInput) -> bool {
+    id.size.is_some()
+        && manifest.inputs.iter().any(|m| {
+            m.file == id.file && m.size == id.size && m.mtime == id.mtime && m.head_hash == id.head_hash
+        })
+}

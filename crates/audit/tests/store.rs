@@ -1,0 +1,204 @@
+//! The store through `audit::ingest::ingest` and the writer: dedupe, unchanged inputs, strict
+//! refusal, the lock, orphans of a killed writer, hour partitions, time order and compaction.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::TimestampNanosecondType;
+use audit::col;
+use audit::ingest::{IngestError, IngestOptions, ingest};
+use audit::read::ReadOptions;
+use audit::store::writer::{StoreWriter, WriterOptions};
+use audit::store::{Store, StoreError};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"ID","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list","user":{"username":"system:serviceaccount:default:reader","groups":["system:authenticated"]},"sourceIPs":["10.0.0.1"],"userAgent":"reader/v1.0","objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"TIME","stageTimestamp":"TIME","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
+
+/// `n` events with IDs `prefix-i`, at `start_second + i * step` seconds past
+/// 2024-03-01T00:00Z, written in reverse time order.
+fn events_every(n: usize, prefix: &str, start_second: usize, step: usize) -> String {
+    let mut lines: Vec<String> = (0..n)
+        .map(|i| {
+            let s = start_second + i * step;
+            let t = format!(
+                "2024-03-01T{:02}:{:02}:{:02}.{:06}Z",
+                s / 3600,
+                (s / 60) % 60,
+                s % 60,
+                i % 1_000_000
+            );
+            EVENT.replace("ID", &format!("{prefix}-{i}")).replace("TIME", &t)
+        })
+        .collect();
+    lines.reverse();
+    lines.join("\n") + "\n"
+}
+
+fn events(n: usize, prefix: &str, start_second: usize) -> String {
+    events_every(n, prefix, start_second, 1)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write input");
+    p
+}
+
+fn rows(file: &Path) -> Vec<RecordBatch> {
+    let f = File::open(file).expect("open data file");
+    ParquetRecordBatchReaderBuilder::try_new(f)
+        .expect("parquet")
+        .build()
+        .expect("reader")
+        .collect::<Result<_, _>>()
+        .expect("batches")
+}
+
+fn stored_events(store: &Path) -> u64 {
+    let s = Store::open(store).expect("store");
+    let from_files: usize = s.data_files().iter().flat_map(|f| rows(f)).map(|b| b.num_rows()).sum();
+    assert_eq!(from_files as u64, s.manifest().totals().events, "manifest counts match the files");
+    from_files as u64
+}
+
+#[test]
+fn reingest_is_skipped_forced_reingest_and_overlaps_add_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let a = write(dir.path(), "a.log", &events(100, "a", 0));
+    let r = ingest(&store, std::slice::from_ref(&a), &IngestOptions::default()).expect("ingest");
+    assert_eq!((r.events(), r.kept, r.duplicates), (100, 100, 0));
+    let r = ingest(&store, std::slice::from_ref(&a), &IngestOptions::default()).expect("again");
+    assert_eq!((r.files.len(), r.unchanged.len()), (0, 1));
+    let forced = IngestOptions { force: true, ..IngestOptions::default() };
+    let r = ingest(&store, std::slice::from_ref(&a), &forced).expect("forced");
+    assert_eq!((r.events(), r.kept, r.duplicates), (100, 0, 100));
+    // An overlapping export: the last 50 of a plus 50 new.
+    let b = write(dir.path(), "b.log", &events(150, "a", 0).lines().take(100).collect::<Vec<_>>().join("\n"));
+    let r = ingest(&store, &[b], &IngestOptions::default()).expect("overlap");
+    assert_eq!((r.events(), r.kept, r.duplicates), (100, 50, 50));
+    assert_eq!(stored_events(&store), 150);
+    let m = Store::open(&store).expect("store").manifest().clone();
+    assert_eq!(m.duplicates_dropped, 150);
+}
+
+#[test]
+fn rows_are_partitioned_by_hour_and_sorted_by_time_within_a_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    // 3 hours of events, one every 2 s, written newest first.
+    let a = write(dir.path(), "a.log", &events_every(5400, "h", 0, 2));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    let s = Store::open(&store).expect("store");
+    let hours: Vec<&str> = s.manifest().files.iter().map(|f| f.hour.as_str()).collect();
+    assert_eq!(hours, ["2024-03-01T00", "2024-03-01T01", "2024-03-01T02"]);
+    for (f, path) in s.manifest().files.iter().zip(s.data_files()) {
+        let mut last = i64::MIN;
+        for b in rows(path) {
+            let t =
+                b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").as_primitive::<TimestampNanosecondType>();
+            for i in 0..t.len() {
+                assert!(t.value(i) >= last, "{}: rows out of time order", f.path);
+                last = t.value(i);
+                assert_eq!(
+                    t.value(i).div_euclid(3_600_000_000_000) % 24,
+                    f.hour[11..].parse::<i64>().expect("hour")
+                );
+            }
+        }
+    }
+    assert_eq!(stored_events(&store), 5400);
+}
+
+#[test]
+fn strict_refusal_writes_nothing_and_keeps_the_store_as_it_was() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let good = write(dir.path(), "good.log", &events(10, "g", 0));
+    ingest(&store, &[good], &IngestOptions::default()).expect("ingest");
+    let before = Store::open(&store).expect("store").manifest().clone();
+    let bad = write(dir.path(), "bad.log", &(events(5000, "b", 100) + "{\"kind\":\"Event\",\n"));
+    let strict = IngestOptions {
+        read: ReadOptions { strict: true, chunk_bytes: 64 * 1024, ..ReadOptions::default() },
+        // Tiny buffers, so data files are written before the bad record is met.
+        writer: WriterOptions { flush_rows: 100, ..WriterOptions::default() },
+        ..IngestOptions::default()
+    };
+    match ingest(&store, &[bad], &strict) {
+        Err(IngestError::Strict { record, .. }) => {
+            assert_eq!(
+                record.to_string().split(": invalid").next(),
+                Some(&*format!("{}: line 5001", dir.path().join("bad.log").display()))
+            );
+        }
+        other => panic!("expected a strict refusal, got {other:?}"),
+    }
+    let after = Store::open(&store).expect("store");
+    assert_eq!(after.manifest(), &before);
+    let on_disk = walk(&store.join("data"));
+    assert_eq!(on_disk.len(), before.files.len(), "no file of the refused run is left: {on_disk:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_second_writer_is_refused_and_a_killed_writers_files_are_removed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let first = StoreWriter::open(&store, WriterOptions::default()).expect("first");
+    match StoreWriter::open(&store, WriterOptions::default()) {
+        Err(e @ StoreError::Locked(_)) => {
+            assert!(e.to_string().contains("another ingest is writing to this store"), "{e}")
+        }
+        other => panic!("expected Locked, got {:?}", other.map(|_| ())),
+    }
+    drop(first);
+    // What a writer killed between writing a file and committing it leaves behind.
+    std::fs::create_dir_all(store.join("data/hour=2024-03-01T00")).expect("mkdir");
+    std::fs::write(store.join("data/hour=2024-03-01T00/part-x-00001.parquet"), b"half").expect("orphan");
+    std::fs::write(store.join("data/hour=2024-03-01T00/.part-x-00002.parquet.tmp"), b"half").expect("tmp");
+    std::fs::write(store.join("manifest.json.tmp"), b"{").expect("manifest tmp");
+    let w = StoreWriter::open(&store, WriterOptions::default()).expect("reopen");
+    drop(w);
+    assert!(walk(&store.join("data")).is_empty());
+    assert!(!store.join("manifest.json.tmp").exists());
+    assert_eq!(stored_events(&store), 0);
+}
+
+#[test]
+fn many_small_runs_into_one_hour_are_compacted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let opts = IngestOptions {
+        writer: WriterOptions { compact_min_files: 4, ..WriterOptions::default() },
+        ..IngestOptions::default()
+    };
+    for run in 0..10 {
+        let p = write(dir.path(), &format!("run{run}.log"), &events(20, &format!("r{run}"), run * 20));
+        ingest(&store, &[p], &opts).expect("ingest");
+        let s = Store::open(&store).expect("store");
+        assert!(s.data_files().len() < 4, "run {run}: {} files", s.data_files().len());
+        assert_eq!(stored_events(&store), 20 * (run as u64 + 1));
+    }
+    // Files merged away are deleted; only the listed ones remain.
+    let s = Store::open(&store).expect("store");
+    let mut on_disk = walk(&store.join("data"));
+    on_disk.sort();
+    assert_eq!(on_disk, s.data_files());
+    // Dedupe still sees every stored row after the merges.
+    let again = write(dir.path(), "again.log", &events(20, "r3", 60));
+    let r = ingest(&store, &[again], &opts).expect("again");
+    assert_eq!((r.kept, r.duplicates), (0, 20));
+}
