@@ -120,7 +120,10 @@ fn azure_diagnostics_columns() -> Vec<Binding> {
     let rid_upper = upper(resource_id());
     bind(vec![
         ("TimeGenerated", time_generated()),
-        ("Category", Value::expr(Expr::Column("Category".into()), KType::String)),
+        (
+            "Category",
+            Value::expr(Expr::Column(datafusion::common::Column::from_name("Category")), KType::String),
+        ),
         ("log_s", Value::Expr(TExpr { expr: object_json(&[]), ty: KType::String, json_of: Some(vec![]) })),
         ("ResourceId", Value::expr(rid_upper.clone(), KType::String)),
         ("pod_s", string(col::APISERVER_POD)),

@@ -31,8 +31,9 @@ pub struct Args {
     pub store: StoreArg,
 
     /// Query audit log files directly instead of the store (any input format; directories are
-    /// read recursively).
-    #[arg(long, value_name = "PATH", num_args = 1..)]
+    /// read recursively). Repeat it for several paths: `--input a.log --input b.log`; one
+    /// value per flag, so the query after it is never taken for a path.
+    #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub input: Vec<PathBuf>,
 
     /// What now() is: `latest` (the newest event), a datetime, or the wall clock (default).

@@ -124,7 +124,7 @@ impl Cluster {
                 .collect::<BTreeMap<_, _>>(),
             ..Event::default()
         };
-        if self.seq % 4 == 0 {
+        if self.seq.is_multiple_of(4) {
             let mut early = event.clone();
             early.stage = "RequestReceived".into();
             early.stage_timestamp = Some(received);
