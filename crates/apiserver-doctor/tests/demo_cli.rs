@@ -181,7 +181,6 @@ fn etcd_slow_disk_top_finding_is_etcd() {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: simulated healthy metrics give growth warnings (ETC009, MET003 events)"]
 fn healthy_has_nothing_at_warning_or_above() {
     let (report, _) = simulate_and_diagnose("healthy");
     assert_eq!(serious(&report), Vec::<String>::new());

@@ -170,9 +170,11 @@ pub fn simulate(
     for w in 0..2 {
         let name = format!("metrics/apiserver-{}.prom", w + 1);
         write(out, &name, metrics::apiserver_metrics(&ctx, &stats, w).as_bytes())?;
+        stamp(out, &name, ctx.snaps[w])?;
         written.push(name);
         let name = format!("metrics/etcd-{}.prom", w + 1);
         write(out, &name, metrics::etcd_metrics(&ctx, &stats, w).as_bytes())?;
+        stamp(out, &name, ctx.snaps[w])?;
         written.push(name);
     }
     let manifests_dir = out.join("manifests");
@@ -187,6 +189,16 @@ pub fn simulate(
     write(out, "scenario.json", text.as_bytes())?;
     written.push("scenario.json".to_owned());
     Ok(Summary { events: stats.events, requests: stats.requests, audit_bytes, files: written })
+}
+
+/// Sets a scrape file's modification time to its simulated scrape time. Scrapes without
+/// sample timestamps (like `kubectl get --raw /metrics`) are timed by their files' mtimes, so
+/// two files written milliseconds apart would read as a window of milliseconds and turn every
+/// growth into an absurd rate per hour (bug: healthy_simulated_metrics_show_absurd_growth).
+fn stamp(out: &Path, name: &str, at: Micros) -> Result<(), SimulateError> {
+    let path = out.join(name);
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_micros(u64::try_from(at).unwrap_or(0));
+    std::fs::File::options().write(true).open(&path).and_then(|f| f.set_modified(when)).map_err(io_err(&path))
 }
 
 fn write(out: &Path, name: &str, bytes: &[u8]) -> Result<(), SimulateError> {

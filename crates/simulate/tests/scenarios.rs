@@ -360,3 +360,26 @@ fn metric_names_follow_the_kubernetes_version() {
     }
     let _ = OutputFormat::K8s;
 }
+
+/// Events expire through an etcd lease (`--event-ttl`), never through an audited delete: the
+/// apiserver's count of events holds steady between the scrapes although the audit log shows
+/// events being created.
+#[test]
+fn healthy_simulated_events_do_not_grow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(dir.path(), &[Scenario::Healthy], 40, 20, "1.29");
+    let creates = events(dir.path())
+        .iter()
+        .filter(|e| e["verb"] == "create" && e["objectRef"]["resource"] == "events")
+        .count();
+    assert!(creates > 0, "the simulated cluster creates events");
+    let count = |w: u32| {
+        one(
+            &dir.path().join(format!("metrics/apiserver-{w}.prom")),
+            "apiserver_storage_objects",
+            "resource=\"events\"",
+        )
+    };
+    assert!(count(1) > 0.0);
+    assert_eq!(count(1), count(2), "events count between the scrapes");
+}
