@@ -84,7 +84,6 @@ fn nothing_to_diagnose_says_what_to_give() {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: the message names the field but not the line"]
 fn a_bad_config_names_the_file_and_line() {
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -62,6 +62,8 @@ impl Config {
         })?;
         let mut config = Config::default();
         if let Some(v) = raw.kubernetes_version {
+            let at = key_location(text, "kubernetes_version");
+            let err = |_: Option<(usize, usize)>, message: String| err(at, message);
             let text = match &v {
                 yaml_serde::Value::String(s) => s.clone(),
                 // `1.28` unquoted is a float: read it back as written (1.3 would be 1.30, so
@@ -90,13 +92,26 @@ impl Config {
             config.kubernetes_version = Some(version);
         }
         for (name, value) in raw.thresholds {
+            let at = key_location(text, &name);
             let number = value
                 .as_f64()
-                .ok_or_else(|| err(None, format!("thresholds.{name}: expected a number, got {value:?}")))?;
-            config.thresholds.set(&name, number).map_err(|m| err(None, format!("thresholds.{name}: {m}")))?;
+                .ok_or_else(|| err(at, format!("thresholds.{name}: expected a number, got {value:?}")))?;
+            config.thresholds.set(&name, number).map_err(|m| err(at, format!("thresholds.{name}: {m}")))?;
         }
         Ok(config)
     }
+}
+
+/// Line and column (1-based) of the first mapping key `key` in `text`: serde reports no place
+/// for a value that parses but is refused afterwards, and the user needs the line to fix it.
+fn key_location(text: &str, key: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        let unquoted = body.trim_start_matches(['"', '\'']);
+        let rest = unquoted.strip_prefix(key)?;
+        rest.trim_start_matches(['"', '\'']).trim_start().starts_with(':').then_some((i + 1, indent + 1))
+    })
 }
 
 #[cfg(test)]
@@ -123,11 +138,14 @@ mod tests {
         let e = Config::parse("thresholds:\n  p99_mutatin_seconds: 2\n", "doctor.yaml").expect_err("typo");
         assert_eq!(
             e.to_string(),
-            "doctor.yaml: thresholds.p99_mutatin_seconds: unknown threshold `p99_mutatin_seconds`; did you mean `p99_mutating_seconds`?"
+            "doctor.yaml:2:3: thresholds.p99_mutatin_seconds: unknown threshold `p99_mutatin_seconds`; did you mean `p99_mutating_seconds`?"
         );
         let e =
             Config::parse("thresholds:\n  min_requests: many\n", "doctor.yaml").expect_err("not a number");
-        assert!(e.to_string().starts_with("doctor.yaml: thresholds.min_requests: expected a number"), "{e}");
+        assert!(
+            e.to_string().starts_with("doctor.yaml:2:3: thresholds.min_requests: expected a number"),
+            "{e}"
+        );
         let e = Config::parse("threshold:\n  min_requests: 3\n", "doctor.yaml").expect_err("unknown key");
         assert!(e.to_string().contains("unknown field `threshold`"), "{e}");
         let e = Config::parse("thresholds: [1, 2\n", "doctor.yaml").expect_err("bad yaml");
