@@ -1,11 +1,8 @@
 //! ETC003 etcd-wal-fsync: a member's WAL fsync P99 is high.
 
-use findings::{
-    CheckInfo, EvidenceKind, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds,
-    threshold_names as n,
-};
-use metrics::checks::{Draft, format_count, format_seconds, remedy, watch};
+use findings::{CheckInfo, EvidenceKind, Finding, Severity, Thresholds, threshold_names as n};
 
+use super::disk_latency::{self, DiskLatency};
 use crate::EtcdEvidence;
 
 /// ETC003.
@@ -40,58 +37,16 @@ it, and check for noisy neighbours; `etcdctl check perf` measures the disk under
 
 /// Runs ETC003.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
-    for m in &ev.members {
-        let Some(metrics) = &m.metrics else { continue };
-        let Some(p99) = metrics.wal_fsync_p99_seconds else { continue };
-        let observations = metrics.wal_fsyncs;
-        if observations < t.value(n::LATENCY_MIN_OBSERVATIONS) {
-            continue;
-        }
-        let (severity, limit, name) = if p99 > t.value(n::WAL_FSYNC_P99_CRITICAL_SECONDS) {
-            (
-                Severity::Critical,
-                t.value(n::WAL_FSYNC_P99_CRITICAL_SECONDS),
-                n::WAL_FSYNC_P99_CRITICAL_SECONDS,
-            )
-        } else if p99 > t.value(n::WAL_FSYNC_P99_WARNING_SECONDS) {
-            (Severity::Warning, t.value(n::WAL_FSYNC_P99_WARNING_SECONDS), n::WAL_FSYNC_P99_WARNING_SECONDS)
-        } else {
-            continue;
-        };
-        out.push(
-            Draft {
-                severity,
-                title: format!("etcd member {}: WAL fsync P99 {} (above {})", m.name, format_seconds(p99), format_seconds(limit)),
-                subject: Subject::new("etcd-member", m.name.clone()),
-                summary: format!(
-                    "On {}, 1% of the {} WAL fsyncs took longer than {}: its disk is too slow for etcd, and every write waits for it.",
-                    m.name,
-                    format_count(observations),
-                    format_seconds(p99)
-                ),
-                source: m.source(),
-                measures: vec![Measure::new("P99 WAL fsync", p99, "s"), Measure::new("WAL fsyncs", observations, "count")],
-                table: None,
-                thresholds: vec![name, n::LATENCY_MIN_OBSERVATIONS],
-                remedies: vec![
-                    remedy(
-                        "Measure the disk under etcd's load",
-                        RemedyKind::Command,
-                        Safety::Safe,
-                        "etcdctl --endpoints=$ENDPOINT --cacert=$CA --cert=$CERT --key=$KEY check perf",
-                    ),
-                    remedy(
-                        "Move etcd to a dedicated low-latency disk",
-                        RemedyKind::Advice,
-                        Safety::ReviewFirst,
-                        "Put the data directory (at least the WAL, --wal-dir) on a local SSD or a volume with provisioned IOPS, used by etcd alone; on cloud VMs avoid burstable disks whose credits run out.",
-                    ),
-                    watch("histogram_quantile(0.99, sum by (instance, le) (rate(etcd_disk_wal_fsync_duration_seconds_bucket[5m])))"),
-                ],
-            }
-            .into_finding(&INFO, t),
-        );
-    }
+    let check = DiskLatency {
+        info: &INFO,
+        what: "WAL fsync",
+        what_plural: "WAL fsyncs",
+        histogram: "etcd_disk_wal_fsync_duration_seconds",
+        warning: n::WAL_FSYNC_P99_WARNING_SECONDS,
+        critical: n::WAL_FSYNC_P99_CRITICAL_SECONDS,
+        read: |m| (m.wal_fsync_p99_seconds, m.wal_fsyncs),
+    };
+    disk_latency::run(&check, ev, t, out);
 }
 
 #[cfg(test)]

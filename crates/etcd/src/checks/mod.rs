@@ -5,6 +5,7 @@ use findings::{CheckInfo, Finding, Thresholds};
 
 use crate::EtcdEvidence;
 
+mod disk_latency;
 mod etc001_db_quota;
 mod etc002_fragmentation;
 mod etc003_wal_fsync;
