@@ -1,0 +1,172 @@
+//! `ingest` and `stats` end to end, through the built binary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use audit::store::Store;
+use audit::store::writer::{StoreWriter, WriterOptions};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"));
+    c.env_remove("APISERVER_DOCTOR_STORE");
+    c
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../audit/tests/fixtures")
+}
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    bin().args(args).current_dir(cwd).output().expect("run apiserver-doctor")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"ID","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list","user":{"username":"system:serviceaccount:default:reader","groups":["system:authenticated"]},"sourceIPs":["10.0.0.1"],"userAgent":"reader/v1.0","objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2024-03-01T10:TIMEZ","stageTimestamp":"2024-03-01T10:TIMEZ","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
+
+fn events(n: usize, prefix: &str) -> String {
+    let mut s = String::with_capacity(n * 700);
+    for i in 0..n {
+        let t = format!("{:02}:{:02}.{:06}", (i / 60_000) % 60, (i / 1000) % 60, i % 1000);
+        s.push_str(&EVENT.replace("ID", &format!("{prefix}-{i}")).replace("TIME", &t));
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn ingest_then_stats_on_the_real_fixtures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("in")).expect("mkdir");
+    let out = run(&["ingest", fixtures().to_str().expect("utf8"), "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // 51 falco + 37 audit2rbac + 188 + 1 + 1 (YAML) + 34 + 22 + 1 = 335 read.
+    assert!(stdout.contains("(335 read from 55 files"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("fal_01_003.json: line 1: not an audit record"), "{stderr}");
+    assert!(stderr.contains("warning: 1 record skipped"), "{stderr}");
+
+    let stats = run(&["stats", "--store", "s"], dir.path());
+    assert_eq!(stats.status.code(), Some(0), "{}", text(&stats.stderr));
+    let normalised = text(&stats.stdout).replace(&fixtures().display().to_string(), "[fixtures]");
+    insta::assert_snapshot!("stats_real_fixtures", normalised);
+}
+
+#[test]
+fn reingesting_a_file_adds_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("a.log"), events(100, "a")).expect("write");
+    let first = run(&["ingest", "a.log", "--store", "s"], dir.path());
+    assert!(text(&first.stdout).contains("ingested 100 events"), "{}", text(&first.stdout));
+    // stderr is a pipe here, not a terminal: no progress bar is drawn, nothing to warn about.
+    assert_eq!(text(&first.stderr), "");
+    let again = run(&["ingest", "a.log", "--store", "s"], dir.path());
+    assert!(text(&again.stdout).contains("a.log: already ingested, unchanged"), "{}", text(&again.stdout));
+    let forced = run(&["ingest", "a.log", "--store", "s", "--force"], dir.path());
+    assert!(
+        text(&forced.stdout)
+            .contains("ingested 0 events into s (100 read from 1 files, 100 duplicates dropped)"),
+        "{}",
+        text(&forced.stdout)
+    );
+    // An overlapping export: 50 old events and 50 new ones.
+    let overlap: String = events(150, "a").lines().skip(50).map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("b.log"), overlap).expect("write");
+    let b = run(&["ingest", "b.log", "--store", "s"], dir.path());
+    assert!(text(&b.stdout).contains("ingested 50 events"), "{}", text(&b.stdout));
+    let store = Store::open(&dir.path().join("s")).expect("store");
+    assert_eq!(store.manifest().totals().events, 150);
+}
+
+#[test]
+fn a_second_writer_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("a.log"), events(10, "a")).expect("write");
+    let held = StoreWriter::open(&dir.path().join("s"), WriterOptions::default()).expect("first writer");
+    let out = run(&["ingest", "a.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("s: another ingest is writing to this store"), "{err}");
+    drop(held);
+    let out = run(&["ingest", "a.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn strict_mode_writes_nothing_and_exits_2() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut input = events(20, "s");
+    input.push_str("{\"kind\":\"Event\",\"auditID\":\n");
+    std::fs::write(dir.path().join("bad.log"), input).expect("write");
+    let out = run(&["ingest", "bad.log", "--store", "s", "--strict"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.log: line 21: invalid JSON"), "{err}");
+    assert!(err.contains("nothing of this run was written"), "{err}");
+    let store = Store::open(&dir.path().join("s")).expect("store");
+    assert!(store.data_files().is_empty());
+    // Without --strict the good records go in and the bad one is reported.
+    let out = run(&["ingest", "bad.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("warning: 1 record skipped"), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("ingested 20 events"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn stdin_and_a_missing_path() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = bin()
+        .args(["ingest", "-", "--store", "s"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(events(5, "in").as_bytes()).expect("feed");
+    let out = child.wait_with_output().expect("wait");
+    assert!(text(&out.stdout).contains("-: k8s-log (json-lines), 5 events"), "{}", text(&out.stdout));
+    let out = run(&["ingest", "nope.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("nope.log: No such file"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn kill_9_leaves_a_readable_store_and_a_rerun_completes_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let n = 200_000;
+    std::fs::write(dir.path().join("big.log"), events(n, "k")).expect("write");
+    let mut child = bin()
+        .args(["ingest", "big.log", "--store", "s", "--quiet"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Kill it once it has started writing data (or after a while, wherever it is).
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        let data = dir.path().join("s/data");
+        if std::fs::read_dir(&data).map(|mut d| d.next().is_some()).unwrap_or(false) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reap");
+    let store = Store::open(&dir.path().join("s")).expect("readable after kill");
+    for f in store.data_files() {
+        let file = std::fs::File::open(f).expect("listed file exists");
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .expect("complete parquet");
+    }
+    let out = run(&["ingest", "big.log", "--store", "s", "--quiet"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let store = Store::open(&dir.path().join("s")).expect("store");
+    assert_eq!(store.manifest().totals().events, n as u64);
+}
