@@ -62,6 +62,13 @@ pub fn chart(result: &QueryResult, spec: &RenderSpec) -> Option<Chart> {
     let cols = &result.columns;
     let find = |name: &str| cols.iter().position(|c| c.name == name);
     let is_line = LINE_KINDS.contains(&kind);
+    if is_line
+        && !cols.iter().any(|c| c.ty == KType::DateTime)
+        && cols.iter().any(|c| c.ty == KType::Dynamic)
+        && let Some(chart) = series_chart(result, spec)
+    {
+        return Some(chart);
+    }
     let x = match &spec.xcolumn {
         Some(n) => find(n)?,
         None if is_line => cols.iter().position(|c| c.ty == KType::DateTime).unwrap_or(0),
@@ -141,6 +148,85 @@ pub fn chart(result: &QueryResult, spec: &RenderSpec) -> Option<Chart> {
         kind: spec.kind.clone(),
         title: spec.title.clone().unwrap_or_default(),
         x_label,
+        y_label,
+        series,
+    })
+}
+
+/// A row's dynamic cells parsed as JSON arrays (None where a cell is not an array).
+fn arrays_of(b: &arrow::array::RecordBatch, i: usize, cols: &[usize]) -> Vec<Option<Vec<serde_json::Value>>> {
+    cols.iter()
+        .map(|&c| match serde_json::from_str::<serde_json::Value>(&string_at(b.column(c).as_ref(), i)) {
+            Ok(serde_json::Value::Array(a)) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+fn as_time(v: &serde_json::Value) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str()?).ok()?.timestamp_nanos_opt()
+}
+
+/// The chart of a `make-series` result: the axis and the values are arrays, one row per
+/// series; each array element is a point. `None` when the rows are not of that shape.
+fn series_chart(result: &QueryResult, spec: &RenderSpec) -> Option<Chart> {
+    let cols = &result.columns;
+    let dynamic: Vec<usize> = (0..cols.len()).filter(|&c| cols[c].ty == KType::Dynamic).collect();
+    let first = result.batches.iter().find(|b| b.num_rows() > 0)?;
+    let sample = arrays_of(first, 0, &dynamic);
+    let is_axis = |k: usize| {
+        sample[k].as_ref().is_some_and(|a| !a.is_empty() && a.iter().all(|v| as_time(v).is_some()))
+    };
+    let axis = match &spec.xcolumn {
+        Some(n) => dynamic.iter().position(|&c| cols[c].name == *n)?,
+        None => (0..dynamic.len()).find(|&k| is_axis(k))?,
+    };
+    let ys: Vec<usize> = (0..dynamic.len())
+        .filter(|&k| k != axis)
+        .filter(|&k| spec.ycolumns.is_empty() || spec.ycolumns.contains(&cols[dynamic[k]].name))
+        .filter(|&k| sample[k].as_ref().is_some_and(|a| a.iter().all(|v| v.is_number() || v.is_null())))
+        .collect();
+    if ys.is_empty() {
+        return None;
+    }
+    let labels: Vec<usize> =
+        (0..cols.len()).filter(|&c| cols[c].ty != KType::Dynamic && is_label(cols[c].ty)).collect();
+    let mut series: Vec<Series> = Vec::new();
+    for b in &result.batches {
+        for i in 0..b.num_rows() {
+            let arrays = arrays_of(b, i, &dynamic);
+            let Some(xs) = &arrays[axis] else { continue };
+            let key =
+                labels.iter().map(|&c| string_at(b.column(c).as_ref(), i)).collect::<Vec<_>>().join(", ");
+            for &k in &ys {
+                let Some(vals) = &arrays[k] else { continue };
+                let y_name = &cols[dynamic[k]].name;
+                let name = match (key.is_empty(), ys.len() > 1) {
+                    (true, _) => y_name.clone(),
+                    (false, false) => key.clone(),
+                    (false, true) => format!("{key}, {y_name}"),
+                };
+                let mut pts: Vec<(i64, Point)> = xs
+                    .iter()
+                    .zip(vals)
+                    .filter_map(|(x, y)| {
+                        Some((as_time(x)?, Point { x: x.as_str()?.to_owned(), y: y.as_f64()? }))
+                    })
+                    .collect();
+                pts.sort_by_key(|(t, _)| *t);
+                series.push(Series { name, points: pts.into_iter().map(|(_, p)| p).collect() });
+            }
+        }
+    }
+    series.sort_by(|a, b| a.name.cmp(&b.name));
+    let y_label = spec
+        .ytitle
+        .clone()
+        .unwrap_or_else(|| ys.iter().map(|&k| cols[dynamic[k]].name.clone()).collect::<Vec<_>>().join(", "));
+    Some(Chart {
+        kind: spec.kind.clone(),
+        title: spec.title.clone().unwrap_or_default(),
+        x_label: spec.xtitle.clone().unwrap_or_else(|| cols[dynamic[axis]].name.clone()),
         y_label,
         series,
     })

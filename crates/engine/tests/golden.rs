@@ -50,7 +50,6 @@ pub fn output_of(engine: &engine::Engine, query: &str) -> String {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: golden .out files not yet generated and reviewed"]
 fn golden_files() {
     let engine = common::engine_for(&common::cluster_events(300));
     let mut paths: Vec<PathBuf> = std::fs::read_dir(golden_dir())

@@ -195,7 +195,6 @@ fn golden(name: &str, actual: &str) {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: a guide query disagrees with the independent computation on one format"]
 fn guide_queries_match_an_independent_computation_on_every_format() {
     let events = cluster_events(3000);
     let dir = tempfile::tempdir().expect("temp dir");

@@ -131,7 +131,6 @@ fn published_queries_run() {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: docs/kql.md list of non-running queries out of date"]
 fn not_running_list_is_in_the_docs() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/kql.md");
     let doc = std::fs::read_to_string(&path).expect("docs/kql.md");

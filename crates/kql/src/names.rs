@@ -239,6 +239,7 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "extract_json",
     "extractall",
     "extractjson",
+    "floor",
     "format_bytes",
     "format_datetime",
     "format_ipv4",
@@ -399,6 +400,7 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "toreal",
     "toscalar",
     "tostring",
+    "totime",
     "totimespan",
     "toupper",
     "translate",
@@ -417,6 +419,7 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "url_encode",
     "url_encode_component",
     "week_of_year",
+    "weekofyear",
     "welch_test",
     "zip",
 ];

@@ -705,7 +705,17 @@ impl<'a> Parser<'a> {
                     OperatorKind::Distinct(Vec::new())
                 } else {
                     let mut cols = vec![self.expr()?];
-                    while self.eat(&TokenKind::Comma).is_some() {
+                    loop {
+                        if let Some(at) = self.eat(&TokenKind::Assign) {
+                            return Err(ParseError::syntax(
+                                "`distinct` takes column names, not `name = expression`",
+                                at,
+                            )
+                            .with_help("compute the column first: `| extend Name = … | distinct Name, …`"));
+                        }
+                        if self.eat(&TokenKind::Comma).is_none() {
+                            break;
+                        }
                         cols.push(self.expr()?);
                     }
                     OperatorKind::Distinct(cols)

@@ -26,6 +26,8 @@ use crate::types::{KType, Native};
 use crate::udf::{aggregates, call, udfs};
 use crate::{Engine, Now, QueryOptions, QueryResult, RenderSpec, ResultColumn, tables};
 
+pub(crate) mod series;
+
 type R<T> = Result<T, PlanError>;
 
 fn span(s: Span) -> Option<std::ops::Range<usize>> {
@@ -48,6 +50,9 @@ pub struct Planner<'e> {
     engine: &'e Engine,
     now_ns: i64,
     lets: HashMap<String, Bound>,
+    /// The expression each scalar `let` was bound to, so `x in (names)` can use a
+    /// `dynamic([...])` list's elements.
+    let_exprs: HashMap<String, Expr>,
     render: Option<RenderSpec>,
     /// Set when an expression read `now()` or `ago()`: an empty result may then be the time
     /// filter's doing.
@@ -116,6 +121,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         engine,
         now_ns: now.timestamp_nanos_opt().unwrap_or(0),
         lets: HashMap::new(),
+        let_exprs: HashMap::new(),
         render: None,
         uses_now: false,
         unnamed: 0,
@@ -132,6 +138,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
                         {
                             Bound::Tabular(rel)
                         } else {
+                            p.let_exprs.insert(l.name.name.clone(), e.clone());
                             Bound::Scalar(p.scalar(&empty_rel(engine)?, e)?)
                         }
                     }
@@ -145,6 +152,9 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
                         });
                     }
                 };
+                if matches!(bound, Bound::Tabular(_)) {
+                    p.let_exprs.remove(&l.name.name);
+                }
                 p.lets.insert(l.name.name.clone(), bound);
             }
             Statement::Tabular(t) => {
@@ -680,7 +690,7 @@ impl Planner<'_> {
                 }
                 self.search_filter(rel, &s.predicate)
             }
-            OperatorKind::MakeSeries(_) => Err(err(op.span, "not supported yet: make-series")),
+            OperatorKind::MakeSeries(ms) => self.make_series(rel, ms, op.span),
         }
     }
 
@@ -918,6 +928,17 @@ impl Planner<'_> {
         // Dynamic array literals in the list contribute their elements.
         let mut values = Vec::new();
         for it in items {
+            // A name bound by `let xs = dynamic([...])` stands for the array's elements.
+            let it = match &it.kind {
+                ExprKind::Name(id) => match self.let_exprs.get(&id.name) {
+                    Some(bound) if matches!(bound.kind, ExprKind::Literal(Literal::Dynamic(_))) => {
+                        bound.clone()
+                    }
+                    _ => it.clone(),
+                },
+                _ => it.clone(),
+            };
+            let it = &it;
             if let ExprKind::Literal(Literal::Dynamic(kql::Dynamic::Array(elems))) = &it.kind {
                 for el in elems {
                     values.push(match el {

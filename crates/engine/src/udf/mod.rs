@@ -16,6 +16,7 @@ use datafusion::logical_expr::{
 
 pub mod aggregates;
 pub mod dynamic;
+pub mod series;
 pub mod strings;
 pub mod time;
 
@@ -241,6 +242,8 @@ udfs! {
     to_real => "kql_to_real", ret::float64, dynamic::str_to_real;
     to_bool => "kql_to_bool", ret::boolean, dynamic::str_to_bool;
     datetime_diff => "kql_datetime_diff", ret::int64, time::datetime_diff;
+    series_fill => "kql_series_fill", ret::utf8, series::series_fill;
+    series_axis => "kql_series_axis", ret::utf8, series::series_axis;
     bin_datetime => "kql_bin_datetime", ret::timestamp, time::bin_datetime;
     bin_number => "kql_bin_number", ret::first, time::bin_number;
     to_datetime => "kql_to_datetime", ret::timestamp, time::to_datetime;
