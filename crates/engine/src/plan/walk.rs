@@ -57,6 +57,9 @@ pub struct Planner<'e> {
     /// Set when an expression read `now()` or `ago()`: an empty result may then be the time
     /// filter's doing.
     pub uses_now: bool,
+    /// The rows just after the first `where` that reads now() or ago(): whether the time
+    /// filter kept anything, when the result alone cannot tell (`| count` gives one row of 0).
+    time_filtered: Option<datafusion::logical_expr::LogicalPlan>,
     unnamed: usize,
 }
 
@@ -86,7 +89,19 @@ pub fn resolve_now(engine: &Engine, now: Now) -> Result<DateTime<Utc>, EngineErr
 }
 
 /// A planned query: the plan, its KQL columns, its `render`, and whether it reads `now()`.
-type Planned = (datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>, Option<RenderSpec>, bool);
+/// A planned query.
+pub struct Planned {
+    /// The plan.
+    pub plan: datafusion::logical_expr::LogicalPlan,
+    /// The result's KQL columns.
+    pub cols: Vec<(String, KType)>,
+    /// The `render` request.
+    pub render: Option<RenderSpec>,
+    /// Whether the query read now() or ago().
+    pub uses_now: bool,
+    /// The rows after the first time filter (see [`Planner`]).
+    pub time_filtered: Option<datafusion::logical_expr::LogicalPlan>,
+}
 
 /// An aggregate's numeric input: the expression, its type, and how to convert the result back.
 type NumericInput = (DfExpr, KType, Option<fn(DfExpr) -> DfExpr>);
@@ -124,6 +139,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         let_exprs: HashMap::new(),
         render: None,
         uses_now: false,
+        time_filtered: None,
         unnamed: 0,
     };
     let mut result = None;
@@ -170,13 +186,13 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         )));
     };
     let (plan, cols) = ops::finish(rel)?;
-    Ok((plan, cols, p.render.take(), p.uses_now))
+    Ok(Planned { plan, cols, render: p.render.take(), uses_now: p.uses_now, time_filtered: p.time_filtered })
 }
 
 /// Runs a query.
 pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
     let now = resolve_now(engine, options.now)?;
-    let (plan, cols, render, uses_now) = plan(engine, source, now)?;
+    let Planned { plan, cols, render, uses_now, time_filtered } = plan(engine, source, now)?;
     let batches =
         engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
     let schema = match batches.first() {
@@ -186,17 +202,40 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
         )),
     };
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut notices: Vec<String> = Vec::new();
+    // Did the time filter remove every row? Obvious when nothing came out; for a result of one
+    // row (`| count`, `summarize count()`), ask the rows just after the filter.
+    let mut filtered_out = rows == 0 && uses_now;
+    if !filtered_out
+        && rows <= 1
+        && uses_now
+        && let Some(tf) = time_filtered
+    {
+        let probe =
+            LogicalPlanBuilder::from(tf).limit(0, Some(1)).and_then(|b| b.build()).map_err(internal)?;
+        let kept =
+            engine.block_on(async { engine.ctx().execute_logical_plan(probe).await?.collect().await })?;
+        filtered_out = kept.iter().all(|b| b.num_rows() == 0);
+    }
     let mut notices = Vec::new();
-    if rows == 0 && uses_now {
+    if filtered_out {
+        let what = if rows == 0 { "no rows" } else { "no event passed the time filter" };
+        let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(t.timestamp_nanos_opt().unwrap_or(0));
         match time_range(engine)? {
-            Some((lo, hi)) => notices.push(format!(
-                "no rows: the query filters on now() ({}), but the data covers {} to {}; pass --now latest (or --now {}) to pin now() to the data",
-                crate::kvalue::format_datetime(now.timestamp_nanos_opt().unwrap_or(0)),
-                crate::kvalue::format_datetime(lo.timestamp_nanos_opt().unwrap_or(0)),
-                crate::kvalue::format_datetime(hi.timestamp_nanos_opt().unwrap_or(0)),
-                crate::kvalue::format_datetime(hi.timestamp_nanos_opt().unwrap_or(0)),
+            Some((lo, hi)) if options.now == Now::Latest => notices.push(format!(
+                "{what}: now() is pinned to the newest event ({}), and the data covers {} to {}; widen the query's time window",
+                fmt(now),
+                fmt(lo),
+                fmt(hi),
             )),
-            None => notices.push("no rows: there are no events".to_owned()),
+            Some((lo, hi)) => notices.push(format!(
+                "{what}: the query filters on now() ({}), but the data covers {} to {}; pass --now latest (or --now {}) to pin now() to the data",
+                fmt(now),
+                fmt(lo),
+                fmt(hi),
+                fmt(hi),
+            )),
+            None => notices.push(format!("{what}: there are no events")),
         }
     }
     Ok(QueryResult {
@@ -212,7 +251,7 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
 /// The optimised plan of a query, as text.
 pub fn explain(engine: &Engine, source: &str, options: &QueryOptions) -> Result<String, EngineError> {
     let now = resolve_now(engine, options.now)?;
-    let (plan, _, _, _) = plan(engine, source, now)?;
+    let plan = plan(engine, source, now)?.plan;
     let state = engine.ctx().state();
     let optimized = state.optimize(&plan)?;
     Ok(optimized.display_indent().to_string())
@@ -548,9 +587,17 @@ impl Planner<'_> {
     fn operator(&mut self, rel: Rel, op: &kql::Operator) -> R<Rel> {
         match &op.kind {
             OperatorKind::Where(e) => {
+                let before = self.uses_now;
+                self.uses_now = false;
                 let v = self.scalar(&rel, e)?;
                 let pred = as_bool(v, e.span)?;
-                ops::filter(rel, pred)
+                let reads_now = self.uses_now;
+                self.uses_now |= before;
+                let out = ops::filter(rel, pred)?;
+                if reads_now && self.time_filtered.is_none() {
+                    self.time_filtered = Some(out.plan.clone());
+                }
+                Ok(out)
             }
             OperatorKind::Extend(items) => {
                 let planned = self.named(&rel, items)?;
