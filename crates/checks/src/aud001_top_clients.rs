@@ -72,7 +72,7 @@ pub fn by_client_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n\
          | summarize Requests = count(), Identities = dcount(UserName), TopIdentities = make_set(UserName, 5), \
-         UserAgents = make_set(UserAgent, 5) by Client\n| order by Requests desc",
+         UserAgents = make_set(UserAgent, 5) by Client\n| order by Requests desc, Client asc",
         ctx.requests()
     )
 }
@@ -82,7 +82,7 @@ pub fn by_user_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n\
          | summarize Requests = count(), Clients = make_set(Client, 5) by UserName\n\
-         | order by Requests desc\n| take 20",
+         | order by Requests desc, UserName asc\n| take 20",
         ctx.requests()
     )
 }

@@ -78,7 +78,7 @@ pub fn query(ctx: &AuditContext) -> String {
         "{}\n| where {NOT_LONG_RUNNING}\n| extend Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
          | where Scope != \"\"\n\
          | summarize Requests = count(), P99Ms = percentile(latency, 99) by Verb, Resource, Scope\n\
-         | order by P99Ms desc",
+         | order by P99Ms desc, Verb asc, Resource asc, Scope asc",
         ctx.requests()
     )
 }
@@ -90,7 +90,7 @@ pub fn client_query(ctx: &AuditContext) -> String {
          | extend Client = {CLIENT_KQL}, Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
          | where Scope != \"\"\n\
          | summarize Requests = count(), P99Ms = percentile(latency, 99) by Client, Verb, Resource, Scope\n\
-         | order by P99Ms desc",
+         | order by P99Ms desc, Client asc, Verb asc, Resource asc, Scope asc",
         ctx.requests()
     )
 }
@@ -102,7 +102,7 @@ fn breach_query(ctx: &AuditContext, verb: &str, resource: &str, scope: &str) -> 
          | extend Client = {CLIENT_KQL}, Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
          | where Verb == {} and Resource == {} and Scope == {}\n\
          | summarize Requests = count(), P99Ms = percentile(latency, 99) by Client\n\
-         | order by P99Ms desc",
+         | order by P99Ms desc, Client asc",
         ctx.requests(),
         string_literal(verb),
         string_literal(resource),

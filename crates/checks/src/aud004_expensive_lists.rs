@@ -80,7 +80,7 @@ pub fn query(ctx: &AuditContext) -> String {
          UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
          TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = sum(iff(Expensive, latency, 0)) / 1000.0, \
          P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5) by Client\n\
-         | order by ExpensiveSeconds desc",
+         | order by ExpensiveSeconds desc, Client asc",
         ctx.requests()
     )
 }

@@ -88,7 +88,7 @@ pub fn query(ctx: &AuditContext) -> String {
          | extend Client = {CLIENT_KQL}, Resource = tostring(ObjectRef.resource)\n\
          | extend {}\n\
          | summarize SlowRequests = count(), TotalMs = sum(latency), {} by Client, Verb, Resource\n\
-         | order by TotalMs desc",
+         | order by TotalMs desc, Client asc, Verb asc, Resource asc",
         ctx.requests(),
         extends.join(",\n    "),
         sums.join(", ")

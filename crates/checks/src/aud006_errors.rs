@@ -72,7 +72,7 @@ pub fn query(ctx: &AuditContext) -> String {
          Conflicts = countif(Code == 409 and Verb in (\"update\", \"patch\")), \
          Users = make_set(UserName, 5), Resources = make_set(tostring(ObjectRef.resource), 5) by Client\n\
          | where Throttled > 0 or ServerErrors > 0 or WebhookFailures > 0 or Conflicts > 0\n\
-         | order by Throttled desc, ServerErrors desc, Conflicts desc",
+         | order by Throttled desc, ServerErrors desc, Conflicts desc, Client asc",
         ctx.requests()
     )
 }

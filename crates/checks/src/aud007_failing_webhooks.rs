@@ -68,7 +68,7 @@ pub fn query(ctx: &AuditContext) -> String {
          AvgLatencyMs = avg(latency), MaxLatencyMs = max(latency), Codes = make_set(toint(ResponseStatus.code), 5), \
          Resources = make_set(tostring(ObjectRef.resource), 5), Namespaces = make_set(Namespace, 10), \
          Clients = make_set(Client, 5), Messages = make_set(Message, 3) by Webhook\n\
-         | order by Failures desc",
+         | order by Failures desc, Webhook asc",
         ctx.requests()
     )
 }
@@ -81,7 +81,7 @@ fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
          | extend Client = {CLIENT_KQL}, latency = {LATENCY_MS}\n\
          | summarize Failures = count(), AvgLatencyMs = avg(latency) by Client, Verb, Resource = tostring(ObjectRef.resource), \
          Namespace = tostring(ObjectRef.namespace)\n\
-         | order by Failures desc",
+         | order by Failures desc, Client asc, Verb asc, Resource asc, Namespace asc",
         ctx.requests(),
         string_literal(&format!("failed calling webhook \"{webhook}\""))
     )

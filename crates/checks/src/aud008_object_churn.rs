@@ -74,7 +74,7 @@ pub fn query(ctx: &AuditContext) -> String {
          Creators = make_set_if(Client, Verb == \"create\", 5) by ApiGroup, Resource, Namespace\n\
          | extend Net = Creates - Deletes\n\
          | where Net > 0\n\
-         | order by Net desc",
+         | order by Net desc, ApiGroup asc, Resource asc, Namespace asc",
         ctx.requests()
     )
 }

@@ -252,7 +252,12 @@ pub fn evaluate(
         let listed: Vec<String> =
             gaps.iter().take(5).map(|(a, b)| format!("{} – {}", time(*a), time(*b))).collect();
         warn(
-            format!("{} gaps in the audit log ({} min without events)", gaps.len(), total / 60),
+            format!(
+                "{} gap{} in the audit log ({} without events)",
+                gaps.len(),
+                if gaps.len() == 1 { "" } else { "s" },
+                findings::duration(total)
+            ),
             format!(
                 "No event at all was logged during: {}{}. The cluster is never that quiet; events were lost on \
                  their way to the log or the export samples them.",
@@ -312,7 +317,7 @@ mod tests {
             vec![
                 "no get, list or watch requests in the log: reads are missing (kube-audit-admin only?)",
                 "12 events have no timestamp",
-                "1 gaps in the audit log (20 min without events)",
+                "1 gap in the audit log (20m without events)",
             ]
         );
     }

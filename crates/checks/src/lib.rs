@@ -161,7 +161,7 @@ pub fn version_query(ctx: &AuditContext) -> String {
         "{}\n| where UserAgent startswith \"kube-controller-manager/v\" or UserAgent startswith \"kube-scheduler/v\" \
          or UserAgent startswith \"kubelet/v\"\n\
          | extend Component = extract(@\"^([^/]+)/\", 1, UserAgent), Version = extract(@\"^[^/]+/v([0-9]+[.][0-9]+)\", 1, UserAgent)\n\
-         | summarize Requests = count() by Component, Version\n| order by Requests desc",
+         | summarize Requests = count() by Component, Version\n| order by Requests desc, Component asc, Version asc",
         ctx.requests()
     )
 }

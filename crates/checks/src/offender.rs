@@ -48,7 +48,7 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
          | summarize Requests = count() by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
-         Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc",
+         Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc, UserName asc, Verb asc, ApiGroup asc, Resource asc, Namespaced asc",
         ctx.requests(),
         string_literal(name)
     )

@@ -295,3 +295,18 @@ mod tests {
         assert_eq!(order, vec![("AUD003", "z"), ("AUD002", "a"), ("AUD002", "b"), ("AUD001", "a")]);
     }
 }
+
+/// A duration in words: `1h 5m`, `45s`, `2d 3h`.
+pub fn duration(seconds: i64) -> String {
+    if seconds <= 0 {
+        return "0s".into();
+    }
+    let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .take(2)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect();
+    parts.join(" ")
+}

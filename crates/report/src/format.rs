@@ -77,20 +77,7 @@ pub fn time(t: &DateTime<Utc>) -> String {
     }
 }
 
-/// A duration in words: `1h 5m`, `45s`, `2d 3h`.
-pub fn duration(seconds: i64) -> String {
-    if seconds <= 0 {
-        return "0s".into();
-    }
-    let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
-    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .take(2)
-        .map(|(n, u)| format!("{n}{u}"))
-        .collect();
-    parts.join(" ")
-}
+pub use findings::duration;
 
 /// A time range: `2024-05-01 10:00:00 → 11:00:00 UTC (1h)`; the date is repeated only when it changes.
 pub fn range(r: &TimeRange) -> String {

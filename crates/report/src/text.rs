@@ -85,7 +85,19 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions
     if let Some(w) = &report.window {
         writeln!(out, "Window:  {}", format::range(w))?;
     }
+    // Every input with skipped records, and the first few others; the rest in one line (the
+    // JSON and HTML reports list them all).
+    const SHOWN: usize = 6;
+    let mut hidden = (0usize, 0u64);
+    let mut shown = 0;
     for input in &report.inputs {
+        if input.skipped == 0 && shown >= SHOWN {
+            hidden = (hidden.0 + 1, hidden.1 + input.records);
+            continue;
+        }
+        if input.skipped == 0 {
+            shown += 1;
+        }
         let skipped = if input.skipped > 0 {
             format!(", {} skipped as malformed", format::thousands(input.skipped))
         } else {
@@ -94,10 +106,21 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions
         let detected = input.detected.as_deref().map(|d| format!(" [{}]", one_line(d))).unwrap_or_default();
         writeln!(
             out,
-            "Input:   {} {}: {} records{skipped}{detected}",
+            "Input:   {} {}: {} record{}{skipped}{detected}",
             one_line(&input.kind),
             one_line(&input.source),
-            format::thousands(input.records)
+            format::thousands(input.records),
+            if input.records == 1 { "" } else { "s" }
+        )?;
+    }
+    if hidden.0 > 0 {
+        writeln!(
+            out,
+            "Input:   … and {} more input{} with {} record{} (-o json lists every input)",
+            hidden.0,
+            if hidden.0 == 1 { "" } else { "s" },
+            format::thousands(hidden.1),
+            if hidden.1 == 1 { "" } else { "s" }
         )?;
     }
     if !report.checks_run.is_empty() {

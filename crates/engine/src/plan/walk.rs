@@ -202,7 +202,6 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
         )),
     };
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    let mut notices: Vec<String> = Vec::new();
     // Did the time filter remove every row? Obvious when nothing came out; for a result of one
     // row (`| count`, `summarize count()`), ask the rows just after the filter.
     let mut filtered_out = rows == 0 && uses_now;
@@ -217,7 +216,7 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
             engine.block_on(async { engine.ctx().execute_logical_plan(probe).await?.collect().await })?;
         filtered_out = kept.iter().all(|b| b.num_rows() == 0);
     }
-    let mut notices = Vec::new();
+    let mut notices: Vec<String> = Vec::new();
     if filtered_out {
         let what = if rows == 0 { "no rows" } else { "no event passed the time filter" };
         let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(t.timestamp_nanos_opt().unwrap_or(0));

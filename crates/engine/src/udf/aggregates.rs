@@ -208,16 +208,25 @@ struct MakeListAcc {
 
 impl MakeListAcc {
     fn push(&mut self, s: &str) {
-        if self.items.len() >= self.max {
-            return;
-        }
         if self.distinct {
-            if self.seen.contains(s) {
+            // Keep the `max` smallest distinct items, so which ones survive does not depend on
+            // the order rows arrive in from a parallel plan.
+            if self.seen.len() >= self.max && self.seen.last().is_some_and(|l| l.as_str() <= s) {
                 return;
             }
-            self.seen.insert(s.to_owned());
+            if self.seen.insert(s.to_owned()) && self.seen.len() > self.max {
+                self.seen.pop_last();
+            }
+            return;
         }
-        self.items.push(s.to_owned());
+        if self.items.len() < self.max {
+            self.items.push(s.to_owned());
+        }
+    }
+
+    /// The items in output order: a set's sorted (Kusto leaves the order open), a list's as they came.
+    fn output(&self) -> Vec<&String> {
+        if self.distinct { self.seen.iter().collect() } else { self.items.iter().collect() }
     }
 }
 
@@ -233,19 +242,16 @@ impl Accumulator for MakeListAcc {
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        let mut items = self.items.clone();
-        if self.distinct {
-            // Kusto leaves the order of a set unspecified; sorting keeps output deterministic.
-            items.sort();
-        }
+        let items: Vec<&str> = self.output().into_iter().map(String::as_str).collect();
         Ok(ScalarValue::Utf8(Some(format!("[{}]", items.join(",")))))
     }
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.items.iter().map(|s| s.capacity() + 24).sum::<usize>() * 2
+        std::mem::size_of_val(self)
+            + self.items.iter().chain(self.seen.iter()).map(|s| s.capacity() + 24).sum::<usize>()
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         let scalars: Vec<ScalarValue> =
-            self.items.iter().map(|s| ScalarValue::Utf8(Some(s.clone()))).collect();
+            self.output().into_iter().map(|s| ScalarValue::Utf8(Some(s.clone()))).collect();
         Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(&scalars, &DataType::Utf8))])
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
