@@ -24,7 +24,6 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: AUD008 (object churn) is not in the demo summary"]
 fn demo_writes_the_report_and_prints_the_summary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out_dir = dir.path().join("demo");
@@ -130,7 +129,6 @@ fn top_names_the_offender(scenario: &str, codes: &[&str]) {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: AUD002 ranks above AUD004 for the list-storm offender"]
 fn list_storm_top_finding_is_the_expensive_lister() {
     top_names_the_offender("list-storm", &["AUD004"]);
 }
@@ -151,7 +149,6 @@ fn put_storm_top_finding_is_the_conflicting_writer() {
 }
 
 #[test]
-#[ignore = "known failure at landing (2026-11-29), see the issue note: ETC001 ranks above the jobs leak findings"]
 fn object_leak_top_finding_is_the_leaked_jobs() {
     let (report, truth) = simulate_and_diagnose("object-leak");
     let all = findings(&report);

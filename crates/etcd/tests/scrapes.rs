@@ -35,22 +35,23 @@ fn troubled_cluster_scrapes_give_every_expected_finding() {
     let got: Vec<(String, Severity, String)> =
         report.findings.iter().map(|f| (f.code.clone(), f.severity, f.subject.name.clone())).collect();
     let etcd = "troubled-etcd-2.prom";
-    // Worst first, then by code (findings::sort_findings).
+    // Worst first, then causes before offenders, state and symptoms, then by code
+    // (findings::report_order).
     let want: Vec<(&str, Severity, &str)> = vec![
         ("MET009", Severity::Critical, "validate.kyverno.svc-fail"),
-        ("ETC002", Severity::Warning, etcd),
         ("ETC003", Severity::Warning, etcd),
         ("ETC004", Severity::Warning, etcd),
-        ("ETC005", Severity::Warning, etcd),
-        ("ETC006", Severity::Warning, etcd),
-        ("ETC009", Severity::Warning, etcd),
-        ("MET001", Severity::Warning, "LIST pods (cluster)"),
         ("MET002", Severity::Warning, "events"),
         ("MET003", Severity::Warning, "jobs.batch"),
-        ("MET005", Severity::Warning, "etcd-0"),
-        ("MET006", Severity::Warning, "service-accounts"),
-        ("MET007", Severity::Warning, "workload-low"),
         ("MET008", Severity::Warning, "validate.kyverno.svc-fail"),
+        ("MET006", Severity::Warning, "service-accounts"),
+        ("ETC002", Severity::Warning, etcd),
+        ("ETC009", Severity::Warning, etcd),
+        ("MET005", Severity::Warning, "etcd-0"),
+        ("ETC005", Severity::Warning, etcd),
+        ("ETC006", Severity::Warning, etcd),
+        ("MET001", Severity::Warning, "LIST pods (cluster)"),
+        ("MET007", Severity::Warning, "workload-low"),
         ("MET010", Severity::Warning, "workload-low"),
     ];
     let want: Vec<(String, Severity, String)> =

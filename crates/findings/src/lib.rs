@@ -257,11 +257,64 @@ pub struct CheckInfo {
     pub doc: &'static str,
 }
 
-/// Orders findings for every report: severity (worst first), then code, then subject.
+/// What a check's findings say, for ordering them: within one severity, the cause of a problem
+/// comes before the client behind it, the state it leaves (a full database), the symptoms
+/// (latency) and last the quality of the evidence itself. An on-call reader acts on the first
+/// finding; it should be the one whose remedy removes the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    /// The thing to fix: expensive LISTs, a failing webhook, leaked objects, a slow etcd disk.
+    Cause,
+    /// Who sends the load: the top identity, a throttled or conflicting client.
+    Offender,
+    /// What the cause left behind: database size, growth toward the quota, alarms.
+    State,
+    /// What users feel: latency, SLO breaches, queueing, leader changes.
+    Symptom,
+    /// The evidence's own gaps: missing timestamps, holes in the log, admin-only logs.
+    Evidence,
+}
+
+/// The role of a check's findings, by code (see [`Role`]). Codes not listed are symptoms.
+pub fn role_of(code: &str) -> Role {
+    match code {
+        "AUD004" | "AUD007" | "AUD008" | "MET002" | "MET003" | "MET008" | "MET009" | "ETC003" | "ETC004"
+        | "ETC008" | "ETC010" => Role::Cause,
+        "AUD001" | "AUD006" | "MET006" => Role::Offender,
+        "MET004" | "MET005" | "ETC001" | "ETC002" | "ETC007" | "ETC009" => Role::State,
+        "AUD009" => Role::Evidence,
+        _ => Role::Symptom,
+    }
+}
+
+/// The order of findings in every report: severity (worst first), then role (causes first, see
+/// [`Role`]), then code, then subject.
+pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    b.severity
+        .cmp(&a.severity)
+        .then_with(|| role_of(&a.code).cmp(&role_of(&b.code)))
+        .then_with(|| a.code.cmp(&b.code))
+        .then_with(|| a.subject.cmp(&b.subject))
+}
+
+/// Orders findings for every report ([`report_order`]).
 pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.subject.cmp(&b.subject))
-    });
+    findings.sort_by(report_order);
+}
+
+/// A duration in words: `1h 5m`, `45s`, `2d 3h`.
+pub fn duration(seconds: i64) -> String {
+    if seconds <= 0 {
+        return "0s".into();
+    }
+    let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .take(2)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect();
+    parts.join(" ")
 }
 
 #[cfg(test)]
@@ -283,6 +336,21 @@ mod tests {
     }
 
     #[test]
+    fn within_a_severity_the_cause_comes_before_its_symptoms() {
+        // The list-storm demo: the expensive LISTs (the cause) above the lister's latency.
+        let mut f = vec![
+            finding("AUD009", Severity::Warning, "audit log"),
+            finding("AUD002", Severity::Warning, "inventory-exporter"),
+            finding("ETC001", Severity::Warning, "etcd-0"),
+            finding("AUD004", Severity::Warning, "inventory-exporter"),
+            finding("AUD001", Severity::Warning, "inventory-exporter"),
+        ];
+        sort_findings(&mut f);
+        let order: Vec<&str> = f.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(order, vec!["AUD004", "AUD001", "ETC001", "AUD002", "AUD009"]);
+    }
+
+    #[test]
     fn findings_sort_worst_first_then_code_then_subject() {
         let mut f = vec![
             finding("AUD002", Severity::Warning, "b"),
@@ -294,19 +362,4 @@ mod tests {
         let order: Vec<(&str, &str)> = f.iter().map(|f| (f.code.as_str(), f.subject.name.as_str())).collect();
         assert_eq!(order, vec![("AUD003", "z"), ("AUD002", "a"), ("AUD002", "b"), ("AUD001", "a")]);
     }
-}
-
-/// A duration in words: `1h 5m`, `45s`, `2d 3h`.
-pub fn duration(seconds: i64) -> String {
-    if seconds <= 0 {
-        return "0s".into();
-    }
-    let (d, h, m, s) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60, seconds % 60);
-    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "m"), (s, "s")]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .take(2)
-        .map(|(n, u)| format!("{n}{u}"))
-        .collect();
-    parts.join(" ")
 }

@@ -105,13 +105,11 @@ pub fn use_color(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool 
     is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
-/// The report's findings in report order: worst first, then code, then subject.
+/// The report's findings in report order ([`findings::report_order`]: worst first, causes
+/// before symptoms, then code and subject); the model may arrive unsorted.
 pub fn sorted_findings(report: &Report) -> Vec<&Finding> {
     let mut v: Vec<&Finding> = report.findings.iter().collect();
-    // Same order as findings::sort_findings, on references (the model may arrive unsorted).
-    v.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.subject.cmp(&b.subject))
-    });
+    v.sort_by(|a, b| findings::report_order(a, b));
     v
 }
 

@@ -76,7 +76,8 @@ fn output_is_deterministic_and_independent_of_input_order() {
 #[test]
 fn findings_are_worst_first_in_every_format() {
     let r = sample_report();
-    let expected = ["AUD004", "AUD007", "ETC001", "AUD003", "AUD006", "AUD008", "AUD001", "AUD009"];
+    // Worst first; within a severity causes (AUD008) before offenders (AUD006) and symptoms (AUD003).
+    let expected = ["AUD004", "AUD007", "ETC001", "AUD008", "AUD006", "AUD003", "AUD001", "AUD009"];
     for (format, out) in all_formats(&r) {
         // Position of each finding's first full mention after the summary part.
         let marker = |code: &str| match format {
