@@ -5,17 +5,19 @@
 # usage: bench/ingest/run.sh INPUT [WORKDIR]   (WORKDIR default /tmp/bench-ingest; needs ~1 GB free)
 #   INPUT: log-backend NDJSON (the figures in docs/performance.md use a 1.1 GB file of
 #   1,305,659 events built from the real audit2rbac demo events with new IDs and times).
-#   INGEST_BIN=path/to/apiserver-doctor  also time the release binary (`ingest --quiet`); by
-#                                        default only the `ingest_bench` example runs: the
-#                                        same `audit::ingest::ingest` call, built without the
-#                                        query engine so a release build is quick.
+#   INGEST_BIN=path/to/apiserver-doctor  time the release binary (`ingest --quiet`), what a user
+#                                        runs; without it the `ingest_bench` example runs instead:
+#                                        the same `audit::ingest` call, built without the query
+#                                        engine so its release build is quick.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 input="${1:?usage: bench/ingest/run.sh INPUT [WORKDIR]}"
 work="${2:-/tmp/bench-ingest}"
 mkdir -p "$work"
-nice cargo build --release -p audit --example ingest_bench
-bench="${CARGO_TARGET_DIR:-target}/release/examples/ingest_bench"
+if [ -z "${INGEST_BIN:-}" ]; then
+  nice cargo build --release -p audit --example ingest_bench
+  bench="${CARGO_TARGET_DIR:-target}/release/examples/ingest_bench"
+fi
 size=$(stat -c %s "$input")
 events=$(wc -l < "$input")
 echo "input: $input, $size bytes, $events events; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -37,13 +39,12 @@ timed() {  # label, command...: wall, CPU and peak RSS of one run
 }
 
 rm -rf "$work/store"
-timed "ingest_bench (library)" "$bench" "$work/store" "$input"
-du -sh "$work/store"
 if [ -n "${INGEST_BIN:-}" ]; then
-  rm -rf "$work/store"
   timed "apiserver-doctor ingest" "$INGEST_BIN" ingest --quiet --store "$work/store" "$input"
-  du -sh "$work/store"
+else
+  timed "ingest_bench (library)" "$bench" "$work/store" "$input"
 fi
+du -sh "$work/store"
 if [ ! -x /work/venv-duckdb/bin/python ]; then
   python3 -m venv /work/venv-duckdb && /work/venv-duckdb/bin/pip install -q duckdb
 fi

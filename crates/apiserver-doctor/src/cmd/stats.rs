@@ -1,4 +1,5 @@
-//! `apiserver-doctor stats`: what the store holds, from its manifest (no scan).
+//! `apiserver-doctor stats`: what the store holds, from its manifest, and the top clients
+//! (one query over the store's user-agent column).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,7 +20,51 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.store.store)?;
     let mut out = std::io::stdout().lock();
     render(&mut out, store.manifest())?;
+    if store.manifest().totals().events > 0 {
+        clients(&mut out, &args.store.store)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The clients sending the most requests (user agents with versions folded, as `diagnose`'s
+/// AUD001 folds them), with their share.
+fn clients(out: &mut dyn Write, store: &std::path::Path) -> anyhow::Result<()> {
+    let engine = engine::Engine::open_store(store)?;
+    let q = format!(
+        "AKSAudit\n| where Stage !in (\"RequestReceived\", \"ResponseStarted\")\n\
+         | summarize Requests = count() by Client = {}\n| order by Requests desc, Client asc",
+        checks::client::CLIENT_KQL
+    );
+    let result = engine.query(&q, &engine::QueryOptions::default())?;
+    let mut rows: Vec<(String, u64)> = Vec::new();
+    for b in &result.batches {
+        for i in 0..b.num_rows() {
+            let client = engine::format::cell_text(b.column(0).as_ref(), i);
+            let n = engine::format::cell_text(b.column(1).as_ref(), i).parse::<u64>().unwrap_or(0);
+            rows.push((checks::client::display_client(&client).to_owned(), n));
+        }
+    }
+    let total: u64 = rows.iter().map(|(_, n)| n).sum();
+    if total == 0 {
+        return Ok(());
+    }
+    writeln!(out, "clients (requests, user-agent versions folded; {} clients):", rows.len())?;
+    const SHOWN: usize = 15;
+    let width = rows.iter().take(SHOWN).map(|(c, _)| c.chars().count()).max().unwrap_or(0).min(70);
+    for (client, n) in rows.iter().take(SHOWN) {
+        let shown: String = client.chars().take(width).collect();
+        writeln!(out, "  {shown:<width$}  {n:>10}  {:>5.1}%", *n as f64 * 100.0 / total as f64)?;
+    }
+    if rows.len() > SHOWN {
+        let rest: u64 = rows.iter().skip(SHOWN).map(|(_, n)| n).sum();
+        writeln!(
+            out,
+            "  {:<width$}  {rest:>10}  {:>5.1}%",
+            format!("({} more)", rows.len() - SHOWN),
+            rest as f64 * 100.0 / total as f64
+        )?;
+    }
+    Ok(())
 }
 
 fn time(ns: Option<i64>) -> String {
