@@ -50,9 +50,14 @@ fn clients(out: &mut dyn Write, store: &std::path::Path) -> anyhow::Result<()> {
     }
     writeln!(out, "clients (requests, user-agent versions folded; {} clients):", rows.len())?;
     const SHOWN: usize = 15;
-    let width = rows.iter().take(SHOWN).map(|(c, _)| c.chars().count()).max().unwrap_or(0).min(70);
+    const WIDEST: usize = 90;
+    let width = rows.iter().take(SHOWN).map(|(c, _)| c.chars().count()).max().unwrap_or(0).min(WIDEST);
     for (client, n) in rows.iter().take(SHOWN) {
-        let shown: String = client.chars().take(width).collect();
+        let shown: String = if client.chars().count() > width {
+            client.chars().take(width - 1).chain(std::iter::once('…')).collect()
+        } else {
+            client.clone()
+        };
         writeln!(out, "  {shown:<width$}  {n:>10}  {:>5.1}%", *n as f64 * 100.0 / total as f64)?;
     }
     if rows.len() > SHOWN {
