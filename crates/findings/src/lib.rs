@@ -288,16 +288,17 @@ pub fn role_of(code: &str) -> Role {
 }
 
 /// The order of findings in every report: severity (worst first), then role (causes first, see
-/// [`Role`]), then code, then subject.
+/// [`Role`]), then code. Findings of one code keep the order their check gave them (each check
+/// puts its worst subject first, e.g. the client whose LISTs cost the most seconds), so sorts
+/// using this comparison must be stable (`sort_by` is).
 pub fn report_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
     b.severity
         .cmp(&a.severity)
         .then_with(|| role_of(&a.code).cmp(&role_of(&b.code)))
         .then_with(|| a.code.cmp(&b.code))
-        .then_with(|| a.subject.cmp(&b.subject))
 }
 
-/// Orders findings for every report ([`report_order`]).
+/// Orders findings for every report ([`report_order`]; stable).
 pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(report_order);
 }
@@ -351,7 +352,18 @@ mod tests {
     }
 
     #[test]
-    fn findings_sort_worst_first_then_code_then_subject() {
+    fn findings_of_one_code_keep_their_checks_order() {
+        // AUD004 lists the costliest lister first: the sort must not reorder by name.
+        let mut f = vec![
+            finding("AUD004", Severity::Critical, "inventory-exporter"),
+            finding("AUD004", Severity::Critical, "ama-logs"),
+        ];
+        sort_findings(&mut f);
+        assert_eq!(f[0].subject.name, "inventory-exporter");
+    }
+
+    #[test]
+    fn findings_sort_worst_first_then_code() {
         let mut f = vec![
             finding("AUD002", Severity::Warning, "b"),
             finding("AUD001", Severity::Info, "a"),
@@ -360,6 +372,6 @@ mod tests {
         ];
         sort_findings(&mut f);
         let order: Vec<(&str, &str)> = f.iter().map(|f| (f.code.as_str(), f.subject.name.as_str())).collect();
-        assert_eq!(order, vec![("AUD003", "z"), ("AUD002", "a"), ("AUD002", "b"), ("AUD001", "a")]);
+        assert_eq!(order, vec![("AUD003", "z"), ("AUD002", "b"), ("AUD002", "a"), ("AUD001", "a")]);
     }
 }
