@@ -8,6 +8,9 @@
 # it (from /proc, the figure that does not depend on how loaded the machine is), and the load
 # average before it.
 # Usage: bench/etcd/run.sh [N]
+#   APISERVER_DOCTOR=path/to/apiserver-doctor  also time the release binary's
+#                                              `etcd --endpoints … -o json` (status, alarms,
+#                                              metrics and the key scan), what a user runs
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n="${1:-200000}"
@@ -41,6 +44,12 @@ for parallel in 1 2 4; do
 done
 measure "apiserver-doctor key scan, keys only (--no-values, 4 in parallel)" \
   sh -c "'$bin' '$ep' /registry 1000 4 keys | head -1"
+if [ -n "${APISERVER_DOCTOR:-}" ]; then
+  for parallel in 2 4; do
+    measure "apiserver-doctor etcd --endpoints (whole command, --parallel $parallel)" \
+      sh -c "'$APISERVER_DOCTOR' etcd --endpoints '$ep' --parallel $parallel -o json > /dev/null"
+  done
+fi
 export ETCDCTL_API=3
 measure "etcdctl get --prefix --keys-only | grep -c . (gRPC, one request)" \
   sh -c "etcdctl --command-timeout=600s --endpoints=$ep get --prefix /registry --keys-only | grep -c ."
