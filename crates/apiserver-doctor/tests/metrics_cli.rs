@@ -1,0 +1,124 @@
+//! `apiserver-doctor metrics` from the command line: the text report of real scrapes (insta
+//! snapshots), exit codes, and bad input named by file and line.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn doctor(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("run apiserver-doctor")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("utf-8 output")
+}
+
+/// Real scrapes copied into the etcd crate's fixtures (licenses in their SOURCES.md).
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../etcd/tests/fixtures")
+}
+
+/// The shared data's real kube-apiserver dumps; `None` (skip) when absent, except under `CI`.
+fn shared_apiserver_dumps() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(PathBuf::from),
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
+        Some(PathBuf::from("/work/shared/data")),
+    ];
+    let found =
+        candidates.into_iter().flatten().map(|p| p.join("real/metrics/apiserver")).find(|p| p.is_dir());
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "shared data (real/metrics) is required under CI");
+        eprintln!("skipping: shared data with real/metrics not found (set APISERVER_DOCTOR_SHARED_DATA)");
+    }
+    found
+}
+
+#[test]
+fn real_kube_apiserver_dump_text_report() {
+    let Some(dir) = shared_apiserver_dumps() else { return };
+    let out = doctor(&dir, &["metrics", "nri-kubernetes_k8s1_29_apiserver.prom"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "", "a real dump has no bad line");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("kube-apiserver 1.29.5"), "{stdout}");
+    insta::assert_snapshot!("real_apiserver_1_29_text", stdout);
+}
+
+#[test]
+fn real_etcd_dump_text_report() {
+    let out = doctor(&fixtures(), &["metrics", "etcd-3.6.6-nri-k8s1_35.prom"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("etcd 3.6.6"), "{stdout}");
+    insta::assert_snapshot!("real_etcd_3_6_6_text", stdout);
+}
+
+#[test]
+fn a_bad_line_is_named_by_file_and_line_and_the_good_samples_are_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = std::fs::read_to_string(fixtures().join("etcd-3.6.6-nri-k8s1_35.prom")).expect("fixture");
+    let mut lines: Vec<&str> = good.lines().collect();
+    lines.insert(2, "etcd_server_has_leader{ 1");
+    std::fs::write(dir.path().join("broken.prom"), lines.join("\n") + "\n").expect("write");
+    let out = doctor(dir.path(), &["metrics", "broken.prom"]);
+    assert_eq!(out.status.code(), Some(0), "bad lines warn; stderr: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("warning: broken.prom:3: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The summary counts the skipped line; everything else was read: the same report as the
+    // intact file.
+    let report = text(&out.stdout);
+    assert!(report.contains("broken.prom: 1,461 records, 1 skipped as malformed"), "{report}");
+    let intact = doctor(&fixtures(), &["metrics", "etcd-3.6.6-nri-k8s1_35.prom"]);
+    assert_eq!(
+        report.replace("broken.prom", "F").replace(", 1 skipped as malformed", ""),
+        text(&intact.stdout).replace("etcd-3.6.6-nri-k8s1_35.prom", "F")
+    );
+}
+
+#[test]
+fn a_file_without_samples_a_missing_file_and_a_bad_interval_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("notes.txt"), "this is not\na scrape {\n").expect("write");
+    let out = doctor(dir.path(), &["metrics", "notes.txt"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning: notes.txt:1: "), "{stderr}");
+    assert!(stderr.contains("error: notes.txt: no metric samples in it"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
+
+    let out = doctor(dir.path(), &["metrics", "missing.prom"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("missing.prom"), "{}", text(&out.stderr));
+
+    let out = doctor(&fixtures(), &["metrics", "--interval=-5", "etcd-3.6.6-nri-k8s1_35.prom"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--interval must be a positive number"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn critical_findings_exit_1_unless_fail_on_never() {
+    let files = [
+        "troubled-apiserver-1.prom",
+        "troubled-apiserver-2.prom",
+        "troubled-etcd-1.prom",
+        "troubled-etcd-2.prom",
+    ];
+    let mut args = vec!["metrics"];
+    args.extend(files);
+    let out = doctor(&fixtures(), &args);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("MET009") && stdout.contains("ETC001"), "{stdout}");
+    args.extend(["--fail-on", "never", "-o", "json"]);
+    let out = doctor(&fixtures(), &args);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert!(json["findings"].as_array().is_some_and(|f| !f.is_empty()), "{json}");
+}
