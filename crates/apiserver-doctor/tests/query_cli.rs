@@ -149,19 +149,22 @@ fn unknown_column_suggests_the_right_one() {
     assert!(stderr(&o).contains("UserAgent"), "{}", stderr(&o));
 }
 
+/// `query --input` over the Event Hub fixture with `extra` options; asserts it succeeded and
+/// returns (stdout, stderr).
+fn query_eventhub(extra: &[&str], q: &str) -> (String, String) {
+    let input = eventhub();
+    let mut args = vec!["query", "--input", input.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    args.push(q);
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (stdout(&o), stderr(&o))
+}
+
 #[test]
 fn empty_time_window_explains_the_data_range_and_now_latest() {
     // The fixture is from 2020: the wall clock's last hour holds none of it.
-    let o = run(&[
-        "query",
-        "--input",
-        eventhub().to_str().expect("utf-8 path"),
-        "-o",
-        "csv",
-        "AKSAudit | where TimeGenerated > ago(1h) | count",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let err = stderr(&o);
+    let (_, err) = query_eventhub(&["-o", "csv"], "AKSAudit | where TimeGenerated > ago(1h) | count");
     assert!(err.contains("--now latest"), "{err}");
     assert!(err.contains("2020-05-05"), "names the data's time range: {err}");
     assert!(err.contains("no event passed the time filter"), "{err}");
@@ -171,33 +174,17 @@ fn empty_time_window_explains_the_data_range_and_now_latest() {
 fn empty_window_with_now_latest_does_not_suggest_now_latest() {
     // Pinned to the newest event, a window that ends before the data starts still keeps nothing:
     // the note says so without telling the user to pass what they already passed.
-    let o = run(&[
-        "query",
-        "--input",
-        eventhub().to_str().expect("utf-8 path"),
-        "--now",
-        "latest",
-        "AKSAudit | where TimeGenerated < ago(365d) | count",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let err = stderr(&o);
+    let (_, err) = query_eventhub(&["--now", "latest"], "AKSAudit | where TimeGenerated < ago(365d) | count");
     assert!(err.contains("now() is pinned to the newest event"), "{err}");
     assert!(!err.contains("pass --now latest"), "{err}");
 }
 
 #[test]
 fn a_time_filter_that_keeps_rows_gives_no_note() {
-    let o = run(&[
-        "query",
-        "--input",
-        eventhub().to_str().expect("utf-8 path"),
-        "--now",
-        "latest",
-        "AKSAudit | where TimeGenerated > ago(365d) | count",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(!stderr(&o).contains("time filter"), "{}", stderr(&o));
-    assert!(stdout(&o).contains("22"), "all 22 events are in the window: {}", stdout(&o));
+    let (out, err) =
+        query_eventhub(&["--now", "latest"], "AKSAudit | where TimeGenerated > ago(365d) | count");
+    assert!(!err.contains("time filter"), "{err}");
+    assert!(out.contains("22"), "all 22 events are in the window: {out}");
 }
 
 #[test]

@@ -1657,16 +1657,22 @@ impl Planner<'_> {
         ops::extend(rel, items)
     }
 
-    fn summarize(&mut self, rel: Rel, aggregates: &[NamedExpr], by: &[NamedExpr]) -> R<Rel> {
+    /// The `by` keys of `summarize` or `make-series`, named as Kusto names them.
+    fn group_keys(&mut self, rel: &Rel, by: &[NamedExpr]) -> R<Vec<(String, Value)>> {
         let mut keys = Vec::new();
         for ne in by {
-            let v = self.scalar(&rel, &ne.expr)?;
+            let v = self.scalar(rel, &ne.expr)?;
             let name = match &ne.name {
                 Some(n) => n.name.clone(),
                 None => naming::derived(&ne.expr).unwrap_or_else(|| self.column_n()),
             };
             keys.push((name, v));
         }
+        Ok(keys)
+    }
+
+    fn summarize(&mut self, rel: Rel, aggregates: &[NamedExpr], by: &[NamedExpr]) -> R<Rel> {
+        let keys = self.group_keys(&rel, by)?;
         let key_names: Vec<String> = keys.iter().map(|(n, _)| n.clone()).collect();
         let mut outs = Vec::new();
         // Aggregates inside larger expressions are computed under internal names first.

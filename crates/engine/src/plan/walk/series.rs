@@ -66,15 +66,7 @@ impl Planner<'_> {
             None => None,
         };
 
-        let mut keys = Vec::new();
-        for ne in &ms.by {
-            let v = self.scalar(&rel, &ne.expr)?;
-            let name = match &ne.name {
-                Some(n) => n.name.clone(),
-                None => naming::derived(&ne.expr).unwrap_or_else(|| self.column_n()),
-            };
-            keys.push((name, v));
-        }
+        let keys = self.group_keys(&rel, &ms.by)?;
         // Each aggregate and its default (JSON text).
         let mut aggs: Vec<(AggOut, DfExpr)> = Vec::new();
         for a in &ms.aggregates {
