@@ -188,6 +188,33 @@ fn a_time_filter_that_keeps_rows_gives_no_note() {
 }
 
 #[test]
+fn big_inputs_go_through_the_cached_store_with_the_same_answer() {
+    let q = "AKSAudit | summarize n = count() by Verb | order by Verb asc";
+    let input = eventhub();
+    let in_memory = run(&["query", "--input", input.to_str().expect("utf-8 path"), "-o", "csv", q]);
+    assert!(in_memory.status.success(), "{}", stderr(&in_memory));
+    let cache = tempfile::tempdir().expect("temp dir");
+    let via_store = || {
+        bin()
+            .args(["query", "--input", input.to_str().expect("utf-8 path"), "-o", "csv", q])
+            .env("APISERVER_DOCTOR_IN_MEMORY_MAX", "0")
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .expect("runs")
+    };
+    let first = via_store();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).contains("reading it through a cached store"), "{}", stderr(&first));
+    assert_eq!(stdout(&first), stdout(&in_memory));
+    let stores = std::fs::read_dir(cache.path().join("apiserver-doctor/stores")).expect("cache").count();
+    assert_eq!(stores, 1);
+    // The second query reads the same cached store.
+    let second = via_store();
+    assert_eq!(stdout(&second), stdout(&in_memory));
+    assert_eq!(std::fs::read_dir(cache.path().join("apiserver-doctor/stores")).expect("cache").count(), 1);
+}
+
+#[test]
 fn render_timechart_writes_svg_and_png() {
     let dir = tempfile::tempdir().expect("temp dir");
     let input = eventhub();

@@ -32,7 +32,9 @@ pub struct Args {
 
     /// Query audit log files directly instead of the store (any input format; directories are
     /// read recursively). Repeat it for several paths: `--input a.log --input b.log`; one
-    /// value per flag, so the query after it is never taken for a path.
+    /// value per flag, so the query after it is never taken for a path. Up to 1 GiB is held in
+    /// memory; more is read through the cached store `diagnose` uses (bounded memory, reused by
+    /// the next query over the same files; APISERVER_DOCTOR_IN_MEMORY_MAX sets the limit in bytes).
     #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub input: Vec<PathBuf>,
 
@@ -127,9 +129,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--input` files bigger than this (gzip and zstd files count 8 times their size) are read
+/// through the cached store `diagnose` uses — bounded memory, and a second query over the same
+/// files skips the reading — instead of being held in memory. `APISERVER_DOCTOR_IN_MEMORY_MAX`
+/// (bytes) overrides it.
+const IN_MEMORY_MAX_BYTES: u64 = 1 << 30;
+
+/// The estimated uncompressed size of the `--input` files (stdin counts as 0).
+fn input_bytes(paths: &[std::path::PathBuf]) -> u64 {
+    let files = audit::read::list_inputs(paths).unwrap_or_default();
+    files
+        .iter()
+        .filter_map(|f| {
+            let len = std::fs::metadata(f).ok()?.len();
+            let compressed = f.extension().is_some_and(|e| e == "gz" || e == "zst");
+            Some(if compressed { len.saturating_mul(8) } else { len })
+        })
+        .sum()
+}
+
 fn open(args: &Args) -> anyhow::Result<Engine> {
     if args.input.is_empty() {
         return Engine::open_store(&args.store.store).map_err(anyhow::Error::from);
+    }
+    let limit = std::env::var("APISERVER_DOCTOR_IN_MEMORY_MAX")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(IN_MEMORY_MAX_BYTES);
+    let from_stdin = args.input.iter().any(|p| p.as_os_str() == "-");
+    let size = input_bytes(&args.input);
+    if !from_stdin && size > limit {
+        eprintln!(
+            "note: {:.1} GB of input: reading it through a cached store (bounded memory; the next query \
+             over the same files starts at once)",
+            size as f64 / 1e9
+        );
+        let (store, _) = super::ingest_cache::ingest(&args.input)?;
+        return Engine::open_store(&store).map_err(anyhow::Error::from);
     }
     let batches = engine::input::read_paths(&args.input)?;
     for warning in &batches.warnings {
