@@ -354,6 +354,38 @@ fn map_strings(
     finish(Arc::new(out.finish()), args)
 }
 
+/// As [`map_strings`] for a pure function of the text, remembering each distinct text's result
+/// within the batch: a column such as `UserAgent` holds a few hundred distinct values in
+/// millions of rows, and a regex match costs far more than a hash lookup. Up to `MEMO_MAX`
+/// distinct texts are remembered; the rest are computed each time.
+fn map_strings_memo(
+    args: &[ColumnarValue],
+    rows: usize,
+    mut f: impl FnMut(&str) -> Option<String>,
+) -> Result<ColumnarValue> {
+    const MEMO_MAX: usize = 4096;
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let mut out = StringBuilder::with_capacity(n, n * 8);
+    let mut memo: std::collections::HashMap<&str, Option<String>> = std::collections::HashMap::new();
+    for i in 0..n {
+        let s = str_at(&a, i).unwrap_or("");
+        let computed;
+        let v = match memo.get(s) {
+            Some(v) => v,
+            None => {
+                computed = f(s);
+                if memo.len() < MEMO_MAX { memo.entry(s).or_insert(computed) } else { &computed }
+            }
+        };
+        match v {
+            Some(v) => out.append_value(v),
+            None => out.append_null(),
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
 fn int_arg(args: &[ColumnarValue], idx: usize, n: usize) -> Result<Option<ArrayRef>> {
     match args.get(idx) {
         Some(a) => Ok(Some(arg_array(a, n)?)),
@@ -410,7 +442,7 @@ pub fn extract(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     };
     let re = compile(pattern)?;
     let group = args.get(2).and_then(super::scalar_i64).unwrap_or(0).max(0) as usize;
-    map_strings(args, rows, |s, _| {
+    map_strings_memo(args, rows, |s| {
         Some(re.captures(s).and_then(|c| c.get(group)).map(|m| m.as_str().to_owned()).unwrap_or_default())
     })
 }
