@@ -55,6 +55,15 @@ impl Planner<'_> {
             }
         };
         let axis_i = as_int(axis, "on", ms.on.span)?;
+        let non_positive = match &ms.step.kind {
+            ExprKind::Literal(kql::Literal::Timespan(n) | kql::Literal::Long(n)) => *n <= 0,
+            ExprKind::Literal(kql::Literal::Int(n)) => *n <= 0,
+            ExprKind::Unary { op: kql::UnaryOp::Neg, .. } => true,
+            _ => false,
+        };
+        if non_positive {
+            return Err(err(ms.step.span, "make-series step must be positive (e.g. `step 5m`)"));
+        }
         let step_v = self.scalar(&rel, &ms.step)?;
         let step = as_int(step_v, "step", ms.step.span)?;
         let from = match &ms.from {
