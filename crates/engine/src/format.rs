@@ -43,6 +43,19 @@ pub fn cell_text(a: &dyn Array, i: usize) -> String {
     string_at(a, i)
 }
 
+/// A cell as a table or CSV shows it: as [`cell_text`], except that a `dynamic` string value is
+/// shown without its JSON quotes, as Kusto shows it (`mv-expand` of an array of strings).
+pub fn cell_display(a: &dyn Array, i: usize, ty: KType) -> String {
+    let text = cell_text(a, i);
+    if ty == KType::Dynamic
+        && text.starts_with('"')
+        && let Ok(unquoted) = serde_json::from_str::<String>(&text)
+    {
+        return unquoted;
+    }
+    text
+}
+
 /// A cell as a JSON value, `dynamic` columns embedded as JSON.
 pub fn cell_json(a: &dyn Array, i: usize, ty: KType) -> serde_json::Value {
     if a.is_null(i) {
@@ -90,7 +103,8 @@ pub fn write_table(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> 
     let cols: &[ResultColumn] = &result.columns;
     let mut cells: Vec<Vec<String>> = Vec::new();
     for (b, i) in rows(result) {
-        cells.push((0..cols.len()).map(|c| clip(cell_text(b.column(c).as_ref(), i))).collect());
+        cells
+            .push((0..cols.len()).map(|c| clip(cell_display(b.column(c).as_ref(), i, cols[c].ty))).collect());
     }
     let mut widths: Vec<usize> = cols.iter().map(|c| c.name.chars().count()).collect();
     for row in &cells {
@@ -140,8 +154,9 @@ pub fn write_csv(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> {
     let header: Vec<String> = result.columns.iter().map(|c| csv_field(&c.name)).collect();
     writeln!(out, "{}", header.join(","))?;
     for (b, i) in rows(result) {
-        let fields: Vec<String> =
-            (0..result.columns.len()).map(|c| csv_field(&cell_text(b.column(c).as_ref(), i))).collect();
+        let fields: Vec<String> = (0..result.columns.len())
+            .map(|c| csv_field(&cell_display(b.column(c).as_ref(), i, result.columns[c].ty)))
+            .collect();
         writeln!(out, "{}", fields.join(","))?;
     }
     Ok(())
