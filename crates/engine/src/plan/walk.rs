@@ -736,7 +736,7 @@ impl Planner<'_> {
                 }
                 self.search_filter(rel, &s.predicate)
             }
-            OperatorKind::MakeSeries(ms) => self.make_series(rel, ms, op.span),
+            OperatorKind::MakeSeries(ms) => self.make_series(rel, ms),
         }
     }
 

@@ -24,7 +24,7 @@ use crate::udf::{aggregates, call, udfs};
 pub const MAX_BINS: i64 = 100_000;
 
 impl Planner<'_> {
-    pub(super) fn make_series(&mut self, rel: Rel, ms: &MakeSeries, span: kql::Span) -> R<Rel> {
+    pub(super) fn make_series(&mut self, rel: Rel, ms: &MakeSeries) -> R<Rel> {
         let axis = self.scalar(&rel, &ms.on)?;
         let axis_name = naming::derived(&ms.on).unwrap_or_else(|| self.column_n());
         let time = match axis.ty() {
@@ -202,7 +202,6 @@ impl Planner<'_> {
         }
         let axis_arr = call(&u.series_axis, vec![column("__ms_start"), step, column("__ms_n"), lit(time)]);
         items.push((axis_name, Value::expr(axis_arr, KType::Dynamic)));
-        let _ = span;
         ops::project(grouped, items)
     }
 }
