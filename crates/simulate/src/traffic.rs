@@ -5,7 +5,7 @@
 //! (lease renewals, watches) is placed on a grid fixed by the seed, so a slice's bytes do not
 //! depend on which thread makes it or on any other slice.
 
-use crate::cluster::{Cluster, Identity, Resource, push_generated, res, service_account, user};
+use crate::cluster::{Cluster, Identity, Node, Resource, push_generated, res, service_account, user};
 use crate::emit::{
     Breakdown, EventParts, Failure, Micros, ObjRef, Stage, push_event, push_go_duration, push_u64,
 };
@@ -1174,6 +1174,31 @@ fn revision(ctx: &Ctx, at: Micros) -> u64 {
 }
 
 impl Gen<'_> {
+    /// A node's agent calling `verb` on the object named after the node, every period at a
+    /// phase (`(period, phase)`), latencies log-normal around `median_ms`; `edit` adds what
+    /// else the request carries at time `t`.
+    #[allow(clippy::too_many_arguments)]
+    fn node_object_calls(
+        &mut self,
+        node: &Node,
+        who: &Identity,
+        verb: Verb,
+        resource: Resource,
+        (period, phase): (Micros, Micros),
+        median_ms: f64,
+        edit: impl Fn(&mut Req<'_>, Micros),
+    ) {
+        for (_, t) in self.grid(period, phase) {
+            let lat = ms(&mut self.rng, median_ms, 0.5);
+            let id = self.id();
+            let mut r = req(who, verb, resource, t, lat, id);
+            r.ip = Some(&node.ip);
+            r.name = Some(&node.name);
+            edit(&mut r, t);
+            self.emit(&r);
+        }
+    }
+
     fn node_periodic(&mut self) {
         let ctx = self.ctx;
         let seed = ctx.seed;
@@ -1257,34 +1282,41 @@ impl Gen<'_> {
                 r.query = &q;
                 self.emit(&r);
             }
-            for (_, t) in self.grid(60 * SEC, ((nh >> 16) % 60_000_000) as Micros) {
-                let lat = ms(&mut self.rng, 2.5, 0.5);
-                let id = self.id();
-                let mut r = req(&ctx.ids.ama_logs, Verb::Get, res::NODES, t, lat, id);
-                r.ip = Some(&node.ip);
-                r.name = Some(&node.name);
-                self.emit(&r);
-            }
+            let every = |period_s: i64, shift: u32| {
+                (period_s * SEC, ((nh >> shift) % (period_s * SEC) as u64) as Micros)
+            };
+            self.node_object_calls(
+                node,
+                &ctx.ids.ama_logs,
+                Verb::Get,
+                res::NODES,
+                every(60, 16),
+                2.5,
+                |_, _| {},
+            );
             // Cilium reads its CiliumNode every 60 s and updates its status every 5 minutes.
-            for (_, t) in self.grid(60 * SEC, ((nh >> 28) % 60_000_000) as Micros) {
-                let lat = ms(&mut self.rng, 2.8, 0.5);
-                let id = self.id();
-                let mut r = req(&ctx.ids.cilium, Verb::Get, res::CILIUMNODES, t, lat, id);
-                r.ip = Some(&node.ip);
-                r.name = Some(&node.name);
-                self.emit(&r);
-            }
-            for (_, t) in self.grid(300 * SEC, ((nh >> 32) % 300_000_000) as Micros) {
-                let lat = ms(&mut self.rng, 8.0, 0.5);
-                let id = self.id();
-                let mut r = req(&ctx.ids.cilium, Verb::Update, res::CILIUMNODES, t, lat, id);
-                r.ip = Some(&node.ip);
-                r.name = Some(&node.name);
-                r.sub = Some("status");
-                r.uid = Some(u128::from(nh) << 64 | 0xC1);
-                r.rv = Some(revision(ctx, t));
-                self.emit(&r);
-            }
+            self.node_object_calls(
+                node,
+                &ctx.ids.cilium,
+                Verb::Get,
+                res::CILIUMNODES,
+                every(60, 28),
+                2.8,
+                |_, _| {},
+            );
+            self.node_object_calls(
+                node,
+                &ctx.ids.cilium,
+                Verb::Update,
+                res::CILIUMNODES,
+                every(300, 32),
+                8.0,
+                |r, t| {
+                    r.sub = Some("status");
+                    r.uid = Some(u128::from(nh) << 64 | 0xC1);
+                    r.rv = Some(revision(ctx, t));
+                },
+            );
         }
     }
 
