@@ -2,26 +2,9 @@
 //! the top finding, naming the offender `scenario.json` records; `healthy` has nothing at
 //! warning or above. Small clusters, so the debug build runs them in seconds.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn doctor(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-        .args(args)
-        .env("XDG_CACHE_HOME", cache)
-        .env("NO_COLOR", "1")
-        .env_remove("APISERVER_DOCTOR_STORE")
-        .output()
-        .expect("runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{doctor, stderr, stdout};
 
 #[test]
 fn demo_writes_the_report_and_prints_the_summary() {

@@ -2,33 +2,14 @@
 //! cache, metrics merged into the audit report, and the output on real published audit logs
 //! pinned as snapshots.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-/// The workspace root: commands run there with relative paths, so outputs hold no absolute path.
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
-}
-
-/// `apiserver-doctor ARGS` run from the workspace root, with its cache in `cache`.
-fn doctor(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-        .args(args)
-        .current_dir(workspace())
-        .env("XDG_CACHE_HOME", cache)
-        .env("NO_COLOR", "1")
-        .env_remove("APISERVER_DOCTOR_STORE")
-        .output()
-        .expect("runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+// Commands run from the workspace root (common::doctor) with relative paths, so outputs hold
+// no absolute path.
+use common::{doctor, stderr, stdout, workspace};
 
 /// The shared data directory (DEVELOPERS.md), or `None` with a message; required under `CI`.
 fn shared_data(what: &str) -> Option<PathBuf> {

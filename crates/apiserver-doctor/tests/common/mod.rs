@@ -1,0 +1,32 @@
+//! What the CLI tests share: the built binary run with its cache in a directory of the test's.
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+/// `apiserver-doctor ARGS` run from the workspace root, with its cache in `cache`, no colour,
+/// and no store taken from the environment.
+pub fn doctor(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(args)
+        .current_dir(workspace())
+        .env("XDG_CACHE_HOME", cache)
+        .env("NO_COLOR", "1")
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .output()
+        .expect("runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
