@@ -13,6 +13,32 @@ pub trait QueryRunner {
     fn run(&self, kql: &str) -> Result<ResultTable, String>;
 }
 
+/// A runner that answers a query it has run before from memory: checks share queries (the
+/// evidence profile, the expensive-LIST table the throttling remedy reads), and over millions
+/// of events each costs seconds.
+pub struct Memo<'r> {
+    runner: &'r dyn QueryRunner,
+    seen: std::cell::RefCell<std::collections::HashMap<String, Result<ResultTable, String>>>,
+}
+
+impl<'r> Memo<'r> {
+    /// Wraps `runner`.
+    pub fn new(runner: &'r dyn QueryRunner) -> Self {
+        Memo { runner, seen: std::cell::RefCell::default() }
+    }
+}
+
+impl QueryRunner for Memo<'_> {
+    fn run(&self, kql: &str) -> Result<ResultTable, String> {
+        if let Some(r) = self.seen.borrow().get(kql) {
+            return r.clone();
+        }
+        let r = self.runner.run(kql);
+        self.seen.borrow_mut().insert(kql.to_owned(), r.clone());
+        r
+    }
+}
+
 /// Where the Kubernetes version used for remedies came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VersionSource {
@@ -196,5 +222,36 @@ mod tests {
         assert_eq!(duration_ms(2400.0), "2.4 s");
         assert_eq!(percent(0.41), "41%");
         assert_eq!(percent(0.004), "0.4%");
+    }
+
+    /// A runner counting its calls, answering each query with its own text.
+    struct Counting(std::cell::Cell<usize>);
+
+    impl QueryRunner for Counting {
+        fn run(&self, kql: &str) -> Result<ResultTable, String> {
+            self.0.set(self.0.get() + 1);
+            if kql.contains("fail") {
+                return Err(format!("cannot run {kql}"));
+            }
+            Ok(ResultTable {
+                columns: vec!["q".into()],
+                rows: vec![vec![crate::table::Cell::Text(kql.into())]],
+            })
+        }
+    }
+
+    #[test]
+    fn memo_runs_each_distinct_query_once_and_keeps_errors() {
+        let inner = Counting(std::cell::Cell::new(0));
+        let memo = Memo::new(&inner);
+        let a1 = memo.run("T | count").expect("runs");
+        let a2 = memo.run("T | count").expect("runs");
+        assert_eq!(a1, a2);
+        assert_eq!(inner.0.get(), 1);
+        let b = memo.run("T | take 1").expect("runs");
+        assert_ne!(a1, b);
+        assert_eq!(memo.run("fail").expect_err("fails"), "cannot run fail");
+        assert_eq!(memo.run("fail").expect_err("fails"), "cannot run fail");
+        assert_eq!(inner.0.get(), 3);
     }
 }

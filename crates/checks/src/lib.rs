@@ -76,6 +76,8 @@ pub fn diagnose_audit(
     runner: &dyn QueryRunner,
     request: &AuditRequest,
 ) -> Result<AuditDiagnosis, CheckError> {
+    let memo = audit::Memo::new(runner);
+    let runner: &dyn QueryRunner = &memo;
     let table = "AKSAudit";
     let profile = aud009_evidence::profile(table, runner)?;
     let end = match (request.now, profile.range) {

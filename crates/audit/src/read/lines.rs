@@ -3,7 +3,8 @@
 
 use std::io::{self, Read};
 
-use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::{Arc, mpsc};
 
 use super::input::{Peeked, read_failed};
 use super::records::Collector;
@@ -113,6 +114,30 @@ fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
 
+/// The lines of `data` (split at `\n`, like `split`, so a trailing newline gives a last empty
+/// line), found with `memchr` rather than byte by byte.
+fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', data);
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        match ends.next() {
+            Some(end) => {
+                let line = &data[start..end];
+                start = end + 1;
+                Some(line)
+            }
+            None => {
+                done = true;
+                Some(&data[start..])
+            }
+        }
+    })
+}
+
 fn parse_chunk(chunk: &Chunk, opts: &ReadOptions) -> Collector {
     let mut c = Collector::new(opts.keep_bodies, opts.max_examples);
     if let Some(line) = chunk.too_long {
@@ -122,7 +147,7 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions) -> Collector {
             format!("line longer than {} bytes, skipped", opts.max_line_bytes),
         );
     }
-    for (line_no, line) in (chunk.first_line..).zip(chunk.data.split(|&b| b == b'\n')) {
+    for (line_no, line) in (chunk.first_line..).zip(lines_of(&chunk.data)) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > opts.max_line_bytes {
             c.skip(
@@ -151,41 +176,49 @@ pub(super) fn read_lines(
         chunk_bytes: opts.chunk_bytes,
         max_line: opts.max_line_bytes,
     };
-    // Enough chunks in flight to keep every thread busy, few enough to bound memory.
-    let group_size = rayon::current_num_threads().max(1) * 2;
+    // Chunks are parsed on the rayon pool as soon as they are read, each on its own, and
+    // handed on in input order; this thread only reads, reorders and flushes. Enough chunks
+    // in flight to keep every thread busy while one is slow, few enough to bound memory.
+    let max_in_flight = (rayon::current_num_threads().max(1) * 3) as u64;
+    let shared = Arc::new(opts.clone());
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Collector)>();
+    let mut pending: BTreeMap<u64, Collector> = BTreeMap::new();
+    let (mut sent, mut flushed) = (0u64, 0u64);
     let mut read_error: Option<(u64, io::Error)> = None;
-    let read_group = |chunker: &mut Chunker<Peeked<'_>>, err: &mut Option<(u64, io::Error)>| -> Vec<Chunk> {
-        let mut group = Vec::with_capacity(group_size);
-        while group.len() < group_size && err.is_none() {
+    let mut eof = false;
+    loop {
+        while !eof && read_error.is_none() && sent - flushed < max_in_flight {
             match chunker.next_chunk() {
-                Ok(Some(c)) => group.push(c),
-                Ok(None) => break,
-                Err(e) => *err = Some((chunker.next_line, e)),
+                Ok(Some(chunk)) => {
+                    let (tx, opts, seq) = (done_tx.clone(), Arc::clone(&shared), sent);
+                    rayon::spawn(move || {
+                        let parsed = parse_chunk(&chunk, &opts);
+                        drop(chunk);
+                        // The reader stops listening only when it stopped reading: nothing to do.
+                        let _ = tx.send((seq, parsed));
+                    });
+                    sent += 1;
+                }
+                Ok(None) => eof = true,
+                Err(e) => read_error = Some((chunker.next_line, e)),
             }
         }
-        group
-    };
-    let mut group = read_group(&mut chunker, &mut read_error);
-    while !group.is_empty() {
-        let (parsed, next) = rayon::join(
-            || group.par_iter().map(|c| parse_chunk(c, opts)).collect::<Vec<_>>(),
-            || {
-                if read_error.is_some() {
-                    Vec::new()
-                } else {
-                    let mut err = None;
-                    let g = read_group(&mut chunker, &mut err);
-                    if let Some(e) = err {
-                        read_error = Some(e);
-                    }
-                    g
-                }
-            },
-        );
-        for mut c in parsed {
+        if flushed == sent {
+            break;
+        }
+        let Ok((seq, parsed)) = done_rx.recv() else {
+            // Every sender is alive while chunks are out (this thread holds one): unreachable,
+            // but a lost chunk must not pass silently.
+            return Err(ReadError::Sink {
+                file: file.file.clone(),
+                source: "a parser thread stopped".into(),
+            });
+        };
+        pending.insert(seq, parsed);
+        while let Some(mut c) = pending.remove(&flushed) {
+            flushed += 1;
             flush(&mut c, file, opts, sink)?;
         }
-        group = next;
     }
     if let Some((line, e)) = read_error {
         read_failed(file, opts, Location::Line(line), &e);

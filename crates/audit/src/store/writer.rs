@@ -16,6 +16,7 @@ use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
 use arrow::array::{
     Array, AsArray, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
@@ -57,8 +58,8 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            flush_rows: 1 << 20,
-            max_buffered_bytes: 256 << 20,
+            flush_rows: 1 << 19,
+            max_buffered_bytes: 128 << 20,
             max_keys: 16 << 20,
             row_group_rows: 128 * 1024,
             compact_min_files: 8,
@@ -120,6 +121,8 @@ pub struct StoreWriter {
     key_count: usize,
     /// Written this run, not yet in the manifest.
     pending: Vec<DataFile>,
+    /// Encodes full buffers into Parquet files beside this thread.
+    encoder: Encoder,
     pending_inputs: Vec<IngestedInput>,
     pending_skips: Vec<(BTreeMap<SkipKind, u64>, Vec<SkippedRecord>)>,
     pending_duplicates: u64,
@@ -177,6 +180,7 @@ impl StoreWriter {
             key_lru: VecDeque::new(),
             key_count: 0,
             pending: Vec::new(),
+            encoder: Encoder::new(),
             pending_inputs: Vec::new(),
             pending_skips: Vec::new(),
             pending_duplicates: 0,
@@ -280,6 +284,8 @@ impl StoreWriter {
             }
             return Ok(());
         }
+        // Files still being encoded hold keys too: wait for them before reading from disk.
+        self.wait_for_encoder()?;
         let name = hour_name(hour);
         let mut set = KeySet::default();
         let files: Vec<String> = self
@@ -320,70 +326,51 @@ impl StoreWriter {
         }
     }
 
+    /// Hands an hour's buffered rows to the encoder (waiting while it encodes the previous
+    /// file: at most one file is encoded while the next fills).
     fn flush_hour(&mut self, hour: Option<i64>) -> Result<(), StoreError> {
         let Some(buf) = self.buffers.remove(&hour) else { return Ok(()) };
         self.buffered_bytes -= buf.bytes;
         if buf.rows == 0 {
             return Ok(());
         }
-        let file = self.write_file(hour_name(hour), &buf.batches)?;
-        drop(buf);
-        self.pending.push(file);
-        Ok(())
+        self.seq += 1;
+        let job = EncodeJob {
+            dir: self.dir.clone(),
+            hour: hour_name(hour),
+            file_name: format!("part-{}-{:05}.parquet", self.run_id, self.seq),
+            batches: buf.batches,
+            row_group_rows: self.opts.row_group_rows,
+        };
+        let done = self.encoder.submit(job);
+        self.take_encoded(done)
     }
 
-    /// Writes `batches` (not empty) sorted by time as one Parquet file of hour `name`:
-    /// under a temporary name, synced, then renamed into place.
+    /// Moves encoded files into `pending`; the first error is returned.
+    fn take_encoded(&mut self, done: Vec<Result<DataFile, StoreError>>) -> Result<(), StoreError> {
+        let mut first_err = None;
+        for r in done {
+            match r {
+                Ok(f) => self.pending.push(f),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Waits until every file handed to the encoder is written.
+    fn wait_for_encoder(&mut self) -> Result<(), StoreError> {
+        let done = self.encoder.wait_all();
+        self.take_encoded(done)
+    }
+
+    /// Writes `batches` (not empty) as one file of hour `name` on this thread (compaction).
     fn write_file(&mut self, name: String, batches: &[RecordBatch]) -> Result<DataFile, StoreError> {
-        let schema = canonical_schema();
-        let perr = |path: &Path, e: &dyn std::fmt::Display| StoreError::Parquet {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        };
-        let order = time_order(batches);
-        let rel_dir = format!("data/hour={name}");
-        let abs_dir = self.dir.join(&rel_dir);
-        std::fs::create_dir_all(&abs_dir).map_err(io_err(&abs_dir))?;
         self.seq += 1;
         let file_name = format!("part-{}-{:05}.parquet", self.run_id, self.seq);
-        let final_path = abs_dir.join(&file_name);
-        let tmp_path = abs_dir.join(format!(".{file_name}.tmp"));
-        let mut props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| perr(&tmp_path, &e))?))
-            .set_dictionary_enabled(true)
-            .set_max_row_group_row_count(Some(self.opts.row_group_rows));
-        for c in UNIQUE_COLUMNS {
-            props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
-        }
-        let props = props.build();
-        let file = File::create(&tmp_path).map_err(io_err(&tmp_path))?;
-        let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| perr(&tmp_path, &e))?;
-        let mut counts = Counts::default();
-        match order {
-            // Already in time order: written as they are, no copy.
-            None => {
-                for b in batches {
-                    writer.write(b).map_err(|e| perr(&tmp_path, &e))?;
-                    counts.add(&counts_of(b));
-                }
-            }
-            // Sorted one row group at a time, so only one row group is ever copied.
-            Some(order) => {
-                let refs: Vec<&RecordBatch> = batches.iter().collect();
-                for part in order.chunks(self.opts.row_group_rows.max(1)) {
-                    let sorted = interleave_record_batch(&refs, part).map_err(|e| perr(&tmp_path, &e))?;
-                    writer.write(&sorted).map_err(|e| perr(&tmp_path, &e))?;
-                    counts.add(&counts_of(&sorted));
-                }
-            }
-        }
-        let file = writer.into_inner().map_err(|e| perr(&tmp_path, &e))?;
-        file.sync_all().map_err(io_err(&tmp_path))?;
-        let bytes = file.metadata().map_err(io_err(&tmp_path))?.len();
-        drop(file);
-        std::fs::rename(&tmp_path, &final_path).map_err(io_err(&final_path))?;
-        sync_dir(&abs_dir)?;
-        Ok(DataFile { path: format!("{rel_dir}/{file_name}"), hour: name, bytes, counts })
+        encode_file(&self.dir, name, &file_name, batches, self.opts.row_group_rows)
     }
 
     /// Merges the small files of every hour written to since the last commit once there are
@@ -446,7 +433,7 @@ impl StoreWriter {
 
     /// Data files written but not committed yet.
     pub fn uncommitted_files(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.encoder.outstanding
     }
 
     /// Writes every buffer out and commits: the new manifest lists the files and inputs.
@@ -455,6 +442,7 @@ impl StoreWriter {
         for h in hours {
             self.flush_hour(h)?;
         }
+        self.wait_for_encoder()?;
         if self.pending.is_empty() && self.pending_inputs.is_empty() && self.pending_duplicates == 0 {
             return Ok(());
         }
@@ -497,6 +485,9 @@ impl StoreWriter {
     /// Removes everything written since the last commit (strict mode's refusal).
     pub fn abort(mut self) -> Result<(), StoreError> {
         self.buffers.clear();
+        // Files still encoding are removed with the rest (an error writing one leaves nothing
+        // to remove).
+        let _ = self.wait_for_encoder();
         for f in self.pending.drain(..) {
             let path = self.dir.join(&f.path);
             std::fs::remove_file(&path).map_err(io_err(&path))?;
@@ -515,6 +506,172 @@ impl StoreWriter {
         drop(f);
         std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
         sync_dir(&self.dir)
+    }
+}
+
+/// Writes `batches` (not empty) sorted by time as Parquet file `file_name` of hour `name`:
+/// under a temporary name, synced, then renamed into place.
+fn encode_file(
+    dir: &Path,
+    name: String,
+    file_name: &str,
+    batches: &[RecordBatch],
+    row_group_rows: usize,
+) -> Result<DataFile, StoreError> {
+    let schema = canonical_schema();
+    let perr = |path: &Path, e: &dyn std::fmt::Display| StoreError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let order = time_order(batches);
+    let rel_dir = format!("data/hour={name}");
+    let abs_dir = dir.join(&rel_dir);
+    std::fs::create_dir_all(&abs_dir).map_err(io_err(&abs_dir))?;
+    let final_path = abs_dir.join(file_name);
+    let tmp_path = abs_dir.join(format!(".{file_name}.tmp"));
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| perr(&tmp_path, &e))?))
+        .set_dictionary_enabled(true)
+        .set_max_row_group_row_count(Some(row_group_rows));
+    for c in UNIQUE_COLUMNS {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+    }
+    let props = props.build();
+    let file = File::create(&tmp_path).map_err(io_err(&tmp_path))?;
+    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| perr(&tmp_path, &e))?;
+    let mut counts = Counts::default();
+    match order {
+        // Already in time order: written as they are, no copy.
+        None => {
+            for b in batches {
+                writer.write(b).map_err(|e| perr(&tmp_path, &e))?;
+                counts.add(&counts_of(b));
+            }
+        }
+        // Sorted one row group at a time, so only one row group is ever copied.
+        Some(order) => {
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            for part in order.chunks(row_group_rows.max(1)) {
+                let sorted = interleave_record_batch(&refs, part).map_err(|e| perr(&tmp_path, &e))?;
+                writer.write(&sorted).map_err(|e| perr(&tmp_path, &e))?;
+                counts.add(&counts_of(&sorted));
+            }
+        }
+    }
+    let file = writer.into_inner().map_err(|e| perr(&tmp_path, &e))?;
+    file.sync_all().map_err(io_err(&tmp_path))?;
+    let bytes = file.metadata().map_err(io_err(&tmp_path))?.len();
+    drop(file);
+    std::fs::rename(&tmp_path, &final_path).map_err(io_err(&final_path))?;
+    sync_dir(&abs_dir)?;
+    Ok(DataFile { path: format!("{rel_dir}/{file_name}"), hour: name, bytes, counts })
+}
+
+/// One file for the encoder thread to write.
+struct EncodeJob {
+    dir: PathBuf,
+    hour: String,
+    file_name: String,
+    batches: Vec<RecordBatch>,
+    row_group_rows: usize,
+}
+
+impl EncodeJob {
+    fn run(self) -> Result<DataFile, StoreError> {
+        encode_file(&self.dir, self.hour, &self.file_name, &self.batches, self.row_group_rows)
+    }
+}
+
+/// Parquet encoding beside the writer: while one file is encoded the writer goes on
+/// deduplicating and buffering the next, so reading and parsing are not held up by it (they
+/// were, for seconds at a time, when the writer encoded itself). The hand-over channel holds
+/// nothing: a second file waits until the first is done, which bounds memory to one file
+/// encoding and one filling.
+struct Encoder {
+    jobs: Option<SyncSender<EncodeJob>>,
+    done: Receiver<Result<DataFile, StoreError>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    outstanding: usize,
+}
+
+impl Encoder {
+    fn new() -> Encoder {
+        let (jobs_tx, jobs_rx) = sync_channel::<EncodeJob>(0);
+        let (done_tx, done_rx) = channel();
+        let thread = std::thread::Builder::new()
+            .name("store-encoder".to_owned())
+            .spawn(move || {
+                for job in jobs_rx {
+                    if done_tx.send(job.run()).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok();
+        // Without a thread (spawn refused), jobs run on the caller's.
+        let jobs = thread.is_some().then_some(jobs_tx);
+        Encoder { jobs, done: done_rx, thread, outstanding: 0 }
+    }
+
+    /// Hands `job` over (waiting while the previous one encodes) and returns what finished.
+    fn submit(&mut self, job: EncodeJob) -> Vec<Result<DataFile, StoreError>> {
+        let job = match &self.jobs {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => {
+                    self.outstanding += 1;
+                    None
+                }
+                Err(e) => Some(e.0),
+            },
+            None => Some(job),
+        };
+        let mut done = self.finished();
+        if let Some(job) = job {
+            done.push(job.run());
+        }
+        done
+    }
+
+    /// Results ready now.
+    fn finished(&mut self) -> Vec<Result<DataFile, StoreError>> {
+        let mut out = Vec::new();
+        while self.outstanding > 0 {
+            match self.done.try_recv() {
+                Ok(r) => {
+                    self.outstanding -= 1;
+                    out.push(r);
+                }
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    /// Waits for every job handed over.
+    fn wait_all(&mut self) -> Vec<Result<DataFile, StoreError>> {
+        let mut out = Vec::new();
+        while self.outstanding > 0 {
+            self.outstanding -= 1;
+            match self.done.recv() {
+                Ok(r) => out.push(r),
+                Err(_) => out.push(Err(StoreError::Parquet {
+                    path: PathBuf::new(),
+                    message: "the Parquet encoder thread stopped".to_owned(),
+                })),
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        // Ends the thread once its current file is written; files a dropped writer did not
+        // commit are orphans the next writer removes.
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
