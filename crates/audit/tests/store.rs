@@ -202,3 +202,35 @@ fn many_small_runs_into_one_hour_are_compacted() {
     let r = ingest(&store, &[again], &opts).expect("again");
     assert_eq!((r.kept, r.duplicates), (0, 20));
 }
+
+/// Files are encoded on a thread beside the writer. An hour whose keys were evicted while its
+/// file was still being encoded must read that file's keys once it is written: the same events
+/// arriving again later in the run are duplicates, not new rows.
+#[test]
+fn keys_of_files_still_encoding_are_not_lost_when_their_hour_comes_back() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    // Hour 00 (200 events), a few of hour 01 (too few to be written: they only push hour 00's
+    // keys out), then hour 00 again (the same 200 events) while its last file may still be
+    // encoding.
+    let h0 = events(200, "h0", 0);
+    let h1 = events(30, "h1", 3600);
+    let input = write(dir.path(), "a.log", &format!("{h0}{h1}{h0}"));
+    let opts = IngestOptions {
+        // Tiny files and a tiny key budget: hour 00's keys are evicted while its files encode.
+        writer: WriterOptions {
+            flush_rows: 50,
+            max_keys: 60,
+            compact_min_files: 0,
+            ..WriterOptions::default()
+        },
+        read: ReadOptions { chunk_bytes: 8 << 10, ..ReadOptions::default() },
+        ..IngestOptions::default()
+    };
+    let r = ingest(&store, &[input], &opts).expect("ingest");
+    assert_eq!((r.events(), r.kept, r.duplicates), (430, 230, 200));
+    assert_eq!(stored_events(&store), 230);
+    let s = Store::open(&store).expect("store");
+    let sizes: Vec<u64> = s.manifest().files.iter().map(|f| f.counts.events).collect();
+    assert!(sizes.len() >= 3, "hour 00 in two files at least, hour 01 in one: {sizes:?}");
+}
