@@ -1,8 +1,9 @@
 //! Ingest: audit logs in any format into the store — what `apiserver-doctor ingest` runs.
 //!
-//! Reading and writing overlap: the calling thread reads and parses (parsing fans out on the
-//! rayon pool) while a writer thread deduplicates, partitions and encodes Parquet, the two
-//! joined by a short bounded queue so memory stays bounded whatever the input size.
+//! Reading and writing overlap: the calling thread reads (each chunk is parsed on the rayon
+//! pool as soon as it is read) while a writer thread deduplicates and partitions, and an
+//! encoder thread beside it writes Parquet, joined by short bounded queues so memory stays
+//! bounded whatever the input size.
 //!
 //! Inputs already ingested unchanged (same name, size, modification time and hash of the
 //! first MiB, as the manifest recorded them) are skipped unless [`IngestOptions::force`];
