@@ -58,8 +58,8 @@ pub struct WriterOptions {
 impl Default for WriterOptions {
     fn default() -> Self {
         WriterOptions {
-            flush_rows: 1 << 19,
-            max_buffered_bytes: 128 << 20,
+            flush_rows: 1 << 18,
+            max_buffered_bytes: 64 << 20,
             max_keys: 16 << 20,
             row_group_rows: 128 * 1024,
             compact_min_files: 8,
