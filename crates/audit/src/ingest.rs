@@ -1,27 +1,23 @@
 //! Ingest: audit logs in any format into the store — what `apiserver-doctor ingest` runs.
 //!
-//! Reading and writing overlap: the calling thread reads (each chunk is parsed on the rayon
-//! pool as soon as it is read) while a writer thread deduplicates and partitions, and an
-//! encoder thread beside it writes Parquet, joined by short bounded queues so memory stays
-//! bounded whatever the input size.
+//! Reading and writing overlap: the calling thread reads, deduplicates and partitions (each
+//! chunk is parsed on the rayon pool as soon as it is read) while an encoder thread beside it
+//! writes Parquet, joined by short bounded queues so memory stays bounded whatever the input
+//! size.
 //!
 //! Inputs already ingested unchanged (same name, size, modification time and hash of the
 //! first MiB, as the manifest recorded them) are skipped unless [`IngestOptions::force`];
 //! re-reading them would add nothing anyway, since rows are deduplicated.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 
-use crate::read::{
-    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, list_inputs, read_paths,
-};
+use crate::read::{FileSummary, ReadError, ReadOptions, SinkError, SkippedRecord, list_inputs, read_paths};
 use crate::store::writer::{StoreWriter, WriterOptions};
 use crate::store::{IngestedInput, Manifest, StoreError};
 
@@ -97,18 +93,8 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
-/// A message from the reading thread to the writer thread.
-enum Msg {
-    Batch(RecordBatch),
-    InputDone(IngestedInput, BTreeMap<SkipKind, u64>, Vec<SkippedRecord>),
-    Commit,
-}
-
 /// Data files written before a commit is forced, whatever the time since the last one.
 const COMMIT_AFTER_FILES: usize = 64;
-
-/// Batches in flight between reader and writer: each is one parsed chunk (a few MiB of input).
-const QUEUE: usize = 4;
 
 /// Reads every path (files, directories read recursively, `-` for stdin) into the store at
 /// `store_dir` (created if missing); the library form of `apiserver-doctor ingest`.
@@ -134,27 +120,17 @@ pub fn ingest_paths(
 /// Reads every path into the store at `store` (created if missing); see [`ingest_paths`].
 pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestReport, IngestError> {
     let inputs = list_inputs(paths).map_err(IngestError::Read)?;
-    let writer = StoreWriter::open(store, opts.writer.clone())?;
+    let mut writer = StoreWriter::open(store, opts.writer.clone())?;
     let manifest = writer.manifest().clone();
     let mut report = IngestReport::default();
-    let (writer, read_result) = std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<Msg>(QUEUE);
-        // Strict runs commit nothing until the end: a later bad record refuses the whole run.
-        let commit_after = (!opts.read.strict).then_some(COMMIT_AFTER_FILES);
-        let handle = scope.spawn(move || write_loop(writer, rx, commit_after));
-        let read_result = read_loop(&inputs, &manifest, opts, &tx, &mut report);
-        drop(tx);
-        let written = match handle.join() {
-            Ok(w) => w,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        (written, read_result)
-    });
-    // A writer error explains a reader's "writer stopped": report it first.
-    let written = writer?;
+    let mut written = Written::default();
+    let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);
+    // A writer error explains the reader's "writer stopped": report it first.
+    if let Some(e) = written.error.take() {
+        return Err(IngestError::Store(e));
+    }
     report.kept = written.kept;
     report.duplicates = written.duplicates;
-    let mut writer = written.writer;
     match read_result {
         Ok(()) => {
             writer.commit()?;
@@ -172,44 +148,29 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
     }
 }
 
+/// What the writer did, and the error that stopped it.
+#[derive(Default)]
 struct Written {
-    writer: StoreWriter,
     kept: u64,
     duplicates: u64,
-}
-
-fn write_loop(
-    mut writer: StoreWriter,
-    rx: Receiver<Msg>,
-    commit_after: Option<usize>,
-) -> Result<Written, StoreError> {
-    let (mut kept, mut duplicates) = (0, 0);
-    for msg in rx {
-        match msg {
-            Msg::Batch(b) => {
-                let o = writer.write(&b)?;
-                kept += o.kept;
-                duplicates += o.duplicates;
-                if commit_after.is_some_and(|n| writer.uncommitted_files() >= n) {
-                    writer.commit()?;
-                }
-            }
-            Msg::InputDone(input, by_kind, examples) => writer.input_done(input, by_kind, examples),
-            Msg::Commit => writer.commit()?,
-        }
-    }
-    Ok(Written { writer, kept, duplicates })
+    error: Option<StoreError>,
 }
 
 const WRITER_STOPPED: &str = "the store writer stopped";
 
+/// Reads every input, handing each batch to the writer as it comes. The writer deduplicates
+/// and buffers on this thread (cheap); Parquet is encoded on its own thread beside it, and
+/// parsing fans out on the rayon pool, so one thread more would only add a queue and memory.
 fn read_loop(
     inputs: &[PathBuf],
     manifest: &Manifest,
     opts: &IngestOptions,
-    tx: &SyncSender<Msg>,
+    writer: &mut StoreWriter,
+    written: &mut Written,
     report: &mut IngestReport,
 ) -> Result<(), ReadError> {
+    // Strict runs commit nothing until the end: a later bad record refuses the whole run.
+    let commit_after = (!opts.read.strict).then_some(COMMIT_AFTER_FILES);
     let mut last_commit = Instant::now();
     for input in inputs {
         let identity = identify(input);
@@ -224,7 +185,19 @@ fn read_loop(
             if let Some(e) = &opts.events {
                 e.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             }
-            tx.send(Msg::Batch(batch)).map_err(|_| WRITER_STOPPED.into())
+            let mut step = || -> Result<(), StoreError> {
+                let o = writer.write(&batch)?;
+                written.kept += o.kept;
+                written.duplicates += o.duplicates;
+                if commit_after.is_some_and(|n| writer.uncommitted_files() >= n) {
+                    writer.commit()?;
+                }
+                Ok(())
+            };
+            step().map_err(|e| {
+                written.error = Some(e);
+                SinkError::from(WRITER_STOPPED)
+            })
         };
         let summary = read_paths(std::slice::from_ref(input), &opts.read, &mut sink)?;
         for f in summary.files {
@@ -235,13 +208,15 @@ fn read_loop(
                 not_audit: f.not_audit.clone(),
                 ..identity.clone()
             };
-            let msg = Msg::InputDone(done, f.skipped_by_kind.clone(), f.examples.clone());
-            tx.send(msg).map_err(|_| stopped(&f.file))?;
+            writer.input_done(done, f.skipped_by_kind.clone(), f.examples.clone());
             report.files.push(f);
         }
         // Strict runs commit nothing until the end: a later bad record refuses the whole run.
         if !opts.read.strict && last_commit.elapsed() >= opts.commit_every {
-            tx.send(Msg::Commit).map_err(|_| stopped(&input.display().to_string()))?;
+            if let Err(e) = writer.commit() {
+                written.error = Some(e);
+                return Err(stopped(&input.display().to_string()));
+            }
             last_commit = Instant::now();
         }
     }

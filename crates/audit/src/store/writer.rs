@@ -63,7 +63,7 @@ impl Default for WriterOptions {
             max_keys: 16 << 20,
             row_group_rows: 128 * 1024,
             compact_min_files: 8,
-            small_file_bytes: 16 << 20,
+            small_file_bytes: 1 << 20,
             compact_max_rows: 512 * 1024,
         }
     }
