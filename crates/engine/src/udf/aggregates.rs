@@ -214,7 +214,13 @@ impl MakeListAcc {
             if self.seen.len() >= self.max && self.seen.last().is_some_and(|l| l.as_str() <= s) {
                 return;
             }
-            if self.seen.insert(s.to_owned()) && self.seen.len() > self.max {
+            // Most groups hold fewer distinct items than the limit: look before copying, or
+            // every row would allocate its text only to drop it as a duplicate.
+            if self.seen.contains(s) {
+                return;
+            }
+            self.seen.insert(s.to_owned());
+            if self.seen.len() > self.max {
                 self.seen.pop_last();
             }
             return;
