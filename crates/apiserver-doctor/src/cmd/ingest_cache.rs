@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::Context;
-use audit::read::{ReadOptions, SinkError, list_inputs, read_paths};
+use audit::ingest::IngestOptions;
+use audit::read::list_inputs;
 use audit::store::IngestedInput;
-use audit::store::writer::{StoreWriter, WriterOptions};
 use findings::InputSummary;
 
 /// Stores kept in the cache; older ones are removed.
@@ -86,37 +86,13 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
     Ok((dir, summaries))
 }
 
-/// Ingests the audit files `inputs` into a new store at `dir`, warning on standard error about
-/// skipped records and files that are not audit logs; says how long it took when `tell`.
+/// Ingests the audit files `inputs` into a new store at `dir` (what `apiserver-doctor ingest`
+/// does), warning on standard error about skipped records and files that are not audit logs;
+/// says how long it took when `tell`.
 pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result<Vec<InputSummary>> {
     let started = Instant::now();
-    let mut writer = StoreWriter::open(dir, WriterOptions::default())?;
-    let read = {
-        let mut sink = |_file: &str, batch: arrow::array::RecordBatch| -> Result<(), SinkError> {
-            writer.write(&batch)?;
-            Ok(())
-        };
-        read_paths(inputs, &ReadOptions::default(), &mut sink)?
-    };
-    let mut summaries = Vec::new();
-    for file in &read.files {
-        let meta = std::fs::metadata(&file.file).ok();
-        let input = IngestedInput {
-            file: file.file.clone(),
-            size: meta.as_ref().map(|m| m.len()),
-            mtime: meta
-                .as_ref()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .and_then(|d| i64::try_from(d.as_secs()).ok()),
-            head_hash: None,
-            format: file.format().map(|f| f.name().to_owned()),
-            events: file.events,
-            skipped: file.skipped,
-            not_audit: file.not_audit.clone(),
-        };
-        summaries.push(summary(&input));
-        writer.input_done(input, file.skipped_by_kind.clone(), file.examples.clone());
+    let report = audit::ingest::ingest(dir, inputs, &IngestOptions::default())?;
+    for file in &report.files {
         for example in &file.examples {
             eprintln!("warning: skipped {example}");
         }
@@ -124,12 +100,12 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
             eprintln!("warning: {}: not an audit log: {why}", file.file);
         }
     }
-    writer.commit()?;
-    drop(writer);
     if tell {
-        eprintln!("read {} events in {:.1} s", read.events(), started.elapsed().as_secs_f64());
+        eprintln!("read {} events in {:.1} s", report.events(), started.elapsed().as_secs_f64());
     }
-    Ok(summaries)
+    // The store is new: the inputs its manifest lists are this run's.
+    let store = audit::store::Store::open(dir)?;
+    Ok(store.manifest().inputs.iter().map(summary).collect())
 }
 
 fn summary(input: &IngestedInput) -> InputSummary {

@@ -118,23 +118,10 @@ fn is_blank(line: &[u8]) -> bool {
 /// line), found with `memchr` rather than byte by byte.
 fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut start = 0;
-    let mut ends = memchr::memchr_iter(b'\n', data);
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        match ends.next() {
-            Some(end) => {
-                let line = &data[start..end];
-                start = end + 1;
-                Some(line)
-            }
-            None => {
-                done = true;
-                Some(&data[start..])
-            }
-        }
+    memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())).map(move |end| {
+        let line = &data[start..end];
+        start = end + 1;
+        line
     })
 }
 

@@ -5,6 +5,7 @@
 //! column read and never reaches here. Text that is not valid JSON reads as a JSON string (as
 //! Kusto's `parse_json` of a non-JSON string gives the string).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -131,14 +132,9 @@ pub fn to_json(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
         // The common cases (`make_set(UserName)` over millions of rows) written straight into
         // the output, without a `Value` and a `String` per row.
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let mut buf = Vec::new();
             for i in 0..n {
                 match str_at(a.as_ref(), i) {
-                    Some(v) => {
-                        push_json_string(&mut buf, v);
-                        // serde_json writes valid UTF-8 JSON.
-                        out.append_value(std::str::from_utf8(&buf).unwrap_or_default());
-                    }
+                    Some(v) => push_json_string(&mut out, v),
                     None => out.append_null(),
                 }
             }
@@ -149,7 +145,9 @@ pub fn to_json(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
                 if ints.is_null(i) {
                     out.append_null();
                 } else {
-                    out.append_value(ints.value(i).to_string());
+                    // Writing into a builder cannot fail; the empty value ends the row.
+                    let _ = write!(out, "{}", ints.value(i));
+                    out.append_value("");
                 }
             }
         }
@@ -165,18 +163,15 @@ pub fn to_json(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     finish(Arc::new(out.finish()), args)
 }
 
-/// `v` as a JSON string literal into `buf` (cleared first): quoted as it is when nothing in
-/// it needs escaping, else escaped by serde_json.
-fn push_json_string(buf: &mut Vec<u8>, v: &str) {
-    buf.clear();
+/// Appends `v` as a JSON string literal: quoted as it is when nothing in it needs escaping,
+/// else escaped by serde_json.
+fn push_json_string(out: &mut StringBuilder, v: &str) {
     if v.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *buf, v);
+        out.append_value(Value::String(v.to_owned()).to_string());
     } else {
-        buf.reserve(v.len() + 2);
-        buf.push(b'"');
-        buf.extend_from_slice(v.as_bytes());
-        buf.push(b'"');
+        // Writing into a builder cannot fail; the empty value ends the row.
+        let _ = write!(out, "\"{v}\"");
+        out.append_value("");
     }
 }
 
