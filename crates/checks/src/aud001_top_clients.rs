@@ -70,8 +70,8 @@ const TOP: usize = 10;
 /// Requests per client (versions folded).
 pub fn by_client_query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n\
-         | summarize Requests = count(), Identities = dcount(UserName), TopIdentities = make_set(UserName, 5), \
+        "{}\n| summarize Requests = count() by UserAgent, UserName = {USER_NAME}\n| extend Client = {CLIENT_KQL}\n\
+         | summarize Requests = sum(Requests), Identities = dcount(UserName), TopIdentities = make_set(UserName, 5), \
          UserAgents = make_set(UserAgent, 5) by Client\n| order by Requests desc, Client asc",
         ctx.requests()
     )
@@ -80,8 +80,8 @@ pub fn by_client_query(ctx: &AuditContext) -> String {
 /// Requests per identity.
 pub fn by_user_query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n\
-         | summarize Requests = count(), Clients = make_set(Client, 5) by UserName\n\
+        "{}\n| summarize Requests = count() by UserName = {USER_NAME}, UserAgent\n| extend Client = {CLIENT_KQL}\n\
+         | summarize Requests = sum(Requests), Clients = make_set(Client, 5) by UserName\n\
          | order by Requests desc, UserName asc\n| take 20",
         ctx.requests()
     )

@@ -69,8 +69,12 @@ const CHART_CLIENTS: usize = 8;
 /// Requests and average latency per client and 5-minute bin.
 pub fn query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| where {NOT_LONG_RUNNING}\n| extend Client = {CLIENT_KQL}, latency = {LATENCY_MS}\n\
-         | summarize Requests = count(), AvgLatencyMs = avg(latency) by Client, Bin = bin(RequestReceivedTime, 5m)\n\
+        "{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n\
+         | summarize Requests = count(), Timed = countif(isnotnull(latency)), TotalMs = sum(latency) \
+         by UserAgent, Bin = bin(RequestReceivedTime, 5m)\n\
+         | extend Client = {CLIENT_KQL}\n\
+         | summarize Requests = sum(Requests), \
+         AvgLatencyMs = iff(sum(Timed) > 0, todouble(sum(TotalMs)) / sum(Timed), real(null)) by Client, Bin\n\
          | order by Client asc, Bin asc",
         ctx.requests()
     )

@@ -83,12 +83,25 @@ pub fn query(ctx: &AuditContext) -> String {
     )
 }
 
-/// P99 per client, verb, resource and scope.
-pub fn client_query(ctx: &AuditContext) -> String {
+/// P99 per client of the given verb, resource and scope groups (the breaches: the per-client
+/// rows of the others are never shown, and over millions of requests they cost seconds).
+pub fn client_query(ctx: &AuditContext, groups: &[(String, String, String)]) -> String {
+    let only = groups
+        .iter()
+        .map(|(verb, resource, scope)| {
+            format!(
+                "(Verb == {} and Resource == {} and Scope == {})",
+                string_literal(verb),
+                string_literal(resource),
+                string_literal(scope)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
     format!(
         "{}\n| where {NOT_LONG_RUNNING}\n\
          | extend Client = {CLIENT_KQL}, Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
-         | where Scope != \"\"\n\
+         | where {only}\n\
          | summarize Requests = count(), P99Ms = percentile(latency, 99) by Client, Verb, Resource, Scope\n\
          | order by P99Ms desc, Client asc, Verb asc, Resource asc, Scope asc",
         ctx.requests()
@@ -133,8 +146,46 @@ pub fn slo<'t>(ctx: &'t AuditContext, verb: &str, scope: &str) -> Option<(&'t Th
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let (_, groups) = run(runner, query(ctx))?;
-    let (_, clients) = run(runner, client_query(ctx))?;
+    let breached = breaches(ctx, &groups)?;
+    let clients = if breached.is_empty() {
+        ResultTable::new(&["Client", "Verb", "Resource", "Scope", "Requests", "P99Ms"], vec![])
+    } else {
+        run(runner, client_query(ctx, &breached))?.1
+    };
     evaluate(ctx, &groups, &clients)
+}
+
+/// The SLO thresholds a group is judged against, if it is judged: its verb and scope have an
+/// SLO and it has enough requests.
+fn judge<'t>(
+    ctx: &'t AuditContext,
+    verb: &str,
+    scope: &str,
+    requests: f64,
+) -> Option<(&'t Threshold, &'t Threshold)> {
+    (requests >= ctx.thresholds.get(th::MIN_REQUESTS).value).then(|| slo(ctx, verb, scope)).flatten()
+}
+
+/// The verb, resource and scope groups whose P99 is above their first threshold.
+fn breaches(ctx: &AuditContext, groups: &ResultTable) -> Result<Vec<(String, String, String)>, CheckError> {
+    let r = groups.reader();
+    let (verb, resource, scope, requests, p99) = (
+        r.column("Verb")?,
+        r.column("Resource")?,
+        r.column("Scope")?,
+        r.column("Requests")?,
+        r.column("P99Ms")?,
+    );
+    Ok(groups
+        .rows
+        .iter()
+        .filter(|row| {
+            let Some(p99_ms) = p99.opt_num(row) else { return false };
+            judge(ctx, verb.text(row), scope.text(row), requests.num(row))
+                .is_some_and(|(first, _)| p99_ms / 1000.0 > first.value)
+        })
+        .map(|row| (verb.text(row).to_owned(), resource.text(row).to_owned(), scope.text(row).to_owned()))
+        .collect())
 }
 
 fn seconds(s: f64) -> String {
@@ -171,10 +222,7 @@ pub fn evaluate(
     for row in &groups.rows {
         let (verb, resource, scope) = (g_verb.text(row), g_resource.text(row), g_scope.text(row));
         let (n, Some(p99_ms)) = (g_requests.num(row), g_p99.opt_num(row)) else { continue };
-        let Some((first, slo)) = slo(ctx, verb, scope) else { continue };
-        if n < min_requests.value {
-            continue;
-        }
+        let Some((first, slo)) = judge(ctx, verb, scope, n) else { continue };
         let p99 = p99_ms / 1000.0;
         let status = if p99 > slo.value {
             "over SLO"

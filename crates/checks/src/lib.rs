@@ -162,8 +162,9 @@ pub fn version_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| where UserAgent startswith \"kube-controller-manager/v\" or UserAgent startswith \"kube-scheduler/v\" \
          or UserAgent startswith \"kubelet/v\"\n\
+         | summarize Requests = count() by UserAgent\n\
          | extend Component = extract(@\"^([^/]+)/\", 1, UserAgent), Version = extract(@\"^[^/]+/v([0-9]+[.][0-9]+)\", 1, UserAgent)\n\
-         | summarize Requests = count() by Component, Version\n| order by Requests desc, Component asc, Version asc",
+         | summarize Requests = sum(Requests) by Component, Version\n| order by Requests desc, Component asc, Version asc",
         ctx.requests()
     )
 }

@@ -18,19 +18,19 @@
 use audit::col;
 use datafusion::common::Result;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
-use datafusion::prelude::{coalesce, lower, upper};
+use datafusion::prelude::{lower, upper};
 
 use crate::event::{hcol, object_json};
 use crate::plan::value::{Seg, TExpr, Value};
 use crate::plan::{Binding, Rel};
 use crate::types::KType;
-use crate::udf::{call, udfs};
+use crate::udf::{call, empty_if_null, udfs};
 
 /// The table names, sorted (for "did you mean" and `union *`).
 pub const TABLES: &[&str] = &["AKSAudit", "AKSAuditAdmin", "AzureDiagnostics", "KubeAudit"];
 
 fn string(c: &str) -> Value {
-    Value::expr(coalesce(vec![hcol(c), lit("")]), KType::String)
+    Value::expr(empty_if_null(hcol(c)), KType::String)
 }
 
 fn datetime(c: &str) -> Value {
@@ -46,11 +46,14 @@ fn constant(s: &str) -> Value {
 }
 
 fn time_generated() -> Value {
-    Value::expr(coalesce(vec![hcol(col::TIME_GENERATED), hcol(col::STAGE_TIMESTAMP)]), KType::DateTime)
+    Value::expr(
+        call(&udfs().first_present, vec![hcol(col::TIME_GENERATED), hcol(col::STAGE_TIMESTAMP)]),
+        KType::DateTime,
+    )
 }
 
 fn resource_id() -> Expr {
-    coalesce(vec![hcol(col::CLUSTER_RESOURCE_ID), lit("")])
+    empty_if_null(hcol(col::CLUSTER_RESOURCE_ID))
 }
 
 fn extract_from(text: Expr, regex: &str) -> Value {
@@ -62,7 +65,7 @@ fn bind(cols: Vec<(&str, Value)>) -> Vec<Binding> {
 }
 
 fn not_get_or_list() -> Expr {
-    let verb = coalesce(vec![hcol(col::VERB), lit("")]);
+    let verb = empty_if_null(hcol(col::VERB));
     verb.in_list(vec![lit("get"), lit("list")], true)
 }
 

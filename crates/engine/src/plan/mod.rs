@@ -146,7 +146,11 @@ pub fn is_cheap(e: &Expr) -> bool {
         Expr::Column(_) | Expr::Literal(..) => true,
         Expr::Alias(a) => is_cheap(&a.expr),
         Expr::Cast(c) => is_cheap(&c.expr),
-        Expr::ScalarFunction(f) if f.func.name() == "coalesce" => f.args.iter().all(is_cheap),
+        Expr::ScalarFunction(f)
+            if matches!(f.func.name(), "coalesce" | "kql_empty_if_null" | "kql_first_present") =>
+        {
+            f.args.iter().all(is_cheap)
+        }
         _ => false,
     }
 }

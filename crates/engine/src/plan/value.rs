@@ -7,12 +7,11 @@
 use arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ExprSchemable, Operator, binary_expr, cast, lit, when};
-use datafusion::prelude::coalesce;
 
 use crate::error::PlanError;
 use crate::event;
 use crate::types::{KType, Native};
-use crate::udf::{call, udfs};
+use crate::udf::{call, empty_if_null, udfs};
 
 /// One step of a member path: `.name` / `["name"]`, or `[index]`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -153,17 +152,15 @@ pub fn to_dynamic(v: Value) -> TExpr {
 /// Kusto's `tostring(v)`: never null.
 pub fn to_string(v: Value) -> TExpr {
     match v {
-        Value::Event(path) => TExpr {
-            expr: coalesce(vec![event::object_json(&path), lit("")]),
-            ty: KType::String,
-            json_of: Some(path),
-        },
+        Value::Event(path) => {
+            TExpr { expr: empty_if_null(event::object_json(&path)), ty: KType::String, json_of: Some(path) }
+        }
         Value::Expr(t) => {
             let json_of = t.json_of.clone();
             let expr = match t.ty {
                 KType::String | KType::Guid => t.expr,
                 KType::Dynamic => call(&udfs().dyn_to_string, vec![t.expr]),
-                KType::DynNative(Native::Str) => coalesce(vec![t.expr, lit("")]),
+                KType::DynNative(Native::Str) => empty_if_null(t.expr),
                 _ => call(&udfs().tostring, vec![t.expr]),
             };
             TExpr { expr, ty: KType::String, json_of }

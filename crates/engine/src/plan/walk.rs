@@ -1335,7 +1335,7 @@ impl Planner<'_> {
                 let v = one(self)?;
                 let e = match v.ty() {
                     t if t.is_stringy() => texpr(v).expr.eq(lit("")),
-                    KType::DynNative(Native::Str) => coalesce(vec![texpr(v).expr, lit("")]).eq(lit("")),
+                    KType::DynNative(Native::Str) => crate::udf::empty_if_null(texpr(v).expr).eq(lit("")),
                     KType::Dynamic => to_string(v).expr.eq(lit("")),
                     _ => texpr(v).expr.is_null(),
                 };

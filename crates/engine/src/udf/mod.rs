@@ -116,6 +116,13 @@ pub mod ret {
             None => exec_err!("function needs an argument"),
         }
     }
+    /// The string type of the first argument (Utf8 for a null).
+    pub fn string_like(args: &[DataType]) -> Result<DataType> {
+        match args.first() {
+            Some(t @ (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)) => Ok(t.clone()),
+            _ => Ok(DataType::Utf8),
+        }
+    }
     /// A list of strings.
     pub fn string_list(_: &[DataType]) -> Result<DataType> {
         Ok(crate::types::string_list())
@@ -218,6 +225,8 @@ udfs! {
     replace_string => "kql_replace_string", ret::utf8, strings::replace_string;
     split => "kql_split", ret::utf8, strings::split;
     url_decode => "kql_url_decode", ret::utf8, strings::url_decode;
+    empty_if_null => "kql_empty_if_null", ret::string_like, strings::empty_if_null;
+    first_present => "kql_first_present", ret::first, strings::first_present;
     url_encode => "kql_url_encode", ret::utf8, strings::url_encode;
     strlen => "kql_strlen", ret::int64, strings::strlen;
     parse_with => "kql_parse_with", ret::string_list, strings::parse_with;
@@ -257,6 +266,11 @@ udfs! {
 /// The scalar UDFs.
 pub fn udfs() -> &'static Udfs {
     &UDFS
+}
+
+/// `s` with nulls as empty strings (Kusto's strings are never null), without copying.
+pub fn empty_if_null(s: Expr) -> Expr {
+    call(&udfs().empty_if_null, vec![s])
 }
 
 /// Calls a UDF with arguments.

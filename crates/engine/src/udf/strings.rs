@@ -624,3 +624,78 @@ mod tests {
         assert_eq!(rewrite_template(r"\1-\2$"), "${1}-${2}$$");
     }
 }
+
+/// `s`, its nulls read as empty strings: Kusto's strings are never null. The planner wraps every
+/// string column in it. When no null slot holds bytes (Arrow's builders and the Parquet reader
+/// leave them empty), the result shares the input's buffers instead of copying every string, as
+/// `coalesce(s, "")` would.
+pub fn empty_if_null(args: &[ColumnarValue], _rows: usize) -> Result<ColumnarValue> {
+    use arrow::array::AsArray;
+    use datafusion::common::ScalarValue;
+    let [arg] = args else { return exec_err!("empty_if_null takes one argument") };
+    match arg {
+        ColumnarValue::Scalar(s) if s.is_null() => Ok(ColumnarValue::Scalar(match s {
+            ScalarValue::LargeUtf8(_) => ScalarValue::LargeUtf8(Some(String::new())),
+            ScalarValue::Utf8View(_) => ScalarValue::Utf8View(Some(String::new())),
+            _ => ScalarValue::Utf8(Some(String::new())),
+        })),
+        ColumnarValue::Scalar(_) => Ok(arg.clone()),
+        ColumnarValue::Array(a) if a.null_count() == 0 => Ok(arg.clone()),
+        ColumnarValue::Array(a) => {
+            let out: ArrayRef = match a.data_type() {
+                arrow::datatypes::DataType::Utf8 => Arc::new(strings_without_nulls(a.as_string::<i32>())),
+                arrow::datatypes::DataType::LargeUtf8 => {
+                    Arc::new(strings_without_nulls(a.as_string::<i64>()))
+                }
+                arrow::datatypes::DataType::Null => {
+                    Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n("", a.len())))
+                }
+                _ => Arc::new(
+                    (0..a.len())
+                        .map(|i| Some(str_at(a, i).unwrap_or("")))
+                        .collect::<arrow::array::StringArray>(),
+                ),
+            };
+            Ok(ColumnarValue::Array(out))
+        }
+    }
+}
+
+/// `a` with its nulls as empty strings, sharing `a`'s buffers when every null slot is empty.
+fn strings_without_nulls<O: arrow::array::OffsetSizeTrait>(
+    a: &arrow::array::GenericStringArray<O>,
+) -> arrow::array::GenericStringArray<O> {
+    let offsets = a.value_offsets();
+    let null_slots_empty =
+        a.nulls().is_none_or(|n| (0..a.len()).all(|i| n.is_valid(i) || offsets[i] == offsets[i + 1]));
+    if !null_slots_empty {
+        return a.iter().map(|v| Some(v.unwrap_or(""))).collect();
+    }
+    let (offsets, values, _) = a.clone().into_parts();
+    // SAFETY: `offsets` and `values` come from a valid `GenericStringArray`, so the offsets are
+    // monotonic, in bounds and on character boundaries of UTF-8 `values`, for null slots too
+    // (Arrow checks every offset, not only the valid ones). Dropping the null buffer only makes
+    // the null slots readable, and each of them was just checked to be empty: "".
+    #[allow(unsafe_code)]
+    unsafe {
+        arrow::array::GenericStringArray::new_unchecked(offsets, values, None)
+    }
+}
+
+/// `coalesce(a, b)` of two arrays of the same type, returning `a` or `b` as they are when `a`
+/// has no nulls or only nulls (the usual cases: `TimeGenerated` from Azure's column or from the
+/// event's own time).
+pub fn first_present(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let [a, b] = args else { return exec_err!("first_present takes two arguments") };
+    let n = rows_for(args, rows);
+    let a = arg_array(a, n)?;
+    if a.null_count() == 0 {
+        return finish(a, args);
+    }
+    let b = arg_array(b, n)?;
+    if a.null_count() == a.len() {
+        return finish(b, args);
+    }
+    let present = arrow::compute::is_not_null(&a)?;
+    finish(arrow::compute::kernels::zip::zip(&present, &a, &b)?, args)
+}
