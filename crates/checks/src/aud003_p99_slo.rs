@@ -399,4 +399,51 @@ mod tests {
         assert!(out.findings.is_empty());
         assert_eq!(out.overview.p99_table.expect("table").rows.len(), 2);
     }
+
+    /// Answers the group query with `groups` and records every query it is asked.
+    struct Scripted {
+        groups: ResultTable,
+        asked: std::cell::RefCell<Vec<String>>,
+    }
+
+    impl QueryRunner for Scripted {
+        fn run(&self, kql: &str) -> Result<ResultTable, String> {
+            self.asked.borrow_mut().push(kql.to_owned());
+            if kql.contains("by Client") {
+                Ok(clients(&[("pod-inventory", "list", "pods", "cluster", 450, 45_000.0)]))
+            } else {
+                Ok(self.groups.clone())
+            }
+        }
+    }
+
+    #[test]
+    fn per_client_p99_is_asked_only_for_the_breached_groups() {
+        let ctx = ctx_hour();
+        let runner = Scripted {
+            groups: groups(&[
+                ("list", "pods", "cluster", 500, 41_300.0),
+                ("get", "pods", "resource", 5_000, 90.0),
+            ]),
+            asked: Default::default(),
+        };
+        let out = run_check(&ctx, &runner).expect("runs");
+        assert_eq!(out.findings.len(), 1);
+        let asked = runner.asked.borrow();
+        assert_eq!(asked.len(), 2);
+        assert!(
+            asked[1].contains(r#"| where (Verb == "list" and Resource == "pods" and Scope == "cluster")"#),
+            "{}",
+            asked[1]
+        );
+        assert!(!asked[1].contains(r#"Verb == "get""#), "{}", asked[1]);
+
+        let healthy = Scripted {
+            groups: groups(&[("get", "pods", "resource", 5_000, 90.0)]),
+            asked: Default::default(),
+        };
+        let out = run_check(&ctx, &healthy).expect("runs");
+        assert!(out.findings.is_empty());
+        assert_eq!(healthy.asked.borrow().len(), 1, "no per-client query when nothing breaches");
+    }
 }

@@ -590,41 +590,6 @@ pub fn parse_with(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     finish(Arc::new(out.finish()), args)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn has_term(hay: &str, needle: &str) -> bool {
-        Has::build(needle).expect("builds").test(hay)
-    }
-
-    #[test]
-    fn has_matches_whole_terms_ignoring_case() {
-        assert!(has_term("failed calling webhook \"x\"", "failed calling webhook"));
-        assert!(has_term("Internal error: FAILED calling webhook", "failed calling webhook"));
-        assert!(!has_term("prefailed calling webhook", "failed calling webhook"));
-        assert!(has_term("kube-system", "kube"));
-        assert!(!has_term("kubernetes", "kube"));
-        assert!(has_term(r#"{"verb":"patch"}"#, r#""verb":"patch""#));
-        assert!(has_term("aaa bbb", "bbb"));
-        assert!(has_term("xbbb bbb", "bbb"), "a later occurrence at a boundary counts");
-    }
-
-    #[test]
-    fn contains_and_prefix_ignore_case() {
-        assert!(Contains::build("NGINX").expect("b").test("pods/nginx-1"));
-        assert!(!ContainsCs::build("NGINX").expect("b").test("pods/nginx-1"));
-        assert!(StartsWith::build("KUBE-").expect("b").test("kube-scheduler/v1.23.12"));
-        assert!(EndsWith::build("/PODS").expect("b").test("/api/v1/namespaces/a/pods"));
-        assert!(EqCi::build("Kube-Audit").expect("b").test("kube-audit"));
-    }
-
-    #[test]
-    fn rewrite_groups_become_regex_crate_syntax() {
-        assert_eq!(rewrite_template(r"\1-\2$"), "${1}-${2}$$");
-    }
-}
-
 /// `s`, its nulls read as empty strings: Kusto's strings are never null. The planner wraps every
 /// string column in it. When no null slot holds bytes (Arrow's builders and the Parquet reader
 /// leave them empty), the result shares the input's buffers instead of copying every string, as
@@ -698,4 +663,92 @@ pub fn first_present(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
     }
     let present = arrow::compute::is_not_null(&a)?;
     finish(arrow::compute::kernels::zip::zip(&present, &a, &b)?, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn has_term(hay: &str, needle: &str) -> bool {
+        Has::build(needle).expect("builds").test(hay)
+    }
+
+    #[test]
+    fn has_matches_whole_terms_ignoring_case() {
+        assert!(has_term("failed calling webhook \"x\"", "failed calling webhook"));
+        assert!(has_term("Internal error: FAILED calling webhook", "failed calling webhook"));
+        assert!(!has_term("prefailed calling webhook", "failed calling webhook"));
+        assert!(has_term("kube-system", "kube"));
+        assert!(!has_term("kubernetes", "kube"));
+        assert!(has_term(r#"{"verb":"patch"}"#, r#""verb":"patch""#));
+        assert!(has_term("aaa bbb", "bbb"));
+        assert!(has_term("xbbb bbb", "bbb"), "a later occurrence at a boundary counts");
+    }
+
+    #[test]
+    fn contains_and_prefix_ignore_case() {
+        assert!(Contains::build("NGINX").expect("b").test("pods/nginx-1"));
+        assert!(!ContainsCs::build("NGINX").expect("b").test("pods/nginx-1"));
+        assert!(StartsWith::build("KUBE-").expect("b").test("kube-scheduler/v1.23.12"));
+        assert!(EndsWith::build("/PODS").expect("b").test("/api/v1/namespaces/a/pods"));
+        assert!(EqCi::build("Kube-Audit").expect("b").test("kube-audit"));
+    }
+
+    #[test]
+    fn rewrite_groups_become_regex_crate_syntax() {
+        assert_eq!(rewrite_template(r"\1-\2$"), "${1}-${2}$$");
+    }
+
+    #[test]
+    fn empty_if_null_shares_the_strings_and_reads_nulls_as_empty() {
+        use arrow::array::{AsArray, StringArray};
+        let input: ArrayRef = Arc::new(StringArray::from(vec![Some("get"), None, Some("list"), None]));
+        let ColumnarValue::Array(out) =
+            empty_if_null(&[ColumnarValue::Array(input.clone())], 4).expect("runs")
+        else {
+            panic!("an array in, an array out")
+        };
+        let out = out.as_string::<i32>();
+        assert_eq!(out.null_count(), 0);
+        assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), ["get", "", "list", ""]);
+        assert_eq!(
+            out.values().as_ptr(),
+            input.as_string::<i32>().values().as_ptr(),
+            "values are not copied"
+        );
+    }
+
+    #[test]
+    fn empty_if_null_copies_when_a_null_slot_holds_bytes() {
+        use arrow::array::{AsArray, StringArray};
+        use arrow::buffer::NullBuffer;
+        // A null slot that still holds "xx" (Arrow allows it): it must read as "", not "xx".
+        let (offsets, values, _) = StringArray::from(vec!["a", "xx", "b"]).into_parts();
+        let input = StringArray::new(offsets, values, Some(NullBuffer::from(vec![true, false, true])));
+        let ColumnarValue::Array(out) =
+            empty_if_null(&[ColumnarValue::Array(Arc::new(input))], 3).expect("runs")
+        else {
+            panic!("an array in, an array out")
+        };
+        let out = out.as_string::<i32>();
+        assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn first_present_takes_the_second_only_where_the_first_is_null() {
+        use arrow::array::{AsArray, Int64Array};
+        let a: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(3)]));
+        let b: ArrayRef = Arc::new(Int64Array::from(vec![Some(10), Some(20), None]));
+        let run = |a: &ArrayRef, b: &ArrayRef| -> Vec<Option<i64>> {
+            let out = first_present(&[ColumnarValue::Array(a.clone()), ColumnarValue::Array(b.clone())], 3)
+                .expect("runs")
+                .to_array(3)
+                .expect("array");
+            out.as_primitive::<arrow::datatypes::Int64Type>().iter().collect()
+        };
+        assert_eq!(run(&a, &b), [Some(1), Some(20), Some(3)]);
+        let none: ArrayRef = Arc::new(Int64Array::from(vec![None, None, None]));
+        assert_eq!(run(&none, &b), [Some(10), Some(20), None]);
+        assert_eq!(run(&b, &none), [Some(10), Some(20), None]);
+    }
 }
