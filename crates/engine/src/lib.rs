@@ -149,10 +149,28 @@ impl std::fmt::Debug for Engine {
 fn session() -> SessionContext {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut config = SessionConfig::new().with_target_partitions(threads).with_information_schema(false);
-    // Keep strings as Utf8 end to end: every KQL function reads Utf8.
-    config.options_mut().execution.parquet.schema_force_view_types = false;
+    // Read Parquet strings as views (see `view_schema`); every KQL function reads Utf8,
+    // LargeUtf8 and Utf8View alike.
+    config.options_mut().execution.parquet.schema_force_view_types = true;
     config.options_mut().execution.parquet.pushdown_filters = true;
     SessionContext::new_with_config(config)
+}
+
+/// The canonical schema with its top-level strings as views: read from Parquet, a view points
+/// into the page or dictionary it came from instead of copying the string.
+fn view_schema() -> arrow::datatypes::SchemaRef {
+    let schema = audit::canonical_schema();
+    let fields: Vec<arrow::datatypes::FieldRef> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            arrow::datatypes::DataType::Utf8 => {
+                Arc::new(f.as_ref().clone().with_data_type(arrow::datatypes::DataType::Utf8View))
+            }
+            _ => f.clone(),
+        })
+        .collect();
+    Arc::new(arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
@@ -183,7 +201,7 @@ impl Engine {
         let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
             .with_listing_options(options)
-            .with_schema(audit::canonical_schema());
+            .with_schema(view_schema());
         let table = ListingTable::try_new(config)?;
         Engine::with_table(Arc::new(table))
     }
@@ -196,13 +214,24 @@ impl Engine {
                 return Err(EngineError::Internal("a batch does not have the canonical schema".into()));
             }
         }
+        // Strings as views, as a store is read: one plan shape whatever the events came from.
+        let views = view_schema();
         // Spread the rows over partitions so aggregation uses every core.
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let mut partitions: Vec<Vec<RecordBatch>> = vec![vec![]; threads.max(1)];
         for (i, b) in batches.into_iter().enumerate() {
+            let columns = b
+                .columns()
+                .iter()
+                .zip(views.fields())
+                .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| EngineError::Internal(format!("cannot view the strings of a batch: {e}")))?;
+            let b = RecordBatch::try_new(views.clone(), columns)
+                .map_err(|e| EngineError::Internal(format!("cannot view the strings of a batch: {e}")))?;
             partitions[i % threads.max(1)].push(b);
         }
-        let table = MemTable::try_new(schema, partitions)?;
+        let table = MemTable::try_new(views, partitions)?;
         Engine::with_table(Arc::new(table))
     }
 

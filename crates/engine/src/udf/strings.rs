@@ -612,6 +612,7 @@ pub fn empty_if_null(args: &[ColumnarValue], _rows: usize) -> Result<ColumnarVal
                 arrow::datatypes::DataType::LargeUtf8 => {
                     Arc::new(strings_without_nulls(a.as_string::<i64>()))
                 }
+                arrow::datatypes::DataType::Utf8View => Arc::new(views_without_nulls(a.as_string_view())),
                 arrow::datatypes::DataType::Null => {
                     Arc::new(arrow::array::StringArray::from_iter_values(std::iter::repeat_n("", a.len())))
                 }
@@ -644,6 +645,24 @@ fn strings_without_nulls<O: arrow::array::OffsetSizeTrait>(
     #[allow(unsafe_code)]
     unsafe {
         arrow::array::GenericStringArray::new_unchecked(offsets, values, None)
+    }
+}
+
+/// `a` with its nulls as empty strings, sharing `a`'s views and buffers when every null view is
+/// all zeros (the inline empty string, which is what Arrow and the Parquet reader write).
+fn views_without_nulls(a: &arrow::array::StringViewArray) -> arrow::array::StringViewArray {
+    let views = a.views();
+    let null_slots_empty = a.nulls().is_none_or(|n| (0..a.len()).all(|i| n.is_valid(i) || views[i] == 0));
+    if !null_slots_empty {
+        return a.iter().map(|v| Some(v.unwrap_or(""))).collect();
+    }
+    let (views, buffers, _) = a.clone().into_parts();
+    // SAFETY: `views` and `buffers` come from a valid `StringViewArray`: every view is either
+    // inline or points at UTF-8 bytes inside `buffers`. The only views this makes readable are
+    // the null slots', each just checked to be all zeros: the inline empty string "".
+    #[allow(unsafe_code)]
+    unsafe {
+        arrow::array::StringViewArray::new_unchecked(views, buffers, None)
     }
 }
 
