@@ -6,22 +6,29 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListArray};
+use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, EmitTo, GroupsAccumulator, Signature, Volatility,
+};
 
 use super::str_at;
 
 /// Kusto's nearest-rank percentile: the smallest value with at least `p`% of the values at or
 /// below it (`p` = 0 gives the minimum). `values` must be sorted.
 pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
-    if sorted.is_empty() {
+    sorted.get(rank_index(sorted.len(), p)?).copied()
+}
+
+/// The 0-based index of the nearest-rank `p`th percentile among `n` sorted values.
+fn rank_index(n: usize, p: f64) -> Option<usize> {
+    if n == 0 {
         return None;
     }
-    let n = sorted.len() as f64;
-    let rank = (p / 100.0 * n).ceil().max(1.0).min(n) as usize;
-    sorted.get(rank - 1).copied()
+    let len = n as f64;
+    Some((p / 100.0 * len).ceil().max(1.0).min(len) as usize - 1)
 }
 
 /// `percentile(x, p)`: exact nearest-rank over Int64 or Float64 input.
@@ -74,6 +81,15 @@ impl AggregateUDFImpl for Percentile {
             _ => Box::new(PercentileAcc::<i64> { values: vec![], p: self.p }),
         })
     }
+    fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
+        true
+    }
+    fn create_groups_accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn GroupsAccumulator>> {
+        Ok(match args.return_type() {
+            DataType::Float64 => Box::new(PercentileGroups::<f64> { groups: vec![], p: self.p }),
+            _ => Box::new(PercentileGroups::<i64> { groups: vec![], p: self.p }),
+        })
+    }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let item = Field::new("item", args.return_type().clone(), true);
         Ok(vec![Arc::new(Field::new(format!("{}_values", args.name), DataType::List(Arc::new(item)), true))])
@@ -83,6 +99,10 @@ impl AggregateUDFImpl for Percentile {
 trait Num: Copy + PartialOrd + Send + Sync + std::fmt::Debug + 'static {
     fn read(a: &dyn Array, out: &mut Vec<Self>);
     fn scalar(v: Option<Self>) -> ScalarValue;
+    fn array(values: Vec<Self>) -> ArrayRef;
+    fn array_of_options(values: Vec<Option<Self>>) -> Result<ArrayRef>;
+    /// Row `i` of `a`, unless null (or NaN).
+    fn at(a: &dyn Array, i: usize) -> Option<Self>;
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering;
 }
 
@@ -94,6 +114,15 @@ impl Num for i64 {
     }
     fn scalar(v: Option<Self>) -> ScalarValue {
         ScalarValue::Int64(v)
+    }
+    fn array(values: Vec<Self>) -> ArrayRef {
+        Arc::new(arrow::array::Int64Array::from(values))
+    }
+    fn array_of_options(values: Vec<Option<Self>>) -> Result<ArrayRef> {
+        Ok(Arc::new(arrow::array::Int64Array::from(values)))
+    }
+    fn at(a: &dyn Array, i: usize) -> Option<Self> {
+        a.as_primitive_opt::<Int64Type>().filter(|p| p.is_valid(i)).map(|p| p.value(i))
     }
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering {
         a.cmp(b)
@@ -108,6 +137,18 @@ impl Num for f64 {
     }
     fn scalar(v: Option<Self>) -> ScalarValue {
         ScalarValue::Float64(v)
+    }
+    fn array(values: Vec<Self>) -> ArrayRef {
+        Arc::new(arrow::array::Float64Array::from(values))
+    }
+    fn array_of_options(values: Vec<Option<Self>>) -> Result<ArrayRef> {
+        Ok(Arc::new(arrow::array::Float64Array::from(values)))
+    }
+    fn at(a: &dyn Array, i: usize) -> Option<Self> {
+        a.as_primitive_opt::<Float64Type>()
+            .filter(|p| p.is_valid(i))
+            .map(|p| p.value(i))
+            .filter(|f| !f.is_nan())
     }
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering {
         a.total_cmp(b)
@@ -128,16 +169,21 @@ impl<T: Num> Accumulator for PercentileAcc<T> {
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        self.values.sort_unstable_by(T::cmp);
-        Ok(T::scalar(nearest_rank(&self.values, self.p)))
+        // The value a sort would put at the rank, found without sorting the rest.
+        let Some(i) = rank_index(self.values.len(), self.p) else { return Ok(T::scalar(None)) };
+        let (_, v, _) = self.values.select_nth_unstable_by(i, T::cmp);
+        Ok(T::scalar(Some(*v)))
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<T>()
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let scalars: Vec<ScalarValue> = self.values.iter().map(|v| T::scalar(Some(*v))).collect();
-        let dt = T::scalar(None).data_type();
-        Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(&scalars, &dt))])
+        // One list of every value, built as an array (a scalar per value cost more than the
+        // percentile itself over millions of values).
+        let values = T::array(self.values.clone());
+        let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+        let list = ListArray::new(item, OffsetBuffer::from_lengths([values.len()]), values, None);
+        Ok(vec![ScalarValue::List(Arc::new(list))])
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let Some(lists) = states.first().and_then(|s| s.as_any().downcast_ref::<ListArray>()) else {
@@ -149,6 +195,102 @@ impl<T: Num> Accumulator for PercentileAcc<T> {
             }
         }
         Ok(())
+    }
+}
+
+/// The values of every group, kept per group index: what a per-group [`PercentileAcc`] keeps,
+/// without DataFusion slicing every batch into one small batch per group.
+#[derive(Debug)]
+struct PercentileGroups<T> {
+    groups: Vec<Vec<T>>,
+    p: f64,
+}
+
+impl<T: Num> PercentileGroups<T> {
+    fn grow(&mut self, total_num_groups: usize) {
+        if self.groups.len() < total_num_groups {
+            self.groups.resize_with(total_num_groups, Vec::new);
+        }
+    }
+}
+
+impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
+    fn update_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        opt_filter: Option<&arrow::array::BooleanArray>,
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let Some(a) = values.first() else { return Ok(()) };
+        for (row, &g) in group_indices.iter().enumerate() {
+            if opt_filter.is_some_and(|f| !f.is_valid(row) || !f.value(row)) {
+                continue;
+            }
+            if let (Some(v), Some(group)) = (T::at(a.as_ref(), row), self.groups.get_mut(g)) {
+                group.push(v);
+            }
+        }
+        Ok(())
+    }
+    fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
+        let scalars = emit_to.take_needed(&mut self.groups).into_iter().map(|mut values| {
+            rank_index(values.len(), self.p).map(|i| *values.select_nth_unstable_by(i, T::cmp).1)
+        });
+        T::array_of_options(scalars.collect())
+    }
+    fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        let groups = emit_to.take_needed(&mut self.groups);
+        let lengths: Vec<usize> = groups.iter().map(Vec::len).collect();
+        let values = T::array(groups.into_iter().flatten().collect());
+        let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+        Ok(vec![Arc::new(ListArray::new(item, OffsetBuffer::from_lengths(lengths), values, None))])
+    }
+    fn merge_batch(
+        &mut self,
+        values: &[ArrayRef],
+        group_indices: &[usize],
+        total_num_groups: usize,
+    ) -> Result<()> {
+        self.grow(total_num_groups);
+        let Some(lists) = values.first().and_then(|s| s.as_any().downcast_ref::<ListArray>()) else {
+            return exec_err!("percentile state is not a list");
+        };
+        for (row, &g) in group_indices.iter().enumerate() {
+            if !lists.is_null(row)
+                && let Some(group) = self.groups.get_mut(g)
+            {
+                T::read(lists.value(row).as_ref(), group);
+            }
+        }
+        Ok(())
+    }
+    fn convert_to_state(
+        &self,
+        values: &[ArrayRef],
+        opt_filter: Option<&arrow::array::BooleanArray>,
+    ) -> Result<Vec<ArrayRef>> {
+        let Some(a) = values.first() else { return exec_err!("percentile() needs a value") };
+        let (mut lengths, mut kept) = (Vec::with_capacity(a.len()), Vec::with_capacity(a.len()));
+        for row in 0..a.len() {
+            let filtered_out = opt_filter.is_some_and(|f| !f.is_valid(row) || !f.value(row));
+            match T::at(a.as_ref(), row).filter(|_| !filtered_out) {
+                Some(v) => {
+                    kept.push(v);
+                    lengths.push(1);
+                }
+                None => lengths.push(0),
+            }
+        }
+        let values = T::array(kept);
+        let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+        Ok(vec![Arc::new(ListArray::new(item, OffsetBuffer::from_lengths(lengths), values, None))])
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+            + self.groups.capacity() * std::mem::size_of::<Vec<T>>()
+            + self.groups.iter().map(|g| g.capacity() * std::mem::size_of::<T>()).sum::<usize>()
     }
 }
 
@@ -297,5 +439,82 @@ mod tests {
         assert_eq!(nearest_rank(&w, 40.0), Some(20));
         assert_eq!(nearest_rank(&w, 50.0), Some(35));
         assert_eq!(nearest_rank::<i64>(&[], 50.0), None);
+    }
+
+    #[test]
+    fn percentile_of_partial_states_merged_equals_the_sorted_nearest_rank() {
+        // Values out of order and repeated, split over two partial accumulators as a parallel
+        // plan splits them, then merged through their states.
+        let all: Vec<i64> = (0..1000).map(|i| (i * 7919) % 613).collect();
+        let (left, right) = all.split_at(387);
+        let mut partials: Vec<PercentileAcc<i64>> = [left, right]
+            .iter()
+            .map(|part| {
+                let mut acc = PercentileAcc::<i64> { values: vec![], p: 99.0 };
+                let arr: ArrayRef = Arc::new(arrow::array::Int64Array::from(part.to_vec()));
+                acc.update_batch(&[arr]).expect("updates");
+                acc
+            })
+            .collect();
+        for p in [0.0, 50.0, 90.0, 99.0, 100.0] {
+            let mut total = PercentileAcc::<i64> { values: vec![], p };
+            for part in &mut partials {
+                let state = part.state().expect("state");
+                let arr = state[0].to_array().expect("array");
+                total.merge_batch(&[arr]).expect("merges");
+            }
+            let mut sorted = all.clone();
+            sorted.sort_unstable();
+            assert_eq!(
+                total.evaluate().expect("evaluates"),
+                ScalarValue::Int64(nearest_rank(&sorted, p)),
+                "p{p}"
+            );
+        }
+        let mut empty = PercentileAcc::<f64> { values: vec![], p: 99.0 };
+        assert_eq!(empty.evaluate().expect("evaluates"), ScalarValue::Float64(None));
+    }
+
+    #[test]
+    fn grouped_percentile_equals_one_accumulator_per_group() {
+        use arrow::array::{BooleanArray, Int64Array};
+        // Rows over three groups in two partial accumulators; a filter drops row 1.
+        let rows: Vec<(usize, Option<i64>)> = (0..300usize)
+            .map(|i| (i % 3, if i % 17 == 0 { None } else { Some((i as i64 * 7919) % 101) }))
+            .collect();
+        let (left, right) = rows.split_at(120);
+        let mut partials: Vec<PercentileGroups<i64>> = Vec::new();
+        for part in [left, right] {
+            let mut acc = PercentileGroups::<i64> { groups: vec![], p: 90.0 };
+            let values: ArrayRef = Arc::new(Int64Array::from(part.iter().map(|r| r.1).collect::<Vec<_>>()));
+            let groups: Vec<usize> = part.iter().map(|r| r.0).collect();
+            let filter = BooleanArray::from((0..part.len()).map(|i| i != 1).collect::<Vec<_>>());
+            acc.update_batch(&[values], &groups, Some(&filter), 3).expect("updates");
+            partials.push(acc);
+        }
+        let mut total = PercentileGroups::<i64> { groups: vec![], p: 90.0 };
+        for part in &mut partials {
+            let state = part.state(EmitTo::All).expect("state");
+            total.merge_batch(&state, &[0, 1, 2], 3).expect("merges");
+        }
+        let first = total.evaluate(EmitTo::First(1)).expect("evaluates");
+        let rest = total.evaluate(EmitTo::All).expect("evaluates");
+        let got: Vec<Option<i64>> = [first, rest]
+            .iter()
+            .flat_map(|a| a.as_primitive::<Int64Type>().iter().collect::<Vec<_>>())
+            .collect();
+        let want: Vec<Option<i64>> = (0..3)
+            .map(|g| {
+                let mut v: Vec<i64> = rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| r.0 == g && *i != 1 && *i != 121)
+                    .filter_map(|(_, r)| r.1)
+                    .collect();
+                v.sort_unstable();
+                nearest_rank(&v, 90.0)
+            })
+            .collect();
+        assert_eq!(got, want);
     }
 }
