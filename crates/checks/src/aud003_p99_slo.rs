@@ -10,7 +10,7 @@ use crate::audit::{
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, SCOPE, string_literal};
-use crate::table::ResultTable;
+use crate::table::{Column, ResultTable};
 
 /// The check's description.
 pub const INFO: CheckInfo = CheckInfo {
@@ -166,16 +166,21 @@ fn judge<'t>(
     (requests >= ctx.thresholds.get(th::MIN_REQUESTS).value).then(|| slo(ctx, verb, scope)).flatten()
 }
 
-/// The verb, resource and scope groups whose P99 is above their first threshold.
-fn breaches(ctx: &AuditContext, groups: &ResultTable) -> Result<Vec<(String, String, String)>, CheckError> {
+/// The columns of [`query`]'s result: verb, resource, scope, requests, P99.
+fn group_columns(groups: &ResultTable) -> Result<(Column, Column, Column, Column, Column), CheckError> {
     let r = groups.reader();
-    let (verb, resource, scope, requests, p99) = (
+    Ok((
         r.column("Verb")?,
         r.column("Resource")?,
         r.column("Scope")?,
         r.column("Requests")?,
         r.column("P99Ms")?,
-    );
+    ))
+}
+
+/// The verb, resource and scope groups whose P99 is above their first threshold.
+fn breaches(ctx: &AuditContext, groups: &ResultTable) -> Result<Vec<(String, String, String)>, CheckError> {
+    let (verb, resource, scope, requests, p99) = group_columns(groups)?;
     Ok(groups
         .rows
         .iter()
@@ -198,14 +203,7 @@ pub fn evaluate(
     groups: &ResultTable,
     clients: &ResultTable,
 ) -> Result<CheckOutput, CheckError> {
-    let r = groups.reader();
-    let (g_verb, g_resource, g_scope, g_requests, g_p99) = (
-        r.column("Verb")?,
-        r.column("Resource")?,
-        r.column("Scope")?,
-        r.column("Requests")?,
-        r.column("P99Ms")?,
-    );
+    let (g_verb, g_resource, g_scope, g_requests, g_p99) = group_columns(groups)?;
     let c = clients.reader();
     let (c_client, c_verb, c_resource, c_scope, c_requests, c_p99) = (
         c.column("Client")?,
