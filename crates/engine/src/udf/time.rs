@@ -55,33 +55,60 @@ fn week_index(ns: i64) -> i64 {
 
 /// The number of `part` boundaries between `b` and `a` (a - b).
 pub fn diff_parts(part: &str, a: i64, b: i64) -> Option<i64> {
-    let floor_diff = |unit: i64| a.div_euclid(unit) - b.div_euclid(unit);
+    Some(period(part)?.diff(a, b))
+}
+
+/// A `datetime_diff` period, resolved once per call rather than once per row.
+#[derive(Debug, Clone, Copy)]
+enum Period {
+    Year,
+    Quarter,
+    Month,
+    Week,
+    /// Boundaries of this many nanoseconds.
+    Fixed(i64),
+}
+
+fn period(part: &str) -> Option<Period> {
     Some(match part.to_ascii_lowercase().as_str() {
-        "year" => i64::from(civil(a).year() - civil(b).year()),
-        "quarter" => {
-            let q = |ns: i64| {
-                let d = civil(ns);
-                i64::from(d.year()) * 4 + i64::from(d.month0() / 3)
-            };
-            q(a) - q(b)
-        }
-        "month" => {
-            let m = |ns: i64| {
-                let d = civil(ns);
-                i64::from(d.year()) * 12 + i64::from(d.month0())
-            };
-            m(a) - m(b)
-        }
-        "week" => week_index(a) - week_index(b),
-        "day" => floor_diff(NS_PER_DAY),
-        "hour" => floor_diff(3_600_000_000_000),
-        "minute" => floor_diff(60_000_000_000),
-        "second" => floor_diff(1_000_000_000),
-        "millisecond" => floor_diff(1_000_000),
-        "microsecond" => floor_diff(1_000),
-        "nanosecond" => a - b,
+        "year" => Period::Year,
+        "quarter" => Period::Quarter,
+        "month" => Period::Month,
+        "week" => Period::Week,
+        "day" => Period::Fixed(NS_PER_DAY),
+        "hour" => Period::Fixed(3_600_000_000_000),
+        "minute" => Period::Fixed(60_000_000_000),
+        "second" => Period::Fixed(1_000_000_000),
+        "millisecond" => Period::Fixed(1_000_000),
+        "microsecond" => Period::Fixed(1_000),
+        "nanosecond" => Period::Fixed(1),
         _ => return None,
     })
+}
+
+impl Period {
+    /// The number of period boundaries between `b` and `a` (nanoseconds since the epoch).
+    fn diff(self, a: i64, b: i64) -> i64 {
+        match self {
+            Period::Year => i64::from(civil(a).year() - civil(b).year()),
+            Period::Quarter => {
+                let q = |ns: i64| {
+                    let d = civil(ns);
+                    i64::from(d.year()) * 4 + i64::from(d.month0() / 3)
+                };
+                q(a) - q(b)
+            }
+            Period::Month => {
+                let m = |ns: i64| {
+                    let d = civil(ns);
+                    i64::from(d.year()) * 12 + i64::from(d.month0())
+                };
+                m(a) - m(b)
+            }
+            Period::Week => week_index(a) - week_index(b),
+            Period::Fixed(unit) => a.div_euclid(unit) - b.div_euclid(unit),
+        }
+    }
 }
 
 /// `datetime_diff(part, a, b)`.
@@ -89,9 +116,9 @@ pub fn datetime_diff(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
     let Some(part) = args.first().and_then(scalar_str) else {
         return exec_err!("datetime_diff() needs a constant period");
     };
-    if diff_parts(part, 0, 0).is_none() {
+    let Some(period) = period(part) else {
         return exec_err!("datetime_diff(): unknown period '{part}'");
-    }
+    };
     let n = rows_for(args, rows);
     let a = timestamps(&args[1], n)?;
     let b = timestamps(&args[2], n)?;
@@ -99,7 +126,7 @@ pub fn datetime_diff(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
         .iter()
         .zip(&b)
         .map(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) => diff_parts(part, *a, *b),
+            (Some(a), Some(b)) => Some(period.diff(*a, *b)),
             _ => None,
         })
         .collect();
