@@ -754,6 +754,37 @@ mod tests {
     }
 
     #[test]
+    fn empty_if_null_on_views_shares_the_buffers_unless_a_null_view_holds_a_string() {
+        use arrow::array::{AsArray, StringViewArray};
+        use arrow::buffer::NullBuffer;
+        let long = "kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55b6b33";
+        let input: ArrayRef = Arc::new(StringViewArray::from(vec![Some(long), None, Some("get"), None]));
+        let ColumnarValue::Array(out) =
+            empty_if_null(&[ColumnarValue::Array(input.clone())], 4).expect("runs")
+        else {
+            panic!("an array in, an array out")
+        };
+        let out = out.as_string_view();
+        assert_eq!(out.null_count(), 0);
+        assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), [long, "", "get", ""]);
+        assert_eq!(
+            out.data_buffers()[0].as_ptr(),
+            input.as_string_view().data_buffers()[0].as_ptr(),
+            "the long string is not copied"
+        );
+        // A null slot whose view still points at "get": it must read as "".
+        let (views, buffers, _) = StringViewArray::from(vec!["a", "get", "b"]).into_parts();
+        let masked = StringViewArray::new(views, buffers, Some(NullBuffer::from(vec![true, false, true])));
+        let ColumnarValue::Array(out) =
+            empty_if_null(&[ColumnarValue::Array(Arc::new(masked))], 3).expect("runs")
+        else {
+            panic!("an array in, an array out")
+        };
+        let out = out.as_string_view();
+        assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), ["a", "", "b"]);
+    }
+
+    #[test]
     fn first_present_takes_the_second_only_where_the_first_is_null() {
         use arrow::array::{AsArray, Int64Array};
         let a: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None, Some(3)]));
