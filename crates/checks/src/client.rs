@@ -112,4 +112,27 @@ mod tests {
             "x/comp kubernetes/def/other"
         );
     }
+
+    #[test]
+    fn an_agent_starts_with_its_client_up_to_the_first_slash() {
+        // The offender profile query filters `UserAgent startswith_cs` this prefix before
+        // folding agents; it must hold for every agent, or the profile would miss requests.
+        for agent in [
+            "kubelet/v1.29.4 (linux/amd64) kubernetes/55b6b33",
+            "kube-controller-manager/v1.17.3 (linux/amd64) kubernetes/06ad960/tokens-controller",
+            "hyperkube/v1.15.10 (linux/amd64) kubernetes/059c666/system:serviceaccount:kube-system:resourcequota-controller",
+            "Kubernetes Java Client/18.0.0-SNAPSHOT",
+            "Custom-AsyncHttpClient",
+            "/odd kubernetes/abc/component",
+            " leading-space",
+            "",
+        ] {
+            let client = fold_user_agent(agent);
+            let product = client.split('/').next().unwrap_or_default();
+            assert!(
+                agent.starts_with(product),
+                "{agent:?} does not start with {product:?} (client {client:?})"
+            );
+        }
+    }
 }

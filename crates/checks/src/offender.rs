@@ -45,8 +45,17 @@ pub fn top_offender(findings: &[Finding]) -> Option<usize> {
 pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
     let filter = if kind == "user" { "UserName" } else { "Client" };
     let name = if name == "(no user agent)" || name == "(no user)" { "" } else { name };
+    // A client's agent starts with the client's text up to its first `/` (the product name;
+    // what follows is the service account the agent names). Filtering on it first spares
+    // folding every other request's agent.
+    let product = name.split('/').next().unwrap_or_default();
+    let prefilter = if kind == "user" || product.is_empty() {
+        String::new()
+    } else {
+        format!("\n| where UserAgent startswith_cs {}", string_literal(product))
+    };
     format!(
-        "{}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
+        "{}{prefilter}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
          | summarize Requests = count() by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
          Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc, UserName asc, Verb asc, ApiGroup asc, Resource asc, Namespaced asc",
         ctx.requests(),
@@ -272,5 +281,25 @@ mod tests {
         );
         let why = plan("kubelet", &table).expect("reads").expect_err("no plan");
         assert!(why.contains("100 identities"), "{why}");
+    }
+
+    #[test]
+    fn a_client_profile_filters_on_the_agent_product_first() {
+        let ctx = crate::testutil::ctx_hour();
+        let q = profile_query(
+            &ctx,
+            "client",
+            "kube-controller-manager/system:serviceaccount:kube-system:job-controller",
+        );
+        assert!(
+            q.contains("\n| where UserAgent startswith_cs \"kube-controller-manager\"\n| extend Client"),
+            "{q}"
+        );
+        assert!(q.contains("| where Client == \"kube-controller-manager/system:serviceaccount:kube-system:job-controller\""), "{q}");
+        for (kind, name) in
+            [("user", "system:serviceaccount:reporting:inventory-exporter"), ("client", "(no user agent)")]
+        {
+            assert!(!profile_query(&ctx, kind, name).contains("startswith_cs"), "{kind} {name}");
+        }
     }
 }
