@@ -31,6 +31,25 @@ fn rank_index(n: usize, p: f64) -> Option<usize> {
     Some((p / 100.0 * len).ceil().max(1.0).min(len) as usize - 1)
 }
 
+/// The nearest-rank `p`th percentile of `values`, in any order: the value a sort would put at
+/// the rank, found without sorting the rest.
+fn select_rank<T: Num>(values: &mut [T], p: f64) -> Option<T> {
+    let i = rank_index(values.len(), p)?;
+    Some(*values.select_nth_unstable_by(i, T::cmp).1)
+}
+
+/// A percentile's state: one list of values per row, `lengths[i]` of `values` for row `i`.
+fn value_lists<T: Num>(lengths: Vec<usize>, values: Vec<T>) -> ArrayRef {
+    let values = T::array(values);
+    let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+    Arc::new(ListArray::new(item, OffsetBuffer::from_lengths(lengths), values, None))
+}
+
+/// Whether an aggregate's `FILTER` leaves out `row`.
+fn filtered_out(filter: Option<&arrow::array::BooleanArray>, row: usize) -> bool {
+    filter.is_some_and(|f| !f.is_valid(row) || !f.value(row))
+}
+
 /// `percentile(x, p)`: exact nearest-rank over Int64 or Float64 input.
 #[derive(Debug)]
 pub struct Percentile {
@@ -100,7 +119,7 @@ trait Num: Copy + PartialOrd + Send + Sync + std::fmt::Debug + 'static {
     fn read(a: &dyn Array, out: &mut Vec<Self>);
     fn scalar(v: Option<Self>) -> ScalarValue;
     fn array(values: Vec<Self>) -> ArrayRef;
-    fn array_of_options(values: Vec<Option<Self>>) -> Result<ArrayRef>;
+    fn array_of_options(values: Vec<Option<Self>>) -> ArrayRef;
     /// Row `i` of `a`, unless null (or NaN).
     fn at(a: &dyn Array, i: usize) -> Option<Self>;
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering;
@@ -118,8 +137,8 @@ impl Num for i64 {
     fn array(values: Vec<Self>) -> ArrayRef {
         Arc::new(arrow::array::Int64Array::from(values))
     }
-    fn array_of_options(values: Vec<Option<Self>>) -> Result<ArrayRef> {
-        Ok(Arc::new(arrow::array::Int64Array::from(values)))
+    fn array_of_options(values: Vec<Option<Self>>) -> ArrayRef {
+        Arc::new(arrow::array::Int64Array::from(values))
     }
     fn at(a: &dyn Array, i: usize) -> Option<Self> {
         a.as_primitive_opt::<Int64Type>().filter(|p| p.is_valid(i)).map(|p| p.value(i))
@@ -141,8 +160,8 @@ impl Num for f64 {
     fn array(values: Vec<Self>) -> ArrayRef {
         Arc::new(arrow::array::Float64Array::from(values))
     }
-    fn array_of_options(values: Vec<Option<Self>>) -> Result<ArrayRef> {
-        Ok(Arc::new(arrow::array::Float64Array::from(values)))
+    fn array_of_options(values: Vec<Option<Self>>) -> ArrayRef {
+        Arc::new(arrow::array::Float64Array::from(values))
     }
     fn at(a: &dyn Array, i: usize) -> Option<Self> {
         a.as_primitive_opt::<Float64Type>()
@@ -169,10 +188,7 @@ impl<T: Num> Accumulator for PercentileAcc<T> {
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        // The value a sort would put at the rank, found without sorting the rest.
-        let Some(i) = rank_index(self.values.len(), self.p) else { return Ok(T::scalar(None)) };
-        let (_, v, _) = self.values.select_nth_unstable_by(i, T::cmp);
-        Ok(T::scalar(Some(*v)))
+        Ok(T::scalar(select_rank(&mut self.values, self.p)))
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<T>()
@@ -180,10 +196,8 @@ impl<T: Num> Accumulator for PercentileAcc<T> {
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         // One list of every value, built as an array (a scalar per value cost more than the
         // percentile itself over millions of values).
-        let values = T::array(self.values.clone());
-        let item = Arc::new(Field::new("item", values.data_type().clone(), true));
-        let list = ListArray::new(item, OffsetBuffer::from_lengths([values.len()]), values, None);
-        Ok(vec![ScalarValue::List(Arc::new(list))])
+        let list = value_lists(vec![self.values.len()], self.values.clone());
+        Ok(vec![ScalarValue::try_from_array(&list, 0)?])
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let Some(lists) = states.first().and_then(|s| s.as_any().downcast_ref::<ListArray>()) else {
@@ -225,7 +239,7 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
         self.grow(total_num_groups);
         let Some(a) = values.first() else { return Ok(()) };
         for (row, &g) in group_indices.iter().enumerate() {
-            if opt_filter.is_some_and(|f| !f.is_valid(row) || !f.value(row)) {
+            if filtered_out(opt_filter, row) {
                 continue;
             }
             if let (Some(v), Some(group)) = (T::at(a.as_ref(), row), self.groups.get_mut(g)) {
@@ -235,17 +249,15 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
         Ok(())
     }
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
-        let scalars = emit_to.take_needed(&mut self.groups).into_iter().map(|mut values| {
-            rank_index(values.len(), self.p).map(|i| *values.select_nth_unstable_by(i, T::cmp).1)
-        });
-        T::array_of_options(scalars.collect())
+        let groups = emit_to.take_needed(&mut self.groups);
+        Ok(T::array_of_options(
+            groups.into_iter().map(|mut values| select_rank(&mut values, self.p)).collect(),
+        ))
     }
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
-        let lengths: Vec<usize> = groups.iter().map(Vec::len).collect();
-        let values = T::array(groups.into_iter().flatten().collect());
-        let item = Arc::new(Field::new("item", values.data_type().clone(), true));
-        Ok(vec![Arc::new(ListArray::new(item, OffsetBuffer::from_lengths(lengths), values, None))])
+        let lengths = groups.iter().map(Vec::len).collect();
+        Ok(vec![value_lists(lengths, groups.into_iter().flatten().collect())])
     }
     fn merge_batch(
         &mut self,
@@ -274,8 +286,7 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
         let Some(a) = values.first() else { return exec_err!("percentile() needs a value") };
         let (mut lengths, mut kept) = (Vec::with_capacity(a.len()), Vec::with_capacity(a.len()));
         for row in 0..a.len() {
-            let filtered_out = opt_filter.is_some_and(|f| !f.is_valid(row) || !f.value(row));
-            match T::at(a.as_ref(), row).filter(|_| !filtered_out) {
+            match T::at(a.as_ref(), row).filter(|_| !filtered_out(opt_filter, row)) {
                 Some(v) => {
                     kept.push(v);
                     lengths.push(1);
@@ -283,9 +294,7 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
                 None => lengths.push(0),
             }
         }
-        let values = T::array(kept);
-        let item = Arc::new(Field::new("item", values.data_type().clone(), true));
-        Ok(vec![Arc::new(ListArray::new(item, OffsetBuffer::from_lengths(lengths), values, None))])
+        Ok(vec![value_lists(lengths, kept)])
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self)

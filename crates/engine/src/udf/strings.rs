@@ -627,14 +627,17 @@ pub fn empty_if_null(args: &[ColumnarValue], _rows: usize) -> Result<ColumnarVal
     }
 }
 
+/// Whether `empty(i)` holds for every null slot `i` of `a`.
+fn null_slots_all(a: &dyn Array, empty: impl Fn(usize) -> bool) -> bool {
+    a.nulls().is_none_or(|n| (0..a.len()).all(|i| n.is_valid(i) || empty(i)))
+}
+
 /// `a` with its nulls as empty strings, sharing `a`'s buffers when every null slot is empty.
 fn strings_without_nulls<O: arrow::array::OffsetSizeTrait>(
     a: &arrow::array::GenericStringArray<O>,
 ) -> arrow::array::GenericStringArray<O> {
     let offsets = a.value_offsets();
-    let null_slots_empty =
-        a.nulls().is_none_or(|n| (0..a.len()).all(|i| n.is_valid(i) || offsets[i] == offsets[i + 1]));
-    if !null_slots_empty {
+    if !null_slots_all(a, |i| offsets[i] == offsets[i + 1]) {
         return a.iter().map(|v| Some(v.unwrap_or(""))).collect();
     }
     let (offsets, values, _) = a.clone().into_parts();
@@ -652,8 +655,7 @@ fn strings_without_nulls<O: arrow::array::OffsetSizeTrait>(
 /// all zeros (the inline empty string, which is what Arrow and the Parquet reader write).
 fn views_without_nulls(a: &arrow::array::StringViewArray) -> arrow::array::StringViewArray {
     let views = a.views();
-    let null_slots_empty = a.nulls().is_none_or(|n| (0..a.len()).all(|i| n.is_valid(i) || views[i] == 0));
-    if !null_slots_empty {
+    if !null_slots_all(a, |i| views[i] == 0) {
         return a.iter().map(|v| Some(v.unwrap_or(""))).collect();
     }
     let (views, buffers, _) = a.clone().into_parts();
