@@ -720,15 +720,19 @@ mod tests {
         assert_eq!(rewrite_template(r"\1-\2$"), "${1}-${2}$$");
     }
 
+    /// `empty_if_null` of an array.
+    fn nulls_emptied(input: ArrayRef) -> ArrayRef {
+        match empty_if_null(&[ColumnarValue::Array(input)], 0).expect("runs") {
+            ColumnarValue::Array(out) => out,
+            ColumnarValue::Scalar(_) => panic!("an array in, an array out"),
+        }
+    }
+
     #[test]
     fn empty_if_null_shares_the_strings_and_reads_nulls_as_empty() {
         use arrow::array::{AsArray, StringArray};
         let input: ArrayRef = Arc::new(StringArray::from(vec![Some("get"), None, Some("list"), None]));
-        let ColumnarValue::Array(out) =
-            empty_if_null(&[ColumnarValue::Array(input.clone())], 4).expect("runs")
-        else {
-            panic!("an array in, an array out")
-        };
+        let out = nulls_emptied(input.clone());
         let out = out.as_string::<i32>();
         assert_eq!(out.null_count(), 0);
         assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), ["get", "", "list", ""]);
@@ -746,11 +750,7 @@ mod tests {
         // A null slot that still holds "xx" (Arrow allows it): it must read as "", not "xx".
         let (offsets, values, _) = StringArray::from(vec!["a", "xx", "b"]).into_parts();
         let input = StringArray::new(offsets, values, Some(NullBuffer::from(vec![true, false, true])));
-        let ColumnarValue::Array(out) =
-            empty_if_null(&[ColumnarValue::Array(Arc::new(input))], 3).expect("runs")
-        else {
-            panic!("an array in, an array out")
-        };
+        let out = nulls_emptied(Arc::new(input));
         let out = out.as_string::<i32>();
         assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), ["a", "", "b"]);
     }
@@ -761,11 +761,7 @@ mod tests {
         use arrow::buffer::NullBuffer;
         let long = "kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55b6b33";
         let input: ArrayRef = Arc::new(StringViewArray::from(vec![Some(long), None, Some("get"), None]));
-        let ColumnarValue::Array(out) =
-            empty_if_null(&[ColumnarValue::Array(input.clone())], 4).expect("runs")
-        else {
-            panic!("an array in, an array out")
-        };
+        let out = nulls_emptied(input.clone());
         let out = out.as_string_view();
         assert_eq!(out.null_count(), 0);
         assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), [long, "", "get", ""]);
@@ -777,11 +773,7 @@ mod tests {
         // A null slot whose view still points at "get": it must read as "".
         let (views, buffers, _) = StringViewArray::from(vec!["a", "get", "b"]).into_parts();
         let masked = StringViewArray::new(views, buffers, Some(NullBuffer::from(vec![true, false, true])));
-        let ColumnarValue::Array(out) =
-            empty_if_null(&[ColumnarValue::Array(Arc::new(masked))], 3).expect("runs")
-        else {
-            panic!("an array in, an array out")
-        };
+        let out = nulls_emptied(Arc::new(masked));
         let out = out.as_string_view();
         assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), ["a", "", "b"]);
     }
