@@ -111,6 +111,67 @@ fn rows_are_partitioned_by_hour_and_sorted_by_time_within_a_file() {
     assert_eq!(stored_events(&store), 5400);
 }
 
+/// The `stageTimestamp`s of a stored file's rows, in stored order, in seconds past
+/// 2024-03-01T00:00Z.
+fn stored_seconds(file: &Path) -> Vec<i64> {
+    rows(file)
+        .iter()
+        .flat_map(|b| {
+            let t =
+                b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").as_primitive::<TimestampNanosecondType>();
+            t.values().iter().map(|v| v / 1_000_000_000 - 1_709_251_200).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn rows_out_of_order_by_less_than_the_slack_are_written_as_they_come() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    // A log backend's order: by stageTimestamp up to the jitter of concurrent requests. Rows
+    // every 20 s with every fourth row moved two places earlier (40 s out of order, under the
+    // 60 s slack), over half an hour.
+    let mut lines: Vec<&str> = Vec::new();
+    let text = events_every(88, "j", 0, 20);
+    lines.extend(text.lines().rev());
+    let mut seconds: Vec<i64> = (0..88).map(|i| i * 20).collect();
+    for (l, s) in lines.chunks_exact_mut(4).zip(seconds.chunks_exact_mut(4)) {
+        l.swap(0, 2);
+        s.swap(0, 2);
+    }
+    let a = write(dir.path(), "a.log", &(lines.join("\n") + "\n"));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    let s = Store::open(&store).expect("store");
+    assert_eq!(s.data_files().len(), 1);
+    assert_eq!(stored_seconds(&s.data_files()[0]), seconds, "kept in input order, not sorted");
+
+    // A row 61 s before the one ahead of it is over the slack: the file is sorted.
+    let store2 = dir.path().join("s2");
+    let b = write(dir.path(), "b.log", &(events_every(2, "k", 0, 61) + &events_every(1, "l", 200, 1)));
+    ingest(&store2, &[b], &IngestOptions::default()).expect("ingest");
+    let s2 = Store::open(&store2).expect("store");
+    assert_eq!(stored_seconds(&s2.data_files()[0]), [0, 61, 200]);
+}
+
+#[test]
+fn stats_count_every_verb_when_there_are_more_than_a_few() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    // 40 distinct verbs (past the 32 compared one by one), the first ten twice as often.
+    let text: String = events(150, "v", 0)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| l.replace(r#""verb":"list""#, &format!(r#""verb":"verb{:02}""#, i % 50 % 40)) + "\n")
+        .collect();
+    let a = write(dir.path(), "a.log", &text);
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    let verbs = Store::open(&store).expect("store").manifest().totals().verbs;
+    assert_eq!(verbs.len(), 40);
+    assert_eq!(verbs.values().sum::<u64>(), 150);
+    assert_eq!(verbs.get("verb00"), Some(&6));
+    assert_eq!(verbs.get("verb39"), Some(&3));
+}
+
 #[test]
 fn strict_refusal_writes_nothing_and_keeps_the_store_as_it_was() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -157,11 +157,13 @@ fn merge(into: &mut Overview, from: Overview) {
 }
 
 /// The control plane's Kubernetes version as its own components report it in their user
-/// agents (`kube-controller-manager/v1.29.4 …`), else the kubelets' most common one.
+/// agents (`kube-controller-manager/v1.29.4 …`), else the kubelets' most common one. The
+/// components write their names in lower case: the case-sensitive `startswith_cs` finds them
+/// at a fraction of the cost of `startswith`, which folds the case of every agent.
 pub fn version_query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| where UserAgent startswith \"kube-controller-manager/v\" or UserAgent startswith \"kube-scheduler/v\" \
-         or UserAgent startswith \"kubelet/v\"\n\
+        "{}\n| where UserAgent startswith_cs \"kube-controller-manager/v\" or UserAgent startswith_cs \"kube-scheduler/v\" \
+         or UserAgent startswith_cs \"kubelet/v\"\n\
          | summarize Requests = count() by UserAgent\n\
          | extend Component = extract(@\"^([^/]+)/\", 1, UserAgent), Version = extract(@\"^[^/]+/v([0-9]+[.][0-9]+)\", 1, UserAgent)\n\
          | summarize Requests = sum(Requests) by Component, Version\n| order by Requests desc, Component asc, Version asc",

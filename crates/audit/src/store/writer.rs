@@ -27,7 +27,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
 use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, StoreError};
@@ -536,6 +536,14 @@ fn encode_file(
     for c in UNIQUE_COLUMNS {
         props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
     }
+    // Statistics for the times and the status code only: text columns are in no useful order
+    // within a file, so their minimum and maximum prune nothing, and computing them compared
+    // every string written.
+    props = props.set_statistics_enabled(EnabledStatistics::None);
+    for c in [col::REQUEST_RECEIVED_TIMESTAMP, col::STAGE_TIMESTAMP, col::TIME_GENERATED, col::RESPONSE_CODE]
+    {
+        props = props.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
+    }
     let zstd = Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| perr(&tmp_path, &e))?);
     for c in COMPRESSED_COLUMNS {
         props = props.set_column_compression(ColumnPath::from(c), zstd);
@@ -712,11 +720,14 @@ fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
 
 /// Columns whose values are (nearly) all distinct: a dictionary would only cost time before
 /// the writer gives up on it.
-const UNIQUE_COLUMNS: [&str; 6] = [
+const UNIQUE_COLUMNS: [&str; 9] = [
     col::REQUEST_RECEIVED_TIMESTAMP,
     col::STAGE_TIMESTAMP,
     col::TIME_GENERATED,
     col::AUDIT_ID,
+    col::REQUEST_URI,
+    col::OBJECT_UID,
+    col::OBJECT_RESOURCE_VERSION,
     col::REQUEST_OBJECT,
     col::RESPONSE_OBJECT,
 ];
@@ -872,8 +883,17 @@ fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
     Ok(keys)
 }
 
+/// How far back in time a row may be from the latest row before it and still count as in
+/// order. A log backend writes events as they reach their stage, so its files are in
+/// `stageTimestamp` order up to the jitter of concurrent requests (milliseconds); such rows
+/// are written as they come, which spares copying every column of the file to sort it (a
+/// sixth of ingest's CPU time), and a row group's time range is at most this much wider than
+/// sorted rows would give it.
+pub const TIME_ORDER_SLACK_NS: i64 = 60 * 1_000_000_000;
+
 /// The rows of `batches` in time order (rows without a time last, input order among equal
-/// times) as (batch, row) pairs, or `None` when they are in that order already.
+/// times) as (batch, row) pairs, or `None` when they are in that order already, up to
+/// [`TIME_ORDER_SLACK_NS`].
 fn time_order(batches: &[RecordBatch]) -> Option<Vec<(usize, usize)>> {
     let mut keyed: Vec<(i64, usize, usize)> = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
     for (bi, b) in batches.iter().enumerate() {
@@ -881,12 +901,64 @@ fn time_order(batches: &[RecordBatch]) -> Option<Vec<(usize, usize)>> {
             keyed.push((t.unwrap_or(i64::MAX), bi, ri));
         }
     }
-    if keyed.windows(2).all(|w| w[0].0 <= w[1].0) {
+    if nearly_in_order(keyed.iter().map(|k| k.0)) {
         return None;
     }
     // Stable: equal times keep their input order.
     keyed.sort_by_key(|k| k.0);
     Some(keyed.into_iter().map(|(_, b, r)| (b, r)).collect())
+}
+
+/// How many rows hold each value of `a`, a column of few distinct values (formats, stages,
+/// levels, verbs, categories): found by comparing with the values seen so far, the last one
+/// first, which costs less than hashing every row (hashing was a twentieth of ingest). Past
+/// [`LINEAR_COUNTS`] distinct values (odd input), the rest are hashed.
+fn value_counts(a: &StringArray) -> Vec<(Option<&str>, u64)> {
+    let mut counts: Vec<(Option<&str>, u64)> = Vec::new();
+    let mut last = 0;
+    for i in 0..a.len() {
+        let v = a.is_valid(i).then(|| a.value(i));
+        if let Some(c) = counts.get_mut(last).filter(|c| c.0 == v) {
+            c.1 += 1;
+            continue;
+        }
+        if let Some(p) = counts.iter().position(|c| c.0 == v) {
+            counts[p].1 += 1;
+            last = p;
+        } else if counts.len() < LINEAR_COUNTS {
+            last = counts.len();
+            counts.push((v, 1));
+        } else {
+            let mut rest: HashMap<Option<&str>, u64> = HashMap::new();
+            for j in i..a.len() {
+                *rest.entry(a.is_valid(j).then(|| a.value(j))).or_default() += 1;
+            }
+            for (v, n) in rest {
+                match counts.iter_mut().find(|c| c.0 == v) {
+                    Some(c) => c.1 += n,
+                    None => counts.push((v, n)),
+                }
+            }
+            break;
+        }
+    }
+    counts
+}
+
+/// Distinct values [`value_counts`] compares one by one.
+const LINEAR_COUNTS: usize = 32;
+
+/// Whether no time is more than [`TIME_ORDER_SLACK_NS`] before the latest one ahead of it
+/// (`i64::MAX`, a row without a time, must come after every timed row).
+fn nearly_in_order(times: impl Iterator<Item = i64>) -> bool {
+    let mut latest = i64::MIN;
+    for t in times {
+        if t < latest && (latest == i64::MAX || latest - t > TIME_ORDER_SLACK_NS) {
+            return false;
+        }
+        latest = latest.max(t);
+    }
+    true
 }
 
 /// Per-value row counts of the columns `stats` shows.
@@ -913,11 +985,7 @@ pub fn counts_of(batch: &RecordBatch) -> Counts {
         (col::AZURE_CATEGORY, &mut c.categories),
     ] {
         let Some(a) = str_col(batch, name) else { continue };
-        let mut counts: HashMap<Option<&str>, u64> = HashMap::new();
-        for i in 0..a.len() {
-            *counts.entry(a.is_valid(i).then(|| a.value(i))).or_default() += 1;
-        }
-        for (k, n) in counts {
+        for (k, n) in value_counts(a) {
             // Native logs have no Azure category: not worth a "(none)" line in stats.
             if k.is_none() && name == col::AZURE_CATEGORY {
                 continue;
