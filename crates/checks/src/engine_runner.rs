@@ -30,11 +30,14 @@ impl QueryRunner for EngineRunner<'_> {
     fn run(&self, kql: &str) -> Result<ResultTable, String> {
         let started = std::time::Instant::now();
         let result = self.engine.query(kql, &self.options).map_err(|e| e.to_string())?;
-        // APISERVER_DOCTOR_TIMINGS=1: each check query's time on stderr, to find the slow ones.
-        if std::env::var_os("APISERVER_DOCTOR_TIMINGS").is_some_and(|v| !v.is_empty() && v != "0") {
+        // APISERVER_DOCTOR_TIMINGS=1: each check query's time on stderr, to find the slow ones
+        // (`=full`: with the whole query, to run it alone with `apiserver-doctor query`).
+        let timings = std::env::var("APISERVER_DOCTOR_TIMINGS").unwrap_or_default();
+        if !timings.is_empty() && timings != "0" {
             // The window filter every check starts with says little: show the rest.
             let flat = kql.split_whitespace().collect::<Vec<_>>().join(" ");
-            let shape: String = flat.chars().skip(flat.chars().count().saturating_sub(240)).collect();
+            let keep = if timings == "full" { usize::MAX } else { 240 };
+            let shape: String = flat.chars().skip(flat.chars().count().saturating_sub(keep)).collect();
             eprintln!(
                 "timing: {:>8.3} s  {} rows  {shape}",
                 started.elapsed().as_secs_f64(),
