@@ -953,7 +953,7 @@ const LINEAR_COUNTS: usize = 32;
 fn nearly_in_order(times: impl Iterator<Item = i64>) -> bool {
     let mut latest = i64::MIN;
     for t in times {
-        if t < latest && (latest == i64::MAX || latest - t > TIME_ORDER_SLACK_NS) {
+        if t < latest && (latest == i64::MAX || latest.saturating_sub(t) > TIME_ORDER_SLACK_NS) {
             return false;
         }
         latest = latest.max(t);
@@ -994,4 +994,26 @@ pub fn counts_of(batch: &RecordBatch) -> Counts {
         }
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearly_in_order_allows_the_slack_and_no_more() {
+        let s = TIME_ORDER_SLACK_NS;
+        assert!(nearly_in_order([0, 10, 5, 20].into_iter()));
+        assert!(nearly_in_order([s, 0, s + 1].into_iter()), "exactly the slack back is in order");
+        assert!(!nearly_in_order([s + 1, 0].into_iter()));
+        assert!(nearly_in_order([0, 1, i64::MAX, i64::MAX].into_iter()), "untimed rows last");
+        assert!(!nearly_in_order([0, i64::MAX, 1].into_iter()), "a timed row after an untimed one");
+    }
+
+    #[test]
+    fn nearly_in_order_does_not_overflow_on_times_centuries_apart() {
+        // The ends of what nanoseconds since 1970 hold (years 1677 and 2262), out of order.
+        assert!(!nearly_in_order([i64::MAX - 1, i64::MIN].into_iter()));
+        assert!(nearly_in_order([i64::MIN, i64::MAX - 1].into_iter()));
+    }
 }
