@@ -27,6 +27,10 @@ impl<'e> EngineRunner<'e> {
 }
 
 impl QueryRunner for EngineRunner<'_> {
+    fn expect_window_fraction(&self, fraction: f64) {
+        self.engine.set_filter_pushdown(fraction < crate::audit::NARROW_WINDOW);
+    }
+
     fn run(&self, kql: &str) -> Result<ResultTable, String> {
         let started = std::time::Instant::now();
         let result = self.engine.query(kql, &self.options).map_err(|e| e.to_string())?;

@@ -90,6 +90,11 @@ pub fn diagnose_audit(
         (None, Some(r)) => r.start.min(end),
         (None, None) => end,
     };
+    if let Some(r) = profile.range {
+        let span = (r.end - r.start).num_milliseconds() as f64;
+        let window = (end.min(r.end) - start.max(r.start)).num_milliseconds().max(0) as f64;
+        runner.expect_window_fraction(if span > 0.0 { window / span } else { 1.0 });
+    }
     let mut ctx = AuditContext::new(TimeRange { start, end });
     ctx.table = table.to_owned();
     ctx.thresholds = request.thresholds.clone();

@@ -327,3 +327,55 @@ fn kql_scope_and_client_folding_agree_with_the_rust_parsers_on_real_and_syntheti
         assert_eq!(client.text(row), checks::client::fold_user_agent(ua.text(row)), "{}", ua.text(row));
     }
 }
+
+/// An [`EngineRunner`] that records what the diagnosis says of its window.
+struct Recording<'e> {
+    inner: EngineRunner<'e>,
+    fractions: std::cell::RefCell<Vec<f64>>,
+}
+
+impl checks::audit::QueryRunner for Recording<'_> {
+    fn run(&self, kql: &str) -> Result<checks::table::ResultTable, String> {
+        self.inner.run(kql)
+    }
+    fn expect_window_fraction(&self, fraction: f64) {
+        self.fractions.borrow_mut().push(fraction);
+        self.inner.expect_window_fraction(fraction);
+    }
+}
+
+#[test]
+fn a_narrow_window_is_announced_and_changes_no_finding() {
+    let cluster = Cluster::new().healthy();
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let range = engine.time_range().expect("range").expect("events have times");
+    let span = range.1 - range.0;
+    let run = |since: Option<chrono::Duration>| {
+        let runner =
+            Recording { inner: EngineRunner::new(&engine, common::t0()), fractions: Default::default() };
+        let d =
+            diagnose_audit(&runner, &AuditRequest { since, ..AuditRequest::default() }).expect("diagnoses");
+        (d, runner.fractions.into_inner())
+    };
+    // The whole log: all of it in the window.
+    let (whole, fractions) = run(None);
+    assert_eq!(fractions, [1.0]);
+    // A fifth of it, from the end: a fifth announced (the engine then filters in the reader).
+    let (narrow, fractions) = run(Some(span / 5));
+    assert_eq!(fractions.len(), 1);
+    assert!((fractions[0] - 0.2).abs() < 1e-3, "{fractions:?}");
+    assert_eq!(narrow.window.end, whole.window.end);
+    // The same narrow window with filters in the reader and without gives the same findings.
+    engine.set_filter_pushdown(false);
+    let runner = EngineRunner::new(&engine, common::t0());
+    let plain = diagnose_audit(&runner, &AuditRequest { since: Some(span / 5), ..AuditRequest::default() })
+        .expect("diagnoses");
+    let shape = |d: &AuditDiagnosis| -> Vec<(String, String, String)> {
+        d.outcome
+            .findings
+            .iter()
+            .map(|f| (f.code.clone(), f.subject.name.clone(), f.summary.clone()))
+            .collect()
+    };
+    assert_eq!(shape(&narrow), shape(&plain));
+}

@@ -263,6 +263,13 @@ impl Engine {
         plan::walk::time_range(self)
     }
 
+    /// Whether filters run inside the Parquet reader, which then decodes the other columns
+    /// only for the rows that pass (off by default, see `session`): worth it when the queries
+    /// that follow keep a small part of the events, such as a one-hour window over a day.
+    pub fn set_filter_pushdown(&self, on: bool) {
+        self.ctx.state_ref().write().config_mut().options_mut().execution.parquet.pushdown_filters = on;
+    }
+
     /// Runs a KQL query.
     pub fn query(&self, kql: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
         plan::walk::run(self, kql, options)
