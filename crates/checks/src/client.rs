@@ -25,6 +25,13 @@ static COMPONENT_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(COMPO
 pub const CLIENT_KQL: &str =
     r#"strcat(extract(@"^([^/ ]*)", 1, UserAgent), extract(@"kubernetes/[^/ ]+(/.+)$", 1, UserAgent))"#;
 
+/// A client's product: its name up to the first `/` (what follows names the service account
+/// of the agent). Every agent folded into the client starts with it, so a query can filter
+/// on it with `UserAgent startswith_cs` before folding agents.
+pub fn product(client: &str) -> &str {
+    client.split('/').next().unwrap_or_default()
+}
+
 /// Folds a raw user agent into its client name (see the module docs).
 pub fn fold_user_agent(user_agent: &str) -> String {
     let capture = |re: &LazyLock<Option<Regex>>| -> String {
@@ -128,10 +135,10 @@ mod tests {
             "",
         ] {
             let client = fold_user_agent(agent);
-            let product = client.split('/').next().unwrap_or_default();
+            let prefix = product(&client);
             assert!(
-                agent.starts_with(product),
-                "{agent:?} does not start with {product:?} (client {client:?})"
+                agent.starts_with(prefix),
+                "{agent:?} does not start with {prefix:?} (client {client:?})"
             );
         }
     }

@@ -45,10 +45,8 @@ pub fn top_offender(findings: &[Finding]) -> Option<usize> {
 pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
     let filter = if kind == "user" { "UserName" } else { "Client" };
     let name = if name == "(no user agent)" || name == "(no user)" { "" } else { name };
-    // A client's agent starts with the client's text up to its first `/` (the product name;
-    // what follows is the service account the agent names). Filtering on it first spares
-    // folding every other request's agent.
-    let product = name.split('/').next().unwrap_or_default();
+    // Filtering on the client's product first spares folding every other request's agent.
+    let product = crate::client::product(name);
     let prefilter = if kind == "user" || product.is_empty() {
         String::new()
     } else {

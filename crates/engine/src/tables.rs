@@ -21,7 +21,7 @@ use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 use datafusion::prelude::{lower, upper};
 
 use crate::event::{hcol, object_json};
-use crate::plan::value::{Seg, TExpr, Value};
+use crate::plan::value::{Seg, TExpr, Value, in_list};
 use crate::plan::{Binding, Rel};
 use crate::types::KType;
 use crate::udf::{call, empty_if_null, udfs};
@@ -66,7 +66,7 @@ fn bind(cols: Vec<(&str, Value)>) -> Vec<Binding> {
 
 fn not_get_or_list() -> Expr {
     let verb = empty_if_null(hcol(col::VERB));
-    verb.in_list(vec![lit("get"), lit("list")], true)
+    in_list(verb, vec![lit("get"), lit("list")], true)
 }
 
 fn aks_columns(table: &str) -> Vec<Binding> {

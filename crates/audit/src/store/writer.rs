@@ -533,16 +533,17 @@ fn encode_file(
         .set_compression(Compression::UNCOMPRESSED)
         .set_dictionary_enabled(true)
         .set_max_row_group_row_count(Some(row_group_rows));
-    for c in UNIQUE_COLUMNS {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+    // Values (nearly) all distinct, the times and the compressed texts: a dictionary would
+    // only cost time before the writer gives up on it.
+    for c in TIME_COLUMNS.iter().chain(&COMPRESSED_COLUMNS) {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(*c), false);
     }
     // Statistics for the times and the status code only: text columns are in no useful order
     // within a file, so their minimum and maximum prune nothing, and computing them compared
     // every string written.
     props = props.set_statistics_enabled(EnabledStatistics::None);
-    for c in [col::REQUEST_RECEIVED_TIMESTAMP, col::STAGE_TIMESTAMP, col::TIME_GENERATED, col::RESPONSE_CODE]
-    {
-        props = props.set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::Page);
+    for c in TIME_COLUMNS.iter().chain(&[col::RESPONSE_CODE]) {
+        props = props.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Page);
     }
     let zstd = Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| perr(&tmp_path, &e))?);
     for c in COMPRESSED_COLUMNS {
@@ -718,19 +719,8 @@ fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
     batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>())
 }
 
-/// Columns whose values are (nearly) all distinct: a dictionary would only cost time before
-/// the writer gives up on it.
-const UNIQUE_COLUMNS: [&str; 9] = [
-    col::REQUEST_RECEIVED_TIMESTAMP,
-    col::STAGE_TIMESTAMP,
-    col::TIME_GENERATED,
-    col::AUDIT_ID,
-    col::REQUEST_URI,
-    col::OBJECT_UID,
-    col::OBJECT_RESOURCE_VERSION,
-    col::REQUEST_OBJECT,
-    col::RESPONSE_OBJECT,
-];
+/// The three timestamps.
+const TIME_COLUMNS: [&str; 3] = [col::REQUEST_RECEIVED_TIMESTAMP, col::STAGE_TIMESTAMP, col::TIME_GENERATED];
 
 /// The columns compressed (zstd). The others are stored uncompressed: they are dictionary
 /// indexes, timestamps and short names that compress little and that every diagnosis reads

@@ -394,6 +394,26 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
     Ok(out)
 }
 
+/// Lists of at most this many items are compared item by item.
+const SHORT_IN_LIST: usize = 4;
+
+/// `x in (list)`, or `x !in (list)` when `negated`. A short list becomes a chain of
+/// comparisons (`x == a or x == b`; `x != a and x != b`), the same under nulls as SQL's
+/// `IN`/`NOT IN`, and vectorised where DataFusion's `IN` hashes every row: the check queries'
+/// `Stage !in ("RequestReceived", "ResponseStarted")` took twice as long as the chain.
+pub fn in_list(x: Expr, list: Vec<Expr>, negated: bool) -> Expr {
+    if list.len() > SHORT_IN_LIST {
+        return x.in_list(list, negated);
+    }
+    let compare = |item: Expr| if negated { x.clone().not_eq(item) } else { x.clone().eq(item) };
+    let mut items = list.into_iter();
+    let Some(first) = items.next() else { return lit(negated) };
+    items.fold(
+        compare(first),
+        |acc, item| if negated { acc.and(compare(item)) } else { acc.or(compare(item)) },
+    )
+}
+
 /// `iff(cond, a, b)`: the branches unified to one type.
 pub fn iff(cond: Expr, a: Value, b: Value) -> Result<TExpr, String> {
     let (ea, eb, ty) = branch_types(a, b);

@@ -350,26 +350,6 @@ fn scalar_type(t: kql::ScalarType) -> KType {
     }
 }
 
-/// Lists of at most this many items are compared item by item.
-const SHORT_IN_LIST: usize = 4;
-
-/// `x in (list)`, or `x !in (list)` when `negated`. A short list becomes a chain of
-/// comparisons (`x == a or x == b`; `x != a and x != b`), the same under nulls as SQL's
-/// `IN`/`NOT IN`, and vectorised where DataFusion's `IN` hashes every row: the check queries'
-/// `Stage !in ("RequestReceived", "ResponseStarted")` took twice as long as the chain.
-fn in_list(x: DfExpr, list: Vec<DfExpr>, negated: bool) -> DfExpr {
-    if list.len() > SHORT_IN_LIST {
-        return x.in_list(list, negated);
-    }
-    let compare = |item: DfExpr| if negated { x.clone().not_eq(item) } else { x.clone().eq(item) };
-    let mut items = list.into_iter();
-    let Some(first) = items.next() else { return lit(negated) };
-    items.fold(
-        compare(first),
-        |acc, item| if negated { acc.and(compare(item)) } else { acc.or(compare(item)) },
-    )
-}
-
 fn ts_lit(n: i64) -> DfExpr {
     lit(ScalarValue::TimestampNanosecond(Some(n), Some("UTC".into())))
 }
@@ -1054,7 +1034,7 @@ impl Planner<'_> {
                 } else {
                     (x, list)
                 };
-                Ok(Value::expr(in_list(x, list, op == ListOp::NotIn), KType::Bool))
+                Ok(Value::expr(value::in_list(x, list, op == ListOp::NotIn), KType::Bool))
             }
             ListOp::InCi | ListOp::NotInCi => {
                 let mut args = vec![to_string(x).expr];
