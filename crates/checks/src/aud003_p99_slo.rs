@@ -9,7 +9,7 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, SCOPE, string_literal};
+use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, SCOPE, resource_of, string_literal};
 use crate::table::{Column, ResultTable};
 
 /// The check's description.
@@ -72,14 +72,19 @@ const OVERVIEW_ROWS: usize = 30;
 /// Clients listed per breach.
 const CLIENTS_PER_BREACH: usize = 5;
 
-/// P99 per verb, resource and scope, for all clients together.
+/// P99 per verb, resource and scope, for all clients together. Non-resource requests (an
+/// empty scope) are left out first, and the resource's name is built per group, not per
+/// request: over the demo's 8.8 million events 1.0 s instead of 1.5 s, with the same rows.
 pub fn query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| where {NOT_LONG_RUNNING}\n| extend Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
-         | where Scope != \"\"\n\
-         | summarize Requests = count(), P99Ms = percentile(latency, 99) by Verb, Resource, Scope\n\
+        "{}\n| where {NOT_LONG_RUNNING} and isnotempty(tostring(ObjectRef.resource))\n\
+         | extend Scope = {SCOPE}, latency = {LATENCY_MS}\n\
+         | summarize Requests = count(), P99Ms = percentile(latency, 99) \
+         by Verb, ObjectResource = tostring(ObjectRef.resource), Subresource = tostring(ObjectRef.subresource), Scope\n\
+         | project Verb, Resource = {}, Scope, Requests, P99Ms\n\
          | order by P99Ms desc, Verb asc, Resource asc, Scope asc",
-        ctx.requests()
+        ctx.requests(),
+        resource_of("ObjectResource", "Subresource")
     )
 }
 
