@@ -411,12 +411,12 @@ mod tests {
     /// Answers the group query with `groups` and records every query it is asked.
     struct Scripted {
         groups: ResultTable,
-        asked: std::cell::RefCell<Vec<String>>,
+        asked: std::sync::Mutex<Vec<String>>,
     }
 
     impl QueryRunner for Scripted {
         fn run(&self, kql: &str) -> Result<ResultTable, String> {
-            self.asked.borrow_mut().push(kql.to_owned());
+            self.asked.lock().expect("not poisoned").push(kql.to_owned());
             if kql.contains("by Client") {
                 Ok(clients(&[("pod-inventory", "list", "pods", "cluster", 450, 45_000.0)]))
             } else {
@@ -437,7 +437,7 @@ mod tests {
         };
         let out = run_check(&ctx, &runner).expect("runs");
         assert_eq!(out.findings.len(), 1);
-        let asked = runner.asked.borrow();
+        let asked = runner.asked.lock().expect("not poisoned");
         assert_eq!(asked.len(), 2);
         assert!(
             asked[1].contains(r#"| where (Verb == "list" and Resource == "pods" and Scope == "cluster")"#),
@@ -453,6 +453,10 @@ mod tests {
         };
         let out = run_check(&ctx, &healthy).expect("runs");
         assert!(out.findings.is_empty());
-        assert_eq!(healthy.asked.borrow().len(), 1, "no per-client query when nothing breaches");
+        assert_eq!(
+            healthy.asked.lock().expect("not poisoned").len(),
+            1,
+            "no per-client query when nothing breaches"
+        );
     }
 }

@@ -8,7 +8,7 @@ use remedy::KubernetesVersion;
 use crate::table::{MissingColumn, ResultTable};
 
 /// Runs KQL over the audit events. The engine implements it over the store or raw files.
-pub trait QueryRunner {
+pub trait QueryRunner: Sync {
     /// The rows of `kql`, or a message saying why it could not run.
     fn run(&self, kql: &str) -> Result<ResultTable, String>;
 
@@ -28,23 +28,31 @@ pub const NARROW_WINDOW: f64 = 0.5;
 /// of events each costs seconds.
 pub struct Memo<'r> {
     runner: &'r dyn QueryRunner,
-    seen: std::cell::RefCell<std::collections::HashMap<String, Result<ResultTable, String>>>,
+    seen: std::sync::Mutex<std::collections::HashMap<String, Result<ResultTable, String>>>,
 }
 
 impl<'r> Memo<'r> {
     /// Wraps `runner`.
     pub fn new(runner: &'r dyn QueryRunner) -> Self {
-        Memo { runner, seen: std::cell::RefCell::default() }
+        Memo { runner, seen: std::sync::Mutex::default() }
+    }
+
+    fn seen(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Result<ResultTable, String>>> {
+        // A panic while the lock was held left a map of complete answers: still good.
+        self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 impl QueryRunner for Memo<'_> {
     fn run(&self, kql: &str) -> Result<ResultTable, String> {
-        if let Some(r) = self.seen.borrow().get(kql) {
+        if let Some(r) = self.seen().get(kql) {
             return r.clone();
         }
+        // Not locked while the query runs: the checks running beside this one go on.
         let r = self.runner.run(kql);
-        self.seen.borrow_mut().insert(kql.to_owned(), r.clone());
+        self.seen().insert(kql.to_owned(), r.clone());
         r
     }
 
@@ -239,11 +247,11 @@ mod tests {
     }
 
     /// A runner counting its calls, answering each query with its own text.
-    struct Counting(std::cell::Cell<usize>);
+    struct Counting(std::sync::atomic::AtomicUsize);
 
     impl QueryRunner for Counting {
         fn run(&self, kql: &str) -> Result<ResultTable, String> {
-            self.0.set(self.0.get() + 1);
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if kql.contains("fail") {
                 return Err(format!("cannot run {kql}"));
             }
@@ -256,16 +264,16 @@ mod tests {
 
     #[test]
     fn memo_runs_each_distinct_query_once_and_keeps_errors() {
-        let inner = Counting(std::cell::Cell::new(0));
+        let inner = Counting(std::sync::atomic::AtomicUsize::new(0));
         let memo = Memo::new(&inner);
         let a1 = memo.run("T | count").expect("runs");
         let a2 = memo.run("T | count").expect("runs");
         assert_eq!(a1, a2);
-        assert_eq!(inner.0.get(), 1);
+        assert_eq!(inner.0.load(std::sync::atomic::Ordering::Relaxed), 1);
         let b = memo.run("T | take 1").expect("runs");
         assert_ne!(a1, b);
         assert_eq!(memo.run("fail").expect_err("fails"), "cannot run fail");
         assert_eq!(memo.run("fail").expect_err("fails"), "cannot run fail");
-        assert_eq!(inner.0.get(), 3);
+        assert_eq!(inner.0.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 }

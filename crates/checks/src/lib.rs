@@ -119,27 +119,33 @@ pub fn diagnose_audit(
     })
 }
 
-/// Runs every audit check in registry order. A check whose query fails is reported as an info
+/// Checks run at once. Each query already spreads over every core, but between its phases
+/// (planning, the final merge, the sort) a core waits; a second check fills it (`diagnose` on
+/// the demo store: see docs/performance.md).
+const CONCURRENT_CHECKS: usize = 2;
+
+/// Runs every audit check, [`CONCURRENT_CHECKS`] at a time, and reports them in registry
+/// order whatever order they finish in. A check whose query fails is reported as an info
 /// finding saying so; the others still run. The top offender's finding gets the throttling
 /// remedy and the tuning advice.
 pub fn run_audit_checks(ctx: &AuditContext, runner: &dyn QueryRunner) -> AuditOutcome {
     let mut outcome = AuditOutcome::default();
-    let mut lists = Vec::new();
-    for check in AUDIT_CHECKS {
+    let results = run_concurrently(&AUDIT_CHECKS, CONCURRENT_CHECKS, |check| (check.run)(ctx, runner));
+    for (check, result) in AUDIT_CHECKS.iter().zip(results) {
         outcome.checks_run.push(check.info.code.to_owned());
-        match (check.run)(ctx, runner) {
+        match result {
             Ok(out) => {
                 merge(&mut outcome.overview, out.overview);
                 outcome.findings.extend(out.findings);
             }
             Err(err) => outcome.findings.push(audit::failed_check(check.info.code, &err, ctx)),
         }
-        if check.info.code == aud004_expensive_lists::INFO.code
-            && let Ok((_, rows)) = audit::run(runner, aud004_expensive_lists::query(ctx))
-        {
-            lists = aud004_expensive_lists::read(&rows).unwrap_or_default();
-        }
     }
+    // The check asked this already: the memo answers it.
+    let lists = match audit::run(runner, aud004_expensive_lists::query(ctx)) {
+        Ok((_, rows)) => aud004_expensive_lists::read(&rows).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     sort_findings(&mut outcome.findings);
     if let Err(err) = offender::attach(&mut outcome.findings, ctx, runner, &lists)
         && let Some(i) = offender::top_offender(&outcome.findings)
@@ -147,6 +153,30 @@ pub fn run_audit_checks(ctx: &AuditContext, runner: &dyn QueryRunner) -> AuditOu
         outcome.findings[i].summary.push_str(&format!(" (The throttling remedy could not be built: {err}.)"));
     }
     outcome
+}
+
+/// `f` of every item, on up to `workers` threads, each taking the next item not yet taken;
+/// the results in the items' order.
+fn run_concurrently<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<(usize, R)>> = std::sync::Mutex::new(Vec::with_capacity(items.len()));
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else { break };
+            let r = f(item);
+            done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((i, r));
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 1..workers.clamp(1, items.len().max(1)) {
+            s.spawn(work);
+        }
+        work();
+    });
+    let mut done = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 fn merge(into: &mut Overview, from: Overview) {
@@ -187,4 +217,27 @@ pub fn detect_version(ctx: &AuditContext, runner: &dyn QueryRunner) -> Option<Ku
         .find(|row| c_component.text(row) != "kubelet" && parse(row).is_some())
         .or_else(|| rows.rows.iter().find(|row| parse(row).is_some()))
         .and_then(parse)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_concurrently;
+
+    #[test]
+    fn concurrent_runs_answer_every_item_once_in_the_items_order() {
+        let items: Vec<u64> = (0..50).collect();
+        let calls = std::sync::atomic::AtomicUsize::new(0);
+        for workers in [0, 1, 2, 3, 64] {
+            calls.store(0, std::sync::atomic::Ordering::Relaxed);
+            // Later items finish first: the order must come from the items, not the clock.
+            let out = run_concurrently(&items, workers, |&i| {
+                calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(std::time::Duration::from_micros(50 * (50 - i)));
+                i * i
+            });
+            assert_eq!(out, items.iter().map(|i| i * i).collect::<Vec<_>>(), "{workers} workers");
+            assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), items.len());
+        }
+        assert!(run_concurrently(&[] as &[u8], 2, |&b| b).is_empty());
+    }
 }

@@ -331,7 +331,7 @@ fn kql_scope_and_client_folding_agree_with_the_rust_parsers_on_real_and_syntheti
 /// An [`EngineRunner`] that records what the diagnosis says of its window.
 struct Recording<'e> {
     inner: EngineRunner<'e>,
-    fractions: std::cell::RefCell<Vec<f64>>,
+    fractions: std::sync::Mutex<Vec<f64>>,
 }
 
 impl checks::audit::QueryRunner for Recording<'_> {
@@ -339,7 +339,7 @@ impl checks::audit::QueryRunner for Recording<'_> {
         self.inner.run(kql)
     }
     fn expect_window_fraction(&self, fraction: f64) {
-        self.fractions.borrow_mut().push(fraction);
+        self.fractions.lock().expect("not poisoned").push(fraction);
         self.inner.expect_window_fraction(fraction);
     }
 }
@@ -355,7 +355,7 @@ fn a_narrow_window_is_announced_and_changes_no_finding() {
             Recording { inner: EngineRunner::new(&engine, common::t0()), fractions: Default::default() };
         let d =
             diagnose_audit(&runner, &AuditRequest { since, ..AuditRequest::default() }).expect("diagnoses");
-        (d, runner.fractions.into_inner())
+        (d, runner.fractions.into_inner().expect("not poisoned"))
     };
     // The whole log: all of it in the window.
     let (whole, fractions) = run(None);
