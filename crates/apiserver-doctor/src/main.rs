@@ -83,8 +83,39 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if cmd::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", message(&err));
             ExitCode::from(2)
         }
+    }
+}
+
+/// The error and its causes, `: `-separated, each cause once: many error messages already
+/// end with their cause (`nope.log: No such file or directory`), which the chain holds again.
+fn message(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let err = anyhow::Error::new(audit::read::ReadError::Io { path: "nope.log".into(), source: io });
+        assert_eq!(message(&err), "nope.log: No such file or directory");
+        let err = err.context("cannot read metrics from nope.prom");
+        assert_eq!(message(&err), "cannot read metrics from nope.prom: nope.log: No such file or directory");
+        // A cause the message does not hold is still shown.
+        let err = anyhow::anyhow!("disk on fire").context("cannot write the report");
+        assert_eq!(message(&err), "cannot write the report: disk on fire");
     }
 }

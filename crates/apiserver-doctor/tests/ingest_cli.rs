@@ -134,6 +134,7 @@ fn stdin_and_a_missing_path() {
     let out = run(&["ingest", "nope.log", "--store", "s"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nope.log: No such file"), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr).matches("No such file").count(), 1, "{}", text(&out.stderr));
 }
 
 #[test]

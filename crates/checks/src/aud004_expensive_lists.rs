@@ -177,18 +177,21 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         if c.cluster_scope > 0.0 {
             how.push(format!("{} across all namespaces", percent(c.cluster_scope / c.lists)));
         }
-        let resources = c.resources.join(", ");
+        // A LIST without `objectRef` (a hand-written or converted log) names no resource.
+        let named: Vec<&str> = c.resources.iter().map(String::as_str).filter(|r| !r.is_empty()).collect();
+        let resources = if named.is_empty() { "unnamed resources".to_owned() } else { named.join(", ") };
+        let lists_word = if c.lists == 1.0 { "LIST" } else { "LISTs" };
         let mut f = finding(
             INFO.code,
             severity,
             Subject::new("client", name),
             format!(
-                "{name} keeps {concurrency:.1} expensive LISTs in flight: {} LISTs of {resources} ({})",
+                "{name} keeps {concurrency:.1} expensive LISTs in flight: {} {lists_word} of {resources} ({})",
                 count(c.lists),
                 how.join(", ")
             ),
             format!(
-                "{name} ({}) sent {} LISTs ({} per second) of {resources}; {} of them were expensive and took {} in \
+                "{name} ({}) sent {} {lists_word} ({} per second) of {resources}; {} of them were expensive and took {} in \
                  all, so on average {concurrency:.1} were running at any moment. P99 LIST latency: {}.",
                 c.users.join(", "),
                 count(c.lists),
@@ -316,5 +319,23 @@ mod tests {
         assert_eq!(out.findings.len(), 1);
         assert_eq!(out.findings[0].severity, Severity::Warning);
         assert_eq!(out.findings[0].thresholds[0].name, "expensive_list_concurrency_warning");
+    }
+
+    #[test]
+    fn one_list_of_no_named_resource_reads_as_such() {
+        let ctx = ctx_hour();
+        let mut table = rows(&[("lister", 1.0, 1.0, 3600.0)]);
+        let at = table.columns.iter().position(|c| c == "Resources").expect("column");
+        table.rows[0][at] = list(&[""]);
+        let out = evaluate(&ctx, "q", &table).expect("evaluates");
+        let f = &out.findings[0];
+        assert!(
+            f.title.ends_with(
+                ": 1 LIST of unnamed resources (100% from etcd, 100% unpaginated, 100% across all namespaces)"
+            ),
+            "{}",
+            f.title
+        );
+        assert!(f.summary.contains(" sent 1 LIST (0.0 per second) of unnamed resources; "), "{}", f.summary);
     }
 }

@@ -162,12 +162,15 @@ pub fn evaluate(
             count(profile.requests),
             profile.range.map(|r| format!(", from {} to {}", time(r.start), time(r.end))).unwrap_or_default()
         ),
-        format!(
-            "The window analysed is {} to {} and holds {} events. Requests are counted once, at their last stage.",
-            time(ctx.window.start),
-            time(ctx.window.end),
-            count(in_window)
-        ),
+        match profile.range {
+            Some(_) => format!(
+                "The window analysed is {} to {} and holds {} events. Requests are counted once, at their last stage.",
+                time(ctx.window.start),
+                time(ctx.window.end),
+                count(in_window)
+            ),
+            None => "No event carries a time, so there is no window to analyse.".to_owned(),
+        },
         ctx,
     );
     summary.evidence.measures = vec![
@@ -186,6 +189,17 @@ pub fn evaluate(
         f.thresholds = thresholds;
         out.findings.push(f);
     };
+    if profile.events == 0.0 {
+        warn(
+            "no audit events in the input: nothing to diagnose".to_owned(),
+            "The input holds not one audit event, so every audit check had nothing to look at. The inputs \
+             listed above say what each file was read as; a file that is not an audit log is named there, \
+             and docs/formats.md lists the formats read."
+                .to_owned(),
+            &prof_query,
+            vec![],
+        );
+    }
     if profile.events > 0.0 && in_window == 0.0 {
         warn(
             "no audit events in the window analysed".to_owned(),
@@ -327,5 +341,19 @@ mod tests {
         let ctx = ctx_hour();
         let out = evaluate(&ctx, &full_profile(), "q", &minutes(&[])).expect("evaluates");
         assert!(out.findings.iter().any(|f| f.title == "no audit events in the window analysed"));
+    }
+
+    #[test]
+    fn an_input_without_events_warns_and_names_no_window() {
+        let ctx = ctx_hour();
+        let profile = DataProfile { events: 0.0, without_time: 0.0, requests: 0.0, reads: 0.0, range: None };
+        let out = evaluate(&ctx, &profile, "q", &minutes(&[])).expect("evaluates");
+        let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            ["0 audit events, 0 requests", "no audit events in the input: nothing to diagnose"]
+        );
+        assert_eq!(out.findings[1].severity, Severity::Warning);
+        assert_eq!(out.findings[0].summary, "No event carries a time, so there is no window to analyse.");
     }
 }

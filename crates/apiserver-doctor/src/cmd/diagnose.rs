@@ -273,7 +273,10 @@ pub fn diagnose_store(
     Ok(Report {
         schema_version: REPORT_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        window: Some(diagnosis.window),
+        // No event carries a time and no --now was given: there is no window to show (the one
+        // the checks used is an empty stand-in at the epoch).
+        window: (diagnosis.profile.range.is_some() || request.now != checks::WindowEnd::Latest)
+            .then_some(diagnosis.window),
         inputs: inputs.to_vec(),
         overview: diagnosis.outcome.overview,
         findings: diagnosis.outcome.findings,
