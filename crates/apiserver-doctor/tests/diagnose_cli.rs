@@ -65,6 +65,19 @@ fn nothing_to_diagnose_says_what_to_give() {
 }
 
 #[test]
+fn a_file_without_events_warns_and_shows_no_1970_window() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").expect("write");
+    let out = doctor(&["diagnose", empty.to_str().expect("utf-8")], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("WARNING  AUD009  no audit events in the input: nothing to diagnose"), "{text}");
+    assert!(!text.contains("1970") && !text.contains("Window:"), "{text}");
+}
+
+#[test]
 fn a_bad_config_names_the_file_and_line() {
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -282,6 +282,12 @@ pub fn evaluate(
             vec![gap.into()],
         );
     }
+    if profile.range.is_none() {
+        // No event carries a time: the window is an empty stand-in, not a time to show.
+        for f in &mut out.findings {
+            f.time_range = None;
+        }
+    }
     Ok(out)
 }
 
@@ -355,5 +361,6 @@ mod tests {
         );
         assert_eq!(out.findings[1].severity, Severity::Warning);
         assert_eq!(out.findings[0].summary, "No event carries a time, so there is no window to analyse.");
+        assert!(out.findings.iter().all(|f| f.time_range.is_none()));
     }
 }
