@@ -408,6 +408,16 @@ impl Client {
             }
             let mut body = response.into_body();
             let mut reader = body.with_config().limit(MAX_RESPONSE_BYTES).reader();
+            if status == 404 {
+                // Neither `/v3/` nor `/v3beta/`: something else answers at this address (the API
+                // server, the metrics port, a proxy).
+                return Err(http_err(
+                    p,
+                    "HTTP 404 under both /v3/ and /v3beta/: this is not an etcd v3 JSON gateway; \
+                     give the client URL of a member (its --advertise-client-urls, port 2379 by default)"
+                        .to_owned(),
+                ));
+            }
             if status != 200 {
                 let mut text = String::new();
                 std::io::Read::read_to_string(&mut std::io::Read::take(reader, 4096), &mut text).ok();

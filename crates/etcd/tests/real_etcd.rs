@@ -319,6 +319,44 @@ fn an_endpoint_that_does_not_answer_is_an_error_naming_it() {
     assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
 }
 
+#[test]
+fn an_endpoint_that_is_not_an_etcd_gateway_says_so() {
+    // A server that answers every request with 404, as the API server or a metrics port would.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            std::io::Read::read_exact(&mut reader, &mut body).ok();
+            let answer = "HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot found";
+            std::io::Write::write_all(&mut stream, answer.as_bytes()).ok();
+        }
+    });
+    let options = CollectOptions {
+        endpoints: vec![format!("http://127.0.0.1:{port}")],
+        timeout_seconds: 5,
+        ..CollectOptions::default()
+    };
+    let err = etcd::collect(&options).expect_err("not an etcd").to_string();
+    assert!(err.contains(&format!("http://127.0.0.1:{port}/v3beta/maintenance/status")), "{err}");
+    assert!(
+        err.contains("HTTP 404 under both /v3/ and /v3beta/: this is not an etcd v3 JSON gateway"),
+        "{err}"
+    );
+}
+
 fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
     Command::new("openssl")
         .args(args)
