@@ -31,6 +31,7 @@ use datafusion::execution::context::SessionContext;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionConfig;
 
+pub mod bounds;
 pub mod chart;
 pub mod error;
 pub mod event;
@@ -138,6 +139,7 @@ pub struct Engine {
     ctx: SessionContext,
     runtime: tokio::runtime::Runtime,
     base: LogicalPlan,
+    bounds: bounds::TimeBounds,
 }
 
 impl std::fmt::Debug for Engine {
@@ -209,7 +211,7 @@ impl Engine {
             .with_listing_options(options)
             .with_schema(view_schema());
         let table = ListingTable::try_new(config)?;
-        Engine::with_table(Arc::new(table))
+        Engine::with_table(Arc::new(table), bounds::TimeBounds::of_parquet_files(files))
     }
 
     /// An engine over canonical batches held in memory (`--input` files, tests, checks).
@@ -220,6 +222,7 @@ impl Engine {
                 return Err(EngineError::Internal("a batch does not have the canonical schema".into()));
             }
         }
+        let bounds = bounds::TimeBounds::of_batches(&batches);
         // Strings as views, as a store is read: one plan shape whatever the events came from.
         let views = view_schema();
         // Spread the rows over partitions so aggregation uses every core.
@@ -238,10 +241,10 @@ impl Engine {
             partitions[i % threads.max(1)].push(b);
         }
         let table = MemTable::try_new(views, partitions)?;
-        Engine::with_table(Arc::new(table))
+        Engine::with_table(Arc::new(table), bounds)
     }
 
-    fn with_table(table: Arc<dyn TableProvider>) -> Result<Engine, EngineError> {
+    fn with_table(table: Arc<dyn TableProvider>, bounds: bounds::TimeBounds) -> Result<Engine, EngineError> {
         let ctx = session();
         let runtime = runtime()?;
         let scan = LogicalPlanBuilder::scan(EVENTS, provider_as_source(table), None)?.build()?;
@@ -255,7 +258,7 @@ impl Engine {
             })
             .collect();
         let base = LogicalPlanBuilder::from(scan).project(exprs)?.build()?;
-        Ok(Engine { ctx, runtime, base })
+        Ok(Engine { ctx, runtime, base, bounds })
     }
 
     /// The time range of the events (by `TimeGenerated`), or `None` when there are none.
@@ -290,5 +293,10 @@ impl Engine {
 
     pub(crate) fn base(&self) -> &LogicalPlan {
         &self.base
+    }
+
+    /// What the events' times let a time filter assume (see [`bounds`]).
+    pub(crate) fn time_bounds(&self) -> &bounds::TimeBounds {
+        &self.bounds
     }
 }

@@ -592,7 +592,11 @@ impl Planner<'_> {
                 let pred = as_bool(v, e.span)?;
                 let reads_now = self.uses_now;
                 self.uses_now |= before;
-                let out = ops::filter(rel, pred)?;
+                // A window around every event keeps every row: its terms need not run.
+                let out = match self.engine.time_bounds().simplify(pred) {
+                    Some(pred) => ops::filter(rel, pred)?,
+                    None => rel,
+                };
                 if reads_now && self.time_filtered.is_none() {
                     self.time_filtered = Some(out.plan.clone());
                 }
