@@ -319,7 +319,37 @@ pub fn compare(a: Value, op: Operator, b: Value) -> Result<TExpr, PlanError> {
         Operator::NotEq if nullable(ea.ty) || nullable(eb.ty) => Operator::IsDistinctFrom,
         other => other,
     };
+    if ty == KType::String && matches!(op, Operator::Eq | Operator::NotEq) {
+        let negated = op == Operator::NotEq;
+        if let Some(e) =
+            string_literal_compare(&l, &r, negated).or_else(|| string_literal_compare(&r, &l, negated))
+        {
+            return Ok(TExpr::new(e, KType::Bool));
+        }
+    }
     Ok(TExpr::new(binary_expr(l, op, r), KType::Bool))
+}
+
+/// `x == "s"` (`!=` when `negated`) as the view-reading comparison (`crate::udf::compare`),
+/// when `item` is a string literal; the same answers as `=` and `!=`, nulls included. A
+/// column read through `kql_empty_if_null` is compared directly, its nulls read as "".
+fn string_literal_compare(x: &Expr, item: &Expr, negated: bool) -> Option<Expr> {
+    let s = match item {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => s,
+        _ => return None,
+    };
+    let (x, nulls_empty) = match x {
+        Expr::ScalarFunction(f) if f.func.name() == udfs().empty_if_null.name() && f.args.len() == 1 => {
+            (f.args[0].clone(), true)
+        }
+        Expr::Literal(..) => return None,
+        other => (other.clone(), false),
+    };
+    let udf = if negated { &udfs().str_ne } else { &udfs().str_eq };
+    Some(call(udf, vec![x, lit(s.clone()), lit(nulls_empty)]))
 }
 
 /// Arithmetic `a op b` with Kusto's datetime and timespan rules.
@@ -405,7 +435,11 @@ pub fn in_list(x: Expr, list: Vec<Expr>, negated: bool) -> Expr {
     if list.len() > SHORT_IN_LIST {
         return x.in_list(list, negated);
     }
-    let compare = |item: Expr| if negated { x.clone().not_eq(item) } else { x.clone().eq(item) };
+    let compare = |item: Expr| match string_literal_compare(&x, &item, negated) {
+        Some(e) => e,
+        None if negated => x.clone().not_eq(item),
+        None => x.clone().eq(item),
+    };
     let mut items = list.into_iter();
     let Some(first) = items.next() else { return lit(negated) };
     items.fold(

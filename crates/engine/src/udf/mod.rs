@@ -15,6 +15,7 @@ use datafusion::logical_expr::{
 };
 
 pub mod aggregates;
+pub mod compare;
 pub mod dynamic;
 pub mod series;
 pub mod strings;
@@ -216,6 +217,8 @@ udfs! {
     endswith => "kql_endswith", ret::boolean, strings::endswith;
     endswith_cs => "kql_endswith_cs", ret::boolean, strings::endswith_cs;
     eq_ci => "kql_eq_ci", ret::boolean, strings::eq_ci;
+    str_eq => "kql_str_eq", ret::boolean, compare::str_eq;
+    str_ne => "kql_str_ne", ret::boolean, compare::str_ne;
     in_ci => "kql_in_ci", ret::boolean, strings::in_ci;
     matches_regex => "kql_matches_regex", ret::boolean, strings::matches_regex;
     substring => "kql_substring", ret::utf8, strings::substring;
