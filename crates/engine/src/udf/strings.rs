@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder};
 use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::ColumnarValue;
 use regex::{Regex, RegexBuilder};
@@ -333,7 +333,39 @@ pub fn startswith(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
 }
 /// `hay startswith_cs needle`.
 pub fn startswith_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    if let (Some(ColumnarValue::Array(a)), Some(needle)) = (args.first(), args.get(1).and_then(scalar_str))
+        && let Some(views) = a.as_string_view_opt()
+    {
+        return Ok(ColumnarValue::Array(Arc::new(views_start_with(views, needle))));
+    }
     predicate::<StartsWithCs>(args, rows)
+}
+
+/// Which strings start with `needle`, read from the views where they can be: a view holds a
+/// string's length and its first 4 bytes (all of it up to 12 bytes), so most rows are
+/// answered without reaching the string. Nulls read as "", as in [`predicate`].
+fn views_start_with(a: &arrow::array::StringViewArray, needle: &str) -> arrow::array::BooleanArray {
+    let nb = needle.as_bytes();
+    let views = a.views();
+    let values = arrow::buffer::BooleanBuffer::collect_bool(views.len(), |i| {
+        let view = views[i].to_le_bytes();
+        let len = views[i] as u32 as usize;
+        if len < nb.len() {
+            return false;
+        }
+        let in_view = if len <= 12 { len } else { 4 };
+        let m = nb.len().min(in_view);
+        if view[4..4 + m] != nb[..m] {
+            return false;
+        }
+        nb.len() <= in_view || (a.is_valid(i) && a.value(i).as_bytes().starts_with(nb))
+    });
+    let values = match a.logical_nulls() {
+        None => values,
+        Some(nulls) if nb.is_empty() => &values | &!nulls.inner(),
+        Some(nulls) => &values & nulls.inner(),
+    };
+    arrow::array::BooleanArray::new(values, None)
 }
 /// `hay endswith needle` (case-insensitive).
 pub fn endswith(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
@@ -721,6 +753,47 @@ pub fn first_present(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn startswith_cs_on_views_agrees_with_the_row_by_row_predicate() {
+        let values = [
+            Some("kubelet/v1.29.4 (linux/amd64) kubernetes/55b6b33"),
+            Some("kubelet/v"),
+            Some("kubelet"),
+            Some("kube"),
+            Some("Kubelet/v1.29"),
+            None,
+            Some(""),
+            Some("kube-controller-manager/v1.29.4"),
+            Some("kube-scheduler/v1.29.4 (linux/amd64)"),
+            Some("kubectl/v1.28.0 (linux/amd64) kubernetes/12345"),
+        ];
+        let views: ArrayRef = Arc::new(arrow::array::StringViewArray::from(values.to_vec()));
+        let plain: ArrayRef = Arc::new(arrow::array::StringArray::from(values.to_vec()));
+        for needle in [
+            "kubelet/v",
+            "kube",
+            "k",
+            "",
+            "kube-controller-manager/v",
+            "kubelet/v1.29.4 (linux/amd64) kubernetes/55b6b33x",
+        ] {
+            let args = |a: &ArrayRef| {
+                [
+                    ColumnarValue::Array(a.clone()),
+                    ColumnarValue::Scalar(datafusion::common::ScalarValue::Utf8(Some(needle.into()))),
+                ]
+            };
+            let run = |args: &[ColumnarValue]| match startswith_cs(args, values.len()).expect("runs") {
+                ColumnarValue::Array(a) => a.as_boolean().iter().collect::<Vec<_>>(),
+                ColumnarValue::Scalar(_) => panic!("an array"),
+            };
+            let expected: Vec<Option<bool>> =
+                values.iter().map(|v| Some(v.unwrap_or("").starts_with(needle))).collect();
+            assert_eq!(run(&args(&views)), expected, "views, {needle:?}");
+            assert_eq!(run(&args(&plain)), expected, "plain, {needle:?}");
+        }
+    }
 
     fn has_term(hay: &str, needle: &str) -> bool {
         Has::build(needle).expect("builds").test(hay)
