@@ -31,6 +31,11 @@ fn compare(args: &[ColumnarValue], rows: usize, negate: bool) -> Result<Columnar
     let nulls_empty = matches!(nulls_empty, ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))));
     let n = rows_for(args, rows);
     let a = arg_array(x, n)?;
+    // Anything else that holds text (a dictionary of strings) is read as views.
+    let a = match a.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => a,
+        _ => arrow::compute::cast(&a, &DataType::Utf8View)?,
+    };
     let equal = match a.data_type() {
         DataType::Utf8View => views_equal(a.as_string_view(), s),
         _ => BooleanBuffer::collect_bool(a.len(), |i| str_at(&a, i) == Some(s)),
@@ -109,6 +114,9 @@ mod tests {
         ];
         let views: ArrayRef = Arc::new(StringViewArray::from(values.to_vec()));
         let plain: ArrayRef = Arc::new(StringArray::from(values.to_vec()));
+        let dict: ArrayRef = Arc::new(
+            values.iter().copied().collect::<arrow::array::DictionaryArray<arrow::datatypes::Int32Type>>(),
+        );
         for s in literals {
             for negate in [false, true] {
                 for nulls_empty in [false, true] {
@@ -122,6 +130,7 @@ mod tests {
                     let what = format!("{s:?} negate={negate} nulls_empty={nulls_empty}");
                     assert_eq!(run(views.clone(), s, nulls_empty, negate), expected, "views {what}");
                     assert_eq!(run(plain.clone(), s, nulls_empty, negate), expected, "plain {what}");
+                    assert_eq!(run(dict.clone(), s, nulls_empty, negate), expected, "dictionary {what}");
                 }
             }
         }
