@@ -22,6 +22,8 @@ Whether the audit log can answer the questions the other checks ask.
 It reports:
 
 - the events, requests and time range it holds, and the window analysed (always reported);
+- **no events at all**: the input holds not one audit event (an empty file, or files that
+  are not audit logs), so there is nothing to diagnose;
 - **no read requests**: not one `get`, `list` or `watch` — what an export of only the
   `kube-audit-admin` category (or an audit policy that drops reads) looks like, so read load
   and LIST storms cannot be seen;
