@@ -343,22 +343,28 @@ pub fn startswith_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
 
 /// Which strings start with `needle`, read from the views where they can be: a view holds a
 /// string's length and its first 4 bytes (all of it up to 12 bytes), so most rows are
-/// answered without reaching the string. Nulls read as "", as in [`predicate`].
+/// answered by masking the view, without reaching the string. Nulls read as "", as in
+/// [`predicate`].
 fn views_start_with(a: &arrow::array::StringViewArray, needle: &str) -> arrow::array::BooleanArray {
     let nb = needle.as_bytes();
+    let k = nb.len();
     let views = a.views();
+    // The view's data bytes start at bit 32; `first(n)` keeps the first n of them.
+    let first = |n: usize| -> u128 { ((1u128 << (8 * n.min(12))) - 1) << 32 };
+    let target = arrow::array::make_view(&nb[..k.min(12)], 0, 0);
+    let (inline_mask, prefix_mask) = (first(k), first(k.min(4)));
     let values = arrow::buffer::BooleanBuffer::collect_bool(views.len(), |i| {
-        let view = views[i].to_le_bytes();
-        let len = views[i] as u32 as usize;
-        if len < nb.len() {
-            return false;
+        let view = views[i];
+        let len = view as u32 as usize;
+        if len < k {
+            false
+        } else if len <= 12 {
+            // k <= len <= 12: the whole string is in the view.
+            view & inline_mask == target & inline_mask
+        } else {
+            view & prefix_mask == target & prefix_mask
+                && (k <= 4 || (a.is_valid(i) && a.value(i).as_bytes().starts_with(nb)))
         }
-        let in_view = if len <= 12 { len } else { 4 };
-        let m = nb.len().min(in_view);
-        if view[4..4 + m] != nb[..m] {
-            return false;
-        }
-        nb.len() <= in_view || (a.is_valid(i) && a.value(i).as_bytes().starts_with(nb))
     });
     let values = match a.logical_nulls() {
         None => values,
