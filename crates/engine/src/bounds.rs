@@ -136,18 +136,15 @@ impl TimeBounds {
         match e {
             Expr::Column(c) if c.name == crate::event::hidden(col::STAGE_TIMESTAMP) => self.stage,
             Expr::ScalarFunction(f) if f.func.name() == crate::udf::udfs().first_present.name() => {
-                let names: Vec<&str> = f
-                    .args
-                    .iter()
-                    .map(|a| match a {
-                        Expr::Column(c) => c.name.as_str(),
-                        _ => "",
-                    })
-                    .collect();
-                let expected =
-                    [crate::event::hidden(col::TIME_GENERATED), crate::event::hidden(col::STAGE_TIMESTAMP)];
-                (names == expected.iter().map(String::as_str).collect::<Vec<_>>())
-                    .then_some(self.time_generated)?
+                match f.args.as_slice() {
+                    [Expr::Column(g), Expr::Column(s)]
+                        if g.name == crate::event::hidden(col::TIME_GENERATED)
+                            && s.name == crate::event::hidden(col::STAGE_TIMESTAMP) =>
+                    {
+                        self.time_generated
+                    }
+                    _ => None,
+                }
             }
             _ => None,
         }

@@ -1,18 +1,19 @@
-//! `x == "literal"` and `x != "literal"` for strings, read from string views: a view holds a
-//! string's length and first bytes, and a whole string of up to 12 bytes, so most rows are
-//! answered by comparing 8 or 16 bytes without reaching the string. Every check query
-//! compares `Stage`, `Verb` and the subresource with literals over every event; Arrow's
-//! general kernel took a tenth of `diagnose`'s CPU doing it (docs/performance.md).
+//! `x == "literal"`, `x != "literal"` and `x startswith_cs "literal"` for strings, read from
+//! string views: a view holds a string's length and first bytes, and a whole string of up to
+//! 12 bytes, so most rows are answered by comparing 8 or 16 bytes without reaching the string.
+//! Every check query compares `Stage`, `Verb` and the subresource with literals over every
+//! event; Arrow's general kernel took a tenth of `diagnose`'s CPU doing it
+//! (docs/performance.md).
 
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, StringViewArray, make_view};
-use arrow::buffer::BooleanBuffer;
+use arrow::buffer::{BooleanBuffer, NullBuffer};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
 
-use super::{arg_array, finish, rows_for, scalar_str, str_at};
+use super::{arg_array, finish, rows_for, scalar_str};
 
 /// `x == s`. Arguments: `x`, the literal `s`, and whether a null `x` reads as "" (else it
 /// gives null, as SQL's `=` does).
@@ -31,25 +32,20 @@ fn compare(args: &[ColumnarValue], rows: usize, negate: bool) -> Result<Columnar
     let nulls_empty = matches!(nulls_empty, ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))));
     let n = rows_for(args, rows);
     let a = arg_array(x, n)?;
-    // Anything else that holds text (a dictionary of strings) is read as views.
+    // Other text (plain strings, a dictionary of strings) is read as views.
     let a = match a.data_type() {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => a,
+        DataType::Utf8View => a,
         _ => arrow::compute::cast(&a, &DataType::Utf8View)?,
     };
-    let equal = match a.data_type() {
-        DataType::Utf8View => views_equal(a.as_string_view(), s),
-        _ => BooleanBuffer::collect_bool(a.len(), |i| str_at(&a, i) == Some(s)),
-    };
+    let a = a.as_string_view();
+    let equal = views_equal(a, s);
     let values = if negate { !&equal } else { equal };
     let out = match a.logical_nulls() {
-        None => BooleanArray::new(values, None),
+        // A null reads as "": its answer is whether "" equals `s`, turned for `!=`.
         Some(nulls) if nulls_empty => {
-            // A null reads as "": its answer is whether "" equals `s`, turned for `!=`.
-            let valid = nulls.inner();
-            let values = if s.is_empty() != negate { &values | &!valid } else { &values & valid };
-            BooleanArray::new(values, None)
+            BooleanArray::new(answer_nulls(values, Some(&nulls), s.is_empty() != negate), None)
         }
-        Some(nulls) => BooleanArray::new(values, Some(nulls)),
+        nulls => BooleanArray::new(values, nulls),
     };
     finish(Arc::new(out), args)
 }
@@ -68,6 +64,43 @@ fn views_equal(a: &StringViewArray, s: &str) -> BooleanBuffer {
         BooleanBuffer::collect_bool(views.len(), |i| {
             views[i] as u64 == head && a.is_valid(i) && a.value(i) == s
         })
+    }
+}
+
+/// Which strings start with `needle`, read from the views where they can be: a view holds a
+/// string's length and its first 4 bytes (all of it up to 12 bytes), so most rows are
+/// answered by masking the view, without reaching the string. Nulls read as "", as in the
+/// row-by-row string predicates.
+pub(super) fn views_start_with(a: &StringViewArray, needle: &str) -> BooleanArray {
+    let nb = needle.as_bytes();
+    let k = nb.len();
+    let views = a.views();
+    // The view's data bytes start at bit 32; `first(n)` keeps the first n of them.
+    let first = |n: usize| -> u128 { ((1u128 << (8 * n.min(12))) - 1) << 32 };
+    let target = make_view(&nb[..k.min(12)], 0, 0);
+    let (inline_mask, prefix_mask) = (first(k), first(k.min(4)));
+    let values = BooleanBuffer::collect_bool(views.len(), |i| {
+        let view = views[i];
+        let len = view as u32 as usize;
+        if len < k {
+            false
+        } else if len <= 12 {
+            // k <= len <= 12: the whole string is in the view.
+            view & inline_mask == target & inline_mask
+        } else {
+            view & prefix_mask == target & prefix_mask
+                && (k <= 4 || (a.is_valid(i) && a.value(i).as_bytes().starts_with(nb)))
+        }
+    });
+    BooleanArray::new(answer_nulls(values, a.logical_nulls().as_ref(), nb.is_empty()), None)
+}
+
+/// `values` with the null slots (whatever they hold) set to `answer`.
+fn answer_nulls(values: BooleanBuffer, nulls: Option<&NullBuffer>, answer: bool) -> BooleanBuffer {
+    match nulls {
+        None => values,
+        Some(nulls) if answer => &values | &!nulls.inner(),
+        Some(nulls) => &values & nulls.inner(),
     }
 }
 

@@ -336,43 +336,11 @@ pub fn startswith_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
     if let (Some(ColumnarValue::Array(a)), Some(needle)) = (args.first(), args.get(1).and_then(scalar_str))
         && let Some(views) = a.as_string_view_opt()
     {
-        return Ok(ColumnarValue::Array(Arc::new(views_start_with(views, needle))));
+        return Ok(ColumnarValue::Array(Arc::new(super::compare::views_start_with(views, needle))));
     }
     predicate::<StartsWithCs>(args, rows)
 }
 
-/// Which strings start with `needle`, read from the views where they can be: a view holds a
-/// string's length and its first 4 bytes (all of it up to 12 bytes), so most rows are
-/// answered by masking the view, without reaching the string. Nulls read as "", as in
-/// [`predicate`].
-fn views_start_with(a: &arrow::array::StringViewArray, needle: &str) -> arrow::array::BooleanArray {
-    let nb = needle.as_bytes();
-    let k = nb.len();
-    let views = a.views();
-    // The view's data bytes start at bit 32; `first(n)` keeps the first n of them.
-    let first = |n: usize| -> u128 { ((1u128 << (8 * n.min(12))) - 1) << 32 };
-    let target = arrow::array::make_view(&nb[..k.min(12)], 0, 0);
-    let (inline_mask, prefix_mask) = (first(k), first(k.min(4)));
-    let values = arrow::buffer::BooleanBuffer::collect_bool(views.len(), |i| {
-        let view = views[i];
-        let len = view as u32 as usize;
-        if len < k {
-            false
-        } else if len <= 12 {
-            // k <= len <= 12: the whole string is in the view.
-            view & inline_mask == target & inline_mask
-        } else {
-            view & prefix_mask == target & prefix_mask
-                && (k <= 4 || (a.is_valid(i) && a.value(i).as_bytes().starts_with(nb)))
-        }
-    });
-    let values = match a.logical_nulls() {
-        None => values,
-        Some(nulls) if nb.is_empty() => &values | &!nulls.inner(),
-        Some(nulls) => &values & nulls.inner(),
-    };
-    arrow::array::BooleanArray::new(values, None)
-}
 /// `hay endswith needle` (case-insensitive).
 pub fn endswith(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     predicate::<EndsWith>(args, rows)
