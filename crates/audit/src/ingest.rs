@@ -171,6 +171,8 @@ fn read_loop(
 ) -> Result<(), ReadError> {
     // Strict runs commit nothing until the end: a later bad record refuses the whole run.
     let commit_after = (!opts.read.strict).then_some(COMMIT_AFTER_FILES);
+    // Each class of events in batches of its own, which the store writes to its own files.
+    let read = ReadOptions { split_by_class: true, ..opts.read.clone() };
     let mut last_commit = Instant::now();
     for input in inputs {
         let identity = identify(input);
@@ -199,7 +201,7 @@ fn read_loop(
                 SinkError::from(WRITER_STOPPED)
             })
         };
-        let summary = read_paths(std::slice::from_ref(input), &opts.read, &mut sink)?;
+        let summary = read_paths(std::slice::from_ref(input), &read, &mut sink)?;
         for f in summary.files {
             let done = IngestedInput {
                 format: f.format().map(|x| x.name().to_owned()),

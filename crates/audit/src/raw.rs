@@ -251,6 +251,11 @@ impl fmt::Display for EventError {
 }
 
 impl<B> RawEvent<'_, B> {
+    /// The class of file the store keeps this event in.
+    pub(crate) fn file_class(&self) -> crate::store::writer::FileClass {
+        crate::store::writer::FileClass::of_row(non_empty(&self.stage), non_empty(&self.verb))
+    }
+
     /// True when this object is an audit `Event` (not an `EventList` or a wrapper).
     pub(crate) fn looks_like_event(&self) -> bool {
         match self.kind.as_ref().map(Str::as_str) {

@@ -28,6 +28,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The manifest file name.
 pub const MANIFEST: &str = "manifest.json";
 
+/// The key under which [`Counts`] counts the rows without a value.
+pub const NONE_KEY: &str = "(none)";
+
 /// Errors opening or reading a store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

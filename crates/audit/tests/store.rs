@@ -295,3 +295,68 @@ fn keys_of_files_still_encoding_are_not_lost_when_their_hour_comes_back() {
     let sizes: Vec<u64> = s.manifest().files.iter().map(|f| f.counts.events).collect();
     assert!(sizes.len() >= 3, "hour 00 in two files at least, hour 01 in one: {sizes:?}");
 }
+
+/// `n` events of each kind the store files apart (first stages, watches, lists, others), their
+/// lines interleaved, with IDs `prefix-i`.
+fn mixed_events(n: usize, prefix: &str, start_second: usize) -> String {
+    let kinds = [
+        ("ResponseStarted", "watch"),
+        ("ResponseComplete", "watch"),
+        ("ResponseComplete", "list"),
+        ("ResponseComplete", "get"),
+        ("RequestReceived", "create"),
+        ("ResponseComplete", "create"),
+    ];
+    let mut out = String::new();
+    for (i, line) in events(n, prefix, start_second).lines().enumerate() {
+        let (stage, verb) = kinds[i % kinds.len()];
+        let line = line
+            .replace(r#""stage":"ResponseComplete""#, &format!(r#""stage":"{stage}""#))
+            .replace(r#""verb":"list""#, &format!(r#""verb":"{verb}""#));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The classes of the rows of a data file, from the rows themselves.
+fn classes_in(file: &Path) -> std::collections::BTreeSet<audit::store::writer::FileClass> {
+    use arrow::array::Array;
+    let mut out = std::collections::BTreeSet::new();
+    for b in rows(file) {
+        let stage = b.column_by_name(col::STAGE).expect("stage").as_string::<i32>().clone();
+        let verb = b.column_by_name(col::VERB).expect("verb").as_string::<i32>().clone();
+        for i in 0..b.num_rows() {
+            let text = |a: &arrow::array::StringArray| a.is_valid(i).then(|| a.value(i).to_owned());
+            let (s, v) = (text(&stage), text(&verb));
+            out.insert(audit::store::writer::FileClass::of_row(s.as_deref(), v.as_deref()));
+        }
+    }
+    out
+}
+
+#[test]
+fn each_file_holds_one_class_of_events_and_its_counts_say_which() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    // Small runs merged at commit, and one larger run: merged files keep to one class too.
+    let opts = IngestOptions {
+        writer: WriterOptions { compact_min_files: 2, ..WriterOptions::default() },
+        ..IngestOptions::default()
+    };
+    for run in 0..4 {
+        let p = write(dir.path(), &format!("run{run}.log"), &mixed_events(30, &format!("r{run}"), run * 30));
+        ingest(&store, &[p], &opts).expect("ingest");
+    }
+    let s = Store::open(&store).expect("store");
+    assert_eq!(stored_events(&store), 120);
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &s.manifest().files {
+        let classes = classes_in(&store.join(&f.path));
+        assert_eq!(classes.len(), 1, "{}: {classes:?}", f.path);
+        let class = classes.into_iter().next().expect("one");
+        assert_eq!(audit::store::writer::FileClass::of(&f.counts), Some(class), "{}", f.path);
+        seen.insert(class);
+    }
+    assert_eq!(seen.len(), 4, "every class has its files: {seen:?}");
+}

@@ -35,6 +35,7 @@ pub mod bounds;
 pub mod chart;
 pub mod error;
 pub mod event;
+mod files;
 pub mod format;
 pub mod input;
 pub mod kvalue;
@@ -140,6 +141,8 @@ pub struct Engine {
     runtime: tokio::runtime::Runtime,
     base: LogicalPlan,
     bounds: bounds::TimeBounds,
+    /// A store's files, which filters on the stage or verb may skip (see [`files`]).
+    files: Option<files::Shared>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -181,6 +184,37 @@ fn view_schema() -> arrow::datatypes::SchemaRef {
     Arc::new(arrow::datatypes::Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
+/// A Parquet table over some of the store's files.
+fn listing_table(files: &[&files::StoreFile]) -> Result<Arc<dyn TableProvider>, EngineError> {
+    let mut urls = Vec::with_capacity(files.len());
+    for f in files {
+        let url = ListingTableUrl::parse(f.path.to_string_lossy().as_ref())
+            .map_err(|e| EngineError::Internal(format!("{}: {e}", f.path.display())))?;
+        urls.push(url);
+    }
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(view_schema());
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// The scan every table starts from: `table` as `name`, its columns renamed to their hidden
+/// names.
+fn base_plan(name: &str, table: Arc<dyn TableProvider>) -> datafusion::error::Result<LogicalPlan> {
+    let scan = LogicalPlanBuilder::scan(name, provider_as_source(table), None)?.build()?;
+    let exprs: Vec<_> = scan
+        .schema()
+        .columns()
+        .into_iter()
+        .map(|c| {
+            let hidden = event::hidden(&c.name);
+            datafusion::logical_expr::Expr::Column(c).alias(hidden)
+        })
+        .collect();
+    LogicalPlanBuilder::from(scan).project(exprs)?.build()
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
@@ -194,24 +228,27 @@ impl Engine {
     /// An engine over the committed Parquet files of the store at `dir`.
     pub fn open_store(dir: &Path) -> Result<Engine, EngineError> {
         let store = audit::store::Store::open(dir)?;
-        let files = store.data_files();
+        let mut files = Vec::with_capacity(store.manifest().files.len());
+        for f in &store.manifest().files {
+            let path = dir.join(&f.path);
+            let abs = std::fs::canonicalize(&path)
+                .map_err(|source| audit::store::StoreError::Io { path: path.clone(), source })?;
+            files.push(files::StoreFile::new(abs, &f.counts));
+        }
+        files.sort_by(|a, b| a.path.cmp(&b.path));
         if files.is_empty() {
             return Engine::from_batches(vec![]);
         }
-        let mut urls = Vec::with_capacity(files.len());
-        for f in files {
-            let abs = std::fs::canonicalize(f)
-                .map_err(|source| audit::store::StoreError::Io { path: f.clone(), source })?;
-            let url = ListingTableUrl::parse(abs.to_string_lossy().as_ref())
-                .map_err(|e| EngineError::Internal(format!("{}: {e}", abs.display())))?;
-            urls.push(url);
-        }
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .with_schema(view_schema());
-        let table = ListingTable::try_new(config)?;
-        Engine::with_table(Arc::new(table), bounds::TimeBounds::of_parquet_files(files))
+        let all: Vec<&files::StoreFile> = files.iter().collect();
+        let table = listing_table(&all)?;
+        let mut engine = Engine::with_table(table, bounds::TimeBounds::of_parquet_files(store.data_files()))?;
+        let plan_base = |part: &[&files::StoreFile], n: usize| -> datafusion::error::Result<LogicalPlan> {
+            let table =
+                listing_table(part).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+            base_plan(&format!("{EVENTS}_{n}"), table)
+        };
+        engine.files = Some(Arc::new(files::StoreFiles::new(files, engine.base.clone(), plan_base)));
+        Ok(engine)
     }
 
     /// An engine over canonical batches held in memory (`--input` files, tests, checks).
@@ -247,18 +284,8 @@ impl Engine {
     fn with_table(table: Arc<dyn TableProvider>, bounds: bounds::TimeBounds) -> Result<Engine, EngineError> {
         let ctx = session();
         let runtime = runtime()?;
-        let scan = LogicalPlanBuilder::scan(EVENTS, provider_as_source(table), None)?.build()?;
-        let exprs: Vec<_> = scan
-            .schema()
-            .columns()
-            .into_iter()
-            .map(|c| {
-                let hidden = event::hidden(&c.name);
-                datafusion::logical_expr::Expr::Column(c).alias(hidden)
-            })
-            .collect();
-        let base = LogicalPlanBuilder::from(scan).project(exprs)?.build()?;
-        Ok(Engine { ctx, runtime, base, bounds })
+        let base = base_plan(EVENTS, table)?;
+        Ok(Engine { ctx, runtime, base, bounds, files: None })
     }
 
     /// The time range of the events (by `TimeGenerated`), or `None` when there are none.
@@ -293,6 +320,25 @@ impl Engine {
 
     pub(crate) fn base(&self) -> &LogicalPlan {
         &self.base
+    }
+
+    /// `plan` filtered by `pred` over fewer of the store's files, and `pred` without the terms
+    /// every row of those passes (see [`files`]); `None` when nothing can be skipped.
+    pub(crate) fn prune_files(
+        &self,
+        plan: &LogicalPlan,
+        pred: &datafusion::logical_expr::Expr,
+    ) -> datafusion::error::Result<Option<(LogicalPlan, Option<datafusion::logical_expr::Expr>)>> {
+        match &self.files {
+            Some(files) => files.prune(plan, pred),
+            None => Ok(None),
+        }
+    }
+
+    /// How many of the store's files the scans of `plan` read, and how many there are; `None`
+    /// for an engine over batches.
+    pub(crate) fn files_read(&self, plan: &LogicalPlan) -> Option<(usize, usize)> {
+        self.files.as_ref().map(|f| f.files_read(plan, EVENTS))
     }
 
     /// What the events' times let a time filter assume (see [`bounds`]).

@@ -47,7 +47,7 @@ struct State<'s> {
 
 impl State<'_> {
     fn after_record(&mut self) -> Result<(), ()> {
-        if (self.c.builder.len() >= self.opts.batch_rows || (self.opts.strict && self.c.skipped > 0))
+        if (self.c.rows() >= self.opts.batch_rows || (self.opts.strict && self.c.skipped > 0))
             && let Err(e) = flush(&mut self.c, self.file, self.opts, self.sink)
         {
             self.stop = Some(e);
@@ -228,7 +228,7 @@ pub(super) fn read_document(
     let pending = Rc::new(Cell::new(0u64));
     let tracking = Tracking { inner: BufReader::with_capacity(1 << 20, stream), pending: pending.clone() };
     let mut state = State {
-        c: Collector::new(opts.keep_bodies, opts.max_examples),
+        c: Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class),
         file,
         sink,
         opts,

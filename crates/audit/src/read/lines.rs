@@ -126,7 +126,7 @@ fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 fn parse_chunk(chunk: &Chunk, opts: &ReadOptions) -> Collector {
-    let mut c = Collector::new(opts.keep_bodies, opts.max_examples);
+    let mut c = Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class);
     if let Some(line) = chunk.too_long {
         c.skip(
             Location::Line(line),

@@ -88,6 +88,10 @@ pub struct ReadOptions {
     pub max_document_bytes: usize,
     /// When set, bytes read from disk (before decompression) are added here as reading goes.
     pub progress: Option<Arc<AtomicU64>>,
+    /// Hand on each [`FileClass`](crate::store::writer::FileClass) of events in batches of its
+    /// own (the store writes each class to its own files): rows then come out grouped by class
+    /// instead of in input order.
+    pub split_by_class: bool,
 }
 
 impl Default for ReadOptions {
@@ -101,6 +105,7 @@ impl Default for ReadOptions {
             batch_rows: 8192,
             max_document_bytes: 256 << 20,
             progress: None,
+            split_by_class: false,
         }
     }
 }
@@ -246,16 +251,19 @@ fn flush(
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
 ) -> Result<(), ReadError> {
-    let batch = c.drain_into(file).map_err(|source| ReadError::Arrow { file: file.file.clone(), source })?;
+    let batches =
+        c.drain_into(file).map_err(|source| ReadError::Arrow { file: file.file.clone(), source })?;
     if opts.strict
         && file.skipped > 0
         && let Some(first) = file.examples.first()
     {
         return Err(ReadError::Strict(first.clone()));
     }
-    if batch.num_rows() > 0 {
-        sink.batch(&file.file, batch)
-            .map_err(|source| ReadError::Sink { file: file.file.clone(), source })?;
+    for batch in batches {
+        if batch.num_rows() > 0 {
+            sink.batch(&file.file, batch)
+                .map_err(|source| ReadError::Sink { file: file.file.clone(), source })?;
+        }
     }
     Ok(())
 }

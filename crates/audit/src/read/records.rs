@@ -15,6 +15,7 @@ use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
 use crate::InputFormat;
 use crate::batch::CanonicalBuilder;
 use crate::raw::{Body, RawEvent, RowOrigin};
+use crate::store::writer::FileClass;
 use crate::timestamp::parse_nanos;
 
 /// One skipped record before it is given a file name.
@@ -28,7 +29,10 @@ pub(crate) struct Skip {
 /// Collects rows and the per-file tallies for one piece of input (a chunk of lines, or a
 /// whole document); merged into the [`FileSummary`] in reading order.
 pub(crate) struct Collector {
-    pub(crate) builder: CanonicalBuilder,
+    /// One builder, or with `split_by_class` one per [`FileClass`] (in [`FileClass::ALL`]
+    /// order), so that each batch handed on holds one class and the store writes it to a file
+    /// of that class without copying it.
+    builders: Vec<CanonicalBuilder>,
     pub(crate) keep_bodies: bool,
     pub(crate) formats: BTreeMap<InputFormat, u64>,
     pub(crate) events: u64,
@@ -69,9 +73,10 @@ fn json_error(e: &serde_json::Error) -> RecordError {
 }
 
 impl Collector {
-    pub(crate) fn new(keep_bodies: bool, max_examples: usize) -> Collector {
+    pub(crate) fn new(keep_bodies: bool, max_examples: usize, split_by_class: bool) -> Collector {
+        let builders = if split_by_class { FileClass::ALL.len() } else { 1 };
         Collector {
-            builder: CanonicalBuilder::new(),
+            builders: (0..builders).map(|_| CanonicalBuilder::new()).collect(),
             keep_bodies,
             formats: BTreeMap::new(),
             events: 0,
@@ -83,6 +88,11 @@ impl Collector {
         }
     }
 
+    /// Rows collected and not drained yet.
+    pub(crate) fn rows(&self) -> usize {
+        self.builders.iter().map(CanonicalBuilder::len).sum()
+    }
+
     pub(crate) fn skip(&mut self, location: Location, kind: SkipKind, message: String) {
         self.skipped += 1;
         *self.skipped_by_kind.entry(kind).or_default() += 1;
@@ -91,11 +101,12 @@ impl Collector {
         }
     }
 
-    /// Moves the tallies into `file` (examples named after it) and returns the rows.
+    /// Moves the tallies into `file` (examples named after it) and returns the rows, a batch
+    /// per class that has any.
     pub(crate) fn drain_into(
         &mut self,
         file: &mut FileSummary,
-    ) -> Result<RecordBatch, arrow::error::ArrowError> {
+    ) -> Result<Vec<RecordBatch>, arrow::error::ArrowError> {
         for (f, n) in std::mem::take(&mut self.formats) {
             *file.formats.entry(f).or_default() += n;
         }
@@ -115,7 +126,13 @@ impl Collector {
                 });
             }
         }
-        self.builder.finish()
+        let mut out = Vec::new();
+        for b in &mut self.builders {
+            if !b.is_empty() {
+                out.push(b.finish()?);
+            }
+        }
+        Ok(out)
     }
 
     /// Reads one JSON line (or any one JSON record held as bytes).
@@ -165,7 +182,8 @@ impl Collector {
         format: InputFormat,
         origin: &RowOrigin<'_>,
     ) -> Result<(), RecordError> {
-        self.builder
+        let builder = if self.builders.len() > 1 { event.file_class() as usize } else { 0 };
+        self.builders[builder]
             .append_raw(event, format, origin)
             .map_err(|e| (SkipKind::BadTimestamp, e.to_string()))?;
         *self.formats.entry(format).or_default() += 1;

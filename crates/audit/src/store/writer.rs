@@ -114,7 +114,8 @@ pub struct StoreWriter {
     opts: WriterOptions,
     run_id: String,
     seq: u64,
-    buffers: BTreeMap<Option<i64>, HourBuffer>,
+    /// Rows waiting to be written, by hour and [`FileClass`].
+    buffers: BTreeMap<(Option<i64>, FileClass), HourBuffer>,
     buffered_bytes: usize,
     keys: HashMap<Option<i64>, KeySet>,
     key_lru: VecDeque<Option<i64>>,
@@ -230,14 +231,16 @@ impl StoreWriter {
             return Ok(WriteOutcome::default());
         }
         let hours = row_hours(batch);
+        let classes = row_classes(batch);
         let keys = row_keys(batch);
-        let mut by_hour: BTreeMap<Option<i64>, Vec<u32>> = BTreeMap::new();
-        for (row, hour) in hours.iter().enumerate() {
-            by_hour.entry(*hour).or_default().push(row as u32);
+        let mut by_hour: BTreeMap<(Option<i64>, FileClass), Vec<u32>> = BTreeMap::new();
+        for (row, (hour, class)) in hours.iter().zip(&classes).enumerate() {
+            by_hour.entry((*hour, *class)).or_default().push(row as u32);
         }
         let mut duplicates = 0u64;
         let mut kept = 0u64;
-        for (hour, mut rows) in by_hour {
+        for (key, mut rows) in by_hour {
+            let hour = key.0;
             self.ensure_keys(hour)?;
             let set = self.keys.entry(hour).or_default();
             let before = rows.len();
@@ -255,20 +258,20 @@ impl StoreWriter {
             };
             kept += part.num_rows() as u64;
             let bytes = part.get_array_memory_size();
-            let buf = self.buffers.entry(hour).or_default();
+            let buf = self.buffers.entry(key).or_default();
             buf.rows += part.num_rows();
             buf.bytes += bytes;
             buf.batches.push(part);
             self.buffered_bytes += bytes;
             if buf.rows >= self.opts.flush_rows {
-                self.flush_hour(hour)?;
+                self.flush_buffer(key)?;
             }
         }
         while self.buffered_bytes > self.opts.max_buffered_bytes {
             let Some(largest) = self.buffers.iter().max_by_key(|(_, b)| b.bytes).map(|(h, _)| *h) else {
                 break;
             };
-            self.flush_hour(largest)?;
+            self.flush_buffer(largest)?;
         }
         self.evict_keys();
         self.pending_duplicates += duplicates;
@@ -313,9 +316,9 @@ impl StoreWriter {
         while self.key_count > self.opts.max_keys && self.key_lru.len() > 1 {
             let Some(h) = self.key_lru.pop_front() else { break };
             // Rows still buffered are not on disk yet: their keys must stay.
-            if self.buffers.contains_key(&h) {
+            if self.buffered(h) {
                 self.key_lru.push_back(h);
-                if self.key_lru.iter().all(|x| self.buffers.contains_key(x)) {
+                if self.key_lru.iter().all(|x| self.buffered(*x)) {
                     break;
                 }
                 continue;
@@ -326,10 +329,16 @@ impl StoreWriter {
         }
     }
 
-    /// Hands an hour's buffered rows to the encoder (waiting while it encodes the previous
-    /// file: at most one file is encoded while the next fills).
-    fn flush_hour(&mut self, hour: Option<i64>) -> Result<(), StoreError> {
-        let Some(buf) = self.buffers.remove(&hour) else { return Ok(()) };
+    /// Whether rows of `hour` wait in a buffer.
+    fn buffered(&self, hour: Option<i64>) -> bool {
+        self.buffers.keys().any(|(h, _)| *h == hour)
+    }
+
+    /// Hands a buffer's rows to the encoder (waiting while it encodes the previous file: at
+    /// most one file is encoded while the next fills).
+    fn flush_buffer(&mut self, key: (Option<i64>, FileClass)) -> Result<(), StoreError> {
+        let hour = key.0;
+        let Some(buf) = self.buffers.remove(&key) else { return Ok(()) };
         self.buffered_bytes -= buf.bytes;
         if buf.rows == 0 {
             return Ok(());
@@ -380,16 +389,22 @@ impl StoreWriter {
         if self.opts.compact_min_files == 0 {
             return Ok(Vec::new());
         }
-        let touched: std::collections::BTreeSet<String> =
-            self.pending.iter().map(|f| f.hour.clone()).collect();
+        // Files are merged with files of the same hour and class only, so that a merged file
+        // still holds one class.
+        let touched: std::collections::BTreeSet<(String, Option<FileClass>)> =
+            self.pending.iter().map(|f| (f.hour.clone(), FileClass::of(&f.counts))).collect();
         let mut retired = Vec::new();
-        for hour in touched {
+        for (hour, class) in touched {
             let mut small: Vec<DataFile> = self
                 .manifest
                 .files
                 .iter()
                 .chain(self.pending.iter())
-                .filter(|f| f.hour == hour && f.bytes <= self.opts.small_file_bytes)
+                .filter(|f| {
+                    f.hour == hour
+                        && FileClass::of(&f.counts) == class
+                        && f.bytes <= self.opts.small_file_bytes
+                })
                 .cloned()
                 .collect();
             if small.len() < self.opts.compact_min_files.max(2) {
@@ -438,9 +453,9 @@ impl StoreWriter {
 
     /// Writes every buffer out and commits: the new manifest lists the files and inputs.
     pub fn commit(&mut self) -> Result<(), StoreError> {
-        let hours: Vec<Option<i64>> = self.buffers.keys().copied().collect();
-        for h in hours {
-            self.flush_hour(h)?;
+        let buffers: Vec<(Option<i64>, FileClass)> = self.buffers.keys().copied().collect();
+        for key in buffers {
+            self.flush_buffer(key)?;
         }
         self.wait_for_encoder()?;
         if self.pending.is_empty() && self.pending_inputs.is_empty() && self.pending_duplicates == 0 {
@@ -715,6 +730,72 @@ fn row_hours(batch: &RecordBatch) -> Vec<Option<i64>> {
     row_time(batch).into_iter().map(|t| t.map(|t| t.div_euclid(HOUR_NS))).collect()
 }
 
+/// Which rows a data file holds besides their hour: the events of a request's first stages
+/// (`RequestReceived`, `ResponseStarted`), watches, lists and all other requests go to files of
+/// their own. Nearly every check reads completed requests only, and many of them leave out
+/// watches or read lists alone: the engine then reads only the files that can hold such rows
+/// (from the stages and verbs the manifest counts per file) and needs no filter on the stage or
+/// verb (crates/engine/src/files.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FileClass {
+    /// `RequestReceived` and `ResponseStarted` events.
+    FirstStages = 0,
+    /// Completed watches.
+    Watch,
+    /// Completed lists.
+    List,
+    /// Every other event.
+    Other,
+}
+
+impl FileClass {
+    /// The class every row of a file with these counts is in; `None` when its rows are of
+    /// several classes (files written before classes existed).
+    pub fn of(counts: &Counts) -> Option<FileClass> {
+        let first = |s: &str| matches!(s, "RequestReceived" | "ResponseStarted");
+        let only = |verb: &str| counts.verbs.keys().all(|v| v == verb);
+        if counts.stages.keys().all(|s| first(s)) {
+            Some(FileClass::FirstStages)
+        } else if counts.stages.keys().any(|s| first(s)) {
+            None
+        } else if only("watch") {
+            Some(FileClass::Watch)
+        } else if only("list") {
+            Some(FileClass::List)
+        } else if !counts.verbs.contains_key("watch") && !counts.verbs.contains_key("list") {
+            Some(FileClass::Other)
+        } else {
+            None
+        }
+    }
+}
+
+impl FileClass {
+    /// Every class, in the order of their numbers.
+    pub const ALL: [FileClass; 4] =
+        [FileClass::FirstStages, FileClass::Watch, FileClass::List, FileClass::Other];
+
+    /// The class of a row of this stage and verb.
+    pub fn of_row(stage: Option<&str>, verb: Option<&str>) -> FileClass {
+        match (stage, verb) {
+            (Some("RequestReceived" | "ResponseStarted"), _) => FileClass::FirstStages,
+            (_, Some("watch")) => FileClass::Watch,
+            (_, Some("list")) => FileClass::List,
+            _ => FileClass::Other,
+        }
+    }
+}
+
+/// The [`FileClass`] of each row.
+fn row_classes(batch: &RecordBatch) -> Vec<FileClass> {
+    let stage = str_col(batch, col::STAGE);
+    let verb = str_col(batch, col::VERB);
+    fn text(c: Option<&StringArray>, i: usize) -> Option<&str> {
+        c.filter(|c| c.is_valid(i)).map(|c| c.value(i))
+    }
+    (0..batch.num_rows()).map(|i| FileClass::of_row(text(stage, i), text(verb, i))).collect()
+}
+
 fn str_col<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
     batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>())
 }
@@ -980,7 +1061,7 @@ pub fn counts_of(batch: &RecordBatch) -> Counts {
             if k.is_none() && name == col::AZURE_CATEGORY {
                 continue;
             }
-            *target.entry(k.unwrap_or("(none)").to_owned()).or_default() += n;
+            *target.entry(k.unwrap_or(super::NONE_KEY).to_owned()).or_default() += n;
         }
     }
     c

@@ -253,7 +253,11 @@ pub fn explain(engine: &Engine, source: &str, options: &QueryOptions) -> Result<
     let plan = plan(engine, source, now)?.plan;
     let state = engine.ctx().state();
     let optimized = state.optimize(&plan)?;
-    Ok(optimized.display_indent().to_string())
+    let mut out = optimized.display_indent().to_string();
+    if let Some((read, all)) = engine.files_read(&optimized) {
+        out.push_str(&format!("\nStore files read: {read} of {all}"));
+    }
+    Ok(out)
 }
 
 fn empty_rel(engine: &Engine) -> R<Rel> {
@@ -593,7 +597,17 @@ impl Planner<'_> {
                 let reads_now = self.uses_now;
                 self.uses_now |= before;
                 // A window around every event keeps every row: its terms need not run.
-                let out = match self.engine.time_bounds().simplify(pred) {
+                let mut rel = rel;
+                let mut pred = self.engine.time_bounds().simplify(pred);
+                // Nor need the terms on the stage or verb every row of the files read passes,
+                // and files where no row passes are not read.
+                if let Some(p) = &pred
+                    && let Some((plan, rest)) = self.engine.prune_files(&rel.plan, p).map_err(internal)?
+                {
+                    rel.plan = plan;
+                    pred = rest;
+                }
+                let out = match pred {
                     Some(pred) => ops::filter(rel, pred)?,
                     None => rel,
                 };

@@ -1,0 +1,351 @@
+//! Which of a store's files a filter can skip, from the stages and verbs its manifest counts
+//! per file.
+//!
+//! The store writes the events of a request's first stages, watches, lists and all other
+//! events to files of their own (`audit::store::writer::FileClass`). A `where` whose terms
+//! compare `Stage` or `Verb` with a literal, as every check query's `where Stage !in
+//! ("RequestReceived", "ResponseStarted")` or `where Verb == "list"` does, then needs only the
+//! files where some row can pass: the others are left out of the scan, and a term every row of
+//! the files kept passes is not run at all. Nothing else changes: a term is dropped only when
+//! the counts prove it true for every row read, and a file only when they prove it false for
+//! every row of the file. Stores written before the classes existed hold every class in each
+//! file: nothing is skipped there, and the query runs as written.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::TreeNode;
+use datafusion::logical_expr::utils::{conjunction, split_conjunction};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+
+use audit::col;
+
+/// The values one column takes in a file, from the manifest's counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Values {
+    texts: BTreeSet<String>,
+    nulls: bool,
+}
+
+impl Values {
+    /// From a manifest count map, where `(none)` counts the nulls (or, who knows, rows whose
+    /// value is that text: both are assumed).
+    fn of(counts: &std::collections::BTreeMap<String, u64>) -> Values {
+        let mut texts = BTreeSet::new();
+        let mut nulls = false;
+        for (k, n) in counts {
+            if *n == 0 {
+                continue;
+            }
+            if k == audit::store::NONE_KEY {
+                nulls = true;
+            }
+            texts.insert(k.clone());
+        }
+        Values { texts, nulls }
+    }
+}
+
+/// One data file of the store.
+#[derive(Debug, Clone)]
+pub(crate) struct StoreFile {
+    pub(crate) path: PathBuf,
+    stages: Values,
+    verbs: Values,
+}
+
+impl StoreFile {
+    pub(crate) fn new(path: PathBuf, counts: &audit::store::Counts) -> StoreFile {
+        StoreFile { path, stages: Values::of(&counts.stages), verbs: Values::of(&counts.verbs) }
+    }
+}
+
+/// What a term is for every row of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Truth {
+    /// True for every row.
+    Always,
+    /// False or null for every row: no row passes.
+    Never,
+    /// Depends on the row.
+    Maybe,
+}
+
+/// The store's files, and the scans over parts of them planned so far.
+pub(crate) struct StoreFiles {
+    files: Vec<StoreFile>,
+    /// Each part of the files (indices, ascending) with its base plan; the first is every file.
+    bases: Mutex<Vec<(Vec<usize>, LogicalPlan)>>,
+    /// Plans the base of a part of the files.
+    plan_base: Box<PlanBase>,
+}
+
+/// Plans the base scan of some files, its table named apart by a number.
+type PlanBase = dyn Fn(&[&StoreFile], usize) -> datafusion::error::Result<LogicalPlan> + Send + Sync;
+
+impl std::fmt::Debug for StoreFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreFiles").field("files", &self.files.len()).finish_non_exhaustive()
+    }
+}
+
+impl StoreFiles {
+    /// `base` scans every file; `plan_base(files, n)` plans a scan of `files`, its table named
+    /// apart from the others' by `n` (plans are told apart by their table names).
+    pub(crate) fn new(
+        files: Vec<StoreFile>,
+        base: LogicalPlan,
+        plan_base: impl Fn(&[&StoreFile], usize) -> datafusion::error::Result<LogicalPlan> + Send + Sync + 'static,
+    ) -> StoreFiles {
+        let all = (0..files.len()).collect();
+        StoreFiles { files, bases: Mutex::new(vec![(all, base)]), plan_base: Box::new(plan_base) }
+    }
+
+    /// `plan` filtered by `pred`, reading only the files where some row can pass `pred` and
+    /// without the terms of `pred` every row of those files passes. `None` when `plan` is not
+    /// a scan of files (with filters on it) or nothing can be skipped.
+    pub(crate) fn prune(
+        &self,
+        plan: &LogicalPlan,
+        pred: &Expr,
+    ) -> datafusion::error::Result<Option<(LogicalPlan, Option<Expr>)>> {
+        // The filters over the scan, outermost first, and the scan.
+        let mut filters = Vec::new();
+        let mut leaf = plan;
+        while let LogicalPlan::Filter(f) = leaf {
+            filters.push(f.predicate.clone());
+            leaf = f.input.as_ref();
+        }
+        let mut bases = self.bases.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(current) = bases.iter().find(|(_, b)| b == leaf).map(|(part, _)| part.clone()) else {
+            return Ok(None);
+        };
+        let terms = split_conjunction(pred);
+        let truths: Vec<Vec<Truth>> =
+            current.iter().map(|&i| terms.iter().map(|t| truth(t, &self.files[i])).collect()).collect();
+        let kept: Vec<usize> =
+            current.iter().copied().filter(|&i| can_pass(&terms, &self.files[i])).collect();
+        // No file would be read: leave the query as it is (it finds no row either way).
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        let kept_truths: Vec<&Vec<Truth>> =
+            current.iter().zip(&truths).filter(|(i, _)| kept.contains(i)).map(|(_, t)| t).collect();
+        let remaining: Vec<Expr> = terms
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| !kept_truths.iter().all(|t| t[*k] == Truth::Always))
+            .map(|(_, t)| (*t).clone())
+            .collect();
+        if kept.len() == current.len() && remaining.len() == terms.len() {
+            return Ok(None);
+        }
+        let base = match bases.iter().find(|(part, _)| *part == kept) {
+            Some((_, b)) => b.clone(),
+            None => {
+                let files: Vec<&StoreFile> = kept.iter().map(|&i| &self.files[i]).collect();
+                let b = (self.plan_base)(&files, bases.len())?;
+                bases.push((kept, b.clone()));
+                b
+            }
+        };
+        let mut out = base;
+        for f in filters.into_iter().rev() {
+            out = LogicalPlanBuilder::from(out).filter(f)?.build()?;
+        }
+        Ok(Some((out, conjunction(remaining))))
+    }
+}
+
+impl StoreFiles {
+    /// How many of the files the scans of `plan` read, and how many there are.
+    pub(crate) fn files_read(&self, plan: &LogicalPlan, all_name: &str) -> (usize, usize) {
+        let bases = self.bases.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut read = BTreeSet::new();
+        let _ = plan.apply(|node| {
+            if let LogicalPlan::TableScan(scan) = node {
+                let name = scan.table_name.table();
+                let part = if name == all_name {
+                    bases.first()
+                } else {
+                    name.strip_prefix(all_name)
+                        .and_then(|n| n.strip_prefix('_'))
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .and_then(|n| bases.get(n))
+                };
+                if let Some((files, _)) = part {
+                    read.extend(files.iter().copied());
+                }
+            }
+            Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+        });
+        (read.len(), self.files.len())
+    }
+}
+
+/// Whether some row of `file` can pass every term: some stage of the file passes all the
+/// terms on the stage, and some verb all the terms on the verb (the counts do not say which
+/// stage goes with which verb, so any pair is taken as possible).
+fn can_pass(terms: &[&Expr], file: &StoreFile) -> bool {
+    let tests: Vec<(String, Test)> = terms.iter().filter_map(|t| comparison(t)).collect();
+    [(col::STAGE, &file.stages), (col::VERB, &file.verbs)].into_iter().all(|(name, values)| {
+        let hidden = crate::event::hidden(name);
+        let on: Vec<&Test> = tests.iter().filter(|(c, _)| *c == hidden).map(|(_, t)| t).collect();
+        let passes = |v: Option<&str>| on.iter().all(|t| t(v));
+        values.texts.iter().any(|v| passes(Some(v))) || (values.nulls && passes(None))
+    })
+}
+
+/// What `term` is for every row of `file`: a comparison of the stage or the verb with text
+/// literals (`kql_str_eq`, `kql_str_ne`, `in`), as the planner writes `Stage != "x"`,
+/// `Verb == "list"` or `Verb in (…)`; any other term may be true or false.
+fn truth(term: &Expr, file: &StoreFile) -> Truth {
+    let Some((column, test)) = comparison(term) else { return Truth::Maybe };
+    let values = if column == crate::event::hidden(col::STAGE) {
+        &file.stages
+    } else if column == crate::event::hidden(col::VERB) {
+        &file.verbs
+    } else {
+        return Truth::Maybe;
+    };
+    let mut seen = BTreeSet::new();
+    for v in &values.texts {
+        seen.insert(test(Some(v)));
+    }
+    if values.nulls {
+        seen.insert(test(None));
+    }
+    match (seen.contains(&true), seen.contains(&false)) {
+        (true, false) => Truth::Always,
+        (false, _) => Truth::Never,
+        (true, true) => Truth::Maybe,
+    }
+}
+
+/// The test a row's value (`None` for null) passes: `true`, or `false` for false and null.
+type Test = Box<dyn Fn(Option<&str>) -> bool>;
+
+/// The hidden column a term compares and its test, when the term is one this module reads.
+fn comparison(term: &Expr) -> Option<(String, Test)> {
+    match term {
+        Expr::ScalarFunction(f) => {
+            let name = f.func.name();
+            let equal = if name == crate::udf::udfs().str_eq.name() {
+                true
+            } else if name == crate::udf::udfs().str_ne.name() {
+                false
+            } else {
+                return None;
+            };
+            let [Expr::Column(c), lit, Expr::Literal(ScalarValue::Boolean(Some(nulls_empty)), _)] =
+                f.args.as_slice()
+            else {
+                return None;
+            };
+            let text = text(lit)?;
+            let nulls_empty = *nulls_empty;
+            let test: Test = Box::new(move |v: Option<&str>| match v {
+                Some(v) => (v == text) == equal,
+                // Null is the empty string when `nulls_empty`, else the answer is null.
+                None => nulls_empty && (text.is_empty() == equal),
+            });
+            Some((c.name.clone(), test))
+        }
+        Expr::InList(list) => {
+            // `kql_empty_if_null(column)`: null is the empty string.
+            let (column, nulls_empty) = match list.expr.as_ref() {
+                Expr::Column(c) => (c.name.clone(), false),
+                Expr::ScalarFunction(f) if f.func.name() == crate::udf::udfs().empty_if_null.name() => {
+                    match f.args.as_slice() {
+                        [Expr::Column(c)] => (c.name.clone(), true),
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            };
+            let items: Vec<String> = list.list.iter().map(text).collect::<Option<_>>()?;
+            let negated = list.negated;
+            let test: Test = Box::new(move |v: Option<&str>| {
+                let v = match v {
+                    Some(v) => v,
+                    None if nulls_empty => "",
+                    None => return false,
+                };
+                items.iter().any(|i| i == v) != negated
+            });
+            Some((column, test))
+        }
+        _ => None,
+    }
+}
+
+/// A text literal.
+fn text(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Literal(
+            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A shared handle, for the engine.
+pub(crate) type Shared = Arc<StoreFiles>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::logical_expr::{in_list, lit};
+
+    use crate::event::hcol;
+    use crate::udf::{call, empty_if_null, udfs};
+
+    fn file(stages: &[&str], verbs: &[&str]) -> StoreFile {
+        let mut counts = audit::store::Counts::default();
+        for s in stages {
+            counts.stages.insert((*s).to_owned(), 1);
+        }
+        for v in verbs {
+            counts.verbs.insert((*v).to_owned(), 1);
+        }
+        StoreFile::new(PathBuf::from("f"), &counts)
+    }
+
+    fn ne(column: &str, text: &str, nulls_empty: bool) -> Expr {
+        call(&udfs().str_ne, vec![hcol(column), lit(text), lit(nulls_empty)])
+    }
+
+    fn eq(column: &str, text: &str, nulls_empty: bool) -> Expr {
+        call(&udfs().str_eq, vec![hcol(column), lit(text), lit(nulls_empty)])
+    }
+
+    #[test]
+    fn a_term_is_proven_only_by_every_value_of_the_file_nulls_included() {
+        let complete = file(&["ResponseComplete"], &["get", "update"]);
+        let started = file(&["ResponseStarted"], &["watch"]);
+        let with_nulls = file(&["ResponseComplete", audit::store::NONE_KEY], &["get"]);
+        let not_started = ne(col::STAGE, "ResponseStarted", true);
+        assert_eq!(truth(&not_started, &complete), Truth::Always);
+        assert_eq!(truth(&not_started, &started), Truth::Never);
+        // A null stage is "" to KQL: not "ResponseStarted".
+        assert_eq!(truth(&not_started, &with_nulls), Truth::Always);
+        // Without that rule a null answers null, which no filter keeps.
+        assert_eq!(truth(&ne(col::STAGE, "ResponseStarted", false), &with_nulls), Truth::Maybe);
+        assert_eq!(truth(&eq(col::STAGE, "", true), &with_nulls), Truth::Maybe);
+        assert_eq!(truth(&eq(col::STAGE, "", true), &complete), Truth::Never);
+        assert_eq!(truth(&eq(col::VERB, "get", true), &complete), Truth::Maybe);
+        assert_eq!(truth(&eq(col::VERB, "watch", true), &started), Truth::Always);
+        // Another column proves nothing.
+        assert_eq!(truth(&eq(col::USER_AGENT, "x", true), &started), Truth::Maybe);
+        // `in` over the column, or over the column with nulls as "".
+        let writes = in_list(empty_if_null(hcol(col::VERB)), vec![lit("get"), lit("update")], false);
+        assert_eq!(truth(&writes, &complete), Truth::Always);
+        assert_eq!(truth(&writes, &started), Truth::Never);
+        let not_reads = in_list(hcol(col::VERB), vec![lit("get"), lit("list"), lit("watch")], true);
+        assert_eq!(truth(&not_reads, &started), Truth::Never);
+        assert_eq!(truth(&not_reads, &complete), Truth::Maybe);
+    }
+}
