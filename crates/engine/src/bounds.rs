@@ -98,6 +98,13 @@ impl TimeBounds {
         TimeBounds::of_parts(parts)
     }
 
+    /// The earliest and latest `TimeGenerated`, when every event has one: then also the range
+    /// of the first time present among `TimeGenerated`, `stageTimestamp` and
+    /// `requestReceivedTimestamp` (nanoseconds).
+    pub fn time_generated(&self) -> Option<(i64, i64)> {
+        self.time_generated
+    }
+
     /// `pred` without the terms the bounds prove true for every event; `None` when none is left.
     pub fn simplify(&self, pred: Expr) -> Option<Expr> {
         if *self == TimeBounds::default() {

@@ -1,8 +1,8 @@
 //! Which of a store's files a filter can skip, from the stages and verbs its manifest counts
 //! per file.
 //!
-//! The store writes the events of a request's first stages, watches, lists and all other
-//! events to files of their own (`audit::store::writer::FileClass`). A `where` whose terms
+//! The store writes the events of a request's first stages, watches, lists, creates and
+//! deletes, and all other events to files of their own (`audit::store::writer::FileClass`). A `where` whose terms
 //! compare `Stage` or `Verb` with a literal, as every check query's `where Stage !in
 //! ("RequestReceived", "ResponseStarted")` or `where Verb == "list"` does, then needs only the
 //! files where some row can pass: the others are left out of the scan, and a term every row of

@@ -71,3 +71,29 @@ fn events_without_a_time_keep_the_filter_that_drops_them() {
         );
     }
 }
+
+#[test]
+fn the_time_range_read_from_the_bounds_is_that_of_the_events() {
+    let mut events = cluster_events(300);
+    let times: Vec<DateTime<Utc>> = events.iter().filter_map(|e| e.stage_timestamp).collect();
+    let expected = (*times.iter().min().expect("times"), *times.iter().max().expect("times"));
+    let dir = tempfile::tempdir().expect("tmp");
+    for (name, engine) in
+        [("memory", engine_for(&events)), ("store", engine_for_store(dir.path(), "k8s-log", &events))]
+    {
+        assert_eq!(engine.time_range().expect("runs"), Some(expected), "{name}");
+    }
+    // An event without a stage time: the range comes from a scan, and takes its received time.
+    let mut late = events[0].clone();
+    late.audit_id = "late".into();
+    late.stage_timestamp = None;
+    late.request_received_timestamp = Some(expected.1 + Duration::seconds(5));
+    events.push(late);
+    let dir = tempfile::tempdir().expect("tmp");
+    for (name, engine) in
+        [("memory", engine_for(&events)), ("store", engine_for_store(dir.path(), "k8s-log", &events))]
+    {
+        let got = engine.time_range().expect("runs");
+        assert_eq!(got, Some((expected.0, expected.1 + Duration::seconds(5))), "{name}");
+    }
+}

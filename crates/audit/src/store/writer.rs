@@ -731,11 +731,11 @@ fn row_hours(batch: &RecordBatch) -> Vec<Option<i64>> {
 }
 
 /// Which rows a data file holds besides their hour: the events of a request's first stages
-/// (`RequestReceived`, `ResponseStarted`), watches, lists and all other requests go to files of
-/// their own. Nearly every check reads completed requests only, and many of them leave out
-/// watches or read lists alone: the engine then reads only the files that can hold such rows
-/// (from the stages and verbs the manifest counts per file) and needs no filter on the stage or
-/// verb (crates/engine/src/files.rs).
+/// (`RequestReceived`, `ResponseStarted`), watches, lists, creates and deletes, and all other
+/// requests go to files of their own. Nearly every check reads completed requests only, and
+/// many leave out watches or read only lists, or only creates and deletes: the engine then
+/// reads only the files that can hold such rows (from the stages and verbs the manifest counts
+/// per file) and needs no filter on the stage or verb (crates/engine/src/files.rs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum FileClass {
     /// `RequestReceived` and `ResponseStarted` events.
@@ -744,36 +744,21 @@ pub enum FileClass {
     Watch,
     /// Completed lists.
     List,
+    /// Completed `create`, `delete` and `deletecollection` requests: what object churn reads.
+    CreateDelete,
     /// Every other event.
     Other,
 }
 
 impl FileClass {
-    /// The class every row of a file with these counts is in; `None` when its rows are of
-    /// several classes (files written before classes existed).
-    pub fn of(counts: &Counts) -> Option<FileClass> {
-        let first = |s: &str| matches!(s, "RequestReceived" | "ResponseStarted");
-        let only = |verb: &str| counts.verbs.keys().all(|v| v == verb);
-        if counts.stages.keys().all(|s| first(s)) {
-            Some(FileClass::FirstStages)
-        } else if counts.stages.keys().any(|s| first(s)) {
-            None
-        } else if only("watch") {
-            Some(FileClass::Watch)
-        } else if only("list") {
-            Some(FileClass::List)
-        } else if !counts.verbs.contains_key("watch") && !counts.verbs.contains_key("list") {
-            Some(FileClass::Other)
-        } else {
-            None
-        }
-    }
-}
-
-impl FileClass {
     /// Every class, in the order of their numbers.
-    pub const ALL: [FileClass; 4] =
-        [FileClass::FirstStages, FileClass::Watch, FileClass::List, FileClass::Other];
+    pub const ALL: [FileClass; 5] = [
+        FileClass::FirstStages,
+        FileClass::Watch,
+        FileClass::List,
+        FileClass::CreateDelete,
+        FileClass::Other,
+    ];
 
     /// The class of a row of this stage and verb.
     pub fn of_row(stage: Option<&str>, verb: Option<&str>) -> FileClass {
@@ -781,8 +766,27 @@ impl FileClass {
             (Some("RequestReceived" | "ResponseStarted"), _) => FileClass::FirstStages,
             (_, Some("watch")) => FileClass::Watch,
             (_, Some("list")) => FileClass::List,
+            (_, Some("create" | "delete" | "deletecollection")) => FileClass::CreateDelete,
             _ => FileClass::Other,
         }
+    }
+
+    /// The class every row of a file with these counts is in; `None` when its rows are of
+    /// several classes (files written before classes existed).
+    pub fn of(counts: &Counts) -> Option<FileClass> {
+        let first = |s: &str| matches!(s, "RequestReceived" | "ResponseStarted");
+        if counts.stages.keys().all(|s| first(s)) {
+            return Some(FileClass::FirstStages);
+        }
+        if counts.stages.keys().any(|s| first(s)) {
+            return None;
+        }
+        let mut classes = counts.verbs.keys().map(|v| {
+            let verb = (v != super::NONE_KEY).then_some(v.as_str());
+            FileClass::of_row(None, verb)
+        });
+        let class = classes.next().unwrap_or(FileClass::Other);
+        classes.all(|c| c == class).then_some(class)
     }
 }
 

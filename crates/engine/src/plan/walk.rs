@@ -108,6 +108,11 @@ type NumericInput = (DfExpr, KType, Option<fn(DfExpr) -> DfExpr>);
 
 /// The first and last `TimeGenerated` of the events.
 pub fn time_range(engine: &Engine) -> Result<Option<crate::TimeRange>, EngineError> {
+    // Every event has a TimeGenerated: the store's footers (or the batches) already hold its
+    // range, and `--now latest` needs no pass over the events.
+    if let Some((lo, hi)) = engine.time_bounds().time_generated() {
+        return Ok(Some((DateTime::from_timestamp_nanos(lo), DateTime::from_timestamp_nanos(hi))));
+    }
     let t = coalesce(vec![
         crate::event::hcol(audit::col::TIME_GENERATED),
         crate::event::hcol(audit::col::STAGE_TIMESTAMP),
