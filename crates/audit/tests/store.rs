@@ -360,3 +360,39 @@ fn each_file_holds_one_class_of_events_and_its_counts_say_which() {
     }
     assert_eq!(seen.len(), 5, "every class has its files: {seen:?}");
 }
+
+/// The reader hands on one small batch per class of events per chunk. Counted with the spare
+/// capacity of their buffers, such batches filled the writer's budget long before their rows
+/// did, and an hour came out as many small files. Here each small batch is a file of two
+/// events.
+#[test]
+fn small_batches_are_counted_by_their_rows_not_their_spare_capacity() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = events(300, "s", 0);
+    let lines: Vec<&str> = text.lines().collect();
+    let inputs: Vec<PathBuf> = lines
+        .chunks(2)
+        .enumerate()
+        .map(|(i, two)| write(dir.path(), &format!("p{i:03}.log"), &(two.join("\n") + "\n")))
+        .collect();
+    let store = dir.path().join("s");
+    // 2 MiB holds the 300 events several times over, but not 150 batches' spare capacity.
+    let opts =
+        WriterOptions { max_buffered_bytes: 2 << 20, compact_min_files: 0, ..WriterOptions::default() };
+    let mut writer = StoreWriter::open(&store, opts).expect("store opens");
+    let mut batches = 0;
+    let mut spare = 0;
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), audit::read::SinkError> {
+        batches += 1;
+        spare += b.get_array_memory_size();
+        writer.write(&b)?;
+        Ok(())
+    };
+    audit::read::read_paths(&inputs, &ReadOptions::default(), &mut sink).expect("readable");
+    writer.commit().expect("commits");
+    assert_eq!(batches, 150);
+    assert!(spare > 2 << 20, "the batches' buffers ({spare} bytes) would have filled the budget");
+    let s = Store::open(&store).expect("store");
+    assert_eq!(s.data_files().len(), 1, "{:?}", s.data_files());
+    assert_eq!(stored_events(&store), 300);
+}
