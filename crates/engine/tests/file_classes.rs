@@ -51,12 +51,11 @@ fn filters_on_stage_and_verb_answer_as_over_every_event() {
         format!(r#"AKSAudit | where Stage != "ResponseComplete" and Verb == "get" | {by}"#),
         format!(r#"AKSAuditAdmin | {NOT_FIRST} | where Verb == "watch" | {by}"#),
         format!(r#"AKSAuditAdmin | {NOT_FIRST} | {by}"#),
-        format!(
-            r#"KubeAudit | where stage == "ResponseComplete" and verb == "list" | summarize n = count()"#
-        ),
-        format!(r#"AzureDiagnostics | where Category == "kube-audit-admin" | count"#),
+        r#"KubeAudit | where stage == "ResponseComplete" and verb == "list" | summarize n = count()"#
+            .to_owned(),
+        r#"AzureDiagnostics | where Category == "kube-audit-admin" | count"#.to_owned(),
         // A filter no file can pass.
-        format!(r#"AKSAudit | where Verb == "list" | where Verb == "watch" | count"#),
+        r#"AKSAudit | where Verb == "list" | where Verb == "watch" | count"#.to_owned(),
     ];
     for q in &queries {
         let expected = csv(&memory, q);
