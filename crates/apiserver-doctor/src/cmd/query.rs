@@ -50,7 +50,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 
-    /// Print the optimised DataFusion plan instead of running the query.
+    /// Print the optimised DataFusion plan instead of running the query (over a store, with the
+    /// number of its data files the query reads).
     #[arg(long)]
     pub explain: bool,
 }
