@@ -269,13 +269,15 @@ fn flush(
 }
 
 /// The fuzz property, shared by `fuzz/fuzz_targets/read.rs` and the corpus replay test:
-/// reading `data` (with and without bodies, with tiny chunks so chunk boundaries move) never
-/// panics, and the rows handed to the sink are exactly the events the summary counts.
+/// reading `data` (with and without bodies, as `ingest` reads it with each class of events in
+/// its own batches and as `query --input` does, with tiny chunks so chunk boundaries move)
+/// never panics, and the rows handed to the sink are exactly the events the summary counts.
 #[doc(hidden)]
 pub fn fuzz_check(data: &[u8]) {
-    for keep_bodies in [false, true] {
+    for (keep_bodies, split_by_class) in [(false, false), (true, false), (false, true)] {
         let opts = ReadOptions {
             keep_bodies,
+            split_by_class,
             chunk_bytes: 64,
             max_line_bytes: 4096,
             batch_rows: 3,
