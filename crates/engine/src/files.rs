@@ -322,6 +322,31 @@ mod tests {
         call(&udfs().str_eq, vec![hcol(column), lit(text), lit(nulls_empty)])
     }
 
+    /// A file from before the classes holds every stage and verb: it is read whenever any of
+    /// its rows can pass, and a file can be left out only when no stage (or no verb) of it
+    /// passes all the terms on that column together.
+    #[test]
+    fn a_file_is_left_out_only_when_no_value_passes_every_term_on_its_column() {
+        let first = file(&["RequestReceived", "ResponseStarted"], &["get", "watch"]);
+        let mixed = file(&["ResponseStarted", "ResponseComplete"], &["get", "watch"]);
+        let lists = file(&["ResponseComplete"], &["list"]);
+        let not_first = [ne(col::STAGE, "RequestReceived", true), ne(col::STAGE, "ResponseStarted", true)];
+        let terms: Vec<&Expr> = not_first.iter().collect();
+        // Each term alone passes some row of `first`; together, none.
+        assert_eq!(truth(terms[0], &first), Truth::Maybe);
+        assert_eq!(truth(terms[1], &first), Truth::Maybe);
+        assert!(!can_pass(&terms, &first));
+        assert!(can_pass(&terms, &mixed));
+        assert!(can_pass(&terms, &lists));
+        let list = eq(col::VERB, "list", true);
+        let with_list: Vec<&Expr> = not_first.iter().chain([&list]).collect();
+        assert!(!can_pass(&with_list, &mixed));
+        assert!(can_pass(&with_list, &lists));
+        // A term on another column never leaves a file out.
+        let other = eq(col::USER_AGENT, "nobody", true);
+        assert!(can_pass(&[&other], &lists));
+    }
+
     #[test]
     fn a_term_is_proven_only_by_every_value_of_the_file_nulls_included() {
         let complete = file(&["ResponseComplete"], &["get", "update"]);
