@@ -13,7 +13,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use datafusion::common::ScalarValue;
 use datafusion::common::tree_node::TreeNode;
@@ -76,14 +76,22 @@ enum Truth {
 /// The store's files, and the scans over parts of them planned so far.
 pub(crate) struct StoreFiles {
     files: Vec<StoreFile>,
-    /// Each part of the files (indices, ascending) with its base plan; the first is every file.
-    bases: Mutex<Vec<(Vec<usize>, LogicalPlan)>>,
-    /// Plans the base of a part of the files.
+    /// The scans planned so far; the first reads every file.
+    bases: Mutex<Vec<Base>>,
+    /// Plans the base of a part of the files, as a table of the name given.
     plan_base: Box<PlanBase>,
 }
 
-/// Plans the base scan of some files, its table named apart by a number.
-type PlanBase = dyn Fn(&[&StoreFile], usize) -> datafusion::error::Result<LogicalPlan> + Send + Sync;
+/// A scan of some of the files: plans are told apart by their table names.
+struct Base {
+    /// The files read (indices, ascending).
+    files: Vec<usize>,
+    table: String,
+    plan: LogicalPlan,
+}
+
+/// Plans the base scan of some files as a table of the name given.
+type PlanBase = dyn Fn(&[&StoreFile], &str) -> datafusion::error::Result<LogicalPlan> + Send + Sync;
 
 impl std::fmt::Debug for StoreFiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,15 +100,16 @@ impl std::fmt::Debug for StoreFiles {
 }
 
 impl StoreFiles {
-    /// `base` scans every file; `plan_base(files, n)` plans a scan of `files`, its table named
-    /// apart from the others' by `n` (plans are told apart by their table names).
+    /// `base` scans every file as `table`; `plan_base(files, name)` plans a scan of `files` as
+    /// a table of that name.
     pub(crate) fn new(
         files: Vec<StoreFile>,
+        table: &str,
         base: LogicalPlan,
-        plan_base: impl Fn(&[&StoreFile], usize) -> datafusion::error::Result<LogicalPlan> + Send + Sync + 'static,
+        plan_base: impl Fn(&[&StoreFile], &str) -> datafusion::error::Result<LogicalPlan> + Send + Sync + 'static,
     ) -> StoreFiles {
-        let all = (0..files.len()).collect();
-        StoreFiles { files, bases: Mutex::new(vec![(all, base)]), plan_base: Box::new(plan_base) }
+        let all = Base { files: (0..files.len()).collect(), table: table.to_owned(), plan: base };
+        StoreFiles { files, bases: Mutex::new(vec![all]), plan_base: Box::new(plan_base) }
     }
 
     /// `plan` filtered by `pred`, reading only the files where some row can pass `pred` and
@@ -119,36 +128,32 @@ impl StoreFiles {
             leaf = f.input.as_ref();
         }
         let mut bases = self.bases.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(current) = bases.iter().find(|(_, b)| b == leaf).map(|(part, _)| part.clone()) else {
+        let Some(current) = bases.iter().find(|b| b.plan == *leaf) else {
             return Ok(None);
         };
         let terms = split_conjunction(pred);
-        let truths: Vec<Vec<Truth>> =
-            current.iter().map(|&i| terms.iter().map(|t| truth(t, &self.files[i])).collect()).collect();
         let kept: Vec<usize> =
-            current.iter().copied().filter(|&i| can_pass(&terms, &self.files[i])).collect();
+            current.files.iter().copied().filter(|&i| can_pass(&terms, &self.files[i])).collect();
         // No file would be read: leave the query as it is (it finds no row either way).
         if kept.is_empty() {
             return Ok(None);
         }
-        let kept_truths: Vec<&Vec<Truth>> =
-            current.iter().zip(&truths).filter(|(i, _)| kept.contains(i)).map(|(_, t)| t).collect();
         let remaining: Vec<Expr> = terms
             .iter()
-            .enumerate()
-            .filter(|(k, _)| !kept_truths.iter().all(|t| t[*k] == Truth::Always))
-            .map(|(_, t)| (*t).clone())
+            .filter(|t| !kept.iter().all(|&i| truth(t, &self.files[i]) == Truth::Always))
+            .map(|t| (*t).clone())
             .collect();
-        if kept.len() == current.len() && remaining.len() == terms.len() {
+        if kept.len() == current.files.len() && remaining.len() == terms.len() {
             return Ok(None);
         }
-        let base = match bases.iter().find(|(part, _)| *part == kept) {
-            Some((_, b)) => b.clone(),
+        let base = match bases.iter().find(|b| b.files == kept) {
+            Some(b) => b.plan.clone(),
             None => {
+                let table = format!("{}_{}", bases[0].table, bases.len());
                 let files: Vec<&StoreFile> = kept.iter().map(|&i| &self.files[i]).collect();
-                let b = (self.plan_base)(&files, bases.len())?;
-                bases.push((kept, b.clone()));
-                b
+                let plan = (self.plan_base)(&files, &table)?;
+                bases.push(Base { files: kept, table, plan: plan.clone() });
+                plan
             }
         };
         let mut out = base;
@@ -157,27 +162,16 @@ impl StoreFiles {
         }
         Ok(Some((out, conjunction(remaining))))
     }
-}
 
-impl StoreFiles {
     /// How many of the files the scans of `plan` read, and how many there are.
-    pub(crate) fn files_read(&self, plan: &LogicalPlan, all_name: &str) -> (usize, usize) {
+    pub(crate) fn files_read(&self, plan: &LogicalPlan) -> (usize, usize) {
         let bases = self.bases.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut read = BTreeSet::new();
         let _ = plan.apply(|node| {
-            if let LogicalPlan::TableScan(scan) = node {
-                let name = scan.table_name.table();
-                let part = if name == all_name {
-                    bases.first()
-                } else {
-                    name.strip_prefix(all_name)
-                        .and_then(|n| n.strip_prefix('_'))
-                        .and_then(|n| n.parse::<usize>().ok())
-                        .and_then(|n| bases.get(n))
-                };
-                if let Some((files, _)) = part {
-                    read.extend(files.iter().copied());
-                }
+            if let LogicalPlan::TableScan(scan) = node
+                && let Some(base) = bases.iter().find(|b| b.table == scan.table_name.table())
+            {
+                read.extend(base.files.iter().copied());
             }
             Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
         });
@@ -291,9 +285,6 @@ fn text(e: &Expr) -> Option<String> {
         _ => None,
     }
 }
-
-/// A shared handle, for the engine.
-pub(crate) type Shared = Arc<StoreFiles>;
 
 #[cfg(test)]
 mod tests {

@@ -142,7 +142,7 @@ pub struct Engine {
     base: LogicalPlan,
     bounds: bounds::TimeBounds,
     /// A store's files, which filters on the stage or verb may skip (see [`files`]).
-    files: Option<files::Shared>,
+    files: Option<files::StoreFiles>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -242,12 +242,12 @@ impl Engine {
         let all: Vec<&files::StoreFile> = files.iter().collect();
         let table = listing_table(&all)?;
         let mut engine = Engine::with_table(table, bounds::TimeBounds::of_parquet_files(store.data_files()))?;
-        let plan_base = |part: &[&files::StoreFile], n: usize| -> datafusion::error::Result<LogicalPlan> {
+        let plan_base = |part: &[&files::StoreFile], name: &str| -> datafusion::error::Result<LogicalPlan> {
             let table =
                 listing_table(part).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-            base_plan(&format!("{EVENTS}_{n}"), table)
+            base_plan(name, table)
         };
-        engine.files = Some(Arc::new(files::StoreFiles::new(files, engine.base.clone(), plan_base)));
+        engine.files = Some(files::StoreFiles::new(files, EVENTS, engine.base.clone(), plan_base));
         Ok(engine)
     }
 
@@ -338,7 +338,7 @@ impl Engine {
     /// How many of the store's files the scans of `plan` read, and how many there are; `None`
     /// for an engine over batches.
     pub(crate) fn files_read(&self, plan: &LogicalPlan) -> Option<(usize, usize)> {
-        self.files.as_ref().map(|f| f.files_read(plan, EVENTS))
+        self.files.as_ref().map(|f| f.files_read(plan))
     }
 
     /// What the events' times let a time filter assume (see [`bounds`]).

@@ -790,7 +790,7 @@ impl FileClass {
     /// The class every row of a file with these counts is in; `None` when its rows are of
     /// several classes (files written before classes existed).
     pub fn of(counts: &Counts) -> Option<FileClass> {
-        let first = |s: &str| matches!(s, "RequestReceived" | "ResponseStarted");
+        let first = |s: &str| FileClass::of_row(Some(s), None) == FileClass::FirstStages;
         if counts.stages.keys().all(|s| first(s)) {
             return Some(FileClass::FirstStages);
         }
