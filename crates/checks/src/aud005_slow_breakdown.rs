@@ -5,7 +5,8 @@
 use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent,
+    run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, go_duration_ms};
@@ -97,7 +98,7 @@ pub fn query(ctx: &AuditContext) -> String {
 
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
-    let (q, rows) = run(runner, query(ctx))?;
+    let (q, rows) = run_few(runner, query(ctx))?;
     evaluate(ctx, &q, &rows)
 }
 

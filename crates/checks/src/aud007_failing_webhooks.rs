@@ -5,7 +5,7 @@ use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed,
 use remedy::{WebhookRef, webhook_remedies};
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{LATENCY_MS, string_literal};
@@ -89,7 +89,7 @@ fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
 
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
-    let (_, rows) = run(runner, query(ctx))?;
+    let (_, rows) = run_few(runner, query(ctx))?;
     evaluate(ctx, &rows)
 }
 

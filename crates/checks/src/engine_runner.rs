@@ -22,7 +22,7 @@ pub struct EngineRunner<'e> {
 impl<'e> EngineRunner<'e> {
     /// A runner over `engine` with `now()` pinned to `now`.
     pub fn new(engine: &'e Engine, now: DateTime<Utc>) -> Self {
-        EngineRunner { engine, options: QueryOptions { now: Now::At(now) } }
+        EngineRunner { engine, options: QueryOptions { now: Now::At(now), few_rows: false } }
     }
 }
 
@@ -32,8 +32,18 @@ impl QueryRunner for EngineRunner<'_> {
     }
 
     fn run(&self, kql: &str) -> Result<ResultTable, String> {
+        self.answer(kql, &self.options)
+    }
+
+    fn run_few(&self, kql: &str) -> Result<ResultTable, String> {
+        self.answer(kql, &QueryOptions { few_rows: true, ..self.options.clone() })
+    }
+}
+
+impl EngineRunner<'_> {
+    fn answer(&self, kql: &str, options: &QueryOptions) -> Result<ResultTable, String> {
         let started = std::time::Instant::now();
-        let result = self.engine.query(kql, &self.options).map_err(|e| e.to_string())?;
+        let result = self.engine.query(kql, options).map_err(|e| e.to_string())?;
         // APISERVER_DOCTOR_TIMINGS=1: each check query's time on stderr, to find the slow ones
         // (`=full`: with the whole query, to run it alone with `apiserver-doctor query`).
         let timings = std::env::var("APISERVER_DOCTOR_TIMINGS").unwrap_or_default();

@@ -193,16 +193,17 @@ fn merge(into: &mut Overview, from: Overview) {
 
 /// The control plane's Kubernetes version as its own components report it in their user
 /// agents (`kube-controller-manager/v1.29.4 …`), else the kubelets' most common one. The
-/// components write their names in lower case: the case-sensitive `startswith_cs` finds them
-/// at a fraction of the cost of `startswith`, which folds the case of every agent.
+/// components write their names in lower case: the case-sensitive `startswith_cs` finds them.
+/// It starts from the requests per user agent and identity that the top-clients check counts
+/// (the engine counts them once for both).
 pub fn version_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| where UserAgent startswith_cs \"kube-controller-manager/v\" or UserAgent startswith_cs \"kube-scheduler/v\" \
          or UserAgent startswith_cs \"kubelet/v\"\n\
-         | summarize Requests = count() by UserAgent\n\
+         | summarize Requests = sum(Requests) by UserAgent\n\
          | extend Component = extract(@\"^([^/]+)/\", 1, UserAgent), Version = extract(@\"^[^/]+/v([0-9]+[.][0-9]+)\", 1, UserAgent)\n\
          | summarize Requests = sum(Requests) by Component, Version\n| order by Requests desc, Component asc, Version asc",
-        ctx.requests()
+        aud001_top_clients::by_agent_and_user(ctx)
     )
 }
 

@@ -8,7 +8,7 @@ use findings::{Finding, Severity};
 use remedy::{ApfSubject, ClientPattern, ResourceRule, ThrottlePlan, throttle_remedies, tuning_advice};
 
 use crate::aud004_expensive_lists::ClientLists;
-use crate::audit::{AuditContext, CheckError, QueryRunner, VersionSource, run};
+use crate::audit::{AuditContext, CheckError, QueryRunner, VersionSource, run_few};
 use crate::client::CLIENT_KQL;
 use crate::kql::{RESOURCE, USER_NAME, string_literal};
 use crate::table::ResultTable;
@@ -177,7 +177,7 @@ pub fn attach(
     let (kind, name) = (findings[index].subject.kind.clone(), findings[index].subject.name.clone());
     let conflicts =
         findings.iter().any(|f| f.code == "AUD006" && f.subject.name == name && f.title.contains("409"));
-    let (_, rows) = run(runner, profile_query(ctx, &kind, &name))?;
+    let (_, rows) = run_few(runner, profile_query(ctx, &kind, &name))?;
     let user = (kind == "user").then_some(name.as_str());
     let advice = tuning_advice(&name, &pattern(&name, user, lists, conflicts));
     let finding = &mut findings[index];

@@ -6,7 +6,7 @@
 //! let engine = Engine::open_store(std::path::Path::new("store"))?;
 //! let result = engine.query(
 //!     "AKSAudit | summarize count() by UserAgent | top 10 by count_",
-//!     &QueryOptions { now: Now::Latest },
+//!     &QueryOptions { now: Now::Latest, ..Default::default() },
 //! )?;
 //! for batch in &result.batches {
 //!     println!("{} rows", batch.num_rows());
@@ -40,6 +40,7 @@ pub mod format;
 pub mod input;
 pub mod kvalue;
 pub mod plan;
+mod reuse;
 pub mod tables;
 pub mod types;
 pub mod udf;
@@ -78,6 +79,11 @@ impl Now {
 pub struct QueryOptions {
     /// What `now()` is.
     pub now: Now,
+    /// The query's filters keep a small part of the events it reads (the slow requests, one
+    /// client's, the failures): they run inside the Parquet reader, which then decodes the
+    /// other columns only for the rows that pass. The answer is the same either way; a filter
+    /// that keeps most rows costs more there than it saves (docs/performance.md).
+    pub few_rows: bool,
 }
 
 /// A `render` request: the visualisation and its properties.
@@ -143,6 +149,8 @@ pub struct Engine {
     bounds: bounds::TimeBounds,
     /// A store's files, which filters on the stage or verb may skip (see [`files`]).
     files: Option<files::StoreFiles>,
+    /// The summaries queries have computed, for the queries that start the same way.
+    summaries: reuse::Summaries,
 }
 
 impl std::fmt::Debug for Engine {
@@ -163,6 +171,7 @@ fn session() -> SessionContext {
     // down, 15–18 s without; docs/performance.md). Batches of 16 Ki rows halve the per-batch
     // work of the fourteen check queries against the default 8 Ki at a few MB more.
     config.options_mut().execution.parquet.pushdown_filters = false;
+    config.options_mut().execution.collect_statistics = false;
     let config = config.with_batch_size(16 * 1024);
     SessionContext::new_with_config(config)
 }
@@ -285,7 +294,7 @@ impl Engine {
         let ctx = session();
         let runtime = runtime()?;
         let base = base_plan(EVENTS, table)?;
-        Ok(Engine { ctx, runtime, base, bounds, files: None })
+        Ok(Engine { ctx, runtime, base, bounds, files: None, summaries: reuse::Summaries::default() })
     }
 
     /// The time range of the events (by `TimeGenerated`), or `None` when there are none.
@@ -316,6 +325,15 @@ impl Engine {
 
     pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
+    }
+
+    pub(crate) fn summaries(&self) -> &reuse::Summaries {
+        &self.summaries
+    }
+
+    /// How many summaries this engine keeps for the queries that start the same way.
+    pub fn summaries_kept(&self) -> usize {
+        self.summaries.kept()
     }
 
     pub(crate) fn base(&self) -> &LogicalPlan {

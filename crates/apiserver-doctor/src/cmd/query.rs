@@ -82,7 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let format = OutputFormat::parse(&args.output).unwrap_or(OutputFormat::Table);
     let engine = open(&args)?;
-    let options = QueryOptions { now };
+    let options = QueryOptions { now, ..Default::default() };
     if args.explain {
         return match engine.explain(&query, &options) {
             Ok(plan) => {

@@ -198,8 +198,14 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
 pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
     let now = resolve_now(engine, options.now)?;
     let Planned { plan, cols, render, uses_now, time_filtered } = plan(engine, source, now)?;
-    let batches =
-        engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
+    // This query's own copy of the session, so queries running beside it keep theirs.
+    let mut state = engine.ctx().state();
+    if options.few_rows {
+        state.config_mut().options_mut().execution.parquet.pushdown_filters = true;
+    }
+    let collect = |df: datafusion::dataframe::DataFrame| engine.block_on(df.collect());
+    let plan = engine.summaries().reuse(plan, &state, &collect)?;
+    let batches = collect(datafusion::dataframe::DataFrame::new(state, plan))?;
     let schema = match batches.first() {
         Some(b) => b.schema(),
         None => std::sync::Arc::new(arrow::datatypes::Schema::new(

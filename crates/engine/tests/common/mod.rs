@@ -22,7 +22,7 @@ pub fn now() -> DateTime<Utc> {
 
 /// Query options with `now()` pinned to [`now`].
 pub fn opts() -> QueryOptions {
-    QueryOptions { now: Now::At(now()) }
+    QueryOptions { now: Now::At(now()), ..Default::default() }
 }
 
 /// The clients of the test cluster: user agent and user name.
