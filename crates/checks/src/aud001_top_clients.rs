@@ -10,7 +10,6 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, percent, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::USER_NAME;
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -67,20 +66,13 @@ and PriorityLevelConfiguration ready to review and apply.
 /// Clients shown in the overview chart and the finding's table.
 const TOP: usize = 10;
 
-/// The requests per user agent and identity, which the client and identity tables and the
-/// control plane's version ([`crate::version_query`]) all start from: written the same way,
-/// the engine counts them once for the three.
-pub fn by_agent_and_user(ctx: &AuditContext) -> String {
-    format!("{}\n| summarize Requests = count() by UserAgent, UserName = {USER_NAME}", ctx.requests())
-}
-
 /// Requests per client (versions folded).
 pub fn by_client_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), Identities = dcount(UserName), TopIdentities = make_set(UserName, 5), \
          UserAgents = make_set(UserAgent, 5) by Client\n| order by Requests desc, Client asc",
-        by_agent_and_user(ctx)
+        crate::kql::answers_by_agent(ctx)
     )
 }
 
@@ -90,7 +82,7 @@ pub fn by_user_query(ctx: &AuditContext) -> String {
         "{}\n| extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), Clients = make_set(Client, 5) by UserName\n\
          | order by Requests desc, UserName asc\n| take 20",
-        by_agent_and_user(ctx)
+        crate::kql::answers_by_agent(ctx)
     )
 }
 

@@ -7,7 +7,6 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, percent, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::USER_NAME;
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -58,25 +57,16 @@ re-read from the informer cache and retry with backoff, or use server-side apply
 "#,
 };
 
-const WEBHOOK_FAILURE: &str = "failed calling webhook";
-
 /// Errors and conflicts per client.
 pub fn query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| extend Code = toint(ResponseStatus.code), Message = tostring(ResponseStatus.message)\n\
-         | summarize Requests = count(), Throttled = countif(Code == 429), \
-         ServerErrors = countif(Code >= 500 and Message !contains \"{WEBHOOK_FAILURE}\"), \
-         WebhookFailures = countif(Code >= 500 and Message contains \"{WEBHOOK_FAILURE}\"), \
-         Writes = countif(Verb in (\"update\", \"patch\")), \
-         Conflicts = countif(Code == 409 and Verb in (\"update\", \"patch\")) \
-         by UserAgent, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource)\n\
-         | extend Client = {CLIENT_KQL}\n\
+        "{}\n| extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), Throttled = sum(Throttled), ServerErrors = sum(ServerErrors), \
          WebhookFailures = sum(WebhookFailures), Writes = sum(Writes), Conflicts = sum(Conflicts), \
          Users = make_set(UserName, 5), Resources = make_set(Resource, 5) by Client\n\
          | where Throttled > 0 or ServerErrors > 0 or WebhookFailures > 0 or Conflicts > 0\n\
          | order by Throttled desc, ServerErrors desc, Conflicts desc, Client asc",
-        ctx.requests()
+        crate::kql::answers_by_agent(ctx)
     )
 }
 

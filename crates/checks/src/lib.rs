@@ -194,8 +194,8 @@ fn merge(into: &mut Overview, from: Overview) {
 /// The control plane's Kubernetes version as its own components report it in their user
 /// agents (`kube-controller-manager/v1.29.4 …`), else the kubelets' most common one. The
 /// components write their names in lower case: the case-sensitive `startswith_cs` finds them.
-/// It starts from the requests per user agent and identity that the top-clients check counts
-/// (the engine counts them once for both).
+/// It starts from the requests per user agent that the top-clients and errors checks count
+/// (the engine counts them once for all three, see [`kql::answers_by_agent`]).
 pub fn version_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| where UserAgent startswith_cs \"kube-controller-manager/v\" or UserAgent startswith_cs \"kube-scheduler/v\" \
@@ -203,7 +203,7 @@ pub fn version_query(ctx: &AuditContext) -> String {
          | summarize Requests = sum(Requests) by UserAgent\n\
          | extend Component = extract(@\"^([^/]+)/\", 1, UserAgent), Version = extract(@\"^[^/]+/v([0-9]+[.][0-9]+)\", 1, UserAgent)\n\
          | summarize Requests = sum(Requests) by Component, Version\n| order by Requests desc, Component asc, Version asc",
-        aud001_top_clients::by_agent_and_user(ctx)
+        kql::answers_by_agent(ctx)
     )
 }
 

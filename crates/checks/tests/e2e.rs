@@ -381,20 +381,26 @@ fn a_narrow_window_is_announced_and_changes_no_finding() {
 }
 
 #[test]
-fn the_client_identity_and_version_queries_count_their_common_summary_once() {
+fn the_client_identity_version_and_error_queries_count_their_common_summary_once() {
     use checks::QueryRunner;
     use checks::aud001_top_clients::{by_client_query, by_user_query};
-    let cluster = Cluster::new().healthy().list_storm();
+    let cluster = Cluster::new().healthy().apf_throttled();
     let events = batch(&cluster.events);
     let engine = Engine::from_batches(vec![events.clone()]).expect("engine");
     let (start, end) = engine.time_range().expect("range").expect("events have times");
     let ctx = checks::AuditContext::new(findings::TimeRange { start, end });
     let runner = EngineRunner::new(&engine, common::t0());
-    for q in [by_client_query(&ctx), by_user_query(&ctx), checks::version_query(&ctx)] {
+    let queries = [
+        by_client_query(&ctx),
+        by_user_query(&ctx),
+        checks::version_query(&ctx),
+        checks::aud006_errors::query(&ctx),
+    ];
+    for q in queries {
         let fresh = Engine::from_batches(vec![events.clone()]).expect("engine");
         let expected = EngineRunner::new(&fresh, common::t0()).run(&q).expect("runs alone");
         assert!(!expected.rows.is_empty(), "{q}: no rows");
         assert_eq!(runner.run(&q).expect("runs"), expected, "{q}");
     }
-    assert_eq!(engine.summaries_kept(), 1, "the three start from one summary");
+    assert_eq!(engine.summaries_kept(), 1, "the four start from one summary");
 }
