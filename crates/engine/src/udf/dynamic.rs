@@ -20,7 +20,7 @@ use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
 use serde_json::Value;
 
-use super::{arg_array, finish, rows_for, scalar_i64, scalar_str, str_at};
+use super::{StrCol, arg_array, finish, rows_for, scalar_i64, scalar_str, str_at};
 use crate::kvalue;
 
 /// Parses JSON text; text that is not JSON is a JSON string of itself.
@@ -132,8 +132,9 @@ pub fn to_json(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
         // The common cases (`make_set(UserName)` over millions of rows) written straight into
         // the output, without a `Value` and a `String` per row.
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let texts = StrCol::new(a.as_ref());
             for i in 0..n {
-                match str_at(a.as_ref(), i) {
+                match texts.get(i) {
                     Some(v) => push_json_string(&mut out, v),
                     None => out.append_null(),
                 }
@@ -468,17 +469,17 @@ pub fn map_get(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
         return exec_err!("map lookup of a {}", a.data_type());
     };
     let m = a.as_map();
+    // The entries of every row at once, each row's by its offsets: no array sliced per row.
+    let (keys, values) = (StrCol::new(m.keys().as_ref()), StrCol::new(m.values().as_ref()));
+    let offsets = m.value_offsets();
     for i in 0..n {
         if m.is_null(i) {
             out.append_null();
             continue;
         }
-        let entries = m.value(i);
-        let keys = entries.column(0);
-        let values = entries.column(1);
-        let found = (0..entries.len()).find(|j| str_at(keys.as_ref(), *j) == Some(key));
-        match found {
-            Some(j) => out.append_option(str_at(values.as_ref(), j)),
+        let (from, to) = (offsets[i] as usize, offsets[i + 1] as usize);
+        match (from..to).find(|&j| keys.get(j) == Some(key)) {
+            Some(j) => out.append_option(values.get(j)),
             None => out.append_null(),
         }
     }
@@ -602,6 +603,37 @@ pub fn str_to_bool(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_lookup_reads_each_rows_own_entries_in_a_slice_too() {
+        use arrow::array::{MapBuilder, StringBuilder as SB};
+        let mut b = MapBuilder::new(None, SB::new(), SB::new());
+        let rows: [&[(&str, &str)]; 5] = [
+            &[("a", "1"), ("k", "first")],
+            &[],
+            &[("k", "third"), ("a", "3")],
+            &[("b", "4")],
+            &[("a", "5"), ("b", "6"), ("k", "fifth")],
+        ];
+        for (i, entries) in rows.iter().enumerate() {
+            for (k, v) in *entries {
+                b.keys().append_value(k);
+                b.values().append_value(v);
+            }
+            b.append(i != 1).expect("row");
+        }
+        let map: ArrayRef = Arc::new(b.finish());
+        let key = ColumnarValue::Scalar("k".into());
+        let get = |m: &ArrayRef| -> Vec<Option<String>> {
+            let n = m.len();
+            let out = map_get(&[ColumnarValue::Array(m.clone()), key.clone()], n).expect("runs");
+            let out = out.to_array(n).expect("array");
+            (0..n).map(|i| str_at(&out, i).map(str::to_owned)).collect()
+        };
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(get(&map), [some("first"), None, some("third"), None, some("fifth")]);
+        assert_eq!(get(&map.slice(2, 3)), [some("third"), None, some("fifth")]);
+    }
 
     fn run(f: super::super::InvokeFn, args: Vec<ColumnarValue>) -> ArrayRef {
         match f(&args, 1).expect("runs") {

@@ -172,6 +172,39 @@ pub fn str_at(a: &dyn Array, i: usize) -> Option<&str> {
     }
 }
 
+/// A text column read row by row: [`str_at`] with the array's type resolved once rather than
+/// at every row.
+#[derive(Clone, Copy)]
+pub enum StrCol<'a> {
+    Utf8(&'a arrow::array::StringArray),
+    Large(&'a arrow::array::LargeStringArray),
+    View(&'a arrow::array::StringViewArray),
+    /// Not text: every row reads as null, as [`str_at`] reads it.
+    Other,
+}
+
+impl<'a> StrCol<'a> {
+    pub fn new(a: &'a dyn Array) -> StrCol<'a> {
+        match a.data_type() {
+            DataType::Utf8 => StrCol::Utf8(a.as_string::<i32>()),
+            DataType::LargeUtf8 => StrCol::Large(a.as_string::<i64>()),
+            DataType::Utf8View => StrCol::View(a.as_string_view()),
+            _ => StrCol::Other,
+        }
+    }
+
+    /// Row `i` (`None` when null).
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            StrCol::Utf8(a) => (!a.is_null(i)).then(|| a.value(i)),
+            StrCol::Large(a) => (!a.is_null(i)).then(|| a.value(i)),
+            StrCol::View(a) => (!a.is_null(i)).then(|| a.value(i)),
+            StrCol::Other => None,
+        }
+    }
+}
+
 /// Returns an array as a result, collapsing to a scalar when every input was scalar.
 pub fn finish(array: ArrayRef, args: &[ColumnarValue]) -> Result<ColumnarValue> {
     let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));

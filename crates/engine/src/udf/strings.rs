@@ -9,7 +9,7 @@ use datafusion::common::{Result, exec_err};
 use datafusion::logical_expr::ColumnarValue;
 use regex::{Regex, RegexBuilder};
 
-use super::{arg_array, finish, rows_for, scalar_str, str_at};
+use super::{StrCol, arg_array, finish, rows_for, scalar_str, str_at};
 
 /// Per-needle matcher, built once when the needle is a constant.
 trait Matcher: Sized {
@@ -27,8 +27,9 @@ fn predicate<M: Matcher>(args: &[ColumnarValue], rows: usize) -> Result<Columnar
     let mut out = BooleanBuilder::with_capacity(n);
     if let Some(needle) = scalar_str(&args[1]) {
         let m = M::build(needle)?;
+        let hay = StrCol::new(&hay);
         for i in 0..n {
-            out.append_value(m.test(str_at(&hay, i).unwrap_or("")));
+            out.append_value(m.test(hay.get(i).unwrap_or("")));
         }
     } else {
         let needles = arg_array(&args[1], n)?;
@@ -370,9 +371,10 @@ fn map_strings(
 ) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);
     let a = arg_array(&args[0], n)?;
+    let a = StrCol::new(&a);
     let mut out = StringBuilder::with_capacity(n, n * 8);
     for i in 0..n {
-        let s = str_at(&a, i).unwrap_or("");
+        let s = a.get(i).unwrap_or("");
         match f(s, i) {
             Some(v) => out.append_value(v),
             None => out.append_null(),
@@ -393,10 +395,11 @@ fn map_strings_memo(
     const MEMO_MAX: usize = 4096;
     let n = rows_for(args, rows);
     let a = arg_array(&args[0], n)?;
+    let a = StrCol::new(&a);
     let mut out = StringBuilder::with_capacity(n, n * 8);
-    let mut memo: std::collections::HashMap<&str, Option<String>> = std::collections::HashMap::new();
+    let mut memo: datafusion::common::HashMap<&str, Option<String>> = datafusion::common::HashMap::new();
     for i in 0..n {
-        let s = str_at(&a, i).unwrap_or("");
+        let s = a.get(i).unwrap_or("");
         let computed;
         let v = match memo.get(s) {
             Some(v) => v,

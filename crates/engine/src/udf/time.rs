@@ -39,6 +39,20 @@ fn timestamps(v: &ColumnarValue, n: usize) -> Result<Vec<Option<i64>>> {
     Ok(out)
 }
 
+/// A datetime or long array as longs without copying it (`None` for another type): the
+/// columnar fast paths below read it whole instead of one option at a time.
+fn longs(v: &ColumnarValue, n: usize) -> Result<Option<Int64Array>> {
+    let a = arg_array(v, n)?;
+    Ok(match a.data_type() {
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            let t = a.as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+            Some(Int64Array::new(t.values().clone(), t.nulls().cloned()))
+        }
+        DataType::Int64 => Some(a.as_primitive::<Int64Type>().clone()),
+        _ => None,
+    })
+}
+
 fn ts_result(values: impl Iterator<Item = Option<i64>>, args: &[ColumnarValue]) -> Result<ColumnarValue> {
     let arr: TimestampNanosecondArray = values.collect::<TimestampNanosecondArray>().with_timezone("UTC");
     finish(Arc::new(arr), args)
@@ -106,7 +120,7 @@ impl Period {
                 m(a) - m(b)
             }
             Period::Week => week_index(a) - week_index(b),
-            Period::Fixed(unit) => a.div_euclid(unit) - b.div_euclid(unit),
+            Period::Fixed(unit) => a.div_euclid(unit).wrapping_sub(b.div_euclid(unit)),
         }
     }
 }
@@ -120,6 +134,16 @@ pub fn datetime_diff(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
         return exec_err!("datetime_diff(): unknown period '{part}'");
     };
     let n = rows_for(args, rows);
+    if let (Some(a), Some(b)) = (longs(&args[1], n)?, longs(&args[2], n)?) {
+        // A null row's value is left unread (its result is null whatever it holds).
+        let out: Int64Array = match period {
+            Period::Fixed(unit) => {
+                arrow::compute::binary(&a, &b, |a, b| a.div_euclid(unit).wrapping_sub(b.div_euclid(unit)))?
+            }
+            period => arrow::compute::binary(&a, &b, |a, b| period.diff(a, b))?,
+        };
+        return finish(Arc::new(out), args);
+    }
     let a = timestamps(&args[1], n)?;
     let b = timestamps(&args[2], n)?;
     let out: Int64Array = a
@@ -144,9 +168,30 @@ pub fn bin_ns(ns: i64, size: i64) -> Option<i64> {
     i64::try_from(floored).ok()
 }
 
+/// [`bin_ns`] in 64-bit arithmetic for one `size` (positive): `shift` is `-origin mod size`,
+/// from [`bin_shift`]. `ns` floors to `ns - r`, `r` being `(ns - origin) mod size`.
+fn bin_ns_by(ns: i64, size: i64, shift: i64) -> Option<i64> {
+    let r0 = ns.rem_euclid(size);
+    let r = if r0 >= size - shift { r0 - (size - shift) } else { r0 + shift };
+    ns.checked_sub(r)
+}
+
+/// The `shift` of [`bin_ns_by`] for `size` (positive).
+fn bin_shift(size: i64) -> i64 {
+    // In [0, size): fits an i64.
+    (-TICK_ORIGIN_NS).rem_euclid(i128::from(size)) as i64
+}
+
 /// `bin(datetime, timespan)`: `kql_bin_datetime(ts, size_ns)`.
 pub fn bin_datetime(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);
+    if let Some(size) = scalar_i64(&args[1]).filter(|s| *s > 0)
+        && let Some(ts) = longs(&args[0], n)?
+    {
+        let shift = bin_shift(size);
+        let out = ts.unary_opt::<_, arrow::datatypes::TimestampNanosecondType>(|t| bin_ns_by(t, size, shift));
+        return finish(Arc::new(out.with_timezone("UTC")), args);
+    }
     let ts = timestamps(&args[0], n)?;
     if let Some(size) = scalar_i64(&args[1]) {
         return ts_result(ts.into_iter().map(|t| t.and_then(|t| bin_ns(t, size))), args);
@@ -402,6 +447,66 @@ mod tests {
 
     fn t(s: &str) -> i64 {
         kvalue::parse_datetime(s).expect("valid datetime")
+    }
+
+    /// Values around zero, the bounds of i64 and ordinary times, before and after 1970.
+    fn awkward_times() -> Vec<i64> {
+        let mut v = vec![i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+        // 2024-05-01T10:04:59.9999999Z, 1969-12-31T23:59:59.5Z and a day of 1684.
+        v.extend([1_714_557_899_999_999_900, -500_000_000, -9_000_000_000_000_000_000]);
+        let mut x: i64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..2000 {
+            // xorshift: spread over the whole range and near the origins.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.push(x);
+            v.push(x >> 20);
+        }
+        v
+    }
+
+    #[test]
+    fn bin_in_64_bits_floors_as_the_128_bit_reference_does() {
+        for size in [1, 7, 1_000_000, 60_000_000_000, 300_000_000_000, NS_PER_DAY, 7 * NS_PER_DAY, i64::MAX] {
+            let shift = bin_shift(size);
+            for ns in awkward_times() {
+                assert_eq!(bin_ns_by(ns, size, shift), bin_ns(ns, size), "bin({ns}, {size})");
+            }
+        }
+    }
+
+    #[test]
+    fn datetime_diff_and_bin_over_whole_columns_match_row_by_row() {
+        use arrow::array::TimestampNanosecondArray;
+        let times = awkward_times();
+        let a: Vec<Option<i64>> = times.iter().enumerate().map(|(i, t)| (i % 7 != 3).then_some(*t)).collect();
+        let b: Vec<Option<i64>> =
+            times.iter().rev().enumerate().map(|(i, t)| (i % 5 != 1).then_some(*t)).collect();
+        let col = |v: &[Option<i64>]| {
+            ColumnarValue::Array(Arc::new(TimestampNanosecondArray::from(v.to_vec()).with_timezone("UTC")))
+        };
+        let n = a.len();
+        for part in ["millisecond", "second", "day", "week", "month", "year", "nanosecond"] {
+            let args = [ColumnarValue::Scalar(part.into()), col(&a), col(&b)];
+            let out = datetime_diff(&args, n).expect("runs").to_array(n).expect("array");
+            let out = out.as_primitive::<Int64Type>();
+            for i in 0..n {
+                let want = a[i].zip(b[i]).map(|(x, y)| period(part).expect("period").diff(x, y));
+                assert_eq!((!out.is_null(i)).then(|| out.value(i)), want, "{part} row {i}");
+            }
+        }
+        let size = 300_000_000_000;
+        let args = [col(&a), ColumnarValue::Scalar(datafusion::common::ScalarValue::Int64(Some(size)))];
+        let out = bin_datetime(&args, n).expect("runs").to_array(n).expect("array");
+        let out = out.as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+        for i in 0..n {
+            assert_eq!(
+                (!out.is_null(i)).then(|| out.value(i)),
+                a[i].and_then(|x| bin_ns(x, size)),
+                "bin row {i}"
+            );
+        }
     }
 
     /// The examples of Kusto's datetime_diff documentation, with its published results.
