@@ -122,6 +122,9 @@ trait Num: Copy + PartialOrd + Send + Sync + std::fmt::Debug + 'static {
     fn array_of_options(values: Vec<Option<Self>>) -> ArrayRef;
     /// Row `i` of `a`, unless null (or NaN).
     fn at(a: &dyn Array, i: usize) -> Option<Self>;
+    /// `f(row, value)` for every row of `a` that is not null (or NaN), the array's type
+    /// resolved once.
+    fn each(a: &dyn Array, f: impl FnMut(usize, Self));
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering;
 }
 
@@ -142,6 +145,13 @@ impl Num for i64 {
     }
     fn at(a: &dyn Array, i: usize) -> Option<Self> {
         a.as_primitive_opt::<Int64Type>().filter(|p| p.is_valid(i)).map(|p| p.value(i))
+    }
+    fn each(a: &dyn Array, mut f: impl FnMut(usize, Self)) {
+        let Some(p) = a.as_primitive_opt::<Int64Type>() else { return };
+        match p.nulls() {
+            None => p.values().iter().enumerate().for_each(|(i, v)| f(i, *v)),
+            Some(nulls) => nulls.valid_indices().for_each(|i| f(i, p.value(i))),
+        }
     }
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering {
         a.cmp(b)
@@ -168,6 +178,18 @@ impl Num for f64 {
             .filter(|p| p.is_valid(i))
             .map(|p| p.value(i))
             .filter(|f| !f.is_nan())
+    }
+    fn each(a: &dyn Array, mut f: impl FnMut(usize, Self)) {
+        let Some(p) = a.as_primitive_opt::<Float64Type>() else { return };
+        let mut g = |i: usize, v: f64| {
+            if !v.is_nan() {
+                f(i, v)
+            }
+        };
+        match p.nulls() {
+            None => p.values().iter().enumerate().for_each(|(i, v)| g(i, *v)),
+            Some(nulls) => nulls.valid_indices().for_each(|i| g(i, p.value(i))),
+        }
     }
     fn cmp(a: &Self, b: &Self) -> std::cmp::Ordering {
         a.total_cmp(b)
@@ -238,14 +260,15 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
     ) -> Result<()> {
         self.grow(total_num_groups);
         let Some(a) = values.first() else { return Ok(()) };
-        for (row, &g) in group_indices.iter().enumerate() {
+        let groups = &mut self.groups;
+        T::each(a.as_ref(), |row, v| {
             if filtered_out(opt_filter, row) {
-                continue;
+                return;
             }
-            if let (Some(v), Some(group)) = (T::at(a.as_ref(), row), self.groups.get_mut(g)) {
+            if let Some(group) = group_indices.get(row).and_then(|&g| groups.get_mut(g)) {
                 group.push(v);
             }
-        }
+        });
         Ok(())
     }
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
