@@ -98,19 +98,11 @@ pub fn diagnose_audit(
     let mut ctx = AuditContext::new(TimeRange { start, end });
     ctx.table = table.to_owned();
     ctx.thresholds = request.thresholds.clone();
-    match request.kubernetes_version {
-        Some(v) => {
-            ctx.kubernetes_version = v;
-            ctx.version_source = VersionSource::Given;
-        }
-        None => {
-            if let Some(v) = detect_version(&ctx, runner) {
-                ctx.kubernetes_version = v;
-                ctx.version_source = VersionSource::Data;
-            }
-        }
+    if let Some(v) = request.kubernetes_version {
+        ctx.kubernetes_version = v;
+        ctx.version_source = VersionSource::Given;
     }
-    let outcome = run_audit_checks(&ctx, runner);
+    let outcome = run_audit_checks(&mut ctx, runner);
     Ok(AuditDiagnosis {
         outcome,
         window: ctx.window,
@@ -127,10 +119,13 @@ const CONCURRENT_CHECKS: usize = 2;
 /// Runs every audit check, [`CONCURRENT_CHECKS`] at a time, and reports them in registry
 /// order whatever order they finish in. A check whose query fails is reported as an info
 /// finding saying so; the others still run. The top offender's finding gets the throttling
-/// remedy and the tuning advice.
-pub fn run_audit_checks(ctx: &AuditContext, runner: &dyn QueryRunner) -> AuditOutcome {
+/// remedy and the tuning advice, for the Kubernetes version in `ctx` if it was given, else
+/// the one found in the data ([`detect_version`], asked after the checks: it reads the summary
+/// the top-clients check counts, which then costs nothing).
+pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> AuditOutcome {
     let mut outcome = AuditOutcome::default();
-    let results = run_concurrently(&AUDIT_CHECKS, CONCURRENT_CHECKS, |check| (check.run)(ctx, runner));
+    let shared: &AuditContext = ctx;
+    let results = run_concurrently(&AUDIT_CHECKS, CONCURRENT_CHECKS, |check| (check.run)(shared, runner));
     for (check, result) in AUDIT_CHECKS.iter().zip(results) {
         outcome.checks_run.push(check.info.code.to_owned());
         match result {
@@ -147,6 +142,12 @@ pub fn run_audit_checks(ctx: &AuditContext, runner: &dyn QueryRunner) -> AuditOu
         Err(_) => Vec::new(),
     };
     sort_findings(&mut outcome.findings);
+    if ctx.version_source != VersionSource::Given
+        && let Some(v) = detect_version(ctx, runner)
+    {
+        ctx.kubernetes_version = v;
+        ctx.version_source = VersionSource::Data;
+    }
     if let Err(err) = offender::attach(&mut outcome.findings, ctx, runner, &lists)
         && let Some(i) = offender::top_offender(&outcome.findings)
     {
