@@ -491,8 +491,8 @@ mod tests {
             let args = [ColumnarValue::Scalar(part.into()), col(&a), col(&b)];
             let out = datetime_diff(&args, n).expect("runs").to_array(n).expect("array");
             let out = out.as_primitive::<Int64Type>();
-            for i in 0..n {
-                let want = a[i].zip(b[i]).map(|(x, y)| period(part).expect("period").diff(x, y));
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                let want = x.zip(*y).map(|(x, y)| period(part).expect("period").diff(x, y));
                 assert_eq!((!out.is_null(i)).then(|| out.value(i)), want, "{part} row {i}");
             }
         }
@@ -500,10 +500,10 @@ mod tests {
         let args = [col(&a), ColumnarValue::Scalar(datafusion::common::ScalarValue::Int64(Some(size)))];
         let out = bin_datetime(&args, n).expect("runs").to_array(n).expect("array");
         let out = out.as_primitive::<arrow::datatypes::TimestampNanosecondType>();
-        for i in 0..n {
+        for (i, x) in a.iter().enumerate() {
             assert_eq!(
                 (!out.is_null(i)).then(|| out.value(i)),
-                a[i].and_then(|x| bin_ns(x, size)),
+                x.and_then(|x| bin_ns(x, size)),
                 "bin row {i}"
             );
         }
