@@ -23,11 +23,17 @@ use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 /// audit ID is as big as the events and unlikely to be asked twice).
 const KEEP_BYTES: usize = 64 * 1024 * 1024;
 
+/// All the summaries an engine keeps hold at most this much; past it, new ones serve the
+/// queries that asked for them only.
+const KEEP_ALL_BYTES: usize = 256 * 1024 * 1024;
+
 /// The summaries an engine has computed, by their plan.
 #[derive(Default)]
 pub(crate) struct Summaries {
     slots: Mutex<HashMap<LogicalPlan, Arc<Slot>>>,
     next_name: std::sync::atomic::AtomicUsize,
+    /// Bytes of the rows kept.
+    kept_bytes: std::sync::atomic::AtomicUsize,
 }
 
 /// One summary's rows, filled by the first query that needs them.
@@ -38,7 +44,6 @@ type Slot = OnceLock<std::result::Result<Rows, String>>;
 struct Rows {
     table: Arc<MemTable>,
     name: String,
-    bytes: usize,
 }
 
 impl Summaries {
@@ -99,14 +104,23 @@ impl Summaries {
             let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum();
             let table = MemTable::try_new(schema, vec![batches]).map_err(|e| e.to_string())?;
             let n = self.next_name.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            Ok(Rows { table: Arc::new(table), name: format!("__summary_{n}"), bytes })
+            let rows = Rows { table: Arc::new(table), name: format!("__summary_{n}") };
+            let kept = self.kept_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed) + bytes;
+            if bytes > KEEP_BYTES || kept > KEEP_ALL_BYTES {
+                // Read by the queries waiting on them, then let go.
+                self.kept_bytes.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+                self.lock().remove(node);
+            }
+            Ok(rows)
         });
-        let rows = rows.clone().map_err(DataFusionError::Execution)?;
-        if rows.bytes > KEEP_BYTES {
-            // Read by the queries waiting on them, then let go.
-            self.lock().remove(node);
+        match rows {
+            Ok(rows) => Ok(rows.clone()),
+            Err(message) => {
+                // The next query asks again rather than inheriting this failure.
+                self.lock().remove(node);
+                Err(DataFusionError::Execution(message.clone()))
+            }
         }
-        Ok(rows)
     }
 }
 
