@@ -404,3 +404,31 @@ fn the_client_identity_version_and_error_queries_count_their_common_summary_once
     }
     assert_eq!(engine.summaries_kept(), 1, "the four start from one summary");
 }
+
+#[test]
+fn go_durations_read_in_kql_as_the_rust_reference_reads_them() {
+    use checks::QueryRunner;
+    let texts = [
+        "850ms", "850.25ms", "1.5s", "12µs", "12us", "250ns", "1m2.5s", "0s", "", "s", "ms", "-1s", "1h",
+        "abc", "1.5", "1.2.3ms", "1m", "2m0.5s",
+    ];
+    let rows: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
+    let kql = format!(
+        "datatable(t: string) [{}]\n| extend ms = {}\n| project t, ms",
+        rows.join(", "),
+        checks::kql::go_duration_ms("t")
+    );
+    let engine = Engine::from_batches(vec![batch(&Cluster::new().healthy().events)]).expect("engine");
+    let table = EngineRunner::new(&engine, common::t0()).run(&kql).expect("runs");
+    let r = table.reader();
+    let (c_text, c_ms) = (r.column("t").expect("t"), r.column("ms").expect("ms"));
+    assert_eq!(table.rows.len(), texts.len());
+    for row in &table.rows {
+        let text = c_text.text(row);
+        let got = match &row[1] {
+            checks::table::Cell::Null => None,
+            _ => Some(c_ms.num(row)),
+        };
+        assert_eq!(got, checks::kql::parse_go_duration_ms(text), "{text:?}");
+    }
+}

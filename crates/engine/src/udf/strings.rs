@@ -472,8 +472,11 @@ pub fn extract(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     };
     let re = compile(pattern)?;
     let group = args.get(2).and_then(super::scalar_i64).unwrap_or(0).max(0) as usize;
+    // One set of capture slots for every row, not a `Captures` allocated per row.
+    let mut slots = re.capture_locations();
     map_strings_memo(args, rows, |s| {
-        Some(re.captures(s).and_then(|c| c.get(group)).map(|m| m.as_str().to_owned()).unwrap_or_default())
+        let found = re.captures_read(&mut slots, s).and_then(|_| slots.get(group));
+        Some(found.and_then(|(from, to)| s.get(from..to)).unwrap_or_default().to_owned())
     })
 }
 
