@@ -171,6 +171,9 @@ fn session() -> SessionContext {
     // down, 15–18 s without; docs/performance.md). Batches of 16 Ki rows halve the per-batch
     // work of the fourteen check queries against the default 8 Ki at a few MB more.
     config.options_mut().execution.parquet.pushdown_filters = false;
+    // No statistics gathered from every file's footer while a query is planned: the queries
+    // skip files by time and by the manifest's counts, and nothing read them (they were 6% of
+    // the CPU of a `diagnose`; docs/performance.md, session 9).
     config.options_mut().execution.collect_statistics = false;
     let config = config.with_batch_size(16 * 1024);
     SessionContext::new_with_config(config)
