@@ -150,16 +150,19 @@ pub enum CheckError {
 
 /// Runs `kql`, turning an engine error into a [`CheckError`] that keeps the query.
 pub(crate) fn run(runner: &dyn QueryRunner, kql: String) -> Result<(String, ResultTable), CheckError> {
-    match runner.run(&kql) {
-        Ok(table) => Ok((kql, table)),
-        Err(message) => Err(CheckError::Query { query: kql, message }),
-    }
+    let answer = runner.run(&kql);
+    with_query(kql, answer)
 }
 
 /// [`run`] for a query whose filters keep a small part of the events (see
 /// [`QueryRunner::run_few`]).
 pub(crate) fn run_few(runner: &dyn QueryRunner, kql: String) -> Result<(String, ResultTable), CheckError> {
-    match runner.run_few(&kql) {
+    let answer = runner.run_few(&kql);
+    with_query(kql, answer)
+}
+
+fn with_query(kql: String, answer: Result<ResultTable, String>) -> Result<(String, ResultTable), CheckError> {
+    match answer {
         Ok(table) => Ok((kql, table)),
         Err(message) => Err(CheckError::Query { query: kql, message }),
     }

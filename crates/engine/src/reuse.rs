@@ -126,9 +126,8 @@ impl Summaries {
 
 /// Whether `input` holds no aggregate, window or other summary of its own.
 fn innermost(input: &LogicalPlan) -> bool {
-    let mut plain = true;
-    let _ = input.apply(|n| {
-        if matches!(
+    let summary = input.exists(|n| {
+        Ok(matches!(
             n,
             LogicalPlan::Aggregate(_)
                 | LogicalPlan::Window(_)
@@ -140,13 +139,9 @@ fn innermost(input: &LogicalPlan) -> bool {
                 | LogicalPlan::Extension(_)
                 | LogicalPlan::RecursiveQuery(_)
                 | LogicalPlan::Subquery(_)
-        ) {
-            plain = false;
-            return Ok(TreeNodeRecursion::Stop);
-        }
-        Ok(TreeNodeRecursion::Continue)
+        ))
     });
-    plain
+    matches!(summary, Ok(false))
 }
 
 /// Whether the same plan always gives the same rows (no `rand()`, no subquery) and its
@@ -155,22 +150,21 @@ fn reusable(node: &LogicalPlan) -> bool {
     if node.schema().iter().any(|(qualifier, _)| qualifier.is_some()) {
         return false;
     }
-    let mut ok = true;
-    let _ = node.apply(|n| {
-        let _ = n.apply_expressions(|e| {
-            if e.is_volatile()
-                || e.exists(|x| {
-                    Ok(matches!(x, Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_)))
-                })?
-            {
-                ok = false;
-                return Ok(TreeNodeRecursion::Stop);
-            }
-            Ok(TreeNodeRecursion::Continue)
-        });
-        Ok(if ok { TreeNodeRecursion::Continue } else { TreeNodeRecursion::Stop })
+    let changing = |e: &Expr| {
+        e.exists(|x| {
+            Ok(x.is_volatile_node()
+                || matches!(x, Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_)))
+        })
+    };
+    let varies = node.exists(|n| {
+        let mut found = false;
+        n.apply_expressions(|e| {
+            found = changing(e)?;
+            Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+        })?;
+        Ok(found)
     });
-    ok
+    matches!(varies, Ok(false))
 }
 
 /// A scan of `rows` with the columns of the aggregate `node`, named as it names them.

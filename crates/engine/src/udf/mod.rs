@@ -161,19 +161,11 @@ pub fn arg_array(v: &ColumnarValue, rows: usize) -> Result<ArrayRef> {
 
 /// Reads row `i` of a Utf8 / LargeUtf8 / Utf8View array (`None` when null).
 pub fn str_at(a: &dyn Array, i: usize) -> Option<&str> {
-    if a.is_null(i) {
-        return None;
-    }
-    match a.data_type() {
-        DataType::Utf8 => Some(a.as_string::<i32>().value(i)),
-        DataType::LargeUtf8 => Some(a.as_string::<i64>().value(i)),
-        DataType::Utf8View => Some(a.as_string_view().value(i)),
-        _ => None,
-    }
+    StrCol::new(a).get(i)
 }
 
-/// A text column read row by row: [`str_at`] with the array's type resolved once rather than
-/// at every row.
+/// A text column read row by row, the array's type resolved once rather than at every row
+/// (a loop over rows builds one; [`str_at`] reads a single row).
 #[derive(Clone, Copy)]
 pub enum StrCol<'a> {
     Utf8(&'a arrow::array::StringArray),

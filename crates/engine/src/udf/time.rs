@@ -22,35 +22,23 @@ const NS_PER_DAY: i64 = 86_400_000_000_000;
 /// Nanoseconds from 0001-01-01 to 1970-01-01 (Kusto's tick origin), as i128.
 const TICK_ORIGIN_NS: i128 = -62_135_596_800_000_000_000;
 
-fn timestamps(v: &ColumnarValue, n: usize) -> Result<Vec<Option<i64>>> {
-    let a = arg_array(v, n)?;
-    let out = match a.data_type() {
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            let t = a.as_primitive::<arrow::datatypes::TimestampNanosecondType>();
-            (0..n).map(|i| (!t.is_null(i)).then(|| t.value(i))).collect()
-        }
-        DataType::Int64 => {
-            let t = a.as_primitive::<Int64Type>();
-            (0..n).map(|i| (!t.is_null(i)).then(|| t.value(i))).collect()
-        }
-        DataType::Null => vec![None; n],
-        other => return exec_err!("expected a datetime, got {other}"),
-    };
-    Ok(out)
-}
-
-/// A datetime or long array as longs without copying it (`None` for another type): the
-/// columnar fast paths below read it whole instead of one option at a time.
-fn longs(v: &ColumnarValue, n: usize) -> Result<Option<Int64Array>> {
+/// A datetime (or long, or null) argument as nanoseconds, without copying it: whole-column
+/// functions read it as it is, the others one option at a time through [`timestamps`].
+fn longs(v: &ColumnarValue, n: usize) -> Result<Int64Array> {
     let a = arg_array(v, n)?;
     Ok(match a.data_type() {
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
             let t = a.as_primitive::<arrow::datatypes::TimestampNanosecondType>();
-            Some(Int64Array::new(t.values().clone(), t.nulls().cloned()))
+            Int64Array::new(t.values().clone(), t.nulls().cloned())
         }
-        DataType::Int64 => Some(a.as_primitive::<Int64Type>().clone()),
-        _ => None,
+        DataType::Int64 => a.as_primitive::<Int64Type>().clone(),
+        DataType::Null => Int64Array::new_null(n),
+        other => return exec_err!("expected a datetime, got {other}"),
     })
+}
+
+fn timestamps(v: &ColumnarValue, n: usize) -> Result<Vec<Option<i64>>> {
+    Ok(longs(v, n)?.iter().collect())
 }
 
 fn ts_result(values: impl Iterator<Item = Option<i64>>, args: &[ColumnarValue]) -> Result<ColumnarValue> {
@@ -134,26 +122,14 @@ pub fn datetime_diff(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
         return exec_err!("datetime_diff(): unknown period '{part}'");
     };
     let n = rows_for(args, rows);
-    if let (Some(a), Some(b)) = (longs(&args[1], n)?, longs(&args[2], n)?) {
-        // A null row's value is left unread (its result is null whatever it holds).
-        let out: Int64Array = match period {
-            Period::Fixed(unit) => {
-                arrow::compute::binary(&a, &b, |a, b| a.div_euclid(unit).wrapping_sub(b.div_euclid(unit)))?
-            }
-            period => arrow::compute::binary(&a, &b, |a, b| period.diff(a, b))?,
-        };
-        return finish(Arc::new(out), args);
-    }
-    let a = timestamps(&args[1], n)?;
-    let b = timestamps(&args[2], n)?;
-    let out: Int64Array = a
-        .iter()
-        .zip(&b)
-        .map(|(a, b)| match (a, b) {
-            (Some(a), Some(b)) => Some(period.diff(*a, *b)),
-            _ => None,
-        })
-        .collect();
+    let (a, b) = (longs(&args[1], n)?, longs(&args[2], n)?);
+    // A null row's value is left unread (its result is null whatever it holds).
+    let out: Int64Array = match period {
+        Period::Fixed(unit) => {
+            arrow::compute::binary(&a, &b, |a, b| a.div_euclid(unit).wrapping_sub(b.div_euclid(unit)))?
+        }
+        period => arrow::compute::binary(&a, &b, |a, b| period.diff(a, b))?,
+    };
     finish(Arc::new(out), args)
 }
 
@@ -185,19 +161,16 @@ fn bin_shift(size: i64) -> i64 {
 /// `bin(datetime, timespan)`: `kql_bin_datetime(ts, size_ns)`.
 pub fn bin_datetime(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);
-    if let Some(size) = scalar_i64(&args[1]).filter(|s| *s > 0)
-        && let Some(ts) = longs(&args[0], n)?
-    {
-        let shift = bin_shift(size);
-        let out = ts.unary_opt::<_, arrow::datatypes::TimestampNanosecondType>(|t| bin_ns_by(t, size, shift));
+    let ts = longs(&args[0], n)?;
+    if let Some(size) = scalar_i64(&args[1]) {
+        // A size of zero or less bins nothing: every row is null, as `bin_ns` says.
+        let shift = (size > 0).then(|| bin_shift(size));
+        let out =
+            ts.unary_opt::<_, arrow::datatypes::TimestampNanosecondType>(|t| bin_ns_by(t, size, shift?));
         return finish(Arc::new(out.with_timezone("UTC")), args);
     }
-    let ts = timestamps(&args[0], n)?;
-    if let Some(size) = scalar_i64(&args[1]) {
-        return ts_result(ts.into_iter().map(|t| t.and_then(|t| bin_ns(t, size))), args);
-    }
     let sizes = timestamps_or_durations(&args[1], n)?;
-    ts_result(ts.into_iter().zip(sizes).map(|(t, s)| bin_ns(t?, s?)), args)
+    ts_result(ts.iter().zip(sizes).map(|(t, s)| bin_ns(t?, s?)), args)
 }
 
 fn timestamps_or_durations(v: &ColumnarValue, n: usize) -> Result<Vec<Option<i64>>> {
