@@ -16,6 +16,8 @@ use crate::InputFormat;
 use crate::batch::CanonicalBuilder;
 use crate::timestamp::parse_nanos;
 
+pub(crate) mod tape;
+
 /// A JSON string that borrows from the input when it has no escapes (a number or boolean
 /// found where a string belongs is kept as its text).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -204,19 +206,24 @@ fn annotations<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<(St
             while let Some((k, v)) = m.next_entry::<Str<'de>, Str<'de>>()? {
                 out.push((k, v));
             }
-            // Stable sort keeps input order among equal keys; keep the last of each run.
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut dedup: Vec<(Str<'de>, Str<'de>)> = Vec::with_capacity(out.len());
-            for kv in out {
-                match dedup.last_mut() {
-                    Some(last) if last.0 == kv.0 => *last = kv,
-                    _ => dedup.push(kv),
-                }
-            }
-            Ok(Some(dedup))
+            Ok(Some(sorted_last_wins(out)))
         }
     }
     d.deserialize_option(V)
+}
+
+/// Annotations in key order, the last of duplicate keys winning.
+fn sorted_last_wins<'a>(mut out: Vec<(Str<'a>, Str<'a>)>) -> Vec<(Str<'a>, Str<'a>)> {
+    // Stable sort keeps input order among equal keys; keep the last of each run.
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut dedup: Vec<(Str<'a>, Str<'a>)> = Vec::with_capacity(out.len());
+    for kv in out {
+        match dedup.last_mut() {
+            Some(last) if last.0 == kv.0 => *last = kv,
+            _ => dedup.push(kv),
+        }
+    }
+    dedup
 }
 
 /// Where a row came from beyond the event: Azure columns and envelope fields.

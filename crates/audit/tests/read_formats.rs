@@ -69,6 +69,44 @@ fn fast_path_rows_equal_the_reference_conversion_on_real_events() {
     }
 }
 
+/// Lines that take each way through the reader: the SIMD tape (bodies dropped) and serde
+/// (bodies kept, or anything the tape walk does not expect). Every column but the bodies must
+/// be the same either way.
+#[test]
+fn the_simd_tape_and_serde_read_tricky_lines_to_the_same_rows() {
+    let lines = [
+        EVENT.to_owned(),
+        EVENT.replace("/api/v1/pods", r#"/api/v1/pods?watch=true\u0026limit=5 \"q\" \\ \u00e9 \ud83d\ude00 \t"#),
+        EVENT.replace(r#""user":{"username":"alice","groups":["g"]}"#, r#""user":{"username":"bob","uid":"u","groups":[],"extra":{"k":["b"],"a":["1","2"],"k":["c"]}}"#),
+        EVENT.replace(r#""annotations":{"b":"2","a":"1"}"#, r#""annotations":{"b":"2","a":"1","b":"3"},"requestObject":{"deep":[[{"x":null}]]},"responseObject":null"#),
+        EVENT.replace(r#""sourceIPs":["10.0.0.1"]"#, r#""sourceIPs":null,"impersonatedUser":{"username":"sa"},"objectRef":null,"responseStatus":{"code":null,"status":"x"}"#),
+        r#"{"kind":"Event","verb":7,"auditID":"n1","stage":true}"#.to_owned(),
+        r#"{"kind":"Event","verb":"get","verb":"list","auditID":"dup"}"#.to_owned(),
+        r#"{"apiVersion":"audit.k8s.io/v1beta1","auditID":"b1","responseStatus":{"code":201},"unknown":{"a":[1,2.5,"x"]}}"#.to_owned(),
+        format!("\t {EVENT} \r"),
+    ];
+    let text = lines.join("\n");
+    let (simd_summary, simd) = read("tricky.log", text.as_bytes());
+    let (serde_summary, serde) = read_with(
+        "tricky.log",
+        text.as_bytes(),
+        &ReadOptions { keep_bodies: true, ..ReadOptions::default() },
+    );
+    assert_eq!((simd_summary.events, simd_summary.skipped), (serde_summary.events, serde_summary.skipped));
+    assert_eq!(simd.num_rows(), lines.len(), "{:#?}", simd_summary.examples);
+    for (i, field) in canonical_schema().fields().iter().enumerate() {
+        if [col::REQUEST_OBJECT, col::RESPONSE_OBJECT].contains(&field.name().as_str()) {
+            continue;
+        }
+        assert_eq!(simd.column(i).to_data(), serde.column(i).to_data(), "column {}", field.name());
+    }
+    assert_eq!(
+        strings(&simd, col::REQUEST_URI)[1].as_deref(),
+        Some("/api/v1/pods?watch=true&limit=5 \"q\" \\ é 😀 \t")
+    );
+    assert_eq!(strings(&simd, col::VERB)[5].as_deref(), Some("7"));
+}
+
 #[test]
 fn annotations_are_sorted_and_bodies_dropped_by_default() {
     let line = EVENT.replace(

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
 use crate::InputFormat;
 use crate::batch::CanonicalBuilder;
+use crate::raw::tape::{self, TapeReader};
 use crate::raw::{Body, RawEvent, RowOrigin};
 use crate::store::writer::FileClass;
 use crate::timestamp::parse_nanos;
@@ -42,6 +43,8 @@ pub(crate) struct Collector {
     /// The first `max_examples` skips.
     pub(crate) examples: Vec<Skip>,
     pub(crate) max_examples: usize,
+    /// The SIMD reader of log-backend lines, made on first use.
+    tape: Option<Box<TapeReader>>,
 }
 
 /// A record-level problem: kind and message.
@@ -85,6 +88,7 @@ impl Collector {
             skipped_by_kind: BTreeMap::new(),
             examples: Vec::new(),
             max_examples,
+            tape: None,
         }
     }
 
@@ -143,7 +147,19 @@ impl Collector {
     }
 
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
-        // Hot path: a native Event, parsed once, borrowed.
+        // Hot path: a native Event through simd-json's tape; what it does not expect, the
+        // serde path below reads (and names the problem of).
+        if !self.keep_bodies {
+            match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default()) {
+                tape::Read::Event(result) => return result,
+                tape::Read::NotEvent => {
+                    let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
+                    return self.value_record(value);
+                }
+                tape::Read::GaveUp => {}
+            }
+        }
+        // A native Event, parsed once, borrowed.
         let fast = if self.keep_bodies {
             self.try_event::<Value>(bytes, InputFormat::K8sLog, &RowOrigin::default())
         } else {
@@ -156,6 +172,19 @@ impl Collector {
                 self.value_record(value)
             }
         }
+    }
+
+    /// Reads `bytes` through simd-json's tape and appends the event it holds.
+    fn tape_event(
+        &mut self,
+        bytes: &[u8],
+        format: InputFormat,
+        origin: &RowOrigin<'_>,
+    ) -> tape::Read<Result<(), RecordError>> {
+        let mut reader = self.tape.take().unwrap_or_default();
+        let read = reader.read(bytes, |event| self.append(event, format, origin));
+        self.tape = Some(reader);
+        read
     }
 
     /// Parses `bytes` as an Event; `None` when it parsed but is not an Event, or did not parse
@@ -203,9 +232,14 @@ impl Collector {
         origin: &RowOrigin<'_>,
     ) -> Result<(), RecordError> {
         if self.keep_bodies {
-            self.event_text_with::<Value>(text, format, origin)
-        } else {
-            self.event_text_with::<IgnoredAny>(text, format, origin)
+            return self.event_text_with::<Value>(text, format, origin);
+        }
+        match self.tape_event(text, format, origin) {
+            tape::Read::Event(result) => result,
+            // The serde path names what is wrong (or what the object is instead).
+            tape::Read::NotEvent | tape::Read::GaveUp => {
+                self.event_text_with::<IgnoredAny>(text, format, origin)
+            }
         }
     }
 

@@ -1,0 +1,371 @@
+//! The log backend's hot path: a line through simd-json's tape (a SIMD scan of its structure,
+//! which also checks its UTF-8), then walked into a [`RawEvent`] without serde.
+//!
+//! The walk accepts only the shape the apiserver writes: strings where strings belong, an
+//! `i32` code, arrays of strings, each field once. Anything else (a number where a string
+//! belongs, a duplicate field, a second value on the line, a body kept) makes it give up, and
+//! the caller reads the line with serde_json as before, which keeps or names it. So the rows
+//! and messages are those of the serde path; tests compare the two on every fixture.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+use simd_json::{Buffers, Node, StaticNode, Tape};
+
+use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, sorted_last_wins};
+
+/// serde_json's nesting limit, so that both paths refuse the same deep bodies.
+const MAX_DEPTH: usize = 128;
+
+/// Reusable buffers: the line's padded copy (simd-json unescapes strings in place, and the
+/// caller still needs the line as it was if the walk gives up), the parser's and the tape.
+pub(crate) struct TapeReader {
+    buffers: Buffers,
+    tape: Option<Tape<'static>>,
+    scratch: Vec<u8>,
+}
+
+impl Default for TapeReader {
+    fn default() -> Self {
+        TapeReader { buffers: Buffers::with_max_depth(4096, MAX_DEPTH), tape: None, scratch: Vec::new() }
+    }
+}
+
+/// What reading one line gave.
+pub(crate) enum Read<R> {
+    /// An audit event, and what `f` returned for it.
+    Event(R),
+    /// Valid JSON of the expected shape that is not an audit event (an `EventList`, say).
+    NotEvent,
+    /// Anything else: read it the serde way.
+    GaveUp,
+}
+
+impl TapeReader {
+    /// Parses `line` and hands the event to `f`.
+    pub(crate) fn read<R>(&mut self, line: &[u8], f: impl FnOnce(&RawEvent<'_, IgnoredAny>) -> R) -> Read<R> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(line);
+        self.scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
+        let mut tape = self.tape.take().unwrap_or_else(Tape::null).reset();
+        let out =
+            match simd_json::fill_tape_padded(&mut self.scratch, line.len(), &mut self.buffers, &mut tape) {
+                Err(_) => Read::GaveUp,
+                Ok(()) => match event(&tape.0) {
+                    None => Read::GaveUp,
+                    Some(e) if e.looks_like_event() => Read::Event(f(&e)),
+                    Some(_) => Read::NotEvent,
+                },
+            };
+        self.tape = Some(tape.reset());
+        out
+    }
+}
+
+/// Nodes a value takes on the tape, itself included.
+fn span(n: &Node<'_>) -> usize {
+    match n {
+        Node::Object { count, .. } | Node::Array { count, .. } => count + 1,
+        _ => 1,
+    }
+}
+
+/// Calls `f` with each (key, value) of the object at `t[0]`; `None` when it is not an object
+/// or `f` gives up.
+fn each_field<'a>(t: &[Node<'a>], mut f: impl FnMut(&'a str, &[Node<'a>]) -> Option<()>) -> Option<usize> {
+    let Node::Object { len, count } = *t.first()? else { return None };
+    let mut i = 1;
+    for _ in 0..len {
+        let Node::String(key) = *t.get(i)? else { return None };
+        let n = span(t.get(i + 1)?);
+        f(key, t.get(i + 1..i + 1 + n)?)?;
+        i += 1 + n;
+    }
+    (i == count + 1).then_some(i)
+}
+
+/// Marks field `bit` seen; `None` (give up) the second time, as serde's "duplicate field".
+fn once(seen: &mut u32, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    if *seen & mask != 0 {
+        return None;
+    }
+    *seen |= mask;
+    Some(())
+}
+
+/// A string field, once.
+fn set<'a>(seen: &mut u32, bit: u32, slot: &mut Option<Str<'a>>, v: &[Node<'a>]) -> Option<()> {
+    once(seen, bit)?;
+    *slot = string(v)?;
+    Some(())
+}
+
+/// `Option<Str>`: null or a string.
+fn string<'a>(v: &[Node<'a>]) -> Option<Option<Str<'a>>> {
+    match v.first()? {
+        Node::String(s) => Some(Some(Str(Cow::Borrowed(s)))),
+        Node::Static(StaticNode::Null) => Some(None),
+        _ => None,
+    }
+}
+
+/// `Option<Vec<Str>>`: null or an array of strings.
+fn strings<'a>(v: &[Node<'a>]) -> Option<Option<Vec<Str<'a>>>> {
+    match *v.first()? {
+        Node::Static(StaticNode::Null) => Some(None),
+        Node::Array { len, count } if count == len => {
+            let mut out = Vec::with_capacity(len);
+            for n in v.get(1..=len)? {
+                let Node::String(s) = *n else { return None };
+                out.push(Str(Cow::Borrowed(s)));
+            }
+            Some(Some(out))
+        }
+        _ => None,
+    }
+}
+
+fn user<'a>(v: &[Node<'a>]) -> Option<Option<RawUser<'a>>> {
+    if matches!(v.first()?, Node::Static(StaticNode::Null)) {
+        return Some(None);
+    }
+    let mut u = RawUser::default();
+    let mut seen = 0;
+    each_field(v, |k, v| {
+        match k {
+            "username" => set(&mut seen, 0, &mut u.username, v)?,
+            "uid" => set(&mut seen, 1, &mut u.uid, v)?,
+            "groups" => {
+                once(&mut seen, 2)?;
+                u.groups = strings(v)?;
+            }
+            "extra" => {
+                once(&mut seen, 3)?;
+                u.extra = extra(v)?;
+            }
+            _ => {}
+        }
+        Some(())
+    })?;
+    Some(Some(u))
+}
+
+/// `Option<BTreeMap<Str, Vec<Str>>>`: the last of duplicate keys wins, as in serde's map.
+#[allow(clippy::type_complexity)]
+fn extra<'a>(v: &[Node<'a>]) -> Option<Option<BTreeMap<Str<'a>, Vec<Str<'a>>>>> {
+    if matches!(v.first()?, Node::Static(StaticNode::Null)) {
+        return Some(None);
+    }
+    let mut out = BTreeMap::new();
+    each_field(v, |k, v| {
+        out.insert(Str(Cow::Borrowed(k)), strings(v)??);
+        Some(())
+    })?;
+    Some(Some(out))
+}
+
+fn object_ref<'a>(v: &[Node<'a>]) -> Option<Option<RawObjectRef<'a>>> {
+    if matches!(v.first()?, Node::Static(StaticNode::Null)) {
+        return Some(None);
+    }
+    let mut o = RawObjectRef::default();
+    let mut seen = 0;
+    each_field(v, |k, v| {
+        let (bit, slot) = match k {
+            "resource" => (0, &mut o.resource),
+            "namespace" => (1, &mut o.namespace),
+            "name" => (2, &mut o.name),
+            "uid" => (3, &mut o.uid),
+            "apiGroup" => (4, &mut o.api_group),
+            "apiVersion" => (5, &mut o.api_version),
+            "resourceVersion" => (6, &mut o.resource_version),
+            "subresource" => (7, &mut o.subresource),
+            _ => return Some(()),
+        };
+        once(&mut seen, bit)?;
+        *slot = string(v)?;
+        Some(())
+    })?;
+    Some(Some(o))
+}
+
+fn status<'a>(v: &[Node<'a>]) -> Option<Option<RawStatus<'a>>> {
+    if matches!(v.first()?, Node::Static(StaticNode::Null)) {
+        return Some(None);
+    }
+    let mut s = RawStatus::default();
+    let mut seen = 0;
+    each_field(v, |k, v| {
+        let (bit, slot) = match k {
+            "code" => {
+                once(&mut seen, 0)?;
+                s.code = match *v.first()? {
+                    Node::Static(StaticNode::Null) => None,
+                    Node::Static(StaticNode::I64(c)) => Some(i32::try_from(c).ok()?),
+                    Node::Static(StaticNode::U64(c)) => Some(i32::try_from(c).ok()?),
+                    _ => return None,
+                };
+                return Some(());
+            }
+            "status" => (1, &mut s.status),
+            "reason" => (2, &mut s.reason),
+            "message" => (3, &mut s.message),
+            _ => return Some(()),
+        };
+        once(&mut seen, bit)?;
+        *slot = string(v)?;
+        Some(())
+    })?;
+    Some(Some(s))
+}
+
+#[allow(clippy::type_complexity)]
+fn annotations<'a>(v: &[Node<'a>]) -> Option<Option<Vec<(Str<'a>, Str<'a>)>>> {
+    if matches!(v.first()?, Node::Static(StaticNode::Null)) {
+        return Some(None);
+    }
+    let mut out = Vec::new();
+    each_field(v, |k, v| {
+        out.push((Str(Cow::Borrowed(k)), string(v)??));
+        Some(())
+    })?;
+    Some(Some(sorted_last_wins(out)))
+}
+
+/// A body: present (and skipped) unless null.
+fn body(v: &[Node<'_>]) -> Option<Option<IgnoredAny>> {
+    Some((!matches!(v.first()?, Node::Static(StaticNode::Null))).then_some(IgnoredAny))
+}
+
+/// The event on the tape, or `None` for any shape the serde path should judge.
+fn event<'a>(t: &[Node<'a>]) -> Option<RawEvent<'a, IgnoredAny>> {
+    let mut e = RawEvent {
+        kind: None,
+        api_version: None,
+        level: None,
+        audit_id: None,
+        stage: None,
+        request_uri: None,
+        verb: None,
+        user: None,
+        impersonated_user: None,
+        source_ips: None,
+        user_agent: None,
+        object_ref: None,
+        response_status: None,
+        request_object: None,
+        response_object: None,
+        request_received_timestamp: None,
+        stage_timestamp: None,
+        annotations: None,
+    };
+    let mut seen = 0;
+    let used = each_field(t, |k, v| {
+        match k {
+            "kind" => set(&mut seen, 0, &mut e.kind, v)?,
+            "apiVersion" => set(&mut seen, 1, &mut e.api_version, v)?,
+            "level" => set(&mut seen, 2, &mut e.level, v)?,
+            "auditID" => set(&mut seen, 3, &mut e.audit_id, v)?,
+            "stage" => set(&mut seen, 4, &mut e.stage, v)?,
+            "requestURI" => set(&mut seen, 5, &mut e.request_uri, v)?,
+            "verb" => set(&mut seen, 6, &mut e.verb, v)?,
+            "userAgent" => set(&mut seen, 7, &mut e.user_agent, v)?,
+            "requestReceivedTimestamp" => set(&mut seen, 8, &mut e.request_received_timestamp, v)?,
+            "stageTimestamp" => set(&mut seen, 9, &mut e.stage_timestamp, v)?,
+            "user" => {
+                once(&mut seen, 10)?;
+                e.user = user(v)?;
+            }
+            "impersonatedUser" => {
+                once(&mut seen, 11)?;
+                e.impersonated_user = user(v)?;
+            }
+            "sourceIPs" => {
+                once(&mut seen, 12)?;
+                e.source_ips = strings(v)?;
+            }
+            "objectRef" => {
+                once(&mut seen, 13)?;
+                e.object_ref = object_ref(v)?;
+            }
+            "responseStatus" => {
+                once(&mut seen, 14)?;
+                e.response_status = status(v)?;
+            }
+            "requestObject" => {
+                once(&mut seen, 15)?;
+                e.request_object = body(v)?;
+            }
+            "responseObject" => {
+                once(&mut seen, 16)?;
+                e.response_object = body(v)?;
+            }
+            "annotations" => {
+                once(&mut seen, 17)?;
+                e.annotations = annotations(v)?;
+            }
+            _ => {}
+        }
+        Some(())
+    })?;
+    // One value on the line, nothing after it.
+    (used == t.len()).then_some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows_of(line: &str) -> Option<String> {
+        let mut r = TapeReader::default();
+        match r.read(line.as_bytes(), |e| format!("{e:?}")) {
+            Read::Event(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn serde_of(line: &str) -> Option<String> {
+        let e: RawEvent<'_, IgnoredAny> = serde_json::from_str(line).ok()?;
+        e.looks_like_event().then(|| format!("{e:?}"))
+    }
+
+    #[test]
+    fn the_tape_walk_reads_an_event_as_serde_does() {
+        let lines = [
+            r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=500\u0026x=1","verb":"list","user":{"username":"u","uid":"9","groups":["g1","g2"],"extra":{"b":["2"],"a":["1","x"],"b":["3"]}},"impersonatedUser":null,"sourceIPs":["10.0.0.1"],"userAgent":"kubectl/v1.29 \"q\"","objectRef":{"resource":"pods","namespace":"n","name":"p","uid":"u1","apiGroup":"","apiVersion":"v1","resourceVersion":"5","subresource":"log"},"responseStatus":{"metadata":{},"code":409,"status":"Failure","reason":"Conflict","message":"m \\ é","details":{"x":[1,2]}},"requestObject":{"a":[{"b":null}]},"responseObject":null,"requestReceivedTimestamp":"2024-01-01T00:00:00.1234567Z","stageTimestamp":"2024-01-01T00:00:01Z","annotations":{"z":"1","a":"2","z":"3"},"unknown":[1,{"x":true}]}"#,
+            r#"{"verb":"get"}"#,
+            r#"  {"auditID":"b","annotations":null,"user":{},"sourceIPs":[]}  "#,
+            r#"{"kind":"Event","responseStatus":{"code":null}}"#,
+        ];
+        for line in lines {
+            let tape = rows_of(line);
+            assert!(tape.is_some(), "{line}");
+            assert_eq!(tape, serde_of(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_tape_walk_gives_up_where_serde_would_judge() {
+        for line in [
+            r#"{"verb":"get","verb":"list"}"#,
+            r#"{"verb":7}"#,
+            r#"{"verb":"get","user":{"groups":["a",null]}}"#,
+            r#"{"verb":"get","responseStatus":{"code":3000000000}}"#,
+            r#"{"verb":"get","responseStatus":{"code":200.5}}"#,
+            r#"{"verb":"get","annotations":{"a":1}}"#,
+            r#"{"verb":"get","user":"me"}"#,
+            r#"{"verb":"get"} {"verb":"list"}"#,
+            r#"{"verb":"get""#,
+            r#"[{"verb":"get"}]"#,
+            "{\"verb\":\"g\u{0}\"}",
+        ] {
+            let mut r = TapeReader::default();
+            assert!(matches!(r.read(line.as_bytes(), |_| ()), Read::GaveUp), "{line}");
+        }
+        let mut r = TapeReader::default();
+        assert!(matches!(r.read(br#"{"kind":"EventList","items":[]}"#, |_| ()), Read::NotEvent));
+        assert!(matches!(r.read(b"{\"verb\":\"\xff\"}", |_| ()), Read::GaveUp));
+    }
+}
