@@ -8,7 +8,7 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::compute::concat_batches;
 use audit::batch::{Origin, events_to_batch};
 use audit::read::{
-    Compression, Container, FileSummary, ReadError, ReadOptions, SinkError, SkipKind, read_bytes,
+    Compression, Container, FileSummary, ReadError, ReadOptions, SinkError, SkipKind, read_bytes, read_reader,
 };
 use audit::{Event, InputFormat, canonical_schema, col};
 
@@ -412,4 +412,126 @@ fn eventlist_items_take_the_lists_api_version() {
     let own = line.replacen(r#"{"level""#, r#"{"apiVersion":"audit.k8s.io/v1","level""#, 1);
     let (_, b) = read("own.jsonl", own.as_bytes());
     assert_eq!(strings(&b, col::EVENT_API_VERSION)[0].as_deref(), Some("audit.k8s.io/v1"));
+}
+
+/// Hands out one byte per read, so every byte of the input is a read boundary.
+struct ByteByByte<'a>(&'a [u8]);
+
+impl std::io::Read for ByteByByte<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.is_empty()) {
+            (Some((b, rest)), false) => {
+                buf[0] = *b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+fn read_slowly(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, RecordBatch) {
+    let mut batches = Vec::new();
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        batches.push(b);
+        Ok(())
+    };
+    let f = read_reader(name, Box::new(ByteByByte(bytes)), opts, &mut sink).expect("read");
+    (f, concat_batches(&canonical_schema(), &batches).expect("concat"))
+}
+
+/// Events whose strings hold what the element scan must not mistake for structure.
+fn tricky_events() -> Vec<String> {
+    (0..40)
+        .map(|i| {
+            EVENT
+                .replace("\"a1\"", &format!("\"id{i}\""))
+                .replace("kubectl/v1.29", &format!(r#"k],{{[\"x\\\" {i} \u005d\\"#))
+        })
+        .collect()
+}
+
+#[test]
+fn a_json_array_is_cut_into_elements_and_read_as_its_lines_would_be() {
+    let events = tricky_events();
+    let lines = events.join("\n");
+    let array = format!("\u{feff}  [\n{}\n]\n", events.join(" ,\n  "));
+    let (lf, lb) = read("events.log", lines.as_bytes());
+    assert_eq!((lf.events, lf.skipped), (40, 0), "{:#?}", lf.examples);
+    for opts in [
+        ReadOptions::default(),
+        ReadOptions { chunk_bytes: 64, ..ReadOptions::default() },
+        ReadOptions { keep_bodies: true, chunk_bytes: 700, ..ReadOptions::default() },
+    ] {
+        for (f, b) in [
+            read_with("events.json", array.as_bytes(), &opts),
+            read_slowly("events.json", array.as_bytes(), &opts),
+        ] {
+            assert_eq!(f.container, Some(Container::JsonArray));
+            assert_eq!((f.events, f.skipped), (40, 0), "{:#?}", f.examples);
+            for (i, field) in canonical_schema().fields().iter().enumerate() {
+                assert_eq!(b.column(i).to_data(), lb.column(i).to_data(), "column {}", field.name());
+            }
+        }
+    }
+    assert_eq!(strings(&lb, col::USER_AGENT)[3].as_deref(), Some(r#"k],{["x\" 3 ]\"#));
+}
+
+#[test]
+fn a_broken_array_element_is_reported_by_its_number_and_the_others_kept() {
+    let events = tricky_events();
+    let broken = [
+        events[0].clone(),
+        r#"{"kind":"Event","auditID":"x","responseStatus":{"code":"two hundred"}}"#.to_owned(),
+        "{\"kind\":\"Event\", oops}".to_owned(),
+        String::new(),
+        events[1].clone(),
+        format!("{{\"kind\":\"Event\",\"auditID\":\"{}\"}}", "y".repeat(5000)),
+        events[2].clone(),
+    ];
+    let array = format!("[{}]", broken.join(","));
+    let opts =
+        ReadOptions { chunk_bytes: 512, max_line_bytes: 4096, max_examples: 10, ..ReadOptions::default() };
+    for (f, b) in
+        [read_with("a.json", array.as_bytes(), &opts), read_slowly("a.json", array.as_bytes(), &opts)]
+    {
+        assert_eq!(b.num_rows(), 3);
+        assert_eq!(
+            strings(&b, col::AUDIT_ID),
+            [Some("id0".to_owned()), Some("id1".to_owned()), Some("id2".to_owned())]
+        );
+        let got: Vec<(String, SkipKind)> =
+            f.examples.iter().map(|e| (e.location.to_string(), e.kind)).collect();
+        let want = [
+            ("record 2", SkipKind::InvalidField),
+            ("record 3", SkipKind::Malformed),
+            ("record 4", SkipKind::Malformed),
+            ("record 6", SkipKind::TooLong),
+        ];
+        let want: Vec<(String, SkipKind)> = want.iter().map(|(l, k)| (l.to_string(), *k)).collect();
+        assert_eq!(got, want, "{:#?}", f.examples);
+    }
+}
+
+#[test]
+fn a_cut_json_array_keeps_the_elements_before_the_cut_and_what_follows_an_array_is_read() {
+    let events = tricky_events();
+    let cut = format!("[{},{}", events[0], &events[1][..150]);
+    for (f, b) in
+        [read("cut.json", cut.as_bytes()), read_slowly("cut.json", cut.as_bytes(), &ReadOptions::default())]
+    {
+        assert_eq!((b.num_rows(), f.skipped), (1, 1));
+        assert_eq!(f.examples[0].location.to_string(), "record 2");
+        assert!(f.examples[0].message.starts_with("truncated JSON"), "{}", f.examples[0].message);
+    }
+    let two = format!("[{}]\n[{},{}]\n{}", events[0], events[1], events[2], events[3]);
+    let (f, b) = read("two.json", two.as_bytes());
+    assert_eq!((f.events, f.skipped), (4, 0), "{:#?}", f.examples);
+    assert_eq!(strings(&b, col::AUDIT_ID)[3].as_deref(), Some("id3"));
+    for empty in ["[]", " [ ] ", "[\n]\n"] {
+        let (f, b) = read("empty.json", empty.as_bytes());
+        assert_eq!((f.events, f.skipped, b.num_rows()), (0, 0, 0), "{empty:?}");
+    }
+    let (f, _) = read("trailing.json", format!("[{},]", events[0]).as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 0));
 }

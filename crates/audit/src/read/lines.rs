@@ -11,13 +11,22 @@ use super::records::Collector;
 use super::summary::{FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions, flush};
 
-/// A run of whole lines.
-struct Chunk {
-    data: Vec<u8>,
-    /// Line number of the first line in `data`.
-    first_line: u64,
-    /// A line dropped for being longer than the limit (its number), reported with this chunk.
-    too_long: Option<u64>,
+/// A run of whole records: lines, or elements of a top-level array.
+pub(super) struct Chunk {
+    pub(super) data: Vec<u8>,
+    /// Line number of the first line in `data` (lines only).
+    pub(super) first_line: u64,
+    /// A record dropped for being longer than the limit (where it was), reported with this chunk.
+    pub(super) too_long: Option<Location>,
+    /// For an array's elements: each one's number and its bytes in `data`; `None` for lines.
+    pub(super) items: Option<Vec<(u64, std::ops::Range<usize>)>>,
+}
+
+/// Where chunks come from: a cut of lines or of array elements.
+pub(super) trait ChunkSource {
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>>;
+    /// Where reading stands, for a read error.
+    fn location(&self) -> Location;
 }
 
 /// Cuts a stream into newline-aligned chunks.
@@ -30,7 +39,7 @@ struct Chunker<R> {
     max_line: usize,
 }
 
-fn read_some(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
+pub(super) fn read_some(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
     let start = buf.len();
     buf.resize(start + want, 0);
     loop {
@@ -48,14 +57,24 @@ fn read_some(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<us
     }
 }
 
+impl<R: Read + Send> ChunkSource for Chunker<R> {
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        self.next_lines()
+    }
+
+    fn location(&self) -> Location {
+        Location::Line(self.next_line)
+    }
+}
+
 impl<R: Read> Chunker<R> {
     fn chunk(&mut self, data: Vec<u8>) -> Chunk {
         let first_line = self.next_line;
         self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
-        Chunk { data, first_line, too_long: None }
+        Chunk { data, first_line, too_long: None, items: None }
     }
 
-    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+    fn next_lines(&mut self) -> io::Result<Option<Chunk>> {
         let mut target = self.chunk_bytes.max(1);
         loop {
             while !self.eof && self.carry.len() < target {
@@ -84,7 +103,8 @@ impl<R: Read> Chunker<R> {
                     return Ok(Some(Chunk {
                         data: Vec::new(),
                         first_line: self.next_line,
-                        too_long: Some(line),
+                        too_long: Some(Location::Line(line)),
+                        items: None,
                     }));
                 }
                 None => target = (self.carry.len() * 2).min(self.max_line.max(1)),
@@ -127,21 +147,32 @@ fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 fn parse_chunk(chunk: &Chunk, opts: &ReadOptions) -> Collector {
     let mut c = Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class);
-    if let Some(line) = chunk.too_long {
-        c.skip(
-            Location::Line(line),
-            SkipKind::TooLong,
-            format!("line longer than {} bytes, skipped", opts.max_line_bytes),
-        );
+    let too_long = |what: &str| format!("{what} longer than {} bytes, skipped", opts.max_line_bytes);
+    if let Some(at) = chunk.too_long {
+        let what = if matches!(at, Location::Item(_)) { "array element" } else { "line" };
+        c.skip(at, SkipKind::TooLong, too_long(what));
+    }
+    if let Some(items) = &chunk.items {
+        for (item, range) in items {
+            let bytes = &chunk.data[range.clone()];
+            if bytes.len() > opts.max_line_bytes {
+                c.skip(Location::Item(*item), SkipKind::TooLong, too_long("array element"));
+            } else if is_blank(bytes) {
+                c.skip(
+                    Location::Item(*item),
+                    SkipKind::Malformed,
+                    "invalid JSON: an empty array element".to_owned(),
+                );
+            } else {
+                c.json_record(bytes, Location::Item(*item));
+            }
+        }
+        return c;
     }
     for (line_no, line) in (chunk.first_line..).zip(lines_of(&chunk.data)) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > opts.max_line_bytes {
-            c.skip(
-                Location::Line(line_no),
-                SkipKind::TooLong,
-                format!("line longer than {} bytes, skipped", opts.max_line_bytes),
-            );
+            c.skip(Location::Line(line_no), SkipKind::TooLong, too_long("line"));
         } else if !is_blank(line) {
             c.json_record(line, Location::Line(line_no));
         }
@@ -163,6 +194,16 @@ pub(super) fn read_lines(
         chunk_bytes: opts.chunk_bytes,
         max_line: opts.max_line_bytes,
     };
+    read_chunks(&mut chunker, opts, sink, file)
+}
+
+/// Reads every chunk of `source`, parsing them in parallel and handing them on in order.
+pub(super) fn read_chunks(
+    source: &mut dyn ChunkSource,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    file: &mut FileSummary,
+) -> Result<(), ReadError> {
     // Chunks are parsed on the rayon pool as soon as they are read, each on its own, and
     // handed on in input order; this thread only reads, reorders and flushes. Enough chunks
     // in flight to keep every thread busy while one is slow, few enough to bound memory.
@@ -171,11 +212,11 @@ pub(super) fn read_lines(
     let (done_tx, done_rx) = mpsc::channel::<(u64, Collector)>();
     let mut pending: BTreeMap<u64, Collector> = BTreeMap::new();
     let (mut sent, mut flushed) = (0u64, 0u64);
-    let mut read_error: Option<(u64, io::Error)> = None;
+    let mut read_error: Option<(Location, io::Error)> = None;
     let mut eof = false;
     loop {
         while !eof && read_error.is_none() && sent - flushed < max_in_flight {
-            match chunker.next_chunk() {
+            match source.next_chunk() {
                 Ok(Some(chunk)) => {
                     let (tx, opts, seq) = (done_tx.clone(), Arc::clone(&shared), sent);
                     rayon::spawn(move || {
@@ -187,7 +228,7 @@ pub(super) fn read_lines(
                     sent += 1;
                 }
                 Ok(None) => eof = true,
-                Err(e) => read_error = Some((chunker.next_line, e)),
+                Err(e) => read_error = Some((source.location(), e)),
             }
         }
         if flushed == sent {
@@ -207,8 +248,8 @@ pub(super) fn read_lines(
             flush(&mut c, file, opts, sink)?;
         }
     }
-    if let Some((line, e)) = read_error {
-        read_failed(file, opts, Location::Line(line), &e);
+    if let Some((at, e)) = read_error {
+        read_failed(file, opts, at, &e);
         if opts.strict
             && let Some(first) = file.examples.first()
         {

@@ -33,6 +33,7 @@
 //! # Ok::<(), audit::read::ReadError>(())
 //! ```
 
+mod array;
 mod document;
 mod input;
 mod lines;
