@@ -535,3 +535,44 @@ fn a_cut_json_array_keeps_the_elements_before_the_cut_and_what_follows_an_array_
     let (f, _) = read("trailing.json", format!("[{},]", events[0]).as_bytes());
     assert_eq!((f.events, f.skipped), (1, 0));
 }
+
+/// The webhook backend's `EventList` lines take the SIMD tape unless an item is of another
+/// shape; either way the rows, counts and messages are those of the serde path.
+#[test]
+fn eventlist_lines_read_through_the_simd_tape_as_through_serde() {
+    let no_version = EVENT.replace(r#""apiVersion":"audit.k8s.io/v1","#, "");
+    let bad_time = EVENT.replace("2024-01-01T10:00:01.5Z", "yesterday");
+    let lines = [
+        format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1beta1","metadata":{{}},"items":[{EVENT},{no_version}]}}"#
+        ),
+        format!(r#"{{"kind":"EventList","items":[{no_version},{bad_time},{EVENT}]}}"#),
+        format!(r#"{{"items":[{no_version}],"apiVersion":""}}"#),
+        format!(
+            r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{EVENT},{{"kind":"Pod"}}]}}"#
+        ),
+        r#"{"kind":"EventList","items":null}"#.to_owned(),
+        r#"{"kind":"EventList","items":"none"}"#.to_owned(),
+    ];
+    let text = lines.join("\n");
+    let opts = ReadOptions { max_examples: 10, ..ReadOptions::default() };
+    let (simd_summary, simd) = read_with("lists.log", text.as_bytes(), &opts);
+    let (serde_summary, serde) =
+        read_with("lists.log", text.as_bytes(), &ReadOptions { keep_bodies: true, ..opts.clone() });
+    assert_eq!(simd.num_rows(), 6, "{:#?}", simd_summary.examples);
+    assert_eq!((simd_summary.events, simd_summary.skipped), (serde_summary.events, serde_summary.skipped));
+    let messages = |f: &FileSummary| {
+        f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect::<Vec<_>>()
+    };
+    assert_eq!(messages(&simd_summary), messages(&serde_summary));
+    assert!(
+        messages(&simd_summary)[0].starts_with("line 2 item 2: field `stageTimestamp`"),
+        "{:?}",
+        messages(&simd_summary)
+    );
+    for (i, field) in canonical_schema().fields().iter().enumerate() {
+        assert_eq!(simd.column(i).to_data(), serde.column(i).to_data(), "column {}", field.name());
+    }
+    assert_eq!(strings(&simd, col::EVENT_API_VERSION)[1].as_deref(), Some("audit.k8s.io/v1beta1"));
+    assert_eq!(strings(&simd, col::SOURCE_FORMAT)[0].as_deref(), Some(InputFormat::EventList.name()));
+}

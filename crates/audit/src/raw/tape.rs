@@ -36,6 +36,8 @@ impl Default for TapeReader {
 pub(crate) enum Read<R> {
     /// An audit event, and what `f` returned for it.
     Event(R),
+    /// An `EventList` (the webhook backend's batch): what `f` returned for each item, in order.
+    List(Vec<R>),
     /// Valid JSON of the expected shape that is not an audit event (an `EventList`, say).
     NotEvent,
     /// Anything else: read it the serde way.
@@ -43,21 +45,31 @@ pub(crate) enum Read<R> {
 }
 
 impl TapeReader {
-    /// Parses `line` and hands the event to `f`.
-    pub(crate) fn read<R>(&mut self, line: &[u8], f: impl FnOnce(&RawEvent<'_, IgnoredAny>) -> R) -> Read<R> {
+    /// Parses `line` and hands each event to `f`, with, for an item of an `EventList` (read
+    /// only with `lists`), `Some` of the list's `apiVersion`.
+    pub(crate) fn read<R>(
+        &mut self,
+        line: &[u8],
+        lists: bool,
+        mut f: impl FnMut(&RawEvent<'_, IgnoredAny>, Option<Option<&str>>) -> R,
+    ) -> Read<R> {
         self.scratch.clear();
         self.scratch.extend_from_slice(line);
         self.scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
         let mut tape = self.tape.take().unwrap_or_else(Tape::null).reset();
-        let out =
-            match simd_json::fill_tape_padded(&mut self.scratch, line.len(), &mut self.buffers, &mut tape) {
-                Err(_) => Read::GaveUp,
-                Ok(()) => match event(&tape.0) {
-                    None => Read::GaveUp,
-                    Some(e) if e.looks_like_event() => Read::Event(f(&e)),
-                    Some(_) => Read::NotEvent,
-                },
-            };
+        let parsed = simd_json::fill_tape_padded(&mut self.scratch, line.len(), &mut self.buffers, &mut tape);
+        let out = match parsed.ok().and(if lists { list(&tape.0) } else { Some(List::No) }) {
+            None => Read::GaveUp,
+            Some(List::Items(items)) => Read::List(items.iter().map(|e| f(e, Some(None))).collect()),
+            Some(List::ItemsOf(version, items)) => {
+                Read::List(items.iter().map(|e| f(e, Some(Some(version)))).collect())
+            }
+            Some(List::No) => match event(&tape.0) {
+                None => Read::GaveUp,
+                Some(e) if e.looks_like_event() => Read::Event(f(&e, None)),
+                Some(_) => Read::NotEvent,
+            },
+        };
         self.tape = Some(tape.reset());
         out
     }
@@ -73,7 +85,10 @@ fn span(n: &Node<'_>) -> usize {
 
 /// Calls `f` with each (key, value) of the object at `t[0]`; `None` when it is not an object
 /// or `f` gives up.
-fn each_field<'a>(t: &[Node<'a>], mut f: impl FnMut(&'a str, &[Node<'a>]) -> Option<()>) -> Option<usize> {
+fn each_field<'t, 'a>(
+    t: &'t [Node<'a>],
+    mut f: impl FnMut(&'a str, &'t [Node<'a>]) -> Option<()>,
+) -> Option<usize> {
     let Node::Object { len, count } = *t.first()? else { return None };
     let mut i = 1;
     for _ in 0..len {
@@ -239,6 +254,68 @@ fn body(v: &[Node<'_>]) -> Option<Option<IgnoredAny>> {
     Some((!matches!(v.first()?, Node::Static(StaticNode::Null))).then_some(IgnoredAny))
 }
 
+/// Whether the object on the tape is an `EventList`, with its items.
+enum List<'a> {
+    No,
+    /// Items, the list without an `apiVersion`.
+    Items(Vec<RawEvent<'a, IgnoredAny>>),
+    /// Items, and the list's `apiVersion` (for items that carry none).
+    ItemsOf(&'a str, Vec<RawEvent<'a, IgnoredAny>>),
+}
+
+/// An `EventList` is an object of kind `EventList`, or without a kind and with an `items`
+/// array (as the serde path decides). `None` when it is one whose items are not all events
+/// of the expected shape: the serde path then reads (and names) each item.
+fn list<'a>(t: &[Node<'a>]) -> Option<List<'a>> {
+    let (mut kind, mut version, mut items) = (None, None, None);
+    let mut seen = 0;
+    each_field(t, |k, v| {
+        let bit = match k {
+            "kind" => 0,
+            "apiVersion" => 1,
+            "items" => 2,
+            _ => return Some(()),
+        };
+        once(&mut seen, bit)?;
+        match bit {
+            0 => kind = Some(*v.first()?),
+            1 => version = Some(*v.first()?),
+            _ => items = Some(v),
+        }
+        Some(())
+    })?;
+    let is_list = match (kind, items.and_then(<[_]>::first)) {
+        (Some(Node::String("EventList")), _) => true,
+        (None, Some(Node::Array { .. })) => true,
+        _ => false,
+    };
+    if !is_list {
+        return Some(List::No);
+    }
+    let mut events = Vec::new();
+    match items.and_then(<[_]>::first) {
+        None | Some(Node::Static(StaticNode::Null)) => {}
+        Some(&Node::Array { len, .. }) => {
+            let items = items?;
+            let mut i = 1;
+            for _ in 0..len {
+                let n = span(items.get(i)?);
+                let e = event(items.get(i..i + n)?)?;
+                if !e.looks_like_event() {
+                    return None;
+                }
+                events.push(e);
+                i += n;
+            }
+        }
+        Some(_) => return None,
+    }
+    Some(match version {
+        Some(Node::String(v)) if !v.is_empty() => List::ItemsOf(v, events),
+        _ => List::Items(events),
+    })
+}
+
 /// The event on the tape, or `None` for any shape the serde path should judge.
 fn event<'a>(t: &[Node<'a>]) -> Option<RawEvent<'a, IgnoredAny>> {
     let mut e = RawEvent {
@@ -320,7 +397,7 @@ mod tests {
 
     fn rows_of(line: &str) -> Option<String> {
         let mut r = TapeReader::default();
-        match r.read(line.as_bytes(), |e| format!("{e:?}")) {
+        match r.read(line.as_bytes(), true, |e, _| format!("{e:?}")) {
             Read::Event(s) => Some(s),
             _ => None,
         }
@@ -362,10 +439,10 @@ mod tests {
             "{\"verb\":\"g\u{0}\"}",
         ] {
             let mut r = TapeReader::default();
-            assert!(matches!(r.read(line.as_bytes(), |_| ()), Read::GaveUp), "{line}");
+            assert!(matches!(r.read(line.as_bytes(), true, |_, _| ()), Read::GaveUp), "{line}");
         }
         let mut r = TapeReader::default();
-        assert!(matches!(r.read(br#"{"kind":"EventList","items":[]}"#, |_| ()), Read::NotEvent));
-        assert!(matches!(r.read(b"{\"verb\":\"\xff\"}", |_| ()), Read::GaveUp));
+        assert!(matches!(r.read(br#"{"kind":"Pod","items":[]}"#, true, |_, _| ()), Read::NotEvent));
+        assert!(matches!(r.read(b"{\"verb\":\"\xff\"}", true, |_, _| ()), Read::GaveUp));
     }
 }

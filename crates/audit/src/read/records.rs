@@ -150,8 +150,15 @@ impl Collector {
         // Hot path: a native Event through simd-json's tape; what it does not expect, the
         // serde path below reads (and names the problem of).
         if !self.keep_bodies {
-            match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default()) {
+            match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default(), true) {
                 tape::Read::Event(result) => return result,
+                // As `many` reports it: every good item kept, the line skipped for the first bad.
+                tape::Read::List(results) => {
+                    let first = results.into_iter().enumerate().find_map(|(i, r)| {
+                        r.err().map(|(kind, message)| (kind, format!("item {}: {message}", i + 1)))
+                    });
+                    return first.map_or(Ok(()), Err);
+                }
                 tape::Read::NotEvent => {
                     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
                     return self.value_record(value);
@@ -175,14 +182,23 @@ impl Collector {
     }
 
     /// Reads `bytes` through simd-json's tape and appends the event it holds.
+    /// With `lists`, an `EventList` on the line is read too (its items as the webhook
+    /// backend's).
     fn tape_event(
         &mut self,
         bytes: &[u8],
         format: InputFormat,
         origin: &RowOrigin<'_>,
+        lists: bool,
     ) -> tape::Read<Result<(), RecordError>> {
         let mut reader = self.tape.take().unwrap_or_default();
-        let read = reader.read(bytes, |event| self.append(event, format, origin));
+        let read = reader.read(bytes, lists, |event, list| match list {
+            None => self.append(event, format, origin),
+            Some(list_api_version) => {
+                let origin = RowOrigin { list_api_version, ..*origin };
+                self.append(event, InputFormat::EventList, &origin)
+            }
+        });
         self.tape = Some(reader);
         read
     }
@@ -234,10 +250,11 @@ impl Collector {
         if self.keep_bodies {
             return self.event_text_with::<Value>(text, format, origin);
         }
-        match self.tape_event(text, format, origin) {
+        match self.tape_event(text, format, origin, false) {
             tape::Read::Event(result) => result,
-            // The serde path names what is wrong (or what the object is instead).
-            tape::Read::NotEvent | tape::Read::GaveUp => {
+            // The serde path names what is wrong (or what the object is instead); without
+            // `lists` no list is read.
+            tape::Read::List(_) | tape::Read::NotEvent | tape::Read::GaveUp => {
                 self.event_text_with::<IgnoredAny>(text, format, origin)
             }
         }
