@@ -284,11 +284,10 @@ fn list<'a>(t: &[Node<'a>]) -> Option<List<'a>> {
         }
         Some(())
     })?;
-    let is_list = match (kind, items.and_then(<[_]>::first)) {
-        (Some(Node::String("EventList")), _) => true,
-        (None, Some(Node::Array { .. })) => true,
-        _ => false,
-    };
+    let is_list = matches!(
+        (kind, items.and_then(<[_]>::first)),
+        (Some(Node::String("EventList")), _) | (None, Some(Node::Array { .. }))
+    );
     if !is_list {
         return Some(List::No);
     }
