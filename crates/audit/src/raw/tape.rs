@@ -1,5 +1,6 @@
-//! The log backend's hot path: a line through simd-json's tape (a SIMD scan of its structure,
-//! which also checks its UTF-8), then walked into a [`RawEvent`] without serde.
+//! The hot path of JSON records: a line (an array element, the event inside an Azure row)
+//! through simd-json's tape (a SIMD scan of its structure, which also checks its UTF-8), then
+//! walked into [`RawEvent`]s without serde: one event, or the items of an `EventList`.
 //!
 //! The walk accepts only the shape the apiserver writes: strings where strings belong, an
 //! `i32` code, arrays of strings, each field once. Anything else (a number where a string
@@ -38,7 +39,7 @@ pub(crate) enum Read<R> {
     Event(R),
     /// An `EventList` (the webhook backend's batch): what `f` returned for each item, in order.
     List(Vec<R>),
-    /// Valid JSON of the expected shape that is not an audit event (an `EventList`, say).
+    /// Valid JSON that is not an audit event (an Azure row, say).
     NotEvent,
     /// Anything else: read it the serde way.
     GaveUp,

@@ -1,5 +1,6 @@
-//! JSON lines, in parallel: newline-aligned chunks parsed on the rayon pool while the next
-//! chunks are read, results handed on in input order.
+//! JSON lines (and, cut by `array`, a JSON array's elements), in parallel: chunks of whole
+//! records parsed on the rayon pool while the next chunks are read, results handed on in
+//! input order.
 
 use std::io::{self, Read};
 
@@ -57,7 +58,7 @@ pub(super) fn read_some(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io
     }
 }
 
-impl<R: Read + Send> ChunkSource for Chunker<R> {
+impl<R: Read> ChunkSource for Chunker<R> {
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         self.next_lines()
     }

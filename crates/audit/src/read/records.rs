@@ -43,7 +43,7 @@ pub(crate) struct Collector {
     /// The first `max_examples` skips.
     pub(crate) examples: Vec<Skip>,
     pub(crate) max_examples: usize,
-    /// The SIMD reader of log-backend lines, made on first use.
+    /// The SIMD reader of JSON records, made on first use.
     tape: Option<Box<TapeReader>>,
 }
 
