@@ -576,3 +576,48 @@ fn eventlist_lines_read_through_the_simd_tape_as_through_serde() {
     assert_eq!(strings(&simd, col::EVENT_API_VERSION)[1].as_deref(), Some("audit.k8s.io/v1beta1"));
     assert_eq!(strings(&simd, col::SOURCE_FORMAT)[0].as_deref(), Some(InputFormat::EventList.name()));
 }
+
+/// `AzureDiagnostics` lines take the SIMD tape for the row and for the event in `log_s`;
+/// rows, counts and messages are those of the serde path, key spellings and bad values included.
+#[test]
+fn azure_diagnostics_lines_read_through_the_simd_tape_as_through_serde() {
+    let log = serde_json::to_string(EVENT).expect("log_s");
+    let other = EVENT.replace("\"a1\"", "\"a2\"");
+    let log2 = serde_json::to_string(&other).expect("log_s");
+    let lines = [
+        format!(
+            r#"{{"TimeGenerated":"2024-01-01T10:00:02Z","Category":"kube-audit","ResourceId":"/SUBSCRIPTIONS/S/C","pod_s":"kube-apiserver-1","log_s":{log}}}"#
+        ),
+        format!(r#"{{"category":"kube-audit-admin","_ResourceId":"/s/c2","PodName":"p2","log_s":{log2}}}"#),
+        format!(r#"{{"Category":"guard","log_s":{log}}}"#),
+        format!(r#"{{"Category":"kube-audit","TimeGenerated":"yesterday","log_s":{log}}}"#),
+        format!(
+            r#"{{"Category":"kube-audit","ResourceId":"","_ResourceId":"/s/c3","pod_s":7,"Pod_s":"p3","log_s":{log2}}}"#
+        ),
+        format!(r#"{{"Category":5,"category":"kube-audit","log_s":{log}}}"#),
+        format!(r#"{{"category":"kube-audit","CATEGORY":"guard","log_s":{log}}}"#),
+        format!(r#"{{"Category":"kube-audit","log_s":{EVENT}}}"#),
+        r#"{"Category":"kube-audit","log_s":"{\"kind\":\"EventList\",\"items\":[]}"}"#.to_owned(),
+        r#"{"Category":"kube-audit","log_s":"{\"kind\":\"Event\",truncated"}"#.to_owned(),
+        format!(r#"{{"Category":"kube-audit","log_s":{log},"log_s":{log2}}}"#),
+        format!(r#"{{"category":"kube-audit","properties":{{"log":{log}}}}}"#),
+    ];
+    let text = lines.join("\n");
+    let opts = ReadOptions { max_examples: 20, ..ReadOptions::default() };
+    let (simd_summary, simd) = read_with("azure.log", text.as_bytes(), &opts);
+    let (serde_summary, serde) =
+        read_with("azure.log", text.as_bytes(), &ReadOptions { keep_bodies: true, ..opts.clone() });
+    let messages = |f: &FileSummary| {
+        f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect::<Vec<_>>()
+    };
+    assert_eq!(messages(&simd_summary), messages(&serde_summary));
+    assert_eq!(simd_summary.skipped, 5, "{:#?}", messages(&simd_summary));
+    assert_eq!(simd.num_rows(), 7);
+    assert_eq!((simd_summary.events, simd_summary.skipped), (serde_summary.events, serde_summary.skipped));
+    for (i, field) in canonical_schema().fields().iter().enumerate() {
+        assert_eq!(simd.column(i).to_data(), serde.column(i).to_data(), "column {}", field.name());
+    }
+    assert_eq!(strings(&simd, col::CLUSTER_RESOURCE_ID)[2].as_deref(), None);
+    assert_eq!(strings(&simd, col::APISERVER_POD)[2].as_deref(), Some("p3"));
+    assert_eq!(strings(&simd, col::AZURE_CATEGORY)[1].as_deref(), Some("kube-audit-admin"));
+}

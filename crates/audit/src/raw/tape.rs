@@ -39,7 +39,9 @@ pub(crate) enum Read<R> {
     Event(R),
     /// An `EventList` (the webhook backend's batch): what `f` returned for each item, in order.
     List(Vec<R>),
-    /// Valid JSON that is not an audit event (an Azure row, say).
+    /// An `AzureDiagnostics` row (read only with `lists`), its event not yet read.
+    Azure(AzureRow),
+    /// Valid JSON that is not an audit event (a row of another table, say).
     NotEvent,
     /// Anything else: read it the serde way.
     GaveUp,
@@ -68,6 +70,7 @@ impl TapeReader {
             Some(List::No) => match event(&tape.0) {
                 None => Read::GaveUp,
                 Some(e) if e.looks_like_event() => Read::Event(f(&e, None)),
+                Some(_) if lists => azure_row(&tape.0).map_or(Read::NotEvent, Read::Azure),
                 Some(_) => Read::NotEvent,
             },
         };
@@ -253,6 +256,61 @@ fn annotations<'a>(v: &[Node<'a>]) -> Option<Option<Vec<(Str<'a>, Str<'a>)>>> {
 /// A body: present (and skipped) unless null.
 fn body(v: &[Node<'_>]) -> Option<Option<IgnoredAny>> {
     Some((!matches!(v.first()?, Node::Static(StaticNode::Null))).then_some(IgnoredAny))
+}
+
+/// The columns of an `AzureDiagnostics` row that make a row, as the serde path reads them
+/// (`log_s` unescaped).
+#[derive(Debug, Default)]
+pub(crate) struct AzureRow {
+    /// `Category`, or the one key that is `category` in another case.
+    pub(crate) category: Option<String>,
+    pub(crate) time_generated: Option<String>,
+    /// The first of `ResourceId`, `_ResourceId`, `resourceId` that is a string.
+    pub(crate) resource_id: Option<String>,
+    /// The first of `pod_s`, `Pod_s`, `PodName` that is a string.
+    pub(crate) pod: Option<String>,
+    pub(crate) log: Vec<u8>,
+}
+
+/// An `AzureDiagnostics` row: an object with `log_s` as a string and none of the keys that
+/// make the serde path read it as something else (`kind`, `items`, `records`,
+/// `properties`); `None` for any other object, or one with a duplicate of a key read here.
+fn azure_row(t: &[Node<'_>]) -> Option<AzureRow> {
+    const KEYS: [&str; 8] =
+        ["Category", "TimeGenerated", "ResourceId", "_ResourceId", "resourceId", "pod_s", "Pod_s", "PodName"];
+    let mut found: [Option<Node<'_>>; 8] = [None; 8];
+    let (mut log, mut other_case_category) = (None, None);
+    let mut seen = 0;
+    each_field(t, |k, v| {
+        if matches!(k, "kind" | "items" | "records" | "properties") {
+            return None;
+        }
+        if k == "log_s" {
+            once(&mut seen, 9)?;
+            let Node::String(s) = *v.first()? else { return None };
+            log = Some(s);
+        } else if let Some(i) = KEYS.iter().position(|c| *c == k) {
+            once(&mut seen, i as u32)?;
+            found[i] = Some(*v.first()?);
+        } else if k.eq_ignore_ascii_case("category") {
+            // Two other spellings: which one the serde path takes depends on key order.
+            once(&mut seen, 10)?;
+            other_case_category = Some(*v.first()?);
+        }
+        Some(())
+    })?;
+    let text = |n: Option<Node<'_>>| match n {
+        Some(Node::String(s)) => Some(s.to_owned()),
+        _ => None,
+    };
+    let first_text = |range: std::ops::Range<usize>| found[range].iter().find_map(|n| text(*n));
+    Some(AzureRow {
+        category: text(found[0].or(other_case_category)),
+        time_generated: text(found[1]),
+        resource_id: first_text(2..5),
+        pod: first_text(5..8),
+        log: log?.as_bytes().to_vec(),
+    })
 }
 
 /// Whether the object on the tape is an `EventList`, with its items.

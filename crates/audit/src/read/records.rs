@@ -159,6 +159,7 @@ impl Collector {
                     });
                     return first.map_or(Ok(()), Err);
                 }
+                tape::Read::Azure(row) => return self.azure_tape_row(&row),
                 tape::Read::NotEvent => {
                     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
                     return self.value_record(value);
@@ -254,7 +255,7 @@ impl Collector {
             tape::Read::Event(result) => result,
             // The serde path names what is wrong (or what the object is instead); without
             // `lists` no list is read.
-            tape::Read::List(_) | tape::Read::NotEvent | tape::Read::GaveUp => {
+            tape::Read::List(_) | tape::Read::Azure(_) | tape::Read::NotEvent | tape::Read::GaveUp => {
                 self.event_text_with::<IgnoredAny>(text, format, origin)
             }
         }
@@ -476,6 +477,28 @@ impl Collector {
         }
     }
 
+    /// An `AzureDiagnostics` line read from simd-json's tape: the checks and the origin of
+    /// [`Collector::azure_diagnostics_row`], then its event.
+    fn azure_tape_row(&mut self, row: &tape::AzureRow) -> Result<(), RecordError> {
+        fn non_empty(v: &Option<String>) -> Option<&str> {
+            v.as_deref().filter(|s| !s.is_empty())
+        }
+        let category = non_empty(&row.category);
+        check_category(category)?;
+        let time = match non_empty(&row.time_generated) {
+            Some(t) => time_of("TimeGenerated", t)?,
+            None => None,
+        };
+        let origin = RowOrigin {
+            time_generated: time,
+            azure_category: category,
+            cluster_resource_id: non_empty(&row.resource_id),
+            apiserver_pod: non_empty(&row.pod),
+            list_api_version: None,
+        };
+        self.event_text(&row.log, InputFormat::AzureDiagnostics, &origin)
+    }
+
     /// One `AzureDiagnostics` row: `Category`, `log_s`, `TimeGenerated`, `ResourceId`, `pod_s`.
     pub(crate) fn azure_diagnostics_row(
         &mut self,
@@ -614,15 +637,17 @@ fn get_str_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
 fn opt_time(map: &Map<String, Value>, keys: &[&str]) -> Result<Option<i64>, RecordError> {
     for k in keys {
         match map.get(*k) {
-            Some(Value::String(s)) if !s.is_empty() => {
-                return parse_nanos(s).map_err(|_| {
-                    (SkipKind::BadTimestamp, format!("field `{k}`: unreadable timestamp {:?}", short(s)))
-                });
-            }
+            Some(Value::String(s)) if !s.is_empty() => return time_of(k, s),
             _ => {}
         }
     }
     Ok(None)
+}
+
+fn time_of(field: &str, s: &str) -> Result<Option<i64>, RecordError> {
+    parse_nanos(s).map_err(|_| {
+        (SkipKind::BadTimestamp, format!("field `{field}`: unreadable timestamp {:?}", short(s)))
+    })
 }
 
 /// Drops serde_json's trailing " at line N column M".
