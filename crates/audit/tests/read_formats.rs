@@ -16,15 +16,23 @@ fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
 }
 
-fn read_with(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, RecordBatch) {
+fn read_from(
+    name: &str,
+    reader: Box<dyn std::io::Read + Send + '_>,
+    opts: &ReadOptions,
+) -> (FileSummary, RecordBatch) {
     let mut batches = Vec::new();
     let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
         batches.push(b);
         Ok(())
     };
-    let f = read_bytes(name, bytes, opts, &mut sink).expect("read");
+    let f = read_reader(name, reader, opts, &mut sink).expect("read");
     let all = concat_batches(&canonical_schema(), &batches).expect("concat");
     (f, all)
+}
+
+fn read_with(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, RecordBatch) {
+    read_from(name, Box::new(bytes), opts)
 }
 
 fn read(name: &str, bytes: &[u8]) -> (FileSummary, RecordBatch) {
@@ -431,13 +439,7 @@ impl std::io::Read for ByteByByte<'_> {
 }
 
 fn read_slowly(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, RecordBatch) {
-    let mut batches = Vec::new();
-    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
-        batches.push(b);
-        Ok(())
-    };
-    let f = read_reader(name, Box::new(ByteByByte(bytes)), opts, &mut sink).expect("read");
-    (f, concat_batches(&canonical_schema(), &batches).expect("concat"))
+    read_from(name, Box::new(ByteByByte(bytes)), opts)
 }
 
 /// Events whose strings hold what the element scan must not mistake for structure.
@@ -620,4 +622,17 @@ fn azure_diagnostics_lines_read_through_the_simd_tape_as_through_serde() {
     assert_eq!(strings(&simd, col::CLUSTER_RESOURCE_ID)[2].as_deref(), None);
     assert_eq!(strings(&simd, col::APISERVER_POD)[2].as_deref(), Some("p3"));
     assert_eq!(strings(&simd, col::AZURE_CATEGORY)[1].as_deref(), Some("kube-audit-admin"));
+}
+
+/// An object without `kind` whose `apiVersion` is an audit one reads as an event on both
+/// paths, even when it also holds `items` (the serde path tries the event first).
+#[test]
+fn a_kindless_list_with_an_audit_api_version_reads_the_same_both_ways() {
+    let line = format!(r#"{{"apiVersion":"audit.k8s.io/v1","items":[{EVENT}]}}"#);
+    let (simd_summary, simd) = read("l.log", line.as_bytes());
+    let (serde_summary, serde) =
+        read_with("l.log", line.as_bytes(), &ReadOptions { keep_bodies: true, ..ReadOptions::default() });
+    assert_eq!((simd_summary.events, serde_summary.events), (1, 1));
+    assert_eq!(strings(&simd, col::SOURCE_FORMAT), strings(&serde, col::SOURCE_FORMAT));
+    assert_eq!(strings(&simd, col::AUDIT_ID), [None]);
 }

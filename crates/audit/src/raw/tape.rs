@@ -61,17 +61,18 @@ impl TapeReader {
         self.scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
         let mut tape = self.tape.take().unwrap_or_else(Tape::null).reset();
         let parsed = simd_json::fill_tape_padded(&mut self.scratch, line.len(), &mut self.buffers, &mut tape);
-        let out = match parsed.ok().and(if lists { list(&tape.0) } else { Some(List::No) }) {
+        // The event first, as the serde path decides (a list without `kind` but with an
+        // audit `apiVersion` is read as an event there too); then what else the line is.
+        let out = match parsed.ok().and_then(|()| event(&tape.0)) {
             None => Read::GaveUp,
-            Some(List::Items(items)) => Read::List(items.iter().map(|e| f(e, Some(None))).collect()),
-            Some(List::ItemsOf(version, items)) => {
-                Read::List(items.iter().map(|e| f(e, Some(Some(version)))).collect())
-            }
-            Some(List::No) => match event(&tape.0) {
+            Some(e) if e.looks_like_event() => Read::Event(f(&e, None)),
+            Some(_) if !lists => Read::NotEvent,
+            Some(_) => match list(&tape.0) {
                 None => Read::GaveUp,
-                Some(e) if e.looks_like_event() => Read::Event(f(&e, None)),
-                Some(_) if lists => azure_row(&tape.0).map_or(Read::NotEvent, Read::Azure),
-                Some(_) => Read::NotEvent,
+                Some(List::Items(version, items)) => {
+                    Read::List(items.iter().map(|e| f(e, Some(version))).collect())
+                }
+                Some(List::No) => azure_row(&tape.0).map_or(Read::NotEvent, Read::Azure),
             },
         };
         self.tape = Some(tape.reset());
@@ -316,10 +317,8 @@ fn azure_row(t: &[Node<'_>]) -> Option<AzureRow> {
 /// Whether the object on the tape is an `EventList`, with its items.
 enum List<'a> {
     No,
-    /// Items, the list without an `apiVersion`.
-    Items(Vec<RawEvent<'a, IgnoredAny>>),
-    /// Items, and the list's `apiVersion` (for items that carry none).
-    ItemsOf(&'a str, Vec<RawEvent<'a, IgnoredAny>>),
+    /// The list's `apiVersion` (for items that carry none), and its items.
+    Items(Option<&'a str>, Vec<RawEvent<'a, IgnoredAny>>),
 }
 
 /// An `EventList` is an object of kind `EventList`, or without a kind and with an `items`
@@ -368,10 +367,11 @@ fn list<'a>(t: &[Node<'a>]) -> Option<List<'a>> {
         }
         Some(_) => return None,
     }
-    Some(match version {
-        Some(Node::String(v)) if !v.is_empty() => List::ItemsOf(v, events),
-        _ => List::Items(events),
-    })
+    let version = match version {
+        Some(Node::String(v)) if !v.is_empty() => Some(v),
+        _ => None,
+    };
+    Some(List::Items(version, events))
 }
 
 /// The event on the tape, or `None` for any shape the serde path should judge.

@@ -152,13 +152,7 @@ impl Collector {
         if !self.keep_bodies {
             match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default(), true) {
                 tape::Read::Event(result) => return result,
-                // As `many` reports it: every good item kept, the line skipped for the first bad.
-                tape::Read::List(results) => {
-                    let first = results.into_iter().enumerate().find_map(|(i, r)| {
-                        r.err().map(|(kind, message)| (kind, format!("item {}: {message}", i + 1)))
-                    });
-                    return first.map_or(Ok(()), Err);
-                }
+                tape::Read::List(results) => return first_item_error(results),
                 tape::Read::Azure(row) => return self.azure_tape_row(&row),
                 tape::Read::NotEvent => {
                     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
@@ -409,15 +403,7 @@ impl Collector {
         items: &[Value],
         mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>,
     ) -> Result<(), RecordError> {
-        let mut first_error = None;
-        for (i, item) in items.iter().enumerate() {
-            if let Err((kind, message)) = f(self, item)
-                && first_error.is_none()
-            {
-                first_error = Some((kind, format!("item {}: {message}", i + 1)));
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        first_item_error(items.iter().map(|item| f(self, item)))
     }
 
     fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
@@ -610,6 +596,20 @@ fn is_aks_row(map: &Map<String, Value>) -> bool {
     map.contains_key("AuditId")
         || (map.contains_key("Verb") && (map.contains_key("RequestUri") || map.contains_key("ObjectRef")))
         || matches!(map.get("Type").and_then(Value::as_str), Some("AKSAudit" | "AKSAuditAdmin"))
+}
+
+/// What a multi-event record reports once every item was read: its good events are kept,
+/// and the first bad one, numbered, is returned.
+fn first_item_error(results: impl IntoIterator<Item = Result<(), RecordError>>) -> Result<(), RecordError> {
+    let mut first_error = None;
+    for (i, result) in results.into_iter().enumerate() {
+        if let Err((kind, message)) = result
+            && first_error.is_none()
+        {
+            first_error = Some((kind, format!("item {}: {message}", i + 1)));
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 fn check_category(category: Option<&str>) -> Result<(), RecordError> {
