@@ -1,6 +1,7 @@
 //! The hot path of JSON records: a line (an array element, the event inside an Azure row)
 //! through simd-json's tape (a SIMD scan of its structure, which also checks its UTF-8), then
-//! walked into [`RawEvent`]s without serde: one event, or the items of an `EventList`.
+//! walked into [`RawEvent`]s without serde: one event, the items of an `EventList`, or the
+//! event an `AKSAudit` row spreads over its columns.
 //!
 //! The walk accepts only the shape the apiserver writes: strings where strings belong, an
 //! `i32` code, arrays of strings, each field once. Anything else (a number where a string
@@ -16,8 +17,9 @@ use simd_json::{Buffers, Node, StaticNode, Tape};
 
 use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, sorted_last_wins};
 
-/// serde_json's nesting limit, so that both paths refuse the same deep bodies.
-const MAX_DEPTH: usize = 128;
+/// The most levels of nesting serde_json reads (its recursion limit of 128 refuses the
+/// 128th), so that a line deeper than that goes the serde way, which names it.
+const MAX_DEPTH: usize = 127;
 
 /// Reusable buffers: the line's padded copy (simd-json unescapes strings in place, and the
 /// caller still needs the line as it was if the walk gives up), the parser's and the tape.
@@ -25,21 +27,64 @@ pub(crate) struct TapeReader {
     buffers: Buffers,
     tape: Option<Tape<'static>>,
     scratch: Vec<u8>,
+    /// For the JSON-encoded columns of an `AKSAudit` row.
+    columns: ColumnTapes,
+}
+
+/// A padded copy and a tape for each dynamic column of an `AKSAudit` row that holds JSON text.
+struct ColumnTapes {
+    /// One nesting level less than a line's: the serde path puts the column's value inside
+    /// the event object before it reads it.
+    buffers: Buffers,
+    scratch: [Vec<u8>; AKS_DYNAMIC],
+    spare: Vec<Tape<'static>>,
 }
 
 impl Default for TapeReader {
     fn default() -> Self {
-        TapeReader { buffers: Buffers::with_max_depth(4096, MAX_DEPTH), tape: None, scratch: Vec::new() }
+        TapeReader {
+            buffers: Buffers::with_max_depth(4096, MAX_DEPTH),
+            tape: None,
+            scratch: Vec::new(),
+            columns: ColumnTapes {
+                buffers: Buffers::with_max_depth(4096, MAX_DEPTH - 1),
+                scratch: Default::default(),
+                spare: Vec::new(),
+            },
+        }
     }
+}
+
+/// Where the event handed to the caller came from.
+pub(crate) enum Via<'x> {
+    /// The line (or the text) itself.
+    Line,
+    /// An item of an `EventList`, with the list's `apiVersion`.
+    ListItem(Option<&'x str>),
+    /// An `AKSAudit` / `AKSAuditAdmin` row, with its columns that are not the event's.
+    Aks(&'x AksOrigin<'x>),
+}
+
+/// The columns of an `AKSAudit` row beside the event, as the serde path reads them: each the
+/// first of its names that holds a string, `None` when that string is empty.
+#[derive(Debug, Default)]
+pub(crate) struct AksOrigin<'a> {
+    /// `Type`, else `Category`.
+    pub(crate) category: Option<&'a str>,
+    pub(crate) time_generated: Option<&'a str>,
+    /// `_ResourceId`, else `ResourceId`.
+    pub(crate) resource_id: Option<&'a str>,
+    /// `PodName`.
+    pub(crate) pod: Option<&'a str>,
 }
 
 /// What reading one line gave.
 pub(crate) enum Read<R> {
-    /// An audit event, and what `f` returned for it.
+    /// An audit event (the line's, or an `AKSAudit` row's), and what `f` returned for it.
     Event(R),
     /// An `EventList` (the webhook backend's batch): what `f` returned for each item, in order.
     List(Vec<R>),
-    /// An `AzureDiagnostics` row (read only with `lists`), its event not yet read.
+    /// An `AzureDiagnostics` row (read only with `rows`), its event not yet read.
     Azure(AzureRow),
     /// Valid JSON that is not an audit event (a row of another table, say).
     NotEvent,
@@ -48,34 +93,44 @@ pub(crate) enum Read<R> {
 }
 
 impl TapeReader {
-    /// Parses `line` and hands each event to `f`, with, for an item of an `EventList` (read
-    /// only with `lists`), `Some` of the list's `apiVersion`.
+    /// Parses `line` and hands each event to `f`, with where it came from. With `rows`, the
+    /// line may also be an `EventList` (the webhook backend's batch), an `AzureDiagnostics`
+    /// row or an `AKSAudit` row; without, only an event is read.
     pub(crate) fn read<R>(
         &mut self,
         line: &[u8],
-        lists: bool,
-        mut f: impl FnMut(&RawEvent<'_, IgnoredAny>, Option<Option<&str>>) -> R,
+        rows: bool,
+        mut f: impl FnMut(&RawEvent<'_, IgnoredAny>, Via<'_>) -> R,
     ) -> Read<R> {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(line);
-        self.scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
-        let mut tape = self.tape.take().unwrap_or_else(Tape::null).reset();
-        let parsed = simd_json::fill_tape_padded(&mut self.scratch, line.len(), &mut self.buffers, &mut tape);
+        let TapeReader { buffers, tape: slot, scratch, columns } = self;
+        scratch.clear();
+        scratch.extend_from_slice(line);
+        scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
+        let mut tape = slot.take().unwrap_or_else(Tape::null).reset();
+        let parsed = simd_json::fill_tape_padded(scratch, line.len(), buffers, &mut tape);
         // The event first, as the serde path decides (a list without `kind` but with an
         // audit `apiVersion` is read as an event there too); then what else the line is.
         let out = match parsed.ok().and_then(|()| event(&tape.0)) {
             None => Read::GaveUp,
-            Some(e) if e.looks_like_event() => Read::Event(f(&e, None)),
-            Some(_) if !lists => Read::NotEvent,
+            Some(e) if e.looks_like_event() => Read::Event(f(&e, Via::Line)),
+            Some(_) if !rows => Read::NotEvent,
             Some(_) => match list(&tape.0) {
                 None => Read::GaveUp,
                 Some(List::Items(version, items)) => {
-                    Read::List(items.iter().map(|e| f(e, Some(version))).collect())
+                    Read::List(items.iter().map(|e| f(e, Via::ListItem(version))).collect())
                 }
-                Some(List::No) => azure_row(&tape.0).map_or(Read::NotEvent, Read::Azure),
+                Some(List::No) => match azure_row(&tape.0) {
+                    Some(row) => Read::Azure(row),
+                    None => match aks_columns(&tape.0) {
+                        None => Read::NotEvent,
+                        Some(row) => columns
+                            .event(&row, |e, origin| f(e, Via::Aks(origin)))
+                            .map_or(Read::GaveUp, Read::Event),
+                    },
+                },
             },
         };
-        self.tape = Some(tape.reset());
+        *slot = Some(tape.reset());
         out
     }
 }
@@ -223,8 +278,10 @@ fn status<'a>(v: &[Node<'a>]) -> Option<Option<RawStatus<'a>>> {
                 once(&mut seen, 0)?;
                 s.code = match *v.first()? {
                     Node::Static(StaticNode::Null) => None,
-                    Node::Static(StaticNode::I64(c)) => Some(i32::try_from(c).ok()?),
-                    Node::Static(StaticNode::U64(c)) => Some(i32::try_from(c).ok()?),
+                    // Not 0: the tape reads `-0` as 0, where serde_json reads it as a float
+                    // (and refuses it); either is rare enough to leave to serde.
+                    Node::Static(StaticNode::I64(c)) if c != 0 => Some(i32::try_from(c).ok()?),
+                    Node::Static(StaticNode::U64(c)) if c != 0 => Some(i32::try_from(c).ok()?),
                     _ => return None,
                 };
                 return Some(());
@@ -311,6 +368,195 @@ fn azure_row(t: &[Node<'_>]) -> Option<AzureRow> {
         resource_id: first_text(2..5),
         pod: first_text(5..8),
         log: log?.as_bytes().to_vec(),
+    })
+}
+
+/// The dynamic columns of an `AKSAudit` row, in the order of the event fields they fill.
+const AKS_DYNAMIC: usize = 8;
+
+/// A dynamic column of an `AKSAudit` row.
+#[derive(Clone, Copy)]
+enum Dynamic<'t, 'a> {
+    /// Absent, null, or a string of nothing but white space.
+    Absent,
+    /// Nested JSON.
+    Nested(&'t [Node<'a>]),
+    /// A JSON-encoded string.
+    Text(&'a str),
+}
+
+/// An `AKSAudit` row's columns, not yet made into an event.
+struct AksColumns<'t, 'a> {
+    /// `Level`, `AuditId`, `Stage`, `RequestUri`, `Verb`, `UserAgent`, `RequestReceivedTime`,
+    /// `StageReceivedTime`: `None` when null or empty.
+    strings: [Option<&'a str>; 8],
+    /// `User`, `ImpersonatedUser`, `SourceIps`, `ObjectRef`, `ResponseStatus`,
+    /// `RequestObject`, `ResponseObject`, `Annotations`.
+    dynamic: [Dynamic<'t, 'a>; AKS_DYNAMIC],
+    origin: AksOrigin<'a>,
+}
+
+/// An `AKSAudit` row as the serde path recognises one (`AuditId`; `Verb` with `RequestUri`
+/// or `ObjectRef`; `Type` naming the table), and none of the keys that make that path read
+/// the object as something else first (`kind`, `items`, `records`, `properties`, `log_s`).
+/// `None` for any other object, and for a row with a duplicate column or a string column that
+/// holds no string: the serde path keeps or names those.
+fn aks_columns<'t, 'a>(t: &'t [Node<'a>]) -> Option<AksColumns<'t, 'a>> {
+    enum Slot {
+        String(usize),
+        Dynamic(usize),
+        Origin(usize),
+    }
+    let mut row = AksColumns {
+        strings: [None; 8],
+        dynamic: [Dynamic::Absent; AKS_DYNAMIC],
+        origin: AksOrigin::default(),
+    };
+    // `Type`, `Category`, `TimeGenerated`, `_ResourceId`, `ResourceId`, `PodName`.
+    let mut origin: [Option<Node<'a>>; 6] = [None; 6];
+    let mut seen = 0;
+    each_field(t, |k, v| {
+        let slot = match k {
+            "kind" | "items" | "records" | "properties" | "log_s" => return None,
+            "Level" => Slot::String(0),
+            "AuditId" => Slot::String(1),
+            "Stage" => Slot::String(2),
+            "RequestUri" => Slot::String(3),
+            "Verb" => Slot::String(4),
+            "UserAgent" => Slot::String(5),
+            "RequestReceivedTime" => Slot::String(6),
+            "StageReceivedTime" => Slot::String(7),
+            "User" => Slot::Dynamic(0),
+            "ImpersonatedUser" => Slot::Dynamic(1),
+            "SourceIps" => Slot::Dynamic(2),
+            "ObjectRef" => Slot::Dynamic(3),
+            "ResponseStatus" => Slot::Dynamic(4),
+            "RequestObject" => Slot::Dynamic(5),
+            "ResponseObject" => Slot::Dynamic(6),
+            "Annotations" => Slot::Dynamic(7),
+            "Type" => Slot::Origin(0),
+            "Category" => Slot::Origin(1),
+            "TimeGenerated" => Slot::Origin(2),
+            "_ResourceId" => Slot::Origin(3),
+            "ResourceId" => Slot::Origin(4),
+            "PodName" => Slot::Origin(5),
+            _ => return Some(()),
+        };
+        match slot {
+            Slot::String(i) => {
+                once(&mut seen, i as u32)?;
+                row.strings[i] = match *v.first()? {
+                    Node::String(s) => (!s.is_empty()).then_some(s),
+                    Node::Static(StaticNode::Null) => None,
+                    _ => return None,
+                };
+            }
+            Slot::Dynamic(i) => {
+                once(&mut seen, 8 + i as u32)?;
+                row.dynamic[i] = match *v.first()? {
+                    Node::Static(StaticNode::Null) => Dynamic::Absent,
+                    Node::String(s) if s.trim().is_empty() => Dynamic::Absent,
+                    Node::String(s) => Dynamic::Text(s),
+                    _ => Dynamic::Nested(v),
+                };
+            }
+            Slot::Origin(i) => {
+                once(&mut seen, 16 + i as u32)?;
+                origin[i] = Some(*v.first()?);
+            }
+        }
+        Some(())
+    })?;
+    let has = |bit: u32| seen & (1 << bit) != 0;
+    let names_table = matches!(origin[0], Some(Node::String("AKSAudit" | "AKSAuditAdmin")));
+    if !(has(1) || (has(4) && (has(3) || has(8 + 3))) || names_table) {
+        return None;
+    }
+    let first_string = |nodes: &[Option<Node<'a>>]| {
+        nodes
+            .iter()
+            .find_map(|n| match n {
+                Some(Node::String(s)) => Some(*s),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+    };
+    row.origin = AksOrigin {
+        category: first_string(&origin[0..2]),
+        time_generated: first_string(&origin[2..3]),
+        resource_id: first_string(&origin[3..5]),
+        pod: first_string(&origin[5..6]),
+    };
+    Some(row)
+}
+
+impl ColumnTapes {
+    /// The event of an `AKSAudit` row, its JSON-encoded columns parsed each on its own tape,
+    /// handed to `f`; `None` (give up) when a column is not JSON, holds more than one value,
+    /// or is not of the shape its field takes.
+    fn event<R>(
+        &mut self,
+        row: &AksColumns<'_, '_>,
+        f: impl FnOnce(&RawEvent<'_, IgnoredAny>, &AksOrigin<'_>) -> R,
+    ) -> Option<R> {
+        let ColumnTapes { buffers, scratch, spare } = self;
+        let mut tapes: [Option<Tape<'_>>; AKS_DYNAMIC] = Default::default();
+        let mut parsed = true;
+        for ((buf, column), tape) in scratch.iter_mut().zip(&row.dynamic).zip(&mut tapes) {
+            let Dynamic::Text(text) = *column else { continue };
+            buf.clear();
+            buf.extend_from_slice(text.as_bytes());
+            buf.resize(text.len() + simd_json::INPUT_PADDING, b' ');
+            let mut t = spare.pop().unwrap_or_else(Tape::null).reset();
+            // One value, nothing after it, as `serde_json::from_str` reads it.
+            parsed &= simd_json::fill_tape_padded(buf, text.len(), buffers, &mut t).is_ok()
+                && t.0.first().is_some_and(|n| span(n) == t.0.len());
+            *tape = Some(t);
+            if !parsed {
+                break;
+            }
+        }
+        let out = if parsed { aks_event(row, &tapes).map(|e| f(&e, &row.origin)) } else { None };
+        spare.extend(tapes.into_iter().flatten().map(Tape::reset));
+        out
+    }
+}
+
+/// The event of an `AKSAudit` row whose JSON-encoded columns are on `tapes`, as the serde
+/// path builds it: `kind` `Event`, the string columns, then the dynamic ones (a JSON `null`
+/// in one is absent).
+fn aks_event<'a>(
+    row: &AksColumns<'_, 'a>,
+    tapes: &'a [Option<Tape<'a>>; AKS_DYNAMIC],
+) -> Option<RawEvent<'a, IgnoredAny>> {
+    let text = |i: usize| row.strings[i].map(|s| Str(Cow::Borrowed(s)));
+    let mut nodes: [&[Node<'a>]; AKS_DYNAMIC] = [&[Node::Static(StaticNode::Null)]; AKS_DYNAMIC];
+    for (i, column) in row.dynamic.iter().enumerate() {
+        match column {
+            Dynamic::Absent => {}
+            Dynamic::Nested(v) => nodes[i] = v,
+            Dynamic::Text(_) => nodes[i] = &tapes[i].as_ref()?.0,
+        }
+    }
+    Some(RawEvent {
+        kind: Some(Str(Cow::Borrowed("Event"))),
+        api_version: None,
+        level: text(0),
+        audit_id: text(1),
+        stage: text(2),
+        request_uri: text(3),
+        verb: text(4),
+        user: user(nodes[0])?,
+        impersonated_user: user(nodes[1])?,
+        source_ips: strings(nodes[2])?,
+        user_agent: text(5),
+        object_ref: object_ref(nodes[3])?,
+        response_status: status(nodes[4])?,
+        request_object: body(nodes[5])?,
+        response_object: body(nodes[6])?,
+        request_received_timestamp: text(6),
+        stage_timestamp: text(7),
+        annotations: annotations(nodes[7])?,
     })
 }
 

@@ -176,22 +176,36 @@ impl Collector {
         }
     }
 
-    /// Reads `bytes` through simd-json's tape and appends the event it holds.
-    /// With `lists`, an `EventList` on the line is read too (its items as the webhook
-    /// backend's).
+    /// Reads `bytes` through simd-json's tape and appends the event it holds. With `rows`,
+    /// the line may also be an `EventList` (its items read as the webhook backend's), an
+    /// `AzureDiagnostics` row (handed back) or an `AKSAudit` row (its event appended).
     fn tape_event(
         &mut self,
         bytes: &[u8],
         format: InputFormat,
         origin: &RowOrigin<'_>,
-        lists: bool,
+        rows: bool,
     ) -> tape::Read<Result<(), RecordError>> {
         let mut reader = self.tape.take().unwrap_or_default();
-        let read = reader.read(bytes, lists, |event, list| match list {
-            None => self.append(event, format, origin),
-            Some(list_api_version) => {
+        let read = reader.read(bytes, rows, |event, via| match via {
+            tape::Via::Line => self.append(event, format, origin),
+            tape::Via::ListItem(list_api_version) => {
                 let origin = RowOrigin { list_api_version, ..*origin };
                 self.append(event, InputFormat::EventList, &origin)
+            }
+            tape::Via::Aks(row) => {
+                let time_generated = match row.time_generated {
+                    Some(t) => time_of("TimeGenerated", t)?,
+                    None => None,
+                };
+                let origin = RowOrigin {
+                    time_generated,
+                    azure_category: aks_category(row.category),
+                    cluster_resource_id: row.resource_id,
+                    apiserver_pod: row.pod,
+                    list_api_version: None,
+                };
+                self.append(event, InputFormat::AksAudit, &origin)
             }
         });
         self.tape = Some(reader);
@@ -519,11 +533,7 @@ impl Collector {
         map: &Map<String, Value>,
         format: InputFormat,
     ) -> Result<(), RecordError> {
-        let category = match get_str(map, &["Type", "Category"]) {
-            Some("AKSAudit") | Some("kube-audit") => Some("kube-audit"),
-            Some("AKSAuditAdmin") | Some("kube-audit-admin") => Some("kube-audit-admin"),
-            _ => None,
-        };
+        let category = aks_category(get_str(map, &["Type", "Category"]));
         let mut event = Map::new();
         event.insert("kind".into(), Value::String("Event".into()));
         for (column, field) in [
@@ -592,6 +602,16 @@ fn dynamic(v: Option<&Value>) -> Result<Option<Value>, String> {
     }
 }
 
+/// The Azure category an `AKSAudit` row's `Type` (or `Category`) names.
+fn aks_category(table: Option<&str>) -> Option<&'static str> {
+    match table {
+        Some("AKSAudit" | "kube-audit") => Some("kube-audit"),
+        Some("AKSAuditAdmin" | "kube-audit-admin") => Some("kube-audit-admin"),
+        _ => None,
+    }
+}
+
+/// Whether an object is an `AKSAudit` row (the tape's `aks_columns` decides the same way).
 fn is_aks_row(map: &Map<String, Value>) -> bool {
     map.contains_key("AuditId")
         || (map.contains_key("Verb") && (map.contains_key("RequestUri") || map.contains_key("ObjectRef")))
