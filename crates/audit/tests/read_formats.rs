@@ -785,3 +785,39 @@ fn aks_audit_lines_read_through_the_simd_tape_as_through_serde() {
     // The tape read the rows it was given: no row went the serde way unless it had to.
     assert_eq!(strings(&simd, col::USER_USERNAME)[..2], [Some("alice".to_owned()), Some("alice".to_owned())]);
 }
+
+/// Chunk buffers are read into again once parsed, without being cleared: lines long and
+/// short, a line over the limit and every byte a read boundary must still give exactly the
+/// lines of the input, numbered as they are.
+#[test]
+fn reused_read_buffers_give_exactly_the_lines_of_the_input() {
+    let mut text = String::new();
+    let mut expected = Vec::new();
+    for i in 0..400 {
+        if i == 250 {
+            text.push_str(&format!(
+                "{{\"kind\":\"Event\",\"auditID\":\"long\",\"verb\":\"{}\"}}\n",
+                "x".repeat(5000)
+            ));
+            continue;
+        }
+        // From a few dozen bytes to a few thousand, so a short chunk follows a long one.
+        let agent = "a".repeat((i * 37) % 3000);
+        text.push_str(&EVENT.replace("\"a1\"", &format!("\"id{i}\"")).replace("kubectl/v1.29", &agent));
+        text.push_str(if i % 7 == 0 { "\r\n" } else { "\n" });
+        expected.push(Some(format!("id{i}")));
+    }
+    let opts =
+        ReadOptions { chunk_bytes: 700, max_line_bytes: 4096, max_examples: 10, ..ReadOptions::default() };
+    for (how, (f, b)) in [
+        ("fast", read_with("r.log", text.as_bytes(), &opts)),
+        ("slow", read_slowly("r.log", text.as_bytes(), &opts)),
+    ] {
+        assert_eq!((f.events, f.skipped), (399, 1), "{how}: {:#?}", f.examples);
+        assert_eq!(f.examples[0].location.to_string(), "line 251", "{how}");
+        assert_eq!(f.examples[0].kind, SkipKind::TooLong, "{how}");
+        assert_eq!(strings(&b, col::AUDIT_ID), expected, "{how}");
+        let agents = strings(&b, col::USER_AGENT);
+        assert_eq!(agents[399 - 1].as_deref().map(str::len), Some((399 * 37) % 3000), "{how}");
+    }
+}

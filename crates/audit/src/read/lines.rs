@@ -28,12 +28,20 @@ pub(super) trait ChunkSource {
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>>;
     /// Where reading stands, for a read error.
     fn location(&self) -> Location;
+    /// Takes back the bytes of a chunk that was parsed, to read into again.
+    fn recycle(&mut self, _data: Vec<u8>) {}
 }
 
 /// Cuts a stream into newline-aligned chunks.
 struct Chunker<R> {
     r: R,
+    /// Read and not yet handed out: `carry[..filled]`. The rest of `carry` is memory already
+    /// written once, read into without being zeroed again (a fresh 4 MiB buffer per chunk
+    /// cost a `memset` and page faults for every byte of input).
     carry: Vec<u8>,
+    filled: usize,
+    /// Buffers of parsed chunks, to read the next ones into.
+    spare: Vec<Vec<u8>>,
     eof: bool,
     next_line: u64,
     chunk_bytes: usize,
@@ -66,6 +74,14 @@ impl<R: Read> ChunkSource for Chunker<R> {
     fn location(&self) -> Location {
         Location::Line(self.next_line)
     }
+
+    fn recycle(&mut self, data: Vec<u8>) {
+        // As many as can be in flight, so that reading allocates only at the start; not one
+        // grown for a long line.
+        if self.spare.len() < 8 && data.capacity() <= 2 * self.chunk_bytes.max(64 * 1024) {
+            self.spare.push(data);
+        }
+    }
 }
 
 impl<R: Read> Chunker<R> {
@@ -75,29 +91,57 @@ impl<R: Read> Chunker<R> {
         Chunk { data, first_line, too_long: None, items: None }
     }
 
+    /// Reads up to `want` more bytes after `carry[..filled]`; 0 at the end of the stream.
+    fn fill(&mut self, want: usize) -> io::Result<usize> {
+        let end = self.filled + want;
+        if self.carry.len() < end {
+            // Zeroes only what was never written.
+            self.carry.resize(end, 0);
+        }
+        loop {
+            match self.r.read(&mut self.carry[self.filled..end]) {
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Hands out `carry[..end]` as a chunk; what follows it moves to the front of a spare buffer.
+    fn take(&mut self, end: usize) -> Chunk {
+        let rest = self.filled - end;
+        let mut next = self.spare.pop().unwrap_or_default();
+        if next.len() < rest {
+            next.resize(rest, 0);
+        }
+        next[..rest].copy_from_slice(&self.carry[end..self.filled]);
+        let mut data = std::mem::replace(&mut self.carry, next);
+        data.truncate(end);
+        self.filled = rest;
+        self.chunk(data)
+    }
+
     fn next_lines(&mut self) -> io::Result<Option<Chunk>> {
         let mut target = self.chunk_bytes.max(1);
         loop {
-            while !self.eof && self.carry.len() < target {
-                let want = (target - self.carry.len()).max(64 * 1024);
-                if read_some(&mut self.r, &mut self.carry, want)? == 0 {
+            while !self.eof && self.filled < target {
+                let want = (target - self.filled).max(64 * 1024);
+                if self.fill(want)? == 0 {
                     self.eof = true;
                 }
             }
             if self.eof {
-                if self.carry.is_empty() {
+                if self.filled == 0 {
                     return Ok(None);
                 }
-                let data = std::mem::take(&mut self.carry);
-                return Ok(Some(self.chunk(data)));
+                return Ok(Some(self.take(self.filled)));
             }
-            match memchr::memrchr(b'\n', &self.carry) {
-                Some(pos) => {
-                    let rest = self.carry.split_off(pos + 1);
-                    let data = std::mem::replace(&mut self.carry, rest);
-                    return Ok(Some(self.chunk(data)));
-                }
-                None if self.carry.len() >= self.max_line => {
+            match memchr::memrchr(b'\n', &self.carry[..self.filled]) {
+                Some(pos) => return Ok(Some(self.take(pos + 1))),
+                None if self.filled >= self.max_line => {
                     let line = self.next_line;
                     self.skip_rest_of_line()?;
                     self.next_line += 1;
@@ -108,25 +152,26 @@ impl<R: Read> Chunker<R> {
                         items: None,
                     }));
                 }
-                None => target = (self.carry.len() * 2).min(self.max_line.max(1)),
+                None => target = (self.filled * 2).min(self.max_line.max(1)),
             }
         }
     }
 
     /// Drops bytes up to and including the next newline; what follows stays in `carry`.
     fn skip_rest_of_line(&mut self) -> io::Result<()> {
-        self.carry.clear();
+        self.filled = 0;
         loop {
-            if read_some(&mut self.r, &mut self.carry, 1 << 20)? == 0 {
+            if self.fill(1 << 20)? == 0 {
                 self.eof = true;
-                self.carry.clear();
+                self.filled = 0;
                 return Ok(());
             }
-            if let Some(pos) = memchr::memchr(b'\n', &self.carry) {
-                self.carry.drain(..=pos);
+            if let Some(pos) = memchr::memchr(b'\n', &self.carry[..self.filled]) {
+                self.carry.copy_within(pos + 1..self.filled, 0);
+                self.filled -= pos + 1;
                 return Ok(());
             }
-            self.carry.clear();
+            self.filled = 0;
         }
     }
 }
@@ -190,6 +235,8 @@ pub(super) fn read_lines(
     let mut chunker = Chunker {
         r: stream,
         carry: Vec::new(),
+        filled: 0,
+        spare: Vec::new(),
         eof: false,
         next_line: 1,
         chunk_bytes: opts.chunk_bytes,
@@ -210,7 +257,7 @@ pub(super) fn read_chunks(
     // in flight to keep every thread busy while one is slow, few enough to bound memory.
     let max_in_flight = (rayon::current_num_threads().max(1) * 3) as u64;
     let shared = Arc::new(opts.clone());
-    let (done_tx, done_rx) = mpsc::channel::<(u64, Collector)>();
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Collector, Vec<u8>)>();
     let mut pending: BTreeMap<u64, Collector> = BTreeMap::new();
     let (mut sent, mut flushed) = (0u64, 0u64);
     let mut read_error: Option<(Location, io::Error)> = None;
@@ -222,9 +269,8 @@ pub(super) fn read_chunks(
                     let (tx, opts, seq) = (done_tx.clone(), Arc::clone(&shared), sent);
                     rayon::spawn(move || {
                         let parsed = parse_chunk(&chunk, &opts);
-                        drop(chunk);
                         // The reader stops listening only when it stopped reading: nothing to do.
-                        let _ = tx.send((seq, parsed));
+                        let _ = tx.send((seq, parsed, chunk.data));
                     });
                     sent += 1;
                 }
@@ -235,7 +281,7 @@ pub(super) fn read_chunks(
         if flushed == sent {
             break;
         }
-        let Ok((seq, parsed)) = done_rx.recv() else {
+        let Ok((seq, parsed, data)) = done_rx.recv() else {
             // Every sender is alive while chunks are out (this thread holds one): unreachable,
             // but a lost chunk must not pass silently.
             return Err(ReadError::Sink {
@@ -243,6 +289,7 @@ pub(super) fn read_chunks(
                 source: "a parser thread stopped".into(),
             });
         };
+        source.recycle(data);
         pending.insert(seq, parsed);
         while let Some(mut c) = pending.remove(&flushed) {
             flushed += 1;
