@@ -228,7 +228,7 @@ pub(super) fn read_document(
     let pending = Rc::new(Cell::new(0u64));
     let tracking = Tracking { inner: BufReader::with_capacity(1 << 20, stream), pending: pending.clone() };
     let mut state = State {
-        c: Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class),
+        c: Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class).simd(opts.simd),
         file,
         sink,
         opts,

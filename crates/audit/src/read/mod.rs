@@ -93,6 +93,9 @@ pub struct ReadOptions {
     /// own (the store writes each class to its own files): rows then come out grouped by class
     /// instead of in input order.
     pub split_by_class: bool,
+    /// Read JSON records through simd-json's tape where it can (the default); `false` reads
+    /// every record with serde_json, the reference the tape must agree with.
+    pub simd: bool,
 }
 
 impl Default for ReadOptions {
@@ -107,6 +110,7 @@ impl Default for ReadOptions {
             max_document_bytes: 256 << 20,
             progress: None,
             split_by_class: false,
+            simd: true,
         }
     }
 }
@@ -272,31 +276,57 @@ fn flush(
 /// The fuzz property, shared by `fuzz/fuzz_targets/read.rs` and the corpus replay test:
 /// reading `data` (with and without bodies, as `ingest` reads it with each class of events in
 /// its own batches and as `query --input` does, with tiny chunks so chunk boundaries move)
-/// never panics, and the rows handed to the sink are exactly the events the summary counts.
+/// never panics, the rows handed to the sink are exactly the events the summary counts, and
+/// the SIMD tape gives the same rows and summary as serde_json alone ([`ReadOptions::simd`]).
 #[doc(hidden)]
 pub fn fuzz_check(data: &[u8]) {
-    for (keep_bodies, split_by_class) in [(false, false), (true, false), (false, true)] {
+    let mut simd_and_serde = Vec::new();
+    for (keep_bodies, split_by_class, simd) in
+        [(false, false, true), (true, false, true), (false, true, true), (false, false, false)]
+    {
         let opts = ReadOptions {
             keep_bodies,
             split_by_class,
+            simd,
             chunk_bytes: 64,
             max_line_bytes: 4096,
             batch_rows: 3,
+            max_examples: 1000,
             ..ReadOptions::default()
         };
-        let mut rows = 0u64;
+        let mut batches = Vec::new();
         let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
             assert_eq!(b.schema(), crate::canonical_schema());
-            rows += b.num_rows() as u64;
+            batches.push(b);
             Ok(())
         };
         match read_bytes("fuzz", data, &opts, &mut sink) {
             Ok(f) => {
-                assert_eq!(rows, f.events, "rows handed on vs events counted");
+                let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+                assert_eq!(rows as u64, f.events, "rows handed on vs events counted");
                 assert_eq!(f.skipped, f.skipped_by_kind.values().sum::<u64>());
                 assert!(f.examples.len() as u64 <= f.skipped);
+                if !keep_bodies && !split_by_class {
+                    simd_and_serde.push((f, batches));
+                }
             }
             Err(e) => panic!("a read of bytes in memory cannot fail without strict mode: {e}"),
+        }
+    }
+    // The SIMD tape reads exactly what serde_json reads: the same rows, counts and messages.
+    if let [(simd_file, simd_rows), (serde_file, serde_rows)] = &simd_and_serde[..] {
+        assert_eq!(simd_file, serde_file, "summary through the tape vs through serde_json");
+        let all = |b: &[RecordBatch]| {
+            arrow::compute::concat_batches(&crate::canonical_schema(), b).expect("batches of one schema")
+        };
+        let (simd_all, serde_all) = (all(simd_rows), all(serde_rows));
+        for (i, field) in crate::canonical_schema().fields().iter().enumerate() {
+            assert_eq!(
+                simd_all.column(i).to_data(),
+                serde_all.column(i).to_data(),
+                "column {} through the tape vs through serde_json",
+                field.name()
+            );
         }
     }
 }

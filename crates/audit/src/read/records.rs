@@ -45,6 +45,8 @@ pub(crate) struct Collector {
     pub(crate) max_examples: usize,
     /// The SIMD reader of JSON records, made on first use.
     tape: Option<Box<TapeReader>>,
+    /// Whether to use it ([`ReadOptions::simd`](super::ReadOptions::simd)).
+    simd: bool,
 }
 
 /// A record-level problem: kind and message.
@@ -89,7 +91,14 @@ impl Collector {
             examples: Vec::new(),
             max_examples,
             tape: None,
+            simd: true,
         }
+    }
+
+    /// With `false`, every record is read by serde_json (the reference for the tape).
+    pub(crate) fn simd(mut self, simd: bool) -> Collector {
+        self.simd = simd;
+        self
     }
 
     /// Rows collected and not drained yet.
@@ -149,7 +158,7 @@ impl Collector {
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
         // Hot path: a native Event through simd-json's tape; what it does not expect, the
         // serde path below reads (and names the problem of).
-        if !self.keep_bodies {
+        if self.simd && !self.keep_bodies {
             match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default(), true) {
                 tape::Read::Event(result) => return result,
                 tape::Read::List(results) => return first_item_error(results),
@@ -258,6 +267,9 @@ impl Collector {
     ) -> Result<(), RecordError> {
         if self.keep_bodies {
             return self.event_text_with::<Value>(text, format, origin);
+        }
+        if !self.simd {
+            return self.event_text_with::<IgnoredAny>(text, format, origin);
         }
         match self.tape_event(text, format, origin, false) {
             tape::Read::Event(result) => result,
