@@ -179,6 +179,21 @@ fn empty_window_with_now_latest_does_not_suggest_now_latest() {
     assert!(!err.contains("pass --now latest"), "{err}");
 }
 
+/// Bug (session 11): a query whose time window holds the data, but whose other filter keeps
+/// nothing (the guide's P99 query with a user agent that is not there), was told to widen
+/// its time window.
+#[test]
+fn no_rows_for_another_filter_does_not_blame_the_time_window() {
+    let q = r#"AKSAudit | where TimeGenerated > ago(365d) | where UserAgent == "no-such-client" | summarize count() by Verb"#;
+    let (out, err) = query_eventhub(&["--now", "latest"], q);
+    assert!(!err.contains("time window") && !err.contains("time filter"), "{err}");
+    assert!(!out.contains("get"), "no rows: {out}");
+    // The same filter with a window that holds nothing still gets the note.
+    let q = r#"AKSAudit | where TimeGenerated < ago(365d) | where UserAgent == "no-such-client" | summarize count() by Verb"#;
+    let (_, err) = query_eventhub(&["--now", "latest"], q);
+    assert!(err.contains("now() is pinned to the newest event"), "{err}");
+}
+
 #[test]
 fn a_time_filter_that_keeps_rows_gives_no_note() {
     let (out, err) =

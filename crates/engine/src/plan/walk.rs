@@ -213,19 +213,24 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
         )),
     };
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    // Did the time filter remove every row? Obvious when nothing came out; for a result of one
-    // row (`| count`, `summarize count()`), ask the rows just after the filter.
-    let mut filtered_out = rows == 0 && uses_now;
-    if !filtered_out
-        && rows <= 1
-        && uses_now
-        && let Some(tf) = time_filtered
-    {
-        let probe =
-            LogicalPlanBuilder::from(tf).limit(0, Some(1)).and_then(|b| b.build()).map_err(internal)?;
-        let kept =
-            engine.block_on(async { engine.ctx().execute_logical_plan(probe).await?.collect().await })?;
-        filtered_out = kept.iter().all(|b| b.num_rows() == 0);
+    // Did the time filter remove every row? When nothing came out, or one row (`| count`,
+    // `summarize count()`), ask the rows just after that filter: another filter (a user agent
+    // that is not there) may have removed them instead, and then the window is not to blame.
+    // Without that filter's plan, nothing out is all there is to go on.
+    let mut filtered_out = false;
+    if rows <= 1 && uses_now {
+        filtered_out = match time_filtered {
+            Some(tf) => {
+                let probe = LogicalPlanBuilder::from(tf)
+                    .limit(0, Some(1))
+                    .and_then(|b| b.build())
+                    .map_err(internal)?;
+                let kept = engine
+                    .block_on(async { engine.ctx().execute_logical_plan(probe).await?.collect().await })?;
+                kept.iter().all(|b| b.num_rows() == 0)
+            }
+            None => rows == 0,
+        };
     }
     let mut notices: Vec<String> = Vec::new();
     if filtered_out {
