@@ -170,11 +170,16 @@ fn once(seen: &mut u32, bit: u32) -> Option<()> {
     Some(())
 }
 
+/// A field, once: what its reader made of it (`None`: give up).
+fn put<T>(seen: &mut u32, bit: u32, slot: &mut Option<T>, read: Option<Option<T>>) -> Option<()> {
+    once(seen, bit)?;
+    *slot = read?;
+    Some(())
+}
+
 /// A string field, once.
 fn set<'a>(seen: &mut u32, bit: u32, slot: &mut Option<Str<'a>>, v: &[Node<'a>]) -> Option<()> {
-    once(seen, bit)?;
-    *slot = string(v)?;
-    Some(())
+    put(seen, bit, slot, string(v))
 }
 
 /// `Option<Str>`: null or a string.
@@ -212,14 +217,8 @@ fn user<'a>(v: &[Node<'a>]) -> Option<Option<RawUser<'a>>> {
         match k {
             "username" => set(&mut seen, 0, &mut u.username, v)?,
             "uid" => set(&mut seen, 1, &mut u.uid, v)?,
-            "groups" => {
-                once(&mut seen, 2)?;
-                u.groups = strings(v)?;
-            }
-            "extra" => {
-                once(&mut seen, 3)?;
-                u.extra = extra(v)?;
-            }
+            "groups" => put(&mut seen, 2, &mut u.groups, strings(v))?,
+            "extra" => put(&mut seen, 3, &mut u.extra, extra(v))?,
             _ => {}
         }
         Some(())
@@ -655,38 +654,14 @@ fn event<'a>(t: &[Node<'a>]) -> Option<RawEvent<'a, IgnoredAny>> {
             "userAgent" => set(&mut seen, 7, &mut e.user_agent, v)?,
             "requestReceivedTimestamp" => set(&mut seen, 8, &mut e.request_received_timestamp, v)?,
             "stageTimestamp" => set(&mut seen, 9, &mut e.stage_timestamp, v)?,
-            "user" => {
-                once(&mut seen, 10)?;
-                e.user = user(v)?;
-            }
-            "impersonatedUser" => {
-                once(&mut seen, 11)?;
-                e.impersonated_user = user(v)?;
-            }
-            "sourceIPs" => {
-                once(&mut seen, 12)?;
-                e.source_ips = strings(v)?;
-            }
-            "objectRef" => {
-                once(&mut seen, 13)?;
-                e.object_ref = object_ref(v)?;
-            }
-            "responseStatus" => {
-                once(&mut seen, 14)?;
-                e.response_status = status(v)?;
-            }
-            "requestObject" => {
-                once(&mut seen, 15)?;
-                e.request_object = body(v)?;
-            }
-            "responseObject" => {
-                once(&mut seen, 16)?;
-                e.response_object = body(v)?;
-            }
-            "annotations" => {
-                once(&mut seen, 17)?;
-                e.annotations = annotations(v)?;
-            }
+            "user" => put(&mut seen, 10, &mut e.user, user(v))?,
+            "impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, user(v))?,
+            "sourceIPs" => put(&mut seen, 12, &mut e.source_ips, strings(v))?,
+            "objectRef" => put(&mut seen, 13, &mut e.object_ref, object_ref(v))?,
+            "responseStatus" => put(&mut seen, 14, &mut e.response_status, status(v))?,
+            "requestObject" => put(&mut seen, 15, &mut e.request_object, body(v))?,
+            "responseObject" => put(&mut seen, 16, &mut e.response_object, body(v))?,
+            "annotations" => put(&mut seen, 17, &mut e.annotations, annotations(v))?,
             _ => {}
         }
         Some(())

@@ -227,15 +227,8 @@ pub(super) fn read_document(
 ) -> Result<(), ReadError> {
     let pending = Rc::new(Cell::new(0u64));
     let tracking = Tracking { inner: BufReader::with_capacity(1 << 20, stream), pending: pending.clone() };
-    let mut state = State {
-        c: Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class).simd(opts.simd),
-        file,
-        sink,
-        opts,
-        item: 0,
-        list_api_version: None,
-        stop: None,
-    };
+    let mut state =
+        State { c: Collector::new(opts), file, sink, opts, item: 0, list_api_version: None, stop: None };
     let mut de = serde_json::Deserializer::from_reader(tracking);
     loop {
         state.list_api_version = None;

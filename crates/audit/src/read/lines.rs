@@ -192,7 +192,7 @@ fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 fn parse_chunk(chunk: &Chunk, opts: &ReadOptions) -> Collector {
-    let mut c = Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class).simd(opts.simd);
+    let mut c = Collector::new(opts);
     let too_long = |what: &str| format!("{what} longer than {} bytes, skipped", opts.max_line_bytes);
     if let Some(at) = chunk.too_long {
         let what = if matches!(at, Location::Item(_)) { "array element" } else { "line" };

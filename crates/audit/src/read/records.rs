@@ -78,27 +78,22 @@ fn json_error(e: &serde_json::Error) -> RecordError {
 }
 
 impl Collector {
-    pub(crate) fn new(keep_bodies: bool, max_examples: usize, split_by_class: bool) -> Collector {
-        let builders = if split_by_class { FileClass::ALL.len() } else { 1 };
+    /// Builders and tallies for reading with `opts`.
+    pub(crate) fn new(opts: &super::ReadOptions) -> Collector {
+        let builders = if opts.split_by_class { FileClass::ALL.len() } else { 1 };
         Collector {
             builders: (0..builders).map(|_| CanonicalBuilder::new()).collect(),
-            keep_bodies,
+            keep_bodies: opts.keep_bodies,
             formats: BTreeMap::new(),
             events: 0,
             without_timestamps: 0,
             skipped: 0,
             skipped_by_kind: BTreeMap::new(),
             examples: Vec::new(),
-            max_examples,
+            max_examples: opts.max_examples,
             tape: None,
-            simd: true,
+            simd: opts.simd,
         }
-    }
-
-    /// With `false`, every record is read by serde_json (the reference for the tape).
-    pub(crate) fn simd(mut self, simd: bool) -> Collector {
-        self.simd = simd;
-        self
     }
 
     /// Rows collected and not drained yet.

@@ -111,7 +111,7 @@ pub(super) fn read_csv(
             Some("not an audit format: CSV header names none of log_s, AuditId, Verb".to_owned());
         return Ok(());
     };
-    let mut c = Collector::new(opts.keep_bodies, opts.max_examples, opts.split_by_class).simd(opts.simd);
+    let mut c = Collector::new(opts);
     let mut record = csv::ByteRecord::new();
     loop {
         let line = reader.position().line() + 1;
@@ -180,8 +180,8 @@ pub(super) fn read_yaml(
         file.not_audit = Some("not an audit format: YAML that is not UTF-8 text".to_owned());
         return Ok(());
     };
-    let mut c =
-        Collector::new(opts.keep_bodies, opts.max_examples.max(1), opts.split_by_class).simd(opts.simd);
+    let mut c = Collector::new(opts);
+    c.max_examples = c.max_examples.max(1);
     for (i, doc) in yaml_serde::Deserializer::from_str(&text).enumerate() {
         let location = Location::Document(i as u64 + 1);
         match Value::deserialize(doc) {
