@@ -3,10 +3,11 @@
 //! Fast readers may fill the builders directly, but they must give the same rows as this.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{
-    ArrayRef, Int32Builder, ListBuilder, MapBuilder, MapFieldNames, RecordBatch, StringBuilder,
-    TimestampNanosecondBuilder,
+    ArrayBuilder, ArrayRef, Int32Builder, ListBuilder, MapBuilder, MapFieldNames, RecordBatch, StringArray,
+    StringBuilder, TimestampNanosecondBuilder,
 };
 use arrow::error::ArrowError;
 use chrono::{DateTime, Utc};
@@ -33,41 +34,43 @@ pub struct CanonicalBuilder {
     pub(crate) request_received: TimestampNanosecondBuilder,
     pub(crate) stage_ts: TimestampNanosecondBuilder,
     pub(crate) time_generated: TimestampNanosecondBuilder,
-    pub(crate) audit_id: StringBuilder,
-    pub(crate) stage: StringBuilder,
-    pub(crate) level: StringBuilder,
-    pub(crate) verb: StringBuilder,
-    pub(crate) request_uri: StringBuilder,
-    pub(crate) user_username: StringBuilder,
-    pub(crate) user_uid: StringBuilder,
+    pub(crate) audit_id: StrCol,
+    pub(crate) stage: StrCol,
+    pub(crate) level: StrCol,
+    pub(crate) verb: StrCol,
+    pub(crate) request_uri: StrCol,
+    pub(crate) user_username: StrCol,
+    pub(crate) user_uid: StrCol,
     pub(crate) user_groups: ListBuilder<StringBuilder>,
-    pub(crate) user_extra: StringBuilder,
-    pub(crate) imp_username: StringBuilder,
-    pub(crate) imp_uid: StringBuilder,
+    pub(crate) user_extra: StrCol,
+    pub(crate) imp_username: StrCol,
+    pub(crate) imp_uid: StrCol,
     pub(crate) imp_groups: ListBuilder<StringBuilder>,
     pub(crate) source_ips: ListBuilder<StringBuilder>,
-    pub(crate) user_agent: StringBuilder,
-    pub(crate) obj_resource: StringBuilder,
-    pub(crate) obj_namespace: StringBuilder,
-    pub(crate) obj_name: StringBuilder,
-    pub(crate) obj_uid: StringBuilder,
-    pub(crate) obj_api_group: StringBuilder,
-    pub(crate) obj_api_version: StringBuilder,
-    pub(crate) obj_resource_version: StringBuilder,
-    pub(crate) obj_subresource: StringBuilder,
+    pub(crate) user_agent: StrCol,
+    pub(crate) obj_resource: StrCol,
+    pub(crate) obj_namespace: StrCol,
+    pub(crate) obj_name: StrCol,
+    pub(crate) obj_uid: StrCol,
+    pub(crate) obj_api_group: StrCol,
+    pub(crate) obj_api_version: StrCol,
+    pub(crate) obj_resource_version: StrCol,
+    pub(crate) obj_subresource: StrCol,
     pub(crate) response_code: Int32Builder,
-    pub(crate) response_status: StringBuilder,
-    pub(crate) response_reason: StringBuilder,
-    pub(crate) response_message: StringBuilder,
+    pub(crate) response_status: StrCol,
+    pub(crate) response_reason: StrCol,
+    pub(crate) response_message: StrCol,
     pub(crate) annotations: MapBuilder<StringBuilder, StringBuilder>,
-    pub(crate) request_object: StringBuilder,
-    pub(crate) response_object: StringBuilder,
-    pub(crate) event_api_version: StringBuilder,
-    pub(crate) source_format: StringBuilder,
-    pub(crate) azure_category: StringBuilder,
-    pub(crate) cluster_resource_id: StringBuilder,
-    pub(crate) apiserver_pod: StringBuilder,
+    pub(crate) request_object: StrCol,
+    pub(crate) response_object: StrCol,
+    pub(crate) event_api_version: StrCol,
+    pub(crate) source_format: StrCol,
+    pub(crate) azure_category: StrCol,
+    pub(crate) cluster_resource_id: StrCol,
+    pub(crate) apiserver_pod: StrCol,
     pub(crate) len: usize,
+    /// Where this builder's sizes are kept for the next builder of its kind, if anywhere.
+    hint: Option<Arc<SizeHint>>,
 }
 
 impl Default for CanonicalBuilder {
@@ -81,8 +84,56 @@ pub fn timestamp_nanos(t: &DateTime<Utc>) -> Option<i64> {
     t.timestamp_nanos_opt()
 }
 
-fn opt_str(b: &mut StringBuilder, v: Option<&str>) {
+fn opt_str(b: &mut StrCol, v: Option<&str>) {
     b.append_option(v);
+}
+
+/// A string column's builder. A null is only counted until the next value (or the end)
+/// appends the whole run at once: most optional columns are null in most rows, and one call
+/// per null cost more than the values did.
+#[derive(Default)]
+pub(crate) struct StrCol {
+    b: StringBuilder,
+    nulls: usize,
+}
+
+impl StrCol {
+    #[inline]
+    pub(crate) fn append_value(&mut self, v: &str) {
+        self.fill();
+        self.b.append_value(v);
+    }
+
+    #[inline]
+    pub(crate) fn append_null(&mut self) {
+        self.nulls += 1;
+    }
+
+    #[inline]
+    pub(crate) fn append_option(&mut self, v: Option<impl AsRef<str>>) {
+        match v {
+            Some(v) => self.append_value(v.as_ref()),
+            None => self.append_null(),
+        }
+    }
+
+    /// The builder, with the nulls counted so far appended.
+    fn filled(&mut self) -> &mut StringBuilder {
+        self.fill();
+        &mut self.b
+    }
+
+    fn fill(&mut self) {
+        if self.nulls > 0 {
+            self.b.append_nulls(self.nulls);
+            self.nulls = 0;
+        }
+    }
+
+    fn finish(&mut self) -> StringArray {
+        self.fill();
+        self.b.finish()
+    }
 }
 
 fn non_empty(v: &str) -> Option<&str> {
@@ -105,42 +156,107 @@ impl CanonicalBuilder {
             request_received: TimestampNanosecondBuilder::new().with_timezone("UTC"),
             stage_ts: TimestampNanosecondBuilder::new().with_timezone("UTC"),
             time_generated: TimestampNanosecondBuilder::new().with_timezone("UTC"),
-            audit_id: StringBuilder::new(),
-            stage: StringBuilder::new(),
-            level: StringBuilder::new(),
-            verb: StringBuilder::new(),
-            request_uri: StringBuilder::new(),
-            user_username: StringBuilder::new(),
-            user_uid: StringBuilder::new(),
+            audit_id: StrCol::default(),
+            stage: StrCol::default(),
+            level: StrCol::default(),
+            verb: StrCol::default(),
+            request_uri: StrCol::default(),
+            user_username: StrCol::default(),
+            user_uid: StrCol::default(),
             user_groups: ListBuilder::new(StringBuilder::new()),
-            user_extra: StringBuilder::new(),
-            imp_username: StringBuilder::new(),
-            imp_uid: StringBuilder::new(),
+            user_extra: StrCol::default(),
+            imp_username: StrCol::default(),
+            imp_uid: StrCol::default(),
             imp_groups: ListBuilder::new(StringBuilder::new()),
             source_ips: ListBuilder::new(StringBuilder::new()),
-            user_agent: StringBuilder::new(),
-            obj_resource: StringBuilder::new(),
-            obj_namespace: StringBuilder::new(),
-            obj_name: StringBuilder::new(),
-            obj_uid: StringBuilder::new(),
-            obj_api_group: StringBuilder::new(),
-            obj_api_version: StringBuilder::new(),
-            obj_resource_version: StringBuilder::new(),
-            obj_subresource: StringBuilder::new(),
+            user_agent: StrCol::default(),
+            obj_resource: StrCol::default(),
+            obj_namespace: StrCol::default(),
+            obj_name: StrCol::default(),
+            obj_uid: StrCol::default(),
+            obj_api_group: StrCol::default(),
+            obj_api_version: StrCol::default(),
+            obj_resource_version: StrCol::default(),
+            obj_subresource: StrCol::default(),
             response_code: Int32Builder::new(),
-            response_status: StringBuilder::new(),
-            response_reason: StringBuilder::new(),
-            response_message: StringBuilder::new(),
+            response_status: StrCol::default(),
+            response_reason: StrCol::default(),
+            response_message: StrCol::default(),
             annotations: MapBuilder::new(Some(map_names), StringBuilder::new(), StringBuilder::new()),
-            request_object: StringBuilder::new(),
-            response_object: StringBuilder::new(),
-            event_api_version: StringBuilder::new(),
-            source_format: StringBuilder::new(),
-            azure_category: StringBuilder::new(),
-            cluster_resource_id: StringBuilder::new(),
-            apiserver_pod: StringBuilder::new(),
+            request_object: StrCol::default(),
+            response_object: StrCol::default(),
+            event_api_version: StrCol::default(),
+            source_format: StrCol::default(),
+            azure_category: StrCol::default(),
+            cluster_resource_id: StrCol::default(),
+            apiserver_pod: StrCol::default(),
             len: 0,
+            hint: None,
         }
+    }
+
+    /// Empty builders as big as the last builder that finished with `hint` was (plus an
+    /// eighth), which finish into `hint` in their turn. Builders that grow by doubling copy
+    /// every value about once more; chunks of one input are alike, so the last chunk's sizes
+    /// are a good guess for the next.
+    pub(crate) fn with_hint(hint: Arc<SizeHint>) -> Self {
+        let mut b = Self::new();
+        let rows = grown(hint.rows.load(Ordering::Relaxed));
+        if rows > 0 {
+            for t in [&mut b.request_received, &mut b.stage_ts, &mut b.time_generated] {
+                *t = TimestampNanosecondBuilder::with_capacity(rows).with_timezone("UTC");
+            }
+            b.response_code = Int32Builder::with_capacity(rows);
+            for (i, col) in b.byte_builders().into_iter().enumerate() {
+                let items = grown(hint.items[i].load(Ordering::Relaxed));
+                let bytes = grown(hint.bytes[i].load(Ordering::Relaxed));
+                *col = StringBuilder::with_capacity(items, bytes);
+            }
+        }
+        b.hint = Some(hint);
+        b
+    }
+
+    /// The string builders, in a fixed order: each column's own, then the items of the lists
+    /// and the annotations' keys and values. Nulls still counted are appended first.
+    fn byte_builders(&mut self) -> [&mut StringBuilder; BYTE_BUILDERS] {
+        let (keys, values) = self.annotations.entries();
+        [
+            self.audit_id.filled(),
+            self.stage.filled(),
+            self.level.filled(),
+            self.verb.filled(),
+            self.request_uri.filled(),
+            self.user_username.filled(),
+            self.user_uid.filled(),
+            self.user_extra.filled(),
+            self.imp_username.filled(),
+            self.imp_uid.filled(),
+            self.user_agent.filled(),
+            self.obj_resource.filled(),
+            self.obj_namespace.filled(),
+            self.obj_name.filled(),
+            self.obj_uid.filled(),
+            self.obj_api_group.filled(),
+            self.obj_api_version.filled(),
+            self.obj_resource_version.filled(),
+            self.obj_subresource.filled(),
+            self.response_status.filled(),
+            self.response_reason.filled(),
+            self.response_message.filled(),
+            self.request_object.filled(),
+            self.response_object.filled(),
+            self.event_api_version.filled(),
+            self.source_format.filled(),
+            self.azure_category.filled(),
+            self.cluster_resource_id.filled(),
+            self.apiserver_pod.filled(),
+            self.user_groups.values(),
+            self.imp_groups.values(),
+            self.source_ips.values(),
+            keys,
+            values,
+        ]
     }
 
     /// Rows appended so far.
@@ -229,6 +345,13 @@ impl CanonicalBuilder {
 
     /// Builds the batch and resets the builders.
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
+        if let Some(hint) = self.hint.clone() {
+            hint.rows.store(self.len, Ordering::Relaxed);
+            for (i, col) in self.byte_builders().into_iter().enumerate() {
+                hint.items[i].store(col.len(), Ordering::Relaxed);
+                hint.bytes[i].store(col.values_slice().len(), Ordering::Relaxed);
+            }
+        }
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.request_received.finish()),
             Arc::new(self.stage_ts.finish()),
@@ -273,6 +396,32 @@ impl CanonicalBuilder {
     }
 }
 
+/// The string builders [`CanonicalBuilder::byte_builders`] lists.
+const BYTE_BUILDERS: usize = 34;
+
+/// The sizes a [`CanonicalBuilder`] finished with, for the next one to start with (see
+/// [`CanonicalBuilder::with_hint`]); shared by the threads that parse one input's chunks.
+pub(crate) struct SizeHint {
+    rows: AtomicUsize,
+    items: [AtomicUsize; BYTE_BUILDERS],
+    bytes: [AtomicUsize; BYTE_BUILDERS],
+}
+
+impl Default for SizeHint {
+    fn default() -> Self {
+        SizeHint {
+            rows: AtomicUsize::new(0),
+            items: std::array::from_fn(|_| AtomicUsize::new(0)),
+            bytes: std::array::from_fn(|_| AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// A size and an eighth more, so that a chunk a little bigger than the last still fits.
+fn grown(n: usize) -> usize {
+    n.saturating_add(n / 8)
+}
+
 /// Converts events read from one format into one canonical batch.
 pub fn events_to_batch(
     events: &[Event],
@@ -292,6 +441,52 @@ mod tests {
     use super::*;
     use crate::col;
     use arrow::array::{Array, AsArray};
+
+    #[test]
+    fn deferred_nulls_give_the_rows_a_plain_string_builder_gives() {
+        // Runs of nulls at the start, between values and at the end, and a column of nulls only.
+        let patterns: [&[Option<&str>]; 4] = [
+            &[None, None, Some("a"), None, Some(""), Some("bc"), None, None, None],
+            &[Some("x"), None],
+            &[None, None, None],
+            &[],
+        ];
+        for pattern in patterns {
+            let mut plain = StringBuilder::new();
+            let mut col = StrCol::default();
+            for v in pattern {
+                plain.append_option(*v);
+                col.append_option(*v);
+            }
+            assert_eq!(col.finish(), plain.finish(), "{pattern:?}");
+            // Finishing resets: the next batch starts empty, with no null left over.
+            col.append_value("z");
+            assert_eq!(col.finish().iter().collect::<Vec<_>>(), vec![Some("z")]);
+        }
+    }
+
+    #[test]
+    fn a_builder_started_from_a_hint_records_its_sizes_and_gives_the_same_rows() {
+        let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"id-1","stage":"ResponseComplete","verb":"get","user":{"username":"u","groups":["g1","g2"]},"sourceIPs":["10.0.0.1"],"annotations":{"k":"v"},"requestReceivedTimestamp":"2024-01-01T10:00:00Z"}"#;
+        let event: Event = serde_json::from_str(line).expect("valid event");
+        let events = vec![event; 3];
+        let expected =
+            events_to_batch(&events, InputFormat::K8sLog, &Origin::default(), false).expect("batch");
+        let hint = Arc::new(SizeHint::default());
+        for round in 0..2 {
+            let mut b = CanonicalBuilder::with_hint(Arc::clone(&hint));
+            for e in &events {
+                b.append(e, InputFormat::K8sLog, &Origin::default(), false);
+            }
+            assert_eq!(b.finish().expect("batch"), expected, "round {round}");
+            assert_eq!(hint.rows.load(Ordering::Relaxed), 3);
+            // audit_id is the first string builder, the groups' items the 30th.
+            assert_eq!(hint.items[0].load(Ordering::Relaxed), 3);
+            assert_eq!(hint.bytes[0].load(Ordering::Relaxed), "id-1".len() * 3);
+            assert_eq!(hint.items[29].load(Ordering::Relaxed), 6);
+            assert_eq!(hint.bytes[29].load(Ordering::Relaxed), 12);
+        }
+    }
 
     #[test]
     fn event_becomes_one_canonical_row_with_bodies_dropped_by_default() {

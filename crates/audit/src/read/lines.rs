@@ -11,6 +11,8 @@ use super::input::{Peeked, read_failed};
 use super::records::Collector;
 use super::summary::{FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions, flush};
+use crate::batch::SizeHint;
+use crate::store::writer::FileClass;
 
 /// A run of whole records: lines, or elements of a top-level array.
 pub(super) struct Chunk {
@@ -191,8 +193,8 @@ fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-fn parse_chunk(chunk: &Chunk, opts: &ReadOptions) -> Collector {
-    let mut c = Collector::new(opts);
+fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Collector {
+    let mut c = Collector::with_hints(opts, Some(hints));
     let too_long = |what: &str| format!("{what} longer than {} bytes, skipped", opts.max_line_bytes);
     if let Some(at) = chunk.too_long {
         let what = if matches!(at, Location::Item(_)) { "array element" } else { "line" };
@@ -257,6 +259,7 @@ pub(super) fn read_chunks(
     // in flight to keep every thread busy while one is slow, few enough to bound memory.
     let max_in_flight = (rayon::current_num_threads().max(1) * 3) as u64;
     let shared = Arc::new(opts.clone());
+    let hints: Arc<[Arc<SizeHint>]> = FileClass::ALL.iter().map(|_| Arc::default()).collect();
     let (done_tx, done_rx) = mpsc::channel::<(u64, Collector, Vec<u8>)>();
     let mut pending: BTreeMap<u64, Collector> = BTreeMap::new();
     let (mut sent, mut flushed) = (0u64, 0u64);
@@ -267,8 +270,9 @@ pub(super) fn read_chunks(
             match source.next_chunk() {
                 Ok(Some(chunk)) => {
                     let (tx, opts, seq) = (done_tx.clone(), Arc::clone(&shared), sent);
+                    let hints = Arc::clone(&hints);
                     rayon::spawn(move || {
-                        let parsed = parse_chunk(&chunk, &opts);
+                        let parsed = parse_chunk(&chunk, &opts, &hints);
                         // The reader stops listening only when it stopped reading: nothing to do.
                         let _ = tx.send((seq, parsed, chunk.data));
                     });

@@ -6,6 +6,7 @@
 //! down to event JSON, which goes through the same borrowed parser.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use serde::de::IgnoredAny;
@@ -13,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
 use crate::InputFormat;
-use crate::batch::CanonicalBuilder;
+use crate::batch::{CanonicalBuilder, SizeHint};
 use crate::raw::tape::{self, TapeReader};
 use crate::raw::{Body, RawEvent, RowOrigin};
 use crate::store::writer::FileClass;
@@ -80,9 +81,19 @@ fn json_error(e: &serde_json::Error) -> RecordError {
 impl Collector {
     /// Builders and tallies for reading with `opts`.
     pub(crate) fn new(opts: &super::ReadOptions) -> Collector {
+        Self::with_hints(opts, None)
+    }
+
+    /// A collector whose builders start as big as the last ones of their class that finished
+    /// with `hints` (one per builder; see [`CanonicalBuilder::with_hint`]).
+    pub(crate) fn with_hints(opts: &super::ReadOptions, hints: Option<&[Arc<SizeHint>]>) -> Collector {
         let builders = if opts.split_by_class { FileClass::ALL.len() } else { 1 };
+        let builder = |i: usize| match hints.and_then(|h| h.get(i)) {
+            Some(hint) => CanonicalBuilder::with_hint(Arc::clone(hint)),
+            None => CanonicalBuilder::new(),
+        };
         Collector {
-            builders: (0..builders).map(|_| CanonicalBuilder::new()).collect(),
+            builders: (0..builders).map(builder).collect(),
             keep_bodies: opts.keep_bodies,
             formats: BTreeMap::new(),
             events: 0,
