@@ -24,8 +24,17 @@ pub fn filter(mut rel: Rel, pred: Expr) -> R<Rel> {
     Ok(rel)
 }
 
-/// `extend name = value, …`: replaces a column of the same name in place, else appends.
+/// `extend name = value, …`: as in Kusto, a column the input already has is removed and
+/// appended with its new value; new columns are appended.
 pub fn extend(mut rel: Rel, items: Vec<(String, Value)>) -> R<Rel> {
+    let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
+    rel.cols.retain(|b| !names.contains(&b.name));
+    set_columns(rel, items)
+}
+
+/// Computes `items` and replaces the columns of the same names where they stand, or appends
+/// them (`parse`, the typed columns of `mv-expand`).
+pub fn set_columns(mut rel: Rel, items: Vec<(String, Value)>) -> R<Rel> {
     let names: Vec<String> = items.iter().map(|(n, _)| n.clone()).collect();
     let values = rel.compute(items)?;
     for (name, value) in names.into_iter().zip(values) {

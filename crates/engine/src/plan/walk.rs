@@ -633,7 +633,20 @@ impl Planner<'_> {
                 Ok(out)
             }
             OperatorKind::Extend(items) => {
-                let planned = self.named(&rel, items)?;
+                // Each expression sees the columns the ones before it defined, as in Kusto
+                // (`extend a = …, b = a * 2`): they are bound here as expressions, and the
+                // whole `extend` is still computed in one projection.
+                let mut scope = rel.clone();
+                let mut planned = Vec::new();
+                for ne in items {
+                    for (name, value) in self.named(&scope, std::slice::from_ref(ne))? {
+                        match scope.cols.iter_mut().find(|b| b.name == name) {
+                            Some(b) => b.value = value.clone(),
+                            None => scope.cols.push(Binding { name: name.clone(), value: value.clone() }),
+                        }
+                        planned.push((name, value));
+                    }
+                }
                 ops::extend(rel, planned)
             }
             OperatorKind::Project(items) => {
@@ -759,7 +772,7 @@ impl Planner<'_> {
                         .into_iter()
                         .filter_map(|(n, ty)| rel.get(&n).cloned().map(|v| (n, Value::Expr(convert(v, ty)))))
                         .collect();
-                    rel = ops::extend(rel, conv)?;
+                    rel = ops::set_columns(rel, conv)?;
                 }
                 Ok(rel)
             }
@@ -1688,7 +1701,7 @@ impl Planner<'_> {
             );
             items.push((name, Value::Expr(convert(elem, ty))));
         }
-        ops::extend(rel, items)
+        ops::set_columns(rel, items)
     }
 
     /// The `by` keys of `summarize` or `make-series`, named as Kusto names them.
