@@ -2,6 +2,7 @@
 //! expressions and aggregates.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use chrono::{DateTime, Utc};
@@ -61,7 +62,21 @@ pub struct Planner<'e> {
     /// filter kept anything, when the result alone cannot tell (`| count` gives one row of 0).
     time_filtered: Option<datafusion::logical_expr::LogicalPlan>,
     unnamed: usize,
+    /// The user-defined scalar functions (`let f = (t: string) { … }`), by name.
+    functions: HashMap<String, Arc<kql::FunctionDef>>,
+    /// User-defined function calls being planned inside one another (a bound on recursion).
+    call_depth: usize,
+    /// User-defined function calls planned so far (each call plans its body anew).
+    calls_planned: usize,
 }
+
+/// How deeply user-defined functions may call one another: each level plans the body again
+/// on the stack.
+const MAX_CALL_DEPTH: usize = 8;
+
+/// How many user-defined function calls one query may plan (bodies calling several functions
+/// that call several more multiply).
+const MAX_CALLS_PLANNED: usize = 10_000;
 
 /// An expression found where a scalar was expected but that is an aggregate.
 fn is_aggregate(name: &str) -> bool {
@@ -146,6 +161,9 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         uses_now: false,
         time_filtered: None,
         unnamed: 0,
+        functions: HashMap::new(),
+        call_depth: 0,
+        calls_planned: 0,
     };
     let mut result = None;
     for st in &query.statements {
@@ -167,15 +185,14 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
                         Bound::Tabular(p.tabular(t)?)
                     }
                     kql::LetValue::Function(f) => {
-                        return Err(EngineError::Unsupported {
-                            what: "user-defined functions (let f = (…) { … })".into(),
-                            span: span(f.span),
-                        });
+                        p.define_function(&l.name.name, f)?;
+                        continue;
                     }
                 };
                 if matches!(bound, Bound::Tabular(_)) {
                     p.let_exprs.remove(&l.name.name);
                 }
+                p.functions.remove(&l.name.name);
                 p.lets.insert(l.name.name.clone(), bound);
             }
             Statement::Tabular(t) => {
@@ -1110,7 +1127,105 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// Keeps a user-defined function for its calls. Only scalar functions are planned: their
+    /// parameters are scalars, their body a scalar expression after scalar `let`s.
+    fn define_function(&mut self, name: &str, f: &kql::FunctionDef) -> Result<(), EngineError> {
+        let unsupported =
+            |what: &str, at: kql::Span| EngineError::Unsupported { what: what.into(), span: span(at) };
+        if let Some(p) = f.params.iter().find(|p| p.ty.is_none()) {
+            return Err(unsupported("user-defined functions with a tabular parameter", p.span));
+        }
+        if let Some(l) = f.lets.iter().find(|l| !matches!(l.value, kql::LetValue::Expr(_))) {
+            return Err(unsupported("a tabular or function `let` inside a user-defined function", l.span));
+        }
+        match &*f.body {
+            kql::LetValue::Expr(e) if !matches!(e.kind, ExprKind::Tabular(_)) => {}
+            _ => return Err(unsupported("user-defined functions that return a table", f.span)),
+        }
+        self.lets.remove(name);
+        self.let_exprs.remove(name);
+        self.functions.insert(name.to_owned(), Arc::new(f.clone()));
+        Ok(())
+    }
+
+    /// Plans a call of a user-defined scalar function: its arguments over `rel`, then its body
+    /// with the parameters (and the body's own `let`s) bound to them, in place of any column
+    /// or `let` of the same name.
+    fn call_function(&mut self, rel: &Rel, e: &Expr, f: &kql::FunctionDef, args: &[Expr]) -> R<Value> {
+        let name = match &e.kind {
+            ExprKind::Call { name, .. } => name.name.as_str(),
+            _ => "function",
+        };
+        let required = f.params.iter().filter(|p| p.default.is_none()).count();
+        if args.len() < required || args.len() > f.params.len() {
+            let takes = if required == f.params.len() {
+                format!("{required}")
+            } else {
+                format!("{required} to {}", f.params.len())
+            };
+            return Err(err(e.span, format!("{name}() takes {takes} argument(s), got {}", args.len())));
+        }
+        if self.call_depth >= MAX_CALL_DEPTH {
+            return Err(err(
+                e.span,
+                format!("{name}() calls functions more than {MAX_CALL_DEPTH} deep (recursion?)"),
+            ));
+        }
+        self.calls_planned += 1;
+        if self.calls_planned > MAX_CALLS_PLANNED {
+            return Err(err(
+                e.span,
+                format!("the query calls user-defined functions more than {MAX_CALLS_PLANNED} times"),
+            ));
+        }
+        let mut bound = Vec::new();
+        for (i, p) in f.params.iter().enumerate() {
+            let arg = args.get(i).or(p.default.as_ref()).ok_or_else(|| err(e.span, "missing argument"))?;
+            bound.push((p.name.name.clone(), self.scalar(rel, arg)?));
+        }
+        // The parameters hide the row's columns of the same name.
+        let mut scope = rel.clone();
+        scope.cols.retain(|c| !bound.iter().any(|(n, _)| *n == c.name));
+        let mut saved = Vec::new();
+        for (n, v) in bound {
+            saved.push((n.clone(), self.lets.insert(n.clone(), Bound::Scalar(v)), self.let_exprs.remove(&n)));
+        }
+        self.call_depth += 1;
+        let result = (|| {
+            for l in &f.lets {
+                if let kql::LetValue::Expr(x) = &l.value {
+                    let v = self.scalar(&scope, x)?;
+                    let n = l.name.name.clone();
+                    scope.cols.retain(|c| c.name != n);
+                    saved.push((
+                        n.clone(),
+                        self.lets.insert(n.clone(), Bound::Scalar(v)),
+                        self.let_exprs.remove(&n),
+                    ));
+                }
+            }
+            match &*f.body {
+                kql::LetValue::Expr(body) => self.scalar(&scope, body),
+                _ => Err(err(f.span, "not supported yet: user-defined functions that return a table")),
+            }
+        })();
+        self.call_depth -= 1;
+        for (n, old, old_expr) in saved.into_iter().rev() {
+            match old {
+                Some(b) => self.lets.insert(n.clone(), b),
+                None => self.lets.remove(&n),
+            };
+            if let Some(x) = old_expr {
+                self.let_exprs.insert(n, x);
+            }
+        }
+        result
+    }
+
     fn call(&mut self, rel: &Rel, e: &Expr, name: &kql::Ident, args: &[Expr]) -> R<Value> {
+        if let Some(f) = self.functions.get(&name.name).cloned() {
+            return self.call_function(rel, e, &f, args);
+        }
         let f = name.name.as_str();
         let u = udfs();
         let s = e.span;
