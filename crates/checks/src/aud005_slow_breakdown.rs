@@ -9,7 +9,7 @@ use crate::audit::{
     run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, go_duration_ms};
+use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, NOT_LONG_RUNNING};
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -71,7 +71,7 @@ const COMPONENTS: [(&str, &str, &[&str]); 4] = [
 ];
 
 fn annotation(key: &str) -> String {
-    go_duration_ms(&format!("tostring(Annotations[\"apiserver.latency.k8s.io/{key}\"])"))
+    format!("go_ms(tostring(Annotations[\"apiserver.latency.k8s.io/{key}\"]))")
 }
 
 /// Slow requests per client, verb and resource, with their time split by component.
@@ -85,7 +85,7 @@ pub fn query(ctx: &AuditContext) -> String {
         sums.push(format!("{column} = sum({column})"));
     }
     format!(
-        "{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n| where latency >= {slow_ms}\n\
+        "{GO_MS_FUNCTION}{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n| where latency >= {slow_ms}\n\
          | extend Client = {CLIENT_KQL}, Resource = tostring(ObjectRef.resource)\n\
          | extend {}\n\
          | summarize SlowRequests = count(), TotalMs = sum(latency), {} by Client, Verb, Resource\n\

@@ -68,23 +68,20 @@ pub fn answers_by_agent(ctx: &crate::audit::AuditContext) -> String {
     )
 }
 
-/// KQL that turns a Go duration string (`850.2ms`, `1.5s`, `12µs`, `1m2.5s`, as the
-/// `apiserver.latency.k8s.io/*` annotations write them) into milliseconds; null when absent.
-/// The number and the unit are read once each (the engine evaluates a repeated expression
-/// once), four regular expressions per text rather than one per unit.
-pub fn go_duration_ms(text: &str) -> String {
-    let number = format!("todouble(extract(@'^([0-9.]+)(ms|s|µs|us|ns)$', 1, {text}))");
-    let unit = format!("extract(@'^[0-9.]+(ms|s|µs|us|ns)$', 1, {text})");
-    let minutes = format!("todouble(extract(@'^([0-9.]+)m([0-9.]+)s$', 1, {text}))");
-    let seconds = format!("todouble(extract(@'^([0-9.]+)m([0-9.]+)s$', 2, {text}))");
-    format!(
-        "coalesce(case({unit} == \"ms\", {number}, {unit} == \"s\", {number} * 1000.0, \
-         {unit} == \"µs\" or {unit} == \"us\", {number} / 1000.0, {unit} == \"ns\", {number} / 1000000.0, \
-         real(null)), {minutes} * 60000.0 + {seconds} * 1000.0)"
-    )
-}
+/// The KQL function `go_ms(t)`, a `let` statement to put before a query: it turns a Go
+/// duration string (`850.2ms`, `1.5s`, `12µs`, `1m2.5s`, as the `apiserver.latency.k8s.io/*`
+/// annotations write them) into milliseconds, null when it is not one. Log Analytics runs it
+/// as it is; the engine plans each call in place and evaluates the repeated `extract`s once.
+pub const GO_MS_FUNCTION: &str = "let go_ms = (t: string) {\n\
+    \x20   let unit = extract(@'^[0-9.]+(ms|s|µs|us|ns)$', 1, t);\n\
+    \x20   let number = todouble(extract(@'^([0-9.]+)(ms|s|µs|us|ns)$', 1, t));\n\
+    \x20   let minutes = todouble(extract(@'^([0-9.]+)m([0-9.]+)s$', 1, t));\n\
+    \x20   let seconds = todouble(extract(@'^([0-9.]+)m([0-9.]+)s$', 2, t));\n\
+    \x20   coalesce(case(unit == \"ms\", number, unit == \"s\", number * 1000.0, unit == \"µs\" or unit == \"us\", \
+    number / 1000.0, unit == \"ns\", number / 1000000.0, real(null)), minutes * 60000.0 + seconds * 1000.0)\n\
+    };\n";
 
-/// A Go duration string in milliseconds, the way [`go_duration_ms`] reads it in KQL (for tests
+/// A Go duration string in milliseconds, the way [`GO_MS_FUNCTION`] reads it in KQL (for tests
 /// and for rows that carry the raw annotation).
 pub fn parse_go_duration_ms(text: &str) -> Option<f64> {
     let text = text.trim();

@@ -414,9 +414,9 @@ fn go_durations_read_in_kql_as_the_rust_reference_reads_them() {
     ];
     let rows: Vec<String> = texts.iter().map(|t| format!("\"{t}\"")).collect();
     let kql = format!(
-        "datatable(t: string) [{}]\n| extend ms = {}\n| project t, ms",
-        rows.join(", "),
-        checks::kql::go_duration_ms("t")
+        "{}datatable(t: string) [{}]\n| extend ms = go_ms(t)\n| project t, ms",
+        checks::kql::GO_MS_FUNCTION,
+        rows.join(", ")
     );
     let engine = Engine::from_batches(vec![batch(&Cluster::new().healthy().events)]).expect("engine");
     let table = EngineRunner::new(&engine, common::t0()).run(&kql).expect("runs");
