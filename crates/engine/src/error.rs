@@ -62,6 +62,8 @@ pub enum EngineError {
         what: String,
         /// Where, in the query text.
         span: Option<Range<usize>>,
+        /// What to write instead, where something close runs.
+        help: Option<String>,
     },
     /// The store could not be opened.
     #[error(transparent)]
@@ -91,7 +93,7 @@ impl EngineError {
     pub fn help(&self) -> Option<&str> {
         match self {
             EngineError::Plan(p) => p.help.as_deref(),
-            EngineError::Parse { help, .. } => help.as_deref(),
+            EngineError::Parse { help, .. } | EngineError::Unsupported { help, .. } => help.as_deref(),
             _ => None,
         }
     }

@@ -212,6 +212,10 @@ pub enum OperatorKind {
     Project(Vec<NamedExpr>),
     /// `project-away col, …`; names may hold `*` wildcards.
     ProjectAway(Vec<Ident>),
+    /// `project-keep col, …`; names may hold `*` wildcards.
+    ProjectKeep(Vec<Ident>),
+    /// `project-reorder col [asc|desc], …`; names may hold `*` wildcards.
+    ProjectReorder(Vec<ReorderKey>),
     /// `project-rename new = old, …`.
     ProjectRename(Vec<Rename>),
     /// `summarize [aggregates] [by groups]`.
@@ -250,6 +254,8 @@ impl OperatorKind {
             OperatorKind::Extend(_) => "extend",
             OperatorKind::Project(_) => "project",
             OperatorKind::ProjectAway(_) => "project-away",
+            OperatorKind::ProjectKeep(_) => "project-keep",
+            OperatorKind::ProjectReorder(_) => "project-reorder",
             OperatorKind::ProjectRename(_) => "project-rename",
             OperatorKind::Summarize(_) => "summarize",
             OperatorKind::Top(_) => "top",
@@ -308,6 +314,15 @@ pub struct Top {
     pub count: Expr,
     /// The ordering.
     pub by: SortKey,
+}
+
+/// One item of `project-reorder`: `col [asc|desc]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReorderKey {
+    /// The column name or `*` pattern.
+    pub name: Ident,
+    /// `asc` or `desc` if written: the columns the pattern matches, sorted by name.
+    pub order: Option<SortOrder>,
 }
 
 /// One key of `sort by`/`top`: `expr [asc|desc] [nulls first|last]`.

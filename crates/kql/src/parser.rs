@@ -681,6 +681,8 @@ impl<'a> Parser<'a> {
             "extend" => OperatorKind::Extend(self.named_list("a column to extend")?),
             "project" => OperatorKind::Project(self.named_list("a column to project")?),
             "project-away" => OperatorKind::ProjectAway(self.name_patterns()?),
+            "project-keep" => OperatorKind::ProjectKeep(self.name_patterns()?),
+            "project-reorder" => OperatorKind::ProjectReorder(self.reorder_keys()?),
             "project-rename" => OperatorKind::ProjectRename(self.renames()?),
             "summarize" => OperatorKind::Summarize(self.summarize_body()?),
             "top" => {
@@ -916,6 +918,32 @@ impl<'a> Parser<'a> {
             names.push(self.name_pattern("a column name")?);
         }
         Ok(names)
+    }
+
+    /// `project-reorder` items: names or patterns, each with an optional `asc` or `desc`.
+    fn reorder_keys(&mut self) -> PResult<Vec<ReorderKey>> {
+        let mut keys = Vec::new();
+        loop {
+            let name = self.name_pattern("a column name")?;
+            let order = if self.eat_ident("asc").is_some() {
+                Some(SortOrder::Asc)
+            } else if self.eat_ident("desc").is_some() {
+                Some(SortOrder::Desc)
+            } else if let Some(at) = self.eat_ident("granny") {
+                return Err(ParseError::new(
+                    ParseErrorKind::Unsupported,
+                    "not supported yet: `granny-asc` / `granny-desc` in `project-reorder`",
+                    at,
+                )
+                .with_help("`asc` or `desc` sorts the matched columns by name"));
+            } else {
+                None
+            };
+            keys.push(ReorderKey { name, order });
+            if self.eat(&TokenKind::Comma).is_none() {
+                return Ok(keys);
+            }
+        }
     }
 
     fn name_pattern(&mut self, what: &str) -> PResult<Ident> {

@@ -486,6 +486,29 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_pattern(out, &n.name);
             }
         }
+        OperatorKind::ProjectKeep(names) => {
+            out.push_str("project-keep ");
+            for (i, n) in names.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_pattern(out, &n.name);
+            }
+        }
+        OperatorKind::ProjectReorder(keys) => {
+            out.push_str("project-reorder ");
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_pattern(out, &k.name.name);
+                match k.order {
+                    Some(SortOrder::Asc) => out.push_str(" asc"),
+                    Some(SortOrder::Desc) => out.push_str(" desc"),
+                    None => {}
+                }
+            }
+        }
         OperatorKind::ProjectRename(items) => {
             out.push_str("project-rename ");
             for (i, r) in items.iter().enumerate() {

@@ -244,6 +244,22 @@ fn project_family() {
         panic!()
     };
     assert_eq!((r[1].new.name.as_str(), r[1].old.name.as_str()), ("new2", "old2"));
+    let OperatorKind::ProjectKeep(names) = only_operator("T | project-keep a, b*, ['c d']") else { panic!() };
+    let names: Vec<_> = names.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["a", "b*", "c d"]);
+    let OperatorKind::ProjectReorder(keys) = only_operator("T | project-reorder a, b* desc, *_s asc") else {
+        panic!()
+    };
+    let keys: Vec<_> = keys.iter().map(|k| (k.name.name.as_str(), k.order)).collect();
+    assert_eq!(keys, [("a", None), ("b*", Some(SortOrder::Desc)), ("*_s", Some(SortOrder::Asc))]);
+}
+
+#[test]
+fn project_keep_and_reorder_print_back() {
+    for source in ["T | project-keep a, b*, ['c d']", "T | project-reorder a, b* desc, *_s asc, ['c d']"] {
+        let printed = parse_ok(source).to_string();
+        assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
+    }
 }
 
 #[test]

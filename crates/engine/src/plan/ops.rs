@@ -89,12 +89,17 @@ pub fn project_rename(mut rel: Rel, pairs: &[(String, String)]) -> Rel {
     rel
 }
 
-/// `project-reorder a, b*`: the named columns first, the rest after in their order.
-pub fn project_reorder(mut rel: Rel, patterns: &[String]) -> Rel {
+/// `project-reorder a, b* [asc|desc], …`: the named columns first, the rest after in their
+/// order. The columns a pattern matches keep their order, or are sorted by name when the
+/// pattern has `asc` (`Some(false)`) or `desc` (`Some(true)`).
+pub fn project_reorder(mut rel: Rel, keys: &[(String, Option<bool>)]) -> Rel {
     let mut first = Vec::new();
-    for p in patterns {
-        let (matched, rest): (Vec<Binding>, Vec<Binding>) =
+    for (p, descending) in keys {
+        let (mut matched, rest): (Vec<Binding>, Vec<Binding>) =
             rel.cols.into_iter().partition(|b| wildcard_match(p, &b.name));
+        if let Some(desc) = descending {
+            matched.sort_by(|a, b| if *desc { b.name.cmp(&a.name) } else { a.name.cmp(&b.name) });
+        }
         first.extend(matched);
         rel.cols = rest;
     }

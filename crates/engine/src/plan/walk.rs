@@ -86,7 +86,7 @@ fn is_aggregate(name: &str) -> bool {
 fn parse_error(e: kql::ParseError) -> EngineError {
     if e.kind == kql::ParseErrorKind::Unsupported {
         let what = e.message.trim_start_matches("not supported yet: ").to_owned();
-        return EngineError::Unsupported { what, span: span(e.span) };
+        return EngineError::Unsupported { what, span: span(e.span), help: e.help };
     }
     EngineError::Parse { message: e.message, span: span(e.span), help: e.help }
 }
@@ -679,6 +679,27 @@ impl Planner<'_> {
                 let pats: Vec<String> = ids.iter().map(|i| i.name.clone()).collect();
                 Ok(ops::project_away(rel, &pats))
             }
+            OperatorKind::ProjectKeep(ids) => {
+                for id in ids {
+                    if !id.name.contains('*') && rel.get(&id.name).is_none() {
+                        return Err(self.unknown_column(&rel, id));
+                    }
+                }
+                let pats: Vec<String> = ids.iter().map(|i| i.name.clone()).collect();
+                Ok(ops::project_keep(rel, &pats))
+            }
+            OperatorKind::ProjectReorder(keys) => {
+                for k in keys {
+                    if !k.name.name.contains('*') && rel.get(&k.name.name).is_none() {
+                        return Err(self.unknown_column(&rel, &k.name));
+                    }
+                }
+                let keys: Vec<(String, Option<bool>)> = keys
+                    .iter()
+                    .map(|k| (k.name.name.clone(), k.order.map(|o| o == kql::SortOrder::Desc)))
+                    .collect();
+                Ok(ops::project_reorder(rel, &keys))
+            }
             OperatorKind::ProjectRename(renames) => {
                 let mut pairs = Vec::new();
                 for r in renames {
@@ -1130,8 +1151,11 @@ impl Planner<'_> {
     /// Keeps a user-defined function for its calls. Only scalar functions are planned: their
     /// parameters are scalars, their body a scalar expression after scalar `let`s.
     fn define_function(&mut self, name: &str, f: &kql::FunctionDef) -> Result<(), EngineError> {
-        let unsupported =
-            |what: &str, at: kql::Span| EngineError::Unsupported { what: what.into(), span: span(at) };
+        let unsupported = |what: &str, at: kql::Span| EngineError::Unsupported {
+            what: what.into(),
+            span: span(at),
+            help: None,
+        };
         if let Some(p) = f.params.iter().find(|p| p.ty.is_none()) {
             return Err(unsupported("user-defined functions with a tabular parameter", p.span));
         }
