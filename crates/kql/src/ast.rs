@@ -236,6 +236,9 @@ pub enum OperatorKind {
     Union(Union),
     /// `join [kind=…] (right) on …`.
     Join(Join),
+    /// `lookup [kind=leftouter|inner] (right) on …`: a join that does not repeat the right
+    /// side's key columns.
+    Lookup(Join),
     /// `mv-expand …` (also the old spelling `mvexpand`).
     MvExpand(MvExpand),
     /// `parse [kind=…] expr with pattern`.
@@ -266,6 +269,7 @@ impl OperatorKind {
             OperatorKind::Render(_) => "render",
             OperatorKind::Union(_) => "union",
             OperatorKind::Join(_) => "join",
+            OperatorKind::Lookup(_) => "lookup",
             OperatorKind::MvExpand(_) => "mv-expand",
             OperatorKind::Parse(_) => "parse",
             OperatorKind::Search(_) => "search",

@@ -8,6 +8,7 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
     "filter",
     "join",
     "limit",
+    "lookup",
     "make-series",
     "mv-expand",
     "mvexpand",
@@ -44,7 +45,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "graph-shortest-paths",
     "graph-to-table",
     "invoke",
-    "lookup",
     "make-graph",
     "mv-apply",
     "mvapply",
@@ -64,7 +64,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
 pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "as" => "bind the expression with `let name = …;` instead",
-        "lookup" => "`join kind=leftouter` gives the same rows",
         "mv-apply" | "mvapply" => "`mv-expand` followed by `summarize … by` often does the same",
         "sample" => "`take` returns some rows (not random ones)",
         "sample-distinct" => "`distinct` followed by `take`",

@@ -725,7 +725,8 @@ impl<'a> Parser<'a> {
             }
             "render" => OperatorKind::Render(self.render_body()?),
             "union" => OperatorKind::Union(self.union_body()?),
-            "join" => OperatorKind::Join(self.join_body()?),
+            "join" => OperatorKind::Join(self.join_body("join")?),
+            "lookup" => OperatorKind::Lookup(self.join_body("lookup")?),
             "mv-expand" | "mvexpand" => OperatorKind::MvExpand(self.mv_expand_body()?),
             "parse" => OperatorKind::Parse(self.parse_body()?),
             "search" => OperatorKind::Search(self.search_body()?),
@@ -1107,7 +1108,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn join_body(&mut self) -> PResult<Join> {
+    /// The body of `join` or `lookup` (`op`, for the messages).
+    fn join_body(&mut self, op: &str) -> PResult<Join> {
         let mut params = self.operator_params(&["kind"])?;
         let mut kind = None;
         if let Some(i) = params.iter().position(|p| p.name.name == "kind") {
@@ -1120,7 +1122,7 @@ impl<'a> Parser<'a> {
                 Some((_, k)) => kind = Some((*k, param.value.span)),
                 None => {
                     let mut err = ParseError::syntax(
-                        format!("unknown join kind `{}`", param.value.span.text(self.src)),
+                        format!("unknown {op} kind `{}`", param.value.span.text(self.src)),
                         param.value.span,
                     );
                     let spellings = JoinKind::SPELLINGS.iter().map(|(s, _)| *s);
@@ -1136,13 +1138,13 @@ impl<'a> Parser<'a> {
             let inner = self.expr_or_tabular()?;
             let tabular = self.to_tabular(inner)?;
             self.leave(1);
-            self.expect(&TokenKind::RParen, "to close the right side of `join`")?;
+            self.expect(&TokenKind::RParen, &format!("to close the right side of `{op}`"))?;
             tabular
         } else {
             let expr = self.postfix()?;
             self.to_tabular(expr)?
         };
-        self.expect_keyword("on", "after the right side of `join`")?;
+        self.expect_keyword("on", &format!("after the right side of `{op}`"))?;
         let mut on = Vec::new();
         loop {
             let expr = self.expr_for("a join key (`col` or `$left.a == $right.b`)")?;

@@ -577,8 +577,8 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             }
         }
         OperatorKind::Union(u) => write_union(out, u),
-        OperatorKind::Join(j) => {
-            out.push_str("join");
+        OperatorKind::Join(j) | OperatorKind::Lookup(j) => {
+            out.push_str(if matches!(op, OperatorKind::Lookup(_)) { "lookup" } else { "join" });
             if let Some((kind, _)) = j.kind {
                 out.push_str(" kind=");
                 out.push_str(kind.as_str());

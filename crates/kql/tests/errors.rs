@@ -12,7 +12,7 @@ const CASES: &[(&str, &str)] = &[
     ("function in the wrong case", "AKSAudit | summarize Count() by UserAgent"),
     ("unsupported mv-apply", "AKSAudit | mv-apply s = SourceIps on (take 1)"),
     ("unsupported evaluate", "AKSAudit\n| evaluate bag_unpack(User)"),
-    ("unsupported lookup", "AKSAudit | lookup Users on UserAgent"),
+    ("unsupported top-nested", "AKSAudit | top-nested 3 of Verb by count()"),
     ("unsupported serialize", "AKSAudit | serialize | take 1"),
     ("unsupported as", "AKSAudit | as T"),
     ("unsupported evaluate as source", "evaluate pivot(x)"),

@@ -256,7 +256,12 @@ fn project_family() {
 
 #[test]
 fn project_keep_and_reorder_print_back() {
-    for source in ["T | project-keep a, b*, ['c d']", "T | project-reorder a, b* desc, *_s asc, ['c d']"] {
+    for source in [
+        "T | project-keep a, b*, ['c d']",
+        "T | project-reorder a, b* desc, *_s asc, ['c d']",
+        "T | lookup (D) on k",
+        "T | lookup kind=inner (D | where x > 1) on k, $left.a == $right.b",
+    ] {
         let printed = parse_ok(source).to_string();
         assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
     }

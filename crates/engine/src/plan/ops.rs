@@ -319,6 +319,22 @@ impl JoinKind {
 /// `left | join kind=… (right) on keys`: left columns, then right columns with a `1` suffix on
 /// names the left already has (as Kusto names them).
 pub fn join(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) -> R<Rel> {
+    join_keeping(left, right, kind, keys, true)
+}
+
+/// `left | lookup kind=… (right) on keys`: a join whose result leaves out the right side's key
+/// columns (Kusto's `lookup`); the other right columns are named as `join` names them.
+pub fn lookup(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) -> R<Rel> {
+    join_keeping(left, right, kind, keys, false)
+}
+
+fn join_keeping(
+    left: Rel,
+    right: Rel,
+    kind: JoinKind,
+    keys: &[(String, String)],
+    right_keys: bool,
+) -> R<Rel> {
     let left = left.materialize(false)?;
     let right = right.materialize(false)?;
     let mut left = left;
@@ -333,10 +349,15 @@ pub fn join(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) ->
     let mut right_exprs = Vec::new();
     let mut right_cols = Vec::new();
     let mut kql_names: Vec<String> = left.names();
+    let mut hidden = Vec::new();
     for b in &right.cols {
         let Value::Expr(t) = &b.value else { continue };
         let phys = unique(&format!("{}__r", b.name), &mut used);
         right_exprs.push(t.expr.clone().alias(phys.clone()));
+        if !right_keys && keys.iter().any(|(_, r)| *r == b.name) {
+            hidden.push((b.name.clone(), Value::expr(column(&phys), t.ty)));
+            continue;
+        }
         let mut kql = b.name.clone();
         if kql_names.contains(&kql) {
             let mut i = 1;
@@ -355,8 +376,12 @@ pub fn join(left: Rel, right: Rel, kind: JoinKind, keys: &[(String, String)]) ->
             .get(l)
             .cloned()
             .ok_or_else(|| PlanError::at(None, format!("join key '{l}' is not a column of the left side")))?;
-        let rv =
-            right_cols.iter().find(|(orig, _)| orig == r).map(|(_, b)| b.value.clone()).ok_or_else(|| {
+        let rv = right_cols
+            .iter()
+            .find(|(orig, _)| orig == r)
+            .map(|(_, b)| b.value.clone())
+            .or_else(|| hidden.iter().find(|(orig, _)| orig == r).map(|(_, v)| v.clone()))
+            .ok_or_else(|| {
                 PlanError::at(None, format!("join key '{r}' is not a column of the right side"))
             })?;
         let (a, b, _) = unify(lv, rv);

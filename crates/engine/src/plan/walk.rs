@@ -750,35 +750,29 @@ impl Planner<'_> {
                 ops::union(legs, u.withsource.as_ref().map(|w| w.name.as_str()))
             }
             OperatorKind::Join(j) => {
-                let right = self.tabular(&j.right)?;
                 let kind = match j.kind {
                     None => JoinKind::InnerUnique,
                     Some((k, _)) => JoinKind::parse(k.as_str()).unwrap_or(JoinKind::InnerUnique),
                 };
-                let mut keys = Vec::new();
-                for k in &j.on {
-                    match k {
-                        kql::JoinKey::Same(id) => {
-                            if rel.get(&id.name).is_none() {
-                                return Err(self.unknown_column(&rel, id));
-                            }
-                            if right.get(&id.name).is_none() {
-                                return Err(self.unknown_column(&right, id));
-                            }
-                            keys.push((id.name.clone(), id.name.clone()));
-                        }
-                        kql::JoinKey::Pair { left, right: r, .. } => {
-                            if rel.get(&left.name).is_none() {
-                                return Err(self.unknown_column(&rel, left));
-                            }
-                            if right.get(&r.name).is_none() {
-                                return Err(self.unknown_column(&right, r));
-                            }
-                            keys.push((left.name.clone(), r.name.clone()));
-                        }
-                    }
-                }
+                let (right, keys) = self.join_sides(&rel, j)?;
                 ops::join(rel, right, kind, &keys)
+            }
+            OperatorKind::Lookup(j) => {
+                let kind = match j.kind {
+                    None | Some((kql::JoinKind::LeftOuter, _)) => JoinKind::LeftOuter,
+                    Some((kql::JoinKind::Inner, _)) => JoinKind::Inner,
+                    Some((other, at)) => {
+                        return Err(err(
+                            at,
+                            format!(
+                                "`lookup` takes kind=leftouter (the default) or kind=inner, not {}",
+                                other.as_str()
+                            ),
+                        ));
+                    }
+                };
+                let (right, keys) = self.join_sides(&rel, j)?;
+                ops::lookup(rel, right, kind, &keys)
             }
             OperatorKind::MvExpand(m) => {
                 let mut with_itemindex = None;
@@ -890,6 +884,35 @@ impl Planner<'_> {
             }
         }
         Ok(spec)
+    }
+
+    /// The right side of a `join` or `lookup`, and its keys as (left, right) column names.
+    fn join_sides(&mut self, rel: &Rel, j: &kql::Join) -> R<(Rel, Vec<(String, String)>)> {
+        let right = self.tabular(&j.right)?;
+        let mut keys = Vec::new();
+        for k in &j.on {
+            match k {
+                kql::JoinKey::Same(id) => {
+                    if rel.get(&id.name).is_none() {
+                        return Err(self.unknown_column(rel, id));
+                    }
+                    if right.get(&id.name).is_none() {
+                        return Err(self.unknown_column(&right, id));
+                    }
+                    keys.push((id.name.clone(), id.name.clone()));
+                }
+                kql::JoinKey::Pair { left, right: r, .. } => {
+                    if rel.get(&left.name).is_none() {
+                        return Err(self.unknown_column(rel, left));
+                    }
+                    if right.get(&r.name).is_none() {
+                        return Err(self.unknown_column(&right, r));
+                    }
+                    keys.push((left.name.clone(), r.name.clone()));
+                }
+            }
+        }
+        Ok((right, keys))
     }
 
     fn named(&mut self, rel: &Rel, items: &[NamedExpr]) -> R<Vec<(String, Value)>> {
