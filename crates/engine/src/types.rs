@@ -71,6 +71,21 @@ impl KType {
         }
     }
 
+    /// The .NET type Kusto reports for the type (`getschema`'s `DataType`).
+    pub fn dotnet_name(self) -> &'static str {
+        match self {
+            KType::Bool => "System.SByte",
+            KType::Int => "System.Int32",
+            KType::Long => "System.Int64",
+            KType::Real => "System.Double",
+            KType::String => "System.String",
+            KType::DateTime => "System.DateTime",
+            KType::TimeSpan => "System.TimeSpan",
+            KType::Guid => "System.Guid",
+            KType::Dynamic | KType::DynNative(_) => "System.Object",
+        }
+    }
+
     /// True for both representations of `dynamic`.
     pub fn is_dynamic(self) -> bool {
         matches!(self, KType::Dynamic | KType::DynNative(_))

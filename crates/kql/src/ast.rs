@@ -228,6 +228,8 @@ pub enum OperatorKind {
     Take(Expr),
     /// `count`.
     Count,
+    /// `getschema`: one row per column (name, ordinal, .NET type, Kusto type).
+    GetSchema,
     /// `distinct col, …`; an empty list is `distinct *`.
     Distinct(Vec<Expr>),
     /// `render kind [with (…)]`.
@@ -265,6 +267,7 @@ impl OperatorKind {
             OperatorKind::Sort(_) => "sort",
             OperatorKind::Take(_) => "take",
             OperatorKind::Count => "count",
+            OperatorKind::GetSchema => "getschema",
             OperatorKind::Distinct(_) => "distinct",
             OperatorKind::Render(_) => "render",
             OperatorKind::Union(_) => "union",

@@ -702,6 +702,7 @@ impl<'a> Parser<'a> {
             }
             "take" | "limit" => OperatorKind::Take(self.expr()?),
             "count" => OperatorKind::Count,
+            "getschema" => OperatorKind::GetSchema,
             "distinct" => {
                 if self.eat(&TokenKind::Star).is_some() {
                     OperatorKind::Distinct(Vec::new())

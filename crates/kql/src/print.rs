@@ -552,6 +552,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             write_expr(out, e);
         }
         OperatorKind::Count => out.push_str("count"),
+        OperatorKind::GetSchema => out.push_str("getschema"),
         OperatorKind::Distinct(cols) => {
             out.push_str("distinct ");
             if cols.is_empty() {

@@ -260,6 +260,7 @@ fn project_keep_and_reorder_print_back() {
         "T | project-keep a, b*, ['c d']",
         "T | project-reorder a, b* desc, *_s asc, ['c d']",
         "T | lookup (D) on k",
+        "T | project a | getschema",
         "T | lookup kind=inner (D | where x > 1) on k, $left.a == $right.b",
     ] {
         let printed = parse_ok(source).to_string();

@@ -725,6 +725,28 @@ impl Planner<'_> {
                 ops::take(rel, n)
             }
             OperatorKind::Count => ops::count_rows(rel),
+            OperatorKind::GetSchema => {
+                // One row per column, as a `datatable` of literals.
+                let at = Span::new(0, 0);
+                let text = |s: &str| Expr::new(ExprKind::Literal(Literal::String(s.to_owned())), at);
+                let mut values = Vec::new();
+                for (i, b) in rel.cols.iter().enumerate() {
+                    let ty = b.value.ty();
+                    let ordinal =
+                        Expr::new(ExprKind::Literal(Literal::Int(i32::try_from(i).unwrap_or(i32::MAX))), at);
+                    values.extend([text(&b.name), ordinal, text(ty.dotnet_name()), text(ty.name())]);
+                }
+                let columns = [
+                    ("ColumnName", "string"),
+                    ("ColumnOrdinal", "int"),
+                    ("DataType", "string"),
+                    ("ColumnType", "string"),
+                ]
+                .iter()
+                .map(|(n, t)| (kql::Ident::new(*n, at), kql::Ident::new(*t, at)))
+                .collect();
+                self.datatable(&kql::Datatable { columns, values })
+            }
             OperatorKind::Distinct(exprs) => {
                 let items = if exprs.is_empty() || exprs.iter().any(|e| matches!(e.kind, ExprKind::Wildcard))
                 {
