@@ -1185,6 +1185,39 @@ impl Planner<'_> {
         args.iter().map(|a| self.scalar(rel, a)).collect()
     }
 
+    /// `toscalar(T)`: the first column of the first row of `T` (when `T` has no rows, null, or
+    /// "" for a string), as
+    /// a scalar subquery that DataFusion runs once.
+    fn toscalar(&mut self, e: &Expr, args: &[Expr]) -> R<Value> {
+        self.arity(e, "toscalar", args, 1, 1)?;
+        let arg = &args[0];
+        let t = match &arg.kind {
+            ExprKind::Tabular(t) => (**t).clone(),
+            ExprKind::Name(id) => {
+                TabularExpr { source: Source::Name(id.clone()), operators: Vec::new(), span: arg.span }
+            }
+            _ => return Err(err(arg.span, "toscalar() takes a tabular expression (`toscalar(T | count)`)")),
+        };
+        // The subquery's own time filter and render are not the query's.
+        let (time_filtered, render) = (self.time_filtered.take(), self.render.take());
+        let sub = self.tabular(&t);
+        (self.time_filtered, self.render) = (time_filtered, render);
+        let sub = sub?.materialize(false)?;
+        let Some(first) = sub.cols.first() else {
+            return Err(err(arg.span, "toscalar(): the tabular expression has no columns"));
+        };
+        let ty = first.value.ty();
+        let plan = LogicalPlanBuilder::from(sub.plan.clone())
+            .project(vec![texpr(first.value.clone()).expr.alias("toscalar")])
+            .and_then(|b| b.limit(0, Some(1)))
+            .and_then(|b| b.build())
+            .map_err(internal)?;
+        let sub = datafusion::logical_expr::expr_fn::scalar_subquery(Arc::new(plan));
+        // A Kusto string is never null: no row gives "".
+        let sub = if ty == KType::String { coalesce(vec![sub, lit("")]) } else { sub };
+        Ok(Value::expr(sub, ty))
+    }
+
     fn arity(&self, e: &Expr, fname: &str, args: &[Expr], min: usize, max: usize) -> R<()> {
         if args.len() < min || args.len() > max {
             let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
@@ -1307,6 +1340,7 @@ impl Planner<'_> {
             Ok(Value::expr(call(udf, vec![to_string(v).expr]), KType::String))
         };
         match f {
+            "toscalar" => self.toscalar(e, args),
             "now" => {
                 self.uses_now = true;
                 let offset = match args.first() {
