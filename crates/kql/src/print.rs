@@ -463,6 +463,21 @@ fn write_source(out: &mut String, source: &Source) {
     }
 }
 
+/// Names or `*` patterns, `, `-separated, each with its `asc`/`desc` if it has one.
+fn write_patterns(out: &mut String, names: &[(&Ident, Option<SortOrder>)]) {
+    for (i, (n, order)) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_pattern(out, &n.name);
+        match order {
+            Some(SortOrder::Asc) => out.push_str(" asc"),
+            Some(SortOrder::Desc) => out.push_str(" desc"),
+            None => {}
+        }
+    }
+}
+
 fn write_operator(out: &mut String, op: &OperatorKind) {
     match op {
         OperatorKind::Where(e) => {
@@ -477,37 +492,16 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             out.push_str("project ");
             write_named(out, items);
         }
-        OperatorKind::ProjectAway(names) => {
-            out.push_str("project-away ");
-            for (i, n) in names.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_pattern(out, &n.name);
-            }
-        }
-        OperatorKind::ProjectKeep(names) => {
-            out.push_str("project-keep ");
-            for (i, n) in names.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_pattern(out, &n.name);
-            }
+        OperatorKind::ProjectAway(names) | OperatorKind::ProjectKeep(names) => {
+            out.push_str(op.name());
+            out.push(' ');
+            let names: Vec<(&Ident, Option<SortOrder>)> = names.iter().map(|n| (n, None)).collect();
+            write_patterns(out, &names);
         }
         OperatorKind::ProjectReorder(keys) => {
             out.push_str("project-reorder ");
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_pattern(out, &k.name.name);
-                match k.order {
-                    Some(SortOrder::Asc) => out.push_str(" asc"),
-                    Some(SortOrder::Desc) => out.push_str(" desc"),
-                    None => {}
-                }
-            }
+            let keys: Vec<(&Ident, Option<SortOrder>)> = keys.iter().map(|k| (&k.name, k.order)).collect();
+            write_patterns(out, &keys);
         }
         OperatorKind::ProjectRename(items) => {
             out.push_str("project-rename ");

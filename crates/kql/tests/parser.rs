@@ -255,7 +255,7 @@ fn project_family() {
 }
 
 #[test]
-fn project_keep_and_reorder_print_back() {
+fn project_keep_reorder_lookup_and_getschema_print_back() {
     for source in [
         "T | project-keep a, b*, ['c d']",
         "T | project-reorder a, b* desc, *_s asc, ['c d']",

@@ -671,29 +671,15 @@ impl Planner<'_> {
                 ops::project(rel, planned)
             }
             OperatorKind::ProjectAway(ids) => {
-                for id in ids {
-                    if !id.name.contains('*') && rel.get(&id.name).is_none() {
-                        return Err(self.unknown_column(&rel, id));
-                    }
-                }
-                let pats: Vec<String> = ids.iter().map(|i| i.name.clone()).collect();
+                let pats = self.patterns(&rel, ids.iter())?;
                 Ok(ops::project_away(rel, &pats))
             }
             OperatorKind::ProjectKeep(ids) => {
-                for id in ids {
-                    if !id.name.contains('*') && rel.get(&id.name).is_none() {
-                        return Err(self.unknown_column(&rel, id));
-                    }
-                }
-                let pats: Vec<String> = ids.iter().map(|i| i.name.clone()).collect();
+                let pats = self.patterns(&rel, ids.iter())?;
                 Ok(ops::project_keep(rel, &pats))
             }
             OperatorKind::ProjectReorder(keys) => {
-                for k in keys {
-                    if !k.name.name.contains('*') && rel.get(&k.name.name).is_none() {
-                        return Err(self.unknown_column(&rel, &k.name));
-                    }
-                }
+                self.patterns(&rel, keys.iter().map(|k| &k.name))?;
                 let keys: Vec<(String, Option<bool>)> = keys
                     .iter()
                     .map(|k| (k.name.name.clone(), k.order.map(|o| o == kql::SortOrder::Desc)))
@@ -906,6 +892,18 @@ impl Planner<'_> {
             }
         }
         Ok(spec)
+    }
+
+    /// The names of `project-away`/`-keep`/`-reorder`; a name without `*` must be a column.
+    fn patterns<'a>(&self, rel: &Rel, ids: impl Iterator<Item = &'a kql::Ident>) -> R<Vec<String>> {
+        let mut out = Vec::new();
+        for id in ids {
+            if !id.name.contains('*') && rel.get(&id.name).is_none() {
+                return Err(self.unknown_column(rel, id));
+            }
+            out.push(id.name.clone());
+        }
+        Ok(out)
     }
 
     /// The right side of a `join` or `lookup`, and its keys as (left, right) column names.
