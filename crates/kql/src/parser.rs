@@ -473,7 +473,14 @@ impl<'a> Parser<'a> {
     fn looks_like_function_def(&self) -> bool {
         match self.peek_at(1) {
             TokenKind::RParen => matches!(self.peek_at(2), TokenKind::LBrace),
-            TokenKind::Ident(_) => matches!(self.peek_at(2), TokenKind::Colon),
+            // `(x: type …`, or parameters without their types (`(x) {`, `(x, y) {`), which
+            // `function_def` then reports.
+            TokenKind::Ident(_) => match self.peek_at(2) {
+                TokenKind::Colon => true,
+                TokenKind::RParen => matches!(self.peek_at(3), TokenKind::LBrace),
+                TokenKind::Comma => matches!(self.peek_at(3), TokenKind::Ident(_)),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -484,7 +491,17 @@ impl<'a> Parser<'a> {
         if !self.at(&TokenKind::RParen) {
             loop {
                 let name = self.ident("a parameter name")?;
-                self.expect(&TokenKind::Colon, "after the parameter name")?;
+                if !self.at(&TokenKind::Colon) {
+                    return Err(ParseError::syntax(
+                        format!("parameter `{}` has no type", name.name),
+                        name.span,
+                    )
+                    .with_help(format!(
+                        "write its type after it: `{}: string`, `{}: long`, …",
+                        name.name, name.name
+                    )));
+                }
+                self.bump();
                 let ty = if self.at(&TokenKind::LParen) {
                     // A tabular parameter: `(*)` or `(col: type, …)`; the schema is not kept.
                     self.skip_balanced_parens()?;

@@ -26,6 +26,7 @@ const CASES: &[(&str, &str)] = &[
     ("workbook parameter in a list", "AzureDiagnostics | where tolower(ResourceId) in ({clustername})"),
     ("pipe missing", "AKSAudit where Verb == 'get'"),
     ("semicolon missing after let", "let n = 10\nAKSAudit | take n"),
+    ("function parameter without a type", "let f = (x) { x + 1 };\nAKSAudit | extend y = f(1)"),
     ("empty query", "// nothing but a comment\n"),
     ("only let statements", "let n = 10;"),
     ("unknown chart", "AKSAudit | render timechar"),
