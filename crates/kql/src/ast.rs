@@ -230,6 +230,9 @@ pub enum OperatorKind {
     Count,
     /// `getschema`: one row per column (name, ordinal, .NET type, Kusto type).
     GetSchema,
+    /// `as [hint.…=…] Name`: binds `Name` to the rows so far for the rest of the query (the
+    /// hints are performance hints and are not kept).
+    As(Ident),
     /// `distinct col, …`; an empty list is `distinct *`.
     Distinct(Vec<Expr>),
     /// `render kind [with (…)]`.
@@ -268,6 +271,7 @@ impl OperatorKind {
             OperatorKind::Take(_) => "take",
             OperatorKind::Count => "count",
             OperatorKind::GetSchema => "getschema",
+            OperatorKind::As(_) => "as",
             OperatorKind::Distinct(_) => "distinct",
             OperatorKind::Render(_) => "render",
             OperatorKind::Union(_) => "union",

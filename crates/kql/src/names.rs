@@ -2,6 +2,7 @@
 
 /// Tabular operators this parser turns into an [`crate::ast::OperatorKind`].
 pub const SUPPORTED_OPERATORS: &[&str] = &[
+    "as",
     "count",
     "distinct",
     "extend",
@@ -33,7 +34,6 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
 /// Valid KQL tabular operators that this tool does not run yet: parsing one is the error
 /// "not supported yet: …" (exit code 2), not "unknown operator".
 pub const UNSUPPORTED_OPERATORS: &[&str] = &[
-    "as",
     "consume",
     "evaluate",
     "execute-and-cache",
@@ -63,7 +63,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
 /// What to write instead of an unsupported operator, where something close is supported.
 pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
     Some(match name {
-        "as" => "bind the expression with `let name = …;` instead",
         "mv-apply" | "mvapply" => "`mv-expand` followed by `summarize … by` often does the same",
         "sample" => "`take` returns some rows (not random ones)",
         "sample-distinct" => "`distinct` followed by `take`",

@@ -720,6 +720,10 @@ impl<'a> Parser<'a> {
             "take" | "limit" => OperatorKind::Take(self.expr()?),
             "count" => OperatorKind::Count,
             "getschema" => OperatorKind::GetSchema,
+            "as" => {
+                self.operator_params(&[])?;
+                OperatorKind::As(self.ident("a name after `as`")?)
+            }
             "distinct" => {
                 if self.eat(&TokenKind::Star).is_some() {
                     OperatorKind::Distinct(Vec::new())

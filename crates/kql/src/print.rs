@@ -547,6 +547,10 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
         }
         OperatorKind::Count => out.push_str("count"),
         OperatorKind::GetSchema => out.push_str("getschema"),
+        OperatorKind::As(name) => {
+            out.push_str("as ");
+            write_name(out, &name.name);
+        }
         OperatorKind::Distinct(cols) => {
             out.push_str("distinct ");
             if cols.is_empty() {

@@ -14,7 +14,7 @@ const CASES: &[(&str, &str)] = &[
     ("unsupported evaluate", "AKSAudit\n| evaluate bag_unpack(User)"),
     ("unsupported top-nested", "AKSAudit | top-nested 3 of Verb by count()"),
     ("unsupported serialize", "AKSAudit | serialize | take 1"),
-    ("unsupported as", "AKSAudit | as T"),
+    ("unsupported sample", "AKSAudit | sample 10"),
     ("unsupported evaluate as source", "evaluate pivot(x)"),
     ("expression missing at the end", "AKSAudit | where"),
     ("operand missing", "AKSAudit | where Verb == | take 1"),

@@ -261,6 +261,8 @@ fn project_keep_reorder_lookup_and_getschema_print_back() {
         "T | project-reorder a, b* desc, *_s asc, ['c d']",
         "T | lookup (D) on k",
         "T | project a | getschema",
+        "T | as ['my rows'] | join (['my rows'] | take 1) on a",
+        "T | as hint.materialized=true X | union X",
         "T | lookup kind=inner (D | where x > 1) on k, $left.a == $right.b",
     ] {
         let printed = parse_ok(source).to_string();

@@ -711,6 +711,12 @@ impl Planner<'_> {
                 ops::take(rel, n)
             }
             OperatorKind::Count => ops::count_rows(rel),
+            OperatorKind::As(name) => {
+                self.let_exprs.remove(&name.name);
+                self.functions.remove(&name.name);
+                self.lets.insert(name.name.clone(), Bound::Tabular(rel.clone()));
+                Ok(rel)
+            }
             OperatorKind::GetSchema => {
                 // One row per column, as a `datatable` of literals.
                 let at = Span::new(0, 0);
