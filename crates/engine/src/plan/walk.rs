@@ -68,6 +68,9 @@ pub struct Planner<'e> {
     call_depth: usize,
     /// User-defined function calls planned so far (each call plans its body anew).
     calls_planned: usize,
+    /// Set while a `where` predicate is planned: `x in (T)` there is a DataFusion `IN`
+    /// subquery (a semi join); elsewhere DataFusion cannot run one.
+    in_where: bool,
 }
 
 /// How deeply user-defined functions may call one another: each level plans the body again
@@ -164,6 +167,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         functions: HashMap::new(),
         call_depth: 0,
         calls_planned: 0,
+        in_where: false,
     };
     let mut result = None;
     for st in &query.statements {
@@ -625,8 +629,10 @@ impl Planner<'_> {
             OperatorKind::Where(e) => {
                 let before = self.uses_now;
                 self.uses_now = false;
-                let v = self.scalar(&rel, e)?;
-                let pred = as_bool(v, e.span)?;
+                let in_where = std::mem::replace(&mut self.in_where, true);
+                let v = self.scalar(&rel, e);
+                self.in_where = in_where;
+                let pred = as_bool(v?, e.span)?;
                 let reads_now = self.uses_now;
                 self.uses_now |= before;
                 // A window around every event keeps every row: its terms need not run.
@@ -1105,6 +1111,11 @@ impl Planner<'_> {
 
     fn list_op(&mut self, rel: &Rel, op: ListOp, expr: &Expr, items: &[Expr]) -> R<Value> {
         let x = self.scalar(rel, expr)?;
+        if let [only] = items
+            && let Some(t) = self.tabular_item(rel, only)
+        {
+            return self.in_tabular(op, x, &t, only.span);
+        }
         // Dynamic array literals in the list contribute their elements.
         let mut values = Vec::new();
         for it in items {
@@ -1131,10 +1142,8 @@ impl Planner<'_> {
                 }
                 continue;
             }
-            if let ExprKind::Name(id) = &it.kind
-                && matches!(self.lets.get(&id.name), Some(Bound::Tabular(_)))
-            {
-                return Err(err(it.span, "not supported yet: 'in' over a tabular expression"));
+            if self.tabular_item(rel, it).is_some() {
+                return Err(err(it.span, "not supported yet: a table among other values after 'in'"));
             }
             values.push(self.scalar(rel, it)?);
         }
@@ -1185,6 +1194,93 @@ impl Planner<'_> {
         }
     }
 
+    /// Plans a tabular expression inside a scalar one (`toscalar`, `in`): its time filter and
+    /// render are not the query's, and its operators are not in the outer `where`.
+    fn subquery(&mut self, t: &TabularExpr) -> R<Rel> {
+        let saved =
+            (self.time_filtered.take(), self.render.take(), std::mem::replace(&mut self.in_where, false));
+        let sub = self.tabular(t);
+        (self.time_filtered, self.render, self.in_where) = saved;
+        sub
+    }
+
+    /// The tabular expression an item after `in` is, if it is one: `(T | …)`, or the name of
+    /// a tabular `let` or a table that is not a column here.
+    fn tabular_item(&self, rel: &Rel, it: &Expr) -> Option<TabularExpr> {
+        match &it.kind {
+            ExprKind::Tabular(t) => Some((**t).clone()),
+            ExprKind::Name(id)
+                if rel.get(&id.name).is_none()
+                    && (matches!(self.lets.get(&id.name), Some(Bound::Tabular(_)))
+                        || (!self.lets.contains_key(&id.name)
+                            && tables::TABLES.contains(&id.name.as_str()))) =>
+            {
+                Some(TabularExpr { source: Source::Name(id.clone()), operators: Vec::new(), span: it.span })
+            }
+            _ => None,
+        }
+    }
+
+    /// `x in (T | …)` and its negated and case-insensitive forms, over `T`'s first column
+    /// (nulls there match nothing). In a `where` it is a DataFusion `IN` subquery (a semi
+    /// join); elsewhere (`extend`, `countif`) the column's distinct values are collected once
+    /// into an array, and each row looks itself up in it.
+    fn in_tabular(&mut self, op: ListOp, x: Value, t: &TabularExpr, at: Span) -> R<Value> {
+        let (negated, fold_case) = match op {
+            ListOp::In => (false, false),
+            ListOp::NotIn => (true, false),
+            ListOp::InCi => (false, true),
+            ListOp::NotInCi => (true, true),
+            ListOp::HasAny | ListOp::HasAll => {
+                return Err(err(at, "not supported yet: has_any/has_all over a tabular expression"));
+            }
+        };
+        let sub = self.subquery(t);
+        let sub = sub?.materialize(false)?;
+        let Some(first) = sub.cols.first() else {
+            return Err(err(at, "the tabular expression after 'in' has no columns"));
+        };
+        let (xt, vt) = (x.ty(), first.value.ty());
+        let target = if fold_case {
+            KType::String
+        } else if xt == vt && !xt.is_dynamic() {
+            xt
+        } else if xt.is_numeric() && vt.is_numeric() {
+            if xt == KType::Real || vt == KType::Real { KType::Real } else { KType::Long }
+        } else {
+            KType::String
+        };
+        let side = |v: Value| {
+            let e = convert(v, target).expr;
+            if fold_case { lower(e) } else { e }
+        };
+        let value = side(first.value.clone());
+        let values = LogicalPlanBuilder::from(sub.plan.clone())
+            .project(vec![value.alias("in_value")])
+            .and_then(|b| b.filter(column("in_value").is_not_null()));
+        let x = side(x);
+        if self.in_where {
+            let plan = Arc::new(values.and_then(|b| b.build()).map_err(internal)?);
+            let e = if negated {
+                datafusion::logical_expr::expr_fn::not_in_subquery(x, plan)
+            } else {
+                datafusion::logical_expr::expr_fn::in_subquery(x, plan)
+            };
+            return Ok(Value::expr(e, KType::Bool));
+        }
+        let all = datafusion::functions_aggregate::expr_fn::array_agg(column("in_value"))
+            .distinct()
+            .build()
+            .map_err(internal)?;
+        let plan = values
+            .and_then(|b| b.aggregate(Vec::<DfExpr>::new(), vec![all.alias("in_values")]))
+            .and_then(|b| b.build())
+            .map_err(internal)?;
+        let list = datafusion::logical_expr::expr_fn::scalar_subquery(Arc::new(plan));
+        let found = coalesce(vec![datafusion::functions_nested::expr_fn::array_has(list, x), lit(false)]);
+        Ok(Value::expr(if negated { not(found) } else { found }, KType::Bool))
+    }
+
     fn args(&mut self, rel: &Rel, args: &[Expr]) -> R<Vec<Value>> {
         args.iter().map(|a| self.scalar(rel, a)).collect()
     }
@@ -1202,10 +1298,7 @@ impl Planner<'_> {
             }
             _ => return Err(err(arg.span, "toscalar() takes a tabular expression (`toscalar(T | count)`)")),
         };
-        // The subquery's own time filter and render are not the query's.
-        let (time_filtered, render) = (self.time_filtered.take(), self.render.take());
-        let sub = self.tabular(&t);
-        (self.time_filtered, self.render) = (time_filtered, render);
+        let sub = self.subquery(&t);
         let sub = sub?.materialize(false)?;
         let Some(first) = sub.cols.first() else {
             return Err(err(arg.span, "toscalar(): the tabular expression has no columns"));
