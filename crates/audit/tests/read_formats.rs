@@ -31,6 +31,25 @@ fn read_from(
     (f, all)
 }
 
+/// The skipped records' examples as "location message" lines.
+fn messages(f: &FileSummary) -> Vec<String> {
+    f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect()
+}
+
+/// `lines` read as one file through the SIMD tape, then with bodies kept, which takes every
+/// record through serde_json instead; `max_examples` skip examples kept each time.
+fn read_tape_and_serde(
+    name: &str,
+    lines: &[String],
+    max_examples: usize,
+) -> ((FileSummary, RecordBatch), (FileSummary, RecordBatch)) {
+    let text = lines.join("\n");
+    let opts = ReadOptions { max_examples, ..ReadOptions::default() };
+    let tape = read_with(name, text.as_bytes(), &opts);
+    let serde = read_with(name, text.as_bytes(), &ReadOptions { keep_bodies: true, ..opts });
+    (tape, serde)
+}
+
 fn read_with(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, RecordBatch) {
     read_from(name, Box::new(bytes), opts)
 }
@@ -564,16 +583,9 @@ fn eventlist_lines_read_through_the_simd_tape_as_through_serde() {
         r#"{"kind":"EventList","items":null}"#.to_owned(),
         r#"{"kind":"EventList","items":"none"}"#.to_owned(),
     ];
-    let text = lines.join("\n");
-    let opts = ReadOptions { max_examples: 10, ..ReadOptions::default() };
-    let (simd_summary, simd) = read_with("lists.log", text.as_bytes(), &opts);
-    let (serde_summary, serde) =
-        read_with("lists.log", text.as_bytes(), &ReadOptions { keep_bodies: true, ..opts.clone() });
+    let ((simd_summary, simd), (serde_summary, serde)) = read_tape_and_serde("lists.log", &lines, 10);
     assert_eq!(simd.num_rows(), 6, "{:#?}", simd_summary.examples);
     assert_eq!((simd_summary.events, simd_summary.skipped), (serde_summary.events, serde_summary.skipped));
-    let messages = |f: &FileSummary| {
-        f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect::<Vec<_>>()
-    };
     assert_eq!(messages(&simd_summary), messages(&serde_summary));
     assert!(
         messages(&simd_summary)[0].starts_with("line 2 item 2: field `stageTimestamp`"),
@@ -612,14 +624,7 @@ fn azure_diagnostics_lines_read_through_the_simd_tape_as_through_serde() {
         format!(r#"{{"Category":"kube-audit","log_s":{log},"log_s":{log2}}}"#),
         format!(r#"{{"category":"kube-audit","properties":{{"log":{log}}}}}"#),
     ];
-    let text = lines.join("\n");
-    let opts = ReadOptions { max_examples: 20, ..ReadOptions::default() };
-    let (simd_summary, simd) = read_with("azure.log", text.as_bytes(), &opts);
-    let (serde_summary, serde) =
-        read_with("azure.log", text.as_bytes(), &ReadOptions { keep_bodies: true, ..opts.clone() });
-    let messages = |f: &FileSummary| {
-        f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect::<Vec<_>>()
-    };
+    let ((simd_summary, simd), (serde_summary, serde)) = read_tape_and_serde("azure.log", &lines, 20);
     assert_eq!(messages(&simd_summary), messages(&serde_summary));
     assert_eq!(simd_summary.skipped, 5, "{:#?}", messages(&simd_summary));
     assert_eq!(simd.num_rows(), 7);
@@ -749,14 +754,7 @@ fn aks_audit_lines_read_through_the_simd_tape_as_through_serde() {
             m.insert("RequestObject".into(), serde_json::from_str(&deep(depth - 1)).unwrap_or_default());
         }));
     }
-    let text = lines.join("\n");
-    let opts = ReadOptions { max_examples: 40, ..ReadOptions::default() };
-    let (simd_summary, simd) = read_with("aks.log", text.as_bytes(), &opts);
-    let (serde_summary, serde) =
-        read_with("aks.log", text.as_bytes(), &ReadOptions { keep_bodies: true, ..opts.clone() });
-    let messages = |f: &FileSummary| {
-        f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect::<Vec<_>>()
-    };
+    let ((simd_summary, simd), (serde_summary, serde)) = read_tape_and_serde("aks.log", &lines, 40);
     assert_eq!(messages(&simd_summary), messages(&serde_summary));
     assert_eq!((simd_summary.events, simd_summary.skipped), (serde_summary.events, serde_summary.skipped));
     for (i, field) in canonical_schema().fields().iter().enumerate() {

@@ -5,6 +5,14 @@ mod common;
 use common::{expr_ok, parse_ok, same_expr, same_query};
 use kql::*;
 
+/// Each query, printed and parsed again, is the same query.
+fn assert_prints_back(sources: &[&str]) {
+    for source in sources {
+        let printed = parse_ok(source).to_string();
+        assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
+    }
+}
+
 fn only_pipeline(source: &str) -> TabularExpr {
     parse_ok(source).result().expect("tabular statement").clone()
 }
@@ -256,7 +264,7 @@ fn project_family() {
 
 #[test]
 fn project_keep_reorder_lookup_and_getschema_print_back() {
-    for source in [
+    assert_prints_back(&[
         "T | project-keep a, b*, ['c d']",
         "T | project-reorder a, b* desc, *_s asc, ['c d']",
         "T | lookup (D) on k",
@@ -264,10 +272,7 @@ fn project_keep_reorder_lookup_and_getschema_print_back() {
         "T | as ['my rows'] | join (['my rows'] | take 1) on a",
         "T | as hint.materialized=true X | union X",
         "T | lookup kind=inner (D | where x > 1) on k, $left.a == $right.b",
-    ] {
-        let printed = parse_ok(source).to_string();
-        assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
-    }
+    ]);
 }
 
 #[test]
@@ -521,36 +526,28 @@ fn union_of_a_quoted_table_name() {
 
 #[test]
 fn names_that_read_as_keywords_print_quoted() {
-    for source in [
+    assert_prints_back(&[
         "T | extend ['union'] = 1 | where ['union'] + 1 > 2",
         "T | mv-expand ['with_itemindex'] = a",
         "T | project ['by'], ['print'], x = ['kind']",
         "union ['with'], ['search'] | take 1",
-    ] {
-        let printed = parse_ok(source).to_string();
-        assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
-    }
+    ]);
 }
 
 #[test]
 fn quoted_table_names_in_search_print_back() {
-    let source = "search in (['a b'], C*) 'x'";
-    let printed = parse_ok(source).to_string();
-    assert!(same_query(source, &printed), "printed as {printed}");
+    assert_prints_back(&["search in (['a b'], C*) 'x'"]);
 }
 
 #[test]
 fn quoted_names_everywhere_print_back() {
-    for source in [
+    assert_prints_back(&[
         "datatable(['a b']: ['string']) ['x']",
         "T | render table with (['my prop'] = 1, ['b'] = a, c)",
         "T | mv-expand x to typeof(['string'])",
         "T | parse x with a: ['long'] '-' *",
         "let f = (x: ['long']) { x }; T | extend y = f(1)",
-    ] {
-        let printed = parse_ok(source).to_string();
-        assert!(same_query(source, &printed), "{source}\nprinted as\n{printed}");
-    }
+    ]);
 }
 
 #[test]

@@ -1286,8 +1286,7 @@ impl Planner<'_> {
     }
 
     /// `toscalar(T)`: the first column of the first row of `T` (when `T` has no rows, null, or
-    /// "" for a string), as
-    /// a scalar subquery that DataFusion runs once.
+    /// "" for a string), as a scalar subquery that DataFusion runs once.
     fn toscalar(&mut self, e: &Expr, args: &[Expr]) -> R<Value> {
         self.arity(e, "toscalar", args, 1, 1)?;
         let arg = &args[0];
