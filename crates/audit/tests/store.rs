@@ -299,6 +299,11 @@ fn keys_of_files_still_encoding_are_not_lost_when_their_hour_comes_back() {
 /// `n` events of each kind the store files apart (first stages, watches, lists, others), their
 /// lines interleaved, with IDs `prefix-i`.
 fn mixed_events(n: usize, prefix: &str, start_second: usize) -> String {
+    mixed_events_every(n, prefix, start_second, 1)
+}
+
+/// [`mixed_events`], `step` seconds apart.
+fn mixed_events_every(n: usize, prefix: &str, start_second: usize, step: usize) -> String {
     let kinds = [
         ("ResponseStarted", "watch"),
         ("ResponseComplete", "watch"),
@@ -308,7 +313,7 @@ fn mixed_events(n: usize, prefix: &str, start_second: usize) -> String {
         ("ResponseComplete", "create"),
     ];
     let mut out = String::new();
-    for (i, line) in events(n, prefix, start_second).lines().enumerate() {
+    for (i, line) in events_every(n, prefix, start_second, step).lines().enumerate() {
         let (stage, verb) = kinds[i % kinds.len()];
         let line = line
             .replace(r#""stage":"ResponseComplete""#, &format!(r#""stage":"{stage}""#))
@@ -395,4 +400,32 @@ fn small_batches_are_counted_by_their_rows_not_their_spare_capacity() {
     let s = Store::open(&store).expect("store");
     assert_eq!(s.data_files().len(), 1, "{:?}", s.data_files());
     assert_eq!(stored_events(&store), 300);
+}
+
+/// A commit writes the buffers left on two threads (the encoder's when it waits for a file,
+/// the writer's when it is busy): every buffer must come out once, as one file of its hour and
+/// class, however the two shared them.
+#[test]
+fn a_commit_writes_every_buffer_once_when_two_threads_share_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    // 24 hours of the six kinds of events, one every 40 s: 24 hours x 5 classes = 120 buffers,
+    // none full, all written by the commit.
+    let input = write(dir.path(), "a.log", &mixed_events_every(2160, "m", 0, 40));
+    let opts = IngestOptions {
+        writer: WriterOptions { compact_min_files: 0, ..WriterOptions::default() },
+        ..IngestOptions::default()
+    };
+    let r = ingest(&store, &[input], &opts).expect("ingest");
+    assert_eq!((r.events(), r.kept), (2160, 2160));
+    assert_eq!(stored_events(&store), 2160);
+    let s = Store::open(&store).expect("store");
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &s.manifest().files {
+        let classes = classes_in(&store.join(&f.path));
+        assert_eq!(classes.len(), 1, "{}: {classes:?}", f.path);
+        let class = classes.into_iter().next().expect("one");
+        assert!(seen.insert((f.hour.clone(), class)), "{} {class:?} written twice", f.hour);
+    }
+    assert_eq!(seen.len(), 120, "one file per hour and class");
 }
