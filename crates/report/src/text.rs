@@ -137,11 +137,49 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions
             "Nothing found at any severity: the checks above ran and every number was within its threshold."
         )?;
     }
+    if findings.len() > 1 {
+        overview(out, &st, &findings, width)?;
+    }
     for (i, f) in findings.iter().enumerate() {
         writeln!(out)?;
         finding(out, &st, f, i + 1, width)?;
     }
     Ok(())
+}
+
+/// One line per finding, worst first, before the details: what to read first, on one screen.
+fn overview(out: &mut dyn Write, st: &Style, findings: &[&Finding], width: usize) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{}", st.bold("Findings (details below):"))?;
+    let digits = findings.len().to_string().len();
+    for (i, f) in findings.iter().enumerate() {
+        let lead = format!(
+            "  {:>digits$}. {:<8} {}  ",
+            i + 1,
+            format::severity_label(f.severity),
+            one_line(&f.code)
+        );
+        let title = truncate(&one_line(&f.title), width.saturating_sub(display_width(&lead)).max(20));
+        writeln!(out, "  {:>digits$}. {} {}  {title}", i + 1, st.severity(f.severity), one_line(&f.code))?;
+    }
+    Ok(())
+}
+
+/// `s` cut to `max` columns, with `…` where it was cut.
+fn truncate(s: &str, max: usize) -> String {
+    if display_width(s) <= max {
+        return s.to_owned();
+    }
+    let (mut out, mut used) = (String::new(), 0);
+    for c in s.chars() {
+        let w = display_width(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.trim_end().to_owned() + "…"
 }
 
 fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize) -> io::Result<()> {
@@ -321,4 +359,19 @@ pub(crate) fn looks_numeric(s: &str) -> bool {
             c.is_ascii_digit()
                 || matches!(c, ',' | '.' | '-' | '%' | ' ' | 'm' | 's' | 'k' | 'M' | 'G' | 'i' | 'B')
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn truncate_counts_columns_not_bytes_and_marks_the_cut() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("exactly10!", 10), "exactly10!");
+        assert_eq!(truncate("eleven chars", 10), "eleven ch…");
+        // Wide characters take two columns each: four of them and the mark fill nine.
+        assert_eq!(truncate("日本語のタイトル", 10), "日本語の…");
+        assert_eq!(charts::display_width(&truncate("日本語のタイトル", 10)), 9);
+    }
 }

@@ -326,3 +326,31 @@ fn json_round_trips_byte_for_byte() {
     // And the HTML drawn from it is the HTML drawn from the original.
     assert_eq!(render(&model, Format::Html, &plain()), render(&sample_report(), Format::Html, &plain()));
 }
+
+#[test]
+fn text_lists_every_finding_on_one_line_worst_first_before_the_details() {
+    let r = sample_report();
+    for width in [60, 160] {
+        let out = render(&r, Format::Text, &TextOptions { color: false, width });
+        let lines: Vec<&str> = out.lines().collect();
+        let start = lines.iter().position(|l| *l == "Findings (details below):").expect("an overview");
+        let overview: Vec<&str> = lines[start + 1..].iter().take_while(|l| !l.is_empty()).copied().collect();
+        assert_eq!(overview.len(), r.findings.len(), "one line per finding: {overview:#?}");
+        let details: Vec<&str> =
+            lines.iter().filter(|l| l.contains(". ") && !l.starts_with(' ')).copied().collect();
+        for (i, (line, detail)) in overview.iter().zip(&details).enumerate() {
+            // The same number, severity and code as the finding's details, in the same order.
+            let head = |l: &str| l.trim_start().split("  ").next().unwrap_or_default().to_owned();
+            assert_eq!(head(line), head(detail), "line {}", i + 1);
+            assert!(charts::display_width(line) <= width, "{line:?} wider than {width}");
+        }
+        let cut = overview.iter().filter(|l| l.ends_with('…')).count();
+        if width == 60 {
+            assert!(cut > 0, "long titles are cut at 60 columns: {overview:#?}");
+        }
+    }
+    // One finding needs no overview.
+    let mut one = sample_report();
+    one.findings.truncate(1);
+    assert!(!render(&one, Format::Text, &plain()).contains("Findings (details below):"));
+}
