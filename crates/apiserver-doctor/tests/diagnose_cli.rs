@@ -295,3 +295,32 @@ fn shared_real_audit_and_azure_logs_text_snapshot() {
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
 }
+
+/// The first read of raw files draws the progress bar (bytes of the total, events, events per
+/// second, time left) when standard error is a terminal — here a pseudo-terminal from
+/// util-linux `script` — and never when it is not.
+#[test]
+fn the_first_read_of_raw_files_shows_progress_on_a_terminal_only() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json"], cache.path());
+    let plain = stderr(&out);
+    assert!(!plain.contains("ETA") && !plain.contains('\r'), "a bar without a terminal: {plain}");
+
+    let cache = tempfile::tempdir().expect("tempdir");
+    let command =
+        format!("{} diagnose {AUDIT_FIXTURES} -o json > /dev/null", env!("CARGO_BIN_EXE_apiserver-doctor"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(workspace())
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("util-linux script runs");
+    let terminal = stdout(&out);
+    assert!(out.status.success(), "{terminal}");
+    assert!(terminal.contains("reading ") && terminal.contains(" files ("), "{terminal}");
+    assert!(terminal.contains(" events ") && terminal.contains("ETA"), "no progress bar: {terminal}");
+    // The bar is cleared and the total said once reading is done.
+    let done = terminal.rfind("read ").expect("the closing line");
+    assert!(terminal[done..].contains(" events in "), "{terminal}");
+}

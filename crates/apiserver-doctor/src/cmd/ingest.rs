@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use audit::ingest::{IngestError, IngestOptions, IngestReport, ingest};
@@ -64,7 +64,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map(|inputs| inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum())
                 .ok()
         };
-        Ticker::start(total, progress_bytes.clone(), progress_events.clone())
+        super::progress::Ticker::start(total, progress_bytes.clone(), progress_events.clone())
     });
     let result = ingest(&store_dir, &args.paths, &opts);
     if let Some(t) = ticker {
@@ -175,43 +175,4 @@ fn warnings(err: &mut dyn Write, files: &[FileSummary]) -> std::io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// The progress bar, redrawn from the shared counters by its own thread.
-struct Ticker {
-    stop: Arc<AtomicBool>,
-    handle: std::thread::JoinHandle<()>,
-}
-
-impl Ticker {
-    fn start(total: Option<u64>, bytes: Arc<AtomicU64>, events: Arc<AtomicU64>) -> Ticker {
-        let bar = indicatif::ProgressBar::with_draw_target(total, indicatif::ProgressDrawTarget::stderr());
-        let template = if total.is_some() {
-            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}"
-        } else {
-            "{spinner} {binary_bytes} {binary_bytes_per_sec} {msg}"
-        };
-        let style = indicatif::ProgressStyle::with_template(template)
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-        bar.set_style(style);
-        let stop = Arc::new(AtomicBool::new(false));
-        let stop2 = stop.clone();
-        let handle = std::thread::spawn(move || {
-            let start = Instant::now();
-            while !stop2.load(Ordering::Relaxed) {
-                let e = events.load(Ordering::Relaxed);
-                bar.set_position(bytes.load(Ordering::Relaxed));
-                let rate = e as f64 / start.elapsed().as_secs_f64().max(1e-3);
-                bar.set_message(format!("{e} events, {rate:.0} events/s"));
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            bar.finish_and_clear();
-        });
-        Ticker { stop, handle }
-    }
-
-    fn finish(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.handle.join();
-    }
 }

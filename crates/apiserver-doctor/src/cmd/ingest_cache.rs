@@ -6,11 +6,13 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::Context;
 use audit::ingest::IngestOptions;
-use audit::read::list_inputs;
+use audit::read::{ReadOptions, list_inputs};
 use audit::store::IngestedInput;
 use findings::InputSummary;
 
@@ -74,8 +76,9 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
     let tell = std::io::stderr().is_terminal();
     if tell {
         eprintln!(
-            "reading {} files ({:.1} MB) into {}",
+            "reading {} file{} ({:.1} MB) into {}",
             inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" },
             total_bytes as f64 / 1e6,
             dir.display()
         );
@@ -88,10 +91,25 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
 
 /// Ingests the audit files `inputs` into a new store at `dir` (what `apiserver-doctor ingest`
 /// does), warning on standard error about skipped records and files that are not audit logs;
-/// says how long it took when `tell`.
+/// when `tell`, draws the progress bar while reading (on a terminal) and says how long it took.
 pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result<Vec<InputSummary>> {
     let started = Instant::now();
-    let report = audit::ingest::ingest(dir, inputs, &IngestOptions::default())?;
+    let bytes = Arc::new(AtomicU64::new(0));
+    let events = Arc::new(AtomicU64::new(0));
+    let opts = IngestOptions {
+        read: ReadOptions { progress: Some(bytes.clone()), ..ReadOptions::default() },
+        events: Some(events.clone()),
+        ..IngestOptions::default()
+    };
+    let ticker = (tell && std::io::stderr().is_terminal()).then(|| {
+        let total = inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+        super::progress::Ticker::start(Some(total), bytes, events)
+    });
+    let result = audit::ingest::ingest(dir, inputs, &opts);
+    if let Some(t) = ticker {
+        t.finish();
+    }
+    let report = result?;
     for file in &report.files {
         for example in &file.examples {
             eprintln!("warning: skipped {example}");
@@ -101,7 +119,11 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
         }
     }
     if tell {
-        eprintln!("read {} events in {:.1} s", report.events(), started.elapsed().as_secs_f64());
+        eprintln!(
+            "read {} events in {:.1} s",
+            report::format::thousands(report.events()),
+            started.elapsed().as_secs_f64()
+        );
     }
     // The store is new: the inputs its manifest lists are this run's.
     let store = audit::store::Store::open(dir)?;
