@@ -21,6 +21,17 @@ fn demo_writes_the_report_and_prints_the_summary() {
     for code in ["AUD004", "AUD007", "AUD008"] {
         assert!(text.contains(code), "{code} missing from the summary:\n{text}");
     }
+    // The events simulated, as scenario.json counts them, with thousands separators.
+    let scenario: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out_dir.join("cluster/scenario.json")).expect("scenario.json"),
+    )
+    .expect("json");
+    let events = scenario["audit"]["events"].as_u64().expect("audit.events");
+    assert!(events >= 1000, "{events}");
+    let said =
+        text.split(": ").nth(1).and_then(|rest| rest.split(" audit events").next()).expect("the events line");
+    assert!(said.contains(','), "no thousands separator in {said:?}");
+    assert_eq!(said.replace(',', "").parse::<u64>().ok(), Some(events), "{text}");
     let html = std::fs::read_to_string(&report).expect("html");
     assert!(html.contains("<svg") && html.contains("AUD004") && html.contains("mutate.kyverno.svc-fail"));
     // A second run into the same directory replaces the first.

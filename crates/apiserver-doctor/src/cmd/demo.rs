@@ -68,10 +68,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let step = Instant::now();
     let audit_files = sorted_files(&cluster.join("audit"))?;
-    let mut inputs = super::ingest_cache::ingest_into(&audit_files, &store, false)?;
+    if tell {
+        let n = audit_files.len();
+        eprintln!("ingesting {n} audit file{} into {} ...", if n == 1 { "" } else { "s" }, store.display());
+    }
+    let mut inputs = super::ingest_cache::ingest_into(&audit_files, &store, tell)?;
     let ingested = step.elapsed();
 
     let step = Instant::now();
+    if tell {
+        eprintln!("diagnosing ...");
+    }
     let mut report = super::diagnose::diagnose_store(&store, &AuditRequest::default(), &mut inputs)?;
     let metric_files: Vec<String> =
         sorted_files(&cluster.join("metrics"))?.iter().map(|p| p.display().to_string()).collect();
@@ -97,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cfg.nodes,
         args.duration,
         SCENARIOS.join(", "),
-        summary.events,
+        report::format::thousands(summary.events),
         summary.audit_bytes as f64 / 1e9
     )?;
     writeln!(out)?;
