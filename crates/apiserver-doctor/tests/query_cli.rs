@@ -258,3 +258,55 @@ fn render_timechart_writes_svg_and_png() {
         }
     }
 }
+
+/// The engine's memory limit is in force: under a limit the grouping fits only by spilling
+/// (16 MiB for 60,000 groups) the answer is the same; a limit too small for even one batch
+/// stops the query with a message naming the variable to raise, instead of growing without
+/// bound; a limit that is not a size is refused.
+#[test]
+fn a_query_under_a_memory_limit_gives_the_same_answer_or_says_to_raise_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("many-ids.log");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+    for i in 0..60_000 {
+        writeln!(
+            f,
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i:08}-{:x}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u{}"}},"userAgent":"a/{}","requestReceivedTimestamp":"2024-03-01T10:{:02}:{:02}.000000Z","stageTimestamp":"2024-03-01T10:{:02}:{:02}.100000Z"}}"#,
+            i * 7919,
+            i % 97,
+            i % 13,
+            (i / 60) % 60,
+            i % 60,
+            (i / 60) % 60,
+            i % 60
+        )
+        .expect("write");
+    }
+    drop(f);
+    let q = "AKSAudit | summarize n = count() by AuditId, UserAgent | summarize Groups = count(), Rows = sum(n), \
+             Agents = dcount(UserAgent) | project Groups, Rows, Agents";
+    let with_limit = |limit: &str| {
+        bin()
+            .args(["query", "--input", path.to_str().expect("utf-8 path"), "-o", "csv", q])
+            .env("APISERVER_DOCTOR_MEMORY_LIMIT", limit)
+            .output()
+            .expect("runs")
+    };
+    let unlimited = with_limit("");
+    assert!(unlimited.status.success(), "{}", stderr(&unlimited));
+    assert_eq!(csv_rows(&stdout(&unlimited)), [["60000", "60000", "13"]]);
+    let limited = with_limit("16M");
+    assert!(limited.status.success(), "{}", stderr(&limited));
+    assert_eq!(stdout(&limited), stdout(&unlimited));
+    let starved = with_limit("1M");
+    assert_eq!(starved.status.code(), Some(2), "{}", stdout(&starved));
+    let err = stderr(&starved);
+    assert!(err.contains("out of memory") && err.contains("raise APISERVER_DOCTOR_MEMORY_LIMIT"), "{err}");
+    let bad = with_limit("lots");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("APISERVER_DOCTOR_MEMORY_LIMIT=\"lots\" is not a size"),
+        "{}",
+        stderr(&bad)
+    );
+}

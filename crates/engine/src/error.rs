@@ -131,6 +131,18 @@ impl From<PlanError> for EngineError {
 impl From<datafusion::error::DataFusionError> for EngineError {
     fn from(e: datafusion::error::DataFusionError) -> Self {
         use datafusion::error::DataFusionError as D;
+        // Also when a summary computed for several queries (crate::reuse) carried it as text.
+        let exhausted = matches!(e.find_root(), D::ResourcesExhausted(_))
+            || e.to_string().contains("Resources exhausted");
+        if exhausted {
+            return EngineError::Execution(format!(
+                "out of memory: the query needed more than the engine's memory limit even after \
+                 spilling what it could to disk: narrow it (a shorter time range, fewer or coarser \
+                 groups) or raise {} (e.g. 8G). {}",
+                crate::memory::MEMORY_LIMIT_ENV,
+                strip_context(&e)
+            ));
+        }
         match e {
             D::Plan(m) => EngineError::Internal(m),
             D::SchemaError(..) => EngineError::Internal(e.to_string()),

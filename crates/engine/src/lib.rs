@@ -17,6 +17,7 @@
 //! The engine is synchronous: it runs DataFusion on its own small Tokio runtime, so it must
 //! not be called from inside another Tokio runtime's worker thread.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::execution::context::SessionContext;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::SessionConfig;
 
@@ -39,6 +42,7 @@ mod files;
 pub mod format;
 pub mod input;
 pub mod kvalue;
+pub mod memory;
 pub mod plan;
 mod reuse;
 pub mod tables;
@@ -159,7 +163,7 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn session() -> SessionContext {
+fn session() -> Result<SessionContext, EngineError> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut config = SessionConfig::new().with_target_partitions(threads).with_information_schema(false);
     // Read Parquet strings as views (see `view_schema`); every KQL function reads Utf8,
@@ -176,7 +180,19 @@ fn session() -> SessionContext {
     // the CPU of a `diagnose`; docs/performance.md, session 9).
     config.options_mut().execution.collect_statistics = false;
     let config = config.with_batch_size(16 * 1024);
-    SessionContext::new_with_config(config)
+    // Operators that can spill (aggregations, sorts) do so past the limit, to the system's
+    // temporary directory, each keeping an even share of it (a greedy pool let the first take
+    // it all, and the next could neither allocate nor spill); the others stop the query with a
+    // message saying so. The five largest consumers are named in that message.
+    let pool = TrackConsumersPool::new(
+        FairSpillPool::new(memory::memory_limit()?),
+        NonZeroUsize::MIN.saturating_add(4),
+    );
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool))
+        .build_arc()
+        .map_err(|e| EngineError::Internal(format!("cannot set up the query memory pool: {e}")))?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
 /// The canonical schema with its top-level strings as views: read from Parquet, a view points
@@ -294,7 +310,7 @@ impl Engine {
     }
 
     fn with_table(table: Arc<dyn TableProvider>, bounds: bounds::TimeBounds) -> Result<Engine, EngineError> {
-        let ctx = session();
+        let ctx = session()?;
         let runtime = runtime()?;
         let base = base_plan(EVENTS, table)?;
         Ok(Engine { ctx, runtime, base, bounds, files: None, summaries: reuse::Summaries::default() })
