@@ -222,6 +222,8 @@ pub enum OperatorKind {
     Summarize(Summarize),
     /// `top N by expr [asc|desc] [nulls first|last]`.
     Top(Top),
+    /// `top-nested … of … by …, top-nested …`: one level per item, outermost first.
+    TopNested(Vec<TopNestedLevel>),
     /// `sort by …` / `order by …`.
     Sort(Vec<SortKey>),
     /// `take N` / `limit N`.
@@ -267,6 +269,7 @@ impl OperatorKind {
             OperatorKind::ProjectRename(_) => "project-rename",
             OperatorKind::Summarize(_) => "summarize",
             OperatorKind::Top(_) => "top",
+            OperatorKind::TopNested(_) => "top-nested",
             OperatorKind::Sort(_) => "sort",
             OperatorKind::Take(_) => "take",
             OperatorKind::Count => "count",
@@ -316,6 +319,24 @@ pub struct Summarize {
     pub aggregates: Vec<NamedExpr>,
     /// The group keys after `by`, e.g. `UserAgent`, `bin(t, 5m)`, `k = tostring(x)`.
     pub by: Vec<NamedExpr>,
+}
+
+/// One level of `top-nested`:
+/// `top-nested [N] of [Name =] Expr [with others = Value] by [AggName =] Aggregation [asc|desc]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopNestedLevel {
+    /// How many values to keep (per value of the levels above); all when absent.
+    pub count: Option<Expr>,
+    /// The values: `[Name =] Expr`.
+    pub of: NamedExpr,
+    /// `with others = Value`: a row for the values left out, under this value.
+    pub others: Option<Expr>,
+    /// What ranks the values: `[AggName =] Aggregation`.
+    pub by: NamedExpr,
+    /// `asc` or `desc` if written (the default keeps the largest).
+    pub order: Option<SortOrder>,
+    /// The whole level, from `top-nested` (or its count) to its order.
+    pub span: Span,
 }
 
 /// `top N by key`.

@@ -57,7 +57,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "scan",
     "serialize",
     "top-hitters",
-    "top-nested",
 ];
 
 /// What to write instead of an unsupported operator, where something close is supported.
@@ -67,7 +66,6 @@ pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
         "sample" => "`take` returns some rows (not random ones)",
         "sample-distinct" => "`distinct` followed by `take`",
         "parse-where" => "`parse` followed by `where isnotempty(col)`",
-        "top-nested" => "`summarize` and `top` in steps",
         _ => return None,
     })
 }

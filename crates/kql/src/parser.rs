@@ -708,6 +708,7 @@ impl<'a> Parser<'a> {
                 let by = self.sort_key()?;
                 OperatorKind::Top(Top { count, by })
             }
+            "top-nested" => OperatorKind::TopNested(self.top_nested_levels()?),
             "sort" | "order" => {
                 let context = if name.name == "sort" { "after `sort`" } else { "after `order`" };
                 self.expect_keyword("by", context)?;
@@ -1022,6 +1023,47 @@ impl<'a> Parser<'a> {
             return Err(self.expected("an aggregate or `by` after `summarize`"));
         }
         Ok(Summarize { params, aggregates, by })
+    }
+
+    /// The levels of `top-nested`, each after the first introduced by `, top-nested`.
+    fn top_nested_levels(&mut self) -> PResult<Vec<TopNestedLevel>> {
+        let mut levels = vec![self.top_nested_level()?];
+        while self.eat(&TokenKind::Comma).is_some() {
+            let name = self.operator_name()?;
+            if name.name != "top-nested" {
+                return Err(ParseError::syntax(
+                    format!("expected `top-nested` after `,` in `top-nested`, found `{}`", name.name),
+                    name.span,
+                )
+                .with_help("each level is written `top-nested [N] of Expr by Aggregation`, levels separated by commas"));
+            }
+            levels.push(self.top_nested_level()?);
+        }
+        Ok(levels)
+    }
+
+    fn top_nested_level(&mut self) -> PResult<TopNestedLevel> {
+        let start = self.peek().span.start;
+        let count = if self.at_ident("of") { None } else { Some(self.expr()?) };
+        self.expect_keyword("of", "after `top-nested` and its number of values")?;
+        let of = self.named_expr("a column name")?;
+        let others = if self.eat_ident("with").is_some() {
+            self.expect_keyword("others", "after `with` in `top-nested`")?;
+            self.expect(&TokenKind::Assign, "after `with others`")?;
+            Some(self.expr()?)
+        } else {
+            None
+        };
+        self.expect_keyword("by", "after `top-nested … of …`")?;
+        let by = self.named_expr("an aggregation name")?;
+        let order = if self.eat_ident("asc").is_some() {
+            Some(SortOrder::Asc)
+        } else if self.eat_ident("desc").is_some() {
+            Some(SortOrder::Desc)
+        } else {
+            None
+        };
+        Ok(TopNestedLevel { count, of, others, by, order, span: Span::new(start, self.prev_end()) })
     }
 
     fn sort_key(&mut self) -> PResult<SortKey> {

@@ -532,6 +532,28 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             out.push_str(" by ");
             write_sort_key(out, &t.by);
         }
+        OperatorKind::TopNested(levels) => {
+            for (i, l) in levels.iter().enumerate() {
+                out.push_str(if i == 0 { "top-nested " } else { ", top-nested " });
+                if let Some(n) = &l.count {
+                    write_expr(out, n);
+                    out.push(' ');
+                }
+                out.push_str("of ");
+                write_named(out, std::slice::from_ref(&l.of));
+                if let Some(o) = &l.others {
+                    out.push_str(" with others = ");
+                    write_expr(out, o);
+                }
+                out.push_str(" by ");
+                write_named(out, std::slice::from_ref(&l.by));
+                match l.order {
+                    Some(SortOrder::Asc) => out.push_str(" asc"),
+                    Some(SortOrder::Desc) => out.push_str(" desc"),
+                    None => {}
+                }
+            }
+        }
         OperatorKind::Sort(keys) => {
             out.push_str("sort by ");
             for (i, k) in keys.iter().enumerate() {

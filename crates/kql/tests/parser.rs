@@ -276,6 +276,31 @@ fn project_keep_reorder_lookup_and_getschema_print_back() {
 }
 
 #[test]
+fn top_nested_levels_parse_and_print_back() {
+    assert_prints_back(&[
+        "T | top-nested 3 of a by count()",
+        "T | top-nested of a by n = sum(x) asc",
+        "T | top-nested 2 of k = tolower(a) with others = \"other\" by avg(x) desc, top-nested 1 of b by count()",
+        "T | top-nested 5 of a by count(), top-nested of b by max(x), top-nested 2 of c by dcount(u)",
+    ]);
+    let OperatorKind::TopNested(levels) =
+        only_operator("T | top-nested 2 of State by total = sum(x), top-nested of Source by count() asc")
+    else {
+        panic!()
+    };
+    assert_eq!(levels.len(), 2);
+    assert!(levels[0].count.is_some() && levels[1].count.is_none());
+    assert_eq!(levels[0].by.name.as_ref().map(|n| n.name.as_str()), Some("total"));
+    assert_eq!((levels[0].order, levels[1].order), (None, Some(SortOrder::Asc)));
+    // A level must be introduced by `top-nested`, and needs `of` and `by`.
+    for bad in
+        ["T | top-nested 2 of a by count(), take 3", "T | top-nested 2 a by count()", "T | top-nested 2 of a"]
+    {
+        assert!(kql::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn dashed_names_only_glue_when_adjacent() {
     // `a-b` in an expression stays a subtraction.
     assert!(same_expr("a-b", "a - b"));

@@ -28,6 +28,7 @@ use crate::udf::{aggregates, call, udfs};
 use crate::{Engine, Now, QueryOptions, QueryResult, RenderSpec, ResultColumn, tables};
 
 pub(crate) mod series;
+mod top_nested;
 
 type R<T> = Result<T, PlanError>;
 
@@ -708,6 +709,7 @@ impl Planner<'_> {
                 let key = self.sort_key(&rel, &t.by)?;
                 ops::top(rel, n, vec![key])
             }
+            OperatorKind::TopNested(levels) => self.top_nested(rel, levels),
             OperatorKind::Sort(keys) => {
                 let keys = keys.iter().map(|k| self.sort_key(&rel, k)).collect::<R<Vec<_>>>()?;
                 ops::sort(rel, keys)
