@@ -1056,26 +1056,25 @@ impl<'a> Parser<'a> {
         };
         self.expect_keyword("by", "after `top-nested … of …`")?;
         let by = self.named_expr("an aggregation name")?;
-        let order = if self.eat_ident("asc").is_some() {
+        let order = self.sort_order();
+        Ok(TopNestedLevel { count, of, others, by, order, span: Span::new(start, self.prev_end()) })
+    }
+
+    /// `asc` or `desc`, if next.
+    fn sort_order(&mut self) -> Option<SortOrder> {
+        if self.eat_ident("asc").is_some() {
             Some(SortOrder::Asc)
         } else if self.eat_ident("desc").is_some() {
             Some(SortOrder::Desc)
         } else {
             None
-        };
-        Ok(TopNestedLevel { count, of, others, by, order, span: Span::new(start, self.prev_end()) })
+        }
     }
 
     fn sort_key(&mut self) -> PResult<SortKey> {
         let expr = self.expr_for("an expression to sort by")?;
         let start = expr.span.start;
-        let order = if self.eat_ident("asc").is_some() {
-            Some(SortOrder::Asc)
-        } else if self.eat_ident("desc").is_some() {
-            Some(SortOrder::Desc)
-        } else {
-            None
-        };
+        let order = self.sort_order();
         let nulls = if self.eat_ident("nulls").is_some() {
             if self.eat_ident("first").is_some() {
                 Some(NullsOrder::First)
