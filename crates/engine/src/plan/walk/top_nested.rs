@@ -12,10 +12,11 @@ use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{
     BinaryExpr, Expr as DfExpr, ExprFunctionExt, JoinType, LogicalPlanBuilder, Operator, SortExpr, lit,
 };
-use kql::{Ident, NamedExpr, SortOrder, TopNestedLevel};
+use kql::{Expr, ExprKind, Ident, NamedExpr, SortOrder, TopNestedLevel};
 
 use super::{Planner, R, err};
 use crate::plan::naming;
+use crate::plan::ops;
 use crate::plan::value::Value;
 use crate::plan::{Binding, Rel, column, internal};
 
@@ -27,10 +28,9 @@ impl Planner<'_> {
         let mut keys: Vec<NamedExpr> = Vec::new();
         let mut names: Vec<String> = Vec::new();
         let mut kept: Option<Rel> = None;
+        // The `with others` rows of each level, with the columns of the levels above.
+        let mut others: Vec<Rel> = Vec::new();
         for (i, level) in levels.iter().enumerate() {
-            if let Some(o) = &level.others {
-                return Err(err(o.span, "not supported yet: `with others` in `top-nested`"));
-            }
             let key = match &level.of.name {
                 Some(n) => n.name.clone(),
                 None => naming::derived(&level.of.expr).unwrap_or_else(|| self.column_n()),
@@ -74,13 +74,107 @@ impl Planner<'_> {
                 }
                 None => summary,
             };
+            // Without a count every value is kept: no others.
+            if let (Some(value), Some(_)) = (&level.others, &level.count) {
+                let rows = self.others_rows(&rel, &keys, &ranked, &aggregate, value)?;
+                others.push(match &kept {
+                    None => rows,
+                    Some(above) => within(above.clone(), rows, i)?,
+                });
+            }
             kept = Some(match kept {
                 None => ranked,
                 Some(above) => within(above, ranked, i)?,
             });
         }
-        kept.ok_or_else(|| internal("top-nested without a level"))
+        let kept = kept.ok_or_else(|| internal("top-nested without a level"))?;
+        if others.is_empty() {
+            return Ok(kept);
+        }
+        // The others rows have no values for the levels below theirs: nulls there.
+        let legs = std::iter::once(kept).chain(others).map(|r| (String::new(), r)).collect();
+        ops::union(legs, None)
     }
+
+    /// The `with others = value` rows of the level whose keys are `keys` (the last one its
+    /// own): per value of the keys above, `aggregate` over the rows whose keys are not among
+    /// `top`'s, under `value` as the key. None where no row was left out.
+    fn others_rows(
+        &mut self,
+        rel: &Rel,
+        keys: &[NamedExpr],
+        top: &Rel,
+        aggregate: &NamedExpr,
+        value: &Expr,
+    ) -> R<Rel> {
+        let own = keys.len() - 1;
+        let key_col = |j: usize| format!("__top_nested_key{j}");
+        let top_col = |j: usize| format!("__top_nested_top{j}");
+        // Every row with its keys computed, less the rows of the top values.
+        let mut items = Vec::new();
+        for (j, k) in keys.iter().enumerate() {
+            let v = self.scalar(rel, &k.expr)?;
+            items.push((key_col(j), Value::Expr(ops::key_value(v))));
+        }
+        let with_keys = ops::extend(rel.clone(), items)?.materialize(true)?;
+        let top_keys = top.cols[..=own]
+            .iter()
+            .enumerate()
+            .map(|(j, b)| expr_of(b).map(|e| e.alias(top_col(j))))
+            .collect::<R<Vec<_>>>()?;
+        let top_plan = LogicalPlanBuilder::from(top.plan.clone())
+            .project(top_keys)
+            .and_then(|b| b.build())
+            .map_err(internal)?;
+        let mut on = Vec::new();
+        for j in 0..=own {
+            let key = with_keys.get(&key_col(j)).ok_or_else(|| internal("a top-nested key went missing"))?;
+            on.push(null_safe_eq(
+                expr_of(&Binding { name: key_col(j), value: key.clone() })?,
+                column(&top_col(j)),
+            ));
+        }
+        let rest_plan = LogicalPlanBuilder::from(with_keys.plan)
+            .join_on(top_plan, JoinType::LeftAnti, on)
+            .and_then(|b| b.build())
+            .map_err(internal)?;
+        let rest = Rel { plan: rest_plan, cols: with_keys.cols, has_event: with_keys.has_event };
+        // Summarized by the keys above, counting the rows so that a level that left nothing
+        // out gives no row.
+        let at = aggregate.span;
+        let name = |n: &str| Expr::new(ExprKind::Name(Ident::new(n, at)), at);
+        let parents: Vec<NamedExpr> = keys[..own]
+            .iter()
+            .enumerate()
+            .map(|(j, k)| NamedExpr { name: k.name.clone(), expr: name(&key_col(j)), span: k.span })
+            .collect();
+        let count = Expr::new(ExprKind::Call { name: Ident::new("count", at), args: Vec::new() }, at);
+        let rows = NamedExpr { name: Some(Ident::new("__top_nested_rows", at)), expr: count, span: at };
+        let summary = self.summarize(rest, &[aggregate.clone(), rows], &parents)?;
+        let summary = ops::filter(summary, column("__top_nested_rows").gt(lit(0i64)))?;
+        let key_ty = top.cols[own].value.ty();
+        let others = self.scalar(&summary, value)?;
+        if others.ty() != key_ty {
+            return Err(err(
+                value.span,
+                format!(
+                    "`with others` needs a {} here, like the values of `{}`",
+                    key_ty.name(),
+                    top.cols[own].name
+                ),
+            ));
+        }
+        let mut out: Vec<(String, Value)> =
+            summary.cols[..own].iter().map(|b| (b.name.clone(), b.value.clone())).collect();
+        out.push((top.cols[own].name.clone(), others));
+        out.push((top.cols[own + 1].name.clone(), summary.cols[own].value.clone()));
+        ops::project(summary, out)
+    }
+}
+
+/// `a` equals `b`, or both are null.
+fn null_safe_eq(a: DfExpr, b: DfExpr) -> DfExpr {
+    DfExpr::BinaryExpr(BinaryExpr::new(Box::new(a), Operator::IsNotDistinctFrom, Box::new(b)))
 }
 
 /// The expression of a summary's column.
@@ -136,11 +230,7 @@ fn within(above: Rel, level: Rel, parents: usize) -> R<Rel> {
     let above_keys: Vec<&Binding> = above.cols.iter().step_by(2).collect();
     let mut on = Vec::new();
     for (j, b) in above_keys.iter().enumerate().take(parents) {
-        on.push(DfExpr::BinaryExpr(BinaryExpr::new(
-            Box::new(expr_of(b)?),
-            Operator::IsNotDistinctFrom,
-            Box::new(column(&parent_name(j))),
-        )));
+        on.push(null_safe_eq(expr_of(b)?, column(&parent_name(j))));
     }
     let mut out = Vec::new();
     let mut cols = Vec::new();
