@@ -51,3 +51,26 @@ fn top_nested_matches_counting_the_events() {
     assert_eq!(want.len(), 6, "three agents with two verbs each: {want:?}");
     assert_eq!(got, want);
 }
+
+#[test]
+fn the_others_row_holds_what_the_top_values_leave_out() {
+    let events = cluster_events(300);
+    let engine = engine_for(&events);
+    let q = "AKSAudit | top-nested 2 of UserAgent with others = \"(other clients)\" by Requests = count()";
+    let r = engine.query(q, &opts()).expect("runs");
+    let mut got: BTreeMap<String, u64> = BTreeMap::new();
+    for b in &r.batches {
+        for i in 0..b.num_rows() {
+            let n = cell_text(b.column(1).as_ref(), i).parse().expect("a count");
+            got.insert(cell_text(b.column(0).as_ref(), i), n);
+        }
+    }
+    let mut by_agent: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &events {
+        *by_agent.entry(e.user_agent.clone().unwrap_or_default()).or_default() += 1;
+    }
+    let mut want: BTreeMap<String, u64> = top(&by_agent, 2).into_iter().collect();
+    let kept: u64 = want.values().sum();
+    want.insert("(other clients)".to_owned(), events.len() as u64 - kept);
+    assert_eq!(got, want);
+}
