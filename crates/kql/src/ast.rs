@@ -224,6 +224,8 @@ pub enum OperatorKind {
     Top(Top),
     /// `top-nested … of … by …, top-nested …`: one level per item, outermost first.
     TopNested(Vec<TopNestedLevel>),
+    /// `top-hitters N of expr [by sum_expr]`.
+    TopHitters(TopHitters),
     /// `sort by …` / `order by …`.
     Sort(Vec<SortKey>),
     /// `take N` / `limit N`.
@@ -270,6 +272,7 @@ impl OperatorKind {
             OperatorKind::Summarize(_) => "summarize",
             OperatorKind::Top(_) => "top",
             OperatorKind::TopNested(_) => "top-nested",
+            OperatorKind::TopHitters(_) => "top-hitters",
             OperatorKind::Sort(_) => "sort",
             OperatorKind::Take(_) => "take",
             OperatorKind::Count => "count",
@@ -337,6 +340,18 @@ pub struct TopNestedLevel {
     pub order: Option<SortOrder>,
     /// The whole level, from `top-nested` (or its count) to its order.
     pub span: Span,
+}
+
+/// `top-hitters N of expr [by sum_expr]`: the `N` most frequent values of `expr`, or the `N`
+/// with the largest sums of `sum_expr`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopHitters {
+    /// How many values.
+    pub count: Expr,
+    /// The values.
+    pub of: Expr,
+    /// What is summed per value instead of counting rows.
+    pub by: Option<Expr>,
 }
 
 /// `top N by key`.

@@ -56,7 +56,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "sample-distinct",
     "scan",
     "serialize",
-    "top-hitters",
 ];
 
 /// What to write instead of an unsupported operator, where something close is supported.

@@ -709,6 +709,13 @@ impl<'a> Parser<'a> {
                 OperatorKind::Top(Top { count, by })
             }
             "top-nested" => OperatorKind::TopNested(self.top_nested_levels()?),
+            "top-hitters" => {
+                let count = self.expr()?;
+                self.expect_keyword("of", "after the number of values of `top-hitters`")?;
+                let of = self.expr()?;
+                let by = if self.eat_ident("by").is_some() { Some(self.expr()?) } else { None };
+                OperatorKind::TopHitters(TopHitters { count, of, by })
+            }
             "sort" | "order" => {
                 let context = if name.name == "sort" { "after `sort`" } else { "after `order`" };
                 self.expect_keyword("by", context)?;

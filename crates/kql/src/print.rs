@@ -532,6 +532,16 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             out.push_str(" by ");
             write_sort_key(out, &t.by);
         }
+        OperatorKind::TopHitters(t) => {
+            out.push_str("top-hitters ");
+            write_expr(out, &t.count);
+            out.push_str(" of ");
+            write_expr(out, &t.of);
+            if let Some(b) = &t.by {
+                out.push_str(" by ");
+                write_expr(out, b);
+            }
+        }
         OperatorKind::TopNested(levels) => {
             for (i, l) in levels.iter().enumerate() {
                 out.push_str(if i == 0 { "top-nested " } else { ", top-nested " });

@@ -282,6 +282,8 @@ fn top_nested_levels_parse_and_print_back() {
         "T | top-nested of a by n = sum(x) asc",
         "T | top-nested 2 of k = tolower(a) with others = \"other\" by avg(x) desc, top-nested 1 of b by count()",
         "T | top-nested 5 of a by count(), top-nested of b by max(x), top-nested 2 of c by dcount(u)",
+        "T | top-hitters 3 of a",
+        "T | top-hitters 10 of tolower(a) by bytes * 2",
     ]);
     let OperatorKind::TopNested(levels) =
         only_operator("T | top-nested 2 of State by total = sum(x), top-nested of Source by count() asc")

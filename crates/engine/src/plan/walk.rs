@@ -710,6 +710,7 @@ impl Planner<'_> {
                 ops::top(rel, n, vec![key])
             }
             OperatorKind::TopNested(levels) => self.top_nested(rel, levels),
+            OperatorKind::TopHitters(t) => self.top_hitters(rel, t),
             OperatorKind::Sort(keys) => {
                 let keys = keys.iter().map(|k| self.sort_key(&rel, k)).collect::<R<Vec<_>>>()?;
                 ops::sort(rel, keys)

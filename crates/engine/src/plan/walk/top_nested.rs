@@ -12,7 +12,7 @@ use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{
     BinaryExpr, Expr as DfExpr, ExprFunctionExt, JoinType, LogicalPlanBuilder, Operator, SortExpr, lit,
 };
-use kql::{Expr, ExprKind, Ident, NamedExpr, SortOrder, TopNestedLevel};
+use kql::{Expr, ExprKind, Ident, NamedExpr, SortOrder, TopHitters, TopNestedLevel};
 
 use super::{Planner, R, err};
 use crate::plan::naming;
@@ -94,6 +94,30 @@ impl Planner<'_> {
         // The others rows have no values for the levels below theirs: nulls there.
         let legs = std::iter::once(kept).chain(others).map(|r| (String::new(), r)).collect();
         ops::union(legs, None)
+    }
+
+    /// `top-hitters N of expr [by s]`: Kusto estimates; this counts (or sums) exactly, then keeps
+    /// the `N` largest, in columns `expr` and `approximate_count_expr` (`approximate_sum_s`).
+    pub(super) fn top_hitters(&mut self, rel: Rel, t: &TopHitters) -> R<Rel> {
+        let n = self.count_arg(&rel, &t.count)?;
+        let key = naming::derived(&t.of).unwrap_or_else(|| self.column_n());
+        let at = t.of.span;
+        let (agg, call) = match &t.by {
+            None => (format!("approximate_count_{key}"), ("count", Vec::new())),
+            Some(b) => {
+                let summed = naming::derived(b).unwrap_or_else(|| self.column_n());
+                (format!("approximate_sum_{summed}"), ("sum", vec![b.clone()]))
+            }
+        };
+        let aggregate = NamedExpr {
+            name: Some(Ident::new(agg.clone(), at)),
+            expr: Expr::new(ExprKind::Call { name: Ident::new(call.0, at), args: call.1 }, at),
+            span: at,
+        };
+        let by = NamedExpr { name: Some(Ident::new(key, at)), expr: t.of.clone(), span: at };
+        let summary = self.summarize(rel, &[aggregate], &[by])?;
+        let largest = ops::SortKey { value: summary.cols[1].value.clone(), asc: false, nulls_first: false };
+        ops::top(summary, n, vec![largest])
     }
 
     /// The `with others = value` rows of the level whose keys are `keys` (the last one its
