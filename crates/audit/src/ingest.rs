@@ -9,6 +9,7 @@
 //! first MiB, as the manifest recorded them) are skipped unless [`IngestOptions::force`];
 //! re-reading them would add nothing anyway, since rows are deduplicated.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use arrow::array::RecordBatch;
 
-use crate::read::{FileSummary, ReadError, ReadOptions, SinkError, SkippedRecord, list_inputs, read_paths};
+use crate::InputFormat;
+use crate::read::{
+    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, list_inputs, read_paths,
+};
 use crate::store::writer::{StoreWriter, WriterOptions};
 use crate::store::{IngestedInput, Manifest, StoreError};
 
@@ -202,17 +206,10 @@ fn read_loop(
             })
         };
         let summary = read_paths(std::slice::from_ref(input), &read, &mut sink)?;
-        for f in summary.files {
-            let done = IngestedInput {
-                format: f.format().map(|x| x.name().to_owned()),
-                events: f.events,
-                skipped: f.skipped,
-                not_audit: f.not_audit.clone(),
-                ..identity.clone()
-            };
-            writer.input_done(done, f.skipped_by_kind.clone(), f.examples.clone());
-            report.files.push(f);
-        }
+        // One input in the manifest per path, a tar archive's files together.
+        let (done, by_kind, examples) = ingested(identity, &summary.files);
+        writer.input_done(done, by_kind, examples);
+        report.files.extend(summary.files);
         // Strict runs commit nothing until the end: a later bad record refuses the whole run.
         if !opts.read.strict && last_commit.elapsed() >= opts.commit_every {
             if let Err(e) = writer.commit() {
@@ -260,6 +257,44 @@ pub fn identify(path: &Path) -> IngestedInput {
         }
     }
     id
+}
+
+/// What the manifest keeps of one path read into `files` (one file, or the files of a tar
+/// archive): the events and skipped records of all, the most common format, and a reason
+/// only when none of them was an audit log.
+fn ingested(
+    identity: IngestedInput,
+    files: &[FileSummary],
+) -> (IngestedInput, BTreeMap<SkipKind, u64>, Vec<SkippedRecord>) {
+    let mut by_kind: BTreeMap<SkipKind, u64> = BTreeMap::new();
+    let mut formats: BTreeMap<InputFormat, u64> = BTreeMap::new();
+    let mut examples = Vec::new();
+    for f in files {
+        for (k, n) in &f.skipped_by_kind {
+            *by_kind.entry(*k).or_default() += n;
+        }
+        for (fmt, n) in &f.formats {
+            *formats.entry(*fmt).or_default() += n;
+        }
+        examples.extend(f.examples.iter().cloned());
+    }
+    let not_audit = match files {
+        [one] => one.not_audit.clone(),
+        _ if files.iter().all(|f| f.not_audit.is_some()) => {
+            let first = files.first().and_then(|f| f.not_audit.clone()).unwrap_or_default();
+            Some(format!("none of its {} files is an audit log (the first: {first})", files.len()))
+        }
+        _ => None,
+    };
+    let format = FileSummary { formats, ..FileSummary::default() }.format().map(|x| x.name().to_owned());
+    let done = IngestedInput {
+        format,
+        events: files.iter().map(|f| f.events).sum(),
+        skipped: files.iter().map(|f| f.skipped).sum(),
+        not_audit,
+        ..identity
+    };
+    (done, by_kind, examples)
 }
 
 fn is_ingested(manifest: &Manifest, id: &IngestedInput) -> bool {

@@ -8,10 +8,17 @@ use super::summary::{Compression, Container, FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions};
 
 /// Counts bytes read from disk, into the summary and the shared progress counter.
-struct Counting<R> {
+pub(super) struct Counting<R> {
     inner: R,
     bytes: Arc<AtomicU64>,
     progress: Option<Arc<AtomicU64>>,
+}
+
+impl<R> Counting<R> {
+    /// `inner`, its bytes counted into `bytes` and `progress`.
+    pub(super) fn new(inner: R, bytes: Arc<AtomicU64>, progress: Option<Arc<AtomicU64>>) -> Self {
+        Counting { inner, bytes, progress }
+    }
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -33,18 +40,18 @@ pub(super) fn read_prefix(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
 }
 
 /// A stream with its first bytes already read (to look at them) put back in front.
-pub(super) type Peeked<'a> = Chain<Cursor<Vec<u8>>, Box<dyn Read + Send + 'a>>;
+pub(super) type Peeked<'a> = Chain<Cursor<Vec<u8>>, Box<dyn Read + 'a>>;
 
 const PEEK: usize = 64 * 1024;
 
 pub(super) fn read_stream<'a>(
-    reader: Box<dyn Read + Send + 'a>,
+    reader: Box<dyn Read + 'a>,
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
     let bytes = Arc::new(AtomicU64::new(0));
-    let mut counted: Box<dyn Read + Send + 'a> =
+    let mut counted: Box<dyn Read + 'a> =
         Box::new(Counting { inner: reader, bytes: bytes.clone(), progress: opts.progress.clone() });
     let result = (|| -> Result<(), ReadError> {
         let magic = match read_prefix(&mut counted, 4) {
@@ -54,21 +61,14 @@ pub(super) fn read_stream<'a>(
                 return Ok(());
             }
         };
-        let raw: Box<dyn Read + Send + 'a> = Box::new(Cursor::new(magic.clone()).chain(counted));
-        let mut plain: Box<dyn Read + Send + 'a> = if magic.starts_with(&[0x1f, 0x8b]) {
-            file.compression = Compression::Gzip;
-            Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, raw)))
-        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            file.compression = Compression::Zstd;
-            match zstd::stream::read::Decoder::new(raw) {
-                Ok(d) => Box::new(d),
-                Err(e) => {
-                    file.not_audit = Some(format!("unreadable zstd stream: {e}"));
-                    return Ok(());
-                }
+        let raw: Box<dyn Read + 'a> = Box::new(Cursor::new(magic.clone()).chain(counted));
+        file.compression = compression_of(&magic);
+        let mut plain = match decompressed(raw, file.compression) {
+            Ok(d) => d,
+            Err(e) => {
+                file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
+                return Ok(());
             }
-        } else {
-            raw
         };
         let mut prefix = match read_prefix(&mut plain, PEEK) {
             Ok(p) => p,
@@ -103,6 +103,28 @@ pub(super) fn read_stream<'a>(
     })();
     file.bytes = bytes.load(Ordering::Relaxed);
     result
+}
+
+/// The compression the first bytes of a stream announce.
+pub(super) fn compression_of(magic: &[u8]) -> Compression {
+    if magic.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// `raw` (read from its start) decompressed as `c` says.
+pub(super) fn decompressed<'a>(raw: Box<dyn Read + 'a>, c: Compression) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(match c {
+        Compression::Gzip => {
+            Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, raw)))
+        }
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
+        Compression::None => raw,
+    })
 }
 
 fn compression_note(c: Compression) -> &'static str {

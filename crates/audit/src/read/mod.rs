@@ -33,6 +33,7 @@
 //! # Ok::<(), audit::read::ReadError>(())
 //! ```
 
+mod archive;
 mod array;
 mod document;
 mod input;
@@ -161,7 +162,11 @@ pub fn read_paths(
     let inputs = list_inputs(paths)?;
     let mut summary = ReadSummary::default();
     for input in inputs {
-        let (name, reader): (String, Box<dyn Read + Send>) = if input.as_os_str() == "-" {
+        if input.as_os_str() != "-" && archive::is_tar(&input) {
+            summary.files.extend(archive::read_tar(&input, opts, sink)?);
+            continue;
+        }
+        let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
             ("-".to_owned(), Box::new(std::io::stdin()))
         } else {
             let name = input.display().to_string();
@@ -179,7 +184,7 @@ pub fn read_paths(
 /// Reads one stream (a file's bytes, possibly compressed) named `name` in messages.
 pub fn read_reader(
     name: &str,
-    reader: Box<dyn Read + Send + '_>,
+    reader: Box<dyn Read + '_>,
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
 ) -> Result<FileSummary, ReadError> {

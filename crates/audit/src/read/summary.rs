@@ -135,7 +135,8 @@ impl Container {
 pub struct FileSummary {
     /// The file, as named on the command line (or found under a named directory); `-` is stdin.
     pub file: String,
-    /// Bytes read from disk (compressed size for compressed files).
+    /// Bytes read from disk (compressed size for compressed files; for a file inside a tar
+    /// archive, its bytes as stored in the archive).
     pub bytes: u64,
     /// Compression detected from the content.
     pub compression: Compression,

@@ -1,0 +1,135 @@
+//! Tar archives — support bundles and must-gathers — read file by file whatever their
+//! compression, recognised by content; one input per archive in the store's manifest; a
+//! damaged archive keeps what came before the damage.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use arrow::array::RecordBatch;
+use audit::ingest::{IngestOptions, ingest};
+use audit::read::{ReadOptions, ReadSummary, SinkError, read_paths};
+use audit::store::Store;
+
+const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"@ID@","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"u"},"userAgent":"a/1","requestReceivedTimestamp":"2024-03-01T10:00:00.000000Z","stageTimestamp":"2024-03-01T10:00:00.100000Z"}"#;
+
+fn events(n: usize, prefix: &str) -> Vec<u8> {
+    (0..n).map(|i| EVENT.replace("@ID@", &format!("{prefix}-{i}")) + "\n").collect::<String>().into_bytes()
+}
+
+/// A tar archive of `entries` (path, contents), with a directory entry first.
+fn tar_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_ustar();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_size(0);
+    dir.set_mode(0o755);
+    b.append_data(&mut dir, "audit/", std::io::empty()).expect("dir");
+    for (path, data) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        b.append_data(&mut h, path, data.as_slice()).expect("entry");
+    }
+    b.into_inner().expect("tar")
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("write");
+    p
+}
+
+/// Reads `path`; the summary and the rows handed on.
+fn read(path: &Path) -> (ReadSummary, usize) {
+    let mut rows = 0;
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        rows += b.num_rows();
+        Ok(())
+    };
+    let summary = read_paths(&[path.to_path_buf()], &ReadOptions::default(), &mut sink).expect("read");
+    (summary, rows)
+}
+
+fn bundle() -> Vec<u8> {
+    tar_of(&[
+        ("audit/kube-apiserver.log", events(3, "a")),
+        ("audit/old/kube-apiserver-1.log.gz", gzip(&events(2, "b"))),
+        ("README.md", b"# support bundle\n".to_vec()),
+    ])
+}
+
+#[test]
+fn a_tar_archive_is_read_file_by_file_whatever_its_compression() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tar = bundle();
+    let zst = zstd::encode_all(tar.as_slice(), 1).expect("zstd");
+    // Recognised by content: the last one's name says nothing of a tar.
+    for (name, bytes) in
+        [("b.tar", tar.clone()), ("b.tgz", gzip(&tar)), ("b.tar.zst", zst), ("kube.log", gzip(&tar))]
+    {
+        let path = write(dir.path(), name, &bytes);
+        let (summary, rows) = read(&path);
+        let p = path.display();
+        let names: Vec<&str> = summary.files.iter().map(|f| f.file.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                format!("{p}!audit/kube-apiserver.log"),
+                format!("{p}!audit/old/kube-apiserver-1.log.gz"),
+                format!("{p}!README.md")
+            ],
+            "{name}"
+        );
+        let counts: Vec<u64> = summary.files.iter().map(|f| f.events).collect();
+        assert_eq!(counts, [3, 2, 0], "{name}");
+        assert_eq!(rows, 5, "{name}");
+        assert!(summary.files[2].not_audit.is_some(), "{name}: the README is not an audit log");
+        assert_eq!(summary.files[1].compression, audit::read::Compression::Gzip, "{name}");
+    }
+}
+
+#[test]
+fn ingest_keeps_one_input_per_archive_and_skips_it_the_second_time() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let path = write(dir.path(), "bundle.tgz", &gzip(&bundle()));
+    let r = ingest(&store, std::slice::from_ref(&path), &IngestOptions::default()).expect("ingest");
+    assert_eq!((r.events(), r.kept, r.files.len()), (5, 5, 3));
+    let s = Store::open(&store).expect("store");
+    let inputs = &s.manifest().inputs;
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert_eq!((inputs[0].file.as_str(), inputs[0].events), (path.display().to_string().as_str(), 5));
+    assert_eq!(inputs[0].format.as_deref(), Some("k8s-log"));
+    assert_eq!(inputs[0].not_audit, None, "an archive with audit logs is one");
+    let again = ingest(&store, std::slice::from_ref(&path), &IngestOptions::default()).expect("again");
+    assert_eq!((again.files.len(), again.unchanged.len()), (0, 1));
+}
+
+#[test]
+fn a_damaged_archive_keeps_the_files_before_the_damage() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tar = tar_of(&[("one.log", events(3, "a")), ("two.log", events(40, "b"))]);
+    // Cut in the middle of the second file's data, then in the middle of its header.
+    let second = tar.windows(7).position(|w| w == b"two.log").expect("second header");
+    for (what, cut) in [("data", second + 512 + 1000), ("header", second + 100)] {
+        let path = write(dir.path(), &format!("cut-{what}.tar"), &tar[..cut]);
+        let (summary, rows) = read(&path);
+        assert_eq!(summary.files[0].events, 3, "{what}: the first file is whole");
+        let said: Vec<String> = summary
+            .files
+            .iter()
+            .flat_map(|f| f.not_audit.iter().cloned().chain(f.examples.iter().map(|e| e.message.clone())))
+            .collect();
+        assert!(
+            said.iter().any(|m| m.contains("damaged tar archive") || m.contains("read error")),
+            "{what}: the damage is reported: {said:?}"
+        );
+        assert!(rows >= 3, "{what}");
+    }
+}
