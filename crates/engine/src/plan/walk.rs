@@ -1280,7 +1280,7 @@ impl Planner<'_> {
             .and_then(|b| b.build())
             .map_err(internal)?;
         let list = datafusion::logical_expr::expr_fn::scalar_subquery(Arc::new(plan));
-        let found = coalesce(vec![datafusion::functions_nested::expr_fn::array_has(list, x), lit(false)]);
+        let found = coalesce(vec![call(&udfs().in_set, vec![list, x]), lit(false)]);
         Ok(Value::expr(if negated { not(found) } else { found }, KType::Bool))
     }
 

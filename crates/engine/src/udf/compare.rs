@@ -104,6 +104,71 @@ fn answer_nulls(values: BooleanBuffer, nulls: Option<&NullBuffer>, answer: bool)
     }
 }
 
+/// `kql_in_set(list, x)`: whether `x` is one of `list`'s values (null when `x` is null), for
+/// `x in (T)` outside a `where`, where `list` is `T`'s distinct values from a scalar subquery.
+/// A list that is the same for every row (a scalar) is hashed once per batch, so each row
+/// costs a lookup instead of a scan of the list (DataFusion's `array_has` scanned it: 20,000
+/// rows against 20,000 values took 3.45 s). A list per row is scanned row by row.
+pub fn in_set(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let [list, x] = args else { return exec_err!("kql_in_set takes a list and a value") };
+    let n = rows_for(args, rows);
+    let x = arg_array(x, n)?;
+    let out: BooleanArray = match list {
+        ColumnarValue::Scalar(s) => {
+            let values = match s {
+                ScalarValue::List(l) if l.len() == 1 && !l.is_null(0) => l.value(0),
+                ScalarValue::LargeList(l) if l.len() == 1 && !l.is_null(0) => l.value(0),
+                _ => return finish(Arc::new(BooleanArray::from(vec![None::<bool>; n])), args),
+            };
+            member_of(&values, &x)?
+        }
+        ColumnarValue::Array(lists) => {
+            let lists = match lists.data_type() {
+                DataType::List(_) => lists.as_list::<i32>().clone(),
+                other => return exec_err!("kql_in_set over {other}"),
+            };
+            (0..n)
+                .map(|i| {
+                    if x.is_null(i) || lists.is_null(i) {
+                        return Ok(None);
+                    }
+                    let one = x.slice(i, 1);
+                    Ok(Some(member_of(&lists.value(i), &one)?.value(0)))
+                })
+                .collect::<Result<BooleanArray>>()?
+        }
+    };
+    finish(Arc::new(out), args)
+}
+
+/// For each row of `x`, whether it is among `values` (null when it is null).
+fn member_of(values: &dyn Array, x: &dyn Array) -> Result<BooleanArray> {
+    use std::collections::HashSet;
+    if is_text(values.data_type()) && is_text(x.data_type()) {
+        let set: HashSet<&str> = {
+            let v = super::StrCol::new(values);
+            (0..values.len()).filter_map(|i| v.get(i)).collect()
+        };
+        let xs = super::StrCol::new(x);
+        return Ok((0..x.len()).map(|i| xs.get(i).map(|s| set.contains(s))).collect());
+    }
+    // Other types: compared as values of `x`'s type.
+    let values = arrow::compute::cast(values, x.data_type())?;
+    let set: HashSet<ScalarValue> = (0..values.len())
+        .filter(|&i| values.is_valid(i))
+        .map(|i| ScalarValue::try_from_array(&values, i))
+        .collect::<Result<_>>()?;
+    (0..x.len())
+        .map(|i| {
+            if x.is_null(i) { Ok(None) } else { Ok(Some(set.contains(&ScalarValue::try_from_array(x, i)?))) }
+        })
+        .collect()
+}
+
+fn is_text(t: &DataType) -> bool {
+    matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +232,53 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn in_set_of(list: ColumnarValue, x: ArrayRef) -> Vec<Option<bool>> {
+        let n = x.len();
+        let out = in_set(&[list, ColumnarValue::Array(x)], n).expect("looks up");
+        let ColumnarValue::Array(a) = out else { panic!("an array") };
+        a.as_boolean().iter().collect()
+    }
+
+    #[test]
+    fn in_set_finds_each_row_among_the_lists_values() {
+        use arrow::array::{Int64Array, ListArray};
+        use arrow::datatypes::Int64Type;
+        let empty: Vec<Option<Vec<Option<i64>>>> = vec![Some(Vec::new())];
+        let texts = ScalarValue::List(Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(empty)));
+        // An empty list of numbers: nothing is in it.
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![Some(1), None]));
+        assert_eq!(in_set_of(ColumnarValue::Scalar(texts), ints.clone()), [Some(false), None]);
+        // Strings: views looked up among plain strings; a null row stays null.
+        let list = ScalarValue::List(ScalarValue::new_list_nullable(
+            &[
+                ScalarValue::Utf8(Some("get".into())),
+                ScalarValue::Utf8(Some("list".into())),
+                ScalarValue::Utf8(None),
+            ],
+            &DataType::Utf8,
+        ));
+        let x: ArrayRef =
+            Arc::new(StringViewArray::from(vec![Some("list"), Some("watch"), None, Some("get")]));
+        assert_eq!(in_set_of(ColumnarValue::Scalar(list), x), [Some(true), Some(false), None, Some(true)]);
+        // Numbers, the list's cast to the row's type.
+        let list = ScalarValue::List(ScalarValue::new_list_nullable(
+            &[ScalarValue::Int32(Some(200)), ScalarValue::Int32(Some(404))],
+            &DataType::Int32,
+        ));
+        let x: ArrayRef = Arc::new(Int64Array::from(vec![Some(404), Some(500), None]));
+        assert_eq!(in_set_of(ColumnarValue::Scalar(list), x), [Some(true), Some(false), None]);
+        // A null list: nothing is known.
+        let x: ArrayRef = Arc::new(StringArray::from(vec!["a"]));
+        assert_eq!(in_set_of(ColumnarValue::Scalar(ScalarValue::Null), x), [None]);
+        // A list per row, each row against its own.
+        let lists: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(1), Some(2)]),
+            Some(vec![Some(3)]),
+            None,
+        ]));
+        let x: ArrayRef = Arc::new(Int64Array::from(vec![2, 2, 2]));
+        assert_eq!(in_set_of(ColumnarValue::Array(lists), x), [Some(true), Some(false), None]);
     }
 }

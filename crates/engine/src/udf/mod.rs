@@ -245,6 +245,7 @@ udfs! {
     str_eq => "kql_str_eq", ret::boolean, compare::str_eq;
     str_ne => "kql_str_ne", ret::boolean, compare::str_ne;
     in_ci => "kql_in_ci", ret::boolean, strings::in_ci;
+    in_set => "kql_in_set", ret::boolean, compare::in_set;
     matches_regex => "kql_matches_regex", ret::boolean, strings::matches_regex;
     substring => "kql_substring", ret::utf8, strings::substring;
     extract => "kql_extract", ret::utf8, strings::extract;
