@@ -133,3 +133,18 @@ fn a_damaged_archive_keeps_the_files_before_the_damage() {
         assert!(rows >= 3, "{what}");
     }
 }
+
+/// `ustar` where a tar header has it does not make a log an archive: the header's checksum
+/// must hold too.
+#[test]
+fn a_log_with_ustar_where_a_tar_header_has_it_is_read_as_a_log() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let head = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"x-1","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":""#;
+    let tail = r#""},"userAgent":"a/1","requestReceivedTimestamp":"2024-03-01T10:00:00.000000Z","stageTimestamp":"2024-03-01T10:00:00.100000Z"}"#;
+    let line = format!("{head}{}ustar{tail}\n", "x".repeat(257 - head.len()));
+    assert_eq!(line.find("ustar"), Some(257));
+    let path = write(dir.path(), "odd.log", line.as_bytes());
+    let (summary, rows) = read(&path);
+    assert_eq!(summary.files.len(), 1);
+    assert_eq!((summary.files[0].events, rows), (1, 1), "{:?}", summary.files[0].not_audit);
+}

@@ -25,7 +25,17 @@ pub(super) fn is_tar(path: &Path) -> bool {
     let Ok(magic) = read_prefix(&mut f, 4) else { return false };
     let raw: Box<dyn Read> = Box::new(Cursor::new(magic.clone()).chain(f));
     let Ok(mut plain) = decompressed(raw, compression_of(&magic)) else { return false };
-    read_prefix(&mut plain, HEADER).is_ok_and(|h| h.len() == HEADER && h[MAGIC_AT..MAGIC_AT + 5] == *b"ustar")
+    read_prefix(&mut plain, HEADER).is_ok_and(|h| is_tar_header(&h))
+}
+
+/// A ustar header whose checksum holds: `ustar` at its place alone could be a log line's text.
+fn is_tar_header(h: &[u8]) -> bool {
+    if h.len() != HEADER || h[MAGIC_AT..MAGIC_AT + 5] != *b"ustar" {
+        return false;
+    }
+    // The checksum counts its own eight bytes as spaces.
+    let sum: u32 = h[..148].iter().chain(&[b' '; 8]).chain(&h[156..]).map(|&b| u32::from(b)).sum();
+    tar::Header::from_byte_slice(h).cksum().is_ok_and(|stored| stored == sum)
 }
 
 /// Reads every regular file of the archive at `path`. A damaged archive keeps the files read
