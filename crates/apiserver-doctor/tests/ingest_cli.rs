@@ -26,13 +26,13 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"ID","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list","user":{"username":"system:serviceaccount:default:reader","groups":["system:authenticated"]},"sourceIPs":["10.0.0.1"],"userAgent":"reader/v1.0","objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2024-03-01T10:TIMEZ","stageTimestamp":"2024-03-01T10:TIMEZ","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
+const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"@ID@","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list","user":{"username":"system:serviceaccount:default:reader","groups":["system:authenticated"]},"sourceIPs":["10.0.0.1"],"userAgent":"reader/v1.0","objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"2024-03-01T10:TIMEZ","stageTimestamp":"2024-03-01T10:TIMEZ","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
 
 fn events(n: usize, prefix: &str) -> String {
     let mut s = String::with_capacity(n * 700);
     for i in 0..n {
         let t = format!("{:02}:{:02}.{:06}", (i / 60_000) % 60, (i / 1000) % 60, i % 1000);
-        s.push_str(&EVENT.replace("ID", &format!("{prefix}-{i}")).replace("TIME", &t));
+        s.push_str(&EVENT.replace("@ID@", &format!("{prefix}-{i}")).replace("TIME", &t));
         s.push('\n');
     }
     s
@@ -135,6 +135,40 @@ fn stdin_and_a_missing_path() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nope.log: No such file"), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr).matches("No such file").count(), 1, "{}", text(&out.stderr));
+}
+
+/// A support bundle piped in (`tar cz … | apiserver-doctor ingest -`) is read file by file.
+#[test]
+fn a_tar_gz_on_stdin_is_read_file_by_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut tar = tar::Builder::new(Vec::new());
+    for (path, body) in
+        [("audit/a.log", events(5, "a")), ("audit/b.log", events(3, "b")), ("notes.txt", "hello\n".into())]
+    {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, path, body.as_bytes()).expect("entry");
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar.into_inner().expect("tar")).expect("gzip");
+    let bundle = gz.finish().expect("gzip");
+    let mut child = bin()
+        .args(["ingest", "-", "--store", "s"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(&bundle).expect("feed");
+    let out = child.wait_with_output().expect("wait");
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    assert!(said.contains("-!audit/a.log: k8s-log (json-lines), 5 events"), "{said}");
+    assert!(said.contains("-!audit/b.log: k8s-log (json-lines), 3 events"), "{said}");
+    assert!(said.contains("ingested 8 events"), "{said}");
+    assert!(text(&out.stderr).contains("-!notes.txt: not an audit"), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -13,7 +13,7 @@ use audit::store::writer::{StoreWriter, WriterOptions};
 use audit::store::{Store, StoreError};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"ID","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list","user":{"username":"system:serviceaccount:default:reader","groups":["system:authenticated"]},"sourceIPs":["10.0.0.1"],"userAgent":"reader/v1.0","objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"TIME","stageTimestamp":"TIME","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
+const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"@ID@","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/default/pods?limit=500","verb":"list","user":{"username":"system:serviceaccount:default:reader","groups":["system:authenticated"]},"sourceIPs":["10.0.0.1"],"userAgent":"reader/v1.0","objectRef":{"resource":"pods","namespace":"default","apiVersion":"v1"},"responseStatus":{"metadata":{},"code":200},"requestReceivedTimestamp":"TIME","stageTimestamp":"TIME","annotations":{"authorization.k8s.io/decision":"allow"}}"#;
 
 /// `n` events with IDs `prefix-i`, at `start_second + i * step` seconds past
 /// 2024-03-01T00:00Z, written in reverse time order.
@@ -28,7 +28,7 @@ fn events_every(n: usize, prefix: &str, start_second: usize, step: usize) -> Str
                 s % 60,
                 i % 1_000_000
             );
-            EVENT.replace("ID", &format!("{prefix}-{i}")).replace("TIME", &t)
+            EVENT.replace("@ID@", &format!("{prefix}-{i}")).replace("TIME", &t)
         })
         .collect();
     lines.reverse();
@@ -428,4 +428,31 @@ fn a_commit_writes_every_buffer_once_when_two_threads_share_them() {
         assert!(seen.insert((f.hour.clone(), class)), "{} {class:?} written twice", f.hour);
     }
     assert_eq!(seen.len(), 120, "one file per hour and class");
+}
+
+/// Events without an `auditID` are deduplicated on everything else they carry: the same event
+/// read twice is stored once, and events that differ in any field (here only the user agent)
+/// are all kept.
+#[test]
+fn events_without_an_audit_id_are_deduplicated_on_their_other_fields() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let lines: String = (0..4)
+        .map(|i| {
+            EVENT
+                .replace(r#""auditID":"@ID@","#, "")
+                .replace("TIME", "2024-03-01T00:00:01.000000Z")
+                .replace("reader/v1.0", &format!("reader/v1.{}", i % 2))
+                + "\n"
+        })
+        .collect();
+    assert!(!lines.contains("auditID"));
+    let a = write(dir.path(), "a.log", &lines);
+    let r = ingest(&store, std::slice::from_ref(&a), &IngestOptions::default()).expect("ingest");
+    // Lines 0 and 2, 1 and 3 are the same event.
+    assert_eq!((r.events(), r.kept, r.duplicates), (4, 2, 2));
+    let forced = IngestOptions { force: true, ..IngestOptions::default() };
+    let r = ingest(&store, std::slice::from_ref(&a), &forced).expect("again");
+    assert_eq!((r.events(), r.kept, r.duplicates), (4, 0, 4));
+    assert_eq!(stored_events(&store), 2);
 }

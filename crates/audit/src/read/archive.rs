@@ -5,9 +5,7 @@
 //! entries included). Other files in the archive are reported as not audit logs, as in a
 //! directory.
 
-use std::fs::File;
 use std::io::{Cursor, Read};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -19,13 +17,34 @@ use super::{BatchSink, ReadError, ReadOptions, read_reader};
 const HEADER: usize = 512;
 const MAGIC_AT: usize = 257;
 
-/// Whether the file at `path` is a tar archive, compressed or not.
-pub(super) fn is_tar(path: &Path) -> bool {
-    let Ok(mut f) = File::open(path) else { return false };
-    let Ok(magic) = read_prefix(&mut f, 4) else { return false };
-    let raw: Box<dyn Read> = Box::new(Cursor::new(magic.clone()).chain(f));
-    let Ok(mut plain) = decompressed(raw, compression_of(&magic)) else { return false };
-    read_prefix(&mut plain, HEADER).is_ok_and(|h| is_tar_header(&h))
+/// Whether `raw` (a file's bytes, or stdin's) holds a tar archive, compressed or not, and the
+/// same bytes again from their start: what was read to tell is kept and read first.
+pub(super) fn sniff<'a>(raw: Box<dyn Read + 'a>) -> (bool, Box<dyn Read + 'a>) {
+    let mut seen = Recording { inner: raw, seen: Vec::new() };
+    let tar = (|| {
+        let magic = read_prefix(&mut seen, 4).ok()?;
+        let mut plain =
+            decompressed(Box::new(Cursor::new(magic.clone()).chain(&mut seen)), compression_of(&magic))
+                .ok()?;
+        read_prefix(&mut plain, HEADER).ok().map(|h| is_tar_header(&h))
+    })()
+    .unwrap_or(false);
+    let Recording { inner, seen } = seen;
+    (tar, Box::new(Cursor::new(seen).chain(inner)))
+}
+
+/// A reader keeping a copy of every byte read through it.
+struct Recording<R> {
+    inner: R,
+    seen: Vec<u8>,
+}
+
+impl<R: Read> Read for Recording<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.seen.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
 }
 
 /// A ustar header whose checksum holds: `ustar` at its place alone could be a log line's text.
@@ -38,15 +57,15 @@ fn is_tar_header(h: &[u8]) -> bool {
     tar::Header::from_byte_slice(h).cksum().is_ok_and(|stored| stored == sum)
 }
 
-/// Reads every regular file of the archive at `path`. A damaged archive keeps the files read
-/// before the damage and says where it stopped.
+/// Reads every regular file of the archive `file` named `name`. A damaged archive keeps the
+/// files read before the damage and says where it stopped.
 pub(super) fn read_tar(
-    path: &Path,
+    name: &str,
+    file: Box<dyn Read + '_>,
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
 ) -> Result<Vec<FileSummary>, ReadError> {
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| ReadError::Io { path: name.clone(), source })?;
+    let name = name.to_owned();
     // The archive's bytes on disk count toward progress; each entry's summary counts its bytes
     // as stored in the archive (so the entries of a compressed archive add up to more).
     let mut counted: Box<dyn Read> =

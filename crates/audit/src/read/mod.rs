@@ -162,10 +162,6 @@ pub fn read_paths(
     let inputs = list_inputs(paths)?;
     let mut summary = ReadSummary::default();
     for input in inputs {
-        if input.as_os_str() != "-" && archive::is_tar(&input) {
-            summary.files.extend(archive::read_tar(&input, opts, sink)?);
-            continue;
-        }
         let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
             ("-".to_owned(), Box::new(std::io::stdin()))
         } else {
@@ -175,8 +171,13 @@ pub fn read_paths(
                 Err(source) => return Err(ReadError::Io { path: name, source }),
             }
         };
-        let file = read_reader(&name, reader, opts, sink)?;
-        summary.files.push(file);
+        // A tar archive (support bundle, must-gather) is read file by file.
+        let (tar, reader) = archive::sniff(reader);
+        if tar {
+            summary.files.extend(archive::read_tar(&name, reader, opts, sink)?);
+        } else {
+            summary.files.push(read_reader(&name, reader, opts, sink)?);
+        }
     }
     Ok(summary)
 }
