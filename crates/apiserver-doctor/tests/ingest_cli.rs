@@ -117,19 +117,24 @@ fn strict_mode_writes_nothing_and_exits_2() {
     assert!(text(&out.stdout).contains("ingested 20 events"), "{}", text(&out.stdout));
 }
 
-#[test]
-fn stdin_and_a_missing_path() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// `apiserver-doctor ingest - --store s` in `dir`, fed `input`.
+fn ingest_stdin(dir: &Path, input: &[u8]) -> Output {
     let mut child = bin()
         .args(["ingest", "-", "--store", "s"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(events(5, "in").as_bytes()).expect("feed");
-    let out = child.wait_with_output().expect("wait");
+    child.stdin.take().expect("stdin").write_all(input).expect("feed");
+    child.wait_with_output().expect("wait")
+}
+
+#[test]
+fn stdin_and_a_missing_path() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = ingest_stdin(dir.path(), events(5, "in").as_bytes());
     assert!(text(&out.stdout).contains("-: k8s-log (json-lines), 5 events"), "{}", text(&out.stdout));
     let out = run(&["ingest", "nope.log", "--store", "s"], dir.path());
     assert_eq!(out.status.code(), Some(2));
@@ -153,16 +158,7 @@ fn a_tar_gz_on_stdin_is_read_file_by_file() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar.into_inner().expect("tar")).expect("gzip");
     let bundle = gz.finish().expect("gzip");
-    let mut child = bin()
-        .args(["ingest", "-", "--store", "s"])
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(&bundle).expect("feed");
-    let out = child.wait_with_output().expect("wait");
+    let out = ingest_stdin(dir.path(), &bundle);
     let said = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
     assert!(said.contains("-!audit/a.log: k8s-log (json-lines), 5 events"), "{said}");
