@@ -213,9 +213,13 @@ pub fn sort(mut rel: Rel, keys: Vec<SortKey>) -> R<Rel> {
     Ok(rel)
 }
 
-/// `top n by …`.
+/// `top n by …`. `top 0` is no rows: DataFusion's top-k operator asserts a count above zero
+/// (the query panicked).
 pub fn top(mut rel: Rel, n: usize, keys: Vec<SortKey>) -> R<Rel> {
-    rel.plan = build(LogicalPlanBuilder::from(rel.plan).sort_with_limit(sort_exprs(keys), Some(n)))?;
+    rel.plan = match n {
+        0 => build(LogicalPlanBuilder::from(rel.plan).limit(0, Some(0)))?,
+        n => build(LogicalPlanBuilder::from(rel.plan).sort_with_limit(sort_exprs(keys), Some(n)))?,
+    };
     Ok(rel)
 }
 
