@@ -71,6 +71,9 @@ pub struct CanonicalBuilder {
     pub(crate) len: usize,
     /// Where this builder's sizes are kept for the next builder of its kind, if anywhere.
     hint: Option<Arc<SizeHint>>,
+    /// The minute of the last timestamp read, for the next (see
+    /// [`MinuteCache`](crate::timestamp::MinuteCache)).
+    pub(crate) minutes: crate::timestamp::MinuteCache,
 }
 
 impl Default for CanonicalBuilder {
@@ -192,6 +195,7 @@ impl CanonicalBuilder {
             apiserver_pod: StrCol::default(),
             len: 0,
             hint: None,
+            minutes: crate::timestamp::MinuteCache::default(),
         }
     }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::InputFormat;
 use crate::batch::CanonicalBuilder;
-use crate::timestamp::parse_nanos;
+use crate::timestamp::MinuteCache;
 
 pub(crate) mod tape;
 
@@ -283,10 +283,15 @@ impl<B> RawEvent<'_, B> {
     }
 }
 
-fn ts(field: &'static str, v: &Option<Str<'_>>) -> Result<Option<i64>, EventError> {
+fn ts(
+    minutes: &mut MinuteCache,
+    field: &'static str,
+    v: &Option<Str<'_>>,
+) -> Result<Option<i64>, EventError> {
     match v {
         None => Ok(None),
-        Some(s) => parse_nanos(s.as_str())
+        Some(s) => minutes
+            .parse(s.as_str())
             .map_err(|_| EventError::BadTimestamp { field, value: s.as_str().to_owned() }),
     }
 }
@@ -307,8 +312,8 @@ impl CanonicalBuilder {
         format: InputFormat,
         origin: &RowOrigin<'_>,
     ) -> Result<(), EventError> {
-        let rr = ts("requestReceivedTimestamp", &e.request_received_timestamp)?;
-        let st = ts("stageTimestamp", &e.stage_timestamp)?;
+        let rr = ts(&mut self.minutes, "requestReceivedTimestamp", &e.request_received_timestamp)?;
+        let st = ts(&mut self.minutes, "stageTimestamp", &e.stage_timestamp)?;
         self.request_received.append_option(rr);
         self.stage_ts.append_option(st);
         self.time_generated.append_option(origin.time_generated);
