@@ -212,18 +212,18 @@ fn annotations<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<(St
     d.deserialize_option(V)
 }
 
-/// Annotations in key order, the last of duplicate keys winning.
+/// Annotations in key order, the last of duplicate keys winning. In place; the usual map, its
+/// keys already in order and distinct (the apiserver writes them so), is returned as it is.
 fn sorted_last_wins<'a>(mut out: Vec<(Str<'a>, Str<'a>)>) -> Vec<(Str<'a>, Str<'a>)> {
-    // Stable sort keeps input order among equal keys; keep the last of each run.
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut dedup: Vec<(Str<'a>, Str<'a>)> = Vec::with_capacity(out.len());
-    for kv in out {
-        match dedup.last_mut() {
-            Some(last) if last.0 == kv.0 => *last = kv,
-            _ => dedup.push(kv),
-        }
+    if out.windows(2).all(|w| w[0].0 < w[1].0) {
+        return out;
     }
-    dedup
+    // Reversed, the last of equal keys comes first; the stable sort keeps it first, and
+    // `dedup_by` keeps the first of each run.
+    out.reverse();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|later, kept| later.0 == kept.0);
+    out
 }
 
 /// Where a row came from beyond the event: Azure columns and envelope fields.
@@ -395,4 +395,36 @@ fn append_strs(b: &mut arrow::array::ListBuilder<arrow::array::StringBuilder>, i
         b.values().append_value(item.as_str());
     }
     b.append(true);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::collections::BTreeMap;
+
+    use super::{Str, sorted_last_wins};
+
+    #[test]
+    fn annotations_come_out_in_key_order_the_last_of_equal_keys_winning() {
+        // Small keys and values, so that duplicates and orders of every kind come up; against a
+        // BTreeMap filled in input order (the owned model's reading).
+        let mut state: u64 = 7;
+        let mut next = |n: u64| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (state >> 33) % n
+        };
+        for _ in 0..2_000 {
+            let len = next(7) as usize;
+            let pairs: Vec<(String, String)> =
+                (0..len).map(|_| (format!("k{}", next(4)), format!("v{}", next(100)))).collect();
+            let want: BTreeMap<&str, &str> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let input = pairs
+                .iter()
+                .map(|(k, v)| (Str(Cow::Borrowed(k.as_str())), Str(Cow::Borrowed(v.as_str()))))
+                .collect();
+            let sorted = sorted_last_wins(input);
+            let got: Vec<(&str, &str)> = sorted.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            assert_eq!(got, want.into_iter().collect::<Vec<_>>(), "{pairs:?}");
+        }
+    }
 }
