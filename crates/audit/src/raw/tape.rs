@@ -29,6 +29,54 @@ pub(crate) struct TapeReader {
     scratch: Vec<u8>,
     /// For the JSON-encoded columns of an `AKSAudit` row.
     columns: ColumnTapes,
+    /// The lists of events read before, emptied, for the next ones.
+    spare: Spare,
+}
+
+/// Lists of events already handed on, emptied, for the next events' groups, source IPs and
+/// annotations: built in these, an event's lists cost no allocation.
+#[derive(Default)]
+struct Spare {
+    strs: Vec<Vec<Str<'static>>>,
+    pairs: Vec<Vec<(Str<'static>, Str<'static>)>>,
+}
+
+/// Lists kept of each kind: an event has at most three of strings and one of pairs.
+const SPARE_LISTS: usize = 4;
+
+impl Spare {
+    fn strs<'a>(&mut self) -> Vec<Str<'a>> {
+        self.strs.pop().map(relabel).unwrap_or_default()
+    }
+
+    fn pairs<'a>(&mut self) -> Vec<(Str<'a>, Str<'a>)> {
+        self.pairs.pop().map(relabel).unwrap_or_default()
+    }
+
+    /// Takes back the lists of `e`, emptied.
+    fn recycle(&mut self, e: RawEvent<'_, IgnoredAny>) {
+        let users = [e.user, e.impersonated_user].into_iter().flatten().filter_map(|u| u.groups);
+        for mut v in users.chain(e.source_ips) {
+            if self.strs.len() < SPARE_LISTS {
+                v.clear();
+                self.strs.push(relabel(v));
+            }
+        }
+        if let Some(mut v) = e.annotations
+            && self.pairs.len() < SPARE_LISTS
+        {
+            v.clear();
+            self.pairs.push(relabel(v));
+        }
+    }
+}
+
+/// An emptied list's allocation, for items of another lifetime. Collecting a vector's own
+/// iterator into a vector of items of the same size and alignment reuses its allocation (the
+/// standard library's in-place collection), and with no item nothing is converted.
+fn relabel<T, U>(v: Vec<T>) -> Vec<U> {
+    debug_assert!(v.is_empty());
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// A padded copy and a tape for each dynamic column of an `AKSAudit` row that holds JSON text.
@@ -51,6 +99,7 @@ impl Default for TapeReader {
                 scratch: Default::default(),
                 spare: Vec::new(),
             },
+            spare: Spare::default(),
         }
     }
 }
@@ -102,7 +151,7 @@ impl TapeReader {
         rows: bool,
         mut f: impl FnMut(&RawEvent<'_, IgnoredAny>, Via<'_>) -> R,
     ) -> Read<R> {
-        let TapeReader { buffers, tape: slot, scratch, columns } = self;
+        let TapeReader { buffers, tape: slot, scratch, columns, spare } = self;
         scratch.clear();
         scratch.extend_from_slice(line);
         scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
@@ -110,11 +159,15 @@ impl TapeReader {
         let parsed = simd_json::fill_tape_padded(scratch, line.len(), buffers, &mut tape);
         // The event first, as the serde path decides (a list without `kind` but with an
         // audit `apiVersion` is read as an event there too); then what else the line is.
-        let out = match parsed.ok().and_then(|()| event(&tape.0)) {
+        let out = match parsed.ok().and_then(|()| event(&tape.0, spare)) {
             None => Read::GaveUp,
-            Some(e) if e.looks_like_event() => Read::Event(f(&e, Via::Line)),
+            Some(e) if e.looks_like_event() => {
+                let out = f(&e, Via::Line);
+                spare.recycle(e);
+                Read::Event(out)
+            }
             Some(_) if !rows => Read::NotEvent,
-            Some(_) => match list(&tape.0) {
+            Some(_) => match list(&tape.0, spare) {
                 None => Read::GaveUp,
                 Some(List::Items(version, items)) => {
                     Read::List(items.iter().map(|e| f(e, Via::ListItem(version))).collect())
@@ -124,7 +177,7 @@ impl TapeReader {
                     None => match aks_columns(&tape.0) {
                         None => Read::NotEvent,
                         Some(row) => columns
-                            .event(&row, |e, origin| f(e, Via::Aks(origin)))
+                            .event(&row, spare, |e, origin| f(e, Via::Aks(origin)))
                             .map_or(Read::GaveUp, Read::Event),
                     },
                 },
@@ -192,11 +245,12 @@ fn string<'a>(v: &[Node<'a>]) -> Option<Option<Str<'a>>> {
 }
 
 /// `Option<Vec<Str>>`: null or an array of strings.
-fn strings<'a>(v: &[Node<'a>]) -> Option<Option<Vec<Str<'a>>>> {
+fn strings<'a>(v: &[Node<'a>], spare: &mut Spare) -> Option<Option<Vec<Str<'a>>>> {
     match *v.first()? {
         Node::Static(StaticNode::Null) => Some(None),
         Node::Array { len, count } if count == len => {
-            let mut out = Vec::with_capacity(len);
+            let mut out = spare.strs();
+            out.reserve(len);
             for n in v.get(1..=len)? {
                 let Node::String(s) = *n else { return None };
                 out.push(Str(Cow::Borrowed(s)));
@@ -207,7 +261,7 @@ fn strings<'a>(v: &[Node<'a>]) -> Option<Option<Vec<Str<'a>>>> {
     }
 }
 
-fn user<'a>(v: &[Node<'a>]) -> Option<Option<RawUser<'a>>> {
+fn user<'a>(v: &[Node<'a>], spare: &mut Spare) -> Option<Option<RawUser<'a>>> {
     if matches!(v.first()?, Node::Static(StaticNode::Null)) {
         return Some(None);
     }
@@ -217,8 +271,8 @@ fn user<'a>(v: &[Node<'a>]) -> Option<Option<RawUser<'a>>> {
         match k {
             "username" => set(&mut seen, 0, &mut u.username, v)?,
             "uid" => set(&mut seen, 1, &mut u.uid, v)?,
-            "groups" => put(&mut seen, 2, &mut u.groups, strings(v))?,
-            "extra" => put(&mut seen, 3, &mut u.extra, extra(v))?,
+            "groups" => put(&mut seen, 2, &mut u.groups, strings(v, spare))?,
+            "extra" => put(&mut seen, 3, &mut u.extra, extra(v, spare))?,
             _ => {}
         }
         Some(())
@@ -228,13 +282,13 @@ fn user<'a>(v: &[Node<'a>]) -> Option<Option<RawUser<'a>>> {
 
 /// `Option<BTreeMap<Str, Vec<Str>>>`: the last of duplicate keys wins, as in serde's map.
 #[allow(clippy::type_complexity)]
-fn extra<'a>(v: &[Node<'a>]) -> Option<Option<BTreeMap<Str<'a>, Vec<Str<'a>>>>> {
+fn extra<'a>(v: &[Node<'a>], spare: &mut Spare) -> Option<Option<BTreeMap<Str<'a>, Vec<Str<'a>>>>> {
     if matches!(v.first()?, Node::Static(StaticNode::Null)) {
         return Some(None);
     }
     let mut out = BTreeMap::new();
     each_field(v, |k, v| {
-        out.insert(Str(Cow::Borrowed(k)), strings(v)??);
+        out.insert(Str(Cow::Borrowed(k)), strings(v, spare)??);
         Some(())
     })?;
     Some(Some(out))
@@ -298,11 +352,11 @@ fn status<'a>(v: &[Node<'a>]) -> Option<Option<RawStatus<'a>>> {
 }
 
 #[allow(clippy::type_complexity)]
-fn annotations<'a>(v: &[Node<'a>]) -> Option<Option<Vec<(Str<'a>, Str<'a>)>>> {
+fn annotations<'a>(v: &[Node<'a>], spare: &mut Spare) -> Option<Option<Vec<(Str<'a>, Str<'a>)>>> {
     if matches!(v.first()?, Node::Static(StaticNode::Null)) {
         return Some(None);
     }
-    let mut out = Vec::new();
+    let mut out = spare.pairs();
     each_field(v, |k, v| {
         out.push((Str(Cow::Borrowed(k)), string(v)??));
         Some(())
@@ -496,6 +550,7 @@ impl ColumnTapes {
     fn event<R>(
         &mut self,
         row: &AksColumns<'_, '_>,
+        lists: &mut Spare,
         f: impl FnOnce(&RawEvent<'_, IgnoredAny>, &AksOrigin<'_>) -> R,
     ) -> Option<R> {
         let ColumnTapes { buffers, scratch, spare } = self;
@@ -515,7 +570,14 @@ impl ColumnTapes {
                 break;
             }
         }
-        let out = if parsed { aks_event(row, &tapes).map(|e| f(&e, &row.origin)) } else { None };
+        let out = match parsed.then(|| aks_event(row, &tapes, lists)).flatten() {
+            Some(e) => {
+                let out = f(&e, &row.origin);
+                lists.recycle(e);
+                Some(out)
+            }
+            None => None,
+        };
         spare.extend(tapes.into_iter().flatten().map(Tape::reset));
         out
     }
@@ -527,6 +589,7 @@ impl ColumnTapes {
 fn aks_event<'a>(
     row: &AksColumns<'_, 'a>,
     tapes: &'a [Option<Tape<'a>>; AKS_DYNAMIC],
+    spare: &mut Spare,
 ) -> Option<RawEvent<'a, IgnoredAny>> {
     let text = |i: usize| row.strings[i].map(|s| Str(Cow::Borrowed(s)));
     let mut nodes: [&[Node<'a>]; AKS_DYNAMIC] = [&[Node::Static(StaticNode::Null)]; AKS_DYNAMIC];
@@ -545,9 +608,9 @@ fn aks_event<'a>(
         stage: text(2),
         request_uri: text(3),
         verb: text(4),
-        user: user(nodes[0])?,
-        impersonated_user: user(nodes[1])?,
-        source_ips: strings(nodes[2])?,
+        user: user(nodes[0], spare)?,
+        impersonated_user: user(nodes[1], spare)?,
+        source_ips: strings(nodes[2], spare)?,
         user_agent: text(5),
         object_ref: object_ref(nodes[3])?,
         response_status: status(nodes[4])?,
@@ -555,7 +618,7 @@ fn aks_event<'a>(
         response_object: body(nodes[6])?,
         request_received_timestamp: text(6),
         stage_timestamp: text(7),
-        annotations: annotations(nodes[7])?,
+        annotations: annotations(nodes[7], spare)?,
     })
 }
 
@@ -569,7 +632,7 @@ enum List<'a> {
 /// An `EventList` is an object of kind `EventList`, or without a kind and with an `items`
 /// array (as the serde path decides). `None` when it is one whose items are not all events
 /// of the expected shape: the serde path then reads (and names) each item.
-fn list<'a>(t: &[Node<'a>]) -> Option<List<'a>> {
+fn list<'a>(t: &[Node<'a>], spare: &mut Spare) -> Option<List<'a>> {
     let (mut kind, mut version, mut items) = (None, None, None);
     let mut seen = 0;
     each_field(t, |k, v| {
@@ -602,7 +665,7 @@ fn list<'a>(t: &[Node<'a>]) -> Option<List<'a>> {
             let mut i = 1;
             for _ in 0..len {
                 let n = span(items.get(i)?);
-                let e = event(items.get(i..i + n)?)?;
+                let e = event(items.get(i..i + n)?, spare)?;
                 if !e.looks_like_event() {
                     return None;
                 }
@@ -620,7 +683,7 @@ fn list<'a>(t: &[Node<'a>]) -> Option<List<'a>> {
 }
 
 /// The event on the tape, or `None` for any shape the serde path should judge.
-fn event<'a>(t: &[Node<'a>]) -> Option<RawEvent<'a, IgnoredAny>> {
+fn event<'a>(t: &[Node<'a>], spare: &mut Spare) -> Option<RawEvent<'a, IgnoredAny>> {
     let mut e = RawEvent {
         kind: None,
         api_version: None,
@@ -654,14 +717,14 @@ fn event<'a>(t: &[Node<'a>]) -> Option<RawEvent<'a, IgnoredAny>> {
             "userAgent" => set(&mut seen, 7, &mut e.user_agent, v)?,
             "requestReceivedTimestamp" => set(&mut seen, 8, &mut e.request_received_timestamp, v)?,
             "stageTimestamp" => set(&mut seen, 9, &mut e.stage_timestamp, v)?,
-            "user" => put(&mut seen, 10, &mut e.user, user(v))?,
-            "impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, user(v))?,
-            "sourceIPs" => put(&mut seen, 12, &mut e.source_ips, strings(v))?,
+            "user" => put(&mut seen, 10, &mut e.user, user(v, spare))?,
+            "impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, user(v, spare))?,
+            "sourceIPs" => put(&mut seen, 12, &mut e.source_ips, strings(v, spare))?,
             "objectRef" => put(&mut seen, 13, &mut e.object_ref, object_ref(v))?,
             "responseStatus" => put(&mut seen, 14, &mut e.response_status, status(v))?,
             "requestObject" => put(&mut seen, 15, &mut e.request_object, body(v))?,
             "responseObject" => put(&mut seen, 16, &mut e.response_object, body(v))?,
-            "annotations" => put(&mut seen, 17, &mut e.annotations, annotations(v))?,
+            "annotations" => put(&mut seen, 17, &mut e.annotations, annotations(v, spare))?,
             _ => {}
         }
         Some(())
@@ -723,5 +786,31 @@ mod tests {
         let mut r = TapeReader::default();
         assert!(matches!(r.read(br#"{"kind":"Pod","items":[]}"#, true, |_, _| ()), Read::NotEvent));
         assert!(matches!(r.read(b"{\"verb\":\"\xff\"}", true, |_, _| ()), Read::GaveUp));
+    }
+
+    /// Lists are built in the emptied lists of earlier events: whatever those held, each
+    /// event reads as serde reads it on its own.
+    #[test]
+    fn lists_reused_from_earlier_events_hold_only_their_own_items() {
+        let lines = [
+            r#"{"verb":"get","user":{"groups":["a","b","c","d","e"]},"sourceIPs":["1","2","3"],"annotations":{"z":"1","y":"2","x":"3","w":"4","v":"5"}}"#,
+            r#"{"verb":"get","user":{"groups":["f"]},"impersonatedUser":{"groups":["g","h"]},"sourceIPs":[],"annotations":{"a":"1"}}"#,
+            r#"{"verb":"get","user":{"groups":[]},"annotations":{}}"#,
+            r#"{"verb":"get","user":{"username":"u"},"sourceIPs":["9"]}"#,
+            r#"{"verb":"get","user":{"groups":["a","b","c","d","e","f","g","h","i"]},"annotations":{"b":"1","a":"2","b":"3"}}"#,
+            r#"{"verb":"get"}"#,
+        ];
+        let mut r = TapeReader::default();
+        for round in 0..3 {
+            for line in lines {
+                let got = match r.read(line.as_bytes(), true, |e, _| format!("{e:?}")) {
+                    Read::Event(s) => Some(s),
+                    _ => None,
+                };
+                assert!(got.is_some(), "{line}");
+                assert_eq!(got, serde_of(line), "{line}, round {round}");
+            }
+        }
+        assert!(!r.spare.strs.is_empty() && !r.spare.pairs.is_empty(), "lists were kept for reuse");
     }
 }
