@@ -1234,15 +1234,30 @@ impl Planner<'_> {
             ListOp::NotIn => (true, false),
             ListOp::InCi => (false, true),
             ListOp::NotInCi => (true, true),
-            ListOp::HasAny | ListOp::HasAll => {
-                return Err(err(at, "not supported yet: has_any/has_all over a tabular expression"));
-            }
+            ListOp::HasAny | ListOp::HasAll => (false, false),
         };
         let sub = self.subquery(t);
         let sub = sub?.materialize(false)?;
         let Some(first) = sub.cols.first() else {
             return Err(err(at, "the tabular expression after 'in' has no columns"));
         };
+        if matches!(op, ListOp::HasAny | ListOp::HasAll) {
+            // The terms: the first column's distinct values, as text, gathered once.
+            let terms = LogicalPlanBuilder::from(sub.plan.clone())
+                .project(vec![to_string(first.value.clone()).expr.alias("term")])
+                .and_then(|b| b.filter(column("term").is_not_null()))
+                .and_then(|b| {
+                    let all = datafusion::functions_aggregate::expr_fn::array_agg(column("term"))
+                        .distinct()
+                        .build()?;
+                    b.aggregate(Vec::<DfExpr>::new(), vec![all.alias("terms")])
+                })
+                .and_then(|b| b.build())
+                .map_err(internal)?;
+            let list = datafusion::logical_expr::expr_fn::scalar_subquery(Arc::new(terms));
+            let f = if op == ListOp::HasAny { &udfs().has_any } else { &udfs().has_all };
+            return Ok(Value::expr(call(f, vec![to_string(x).expr, list]), KType::Bool));
+        }
         let (xt, vt) = (x.ty(), first.value.ty());
         let target = if fold_case {
             KType::String

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, Int64Builder, ListBuilder, StringBuilder};
-use datafusion::common::{Result, exec_err};
+use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
 use regex::{Regex, RegexBuilder};
 
@@ -51,9 +51,22 @@ fn predicate_any<M: Matcher>(args: &[ColumnarValue], rows: usize, all: bool) -> 
     let mut consts = Vec::new();
     let mut arrays = Vec::new();
     for a in rest {
-        match scalar_str(a) {
-            Some(s) => consts.push(M::build(s)?),
-            None => arrays.push(arg_array(a, n)?),
+        match a {
+            // The terms of a tabular expression, gathered into one list.
+            ColumnarValue::Scalar(ScalarValue::List(l)) => {
+                if l.len() == 1 && !l.is_null(0) {
+                    let terms = l.value(0);
+                    for i in 0..terms.len() {
+                        if let Some(s) = str_at(&terms, i) {
+                            consts.push(M::build(s)?);
+                        }
+                    }
+                }
+            }
+            _ => match scalar_str(a) {
+                Some(s) => consts.push(M::build(s)?),
+                None => arrays.push(arg_array(a, n)?),
+            },
         }
     }
     let mut out = BooleanBuilder::with_capacity(n);
