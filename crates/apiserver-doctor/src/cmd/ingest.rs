@@ -1,10 +1,8 @@
 //! `apiserver-doctor ingest`: audit logs in any format into the store.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use audit::ingest::{IngestError, IngestOptions, IngestReport, ingest};
@@ -42,34 +40,21 @@ const MAX_FILE_LINES: usize = 50;
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let store_dir = args.store.store.clone();
-    let progress_bytes = Arc::new(AtomicU64::new(0));
-    let progress_events = Arc::new(AtomicU64::new(0));
     let opts = IngestOptions {
-        read: ReadOptions {
-            keep_bodies: args.keep_bodies,
-            strict: args.strict,
-            progress: Some(progress_bytes.clone()),
-            ..ReadOptions::default()
-        },
+        read: ReadOptions { keep_bodies: args.keep_bodies, strict: args.strict, ..ReadOptions::default() },
         force: args.force,
-        events: Some(progress_events.clone()),
         ..IngestOptions::default()
     };
-    let ticker = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        // Stdin has no size: the bar then shows bytes and rates without a total or ETA.
-        let total = if args.paths.iter().any(|p| p.as_os_str() == "-") {
-            None
-        } else {
-            list_inputs(&args.paths)
-                .map(|inputs| inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum())
-                .ok()
-        };
-        super::progress::Ticker::start(total, progress_bytes.clone(), progress_events.clone())
+    // Stdin has no size: the bar then shows bytes and rates without a total or ETA.
+    let total = || {
+        if args.paths.iter().any(|p| p.as_os_str() == "-") {
+            return None;
+        }
+        list_inputs(&args.paths).map(|inputs| super::progress::bytes_of(&inputs)).ok()
+    };
+    let result = super::progress::ingest_with_bar(!args.quiet, total, opts, |opts| {
+        ingest(&store_dir, &args.paths, opts)
     });
-    let result = ingest(&store_dir, &args.paths, &opts);
-    if let Some(t) = ticker {
-        t.finish();
-    }
     let report = match result {
         Ok(r) => r,
         Err(e @ IngestError::Strict { .. }) => {

@@ -6,13 +6,11 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::Context;
 use audit::ingest::IngestOptions;
-use audit::read::{ReadOptions, list_inputs};
+use audit::read::list_inputs;
 use audit::store::IngestedInput;
 use findings::InputSummary;
 
@@ -94,22 +92,12 @@ pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)>
 /// when `tell`, draws the progress bar while reading (on a terminal) and says how long it took.
 pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result<Vec<InputSummary>> {
     let started = Instant::now();
-    let bytes = Arc::new(AtomicU64::new(0));
-    let events = Arc::new(AtomicU64::new(0));
-    let opts = IngestOptions {
-        read: ReadOptions { progress: Some(bytes.clone()), ..ReadOptions::default() },
-        events: Some(events.clone()),
-        ..IngestOptions::default()
-    };
-    let ticker = (tell && std::io::stderr().is_terminal()).then(|| {
-        let total = inputs.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-        super::progress::Ticker::start(Some(total), bytes, events)
-    });
-    let result = audit::ingest::ingest(dir, inputs, &opts);
-    if let Some(t) = ticker {
-        t.finish();
-    }
-    let report = result?;
+    let report = super::progress::ingest_with_bar(
+        tell,
+        || Some(super::progress::bytes_of(inputs)),
+        IngestOptions::default(),
+        |opts| audit::ingest::ingest(dir, inputs, opts),
+    )?;
     for file in &report.files {
         for example in &file.examples {
             eprintln!("warning: skipped {example}");

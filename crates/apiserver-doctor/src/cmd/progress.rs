@@ -2,6 +2,7 @@
 //! raw files): bytes read against the total, events per second and the time left, on standard
 //! error. Callers draw it only when standard error is a terminal.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -48,6 +49,32 @@ impl Ticker {
         self.stop.store(true, Ordering::Relaxed);
         let _ = self.handle.join();
     }
+}
+
+/// Runs `ingest` with `opts` counting bytes read and events into fresh counters, and, when
+/// `show` and standard error is a terminal, draws the bar from them meanwhile (`total` gives
+/// the bytes to read, `None` where unknown).
+pub fn ingest_with_bar<T>(
+    show: bool,
+    total: impl FnOnce() -> Option<u64>,
+    mut opts: audit::ingest::IngestOptions,
+    ingest: impl FnOnce(&audit::ingest::IngestOptions) -> T,
+) -> T {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let events = Arc::new(AtomicU64::new(0));
+    opts.read.progress = Some(bytes.clone());
+    opts.events = Some(events.clone());
+    let ticker = (show && std::io::stderr().is_terminal()).then(|| Ticker::start(total(), bytes, events));
+    let result = ingest(&opts);
+    if let Some(t) = ticker {
+        t.finish();
+    }
+    result
+}
+
+/// The size on disk of `files` (those that can be read).
+pub fn bytes_of(files: &[std::path::PathBuf]) -> u64 {
+    files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
 }
 
 /// `n` in at most five characters: `950`, `12.3k`, `8.76M`.

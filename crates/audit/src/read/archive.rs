@@ -9,7 +9,7 @@ use std::io::{Cursor, Read};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use super::input::{Counting, compression_of, decompressed, read_prefix};
+use super::input::{Counting, plain, read_prefix};
 use super::summary::FileSummary;
 use super::{BatchSink, ReadError, ReadOptions, read_reader};
 
@@ -21,14 +21,9 @@ const MAGIC_AT: usize = 257;
 /// same bytes again from their start: what was read to tell is kept and read first.
 pub(super) fn sniff<'a>(raw: Box<dyn Read + 'a>) -> (bool, Box<dyn Read + 'a>) {
     let mut seen = Recording { inner: raw, seen: Vec::new() };
-    let tar = (|| {
-        let magic = read_prefix(&mut seen, 4).ok()?;
-        let mut plain =
-            decompressed(Box::new(Cursor::new(magic.clone()).chain(&mut seen)), compression_of(&magic))
-                .ok()?;
-        read_prefix(&mut plain, HEADER).ok().map(|h| is_tar_header(&h))
-    })()
-    .unwrap_or(false);
+    let tar = plain(Box::new(&mut seen))
+        .and_then(|mut p| read_prefix(&mut p, HEADER))
+        .is_ok_and(|h| is_tar_header(&h));
     let Recording { inner, seen } = seen;
     (tar, Box::new(Cursor::new(seen).chain(inner)))
 }
@@ -68,13 +63,8 @@ pub(super) fn read_tar(
     let name = name.to_owned();
     // The archive's bytes on disk count toward progress; each entry's summary counts its bytes
     // as stored in the archive (so the entries of a compressed archive add up to more).
-    let mut counted: Box<dyn Read> =
-        Box::new(Counting::new(file, Arc::new(AtomicU64::new(0)), opts.progress.clone()));
-    let magic =
-        read_prefix(&mut counted, 4).map_err(|source| ReadError::Io { path: name.clone(), source })?;
-    let raw: Box<dyn Read> = Box::new(Cursor::new(magic.clone()).chain(counted));
-    let plain = decompressed(raw, compression_of(&magic))
-        .map_err(|source| ReadError::Io { path: name.clone(), source })?;
+    let counted = Counting::new(file, Arc::new(AtomicU64::new(0)), opts.progress.clone());
+    let plain = plain(Box::new(counted)).map_err(|source| ReadError::Io { path: name.clone(), source })?;
     let inner = ReadOptions { progress: None, ..opts.clone() };
     let mut archive = tar::Archive::new(plain);
     let mut files = Vec::new();

@@ -116,6 +116,13 @@ pub(super) fn compression_of(magic: &[u8]) -> Compression {
     }
 }
 
+/// `raw` with the compression its first bytes announce undone.
+pub(super) fn plain<'a>(mut raw: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
+    let magic = read_prefix(&mut raw, 4)?;
+    let c = compression_of(&magic);
+    decompressed(Box::new(Cursor::new(magic).chain(raw)), c)
+}
+
 /// `raw` (read from its start) decompressed as `c` says.
 pub(super) fn decompressed<'a>(raw: Box<dyn Read + 'a>, c: Compression) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match c {

@@ -351,11 +351,10 @@ impl StoreWriter {
         if buf.rows == 0 {
             return None;
         }
-        self.seq += 1;
         Some(EncodeJob {
             dir: self.dir.clone(),
             hour: hour_name(key.0),
-            file_name: format!("part-{}-{:05}.parquet", self.run_id, self.seq),
+            file_name: self.next_file_name(),
             batches: buf.batches,
             row_group_rows: self.opts.row_group_rows,
         })
@@ -414,9 +413,14 @@ impl StoreWriter {
 
     /// Writes `batches` (not empty) as one file of hour `name` on this thread (compaction).
     fn write_file(&mut self, name: String, batches: &[RecordBatch]) -> Result<DataFile, StoreError> {
-        self.seq += 1;
-        let file_name = format!("part-{}-{:05}.parquet", self.run_id, self.seq);
+        let file_name = self.next_file_name();
         encode_file(&self.dir, name, &file_name, batches, self.opts.row_group_rows)
+    }
+
+    /// The name of this run's next data file.
+    fn next_file_name(&mut self) -> String {
+        self.seq += 1;
+        format!("part-{}-{:05}.parquet", self.run_id, self.seq)
     }
 
     /// Merges the small files of every hour written to since the last commit once there are
