@@ -31,13 +31,14 @@ pub const AUDIT_CHECKS: [AuditCheck; 9] = [
 ];
 
 /// Every check diagnose can run, in order: audit checks, then the kube-apiserver metrics checks
-/// (`metrics` crate) and the etcd checks (`etcd` crate).
+/// (`metrics` crate), the etcd checks (`etcd` crate) and the webhook checks (`manifests` crate).
 pub fn registry() -> Vec<CheckInfo> {
     AUDIT_CHECKS
         .iter()
         .map(|c| c.info)
         .chain(metrics::checks::infos().iter().copied())
         .chain(etcd::checks::infos().iter().copied())
+        .chain(manifests::checks::infos().iter().copied())
         .collect()
 }
 

@@ -17,7 +17,9 @@ pub use cleanup::cleanup_remedies;
 pub use flowcontrol::{ApfSubject, ResourceRule, ThrottlePlan, throttle_manifests, throttle_remedies};
 pub use quota::{object_count_quota, quota_key};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};
-pub use webhook::{WebhookKind, WebhookRef, webhook_remedies};
+pub use webhook::{
+    KnownWebhook, WebhookKind, WebhookRef, fail_open_patch, namespace_selector_patch, webhook_remedies,
+};
 
 /// Errors writing a remedy.
 #[derive(Debug, thiserror::Error)]

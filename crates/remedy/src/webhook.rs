@@ -98,3 +98,83 @@ pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
     });
     out
 }
+
+/// One webhook of a known configuration, for patches computed from the configuration itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownWebhook<'a> {
+    /// Mutating or validating.
+    pub kind: WebhookKind,
+    /// The configuration's name.
+    pub configuration: &'a str,
+    /// The webhook's name within it.
+    pub webhook: &'a str,
+    /// Its whole `namespaceSelector` as it should be after the patch (the current expressions
+    /// kept, the new ones added): a strategic merge patch replaces `matchExpressions` as a
+    /// whole, so the patch must carry every expression.
+    pub namespace_selector: serde_json::Value,
+}
+
+/// `kubectl patch` setting a webhook's `namespaceSelector` to `target.namespace_selector`; the
+/// `webhooks` list merges by name, so the other webhooks of the configuration are untouched.
+pub fn namespace_selector_patch(target: &KnownWebhook<'_>) -> String {
+    let patch = serde_json::json!({
+        "webhooks": [{ "name": target.webhook, "namespaceSelector": target.namespace_selector }]
+    })
+    .to_string();
+    format!(
+        "kubectl patch {} {} --type=strategic -p {}",
+        target.kind.resource(),
+        shell_quote(target.configuration),
+        shell_quote(&patch)
+    )
+}
+
+/// `kubectl patch` making one webhook of a known configuration fail open.
+pub fn fail_open_patch(kind: WebhookKind, configuration: &str, webhook: &str) -> String {
+    let patch =
+        serde_json::json!({ "webhooks": [{ "name": webhook, "failurePolicy": "Ignore" }] }).to_string();
+    format!(
+        "kubectl patch {} {} --type=strategic -p {}",
+        kind.resource(),
+        shell_quote(configuration),
+        shell_quote(&patch)
+    )
+}
+
+#[cfg(test)]
+mod known_tests {
+    use super::*;
+
+    #[test]
+    fn patches_name_the_configuration_and_carry_the_whole_selector_quoted() {
+        let selector = serde_json::json!({
+            "matchLabels": {"team": "a"},
+            "matchExpressions": [
+                {"key": "x", "operator": "Exists"},
+                {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["kube-system", "it's"]},
+            ]
+        });
+        let cmd = namespace_selector_patch(&KnownWebhook {
+            kind: WebhookKind::Validating,
+            configuration: "my config",
+            webhook: "v.example.com",
+            namespace_selector: selector.clone(),
+        });
+        assert!(
+            cmd.starts_with(
+                "kubectl patch validatingwebhookconfigurations 'my config' --type=strategic -p '"
+            )
+        );
+        // The JSON survives the shell: undo the quoting and parse it back.
+        let quoted = cmd.split_once(" -p ").map(|(_, q)| q).unwrap_or_default();
+        let json = quoted.trim_matches('\'').replace(r"'\''", "'");
+        let back: serde_json::Value = serde_json::from_str(&json).expect("patch is JSON");
+        assert_eq!(back["webhooks"][0]["name"], "v.example.com");
+        assert_eq!(back["webhooks"][0]["namespaceSelector"], selector);
+        let open = fail_open_patch(WebhookKind::Mutating, "kyverno", "m.kyverno.svc");
+        assert_eq!(
+            open,
+            r#"kubectl patch mutatingwebhookconfigurations kyverno --type=strategic -p '{"webhooks":[{"failurePolicy":"Ignore","name":"m.kyverno.svc"}]}'"#
+        );
+    }
+}

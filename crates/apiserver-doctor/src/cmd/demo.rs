@@ -85,8 +85,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !metric_files.is_empty() {
         let snapshots = super::metrics::load_all(&metric_files)?;
         super::diagnose::add_metrics(&mut report, &snapshots, &findings::Thresholds::default());
-        findings::sort_findings(&mut report.findings);
     }
+    let manifests_dir = cluster.join("manifests");
+    if manifests_dir.is_dir() {
+        let m = super::diagnose::load_manifests(&[manifests_dir])?;
+        super::diagnose::add_manifests(&mut report, &m);
+    }
+    findings::sort_findings(&mut report.findings);
     let diagnosed = step.elapsed();
 
     let mut file = std::io::BufWriter::new(
@@ -121,8 +126,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "Try it on your own: apiserver-doctor diagnose {} --metrics {}/metrics/*.prom",
+        "Try it on your own: apiserver-doctor diagnose {} --metrics {}/metrics/*.prom --manifests {}/manifests",
         cluster.join("audit").display(),
+        cluster.display(),
         cluster.display()
     )?;
     out.flush()?;

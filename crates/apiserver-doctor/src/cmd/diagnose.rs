@@ -44,6 +44,11 @@ pub struct Args {
     /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub metrics: Vec<PathBuf>,
+    /// Admission webhook configurations (and Namespaces) to add to the diagnosis: YAML or JSON
+    /// files or directories, e.g. `kubectl get mutatingwebhookconfigurations,
+    /// validatingwebhookconfigurations,namespaces -o yaml`.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub manifests: Vec<PathBuf>,
     /// A live etcd to add to the diagnosis: client URLs of its members, comma-separated
     /// (read-only: status, alarms, /metrics and a paginated key scan, as `apiserver-doctor etcd`).
     #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',')]
@@ -161,13 +166,14 @@ fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
     if let Some(env) = std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()) {
         return Ok(Some(AuditSource::Store(PathBuf::from(env))));
     }
-    if !args.metrics.is_empty() || !args.etcd.is_empty() {
+    if !args.metrics.is_empty() || !args.etcd.is_empty() || !args.manifests.is_empty() {
         return Ok(None);
     }
     let default = PathBuf::from("apiserver-doctor-store");
     if !default.exists() {
         anyhow::bail!(
-            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE... or --etcd URL \
+            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE..., --manifests PATH... \
+             or --etcd URL \
              (no ./apiserver-doctor-store here)"
         );
     }
@@ -185,6 +191,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let sources: Vec<String> = args.metrics.iter().map(|p| p.display().to_string()).collect();
         super::metrics::load_all(&sources)?
     };
+    let manifests = if args.manifests.is_empty() { None } else { Some(load_manifests(&args.manifests)?) };
     let mut report = match source {
         Some(AuditSource::Files(paths)) => {
             let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
@@ -218,6 +225,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let evidence = etcd::collect(&options).with_context(|| format!("--etcd {}", args.etcd.join(",")))?;
         add_report(&mut report, etcd::report::live_report(&evidence, &plan.request.thresholds));
     }
+    if let Some(m) = &manifests {
+        add_manifests(&mut report, m);
+    }
     findings::sort_findings(&mut report.findings);
     write_outputs(&report, plan.format, args.report.as_deref())?;
     Ok(exit_code(&report, plan.fail_on))
@@ -239,6 +249,42 @@ fn empty_report() -> Report {
 /// Adds the metrics (`MET…`) and etcd-metrics (`ETC…`) findings of scrapes to `report`.
 pub fn add_metrics(report: &mut Report, snapshots: &[metrics::Snapshot], thresholds: &findings::Thresholds) {
     add_report(report, etcd::report::scrapes_report(snapshots, None, thresholds));
+}
+
+/// Reads webhook manifests, warning on standard error about what was skipped (file:line: why)
+/// and about files with no webhook configuration.
+pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests> {
+    let m = manifests::load_paths(paths).context("--manifests")?;
+    for f in &m.files {
+        for p in f.problems.iter().take(10) {
+            eprintln!("warning: {}:{}: {} (skipped)", f.path, p.line, p.message);
+        }
+        if f.problems.len() > 10 {
+            eprintln!("warning: {}: {} more problems, skipped", f.path, f.problems.len() - 10);
+        }
+    }
+    if m.webhook_configurations.is_empty() {
+        let other: u64 = m.files.iter().map(|f| f.other_objects).sum();
+        eprintln!(
+            "warning: --manifests: no webhook configuration in {} file{} ({other} objects of other kinds); \
+             export them with `kubectl get mutatingwebhookconfigurations,validatingwebhookconfigurations -o yaml`",
+            m.files.len(),
+            if m.files.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(m)
+}
+
+/// Adds the webhook (`WHK…`) findings of manifests to `report`. A webhook that the report's
+/// audit (AUD007) or metrics (MET009) findings show failing is judged as failing now.
+pub fn add_manifests(report: &mut Report, m: &manifests::Manifests) {
+    let mut ctx = manifests::checks::Context::default();
+    for f in &report.findings {
+        if (f.code == "AUD007" || f.code == "MET009") && f.subject.kind == "webhook" {
+            ctx.failing.entry(f.subject.name.clone()).or_default().insert(f.code.clone());
+        }
+    }
+    add_report(report, manifests::report::manifests_report(m, &ctx));
 }
 
 /// Merges another report's inputs, findings and checks into `report` (checks run once each).

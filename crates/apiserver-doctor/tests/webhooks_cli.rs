@@ -1,0 +1,122 @@
+//! `apiserver-doctor diagnose --manifests`: webhook configurations judged beside the audit log,
+//! a failing webhook made critical, broken documents reported and skipped.
+
+mod common;
+
+use common::{doctor, stderr, stdout};
+
+/// Simulates a small cluster with `scenario`, into a temporary directory.
+fn simulate(scenario: &str, cache: &std::path::Path) -> tempfile::TempDir {
+    let sim = tempfile::tempdir().expect("tempdir");
+    let made = doctor(
+        &[
+            "simulate",
+            "--out",
+            sim.path().to_str().expect("utf-8"),
+            "--nodes",
+            "20",
+            "--duration",
+            "10m",
+            "--scenario",
+            scenario,
+        ],
+        cache,
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    sim
+}
+
+fn findings(out: &std::process::Output) -> Vec<serde_json::Value> {
+    let report: serde_json::Value = serde_json::from_str(&stdout(out)).expect("json report");
+    report["findings"].as_array().expect("findings").clone()
+}
+
+#[test]
+fn a_failing_webhook_that_covers_kube_system_is_critical_with_the_exact_patch() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("webhook-outage", cache.path());
+    let audit = sim.path().join("audit");
+    let manifests = sim.path().join("manifests");
+    let out = doctor(
+        &[
+            "diagnose",
+            audit.to_str().expect("utf-8"),
+            "--manifests",
+            manifests.to_str().expect("utf-8"),
+            "-o",
+            "json",
+        ],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "critical findings: {}", stderr(&out));
+    let all = findings(&out);
+    let whk: Vec<&serde_json::Value> = all.iter().filter(|f| f["code"] == "WHK001").collect();
+    assert_eq!(whk.len(), 1, "only the Kyverno-like webhook: {whk:?}");
+    let f = whk[0];
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["subject"]["name"], "mutate.kyverno.svc-fail");
+    assert!(f["summary"].as_str().expect("summary").contains("It is failing now (AUD007)"));
+    let bodies: Vec<&str> =
+        f["remedies"].as_array().expect("remedies").iter().filter_map(|r| r["body"].as_str()).collect();
+    assert!(bodies[0].starts_with(
+        "kubectl patch mutatingwebhookconfigurations kyverno-resource-mutating-webhook-cfg --type=strategic -p "
+    ));
+    assert!(bodies[0].contains(r#""failurePolicy":"Ignore""#), "{}", bodies[0]);
+    assert!(bodies[1].contains(r#""values":["kube-system","kyverno"]"#), "{}", bodies[1]);
+    // AUD007 still comes first: the audit log is what shows it failing.
+    assert_eq!(all[0]["code"], "AUD007");
+    let kinds: Vec<&str> = serde_json::from_str::<serde_json::Value>(&stdout(&out)).expect("json")["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter_map(|i| i["kind"].as_str().map(str::to_owned))
+        .map(|k| if k == "manifests" { "manifests" } else { "other" })
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "manifests").count(), 2, "webhooks.yaml and apf.yaml");
+}
+
+#[test]
+fn a_healthy_clusters_webhooks_give_no_finding() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("healthy", cache.path());
+    let manifests = sim.path().join("manifests");
+    let out =
+        doctor(&["diagnose", "--manifests", manifests.to_str().expect("utf-8"), "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(findings(&out).is_empty(), "{}", stdout(&out));
+    assert!(stderr(&out).is_empty(), "no warning: {}", stderr(&out));
+}
+
+#[test]
+fn broken_manifest_documents_are_named_by_file_and_line_and_the_rest_judged() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hooks.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: broken\nwebhooks:\n- name: a.example.com\n  failurePolicy: Maybe\n---\nkind: [unclosed\n---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: all\nwebhooks:\n- name: all.example.com\n  clientConfig:\n    service: {namespace: guard, name: guard}\n  rules:\n  - apiGroups: ['*']\n    apiVersions: ['*']\n    operations: ['*']\n    resources: ['*']\n",
+    )
+    .expect("write");
+    let p = path.to_str().expect("utf-8");
+    let out = doctor(&["diagnose", "--manifests", p, "--fail-on", "warning"], cache.path());
+    assert_eq!(out.status.code(), Some(1), "a warning with --fail-on warning");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "warning: {p}:1: ValidatingWebhookConfiguration broken: webhooks[0].failurePolicy: expected Fail or Ignore, got \"Maybe\" (skipped)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("warning: {p}:9: invalid YAML")), "{err}");
+    let text = stdout(&out);
+    assert!(text.contains("WHK001  Webhook all.example.com fails closed on kube-system"), "{text}");
+    assert!(text.contains("2 skipped"), "the input line counts what was skipped: {text}");
+}
+
+#[test]
+fn a_manifests_path_that_does_not_exist_is_a_usage_error() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", "--manifests", "no/such/webhooks.yaml"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/webhooks.yaml"), "{}", stderr(&out));
+}

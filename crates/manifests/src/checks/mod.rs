@@ -1,0 +1,53 @@
+//! The webhook checks (codes `WHK…`), one file each. They read [`Manifests`] (and the names of
+//! webhooks other evidence shows failing) only: no I/O, no printing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use findings::{CheckInfo, Finding};
+
+use crate::Manifests;
+
+pub mod whk001_webhook_deadlock;
+
+const INFOS: [CheckInfo; 1] = [whk001_webhook_deadlock::INFO];
+
+/// Every webhook check, in registry order.
+pub fn infos() -> &'static [CheckInfo] {
+    &INFOS
+}
+
+/// What the checks read besides the manifests.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Webhooks that other findings show failing now: webhook name → the codes of those
+    /// findings (`AUD007`, `MET009`).
+    pub failing: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// Runs every webhook check; findings come in registry order.
+pub fn run(manifests: &Manifests, ctx: &Context) -> Vec<Finding> {
+    let mut out = Vec::new();
+    whk001_webhook_deadlock::run(manifests, ctx, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_has_a_unique_code_and_the_fixed_doc_headings() {
+        for info in infos() {
+            assert!(info.code.starts_with("WHK"), "{}", info.code);
+            let mut at = 0;
+            for heading in
+                ["## What it detects", "## Why it matters", "## Example", "## Remedy", "## References"]
+            {
+                let pos = info.doc[at..]
+                    .find(heading)
+                    .unwrap_or_else(|| panic!("{}: {heading} missing or out of order", info.code));
+                at += pos + heading.len();
+            }
+        }
+    }
+}

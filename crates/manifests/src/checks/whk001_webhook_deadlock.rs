@@ -1,0 +1,497 @@
+//! WHK001 webhook-deadlock: webhooks that fail closed on what the cluster needs to recover.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use findings::{
+    CheckInfo, Evidence, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
+};
+use remedy::{KnownWebhook, fail_open_patch, namespace_selector_patch};
+
+use super::Context;
+use crate::Manifests;
+use crate::selector::NAME_LABEL;
+use crate::webhook::{FailurePolicy, Webhook, WebhookConfiguration};
+
+/// WHK001.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "WHK001",
+    name: "webhook-deadlock",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Manifests,
+    doc: r#"## What it detects
+Admission webhooks with `failurePolicy: Fail` (the default of `admissionregistration.k8s.io/v1`)
+whose rules, `namespaceSelector` and `objectSelector` take in what the cluster needs to
+recover when the webhook is down.
+
+That is any of:
+
+- built-in objects in `kube-system` (pods, configmaps, secrets, leases, deployments…);
+- leases in `kube-node-lease`, the nodes' heartbeats;
+- Node objects, which a `namespaceSelector` cannot leave out;
+- pods in the webhook's own namespace (the namespace of the service it is called through):
+  its own replacement pods.
+
+A warning; critical when the audit log (AUD007) or the metrics (MET009) show the same webhook
+failing now. Namespaces are matched with the labels given for them in the manifests
+(`kubectl get namespace -o yaml`); without them, with the label every namespace carries
+(`kubernetes.io/metadata.name`) and, for `kube-system`, the labels AKS sets for its
+admissions enforcer. An `objectSelector` is matched against an object without labels; CEL
+`matchConditions` are not evaluated and are named in the finding.
+
+## Why it matters
+A webhook that fails closed is called for every request it covers. When its backend is down
+(a bad rollout, a node drain, an expired certificate) those requests are rejected after
+waiting up to `timeoutSeconds`. If that covers `kube-system`, system components cannot be
+created or updated; if it covers node leases, nodes go NotReady; if it covers its own pods,
+it cannot come back by itself: a deadlock only an administrator can break.
+
+## Example
+`mutate.kyverno.svc-fail` (MutatingWebhookConfiguration
+`kyverno-resource-mutating-webhook-cfg`) fails closed on pods in kube-system and on its own
+pods in `kyverno`.
+
+## Remedy
+Exclude the namespaces with a `namespaceSelector` on `kubernetes.io/metadata.name` (the
+patch given keeps the selector's other expressions), or label the namespaces when the
+selector already has an opt-out label. Narrow rules with `*` resources, which also catch Node
+objects. When the webhook is failing now, make it fail open (`failurePolicy: Ignore`) until
+its backend is back. A webhook managed by an operator (Kyverno, Gatekeeper, Istio…) must be
+changed in that operator's settings, or the operator undoes the patch.
+
+## References
+- Kubernetes: dynamic admission control, avoiding deadlocks in self-hosted webhooks and avoiding operating on the kube-system namespace: https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/
+- Kubernetes: admission webhook good practices: https://kubernetes.io/docs/concepts/cluster-administration/admission-webhooks-good-practices/
+- GKE: ensure control plane stability when using webhooks (webhooks unsafe because they operate on system-critical resources and namespaces): https://cloud.google.com/kubernetes-engine/docs/how-to/optimize-webhooks
+- AKS FAQ: can admission controller webhooks impact kube-system and internal AKS namespaces: https://learn.microsoft.com/azure/aks/faq
+"#,
+};
+
+/// Built-in namespaced resources the control plane writes in `kube-system`, by group.
+const SYSTEM_RESOURCES: [(&str, &str); 12] = [
+    ("", "pods"),
+    ("", "configmaps"),
+    ("", "secrets"),
+    ("", "serviceaccounts"),
+    ("", "services"),
+    ("", "endpoints"),
+    ("coordination.k8s.io", "leases"),
+    ("discovery.k8s.io", "endpointslices"),
+    ("apps", "deployments"),
+    ("apps", "daemonsets"),
+    ("apps", "replicasets"),
+    ("rbac.authorization.k8s.io", "roles"),
+];
+
+/// What a webhook would block when down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Exposure {
+    /// Built-in objects in kube-system (the resources named).
+    KubeSystem(Vec<&'static str>),
+    /// Leases in kube-node-lease.
+    NodeLeases,
+    /// Node objects (or their status).
+    Nodes,
+    /// Its own pods, in this namespace.
+    OwnPods(String),
+}
+
+impl Exposure {
+    fn short(&self) -> String {
+        match self {
+            Exposure::KubeSystem(_) => "kube-system".to_owned(),
+            Exposure::NodeLeases => "node heartbeats (leases in kube-node-lease)".to_owned(),
+            Exposure::Nodes => "Node objects".to_owned(),
+            Exposure::OwnPods(ns) => format!("its own pods in {ns}"),
+        }
+    }
+
+    fn row(&self) -> Vec<String> {
+        let (what, resources, effect) = match self {
+            Exposure::KubeSystem(rs) => {
+                ("kube-system".to_owned(), rs.join(", "), "system components cannot be written")
+            }
+            Exposure::NodeLeases => ("kube-node-lease".to_owned(), "leases".to_owned(), "nodes go NotReady"),
+            Exposure::Nodes => {
+                ("Node objects".to_owned(), "nodes".to_owned(), "kubelets cannot update nodes")
+            }
+            Exposure::OwnPods(ns) => {
+                (format!("{ns} (its own pods)"), "pods".to_owned(), "it cannot restart itself")
+            }
+        };
+        vec![what, resources, effect.to_owned()]
+    }
+}
+
+/// The labels of namespace `name`: as given in the manifests, else the one every namespace
+/// carries, plus for kube-system those AKS sets (its admissions enforcer adds
+/// `control-plane` and `kubernetes.azure.com/managedby` expressions that leave it out).
+fn namespace_labels(m: &Manifests, name: &str) -> (BTreeMap<String, String>, bool) {
+    if let Some(l) = m.namespace_labels.get(name) {
+        return (l.clone(), true);
+    }
+    let mut l = BTreeMap::from([(NAME_LABEL.to_owned(), name.to_owned())]);
+    if name == "kube-system" {
+        l.insert("control-plane".to_owned(), "true".to_owned());
+        l.insert("kubernetes.azure.com/managedby".to_owned(), "aks".to_owned());
+    }
+    (l, false)
+}
+
+/// What `w` takes in that the cluster needs to recover, and whether the labels of every
+/// namespace involved were given.
+fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, bool) {
+    let mut out = Vec::new();
+    let mut labels_given = true;
+    // Objects without labels: most of what the control plane writes in kube-system.
+    let unlabelled_seen = w.object_selector.matches(&BTreeMap::new());
+    let mut namespace_seen = |name: &str| {
+        let (labels, given) = namespace_labels(m, name);
+        let seen = w.namespace_selector.matches(&labels);
+        if seen && !given {
+            labels_given = false;
+        }
+        seen
+    };
+    if unlabelled_seen && namespace_seen("kube-system") {
+        let rs: Vec<&'static str> = SYSTEM_RESOURCES
+            .iter()
+            .filter(|(g, r)| w.rules.iter().any(|rule| rule.covers(g, r, true, None)))
+            .map(|(_, r)| *r)
+            .collect();
+        if !rs.is_empty() {
+            out.push(Exposure::KubeSystem(rs));
+        }
+    }
+    if unlabelled_seen
+        && w.rules.iter().any(|r| r.covers("coordination.k8s.io", "leases", true, Some("UPDATE")))
+        && namespace_seen("kube-node-lease")
+    {
+        out.push(Exposure::NodeLeases);
+    }
+    // A namespaceSelector never leaves out a cluster-scoped object.
+    if w.object_selector.is_empty()
+        && w.rules.iter().any(|r| {
+            r.covers("", "nodes", false, Some("UPDATE"))
+                || r.covers("", "nodes/status", false, Some("UPDATE"))
+                || r.covers("", "nodes", false, Some("CREATE"))
+        })
+    {
+        out.push(Exposure::Nodes);
+    }
+    if let Some(svc) = &w.service
+        && unlabelled_seen
+        && w.rules.iter().any(|r| r.covers("", "pods", true, Some("CREATE")))
+        && namespace_seen(&svc.namespace)
+    {
+        out.push(Exposure::OwnPods(svc.namespace.clone()));
+    }
+    (out, labels_given)
+}
+
+/// Who manages the configuration, from its labels and annotations.
+fn manager(c: &WebhookConfiguration) -> Option<String> {
+    for key in ["app.kubernetes.io/managed-by", "webhook.kyverno.io/managed-by", "app.kubernetes.io/part-of"]
+    {
+        if let Some(v) = c.labels.get(key).filter(|v| !v.is_empty() && v.as_str() != "Helm") {
+            return Some(v.clone());
+        }
+    }
+    None
+}
+
+/// Runs WHK001.
+pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
+    for c in &m.webhook_configurations {
+        for w in &c.webhooks {
+            if w.failure_policy != FailurePolicy::Fail {
+                continue;
+            }
+            let (exp, labels_given) = exposures(m, w);
+            if exp.is_empty() {
+                continue;
+            }
+            out.push(finding(c, w, &exp, labels_given, ctx.failing.get(&w.name)));
+        }
+    }
+}
+
+fn finding(
+    c: &WebhookConfiguration,
+    w: &Webhook,
+    exp: &[Exposure],
+    labels_given: bool,
+    failing: Option<&BTreeSet<String>>,
+) -> Finding {
+    let what = join_and(&exp.iter().map(Exposure::short).collect::<Vec<_>>());
+    let (severity, title) = if failing.is_some() {
+        (Severity::Critical, format!("Webhook {} is failing and fails closed on {what}", w.name))
+    } else {
+        (Severity::Warning, format!("Webhook {} fails closed on {what}", w.name))
+    };
+    let mut summary = format!(
+        "{} `{}` has `failurePolicy: Fail`, and its rules and selectors take in {what}. When its backend is down, every such request is rejected after waiting up to {} s.",
+        c.display_name(),
+        w.name,
+        w.timeout_seconds,
+    );
+    if let Some(codes) = failing {
+        let codes: Vec<String> = codes.iter().cloned().collect();
+        summary.push_str(&format!(
+            " It is failing now ({}): the cluster cannot heal until it is fixed or fails open.",
+            join_and(&codes)
+        ));
+    }
+    for e in exp {
+        summary.push_str(match e {
+            Exposure::KubeSystem(_) => " System components in kube-system cannot be created or updated.",
+            Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.",
+            Exposure::Nodes => {
+                " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
+            }
+            Exposure::OwnPods(_) => {
+                " Its own pods cannot be recreated: once they are gone it cannot come back by itself."
+            }
+        });
+    }
+    if !w.match_conditions.is_empty() {
+        summary.push_str(&format!(
+            " Its matchConditions ({}) are not evaluated here and may leave some of these requests out: review them.",
+            w.match_conditions.join(", ")
+        ));
+    }
+    let opt_outs = w.namespace_selector.opt_outs();
+    if !labels_given && !opt_outs.is_empty() {
+        summary.push_str(&format!(
+            " Its namespaceSelector leaves out namespaces labelled {}; no labels were given for the namespaces above, so they are taken not to carry them (add `kubectl get namespace -o yaml` to the manifests to use their real labels).",
+            join_or(&opt_outs)
+        ));
+    }
+    let managed = manager(c);
+    if let Some(by) = &managed {
+        summary.push_str(&format!(
+            " The configuration is managed by {by}, which may undo a patch: make the change in its settings."
+        ));
+    }
+    let mut remedies = Vec::new();
+    if failing.is_some() {
+        remedies.push(Remedy {
+            title: format!("Unblock the cluster now: make {} fail open until its backend is back", w.name),
+            kind: RemedyKind::Command,
+            body: fail_open_patch(c.kind, &c.name, &w.name),
+            safety: Safety::ReviewFirst,
+        });
+    }
+    let mut namespaces: Vec<&str> = Vec::new();
+    for e in exp {
+        match e {
+            Exposure::KubeSystem(_) => namespaces.push("kube-system"),
+            Exposure::NodeLeases => namespaces.push("kube-node-lease"),
+            Exposure::OwnPods(ns) => namespaces.push(ns),
+            Exposure::Nodes => {}
+        }
+    }
+    namespaces.dedup();
+    if !namespaces.is_empty() {
+        remedies.push(Remedy {
+            title: format!("Stop {} covering {}", w.name, join_and(&namespaces.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
+            kind: RemedyKind::Command,
+            body: format!(
+                "{}\n# The selector above is the webhook's current one with the namespaces added to a NotIn on {NAME_LABEL}.",
+                namespace_selector_patch(&KnownWebhook {
+                    kind: c.kind,
+                    configuration: &c.name,
+                    webhook: &w.name,
+                    namespace_selector: w.namespace_selector.excluding(&namespaces),
+                })
+            ),
+            safety: Safety::ReviewFirst,
+        });
+        if let Some(label) = opt_outs.first() {
+            let label = if label.contains('=') { label.clone() } else { format!("{label}=true") };
+            remedies.push(Remedy {
+                title: format!(
+                    "Or label the namespaces so the webhook's own selector leaves them out ({label})"
+                ),
+                kind: RemedyKind::Command,
+                body: namespaces
+                    .iter()
+                    .map(|ns| format!("kubectl label namespace {ns} {label} --overwrite"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                safety: Safety::ReviewFirst,
+            });
+        }
+    }
+    if exp.contains(&Exposure::Nodes) {
+        remedies.push(Remedy {
+            title: format!("Narrow the rules of {} to the resources it needs", w.name),
+            kind: RemedyKind::Advice,
+            body: "Its rules cover Node objects (through `*` or `nodes`), and a namespaceSelector never leaves out a cluster-scoped object. List the resources the webhook needs instead of `*`, or scope the rule to `Namespaced`.".to_owned(),
+            safety: Safety::Safe,
+        });
+    }
+    remedies.push(Remedy {
+        title: "Read the configuration as the cluster has it now".to_owned(),
+        kind: RemedyKind::Command,
+        body: format!("kubectl get {} {} -o yaml", c.kind.resource(), shell_word(&c.name)),
+        safety: Safety::Safe,
+    });
+    Finding {
+        code: INFO.code.to_owned(),
+        severity,
+        title,
+        subject: Subject::new("webhook", w.name.clone()),
+        time_range: None,
+        summary,
+        evidence: Evidence {
+            source: format!("manifests:{}:{}", c.file, c.line),
+            measures: vec![
+                Measure::new("timeoutSeconds", f64::from(w.timeout_seconds), "s"),
+                Measure::new("rules", w.rules.len() as f64, "count"),
+            ],
+            query: None,
+            table: Some(Table {
+                columns: vec!["takes in".into(), "resources".into(), "when it is down".into()],
+                rows: exp.iter().map(Exposure::row).collect(),
+            }),
+            chart: None,
+        },
+        thresholds: Vec::new(),
+        remedies,
+    }
+}
+
+/// A configuration name as one shell word (names are DNS subdomains; quoted when not).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+fn join_and(items: &[String]) -> String {
+    join_with(items, "and")
+}
+
+fn join_or(items: &[String]) -> String {
+    join_with(items, "or")
+}
+
+fn join_with(items: &[String], word: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
+    }
+}
+
+/// Webhook names whose configuration selector leaves out kube-system, for tests.
+#[cfg(test)]
+pub(crate) fn covers_kube_system(m: &Manifests, w: &Webhook) -> bool {
+    exposures(m, w).0.iter().any(|e| matches!(e, Exposure::KubeSystem(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_text;
+
+    fn manifests(yaml: &str) -> Manifests {
+        let mut m = Manifests::default();
+        parse_text("w.yaml", yaml, &mut m);
+        assert!(m.files[0].problems.is_empty(), "{:?}", m.files[0].problems);
+        m
+    }
+
+    fn hook(extra: &str) -> String {
+        format!(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: cfg\nwebhooks:\n- name: w.example.com\n  clientConfig:\n    service:\n      namespace: policy\n      name: svc\n  rules:\n  - apiGroups: ['']\n    apiVersions: [v1]\n    operations: [CREATE, UPDATE]\n    resources: [pods]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn a_fail_closed_pod_webhook_without_selectors_covers_kube_system_and_its_own_pods() {
+        let m = manifests(&hook(""));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        let f = &out[0];
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.title, "Webhook w.example.com fails closed on kube-system and its own pods in policy");
+        assert_eq!(f.evidence.source, "manifests:w.yaml:1");
+        let patch = &f.remedies[0].body;
+        assert!(patch.contains(r#""values":["kube-system","policy"]"#), "{patch}");
+        // Failing now: critical, and the first remedy unblocks.
+        let ctx = Context { failing: [("w.example.com".to_owned(), ["AUD007".to_owned()].into())].into() };
+        let mut out = Vec::new();
+        run(&m, &ctx, &mut out);
+        assert_eq!(out[0].severity, Severity::Critical);
+        assert!(out[0].summary.contains("It is failing now (AUD007)"), "{}", out[0].summary);
+        assert!(out[0].remedies[0].body.contains(r#""failurePolicy":"Ignore""#));
+    }
+
+    #[test]
+    fn selectors_policies_and_scopes_that_leave_the_system_out_give_no_finding() {
+        for extra in [
+            "  failurePolicy: Ignore\n",
+            "  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, policy]}\n",
+            "  namespaceSelector:\n    matchLabels: {istio-injection: enabled}\n",
+            "  objectSelector:\n    matchLabels: {inject: 'true'}\n",
+            // What AKS's admissions enforcer adds.
+            "  namespaceSelector:\n    matchExpressions:\n    - {key: control-plane, operator: DoesNotExist}\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [policy]}\n",
+        ] {
+            let m = manifests(&hook(extra));
+            let mut out = Vec::new();
+            run(&m, &Context::default(), &mut out);
+            assert!(out.is_empty(), "{extra}: {:?}", out.first().map(|f| &f.title));
+        }
+        let custom = hook("").replace("apiGroups: ['']", "apiGroups: [cert-manager.io]");
+        let mut out = Vec::new();
+        run(&manifests(&custom), &Context::default(), &mut out);
+        assert!(out.is_empty(), "a custom group's resources are not the system's");
+    }
+
+    #[test]
+    fn namespace_labels_given_in_the_manifests_decide_opt_outs() {
+        let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: config.linkerd.io/admission-webhooks, operator: NotIn, values: [disabled]}\n";
+        let m = manifests(&hook(extra));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(
+            out[0].summary.contains("labelled config.linkerd.io/admission-webhooks=disabled"),
+            "{}",
+            out[0].summary
+        );
+        assert!(out[0].remedies.iter().any(|r| r.body.contains(
+            "kubectl label namespace kube-system config.linkerd.io/admission-webhooks=disabled --overwrite"
+        )));
+        let labelled = format!(
+            "{}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n  labels:\n    config.linkerd.io/admission-webhooks: disabled\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: policy\n  labels:\n    config.linkerd.io/admission-webhooks: disabled\n",
+            hook(extra)
+        );
+        let m = manifests(&labelled);
+        let w = &m.webhook_configurations[0].webhooks[0];
+        assert!(!covers_kube_system(&m, w));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_catch_all_rule_covers_leases_and_nodes_whatever_the_namespace_selector() {
+        let yaml = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: all\nwebhooks:\n- name: all.example.com\n  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system]}\n  rules:\n  - apiGroups: ['*']\n    apiVersions: ['*']\n    operations: ['*']\n    resources: ['*/*']\n  matchConditions:\n  - name: not-system\n    expression: 'true'\n";
+        let m = manifests(yaml);
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].title,
+            "Webhook all.example.com fails closed on node heartbeats (leases in kube-node-lease) and Node objects"
+        );
+        assert!(out[0].summary.contains("matchConditions (not-system)"));
+        assert!(out[0].remedies.iter().any(|r| r.title.starts_with("Narrow the rules")));
+        assert!(out[0].remedies[0].body.contains(r#""values":["kube-system","kube-node-lease"]"#));
+    }
+}

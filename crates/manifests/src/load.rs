@@ -1,0 +1,343 @@
+//! Reading manifests: files or directories of YAML or JSON, documents, `List`s.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use remedy::WebhookKind;
+use serde_json::Value;
+
+use crate::selector::kind_of;
+use crate::webhook::{WebhookConfiguration, parse_configuration};
+
+/// Files larger than this are not read: a cluster's webhook configurations are kilobytes, and
+/// the largest install manifest among the published ones is 270 KB.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A document or object that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The line it starts at (1-based), or the line of the error when the YAML says.
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// What one file held.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileSummary {
+    /// The path as given (or found under a directory given).
+    pub path: String,
+    /// Webhook configurations read.
+    pub webhook_configurations: u64,
+    /// Namespaces read (their labels are what namespace selectors match).
+    pub namespaces: u64,
+    /// Objects of other kinds, left out.
+    pub other_objects: u64,
+    /// Documents or objects skipped, with why.
+    pub problems: Vec<Problem>,
+}
+
+impl FileSummary {
+    /// Objects read and used.
+    pub fn records(&self) -> u64 {
+        self.webhook_configurations + self.namespaces
+    }
+}
+
+/// Everything read from the manifests given.
+#[derive(Debug, Clone, Default)]
+pub struct Manifests {
+    /// The webhook configurations, in the order read.
+    pub webhook_configurations: Vec<WebhookConfiguration>,
+    /// The labels of each Namespace given, by name.
+    pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// One summary per file read.
+    pub files: Vec<FileSummary>,
+}
+
+/// A path that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Missing, unreadable, or too large.
+    #[error("{path}: {message}")]
+    Io {
+        /// The path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Reads every path: files as they are, directories recursively (their `.yaml`, `.yml` and
+/// `.json` files, in name order).
+pub fn load_paths(paths: &[PathBuf]) -> Result<Manifests, LoadError> {
+    let mut out = Manifests::default();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| io(p, &e))?;
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(p, &mut files)?;
+            files.sort();
+            for f in files {
+                read_file(&f, &mut out)?;
+            }
+        } else {
+            read_file(p, &mut out)?;
+        }
+    }
+    Ok(out)
+}
+
+fn io(p: &Path, e: &dyn std::fmt::Display) -> LoadError {
+    LoadError::Io { path: p.display().to_string(), message: e.to_string() }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    for entry in std::fs::read_dir(dir).map_err(|e| io(dir, &e))? {
+        let path = entry.map_err(|e| io(dir, &e))?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| ["yaml", "yml", "json"].contains(&e.to_ascii_lowercase().as_str()))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
+    let len = std::fs::metadata(p).map_err(|e| io(p, &e))?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(io(p, &format!("{len} bytes: larger than the {MAX_FILE_BYTES} bytes read as manifests")));
+    }
+    let bytes = std::fs::read(p).map_err(|e| io(p, &e))?;
+    let name = p.display().to_string();
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let mut summary = FileSummary { path: name, ..FileSummary::default() };
+            let line =
+                1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
+            summary.problems.push(Problem { line, message: "not UTF-8 text: not a manifest".to_owned() });
+            out.files.push(summary);
+            return Ok(());
+        }
+    };
+    parse_text(&name, &text, out);
+    Ok(())
+}
+
+/// Reads the text of one file (`name` is how messages call it) into `out`.
+pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
+    let mut summary = FileSummary { path: name.to_owned(), ..FileSummary::default() };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text.trim_start().chars().next();
+    if matches!(first, Some('{' | '[')) {
+        match serde_json::from_str::<Value>(text) {
+            Ok(v) => take(&v, 1, &mut summary, out),
+            Err(e) => {
+                summary.problems.push(Problem { line: e.line(), message: format!("invalid JSON: {e}") })
+            }
+        }
+    } else {
+        for (start, doc) in yaml_documents(text) {
+            if doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+                continue;
+            }
+            // Objects are located at their first line of content, past the marker and comments.
+            let content = start
+                + doc.lines().take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#')).count();
+            match yaml_serde::from_str::<Value>(doc) {
+                Ok(v) => take(&v, content, &mut summary, out),
+                Err(e) => {
+                    // An error at the end of the stream points past the document's last line.
+                    let last = start + doc.lines().count().saturating_sub(1);
+                    let line = e.location().map_or(start, |l| (start + l.line().saturating_sub(1)).min(last));
+                    summary.problems.push(Problem { line, message: format!("invalid YAML: {e}") });
+                }
+            }
+        }
+    }
+    out.files.push(summary);
+}
+
+/// The documents of a YAML stream with the line each starts at: split at `---` (and `...`)
+/// marker lines, which YAML allows only at the start of a line, outside any block.
+fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut docs = Vec::new();
+    let mut start_byte = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let marker = bare == "---"
+            || bare.starts_with("--- ")
+            || bare.starts_with("---\t")
+            || bare == "..."
+            || bare.starts_with("... ");
+        if marker {
+            docs.push((start_line, &text[start_byte..offset]));
+            // Content after `--- ` on the marker line belongs to the next document.
+            let rest = if bare.starts_with("---") { 3 } else { line.len() };
+            start_byte = offset + rest.min(line.len());
+            start_line = i + 1;
+            if bare.starts_with("...") {
+                start_line = i + 2;
+            }
+        }
+        offset += line.len();
+    }
+    docs.push((start_line, &text[start_byte..]));
+    docs
+}
+
+/// Takes one object (or a list of them) found at `line`.
+fn take(v: &Value, line: usize, summary: &mut FileSummary, out: &mut Manifests) {
+    match v {
+        Value::Null => {}
+        Value::Array(items) => {
+            for item in items {
+                take(item, line, summary, out);
+            }
+        }
+        Value::Object(o) => {
+            let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
+            let api = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let name = v.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
+            let webhook_kind = match kind {
+                "MutatingWebhookConfiguration" => Some(WebhookKind::Mutating),
+                "ValidatingWebhookConfiguration" => Some(WebhookKind::Validating),
+                _ => None,
+            };
+            if kind.is_empty() {
+                summary
+                    .problems
+                    .push(Problem { line, message: "not a Kubernetes object: no `kind`".to_owned() });
+            } else if kind == "List" || (kind.ends_with("List") && o.get("items").is_some()) {
+                match o.get("items") {
+                    Some(Value::Array(items)) => {
+                        for item in items {
+                            take(item, line, summary, out);
+                        }
+                    }
+                    Some(Value::Null) | None => {}
+                    Some(other) => summary.problems.push(Problem {
+                        line,
+                        message: format!("{kind}: items: expected a list, got {}", kind_of(other)),
+                    }),
+                }
+            } else if let Some(wk) = webhook_kind.filter(|_| api.starts_with("admissionregistration.k8s.io/"))
+            {
+                match parse_configuration(wk, v, &summary.path, line) {
+                    Ok((config, problems)) => {
+                        for p in problems {
+                            summary.problems.push(Problem { line, message: format!("{kind} {name}: {p}") });
+                        }
+                        summary.webhook_configurations += 1;
+                        out.webhook_configurations.push(config);
+                    }
+                    Err(e) => summary.problems.push(Problem { line, message: format!("{kind}: {e}") }),
+                }
+            } else if kind == "Namespace" && api == "v1" && !name.is_empty() {
+                let mut labels = BTreeMap::new();
+                if let Some(Value::Object(m)) = v.pointer("/metadata/labels") {
+                    for (k, val) in m {
+                        if let Some(s) = val.as_str() {
+                            labels.insert(k.clone(), s.to_owned());
+                        }
+                    }
+                }
+                // The API server sets this label on every namespace (1.21 and later).
+                labels.entry(crate::selector::NAME_LABEL.to_owned()).or_insert_with(|| name.to_owned());
+                out.namespace_labels.insert(name.to_owned(), labels);
+                summary.namespaces += 1;
+            } else {
+                summary.other_objects += 1;
+            }
+        }
+        other => summary
+            .problems
+            .push(Problem { line, message: format!("not a Kubernetes object: {}", kind_of(other)) }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Manifests {
+        let mut m = Manifests::default();
+        parse_text("t.yaml", text, &mut m);
+        m
+    }
+
+    const HOOK: &str = "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: NAME\nwebhooks:\n- name: v.example.com\n";
+
+    #[test]
+    fn documents_are_split_at_markers_with_their_lines() {
+        let text = "# header\n---\na: 1\n--- \nb: 2\n...\n---\nc: |\n  text\n  --- not a marker\n";
+        let docs = yaml_documents(text);
+        let starts: Vec<usize> = docs.iter().map(|d| d.0).collect();
+        assert_eq!(starts, vec![1, 2, 4, 7, 7]);
+        assert!(docs[4].1.contains("--- not a marker"));
+    }
+
+    #[test]
+    fn a_broken_document_is_reported_at_its_line_and_the_others_are_kept() {
+        let text = format!(
+            "{}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n---\nkind: [unclosed\n---\n{}---\n- 3\n---\njust text\n",
+            HOOK.replace("NAME", "first"),
+            HOOK.replace("NAME", "second")
+        );
+        let m = parse(&text);
+        let names: Vec<&str> = m.webhook_configurations.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["first", "second"]);
+        assert_eq!(m.webhook_configurations[1].line, 15, "the first line after the marker");
+        let f = &m.files[0];
+        assert_eq!(f.other_objects, 1);
+        assert_eq!(f.problems.len(), 3, "{:?}", f.problems);
+        assert_eq!(f.problems[0].line, 13, "the last line of the broken document");
+        assert!(f.problems[0].message.starts_with("invalid YAML"), "{}", f.problems[0].message);
+        assert_eq!(f.problems[1], Problem { line: 22, message: "not a Kubernetes object: a number".into() });
+        assert_eq!(f.problems[2], Problem { line: 24, message: "not a Kubernetes object: a string".into() });
+    }
+
+    #[test]
+    fn lists_json_and_namespaces_are_read() {
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+             "metadata": {"name": "m"}, "webhooks": []},
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "labels": {"control-plane": "true"}}}
+        ]});
+        let m = parse(&format!("\u{feff}  {list}"));
+        assert_eq!(m.webhook_configurations.len(), 1);
+        assert_eq!(m.webhook_configurations[0].kind, WebhookKind::Mutating);
+        let ks = &m.namespace_labels["kube-system"];
+        assert_eq!(ks.get("control-plane").map(String::as_str), Some("true"));
+        assert_eq!(ks.get(crate::selector::NAME_LABEL).map(String::as_str), Some("kube-system"));
+        let bad = parse("{\"kind\": ");
+        assert_eq!(bad.files[0].problems.len(), 1);
+        assert!(bad.files[0].problems[0].message.starts_with("invalid JSON"));
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error_naming_it() {
+        let err = load_paths(&[PathBuf::from("/nonexistent/webhooks.yaml")]).expect_err("missing");
+        assert!(err.to_string().starts_with("/nonexistent/webhooks.yaml: "), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_text_is_reported_not_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.yaml");
+        std::fs::write(&p, b"a: 1\nb: \xff\xfe\n").expect("write");
+        let m = load_paths(&[dir.path().to_path_buf()]).expect("reads");
+        assert_eq!(
+            m.files[0].problems,
+            vec![Problem { line: 2, message: "not UTF-8 text: not a manifest".into() }]
+        );
+    }
+}

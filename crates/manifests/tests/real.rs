@@ -1,0 +1,86 @@
+//! The webhook configurations published by real projects (../shared/data/real/webhooks, copied
+//! into tests/fixtures/webhooks with their sources): every file is read, and WHK001's verdict
+//! on each is pinned.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use manifests::checks::{Context, run};
+use manifests::load_paths;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/webhooks")
+}
+
+/// One line per file: what was read, what was skipped, and each finding.
+fn verdicts(dir: &Path) -> String {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut out = String::new();
+    for f in files {
+        let m = load_paths(std::slice::from_ref(&f)).expect("readable");
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let webhooks: usize = m.webhook_configurations.iter().map(|c| c.webhooks.len()).sum();
+        let s = &m.files[0];
+        writeln!(
+            out,
+            "{name}: {} configurations, {webhooks} webhooks, {} other objects, {} problems",
+            s.webhook_configurations,
+            s.other_objects,
+            s.problems.len()
+        )
+        .ok();
+        for p in &s.problems {
+            writeln!(out, "  problem at line {}: {}", p.line, p.message).ok();
+        }
+        for finding in run(&m, &Context::default()) {
+            writeln!(out, "  {} {:?} {}", finding.code, finding.severity, finding.title).ok();
+        }
+    }
+    out
+}
+
+#[test]
+fn every_published_webhook_manifest_is_read_and_judged() {
+    insta::assert_snapshot!(verdicts(&fixtures()));
+}
+
+/// The shared real-data folder, when present (always under CI).
+fn shared() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real/webhooks");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{} is missing under CI", dir.display());
+    eprintln!("skipped: {} is absent", dir.display());
+    None
+}
+
+#[test]
+fn the_fixtures_are_the_shared_files_and_the_two_large_installs_are_read_too() {
+    let Some(shared) = shared() else { return };
+    for entry in std::fs::read_dir(fixtures()).expect("fixtures") {
+        let p = entry.expect("entry").path();
+        if p.extension().is_some_and(|e| e == "yaml") {
+            let name = p.file_name().expect("name");
+            assert_eq!(std::fs::read(&p).ok(), std::fs::read(shared.join(name)).ok(), "{}", p.display());
+        }
+    }
+    let all = verdicts(&shared);
+    assert!(all.contains(
+        "gatekeeper_deploy_gatekeeper.yaml: 2 configurations, 3 webhooks, 28 other objects, 0 problems\n"
+    ));
+    assert!(all.contains(
+        "istio_manifest-generate_pilot_default.golden.yaml: 2 configurations, 5 webhooks, 15 other objects, 0 problems\n"
+    ));
+    // Everything else reads as the fixtures do.
+    let without_large: String = all
+        .split_inclusive('\n')
+        .filter(|l| !l.starts_with("gatekeeper_deploy") && !l.starts_with("istio_manifest-generate"))
+        .collect();
+    assert_eq!(without_large, verdicts(&fixtures()));
+}
