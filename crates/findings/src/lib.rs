@@ -279,7 +279,7 @@ pub enum Role {
 pub fn role_of(code: &str) -> Role {
     match code {
         "AUD004" | "AUD007" | "AUD008" | "MET002" | "MET003" | "MET008" | "MET009" | "ETC003" | "ETC004"
-        | "ETC008" | "ETC010" | "WHK001" => Role::Cause,
+        | "ETC008" | "ETC010" | "WHK001" | "APF001" | "APF002" => Role::Cause,
         "AUD001" | "AUD006" | "MET006" => Role::Offender,
         "MET004" | "MET005" | "ETC001" | "ETC002" | "ETC007" | "ETC009" => Role::State,
         "AUD009" => Role::Evidence,

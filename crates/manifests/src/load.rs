@@ -31,6 +31,10 @@ pub struct FileSummary {
     pub webhook_configurations: u64,
     /// Namespaces read (their labels are what namespace selectors match).
     pub namespaces: u64,
+    /// FlowSchemas read.
+    pub flow_schemas: u64,
+    /// PriorityLevelConfigurations read.
+    pub priority_levels: u64,
     /// Objects of other kinds, left out.
     pub other_objects: u64,
     /// Documents or objects skipped, with why.
@@ -40,7 +44,7 @@ pub struct FileSummary {
 impl FileSummary {
     /// Objects read and used.
     pub fn records(&self) -> u64 {
-        self.webhook_configurations + self.namespaces
+        self.webhook_configurations + self.namespaces + self.flow_schemas + self.priority_levels
     }
 }
 
@@ -49,6 +53,10 @@ impl FileSummary {
 pub struct Manifests {
     /// The webhook configurations, in the order read.
     pub webhook_configurations: Vec<WebhookConfiguration>,
+    /// The FlowSchemas, in the order read.
+    pub flow_schemas: Vec<crate::apf::FlowSchema>,
+    /// The PriorityLevelConfigurations, in the order read.
+    pub priority_levels: Vec<crate::apf::PriorityLevel>,
     /// The labels of each Namespace given, by name.
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
     /// One summary per file read.
@@ -240,6 +248,27 @@ fn take(v: &Value, line: usize, summary: &mut FileSummary, out: &mut Manifests) 
                         out.webhook_configurations.push(config);
                     }
                     Err(e) => summary.problems.push(Problem { line, message: format!("{kind}: {e}") }),
+                }
+            } else if kind == "FlowSchema" && api.starts_with("flowcontrol.apiserver.k8s.io/") {
+                match crate::apf::parse_flow_schema(v, &summary.path, line) {
+                    Ok(fs) => {
+                        summary.flow_schemas += 1;
+                        out.flow_schemas.push(fs);
+                    }
+                    Err(e) => {
+                        summary.problems.push(Problem { line, message: format!("FlowSchema {name}: {e}") })
+                    }
+                }
+            } else if kind == "PriorityLevelConfiguration" && api.starts_with("flowcontrol.apiserver.k8s.io/")
+            {
+                match crate::apf::parse_priority_level(v, &summary.path, line) {
+                    Ok(pl) => {
+                        summary.priority_levels += 1;
+                        out.priority_levels.push(pl);
+                    }
+                    Err(e) => summary
+                        .problems
+                        .push(Problem { line, message: format!("PriorityLevelConfiguration {name}: {e}") }),
                 }
             } else if kind == "Namespace" && api == "v1" && !name.is_empty() {
                 let mut labels = BTreeMap::new();

@@ -18,6 +18,15 @@ pub fn inputs(m: &Manifests) -> Vec<InputSummary> {
                 plural(f.webhook_configurations),
                 plural(webhooks as u64)
             )];
+            if f.flow_schemas > 0 || f.priority_levels > 0 {
+                parts.push(format!(
+                    "{} flow schema{}, {} priority level{}",
+                    f.flow_schemas,
+                    plural(f.flow_schemas),
+                    f.priority_levels,
+                    plural(f.priority_levels)
+                ));
+            }
             if f.namespaces > 0 {
                 parts.push(format!("{} namespace{}", f.namespaces, plural(f.namespaces)));
             }

@@ -84,3 +84,49 @@ fn the_fixtures_are_the_shared_files_and_the_two_large_installs_are_read_too() {
         .collect();
     assert_eq!(without_large, verdicts(&fixtures()));
 }
+
+#[test]
+fn the_published_apf_objects_are_read_and_give_no_finding() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/apf");
+    let m = load_paths(&[dir]).expect("readable");
+    let counts: Vec<String> = m
+        .files
+        .iter()
+        .map(|f| {
+            let name = Path::new(&f.path).file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            format!(
+                "{name}: {} flow schemas, {} priority levels, {} problems",
+                f.flow_schemas,
+                f.priority_levels,
+                f.problems.len()
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            "k8s-bootstrap-apf-objects_v1.28-v1.33.yaml: 13 flow schemas, 8 priority levels, 0 problems",
+            "k8s-bootstrap-apf-objects_v1.34plus.yaml: 11 flow schemas, 8 priority levels, 0 problems",
+            "openshift-apiserver-operator_09_flowschema.yaml: 3 flow schemas, 0 priority levels, 0 problems",
+            "openshift-authentication-operator_09_flowschema.yaml: 4 flow schemas, 0 priority levels, 0 problems",
+        ]
+    );
+    let exempt: Vec<&str> =
+        m.flow_schemas.iter().filter(|f| f.priority_level == "exempt").map(|f| f.name.as_str()).collect();
+    assert!(exempt.contains(&"openshift-apiserver-sar"), "{exempt:?}");
+    // Each file alone: the defaults, and OpenShift's narrow exemptions, are not findings.
+    for f in &m.files {
+        let alone = load_paths(&[PathBuf::from(&f.path)]).expect("readable");
+        assert_eq!(run(&alone, &Context::default()), Vec::new(), "{}", f.path);
+    }
+    // Together, OpenShift's operator schemas name a priority level that only OpenShift's own
+    // manifests define: APF001 says so, as it would of an incomplete cluster.
+    let titles: Vec<String> = run(&m, &Context::default()).into_iter().map(|f| f.title).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "FlowSchema openshift-apiserver-operator is ignored: its priority level openshift-control-plane-operators does not exist",
+            "FlowSchema openshift-authentication-operator is ignored: its priority level openshift-control-plane-operators does not exist",
+        ]
+    );
+}

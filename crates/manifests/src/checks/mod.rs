@@ -1,4 +1,4 @@
-//! The webhook checks (codes `WHK…`), one file each. They read [`Manifests`] (and the names of
+//! The webhook and API Priority and Fairness checks (codes `WHK…`, `APF…`), one file each. They read [`Manifests`] (and the names of
 //! webhooks other evidence shows failing) only: no I/O, no printing.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -7,9 +7,12 @@ use findings::{CheckInfo, Finding};
 
 use crate::Manifests;
 
+pub mod apf001_dangling_flow_schema;
+pub mod apf002_exempt_flow_schema;
 pub mod whk001_webhook_deadlock;
 
-const INFOS: [CheckInfo; 1] = [whk001_webhook_deadlock::INFO];
+const INFOS: [CheckInfo; 3] =
+    [whk001_webhook_deadlock::INFO, apf001_dangling_flow_schema::INFO, apf002_exempt_flow_schema::INFO];
 
 /// Every webhook check, in registry order.
 pub fn infos() -> &'static [CheckInfo] {
@@ -28,6 +31,8 @@ pub struct Context {
 pub fn run(manifests: &Manifests, ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     whk001_webhook_deadlock::run(manifests, ctx, &mut out);
+    apf001_dangling_flow_schema::run(manifests, ctx, &mut out);
+    apf002_exempt_flow_schema::run(manifests, ctx, &mut out);
     out
 }
 
@@ -38,7 +43,7 @@ mod tests {
     #[test]
     fn every_check_has_a_unique_code_and_the_fixed_doc_headings() {
         for info in infos() {
-            assert!(info.code.starts_with("WHK"), "{}", info.code);
+            assert!(info.code.starts_with("WHK") || info.code.starts_with("APF"), "{}", info.code);
             let mut at = 0;
             for heading in
                 ["## What it detects", "## Why it matters", "## Example", "## Remedy", "## References"]

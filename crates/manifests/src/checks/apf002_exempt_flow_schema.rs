@@ -1,0 +1,177 @@
+//! APF002 flow-schema-exempt: FlowSchemas that exempt many clients, or everything they send,
+//! from API Priority and Fairness.
+
+use findings::{
+    CheckInfo, Evidence, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
+};
+
+use super::Context;
+use crate::Manifests;
+
+/// APF002.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "APF002",
+    name: "flow-schema-exempt",
+    default_severity: Severity::Warning,
+    evidence: EvidenceKind::Manifests,
+    doc: r#"## What it detects
+FlowSchemas, other than the API server's own `exempt` and `probes`, that send requests to a
+priority level of type `Exempt` for many identities (a group, every user, every service
+account of a namespace) or for every resource (`*`).
+
+A schema that exempts one identity's calls to named resources (such as OpenShift's
+`openshift-apiserver-sar`, for its SubjectAccessReviews and TokenReviews) is not reported.
+
+## Why it matters
+Exempt requests are never queued or rejected: API Priority and Fairness cannot limit them.
+Exempting a client to make its 429s go away leaves nothing between that client and the API
+server: if it floods the API server (a LIST storm, a retry loop), every other client pays.
+The Kubernetes documentation reserves the exempt level for requests that must never wait,
+such as `system:masters`.
+
+## Example
+FlowSchema `monitoring-exempt` sends every request of group `system:serviceaccounts:monitoring`
+to priority level `exempt`.
+
+## Remedy
+Give those clients a `Limited` priority level of their own, with enough
+`nominalConcurrencyShares` for their legitimate load, and point the FlowSchema at it; keep
+`Exempt` for the requests that must never wait.
+
+## References
+- Kubernetes: API Priority and Fairness, exempt priority levels and the bootstrap configuration: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
+"#,
+};
+
+/// The API server's own FlowSchemas that are exempt by design.
+const BOOTSTRAP_EXEMPT: [&str; 2] = ["exempt", "probes"];
+
+/// Runs APF002.
+pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
+    for fs in &m.flow_schemas {
+        if BOOTSTRAP_EXEMPT.contains(&fs.name.as_str()) {
+            continue;
+        }
+        let exempt_level = fs.priority_level == "exempt"
+            || m.priority_levels.iter().any(|pl| pl.name == fs.priority_level && pl.exempt);
+        if !exempt_level {
+            continue;
+        }
+        let broad: Vec<String> = fs
+            .rules
+            .iter()
+            .flat_map(|r| &r.subjects)
+            .filter(|s| s.is_broad())
+            .map(|s| s.describe())
+            .collect();
+        let everything = fs.rules.iter().any(|r| r.resources.iter().any(|res| res == "*"));
+        if broad.is_empty() && !everything {
+            continue;
+        }
+        let subjects: Vec<String> = fs.rules.iter().flat_map(|r| &r.subjects).map(|s| s.describe()).collect();
+        let who = if broad.is_empty() { subjects.join(", ") } else { broad.join(", ") };
+        let rows = fs
+            .rules
+            .iter()
+            .map(|r| {
+                vec![
+                    r.subjects.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", "),
+                    if r.resources.is_empty() { "-".to_owned() } else { r.resources.join(", ") },
+                    if r.non_resource { "yes".to_owned() } else { "no".to_owned() },
+                ]
+            })
+            .collect();
+        out.push(Finding {
+            code: INFO.code.to_owned(),
+            severity: Severity::Warning,
+            title: format!(
+                "FlowSchema {} exempts {who}{} from API Priority and Fairness",
+                fs.name,
+                if everything { " (every resource)" } else { "" }
+            ),
+            subject: Subject::new("flow-schema", fs.name.clone()),
+            time_range: None,
+            summary: format!(
+                "FlowSchema `{}` (matchingPrecedence {}) sends the requests it matches to priority level `{}`, of type Exempt: they are never queued or rejected, so API Priority and Fairness cannot protect the API server from these clients. A flood from any of them takes seats from every other client.",
+                fs.name, fs.matching_precedence, fs.priority_level
+            ),
+            evidence: Evidence {
+                source: format!("manifests:{}:{}", fs.file, fs.line),
+                measures: vec![
+                    Measure::new("matchingPrecedence", f64::from(fs.matching_precedence), "count"),
+                    Measure::new("subjects", subjects.len() as f64, "count"),
+                ],
+                query: None,
+                table: Some(Table {
+                    columns: vec!["subjects".into(), "resources".into(), "non-resource URLs".into()],
+                    rows,
+                }),
+                chart: None,
+            },
+            thresholds: Vec::new(),
+            remedies: vec![
+                Remedy {
+                    title: format!("Send {}'s requests to a Limited priority level", fs.name),
+                    kind: RemedyKind::Command,
+                    body: format!(
+                        "# workload-high is the bootstrap level for important workloads; a level of its own, with its own\n# nominalConcurrencyShares, isolates these clients further.\nkubectl patch flowschema {} --type=merge -p '{{\"spec\":{{\"priorityLevelConfiguration\":{{\"name\":\"workload-high\"}}}}}}'",
+                        fs.name
+                    ),
+                    safety: Safety::ReviewFirst,
+                },
+                Remedy {
+                    title: "Watch what the exempt level carries".to_owned(),
+                    kind: RemedyKind::Advice,
+                    body: "sum by (flow_schema) (rate(apiserver_flowcontrol_dispatched_requests_total{priority_level=\"exempt\"}[5m]))".to_owned(),
+                    safety: Safety::Safe,
+                },
+            ],
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::parse_text;
+
+    fn schema(name: &str, level: &str, subject: &str, resources: &str) -> String {
+        format!(
+            "---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: {name}\nspec:\n  matchingPrecedence: 50\n  priorityLevelConfiguration:\n    name: {level}\n  rules:\n  - subjects:\n    - {subject}\n    resourceRules:\n    - verbs: ['*']\n      apiGroups: ['*']\n      resources: [{resources}]\n      namespaces: ['*']\n"
+        )
+    }
+
+    fn findings(text: &str) -> Vec<Finding> {
+        let mut m = Manifests::default();
+        parse_text("apf.yaml", text, &mut m);
+        assert!(m.files[0].problems.is_empty(), "{:?}", m.files[0].problems);
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        out
+    }
+
+    #[test]
+    fn broad_or_catch_all_exemptions_are_reported_narrow_ones_are_not() {
+        let group = "{kind: Group, group: {name: 'system:serviceaccounts:monitoring'}}";
+        let one_sa = "{kind: ServiceAccount, serviceAccount: {namespace: ns, name: sar-checker}}";
+        let text = [
+            schema("monitoring-exempt", "exempt", group, "'*'"),
+            schema("sar-exempt", "exempt", one_sa, "subjectaccessreviews"),
+            schema("all-for-one", "exempt", one_sa, "'*'"),
+            schema("limited", "workload-low", group, "'*'"),
+            schema("exempt", "exempt", group, "'*'"),
+            schema("custom-exempt-level", "my-exempt", group, "pods"),
+            "---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: my-exempt\nspec:\n  type: Exempt\n".to_owned(),
+        ]
+        .concat();
+        let titles: Vec<String> = findings(&text).into_iter().map(|f| f.title).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "FlowSchema monitoring-exempt exempts group system:serviceaccounts:monitoring (every resource) from API Priority and Fairness",
+                "FlowSchema all-for-one exempts service account ns/sar-checker (every resource) from API Priority and Fairness",
+                "FlowSchema custom-exempt-level exempts group system:serviceaccounts:monitoring from API Priority and Fairness",
+            ]
+        );
+    }
+}
