@@ -120,3 +120,62 @@ fn a_manifests_path_that_does_not_exist_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no/such/webhooks.yaml"), "{}", stderr(&out));
 }
+
+#[test]
+fn webhook_manifests_given_as_audit_logs_are_pointed_to_manifests() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = dir.path().join("hooks.yaml");
+    std::fs::write(
+        &yaml,
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: x\nwebhooks: []\n",
+    )
+    .expect("write");
+    let list = dir.path().join("list.json");
+    std::fs::write(&list, r#"{"apiVersion":"v1","kind":"List","items":[]}"#).expect("write");
+    let store = dir.path().join("store");
+    let out = doctor(
+        &[
+            "ingest",
+            yaml.to_str().expect("utf-8"),
+            list.to_str().expect("utf-8"),
+            "--store",
+            store.to_str().expect("utf-8"),
+        ],
+        cache.path(),
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains(r#"kind "ValidatingWebhookConfiguration" (expected "Event" or "EventList"); give manifests to `diagnose --manifests`"#),
+        "{err}"
+    );
+    assert!(
+        err.contains("a List of webhook configurations or APF objects goes to `diagnose --manifests`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn manifests_with_nothing_the_checks_read_are_warned_about_and_apf_objects_alone_are_not() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let other = dir.path().join("deploy.yaml");
+    std::fs::write(&other, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n").expect("write");
+    let out = doctor(&["diagnose", "--manifests", other.to_str().expect("utf-8")], cache.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("warning: --manifests: no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in 1 file (1 objects of other kinds)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("0 records [1 other object left out]"), "{}", stdout(&out));
+    let apf = dir.path().join("apf.yaml");
+    std::fs::write(
+        &apf,
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: mine\nspec:\n  type: Limited\n",
+    )
+    .expect("write");
+    let out = doctor(&["diagnose", "--manifests", apf.to_str().expect("utf-8")], cache.path());
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 priority level"), "{}", stdout(&out));
+}

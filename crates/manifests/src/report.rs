@@ -12,12 +12,15 @@ pub fn inputs(m: &Manifests) -> Vec<InputSummary> {
         .map(|f| {
             let webhooks: usize =
                 m.webhook_configurations.iter().filter(|c| c.file == f.path).map(|c| c.webhooks.len()).sum();
-            let mut parts = vec![format!(
-                "{} webhook configuration{} ({webhooks} webhook{})",
-                f.webhook_configurations,
-                plural(f.webhook_configurations),
-                plural(webhooks as u64)
-            )];
+            let mut parts = Vec::new();
+            if f.webhook_configurations > 0 {
+                parts.push(format!(
+                    "{} webhook configuration{} ({webhooks} webhook{})",
+                    f.webhook_configurations,
+                    plural(f.webhook_configurations),
+                    plural(webhooks as u64)
+                ));
+            }
             if f.flow_schemas > 0 || f.priority_levels > 0 {
                 parts.push(format!(
                     "{} flow schema{}, {} priority level{}",
@@ -32,6 +35,9 @@ pub fn inputs(m: &Manifests) -> Vec<InputSummary> {
             }
             if f.other_objects > 0 {
                 parts.push(format!("{} other object{} left out", f.other_objects, plural(f.other_objects)));
+            }
+            if parts.is_empty() {
+                parts.push("nothing the checks read".to_owned());
             }
             InputSummary {
                 kind: "manifests".to_owned(),

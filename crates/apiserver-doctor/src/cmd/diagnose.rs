@@ -252,7 +252,7 @@ pub fn add_metrics(report: &mut Report, snapshots: &[metrics::Snapshot], thresho
 }
 
 /// Reads webhook manifests, warning on standard error about what was skipped (file:line: why)
-/// and about files with no webhook configuration.
+/// and when nothing in them is something the checks read.
 pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests> {
     let m = manifests::load_paths(paths).context("--manifests")?;
     for f in &m.files {
@@ -263,11 +263,12 @@ pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests>
             eprintln!("warning: {}: {} more problems, skipped", f.path, f.problems.len() - 10);
         }
     }
-    if m.webhook_configurations.is_empty() {
+    if m.files.iter().all(|f| f.records() == 0) {
         let other: u64 = m.files.iter().map(|f| f.other_objects).sum();
         eprintln!(
-            "warning: --manifests: no webhook configuration in {} file{} ({other} objects of other kinds); \
-             export them with `kubectl get mutatingwebhookconfigurations,validatingwebhookconfigurations -o yaml`",
+            "warning: --manifests: no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in \
+             {} file{} ({other} objects of other kinds); export them with `kubectl get \
+             mutatingwebhookconfigurations,validatingwebhookconfigurations,flowschemas,prioritylevelconfigurations,namespaces -o yaml`",
             m.files.len(),
             if m.files.len() == 1 { "" } else { "s" }
         );

@@ -378,9 +378,24 @@ impl Collector {
                 );
             }
             Some(Value::String(k)) => {
+                // Manifests given where audit logs are expected: say where they go.
+                let hint = match k.as_str() {
+                    "MutatingWebhookConfiguration"
+                    | "ValidatingWebhookConfiguration"
+                    | "FlowSchema"
+                    | "PriorityLevelConfiguration"
+                    | "Namespace" => "; give manifests to `diagnose --manifests`",
+                    k if k.ends_with("List") => {
+                        "; a List of webhook configurations or APF objects goes to `diagnose --manifests`"
+                    }
+                    _ => "",
+                };
                 return err(
                     SkipKind::NotAuditRecord,
-                    format!("not an audit record: kind {:?} (expected \"Event\" or \"EventList\")", short(k)),
+                    format!(
+                        "not an audit record: kind {:?} (expected \"Event\" or \"EventList\"){hint}",
+                        short(k)
+                    ),
                 );
             }
             Some(other) => {

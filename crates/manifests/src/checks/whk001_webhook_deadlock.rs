@@ -242,14 +242,16 @@ fn finding(
         ));
     }
     for e in exp {
-        summary.push_str(match e {
-            Exposure::KubeSystem(_) => " System components in kube-system cannot be created or updated.",
-            Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.",
+        summary.push_str(&match e {
+            Exposure::KubeSystem(rs) => format!(" Writes of {} in kube-system are rejected.", rs.join(", ")),
+            Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.".to_owned(),
             Exposure::Nodes => {
                 " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
+                    .to_owned()
             }
             Exposure::OwnPods(_) => {
                 " Its own pods cannot be recreated: once they are gone it cannot come back by itself."
+                    .to_owned()
             }
         });
     }
