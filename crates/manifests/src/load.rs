@@ -164,12 +164,32 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
                     // An error at the end of the stream points past the document's last line.
                     let last = start + doc.lines().count().saturating_sub(1);
                     let line = e.location().map_or(start, |l| (start + l.line().saturating_sub(1)).min(last));
-                    summary.problems.push(Problem { line, message: format!("invalid YAML: {e}") });
+                    let message = format!("invalid YAML: {}", file_lines(&e.to_string(), start));
+                    summary.problems.push(Problem { line, message });
                 }
             }
         }
     }
     out.files.push(summary);
+}
+
+/// A YAML error message with its `line N` positions (relative to the document) made lines of
+/// the file, the document starting at line `start`.
+fn file_lines(message: &str, start: usize) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find("line ") {
+        out.push_str(&rest[..i + 5]);
+        rest = &rest[i + 5..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(n) => out.push_str(&(start + n.saturating_sub(1)).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
+        }
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The documents of a YAML stream with the line each starts at: split at `---` (and `...`)
@@ -330,6 +350,8 @@ mod tests {
         assert_eq!(f.problems.len(), 3, "{:?}", f.problems);
         assert_eq!(f.problems[0].line, 13, "the last line of the broken document");
         assert!(f.problems[0].message.starts_with("invalid YAML"), "{}", f.problems[0].message);
+        // Positions inside the message are lines of the file, not of the document.
+        assert!(f.problems[0].message.contains("at line 13 column"), "{}", f.problems[0].message);
         assert_eq!(f.problems[1], Problem { line: 22, message: "not a Kubernetes object: a number".into() });
         assert_eq!(f.problems[2], Problem { line: 24, message: "not a Kubernetes object: a string".into() });
     }
