@@ -179,3 +179,50 @@ fn manifests_with_nothing_the_checks_read_are_warned_about_and_apf_objects_alone
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     assert!(stdout(&out).contains("1 priority level"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_proposed_throttle_is_checked_against_the_clusters_flow_schemas() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("list-storm", cache.path());
+    let audit = sim.path().join("audit");
+    let manifests = sim.path().join("manifests");
+    let exempt = sim.path().join("exempt.yaml");
+    std::fs::write(
+        &exempt,
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: observability-exempt\nspec:\n  matchingPrecedence: 50\n  priorityLevelConfiguration:\n    name: exempt\n  rules:\n  - subjects:\n    - kind: Group\n      group:\n        name: system:serviceaccounts:observability\n    resourceRules:\n    - verbs: ['*']\n      apiGroups: ['*']\n      resources: ['*']\n      clusterScope: true\n      namespaces: ['*']\n",
+    )
+    .expect("write");
+    let remedy_titles = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["diagnose", audit.to_str().expect("utf-8"), "-o", "json", "--manifests"];
+        args.extend_from_slice(extra);
+        let out = doctor(&args, cache.path());
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+        let f = findings(&out)
+            .into_iter()
+            .find(|f| f["code"] == "AUD004")
+            .expect("the list storm's AUD004 finding");
+        f["remedies"]
+            .as_array()
+            .expect("remedies")
+            .iter()
+            .filter_map(|r| r["title"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let m = manifests.to_str().expect("utf-8");
+    let titles = remedy_titles(&[m]);
+    assert!(
+        titles.iter().any(|t| t == "Checked against the cluster's FlowSchemas: the throttle takes effect"),
+        "{titles:?}"
+    );
+    let titles = remedy_titles(&[m, exempt.to_str().expect("utf-8")]);
+    assert!(
+        titles.iter().any(|t| t == "The cluster's FlowSchema observability-exempt would catch these requests before the throttle"),
+        "{titles:?}"
+    );
+    // The exempt schema is also a finding of its own.
+    let out =
+        doctor(&["diagnose", "--manifests", exempt.to_str().expect("utf-8"), "-o", "json"], cache.path());
+    let codes: Vec<String> =
+        findings(&out).iter().filter_map(|f| f["code"].as_str().map(str::to_owned)).collect();
+    assert_eq!(codes, vec!["APF002"]);
+}

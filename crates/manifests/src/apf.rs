@@ -55,6 +55,21 @@ impl FlowSubject {
     }
 }
 
+/// One `resourceRules` item: the requests for resources a FlowSchema rule takes in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResourceRule {
+    /// Verbs, or `*`.
+    pub verbs: Vec<String>,
+    /// API groups (`""` is the core group), or `*`.
+    pub api_groups: Vec<String>,
+    /// Resources (`resource/subresource` for subresources), or `*`.
+    pub resources: Vec<String>,
+    /// Whether requests that name no namespace match.
+    pub cluster_scope: bool,
+    /// Namespaces matched, or `*`.
+    pub namespaces: Vec<String>,
+}
+
 /// One `rules` item of a FlowSchema.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlowRule {
@@ -62,8 +77,115 @@ pub struct FlowRule {
     pub subjects: Vec<FlowSubject>,
     /// The resources of its `resourceRules`, over all of them (`*` for every resource).
     pub resources: Vec<String>,
+    /// Its `resourceRules`.
+    pub resource_rules: Vec<ResourceRule>,
     /// Whether it has `nonResourceRules`.
     pub non_resource: bool,
+}
+
+/// A resource request as API Priority and Fairness classifies it. A field may be `*`: the
+/// request then stands for all of them, and matches a rule that takes in any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The user name (`system:serviceaccount:NS:NAME` for a service account).
+    pub user: String,
+    /// The user's groups.
+    pub groups: Vec<String>,
+    /// The verb (`list`, `get`, …).
+    pub verb: String,
+    /// The API group (`""` for the core group).
+    pub api_group: String,
+    /// The resource (`pods`, `pods/status`).
+    pub resource: String,
+    /// The namespace, `None` for a request that names none (cluster-scoped, or across all
+    /// namespaces).
+    pub namespace: Option<String>,
+}
+
+impl Request {
+    /// The identity of a subject as the API server authenticates it: a service account's user
+    /// name and groups, or a user (whose other groups are unknown).
+    pub fn identity(subject: &FlowSubject) -> Option<(String, Vec<String>)> {
+        match subject {
+            FlowSubject::ServiceAccount { namespace, name } if name != "*" => Some((
+                format!("system:serviceaccount:{namespace}:{name}"),
+                vec![
+                    "system:serviceaccounts".to_owned(),
+                    format!("system:serviceaccounts:{namespace}"),
+                    "system:authenticated".to_owned(),
+                ],
+            )),
+            FlowSubject::User(name) if name != "*" => {
+                Some((name.clone(), vec!["system:authenticated".to_owned()]))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `value` is among `allowed`, one of them is `*`, or `value` is `*` and `allowed` is not empty.
+fn takes(allowed: &[String], value: &str) -> bool {
+    allowed.iter().any(|a| a == "*" || a == value) || (value == "*" && !allowed.is_empty())
+}
+
+impl FlowSubject {
+    fn matches(&self, user: &str, groups: &[String]) -> bool {
+        match self {
+            FlowSubject::User(n) => n == "*" || n == user,
+            FlowSubject::Group(g) => g == "*" || groups.iter().any(|x| x == g),
+            FlowSubject::ServiceAccount { namespace, name } => user
+                .strip_prefix("system:serviceaccount:")
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(ns, n)| ns == namespace && (name == "*" || name == n)),
+        }
+    }
+}
+
+impl ResourceRule {
+    fn matches(&self, r: &Request) -> bool {
+        let scope_ok = match &r.namespace {
+            None => self.cluster_scope,
+            Some(ns) => takes(&self.namespaces, ns),
+        };
+        scope_ok
+            && takes(&self.verbs, &r.verb)
+            && takes(&self.api_groups, &r.api_group)
+            && takes(&self.resources, &r.resource)
+    }
+}
+
+impl FlowSchema {
+    /// Whether one of its rules takes in the request.
+    pub fn matches(&self, r: &Request) -> bool {
+        self.rules.iter().any(|rule| {
+            rule.subjects.iter().any(|s| s.matches(&r.user, &r.groups))
+                && rule.resource_rules.iter().any(|rr| rr.matches(r))
+        })
+    }
+
+    /// Whether the API server consults it before `other`: lower precedence, then name.
+    pub fn comes_before(&self, other: &FlowSchema) -> bool {
+        (self.matching_precedence, &self.name) < (other.matching_precedence, &other.name)
+    }
+}
+
+/// The FlowSchema that classifies `r` among `schemas`: the first that matches, in the API
+/// server's order. Schemas whose priority level is unknown (`levels` given and not naming it,
+/// nor a bootstrap level) are skipped, as the API server skips them.
+pub fn classify<'a>(
+    schemas: &'a [FlowSchema],
+    levels: &[PriorityLevel],
+    r: &Request,
+) -> Option<&'a FlowSchema> {
+    schemas
+        .iter()
+        .filter(|fs| {
+            levels.is_empty()
+                || levels.iter().any(|pl| pl.name == fs.priority_level)
+                || BOOTSTRAP_PRIORITY_LEVELS.contains(&fs.priority_level.as_str())
+        })
+        .filter(|fs| fs.matches(r))
+        .min_by(|a, b| (a.matching_precedence, &a.name).cmp(&(b.matching_precedence, &b.name)))
 }
 
 /// A `FlowSchema`.
@@ -165,10 +287,32 @@ fn parse_rule(r: &Value) -> Result<FlowRule, String> {
         Some(other) => return Err(format!("subjects: expected a list, got {}", kind_of(other))),
     }
     if let Some(Value::Array(rrs)) = r.get("resourceRules") {
-        for rr in rrs {
-            if let Some(Value::Array(rs)) = rr.get("resources") {
-                out.resources.extend(rs.iter().filter_map(Value::as_str).map(str::to_owned));
-            }
+        for (i, rr) in rrs.iter().enumerate() {
+            let list = |field: &str| -> Result<Vec<String>, String> {
+                match rr.get(field) {
+                    None | Some(Value::Null) => Ok(Vec::new()),
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|v| {
+                            v.as_str().map(str::to_owned).ok_or_else(|| {
+                                format!("resourceRules[{i}].{field}: expected strings, got {}", kind_of(v))
+                            })
+                        })
+                        .collect(),
+                    Some(other) => {
+                        Err(format!("resourceRules[{i}].{field}: expected a list, got {}", kind_of(other)))
+                    }
+                }
+            };
+            let rule = ResourceRule {
+                verbs: list("verbs")?,
+                api_groups: list("apiGroups")?,
+                resources: list("resources")?,
+                cluster_scope: rr.get("clusterScope").and_then(Value::as_bool).unwrap_or(false),
+                namespaces: list("namespaces")?,
+            };
+            out.resources.extend(rule.resources.iter().cloned());
+            out.resource_rules.push(rule);
         }
     }
     out.non_resource = matches!(r.get("nonResourceRules"), Some(Value::Array(a)) if !a.is_empty());
@@ -191,6 +335,56 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn request(user: &str, groups: &[&str], verb: &str, resource: &str, namespace: Option<&str>) -> Request {
+        Request {
+            user: user.to_owned(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            verb: verb.to_owned(),
+            api_group: String::new(),
+            resource: resource.to_owned(),
+            namespace: namespace.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn requests_are_classified_by_the_first_matching_flow_schema() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml"
+        ))
+        .expect("fixture");
+        let mut m = crate::Manifests::default();
+        crate::load::parse_text("bootstrap.yaml", &text, &mut m);
+        let classify_name =
+            |r: &Request| classify(&m.flow_schemas, &m.priority_levels, r).map(|f| f.name.clone());
+        let sa_groups =
+            ["system:serviceaccounts", "system:serviceaccounts:observability", "system:authenticated"];
+        let exporter =
+            request("system:serviceaccount:observability:exporter", &sa_groups, "list", "pods", None);
+        assert_eq!(classify_name(&exporter).as_deref(), Some("service-accounts"));
+        let kube_system_sa = request(
+            "system:serviceaccount:kube-system:replicaset-controller",
+            &["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+            "create",
+            "pods",
+            Some("default"),
+        );
+        assert_eq!(classify_name(&kube_system_sa).as_deref(), Some("kube-system-service-accounts"));
+        let admin =
+            request("alice", &["system:masters", "system:authenticated"], "delete", "pods", Some("a"));
+        assert_eq!(classify_name(&admin).as_deref(), Some("exempt"));
+        let node = request(
+            "system:node:n1",
+            &["system:nodes", "system:authenticated"],
+            "update",
+            "nodes/status",
+            None,
+        );
+        assert_eq!(classify_name(&node).as_deref(), Some("system-node-high"));
+        let user = request("bob", &["system:authenticated"], "list", "pods", Some("x"));
+        assert_eq!(classify_name(&user).as_deref(), Some("global-default"));
+    }
 
     #[test]
     fn flow_schemas_read_their_subjects_rules_and_defaults() {

@@ -12,9 +12,36 @@ pub mod checks;
 pub mod load;
 pub mod report;
 pub mod selector;
+pub mod throttle;
 pub mod webhook;
 
-pub use apf::{FlowSchema, FlowSubject, PriorityLevel};
+pub use apf::{FlowSchema, FlowSubject, PriorityLevel, Request, ResourceRule, classify};
 pub use load::{FileSummary, LoadError, Manifests, Problem, load_paths, parse_text};
 pub use selector::{LabelSelector, Operator, Requirement};
 pub use webhook::{FailurePolicy, Rule, ServiceRef, Webhook, WebhookConfiguration};
+
+/// The property the fuzzer checks on arbitrary bytes: reading them as a manifest file and
+/// running every check never panics, every object counted is kept, and every finding points
+/// at the file. Public for the fuzz target and the corpus replay test.
+#[doc(hidden)]
+pub fn fuzz_check(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut m = Manifests::default();
+    parse_text("fuzz.yaml", &text, &mut m);
+    let f = &m.files[0];
+    assert_eq!(f.webhook_configurations as usize, m.webhook_configurations.len());
+    assert_eq!(f.flow_schemas as usize, m.flow_schemas.len());
+    assert_eq!(f.priority_levels as usize, m.priority_levels.len());
+    // Judge every webhook as failing too, so the remedies of both severities are written.
+    let mut ctx = checks::Context::default();
+    for c in &m.webhook_configurations {
+        for w in &c.webhooks {
+            ctx.failing.entry(w.name.clone()).or_default().insert("AUD007".to_owned());
+        }
+    }
+    for finding in checks::run(&m, &checks::Context::default()).into_iter().chain(checks::run(&m, &ctx)) {
+        assert!(finding.evidence.source.starts_with("manifests:fuzz.yaml:"), "{}", finding.evidence.source);
+        assert!(!finding.remedies.is_empty());
+    }
+    let _ = report::inputs(&m);
+}

@@ -276,8 +276,9 @@ pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests>
     Ok(m)
 }
 
-/// Adds the webhook (`WHK…`) findings of manifests to `report`. A webhook that the report's
-/// audit (AUD007) or metrics (MET009) findings show failing is judged as failing now.
+/// Adds the webhook and APF (`WHK…`, `APF…`) findings of manifests to `report`. A webhook that
+/// the report's audit (AUD007) or metrics (MET009) findings show failing is judged as failing
+/// now; each throttle the report proposes is checked against the manifests' FlowSchemas.
 pub fn add_manifests(report: &mut Report, m: &manifests::Manifests) {
     let mut ctx = manifests::checks::Context::default();
     for f in &report.findings {
@@ -286,6 +287,8 @@ pub fn add_manifests(report: &mut Report, m: &manifests::Manifests) {
         }
     }
     add_report(report, manifests::report::manifests_report(m, &ctx));
+    // Each proposed throttle, checked against the cluster's own FlowSchemas.
+    manifests::throttle::verify_throttles(&mut report.findings, m);
 }
 
 /// Merges another report's inputs, findings and checks into `report` (checks run once each).
