@@ -44,4 +44,22 @@ pub fn fuzz_check(data: &[u8]) {
         assert!(!finding.remedies.is_empty());
     }
     let _ = report::inputs(&m);
+    // The same text as a proposed throttle, judged against what was read.
+    let mut proposed = vec![findings::Finding {
+        code: "AUD004".to_owned(),
+        severity: findings::Severity::Warning,
+        title: String::new(),
+        subject: findings::Subject::new("client", "fuzz"),
+        time_range: None,
+        summary: String::new(),
+        evidence: findings::Evidence::default(),
+        thresholds: Vec::new(),
+        remedies: vec![findings::Remedy {
+            title: String::new(),
+            kind: findings::RemedyKind::Yaml,
+            body: text.into_owned(),
+            safety: findings::Safety::ReviewFirst,
+        }],
+    }];
+    throttle::verify_throttles(&mut proposed, &m);
 }
