@@ -9,7 +9,7 @@ use std::process::Command;
 
 // Commands run from the workspace root (common::doctor) with relative paths, so outputs hold
 // no absolute path.
-use common::{doctor, stderr, stdout, workspace};
+use common::{doctor, simulate, stderr, stdout, workspace};
 
 /// The shared data directory (DEVELOPERS.md), or `None` with a message; required under `CI`.
 fn shared_data(what: &str) -> Option<PathBuf> {
@@ -196,22 +196,7 @@ fn metrics_findings_join_the_audit_findings_in_one_report() {
     // Two kube-apiserver scrapes of a simulated cluster whose offender is throttled by APF (the
     // real published dumps are of healthy test clusters and give no finding).
     let cache = tempfile::tempdir().expect("tempdir");
-    let sim = tempfile::tempdir().expect("tempdir");
-    let made = doctor(
-        &[
-            "simulate",
-            "--out",
-            sim.path().to_str().expect("utf-8"),
-            "--nodes",
-            "20",
-            "--duration",
-            "10m",
-            "--scenario",
-            "apf-throttled",
-        ],
-        cache.path(),
-    );
-    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let sim = simulate("apf-throttled", cache.path());
     let scrape =
         |n: u32| sim.path().join(format!("metrics/apiserver-{n}.prom")).to_string_lossy().into_owned();
     let (one, two) = (scrape(1), scrape(2));

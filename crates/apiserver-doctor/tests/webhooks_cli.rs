@@ -3,28 +3,7 @@
 
 mod common;
 
-use common::{doctor, stderr, stdout};
-
-/// Simulates a small cluster with `scenario`, into a temporary directory.
-fn simulate(scenario: &str, cache: &std::path::Path) -> tempfile::TempDir {
-    let sim = tempfile::tempdir().expect("tempdir");
-    let made = doctor(
-        &[
-            "simulate",
-            "--out",
-            sim.path().to_str().expect("utf-8"),
-            "--nodes",
-            "20",
-            "--duration",
-            "10m",
-            "--scenario",
-            scenario,
-        ],
-        cache,
-    );
-    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
-    sim
-}
+use common::{doctor, simulate, stderr, stdout};
 
 fn findings(out: &std::process::Output) -> Vec<serde_json::Value> {
     let report: serde_json::Value = serde_json::from_str(&stdout(out)).expect("json report");

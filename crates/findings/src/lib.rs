@@ -257,6 +257,45 @@ pub struct CheckInfo {
     pub doc: &'static str,
 }
 
+#[cfg(test)]
+mod doc_heading_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_misplaced_heading_is_named() {
+        let info = |doc: &'static str| CheckInfo {
+            code: "X001",
+            name: "x",
+            default_severity: Severity::Info,
+            evidence: EvidenceKind::Audit,
+            doc,
+        };
+        let all = "## What it detects\n## Why it matters\n## Example\n## Remedy\n## References\n";
+        assert_eq!(info(all).missing_doc_heading(), None);
+        assert_eq!(info("## What it detects\n## Example\n").missing_doc_heading(), Some("## Why it matters"));
+        let swapped = "## What it detects\n## Example\n## Why it matters\n## Remedy\n## References\n";
+        assert_eq!(info(swapped).missing_doc_heading(), Some("## Example"));
+    }
+}
+
+impl CheckInfo {
+    /// The headings every check's documentation has, in this order.
+    pub const DOC_HEADINGS: [&'static str; 5] =
+        ["## What it detects", "## Why it matters", "## Example", "## Remedy", "## References"];
+
+    /// The first of [`Self::DOC_HEADINGS`] missing from `doc` or out of order, if any.
+    pub fn missing_doc_heading(&self) -> Option<&'static str> {
+        let mut at = 0;
+        for heading in Self::DOC_HEADINGS {
+            match self.doc[at..].find(heading) {
+                Some(pos) => at += pos + heading.len(),
+                None => return Some(heading),
+            }
+        }
+        None
+    }
+}
+
 /// What a check's findings say, for ordering them: within one severity, the cause of a problem
 /// comes before the client behind it, the state it leaves (a full database), the symptoms
 /// (latency) and last the quality of the evidence itself. An on-call reader acts on the first

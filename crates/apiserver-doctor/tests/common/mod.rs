@@ -30,3 +30,24 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A 20-node cluster simulated for 10 minutes with `scenario`, in a temporary directory.
+pub fn simulate(scenario: &str, cache: &Path) -> tempfile::TempDir {
+    let sim = tempfile::tempdir().expect("tempdir");
+    let made = doctor(
+        &[
+            "simulate",
+            "--out",
+            sim.path().to_str().expect("utf-8"),
+            "--nodes",
+            "20",
+            "--duration",
+            "10m",
+            "--scenario",
+            scenario,
+        ],
+        cache,
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    sim
+}
