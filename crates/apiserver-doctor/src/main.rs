@@ -28,7 +28,7 @@ enum Command {
     /// Run a Kusto (KQL) query over the store or over files.
     Query(cmd::query::Args),
     /// Diagnose: name who hurts the control plane, with evidence and fixes.
-    Diagnose(cmd::diagnose::Args),
+    Diagnose(Box<cmd::diagnose::Args>),
     /// List the checks diagnose runs.
     Checks(cmd::checks::Args),
     /// Print a check's documentation.
@@ -37,6 +37,8 @@ enum Command {
     Metrics(cmd::metrics::Args),
     /// Inspect a live etcd through its v3 JSON gateway (read-only).
     Etcd(cmd::etcd::Args),
+    /// Probe the network path to an API server: DNS, TCP, TLS, /readyz, /livez.
+    Probe(cmd::probe::Args),
     /// Write realistic audit logs, metrics and manifests of a large cluster in trouble.
     Simulate(cmd::simulate::Args),
 }
@@ -72,11 +74,12 @@ fn main() -> ExitCode {
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Stats(args) => cmd::stats::run(args),
         Command::Query(args) => cmd::query::run(args),
-        Command::Diagnose(args) => cmd::diagnose::run(args),
+        Command::Diagnose(args) => cmd::diagnose::run(*args),
         Command::Checks(args) => cmd::checks::run(args),
         Command::Explain(args) => cmd::explain::run(args),
         Command::Metrics(args) => cmd::metrics::run(args),
         Command::Etcd(args) => cmd::etcd::run(args),
+        Command::Probe(args) => cmd::probe::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
     };
     match result {

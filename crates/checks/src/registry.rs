@@ -39,6 +39,7 @@ pub fn registry() -> Vec<CheckInfo> {
         .chain(metrics::checks::infos().iter().copied())
         .chain(etcd::checks::infos().iter().copied())
         .chain(manifests::checks::infos().iter().copied())
+        .chain(probe::checks::infos().iter().copied())
         .collect()
 }
 
@@ -86,6 +87,7 @@ pub fn evidence_name(kind: EvidenceKind) -> &'static str {
         EvidenceKind::EtcdMetrics => "etcd metrics",
         EvidenceKind::Etcd => "live etcd",
         EvidenceKind::Manifests => "manifests",
+        EvidenceKind::Network => "network probe",
     }
 }
 

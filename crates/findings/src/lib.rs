@@ -239,6 +239,8 @@ pub enum EvidenceKind {
     Etcd,
     /// Webhook configurations and APF objects (manifests or a live cluster).
     Manifests,
+    /// The network path to the API server (DNS, TCP, TLS, health endpoints).
+    Network,
 }
 
 /// A check's static description: the registry lists these, `explain` prints `doc`.
@@ -318,7 +320,9 @@ pub enum Role {
 pub fn role_of(code: &str) -> Role {
     match code {
         "AUD004" | "AUD007" | "AUD008" | "MET002" | "MET003" | "MET008" | "MET009" | "ETC003" | "ETC004"
-        | "ETC008" | "ETC010" | "WHK001" | "APF001" | "APF002" => Role::Cause,
+        | "ETC008" | "ETC010" | "WHK001" | "APF001" | "APF002" | "NET001" | "NET002" | "NET003" => {
+            Role::Cause
+        }
         "AUD001" | "AUD006" | "MET006" => Role::Offender,
         "MET004" | "MET005" | "ETC001" | "ETC002" | "ETC007" | "ETC009" => Role::State,
         "AUD009" => Role::Evidence,

@@ -49,6 +49,13 @@ pub struct Args {
     /// validatingwebhookconfigurations,namespaces -o yaml`.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub manifests: Vec<PathBuf>,
+    /// An API server to probe and add to the diagnosis: its address (https://HOST[:PORT]), as
+    /// `apiserver-doctor probe` does (DNS, TCP, TLS, /readyz, /livez).
+    #[arg(long, value_name = "URL")]
+    pub probe: Option<String>,
+    /// CA bundle to verify the probed API server's certificate.
+    #[arg(long, value_name = "FILE", requires = "probe")]
+    pub probe_cacert: Option<PathBuf>,
     /// A live etcd to add to the diagnosis: client URLs of its members, comma-separated
     /// (read-only: status, alarms, /metrics and a paginated key scan, as `apiserver-doctor etcd`).
     #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',')]
@@ -166,14 +173,15 @@ fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
     if let Some(env) = std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()) {
         return Ok(Some(AuditSource::Store(PathBuf::from(env))));
     }
-    if !args.metrics.is_empty() || !args.etcd.is_empty() || !args.manifests.is_empty() {
+    if !args.metrics.is_empty() || !args.etcd.is_empty() || !args.manifests.is_empty() || args.probe.is_some()
+    {
         return Ok(None);
     }
     let default = PathBuf::from("apiserver-doctor-store");
     if !default.exists() {
         anyhow::bail!(
-            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE..., --manifests PATH... \
-             or --etcd URL \
+            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE..., --manifests PATH..., \
+             --probe URL or --etcd URL \
              (no ./apiserver-doctor-store here)"
         );
     }
@@ -227,6 +235,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     if let Some(m) = &manifests {
         add_manifests(&mut report, m);
+    }
+    if let Some(url) = &args.probe {
+        let evidence = probe::collect(&super::probe::options(url, args.probe_cacert.clone(), 3, 5))
+            .context("--probe")?;
+        add_report(&mut report, super::probe::probe_report(&evidence, &plan.request.thresholds));
     }
     findings::sort_findings(&mut report.findings);
     write_outputs(&report, plan.format, args.report.as_deref())?;

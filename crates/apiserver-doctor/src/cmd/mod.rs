@@ -10,6 +10,7 @@ pub mod explain;
 pub mod ingest;
 pub mod ingest_cache;
 pub mod metrics;
+pub mod probe;
 pub mod progress;
 pub mod query;
 pub mod simulate;

@@ -1,0 +1,104 @@
+//! `apiserver-doctor probe`: the network path to an API server, step by step, and its findings.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use findings::{InputSummary, Report, Thresholds};
+
+use super::metrics::{FailOn, Output, render};
+
+/// Arguments of `apiserver-doctor probe`.
+#[derive(clap::Args, Debug)]
+#[command(
+    long_about = "Probe the network path to a Kubernetes API server: resolve its name, connect to every address \
+(three times each), make the TLS handshake, and read /readyz?verbose (three times) and /livez?verbose. \
+Every step is timed; what fails is reported with its reason and what to check. Read-only: it sends no \
+credentials and changes nothing.",
+    after_help = "Examples:\n  apiserver-doctor probe https://myaks-dns-1a2b3c.hcp.eastus.azmk8s.io\n  \
+apiserver-doctor probe https://10.0.0.4:443 --cacert ca.crt\n  \
+kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > ca.crt"
+)]
+pub struct Args {
+    /// The API server's address, as kubeconfig's `server:` names it (https://HOST[:PORT]).
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// CA bundle (PEM) to verify the API server's certificate (the cluster's CA); the system's
+    /// roots when absent.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Connections to each address, and /readyz requests.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub attempts: u32,
+    /// Seconds allowed for each step.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub timeout: u64,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Exit with 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "critical")]
+    pub fail_on: FailOn,
+}
+
+/// The options of a probe of `url`.
+pub fn options(url: &str, cacert: Option<PathBuf>, attempts: u32, timeout: u64) -> probe::ProbeOptions {
+    probe::ProbeOptions {
+        url: url.to_owned(),
+        cacert,
+        attempts,
+        timeout: std::time::Duration::from_secs(timeout),
+    }
+}
+
+/// The report of a probe: one input, its findings, the connectivity checks as run.
+pub fn probe_report(evidence: &probe::ProbeEvidence, t: &Thresholds) -> Report {
+    let reached = evidence.tcp.iter().filter(|a| a.error.is_none()).count();
+    Report {
+        schema_version: findings::REPORT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        window: None,
+        inputs: vec![InputSummary {
+            kind: "probe".to_owned(),
+            source: evidence.target.url.clone(),
+            records: (evidence.tcp.len() + evidence.http.len()) as u64,
+            skipped: 0,
+            detected: Some(format!(
+                "{reached} of {} TCP connections, {} health requests",
+                evidence.tcp.len(),
+                evidence.http.len()
+            )),
+        }],
+        overview: Default::default(),
+        findings: probe::checks::run(evidence, t),
+        checks_run: probe::checks::infos().iter().map(|i| i.code.to_owned()).collect(),
+    }
+}
+
+/// Runs `apiserver-doctor probe`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let evidence = probe::collect(&options(&args.url, args.cacert.clone(), args.attempts, args.timeout))?;
+    let report = probe_report(&evidence, &Thresholds::default());
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.output {
+        Output::Json => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({"report": report, "probe": evidence}),
+            )?;
+            writeln!(out)?;
+        }
+        Output::Text | Output::Markdown => {
+            if matches!(args.output, Output::Markdown) {
+                writeln!(out, "```text\n{}```\n", probe::render_steps(&evidence))?;
+            } else {
+                writeln!(out, "{}", probe::render_steps(&evidence))?;
+            }
+            render(&report, args.output, &mut out)?;
+        }
+        Output::Html => render(&report, args.output, &mut out)?,
+    }
+    out.flush()?;
+    Ok(args.fail_on.exit_code(&report))
+}

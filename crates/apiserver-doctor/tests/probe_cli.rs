@@ -1,0 +1,269 @@
+//! `apiserver-doctor probe` and `diagnose --probe` against real sockets: a closed port, a name
+//! that cannot resolve, small HTTP servers answering /readyz as a healthy and a broken API
+//! server would, and a real TLS server (`openssl s_server`) with and without its CA.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+
+use common::{doctor, stderr, stdout};
+
+/// Codes and severities of a JSON report's findings.
+fn codes(out: &std::process::Output, key: Option<&str>) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(&stdout(out)).expect("json");
+    let report = match key {
+        Some(k) => &v[k],
+        None => &v,
+    };
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["code"].as_str().unwrap_or(""),
+                f["severity"].as_str().unwrap_or(""),
+                f["title"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+/// An HTTP server on a free local port that answers every request with `status` and `body`.
+fn http_server(status: u16, body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let reason = if status == 200 { "OK" } else { "Internal Server Error" };
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn a_closed_port_is_critical_with_the_reason() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    // Bind then drop: a port nothing listens on.
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("https://127.0.0.1:{port}");
+    let out = doctor(&["probe", &url, "--attempts", "2", "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = codes(&out, Some("report"));
+    assert_eq!(found, vec![format!("NET002 critical Cannot connect to the API server at 127.0.0.1:{port}")]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(v["probe"]["tcp"].as_array().map(Vec::len), Some(2));
+    assert!(
+        v["probe"]["tcp"][0]["error"].as_str().unwrap_or("").contains("refused"),
+        "{}",
+        v["probe"]["tcp"]
+    );
+}
+
+#[test]
+fn a_name_that_cannot_resolve_is_critical() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    // `.invalid` never resolves (RFC 6761).
+    let out = doctor(&["probe", "https://apiserver.does-not-exist.invalid", "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        codes(&out, Some("report")),
+        vec!["NET001 critical The API server's name apiserver.does-not-exist.invalid does not resolve"]
+    );
+}
+
+#[test]
+fn readyz_failures_are_named_and_a_healthy_server_gives_nothing() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let broken =
+        http_server(500, "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\nreadyz check failed\n");
+    let out = doctor(&["probe", &broken, "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        codes(&out, Some("report")),
+        vec!["NET004 critical The API server at 127.0.0.1 is not ready: etcd failed"]
+    );
+    let healthy = http_server(200, "[+]ping ok\n[+]etcd ok\nreadyz check passed\n");
+    let out = doctor(&["probe", &healthy], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("HTTP /readyz?verbose -> 200 in"), "{text}");
+    assert!(text.contains("— no findings"), "{text}");
+}
+
+#[test]
+fn diagnose_adds_the_probe_to_the_audit_findings() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let broken = http_server(500, "[-]etcd failed: reason withheld\n");
+    let out = doctor(
+        &[
+            "diagnose",
+            "crates/audit/tests/fixtures/audit",
+            "--probe",
+            &broken,
+            "-o",
+            "json",
+            "--fail-on",
+            "critical",
+        ],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let found = codes(&out, None);
+    assert!(found.iter().any(|c| c.starts_with("NET004 critical")), "{found:?}");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let kinds: Vec<&str> =
+        v["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["kind"].as_str()).collect();
+    assert!(kinds.contains(&"audit") && kinds.contains(&"probe"), "{kinds:?}");
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
+    Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Kills the TLS server when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn tls_is_verified_against_the_ca_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let made = openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=probe-test-ca",
+        ],
+    ) && openssl(
+        d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ) && std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").is_ok()
+        && openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "1",
+                "-extfile",
+                "ext.cnf",
+            ],
+        );
+    if !made {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let child = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            &port.to_string(),
+            "-cert",
+            "server.crt",
+            "-key",
+            "server.key",
+            "-www",
+            "-quiet",
+        ])
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server starts");
+    let _server = Server(child);
+    let url = format!("https://127.0.0.1:{port}");
+    // Wait for it to listen.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "openssl s_server did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["probe", &url, "--attempts", "1", "-o", "json"], cache.path());
+    let found = codes(&out, Some("report"));
+    assert_eq!(found, vec!["NET003 critical TLS with the API server at 127.0.0.1 fails"], "{}", stdout(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let summary = v["report"]["findings"][0]["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("UnknownIssuer") && summary.contains("--cacert"), "{summary}");
+    let ca = d.join("ca.crt");
+    let out = doctor(
+        &["probe", &url, "--attempts", "1", "--cacert", ca.to_str().expect("utf-8"), "-o", "json"],
+        cache.path(),
+    );
+    assert_eq!(codes(&out, Some("report")), Vec::<String>::new(), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_bad_url_or_ca_file_is_a_usage_error_naming_it() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["probe", "myaks.example.com"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("myaks.example.com: no scheme"), "{}", stderr(&out));
+    let out = doctor(&["probe", "https://127.0.0.1:1", "--cacert", "no/such/ca.crt"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--cacert no/such/ca.crt"), "{}", stderr(&out));
+}

@@ -1,0 +1,128 @@
+//! The connectivity checks (codes `NET…`), one file each, in a stable order. Each reads
+//! [`ProbeEvidence`] only: no I/O, no printing.
+
+use findings::{
+    CheckInfo, Evidence, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Thresholds,
+};
+
+use crate::ProbeEvidence;
+
+mod net001_dns;
+mod net002_tcp;
+mod net003_tls;
+mod net004_health;
+
+const INFOS: [CheckInfo; 4] = [net001_dns::INFO, net002_tcp::INFO, net003_tls::INFO, net004_health::INFO];
+
+/// Every connectivity check, in registry order.
+pub fn infos() -> &'static [CheckInfo] {
+    &INFOS
+}
+
+/// Runs every connectivity check; findings come in registry order.
+pub fn run(ev: &ProbeEvidence, t: &Thresholds) -> Vec<Finding> {
+    let mut out = Vec::new();
+    net001_dns::run(ev, t, &mut out);
+    net002_tcp::run(ev, t, &mut out);
+    net003_tls::run(ev, t, &mut out);
+    net004_health::run(ev, t, &mut out);
+    out
+}
+
+/// A finding about the API server's address.
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    info: &CheckInfo,
+    ev: &ProbeEvidence,
+    severity: Severity,
+    title: String,
+    summary: String,
+    measures: Vec<Measure>,
+    thresholds: &[&str],
+    t: &Thresholds,
+    remedies: Vec<Remedy>,
+) -> Finding {
+    Finding {
+        code: info.code.to_owned(),
+        severity,
+        title,
+        subject: Subject::new("apiserver", format!("{}:{}", ev.target.host, ev.target.port)),
+        time_range: None,
+        summary,
+        evidence: Evidence { source: ev.source(), measures, query: None, table: None, chart: None },
+        thresholds: thresholds.iter().map(|n| t.get(n).into()).collect(),
+        remedies,
+    }
+}
+
+fn command(title: &str, body: String) -> Remedy {
+    Remedy { title: title.to_owned(), kind: RemedyKind::Command, body, safety: Safety::Safe }
+}
+
+fn advice(title: &str, body: &str) -> Remedy {
+    Remedy { title: title.to_owned(), kind: RemedyKind::Advice, body: body.to_owned(), safety: Safety::Safe }
+}
+
+/// `850 ms`, `1.25 s`.
+fn secs(s: f64) -> String {
+    if s < 1.0 { format!("{:.0} ms", s * 1000.0) } else { format!("{s:.2} s") }
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use std::net::SocketAddr;
+
+    use crate::{Dns, HttpAttempt, HttpFailure, ProbeEvidence, Target, TcpAttempt};
+
+    /// A probe of `https://api.example.com:443` that went well all the way.
+    pub fn healthy() -> ProbeEvidence {
+        let address: SocketAddr = "10.0.0.1:443".parse().expect("address");
+        let ok = |path: &str| HttpAttempt {
+            path: path.to_owned(),
+            seconds: 0.02,
+            status: Some(200),
+            body: "[+]ping ok\n[+]etcd ok\nreadyz check passed\n".to_owned(),
+            failure: None,
+        };
+        ProbeEvidence {
+            target: Target {
+                url: "https://api.example.com".to_owned(),
+                scheme: "https".to_owned(),
+                host: "api.example.com".to_owned(),
+                port: 443,
+            },
+            dns: Some(Dns { addresses: vec![address], seconds: 0.003, error: None }),
+            tcp: vec![TcpAttempt { address, seconds: 0.004, error: None }; 3],
+            http: vec![
+                ok("/readyz?verbose"),
+                ok("/readyz?verbose"),
+                ok("/readyz?verbose"),
+                ok("/livez?verbose"),
+            ],
+        }
+    }
+
+    pub fn failure(kind: HttpFailure, message: &str) -> HttpAttempt {
+        HttpAttempt {
+            path: "/readyz?verbose".to_owned(),
+            seconds: 0.1,
+            status: None,
+            body: String::new(),
+            failure: Some((kind, message.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_check_has_the_fixed_doc_headings_and_a_healthy_probe_gives_nothing() {
+        for info in infos() {
+            assert!(info.code.starts_with("NET"), "{}", info.code);
+            assert_eq!(info.missing_doc_heading(), None, "{}", info.code);
+        }
+        assert_eq!(run(&testutil::healthy(), &Thresholds::default()), Vec::new());
+    }
+}

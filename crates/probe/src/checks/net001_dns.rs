@@ -1,0 +1,111 @@
+//! NET001 api-dns: the API server's name does not resolve, or slowly.
+
+use findings::{CheckInfo, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n};
+
+use super::{advice, command, finding, secs};
+use crate::ProbeEvidence;
+
+/// NET001.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "NET001",
+    name: "api-dns",
+    default_severity: Severity::Critical,
+    evidence: EvidenceKind::Network,
+    doc: r#"## What it detects
+The API server's host name does not resolve from where the probe runs (critical), or took
+longer than `probe_latency_warning_seconds` (1 s) to resolve (warning).
+
+## Why it matters
+Nodes, kubectl and controllers reach the API server by this name. When it does not resolve,
+nothing reaches the control plane: for a private cluster that usually means the private DNS
+zone is not linked to the network the client is in, or a custom DNS server does not forward to
+Azure DNS (168.63.129.16).
+
+## Example
+`myaks-dns-1a2b.privatelink.eastus.azmk8s.io`: failed to lookup address information: Name or
+service not known.
+
+## Remedy
+Resolve it by hand from the same host (`nslookup`, `dig`); for a private AKS cluster, link the
+private DNS zone to the client's virtual network or forward the zone to Azure DNS.
+
+## References
+- AKS: troubleshoot connections to the API server (DNS resolution): https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/connectivity/troubleshoot-cluster-connection-issues-api-server
+- AKS: private cluster DNS: https://learn.microsoft.com/azure/aks/private-clusters
+"#,
+};
+
+/// Runs NET001.
+pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let Some(dns) = &ev.dns else { return };
+    let host = &ev.target.host;
+    let remedies = || {
+        vec![
+            command("Resolve the name from this host", format!("nslookup {host}\ndig +short {host}")),
+            advice(
+                "For a private cluster, check the DNS path",
+                "A private AKS cluster's name resolves only through its private DNS zone: link the zone to the client's virtual network, or make the custom DNS server forward it to Azure DNS (168.63.129.16).",
+            ),
+        ]
+    };
+    if let Some(error) = &dns.error {
+        out.push(finding(
+            &INFO,
+            ev,
+            Severity::Critical,
+            format!("The API server's name {host} does not resolve"),
+            format!(
+                "Resolving {host} failed after {}: {error}. No client here can reach the API server by this name.",
+                secs(dns.seconds)
+            ),
+            vec![Measure::new("resolution time", dns.seconds, "s")],
+            &[],
+            t,
+            remedies(),
+        ));
+    } else if dns.seconds > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
+        out.push(finding(
+            &INFO,
+            ev,
+            Severity::Warning,
+            format!("Resolving the API server's name {host} took {}", secs(dns.seconds)),
+            format!(
+                "{host} resolved to {} address(es) in {}, above the {} threshold: every new connection waits for it.",
+                dns.addresses.len(),
+                secs(dns.seconds),
+                secs(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
+            ),
+            vec![Measure::new("resolution time", dns.seconds, "s")],
+            &[n::PROBE_LATENCY_WARNING_SECONDS],
+            t,
+            remedies(),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testutil::healthy;
+
+    #[test]
+    fn a_name_that_does_not_resolve_is_critical_and_a_slow_one_a_warning() {
+        let mut ev = healthy();
+        if let Some(d) = ev.dns.as_mut() {
+            d.addresses.clear();
+            d.error = Some("failed to lookup address information".to_owned());
+        }
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out[0].severity, Severity::Critical);
+        assert_eq!(out[0].title, "The API server's name api.example.com does not resolve");
+        let mut ev = healthy();
+        if let Some(d) = ev.dns.as_mut() {
+            d.seconds = 2.5;
+        }
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert_eq!(out[0].thresholds[0].name, "probe_latency_warning_seconds");
+    }
+}

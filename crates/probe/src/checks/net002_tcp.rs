@@ -1,0 +1,161 @@
+//! NET002 api-tcp: TCP connections to the API server fail, or are slow.
+
+use findings::{CheckInfo, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n};
+
+use super::{advice, command, finding, secs};
+use crate::ProbeEvidence;
+
+/// NET002.
+pub const INFO: CheckInfo = CheckInfo {
+    code: "NET002",
+    name: "api-tcp",
+    default_severity: Severity::Critical,
+    evidence: EvidenceKind::Network,
+    doc: r#"## What it detects
+TCP connections to the API server's addresses that fail: all of them (critical) or some
+(warning), with the reason (refused, timed out, unreachable); and connections slower than
+`probe_latency_warning_seconds` (1 s, warning). Each address is tried three times.
+
+## Why it matters
+A refused or timed-out connection means a firewall, a network security group, the API
+server's authorized IP ranges or a route drops the traffic: nodes cannot report, kubectl
+cannot connect. Connections that fail only sometimes, or are slow, point at an overloaded
+path (SNAT port exhaustion, a saturated firewall) and make every client retry.
+
+## Example
+`10.0.0.4:443`: Connection timed out (os error 110), 3 of 3 attempts.
+
+## Remedy
+Check that port 443 to the API server is allowed from this network (network security
+groups, firewalls, user-defined routes) and that this address is in the API server's
+authorized IP ranges; on AKS, `az aks show --query apiServerAccessProfile`.
+
+## References
+- AKS: troubleshoot connections to the API server: https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/connectivity/troubleshoot-cluster-connection-issues-api-server
+- AKS: API server authorized IP ranges: https://learn.microsoft.com/azure/aks/api-server-authorized-ip-ranges
+"#,
+};
+
+/// Runs NET002.
+pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    if ev.tcp.is_empty() {
+        return;
+    }
+    let target = format!("{}:{}", ev.target.host, ev.target.port);
+    let failed: Vec<_> = ev.tcp.iter().filter(|a| a.error.is_some()).collect();
+    let slowest = ev.tcp.iter().filter(|a| a.error.is_none()).map(|a| a.seconds).fold(0.0_f64, f64::max);
+    let mut measures = vec![
+        Measure::new("connections tried", ev.tcp.len() as f64, "count"),
+        Measure::new("connections failed", failed.len() as f64, "count"),
+    ];
+    if failed.len() < ev.tcp.len() {
+        measures.push(Measure::new("slowest connection", slowest, "s"));
+    }
+    let remedies = || {
+        vec![
+            command(
+                "Try the connection by hand",
+                format!(
+                    "nc -vz -w 5 {} {}\ncurl -sv --max-time 5 -o /dev/null {}",
+                    ev.target.host, ev.target.port, ev.target.url
+                ),
+            ),
+            advice(
+                "Check what sits on the path",
+                &format!(
+                    "Allow TCP {} to the API server from this network (network security groups, firewalls, user-defined routes), and make sure this client's public address is in the API server's authorized IP ranges (AKS: `az aks show -g RG -n CLUSTER --query apiServerAccessProfile`).",
+                    ev.target.port
+                ),
+            ),
+        ]
+    };
+    let reasons = |list: &[&crate::TcpAttempt]| {
+        let mut r: Vec<String> =
+            list.iter().map(|a| format!("{}: {}", a.address, a.error.as_deref().unwrap_or(""))).collect();
+        r.dedup();
+        r.join("; ")
+    };
+    if !failed.is_empty() {
+        let all = failed.len() == ev.tcp.len();
+        out.push(finding(
+            &INFO,
+            ev,
+            if all { Severity::Critical } else { Severity::Warning },
+            if all {
+                format!("Cannot connect to the API server at {target}")
+            } else {
+                format!(
+                    "{} of {} TCP connections to the API server at {target} failed",
+                    failed.len(),
+                    ev.tcp.len()
+                )
+            },
+            format!(
+                "{} of {} connections failed ({}).{}",
+                failed.len(),
+                ev.tcp.len(),
+                reasons(&failed),
+                if all {
+                    " Nothing here reaches the API server."
+                } else {
+                    " Clients here retry, and some fail."
+                }
+            ),
+            measures,
+            &[],
+            t,
+            remedies(),
+        ));
+    } else if slowest > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
+        out.push(finding(
+            &INFO,
+            ev,
+            Severity::Warning,
+            format!("TCP connections to the API server at {target} take up to {}", secs(slowest)),
+            format!(
+                "The slowest of {} connections took {}, above the {} threshold.",
+                ev.tcp.len(),
+                secs(slowest),
+                secs(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
+            ),
+            measures,
+            &[n::PROBE_LATENCY_WARNING_SECONDS],
+            t,
+            remedies(),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testutil::healthy;
+
+    #[test]
+    fn all_failed_is_critical_some_failed_a_warning_slow_a_warning() {
+        let t = Thresholds::default();
+        let mut ev = healthy();
+        for a in &mut ev.tcp {
+            a.error = Some("Connection refused (os error 111)".to_owned());
+        }
+        let mut out = Vec::new();
+        run(&ev, &t, &mut out);
+        assert_eq!(out[0].severity, Severity::Critical);
+        assert_eq!(out[0].title, "Cannot connect to the API server at api.example.com:443");
+        assert!(out[0].summary.contains("10.0.0.1:443: Connection refused"), "{}", out[0].summary);
+        let mut ev = healthy();
+        ev.tcp[1].error = Some("timed out".to_owned());
+        let mut out = Vec::new();
+        run(&ev, &t, &mut out);
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert_eq!(out[0].title, "1 of 3 TCP connections to the API server at api.example.com:443 failed");
+        let mut ev = healthy();
+        ev.tcp[2].seconds = 1.7;
+        let mut out = Vec::new();
+        run(&ev, &t, &mut out);
+        assert_eq!(
+            out[0].title,
+            "TCP connections to the API server at api.example.com:443 take up to 1.70 s"
+        );
+    }
+}
