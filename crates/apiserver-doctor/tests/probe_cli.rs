@@ -255,6 +255,29 @@ fn tls_is_verified_against_the_ca_given() {
     );
     assert_eq!(codes(&out, Some("report")), Vec::<String>::new(), "{}", stdout(&out));
     assert_eq!(out.status.code(), Some(0));
+    // The same server and CA, as a kubeconfig names them (the CA file relative to it).
+    let kubeconfig = d.join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\ncontexts:\n- name: test\n  context:\n    cluster: local\n    user: nobody\nclusters:\n- name: local\n  cluster:\n    server: {url}\n    certificate-authority: ca.crt\nusers:\n- name: nobody\n  user: {{}}\n"
+        ),
+    )
+    .expect("write");
+    let out = doctor(
+        &["probe", "--kubeconfig", kubeconfig.to_str().expect("utf-8"), "--attempts", "1"],
+        cache.path(),
+    );
+    let text = stdout(&out);
+    assert!(text.starts_with("Server and CA of context test in "), "{text}");
+    assert!(text.contains("— no findings"), "{text}");
+    assert_eq!(out.status.code(), Some(0));
+    let out = doctor(
+        &["probe", "--kubeconfig", kubeconfig.to_str().expect("utf-8"), "--context", "prod"],
+        cache.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no context named prod"), "{}", stderr(&out));
 }
 
 #[test]
@@ -265,5 +288,5 @@ fn a_bad_url_or_ca_file_is_a_usage_error_naming_it() {
     assert!(stderr(&out).contains("myaks.example.com: no scheme"), "{}", stderr(&out));
     let out = doctor(&["probe", "https://127.0.0.1:1", "--cacert", "no/such/ca.crt"], cache.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--cacert no/such/ca.crt"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("CA bundle no/such/ca.crt"), "{}", stderr(&out));
 }

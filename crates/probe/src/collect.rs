@@ -2,7 +2,6 @@
 
 use std::io::Read;
 use std::net::{IpAddr, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::{Dns, HttpAttempt, HttpFailure, ProbeEvidence, Target, TcpAttempt};
@@ -13,7 +12,7 @@ pub struct ProbeOptions {
     /// `https://HOST[:PORT]` (or `http://`), the API server's address as kubeconfig names it.
     pub url: String,
     /// CA bundle (PEM) to verify the server's certificate; the system's roots when absent.
-    pub cacert: Option<PathBuf>,
+    pub cacert: Option<crate::Ca>,
     /// Connections to each address, and `/readyz` requests.
     pub attempts: u32,
     /// Time allowed for each step.
@@ -38,7 +37,7 @@ pub enum ProbeError {
         message: String,
     },
     /// The CA file cannot be read or holds no certificate.
-    #[error("--cacert {path}: {message}")]
+    #[error("CA bundle {path}: {message}")]
     CaFile {
         /// The file.
         path: String,
@@ -65,12 +64,20 @@ pub fn target(url: &str) -> Result<Target, ProbeError> {
     Ok(Target { url: url.to_owned(), scheme, host, port })
 }
 
-fn tls_config(cacert: &Option<PathBuf>) -> Result<ureq::tls::TlsConfig, ProbeError> {
+fn tls_config(cacert: &Option<crate::Ca>) -> Result<ureq::tls::TlsConfig, ProbeError> {
     use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
     let mut builder = TlsConfig::builder();
-    if let Some(path) = cacert {
-        let err = |m: String| ProbeError::CaFile { path: path.display().to_string(), message: m };
-        let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    if let Some(ca) = cacert {
+        let (origin, pem) = match ca {
+            crate::Ca::File(path) => {
+                let origin = path.display().to_string();
+                let pem = std::fs::read(path)
+                    .map_err(|e| ProbeError::CaFile { path: origin.clone(), message: e.to_string() })?;
+                (origin, pem)
+            }
+            crate::Ca::Pem { origin, bytes } => (origin.clone(), bytes.clone()),
+        };
+        let err = |m: String| ProbeError::CaFile { path: origin.clone(), message: m };
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
                 Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
@@ -218,7 +225,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("ca.crt");
         std::fs::write(&p, "not a certificate").expect("write");
-        let err = tls_config(&Some(p.clone())).expect_err("no certificate").to_string();
-        assert!(err.starts_with(&format!("--cacert {}", p.display())), "{err}");
+        let err = tls_config(&Some(crate::Ca::File(p.clone()))).expect_err("no certificate").to_string();
+        assert!(err.starts_with(&format!("CA bundle {}", p.display())), "{err}");
     }
 }

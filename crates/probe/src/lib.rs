@@ -5,8 +5,10 @@
 
 pub mod checks;
 mod collect;
+pub mod kubeconfig;
 
 pub use collect::{ProbeError, ProbeOptions, collect};
+pub use kubeconfig::Ca;
 
 use std::net::SocketAddr;
 

@@ -237,8 +237,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         add_manifests(&mut report, m);
     }
     if let Some(url) = &args.probe {
-        let evidence = probe::collect(&super::probe::options(url, args.probe_cacert.clone(), 3, 5))
-            .context("--probe")?;
+        let evidence =
+            probe::collect(&super::probe::options(url, args.probe_cacert.clone().map(probe::Ca::File), 3, 5))
+                .context("--probe")?;
         add_report(&mut report, super::probe::probe_report(&evidence, &plan.request.thresholds));
     }
     findings::sort_findings(&mut report.findings);

@@ -17,16 +17,25 @@ Every step is timed; what fails is reported with its reason and what to check. R
 credentials and changes nothing.",
     after_help = "Examples:\n  apiserver-doctor probe https://myaks-dns-1a2b3c.hcp.eastus.azmk8s.io\n  \
 apiserver-doctor probe https://10.0.0.4:443 --cacert ca.crt\n  \
-kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > ca.crt"
+apiserver-doctor probe                  # the server and CA of the current kubeconfig context\n  \
+apiserver-doctor probe --context prod-aks --kubeconfig ~/.kube/config"
 )]
 pub struct Args {
-    /// The API server's address, as kubeconfig's `server:` names it (https://HOST[:PORT]).
+    /// The API server's address (https://HOST[:PORT]); without it, the server and CA of the
+    /// kubeconfig's context.
     #[arg(value_name = "URL")]
-    pub url: String,
-    /// CA bundle (PEM) to verify the API server's certificate (the cluster's CA); the system's
-    /// roots when absent.
+    pub url: Option<String>,
+    /// CA bundle (PEM) to verify the API server's certificate (the cluster's CA); without it,
+    /// the kubeconfig's when the URL comes from there, else the system's roots.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// The kubeconfig to take the server and CA from (default: `KUBECONFIG`, else
+    /// `~/.kube/config`); used when no URL is given.
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long, value_name = "NAME", conflicts_with = "url")]
+    pub context: Option<String>,
     /// Connections to each address, and /readyz requests.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub attempts: u32,
@@ -42,13 +51,31 @@ pub struct Args {
 }
 
 /// The options of a probe of `url`.
-pub fn options(url: &str, cacert: Option<PathBuf>, attempts: u32, timeout: u64) -> probe::ProbeOptions {
+pub fn options(url: &str, cacert: Option<probe::Ca>, attempts: u32, timeout: u64) -> probe::ProbeOptions {
     probe::ProbeOptions {
         url: url.to_owned(),
         cacert,
         attempts,
         timeout: std::time::Duration::from_secs(timeout),
     }
+}
+
+/// The URL and CA to probe, and a line saying where they came from when not from the command
+/// line.
+fn target(args: &Args) -> anyhow::Result<(String, Option<probe::Ca>, Option<String>)> {
+    if let Some(url) = &args.url {
+        return Ok((url.clone(), args.cacert.clone().map(probe::Ca::File), None));
+    }
+    let path = args.kubeconfig.clone().or_else(probe::kubeconfig::default_path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "give the API server's URL, or a kubeconfig with --kubeconfig (no KUBECONFIG, no HOME)"
+        )
+    })?;
+    let server = probe::kubeconfig::server(&path, args.context.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e} (or give the API server's URL)"))?;
+    let ca = args.cacert.clone().map(probe::Ca::File).or(server.ca);
+    let from = format!("Server and CA of context {} in {}", server.context, path.display());
+    Ok((server.url, ca, Some(from)))
 }
 
 /// The report of a probe: one input, its findings, the connectivity checks as run.
@@ -77,7 +104,8 @@ pub fn probe_report(evidence: &probe::ProbeEvidence, t: &Thresholds) -> Report {
 
 /// Runs `apiserver-doctor probe`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let evidence = probe::collect(&options(&args.url, args.cacert.clone(), args.attempts, args.timeout))?;
+    let (url, ca, from) = target(&args)?;
+    let evidence = probe::collect(&options(&url, ca, args.attempts, args.timeout))?;
     let report = probe_report(&evidence, &Thresholds::default());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -90,6 +118,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             writeln!(out)?;
         }
         Output::Text | Output::Markdown => {
+            if let Some(from) = &from {
+                writeln!(out, "{from}")?;
+            }
             if matches!(args.output, Output::Markdown) {
                 writeln!(out, "```text\n{}```\n", probe::render_steps(&evidence))?;
             } else {
