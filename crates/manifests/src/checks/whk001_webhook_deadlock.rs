@@ -283,16 +283,20 @@ fn finding(
             safety: Safety::ReviewFirst,
         });
     }
+    // Each namespace once, in the order of the exposures (a webhook served from kube-system
+    // covers kube-system twice over).
     let mut namespaces: Vec<&str> = Vec::new();
     for e in exp {
-        match e {
-            Exposure::KubeSystem(_) => namespaces.push("kube-system"),
-            Exposure::NodeLeases => namespaces.push("kube-node-lease"),
-            Exposure::OwnPods(ns) => namespaces.push(ns),
-            Exposure::Nodes => {}
+        let ns = match e {
+            Exposure::KubeSystem(_) => "kube-system",
+            Exposure::NodeLeases => "kube-node-lease",
+            Exposure::OwnPods(ns) => ns.as_str(),
+            Exposure::Nodes => continue,
+        };
+        if !namespaces.contains(&ns) {
+            namespaces.push(ns);
         }
     }
-    namespaces.dedup();
     if !namespaces.is_empty() {
         remedies.push(Remedy {
             title: format!("Stop {} covering {}", w.name, join_and(&namespaces.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
@@ -479,6 +483,23 @@ mod tests {
         let mut out = Vec::new();
         run(&m, &Context::default(), &mut out);
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_webhook_served_from_kube_system_names_each_namespace_once_in_its_patch() {
+        let yaml = hook("").replace("namespace: policy", "namespace: kube-system").replace(
+            "resources: [pods]",
+            "resources: [pods, leases]\n  - apiGroups: [coordination.k8s.io]\n    apiVersions: [v1]\n    operations: [UPDATE]\n    resources: [leases]",
+        );
+        let m = manifests(&yaml);
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(
+            out[0].title,
+            "Webhook w.example.com fails closed on kube-system, node heartbeats (leases in kube-node-lease) and its own pods in kube-system"
+        );
+        let patch = &out[0].remedies[0].body;
+        assert!(patch.contains(r#""values":["kube-system","kube-node-lease"]"#), "{patch}");
     }
 
     #[test]
