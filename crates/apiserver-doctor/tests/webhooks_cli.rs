@@ -205,3 +205,81 @@ fn a_proposed_throttle_is_checked_against_the_clusters_flow_schemas() {
         findings(&out).iter().filter_map(|f| f["code"].as_str().map(str::to_owned)).collect();
     assert_eq!(codes, vec!["APF002"]);
 }
+
+/// `apiserver-doctor ARGS` with `KUBECTL` set to `kubectl`.
+fn doctor_with_kubectl(
+    args: &[&str],
+    cache: &std::path::Path,
+    kubectl: &std::path::Path,
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(args)
+        .current_dir(common::workspace())
+        .env("XDG_CACHE_HOME", cache)
+        .env("NO_COLOR", "1")
+        .env("KUBECTL", kubectl)
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn cluster_objects_are_read_with_kubectl_and_a_kind_it_cannot_read_is_a_warning() {
+    // No cluster here: a stand-in for kubectl that answers as one whose API has no flowcontrol
+    // group, and whose webhook is the simulated Kyverno-like one. It records its arguments.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("webhook-outage", cache.path());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let webhooks = sim.path().join("manifests/webhooks.yaml");
+    let log = dir.path().join("calls.log");
+    let script = dir.path().join("kubectl");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{log}'\ncase \"$2\" in\n  mutatingwebhookconfigurations*) cat '{hooks}' ;;\n  validatingwebhookconfigurations*) echo '{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]}}' ;;\n  namespaces) echo '{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{{\"name\":\"kube-system\"}}}}]}}' ;;\n  *) echo \"error: the server doesn't have a resource type \\\"$2\\\"\" >&2; exit 1 ;;\nesac\n",
+            log = log.display(),
+            hooks = webhooks.display()
+        ),
+    )
+    .expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let out = doctor_with_kubectl(
+        &["diagnose", "--cluster", "--context", "prod", "-o", "json"],
+        cache.path(),
+        &script,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: --cluster: `kubectl get flowschemas.flowcontrol.apiserver.k8s.io -o json --context prod` failed: error: the server doesn't have a resource type"),
+        "{err}"
+    );
+    let titles: Vec<String> =
+        findings(&out).iter().filter_map(|f| f["title"].as_str().map(str::to_owned)).collect();
+    assert_eq!(
+        titles,
+        vec!["Webhook mutate.kyverno.svc-fail fails closed on kube-system and its own pods in kyverno"]
+    );
+    let calls = std::fs::read_to_string(&log).expect("kubectl was called");
+    assert_eq!(calls.lines().count(), 5, "{calls}");
+    assert!(
+        calls
+            .lines()
+            .all(|l| l.starts_with("get ") && l.ends_with("-o json --request-timeout=20s --context prod")),
+        "{calls}"
+    );
+    // kubectl missing: a warning, and the webhook checks do not claim anything.
+    let out = doctor_with_kubectl(
+        &["diagnose", "--cluster", "-o", "json"],
+        cache.path(),
+        &dir.path().join("no-kubectl"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning: --cluster: cannot run kubectl"), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(report["checks_run"].as_array().map(Vec::len), Some(0), "{}", report["checks_run"]);
+}

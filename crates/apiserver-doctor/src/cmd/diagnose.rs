@@ -49,6 +49,14 @@ pub struct Args {
     /// validatingwebhookconfigurations,namespaces -o yaml`.
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub manifests: Vec<PathBuf>,
+    /// Read the webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
+    /// from the cluster with `kubectl get … -o json` (kubectl's own credentials and context),
+    /// as if given with --manifests. Read-only.
+    #[arg(long)]
+    pub cluster: bool,
+    /// The kubectl context `--cluster` reads (default: the current one).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    pub context: Option<String>,
     /// An API server to probe and add to the diagnosis: its address (https://HOST[:PORT]), as
     /// `apiserver-doctor probe` does (DNS, TCP, TLS, /readyz, /livez).
     #[arg(long, value_name = "URL")]
@@ -173,7 +181,11 @@ fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
     if let Some(env) = std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()) {
         return Ok(Some(AuditSource::Store(PathBuf::from(env))));
     }
-    if !args.metrics.is_empty() || !args.etcd.is_empty() || !args.manifests.is_empty() || args.probe.is_some()
+    if !args.metrics.is_empty()
+        || !args.etcd.is_empty()
+        || !args.manifests.is_empty()
+        || args.probe.is_some()
+        || args.cluster
     {
         return Ok(None);
     }
@@ -199,7 +211,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let sources: Vec<String> = args.metrics.iter().map(|p| p.display().to_string()).collect();
         super::metrics::load_all(&sources)?
     };
-    let manifests = if args.manifests.is_empty() { None } else { Some(load_manifests(&args.manifests)?) };
+    let mut manifests = if args.manifests.is_empty() { None } else { Some(load_manifests(&args.manifests)?) };
+    if args.cluster {
+        read_cluster(manifests.get_or_insert_with(Default::default), args.context.as_deref());
+        // Nothing read at all: the webhook and APF checks do not run, rather than say all is well.
+        manifests = manifests.filter(|m| !m.files.is_empty());
+    }
     let mut report = match source {
         Some(AuditSource::Files(paths)) => {
             let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
@@ -269,14 +286,7 @@ pub fn add_metrics(report: &mut Report, snapshots: &[metrics::Snapshot], thresho
 /// and when nothing in them is something the checks read.
 pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests> {
     let m = manifests::load_paths(paths).context("--manifests")?;
-    for f in &m.files {
-        for p in f.problems.iter().take(10) {
-            eprintln!("warning: {}:{}: {} (skipped)", f.path, p.line, p.message);
-        }
-        if f.problems.len() > 10 {
-            eprintln!("warning: {}: {} more problems, skipped", f.path, f.problems.len() - 10);
-        }
-    }
+    warn_skipped(&m.files);
     if m.files.iter().all(|f| f.records() == 0) {
         let other: u64 = m.files.iter().map(|f| f.other_objects).sum();
         eprintln!(
@@ -288,6 +298,65 @@ pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests>
         );
     }
     Ok(m)
+}
+
+/// Warns on standard error about what was skipped in each file (file:line: why), ten at most.
+fn warn_skipped(files: &[manifests::FileSummary]) {
+    for f in files {
+        for p in f.problems.iter().take(10) {
+            eprintln!("warning: {}:{}: {} (skipped)", f.path, p.line, p.message);
+        }
+        if f.problems.len() > 10 {
+            eprintln!("warning: {}: {} more problems, skipped", f.path, f.problems.len() - 10);
+        }
+    }
+}
+
+/// The kinds `--cluster` reads, one `kubectl get` each, so that a kind the cluster does not serve
+/// (flowcontrol before 1.20) leaves the others.
+const CLUSTER_KINDS: [&str; 5] = [
+    "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+    "validatingwebhookconfigurations.admissionregistration.k8s.io",
+    "flowschemas.flowcontrol.apiserver.k8s.io",
+    "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io",
+    "namespaces",
+];
+
+/// Reads the cluster's webhook configurations, APF objects and Namespaces with `kubectl get -o
+/// json` (`KUBECTL` names another binary) into `m`. A kind kubectl cannot read is a warning
+/// with kubectl's message; the diagnosis goes on with the rest.
+fn read_cluster(m: &mut manifests::Manifests, context: Option<&str>) {
+    let before = m.files.len();
+    read_kinds(m, context);
+    warn_skipped(&m.files[before.min(m.files.len())..]);
+}
+
+fn read_kinds(m: &mut manifests::Manifests, context: Option<&str>) {
+    let kubectl = std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into());
+    for kind in CLUSTER_KINDS {
+        let mut cmd = std::process::Command::new(&kubectl);
+        cmd.args(["get", kind, "-o", "json", "--request-timeout=20s"]);
+        if let Some(c) = context {
+            cmd.args(["--context", c]);
+        }
+        let shown = format!(
+            "kubectl get {kind} -o json{}",
+            context.map(|c| format!(" --context {c}")).unwrap_or_default()
+        );
+        match cmd.stdin(std::process::Stdio::null()).output() {
+            Err(e) => {
+                eprintln!(
+                    "warning: --cluster: cannot run kubectl ({e}); the webhook and APF checks read only --manifests"
+                );
+                return;
+            }
+            Ok(out) if !out.status.success() => {
+                let why = String::from_utf8_lossy(&out.stderr);
+                eprintln!("warning: --cluster: `{shown}` failed: {}", why.trim());
+            }
+            Ok(out) => manifests::parse_text(&shown, &String::from_utf8_lossy(&out.stdout), m),
+        }
+    }
 }
 
 /// Adds the webhook and APF (`WHK…`, `APF…`) findings of manifests to `report`. A webhook that
