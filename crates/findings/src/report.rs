@@ -10,7 +10,7 @@ pub const REPORT_SCHEMA_VERSION: u32 = 1;
 /// One input the report was built from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputSummary {
-    /// `audit`, `apiserver-metrics`, `etcd-metrics`, `etcd`, `manifests`.
+    /// `audit`, `apiserver-metrics`, `etcd-metrics`, `etcd`, `manifests`, `probe`.
     pub kind: String,
     /// A file name, a store directory or an endpoint, as the user gave it (no credentials).
     pub source: String,

@@ -55,6 +55,14 @@ pub fn target(url: &str) -> Result<Target, ProbeError> {
     if scheme != "https" && scheme != "http" {
         return Err(bad(&format!("scheme {scheme}: only https and http")));
     }
+    // Never echo credentials: the URL is printed and written to reports.
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(ProbeError::Url {
+            url: "(the URL given)".to_owned(),
+            message: "it holds credentials (USER:PASSWORD@): the probe sends none; give https://HOST[:PORT]"
+                .to_owned(),
+        });
+    }
     let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
     let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
@@ -214,9 +222,11 @@ mod tests {
             ("myaks.example.com", "no scheme"),
             ("ftp://x", "only https and http"),
             ("https://x/api/v1", "address only"),
+            ("https://admin:s3cret@x", "holds credentials"),
         ] {
             let err = target(url).expect_err(url).to_string();
             assert!(err.contains(says), "{url}: {err}");
+            assert!(!err.contains("s3cret"), "{err}");
         }
     }
 
