@@ -231,14 +231,16 @@ fn cluster_objects_are_read_with_kubectl_and_a_kind_it_cannot_read_is_a_warning(
     let sim = simulate("webhook-outage", cache.path());
     let dir = tempfile::tempdir().expect("tempdir");
     let webhooks = sim.path().join("manifests/webhooks.yaml");
+    let scrape = sim.path().join("metrics/apiserver-1.prom");
     let log = dir.path().join("calls.log");
     let script = dir.path().join("kubectl");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\necho \"$@\" >> '{log}'\ncase \"$2\" in\n  mutatingwebhookconfigurations*) cat '{hooks}' ;;\n  validatingwebhookconfigurations*) echo '{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]}}' ;;\n  namespaces) echo '{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{{\"name\":\"kube-system\"}}}}]}}' ;;\n  *) echo \"error: the server doesn't have a resource type \\\"$2\\\"\" >&2; exit 1 ;;\nesac\n",
+            "#!/bin/sh\necho \"$@\" >> '{log}'\ncase \"$2\" in\n  --raw) cat '{scrape}' ;;\n  mutatingwebhookconfigurations*) cat '{hooks}' ;;\n  validatingwebhookconfigurations*) echo '{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[]}}' ;;\n  namespaces) echo '{{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[{{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{{\"name\":\"kube-system\"}}}}]}}' ;;\n  *) echo \"error: the server doesn't have a resource type \\\"$2\\\"\" >&2; exit 1 ;;\nesac\n",
             log = log.display(),
-            hooks = webhooks.display()
+            hooks = webhooks.display(),
+            scrape = scrape.display()
         ),
     )
     .expect("write");
@@ -252,26 +254,32 @@ fn cluster_objects_are_read_with_kubectl_and_a_kind_it_cannot_read_is_a_warning(
         cache.path(),
         &script,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "critical findings: {}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("warning: --cluster: `kubectl get flowschemas.flowcontrol.apiserver.k8s.io -o json --context prod` failed: error: the server doesn't have a resource type"),
         "{err}"
     );
-    let titles: Vec<String> =
-        findings(&out).iter().filter_map(|f| f["title"].as_str().map(str::to_owned)).collect();
+    // The API server's /metrics came through kubectl too: its webhook rejections (MET009) make
+    // the webhook's WHK001 critical.
+    let all = findings(&out);
+    let whk = all.iter().find(|f| f["code"] == "WHK001").expect("WHK001");
     assert_eq!(
-        titles,
-        vec!["Webhook mutate.kyverno.svc-fail fails closed on kube-system and its own pods in kyverno"]
+        whk["title"],
+        "Webhook mutate.kyverno.svc-fail is failing and fails closed on kube-system and its own pods in kyverno"
     );
+    assert!(whk["summary"].as_str().unwrap_or("").contains("(MET009)"), "{}", whk["summary"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let sources: Vec<&str> =
+        report["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["source"].as_str()).collect();
+    assert!(sources.contains(&"kubectl get --raw /metrics --context prod"), "{sources:?}");
     let calls = std::fs::read_to_string(&log).expect("kubectl was called");
-    assert_eq!(calls.lines().count(), 5, "{calls}");
+    assert_eq!(calls.lines().count(), 6, "{calls}");
     assert!(
-        calls
-            .lines()
-            .all(|l| l.starts_with("get ") && l.ends_with("-o json --request-timeout=20s --context prod")),
+        calls.lines().all(|l| l.starts_with("get ") && l.ends_with("--request-timeout=20s --context prod")),
         "{calls}"
     );
+    assert_eq!(calls.lines().filter(|l| l.contains(" -o json ")).count(), 5, "{calls}");
     // kubectl missing: a warning, and the webhook checks do not claim anything.
     let out = doctor_with_kubectl(
         &["diagnose", "--cluster", "-o", "json"],

@@ -205,7 +205,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let plan = plan(&args)?;
     let source = audit_source(&args)?;
     // Metrics files are read before the (slower) audit work, so a bad file fails fast.
-    let snapshots = if args.metrics.is_empty() {
+    let mut snapshots = if args.metrics.is_empty() {
         Vec::new()
     } else {
         let sources: Vec<String> = args.metrics.iter().map(|p| p.display().to_string()).collect();
@@ -213,6 +213,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut manifests = if args.manifests.is_empty() { None } else { Some(load_manifests(&args.manifests)?) };
     if args.cluster {
+        snapshots.extend(cluster_metrics(args.context.as_deref()));
         read_cluster(manifests.get_or_insert_with(Default::default), args.context.as_deref());
         // Nothing read at all: the webhook and APF checks do not run, rather than say all is well.
         manifests = manifests.filter(|m| !m.files.is_empty());
@@ -331,30 +332,64 @@ fn read_cluster(m: &mut manifests::Manifests, context: Option<&str>) {
     warn_skipped(&m.files[before.min(m.files.len())..]);
 }
 
-fn read_kinds(m: &mut manifests::Manifests, context: Option<&str>) {
-    let kubectl = std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into());
-    for kind in CLUSTER_KINDS {
-        let mut cmd = std::process::Command::new(&kubectl);
-        cmd.args(["get", kind, "-o", "json", "--request-timeout=20s"]);
-        if let Some(c) = context {
-            cmd.args(["--context", c]);
-        }
-        let shown = format!(
-            "kubectl get {kind} -o json{}",
-            context.map(|c| format!(" --context {c}")).unwrap_or_default()
-        );
-        match cmd.stdin(std::process::Stdio::null()).output() {
-            Err(e) => {
+/// `kubectl` (or `KUBECTL`) with `args`, and `--context` when given; the command as shown to
+/// the user; its output, or why it failed.
+fn kubectl(args: &[&str], context: Option<&str>) -> (String, Result<Vec<u8>, String>) {
+    let program = std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into());
+    let mut cmd = std::process::Command::new(&program);
+    cmd.args(args).arg("--request-timeout=20s");
+    if let Some(c) = context {
+        cmd.args(["--context", c]);
+    }
+    let shown = format!(
+        "kubectl {}{}",
+        args.join(" "),
+        context.map(|c| format!(" --context {c}")).unwrap_or_default()
+    );
+    let result = match cmd.stdin(std::process::Stdio::null()).output() {
+        Err(e) => Err(format!("cannot run kubectl ({e})")),
+        Ok(out) if !out.status.success() => Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
+        Ok(out) => Ok(out.stdout),
+    };
+    (shown, result)
+}
+
+/// The API server's `/metrics` through kubectl (`kubectl get --raw /metrics`), one scrape:
+/// counters since the API server started. `None`, with a warning, when it cannot be read.
+fn cluster_metrics(context: Option<&str>) -> Option<metrics::Snapshot> {
+    let (shown, result) = kubectl(&["get", "--raw", "/metrics"], context);
+    match result {
+        Ok(bytes) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_millis() as i64);
+            let snapshot = metrics::Snapshot::parse(&shown, &bytes, now);
+            if snapshot.exposition.samples.is_empty() {
                 eprintln!(
-                    "warning: --cluster: cannot run kubectl ({e}); the webhook and APF checks read only --manifests"
+                    "warning: --cluster: `{shown}` gave no metric samples; the metrics checks do not run"
                 );
+                return None;
+            }
+            Some(snapshot)
+        }
+        Err(why) => {
+            eprintln!("warning: --cluster: `{shown}` failed: {why}");
+            None
+        }
+    }
+}
+
+fn read_kinds(m: &mut manifests::Manifests, context: Option<&str>) {
+    for kind in CLUSTER_KINDS {
+        let (shown, result) = kubectl(&["get", kind, "-o", "json"], context);
+        match result {
+            Err(why) if why.starts_with("cannot run kubectl") => {
+                eprintln!("warning: --cluster: {why}; the webhook and APF checks read only --manifests");
                 return;
             }
-            Ok(out) if !out.status.success() => {
-                let why = String::from_utf8_lossy(&out.stderr);
-                eprintln!("warning: --cluster: `{shown}` failed: {}", why.trim());
-            }
-            Ok(out) => manifests::parse_text(&shown, &String::from_utf8_lossy(&out.stdout), m),
+            Err(why) => eprintln!("warning: --cluster: `{shown}` failed: {why}"),
+            Ok(bytes) => manifests::parse_text(&shown, &String::from_utf8_lossy(&bytes), m),
         }
     }
 }
