@@ -119,9 +119,32 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
     let len = std::fs::metadata(p).map_err(|e| io(p, &e))?.len();
     if len > MAX_FILE_BYTES {
-        return Err(io(p, &format!("{len} bytes: larger than the {MAX_FILE_BYTES} bytes read as manifests")));
+        // Reported and skipped like any unreadable document: the other files are still judged.
+        out.files.push(FileSummary {
+            path: p.display().to_string(),
+            problems: vec![Problem {
+                line: 1,
+                message: format!(
+                    "{len} bytes: larger than the {MAX_FILE_BYTES} bytes read as manifests, not read"
+                ),
+            }],
+            ..FileSummary::default()
+        });
+        return Ok(());
     }
-    let bytes = std::fs::read(p).map_err(|e| io(p, &e))?;
+    let bytes = match std::fs::read(p) {
+        Ok(b) => b,
+        // A file that cannot be read (permissions, a vanished file) is skipped like a bad
+        // document; a path the user named that does not exist stopped `load_paths` already.
+        Err(e) => {
+            out.files.push(FileSummary {
+                path: p.display().to_string(),
+                problems: vec![Problem { line: 1, message: format!("cannot be read: {e}") }],
+                ..FileSummary::default()
+            });
+            return Ok(());
+        }
+    };
     let name = p.display().to_string();
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -378,6 +401,18 @@ mod tests {
     fn a_missing_path_is_an_error_naming_it() {
         let err = load_paths(&[PathBuf::from("/nonexistent/webhooks.yaml")]).expect_err("missing");
         assert!(err.to_string().starts_with("/nonexistent/webhooks.yaml: "), "{err}");
+    }
+
+    #[test]
+    fn a_file_too_large_is_reported_and_the_others_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = dir.path().join("a-big.yaml");
+        let f = std::fs::File::create(&big).expect("create");
+        f.set_len(MAX_FILE_BYTES + 1).expect("sparse file");
+        std::fs::write(dir.path().join("b.yaml"), HOOK.replace("NAME", "kept")).expect("write");
+        let m = load_paths(&[dir.path().to_path_buf()]).expect("reads the rest");
+        assert_eq!(m.webhook_configurations.len(), 1);
+        assert!(m.files[0].problems[0].message.ends_with("read as manifests, not read"), "{:?}", m.files[0]);
     }
 
     #[test]
