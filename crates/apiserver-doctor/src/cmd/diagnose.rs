@@ -44,14 +44,16 @@ pub struct Args {
     /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub metrics: Vec<PathBuf>,
-    /// Admission webhook configurations (and Namespaces) to add to the diagnosis: YAML or JSON
-    /// files or directories, e.g. `kubectl get mutatingwebhookconfigurations,
-    /// validatingwebhookconfigurations,namespaces -o yaml`.
+    /// Admission webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
+    /// to add to the diagnosis: YAML or JSON files or directories, e.g. `kubectl get
+    /// mutatingwebhookconfigurations,validatingwebhookconfigurations,flowschemas,
+    /// prioritylevelconfigurations,namespaces -o yaml` (see docs/manifests.md).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub manifests: Vec<PathBuf>,
     /// Read the webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
     /// from the cluster with `kubectl get … -o json` (kubectl's own credentials and context),
-    /// as if given with --manifests. Read-only.
+    /// as if given with --manifests, and the API server's /metrics (`kubectl get --raw
+    /// /metrics`), as if given with --metrics. Read-only.
     #[arg(long)]
     pub cluster: bool,
     /// The kubectl context `--cluster` reads (default: the current one).
