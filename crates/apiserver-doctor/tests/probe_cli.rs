@@ -154,11 +154,32 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn tls_is_verified_against_the_ca_given() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let made = openssl(
+/// A test CA and two server certificates for 127.0.0.1 signed by it: `long.crt`, valid a
+/// year, and `short.crt`, valid 5 days. `false` when openssl cannot make them.
+fn make_certs(d: &std::path::Path) -> bool {
+    let sign = |out: &str, days: &str| {
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                out,
+                "-days",
+                days,
+                "-extfile",
+                "ext.cnf",
+            ],
+        )
+    };
+    openssl(
         d,
         &[
             "req",
@@ -171,7 +192,7 @@ fn tls_is_verified_against_the_ca_given() {
             "-out",
             "ca.crt",
             "-days",
-            "2",
+            "400",
             "-subj",
             "/CN=probe-test-ca",
         ],
@@ -190,31 +211,12 @@ fn tls_is_verified_against_the_ca_given() {
             "/CN=127.0.0.1",
         ],
     ) && std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").is_ok()
-        && openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.crt",
-                "-days",
-                "1",
-                "-extfile",
-                "ext.cnf",
-            ],
-        );
-    if !made {
-        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
-        eprintln!("skipping: openssl could not make test certificates");
-        return;
-    }
+        && sign("long.crt", "365")
+        && sign("short.crt", "5")
+}
+
+/// `openssl s_server` with `cert` on a free port, listening; its URL.
+fn tls_server(d: &std::path::Path, cert: &str) -> (Server, String) {
     let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let child = Command::new("openssl")
         .args([
@@ -222,7 +224,7 @@ fn tls_is_verified_against_the_ca_given() {
             "-accept",
             &port.to_string(),
             "-cert",
-            "server.crt",
+            cert,
             "-key",
             "server.key",
             "-www",
@@ -233,14 +235,25 @@ fn tls_is_verified_against_the_ca_given() {
         .stderr(Stdio::null())
         .spawn()
         .expect("openssl s_server starts");
-    let _server = Server(child);
-    let url = format!("https://127.0.0.1:{port}");
-    // Wait for it to listen.
+    let server = Server(child);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(std::time::Instant::now() < deadline, "openssl s_server did not start");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    (server, format!("https://127.0.0.1:{port}"))
+}
+
+#[test]
+fn tls_is_verified_against_the_ca_given_and_an_expiring_certificate_is_told() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    if !make_certs(d) {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let (_server, url) = tls_server(d, "long.crt");
     let cache = tempfile::tempdir().expect("tempdir");
     let out = doctor(&["probe", &url, "--attempts", "1", "-o", "json"], cache.path());
     let found = codes(&out, Some("report"));
@@ -248,11 +261,11 @@ fn tls_is_verified_against_the_ca_given() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let summary = v["report"]["findings"][0]["summary"].as_str().unwrap_or("");
     assert!(summary.contains("UnknownIssuer") && summary.contains("--cacert"), "{summary}");
+    // The certificate is read even when it is not trusted.
+    assert_eq!(v["probe"]["certificate"]["issuer"], "CN=probe-test-ca", "{}", v["probe"]["certificate"]);
     let ca = d.join("ca.crt");
-    let out = doctor(
-        &["probe", &url, "--attempts", "1", "--cacert", ca.to_str().expect("utf-8"), "-o", "json"],
-        cache.path(),
-    );
+    let ca = ca.to_str().expect("utf-8");
+    let out = doctor(&["probe", &url, "--attempts", "1", "--cacert", ca, "-o", "json"], cache.path());
     assert_eq!(codes(&out, Some("report")), Vec::<String>::new(), "{}", stdout(&out));
     assert_eq!(out.status.code(), Some(0));
     // The same server and CA, as a kubeconfig names them (the CA file relative to it).
@@ -264,20 +277,32 @@ fn tls_is_verified_against_the_ca_given() {
         ),
     )
     .expect("write");
-    let out = doctor(
-        &["probe", "--kubeconfig", kubeconfig.to_str().expect("utf-8"), "--attempts", "1"],
-        cache.path(),
-    );
+    let k = kubeconfig.to_str().expect("utf-8");
+    let out = doctor(&["probe", "--kubeconfig", k, "--attempts", "1"], cache.path());
     let text = stdout(&out);
     assert!(text.starts_with("Server and CA of context test in "), "{text}");
+    assert!(text.contains("CERT  CN=127.0.0.1 issued by CN=probe-test-ca, valid until "), "{text}");
     assert!(text.contains("— no findings"), "{text}");
     assert_eq!(out.status.code(), Some(0));
-    let out = doctor(
-        &["probe", "--kubeconfig", kubeconfig.to_str().expect("utf-8"), "--context", "prod"],
-        cache.path(),
-    );
+    let out = doctor(&["probe", "--kubeconfig", k, "--context", "prod"], cache.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no context named prod"), "{}", stderr(&out));
+    // A certificate that expires in 5 days: critical, trusted or not.
+    let (_short, url) = tls_server(d, "short.crt");
+    let out = doctor(&["probe", &url, "--attempts", "1", "--cacert", ca, "-o", "json"], cache.path());
+    let found = codes(&out, Some("report"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    // 5 days from its creation: exactly 5 when the probe runs within the second the certificate
+    // was made (both times are whole seconds), else 4 and some hours.
+    let title = found[0].as_str();
+    assert!(
+        ["4 days (", "5 days ("]
+            .iter()
+            .any(|d| title
+                .starts_with(&format!("NET005 critical The API server's certificate expires in {d}"))),
+        "{found:?}"
+    );
+    assert_eq!(out.status.code(), Some(1));
 }
 
 #[test]

@@ -324,6 +324,7 @@ pub fn role_of(code: &str) -> Role {
             Role::Cause
         }
         "AUD001" | "AUD006" | "MET006" => Role::Offender,
+        "NET005" => Role::State,
         "MET004" | "MET005" | "ETC001" | "ETC002" | "ETC007" | "ETC009" => Role::State,
         "AUD009" => Role::Evidence,
         _ => Role::Symptom,

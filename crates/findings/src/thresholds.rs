@@ -110,6 +110,11 @@ thresholds! {
         "seats in use over a priority level's limit at or above which to warn", "apiserver-doctor default";
     ETCD_REQUEST_P99_WARNING_SECONDS = "etcd_request_p99_warning_seconds", 0.5, "s",
         "P99 of the API server's calls to etcd above which to warn (half the 1 s mutating SLO)", "apiserver-doctor default";
+    CERTIFICATE_EXPIRY_WARNING_DAYS = "certificate_expiry_warning_days", 30.0, "days",
+        "days before the API server's certificate expires under which to warn",
+        "apiserver-doctor default (a month to renew; kubeadm's certificates last a year)";
+    CERTIFICATE_EXPIRY_CRITICAL_DAYS = "certificate_expiry_critical_days", 7.0, "days",
+        "days before the API server's certificate expires under which it is critical", "apiserver-doctor default";
     PROBE_LATENCY_WARNING_SECONDS = "probe_latency_warning_seconds", 1.0, "s",
         "slowest TCP connection to the API server, or slowest /readyz answer, above which to warn",
         "apiserver-doctor default (1 s: the mutating-call SLO, spent before the request starts)";

@@ -105,7 +105,14 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
     let target = target(&options.url)?;
     let tls = tls_config(&options.cacert)?;
     let attempts = options.attempts.max(1);
-    let mut evidence = ProbeEvidence { target: target.clone(), dns: None, tcp: Vec::new(), http: Vec::new() };
+    let mut evidence = ProbeEvidence {
+        target: target.clone(),
+        dns: None,
+        tcp: Vec::new(),
+        http: Vec::new(),
+        certificate: None,
+        certificate_error: None,
+    };
 
     // DNS (skipped for an address).
     let addresses = match target.host.parse::<IpAddr>() {
@@ -145,6 +152,20 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
     }
     if evidence.tcp.iter().all(|a| a.error.is_some()) {
         return Ok(evidence);
+    }
+
+    // The certificate presented, from the first address that connected.
+    if target.scheme == "https"
+        && let Some(reached) = evidence.tcp.iter().find(|a| a.error.is_none())
+    {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        match crate::certificate::read(reached.address, &target.host, options.timeout, now) {
+            Ok(c) => evidence.certificate = Some(c),
+            Err(e) => evidence.certificate_error = Some(e),
+        }
     }
 
     // TLS and HTTP: a new connection per request, so each one pays the handshake.

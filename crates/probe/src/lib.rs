@@ -3,6 +3,7 @@
 //! (codes `NET…`) that judge what was seen. [`collect`] does the I/O; the checks read its
 //! [`ProbeEvidence`] only.
 
+mod certificate;
 pub mod checks;
 mod collect;
 pub mod kubeconfig;
@@ -104,6 +105,14 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
             Some(e) => out.push_str(&format!("  TCP   {} failed after {}: {e}\n", a.address, ms(a.seconds))),
         }
     }
+    match (&ev.certificate, &ev.certificate_error) {
+        (Some(c), _) => out.push_str(&format!(
+            "  CERT  {} issued by {}, valid until {} ({:.0} days left)\n",
+            c.subject, c.issuer, c.not_after, c.days_left
+        )),
+        (None, Some(e)) => out.push_str(&format!("  CERT  not read: {e}\n")),
+        (None, None) => {}
+    }
     for a in &ev.http {
         let what = if ev.target.scheme == "https" { "TLS+HTTP" } else { "HTTP" };
         match (&a.status, &a.failure) {
@@ -125,6 +134,21 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
     out
 }
 
+/// The certificate the API server presented.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Certificate {
+    /// Its subject (RFC 4514).
+    pub subject: String,
+    /// Its issuer (RFC 4514).
+    pub issuer: String,
+    /// Its `notAfter`, in seconds since the epoch.
+    pub not_after_unix: i64,
+    /// Its `notAfter` as a date, `YYYY-MM-DD` (UTC).
+    pub not_after: String,
+    /// Days from the probe to `notAfter` (negative once expired).
+    pub days_left: f64,
+}
+
 /// Everything seen on the way to the API server.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ProbeEvidence {
@@ -136,6 +160,11 @@ pub struct ProbeEvidence {
     pub tcp: Vec<TcpAttempt>,
     /// Health requests: `/readyz?verbose` `attempts` times, then `/livez?verbose` once.
     pub http: Vec<HttpAttempt>,
+    /// The certificate presented (https only, when a TCP connection succeeded).
+    pub certificate: Option<Certificate>,
+    /// Why the certificate could not be read, when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_error: Option<String>,
 }
 
 impl ProbeEvidence {

@@ -11,8 +11,10 @@ mod net001_dns;
 mod net002_tcp;
 mod net003_tls;
 mod net004_health;
+mod net005_certificate;
 
-const INFOS: [CheckInfo; 4] = [net001_dns::INFO, net002_tcp::INFO, net003_tls::INFO, net004_health::INFO];
+const INFOS: [CheckInfo; 5] =
+    [net001_dns::INFO, net002_tcp::INFO, net003_tls::INFO, net004_health::INFO, net005_certificate::INFO];
 
 /// Every connectivity check, in registry order.
 pub fn infos() -> &'static [CheckInfo] {
@@ -26,6 +28,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds) -> Vec<Finding> {
     net002_tcp::run(ev, t, &mut out);
     net003_tls::run(ev, t, &mut out);
     net004_health::run(ev, t, &mut out);
+    net005_certificate::run(ev, t, &mut out);
     out
 }
 
@@ -99,6 +102,14 @@ pub(crate) mod testutil {
                 ok("/readyz?verbose"),
                 ok("/livez?verbose"),
             ],
+            certificate_error: None,
+            certificate: Some(crate::Certificate {
+                subject: "CN=kube-apiserver".to_owned(),
+                issuer: "CN=kubernetes".to_owned(),
+                not_after_unix: 1_900_000_000,
+                not_after: "2030-03-17".to_owned(),
+                days_left: 300.0,
+            }),
         }
     }
 

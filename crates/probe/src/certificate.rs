@@ -1,0 +1,115 @@
+//! The certificate the API server presents, read for its dates and names.
+//!
+//! The handshake here accepts any certificate on purpose: it only reads what the server
+//! presents, so that an expiry date can be told even when the certificate is not trusted. Whether
+//! it is trusted is decided by the verified requests of the probe (NET003), never here; nothing
+//! is sent on this connection after the handshake.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use x509_cert::der::Decode;
+
+use crate::Certificate;
+
+/// Records the server's certificate and accepts it; handshake signatures are still checked
+/// (the server must hold the certificate's key).
+#[derive(Debug)]
+struct Recorder {
+    provider: Arc<CryptoProvider>,
+    leaf: Mutex<Option<CertificateDer<'static>>>,
+}
+
+impl ServerCertVerifier for Recorder {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut leaf) = self.leaf.lock() {
+            *leaf = Some(end_entity.clone().into_owned());
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The certificate `address` presents for `host`, read within `timeout`; `Err` says why not.
+pub fn read(
+    address: SocketAddr,
+    host: &str,
+    timeout: Duration,
+    now_unix: i64,
+) -> Result<Certificate, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let recorder = Arc::new(Recorder { provider: provider.clone(), leaf: Mutex::new(None) });
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(recorder.clone())
+        .with_no_client_auth();
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let mut tcp = TcpStream::connect_timeout(&address, timeout).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    tcp.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).map_err(|e| format!("TLS handshake: {e}"))?;
+    }
+    conn.send_close_notify();
+    let _ = conn.complete_io(&mut tcp);
+    let _ = tcp.flush();
+    let der = recorder
+        .leaf
+        .lock()
+        .ok()
+        .and_then(|l| l.clone())
+        .ok_or_else(|| "the server presented no certificate".to_owned())?;
+    describe(der.as_ref(), now_unix)
+}
+
+/// Subject, issuer and validity of a DER certificate, with the days left at `now_unix`.
+pub fn describe(der: &[u8], now_unix: i64) -> Result<Certificate, String> {
+    let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let tbs = cert.tbs_certificate();
+    let not_after = tbs.validity().not_after.to_unix_duration().as_secs() as i64;
+    let date = tbs.validity().not_after.to_date_time();
+    Ok(Certificate {
+        subject: tbs.subject().to_string(),
+        issuer: tbs.issuer().to_string(),
+        not_after_unix: not_after,
+        not_after: format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day()),
+        days_left: (not_after - now_unix) as f64 / 86_400.0,
+    })
+}
