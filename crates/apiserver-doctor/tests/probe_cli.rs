@@ -2,6 +2,8 @@
 //! that cannot resolve, small HTTP servers answering /readyz as a healthy and a broken API
 //! server would, and a real TLS server (`openssl s_server`) with and without its CA.
 
+#[path = "../../../test-support/certs.rs"]
+mod certs;
 mod common;
 
 use std::io::{Read, Write};
@@ -134,16 +136,6 @@ fn diagnose_adds_the_probe_to_the_audit_findings() {
     assert!(kinds.contains(&"audit") && kinds.contains(&"probe"), "{kinds:?}");
 }
 
-fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Kills the TLS server when the test ends, however it ends.
 struct Server(std::process::Child);
 
@@ -157,62 +149,11 @@ impl Drop for Server {
 /// A test CA and two server certificates for 127.0.0.1 signed by it: `long.crt`, valid a
 /// year, and `short.crt`, valid 5 days. `false` when openssl cannot make them.
 fn make_certs(d: &std::path::Path) -> bool {
-    let sign = |out: &str, days: &str| {
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                out,
-                "-days",
-                days,
-                "-extfile",
-                "ext.cnf",
-            ],
-        )
-    };
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "400",
-            "-subj",
-            "/CN=probe-test-ca",
-        ],
-    ) && openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    ) && std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").is_ok()
-        && sign("long.crt", "365")
-        && sign("short.crt", "5")
+    certs::ca(d, "probe-test-ca", "400")
+        && certs::request(d, "server", "127.0.0.1")
+        && std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").is_ok()
+        && certs::sign(d, "server.csr", "long.crt", "365", "ext.cnf")
+        && certs::sign(d, "server.csr", "short.crt", "5", "ext.cnf")
 }
 
 /// `openssl s_server` with `cert` on a free port, listening; its URL.

@@ -212,15 +212,7 @@ fn doctor_with_kubectl(
     cache: &std::path::Path,
     kubectl: &std::path::Path,
 ) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-        .args(args)
-        .current_dir(common::workspace())
-        .env("XDG_CACHE_HOME", cache)
-        .env("NO_COLOR", "1")
-        .env("KUBECTL", kubectl)
-        .env_remove("APISERVER_DOCTOR_STORE")
-        .output()
-        .expect("runs")
+    common::doctor_env(args, cache, &[("KUBECTL", kubectl.as_os_str())])
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! data directory. They skip when `etcd` is not on PATH, except when `CI` or
 //! `APISERVER_DOCTOR_REQUIRE_REAL` is set, where they fail.
 
+#[path = "../../../test-support/certs.rs"]
+mod certs;
+
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -357,16 +360,6 @@ fn an_endpoint_that_is_not_an_etcd_gateway_says_so() {
     );
 }
 
-fn openssl(dir: &std::path::Path, args: &[&str]) -> bool {
-    Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with `openssl`.
 fn make_certs(dir: &std::path::Path) -> bool {
     std::fs::write(
@@ -374,59 +367,11 @@ fn make_certs(dir: &std::path::Path) -> bool {
         "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
     )
     .expect("write");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=test-ca",
-        ],
-    ) && ["server", "client"].iter().all(|name| {
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                &format!("{name}.key"),
-                "-out",
-                &format!("{name}.csr"),
-                "-subj",
-                &format!("/CN={name}"),
-            ],
-        ) && openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &format!("{name}.csr"),
-                "-CA",
-                "ca.crt",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &format!("{name}.crt"),
-                "-days",
-                "2",
-                "-extfile",
-                "san.cnf",
-            ],
-        )
-    })
+    certs::ca(dir, "test-ca", "2")
+        && ["server", "client"].iter().all(|name| {
+            certs::request(dir, name, name)
+                && certs::sign(dir, &format!("{name}.csr"), &format!("{name}.crt"), "2", "san.cnf")
+        })
 }
 
 #[test]

@@ -347,6 +347,62 @@ pub fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(report_order);
 }
 
+/// The parts of a finding a check fills; [`Draft::into_finding`] adds the code and the
+/// thresholds' values. Shared by the metrics, etcd, manifests and probe checks.
+pub struct Draft {
+    /// Severity.
+    pub severity: Severity,
+    /// One-line title.
+    pub title: String,
+    /// What it is about.
+    pub subject: Subject,
+    /// A few plain sentences.
+    pub summary: String,
+    /// The evidence's source, already prefixed (`metrics:<file>`, `etcd:<endpoint>`).
+    pub source: String,
+    /// The numbers.
+    pub measures: Vec<Measure>,
+    /// Supporting rows.
+    pub table: Option<Table>,
+    /// Names of the thresholds used (from `findings::threshold_names`).
+    pub thresholds: Vec<&'static str>,
+    /// Fixes.
+    pub remedies: Vec<Remedy>,
+}
+
+impl Draft {
+    /// The finding of check `info`, with the thresholds' values from `t`.
+    pub fn into_finding(self, info: &CheckInfo, t: &Thresholds) -> Finding {
+        Finding {
+            code: info.code.to_owned(),
+            severity: self.severity,
+            title: self.title,
+            subject: self.subject,
+            time_range: None,
+            summary: self.summary,
+            evidence: Evidence {
+                source: self.source,
+                measures: self.measures,
+                query: None,
+                table: self.table,
+                chart: None,
+            },
+            thresholds: self.thresholds.iter().map(|n| t.get(n).into()).collect(),
+            remedies: self.remedies,
+        }
+    }
+}
+
+/// A remedy.
+pub fn remedy(title: &str, kind: RemedyKind, safety: Safety, body: impl Into<String>) -> Remedy {
+    Remedy { title: title.to_owned(), kind, body: body.into(), safety }
+}
+
+/// `850 ms`, `1.25 s`.
+pub fn format_seconds(s: f64) -> String {
+    if s < 1.0 { format!("{:.0} ms", s * 1000.0) } else { format!("{s:.2} s") }
+}
+
 /// A duration in words: `1h 5m`, `45s`, `2d 3h`.
 pub fn duration(seconds: i64) -> String {
     if seconds <= 0 {

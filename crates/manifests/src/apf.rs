@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::selector::kind_of;
+use crate::selector::{kind_of, metadata_name};
 
 /// Priority levels every API server creates (mandatory: `exempt`, `catch-all`; suggested: the
 /// others), so a FlowSchema naming them is never dangling even when they are not listed.
@@ -218,17 +218,9 @@ pub struct PriorityLevel {
     pub line: usize,
 }
 
-fn name_of(v: &Value) -> Result<String, String> {
-    v.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| "metadata.name: missing".to_owned())
-}
-
 /// Reads a FlowSchema object; `Err` names the field.
 pub fn parse_flow_schema(v: &Value, file: &str, line: usize) -> Result<FlowSchema, String> {
-    let name = name_of(v)?;
+    let name = metadata_name(v)?;
     let spec = v.get("spec").ok_or("spec: missing")?;
     let matching_precedence = match spec.get("matchingPrecedence") {
         None | Some(Value::Null) => 1000,
@@ -321,7 +313,7 @@ fn parse_rule(r: &Value) -> Result<FlowRule, String> {
 
 /// Reads a PriorityLevelConfiguration object; `Err` names the field.
 pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<PriorityLevel, String> {
-    let name = name_of(v)?;
+    let name = metadata_name(v)?;
     let exempt = match v.pointer("/spec/type") {
         Some(Value::String(t)) if t == "Exempt" => true,
         Some(Value::String(t)) if t == "Limited" => false,

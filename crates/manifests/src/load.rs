@@ -315,13 +315,7 @@ fn take(v: &Value, line: usize, summary: &mut FileSummary, out: &mut Manifests) 
                 }
             } else if kind == "Namespace" && api == "v1" && !name.is_empty() {
                 let mut labels = BTreeMap::new();
-                if let Some(Value::Object(m)) = v.pointer("/metadata/labels") {
-                    for (k, val) in m {
-                        if let Some(s) = val.as_str() {
-                            labels.insert(k.clone(), s.to_owned());
-                        }
-                    }
-                }
+                crate::selector::string_entries(v, "/metadata/labels", &mut labels);
                 // The API server sets this label on every namespace (1.21 and later).
                 labels.entry(crate::selector::NAME_LABEL.to_owned()).or_insert_with(|| name.to_owned());
                 out.namespace_labels.insert(name.to_owned(), labels);

@@ -203,6 +203,26 @@ fn label_value(v: &Value) -> Option<String> {
     }
 }
 
+/// `metadata.name`, or why not: missing or empty.
+pub(crate) fn metadata_name(v: &Value) -> Result<String, String> {
+    v.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| "metadata.name: missing".to_owned())
+}
+
+/// The string entries of the object at `pointer` (labels, annotations), added to `into`.
+pub(crate) fn string_entries(v: &Value, pointer: &str, into: &mut BTreeMap<String, String>) {
+    if let Some(Value::Object(m)) = v.pointer(pointer) {
+        for (k, val) in m {
+            if let Some(s) = val.as_str() {
+                into.insert(k.clone(), s.to_owned());
+            }
+        }
+    }
+}
+
 /// `a string`, `a number`… for messages.
 pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use remedy::WebhookKind;
 use serde_json::Value;
 
-use crate::selector::{LabelSelector, kind_of};
+use crate::selector::{LabelSelector, kind_of, metadata_name, string_entries};
 
 /// What the API server does when it cannot call the webhook or the call fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,21 +104,10 @@ pub fn parse_configuration(
     // admissionregistration.k8s.io/v1beta1 defaulted to failing open and waiting 30 s; v1
     // fails closed and waits 10 s.
     let beta = api_version.ends_with("/v1beta1");
-    let name = v
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .ok_or("metadata.name: missing (a configuration needs a name)")?
-        .to_owned();
+    let name = metadata_name(v).map_err(|e| format!("{e} (a configuration needs a name)"))?;
     let mut labels = BTreeMap::new();
     for key in ["/metadata/labels", "/metadata/annotations"] {
-        if let Some(Value::Object(m)) = v.pointer(key) {
-            for (k, val) in m {
-                if let Some(s) = val.as_str() {
-                    labels.insert(k.clone(), s.to_owned());
-                }
-            }
-        }
+        string_entries(v, key, &mut labels);
     }
     let items = match v.get("webhooks") {
         None | Some(Value::Null) => &Vec::new(),

@@ -53,7 +53,7 @@ pub(crate) fn dns_label(text: &str, max: usize) -> String {
 }
 
 /// `text` quoted for a POSIX shell (single quotes), so names from input cannot inject commands.
-pub(crate) fn shell_quote(text: &str) -> String {
+pub fn shell_quote(text: &str) -> String {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)) {
         return text.to_owned();
     }

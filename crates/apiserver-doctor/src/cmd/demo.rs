@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let manifests_dir = cluster.join("manifests");
     if manifests_dir.is_dir() {
         let m = super::diagnose::load_manifests(&[manifests_dir])?;
-        super::diagnose::add_manifests(&mut report, &m);
+        super::diagnose::add_manifests(&mut report, &m, &findings::Thresholds::default());
     }
     findings::sort_findings(&mut report.findings);
     let diagnosed = step.elapsed();

@@ -254,7 +254,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         add_report(&mut report, etcd::report::live_report(&evidence, &plan.request.thresholds));
     }
     if let Some(m) = &manifests {
-        add_manifests(&mut report, m);
+        add_manifests(&mut report, m, &plan.request.thresholds);
     }
     if let Some(url) = &args.probe {
         let evidence =
@@ -399,8 +399,8 @@ fn read_kinds(m: &mut manifests::Manifests, context: Option<&str>) {
 /// Adds the webhook and APF (`WHK…`, `APF…`) findings of manifests to `report`. A webhook that
 /// the report's audit (AUD007) or metrics (MET009) findings show failing is judged as failing
 /// now; each throttle the report proposes is checked against the manifests' FlowSchemas.
-pub fn add_manifests(report: &mut Report, m: &manifests::Manifests) {
-    let mut ctx = manifests::checks::Context::default();
+pub fn add_manifests(report: &mut Report, m: &manifests::Manifests, thresholds: &findings::Thresholds) {
+    let mut ctx = manifests::checks::Context { thresholds: thresholds.clone(), ..Default::default() };
     for f in &report.findings {
         if (f.code == "AUD007" || f.code == "MET009") && f.subject.kind == "webhook" {
             ctx.failing.entry(f.subject.name.clone()).or_default().insert(f.code.clone());

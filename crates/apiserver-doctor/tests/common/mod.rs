@@ -13,12 +13,18 @@ pub fn workspace() -> PathBuf {
 /// `apiserver-doctor ARGS` run from the workspace root, with its cache in `cache`, no colour,
 /// and no store taken from the environment.
 pub fn doctor(args: &[&str], cache: &Path) -> Output {
+    doctor_env(args, cache, &[])
+}
+
+/// [`doctor`] with more environment variables set.
+pub fn doctor_env(args: &[&str], cache: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
         .args(args)
         .current_dir(workspace())
         .env("XDG_CACHE_HOME", cache)
         .env("NO_COLOR", "1")
         .env_remove("APISERVER_DOCTOR_STORE")
+        .envs(env.iter().copied())
         .output()
         .expect("runs")
 }

@@ -1,7 +1,7 @@
 //! APF001 flow-schema-dangling: FlowSchemas whose priority level does not exist.
 
 use findings::{
-    CheckInfo, Evidence, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject,
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject,
 };
 
 use super::Context;
@@ -45,7 +45,7 @@ NAME -o jsonpath='{.status.conditions}'` no longer says `Dangling`.
 };
 
 /// Runs APF001.
-pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
+pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
     if m.priority_levels.is_empty() {
         return;
     }
@@ -60,15 +60,13 @@ pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
         levels.dedup();
         let shown =
             if levels.len() > 12 { format!("{}, …", levels[..12].join(", ")) } else { levels.join(", ") };
-        out.push(Finding {
-            code: INFO.code.to_owned(),
+        out.push(Draft {
             severity: Severity::Warning,
             title: format!(
                 "FlowSchema {} is ignored: its priority level {} does not exist",
                 fs.name, fs.priority_level
             ),
             subject: Subject::new("flow-schema", fs.name.clone()),
-            time_range: None,
             summary: format!(
                 "FlowSchema `{}` (matchingPrecedence {}) sends its requests to priority level `{}`, which is not among the {} priority levels given ({}) nor one the API server creates. The API server ignores the FlowSchema: the requests it was written for are classified by the next FlowSchema that matches them.",
                 fs.name,
@@ -77,16 +75,12 @@ pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
                 levels.len(),
                 shown
             ),
-            evidence: Evidence {
-                source: format!("manifests:{}:{}", fs.file, fs.line),
-                measures: vec![
-                    Measure::new("matchingPrecedence", f64::from(fs.matching_precedence), "count"),
-                    Measure::new("priority levels given", levels.len() as f64, "count"),
-                ],
-                query: None,
-                table: None,
-                chart: None,
-            },
+            source: format!("manifests:{}:{}", fs.file, fs.line),
+            measures: vec![
+                Measure::new("matchingPrecedence", f64::from(fs.matching_precedence), "count"),
+                Measure::new("priority levels given", levels.len() as f64, "count"),
+            ],
+            table: None,
             thresholds: Vec::new(),
             remedies: vec![
                 Remedy {
@@ -108,7 +102,8 @@ pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
                     safety: Safety::ReviewFirst,
                 },
             ],
-        });
+        }
+        .into_finding(&INFO, &ctx.thresholds));
     }
 }
 

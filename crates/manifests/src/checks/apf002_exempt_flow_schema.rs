@@ -2,7 +2,7 @@
 //! from API Priority and Fairness.
 
 use findings::{
-    CheckInfo, Evidence, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
 };
 
 use super::Context;
@@ -47,7 +47,7 @@ Give those clients a `Limited` priority level of their own, with enough
 const BOOTSTRAP_EXEMPT: [&str; 2] = ["exempt", "probes"];
 
 /// Runs APF002.
-pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
+pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
     for fs in &m.flow_schemas {
         if BOOTSTRAP_EXEMPT.contains(&fs.name.as_str()) {
             continue;
@@ -81,8 +81,7 @@ pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
                 ]
             })
             .collect();
-        out.push(Finding {
-            code: INFO.code.to_owned(),
+        out.push(Draft {
             severity: Severity::Warning,
             title: format!(
                 "FlowSchema {} exempts {who}{} from API Priority and Fairness",
@@ -90,24 +89,19 @@ pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
                 if everything { " (every resource)" } else { "" }
             ),
             subject: Subject::new("flow-schema", fs.name.clone()),
-            time_range: None,
             summary: format!(
                 "FlowSchema `{}` (matchingPrecedence {}) sends the requests it matches to priority level `{}`, of type Exempt: they are never queued or rejected, so API Priority and Fairness cannot protect the API server from these clients. A flood from any of them takes seats from every other client.",
                 fs.name, fs.matching_precedence, fs.priority_level
             ),
-            evidence: Evidence {
-                source: format!("manifests:{}:{}", fs.file, fs.line),
-                measures: vec![
-                    Measure::new("matchingPrecedence", f64::from(fs.matching_precedence), "count"),
-                    Measure::new("subjects", subjects.len() as f64, "count"),
-                ],
-                query: None,
-                table: Some(Table {
-                    columns: vec!["subjects".into(), "resources".into(), "non-resource URLs".into()],
-                    rows,
-                }),
-                chart: None,
-            },
+            source: format!("manifests:{}:{}", fs.file, fs.line),
+            measures: vec![
+                Measure::new("matchingPrecedence", f64::from(fs.matching_precedence), "count"),
+                Measure::new("subjects", subjects.len() as f64, "count"),
+            ],
+            table: Some(Table {
+                columns: vec!["subjects".into(), "resources".into(), "non-resource URLs".into()],
+                rows,
+            }),
             thresholds: Vec::new(),
             remedies: vec![
                 Remedy {
@@ -126,7 +120,8 @@ pub fn run(m: &Manifests, _ctx: &Context, out: &mut Vec<Finding>) {
                     safety: Safety::Safe,
                 },
             ],
-        });
+        }
+        .into_finding(&INFO, &ctx.thresholds));
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Context {
     /// Webhooks that other findings show failing now: webhook name → the codes of those
     /// findings (`AUD007`, `MET009`).
     pub failing: BTreeMap<String, BTreeSet<String>>,
+    /// Thresholds in force (`--config`).
+    pub thresholds: findings::Thresholds,
 }
 
 /// Runs every webhook check; findings come in registry order.

@@ -1,11 +1,11 @@
 //! WHK001 webhook-deadlock: webhooks that fail closed on what the cluster needs to recover.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use findings::{
-    CheckInfo, Evidence, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
 };
-use remedy::{KnownWebhook, fail_open_patch, namespace_selector_patch};
+use remedy::{KnownWebhook, fail_open_patch, namespace_selector_patch, shell_quote};
 
 use super::Context;
 use crate::Manifests;
@@ -210,7 +210,7 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
             if exp.is_empty() {
                 continue;
             }
-            out.push(finding(c, w, &exp, labels_given, ctx.failing.get(&w.name)));
+            out.push(finding(c, w, &exp, labels_given, ctx));
         }
     }
 }
@@ -220,8 +220,9 @@ fn finding(
     w: &Webhook,
     exp: &[Exposure],
     labels_given: bool,
-    failing: Option<&BTreeSet<String>>,
+    ctx: &Context,
 ) -> Finding {
+    let failing = ctx.failing.get(&w.name);
     let what = join_and(&exp.iter().map(Exposure::short).collect::<Vec<_>>());
     let (severity, title) = if failing.is_some() {
         (Severity::Critical, format!("Webhook {} is failing and fails closed on {what}", w.name))
@@ -339,41 +340,27 @@ fn finding(
     remedies.push(Remedy {
         title: "Read the configuration as the cluster has it now".to_owned(),
         kind: RemedyKind::Command,
-        body: format!("kubectl get {} {} -o yaml", c.kind.resource(), shell_word(&c.name)),
+        body: format!("kubectl get {} {} -o yaml", c.kind.resource(), shell_quote(&c.name)),
         safety: Safety::Safe,
     });
-    Finding {
-        code: INFO.code.to_owned(),
+    Draft {
         severity,
         title,
         subject: Subject::new("webhook", w.name.clone()),
-        time_range: None,
         summary,
-        evidence: Evidence {
-            source: format!("manifests:{}:{}", c.file, c.line),
-            measures: vec![
-                Measure::new("timeoutSeconds", f64::from(w.timeout_seconds), "s"),
-                Measure::new("rules", w.rules.len() as f64, "count"),
-            ],
-            query: None,
-            table: Some(Table {
-                columns: vec!["takes in".into(), "resources".into(), "when it is down".into()],
-                rows: exp.iter().map(Exposure::row).collect(),
-            }),
-            chart: None,
-        },
+        source: format!("manifests:{}:{}", c.file, c.line),
+        measures: vec![
+            Measure::new("timeoutSeconds", f64::from(w.timeout_seconds), "s"),
+            Measure::new("rules", w.rules.len() as f64, "count"),
+        ],
+        table: Some(Table {
+            columns: vec!["takes in".into(), "resources".into(), "when it is down".into()],
+            rows: exp.iter().map(Exposure::row).collect(),
+        }),
         thresholds: Vec::new(),
         remedies,
     }
-}
-
-/// A configuration name as one shell word (names are DNS subdomains; quoted when not).
-fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-        s.to_owned()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    .into_finding(&INFO, &ctx.thresholds)
 }
 
 fn join_and(items: &[String]) -> String {
@@ -429,7 +416,10 @@ mod tests {
         let patch = &f.remedies[0].body;
         assert!(patch.contains(r#""values":["kube-system","policy"]"#), "{patch}");
         // Failing now: critical, and the first remedy unblocks.
-        let ctx = Context { failing: [("w.example.com".to_owned(), ["AUD007".to_owned()].into())].into() };
+        let ctx = Context {
+            failing: [("w.example.com".to_owned(), ["AUD007".to_owned()].into())].into(),
+            ..Context::default()
+        };
         let mut out = Vec::new();
         run(&m, &ctx, &mut out);
         assert_eq!(out[0].severity, Severity::Critical);

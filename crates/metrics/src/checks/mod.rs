@@ -2,9 +2,9 @@
 //!
 //! Each check reads [`MetricsEvidence`] only: no I/O, no printing.
 
-use findings::{
-    CheckInfo, Evidence, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table, Thresholds,
-};
+use findings::{CheckInfo, Finding, Remedy, RemedyKind, Safety, Thresholds};
+// Shared by every check crate; re-exported so the metrics and etcd checks keep their paths.
+pub use findings::{Draft, format_seconds, remedy};
 
 use crate::MetricsEvidence;
 
@@ -67,57 +67,6 @@ pub fn run(evidence: &MetricsEvidence, thresholds: &Thresholds) -> Vec<Finding> 
     out
 }
 
-/// The parts of a finding a check fills; [`Draft::into_finding`] adds the code and the
-/// thresholds' values. Shared with the etcd checks.
-pub struct Draft {
-    /// Severity.
-    pub severity: Severity,
-    /// One-line title.
-    pub title: String,
-    /// What it is about.
-    pub subject: Subject,
-    /// A few plain sentences.
-    pub summary: String,
-    /// The evidence's source, already prefixed (`metrics:<file>`, `etcd:<endpoint>`).
-    pub source: String,
-    /// The numbers.
-    pub measures: Vec<Measure>,
-    /// Supporting rows.
-    pub table: Option<Table>,
-    /// Names of the thresholds used (from `findings::threshold_names`).
-    pub thresholds: Vec<&'static str>,
-    /// Fixes.
-    pub remedies: Vec<Remedy>,
-}
-
-impl Draft {
-    /// The finding of check `info`, with the thresholds' values from `t`.
-    pub fn into_finding(self, info: &CheckInfo, t: &Thresholds) -> Finding {
-        Finding {
-            code: info.code.to_owned(),
-            severity: self.severity,
-            title: self.title,
-            subject: self.subject,
-            time_range: None,
-            summary: self.summary,
-            evidence: Evidence {
-                source: self.source,
-                measures: self.measures,
-                query: None,
-                table: self.table,
-                chart: None,
-            },
-            thresholds: self.thresholds.iter().map(|n| t.get(n).into()).collect(),
-            remedies: self.remedies,
-        }
-    }
-}
-
-/// A remedy.
-pub fn remedy(title: &str, kind: RemedyKind, safety: Safety, body: impl Into<String>) -> Remedy {
-    Remedy { title: title.to_owned(), kind, body: body.into(), safety }
-}
-
 /// A PromQL expression to follow the problem live, as a safe remedy.
 pub fn watch(promql: &str) -> Remedy {
     remedy("Follow it live in Prometheus", RemedyKind::Advice, Safety::Safe, promql)
@@ -139,11 +88,6 @@ pub fn format_bytes(bytes: f64) -> String {
         unit = next;
     }
     format!("{v:.1} {unit}")
-}
-
-/// `850 ms`, `1.25 s`.
-pub fn format_seconds(s: f64) -> String {
-    if s < 1.0 { format!("{:.0} ms", s * 1000.0) } else { format!("{s:.2} s") }
 }
 
 /// `12,345`.

@@ -1,9 +1,7 @@
 //! The connectivity checks (codes `NET…`), one file each, in a stable order. Each reads
 //! [`ProbeEvidence`] only: no I/O, no printing.
 
-use findings::{
-    CheckInfo, Evidence, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Thresholds,
-};
+use findings::{CheckInfo, Finding, Remedy, RemedyKind, Safety, Subject, Thresholds, remedy};
 
 use crate::ProbeEvidence;
 
@@ -32,43 +30,17 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds) -> Vec<Finding> {
     out
 }
 
-/// A finding about the API server's address.
-#[allow(clippy::too_many_arguments)]
-fn finding(
-    info: &CheckInfo,
-    ev: &ProbeEvidence,
-    severity: Severity,
-    title: String,
-    summary: String,
-    measures: Vec<Measure>,
-    thresholds: &[&str],
-    t: &Thresholds,
-    remedies: Vec<Remedy>,
-) -> Finding {
-    Finding {
-        code: info.code.to_owned(),
-        severity,
-        title,
-        subject: Subject::new("apiserver", format!("{}:{}", ev.target.host, ev.target.port)),
-        time_range: None,
-        summary,
-        evidence: Evidence { source: ev.source(), measures, query: None, table: None, chart: None },
-        thresholds: thresholds.iter().map(|n| t.get(n).into()).collect(),
-        remedies,
-    }
+/// What the findings are about: the API server's address.
+fn subject(ev: &ProbeEvidence) -> Subject {
+    Subject::new("apiserver", format!("{}:{}", ev.target.host, ev.target.port))
 }
 
 fn command(title: &str, body: String) -> Remedy {
-    Remedy { title: title.to_owned(), kind: RemedyKind::Command, body, safety: Safety::Safe }
+    remedy(title, RemedyKind::Command, Safety::Safe, body)
 }
 
 fn advice(title: &str, body: &str) -> Remedy {
-    Remedy { title: title.to_owned(), kind: RemedyKind::Advice, body: body.to_owned(), safety: Safety::Safe }
-}
-
-/// `850 ms`, `1.25 s`.
-fn secs(s: f64) -> String {
-    if s < 1.0 { format!("{:.0} ms", s * 1000.0) } else { format!("{s:.2} s") }
+    remedy(title, RemedyKind::Advice, Safety::Safe, body)
 }
 
 #[cfg(test)]

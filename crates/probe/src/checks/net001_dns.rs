@@ -1,8 +1,11 @@
 //! NET001 api-dns: the API server's name does not resolve, or slowly.
 
-use findings::{CheckInfo, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n};
+use findings::{
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Severity, Thresholds, format_seconds,
+    threshold_names as n,
+};
 
-use super::{advice, command, finding, secs};
+use super::{advice, command, subject};
 use crate::ProbeEvidence;
 
 /// NET001.
@@ -49,37 +52,39 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         ]
     };
     if let Some(error) = &dns.error {
-        out.push(finding(
-            &INFO,
-            ev,
-            Severity::Critical,
-            format!("The API server's name {host} does not resolve"),
-            format!(
+        out.push(Draft {
+            severity: Severity::Critical,
+            title: format!("The API server's name {host} does not resolve"),
+            subject: subject(ev),
+            summary: format!(
                 "Resolving {host} failed after {}: {error}. No client here can reach the API server by this name.",
-                secs(dns.seconds)
+                format_seconds(dns.seconds)
             ),
-            vec![Measure::new("resolution time", dns.seconds, "s")],
-            &[],
-            t,
-            remedies(),
-        ));
+            source: ev.source(),
+            measures: vec![Measure::new("resolution time", dns.seconds, "s")],
+            table: None,
+            thresholds: Vec::new(),
+            remedies: remedies(),
+        }
+        .into_finding(&INFO, t));
     } else if dns.seconds > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
-        out.push(finding(
-            &INFO,
-            ev,
-            Severity::Warning,
-            format!("Resolving the API server's name {host} took {}", secs(dns.seconds)),
-            format!(
+        out.push(Draft {
+            severity: Severity::Warning,
+            title: format!("Resolving the API server's name {host} took {}", format_seconds(dns.seconds)),
+            subject: subject(ev),
+            summary: format!(
                 "{host} resolved to {} address(es) in {}, above the {} threshold: every new connection waits for it.",
                 dns.addresses.len(),
-                secs(dns.seconds),
-                secs(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
+                format_seconds(dns.seconds),
+                format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
             ),
-            vec![Measure::new("resolution time", dns.seconds, "s")],
-            &[n::PROBE_LATENCY_WARNING_SECONDS],
-            t,
-            remedies(),
-        ));
+            source: ev.source(),
+            measures: vec![Measure::new("resolution time", dns.seconds, "s")],
+            table: None,
+            thresholds: vec![n::PROBE_LATENCY_WARNING_SECONDS],
+            remedies: remedies(),
+        }
+        .into_finding(&INFO, t));
     }
 }
 

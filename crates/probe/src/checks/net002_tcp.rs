@@ -1,8 +1,11 @@
 //! NET002 api-tcp: TCP connections to the API server fail, or are slow.
 
-use findings::{CheckInfo, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n};
+use findings::{
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Severity, Thresholds, format_seconds,
+    threshold_names as n,
+};
 
-use super::{advice, command, finding, secs};
+use super::{advice, command, subject};
 use crate::ProbeEvidence;
 
 /// NET002.
@@ -77,52 +80,61 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     };
     if !failed.is_empty() {
         let all = failed.len() == ev.tcp.len();
-        out.push(finding(
-            &INFO,
-            ev,
-            if all { Severity::Critical } else { Severity::Warning },
-            if all {
-                format!("Cannot connect to the API server at {target}")
-            } else {
-                format!(
-                    "{} of {} TCP connections to the API server at {target} failed",
-                    failed.len(),
-                    ev.tcp.len()
-                )
-            },
-            format!(
-                "{} of {} connections failed ({}).{}",
-                failed.len(),
-                ev.tcp.len(),
-                reasons(&failed),
-                if all {
-                    " Nothing here reaches the API server."
+        out.push(
+            Draft {
+                severity: if all { Severity::Critical } else { Severity::Warning },
+                title: if all {
+                    format!("Cannot connect to the API server at {target}")
                 } else {
-                    " Clients here retry, and some fail."
-                }
-            ),
-            measures,
-            &[],
-            t,
-            remedies(),
-        ));
+                    format!(
+                        "{} of {} TCP connections to the API server at {target} failed",
+                        failed.len(),
+                        ev.tcp.len()
+                    )
+                },
+                subject: subject(ev),
+                summary: format!(
+                    "{} of {} connections failed ({}).{}",
+                    failed.len(),
+                    ev.tcp.len(),
+                    reasons(&failed),
+                    if all {
+                        " Nothing here reaches the API server."
+                    } else {
+                        " Clients here retry, and some fail."
+                    }
+                ),
+                source: ev.source(),
+                measures,
+                table: None,
+                thresholds: Vec::new(),
+                remedies: remedies(),
+            }
+            .into_finding(&INFO, t),
+        );
     } else if slowest > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
-        out.push(finding(
-            &INFO,
-            ev,
-            Severity::Warning,
-            format!("TCP connections to the API server at {target} take up to {}", secs(slowest)),
-            format!(
-                "The slowest of {} connections took {}, above the {} threshold.",
-                ev.tcp.len(),
-                secs(slowest),
-                secs(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
-            ),
-            measures,
-            &[n::PROBE_LATENCY_WARNING_SECONDS],
-            t,
-            remedies(),
-        ));
+        out.push(
+            Draft {
+                severity: Severity::Warning,
+                title: format!(
+                    "TCP connections to the API server at {target} take up to {}",
+                    format_seconds(slowest)
+                ),
+                subject: subject(ev),
+                summary: format!(
+                    "The slowest of {} connections took {}, above the {} threshold.",
+                    ev.tcp.len(),
+                    format_seconds(slowest),
+                    format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
+                ),
+                source: ev.source(),
+                measures,
+                table: None,
+                thresholds: vec![n::PROBE_LATENCY_WARNING_SECONDS],
+                remedies: remedies(),
+            }
+            .into_finding(&INFO, t),
+        );
     }
 }
 

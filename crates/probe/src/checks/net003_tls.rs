@@ -1,8 +1,8 @@
 //! NET003 api-tls: the TLS handshake with the API server fails.
 
-use findings::{CheckInfo, EvidenceKind, Finding, Measure, Severity, Thresholds};
+use findings::{CheckInfo, Draft, EvidenceKind, Finding, Measure, Severity, Thresholds};
 
-use super::{advice, command, finding};
+use super::{advice, command, subject};
 use crate::{HttpFailure, ProbeEvidence};
 
 /// NET003.
@@ -53,16 +53,16 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     } else {
         ""
     };
-    out.push(finding(
-        &INFO,
-        ev,
-        Severity::Critical,
-        format!("TLS with the API server at {host} fails"),
-        format!("The TLS handshake with {}:{} failed: {message}.{why}", host, ev.target.port),
-        vec![Measure::new("failed handshakes", 1.0, "count")],
-        &[],
-        t,
-        vec![
+    out.push(Draft {
+            severity: Severity::Critical,
+            title: format!("TLS with the API server at {host} fails"),
+            subject: subject(ev),
+            summary: format!("The TLS handshake with {}:{} failed: {message}.{why}", host, ev.target.port),
+            source: ev.source(),
+            measures: vec![Measure::new("failed handshakes", 1.0, "count")],
+            table: None,
+            thresholds: Vec::new(),
+            remedies: vec![
             command(
                 "Look at the certificate the server presents",
                 format!(
@@ -75,7 +75,8 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 "Give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded). On AKS, rotate expired cluster certificates with `az aks rotate-certs`. Exempt the API server from TLS inspection on proxies.",
             ),
         ],
-    ));
+        }
+        .into_finding(&INFO, t));
 }
 
 #[cfg(test)]

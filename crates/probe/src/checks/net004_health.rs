@@ -1,9 +1,12 @@
 //! NET004 api-health: the API server's `/readyz` or `/livez` says it is not well, does not
 //! answer, or answers slowly.
 
-use findings::{CheckInfo, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n};
+use findings::{
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Severity, Thresholds, format_seconds,
+    threshold_names as n,
+};
 
-use super::{advice, command, finding, secs};
+use super::{advice, command, subject};
 use crate::{HttpFailure, ProbeEvidence, failed_checks};
 
 /// NET004.
@@ -72,21 +75,24 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     if answered.is_empty() {
         let reasons: Vec<String> =
             ev.http.iter().filter_map(|a| a.failure.as_ref().map(|f| f.1.clone())).collect();
-        out.push(finding(
-            &INFO,
-            ev,
-            Severity::Critical,
-            format!("The API server at {host} does not answer /readyz"),
-            format!(
-                "TCP connections succeed, but {} health requests got no answer: {}.",
-                ev.http.len(),
-                reasons.first().map(String::as_str).unwrap_or("no reason given")
-            ),
-            measures(ev.http.len()),
-            &[],
-            t,
-            inspect(),
-        ));
+        out.push(
+            Draft {
+                severity: Severity::Critical,
+                title: format!("The API server at {host} does not answer /readyz"),
+                subject: subject(ev),
+                summary: format!(
+                    "TCP connections succeed, but {} health requests got no answer: {}.",
+                    ev.http.len(),
+                    reasons.first().map(String::as_str).unwrap_or("no reason given")
+                ),
+                source: ev.source(),
+                measures: measures(ev.http.len()),
+                table: None,
+                thresholds: Vec::new(),
+                remedies: inspect(),
+            }
+            .into_finding(&INFO, t),
+        );
         return;
     }
     let unhealthy: Vec<_> = answered.iter().filter(|a| a.status != Some(200)).collect();
@@ -122,25 +128,39 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 )
             }
         };
-        out.push(finding(&INFO, ev, severity, title, summary, measures(unhealthy.len()), &[], t, inspect()));
+        out.push(
+            Draft {
+                severity,
+                title,
+                subject: subject(ev),
+                summary,
+                source: ev.source(),
+                measures: measures(unhealthy.len()),
+                table: None,
+                thresholds: Vec::new(),
+                remedies: inspect(),
+            }
+            .into_finding(&INFO, t),
+        );
         return;
     }
     if slowest > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
-        out.push(finding(
-            &INFO,
-            ev,
-            Severity::Warning,
-            format!("The API server at {host} answers /readyz in up to {}", secs(slowest)),
-            format!(
+        out.push(Draft {
+            severity: Severity::Warning,
+            title: format!("The API server at {host} answers /readyz in up to {}", format_seconds(slowest)),
+            subject: subject(ev),
+            summary: format!(
                 "Every health request was answered 200, the slowest in {} (TLS handshake included), above the {} threshold: the network is fine up to the API server, which is slow to answer even its health endpoint.",
-                secs(slowest),
-                secs(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
+                format_seconds(slowest),
+                format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
             ),
-            measures(0),
-            &[n::PROBE_LATENCY_WARNING_SECONDS],
-            t,
-            inspect(),
-        ));
+            source: ev.source(),
+            measures: measures(0),
+            table: None,
+            thresholds: vec![n::PROBE_LATENCY_WARNING_SECONDS],
+            remedies: inspect(),
+        }
+        .into_finding(&INFO, t));
     }
 }
 

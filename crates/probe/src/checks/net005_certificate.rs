@@ -1,8 +1,10 @@
 //! NET005 api-certificate: the API server's certificate expires soon.
 
-use findings::{CheckInfo, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n};
+use findings::{
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n,
+};
 
-use super::{advice, command, finding};
+use super::{advice, command, subject};
 use crate::ProbeEvidence;
 
 /// NET005.
@@ -49,19 +51,19 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         1 => "1 day".to_owned(),
         d => format!("{d} days"),
     };
-    out.push(finding(
-        &INFO,
-        ev,
-        if critical { Severity::Critical } else { Severity::Warning },
-        format!("The API server's certificate expires in {left} ({})", cert.not_after),
-        format!(
+    out.push(Draft {
+            severity: if critical { Severity::Critical } else { Severity::Warning },
+            title: format!("The API server's certificate expires in {left} ({})", cert.not_after),
+            subject: subject(ev),
+            summary: format!(
             "The certificate {}:{} presents ({}, issued by {}) is valid until {} UTC: {left} from now. On that day every client's TLS handshake fails.",
             ev.target.host, ev.target.port, cert.subject, cert.issuer, cert.not_after
         ),
-        vec![Measure::new("days left", cert.days_left, "days")],
-        &[if critical { n::CERTIFICATE_EXPIRY_CRITICAL_DAYS } else { n::CERTIFICATE_EXPIRY_WARNING_DAYS }],
-        t,
-        vec![
+            source: ev.source(),
+            measures: vec![Measure::new("days left", cert.days_left, "days")],
+            table: None,
+            thresholds: vec![if critical { n::CERTIFICATE_EXPIRY_CRITICAL_DAYS } else { n::CERTIFICATE_EXPIRY_WARNING_DAYS }],
+            remedies: vec![
             command(
                 "See every control-plane certificate's expiry (kubeadm clusters, on a control-plane node)",
                 "kubeadm certs check-expiration".to_owned(),
@@ -71,7 +73,8 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 "kubeadm: `kubeadm certs renew all` on each control-plane node, then restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd pods. AKS: `az aks rotate-certs -g RG -n CLUSTER` (the cluster is unavailable for some minutes).",
             ),
         ],
-    ));
+        }
+        .into_finding(&INFO, t));
 }
 
 #[cfg(test)]
