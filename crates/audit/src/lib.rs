@@ -76,3 +76,10 @@ impl std::fmt::Display for InputFormat {
         f.write_str(self.name())
     }
 }
+
+/// The scan's fuzz property, shared by `fuzz/fuzz_targets/scan.rs` and the corpus replay test:
+/// whatever the one-pass event scan reads from `data`, serde_json reads to the same event.
+#[doc(hidden)]
+pub fn scan_fuzz_check(data: &[u8]) {
+    raw::scan::check(data);
+}

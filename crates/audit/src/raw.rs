@@ -16,6 +16,7 @@ use crate::InputFormat;
 use crate::batch::CanonicalBuilder;
 use crate::timestamp::MinuteCache;
 
+pub(crate) mod scan;
 pub(crate) mod tape;
 
 /// A JSON string that borrows from the input when it has no escapes (a number or boolean

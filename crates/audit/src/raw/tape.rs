@@ -1,7 +1,9 @@
-//! The hot path of JSON records: a line (an array element, the event inside an Azure row)
-//! through simd-json's tape (a SIMD scan of its structure, which also checks its UTF-8), then
-//! walked into [`RawEvent`]s without serde: one event, the items of an `EventList`, or the
-//! event an `AKSAudit` row spreads over its columns.
+//! The hot path of JSON records. A line that is one audit event (the log backend's, and the
+//! event inside an Azure row) is read first by [`super::scan`] in one pass; anything else, and
+//! anything the scan does not expect, goes through simd-json's tape (a SIMD scan of its
+//! structure, which also checks its UTF-8), then is walked into [`RawEvent`]s without serde:
+//! one event, the items of an `EventList`, or the event an `AKSAudit` row spreads over its
+//! columns.
 //!
 //! The walk accepts only the shape the apiserver writes: strings where strings belong, an
 //! `i32` code, arrays of strings, each field once. Anything else (a number where a string
@@ -31,12 +33,15 @@ pub(crate) struct TapeReader {
     columns: ColumnTapes,
     /// The lists of events read before, emptied, for the next ones.
     spare: Spare,
+    /// Whether a line is first read by [`super::scan`] (always, but in the tests of the tape
+    /// walk itself).
+    scan: bool,
 }
 
 /// Lists of events already handed on, emptied, for the next events' groups, source IPs and
 /// annotations: built in these, an event's lists cost no allocation.
 #[derive(Default)]
-struct Spare {
+pub(super) struct Spare {
     strs: Vec<Vec<Str<'static>>>,
     pairs: Vec<Vec<(Str<'static>, Str<'static>)>>,
 }
@@ -45,16 +50,16 @@ struct Spare {
 const SPARE_LISTS: usize = 4;
 
 impl Spare {
-    fn strs<'a>(&mut self) -> Vec<Str<'a>> {
+    pub(super) fn strs<'a>(&mut self) -> Vec<Str<'a>> {
         self.strs.pop().map(relabel).unwrap_or_default()
     }
 
-    fn pairs<'a>(&mut self) -> Vec<(Str<'a>, Str<'a>)> {
+    pub(super) fn pairs<'a>(&mut self) -> Vec<(Str<'a>, Str<'a>)> {
         self.pairs.pop().map(relabel).unwrap_or_default()
     }
 
     /// Takes back the lists of `e`, emptied.
-    fn recycle(&mut self, e: RawEvent<'_, IgnoredAny>) {
+    pub(super) fn recycle(&mut self, e: RawEvent<'_, IgnoredAny>) {
         let users = [e.user, e.impersonated_user].into_iter().flatten().filter_map(|u| u.groups);
         for mut v in users.chain(e.source_ips) {
             if self.strs.len() < SPARE_LISTS {
@@ -100,6 +105,7 @@ impl Default for TapeReader {
                 spare: Vec::new(),
             },
             spare: Spare::default(),
+            scan: true,
         }
     }
 }
@@ -151,7 +157,19 @@ impl TapeReader {
         rows: bool,
         mut f: impl FnMut(&RawEvent<'_, IgnoredAny>, Via<'_>) -> R,
     ) -> Read<R> {
-        let TapeReader { buffers, tape: slot, scratch, columns, spare } = self;
+        let TapeReader { buffers, tape: slot, scratch, columns, spare, scan } = self;
+        // An event, the usual line, in one pass without a tape; anything else goes on.
+        if *scan
+            && let Ok(text) = std::str::from_utf8(line)
+            && let Some(e) = super::scan::event(text, spare)
+        {
+            if e.looks_like_event() {
+                let out = f(&e, Via::Line);
+                spare.recycle(e);
+                return Read::Event(out);
+            }
+            spare.recycle(e);
+        }
         scratch.clear();
         scratch.extend_from_slice(line);
         scratch.resize(line.len() + simd_json::INPUT_PADDING, b' ');
@@ -737,8 +755,13 @@ fn event<'a>(t: &[Node<'a>], spare: &mut Spare) -> Option<RawEvent<'a, IgnoredAn
 mod tests {
     use super::*;
 
+    /// A reader that takes every line to the tape, past the scan.
+    fn tape_only() -> TapeReader {
+        TapeReader { scan: false, ..TapeReader::default() }
+    }
+
     fn rows_of(line: &str) -> Option<String> {
-        let mut r = TapeReader::default();
+        let mut r = tape_only();
         match r.read(line.as_bytes(), true, |e, _| format!("{e:?}")) {
             Read::Event(s) => Some(s),
             _ => None,
@@ -780,10 +803,10 @@ mod tests {
             r#"[{"verb":"get"}]"#,
             "{\"verb\":\"g\u{0}\"}",
         ] {
-            let mut r = TapeReader::default();
+            let mut r = tape_only();
             assert!(matches!(r.read(line.as_bytes(), true, |_, _| ()), Read::GaveUp), "{line}");
         }
-        let mut r = TapeReader::default();
+        let mut r = tape_only();
         assert!(matches!(r.read(br#"{"kind":"Pod","items":[]}"#, true, |_, _| ()), Read::NotEvent));
         assert!(matches!(r.read(b"{\"verb\":\"\xff\"}", true, |_, _| ()), Read::GaveUp));
     }
@@ -800,17 +823,18 @@ mod tests {
             r#"{"verb":"get","user":{"groups":["a","b","c","d","e","f","g","h","i"]},"annotations":{"b":"1","a":"2","b":"3"}}"#,
             r#"{"verb":"get"}"#,
         ];
-        let mut r = TapeReader::default();
-        for round in 0..3 {
-            for line in lines {
-                let got = match r.read(line.as_bytes(), true, |e, _| format!("{e:?}")) {
-                    Read::Event(s) => Some(s),
-                    _ => None,
-                };
-                assert!(got.is_some(), "{line}");
-                assert_eq!(got, serde_of(line), "{line}, round {round}");
+        for mut r in [tape_only(), TapeReader::default()] {
+            for round in 0..3 {
+                for line in lines {
+                    let got = match r.read(line.as_bytes(), true, |e, _| format!("{e:?}")) {
+                        Read::Event(s) => Some(s),
+                        _ => None,
+                    };
+                    assert!(got.is_some(), "{line}");
+                    assert_eq!(got, serde_of(line), "{line}, round {round}");
+                }
             }
+            assert!(!r.spare.strs.is_empty() && !r.spare.pairs.is_empty(), "lists were kept for reuse");
         }
-        assert!(!r.spare.strs.is_empty() && !r.spare.pairs.is_empty(), "lists were kept for reuse");
     }
 }

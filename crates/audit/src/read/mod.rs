@@ -94,8 +94,9 @@ pub struct ReadOptions {
     /// own (the store writes each class to its own files): rows then come out grouped by class
     /// instead of in input order.
     pub split_by_class: bool,
-    /// Read JSON records through simd-json's tape where it can (the default); `false` reads
-    /// every record with serde_json, the reference the tape must agree with.
+    /// Read JSON records through the one-pass event scan and simd-json's tape where they can
+    /// (the default); `false` reads every record with serde_json, the reference both must
+    /// agree with.
     pub simd: bool,
 }
 

@@ -162,8 +162,8 @@ impl Collector {
     }
 
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
-        // Hot path: a native Event through simd-json's tape; what it does not expect, the
-        // serde path below reads (and names the problem of).
+        // Hot path: a native Event through the one-pass scan, else simd-json's tape; what
+        // neither expects, the serde path below reads (and names the problem of).
         if self.simd && !self.keep_bodies {
             match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default(), true) {
                 tape::Read::Event(result) => return result,

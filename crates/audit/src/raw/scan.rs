@@ -1,0 +1,940 @@
+//! The hottest path: one audit `Event` object read in a single pass over its bytes, without a
+//! tape. simd-json's tape indexes every token of the line and copies its strings out before
+//! anything is read from it; an event is read once here, field by field, its strings borrowed
+//! from the line and found eight bytes at a time.
+//!
+//! It accepts only what the tape walk ([`super::tape`]) accepts, and reads it to the same
+//! [`RawEvent`]: one object, each known field once and of the apiserver's shape, every value
+//! it skips checked to be valid JSON. Anything else (an escaped key, a number out of `i32`, a
+//! value nested too deep, any doubt) gives `None`, and the caller goes on to the tape, then to
+//! serde_json, which keep or name the line as before. Tests and a fuzz target
+//! (`fuzz/fuzz_targets/scan.rs`) compare its events with serde_json's on every input, and its
+//! decoding of escapes with serde_json's.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::de::IgnoredAny;
+
+use super::tape::Spare;
+use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, sorted_last_wins};
+
+/// Deeper values than this are left to the tape (serde_json refuses 128 levels).
+const MAX_DEPTH: usize = 64;
+
+/// Reads `line` as one audit `Event` object (with nothing but white space around it);
+/// `None` for anything else, or anything it does not expect.
+pub(super) fn event<'a>(line: &'a str, spare: &mut Spare) -> Option<RawEvent<'a, IgnoredAny>> {
+    let mut c = Cursor { text: line, bytes: line.as_bytes(), at: 0 };
+    let mut e = RawEvent {
+        kind: None,
+        api_version: None,
+        level: None,
+        audit_id: None,
+        stage: None,
+        request_uri: None,
+        verb: None,
+        user: None,
+        impersonated_user: None,
+        source_ips: None,
+        user_agent: None,
+        object_ref: None,
+        response_status: None,
+        request_object: None,
+        response_object: None,
+        request_received_timestamp: None,
+        stage_timestamp: None,
+        annotations: None,
+    };
+    let mut seen = 0u32;
+    c.ws();
+    c.fields(|c, key| {
+        match key {
+            b"kind" => c.set(&mut seen, 0, &mut e.kind)?,
+            b"apiVersion" => c.set(&mut seen, 1, &mut e.api_version)?,
+            b"level" => c.set(&mut seen, 2, &mut e.level)?,
+            b"auditID" => c.set(&mut seen, 3, &mut e.audit_id)?,
+            b"stage" => c.set(&mut seen, 4, &mut e.stage)?,
+            b"requestURI" => c.set(&mut seen, 5, &mut e.request_uri)?,
+            b"verb" => c.set(&mut seen, 6, &mut e.verb)?,
+            b"userAgent" => c.set(&mut seen, 7, &mut e.user_agent)?,
+            b"requestReceivedTimestamp" => c.set(&mut seen, 8, &mut e.request_received_timestamp)?,
+            b"stageTimestamp" => c.set(&mut seen, 9, &mut e.stage_timestamp)?,
+            b"user" => {
+                once(&mut seen, 10)?;
+                e.user = c.user(spare)?;
+            }
+            b"impersonatedUser" => {
+                once(&mut seen, 11)?;
+                e.impersonated_user = c.user(spare)?;
+            }
+            b"sourceIPs" => {
+                once(&mut seen, 12)?;
+                e.source_ips = c.strings(spare)?;
+            }
+            b"objectRef" => {
+                once(&mut seen, 13)?;
+                e.object_ref = c.object_ref()?;
+            }
+            b"responseStatus" => {
+                once(&mut seen, 14)?;
+                e.response_status = c.status()?;
+            }
+            b"requestObject" => {
+                once(&mut seen, 15)?;
+                e.request_object = c.body()?;
+            }
+            b"responseObject" => {
+                once(&mut seen, 16)?;
+                e.response_object = c.body()?;
+            }
+            b"annotations" => {
+                once(&mut seen, 17)?;
+                e.annotations = c.annotations(spare)?;
+            }
+            // Keys of the other records an input holds (`EventList`, Azure rows and
+            // envelopes): those are the tape's, so stop at once.
+            b"items" | b"records" | b"properties" | b"log_s" | b"AuditId" | b"Category" | b"Type" => {
+                return None;
+            }
+            _ => c.skip(1)?,
+        }
+        Some(())
+    })?;
+    c.ws();
+    (c.at == c.bytes.len()).then_some(e)
+}
+
+/// Marks field `bit` seen; `None` (give up) the second time, as serde's "duplicate field".
+fn once(seen: &mut u32, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    if *seen & mask != 0 {
+        return None;
+    }
+    *seen |= mask;
+    Some(())
+}
+
+struct Cursor<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// A mask with the high bit of each byte of `w` that ends or interrupts a plain run of string
+/// text (a quote, a backslash, a control character) set, and perhaps of bytes after the first
+/// such: only its lowest bit is exact (the classic "has zero byte" test, borrows included).
+fn specials(w: u64) -> u64 {
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')))
+        | (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+}
+
+/// The index of the next quote, backslash or control character of `bytes` at or after `from`:
+/// sixteen bytes at a time with SSE2, then eight at a time, then one.
+#[inline(always)]
+fn special_at(bytes: &[u8], mut from: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    while from + 16 <= bytes.len() {
+        let mask = sse2::specials(bytes, from);
+        if mask != 0 {
+            return Some(from + mask.trailing_zeros() as usize);
+        }
+        from += 16;
+    }
+    while let Some(chunk) = bytes.get(from..from + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().ok()?);
+        let m = specials(w);
+        if m != 0 {
+            return Some(from + (m.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    let rest = bytes.get(from..)?;
+    rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| from + i)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
+        _mm_set1_epi8,
+    };
+
+    /// A bit for each of the sixteen bytes of `bytes[at..at + 16]` that is a quote, a
+    /// backslash or a control character (below 0x20); none when fewer than sixteen bytes are
+    /// left (callers check first).
+    #[inline(always)]
+    pub(super) fn specials(bytes: &[u8], at: usize) -> u32 {
+        let Some(chunk) = bytes.get(at..at + 16).and_then(|c| <&[u8; 16]>::try_from(c).ok()) else {
+            return 0;
+        };
+        // SAFETY: the intrinsics are unsafe only because they need SSE2, which is part of the
+        // x86_64 baseline: every CPU this module is compiled for (it exists only on x86_64) has
+        // it. The one memory access, `_mm_loadu_si128`, reads the sixteen initialised bytes
+        // `chunk` refers to, exactly the size of an `__m128i`, with no alignment requirement.
+        #[allow(unsafe_code)]
+        let mask = unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+            let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+            // Unsigned: max(v, 0x1f) == 0x1f exactly for the bytes 0x00..=0x1f.
+            let control = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+            _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control))
+        };
+        mask as u32
+    }
+}
+
+/// The text of a JSON string between its quotes, its escapes decoded (a surrogate pair to its
+/// one character); `None` for a bad escape or a surrogate without its pair, which serde_json
+/// refuses too.
+fn unescape(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let bytes = rest.as_bytes();
+        let (ch, used) = match *bytes.get(i + 1)? {
+            b'"' => ('"', 2),
+            b'\\' => ('\\', 2),
+            b'/' => ('/', 2),
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            b'u' => {
+                let unit = hex4(rest.get(i + 2..i + 6)?)?;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        if rest.get(i + 6..i + 8)? != "\\u" {
+                            return None;
+                        }
+                        let low = hex4(rest.get(i + 8..i + 12)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        let c = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                        (char::from_u32(c)?, 12)
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    _ => (char::from_u32(u32::from(unit))?, 6),
+                }
+            }
+            _ => return None,
+        };
+        out.push(ch);
+        rest = rest.get(i + used..)?;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// Four hexadecimal digits.
+fn hex4(digits: &str) -> Option<u16> {
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u16::from_str_radix(digits, 16).ok()
+}
+
+impl<'a> Cursor<'a> {
+    #[inline(always)]
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    #[inline(always)]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.at += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// True (and past it) when the next value is `null`.
+    fn null(&mut self) -> bool {
+        self.peek() == Some(b'n') && self.literal(b"null").is_some()
+    }
+
+    /// The index of the next quote, backslash or control character at or after `from`.
+    fn special_at(&self, from: usize) -> Option<usize> {
+        special_at(self.bytes, from)
+    }
+
+    /// Past a string whose opening quote is at `self.at`: the index of its closing quote, and
+    /// whether it holds escapes. `None` for a control character, a bad escape, or no end; a
+    /// `\u` escape of a surrogate only when `surrogates` (the caller decodes it).
+    fn string_end(&mut self, surrogates: bool) -> Option<(usize, bool)> {
+        let mut i = self.at + 1;
+        let mut escaped = false;
+        loop {
+            i = self.special_at(i)?;
+            match self.bytes[i] {
+                b'"' => {
+                    self.at = i + 1;
+                    return Some((i, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match *self.bytes.get(i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                        b'u' => {
+                            let hex = std::str::from_utf8(self.bytes.get(i + 2..i + 6)?).ok()?;
+                            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            let unit = u16::from_str_radix(hex, 16).ok()?;
+                            if !surrogates && (0xD800..=0xDFFF).contains(&unit) {
+                                return None;
+                            }
+                            i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A string, borrowed from the line unless it holds escapes (then decoded).
+    #[inline]
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.at + 1;
+        let end = special_at(self.bytes, start)?;
+        if self.bytes[end] == b'"' {
+            self.at = end + 1;
+            // Both ends are quotes (ASCII), so both are character boundaries.
+            return self.text.get(start..end).map(Cow::Borrowed);
+        }
+        self.escaped_string()
+    }
+
+    /// A string that holds an escape (or a control character, which ends the scan).
+    #[cold]
+    fn escaped_string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.at + 1;
+        let (end, _) = self.string_end(true)?;
+        unescape(self.text.get(start..end)?).map(Cow::Owned)
+    }
+
+    /// Past a string that is skipped (its escapes checked, not decoded; a surrogate escape
+    /// gives up).
+    #[inline]
+    fn skip_string(&mut self) -> Option<()> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let end = special_at(self.bytes, self.at + 1)?;
+        if self.bytes[end] == b'"' {
+            self.at = end + 1;
+            return Some(());
+        }
+        self.string_end(false).map(drop)
+    }
+
+    /// A key without escapes, as bytes; `None` for any other.
+    #[inline]
+    fn plain_key(&mut self) -> Option<&'a [u8]> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.at + 1;
+        let end = special_at(self.bytes, start)?;
+        if self.bytes[end] != b'"' {
+            return None;
+        }
+        self.at = end + 1;
+        self.bytes.get(start..end)
+    }
+
+    /// `Option<Str>`: null or a string.
+    fn str_or_null(&mut self) -> Option<Option<Str<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.string().map(|s| Some(Str(s)))
+    }
+
+    /// A string field, once.
+    fn set(&mut self, seen: &mut u32, bit: u32, slot: &mut Option<Str<'a>>) -> Option<()> {
+        once(seen, bit)?;
+        *slot = self.str_or_null()?;
+        Some(())
+    }
+
+    /// The members of an object, each key handed to `f` with the cursor at its value, which
+    /// `f` reads; past the closing brace. A key with an escape gives up.
+    fn fields(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.plain_key()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            f(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The members of a map, each key (decoded) handed to `f` with the cursor at its value,
+    /// which `f` reads; past the closing brace.
+    fn entries(&mut self, mut f: impl FnMut(&mut Self, Cow<'a, str>) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            f(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The items of an array, `f` reading each; past the closing bracket.
+    fn items(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            f(self)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `Option<Vec<Str>>`: null or an array of strings.
+    fn strings(&mut self, spare: &mut Spare) -> Option<Option<Vec<Str<'a>>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut out = spare.strs();
+        self.items(|c| {
+            out.push(Str(c.string()?));
+            Some(())
+        })?;
+        Some(Some(out))
+    }
+
+    fn user(&mut self, spare: &mut Spare) -> Option<Option<RawUser<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut u = RawUser::default();
+        let mut seen = 0;
+        self.fields(|c, k| {
+            match k {
+                b"username" => c.set(&mut seen, 0, &mut u.username)?,
+                b"uid" => c.set(&mut seen, 1, &mut u.uid)?,
+                b"groups" => {
+                    once(&mut seen, 2)?;
+                    u.groups = c.strings(spare)?;
+                }
+                b"extra" => {
+                    once(&mut seen, 3)?;
+                    u.extra = c.extra(spare)?;
+                }
+                _ => c.skip(1)?,
+            }
+            Some(())
+        })?;
+        Some(Some(u))
+    }
+
+    /// `Option<BTreeMap<Str, Vec<Str>>>`: the last of duplicate keys wins, as in serde's map.
+    #[allow(clippy::type_complexity)]
+    fn extra(&mut self, spare: &mut Spare) -> Option<Option<BTreeMap<Str<'a>, Vec<Str<'a>>>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut out = BTreeMap::new();
+        self.entries(|c, k| {
+            out.insert(Str(k), c.strings(spare)??);
+            Some(())
+        })?;
+        Some(Some(out))
+    }
+
+    fn object_ref(&mut self) -> Option<Option<RawObjectRef<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut o = RawObjectRef::default();
+        let mut seen = 0;
+        self.fields(|c, k| {
+            let (bit, slot) = match k {
+                b"resource" => (0, &mut o.resource),
+                b"namespace" => (1, &mut o.namespace),
+                b"name" => (2, &mut o.name),
+                b"uid" => (3, &mut o.uid),
+                b"apiGroup" => (4, &mut o.api_group),
+                b"apiVersion" => (5, &mut o.api_version),
+                b"resourceVersion" => (6, &mut o.resource_version),
+                b"subresource" => (7, &mut o.subresource),
+                _ => return c.skip(1),
+            };
+            c.set(&mut seen, bit, slot)
+        })?;
+        Some(Some(o))
+    }
+
+    fn status(&mut self) -> Option<Option<RawStatus<'a>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut s = RawStatus::default();
+        let mut seen = 0;
+        self.fields(|c, k| {
+            let (bit, slot) = match k {
+                b"code" => {
+                    once(&mut seen, 0)?;
+                    s.code = c.code()?;
+                    return Some(());
+                }
+                b"status" => (1, &mut s.status),
+                b"reason" => (2, &mut s.reason),
+                b"message" => (3, &mut s.message),
+                _ => return c.skip(1),
+            };
+            c.set(&mut seen, bit, slot)
+        })?;
+        Some(Some(s))
+    }
+
+    /// `responseStatus.code`: null, or an integer other than 0 that fits an `i32`, written
+    /// plainly (no fraction, no exponent); anything else is left to the tape and serde.
+    fn code(&mut self) -> Option<Option<i32>> {
+        if self.null() {
+            return Some(None);
+        }
+        let start = self.at;
+        self.eat(b'-');
+        let digits = self.at;
+        if !matches!(self.peek()?, b'1'..=b'9') {
+            return None;
+        }
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+        if self.at - digits > 10 || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.text.get(start..self.at)?.parse::<i32>().ok().map(Some)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn annotations(&mut self, spare: &mut Spare) -> Option<Option<Vec<(Str<'a>, Str<'a>)>>> {
+        if self.null() {
+            return Some(None);
+        }
+        let mut out = spare.pairs();
+        self.entries(|c, k| {
+            let v = c.string()?;
+            out.push((Str(k), Str(v)));
+            Some(())
+        })?;
+        Some(Some(sorted_last_wins(out)))
+    }
+
+    /// A body: present (and skipped) unless null.
+    fn body(&mut self) -> Option<Option<IgnoredAny>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.skip(1)?;
+        Some(Some(IgnoredAny))
+    }
+
+    /// Past one JSON value of any kind, checked as serde_json would check it; `depth` is the
+    /// nesting of the value itself.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' if depth < MAX_DEPTH => self.fields_skipping(depth),
+            b'[' if depth < MAX_DEPTH => self.items(|c| c.skip(depth + 1)),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    /// Past an object whose keys and values are skipped.
+    fn fields_skipping(&mut self, depth: usize) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.skip_string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            self.skip(depth + 1)?;
+            self.ws();
+            match self.peek()? {
+                b',' => {
+                    self.at += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Past a number in JSON's grammar (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`),
+    /// at most 30 characters long, so that no reader disagrees on whether it is one.
+    fn number(&mut self) -> Option<()> {
+        let start = self.at;
+        let digits = |c: &mut Self| {
+            let from = c.at;
+            while let Some(b'0'..=b'9') = c.peek() {
+                c.at += 1;
+            }
+            (c.at > from).then_some(())
+        };
+        self.eat(b'-');
+        if self.peek()? == b'0' {
+            self.at += 1;
+        } else {
+            digits(self)?;
+        }
+        if self.eat(b'.').is_some() {
+            digits(self)?;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            digits(self)?;
+        }
+        (self.at - start <= 30).then_some(())
+    }
+}
+
+/// The fuzz property (`fuzz/fuzz_targets/scan.rs`, and its corpus replayed by the tests):
+/// whatever the scan reads from `data`, serde_json reads from it too, to the same event.
+pub(crate) fn check(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let mut spare = Spare::default();
+    // Twice, so that the second read builds its lists in the first one's.
+    for _ in 0..2 {
+        if let Some(e) = event(text, &mut spare) {
+            let serde: RawEvent<'_, IgnoredAny> = match serde_json::from_str(text) {
+                Ok(e) => e,
+                Err(err) => panic!("the scan read an event serde_json refuses ({err}): {text:?}"),
+            };
+            assert_eq!(format!("{e:?}"), format!("{serde:?}"), "{text:?}");
+            spare.recycle(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_of(line: &str) -> Option<String> {
+        let mut spare = Spare::default();
+        event(line, &mut spare).map(|e| format!("{e:?}"))
+    }
+
+    fn serde_of(line: &str) -> Option<String> {
+        let e: RawEvent<'_, IgnoredAny> = serde_json::from_str(line).ok()?;
+        Some(format!("{e:?}"))
+    }
+
+    #[test]
+    fn the_scan_reads_an_event_as_serde_does() {
+        let lines = [
+            r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a","stage":"ResponseComplete","requestURI":"/api/v1/pods?limit=500\u0026x=1","verb":"list","user":{"username":"u","uid":"9","groups":["g1","g2"],"extra":{"b":["2"],"a":["1","x"],"b":["3"]}},"impersonatedUser":null,"sourceIPs":["10.0.0.1"],"userAgent":"kubectl/v1.29 \"q\"","objectRef":{"resource":"pods","namespace":"n","name":"p","uid":"u1","apiGroup":"","apiVersion":"v1","resourceVersion":"5","subresource":"log"},"responseStatus":{"metadata":{},"code":409,"status":"Failure","reason":"Conflict","message":"m \\ é","details":{"x":[1,2]}},"requestObject":{"a":[{"b":null}]},"responseObject":null,"requestReceivedTimestamp":"2024-01-01T00:00:00.1234567Z","stageTimestamp":"2024-01-01T00:00:01Z","annotations":{"z":"1","a":"2","z":"3"},"unknown":[1,{"x":true}]}"#,
+            r#"{"verb":"get"}"#,
+            r#"  {"auditID":"b","annotations":null,"user":{},"sourceIPs":[]}  "#,
+            r#"{"kind":"Event","responseStatus":{"code":null}}"#,
+            r#"{"kind":"Event","responseStatus":{"code":-404},"x":[-0.5e+3,0,1E2,"\u00e9",true,false,null,{}],"userAgent":"\ud83d\ude00"}"#,
+            "{ \"verb\" :\t\"get\" ,\r\n \"annotations\" : { \"k\\u00e9\" : \"v\\n\" , \"a\" : \"\" } }",
+            r#"{"userAgent":"12345678\"12345678\\12345678\/\b\f\n\r\t\u00411234567"}"#,
+            r#"{"kind":"Event","user":{"username":"é日本語🙂","extra":null,"other":{"a":[[]]}}}"#,
+            r#"{}"#,
+        ];
+        for line in lines {
+            let scanned = scan_of(line);
+            assert!(scanned.is_some(), "{line}");
+            assert_eq!(scanned, serde_of(line), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_scan_gives_up_where_serde_would_judge() {
+        for line in [
+            r#"{"verb":"get","verb":"list"}"#,
+            r#"{"verb":7}"#,
+            r#"{"verb":"get","user":{"groups":["a",null]}}"#,
+            r#"{"verb":"get","user":{"extra":{"a":null}}}"#,
+            r#"{"verb":"get","responseStatus":{"code":3000000000}}"#,
+            r#"{"verb":"get","responseStatus":{"code":200.5}}"#,
+            r#"{"verb":"get","responseStatus":{"code":0}}"#,
+            r#"{"verb":"get","responseStatus":{"code":-0}}"#,
+            r#"{"verb":"get","responseStatus":{"code":2e2}}"#,
+            r#"{"verb":"get","annotations":{"a":1}}"#,
+            r#"{"verb":"get","user":"me"}"#,
+            r#"{"verb":"get"} {"verb":"list"}"#,
+            r#"{"verb":"get""#,
+            r#"{"verb":"get","#,
+            r#"{"verb":"get",}"#,
+            r#"{"verb":"get","x":[1,]}"#,
+            r#"{"verb":"get","x":01}"#,
+            r#"{"verb":"get","x":1.}"#,
+            r#"{"verb":"get","x":-}"#,
+            r#"{"verb":"get","x":tru}"#,
+            r#"{"verb":"get","x":"\x"}"#,
+            r#"{"verb":"get","x":"\u12"}"#,
+            r#"{"verb":"get","x":"\ud800"}"#,
+            // A surrogate escaped in a skipped string: valid, but left to the tape and serde.
+            r#"{"verb":"get","x":"\ud83d\ude00"}"#,
+            r#"{"verb":"\ud800"}"#,
+            r#"{"verb":"get","x":{"a" 1}}"#,
+            r#"{"verb":"get","x":{1:1}}"#,
+            r#"[{"verb":"get"}]"#,
+            r#"{"kind":"EventList","items":[]}"#,
+            r#"{"Category":"kube-audit","log_s":"{}"}"#,
+            "{\"verb\":\"g\u{0}\"}",
+            "{\"verb\":\"get\",\"x\":\"a\tb\"}",
+            "\u{feff}{\"verb\":\"get\"}",
+        ] {
+            assert_eq!(scan_of(line), None, "{line}");
+        }
+        // Deep nesting is left to the tape and serde, which judge it.
+        let deep = format!(r#"{{"verb":"get","x":{}{}}}"#, "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert_eq!(scan_of(&deep), None);
+        let shallow =
+            format!(r#"{{"verb":"get","x":{}{}}}"#, "[".repeat(MAX_DEPTH - 2), "]".repeat(MAX_DEPTH - 2));
+        assert_eq!(scan_of(&shallow), serde_of(&shallow));
+        assert!(scan_of(&shallow).is_some());
+    }
+
+    /// Strings of every length up to 40, a quote or backslash or control character at every
+    /// place, so that each of the eight lanes and the tail find what ends or breaks them.
+    #[test]
+    fn strings_end_at_the_right_byte_in_every_lane() {
+        for len in 0..40 {
+            for at in 0..=len {
+                for special in ["\\\"", "\\\\", "\\u0041", "\u{1}", "\""] {
+                    let mut s: String = (0..len).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+                    s.insert_str(at, special);
+                    let line = format!(r#"{{"verb":"{s}","level":"x"}}"#);
+                    assert_eq!(scan_of(&line), serde_of(&line), "{line}");
+                }
+            }
+        }
+    }
+
+    /// Every escape JSON has, and the broken ones, decoded as serde_json decodes them (or
+    /// refused where it refuses them), alone and between other text.
+    #[test]
+    fn escapes_decode_as_serde_json_decodes_them() {
+        let escapes = [
+            r#"\""#,
+            r"\\",
+            r"\/",
+            r"\b",
+            r"\f",
+            r"\n",
+            r"\r",
+            r"\t",
+            r"\u0041",
+            r"\u00e9",
+            r"\u20AC",
+            r"\uffff",
+            r"\u0000",
+            r"\ud83d\ude00",
+            r"\uD83D\uDE00",
+            r"\ud800",
+            r"\udc00",
+            r"\ud800\u0041",
+            r"\ud800x",
+            r"\ud800\n",
+            r"\ud800\ud800",
+            r"\u12",
+            r"\u12g4",
+            r"\x",
+            r"\",
+            r"\U0041",
+            r"\u+041",
+        ];
+        for e in escapes {
+            for text in [e.to_owned(), format!("ab{e}"), format!("{e}cd"), format!("é{e}{e}ü")] {
+                let ours = unescape(&text);
+                let serde = serde_json::from_str::<String>(&format!("\"{text}\"")).ok();
+                assert_eq!(ours, serde, "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn specials_finds_the_first_quote_backslash_or_control_byte() {
+        for lane in 0..8 {
+            for b in [b'"', b'\\', 0u8, 0x1f] {
+                let mut bytes = *b"abcdefgh";
+                bytes[lane] = b;
+                let m = specials(u64::from_le_bytes(bytes));
+                assert_eq!((m.trailing_zeros() / 8) as usize, lane, "{bytes:?}");
+            }
+        }
+        assert_eq!(specials(u64::from_le_bytes(*b" ~\x7f\xff!#[]")), 0);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn sse2_specials_finds_the_first_quote_backslash_or_control_byte() {
+        for lane in 0..16 {
+            for b in [b'"', b'\\', 0u8, 0x1f] {
+                let mut bytes = *b"abcdefghijklmnop";
+                bytes[lane] = b;
+                assert_eq!(sse2::specials(&bytes, 0).trailing_zeros() as usize, lane, "{bytes:?}");
+            }
+        }
+        assert_eq!(sse2::specials(b" ~\x7f\x80\xff!#[]0123456789", 0), 0);
+        assert_eq!(sse2::specials(b"\"\"\"", 0), 0, "fewer than sixteen bytes");
+    }
+
+    /// Every line of the real fixtures: what the scan reads, serde_json reads alike; and every
+    /// event that stands on a line of its own (the log backend's), the scan reads.
+    #[test]
+    fn the_scan_reads_every_fixture_line_as_serde_does() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let (mut lines, mut scanned, mut events) = (0, 0, 0);
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let Ok(text) = std::fs::read_to_string(&path) else { continue };
+                for line in text.lines() {
+                    lines += 1;
+                    check(line.as_bytes());
+                    let mut spare = Spare::default();
+                    if event(line, &mut spare).is_some_and(|e| e.looks_like_event()) {
+                        scanned += 1;
+                    }
+                    if serde_json::from_str::<RawEvent<'_, IgnoredAny>>(line)
+                        .is_ok_and(|e| e.looks_like_event())
+                    {
+                        events += 1;
+                    }
+                }
+            }
+        }
+        assert!(lines > 500, "{lines} fixture lines");
+        assert!(events > 50, "{events} events on lines of their own");
+        assert_eq!(scanned, events, "the scan read {scanned} of the {events} events serde_json reads");
+    }
+
+    /// Lines of the real fixtures with bytes changed, cut short, or doubled: the scan reads
+    /// each as serde_json does, or leaves it.
+    #[test]
+    fn the_scan_reads_mutated_lines_as_serde_does_or_leaves_them() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit");
+        let mut samples = Vec::new();
+        for entry in std::fs::read_dir(&path).expect("fixtures dir") {
+            let Ok(text) = std::fs::read_to_string(entry.expect("entry").path()) else { continue };
+            samples.extend(text.lines().filter(|l| l.starts_with('{')).take(5).map(str::to_owned));
+        }
+        assert!(samples.len() >= 10, "{} sample lines", samples.len());
+        let mut state: u64 = 12_345;
+        let mut next = |n: usize| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 33) as usize) % n.max(1)
+        };
+        let bytes =
+            [b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b'0', b'-', b'e', b'n', b' ', 0x01, b'u'];
+        for line in &samples {
+            for _ in 0..300 {
+                let mut m = line.clone().into_bytes();
+                match next(3) {
+                    0 => {
+                        let at = next(m.len());
+                        m[at] = bytes[next(bytes.len())];
+                    }
+                    1 => m.truncate(next(m.len())),
+                    _ => {
+                        let at = next(m.len());
+                        let b = m[at];
+                        m.insert(at, b);
+                    }
+                }
+                check(&m);
+            }
+        }
+    }
+}
