@@ -190,49 +190,39 @@ mod sse2 {
     }
 }
 
-/// The text of a JSON string between its quotes, its escapes decoded (a surrogate pair to its
-/// one character); `None` for a bad escape or a surrogate without its pair, which serde_json
-/// refuses too.
-fn unescape(raw: &str) -> Option<String> {
-    let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    while let Some(i) = rest.find('\\') {
-        out.push_str(&rest[..i]);
-        let bytes = rest.as_bytes();
-        let (ch, used) = match *bytes.get(i + 1)? {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => {
-                let unit = hex4(rest.get(i + 2..i + 6)?)?;
-                match unit {
-                    0xD800..=0xDBFF => {
-                        if rest.get(i + 6..i + 8)? != "\\u" {
-                            return None;
-                        }
-                        let low = hex4(rest.get(i + 8..i + 12)?)?;
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            return None;
-                        }
-                        let c = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
-                        (char::from_u32(c)?, 12)
+/// The escape at `text[at..]` (its backslash first): the character it stands for (a surrogate
+/// pair's one character) and how many bytes it takes; `None` for a bad escape or a surrogate
+/// without its pair, which serde_json refuses too.
+fn escape(text: &str, at: usize) -> Option<(char, usize)> {
+    Some(match *text.as_bytes().get(at + 1)? {
+        b'"' => ('"', 2),
+        b'\\' => ('\\', 2),
+        b'/' => ('/', 2),
+        b'b' => ('\u{8}', 2),
+        b'f' => ('\u{c}', 2),
+        b'n' => ('\n', 2),
+        b'r' => ('\r', 2),
+        b't' => ('\t', 2),
+        b'u' => {
+            let unit = hex4(text.get(at + 2..at + 6)?)?;
+            match unit {
+                0xD800..=0xDBFF => {
+                    if text.get(at + 6..at + 8)? != "\\u" {
+                        return None;
                     }
-                    0xDC00..=0xDFFF => return None,
-                    _ => (char::from_u32(u32::from(unit))?, 6),
+                    let low = hex4(text.get(at + 8..at + 12)?)?;
+                    if !(0xDC00..=0xDFFF).contains(&low) {
+                        return None;
+                    }
+                    let c = 0x10000 + ((u32::from(unit) - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                    (char::from_u32(c)?, 12)
                 }
+                0xDC00..=0xDFFF => return None,
+                _ => (char::from_u32(u32::from(unit))?, 6),
             }
-            _ => return None,
-        };
-        out.push(ch);
-        rest = rest.get(i + used..)?;
-    }
-    out.push_str(rest);
-    Some(out)
+        }
+        _ => return None,
+    })
 }
 
 /// Four hexadecimal digits.
@@ -271,41 +261,26 @@ impl<'a> Cursor<'a> {
         self.peek() == Some(b'n') && self.literal(b"null").is_some()
     }
 
-    /// The index of the next quote, backslash or control character at or after `from`.
-    fn special_at(&self, from: usize) -> Option<usize> {
-        special_at(self.bytes, from)
-    }
-
-    /// Past a string whose opening quote is at `self.at`: the index of its closing quote, and
-    /// whether it holds escapes. `None` for a control character, a bad escape, or no end; a
-    /// `\u` escape of a surrogate only when `surrogates` (the caller decodes it).
-    fn string_end(&mut self, surrogates: bool) -> Option<(usize, bool)> {
+    /// Past a skipped string whose opening quote is at `self.at`, its escapes checked but not
+    /// decoded. `None` for a control character, a bad escape, no end, or a `\u` escape of a
+    /// surrogate (valid in pairs, but left to the tape and serde_json).
+    #[cold]
+    fn skip_escaped(&mut self) -> Option<()> {
         let mut i = self.at + 1;
-        let mut escaped = false;
         loop {
-            i = self.special_at(i)?;
+            i = special_at(self.bytes, i)?;
             match self.bytes[i] {
                 b'"' => {
                     self.at = i + 1;
-                    return Some((i, escaped));
+                    return Some(());
                 }
                 b'\\' => {
-                    escaped = true;
-                    match *self.bytes.get(i + 1)? {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                        b'u' => {
-                            let hex = std::str::from_utf8(self.bytes.get(i + 2..i + 6)?).ok()?;
-                            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                                return None;
-                            }
-                            let unit = u16::from_str_radix(hex, 16).ok()?;
-                            if !surrogates && (0xD800..=0xDFFF).contains(&unit) {
-                                return None;
-                            }
-                            i += 6;
-                        }
-                        _ => return None,
+                    let (_, used) = escape(self.text, i)?;
+                    // Only a surrogate pair takes more than six bytes; a lone one is refused.
+                    if used > 6 {
+                        return None;
                     }
+                    i += used;
                 }
                 _ => return None,
             }
@@ -328,12 +303,30 @@ impl<'a> Cursor<'a> {
         self.escaped_string()
     }
 
-    /// A string that holds an escape (or a control character, which ends the scan).
+    /// A string that holds an escape (or a control character, which ends the scan), decoded
+    /// in one pass.
     #[cold]
     fn escaped_string(&mut self) -> Option<Cow<'a, str>> {
-        let start = self.at + 1;
-        let (end, _) = self.string_end(true)?;
-        unescape(self.text.get(start..end)?).map(Cow::Owned)
+        let mut out = String::with_capacity(64);
+        let mut from = self.at + 1;
+        loop {
+            let i = special_at(self.bytes, from)?;
+            // `from` follows a quote or an escape, `i` is at a quote, a backslash or a control
+            // character: all ASCII, so both are character boundaries.
+            out.push_str(self.text.get(from..i)?);
+            match self.bytes[i] {
+                b'"' => {
+                    self.at = i + 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => {
+                    let (c, used) = escape(self.text, i)?;
+                    out.push(c);
+                    from = i + used;
+                }
+                _ => return None,
+            }
+        }
     }
 
     /// Past a string that is skipped (its escapes checked, not decoded; a surrogate escape
@@ -348,7 +341,7 @@ impl<'a> Cursor<'a> {
             self.at = end + 1;
             return Some(());
         }
-        self.string_end(false).map(drop)
+        self.skip_escaped()
     }
 
     /// A key without escapes, as bytes; `None` for any other.
@@ -831,7 +824,9 @@ mod tests {
         ];
         for e in escapes {
             for text in [e.to_owned(), format!("ab{e}"), format!("{e}cd"), format!("é{e}{e}ü")] {
-                let ours = unescape(&text);
+                let line = format!("\"{text}\"");
+                let mut c = Cursor { text: &line, bytes: line.as_bytes(), at: 0 };
+                let ours = c.string().map(Cow::into_owned).filter(|_| c.at == line.len());
                 let serde = serde_json::from_str::<String>(&format!("\"{text}\"")).ok();
                 assert_eq!(ours, serde, "{text}");
             }
