@@ -702,7 +702,8 @@ mod tests {
     }
 
     /// Strings of every length up to 40, a quote or backslash or control character at every
-    /// place, so that each of the eight lanes and the tail find what ends or breaks them.
+    /// place, so that each lane of the sixteen-byte and eight-byte steps, and the tail, find
+    /// what ends or breaks them.
     #[test]
     fn strings_end_at_the_right_byte_in_every_lane() {
         for len in 0..40 {
