@@ -74,17 +74,42 @@ pub(super) fn event<'a>(line: &'a str, spare: &mut Spare) -> Option<RawEvent<'a,
                 once(&mut seen, 17)?;
                 e.annotations = c.annotations(spare)?;
             }
-            // Keys of the other records an input holds (`EventList`, Azure rows and
-            // envelopes): those are the tape's, so stop at once.
-            b"items" | b"records" | b"properties" | b"log_s" | b"AuditId" | b"Category" | b"Type" => {
-                return None;
-            }
+            k if other_record(k) => return None,
             _ => c.skip(1)?,
         }
         Some(())
     })?;
     c.ws();
     (c.at == c.bytes.len()).then_some(e)
+}
+
+/// Keys of the other records an input holds (`EventList`, Azure rows and envelopes), never of
+/// an event's: those records are the tape's, so the scan stops at the first of them.
+fn other_record(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"items"
+            | b"records"
+            | b"properties"
+            | b"log_s"
+            | b"AuditId"
+            | b"Category"
+            | b"Type"
+            | b"TenantId"
+            | b"TimeGenerated"
+    )
+}
+
+/// Whether `line` may be an event for the scan: false when its first key (read from the bytes,
+/// before the line's UTF-8 is checked) is one of another record, as in every Azure row.
+pub(super) fn may_be_event(line: &[u8]) -> bool {
+    let mut c = Cursor { text: "", bytes: line, at: 0 };
+    c.ws();
+    if c.eat(b'{').is_none() {
+        return false;
+    }
+    c.ws();
+    !c.plain_key().is_some_and(other_record)
 }
 
 /// Marks field `bit` seen; `None` (give up) the second time, as serde's "duplicate field".
@@ -699,6 +724,22 @@ mod tests {
             format!(r#"{{"verb":"get","x":{}{}}}"#, "[".repeat(MAX_DEPTH - 2), "]".repeat(MAX_DEPTH - 2));
         assert_eq!(scan_of(&shallow), serde_of(&shallow));
         assert!(scan_of(&shallow).is_some());
+    }
+
+    #[test]
+    fn rows_of_other_records_are_not_scanned() {
+        for line in [
+            r#"{"TenantId":"t","TimeGenerated":"2025-03-11T09:00:01Z","Category":"kube-audit","log_s":"{}"}"#,
+            r#" { "AuditId":"a","Verb":"get"}"#,
+            r#"{"records":[]}"#,
+            "[{}]",
+            "",
+        ] {
+            assert!(!may_be_event(line.as_bytes()), "{line}");
+        }
+        for line in [&br#"{"kind":"Event"}"#[..], br#"{"x\u0041":1}"#, b"{}", br#"{"verb"#, b"{\"\xff\":1}"] {
+            assert!(may_be_event(line), "{line:?}");
+        }
     }
 
     /// Strings of every length up to 40, a quote or backslash or control character at every

@@ -160,6 +160,7 @@ impl TapeReader {
         let TapeReader { buffers, tape: slot, scratch, columns, spare, scan } = self;
         // An event, the usual line, in one pass without a tape; anything else goes on.
         if *scan
+            && super::scan::may_be_event(line)
             && let Ok(text) = std::str::from_utf8(line)
             && let Some(e) = super::scan::event(text, spare)
         {
