@@ -103,6 +103,10 @@ fn other_record(key: &[u8]) -> bool {
 /// Whether `line` may be an event for the scan: false when its first key (read from the bytes,
 /// before the line's UTF-8 is checked) is one of another record, as in every Azure row.
 pub(super) fn may_be_event(line: &[u8]) -> bool {
+    // The apiserver's line, at once.
+    if line.starts_with(br#"{"kind":"Event","#) {
+        return true;
+    }
     let mut c = Cursor { text: "", bytes: line, at: 0 };
     c.ws();
     if c.eat(b'{').is_none() {
@@ -737,7 +741,14 @@ mod tests {
         ] {
             assert!(!may_be_event(line.as_bytes()), "{line}");
         }
-        for line in [&br#"{"kind":"Event"}"#[..], br#"{"x\u0041":1}"#, b"{}", br#"{"verb"#, b"{\"\xff\":1}"] {
+        for line in [
+            &br#"{"kind":"Event"}"#[..],
+            br#"{"kind":"Event","verb":"get"}"#,
+            br#"{"x\u0041":1}"#,
+            b"{}",
+            br#"{"verb"#,
+            b"{\"\xff\":1}",
+        ] {
             assert!(may_be_event(line), "{line:?}");
         }
     }
