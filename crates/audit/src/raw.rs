@@ -213,6 +213,24 @@ fn annotations<'de: 'a, 'a, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<(St
     d.deserialize_option(V)
 }
 
+/// Marks field `bit` of an object being read by a fast path seen; `None` (give up) the
+/// second time, as serde's "duplicate field".
+fn once(seen: &mut u32, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    if *seen & mask != 0 {
+        return None;
+    }
+    *seen |= mask;
+    Some(())
+}
+
+/// A field, once: what its reader made of it (`None`: give up).
+fn put<T>(seen: &mut u32, bit: u32, slot: &mut Option<T>, read: Option<Option<T>>) -> Option<()> {
+    once(seen, bit)?;
+    *slot = read?;
+    Some(())
+}
+
 /// Annotations in key order, the last of duplicate keys winning. In place; the usual map, its
 /// keys already in order and distinct (the apiserver writes them so), is returned as it is.
 fn sorted_last_wins<'a>(mut out: Vec<(Str<'a>, Str<'a>)>) -> Vec<(Str<'a>, Str<'a>)> {

@@ -1,30 +1,28 @@
-//! Replays the fuzzer's corpus (`fuzz/corpus/read/`): every input it kept stays a test.
+//! Replays the fuzzers' corpora (`fuzz/corpus/read/`, `fuzz/corpus/scan/`): every input they
+//! kept stays a test.
 
 use std::path::Path;
 
-#[test]
-fn fuzz_corpus_holds_the_property() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/read");
+/// Runs `check` on every input of `fuzz/corpus/TARGET`; the number of inputs.
+fn replay(target: &str, check: fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).expect("corpus dir") {
-        let path = entry.expect("entry").path();
-        let data = std::fs::read(&path).expect("read input");
-        audit::read::fuzz_check(&data);
+        let data = std::fs::read(entry.expect("entry").path()).expect("read input");
+        check(&data);
         n += 1;
     }
+    n
+}
+
+#[test]
+fn fuzz_corpus_holds_the_property() {
+    let n = replay("read", audit::read::fuzz_check);
     assert!(n >= 15, "the corpus has only {n} inputs");
 }
 
-/// Replays the scan fuzzer's corpus (`fuzz/corpus/scan/`).
 #[test]
 fn scan_fuzz_corpus_holds_the_property() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/scan");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).expect("corpus dir") {
-        let path = entry.expect("entry").path();
-        let data = std::fs::read(&path).expect("read input");
-        audit::scan_fuzz_check(&data);
-        n += 1;
-    }
+    let n = replay("scan", audit::scan_fuzz_check);
     assert!(n >= 8, "the corpus has only {n} inputs");
 }

@@ -75,12 +75,17 @@ pub struct ResourceRule {
 pub struct FlowRule {
     /// Its subjects.
     pub subjects: Vec<FlowSubject>,
-    /// The resources of its `resourceRules`, over all of them (`*` for every resource).
-    pub resources: Vec<String>,
     /// Its `resourceRules`.
     pub resource_rules: Vec<ResourceRule>,
     /// Whether it has `nonResourceRules`.
     pub non_resource: bool,
+}
+
+impl FlowRule {
+    /// The resources of its `resourceRules`, over all of them (`*` for every resource).
+    pub fn resources(&self) -> Vec<&str> {
+        self.resource_rules.iter().flat_map(|r| &r.resources).map(String::as_str).collect()
+    }
 }
 
 /// A resource request as API Priority and Fairness classifies it. A field may be `*`: the
@@ -303,7 +308,6 @@ fn parse_rule(r: &Value) -> Result<FlowRule, String> {
                 cluster_scope: rr.get("clusterScope").and_then(Value::as_bool).unwrap_or(false),
                 namespaces: list("namespaces")?,
             };
-            out.resources.extend(rule.resources.iter().cloned());
             out.resource_rules.push(rule);
         }
     }
@@ -393,7 +397,7 @@ mod tests {
         assert_eq!(fs.priority_level, "pl");
         let broad: Vec<bool> = fs.rules[0].subjects.iter().map(FlowSubject::is_broad).collect();
         assert_eq!(broad, vec![true, true, false]);
-        assert_eq!(fs.rules[0].resources, vec!["pods", "*"]);
+        assert_eq!(fs.rules[0].resources(), vec!["pods", "*"]);
         assert!(fs.rules[0].non_resource);
         let bad = json!({"metadata": {"name": "fs"}, "spec": {"priorityLevelConfiguration": {"name": "pl"},
             "rules": [{"subjects": [{"kind": "Robot"}]}]}});

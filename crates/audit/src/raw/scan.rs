@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::de::IgnoredAny;
 
 use super::tape::Spare;
-use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, sorted_last_wins};
+use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, once, put, sorted_last_wins};
 
 /// Deeper values than this are left to the tape (serde_json refuses 128 levels).
 const MAX_DEPTH: usize = 64;
@@ -42,38 +42,14 @@ pub(super) fn event<'a>(line: &'a str, spare: &mut Spare) -> Option<RawEvent<'a,
             b"userAgent" => c.set(&mut seen, 7, &mut e.user_agent)?,
             b"requestReceivedTimestamp" => c.set(&mut seen, 8, &mut e.request_received_timestamp)?,
             b"stageTimestamp" => c.set(&mut seen, 9, &mut e.stage_timestamp)?,
-            b"user" => {
-                once(&mut seen, 10)?;
-                e.user = c.user(spare)?;
-            }
-            b"impersonatedUser" => {
-                once(&mut seen, 11)?;
-                e.impersonated_user = c.user(spare)?;
-            }
-            b"sourceIPs" => {
-                once(&mut seen, 12)?;
-                e.source_ips = c.strings(spare)?;
-            }
-            b"objectRef" => {
-                once(&mut seen, 13)?;
-                e.object_ref = c.object_ref()?;
-            }
-            b"responseStatus" => {
-                once(&mut seen, 14)?;
-                e.response_status = c.status()?;
-            }
-            b"requestObject" => {
-                once(&mut seen, 15)?;
-                e.request_object = c.body()?;
-            }
-            b"responseObject" => {
-                once(&mut seen, 16)?;
-                e.response_object = c.body()?;
-            }
-            b"annotations" => {
-                once(&mut seen, 17)?;
-                e.annotations = c.annotations(spare)?;
-            }
+            b"user" => put(&mut seen, 10, &mut e.user, c.user(spare))?,
+            b"impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, c.user(spare))?,
+            b"sourceIPs" => put(&mut seen, 12, &mut e.source_ips, c.strings(spare))?,
+            b"objectRef" => put(&mut seen, 13, &mut e.object_ref, c.object_ref())?,
+            b"responseStatus" => put(&mut seen, 14, &mut e.response_status, c.status())?,
+            b"requestObject" => put(&mut seen, 15, &mut e.request_object, c.body())?,
+            b"responseObject" => put(&mut seen, 16, &mut e.response_object, c.body())?,
+            b"annotations" => put(&mut seen, 17, &mut e.annotations, c.annotations(spare))?,
             k if other_record(k) => return None,
             _ => c.skip(1)?,
         }
@@ -114,16 +90,6 @@ pub(super) fn may_be_event(line: &[u8]) -> bool {
     }
     c.ws();
     !c.plain_key().is_some_and(other_record)
-}
-
-/// Marks field `bit` seen; `None` (give up) the second time, as serde's "duplicate field".
-fn once(seen: &mut u32, bit: u32) -> Option<()> {
-    let mask = 1 << bit;
-    if *seen & mask != 0 {
-        return None;
-    }
-    *seen |= mask;
-    Some(())
 }
 
 struct Cursor<'a> {
@@ -473,14 +439,8 @@ impl<'a> Cursor<'a> {
             match k {
                 b"username" => c.set(&mut seen, 0, &mut u.username)?,
                 b"uid" => c.set(&mut seen, 1, &mut u.uid)?,
-                b"groups" => {
-                    once(&mut seen, 2)?;
-                    u.groups = c.strings(spare)?;
-                }
-                b"extra" => {
-                    once(&mut seen, 3)?;
-                    u.extra = c.extra(spare)?;
-                }
+                b"groups" => put(&mut seen, 2, &mut u.groups, c.strings(spare))?,
+                b"extra" => put(&mut seen, 3, &mut u.extra, c.extra(spare))?,
                 _ => c.skip(1)?,
             }
             Some(())

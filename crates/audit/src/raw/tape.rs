@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::de::IgnoredAny;
 use simd_json::{Buffers, Node, StaticNode, Tape};
 
-use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, sorted_last_wins};
+use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, once, put, sorted_last_wins};
 
 /// The most levels of nesting serde_json reads (its recursion limit of 128 refuses the
 /// 128th), so that a line deeper than that goes the serde way, which names it.
@@ -230,23 +230,6 @@ fn each_field<'t, 'a>(
         i += 1 + n;
     }
     (i == count + 1).then_some(i)
-}
-
-/// Marks field `bit` seen; `None` (give up) the second time, as serde's "duplicate field".
-fn once(seen: &mut u32, bit: u32) -> Option<()> {
-    let mask = 1 << bit;
-    if *seen & mask != 0 {
-        return None;
-    }
-    *seen |= mask;
-    Some(())
-}
-
-/// A field, once: what its reader made of it (`None`: give up).
-fn put<T>(seen: &mut u32, bit: u32, slot: &mut Option<T>, read: Option<Option<T>>) -> Option<()> {
-    once(seen, bit)?;
-    *slot = read?;
-    Some(())
 }
 
 /// A string field, once.

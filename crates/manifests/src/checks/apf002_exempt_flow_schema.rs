@@ -64,7 +64,7 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
             .filter(|s| s.is_broad())
             .map(|s| s.describe())
             .collect();
-        let everything = fs.rules.iter().any(|r| r.resources.iter().any(|res| res == "*"));
+        let everything = fs.rules.iter().any(|r| r.resources().contains(&"*"));
         if broad.is_empty() && !everything {
             continue;
         }
@@ -76,7 +76,10 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
             .map(|r| {
                 vec![
                     r.subjects.iter().map(|s| s.describe()).collect::<Vec<_>>().join(", "),
-                    if r.resources.is_empty() { "-".to_owned() } else { r.resources.join(", ") },
+                    match r.resources() {
+                        resources if resources.is_empty() => "-".to_owned(),
+                        resources => resources.join(", "),
+                    },
                     if r.non_resource { "yes".to_owned() } else { "no".to_owned() },
                 ]
             })
