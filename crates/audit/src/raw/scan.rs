@@ -23,40 +23,68 @@ use super::{RawEvent, RawObjectRef, RawStatus, RawUser, Str, once, put, sorted_l
 /// Deeper values than this are left to the tape (serde_json refuses 128 levels).
 const MAX_DEPTH: usize = 64;
 
-/// Reads `line` as one audit `Event` object (with nothing but white space around it);
-/// `None` for anything else, or anything it does not expect.
-pub(super) fn event<'a>(line: &'a str, spare: &mut Spare) -> Option<RawEvent<'a, IgnoredAny>> {
-    let mut c = Cursor { text: line, bytes: line.as_bytes(), at: 0 };
+/// Reads `line` as one audit `Event` object (with nothing but white space around it) and
+/// hands it to `f`; `None` for anything else (an object that is not an event, say), or
+/// anything it does not expect. The event is read in place and its lists and decoded strings
+/// go back to `spare` afterwards: nothing of it is moved or allocated per line once `spare`
+/// holds enough.
+pub(super) fn event<'a, R>(
+    line: &'a str,
+    spare: &mut Spare,
+    f: impl FnOnce(&RawEvent<'a, IgnoredAny>) -> R,
+) -> Option<R> {
+    scan(line, spare, |e| e.looks_like_event().then(|| f(e))).flatten()
+}
+
+/// Reads `line` as [`event`] does and hands what it read to `f`, whether an event or not.
+fn scan<'a, R>(
+    line: &'a str,
+    spare: &mut Spare,
+    f: impl FnOnce(&RawEvent<'a, IgnoredAny>) -> R,
+) -> Option<R> {
     let mut e = RawEvent::empty();
-    let mut seen = 0u32;
-    c.ws();
-    c.fields(|c, key| {
-        match key {
-            b"kind" => c.set(&mut seen, 0, &mut e.kind)?,
-            b"apiVersion" => c.set(&mut seen, 1, &mut e.api_version)?,
-            b"level" => c.set(&mut seen, 2, &mut e.level)?,
-            b"auditID" => c.set(&mut seen, 3, &mut e.audit_id)?,
-            b"stage" => c.set(&mut seen, 4, &mut e.stage)?,
-            b"requestURI" => c.set(&mut seen, 5, &mut e.request_uri)?,
-            b"verb" => c.set(&mut seen, 6, &mut e.verb)?,
-            b"userAgent" => c.set(&mut seen, 7, &mut e.user_agent)?,
-            b"requestReceivedTimestamp" => c.set(&mut seen, 8, &mut e.request_received_timestamp)?,
-            b"stageTimestamp" => c.set(&mut seen, 9, &mut e.stage_timestamp)?,
-            b"user" => put(&mut seen, 10, &mut e.user, c.user(spare))?,
-            b"impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, c.user(spare))?,
-            b"sourceIPs" => put(&mut seen, 12, &mut e.source_ips, c.strings(spare))?,
-            b"objectRef" => put(&mut seen, 13, &mut e.object_ref, c.object_ref())?,
-            b"responseStatus" => put(&mut seen, 14, &mut e.response_status, c.status())?,
-            b"requestObject" => put(&mut seen, 15, &mut e.request_object, c.body())?,
-            b"responseObject" => put(&mut seen, 16, &mut e.response_object, c.body())?,
-            b"annotations" => put(&mut seen, 17, &mut e.annotations, c.annotations(spare))?,
-            k if other_record(k) => return None,
-            _ => c.skip(1)?,
-        }
-        Some(())
-    })?;
-    c.ws();
-    (c.at == c.bytes.len()).then_some(e)
+    let mut c = Cursor { text: line, bytes: line.as_bytes(), at: 0, texts: std::mem::take(&mut spare.texts) };
+    let read = c.event(&mut e, spare);
+    spare.texts = std::mem::take(&mut c.texts);
+    let out = read.map(|()| f(&e));
+    spare.recycle(&mut e);
+    out
+}
+
+impl<'a> Cursor<'a> {
+    /// The event's members into `e`, and nothing but white space after it.
+    fn event(&mut self, e: &mut RawEvent<'a, IgnoredAny>, spare: &mut Spare) -> Option<()> {
+        let c = self;
+        let mut seen = 0u32;
+        c.ws();
+        c.fields(|c, key| {
+            match key {
+                b"kind" => c.set(&mut seen, 0, &mut e.kind)?,
+                b"apiVersion" => c.set(&mut seen, 1, &mut e.api_version)?,
+                b"level" => c.set(&mut seen, 2, &mut e.level)?,
+                b"auditID" => c.set(&mut seen, 3, &mut e.audit_id)?,
+                b"stage" => c.set(&mut seen, 4, &mut e.stage)?,
+                b"requestURI" => c.set(&mut seen, 5, &mut e.request_uri)?,
+                b"verb" => c.set(&mut seen, 6, &mut e.verb)?,
+                b"userAgent" => c.set(&mut seen, 7, &mut e.user_agent)?,
+                b"requestReceivedTimestamp" => c.set(&mut seen, 8, &mut e.request_received_timestamp)?,
+                b"stageTimestamp" => c.set(&mut seen, 9, &mut e.stage_timestamp)?,
+                b"user" => put(&mut seen, 10, &mut e.user, c.user(spare))?,
+                b"impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, c.user(spare))?,
+                b"sourceIPs" => put(&mut seen, 12, &mut e.source_ips, c.strings(spare))?,
+                b"objectRef" => put(&mut seen, 13, &mut e.object_ref, c.object_ref())?,
+                b"responseStatus" => put(&mut seen, 14, &mut e.response_status, c.status())?,
+                b"requestObject" => put(&mut seen, 15, &mut e.request_object, c.body())?,
+                b"responseObject" => put(&mut seen, 16, &mut e.response_object, c.body())?,
+                b"annotations" => put(&mut seen, 17, &mut e.annotations, c.annotations(spare))?,
+                k if other_record(k) => return None,
+                _ => c.skip(1)?,
+            }
+            Some(())
+        })?;
+        c.ws();
+        (c.at == c.bytes.len()).then_some(())
+    }
 }
 
 /// Keys of the other records an input holds (`EventList`, Azure rows and envelopes), never of
@@ -83,7 +111,7 @@ pub(super) fn may_be_event(line: &[u8]) -> bool {
     if line.starts_with(br#"{"kind":"Event","#) {
         return true;
     }
-    let mut c = Cursor { text: "", bytes: line, at: 0 };
+    let mut c = Cursor { text: "", bytes: line, at: 0, texts: Vec::new() };
     c.ws();
     if c.eat(b'{').is_none() {
         return false;
@@ -96,6 +124,8 @@ struct Cursor<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// Emptied strings to decode escaped ones into (the spare's, while a line is read).
+    texts: Vec<String>,
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -284,7 +314,7 @@ impl<'a> Cursor<'a> {
     /// in one pass.
     #[cold]
     fn escaped_string(&mut self) -> Option<Cow<'a, str>> {
-        let mut out = String::with_capacity(64);
+        let mut out = self.texts.pop().unwrap_or_default();
         let mut from = self.at + 1;
         loop {
             let i = special_at(self.bytes, from)?;
@@ -610,13 +640,12 @@ pub(crate) fn check(data: &[u8]) {
     let mut spare = Spare::default();
     // Twice, so that the second read builds its lists in the first one's.
     for _ in 0..2 {
-        if let Some(e) = event(text, &mut spare) {
+        if let Some(e) = scan(text, &mut spare, |e| format!("{e:?}")) {
             let serde: RawEvent<'_, IgnoredAny> = match serde_json::from_str(text) {
                 Ok(e) => e,
                 Err(err) => panic!("the scan read an event serde_json refuses ({err}): {text:?}"),
             };
-            assert_eq!(format!("{e:?}"), format!("{serde:?}"), "{text:?}");
-            spare.recycle(e);
+            assert_eq!(e, format!("{serde:?}"), "{text:?}");
         }
     }
 }
@@ -627,12 +656,27 @@ mod tests {
 
     fn scan_of(line: &str) -> Option<String> {
         let mut spare = Spare::default();
-        event(line, &mut spare).map(|e| format!("{e:?}"))
+        scan(line, &mut spare, |e| format!("{e:?}"))
     }
 
     fn serde_of(line: &str) -> Option<String> {
         let e: RawEvent<'_, IgnoredAny> = serde_json::from_str(line).ok()?;
         Some(format!("{e:?}"))
+    }
+
+    #[test]
+    fn decoded_strings_are_kept_for_the_next_line_and_read_right_in_it() {
+        let first = r#"{"kind":"Event","requestURI":"/a?x=1\u0026y=2","annotations":{"r":"to \"u\""}}"#;
+        let second = r#"{"kind":"Event","requestURI":"/b\u0026","verb":"get","annotations":{"q":"\"v\""}}"#;
+        let mut spare = Spare::default();
+        let uri = |e: &RawEvent<'_, IgnoredAny>| e.request_uri.as_ref().map(|s| s.as_str().to_owned());
+        assert_eq!(event(first, &mut spare, uri), Some(Some("/a?x=1&y=2".to_owned())));
+        // The URI's and the annotation value's strings, emptied, with their capacity.
+        assert_eq!(spare.texts.len(), 2);
+        assert!(spare.texts.iter().all(|t| t.is_empty() && t.capacity() >= 3));
+        // Read into those strings, the second line is still read as serde_json reads it.
+        assert_eq!(event(second, &mut spare, |e| format!("{e:?}")), serde_of(second));
+        assert_eq!(spare.texts.len(), 2);
     }
 
     #[test]
@@ -766,7 +810,7 @@ mod tests {
         for e in escapes {
             for text in [e.to_owned(), format!("ab{e}"), format!("{e}cd"), format!("é{e}{e}ü")] {
                 let line = format!("\"{text}\"");
-                let mut c = Cursor { text: &line, bytes: line.as_bytes(), at: 0 };
+                let mut c = Cursor { text: &line, bytes: line.as_bytes(), at: 0, texts: Vec::new() };
                 let ours = c.string().map(Cow::into_owned).filter(|_| c.at == line.len());
                 let serde = serde_json::from_str::<String>(&format!("\"{text}\"")).ok();
                 assert_eq!(ours, serde, "{text}");
@@ -820,7 +864,7 @@ mod tests {
                     lines += 1;
                     check(line.as_bytes());
                     let mut spare = Spare::default();
-                    if event(line, &mut spare).is_some_and(|e| e.looks_like_event()) {
+                    if event(line, &mut spare, |_| ()).is_some() {
                         scanned += 1;
                     }
                     if serde_json::from_str::<RawEvent<'_, IgnoredAny>>(line)

@@ -38,16 +38,22 @@ pub(crate) struct TapeReader {
     scan: bool,
 }
 
-/// Lists of events already handed on, emptied, for the next events' groups, source IPs and
-/// annotations: built in these, an event's lists cost no allocation.
+/// Lists and decoded strings of events already handed on, emptied, for the next events'
+/// groups, source IPs, annotations and escaped strings: built in these, an event's lists and
+/// the strings the scan decodes cost no allocation.
 #[derive(Default)]
 pub(super) struct Spare {
     strs: Vec<Vec<Str<'static>>>,
     pairs: Vec<Vec<(Str<'static>, Str<'static>)>>,
+    /// Taken by the scan's cursor while it reads a line (see [`super::scan`]).
+    pub(super) texts: Vec<String>,
 }
 
 /// Lists kept of each kind: an event has at most three of strings and one of pairs.
 const SPARE_LISTS: usize = 4;
+
+/// Strings kept: more than an event decodes in all but rare lines.
+const SPARE_TEXTS: usize = 16;
 
 impl Spare {
     pub(super) fn strs<'a>(&mut self) -> Vec<Str<'a>> {
@@ -58,21 +64,79 @@ impl Spare {
         self.pairs.pop().map(relabel).unwrap_or_default()
     }
 
-    /// Takes back the lists of `e`, emptied.
-    pub(super) fn recycle(&mut self, e: RawEvent<'_, IgnoredAny>) {
-        let users = [e.user, e.impersonated_user].into_iter().flatten().filter_map(|u| u.groups);
-        for mut v in users.chain(e.source_ips) {
-            if self.strs.len() < SPARE_LISTS {
-                v.clear();
-                self.strs.push(relabel(v));
+    /// Takes back the lists of `e` and the strings decoded for it, emptied; `e` is left
+    /// without them.
+    pub(super) fn recycle(&mut self, e: &mut RawEvent<'_, IgnoredAny>) {
+        let texts = &mut self.texts;
+        for s in [&mut e.kind, &mut e.api_version, &mut e.level, &mut e.audit_id, &mut e.stage] {
+            reclaim(texts, s);
+        }
+        for s in [&mut e.request_uri, &mut e.verb, &mut e.user_agent] {
+            reclaim(texts, s);
+        }
+        reclaim(texts, &mut e.request_received_timestamp);
+        reclaim(texts, &mut e.stage_timestamp);
+        if let Some(o) = &mut e.object_ref {
+            for s in [&mut o.resource, &mut o.namespace, &mut o.name, &mut o.uid, &mut o.api_group] {
+                reclaim(texts, s);
+            }
+            for s in [&mut o.api_version, &mut o.resource_version, &mut o.subresource] {
+                reclaim(texts, s);
             }
         }
-        if let Some(mut v) = e.annotations
-            && self.pairs.len() < SPARE_LISTS
-        {
-            v.clear();
-            self.pairs.push(relabel(v));
+        if let Some(st) = &mut e.response_status {
+            for s in [&mut st.status, &mut st.reason, &mut st.message] {
+                reclaim(texts, s);
+            }
         }
+        for u in [e.user.take(), e.impersonated_user.take()].into_iter().flatten() {
+            let RawUser { mut username, mut uid, groups, .. } = u;
+            reclaim(&mut self.texts, &mut username);
+            reclaim(&mut self.texts, &mut uid);
+            if let Some(v) = groups {
+                self.keep_strs(v);
+            }
+        }
+        if let Some(v) = e.source_ips.take() {
+            self.keep_strs(v);
+        }
+        if let Some(mut v) = e.annotations.take() {
+            if v.len() <= SPARE_TEXTS {
+                for (k, v) in v.drain(..) {
+                    reclaim(&mut self.texts, &mut Some(k));
+                    reclaim(&mut self.texts, &mut Some(v));
+                }
+            }
+            if self.pairs.len() < SPARE_LISTS {
+                v.clear();
+                self.pairs.push(relabel(v));
+            }
+        }
+    }
+
+    fn keep_strs(&mut self, mut v: Vec<Str<'_>>) {
+        if v.len() <= SPARE_TEXTS {
+            for s in v.drain(..) {
+                reclaim(&mut self.texts, &mut Some(s));
+            }
+        }
+        if self.strs.len() < SPARE_LISTS {
+            v.clear();
+            self.strs.push(relabel(v));
+        }
+    }
+}
+
+/// Keeps the string `s` owns (one the scan decoded), emptied, while fewer than [`SPARE_TEXTS`]
+/// are kept.
+#[inline(always)]
+fn reclaim(texts: &mut Vec<String>, s: &mut Option<Str<'_>>) {
+    if matches!(s, Some(Str(Cow::Owned(_))))
+        && texts.len() < SPARE_TEXTS
+        && let Some(Str(Cow::Owned(mut t))) = s.take()
+    {
+        t.clear();
+        texts.push(t);
     }
 }
 
@@ -162,14 +226,9 @@ impl TapeReader {
         if *scan
             && super::scan::may_be_event(line)
             && let Ok(text) = std::str::from_utf8(line)
-            && let Some(e) = super::scan::event(text, spare)
+            && let Some(out) = super::scan::event(text, spare, |e| f(e, Via::Line))
         {
-            if e.looks_like_event() {
-                let out = f(&e, Via::Line);
-                spare.recycle(e);
-                return Read::Event(out);
-            }
-            spare.recycle(e);
+            return Read::Event(out);
         }
         scratch.clear();
         scratch.extend_from_slice(line);
@@ -180,9 +239,9 @@ impl TapeReader {
         // audit `apiVersion` is read as an event there too); then what else the line is.
         let out = match parsed.ok().and_then(|()| event(&tape.0, spare)) {
             None => Read::GaveUp,
-            Some(e) if e.looks_like_event() => {
+            Some(mut e) if e.looks_like_event() => {
                 let out = f(&e, Via::Line);
-                spare.recycle(e);
+                spare.recycle(&mut e);
                 Read::Event(out)
             }
             Some(_) if !rows => Read::NotEvent,
@@ -573,9 +632,9 @@ impl ColumnTapes {
             }
         }
         let out = match parsed.then(|| aks_event(row, &tapes, lists)).flatten() {
-            Some(e) => {
+            Some(mut e) => {
                 let out = f(&e, &row.origin);
-                lists.recycle(e);
+                lists.recycle(&mut e);
                 Some(out)
             }
             None => None,
