@@ -84,6 +84,32 @@ fn reingesting_a_file_adds_nothing() {
 }
 
 #[test]
+fn the_store_is_store_then_a_non_empty_environment_variable_then_the_default() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("a.log"), events(10, "a")).expect("write");
+    let with_env = |value: &str, args: &[&str]| {
+        bin().args(args).env("APISERVER_DOCTOR_STORE", value).current_dir(dir.path()).output().expect("runs")
+    };
+    // Empty means unset: the default store, not "a value is required for --store".
+    let empty = with_env("", &["ingest", "a.log"]);
+    assert_eq!(empty.status.code(), Some(0), "{}", text(&empty.stderr));
+    assert!(text(&empty.stdout).contains("into apiserver-doctor-store"), "{}", text(&empty.stdout));
+    let env = with_env("from-env", &["ingest", "a.log"]);
+    assert!(text(&env.stdout).contains("into from-env"), "{}", text(&env.stdout));
+    let flag = with_env("from-env", &["ingest", "a.log", "--store", "from-flag"]);
+    assert!(text(&flag.stdout).contains("into from-flag"), "{}", text(&flag.stdout));
+    for store in ["apiserver-doctor-store", "from-env", "from-flag"] {
+        assert_eq!(Store::open(&dir.path().join(store)).expect(store).manifest().totals().events, 10);
+    }
+    let stats = with_env("", &["stats"]);
+    let events_line = text(&stats.stdout).lines().find(|l| l.starts_with("events:")).map(str::to_owned);
+    assert_eq!(
+        events_line.as_deref().map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["events:", "10"])
+    );
+}
+
+#[test]
 fn a_second_writer_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("tmp");
     std::fs::write(dir.path().join("a.log"), events(10, "a")).expect("write");

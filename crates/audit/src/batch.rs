@@ -277,7 +277,7 @@ impl CanonicalBuilder {
     pub fn append(&mut self, event: &Event, format: InputFormat, origin: &Origin, keep_bodies: bool) {
         let ts = |t: &Option<DateTime<Utc>>| t.as_ref().and_then(timestamp_nanos);
         self.request_received.append_option(ts(&event.request_received_timestamp));
-        self.stage_ts.append_option(ts(&event.stage_timestamp));
+        self.stage_ts.append_option(ts(&event.stage_timestamp.or(event.timestamp)));
         self.time_generated.append_option(ts(&origin.time_generated));
         opt_str(&mut self.audit_id, non_empty(&event.audit_id));
         opt_str(&mut self.stage, non_empty(&event.stage));

@@ -64,6 +64,10 @@ pub struct Event {
     /// When the request reached this stage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage_timestamp: Option<DateTime<Utc>>,
+    /// The event's only time in the first audit API (Kubernetes 1.7); stored as the stage
+    /// timestamp when that is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<DateTime<Utc>>,
     /// Annotations such as `authorization.k8s.io/decision` and `apiserver.latency.k8s.io/*`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,

@@ -237,6 +237,7 @@ pub fn identify(path: &Path) -> IngestedInput {
         format: None,
         events: 0,
         skipped: 0,
+        skipped_by_kind: BTreeMap::new(),
         not_audit: None,
     };
     if path.as_os_str() == "-" {

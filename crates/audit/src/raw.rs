@@ -176,6 +176,11 @@ pub(crate) struct RawEvent<'a, B> {
     request_received_timestamp: Option<Str<'a>>,
     #[serde(borrow, default)]
     stage_timestamp: Option<Str<'a>>,
+    /// The event's time in the first audit API (Kubernetes 1.7, `audit.k8s.io/v1alpha1` and
+    /// early `v1beta1`), before the two timestamps above: read as the stage timestamp when that
+    /// is missing.
+    #[serde(borrow, default)]
+    timestamp: Option<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "annotations")]
     annotations: Option<Vec<(Str<'a>, Str<'a>)>>,
 }
@@ -297,6 +302,7 @@ impl<B> RawEvent<'_, B> {
             response_object: None,
             request_received_timestamp: None,
             stage_timestamp: None,
+            timestamp: None,
             annotations: None,
         }
     }
@@ -320,10 +326,18 @@ impl<B> RawEvent<'_, B> {
         }
     }
 
-    /// True when neither timestamp is present.
+    /// True when no timestamp field holds a time.
     pub(crate) fn has_no_timestamp(&self) -> bool {
-        self.request_received_timestamp.is_none() && self.stage_timestamp.is_none()
+        !time_given(&self.request_received_timestamp)
+            && !time_given(&self.stage_timestamp)
+            && !time_given(&self.timestamp)
     }
+}
+
+/// Whether a timestamp field holds a time: present, and not empty or blank (an `AKSAudit`
+/// export writes `""` for a missing one, and some tools do the same in events).
+fn time_given(v: &Option<Str<'_>>) -> bool {
+    v.as_ref().is_some_and(|s| !s.as_str().trim().is_empty())
 }
 
 fn ts(
@@ -333,6 +347,7 @@ fn ts(
 ) -> Result<Option<i64>, EventError> {
     match v {
         None => Ok(None),
+        Some(s) if s.as_str().trim().is_empty() => Ok(None),
         Some(s) => minutes
             .parse(s.as_str())
             .map_err(|_| EventError::BadTimestamp { field, value: s.as_str().to_owned() }),
@@ -356,7 +371,11 @@ impl CanonicalBuilder {
         origin: &RowOrigin<'_>,
     ) -> Result<(), EventError> {
         let rr = ts(&mut self.minutes, "requestReceivedTimestamp", &e.request_received_timestamp)?;
-        let st = ts(&mut self.minutes, "stageTimestamp", &e.stage_timestamp)?;
+        let st = if time_given(&e.stage_timestamp) {
+            ts(&mut self.minutes, "stageTimestamp", &e.stage_timestamp)?
+        } else {
+            ts(&mut self.minutes, "timestamp", &e.timestamp)?
+        };
         self.request_received.append_option(rr);
         self.stage_ts.append_option(st);
         self.time_generated.append_option(origin.time_generated);

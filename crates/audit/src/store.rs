@@ -171,6 +171,9 @@ pub struct IngestedInput {
     pub events: u64,
     /// Records skipped in it.
     pub skipped: u64,
+    /// Those records per kind (absent from manifests written before it was kept).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped_by_kind: BTreeMap<SkipKind, u64>,
     /// Set when it is not an audit log.
     pub not_audit: Option<String>,
 }

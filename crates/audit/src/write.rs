@@ -374,7 +374,11 @@ pub fn write_event_fields(out: &mut Vec<u8>, e: &Event, with_type: bool) {
     }
     sep.key(out, "level");
     write_str(out, &e.level);
-    if let Some(t) = legacy_ts {
+    // The event's own `timestamp` (the first audit API's only time), else the legacy one.
+    if let Some(t) = e.timestamp {
+        sep.key(out, "timestamp");
+        write_quoted_timestamp(out, &t, 6);
+    } else if let Some(t) = legacy_ts {
         sep.key(out, "timestamp");
         out.push(b'"');
         write_timestamp(out, &t, 0);
@@ -840,7 +844,7 @@ fn category(origin: &Origin) -> &str {
 
 /// `TimeGenerated`: the origin's, else the stage timestamp (Azure ingests after the stage).
 fn time_generated(event: &Event, origin: &Origin) -> Option<DateTime<Utc>> {
-    origin.time_generated.or(event.stage_timestamp).or(event.request_received_timestamp)
+    origin.time_generated.or(event.stage_timestamp).or(event.timestamp).or(event.request_received_timestamp)
 }
 
 /// Appends one `AzureDiagnostics` row for already-written event JSON (as
@@ -951,7 +955,7 @@ pub fn aks_audit_row(
     };
     let tg = time_cell_range(time_generated(event, origin));
     let rr = time_cell_range(event.request_received_timestamp);
-    let st = time_cell_range(event.stage_timestamp);
+    let st = time_cell_range(event.stage_timestamp.or(event.timestamp));
     let time_cell = |r: &std::ops::Range<usize>| {
         if r.is_empty() {
             Cell::Null
@@ -1178,6 +1182,7 @@ mod tests {
             response_object: None,
             request_received_timestamp: Some(ts("2024-03-01T10:00:00.1234567Z")),
             stage_timestamp: Some(ts("2024-03-01T10:00:10Z")),
+            timestamp: None,
             annotations,
         }
     }
@@ -1233,6 +1238,12 @@ mod tests {
         };
         expected.request_received_timestamp = micros(expected.request_received_timestamp);
         expected.stage_timestamp = micros(expected.stage_timestamp);
+        expected.timestamp = micros(expected.timestamp);
+        // A v1beta1 event is written with the `timestamp` that version had, at second precision.
+        if expected.timestamp.is_none() && expected.api_version == "audit.k8s.io/v1beta1" {
+            let seconds = |t: DateTime<Utc>| Utc.timestamp_opt(t.timestamp(), 0).single().expect("in range");
+            expected.timestamp = written.stage_timestamp.or(written.request_received_timestamp).map(seconds);
+        }
         assert_eq!(parsed, &expected);
     }
 

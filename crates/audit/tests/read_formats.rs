@@ -371,6 +371,49 @@ fn events_without_timestamps_are_kept_and_counted() {
 }
 
 #[test]
+fn empty_timestamps_are_missing_ones_in_every_format() {
+    // As an `AKSAudit` export writes them: kept with null times and counted, never skipped.
+    let line = r#"{"kind":"Event","auditID":"e","stage":"ResponseComplete","verb":"get","requestReceivedTimestamp":"","stageTimestamp":" "}"#;
+    let list = format!(r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{line}]}}"#);
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(line).expect("json"))
+            .expect("pretty");
+    for (name, text) in [("line.log", format!("{line}\n")), ("list.json", list), ("pretty.json", pretty)] {
+        let (f, b) = read(name, text.as_bytes());
+        assert_eq!((f.events, f.without_timestamps, f.skipped), (1, 1, 0), "{name}: {:?}", f.examples);
+        assert!(b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").is_null(0), "{name}");
+        assert!(b.column_by_name(col::REQUEST_RECEIVED_TIMESTAMP).expect("ts").is_null(0), "{name}");
+    }
+}
+
+#[test]
+fn the_first_audit_apis_timestamp_is_the_stage_timestamp_when_that_is_missing() {
+    // audit2rbac's demo log (Kubernetes 1.7): `timestamp`, no requestReceived/stageTimestamp.
+    let old = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1beta1","level":"Metadata","timestamp":"2017-09-11T19:55:05Z","auditID":"a","stage":"ResponseComplete","verb":"list"}"#;
+    let both = r#"{"kind":"Event","timestamp":"2017-09-11T19:55:05Z","stageTimestamp":"2017-09-11T19:55:06Z","verb":"get"}"#;
+    // Through the scan (a line of its own), the tape (one item of a list) and serde_json (a
+    // pretty-printed document).
+    let list = format!(r#"{{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{old},{both}]}}"#);
+    let pretty = |line: &str| {
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(line).expect("json"))
+            .expect("pretty")
+    };
+    for (name, text) in [
+        ("lines.log", format!("{old}\n{both}\n")),
+        ("list.json", format!("{list}\n")),
+        ("pretty.json", format!("{}\n{}\n", pretty(old), pretty(both))),
+    ] {
+        let (f, b) = read(name, text.as_bytes());
+        assert_eq!((f.events, f.without_timestamps, f.skipped), (2, 0, 0), "{name}");
+        let st = b.column_by_name(col::STAGE_TIMESTAMP).expect("ts");
+        let st = st.as_any().downcast_ref::<arrow::array::TimestampNanosecondArray>().expect("ns");
+        assert_eq!(st.value(0), 1_505_159_705_000_000_000, "{name}");
+        assert_eq!(st.value(1), 1_505_159_706_000_000_000, "{name}: stageTimestamp wins");
+        assert!(b.column_by_name(col::REQUEST_RECEIVED_TIMESTAMP).expect("ts").is_null(0), "{name}");
+    }
+}
+
+#[test]
 fn azure_portal_csv_display_dates_are_read_as_utc() {
     let csv_field = format!("\"{}\"", EVENT.replace('"', "\"\""));
     let csv = format!(

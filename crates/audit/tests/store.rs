@@ -84,6 +84,48 @@ fn reingest_is_skipped_forced_reingest_and_overlaps_add_nothing() {
 }
 
 #[test]
+fn an_export_at_millisecond_precision_meets_the_full_precision_copy_of_its_events() {
+    // The Azure portal's CSV writes `3/11/2025, 9:00:01.156 AM`; the API server wrote
+    // 09:00:01.156789. Same audit ID and stage: one event, not two.
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let full = EVENT.replace("@ID@", "p-1").replace("TIME", "2024-03-01T10:00:01.156789Z");
+    let millis = EVENT.replace("@ID@", "p-1").replace("TIME", "2024-03-01T10:00:01.156Z");
+    let other = EVENT.replace("@ID@", "p-2").replace("TIME", "2024-03-01T10:00:01.156Z");
+    let a = write(dir.path(), "full.log", &format!("{full}\n"));
+    let b = write(dir.path(), "millis.log", &format!("{millis}\n{other}\n"));
+    ingest(&store, &[a], &IngestOptions::default()).expect("full");
+    let r = ingest(&store, &[b], &IngestOptions::default()).expect("millis");
+    assert_eq!((r.kept, r.duplicates), (1, 1));
+    assert_eq!(stored_events(&store), 2);
+}
+
+#[test]
+fn a_file_read_again_counts_its_skipped_records_and_itself_once() {
+    // A live log read, appended to, and read again; then read a third time with --force.
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let live = write(dir.path(), "live.log", &format!("{}\n{{bad\n", events(20, "a", 0)));
+    ingest(&store, std::slice::from_ref(&live), &IngestOptions::default()).expect("first");
+    std::fs::write(&live, format!("{}\n{{bad\n{}\n", events(20, "a", 0), events(20, "b", 100)))
+        .expect("append");
+    ingest(&store, std::slice::from_ref(&live), &IngestOptions::default()).expect("second");
+    let forced = IngestOptions { force: true, ..IngestOptions::default() };
+    ingest(&store, std::slice::from_ref(&live), &forced).expect("forced");
+    let m = Store::open(&store).expect("store").manifest().clone();
+    assert_eq!(m.inputs.len(), 1, "{:?}", m.inputs);
+    assert_eq!((m.inputs[0].events, m.inputs[0].skipped), (40, 1));
+    assert_eq!(m.skipped.by_kind.values().sum::<u64>(), 1, "{:?}", m.skipped);
+    assert_eq!(m.skipped.examples.len(), 1, "{:?}", m.skipped.examples);
+    assert_eq!(stored_events(&store), 40);
+    // Another file's skipped record still counts beside it.
+    let other = write(dir.path(), "other.log", &format!("{}{{bad\n", events(1, "c", 200)));
+    ingest(&store, &[other], &IngestOptions::default()).expect("other");
+    let m = Store::open(&store).expect("store").manifest().clone();
+    assert_eq!((m.inputs.len(), m.skipped.by_kind.values().sum::<u64>()), (2, 2));
+}
+
+#[test]
 fn rows_are_partitioned_by_hour_and_sorted_by_time_within_a_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = dir.path().join("s");

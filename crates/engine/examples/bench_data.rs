@@ -145,6 +145,7 @@ fn event(i: u64, n: u64, rng: &mut Lcg) -> Event {
         response_object: None,
         request_received_timestamp: Some(received),
         stage_timestamp: Some(received + Duration::microseconds(latency)),
+        timestamp: None,
         annotations: BTreeMap::from([
             ("authorization.k8s.io/decision".to_owned(), "allow".to_owned()),
             ("authorization.k8s.io/reason".to_owned(), "RBAC: allowed by ClusterRoleBinding".to_owned()),

@@ -39,7 +39,7 @@ const MAX_FILE_LINES: usize = 50;
 /// Runs `apiserver-doctor ingest`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let store_dir = args.store.store.clone();
+    let store_dir = args.store.dir();
     let opts = IngestOptions {
         read: ReadOptions { keep_bodies: args.keep_bodies, strict: args.strict, ..ReadOptions::default() },
         force: args.force,

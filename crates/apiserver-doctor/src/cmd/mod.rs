@@ -19,14 +19,24 @@ pub mod stats;
 /// Where the store is: `--store`, else `APISERVER_DOCTOR_STORE`, else `./apiserver-doctor-store`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct StoreArg {
-    /// The store directory.
-    #[arg(
-        long,
-        value_name = "DIR",
-        env = "APISERVER_DOCTOR_STORE",
-        default_value = "apiserver-doctor-store"
-    )]
-    pub store: PathBuf,
+    /// The store directory [default: `APISERVER_DOCTOR_STORE` when set and not empty, else
+    /// ./apiserver-doctor-store]
+    #[arg(long = "store", value_name = "DIR")]
+    given: Option<PathBuf>,
+}
+
+impl StoreArg {
+    /// The store: `--store`, else `APISERVER_DOCTOR_STORE` unless it is empty (an empty
+    /// variable, `APISERVER_DOCTOR_STORE= cmd`, means unset, as for most tools), else
+    /// `./apiserver-doctor-store`.
+    pub fn dir(&self) -> PathBuf {
+        self.given
+            .clone()
+            .or_else(|| {
+                std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()).map(PathBuf::from)
+            })
+            .unwrap_or_else(|| PathBuf::from("apiserver-doctor-store"))
+    }
 }
 
 /// True when the error is a write to a closed pipe (`apiserver-doctor … | head`): not a failure.

@@ -153,7 +153,7 @@ fn input_bytes(paths: &[std::path::PathBuf]) -> u64 {
 
 fn open(args: &Args) -> anyhow::Result<Engine> {
     if args.input.is_empty() {
-        return Engine::open_store(&args.store.store).map_err(anyhow::Error::from);
+        return Engine::open_store(&args.store.dir()).map_err(anyhow::Error::from);
     }
     let limit = std::env::var("APISERVER_DOCTOR_IN_MEMORY_MAX")
         .ok()

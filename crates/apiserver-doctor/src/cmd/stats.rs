@@ -17,11 +17,11 @@ pub struct Args {
 
 /// Runs `apiserver-doctor stats`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&args.store.store)?;
+    let store = Store::open(&args.store.dir())?;
     let mut out = std::io::stdout().lock();
     render(&mut out, store.manifest())?;
     if store.manifest().totals().events > 0 {
-        clients(&mut out, &args.store.store)?;
+        clients(&mut out, &args.store.dir())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -69,6 +69,7 @@ impl<'a> Cursor<'a> {
                 b"userAgent" => c.set(&mut seen, 7, &mut e.user_agent)?,
                 b"requestReceivedTimestamp" => c.set(&mut seen, 8, &mut e.request_received_timestamp)?,
                 b"stageTimestamp" => c.set(&mut seen, 9, &mut e.stage_timestamp)?,
+                b"timestamp" => c.set(&mut seen, 18, &mut e.timestamp)?,
                 b"user" => put(&mut seen, 10, &mut e.user, c.user(spare))?,
                 b"impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, c.user(spare))?,
                 b"sourceIPs" => put(&mut seen, 12, &mut e.source_ips, c.strings(spare))?,

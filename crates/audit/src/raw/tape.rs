@@ -76,6 +76,7 @@ impl Spare {
         }
         reclaim(texts, &mut e.request_received_timestamp);
         reclaim(texts, &mut e.stage_timestamp);
+        reclaim(texts, &mut e.timestamp);
         if let Some(o) = &mut e.object_ref {
             for s in [&mut o.resource, &mut o.namespace, &mut o.name, &mut o.uid, &mut o.api_group] {
                 reclaim(texts, s);
@@ -679,6 +680,7 @@ fn aks_event<'a>(
         response_object: body(nodes[6])?,
         request_received_timestamp: text(6),
         stage_timestamp: text(7),
+        timestamp: None,
         annotations: annotations(nodes[7], spare)?,
     })
 }
@@ -759,6 +761,7 @@ fn event<'a>(t: &[Node<'a>], spare: &mut Spare) -> Option<RawEvent<'a, IgnoredAn
             "userAgent" => set(&mut seen, 7, &mut e.user_agent, v)?,
             "requestReceivedTimestamp" => set(&mut seen, 8, &mut e.request_received_timestamp, v)?,
             "stageTimestamp" => set(&mut seen, 9, &mut e.stage_timestamp, v)?,
+            "timestamp" => set(&mut seen, 18, &mut e.timestamp, v)?,
             "user" => put(&mut seen, 10, &mut e.user, user(v, spare))?,
             "impersonatedUser" => put(&mut seen, 11, &mut e.impersonated_user, user(v, spare))?,
             "sourceIPs" => put(&mut seen, 12, &mut e.source_ips, strings(v, spare))?,

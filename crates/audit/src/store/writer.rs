@@ -11,7 +11,7 @@
 //! loaded on demand from that hour's Parquet files, with a budget on how many stay in memory,
 //! so memory is bounded whatever the store's size.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
@@ -479,10 +479,11 @@ impl StoreWriter {
     /// Notes an input read completely; it is listed in the manifest with the next commit.
     pub fn input_done(
         &mut self,
-        input: IngestedInput,
+        mut input: IngestedInput,
         skipped_by_kind: BTreeMap<SkipKind, u64>,
         examples: Vec<SkippedRecord>,
     ) {
+        input.skipped_by_kind = skipped_by_kind.clone();
         self.pending_inputs.push(input);
         self.pending_skips.push((skipped_by_kind, examples));
     }
@@ -503,6 +504,20 @@ impl StoreWriter {
         next.files.retain(|f| !retired.contains(&f.path));
         next.files.extend(self.pending.iter().cloned());
         next.files.sort_by(|a, b| a.path.cmp(&b.path));
+        // A file read again (it changed since, or `--force`) replaces its earlier entry, so that
+        // its records and skipped records are counted once; stdin (`-`) is new data each time.
+        let reread: BTreeSet<&str> =
+            self.pending_inputs.iter().filter(|i| i.size.is_some()).map(|i| i.file.as_str()).collect();
+        for old in next.inputs.iter().filter(|i| i.size.is_some() && reread.contains(i.file.as_str())) {
+            for (k, n) in &old.skipped_by_kind {
+                if let Some(total) = next.skipped.by_kind.get_mut(k) {
+                    *total = total.saturating_sub(*n);
+                }
+            }
+        }
+        next.skipped.by_kind.retain(|_, n| *n > 0);
+        next.skipped.examples.retain(|e| !reread.contains(e.file.as_str()));
+        next.inputs.retain(|i| i.size.is_none() || !reread.contains(i.file.as_str()));
         next.inputs.extend(self.pending_inputs.iter().cloned());
         next.duplicates_dropped += self.pending_duplicates;
         let mut new_examples = Vec::new();
@@ -966,7 +981,9 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
                     buf.push(b'A');
                     push_opt_str(&mut buf, Some(id));
                     push_opt_str(&mut buf, get_s(stage, i));
-                    push_opt_i64(&mut buf, get_t(st, i));
+                    // Whole seconds: the Azure portal's CSV export writes milliseconds, and its
+                    // rows must meet the full-precision copies of the same events.
+                    push_opt_i64(&mut buf, get_t(st, i).map(|n| n.div_euclid(1_000_000_000)));
                 }
                 None => {
                     buf.push(b'R');

@@ -133,6 +133,7 @@ pub fn cluster_events(n: usize) -> Vec<Event> {
             response_object: None,
             request_received_timestamp: Some(received),
             stage_timestamp: Some(stage),
+            timestamp: None,
             annotations,
         });
     }
