@@ -65,16 +65,61 @@ fn nothing_to_diagnose_says_what_to_give() {
 }
 
 #[test]
-fn a_file_without_events_warns_and_shows_no_1970_window() {
+fn files_without_events_are_an_input_error_and_show_no_1970_window() {
+    // An empty file, and text that is no audit log at all: exit 2 (input error), not 0 with a
+    // report of nothing, so that a gate on the exit code does not pass on the wrong file.
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = tempfile::tempdir().expect("tempdir");
     let empty = dir.path().join("empty.log");
     std::fs::write(&empty, "").expect("write");
-    let out = doctor(&["diagnose", empty.to_str().expect("utf-8")], cache.path());
+    let garbage = dir.path().join("garbage.txt");
+    std::fs::write(&garbage, "not an audit log\n").expect("write");
+    for (path, said) in [(&empty, "empty.log"), (&garbage, "garbage.txt: not an audit log")] {
+        let out = doctor(&["diagnose", path.to_str().expect("utf-8")], cache.path());
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("nothing to diagnose") && err.contains(said), "{err}");
+        assert!(!stdout(&out).contains("1970") && !err.contains("1970"), "{err}");
+    }
+    // With other evidence beside it (a metrics dump), the audit side only warns.
+    let metrics = dir.path().join("metrics.txt");
+    std::fs::write(
+        &metrics,
+        "# TYPE apiserver_storage_objects gauge\napiserver_storage_objects{resource=\"pods\"} 10\n",
+    )
+    .expect("write");
+    let out = doctor(
+        &["diagnose", empty.to_str().expect("utf-8"), "--metrics", metrics.to_str().expect("utf-8")],
+        cache.path(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("WARNING  AUD009  no audit events in the input: nothing to diagnose"), "{text}");
-    assert!(!text.contains("1970") && !text.contains("Window:"), "{text}");
+    assert!(!text.contains("1970"), "{text}");
+}
+
+#[test]
+fn a_critical_finding_fails_the_run_even_when_the_output_pipe_closes_early() {
+    // `diagnose … | head -1` with pipefail: the closed pipe must not turn exit 1 into 0.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("list-storm", cache.path());
+    let audit = sim.path().join("audit");
+    let args = ["diagnose", audit.to_str().expect("utf-8"), "-o", "markdown", "--fail-on", "warning"];
+    let whole = doctor(&args, cache.path());
+    assert_eq!(whole.status.code(), Some(1), "{}", stderr(&whole));
+    let bin = env!("CARGO_BIN_EXE_apiserver-doctor");
+    let mut child = std::process::Command::new(bin)
+        .args(args)
+        .env("XDG_CACHE_HOME", cache.path())
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Close the reading end at once, as `head` does after its line.
+    drop(child.stdout.take());
+    let status = child.wait().expect("waits");
+    assert_eq!(status.code(), Some(1));
 }
 
 #[test]

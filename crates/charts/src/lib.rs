@@ -169,9 +169,54 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+/// Cuts `s` to at most `max` columns by taking out its middle (`…` in its place): series
+/// names that differ only at their end (`kube-controller-manager/…:job-controller` and
+/// `…:cronjob-controller`) stay apart.
+pub fn truncate_middle(s: &str, max: usize) -> String {
+    if display_width(s) <= max || max < 5 {
+        return truncate(s, max);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let width = |c: &char| unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+    // A third for the start, the rest for the end, where names usually differ.
+    let head_max = (max - 1) / 3;
+    let mut head = String::new();
+    let mut used = 0;
+    for c in &chars {
+        if used + width(c) > head_max {
+            break;
+        }
+        head.push(*c);
+        used += width(c);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut tail_used = 0;
+    for c in chars.iter().rev() {
+        if used + 1 + tail_used + width(c) > max {
+            break;
+        }
+        tail.push(*c);
+        tail_used += width(c);
+    }
+    tail.reverse();
+    format!("{head}…{}", tail.into_iter().collect::<String>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn middle_truncation_keeps_the_ends_that_tell_names_apart() {
+        let job = "kube-controller-manager/system:serviceaccount:kube-system:job-controller";
+        let cron = "kube-controller-manager/system:serviceaccount:kube-system:cronjob-controller";
+        let (a, b) = (truncate_middle(job, 28), truncate_middle(cron, 28));
+        assert_ne!(a, b);
+        assert_eq!(a, "kube-cont…tem:job-controller");
+        assert!(display_width(&a) <= 28 && display_width(&b) <= 28, "{a} {b}");
+        assert_eq!(truncate_middle("kubelet", 28), "kubelet");
+        assert_eq!(truncate_middle("日本語テキストです日本語", 9), "日…日本語");
+    }
 
     #[test]
     fn kinds_parse_case_insensitively_and_unknown_is_a_line() {

@@ -8,7 +8,7 @@ use crate::data::{Prepared, XAxis};
 use crate::scale::{
     format_date, format_span, format_tick, format_time_tick, format_value, nice_ticks, time_ticks,
 };
-use crate::{ChartKind, PALETTE, truncate};
+use crate::{ChartKind, PALETTE, truncate, truncate_middle};
 
 const FONT: f64 = 12.0;
 const TITLE_FONT: f64 = 14.0;
@@ -150,7 +150,7 @@ fn legend(svg: &mut Svg, names: &[String], x: f64, top: f64, bottom: f64, lw: f6
             n(y + 1.0),
             PALETTE[i % PALETTE.len()]
         );
-        svg.text(x + 14.0, y + 10.0, "start", FONT, "#333333", "", &truncate(name, max_chars));
+        svg.text(x + 14.0, y + 10.0, "start", FONT, "#333333", "", &truncate_middle(name, max_chars));
         svg.line("</g>");
     }
     if shown < names.len() {

@@ -189,11 +189,13 @@ pub fn evaluate(
     let warn = ctx.thresholds.get(th::TOP_CLIENT_SHARE_WARNING);
     let crit = ctx.thresholds.get(th::TOP_CLIENT_SHARE_CRITICAL);
     let min_rate = ctx.thresholds.get(th::OFFENDER_MIN_RATE);
+    let min_requests = ctx.thresholds.get(th::MIN_REQUESTS);
     for row in &users.rows {
         let n = u_requests.num(row);
         let share = n / total;
         let per_second = n / seconds;
-        if share < warn.value || per_second < min_rate.value {
+        // A share of a handful of requests (a sample of one second) names no offender.
+        if share < warn.value || per_second < min_rate.value || n < min_requests.value {
             continue;
         }
         let severity = if share >= crit.value { Severity::Critical } else { Severity::Warning };
@@ -228,6 +230,7 @@ pub fn evaluate(
         f.thresholds = vec![
             ThresholdUsed::from(if severity == Severity::Critical { crit } else { warn }),
             min_rate.into(),
+            min_requests.into(),
         ];
         out.findings.push(f);
     }
@@ -308,6 +311,33 @@ mod tests {
             evaluate(&ctx, ("q1", &clients(&[("kubectl", 37, 1)])), ("q2", &users(&[("system:admin", 37)])))
                 .expect("evaluates");
         assert!(out.findings.iter().all(|f| f.severity == Severity::Info));
+    }
+
+    #[test]
+    fn a_one_second_sample_names_no_offender() {
+        // The sysdig Event Hubs sample: 22 events in one second, 11 requests of aksService.
+        let mut ctx = ctx_hour();
+        let data = findings::TimeRange {
+            start: ctx.window.start,
+            end: ctx.window.start + chrono::Duration::seconds(1),
+        };
+        ctx.window = data;
+        ctx.data_range = Some(data);
+        let out = evaluate(
+            &ctx,
+            ("q1", &clients(&[("aksService", 11, 1), ("kubectl", 9, 1)])),
+            ("q2", &users(&[("aksService", 11)])),
+        )
+        .expect("evaluates");
+        assert!(out.findings.iter().all(|f| f.severity == Severity::Info), "{:?}", out.findings);
+        // The same share at 20 requests (`min_requests`) is one.
+        let out = evaluate(
+            &ctx,
+            ("q1", &clients(&[("aksService", 20, 1), ("kubectl", 9, 1)])),
+            ("q2", &users(&[("aksService", 20)])),
+        )
+        .expect("evaluates");
+        assert!(out.findings.iter().any(|f| f.severity == Severity::Critical), "{:?}", out.findings);
     }
 
     #[test]

@@ -31,7 +31,10 @@ Per client, its LIST requests and how expensive they are:
 - **cluster-scope**: across every namespace (or of a cluster-scoped type).
 
 A LIST is counted as *expensive* when it is served from etcd, or when it is cluster-scope and
-unpaginated. The check sums the time those LISTs took; divided by the window, that is how many
+unpaginated and selects nothing. A LIST from the watch cache with a field or label selector
+(an agent on every node asking for its node's pods with `fieldSelector=spec.nodeName=…` and
+`resourceVersion=0`) answers with a few objects and is not counted; from etcd it is, since
+etcd returns every object before the API server filters them. The check sums the time those LISTs took; divided by the window, that is how many
 of them were in flight on average. At `expensive_list_concurrency_warning` (0.5) it warns, at
 `expensive_list_concurrency_critical` (2) it is critical.
 
@@ -68,6 +71,7 @@ PriorityLevelConfiguration).
 const FROM_ETCD: &str = r#"not(RequestUri matches regex @"[?&]resourceVersion=[^&]")"#;
 const UNPAGINATED: &str = r#"not(RequestUri matches regex @"[?&]limit=[1-9]")"#;
 const CLUSTER_SCOPE: &str = "isempty(tostring(ObjectRef.namespace))";
+const SELECTS: &str = r#"RequestUri matches regex @"[?&](fieldSelector|labelSelector)=[^&]""#;
 
 /// LISTs per client with their cost.
 pub fn query(ctx: &AuditContext) -> String {
@@ -75,7 +79,7 @@ pub fn query(ctx: &AuditContext) -> String {
         "{}\n| where Verb == \"list\"\n\
          | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource), latency = {LATENCY_MS}\n\
          | extend ClusterScope = {CLUSTER_SCOPE}, FromEtcd = {FROM_ETCD}, Unpaginated = {UNPAGINATED}\n\
-         | extend Expensive = FromEtcd or (ClusterScope and Unpaginated)\n\
+         | extend Expensive = FromEtcd or (ClusterScope and Unpaginated and not({SELECTS}))\n\
          | summarize Lists = count(), ClusterScopeLists = countif(ClusterScope), FromEtcdLists = countif(FromEtcd), \
          UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
          TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = sum(iff(Expensive, latency, 0)) / 1000.0, \

@@ -93,6 +93,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
     let warn = ctx.thresholds.get(th::ERROR_RATE_WARNING);
     let crit = ctx.thresholds.get(th::ERROR_RATE_CRITICAL);
     let min = ctx.thresholds.get(th::MIN_REQUESTS);
+    let min_errors = ctx.thresholds.get(th::MIN_ERRORS);
     let mut out = CheckOutput::default();
     for row in &rows.rows {
         let client = display_client(cols.0.text(row));
@@ -143,7 +144,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             [(throttled, "throttled", "429"), (server, "answered with a server error", "5xx")]
         {
             let share = n / requests;
-            if share < warn.value {
+            if share < warn.value || n < min_errors.value {
                 continue;
             }
             let (severity, t) =
@@ -162,10 +163,10 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                         ""
                     }
                 ),
-                vec![t.into(), min.into()],
+                vec![t.into(), min.into(), min_errors.into()],
             );
         }
-        if writes >= min.value && conflicts / writes >= warn.value {
+        if writes >= min.value && conflicts >= min_errors.value && conflicts / writes >= warn.value {
             emit(
                 Severity::Warning,
                 format!("{client}: {} of its updates conflict (409)", percent(conflicts / writes)),
@@ -175,7 +176,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                     count(conflicts),
                     count(writes)
                 ),
-                vec![warn.into(), min.into()],
+                vec![warn.into(), min.into(), min_errors.into()],
             );
         }
     }

@@ -202,7 +202,9 @@ pub fn evaluate(
             vec![],
         );
     }
-    if profile.events > 0.0 && in_window == 0.0 {
+    // Without any time in the log there is no window to speak of: the warning about events
+    // without timestamps below says so.
+    if profile.events > 0.0 && in_window == 0.0 && profile.range.is_some() {
         warn(
             "no audit events in the window analysed".to_owned(),
             format!(
@@ -255,6 +257,48 @@ pub fn evaluate(
         );
     }
     let gap = ctx.thresholds.get(th::LOG_GAP_SECONDS);
+    if let (Some(data), Some(covered)) = (profile.range, ctx.covered()) {
+        let w = ctx.window;
+        let before = (data.start - w.start).num_seconds();
+        let after = (w.end - data.end).num_seconds();
+        if before as f64 > gap.value || after as f64 > gap.value {
+            let mut outside = Vec::new();
+            if before as f64 > gap.value {
+                outside.push(format!(
+                    "{} before the first event ({} – {})",
+                    findings::duration(before),
+                    time(w.start),
+                    time(data.start)
+                ));
+            }
+            if after as f64 > gap.value {
+                outside.push(format!(
+                    "{} after the last ({} – {})",
+                    findings::duration(after),
+                    time(data.end),
+                    time(w.end)
+                ));
+            }
+            warn(
+                format!(
+                    "the log covers {} of the {} window analysed",
+                    findings::duration((covered.end - covered.start).num_seconds()),
+                    findings::duration((w.end - w.start).num_seconds())
+                ),
+                format!(
+                    "The window runs from {} to {}, but the log holds events only from {} to {}: {} hold no data at                      all. Rates in the other findings are per second of the {} the log covers, not of the whole                      window. To analyse a time the log does not hold, export that time; to analyse only what it                      holds, leave out --since and --now.",
+                    time(w.start),
+                    time(w.end),
+                    time(data.start),
+                    time(data.end),
+                    outside.join(" and "),
+                    findings::duration((covered.end - covered.start).num_seconds())
+                ),
+                &prof_query,
+                vec![gap.into()],
+            );
+        }
+    }
     let mut gaps: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
     for pair in bins.windows(2) {
         // A bin covers a minute; the silence runs from the end of one bin to the start of the next.
@@ -315,6 +359,38 @@ mod tests {
             reads: 3000.0,
             range: Some(ctx.window),
         }
+    }
+
+    #[test]
+    fn a_window_reaching_past_the_log_warns_and_rates_are_over_what_it_covers() {
+        // An hour's window over the last quarter of an hour of log (`--since 1h`).
+        let mut ctx = ctx_hour();
+        let data = TimeRange { start: time_at(45 * 60), end: ctx.window.end };
+        ctx.data_range = Some(data);
+        assert_eq!(ctx.window_seconds(), 15.0 * 60.0);
+        let profile = DataProfile { range: Some(data), ..full_profile() };
+        let all: Vec<i64> = (45..60).collect();
+        let out = evaluate(&ctx, &profile, "q", &minutes(&all)).expect("evaluates");
+        let warning = out.findings.iter().find(|f| f.severity == Severity::Warning).expect("a warning");
+        assert_eq!(warning.title, "the log covers 15m of the 1h window analysed");
+        assert!(warning.summary.contains("45m before the first event"), "{}", warning.summary);
+        // The log filling the window: no such warning, and rates over the whole window.
+        let ctx = ctx_hour();
+        assert_eq!(ctx.window_seconds(), 3600.0);
+        let all: Vec<i64> = (0..60).collect();
+        let out = evaluate(&ctx, &full_profile(), "q", &minutes(&all)).expect("evaluates");
+        assert!(out.findings.iter().all(|f| f.severity == Severity::Info));
+    }
+
+    #[test]
+    fn events_without_any_time_do_not_speak_of_a_window_at_the_epoch() {
+        let ctx = ctx_hour();
+        let profile =
+            DataProfile { events: 37.0, without_time: 37.0, requests: 37.0, reads: 10.0, range: None };
+        let out = evaluate(&ctx, &profile, "q", &minutes(&[])).expect("evaluates");
+        let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
+        assert!(titles.contains(&"37 events have no timestamp"), "{titles:?}");
+        assert!(!titles.iter().any(|t| t.contains("no audit events in the window")), "{titles:?}");
     }
 
     #[test]

@@ -100,6 +100,10 @@ pub struct AuditContext {
     pub table: String,
     /// The window analysed (inclusive).
     pub window: TimeRange,
+    /// The time the whole log covers, when known: rates are per second of the part of the
+    /// window the log covers, not of a window reaching past the data (`--since 1h` over 15
+    /// minutes of log).
+    pub data_range: Option<TimeRange>,
     /// Thresholds in force.
     pub thresholds: Thresholds,
     /// The cluster's Kubernetes version, for the API versions of remedies.
@@ -114,15 +118,26 @@ impl AuditContext {
         AuditContext {
             table: "AKSAudit".to_owned(),
             window,
+            data_range: None,
             thresholds: Thresholds::default(),
             kubernetes_version: KubernetesVersion::DEFAULT,
             version_source: VersionSource::Default,
         }
     }
 
-    /// The window length in seconds (at least 1, so rates never divide by zero).
+    /// The seconds rates are per: the window's, or only the part of it the log covers when
+    /// that is known and not empty; at least 1, so rates never divide by zero.
     pub fn window_seconds(&self) -> f64 {
-        ((self.window.end - self.window.start).num_milliseconds() as f64 / 1000.0).max(1.0)
+        let covered = self.covered().unwrap_or(self.window);
+        ((covered.end - covered.start).num_milliseconds() as f64 / 1000.0).max(1.0)
+    }
+
+    /// The part of the window the log covers, when the log's range is known and overlaps it.
+    pub fn covered(&self) -> Option<TimeRange> {
+        let data = self.data_range?;
+        let start = self.window.start.max(data.start);
+        let end = self.window.end.min(data.end);
+        (end > start).then_some(TimeRange { start, end })
     }
 
     /// The prelude of every check's query (see [`crate::kql::requests`]).

@@ -98,6 +98,10 @@ impl Config {
                 .ok_or_else(|| err(at, format!("thresholds.{name}: expected a number, got {value:?}")))?;
             config.thresholds.set(&name, number).map_err(|m| err(at, format!("thresholds.{name}: {m}")))?;
         }
+        config
+            .thresholds
+            .check_order()
+            .map_err(|m| err(key_location(text, "thresholds"), format!("thresholds: {m}")))?;
         Ok(config)
     }
 }

@@ -96,6 +96,7 @@ pub fn diagnose_audit(
         runner.expect_window_fraction(if span > 0.0 { window / span } else { 1.0 });
     }
     let mut ctx = AuditContext::new(TimeRange { start, end });
+    ctx.data_range = profile.range;
     ctx.table = table.to_owned();
     ctx.thresholds = request.thresholds.clone();
     if let Some(v) = request.kubernetes_version {

@@ -61,8 +61,33 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
     )
 }
 
+/// Clients (user-agent products) and identities of the control plane itself: a throttle on
+/// them slows every workload's controllers, so none is proposed.
+const CONTROL_PLANE_PRODUCTS: [&str; 4] =
+    ["kube-controller-manager", "kube-scheduler", "kube-apiserver", "cloud-controller-manager"];
+const CONTROL_PLANE_USERS: [&str; 3] =
+    ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver"];
+
+/// Why `client` (or the identity `user`) is not throttled because it is the control plane.
+fn control_plane(client: &str, users: &[&str]) -> Option<String> {
+    let product = crate::client::product(client);
+    let component = if CONTROL_PLANE_PRODUCTS.contains(&product) {
+        product
+    } else if !users.is_empty() && users.iter().all(|u| CONTROL_PLANE_USERS.contains(u)) {
+        users[0]
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{client} is part of the control plane ({component}), and throttling it would slow every workload that          depends on it; find what keeps it busy instead (the objects and clients in this finding's evidence)"
+    ))
+}
+
 /// The throttle plan for the profile rows of `client`, or why there is none.
 pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, String>, CheckError> {
+    if let Some(why) = control_plane(client, &[client]) {
+        return Ok(Err(why));
+    }
     let r = rows.reader();
     let (c_user, c_verb, c_group, c_resource, c_namespaced, c_requests) = (
         r.column("UserName")?,
@@ -92,6 +117,9 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
             chosen.push(user);
         }
         covered += n;
+    }
+    if let Some(why) = control_plane(client, &chosen) {
+        return Ok(Err(why));
     }
     if chosen.is_empty() || covered < 0.5 * total {
         return Ok(Err(format!(
@@ -266,6 +294,24 @@ mod tests {
         assert_eq!(rule.verbs.iter().collect::<Vec<_>>(), ["list"]);
         assert!(rule.cluster_scope);
         assert_eq!(rule.namespaces.iter().collect::<Vec<_>>(), ["*"]);
+    }
+
+    #[test]
+    fn the_control_plane_is_not_throttled() {
+        // AUD006 once named a controller with 2 conflicts of 31 updates the top offender.
+        let sa = "system:serviceaccount:kube-system:job-controller";
+        let rows = profile(&[(sa, "update", "batch", "jobs", true, 31)]);
+        let why = plan("kube-controller-manager/system:serviceaccount:kube-system:job-controller", &rows)
+            .expect("reads")
+            .expect_err("no plan");
+        assert!(why.contains("part of the control plane (kube-controller-manager)"), "{why}");
+        // A user-named finding of the scheduler's identity.
+        let rows = profile(&[("system:kube-scheduler", "list", "", "pods", false, 100)]);
+        let why = plan("system:kube-scheduler", &rows).expect("reads").expect_err("no plan");
+        assert!(why.contains("(system:kube-scheduler)"), "{why}");
+        // A kube-system add-on is still a client like any other.
+        let rows = profile(&[("system:serviceaccount:kube-system:cilium", "list", "", "pods", false, 100)]);
+        assert!(plan("cilium-agent", &rows).expect("reads").is_ok());
     }
 
     #[test]

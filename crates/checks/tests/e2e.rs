@@ -48,6 +48,45 @@ fn healthy_traffic_yields_nothing_at_warning_or_above() {
     assert_eq!(d.outcome.checks_run.len(), 9);
 }
 
+/// A node agent on each of 20 nodes listing its node's pods every 20 s, each LIST 600 ms: 0.6
+/// LISTs in flight on average, all cluster-scope and unpaginated; `resource_version` decides
+/// where they are served from.
+fn node_agents_listing_their_pods(resource_version: &str) -> Cluster {
+    let mut cluster = Cluster::new().healthy();
+    for node in 0..20 {
+        for i in 0..common::SECONDS / 20 {
+            cluster.add(common::Req {
+                at_ms: i * 20_000 + node * 97,
+                latency_ms: 600,
+                verb: "list",
+                uri: format!("/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-{node}{resource_version}"),
+                user: "system:serviceaccount:kube-system:node-agent",
+                agent: "node-agent/v1.0.0 (linux/amd64) kubernetes/$Format",
+                resource: "pods",
+                ..common::Req::default()
+            });
+        }
+    }
+    cluster
+}
+
+#[test]
+fn node_agents_listing_their_own_pods_from_the_cache_are_not_expensive_lists() {
+    // resourceVersion=0: the watch cache answers with one node's pods.
+    let d = diagnose(&node_agents_listing_their_pods("&resourceVersion=0"));
+    no_failed_checks(&d);
+    assert_eq!(at_least_warning(&d), Vec::<&Finding>::new());
+    // Without it the same LISTs are quorum reads: etcd returns every pod to filter.
+    let d = diagnose(&node_agents_listing_their_pods(""));
+    let worst = at_least_warning(&d);
+    assert_eq!(
+        worst.first().map(|f| (f.code.as_str(), f.subject.name.as_str())),
+        Some(("AUD004", "node-agent"))
+    );
+    let in_flight = measure(worst[0], "expensive LISTs in flight");
+    assert!((in_flight - 0.6).abs() < 0.01, "{in_flight}");
+}
+
 #[test]
 fn kubelet_versions_fold_into_one_client_counted_once_per_request() {
     let cluster = Cluster::new().healthy();

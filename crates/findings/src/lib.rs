@@ -190,12 +190,7 @@ pub struct ThresholdUsed {
 
 impl From<&Threshold> for ThresholdUsed {
     fn from(t: &Threshold) -> Self {
-        ThresholdUsed {
-            name: t.name.to_owned(),
-            value: t.value,
-            unit: t.unit.to_owned(),
-            source: t.source.to_owned(),
-        }
+        ThresholdUsed { name: t.name.to_owned(), value: t.value, unit: t.unit.to_owned(), source: t.origin() }
     }
 }
 

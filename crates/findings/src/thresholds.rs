@@ -13,6 +13,23 @@ pub struct Threshold {
     pub description: &'static str,
     /// Where the default comes from.
     pub source: &'static str,
+    /// Whether `value` was set by the user (`--config`), not the default.
+    pub overridden: bool,
+}
+
+impl Threshold {
+    /// Where the value in force comes from: the default's source, or the config file with the
+    /// default beside it.
+    pub fn origin(&self) -> String {
+        if !self.overridden {
+            return self.source.to_owned();
+        }
+        let default = DEFAULTS.iter().find(|t| t.name == self.name);
+        match default {
+            Some(d) => format!("set by --config (default {} from {})", d.value, d.source),
+            None => "set by --config".to_owned(),
+        }
+    }
 }
 
 macro_rules! thresholds {
@@ -22,7 +39,7 @@ macro_rules! thresholds {
             $(#[doc = $desc] pub const $konst: &str = $name;)*
         }
         const DEFAULTS: &[Threshold] = &[
-            $(Threshold { name: $name, value: $value, unit: $unit, description: $desc, source: $source },)*
+            $(Threshold { name: $name, value: $value, unit: $unit, description: $desc, source: $source, overridden: false },)*
         ];
     };
 }
@@ -86,6 +103,9 @@ thresholds! {
         "request rate below which no client is named an offender, whatever its share", "apiserver-doctor default";
     MIN_REQUESTS = "min_requests", 20.0, "count",
         "requests a group needs before its latency or error rate is judged", "apiserver-doctor default";
+    MIN_ERRORS = "min_errors", 10.0, "count",
+        "429, 5xx or 409 answers a client needs before its error or conflict rate is judged (a few conflicts are optimistic concurrency at work)",
+        "apiserver-doctor default";
     EXPENSIVE_LIST_CONCURRENCY_WARNING = "expensive_list_concurrency_warning", 0.5, "requests",
         "average expensive LISTs of one client in flight (their total time over the window) above which to warn",
         "apiserver-doctor default";
@@ -152,9 +172,14 @@ impl Thresholds {
         if !value.is_finite() {
             return Err(format!("threshold `{name}` must be a finite number, got {value}"));
         }
+        // Every threshold is a time, a count, a rate, a share or a factor: none is negative.
+        if value < 0.0 {
+            return Err(format!("threshold `{name}` must not be negative, got {value}"));
+        }
         match self.items.iter_mut().find(|t| t.name == name) {
             Some(t) => {
                 t.value = value;
+                t.overridden = true;
                 Ok(())
             }
             None => {
@@ -173,7 +198,41 @@ impl Thresholds {
     pub fn iter(&self) -> impl Iterator<Item = &Threshold> {
         self.items.iter()
     }
+
+    /// Checks that each warning threshold comes before its critical one (below it, or above it
+    /// for the days left before a certificate expires): the first pair out of order, as a
+    /// message naming both, with their values.
+    pub fn check_order(&self) -> Result<(), String> {
+        for (warning, critical, rising) in ORDERED_PAIRS {
+            let (w, c) = (self.get(warning), self.get(critical));
+            let in_order = if rising { w.value <= c.value } else { w.value >= c.value };
+            if !in_order {
+                return Err(format!(
+                    "`{warning}` ({}) must be {} `{critical}` ({}): a finding would be critical before it is a warning",
+                    w.value,
+                    if rising { "at most" } else { "at least" },
+                    c.value
+                ));
+            }
+        }
+        Ok(())
+    }
 }
+
+/// Warning and critical thresholds of one measure, and whether worse is higher (`true`) or
+/// lower (the days left on a certificate).
+const ORDERED_PAIRS: [(&str, &str, bool); 10] = [
+    (names::P99_NAMESPACE_LIST_WARNING_SECONDS, names::P99_NAMESPACE_LIST_SECONDS, true),
+    (names::OBJECTS_PER_TYPE_WARNING, names::OBJECTS_PER_TYPE_CRITICAL, true),
+    (names::ETCD_QUOTA_WARNING_RATIO, names::ETCD_QUOTA_CRITICAL_RATIO, true),
+    (names::WAL_FSYNC_P99_WARNING_SECONDS, names::WAL_FSYNC_P99_CRITICAL_SECONDS, true),
+    (names::BACKEND_COMMIT_P99_WARNING_SECONDS, names::BACKEND_COMMIT_P99_CRITICAL_SECONDS, true),
+    (names::TOP_CLIENT_SHARE_WARNING, names::TOP_CLIENT_SHARE_CRITICAL, true),
+    (names::EXPENSIVE_LIST_CONCURRENCY_WARNING, names::EXPENSIVE_LIST_CONCURRENCY_CRITICAL, true),
+    (names::ERROR_RATE_WARNING, names::ERROR_RATE_CRITICAL, true),
+    (names::CHURN_NET_PER_HOUR_WARNING, names::CHURN_NET_PER_HOUR_CRITICAL, true),
+    (names::CERTIFICATE_EXPIRY_WARNING_DAYS, names::CERTIFICATE_EXPIRY_CRITICAL_DAYS, false),
+];
 
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -191,6 +250,28 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_say_they_come_from_the_config_and_bad_values_are_refused() {
+        let mut t = Thresholds::default();
+        assert_eq!(t.get(names::MIN_REQUESTS).origin(), "apiserver-doctor default");
+        t.set(names::EXPENSIVE_LIST_CONCURRENCY_CRITICAL, 1.5).expect("known threshold");
+        assert_eq!(
+            t.get(names::EXPENSIVE_LIST_CONCURRENCY_CRITICAL).origin(),
+            "set by --config (default 2 from apiserver-doctor default)"
+        );
+        let negative = t.set(names::P99_MUTATING_SECONDS, -1.0).expect_err("negative");
+        assert!(negative.contains("must not be negative"), "{negative}");
+        assert_eq!(t.value(names::P99_MUTATING_SECONDS), 1.0);
+        assert_eq!(t.check_order(), Ok(()));
+        t.set(names::EXPENSIVE_LIST_CONCURRENCY_WARNING, 3.0).expect("known threshold");
+        let order = t.check_order().expect_err("warning above critical");
+        assert!(order.contains("`expensive_list_concurrency_warning` (3) must be at most"), "{order}");
+        // Days left on a certificate: the warning comes first at the higher number.
+        let mut t = Thresholds::default();
+        t.set(names::CERTIFICATE_EXPIRY_CRITICAL_DAYS, 60.0).expect("known threshold");
+        assert!(t.check_order().expect_err("critical above warning").contains("must be at least"));
+    }
 
     #[test]
     fn override_changes_value_and_unknown_name_suggests_closest() {

@@ -66,9 +66,11 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     let existing: Vec<FlowSchema> =
         m.flow_schemas.iter().filter(|fs| fs.name != throttle.name).cloned().collect();
     let requests = requests_of(throttle);
+    // Today, a FlowSchema of the throttle's own name (the user's, or one applied before) counts
+    // like any other; after applying, the throttle replaces it.
     let today = requests
         .first()
-        .and_then(|r| classify(&existing, &m.priority_levels, r))
+        .and_then(|r| classify(&m.flow_schemas, &m.priority_levels, r))
         .map(|fs| (fs.name.clone(), fs.matching_precedence, fs.priority_level.clone()));
     let mut preempted_by: Vec<(String, u32, String)> = existing
         .iter()
@@ -94,7 +96,11 @@ pub fn verdict_remedy(v: &Verdict) -> Remedy {
         ));
     }
     if v.already_applied {
-        body.push_str(&format!("A FlowSchema named `{name}` exists already: applying the YAML updates it. "));
+        body.push_str(&format!(
+            "A FlowSchema named `{name}` exists already: applying the YAML replaces its rules, and those of its priority \
+             level, with these. Compare them first (`kubectl get flowschema,prioritylevelconfiguration {name} -o yaml`); \
+             if it is not an earlier throttle of this client, rename the proposed objects. "
+        ));
     }
     let (title, safety) = if let Some((first, p, pl)) = v.preempted_by.first() {
         let others = v.preempted_by.len() - 1;
@@ -110,7 +116,8 @@ pub fn verdict_remedy(v: &Verdict) -> Remedy {
         body.push_str(&format!(
             "The throttle's FlowSchema `{name}` (matchingPrecedence {precedence}) comes before every FlowSchema given that matches these requests: it takes effect."
         ));
-        ("Checked against the cluster's FlowSchemas: the throttle takes effect".to_owned(), Safety::Safe)
+        let safety = if v.already_applied { Safety::ReviewFirst } else { Safety::Safe };
+        ("Checked against the cluster's FlowSchemas: the throttle takes effect".to_owned(), safety)
     };
     Remedy { title, kind: RemedyKind::Advice, body, safety }
 }

@@ -302,6 +302,21 @@ pub fn throttle_remedies(
     plan: &ThrottlePlan,
     version: KubernetesVersion,
 ) -> Result<Vec<Remedy>, RemedyError> {
+    if !version.has_apf() {
+        return Ok(vec![Remedy {
+            title: format!("No throttle for Kubernetes {version}: API Priority and Fairness came with 1.20"),
+            kind: RemedyKind::Advice,
+            body: format!(
+                "Kubernetes {version} has no FlowSchema or PriorityLevelConfiguration to throttle {} with: before 1.20 \
+                 the API server's only limits are --max-requests-inflight and --max-mutating-requests-inflight, which \
+                 cap every client together. Tune or stop the client (see the advice), and upgrade: API Priority and \
+                 Fairness is on by default from 1.20. If the cluster is newer than {version}, pass \
+                 --kubernetes-version to get the throttle.",
+                plan.client
+            ),
+            safety: Safety::ReviewFirst,
+        }]);
+    }
     let api = version.flow_control_api();
     let who: Vec<String> = plan.subjects.iter().map(ApfSubject::describe).collect();
     let yaml = throttle_manifests(plan, api)?;

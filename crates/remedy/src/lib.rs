@@ -31,8 +31,21 @@ pub enum RemedyError {
 }
 
 /// `text` as a DNS label usable in an object name: lower case, `[a-z0-9-]`, at most `max`
-/// characters, never empty.
+/// characters, never empty. A label cut short ends in eight hexadecimal digits of a hash of
+/// the whole text, so that two long texts alike in their first characters (the controllers of
+/// kube-controller-manager) keep different names.
 pub(crate) fn dns_label(text: &str, max: usize) -> String {
+    let full = label_chars(text, usize::MAX);
+    if full.len() <= max {
+        return full;
+    }
+    // FNV-1a, 32 bits: stable across runs and versions, unlike the standard library's hasher.
+    let hash = text.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let head = label_chars(text, max.saturating_sub(9).max(1));
+    format!("{head}-{hash:08x}")
+}
+
+fn label_chars(text: &str, max: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max));
     let mut last_dash = true;
     for c in text.chars() {
@@ -77,6 +90,26 @@ mod tests {
         let long = dns_label(&"a".repeat(300), 20);
         assert_eq!(long.len(), 20);
         assert!(!dns_label("abc-def-ghi", 4).ends_with('-'));
+    }
+
+    #[test]
+    fn long_texts_alike_at_the_start_keep_different_labels() {
+        let name = |controller: &str| {
+            dns_label(&format!("kube-controller-manager/system:serviceaccount:kube-system:{controller}"), 54)
+        };
+        let (job, cronjob) = (name("job-controller"), name("cronjob-controller"));
+        assert_ne!(job, cronjob);
+        for label in [&job, &cronjob] {
+            assert!(label.len() <= 54, "{label}");
+            assert!(label.starts_with("kube-controller-manager-system-serviceaccount-"), "{label}");
+            assert!(
+                label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{label}"
+            );
+        }
+        // The same text, the same label, run after run.
+        assert_eq!(name("job-controller"), job);
+        assert_eq!(dns_label("short-enough", 54), "short-enough");
     }
 
     #[test]

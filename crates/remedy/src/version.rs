@@ -21,6 +21,12 @@ impl KubernetesVersion {
         KubernetesVersion { major, minor }
     }
 
+    /// Whether the cluster serves API Priority and Fairness on by default: from 1.20 (beta,
+    /// `v1beta1`); 1.18 and 1.19 had it as an alpha feature, off unless enabled.
+    pub fn has_apf(self) -> bool {
+        self.major > 1 || self.minor >= 20
+    }
+
     /// The `flowcontrol.apiserver.k8s.io` version to write for this cluster.
     pub fn flow_control_api(self) -> FlowControlApi {
         match (self.major, self.minor) {

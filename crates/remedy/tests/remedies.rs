@@ -218,6 +218,26 @@ fn throttle_remedies_are_marked_and_name_the_version() {
 }
 
 #[test]
+fn clusters_before_1_20_get_no_flow_schema_but_say_why() {
+    // The sysdig sample's cluster is 1.15: v1beta1 FlowSchemas do not exist there.
+    for (minor, yaml) in [(15, false), (19, false), (20, true)] {
+        let remedies =
+            throttle_remedies(&list_storm_plan(), KubernetesVersion::new(1, minor)).expect("remedies");
+        assert_eq!(remedies.iter().any(|r| r.kind == RemedyKind::Yaml), yaml, "1.{minor}");
+        if !yaml {
+            assert_eq!(remedies.len(), 1);
+            assert_eq!(remedies[0].kind, RemedyKind::Advice);
+            assert!(
+                remedies[0].title.contains("API Priority and Fairness came with 1.20"),
+                "{}",
+                remedies[0].title
+            );
+            assert!(remedies[0].body.contains("--max-requests-inflight"), "{}", remedies[0].body);
+        }
+    }
+}
+
+#[test]
 fn quota_parses_back_with_the_object_count_key() {
     let remedy = object_count_quota("batch-jobs", "jobs", "batch", 500).expect("quota");
     let docs = documents(&remedy.body);

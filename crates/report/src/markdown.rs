@@ -153,6 +153,12 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "## P99 latency against the SLOs")?;
         writeln!(out)?;
         table(out, t)?;
+        writeln!(
+            out,
+            "Long-running requests (watch; exec, attach, portforward, proxy, log) are excluded, as the SLOs define; \
+             the AKS guide's raw query includes them."
+        )?;
+        writeln!(out)?;
     }
     if let Some(c) = &report.overview.top_clients {
         writeln!(out, "## {}", escape(if c.title.is_empty() { "Top clients" } else { &c.title }))?;

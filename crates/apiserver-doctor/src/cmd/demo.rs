@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if tell {
         eprintln!("diagnosing ...");
     }
-    let mut report = super::diagnose::diagnose_store(&store, &AuditRequest::default(), &mut inputs)?;
+    let mut report = super::diagnose::diagnose_store(&store, &AuditRequest::default(), &mut inputs, false)?;
     let metric_files: Vec<String> =
         sorted_files(&cluster.join("metrics"))?.iter().map(|p| p.display().to_string()).collect();
     if !metric_files.is_empty() {

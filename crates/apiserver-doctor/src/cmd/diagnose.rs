@@ -140,7 +140,12 @@ struct Plan {
 }
 
 fn plan(args: &Args) -> anyhow::Result<Plan> {
-    let format: report::Format = args.output.parse()?;
+    let format: report::Format = args.output.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "-o {:?}: expected text, json or markdown (md); for HTML, use --report FILE.html",
+            args.output
+        )
+    })?;
     if format == report::Format::Html {
         anyhow::bail!("-o html is not a terminal format: use --report FILE.html");
     }
@@ -223,7 +228,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut report = match source {
         Some(AuditSource::Files(paths)) => {
             let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
-            diagnose_store(&store, &plan.request, &mut inputs)?
+            let other_evidence = !args.metrics.is_empty()
+                || args.cluster
+                || !args.etcd.is_empty()
+                || !args.manifests.is_empty()
+                || args.probe.is_some();
+            if inputs.iter().all(|i| i.records == 0) && !other_evidence {
+                // The warnings above said what each file was read as.
+                anyhow::bail!(
+                    "no audit event in {} (of {} input{}): nothing to diagnose; docs/formats.md lists the formats read",
+                    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                    inputs.len(),
+                    if inputs.len() == 1 { "" } else { "s" }
+                );
+            }
+            diagnose_store(&store, &plan.request, &mut inputs, false)?
         }
         Some(AuditSource::Store(dir)) => {
             if !dir.is_dir() {
@@ -233,7 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
             }
             let mut inputs = vec![input_summary("audit", &dir.display().to_string())];
-            diagnose_store(&dir, &plan.request, &mut inputs)?
+            diagnose_store(&dir, &plan.request, &mut inputs, true)?
         }
         None => empty_report(),
     };
@@ -263,7 +282,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         add_report(&mut report, super::probe::probe_report(&evidence, &plan.request.thresholds));
     }
     findings::sort_findings(&mut report.findings);
-    write_outputs(&report, plan.format, args.report.as_deref())?;
+    match write_outputs(&report, plan.format, args.report.as_deref()) {
+        // `diagnose | head` closed the pipe early: the findings still decide the exit code, so
+        // that a gate with `set -o pipefail` fails on a critical finding whatever was shown.
+        Err(err) if super::is_broken_pipe(&err) => {}
+        other => other?,
+    }
     Ok(exit_code(&report, plan.fail_on))
 }
 
@@ -426,18 +450,18 @@ fn input_summary(kind: &str, source: &str) -> InputSummary {
     InputSummary { kind: kind.to_owned(), source: source.to_owned(), records: 0, skipped: 0, detected: None }
 }
 
-/// Diagnoses the audit events of a store into a report.
+/// Diagnoses the audit events of a store into a report. With `store_input`, `inputs` is the
+/// store alone, and its record count is the store's events.
 pub fn diagnose_store(
     store: &Path,
     request: &AuditRequest,
     inputs: &mut [InputSummary],
+    store_input: bool,
 ) -> anyhow::Result<Report> {
     let engine = engine::Engine::open_store(store).with_context(|| format!("{}", store.display()))?;
     let runner = EngineRunner::new(&engine, chrono::Utc::now());
     let diagnosis = checks::diagnose_audit(&runner, request)?;
-    if let Some(first) = inputs.first_mut()
-        && first.records == 0
-    {
+    if store_input && let Some(first) = inputs.first_mut() {
         first.records = diagnosis.profile.events as u64;
     }
     Ok(Report {

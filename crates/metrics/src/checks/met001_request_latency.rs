@@ -34,7 +34,8 @@ LIST of a large resource is the most common cause of an API server that times ou
 Find the clients that send these requests (`apiserver-doctor diagnose` on the audit log names
 them), make them paginate (`limit`/`continue`) and read from the watch cache
 (`resourceVersion="0"`), or throttle them with API Priority and Fairness
-(`apiserver-doctor throttle`).
+(`apiserver-doctor diagnose` over the audit log writes the FlowSchema and
+PriorityLevelConfiguration for its top offender).
 
 ## References
 - SIG-scalability API call latency SLO: https://github.com/kubernetes/community/blob/master/sig-scalability/slos/api_call_latency.md
@@ -106,7 +107,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Make the client paginate and read from the watch cache, or throttle it",
                             RemedyKind::Advice,
                             Safety::Safe,
-                            "LISTs should use `limit` and `continue`, and `resourceVersion=\"0\"` where stale reads are acceptable (informers do this). A client that cannot be fixed can be throttled with API Priority and Fairness: `apiserver-doctor throttle`.",
+                            "LISTs should use `limit` and `continue`, and `resourceVersion=\"0\"` where stale reads are acceptable (informers do this). A client that cannot be fixed can be throttled with API Priority and Fairness: `apiserver-doctor diagnose` over the audit log names the client and writes the FlowSchema for it.",
                         ),
                         watch(&format!(
                             "histogram_quantile(0.99, sum by (le) (rate(apiserver_request_duration_seconds_bucket{{verb=\"{}\",resource=\"{}\",scope=\"{}\"}}[5m])))",

@@ -33,7 +33,8 @@ AKS guide.
 Delete what is no longer needed (finished Jobs: `kubectl delete jobs -A
 --field-selector status.successful=1`), set `ttlSecondsAfterFinished` on Jobs and
 `revisionHistoryLimit` on Deployments, and cap the count per namespace with a ResourceQuota
-(`count/jobs.batch`). `apiserver-doctor quota` writes the ResourceQuota.
+(`count/jobs.batch`). `apiserver-doctor diagnose` over the audit log writes the ResourceQuota
+for a resource it sees leak (AUD008).
 
 ## References
 - AKS: troubleshoot API server and etcd problems (object counts): https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd

@@ -31,7 +31,8 @@ should be fixed or given its own priority level.
 
 ## Remedy
 Name the clients in that flow schema (audit log), fix the one that floods, or give it its own
-FlowSchema and PriorityLevelConfiguration (`apiserver-doctor throttle` writes them) so that it
+FlowSchema and PriorityLevelConfiguration (`apiserver-doctor diagnose` over the audit log writes
+them for its top offender) so that it
 stops starving the others.
 
 ## References
@@ -80,7 +81,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Give the noisy client its own priority level",
                             RemedyKind::Advice,
                             Safety::ReviewFirst,
-                            "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor throttle` generates both for the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
+                            "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor diagnose` over the audit log generates both for the top offender, in the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
                         ),
                         watch(&format!(
                             "sum by (flow_schema, priority_level, reason) (rate(apiserver_flowcontrol_rejected_requests_total{{flow_schema=\"{}\"}}[5m]))",

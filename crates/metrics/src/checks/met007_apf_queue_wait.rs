@@ -29,7 +29,7 @@ level's concurrency share is used up, usually by one client.
 
 ## Remedy
 Find the client that fills the level (audit log), fix it, or move it to a priority level of
-its own (`apiserver-doctor throttle`); raise the level's `nominalConcurrencyShares` only if the
+its own (`apiserver-doctor diagnose` over the audit log writes one for the top offender); raise the level's `nominalConcurrencyShares` only if the
 load is legitimate.
 
 ## References
@@ -75,7 +75,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Give the client that fills this level its own priority level",
                             RemedyKind::Advice,
                             Safety::ReviewFirst,
-                            "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor throttle` generates both for the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
+                            "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor diagnose` over the audit log generates both for the top offender, in the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
                         ),
                         watch(&format!(
                             "histogram_quantile(0.99, sum by (le, flow_schema) (rate(apiserver_flowcontrol_request_wait_duration_seconds_bucket{{priority_level=\"{}\"}}[5m])))",
