@@ -173,8 +173,13 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     let Some(start) = start else { return Detected::Empty };
     let body = &prefix[start..];
     let head = &body[..body.len().min(4096)];
-    if head.contains(&0) || !valid_utf8_prefix(head, at_eof && body.len() <= 4096) {
+    // A file cut at a byte offset (`tail -c`, `split -b`) may start inside a character.
+    let whole = head.iter().position(|&b| !(0x80..0xc0).contains(&b)).unwrap_or(head.len()).min(3);
+    if head.contains(&0) || !valid_utf8_prefix(&head[whole..], at_eof && body.len() <= 4096) {
         return Detected::NotAudit("not an audit format: binary data (not UTF-8 text)".to_owned());
+    }
+    if first_line_cut(body, at_eof) {
+        return Detected::Container(Container::JsonLines);
     }
     match body[0] {
         b'[' => Detected::Container(Container::JsonArray),
@@ -189,6 +194,36 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
         },
         _ => super::text::detect_text(body),
     }
+}
+
+/// Lines after the first that [`first_line_cut`] judges by.
+const LINES_JUDGED: usize = 8;
+
+/// Whether `body` is JSON lines whose first line is cut off, as `tail -c`, `split -b` or a
+/// copy-and-truncate log rotation leave it: the first line is not a complete JSON value, and
+/// most of the (at most [`LINES_JUDGED`]) complete lines after it are JSON objects. The lines
+/// of a pretty-printed document or array, of YAML or of CSV are not; one element per line of
+/// an array ends with a comma.
+fn first_line_cut(body: &[u8], at_eof: bool) -> bool {
+    let Some(nl) = memchr::memchr(b'\n', body) else { return false };
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body[..nl].trim_ascii()).is_ok() {
+        return false;
+    }
+    let rest = &body[nl + 1..];
+    // The last line is complete only at the end of the file.
+    let rest = if at_eof { rest } else { &rest[..memchr::memrchr(b'\n', rest).unwrap_or(0)] };
+    let mut judged = 0;
+    let mut objects = 0;
+    for line in rest.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
+        judged += 1;
+        if line.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok() {
+            objects += 1;
+        }
+        if judged == LINES_JUDGED {
+            break;
+        }
+    }
+    objects > 0 && objects * 2 > judged
 }
 
 /// True when `b` is UTF-8, allowing a cut multi-byte sequence at the end unless `complete`.

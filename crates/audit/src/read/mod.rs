@@ -6,7 +6,7 @@
 //!
 //! | container | detected when | records |
 //! |---|---|---|
-//! | JSON lines | the first line is one complete JSON value | one record per line |
+//! | JSON lines | the first line is one complete JSON value, or most of the next few are (a first line cut off) | one record per line |
 //! | JSON document | a `{` document spanning lines (pretty-printed) | the object, or each of its `items` / `records` |
 //! | JSON array | the content starts with `[` | each element |
 //! | CSV | a header line naming `log_s` (AzureDiagnostics) or `AuditId`/`Verb`… (AKSAudit) | each row |

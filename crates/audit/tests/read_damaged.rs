@@ -1,0 +1,106 @@
+//! Damaged and unusual inputs: files cut at a byte offset, truncated compressed streams,
+//! pipes, directory walks with bad entries, and CSV details. One test per reported problem.
+
+use arrow::array::RecordBatch;
+use audit::read::{Container, FileSummary, Location, ReadOptions, SinkError, SkipKind, read_bytes};
+
+/// One audit event line, numbered.
+fn event(n: usize) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{n}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/ns/pods/p{n}","verb":"get","user":{{"username":"alice","groups":["g"]}},"sourceIPs":["10.0.0.1"],"userAgent":"kubectl/v1.29","objectRef":{{"resource":"pods","namespace":"ns","name":"p{n}","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":200}},"requestReceivedTimestamp":"2024-01-01T10:00:00.000001Z","stageTimestamp":"2024-01-01T10:00:00.5Z"}}"#
+    )
+}
+
+/// `n` event lines, each ended by a newline.
+fn event_lines(n: usize) -> String {
+    (0..n).map(|i| event(i) + "\n").collect()
+}
+
+/// Reads `bytes` with `opts`; the summary and the rows handed on.
+fn read_opts(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, usize) {
+    let mut rows = 0;
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        rows += b.num_rows();
+        Ok(())
+    };
+    let f = read_bytes(name, bytes, opts, &mut sink).expect("read");
+    assert_eq!(rows as u64, f.events, "rows handed on vs events counted");
+    (f, rows)
+}
+
+fn read(name: &str, bytes: &[u8]) -> FileSummary {
+    read_opts(name, bytes, &ReadOptions::default()).0
+}
+
+/// The skipped records' examples as "location: message" lines.
+fn messages(f: &FileSummary) -> Vec<String> {
+    f.examples.iter().map(|e| format!("{}: {}", e.location, e.message)).collect()
+}
+
+#[test]
+fn a_log_file_whose_first_line_is_cut_keeps_every_event_after_it() {
+    let text = event_lines(40);
+    // Cuts inside the first line: in a string, after a `{` of a nested object, at a `{`
+    // that opens the line but never closes, inside a UTF-8 character; with CRLF lines too.
+    let accented = text.replacen("alice", "élise", 1);
+    let cuts: Vec<(&str, Vec<u8>)> = vec![
+        ("in a string", text.as_bytes()[100..].to_vec()),
+        ("at a nested object", text.as_bytes()[text.find(r#"{"username""#).expect("user")..].to_vec()),
+        ("inside a character", accented.as_bytes()[accented.find('é').expect("é") + 1..].to_vec()),
+        ("with CRLF lines", text.replace('\n', "\r\n").as_bytes()[100..].to_vec()),
+    ];
+    for (how, bytes) in cuts {
+        let f = read("t.log", &bytes);
+        assert_eq!(f.not_audit, None, "{how}");
+        assert_eq!(f.container, Some(Container::JsonLines), "{how}");
+        assert_eq!(f.events, 39, "{how}: {:?}", messages(&f));
+        assert_eq!(f.skipped, 1, "{how}");
+        assert_eq!(f.examples[0].location, Location::Line(1), "{how}");
+        assert_eq!(f.examples[0].kind, SkipKind::Malformed, "{how}");
+    }
+    // A cut first line with only one line after it.
+    let f = read("t.log", format!("{}\n{}\n", &event(0)[50..], event(1)).as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 1));
+    // Detection reads the first 64 KiB: a cut file larger than that.
+    let big = event_lines(2000);
+    let f = read("big.log", &big.as_bytes()[77..]);
+    assert_eq!((f.events, f.skipped), (1999, 1));
+}
+
+#[test]
+fn documents_arrays_yaml_and_csv_are_still_detected_as_such() {
+    let pretty = serde_json::to_string_pretty(&serde_json::json!({
+        "kind": "EventList",
+        "apiVersion": "audit.k8s.io/v1",
+        "items": [serde_json::from_str::<serde_json::Value>(&event(1)).expect("event"),
+                  serde_json::from_str::<serde_json::Value>(&event(2)).expect("event")],
+    }))
+    .expect("json");
+    let f = read("pretty.json", pretty.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonDocument), 2, 0));
+
+    // A compact document whose items sit one per line: only the middle lines are whole
+    // objects, and not most of the lines.
+    let list = format!("{{\"kind\":\"EventList\",\"items\":[\n{},\n{}\n]}}\n", event(1), event(2));
+    let f = read("list.json", list.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonDocument), 2, 0));
+
+    let array = format!("[\n{},\n{},\n{}\n]\n", event(1), event(2), event(3));
+    let f = read("array.json", array.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonArray), 3, 0));
+
+    let yaml = "apiVersion: audit.k8s.io/v1\nkind: Event\nauditID: y1\nverb: get\nstage: ResponseComplete\n\
+                requestURI: /api\nrequestReceivedTimestamp: 2024-01-01T10:00:00Z\n";
+    let f = read("e.yaml", yaml.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::Yaml), 1, 0));
+
+    let csv =
+        format!("TimeGenerated,Category,log_s\n2024-01-01T10:00:00Z,kube-audit,{}\n", csv_field(&event(1)));
+    let f = read("e.csv", csv.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::Csv), 1, 0));
+}
+
+/// `s` quoted as a CSV field.
+fn csv_field(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
