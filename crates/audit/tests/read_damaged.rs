@@ -104,3 +104,53 @@ fn documents_arrays_yaml_and_csv_are_still_detected_as_such() {
 fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
+
+/// Complete lines in what a decoder gives of a cut compressed file before it fails, and
+/// its bytes.
+fn complete_lines_before_the_damage(mut decoder: impl std::io::Read) -> (u64, usize) {
+    let mut plain = Vec::new();
+    let failed = decoder.read_to_end(&mut plain).is_err();
+    assert!(failed, "the cut stream must fail to decode");
+    (plain.iter().filter(|&&b| b == b'\n').count() as u64, plain.len())
+}
+
+#[test]
+fn a_truncated_compressed_file_keeps_every_complete_line_before_the_damage() {
+    use std::io::Write;
+    let text = event_lines(6000);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let zst = zstd::encode_all(text.as_bytes(), 3).expect("zstd");
+    // Cut well inside (many chunks' worth with small chunks, one with the default) and
+    // near the start (inside the first 64 KiB read to detect the format).
+    for (name, whole) in [("bt.gz", &gz), ("bt.zst", &zst)] {
+        let decoded = |cut: usize| {
+            let damaged = &whole[..cut];
+            if name.ends_with("gz") {
+                complete_lines_before_the_damage(flate2::read::MultiGzDecoder::new(damaged))
+            } else {
+                complete_lines_before_the_damage(zstd::stream::read::Decoder::new(damaged).expect("zstd"))
+            }
+        };
+        let near_start = (1..).map(|k| k * 100).find(|&cut| decoded(cut).0 > 10).expect("a cut");
+        // (zstd decodes whole blocks of up to 128 KiB: its first lines come out together.)
+        if name.ends_with("gz") {
+            assert!(decoded(near_start).1 < 64 * 1024, "{name}: {near_start} bytes hold too much");
+        }
+        for cut in [whole.len() / 2, near_start] {
+            let damaged = &whole[..cut];
+            let (complete, _) = decoded(cut);
+            assert!(complete > 10, "{name} cut at {cut}: {complete} lines");
+            for chunk_bytes in [ReadOptions::default().chunk_bytes, 4096] {
+                let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
+                let (f, _) = read_opts(name, damaged, &opts);
+                let why = format!("{name} cut at {cut}, chunks of {chunk_bytes}: {:?}", messages(&f));
+                assert_eq!(f.events, complete, "{why}");
+                assert_eq!(f.skipped, 1, "{why}");
+                assert_eq!(f.examples[0].location, Location::Line(complete + 1), "{why}");
+                assert!(f.examples[0].message.starts_with("read error"), "{why}");
+            }
+        }
+    }
+}

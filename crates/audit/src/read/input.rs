@@ -39,6 +39,29 @@ pub(super) fn read_prefix(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Reads up to `n` bytes, and the error that stopped it short if one did: the bytes read
+/// before a read error are kept.
+fn read_start(r: &mut dyn Read, n: usize) -> (Vec<u8>, Option<io::Error>) {
+    let mut buf = Vec::with_capacity(n);
+    match r.take(n as u64).read_to_end(&mut buf) {
+        Ok(_) => (buf, None),
+        Err(e) => (buf, Some(e)),
+    }
+}
+
+/// A stream that fails as the one it stands for did: what comes after bytes read before a
+/// read error.
+struct Failed {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(self.kind, self.message.clone()))
+    }
+}
+
 /// A stream with its first bytes already read (to look at them) put back in front.
 pub(super) type Peeked<'a> = Chain<Cursor<Vec<u8>>, Box<dyn Read + 'a>>;
 
@@ -70,19 +93,26 @@ pub(super) fn read_stream<'a>(
                 return Ok(());
             }
         };
-        let mut prefix = match read_prefix(&mut plain, PEEK) {
-            Ok(p) => p,
-            Err(e) => {
-                file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
-                return Ok(());
-            }
+        let (mut prefix, failed) = read_start(&mut plain, PEEK);
+        if let Some(e) = &failed
+            && prefix.is_empty()
+        {
+            file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
+            return Ok(());
+        }
+        // A read error in the first bytes (a short truncated gzip file): what came before it
+        // is read, and the error reported where it cut.
+        let cut = failed.is_some();
+        let rest: Box<dyn Read + 'a> = match failed {
+            None => plain,
+            Some(e) => Box::new(Failed { kind: e.kind(), message: e.to_string() }),
         };
-        let at_eof = prefix.len() < PEEK;
+        let at_eof = prefix.len() < PEEK && !cut;
         if prefix.starts_with(&[0xef, 0xbb, 0xbf]) {
             prefix.drain(..3);
         }
         let detected = detect(&prefix, at_eof);
-        let stream: Peeked<'a> = Cursor::new(prefix).chain(plain);
+        let stream: Peeked<'a> = Cursor::new(prefix).chain(rest);
         match detected {
             Detected::Empty => Ok(()),
             Detected::NotAudit(why) => {
