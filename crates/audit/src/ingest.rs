@@ -227,7 +227,8 @@ fn stopped(file: &str) -> ReadError {
 }
 
 /// Size, modification time and a hash of the first MiB: enough to recognise an input
-/// ingested before (`-`, stdin, is never recognised).
+/// ingested before (`-`, stdin, and any other file that is not a regular one, such as a pipe,
+/// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
     let mut id = IngestedInput {
         file: path.display().to_string(),
@@ -242,14 +243,18 @@ pub fn identify(path: &Path) -> IngestedInput {
     if path.as_os_str() == "-" {
         return id;
     }
-    if let Ok(meta) = std::fs::metadata(path) {
-        id.size = Some(meta.len());
-        id.mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_secs()).ok());
+    // A pipe, a FIFO or a device (`<(zcat f.gz)`, `/dev/stdin`) can be read only once, by
+    // the reader: like stdin, it is never recognised, and never opened here.
+    let Ok(meta) = std::fs::metadata(path) else { return id };
+    if !meta.is_file() {
+        return id;
     }
+    id.size = Some(meta.len());
+    id.mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok());
     if let Ok(f) = std::fs::File::open(path) {
         let mut head = Vec::with_capacity(1 << 20);
         if f.take(1 << 20).read_to_end(&mut head).is_ok() {

@@ -154,3 +154,56 @@ fn a_truncated_compressed_file_keeps_every_complete_line_before_the_damage() {
         }
     }
 }
+
+/// Ingests `paths` into `store` in a thread of its own, failing the test if it does not end
+/// within a minute (a pipe opened twice waits forever).
+fn ingest_within_a_minute(
+    store: &std::path::Path,
+    paths: &[std::path::PathBuf],
+) -> Result<audit::ingest::IngestReport, audit::ingest::IngestError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (store, paths) = (store.to_path_buf(), paths.to_vec());
+    std::thread::spawn(move || {
+        let _ = tx.send(audit::ingest::ingest(&store, &paths, &audit::ingest::IngestOptions::default()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the ingest did not finish within a minute")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_opened_once_and_read_whole() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("p");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let text = event_lines(50);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            // Opening blocks until the reader opens the other end.
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).expect("open the pipe");
+            f.write_all(text.as_bytes()).expect("write to the pipe");
+        })
+    };
+    let report = ingest_within_a_minute(&dir.path().join("store"), &[fifo]).expect("ingest");
+    writer.join().expect("writer");
+    assert_eq!((report.events(), report.kept), (50, 50), "{:?}", report.files);
+}
+
+/// What `ingest <(zcat f.gz)` and `cat f | ingest /dev/stdin` name: a pipe, as `/dev/fd/N`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pipe_named_by_its_file_descriptor_is_read_whole() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (reader, mut writer) = std::io::pipe().expect("pipe");
+    // Less than a pipe holds: written whole before anything reads it.
+    writer.write_all(event_lines(20).as_bytes()).expect("write to the pipe");
+    drop(writer);
+    let path = std::path::PathBuf::from(format!("/dev/fd/{}", reader.as_raw_fd()));
+    let report = ingest_within_a_minute(&dir.path().join("store"), &[path]).expect("ingest");
+    assert_eq!((report.events(), report.kept), (20, 20), "{:?}", report.files);
+    drop(reader);
+}
