@@ -20,7 +20,7 @@ use arrow::array::RecordBatch;
 
 use crate::InputFormat;
 use crate::read::{
-    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, list_inputs, read_paths,
+    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, find_inputs, read_paths,
 };
 use crate::store::writer::{StoreWriter, WriterOptions};
 use crate::store::{IngestedInput, Manifest, StoreError};
@@ -123,10 +123,17 @@ pub fn ingest_paths(
 
 /// Reads every path into the store at `store` (created if missing); see [`ingest_paths`].
 pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestReport, IngestError> {
-    let inputs = list_inputs(paths).map_err(IngestError::Read)?;
+    let inputs = find_inputs(paths).map_err(IngestError::Read)?;
+    if opts.read.strict
+        && let Some(record) = inputs.first_skipped()
+    {
+        return Err(IngestError::Strict { record, store: store.to_path_buf() });
+    }
     let mut writer = StoreWriter::open(store, opts.writer.clone())?;
     let manifest = writer.manifest().clone();
-    let mut report = IngestReport::default();
+    // Entries of directories that cannot be read are reported, not recorded as ingested.
+    let mut report = IngestReport { files: inputs.skipped, ..IngestReport::default() };
+    let inputs = inputs.files;
     let mut written = Written::default();
     let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);
     // A writer error explains the reader's "writer stopped": report it first.

@@ -207,3 +207,84 @@ fn a_pipe_named_by_its_file_descriptor_is_read_whole() {
     assert_eq!((report.events(), report.kept), (20, 20), "{:?}", report.files);
     drop(reader);
 }
+
+/// Whether permissions stop this process from reading (not when it runs as root).
+#[cfg(unix)]
+fn permissions_hold(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = dir.join("probe");
+    std::fs::write(&probe, "x").expect("probe");
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let holds = std::fs::File::open(&probe).is_err();
+    std::fs::remove_file(&probe).expect("remove probe");
+    holds
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_walk_leaves_out_entries_it_cannot_read_and_says_why() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("sub")).expect("mkdir");
+    std::fs::write(logs.join("a.log"), event_lines(5)).expect("write");
+    std::fs::write(logs.join("sub/b.log"), event_lines(7).replace("id-", "b-")).expect("write");
+    symlink(logs.join("nowhere"), logs.join("dangling")).expect("symlink");
+    symlink(logs.join("itself"), logs.join("itself")).expect("symlink");
+    symlink(&logs, logs.join("sub/up")).expect("symlink");
+    let mut unreadable = vec!["dangling", "itself", "sub/up"];
+    if permissions_hold(dir.path()) {
+        let locked = logs.join("locked.log");
+        std::fs::write(&locked, event_lines(3)).expect("write");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        std::fs::create_dir(logs.join("shut")).expect("mkdir");
+        std::fs::set_permissions(logs.join("shut"), std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        unreadable.extend(["locked.log", "shut"]);
+    }
+    let report =
+        ingest_within_a_minute(&dir.path().join("store"), std::slice::from_ref(&logs)).expect("ingest");
+    assert_eq!((report.events(), report.kept), (12, 12));
+    let mut left_out: Vec<(String, String)> = report
+        .files
+        .iter()
+        .filter_map(|f| {
+            Some((f.file.strip_prefix(&format!("{}/", logs.display()))?.to_owned(), f.not_audit.clone()?))
+        })
+        .collect();
+    left_out.sort();
+    unreadable.sort_unstable();
+    let names: Vec<&str> = left_out.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(names, unreadable, "{left_out:?}");
+    for (file, why) in &left_out {
+        let expected = match file.as_str() {
+            "dangling" => "a symbolic link to nothing",
+            "itself" => "cannot be read: Too many levels of symbolic links",
+            "sub/up" => "a symbolic link loop",
+            "locked.log" => "cannot be read: Permission denied",
+            _ => "a directory that cannot be listed: Permission denied",
+        };
+        assert!(why.starts_with(expected), "{file}: {why}");
+    }
+    // None of them is recorded as ingested: a second run reports them again.
+    let again =
+        ingest_within_a_minute(&dir.path().join("store"), std::slice::from_ref(&logs)).expect("ingest");
+    assert_eq!(again.files.len(), unreadable.len(), "{:?}", again.files);
+
+    // Strict mode refuses them, as it refuses a file that is not an audit log.
+    let strict = audit::ingest::IngestOptions {
+        read: ReadOptions { strict: true, ..ReadOptions::default() },
+        ..audit::ingest::IngestOptions::default()
+    };
+    let refused = audit::ingest::ingest(&dir.path().join("strict"), std::slice::from_ref(&logs), &strict);
+    assert!(matches!(refused, Err(audit::ingest::IngestError::Strict { .. })), "{refused:?}");
+
+    // Named on the command line, a path that cannot be read is still an error.
+    for named in ["dangling", "itself"] {
+        let result = ingest_within_a_minute(&dir.path().join("store"), &[logs.join(named)]);
+        assert!(matches!(result, Err(audit::ingest::IngestError::Read(_))), "{named}: {result:?}");
+    }
+    // Let the temporary directory be removed.
+    for shut in ["locked.log", "shut"] {
+        let _ = std::fs::set_permissions(logs.join(shut), std::fs::Permissions::from_mode(0o700));
+    }
+}

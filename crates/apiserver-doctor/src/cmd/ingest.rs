@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use audit::ingest::{IngestError, IngestOptions, IngestReport, ingest};
-use audit::read::{FileSummary, ReadOptions, list_inputs};
+use audit::read::{FileSummary, ReadOptions, find_inputs};
 
 use super::StoreArg;
 
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Stdin, a pipe or a device has no size: the bar then shows bytes and rates without a
     // total or ETA.
     let total = || {
-        let inputs = list_inputs(&args.paths).ok()?;
+        let inputs = find_inputs(&args.paths).ok()?.files;
         if inputs.iter().any(|p| !std::fs::metadata(p).is_ok_and(|m| m.is_file())) {
             return None;
         }
