@@ -123,7 +123,8 @@ pub fn ingest_paths(
 
 /// Reads every path into the store at `store` (created if missing); see [`ingest_paths`].
 pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestReport, IngestError> {
-    let inputs = find_inputs(paths).map_err(IngestError::Read)?;
+    // The store's own files are never inputs (`ingest .` with the store under `.`).
+    let inputs = find_inputs(paths, &[store.to_path_buf()]).map_err(IngestError::Read)?;
     if opts.read.strict
         && let Some(record) = inputs.first_skipped()
     {

@@ -288,3 +288,20 @@ fn a_directory_walk_leaves_out_entries_it_cannot_read_and_says_why() {
         let _ = std::fs::set_permissions(logs.join(shut), std::fs::Permissions::from_mode(0o700));
     }
 }
+
+#[test]
+fn a_directory_walk_leaves_out_the_store_being_written_and_other_stores() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path();
+    std::fs::write(logs.join("a.log"), event_lines(5)).expect("write");
+    // Another store under the directory, and the target store (the default's place).
+    let other = audit::ingest::ingest(&logs.join("old-store"), &[logs.join("a.log")], &Default::default());
+    assert_eq!(other.expect("ingest").kept, 5);
+    let store = logs.join("apiserver-doctor-store");
+    for run in 1..=2 {
+        let report = ingest_within_a_minute(&store, &[logs.to_path_buf()]).expect("ingest");
+        let read: Vec<&str> = report.files.iter().map(|f| f.file.as_str()).collect();
+        assert!(read.iter().all(|f| !f.contains("store")), "run {run}: {read:?}");
+        assert_eq!(report.files.iter().filter(|f| f.not_audit.is_some()).count(), 0, "run {run}: {read:?}");
+    }
+}

@@ -48,7 +48,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Stdin, a pipe or a device has no size: the bar then shows bytes and rates without a
     // total or ETA.
     let total = || {
-        let inputs = find_inputs(&args.paths).ok()?.files;
+        let inputs = find_inputs(&args.paths, std::slice::from_ref(&store_dir)).ok()?.files;
         if inputs.iter().any(|p| !std::fs::metadata(p).is_ok_and(|m| m.is_file())) {
             return None;
         }

@@ -161,7 +161,7 @@ pub fn read_paths(
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
 ) -> Result<ReadSummary, ReadError> {
-    let inputs = find_inputs(paths)?;
+    let inputs = find_inputs(paths, &[])?;
     if opts.strict
         && let Some(first) = inputs.first_skipped()
     {
@@ -225,7 +225,7 @@ pub fn read_bytes(
 /// name), `-` (stdin) kept as is. Fails on a path that does not exist; entries of a
 /// directory that cannot be read are left out (see [`find_inputs`]).
 pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
-    Ok(find_inputs(paths)?.files)
+    Ok(find_inputs(paths, &[])?.files)
 }
 
 /// What [`find_inputs`] found under the named paths.
@@ -255,8 +255,11 @@ impl Inputs {
 /// (stdin) kept as is. A named path that does not exist or cannot be listed fails the call;
 /// an entry found in a directory that cannot be read is left out and reported in
 /// [`Inputs::skipped`], and a symbolic link back to a directory being walked is not followed.
-pub fn find_inputs(paths: &[PathBuf]) -> Result<Inputs, ReadError> {
-    let mut walk = Walk { ancestors: Vec::new(), found: Inputs::default() };
+/// Directories in `leave_out` (the store being written) and every directory holding an
+/// apiserver-doctor store's manifest are not walked into.
+pub fn find_inputs(paths: &[PathBuf], leave_out: &[PathBuf]) -> Result<Inputs, ReadError> {
+    let leave_out: Vec<PathBuf> = leave_out.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    let mut walk = Walk { leave_out, ancestors: Vec::new(), found: Inputs::default() };
     for p in paths {
         if p.as_os_str() == "-" {
             walk.found.files.push(p.clone());
@@ -275,6 +278,8 @@ pub fn find_inputs(paths: &[PathBuf]) -> Result<Inputs, ReadError> {
 
 /// A walk of directories, in name order.
 struct Walk {
+    /// Canonical paths of directories never walked into.
+    leave_out: Vec<PathBuf>,
     /// Canonical paths of the directories being walked, outermost first: a symbolic link to
     /// one of them is a loop.
     ancestors: Vec<PathBuf>,
@@ -306,6 +311,9 @@ impl Walk {
             self.skip(dir, "a symbolic link loop: it leads back to a directory that holds it".to_owned());
             return Ok(());
         }
+        if !named && (self.leave_out.contains(&canonical) || is_store(dir)) {
+            return Ok(());
+        }
         let listed = std::fs::read_dir(dir)
             .and_then(|entries| entries.map(|e| e.map(|e| e.path())).collect::<Result<Vec<PathBuf>, _>>());
         let mut entries = match listed {
@@ -335,6 +343,15 @@ impl Walk {
         self.ancestors.pop();
         Ok(())
     }
+}
+
+/// Whether `dir` holds an apiserver-doctor store (its manifest names a schema version): its
+/// Parquet files and manifest are not audit logs to read again.
+fn is_store(dir: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(dir.join(crate::store::MANIFEST)) else { return false };
+    let mut head = Vec::new();
+    f.take(4096).read_to_end(&mut head).is_ok()
+        && memchr::memmem::find(&head, b"\"schema_version\"").is_some()
 }
 
 /// Moves a collector's rows to the sink and its tallies to the file summary; in strict mode
