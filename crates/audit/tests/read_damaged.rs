@@ -305,3 +305,29 @@ fn a_directory_walk_leaves_out_the_store_being_written_and_other_stores() {
         assert_eq!(report.files.iter().filter(|f| f.not_audit.is_some()).count(), 0, "run {run}: {read:?}");
     }
 }
+
+#[test]
+fn csv_skip_messages_name_the_line_the_row_starts_on() {
+    let row = |log: &str| format!("2024-01-01T10:00:00Z,kube-audit,{}\n", csv_field(log));
+    let mut text = "TimeGenerated,Category,log_s\n".to_owned();
+    text += &row(&event(1)); // line 2
+    text += &row("not json"); // line 3
+    text += &row(&event(3).replacen(',', ",\n", 1)); // lines 4 and 5
+    text += &row("{"); // line 6
+    text += &row(&event(5)); // line 7
+    text += "\n"; // a blank line 8
+    text += &row("[]"); // line 9
+    let crlf = text.replace('\n', "\r\n");
+    let unended = text.trim_end().to_owned();
+    for (how, csv) in [("LF", text), ("CRLF", crlf), ("no newline at the end", unended)] {
+        let f = read("e.csv", csv.as_bytes());
+        let lines: Vec<Location> = f.examples.iter().map(|e| e.location).collect();
+        assert_eq!(
+            lines,
+            [Location::Line(3), Location::Line(6), Location::Line(9)],
+            "{how}: {:?}",
+            messages(&f)
+        );
+        assert_eq!(f.events, 3, "{how}");
+    }
+}
