@@ -331,3 +331,13 @@ fn csv_skip_messages_name_the_line_the_row_starts_on() {
         assert_eq!(f.events, 3, "{how}");
     }
 }
+
+#[test]
+fn a_csv_of_the_log_s_column_alone_is_read() {
+    for header in ["log_s", "\"log_s\""] {
+        let csv = format!("{header}\r\n{}\r\n{}\r\n", csv_field(&event(1)), csv_field(&event(2)));
+        let f = read("log_s.csv", csv.as_bytes());
+        assert_eq!(f.not_audit, None, "{header}");
+        assert_eq!((f.container, f.events, f.skipped), (Some(Container::Csv), 2, 0), "{header}");
+    }
+}

@@ -25,11 +25,12 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
     if looks_like_yaml_key(line) {
         return Detected::Container(Container::Yaml);
     }
+    // A header of one column is enough (`| project log_s` exports only `log_s`).
+    let names = csv_header(line);
+    if csv_format(&names).is_some() {
+        return Detected::Container(Container::Csv);
+    }
     if line.contains(',') {
-        let names = csv_header(line);
-        if csv_format(&names).is_some() {
-            return Detected::Container(Container::Csv);
-        }
         if names.iter().any(|n| crate::timestamp::parse_nanos(n.trim_matches('"')).is_ok()) {
             return Detected::NotAudit(
                 "not an audit format: CSV without a header line (a column holds a timestamp; this looks like a \
