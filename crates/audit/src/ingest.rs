@@ -20,7 +20,7 @@ use arrow::array::RecordBatch;
 
 use crate::InputFormat;
 use crate::read::{
-    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, list_inputs, read_paths,
+    FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, find_inputs, read_paths,
 };
 use crate::store::writer::{StoreWriter, WriterOptions};
 use crate::store::{IngestedInput, Manifest, StoreError};
@@ -123,10 +123,18 @@ pub fn ingest_paths(
 
 /// Reads every path into the store at `store` (created if missing); see [`ingest_paths`].
 pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<IngestReport, IngestError> {
-    let inputs = list_inputs(paths).map_err(IngestError::Read)?;
+    // The store's own files are never inputs (`ingest .` with the store under `.`).
+    let inputs = find_inputs(paths, &[store.to_path_buf()]).map_err(IngestError::Read)?;
+    if opts.read.strict
+        && let Some(record) = inputs.first_skipped()
+    {
+        return Err(IngestError::Strict { record, store: store.to_path_buf() });
+    }
     let mut writer = StoreWriter::open(store, opts.writer.clone())?;
     let manifest = writer.manifest().clone();
-    let mut report = IngestReport::default();
+    // Entries of directories that cannot be read are reported, not recorded as ingested.
+    let mut report = IngestReport { files: inputs.skipped, ..IngestReport::default() };
+    let inputs = inputs.files;
     let mut written = Written::default();
     let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);
     // A writer error explains the reader's "writer stopped": report it first.
@@ -227,7 +235,8 @@ fn stopped(file: &str) -> ReadError {
 }
 
 /// Size, modification time and a hash of the first MiB: enough to recognise an input
-/// ingested before (`-`, stdin, is never recognised).
+/// ingested before (`-`, stdin, and any other file that is not a regular one, such as a pipe,
+/// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
     let mut id = IngestedInput {
         file: path.display().to_string(),
@@ -243,14 +252,18 @@ pub fn identify(path: &Path) -> IngestedInput {
     if path.as_os_str() == "-" {
         return id;
     }
-    if let Ok(meta) = std::fs::metadata(path) {
-        id.size = Some(meta.len());
-        id.mtime = meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .and_then(|d| i64::try_from(d.as_secs()).ok());
+    // A pipe, a FIFO or a device (`<(zcat f.gz)`, `/dev/stdin`) can be read only once, by
+    // the reader: like stdin, it is never recognised, and never opened here.
+    let Ok(meta) = std::fs::metadata(path) else { return id };
+    if !meta.is_file() {
+        return id;
     }
+    id.size = Some(meta.len());
+    id.mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok());
     if let Ok(f) = std::fs::File::open(path) {
         let mut head = Vec::with_capacity(1 << 20);
         if f.take(1 << 20).read_to_end(&mut head).is_ok() {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use audit::ingest::{IngestError, IngestOptions, IngestReport, ingest};
-use audit::read::{FileSummary, ReadOptions, list_inputs};
+use audit::read::{FileSummary, ReadOptions, find_inputs};
 
 use super::StoreArg;
 
@@ -45,12 +45,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         force: args.force,
         ..IngestOptions::default()
     };
-    // Stdin has no size: the bar then shows bytes and rates without a total or ETA.
+    // Stdin, a pipe or a device has no size: the bar then shows bytes and rates without a
+    // total or ETA.
     let total = || {
-        if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        let inputs = find_inputs(&args.paths, std::slice::from_ref(&store_dir)).ok()?.files;
+        if inputs.iter().any(|p| !std::fs::metadata(p).is_ok_and(|m| m.is_file())) {
             return None;
         }
-        list_inputs(&args.paths).map(|inputs| super::progress::bytes_of(&inputs)).ok()
+        Some(super::progress::bytes_of(&inputs))
     };
     let result = super::progress::ingest_with_bar(!args.quiet, total, opts, |opts| {
         ingest(&store_dir, &args.paths, opts)

@@ -39,6 +39,29 @@ pub(super) fn read_prefix(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// Reads up to `n` bytes, and the error that stopped it short if one did: the bytes read
+/// before a read error are kept.
+fn read_start(r: &mut dyn Read, n: usize) -> (Vec<u8>, Option<io::Error>) {
+    let mut buf = Vec::with_capacity(n);
+    match r.take(n as u64).read_to_end(&mut buf) {
+        Ok(_) => (buf, None),
+        Err(e) => (buf, Some(e)),
+    }
+}
+
+/// A stream that fails as the one it stands for did: what comes after bytes read before a
+/// read error.
+struct Failed {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::new(self.kind, self.message.clone()))
+    }
+}
+
 /// A stream with its first bytes already read (to look at them) put back in front.
 pub(super) type Peeked<'a> = Chain<Cursor<Vec<u8>>, Box<dyn Read + 'a>>;
 
@@ -70,19 +93,26 @@ pub(super) fn read_stream<'a>(
                 return Ok(());
             }
         };
-        let mut prefix = match read_prefix(&mut plain, PEEK) {
-            Ok(p) => p,
-            Err(e) => {
-                file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
-                return Ok(());
-            }
+        let (mut prefix, failed) = read_start(&mut plain, PEEK);
+        if let Some(e) = &failed
+            && prefix.is_empty()
+        {
+            file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
+            return Ok(());
+        }
+        // A read error in the first bytes (a short truncated gzip file): what came before it
+        // is read, and the error reported where it cut.
+        let cut = failed.is_some();
+        let rest: Box<dyn Read + 'a> = match failed {
+            None => plain,
+            Some(e) => Box::new(Failed { kind: e.kind(), message: e.to_string() }),
         };
-        let at_eof = prefix.len() < PEEK;
+        let at_eof = prefix.len() < PEEK && !cut;
         if prefix.starts_with(&[0xef, 0xbb, 0xbf]) {
             prefix.drain(..3);
         }
         let detected = detect(&prefix, at_eof);
-        let stream: Peeked<'a> = Cursor::new(prefix).chain(plain);
+        let stream: Peeked<'a> = Cursor::new(prefix).chain(rest);
         match detected {
             Detected::Empty => Ok(()),
             Detected::NotAudit(why) => {
@@ -173,8 +203,13 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     let Some(start) = start else { return Detected::Empty };
     let body = &prefix[start..];
     let head = &body[..body.len().min(4096)];
-    if head.contains(&0) || !valid_utf8_prefix(head, at_eof && body.len() <= 4096) {
+    // A file cut at a byte offset (`tail -c`, `split -b`) may start inside a character.
+    let whole = head.iter().position(|&b| !(0x80..0xc0).contains(&b)).unwrap_or(head.len()).min(3);
+    if head.contains(&0) || !valid_utf8_prefix(&head[whole..], at_eof && body.len() <= 4096) {
         return Detected::NotAudit("not an audit format: binary data (not UTF-8 text)".to_owned());
+    }
+    if first_line_cut(body, at_eof) {
+        return Detected::Container(Container::JsonLines);
     }
     match body[0] {
         b'[' => Detected::Container(Container::JsonArray),
@@ -189,6 +224,36 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
         },
         _ => super::text::detect_text(body),
     }
+}
+
+/// Lines after the first that [`first_line_cut`] judges by.
+const LINES_JUDGED: usize = 8;
+
+/// Whether `body` is JSON lines whose first line is cut off, as `tail -c`, `split -b` or a
+/// copy-and-truncate log rotation leave it: the first line is not a complete JSON value, and
+/// most of the (at most [`LINES_JUDGED`]) complete lines after it are JSON objects. The lines
+/// of a pretty-printed document or array, of YAML or of CSV are not; one element per line of
+/// an array ends with a comma.
+fn first_line_cut(body: &[u8], at_eof: bool) -> bool {
+    let Some(nl) = memchr::memchr(b'\n', body) else { return false };
+    if serde_json::from_slice::<serde::de::IgnoredAny>(body[..nl].trim_ascii()).is_ok() {
+        return false;
+    }
+    let rest = &body[nl + 1..];
+    // The last line is complete only at the end of the file.
+    let rest = if at_eof { rest } else { &rest[..memchr::memrchr(b'\n', rest).unwrap_or(0)] };
+    let mut judged = 0;
+    let mut objects = 0;
+    for line in rest.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()) {
+        judged += 1;
+        if line.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok() {
+            objects += 1;
+        }
+        if judged == LINES_JUDGED {
+            break;
+        }
+    }
+    objects > 0 && objects * 2 > judged
 }
 
 /// True when `b` is UTF-8, allowing a cut multi-byte sequence at the end unless `complete`.

@@ -45,6 +45,8 @@ struct Chunker<R> {
     /// Buffers of parsed chunks, to read the next ones into.
     spare: Vec<Vec<u8>>,
     eof: bool,
+    /// A read error met while lines before it were still held: they are handed out first.
+    failed: Option<io::Error>,
     next_line: u64,
     chunk_bytes: usize,
     max_line: usize,
@@ -127,12 +129,25 @@ impl<R: Read> Chunker<R> {
     }
 
     fn next_lines(&mut self) -> io::Result<Option<Chunk>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         let mut target = self.chunk_bytes.max(1);
         loop {
             while !self.eof && self.filled < target {
                 let want = (target - self.filled).max(64 * 1024);
-                if self.fill(want)? == 0 {
-                    self.eof = true;
+                match self.fill(want) {
+                    Ok(0) => self.eof = true,
+                    Ok(_) => {}
+                    // A truncated gzip stream, an I/O error: the whole lines read before it
+                    // are kept, the error reported after them (at the line it cut).
+                    Err(e) => match memchr::memrchr(b'\n', &self.carry[..self.filled]) {
+                        Some(pos) => {
+                            self.failed = Some(e);
+                            return Ok(Some(self.take(pos + 1)));
+                        }
+                        None => return Err(e),
+                    },
                 }
             }
             if self.eof {
@@ -240,6 +255,7 @@ pub(super) fn read_lines(
         filled: 0,
         spare: Vec::new(),
         eof: false,
+        failed: None,
         next_line: 1,
         chunk_bytes: opts.chunk_bytes,
         max_line: opts.max_line_bytes,

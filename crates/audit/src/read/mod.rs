@@ -6,7 +6,7 @@
 //!
 //! | container | detected when | records |
 //! |---|---|---|
-//! | JSON lines | the first line is one complete JSON value | one record per line |
+//! | JSON lines | the first line is one complete JSON value, or most of the next few are (a first line cut off) | one record per line |
 //! | JSON document | a `{` document spanning lines (pretty-printed) | the object, or each of its `items` / `records` |
 //! | JSON array | the content starts with `[` | each element |
 //! | CSV | a header line naming `log_s` (AzureDiagnostics) or `AuditId`/`Verb`… (AKSAudit) | each row |
@@ -153,16 +153,22 @@ pub enum ReadError {
 
 /// Reads every path and hands canonical batches to `sink`.
 ///
-/// Paths that do not exist fail before anything is read; a file that is not an audit log is
-/// reported in its [`FileSummary::not_audit`] and the read goes on.
+/// Paths that do not exist fail before anything is read; a file that is not an audit log, or
+/// an entry of a directory that cannot be read, is reported in its [`FileSummary::not_audit`]
+/// and the read goes on.
 pub fn read_paths(
     paths: &[PathBuf],
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
 ) -> Result<ReadSummary, ReadError> {
-    let inputs = list_inputs(paths)?;
-    let mut summary = ReadSummary::default();
-    for input in inputs {
+    let inputs = find_inputs(paths, &[])?;
+    if opts.strict
+        && let Some(first) = inputs.first_skipped()
+    {
+        return Err(ReadError::Strict(first));
+    }
+    let mut summary = ReadSummary { files: inputs.skipped };
+    for input in inputs.files {
         let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
             ("-".to_owned(), Box::new(std::io::stdin()))
         } else {
@@ -216,43 +222,136 @@ pub fn read_bytes(
 }
 
 /// The files [`read_paths`] reads, in order: directories expanded recursively (sorted by
-/// name), `-` (stdin) kept as is. Fails on a path that does not exist.
+/// name), `-` (stdin) kept as is. Fails on a path that does not exist; entries of a
+/// directory that cannot be read are left out (see [`find_inputs`]).
 pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
-    let mut out = Vec::new();
+    Ok(find_inputs(paths, &[])?.files)
+}
+
+/// What [`find_inputs`] found under the named paths.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inputs {
+    /// The files to read, in order.
+    pub files: Vec<PathBuf>,
+    /// Entries of directories walked that cannot be read (a symbolic link to nothing, a
+    /// symbolic link loop, a file or directory without permission), each with why in
+    /// [`FileSummary::not_audit`].
+    pub skipped: Vec<FileSummary>,
+}
+
+impl Inputs {
+    /// The first entry left out, as strict mode refuses it.
+    pub(crate) fn first_skipped(&self) -> Option<SkippedRecord> {
+        self.skipped.first().map(|f| SkippedRecord {
+            file: f.file.clone(),
+            location: Location::Line(1),
+            kind: SkipKind::NotAuditRecord,
+            message: f.not_audit.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// The files to read under `paths`: directories expanded recursively (sorted by name), `-`
+/// (stdin) kept as is. A named path that does not exist or cannot be listed fails the call;
+/// an entry found in a directory that cannot be read is left out and reported in
+/// [`Inputs::skipped`], and a symbolic link back to a directory being walked is not followed.
+/// Directories in `leave_out` (the store being written) and every directory holding an
+/// apiserver-doctor store's manifest are not walked into.
+pub fn find_inputs(paths: &[PathBuf], leave_out: &[PathBuf]) -> Result<Inputs, ReadError> {
+    let leave_out: Vec<PathBuf> = leave_out.iter().filter_map(|p| std::fs::canonicalize(p).ok()).collect();
+    let mut walk = Walk { leave_out, ancestors: Vec::new(), found: Inputs::default() };
     for p in paths {
         if p.as_os_str() == "-" {
-            out.push(p.clone());
+            walk.found.files.push(p.clone());
             continue;
         }
         let meta =
             std::fs::metadata(p).map_err(|source| ReadError::Io { path: p.display().to_string(), source })?;
         if meta.is_dir() {
-            walk(p, &mut out)?;
+            walk.dir(p, true)?;
         } else {
-            out.push(p.clone());
+            walk.found.files.push(p.clone());
         }
     }
-    Ok(out)
+    Ok(walk.found)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ReadError> {
-    let io = |source| ReadError::Io { path: dir.display().to_string(), source };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    entries.sort();
-    for path in entries {
-        let meta = std::fs::metadata(&path)
-            .map_err(|source| ReadError::Io { path: path.display().to_string(), source })?;
-        if meta.is_dir() {
-            walk(&path, out)?;
-        } else if meta.is_file() {
-            out.push(path);
-        }
+/// A walk of directories, in name order.
+struct Walk {
+    /// Canonical paths of directories never walked into.
+    leave_out: Vec<PathBuf>,
+    /// Canonical paths of the directories being walked, outermost first: a symbolic link to
+    /// one of them is a loop.
+    ancestors: Vec<PathBuf>,
+    found: Inputs,
+}
+
+impl Walk {
+    fn skip(&mut self, path: &Path, why: String) {
+        self.found.skipped.push(FileSummary {
+            file: path.display().to_string(),
+            not_audit: Some(why),
+            ..FileSummary::default()
+        });
     }
-    Ok(())
+
+    /// Walks `dir`; `named` on the command line, a problem with it fails the call, else it is
+    /// left out with a warning.
+    fn dir(&mut self, dir: &Path, named: bool) -> Result<(), ReadError> {
+        let io = |source| ReadError::Io { path: dir.display().to_string(), source };
+        let canonical = match std::fs::canonicalize(dir) {
+            Ok(c) => c,
+            Err(e) if named => return Err(io(e)),
+            Err(e) => {
+                self.skip(dir, format!("cannot be read: {e}"));
+                return Ok(());
+            }
+        };
+        if self.ancestors.contains(&canonical) {
+            self.skip(dir, "a symbolic link loop: it leads back to a directory that holds it".to_owned());
+            return Ok(());
+        }
+        if !named && (self.leave_out.contains(&canonical) || is_store(dir)) {
+            return Ok(());
+        }
+        let listed = std::fs::read_dir(dir)
+            .and_then(|entries| entries.map(|e| e.map(|e| e.path())).collect::<Result<Vec<PathBuf>, _>>());
+        let mut entries = match listed {
+            Ok(entries) => entries,
+            Err(e) if named => return Err(io(e)),
+            Err(e) => {
+                self.skip(dir, format!("a directory that cannot be listed: {e}"));
+                return Ok(());
+            }
+        };
+        entries.sort();
+        self.ancestors.push(canonical);
+        for path in entries {
+            match std::fs::metadata(&path) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    self.skip(&path, "a symbolic link to nothing (its target does not exist)".to_owned());
+                }
+                Err(e) => self.skip(&path, format!("cannot be read: {e}")),
+                Ok(meta) if meta.is_dir() => self.dir(&path, false)?,
+                Ok(meta) if meta.is_file() => match std::fs::File::open(&path) {
+                    Ok(_) => self.found.files.push(path),
+                    Err(e) => self.skip(&path, format!("cannot be read: {e}")),
+                },
+                Ok(_) => {}
+            }
+        }
+        self.ancestors.pop();
+        Ok(())
+    }
+}
+
+/// Whether `dir` holds an apiserver-doctor store (its manifest names a schema version): its
+/// Parquet files and manifest are not audit logs to read again.
+fn is_store(dir: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(dir.join(crate::store::MANIFEST)) else { return false };
+    let mut head = Vec::new();
+    f.take(4096).read_to_end(&mut head).is_ok()
+        && memchr::memmem::find(&head, b"\"schema_version\"").is_some()
 }
 
 /// Moves a collector's rows to the sink and its tallies to the file summary; in strict mode

@@ -155,7 +155,8 @@ pub struct FileSummary {
     pub skipped_by_kind: BTreeMap<SkipKind, u64>,
     /// The first few skipped records (see [`super::ReadOptions::max_examples`]).
     pub examples: Vec<SkippedRecord>,
-    /// Set when the whole file is not an audit log: why (nothing of it was read).
+    /// Set when nothing of the file was read: why (it is not an audit log, or it is an entry
+    /// of a directory that cannot be read).
     pub not_audit: Option<String>,
 }
 

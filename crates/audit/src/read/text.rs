@@ -25,11 +25,12 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
     if looks_like_yaml_key(line) {
         return Detected::Container(Container::Yaml);
     }
+    // A header of one column is enough (`| project log_s` exports only `log_s`).
+    let names = csv_header(line);
+    if csv_format(&names).is_some() {
+        return Detected::Container(Container::Csv);
+    }
     if line.contains(',') {
-        let names = csv_header(line);
-        if csv_format(&names).is_some() {
-            return Detected::Container(Container::Csv);
-        }
         if names.iter().any(|n| crate::timestamp::parse_nanos(n.trim_matches('"')).is_ok()) {
             return Detected::NotAudit(
                 "not an audit format: CSV without a header line (a column holds a timestamp; this looks like a \
@@ -98,7 +99,15 @@ pub(super) fn read_csv(
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(stream);
+    // Records end at `\n` alone: with CRLF as terminator the reader takes the `\n` of a
+    // record's `\r\n` as the start of the next one, which then starts a line early (skip
+    // messages named the line before). The `\r` left at the end of the last field is dropped
+    // below.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(Tail { inner: stream, read: 0, last: None });
     let names: Vec<String> = match reader.byte_headers() {
         Ok(h) => h.iter().map(|n| normalise_column(&String::from_utf8_lossy(n))).collect(),
         Err(e) => {
@@ -114,14 +123,26 @@ pub(super) fn read_csv(
     let mut c = Collector::new(opts);
     let mut record = csv::ByteRecord::new();
     loop {
-        let line = reader.position().line() + 1;
+        let line = reader.position().line();
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
+                // Where the reader stood before the record is where blank lines before it
+                // start: count back from its end instead, over the newlines inside quoted
+                // fields and the one ending it (none for a last line without one).
+                let inside: usize = record.iter().map(|f| memchr::memchr_iter(b'\n', f).count()).sum();
+                let tail = reader.get_ref();
+                let unended = reader.position().byte() == tail.read && tail.last != Some(b'\n');
+                let line = reader.position().line().saturating_sub(inside as u64 + u64::from(!unended));
+                let last = record.len().saturating_sub(1);
+                if last == 0 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
+                    // A blank line (`\r\n`).
+                    continue;
+                }
                 let mut map = Map::new();
                 let mut bad_utf8 = None;
-                for (name, field) in names.iter().zip(record.iter()) {
+                for (i, (name, field)) in names.iter().zip(record.iter()).enumerate() {
+                    let field = if i == last { field.strip_suffix(b"\r").unwrap_or(field) } else { field };
                     match std::str::from_utf8(field) {
                         Ok("") => {}
                         Ok(s) => {
@@ -156,6 +177,25 @@ pub(super) fn read_csv(
         }
     }
     flush(&mut c, file, opts, sink)
+}
+
+/// A stream that remembers how many bytes it gave and the last one: whether a CSV record
+/// read up to the end ended with a newline.
+struct Tail<R> {
+    inner: R,
+    read: u64,
+    last: Option<u8>,
+}
+
+impl<R: Read> Read for Tail<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(&b) = buf[..n].last() {
+            self.read += n as u64;
+            self.last = Some(b);
+        }
+        Ok(n)
+    }
 }
 
 pub(super) fn read_yaml(

@@ -1,0 +1,343 @@
+//! Damaged and unusual inputs: files cut at a byte offset, truncated compressed streams,
+//! pipes, directory walks with bad entries, and CSV details. One test per reported problem.
+
+use arrow::array::RecordBatch;
+use audit::read::{Container, FileSummary, Location, ReadOptions, SinkError, SkipKind, read_bytes};
+
+/// One audit event line, numbered.
+fn event(n: usize) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{n}","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/ns/pods/p{n}","verb":"get","user":{{"username":"alice","groups":["g"]}},"sourceIPs":["10.0.0.1"],"userAgent":"kubectl/v1.29","objectRef":{{"resource":"pods","namespace":"ns","name":"p{n}","apiVersion":"v1"}},"responseStatus":{{"metadata":{{}},"code":200}},"requestReceivedTimestamp":"2024-01-01T10:00:00.000001Z","stageTimestamp":"2024-01-01T10:00:00.5Z"}}"#
+    )
+}
+
+/// `n` event lines, each ended by a newline.
+fn event_lines(n: usize) -> String {
+    (0..n).map(|i| event(i) + "\n").collect()
+}
+
+/// Reads `bytes` with `opts`; the summary and the rows handed on.
+fn read_opts(name: &str, bytes: &[u8], opts: &ReadOptions) -> (FileSummary, usize) {
+    let mut rows = 0;
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        rows += b.num_rows();
+        Ok(())
+    };
+    let f = read_bytes(name, bytes, opts, &mut sink).expect("read");
+    assert_eq!(rows as u64, f.events, "rows handed on vs events counted");
+    (f, rows)
+}
+
+fn read(name: &str, bytes: &[u8]) -> FileSummary {
+    read_opts(name, bytes, &ReadOptions::default()).0
+}
+
+/// The skipped records' examples as "location: message" lines.
+fn messages(f: &FileSummary) -> Vec<String> {
+    f.examples.iter().map(|e| format!("{}: {}", e.location, e.message)).collect()
+}
+
+#[test]
+fn a_log_file_whose_first_line_is_cut_keeps_every_event_after_it() {
+    let text = event_lines(40);
+    // Cuts inside the first line: in a string, after a `{` of a nested object, at a `{`
+    // that opens the line but never closes, inside a UTF-8 character; with CRLF lines too.
+    let accented = text.replacen("alice", "élise", 1);
+    let cuts: Vec<(&str, Vec<u8>)> = vec![
+        ("in a string", text.as_bytes()[100..].to_vec()),
+        ("at a nested object", text.as_bytes()[text.find(r#"{"username""#).expect("user")..].to_vec()),
+        ("inside a character", accented.as_bytes()[accented.find('é').expect("é") + 1..].to_vec()),
+        ("with CRLF lines", text.replace('\n', "\r\n").as_bytes()[100..].to_vec()),
+    ];
+    for (how, bytes) in cuts {
+        let f = read("t.log", &bytes);
+        assert_eq!(f.not_audit, None, "{how}");
+        assert_eq!(f.container, Some(Container::JsonLines), "{how}");
+        assert_eq!(f.events, 39, "{how}: {:?}", messages(&f));
+        assert_eq!(f.skipped, 1, "{how}");
+        assert_eq!(f.examples[0].location, Location::Line(1), "{how}");
+        assert_eq!(f.examples[0].kind, SkipKind::Malformed, "{how}");
+    }
+    // A cut first line with only one line after it.
+    let f = read("t.log", format!("{}\n{}\n", &event(0)[50..], event(1)).as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 1));
+    // Detection reads the first 64 KiB: a cut file larger than that.
+    let big = event_lines(2000);
+    let f = read("big.log", &big.as_bytes()[77..]);
+    assert_eq!((f.events, f.skipped), (1999, 1));
+}
+
+#[test]
+fn documents_arrays_yaml_and_csv_are_still_detected_as_such() {
+    let pretty = serde_json::to_string_pretty(&serde_json::json!({
+        "kind": "EventList",
+        "apiVersion": "audit.k8s.io/v1",
+        "items": [serde_json::from_str::<serde_json::Value>(&event(1)).expect("event"),
+                  serde_json::from_str::<serde_json::Value>(&event(2)).expect("event")],
+    }))
+    .expect("json");
+    let f = read("pretty.json", pretty.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonDocument), 2, 0));
+
+    // A compact document whose items sit one per line: only the middle lines are whole
+    // objects, and not most of the lines.
+    let list = format!("{{\"kind\":\"EventList\",\"items\":[\n{},\n{}\n]}}\n", event(1), event(2));
+    let f = read("list.json", list.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonDocument), 2, 0));
+
+    let array = format!("[\n{},\n{},\n{}\n]\n", event(1), event(2), event(3));
+    let f = read("array.json", array.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonArray), 3, 0));
+
+    let yaml = "apiVersion: audit.k8s.io/v1\nkind: Event\nauditID: y1\nverb: get\nstage: ResponseComplete\n\
+                requestURI: /api\nrequestReceivedTimestamp: 2024-01-01T10:00:00Z\n";
+    let f = read("e.yaml", yaml.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::Yaml), 1, 0));
+
+    let csv =
+        format!("TimeGenerated,Category,log_s\n2024-01-01T10:00:00Z,kube-audit,{}\n", csv_field(&event(1)));
+    let f = read("e.csv", csv.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::Csv), 1, 0));
+}
+
+/// `s` quoted as a CSV field.
+fn csv_field(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Complete lines in what a decoder gives of a cut compressed file before it fails, and
+/// its bytes.
+fn complete_lines_before_the_damage(mut decoder: impl std::io::Read) -> (u64, usize) {
+    let mut plain = Vec::new();
+    let failed = decoder.read_to_end(&mut plain).is_err();
+    assert!(failed, "the cut stream must fail to decode");
+    (plain.iter().filter(|&&b| b == b'\n').count() as u64, plain.len())
+}
+
+#[test]
+fn a_truncated_compressed_file_keeps_every_complete_line_before_the_damage() {
+    use std::io::Write;
+    let text = event_lines(6000);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let zst = zstd::encode_all(text.as_bytes(), 3).expect("zstd");
+    // Cut well inside (many chunks' worth with small chunks, one with the default) and
+    // near the start (inside the first 64 KiB read to detect the format).
+    for (name, whole) in [("bt.gz", &gz), ("bt.zst", &zst)] {
+        let decoded = |cut: usize| {
+            let damaged = &whole[..cut];
+            if name.ends_with("gz") {
+                complete_lines_before_the_damage(flate2::read::MultiGzDecoder::new(damaged))
+            } else {
+                complete_lines_before_the_damage(zstd::stream::read::Decoder::new(damaged).expect("zstd"))
+            }
+        };
+        let near_start = (1..).map(|k| k * 100).find(|&cut| decoded(cut).0 > 10).expect("a cut");
+        // (zstd decodes whole blocks of up to 128 KiB: its first lines come out together.)
+        if name.ends_with("gz") {
+            assert!(decoded(near_start).1 < 64 * 1024, "{name}: {near_start} bytes hold too much");
+        }
+        for cut in [whole.len() / 2, near_start] {
+            let damaged = &whole[..cut];
+            let (complete, _) = decoded(cut);
+            assert!(complete > 10, "{name} cut at {cut}: {complete} lines");
+            for chunk_bytes in [ReadOptions::default().chunk_bytes, 4096] {
+                let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
+                let (f, _) = read_opts(name, damaged, &opts);
+                let why = format!("{name} cut at {cut}, chunks of {chunk_bytes}: {:?}", messages(&f));
+                assert_eq!(f.events, complete, "{why}");
+                assert_eq!(f.skipped, 1, "{why}");
+                assert_eq!(f.examples[0].location, Location::Line(complete + 1), "{why}");
+                assert!(f.examples[0].message.starts_with("read error"), "{why}");
+            }
+        }
+    }
+}
+
+/// Ingests `paths` into `store` in a thread of its own, failing the test if it does not end
+/// within a minute (a pipe opened twice waits forever).
+fn ingest_within_a_minute(
+    store: &std::path::Path,
+    paths: &[std::path::PathBuf],
+) -> Result<audit::ingest::IngestReport, audit::ingest::IngestError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (store, paths) = (store.to_path_buf(), paths.to_vec());
+    std::thread::spawn(move || {
+        let _ = tx.send(audit::ingest::ingest(&store, &paths, &audit::ingest::IngestOptions::default()));
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the ingest did not finish within a minute")
+}
+
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_opened_once_and_read_whole() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("p");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let text = event_lines(50);
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            // Opening blocks until the reader opens the other end.
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).expect("open the pipe");
+            f.write_all(text.as_bytes()).expect("write to the pipe");
+        })
+    };
+    let report = ingest_within_a_minute(&dir.path().join("store"), &[fifo]).expect("ingest");
+    writer.join().expect("writer");
+    assert_eq!((report.events(), report.kept), (50, 50), "{:?}", report.files);
+}
+
+/// What `ingest <(zcat f.gz)` and `cat f | ingest /dev/stdin` name: a pipe, as `/dev/fd/N`.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_pipe_named_by_its_file_descriptor_is_read_whole() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (reader, mut writer) = std::io::pipe().expect("pipe");
+    // Less than a pipe holds: written whole before anything reads it.
+    writer.write_all(event_lines(20).as_bytes()).expect("write to the pipe");
+    drop(writer);
+    let path = std::path::PathBuf::from(format!("/dev/fd/{}", reader.as_raw_fd()));
+    let report = ingest_within_a_minute(&dir.path().join("store"), &[path]).expect("ingest");
+    assert_eq!((report.events(), report.kept), (20, 20), "{:?}", report.files);
+    drop(reader);
+}
+
+/// Whether permissions stop this process from reading (not when it runs as root).
+#[cfg(unix)]
+fn permissions_hold(dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = dir.join("probe");
+    std::fs::write(&probe, "x").expect("probe");
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    let holds = std::fs::File::open(&probe).is_err();
+    std::fs::remove_file(&probe).expect("remove probe");
+    holds
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_walk_leaves_out_entries_it_cannot_read_and_says_why() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(logs.join("sub")).expect("mkdir");
+    std::fs::write(logs.join("a.log"), event_lines(5)).expect("write");
+    std::fs::write(logs.join("sub/b.log"), event_lines(7).replace("id-", "b-")).expect("write");
+    symlink(logs.join("nowhere"), logs.join("dangling")).expect("symlink");
+    symlink(logs.join("itself"), logs.join("itself")).expect("symlink");
+    symlink(&logs, logs.join("sub/up")).expect("symlink");
+    let mut unreadable = vec!["dangling", "itself", "sub/up"];
+    if permissions_hold(dir.path()) {
+        let locked = logs.join("locked.log");
+        std::fs::write(&locked, event_lines(3)).expect("write");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        std::fs::create_dir(logs.join("shut")).expect("mkdir");
+        std::fs::set_permissions(logs.join("shut"), std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        unreadable.extend(["locked.log", "shut"]);
+    }
+    let report =
+        ingest_within_a_minute(&dir.path().join("store"), std::slice::from_ref(&logs)).expect("ingest");
+    assert_eq!((report.events(), report.kept), (12, 12));
+    let mut left_out: Vec<(String, String)> = report
+        .files
+        .iter()
+        .filter_map(|f| {
+            Some((f.file.strip_prefix(&format!("{}/", logs.display()))?.to_owned(), f.not_audit.clone()?))
+        })
+        .collect();
+    left_out.sort();
+    unreadable.sort_unstable();
+    let names: Vec<&str> = left_out.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(names, unreadable, "{left_out:?}");
+    for (file, why) in &left_out {
+        let expected = match file.as_str() {
+            "dangling" => "a symbolic link to nothing",
+            "itself" => "cannot be read: Too many levels of symbolic links",
+            "sub/up" => "a symbolic link loop",
+            "locked.log" => "cannot be read: Permission denied",
+            _ => "a directory that cannot be listed: Permission denied",
+        };
+        assert!(why.starts_with(expected), "{file}: {why}");
+    }
+    // None of them is recorded as ingested: a second run reports them again.
+    let again =
+        ingest_within_a_minute(&dir.path().join("store"), std::slice::from_ref(&logs)).expect("ingest");
+    assert_eq!(again.files.len(), unreadable.len(), "{:?}", again.files);
+
+    // Strict mode refuses them, as it refuses a file that is not an audit log.
+    let strict = audit::ingest::IngestOptions {
+        read: ReadOptions { strict: true, ..ReadOptions::default() },
+        ..audit::ingest::IngestOptions::default()
+    };
+    let refused = audit::ingest::ingest(&dir.path().join("strict"), std::slice::from_ref(&logs), &strict);
+    assert!(matches!(refused, Err(audit::ingest::IngestError::Strict { .. })), "{refused:?}");
+
+    // Named on the command line, a path that cannot be read is still an error.
+    for named in ["dangling", "itself"] {
+        let result = ingest_within_a_minute(&dir.path().join("store"), &[logs.join(named)]);
+        assert!(matches!(result, Err(audit::ingest::IngestError::Read(_))), "{named}: {result:?}");
+    }
+    // Let the temporary directory be removed.
+    for shut in ["locked.log", "shut"] {
+        let _ = std::fs::set_permissions(logs.join(shut), std::fs::Permissions::from_mode(0o700));
+    }
+}
+
+#[test]
+fn a_directory_walk_leaves_out_the_store_being_written_and_other_stores() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path();
+    std::fs::write(logs.join("a.log"), event_lines(5)).expect("write");
+    // Another store under the directory, and the target store (the default's place).
+    let other = audit::ingest::ingest(&logs.join("old-store"), &[logs.join("a.log")], &Default::default());
+    assert_eq!(other.expect("ingest").kept, 5);
+    let store = logs.join("apiserver-doctor-store");
+    for run in 1..=2 {
+        let report = ingest_within_a_minute(&store, &[logs.to_path_buf()]).expect("ingest");
+        let read: Vec<&str> = report.files.iter().map(|f| f.file.as_str()).collect();
+        assert!(read.iter().all(|f| !f.contains("store")), "run {run}: {read:?}");
+        assert_eq!(report.files.iter().filter(|f| f.not_audit.is_some()).count(), 0, "run {run}: {read:?}");
+    }
+}
+
+#[test]
+fn csv_skip_messages_name_the_line_the_row_starts_on() {
+    let row = |log: &str| format!("2024-01-01T10:00:00Z,kube-audit,{}\n", csv_field(log));
+    let mut text = "TimeGenerated,Category,log_s\n".to_owned();
+    text += &row(&event(1)); // line 2
+    text += &row("not json"); // line 3
+    text += &row(&event(3).replacen(',', ",\n", 1)); // lines 4 and 5
+    text += &row("{"); // line 6
+    text += &row(&event(5)); // line 7
+    text += "\n"; // a blank line 8
+    text += &row("[]"); // line 9
+    let crlf = text.replace('\n', "\r\n");
+    let unended = text.trim_end().to_owned();
+    for (how, csv) in [("LF", text), ("CRLF", crlf), ("no newline at the end", unended)] {
+        let f = read("e.csv", csv.as_bytes());
+        let lines: Vec<Location> = f.examples.iter().map(|e| e.location).collect();
+        assert_eq!(
+            lines,
+            [Location::Line(3), Location::Line(6), Location::Line(9)],
+            "{how}: {:?}",
+            messages(&f)
+        );
+        assert_eq!(f.events, 3, "{how}");
+    }
+}
+
+#[test]
+fn a_csv_of_the_log_s_column_alone_is_read() {
+    for header in ["log_s", "\"log_s\""] {
+        let csv = format!("{header}\r\n{}\r\n{}\r\n", csv_field(&event(1)), csv_field(&event(2)));
+        let f = read("log_s.csv", csv.as_bytes());
+        assert_eq!(f.not_audit, None, "{header}");
+        assert_eq!((f.container, f.events, f.skipped), (Some(Container::Csv), 2, 0), "{header}");
+    }
+}
