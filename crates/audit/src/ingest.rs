@@ -203,8 +203,12 @@ fn read_loop(
                 let o = writer.write(&batch)?;
                 written.kept += o.kept;
                 written.duplicates += o.duplicates;
-                if commit_after.is_some_and(|n| writer.uncommitted_files() >= n) {
+                // Every 64 files, and every `commit_every` within an input too: one long stream
+                // (`ingest -` fed for minutes) keeps its work when killed, as many files do.
+                let due = !opts.read.strict && last_commit.elapsed() >= opts.commit_every;
+                if due || commit_after.is_some_and(|n| writer.uncommitted_files() >= n) {
                     writer.commit()?;
+                    last_commit = Instant::now();
                 }
                 Ok(())
             };

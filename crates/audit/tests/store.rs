@@ -83,6 +83,45 @@ fn reingest_is_skipped_forced_reingest_and_overlaps_add_nothing() {
     assert_eq!(m.duplicates_dropped, 150);
 }
 
+#[cfg(unix)]
+#[test]
+fn one_long_stream_is_committed_as_it_is_read_not_only_at_its_end() {
+    // `ingest -` (here a named pipe) fed for minutes: what was read is committed while the
+    // stream goes on, so a kill keeps it. The pipe's writer waits for the first commit before
+    // it sends the rest; without commits inside an input it would wait in vain.
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let fifo = dir.path().join("stream");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let writer = {
+        let (fifo, store) = (fifo.clone(), store.clone());
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).expect("open the pipe");
+            // About 5.6 MB: 340 chunks of the reader.
+            f.write_all(events(10_000, "a", 0).as_bytes()).expect("first part");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            let mut committed = 0;
+            while committed == 0 && std::time::Instant::now() < deadline {
+                committed = Store::open(&store).map(|s| s.manifest().totals().events).unwrap_or(0);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            f.write_all(events(100, "b", 3000).as_bytes()).expect("second part");
+            committed
+        })
+    };
+    // Small chunks: the reader hands a chunk on once a few more are read (three per thread
+    // in flight), and the first part must hold that many on any machine.
+    let read = ReadOptions { chunk_bytes: 16 << 10, ..IngestOptions::default().read };
+    let opts = IngestOptions { commit_every: std::time::Duration::ZERO, read, ..IngestOptions::default() };
+    let report = ingest(&store, &[fifo], &opts).expect("ingest");
+    let committed_mid_stream = writer.join().expect("writer");
+    assert!(committed_mid_stream > 0, "nothing was committed while the stream went on");
+    assert!(committed_mid_stream < 10_100, "{committed_mid_stream}");
+    assert_eq!(report.kept, 10_100);
+    assert_eq!(stored_events(&store), 10_100);
+}
+
 #[test]
 fn an_export_at_millisecond_precision_meets_the_full_precision_copy_of_its_events() {
     // The Azure portal's CSV writes `3/11/2025, 9:00:01.156 AM`; the API server wrote

@@ -157,7 +157,7 @@ fn warnings(err: &mut dyn Write, files: &[FileSummary]) -> std::io::Result<()> {
     if without > 0 {
         writeln!(
             err,
-            "warning: {} without timestamps, kept with null times",
+            "warning: {} without timestamps read, kept with null times (unless duplicates of stored ones)",
             plural(without, "event", "events")
         )?;
     }
