@@ -92,10 +92,17 @@ impl ThrottlePlan {
     /// bootstrap schema but `exempt` and `probes`.
     pub const DEFAULT_PRECEDENCE: u32 = 90;
 
-    /// A plan with the default shares and precedence, named after the client.
+    /// A plan with the default shares and precedence, named after its one identity (a service
+    /// account's name, a user), else after the client: two checks that name the same service
+    /// account, one by its client and one by its user name, propose the same objects.
     pub fn new(client: &str, subjects: Vec<ApfSubject>, rules: Vec<ResourceRule>) -> ThrottlePlan {
+        let base = match subjects.as_slice() {
+            [ApfSubject::ServiceAccount { name, .. }] => name.as_str(),
+            [ApfSubject::User(user)] => user.as_str(),
+            _ => client,
+        };
         ThrottlePlan {
-            name: format!("throttle-{}", dns_label(client, 54)),
+            name: format!("throttle-{}", dns_label(base, 54)),
             client: client.to_owned(),
             subjects,
             rules,
@@ -348,6 +355,22 @@ pub fn throttle_remedies(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plan_is_named_after_its_one_identity_whichever_check_names_it() {
+        let sa = || {
+            vec![ApfSubject::from_username("system:serviceaccount:platform-system:config-sync-controller")]
+        };
+        // AUD006 names the client, AUD001 the user: the same objects either way.
+        let by_client = ThrottlePlan::new("config-sync-controller", sa(), vec![]);
+        let by_user =
+            ThrottlePlan::new("system:serviceaccount:platform-system:config-sync-controller", sa(), vec![]);
+        assert_eq!(by_client.name, "throttle-config-sync-controller");
+        assert_eq!(by_user.name, by_client.name);
+        // Several identities: the client names it.
+        let two = vec![ApfSubject::User("alice".into()), ApfSubject::User("bob".into())];
+        assert_eq!(ThrottlePlan::new("kubectl", two, vec![]).name, "throttle-kubectl");
+    }
 
     #[test]
     fn service_account_usernames_become_service_account_subjects() {
