@@ -259,40 +259,37 @@ pub fn evaluate(
     let gap = ctx.thresholds.get(th::LOG_GAP_SECONDS);
     if let (Some(data), Some(covered)) = (profile.range, ctx.covered()) {
         let w = ctx.window;
-        let before = (data.start - w.start).num_seconds();
-        let after = (w.end - data.end).num_seconds();
-        if before as f64 > gap.value || after as f64 > gap.value {
-            let mut outside = Vec::new();
-            if before as f64 > gap.value {
-                outside.push(format!(
-                    "{} before the first event ({} – {})",
-                    findings::duration(before),
-                    time(w.start),
-                    time(data.start)
-                ));
-            }
-            if after as f64 > gap.value {
-                outside.push(format!(
-                    "{} after the last ({} – {})",
-                    findings::duration(after),
-                    time(data.end),
-                    time(w.end)
-                ));
-            }
+        // The stretches of the window before the first event and after the last one.
+        let outside: Vec<String> =
+            [("before the first event", w.start, data.start), ("after the last", data.end, w.end)]
+                .into_iter()
+                .filter(|(_, from, to)| (*to - *from).num_seconds() as f64 > gap.value)
+                .map(|(what, from, to)| {
+                    format!(
+                        "{} {what} ({} – {})",
+                        findings::duration((to - from).num_seconds()),
+                        time(from),
+                        time(to)
+                    )
+                })
+                .collect();
+        if !outside.is_empty() {
+            let covered_for = findings::duration((covered.end - covered.start).num_seconds());
             warn(
                 format!(
-                    "the log covers {} of the {} window analysed",
-                    findings::duration((covered.end - covered.start).num_seconds()),
+                    "the log covers {covered_for} of the {} window analysed",
                     findings::duration((w.end - w.start).num_seconds())
                 ),
                 format!(
-                    "The window runs from {} to {}, but the log holds events only from {} to {}: {} hold no data at                      all. Rates in the other findings are per second of the {} the log covers, not of the whole                      window. To analyse a time the log does not hold, export that time; to analyse only what it                      holds, leave out --since and --now.",
+                    "The window runs from {} to {}, but the log holds events only from {} to {}: {} hold no data at \
+                     all. Rates in the other findings are per second of the {covered_for} the log covers, not of the \
+                     whole window. To analyse a time the log does not hold, export that time; to analyse only what \
+                     it holds, leave out --since and --now.",
                     time(w.start),
                     time(w.end),
                     time(data.start),
                     time(data.end),
                     outside.join(" and "),
-                    findings::duration((covered.end - covered.start).num_seconds())
                 ),
                 &prof_query,
                 vec![gap.into()],
@@ -374,6 +371,7 @@ mod tests {
         let warning = out.findings.iter().find(|f| f.severity == Severity::Warning).expect("a warning");
         assert_eq!(warning.title, "the log covers 15m of the 1h window analysed");
         assert!(warning.summary.contains("45m before the first event"), "{}", warning.summary);
+        assert!(!warning.summary.contains("  "), "{}", warning.summary);
         // The log filling the window: no such warning, and rates over the whole window.
         let ctx = ctx_hour();
         assert_eq!(ctx.window_seconds(), 3600.0);

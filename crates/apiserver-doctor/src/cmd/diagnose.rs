@@ -176,6 +176,15 @@ enum AuditSource {
     Store(PathBuf),
 }
 
+/// Whether evidence besides audit logs is given: metrics, etcd, manifests, a probe, the cluster.
+fn other_evidence(args: &Args) -> bool {
+    !args.metrics.is_empty()
+        || !args.etcd.is_empty()
+        || !args.manifests.is_empty()
+        || args.probe.is_some()
+        || args.cluster
+}
+
 /// The audit source the arguments name: files, `--store`, `APISERVER_DOCTOR_STORE`, or
 /// `./apiserver-doctor-store` when nothing else (no metrics, no etcd) is given.
 fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
@@ -185,15 +194,10 @@ fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
     if let Some(store) = &args.store {
         return Ok(Some(AuditSource::Store(store.clone())));
     }
-    if let Some(env) = std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()) {
-        return Ok(Some(AuditSource::Store(PathBuf::from(env))));
+    if let Some(env) = super::store_from_env() {
+        return Ok(Some(AuditSource::Store(env)));
     }
-    if !args.metrics.is_empty()
-        || !args.etcd.is_empty()
-        || !args.manifests.is_empty()
-        || args.probe.is_some()
-        || args.cluster
-    {
+    if other_evidence(args) {
         return Ok(None);
     }
     let default = PathBuf::from("apiserver-doctor-store");
@@ -228,12 +232,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut report = match source {
         Some(AuditSource::Files(paths)) => {
             let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
-            let other_evidence = !args.metrics.is_empty()
-                || args.cluster
-                || !args.etcd.is_empty()
-                || !args.manifests.is_empty()
-                || args.probe.is_some();
-            if inputs.iter().all(|i| i.records == 0) && !other_evidence {
+            if inputs.iter().all(|i| i.records == 0) && !other_evidence(&args) {
                 // The warnings above said what each file was read as.
                 anyhow::bail!(
                     "no audit event in {} (of {} input{}): nothing to diagnose; docs/formats.md lists the formats read",

@@ -30,13 +30,13 @@ impl StoreArg {
     /// variable, `APISERVER_DOCTOR_STORE= cmd`, means unset, as for most tools), else
     /// `./apiserver-doctor-store`.
     pub fn dir(&self) -> PathBuf {
-        self.given
-            .clone()
-            .or_else(|| {
-                std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()).map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from("apiserver-doctor-store"))
+        self.given.clone().or_else(store_from_env).unwrap_or_else(|| PathBuf::from("apiserver-doctor-store"))
     }
+}
+
+/// `APISERVER_DOCTOR_STORE`, unless unset or empty.
+pub fn store_from_env() -> Option<PathBuf> {
+    std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// True when the error is a write to a closed pipe (`apiserver-doctor … | head`): not a failure.
