@@ -227,3 +227,22 @@ fn kill_9_leaves_a_readable_store_and_a_rerun_completes_it() {
     let store = Store::open(&dir.path().join("s")).expect("store");
     assert_eq!(store.manifest().totals().events, n as u64);
 }
+
+/// Review of issue 2: on a re-run over more than 50 files, the "already ingested" list
+/// stopped after 50 without saying that more were left out.
+#[test]
+fn unchanged_files_past_the_list_limit_are_counted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("in")).expect("mkdir");
+    for i in 0..53 {
+        let path = dir.path().join(format!("in/f{i:02}.log"));
+        std::fs::write(path, events(2, &format!("f{i}"))).expect("write");
+    }
+    let first = run(&["ingest", "in", "--store", "s"], dir.path());
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(text(&first.stdout).contains("… and 3 more files\n"), "{}", text(&first.stdout));
+    let again = run(&["ingest", "in", "--store", "s"], dir.path());
+    let stdout = text(&again.stdout);
+    assert_eq!(stdout.matches(": already ingested, unchanged (use --force").count(), 50, "{stdout}");
+    assert!(stdout.contains("… and 3 more files already ingested, unchanged\n"), "{stdout}");
+}

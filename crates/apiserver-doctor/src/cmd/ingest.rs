@@ -90,6 +90,13 @@ fn render(
         for a in report.unchanged.iter().take(MAX_FILE_LINES) {
             writeln!(out, "{a}: already ingested, unchanged (use --force to read it again)")?;
         }
+        if report.unchanged.len() > MAX_FILE_LINES {
+            writeln!(
+                out,
+                "… and {} more files already ingested, unchanged",
+                report.unchanged.len() - MAX_FILE_LINES
+            )?;
+        }
     }
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(
