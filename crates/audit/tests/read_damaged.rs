@@ -67,6 +67,37 @@ fn a_log_file_whose_first_line_is_cut_keeps_every_event_after_it() {
     assert_eq!((f.events, f.skipped), (1999, 1));
 }
 
+/// Review of issue 2: a cut first line longer than the 64 KiB detection reads (a record with
+/// a large request body) left no line end to judge by, and the file was "not an audit format".
+#[test]
+fn a_cut_first_line_longer_than_the_detection_peek_is_read_past() {
+    let body = "x".repeat(200 * 1024);
+    let big = event(0).replacen(
+        r#""stage":"#,
+        &format!(r#""requestObject":{{"kind":"ConfigMap","data":{{"k":"{body}"}}}},"stage":"#),
+        1,
+    );
+    let text = format!("{big}\n{}", (1..30).map(|i| event(i) + "\n").collect::<String>());
+    // Cut inside the body, well before its end: more than 64 KiB of the first line is left.
+    let cut = &text.as_bytes()[text.find("xxxx").expect("body") + 10..];
+    assert!(memchr_first_newline(cut) > 64 * 1024);
+    let f = read("big-cut.log", cut);
+    assert_eq!(f.not_audit, None);
+    assert_eq!(f.container, Some(Container::JsonLines));
+    assert_eq!((f.events, f.skipped), (29, 1), "{:?}", messages(&f));
+    assert_eq!(f.examples[0].location, Location::Line(1));
+    // A minified array on one line, longer than the peek, is still an array.
+    let array = format!("[{}]", (0..200).map(event).collect::<Vec<_>>().join(","));
+    assert!(array.len() > 64 * 1024);
+    let f = read("array.json", array.as_bytes());
+    assert_eq!(f.container, Some(Container::JsonArray));
+    assert_eq!((f.events, f.skipped), (200, 0));
+}
+
+fn memchr_first_newline(b: &[u8]) -> usize {
+    b.iter().position(|&c| c == b'\n').unwrap_or(b.len())
+}
+
 #[test]
 fn documents_arrays_yaml_and_csv_are_still_detected_as_such() {
     let pretty = serde_json::to_string_pretty(&serde_json::json!({

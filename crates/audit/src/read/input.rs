@@ -93,21 +93,23 @@ pub(super) fn read_stream<'a>(
                 return Ok(());
             }
         };
-        let (mut prefix, failed) = read_start(&mut plain, PEEK);
+        let (mut prefix, mut failed) = read_start(&mut plain, PEEK);
         if let Some(e) = &failed
             && prefix.is_empty()
         {
             file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
             return Ok(());
         }
+        let mut at_eof = prefix.len() < PEEK && failed.is_none();
+        if !at_eof && failed.is_none() && first_line_unseen(&prefix) {
+            (at_eof, failed) = read_past_first_line(&mut plain, &mut prefix, opts.max_line_bytes);
+        }
         // A read error in the first bytes (a short truncated gzip file): what came before it
         // is read, and the error reported where it cut.
-        let cut = failed.is_some();
         let rest: Box<dyn Read + 'a> = match failed {
             None => plain,
             Some(e) => Box::new(Failed { kind: e.kind(), message: e.to_string() }),
         };
-        let at_eof = prefix.len() < PEEK && !cut;
         if prefix.starts_with(&[0xef, 0xbb, 0xbf]) {
             prefix.drain(..3);
         }
@@ -133,6 +135,45 @@ pub(super) fn read_stream<'a>(
     })();
     file.bytes = bytes.load(Ordering::Relaxed);
     result
+}
+
+/// Whether detection cannot judge `prefix` without more of the stream: it holds no line end,
+/// and does not start as an object (which is read as JSON lines anyway). A file cut inside a
+/// record longer than the peek (one with a large request or response body, cut by `tail -c`)
+/// starts so, and so does one minified JSON array.
+fn first_line_unseen(prefix: &[u8]) -> bool {
+    let first = prefix.iter().position(|b| !b.is_ascii_whitespace()).map(|i| prefix[i]);
+    first.is_some_and(|b| b != b'{') && memchr::memchr(b'\n', prefix).is_none()
+}
+
+/// Reads on past the end of the first line (up to `limit` bytes in all) and a peek's worth of
+/// lines after it, so that detection sees whole lines; whether the stream ended, and a read
+/// error met.
+fn read_past_first_line(r: &mut dyn Read, prefix: &mut Vec<u8>, limit: usize) -> (bool, Option<io::Error>) {
+    let mut searched = 0;
+    loop {
+        let want = prefix.len().min(limit.saturating_sub(prefix.len())).max(PEEK);
+        let (more, failed) = read_start(r, want);
+        let ended = more.len() < want && failed.is_none();
+        prefix.extend_from_slice(&more);
+        if failed.is_some() || ended {
+            return (ended, failed);
+        }
+        if let Some(nl) = memchr::memchr(b'\n', &prefix[searched..]) {
+            let after = prefix.len() - (searched + nl + 1);
+            if after >= PEEK {
+                return (false, None);
+            }
+            let (more, failed) = read_start(r, PEEK - after);
+            let ended = more.len() < PEEK - after && failed.is_none();
+            prefix.extend_from_slice(&more);
+            return (ended, failed);
+        }
+        if prefix.len() >= limit {
+            return (false, None);
+        }
+        searched = prefix.len();
+    }
 }
 
 /// The compression the first bytes of a stream announce.
