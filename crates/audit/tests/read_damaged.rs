@@ -372,3 +372,35 @@ fn a_csv_of_the_log_s_column_alone_is_read() {
         assert_eq!((f.container, f.events, f.skipped), (Some(Container::Csv), 2, 0), "{header}");
     }
 }
+
+/// Review of issue 2 (the helper's own leftover): a last row without a newline after blank
+/// lines was said to be named a line early. Every mix of blank lines, line ends and a
+/// multi-line last field, after a few rows and after enough rows to cross the reader's
+/// buffers, names the right lines.
+#[test]
+fn csv_last_row_without_a_newline_after_blank_lines_is_named_by_its_line() {
+    let row = |log: &str| format!("2024-01-01T10:00:00Z,kube-audit,{}\n", csv_field(log));
+    for good in [1usize, 400] {
+        for blanks in ["\n", "\n\n", "\r\n", "\r\n\r\n", " \n"] {
+            for last in ["[]", "not\njson"] {
+                for crlf in [false, true] {
+                    let mut text = "TimeGenerated,Category,log_s\n".to_owned();
+                    for i in 0..good {
+                        text += &row(&event(i));
+                    }
+                    text += &row("not json"); // line good + 2
+                    text += blanks;
+                    text += &row(last);
+                    let text = if crlf { text.replace("\r\n", "\n").replace('\n', "\r\n") } else { text };
+                    let f = read("e.csv", text.trim_end().as_bytes());
+                    let lines: Vec<Location> = f.examples.iter().map(|e| e.location).collect();
+                    let bad = good as u64 + 2;
+                    let want =
+                        [Location::Line(bad), Location::Line(bad + 1 + blanks.matches('\n').count() as u64)];
+                    assert_eq!(lines, want, "{good} rows, {blanks:?}, {last:?}, crlf {crlf}");
+                    assert_eq!(f.events, good as u64);
+                }
+            }
+        }
+    }
+}
