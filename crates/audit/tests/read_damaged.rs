@@ -404,3 +404,70 @@ fn csv_last_row_without_a_newline_after_blank_lines_is_named_by_its_line() {
         }
     }
 }
+
+/// A stream that gives a burst of lines, then one line at a time with pauses, and ends as
+/// soon as the reader handed any rows on (or after `max_trickled` lines).
+struct Trickle {
+    burst: std::io::Cursor<Vec<u8>>,
+    next: usize,
+    max_trickled: usize,
+    rows_seen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ended_after_rows: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::sync::atomic::Ordering;
+        let n = self.burst.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        if self.rows_seen.load(Ordering::SeqCst) {
+            self.ended_after_rows.store(true, Ordering::SeqCst);
+            return Ok(0);
+        }
+        if self.next >= self.max_trickled {
+            return Ok(0);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let line = event(10_000 + self.next) + "\n";
+        self.next += 1;
+        let n = line.len().min(buf.len());
+        buf[..n].copy_from_slice(&line.as_bytes()[..n]);
+        if n < line.len() {
+            self.burst = std::io::Cursor::new(line.as_bytes()[n..].to_vec());
+        }
+        Ok(n)
+    }
+}
+
+/// Review of issue 2: a reader read ahead up to three chunks per parser thread (some 24 MiB)
+/// before handing any rows on, so the lines of a stream that trickles (`tail -F audit.log |
+/// apiserver-doctor ingest -`) were held until the stream ended or 24 MiB had come. Now whole
+/// lines go on a second after they arrive, while the stream is still open.
+#[test]
+fn a_slow_stream_hands_its_lines_on_before_it_ends() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let rows_seen = Arc::new(AtomicBool::new(false));
+    let ended_after_rows = Arc::new(AtomicBool::new(false));
+    // More than the 64 KiB detection reads, so that detection does not wait on the trickle.
+    let stream = Trickle {
+        burst: std::io::Cursor::new(event_lines(150).into_bytes()),
+        next: 0,
+        max_trickled: 40,
+        rows_seen: Arc::clone(&rows_seen),
+        ended_after_rows: Arc::clone(&ended_after_rows),
+    };
+    let mut rows = 0;
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        rows += b.num_rows();
+        rows_seen.store(true, Ordering::SeqCst);
+        Ok(())
+    };
+    let f = audit::read::read_reader("stream", Box::new(stream), &ReadOptions::default(), &mut sink)
+        .expect("read");
+    assert!(ended_after_rows.load(Ordering::SeqCst), "no rows were handed on while the stream was open");
+    assert_eq!((f.events, f.skipped), (rows as u64, 0));
+    assert!(f.events >= 150, "{}", f.events);
+}

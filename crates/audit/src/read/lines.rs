@@ -6,6 +6,7 @@ use std::io::{self, Read};
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 use super::input::{Peeked, read_failed};
 use super::records::Collector;
@@ -50,7 +51,14 @@ struct Chunker<R> {
     next_line: u64,
     chunk_bytes: usize,
     max_line: usize,
+    /// When the chunk being filled was started: a stream that trickles (a pipe from
+    /// `tail -F`) hands on its whole lines after [`SLOW_STREAM`] instead of holding them until
+    /// a full chunk has come.
+    since: Instant,
 }
+
+/// How long whole lines of a slow stream wait for more before they are handed on.
+const SLOW_STREAM: Duration = Duration::from_secs(1);
 
 pub(super) fn read_some(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
     let start = buf.len();
@@ -125,6 +133,7 @@ impl<R: Read> Chunker<R> {
         let mut data = std::mem::replace(&mut self.carry, next);
         data.truncate(end);
         self.filled = rest;
+        self.since = Instant::now();
         self.chunk(data)
     }
 
@@ -138,6 +147,13 @@ impl<R: Read> Chunker<R> {
                 let want = (target - self.filled).max(64 * 1024);
                 match self.fill(want) {
                     Ok(0) => self.eof = true,
+                    // A short read (a pipe with nothing more in it yet) long after the chunk
+                    // was started: a slow stream's whole lines go on now.
+                    Ok(n) if n < want && self.since.elapsed() >= SLOW_STREAM => {
+                        if let Some(pos) = memchr::memrchr(b'\n', &self.carry[..self.filled]) {
+                            return Ok(Some(self.take(pos + 1)));
+                        }
+                    }
                     Ok(_) => {}
                     // A truncated gzip stream, an I/O error: the whole lines read before it
                     // are kept, the error reported after them (at the line it cut).
@@ -259,6 +275,7 @@ pub(super) fn read_lines(
         next_line: 1,
         chunk_bytes: opts.chunk_bytes,
         max_line: opts.max_line_bytes,
+        since: Instant::now(),
     };
     read_chunks(&mut chunker, opts, sink, file)
 }
@@ -283,6 +300,16 @@ pub(super) fn read_chunks(
     let mut eof = false;
     loop {
         while !eof && read_error.is_none() && sent - flushed < max_in_flight {
+            // Chunks parsed meanwhile go on before the next read, which may wait on a slow
+            // stream: what it sent so far is not held back behind it.
+            while let Ok((seq, parsed, data)) = done_rx.try_recv() {
+                source.recycle(data);
+                pending.insert(seq, parsed);
+            }
+            while let Some(mut c) = pending.remove(&flushed) {
+                flushed += 1;
+                flush(&mut c, file, opts, sink)?;
+            }
             match source.next_chunk() {
                 Ok(Some(chunk)) => {
                     let (tx, opts, seq) = (done_tx.clone(), Arc::clone(&shared), sent);
