@@ -9,7 +9,7 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{LATENCY_MS, USER_NAME};
+use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, USER_NAME};
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -34,8 +34,12 @@ A LIST is counted as *expensive* when it is served from etcd, or when it is clus
 unpaginated and selects nothing. A LIST from the watch cache with a field or label selector
 (an agent on every node asking for its node's pods with `fieldSelector=spec.nodeName=…` and
 `resourceVersion=0`) answers with a few objects and is not counted; from etcd it is, since
-etcd returns every object before the API server filters them. The check sums the time those LISTs took; divided by the window, that is how many
-of them were in flight on average. At `expensive_list_concurrency_warning` (0.5) it warns, at
+etcd returns every object before the API server filters them. A LIST rejected with 429 (API
+Priority and Fairness) never ran and is not expensive; LISTs of the metrics APIs
+(`metrics.k8s.io`, `custom.metrics.k8s.io`, `external.metrics.k8s.io`), which metrics-server
+or an adapter answers from memory, are left out. The check sums the time those LISTs ran
+(their latency less the `apiserver.latency.k8s.io/apf-queue-wait` they spent queued);
+divided by the window, that is how many of them were in flight on average. At `expensive_list_concurrency_warning` (0.5) it warns, at
 `expensive_list_concurrency_critical` (2) it is critical.
 
 ## Why it matters
@@ -72,17 +76,25 @@ const FROM_ETCD: &str = r#"not(RequestUri matches regex @"[?&]resourceVersion=[^
 const UNPAGINATED: &str = r#"not(RequestUri matches regex @"[?&]limit=[1-9]")"#;
 const CLUSTER_SCOPE: &str = "isempty(tostring(ObjectRef.namespace))";
 const SELECTS: &str = r#"RequestUri matches regex @"[?&](fieldSelector|labelSelector)=[^&]""#;
+/// The resource metrics APIs, which an extension API server (metrics-server, a metrics
+/// adapter) answers from memory: their LISTs touch neither etcd nor the watch cache.
+const METRICS_APIS: &str = r#"tostring(ObjectRef.apiGroup) in ("metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io")"#;
+/// The time a request waited in its API Priority and Fairness queue before it ran.
+const QUEUE_WAIT_MS: &str =
+    r#"coalesce(go_ms(tostring(Annotations["apiserver.latency.k8s.io/apf-queue-wait"])), 0.0)"#;
 
-/// LISTs per client with their cost.
+/// LISTs per client with their cost. A LIST rejected with 429 never ran, and the time a LIST
+/// waited in its APF queue loaded nothing: neither counts as expensive time.
 pub fn query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| where Verb == \"list\"\n\
+        "{GO_MS_FUNCTION}{}\n| where Verb == \"list\" and not({METRICS_APIS})\n\
          | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource), latency = {LATENCY_MS}\n\
+         | extend Rejected = toint(ResponseStatus.code) == 429, ran = max_of(latency - {QUEUE_WAIT_MS}, 0.0)\n\
          | extend ClusterScope = {CLUSTER_SCOPE}, FromEtcd = {FROM_ETCD}, Unpaginated = {UNPAGINATED}\n\
-         | extend Expensive = FromEtcd or (ClusterScope and Unpaginated and not({SELECTS}))\n\
-         | summarize Lists = count(), ClusterScopeLists = countif(ClusterScope), FromEtcdLists = countif(FromEtcd), \
-         UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
-         TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = sum(iff(Expensive, latency, 0)) / 1000.0, \
+         | extend Expensive = not(Rejected) and (FromEtcd or (ClusterScope and Unpaginated and not({SELECTS})))\n\
+         | summarize Lists = count(), RejectedLists = countif(Rejected), ClusterScopeLists = countif(ClusterScope), \
+         FromEtcdLists = countif(FromEtcd), UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
+         TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = sum(iff(Expensive, ran, 0.0)) / 1000.0, \
          P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5) by Client\n\
          | order by ExpensiveSeconds desc, Client asc",
         ctx.requests()
@@ -102,6 +114,8 @@ pub struct ClientLists {
     pub client: String,
     /// LISTs in the window.
     pub lists: f64,
+    /// LISTs rejected with 429 (API Priority and Fairness): they never ran.
+    pub rejected: f64,
     /// LISTs across namespaces.
     pub cluster_scope: f64,
     /// LISTs without `resourceVersion`.
@@ -128,6 +142,7 @@ pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
     let cols = (
         r.column("Client")?,
         r.column("Lists")?,
+        r.column("RejectedLists")?,
         r.column("ClusterScopeLists")?,
         r.column("FromEtcdLists")?,
         r.column("UnpaginatedLists")?,
@@ -144,15 +159,16 @@ pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
         .map(|row| ClientLists {
             client: cols.0.text(row).to_owned(),
             lists: cols.1.num(row),
-            cluster_scope: cols.2.num(row),
-            from_etcd: cols.3.num(row),
-            unpaginated: cols.4.num(row),
-            expensive: cols.5.num(row),
-            expensive_seconds: cols.6.num(row),
-            total_seconds: cols.7.num(row),
-            p99_ms: cols.8.num(row),
-            resources: cols.9.texts(row),
-            users: cols.10.texts(row),
+            rejected: cols.2.num(row),
+            cluster_scope: cols.3.num(row),
+            from_etcd: cols.4.num(row),
+            unpaginated: cols.5.num(row),
+            expensive: cols.6.num(row),
+            expensive_seconds: cols.7.num(row),
+            total_seconds: cols.8.num(row),
+            p99_ms: cols.9.num(row),
+            resources: cols.10.texts(row),
+            users: cols.11.texts(row),
         })
         .collect())
 }
@@ -195,13 +211,19 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 how.join(", ")
             ),
             format!(
-                "{name} ({}) sent {} {lists_word} ({} per second) of {resources}; {} of them were expensive and took {} in \
-                 all, so on average {concurrency:.1} were running at any moment. P99 LIST latency: {}.",
+                "{name} ({}) sent {} {lists_word} ({} per second) of {resources}; {} of them were expensive and ran for {} \
+                 in all (time waiting in an API Priority and Fairness queue left out), so on average {concurrency:.1} \
+                 were running at any moment.{} P99 LIST latency: {}.",
                 c.users.join(", "),
                 count(c.lists),
                 rate(c.lists / window),
                 count(c.expensive),
                 duration_ms(c.expensive_seconds * 1000.0),
+                if c.rejected > 0.0 {
+                    format!(" {} were rejected with 429 and are not counted.", count(c.rejected))
+                } else {
+                    String::new()
+                },
                 duration_ms(c.p99_ms)
             ),
             ctx,
@@ -210,6 +232,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             measure("LISTs", c.lists, "count"),
             measure("LISTs per second", c.lists / window, "per-second"),
             measure("expensive LISTs", c.expensive, "count"),
+            measure("LISTs rejected (429)", c.rejected, "count"),
             measure("LISTs from etcd (no resourceVersion)", c.from_etcd, "count"),
             measure("LISTs without limit", c.unpaginated, "count"),
             measure("cluster-scope LISTs", c.cluster_scope, "count"),
@@ -266,6 +289,7 @@ mod tests {
             &[
                 "Client",
                 "Lists",
+                "RejectedLists",
                 "ClusterScopeLists",
                 "FromEtcdLists",
                 "UnpaginatedLists",
@@ -281,6 +305,7 @@ mod tests {
                     vec![
                         text(c),
                         Cell::Real(*n),
+                        Cell::Real(0.0),
                         Cell::Real(*e),
                         Cell::Real(*e),
                         Cell::Real(*e),

@@ -87,6 +87,71 @@ fn node_agents_listing_their_own_pods_from_the_cache_are_not_expensive_lists() {
     assert!((in_flight - 0.6).abs() < 0.01, "{in_flight}");
 }
 
+/// Review of issue 5: AUD004 ranked a client first as CRITICAL for LISTs that spent their time
+/// queued by API Priority and Fairness or were rejected with 429, and counted the HPA
+/// controller's LISTs of `metrics.k8s.io` pods (answered by metrics-server) as LISTs from etcd.
+#[test]
+fn lists_queued_or_rejected_by_apf_or_of_the_metrics_api_are_not_expensive() {
+    let mut cluster = Cluster::new().healthy();
+    // A poller: every 2 s a LIST from etcd of 2.5 s, of which 2.45 s queued; one in three 429.
+    for i in 0..common::SECONDS / 2 {
+        let rejected = i % 3 == 0;
+        cluster.add(common::Req {
+            at_ms: i * 2000 + 13,
+            latency_ms: if rejected { 1 } else { 2500 },
+            verb: "list",
+            uri: "/api/v1/namespaces/ci/pods?labelSelector=app%3Dbuild&limit=500".to_owned(),
+            user: "system:serviceaccount:ci:poller",
+            agent: "poller/v1.0.0",
+            resource: "pods",
+            namespace: Some("ci"),
+            code: if rejected { 429 } else { 200 },
+            annotations: if rejected {
+                vec![]
+            } else {
+                vec![("apiserver.latency.k8s.io/apf-queue-wait", "2.45s".to_owned())]
+            },
+            ..common::Req::default()
+        });
+    }
+    // The HPA controller: a LIST of metrics.k8s.io pods every second, 1.5 s each.
+    for i in 0..common::SECONDS {
+        cluster.add(common::Req {
+            at_ms: i * 1000 + 29,
+            latency_ms: 1500,
+            verb: "list",
+            uri: "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods?labelSelector=app%3Dweb".to_owned(),
+            user: "system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+            agent: "kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55b6b33/system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+            group: "metrics.k8s.io",
+            resource: "pods",
+            namespace: Some("shop"),
+            ..common::Req::default()
+        });
+    }
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let aud004: Vec<_> = d.outcome.findings.iter().filter(|f| f.code == "AUD004").collect();
+    assert!(aud004.is_empty(), "{:#?}", aud004.iter().map(|f| &f.title).collect::<Vec<_>>());
+    // The reproduce query shows why: 2/3 of the poller's LISTs ran, 50 ms each; 1/3 rejected.
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let runner = EngineRunner::new(&engine, common::t0());
+    let ctx = checks::audit::AuditContext::new(d.window);
+    let rows = checks::audit::QueryRunner::run(&runner, &checks::aud004_expensive_lists::query(&ctx))
+        .expect("query");
+    let clients = checks::aud004_expensive_lists::read(&rows).expect("rows");
+    assert!(!clients.iter().any(|c| c.client.contains("horizontal-pod-autoscaler")), "{clients:#?}");
+    let poller = clients.iter().find(|c| c.client == "poller").expect("poller");
+    let sent = (common::SECONDS / 2) as f64;
+    let rejected = (0..common::SECONDS / 2).filter(|i| i % 3 == 0).count() as f64;
+    assert_eq!((poller.lists, poller.rejected, poller.expensive), (sent, rejected, sent - rejected));
+    assert!(
+        (poller.expensive_seconds - (sent - rejected) * 0.05).abs() < 1e-6,
+        "{}",
+        poller.expensive_seconds
+    );
+}
+
 #[test]
 fn kubelet_versions_fold_into_one_client_counted_once_per_request() {
     let cluster = Cluster::new().healthy();
