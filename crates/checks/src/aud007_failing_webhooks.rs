@@ -66,25 +66,41 @@ pub fn query(ctx: &AuditContext) -> String {
          Namespace = tostring(ObjectRef.namespace), latency = {LATENCY_MS}\n\
          | summarize Failures = count(), KubeSystem = countif(Namespace == \"kube-system\"), \
          AvgLatencyMs = avg(latency), MaxLatencyMs = max(latency), Codes = make_set(toint(ResponseStatus.code), 5), \
-         Resources = make_set(tostring(ObjectRef.resource), 5), Namespaces = make_set(Namespace, 10), \
-         Clients = make_set(Client, 5), Messages = make_set(Message, 3) by Webhook\n\
+         Resources = make_set(tostring(ObjectRef.resource), 5), ResourceCount = dcount(tostring(ObjectRef.resource)), \
+         Namespaces = make_set(Namespace, 10), NamespaceCount = dcount(Namespace), \
+         Clients = make_set(Client, 5), ClientCount = dcount(Client), Messages = make_set(Message, 3) by Webhook\n\
          | order by Failures desc, Webhook asc",
         ctx.requests()
     )
 }
 
-/// The query listing one webhook's failures.
-fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
+/// The query reproducing one webhook's finding: a first row with every failure (the count,
+/// the average and maximum latency, the namespaces), then a row per client, verb, resource
+/// and namespace.
+pub fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
     format!(
-        "{}\n| extend Message = tostring(ResponseStatus.message)\n\
+        "let failures = {}\n| extend Message = tostring(ResponseStatus.message)\n\
          | where Message contains {}\n\
-         | extend Client = {CLIENT_KQL}, latency = {LATENCY_MS}\n\
-         | summarize Failures = count(), AvgLatencyMs = avg(latency) by Client, Verb, Resource = tostring(ObjectRef.resource), \
-         Namespace = tostring(ObjectRef.namespace)\n\
-         | order by Failures desc, Client asc, Verb asc, Resource asc, Namespace asc",
+         | extend Client = {CLIENT_KQL}, Resource = tostring(ObjectRef.resource), \
+         Namespace = tostring(ObjectRef.namespace), latency = {LATENCY_MS};\n\
+         union\n\
+         \x20   (failures | summarize Failures = count(), AvgLatencyMs = avg(latency), MaxLatencyMs = max(latency), \
+         InKubeSystem = countif(Namespace == \"kube-system\"), Namespaces = dcount(Namespace) | extend Rows = \"all failures\"),\n\
+         \x20   (failures | summarize Failures = count(), AvgLatencyMs = avg(latency), MaxLatencyMs = max(latency) \
+         by Client, Verb, Resource, Namespace | extend Rows = \"by client\")\n\
+         | project Rows, Failures, AvgLatencyMs, MaxLatencyMs, InKubeSystem, Namespaces, Client, Verb, Resource, Namespace\n\
+         | order by Rows asc, Failures desc, Client asc, Verb asc, Resource asc, Namespace asc",
         ctx.requests(),
         string_literal(&format!("failed calling webhook \"{webhook}\""))
     )
+}
+
+/// `names` joined, empty ones (a cluster-scoped object's namespace) shown as such, with how
+/// many more there are when `total` exceeds the names listed.
+fn listed(names: &[String], total: f64, empty: &str) -> String {
+    let shown: Vec<&str> = names.iter().map(|n| if n.is_empty() { empty } else { n.as_str() }).collect();
+    let more = total - shown.len() as f64;
+    if more >= 1.0 { format!("{} and {} more", shown.join(", "), count(more)) } else { shown.join(", ") }
 }
 
 /// Runs the check.
@@ -114,6 +130,7 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         r.column("Namespaces")?,
         r.column("Clients")?,
         r.column("Messages")?,
+        (r.column("ResourceCount")?, r.column("NamespaceCount")?, r.column("ClientCount")?),
     );
     let crit = ctx.thresholds.get(th::WEBHOOK_FAILURES_CRITICAL);
     let latency_warn = ctx.thresholds.get(th::WEBHOOK_LATENCY_WARNING_SECONDS);
@@ -150,14 +167,14 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
                  {}): {} in namespaces {}{}, sent by {}. Failed requests took {} on average, {} at most. Reason: {}.",
                 count(failures),
                 codes.join(", "),
-                cols.6.texts(row).join(", "),
-                cols.7.texts(row).join(", "),
+                listed(&cols.6.texts(row), cols.10.0.num(row), "(none)"),
+                listed(&cols.7.texts(row), cols.10.1.num(row), "(cluster-scoped)"),
                 if kube_system > 0.0 {
                     format!(" ({} in kube-system)", count(kube_system))
                 } else {
                     String::new()
                 },
-                clients.join(", "),
+                listed(&clients, cols.10.2.num(row), "(unnamed client)"),
                 duration_ms(avg),
                 duration_ms(cols.4.num(row)),
                 reasons.first().map_or("not given", String::as_str)
@@ -193,7 +210,21 @@ mod tests {
 
     fn rows(data: &[(&str, f64, f64)]) -> ResultTable {
         ResultTable::new(
-            &["Webhook", "Failures", "KubeSystem", "AvgLatencyMs", "MaxLatencyMs", "Codes", "Resources", "Namespaces", "Clients", "Messages"],
+            &[
+                "Webhook",
+                "Failures",
+                "KubeSystem",
+                "AvgLatencyMs",
+                "MaxLatencyMs",
+                "Codes",
+                "Resources",
+                "Namespaces",
+                "Clients",
+                "Messages",
+                "ResourceCount",
+                "NamespaceCount",
+                "ClientCount",
+            ],
             data.iter()
                 .map(|(w, n, ks)| {
                     vec![
@@ -209,10 +240,40 @@ mod tests {
                         list(&[&format!(
                             "Internal error occurred: failed calling webhook \"{w}\": failed to call webhook: Post \"https://kyverno-svc.kyverno.svc:443/mutate?timeout=10s\": context deadline exceeded"
                         )]),
+                        Cell::Real(1.0),
+                        Cell::Real(1.0),
+                        Cell::Real(1.0),
                     ]
                 })
                 .collect(),
         )
+    }
+
+    /// Review of issue 5: the summary named 10 of the 60 namespaces a webhook failed in, and
+    /// did not say there were more.
+    #[test]
+    fn namespaces_clients_and_resources_left_unnamed_are_counted() {
+        let ctx = ctx_hour();
+        let mut table = rows(&[("mutate.kyverno.svc-fail", 751.0, 0.0)]);
+        let names: Vec<String> = (0..10).map(|i| format!("ns-{i}")).collect();
+        let at = |c: &str| table.columns.iter().position(|x| x == c).expect("column");
+        let (ns, ns_n, cl_n) = (at("Namespaces"), at("NamespaceCount"), at("ClientCount"));
+        table.rows[0][ns] = list(&names.iter().map(String::as_str).collect::<Vec<_>>());
+        table.rows[0][ns_n] = Cell::Real(60.0);
+        table.rows[0][cl_n] = Cell::Real(6.0);
+        let out = evaluate(&ctx, &table).expect("evaluates");
+        let summary = &out.findings[0].summary;
+        assert!(
+            summary.contains(
+                "in namespaces ns-0, ns-1, ns-2, ns-3, ns-4, ns-5, ns-6, ns-7, ns-8, ns-9 and 50 more, "
+            ),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("sent by kube-controller-manager/replicaset-controller and 5 more."),
+            "{summary}"
+        );
+        assert!(summary.contains(": pods in namespaces"), "{summary}");
     }
 
     #[test]

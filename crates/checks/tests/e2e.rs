@@ -275,6 +275,37 @@ fn webhook_outage_is_the_top_finding_naming_the_webhook() {
     let avg = failed.iter().map(|e| latency_ms(e) as f64).sum::<f64>() / failed.len() as f64;
     assert!((measure(top, "average latency of failed requests") - avg).abs() < 1e-6);
     assert!(top.remedies.iter().any(|r| r.body.contains("failurePolicy")));
+    // Review of issue 5: the query's first row holds the finding's numbers (the total had to
+    // be summed by hand over a row per namespace, the maximum was not there at all), and the
+    // summary says how many namespaces it did not name.
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let runner = EngineRunner::new(&engine, common::t0());
+    let rows = checks::audit::QueryRunner::run(&runner, top.evidence.query.as_deref().expect("query"))
+        .expect("runs");
+    let r = rows.reader();
+    let (rows_col, failures, max, in_ks, namespaces) = (
+        r.column("Rows").expect("Rows"),
+        r.column("Failures").expect("Failures"),
+        r.column("MaxLatencyMs").expect("MaxLatencyMs"),
+        r.column("InKubeSystem").expect("InKubeSystem"),
+        r.column("Namespaces").expect("Namespaces"),
+    );
+    let first = &rows.rows[0];
+    assert_eq!(rows_col.text(first), "all failures");
+    assert_eq!(failures.num(first), measure(top, "failed calls"));
+    assert_eq!(max.num(first), measure(top, "maximum latency of failed requests"));
+    assert_eq!(in_ks.num(first), kube_system as f64);
+    let by_client: f64 = rows.rows[1..].iter().map(|row| failures.num(row)).sum();
+    assert_eq!(by_client, failed.len() as f64);
+    let distinct: std::collections::BTreeSet<_> = failed
+        .iter()
+        .map(|e| e.object_ref.as_ref().and_then(|o| o.namespace.clone()).unwrap_or_default())
+        .collect();
+    assert_eq!(namespaces.num(first), distinct.len() as f64);
+    if distinct.len() > 10 {
+        let more = format!(" and {} more", distinct.len() - 10);
+        assert!(top.summary.contains(&more), "{}", top.summary);
+    }
     // Its 500s are not blamed on the client that suffered them.
     assert!(!d.outcome.findings.iter().any(|f| f.code == "AUD006" && f.severity >= Severity::Warning));
 }
