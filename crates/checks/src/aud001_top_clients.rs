@@ -71,8 +71,9 @@ pub fn by_client_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), Identities = dcount(UserName), TopIdentities = make_set(UserName, 5), \
-         UserAgents = make_set(UserAgent, 5) by Client\n| order by Requests desc, Client asc",
-        crate::kql::answers_by_agent(ctx)
+         UserAgents = make_set(UserAgent, 5) by Client\n{}\n| order by Requests desc, Client asc",
+        crate::kql::answers_by_agent(ctx),
+        share_and_rate("Clients", ctx)
     )
 }
 
@@ -80,9 +81,21 @@ pub fn by_client_query(ctx: &AuditContext) -> String {
 pub fn by_user_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}\n\
-         | summarize Requests = sum(Requests), Clients = make_set(Client, 5) by UserName\n\
+         | summarize Requests = sum(Requests), Clients = make_set(Client, 5) by UserName\n{}\n\
          | order by Requests desc, UserName asc\n| take 20",
-        crate::kql::answers_by_agent(ctx)
+        crate::kql::answers_by_agent(ctx),
+        share_and_rate("Identities", ctx)
+    )
+}
+
+/// The lines that add each row's share of all requests (in percent) and its rate (per second
+/// of the part of the window the log covers), as the findings state them. `toscalar` over the
+/// rows named `name` sums every row's requests, before any `take`.
+fn share_and_rate(name: &str, ctx: &AuditContext) -> String {
+    format!(
+        "| as {name}\n| extend SharePercent = round(100.0 * Requests / toscalar({name} | summarize sum(Requests)), 1), \
+         PerSecond = round(todouble(Requests) / {:?}, 2)",
+        ctx.window_seconds()
     )
 }
 
