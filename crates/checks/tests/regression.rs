@@ -98,3 +98,53 @@ fn aud003_reproduce_query_gave_per_client_p99s_instead_of_the_headline_p99() {
     assert_eq!(r.column("Requests").expect("Requests").num(row), n);
     assert_eq!(r.column("P99Ms").expect("P99Ms").num(row), headline);
 }
+
+#[test]
+fn aud009_summary_query_covered_the_whole_log_not_the_window() {
+    let cluster = Cluster::new().healthy();
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let (start, end) = engine.time_range().expect("range").expect("events have times");
+    // The last quarter of the log (`--since`): most events are outside the window.
+    let runner = EngineRunner::new(&engine, common::t0());
+    let d =
+        diagnose_audit(&runner, &AuditRequest { since: Some((end - start) / 4), ..AuditRequest::default() })
+            .expect("diagnoses");
+    assert!(d.window.start > start && d.window.end == end, "{:?}", d.window);
+    let summary = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD009" && f.title.contains("audit events"))
+        .unwrap_or_else(|| panic!("no AUD009 summary: {:#?}", d.outcome.findings));
+    // The window's numbers, counted from the events directly.
+    let in_window =
+        |e: &&audit::Event| e.stage_timestamp.is_some_and(|t| t >= d.window.start && t <= d.window.end);
+    let events = cluster.events.iter().filter(in_window).count() as f64;
+    let window_requests: Vec<&audit::Event> = requests(&cluster.events).filter(in_window).collect();
+    let reads =
+        window_requests.iter().filter(|e| ["get", "list", "watch"].contains(&e.verb.as_str())).count();
+    assert!(events < cluster.events.len() as f64 / 2.0, "{events} of {}", cluster.events.len());
+    // The query in its evidence gives the window's numbers, not the whole log's.
+    let q = summary.evidence.query.as_deref().expect("query");
+    assert!(q.contains("| where TimeGenerated between (datetime("), "{q}");
+    let rows = reproduce(&engine, summary);
+    assert_eq!(rows.rows.len(), 1, "{rows:?}");
+    let r = rows.reader();
+    let row = &rows.rows[0];
+    assert_eq!(r.column("Events").expect("Events").num(row), events);
+    assert_eq!(r.column("Requests").expect("Requests").num(row), window_requests.len() as f64);
+    assert_eq!(r.column("Reads").expect("Reads").num(row), reads as f64);
+    // And the finding states them.
+    assert_eq!(measure(summary, "events in the window"), events);
+    assert_eq!(measure(summary, "requests in the window"), window_requests.len() as f64);
+    assert_eq!(measure(summary, "read requests in the window (get, list, watch)"), reads as f64);
+    let first = r.column("First").expect("First").time(row).expect("a first event");
+    let last = r.column("Last").expect("Last").time(row).expect("a last event");
+    let shown = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    assert!(
+        summary.title.ends_with(&format!("in the window, from {} to {}", shown(first), shown(last))),
+        "{}",
+        summary.title
+    );
+    assert!(first >= d.window.start && last <= d.window.end);
+}
