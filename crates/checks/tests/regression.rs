@@ -148,3 +148,47 @@ fn aud009_summary_query_covered_the_whole_log_not_the_window() {
     );
     assert!(first >= d.window.start && last <= d.window.end);
 }
+
+#[test]
+fn aud002_findings_of_one_severity_came_by_client_name_not_by_latency() {
+    // Two slow operators polling secrets: by name alpha-sync comes first, by latency
+    // zeta-sync (about 6 s against 2 s).
+    let mut cluster = Cluster::new().healthy();
+    for (agent, user, base) in [
+        (
+            "alpha-sync/v1.0.0 (linux/amd64) kubernetes/$Format",
+            "system:serviceaccount:sync:alpha-sync",
+            2_000,
+        ),
+        ("zeta-sync/v1.0.0 (linux/amd64) kubernetes/$Format", "system:serviceaccount:sync:zeta-sync", 6_000),
+    ] {
+        for i in 0..120 {
+            let latency = base + cluster.rand(200) as i64;
+            cluster.add(Req {
+                at_ms: i * 15_000 + 333,
+                latency_ms: latency,
+                verb: "get",
+                uri: format!("/api/v1/namespaces/sync/secrets/s-{}", i % 3),
+                user,
+                agent,
+                resource: "secrets",
+                namespace: Some("sync"),
+                name: Some(format!("s-{}", i % 3)),
+                ..Req::default()
+            });
+        }
+    }
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let d = diagnose_audit(&EngineRunner::new(&engine, common::t0()), &AuditRequest::default())
+        .expect("diagnoses");
+    let slow: Vec<(&str, f64)> = d
+        .outcome
+        .findings
+        .iter()
+        .filter(|f| f.code == "AUD002")
+        .map(|f| (f.subject.name.as_str(), measure(f, "average latency")))
+        .collect();
+    let names: Vec<&str> = slow.iter().map(|s| s.0).collect();
+    assert_eq!(names, ["zeta-sync", "alpha-sync"], "{slow:?}");
+    assert!(slow[0].1 > slow[1].1, "{slow:?}");
+}
