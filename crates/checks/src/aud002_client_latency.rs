@@ -30,7 +30,9 @@ The average latency of each client's requests in 5-minute bins — the AKS guide
 drawn as a time chart — and the clients whose latency stands out: an average at least
 `latency_outlier_factor` (5×) the median client's and above `p99_mutating_seconds` (1 s), or
 an average that rose by that factor from the first half of the window to its last quarter.
-Clients with fewer than `min_requests` requests are charted but not judged.
+Clients with fewer than `min_requests` requests are charted but not judged. Its findings come
+slowest first, by the latency their title states (the average, or the last quarter's average
+for rising latency), clients of equal latency by name.
 
 Long-running requests are left out: watches, and the `exec`, `attach`, `portforward`,
 `proxy` and `log` subresources, which stay open for as long as the client wants. The guide's
@@ -158,6 +160,8 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
     let median_ms = median(&mut judged).unwrap_or(0.0);
 
     let mut flagged: Vec<String> = Vec::new();
+    // Each finding with the latency its title states, to order them by.
+    let mut found: Vec<(f64, findings::Finding)> = Vec::new();
     for (client, s) in &clients {
         if s.requests < min_requests.value {
             continue;
@@ -177,6 +181,8 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         if !outlier && !rising {
             continue;
         }
+        // The figure the title states: the average, or the last quarter's when rising.
+        let stated = if outlier { avg } else { late.unwrap_or(0.0) };
         let title = if outlier {
             format!(
                 "{name}: average latency {}, {:.0}× the median client ({})",
@@ -218,9 +224,17 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         f.evidence.query = Some(client_query(ctx, client));
         f.evidence.chart = Some(chart(&[(client.as_str(), s)]));
         f.thresholds = vec![ThresholdUsed::from(factor), floor.into(), min_requests.into()];
-        out.findings.push(f);
+        found.push((stated, f));
         flagged.push(client.clone());
     }
+    // Slowest first (the clients are visited by name), then by name: the same order every run.
+    found.sort_by(|(a, fa), (b, fb)| {
+        fb.severity
+            .cmp(&fa.severity)
+            .then_with(|| b.total_cmp(a))
+            .then_with(|| fa.subject.name.cmp(&fb.subject.name))
+    });
+    out.findings = found.into_iter().map(|(_, f)| f).collect();
 
     // The overview: the busiest clients, plus every flagged one.
     let mut busiest: Vec<(&String, &ClientSeries)> = clients.iter().collect();
@@ -323,6 +337,30 @@ mod tests {
         let out = evaluate(&ctx, &data).expect("evaluates");
         let f = out.findings.iter().find(|f| f.subject.name == "climbing").expect("flagged");
         assert!(f.title.contains("rising"), "{}", f.title);
+    }
+
+    #[test]
+    fn findings_come_slowest_first_then_by_name() {
+        let ctx = ctx_hour();
+        let quick = [10.0; 4];
+        let data = rows(&[
+            ("a", 100.0, &quick),
+            ("b", 100.0, &quick),
+            ("c", 100.0, &quick),
+            ("d", 100.0, &quick),
+            ("e", 100.0, &quick),
+            ("f", 100.0, &quick),
+            // By name these come alpha, mid, omega; by the latency their titles state, omega
+            // (6 s), then alpha and mid (2 s each, by name); rising's title states 1.6 s.
+            ("alpha", 50.0, &[2000.0; 4]),
+            ("mid", 50.0, &[2000.0; 4]),
+            ("omega", 50.0, &[6000.0; 4]),
+            ("rising", 50.0, &[100.0, 100.0, 300.0, 1600.0]),
+        ]);
+        let out = evaluate(&ctx, &data).expect("evaluates");
+        let order: Vec<&str> = out.findings.iter().map(|f| f.subject.name.as_str()).collect();
+        assert_eq!(order, ["omega", "alpha", "mid", "rising"]);
+        assert!(out.findings[3].title.contains("rising from 100 ms to 1.6 s"), "{}", out.findings[3].title);
     }
 
     #[test]

@@ -40,6 +40,8 @@ with fewer than `min_requests` requests are not judged. Long-running requests (w
 exclude them; the guide's raw query includes them.
 
 Each breach lists the clients whose own P99 for that verb, resource and scope is highest.
+The query in its evidence computes the P99 its title states: that verb, resource and scope,
+every client, long-running requests excluded, in the window analysed.
 
 ## Why it matters
 
@@ -118,14 +120,16 @@ pub fn client_query(ctx: &AuditContext, groups: &[(String, String, String)]) -> 
     )
 }
 
-/// The query reproducing one breach and its clients.
+/// The query reproducing one breach's headline figure: the P99 of that verb, resource and
+/// scope over every client, long-running requests excluded, in the window — the row of
+/// [`query`] the finding states. (The clients' own P99s in the finding's table come from
+/// [`client_query`].)
 fn breach_query(ctx: &AuditContext, verb: &str, resource: &str, scope: &str) -> String {
     format!(
-        "{}\n| where {NOT_LONG_RUNNING}\n\
-         | extend Client = {CLIENT_KQL}, Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
-         | where Verb == {} and Resource == {} and Scope == {}\n\
-         | summarize Requests = count(), P99Ms = percentile(latency, 99) by Client\n\
-         | order by P99Ms desc, Client asc",
+        "{}\n| where {NOT_LONG_RUNNING}\n| where Verb == {}\n\
+         | extend Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
+         | where Resource == {} and Scope == {}\n\
+         | summarize Requests = count(), P99Ms = percentile(latency, 99) by Verb, Resource, Scope",
         ctx.requests(),
         string_literal(verb),
         string_literal(resource),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use findings::{CheckInfo, EvidenceKind, Severity, Subject, ThresholdUsed, TimeRange, threshold_names as th};
 
 use crate::audit::{AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, run};
-use crate::kql::datetime_literal;
+use crate::kql::NOT_EARLY_STAGE;
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -21,7 +21,9 @@ Whether the audit log can answer the questions the other checks ask.
 
 It reports:
 
-- the events, requests and time range it holds, and the window analysed (always reported);
+- the events, requests and read requests in the window analysed, with its first and last
+  event, and what the whole log holds when that is more (always reported; the query in its
+  evidence counts the window, as every other check's query does);
 - **no events at all**: the input holds not one audit event (an empty file, or files that
   are not audit logs), so there is nothing to diagnose;
 - **no read requests**: not one `get`, `list` or `watch` — what an export of only the
@@ -59,7 +61,7 @@ the log pipeline for the gaps, and pin the window to the data with `--now latest
 "#,
 };
 
-/// What the whole log holds, whatever the window.
+/// What the whole log, or the part of it in the window analysed, holds.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataProfile {
     /// Events in the table.
@@ -68,19 +70,32 @@ pub struct DataProfile {
     pub without_time: f64,
     /// Requests (last stage of each).
     pub requests: f64,
-    /// `get`, `list` and `watch` events.
+    /// `get`, `list` and `watch` events of the whole log; read requests (their last stage)
+    /// of the window.
     pub reads: f64,
     /// First and last `TimeGenerated`.
     pub range: Option<TimeRange>,
 }
 
-/// The profile of the whole table (no window).
+/// The profile of the whole table (no window): what the window is resolved from, and what
+/// the findings about the log as a whole state.
 pub fn profile_query(table: &str) -> String {
     format!(
         "{table}\n| summarize Events = count(), WithoutTime = countif(isnull(TimeGenerated)), \
          First = min(TimeGenerated), Last = max(TimeGenerated), \
-         Requests = countif(Stage !in (\"RequestReceived\", \"ResponseStarted\")), \
+         Requests = countif({NOT_EARLY_STAGE}), \
          Reads = countif(Verb in (\"get\", \"list\", \"watch\"))"
+    )
+}
+
+/// The profile of the window analysed: its events, requests and read requests, and its first
+/// and last event — the numbers of the summary finding.
+pub fn window_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| summarize Events = count(), First = min(TimeGenerated), Last = max(TimeGenerated), \
+         Requests = countif({NOT_EARLY_STAGE}), \
+         Reads = countif({NOT_EARLY_STAGE} and Verb in (\"get\", \"list\", \"watch\"))",
+        ctx.events()
     )
 }
 
@@ -90,12 +105,13 @@ pub fn profile(table: &str, runner: &dyn QueryRunner) -> Result<DataProfile, Che
     read_profile(&rows)
 }
 
-/// Reads the profile row.
+/// Reads the profile row of [`profile_query`] or [`window_query`] (which has no
+/// `WithoutTime`: no event without a time is in a window).
 pub fn read_profile(rows: &ResultTable) -> Result<DataProfile, CheckError> {
     let r = rows.reader();
     let cols = (
         r.column("Events")?,
-        r.column("WithoutTime")?,
+        r.column("WithoutTime").ok(),
         r.column("First")?,
         r.column("Last")?,
         r.column("Requests")?,
@@ -108,7 +124,7 @@ pub fn read_profile(rows: &ResultTable) -> Result<DataProfile, CheckError> {
     };
     Ok(DataProfile {
         events: cols.0.num(row),
-        without_time: cols.1.num(row),
+        without_time: cols.1.as_ref().map_or(0.0, |c| c.num(row)),
         requests: cols.4.num(row),
         reads: cols.5.num(row),
         range,
@@ -118,19 +134,18 @@ pub fn read_profile(rows: &ResultTable) -> Result<DataProfile, CheckError> {
 /// Events per minute in the window, to find gaps.
 pub fn minutes_query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| where TimeGenerated between ({} .. {})\n| summarize Events = count() by Minute = bin(TimeGenerated, 1m)\n\
-         | order by Minute asc",
-        ctx.table,
-        datetime_literal(ctx.window.start),
-        datetime_literal(ctx.window.end)
+        "{}\n| summarize Events = count() by Minute = bin(TimeGenerated, 1m)\n| order by Minute asc",
+        ctx.events()
     )
 }
 
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let profile = profile(&ctx.table, runner)?;
-    let (q, minutes) = run(runner, minutes_query(ctx))?;
-    evaluate(ctx, &profile, &q, &minutes)
+    let (wq, window) = run(runner, window_query(ctx))?;
+    let window = read_profile(&window)?;
+    let (mq, minutes) = run(runner, minutes_query(ctx))?;
+    evaluate(ctx, &profile, (&wq, &window), &mq, &minutes)
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -141,6 +156,7 @@ fn time(t: DateTime<Utc>) -> String {
 pub fn evaluate(
     ctx: &AuditContext,
     profile: &DataProfile,
+    (window_query, window): (&str, &DataProfile),
     minutes_query: &str,
     minutes: &ResultTable,
 ) -> Result<CheckOutput, CheckError> {
@@ -149,40 +165,79 @@ pub fn evaluate(
     let mut bins: Vec<(DateTime<Utc>, f64)> =
         minutes.rows.iter().filter_map(|row| c_minute.time(row).map(|t| (t, c_events.num(row)))).collect();
     bins.sort_by_key(|b| b.0);
-    let in_window: f64 = bins.iter().map(|b| b.1).sum();
     let mut out = CheckOutput::default();
     let subject = || Subject::new("evidence", "audit log");
     let prof_query = profile_query(&ctx.table);
 
-    let mut summary = finding(
-        INFO.code,
-        Severity::Info,
-        subject(),
-        format!(
-            "{} audit events, {} requests{}",
-            count(profile.events),
-            count(profile.requests),
-            profile.range.map(|r| format!(", from {} to {}", time(r.start), time(r.end))).unwrap_or_default()
-        ),
-        match profile.range {
-            Some(_) => format!(
-                "The window analysed is {} to {} and holds {} events. Requests are counted once, at their last stage.",
-                time(ctx.window.start),
-                time(ctx.window.end),
-                count(in_window)
-            ),
-            None => "No event carries a time, so there is no window to analyse.".to_owned(),
-        },
-        ctx,
-    );
-    summary.evidence.measures = vec![
-        measure("events", profile.events, "count"),
-        measure("requests", profile.requests, "count"),
-        measure("events in the window", in_window, "count"),
-        measure("events without timestamps", profile.without_time, "count"),
-        measure("read requests (get, list, watch)", profile.reads, "count"),
-    ];
-    summary.evidence.query = Some(prof_query.clone());
+    let summary = match profile.range {
+        // What the window holds, as its query counts it.
+        Some(data) => {
+            let mut f = finding(
+                INFO.code,
+                Severity::Info,
+                subject(),
+                format!(
+                    "{} audit events, {} requests in the window{}",
+                    count(window.events),
+                    count(window.requests),
+                    window
+                        .range
+                        .map(|r| format!(", from {} to {}", time(r.start), time(r.end)))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "The window analysed runs from {} to {}{} Requests are counted once, at their last stage.",
+                    time(ctx.window.start),
+                    time(ctx.window.end),
+                    if window.events == profile.events {
+                        " and holds every event of the log.".to_owned()
+                    } else {
+                        format!(
+                            "; the whole log holds {} events from {} to {}{}.",
+                            count(profile.events),
+                            time(data.start),
+                            time(data.end),
+                            if profile.without_time > 0.0 {
+                                format!(
+                                    " ({} of them without a timestamp, which no window includes)",
+                                    count(profile.without_time)
+                                )
+                            } else {
+                                String::new()
+                            }
+                        )
+                    }
+                ),
+                ctx,
+            );
+            f.evidence.measures = vec![
+                measure("events in the window", window.events, "count"),
+                measure("requests in the window", window.requests, "count"),
+                measure("read requests in the window (get, list, watch)", window.reads, "count"),
+            ];
+            f.evidence.query = Some(window_query.to_owned());
+            f
+        }
+        // No event carries a time: there is no window, only the log.
+        None => {
+            let mut f = finding(
+                INFO.code,
+                Severity::Info,
+                subject(),
+                format!("{} audit events, {} requests", count(profile.events), count(profile.requests)),
+                "No event carries a time, so there is no window to analyse.".to_owned(),
+                ctx,
+            );
+            f.evidence.measures = vec![
+                measure("events", profile.events, "count"),
+                measure("requests", profile.requests, "count"),
+                measure("events without timestamps", profile.without_time, "count"),
+                measure("get, list and watch events", profile.reads, "count"),
+            ];
+            f.evidence.query = Some(prof_query.clone());
+            f
+        }
+    };
     out.findings.push(summary);
 
     let mut warn = |title: String, text: String, query: &str, thresholds: Vec<ThresholdUsed>| {
@@ -204,7 +259,7 @@ pub fn evaluate(
     }
     // Without any time in the log there is no window to speak of: the warning about events
     // without timestamps below says so.
-    if profile.events > 0.0 && in_window == 0.0 && profile.range.is_some() {
+    if profile.events > 0.0 && window.events == 0.0 && profile.range.is_some() {
         warn(
             "no audit events in the window analysed".to_owned(),
             format!(
@@ -347,6 +402,23 @@ mod tests {
         )
     }
 
+    /// Evaluates `profile` with 100 events in each minute of `offsets` in the window, 80 of
+    /// them requests and 50 of those reads.
+    fn eval(ctx: &AuditContext, profile: &DataProfile, offsets: &[i64]) -> CheckOutput {
+        let events = 100.0 * offsets.len() as f64;
+        let window = DataProfile {
+            events,
+            without_time: 0.0,
+            requests: events * 0.8,
+            reads: events * 0.5,
+            range: offsets
+                .first()
+                .zip(offsets.last())
+                .map(|(a, b)| TimeRange { start: time_at(a * 60), end: time_at(b * 60 + 59) }),
+        };
+        evaluate(ctx, profile, ("w", &window), "q", &minutes(offsets)).expect("evaluates")
+    }
+
     fn full_profile() -> DataProfile {
         let ctx = ctx_hour();
         DataProfile {
@@ -367,7 +439,7 @@ mod tests {
         assert_eq!(ctx.window_seconds(), 15.0 * 60.0);
         let profile = DataProfile { range: Some(data), ..full_profile() };
         let all: Vec<i64> = (45..60).collect();
-        let out = evaluate(&ctx, &profile, "q", &minutes(&all)).expect("evaluates");
+        let out = eval(&ctx, &profile, &all);
         let warning = out.findings.iter().find(|f| f.severity == Severity::Warning).expect("a warning");
         assert_eq!(warning.title, "the log covers 15m of the 1h window analysed");
         assert!(warning.summary.contains("45m before the first event"), "{}", warning.summary);
@@ -376,7 +448,7 @@ mod tests {
         let ctx = ctx_hour();
         assert_eq!(ctx.window_seconds(), 3600.0);
         let all: Vec<i64> = (0..60).collect();
-        let out = evaluate(&ctx, &full_profile(), "q", &minutes(&all)).expect("evaluates");
+        let out = eval(&ctx, &full_profile(), &all);
         assert!(out.findings.iter().all(|f| f.severity == Severity::Info));
     }
 
@@ -385,17 +457,47 @@ mod tests {
         let ctx = ctx_hour();
         let profile =
             DataProfile { events: 37.0, without_time: 37.0, requests: 37.0, reads: 10.0, range: None };
-        let out = evaluate(&ctx, &profile, "q", &minutes(&[])).expect("evaluates");
+        let out = eval(&ctx, &profile, &[]);
         let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
         assert!(titles.contains(&"37 events have no timestamp"), "{titles:?}");
         assert!(!titles.iter().any(|t| t.contains("no audit events in the window")), "{titles:?}");
     }
 
     #[test]
+    fn the_summary_counts_the_window_with_the_windows_query() {
+        // The log holds the whole hour; the window its last 20 minutes (`--since 20m`).
+        let mut ctx = ctx_hour();
+        ctx.window.start = time_at(40 * 60);
+        let out = eval(&ctx, &full_profile(), &(40..60).collect::<Vec<_>>());
+        let summary = &out.findings[0];
+        assert_eq!(
+            summary.title,
+            "2,000 audit events, 1,600 requests in the window, from 2024-05-01 10:40:00 UTC to 2024-05-01 10:59:59 UTC"
+        );
+        assert_eq!(summary.evidence.query.as_deref(), Some("w"));
+        let measures: Vec<(&str, f64)> =
+            summary.evidence.measures.iter().map(|m| (m.label.as_str(), m.value)).collect();
+        assert_eq!(
+            measures,
+            [
+                ("events in the window", 2000.0),
+                ("requests in the window", 1600.0),
+                ("read requests in the window (get, list, watch)", 1000.0)
+            ]
+        );
+        assert!(summary.summary.contains("the whole log holds 6,000 events from"), "{}", summary.summary);
+        assert!(!summary.summary.contains("  "), "{}", summary.summary);
+        // The window is the query's: every check's window clause.
+        let q = window_query(&ctx);
+        assert!(q.starts_with(&ctx.events()), "{q}");
+        assert!(q.contains("| where TimeGenerated between (datetime("), "{q}");
+    }
+
+    #[test]
     fn complete_evidence_only_informs() {
         let ctx = ctx_hour();
         let all: Vec<i64> = (0..60).collect();
-        let out = evaluate(&ctx, &full_profile(), "q", &minutes(&all)).expect("evaluates");
+        let out = eval(&ctx, &full_profile(), &all);
         assert_eq!(out.findings.len(), 1);
         assert_eq!(out.findings[0].severity, Severity::Info);
     }
@@ -406,7 +508,7 @@ mod tests {
         let mut offsets: Vec<i64> = (0..20).collect();
         offsets.extend(40..60);
         let profile = DataProfile { reads: 0.0, without_time: 12.0, ..full_profile() };
-        let out = evaluate(&ctx, &profile, "q", &minutes(&offsets)).expect("evaluates");
+        let out = eval(&ctx, &profile, &offsets);
         let titles: Vec<&str> = out.findings.iter().skip(1).map(|f| f.title.as_str()).collect();
         assert_eq!(
             titles,
@@ -421,7 +523,7 @@ mod tests {
     #[test]
     fn an_empty_window_says_where_the_data_is() {
         let ctx = ctx_hour();
-        let out = evaluate(&ctx, &full_profile(), "q", &minutes(&[])).expect("evaluates");
+        let out = eval(&ctx, &full_profile(), &[]);
         assert!(out.findings.iter().any(|f| f.title == "no audit events in the window analysed"));
     }
 
@@ -429,7 +531,7 @@ mod tests {
     fn an_input_without_events_warns_and_names_no_window() {
         let ctx = ctx_hour();
         let profile = DataProfile { events: 0.0, without_time: 0.0, requests: 0.0, reads: 0.0, range: None };
-        let out = evaluate(&ctx, &profile, "q", &minutes(&[])).expect("evaluates");
+        let out = eval(&ctx, &profile, &[]);
         let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
         assert_eq!(
             titles,

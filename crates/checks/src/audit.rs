@@ -144,6 +144,12 @@ impl AuditContext {
     pub fn requests(&self) -> String {
         crate::kql::requests(&self.table, &self.window)
     }
+
+    /// The prelude of a query over every event in the window, all stages (see
+    /// [`crate::kql::events`]).
+    pub fn events(&self) -> String {
+        crate::kql::events(&self.table, &self.window)
+    }
 }
 
 /// Why a check could not finish.

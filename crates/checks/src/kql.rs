@@ -11,17 +11,27 @@ pub fn datetime_literal(t: DateTime<Utc>) -> String {
     format!("datetime({})", t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
-/// The first lines of every check's query: the table, the window, and one row per request.
-/// A request is logged at up to three stages; only its last (`ResponseComplete`, or `Panic`)
-/// is kept, so `RequestReceived` and `ResponseStarted` events do not count it again. Events
-/// without a stage (hand-written or converted logs) are kept as requests.
-pub fn requests(table: &str, window: &TimeRange) -> String {
+/// The first lines of a query over every event of the window analysed (all stages): the table
+/// and the window, as explicit `datetime(…)` bounds, so the query gives the same numbers
+/// whenever and wherever it runs.
+pub fn events(table: &str, window: &TimeRange) -> String {
     format!(
-        "{table}\n| where TimeGenerated between ({} .. {})\n| where Stage !in (\"RequestReceived\", \"ResponseStarted\")",
+        "{table}\n| where TimeGenerated between ({} .. {})",
         datetime_literal(window.start),
         datetime_literal(window.end)
     )
 }
+
+/// The first lines of every check's query: the table, the window ([`events`]), and one row per
+/// request. A request is logged at up to three stages; only its last (`ResponseComplete`, or
+/// `Panic`) is kept, so `RequestReceived` and `ResponseStarted` events do not count it again.
+/// Events without a stage (hand-written or converted logs) are kept as requests.
+pub fn requests(table: &str, window: &TimeRange) -> String {
+    format!("{}\n| where {NOT_EARLY_STAGE}", events(table, window))
+}
+
+/// True for the event that stands for a request: its last stage (see [`requests`]).
+pub const NOT_EARLY_STAGE: &str = r#"Stage !in ("RequestReceived", "ResponseStarted")"#;
 
 /// A request's latency in milliseconds, as the AKS guide computes it.
 pub const LATENCY_MS: &str = "datetime_diff('millisecond', StageReceivedTime, RequestReceivedTime)";

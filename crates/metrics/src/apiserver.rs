@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::quantile::QuantileBucket;
 use crate::snapshot::{Histogram, Window};
 
 /// Database size metrics, newest name first: `apiserver_storage_size_bytes` (1.28+),
@@ -101,8 +102,9 @@ pub struct WebhookStats {
     pub webhook_type: String,
     /// Calls in the window.
     pub calls: f64,
-    /// P99 call latency in seconds.
-    pub p99_seconds: f64,
+    /// Where the P99 call latency lies, in seconds: its bucket and `histogram_quantile`'s
+    /// value in it; `None` without observations.
+    pub p99: Option<QuantileBucket>,
     /// Requests rejected because the webhook could not be called or failed
     /// (`error_type` `calling_webhook_error` or `apiserver_internal_error`).
     pub call_failures: f64,
@@ -317,7 +319,7 @@ fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
                 name: name.clone(),
                 webhook_type: webhook_type.clone(),
                 calls: h.observations(),
-                p99_seconds: h.quantile(0.99),
+                p99: h.quantile_bucket(0.99),
                 call_failures: 0.0,
                 denials: 0.0,
                 fail_open: 0.0,
@@ -333,7 +335,7 @@ fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
             name: name.to_owned(),
             webhook_type: ty.to_owned(),
             calls: 0.0,
-            p99_seconds: f64::NAN,
+            p99: None,
             call_failures: 0.0,
             denials: 0.0,
             fail_open: 0.0,

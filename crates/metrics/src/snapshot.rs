@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::parse::{Exposition, Labels, Sample};
-use crate::quantile::{Bucket, histogram_quantile};
+use crate::quantile::{Bucket, QuantileBucket, histogram_quantile, quantile_bucket};
 use crate::target::{Target, identify};
 
 /// One parsed `/metrics` scrape.
@@ -124,6 +124,11 @@ impl Histogram {
     /// The `q`-quantile, as `histogram_quantile(q, …)`.
     pub fn quantile(&self, q: f64) -> f64 {
         histogram_quantile(q, &self.buckets)
+    }
+
+    /// The bucket the `q`-quantile falls in, with `histogram_quantile`'s value in it.
+    pub fn quantile_bucket(&self, q: f64) -> Option<QuantileBucket> {
+        quantile_bucket(q, &self.buckets)
     }
 
     /// Observations: the `+Inf` bucket, else `_count`.

@@ -17,8 +17,14 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: r#"## What it detects
 Admission webhooks whose P99 call latency
 (`apiserver_admission_webhook_admission_duration_seconds`, by webhook name and type) is above
-0.5 s (OpenShift enhancement 908). A P99 at or above 10 s, the default webhook timeout, is
+0.5 s (OpenShift enhancement 908). A P99 above 10 s, the default webhook timeout, is
 critical: calls are timing out.
+
+A histogram only says which bucket the P99 falls in: it is above the bucket's lower bound and
+at most its upper bound. The check judges by the lower bound, which the P99 certainly exceeds
+(more than 1% of calls took longer), and says so. The finding gives the bucket, and the value
+`histogram_quantile` interpolates linearly inside it as an estimate (≈); a P99 in the `+Inf`
+bucket is given only as above the largest finite bound, with no number invented beyond it.
 
 ## Why it matters
 Every create, update and delete the webhook covers waits for it, in series with every other
@@ -26,7 +32,8 @@ webhook. A slow webhook makes the whole API server look slow; a timing-out one w
 `failurePolicy: Fail` blocks writes.
 
 ## Example
-`validate.kyverno.svc-fail` (validating): P99 2.4 s over 5,200 calls.
+`validate.kyverno.svc-fail` (validating): P99 in the (1, 2.5] s bucket, ≈2.48 s by linear
+interpolation (as histogram_quantile), over 3,400 calls.
 
 ## Remedy
 Scale or fix the webhook's backend, narrow its `rules` and `namespaceSelector` (exclude
@@ -38,7 +45,13 @@ Scale or fix the webhook's backend, narrow its `rules` and `namespaceSelector` (
 "#,
 };
 
+/// The default webhook timeout (`timeoutSeconds`), seconds.
 const TIMEOUT_SECONDS: f64 = 10.0;
+
+/// A bucket bound as Prometheus writes `le`: `0.5`, `2.5`, `10`.
+fn bound(s: f64) -> String {
+    format!("{s}")
+}
 
 /// Runs MET008.
 pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
@@ -49,31 +62,71 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if w.calls < min_observations {
                 continue;
             }
-            // A NaN P99 (no calls observed) is never above the limit.
-            if w.p99_seconds.is_nan() || w.p99_seconds <= limit {
+            // No observations: no P99.
+            let Some(p99) = w.p99 else { continue };
+            // The P99 is above its bucket's lower bound for certain, anywhere up to the upper
+            // bound: judged by the lower bound, a finding claims no more than the histogram
+            // shows.
+            let lower = p99.lower;
+            if lower.is_nan() || lower < limit {
                 continue;
             }
-            let severity =
-                if w.p99_seconds >= TIMEOUT_SECONDS { Severity::Critical } else { Severity::Warning };
+            let severity = if lower >= TIMEOUT_SECONDS { Severity::Critical } else { Severity::Warning };
             let kind = if w.webhook_type == "admit" { "mutating" } else { w.webhook_type.as_str() };
+            let over = if severity == Severity::Critical {
+                format!("over the {} s default timeout", bound(TIMEOUT_SECONDS))
+            } else {
+                format!("over {} s", bound(limit))
+            };
+            let (where_, estimate) = if p99.unbounded() {
+                (
+                    format!("above {} s (the largest finite bucket)", bound(lower)),
+                    "the histogram bounds it no further, so no value is given".to_owned(),
+                )
+            } else {
+                (
+                    format!("in the ({}, {}] s bucket", bound(lower), bound(p99.upper)),
+                    format!(
+                        "≈{} by linear interpolation (as histogram_quantile), an estimate the buckets cannot confirm",
+                        format_seconds(p99.interpolated)
+                    ),
+                )
+            };
+            let verdict = if severity == Severity::Critical {
+                format!(
+                    "above the {} s default webhook timeout: calls are timing out",
+                    bound(TIMEOUT_SECONDS)
+                )
+            } else {
+                format!("above the {} s warning level", bound(limit))
+            };
+            let mut measures = vec![Measure::new("P99 above (its bucket's lower bound)", lower, "s")];
+            if !p99.unbounded() {
+                measures.push(Measure::new("P99 at most (its bucket's upper bound)", p99.upper, "s"));
+                measures.push(Measure::new(
+                    "P99 ≈ (linear interpolation, as histogram_quantile)",
+                    p99.interpolated,
+                    "s",
+                ));
+            }
+            measures.push(Measure::new("calls", w.calls, "count"));
             out.push(
                 Draft {
                     severity,
-                    title: format!("Admission webhook {} answers in {} (P99)", w.name, format_seconds(w.p99_seconds)),
+                    title: format!("Admission webhook {}: P99 {where_}, {over}", w.name),
                     subject: Subject::new("webhook", w.name.clone()),
                     summary: format!(
-                        "The {kind} webhook `{}` took {} at P99 over {} calls {}. Every write it covers waits for it{}.",
-                        w.name,
-                        format_seconds(w.p99_seconds),
+                        "More than 1% of the {} calls to the {kind} webhook `{}` {} took longer than {} s: the P99 \
+                         lies {where_}; {estimate}. Judged by the bucket's lower bound, {} s, which it certainly \
+                         exceeds, the P99 is {verdict}. Every write it covers waits for it.",
                         format_count(w.calls),
+                        w.name,
                         window_phrase(api.window_seconds),
-                        if severity == Severity::Critical { "; at 10 s calls hit the default timeout" } else { "" }
+                        bound(lower),
+                        bound(lower),
                     ),
                     source: format!("metrics:{}", api.source),
-                    measures: vec![
-                        Measure::new("P99 call latency", w.p99_seconds, "s"),
-                        Measure::new("calls", w.calls, "count"),
-                    ],
+                    measures,
                     table: None,
                     thresholds: vec![n::WEBHOOK_LATENCY_WARNING_SECONDS],
                     remedies: vec![
@@ -105,32 +158,130 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::apiserver::WebhookStats;
+    use crate::quantile::{Bucket, QuantileBucket, quantile_bucket};
     use crate::test_support::apiserver;
 
-    fn hook(name: &str, p99: f64) -> WebhookStats {
+    fn hook(name: &str, p99: Option<(f64, f64, f64)>) -> WebhookStats {
         WebhookStats {
             name: name.into(),
             webhook_type: "validating".into(),
             calls: 100.0,
-            p99_seconds: p99,
+            p99: p99.map(|(lower, upper, interpolated)| QuantileBucket { lower, upper, interpolated }),
             call_failures: 0.0,
             denials: 0.0,
             fail_open: 0.0,
         }
     }
 
-    #[test]
-    fn slow_warns_and_timeout_is_critical() {
+    fn findings(hooks: Vec<WebhookStats>) -> Vec<Finding> {
         let mut api = apiserver();
-        api.webhooks =
-            vec![hook("fast", 0.1), hook("slow", 2.4), hook("stuck", 10.0), hook("unknown", f64::NAN)];
+        api.webhooks = hooks;
         let mut out = Vec::new();
         run(
             &MetricsEvidence { apiservers: vec![api], ..Default::default() },
             &Thresholds::default(),
             &mut out,
         );
+        out
+    }
+
+    fn measure(f: &Finding, label: &str) -> Option<f64> {
+        f.evidence.measures.iter().find(|m| m.label.starts_with(label)).map(|m| m.value)
+    }
+
+    #[test]
+    fn slow_warns_and_timeout_is_critical() {
+        let out = findings(vec![
+            hook("fast", Some((0.025, 0.1, 0.09))),
+            hook("slow", Some((1.0, 2.5, 2.4))),
+            hook("stuck", Some((10.0, 25.0, 24.85))),
+            hook("unknown", None),
+        ]);
         let got: Vec<(&str, Severity)> = out.iter().map(|f| (f.subject.name.as_str(), f.severity)).collect();
         assert_eq!(got, [("slow", Severity::Warning), ("stuck", Severity::Critical)]);
+        assert_eq!(out[0].title, "Admission webhook slow: P99 in the (1, 2.5] s bucket, over 0.5 s");
+        assert_eq!(
+            out[1].title,
+            "Admission webhook stuck: P99 in the (10, 25] s bucket, over the 10 s default timeout"
+        );
+    }
+
+    #[test]
+    fn severity_is_judged_by_the_bucket_lower_bound_not_the_interpolated_value() {
+        let out = findings(vec![
+            // Interpolated above 0.5 s, but the P99 may be 0.3 s: not certainly slow.
+            hook("maybe-slow", Some((0.25, 1.0, 0.9))),
+            // Interpolated at the 10 s timeout, but certainly only above 2.5 s: a warning.
+            hook("slow", Some((2.5, 10.0, 10.0))),
+            // Certainly above 0.5 s, though interpolated just above it.
+            hook("barely", Some((0.5, 1.0, 0.51))),
+        ]);
+        let got: Vec<(&str, Severity)> = out.iter().map(|f| (f.subject.name.as_str(), f.severity)).collect();
+        assert_eq!(got, [("slow", Severity::Warning), ("barely", Severity::Warning)]);
+        assert!(
+            out[0].summary.contains(
+                "Judged by the bucket's lower bound, 2.5 s, which it certainly exceeds, the P99 is above"
+            ),
+            "{}",
+            out[0].summary
+        );
+    }
+
+    #[test]
+    fn the_p99_is_reported_as_its_bucket_with_the_interpolation_as_an_estimate() {
+        // The demo's webhook: calls that time out at 10 s land in (10, 25]; histogram_quantile
+        // interpolates 24.85 s, which no call took.
+        let buckets: Vec<Bucket> = [
+            (0.005, 0.0),
+            (0.025, 0.0),
+            (0.1, 0.0),
+            (0.5, 0.0),
+            (1.0, 0.0),
+            (2.5, 0.0),
+            (10.0, 0.0),
+            (25.0, 200.0),
+            (f64::INFINITY, 200.0),
+        ]
+        .map(|(upper_bound, count)| Bucket { upper_bound, count })
+        .to_vec();
+        let mut w = hook("mutate.kyverno.svc-fail", None);
+        w.webhook_type = "admit".into();
+        w.calls = 200.0;
+        w.p99 = quantile_bucket(0.99, &buckets);
+        let out = findings(vec![w]);
+        let f = &out[0];
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(
+            f.title,
+            "Admission webhook mutate.kyverno.svc-fail: P99 in the (10, 25] s bucket, over the 10 s default timeout"
+        );
+        assert!(!f.title.contains("24.85"), "{}", f.title);
+        assert!(
+            f.summary.contains(
+                "lies in the (10, 25] s bucket; ≈24.85 s by linear interpolation (as histogram_quantile)"
+            ),
+            "{}",
+            f.summary
+        );
+        assert!(f.summary.contains("More than 1% of the 200 calls to the mutating webhook"), "{}", f.summary);
+        assert_eq!(measure(f, "P99 above"), Some(10.0));
+        assert_eq!(measure(f, "P99 at most"), Some(25.0));
+        assert!((measure(f, "P99 ≈").expect("estimate") - 24.85).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_p99_in_the_inf_bucket_is_only_above_the_largest_finite_bound() {
+        let out = findings(vec![hook("hung", Some((25.0, f64::INFINITY, 25.0)))]);
+        let f = &out[0];
+        assert_eq!(f.severity, Severity::Critical);
+        assert_eq!(
+            f.title,
+            "Admission webhook hung: P99 above 25 s (the largest finite bucket), over the 10 s default timeout"
+        );
+        assert!(f.summary.contains("no value is given"), "{}", f.summary);
+        assert!(!f.summary.contains('≈'), "{}", f.summary);
+        assert_eq!(measure(f, "P99 above"), Some(25.0));
+        assert_eq!(measure(f, "P99 at most"), None);
+        assert_eq!(measure(f, "P99 ≈"), None);
     }
 }

@@ -143,7 +143,7 @@ mod tests {
             name: String::new(),
             webhook_type: "validating".into(),
             calls: 10.0,
-            p99_seconds: 0.1,
+            p99: None,
             call_failures: 0.0,
             denials: 0.0,
             fail_open: 0.0,

@@ -1,0 +1,194 @@
+//! One test per bug, named after it: each failed before its fix.
+
+mod common;
+
+use checks::engine_runner::EngineRunner;
+use checks::table::ResultTable;
+use checks::{AuditDiagnosis, AuditRequest, QueryRunner, diagnose_audit};
+use common::{Cluster, Req, batch, latency_ms, requests};
+use engine::Engine;
+use findings::Finding;
+
+fn measure(f: &Finding, label: &str) -> f64 {
+    f.evidence
+        .measures
+        .iter()
+        .find(|m| m.label == label)
+        .unwrap_or_else(|| panic!("{}: no measure {label:?} in {:?}", f.code, f.evidence.measures))
+        .value
+}
+
+/// Runs the query of a finding's evidence on `engine`, as `apiserver-doctor query` would.
+fn reproduce(engine: &Engine, f: &Finding) -> ResultTable {
+    let q = f.evidence.query.as_deref().unwrap_or_else(|| panic!("{}: no query", f.title));
+    EngineRunner::new(engine, common::t0()).run(q).unwrap_or_else(|e| panic!("{q}\n{e}"))
+}
+
+/// The exact nearest-rank P99 of `values` (Kusto's `percentile`).
+fn p99(mut values: Vec<i64>) -> f64 {
+    values.sort_unstable();
+    let rank = ((0.99_f64 * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
+    values[rank] as f64
+}
+
+/// The healthy cluster with the slow vault operator (about 3 s per secret GET) and a second,
+/// slower client on the same verb, resource and scope: the P99 of all of them (what AUD003's
+/// title states) is neither client's own.
+fn two_clients_breaching_one_slo() -> Cluster {
+    let mut cluster = Cluster::new().healthy().slow_client();
+    for i in 0..60 {
+        let latency = 8_000 + cluster.rand(2_000) as i64;
+        cluster.add(Req {
+            at_ms: i * 30_000 + 777,
+            latency_ms: latency,
+            verb: "get",
+            uri: format!("/api/v1/namespaces/vault/secrets/token-{}", i % 5),
+            user: "system:serviceaccount:vault:secret-syncer",
+            agent: "secret-syncer/v1.0.0 (linux/amd64) kubernetes/$Format",
+            resource: "secrets",
+            namespace: Some("vault"),
+            name: Some(format!("token-{}", i % 5)),
+            ..Req::default()
+        });
+    }
+    cluster
+}
+
+#[test]
+fn aud003_reproduce_query_gave_per_client_p99s_instead_of_the_headline_p99() {
+    let cluster = two_clients_breaching_one_slo();
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let span = {
+        let (start, end) = engine.time_range().expect("range").expect("events have times");
+        end - start
+    };
+    // The last two thirds of the log: the query must keep the finding's window too.
+    let since = span * 2 / 3;
+    let runner = EngineRunner::new(&engine, common::t0());
+    let d: AuditDiagnosis =
+        diagnose_audit(&runner, &AuditRequest { since: Some(since), ..AuditRequest::default() })
+            .expect("diagnoses");
+    let f = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD003" && f.subject.name == "get secrets (resource)")
+        .unwrap_or_else(|| panic!("no AUD003 breach: {:#?}", d.outcome.findings));
+    // The headline recomputed from the events: every client's secret GETs in the window.
+    let latencies: Vec<i64> = requests(&cluster.events)
+        .filter(|e| {
+            e.verb == "get"
+                && e.object_ref.as_ref().and_then(|o| o.resource.as_deref()) == Some("secrets")
+                && e.stage_timestamp.is_some_and(|t| t >= d.window.start && t <= d.window.end)
+        })
+        .map(latency_ms)
+        .collect();
+    let (n, headline) = (latencies.len() as f64, p99(latencies));
+    assert_eq!(measure(f, "requests"), n);
+    assert_eq!(measure(f, "P99 latency"), headline);
+    assert!(f.title.contains(&format!("is {:.1} s", headline / 1000.0)), "{}", f.title);
+    // The query in the evidence gives exactly that: one row, the headline's numbers.
+    let rows = reproduce(&engine, f);
+    assert_eq!(rows.rows.len(), 1, "{rows:?}");
+    let r = rows.reader();
+    let row = &rows.rows[0];
+    assert_eq!(r.column("Verb").expect("Verb").text(row), "get");
+    assert_eq!(r.column("Resource").expect("Resource").text(row), "secrets");
+    assert_eq!(r.column("Scope").expect("Scope").text(row), "resource");
+    assert_eq!(r.column("Requests").expect("Requests").num(row), n);
+    assert_eq!(r.column("P99Ms").expect("P99Ms").num(row), headline);
+}
+
+#[test]
+fn aud009_summary_query_covered_the_whole_log_not_the_window() {
+    let cluster = Cluster::new().healthy();
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let (start, end) = engine.time_range().expect("range").expect("events have times");
+    // The last quarter of the log (`--since`): most events are outside the window.
+    let runner = EngineRunner::new(&engine, common::t0());
+    let d =
+        diagnose_audit(&runner, &AuditRequest { since: Some((end - start) / 4), ..AuditRequest::default() })
+            .expect("diagnoses");
+    assert!(d.window.start > start && d.window.end == end, "{:?}", d.window);
+    let summary = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD009" && f.title.contains("audit events"))
+        .unwrap_or_else(|| panic!("no AUD009 summary: {:#?}", d.outcome.findings));
+    // The window's numbers, counted from the events directly.
+    let in_window =
+        |e: &&audit::Event| e.stage_timestamp.is_some_and(|t| t >= d.window.start && t <= d.window.end);
+    let events = cluster.events.iter().filter(in_window).count() as f64;
+    let window_requests: Vec<&audit::Event> = requests(&cluster.events).filter(in_window).collect();
+    let reads =
+        window_requests.iter().filter(|e| ["get", "list", "watch"].contains(&e.verb.as_str())).count();
+    assert!(events < cluster.events.len() as f64 / 2.0, "{events} of {}", cluster.events.len());
+    // The query in its evidence gives the window's numbers, not the whole log's.
+    let q = summary.evidence.query.as_deref().expect("query");
+    assert!(q.contains("| where TimeGenerated between (datetime("), "{q}");
+    let rows = reproduce(&engine, summary);
+    assert_eq!(rows.rows.len(), 1, "{rows:?}");
+    let r = rows.reader();
+    let row = &rows.rows[0];
+    assert_eq!(r.column("Events").expect("Events").num(row), events);
+    assert_eq!(r.column("Requests").expect("Requests").num(row), window_requests.len() as f64);
+    assert_eq!(r.column("Reads").expect("Reads").num(row), reads as f64);
+    // And the finding states them.
+    assert_eq!(measure(summary, "events in the window"), events);
+    assert_eq!(measure(summary, "requests in the window"), window_requests.len() as f64);
+    assert_eq!(measure(summary, "read requests in the window (get, list, watch)"), reads as f64);
+    let first = r.column("First").expect("First").time(row).expect("a first event");
+    let last = r.column("Last").expect("Last").time(row).expect("a last event");
+    let shown = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    assert!(
+        summary.title.ends_with(&format!("in the window, from {} to {}", shown(first), shown(last))),
+        "{}",
+        summary.title
+    );
+    assert!(first >= d.window.start && last <= d.window.end);
+}
+
+#[test]
+fn aud002_findings_of_one_severity_came_by_client_name_not_by_latency() {
+    // Two slow operators polling secrets: by name alpha-sync comes first, by latency
+    // zeta-sync (about 6 s against 2 s).
+    let mut cluster = Cluster::new().healthy();
+    for (agent, user, base) in [
+        (
+            "alpha-sync/v1.0.0 (linux/amd64) kubernetes/$Format",
+            "system:serviceaccount:sync:alpha-sync",
+            2_000,
+        ),
+        ("zeta-sync/v1.0.0 (linux/amd64) kubernetes/$Format", "system:serviceaccount:sync:zeta-sync", 6_000),
+    ] {
+        for i in 0..120 {
+            let latency = base + cluster.rand(200) as i64;
+            cluster.add(Req {
+                at_ms: i * 15_000 + 333,
+                latency_ms: latency,
+                verb: "get",
+                uri: format!("/api/v1/namespaces/sync/secrets/s-{}", i % 3),
+                user,
+                agent,
+                resource: "secrets",
+                namespace: Some("sync"),
+                name: Some(format!("s-{}", i % 3)),
+                ..Req::default()
+            });
+        }
+    }
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let d = diagnose_audit(&EngineRunner::new(&engine, common::t0()), &AuditRequest::default())
+        .expect("diagnoses");
+    let slow: Vec<(&str, f64)> = d
+        .outcome
+        .findings
+        .iter()
+        .filter(|f| f.code == "AUD002")
+        .map(|f| (f.subject.name.as_str(), measure(f, "average latency")))
+        .collect();
+    let names: Vec<&str> = slow.iter().map(|s| s.0).collect();
+    assert_eq!(names, ["zeta-sync", "alpha-sync"], "{slow:?}");
+    assert!(slow[0].1 > slow[1].1, "{slow:?}");
+}
