@@ -39,8 +39,11 @@ pub struct RequestLatency {
     pub scope: String,
     /// Requests in the window.
     pub count: f64,
-    /// P99 latency in seconds.
+    /// P99 latency in seconds, as `histogram_quantile` gives it (interpolated in its bucket).
     pub p99_seconds: f64,
+    /// The bounds of the bucket the P99 lies in (`lower` exclusive, `upper` inclusive, `+Inf`
+    /// for the last bucket): what the histogram itself shows.
+    pub p99_bucket: Option<(f64, f64)>,
 }
 
 /// Objects of one resource type stored in etcd.
@@ -222,6 +225,7 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
             scope: scope.clone(),
             count,
             p99_seconds: p99,
+            p99_bucket: h.quantile_bucket(0.99).map(|b| (b.lower, b.upper)),
         });
     }
     out

@@ -6,6 +6,11 @@ use findings::{
 };
 
 use super::{Draft, format_count, format_seconds, remedy, watch, window_phrase};
+
+/// A bucket bound as Prometheus writes `le`: `0.5`, `10`, `15`.
+fn format_bound(s: f64) -> String {
+    format!("{s}")
+}
 use crate::MetricsEvidence;
 
 /// MET001.
@@ -76,13 +81,29 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 if crit.is_some_and(|c| l.p99_seconds > c) { Severity::Critical } else { Severity::Warning };
             let slo = crit.unwrap_or(warn);
             let subject = format!("{} {} ({})", l.verb, l.resource, l.scope);
+            // histogram_quantile's value is a linear interpolation inside a bucket: say which
+            // bucket, so it is not read as a measured latency.
+            let bucket = match l.p99_bucket {
+                Some((lower, upper)) if upper.is_finite() => format!(
+                    " The P99 lies in the ({}, {}] s bucket of apiserver_request_duration_seconds; {} is \
+                     histogram_quantile's linear interpolation within it, not a measured request.",
+                    format_bound(lower),
+                    format_bound(upper),
+                    format_seconds(l.p99_seconds)
+                ),
+                Some((lower, _)) => format!(
+                    " The P99 lies above {} s, the histogram's largest finite bucket, which bounds it no further.",
+                    format_bound(lower)
+                ),
+                None => String::new(),
+            };
             out.push(
                 Draft {
                     severity,
-                    title: format!("{subject}: P99 latency {} is above the {} SLO", format_seconds(l.p99_seconds), format_seconds(slo)),
+                    title: format!("{subject}: P99 latency ≈{} is above the {} SLO", format_seconds(l.p99_seconds), format_seconds(slo)),
                     subject: Subject::new("resource", subject.clone()),
                     summary: format!(
-                        "The API server answered {} {} requests with a P99 latency of {} {}. The SLO for this kind of request is {}; clients time out and retry above it.",
+                        "The API server answered {} {} requests with a P99 latency of about {} {}. The SLO for this kind of request is {}; clients time out and retry above it.{bucket}",
                         format_count(l.count),
                         subject,
                         format_seconds(l.p99_seconds),
@@ -90,10 +111,21 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         format_seconds(slo),
                     ),
                     source: format!("metrics:{}", api.source),
-                    measures: vec![
-                        Measure::new("P99 latency", l.p99_seconds, "s"),
-                        Measure::new("requests", l.count, "count"),
-                    ],
+                    measures: {
+                        let mut m = vec![Measure::new(
+                            "P99 latency (linear interpolation, as histogram_quantile)",
+                            l.p99_seconds,
+                            "s",
+                        )];
+                        if let Some((lower, upper)) = l.p99_bucket {
+                            m.push(Measure::new("P99 above (its bucket's lower bound)", lower, "s"));
+                            if upper.is_finite() {
+                                m.push(Measure::new("P99 at most (its bucket's upper bound)", upper, "s"));
+                            }
+                        }
+                        m.push(Measure::new("requests", l.count, "count"));
+                        m
+                    },
                     table: None,
                     thresholds: names,
                     remedies: vec![
@@ -134,7 +166,46 @@ mod tests {
             scope: scope.into(),
             count: 500.0,
             p99_seconds: p99,
+            p99_bucket: None,
         }
+    }
+
+    /// Review of issue 5: MET001 stated "P99 latency 14.95 s" for webhook-bound creates whose
+    /// every call ended at the 10 s timeout: histogram_quantile's interpolation in the (10, 15]
+    /// bucket, read as a measurement beside the audit log's 10.0 s.
+    #[test]
+    fn the_p99_says_it_is_interpolated_and_names_its_bucket() {
+        let one = |l: RequestLatency| {
+            let mut api = apiserver();
+            api.latency = vec![l];
+            let mut out = Vec::new();
+            run(
+                &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+                &Thresholds::default(),
+                &mut out,
+            );
+            out
+        };
+        let mut l = latency("POST", "resource", 14.95);
+        l.p99_bucket = Some((10.0, 15.0));
+        let out = one(l);
+        let f = &out[0];
+        assert!(f.title.contains("P99 latency ≈14.95 s"), "{}", f.title);
+        assert!(
+            f.summary.contains("The P99 lies in the (10, 15] s bucket of apiserver_request_duration_seconds; 14.95 s is histogram_quantile's linear interpolation within it"),
+            "{}",
+            f.summary
+        );
+        let lower = f.evidence.measures.iter().find(|m| m.label == "P99 above (its bucket's lower bound)");
+        assert_eq!(lower.map(|m| m.value), Some(10.0));
+        let mut l = latency("POST", "resource", 60.0);
+        l.p99_bucket = Some((60.0, f64::INFINITY));
+        let out = one(l);
+        assert!(
+            out[0].summary.contains("lies above 60 s, the histogram's largest finite bucket"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]
