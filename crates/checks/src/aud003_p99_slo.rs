@@ -9,7 +9,9 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, SCOPE, resource_of, string_literal};
+use crate::kql::{
+    LATENCY_MS, NOT_LONG_RUNNING, QUALIFIED_RESOURCE, SCOPE, qualified_resource_of, string_literal,
+};
 use crate::table::{Column, ResultTable};
 
 /// The check's description.
@@ -22,9 +24,9 @@ pub const INFO: CheckInfo = CheckInfo {
 
 P99 latency by verb, resource and scope against the Kubernetes API call latency SLOs.
 
-The 99th percentile latency of API calls grouped by verb, resource (with its subresource) and
-scope, compared with the Kubernetes API call latency SLOs — the AKS guide's third step, for
-every client at once:
+The 99th percentile latency of API calls grouped by verb, resource (named with its API group,
+as `jobs.batch` or `pods.metrics.k8s.io`, and its subresource) and scope, compared with the
+Kubernetes API call latency SLOs — the AKS guide's third step, for every client at once:
 
 | calls | scope | P99 |
 |---|---|---|
@@ -82,11 +84,12 @@ pub fn query(ctx: &AuditContext) -> String {
         "{}\n| where {NOT_LONG_RUNNING} and isnotempty(tostring(ObjectRef.resource))\n\
          | extend Scope = {SCOPE}, latency = {LATENCY_MS}\n\
          | summarize Requests = count(), P99Ms = percentile(latency, 99) \
-         by Verb, ObjectResource = tostring(ObjectRef.resource), Subresource = tostring(ObjectRef.subresource), Scope\n\
+         by Verb, ObjectResource = tostring(ObjectRef.resource), ApiGroup = tostring(ObjectRef.apiGroup), \
+         Subresource = tostring(ObjectRef.subresource), Scope\n\
          | project Verb, Resource = {}, Scope, Requests, P99Ms\n\
          | order by P99Ms desc, Verb asc, Resource asc, Scope asc",
         ctx.requests(),
-        resource_of("ObjectResource", "Subresource")
+        qualified_resource_of("ObjectResource", "ApiGroup", "Subresource")
     )
 }
 
@@ -111,7 +114,7 @@ pub fn client_query(ctx: &AuditContext, groups: &[(String, String, String)]) -> 
     verbs.dedup();
     format!(
         "{}\n| where {NOT_LONG_RUNNING}\n| where Verb in ({})\n\
-         | extend Client = {CLIENT_KQL}, Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
+         | extend Client = {CLIENT_KQL}, Resource = {QUALIFIED_RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
          | where {only}\n\
          | summarize Requests = count(), P99Ms = percentile(latency, 99) by Client, Verb, Resource, Scope\n\
          | order by P99Ms desc, Client asc, Verb asc, Resource asc, Scope asc",
@@ -127,7 +130,7 @@ pub fn client_query(ctx: &AuditContext, groups: &[(String, String, String)]) -> 
 fn breach_query(ctx: &AuditContext, verb: &str, resource: &str, scope: &str) -> String {
     format!(
         "{}\n| where {NOT_LONG_RUNNING}\n| where Verb == {}\n\
-         | extend Resource = {RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
+         | extend Resource = {QUALIFIED_RESOURCE}, Scope = {SCOPE}, latency = {LATENCY_MS}\n\
          | where Resource == {} and Scope == {}\n\
          | summarize Requests = count(), P99Ms = percentile(latency, 99) by Verb, Resource, Scope",
         ctx.requests(),

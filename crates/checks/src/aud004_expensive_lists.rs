@@ -9,7 +9,7 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, USER_NAME};
+use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, QUALIFIED_RESOURCE, USER_NAME};
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -88,7 +88,7 @@ const QUEUE_WAIT_MS: &str =
 pub fn query(ctx: &AuditContext) -> String {
     format!(
         "{GO_MS_FUNCTION}{}\n| where Verb == \"list\" and not({METRICS_APIS})\n\
-         | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource), latency = {LATENCY_MS}\n\
+         | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = {QUALIFIED_RESOURCE}, latency = {LATENCY_MS}\n\
          | extend Rejected = toint(ResponseStatus.code) == 429, ran = max_of(latency - {QUEUE_WAIT_MS}, 0.0)\n\
          | extend ClusterScope = {CLUSTER_SCOPE}, FromEtcd = {FROM_ETCD}, Unpaginated = {UNPAGINATED}\n\
          | extend Expensive = not(Rejected) and (FromEtcd or (ClusterScope and Unpaginated and not({SELECTS})))\n\

@@ -8,7 +8,7 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{LATENCY_MS, string_literal};
+use crate::kql::{LATENCY_MS, QUALIFIED_RESOURCE, string_literal};
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -66,7 +66,7 @@ pub fn query(ctx: &AuditContext) -> String {
          Namespace = tostring(ObjectRef.namespace), latency = {LATENCY_MS}\n\
          | summarize Failures = count(), KubeSystem = countif(Namespace == \"kube-system\"), \
          AvgLatencyMs = avg(latency), MaxLatencyMs = max(latency), Codes = make_set(toint(ResponseStatus.code), 5), \
-         Resources = make_set(tostring(ObjectRef.resource), 5), ResourceCount = dcount(tostring(ObjectRef.resource)), \
+         Resources = make_set({QUALIFIED_RESOURCE}, 5), ResourceCount = dcount({QUALIFIED_RESOURCE}), \
          Namespaces = make_set(Namespace, 10), NamespaceCount = dcount(Namespace), \
          Clients = make_set(Client, 5), ClientCount = dcount(Client), Messages = make_set(Message, 3) by Webhook\n\
          | order by Failures desc, Webhook asc",
@@ -81,7 +81,7 @@ pub fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
     format!(
         "let failures = {}\n| extend Message = tostring(ResponseStatus.message)\n\
          | where Message contains {}\n\
-         | extend Client = {CLIENT_KQL}, Resource = tostring(ObjectRef.resource), \
+         | extend Client = {CLIENT_KQL}, Resource = {QUALIFIED_RESOURCE}, \
          Namespace = tostring(ObjectRef.namespace), latency = {LATENCY_MS};\n\
          union\n\
          \x20   (failures | summarize Failures = count(), AvgLatencyMs = avg(latency), MaxLatencyMs = max(latency), \

@@ -48,6 +48,21 @@ pub const SCOPE: &str = r#"case(isempty(tostring(ObjectRef.resource)), "", Verb 
 /// `resource` or `resource/subresource`.
 pub const RESOURCE: &str = r#"strcat(tostring(ObjectRef.resource), iff(isempty(tostring(ObjectRef.subresource)), "", strcat("/", tostring(ObjectRef.subresource))))"#;
 
+/// The resource as findings show and group it: `resource`, or `resource.group` for one of a
+/// named API group (`jobs.batch`, `pods.metrics.k8s.io`: the names kubectl and the API server's
+/// metrics use), then `/subresource`. LISTs of `pods.metrics.k8s.io`, which metrics-server
+/// answers, are not LISTs of `pods`. ([`RESOURCE`], without the group, is what a FlowSchema's
+/// `resources` takes.)
+pub const QUALIFIED_RESOURCE: &str = r#"strcat(tostring(ObjectRef.resource), iff(isempty(tostring(ObjectRef.apiGroup)), "", strcat(".", tostring(ObjectRef.apiGroup))), iff(isempty(tostring(ObjectRef.subresource)), "", strcat("/", tostring(ObjectRef.subresource))))"#;
+
+/// [`QUALIFIED_RESOURCE`] from three columns holding the resource, its API group and the
+/// subresource, for a query that groups by them and names the group afterwards.
+pub fn qualified_resource_of(resource: &str, group: &str, subresource: &str) -> String {
+    format!(
+        r#"strcat({resource}, iff(isempty({group}), "", strcat(".", {group})), iff(isempty({subresource}), "", strcat("/", {subresource})))"#
+    )
+}
+
 /// [`RESOURCE`] from two columns holding the resource and the subresource, for a query that
 /// groups by them and names the group afterwards: building the name once per group instead
 /// of once per request. A resource name holds no `/`, so the groups are the same.
@@ -142,6 +157,14 @@ mod tests {
     #[test]
     fn the_resource_of_two_columns_is_the_per_request_resource() {
         assert_eq!(resource_of("tostring(ObjectRef.resource)", "tostring(ObjectRef.subresource)"), RESOURCE);
+        assert_eq!(
+            qualified_resource_of(
+                "tostring(ObjectRef.resource)",
+                "tostring(ObjectRef.apiGroup)",
+                "tostring(ObjectRef.subresource)"
+            ),
+            QUALIFIED_RESOURCE
+        );
     }
 
     #[test]
