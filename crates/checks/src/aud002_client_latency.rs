@@ -30,7 +30,10 @@ The average latency of each client's requests in 5-minute bins — the AKS guide
 drawn as a time chart — and the clients whose latency stands out: an average at least
 `latency_outlier_factor` (5×) the median client's and above `p99_mutating_seconds` (1 s), or
 an average that rose by that factor from the first half of the window to its last quarter.
-Clients with fewer than `min_requests` requests are charted but not judged. Its findings come
+Clients with fewer than `min_requests` requests are charted but not judged, nor counted in
+the median (the middle client's average, the lower of the two middle ones for an even count,
+as `percentile(…, 50)` gives it). An outlier's query reproduces its average, the median and
+their ratio; a rising client's gives its 5-minute series. Its findings come
 slowest first, by the latency their title states (the average, or the last quarter's average
 for rising latency), clients of equal latency by name.
 
@@ -94,6 +97,23 @@ pub fn client_query(ctx: &AuditContext, client: &str) -> String {
     )
 }
 
+/// The query that reproduces an outlier's headline: its average latency, the median of the
+/// clients' averages (clients with at least `min_requests` requests, nearest rank, as
+/// `percentile` computes it) and the ratio of the two.
+pub fn outlier_query(ctx: &AuditContext, client: &str, min_requests: f64) -> String {
+    format!(
+        "{}\n| where {NOT_LONG_RUNNING}\n| extend Client = {CLIENT_KQL}, latency = {LATENCY_MS}\n\
+         | summarize Requests = count(), AvgLatencyMs = avg(latency) by Client\n\
+         | where Requests >= {min_requests}\n\
+         | as Clients\n\
+         | extend MedianClientMs = toscalar(Clients | summarize percentile(AvgLatencyMs, 50))\n\
+         | extend TimesMedian = round(AvgLatencyMs / MedianClientMs, 1)\n\
+         | where Client == {}",
+        ctx.requests(),
+        string_literal(client)
+    )
+}
+
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let (_, rows) = run(runner, query(ctx))?;
@@ -118,13 +138,14 @@ fn weighted(bins: &[(DateTime<Utc>, f64, f64)]) -> Option<f64> {
     (n > 0.0).then(|| bins.iter().map(|b| b.1 * b.2).sum::<f64>() / n)
 }
 
+/// The median as `percentile(x, 50)` computes it (nearest rank: the lower middle value of an
+/// even count), so that the finding's query reproduces it.
 fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
     values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) { (values[mid - 1] + values[mid]) / 2.0 } else { values[mid] })
+    Some(values[values.len().div_ceil(2) - 1])
 }
 
 /// Turns the binned averages into findings and the latency-over-time chart.
@@ -221,7 +242,13 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
             f.evidence.measures.push(measure("average latency, first half", e, "ms"));
             f.evidence.measures.push(measure("average latency, last quarter", l, "ms"));
         }
-        f.evidence.query = Some(client_query(ctx, client));
+        // An outlier's query gives its headline numbers; a rising client's, the 5-minute
+        // series its halves are read from.
+        f.evidence.query = Some(if outlier {
+            outlier_query(ctx, client, min_requests.value)
+        } else {
+            client_query(ctx, client)
+        });
         f.evidence.chart = Some(chart(&[(client.as_str(), s)]));
         f.thresholds = vec![ThresholdUsed::from(factor), floor.into(), min_requests.into()];
         found.push((stated, f));
@@ -304,8 +331,9 @@ mod tests {
         let f = &out.findings[0];
         assert_eq!(f.subject, Subject::new("client", "pod-inventory"));
         assert_eq!(f.severity, Severity::Warning);
-        // Median of the four client averages (11, 15, 22.3, 4200) is (15 + 22.33) / 2.
-        let median = (15.0 + (20.0 + 25.0 + 22.0) / 3.0) / 2.0;
+        // Median of the four client averages (11, 15, 22.3, 4200), nearest rank as
+        // `percentile(…, 50)` computes it: the second, 15.
+        let median = 15.0;
         assert!((f.evidence.measures[2].value - median).abs() < 1e-9);
         assert!((f.evidence.measures[1].value - 4200.0).abs() < 1e-9);
         assert!(f.summary.contains("guide's raw query"));
