@@ -169,9 +169,13 @@ pub fn evaluate(
             Severity::Info,
             Subject::new("client", name),
             format!(
-                "{name} sends the most requests: {} ({} per second)",
+                "{name} sends the most requests: {} ({})",
                 percent(n / total),
-                rate(n / seconds)
+                if ctx.within_a_second() {
+                    "all within one second".to_owned()
+                } else {
+                    format!("{} per second", rate(n / seconds))
+                }
             ),
             format!(
                 "{} requests in the window, {} of them from {name}, sent by {} {} (e.g. {}). Requests are counted \
@@ -250,9 +254,18 @@ pub fn evaluate(
     Ok(out)
 }
 
-/// A rate for titles: `1,230` or `4.2`.
+/// A rate for titles: `1,230`, `4.2`, or two significant digits below 0.1 (`0.042`, `0.0013`),
+/// so that a low rate does not read as `0.0`.
 pub(crate) fn rate(per_second: f64) -> String {
-    if per_second >= 100.0 { count(per_second) } else { format!("{per_second:.1}") }
+    if per_second >= 100.0 {
+        count(per_second)
+    } else if per_second >= 0.1 || per_second <= 0.0 || !per_second.is_finite() {
+        format!("{per_second:.1}")
+    } else {
+        let digits = ((-per_second.log10().floor()) as usize + 1).min(12);
+        let text = format!("{per_second:.digits$}");
+        text.trim_end_matches('0').to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -300,6 +313,28 @@ mod tests {
         assert_eq!(offender[0].thresholds[0].name, "top_client_share_critical");
         let top = out.overview.top_clients.expect("chart");
         assert_eq!(top.series[0].points[0], Point { x: "deployer".into(), y: 21_600.0 });
+    }
+
+    /// Review of issue 5: a single event (a window of no length, rates per a second it was
+    /// stretched to) read "100% (1.0 per second)".
+    #[test]
+    fn events_within_one_second_state_no_rate() {
+        let t = crate::testutil::ctx_hour().window.start;
+        let instant = AuditContext::new(findings::TimeRange { start: t, end: t });
+        let out = evaluate(&instant, ("q1", &clients(&[("kubectl", 1, 1)])), ("q2", &users(&[("alice", 1)])))
+            .expect("evaluates");
+        assert_eq!(out.findings[0].title, "kubectl sends the most requests: 100% (all within one second)");
+        let out = evaluate(
+            &crate::testutil::ctx_hour(),
+            ("q1", &clients(&[("kubectl", 36, 1)])),
+            ("q2", &users(&[("alice", 36)])),
+        )
+        .expect("evaluates");
+        assert_eq!(out.findings[0].title, "kubectl sends the most requests: 100% (0.01 per second)");
+        assert_eq!(
+            [rate(250.0), rate(4.25), rate(0.1), rate(0.042), rate(0.00133), rate(0.0)],
+            ["250", "4.2", "0.1", "0.042", "0.0013", "0.0"]
+        );
     }
 
     #[test]

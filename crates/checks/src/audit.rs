@@ -132,6 +132,13 @@ impl AuditContext {
         ((covered.end - covered.start).num_milliseconds() as f64 / 1000.0).max(1.0)
     }
 
+    /// True when the events analysed all fall within one second (a single event, a sample of
+    /// a few): a rate per second says nothing then, and is not stated.
+    pub fn within_a_second(&self) -> bool {
+        let covered = self.covered().unwrap_or(self.window);
+        (covered.end - covered.start).num_milliseconds() < 1000
+    }
+
     /// The part of the window the log covers, when the log's range is known and overlaps it.
     pub fn covered(&self) -> Option<TimeRange> {
         let data = self.data_range?;
