@@ -365,6 +365,6 @@ mod tests {
             "{}",
             f.title
         );
-        assert!(f.summary.contains(" sent 1 LIST (0.0 per second) of unnamed resources; "), "{}", f.summary);
+        assert!(f.summary.contains(" sent 1 LIST (0.00028 per second) of unnamed resources; "), "{}", f.summary);
     }
 }
