@@ -45,6 +45,15 @@ fn demo_writes_the_report_and_prints_the_summary() {
 /// Simulates `scenario` on a small cluster and diagnoses it with its metrics; returns the
 /// report and `scenario.json`.
 fn simulate_and_diagnose(scenario: &str) -> (serde_json::Value, serde_json::Value) {
+    simulate_and_diagnose_at(scenario, "100", "20m")
+}
+
+/// [`simulate_and_diagnose`] on a cluster of `nodes` for `duration`.
+fn simulate_and_diagnose_at(
+    scenario: &str,
+    nodes: &str,
+    duration: &str,
+) -> (serde_json::Value, serde_json::Value) {
     let dir = tempfile::tempdir().expect("tempdir");
     let sim = dir.path().join("sim");
     let sim_s = sim.to_str().expect("utf-8");
@@ -54,9 +63,9 @@ fn simulate_and_diagnose(scenario: &str) -> (serde_json::Value, serde_json::Valu
             "--out",
             sim_s,
             "--nodes",
-            "100",
+            nodes,
             "--duration",
-            "20m",
+            duration,
             "--scenario",
             scenario,
             "--quiet",
@@ -142,6 +151,29 @@ fn put_storm_top_finding_is_the_conflicting_writer() {
     top_names_the_offender("put-storm", &["AUD006", "AUD001"]);
 }
 
+/// Review item 10: put-storm's `observed.codes` mixed the offender's re-reads (GETs, 200) with
+/// its updates, so AUD006's "4,099 of 5,636 updates conflict" looked wrong beside
+/// `{"200": 5636, "409": 4099}`. Codes are per verb now, and AUD006's numbers are the updates'.
+#[test]
+fn put_storm_conflicts_agree_with_the_update_codes_of_scenario_json() {
+    let (report, truth) = simulate_and_diagnose("put-storm");
+    let codes = &truth["scenarios"][0]["observed"]["codes"];
+    let updates: u64 =
+        codes["update"].as_object().expect("update codes").values().filter_map(|v| v.as_u64()).sum();
+    let conflicts = codes["update"]["409"].as_u64().expect("409s of updates");
+    assert!(codes["get"]["409"].is_null(), "re-reads do not conflict: {codes}");
+    let aud006 = findings(&report).into_iter().find(|f| f["code"] == "AUD006").expect("AUD006");
+    let measure = |label: &str| {
+        aud006["evidence"]["measures"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["label"] == label))
+            .and_then(|m| m["value"].as_f64())
+            .map(|v| v as u64)
+    };
+    assert_eq!(measure("updates and patches"), Some(updates), "{aud006}");
+    assert_eq!(measure("conflicts (409)"), Some(conflicts), "{aud006}");
+}
+
 #[test]
 fn object_leak_top_finding_is_the_leaked_jobs() {
     let (report, truth) = simulate_and_diagnose("object-leak");
@@ -173,6 +205,51 @@ fn etcd_slow_disk_top_finding_is_etcd() {
 
 #[test]
 fn healthy_has_nothing_at_warning_or_above() {
-    let (report, _) = simulate_and_diagnose("healthy");
+    let (report, truth) = simulate_and_diagnose("healthy");
     assert_eq!(serious(&report), Vec::<String>::new());
+    assert_eq!(truth["scenarios"][0]["expected_object_count_findings"], serde_json::json!([]));
+}
+
+/// Review item 10: at 400 nodes `healthy`'s metrics hold 12,000 pods and as many
+/// CiliumEndpoints, which MET002 rightly rates over the AKS guide's 10,000 objects of one type,
+/// while `scenario.json` said "nothing at warning or above". The findings at warning or above
+/// are now exactly the object-count findings `scenario.json` expects, with their counts.
+#[test]
+fn healthy_at_400_nodes_warns_of_exactly_the_object_counts_scenario_json_expects() {
+    let (report, truth) = simulate_and_diagnose_at("healthy", "400", "3m");
+    let mut got: Vec<(String, i64, String)> = findings(&report)
+        .into_iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("warning" | "critical")))
+        .map(|f| {
+            let objects = f["evidence"]["measures"]
+                .as_array()
+                .and_then(|m| m.iter().find(|m| m["label"] == "objects"))
+                .and_then(|m| m["value"].as_f64())
+                .map_or(-1, |v| v as i64);
+            (
+                format!(
+                    "{} {}",
+                    f["code"].as_str().unwrap_or(""),
+                    f["subject"]["name"].as_str().unwrap_or("")
+                ),
+                objects,
+                f["severity"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    let expected: Vec<(String, i64, String)> = truth["scenarios"][0]["expected_object_count_findings"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|e| {
+            (
+                format!("{} {}", e["code"].as_str().unwrap_or(""), e["resource"].as_str().unwrap_or("")),
+                e["objects"].as_i64().unwrap_or_default(),
+                e["severity"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 2, "pods and ciliumendpoints at 400 nodes: {expected:?}");
+    assert_eq!(got, expected, "{:#?}", serious(&report));
 }

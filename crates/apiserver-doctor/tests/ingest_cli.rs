@@ -246,3 +246,51 @@ fn unchanged_files_past_the_list_limit_are_counted() {
     assert_eq!(stdout.matches(": already ingested, unchanged (use --force").count(), 50, "{stdout}");
     assert!(stdout.contains("… and 3 more files already ingested, unchanged\n"), "{stdout}");
 }
+
+/// Review item 6: on the real events `stats` said 147 events without timestamps and `diagnose`
+/// 148 (an event with a request-received time and no stage time), and `stats`' time range
+/// began before the log (a watch's request-received time). Both now count the event time,
+/// `TimeGenerated`, as `diagnose` and `query` see it.
+#[test]
+fn stats_and_diagnose_agree_on_the_time_range_and_the_events_without_a_time() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&["ingest", fixtures().to_str().expect("utf8"), "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    let value = |prefix: &str| -> String {
+        let line =
+            stats.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {stats}"));
+        line[prefix.len()..].split("  (").next().unwrap_or_default().trim().to_owned()
+    };
+    let q = run(
+        &[
+            "query",
+            "--store",
+            "s",
+            "-o",
+            "csv",
+            "AKSAudit | summarize Without = countif(isnull(TimeGenerated)), First = min(TimeGenerated), \
+             Last = max(TimeGenerated)",
+        ],
+        dir.path(),
+    );
+    let csv = text(&q.stdout);
+    let row: Vec<&str> =
+        csv.lines().nth(1).unwrap_or_else(|| panic!("{csv} {}", text(&q.stderr))).split(',').collect();
+    let micros = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t).unwrap_or_else(|e| panic!("{t}: {e}")).timestamp_micros()
+    };
+    assert_eq!(value("without an event time:"), row[0], "{stats}");
+    let range = value("time range:");
+    let (first, last) = range.split_once(" .. ").unwrap_or_else(|| panic!("{range}"));
+    assert_eq!((micros(first), micros(last)), (micros(row[1]), micros(row[2])), "{stats}");
+
+    let diagnose = bin()
+        .args(["diagnose", "--store", "s"])
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .current_dir(dir.path())
+        .output()
+        .expect("run diagnose");
+    let report = text(&diagnose.stdout);
+    assert!(report.contains(&format!("{} events have no timestamp", row[0])), "{report}");
+}

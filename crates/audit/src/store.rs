@@ -82,26 +82,57 @@ pub enum StoreError {
 }
 
 /// Row counts by value of a few low-cardinality columns: enough for `stats` without a scan.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Rows.
     pub events: u64,
-    /// Rows with neither timestamp.
+    /// Rows with neither `requestReceivedTimestamp` nor `stageTimestamp`. Kept as it always
+    /// was, for older builds reading this manifest; `stats` shows [`Counts::event_time`].
     pub without_timestamps: u64,
-    /// Earliest event time (nanoseconds since the epoch, UTC).
+    /// Earliest of either timestamp (nanoseconds since the epoch, UTC); a watch opened before
+    /// the log began pulls it back. Kept for older builds, like `without_timestamps`.
     pub min_time: Option<i64>,
-    /// Latest event time.
+    /// Latest of either timestamp.
     pub max_time: Option<i64>,
+    /// The event's own time, `TimeGenerated` (Azure's time when the input carried one, else
+    /// `stageTimestamp`): what `diagnose` windows on; its rows without one are the events
+    /// `diagnose` leaves out of every window. `None` when not counted: a manifest written
+    /// before it was, or a total over such files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<TimeRange>,
+    /// `requestReceivedTimestamp`; `None` when not counted, as `event_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_time: Option<TimeRange>,
     /// Rows per `source_format`.
     pub formats: BTreeMap<String, u64>,
     /// Rows per `stage` (`(none)` for null).
     pub stages: BTreeMap<String, u64>,
     /// Rows per `level`.
     pub levels: BTreeMap<String, u64>,
-    /// Rows per `verb`.
+    /// Rows (events, not requests) per `verb`; see [`Manifest::requests_per_verb`].
     pub verbs: BTreeMap<String, u64>,
     /// Rows per `azure_category`.
     pub categories: BTreeMap<String, u64>,
+}
+
+impl Default for Counts {
+    /// No rows, with both time ranges counted (empty), so that adding counted files to it
+    /// gives a counted total.
+    fn default() -> Self {
+        Counts {
+            events: 0,
+            without_timestamps: 0,
+            min_time: None,
+            max_time: None,
+            event_time: Some(TimeRange::default()),
+            received_time: Some(TimeRange::default()),
+            formats: BTreeMap::new(),
+            stages: BTreeMap::new(),
+            levels: BTreeMap::new(),
+            verbs: BTreeMap::new(),
+            categories: BTreeMap::new(),
+        }
+    }
 }
 
 impl Counts {
@@ -111,6 +142,14 @@ impl Counts {
         self.without_timestamps += other.without_timestamps;
         self.min_time = min_opt(self.min_time, other.min_time);
         self.max_time = max_opt(self.max_time, other.max_time);
+        for (mine, theirs) in
+            [(&mut self.event_time, &other.event_time), (&mut self.received_time, &other.received_time)]
+        {
+            *mine = match (mine.as_ref(), theirs) {
+                (Some(a), Some(b)) => Some(a.plus(b)),
+                _ => None,
+            };
+        }
         for (mine, theirs) in [
             (&mut self.formats, &other.formats),
             (&mut self.stages, &other.stages),
@@ -121,6 +160,39 @@ impl Counts {
             for (k, v) in theirs {
                 *mine.entry(k.clone()).or_default() += v;
             }
+        }
+    }
+}
+
+/// The earliest and latest value of one timestamp over some rows, and how many rows lack it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeRange {
+    /// Earliest (nanoseconds since the epoch, UTC); `None` when no row has one.
+    pub min: Option<i64>,
+    /// Latest.
+    pub max: Option<i64>,
+    /// Rows without one.
+    pub missing: u64,
+}
+
+impl TimeRange {
+    /// Counts one row's time.
+    pub fn count(&mut self, t: Option<i64>) {
+        match t {
+            Some(t) => {
+                self.min = min_opt(self.min, Some(t));
+                self.max = max_opt(self.max, Some(t));
+            }
+            None => self.missing += 1,
+        }
+    }
+
+    /// Both ranges' rows together.
+    pub fn plus(&self, other: &TimeRange) -> TimeRange {
+        TimeRange {
+            min: min_opt(self.min, other.min),
+            max: max_opt(self.max, other.max),
+            missing: self.missing + other.missing,
         }
     }
 }
@@ -245,6 +317,29 @@ impl Manifest {
         }
         c
     }
+
+    /// Requests per verb: events at neither of a request's first stages (`RequestReceived`,
+    /// `ResponseStarted`), so one per request, as `diagnose` counts them. From the per-file
+    /// counts: a file holds only first-stage events or none (the writer keeps them apart);
+    /// `None` when a file holds both (written before the writer did).
+    pub fn requests_per_verb(&self) -> Option<BTreeMap<String, u64>> {
+        let first =
+            |stage: &str| writer::FileClass::of_row(Some(stage), None) == writer::FileClass::FirstStages;
+        let mut verbs: BTreeMap<String, u64> = BTreeMap::new();
+        for f in &self.files {
+            let firsts = f.counts.stages.iter().filter(|(s, _)| first(s)).map(|(_, n)| n).sum::<u64>();
+            if firsts == f.counts.events {
+                continue;
+            }
+            if firsts > 0 {
+                return None;
+            }
+            for (verb, n) in &f.counts.verbs {
+                *verbs.entry(verb.clone()).or_default() += n;
+            }
+        }
+        Some(verbs)
+    }
 }
 
 /// A store opened for reading.
@@ -277,5 +372,22 @@ impl Store {
     /// The manifest as read at [`Store::open`].
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The event times (`TimeGenerated`) and the request-received times of every stored event:
+    /// from the manifest's counts, or, for a file written by a build that did not count them,
+    /// from the file's time columns.
+    pub fn time_ranges(&self) -> Result<(TimeRange, TimeRange), StoreError> {
+        let mut event = TimeRange::default();
+        let mut received = TimeRange::default();
+        for f in &self.manifest.files {
+            let (e, r) = match (f.counts.event_time, f.counts.received_time) {
+                (Some(e), Some(r)) => (e, r),
+                _ => writer::time_ranges_of_file(&self.dir.join(&f.path))?,
+            };
+            event = event.plus(&e);
+            received = received.plus(&r);
+        }
+        Ok((event, received))
     }
 }

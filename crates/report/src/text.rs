@@ -323,7 +323,10 @@ fn table(out: &mut dyn Write, t: &Table, indent: &str, width: usize) -> io::Resu
             .iter()
             .zip(&widths)
             .map(|(v, &w)| {
-                let v = charts::truncate(v, w);
+                // Names that share a long start (`kube-controller-manager/system:serviceaccount:…`)
+                // differ at their end: text is cut in its middle so the end stays; numbers at
+                // their end as before.
+                let v = if looks_numeric(v) { charts::truncate(v, w) } else { charts::truncate_middle(v, w) };
                 let pad = w - display_width(&v);
                 // Numbers line up on the right.
                 if looks_numeric(&v) {

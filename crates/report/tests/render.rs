@@ -354,3 +354,45 @@ fn text_lists_every_finding_on_one_line_worst_first_before_the_details() {
     one.findings.truncate(1);
     assert!(!render(&one, Format::Text, &plain()).contains("Findings (details below):"));
 }
+
+/// Review item 8: three controllers of kube-controller-manager all read
+/// `kube-controller-manager/system:…` in a narrow terminal. Cells are cut in their middle, so
+/// the end that tells them apart stays, within the column's width.
+#[test]
+fn text_table_cells_cut_to_width_keep_the_end_that_tells_client_names_apart() {
+    let names = [
+        "kube-controller-manager/system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+        "kube-controller-manager/system:serviceaccount:kube-system:endpointslice-controller",
+        "kube-controller-manager/system:serviceaccount:kube-system:replicaset-controller",
+    ];
+    let mut r = sample_report();
+    r.findings.truncate(1);
+    r.findings[0].evidence.table = Some(findings::Table {
+        columns: vec!["client".into(), "requests".into()],
+        rows: names
+            .iter()
+            .zip(["4,854", "1,228", "1,000"])
+            .map(|(c, n)| vec![(*c).into(), n.into()])
+            .collect(),
+    });
+    for width in [40, 60, 80] {
+        let out = render(&r, Format::Text, &TextOptions { color: false, width });
+        let lines: Vec<&str> =
+            ["4,854", "1,228", "1,000"].iter().filter_map(|n| out.lines().find(|l| l.ends_with(n))).collect();
+        assert!(lines.iter().all(|l| charts::display_width(l) <= width), "width {width}:\n{out}");
+        let cells: Vec<&str> = lines
+            .iter()
+            .map(|l| l.split("  ").map(str::trim).find(|c| !c.is_empty()).unwrap_or_default())
+            .collect();
+        assert_eq!(cells.len(), 3, "width {width}:\n{out}");
+        for (cell, name) in cells.iter().zip(names) {
+            assert!(cell.contains('…'), "width {width}: {cell} was not cut");
+            let end = cell.rsplit('…').next().unwrap_or_default();
+            assert!(name.ends_with(end) && end.len() >= 10, "width {width}: {cell} lost the end of {name}");
+        }
+        let distinct: std::collections::BTreeSet<&&str> = cells.iter().collect();
+        assert_eq!(distinct.len(), 3, "width {width}: {cells:?}");
+    }
+    // Numbers are never cut in the middle.
+    assert!(!render(&r, Format::Text, &plain()).contains("4,…"));
+}

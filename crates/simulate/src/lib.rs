@@ -296,7 +296,12 @@ fn observed(stats: &Stats, key: u8) -> Value {
     let Some(t) = stats.trackers.get(&key) else {
         return json!({"requests": 0});
     };
-    let codes: BTreeMap<String, u64> = t.codes.iter().map(|(c, n)| (c.to_string(), *n)).collect();
+    // Per verb: put-storm's offender re-reads (200) what its updates conflict on (409), and
+    // AUD006 counts the conflicts among the updates only.
+    let mut codes: BTreeMap<&str, BTreeMap<String, u64>> = BTreeMap::new();
+    for ((verb, code), n) in &t.codes {
+        codes.entry(verb).or_default().insert(code.to_string(), *n);
+    }
     json!({
         "requests": t.requests,
         "share": if stats.requests > 0 { t.requests as f64 / stats.requests as f64 } else { 0.0 },
@@ -474,7 +479,11 @@ fn ground_truth(
                     entry.insert("observed".to_owned(), obs);
                 }
             }
-            Scenario::Healthy => {}
+            Scenario::Healthy => {
+                let expected = expected_object_counts(&objects[1]);
+                entry.insert("expected_finding".to_owned(), json!(healthy_expectation(cfg.nodes, &expected)));
+                entry.insert("expected_object_count_findings".to_owned(), json!(expected));
+            }
         }
         scenarios.push(Value::Object(entry));
     }
@@ -526,6 +535,69 @@ fn ground_truth(
     })
 }
 
+/// The object-count findings (MET002) that the cluster's size alone brings: each resource type
+/// whose count in the last metric snapshot is over the default thresholds (10,000 objects of
+/// one type from the AKS guide, a warning; 150,000, or 1,000,000 events, from SIG-scalability,
+/// critical), as MET002 rates them. Sorted by resource.
+fn expected_object_counts(objects: &BTreeMap<String, i64>) -> Vec<Value> {
+    use findings::threshold_names as n;
+    let t = findings::Thresholds::default();
+    let warn = t.value(n::OBJECTS_PER_TYPE_WARNING);
+    objects
+        .iter()
+        .filter(|(_, count)| **count as f64 > warn)
+        .map(|(resource, count)| {
+            let events = resource == "events" || resource == "events.events.k8s.io";
+            let crit = t.value(if events { n::EVENTS_CRITICAL } else { n::OBJECTS_PER_TYPE_CRITICAL });
+            let (severity, threshold) = if *count as f64 > crit { ("critical", crit) } else { ("warning", warn) };
+            json!({"code": "MET002", "resource": resource, "objects": count, "severity": severity, "threshold": threshold as i64})
+        })
+        .collect()
+}
+
+/// What `healthy` must give, at this size: nothing from the audit log at warning or above, and
+/// from the metrics only the object-count findings the size brings (`expected`).
+fn healthy_expectation(nodes: usize, expected: &[Value]) -> String {
+    if expected.is_empty() {
+        let warn = findings::Thresholds::default().value(findings::threshold_names::OBJECTS_PER_TYPE_WARNING);
+        return format!(
+            "nothing at warning or above: no audit-log finding, and no resource type over the object-count \
+             thresholds (MET002, {} objects of one type)",
+            thousands(warn as i64)
+        );
+    }
+    let types: Vec<String> = expected
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} ({}, over {})",
+                e["resource"].as_str().unwrap_or_default(),
+                thousands(e["objects"].as_i64().unwrap_or_default()),
+                e["severity"].as_str().unwrap_or_default(),
+                thousands(e["threshold"].as_i64().unwrap_or_default()),
+            )
+        })
+        .collect();
+    format!(
+        "no audit-log finding at warning or above; from the metrics, only the object-count findings \
+         (MET002) that {nodes} nodes bring, one per type over its thresholds: {}",
+        types.join(", ")
+    )
+}
+
+/// `n` with thousands separators.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 /// Parses an RFC 3339 time (`2025-03-11T09:00:00Z`) into microseconds since the epoch.
 pub fn parse_time(s: &str) -> Result<Micros, String> {
     let t = chrono::DateTime::parse_from_rfc3339(s.trim())
@@ -570,6 +642,52 @@ pub const DEFAULT_START: &str = "2025-03-11T09:00:00Z";
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(12_103), "12,103");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(thousands(-1_234), "-1,234");
+    }
+
+    #[test]
+    fn object_counts_over_the_thresholds_are_expected_with_their_severity() {
+        let objects: BTreeMap<String, i64> = [
+            ("pods", 151_224),
+            ("ciliumendpoints.cilium.io", 12_000),
+            ("events", 200_000),
+            ("secrets", 10_000),
+            ("nodes", 400),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let e = expected_object_counts(&objects);
+        let got: Vec<(&str, i64, &str)> = e
+            .iter()
+            .map(|v| {
+                (
+                    v["resource"].as_str().unwrap_or_default(),
+                    v["objects"].as_i64().unwrap_or_default(),
+                    v["severity"].as_str().unwrap_or_default(),
+                )
+            })
+            .collect();
+        // 10,000 exactly is not over; events are critical only over 1,000,000.
+        assert_eq!(
+            got,
+            vec![
+                ("ciliumendpoints.cilium.io", 12_000, "warning"),
+                ("events", 200_000, "warning"),
+                ("pods", 151_224, "critical")
+            ]
+        );
+        let text = healthy_expectation(5000, &e);
+        assert!(text.contains("pods 151,224 (critical, over 150,000)"), "{text}");
+        assert!(healthy_expectation(100, &[]).starts_with("nothing at warning or above"));
+    }
 
     #[test]
     fn durations_and_times_parse() {

@@ -72,7 +72,9 @@ impl Scenario {
             Scenario::EtcdSlowDisk => {
                 "etcd disk: WAL fsync and backend commit P99 far above thresholds, leader changes between snapshots; slow writes with etcd time in their latency annotations"
             }
-            Scenario::Healthy => "nothing at warning or above",
+            Scenario::Healthy => {
+                "no audit-log finding at warning or above; from the metrics, only object-count findings (MET002) for the types over its thresholds at the cluster's size"
+            }
         }
     }
 }

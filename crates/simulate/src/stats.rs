@@ -162,8 +162,9 @@ pub struct Webhook {
 pub struct Tracker {
     /// Requests (ResponseComplete events) in the window.
     pub requests: u64,
-    /// Count per code.
-    pub codes: BTreeMap<u16, u64>,
+    /// Count per verb and code: an offender's verbs fail differently (put-storm's updates get
+    /// 409s, its re-reads do not), and checks count codes per verb.
+    pub codes: BTreeMap<(&'static str, u16), u64>,
     /// Every latency in microseconds (sorted after the merge).
     pub latencies: Vec<i64>,
     /// Requests whose stage timestamp is in (first snapshot, second snapshot].

@@ -1037,7 +1037,7 @@ impl<'c> Gen<'c> {
         if r.track != 0 {
             let t = s.trackers.entry(r.track).or_default();
             t.requests += 1;
-            *t.codes.entry(r.code).or_insert(0) += 1;
+            *t.codes.entry((r.verb.name(), r.code)).or_insert(0) += 1;
             t.latencies.push(r.latency);
             if at > ctx.snaps[0] && at <= ctx.snaps[1] {
                 t.between_snapshots += 1;

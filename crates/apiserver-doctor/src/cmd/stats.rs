@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use audit::store::{Counts, Manifest, Store};
+use audit::store::{Counts, Store};
 
 use super::StoreArg;
 
@@ -19,7 +19,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.store.dir())?;
     let mut out = std::io::stdout().lock();
-    render(&mut out, store.manifest())?;
+    render(&mut out, &store)?;
     if store.manifest().totals().events > 0 {
         clients(&mut out, &args.store.dir())?;
     }
@@ -98,11 +98,41 @@ fn table(
     Ok(())
 }
 
-/// Writes the summary of `manifest`.
-pub fn render(out: &mut dyn Write, manifest: &Manifest) -> std::io::Result<()> {
+/// Writes the summary of `store`, from its manifest (and, for files written by a build that
+/// did not count their times, from their time columns).
+pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
+    let manifest = store.manifest();
     let t: Counts = manifest.totals();
     writeln!(out, "events:      {}", t.events)?;
-    writeln!(out, "time range:  {} .. {}", time(t.min_time), time(t.max_time))?;
+    // What diagnose windows on: the event's own time. When the time columns of an older
+    // store cannot be read, the range over both times it did record, labelled as such.
+    let times = store.time_ranges();
+    match &times {
+        Ok((event, received)) => {
+            writeln!(
+                out,
+                "time range:  {} .. {}  (event times: what diagnose windows on)",
+                time(event.min),
+                time(event.max)
+            )?;
+            if received.min.is_some() && (received.min, received.max) != (event.min, event.max) {
+                writeln!(
+                    out,
+                    "requests received: {} .. {}  (requestReceivedTimestamp; earlier when a request, such as a \
+                     watch, began before the log)",
+                    time(received.min),
+                    time(received.max)
+                )?;
+            }
+        }
+        Err(e) => writeln!(
+            out,
+            "time range:  {} .. {}  (stage or request-received times: the event times of this store could not \
+             be read: {e})",
+            time(t.min_time),
+            time(t.max_time)
+        )?,
+    }
     writeln!(
         out,
         "data files:  {} ({} bytes)",
@@ -111,13 +141,29 @@ pub fn render(out: &mut dyn Write, manifest: &Manifest) -> std::io::Result<()> {
     )?;
     writeln!(out, "inputs:      {}", manifest.inputs.len())?;
     writeln!(out, "duplicates dropped: {}", manifest.duplicates_dropped)?;
-    if t.without_timestamps > 0 {
-        writeln!(out, "without timestamps: {}", t.without_timestamps)?;
+    match &times {
+        Ok((event, _)) if event.missing > 0 => writeln!(
+            out,
+            "without an event time: {}  (no stageTimestamp or TimeGenerated: diagnose leaves them out)",
+            event.missing
+        )?,
+        Ok(_) => {}
+        Err(_) if t.without_timestamps > 0 => writeln!(
+            out,
+            "without timestamps: {}  (no stageTimestamp or requestReceivedTimestamp)",
+            t.without_timestamps
+        )?,
+        Err(_) => {}
     }
     table(out, "formats", &t.formats)?;
     table(out, "stages", &t.stages)?;
     table(out, "levels", &t.levels)?;
-    table(out, "verbs", &t.verbs)?;
+    match manifest.requests_per_verb() {
+        Some(verbs) => table(out, "requests per verb (as diagnose and clients count them)", &verbs)?,
+        None => {
+            table(out, "events per verb (a request counts once per stage logged: a watch twice)", &t.verbs)?
+        }
+    }
     table(out, "azure categories", &t.categories)?;
     let skipped: u64 = manifest.skipped.by_kind.values().sum();
     if skipped > 0 {

@@ -30,7 +30,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 
-use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, StoreError};
+use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, StoreError, TimeRange};
 use crate::col;
 use crate::read::{SkipKind, SkippedRecord};
 use crate::schema::canonical_schema;
@@ -1023,23 +1023,22 @@ fn read_all(path: &Path) -> Result<Vec<RecordBatch>, StoreError> {
 
 /// Rebuilds the dedupe keys of a stored file from the few columns they hash.
 fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
+    Ok(read_columns(path, &key_columns())?.iter().flat_map(row_keys).collect())
+}
+
+/// The named columns of a stored file (the others left unread), in batches.
+fn read_columns(path: &Path, wanted: &[&str]) -> Result<Vec<RecordBatch>, StoreError> {
     let perr =
         |e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
     let file = File::open(path).map_err(io_err(path))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| perr(&e))?;
-    let wanted = key_columns();
     let schema = builder.parquet_schema();
     let indices: Vec<usize> = (0..schema.num_columns())
-        .filter(|&i| wanted.contains(&schema.column(i).path().parts()[0].as_str()))
+        .filter(|&i| schema.column(i).path().parts().first().is_some_and(|p| wanted.contains(&p.as_str())))
         .collect();
     let mask = ProjectionMask::leaves(schema, indices);
     let reader = builder.with_projection(mask).with_batch_size(64 * 1024).build().map_err(|e| perr(&e))?;
-    let mut keys = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| perr(&e))?;
-        keys.extend(row_keys(&batch));
-    }
-    Ok(keys)
+    reader.map(|b| b.map_err(|e| perr(&e))).collect()
 }
 
 /// How far back in time a row may be from the latest row before it and still count as in
@@ -1120,9 +1119,42 @@ fn nearly_in_order(times: impl Iterator<Item = i64>) -> bool {
     true
 }
 
+/// The ranges of the event time (`TimeGenerated`: `time_generated`, else `stage_timestamp`,
+/// as the engine's tables define it) and of `request_received_timestamp` over a batch's rows.
+pub fn time_ranges_of(batch: &RecordBatch) -> (TimeRange, TimeRange) {
+    let value =
+        |a: Option<&TimestampNanosecondArray>, i: usize| a.filter(|a| a.is_valid(i)).map(|a| a.value(i));
+    let generated = ts_col(batch, col::TIME_GENERATED);
+    let stage = ts_col(batch, col::STAGE_TIMESTAMP);
+    let received = ts_col(batch, col::REQUEST_RECEIVED_TIMESTAMP);
+    let (mut e, mut r) = (TimeRange::default(), TimeRange::default());
+    for i in 0..batch.num_rows() {
+        e.count(value(generated, i).or(value(stage, i)));
+        r.count(value(received, i));
+    }
+    (e, r)
+}
+
+/// [`time_ranges_of`] a stored file, reading its three time columns only.
+pub(crate) fn time_ranges_of_file(path: &Path) -> Result<(TimeRange, TimeRange), StoreError> {
+    let (mut e, mut r) = (TimeRange::default(), TimeRange::default());
+    for batch in read_columns(path, &TIME_COLUMNS)? {
+        let (be, br) = time_ranges_of(&batch);
+        e = e.plus(&be);
+        r = r.plus(&br);
+    }
+    Ok((e, r))
+}
+
 /// Per-value row counts of the columns `stats` shows.
 pub fn counts_of(batch: &RecordBatch) -> Counts {
-    let mut c = Counts { events: batch.num_rows() as u64, ..Counts::default() };
+    let (event_time, received_time) = time_ranges_of(batch);
+    let mut c = Counts {
+        events: batch.num_rows() as u64,
+        event_time: Some(event_time),
+        received_time: Some(received_time),
+        ..Counts::default()
+    };
     let rr = ts_col(batch, col::REQUEST_RECEIVED_TIMESTAMP);
     let st = ts_col(batch, col::STAGE_TIMESTAMP);
     for i in 0..batch.num_rows() {
