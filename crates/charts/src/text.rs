@@ -5,7 +5,7 @@ use crate::data::{Prepared, XAxis};
 use crate::scale::{
     format_date, format_span, format_tick, format_time_tick, format_value, nice_ticks, time_ticks,
 };
-use crate::{ChartKind, TextOptions, display_width, truncate};
+use crate::{ChartKind, TextOptions, display_width, truncate, truncate_middle};
 
 /// 256-colour codes close to [`crate::PALETTE`], in the same order.
 const ANSI: [u8; 10] = [68, 208, 167, 109, 71, 221, 139, 217, 137, 249];
@@ -100,7 +100,7 @@ fn legend(out: &Out, names: &[String], cols: usize, markers: &dyn Fn(usize) -> S
     let mut width = 0;
     let max_name = cols.saturating_sub(3).max(4);
     for (i, name) in names.iter().enumerate() {
-        let name = truncate(name, max_name);
+        let name = truncate_middle(name, max_name);
         let item_w = 2 + display_width(&name);
         if width > 0 && width + 2 + item_w > cols {
             lines.push(std::mem::take(&mut line));
@@ -330,7 +330,7 @@ fn bars(out: &mut Out, p: &Prepared, cols: usize, rows: usize) {
         }
         for (s, vals) in values.iter().enumerate() {
             let Some(v) = vals.get(c).copied().flatten() else { continue };
-            let name = if s == 0 { truncate(label, lw) } else { String::new() };
+            let name = if s == 0 { truncate_middle(label, lw) } else { String::new() };
             let pad = lw - display_width(&name);
             let b = bar(if max > 0.0 { v / max * bw as f64 } else { 0.0 }, s);
             out.lines.push(format!("{name}{} {} {}", " ".repeat(pad), out.paint(&b, s), texts[s][c]));
@@ -364,7 +364,7 @@ fn pie(out: &mut Out, p: &Prepared, cols: usize, rows: usize) {
             out.lines.push(out.dim(&format!("… {} more", slices.len() - i)));
             break;
         }
-        let name = truncate(name, lw);
+        let name = truncate_middle(name, lw);
         let pad = lw - display_width(&name);
         let b = bar(v / total * bw as f64, 0);
         out.lines.push(format!("{name}{} {} {text}", " ".repeat(pad), out.paint(&b, i)));

@@ -308,3 +308,37 @@ fn text_colour_only_when_asked() {
     let colour = charts::text_with(&timechart(), &TextOptions { cols: 80, rows: 16, color: true });
     assert!(colour.contains("\x1b[38;5;68m"), "first series in the first palette colour");
 }
+
+/// Review of issue 5: the terminal report's bar labels were cut at the end, so three
+/// kube-controller-manager controllers all read `kube-controller-manager/system…`.
+#[test]
+fn text_bar_labels_keep_the_end_that_tells_clients_apart() {
+    let chart = Chart {
+        kind: "columnchart".into(),
+        title: "Requests per client".into(),
+        x_label: "client".into(),
+        y_label: "requests".into(),
+        series: vec![Series {
+            name: "requests".into(),
+            points: labels(&[
+                (
+                    "kube-controller-manager/system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+                    4854.0,
+                ),
+                (
+                    "kube-controller-manager/system:serviceaccount:kube-system:endpointslice-controller",
+                    1228.0,
+                ),
+                ("kube-controller-manager/system:serviceaccount:kube-system:job-controller", 1000.0),
+            ]),
+        }],
+    };
+    let text = charts::text(&chart, 80, 18);
+    for end in ["autoscaler", "controller ", "job-controller"] {
+        assert!(text.contains(end), "{end:?} in\n{text}");
+    }
+    let names: Vec<&str> =
+        text.lines().filter(|l| l.contains('█')).filter_map(|l| l.split(' ').next()).collect();
+    assert_eq!(names.len(), 3, "{text}");
+    assert!(names[0] != names[1] && names[1] != names[2], "{names:?}");
+}

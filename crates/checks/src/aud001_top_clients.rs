@@ -174,7 +174,7 @@ pub fn evaluate(
                 if ctx.within_a_second() {
                     "all within one second".to_owned()
                 } else {
-                    format!("{} per second", rate(n / seconds))
+                    per_time(n / seconds)
                 }
             ),
             format!(
@@ -224,11 +224,7 @@ pub fn evaluate(
             INFO.code,
             severity,
             Subject::new("user", user_shown),
-            format!(
-                "{user_shown} sends {} of all requests ({} per second)",
-                percent(share),
-                rate(per_second)
-            ),
+            format!("{user_shown} sends {} of all requests ({})", percent(share), per_time(per_second)),
             format!(
                 "One identity, {user_shown}, sent {} of the {} requests in the window, through {}. A single client \
                  taking this share of the API server competes with every kubelet and controller.",
@@ -252,6 +248,16 @@ pub fn evaluate(
         out.findings.push(f);
     }
     Ok(out)
+}
+
+/// A rate with its unit for titles: per second down to 0.1 per second, then per minute, per
+/// hour or per day, whichever gives at least 0.1 (`4.2 per second`, `3.0 per minute`,
+/// `0.028 per day`): a log of years read `0.0 per second`.
+pub(crate) fn per_time(per_second: f64) -> String {
+    let units = [("second", 1.0), ("minute", 60.0), ("hour", 3600.0), ("day", 86_400.0)];
+    let (unit, seconds) =
+        units.iter().copied().find(|(_, s)| per_second * s >= 0.1).unwrap_or(("day", 86_400.0));
+    format!("{} per {unit}", rate(per_second * seconds))
 }
 
 /// A rate for titles: `1,230`, `4.2`, or two significant digits below 0.1 (`0.042`, `0.0013`),
@@ -330,7 +336,11 @@ mod tests {
             ("q2", &users(&[("alice", 36)])),
         )
         .expect("evaluates");
-        assert_eq!(out.findings[0].title, "kubectl sends the most requests: 100% (0.01 per second)");
+        assert_eq!(out.findings[0].title, "kubectl sends the most requests: 100% (0.6 per minute)");
+        assert_eq!(
+            [per_time(6.0), per_time(0.01), per_time(0.0005), per_time(1.0 / 86_400.0 / 40.0)],
+            ["6.0 per second", "0.6 per minute", "1.8 per hour", "0.025 per day"]
+        );
         assert_eq!(
             [rate(250.0), rate(4.25), rate(0.1), rate(0.042), rate(0.00133), rate(0.0)],
             ["250", "4.2", "0.1", "0.042", "0.0013", "0.0"]

@@ -4,7 +4,7 @@
 
 use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
 
-use crate::aud001_top_clients::rate;
+use crate::aud001_top_clients::per_time;
 use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
 };
@@ -211,12 +211,12 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 how.join(", ")
             ),
             format!(
-                "{name} ({}) sent {} {lists_word} ({} per second) of {resources}; {} of them were expensive and ran for {} \
+                "{name} ({}) sent {} {lists_word} ({}) of {resources}; {} of them were expensive and ran for {} \
                  in all (time waiting in an API Priority and Fairness queue left out), so on average {concurrency:.1} \
                  were running at any moment.{} P99 LIST latency: {}.",
                 c.users.join(", "),
                 count(c.lists),
-                rate(c.lists / window),
+                per_time(c.lists / window),
                 count(c.expensive),
                 duration_ms(c.expensive_seconds * 1000.0),
                 if c.rejected > 0.0 {
@@ -365,6 +365,6 @@ mod tests {
             "{}",
             f.title
         );
-        assert!(f.summary.contains(" sent 1 LIST (0.00028 per second) of unnamed resources; "), "{}", f.summary);
+        assert!(f.summary.contains(" sent 1 LIST (1.0 per hour) of unnamed resources; "), "{}", f.summary);
     }
 }
