@@ -118,12 +118,24 @@ impl EtcdEvidence {
     /// Evidence from etcd `/metrics` only (the etcd members found by
     /// [`metrics::MetricsEvidence::from_snapshots`]).
     pub fn from_metrics(etcd: &[EtcdMetrics]) -> EtcdEvidence {
+        // Two scrapes are named `first → last`: the member is named after the last.
+        let last = |m: &EtcdMetrics| m.source.rsplit(" → ").next().unwrap_or(&m.source).to_owned();
+        // A member is named by its scrape's file name (`etcd-2.prom`), not the path it was
+        // given by (`/dev/shm/demo/cluster/metrics/etcd-2.prom` in every title), unless two
+        // scrapes share a file name: then by their paths, to keep them apart.
+        let file_name = |path: &str| path.rsplit(['/', '\\']).next().unwrap_or(path).to_owned();
+        let paths: Vec<String> = etcd.iter().map(last).collect();
+        let unique = {
+            let mut names: Vec<String> = paths.iter().map(|p| file_name(p)).collect();
+            names.sort();
+            names.windows(2).all(|w| w[0] != w[1])
+        };
         EtcdEvidence {
             members: etcd
                 .iter()
-                .map(|m| {
-                    // Two scrapes are named `first → last`: the member is named after the last.
-                    let name = m.source.rsplit(" → ").next().unwrap_or(&m.source).to_owned();
+                .zip(paths)
+                .map(|(m, path)| {
+                    let name = if unique { file_name(&path) } else { path };
                     Member { name, status: None, metrics: Some(m.clone()) }
                 })
                 .collect(),
@@ -226,4 +238,25 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
         evidence.keys = Some(client.scan_with(prefix, &scan)?);
     }
     Ok(evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::metrics;
+
+    /// Review of issue 5: etcd findings named a member by the whole path its scrape was given
+    /// by ("etcd member /dev/shm/demo/cluster/metrics/etcd-2.prom holds …").
+    #[test]
+    fn members_of_scrapes_are_named_by_file_name_unless_two_share_one() {
+        let scrape = |source: &str| EtcdMetrics { source: source.into(), ..metrics() };
+        let names = |e: EtcdEvidence| e.members.into_iter().map(|m| m.name).collect::<Vec<_>>();
+        let e = EtcdEvidence::from_metrics(&[
+            scrape("/dev/shm/demo/cluster/metrics/etcd-0.prom"),
+            scrape("before/etcd-1.prom → /dev/shm/demo/cluster/metrics/etcd-1.prom"),
+        ]);
+        assert_eq!(names(e), ["etcd-0.prom", "etcd-1.prom"]);
+        let e = EtcdEvidence::from_metrics(&[scrape("a/etcd-0.prom"), scrape("b/etcd-0.prom")]);
+        assert_eq!(names(e), ["a/etcd-0.prom", "b/etcd-0.prom"]);
+    }
 }
