@@ -58,7 +58,7 @@ pre code { padding: 0; background: none; }
 .facts dt { color: var(--muted); } .facts dd { margin: 0; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-size: 14px; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
-th { background: var(--panel); }
+th { background: var(--panel); overflow-wrap: normal; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.over td { background: #fdecea; }
 nav.toc ol { padding-left: 22px; } nav.toc li { margin: 2px 0; }
