@@ -662,3 +662,41 @@ fn requests_per_verb_are_unknown_when_a_file_mixes_first_stages_with_others() {
     m.files.push(audit::store::DataFile { path: "x".into(), hour: "none".into(), bytes: 0, counts });
     assert_eq!(m.requests_per_verb(), None);
 }
+
+/// Review of issue 2: the Panther test data reuses audit IDs (`abc-123`) across different
+/// events without timestamps, and has events without an audit ID that differ only in their
+/// source IPs or annotations: the key (audit ID and stage; or, without an ID, fields that left
+/// those out) took them for duplicates and dropped them (31 of 188 EKS events, the AKS
+/// anonymous `get` among them).
+#[test]
+fn distinct_events_sharing_an_id_without_times_or_differing_only_in_ips_are_all_kept() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let no_times = |e: &str| {
+        e.replace(r#","requestReceivedTimestamp":"TIME""#, "").replace(r#","stageTimestamp":"TIME""#, "")
+    };
+    let shared_id = no_times(&EVENT.replace("@ID@", "abc-123"));
+    assert!(!shared_id.contains("Timestamp"), "{shared_id}");
+    let lines = [
+        shared_id.clone(),
+        shared_id.replace(r#""verb":"list""#, r#""verb":"get""#),
+        // Without an ID, these two differ only in their source IPs, the next only in an annotation.
+        EVENT.replace(r#""auditID":"@ID@","#, "").replace("TIME", "2024-03-01T00:00:01.000000Z"),
+        EVENT
+            .replace(r#""auditID":"@ID@","#, "")
+            .replace("TIME", "2024-03-01T00:00:01.000000Z")
+            .replace("10.0.0.1", "10.9.9.9"),
+        EVENT
+            .replace(r#""auditID":"@ID@","#, "")
+            .replace("TIME", "2024-03-01T00:00:01.000000Z")
+            .replace(r#"/decision":"allow""#, r#"/decision":"forbid""#),
+        // And a true duplicate of the first, which is still dropped.
+        shared_id,
+    ];
+    assert!(lines[4].contains("forbid"));
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let a = write(dir.path(), "a.log", &text);
+    let r = ingest(&store, std::slice::from_ref(&a), &IngestOptions::default()).expect("ingest");
+    assert_eq!((r.events(), r.kept, r.duplicates), (6, 5, 1));
+    assert_eq!(stored_events(&store), 5);
+}

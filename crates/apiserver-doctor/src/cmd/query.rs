@@ -174,6 +174,12 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
     for warning in &batches.warnings {
         eprintln!("warning: {warning}");
     }
+    if batches.duplicates > 0 {
+        eprintln!(
+            "note: {} duplicate events dropped (read before: the same audit ID, stage and time), as ingest drops them",
+            batches.duplicates
+        );
+    }
     Engine::from_batches(batches.batches).map_err(anyhow::Error::from)
 }
 

@@ -928,6 +928,8 @@ fn key_columns() -> Vec<&'static str> {
         col::STAGE_TIMESTAMP,
         col::TIME_GENERATED,
         col::RESPONSE_CODE,
+        col::SOURCE_IPS,
+        col::ANNOTATIONS,
     ];
     v.extend(FALLBACK_KEY_COLUMNS);
     v
@@ -962,7 +964,11 @@ fn get_t(a: Option<&TimestampNanosecondArray>, i: usize) -> Option<i64> {
     a.filter(|a| a.is_valid(i)).map(|a| a.value(i))
 }
 
-/// The dedupe key of every row (see the module docs).
+/// The dedupe key of every row (see the module docs). An event with an audit ID and a stage
+/// time is keyed by those and its stage; one with an ID and no stage time by the ID, stage,
+/// request time, verb, URI, user and response code (test and exported data reuse IDs such as
+/// `abc-123` across different events); one without an ID by all its fields, source IPs and
+/// annotations among them.
 pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
     let audit = str_col(batch, col::AUDIT_ID);
     let stage = str_col(batch, col::STAGE);
@@ -972,20 +978,37 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
     let code = batch.column_by_name(col::RESPONSE_CODE).and_then(|c| c.as_any().downcast_ref::<Int32Array>());
     let fallback: Vec<Option<&StringArray>> =
         FALLBACK_KEY_COLUMNS.iter().map(|n| str_col(batch, n)).collect();
+    let (verb, uri, user) =
+        (str_col(batch, col::VERB), str_col(batch, col::REQUEST_URI), str_col(batch, col::USER_USERNAME));
+    let ips = batch.column_by_name(col::SOURCE_IPS).and_then(|c| c.as_list_opt::<i32>());
+    let annotations = batch.column_by_name(col::ANNOTATIONS).and_then(|c| c.as_map_opt());
     let mut buf = Vec::with_capacity(256);
     (0..batch.num_rows())
         .map(|i| {
             buf.clear();
-            match get_s(audit, i) {
-                Some(id) => {
+            match (get_s(audit, i), get_t(st, i)) {
+                (Some(id), Some(stage_time)) => {
                     buf.push(b'A');
                     push_opt_str(&mut buf, Some(id));
                     push_opt_str(&mut buf, get_s(stage, i));
                     // Whole seconds: the Azure portal's CSV export writes milliseconds, and its
                     // rows must meet the full-precision copies of the same events.
-                    push_opt_i64(&mut buf, get_t(st, i).map(|n| n.div_euclid(1_000_000_000)));
+                    push_opt_i64(&mut buf, Some(stage_time.div_euclid(1_000_000_000)));
                 }
-                None => {
+                (Some(id), None) => {
+                    // Test and exported data reuse IDs (`abc-123`) across different events
+                    // without times: the ID with what the request was, read the same from every
+                    // format (so an event exported twice still meets its copy).
+                    buf.push(b'I');
+                    push_opt_str(&mut buf, Some(id));
+                    push_opt_str(&mut buf, get_s(stage, i));
+                    push_opt_i64(&mut buf, get_t(rr, i).map(|n| n.div_euclid(1_000_000_000)));
+                    for c in [verb, uri, user] {
+                        push_opt_str(&mut buf, get_s(c, i));
+                    }
+                    push_opt_i64(&mut buf, code.filter(|c| c.is_valid(i)).map(|c| i64::from(c.value(i))));
+                }
+                (None, _) => {
                     buf.push(b'R');
                     push_opt_i64(&mut buf, get_t(rr, i));
                     push_opt_i64(&mut buf, get_t(st, i));
@@ -994,11 +1017,44 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
                     for a in &fallback {
                         push_opt_str(&mut buf, get_s(*a, i));
                     }
+                    push_list(&mut buf, ips, i);
+                    push_map(&mut buf, annotations, i);
                 }
             }
             xxhash_rust::xxh3::xxh3_64(&buf)
         })
         .collect()
+}
+
+/// A list of texts into a key: its length, then each item (null and empty lists alike).
+fn push_list(buf: &mut Vec<u8>, list: Option<&arrow::array::ListArray>, i: usize) {
+    let items = list.filter(|l| l.is_valid(i)).map(|l| l.value(i));
+    let texts = items.as_ref().and_then(|v| v.as_string_opt::<i32>());
+    let n = texts.map_or(0, |t| t.len());
+    buf.extend_from_slice(&(n as u64).to_le_bytes());
+    if let Some(t) = texts {
+        for j in 0..t.len() {
+            push_opt_str(buf, t.is_valid(j).then(|| t.value(j)));
+        }
+    }
+}
+
+/// A map of texts into a key: its length, then each key and value.
+fn push_map(buf: &mut Vec<u8>, map: Option<&arrow::array::MapArray>, i: usize) {
+    let Some(m) = map.filter(|m| m.is_valid(i)) else {
+        buf.extend_from_slice(&0u64.to_le_bytes());
+        return;
+    };
+    let offsets = m.value_offsets();
+    let (Some(&start), Some(&end)) = (offsets.get(i), offsets.get(i + 1)) else { return };
+    let (start, end) = (start.max(0) as usize, end.max(0) as usize);
+    let keys = m.keys().as_string_opt::<i32>();
+    let values = m.values().as_string_opt::<i32>();
+    buf.extend_from_slice(&((end.saturating_sub(start)) as u64).to_le_bytes());
+    for j in start..end {
+        push_opt_str(buf, keys.filter(|k| k.is_valid(j)).map(|k| k.value(j)));
+        push_opt_str(buf, values.filter(|v| v.is_valid(j)).map(|v| v.value(j)));
+    }
 }
 
 /// Every row of a stored file, as canonical batches.
