@@ -155,6 +155,8 @@ pub struct Engine {
     files: Option<files::StoreFiles>,
     /// The summaries queries have computed, for the queries that start the same way.
     summaries: reuse::Summaries,
+    /// The Azure categories `AzureDiagnostics` shows the events under.
+    categories: tables::Categories,
 }
 
 impl std::fmt::Debug for Engine {
@@ -270,6 +272,8 @@ impl Engine {
         let all: Vec<&files::StoreFile> = files.iter().collect();
         let table = listing_table(&all)?;
         let mut engine = Engine::with_table(table, bounds::TimeBounds::of_parquet_files(store.data_files()))?;
+        let totals = store.manifest().totals();
+        engine.categories = tables::Categories::of(totals.events, &totals.categories);
         let plan_base = |part: &[&files::StoreFile], name: &str| -> datafusion::error::Result<LogicalPlan> {
             let table =
                 listing_table(part).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
@@ -288,6 +292,7 @@ impl Engine {
             }
         }
         let bounds = bounds::TimeBounds::of_batches(&batches);
+        let categories = tables::Categories::of_batches(&batches);
         // Strings as views, as a store is read: one plan shape whatever the events came from.
         let views = view_schema();
         // Spread the rows over partitions so aggregation uses every core.
@@ -306,14 +311,24 @@ impl Engine {
             partitions[i % threads.max(1)].push(b);
         }
         let table = MemTable::try_new(views, partitions)?;
-        Engine::with_table(Arc::new(table), bounds)
+        let mut engine = Engine::with_table(Arc::new(table), bounds)?;
+        engine.categories = categories;
+        Ok(engine)
     }
 
     fn with_table(table: Arc<dyn TableProvider>, bounds: bounds::TimeBounds) -> Result<Engine, EngineError> {
         let ctx = session()?;
         let runtime = runtime()?;
         let base = base_plan(EVENTS, table)?;
-        Ok(Engine { ctx, runtime, base, bounds, files: None, summaries: reuse::Summaries::default() })
+        Ok(Engine {
+            ctx,
+            runtime,
+            base,
+            bounds,
+            files: None,
+            summaries: reuse::Summaries::default(),
+            categories: tables::Categories::BOTH,
+        })
     }
 
     /// The time range of the events (by `TimeGenerated`), or `None` when there are none.
@@ -357,6 +372,11 @@ impl Engine {
 
     pub(crate) fn base(&self) -> &LogicalPlan {
         &self.base
+    }
+
+    /// The Azure categories `AzureDiagnostics` shows the events under.
+    pub(crate) fn categories(&self) -> tables::Categories {
+        self.categories
     }
 
     /// `plan` filtered by `pred` over fewer of the store's files, and `pred` without the terms

@@ -143,8 +143,55 @@ fn azure_diagnostics_columns() -> Vec<Binding> {
     ])
 }
 
+/// The Azure categories the `AzureDiagnostics` table shows the events under: those the input
+/// came in (an export of `kube-audit-admin` alone has no `kube-audit` row), and both for
+/// events read from an API server's own log, which belong to no category (what Azure writes
+/// with both enabled: every event as `kube-audit`, the writes again as `kube-audit-admin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Categories {
+    /// Every event as `kube-audit`.
+    pub audit: bool,
+    /// The events other than get and list as `kube-audit-admin`.
+    pub admin: bool,
+}
+
+impl Categories {
+    /// Both categories.
+    pub const BOTH: Categories = Categories { audit: true, admin: true };
+
+    /// From `events` rows of which `per_category` came with an Azure category.
+    pub fn of(events: u64, per_category: &std::collections::BTreeMap<String, u64>) -> Categories {
+        let categorized: u64 = per_category.values().sum();
+        let native = events > categorized;
+        let has = |c: &str| per_category.get(c).is_some_and(|n| *n > 0);
+        if categorized == 0 {
+            return Categories::BOTH;
+        }
+        Categories { audit: native || has("kube-audit"), admin: native || has("kube-audit-admin") }
+    }
+
+    /// From the `azure_category` column of canonical batches.
+    pub fn of_batches(batches: &[arrow::array::RecordBatch]) -> Categories {
+        use arrow::array::{Array, AsArray};
+        let mut events = 0u64;
+        let mut per = std::collections::BTreeMap::new();
+        for b in batches {
+            events += b.num_rows() as u64;
+            let Some(c) = b.column_by_name(col::AZURE_CATEGORY).and_then(|c| c.as_string_opt::<i32>()) else {
+                continue;
+            };
+            for i in 0..c.len() {
+                if c.is_valid(i) {
+                    *per.entry(c.value(i).to_owned()).or_insert(0u64) += 1;
+                }
+            }
+        }
+        Categories::of(events, &per)
+    }
+}
+
 /// The relation for a table name, or `None` when there is no such table.
-pub fn table(name: &str, base: &LogicalPlan) -> Result<Option<Rel>> {
+pub fn table(name: &str, base: &LogicalPlan, categories: Categories) -> Result<Option<Rel>> {
     let rel = match name {
         "AKSAudit" => Rel { plan: base.clone(), cols: aks_columns("AKSAudit"), has_event: true },
         "AKSAuditAdmin" => {
@@ -158,10 +205,17 @@ pub fn table(name: &str, base: &LogicalPlan) -> Result<Option<Rel>> {
                 exprs.push(lit(category.to_owned()).alias("Category"));
                 LogicalPlanBuilder::from(plan).project(exprs)?.build()
             };
-            let all = with_category(base.clone(), "kube-audit")?;
-            let admin_rows = LogicalPlanBuilder::from(base.clone()).filter(not_get_or_list())?.build()?;
-            let admin = with_category(admin_rows, "kube-audit-admin")?;
-            let plan = LogicalPlanBuilder::from(all).union(admin)?.build()?;
+            let admin = || -> Result<LogicalPlan> {
+                let rows = LogicalPlanBuilder::from(base.clone()).filter(not_get_or_list())?.build()?;
+                with_category(rows, "kube-audit-admin")
+            };
+            let plan = match (categories.audit, categories.admin) {
+                (true, true) => LogicalPlanBuilder::from(with_category(base.clone(), "kube-audit")?)
+                    .union(admin()?)?
+                    .build()?,
+                (false, true) => admin()?,
+                _ => with_category(base.clone(), "kube-audit")?,
+            };
             Rel { plan, cols: azure_diagnostics_columns(), has_event: true }
         }
         _ => return Ok(None),

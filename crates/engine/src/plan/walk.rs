@@ -409,7 +409,7 @@ impl Planner<'_> {
         if let Some(Bound::Tabular(rel)) = self.lets.get(&id.name) {
             return Ok(Some(rel.clone()));
         }
-        tables::table(&id.name, self.engine.base()).map_err(internal)
+        tables::table(&id.name, self.engine.base(), self.engine.categories()).map_err(internal)
     }
 
     fn table(&self, id: &kql::Ident) -> R<Rel> {
@@ -428,7 +428,9 @@ impl Planner<'_> {
     fn all_tables(&self) -> R<Vec<(String, Rel)>> {
         let mut out = Vec::new();
         for t in tables::TABLES {
-            if let Some(rel) = tables::table(t, self.engine.base()).map_err(internal)? {
+            if let Some(rel) =
+                tables::table(t, self.engine.base(), self.engine.categories()).map_err(internal)?
+            {
                 out.push(((*t).to_owned(), rel));
             }
         }
