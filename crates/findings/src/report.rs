@@ -16,7 +16,7 @@ pub struct InputSummary {
     pub source: String,
     /// Records read (events, samples, keys).
     pub records: u64,
-    /// Records skipped as malformed.
+    /// Records skipped: malformed, not audit records, bad fields or timestamps, too long.
     pub skipped: u64,
     /// What was detected, e.g. `k8s-log`, `kube-apiserver 1.29.4`, `etcd 3.5.12`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -99,7 +99,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions
             shown += 1;
         }
         let skipped = if input.skipped > 0 {
-            format!(", {} skipped as malformed", format::thousands(input.skipped))
+            format!(", {} skipped", format::thousands(input.skipped))
         } else {
             String::new()
         };

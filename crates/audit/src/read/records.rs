@@ -78,6 +78,83 @@ fn json_error(e: &serde_json::Error) -> RecordError {
     (kind, format!("{prefix}{}", short(&e.to_string())))
 }
 
+/// The error of an event that did not read, naming the field when a value had the wrong type
+/// (`field \`responseStatus.code\`: a string "200", expected an integer`). Read a second time
+/// with the path tracked, only for the records that fail.
+fn field_error<B: Body + for<'de> serde::Deserialize<'de>>(
+    text: &[u8],
+    e: &serde_json::Error,
+) -> RecordError {
+    if e.classify() != serde_json::error::Category::Data {
+        return json_error(e);
+    }
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let path = match serde_path_to_error::deserialize::<_, RawEvent<'_, B>>(&mut de) {
+        Err(tracked) => tracked.path().to_string(),
+        Ok(_) => return json_error(e),
+    };
+    let (kind, message) = json_error(e);
+    let message = plain_types(&strip_position(&message));
+    if path.is_empty() || path == "." {
+        (kind, message)
+    } else {
+        (kind, format!("field `{path}`: {message}"))
+    }
+}
+
+/// A message about an event's field, for an `AKSAudit` row: named by the row's column
+/// (`column \`StageReceivedTime\``, `column \`ResponseStatus\`, field \`code\``), as the file
+/// has it, not by the event field the row was read into.
+fn aks_names(message: String, format: InputFormat) -> String {
+    if !matches!(format, InputFormat::AksAudit | InputFormat::AksAuditCsv) {
+        return message;
+    }
+    let Some(rest) = message.strip_prefix("field `") else { return message };
+    let Some((path, tail)) = rest.split_once('`') else { return message };
+    let (first, inner) = match path.split_once('.') {
+        Some((first, inner)) => (first, Some(inner)),
+        None => (path, None),
+    };
+    let column = match first {
+        "level" => "Level",
+        "auditID" => "AuditId",
+        "stage" => "Stage",
+        "requestURI" => "RequestUri",
+        "verb" => "Verb",
+        "userAgent" => "UserAgent",
+        "requestReceivedTimestamp" => "RequestReceivedTime",
+        "stageTimestamp" => "StageReceivedTime",
+        "user" => "User",
+        "impersonatedUser" => "ImpersonatedUser",
+        "sourceIPs" => "SourceIps",
+        "objectRef" => "ObjectRef",
+        "responseStatus" => "ResponseStatus",
+        "requestObject" => "RequestObject",
+        "responseObject" => "ResponseObject",
+        "annotations" => "Annotations",
+        _ => return message,
+    };
+    match inner {
+        Some(inner) => format!("column `{column}`, field `{inner}`{tail}"),
+        None => format!("column `{column}`{tail}"),
+    }
+}
+
+/// serde's names for what was expected, as a user reads them: `struct RawObjectRef` is an
+/// object, `i32` an integer, a `sequence` a list.
+fn plain_types(message: &str) -> String {
+    let mut out = message
+        .replace("invalid type: ", "")
+        .replace("expected a sequence", "expected a list")
+        .replace("expected i32", "expected an integer");
+    if let Some(at) = out.find("expected struct ") {
+        let name = at + "expected struct ".len();
+        let end = out[name..].find(|c: char| !c.is_alphanumeric()).map_or(out.len(), |i| name + i);
+        out.replace_range(at..end, "expected an object");
+    }
+    out
+}
+
 impl Collector {
     /// Builders and tallies for reading with `opts`.
     pub(crate) fn new(opts: &super::ReadOptions) -> Collector {
@@ -254,7 +331,7 @@ impl Collector {
         let builder = if self.builders.len() > 1 { event.file_class() as usize } else { 0 };
         self.builders[builder]
             .append_raw(event, format, origin)
-            .map_err(|e| (SkipKind::BadTimestamp, e.to_string()))?;
+            .map_err(|e| (SkipKind::BadTimestamp, aks_names(e.to_string(), format)))?;
         *self.formats.entry(format).or_default() += 1;
         self.events += 1;
         if event.has_no_timestamp() {
@@ -293,7 +370,13 @@ impl Collector {
         format: InputFormat,
         origin: &RowOrigin<'_>,
     ) -> Result<(), RecordError> {
-        let event: RawEvent<'_, B> = serde_json::from_slice(text).map_err(|e| json_error(&e))?;
+        let event: RawEvent<'_, B> = match serde_json::from_slice(text) {
+            Ok(event) => event,
+            Err(e) => {
+                let (kind, message) = field_error::<B>(text, &e);
+                return Err((kind, aks_names(message, format)));
+            }
+        };
         if !event.looks_like_event() {
             let kind = event.kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
             return err(SkipKind::NotAuditRecord, format!("expected an audit Event, found kind {kind:?}"));
