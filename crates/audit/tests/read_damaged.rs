@@ -471,3 +471,24 @@ fn a_slow_stream_hands_its_lines_on_before_it_ends() {
     assert_eq!((f.events, f.skipped), (rows as u64, 0));
     assert!(f.events >= 150, "{}", f.events);
 }
+
+/// Review of issue 2: a CSV row with fewer cells than the header was stored with nulls (no
+/// stage, user or times) and one with more had its extra cells dropped, both without a word.
+#[test]
+fn csv_rows_with_a_wrong_number_of_cells_are_skipped_by_line() {
+    let row = |log: &str| format!("2024-01-01T10:00:00Z,kube-audit,{}\n", csv_field(log));
+    let mut text = "TimeGenerated,Category,log_s\n".to_owned();
+    text += &row(&event(1)); // line 2
+    text += "2024-01-01T10:00:00Z,kube-audit\n"; // line 3: 2 cells
+    text += &format!("2024-01-01T10:00:00Z,kube-audit,{},surplus\n", csv_field(&event(3))); // line 4: 4 cells
+    text += &format!("2024-01-01T10:00:00Z,kube-audit,{},\n", csv_field(&event(4))); // line 5: a trailing comma
+    text += &row(&event(5)); // line 6
+    let f = read("cells.csv", text.as_bytes());
+    assert_eq!(
+        messages(&f),
+        ["line 3: 2 fields, the header has 3", "line 4: 4 fields, the header has 3"],
+        "{:?}",
+        messages(&f)
+    );
+    assert_eq!((f.events, f.skipped), (3, 2));
+}

@@ -139,6 +139,21 @@ pub(super) fn read_csv(
                     // A blank line (`\r\n`).
                     continue;
                 }
+                // A row cut short or with cells past the header's (a cut file, a stray quote)
+                // is damaged: which cell is which cannot be trusted. Empty cells past the
+                // header (a trailing comma) are not.
+                let extra_filled = record.iter().skip(names.len()).any(|f| !f.trim_ascii().is_empty());
+                if record.len() < names.len() || extra_filled {
+                    c.skip(
+                        Location::Line(line),
+                        SkipKind::Malformed,
+                        format!("{} fields, the header has {}", record.len(), names.len()),
+                    );
+                    if opts.strict {
+                        flush(&mut c, file, opts, sink)?;
+                    }
+                    continue;
+                }
                 let mut map = Map::new();
                 let mut bad_utf8 = None;
                 for (i, (name, field)) in names.iter().zip(record.iter()).enumerate() {
