@@ -71,9 +71,8 @@ pub fn by_client_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), Identities = dcount(UserName), TopIdentities = make_set(UserName, 5), \
-         UserAgents = make_set(UserAgent, 5) by Client\n{}\n| order by Requests desc, Client asc",
-        crate::kql::answers_by_agent(ctx),
-        share_and_rate("Clients", ctx)
+         UserAgents = make_set(UserAgent, 5) by Client\n| order by Requests desc, Client asc",
+        crate::kql::answers_by_agent(ctx)
     )
 }
 
@@ -81,19 +80,24 @@ pub fn by_client_query(ctx: &AuditContext) -> String {
 pub fn by_user_query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| extend Client = {CLIENT_KQL}\n\
-         | summarize Requests = sum(Requests), Clients = make_set(Client, 5) by UserName\n{}\n\
-         | order by Requests desc, UserName asc\n| take 20",
-        crate::kql::answers_by_agent(ctx),
-        share_and_rate("Identities", ctx)
+         | summarize Requests = sum(Requests), Clients = make_set(Client, 5) by UserName\n\
+         | order by Requests desc, UserName asc",
+        crate::kql::answers_by_agent(ctx)
     )
 }
 
-/// The lines that add each row's share of all requests (in percent) and its rate (per second
-/// of the part of the window the log covers), as the findings state them. `toscalar` over the
-/// rows named `name` sums every row's requests, before any `take`.
-fn share_and_rate(name: &str, ctx: &AuditContext) -> String {
+/// [`by_user_query`] as the check runs it: its first 20 rows.
+fn top_users_query(ctx: &AuditContext) -> String {
+    format!("{}\n| take 20", by_user_query(ctx))
+}
+
+/// `query` with each row's share of all requests (in percent) and its rate (per second of the
+/// part of the window the log covers) added, as the findings state them: the query a finding
+/// shows to reproduce its numbers. The check runs `query` alone, which shares its first
+/// summary with the other checks; `toscalar` over the rows named `name` would count them again.
+fn with_share_and_rate(query: &str, name: &str, ctx: &AuditContext) -> String {
     format!(
-        "| as {name}\n| extend SharePercent = round(100.0 * Requests / toscalar({name} | summarize sum(Requests)), 1), \
+        "{query}\n| as {name}\n| extend SharePercent = round(100.0 * Requests / toscalar({name} | summarize sum(Requests)), 1), \
          PerSecond = round(todouble(Requests) / {:?}, 2)",
         ctx.window_seconds()
     )
@@ -101,8 +105,10 @@ fn share_and_rate(name: &str, ctx: &AuditContext) -> String {
 
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
-    let (client_query, clients) = run(runner, by_client_query(ctx))?;
-    let (user_query, users) = run(runner, by_user_query(ctx))?;
+    let (_, clients) = run(runner, by_client_query(ctx))?;
+    let (_, users) = run(runner, top_users_query(ctx))?;
+    let client_query = with_share_and_rate(&by_client_query(ctx), "Clients", ctx);
+    let user_query = with_share_and_rate(&by_user_query(ctx), "Identities", ctx);
     evaluate(ctx, (&client_query, &clients), (&user_query, &users))
 }
 

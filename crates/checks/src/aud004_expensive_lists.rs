@@ -9,7 +9,7 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, QUALIFIED_RESOURCE, USER_NAME};
+use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, USER_NAME};
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -88,13 +88,13 @@ const QUEUE_WAIT_MS: &str =
 pub fn query(ctx: &AuditContext) -> String {
     format!(
         "{GO_MS_FUNCTION}{}\n| where Verb == \"list\" and not({METRICS_APIS})\n\
-         | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = {QUALIFIED_RESOURCE}, latency = {LATENCY_MS}\n\
-         | extend Rejected = toint(ResponseStatus.code) == 429, ran = max_of(latency - {QUEUE_WAIT_MS}, 0.0)\n\
+         | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource), latency = {LATENCY_MS}\n\
+         | extend Rejected = toint(ResponseStatus.code) == 429\n\
          | extend ClusterScope = {CLUSTER_SCOPE}, FromEtcd = {FROM_ETCD}, Unpaginated = {UNPAGINATED}\n\
          | extend Expensive = not(Rejected) and (FromEtcd or (ClusterScope and Unpaginated and not({SELECTS})))\n\
          | summarize Lists = count(), RejectedLists = countif(Rejected), ClusterScopeLists = countif(ClusterScope), \
          FromEtcdLists = countif(FromEtcd), UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
-         TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = sum(iff(Expensive, ran, 0.0)) / 1000.0, \
+         TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = sum(iff(Expensive, max_of(latency - {QUEUE_WAIT_MS}, 0.0), 0.0)) / 1000.0, \
          P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5) by Client\n\
          | order by ExpensiveSeconds desc, Client asc",
         ctx.requests()

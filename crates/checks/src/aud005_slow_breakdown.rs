@@ -9,7 +9,7 @@ use crate::audit::{
     run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, NOT_LONG_RUNNING, QUALIFIED_RESOURCE};
+use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, NOT_LONG_RUNNING};
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -86,7 +86,7 @@ pub fn query(ctx: &AuditContext) -> String {
     }
     format!(
         "{GO_MS_FUNCTION}{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n| where latency >= {slow_ms}\n\
-         | extend Client = {CLIENT_KQL}, Resource = {QUALIFIED_RESOURCE}\n\
+         | extend Client = {CLIENT_KQL}, Resource = tostring(ObjectRef.resource)\n\
          | extend {}\n\
          | summarize SlowRequests = count(), TotalMs = sum(latency), {} by Client, Verb, Resource\n\
          | order by TotalMs desc, Client asc, Verb asc, Resource asc",

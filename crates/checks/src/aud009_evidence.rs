@@ -139,13 +139,54 @@ pub fn minutes_query(ctx: &AuditContext) -> String {
     )
 }
 
+/// [`minutes_query`] with the first and last event of each minute, so that its pass over the
+/// window gives the window's range too.
+fn minutes_and_range_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| summarize Events = count(), First = min(TimeGenerated), Last = max(TimeGenerated) \
+         by Minute = bin(TimeGenerated, 1m)\n| order by Minute asc",
+        ctx.events()
+    )
+}
+
+/// The window's profile, as [`window_query`] gives it: its events and range from the rows of
+/// [`minutes_and_range_query`], its requests and read requests from the requests per user
+/// agent the top-clients and error checks count ([`crate::kql::answers_by_agent`], which the
+/// engine counts once for all of them). Counting them here again, over every event of the
+/// window, cost a tenth of a second over the demo's 8.7 million events.
+fn window_profile(minutes: &ResultTable, answers: &ResultTable) -> Result<DataProfile, CheckError> {
+    let r = minutes.reader();
+    let (events, first, last) = (r.column("Events")?, r.column("First")?, r.column("Last")?);
+    let mut p = DataProfile::default();
+    for row in &minutes.rows {
+        p.events += events.num(row);
+        if let (Some(a), Some(b)) = (first.time(row), last.time(row)) {
+            p.range = Some(match p.range {
+                Some(r) => TimeRange { start: r.start.min(a), end: r.end.max(b) },
+                None => TimeRange { start: a, end: b },
+            });
+        }
+    }
+    let a = answers.reader();
+    let (requests, reads) = (a.column("Requests")?, a.column("Reads")?);
+    for row in &answers.rows {
+        p.requests += requests.num(row);
+        p.reads += reads.num(row);
+    }
+    Ok(p)
+}
+
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let profile = profile(&ctx.table, runner)?;
-    let (wq, window) = run(runner, window_query(ctx))?;
-    let window = read_profile(&window)?;
-    let (mq, minutes) = run(runner, minutes_query(ctx))?;
-    evaluate(ctx, &profile, (&wq, &window), &mq, &minutes)
+    let (_, minutes) = run(runner, minutes_and_range_query(ctx))?;
+    let totals = format!(
+        "{}\n| summarize Requests = sum(Requests), Reads = sum(Reads)",
+        crate::kql::answers_by_agent(ctx)
+    );
+    let (_, answers) = run(runner, totals)?;
+    let window = window_profile(&minutes, &answers)?;
+    evaluate(ctx, &profile, (&window_query(ctx), &window), &minutes_query(ctx), &minutes)
 }
 
 fn time(t: DateTime<Utc>) -> String {

@@ -86,7 +86,7 @@ pub fn answers_by_agent(ctx: &crate::audit::AuditContext) -> String {
          | summarize Requests = count(), Throttled = countif(Code == 429), \
          ServerErrors = countif(Code >= 500 and Message !contains \"{WEBHOOK_FAILURE}\"), \
          WebhookFailures = countif(Code >= 500 and Message contains \"{WEBHOOK_FAILURE}\"), \
-         Writes = countif(Verb in (\"update\", \"patch\")), \
+         Writes = countif(Verb in (\"update\", \"patch\")), Reads = countif(Verb in (\"get\", \"list\", \"watch\")), \
          Conflicts = countif(Code == 409 and Verb in (\"update\", \"patch\")) \
          by UserAgent, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource)",
         ctx.requests()
