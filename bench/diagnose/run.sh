@@ -35,5 +35,13 @@ measure() { # label, command...
 
 # Cold: ingest into an empty cache, then the checks. Warm: the cache is reused.
 XDG_CACHE_HOME=$cache measure diagnose_cold "$bin" diagnose "$dir/audit" -o json --fail-on critical
-XDG_CACHE_HOME=$cache measure diagnose_warm "$bin" diagnose "$dir/audit" -o json --fail-on critical
-measure duckdb_guide "$python" bench/diagnose/duckdb_guide.py "$dir/audit"
+# A single run of either varies by 10-20% on a shared 2-core machine: ROUNDS (default 3)
+# alternating rounds of warm diagnose and DuckDB, each printed, then the medians.
+rounds=${ROUNDS:-3}
+for i in $(seq "$rounds"); do
+  XDG_CACHE_HOME=$cache measure diagnose_warm "$bin" diagnose "$dir/audit" -o json --fail-on critical
+  measure duckdb_guide "$python" bench/diagnose/duckdb_guide.py "$dir/audit"
+done | tee "$cache/rounds"
+median() { grep "^$1 " "$cache/rounds" | sed -E 's/.*wall_s=([0-9.]+).*/\1/' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+warm=$(median diagnose_warm); duck=$(median duckdb_guide)
+echo "median of $rounds: diagnose_warm ${warm} s, duckdb_guide ${duck} s: warm is $(echo "$duck $warm" | awk '{printf "%.2f", $1 / $2}')x faster"

@@ -138,10 +138,7 @@ pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> Aud
         }
     }
     // The check asked this already: the memo answers it.
-    let lists = match audit::run(runner, aud004_expensive_lists::query(ctx)) {
-        Ok((_, rows)) => aud004_expensive_lists::read(&rows).unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+    let lists = aud004_expensive_lists::lists(ctx, runner).unwrap_or_default();
     sort_findings(&mut outcome.findings);
     if ctx.version_source != VersionSource::Given
         && let Some(v) = detect_version(ctx, runner)
