@@ -262,16 +262,7 @@ pub(crate) fn measure(label: &str, value: f64, unit: &str) -> Measure {
 
 /// Formats a count with thousands separators: `12,345`.
 pub(crate) fn count(n: f64) -> String {
-    let n = n.round() as i64;
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+    findings::thousands(n.round() as i128)
 }
 
 /// Formats milliseconds for people: `850 ms`, `2.4 s`.

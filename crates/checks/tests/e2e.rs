@@ -6,7 +6,7 @@ mod common;
 
 use checks::engine_runner::EngineRunner;
 use checks::{AuditDiagnosis, AuditRequest, diagnose_audit};
-use common::{Cluster, batch, latency_ms, requests};
+use common::{Cluster, batch, latency_ms, measure, p99, reproduce, requests};
 use engine::Engine;
 use findings::{Finding, Severity};
 use serde::Deserialize;
@@ -19,15 +19,6 @@ fn diagnose(cluster: &Cluster) -> AuditDiagnosis {
 
 fn at_least_warning(d: &AuditDiagnosis) -> Vec<&Finding> {
     d.outcome.findings.iter().filter(|f| f.severity >= Severity::Warning).collect()
-}
-
-fn measure(f: &Finding, label: &str) -> f64 {
-    f.evidence
-        .measures
-        .iter()
-        .find(|m| m.label == label)
-        .unwrap_or_else(|| panic!("{}: no measure {label:?} in {:?}", f.code, f.evidence.measures))
-        .value
 }
 
 fn no_failed_checks(d: &AuditDiagnosis) {
@@ -221,15 +212,13 @@ fn kubelet_versions_fold_into_one_client_counted_once_per_request() {
 fn p99_table_matches_an_exact_percentile_within_one_percent() {
     let cluster = Cluster::new().healthy();
     let d = diagnose(&cluster);
-    let mut lease: Vec<i64> = requests(&cluster.events)
+    let lease: Vec<i64> = requests(&cluster.events)
         .filter(|e| {
             e.verb == "update" && e.object_ref.as_ref().and_then(|o| o.resource.as_deref()) == Some("leases")
         })
         .map(latency_ms)
         .collect();
-    lease.sort_unstable();
-    let rank = ((0.99_f64 * lease.len() as f64).ceil() as usize).clamp(1, lease.len()) - 1;
-    let exact = lease[rank] as f64;
+    let exact = p99(lease);
     let table = d.outcome.overview.p99_table.as_ref().expect("p99 table");
     let row = table
         .rows
@@ -328,10 +317,7 @@ fn webhook_outage_is_the_top_finding_naming_the_webhook() {
     // Review of issue 5: the query's first row holds the finding's numbers (the total had to
     // be summed by hand over a row per namespace, the maximum was not there at all), and the
     // summary says how many namespaces it did not name.
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
-    let rows = checks::audit::QueryRunner::run(&runner, top.evidence.query.as_deref().expect("query"))
-        .expect("runs");
+    let rows = reproduce(&cluster.events, top);
     let r = rows.reader();
     let (rows_col, failures, max, in_ks, namespaces) = (
         r.column("Rows").expect("Rows"),
@@ -436,11 +422,8 @@ fn a_client_sending_most_requests_is_named_by_the_top_clients_check() {
     assert!(mine / all > 0.5, "the fixture makes it most of the traffic");
     // Review of issue 5: the share and the rate had to be worked out by hand from the
     // reproduce queries; both queries now give them as the findings state them.
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
     for f in [top, overview] {
-        let rows = checks::audit::QueryRunner::run(&runner, f.evidence.query.as_deref().expect("query"))
-            .expect("runs");
+        let rows = reproduce(&cluster.events, f);
         let r = rows.reader();
         let (share, rate) = (r.column("SharePercent").expect("share"), r.column("PerSecond").expect("rate"));
         let first = &rows.rows[0];
@@ -464,10 +447,7 @@ fn a_slow_client_is_named_by_the_latency_slo_and_breakdown_checks() {
     assert_eq!(latency.subject.name, "vault-operator");
     // Review of issue 5: the query gave 5-minute bins, from which neither the average nor the
     // median client could be read; it now gives both, as the finding states them.
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
-    let rows = checks::audit::QueryRunner::run(&runner, latency.evidence.query.as_deref().expect("query"))
-        .expect("runs");
+    let rows = reproduce(&cluster.events, latency);
     let r = rows.reader();
     let (avg, median) = (r.column("AvgLatencyMs").expect("avg"), r.column("MedianClientMs").expect("median"));
     assert_eq!(rows.rows.len(), 1);

@@ -3,33 +3,9 @@
 mod common;
 
 use checks::engine_runner::EngineRunner;
-use checks::table::ResultTable;
-use checks::{AuditDiagnosis, AuditRequest, QueryRunner, diagnose_audit};
-use common::{Cluster, Req, batch, latency_ms, requests};
+use checks::{AuditDiagnosis, AuditRequest, diagnose_audit};
+use common::{Cluster, Req, batch, latency_ms, measure, p99, reproduce, requests};
 use engine::Engine;
-use findings::Finding;
-
-fn measure(f: &Finding, label: &str) -> f64 {
-    f.evidence
-        .measures
-        .iter()
-        .find(|m| m.label == label)
-        .unwrap_or_else(|| panic!("{}: no measure {label:?} in {:?}", f.code, f.evidence.measures))
-        .value
-}
-
-/// Runs the query of a finding's evidence on `engine`, as `apiserver-doctor query` would.
-fn reproduce(engine: &Engine, f: &Finding) -> ResultTable {
-    let q = f.evidence.query.as_deref().unwrap_or_else(|| panic!("{}: no query", f.title));
-    EngineRunner::new(engine, common::t0()).run(q).unwrap_or_else(|e| panic!("{q}\n{e}"))
-}
-
-/// The exact nearest-rank P99 of `values` (Kusto's `percentile`).
-fn p99(mut values: Vec<i64>) -> f64 {
-    values.sort_unstable();
-    let rank = ((0.99_f64 * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
-    values[rank] as f64
-}
 
 /// The healthy cluster with the slow vault operator (about 3 s per secret GET) and a second,
 /// slower client on the same verb, resource and scope: the P99 of all of them (what AUD003's
@@ -88,7 +64,7 @@ fn aud003_reproduce_query_gave_per_client_p99s_instead_of_the_headline_p99() {
     assert_eq!(measure(f, "P99 latency"), headline);
     assert!(f.title.contains(&format!("is {:.1} s", headline / 1000.0)), "{}", f.title);
     // The query in the evidence gives exactly that: one row, the headline's numbers.
-    let rows = reproduce(&engine, f);
+    let rows = reproduce(&cluster.events, f);
     assert_eq!(rows.rows.len(), 1, "{rows:?}");
     let r = rows.reader();
     let row = &rows.rows[0];
@@ -127,7 +103,7 @@ fn aud009_summary_query_covered_the_whole_log_not_the_window() {
     // The query in its evidence gives the window's numbers, not the whole log's.
     let q = summary.evidence.query.as_deref().expect("query");
     assert!(q.contains("| where TimeGenerated between (datetime("), "{q}");
-    let rows = reproduce(&engine, summary);
+    let rows = reproduce(&cluster.events, summary);
     assert_eq!(rows.rows.len(), 1, "{rows:?}");
     let r = rows.reader();
     let row = &rows.rows[0];

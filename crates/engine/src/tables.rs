@@ -162,31 +162,35 @@ impl Categories {
     /// From `events` rows of which `per_category` came with an Azure category.
     pub fn of(events: u64, per_category: &std::collections::BTreeMap<String, u64>) -> Categories {
         let categorized: u64 = per_category.values().sum();
-        let native = events > categorized;
         let has = |c: &str| per_category.get(c).is_some_and(|n| *n > 0);
-        if categorized == 0 {
-            return Categories::BOTH;
-        }
-        Categories { audit: native || has("kube-audit"), admin: native || has("kube-audit-admin") }
+        Categories::seen(events > categorized, categorized > 0, has("kube-audit"), has("kube-audit-admin"))
     }
 
     /// From the `azure_category` column of canonical batches.
     pub fn of_batches(batches: &[arrow::array::RecordBatch]) -> Categories {
         use arrow::array::{Array, AsArray};
-        let mut events = 0u64;
-        let mut per = std::collections::BTreeMap::new();
+        let (mut native, mut categorized, mut audit, mut admin) = (false, false, false, false);
         for b in batches {
-            events += b.num_rows() as u64;
             let Some(c) = b.column_by_name(col::AZURE_CATEGORY).and_then(|c| c.as_string_opt::<i32>()) else {
+                native |= b.num_rows() > 0;
                 continue;
             };
-            for i in 0..c.len() {
-                if c.is_valid(i) {
-                    *per.entry(c.value(i).to_owned()).or_insert(0u64) += 1;
-                }
+            native |= c.null_count() > 0;
+            for v in c.iter().flatten() {
+                categorized = true;
+                audit |= v == "kube-audit";
+                admin |= v == "kube-audit-admin";
             }
         }
-        Categories::of(events, &per)
+        Categories::seen(native, categorized, audit, admin)
+    }
+
+    /// Both for events of no category, else the categories seen.
+    fn seen(native: bool, categorized: bool, audit: bool, admin: bool) -> Categories {
+        if !categorized {
+            return Categories::BOTH;
+        }
+        Categories { audit: native || audit, admin: native || admin }
     }
 }
 

@@ -11,6 +11,23 @@ mod thresholds;
 pub use report::{InputSummary, Overview, REPORT_SCHEMA_VERSION, Report};
 pub use thresholds::{Threshold, Thresholds, names as threshold_names};
 
+/// An integer with thousands separators, as every report and message writes counts:
+/// `-1234567` → `-1,234,567`.
+pub fn thousands(n: i128) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// How bad a finding is. Ordered: `Info < Warning < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -5,15 +5,7 @@ use findings::{Measure, Report, Safety, Severity, TimeRange};
 
 /// An integer with thousands separators: `1234567` → `1,234,567`.
 pub fn thousands(v: u64) -> String {
-    let digits = v.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    findings::thousands(i128::from(v))
 }
 
 /// A number with at most `decimals` decimals, thousands separators and no trailing zeros.

@@ -587,15 +587,7 @@ fn healthy_expectation(nodes: usize, expected: &[Value]) -> String {
 
 /// `n` with thousands separators.
 fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
+    findings::thousands(i128::from(n))
 }
 
 /// Parses an RFC 3339 time (`2025-03-11T09:00:00Z`) into microseconds since the epoch.

@@ -280,6 +280,22 @@ pub(super) fn read_lines(
     read_chunks(&mut chunker, opts, sink, file)
 }
 
+/// Hands on the parsed chunks that come next in input order (`flushed` is the next one's
+/// number); a chunk parsed ahead of an earlier one waits in `pending`.
+fn flush_in_order(
+    pending: &mut BTreeMap<u64, Collector>,
+    flushed: &mut u64,
+    file: &mut FileSummary,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+) -> Result<(), ReadError> {
+    while let Some(mut c) = pending.remove(flushed) {
+        *flushed += 1;
+        flush(&mut c, file, opts, sink)?;
+    }
+    Ok(())
+}
+
 /// Reads every chunk of `source`, parsing them in parallel and handing them on in order.
 pub(super) fn read_chunks(
     source: &mut dyn ChunkSource,
@@ -306,10 +322,7 @@ pub(super) fn read_chunks(
                 source.recycle(data);
                 pending.insert(seq, parsed);
             }
-            while let Some(mut c) = pending.remove(&flushed) {
-                flushed += 1;
-                flush(&mut c, file, opts, sink)?;
-            }
+            flush_in_order(&mut pending, &mut flushed, file, opts, sink)?;
             match source.next_chunk() {
                 Ok(Some(chunk)) => {
                     let (tx, opts, seq) = (done_tx.clone(), Arc::clone(&shared), sent);
@@ -338,10 +351,7 @@ pub(super) fn read_chunks(
         };
         source.recycle(data);
         pending.insert(seq, parsed);
-        while let Some(mut c) = pending.remove(&flushed) {
-            flushed += 1;
-            flush(&mut c, file, opts, sink)?;
-        }
+        flush_in_order(&mut pending, &mut flushed, file, opts, sink)?;
     }
     if let Some((at, e)) = read_error {
         read_failed(file, opts, at, &e);

@@ -102,6 +102,30 @@ fn field_error<B: Body + for<'de> serde::Deserialize<'de>>(
     }
 }
 
+/// An `AKSAudit` row's text columns and the event fields they are read into.
+const AKS_TEXT_COLUMNS: [(&str, &str); 8] = [
+    ("Level", "level"),
+    ("AuditId", "auditID"),
+    ("Stage", "stage"),
+    ("RequestUri", "requestURI"),
+    ("Verb", "verb"),
+    ("UserAgent", "userAgent"),
+    ("RequestReceivedTime", "requestReceivedTimestamp"),
+    ("StageReceivedTime", "stageTimestamp"),
+];
+
+/// An `AKSAudit` row's dynamic columns (nested JSON or JSON text) and their event fields.
+const AKS_DYNAMIC_COLUMNS: [(&str, &str); 8] = [
+    ("User", "user"),
+    ("ImpersonatedUser", "impersonatedUser"),
+    ("SourceIps", "sourceIPs"),
+    ("ObjectRef", "objectRef"),
+    ("ResponseStatus", "responseStatus"),
+    ("RequestObject", "requestObject"),
+    ("ResponseObject", "responseObject"),
+    ("Annotations", "annotations"),
+];
+
 /// A message about an event's field, for an `AKSAudit` row: named by the row's column
 /// (`column \`StageReceivedTime\``, `column \`ResponseStatus\`, field \`code\``), as the file
 /// has it, not by the event field the row was read into.
@@ -115,24 +139,9 @@ fn aks_names(message: String, format: InputFormat) -> String {
         Some((first, inner)) => (first, Some(inner)),
         None => (path, None),
     };
-    let column = match first {
-        "level" => "Level",
-        "auditID" => "AuditId",
-        "stage" => "Stage",
-        "requestURI" => "RequestUri",
-        "verb" => "Verb",
-        "userAgent" => "UserAgent",
-        "requestReceivedTimestamp" => "RequestReceivedTime",
-        "stageTimestamp" => "StageReceivedTime",
-        "user" => "User",
-        "impersonatedUser" => "ImpersonatedUser",
-        "sourceIPs" => "SourceIps",
-        "objectRef" => "ObjectRef",
-        "responseStatus" => "ResponseStatus",
-        "requestObject" => "RequestObject",
-        "responseObject" => "ResponseObject",
-        "annotations" => "Annotations",
-        _ => return message,
+    let Some((column, _)) = AKS_TEXT_COLUMNS.iter().chain(&AKS_DYNAMIC_COLUMNS).find(|(_, f)| *f == first)
+    else {
+        return message;
     };
     match inner {
         Some(inner) => format!("column `{column}`, field `{inner}`{tail}"),
@@ -652,16 +661,7 @@ impl Collector {
         let category = aks_category(get_str(map, &["Type", "Category"]));
         let mut event = Map::new();
         event.insert("kind".into(), Value::String("Event".into()));
-        for (column, field) in [
-            ("Level", "level"),
-            ("AuditId", "auditID"),
-            ("Stage", "stage"),
-            ("RequestUri", "requestURI"),
-            ("Verb", "verb"),
-            ("UserAgent", "userAgent"),
-            ("RequestReceivedTime", "requestReceivedTimestamp"),
-            ("StageReceivedTime", "stageTimestamp"),
-        ] {
+        for (column, field) in AKS_TEXT_COLUMNS {
             match map.get(column) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) if s.is_empty() => {}
@@ -676,16 +676,7 @@ impl Collector {
                 }
             }
         }
-        for (column, field) in [
-            ("User", "user"),
-            ("ImpersonatedUser", "impersonatedUser"),
-            ("SourceIps", "sourceIPs"),
-            ("ObjectRef", "objectRef"),
-            ("ResponseStatus", "responseStatus"),
-            ("RequestObject", "requestObject"),
-            ("ResponseObject", "responseObject"),
-            ("Annotations", "annotations"),
-        ] {
+        for (column, field) in AKS_DYNAMIC_COLUMNS {
             if let Some(v) = dynamic(map.get(column))
                 .map_err(|m| (SkipKind::InvalidField, format!("column `{column}`: {m}")))?
             {

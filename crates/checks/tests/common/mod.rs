@@ -452,3 +452,28 @@ pub fn latency_ms(e: &Event) -> i64 {
         _ => 0,
     }
 }
+
+/// A finding's measure named `label`.
+pub fn measure(f: &findings::Finding, label: &str) -> f64 {
+    f.evidence
+        .measures
+        .iter()
+        .find(|m| m.label == label)
+        .unwrap_or_else(|| panic!("{}: no measure {label:?} in {:?}", f.code, f.evidence.measures))
+        .value
+}
+
+/// Runs the query of a finding's evidence over `events`, as `apiserver-doctor query` would.
+pub fn reproduce(events: &[Event], f: &findings::Finding) -> checks::table::ResultTable {
+    use checks::QueryRunner;
+    let engine = engine::Engine::from_batches(vec![batch(events)]).expect("engine");
+    let q = f.evidence.query.as_deref().unwrap_or_else(|| panic!("{}: no query", f.title));
+    checks::engine_runner::EngineRunner::new(&engine, t0()).run(q).unwrap_or_else(|e| panic!("{q}\n{e}"))
+}
+
+/// The exact nearest-rank P99 of `values` (Kusto's `percentile`).
+pub fn p99(mut values: Vec<i64>) -> f64 {
+    values.sort_unstable();
+    let rank = ((0.99_f64 * values.len() as f64).ceil() as usize).clamp(1, values.len()) - 1;
+    values[rank] as f64
+}

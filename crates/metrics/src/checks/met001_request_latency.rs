@@ -7,10 +7,6 @@ use findings::{
 
 use super::{Draft, format_count, format_seconds, remedy, watch, window_phrase};
 
-/// A bucket bound as Prometheus writes `le`: `0.5`, `10`, `15`.
-fn format_bound(s: f64) -> String {
-    format!("{s}")
-}
 use crate::MetricsEvidence;
 
 /// MET001.
@@ -84,16 +80,14 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             // histogram_quantile's value is a linear interpolation inside a bucket: say which
             // bucket, so it is not read as a measured latency.
             let bucket = match l.p99_bucket {
+                // Bounds as Prometheus writes `le` (`10`, `0.5`): f64's own display.
                 Some((lower, upper)) if upper.is_finite() => format!(
-                    " The P99 lies in the ({}, {}] s bucket of apiserver_request_duration_seconds; {} is \
+                    " The P99 lies in the ({lower}, {upper}] s bucket of apiserver_request_duration_seconds; {} is \
                      histogram_quantile's linear interpolation within it, not a measured request.",
-                    format_bound(lower),
-                    format_bound(upper),
                     format_seconds(l.p99_seconds)
                 ),
                 Some((lower, _)) => format!(
-                    " The P99 lies above {} s, the histogram's largest finite bucket, which bounds it no further.",
-                    format_bound(lower)
+                    " The P99 lies above {lower} s, the histogram's largest finite bucket, which bounds it no further."
                 ),
                 None => String::new(),
             };

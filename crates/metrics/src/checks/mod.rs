@@ -92,16 +92,7 @@ pub fn format_bytes(bytes: f64) -> String {
 
 /// `12,345`.
 pub fn format_count(n: f64) -> String {
-    let rounded = n.round() as i64;
-    let digits = rounded.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if rounded < 0 { format!("-{out}") } else { out }
+    findings::thousands(n.round() as i128)
 }
 
 /// `over the 5 min between the two scrapes` or `since the API server started`.
