@@ -139,11 +139,7 @@ fn raw_files_are_ingested_once_and_the_second_run_reads_the_cache() {
     let cache = tempfile::tempdir().expect("tempdir");
     let first = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "json"], cache.path());
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let stores: Vec<PathBuf> = std::fs::read_dir(cache.path().join("apiserver-doctor/stores"))
-        .expect("cache dir")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let stores = store_dirs(cache.path());
     assert_eq!(stores.len(), 1, "{stores:?}");
     assert!(stores[0].join("complete").is_file());
     let marker = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).expect("mtime");
@@ -162,6 +158,70 @@ fn raw_files_are_ingested_once_and_the_second_run_reads_the_cache() {
     assert_eq!(stdout(&first), stdout(&second));
     // Nothing in the store was rewritten: the second run only read it.
     assert_eq!(before, data_files(&stores[0]));
+}
+
+/// The stores in the cache (beside each is its lock file).
+fn store_dirs(cache: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cache.join("apiserver-doctor/stores"))
+        .expect("cache dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn concurrent_diagnoses_sharing_a_cache_neither_evict_nor_clear_each_others_stores() {
+    // Seven runs at once on one cache: six input sets (more than the four stores kept, so each
+    // finished ingest evicts) and one of them twice. Before, a run evicted the stores others
+    // were still filling and cleared the one another run was filling from the same files: they
+    // failed on a Parquet file gone from under them.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("healthy", cache.path());
+    let copies = tempfile::tempdir().expect("tempdir");
+    let inputs: Vec<PathBuf> = (0..6)
+        .map(|i| {
+            let dir = copies.path().join(format!("in{i}"));
+            std::fs::create_dir_all(&dir).expect("dir");
+            for file in walk(&sim.path().join("audit")) {
+                let name = file.file_name().expect("name");
+                std::fs::copy(&file, dir.join(name)).expect("copy");
+            }
+            dir
+        })
+        .collect();
+    let runs: Vec<std::process::Child> = inputs
+        .iter()
+        .chain(std::iter::once(&inputs[0]))
+        .map(|dir| {
+            Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+                .args(["diagnose", "-o", "json"])
+                .arg(dir)
+                .env("XDG_CACHE_HOME", cache.path())
+                .env("NO_COLOR", "1")
+                .env_remove("APISERVER_DOCTOR_STORE")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawns")
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for run in runs {
+        let out = run.wait_with_output().expect("runs");
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{:?}: {}", out.status, stderr(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        reports.push(json["findings"].as_array().map(|f| f.len()));
+    }
+    // The same events gave the same findings in every run.
+    assert!(reports.windows(2).all(|w| w[0] == w[1]), "{reports:?}");
+    // Stores in use were not evicted; the next run evicts down to the four kept.
+    assert!(store_dirs(cache.path()).len() >= 6);
+    let next = doctor(&["diagnose", "-o", "json", &inputs[1].display().to_string()], cache.path());
+    assert!(matches!(next.status.code(), Some(0 | 1)), "{}", stderr(&next));
+    assert_eq!(store_dirs(cache.path()).len(), 4, "{:?}", store_dirs(cache.path()));
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
