@@ -122,3 +122,103 @@ fn critical_findings_exit_1_unless_fail_on_never() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert!(json["findings"].as_array().is_some_and(|f| !f.is_empty()), "{json}");
 }
+
+#[test]
+fn one_bad_file_is_reported_and_skipped_and_the_good_ones_are_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("empty.prom"), "").expect("write");
+    std::fs::write(dir.path().join("notprom.json"), "{\"kind\":\"Event\"}\n").expect("write");
+    std::fs::create_dir(dir.path().join("adir")).expect("mkdir");
+    let good = fixtures().join("etcd-3.6.6-nri-k8s1_35.prom");
+    std::fs::copy(good, dir.path().join("good.prom")).expect("copy");
+    let out = doctor(dir.path(), &["metrics", "empty.prom", "good.prom", "adir", "notprom.json"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning: empty.prom: no metric samples in it (it is empty)"), "{stderr}");
+    assert!(stderr.contains("warning: adir: cannot read it: "), "{stderr}");
+    assert!(stderr.contains("warning: notprom.json:1: "), "{stderr}");
+    assert!(stderr.contains("warning: notprom.json: no metric samples in it (line 1: "), "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("good.prom: 1,461 records [etcd 3.6.6]"), "{stdout}");
+    assert!(stdout.contains("Input:   metrics adir: 0 records [not used: cannot read it: "), "{stdout}");
+    // None usable: exit 2, each named.
+    let out = doctor(dir.path(), &["metrics", "empty.prom", "adir"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("no file holds a usable metrics scrape") && stderr.contains("  adir: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_truncated_scrape_does_not_say_every_number_was_within_its_threshold() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The real 1.35 excerpt cut mid-line in its request latencies (families come sorted by
+    // name): no object counts, database size, etcd latency, nor version after the cut.
+    let whole = std::fs::read_to_string(fixtures().join("apiserver-1.35-excerpt-nri.prom")).expect("fixture");
+    let mut cut: String = whole.lines().take(300).map(|l| format!("{l}\n")).collect();
+    cut.push_str("apiserv");
+    std::fs::write(dir.path().join("cut.prom"), cut).expect("write");
+    let out = doctor(dir.path(), &["metrics", "cut.prom", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Note: MET002"), "{stdout}");
+    assert!(stdout.contains("had no input: no scrape has"), "{stdout}");
+    insta::assert_snapshot!("truncated_apiserver_text", stdout);
+}
+
+#[test]
+fn scrapes_copied_in_reverse_order_are_ordered_by_their_counters_not_their_mtimes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // The troubled fixtures without their sample timestamps; the later scrape's file is the older.
+    let strip = |name: &str| -> String {
+        let text = std::fs::read_to_string(fixtures().join(name)).expect("fixture");
+        text.lines()
+            .map(|l| match l.rsplit_once(' ') {
+                Some((head, ts))
+                    if !l.starts_with('#') && ts.len() == 13 && ts.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    head.to_owned()
+                }
+                _ => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+            + "\n"
+    };
+    let (before, after) = (dir.path().join("before.prom"), dir.path().join("after.prom"));
+    std::fs::write(&after, strip("troubled-apiserver-2.prom")).expect("write");
+    std::fs::write(&before, strip("troubled-apiserver-1.prom")).expect("write");
+    let t = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_741_680_000);
+    let set = |p: &Path, t| std::fs::File::options().write(true).open(p).and_then(|f| f.set_modified(t));
+    set(&before, t + std::time::Duration::from_secs(900)).expect("mtime");
+    set(&after, t).expect("mtime");
+    let args =
+        ["metrics", "--interval", "900", "before.prom", "after.prom", "--fail-on", "never", "-o", "json"];
+    let reversed = doctor(dir.path(), &args);
+    assert_eq!(reversed.status.code(), Some(0), "stderr: {}", text(&reversed.stderr));
+    let reversed: serde_json::Value = serde_json::from_slice(&reversed.stdout).expect("json");
+    let notes = reversed["overview"]["notes"].to_string();
+    assert!(notes.contains("before.prom → after.prom are taken in that order because"), "{notes}");
+    assert!(notes.contains("modification times say the opposite order and were not used"), "{notes}");
+    // The same findings as the stamped originals, in order.
+    let stamped = doctor(
+        &fixtures(),
+        &[
+            "metrics",
+            "troubled-apiserver-1.prom",
+            "troubled-apiserver-2.prom",
+            "--fail-on",
+            "never",
+            "-o",
+            "json",
+        ],
+    );
+    let stamped: serde_json::Value = serde_json::from_slice(&stamped.stdout).expect("json");
+    let titles = |r: &serde_json::Value| -> Vec<String> {
+        r["findings"].as_array().map_or(vec![], |f| f.iter().map(|x| x["title"].to_string()).collect())
+    };
+    assert_eq!(titles(&reversed), titles(&stamped));
+    assert!(!titles(&stamped).is_empty());
+}

@@ -35,8 +35,11 @@ pub fn scrape_findings(
     interval_seconds: Option<f64>,
     t: &Thresholds,
 ) -> Vec<Finding> {
-    let evidence = MetricsEvidence::from_snapshots(snapshots, interval_seconds);
-    let mut findings = metrics::checks::run(&evidence, t);
+    findings_of(&MetricsEvidence::from_snapshots(snapshots, interval_seconds), t)
+}
+
+fn findings_of(evidence: &MetricsEvidence, t: &Thresholds) -> Vec<Finding> {
+    let mut findings = metrics::checks::run(evidence, t);
     findings.extend(crate::checks::run(&EtcdEvidence::from_metrics(&evidence.etcd), t));
     findings
 }
@@ -54,11 +57,175 @@ fn report(inputs: Vec<InputSummary>, mut findings: Vec<Finding>, checks_run: Vec
     }
 }
 
-/// The report of `apiserver-doctor metrics` over `snapshots`.
+/// What a check reads from scrapes.
+struct Reads {
+    code: &'static str,
+    /// The component whose scrapes hold it.
+    kind: TargetKind,
+    /// Series names, any of which is input (a name ending in `_` stands for every series
+    /// starting with it: a family whose series appear only once something happened, such as
+    /// APF rejections or webhook calls, is judged by its subsystem's other series).
+    series: &'static [&'static str],
+    /// Also needs two scrapes of one process a known time apart (growth per hour).
+    window: bool,
+}
+
+const fn reads(code: &'static str, kind: TargetKind, series: &'static [&'static str], window: bool) -> Reads {
+    Reads { code, kind, series, window }
+}
+
+const API: TargetKind = TargetKind::KubeApiserver;
+const ETCD: TargetKind = TargetKind::Etcd;
+const OBJECTS: &[&str] = metrics::apiserver::OBJECT_COUNT_METRICS;
+const DB: &[&str] = metrics::apiserver::DB_SIZE_METRICS;
+const ETCD_DB: &[&str] = &["etcd_mvcc_db_total_size_in_bytes", "etcd_debugging_mvcc_db_total_size_in_bytes"];
+
+/// The inputs of every check that reads scrapes. ETC007, ETC008 and ETC010 read a live etcd
+/// (alarms, the key scan, unreachable members), never scrapes: they do not run on scrapes.
+const READS: &[Reads] = &[
+    reads("MET001", API, &["apiserver_request_duration_seconds_bucket"], false),
+    reads("MET002", API, OBJECTS, false),
+    reads("MET003", API, OBJECTS, true),
+    reads("MET004", API, DB, false),
+    reads("MET005", API, DB, true),
+    reads("MET006", API, &["apiserver_flowcontrol_"], false),
+    reads("MET007", API, &["apiserver_flowcontrol_request_wait_duration_seconds_bucket"], false),
+    reads("MET008", API, &["apiserver_admission_"], false),
+    reads("MET009", API, &["apiserver_admission_"], false),
+    reads("MET010", API, &["apiserver_flowcontrol_", "apiserver_current_inflight_requests"], false),
+    reads("MET011", API, &["etcd_request_duration_seconds_bucket"], false),
+    reads("ETC001", ETCD, ETCD_DB, false),
+    reads("ETC002", ETCD, &["etcd_mvcc_db_total_size_in_use_in_bytes"], false),
+    reads("ETC003", ETCD, &["etcd_disk_wal_fsync_duration_seconds_bucket"], false),
+    reads("ETC004", ETCD, &["etcd_disk_backend_commit_duration_seconds_bucket"], false),
+    reads("ETC005", ETCD, &["etcd_server_has_leader", "etcd_server_leader_changes_seen_total"], false),
+    reads("ETC006", ETCD, &["etcd_server_proposals_failed_total"], true),
+    reads("ETC009", ETCD, ETCD_DB, true),
+];
+
+fn has_any(s: &Snapshot, series: &[&str]) -> bool {
+    series.iter().any(|name| {
+        if name.ends_with('_') { s.series_names().iter().any(|n| n.starts_with(name)) } else { s.has(name) }
+    })
+}
+
+fn series_list(series: &[&str]) -> String {
+    let names: Vec<String> = series
+        .iter()
+        .map(|n| if n.ends_with('_') { format!("any {n}* series") } else { (*n).to_owned() })
+        .collect();
+    match names.as_slice() {
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [] => String::new(),
+    }
+}
+
+/// `MET002–MET006, MET011`: runs of consecutive codes joined.
+fn code_ranges(codes: &[&str]) -> String {
+    let number = |c: &str| c.get(3..).and_then(|n| n.parse::<u32>().ok());
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < codes.len() {
+        let mut j = i;
+        while j + 1 < codes.len()
+            && codes[j + 1].get(..3) == codes[i].get(..3)
+            && matches!((number(codes[j]), number(codes[j + 1])), (Some(a), Some(b)) if b == a + 1)
+        {
+            j += 1;
+        }
+        parts.push(if j >= i + 2 { format!("{}–{}", codes[i], codes[j]) } else { codes[i..=j].join(", ") });
+        i = j + 1;
+    }
+    parts.join(", ")
+}
+
+/// The checks that had something to read, and notes naming those that had not and why.
+fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>, Vec<String>) {
+    let mut ran = Vec::new();
+    let mut notes = Vec::new();
+    let mut no_scrape: Vec<&str> = Vec::new();
+    let mut no_window: Vec<&str> = Vec::new();
+    // (series wanted, codes) in check order, for the checks whose series no scrape holds.
+    let mut missing: Vec<(&[&str], Vec<&str>)> = Vec::new();
+    let window_of = |kind: TargetKind| match kind {
+        TargetKind::KubeApiserver => {
+            evidence.apiservers.iter().any(|a| a.window_seconds.is_some_and(|s| s > 0.0))
+        }
+        _ => evidence.etcd.iter().any(|e| e.window_seconds.is_some_and(|s| s > 0.0)),
+    };
+    for r in READS {
+        let of_kind: Vec<&Snapshot> = snapshots.iter().filter(|s| s.target.kind == r.kind).collect();
+        if of_kind.is_empty() {
+            no_scrape.push(r.code);
+        } else if !of_kind.iter().any(|s| has_any(s, r.series)) {
+            match missing
+                .iter_mut()
+                .find(|(series, _)| std::ptr::eq(*series, r.series) || *series == r.series)
+            {
+                Some((_, codes)) => codes.push(r.code),
+                None => missing.push((r.series, vec![r.code])),
+            }
+        } else if r.window && !window_of(r.kind) {
+            no_window.push(r.code);
+        } else {
+            ran.push(r.code.to_owned());
+        }
+    }
+    for kind in [TargetKind::KubeApiserver, TargetKind::Etcd] {
+        let codes: Vec<&str> = no_scrape
+            .iter()
+            .copied()
+            .filter(|c| READS.iter().any(|r| r.code == *c && r.kind == kind))
+            .collect();
+        if !codes.is_empty() {
+            notes.push(format!(
+                "{} had no input: no {} scrape was given.",
+                code_ranges(&codes),
+                kind.as_str()
+            ));
+        }
+    }
+    if !missing.is_empty() {
+        let mut codes: Vec<&str> = missing.iter().flat_map(|(_, c)| c.iter().copied()).collect();
+        codes.sort_unstable();
+        let what: Vec<String> = match missing.as_slice() {
+            [(series, _)] => vec![series_list(series)],
+            _ => missing
+                .iter()
+                .map(|(series, c)| format!("{} ({})", series_list(series), c.join(", ")))
+                .collect(),
+        };
+        notes.push(format!(
+            "{} had no input: no scrape has {}. A scrape cut short (see its bad lines) or of another endpoint \
+             lacks such series; these checks judged nothing.",
+            code_ranges(&codes),
+            what.join("; ")
+        ));
+    }
+    if !no_window.is_empty() {
+        notes.push(format!(
+            "{} had no input: they compare two scrapes of one process a known time apart (growth per hour, failures between the scrapes).",
+            code_ranges(&no_window)
+        ));
+    }
+    for source in &evidence.unknown {
+        notes.push(format!(
+            "{source} is neither a kube-apiserver nor an etcd /metrics scrape (for example /metrics/slis, or \
+             another component): no check reads it."
+        ));
+    }
+    (ran, notes)
+}
+
+/// The report of `apiserver-doctor metrics` over `snapshots`: the checks that had something
+/// to read are listed as run; notes say which had not, and how the scrapes were paired.
 pub fn scrapes_report(snapshots: &[Snapshot], interval_seconds: Option<f64>, t: &Thresholds) -> Report {
-    let checks =
-        metrics::checks::infos().iter().chain(crate::checks::infos()).map(|i| i.code.to_owned()).collect();
-    report(scrape_inputs(snapshots), scrape_findings(snapshots, interval_seconds, t), checks)
+    let evidence = MetricsEvidence::from_snapshots(snapshots, interval_seconds);
+    let (ran, coverage_notes) = coverage(snapshots, &evidence);
+    let mut r = report(scrape_inputs(snapshots), findings_of(&evidence, t), ran);
+    r.overview.notes = evidence.notes.iter().cloned().chain(coverage_notes).collect();
+    r
 }
 
 /// The report of `apiserver-doctor etcd` over evidence read from a live cluster.
@@ -79,4 +246,67 @@ pub fn live_report(evidence: &EtcdEvidence, t: &Thresholds) -> Report {
     }
     let checks = crate::checks::infos().iter().map(|i| i.code.to_owned()).collect();
     report(inputs, crate::checks::run(evidence, t), checks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(name: &str, text: &str) -> Snapshot {
+        Snapshot::parse(name, text.as_bytes(), None)
+    }
+
+    const FULL: &str = "kubernetes_build_info{git_version=\"v1.30.0\"} 1\n\
+apiserver_request_duration_seconds_bucket{verb=\"GET\",resource=\"pods\",scope=\"resource\",le=\"+Inf\"} 1\n\
+apiserver_storage_objects{resource=\"pods\"} 3\n";
+
+    #[test]
+    fn a_truncated_scrape_names_the_checks_that_had_no_input() {
+        // Cut before apiserver_storage_objects: MET002/MET003 had nothing to read.
+        let cut = FULL.lines().take(2).collect::<Vec<_>>().join("\n");
+        let r = scrapes_report(&[snap("cut.prom", &cut)], None, &Thresholds::default());
+        assert!(r.findings.is_empty());
+        assert!(r.checks_run.contains(&"MET001".to_owned()), "{:?}", r.checks_run);
+        assert!(!r.checks_run.iter().any(|c| c == "MET002" || c == "MET004"), "{:?}", r.checks_run);
+        let notes = r.overview.notes.join("\n");
+        assert!(
+            notes.contains("MET002–MET011 had no input: no scrape has apiserver_resource_objects"),
+            "{notes}"
+        );
+        assert!(notes.contains("apiserver_storage_objects"), "{notes}");
+        assert!(notes.contains("ETC001–ETC006, ETC009 had no input: no etcd scrape was given."), "{notes}");
+        let mut text = Vec::new();
+        report::render(&r, report::Format::Text, &mut text, &report::TextOptions::default()).expect("render");
+        let text = String::from_utf8(text).expect("utf-8");
+        assert!(text.contains("Note: MET002"), "{text}");
+    }
+
+    #[test]
+    fn an_unrecognised_scrape_runs_no_check_and_says_so() {
+        let slis = "kubernetes_healthcheck{name=\"etcd\",type=\"readyz\"} 1\n";
+        let r = scrapes_report(&[snap("slis.prom", slis)], None, &Thresholds::default());
+        assert!(r.checks_run.is_empty(), "{:?}", r.checks_run);
+        let notes = r.overview.notes.join("\n");
+        assert!(
+            notes.contains("slis.prom is neither a kube-apiserver nor an etcd /metrics scrape"),
+            "{notes}"
+        );
+    }
+
+    #[test]
+    fn every_scrape_check_is_in_the_table_of_what_it_reads() {
+        let live_only = ["ETC007", "ETC008", "ETC010"];
+        for info in metrics::checks::infos().iter().chain(crate::checks::infos()) {
+            assert!(
+                live_only.contains(&info.code) || READS.iter().any(|r| r.code == info.code),
+                "{} is missing from READS",
+                info.code
+            );
+        }
+        assert_eq!(
+            code_ranges(&["MET002", "MET003", "MET004", "MET006", "MET011"]),
+            "MET002–MET004, MET006, MET011"
+        );
+        assert_eq!(code_ranges(&["MET003", "MET005"]), "MET003, MET005");
+    }
 }

@@ -35,6 +35,10 @@ pub struct Overview {
     /// P99 latency by verb, resource and scope against the SLOs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p99_table: Option<Table>,
+    /// What the reader must know about how the inputs were read: how scrapes were paired and
+    /// ordered, and which checks had nothing to read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Everything a report shows.

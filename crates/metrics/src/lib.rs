@@ -19,6 +19,8 @@ pub use etcd_metrics::EtcdMetrics;
 pub use snapshot::{Histogram, Snapshot, Window};
 pub use target::{Target, TargetKind};
 
+use std::collections::HashMap;
+
 /// Everything the metrics checks read: one entry per target found among the scrapes.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct MetricsEvidence {
@@ -31,52 +33,443 @@ pub struct MetricsEvidence {
     /// The etcd quota, when an etcd scrape gives it: the API server's database size is judged
     /// against it rather than against the default.
     pub etcd_quota_bytes: Option<f64>,
+    /// What the reader must know about how the scrapes were grouped and ordered: which rule
+    /// ordered two scrapes when their samples carry no timestamps, scrapes of different
+    /// processes, windows of unknown length.
+    pub notes: Vec<String>,
 }
 
-/// What says two scrapes are of the same target: kind, version, and etcd member id.
-type TargetKey = (TargetKind, Option<String>, Option<String>);
+/// What says two scrapes are of the same process: kind, version, etcd member id, and
+/// `process_start_time_seconds` (HA replicas and a restarted process differ in it).
+#[derive(Debug, Clone, PartialEq)]
+struct TargetKey {
+    kind: TargetKind,
+    version: Option<String>,
+    member: Option<String>,
+    started: Option<f64>,
+}
 
-fn target_key(s: &Snapshot) -> TargetKey {
-    let member = s.series("etcd_server_id").next().and_then(|x| x.labels.get("server_id")).map(str::to_owned);
-    (s.target.kind, s.target.version.clone(), member)
+impl TargetKey {
+    fn of(s: &Snapshot) -> TargetKey {
+        let member =
+            s.series("etcd_server_id").next().and_then(|x| x.labels.get("server_id")).map(str::to_owned);
+        let started = s.first_value("process_start_time_seconds").filter(|v| v.is_finite());
+        TargetKey { kind: s.target.kind, version: s.target.version.clone(), member, started }
+    }
+}
+
+/// Counters compared between two scrapes of one process.
+#[derive(Debug, Clone, Copy, Default)]
+struct Votes {
+    /// Series present in both.
+    compared: usize,
+    /// Higher in the second.
+    grew: usize,
+    /// Lower in the second.
+    fell: usize,
+}
+
+impl Votes {
+    /// `Some(true)` when every (all but at most 1 %) changed counter grew from `a` to `b`,
+    /// `Some(false)` when they fell, `None` when the counters do not tell.
+    fn a_first(self) -> Option<bool> {
+        if self.grew > 0 && self.fell * 100 <= self.grew {
+            Some(true)
+        } else if self.fell > 0 && self.grew * 100 <= self.fell {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    fn why_undecided(self) -> String {
+        if self.compared == 0 {
+            "they have no counter in common".to_owned()
+        } else if self.grew == 0 && self.fell == 0 {
+            format!("all {} counters they share are equal", thousands(self.compared))
+        } else {
+            format!(
+                "of the {} counters they share, {} grew and {} fell",
+                thousands(self.compared),
+                thousands(self.grew),
+                thousands(self.fell)
+            )
+        }
+    }
+}
+
+/// Whether series `name` is a counter: declared so (or as a histogram's buckets and count, a
+/// summary's count), or undeclared and named `…_total`.
+fn is_counter(e: &parse::Exposition, name: &str) -> bool {
+    use parse::MetricType as T;
+    let declared = |n: &str| e.families.get(n).map(|f| f.metric_type);
+    if let Some(t) = declared(name) {
+        return t == T::Counter;
+    }
+    for (suffix, types) in
+        [("_total", &[T::Counter][..]), ("_bucket", &[T::Histogram]), ("_count", &[T::Histogram, T::Summary])]
+    {
+        if let Some(base) = name.strip_suffix(suffix) {
+            return match declared(base) {
+                Some(t) => types.contains(&t),
+                None => suffix == "_total",
+            };
+        }
+    }
+    false
+}
+
+/// How the counters of `b` compare with those of `a`.
+fn counter_votes(a: &Snapshot, b: &Snapshot) -> Votes {
+    let mut v = Votes::default();
+    for name in a.series_names() {
+        if !b.has(name) || !is_counter(&a.exposition, name) {
+            continue;
+        }
+        let before: HashMap<parse::Labels, f64> =
+            a.series(name).map(|s| (s.labels.without(""), s.value)).collect();
+        for s in b.series(name) {
+            let Some(&x) = before.get(&s.labels.without("")) else { continue };
+            if !(x.is_finite() && s.value.is_finite()) {
+                continue;
+            }
+            v.compared += 1;
+            if s.value > x {
+                v.grew += 1;
+            } else if s.value < x {
+                v.fell += 1;
+            }
+        }
+    }
+    v
+}
+
+/// Orders scrapes of one process by their counters; `None` when a pair does not tell.
+fn order_by_counters<'a>(members: &[&'a Snapshot]) -> Result<Vec<&'a Snapshot>, Votes> {
+    let mut sorted: Vec<&Snapshot> = Vec::with_capacity(members.len());
+    for &m in members {
+        let mut pos = sorted.len();
+        for (i, &s) in sorted.iter().enumerate() {
+            let votes = counter_votes(m, s);
+            match votes.a_first() {
+                Some(true) => {
+                    pos = i;
+                    break;
+                }
+                Some(false) => {}
+                None => return Err(votes),
+            }
+        }
+        sorted.insert(pos, m);
+    }
+    Ok(sorted)
+}
+
+/// `1,234`.
+fn thousands(n: usize) -> String {
+    findings::thousands(n as i128)
+}
+
+/// Unix seconds as `2025-03-11 09:13:19 UTC`.
+fn utc(secs: f64) -> String {
+    if !secs.is_finite() || secs.abs() > 1e13 {
+        return format!("{secs} (Unix seconds)");
+    }
+    let secs = secs.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// `450 s`, `7.5 min`, `2.0 h`.
+fn duration(seconds: f64) -> String {
+    if seconds < 120.0 {
+        format!("{seconds:.0} s")
+    } else if seconds < 7200.0 {
+        format!("{:.1} min", seconds / 60.0)
+    } else {
+        format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+/// What the fallback times of these scrapes are.
+fn fallback_name(members: &[&Snapshot]) -> &'static str {
+    if members
+        .iter()
+        .all(|s| s.source == "-" || s.source.starts_with("http://") || s.source.starts_with("https://"))
+    {
+        "the times they were read"
+    } else {
+        "the files' modification times"
+    }
+}
+
+fn kind_name(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::KubeApiserver => "API server",
+        TargetKind::Etcd => "etcd",
+        TargetKind::Unknown => "unknown",
+    }
+}
+
+/// Puts the scrapes of one process in order, earliest first, and says how when it was not
+/// by their samples' timestamps.
+fn order<'a>(
+    members: Vec<&'a Snapshot>,
+    interval_seconds: Option<f64>,
+    notes: &mut Vec<String>,
+) -> Vec<&'a Snapshot> {
+    let target = members.first().map(|s| s.target.describe()).unwrap_or_default();
+    let names = |m: &[&Snapshot]| m.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(" → ");
+    if members.iter().all(|s| s.sample_time_ms.is_some()) {
+        let mut sorted = members;
+        sorted.sort_by_key(|s| s.sample_time_ms);
+        if let Some(i) = interval_seconds {
+            notes.push(format!(
+                "{target}: --interval {i} was not used for {}: their samples carry timestamps, which give the time between them.",
+                names(&sorted)
+            ));
+        }
+        return sorted;
+    }
+    let no_start = members.iter().any(|s| !s.has("process_start_time_seconds"));
+    let votes = match order_by_counters(&members) {
+        Ok(sorted) => {
+            let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else { return sorted };
+            let v = counter_votes(first, last);
+            let share = if v.fell == 0 {
+                format!("every one of the {} counters they share", thousands(v.compared))
+            } else {
+                format!("all but {} of the {} counters they share", thousands(v.fell), thousands(v.compared))
+            };
+            let mut note = format!(
+                "{target}: {} are taken in that order because {share} is at least as high in {} as in {} \
+                 ({} grew; counters only grow while a process runs); their samples carry no timestamps.",
+                names(&sorted),
+                last.source,
+                first.source,
+                thousands(v.grew)
+            );
+            if let (Some(a), Some(b)) = (first.fallback_time_ms, last.fallback_time_ms)
+                && b < a
+            {
+                note.push_str(&format!(
+                    " {} say the opposite order and were not used.",
+                    capitalize(fallback_name(&sorted))
+                ));
+            }
+            if no_start {
+                note.push_str(
+                    " The scrapes have no process_start_time_seconds, so a restart between them (which also makes counters fall) cannot be ruled out.",
+                );
+            }
+            notes.push(note);
+            return sorted;
+        }
+        Err(v) => v,
+    };
+    let mut restart = String::new();
+    if votes.fell > 0 {
+        restart =
+            " Counters that fell are taken as reset by a restart and counted from zero, as Prometheus does."
+                .to_owned();
+    }
+    if interval_seconds.is_some() {
+        notes.push(format!(
+            "{target}: {} are taken in the order given on the command line (--interval was given): their samples carry no timestamps and their counters do not tell the order ({}).{restart}",
+            names(&members),
+            votes.why_undecided()
+        ));
+        return members;
+    }
+    if members.iter().all(|s| s.fallback_time_ms.is_some()) {
+        let mut sorted = members;
+        sorted.sort_by_key(|s| s.fallback_time_ms);
+        notes.push(format!(
+            "{target}: {} are ordered by {}, the last resort: their samples carry no timestamps and their counters do not tell the order ({}).{restart}",
+            names(&sorted),
+            fallback_name(&sorted),
+            votes.why_undecided()
+        ));
+        return sorted;
+    }
+    notes.push(format!(
+        "{target}: {} are taken in the order given: nothing else tells their order ({}).{restart}",
+        names(&members),
+        votes.why_undecided()
+    ));
+    members
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// Says how long the window of `first` → `last` is when it was not their timestamps.
+fn window_note(
+    first: &Snapshot,
+    last: &Snapshot,
+    window: &Window<'_>,
+    interval: Option<f64>,
+    notes: &mut Vec<String>,
+) {
+    let target = last.target.describe();
+    let stamped = first.sample_time_ms.is_some() && last.sample_time_ms.is_some();
+    match window.seconds {
+        Some(s) if s > 0.0 && !stamped => {
+            let from = if interval.is_some() {
+                "--interval".to_owned()
+            } else {
+                fallback_name(&[first, last]).to_owned()
+            };
+            notes.push(format!(
+                "{target}: the {} between {} and {} is taken from {from}.",
+                duration(s),
+                first.source,
+                last.source
+            ));
+        }
+        Some(s) if s > 0.0 => {}
+        _ => notes.push(format!(
+            "{target}: the time between {} and {} is unknown (their times are equal, or in the other order): \
+             counts are the increase between the two scrapes, and no rate or growth per hour is computed. \
+             Give --interval SECONDS if you know it.",
+            first.source, last.source
+        )),
+    }
 }
 
 impl MetricsEvidence {
-    /// Groups scrapes by target and reads their evidence.
+    /// Groups scrapes by process and reads their evidence.
     ///
-    /// Scrapes of the same kind, version (and etcd member id) are successive scrapes of one
-    /// target: the earliest and the latest form a window (ordered by scrape time when every
-    /// scrape has one, else in the order given). `interval_seconds` overrides the time
-    /// between them.
+    /// Scrapes of the same kind, version, etcd member id and process start time are
+    /// successive scrapes of one process: the earliest and the latest form a window. They are
+    /// ordered by their samples' timestamps when all carry them, else by their counters
+    /// (which only grow while a process runs), else in the order given when
+    /// `interval_seconds` is given, else by their fallback times (modification or read
+    /// times). `interval_seconds` is the time between them only when their samples carry
+    /// no timestamps. Scrapes of different processes are never subtracted: each is its own
+    /// target. [`MetricsEvidence::notes`] says how, when it was not the timestamps.
     pub fn from_snapshots(snapshots: &[Snapshot], interval_seconds: Option<f64>) -> MetricsEvidence {
         let mut groups: Vec<(TargetKey, Vec<&Snapshot>)> = Vec::new();
         for s in snapshots {
-            let key = target_key(s);
+            let key = TargetKey::of(s);
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, members)) => members.push(s),
                 None => groups.push((key, vec![s])),
             }
         }
         let mut out = MetricsEvidence::default();
-        for ((kind, _, _), mut members) in groups {
-            if members.iter().all(|s| s.time_ms.is_some()) {
-                members.sort_by_key(|s| s.time_ms);
+        out.notes.extend(process_notes(&groups));
+        for (key, members) in groups {
+            if key.kind == TargetKind::Unknown {
+                out.unknown.extend(members.iter().map(|s| s.source.clone()));
+                continue;
             }
-            let (Some(first), Some(last)) = (members.first(), members.last()) else { continue };
+            let members =
+                if members.len() > 1 { order(members, interval_seconds, &mut out.notes) } else { members };
+            let (Some(&first), Some(&last)) = (members.first(), members.last()) else { continue };
             let window = if members.len() > 1 {
-                Window::between(first, last, interval_seconds)
+                let w = Window::between(first, last, interval_seconds);
+                window_note(first, last, &w, interval_seconds, &mut out.notes);
+                w
             } else {
                 Window::single(last)
             };
-            match kind {
+            match key.kind {
                 TargetKind::KubeApiserver => out.apiservers.push(apiserver::evidence(&window)),
                 TargetKind::Etcd => out.etcd.push(etcd_metrics::evidence(&window)),
-                TargetKind::Unknown => out.unknown.extend(members.iter().map(|s| s.source.clone())),
+                TargetKind::Unknown => {}
             }
         }
         out.etcd_quota_bytes = out.etcd.iter().filter_map(|e| e.quota_bytes).reduce(f64::min);
         out
     }
+}
+
+/// One note per API server, and per etcd member, whose scrapes came from more than one
+/// process (scrapes of different etcd members are different members, as expected).
+fn process_notes(groups: &[(TargetKey, Vec<&Snapshot>)]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut sets: Vec<(TargetKind, Option<&str>)> = Vec::new();
+    for (k, _) in groups {
+        let set = (k.kind, if k.kind == TargetKind::Etcd { k.member.as_deref() } else { None });
+        if k.kind != TargetKind::Unknown && !sets.contains(&set) {
+            sets.push(set);
+        }
+    }
+    for (kind, member) in sets {
+        let of_kind: Vec<&(TargetKey, Vec<&Snapshot>)> = groups
+            .iter()
+            .filter(|(k, _)| k.kind == kind && (kind != TargetKind::Etcd || k.member.as_deref() == member))
+            .collect();
+        if of_kind.len() < 2 {
+            continue;
+        }
+        let scrapes: usize = of_kind.iter().map(|(_, m)| m.len()).sum();
+        let differ = |f: &dyn Fn(&TargetKey) -> String| {
+            let first = f(&of_kind[0].0);
+            of_kind.iter().any(|(k, _)| f(k) != first)
+        };
+        let mut what = Vec::new();
+        if differ(&|k| format!("{:?}", k.started.map(f64::to_bits))) {
+            what.push("start time");
+        }
+        if differ(&|k| format!("{:?}", k.version)) {
+            what.push("version");
+        }
+        if differ(&|k| format!("{:?}", k.member)) {
+            what.push("etcd member id");
+        }
+        let what = match what.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => what.join(""),
+        };
+        let processes: Vec<String> = of_kind
+            .iter()
+            .map(|(k, m)| {
+                let files = m.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(", ");
+                let mut about = Vec::new();
+                if let Some(v) = &k.version {
+                    about.push(v.clone());
+                }
+                if let Some(id) = &k.member {
+                    about.push(format!("member {id}"));
+                }
+                if let Some(t) = k.started {
+                    about.push(format!("process_start_time_seconds {t}: {}", utc(t)));
+                }
+                if about.is_empty() { files } else { format!("{files} ({})", about.join(", ")) }
+            })
+            .collect();
+        let single = of_kind.iter().all(|(_, m)| m.len() == 1);
+        let name = kind_name(kind);
+        notes.push(format!(
+            "The {scrapes} {} scrapes came from {} different {name} processes (they differ in {}): {}. \
+             That is HA replicas behind a load balancer, or a restart between the scrapes. Counters are never \
+             subtracted across processes: each process is reported on its own{}.",
+            kind.as_str(),
+            of_kind.len(),
+            what,
+            processes.join("; "),
+            if single {
+                ", its counters cumulative since it started, so no window between scrapes could be formed"
+            } else {
+                " (a process scraped once: counters cumulative since it started)"
+            }
+        ));
+    }
+    notes
 }
 
 #[cfg(test)]

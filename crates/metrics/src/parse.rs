@@ -8,7 +8,8 @@
 //! accepts what both formats allow (exemplars, `# UNIT`, `# EOF`, timestamps, quoted
 //! UTF-8 metric names).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 /// The two text formats a `/metrics` endpoint serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -174,6 +175,7 @@ pub fn parse(input: &[u8]) -> Exposition {
     };
     let mut eof_line: Option<usize> = None;
     out.samples.reserve(memchr_count(input));
+    let mut seen = SeriesSeen::default();
     for (idx, raw) in input.split(|&b| b == b'\n').enumerate() {
         let line_no = idx + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
@@ -197,11 +199,64 @@ pub fn parse(input: &[u8]) -> Exposition {
             continue;
         }
         match parse_sample(line, openmetrics) {
-            Ok(sample) => out.samples.push(sample),
+            Ok(sample) => match seen.first_line(&sample, line_no, &out.samples) {
+                // Prometheus rejects a scrape with a series twice; the first one is kept, for
+                // gauges, counters and histogram buckets alike.
+                Some(first) => out.error(
+                    line_no,
+                    format!(
+                        "duplicate series `{}{}` (first on line {first}): this one is skipped and the first kept; \
+                         Prometheus would reject the whole scrape",
+                        sample.name,
+                        sample.labels.to_selector()
+                    ),
+                ),
+                None => out.samples.push(sample),
+            },
             Err(message) => out.error(line_no, message),
         }
     }
     out
+}
+
+/// The series read so far, by a hash of their name and label set (whatever the order the
+/// labels were written in), with the sample index and line of each.
+#[derive(Default)]
+struct SeriesSeen {
+    state: std::collections::hash_map::RandomState,
+    by_hash: HashMap<u64, (usize, usize)>,
+}
+
+impl SeriesSeen {
+    /// The line of an earlier sample with `sample`'s name and label set, or `None` after
+    /// recording `sample` (the next one pushed to `samples`, read on `line`).
+    fn first_line(&mut self, sample: &Sample, line: usize, samples: &[Sample]) -> Option<usize> {
+        let mut h = self.state.build_hasher();
+        sample.name.hash(&mut h);
+        // Order-independent over the labels: the sum of each pair's own hash.
+        let mut labels = 0u64;
+        for pair in &sample.labels.0 {
+            labels = labels.wrapping_add(self.state.hash_one(pair));
+        }
+        labels.hash(&mut h);
+        sample.labels.0.len().hash(&mut h);
+        let key = h.finish();
+        if let Some(&(index, first)) = self.by_hash.get(&key) {
+            // A different series with the same hash (vanishingly rare) is kept as new.
+            if samples.get(index).is_some_and(|s| same_series(s, sample)) {
+                return Some(first);
+            }
+            return None;
+        }
+        self.by_hash.insert(key, (samples.len(), line));
+        None
+    }
+}
+
+fn same_series(a: &Sample, b: &Sample) -> bool {
+    a.name == b.name
+        && a.labels.0.len() == b.labels.0.len()
+        && a.labels.0.iter().all(|pair| b.labels.0.contains(pair))
 }
 
 /// Lines in the input: the number of samples to expect, at most.

@@ -17,6 +17,10 @@ pub struct Snapshot {
     /// When it was taken, in milliseconds since the epoch: the newest sample timestamp in the
     /// text, else the time the caller gives (a file's modification time, the fetch time).
     pub time_ms: Option<i64>,
+    /// The newest sample timestamp in the text, when its samples carry timestamps.
+    pub sample_time_ms: Option<i64>,
+    /// The time the caller gave: a file's modification time, or when it was read.
+    pub fallback_time_ms: Option<i64>,
     /// Which component and version exposed it.
     pub target: Target,
     index: HashMap<String, Vec<usize>>,
@@ -34,6 +38,8 @@ impl Snapshot {
             source: source.into(),
             exposition,
             time_ms: stamped.or(fallback_time_ms),
+            sample_time_ms: stamped,
+            fallback_time_ms,
             target: Target::default(),
             index,
         };
@@ -204,8 +210,27 @@ pub struct Window<'a> {
     pub first: Option<&'a Snapshot>,
     /// The latest scrape.
     pub last: &'a Snapshot,
-    /// Seconds between them, when both have a time.
+    /// Seconds between them. `None` for one scrape (counters are cumulative since the process
+    /// started); `Some(0.0)` for two scrapes whose times are equal or unknown: the increase
+    /// between them is known, but not over how long, so it gives no rate.
     pub seconds: Option<f64>,
+}
+
+/// Seconds from `first` to `last`: their samples' timestamps when both carry them (whatever
+/// `interval` says), else `interval`, else their fallback times (modification or read times)
+/// when `last`'s is later; 0 (unknown) otherwise.
+pub fn seconds_between(first: &Snapshot, last: &Snapshot, interval: Option<f64>) -> f64 {
+    let diff = |a: Option<i64>, b: Option<i64>| match (a, b) {
+        (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1000.0),
+        _ => None,
+    };
+    if first.sample_time_ms.is_some() && last.sample_time_ms.is_some() {
+        return diff(first.sample_time_ms, last.sample_time_ms).unwrap_or(0.0);
+    }
+    interval
+        .filter(|i| i.is_finite() && *i > 0.0)
+        .or_else(|| diff(first.fallback_time_ms, last.fallback_time_ms))
+        .unwrap_or(0.0)
 }
 
 impl<'a> Window<'a> {
@@ -214,13 +239,11 @@ impl<'a> Window<'a> {
         Window { first: None, last, seconds: None }
     }
 
-    /// A window between two scrapes; `seconds` overrides their timestamps when given.
-    pub fn between(first: &'a Snapshot, last: &'a Snapshot, seconds: Option<f64>) -> Window<'a> {
-        let seconds = seconds.or_else(|| match (first.time_ms, last.time_ms) {
-            (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1000.0),
-            _ => None,
-        });
-        Window { first: Some(first), last, seconds }
+    /// A window between two scrapes of one process, `first` the earlier. `interval` is the
+    /// time between them when their samples carry no timestamps (see [`seconds_between`]);
+    /// when no length is known the window keeps `Some(0.0)`: two scrapes, no rate.
+    pub fn between(first: &'a Snapshot, last: &'a Snapshot, interval: Option<f64>) -> Window<'a> {
+        Window { first: Some(first), last, seconds: Some(seconds_between(first, last, interval)) }
     }
 
     /// The histograms of `family` over the window: increase since the first scrape when there

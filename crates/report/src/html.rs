@@ -179,7 +179,12 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if findings.is_empty() {
         writeln!(
             out,
-            "<p class=\"no-findings\">Nothing found at any severity: every check that ran stayed within its thresholds.</p>"
+            "<p class=\"no-findings\">{}</p>",
+            if report.checks_run.is_empty() && !report.overview.notes.is_empty() {
+                "Nothing found, and no check had anything to read: see the notes above."
+            } else {
+                "Nothing found at any severity: every check that ran stayed within its thresholds."
+            }
         )?;
     }
     for (i, f) in findings.iter().enumerate() {
@@ -250,6 +255,13 @@ fn header(out: &mut dyn Write, report: &Report, counts: &str) -> io::Result<()> 
             )?;
         }
         writeln!(out, "</table>")?;
+    }
+    if !report.overview.notes.is_empty() {
+        writeln!(out, "<ul class=\"notes\">")?;
+        for note in &report.overview.notes {
+            writeln!(out, "<li>{}</li>", escape(note))?;
+        }
+        writeln!(out, "</ul>")?;
     }
     writeln!(out, "</header>")
 }

@@ -149,6 +149,14 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         };
         table(out, &t)?;
     }
+    if !report.overview.notes.is_empty() {
+        writeln!(out, "## Notes")?;
+        writeln!(out)?;
+        for note in &report.overview.notes {
+            writeln!(out, "- {}", escape(note))?;
+        }
+        writeln!(out)?;
+    }
     if let Some(t) = &report.overview.p99_table {
         writeln!(out, "## P99 latency against the SLOs")?;
         writeln!(out)?;

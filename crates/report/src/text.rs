@@ -129,13 +129,23 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions
             writeln!(out, "{line}")?;
         }
     }
+    for note in &report.overview.notes {
+        for (i, line) in wrap(&format!("Note: {}", one_line(note)), width, "      ").into_iter().enumerate() {
+            // The first line carries its own `Note:` lead; the rest hang under the text.
+            writeln!(out, "{}", if i == 0 { line.trim_start().to_owned() } else { line })?;
+        }
+    }
     let findings = sorted_findings(report);
     if findings.is_empty() {
         writeln!(out)?;
-        writeln!(
-            out,
-            "Nothing found at any severity: the checks above ran and every number was within its threshold."
-        )?;
+        if report.checks_run.is_empty() && !report.overview.notes.is_empty() {
+            writeln!(out, "Nothing found, and no check had anything to read: see the notes above.")?;
+        } else {
+            writeln!(
+                out,
+                "Nothing found at any severity: the checks above ran and every number was within its threshold."
+            )?;
+        }
     }
     if findings.len() > 1 {
         overview(out, &st, &findings, width)?;

@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use findings::{Report, Severity, Thresholds};
 use metrics::Snapshot;
 
@@ -70,7 +69,9 @@ impl FailOn {
 /// Arguments of `apiserver-doctor metrics`.
 #[derive(clap::Args, Debug)]
 #[command(
-    after_help = "Examples:\n  kubectl get --raw /metrics > apiserver-1.prom; sleep 300; kubectl get --raw /metrics > apiserver-2.prom\n  apiserver-doctor metrics apiserver-1.prom apiserver-2.prom etcd.prom\n  kubectl get --raw /metrics | apiserver-doctor metrics -\n\nTwo scrapes of the same target (same component and version) give rates and growth between them."
+    after_help = "Examples:\n  kubectl get --raw /metrics > apiserver-1.prom; sleep 300; kubectl get --raw /metrics > apiserver-2.prom\n  apiserver-doctor metrics apiserver-1.prom apiserver-2.prom etcd.prom\n  kubectl get --raw /metrics | apiserver-doctor metrics -\n\nTwo scrapes of the same process (same component, version and process start time) give rates and growth between them. \
+They are ordered by their samples' timestamps, else by their counters (which only grow), else as given when --interval is given, \
+else by the files' modification times; the report says which. A file that cannot be read is reported and skipped."
 )]
 pub struct Args {
     /// Scrapes: files (plain or gzip), `-` for standard input, or http(s):// URLs.
@@ -79,8 +80,10 @@ pub struct Args {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Output,
-    /// Seconds between two scrapes of one target, when their samples carry no timestamps
-    /// (otherwise the timestamps, then the files' modification times, are used).
+    /// Seconds between two scrapes of one target, used only when their samples carry no
+    /// timestamps (the samples' own timestamps always win). With it, scrapes whose counters do
+    /// not tell their order are taken in the order given; without it the files' modification
+    /// times give the time between them.
     #[arg(long, value_name = "SECONDS")]
     pub interval: Option<f64>,
     /// Exit with 1 when a finding is at or above this severity.
@@ -88,11 +91,33 @@ pub struct Args {
     pub fail_on: FailOn,
 }
 
-/// Loads every scrape, warning on standard error about bad lines (file:line: message).
-pub fn load_all(sources: &[String]) -> anyhow::Result<Vec<Snapshot>> {
+/// A file that could not be used, and why.
+#[derive(Debug, Clone)]
+pub struct Unusable {
+    /// The file as given.
+    pub source: String,
+    /// Why, in a few words (its bad lines were already reported).
+    pub reason: String,
+}
+
+/// Loads every scrape, warning on standard error about bad lines (file:line: message). Files
+/// that cannot be used (unreadable, a directory, no metric sample in them) are returned apart,
+/// for [`usable_or_error`] to report.
+pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
     let mut out = Vec::new();
+    let mut unusable = Vec::new();
     for source in sources {
-        let s = metrics::load::load(source).with_context(|| format!("cannot read metrics from {source}"))?;
+        let s = match metrics::load::load(source) {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = match &e {
+                    metrics::load::LoadError::Io { error, .. } => format!("cannot read it: {error}"),
+                    other => other.to_string(),
+                };
+                unusable.push(Unusable { source: source.clone(), reason });
+                continue;
+            }
+        };
         let e = &s.exposition;
         for err in e.errors.iter().take(10) {
             eprintln!("warning: {source}:{}: {}", err.line, err.message);
@@ -101,11 +126,43 @@ pub fn load_all(sources: &[String]) -> anyhow::Result<Vec<Snapshot>> {
             eprintln!("warning: {source}: {} more bad lines skipped", e.error_count - 10);
         }
         if e.samples.is_empty() {
-            anyhow::bail!("{source}: no metric samples in it (is it a /metrics scrape?)");
+            let reason = match e.errors.first() {
+                Some(err) => format!(
+                    "no metric samples in it (line {}: {}); is it a /metrics scrape?",
+                    err.line, err.message
+                ),
+                None => "no metric samples in it (it is empty); is it a /metrics scrape?".to_owned(),
+            };
+            unusable.push(Unusable { source: source.clone(), reason });
+            continue;
         }
         out.push(s);
     }
-    Ok(out)
+    (out, unusable)
+}
+
+/// Loads every usable scrape (see [`load_usable`]); an error only when none is usable.
+pub fn load_all(sources: &[String]) -> anyhow::Result<Vec<Snapshot>> {
+    let (snapshots, unusable) = load_usable(sources);
+    usable_or_error(snapshots, &unusable)
+}
+
+/// The usable scrapes, after a warning on standard error for each file skipped; an error
+/// naming the files when none is usable.
+pub fn usable_or_error(snapshots: Vec<Snapshot>, unusable: &[Unusable]) -> anyhow::Result<Vec<Snapshot>> {
+    match unusable {
+        _ if !snapshots.is_empty() => {
+            for u in unusable {
+                eprintln!("warning: {}: {}; skipped, the other files are read", u.source, u.reason);
+            }
+            Ok(snapshots)
+        }
+        [one] => Err(anyhow::anyhow!("{}: {}", one.source, one.reason)),
+        _ => {
+            let each: Vec<String> = unusable.iter().map(|u| format!("{}: {}", u.source, u.reason)).collect();
+            Err(anyhow::anyhow!("no file holds a usable metrics scrape:\n  {}", each.join("\n  ")))
+        }
+    }
 }
 
 /// Runs `apiserver-doctor metrics`.
@@ -113,8 +170,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(i) = args.interval {
         anyhow::ensure!(i.is_finite() && i > 0.0, "--interval must be a positive number of seconds, got {i}");
     }
-    let snapshots = load_all(&args.files)?;
-    let report = etcd::report::scrapes_report(&snapshots, args.interval, &Thresholds::default());
+    let (snapshots, unusable) = load_usable(&args.files);
+    let snapshots = usable_or_error(snapshots, &unusable)?;
+    let mut report = etcd::report::scrapes_report(&snapshots, args.interval, &Thresholds::default());
+    for u in unusable {
+        report.inputs.push(findings::InputSummary {
+            kind: "metrics".to_owned(),
+            source: u.source,
+            records: 0,
+            skipped: 0,
+            detected: Some(format!("not used: {}", u.reason)),
+        });
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     render(&report, args.output, &mut out)?;

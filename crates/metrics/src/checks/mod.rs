@@ -99,7 +99,9 @@ pub fn format_count(n: f64) -> String {
 pub(crate) fn window_phrase(window_seconds: Option<f64>) -> String {
     match window_seconds {
         Some(s) if s >= 120.0 => format!("over the {:.0} min between the two scrapes", s / 60.0),
-        Some(s) => format!("over the {s:.0} s between the two scrapes"),
+        Some(s) if s > 0.0 => format!("over the {s:.0} s between the two scrapes"),
+        // Two scrapes whose times are equal or unknown: an increase, over an unknown time.
+        Some(_) => "between the two scrapes (their times are equal or unknown, so no rate)".to_owned(),
         None => "since the process started (one scrape: cumulative counters)".to_owned(),
     }
 }

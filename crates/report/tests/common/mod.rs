@@ -448,6 +448,7 @@ pub fn sample_report() -> Report {
             top_clients: Some(top_clients_chart()),
             latency_over_time: Some(latency_chart()),
             p99_table: Some(p99_table()),
+            notes: vec![],
         },
         findings: vec![
             top_client(),

@@ -1,0 +1,184 @@
+//! How scrapes are grouped into processes, put in order and paired into windows (metrics
+//! review items 2, 3, 4, 10 and 11): one test per bug, named after it.
+
+use findings::Thresholds;
+use metrics::{MetricsEvidence, Snapshot};
+
+/// A kube-apiserver 1.29.5 scrape: `rejected` webhook call failures and `requests` requests
+/// since `started`, `pods` pod objects; every sample stamped with `stamp_ms` when given.
+fn scrape(started: f64, rejected: u64, requests: u64, pods: u64, stamp_ms: Option<i64>) -> String {
+    let ts = stamp_ms.map(|t| format!(" {t}")).unwrap_or_default();
+    format!(
+        "# TYPE kubernetes_build_info gauge\n\
+kubernetes_build_info{{git_version=\"v1.29.5\"}} 1{ts}\n\
+# TYPE process_start_time_seconds gauge\n\
+process_start_time_seconds {started}{ts}\n\
+# TYPE apiserver_request_total counter\n\
+apiserver_request_total{{code=\"200\",resource=\"pods\",verb=\"GET\"}} {requests}{ts}\n\
+apiserver_request_total{{code=\"201\",resource=\"pods\",verb=\"POST\"}} {}{ts}\n\
+# TYPE apiserver_admission_webhook_rejection_count counter\n\
+apiserver_admission_webhook_rejection_count{{error_type=\"calling_webhook_error\",name=\"w.example.com\",operation=\"CREATE\",rejection_code=\"500\",type=\"admit\"}} {rejected}{ts}\n\
+# TYPE apiserver_storage_objects gauge\n\
+apiserver_storage_objects{{resource=\"pods\"}} {pods}{ts}\n",
+        requests / 2
+    )
+}
+
+fn snap(name: &str, text: &str, mtime_ms: Option<i64>) -> Snapshot {
+    Snapshot::parse(name, text.as_bytes(), mtime_ms)
+}
+
+const T0: i64 = 1_741_680_000_000;
+const STARTED: f64 = 1.741683599e9;
+
+fn call_failures(ev: &MetricsEvidence) -> Vec<f64> {
+    ev.apiservers.iter().flat_map(|a| a.webhooks.iter().map(|w| w.call_failures)).collect()
+}
+
+fn pods(ev: &MetricsEvidence) -> Vec<f64> {
+    ev.apiservers.iter().flat_map(|a| a.objects.iter().map(|o| o.count)).collect()
+}
+
+#[test]
+fn scrapes_given_in_reverse_mtime_order_are_ordered_by_their_counters() {
+    // before.prom was written last (a `cp` in the other order): its mtime is 7.5 min later.
+    let before = snap("before.prom", &scrape(STARTED, 266, 10_000, 12_007, None), Some(T0 + 450_000));
+    let after = snap("after.prom", &scrape(STARTED, 751, 14_000, 11_837, None), Some(T0));
+    for interval in [Some(450.0), None] {
+        let ev = MetricsEvidence::from_snapshots(&[before.clone(), after.clone()], interval);
+        assert_eq!(call_failures(&ev), [485.0], "751 − 266 in the window, not the earlier total");
+        assert_eq!(pods(&ev), [11_837.0], "the latest pod count");
+        let notes = ev.notes.join("\n");
+        assert!(
+            notes.contains(
+                "before.prom → after.prom are taken in that order because every one of the 3 counters"
+            ),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("The files' modification times say the opposite order and were not used"),
+            "{notes}"
+        );
+        match interval {
+            Some(_) => assert_eq!(ev.apiservers[0].window_seconds, Some(450.0)),
+            // The reversed mtimes give no length: a window of unknown length, said so.
+            None => {
+                assert_eq!(ev.apiservers[0].window_seconds, Some(0.0));
+                assert!(notes.contains("the time between before.prom and after.prom is unknown"), "{notes}");
+            }
+        }
+    }
+}
+
+#[test]
+fn scrapes_whose_counters_do_not_tell_are_ordered_by_mtime_and_the_note_says_so() {
+    let a = snap("a.prom", &scrape(STARTED, 5, 100, 10, None), Some(T0 + 60_000));
+    let b = snap("b.prom", &scrape(STARTED, 5, 100, 20, None), Some(T0));
+    let ev = MetricsEvidence::from_snapshots(&[a.clone(), b.clone()], None);
+    assert_eq!(pods(&ev), [10.0], "a.prom is the later by its mtime");
+    assert_eq!(ev.apiservers[0].window_seconds, Some(60.0));
+    let notes = ev.notes.join("\n");
+    assert!(
+        notes.contains(
+            "b.prom → a.prom are ordered by the files' modification times, the last resort: their samples carry no \
+             timestamps and their counters do not tell the order (all 3 counters they share are equal)"
+        ),
+        "{notes}"
+    );
+    // With --interval, the order given on the command line.
+    let ev = MetricsEvidence::from_snapshots(&[a, b], Some(60.0));
+    assert_eq!(pods(&ev), [20.0], "b.prom is given last");
+    assert!(
+        ev.notes.join("\n").contains("taken in the order given on the command line (--interval was given)")
+    );
+}
+
+#[test]
+fn scrapes_of_two_api_server_processes_are_never_subtracted() {
+    // HA replicas: replica A has no failures, replica B 751 since it started.
+    let a = snap("replica-a.prom", &scrape(1.7416e9, 0, 9_000, 12_000, None), Some(T0));
+    let b = snap("replica-b.prom", &scrape(STARTED, 751, 14_000, 11_837, None), Some(T0 + 300_000));
+    let ev = MetricsEvidence::from_snapshots(&[a, b], None);
+    assert_eq!(ev.apiservers.len(), 2, "each process is its own target");
+    assert!(ev.apiservers.iter().all(|a| a.window_seconds.is_none()), "one scrape each: cumulative");
+    assert_eq!(call_failures(&ev), [751.0], "replica B's total since it started, never 751 − 0 over 5 min");
+    let notes = ev.notes.join("\n");
+    assert!(
+        notes.contains("The 2 kube-apiserver scrapes came from 2 different API server processes (they differ in start time)"),
+        "{notes}"
+    );
+    assert!(notes.contains("so no window between scrapes could be formed"), "{notes}");
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    let met009 = findings.iter().find(|f| f.code == "MET009").expect("MET009");
+    assert!(met009.summary.contains("751 requests since the process started"), "{}", met009.summary);
+}
+
+#[test]
+fn two_scrapes_with_equal_times_are_an_increase_of_unknown_length_not_since_start() {
+    let a = snap("a1.prom", &scrape(STARTED, 266, 10_000, 12_007, None), Some(T0));
+    let b = snap("a2.prom", &scrape(STARTED, 751, 14_000, 11_837, None), Some(T0));
+    let ev = MetricsEvidence::from_snapshots(&[a, b], None);
+    assert_eq!(ev.apiservers[0].window_seconds, Some(0.0), "two scrapes, no length");
+    assert_eq!(call_failures(&ev), [485.0]);
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    let met009 = findings.iter().find(|f| f.code == "MET009").expect("MET009");
+    assert!(
+        met009
+            .summary
+            .contains("485 requests between the two scrapes (their times are equal or unknown, so no rate)"),
+        "{}",
+        met009.summary
+    );
+    assert!(
+        !findings.iter().any(|f| f.code == "MET003" || f.code == "MET005"),
+        "no growth per hour without a length"
+    );
+}
+
+#[test]
+fn interval_is_not_used_when_the_samples_carry_timestamps() {
+    let a = snap("p1.prom", &scrape(STARTED, 0, 100, 9_000, Some(T0)), None);
+    let b = snap("p2.prom", &scrape(STARTED, 0, 200, 9_500, Some(T0 + 1_800_000)), None);
+    let ev = MetricsEvidence::from_snapshots(&[a, b], Some(60.0));
+    assert_eq!(
+        ev.apiservers[0].window_seconds,
+        Some(1800.0),
+        "30 min from the timestamps, not --interval 60"
+    );
+    let notes = ev.notes.join("\n");
+    assert!(
+        notes.contains("--interval 60 was not used for p1.prom → p2.prom: their samples carry timestamps"),
+        "{notes}"
+    );
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    let met003 = findings.iter().find(|f| f.code == "MET003").expect("MET003");
+    assert!(met003.title.contains("1,000 objects per hour"), "{}", met003.title);
+}
+
+#[test]
+fn duplicate_series_keep_the_first_and_are_reported_with_their_line() {
+    let text = "# TYPE g gauge\ng{a=\"1\",b=\"2\"} 0\ng{b=\"2\",a=\"1\"} 5\n\
+# TYPE c_total counter\nc_total 3\nc_total 9\n\
+# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 7\nh_bucket{le=\"+Inf\"} 2\nh_count 2\nh_sum 1\n";
+    let s = snap("dup.prom", text, None);
+    let values: Vec<(String, f64)> = s.exposition.samples.iter().map(|x| (x.name.clone(), x.value)).collect();
+    let want: Vec<(String, f64)> = [
+        ("g", 0.0),
+        ("c_total", 3.0),
+        ("h_bucket", 1.0),
+        ("h_bucket", 2.0),
+        ("h_count", 2.0),
+        ("h_sum", 1.0),
+    ]
+    .iter()
+    .map(|(n, v)| ((*n).to_owned(), *v))
+    .collect();
+    assert_eq!(values, want, "the first of each duplicate is kept");
+    let lines: Vec<usize> = s.exposition.errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, [3, 6, 9], "each second occurrence is reported on its line");
+    assert!(
+        s.exposition.errors[0].message.starts_with("duplicate series `g{b=\"2\",a=\"1\"}` (first on line 2)"),
+        "{}",
+        s.exposition.errors[0].message
+    );
+}
