@@ -345,6 +345,20 @@ fn metrics_alone_need_no_audit_log() {
     assert!(!run.contains(&"AUD001") && run.contains(&"MET001"), "{run:?}");
 }
 
+#[test]
+fn notes_of_the_metrics_report_reach_the_diagnose_report() {
+    // Two scrapes without sample timestamps are ordered by their counters, and `metrics` says
+    // so in a note; `diagnose --metrics` dropped the notes when it merged the reports.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("healthy", cache.path());
+    let scrape = |n: u32| sim.path().join(format!("metrics/apiserver-{n}.prom")).display().to_string();
+    let out = doctor(&["diagnose", "--metrics", &scrape(1), &scrape(2), "-o", "json"], cache.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let notes = report["overview"]["notes"].as_array().expect("overview.notes");
+    assert!(notes.iter().filter_map(|n| n.as_str()).any(|n| n.contains("counters they share")), "{notes:?}");
+}
+
 /// Text output of `diagnose` on real files, with the cache in a fresh directory.
 fn diagnose_text(paths: &[&str]) -> String {
     let cache = tempfile::tempdir().expect("tempdir");

@@ -438,6 +438,7 @@ pub fn add_manifests(report: &mut Report, m: &manifests::Manifests, thresholds: 
 fn add_report(report: &mut Report, other: Report) {
     report.inputs.extend(other.inputs);
     report.findings.extend(other.findings);
+    report.overview.notes.extend(other.overview.notes);
     for code in other.checks_run {
         if !report.checks_run.contains(&code) {
             report.checks_run.push(code);
