@@ -87,6 +87,10 @@ pub struct ThrottlePlan {
     /// ([`groups_seen`] reads them back) so that whoever checks the throttle against the
     /// cluster's FlowSchemas knows them.
     pub groups_seen: BTreeMap<String, BTreeSet<String>>,
+    /// Requests of these identities already rejected with 429 Too Many Requests, and all their
+    /// requests: the client is throttled already, by a priority level that may be tighter than
+    /// the one proposed.
+    pub already_rejected: Option<(u64, u64)>,
 }
 
 /// How the YAML's comment lines naming the groups a user was seen with begin.
@@ -108,13 +112,26 @@ pub fn groups_seen(yaml: &str) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// How the YAML's comment on requests already rejected with 429 begins.
+const ALREADY_REJECTED: &str = "# Careful: ";
+
+/// The requests already rejected with 429, and all requests, that a throttle's YAML says the
+/// client had (its `# Careful: N of its M requests were already rejected with 429` comment).
+pub fn already_rejected(yaml: &str) -> Option<(u64, u64)> {
+    let line = yaml.lines().find_map(|l| l.strip_prefix(ALREADY_REJECTED))?;
+    let (rejected, rest) = line.split_once(" of its ")?;
+    let (total, rest) = rest.split_once(' ')?;
+    rest.starts_with("requests were already rejected with 429")
+        .then(|| Some((rejected.parse().ok()?, total.parse().ok()?)))?
+}
+
 /// What the priority level's limits mean for the client, as the YAML's comment says it.
 fn seats_note(plan: &ThrottlePlan, api: FlowControlApi) -> String {
     if api.uses_nominal_shares() {
         format!(
-            "The level gets {} concurrency shares of the server's seats; lendablePercent: 0 keeps them for this \
-             client, and borrowingLimitPercent: 0 stops it borrowing the idle seats of other levels (left out, \
-             borrowing is unlimited and the throttle could grow to many times its nominal seats).",
+            "The level gets {} concurrency shares of the server's seats; lendablePercent: 0 keeps them for this client.\n\
+             # borrowingLimitPercent: 0 stops it borrowing the idle seats of other levels (left out, borrowing is \
+             unlimited and the throttle could grow to many times its nominal seats).",
             plan.concurrency_shares
         )
     } else {
@@ -152,6 +169,7 @@ impl ThrottlePlan {
             concurrency_shares: Self::DEFAULT_SHARES,
             matching_precedence: Self::DEFAULT_PRECEDENCE,
             groups_seen: BTreeMap::new(),
+            already_rejected: None,
         }
     }
 }
@@ -348,6 +366,16 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
         plan.client
     ));
     out.push_str(&format!("# {}\n", seats_note(plan, api)));
+    if let Some((rejected, total)) = plan.already_rejected {
+        out.push_str(&format!(
+            "{ALREADY_REJECTED}{rejected} of its {total} requests were already rejected with 429 Too Many Requests, so API \
+             Priority and Fairness already limits it.\n# If a FlowSchema of the cluster already sends it to a priority \
+             level of its own, that level may be tighter than this one: applying this would loosen the limit. Check \
+             first:\n#   kubectl get flowschemas -o wide\n# and compare the level its FlowSchema names (kubectl get \
+             prioritylevelconfiguration NAME -o yaml) with the one below; if it is as tight, fix the client instead \
+             (see the advice).\n"
+        ));
+    }
     for (user, groups) in &plan.groups_seen {
         out.push_str(&format!("{GROUPS_SEEN} {user}: {}\n", groups.iter().cloned().collect::<Vec<_>>().join(", ")));
     }
@@ -384,11 +412,16 @@ pub fn throttle_remedies(
     Ok(vec![
         Remedy {
             title: format!(
-                "Throttle {} ({}) with a FlowSchema and PriorityLevelConfiguration ({}, Kubernetes {})",
+                "Throttle {} ({}) with a FlowSchema and PriorityLevelConfiguration ({}, Kubernetes {}){}",
                 plan.client,
                 who.join(", "),
                 api.api_version(),
-                version
+                version,
+                if plan.already_rejected.is_some() {
+                    " (it already gets 429s: check the level it is in first, see the YAML's comments)"
+                } else {
+                    ""
+                }
             ),
             kind: RemedyKind::Yaml,
             body: yaml,
