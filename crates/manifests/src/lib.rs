@@ -16,7 +16,7 @@ pub mod throttle;
 pub mod webhook;
 
 pub use apf::{FlowSchema, FlowSubject, PriorityLevel, Request, ResourceRule, classify};
-pub use load::{FileSummary, LoadError, Manifests, Problem, load_paths, parse_text};
+pub use load::{FileSummary, LoadError, Manifests, Problem, Workload, load_paths, parse_text};
 pub use selector::{LabelSelector, Operator, Requirement};
 pub use webhook::{FailurePolicy, Rule, ServiceRef, Webhook, WebhookConfiguration};
 

@@ -122,37 +122,89 @@ impl Exposure {
     }
 }
 
+/// The labels AKS sets on kube-system (its admissions enforcer adds `control-plane` and
+/// `kubernetes.azure.com/managedby` expressions to webhooks that leave it out).
+const AKS_KUBE_SYSTEM_LABELS: [(&str, &str); 2] =
+    [("control-plane", "true"), ("kubernetes.azure.com/managedby", "aks")];
+
+/// Why the manifests look like an AKS cluster's, if they do: a Namespace or webhook
+/// configuration with an AKS label or annotation, or a webhook with the expression AKS's
+/// admissions enforcer adds to namespace selectors.
+fn aks_evidence(m: &Manifests) -> Option<String> {
+    let aks_key = |k: &str| k.starts_with("kubernetes.azure.com/") || k.starts_with("admissions.enforcer/");
+    if let Some((ns, _)) = m.namespace_labels.iter().find(|(_, l)| l.keys().any(|k| aks_key(k))) {
+        return Some(format!("Namespace {ns} carries an AKS label"));
+    }
+    for c in &m.webhook_configurations {
+        if c.labels.keys().any(|k| aks_key(k)) {
+            return Some(format!("{} carries an AKS label or annotation", c.display_name()));
+        }
+        for w in &c.webhooks {
+            if w.namespace_selector.match_expressions.iter().any(|r| r.key == "kubernetes.azure.com/managedby") {
+                return Some(format!(
+                    "webhook {} has the kubernetes.azure.com/managedby expression AKS's admissions enforcer adds",
+                    w.name
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The labels of namespace `name`: as given in the manifests, else the one every namespace
-/// carries, plus for kube-system those AKS sets (its admissions enforcer adds
-/// `control-plane` and `kubernetes.azure.com/managedby` expressions that leave it out).
-fn namespace_labels(m: &Manifests, name: &str) -> (BTreeMap<String, String>, bool) {
+/// carries, plus for kube-system the labels AKS sets when `aks`. The second value says whether
+/// they were given.
+fn namespace_labels(m: &Manifests, name: &str, aks: bool) -> (BTreeMap<String, String>, bool) {
     if let Some(l) = m.namespace_labels.get(name) {
         return (l.clone(), true);
     }
     let mut l = BTreeMap::from([(NAME_LABEL.to_owned(), name.to_owned())]);
-    if name == "kube-system" {
-        l.insert("control-plane".to_owned(), "true".to_owned());
-        l.insert("kubernetes.azure.com/managedby".to_owned(), "aks".to_owned());
+    if name == "kube-system" && aks {
+        for (k, v) in AKS_KUBE_SYSTEM_LABELS {
+            l.insert(k.to_owned(), v.to_owned());
+        }
     }
     (l, false)
 }
 
-/// What `w` takes in that the cluster needs to recover, and whether the labels of every
-/// namespace involved were given.
-fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, bool) {
+/// What was assumed, or checked, to judge a webhook.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Judged {
+    /// The labels of every namespace found exposed were given.
+    labels_given: bool,
+    /// kube-system's labels were not given and were assumed: `Some(evidence)` of AKS when its
+    /// labels were taken, `Some("")` for the plain label alone.
+    kube_system_assumed: Option<String>,
+    /// kube-system is exposed with its plain labels, and would not be on AKS.
+    aks_would_exclude: bool,
+    /// The workloads whose pod labels were matched against the objectSelector for the
+    /// webhook's own pods (`Deployment ns/name`); empty when none was given.
+    own_pods_checked: Vec<String>,
+}
+
+/// What `w` takes in that the cluster needs to recover, and what was assumed to say so.
+fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, Judged) {
     let mut out = Vec::new();
-    let mut labels_given = true;
+    let aks = aks_evidence(m);
+    let mut judged = Judged { labels_given: true, ..Judged::default() };
     // Objects without labels: most of what the control plane writes in kube-system.
     let unlabelled_seen = w.object_selector.matches(&BTreeMap::new());
-    let mut namespace_seen = |name: &str| {
-        let (labels, given) = namespace_labels(m, name);
+    let namespace_seen = |name: &str, judged: &mut Judged| {
+        let (labels, given) = namespace_labels(m, name, aks.is_some());
         let seen = w.namespace_selector.matches(&labels);
         if seen && !given {
-            labels_given = false;
+            judged.labels_given = false;
+        }
+        if name == "kube-system" && !given {
+            judged.kube_system_assumed = Some(aks.clone().unwrap_or_default());
+            if seen && aks.is_none() {
+                let (aks_labels, _) = namespace_labels(m, name, true);
+                judged.aks_would_exclude = !w.namespace_selector.matches(&aks_labels);
+            }
         }
         seen
     };
-    if unlabelled_seen && namespace_seen("kube-system") {
+    if unlabelled_seen && namespace_seen("kube-system", &mut judged) {
         let rs: Vec<&'static str> = SYSTEM_RESOURCES
             .iter()
             .filter(|(g, r)| w.rules.iter().any(|rule| rule.covers(g, r, true, None)))
@@ -162,9 +214,14 @@ fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, bool) {
             out.push(Exposure::KubeSystem(rs));
         }
     }
+    if !out.iter().any(|e| matches!(e, Exposure::KubeSystem(_))) {
+        // Nothing in kube-system is exposed: the assumption did not matter.
+        judged.kube_system_assumed = None;
+        judged.aks_would_exclude = false;
+    }
     if unlabelled_seen
         && w.rules.iter().any(|r| r.covers("coordination.k8s.io", "leases", true, Some("UPDATE")))
-        && namespace_seen("kube-node-lease")
+        && namespace_seen("kube-node-lease", &mut judged)
     {
         out.push(Exposure::NodeLeases);
     }
@@ -179,13 +236,26 @@ fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, bool) {
         out.push(Exposure::Nodes);
     }
     if let Some(svc) = &w.service
-        && unlabelled_seen
         && w.rules.iter().any(|r| r.covers("", "pods", true, Some("CREATE")))
-        && namespace_seen(&svc.namespace)
     {
-        out.push(Exposure::OwnPods(svc.namespace.clone()));
+        // Its own pods: those of the workloads given in its service's namespace, matched by
+        // their labels; without any, a pod without labels.
+        let own: Vec<&crate::Workload> =
+            m.workloads.iter().filter(|wl| wl.namespace.as_deref() == Some(svc.namespace.as_str())).collect();
+        let own_seen = if w.object_selector.is_empty() {
+            true
+        } else if own.is_empty() {
+            unlabelled_seen
+        } else {
+            judged.own_pods_checked =
+                own.iter().map(|wl| format!("{} {}/{}", wl.kind, svc.namespace, wl.name)).collect();
+            own.iter().any(|wl| w.object_selector.matches(&wl.pod_labels))
+        };
+        if own_seen && namespace_seen(&svc.namespace, &mut judged) {
+            out.push(Exposure::OwnPods(svc.namespace.clone()));
+        }
     }
-    (out, labels_given)
+    (out, judged)
 }
 
 /// Who manages the configuration, from its labels and annotations.
@@ -206,11 +276,11 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
             if w.failure_policy != FailurePolicy::Fail {
                 continue;
             }
-            let (exp, labels_given) = exposures(m, w);
+            let (exp, judged) = exposures(m, w);
             if exp.is_empty() {
                 continue;
             }
-            out.push(finding(c, w, &exp, labels_given, ctx));
+            out.push(finding(c, w, &exp, &judged, ctx));
         }
     }
 }
@@ -219,7 +289,7 @@ fn finding(
     c: &WebhookConfiguration,
     w: &Webhook,
     exp: &[Exposure],
-    labels_given: bool,
+    judged: &Judged,
     ctx: &Context,
 ) -> Finding {
     let failing = ctx.failing.get(&w.name);
@@ -250,11 +320,40 @@ fn finding(
                 " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
                     .to_owned()
             }
-            Exposure::OwnPods(_) => {
-                " Its own pods cannot be recreated: once they are gone it cannot come back by itself."
-                    .to_owned()
+            Exposure::OwnPods(ns) if w.object_selector.is_empty() => {
+                " Its own pods cannot be recreated: once they are gone it cannot come back by itself.".to_owned()
             }
+            Exposure::OwnPods(ns) if judged.own_pods_checked.is_empty() => format!(
+                " Its own pods cannot be recreated, unless its objectSelector leaves them out: it was not checked \
+                 against their labels, as no Deployment, DaemonSet or StatefulSet of {ns} was given (add the \
+                 webhook's install manifest to check it)."
+            ),
+            Exposure::OwnPods(_) => format!(
+                " Its own pods ({}) cannot be recreated, as its objectSelector takes them in: once they are gone it \
+                 cannot come back by itself.",
+                join_and(&judged.own_pods_checked)
+            ),
         });
+    }
+    match &judged.kube_system_assumed {
+        Some(evidence) if evidence.is_empty() => {
+            summary.push_str(
+                " No Namespace object was given for kube-system: it is taken to carry only \
+                 kubernetes.io/metadata.name=kube-system, as on kubeadm, EKS and GKE clusters",
+            );
+            if judged.aks_would_exclude {
+                summary.push_str(
+                    "; on AKS, where kube-system carries control-plane=true and kubernetes.azure.com/managedby=aks, \
+                     this webhook's namespaceSelector would leave it out",
+                );
+            }
+            summary.push_str(" (add `kubectl get namespace kube-system -o yaml` to the manifests to use its real labels).");
+        }
+        Some(evidence) => summary.push_str(&format!(
+            " No Namespace object was given for kube-system: it is taken to carry the labels AKS sets \
+             (control-plane=true, kubernetes.azure.com/managedby=aks), since {evidence}."
+        )),
+        None => {}
     }
     if !w.match_conditions.is_empty() {
         summary.push_str(&format!(
@@ -263,9 +362,9 @@ fn finding(
         ));
     }
     let opt_outs = w.namespace_selector.opt_outs();
-    if !labels_given && !opt_outs.is_empty() {
+    if !judged.labels_given && !opt_outs.is_empty() {
         summary.push_str(&format!(
-            " Its namespaceSelector leaves out namespaces labelled {}; no labels were given for the namespaces above, so they are taken not to carry them (add `kubectl get namespace -o yaml` to the manifests to use their real labels).",
+            " Its namespaceSelector leaves out namespaces labelled {}; no labels were given for the namespaces above, so they are taken to carry only kubernetes.io/metadata.name (add `kubectl get namespace -o yaml` to the manifests to use their real labels).",
             join_or(&opt_outs)
         ));
     }
@@ -434,8 +533,8 @@ mod tests {
             "  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, policy]}\n",
             "  namespaceSelector:\n    matchLabels: {istio-injection: enabled}\n",
             "  objectSelector:\n    matchLabels: {inject: 'true'}\n",
-            // What AKS's admissions enforcer adds.
-            "  namespaceSelector:\n    matchExpressions:\n    - {key: control-plane, operator: DoesNotExist}\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [policy]}\n",
+            // What AKS's admissions enforcer adds: the manifests show AKS, so kube-system has its labels.
+            "  namespaceSelector:\n    matchExpressions:\n    - {key: control-plane, operator: DoesNotExist}\n    - {key: kubernetes.azure.com/managedby, operator: NotIn, values: [aks]}\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [policy]}\n",
         ] {
             let m = manifests(&hook(extra));
             let mut out = Vec::new();
@@ -506,5 +605,57 @@ mod tests {
         assert!(out[0].summary.contains("matchConditions (not-system)"));
         assert!(out[0].remedies.iter().any(|r| r.title.starts_with("Narrow the rules")));
         assert!(out[0].remedies[0].body.contains(r#""values":["kube-system","kube-node-lease"]"#));
+    }
+
+    /// Remedy review item 5: without Namespace objects kube-system was given AKS's labels on
+    /// every cluster, so a webhook whose only exclusion is `control-plane` was not reported for
+    /// kube-system, and the summary said the namespaces were taken not to carry the labels.
+    #[test]
+    fn kube_system_is_taken_to_carry_plain_labels_unless_the_manifests_show_aks() {
+        let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: control-plane, operator: DoesNotExist}\n";
+        let m = manifests(&hook(extra));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].title, "Webhook w.example.com fails closed on kube-system and its own pods in policy");
+        let summary = &out[0].summary;
+        assert!(summary.contains("No Namespace object was given for kube-system: it is taken to carry only kubernetes.io/metadata.name=kube-system, as on kubeadm, EKS and GKE clusters; on AKS, where kube-system carries control-plane=true and kubernetes.azure.com/managedby=aks, this webhook's namespaceSelector would leave it out"), "{summary}");
+        assert!(!summary.contains("taken not to carry them"), "{summary}");
+        // Evidence of AKS in the manifests: kube-system gets its labels, and the summary says why.
+        let aks = hook(extra).replace("metadata:\n  name: cfg\n", "metadata:\n  name: cfg\n  annotations:\n    admissions.enforcer/disabled: 'false'\n");
+        let m = manifests(&aks);
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out[0].title, "Webhook w.example.com fails closed on its own pods in policy");
+        // Its real labels, given: they decide.
+        let with_ns = format!("{}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n", hook(extra));
+        let mut out = Vec::new();
+        run(&manifests(&with_ns), &Context::default(), &mut out);
+        assert!(!out[0].summary.contains("No Namespace object was given for kube-system"), "{}", out[0].summary);
+        assert!(out[0].title.contains("kube-system"));
+    }
+
+    /// Remedy review item 7: a webhook whose objectSelector leaves out its own pods' label was
+    /// said to deadlock on its own pods; the pod labels were in the manifests (its Deployment).
+    #[test]
+    fn an_object_selector_is_matched_against_the_webhooks_own_pod_labels() {
+        let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, kube-node-lease]}\n  objectSelector:\n    matchExpressions:\n    - {key: app.kubernetes.io/name, operator: NotIn, values: [my-webhook]}\n";
+        let deployment = |labels: &str| {
+            format!("---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: my-webhook, namespace: policy}}\nspec:\n  template:\n    metadata: {{labels: {{{labels}}}}}\n")
+        };
+        // Its pods carry the excluded label: no deadlock, no finding.
+        let m = manifests(&format!("{}{}", hook(extra), deployment("app.kubernetes.io/name: my-webhook")));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert!(out.is_empty(), "{:?}", out.first().map(|f| &f.summary));
+        // Its pods do not: the finding names the workload checked.
+        let m = manifests(&format!("{}{}", hook(extra), deployment("app: other")));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert!(out[0].summary.contains("Its own pods (Deployment policy/my-webhook) cannot be recreated, as its objectSelector takes them in"), "{}", out[0].summary);
+        // No workload given: said to be unchecked, not asserted.
+        let mut out = Vec::new();
+        run(&manifests(&hook(extra)), &Context::default(), &mut out);
+        assert!(out[0].summary.contains("unless its objectSelector leaves them out: it was not checked against their labels"), "{}", out[0].summary);
     }
 }
