@@ -20,7 +20,8 @@ pub use flowcontrol::{
 pub use quota::{object_count_quota, quota_key};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};
 pub use webhook::{
-    KnownWebhook, WebhookKind, WebhookRef, fail_open_patch, namespace_selector_patch, webhook_remedies,
+    KnownWebhook, WebhookKind, WebhookRef, fail_open_patch, known_webhook_remedies, namespace_selector_patch,
+    webhook_remedies,
 };
 
 /// Errors writing a remedy.

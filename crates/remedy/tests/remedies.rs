@@ -309,6 +309,12 @@ fn webhook_without_known_configuration_first_finds_it() {
     assert_eq!(remedies[0].safety, Safety::Safe);
     assert!(remedies[0].body.contains("grep -F validate.example.com"));
     assert!(remedies[1].body.contains("CONFIGURATION"));
+    // Remedy review item 8: the patch replaces the webhook's matchExpressions, and says so.
+    assert!(
+        remedies[1].body.contains("Careful: this patch replaces the webhook's whole namespaceSelector, matchExpressions included"),
+        "{}",
+        remedies[1].body
+    );
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use findings::{
     CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
 };
-use remedy::{KnownWebhook, fail_open_patch, namespace_selector_patch, shell_quote};
+use remedy::{KnownWebhook, fail_open_patch, known_webhook_remedies, namespace_selector_patch, shell_quote};
 
 use super::Context;
 use crate::Manifests;
@@ -267,6 +267,41 @@ fn manager(c: &WebhookConfiguration) -> Option<String> {
         }
     }
     None
+}
+
+/// Rewrites the remedies of each failing-webhook finding (AUD007) whose webhook the manifests
+/// hold: the patch names its configuration, keeps its namespaceSelector's expressions and adds
+/// kube-system and its own namespace to them (as WHK001's patch does), and says when a
+/// controller manages the configuration and will revert the patch.
+pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
+    for f in findings.iter_mut().filter(|f| f.code == "AUD007" && f.subject.kind == "webhook") {
+        let mut remedies = Vec::new();
+        for c in &m.webhook_configurations {
+            for w in c.webhooks.iter().filter(|w| w.name == f.subject.name) {
+                let mut excluded = vec!["kube-system"];
+                if let Some(svc) = &w.service
+                    && svc.namespace != "kube-system"
+                {
+                    excluded.push(svc.namespace.as_str());
+                }
+                let managed = manager(c);
+                remedies.extend(known_webhook_remedies(
+                    &KnownWebhook {
+                        kind: c.kind,
+                        configuration: &c.name,
+                        webhook: &w.name,
+                        namespace_selector: w.namespace_selector.excluding(&excluded),
+                    },
+                    &excluded,
+                    w.service.as_ref().map(|s| (s.namespace.as_str(), s.name.as_str())),
+                    managed.as_deref(),
+                ));
+            }
+        }
+        if !remedies.is_empty() {
+            f.remedies = remedies;
+        }
+    }
 }
 
 /// Runs WHK001.
@@ -657,5 +692,47 @@ mod tests {
         let mut out = Vec::new();
         run(&manifests(&hook(extra)), &Context::default(), &mut out);
         assert!(out[0].summary.contains("unless its objectSelector leaves them out: it was not checked against their labels"), "{}", out[0].summary);
+    }
+
+    /// Remedy review item 8: AUD007's patch used a CONFIGURATION placeholder and replaced the
+    /// webhook's whole matchExpressions, although the manifests named the configuration and
+    /// held its selector; it left the webhook's own namespace in and did not say kyverno would
+    /// revert it.
+    #[test]
+    fn a_failing_webhooks_patch_is_written_from_its_configuration() {
+        let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: istio-injection, operator: In, values: [enabled]}\n";
+        let yaml = hook(extra).replace("metadata:\n  name: cfg\n", "metadata:\n  name: cfg\n  labels:\n    webhook.kyverno.io/managed-by: kyverno\n");
+        let m = manifests(&yaml);
+        let remedy = |title: &str, body: &str| Remedy {
+            title: title.into(),
+            kind: RemedyKind::Command,
+            body: body.into(),
+            safety: Safety::ReviewFirst,
+        };
+        let failing = |name: &str| Finding {
+            code: "AUD007".into(),
+            severity: Severity::Critical,
+            title: String::new(),
+            subject: Subject::new("webhook", name),
+            time_range: None,
+            summary: String::new(),
+            evidence: findings::Evidence::default(),
+            thresholds: Vec::new(),
+            remedies: vec![remedy("Find the configuration", "kubectl get …"), remedy("patch", "CONFIGURATION")],
+        };
+        let mut found = vec![failing("w.example.com"), failing("not-in-the-manifests.example.com")];
+        refine_failing_webhooks(&mut found, &m);
+        let patch = &found[0].remedies[0];
+        assert_eq!(patch.title, "Make webhook w.example.com fail open (failurePolicy: Ignore) and stop it covering kube-system and policy");
+        assert!(
+            patch.body.starts_with(r#"kubectl patch mutatingwebhookconfigurations cfg --type=strategic -p '{"webhooks":[{"failurePolicy":"Ignore","name":"w.example.com","namespaceSelector":{"matchExpressions":[{"key":"istio-injection","operator":"In","values":["enabled"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","policy"]}]}}]}'"#),
+            "{}",
+            patch.body
+        );
+        assert!(patch.body.contains("cfg is managed by kyverno, which will put its own settings back"), "{}", patch.body);
+        assert!(!found[0].remedies.iter().any(|r| r.body.contains("CONFIGURATION")));
+        assert!(found[0].remedies[1].body.contains("kubectl get endpoints -n policy svc"), "{}", found[0].remedies[1].body);
+        // A webhook the manifests do not hold keeps its remedies.
+        assert_eq!(found[1].remedies[1].body, "CONFIGURATION");
     }
 }
