@@ -156,7 +156,8 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
         r.column("Namespaced")?,
         r.column("Requests")?,
     );
-    let (c_rejected, c_groups, c_products) = (r.column("Rejected")?, r.column("Groups")?, r.column("Products")?);
+    let (c_rejected, c_groups, c_products) =
+        (r.column("Rejected")?, r.column("Groups")?, r.column("Products")?);
     let total: f64 = rows.rows.iter().map(|row| c_requests.num(row)).sum();
     if total <= 0.0 {
         return Ok(Err("no requests of this client in the window".to_owned()));
@@ -349,10 +350,23 @@ mod tests {
         profile_seen(&rows.iter().map(|r| (*r, "", "")).collect::<Vec<_>>())
     }
 
+    /// One profile row: user, verb, API group, resource, namespaced, requests.
+    type Row<'a> = (&'a str, &'a str, &'a str, &'a str, bool, i64);
+
     /// Profile rows with the groups (`tostring(User.groups)`) and agent product seen.
-    fn profile_seen(rows: &[((&str, &str, &str, &str, bool, i64), &str, &str)]) -> ResultTable {
+    fn profile_seen(rows: &[(Row<'_>, &str, &str)]) -> ResultTable {
         ResultTable::new(
-            &["UserName", "Verb", "ApiGroup", "Resource", "Namespaced", "Requests", "Rejected", "Groups", "Products"],
+            &[
+                "UserName",
+                "Verb",
+                "ApiGroup",
+                "Resource",
+                "Namespaced",
+                "Requests",
+                "Rejected",
+                "Groups",
+                "Products",
+            ],
             rows.iter()
                 .map(|((u, v, g, r, ns, n), groups, product)| {
                     vec![
@@ -419,7 +433,8 @@ mod tests {
     #[test]
     fn a_controller_identity_named_by_user_is_not_throttled() {
         let sa = "system:serviceaccount:kube-system:endpointslice-controller";
-        let sa_groups = r#"["system:serviceaccounts","system:serviceaccounts:kube-system","system:authenticated"]"#;
+        let sa_groups =
+            r#"["system:serviceaccounts","system:serviceaccounts:kube-system","system:authenticated"]"#;
         let row = (sa, "update", "discovery.k8s.io", "endpointslices", true, 2520);
         let why = plan(sa, &profile_seen(&[(row, sa_groups, "kube-controller-manager")]))
             .expect("reads")
@@ -431,15 +446,27 @@ mod tests {
         assert!(why.contains("kube-controller-manager controller"), "{why}");
         // Any kube-system identity sending through the scheduler or a cloud controller manager.
         let ccm = "system:serviceaccount:kube-system:cloud-node-manager";
-        let why = plan("cloud-node-manager", &profile_seen(&[((ccm, "update", "", "nodes", false, 100), sa_groups, "cloud-controller-manager")]))
-            .expect("reads")
-            .expect_err("no plan");
+        let why = plan(
+            "cloud-node-manager",
+            &profile_seen(&[(
+                (ccm, "update", "", "nodes", false, 100),
+                sa_groups,
+                "cloud-controller-manager",
+            )]),
+        )
+        .expect("reads")
+        .expect_err("no plan");
         assert!(why.contains(&format!("({ccm} sends through cloud-controller-manager)")), "{why}");
         // A node, by name or by group.
-        for (user, groups) in [("system:node:aks-1", ""), ("node-1", r#"["system:nodes","system:authenticated"]"#)] {
-            let why = plan(user, &profile_seen(&[((user, "update", "", "nodes/status", false, 100), groups, "kubelet")]))
-                .expect("reads")
-                .expect_err("no plan");
+        for (user, groups) in
+            [("system:node:aks-1", ""), ("node-1", r#"["system:nodes","system:authenticated"]"#)]
+        {
+            let why = plan(
+                user,
+                &profile_seen(&[((user, "update", "", "nodes/status", false, 100), groups, "kubelet")]),
+            )
+            .expect("reads")
+            .expect_err("no plan");
             assert!(why.contains("(it is a node's kubelet, in group system:nodes)"), "{user}: {why}");
         }
     }
@@ -449,13 +476,21 @@ mod tests {
     #[test]
     fn an_identity_in_system_masters_gets_no_throttle_and_is_told_why() {
         let groups = r#"["system:masters","system:authenticated"]"#;
-        let rows = profile_seen(&[(("kubernetes-admin", "list", "", "pods", false, 426), groups, "inventory-exporter")]);
+        let rows = profile_seen(&[(
+            ("kubernetes-admin", "list", "", "pods", false, 426),
+            groups,
+            "inventory-exporter",
+        )]);
         let why = plan("inventory-exporter", &rows).expect("reads").expect_err("no plan");
         assert!(why.contains("kubernetes-admin is in group system:masters"), "{why}");
         assert!(why.contains("no throttle can take effect"), "{why}");
         assert!(why.contains("identity of its own outside system:masters"), "{why}");
         // Other groups seen travel with the plan, for the check against the cluster's FlowSchemas.
-        let rows = profile_seen(&[(("ci-bot", "list", "", "pods", false, 426), r#"["ci:runners","system:authenticated"]"#, "ci")]);
+        let rows = profile_seen(&[(
+            ("ci-bot", "list", "", "pods", false, 426),
+            r#"["ci:runners","system:authenticated"]"#,
+            "ci",
+        )]);
         let p = plan("ci", &rows).expect("reads").expect("a plan");
         assert_eq!(
             p.groups_seen.get("ci-bot").map(|g| g.iter().map(String::as_str).collect::<Vec<_>>()),
@@ -465,7 +500,8 @@ mod tests {
 
     #[test]
     fn a_fleet_of_identities_is_not_throttled_by_identity() {
-        let rows: Vec<(String, i64)> = (0..100).map(|i| (format!("system:serviceaccount:ci:runner-{i}"), 10)).collect();
+        let rows: Vec<(String, i64)> =
+            (0..100).map(|i| (format!("system:serviceaccount:ci:runner-{i}"), 10)).collect();
         let table = profile(
             &rows
                 .iter()

@@ -386,7 +386,9 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
             )),
         };
         Limits {
-            shares: num("/nominalConcurrencyShares").or_else(|| num("/assuredConcurrencyShares")).unwrap_or(30),
+            shares: num("/nominalConcurrencyShares")
+                .or_else(|| num("/assuredConcurrencyShares"))
+                .unwrap_or(30),
             lendable_percent: num("/lendablePercent").unwrap_or(0),
             borrowing_limit_percent: num("/borrowingLimitPercent").or_else(|| {
                 let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");

@@ -177,7 +177,9 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
              'apiserver_flowcontrol_rejected_requests_total.*priority_level=\"{level}\"'`."
         ));
         let mut out = vec![Remedy {
-            title: format!("Already throttled by FlowSchema {fs} into priority level {level}: fix the client"),
+            title: format!(
+                "Already throttled by FlowSchema {fs} into priority level {level}: fix the client"
+            ),
             kind: RemedyKind::Advice,
             body,
             safety: Safety::Safe,
@@ -229,7 +231,8 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
     }
     let title = if let Some((first, p, pl)) = v.preempted_by.first() {
         let others = v.preempted_by.len() - 1;
-        let more = if others > 0 { format!(" ({others} more FlowSchemas come first too)") } else { String::new() };
+        let more =
+            if others > 0 { format!(" ({others} more FlowSchemas come first too)") } else { String::new() };
         body.push_str(&format!(
             "FlowSchema `{first}` (matchingPrecedence {p}, priority level `{pl}`) also matches them and the API server \
              consults it before the throttle's `{name}` (matchingPrecedence {precedence}), so the throttle would not \
@@ -473,7 +476,12 @@ mod tests {
         let body = &remedies[0].body;
         assert!(body.contains("priority level `restricted-pollers` (2 concurrency shares, 4 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent))"), "{body}");
         assert!(body.contains("The proposed level would have 5 concurrency shares, 16 queues of 50 requests, handSize 4, no borrowing"), "{body}");
-        assert!(body.contains("The 831 of its 1840 requests rejected with 429 Too Many Requests are that throttle working."), "{body}");
+        assert!(
+            body.contains(
+                "The 831 of its 1840 requests rejected with 429 Too Many Requests are that throttle working."
+            ),
+            "{body}"
+        );
         assert!(!body.contains("takes effect") && !body.contains("those of its priority level"), "{body}");
         assert!(remedies[1].body.starts_with("kubectl patch prioritylevelconfiguration restricted-pollers --type=merge -p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'"), "{}", remedies[1].body);
     }
@@ -498,7 +506,11 @@ mod tests {
         let v = judge(&poller_yaml(None), &m).expect("a FlowSchema");
         let r = verdict_remedy(&v);
         assert_eq!(r.safety, Safety::ReviewFirst);
-        assert!(r.title.ends_with("but compare it with priority level restricted-pollers first"), "{}", r.title);
+        assert!(
+            r.title.ends_with("but compare it with priority level restricted-pollers first"),
+            "{}",
+            r.title
+        );
     }
 
     /// Remedy review item 4: the groups seen in the audit log (system:masters) decide the
@@ -517,10 +529,15 @@ mod tests {
                 namespaces: Default::default(),
             }],
         );
-        let without = judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &bootstrap()).expect("fs");
+        let without =
+            judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &bootstrap()).expect("fs");
         assert_eq!(without.today, Some(("global-default".to_owned(), 9900, "global-default".to_owned())));
-        plan.groups_seen.insert("kubernetes-admin".into(), ["system:masters".to_owned(), "system:authenticated".to_owned()].into());
-        let v = judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &bootstrap()).expect("fs");
+        plan.groups_seen.insert(
+            "kubernetes-admin".into(),
+            ["system:masters".to_owned(), "system:authenticated".to_owned()].into(),
+        );
+        let v =
+            judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &bootstrap()).expect("fs");
         assert_eq!(v.today, Some(("exempt".to_owned(), 1, "exempt".to_owned())));
         let r = verdict_remedy(&v);
         assert_eq!(r.safety, Safety::ReviewFirst);

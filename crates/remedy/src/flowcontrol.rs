@@ -377,7 +377,10 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
         ));
     }
     for (user, groups) in &plan.groups_seen {
-        out.push_str(&format!("{GROUPS_SEEN} {user}: {}\n", groups.iter().cloned().collect::<Vec<_>>().join(", ")));
+        out.push_str(&format!(
+            "{GROUPS_SEEN} {user}: {}\n",
+            groups.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
     }
     out.push_str(&yaml_serde::to_string(&priority_level)?);
     out.push_str("---\n");

@@ -15,7 +15,8 @@ mod webhook;
 pub use advice::{ClientPattern, tuning_advice};
 pub use cleanup::cleanup_remedies;
 pub use flowcontrol::{
-    ApfSubject, ResourceRule, ThrottlePlan, already_rejected, groups_seen, throttle_manifests, throttle_remedies,
+    ApfSubject, ResourceRule, ThrottlePlan, already_rejected, groups_seen, throttle_manifests,
+    throttle_remedies,
 };
 pub use quota::{object_count_quota, quota_key};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};

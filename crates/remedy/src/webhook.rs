@@ -98,7 +98,9 @@ pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
     let patch_cmd =
         |resource: &str, name: &str| webhook_patch(resource, name, webhook, true, Some(&selector));
     let (body, config) = match &target.configuration {
-        Some((kind, name)) => (patch_cmd(kind.resource(), name), format!("{} {}", kind.resource(), shell_quote(name))),
+        Some((kind, name)) => {
+            (patch_cmd(kind.resource(), name), format!("{} {}", kind.resource(), shell_quote(name)))
+        }
         None => {
             out.push(Remedy {
                 title: format!("Find the configuration that holds webhook {webhook}"),

@@ -311,7 +311,9 @@ fn webhook_without_known_configuration_first_finds_it() {
     assert!(remedies[1].body.contains("CONFIGURATION"));
     // Remedy review item 8: the patch replaces the webhook's matchExpressions, and says so.
     assert!(
-        remedies[1].body.contains("Careful: this patch replaces the webhook's whole namespaceSelector, matchExpressions included"),
+        remedies[1].body.contains(
+            "Careful: this patch replaces the webhook's whole namespaceSelector, matchExpressions included"
+        ),
         "{}",
         remedies[1].body
     );
@@ -363,7 +365,12 @@ fn the_groups_seen_for_a_user_are_written_and_read_back() {
     plan.subjects = vec![ApfSubject::User("ci-bot@example.com".into())];
     plan.groups_seen.insert("ci-bot@example.com".into(), set(&["ci:runners", "system:authenticated"]));
     let yaml = throttle_manifests(&plan, FlowControlApi::V1).expect("yaml");
-    assert!(yaml.contains("# Groups seen in the audit log for ci-bot@example.com: ci:runners, system:authenticated\n"), "{yaml}");
+    assert!(
+        yaml.contains(
+            "# Groups seen in the audit log for ci-bot@example.com: ci:runners, system:authenticated\n"
+        ),
+        "{yaml}"
+    );
     assert_eq!(documents(&yaml).len(), 2, "comments only");
     let back = remedy::groups_seen(&yaml);
     assert_eq!(back["ci-bot@example.com"], vec!["ci:runners".to_owned(), "system:authenticated".to_owned()]);

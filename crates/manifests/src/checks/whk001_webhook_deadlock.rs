@@ -34,9 +34,14 @@ That is any of:
 A warning; critical when the audit log (AUD007) or the metrics (MET009) show the same webhook
 failing now. Namespaces are matched with the labels given for them in the manifests
 (`kubectl get namespace -o yaml`); without them, with the label every namespace carries
-(`kubernetes.io/metadata.name`) and, for `kube-system`, the labels AKS sets for its
-admissions enforcer. An `objectSelector` is matched against an object without labels; CEL
-`matchConditions` are not evaluated and are named in the finding.
+(`kubernetes.io/metadata.name`) alone. For `kube-system` the labels AKS sets
+(`control-plane=true`, `kubernetes.azure.com/managedby=aks`) are assumed only when the
+manifests show AKS (an AKS label or annotation, or the expression its admissions enforcer
+adds); the finding says what was assumed, and when AKS's labels would change it. An
+`objectSelector` is matched against an object without labels, and for the webhook's own
+pods against the pod labels of the Deployments, DaemonSets and StatefulSets given in its
+namespace (when none is given, the finding says it was not checked); CEL `matchConditions`
+are not evaluated and are named in the finding.
 
 ## Why it matters
 A webhook that fails closed is called for every request it covers. When its backend is down
@@ -140,7 +145,11 @@ fn aks_evidence(m: &Manifests) -> Option<String> {
             return Some(format!("{} carries an AKS label or annotation", c.display_name()));
         }
         for w in &c.webhooks {
-            if w.namespace_selector.match_expressions.iter().any(|r| r.key == "kubernetes.azure.com/managedby") {
+            if w.namespace_selector
+                .match_expressions
+                .iter()
+                .any(|r| r.key == "kubernetes.azure.com/managedby")
+            {
                 return Some(format!(
                     "webhook {} has the kubernetes.azure.com/managedby expression AKS's admissions enforcer adds",
                     w.name
@@ -355,7 +364,7 @@ fn finding(
                 " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
                     .to_owned()
             }
-            Exposure::OwnPods(ns) if w.object_selector.is_empty() => {
+            Exposure::OwnPods(_) if w.object_selector.is_empty() => {
                 " Its own pods cannot be recreated: once they are gone it cannot come back by itself.".to_owned()
             }
             Exposure::OwnPods(ns) if judged.own_pods_checked.is_empty() => format!(
@@ -382,7 +391,9 @@ fn finding(
                      this webhook's namespaceSelector would leave it out",
                 );
             }
-            summary.push_str(" (add `kubectl get namespace kube-system -o yaml` to the manifests to use its real labels).");
+            summary.push_str(
+                " (add `kubectl get namespace kube-system -o yaml` to the manifests to use its real labels).",
+            );
         }
         Some(evidence) => summary.push_str(&format!(
             " No Namespace object was given for kube-system: it is taken to carry the labels AKS sets \
@@ -652,21 +663,32 @@ mod tests {
         let mut out = Vec::new();
         run(&m, &Context::default(), &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].title, "Webhook w.example.com fails closed on kube-system and its own pods in policy");
+        assert_eq!(
+            out[0].title,
+            "Webhook w.example.com fails closed on kube-system and its own pods in policy"
+        );
         let summary = &out[0].summary;
         assert!(summary.contains("No Namespace object was given for kube-system: it is taken to carry only kubernetes.io/metadata.name=kube-system, as on kubeadm, EKS and GKE clusters; on AKS, where kube-system carries control-plane=true and kubernetes.azure.com/managedby=aks, this webhook's namespaceSelector would leave it out"), "{summary}");
         assert!(!summary.contains("taken not to carry them"), "{summary}");
         // Evidence of AKS in the manifests: kube-system gets its labels, and the summary says why.
-        let aks = hook(extra).replace("metadata:\n  name: cfg\n", "metadata:\n  name: cfg\n  annotations:\n    admissions.enforcer/disabled: 'false'\n");
+        let aks = hook(extra).replace(
+            "metadata:\n  name: cfg\n",
+            "metadata:\n  name: cfg\n  annotations:\n    admissions.enforcer/disabled: 'false'\n",
+        );
         let m = manifests(&aks);
         let mut out = Vec::new();
         run(&m, &Context::default(), &mut out);
         assert_eq!(out[0].title, "Webhook w.example.com fails closed on its own pods in policy");
         // Its real labels, given: they decide.
-        let with_ns = format!("{}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n", hook(extra));
+        let with_ns =
+            format!("{}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n", hook(extra));
         let mut out = Vec::new();
         run(&manifests(&with_ns), &Context::default(), &mut out);
-        assert!(!out[0].summary.contains("No Namespace object was given for kube-system"), "{}", out[0].summary);
+        assert!(
+            !out[0].summary.contains("No Namespace object was given for kube-system"),
+            "{}",
+            out[0].summary
+        );
         assert!(out[0].title.contains("kube-system"));
     }
 
@@ -676,7 +698,9 @@ mod tests {
     fn an_object_selector_is_matched_against_the_webhooks_own_pod_labels() {
         let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, kube-node-lease]}\n  objectSelector:\n    matchExpressions:\n    - {key: app.kubernetes.io/name, operator: NotIn, values: [my-webhook]}\n";
         let deployment = |labels: &str| {
-            format!("---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: my-webhook, namespace: policy}}\nspec:\n  template:\n    metadata: {{labels: {{{labels}}}}}\n")
+            format!(
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: my-webhook, namespace: policy}}\nspec:\n  template:\n    metadata: {{labels: {{{labels}}}}}\n"
+            )
         };
         // Its pods carry the excluded label: no deadlock, no finding.
         let m = manifests(&format!("{}{}", hook(extra), deployment("app.kubernetes.io/name: my-webhook")));
@@ -691,7 +715,13 @@ mod tests {
         // No workload given: said to be unchecked, not asserted.
         let mut out = Vec::new();
         run(&manifests(&hook(extra)), &Context::default(), &mut out);
-        assert!(out[0].summary.contains("unless its objectSelector leaves them out: it was not checked against their labels"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains(
+                "unless its objectSelector leaves them out: it was not checked against their labels"
+            ),
+            "{}",
+            out[0].summary
+        );
     }
 
     /// Remedy review item 8: AUD007's patch used a CONFIGURATION placeholder and replaced the
@@ -701,7 +731,10 @@ mod tests {
     #[test]
     fn a_failing_webhooks_patch_is_written_from_its_configuration() {
         let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: istio-injection, operator: In, values: [enabled]}\n";
-        let yaml = hook(extra).replace("metadata:\n  name: cfg\n", "metadata:\n  name: cfg\n  labels:\n    webhook.kyverno.io/managed-by: kyverno\n");
+        let yaml = hook(extra).replace(
+            "metadata:\n  name: cfg\n",
+            "metadata:\n  name: cfg\n  labels:\n    webhook.kyverno.io/managed-by: kyverno\n",
+        );
         let m = manifests(&yaml);
         let remedy = |title: &str, body: &str| Remedy {
             title: title.into(),
@@ -718,20 +751,34 @@ mod tests {
             summary: String::new(),
             evidence: findings::Evidence::default(),
             thresholds: Vec::new(),
-            remedies: vec![remedy("Find the configuration", "kubectl get …"), remedy("patch", "CONFIGURATION")],
+            remedies: vec![
+                remedy("Find the configuration", "kubectl get …"),
+                remedy("patch", "CONFIGURATION"),
+            ],
         };
         let mut found = vec![failing("w.example.com"), failing("not-in-the-manifests.example.com")];
         refine_failing_webhooks(&mut found, &m);
         let patch = &found[0].remedies[0];
-        assert_eq!(patch.title, "Make webhook w.example.com fail open (failurePolicy: Ignore) and stop it covering kube-system and policy");
+        assert_eq!(
+            patch.title,
+            "Make webhook w.example.com fail open (failurePolicy: Ignore) and stop it covering kube-system and policy"
+        );
         assert!(
             patch.body.starts_with(r#"kubectl patch mutatingwebhookconfigurations cfg --type=strategic -p '{"webhooks":[{"failurePolicy":"Ignore","name":"w.example.com","namespaceSelector":{"matchExpressions":[{"key":"istio-injection","operator":"In","values":["enabled"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","policy"]}]}}]}'"#),
             "{}",
             patch.body
         );
-        assert!(patch.body.contains("cfg is managed by kyverno, which will put its own settings back"), "{}", patch.body);
+        assert!(
+            patch.body.contains("cfg is managed by kyverno, which will put its own settings back"),
+            "{}",
+            patch.body
+        );
         assert!(!found[0].remedies.iter().any(|r| r.body.contains("CONFIGURATION")));
-        assert!(found[0].remedies[1].body.contains("kubectl get endpoints -n policy svc"), "{}", found[0].remedies[1].body);
+        assert!(
+            found[0].remedies[1].body.contains("kubectl get endpoints -n policy svc"),
+            "{}",
+            found[0].remedies[1].body
+        );
         // A webhook the manifests do not hold keeps its remedies.
         assert_eq!(found[1].remedies[1].body, "CONFIGURATION");
     }
