@@ -54,7 +54,9 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
     };
     format!(
         "{}{prefilter}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
-         | summarize Requests = count() by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
+         | summarize Requests = count(), Rejected = countif(toint(ResponseStatus.code) == 429), \
+         Groups = make_set(tostring(User.groups), 5), Products = make_set(extract(@\"^([^/ ]*)\", 1, UserAgent), 5) \
+         by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
          Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc, UserName asc, Verb asc, ApiGroup asc, Resource asc, Namespaced asc",
         ctx.requests(),
         string_literal(name)
@@ -68,20 +70,79 @@ const CONTROL_PLANE_PRODUCTS: [&str; 4] =
 const CONTROL_PLANE_USERS: [&str; 3] =
     ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver"];
 
-/// Why `client` (or the identity `user`) is not throttled because it is the control plane.
-fn control_plane(client: &str, users: &[&str]) -> Option<String> {
+/// What the audit log shows of one identity of the offender.
+#[derive(Debug, Default)]
+struct Identity {
+    /// Its requests in the window.
+    requests: f64,
+    /// Those rejected with 429 Too Many Requests.
+    rejected: f64,
+    /// The groups it was seen with (`User.groups`).
+    groups: BTreeSet<String>,
+    /// The products of the user agents it sent through (`kube-controller-manager`).
+    products: BTreeSet<String>,
+}
+
+/// Which part of the control plane identity `user` is, from its name, its groups and the
+/// agents it was seen sending through.
+fn control_plane_identity(client: &str, user: &str, id: &Identity) -> Option<String> {
+    if CONTROL_PLANE_USERS.contains(&user) {
+        return Some(user.to_owned());
+    }
+    // The finding names the identity already: "it".
+    let who = if user == client { "it" } else { user };
+    if let Some(product) = id.products.iter().find(|p| CONTROL_PLANE_PRODUCTS.contains(&p.as_str())) {
+        return Some(format!("{who} sends through {product}"));
+    }
+    if let Some(name) = user.strip_prefix("system:serviceaccount:kube-system:")
+        && name.ends_with("-controller")
+    {
+        return Some(format!(
+            "{who} is the identity of a kube-controller-manager controller, as kube-system service accounts named *-controller are"
+        ));
+    }
+    if user.starts_with("system:node:") || id.groups.contains("system:nodes") {
+        return Some(format!("{who} is a node's kubelet, in group system:nodes"));
+    }
+    None
+}
+
+/// Why `client` (or one of the identities `users`) is not throttled because it is the control
+/// plane: the client's agent, or an identity's name, groups or agents.
+fn control_plane(client: &str, users: &[(&str, &Identity)]) -> Option<String> {
     let product = crate::client::product(client);
     let component = if CONTROL_PLANE_PRODUCTS.contains(&product) {
-        product
-    } else if !users.is_empty() && users.iter().all(|u| CONTROL_PLANE_USERS.contains(u)) {
-        users[0]
+        product.to_owned()
     } else {
-        return None;
+        users.iter().find_map(|(user, id)| control_plane_identity(client, user, id))?
     };
     Some(format!(
         "{client} is part of the control plane ({component}), and throttling it would slow every workload that \
          depends on it; find what keeps it busy instead (the objects and clients in this finding's evidence)"
     ))
+}
+
+/// Why no throttle can hold `users`: an identity in group `system:masters` is classified by the
+/// mandatory `exempt` FlowSchema before any other.
+fn exempt(users: &[(&str, &Identity)]) -> Option<String> {
+    let (user, _) = users.iter().find(|(_, id)| id.groups.contains("system:masters"))?;
+    Some(format!(
+        "{user} is in group system:masters (as the audit log shows), and the mandatory FlowSchema `exempt` \
+         (matchingPrecedence 1, which no other FlowSchema may use) sends every request of that group to the exempt \
+         priority level before any other FlowSchema is consulted, so no throttle can take effect. Give this client an \
+         identity of its own outside system:masters (a service account or user with only the rights it needs), then \
+         throttle that identity if it is still needed"
+    ))
+}
+
+/// The groups of a `tostring(User.groups)` value (a JSON array of strings).
+fn parse_groups(text: &str) -> Vec<String> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Array(items)) => {
+            items.iter().filter_map(|g| g.as_str()).map(str::to_owned).collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The throttle plan for the profile rows of `client`, or why there is none.
@@ -95,28 +156,39 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
         r.column("Namespaced")?,
         r.column("Requests")?,
     );
+    let (c_rejected, c_groups, c_products) =
+        (r.column("Rejected")?, r.column("Groups")?, r.column("Products")?);
     let total: f64 = rows.rows.iter().map(|row| c_requests.num(row)).sum();
     if total <= 0.0 {
         return Ok(Err("no requests of this client in the window".to_owned()));
     }
-    let mut per_user: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut per_user: BTreeMap<&str, Identity> = BTreeMap::new();
     for row in &rows.rows {
-        *per_user.entry(c_user.text(row)).or_default() += c_requests.num(row);
+        let id = per_user.entry(c_user.text(row)).or_default();
+        id.requests += c_requests.num(row);
+        id.rejected += c_rejected.num(row);
+        for g in c_groups.texts(row) {
+            id.groups.extend(parse_groups(&g));
+        }
+        id.products.extend(c_products.texts(row).into_iter().filter(|p| !p.is_empty()));
     }
-    let mut users: Vec<(&str, f64)> = per_user.into_iter().collect();
-    users.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let mut chosen: Vec<&str> = Vec::new();
+    let mut users: Vec<(&str, &Identity)> = per_user.iter().map(|(u, id)| (*u, id)).collect();
+    users.sort_by(|a, b| b.1.requests.total_cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
+    let mut chosen: Vec<(&str, &Identity)> = Vec::new();
     let mut covered = 0.0;
-    for (user, n) in &users {
+    for (user, id) in &users {
         if covered >= 0.9 * total || chosen.len() == MAX_IDENTITIES {
             break;
         }
         if !user.is_empty() {
-            chosen.push(user);
+            chosen.push((user, id));
         }
-        covered += n;
+        covered += id.requests;
     }
     if let Some(why) = control_plane(client, &chosen) {
+        return Ok(Err(why));
+    }
+    if let Some(why) = exempt(&chosen) {
         return Ok(Err(why));
     }
     if chosen.is_empty() || covered < 0.5 * total {
@@ -126,6 +198,8 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
             users.len()
         )));
     }
+    let rejected: f64 = chosen.iter().map(|(_, id)| id.rejected).sum();
+    let chosen_users: Vec<&str> = chosen.iter().map(|(u, _)| *u).collect();
     // Verbs and scopes per (group, resource), over the chosen identities' requests.
     #[derive(Default)]
     struct Acc {
@@ -135,7 +209,7 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
         namespaced: bool,
     }
     let mut per_resource: BTreeMap<(String, String), Acc> = BTreeMap::new();
-    for row in rows.rows.iter().filter(|row| chosen.contains(&c_user.text(row))) {
+    for row in rows.rows.iter().filter(|row| chosen_users.contains(&c_user.text(row))) {
         let resource = c_resource.text(row);
         if resource.is_empty() {
             continue;
@@ -172,8 +246,18 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
     if rules.is_empty() {
         return Ok(Err(format!("{client} sends no resource requests to throttle")));
     }
-    let subjects = chosen.iter().map(|u| ApfSubject::from_username(u)).collect();
-    Ok(Ok(ThrottlePlan::new(client, subjects, rules)))
+    let subjects: Vec<ApfSubject> = chosen_users.iter().map(|u| ApfSubject::from_username(u)).collect();
+    let mut plan = ThrottlePlan::new(client, subjects, rules);
+    for (user, id) in &chosen {
+        if matches!(ApfSubject::from_username(user), ApfSubject::User(_)) && !id.groups.is_empty() {
+            plan.groups_seen.insert((*user).to_owned(), id.groups.clone());
+        }
+    }
+    if rejected > 0.0 {
+        let all: f64 = chosen.iter().map(|(_, id)| id.requests).sum();
+        plan.already_rejected = Some((rejected.round() as u64, all.round() as u64));
+    }
+    Ok(Ok(plan))
 }
 
 /// The access pattern of `client` for the tuning advice.
@@ -232,7 +316,7 @@ pub fn attach(
 mod tests {
     use super::*;
     use crate::table::Cell;
-    use crate::testutil::text;
+    use crate::testutil::{list, text};
     use findings::{Evidence, Subject};
 
     fn f(code: &str, severity: Severity, kind: &str, name: &str) -> Finding {
@@ -263,11 +347,39 @@ mod tests {
     }
 
     fn profile(rows: &[(&str, &str, &str, &str, bool, i64)]) -> ResultTable {
+        profile_seen(&rows.iter().map(|r| (*r, "", "")).collect::<Vec<_>>())
+    }
+
+    /// One profile row: user, verb, API group, resource, namespaced, requests.
+    type Row<'a> = (&'a str, &'a str, &'a str, &'a str, bool, i64);
+
+    /// Profile rows with the groups (`tostring(User.groups)`) and agent product seen.
+    fn profile_seen(rows: &[(Row<'_>, &str, &str)]) -> ResultTable {
         ResultTable::new(
-            &["UserName", "Verb", "ApiGroup", "Resource", "Namespaced", "Requests"],
+            &[
+                "UserName",
+                "Verb",
+                "ApiGroup",
+                "Resource",
+                "Namespaced",
+                "Requests",
+                "Rejected",
+                "Groups",
+                "Products",
+            ],
             rows.iter()
-                .map(|(u, v, g, r, ns, n)| {
-                    vec![text(u), text(v), text(g), text(r), Cell::Bool(*ns), Cell::Int(*n)]
+                .map(|((u, v, g, r, ns, n), groups, product)| {
+                    vec![
+                        text(u),
+                        text(v),
+                        text(g),
+                        text(r),
+                        Cell::Bool(*ns),
+                        Cell::Int(*n),
+                        Cell::Int(0),
+                        if groups.is_empty() { Cell::List(vec![]) } else { list(&[groups]) },
+                        if product.is_empty() { Cell::List(vec![]) } else { list(&[product]) },
+                    ]
                 })
                 .collect(),
         )
@@ -309,20 +421,94 @@ mod tests {
         let why = plan("system:kube-scheduler", &rows).expect("reads").expect_err("no plan");
         assert!(why.contains("(system:kube-scheduler)"), "{why}");
         // A kube-system add-on is still a client like any other.
+        let rows = profile(&[("system:serviceaccount:kube-system:coredns", "list", "", "pods", false, 100)]);
+        assert!(plan("coredns", &rows).expect("reads").is_ok());
         let rows = profile(&[("system:serviceaccount:kube-system:cilium", "list", "", "pods", false, 100)]);
         assert!(plan("cilium-agent", &rows).expect("reads").is_ok());
     }
 
+    /// Remedy review item 2: a user-named finding (AUD001) of kube-controller-manager's
+    /// EndpointSlice controller identity got a throttle moving it out of workload-high, because
+    /// the guard looked only at the name's product, never at the agents it sent through.
+    #[test]
+    fn a_controller_identity_named_by_user_is_not_throttled() {
+        let sa = "system:serviceaccount:kube-system:endpointslice-controller";
+        let sa_groups =
+            r#"["system:serviceaccounts","system:serviceaccounts:kube-system","system:authenticated"]"#;
+        let row = (sa, "update", "discovery.k8s.io", "endpointslices", true, 2520);
+        let why = plan(sa, &profile_seen(&[(row, sa_groups, "kube-controller-manager")]))
+            .expect("reads")
+            .expect_err("no plan");
+        assert!(why.contains("part of the control plane"), "{why}");
+        assert!(why.ends_with("(it sends through kube-controller-manager), and throttling it would slow every workload that depends on it; find what keeps it busy instead (the objects and clients in this finding's evidence)"), "{why}");
+        // By its name alone: a kube-system controller service account.
+        let why = plan(sa, &profile_seen(&[(row, sa_groups, "")])).expect("reads").expect_err("no plan");
+        assert!(why.contains("kube-controller-manager controller"), "{why}");
+        // Any kube-system identity sending through the scheduler or a cloud controller manager.
+        let ccm = "system:serviceaccount:kube-system:cloud-node-manager";
+        let why = plan(
+            "cloud-node-manager",
+            &profile_seen(&[(
+                (ccm, "update", "", "nodes", false, 100),
+                sa_groups,
+                "cloud-controller-manager",
+            )]),
+        )
+        .expect("reads")
+        .expect_err("no plan");
+        assert!(why.contains(&format!("({ccm} sends through cloud-controller-manager)")), "{why}");
+        // A node, by name or by group.
+        for (user, groups) in
+            [("system:node:aks-1", ""), ("node-1", r#"["system:nodes","system:authenticated"]"#)]
+        {
+            let why = plan(
+                user,
+                &profile_seen(&[((user, "update", "", "nodes/status", false, 100), groups, "kubelet")]),
+            )
+            .expect("reads")
+            .expect_err("no plan");
+            assert!(why.contains("(it is a node's kubelet, in group system:nodes)"), "{user}: {why}");
+        }
+    }
+
+    /// Remedy review item 4: an admin kubeconfig's user (group system:masters) got a throttle
+    /// the mandatory `exempt` FlowSchema makes void.
+    #[test]
+    fn an_identity_in_system_masters_gets_no_throttle_and_is_told_why() {
+        let groups = r#"["system:masters","system:authenticated"]"#;
+        let rows = profile_seen(&[(
+            ("kubernetes-admin", "list", "", "pods", false, 426),
+            groups,
+            "inventory-exporter",
+        )]);
+        let why = plan("inventory-exporter", &rows).expect("reads").expect_err("no plan");
+        assert!(why.contains("kubernetes-admin is in group system:masters"), "{why}");
+        assert!(why.contains("no throttle can take effect"), "{why}");
+        assert!(why.contains("identity of its own outside system:masters"), "{why}");
+        // Other groups seen travel with the plan, for the check against the cluster's FlowSchemas.
+        let rows = profile_seen(&[(
+            ("ci-bot", "list", "", "pods", false, 426),
+            r#"["ci:runners","system:authenticated"]"#,
+            "ci",
+        )]);
+        let p = plan("ci", &rows).expect("reads").expect("a plan");
+        assert_eq!(
+            p.groups_seen.get("ci-bot").map(|g| g.iter().map(String::as_str).collect::<Vec<_>>()),
+            Some(vec!["ci:runners", "system:authenticated"])
+        );
+    }
+
     #[test]
     fn a_fleet_of_identities_is_not_throttled_by_identity() {
-        let rows: Vec<(String, i64)> = (0..100).map(|i| (format!("system:node:n{i}"), 10)).collect();
+        let rows: Vec<(String, i64)> =
+            (0..100).map(|i| (format!("system:serviceaccount:ci:runner-{i}"), 10)).collect();
         let table = profile(
             &rows
                 .iter()
                 .map(|(u, n)| (u.as_str(), "update", "coordination.k8s.io", "leases", true, *n))
                 .collect::<Vec<_>>(),
         );
-        let why = plan("kubelet", &table).expect("reads").expect_err("no plan");
+        let why = plan("ci-runner", &table).expect("reads").expect_err("no plan");
         assert!(why.contains("100 identities"), "{why}");
     }
 

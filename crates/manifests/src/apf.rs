@@ -109,22 +109,30 @@ pub struct Request {
 
 impl Request {
     /// The identity of a subject as the API server authenticates it: a service account's user
-    /// name and groups, or a user (whose other groups are unknown).
-    pub fn identity(subject: &FlowSubject) -> Option<(String, Vec<String>)> {
-        match subject {
-            FlowSubject::ServiceAccount { namespace, name } if name != "*" => Some((
+    /// name and groups, or a user with `system:authenticated`; either with the groups `seen`
+    /// for it in the audit log (`User.groups`, by user name), which Group subjects match.
+    pub fn identity(
+        subject: &FlowSubject,
+        seen: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Option<(String, Vec<String>)> {
+        let (user, mut groups) = match subject {
+            FlowSubject::ServiceAccount { namespace, name } if name != "*" => (
                 format!("system:serviceaccount:{namespace}:{name}"),
                 vec![
                     "system:serviceaccounts".to_owned(),
                     format!("system:serviceaccounts:{namespace}"),
                     "system:authenticated".to_owned(),
                 ],
-            )),
-            FlowSubject::User(name) if name != "*" => {
-                Some((name.clone(), vec!["system:authenticated".to_owned()]))
+            ),
+            FlowSubject::User(name) if name != "*" => (name.clone(), vec!["system:authenticated".to_owned()]),
+            _ => return None,
+        };
+        for g in seen.get(&user).into_iter().flatten() {
+            if !groups.contains(g) {
+                groups.push(g.clone());
             }
-            _ => None,
         }
+        Some((user, groups))
     }
 }
 
@@ -210,6 +218,43 @@ pub struct FlowSchema {
     pub line: usize,
 }
 
+/// The limits of a `Limited` priority level, with the API's defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `nominalConcurrencyShares` (v1beta3, v1) or `assuredConcurrencyShares` (v1beta1,
+    /// v1beta2); 30 when absent.
+    pub shares: u32,
+    /// `lendablePercent` (0 when absent).
+    pub lendable_percent: u32,
+    /// `borrowingLimitPercent`; `None` when absent: borrowing without limit in v1beta3 and v1
+    /// (0 for v1beta1 and v1beta2 objects: those versions have no borrowing).
+    pub borrowing_limit_percent: Option<u32>,
+    /// `queues`, `handSize`, `queueLengthLimit` when excess requests queue; `None` when they
+    /// are rejected at once (`limitResponse.type: Reject`).
+    pub queuing: Option<(u32, u32, u32)>,
+}
+
+impl Limits {
+    /// Requests that can wait in its queues (0 when it rejects at once).
+    pub fn queue_capacity(&self) -> u64 {
+        self.queuing.map_or(0, |(q, _, l)| u64::from(q) * u64::from(l))
+    }
+
+    /// `2 concurrency shares, 4 queues of 10 requests, handSize 2, no borrowing`.
+    pub fn describe(&self) -> String {
+        let queues = match self.queuing {
+            Some((q, h, l)) => format!("{q} queues of {l} requests, handSize {h}"),
+            None => "no queues (excess requests are rejected at once)".to_owned(),
+        };
+        let borrowing = match self.borrowing_limit_percent {
+            Some(0) => "no borrowing".to_owned(),
+            Some(p) => format!("borrowing up to {p}% more"),
+            None => "borrowing not limited (no borrowingLimitPercent)".to_owned(),
+        };
+        format!("{} concurrency shares, {queues}, {borrowing}", self.shares)
+    }
+}
+
 /// A `PriorityLevelConfiguration`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriorityLevel {
@@ -217,6 +262,8 @@ pub struct PriorityLevel {
     pub name: String,
     /// `spec.type` is `Exempt`: its requests are never queued or rejected.
     pub exempt: bool,
+    /// The limits of a `Limited` level (`None` for an exempt one).
+    pub limits: Option<Limits>,
     /// The file it came from.
     pub file: String,
     /// The line its object starts at.
@@ -324,7 +371,33 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
         Some(other) => return Err(format!("spec.type: expected Exempt or Limited, got {other}")),
         None => return Err("spec.type: missing".to_owned()),
     };
-    Ok(PriorityLevel { name, exempt, file: file.to_owned(), line })
+    let limits = (!exempt).then(|| {
+        let limited = v.pointer("/spec/limited");
+        let num = |path: &str| {
+            limited.and_then(|l| l.pointer(path)).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok())
+        };
+        let queuing = match limited.and_then(|l| l.pointer("/limitResponse/type")).and_then(Value::as_str) {
+            Some("Reject") => None,
+            // Queue is the default response; queuing's fields default to 64, 8, 50.
+            _ => Some((
+                num("/limitResponse/queuing/queues").unwrap_or(64),
+                num("/limitResponse/queuing/handSize").unwrap_or(8),
+                num("/limitResponse/queuing/queueLengthLimit").unwrap_or(50),
+            )),
+        };
+        Limits {
+            shares: num("/nominalConcurrencyShares")
+                .or_else(|| num("/assuredConcurrencyShares"))
+                .unwrap_or(30),
+            lendable_percent: num("/lendablePercent").unwrap_or(0),
+            borrowing_limit_percent: num("/borrowingLimitPercent").or_else(|| {
+                let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+                (api.ends_with("/v1beta1") || api.ends_with("/v1beta2")).then_some(0)
+            }),
+            queuing,
+        }
+    });
+    Ok(PriorityLevel { name, exempt, limits, file: file.to_owned(), line })
 }
 
 #[cfg(test)]

@@ -16,9 +16,18 @@ pub mod throttle;
 pub mod webhook;
 
 pub use apf::{FlowSchema, FlowSubject, PriorityLevel, Request, ResourceRule, classify};
-pub use load::{FileSummary, LoadError, Manifests, Problem, load_paths, parse_text};
+pub use load::{FileSummary, LoadError, Manifests, Problem, Workload, load_paths, parse_text};
 pub use selector::{LabelSelector, Operator, Requirement};
 pub use webhook::{FailurePolicy, Rule, ServiceRef, Webhook, WebhookConfiguration};
+
+/// Rewrites other checks' remedies with what the manifests know: each proposed throttle is
+/// checked against the FlowSchemas and priority levels ([`throttle::verify_throttles`]), and
+/// each failing webhook's patch is written from its configuration
+/// ([`checks::whk001_webhook_deadlock::refine_failing_webhooks`]).
+pub fn refine_remedies(findings: &mut [findings::Finding], m: &Manifests) {
+    throttle::verify_throttles(findings, m);
+    checks::whk001_webhook_deadlock::refine_failing_webhooks(findings, m);
+}
 
 /// The property the fuzzer checks on arbitrary bytes: reading them as a manifest file and
 /// running every check never panics, every object counted is kept, and every finding points
@@ -61,5 +70,5 @@ pub fn fuzz_check(data: &[u8]) {
             safety: findings::Safety::ReviewFirst,
         }],
     }];
-    throttle::verify_throttles(&mut proposed, &m);
+    refine_remedies(&mut proposed, &m);
 }

@@ -59,8 +59,25 @@ pub struct Manifests {
     pub priority_levels: Vec<crate::apf::PriorityLevel>,
     /// The labels of each Namespace given, by name.
     pub namespace_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Deployments, DaemonSets and StatefulSets given (an install manifest holds the webhook's
+    /// own): their pods' labels, which a webhook's objectSelector matches. Counted with the
+    /// objects of other kinds.
+    pub workloads: Vec<Workload>,
     /// One summary per file read.
     pub files: Vec<FileSummary>,
+}
+
+/// A Deployment, DaemonSet or StatefulSet: where its pods run and their labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workload {
+    /// `Deployment`, `DaemonSet` or `StatefulSet`.
+    pub kind: String,
+    /// `metadata.namespace`, when given.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+    /// `spec.template.metadata.labels`: the labels of its pods.
+    pub pod_labels: BTreeMap<String, String>,
 }
 
 /// A path that cannot be read at all.
@@ -321,6 +338,23 @@ fn take(v: &Value, line: usize, summary: &mut FileSummary, out: &mut Manifests) 
                 out.namespace_labels.insert(name.to_owned(), labels);
                 summary.namespaces += 1;
             } else {
+                if matches!(kind, "Deployment" | "DaemonSet" | "StatefulSet")
+                    && api.starts_with("apps/")
+                    && !name.is_empty()
+                {
+                    let mut pod_labels = BTreeMap::new();
+                    crate::selector::string_entries(v, "/spec/template/metadata/labels", &mut pod_labels);
+                    out.workloads.push(Workload {
+                        kind: kind.to_owned(),
+                        namespace: v
+                            .pointer("/metadata/namespace")
+                            .and_then(Value::as_str)
+                            .filter(|n| !n.is_empty())
+                            .map(str::to_owned),
+                        name: name.to_owned(),
+                        pod_labels,
+                    });
+                }
                 summary.other_objects += 1;
             }
         }

@@ -3,19 +3,21 @@
 //! the client's requests today, and whether one the API server consults first would still
 //! catch them, so that the throttle would never apply.
 
+use std::collections::BTreeMap;
+
 use findings::{Finding, Remedy, RemedyKind, Safety};
 
 use crate::Manifests;
-use crate::apf::{FlowSchema, Request, classify};
+use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, classify};
 use crate::load::parse_text;
 
 /// The requests a throttle's FlowSchema stands for, one per subject, verb, group, resource and
-/// scope (`*` namespace for "any namespace").
-fn requests_of(throttle: &FlowSchema) -> Vec<Request> {
+/// scope (`*` namespace for "any namespace"); a user has the groups `seen` for it.
+fn requests_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> Vec<Request> {
     let mut out = Vec::new();
     for rule in &throttle.rules {
         for subject in &rule.subjects {
-            let Some((user, groups)) = Request::identity(subject) else { continue };
+            let Some((user, groups)) = Request::identity(subject, seen) else { continue };
             for rr in &rule.resource_rules {
                 let mut scopes: Vec<Option<String>> = rr.namespaces.iter().map(|n| Some(n.clone())).collect();
                 if rr.cluster_scope {
@@ -53,19 +55,40 @@ pub struct Verdict {
     /// Schemas consulted before the throttle that match some of its requests: name,
     /// precedence, priority level.
     pub preempted_by: Vec<(String, u32, String)>,
-    /// A FlowSchema of the throttle's name exists already.
-    pub already_applied: bool,
+    /// A FlowSchema of the throttle's name exists already: its precedence and priority level.
+    pub already_applied: Option<(u32, String)>,
+    /// The priority level the requests go to today when it is not one the API server creates
+    /// (a level someone made, as for a throttle), with its limits when the manifests hold it.
+    pub current_level: Option<(String, Option<Limits>)>,
+    /// The proposed priority level's name and limits.
+    pub proposed_level: Option<(String, Limits)>,
+    /// Requests already rejected with 429, and all requests, as the throttle's YAML says.
+    pub rejected: Option<(u64, u64)>,
+}
+
+impl Verdict {
+    /// The requests go today to a level of the cluster's own that is as tight as the proposed
+    /// one or tighter (no more shares, no more queue space): the throttle would loosen it.
+    pub fn already_throttled(&self) -> bool {
+        match (&self.current_level, &self.proposed_level) {
+            (Some((_, Some(have))), Some((_, want))) => {
+                have.shares <= want.shares && have.queue_capacity() <= want.queue_capacity()
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Judges the throttle whose YAML (a FlowSchema, with or without its priority level) is
-/// `yaml`, against `m`'s FlowSchemas. `None` when the YAML holds no FlowSchema.
+/// `yaml`, against `m`'s FlowSchemas and priority levels. `None` when the YAML holds no
+/// FlowSchema.
 pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     let mut proposed = Manifests::default();
     parse_text("remedy", yaml, &mut proposed);
     let throttle = proposed.flow_schemas.first()?;
     let existing: Vec<FlowSchema> =
         m.flow_schemas.iter().filter(|fs| fs.name != throttle.name).cloned().collect();
-    let requests = requests_of(throttle);
+    let requests = requests_of(throttle, &remedy::groups_seen(yaml));
     // Today, a FlowSchema of the throttle's own name (the user's, or one applied before) counts
     // like any other; after applying, the throttle replaces it.
     let today = requests
@@ -78,52 +101,175 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
         .map(|fs| (fs.name.clone(), fs.matching_precedence, fs.priority_level.clone()))
         .collect();
     preempted_by.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    let current_level = today
+        .as_ref()
+        .filter(|(_, _, pl)| !BOOTSTRAP_PRIORITY_LEVELS.contains(&pl.as_str()))
+        .map(|(_, _, pl)| {
+            let limits = m.priority_levels.iter().find(|l| &l.name == pl).and_then(|l| l.limits);
+            (pl.clone(), limits)
+        });
+    let proposed_level = proposed
+        .priority_levels
+        .iter()
+        .find(|l| l.name == throttle.priority_level)
+        .and_then(|l| Some((l.name.clone(), l.limits?)));
     Some(Verdict {
         throttle: (throttle.name.clone(), throttle.matching_precedence),
         today,
         preempted_by,
-        already_applied: m.flow_schemas.iter().any(|fs| fs.name == throttle.name),
+        already_applied: m
+            .flow_schemas
+            .iter()
+            .find(|fs| fs.name == throttle.name)
+            .map(|fs| (fs.matching_precedence, fs.priority_level.clone())),
+        current_level,
+        proposed_level,
+        rejected: remedy::already_rejected(yaml),
     })
 }
 
-/// The remedy that says what [`judge`] found.
-pub fn verdict_remedy(v: &Verdict) -> Remedy {
+/// What applying the YAML does to a FlowSchema of the throttle's name that exists already.
+fn replaces(v: &Verdict) -> String {
+    let (name, _) = &v.throttle;
+    let Some((p, level)) = &v.already_applied else { return String::new() };
+    let proposed = v.proposed_level.as_ref().map_or(name.as_str(), |(n, _)| n.as_str());
+    let moved = if level == proposed {
+        format!("and those of its priority level `{level}`")
+    } else {
+        format!(
+            "and sends its requests to the new priority level `{proposed}` instead of `{level}` (which stays as it is, \
+             with no FlowSchema of this name sending to it)"
+        )
+    };
+    format!(
+        "A FlowSchema named `{name}` exists already (matchingPrecedence {p}, priority level `{level}`): applying the \
+         YAML replaces its rules with these {moved}; the requests it matches today that these rules do not take in \
+         fall back to the FlowSchemas after it. Compare them first (`kubectl get flowschema {name} -o yaml`); if it is \
+         not an earlier throttle of this client, rename the proposed objects. "
+    )
+}
+
+/// The remedies that say what [`judge`] found: one piece of advice, and when the client is
+/// already held by a level with no limit on borrowing, the patch that sets one.
+pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
     let (name, precedence) = &v.throttle;
     let mut body = String::new();
+    if v.already_throttled()
+        && let (Some((fs, p, _)), Some((level, Some(have))), Some((_, want))) =
+            (&v.today, &v.current_level, &v.proposed_level)
+    {
+        body.push_str(&format!(
+            "The client is already throttled: FlowSchema `{fs}` (matchingPrecedence {p}) sends these requests to \
+             priority level `{level}` ({}). The proposed level would have {}: applying it would give this client as much room \
+             or more, not less, so no new level is proposed. ",
+            have.describe(),
+            want.describe()
+        ));
+        if let Some((rejected, total)) = v.rejected {
+            body.push_str(&format!(
+                "The {rejected} of its {total} requests rejected with 429 Too Many Requests are that throttle working. "
+            ));
+        }
+        body.push_str(&format!(
+            "The fix is in the client (see the advice). If it must be held tighter still, tighten `{level}` itself \
+             (fewer shares or a shorter queueLengthLimit: `kubectl edit prioritylevelconfiguration {level}`) rather \
+             than adding a level; watch its rejections with `kubectl get --raw /metrics | grep -E \
+             'apiserver_flowcontrol_rejected_requests_total.*priority_level=\"{level}\"'`."
+        ));
+        let mut out = vec![Remedy {
+            title: format!(
+                "Already throttled by FlowSchema {fs} into priority level {level}: fix the client"
+            ),
+            kind: RemedyKind::Advice,
+            body,
+            safety: Safety::Safe,
+        }];
+        // A level that may borrow without limit, on a version where the limit exists.
+        if have.borrowing_limit_percent.is_none() && want.borrowing_limit_percent.is_some() {
+            out.push(Remedy {
+                title: format!("Stop priority level {level} borrowing other levels' idle seats"),
+                kind: RemedyKind::Command,
+                body: format!(
+                    "kubectl patch prioritylevelconfiguration {} --type=merge -p '{{\"spec\":{{\"limited\":{{\"borrowingLimitPercent\":0}}}}}}'\n\
+                     # {level} sets no borrowingLimitPercent, so it may borrow the seats other levels lend without limit.",
+                    remedy::shell_quote(level)
+                ),
+                safety: Safety::ReviewFirst,
+            });
+        }
+        return out;
+    }
     if let Some((fs, p, pl)) = &v.today {
         body.push_str(&format!(
             "Today these requests are classified by FlowSchema `{fs}` (matchingPrecedence {p}) into priority level `{pl}`. "
         ));
     }
-    if v.already_applied {
-        body.push_str(&format!(
-            "A FlowSchema named `{name}` exists already: applying the YAML replaces its rules, and those of its priority \
-             level, with these. Compare them first (`kubectl get flowschema,prioritylevelconfiguration {name} -o yaml`); \
-             if it is not an earlier throttle of this client, rename the proposed objects. "
-        ));
+    body.push_str(&replaces(v));
+    let mut safety = if v.already_applied.is_some() { Safety::ReviewFirst } else { Safety::Safe };
+    let mut caveat = String::new();
+    match (&v.current_level, &v.proposed_level) {
+        (Some((level, None)), _) => {
+            body.push_str(&format!(
+                "`{level}` is not a priority level the API server creates, and it is not among the manifests given: \
+                 the client may already be throttled there. Compare it with the proposed level first (`kubectl get \
+                 prioritylevelconfiguration {level} -o yaml`); if it is as tight or tighter, do not apply the YAML \
+                 and fix the client instead. "
+            ));
+            safety = Safety::ReviewFirst;
+            caveat = format!(", but compare it with priority level {level} first");
+        }
+        (Some((level, Some(have))), Some((_, want))) => {
+            body.push_str(&format!(
+                "`{level}` ({}) is looser than the proposed level ({}): the throttle tightens the limit on these \
+                 requests. ",
+                have.describe(),
+                want.describe()
+            ));
+            safety = Safety::ReviewFirst;
+        }
+        _ => {}
     }
-    let (title, safety) = if let Some((first, p, pl)) = v.preempted_by.first() {
+    let title = if let Some((first, p, pl)) = v.preempted_by.first() {
         let others = v.preempted_by.len() - 1;
+        let more =
+            if others > 0 { format!(" ({others} more FlowSchemas come first too)") } else { String::new() };
         body.push_str(&format!(
-            "FlowSchema `{first}` (matchingPrecedence {p}, priority level `{pl}`) also matches them and the API server consults it before the throttle's `{name}` (matchingPrecedence {precedence}), so the throttle would not apply{}. Set the throttle's matchingPrecedence below {p} (above 2, the bootstrap `probes`), or narrow `{first}`.",
-            if others > 0 { format!(" ({others} more FlowSchemas come first too)") } else { String::new() }
+            "FlowSchema `{first}` (matchingPrecedence {p}, priority level `{pl}`) also matches them and the API server \
+             consults it before the throttle's `{name}` (matchingPrecedence {precedence}), so the throttle would not \
+             apply{more}. "
         ));
-        (
-            format!("The cluster's FlowSchema {first} would catch these requests before the throttle"),
-            Safety::ReviewFirst,
-        )
+        if *p <= 2 {
+            body.push_str(
+                "No throttle can come before it: matchingPrecedence 1 is reserved for the mandatory `exempt` \
+                 FlowSchema, and 2 is the bootstrap `probes`. Requests of group system:masters are always exempt: give \
+                 the client an identity of its own outside that group.",
+            );
+        } else {
+            body.push_str(&format!(
+                "Set the throttle's matchingPrecedence below {p} (above 2, the bootstrap `probes`), or narrow `{first}`."
+            ));
+        }
+        safety = Safety::ReviewFirst;
+        format!("The cluster's FlowSchema {first} would catch these requests before the throttle")
     } else {
         body.push_str(&format!(
-            "The throttle's FlowSchema `{name}` (matchingPrecedence {precedence}) comes before every FlowSchema given that matches these requests: it takes effect."
+            "The throttle's FlowSchema `{name}` (matchingPrecedence {precedence}) comes before every FlowSchema given \
+             that matches these requests: it takes effect."
         ));
-        let safety = if v.already_applied { Safety::ReviewFirst } else { Safety::Safe };
-        ("Checked against the cluster's FlowSchemas: the throttle takes effect".to_owned(), safety)
+        format!("Checked against the cluster's FlowSchemas: the throttle takes effect{caveat}")
     };
-    Remedy { title, kind: RemedyKind::Advice, body, safety }
+    vec![Remedy { title, kind: RemedyKind::Advice, body, safety }]
 }
 
-/// Adds, after each throttle remedy of `findings`, what the FlowSchemas of `m` say of it.
-/// Nothing is added when `m` holds no FlowSchema.
+/// The remedy that says what [`judge`] found (the first of [`verdict_remedies`]).
+pub fn verdict_remedy(v: &Verdict) -> Remedy {
+    verdict_remedies(v).swap_remove(0)
+}
+
+/// Adds, after each throttle remedy of `findings`, what the FlowSchemas of `m` say of it. A
+/// throttle that would loosen the level the client is already held in is taken out, with the
+/// command that watches it, and the advice says so. Nothing changes when `m` holds no
+/// FlowSchema.
 pub fn verify_throttles(findings: &mut [Finding], m: &Manifests) {
     if m.flow_schemas.is_empty() {
         return;
@@ -136,8 +282,24 @@ pub fn verify_throttles(findings: &mut [Finding], m: &Manifests) {
                 && r.body.contains("kind: FlowSchema")
                 && let Some(v) = judge(&r.body, m)
             {
-                f.remedies.insert(i + 1, verdict_remedy(&v));
-                i += 1;
+                let verdict = verdict_remedies(&v);
+                let added = verdict.len();
+                if v.already_throttled() {
+                    // The YAML, and the command watching its FlowSchema, give way to the verdict.
+                    let watch = format!("flow_schema=\"{}\"", v.throttle.0);
+                    f.remedies.remove(i);
+                    f.remedies.retain(|r| !(r.kind == RemedyKind::Command && r.body.contains(&watch)));
+                    for (k, r) in verdict.into_iter().enumerate() {
+                        f.remedies.insert(i + k, r);
+                    }
+                    i += added;
+                } else {
+                    for (k, r) in verdict.into_iter().enumerate() {
+                        f.remedies.insert(i + 1 + k, r);
+                    }
+                    i += 1 + added;
+                }
+                continue;
             }
             i += 1;
         }
@@ -181,7 +343,7 @@ mod tests {
         assert_eq!(v.throttle, ("throttle-inventory-exporter".to_owned(), 90));
         assert_eq!(v.today, Some(("service-accounts".to_owned(), 9000, "workload-low".to_owned())));
         assert!(v.preempted_by.is_empty());
-        assert!(!v.already_applied);
+        assert!(v.already_applied.is_none());
         let r = verdict_remedy(&v);
         assert_eq!(r.safety, Safety::Safe);
         assert!(r.body.starts_with("Today these requests are classified by FlowSchema `service-accounts`"));
@@ -245,5 +407,142 @@ mod tests {
                 "advice"
             ]
         );
+    }
+
+    fn poller_yaml(rejected: Option<(u64, u64)>) -> String {
+        let mut plan = ThrottlePlan::new(
+            "build-status-poller",
+            vec![ApfSubject::from_username("system:serviceaccount:ci-tools:build-status-poller")],
+            vec![Rule {
+                verbs: ["list".to_owned()].into(),
+                api_groups: ["".to_owned()].into(),
+                resources: ["pods".to_owned()].into(),
+                cluster_scope: false,
+                namespaces: ["*".to_owned()].into(),
+            }],
+        );
+        plan.already_rejected = rejected;
+        throttle_manifests(&plan, FlowControlApi::V1).expect("yaml")
+    }
+
+    /// The apf-throttled scenario's own throttle: a FlowSchema named like ours sending the
+    /// poller to `restricted-pollers`, 2 shares and 4 queues of 10.
+    const RESTRICTED_POLLERS: &str = "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: restricted-pollers\nspec:\n  type: Limited\n  limited:\n    nominalConcurrencyShares: SHARES\n    lendablePercent: 0\n    limitResponse:\n      type: Queue\n      queuing:\n        queues: 4\n        handSize: 2\n        queueLengthLimit: 10\n---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: throttle-build-status-poller\nspec:\n  distinguisherMethod:\n    type: ByUser\n  matchingPrecedence: 500\n  priorityLevelConfiguration:\n    name: restricted-pollers\n  rules:\n  - resourceRules:\n    - apiGroups: ['*']\n      clusterScope: true\n      namespaces: ['*']\n      resources: ['*']\n      verbs: [list, get]\n    subjects:\n    - kind: ServiceAccount\n      serviceAccount:\n        name: build-status-poller\n        namespace: ci-tools\n";
+
+    fn finding_with(yaml: String) -> Vec<Finding> {
+        vec![Finding {
+            code: "AUD006".into(),
+            severity: findings::Severity::Critical,
+            title: "t".into(),
+            subject: findings::Subject::new("client", "build-status-poller"),
+            time_range: None,
+            summary: String::new(),
+            evidence: findings::Evidence::default(),
+            thresholds: Vec::new(),
+            remedies: vec![
+                Remedy { title: "throttle".into(), kind: RemedyKind::Yaml, body: yaml, safety: Safety::ReviewFirst },
+                Remedy {
+                    title: "watch".into(),
+                    kind: RemedyKind::Command,
+                    body: "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests).*flow_schema=\"throttle-build-status-poller\"'".into(),
+                    safety: Safety::Safe,
+                },
+                Remedy { title: "advice".into(), kind: RemedyKind::Advice, body: "poll less".into(), safety: Safety::Safe },
+            ],
+        }]
+    }
+
+    /// Remedy review item 3: the client was throttled already (FlowSchema
+    /// throttle-build-status-poller into restricted-pollers, 2 shares, 40 queue places), and the
+    /// proposed level (5 shares, 800 places) was reported as taking effect, safe, and as
+    /// replacing "those of its priority level".
+    #[test]
+    fn a_client_already_held_by_a_tighter_level_gets_no_looser_throttle() {
+        let mut m = bootstrap();
+        parse_text("apf.yaml", &RESTRICTED_POLLERS.replace("SHARES", "2"), &mut m);
+        let mut findings = finding_with(poller_yaml(Some((831, 1840))));
+        verify_throttles(&mut findings, &m);
+        let remedies = &findings[0].remedies;
+        let titles: Vec<&str> = remedies.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "Already throttled by FlowSchema throttle-build-status-poller into priority level restricted-pollers: fix the client",
+                "Stop priority level restricted-pollers borrowing other levels' idle seats",
+                "advice"
+            ]
+        );
+        assert!(!remedies.iter().any(|r| r.kind == RemedyKind::Yaml), "no new level");
+        let body = &remedies[0].body;
+        assert!(body.contains("priority level `restricted-pollers` (2 concurrency shares, 4 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent))"), "{body}");
+        assert!(body.contains("The proposed level would have 5 concurrency shares, 16 queues of 50 requests, handSize 4, no borrowing"), "{body}");
+        assert!(
+            body.contains(
+                "The 831 of its 1840 requests rejected with 429 Too Many Requests are that throttle working."
+            ),
+            "{body}"
+        );
+        assert!(!body.contains("takes effect") && !body.contains("those of its priority level"), "{body}");
+        assert!(remedies[1].body.starts_with("kubectl patch prioritylevelconfiguration restricted-pollers --type=merge -p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'"), "{}", remedies[1].body);
+    }
+
+    /// The same FlowSchema sending the client to a looser level: the throttle tightens it, and
+    /// the verdict says what applying does to the FlowSchema of the same name.
+    #[test]
+    fn a_throttle_replacing_a_looser_level_says_what_it_moves() {
+        let mut m = bootstrap();
+        parse_text("apf.yaml", &RESTRICTED_POLLERS.replace("SHARES", "50"), &mut m);
+        let mut findings = finding_with(poller_yaml(None));
+        verify_throttles(&mut findings, &m);
+        let r = &findings[0].remedies[1];
+        assert_eq!(r.title, "Checked against the cluster's FlowSchemas: the throttle takes effect");
+        assert_eq!(r.safety, Safety::ReviewFirst, "it moves the client out of a level of the cluster's own");
+        assert!(r.body.contains("sends its requests to the new priority level `throttle-build-status-poller` instead of `restricted-pollers`"), "{}", r.body);
+        assert!(!r.body.contains("and those of its priority level"), "{}", r.body);
+        assert!(r.body.contains("`restricted-pollers` (50 concurrency shares"), "{}", r.body);
+        // Its level not given (and no level at all): compare first, never plainly safe.
+        let mut m = Manifests::default();
+        parse_text("apf.yaml", RESTRICTED_POLLERS.split("---\n").nth(1).expect("flow schema"), &mut m);
+        let v = judge(&poller_yaml(None), &m).expect("a FlowSchema");
+        let r = verdict_remedy(&v);
+        assert_eq!(r.safety, Safety::ReviewFirst);
+        assert!(
+            r.title.ends_with("but compare it with priority level restricted-pollers first"),
+            "{}",
+            r.title
+        );
+    }
+
+    /// Remedy review item 4: the groups seen in the audit log (system:masters) decide the
+    /// verdict: the mandatory `exempt` FlowSchema classifies the user first, and no precedence
+    /// can beat it.
+    #[test]
+    fn a_user_seen_in_system_masters_is_classified_exempt_and_no_precedence_helps() {
+        let mut plan = ThrottlePlan::new(
+            "inventory-exporter",
+            vec![ApfSubject::User("kubernetes-admin".into())],
+            vec![Rule {
+                verbs: ["list".to_owned()].into(),
+                api_groups: ["".to_owned()].into(),
+                resources: ["pods".to_owned()].into(),
+                cluster_scope: true,
+                namespaces: Default::default(),
+            }],
+        );
+        let without =
+            judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &bootstrap()).expect("fs");
+        assert_eq!(without.today, Some(("global-default".to_owned(), 9900, "global-default".to_owned())));
+        plan.groups_seen.insert(
+            "kubernetes-admin".into(),
+            ["system:masters".to_owned(), "system:authenticated".to_owned()].into(),
+        );
+        let v =
+            judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &bootstrap()).expect("fs");
+        assert_eq!(v.today, Some(("exempt".to_owned(), 1, "exempt".to_owned())));
+        let r = verdict_remedy(&v);
+        assert_eq!(r.safety, Safety::ReviewFirst);
+        assert_eq!(r.title, "The cluster's FlowSchema exempt would catch these requests before the throttle");
+        assert!(r.body.contains("No throttle can come before it"), "{}", r.body);
+        assert!(!r.body.contains("Set the throttle's matchingPrecedence below 1"), "{}", r.body);
     }
 }

@@ -1,7 +1,7 @@
 //! API Priority and Fairness objects that throttle one client: a FlowSchema matching its
 //! identity, verbs and resources, and a small PriorityLevelConfiguration it is sent to.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use findings::{Remedy, RemedyKind, Safety};
 use serde::Serialize;
@@ -82,6 +82,66 @@ pub struct ThrottlePlan {
     /// Matching precedence of the FlowSchema: below every bootstrap schema except `exempt` (1)
     /// and `probes` (2), so it is consulted before the schema that matches the client today.
     pub matching_precedence: u32,
+    /// The groups each user subject was seen with in the audit log (`User.groups`): FlowSchemas
+    /// with Group subjects classify by them. Written into the YAML as comments
+    /// ([`groups_seen`] reads them back) so that whoever checks the throttle against the
+    /// cluster's FlowSchemas knows them.
+    pub groups_seen: BTreeMap<String, BTreeSet<String>>,
+    /// Requests of these identities already rejected with 429 Too Many Requests, and all their
+    /// requests: the client is throttled already, by a priority level that may be tighter than
+    /// the one proposed.
+    pub already_rejected: Option<(u64, u64)>,
+}
+
+/// How the YAML's comment lines naming the groups a user was seen with begin.
+const GROUPS_SEEN: &str = "# Groups seen in the audit log for";
+
+/// The groups per user that a throttle's YAML says were seen in the audit log (its
+/// `# Groups seen in the audit log for USER: G1, G2` comment lines).
+pub fn groups_seen(yaml: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for line in yaml.lines() {
+        if let Some(rest) = line.strip_prefix(GROUPS_SEEN).and_then(|r| r.strip_prefix(' '))
+            && let Some((user, groups)) = rest.rsplit_once(": ")
+        {
+            let groups: Vec<String> =
+                groups.split(", ").map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect();
+            out.insert(user.to_owned(), groups);
+        }
+    }
+    out
+}
+
+/// How the YAML's comment on requests already rejected with 429 begins.
+const ALREADY_REJECTED: &str = "# Careful: ";
+
+/// The requests already rejected with 429, and all requests, that a throttle's YAML says the
+/// client had (its `# Careful: N of its M requests were already rejected with 429` comment).
+pub fn already_rejected(yaml: &str) -> Option<(u64, u64)> {
+    let line = yaml.lines().find_map(|l| l.strip_prefix(ALREADY_REJECTED))?;
+    let (rejected, rest) = line.split_once(" of its ")?;
+    let (total, rest) = rest.split_once(' ')?;
+    rest.starts_with("requests were already rejected with 429")
+        .then(|| Some((rejected.parse().ok()?, total.parse().ok()?)))?
+}
+
+/// What the priority level's limits mean for the client, as the YAML's comment says it.
+fn seats_note(plan: &ThrottlePlan, api: FlowControlApi) -> String {
+    if api.uses_nominal_shares() {
+        format!(
+            "The level gets {} concurrency shares of the server's seats; lendablePercent: 0 keeps them for this client.\n\
+             # borrowingLimitPercent: 0 stops it borrowing the idle seats of other levels (left out, borrowing is \
+             unlimited and the throttle could grow to many times its nominal seats).",
+            plan.concurrency_shares
+        )
+    } else {
+        format!(
+            "The level gets {} concurrency shares of the server's seats; {} has no borrowing between levels, so \
+             it cannot take more.",
+            plan.concurrency_shares,
+            api.api_version()
+        )
+    }
 }
 
 impl ThrottlePlan {
@@ -108,6 +168,8 @@ impl ThrottlePlan {
             rules,
             concurrency_shares: Self::DEFAULT_SHARES,
             matching_precedence: Self::DEFAULT_PRECEDENCE,
+            groups_seen: BTreeMap::new(),
+            already_rejected: None,
         }
     }
 }
@@ -152,6 +214,8 @@ struct LimitedSpec {
     assured_concurrency_shares: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lendable_percent: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    borrowing_limit_percent: Option<u32>,
     limit_response: LimitResponse,
 }
 
@@ -251,8 +315,12 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
     let limited = LimitedSpec {
         nominal_concurrency_shares: api.uses_nominal_shares().then_some(shares),
         assured_concurrency_shares: (!api.uses_nominal_shares()).then_some(shares),
-        // Lending exists from v1beta3; 0 keeps the slice for this client alone.
+        // Lending and borrowing exist from v1beta3. `lendablePercent: 0` keeps the level's seats
+        // for this client alone; `borrowingLimitPercent: 0` stops it taking the idle seats other
+        // levels lend (left out, the limit is infinite, and APF hands the busiest level, the
+        // offender's, whatever is idle: many times its nominal seats).
         lendable_percent: api.uses_nominal_shares().then_some(0),
+        borrowing_limit_percent: api.uses_nominal_shares().then_some(0),
         // One flow (ByUser, one identity) fans out over `handSize` of the queues; a short
         // queue makes excess requests fail fast with 429 instead of piling up.
         limit_response: LimitResponse {
@@ -297,6 +365,23 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
         "# Throttle {} with API Priority and Fairness (generated by apiserver-doctor).\n",
         plan.client
     ));
+    out.push_str(&format!("# {}\n", seats_note(plan, api)));
+    if let Some((rejected, total)) = plan.already_rejected {
+        out.push_str(&format!(
+            "{ALREADY_REJECTED}{rejected} of its {total} requests were already rejected with 429 Too Many Requests, so API \
+             Priority and Fairness already limits it.\n# If a FlowSchema of the cluster already sends it to a priority \
+             level of its own, that level may be tighter than this one: applying this would loosen the limit. Check \
+             first:\n#   kubectl get flowschemas -o wide\n# and compare the level its FlowSchema names (kubectl get \
+             prioritylevelconfiguration NAME -o yaml) with the one below; if it is as tight, fix the client instead \
+             (see the advice).\n"
+        ));
+    }
+    for (user, groups) in &plan.groups_seen {
+        out.push_str(&format!(
+            "{GROUPS_SEEN} {user}: {}\n",
+            groups.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
     out.push_str(&yaml_serde::to_string(&priority_level)?);
     out.push_str("---\n");
     out.push_str(&yaml_serde::to_string(&flow_schema)?);
@@ -330,11 +415,16 @@ pub fn throttle_remedies(
     Ok(vec![
         Remedy {
             title: format!(
-                "Throttle {} ({}) with a FlowSchema and PriorityLevelConfiguration ({}, Kubernetes {})",
+                "Throttle {} ({}) with a FlowSchema and PriorityLevelConfiguration ({}, Kubernetes {}){}",
                 plan.client,
                 who.join(", "),
                 api.api_version(),
-                version
+                version,
+                if plan.already_rejected.is_some() {
+                    " (it already gets 429s: check the level it is in first, see the YAML's comments)"
+                } else {
+                    ""
+                }
             ),
             kind: RemedyKind::Yaml,
             body: yaml,

@@ -14,11 +14,15 @@ mod webhook;
 
 pub use advice::{ClientPattern, tuning_advice};
 pub use cleanup::cleanup_remedies;
-pub use flowcontrol::{ApfSubject, ResourceRule, ThrottlePlan, throttle_manifests, throttle_remedies};
+pub use flowcontrol::{
+    ApfSubject, ResourceRule, ThrottlePlan, already_rejected, groups_seen, throttle_manifests,
+    throttle_remedies,
+};
 pub use quota::{object_count_quota, quota_key};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};
 pub use webhook::{
-    KnownWebhook, WebhookKind, WebhookRef, fail_open_patch, namespace_selector_patch, webhook_remedies,
+    KnownWebhook, WebhookKind, WebhookRef, fail_open_patch, known_webhook_remedies, namespace_selector_patch,
+    webhook_remedies,
 };
 
 /// Errors writing a remedy.

@@ -33,32 +33,74 @@ pub struct WebhookRef {
     pub configuration: Option<(WebhookKind, String)>,
 }
 
-/// Remedies for a failing webhook: find its configuration (when unknown), make it fail open and
-/// exclude kube-system, then check the webhook's backend.
+/// The strategic merge patch of one webhook: the `webhooks` list merges by `name`, so only
+/// this webhook changes; `fail_open` sets `failurePolicy: Ignore`, `namespace_selector`
+/// replaces its selector (whose `matchExpressions` list is replaced as a whole).
+fn webhook_patch(
+    resource: &str,
+    configuration: &str,
+    webhook: &str,
+    fail_open: bool,
+    namespace_selector: Option<&serde_json::Value>,
+) -> String {
+    let mut hook = serde_json::Map::new();
+    hook.insert("name".into(), webhook.into());
+    if fail_open {
+        hook.insert("failurePolicy".into(), "Ignore".into());
+    }
+    if let Some(selector) = namespace_selector {
+        hook.insert("namespaceSelector".into(), selector.clone());
+    }
+    let patch = serde_json::json!({ "webhooks": [hook] }).to_string();
+    format!(
+        "kubectl patch {resource} {} --type=strategic -p {}",
+        shell_quote(configuration),
+        shell_quote(&patch)
+    )
+}
+
+/// The advice to repair a webhook's backend, naming its service when known.
+fn backend_advice(webhook: &str, service: Option<(&str, &str)>) -> Remedy {
+    let check = match service {
+        Some((namespace, name)) => format!(
+            "Check its service {namespace}/{name} (`kubectl get endpoints -n {} {}`)",
+            shell_quote(namespace),
+            shell_quote(name)
+        ),
+        None => format!(
+            "Check the service named in the configuration of {webhook} (`kubectl get endpoints -n NAMESPACE SERVICE`)"
+        ),
+    };
+    Remedy {
+        title: "Check the webhook's service and endpoints".to_owned(),
+        kind: RemedyKind::Advice,
+        body: format!(
+            "A webhook with failurePolicy: Fail that cannot be reached blocks every request it covers. {check}, its \
+             pods' readiness and logs, and keep its timeoutSeconds short (the default is 10 s)."
+        ),
+        safety: Safety::Safe,
+    }
+}
+
+/// Remedies for a failing webhook whose configuration is not known: find it, make the webhook
+/// fail open and exclude kube-system (a patch to complete with its current selector), then
+/// check the webhook's backend.
 pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
     let mut out = Vec::new();
     let webhook = &target.webhook;
-    let patch = serde_json::json!({
-        "webhooks": [{
-            "name": webhook,
-            "failurePolicy": "Ignore",
-            "namespaceSelector": {
-                "matchExpressions": [{
-                    "key": "kubernetes.io/metadata.name",
-                    "operator": "NotIn",
-                    "values": ["kube-system"],
-                }]
-            }
+    let selector = serde_json::json!({
+        "matchExpressions": [{
+            "key": "kubernetes.io/metadata.name",
+            "operator": "NotIn",
+            "values": ["kube-system"],
         }]
-    })
-    .to_string();
-    let patch_cmd = |resource: &str, name: &str| {
-        // The `webhooks` list merges by `name` under a strategic merge patch, so only this
-        // webhook changes.
-        format!("kubectl patch {resource} {} --type=strategic -p {}", shell_quote(name), shell_quote(&patch))
-    };
-    let body = match &target.configuration {
-        Some((kind, name)) => patch_cmd(kind.resource(), name),
+    });
+    let patch_cmd =
+        |resource: &str, name: &str| webhook_patch(resource, name, webhook, true, Some(&selector));
+    let (body, config) = match &target.configuration {
+        Some((kind, name)) => {
+            (patch_cmd(kind.resource(), name), format!("{} {}", kind.resource(), shell_quote(name)))
+        }
         None => {
             out.push(Remedy {
                 title: format!("Find the configuration that holds webhook {webhook}"),
@@ -70,9 +112,12 @@ pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
                 ),
                 safety: Safety::Safe,
             });
-            format!(
-                "# Replace CONFIGURATION with the name found above (use validatingwebhookconfigurations if it is one).\n{}",
-                patch_cmd("mutatingwebhookconfigurations", "CONFIGURATION")
+            (
+                format!(
+                    "# Replace CONFIGURATION with the name found above (use validatingwebhookconfigurations if it is one).\n{}",
+                    patch_cmd("mutatingwebhookconfigurations", "CONFIGURATION")
+                ),
+                "mutatingwebhookconfigurations CONFIGURATION".to_owned(),
             )
         }
     };
@@ -82,21 +127,59 @@ pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
         ),
         kind: RemedyKind::Command,
         body: format!(
-            "{body}\n# This replaces the webhook's namespaceSelector: merge in any expressions it already has."
+            "{body}\n# Careful: this patch replaces the webhook's whole namespaceSelector, matchExpressions included. \
+             Read its selector first (kubectl get {config} -o yaml) and add its expressions to the patch, with the \
+             webhook's own namespace next to kube-system: a selector that opts namespaces in (such as \
+             istio-injection In [enabled]) would otherwise be lost, and the webhook would cover every namespace but \
+             kube-system. Pass the manifests (--manifests or --cluster) to get the patch written from its selector."
         ),
         safety: Safety::ReviewFirst,
     });
-    out.push(Remedy {
-        title: "Check the webhook's service and endpoints".to_owned(),
-        kind: RemedyKind::Advice,
-        body: format!(
-            "A webhook with failurePolicy: Fail that cannot be reached blocks every request it covers. Check the \
-             service named in the configuration of {webhook} (`kubectl get endpoints -n NAMESPACE SERVICE`), its \
-             pods' readiness and logs, and keep its timeoutSeconds short (the default is 10 s)."
-        ),
-        safety: Safety::Safe,
-    });
+    out.push(backend_advice(webhook, None));
     out
+}
+
+/// Remedies for a failing webhook of a known configuration: one patch that makes it fail open
+/// and adds `excluded` (kube-system and its own namespace) to its current `namespaceSelector`
+/// (`target.namespace_selector`, the other expressions kept), then check its backend.
+/// `managed_by` names the controller that manages the configuration and would revert a patch.
+pub fn known_webhook_remedies(
+    target: &KnownWebhook<'_>,
+    excluded: &[&str],
+    service: Option<(&str, &str)>,
+    managed_by: Option<&str>,
+) -> Vec<Remedy> {
+    let mut body = format!(
+        "{}\n# The selector above is the webhook's current one with {} added to a NotIn on kubernetes.io/metadata.name.",
+        webhook_patch(
+            target.kind.resource(),
+            target.configuration,
+            target.webhook,
+            true,
+            Some(&target.namespace_selector)
+        ),
+        excluded.join(", ")
+    );
+    if let Some(by) = managed_by {
+        body.push_str(&format!(
+            "\n# {} is managed by {by}, which will put its own settings back: make the same change in {by}'s \
+             settings too, or this patch only holds until it does.",
+            target.configuration
+        ));
+    }
+    vec![
+        Remedy {
+            title: format!(
+                "Make webhook {} fail open (failurePolicy: Ignore) and stop it covering {}",
+                target.webhook,
+                excluded.join(" and ")
+            ),
+            kind: RemedyKind::Command,
+            body,
+            safety: Safety::ReviewFirst,
+        },
+        backend_advice(target.webhook, service),
+    ]
 }
 
 /// One webhook of a known configuration, for patches computed from the configuration itself.
@@ -117,28 +200,18 @@ pub struct KnownWebhook<'a> {
 /// `kubectl patch` setting a webhook's `namespaceSelector` to `target.namespace_selector`; the
 /// `webhooks` list merges by name, so the other webhooks of the configuration are untouched.
 pub fn namespace_selector_patch(target: &KnownWebhook<'_>) -> String {
-    let patch = serde_json::json!({
-        "webhooks": [{ "name": target.webhook, "namespaceSelector": target.namespace_selector }]
-    })
-    .to_string();
-    format!(
-        "kubectl patch {} {} --type=strategic -p {}",
+    webhook_patch(
         target.kind.resource(),
-        shell_quote(target.configuration),
-        shell_quote(&patch)
+        target.configuration,
+        target.webhook,
+        false,
+        Some(&target.namespace_selector),
     )
 }
 
 /// `kubectl patch` making one webhook of a known configuration fail open.
 pub fn fail_open_patch(kind: WebhookKind, configuration: &str, webhook: &str) -> String {
-    let patch =
-        serde_json::json!({ "webhooks": [{ "name": webhook, "failurePolicy": "Ignore" }] }).to_string();
-    format!(
-        "kubectl patch {} {} --type=strategic -p {}",
-        kind.resource(),
-        shell_quote(configuration),
-        shell_quote(&patch)
-    )
+    webhook_patch(kind.resource(), configuration, webhook, true, None)
 }
 
 #[cfg(test)]

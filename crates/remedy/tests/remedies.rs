@@ -309,6 +309,14 @@ fn webhook_without_known_configuration_first_finds_it() {
     assert_eq!(remedies[0].safety, Safety::Safe);
     assert!(remedies[0].body.contains("grep -F validate.example.com"));
     assert!(remedies[1].body.contains("CONFIGURATION"));
+    // Remedy review item 8: the patch replaces the webhook's matchExpressions, and says so.
+    assert!(
+        remedies[1].body.contains(
+            "Careful: this patch replaces the webhook's whole namespaceSelector, matchExpressions included"
+        ),
+        "{}",
+        remedies[1].body
+    );
 }
 
 #[test]
@@ -327,4 +335,43 @@ fn tuning_advice_covers_what_the_client_does() {
     let quiet = tuning_advice("x", &ClientPattern::default());
     assert!(!quiet.body.contains("resourceVersion=0"));
     assert!(quiet.body.contains("informer"));
+}
+
+/// Remedy review item 1: the throttle's level had `lendablePercent: 0` but no
+/// `borrowingLimitPercent`, so it could borrow without limit the idle seats the bootstrap levels
+/// lend (29 times its nominal seats in list-storm) and did not hold the client to a small slice.
+#[test]
+fn the_throttle_level_cannot_borrow_seats_from_other_levels() {
+    let plan = list_storm_plan();
+    for (minor, borrowing) in [(34, Some(0)), (29, Some(0)), (26, Some(0)), (25, None), (22, None)] {
+        let yaml =
+            throttle_manifests(&plan, KubernetesVersion::new(1, minor).flow_control_api()).expect("yaml");
+        let limited = &documents(&yaml)[0]["spec"]["limited"];
+        assert_eq!(limited["borrowingLimitPercent"].as_u64(), borrowing, "1.{minor}: {yaml}");
+        assert_eq!(limited["lendablePercent"].as_u64(), borrowing, "1.{minor}: {yaml}");
+        if borrowing.is_some() {
+            assert!(yaml.contains("borrowingLimitPercent: 0 stops it borrowing"), "{yaml}");
+        } else {
+            assert!(yaml.contains("has no borrowing between levels"), "{yaml}");
+        }
+    }
+}
+
+/// Remedy review item 4: the groups a user was seen with travel with the YAML, so the
+/// cluster's Group-subject FlowSchemas can be judged against them.
+#[test]
+fn the_groups_seen_for_a_user_are_written_and_read_back() {
+    let mut plan = list_storm_plan();
+    plan.subjects = vec![ApfSubject::User("ci-bot@example.com".into())];
+    plan.groups_seen.insert("ci-bot@example.com".into(), set(&["ci:runners", "system:authenticated"]));
+    let yaml = throttle_manifests(&plan, FlowControlApi::V1).expect("yaml");
+    assert!(
+        yaml.contains(
+            "# Groups seen in the audit log for ci-bot@example.com: ci:runners, system:authenticated\n"
+        ),
+        "{yaml}"
+    );
+    assert_eq!(documents(&yaml).len(), 2, "comments only");
+    let back = remedy::groups_seen(&yaml);
+    assert_eq!(back["ci-bot@example.com"], vec!["ci:runners".to_owned(), "system:authenticated".to_owned()]);
 }

@@ -430,8 +430,9 @@ pub fn add_manifests(report: &mut Report, m: &manifests::Manifests, thresholds: 
         }
     }
     add_report(report, manifests::report::manifests_report(m, &ctx));
-    // Each proposed throttle, checked against the cluster's own FlowSchemas.
-    manifests::throttle::verify_throttles(&mut report.findings, m);
+    // Each proposed throttle, checked against the cluster's own FlowSchemas; each failing
+    // webhook's patch, written from its configuration.
+    manifests::refine_remedies(&mut report.findings, m);
 }
 
 /// Merges another report's inputs, findings and checks into `report` (checks run once each).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use findings::{
     CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
 };
-use remedy::{KnownWebhook, fail_open_patch, namespace_selector_patch, shell_quote};
+use remedy::{KnownWebhook, fail_open_patch, known_webhook_remedies, namespace_selector_patch, shell_quote};
 
 use super::Context;
 use crate::Manifests;
@@ -34,9 +34,14 @@ That is any of:
 A warning; critical when the audit log (AUD007) or the metrics (MET009) show the same webhook
 failing now. Namespaces are matched with the labels given for them in the manifests
 (`kubectl get namespace -o yaml`); without them, with the label every namespace carries
-(`kubernetes.io/metadata.name`) and, for `kube-system`, the labels AKS sets for its
-admissions enforcer. An `objectSelector` is matched against an object without labels; CEL
-`matchConditions` are not evaluated and are named in the finding.
+(`kubernetes.io/metadata.name`) alone. For `kube-system` the labels AKS sets
+(`control-plane=true`, `kubernetes.azure.com/managedby=aks`) are assumed only when the
+manifests show AKS (an AKS label or annotation, or the expression its admissions enforcer
+adds); the finding says what was assumed, and when AKS's labels would change it. An
+`objectSelector` is matched against an object without labels, and for the webhook's own
+pods against the pod labels of the Deployments, DaemonSets and StatefulSets given in its
+namespace (when none is given, the finding says it was not checked); CEL `matchConditions`
+are not evaluated and are named in the finding.
 
 ## Why it matters
 A webhook that fails closed is called for every request it covers. When its backend is down
@@ -122,37 +127,93 @@ impl Exposure {
     }
 }
 
+/// The labels AKS sets on kube-system (its admissions enforcer adds `control-plane` and
+/// `kubernetes.azure.com/managedby` expressions to webhooks that leave it out).
+const AKS_KUBE_SYSTEM_LABELS: [(&str, &str); 2] =
+    [("control-plane", "true"), ("kubernetes.azure.com/managedby", "aks")];
+
+/// Why the manifests look like an AKS cluster's, if they do: a Namespace or webhook
+/// configuration with an AKS label or annotation, or a webhook with the expression AKS's
+/// admissions enforcer adds to namespace selectors.
+fn aks_evidence(m: &Manifests) -> Option<String> {
+    let aks_key = |k: &str| k.starts_with("kubernetes.azure.com/") || k.starts_with("admissions.enforcer/");
+    if let Some((ns, _)) = m.namespace_labels.iter().find(|(_, l)| l.keys().any(|k| aks_key(k))) {
+        return Some(format!("Namespace {ns} carries an AKS label"));
+    }
+    for c in &m.webhook_configurations {
+        if c.labels.keys().any(|k| aks_key(k)) {
+            return Some(format!("{} carries an AKS label or annotation", c.display_name()));
+        }
+        for w in &c.webhooks {
+            if w.namespace_selector
+                .match_expressions
+                .iter()
+                .any(|r| r.key == "kubernetes.azure.com/managedby")
+            {
+                return Some(format!(
+                    "webhook {} has the kubernetes.azure.com/managedby expression AKS's admissions enforcer adds",
+                    w.name
+                ));
+            }
+        }
+    }
+    None
+}
+
 /// The labels of namespace `name`: as given in the manifests, else the one every namespace
-/// carries, plus for kube-system those AKS sets (its admissions enforcer adds
-/// `control-plane` and `kubernetes.azure.com/managedby` expressions that leave it out).
-fn namespace_labels(m: &Manifests, name: &str) -> (BTreeMap<String, String>, bool) {
+/// carries, plus for kube-system the labels AKS sets when `aks`. The second value says whether
+/// they were given.
+fn namespace_labels(m: &Manifests, name: &str, aks: bool) -> (BTreeMap<String, String>, bool) {
     if let Some(l) = m.namespace_labels.get(name) {
         return (l.clone(), true);
     }
     let mut l = BTreeMap::from([(NAME_LABEL.to_owned(), name.to_owned())]);
-    if name == "kube-system" {
-        l.insert("control-plane".to_owned(), "true".to_owned());
-        l.insert("kubernetes.azure.com/managedby".to_owned(), "aks".to_owned());
+    if name == "kube-system" && aks {
+        for (k, v) in AKS_KUBE_SYSTEM_LABELS {
+            l.insert(k.to_owned(), v.to_owned());
+        }
     }
     (l, false)
 }
 
-/// What `w` takes in that the cluster needs to recover, and whether the labels of every
-/// namespace involved were given.
-fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, bool) {
+/// What was assumed, or checked, to judge a webhook.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Judged {
+    /// The labels of every namespace found exposed were given.
+    labels_given: bool,
+    /// kube-system's labels were not given and were assumed: `Some(evidence)` of AKS when its
+    /// labels were taken, `Some("")` for the plain label alone.
+    kube_system_assumed: Option<String>,
+    /// kube-system is exposed with its plain labels, and would not be on AKS.
+    aks_would_exclude: bool,
+    /// The workloads whose pod labels were matched against the objectSelector for the
+    /// webhook's own pods (`Deployment ns/name`); empty when none was given.
+    own_pods_checked: Vec<String>,
+}
+
+/// What `w` takes in that the cluster needs to recover, and what was assumed to say so.
+fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, Judged) {
     let mut out = Vec::new();
-    let mut labels_given = true;
+    let aks = aks_evidence(m);
+    let mut judged = Judged { labels_given: true, ..Judged::default() };
     // Objects without labels: most of what the control plane writes in kube-system.
     let unlabelled_seen = w.object_selector.matches(&BTreeMap::new());
-    let mut namespace_seen = |name: &str| {
-        let (labels, given) = namespace_labels(m, name);
+    let namespace_seen = |name: &str, judged: &mut Judged| {
+        let (labels, given) = namespace_labels(m, name, aks.is_some());
         let seen = w.namespace_selector.matches(&labels);
         if seen && !given {
-            labels_given = false;
+            judged.labels_given = false;
+        }
+        if name == "kube-system" && !given {
+            judged.kube_system_assumed = Some(aks.clone().unwrap_or_default());
+            if seen && aks.is_none() {
+                let (aks_labels, _) = namespace_labels(m, name, true);
+                judged.aks_would_exclude = !w.namespace_selector.matches(&aks_labels);
+            }
         }
         seen
     };
-    if unlabelled_seen && namespace_seen("kube-system") {
+    if unlabelled_seen && namespace_seen("kube-system", &mut judged) {
         let rs: Vec<&'static str> = SYSTEM_RESOURCES
             .iter()
             .filter(|(g, r)| w.rules.iter().any(|rule| rule.covers(g, r, true, None)))
@@ -162,9 +223,14 @@ fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, bool) {
             out.push(Exposure::KubeSystem(rs));
         }
     }
+    if !out.iter().any(|e| matches!(e, Exposure::KubeSystem(_))) {
+        // Nothing in kube-system is exposed: the assumption did not matter.
+        judged.kube_system_assumed = None;
+        judged.aks_would_exclude = false;
+    }
     if unlabelled_seen
         && w.rules.iter().any(|r| r.covers("coordination.k8s.io", "leases", true, Some("UPDATE")))
-        && namespace_seen("kube-node-lease")
+        && namespace_seen("kube-node-lease", &mut judged)
     {
         out.push(Exposure::NodeLeases);
     }
@@ -179,13 +245,26 @@ fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, bool) {
         out.push(Exposure::Nodes);
     }
     if let Some(svc) = &w.service
-        && unlabelled_seen
         && w.rules.iter().any(|r| r.covers("", "pods", true, Some("CREATE")))
-        && namespace_seen(&svc.namespace)
     {
-        out.push(Exposure::OwnPods(svc.namespace.clone()));
+        // Its own pods: those of the workloads given in its service's namespace, matched by
+        // their labels; without any, a pod without labels.
+        let own: Vec<&crate::Workload> =
+            m.workloads.iter().filter(|wl| wl.namespace.as_deref() == Some(svc.namespace.as_str())).collect();
+        let own_seen = if w.object_selector.is_empty() {
+            true
+        } else if own.is_empty() {
+            unlabelled_seen
+        } else {
+            judged.own_pods_checked =
+                own.iter().map(|wl| format!("{} {}/{}", wl.kind, svc.namespace, wl.name)).collect();
+            own.iter().any(|wl| w.object_selector.matches(&wl.pod_labels))
+        };
+        if own_seen && namespace_seen(&svc.namespace, &mut judged) {
+            out.push(Exposure::OwnPods(svc.namespace.clone()));
+        }
     }
-    (out, labels_given)
+    (out, judged)
 }
 
 /// Who manages the configuration, from its labels and annotations.
@@ -199,6 +278,41 @@ fn manager(c: &WebhookConfiguration) -> Option<String> {
     None
 }
 
+/// Rewrites the remedies of each failing-webhook finding (AUD007) whose webhook the manifests
+/// hold: the patch names its configuration, keeps its namespaceSelector's expressions and adds
+/// kube-system and its own namespace to them (as WHK001's patch does), and says when a
+/// controller manages the configuration and will revert the patch.
+pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
+    for f in findings.iter_mut().filter(|f| f.code == "AUD007" && f.subject.kind == "webhook") {
+        let mut remedies = Vec::new();
+        for c in &m.webhook_configurations {
+            for w in c.webhooks.iter().filter(|w| w.name == f.subject.name) {
+                let mut excluded = vec!["kube-system"];
+                if let Some(svc) = &w.service
+                    && svc.namespace != "kube-system"
+                {
+                    excluded.push(svc.namespace.as_str());
+                }
+                let managed = manager(c);
+                remedies.extend(known_webhook_remedies(
+                    &KnownWebhook {
+                        kind: c.kind,
+                        configuration: &c.name,
+                        webhook: &w.name,
+                        namespace_selector: w.namespace_selector.excluding(&excluded),
+                    },
+                    &excluded,
+                    w.service.as_ref().map(|s| (s.namespace.as_str(), s.name.as_str())),
+                    managed.as_deref(),
+                ));
+            }
+        }
+        if !remedies.is_empty() {
+            f.remedies = remedies;
+        }
+    }
+}
+
 /// Runs WHK001.
 pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
     for c in &m.webhook_configurations {
@@ -206,11 +320,11 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
             if w.failure_policy != FailurePolicy::Fail {
                 continue;
             }
-            let (exp, labels_given) = exposures(m, w);
+            let (exp, judged) = exposures(m, w);
             if exp.is_empty() {
                 continue;
             }
-            out.push(finding(c, w, &exp, labels_given, ctx));
+            out.push(finding(c, w, &exp, &judged, ctx));
         }
     }
 }
@@ -219,7 +333,7 @@ fn finding(
     c: &WebhookConfiguration,
     w: &Webhook,
     exp: &[Exposure],
-    labels_given: bool,
+    judged: &Judged,
     ctx: &Context,
 ) -> Finding {
     let failing = ctx.failing.get(&w.name);
@@ -250,11 +364,42 @@ fn finding(
                 " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
                     .to_owned()
             }
-            Exposure::OwnPods(_) => {
-                " Its own pods cannot be recreated: once they are gone it cannot come back by itself."
-                    .to_owned()
+            Exposure::OwnPods(_) if w.object_selector.is_empty() => {
+                " Its own pods cannot be recreated: once they are gone it cannot come back by itself.".to_owned()
             }
+            Exposure::OwnPods(ns) if judged.own_pods_checked.is_empty() => format!(
+                " Its own pods cannot be recreated, unless its objectSelector leaves them out: it was not checked \
+                 against their labels, as no Deployment, DaemonSet or StatefulSet of {ns} was given (add the \
+                 webhook's install manifest to check it)."
+            ),
+            Exposure::OwnPods(_) => format!(
+                " Its own pods ({}) cannot be recreated, as its objectSelector takes them in: once they are gone it \
+                 cannot come back by itself.",
+                join_and(&judged.own_pods_checked)
+            ),
         });
+    }
+    match &judged.kube_system_assumed {
+        Some(evidence) if evidence.is_empty() => {
+            summary.push_str(
+                " No Namespace object was given for kube-system: it is taken to carry only \
+                 kubernetes.io/metadata.name=kube-system, as on kubeadm, EKS and GKE clusters",
+            );
+            if judged.aks_would_exclude {
+                summary.push_str(
+                    "; on AKS, where kube-system carries control-plane=true and kubernetes.azure.com/managedby=aks, \
+                     this webhook's namespaceSelector would leave it out",
+                );
+            }
+            summary.push_str(
+                " (add `kubectl get namespace kube-system -o yaml` to the manifests to use its real labels).",
+            );
+        }
+        Some(evidence) => summary.push_str(&format!(
+            " No Namespace object was given for kube-system: it is taken to carry the labels AKS sets \
+             (control-plane=true, kubernetes.azure.com/managedby=aks), since {evidence}."
+        )),
+        None => {}
     }
     if !w.match_conditions.is_empty() {
         summary.push_str(&format!(
@@ -263,9 +408,9 @@ fn finding(
         ));
     }
     let opt_outs = w.namespace_selector.opt_outs();
-    if !labels_given && !opt_outs.is_empty() {
+    if !judged.labels_given && !opt_outs.is_empty() {
         summary.push_str(&format!(
-            " Its namespaceSelector leaves out namespaces labelled {}; no labels were given for the namespaces above, so they are taken not to carry them (add `kubectl get namespace -o yaml` to the manifests to use their real labels).",
+            " Its namespaceSelector leaves out namespaces labelled {}; no labels were given for the namespaces above, so they are taken to carry only kubernetes.io/metadata.name (add `kubectl get namespace -o yaml` to the manifests to use their real labels).",
             join_or(&opt_outs)
         ));
     }
@@ -434,8 +579,8 @@ mod tests {
             "  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, policy]}\n",
             "  namespaceSelector:\n    matchLabels: {istio-injection: enabled}\n",
             "  objectSelector:\n    matchLabels: {inject: 'true'}\n",
-            // What AKS's admissions enforcer adds.
-            "  namespaceSelector:\n    matchExpressions:\n    - {key: control-plane, operator: DoesNotExist}\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [policy]}\n",
+            // What AKS's admissions enforcer adds: the manifests show AKS, so kube-system has its labels.
+            "  namespaceSelector:\n    matchExpressions:\n    - {key: control-plane, operator: DoesNotExist}\n    - {key: kubernetes.azure.com/managedby, operator: NotIn, values: [aks]}\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [policy]}\n",
         ] {
             let m = manifests(&hook(extra));
             let mut out = Vec::new();
@@ -506,5 +651,135 @@ mod tests {
         assert!(out[0].summary.contains("matchConditions (not-system)"));
         assert!(out[0].remedies.iter().any(|r| r.title.starts_with("Narrow the rules")));
         assert!(out[0].remedies[0].body.contains(r#""values":["kube-system","kube-node-lease"]"#));
+    }
+
+    /// Remedy review item 5: without Namespace objects kube-system was given AKS's labels on
+    /// every cluster, so a webhook whose only exclusion is `control-plane` was not reported for
+    /// kube-system, and the summary said the namespaces were taken not to carry the labels.
+    #[test]
+    fn kube_system_is_taken_to_carry_plain_labels_unless_the_manifests_show_aks() {
+        let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: control-plane, operator: DoesNotExist}\n";
+        let m = manifests(&hook(extra));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].title,
+            "Webhook w.example.com fails closed on kube-system and its own pods in policy"
+        );
+        let summary = &out[0].summary;
+        assert!(summary.contains("No Namespace object was given for kube-system: it is taken to carry only kubernetes.io/metadata.name=kube-system, as on kubeadm, EKS and GKE clusters; on AKS, where kube-system carries control-plane=true and kubernetes.azure.com/managedby=aks, this webhook's namespaceSelector would leave it out"), "{summary}");
+        assert!(!summary.contains("taken not to carry them"), "{summary}");
+        // Evidence of AKS in the manifests: kube-system gets its labels, and the summary says why.
+        let aks = hook(extra).replace(
+            "metadata:\n  name: cfg\n",
+            "metadata:\n  name: cfg\n  annotations:\n    admissions.enforcer/disabled: 'false'\n",
+        );
+        let m = manifests(&aks);
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out[0].title, "Webhook w.example.com fails closed on its own pods in policy");
+        // Its real labels, given: they decide.
+        let with_ns =
+            format!("{}---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\n", hook(extra));
+        let mut out = Vec::new();
+        run(&manifests(&with_ns), &Context::default(), &mut out);
+        assert!(
+            !out[0].summary.contains("No Namespace object was given for kube-system"),
+            "{}",
+            out[0].summary
+        );
+        assert!(out[0].title.contains("kube-system"));
+    }
+
+    /// Remedy review item 7: a webhook whose objectSelector leaves out its own pods' label was
+    /// said to deadlock on its own pods; the pod labels were in the manifests (its Deployment).
+    #[test]
+    fn an_object_selector_is_matched_against_the_webhooks_own_pod_labels() {
+        let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: NotIn, values: [kube-system, kube-node-lease]}\n  objectSelector:\n    matchExpressions:\n    - {key: app.kubernetes.io/name, operator: NotIn, values: [my-webhook]}\n";
+        let deployment = |labels: &str| {
+            format!(
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: my-webhook, namespace: policy}}\nspec:\n  template:\n    metadata: {{labels: {{{labels}}}}}\n"
+            )
+        };
+        // Its pods carry the excluded label: no deadlock, no finding.
+        let m = manifests(&format!("{}{}", hook(extra), deployment("app.kubernetes.io/name: my-webhook")));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert!(out.is_empty(), "{:?}", out.first().map(|f| &f.summary));
+        // Its pods do not: the finding names the workload checked.
+        let m = manifests(&format!("{}{}", hook(extra), deployment("app: other")));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert!(out[0].summary.contains("Its own pods (Deployment policy/my-webhook) cannot be recreated, as its objectSelector takes them in"), "{}", out[0].summary);
+        // No workload given: said to be unchecked, not asserted.
+        let mut out = Vec::new();
+        run(&manifests(&hook(extra)), &Context::default(), &mut out);
+        assert!(
+            out[0].summary.contains(
+                "unless its objectSelector leaves them out: it was not checked against their labels"
+            ),
+            "{}",
+            out[0].summary
+        );
+    }
+
+    /// Remedy review item 8: AUD007's patch used a CONFIGURATION placeholder and replaced the
+    /// webhook's whole matchExpressions, although the manifests named the configuration and
+    /// held its selector; it left the webhook's own namespace in and did not say kyverno would
+    /// revert it.
+    #[test]
+    fn a_failing_webhooks_patch_is_written_from_its_configuration() {
+        let extra = "  namespaceSelector:\n    matchExpressions:\n    - {key: istio-injection, operator: In, values: [enabled]}\n";
+        let yaml = hook(extra).replace(
+            "metadata:\n  name: cfg\n",
+            "metadata:\n  name: cfg\n  labels:\n    webhook.kyverno.io/managed-by: kyverno\n",
+        );
+        let m = manifests(&yaml);
+        let remedy = |title: &str, body: &str| Remedy {
+            title: title.into(),
+            kind: RemedyKind::Command,
+            body: body.into(),
+            safety: Safety::ReviewFirst,
+        };
+        let failing = |name: &str| Finding {
+            code: "AUD007".into(),
+            severity: Severity::Critical,
+            title: String::new(),
+            subject: Subject::new("webhook", name),
+            time_range: None,
+            summary: String::new(),
+            evidence: findings::Evidence::default(),
+            thresholds: Vec::new(),
+            remedies: vec![
+                remedy("Find the configuration", "kubectl get …"),
+                remedy("patch", "CONFIGURATION"),
+            ],
+        };
+        let mut found = vec![failing("w.example.com"), failing("not-in-the-manifests.example.com")];
+        refine_failing_webhooks(&mut found, &m);
+        let patch = &found[0].remedies[0];
+        assert_eq!(
+            patch.title,
+            "Make webhook w.example.com fail open (failurePolicy: Ignore) and stop it covering kube-system and policy"
+        );
+        assert!(
+            patch.body.starts_with(r#"kubectl patch mutatingwebhookconfigurations cfg --type=strategic -p '{"webhooks":[{"failurePolicy":"Ignore","name":"w.example.com","namespaceSelector":{"matchExpressions":[{"key":"istio-injection","operator":"In","values":["enabled"]},{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system","policy"]}]}}]}'"#),
+            "{}",
+            patch.body
+        );
+        assert!(
+            patch.body.contains("cfg is managed by kyverno, which will put its own settings back"),
+            "{}",
+            patch.body
+        );
+        assert!(!found[0].remedies.iter().any(|r| r.body.contains("CONFIGURATION")));
+        assert!(
+            found[0].remedies[1].body.contains("kubectl get endpoints -n policy svc"),
+            "{}",
+            found[0].remedies[1].body
+        );
+        // A webhook the manifests do not hold keeps its remedies.
+        assert_eq!(found[1].remedies[1].body, "CONFIGURATION");
     }
 }
