@@ -6,19 +6,20 @@ use findings::{Severity, Thresholds};
 use metrics::Snapshot;
 use simulate::{Config, Scenario};
 
-/// (code, severity, subject) of every finding over a small simulated cluster's scrapes.
-fn findings_of(scenario: Scenario) -> Vec<(String, Severity, String)> {
+/// The scrapes `simulate` writes for `scenario` over `nodes` nodes and `seconds`, loaded
+/// from the files named in `names` (of `apiserver-{1,2}.prom`, `etcd-{1,2}.prom`).
+fn scrapes_of(scenario: Scenario, nodes: usize, seconds: i64, names: &[&str]) -> Vec<Snapshot> {
     let dir = tempfile::tempdir().expect("temp dir");
     let start = simulate::parse_time(simulate::DEFAULT_START).expect("default start");
     let cfg = Config {
-        nodes: 100,
-        duration_seconds: 600,
+        nodes,
+        duration_seconds: seconds,
         scenarios: vec![scenario],
         threads: 1,
         ..Config::new(start)
     };
     simulate::run(&cfg, dir.path()).unwrap_or_else(|e| panic!("simulate {scenario}: {e}"));
-    let scrapes: Vec<Snapshot> = ["apiserver-1.prom", "apiserver-2.prom", "etcd-1.prom", "etcd-2.prom"]
+    names
         .iter()
         .map(|name| {
             let path = dir.path().join("metrics").join(name);
@@ -28,9 +29,19 @@ fn findings_of(scenario: Scenario) -> Vec<(String, Severity, String)> {
             assert!(errors.is_empty(), "{scenario}: {name}: bad lines {errors:?}");
             snapshot
         })
-        .collect();
-    let report = etcd::report::scrapes_report(&scrapes, None, &Thresholds::default());
-    report.findings.iter().map(|f| (f.code.clone(), f.severity, f.subject.name.clone())).collect()
+        .collect()
+}
+
+/// Every finding over the scrapes, as `apiserver-doctor metrics` gives them.
+fn full_findings(scrapes: &[Snapshot]) -> Vec<findings::Finding> {
+    etcd::report::scrapes_report(scrapes, None, &Thresholds::default()).findings
+}
+
+/// (code, severity, subject) of every finding over a small simulated cluster's scrapes.
+fn findings_of(scenario: Scenario) -> Vec<(String, Severity, String)> {
+    let scrapes =
+        scrapes_of(scenario, 100, 600, &["apiserver-1.prom", "apiserver-2.prom", "etcd-1.prom", "etcd-2.prom"]);
+    full_findings(&scrapes).iter().map(|f| (f.code.clone(), f.severity, f.subject.name.clone())).collect()
 }
 
 /// Asserts a finding of `code` at warning or above whose subject contains `subject`.
@@ -74,4 +85,35 @@ fn healthy_gives_nothing_at_warning_or_above() {
     let f = findings_of(Scenario::Healthy);
     let loud: Vec<_> = f.iter().filter(|(_, sev, _)| *sev >= Severity::Warning).collect();
     assert!(loud.is_empty(), "healthy: {loud:#?}");
+}
+
+/// Metrics review item 1: API server scrapes alone (the normal case on AKS, EKS, GKE) of a
+/// 6.6 GiB database whose etcd has an 8 GiB quota gave "CRITICAL MET004 6.6 GiB of a 2.0 GiB
+/// quota (328%)" and "MET005 reaches its 2.0 GiB quota in 0 min": the 2 GiB default was
+/// assumed for a database that proves the quota is larger.
+#[test]
+fn apiserver_scrapes_alone_do_not_judge_a_database_past_the_default_against_the_default_quota() {
+    let names = ["apiserver-1.prom", "apiserver-2.prom", "etcd-1.prom", "etcd-2.prom"];
+    let all = scrapes_of(Scenario::ObjectLeak, 400, 900, &names);
+    let alone = full_findings(&all[..2]);
+    let met004: Vec<_> = alone.iter().filter(|f| f.code == "MET004").collect();
+    assert_eq!(met004.len(), 1, "{alone:#?}");
+    let f = met004[0];
+    assert_eq!(f.severity, Severity::Info, "{}", f.title);
+    assert_eq!(
+        f.title,
+        "etcd database is 6.6 GiB, past etcd's 2.0 GiB default quota: the real quota is unknown and larger"
+    );
+    assert!(!f.title.contains('%') && !f.summary.contains("328"), "{}", f.summary);
+    assert!(f.summary.contains("The API server's metrics do not give etcd's quota"), "{}", f.summary);
+    assert!(f.summary.contains("`--quota-backend-bytes`"), "{}", f.summary);
+    assert!(f.summary.contains("On AKS, EKS and GKE the provider manages etcd and its quota (commonly 8 GiB)"));
+    assert!(f.summary.contains("per hour between the two scrapes"), "{}", f.summary);
+    assert!(!alone.iter().any(|f| f.code == "MET005"), "no time to an unknown quota: {alone:#?}");
+    // With the etcd scrapes, the real 8 GiB quota: 82%, a warning, and no MET005 (42 h away).
+    let with_etcd = full_findings(&all);
+    let f = with_etcd.iter().find(|f| f.code == "MET004").expect("MET004 with the etcd quota");
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.title, "etcd database is 6.6 GiB of a 8.0 GiB quota (82%)");
+    assert!(!with_etcd.iter().any(|f| f.code == "MET005"), "{with_etcd:#?}");
 }

@@ -90,9 +90,36 @@ pub fn format_bytes(bytes: f64) -> String {
     format!("{v:.1} {unit}")
 }
 
-/// `12,345`.
+/// `12,345`. A value that is not a finite number (NaN, ±Inf) is written as such, never as
+/// the nearest integer that fits (`+Inf` as i128::MAX).
 pub fn format_count(n: f64) -> String {
+    if !n.is_finite() {
+        return format!("{n}");
+    }
     findings::thousands(n.round() as i128)
+}
+
+/// A share in percent: whole percent from 1% up (`82%`), one decimal below (`0.1%`), and
+/// `< 0.1%` for a share above 0 that one decimal would show as 0.
+pub fn format_percent(percent: f64) -> String {
+    if percent >= 1.0 || !percent.is_finite() {
+        format!("{percent:.0}%")
+    } else if percent > 0.0 && percent < 0.05 {
+        "< 0.1%".to_owned()
+    } else {
+        format!("{percent:.1}%")
+    }
+}
+
+/// Bytes with the growth between two sizes visible: [`format_bytes`] when it shows the two
+/// apart, else exact bytes with thousands separators (`7,039,143,936 B`).
+pub fn format_bytes_pair(first: f64, last: f64) -> (String, String) {
+    let (a, b) = (format_bytes(first), format_bytes(last));
+    if a != b || first == last {
+        (a, b)
+    } else {
+        (format!("{} B ({a})", format_count(first)), format!("{} B ({b})", format_count(last)))
+    }
 }
 
 /// `over the 5 min between the two scrapes` or `since the API server started`.
@@ -130,5 +157,22 @@ mod tests {
         assert_eq!(format_seconds(12.5), "12.50 s");
         assert_eq!(format_count(1_234_567.0), "1,234,567");
         assert_eq!(format_count(999.0), "999");
+        assert_eq!(format_percent(82.04), "82%");
+        assert_eq!(format_percent(0.107), "0.1%");
+        assert_eq!(format_percent(0.01), "< 0.1%");
+        assert_eq!(format_percent(0.0), "0.0%");
+        assert_eq!(
+            format_bytes_pair(7_039_143_936.0, 7_043_743_744.0),
+            ("7,039,143,936 B (6.6 GiB)".to_owned(), "7,043,743,744 B (6.6 GiB)".to_owned())
+        );
+        assert_eq!(format_bytes_pair(1024.0, 4096.0), ("1.0 KiB".to_owned(), "4.0 KiB".to_owned()));
+    }
+
+    /// Review item 10: `+Inf` objects were printed as i128::MAX
+    /// (170,141,183,460,469,231,731,687,303,715,884,105,727).
+    #[test]
+    fn non_finite_counts_are_not_printed_as_the_largest_integer() {
+        assert_eq!(format_count(f64::INFINITY), "inf");
+        assert_eq!(format_count(f64::NAN), "NaN");
     }
 }
