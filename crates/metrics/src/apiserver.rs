@@ -44,7 +44,27 @@ pub struct RequestLatency {
     /// The bounds of the bucket the P99 lies in (`lower` exclusive, `upper` inclusive, `+Inf`
     /// for the last bucket): what the histogram itself shows.
     pub p99_bucket: Option<(f64, f64)>,
+    /// The same kind of request in the SLI histogram, which leaves out the time spent in
+    /// admission webhooks and APF queues (the SIG-scalability SLO is defined on it), when the
+    /// scrape has one.
+    pub sli: Option<SliLatency>,
 }
+
+/// A request kind's P99 from `apiserver_request_sli_duration_seconds` (1.26+) or
+/// `apiserver_request_slo_duration_seconds` (1.23–1.27): request latency without the time
+/// spent in admission webhooks and APF queues.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SliLatency {
+    /// The histogram it came from.
+    pub metric: String,
+    /// Requests in the window.
+    pub count: f64,
+    /// Where the P99 lies, and `histogram_quantile`'s value in its bucket.
+    pub p99: QuantileBucket,
+}
+
+/// The SLI histograms, newest name first.
+pub const SLI_METRICS: &[&str] = &["apiserver_request_sli_duration_seconds", "apiserver_request_slo_duration_seconds"];
 
 /// Objects of one resource type stored in etcd.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -201,8 +221,14 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
 }
 
 fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
+    const BY: [&str; 5] = ["verb", "group", "resource", "subresource", "scope"];
     let histograms = window.histograms("apiserver_request_duration_seconds");
-    let summed = Histogram::sum_by(&histograms, &["verb", "group", "resource", "subresource", "scope"]);
+    let summed = Histogram::sum_by(&histograms, &BY);
+    let (sli_metric, sli) = SLI_METRICS
+        .iter()
+        .find(|m| window.last.has(&format!("{m}_bucket")))
+        .map(|m| (*m, Histogram::sum_by(&window.histograms(m), &BY)))
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (key, h) in summed {
         let [verb, group, resource, subresource, scope] = &key[..] else { continue };
@@ -215,11 +241,15 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
         if count <= 0.0 || !p99.is_finite() {
             continue;
         }
+        let sli = sli.get(&key).and_then(|h| {
+            Some(SliLatency { metric: sli_metric.to_owned(), count: h.observations(), p99: h.quantile_bucket(0.99)? })
+        });
         let mut resource = qualified(resource, group);
         if !subresource.is_empty() {
             resource = format!("{resource}/{subresource}");
         }
         out.push(RequestLatency {
+            sli,
             verb: verb.clone(),
             resource,
             scope: scope.clone(),
