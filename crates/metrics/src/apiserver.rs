@@ -112,8 +112,10 @@ pub struct ApfWait {
     pub flow_schema: String,
     /// Requests that waited (executed or not) in the window.
     pub count: f64,
-    /// P99 wait in seconds.
+    /// P99 wait in seconds (`histogram_quantile`'s interpolation).
     pub p99_seconds: f64,
+    /// The bucket the P99 lies in, with the interpolated value.
+    pub p99_bucket: Option<QuantileBucket>,
 }
 
 /// One admission webhook's calls, latency and failures.
@@ -155,12 +157,15 @@ pub struct Saturation {
 pub struct EtcdRequestLatency {
     /// `get`, `list`, `create`, `update`, `delete`, `listWithCount`, …
     pub operation: String,
-    /// The resource (`resource` label, 1.28+) or Go type (`type` label, older).
+    /// The resource (`resource` label, 1.28+, group-qualified from the `group` label of
+    /// 1.34+: `leases.coordination.k8s.io`) or Go type (`type` label, older).
     pub object: String,
     /// Calls in the window.
     pub count: f64,
-    /// P99 in seconds.
+    /// P99 in seconds (`histogram_quantile`'s interpolation).
     pub p99_seconds: f64,
+    /// The bucket the P99 lies in, with the interpolated value.
+    pub p99_bucket: Option<QuantileBucket>,
 }
 
 /// Everything the kube-apiserver checks read from one target.
@@ -337,7 +342,13 @@ fn apf_wait(window: &Window<'_>) -> Vec<ApfWait> {
                 .max_by(|a, b| a.1.observations().total_cmp(&b.1.observations()).then_with(|| b.0.cmp(a.0)))
                 .and_then(|(k, _)| k.get(1).cloned())
                 .unwrap_or_default();
-            Some(ApfWait { priority_level: level, flow_schema, count, p99_seconds: p99 })
+            Some(ApfWait {
+                priority_level: level,
+                flow_schema,
+                count,
+                p99_seconds: p99,
+                p99_bucket: h.quantile_bucket(0.99),
+            })
         })
         .collect()
 }
@@ -443,17 +454,28 @@ fn saturation(window: &Window<'_>) -> Vec<Saturation> {
 
 fn etcd_requests(window: &Window<'_>) -> Vec<EtcdRequestLatency> {
     let histograms = window.histograms("etcd_request_duration_seconds");
-    let by = if histograms.iter().any(|h| h.labels.get("resource").is_some()) { "resource" } else { "type" };
-    Histogram::sum_by(&histograms, &["operation", by])
+    // 1.28+ label the resource (1.34+ with its `group`); older versions the Go type.
+    let by: &[&str] = if histograms.iter().any(|h| h.labels.get("resource").is_some()) {
+        &["operation", "resource", "group"]
+    } else {
+        &["operation", "type"]
+    };
+    Histogram::sum_by(&histograms, by)
         .into_iter()
         .filter_map(|(key, h)| {
             let count = h.observations();
             let p99 = h.quantile(0.99);
+            let object = match &key[..] {
+                [_, resource, group] => qualified(resource, group),
+                [_, ty] => ty.clone(),
+                _ => String::new(),
+            };
             (count > 0.0 && p99.is_finite()).then(|| EtcdRequestLatency {
                 operation: key.first().cloned().unwrap_or_default(),
-                object: key.get(1).cloned().unwrap_or_default(),
+                object,
                 count,
                 p99_seconds: p99,
+                p99_bucket: h.quantile_bucket(0.99),
             })
         })
         .collect()

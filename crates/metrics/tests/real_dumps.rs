@@ -147,3 +147,24 @@ fn healthy_real_dumps_have_no_finding_at_warning_or_above() {
         assert!(bad.is_empty(), "1.{minor}: {bad:#?}");
     }
 }
+
+/// Metrics review item 12: on 1.34+ `etcd_request_duration_seconds` has `group` and
+/// `resource` labels; MET011 summed by resource only and printed `create leases` where 1.33
+/// printed `create leases.coordination.k8s.io`.
+#[test]
+fn etcd_request_latency_on_1_34_and_later_is_named_with_its_group() {
+    let Some(data) = shared_data() else { return };
+    for minor in [33, 34, 35] {
+        let a = load(&data.join(format!("real/metrics/apiserver/nri-kubernetes_k8s1_{minor}_apiserver.prom")));
+        let ev = MetricsEvidence::from_snapshots(&[a], None);
+        let objects: Vec<String> = ev.apiservers[0]
+            .etcd_requests
+            .iter()
+            .filter(|r| r.operation == "create")
+            .map(|r| r.object.clone())
+            .collect();
+        assert!(objects.iter().any(|o| o == "leases.coordination.k8s.io"), "1.{minor}: {objects:?}");
+        assert!(!objects.iter().any(|o| o == "leases"), "1.{minor}: {objects:?}");
+        assert!(objects.iter().any(|o| o == "configmaps"), "1.{minor}: {objects:?}");
+    }
+}
