@@ -144,10 +144,15 @@ pub struct WebhookStats {
 pub struct Saturation {
     /// A priority level, or `mutating` / `readOnly` for the legacy max-in-flight filter.
     pub name: String,
-    /// Seats (or requests) executing at the last scrape.
+    /// Seats (or requests, see `unit`) executing at the last scrape.
     pub in_use: f64,
-    /// The limit, when the scrape gives it.
+    /// The limit, when the scrape gives it, in the same unit.
     pub limit: Option<f64>,
+    /// `seats` (1.22+: a request takes one or more seats) or `requests` (1.20–1.21, and the
+    /// legacy in-flight filter: one request, one unit of concurrency).
+    pub unit: String,
+    /// Requests executing at the last scrape (each takes at least one seat).
+    pub executing_requests: f64,
     /// Requests waiting in queues at the last scrape.
     pub queued: f64,
 }
@@ -412,41 +417,75 @@ fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
 fn saturation(window: &Window<'_>) -> Vec<Saturation> {
     let last = window.last;
     let mut out: BTreeMap<String, Saturation> = BTreeMap::new();
-    let limit_metric =
-        ["apiserver_flowcontrol_current_limit_seats", "apiserver_flowcontrol_nominal_limit_seats"]
-            .into_iter()
-            .find(|m| last.has(m));
+    // The limit: in seats from 1.26 (`current_limit_seats`, `nominal_limit_seats`); before,
+    // `request_concurrency_limit` (1.20–1.30), in seats where seats exist (1.22+), in requests
+    // before.
+    let limit_metric = [
+        "apiserver_flowcontrol_current_limit_seats",
+        "apiserver_flowcontrol_nominal_limit_seats",
+        "apiserver_flowcontrol_request_concurrency_limit",
+    ]
+    .into_iter()
+    .find(|m| last.has(m));
+    // Seats in use: `current_executing_seats` (1.28+) or `request_concurrency_in_use`
+    // (1.22–1.30). Requests executing are a lower bound of seats (each takes at least one).
+    let seats_metric = ["apiserver_flowcontrol_current_executing_seats", "apiserver_flowcontrol_request_concurrency_in_use"]
+        .into_iter()
+        .find(|m| last.has(m));
     if let Some(limit_metric) = limit_metric {
+        let unit = if seats_metric.is_some() || limit_metric.ends_with("_seats") { "seats" } else { "requests" };
         for s in last.series(limit_metric) {
+            if !s.value.is_finite() {
+                continue;
+            }
             let level = s.labels.value("priority_level").to_owned();
             out.insert(
                 level.clone(),
-                Saturation { name: level, in_use: 0.0, limit: Some(s.value), queued: 0.0 },
+                Saturation {
+                    name: level,
+                    in_use: 0.0,
+                    limit: Some(s.value),
+                    unit: unit.to_owned(),
+                    executing_requests: 0.0,
+                    queued: 0.0,
+                },
             );
         }
-        let executing = [
-            "apiserver_flowcontrol_current_executing_seats",
-            "apiserver_flowcontrol_current_executing_requests",
-        ]
-        .into_iter()
-        .find(|m| last.has(m))
-        .unwrap_or("apiserver_flowcontrol_current_executing_seats");
-        for s in last.series(executing) {
-            if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
-                e.in_use += s.value;
+        let mut seats: BTreeMap<String, f64> = BTreeMap::new();
+        if let Some(seats_metric) = seats_metric {
+            for s in last.series(seats_metric).filter(|s| s.value.is_finite()) {
+                *seats.entry(s.labels.value("priority_level").to_owned()).or_default() += s.value;
             }
         }
-        for s in last.series("apiserver_flowcontrol_current_inqueue_requests") {
+        for s in last.series("apiserver_flowcontrol_current_executing_requests").filter(|s| s.value.is_finite()) {
+            if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
+                e.executing_requests += s.value;
+            }
+        }
+        for s in last.series("apiserver_flowcontrol_current_inqueue_requests").filter(|s| s.value.is_finite()) {
             if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
                 e.queued += s.value;
             }
+        }
+        for e in out.values_mut() {
+            e.in_use = seats.get(&e.name).copied().unwrap_or(0.0).max(e.executing_requests);
         }
         // The exempt level has no real limit (its seats are never queued or rejected).
         out.remove("exempt");
     } else {
         for s in last.series("apiserver_current_inflight_requests") {
             let kind = s.labels.value("request_kind").to_owned();
-            out.insert(kind.clone(), Saturation { name: kind, in_use: s.value, limit: None, queued: 0.0 });
+            out.insert(
+                kind.clone(),
+                Saturation {
+                    name: kind,
+                    in_use: s.value,
+                    limit: None,
+                    unit: "requests".to_owned(),
+                    executing_requests: s.value,
+                    queued: 0.0,
+                },
+            );
         }
     }
     out.into_values().collect()
