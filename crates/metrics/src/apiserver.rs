@@ -200,6 +200,9 @@ pub struct ApiserverEvidence {
     pub saturation: Vec<Saturation>,
     /// API server → etcd request latency.
     pub etcd_requests: Vec<EtcdRequestLatency>,
+    /// Object counts and database sizes that were not finite numbers (`NaN`, `+Inf`,
+    /// `-Inf`), skipped: one line each, naming the scrape and the series.
+    pub skipped_values: Vec<String>,
 }
 
 fn qualified(resource: &str, group: &str) -> String {
@@ -213,7 +216,9 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
         Some(first) => format!("{} → {}", first.source, last.source),
         None => last.source.clone(),
     };
-    let (object_metric, objects) = object_counts(window);
+    let mut skipped_values = Vec::new();
+    let (object_metric, objects) = object_counts(window, &mut skipped_values);
+    let db_size = db_size(window, &mut skipped_values);
     ApiserverEvidence {
         source,
         target: last.target.describe(),
@@ -221,12 +226,13 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
         latency: request_latency(window),
         object_metric,
         objects,
-        db_size: db_size(window),
+        db_size,
         apf_rejections: apf_rejections(window),
         apf_wait: apf_wait(window),
         webhooks: webhooks(window),
         saturation: saturation(window),
         etcd_requests: etcd_requests(window),
+        skipped_values,
     }
 }
 
@@ -271,12 +277,32 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
     out
 }
 
-fn object_counts(window: &Window<'_>) -> (Option<String>, Vec<ObjectCount>) {
+/// `naninf.prom: apiserver_storage_objects{resource="pods"} is +Inf, not a finite number: skipped`.
+fn non_finite(window: &Window<'_>, first: bool, metric: &str, labels: &crate::parse::Labels, value: f64) -> String {
+    let source = match (first, window.first) {
+        (true, Some(f)) => f.source.as_str(),
+        _ => window.last.source.as_str(),
+    };
+    format!("{source}: {metric}{} is {value}, not a finite number: skipped", labels.to_selector())
+}
+
+fn object_counts(window: &Window<'_>, skipped: &mut Vec<String>) -> (Option<String>, Vec<ObjectCount>) {
     let Some(metric) = OBJECT_COUNT_METRICS.iter().find(|m| window.last.has(m)) else {
         return (None, Vec::new());
     };
     let mut by_resource: BTreeMap<String, ObjectCount> = BTreeMap::new();
     for (labels, (first, last)) in window.gauge(metric) {
+        if !last.is_finite() {
+            skipped.push(non_finite(window, false, metric, &labels, last));
+            continue;
+        }
+        let first = match first {
+            Some(f) if !f.is_finite() => {
+                skipped.push(non_finite(window, true, metric, &labels, f));
+                None
+            }
+            other => other,
+        };
         let resource = qualified(labels.value("resource"), labels.value("group"));
         // -1 means the count is not known yet (apiserver_storage_objects before its first update).
         let entry = by_resource.entry(resource.clone()).or_insert(ObjectCount {
@@ -292,18 +318,29 @@ fn object_counts(window: &Window<'_>) -> (Option<String>, Vec<ObjectCount>) {
     (Some((*metric).to_owned()), by_resource.into_values().collect())
 }
 
-fn db_size(window: &Window<'_>) -> Vec<DbSize> {
+fn db_size(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<DbSize> {
     let Some(metric) = DB_SIZE_METRICS.iter().find(|m| window.last.has(m)) else { return Vec::new() };
     window
         .gauge(metric)
         .into_iter()
-        .map(|(labels, (first, last))| {
+        .filter_map(|(labels, (first, last))| {
+            if !last.is_finite() {
+                skipped.push(non_finite(window, false, metric, &labels, last));
+                return None;
+            }
+            let first = match first {
+                Some(f) if !f.is_finite() => {
+                    skipped.push(non_finite(window, true, metric, &labels, f));
+                    None
+                }
+                other => other,
+            };
             let endpoint = ["endpoint", "cluster", "storage_cluster_id"]
                 .iter()
                 .find_map(|l| labels.get(l))
                 .unwrap_or("etcd")
                 .to_owned();
-            DbSize { metric: (*metric).to_owned(), endpoint, bytes: last, first_bytes: first }
+            Some(DbSize { metric: (*metric).to_owned(), endpoint, bytes: last, first_bytes: first })
         })
         .collect()
 }

@@ -169,3 +169,30 @@ fn met001_judges_the_slo_on_the_sli_histogram_when_the_scrape_has_it() {
     assert_eq!(f.severity, Severity::Warning);
     assert_eq!(f.title, "POST pods (resource): P99 latency ≈1.99 s without webhooks and APF queues is above the 1.00 s SLO");
 }
+
+/// Metrics review item 10: `apiserver_storage_objects{resource="pods"} +Inf` was printed as
+/// "170,141,183,460,469,231,731,687,303,715,884,105,727 pods objects" (i128::MAX), and NaN
+/// counts and sizes silently became 0 or nothing.
+#[test]
+fn non_finite_object_counts_and_sizes_are_skipped_and_named() {
+    let text = format!(
+        "{BUILD_130}apiserver_storage_objects{{resource=\"pods\"}} +Inf\napiserver_storage_objects{{resource=\"secrets\"}} NaN\n\
+         apiserver_storage_objects{{resource=\"configmaps\"}} 2e6\napiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} NaN\n"
+    );
+    let scrape = Snapshot::parse("naninf.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    let api = &evidence.apiservers[0];
+    assert_eq!(
+        api.skipped_values,
+        [
+            "naninf.prom: apiserver_storage_objects{resource=\"pods\"} is inf, not a finite number: skipped",
+            "naninf.prom: apiserver_storage_objects{resource=\"secrets\"} is NaN, not a finite number: skipped",
+            "naninf.prom: apiserver_storage_size_bytes{storage_cluster_id=\"etcd-0\"} is NaN, not a finite number: skipped",
+        ]
+    );
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    assert!(titles.iter().all(|t| !t.contains("170,141,183")), "{titles:#?}");
+    assert!(titles.iter().any(|t| t.starts_with("2,000,000 configmaps objects")), "{titles:#?}");
+    assert!(!findings.iter().any(|f| f.subject.name == "pods" || f.subject.name == "secrets"), "{titles:#?}");
+}
