@@ -189,3 +189,35 @@ fn a_wal_fsync_p99_whose_bucket_straddles_the_threshold_may_be_above_it() {
     assert!(f.summary.contains("≈10.0 ms by linear interpolation"), "{}", f.summary);
     assert!(f.summary.contains("The bucket straddles the 10 ms warning level"), "{}", f.summary);
 }
+
+/// Metrics review (minor): ETC001 rounded to whole percent ("(0%)" for 0.107%), and ETC005
+/// said "in 8 min" for a 450 s window.
+#[test]
+fn small_quota_shares_keep_a_decimal_and_a_450_s_window_is_7_5_min() {
+    let m = metrics::EtcdMetrics {
+        source: "etcd.prom".into(),
+        target: "etcd 3.5.12".into(),
+        window_seconds: Some(450.0),
+        db_total_bytes: Some(2_300_000_000.0),
+        first_db_total_bytes: None,
+        db_in_use_bytes: None,
+        quota_bytes: Some(2_147_483_648_000.0),
+        keys: None,
+        wal_fsync_p99_seconds: None,
+        wal_fsync_p99: None,
+        wal_fsyncs: 0.0,
+        backend_commit_p99_seconds: None,
+        backend_commit_p99: None,
+        backend_commits: 0.0,
+        has_leader: Some(1.0),
+        is_leader: Some(1.0),
+        leader_changes: Some(6.0),
+        proposals_failed: None,
+        proposals_pending: None,
+    };
+    let out = etcd::checks::run(&etcd::EtcdEvidence::from_metrics(&[m.clone()]), &Thresholds::default());
+    let etc001 = out.iter().find(|f| f.code == "ETC001").expect("ETC001 (large)");
+    assert!(etc001.title.ends_with("(0.1%)"), "{}", etc001.title);
+    let etc005 = out.iter().find(|f| f.code == "ETC005").expect("ETC005");
+    assert!(etc005.title.contains("6 leader changes in 7.5 min (12.0 per 15 min)"), "{}", etc005.title);
+}

@@ -210,7 +210,7 @@ fn priority_level_saturation_is_judged_on_kubernetes_1_20_to_1_27() {
         let limit = if limit == 0 {
             let out = saturated(&data, minor, metric, 100_000);
             let f = out.iter().find(|f| f.code == "MET010").unwrap_or_else(|| panic!("1.{minor}: {out:#?}"));
-            f.evidence.measures.iter().find(|m| m.label == "seats limit").map_or(0, |m| m.value as u32)
+            f.evidence.measures.iter().find(|m| m.label == "seat limit").map_or(0, |m| m.value as u32)
         } else {
             limit
         };

@@ -78,7 +78,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         format_count(limit),
                         s.unit,
                         format_percent(ratio * 100.0),
-                        if s.unit == "seats" {
+                        if s.unit == "seats" && s.executing_requests > 0.0 {
                             format!(", for {} executing requests (a request takes one seat or more)", format_count(s.executing_requests))
                         } else {
                             String::new()
@@ -86,12 +86,17 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         format_count(s.queued)
                     ),
                     source: format!("metrics:{}", api.source),
-                    measures: vec![
-                        Measure::new(format!("{} in use", s.unit), s.in_use, "count"),
-                        Measure::new(format!("{} limit", s.unit), limit, "count"),
-                        Measure::new("executing requests", s.executing_requests, "count"),
-                        Measure::new("queued requests", s.queued, "count"),
-                    ],
+                    measures: {
+                        let mut m = vec![
+                            Measure::new(format!("{} in use", s.unit), s.in_use, "count"),
+                            Measure::new(if s.unit == "seats" { "seat limit" } else { "concurrency limit (requests)" }, limit, "count"),
+                        ];
+                        if s.unit == "seats" && s.executing_requests > 0.0 {
+                            m.push(Measure::new("executing requests", s.executing_requests, "count"));
+                        }
+                        m.push(Measure::new("queued requests", s.queued, "count"));
+                        m
+                    },
                     table: None,
                     thresholds: vec![n::PRIORITY_LEVEL_SATURATION_RATIO],
                     remedies: vec![
