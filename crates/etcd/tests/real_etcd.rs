@@ -256,7 +256,11 @@ fn a_scan_of_registry_does_not_count_keys_under_registryx() {
     for prefix in ["/registry", "/registry/"] {
         let stats = client.scan_with(prefix, &etcd::ScanOptions::default()).expect("scan");
         assert_eq!(stats.keys, inside, "{prefix}");
-        assert!(stats.largest.iter().all(|o| o.key.starts_with("/registry/")), "{prefix}: {:?}", stats.largest);
+        assert!(
+            stats.largest.iter().all(|o| o.key.starts_with("/registry/")),
+            "{prefix}: {:?}",
+            stats.largest
+        );
     }
 }
 

@@ -39,8 +39,12 @@ fn full_findings(scrapes: &[Snapshot]) -> Vec<findings::Finding> {
 
 /// (code, severity, subject) of every finding over a small simulated cluster's scrapes.
 fn findings_of(scenario: Scenario) -> Vec<(String, Severity, String)> {
-    let scrapes =
-        scrapes_of(scenario, 100, 600, &["apiserver-1.prom", "apiserver-2.prom", "etcd-1.prom", "etcd-2.prom"]);
+    let scrapes = scrapes_of(
+        scenario,
+        100,
+        600,
+        &["apiserver-1.prom", "apiserver-2.prom", "etcd-1.prom", "etcd-2.prom"],
+    );
     full_findings(&scrapes).iter().map(|f| (f.code.clone(), f.severity, f.subject.name.clone())).collect()
 }
 
@@ -107,7 +111,9 @@ fn apiserver_scrapes_alone_do_not_judge_a_database_past_the_default_against_the_
     assert!(!f.title.contains('%') && !f.summary.contains("328"), "{}", f.summary);
     assert!(f.summary.contains("The API server's metrics do not give etcd's quota"), "{}", f.summary);
     assert!(f.summary.contains("`--quota-backend-bytes`"), "{}", f.summary);
-    assert!(f.summary.contains("On AKS, EKS and GKE the provider manages etcd and its quota (commonly 8 GiB)"));
+    assert!(
+        f.summary.contains("On AKS, EKS and GKE the provider manages etcd and its quota (commonly 8 GiB)")
+    );
     assert!(f.summary.contains("per hour between the two scrapes"), "{}", f.summary);
     assert!(!alone.iter().any(|f| f.code == "MET005"), "no time to an unknown quota: {alone:#?}");
     // With the etcd scrapes, the real 8 GiB quota: 82%, a warning, and no MET005 (42 h away).
@@ -141,7 +147,11 @@ fn p99s_of_a_slow_etcd_disk_name_their_bucket_and_are_judged_by_it() {
     }
     let etc003 = all.iter().find(|f| f.code == "ETC003").expect("ETC003");
     assert_eq!(etc003.severity, Severity::Critical);
-    assert!(etc003.title.ends_with("WAL fsync P99 in the (0.512, 1.024] s bucket, over 500 ms"), "{}", etc003.title);
+    assert!(
+        etc003.title.ends_with("WAL fsync P99 in the (0.512, 1.024] s bucket, over 500 ms"),
+        "{}",
+        etc003.title
+    );
     assert!(etc003.summary.contains("between the two scrapes (7.5 min)"), "{}", etc003.summary);
     assert!(!etc003.summary.contains("1% of the 192,927"), "{}", etc003.summary);
     let etc004 = all.iter().find(|f| f.code == "ETC004").expect("ETC004");
@@ -152,7 +162,12 @@ fn p99s_of_a_slow_etcd_disk_name_their_bucket_and_are_judged_by_it() {
 /// in the (5, 10] s bucket.
 #[test]
 fn apf_queue_wait_names_its_bucket() {
-    let all = full_findings(&scrapes_of(Scenario::ApfThrottled, 400, 900, &["apiserver-1.prom", "apiserver-2.prom"]));
+    let all = full_findings(&scrapes_of(
+        Scenario::ApfThrottled,
+        400,
+        900,
+        &["apiserver-1.prom", "apiserver-2.prom"],
+    ));
     let f = all.iter().find(|f| f.code == "MET007").unwrap_or_else(|| panic!("no MET007: {all:#?}"));
     assert!(f.title.contains("P99 APF queue wait in the (5, 10] s bucket, over 1 s"), "{}", f.title);
     assert!(f.summary.contains("≈6.88 s by linear interpolation"), "{}", f.summary);
@@ -184,8 +199,15 @@ fn a_wal_fsync_p99_whose_bucket_straddles_the_threshold_may_be_above_it() {
     let all = full_findings(&[scrape]);
     let f = all.iter().find(|f| f.code == "ETC003").unwrap_or_else(|| panic!("no ETC003: {all:#?}"));
     assert_eq!(f.severity, Severity::Info);
-    assert_eq!(f.title, "etcd member etcd-1.29.prom: WAL fsync P99 in the (0.008, 0.016] s bucket, may be over 10 ms");
-    assert!(f.summary.contains("since the member started (one scrape: cumulative counters)"), "{}", f.summary);
+    assert_eq!(
+        f.title,
+        "etcd member etcd-1.29.prom: WAL fsync P99 in the (0.008, 0.016] s bucket, may be over 10 ms"
+    );
+    assert!(
+        f.summary.contains("since the member started (one scrape: cumulative counters)"),
+        "{}",
+        f.summary
+    );
     assert!(f.summary.contains("≈10.0 ms by linear interpolation"), "{}", f.summary);
     assert!(f.summary.contains("The bucket straddles the 10 ms warning level"), "{}", f.summary);
 }
@@ -215,7 +237,7 @@ fn small_quota_shares_keep_a_decimal_and_a_450_s_window_is_7_5_min() {
         proposals_failed: None,
         proposals_pending: None,
     };
-    let out = etcd::checks::run(&etcd::EtcdEvidence::from_metrics(&[m.clone()]), &Thresholds::default());
+    let out = etcd::checks::run(&etcd::EtcdEvidence::from_metrics(&[m]), &Thresholds::default());
     let etc001 = out.iter().find(|f| f.code == "ETC001").expect("ETC001 (large)");
     assert!(etc001.title.ends_with("(0.1%)"), "{}", etc001.title);
     let etc005 = out.iter().find(|f| f.code == "ETC005").expect("ETC005");

@@ -64,7 +64,8 @@ pub struct SliLatency {
 }
 
 /// The SLI histograms, newest name first.
-pub const SLI_METRICS: &[&str] = &["apiserver_request_sli_duration_seconds", "apiserver_request_slo_duration_seconds"];
+pub const SLI_METRICS: &[&str] =
+    &["apiserver_request_sli_duration_seconds", "apiserver_request_slo_duration_seconds"];
 
 /// Objects of one resource type stored in etcd.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -258,7 +259,11 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
             continue;
         }
         let sli = sli.get(&key).and_then(|h| {
-            Some(SliLatency { metric: sli_metric.to_owned(), count: h.observations(), p99: h.quantile_bucket(0.99)? })
+            Some(SliLatency {
+                metric: sli_metric.to_owned(),
+                count: h.observations(),
+                p99: h.quantile_bucket(0.99)?,
+            })
         });
         let mut resource = qualified(resource, group);
         if !subresource.is_empty() {
@@ -278,7 +283,13 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
 }
 
 /// `naninf.prom: apiserver_storage_objects{resource="pods"} is +Inf, not a finite number: skipped`.
-fn non_finite(window: &Window<'_>, first: bool, metric: &str, labels: &crate::parse::Labels, value: f64) -> String {
+fn non_finite(
+    window: &Window<'_>,
+    first: bool,
+    metric: &str,
+    labels: &crate::parse::Labels,
+    value: f64,
+) -> String {
     let source = match (first, window.first) {
         (true, Some(f)) => f.source.as_str(),
         _ => window.last.source.as_str(),
@@ -466,11 +477,13 @@ fn saturation(window: &Window<'_>) -> Vec<Saturation> {
     .find(|m| last.has(m));
     // Seats in use: `current_executing_seats` (1.28+) or `request_concurrency_in_use`
     // (1.22–1.30). Requests executing are a lower bound of seats (each takes at least one).
-    let seats_metric = ["apiserver_flowcontrol_current_executing_seats", "apiserver_flowcontrol_request_concurrency_in_use"]
-        .into_iter()
-        .find(|m| last.has(m));
+    let seats_metric =
+        ["apiserver_flowcontrol_current_executing_seats", "apiserver_flowcontrol_request_concurrency_in_use"]
+            .into_iter()
+            .find(|m| last.has(m));
     if let Some(limit_metric) = limit_metric {
-        let unit = if seats_metric.is_some() || limit_metric.ends_with("_seats") { "seats" } else { "requests" };
+        let unit =
+            if seats_metric.is_some() || limit_metric.ends_with("_seats") { "seats" } else { "requests" };
         for s in last.series(limit_metric) {
             if !s.value.is_finite() {
                 continue;
@@ -494,12 +507,15 @@ fn saturation(window: &Window<'_>) -> Vec<Saturation> {
                 *seats.entry(s.labels.value("priority_level").to_owned()).or_default() += s.value;
             }
         }
-        for s in last.series("apiserver_flowcontrol_current_executing_requests").filter(|s| s.value.is_finite()) {
+        for s in
+            last.series("apiserver_flowcontrol_current_executing_requests").filter(|s| s.value.is_finite())
+        {
             if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
                 e.executing_requests += s.value;
             }
         }
-        for s in last.series("apiserver_flowcontrol_current_inqueue_requests").filter(|s| s.value.is_finite()) {
+        for s in last.series("apiserver_flowcontrol_current_inqueue_requests").filter(|s| s.value.is_finite())
+        {
             if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
                 e.queued += s.value;
             }

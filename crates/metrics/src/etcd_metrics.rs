@@ -74,9 +74,7 @@ fn p99(window: &Window<'_>, family: &str) -> (Option<QuantileBucket>, f64) {
         }
     }
     match total {
-        Some(h) => {
-            (h.quantile_bucket(0.99).filter(|q| q.interpolated.is_finite()), h.observations())
-        }
+        Some(h) => (h.quantile_bucket(0.99).filter(|q| q.interpolated.is_finite()), h.observations()),
         None => (None, 0.0),
     }
 }

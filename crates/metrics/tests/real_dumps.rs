@@ -155,7 +155,8 @@ fn healthy_real_dumps_have_no_finding_at_warning_or_above() {
 fn etcd_request_latency_on_1_34_and_later_is_named_with_its_group() {
     let Some(data) = shared_data() else { return };
     for minor in [33, 34, 35] {
-        let a = load(&data.join(format!("real/metrics/apiserver/nri-kubernetes_k8s1_{minor}_apiserver.prom")));
+        let a =
+            load(&data.join(format!("real/metrics/apiserver/nri-kubernetes_k8s1_{minor}_apiserver.prom")));
         let ev = MetricsEvidence::from_snapshots(&[a], None);
         let objects: Vec<String> = ev.apiservers[0]
             .etcd_requests

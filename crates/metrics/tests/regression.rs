@@ -76,7 +76,8 @@ fn run_checks(text: &str) -> Vec<findings::Finding> {
     metrics::checks::run(&evidence, &Thresholds::default())
 }
 
-const BUILD_130: &str = "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.0\"} 1\n";
+const BUILD_130: &str =
+    "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.0\"} 1\n";
 
 /// Metrics review item 6: 1,000 namespace LISTs whose P99 is ≈9.67 s (in (5, 10]) gave
 /// "P99 latency ≈9.67 s is above the 30.00 s SLO": the 5 s warning fired, the title named the
@@ -86,7 +87,11 @@ fn met001_names_the_warning_threshold_that_fired_not_the_critical_slo() {
     let labels = r#"group="",resource="pods",scope="namespace",subresource="",verb="LIST",version="v1""#;
     let text = format!(
         "{BUILD_130}{}",
-        histogram("apiserver_request_duration_seconds", labels, &[("1", 100), ("5", 850), ("10", 1000), ("+Inf", 1000)])
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 100), ("5", 850), ("10", 1000), ("+Inf", 1000)]
+        )
     );
     let out = run_checks(&text);
     let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
@@ -96,7 +101,9 @@ fn met001_names_the_warning_threshold_that_fired_not_the_critical_slo() {
         "LIST pods (namespace): P99 latency ≈9.67 s is above the 5.00 s warning threshold (the SLO is 30.00 s)"
     );
     assert!(
-        f.summary.contains("That is above the 5.00 s warning threshold (the SLO is 30.00 s) for this kind of request."),
+        f.summary.contains(
+            "That is above the 5.00 s warning threshold (the SLO is 30.00 s) for this kind of request."
+        ),
         "{}",
         f.summary
     );
@@ -116,7 +123,11 @@ fn met001_query_runs_as_printed_with_audit_verbs_and_no_subresources() {
     let labels = r#"group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1""#;
     let text = format!(
         "{BUILD_130}{}",
-        histogram("apiserver_request_duration_seconds", labels, &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)])
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]
+        )
     );
     let out = run_checks(&text);
     let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
@@ -133,7 +144,9 @@ fn met001_query_runs_as_printed_with_audit_verbs_and_no_subresources() {
     assert!(f.remedies[1].body.contains("admission webhook"), "{}", f.remedies[1].body);
     // apiserver_request_duration_seconds includes webhook and APF queue time: said.
     assert!(
-        f.summary.contains("It includes the time spent in admission webhooks and APF queues, which the SLO leaves out"),
+        f.summary.contains(
+            "It includes the time spent in admission webhooks and APF queues, which the SLO leaves out"
+        ),
         "{}",
         f.summary
     );
@@ -147,8 +160,16 @@ fn met001_judges_the_slo_on_the_sli_histogram_when_the_scrape_has_it() {
     let labels = r#"group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1""#;
     let text = format!(
         "{BUILD_130}{}{}",
-        histogram("apiserver_request_duration_seconds", labels, &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]),
-        histogram("apiserver_request_sli_duration_seconds", labels, &[("0.1", 700), ("0.2", 797), ("+Inf", 797)]),
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]
+        ),
+        histogram(
+            "apiserver_request_sli_duration_seconds",
+            labels,
+            &[("0.1", 700), ("0.2", 797), ("+Inf", 797)]
+        ),
     );
     let out = run_checks(&text);
     let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
@@ -161,13 +182,20 @@ fn met001_judges_the_slo_on_the_sli_histogram_when_the_scrape_has_it() {
     // Slow without webhooks too: a warning judged on the SLI.
     let slow = format!(
         "{BUILD_130}{}{}",
-        histogram("apiserver_request_duration_seconds", labels, &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]),
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]
+        ),
         histogram("apiserver_request_sli_duration_seconds", labels, &[("1", 0), ("2", 797), ("+Inf", 797)]),
     );
     let out = run_checks(&slow);
     let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
     assert_eq!(f.severity, Severity::Warning);
-    assert_eq!(f.title, "POST pods (resource): P99 latency ≈1.99 s without webhooks and APF queues is above the 1.00 s SLO");
+    assert_eq!(
+        f.title,
+        "POST pods (resource): P99 latency ≈1.99 s without webhooks and APF queues is above the 1.00 s SLO"
+    );
 }
 
 /// Metrics review item 10: `apiserver_storage_objects{resource="pods"} +Inf` was printed as

@@ -5,8 +5,8 @@ use findings::{
     CheckInfo, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds, threshold_names as n,
 };
 use metrics::checks::{
-    Draft, P99Versus, format_count, format_seconds, le, p99_bucket_phrase, p99_estimate_phrase, p99_measures, p99_versus, remedy,
-    watch,
+    Draft, P99Versus, format_count, format_seconds, le, p99_bucket_phrase, p99_estimate_phrase, p99_measures,
+    p99_versus, remedy, watch,
 };
 use metrics::quantile::QuantileBucket;
 
@@ -117,7 +117,11 @@ pub(crate) fn format_window(seconds: f64) -> String {
         format!("{seconds:.0} s")
     } else if seconds < 7200.0 {
         let minutes = seconds / 60.0;
-        if (minutes - minutes.round()).abs() < 0.05 { format!("{minutes:.0} min") } else { format!("{minutes:.1} min") }
+        if (minutes - minutes.round()).abs() < 0.05 {
+            format!("{minutes:.0} min")
+        } else {
+            format!("{minutes:.1} min")
+        }
     } else {
         format!("{:.1} h", seconds / 3600.0)
     }

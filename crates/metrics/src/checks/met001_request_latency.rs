@@ -160,7 +160,9 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             let (warn, crit, warn_name, crit_name): (f64, Option<f64>, &'static str, Option<&'static str>) =
                 if l.verb == "LIST" {
                     match l.scope.as_str() {
-                        "cluster" => (t.value(n::P99_CLUSTER_LIST_SECONDS), None, n::P99_CLUSTER_LIST_SECONDS, None),
+                        "cluster" => {
+                            (t.value(n::P99_CLUSTER_LIST_SECONDS), None, n::P99_CLUSTER_LIST_SECONDS, None)
+                        }
                         _ => (
                             t.value(n::P99_NAMESPACE_LIST_WARNING_SECONDS),
                             Some(t.value(n::P99_NAMESPACE_LIST_SECONDS)),
@@ -192,7 +194,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     }
                     (Some(c), _) => (
                         Severity::Warning,
-                        format!("the {} warning threshold (the SLO is {})", format_seconds(warn), format_seconds(c)),
+                        format!(
+                            "the {} warning threshold (the SLO is {})",
+                            format_seconds(warn),
+                            format_seconds(c)
+                        ),
                         warn_name,
                     ),
                     _ => (Severity::Warning, format!("the {} SLO", format_seconds(warn)), warn_name),
@@ -263,7 +269,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 ));
                 measures.push(Measure::new("SLI P99 above (its bucket's lower bound)", s.p99.lower, "s"));
                 if !s.p99.unbounded() {
-                    measures.push(Measure::new("SLI P99 at most (its bucket's upper bound)", s.p99.upper, "s"));
+                    measures.push(Measure::new(
+                        "SLI P99 at most (its bucket's upper bound)",
+                        s.p99.upper,
+                        "s",
+                    ));
                 }
             }
             let advice = if l.verb == "LIST" {

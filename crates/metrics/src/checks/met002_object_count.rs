@@ -204,7 +204,10 @@ mod tests {
     /// matched nothing: that metric labels `group="batch"` and `resource="jobs"`.
     #[test]
     fn promql_for_apiserver_resource_objects_selects_group_and_resource_apart() {
-        assert_eq!(object_selector("apiserver_resource_objects", "jobs.batch"), r#"{group="batch",resource="jobs"}"#);
+        assert_eq!(
+            object_selector("apiserver_resource_objects", "jobs.batch"),
+            r#"{group="batch",resource="jobs"}"#
+        );
         assert_eq!(object_selector("apiserver_resource_objects", "pods"), r#"{group="",resource="pods"}"#);
         assert_eq!(
             object_selector("apiserver_resource_objects", "widgets.example.com"),

@@ -164,7 +164,12 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 
 /// A database at or past the default quota with no quota known: the quota must be larger,
 /// so the size is reported as information, by the absolute size (`etcd_large_bytes`).
-fn unknown_quota(api: &crate::ApiserverEvidence, db: &crate::apiserver::DbSize, default: f64, t: &Thresholds) -> Finding {
+fn unknown_quota(
+    api: &crate::ApiserverEvidence,
+    db: &crate::apiserver::DbSize,
+    default: f64,
+    t: &Thresholds,
+) -> Finding {
     let growth = match (db.first_bytes, api.window_seconds.filter(|s| *s > 0.0)) {
         (Some(first), Some(seconds)) if db.bytes > first => format!(
             " It grew by {} per hour between the two scrapes; with the quota unknown, no time to reach it is given.",
@@ -267,7 +272,9 @@ mod tests {
             out[0].title,
             "etcd database is 1.9 GiB of an assumed 2.0 GiB quota (98%; etcd's default, the real quota is unknown)"
         );
-        assert!(out[0].summary.contains("etcd's default quota, assumed because no etcd scrape gave the real one"));
+        assert!(
+            out[0].summary.contains("etcd's default quota, assumed because no etcd scrape gave the real one")
+        );
         assert!(out[0].remedies.iter().any(|r| r.body.contains("2.0 GiB is etcd's default, assumed")));
         for bytes in [2.0 * gib, 6.6 * gib] {
             let mut out = Vec::new();

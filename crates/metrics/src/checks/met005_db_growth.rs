@@ -70,7 +70,10 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             let quota_name = if from_etcd {
                 format!("its {} quota", format_bytes(quota))
             } else {
-                format!("the assumed {} quota (etcd's default; the real quota is unknown)", format_bytes(quota))
+                format!(
+                    "the assumed {} quota (etcd's default; the real quota is unknown)",
+                    format_bytes(quota)
+                )
             };
             let (from_text, to_text) = format_bytes_pair(first, db.bytes);
             out.push(
@@ -165,11 +168,14 @@ mod tests {
             first_bytes: Some(7_039_143_936.0),
         }];
         let quota = 7_050_000_000.0;
-        let ev = MetricsEvidence { apiservers: vec![api], etcd_quota_bytes: Some(quota), ..Default::default() };
+        let ev =
+            MetricsEvidence { apiservers: vec![api], etcd_quota_bytes: Some(quota), ..Default::default() };
         let mut out = Vec::new();
         run(&ev, &Thresholds::default(), &mut out);
         assert!(
-            out[0].summary.contains("went from 7,039,143,936 B (6.6 GiB) to 7,043,743,744 B (6.6 GiB) in 450 s"),
+            out[0]
+                .summary
+                .contains("went from 7,039,143,936 B (6.6 GiB) to 7,043,743,744 B (6.6 GiB) in 450 s"),
             "{}",
             out[0].summary
         );

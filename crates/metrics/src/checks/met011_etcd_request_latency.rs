@@ -6,8 +6,8 @@ use findings::{
 };
 
 use super::{
-    Draft, P99Versus, format_count, le, p99_bucket_phrase, p99_estimate_phrase, p99_measures, p99_versus, remedy,
-    watch, window_phrase,
+    Draft, P99Versus, format_count, le, p99_bucket_phrase, p99_estimate_phrase, p99_measures, p99_versus,
+    remedy, watch, window_phrase,
 };
 use crate::MetricsEvidence;
 

@@ -159,7 +159,10 @@ pub fn le(bound: f64) -> String {
 /// `in the (0.4, 0.6] s bucket` or `above 0.6 s (the histogram's largest finite bucket)`.
 pub fn p99_bucket_phrase(p99: &QuantileBucket) -> String {
     if p99.unbounded() {
-        format!("above {} s (the histogram's largest finite bucket, which bounds it no further)", le(p99.lower))
+        format!(
+            "above {} s (the histogram's largest finite bucket, which bounds it no further)",
+            le(p99.lower)
+        )
     } else {
         format!("in the ({}, {}] s bucket", le(p99.lower), le(p99.upper))
     }
@@ -177,13 +180,17 @@ pub fn p99_estimate_phrase(p99: &QuantileBucket) -> String {
     if p99.unbounded() {
         "the histogram bounds it no further, so no value is given".to_owned()
     } else {
-        format!("≈{} by linear interpolation (as histogram_quantile), an estimate the buckets cannot confirm", format_estimate(p99.interpolated))
+        format!(
+            "≈{} by linear interpolation (as histogram_quantile), an estimate the buckets cannot confirm",
+            format_estimate(p99.interpolated)
+        )
     }
 }
 
 /// The measures of a P99 known by its bucket, labelled with `what` (`P99 WAL fsync`).
 pub fn p99_measures(what: &str, p99: &QuantileBucket) -> Vec<findings::Measure> {
-    let mut m = vec![findings::Measure::new(format!("{what} above (its bucket's lower bound)"), p99.lower, "s")];
+    let mut m =
+        vec![findings::Measure::new(format!("{what} above (its bucket's lower bound)"), p99.lower, "s")];
     if !p99.unbounded() {
         m.push(findings::Measure::new(format!("{what} at most (its bucket's upper bound)"), p99.upper, "s"));
         m.push(findings::Measure::new(
