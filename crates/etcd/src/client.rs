@@ -347,6 +347,18 @@ struct Piece {
     depth: usize,
 }
 
+/// The range `[start, end)` of the keys under `prefix` as a directory: `/registry` scans
+/// `/registry/…`, never `/registryX/…` or `/registry-b/…` (another API server or kine tenant
+/// sharing the etcd). An empty prefix, or one ending in `/`, is used as it is.
+pub fn scan_range(prefix: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut start = prefix.as_bytes().to_vec();
+    if !start.is_empty() && !start.ends_with(b"/") {
+        start.push(b'/');
+    }
+    let end = prefix_range_end(&start);
+    (start, end)
+}
+
 /// The end of the range of every key that starts with `prefix` (etcd's prefix rule: the
 /// prefix with its last byte below 0xff incremented; `\0` means "to the end").
 pub fn prefix_range_end(prefix: &[u8]) -> Vec<u8> {
@@ -533,8 +545,7 @@ impl Client {
     /// by one page per worker, the slices (a few dozen keys), and one entry per resource and
     /// namespace.
     pub fn scan_with(&self, prefix: &str, options: &ScanOptions) -> Result<KeyStats, ClientError> {
-        let start = prefix.as_bytes().to_vec();
-        let end = prefix_range_end(prefix.as_bytes());
+        let (start, end) = scan_range(prefix);
         let parallel = options.parallel.max(1);
         let (total, revision) = self.count(&start, &end, 0)?;
         let mut total_stats = KeyStatsBuilder::new(prefix, options.keep_largest);
@@ -749,6 +760,19 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    /// Metrics review item 13: the scan of `/registry` read `[/registry, /registrz)`, so a key
+    /// `/registryX/pods/a/b` was counted into the totals and "outside the layout".
+    fn a_registry_scan_does_not_reach_registryx_keys() {
+        let (start, end) = scan_range("/registry");
+        assert_eq!((start.as_slice(), end.as_slice()), (&b"/registry/"[..], &b"/registry0"[..]));
+        let inside = |k: &[u8]| k >= start.as_slice() && k < end.as_slice();
+        assert!(inside(b"/registry/pods/ns/a"));
+        assert!(!inside(b"/registryX/pods/a/b") && !inside(b"/registry-b/pods/a/b") && !inside(b"/registry"));
+        assert_eq!(scan_range("/registry/").0, b"/registry/");
+        assert_eq!(scan_range(""), (Vec::new(), prefix_range_end(b"")));
+    }
 
     #[test]
     fn prefix_range_end_increments_the_last_byte() {

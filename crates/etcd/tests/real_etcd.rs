@@ -239,6 +239,31 @@ fn scan_counts_keys_and_bytes_per_resource_and_namespace_exactly() {
     assert!(bad.is_empty(), "{bad:?}");
 }
 
+/// Metrics review item 13: a key `/registryX/pods/a/b` next to the Kubernetes keys was
+/// counted in the scan of `/registry` ("12,887 keys (3 outside the Kubernetes layout)" for
+/// 12,886 keys, 2 outside it): a second API server or kine tenant under `/registry-b` would be
+/// counted too.
+#[test]
+fn a_scan_of_registry_does_not_count_keys_under_registryx() {
+    let Some(server) = start(None) else { return };
+    let mut kvs = kubernetes_keys();
+    let inside = kvs.iter().filter(|(k, _)| k.starts_with("/registry/")).count() as u64;
+    for k in ["/registryX/pods/a/b", "/registry-b/pods/ns/x", "/registry"] {
+        kvs.push((k.to_owned(), value(k, 100)));
+    }
+    put_all(&server.endpoint, &kvs).expect("load keys");
+    let client = etcd::Client::new(&server.endpoint, &TlsFiles::default(), 5).expect("client");
+    for prefix in ["/registry", "/registry/"] {
+        let stats = client.scan_with(prefix, &etcd::ScanOptions::default()).expect("scan");
+        assert_eq!(stats.keys, inside, "{prefix}");
+        assert!(
+            stats.largest.iter().all(|o| o.key.starts_with("/registry/")),
+            "{prefix}: {:?}",
+            stats.largest
+        );
+    }
+}
+
 #[test]
 fn parallel_sliced_and_keys_only_scans_agree_with_one_sequential_scan() {
     let Some(server) = start(None) else { return };
@@ -251,7 +276,7 @@ fn parallel_sliced_and_keys_only_scans_agree_with_one_sequential_scan() {
     let client = etcd::Client::new(&server.endpoint, &TlsFiles::default(), 5).expect("client");
     let sequential = etcd::ScanOptions { page_size: 10_000, parallel: 1, values: true, keep_largest: 5 };
     let one = client.scan_with("/registry", &sequential).expect("sequential scan");
-    assert_eq!(one.keys, kvs.iter().filter(|(k, _)| k.starts_with("/registry")).count() as u64);
+    assert_eq!(one.keys, kvs.iter().filter(|(k, _)| k.starts_with("/registry/")).count() as u64);
     // Small pages and three workers: the key space is cut into many slices.
     let sliced = etcd::ScanOptions { page_size: 5, parallel: 3, ..sequential.clone() };
     assert_eq!(client.scan_with("/registry", &sliced).expect("sliced scan"), one);

@@ -84,7 +84,13 @@ fn real_scrapes_give_only_the_findings_their_numbers_show() {
             ("ETC004", Severity::Warning, "etcd-3.3.15-nri-k8s1_16.prom"),
         ]
     );
-    let p99 = report.findings[0].evidence.measures[0].value;
+    let measure = |label: &str| {
+        report.findings[0].evidence.measures.iter().find(|m| m.label == label).map(|m| m.value).expect(label)
+    };
+    // The P99 lies in (16 ms, 32 ms]: certainly above the 10 ms warning.
+    assert_eq!(measure("P99 WAL fsync above (its bucket's lower bound)"), 0.016);
+    assert_eq!(measure("P99 WAL fsync at most (its bucket's upper bound)"), 0.032);
+    let p99 = measure("P99 WAL fsync ≈ (linear interpolation, as histogram_quantile)");
     assert!((p99 - (0.016 + 0.016 * (1066.0 * 0.99 - 1042.0) / 17.0)).abs() < 1e-12, "{p99}");
     insta::assert_snapshot!("real_text", text(&report));
     insta::assert_snapshot!("real_markdown", rendered(&report, report::Format::Markdown));

@@ -44,7 +44,28 @@ pub struct RequestLatency {
     /// The bounds of the bucket the P99 lies in (`lower` exclusive, `upper` inclusive, `+Inf`
     /// for the last bucket): what the histogram itself shows.
     pub p99_bucket: Option<(f64, f64)>,
+    /// The same kind of request in the SLI histogram, which leaves out the time spent in
+    /// admission webhooks and APF queues (the SIG-scalability SLO is defined on it), when the
+    /// scrape has one.
+    pub sli: Option<SliLatency>,
 }
+
+/// A request kind's P99 from `apiserver_request_sli_duration_seconds` (1.26+) or
+/// `apiserver_request_slo_duration_seconds` (1.23–1.27): request latency without the time
+/// spent in admission webhooks and APF queues.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SliLatency {
+    /// The histogram it came from.
+    pub metric: String,
+    /// Requests in the window.
+    pub count: f64,
+    /// Where the P99 lies, and `histogram_quantile`'s value in its bucket.
+    pub p99: QuantileBucket,
+}
+
+/// The SLI histograms, newest name first.
+pub const SLI_METRICS: &[&str] =
+    &["apiserver_request_sli_duration_seconds", "apiserver_request_slo_duration_seconds"];
 
 /// Objects of one resource type stored in etcd.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,8 +113,10 @@ pub struct ApfWait {
     pub flow_schema: String,
     /// Requests that waited (executed or not) in the window.
     pub count: f64,
-    /// P99 wait in seconds.
+    /// P99 wait in seconds (`histogram_quantile`'s interpolation).
     pub p99_seconds: f64,
+    /// The bucket the P99 lies in, with the interpolated value.
+    pub p99_bucket: Option<QuantileBucket>,
 }
 
 /// One admission webhook's calls, latency and failures.
@@ -122,10 +145,15 @@ pub struct WebhookStats {
 pub struct Saturation {
     /// A priority level, or `mutating` / `readOnly` for the legacy max-in-flight filter.
     pub name: String,
-    /// Seats (or requests) executing at the last scrape.
+    /// Seats (or requests, see `unit`) executing at the last scrape.
     pub in_use: f64,
-    /// The limit, when the scrape gives it.
+    /// The limit, when the scrape gives it, in the same unit.
     pub limit: Option<f64>,
+    /// `seats` (1.22+: a request takes one or more seats) or `requests` (1.20–1.21, and the
+    /// legacy in-flight filter: one request, one unit of concurrency).
+    pub unit: String,
+    /// Requests executing at the last scrape (each takes at least one seat).
+    pub executing_requests: f64,
     /// Requests waiting in queues at the last scrape.
     pub queued: f64,
 }
@@ -135,12 +163,15 @@ pub struct Saturation {
 pub struct EtcdRequestLatency {
     /// `get`, `list`, `create`, `update`, `delete`, `listWithCount`, …
     pub operation: String,
-    /// The resource (`resource` label, 1.28+) or Go type (`type` label, older).
+    /// The resource (`resource` label, 1.28+, group-qualified from the `group` label of
+    /// 1.34+: `leases.coordination.k8s.io`) or Go type (`type` label, older).
     pub object: String,
     /// Calls in the window.
     pub count: f64,
-    /// P99 in seconds.
+    /// P99 in seconds (`histogram_quantile`'s interpolation).
     pub p99_seconds: f64,
+    /// The bucket the P99 lies in, with the interpolated value.
+    pub p99_bucket: Option<QuantileBucket>,
 }
 
 /// Everything the kube-apiserver checks read from one target.
@@ -170,6 +201,9 @@ pub struct ApiserverEvidence {
     pub saturation: Vec<Saturation>,
     /// API server → etcd request latency.
     pub etcd_requests: Vec<EtcdRequestLatency>,
+    /// Object counts and database sizes that were not finite numbers (`NaN`, `+Inf`,
+    /// `-Inf`), skipped: one line each, naming the scrape and the series.
+    pub skipped_values: Vec<String>,
 }
 
 fn qualified(resource: &str, group: &str) -> String {
@@ -183,7 +217,9 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
         Some(first) => format!("{} → {}", first.source, last.source),
         None => last.source.clone(),
     };
-    let (object_metric, objects) = object_counts(window);
+    let mut skipped_values = Vec::new();
+    let (object_metric, objects) = object_counts(window, &mut skipped_values);
+    let db_size = db_size(window, &mut skipped_values);
     ApiserverEvidence {
         source,
         target: last.target.describe(),
@@ -191,18 +227,25 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
         latency: request_latency(window),
         object_metric,
         objects,
-        db_size: db_size(window),
+        db_size,
         apf_rejections: apf_rejections(window),
         apf_wait: apf_wait(window),
         webhooks: webhooks(window),
         saturation: saturation(window),
         etcd_requests: etcd_requests(window),
+        skipped_values,
     }
 }
 
 fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
+    const BY: [&str; 5] = ["verb", "group", "resource", "subresource", "scope"];
     let histograms = window.histograms("apiserver_request_duration_seconds");
-    let summed = Histogram::sum_by(&histograms, &["verb", "group", "resource", "subresource", "scope"]);
+    let summed = Histogram::sum_by(&histograms, &BY);
+    let (sli_metric, sli) = SLI_METRICS
+        .iter()
+        .find(|m| window.last.has(&format!("{m}_bucket")))
+        .map(|m| (*m, Histogram::sum_by(&window.histograms(m), &BY)))
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (key, h) in summed {
         let [verb, group, resource, subresource, scope] = &key[..] else { continue };
@@ -215,11 +258,19 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
         if count <= 0.0 || !p99.is_finite() {
             continue;
         }
+        let sli = sli.get(&key).and_then(|h| {
+            Some(SliLatency {
+                metric: sli_metric.to_owned(),
+                count: h.observations(),
+                p99: h.quantile_bucket(0.99)?,
+            })
+        });
         let mut resource = qualified(resource, group);
         if !subresource.is_empty() {
             resource = format!("{resource}/{subresource}");
         }
         out.push(RequestLatency {
+            sli,
             verb: verb.clone(),
             resource,
             scope: scope.clone(),
@@ -231,12 +282,38 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
     out
 }
 
-fn object_counts(window: &Window<'_>) -> (Option<String>, Vec<ObjectCount>) {
+/// `naninf.prom: apiserver_storage_objects{resource="pods"} is +Inf, not a finite number: skipped`.
+fn non_finite(
+    window: &Window<'_>,
+    first: bool,
+    metric: &str,
+    labels: &crate::parse::Labels,
+    value: f64,
+) -> String {
+    let source = match (first, window.first) {
+        (true, Some(f)) => f.source.as_str(),
+        _ => window.last.source.as_str(),
+    };
+    format!("{source}: {metric}{} is {value}, not a finite number: skipped", labels.to_selector())
+}
+
+fn object_counts(window: &Window<'_>, skipped: &mut Vec<String>) -> (Option<String>, Vec<ObjectCount>) {
     let Some(metric) = OBJECT_COUNT_METRICS.iter().find(|m| window.last.has(m)) else {
         return (None, Vec::new());
     };
     let mut by_resource: BTreeMap<String, ObjectCount> = BTreeMap::new();
     for (labels, (first, last)) in window.gauge(metric) {
+        if !last.is_finite() {
+            skipped.push(non_finite(window, false, metric, &labels, last));
+            continue;
+        }
+        let first = match first {
+            Some(f) if !f.is_finite() => {
+                skipped.push(non_finite(window, true, metric, &labels, f));
+                None
+            }
+            other => other,
+        };
         let resource = qualified(labels.value("resource"), labels.value("group"));
         // -1 means the count is not known yet (apiserver_storage_objects before its first update).
         let entry = by_resource.entry(resource.clone()).or_insert(ObjectCount {
@@ -252,18 +329,29 @@ fn object_counts(window: &Window<'_>) -> (Option<String>, Vec<ObjectCount>) {
     (Some((*metric).to_owned()), by_resource.into_values().collect())
 }
 
-fn db_size(window: &Window<'_>) -> Vec<DbSize> {
+fn db_size(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<DbSize> {
     let Some(metric) = DB_SIZE_METRICS.iter().find(|m| window.last.has(m)) else { return Vec::new() };
     window
         .gauge(metric)
         .into_iter()
-        .map(|(labels, (first, last))| {
+        .filter_map(|(labels, (first, last))| {
+            if !last.is_finite() {
+                skipped.push(non_finite(window, false, metric, &labels, last));
+                return None;
+            }
+            let first = match first {
+                Some(f) if !f.is_finite() => {
+                    skipped.push(non_finite(window, true, metric, &labels, f));
+                    None
+                }
+                other => other,
+            };
             let endpoint = ["endpoint", "cluster", "storage_cluster_id"]
                 .iter()
                 .find_map(|l| labels.get(l))
                 .unwrap_or("etcd")
                 .to_owned();
-            DbSize { metric: (*metric).to_owned(), endpoint, bytes: last, first_bytes: first }
+            Some(DbSize { metric: (*metric).to_owned(), endpoint, bytes: last, first_bytes: first })
         })
         .collect()
 }
@@ -307,7 +395,13 @@ fn apf_wait(window: &Window<'_>) -> Vec<ApfWait> {
                 .max_by(|a, b| a.1.observations().total_cmp(&b.1.observations()).then_with(|| b.0.cmp(a.0)))
                 .and_then(|(k, _)| k.get(1).cloned())
                 .unwrap_or_default();
-            Some(ApfWait { priority_level: level, flow_schema, count, p99_seconds: p99 })
+            Some(ApfWait {
+                priority_level: level,
+                flow_schema,
+                count,
+                p99_seconds: p99,
+                p99_bucket: h.quantile_bucket(0.99),
+            })
         })
         .collect()
 }
@@ -371,41 +465,80 @@ fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
 fn saturation(window: &Window<'_>) -> Vec<Saturation> {
     let last = window.last;
     let mut out: BTreeMap<String, Saturation> = BTreeMap::new();
-    let limit_metric =
-        ["apiserver_flowcontrol_current_limit_seats", "apiserver_flowcontrol_nominal_limit_seats"]
+    // The limit: in seats from 1.26 (`current_limit_seats`, `nominal_limit_seats`); before,
+    // `request_concurrency_limit` (1.20–1.30), in seats where seats exist (1.22+), in requests
+    // before.
+    let limit_metric = [
+        "apiserver_flowcontrol_current_limit_seats",
+        "apiserver_flowcontrol_nominal_limit_seats",
+        "apiserver_flowcontrol_request_concurrency_limit",
+    ]
+    .into_iter()
+    .find(|m| last.has(m));
+    // Seats in use: `current_executing_seats` (1.28+) or `request_concurrency_in_use`
+    // (1.22–1.30). Requests executing are a lower bound of seats (each takes at least one).
+    let seats_metric =
+        ["apiserver_flowcontrol_current_executing_seats", "apiserver_flowcontrol_request_concurrency_in_use"]
             .into_iter()
             .find(|m| last.has(m));
     if let Some(limit_metric) = limit_metric {
+        let unit =
+            if seats_metric.is_some() || limit_metric.ends_with("_seats") { "seats" } else { "requests" };
         for s in last.series(limit_metric) {
+            if !s.value.is_finite() {
+                continue;
+            }
             let level = s.labels.value("priority_level").to_owned();
             out.insert(
                 level.clone(),
-                Saturation { name: level, in_use: 0.0, limit: Some(s.value), queued: 0.0 },
+                Saturation {
+                    name: level,
+                    in_use: 0.0,
+                    limit: Some(s.value),
+                    unit: unit.to_owned(),
+                    executing_requests: 0.0,
+                    queued: 0.0,
+                },
             );
         }
-        let executing = [
-            "apiserver_flowcontrol_current_executing_seats",
-            "apiserver_flowcontrol_current_executing_requests",
-        ]
-        .into_iter()
-        .find(|m| last.has(m))
-        .unwrap_or("apiserver_flowcontrol_current_executing_seats");
-        for s in last.series(executing) {
-            if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
-                e.in_use += s.value;
+        let mut seats: BTreeMap<String, f64> = BTreeMap::new();
+        if let Some(seats_metric) = seats_metric {
+            for s in last.series(seats_metric).filter(|s| s.value.is_finite()) {
+                *seats.entry(s.labels.value("priority_level").to_owned()).or_default() += s.value;
             }
         }
-        for s in last.series("apiserver_flowcontrol_current_inqueue_requests") {
+        for s in
+            last.series("apiserver_flowcontrol_current_executing_requests").filter(|s| s.value.is_finite())
+        {
+            if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
+                e.executing_requests += s.value;
+            }
+        }
+        for s in last.series("apiserver_flowcontrol_current_inqueue_requests").filter(|s| s.value.is_finite())
+        {
             if let Some(e) = out.get_mut(s.labels.value("priority_level")) {
                 e.queued += s.value;
             }
+        }
+        for e in out.values_mut() {
+            e.in_use = seats.get(&e.name).copied().unwrap_or(0.0).max(e.executing_requests);
         }
         // The exempt level has no real limit (its seats are never queued or rejected).
         out.remove("exempt");
     } else {
         for s in last.series("apiserver_current_inflight_requests") {
             let kind = s.labels.value("request_kind").to_owned();
-            out.insert(kind.clone(), Saturation { name: kind, in_use: s.value, limit: None, queued: 0.0 });
+            out.insert(
+                kind.clone(),
+                Saturation {
+                    name: kind,
+                    in_use: s.value,
+                    limit: None,
+                    unit: "requests".to_owned(),
+                    executing_requests: s.value,
+                    queued: 0.0,
+                },
+            );
         }
     }
     out.into_values().collect()
@@ -413,17 +546,28 @@ fn saturation(window: &Window<'_>) -> Vec<Saturation> {
 
 fn etcd_requests(window: &Window<'_>) -> Vec<EtcdRequestLatency> {
     let histograms = window.histograms("etcd_request_duration_seconds");
-    let by = if histograms.iter().any(|h| h.labels.get("resource").is_some()) { "resource" } else { "type" };
-    Histogram::sum_by(&histograms, &["operation", by])
+    // 1.28+ label the resource (1.34+ with its `group`); older versions the Go type.
+    let by: &[&str] = if histograms.iter().any(|h| h.labels.get("resource").is_some()) {
+        &["operation", "resource", "group"]
+    } else {
+        &["operation", "type"]
+    };
+    Histogram::sum_by(&histograms, by)
         .into_iter()
         .filter_map(|(key, h)| {
             let count = h.observations();
             let p99 = h.quantile(0.99);
+            let object = match &key[..] {
+                [_, resource, group] => qualified(resource, group),
+                [_, ty] => ty.clone(),
+                _ => String::new(),
+            };
             (count > 0.0 && p99.is_finite()).then(|| EtcdRequestLatency {
                 operation: key.first().cloned().unwrap_or_default(),
-                object: key.get(1).cloned().unwrap_or_default(),
+                object,
                 count,
                 p99_seconds: p99,
+                p99_bucket: h.quantile_bucket(0.99),
             })
         })
         .collect()

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::quantile::QuantileBucket;
 use crate::snapshot::{Histogram, Window, increase};
 
 /// One etcd member's metrics over a window (one scrape, or the change between two).
@@ -25,10 +26,14 @@ pub struct EtcdMetrics {
     pub keys: Option<f64>,
     /// WAL fsync P99 in seconds, and how many fsyncs it covers.
     pub wal_fsync_p99_seconds: Option<f64>,
+    /// The bucket the WAL fsync P99 lies in, with the interpolated value.
+    pub wal_fsync_p99: Option<QuantileBucket>,
     /// WAL fsyncs observed.
     pub wal_fsyncs: f64,
     /// Backend commit P99 in seconds.
     pub backend_commit_p99_seconds: Option<f64>,
+    /// The bucket the backend commit P99 lies in, with the interpolated value.
+    pub backend_commit_p99: Option<QuantileBucket>,
     /// Backend commits observed.
     pub backend_commits: f64,
     /// `etcd_server_has_leader` (1 or 0).
@@ -60,7 +65,7 @@ fn counter(window: &Window<'_>, name: &str) -> Option<f64> {
     })
 }
 
-fn p99(window: &Window<'_>, family: &str) -> (Option<f64>, f64) {
+fn p99(window: &Window<'_>, family: &str) -> (Option<QuantileBucket>, f64) {
     let mut total: Option<Histogram> = None;
     for h in window.histograms(family) {
         match total.as_mut() {
@@ -69,10 +74,7 @@ fn p99(window: &Window<'_>, family: &str) -> (Option<f64>, f64) {
         }
     }
     match total {
-        Some(h) => {
-            let q = h.quantile(0.99);
-            (q.is_finite().then_some(q), h.observations())
-        }
+        Some(h) => (h.quantile_bucket(0.99).filter(|q| q.interpolated.is_finite()), h.observations()),
         None => (None, 0.0),
     }
 }
@@ -97,9 +99,11 @@ pub fn evidence(window: &Window<'_>) -> EtcdMetrics {
         db_in_use_bytes: in_use,
         quota_bytes: window.last.first_value("etcd_server_quota_backend_bytes"),
         keys: window.last.first_value("etcd_debugging_mvcc_keys_total"),
-        wal_fsync_p99_seconds: wal,
+        wal_fsync_p99_seconds: wal.map(|q| q.interpolated),
+        wal_fsync_p99: wal,
         wal_fsyncs: wal_n,
-        backend_commit_p99_seconds: commit,
+        backend_commit_p99_seconds: commit.map(|q| q.interpolated),
+        backend_commit_p99: commit,
         backend_commits: commit_n,
         has_leader: window.last.first_value("etcd_server_has_leader"),
         is_leader: window.last.first_value("etcd_server_is_leader"),

@@ -491,6 +491,7 @@ pub(crate) mod test_support {
             webhooks: vec![],
             saturation: vec![],
             etcd_requests: vec![],
+            skipped_values: vec![],
         }
     }
 }

@@ -147,3 +147,87 @@ fn healthy_real_dumps_have_no_finding_at_warning_or_above() {
         assert!(bad.is_empty(), "1.{minor}: {bad:#?}");
     }
 }
+
+/// Metrics review item 12: on 1.34+ `etcd_request_duration_seconds` has `group` and
+/// `resource` labels; MET011 summed by resource only and printed `create leases` where 1.33
+/// printed `create leases.coordination.k8s.io`.
+#[test]
+fn etcd_request_latency_on_1_34_and_later_is_named_with_its_group() {
+    let Some(data) = shared_data() else { return };
+    for minor in [33, 34, 35] {
+        let a =
+            load(&data.join(format!("real/metrics/apiserver/nri-kubernetes_k8s1_{minor}_apiserver.prom")));
+        let ev = MetricsEvidence::from_snapshots(&[a], None);
+        let objects: Vec<String> = ev.apiservers[0]
+            .etcd_requests
+            .iter()
+            .filter(|r| r.operation == "create")
+            .map(|r| r.object.clone())
+            .collect();
+        assert!(objects.iter().any(|o| o == "leases.coordination.k8s.io"), "1.{minor}: {objects:?}");
+        assert!(!objects.iter().any(|o| o == "leases"), "1.{minor}: {objects:?}");
+        assert!(objects.iter().any(|o| o == "configmaps"), "1.{minor}: {objects:?}");
+    }
+}
+
+/// A real dump with workload-low's executing requests (or seats in use) set to `in_use` and
+/// 210 requests queued, as the review's `make_inputs.py` made `sat124.prom`.
+fn saturated(data: &std::path::Path, minor: u32, metric: &str, in_use: u32) -> Vec<findings::Finding> {
+    let path = data.join(format!("real/metrics/apiserver/nri-kubernetes_k8s1_{minor}_apiserver.prom"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let level = r#"{flow_schema="service-accounts",priority_level="workload-low"}"#;
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with(&format!("{metric}{level}")) {
+                format!("{metric}{level} {in_use}\n")
+            } else if l.starts_with(&format!("apiserver_flowcontrol_current_inqueue_requests{level}")) {
+                format!("apiserver_flowcontrol_current_inqueue_requests{level} 210\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let s = Snapshot::parse(format!("sat1{minor}.prom"), text.as_bytes(), None);
+    metrics::checks::run(&MetricsEvidence::from_snapshots(&[s], None), &findings::Thresholds::default())
+}
+
+/// Metrics review item 5: MET010 never fired on 1.20–1.25, which expose APF only as
+/// `…_request_concurrency_limit`, `…_current_executing_requests` and `…_current_inqueue_requests`
+/// (workload-low at 245 of 245 with 210 queued gave "no findings"); on 1.26–1.27 it divided
+/// requests by seats.
+#[test]
+fn priority_level_saturation_is_judged_on_kubernetes_1_20_to_1_27() {
+    let Some(data) = shared_data() else { return };
+    let executing = "apiserver_flowcontrol_current_executing_requests";
+    let in_use = "apiserver_flowcontrol_request_concurrency_in_use";
+    for (minor, metric, limit, unit) in [
+        (20, executing, 293, "requests"),
+        (24, executing, 245, "seats"),
+        (24, in_use, 245, "seats"),
+        (27, in_use, 0, "seats"),
+    ] {
+        // 1.27's limit is whatever current_limit_seats says: read it from a first run.
+        let limit = if limit == 0 {
+            let out = saturated(&data, minor, metric, 100_000);
+            let f = out.iter().find(|f| f.code == "MET010").unwrap_or_else(|| panic!("1.{minor}: {out:#?}"));
+            f.evidence.measures.iter().find(|m| m.label == "seat limit").map_or(0, |m| m.value as u32)
+        } else {
+            limit
+        };
+        assert!(limit > 0, "1.{minor}");
+        let out = saturated(&data, minor, metric, limit);
+        let f = out
+            .iter()
+            .find(|f| f.code == "MET010")
+            .unwrap_or_else(|| panic!("1.{minor} {metric}: no MET010 in {out:#?}"));
+        assert_eq!(
+            f.title,
+            format!("Priority level workload-low is saturated: {limit} of {limit} {unit} in use, 210 queued"),
+            "1.{minor} {metric}"
+        );
+        // Below 90%: nothing.
+        let out = saturated(&data, minor, metric, limit / 2);
+        assert!(!out.iter().any(|f| f.code == "MET010"), "1.{minor} {metric}: {out:#?}");
+    }
+}

@@ -58,3 +58,169 @@ fn met008_stated_the_interpolated_p99_as_a_measured_latency() {
         ]
     );
 }
+
+/// A histogram family's lines for one label set, from (le, cumulative count) pairs.
+fn histogram(family: &str, labels: &str, buckets: &[(&str, u64)]) -> String {
+    let mut out = format!("# TYPE {family} histogram\n");
+    for (le, count) in buckets {
+        out.push_str(&format!("{family}_bucket{{{labels},le=\"{le}\"}} {count}\n"));
+    }
+    let total = buckets.last().map_or(0, |b| b.1);
+    out.push_str(&format!("{family}_sum{{{labels}}} 0\n{family}_count{{{labels}}} {total}\n"));
+    out
+}
+
+fn run_checks(text: &str) -> Vec<findings::Finding> {
+    let scrape = Snapshot::parse("apiserver.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    metrics::checks::run(&evidence, &Thresholds::default())
+}
+
+const BUILD_130: &str =
+    "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.0\"} 1\n";
+
+/// Metrics review item 6: 1,000 namespace LISTs whose P99 is ≈9.67 s (in (5, 10]) gave
+/// "P99 latency ≈9.67 s is above the 30.00 s SLO": the 5 s warning fired, the title named the
+/// 30 s critical threshold.
+#[test]
+fn met001_names_the_warning_threshold_that_fired_not_the_critical_slo() {
+    let labels = r#"group="",resource="pods",scope="namespace",subresource="",verb="LIST",version="v1""#;
+    let text = format!(
+        "{BUILD_130}{}",
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 100), ("5", 850), ("10", 1000), ("+Inf", 1000)]
+        )
+    );
+    let out = run_checks(&text);
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.title,
+        "LIST pods (namespace): P99 latency ≈9.67 s is above the 5.00 s warning threshold (the SLO is 30.00 s)"
+    );
+    assert!(
+        f.summary.contains(
+            "That is above the 5.00 s warning threshold (the SLO is 30.00 s) for this kind of request."
+        ),
+        "{}",
+        f.summary
+    );
+    assert!(!f.summary.contains("is above the 30.00 s"), "{}", f.summary);
+    assert_eq!(f.thresholds[0].name, "p99_namespace_list_warning_seconds");
+    // A LIST's advice is to paginate.
+    assert!(f.remedies.iter().any(|r| r.body.contains("`limit` and `continue`")));
+}
+
+/// Metrics review item 8 and remedy review item 6: MET001 printed
+/// `apiserver-doctor query 'KubeAudit | where verb == "post" and objectRef.resource == "pods" …' <audit logs>`,
+/// which fails (`query` takes files only through `--input`) and, run with `--input`, finds
+/// nothing (audit events say `create`), counting `pods/binding` too; and it advised
+/// paginating LISTs for a POST slowed by a webhook.
+#[test]
+fn met001_query_runs_as_printed_with_audit_verbs_and_no_subresources() {
+    let labels = r#"group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1""#;
+    let text = format!(
+        "{BUILD_130}{}",
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]
+        )
+    );
+    let out = run_checks(&text);
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert_eq!(f.title, "POST pods (resource): P99 latency ≈14.95 s is above the 1.00 s SLO");
+    assert_eq!(
+        f.remedies[0].body,
+        "# AUDIT_LOGS: the API server's audit log files, or a directory of them\n\
+         apiserver-doctor query --input \"$AUDIT_LOGS\" 'KubeAudit | where verb == \"create\" and objectRef.resource == \"pods\" \
+         and isempty(objectRef.apiGroup) and isempty(objectRef.subresource) | summarize count() by userAgent, user.username | \
+         top 10 by count_'"
+    );
+    // Not the LIST advice; where a write's time goes instead.
+    assert!(!f.remedies.iter().any(|r| r.body.contains("`limit` and `continue`")), "{:#?}", f.remedies);
+    assert!(f.remedies[1].body.contains("admission webhook"), "{}", f.remedies[1].body);
+    // apiserver_request_duration_seconds includes webhook and APF queue time: said.
+    assert!(
+        f.summary.contains(
+            "It includes the time spent in admission webhooks and APF queues, which the SLO leaves out"
+        ),
+        "{}",
+        f.summary
+    );
+}
+
+/// Review item 8: with the SLI histogram (1.26+), the SLO is judged on it: a POST whose time
+/// is all webhook wait is within the SLO there, and reported as information that says where
+/// the time went.
+#[test]
+fn met001_judges_the_slo_on_the_sli_histogram_when_the_scrape_has_it() {
+    let labels = r#"group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1""#;
+    let text = format!(
+        "{BUILD_130}{}{}",
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]
+        ),
+        histogram(
+            "apiserver_request_sli_duration_seconds",
+            labels,
+            &[("0.1", 700), ("0.2", 797), ("+Inf", 797)]
+        ),
+    );
+    let out = run_checks(&text);
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert_eq!(f.severity, Severity::Info);
+    assert_eq!(
+        f.title,
+        "POST pods (resource): P99 ≈14.95 s with webhooks and APF queues, ≈192 ms without them, within the 1.00 s SLO"
+    );
+    assert!(f.summary.contains("waiting for webhooks (MET008) or in APF queues (MET007)"), "{}", f.summary);
+    // Slow without webhooks too: a warning judged on the SLI.
+    let slow = format!(
+        "{BUILD_130}{}{}",
+        histogram(
+            "apiserver_request_duration_seconds",
+            labels,
+            &[("1", 0), ("10", 0), ("15", 797), ("+Inf", 797)]
+        ),
+        histogram("apiserver_request_sli_duration_seconds", labels, &[("1", 0), ("2", 797), ("+Inf", 797)]),
+    );
+    let out = run_checks(&slow);
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.title,
+        "POST pods (resource): P99 latency ≈1.99 s without webhooks and APF queues is above the 1.00 s SLO"
+    );
+}
+
+/// Metrics review item 10: `apiserver_storage_objects{resource="pods"} +Inf` was printed as
+/// "170,141,183,460,469,231,731,687,303,715,884,105,727 pods objects" (i128::MAX), and NaN
+/// counts and sizes silently became 0 or nothing.
+#[test]
+fn non_finite_object_counts_and_sizes_are_skipped_and_named() {
+    let text = format!(
+        "{BUILD_130}apiserver_storage_objects{{resource=\"pods\"}} +Inf\napiserver_storage_objects{{resource=\"secrets\"}} NaN\n\
+         apiserver_storage_objects{{resource=\"configmaps\"}} 2e6\napiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} NaN\n"
+    );
+    let scrape = Snapshot::parse("naninf.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    let api = &evidence.apiservers[0];
+    assert_eq!(
+        api.skipped_values,
+        [
+            "naninf.prom: apiserver_storage_objects{resource=\"pods\"} is inf, not a finite number: skipped",
+            "naninf.prom: apiserver_storage_objects{resource=\"secrets\"} is NaN, not a finite number: skipped",
+            "naninf.prom: apiserver_storage_size_bytes{storage_cluster_id=\"etcd-0\"} is NaN, not a finite number: skipped",
+        ]
+    );
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    assert!(titles.iter().all(|t| !t.contains("170,141,183")), "{titles:#?}");
+    assert!(titles.iter().any(|t| t.starts_with("2,000,000 configmaps objects")), "{titles:#?}");
+    assert!(!findings.iter().any(|f| f.subject.name == "pods" || f.subject.name == "secrets"), "{titles:#?}");
+}

@@ -3,7 +3,7 @@
 use findings::{
     CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
 };
-use metrics::checks::{Draft, format_bytes, remedies, watch};
+use metrics::checks::{Draft, format_bytes, format_percent, remedies, watch};
 
 use crate::EtcdEvidence;
 
@@ -60,13 +60,13 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         out.push(
             Draft {
                 severity,
-                title: format!("etcd member {} holds {} of its {} quota ({:.0}%)", m.name, format_bytes(size), format_bytes(quota), ratio * 100.0),
+                title: format!("etcd member {} holds {} of its {} quota ({})", m.name, format_bytes(size), format_bytes(quota), format_percent(ratio * 100.0)),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
-                    "The database of {} takes {} on disk, {:.0}% of {} {}. At the quota etcd raises NOSPACE and refuses every write.",
+                    "The database of {} takes {} on disk, {} of {} {}. At the quota etcd raises NOSPACE and refuses every write.",
                     m.name,
                     format_bytes(size),
-                    ratio * 100.0,
+                    format_percent(ratio * 100.0),
                     if from_member { "its quota" } else { "etcd's default quota (the member's metrics did not give the real one)" },
                     format_bytes(quota)
                 ),

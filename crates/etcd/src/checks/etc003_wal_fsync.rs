@@ -14,7 +14,14 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: r#"## What it detects
 A member whose WAL fsync P99 (`etcd_disk_wal_fsync_duration_seconds`, computed as `histogram_quantile(0.99, …)`) is above 10 ms
 (warning, etcd FAQ) or 500 ms (critical, etcd-mixin). With two scrapes the P99 covers the
-time between them; with one, everything since the member started.
+time between them; with one, everything since the member started, and the finding says so.
+
+A histogram only says which bucket the P99 lies in (etcd's buckets double: 8 ms, 16 ms,
+32 ms, …). As MET008, the check judges by the bucket: a threshold is exceeded when the
+bucket's lower bound is at or above it (more than 1% of the operations took longer, for
+certain); a bucket that straddles the warning threshold, with `histogram_quantile`'s
+interpolation above it, gives information that the P99 may be above it. The finding gives
+the bucket, and the interpolated value only as an estimate (≈).
 
 ## Why it matters
 Every write waits for the WAL fsync and, in batches, for the backend commit. A slow disk
@@ -22,7 +29,8 @@ makes every write slow, makes followers miss heartbeats and leaders change, and 
 API server latency on every mutating call.
 
 ## Example
-`https://10.0.0.5:2379`: WAL fsync P99 48 ms over 120,000 fsyncs.
+`https://10.0.0.5:2379`: WAL fsync P99 in the (0.032, 0.064] s bucket, ≈48 ms by linear
+interpolation, over 120,000 fsyncs: warning.
 
 ## Remedy
 Give etcd a dedicated low-latency disk (local SSD or provisioned IOPS), keep other I/O off
@@ -44,7 +52,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         histogram: "etcd_disk_wal_fsync_duration_seconds",
         warning: n::WAL_FSYNC_P99_WARNING_SECONDS,
         critical: n::WAL_FSYNC_P99_CRITICAL_SECONDS,
-        read: |m| (m.wal_fsync_p99_seconds, m.wal_fsyncs),
+        read: |m| (m.wal_fsync_p99, m.wal_fsyncs),
     };
     disk_latency::run(&check, ev, t, out);
 }
@@ -52,13 +60,13 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::test_support::{evidence, metrics};
+    use crate::checks::test_support::{disk_p99, evidence, metrics};
 
     #[test]
     fn warns_then_critical_and_ignores_few_observations() {
         let sev = |p99: f64, count: f64| {
             let mut m = metrics();
-            m.wal_fsync_p99_seconds = Some(p99);
+            m.wal_fsync_p99 = Some(disk_p99(p99));
             m.wal_fsyncs = count;
             let mut out = Vec::new();
             run(&evidence(m), &Thresholds::default(), &mut out);

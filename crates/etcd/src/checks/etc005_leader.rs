@@ -80,9 +80,9 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         }
         let during = match metrics.window_seconds {
             Some(s) => format!(
-                "{} leader changes in {:.0} min ({:.1} per 15 min)",
+                "{} leader changes in {} ({:.1} per 15 min)",
                 format_count(changes),
-                s / 60.0,
+                super::disk_latency::format_window(s),
                 per_15_min
             ),
             None => format!("{} leader changes since the member started", format_count(changes)),

@@ -46,7 +46,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         out.push(
             Draft {
                 severity: Severity::Warning,
-                title: format!("etcd member {}: {} proposals failed in {:.0} min", m.name, format_count(failed), seconds / 60.0),
+                title: format!("etcd member {}: {} proposals failed in {}", m.name, format_count(failed), super::disk_latency::format_window(seconds)),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
                     "{} failed to commit {} raft proposals between the two scrapes: writes were lost to elections or a lost quorum and returned errors to the API server.",

@@ -83,8 +83,10 @@ pub(crate) mod test_support {
             quota_bytes: None,
             keys: None,
             wal_fsync_p99_seconds: None,
+            wal_fsync_p99: None,
             wal_fsyncs: 0.0,
             backend_commit_p99_seconds: None,
+            backend_commit_p99: None,
             backend_commits: 0.0,
             has_leader: Some(1.0),
             is_leader: Some(1.0),
@@ -92,6 +94,16 @@ pub(crate) mod test_support {
             proposals_failed: None,
             proposals_pending: None,
         }
+    }
+
+    /// A P99 in etcd's disk histogram buckets (1 ms × 2^k): the bucket of `interpolated`.
+    pub fn disk_p99(interpolated: f64) -> metrics::quantile::QuantileBucket {
+        let mut upper = 0.001;
+        while upper < interpolated {
+            upper *= 2.0;
+        }
+        let lower = if upper == 0.001 { 0.0 } else { upper / 2.0 };
+        metrics::quantile::QuantileBucket { lower, upper, interpolated }
     }
 
     /// Evidence of one member with these metrics.

@@ -16,27 +16,39 @@ pub const INFO: CheckInfo = CheckInfo {
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
     doc: r#"## What it detects
-Kinds of API request (verb, resource, scope) whose P99 latency, computed from
-`apiserver_request_duration_seconds` as Prometheus' `histogram_quantile(0.99, …)` does, is
-above the Kubernetes API call latency SLO: 1 s for mutating calls and single-object reads,
-5 s (warning) and 30 s (critical) for namespace-scope LISTs, 30 s for cluster-scope LISTs.
-WATCH, CONNECT and the long-running subresources (exec, attach, portforward, proxy, log) are
-excluded, as in clusterloader2. With two scrapes the P99 covers only the requests between
-them; with one, everything since the API server started.
+Kinds of API request (verb, resource, scope) whose P99 latency, computed as Prometheus'
+`histogram_quantile(0.99, …)` does, is above the Kubernetes API call latency SLO: 1 s for
+mutating calls and single-object reads, 5 s (warning) and 30 s (critical) for
+namespace-scope LISTs, 30 s for cluster-scope LISTs. The title names the threshold that
+fired. WATCH, CONNECT and the long-running subresources (exec, attach, portforward, proxy,
+log) are excluded, as in clusterloader2. With two scrapes the P99 covers only the requests
+between them; with one, everything since the API server started.
+
+The SLO is defined on `apiserver_request_sli_duration_seconds` (1.26+;
+`apiserver_request_slo_duration_seconds` in 1.23–1.27), which leaves out the time spent in
+admission webhooks and APF queues. When the scrape has it, the SLO is judged on it; a request
+kind slow only with that time (`apiserver_request_duration_seconds`) is reported as
+information that says where the time went (MET008, MET007). Without it, the finding is
+judged on `apiserver_request_duration_seconds` and says that it includes webhook and queue
+time.
 
 ## Why it matters
 Controllers and kubectl time out, retry and pile more load on a slow API server. A slow
 LIST of a large resource is the most common cause of an API server that times out.
 
 ## Example
-`LIST pods (cluster)`: P99 42 s over 3,120 requests, SLO 30 s.
+`LIST pods (cluster)`: P99 ≈42 s over 3,120 requests, above the 30 s SLO.
 
 ## Remedy
-Find the clients that send these requests (`apiserver-doctor diagnose` on the audit log names
-them), make them paginate (`limit`/`continue`) and read from the watch cache
-(`resourceVersion="0"`), or throttle them with API Priority and Fairness
-(`apiserver-doctor diagnose` over the audit log writes the FlowSchema and
-PriorityLevelConfiguration for its top offender).
+Find the clients that send these requests: the finding prints the
+`apiserver-doctor query --input "$AUDIT_LOGS" '…'` that names them from the audit log
+(audit verbs: POST is `create`, PUT `update`, PATCH `patch`, DELETE `delete` or
+`deletecollection`; subresources only when the metric row has one). Make LIST clients
+paginate (`limit`/`continue`) and read from the watch cache (`resourceVersion="0"`); for
+writes look first at webhooks, APF queues and etcd (MET008, MET007, MET011). A client that
+cannot be fixed can be throttled with API Priority and Fairness (`apiserver-doctor diagnose`
+over the audit log writes the FlowSchema and PriorityLevelConfiguration for its top
+offender).
 
 ## References
 - SIG-scalability API call latency SLO: https://github.com/kubernetes/community/blob/master/sig-scalability/slos/api_call_latency.md
@@ -46,6 +58,97 @@ PriorityLevelConfiguration for its top offender).
 
 const MUTATING: &[&str] = &["POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"];
 
+/// The audit-log verbs (`verb` of an audit event) of a metric's `verb` label: the metric
+/// names HTTP methods (`POST`), the audit log the Kubernetes verbs (`create`). A `GET` of a
+/// collection is counted as `LIST` by the metric; `DELETE` covers `deletecollection` in
+/// versions that do not split it.
+pub(crate) fn audit_verbs(metric_verb: &str, scope: &str) -> Vec<&'static str> {
+    match metric_verb {
+        "POST" => vec!["create"],
+        "PUT" => vec!["update"],
+        "PATCH" | "APPLY" => vec!["patch"],
+        "DELETE" => vec!["delete", "deletecollection"],
+        "DELETECOLLECTION" => vec!["deletecollection"],
+        "GET" if scope == "resource" => vec!["get"],
+        "GET" => vec!["get", "list"],
+        "LIST" => vec!["list"],
+        "WATCH" | "WATCHLIST" => vec!["watch"],
+        _ => vec![],
+    }
+}
+
+/// `jobs.batch/status` → (`jobs`, `batch`, `status`). Plural resource names have no dot, so
+/// the first dot separates the group.
+fn split_resource(qualified: &str) -> (&str, &str, &str) {
+    let (name, subresource) = qualified.split_once('/').unwrap_or((qualified, ""));
+    let (resource, group) = name.split_once('.').unwrap_or((name, ""));
+    (resource, group, subresource)
+}
+
+/// A KQL string literal.
+fn kql_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// The KQL over the audit log that names the clients sending this kind of request: its audit
+/// verbs, resource, API group, subresource (none unless the metric row has one) and, for a
+/// LIST, its scope.
+pub(crate) fn clients_query(verb: &str, qualified_resource: &str, scope: &str) -> String {
+    let (resource, group, subresource) = split_resource(qualified_resource);
+    let verbs = audit_verbs(verb, scope);
+    let mut conditions = vec![match verbs.as_slice() {
+        [one] => format!("verb == {}", kql_string(one)),
+        many => format!("verb in ({})", many.iter().map(|v| kql_string(v)).collect::<Vec<_>>().join(", ")),
+    }];
+    conditions.push(format!("objectRef.resource == {}", kql_string(resource)));
+    conditions.push(if group.is_empty() {
+        "isempty(objectRef.apiGroup)".to_owned()
+    } else {
+        format!("objectRef.apiGroup == {}", kql_string(group))
+    });
+    conditions.push(if subresource.is_empty() {
+        "isempty(objectRef.subresource)".to_owned()
+    } else {
+        format!("objectRef.subresource == {}", kql_string(subresource))
+    });
+    if verb == "LIST" || verb == "DELETECOLLECTION" {
+        match scope {
+            "cluster" => conditions.push("isempty(objectRef.namespace)".to_owned()),
+            "namespace" => conditions.push("isnotempty(objectRef.namespace)".to_owned()),
+            _ => {}
+        }
+    }
+    format!(
+        "KubeAudit | where {} | summarize count() by userAgent, user.username | top 10 by count_",
+        conditions.join(" and ")
+    )
+}
+
+/// The command that runs `kql` over the audit logs, as it can be pasted into a shell once
+/// `AUDIT_LOGS` names the files (or their directory).
+pub(crate) fn query_command(kql: &str) -> String {
+    format!(
+        "# AUDIT_LOGS: the API server's audit log files, or a directory of them\napiserver-doctor query --input \"$AUDIT_LOGS\" '{}'",
+        kql.replace('\'', "'\\''")
+    )
+}
+
+/// Where a P99 lies, for the summary: its bucket and what the interpolated value is.
+fn bucket_sentence(metric: &str, p99: f64, bucket: Option<(f64, f64)>) -> String {
+    match bucket {
+        // Bounds as Prometheus writes `le` (`10`, `0.5`): f64's own display.
+        Some((lower, upper)) if upper.is_finite() => format!(
+            " The P99 lies in the ({lower}, {upper}] s bucket of {metric}; {} is histogram_quantile's linear \
+             interpolation within it, not a measured request.",
+            format_seconds(p99)
+        ),
+        Some((lower, _)) => format!(
+            " The P99 of {metric} lies above {lower} s, the histogram's largest finite bucket, which bounds it no further."
+        ),
+        None => String::new(),
+    }
+}
+
 /// Runs MET001.
 pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let min_observations = t.value(n::LATENCY_MIN_OBSERVATIONS);
@@ -54,90 +157,182 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if l.count < min_observations {
                 continue;
             }
-            let (warn, crit, names): (f64, Option<f64>, Vec<&'static str>) = if l.verb == "LIST" {
-                match l.scope.as_str() {
-                    "cluster" => {
-                        (t.value(n::P99_CLUSTER_LIST_SECONDS), None, vec![n::P99_CLUSTER_LIST_SECONDS])
+            let (warn, crit, warn_name, crit_name): (f64, Option<f64>, &'static str, Option<&'static str>) =
+                if l.verb == "LIST" {
+                    match l.scope.as_str() {
+                        "cluster" => {
+                            (t.value(n::P99_CLUSTER_LIST_SECONDS), None, n::P99_CLUSTER_LIST_SECONDS, None)
+                        }
+                        _ => (
+                            t.value(n::P99_NAMESPACE_LIST_WARNING_SECONDS),
+                            Some(t.value(n::P99_NAMESPACE_LIST_SECONDS)),
+                            n::P99_NAMESPACE_LIST_WARNING_SECONDS,
+                            Some(n::P99_NAMESPACE_LIST_SECONDS),
+                        ),
                     }
-                    _ => (
-                        t.value(n::P99_NAMESPACE_LIST_WARNING_SECONDS),
-                        Some(t.value(n::P99_NAMESPACE_LIST_SECONDS)),
-                        vec![n::P99_NAMESPACE_LIST_WARNING_SECONDS, n::P99_NAMESPACE_LIST_SECONDS],
-                    ),
-                }
-            } else if l.verb == "GET" || MUTATING.contains(&l.verb.as_str()) {
-                (t.value(n::P99_MUTATING_SECONDS), None, vec![n::P99_MUTATING_SECONDS])
-            } else {
-                continue;
-            };
-            if l.p99_seconds <= warn {
+                } else if l.verb == "GET" || MUTATING.contains(&l.verb.as_str()) {
+                    (t.value(n::P99_MUTATING_SECONDS), None, n::P99_MUTATING_SECONDS, None)
+                } else {
+                    continue;
+                };
+            // The SLO is defined on the SLI histogram (no webhook or APF queue time): judged
+            // on it when the scrape has it with enough requests.
+            let sli = l.sli.as_ref().filter(|s| s.count >= min_observations);
+            let judged = sli.map_or(l.p99_seconds, |s| s.p99.interpolated);
+            if l.p99_seconds <= warn && judged <= warn {
                 continue;
             }
-            let severity =
-                if crit.is_some_and(|c| l.p99_seconds > c) { Severity::Critical } else { Severity::Warning };
-            let slo = crit.unwrap_or(warn);
             let subject = format!("{} {} ({})", l.verb, l.resource, l.scope);
-            // histogram_quantile's value is a linear interpolation inside a bucket: say which
-            // bucket, so it is not read as a measured latency.
-            let bucket = match l.p99_bucket {
-                // Bounds as Prometheus writes `le` (`10`, `0.5`): f64's own display.
-                Some((lower, upper)) if upper.is_finite() => format!(
-                    " The P99 lies in the ({lower}, {upper}] s bucket of apiserver_request_duration_seconds; {} is \
-                     histogram_quantile's linear interpolation within it, not a measured request.",
-                    format_seconds(l.p99_seconds)
-                ),
-                Some((lower, _)) => format!(
-                    " The P99 lies above {lower} s, the histogram's largest finite bucket, which bounds it no further."
-                ),
-                None => String::new(),
+            let slo = crit.unwrap_or(warn);
+            // The threshold that fired, in words, and its name.
+            let (severity, above, fired) = if judged <= warn {
+                (Severity::Info, String::new(), warn_name)
+            } else {
+                match (crit, crit_name) {
+                    (Some(c), Some(c_name)) if judged > c => {
+                        (Severity::Critical, format!("the {} SLO", format_seconds(c)), c_name)
+                    }
+                    (Some(c), _) => (
+                        Severity::Warning,
+                        format!(
+                            "the {} warning threshold (the SLO is {})",
+                            format_seconds(warn),
+                            format_seconds(c)
+                        ),
+                        warn_name,
+                    ),
+                    _ => (Severity::Warning, format!("the {} SLO", format_seconds(warn)), warn_name),
+                }
             };
+            let mut thresholds = vec![fired];
+            if let Some(c_name) = crit_name.filter(|c| *c != fired) {
+                thresholds.push(c_name);
+            }
+            let (title, judgement) = match (sli, severity) {
+                (Some(s), Severity::Info) => (
+                    format!(
+                        "{subject}: P99 ≈{} with webhooks and APF queues, ≈{} without them, within the {} SLO",
+                        format_seconds(l.p99_seconds),
+                        format_seconds(s.p99.interpolated),
+                        format_seconds(slo)
+                    ),
+                    format!(
+                        " Without the time spent in admission webhooks and APF queues (`{}`, on which the SLO is \
+                         defined) the P99 is about {}, within the {} SLO: the rest is spent waiting for webhooks \
+                         (MET008) or in APF queues (MET007).{}",
+                        s.metric,
+                        format_seconds(s.p99.interpolated),
+                        format_seconds(slo),
+                        bucket_sentence(&s.metric, s.p99.interpolated, Some((s.p99.lower, s.p99.upper)))
+                    ),
+                ),
+                (Some(s), _) => (
+                    format!(
+                        "{subject}: P99 latency ≈{} without webhooks and APF queues is above {above}",
+                        format_seconds(s.p99.interpolated)
+                    ),
+                    format!(
+                        " Without the time spent in admission webhooks and APF queues (`{}`, on which the SLO is \
+                         defined) the P99 is about {}, above {above}.{}",
+                        s.metric,
+                        format_seconds(s.p99.interpolated),
+                        bucket_sentence(&s.metric, s.p99.interpolated, Some((s.p99.lower, s.p99.upper)))
+                    ),
+                ),
+                (None, _) => (
+                    format!("{subject}: P99 latency ≈{} is above {above}", format_seconds(l.p99_seconds)),
+                    format!(
+                        " That is above {above} for this kind of request. It includes the time spent in admission \
+                         webhooks and APF queues, which the SLO leaves out (the SLO is defined on \
+                         apiserver_request_sli_duration_seconds, 1.26+, which this scrape does not give): a slow \
+                         webhook (MET008) or a long queue wait (MET007) shows here too."
+                    ),
+                ),
+            };
+            let mut measures = vec![Measure::new(
+                "P99 latency (linear interpolation, as histogram_quantile)",
+                l.p99_seconds,
+                "s",
+            )];
+            if let Some((lower, upper)) = l.p99_bucket {
+                measures.push(Measure::new("P99 above (its bucket's lower bound)", lower, "s"));
+                if upper.is_finite() {
+                    measures.push(Measure::new("P99 at most (its bucket's upper bound)", upper, "s"));
+                }
+            }
+            measures.push(Measure::new("requests", l.count, "count"));
+            if let Some(s) = sli {
+                measures.push(Measure::new(
+                    "SLI P99, without webhooks and APF queues (linear interpolation)",
+                    s.p99.interpolated,
+                    "s",
+                ));
+                measures.push(Measure::new("SLI P99 above (its bucket's lower bound)", s.p99.lower, "s"));
+                if !s.p99.unbounded() {
+                    measures.push(Measure::new(
+                        "SLI P99 at most (its bucket's upper bound)",
+                        s.p99.upper,
+                        "s",
+                    ));
+                }
+            }
+            let advice = if l.verb == "LIST" {
+                remedy(
+                    "Make the client paginate and read from the watch cache, or throttle it",
+                    RemedyKind::Advice,
+                    Safety::Safe,
+                    "LISTs should use `limit` and `continue`, and `resourceVersion=\"0\"` where stale reads are acceptable (informers do this). A client that cannot be fixed can be throttled with API Priority and Fairness: `apiserver-doctor diagnose` over the audit log names the client and writes the FlowSchema for it.",
+                )
+            } else if l.verb == "GET" {
+                remedy(
+                    "Find where the time goes: APF queues, etcd, object size",
+                    RemedyKind::Advice,
+                    Safety::Safe,
+                    "A single-object read waits in APF queues (MET007, MET010), and for etcd when it asks for the latest version (MET011); a large object takes long to serialize. Look at those findings first. A client that sends too many requests can be throttled with API Priority and Fairness: `apiserver-doctor diagnose` over the audit log names the client and writes the FlowSchema for it.",
+                )
+            } else {
+                remedy(
+                    "Find where the time goes: admission webhooks, APF queues, etcd",
+                    RemedyKind::Advice,
+                    Safety::Safe,
+                    "A write waits for every admission webhook that matches it (MET008, MET009: a webhook that times out adds its whole timeoutSeconds), for APF queues (MET007, MET010) and for etcd (MET011). Look at those findings first: narrow a slow webhook's rules and lower its timeoutSeconds. A client that sends too many writes can be throttled with API Priority and Fairness: `apiserver-doctor diagnose` over the audit log names the client and writes the FlowSchema for it.",
+                )
+            };
+            let (resource, group, subresource) = split_resource(&l.resource);
+            let metric = sli.map_or("apiserver_request_duration_seconds", |s| s.metric.as_str());
             out.push(
                 Draft {
                     severity,
-                    title: format!("{subject}: P99 latency ≈{} is above the {} SLO", format_seconds(l.p99_seconds), format_seconds(slo)),
+                    title,
                     subject: Subject::new("resource", subject.clone()),
                     summary: format!(
-                        "The API server answered {} {} requests with a P99 latency of about {} {}. The SLO for this kind of request is {}; clients time out and retry above it.{bucket}",
+                        "The API server answered {} {} requests {} with a P99 latency of about {} \
+                         (apiserver_request_duration_seconds).{judgement}{}",
                         format_count(l.count),
                         subject,
-                        format_seconds(l.p99_seconds),
                         window_phrase(api.window_seconds),
-                        format_seconds(slo),
+                        format_seconds(l.p99_seconds),
+                        if sli.is_some() && severity != Severity::Info {
+                            String::new()
+                        } else {
+                            bucket_sentence("apiserver_request_duration_seconds", l.p99_seconds, l.p99_bucket)
+                        },
                     ),
                     source: format!("metrics:{}", api.source),
-                    measures: {
-                        let mut m = vec![Measure::new(
-                            "P99 latency (linear interpolation, as histogram_quantile)",
-                            l.p99_seconds,
-                            "s",
-                        )];
-                        if let Some((lower, upper)) = l.p99_bucket {
-                            m.push(Measure::new("P99 above (its bucket's lower bound)", lower, "s"));
-                            if upper.is_finite() {
-                                m.push(Measure::new("P99 at most (its bucket's upper bound)", upper, "s"));
-                            }
-                        }
-                        m.push(Measure::new("requests", l.count, "count"));
-                        m
-                    },
+                    measures,
                     table: None,
-                    thresholds: names,
+                    thresholds,
                     remedies: vec![
                         remedy(
                             "Name the clients that send these requests",
                             RemedyKind::Command,
                             Safety::Safe,
-                            format!("apiserver-doctor query 'KubeAudit | where verb == \"{}\" and objectRef.resource == \"{}\" | summarize count() by userAgent | top 10 by count_' <audit logs>", l.verb.to_lowercase(), l.resource.split(['.', '/']).next().unwrap_or_default()),
+                            query_command(&clients_query(&l.verb, &l.resource, &l.scope)),
                         ),
-                        remedy(
-                            "Make the client paginate and read from the watch cache, or throttle it",
-                            RemedyKind::Advice,
-                            Safety::Safe,
-                            "LISTs should use `limit` and `continue`, and `resourceVersion=\"0\"` where stale reads are acceptable (informers do this). A client that cannot be fixed can be throttled with API Priority and Fairness: `apiserver-doctor diagnose` over the audit log names the client and writes the FlowSchema for it.",
-                        ),
+                        advice,
                         watch(&format!(
-                            "histogram_quantile(0.99, sum by (le) (rate(apiserver_request_duration_seconds_bucket{{verb=\"{}\",resource=\"{}\",scope=\"{}\"}}[5m])))",
-                            l.verb, l.resource.split(['.', '/']).next().unwrap_or_default(), l.scope
+                            "histogram_quantile(0.99, sum by (le) (rate({metric}_bucket{{verb=\"{}\",group=\"{group}\",resource=\"{resource}\",subresource=\"{subresource}\",scope=\"{}\"}}[5m])))",
+                            l.verb, l.scope
                         )),
                     ],
                 }
@@ -161,6 +356,7 @@ mod tests {
             count: 500.0,
             p99_seconds: p99,
             p99_bucket: None,
+            sli: None,
         }
     }
 

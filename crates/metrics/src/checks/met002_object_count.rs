@@ -141,13 +141,25 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     thresholds: vec![n::OBJECTS_PER_TYPE_WARNING, crit_name],
                     remedies: {
                         let mut r = cleanup_remedies(&o.resource);
-                        r.push(watch(&format!("{metric}{{resource=\"{}\"}}", o.resource)));
+                        r.push(watch(&format!("{metric}{}", object_selector(metric, &o.resource))));
                         r
                     },
                 }
                 .into_finding(&INFO, t),
             );
         }
+    }
+}
+
+/// The PromQL selector of a group-qualified resource in `metric`: `apiserver_resource_objects`
+/// (1.34+) labels the group and the plural apart (`{group="batch",resource="jobs"}`); the
+/// older metrics name the qualified resource (`{resource="jobs.batch"}`).
+pub(crate) fn object_selector(metric: &str, qualified: &str) -> String {
+    if metric == "apiserver_resource_objects" {
+        let (resource, group) = qualified.split_once('.').unwrap_or((qualified, ""));
+        format!("{{group=\"{group}\",resource=\"{resource}\"}}")
+    } else {
+        format!("{{resource=\"{qualified}\"}}")
     }
 }
 
@@ -186,5 +198,21 @@ mod tests {
         let jobs = &out[0];
         assert!(jobs.remedies.iter().any(|r| r.body.contains("status.successful=1")));
         assert!(jobs.remedies.iter().any(|r| r.body.contains("count/jobs.batch")));
+    }
+
+    /// Metrics review (minor): on 1.34+ the PromQL `apiserver_resource_objects{resource="jobs.batch"}`
+    /// matched nothing: that metric labels `group="batch"` and `resource="jobs"`.
+    #[test]
+    fn promql_for_apiserver_resource_objects_selects_group_and_resource_apart() {
+        assert_eq!(
+            object_selector("apiserver_resource_objects", "jobs.batch"),
+            r#"{group="batch",resource="jobs"}"#
+        );
+        assert_eq!(object_selector("apiserver_resource_objects", "pods"), r#"{group="",resource="pods"}"#);
+        assert_eq!(
+            object_selector("apiserver_resource_objects", "widgets.example.com"),
+            r#"{group="example.com",resource="widgets"}"#
+        );
+        assert_eq!(object_selector("apiserver_storage_objects", "jobs.batch"), r#"{resource="jobs.batch"}"#);
     }
 }

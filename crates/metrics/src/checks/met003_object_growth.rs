@@ -96,10 +96,10 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     thresholds: vec![n::ETCD_QUOTA_PROJECTION_HOURS, n::OBJECTS_PER_TYPE_WARNING, if events { n::EVENTS_CRITICAL } else { n::OBJECTS_PER_TYPE_CRITICAL }],
                     remedies: {
                         let mut r = super::met002_object_count::cleanup_remedies(&o.resource);
+                        let metric = api.object_metric.as_deref().unwrap_or("apiserver_storage_objects");
                         r.push(watch(&format!(
-                            "deriv({}{{resource=\"{}\"}}[1h]) * 3600",
-                            api.object_metric.as_deref().unwrap_or("apiserver_storage_objects"),
-                            o.resource
+                            "deriv({metric}{}[1h]) * 3600",
+                            super::met002_object_count::object_selector(metric, &o.resource)
                         )));
                         r
                     },

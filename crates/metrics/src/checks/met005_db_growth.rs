@@ -5,7 +5,8 @@ use findings::{
 };
 
 use super::met003_object_growth::format_hours;
-use super::{Draft, format_bytes, remedies, watch};
+use super::met004_db_size::WHERE_THE_QUOTA_IS;
+use super::{Draft, format_bytes, format_bytes_pair, remedies, watch};
 use crate::MetricsEvidence;
 
 /// MET005.
@@ -18,7 +19,10 @@ pub const INFO: CheckInfo = CheckInfo {
 With two scrapes of the same API server: the etcd database size grew between them at a rate
 that reaches the quota within `etcd_quota_projection_hours` (4 h, etcd-mixin's
 `etcdDatabaseQuotaLowSpace` horizon). The quota is etcd's own when an etcd scrape is given,
-else the default 2 GiB.
+else the default 2 GiB, and the finding then says it was assumed. A database already at or
+past the default with no etcd scrape proves the quota is larger and unknown: no time to
+quota is given (MET004 reports the size and its growth per hour as information). Sizes
+too close for GiB to show apart are given in bytes.
 
 ## Why it matters
 When the database reaches the quota etcd refuses every write. Four hours is the time left to
@@ -40,12 +44,20 @@ the platform allows it.
 
 /// Runs MET005.
 pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
-    let (quota, _) = super::met004_db_size::quota(ev, t);
+    let (quota, from_etcd) = super::met004_db_size::quota(ev, t);
     let horizon = t.value(n::ETCD_QUOTA_PROJECTION_HOURS);
     for api in &ev.apiservers {
         let Some(seconds) = api.window_seconds.filter(|s| *s > 0.0) else { continue };
         for db in &api.db_size {
             let Some(first) = db.first_bytes else { continue };
+            if !db.bytes.is_finite() || !first.is_finite() {
+                continue;
+            }
+            // Past the assumed default with no quota known: the quota is larger and unknown, so
+            // there is no time to reach it (MET004 reports the size and the growth per hour).
+            if super::met004_db_size::quota_unknown_and_larger(db.bytes, quota, from_etcd) {
+                continue;
+            }
             let growth = db.bytes - first;
             if growth <= 0.0 {
                 continue;
@@ -55,24 +67,34 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if hours > horizon {
                 continue;
             }
+            let quota_name = if from_etcd {
+                format!("its {} quota", format_bytes(quota))
+            } else {
+                format!(
+                    "the assumed {} quota (etcd's default; the real quota is unknown)",
+                    format_bytes(quota)
+                )
+            };
+            let (from_text, to_text) = format_bytes_pair(first, db.bytes);
             out.push(
                 Draft {
                     severity: Severity::Warning,
                     title: format!(
-                        "etcd database grows by {} per hour and reaches its {} quota in {}",
+                        "etcd database grows by {} per hour and reaches {} in {}",
                         format_bytes(per_hour),
-                        format_bytes(quota),
+                        quota_name,
                         format_hours(hours)
                     ),
                     subject: Subject::new("etcd", db.endpoint.clone()),
                     summary: format!(
-                        "`{}` went from {} to {} in {:.0} s. At that rate the database reaches the {} quota in {}, and etcd then refuses every write.",
+                        "`{}` went from {} to {} in {:.0} s. At that rate the database reaches {} in {}, and etcd then refuses every write.{}",
                         db.metric,
-                        format_bytes(first),
-                        format_bytes(db.bytes),
+                        from_text,
+                        to_text,
                         seconds,
-                        format_bytes(quota),
-                        format_hours(hours)
+                        quota_name,
+                        format_hours(hours),
+                        if from_etcd { String::new() } else { format!(" {WHERE_THE_QUOTA_IS} A larger quota leaves more time.") }
                     ),
                     source: format!("metrics:{}", api.source),
                     measures: vec![
@@ -87,7 +109,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         remedies::find_what_takes_space(),
                         remedies::compact(),
                         remedies::defragment(),
-                        remedies::raise_quota(quota),
+                        remedies::raise_quota_or_assumed(quota, from_etcd),
                         watch(&format!("predict_linear({}[1h], 4 * 3600) > {quota}", db.metric)),
                     ],
                 }
@@ -131,5 +153,31 @@ mod tests {
         assert_eq!(out[0].subject.name, "a");
         assert!(out[0].title.contains("400.0 MiB per hour"), "{}", out[0].title);
         assert!(out[0].title.contains("1.6 h"), "{}", out[0].title);
+        assert!(out[0].title.contains("the assumed 2.0 GiB quota (etcd's default"), "{}", out[0].title);
+    }
+
+    /// Metrics review minor item: "went from 6.6 GiB to 6.6 GiB in 450 s" hid the growth.
+    #[test]
+    fn growth_too_small_for_gib_is_shown_in_bytes() {
+        let mut api = apiserver();
+        api.window_seconds = Some(450.0);
+        api.db_size = vec![DbSize {
+            metric: "m".into(),
+            endpoint: "a".into(),
+            bytes: 7_043_743_744.0,
+            first_bytes: Some(7_039_143_936.0),
+        }];
+        let quota = 7_050_000_000.0;
+        let ev =
+            MetricsEvidence { apiservers: vec![api], etcd_quota_bytes: Some(quota), ..Default::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert!(
+            out[0]
+                .summary
+                .contains("went from 7,039,143,936 B (6.6 GiB) to 7,043,743,744 B (6.6 GiB) in 450 s"),
+            "{}",
+            out[0].summary
+        );
     }
 }

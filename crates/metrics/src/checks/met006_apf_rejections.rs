@@ -75,7 +75,13 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Name the clients of this flow schema",
                             RemedyKind::Command,
                             Safety::Safe,
-                            format!("kubectl get flowschema {} -o yaml\napiserver-doctor query 'KubeAudit | where responseStatus.code == 429 | summarize count() by userAgent, user.username | top 10 by count_' <audit logs>", r.flow_schema),
+                            format!(
+                                "kubectl get flowschema {} -o yaml\n{}",
+                                r.flow_schema,
+                                super::met001_request_latency::query_command(
+                                    "KubeAudit | where responseStatus.code == 429 | summarize count() by userAgent, user.username | top 10 by count_"
+                                )
+                            ),
                         ),
                         remedy(
                             "Give the noisy client its own priority level",

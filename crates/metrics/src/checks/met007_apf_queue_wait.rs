@@ -5,7 +5,10 @@ use findings::{
     threshold_names as n,
 };
 
-use super::{Draft, format_count, format_seconds, remedy, watch, window_phrase};
+use super::{
+    Draft, P99Versus, format_count, le, p99_bucket_phrase, p99_estimate_phrase, p99_measures, p99_versus,
+    remedy, watch, window_phrase,
+};
 use crate::MetricsEvidence;
 
 /// MET007.
@@ -19,13 +22,18 @@ Priority levels whose requests waited in APF queues with a P99 above 1 s
 (`apiserver_flowcontrol_request_wait_duration_seconds`, summed over flow schemas), naming the
 flow schema with the most queued requests at that level.
 
+As MET008, the P99 is judged by the bucket it lies in: a warning when the bucket's lower
+bound is at or above 1 s (certainly above); information, "may be above", when the bucket
+straddles 1 s and `histogram_quantile`'s interpolation is above it. The interpolated value is
+given only as an estimate (≈).
+
 ## Why it matters
 Queue wait is added to every request's latency before any work is done. A long wait means the
 level's concurrency share is used up, usually by one client.
 
 ## Example
-`workload-low`: P99 queue wait 4.2 s over 18,000 requests, mostly flow schema
-`service-accounts`.
+`workload-low`: P99 queue wait in the (2, 5] s bucket, ≈4.2 s by linear interpolation, over
+18,000 requests, mostly flow schema `service-accounts`.
 
 ## Remedy
 Find the client that fills the level (audit log), fix it, or move it to a priority level of
@@ -47,27 +55,60 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if w.count < min_observations {
                 continue;
             }
-            if w.p99_seconds <= limit {
-                continue;
-            }
+            let Some(p99) = w.p99_bucket else { continue };
+            let severity = match p99_versus(&p99, limit) {
+                P99Versus::CertainlyAbove => Severity::Warning,
+                P99Versus::MayBeAbove => Severity::Info,
+                P99Versus::NotAbove => continue,
+            };
+            let where_ = p99_bucket_phrase(&p99);
+            let (title, verdict) = if severity == Severity::Warning {
+                (
+                    format!(
+                        "Requests at priority level {}: P99 APF queue wait {where_}, over {} s",
+                        w.priority_level,
+                        le(limit)
+                    ),
+                    format!(
+                        "More than 1% of them waited longer than {} s, at or above the {} s warning level: the P99 \
+                         is certainly above it.",
+                        le(p99.lower),
+                        le(limit)
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "Requests at priority level {}: P99 APF queue wait {where_}, may be above {} s",
+                        w.priority_level,
+                        le(limit)
+                    ),
+                    format!(
+                        "The bucket straddles the {} s warning level: the P99 may be above it, and the buckets \
+                         cannot confirm it.",
+                        le(limit)
+                    ),
+                )
+            };
+            let mut measures = p99_measures("P99 queue wait", &p99);
+            measures.push(Measure::new("requests", w.count, "count"));
             out.push(
                 Draft {
-                    severity: Severity::Warning,
-                    title: format!("Requests at priority level {} wait {} in APF queues (P99)", w.priority_level, format_seconds(w.p99_seconds)),
+                    severity,
+                    title,
                     subject: Subject::new("priority-level", w.priority_level.clone()),
                     summary: format!(
-                        "{} requests at priority level `{}` waited in queue with a P99 of {} {}; most queued requests came through flow schema `{}`. The wait adds to every request's latency.",
+                        "Of {} requests at priority level `{}` {}, the P99 wait in APF queues lies {where_}; {}. \
+                         {verdict} Most queued requests came through flow schema `{}`. The wait adds to each \
+                         queued request's latency.",
                         format_count(w.count),
                         w.priority_level,
-                        format_seconds(w.p99_seconds),
                         window_phrase(api.window_seconds),
+                        p99_estimate_phrase(&p99),
                         w.flow_schema
                     ),
                     source: format!("metrics:{}", api.source),
-                    measures: vec![
-                        Measure::new("P99 queue wait", w.p99_seconds, "s"),
-                        Measure::new("requests", w.count, "count"),
-                    ],
+                    measures,
                     table: None,
                     thresholds: vec![n::APF_QUEUE_WAIT_P99_SECONDS],
                     remedies: vec![
@@ -93,6 +134,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::apiserver::ApfWait;
+    use crate::quantile::QuantileBucket;
     use crate::test_support::apiserver;
 
     #[test]
@@ -104,12 +146,14 @@ mod tests {
                 flow_schema: "service-accounts".into(),
                 count: 18_000.0,
                 p99_seconds: 4.2,
+                p99_bucket: Some(QuantileBucket { lower: 2.0, upper: 5.0, interpolated: 4.2 }),
             },
             ApfWait {
                 priority_level: "global-default".into(),
                 flow_schema: "global-default".into(),
                 count: 10.0,
                 p99_seconds: 0.9,
+                p99_bucket: Some(QuantileBucket { lower: 0.5, upper: 1.0, interpolated: 0.9 }),
             },
         ];
         let mut out = Vec::new();

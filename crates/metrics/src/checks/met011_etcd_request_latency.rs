@@ -5,7 +5,10 @@ use findings::{
     threshold_names as n,
 };
 
-use super::{Draft, format_count, format_seconds, remedy, watch, window_phrase};
+use super::{
+    Draft, P99Versus, format_count, le, p99_bucket_phrase, p99_estimate_phrase, p99_measures, p99_versus,
+    remedy, watch, window_phrase,
+};
 use crate::MetricsEvidence;
 
 /// MET011.
@@ -16,16 +19,22 @@ pub const INFO: CheckInfo = CheckInfo {
     evidence: EvidenceKind::ApiserverMetrics,
     doc: r#"## What it detects
 Operations of the API server on etcd (`etcd_request_duration_seconds`, by operation and
-resource, or Go type before 1.28) whose P99 is above `etcd_request_p99_warning_seconds`
-(0.5 s: half the 1 s SLO of a mutating call, which must also cover admission, serialization
-and the network).
+resource, group-qualified from the `group` label of 1.34+, or by Go type before) whose P99 is
+above `etcd_request_p99_warning_seconds` (0.5 s: half the 1 s SLO of a mutating call, which
+must also cover admission, serialization and the network).
+
+A histogram only says which bucket the P99 lies in. As MET008, the check judges by the
+bucket: a warning when its lower bound is at or above 0.5 s (the P99 is certainly above);
+information, "may be above", when the bucket straddles 0.5 s and `histogram_quantile`'s
+interpolation puts the P99 above it. The finding gives the bucket, and the interpolated value
+only as an estimate (≈).
 
 ## Why it matters
-When etcd is slow every request that reaches it is slow. Slow etcd calls point at etcd's disk
-(WAL fsync, backend commit), its size, or very large LISTs that bypass the watch cache.
+Slow etcd calls slow down the API requests that make them. They point at etcd's disk (WAL
+fsync, backend commit), its size, or very large LISTs that bypass the watch cache.
 
 ## Example
-`list pods`: P99 2.1 s over 4,000 calls.
+`list pods`: P99 in the (2, 4] s bucket, ≈2.1 s by linear interpolation, over 4,000 calls.
 
 ## Remedy
 Look at etcd itself (`apiserver-doctor etcd`: disk latency, database size, leader changes);
@@ -47,26 +56,53 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if r.count < min_observations {
                 continue;
             }
-            if r.p99_seconds <= limit {
-                continue;
-            }
+            let Some(p99) = r.p99_bucket else { continue };
+            let severity = match p99_versus(&p99, limit) {
+                P99Versus::CertainlyAbove => Severity::Warning,
+                P99Versus::MayBeAbove => Severity::Info,
+                P99Versus::NotAbove => continue,
+            };
             let subject = format!("{} {}", r.operation, r.object);
+            let where_ = p99_bucket_phrase(&p99);
+            let (title, verdict) = if severity == Severity::Warning {
+                (
+                    format!("etcd {subject}: P99 {where_}, over {} s, for the API server", le(limit)),
+                    format!(
+                        "More than 1% of these calls took longer than {} s, which is at or above the {} s warning \
+                         level: the P99 is certainly above it.",
+                        le(p99.lower),
+                        le(limit)
+                    ),
+                )
+            } else {
+                (
+                    format!("etcd {subject}: P99 {where_}, may be above {} s, for the API server", le(limit)),
+                    format!(
+                        "The bucket straddles the {} s warning level: the P99 may be above it, and the buckets \
+                         cannot confirm it (more than 1% of the calls took longer than {} s, at most 1% longer \
+                         than {} s).",
+                        le(limit),
+                        le(p99.lower),
+                        if p99.unbounded() { "the largest bucket".to_owned() } else { le(p99.upper) }
+                    ),
+                )
+            };
+            let mut measures = p99_measures("P99", &p99);
+            measures.push(Measure::new("calls", r.count, "count"));
             out.push(
                 Draft {
-                    severity: Severity::Warning,
-                    title: format!("etcd {subject}: P99 {} for the API server", format_seconds(r.p99_seconds)),
+                    severity,
+                    title,
                     subject: Subject::new("etcd", subject.clone()),
                     summary: format!(
-                        "The API server's `{subject}` calls to etcd took {} at P99 over {} calls {}. Every request that reaches etcd for this resource waits that long.",
-                        format_seconds(r.p99_seconds),
+                        "Of the API server's {} `{subject}` calls to etcd {}, the P99 lies {where_}; {}. {verdict} \
+                         Slow etcd calls slow down the API requests that make them.",
                         format_count(r.count),
-                        window_phrase(api.window_seconds)
+                        window_phrase(api.window_seconds),
+                        p99_estimate_phrase(&p99),
                     ),
                     source: format!("metrics:{}", api.source),
-                    measures: vec![
-                        Measure::new("P99 latency", r.p99_seconds, "s"),
-                        Measure::new("calls", r.count, "count"),
-                    ],
+                    measures,
                     table: None,
                     thresholds: vec![n::ETCD_REQUEST_P99_WARNING_SECONDS],
                     remedies: vec![
@@ -92,6 +128,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::apiserver::EtcdRequestLatency;
+    use crate::quantile::QuantileBucket;
     use crate::test_support::apiserver;
 
     #[test]
@@ -103,12 +140,14 @@ mod tests {
                 object: "pods".into(),
                 count: 4000.0,
                 p99_seconds: 2.1,
+                p99_bucket: Some(QuantileBucket { lower: 2.0, upper: 4.0, interpolated: 2.1 }),
             },
             EtcdRequestLatency {
                 operation: "get".into(),
                 object: "pods".into(),
                 count: 4000.0,
                 p99_seconds: 0.02,
+                p99_bucket: Some(QuantileBucket { lower: 0.01, upper: 0.025, interpolated: 0.02 }),
             },
             // the real 1.30 dump: 8 calls, one slow; a P99 of 8 calls is their maximum
             EtcdRequestLatency {
@@ -116,6 +155,7 @@ mod tests {
                 object: "persistentvolumeclaims".into(),
                 count: 8.0,
                 p99_seconds: 0.584,
+                p99_bucket: Some(QuantileBucket { lower: 0.5, upper: 0.6, interpolated: 0.584 }),
             },
         ];
         let mut out = Vec::new();

@@ -7,6 +7,7 @@ use findings::{CheckInfo, Finding, Remedy, RemedyKind, Safety, Thresholds};
 pub use findings::{Draft, format_seconds, remedy};
 
 use crate::MetricsEvidence;
+use crate::quantile::QuantileBucket;
 
 mod met001_request_latency;
 mod met002_object_count;
@@ -90,9 +91,115 @@ pub fn format_bytes(bytes: f64) -> String {
     format!("{v:.1} {unit}")
 }
 
-/// `12,345`.
+/// `12,345`. A value that is not a finite number (NaN, ±Inf) is written as such, never as
+/// the nearest integer that fits (`+Inf` as i128::MAX).
 pub fn format_count(n: f64) -> String {
+    if !n.is_finite() {
+        return format!("{n}");
+    }
     findings::thousands(n.round() as i128)
+}
+
+/// A share in percent: whole percent from 1% up (`82%`), one decimal below (`0.1%`), and
+/// `< 0.1%` for a share above 0 that one decimal would show as 0.
+pub fn format_percent(percent: f64) -> String {
+    if percent >= 1.0 || !percent.is_finite() {
+        format!("{percent:.0}%")
+    } else if percent > 0.0 && percent < 0.05 {
+        "< 0.1%".to_owned()
+    } else {
+        format!("{percent:.1}%")
+    }
+}
+
+/// Bytes with the growth between two sizes visible: [`format_bytes`] when it shows the two
+/// apart, else exact bytes with thousands separators (`7,039,143,936 B`).
+pub fn format_bytes_pair(first: f64, last: f64) -> (String, String) {
+    let (a, b) = (format_bytes(first), format_bytes(last));
+    if a != b || first == last {
+        (a, b)
+    } else {
+        (format!("{} B ({a})", format_count(first)), format!("{} B ({b})", format_count(last)))
+    }
+}
+
+/// How a P99, known only as the bucket it lies in, compares with a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum P99Versus {
+    /// The bucket's lower bound is at or above the threshold: more than 1% of the
+    /// observations took longer than it, for certain.
+    CertainlyAbove,
+    /// The bucket straddles the threshold and `histogram_quantile`'s interpolation puts the
+    /// P99 above it (or the bucket is the `+Inf` one): it may be above, the buckets cannot say.
+    MayBeAbove,
+    /// Not above by any reading.
+    NotAbove,
+}
+
+/// Judges a P99 against `limit` by its bucket, as MET008 does: certainly above when the
+/// bucket's lower bound is at or above `limit`; may be above when the bucket straddles it and
+/// the interpolated value is above it.
+pub fn p99_versus(p99: &QuantileBucket, limit: f64) -> P99Versus {
+    if p99.lower.is_nan() || p99.upper.is_nan() {
+        P99Versus::NotAbove
+    } else if p99.lower >= limit {
+        P99Versus::CertainlyAbove
+    } else if p99.upper > limit && (p99.interpolated > limit || p99.unbounded()) {
+        P99Versus::MayBeAbove
+    } else {
+        P99Versus::NotAbove
+    }
+}
+
+/// A bucket bound as Prometheus writes `le`: `0.5`, `2.5`, `10`, `0.008`.
+pub fn le(bound: f64) -> String {
+    format!("{bound}")
+}
+
+/// `in the (0.4, 0.6] s bucket` or `above 0.6 s (the histogram's largest finite bucket)`.
+pub fn p99_bucket_phrase(p99: &QuantileBucket) -> String {
+    if p99.unbounded() {
+        format!(
+            "above {} s (the histogram's largest finite bucket, which bounds it no further)",
+            le(p99.lower)
+        )
+    } else {
+        format!("in the ({}, {}] s bucket", le(p99.lower), le(p99.upper))
+    }
+}
+
+/// An interpolated latency with enough digits not to read as its threshold: `10.0 ms`,
+/// `502 ms`, `1.87 s`.
+pub fn format_estimate(seconds: f64) -> String {
+    if seconds < 0.1 { format!("{:.1} ms", seconds * 1000.0) } else { format_seconds(seconds) }
+}
+
+/// `≈502 ms by linear interpolation (as histogram_quantile)`, or, for a P99 in the `+Inf`
+/// bucket, that no value can be given.
+pub fn p99_estimate_phrase(p99: &QuantileBucket) -> String {
+    if p99.unbounded() {
+        "the histogram bounds it no further, so no value is given".to_owned()
+    } else {
+        format!(
+            "≈{} by linear interpolation (as histogram_quantile), an estimate the buckets cannot confirm",
+            format_estimate(p99.interpolated)
+        )
+    }
+}
+
+/// The measures of a P99 known by its bucket, labelled with `what` (`P99 WAL fsync`).
+pub fn p99_measures(what: &str, p99: &QuantileBucket) -> Vec<findings::Measure> {
+    let mut m =
+        vec![findings::Measure::new(format!("{what} above (its bucket's lower bound)"), p99.lower, "s")];
+    if !p99.unbounded() {
+        m.push(findings::Measure::new(format!("{what} at most (its bucket's upper bound)"), p99.upper, "s"));
+        m.push(findings::Measure::new(
+            format!("{what} ≈ (linear interpolation, as histogram_quantile)"),
+            p99.interpolated,
+            "s",
+        ));
+    }
+    m
 }
 
 /// `over the 5 min between the two scrapes` or `since the API server started`.
@@ -132,5 +239,36 @@ mod tests {
         assert_eq!(format_seconds(12.5), "12.50 s");
         assert_eq!(format_count(1_234_567.0), "1,234,567");
         assert_eq!(format_count(999.0), "999");
+        assert_eq!(format_percent(82.04), "82%");
+        assert_eq!(format_percent(0.107), "0.1%");
+        assert_eq!(format_percent(0.01), "< 0.1%");
+        assert_eq!(format_percent(0.0), "0.0%");
+        assert_eq!(
+            format_bytes_pair(7_039_143_936.0, 7_043_743_744.0),
+            ("7,039,143,936 B (6.6 GiB)".to_owned(), "7,043,743,744 B (6.6 GiB)".to_owned())
+        );
+        assert_eq!(format_bytes_pair(1024.0, 4096.0), ("1.0 KiB".to_owned(), "4.0 KiB".to_owned()));
+    }
+
+    #[test]
+    fn a_p99_is_judged_by_its_bucket() {
+        let q = |lower, upper, interpolated| QuantileBucket { lower, upper, interpolated };
+        assert_eq!(p99_versus(&q(0.512, 1.024, 0.933), 0.5), P99Versus::CertainlyAbove);
+        assert_eq!(p99_versus(&q(0.5, 1.0, 0.6), 0.5), P99Versus::CertainlyAbove);
+        assert_eq!(p99_versus(&q(0.4, 0.6, 0.502), 0.5), P99Versus::MayBeAbove);
+        assert_eq!(p99_versus(&q(0.008, 0.016, 0.010027), 0.01), P99Versus::MayBeAbove);
+        assert_eq!(p99_versus(&q(0.4, 0.6, 0.45), 0.5), P99Versus::NotAbove);
+        assert_eq!(p99_versus(&q(0.2, 0.4, 0.3), 0.5), P99Versus::NotAbove);
+        assert_eq!(p99_versus(&q(0.2, f64::INFINITY, 0.2), 0.5), P99Versus::MayBeAbove);
+        assert_eq!(format_estimate(0.010027), "10.0 ms");
+        assert_eq!(p99_bucket_phrase(&q(0.008, 0.016, 0.01)), "in the (0.008, 0.016] s bucket");
+    }
+
+    /// Review item 10: `+Inf` objects were printed as i128::MAX
+    /// (170,141,183,460,469,231,731,687,303,715,884,105,727).
+    #[test]
+    fn non_finite_counts_are_not_printed_as_the_largest_integer() {
+        assert_eq!(format_count(f64::INFINITY), "inf");
+        assert_eq!(format_count(f64::NAN), "NaN");
     }
 }
