@@ -224,7 +224,9 @@ pub fn scrapes_report(snapshots: &[Snapshot], interval_seconds: Option<f64>, t: 
     let evidence = MetricsEvidence::from_snapshots(snapshots, interval_seconds);
     let (ran, coverage_notes) = coverage(snapshots, &evidence);
     let mut r = report(scrape_inputs(snapshots), findings_of(&evidence, t), ran);
-    r.overview.notes = evidence.notes.iter().cloned().chain(coverage_notes).collect();
+    // Values that are not numbers (NaN, ±Inf) were left out of the checks: say which.
+    let skipped = evidence.apiservers.iter().flat_map(|a| a.skipped_values.iter().cloned());
+    r.overview.notes = evidence.notes.iter().cloned().chain(skipped).chain(coverage_notes).collect();
     r
 }
 
@@ -279,6 +281,19 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
         report::render(&r, report::Format::Text, &mut text, &report::TextOptions::default()).expect("render");
         let text = String::from_utf8(text).expect("utf-8");
         assert!(text.contains("Note: MET002"), "{text}");
+    }
+
+    #[test]
+    fn values_that_are_not_finite_numbers_are_named_in_the_notes() {
+        let text = FULL.replace(
+            "apiserver_storage_objects{resource=\"pods\"} 3",
+            "apiserver_storage_objects{resource=\"pods\"} +Inf",
+        );
+        let r = scrapes_report(&[snap("inf.prom", &text)], None, &Thresholds::default());
+        assert!(r.findings.is_empty(), "{:?}", r.findings);
+        let notes = r.overview.notes.join("\n");
+        assert!(notes.contains("inf.prom: apiserver_storage_objects"), "{notes}");
+        assert!(notes.contains("not a finite number: skipped"), "{notes}");
     }
 
     #[test]

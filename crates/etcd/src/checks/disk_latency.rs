@@ -67,7 +67,8 @@ pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &
         };
         let window = match metrics.window_seconds {
             Some(s) if s > 0.0 => format!("between the two scrapes ({})", format_window(s)),
-            _ => "since the member started (one scrape: cumulative counters)".to_owned(),
+            Some(_) => "between the two scrapes (their times are equal or unknown)".to_owned(),
+            None => "since the member started (one scrape: cumulative counters)".to_owned(),
         };
         let mut measures = p99_measures(&format!("P99 {}", check.what), &p99);
         measures.push(Measure::new(check.what_plural, observations, "count"));

@@ -79,11 +79,16 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             continue;
         }
         let during = match metrics.window_seconds {
-            Some(s) => format!(
+            Some(s) if s > 0.0 => format!(
                 "{} leader changes in {} ({:.1} per 15 min)",
                 format_count(changes),
                 super::disk_latency::format_window(s),
                 per_15_min
+            ),
+            // Two scrapes whose times are equal or unknown: an increase without a length.
+            Some(_) => format!(
+                "{} leader changes between the two scrapes (their times are equal or unknown, so no rate)",
+                format_count(changes)
             ),
             None => format!("{} leader changes since the member started", format_count(changes)),
         };
@@ -139,5 +144,17 @@ mod tests {
         assert_eq!(sev(4.0, Some(900.0)), 1);
         assert_eq!(sev(4.0, Some(3600.0)), 0, "4 in an hour is 1 per 15 min");
         assert_eq!(sev(1.0, None), 0);
+    }
+
+    #[test]
+    fn two_scrapes_with_equal_times_give_no_rate_and_no_zero_minute_window() {
+        let mut m = metrics();
+        m.leader_changes = Some(6.0);
+        m.window_seconds = Some(0.0);
+        let mut out = Vec::new();
+        run(&evidence(m), &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].title.contains("6 leader changes between the two scrapes"), "{}", out[0].title);
+        assert!(!out[0].title.contains("0 min"), "{}", out[0].title);
     }
 }

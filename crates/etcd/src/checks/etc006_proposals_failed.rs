@@ -46,7 +46,17 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         out.push(
             Draft {
                 severity: Severity::Warning,
-                title: format!("etcd member {}: {} proposals failed in {}", m.name, format_count(failed), super::disk_latency::format_window(seconds)),
+                title: format!(
+                    "etcd member {}: {} proposals failed {}",
+                    m.name,
+                    format_count(failed),
+                    if seconds > 0.0 {
+                        format!("in {}", super::disk_latency::format_window(seconds))
+                    } else {
+                        // Two scrapes whose times are equal or unknown.
+                        "between the two scrapes".to_owned()
+                    }
+                ),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
                     "{} failed to commit {} raft proposals between the two scrapes: writes were lost to elections or a lost quorum and returned errors to the API server.",
@@ -82,5 +92,16 @@ mod tests {
         assert_eq!(count(37.0, Some(600.0)), 1);
         assert_eq!(count(0.0, Some(600.0)), 0);
         assert_eq!(count(37.0, None), 0);
+    }
+
+    #[test]
+    fn two_scrapes_with_equal_times_give_no_zero_minute_window() {
+        let mut m = metrics();
+        m.proposals_failed = Some(37.0);
+        m.window_seconds = Some(0.0);
+        let mut out = Vec::new();
+        run(&evidence(m), &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].title.ends_with("37 proposals failed between the two scrapes"), "{}", out[0].title);
     }
 }
