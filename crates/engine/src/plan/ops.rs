@@ -10,7 +10,7 @@ use super::{Binding, Rel, column, internal};
 use crate::error::PlanError;
 use crate::event::is_hidden;
 use crate::types::{KType, Native};
-use crate::udf::{call, udfs};
+use crate::udf::{call, empty_if_null, udfs};
 
 type R<T> = Result<T, PlanError>;
 
@@ -402,8 +402,17 @@ fn join_keeping(
         JoinKind::RightSemi => JoinType::RightSemi,
     };
     let plan = build(LogicalPlanBuilder::from(left.plan).join_on(right_plan, jt, on))?;
+    // The side an outer join leaves unmatched reads as null; Kusto's strings are never null,
+    // so its string columns read as "" there (numbers, datetimes, bools stay null).
+    let mut left_cols = left.cols;
+    if matches!(kind, JoinKind::RightOuter | JoinKind::FullOuter) {
+        left_cols = left_cols.into_iter().map(strings_never_null).collect();
+    }
+    if matches!(kind, JoinKind::LeftOuter | JoinKind::FullOuter) {
+        right_cols = right_cols.into_iter().map(|(orig, b)| (orig, strings_never_null(b))).collect();
+    }
     let cols = match kind {
-        JoinKind::LeftAnti | JoinKind::LeftSemi => left.cols,
+        JoinKind::LeftAnti | JoinKind::LeftSemi => left_cols,
         JoinKind::RightAnti | JoinKind::RightSemi => right_cols
             .into_iter()
             .map(|(orig, mut b)| {
@@ -411,12 +420,24 @@ fn join_keeping(
                 b
             })
             .collect(),
-        _ => left.cols.into_iter().chain(right_cols.into_iter().map(|(_, b)| b)).collect(),
+        _ => left_cols.into_iter().chain(right_cols.into_iter().map(|(_, b)| b)).collect(),
     };
     Ok(Rel { plan, cols, has_event: false })
 }
 
-/// `union` of relations by column name (a column missing from one side is null there), with
+/// A string column read with its nulls as "" (other columns, `guid` included, as they are:
+/// Kusto's other types have nulls).
+fn strings_never_null(mut b: Binding) -> Binding {
+    if let Value::Expr(t) = &mut b.value
+        && t.ty == KType::String
+    {
+        t.expr = empty_if_null(t.expr.clone());
+    }
+    b
+}
+
+/// `union` of relations by column name (a column missing from one side is null there, or ""
+/// for a string, as Kusto's strings are never null), with
 /// an optional `withsource=` column naming each row's source first.
 pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
     let keep_event = rels.iter().all(|(_, r)| r.has_event);
@@ -466,6 +487,7 @@ pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
                         super::value::convert(v, *ty).expr
                     }
                 }
+                None if *ty == KType::String => cast(lit(""), ty.arrow()),
                 None => cast(super::value::null_of(*ty), ty.arrow()),
             };
             exprs.push(e.alias(format!("c{i}")));

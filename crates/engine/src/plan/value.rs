@@ -352,6 +352,19 @@ fn string_literal_compare(x: &Expr, item: &Expr, negated: bool) -> Option<Expr> 
     Some(call(udf, vec![x, lit(s.clone()), lit(nulls_empty)]))
 }
 
+/// `isempty(x)` of a string: true for "" and for null (never null itself), as the
+/// view-reading comparison with nulls read as "" (`x` read through `kql_empty_if_null` is
+/// compared directly).
+pub fn is_empty_string(x: Expr) -> Expr {
+    let x = match x {
+        Expr::ScalarFunction(f) if f.func.name() == udfs().empty_if_null.name() && f.args.len() == 1 => {
+            f.args[0].clone()
+        }
+        other => other,
+    };
+    call(&udfs().str_eq, vec![x, lit(""), lit(true)])
+}
+
 /// Arithmetic `a op b` with Kusto's datetime and timespan rules.
 pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
     let (ta, tb) = (plain(a.ty()), plain(b.ty()));

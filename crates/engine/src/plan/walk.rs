@@ -1714,10 +1714,11 @@ impl Planner<'_> {
             }
             "isempty" | "isnotempty" => {
                 let v = one(self)?;
+                // Null-safe: a null string (which Kusto does not have) is empty, not null.
                 let e = match v.ty() {
-                    t if t.is_stringy() => texpr(v).expr.eq(lit("")),
-                    KType::DynNative(Native::Str) => crate::udf::empty_if_null(texpr(v).expr).eq(lit("")),
-                    KType::Dynamic => to_string(v).expr.eq(lit("")),
+                    t if t.is_stringy() => value::is_empty_string(texpr(v).expr),
+                    KType::DynNative(Native::Str) => value::is_empty_string(texpr(v).expr),
+                    KType::Dynamic => value::is_empty_string(to_string(v).expr),
                     _ => texpr(v).expr.is_null(),
                 };
                 Ok(Value::expr(if f == "isnotempty" { not(e) } else { e }, KType::Bool))
