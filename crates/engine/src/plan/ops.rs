@@ -229,8 +229,9 @@ pub fn take(mut rel: Rel, n: usize) -> R<Rel> {
     Ok(rel)
 }
 
-/// `mv-expand name = array, …`: one row per element; rows whose array is null or empty are
-/// dropped. Expanding several columns pairs their elements (shorter arrays give nulls).
+/// `mv-expand name = array, …`: one row per element. As in Kusto, a row whose value is null
+/// gives one row with a null value, and a row whose array or property bag is empty gives no
+/// row. Expanding several columns pairs their elements (shorter arrays give nulls).
 pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<String>) -> R<Rel> {
     let mut rel = rel;
     let mut lists = Vec::new();
@@ -263,7 +264,7 @@ pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<S
         unnest_cols.push(datafusion::common::Column::from_name(phys.clone()));
         new_bindings.push((name.clone(), phys, *ty));
     }
-    let opts = UnnestOptions { null_handling: NullHandling::Drop, recursions: vec![] };
+    let opts = UnnestOptions { null_handling: NullHandling::Preserve, recursions: vec![] };
     rel.plan = build(
         LogicalPlanBuilder::from(rel.plan)
             .project(exprs)
