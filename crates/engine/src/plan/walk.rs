@@ -311,6 +311,38 @@ fn lit_str(e: &Expr) -> Option<&str> {
     }
 }
 
+/// Gives the columns of one `project` distinct names, as Kusto does: a name derived from an
+/// expression that an earlier column already has gets the first free numeric suffix
+/// (`project SourceIps, tostring(SourceIps)` gives `SourceIps` and `SourceIps1`); a name
+/// given twice is an error. (Two equal names made DataFusion fail with an internal error.)
+fn distinct_project_names(items: &[NamedExpr], planned: &mut [(String, Value)]) -> R<()> {
+    let explicit: Vec<&str> = items.iter().filter_map(|ne| ne.name.as_ref().map(|n| n.name.as_str())).collect();
+    let mut used: Vec<String> = Vec::new();
+    for (ne, (name, _)) in items.iter().zip(planned.iter_mut()) {
+        if used.contains(name) {
+            match &ne.name {
+                Some(id) => {
+                    return Err(err(
+                        id.span,
+                        format!("column '{}' is projected twice; give one of them another name", id.name),
+                    ));
+                }
+                None => {
+                    let base = name.clone();
+                    let mut i = 1;
+                    while used.contains(&format!("{base}{i}")) || explicit.contains(&format!("{base}{i}").as_str())
+                    {
+                        i += 1;
+                    }
+                    *name = format!("{base}{i}");
+                }
+            }
+        }
+        used.push(name.clone());
+    }
+    Ok(())
+}
+
 fn lit_num(e: &Expr) -> Option<f64> {
     match &e.kind {
         ExprKind::Literal(Literal::Long(n)) => Some(*n as f64),
@@ -676,7 +708,8 @@ impl Planner<'_> {
                 ops::extend(rel, planned)
             }
             OperatorKind::Project(items) => {
-                let planned = self.named(&rel, items)?;
+                let mut planned = self.named(&rel, items)?;
+                distinct_project_names(items, &mut planned)?;
                 ops::project(rel, planned)
             }
             OperatorKind::ProjectAway(ids) => {
