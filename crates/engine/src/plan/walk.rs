@@ -316,7 +316,8 @@ fn lit_str(e: &Expr) -> Option<&str> {
 /// (`project SourceIps, tostring(SourceIps)` gives `SourceIps` and `SourceIps1`); a name
 /// given twice is an error. (Two equal names made DataFusion fail with an internal error.)
 fn distinct_project_names(items: &[NamedExpr], planned: &mut [(String, Value)]) -> R<()> {
-    let explicit: Vec<&str> = items.iter().filter_map(|ne| ne.name.as_ref().map(|n| n.name.as_str())).collect();
+    let explicit: Vec<&str> =
+        items.iter().filter_map(|ne| ne.name.as_ref().map(|n| n.name.as_str())).collect();
     let mut used: Vec<String> = Vec::new();
     for (ne, (name, _)) in items.iter().zip(planned.iter_mut()) {
         if used.contains(name) {
@@ -330,7 +331,8 @@ fn distinct_project_names(items: &[NamedExpr], planned: &mut [(String, Value)]) 
                 None => {
                     let base = name.clone();
                     let mut i = 1;
-                    while used.contains(&format!("{base}{i}")) || explicit.contains(&format!("{base}{i}").as_str())
+                    while used.contains(&format!("{base}{i}"))
+                        || explicit.contains(&format!("{base}{i}").as_str())
                     {
                         i += 1;
                     }
