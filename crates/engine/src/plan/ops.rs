@@ -521,9 +521,17 @@ pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
 pub fn finish(rel: Rel) -> R<(datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>)> {
     let rel = rel.materialize(false)?;
     let mut exprs = Vec::new();
-    let mut out = Vec::new();
+    let mut out: Vec<(String, KType)> = Vec::new();
     for b in &rel.cols {
         let Value::Expr(t) = &b.value else { continue };
+        // Two result columns of one name (`print a = 1, a = 2`): the query's mistake, said
+        // plainly rather than as DataFusion's internal error.
+        if out.iter().any(|(n, _)| *n == b.name) {
+            return Err(PlanError::at(
+                None,
+                format!("two result columns are named '{}'; give one of them another name", b.name),
+            ));
+        }
         exprs.push(t.expr.clone().alias(b.name.clone()));
         out.push((b.name.clone(), t.ty));
     }
