@@ -2,32 +2,38 @@
 //!
 //! `tostring()` and every output format use these, so a value prints the same everywhere:
 //! datetimes as `2024-01-01T10:00:00Z` (seven fractional digits when there is a fraction,
-//! as Kusto prints them), timespans as `[-][d.]hh:mm:ss[.fffffff]`.
+//! as Kusto prints them), timespans as `[-][d.]hh:mm:ss[.fffffff]`. Values are held in
+//! nanoseconds but shown to Kusto's 100 ns tick.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-/// Nanoseconds in one tick (Kusto's 100 ns resolution).
+/// Nanoseconds in one second.
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 
-/// Formats nanoseconds since the epoch as Kusto prints a datetime.
+/// Nanoseconds in one tick, Kusto's resolution for datetimes and timespans.
+const NANOS_PER_TICK: u64 = 100;
+
+/// Formats nanoseconds since the epoch as Kusto prints a datetime: to its 100 ns tick
+/// (Kusto keeps no finer part), so at most seven fractional digits.
 pub fn format_datetime(nanos: i64) -> String {
     let dt = Utc.timestamp_nanos(nanos);
-    let frac = nanos.rem_euclid(NANOS_PER_SEC);
-    if frac == 0 {
+    // The tick the instant falls in (earlier instants first, before 1970 too).
+    let ticks = nanos.rem_euclid(NANOS_PER_SEC) as u64 / NANOS_PER_TICK;
+    if ticks == 0 {
         dt.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-    } else if frac % 100 == 0 {
-        format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), frac / 100)
     } else {
-        format!("{}.{:09}Z", dt.format("%Y-%m-%dT%H:%M:%S"), frac)
+        format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), ticks)
     }
 }
 
-/// Formats a duration in nanoseconds as Kusto prints a timespan.
+/// Formats a duration in nanoseconds as Kusto prints a timespan: in whole 100 ns ticks
+/// (the part below a tick is dropped, towards zero, as Kusto's integer ticks are), so at
+/// most seven fractional digits: `1d / 7` is `03:25:42.8571428`.
 pub fn format_timespan(nanos: i64) -> String {
     let neg = nanos < 0;
     let n = nanos.unsigned_abs();
     let secs = n / 1_000_000_000;
-    let frac = n % 1_000_000_000;
+    let ticks = (n % 1_000_000_000) / NANOS_PER_TICK;
     let days = secs / 86_400;
     let h = (secs / 3600) % 24;
     let m = (secs / 60) % 60;
@@ -40,12 +46,8 @@ pub fn format_timespan(nanos: i64) -> String {
         out.push_str(&format!("{days}."));
     }
     out.push_str(&format!("{h:02}:{m:02}:{s:02}"));
-    if frac != 0 {
-        if frac.is_multiple_of(100) {
-            out.push_str(&format!(".{:07}", frac / 100));
-        } else {
-            out.push_str(&format!(".{frac:09}"));
-        }
+    if ticks != 0 {
+        out.push_str(&format!(".{ticks:07}"));
     }
     out
 }

@@ -10,7 +10,7 @@ use super::{Binding, Rel, column, internal};
 use crate::error::PlanError;
 use crate::event::is_hidden;
 use crate::types::{KType, Native};
-use crate::udf::{call, udfs};
+use crate::udf::{call, empty_if_null, udfs};
 
 type R<T> = Result<T, PlanError>;
 
@@ -229,8 +229,9 @@ pub fn take(mut rel: Rel, n: usize) -> R<Rel> {
     Ok(rel)
 }
 
-/// `mv-expand name = array, …`: one row per element; rows whose array is null or empty are
-/// dropped. Expanding several columns pairs their elements (shorter arrays give nulls).
+/// `mv-expand name = array, …`: one row per element. As in Kusto, a row whose value is null
+/// gives one row with a null value, and a row whose array or property bag is empty gives no
+/// row. Expanding several columns pairs their elements (shorter arrays give nulls).
 pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<String>) -> R<Rel> {
     let mut rel = rel;
     let mut lists = Vec::new();
@@ -263,7 +264,7 @@ pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<S
         unnest_cols.push(datafusion::common::Column::from_name(phys.clone()));
         new_bindings.push((name.clone(), phys, *ty));
     }
-    let opts = UnnestOptions { null_handling: NullHandling::Drop, recursions: vec![] };
+    let opts = UnnestOptions { null_handling: NullHandling::Preserve, recursions: vec![] };
     rel.plan = build(
         LogicalPlanBuilder::from(rel.plan)
             .project(exprs)
@@ -402,8 +403,17 @@ fn join_keeping(
         JoinKind::RightSemi => JoinType::RightSemi,
     };
     let plan = build(LogicalPlanBuilder::from(left.plan).join_on(right_plan, jt, on))?;
+    // The side an outer join leaves unmatched reads as null; Kusto's strings are never null,
+    // so its string columns read as "" there (numbers, datetimes, bools stay null).
+    let mut left_cols = left.cols;
+    if matches!(kind, JoinKind::RightOuter | JoinKind::FullOuter) {
+        left_cols = left_cols.into_iter().map(strings_never_null).collect();
+    }
+    if matches!(kind, JoinKind::LeftOuter | JoinKind::FullOuter) {
+        right_cols = right_cols.into_iter().map(|(orig, b)| (orig, strings_never_null(b))).collect();
+    }
     let cols = match kind {
-        JoinKind::LeftAnti | JoinKind::LeftSemi => left.cols,
+        JoinKind::LeftAnti | JoinKind::LeftSemi => left_cols,
         JoinKind::RightAnti | JoinKind::RightSemi => right_cols
             .into_iter()
             .map(|(orig, mut b)| {
@@ -411,12 +421,24 @@ fn join_keeping(
                 b
             })
             .collect(),
-        _ => left.cols.into_iter().chain(right_cols.into_iter().map(|(_, b)| b)).collect(),
+        _ => left_cols.into_iter().chain(right_cols.into_iter().map(|(_, b)| b)).collect(),
     };
     Ok(Rel { plan, cols, has_event: false })
 }
 
-/// `union` of relations by column name (a column missing from one side is null there), with
+/// A string column read with its nulls as "" (other columns, `guid` included, as they are:
+/// Kusto's other types have nulls).
+fn strings_never_null(mut b: Binding) -> Binding {
+    if let Value::Expr(t) = &mut b.value
+        && t.ty == KType::String
+    {
+        t.expr = empty_if_null(t.expr.clone());
+    }
+    b
+}
+
+/// `union` of relations by column name (a column missing from one side is null there, or ""
+/// for a string, as Kusto's strings are never null), with
 /// an optional `withsource=` column naming each row's source first.
 pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
     let keep_event = rels.iter().all(|(_, r)| r.has_event);
@@ -466,6 +488,7 @@ pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
                         super::value::convert(v, *ty).expr
                     }
                 }
+                None if *ty == KType::String => cast(lit(""), ty.arrow()),
                 None => cast(super::value::null_of(*ty), ty.arrow()),
             };
             exprs.push(e.alias(format!("c{i}")));
@@ -498,9 +521,17 @@ pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
 pub fn finish(rel: Rel) -> R<(datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>)> {
     let rel = rel.materialize(false)?;
     let mut exprs = Vec::new();
-    let mut out = Vec::new();
+    let mut out: Vec<(String, KType)> = Vec::new();
     for b in &rel.cols {
         let Value::Expr(t) = &b.value else { continue };
+        // Two result columns of one name (`print a = 1, a = 2`): the query's mistake, said
+        // plainly rather than as DataFusion's internal error.
+        if out.iter().any(|(n, _)| *n == b.name) {
+            return Err(PlanError::at(
+                None,
+                format!("two result columns are named '{}'; give one of them another name", b.name),
+            ));
+        }
         exprs.push(t.expr.clone().alias(b.name.clone()));
         out.push((b.name.clone(), t.ty));
     }

@@ -352,6 +352,19 @@ fn string_literal_compare(x: &Expr, item: &Expr, negated: bool) -> Option<Expr> 
     Some(call(udf, vec![x, lit(s.clone()), lit(nulls_empty)]))
 }
 
+/// `isempty(x)` of a string: true for "" and for null (never null itself), as the
+/// view-reading comparison with nulls read as "" (`x` read through `kql_empty_if_null` is
+/// compared directly).
+pub fn is_empty_string(x: Expr) -> Expr {
+    let x = match x {
+        Expr::ScalarFunction(f) if f.func.name() == udfs().empty_if_null.name() && f.args.len() == 1 => {
+            f.args[0].clone()
+        }
+        other => other,
+    };
+    call(&udfs().str_eq, vec![x, lit(""), lit(true)])
+}
+
 /// Arithmetic `a op b` with Kusto's datetime and timespan rules.
 pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
     let (ta, tb) = (plain(a.ty()), plain(b.ty()));
@@ -406,7 +419,7 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
             } else {
                 Long
             };
-            TExpr::new(binary_expr(cast(ex(a), dt.clone()), op, cast(ex(b), dt)), ty)
+            TExpr::new(numeric_op(cast(ex(a), dt.clone()), op, cast(ex(b), dt.clone()), dt)?, ty)
         }
         (Dynamic, _, _) | (_, _, Dynamic) => {
             let to_num = |v: Value| {
@@ -417,11 +430,33 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
                 }
             };
             let (l, r) = (to_num(a), to_num(b));
-            TExpr::new(binary_expr(l.expr, op, r.expr), Real)
+            TExpr::new(numeric_op(l.expr, op, r.expr, DataType::Float64)?, Real)
         }
         (x, _, y) => return Err(format!("operator {op} is not defined for {x} and {y}")),
     };
     Ok(out)
+}
+
+/// `a op b` on two numbers of Arrow type `dt`; `%` is Kusto's modulo, never negative.
+fn numeric_op(a: Expr, op: Operator, b: Expr, dt: DataType) -> Result<Expr, String> {
+    match op {
+        Operator::Modulo => modulo(a, b, dt),
+        op => Ok(binary_expr(a, op, b)),
+    }
+}
+
+/// Kusto's `a % b`: "a small non-negative number", `0 <= a % b < abs(b)` (`-14 % 12` is 10,
+/// `14 % -12` is 2), where DataFusion's `%` keeps the dividend's sign. A negative remainder
+/// `r` is moved into range by `abs(b)`, written as `r - b` or `r + b` so that nothing can
+/// overflow (`abs(i64::MIN)` would).
+fn modulo(a: Expr, b: Expr, dt: DataType) -> Result<Expr, String> {
+    let zero = cast(lit(0i64), dt);
+    let r = binary_expr(a, Operator::Modulo, b.clone());
+    let r_negative = r.clone().lt(zero.clone());
+    when(r_negative.clone().and(b.clone().lt(zero)), binary_expr(r.clone(), Operator::Minus, b.clone()))
+        .when(r_negative, binary_expr(r.clone(), Operator::Plus, b))
+        .otherwise(r)
+        .map_err(|e| e.to_string())
 }
 
 /// Lists of at most this many items are compared item by item.

@@ -311,6 +311,40 @@ fn lit_str(e: &Expr) -> Option<&str> {
     }
 }
 
+/// Gives the columns of one `project` distinct names, as Kusto does: a name derived from an
+/// expression that an earlier column already has gets the first free numeric suffix
+/// (`project SourceIps, tostring(SourceIps)` gives `SourceIps` and `SourceIps1`); a name
+/// given twice is an error. (Two equal names made DataFusion fail with an internal error.)
+fn distinct_project_names(items: &[NamedExpr], planned: &mut [(String, Value)]) -> R<()> {
+    let explicit: Vec<&str> =
+        items.iter().filter_map(|ne| ne.name.as_ref().map(|n| n.name.as_str())).collect();
+    let mut used: Vec<String> = Vec::new();
+    for (ne, (name, _)) in items.iter().zip(planned.iter_mut()) {
+        if used.contains(name) {
+            match &ne.name {
+                Some(id) => {
+                    return Err(err(
+                        id.span,
+                        format!("column '{}' is projected twice; give one of them another name", id.name),
+                    ));
+                }
+                None => {
+                    let base = name.clone();
+                    let mut i = 1;
+                    while used.contains(&format!("{base}{i}"))
+                        || explicit.contains(&format!("{base}{i}").as_str())
+                    {
+                        i += 1;
+                    }
+                    *name = format!("{base}{i}");
+                }
+            }
+        }
+        used.push(name.clone());
+    }
+    Ok(())
+}
+
 fn lit_num(e: &Expr) -> Option<f64> {
     match &e.kind {
         ExprKind::Literal(Literal::Long(n)) => Some(*n as f64),
@@ -676,7 +710,8 @@ impl Planner<'_> {
                 ops::extend(rel, planned)
             }
             OperatorKind::Project(items) => {
-                let planned = self.named(&rel, items)?;
+                let mut planned = self.named(&rel, items)?;
+                distinct_project_names(items, &mut planned)?;
                 ops::project(rel, planned)
             }
             OperatorKind::ProjectAway(ids) => {
@@ -1084,10 +1119,14 @@ impl Planner<'_> {
             NotHas => strop(&u.has, true),
             HasCs => strop(&u.has_cs, false),
             NotHasCs => strop(&u.has_cs, true),
-            HasPrefix | HasPrefixCs => strop(&u.hasprefix, false),
-            NotHasPrefix | NotHasPrefixCs => strop(&u.hasprefix, true),
-            HasSuffix | HasSuffixCs => strop(&u.hassuffix, false),
-            NotHasSuffix | NotHasSuffixCs => strop(&u.hassuffix, true),
+            HasPrefix => strop(&u.hasprefix, false),
+            NotHasPrefix => strop(&u.hasprefix, true),
+            HasPrefixCs => strop(&u.hasprefix_cs, false),
+            NotHasPrefixCs => strop(&u.hasprefix_cs, true),
+            HasSuffix => strop(&u.hassuffix, false),
+            NotHasSuffix => strop(&u.hassuffix, true),
+            HasSuffixCs => strop(&u.hassuffix_cs, false),
+            NotHasSuffixCs => strop(&u.hassuffix_cs, true),
             Contains => strop(&u.contains, false),
             NotContains => strop(&u.contains, true),
             ContainsCs => strop(&u.contains_cs, false),
@@ -1714,10 +1753,11 @@ impl Planner<'_> {
             }
             "isempty" | "isnotempty" => {
                 let v = one(self)?;
+                // Null-safe: a null string (which Kusto does not have) is empty, not null.
                 let e = match v.ty() {
-                    t if t.is_stringy() => texpr(v).expr.eq(lit("")),
-                    KType::DynNative(Native::Str) => crate::udf::empty_if_null(texpr(v).expr).eq(lit("")),
-                    KType::Dynamic => to_string(v).expr.eq(lit("")),
+                    t if t.is_stringy() => value::is_empty_string(texpr(v).expr),
+                    KType::DynNative(Native::Str) => value::is_empty_string(texpr(v).expr),
+                    KType::Dynamic => value::is_empty_string(to_string(v).expr),
                     _ => texpr(v).expr.is_null(),
                 };
                 Ok(Value::expr(if f == "isnotempty" { not(e) } else { e }, KType::Bool))

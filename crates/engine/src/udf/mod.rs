@@ -235,6 +235,8 @@ udfs! {
     has_all => "kql_has_all", ret::boolean, strings::has_all;
     hasprefix => "kql_hasprefix", ret::boolean, strings::hasprefix;
     hassuffix => "kql_hassuffix", ret::boolean, strings::hassuffix;
+    hasprefix_cs => "kql_hasprefix_cs", ret::boolean, strings::hasprefix_cs;
+    hassuffix_cs => "kql_hassuffix_cs", ret::boolean, strings::hassuffix_cs;
     contains => "kql_contains", ret::boolean, strings::contains;
     contains_cs => "kql_contains_cs", ret::boolean, strings::contains_cs;
     startswith => "kql_startswith", ret::boolean, strings::startswith;

@@ -200,6 +200,26 @@ impl Matcher for HasSuffix {
     }
 }
 
+struct HasPrefixCs(Term);
+impl Matcher for HasPrefixCs {
+    fn build(needle: &str) -> Result<Self> {
+        Term::with_edges(needle, true, false, true).map(HasPrefixCs)
+    }
+    fn test(&self, hay: &str) -> bool {
+        self.0.find(hay)
+    }
+}
+
+struct HasSuffixCs(Term);
+impl Matcher for HasSuffixCs {
+    fn build(needle: &str) -> Result<Self> {
+        Term::with_edges(needle, false, true, true).map(HasSuffixCs)
+    }
+    fn test(&self, hay: &str) -> bool {
+        self.0.find(hay)
+    }
+}
+
 struct Contains(Option<Regex>, String);
 impl Matcher for Contains {
     fn build(needle: &str) -> Result<Self> {
@@ -332,6 +352,14 @@ pub fn hasprefix(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
 /// `hay hassuffix needle`.
 pub fn hassuffix(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     predicate::<HasSuffix>(args, rows)
+}
+/// `hay hasprefix_cs needle`: as `hasprefix`, case-sensitive.
+pub fn hasprefix_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<HasPrefixCs>(args, rows)
+}
+/// `hay hassuffix_cs needle`: as `hassuffix`, case-sensitive.
+pub fn hassuffix_cs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    predicate::<HasSuffixCs>(args, rows)
 }
 /// `hay contains needle` (case-insensitive).
 pub fn contains(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
