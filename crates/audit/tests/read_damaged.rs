@@ -564,3 +564,18 @@ fn a_file_read_only_in_part_is_read_again_by_the_next_ingest_not_skipped_as_unch
     assert_eq!(manifest.inputs.len(), 1);
     assert_eq!(manifest.inputs[0].incomplete, None);
 }
+
+#[test]
+fn a_cut_gzip_json_document_is_reported_as_only_partly_read() {
+    use std::io::Write;
+    let items: Vec<String> = (0..3000).map(event).collect();
+    let doc = format!("{{\n  \"kind\": \"EventList\",\n  \"items\": [\n{}\n]}}\n", items.join(",\n"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(doc.as_bytes()).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let f = read("list.json.gz", &gz[..gz.len() / 2]);
+    assert_eq!(f.container, Some(Container::JsonDocument));
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    let cut = f.incomplete.expect("read only in part");
+    assert!(cut.message.starts_with("gzip data corrupt or cut short after line "), "{}", cut.message);
+}
