@@ -253,3 +253,30 @@ fn healthy_at_400_nodes_warns_of_exactly_the_object_counts_scenario_json_expects
     assert_eq!(expected.len(), 2, "pods and ciliumendpoints at 400 nodes: {expected:?}");
     assert_eq!(got, expected, "{:#?}", serious(&report));
 }
+
+/// ux review item 2: `demo --out DIR` removed DIR/cluster and DIR/store and overwrote
+/// DIR/report.html whatever they were.
+#[test]
+fn demo_refuses_to_replace_a_cluster_store_or_report_it_did_not_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, setup) in [
+        ("cluster", "cluster/audit/my-real-audit.log"),
+        ("store", "store/manifest.json"),
+        ("report", "report.html"),
+    ] {
+        let out_dir = dir.path().join(name);
+        let precious = out_dir.join(setup);
+        std::fs::create_dir_all(precious.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&precious, "precious").expect("write");
+        let out = doctor(
+            &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "20", "--duration", "2m"],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("not written by `apiserver-doctor demo`"), "{name}: {err}");
+        assert!(err.contains("choose another --out"), "{name}: {err}");
+        assert_eq!(std::fs::read_to_string(&precious).expect("still there"), "precious", "{name}");
+        assert!(!out_dir.join(".apiserver-doctor-demo").exists(), "{name}: marked although refused");
+    }
+}

@@ -89,12 +89,37 @@ pub enum IngestError {
         /// The store left as it was.
         store: PathBuf,
     },
+    /// No file to read under the paths given (an empty directory, or only entries that
+    /// cannot be read): nothing was written, not even a new store.
+    #[error("{}", no_files_message(.paths, .not_read))]
+    NoFiles {
+        /// The paths given, as named.
+        paths: Vec<String>,
+        /// Entries found that cannot be read, each with why in [`FileSummary::not_audit`].
+        not_read: Vec<FileSummary>,
+    },
     /// Reading failed (a path that cannot be opened); what was read before is committed.
     #[error(transparent)]
     Read(ReadError),
     /// The store could not be opened or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+fn no_files_message(paths: &[String], not_read: &[FileSummary]) -> String {
+    let under = paths.join(", ");
+    match not_read.len() {
+        0 => format!("no files under {under}: nothing to ingest"),
+        n => format!(
+            "no file under {under} could be read ({n} not read: {}): nothing to ingest",
+            not_read
+                .iter()
+                .take(3)
+                .map(|f| format!("{}: {}", f.file, f.not_audit.as_deref().unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    }
 }
 
 /// Data files written before a commit is forced, whatever the time since the last one.
@@ -129,6 +154,12 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
         && let Some(record) = inputs.first_skipped()
     {
         return Err(IngestError::Strict { record, store: store.to_path_buf() });
+    }
+    if inputs.files.is_empty() {
+        return Err(IngestError::NoFiles {
+            paths: paths.iter().map(|p| p.display().to_string()).collect(),
+            not_read: inputs.skipped,
+        });
     }
     let mut writer = StoreWriter::open(store, opts.writer.clone())?;
     let manifest = writer.manifest().clone();
@@ -252,6 +283,7 @@ pub fn identify(path: &Path) -> IngestedInput {
         skipped: 0,
         skipped_by_kind: BTreeMap::new(),
         not_audit: None,
+        incomplete: None,
     };
     if path.as_os_str() == "-" {
         return id;
@@ -305,8 +337,14 @@ fn ingested(
         _ => None,
     };
     let format = FileSummary { formats, ..FileSummary::default() }.format().map(|x| x.name().to_owned());
+    let incomplete = files
+        .iter()
+        .filter_map(|f| f.incomplete.as_ref())
+        .map(|r| format!("{}: {}", r.file, r.message))
+        .next();
     let done = IngestedInput {
         format,
+        incomplete,
         events: files.iter().map(|f| f.events).sum(),
         skipped: files.iter().map(|f| f.skipped).sum(),
         not_audit,
@@ -315,9 +353,16 @@ fn ingested(
     (done, by_kind, examples)
 }
 
+/// Whether the manifest records `id` as ingested unchanged. An input read only in part (a
+/// corrupt compressed stream) never is: a good copy of it, which may have the same size, time
+/// and first MiB, must be read.
 fn is_ingested(manifest: &Manifest, id: &IngestedInput) -> bool {
     id.size.is_some()
         && manifest.inputs.iter().any(|m| {
-            m.file == id.file && m.size == id.size && m.mtime == id.mtime && m.head_hash == id.head_hash
+            m.file == id.file
+                && m.size == id.size
+                && m.mtime == id.mtime
+                && m.head_hash == id.head_hash
+                && m.incomplete.is_none()
         })
 }

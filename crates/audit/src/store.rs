@@ -9,9 +9,10 @@
 //! ```
 //!
 //! Readers (the query engine) only need [`Store::open`] and [`Store::data_files`]: the files
-//! listed are complete and never change once listed. Files under `data/` that the manifest
-//! does not list (left by a killed ingest) are ignored by readers and removed by the next
-//! writer. Writing is in [`writer`].
+//! listed are complete and never change once listed. Data files under `data/hour=*/` that the
+//! manifest does not list (left by a killed ingest) are ignored by readers and removed by the
+//! next writer; it removes nothing else, and refuses a directory that is not a store and not
+//! empty. Writing is in [`writer`].
 
 pub mod writer;
 
@@ -71,6 +72,54 @@ pub enum StoreError {
         "{0}: another ingest is writing to this store (it holds {0}/lock); wait for it to finish, or use another --store"
     )]
     Locked(PathBuf),
+    /// The directory given for a new store holds other files: nothing is written to it, so
+    /// that nothing in it is ever removed.
+    #[error(
+        "{0} is not empty and is not an apiserver-doctor store (it has no manifest.json); nothing was written: \
+         choose an empty or new directory for --store"
+    )]
+    NotEmpty(PathBuf),
+    /// Data files are there but the manifest is not: the store lost it.
+    #[error(
+        "{} holds {data_files} data file{} (data/hour=*/part-*.parquet) but no manifest.json; refusing to write, \
+         since that would delete them: restore manifest.json, or ingest into a new directory",
+        .dir.display(),
+        if *.data_files == 1 { "" } else { "s" }
+    )]
+    ManifestMissing {
+        /// The store directory.
+        dir: PathBuf,
+        /// Data files found.
+        data_files: usize,
+    },
+    /// Data files the manifest lists are missing or not readable Parquet.
+    #[error(
+        "store {} is damaged: {} of its {total} data files cannot be read:\n{}\nTheir events cannot be read. \
+         Remove the store and ingest its inputs again (`apiserver-doctor stats --store {}` lists them)",
+        .dir.display(),
+        .files.len(),
+        .files.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"),
+        .dir.display()
+    )]
+    Damaged {
+        /// The store directory.
+        dir: PathBuf,
+        /// The files, each with what is wrong.
+        files: Vec<DamagedFile>,
+        /// Data files the manifest lists.
+        total: usize,
+    },
+    /// Reading a data file of the store failed (while deduplicating or compacting).
+    #[error(
+        "{path}: cannot read this data file of the store: {message}; the store is damaged: \
+         ingest into a new directory (or remove the store and ingest its inputs again)"
+    )]
+    ReadParquet {
+        /// The data file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
     /// Writing Parquet failed.
     #[error("{path}: writing Parquet: {message}")]
     Parquet {
@@ -79,6 +128,74 @@ pub enum StoreError {
         /// What failed.
         message: String,
     },
+}
+
+/// A data file of a store that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedFile {
+    /// Its path (the store's directory joined with the manifest's relative path).
+    pub path: PathBuf,
+    /// What is wrong with it, in plain words.
+    pub problem: String,
+}
+
+impl std::fmt::Display for DamagedFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.problem)
+    }
+}
+
+/// How closely [`Store::check_files`] looks at each data file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileCheck {
+    /// That it exists, has the size the manifest recorded and ends as a Parquet file does
+    /// (one small read per file).
+    Tail,
+    /// [`FileCheck::Tail`], and its footer (the file's metadata) parses. Pages are not read.
+    Footer,
+}
+
+/// A Parquet library message without its repeated `Parquet error: ` prefixes.
+pub(crate) fn parquet_message(e: &dyn std::fmt::Display) -> String {
+    let text = e.to_string();
+    let mut rest = text.as_str();
+    while let Some(r) = rest.strip_prefix("Parquet error: ") {
+        rest = r;
+    }
+    rest.to_owned()
+}
+
+/// What is wrong with the data file `path`, which the manifest says holds `bytes` bytes.
+fn check_file(path: &Path, bytes: u64, how: FileCheck) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("missing (deleted?)".to_owned()),
+        Err(e) => return Some(format!("cannot be opened: {e}")),
+    };
+    let size = match file.metadata() {
+        Ok(m) => m.len(),
+        Err(e) => return Some(format!("cannot be read: {e}")),
+    };
+    if size != bytes {
+        return Some(format!(
+            "not the file the store wrote: {size} bytes where the manifest recorded {bytes} (cut short or changed)"
+        ));
+    }
+    let mut tail = [0u8; 8];
+    let read = size >= 12 && file.seek(SeekFrom::End(-8)).is_ok() && file.read_exact(&mut tail).is_ok();
+    let footer_len = u64::from(u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]));
+    if !read || &tail[4..] != b"PAR1" || footer_len + 12 > size {
+        return Some(
+            "not a valid Parquet file (it does not end as one: cut short or overwritten)".to_owned(),
+        );
+    }
+    if how == FileCheck::Footer
+        && let Err(e) = parquet::file::serialized_reader::SerializedFileReader::new(file)
+    {
+        return Some(format!("not a valid Parquet file ({})", parquet_message(&e)));
+    }
+    None
 }
 
 /// Row counts by value of a few low-cardinality columns: enough for `stats` without a scan.
@@ -248,6 +365,10 @@ pub struct IngestedInput {
     pub skipped_by_kind: BTreeMap<SkipKind, u64>,
     /// Set when it is not an audit log.
     pub not_audit: Option<String>,
+    /// Set when it was read only in part (a corrupt or cut compressed stream): what stopped
+    /// the read. Such an input is read again by the next ingest, never skipped as unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 /// Skipped records over every ingest.
@@ -367,6 +488,28 @@ impl Store {
     /// Every committed Parquet data file, sorted.
     pub fn data_files(&self) -> &[PathBuf] {
         &self.files
+    }
+
+    /// The data files the manifest lists that are missing or cannot be read as Parquet, each
+    /// with what is wrong (none when the store is whole). Data pages are not checked.
+    pub fn check_files(&self, how: FileCheck) -> Vec<DamagedFile> {
+        self.manifest
+            .files
+            .iter()
+            .filter_map(|f| {
+                let path = self.dir.join(&f.path);
+                check_file(&path, f.bytes, how).map(|problem| DamagedFile { path, problem })
+            })
+            .collect()
+    }
+
+    /// [`Store::check_files`] as an error: [`StoreError::Damaged`] when a file is damaged.
+    pub fn verify(&self, how: FileCheck) -> Result<(), StoreError> {
+        let files = self.check_files(how);
+        if files.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Damaged { dir: self.dir.clone(), files, total: self.manifest.files.len() })
     }
 
     /// The manifest as read at [`Store::open`].

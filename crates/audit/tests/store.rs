@@ -700,3 +700,174 @@ fn distinct_events_sharing_an_id_without_times_or_differing_only_in_ips_are_all_
     assert_eq!((r.events(), r.kept, r.duplicates), (6, 5, 1));
     assert_eq!(stored_events(&store), 5);
 }
+
+// ---- "nothing lost": the writer never removes a file it did not write (ux review item 1) ----
+
+#[test]
+fn ingest_into_a_directory_that_is_not_a_store_refuses_and_deletes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let proj = dir.path().join("proj");
+    std::fs::create_dir_all(proj.join("data/customers")).expect("mkdir");
+    std::fs::create_dir_all(proj.join("src")).expect("mkdir");
+    std::fs::write(proj.join("data/customers/list.csv"), "precious").expect("write");
+    std::fs::write(proj.join("data/notes.txt"), "precious").expect("write");
+    std::fs::write(proj.join("src/main.rs"), "code").expect("write");
+    let before = walk(&proj);
+    let input = write(dir.path(), "a.log", &events(10, "a", 0));
+    match ingest(&proj, &[input], &IngestOptions::default()) {
+        Err(IngestError::Store(e @ StoreError::NotEmpty(_))) => {
+            let text = e.to_string();
+            assert!(text.contains("is not empty and is not an apiserver-doctor store"), "{text}");
+            assert!(text.contains("choose an empty or new directory"), "{text}");
+        }
+        other => panic!("expected NotEmpty, got {:?}", other.map(|r| r.kept)),
+    }
+    assert_eq!(walk(&proj), before, "files were added or removed");
+    assert!(!proj.join("lock").exists() && !proj.join("manifest.json").exists());
+}
+
+#[test]
+fn ingest_into_a_store_without_its_manifest_refuses_and_keeps_its_data_files() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let a = write(dir.path(), "a.log", &events(100, "a", 0));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    std::fs::remove_file(store.join("manifest.json")).expect("lose the manifest");
+    let before = walk(&store);
+    let b = write(dir.path(), "b.log", &events(10, "b", 0));
+    match ingest(&store, &[b], &IngestOptions::default()) {
+        Err(IngestError::Store(e @ StoreError::ManifestMissing { data_files: 1, .. })) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("holds 1 data file (data/hour=*/part-*.parquet) but no manifest.json"),
+                "{text}"
+            );
+            assert!(text.contains("refusing to write, since that would delete them"), "{text}");
+        }
+        other => panic!("expected ManifestMissing, got {:?}", other.map(|r| r.kept)),
+    }
+    assert_eq!(walk(&store), before, "the data files must stay");
+}
+
+#[test]
+fn a_writer_removes_only_its_own_uncommitted_files_not_other_files_under_data() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let a = write(dir.path(), "a.log", &events(10, "a", 0));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    std::fs::create_dir_all(store.join("data/customers")).expect("mkdir");
+    std::fs::write(store.join("data/customers/list.csv"), "precious").expect("write");
+    std::fs::write(store.join("data/notes.txt"), "precious").expect("write");
+    std::fs::write(store.join("data/hour=2024-03-01T00/README"), "precious").expect("write");
+    std::fs::write(store.join("data/hour=2024-03-01T00/part-killed-00001.parquet"), "half").expect("orphan");
+    drop(StoreWriter::open(&store, WriterOptions::default()).expect("open"));
+    for kept in ["data/customers/list.csv", "data/notes.txt", "data/hour=2024-03-01T00/README"] {
+        assert!(store.join(kept).exists(), "{kept} was removed");
+    }
+    assert!(!store.join("data/hour=2024-03-01T00/part-killed-00001.parquet").exists(), "an orphan stayed");
+    assert_eq!(stored_events(&store), 10);
+}
+
+#[test]
+fn a_new_store_may_be_made_in_an_empty_directory_or_where_a_killed_first_run_left_its_lock() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = write(dir.path(), "a.log", &events(10, "a", 0));
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    ingest(&empty, std::slice::from_ref(&a), &IngestOptions::default()).expect("an empty directory");
+    let killed = dir.path().join("killed");
+    std::fs::create_dir_all(killed.join("data/hour=2024-03-01T00")).expect("mkdir");
+    std::fs::write(killed.join("lock"), "").expect("lock");
+    ingest(&killed, &[a], &IngestOptions::default()).expect("a store a killed first run began");
+    assert_eq!(stored_events(&killed), 10);
+}
+
+// ---- a store named as input (ux review item 7), nothing to ingest (item 8) ----
+
+#[test]
+fn a_store_given_as_an_input_path_is_refused_with_a_hint_to_use_store() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("st");
+    let a = write(dir.path(), "a.log", &events(10, "a", 0));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    let other = dir.path().join("st2");
+    match ingest(&other, std::slice::from_ref(&store), &IngestOptions::default()) {
+        Err(IngestError::Read(e @ audit::read::ReadError::IsStore(_))) => {
+            let text = e.to_string();
+            assert!(text.contains("is an apiserver-doctor store"), "{text}");
+            assert!(text.contains(&format!("diagnose --store {}", store.display())), "{text}");
+        }
+        other => panic!("expected IsStore, got {:?}", other.map(|r| r.kept)),
+    }
+    assert!(!other.exists(), "nothing may be written for a refused input");
+    assert!(matches!(audit::read::find_inputs(&[store], &[]), Err(audit::read::ReadError::IsStore(_))));
+}
+
+#[test]
+fn ingest_of_an_empty_directory_says_there_are_no_files_and_makes_no_store() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let empty = dir.path().join("emptydir");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let store = dir.path().join("s");
+    match ingest(&store, std::slice::from_ref(&empty), &IngestOptions::default()) {
+        Err(e @ IngestError::NoFiles { .. }) => {
+            assert_eq!(e.to_string(), format!("no files under {}: nothing to ingest", empty.display()));
+        }
+        other => panic!("expected NoFiles, got {:?}", other.map(|r| r.kept)),
+    }
+    assert!(!store.exists());
+}
+
+// ---- a damaged store (ux review item 5) ----
+
+#[test]
+fn a_damaged_store_names_each_missing_or_corrupt_data_file_and_reading_it_is_not_called_writing() {
+    use audit::store::FileCheck;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    // Three hours: three data files.
+    let a = write(dir.path(), "a.log", &events_every(30, "a", 0, 3600 / 10));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    let s = Store::open(&store).expect("open");
+    assert!(s.check_files(FileCheck::Footer).is_empty(), "a whole store");
+    let files = s.data_files().to_vec();
+    assert!(files.len() >= 3, "{files:?}");
+    std::fs::remove_file(&files[0]).expect("delete one");
+    let bytes = std::fs::read(&files[1]).expect("read");
+    std::fs::write(&files[1], &bytes[..bytes.len() / 2]).expect("truncate one");
+    // The footer's metadata overwritten, the size and the trailing magic kept.
+    let mut bytes = std::fs::read(&files[2]).expect("read");
+    let n = bytes.len();
+    for b in &mut bytes[n - 40..n - 8] {
+        *b = 0xff;
+    }
+    std::fs::write(&files[2], &bytes).expect("corrupt a footer");
+    let damaged = s.check_files(FileCheck::Footer);
+    let problems: Vec<(PathBuf, String)> =
+        damaged.iter().map(|d| (d.path.clone(), d.problem.clone())).collect();
+    assert_eq!(damaged.len(), 3, "{problems:?}");
+    assert_eq!(damaged[0].path, files[0]);
+    assert!(damaged[0].problem.starts_with("missing"), "{problems:?}");
+    assert!(damaged[1].problem.contains("cut short"), "{problems:?}");
+    assert!(damaged[2].problem.starts_with("not a valid Parquet file ("), "{problems:?}");
+    assert!(!damaged[2].problem.contains("Parquet error: Parquet error"), "{problems:?}");
+    assert_eq!(s.check_files(FileCheck::Tail).len(), 2, "the tail check sees the missing and the cut file");
+    let text = s.verify(FileCheck::Footer).expect_err("damaged").to_string();
+    assert!(
+        text.starts_with(&format!(
+            "store {} is damaged: 3 of its 3 data files cannot be read:",
+            store.display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&files[1].display().to_string()), "{text}");
+    // Ingesting more into that hour reads the damaged file: a reading error, not "writing".
+    let b = write(dir.path(), "b.log", &events(5, "b", 3600 + 7));
+    let e = ingest(&store, &[b], &IngestOptions::default()).expect_err("damaged");
+    let text = e.to_string();
+    assert!(!text.contains("writing Parquet"), "{text}");
+    assert!(
+        text.contains("cannot read this data file of the store") || text.contains("No such file"),
+        "{text}"
+    );
+}

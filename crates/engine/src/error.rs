@@ -151,20 +151,80 @@ impl From<datafusion::error::DataFusionError> for EngineError {
     }
 }
 
-/// DataFusion's message without its "Execution error: " style prefixes.
+/// DataFusion's message without its "Execution error: " style prefixes, each said once: an
+/// error carried through several layers (an engine error inside DataFusion's, Parquet's inside
+/// DataFusion's) repeats them ("query failed: query failed: Parquet error: Parquet error: …").
+/// A file path DataFusion's object store wrote without its leading `/` gets it back.
 fn strip_context(e: &datafusion::error::DataFusionError) -> String {
-    let s = e.to_string();
-    for prefix in ["Execution error: ", "External error: ", "Arrow error: "] {
-        if let Some(rest) = s.strip_prefix(prefix) {
-            return rest.to_owned();
+    tidy_message(&e.to_string())
+}
+
+fn tidy_message(text: &str) -> String {
+    const PREFIXES: [&str; 4] = ["Execution error: ", "External error: ", "Arrow error: ", "query failed: "];
+    let mut rest = text;
+    while let Some(r) = PREFIXES.iter().find_map(|p| rest.strip_prefix(p)) {
+        rest = r;
+    }
+    let mut out = rest.to_owned();
+    for repeated in ["Parquet error: ", "External error: ", "Execution error: ", "Arrow error: "] {
+        let twice = repeated.repeat(2);
+        while out.contains(&twice) {
+            out = out.replace(&twice, repeated);
         }
     }
-    s
+    absolute_paths(&out)
+}
+
+/// `for file dev/shm/s/data/…` (object store paths have no leading `/`) as
+/// `for file /dev/shm/s/data/…`, when that file exists.
+fn absolute_paths(text: &str) -> String {
+    const AT: &str = "for file ";
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut rest = text;
+    while let Some(i) = rest.find(AT) {
+        let (head, tail) = rest.split_at(i + AT.len());
+        out.push_str(head);
+        let end = tail.find([':', ' ', ',']).unwrap_or(tail.len());
+        let path = &tail[..end];
+        if cfg!(unix)
+            && !path.is_empty()
+            && !path.starts_with('/')
+            && std::path::Path::new(&format!("/{path}")).exists()
+        {
+            out.push('/');
+        }
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_damaged_store_error_says_each_prefix_once_and_names_the_file_by_its_full_path() {
+        let dir = std::env::temp_dir().canonicalize().expect("temp dir");
+        let file = dir.join(format!("engine-error-test-{}.parquet", std::process::id()));
+        std::fs::write(&file, b"x").expect("write");
+        let rel = file.display().to_string().trim_start_matches('/').to_owned();
+        let raw = format!(
+            "External error: query failed: Parquet error: Parquet error: Failed to fetch metadata for file {rel}: \
+             Parquet error: Parquet error: Invalid Parquet file. Corrupt footer"
+        );
+        let tidy = tidy_message(&raw);
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(
+            tidy,
+            format!(
+                "Parquet error: Failed to fetch metadata for file {}: Parquet error: Invalid Parquet file. Corrupt footer",
+                file.display()
+            )
+        );
+        let e = EngineError::Execution(tidy);
+        assert!(!e.to_string().contains("query failed: query failed"), "{e}");
+    }
 
     #[test]
     fn plan_errors_render_with_a_caret_and_help() {

@@ -52,6 +52,9 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Input, EngineError> {
             warnings.push(format!("{}: not an audit log ({why}); skipped", f.file));
             continue;
         }
+        if let Some(cut) = &f.incomplete {
+            warnings.push(format!("{}: {} (only partly read)", cut.file, cut.message));
+        }
         for ex in &f.examples {
             warnings.push(format!("skipped {ex}"));
         }

@@ -258,6 +258,12 @@ impl Engine {
     /// An engine over the committed Parquet files of the store at `dir`.
     pub fn open_store(dir: &Path) -> Result<Engine, EngineError> {
         let store = audit::store::Store::open(dir)?;
+        // A missing or cut data file is named here, with the store, rather than by DataFusion
+        // in the middle of a query (one small read per file).
+        if store.verify(audit::store::FileCheck::Tail).is_err() {
+            // Damaged: every damaged file named, the footers too.
+            store.verify(audit::store::FileCheck::Footer)?;
+        }
         let mut files = Vec::with_capacity(store.manifest().files.len());
         for f in &store.manifest().files {
             let path = dir.join(&f.path);
@@ -271,7 +277,12 @@ impl Engine {
         }
         let all: Vec<&files::StoreFile> = files.iter().collect();
         let table = listing_table(&all)?;
-        let mut engine = Engine::with_table(table, bounds::TimeBounds::of_parquet_files(store.data_files()))?;
+        let bounds = bounds::TimeBounds::of_parquet_files(store.data_files());
+        if bounds == bounds::TimeBounds::default() {
+            // The footers were read for the bounds and one may not have parsed: name it.
+            store.verify(audit::store::FileCheck::Footer)?;
+        }
+        let mut engine = Engine::with_table(table, bounds)?;
         let totals = store.manifest().totals();
         engine.categories = tables::Categories::of(totals.events, &totals.categories);
         let plan_base = |part: &[&files::StoreFile], name: &str| -> datafusion::error::Result<LogicalPlan> {

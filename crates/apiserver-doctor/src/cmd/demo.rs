@@ -13,12 +13,21 @@ use findings::{Report, Severity};
 /// The scenarios the demo injects.
 pub const SCENARIOS: [&str; 3] = ["list-storm", "object-leak", "webhook-outage"];
 
+/// The file that marks a directory's `cluster/`, `store/` and `report.html` as a demo's, which
+/// the next demo into it may replace.
+pub const MARKER: &str = ".apiserver-doctor-demo";
+
+const MARKER_TEXT: &str = "Written by `apiserver-doctor demo`: the next demo with this --out replaces \
+cluster/, store/ and report.html here. Remove this file to keep them from being replaced.\n";
+
 /// Arguments of `apiserver-doctor demo`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Writes DIR/cluster/ (the simulated audit logs, metrics and manifests), DIR/store/ \
-(the ingested events) and DIR/report.html. Everything is simulated: no cluster is contacted.")]
+(the ingested events), DIR/report.html and the marker DIR/.apiserver-doctor-demo. Everything is simulated: \
+no cluster is contacted.")]
 pub struct Args {
-    /// Directory to write into (emptied of a previous demo's files first).
+    /// Directory to write into. A previous demo's files there are replaced; a cluster/, store/
+    /// or report.html a demo did not write is refused.
     #[arg(long, value_name = "DIR", default_value = "apiserver-doctor-demo")]
     pub out: PathBuf,
     /// Nodes in the simulated cluster.
@@ -47,12 +56,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let cluster = args.out.join("cluster");
     let store = args.out.join("store");
     let report_path = args.out.join("report.html");
+    let marker = args.out.join(MARKER);
+    // Only what a demo wrote is removed: a directory with the marker. Anything else of these
+    // names is the user's (a support bundle unpacked into `cluster`, a real store).
+    if !marker.is_file() {
+        let theirs: Vec<String> = [&cluster, &store, &report_path]
+            .into_iter()
+            .filter(|p| p.symlink_metadata().is_ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !theirs.is_empty() {
+            anyhow::bail!(
+                "{} {} and {} not written by `apiserver-doctor demo` (there is no {}): nothing was changed; \
+                 choose another --out (a new or empty directory)",
+                theirs.join(", "),
+                if theirs.len() == 1 { "exists" } else { "exist" },
+                if theirs.len() == 1 { "was" } else { "were" },
+                marker.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::write(&marker, MARKER_TEXT).with_context(|| format!("writing {}", marker.display()))?;
     for dir in [&cluster, &store] {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
     }
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
 
     let step = Instant::now();
     if tell {

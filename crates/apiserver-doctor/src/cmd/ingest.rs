@@ -69,7 +69,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     render(&mut out, &args, &store_dir, &report, started.elapsed())?;
     let mut err = std::io::stderr().lock();
     warnings(&mut err, &report.files)?;
+    if events_in_all(&store_dir, &report) == 0 {
+        // Not one event in any input (this run's, or the ones already ingested): a wrong
+        // path, not a success (docs/ingest.md, exit codes).
+        writeln!(
+            err,
+            "error: no audit event in {}: nothing was ingested (docs/formats.md lists the formats read)",
+            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )?;
+        return Ok(ExitCode::from(2));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Events read from every input given: read by this run, or by an earlier one for the inputs
+/// it skipped as already ingested (as the manifest recorded them).
+fn events_in_all(store: &std::path::Path, report: &IngestReport) -> u64 {
+    let earlier = if report.unchanged.is_empty() {
+        0
+    } else {
+        match audit::store::Store::open(store) {
+            Ok(s) => s
+                .manifest()
+                .inputs
+                .iter()
+                .filter(|i| report.unchanged.contains(&i.file))
+                .map(|i| i.events)
+                .sum(),
+            // Cannot tell: not taken as nothing.
+            Err(_) => 1,
+        }
+    };
+    report.events() + earlier
 }
 
 fn render(
@@ -136,13 +167,37 @@ fn file_line(f: &FileSummary) -> String {
     if f.skipped > 0 {
         line.push_str(&format!(", {} skipped", f.skipped));
     }
+    if f.incomplete.is_some() {
+        line.push_str(", only partly read");
+    }
     line
 }
 
 fn warnings(err: &mut dyn Write, files: &[FileSummary]) -> std::io::Result<()> {
+    // A file read only in part: on its own line each, whatever the cap on examples.
+    let partial: Vec<&FileSummary> = files.iter().filter(|f| f.incomplete.is_some()).collect();
+    if !partial.is_empty() {
+        writeln!(
+            err,
+            "warning: {} only partly read (the events before the damage were ingested):",
+            plural(partial.len() as u64, "file", "files")
+        )?;
+        for r in partial.iter().filter_map(|f| f.incomplete.as_ref()) {
+            writeln!(err, "  {}: {}", r.file, r.message)?;
+        }
+    }
     let skipped: u64 = files.iter().map(|f| f.skipped).sum();
     if skipped > 0 {
-        writeln!(err, "warning: {} skipped (the rest was ingested):", plural(skipped, "record", "records"))?;
+        let events: u64 = files.iter().map(|f| f.events).sum();
+        let rest = match (events, partial.len()) {
+            (0, _) => "no event was read".to_owned(),
+            (_, 0) => "the rest was ingested".to_owned(),
+            (_, n) => format!(
+                "the other records read were ingested; {} only partly read",
+                plural(n as u64, "file", "files")
+            ),
+        };
+        writeln!(err, "warning: {} skipped ({rest}):", plural(skipped, "record", "records"))?;
         for f in files.iter().filter(|f| f.skipped > 0) {
             for ex in &f.examples {
                 writeln!(err, "  {ex}")?;

@@ -17,7 +17,7 @@ use std::time::{Instant, UNIX_EPOCH};
 
 use anyhow::Context;
 use audit::ingest::IngestOptions;
-use audit::read::list_inputs;
+use audit::read::find_inputs;
 use audit::store::IngestedInput;
 use findings::InputSummary;
 
@@ -39,8 +39,40 @@ pub fn cache_root() -> PathBuf {
 }
 
 /// Ingests `paths` (or finds them already ingested) and returns the store and what was read.
+///
+/// Entries of the named directories that cannot be read are warned about on standard error
+/// (as `ingest` does) and listed among the summaries as not read, after the inputs read.
 pub fn ingest(paths: &[PathBuf]) -> anyhow::Result<(PathBuf, Vec<InputSummary>)> {
-    let inputs = list_inputs(paths)?;
+    let found = find_inputs(paths, &[])?;
+    let not_read: Vec<InputSummary> = found.skipped.iter().map(not_read).collect();
+    if !found.skipped.is_empty() {
+        eprintln!(
+            "warning: {} file{} not read (what follows leaves {} out):",
+            found.skipped.len(),
+            if found.skipped.len() == 1 { "" } else { "s" },
+            if found.skipped.len() == 1 { "it" } else { "them" }
+        );
+        for f in &found.skipped {
+            eprintln!("  {}: {}", f.file, f.not_audit.as_deref().unwrap_or_default());
+        }
+    }
+    let (dir, mut summaries) = ingest_found(paths, found.files)?;
+    summaries.extend(not_read);
+    Ok((dir, summaries))
+}
+
+/// A directory entry that could not be read, as the report lists it.
+fn not_read(f: &audit::read::FileSummary) -> InputSummary {
+    InputSummary {
+        kind: "audit".to_owned(),
+        source: f.file.clone(),
+        records: 0,
+        skipped: 0,
+        detected: Some(format!("not read: {}", f.not_audit.as_deref().unwrap_or("cannot be read"))),
+    }
+}
+
+fn ingest_found(paths: &[PathBuf], inputs: Vec<PathBuf>) -> anyhow::Result<(PathBuf, Vec<InputSummary>)> {
     if inputs.iter().any(|p| p.as_os_str() == "-") {
         anyhow::bail!(
             "diagnose reads audit files, not stdin: `apiserver-doctor ingest -` then `apiserver-doctor diagnose --store DIR`"
@@ -202,6 +234,9 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
         if let Some(why) = &file.not_audit {
             eprintln!("warning: {}: not an audit log: {why}", file.file);
         }
+        if let Some(cut) = &file.incomplete {
+            eprintln!("warning: {}: {} (only partly read)", cut.file, cut.message);
+        }
     }
     if tell {
         eprintln!(
@@ -221,10 +256,16 @@ fn summary(input: &IngestedInput) -> InputSummary {
         source: input.file.clone(),
         records: input.events,
         skipped: input.skipped,
-        detected: input
-            .format
-            .clone()
-            .or_else(|| input.not_audit.as_ref().map(|_| "not an audit log".to_owned())),
+        detected: match (&input.format, &input.not_audit, &input.incomplete) {
+            (format, _, Some(cut)) => Some(format!(
+                "{}only partly read: {}",
+                format.as_ref().map(|f| format!("{f}, ")).unwrap_or_default(),
+                cut.strip_prefix(&format!("{}: ", input.file)).unwrap_or(cut)
+            )),
+            (Some(format), _, None) => Some(format.clone()),
+            (None, Some(_), None) => Some("not an audit log".to_owned()),
+            (None, None, None) => None,
+        },
     }
 }
 

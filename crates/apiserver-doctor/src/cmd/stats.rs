@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use audit::store::{Counts, Store};
+use audit::store::{Counts, FileCheck, Store};
 
 use super::StoreArg;
 
@@ -20,6 +20,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.store.dir())?;
     let mut out = std::io::stdout().lock();
     render(&mut out, &store)?;
+    // The summary is the manifest's: check that the files it lists are there and are Parquet
+    // (their footers; pages are not read), so that a damaged store is not reported as whole.
+    if let Err(damaged) = store.verify(FileCheck::Footer) {
+        out.flush()?;
+        eprintln!("error: {damaged}");
+        eprintln!("(the counts above are the manifest's: they include the events of the damaged files)");
+        return Ok(ExitCode::from(2));
+    }
     if store.manifest().totals().events > 0 {
         clients(&mut out, &args.store.dir())?;
     }

@@ -267,6 +267,12 @@ pub(super) fn read_document(
                 if e.is_eof() && pending.get() == 0 {
                     break;
                 }
+                if e.is_io() {
+                    // A corrupt or cut compressed stream: the file is read only in part.
+                    let io = io::Error::other(e.to_string());
+                    super::input::read_failed(state.file, Location::Line(e.line() as u64), &io);
+                    break;
+                }
                 let what = if e.is_eof() { "truncated JSON" } else { "invalid JSON" };
                 let message = format!("{what}, rest of file skipped: {e}");
                 state.c.skip(Location::Line(e.line() as u64), SkipKind::Malformed, message);

@@ -213,19 +213,27 @@ fn compression_note(c: Compression) -> &'static str {
     }
 }
 
-/// Records a read error in the middle of a file (truncated gzip, I/O error): what was read
-/// before it is kept.
-pub(super) fn read_failed(file: &mut FileSummary, opts: &ReadOptions, location: Location, e: &io::Error) {
-    let note = compression_note(file.compression);
-    file.skip(
-        opts.max_examples,
-        super::SkippedRecord {
-            file: file.file.clone(),
-            location,
-            kind: SkipKind::Malformed,
-            message: format!("read error{note}, rest of file skipped: {e}"),
-        },
-    );
+/// Records a read error in the middle of a file (a corrupt or truncated gzip or zstd stream,
+/// an I/O error) in [`FileSummary::incomplete`]: what was read before it is kept, and the file
+/// is reported as read only in part. `location` is the first record not read.
+pub(super) fn read_failed(file: &mut FileSummary, location: Location, e: &io::Error) {
+    let what = match file.compression {
+        Compression::None => "read error",
+        Compression::Gzip => "gzip data corrupt or cut short",
+        Compression::Zstd => "zstd data corrupt or cut short",
+    };
+    let at = match location {
+        Location::Line(n) if n > 1 => format!("after line {}", n - 1),
+        Location::Item(n) if n > 1 => format!("after record {}", n - 1),
+        Location::Document(n) if n > 1 => format!("after document {}", n - 1),
+        _ => "before its first record".to_owned(),
+    };
+    file.incomplete = Some(super::SkippedRecord {
+        file: file.file.clone(),
+        location,
+        kind: SkipKind::Malformed,
+        message: format!("{what} {at}: the rest of the file was not read ({e})"),
+    });
 }
 
 /// What the first bytes say the file is.

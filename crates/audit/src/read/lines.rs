@@ -354,11 +354,11 @@ pub(super) fn read_chunks(
         flush_in_order(&mut pending, &mut flushed, file, opts, sink)?;
     }
     if let Some((at, e)) = read_error {
-        read_failed(file, opts, at, &e);
+        read_failed(file, at, &e);
         if opts.strict
-            && let Some(first) = file.examples.first()
+            && let Some(record) = &file.incomplete
         {
-            return Err(ReadError::Strict(first.clone()));
+            return Err(ReadError::Strict(record.clone()));
         }
     }
     Ok(())

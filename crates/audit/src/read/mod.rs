@@ -130,6 +130,13 @@ pub enum ReadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A directory named to be read is an apiserver-doctor store: its Parquet files and
+    /// manifest are not audit logs.
+    #[error(
+        "{0} is an apiserver-doctor store (it holds manifest.json and data/), not audit logs: \
+         read it with --store, e.g. `apiserver-doctor diagnose --store {0}` or `apiserver-doctor query --store {0}`"
+    )]
+    IsStore(String),
     /// Strict mode met a bad record or a file that is not an audit log.
     #[error("{0}")]
     Strict(SkippedRecord),
@@ -199,6 +206,11 @@ pub fn read_reader(
     let mut file = FileSummary { file: name.to_owned(), ..FileSummary::default() };
     input::read_stream(reader, opts, sink, &mut file)?;
     if opts.strict
+        && let Some(record) = &file.incomplete
+    {
+        return Err(ReadError::Strict(record.clone()));
+    }
+    if opts.strict
         && let Some(reason) = &file.not_audit
     {
         return Err(ReadError::Strict(SkippedRecord {
@@ -223,7 +235,7 @@ pub fn read_bytes(
 
 /// The files [`read_paths`] reads, in order: directories expanded recursively (sorted by
 /// name), `-` (stdin) kept as is. Fails on a path that does not exist; entries of a
-/// directory that cannot be read are left out (see [`find_inputs`]).
+/// directory that cannot be read are left out: [`find_inputs`] lists them too, to warn about.
 pub fn list_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, ReadError> {
     Ok(find_inputs(paths, &[])?.files)
 }
@@ -252,7 +264,8 @@ impl Inputs {
 }
 
 /// The files to read under `paths`: directories expanded recursively (sorted by name), `-`
-/// (stdin) kept as is. A named path that does not exist or cannot be listed fails the call;
+/// (stdin) kept as is. A named path that does not exist or cannot be listed fails the call,
+/// and so does a named directory that is an apiserver-doctor store ([`ReadError::IsStore`]);
 /// an entry found in a directory that cannot be read is left out and reported in
 /// [`Inputs::skipped`], and a symbolic link back to a directory being walked is not followed.
 /// Directories in `leave_out` (the store being written) and every directory holding an
@@ -268,6 +281,9 @@ pub fn find_inputs(paths: &[PathBuf], leave_out: &[PathBuf]) -> Result<Inputs, R
         let meta =
             std::fs::metadata(p).map_err(|source| ReadError::Io { path: p.display().to_string(), source })?;
         if meta.is_dir() {
+            if looks_like_store(p) {
+                return Err(ReadError::IsStore(p.display().to_string()));
+            }
             walk.dir(p, true)?;
         } else {
             walk.found.files.push(p.clone());
@@ -343,6 +359,12 @@ impl Walk {
         self.ancestors.pop();
         Ok(())
     }
+}
+
+/// Whether `dir`, named to be read, is an apiserver-doctor store: a store's manifest, or a
+/// `manifest.json` beside a `data/` directory (a store whose manifest is damaged).
+fn looks_like_store(dir: &Path) -> bool {
+    is_store(dir) || (dir.join(crate::store::MANIFEST).is_file() && dir.join("data").is_dir())
 }
 
 /// Whether `dir` holds an apiserver-doctor store (its manifest names a schema version): its

@@ -158,6 +158,11 @@ pub struct FileSummary {
     /// Set when nothing of the file was read: why (it is not an audit log, or it is an entry
     /// of a directory that cannot be read).
     pub not_audit: Option<String>,
+    /// Set when the file was read only in part: a read error (a corrupt or cut gzip or zstd
+    /// stream, an I/O error) stopped the read at this place, and the rest of the file was not
+    /// read. Not a skipped record: it is reported on its own, never capped among examples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<SkippedRecord>,
 }
 
 impl FileSummary {
@@ -202,6 +207,11 @@ impl ReadSummary {
     /// Events without any timestamp over all files.
     pub fn without_timestamps(&self) -> u64 {
         self.files.iter().map(|f| f.without_timestamps).sum()
+    }
+
+    /// Files read only in part (see [`FileSummary::incomplete`]).
+    pub fn incomplete(&self) -> impl Iterator<Item = &FileSummary> {
+        self.files.iter().filter(|f| f.incomplete.is_some())
     }
 
     /// Files that were not audit logs at all.

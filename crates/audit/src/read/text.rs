@@ -181,7 +181,7 @@ pub(super) fn read_csv(
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     let io = std::io::Error::new(io.kind(), io.to_string());
                     flush(&mut c, file, opts, sink)?;
-                    read_failed(file, opts, Location::Line(line), &io);
+                    read_failed(file, Location::Line(line), &io);
                     break;
                 }
                 c.skip(Location::Line(line), SkipKind::Malformed, format!("invalid CSV: {e}"));
@@ -221,7 +221,7 @@ pub(super) fn read_yaml(
 ) -> Result<(), ReadError> {
     let mut bytes = Vec::new();
     if let Err(e) = stream.take(opts.max_document_bytes as u64 + 1).read_to_end(&mut bytes) {
-        read_failed(file, opts, Location::Document(1), &e);
+        read_failed(file, Location::Document(1), &e);
         return Ok(());
     }
     if bytes.len() > opts.max_document_bytes {

@@ -148,7 +148,16 @@ const HOUR_NS: i64 = 3_600_000_000_000;
 impl StoreWriter {
     /// Opens (creating if needed) the store at `dir` for writing; refused while another
     /// writer holds it. Removes files a killed writer left behind.
+    ///
+    /// A directory that is not a store yet must be empty, or not exist: a directory holding
+    /// anything else is refused ([`StoreError::NotEmpty`]), and so is a store that has lost its
+    /// manifest ([`StoreError::ManifestMissing`]), so that no file the writer did not write is
+    /// ever removed.
     pub fn open(dir: &Path, opts: WriterOptions) -> Result<StoreWriter, StoreError> {
+        // Checked before anything is created in it: a refused directory is left as it was.
+        if !dir.join(MANIFEST).exists() {
+            check_new_store(dir)?;
+        }
         std::fs::create_dir_all(dir.join("data")).map_err(io_err(dir))?;
         let lock_path = dir.join("lock");
         let lock = OpenOptions::new()
@@ -166,7 +175,11 @@ impl StoreWriter {
         }
         let manifest = match Manifest::load(dir) {
             Ok(m) => m,
-            Err(StoreError::NotAStore(_)) => Manifest::default(),
+            Err(StoreError::NotAStore(_)) => {
+                // Another process may have written into it since the check above.
+                check_new_store(dir)?;
+                Manifest::default()
+            }
             Err(e) => return Err(e),
         };
         let run_id = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"), std::process::id());
@@ -200,23 +213,15 @@ impl StoreWriter {
         &self.manifest
     }
 
-    /// Removes data files the manifest does not list (a killed writer's), and temp files.
+    /// Removes the data files the manifest does not list (a killed writer's) and the temporary
+    /// files of a killed writer: only files named as this writer names them
+    /// (`data/hour=*/part-*.parquet` and `data/hour=*/.part-*.parquet.tmp`); anything else
+    /// under `data/` is left alone.
     fn remove_orphans(&self) -> Result<(), StoreError> {
         let listed: HashSet<PathBuf> = self.manifest.files.iter().map(|f| self.dir.join(&f.path)).collect();
-        let mut stack = vec![self.dir.join("data")];
-        while let Some(d) = stack.pop() {
-            let entries = match std::fs::read_dir(&d) {
-                Ok(e) => e,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(StoreError::Io { path: d, source }),
-            };
-            for entry in entries {
-                let path = entry.map_err(io_err(&d))?.path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if !listed.contains(&path) {
-                    std::fs::remove_file(&path).map_err(io_err(&path))?;
-                }
+        for path in own_data_files(&self.dir)? {
+            if !listed.contains(&path) {
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
             }
         }
         let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
@@ -574,6 +579,78 @@ impl StoreWriter {
         std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
         sync_dir(&self.dir)
     }
+}
+
+/// Whether `name` is a name this writer gives a data file (`part-….parquet`) or its temporary
+/// file (`.part-….parquet.tmp`).
+fn is_own_file_name(name: &str) -> bool {
+    let name = name.strip_prefix('.').and_then(|n| n.strip_suffix(".tmp")).unwrap_or(name);
+    name.starts_with("part-") && name.ends_with(".parquet")
+}
+
+/// The files under `dir/data/hour=*/` named as this writer names its files, sorted.
+pub(crate) fn own_data_files(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let data = dir.join("data");
+    let hours = match std::fs::read_dir(&data) {
+        Ok(e) => e,
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+            return Ok(Vec::new());
+        }
+        Err(source) => return Err(StoreError::Io { path: data, source }),
+    };
+    let mut found = Vec::new();
+    for hour in hours {
+        let hour = hour.map_err(io_err(&data))?;
+        let is_hour = hour.file_name().to_str().is_some_and(|n| n.starts_with("hour="));
+        if !is_hour || !hour.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let hour_dir = hour.path();
+        for entry in std::fs::read_dir(&hour_dir).map_err(io_err(&hour_dir))? {
+            let entry = entry.map_err(io_err(&hour_dir))?;
+            let own = entry.file_name().to_str().is_some_and(is_own_file_name);
+            if own && entry.file_type().is_ok_and(|t| t.is_file()) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Whether a writer may make a new store of `dir`, which has no manifest: it does not exist,
+/// or holds nothing but what a writer killed before its first commit leaves (the lock, the
+/// manifest's temporary file, empty directories under `data/`). Refused when it holds data
+/// files (a store that lost its manifest) or anything else.
+fn check_new_store(dir: &Path) -> Result<(), StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(StoreError::Io { path: dir.to_path_buf(), source }),
+    };
+    let data_files = own_data_files(dir)?.len();
+    if data_files > 0 {
+        return Err(StoreError::ManifestMissing { dir: dir.to_path_buf(), data_files });
+    }
+    let tmp = format!("{MANIFEST}.tmp");
+    for entry in entries {
+        let entry = entry.map_err(io_err(dir))?;
+        let name = entry.file_name();
+        let left_by_writer =
+            name == "lock" || name == tmp.as_str() || (name == "data" && holds_no_file(&entry.path()));
+        if !left_by_writer {
+            return Err(StoreError::NotEmpty(dir.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `dir` is a directory with no file anywhere under it.
+fn holds_no_file(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else { return false };
+    entries
+        .into_iter()
+        .all(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()) && holds_no_file(&e.path())))
 }
 
 /// Writes `batches` (not empty) sorted by time as Parquet file `file_name` of hour `name`:
@@ -1059,9 +1136,11 @@ fn push_map(buf: &mut Vec<u8>, map: Option<&arrow::array::MapArray>, i: usize) {
 
 /// Every row of a stored file, as canonical batches.
 fn read_all(path: &Path) -> Result<Vec<RecordBatch>, StoreError> {
-    let perr =
-        |e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
-    let file = File::open(path).map_err(io_err(path))?;
+    let perr = |e: &dyn std::fmt::Display| StoreError::ReadParquet {
+        path: path.to_path_buf(),
+        message: super::parquet_message(e),
+    };
+    let file = File::open(path).map_err(|e| perr(&e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| perr(&e))?
         .with_batch_size(64 * 1024)
@@ -1084,9 +1163,11 @@ fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
 
 /// The named columns of a stored file (the others left unread), in batches.
 fn read_columns(path: &Path, wanted: &[&str]) -> Result<Vec<RecordBatch>, StoreError> {
-    let perr =
-        |e: &dyn std::fmt::Display| StoreError::Parquet { path: path.to_path_buf(), message: e.to_string() };
-    let file = File::open(path).map_err(io_err(path))?;
+    let perr = |e: &dyn std::fmt::Display| StoreError::ReadParquet {
+        path: path.to_path_buf(),
+        message: super::parquet_message(e),
+    };
+    let file = File::open(path).map_err(|e| perr(&e))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| perr(&e))?;
     let schema = builder.parquet_schema();
     let indices: Vec<usize> = (0..schema.num_columns())
