@@ -195,7 +195,11 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             measure("net created", net, "count"),
             measure("log analysed", seconds, "s"),
             measure(
-                if short { "net created per hour (not projected: window too short)" } else { "net created per hour" },
+                if short {
+                    "net created per hour (not projected: window too short)"
+                } else {
+                    "net created per hour"
+                },
                 per_hour,
                 "per-hour",
             ),
@@ -285,7 +289,10 @@ mod tests {
                     Severity::Warning,
                     "configmaps in namespace ci: 1,400 more created than deleted per hour (1,400 in 1h)"
                 ),
-                (Severity::Info, "secrets in namespace ci: 5,000 more created than deleted per hour (5,000 in 1h)"),
+                (
+                    Severity::Info,
+                    "secrets in namespace ci: 5,000 more created than deleted per hour (5,000 in 1h)"
+                ),
             ]
         );
         let jobs = &out.findings[0];
@@ -313,7 +320,11 @@ mod tests {
             "jobs.batch in namespace reporting: 3 more created than deleted in 10s (too short a window to project an \
              hourly rate)"
         );
-        assert!(f.summary.contains("3 jobs.batch were created in namespace reporting and 0 deleted in the 10s"), "{}", f.summary);
+        assert!(
+            f.summary.contains("3 jobs.batch were created in namespace reporting and 0 deleted in the 10s"),
+            "{}",
+            f.summary
+        );
         assert!(f.summary.contains("too short to project"), "{}", f.summary);
         assert!(f.remedies.is_empty(), "{:?}", f.remedies);
     }
@@ -321,8 +332,9 @@ mod tests {
     #[test]
     fn a_short_window_judges_the_count_seen_not_a_projection() {
         // 1,500 net creations in 5 minutes pass the hourly warning threshold by themselves.
-        let out = evaluate(&ctx_seconds(300), "q", &rows(&[("batch", "jobs", "reporting", 1_500.0, 0.0, 0.0)]))
-            .expect("evaluates");
+        let out =
+            evaluate(&ctx_seconds(300), "q", &rows(&[("batch", "jobs", "reporting", 1_500.0, 0.0, 0.0)]))
+                .expect("evaluates");
         let f = &out.findings[0];
         assert_eq!(f.severity, Severity::Warning);
         assert_eq!(f.title, "jobs.batch in namespace reporting: 1,500 more created than deleted in 5m");
