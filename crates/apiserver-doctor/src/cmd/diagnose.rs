@@ -459,10 +459,10 @@ pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests>
         let other: u64 = m.files.iter().map(|f| f.other_objects).sum();
         eprintln!(
             "warning: --manifests: no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in \
-             {} file{} ({other} objects of other kinds); export them with `kubectl get \
+             {} ({}); export them with `kubectl get \
              mutatingwebhookconfigurations,validatingwebhookconfigurations,flowschemas,prioritylevelconfigurations,namespaces -o yaml`",
-            m.files.len(),
-            if m.files.len() == 1 { "" } else { "s" }
+            plural(m.files.len(), "file", "files"),
+            plural(other as usize, "object of other kinds", "objects of other kinds"),
         );
     }
     Ok(m)
