@@ -307,7 +307,7 @@ impl AuditEvidence {
             return Some(format!("{what}: no audit event in it"));
         }
         match (self.range, self.window_events) {
-            (Some(data), Some(n)) if n == 0.0 => Some(format!(
+            (Some(data), Some(0.0)) => Some(format!(
                 "{what}: no audit event in the window analysed, {}; its {} events run from {} to {} (--now latest, \
                  or a --now and --since within that range, analyses them)",
                 report::format::range(&self.window),
