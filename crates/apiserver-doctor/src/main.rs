@@ -5,6 +5,26 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// `eprintln!` that never panics. The standard one panics when standard error is a closed
+/// pipe (`apiserver-doctor diagnose … 2>&1 | head`), which turned the documented exit code (1
+/// for a finding, 2 for an input error) into a panic's 101. A message nobody can read any more
+/// is dropped; the exit code still says what happened. Defined before `mod cmd` so that it
+/// replaces the standard macro in every subcommand.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see `eprintln!` above).
+macro_rules! eprint {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cmd;
 
 /// Finds the client, resource or webhook that hurts a Kubernetes API server or etcd.

@@ -35,7 +35,6 @@ fn usage_errors_exit_2_with_a_message_naming_the_option() {
         (vec!["diagnose", AUDIT_FIXTURES, "--fail-on", "sometimes"], "--fail-on"),
         (vec!["diagnose", AUDIT_FIXTURES, "--since", "an hour"], "--since"),
         (vec!["diagnose", AUDIT_FIXTURES, "--now", "yesterday-ish"], "--now"),
-        (vec!["diagnose", AUDIT_FIXTURES, "-o", "html"], "--report"),
         (vec!["diagnose", AUDIT_FIXTURES, "-o", "yaml"], "yaml"),
         (vec!["diagnose", "--store", "no/such/store"], "no/such/store"),
         (vec!["diagnose", "no/such/file.log"], "no/such/file.log"),
@@ -120,6 +119,37 @@ fn a_critical_finding_fails_the_run_even_when_the_output_pipe_closes_early() {
     drop(child.stdout.take());
     let status = child.wait().expect("waits");
     assert_eq!(status.code(), Some(1));
+}
+
+/// `apiserver-doctor ARGS` with its standard error closed at once (`2>&1 | head`): its exit code.
+fn exit_code_with_stderr_closed(args: &[&str], cache: &Path) -> Option<i32> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(args)
+        .current_dir(workspace())
+        .env("XDG_CACHE_HOME", cache)
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    drop(child.stderr.take());
+    child.wait_with_output().expect("waits").status.code()
+}
+
+#[test]
+fn a_closed_stderr_pipe_keeps_the_exit_code_instead_of_panicking() {
+    // `diagnose st-good 2>&1 | head -3` exited 101 (eprintln! panicked on the closed pipe).
+    let cache = tempfile::tempdir().expect("tempdir");
+    // An input error: its `error:` line cannot be written; still exit 2.
+    assert_eq!(exit_code_with_stderr_closed(&["diagnose", "no/such/file.log"], cache.path()), Some(2));
+    // A finding at --fail-on, after warnings (skipped lines) on standard error: still exit 1.
+    let sim = simulate("list-storm", cache.path());
+    let audit = sim.path().join("audit");
+    let bad: String = (0..20).map(|i| format!("{{\"kind\": \"Event\", broken {i}\n")).collect();
+    std::fs::write(audit.join("broken.log"), bad).expect("write");
+    let args = ["diagnose", audit.to_str().expect("utf-8"), "--fail-on", "warning"];
+    assert_eq!(doctor(&args, cache.path()).status.code(), Some(1));
+    assert_eq!(exit_code_with_stderr_closed(&args, cache.path()), Some(1));
 }
 
 #[test]
@@ -427,4 +457,195 @@ fn the_first_read_of_raw_files_shows_progress_on_a_terminal_only() {
     // The bar is cleared and the total said once reading is done.
     let done = terminal.rfind("read ").expect("the closing line");
     assert!(terminal[done..].contains(" events in "), "{terminal}");
+}
+
+/// A webhook configuration export saved under a name that is not YAML, a binary file, and a
+/// directory of logs: nothing the webhook and APF checks read.
+fn unusable_manifests(dir: &Path) -> Vec<PathBuf> {
+    let webhooks = workspace().join("crates/manifests/tests/fixtures/webhooks");
+    let first = std::fs::read_dir(&webhooks)
+        .expect("fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .expect("a yaml fixture");
+    let mdir = dir.join("mdir");
+    std::fs::create_dir_all(&mdir).expect("mkdir");
+    std::fs::copy(first, mdir.join("webhooks.txt")).expect("copy");
+    let binary = dir.join("binary.bin");
+    std::fs::write(&binary, [0u8, 159, 146, 150, 0, 1, 2, 255]).expect("write");
+    vec![mdir, binary, workspace().join(AUDIT_FIXTURES)]
+}
+
+#[test]
+fn manifests_holding_nothing_the_checks_read_are_exit_2_not_all_is_well() {
+    // `diagnose --manifests mdir` (mdir/webhooks.txt) printed "Nothing found at any severity:
+    // the checks above ran and every number was within its threshold" and exited 0.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    for m in unusable_manifests(dir.path()) {
+        let out = doctor(&["diagnose", "--manifests", m.to_str().expect("utf-8")], cache.path());
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{m:?}: {err}");
+        assert!(
+            err.contains("nothing to diagnose") && err.contains("WHK001, APF001 and APF002 did not run"),
+            "{err}"
+        );
+        assert!(!stdout(&out).contains("within its threshold"), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn unusable_manifests_beside_usable_audit_logs_are_named_in_a_note() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mdir = unusable_manifests(dir.path()).remove(0);
+    let mdir = mdir.to_str().expect("utf-8");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--manifests", mdir], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Note: --manifests"), "{}", stdout(&out));
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--manifests", mdir, "-o", "json"], cache.path());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let notes = json["overview"]["notes"].to_string();
+    assert!(notes.contains("only .yaml, .yml and .json files are read"), "{notes}");
+    assert!(notes.contains("WHK001, APF001 and APF002 did not run"), "{notes}");
+    let checks = json["checks_run"].to_string();
+    assert!(!checks.contains("WHK001"), "the webhook check ran on nothing: {checks}");
+}
+
+#[test]
+fn a_window_without_events_is_exit_2_naming_the_data_range() {
+    // `--now 2020-01-01T00:00:00Z` over a 2023 log exited 0 with the default gate.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out =
+        doctor(&["diagnose", AUDIT_FIXTURES, "--now", "2020-01-01T00:00:00Z", "--since", "1h"], cache.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nothing to diagnose") && err.contains("no audit event in the window analysed"),
+        "{err}"
+    );
+    assert!(err.contains("--now latest"), "{err}");
+    assert!(stdout(&out).is_empty());
+}
+
+#[test]
+fn an_empty_store_is_exit_2_nothing_to_diagnose() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = dir.path().join("st");
+    std::fs::create_dir_all(&store).expect("mkdir");
+    let manifest = serde_json::to_string(&audit::store::Manifest::default()).expect("json");
+    std::fs::write(store.join("manifest.json"), manifest).expect("write");
+    let out = doctor(&["diagnose", "--store", store.to_str().expect("utf-8")], cache.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nothing to diagnose") && err.contains("no audit event in it"), "{err}");
+}
+
+#[test]
+fn since_0s_says_the_window_must_be_longer_than_zero() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--since", "0s"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--since 0s: the window must be longer than zero"), "{}", stderr(&out));
+}
+
+#[test]
+fn store_errors_name_the_path_once_and_the_variable_that_named_it() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A directory that is not a store: its path once, not "sb: sb: not an apiserver-doctor store".
+    let sb = dir.path().join("sb");
+    std::fs::create_dir_all(&sb).expect("mkdir");
+    let sb_text = sb.to_str().expect("utf-8");
+    let out = doctor(&["diagnose", "--store", sb_text], cache.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches(sb_text).count(), 1, "{err}");
+    // A file: not "no such directory".
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let out = doctor(&["diagnose", "--store", file.to_str().expect("utf-8")], cache.path());
+    assert!(stderr(&out).contains("is a file, not a store directory"), "{}", stderr(&out));
+    // Named by the environment only: the variable is named, not --store.
+    let missing = dir.path().join("missing");
+    for args in [vec!["diagnose"], vec!["query", "KubeAudit | count"]] {
+        let out = common::doctor_env(&args, cache.path(), &[("APISERVER_DOCTOR_STORE", missing.as_os_str())]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("APISERVER_DOCTOR_STORE=") && err.contains("does not exist"), "{args:?}: {err}");
+        assert!(!err.contains(&format!("--store {}", missing.display())), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn fail_on_accepts_info_and_never_as_metrics_etcd_and_probe_do() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    // The fixtures give info findings (the evidence summary at least), nothing critical.
+    for (fail_on, code) in [("info", 1), ("INFO", 1), ("never", 0), ("critical", 0)] {
+        let out = doctor(&["diagnose", AUDIT_FIXTURES, "--fail-on", fail_on], cache.path());
+        assert_eq!(out.status.code(), Some(code), "--fail-on {fail_on}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn o_html_writes_the_html_report_to_stdout_as_metrics_does() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "html"], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(
+        html.starts_with("<!DOCTYPE html>") || html.starts_with("<!doctype html>"),
+        "{}",
+        &html[..html.len().min(200)]
+    );
+    assert!(html.contains("AUD009"));
+    // `md` is still taken for markdown.
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "-o", "md"], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// `apiserver-doctor CMD --help` on a terminal `columns` wide.
+fn help_at(cmd: &str, columns: &str, cache: &Path) -> String {
+    let out = common::doctor_env(&[cmd, "--help"], cache, &[("COLUMNS", std::ffi::OsStr::new(columns))]);
+    assert_eq!(out.status.code(), Some(0));
+    stdout(&out)
+}
+
+/// The `Examples:` block of a help text, up to its first blank line after a command.
+fn examples(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Examples:"))
+        .take_while(|l| {
+            !l.starts_with("Exit codes") && !l.starts_with("Two scrapes") && !l.starts_with("Tables:")
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn help_examples_survive_copy_paste_on_an_80_column_terminal() {
+    // `metrics --help` split `kubectl get --raw /metrics > apiserver-2.prom` after the `>`, and
+    // `diagnose --help` split its kubectl command over four lines; the help named docs/*.md
+    // files that someone holding only the binary does not have.
+    let cache = tempfile::tempdir().expect("tempdir");
+    for cmd in ["diagnose", "metrics", "query", "etcd", "checks", "explain"] {
+        let narrow = help_at(cmd, "80", cache.path());
+        assert!(!narrow.contains("docs/"), "{cmd} --help names a docs file:\n{narrow}");
+        // The examples read the same on an 80-column terminal as on a very wide one: clap
+        // wrapped none of them.
+        assert_eq!(examples(&narrow), examples(&help_at(cmd, "1000", cache.path())), "{cmd}:\n{narrow}");
+    }
+    let metrics = help_at("metrics", "80", cache.path());
+    assert!(
+        metrics.lines().any(|l| l.trim() == "kubectl get --raw /metrics > apiserver-2.prom"),
+        "{metrics}"
+    );
+    let diagnose = help_at("diagnose", "80", cache.path());
+    assert!(
+        diagnose
+            .lines()
+            .any(|l| l.trim() == "kubectl get prioritylevelconfigurations -o yaml > manifests/plc.yaml"),
+        "{diagnose}"
+    );
 }

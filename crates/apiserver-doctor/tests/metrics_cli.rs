@@ -222,3 +222,22 @@ fn scrapes_copied_in_reverse_order_are_ordered_by_their_counters_not_their_mtime
     assert_eq!(titles(&reversed), titles(&stamped));
     assert!(!titles(&stamped).is_empty());
 }
+
+#[test]
+fn a_closed_stderr_pipe_keeps_exit_2_instead_of_panicking() {
+    // `apiserver-doctor metrics bin.bin 2>&1 | head -5` exited 101 (a panic in eprintln!).
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lines: String = (0..50).map(|i| format!("this is not a metric line {i}\n")).collect();
+    std::fs::write(dir.path().join("not.prom"), lines).expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .current_dir(dir.path())
+        .args(["metrics", "not.prom"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Close the reading end of standard error at once, as `head` does.
+    drop(child.stderr.take());
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -340,3 +340,49 @@ fn a_query_under_a_memory_limit_gives_the_same_answer_or_says_to_raise_it() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn a_chart_file_that_is_neither_svg_nor_png_is_refused() {
+    // `--chart c.jpg` silently wrote an SVG into c.jpg (ux review item 15).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("c.jpg");
+    let q = "AKSAudit | summarize count() by bin(TimeGenerated, 5m) | render timechart";
+    let input = eventhub();
+    let o = run(&[
+        "query",
+        "--input",
+        input.to_str().expect("utf-8"),
+        "--chart",
+        path.to_str().expect("utf-8"),
+        q,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("name a .svg or .png file"), "{}", stderr(&o));
+    assert!(!path.exists());
+}
+
+#[test]
+fn the_kql_reference_is_printed_by_the_binary_for_users_without_the_docs() {
+    // `query --help` pointed to docs/kql.md, which someone holding only the binary lacks.
+    let o = run(&["query", "--kql-reference"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("# KQL in apiserver-doctor"), "{}", stdout(&o));
+    let help = stdout(&run(&["query", "--help"]));
+    assert!(help.contains("--kql-reference") && !help.contains("docs/kql.md"), "{help}");
+}
+
+#[test]
+fn a_store_that_does_not_exist_or_is_a_file_is_called_so() {
+    // `query --store nope` said "nope: not an apiserver-doctor store"; a file gave
+    // "sb/manifest.json: Not a directory (os error 20)".
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("nope");
+    let o = run(&["query", "--store", missing.to_str().expect("utf-8"), "KubeAudit | count"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the store does not exist"), "{}", stderr(&o));
+    let file = dir.path().join("sb");
+    std::fs::write(&file, "x").expect("write");
+    let o = run(&["query", "--store", file.to_str().expect("utf-8"), "KubeAudit | count"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a file, not a store directory"), "{}", stderr(&o));
+}

@@ -141,13 +141,16 @@ fn manifests_with_nothing_the_checks_read_are_warned_about_and_apf_objects_alone
     let other = dir.path().join("deploy.yaml");
     std::fs::write(&other, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n").expect("write");
     let out = doctor(&["diagnose", "--manifests", other.to_str().expect("utf-8")], cache.path());
-    assert_eq!(out.status.code(), Some(0));
+    // Nothing else was given: nothing to diagnose, exit 2, not "every number was within its
+    // threshold" (ux review item 6).
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("warning: --manifests: no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in 1 file (1 objects of other kinds)"),
+        stderr(&out).contains("warning: --manifests: no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in 1 file (1 object of other kinds)"),
         "{}",
         stderr(&out)
     );
-    assert!(stdout(&out).contains("0 records [1 other object left out]"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("nothing to diagnose"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
     let apf = dir.path().join("apf.yaml");
     std::fs::write(
         &apf,
@@ -272,14 +275,15 @@ fn cluster_objects_are_read_with_kubectl_and_a_kind_it_cannot_read_is_a_warning(
         "{calls}"
     );
     assert_eq!(calls.lines().filter(|l| l.contains(" -o json ")).count(), 5, "{calls}");
-    // kubectl missing: a warning, and the webhook checks do not claim anything.
+    // kubectl missing: a warning, and the webhook checks do not claim anything; with nothing
+    // else given there is nothing to diagnose (exit 2, ux review item 6).
     let out = doctor_with_kubectl(
         &["diagnose", "--cluster", "-o", "json"],
         cache.path(),
         &dir.path().join("no-kubectl"),
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("warning: --cluster: cannot run kubectl"), "{}", stderr(&out));
-    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-    assert_eq!(report["checks_run"].as_array().map(Vec::len), Some(0), "{}", report["checks_run"]);
+    assert!(stderr(&out).contains("nothing to diagnose"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }

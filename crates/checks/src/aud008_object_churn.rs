@@ -21,7 +21,14 @@ Objects created and not deleted, per resource and namespace.
 Per resource and namespace, the successful creates minus the successful deletes over the
 window, extrapolated to an hour: at `churn_net_per_hour_warning` (1,000 objects an hour) it
 warns, at `churn_net_per_hour_critical` (10,000 — the AKS guide's "too many objects of a type"
-within the hour) it is critical. It names the clients that create them.
+within the hour) it is critical. It names the clients that create them, and states the count
+seen and the length of log it was seen in beside the hourly rate.
+
+A rate is projected only from at least 10 minutes of log: a few creates in a few seconds say
+nothing about an hour (3 Jobs in 10 s would be "1,080 an hour"). Over a shorter window the
+count itself is judged against the same thresholds (1,000 net creations in 5 minutes are a
+warning whatever comes next); below them, a count that would project past the warning
+threshold is reported as information, "too short a window to project".
 
 Left out: `events` (they expire after the API server's `--event-ttl` without a delete request),
 subresources (`pods/binding`, `pods/eviction`, `serviceaccounts/token`) and the review
@@ -39,7 +46,7 @@ writes: the cluster is read-only.
 ## Example
 
 ```text
-critical  AUD008  jobs.batch in namespace batch-jobs: 14,400 more created than deleted per hour
+critical  AUD008  jobs.batch in namespace batch-jobs: 14,400 more created than deleted per hour (14,400 in 1h)
 ```
 
 ## Remedy
@@ -85,6 +92,10 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
     evaluate(ctx, &q, &rows)
 }
 
+/// The least log, in seconds, an hourly rate is projected from: below it the count seen is
+/// judged as it is (3 creates in 10 s are not "1,080 an hour").
+pub const MIN_PROJECTION_SECONDS: f64 = 600.0;
+
 /// Turns net creations into findings.
 pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
     let r = rows.reader();
@@ -100,7 +111,11 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
     );
     let warn = ctx.thresholds.get(th::CHURN_NET_PER_HOUR_WARNING);
     let crit = ctx.thresholds.get(th::CHURN_NET_PER_HOUR_CRITICAL);
-    let hours = ctx.window_seconds() / 3600.0;
+    let seconds = ctx.window_seconds();
+    let hours = seconds / 3600.0;
+    // Too little log to project from: the count itself is what is judged.
+    let short = seconds < MIN_PROJECTION_SECONDS;
+    let span = findings::duration(seconds.round() as i64);
     let mut out = CheckOutput::default();
     for row in &rows.rows {
         let net = cols.7.num(row);
@@ -108,6 +123,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         if per_hour < warn.value {
             continue;
         }
+        let judged = if short { net } else { per_hour };
         let (group, resource, namespace) = (cols.0.text(row), cols.1.text(row), cols.2.text(row));
         let qualified = if group.is_empty() { resource.to_owned() } else { format!("{resource}.{group}") };
         let place = if namespace.is_empty() {
@@ -116,24 +132,48 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             format!("in namespace {namespace}")
         };
         let collections = cols.5.num(row);
-        let severity = if collections > 0.0 {
+        let severity = if collections > 0.0 || judged < warn.value {
             Severity::Info
-        } else if per_hour >= crit.value {
+        } else if judged >= crit.value {
             Severity::Critical
         } else {
             Severity::Warning
         };
         let creators: Vec<String> = cols.6.texts(row).iter().map(|c| display_client(c).to_owned()).collect();
+        let title = if !short {
+            format!(
+                "{qualified} {place}: {} more created than deleted per hour ({} in {span})",
+                count(per_hour),
+                count(net)
+            )
+        } else if judged < warn.value {
+            format!(
+                "{qualified} {place}: {} more created than deleted in {span} (too short a window to project an \
+                 hourly rate)",
+                count(net)
+            )
+        } else {
+            format!("{qualified} {place}: {} more created than deleted in {span}", count(net))
+        };
+        let rate = if short {
+            format!(
+                "{span} of log is too short to project a rate per hour from (at least {} is needed; --since 1h \
+                 judges a longer window): were it to go on, it would be {} more per hour.",
+                findings::duration(MIN_PROJECTION_SECONDS as i64),
+                count(per_hour)
+            )
+        } else {
+            format!("That is {} more per hour.", count(per_hour))
+        };
         let mut f = finding(
             INFO.code,
             severity,
             Subject::new("resource", format!("{qualified} {place}")),
-            format!("{qualified} {place}: {} more created than deleted per hour", count(per_hour)),
+            title,
             format!(
-                "{} {qualified} were created {place} and {} deleted in the window ({} more per hour), by {}.{}",
+                "{} {qualified} were created {place} and {} deleted in the {span} of log analysed, by {}. {rate}{}",
                 count(cols.3.num(row)),
                 count(cols.4.num(row)),
-                count(per_hour),
                 creators.join(", "),
                 if collections > 0.0 {
                     format!(
@@ -141,6 +181,8 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                          upper bound.",
                         count(collections)
                     )
+                } else if short && judged < warn.value {
+                    String::new()
                 } else {
                     " At this rate they pile up in etcd until something deletes them.".to_owned()
                 }
@@ -151,16 +193,31 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             measure("created", cols.3.num(row), "count"),
             measure("deleted", cols.4.num(row), "count"),
             measure("net created", net, "count"),
-            measure("net created per hour", per_hour, "per-hour"),
+            measure("log analysed", seconds, "s"),
+            measure(
+                if short {
+                    "net created per hour (not projected: window too short)"
+                } else {
+                    "net created per hour"
+                },
+                per_hour,
+                "per-hour",
+            ),
         ];
         f.evidence.query = Some(query.to_owned());
         f.thresholds = vec![ThresholdUsed::from(if severity == Severity::Critical { crit } else { warn })];
         let ns = (!namespace.is_empty()).then_some(namespace);
+        if severity == Severity::Info && short {
+            // Three Jobs in ten seconds call for no cleanup and no quota.
+            out.findings.push(f);
+            continue;
+        }
         f.remedies = cleanup_remedies(resource, group, ns);
         if let Some(ns) = ns {
-            // A ceiling a little above what one hour of this leak adds: it stops the leak without
-            // breaking a namespace that holds that many for good reasons. Review before applying.
-            let hard = ((per_hour * 1.2) / 100.0).ceil() as u64 * 100;
+            // A ceiling a little above what one hour of this leak adds (what was seen, when the
+            // window was too short to project): it stops the leak without breaking a namespace
+            // that holds that many for good reasons. Review before applying.
+            let hard = ((judged * 1.2) / 100.0).ceil() as u64 * 100;
             if let Ok(q) = object_count_quota(ns, resource, group, hard.max(100)) {
                 f.remedies.push(q);
             }
@@ -226,15 +283,68 @@ mod tests {
             vec![
                 (
                     Severity::Critical,
-                    "jobs.batch in namespace batch-jobs: 14,400 more created than deleted per hour"
+                    "jobs.batch in namespace batch-jobs: 14,400 more created than deleted per hour (14,400 in 1h)"
                 ),
-                (Severity::Warning, "configmaps in namespace ci: 1,400 more created than deleted per hour"),
-                (Severity::Info, "secrets in namespace ci: 5,000 more created than deleted per hour"),
+                (
+                    Severity::Warning,
+                    "configmaps in namespace ci: 1,400 more created than deleted per hour (1,400 in 1h)"
+                ),
+                (
+                    Severity::Info,
+                    "secrets in namespace ci: 5,000 more created than deleted per hour (5,000 in 1h)"
+                ),
             ]
         );
         let jobs = &out.findings[0];
         assert!(jobs.remedies.iter().any(|r| r.body.contains("--field-selector status.successful=1")));
         let quota = jobs.remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
         assert!(quota.body.contains("count/jobs.batch: '17300'"), "{}", quota.body);
+    }
+
+    fn ctx_seconds(seconds: i64) -> AuditContext {
+        use crate::testutil::time_at;
+        AuditContext::new(findings::TimeRange { start: time_at(0), end: time_at(seconds) })
+    }
+
+    #[test]
+    fn three_creates_in_ten_seconds_are_not_projected_to_an_hourly_warning() {
+        // The review's case: 3 Jobs created in a 10-second window were "1,080 more created than
+        // deleted per hour", a WARNING with a cleanup command.
+        let out = evaluate(&ctx_seconds(10), "q", &rows(&[("batch", "jobs", "reporting", 3.0, 0.0, 0.0)]))
+            .expect("evaluates");
+        assert_eq!(out.findings.len(), 1);
+        let f = &out.findings[0];
+        assert_eq!(f.severity, Severity::Info);
+        assert_eq!(
+            f.title,
+            "jobs.batch in namespace reporting: 3 more created than deleted in 10s (too short a window to project an \
+             hourly rate)"
+        );
+        assert!(
+            f.summary.contains("3 jobs.batch were created in namespace reporting and 0 deleted in the 10s"),
+            "{}",
+            f.summary
+        );
+        assert!(f.summary.contains("too short to project"), "{}", f.summary);
+        assert!(f.remedies.is_empty(), "{:?}", f.remedies);
+    }
+
+    #[test]
+    fn a_short_window_judges_the_count_seen_not_a_projection() {
+        // 1,500 net creations in 5 minutes pass the hourly warning threshold by themselves.
+        let out =
+            evaluate(&ctx_seconds(300), "q", &rows(&[("batch", "jobs", "reporting", 1_500.0, 0.0, 0.0)]))
+                .expect("evaluates");
+        let f = &out.findings[0];
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.title, "jobs.batch in namespace reporting: 1,500 more created than deleted in 5m");
+        // Ten minutes of log are enough to project: 200 in 10 minutes is 1,200 an hour.
+        let out = evaluate(&ctx_seconds(600), "q", &rows(&[("", "configmaps", "ci", 200.0, 0.0, 0.0)]))
+            .expect("evaluates");
+        assert_eq!(out.findings[0].severity, Severity::Warning);
+        assert_eq!(
+            out.findings[0].title,
+            "configmaps in namespace ci: 1,200 more created than deleted per hour (200 in 10m)"
+        );
     }
 }

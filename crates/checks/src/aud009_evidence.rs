@@ -168,6 +168,13 @@ fn window_profile(minutes: &ResultTable, answers: &ResultTable) -> Result<DataPr
     Ok(p)
 }
 
+/// The events in the window, as [`minutes_query`] counts them.
+pub fn window_events(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<f64, CheckError> {
+    let (_, minutes) = run(runner, minutes_query(ctx))?;
+    let events = minutes.reader().column("Events")?;
+    Ok(minutes.rows.iter().map(|row| events.num(row)).sum())
+}
+
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let profile = profile(&ctx.table, runner)?;

@@ -52,7 +52,10 @@ impl EngineRunner<'_> {
             let flat = kql.split_whitespace().collect::<Vec<_>>().join(" ");
             let keep = if timings == "full" { usize::MAX } else { 240 };
             let shape: String = flat.chars().skip(flat.chars().count().saturating_sub(keep)).collect();
-            eprintln!(
+            // Not `eprintln!`, which panics when standard error is a closed pipe.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
                 "timing: {:>8.3} s  {} rows  {shape}",
                 started.elapsed().as_secs_f64(),
                 result.num_rows()

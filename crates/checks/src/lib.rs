@@ -67,6 +67,9 @@ pub struct AuditDiagnosis {
     pub window: TimeRange,
     /// What the whole log holds.
     pub profile: aud009_evidence::DataProfile,
+    /// Events in the window analysed (`None` when they could not be counted): with none, no
+    /// audit check had anything to look at.
+    pub window_events: Option<f64>,
     /// The Kubernetes version used for remedies, and where it came from.
     pub kubernetes_version: (KubernetesVersion, VersionSource),
 }
@@ -104,10 +107,13 @@ pub fn diagnose_audit(
         ctx.version_source = VersionSource::Given;
     }
     let outcome = run_audit_checks(&mut ctx, runner);
+    // The evidence check counted them already: the memo answers it.
+    let window_events = aud009_evidence::window_events(&ctx, runner).ok();
     Ok(AuditDiagnosis {
         outcome,
         window: ctx.window,
         profile,
+        window_events,
         kubernetes_version: (ctx.kubernetes_version, ctx.version_source),
     })
 }

@@ -621,3 +621,19 @@ fn go_durations_read_in_kql_as_the_rust_reference_reads_them() {
         assert_eq!(got, checks::kql::parse_go_duration_ms(text), "{text:?}");
     }
 }
+
+#[test]
+fn a_window_without_events_is_counted_so_diagnose_does_not_call_it_all_well() {
+    // `diagnose --now 2020-01-01T00:00:00Z` over a 2024 log: the window holds nothing, and
+    // diagnose must be able to tell (ux review item 6).
+    let cluster = Cluster::new().healthy();
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let runner = EngineRunner::new(&engine, common::t0());
+    let whole = diagnose_audit(&runner, &AuditRequest::default()).expect("diagnoses");
+    assert_eq!(whole.window_events, Some(whole.profile.events));
+    assert!(whole.profile.events > 0.0);
+    let at = chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z").expect("time").to_utc();
+    let request = AuditRequest { now: checks::WindowEnd::At(at), ..AuditRequest::default() };
+    let empty = diagnose_audit(&runner, &request).expect("diagnoses");
+    assert_eq!(empty.window_events, Some(0.0));
+}

@@ -50,6 +50,7 @@ pub fn measure_value(m: &Measure) -> String {
         "s" => format!("{} s", number(v, 3)),
         "bytes" => bytes(v),
         "per-second" => format!("{}/s", number(v, 2)),
+        "per-hour" => format!("{} an hour", number(v, 2)),
         "ratio" => number(v, 3),
         other => format!("{} {other}", number(v, 3)),
     }
@@ -171,6 +172,12 @@ mod tests {
         assert_eq!(measure_value(&Measure::new("x", 12_000.0, "count")), "12,000");
         assert_eq!(measure_value(&Measure::new("x", 2.5, "per-second")), "2.5/s");
         assert_eq!(measure_value(&Measure::new("x", 3.0, "objects")), "3 objects");
+    }
+
+    #[test]
+    fn per_hour_rates_read_as_words_not_as_the_unit_name() {
+        // Not `1,080 per-hour` (ux review item 10).
+        assert_eq!(measure_value(&Measure::new("x", 1080.0, "per-hour")), "1,080 an hour");
     }
 
     #[test]

@@ -182,6 +182,8 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "<p class=\"no-findings\">{}</p>",
             if report.checks_run.is_empty() && !report.overview.notes.is_empty() {
                 "Nothing found, and no check had anything to read: see the notes above."
+            } else if !report.overview.notes.is_empty() {
+                "Nothing found at any severity by the checks that ran; the notes above say what was left out."
             } else {
                 "Nothing found at any severity: every check that ran stayed within its thresholds."
             }

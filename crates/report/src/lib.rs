@@ -99,10 +99,33 @@ impl Default for TextOptions {
     }
 }
 
-/// Whether to colour: only on a terminal, and not when `NO_COLOR` is set to a non-empty
-/// value (<https://no-color.org>). Pass `std::env::var_os("NO_COLOR")` as `no_color`.
+/// Whether to colour: only on a terminal, not when `NO_COLOR` is set to a non-empty value
+/// (<https://no-color.org>), and not when `TERM` is `dumb` (a terminal that shows escape
+/// sequences as text). Pass `std::env::var_os("NO_COLOR")` as `no_color`; `TERM` is read here.
 pub fn use_color(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
-    is_terminal && no_color.is_none_or(|v| v.is_empty())
+    color_for(is_terminal, no_color, std::env::var_os("TERM").as_deref())
+}
+
+/// [`use_color`] with `TERM` given.
+fn color_for(is_terminal: bool, no_color: Option<&std::ffi::OsStr>, term: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty()) && term.is_none_or(|t| t != "dumb")
+}
+
+#[cfg(test)]
+mod color_tests {
+    use super::color_for;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn term_dumb_turns_colour_off() {
+        // Colour stayed on with TERM=dumb (ux review item 15).
+        assert!(!color_for(true, None, Some(OsStr::new("dumb"))));
+        assert!(color_for(true, None, Some(OsStr::new("xterm-256color"))));
+        assert!(color_for(true, None, None));
+        assert!(!color_for(true, Some(OsStr::new("1")), None));
+        assert!(color_for(true, Some(OsStr::new("")), None));
+        assert!(!color_for(false, None, None));
+    }
 }
 
 /// The report's findings in report order ([`findings::report_order`]: worst first, causes
@@ -157,10 +180,12 @@ mod tests {
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {
         use std::ffi::OsStr;
-        assert!(use_color(true, None));
-        assert!(!use_color(false, None));
-        assert!(!use_color(true, Some(OsStr::new("1"))));
+        // `TERM` as a colour terminal sets it, whatever the test runner's is.
+        let term = Some(OsStr::new("xterm"));
+        assert!(color_for(true, None, term));
+        assert!(!color_for(false, None, term));
+        assert!(!color_for(true, Some(OsStr::new("1")), term));
         // An empty NO_COLOR does not disable colour (no-color.org).
-        assert!(use_color(true, Some(OsStr::new(""))));
+        assert!(color_for(true, Some(OsStr::new("")), term));
     }
 }

@@ -140,6 +140,12 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions
         writeln!(out)?;
         if report.checks_run.is_empty() && !report.overview.notes.is_empty() {
             writeln!(out, "Nothing found, and no check had anything to read: see the notes above.")?;
+        } else if !report.overview.notes.is_empty() {
+            // Not "every number was within its threshold": something was left out.
+            writeln!(
+                out,
+                "Nothing found at any severity by the checks above; the notes above say what was left out."
+            )?;
         } else {
             writeln!(
                 out,

@@ -63,6 +63,22 @@ fn empty_report_says_nothing_was_found_in_every_format() {
 }
 
 #[test]
+fn nothing_found_with_inputs_left_out_does_not_claim_every_number_was_within_its_threshold() {
+    // `diagnose --manifests webhooks.txt` said "every number was within its threshold" when the
+    // webhook checks had read nothing (ux review item 6): the notes say what was left out.
+    let mut r = sample_report();
+    r.findings.clear();
+    r.overview.notes =
+        vec!["--manifests mdir: no webhook configuration in 0 files read; WHK001 did not run".into()];
+    for format in [Format::Text, Format::Html] {
+        let out = render(&r, format, &plain());
+        assert!(!out.contains("every number was within its threshold"), "{format:?}: {out}");
+        assert!(!out.contains("stayed within its thresholds"), "{format:?}: {out}");
+        assert!(out.contains("the notes above say what was left out"), "{format:?}: {out}");
+    }
+}
+
+#[test]
 fn output_is_deterministic_and_independent_of_input_order() {
     let a = sample_report();
     let mut b = sample_report();

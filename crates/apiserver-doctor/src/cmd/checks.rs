@@ -6,7 +6,8 @@ use std::process::ExitCode;
 /// Arguments of `apiserver-doctor checks`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Print the full documentation of every check as Markdown (this is `docs/checks.md`).
+    /// Print the full documentation of every check, with every threshold and the --config
+    /// format, as Markdown.
     #[arg(long)]
     pub markdown: bool,
 }
@@ -19,7 +20,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let registry = checks::registry();
-    let name_width = registry.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let name_width = registry.iter().map(|c| c.name.len()).max().unwrap_or(0).max("NAME".len());
+    writeln!(out, "CODE    {:<name_width$}  SEVERITY  WHAT IT FINDS", "NAME")?;
     for c in &registry {
         writeln!(
             out,
@@ -30,6 +32,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             checks::registry::summary(c)
         )?;
     }
-    writeln!(out, "\n`apiserver-doctor explain CODE` prints a check's documentation.")?;
+    writeln!(
+        out,
+        "\nSEVERITY is a check's usual severity when its threshold is crossed; most checks also report \
+         worse (a higher threshold) or milder findings (information beside them): `apiserver-doctor \
+         explain CODE` prints a check's documentation, with its thresholds."
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,47 +7,80 @@ use std::process::ExitCode;
 use anyhow::Context;
 use checks::engine_runner::EngineRunner;
 use checks::{AuditRequest, Config, WindowEnd};
-use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report, Severity};
+use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report};
 use remedy::KubernetesVersion;
+
+/// Examples in `diagnose --help`: one command per line, each short enough for an 80-column
+/// terminal, so that no line is wrapped in the middle of a command and each can be pasted.
+const EXAMPLES: &str = "Examples:
+  apiserver-doctor diagnose /var/log/kube-apiserver/
+  apiserver-doctor diagnose --store ./incident --since 1h --report report.html
+  apiserver-doctor diagnose audit/ --metrics apiserver.prom --cluster
+
+  # --manifests: export what the webhook and APF checks read, then diagnose
+  mkdir -p manifests
+  kubectl get mutatingwebhookconfigurations -o yaml > manifests/mwc.yaml
+  kubectl get validatingwebhookconfigurations -o yaml > manifests/vwc.yaml
+  kubectl get flowschemas -o yaml > manifests/fs.yaml
+  kubectl get prioritylevelconfigurations -o yaml > manifests/plc.yaml
+  kubectl get namespaces -o yaml > manifests/ns.yaml
+  apiserver-doctor diagnose audit/ --manifests manifests/
+
+Exit codes: 0 nothing at or above --fail-on, 1 a finding at or above it, 2 a usage error or
+nothing usable to diagnose (every input empty, unreadable or of the wrong kind, or no audit
+event in the window). When some inputs are usable and others are not, the report says which
+were left out and why. `apiserver-doctor checks` lists the checks and `apiserver-doctor
+explain CODE` prints one's documentation.";
 
 /// Arguments of `apiserver-doctor diagnose`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Audit logs: files or directories, any format ingest reads (`.gz`, `.zst` too). They are
     /// ingested into a cache keyed by the files, so a second run is fast. Without paths, the
     /// store (`--store`) is diagnosed.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Diagnose this store instead of files (default: `APISERVER_DOCTOR_STORE`, else
-    /// `./apiserver-doctor-store`).
+    /// The store to diagnose instead of files [default: `APISERVER_DOCTOR_STORE` when set and
+    /// not empty, else ./apiserver-doctor-store]
     #[arg(long, value_name = "DIR", conflicts_with = "paths")]
     pub store: Option<PathBuf>,
-    /// End of the window analysed: `latest` (the newest event) or a time (RFC 3339).
-    #[arg(long, value_name = "TIME|latest", default_value = "latest")]
+    /// End of the window analysed: `latest` (the newest event in the data), a time (RFC 3339,
+    /// e.g. 2025-03-11T09:30:00Z; a bare date is its midnight UTC) or `now` (the wall clock).
+    /// Unlike `query`, whose now() is the wall clock unless --now is given.
+    #[arg(long, value_name = "TIME|latest|now", default_value = "latest")]
     pub now: String,
-    /// Length of the window, back from `--now` (e.g. `1h`, `30m`, `1h30m`, `2d`); default: from
-    /// the first event.
+    /// Length of the window, back from `--now` (e.g. `1h`, `30m`, `1h30m`, `2d`; more than
+    /// zero); default: from the first event.
     #[arg(long, value_name = "DURATION")]
     pub since: Option<String>,
     /// Also write the self-contained HTML report to this file.
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
-    /// Output on stdout: `text`, `json` or `markdown`.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "text")]
-    pub output: String,
-    /// Exit with code 1 when a finding is at least this severe: `warning` or `critical`.
-    #[arg(long, value_name = "SEVERITY", default_value = "critical")]
-    pub fail_on: String,
-    /// YAML file overriding thresholds by name and the Kubernetes version (see docs/checks.md).
+    /// Output on stdout (`html`: the self-contained report --report writes).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        value_enum,
+        ignore_case = true,
+        default_value = "text"
+    )]
+    pub output: super::metrics::Output,
+    /// Exit with code 1 when a finding is at least this severe (`never`: exit 0 whatever is
+    /// found), as in `metrics`, `etcd` and `probe`.
+    #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true, default_value = "critical")]
+    pub fail_on: super::metrics::FailOn,
+    /// YAML file overriding thresholds by name and the Kubernetes version (`apiserver-doctor
+    /// checks --markdown` lists every threshold and the file's format).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub metrics: Vec<PathBuf>,
     /// Admission webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
-    /// to add to the diagnosis: YAML or JSON files or directories, e.g. `kubectl get
-    /// mutatingwebhookconfigurations,validatingwebhookconfigurations,flowschemas,
-    /// prioritylevelconfigurations,namespaces -o yaml` (see docs/manifests.md).
+    /// to add to the diagnosis, as `kubectl get … -o yaml` (or `-o json`) writes them: files, or
+    /// directories whose `.yaml`, `.yml` and `.json` files are read (see the examples below).
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub manifests: Vec<PathBuf>,
     /// Read the webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
@@ -85,15 +118,6 @@ pub struct Args {
     pub kubernetes_version: Option<String>,
 }
 
-/// `--fail-on`.
-fn fail_on(s: &str) -> anyhow::Result<Severity> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "warning" => Ok(Severity::Warning),
-        "critical" => Ok(Severity::Critical),
-        other => anyhow::bail!("--fail-on: expected warning or critical, got {other:?}"),
-    }
-}
-
 /// Parses `--since`: whole numbers with units `d`, `h`, `m`, `s`, `ms`, concatenated.
 pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
     let mut total = chrono::Duration::zero();
@@ -127,7 +151,9 @@ fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
         Some(engine::Now::At(t)) => Ok(WindowEnd::At(t)),
         Some(engine::Now::Wall) => Ok(WindowEnd::At(chrono::Utc::now())),
         None => {
-            anyhow::bail!("--now: expected `latest` or a time such as 2024-05-01T10:00:00Z, got {text:?}")
+            anyhow::bail!(
+                "--now: expected `latest`, `now` or a time such as 2024-05-01T10:00:00Z, got {text:?}"
+            )
         }
     }
 }
@@ -135,25 +161,29 @@ fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
 /// Everything resolved from the arguments before any work starts (usage errors first).
 struct Plan {
     format: report::Format,
-    fail_on: Severity,
     request: AuditRequest,
 }
 
-fn plan(args: &Args) -> anyhow::Result<Plan> {
-    let format: report::Format = args.output.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "-o {:?}: expected text, json or markdown (md); for HTML, use --report FILE.html",
-            args.output
-        )
-    })?;
-    if format == report::Format::Html {
-        anyhow::bail!("-o html is not a terminal format: use --report FILE.html");
+/// `--since`: a positive duration.
+fn since(text: &str) -> anyhow::Result<chrono::Duration> {
+    if let Some(d) = parse_duration(text) {
+        return Ok(d);
     }
+    // `0s`, `0m`: a duration, but a window of no time holds nothing.
+    let zero = !text.trim().is_empty()
+        && text.trim().chars().all(|c| c.is_ascii_digit() || "dhms".contains(c))
+        && text.chars().any(|c| c.is_ascii_digit())
+        && !text.chars().any(|c| ('1'..='9').contains(&c));
+    if zero {
+        anyhow::bail!("--since {text}: the window must be longer than zero (e.g. 1h, 30m or 1h30m)");
+    }
+    anyhow::bail!("--since: expected a duration such as 1h, 30m or 1h30m, got {text:?}")
+}
+
+fn plan(args: &Args) -> anyhow::Result<Plan> {
     let mut request = AuditRequest { now: window_end(&args.now)?, ..AuditRequest::default() };
-    if let Some(since) = &args.since {
-        request.since = Some(parse_duration(since).with_context(|| {
-            format!("--since: expected a duration such as 1h, 30m or 1h30m, got {since:?}")
-        })?);
+    if let Some(text) = &args.since {
+        request.since = Some(since(text)?);
     }
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
@@ -165,15 +195,15 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     if let Some(v) = &args.kubernetes_version {
         request.kubernetes_version = Some(v.parse::<KubernetesVersion>().context("--kubernetes-version")?);
     }
-    Ok(Plan { format, fail_on: fail_on(&args.fail_on)?, request })
+    Ok(Plan { format: args.output.into(), request })
 }
 
 /// Where the audit events come from.
 enum AuditSource {
     /// Raw files, ingested into the cache.
     Files(Vec<PathBuf>),
-    /// An ingested store.
-    Store(PathBuf),
+    /// An ingested store, and how it was named (`--store DIR`, `APISERVER_DOCTOR_STORE=DIR`).
+    Store(PathBuf, String),
 }
 
 /// Whether evidence besides audit logs is given: metrics, etcd, manifests, a probe, the cluster.
@@ -192,10 +222,11 @@ fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
         return Ok(Some(AuditSource::Files(args.paths.clone())));
     }
     if let Some(store) = &args.store {
-        return Ok(Some(AuditSource::Store(store.clone())));
+        return Ok(Some(AuditSource::Store(store.clone(), format!("--store {}", store.display()))));
     }
     if let Some(env) = super::store_from_env() {
-        return Ok(Some(AuditSource::Store(env)));
+        let named = format!("APISERVER_DOCTOR_STORE={}", env.display());
+        return Ok(Some(AuditSource::Store(env, named)));
     }
     if other_evidence(args) {
         return Ok(None);
@@ -208,7 +239,85 @@ fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
              (no ./apiserver-doctor-store here)"
         );
     }
-    Ok(Some(AuditSource::Store(default)))
+    Ok(Some(AuditSource::Store(default, "./apiserver-doctor-store (the default store)".to_owned())))
+}
+
+/// `a, b and c`.
+fn listed(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Why manifests that hold no object the checks read are of no use, or `None` when they hold some.
+fn manifests_unusable(m: &manifests::Manifests, args: &Args) -> Option<String> {
+    if m.files.iter().any(|f| f.records() > 0) {
+        return None;
+    }
+    let mut given: Vec<String> = args.manifests.iter().map(|p| p.display().to_string()).collect();
+    let what = match (given.is_empty(), args.cluster) {
+        (_, false) => format!("--manifests {}", given.join(" ")),
+        (true, true) => "--cluster".to_owned(),
+        (false, true) => {
+            given.push("--cluster".to_owned());
+            format!("--manifests {}", listed(&given))
+        }
+    };
+    let other: u64 = m.files.iter().map(|f| f.other_objects).sum();
+    let problems: usize = m.files.iter().map(|f| f.problems.len()).sum();
+    let mut why = format!(
+        "no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in {} read",
+        plural(m.files.len(), "file", "files")
+    );
+    if other > 0 {
+        why.push_str(&format!(", {} of other kinds", plural(other as usize, "object", "objects")));
+    }
+    if problems > 0 {
+        why.push_str(&format!(", {} unreadable", plural(problems, "document", "documents")));
+    }
+    if !args.manifests.is_empty() {
+        why.push_str(" (in a directory only .yaml, .yml and .json files are read)");
+    }
+    Some(format!("{what}: {why}; WHK001, APF001 and APF002 did not run"))
+}
+
+/// What an audit diagnosis had to look at.
+struct AuditEvidence {
+    /// Events in the input or store.
+    events: f64,
+    /// Events in the window analysed (`None`: not counted).
+    window_events: Option<f64>,
+    /// The data's first and last event, when any carries a time.
+    range: Option<findings::TimeRange>,
+    /// The window analysed.
+    window: findings::TimeRange,
+}
+
+impl AuditEvidence {
+    /// Why no audit check had anything to look at, or `None` when they had. `what` names the
+    /// input (`--store st`, `audit/`).
+    fn unusable(&self, what: &str) -> Option<String> {
+        if self.events == 0.0 {
+            return Some(format!("{what}: no audit event in it"));
+        }
+        match (self.range, self.window_events) {
+            (Some(data), Some(0.0)) => Some(format!(
+                "{what}: no audit event in the window analysed, {}; its {} events run from {} to {} (--now latest, \
+                 or a --now and --since within that range, analyses them)",
+                report::format::range(&self.window),
+                report::format::number(self.events, 0),
+                report::format::time(&data.start),
+                report::format::time(&data.end),
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Runs `apiserver-doctor diagnose`.
@@ -227,34 +336,67 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         snapshots.extend(cluster_metrics(args.context.as_deref()));
         read_cluster(manifests.get_or_insert_with(Default::default), args.context.as_deref());
         // Nothing read at all: the webhook and APF checks do not run, rather than say all is well.
-        manifests = manifests.filter(|m| !m.files.is_empty());
+        manifests = manifests.filter(|m| !m.files.is_empty() || !args.manifests.is_empty());
     }
+    // Evidence given but of no use, and why: the error when nothing else is usable, else a
+    // note in the report (its checks did not run, rather than say all is well).
+    let mut unusable: Vec<String> = Vec::new();
+    if let Some(why) = manifests.as_ref().and_then(|m| manifests_unusable(m, &args)) {
+        unusable.push(why);
+        manifests = None;
+    }
+    if args.cluster && manifests.is_none() && snapshots.is_empty() && args.manifests.is_empty() {
+        unusable.push("--cluster: kubectl read nothing (see the warnings above)".to_owned());
+    }
+    // Besides the audit logs: the metrics (every file unusable was an error already), the
+    // manifests, a live etcd and a probe (both fail with an error when they cannot be reached).
+    let other_usable =
+        !snapshots.is_empty() || manifests.is_some() || !args.etcd.is_empty() || args.probe.is_some();
+    let nothing = |mut unusable: Vec<String>, audit: Option<String>| {
+        unusable.splice(0..0, audit);
+        anyhow::anyhow!("nothing to diagnose:\n  {}", unusable.join("\n  "))
+    };
     let mut report = match source {
         Some(AuditSource::Files(paths)) => {
             let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
-            if inputs.iter().all(|i| i.records == 0) && !other_evidence(&args) {
+            let named = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+            if inputs.iter().all(|i| i.records == 0) && !other_usable {
                 // The warnings above said what each file was read as.
-                anyhow::bail!(
-                    "no audit event in {} (of {} input{}): nothing to diagnose; docs/formats.md lists the formats read",
-                    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
-                    inputs.len(),
-                    if inputs.len() == 1 { "" } else { "s" }
+                let why = format!(
+                    "no audit event in {named} (of {}); `apiserver-doctor ingest --help` says which formats are read",
+                    plural(inputs.len(), "input", "inputs")
                 );
+                return Err(nothing(unusable, Some(why)));
             }
-            diagnose_store(&store, &plan.request, &mut inputs, false)?
+            let (report, evidence) = diagnose_audit_store(&store, &plan.request, &mut inputs, false)?;
+            if let Some(why) = evidence.unusable(&named)
+                && !other_usable
+            {
+                return Err(nothing(unusable, Some(why)));
+            }
+            report
         }
-        Some(AuditSource::Store(dir)) => {
-            if !dir.is_dir() {
-                anyhow::bail!(
-                    "--store {}: no such directory (create one with `apiserver-doctor ingest`)",
-                    dir.display()
-                );
-            }
+        Some(AuditSource::Store(dir, named)) => {
+            super::check_store_dir(&dir, &named)?;
             let mut inputs = vec![input_summary("audit", &dir.display().to_string())];
-            diagnose_store(&dir, &plan.request, &mut inputs, true)?
+            // The store's errors name its path; the environment variable is named too, since
+            // the user may not know it is set.
+            let (report, evidence) =
+                diagnose_audit_store(&dir, &plan.request, &mut inputs, true).map_err(|e| {
+                    if named.starts_with("APISERVER_DOCTOR_STORE") { e.context(named.clone()) } else { e }
+                })?;
+            if let Some(why) = evidence.unusable(&named)
+                && !other_usable
+            {
+                return Err(nothing(unusable, Some(why)));
+            }
+            report
         }
+        None if !other_usable => return Err(nothing(unusable, None)),
         None => empty_report(),
     };
+    // What was left out: the audit part says so itself (AUD009).
+    report.overview.notes.extend(unusable);
     if !snapshots.is_empty() {
         add_metrics(&mut report, &snapshots, &plan.request.thresholds);
     }
@@ -287,7 +429,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Err(err) if super::is_broken_pipe(&err) => {}
         other => other?,
     }
-    Ok(exit_code(&report, plan.fail_on))
+    Ok(args.fail_on.exit_code(&report))
 }
 
 /// A report with no audit part, for diagnoses of metrics and etcd only.
@@ -317,10 +459,10 @@ pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests>
         let other: u64 = m.files.iter().map(|f| f.other_objects).sum();
         eprintln!(
             "warning: --manifests: no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in \
-             {} file{} ({other} objects of other kinds); export them with `kubectl get \
+             {} ({}); export them with `kubectl get \
              mutatingwebhookconfigurations,validatingwebhookconfigurations,flowschemas,prioritylevelconfigurations,namespaces -o yaml`",
-            m.files.len(),
-            if m.files.len() == 1 { "" } else { "s" }
+            plural(m.files.len(), "file", "files"),
+            plural(other as usize, "object of other kinds", "objects of other kinds"),
         );
     }
     Ok(m)
@@ -459,13 +601,30 @@ pub fn diagnose_store(
     inputs: &mut [InputSummary],
     store_input: bool,
 ) -> anyhow::Result<Report> {
-    let engine = engine::Engine::open_store(store).with_context(|| format!("{}", store.display()))?;
+    diagnose_audit_store(store, request, inputs, store_input).map(|(report, _)| report)
+}
+
+/// [`diagnose_store`], with what the checks had to look at.
+fn diagnose_audit_store(
+    store: &Path,
+    request: &AuditRequest,
+    inputs: &mut [InputSummary],
+    store_input: bool,
+) -> anyhow::Result<(Report, AuditEvidence)> {
+    // The store's errors name it already (`sb: not an apiserver-doctor store`).
+    let engine = engine::Engine::open_store(store)?;
     let runner = EngineRunner::new(&engine, chrono::Utc::now());
     let diagnosis = checks::diagnose_audit(&runner, request)?;
     if store_input && let Some(first) = inputs.first_mut() {
         first.records = diagnosis.profile.events as u64;
     }
-    Ok(Report {
+    let evidence = AuditEvidence {
+        events: diagnosis.profile.events,
+        window_events: diagnosis.window_events,
+        range: diagnosis.profile.range,
+        window: diagnosis.window,
+    };
+    let report = Report {
         schema_version: REPORT_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         // No event carries a time and no --now was given: there is no window to show (the one
@@ -476,7 +635,8 @@ pub fn diagnose_store(
         overview: diagnosis.outcome.overview,
         findings: diagnosis.outcome.findings,
         checks_run: diagnosis.outcome.checks_run,
-    })
+    };
+    Ok((report, evidence))
 }
 
 /// Writes the report to stdout in `format`, and as HTML to `html` when given.
@@ -500,11 +660,6 @@ pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path
     )?;
     out.flush()?;
     Ok(())
-}
-
-/// 0 when no finding reaches `fail_on`, 1 otherwise.
-pub fn exit_code(report: &Report, fail_on: Severity) -> ExitCode {
-    if report.worst().is_some_and(|w| w >= fail_on) { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 #[cfg(test)]

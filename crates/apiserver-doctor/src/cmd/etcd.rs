@@ -51,10 +51,10 @@ pub struct Args {
     #[arg(long, default_value_t = 30)]
     pub timeout: u64,
     /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    #[arg(short = 'o', long, value_enum, ignore_case = true, default_value = "text")]
     pub output: Output,
     /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "critical")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "critical")]
     pub fail_on: FailOn,
 }
 

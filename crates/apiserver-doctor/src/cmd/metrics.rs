@@ -13,7 +13,8 @@ pub enum Output {
     Text,
     /// JSON (the report model).
     Json,
-    /// Markdown.
+    /// Markdown (also `md`).
+    #[value(alias = "md")]
     Markdown,
     /// The self-contained HTML report.
     Html,
@@ -68,17 +69,23 @@ impl FailOn {
 
 /// Arguments of `apiserver-doctor metrics`.
 #[derive(clap::Args, Debug)]
-#[command(
-    after_help = "Examples:\n  kubectl get --raw /metrics > apiserver-1.prom; sleep 300; kubectl get --raw /metrics > apiserver-2.prom\n  apiserver-doctor metrics apiserver-1.prom apiserver-2.prom etcd.prom\n  kubectl get --raw /metrics | apiserver-doctor metrics -\n\nTwo scrapes of the same process (same component, version and process start time) give rates and growth between them. \
-They are ordered by their samples' timestamps, else by their counters (which only grow), else as given when --interval is given, \
-else by the files' modification times; the report says which. A file that cannot be read is reported and skipped."
-)]
+#[command(after_help = "Examples:
+  kubectl get --raw /metrics > apiserver-1.prom
+  sleep 300
+  kubectl get --raw /metrics > apiserver-2.prom
+  apiserver-doctor metrics apiserver-1.prom apiserver-2.prom etcd.prom
+  kubectl get --raw /metrics | apiserver-doctor metrics -
+
+Two scrapes of the same process (same component, version and process start time) give rates \
+and growth between them. They are ordered by their samples' timestamps, else by their counters \
+(which only grow), else as given when --interval is given, else by the files' modification \
+times; the report says which. A file that cannot be read is reported and skipped.")]
 pub struct Args {
     /// Scrapes: files (plain or gzip), `-` for standard input, or http(s):// URLs.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
     /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    #[arg(short = 'o', long, value_enum, ignore_case = true, default_value = "text")]
     pub output: Output,
     /// Seconds between two scrapes of one target, used only when their samples carry no
     /// timestamps (the samples' own timestamps always win). With it, scrapes whose counters do
@@ -87,7 +94,7 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS")]
     pub interval: Option<f64>,
     /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "critical")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "critical")]
     pub fail_on: FailOn,
 }
 

@@ -34,6 +34,41 @@ impl StoreArg {
     }
 }
 
+impl StoreArg {
+    /// How the store was named, for messages: `--store DIR`, `APISERVER_DOCTOR_STORE=DIR`, or
+    /// the default — so that an error never names an option the user did not give.
+    pub fn named(&self) -> String {
+        match (&self.given, store_from_env()) {
+            (Some(dir), _) => format!("--store {}", dir.display()),
+            (None, Some(env)) => format!("APISERVER_DOCTOR_STORE={}", env.display()),
+            (None, None) => "./apiserver-doctor-store (the default store)".to_owned(),
+        }
+    }
+
+    /// The store directory, once [`check_store_dir`] found it is one.
+    pub fn existing_dir(&self) -> anyhow::Result<PathBuf> {
+        let dir = self.dir();
+        check_store_dir(&dir, &self.named())?;
+        Ok(dir)
+    }
+}
+
+/// An error, naming the store as `named` says, when `dir` does not exist or is not a
+/// directory (a directory that is not a store is the store's own error, which names it).
+pub fn check_store_dir(dir: &std::path::Path, named: &str) -> anyhow::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => anyhow::bail!(
+            "{named}: is a file, not a store directory (to read an audit log file, give it as a path: \
+             `apiserver-doctor diagnose FILE`, `apiserver-doctor query --input FILE`)"
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+            "{named}: the store does not exist (create it with `apiserver-doctor ingest FILE... --store DIR`)"
+        ),
+        Err(e) => anyhow::bail!("{named}: cannot read it: {e}"),
+    }
+}
+
 /// `APISERVER_DOCTOR_STORE`, unless unset or empty.
 pub fn store_from_env() -> Option<PathBuf> {
     std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()).map(PathBuf::from)

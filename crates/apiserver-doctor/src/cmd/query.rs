@@ -13,15 +13,22 @@ use super::StoreArg;
 /// Arguments of `apiserver-doctor query`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  apiserver-doctor query --now latest 'AKSAudit | summarize count() by UserAgent | top 10 by count_'
+  apiserver-doctor query --now latest \\
+    'AKSAudit | summarize count() by UserAgent | top 10 by count_'
   apiserver-doctor query --input audit.log -f latency.kql --chart latency.svg
   echo 'KubeAudit | count' | apiserver-doctor query --input audit.log
 
-Tables: KubeAudit, AKSAudit, AKSAuditAdmin, AzureDiagnostics. The KQL supported is listed in docs/kql.md.")]
+Tables: KubeAudit, AKSAudit, AKSAuditAdmin, AzureDiagnostics. \
+`apiserver-doctor query --kql-reference` prints the KQL supported.")]
 pub struct Args {
     /// The query (else -f FILE, else standard input).
     #[arg(value_name = "KQL")]
     pub query: Option<String>,
+
+    /// Print the reference of the KQL supported (tables, columns, operators, functions) as
+    /// Markdown, and exit.
+    #[arg(long, conflicts_with_all = ["query", "file"])]
+    pub kql_reference: bool,
 
     /// Read the query from a file.
     #[arg(short = 'f', long = "file", value_name = "FILE", conflicts_with = "query")]
@@ -38,7 +45,8 @@ pub struct Args {
     #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub input: Vec<PathBuf>,
 
-    /// What now() is: `latest` (the newest event), a datetime, or the wall clock (default).
+    /// What now() is: `latest` (the newest event), a datetime, or the wall clock (the
+    /// default). Unlike `diagnose`, whose window ends at the newest event unless --now is given.
     #[arg(long, value_name = "TIME|latest")]
     pub now: Option<String>,
 
@@ -46,7 +54,7 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table", value_parser = ["table", "csv", "json", "ndjson"])]
     pub output: String,
 
-    /// Write the chart of a `render` to this SVG or PNG file.
+    /// Write the chart of a `render` to this file: `.svg` or `.png`.
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 
@@ -58,6 +66,13 @@ pub struct Args {
 
 /// Runs `apiserver-doctor query`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.kql_reference {
+        std::io::stdout().lock().write_all(KQL_REFERENCE.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(path) = &args.chart {
+        chart_format(path)?;
+    }
     let (query, origin) = match (&args.query, &args.file) {
         (Some(q), _) => (q.clone(), "<query>".to_owned()),
         (None, Some(f)) => {
@@ -153,7 +168,7 @@ fn input_bytes(paths: &[std::path::PathBuf]) -> u64 {
 
 fn open(args: &Args) -> anyhow::Result<Engine> {
     if args.input.is_empty() {
-        return Engine::open_store(&args.store.dir()).map_err(anyhow::Error::from);
+        return Engine::open_store(&args.store.existing_dir()?).map_err(anyhow::Error::from);
     }
     let limit = std::env::var("APISERVER_DOCTOR_IN_MEMORY_MAX")
         .ok()
@@ -183,9 +198,25 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
     Engine::from_batches(batches.batches).map_err(anyhow::Error::from)
 }
 
-/// Writes the chart with the charts crate: PNG for a `.png` path, SVG otherwise.
+/// docs/kql.md, for `--kql-reference`: someone holding only the binary has no docs directory.
+const KQL_REFERENCE: &str = include_str!("../../../../docs/kql.md");
+
+/// Whether `--chart` names a PNG (else an SVG); an error for any other extension, rather than
+/// an SVG written into `chart.jpg`.
+fn chart_format(path: &std::path::Path) -> anyhow::Result<bool> {
+    match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+        Some("png") => Ok(true),
+        Some("svg") => Ok(false),
+        _ => anyhow::bail!(
+            "--chart {}: the chart is written as SVG or PNG: name a .svg or .png file",
+            path.display()
+        ),
+    }
+}
+
+/// Writes the chart with the charts crate: PNG for a `.png` path, SVG for `.svg`.
 fn charts_file(chart: &findings::Chart, path: &std::path::Path) -> anyhow::Result<()> {
-    let is_png = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    let is_png = chart_format(path)?;
     let bytes = if is_png {
         charts::png(chart, 1000, 500).with_context(|| format!("{}: cannot draw the chart", path.display()))?
     } else {
