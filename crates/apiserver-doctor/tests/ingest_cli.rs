@@ -70,7 +70,7 @@ fn reingesting_a_file_adds_nothing() {
     let forced = run(&["ingest", "a.log", "--store", "s", "--force"], dir.path());
     assert!(
         text(&forced.stdout)
-            .contains("ingested 0 events into s (100 read from 1 files, 100 duplicates dropped)"),
+            .contains("ingested 0 events into s (100 read from 1 file, 100 duplicates dropped)"),
         "{}",
         text(&forced.stdout)
     );

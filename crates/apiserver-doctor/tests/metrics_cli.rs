@@ -1,6 +1,8 @@
 //! `apiserver-doctor metrics` from the command line: the text report of real scrapes (insta
 //! snapshots), exit codes, and bad input named by file and line.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -240,4 +242,25 @@ fn a_closed_stderr_pipe_keeps_exit_2_instead_of_panicking() {
     drop(child.stderr.take());
     let out = child.wait_with_output().expect("waits");
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_warning_fails_the_run_even_when_the_output_pipe_closes_early() {
+    // `metrics … | head -1` with pipefail: a closed stdout was taken as success (exit 0).
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = common::simulate("object-leak", cache.path());
+    let scrape = |n: u32| sim.path().join(format!("metrics/apiserver-{n}.prom")).display().to_string();
+    let args = ["metrics", &scrape(1), &scrape(2), "--fail-on", "warning"];
+    let whole = common::doctor(&args, cache.path());
+    assert_eq!(whole.status.code(), Some(1), "{}", common::stderr(&whole));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Close the reading end at once, as `head` does after its line.
+    drop(child.stdout.take());
+    let status = child.wait().expect("waits");
+    assert_eq!(status.code(), Some(1));
 }

@@ -49,6 +49,7 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Input, EngineError> {
 
     for f in &summary.files {
         if let Some(why) = &f.not_audit {
+            let why = why.strip_prefix("not an audit format: ").unwrap_or(why);
             warnings.push(format!("{}: not an audit log ({why}); skipped", f.file));
             continue;
         }

@@ -74,18 +74,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let report = etcd::report::live_report(&evidence, &Thresholds::default());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match args.output {
-        Output::Json => {
-            serde_json::to_writer_pretty(&mut out, &serde_json::json!({"report": report, "etcd": evidence}))?;
-            writeln!(out)?;
+    let written = (|| -> anyhow::Result<()> {
+        match args.output {
+            Output::Json => {
+                serde_json::to_writer_pretty(
+                    &mut out,
+                    &serde_json::json!({"report": report, "etcd": evidence}),
+                )?;
+                writeln!(out)?;
+            }
+            Output::Text | Output::Markdown => {
+                let markdown = matches!(args.output, Output::Markdown);
+                etcd::render::render_evidence(&evidence, markdown, &mut out)?;
+                render(&report, args.output, &mut out)?;
+            }
+            Output::Html => render(&report, args.output, &mut out)?,
         }
-        Output::Text | Output::Markdown => {
-            let markdown = matches!(args.output, Output::Markdown);
-            etcd::render::render_evidence(&evidence, markdown, &mut out)?;
-            render(&report, args.output, &mut out)?;
-        }
-        Output::Html => render(&report, args.output, &mut out)?,
+        out.flush()?;
+        Ok(())
+    })();
+    match written {
+        // `etcd | head` closed the pipe early: the findings still decide the exit code.
+        Err(err) if super::is_broken_pipe(&err) => {}
+        other => other?,
     }
-    out.flush()?;
     Ok(args.fail_on.exit_code(&report))
 }

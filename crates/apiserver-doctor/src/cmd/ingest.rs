@@ -132,12 +132,15 @@ fn render(
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "ingested {} events into {} ({} read from {} files, {} duplicates dropped) in {:.1} s, {:.0} MB/s",
+        "ingested {} {} into {} ({} read from {} {}, {} {} dropped) in {:.1} s, {:.0} MB/s",
         report.kept,
+        if report.kept == 1 { "event" } else { "events" },
         store.display(),
         report.events(),
         files.len(),
+        if files.len() == 1 { "file" } else { "files" },
         report.duplicates,
+        if report.duplicates == 1 { "duplicate" } else { "duplicates" },
         elapsed.as_secs_f64(),
         report.bytes() as f64 / 1e6 / secs
     )

@@ -232,6 +232,8 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
             eprintln!("warning: skipped {example}");
         }
         if let Some(why) = &file.not_audit {
+            // The reason already says so when it starts "not an audit format".
+            let why = why.strip_prefix("not an audit format: ").unwrap_or(why);
             eprintln!("warning: {}: not an audit log: {why}", file.file);
         }
         if let Some(cut) = &file.incomplete {

@@ -191,7 +191,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    render(&report, args.output, &mut out)?;
-    out.flush()?;
+    match render(&report, args.output, &mut out).and_then(|()| out.flush()) {
+        // `metrics | head` closed the pipe early: the findings still decide the exit code, so
+        // that a gate with `set -o pipefail` fails on a critical finding whatever was shown.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
     Ok(args.fail_on.exit_code(&report))
 }
