@@ -230,11 +230,24 @@ fn tls_config(
 
 /// Resolves `host` on a thread of its own, so that `timeout` bounds it.
 fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
     let name = host.to_owned();
+    resolve_with(
+        move || {
+            (name.as_str(), port).to_socket_addrs().map(|a| a.collect::<Vec<_>>()).map_err(|e| e.to_string())
+        },
+        timeout,
+    )
+}
+
+/// Runs the resolver `lookup` on a thread of its own and waits for it `timeout` at most (the
+/// thread is left behind when it does not answer: `getaddrinfo` cannot be cancelled).
+fn resolve_with(
+    lookup: impl FnOnce() -> Result<Vec<SocketAddr>, String> + Send + 'static,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let result = (name.as_str(), port).to_socket_addrs().map(|a| a.collect::<Vec<_>>());
-        let _ = tx.send(result.map_err(|e| e.to_string()));
+        let _ = tx.send(lookup());
     });
     match rx.recv_timeout(timeout) {
         Ok(result) => result,
@@ -378,6 +391,51 @@ mod tests {
             assert!(err.contains(says), "{url}: {err}");
             assert!(!err.contains("s3cret"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_port_out_of_range_is_a_usage_error_naming_the_url_not_443() {
+        for url in ["https://127.0.0.1:99999", "https://127.0.0.1:65536", "https://[::1]:70000/"] {
+            let err = collect(&ProbeOptions { url: url.to_owned(), ..ProbeOptions::default() })
+                .expect_err(url)
+                .to_string();
+            assert!(err.starts_with(&format!("{url}: port ")) && err.contains("out of range"), "{err}");
+        }
+        assert_eq!(target("https://127.0.0.1:65535", false).map(|t| t.port).ok(), Some(65535));
+    }
+
+    #[test]
+    fn a_resolver_that_does_not_answer_is_bounded_by_the_timeout() {
+        let started = Instant::now();
+        let result = resolve_with(
+            || {
+                std::thread::sleep(Duration::from_secs(3));
+                Ok(Vec::new())
+            },
+            Duration::from_millis(200),
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(result, Err("no answer from the resolver within 0.2 s (--timeout)".to_owned()));
+    }
+
+    #[test]
+    fn a_path_is_accepted_only_from_a_kubeconfig() {
+        let url = "https://127.0.0.1:18443/k8s/clusters/c-m-abc123";
+        assert!(target(url, false).is_err());
+        assert_eq!(target(url, true).map(|t| t.path).ok().as_deref(), Some("/k8s/clusters/c-m-abc123"));
+    }
+
+    #[test]
+    fn without_a_ca_the_trust_named_is_the_system_store_or_the_bundled_roots() {
+        let (_, trust) = tls_config(&ProbeOptions::default(), Arc::default()).expect("config");
+        assert!(
+            trust.starts_with("the system's roots (")
+                || trust.starts_with("the Mozilla roots bundled with the tool"),
+            "{trust}"
+        );
+        let insecure = ProbeOptions { insecure: true, ..ProbeOptions::default() };
+        let (_, trust) = tls_config(&insecure, Arc::default()).expect("config");
+        assert!(trust.contains("insecure-skip-tls-verify") && trust.contains("insecure"), "{trust}");
     }
 
     #[test]

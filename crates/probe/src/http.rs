@@ -189,7 +189,7 @@ pub fn request(req: &Request<'_>, tls: Option<&Tls>, attempt: &mut HttpAttempt) 
     let started = Instant::now();
     let deadline = started + req.timeout;
     attempt.address = Some(req.address);
-    let result = exchange(req, tls, attempt, started, deadline);
+    let result = exchange(req, tls, attempt, deadline);
     attempt.seconds = started.elapsed().as_secs_f64();
     if let Err((kind, message)) = result {
         attempt.failure = Some((kind, message));
@@ -200,7 +200,6 @@ fn exchange(
     req: &Request<'_>,
     tls: Option<&Tls>,
     attempt: &mut HttpAttempt,
-    started: Instant,
     deadline: Instant,
 ) -> Result<(), (HttpFailure, String)> {
     let timed_out = |what: &str| {
@@ -214,7 +213,10 @@ fn exchange(
         }
     })?;
     let _ = tcp.set_nodelay(true);
-    let asked = tls.map(|t| t.asked_for_client_certificate.take());
+    // A new connection: forget what the last server asked.
+    if let Some(t) = tls {
+        t.asked_for_client_certificate.take();
+    }
     let mut conn = match tls {
         None => Conn::Plain(tcp),
         Some(tls) => {
@@ -239,7 +241,6 @@ fn exchange(
             Conn::Tls(Box::new(StreamOwned::new(client, tcp)))
         }
     };
-    let _ = asked;
     let text = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: apiserver-doctor/{}\r\nAccept: application/json, */*\r\nConnection: close\r\n\r\n",
         req.path,
@@ -303,7 +304,13 @@ fn exchange(
                     "reading the answer",
                 ));
             }
-            Ok(0) => return Err((HttpFailure::Transport, "the answer ended within its head".to_owned())),
+            Ok(0) if buf.starts_with(b"HTTP/") => {
+                return Err((HttpFailure::Transport, "the answer ended within its head".to_owned()));
+            }
+            Ok(0) => {
+                let start: String = String::from_utf8_lossy(&buf).chars().take(60).collect();
+                return Err((HttpFailure::Transport, format!("not an HTTP answer: {start:?}")));
+            }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) => return Err(after(e, attempt, "reading the answer")),
         }
@@ -349,7 +356,6 @@ fn exchange(
     match body {
         Ok(b) => {
             attempt.body = String::from_utf8_lossy(&b).into_owned();
-            let _ = started;
             Ok(())
         }
         Err((e, partial)) => Err(cut(e, &partial, attempt)),

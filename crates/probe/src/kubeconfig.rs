@@ -193,4 +193,63 @@ mod tests {
         let err = server(&p, Some("staging")).expect_err("no such context");
         assert!(err.ends_with("no context named staging"), "{err}");
     }
+
+    #[test]
+    fn insecure_skip_tls_verify_tls_server_name_and_wrapped_ca_data_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("config");
+        std::fs::write(
+            &p,
+            "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:6443/k8s/clusters/c-1\n    insecure-skip-tls-verify: true\n    tls-server-name: kubernetes.default.svc\n    certificate-authority-data: |\n      LS0tLS1CRUdJTiBDRVJU\n      SUZJQ0FURS0tLS0tCg==\n",
+        )
+        .expect("write");
+        let s = server(&p, None).expect("read");
+        assert!(s.insecure);
+        assert_eq!(s.tls_server_name.as_deref(), Some("kubernetes.default.svc"));
+        assert_eq!(s.url, "https://127.0.0.1:6443/k8s/clusters/c-1");
+        assert!(
+            matches!(s.ca, Some(Ca::Pem { ref bytes, .. }) if bytes == b"-----BEGIN CERTIFICATE-----\n"),
+            "{:?}",
+            s.ca
+        );
+    }
+
+    #[test]
+    fn a_kubeconfig_list_is_merged_as_kubectl_merges_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let part1 = dir.path().join("part1.yaml");
+        let part2 = dir.path().join("part2.yaml");
+        std::fs::write(
+            &part1,
+            "clusters:\n- name: k1\n  cluster:\n    server: https://first:443\ncontexts:\n- name: c1\n  context:\n    cluster: k1\n",
+        )
+        .expect("write");
+        std::fs::write(
+            &part2,
+            "current-context: c1\nclusters:\n- name: k1\n  cluster:\n    server: https://second:443\n",
+        )
+        .expect("write");
+        let missing = dir.path().join("missing.yaml");
+        let s = server_from(&[missing.clone(), part1.clone(), part2.clone()], None, true).expect("merged");
+        assert_eq!((s.context.as_str(), s.url.as_str()), ("c1", "https://first:443"));
+        assert_eq!(s.files, format!("{}, {}", part1.display(), part2.display()));
+        let err = server_from(std::slice::from_ref(&part1), None, true).expect_err("no current-context");
+        assert_eq!(err, format!("{}: no current-context: name one with --context", part1.display()));
+    }
+
+    #[test]
+    fn bad_fields_are_named_with_their_kubeconfig() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("config");
+        std::fs::write(
+            &p,
+            "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://x\n    certificate-authority-data: not*base64\n",
+        )
+        .expect("write");
+        let err = server(&p, None).expect_err("bad base64");
+        assert!(
+            err.starts_with(&format!("{}: cluster k: certificate-authority-data: not base64", p.display())),
+            "{err}"
+        );
+    }
 }

@@ -152,7 +152,6 @@ fn write(
     evidence: &probe::ProbeEvidence,
     from: Option<&str>,
 ) -> anyhow::Result<()> {
-    let report = report;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.output {

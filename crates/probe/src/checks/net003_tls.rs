@@ -115,7 +115,29 @@ fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
 /// Runs NET003.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let failed: Vec<_> = ev.http.iter().filter(|a| a.failed_in_tls()).collect();
-    let Some(first) = failed.first() else { return };
+    let Some(first) = failed.first() else {
+        if ev.insecure && !ev.http.is_empty() {
+            let host = &ev.target.host;
+            out.push(
+                Draft {
+                    severity: Severity::Info,
+                    title: format!("The certificate of the API server at {host} is not verified (insecure-skip-tls-verify)"),
+                    subject: subject(ev),
+                    summary: "The kubeconfig sets insecure-skip-tls-verify, so the probe, like kubectl, did not verify the server's certificate: the handshakes worked, but anyone on the path could impersonate the API server. Verification problems (an expired certificate, a CA rotated) are not seen this way.".to_owned(),
+                    source: ev.source(),
+                    measures: vec![Measure::new("handshakes tried", ev.http.len() as f64, "count")],
+                    table: None,
+                    thresholds: Vec::new(),
+                    remedies: vec![advice(
+                        "Verify the certificate",
+                        "Put the cluster's CA in the kubeconfig (certificate-authority-data) and remove insecure-skip-tls-verify; or probe with --cacert CA.crt, which verifies whatever the kubeconfig says.",
+                    )],
+                }
+                .into_finding(&INFO, t),
+            );
+        }
+        return;
+    };
     let message = first.failure.as_ref().map(|f| f.1.as_str()).unwrap_or("");
     let problem = first.tls_problem.unwrap_or(TlsProblem::Other);
     let host = &ev.target.host;
@@ -197,10 +219,23 @@ mod tests {
         let out = judge(&ev);
         assert_eq!(out[0].severity, Severity::Critical);
         assert!(out[0].summary.contains("give the cluster's CA with --cacert"), "{}", out[0].summary);
-        assert!(out[0].summary.contains("verified against the system's roots"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains("not signed by an authority in the system's roots ("),
+            "{}",
+            out[0].summary
+        );
         let mut ev = healthy();
         ev.http = vec![failure(HttpFailure::Timeout, "timeout")];
         assert!(judge(&ev).is_empty(), "a timeout after the handshake is not a TLS failure");
+    }
+
+    #[test]
+    fn an_insecure_kubeconfig_is_said_to_be_insecure() {
+        let mut ev = healthy();
+        ev.insecure = true;
+        let out = judge(&ev);
+        assert_eq!(out[0].severity, Severity::Info);
+        assert!(out[0].title.contains("is not verified (insecure-skip-tls-verify)"), "{}", out[0].title);
     }
 
     #[test]
