@@ -26,11 +26,14 @@ pub struct Args {
     #[arg(value_name = "URL")]
     pub url: Option<String>,
     /// CA bundle (PEM) to verify the API server's certificate (the cluster's CA); without it,
-    /// the kubeconfig's when the URL comes from there, else the system's roots.
+    /// the kubeconfig's when the URL comes from there, else the system's CA bundle
+    /// (`SSL_CERT_FILE`, else /etc/ssl/certs/ca-certificates.crt and the like; the Mozilla roots
+    /// bundled with the tool when there is none). The TRUST line says which.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
-    /// The kubeconfig to take the server and CA from (default: `KUBECONFIG`, else
-    /// `~/.kube/config`); used when no URL is given.
+    /// The kubeconfig to take the server and CA from (default: the files of `KUBECONFIG`,
+    /// merged as kubectl does, else `~/.kube/config`); used when no URL is given. Its
+    /// insecure-skip-tls-verify and tls-server-name are honoured.
     #[arg(long, value_name = "FILE", conflicts_with = "url")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: its current context).

@@ -18,7 +18,8 @@ a certificate signed by an authority not given (`--cacert`, the kubeconfig's CA)
 a server that requires a client certificate (warning: something in front of the API server),
 no TLS version in common, plain HTTP on the TLS port, a handshake reset or that never
 finishes (a firewall, a TLS-inspecting proxy, a path MTU black hole). Critical when every
-handshake fails, a warning when only some do.
+handshake fails, a warning when only some do. With the kubeconfig's `insecure-skip-tls-verify`,
+an info finding says that the certificate was not verified.
 
 ## Why it matters
 Every client verifies the API server's certificate. A certificate that expired, or that a
