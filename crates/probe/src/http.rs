@@ -280,12 +280,35 @@ fn exchange(
     {
         return Err(after(e, attempt, "sending the request"));
     }
-    // The head.
+    // The head, parsed by httparse as it arrives.
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
+    let not_http = |buf: &[u8], why: &str| {
+        let start: String = String::from_utf8_lossy(buf).chars().take(60).collect();
+        (HttpFailure::Transport, format!("not an HTTP answer ({why}): {start:?}"))
+    };
+    let (status, head_end) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buf) {
+            Ok(httparse::Status::Complete(end)) => {
+                let status = response.code.ok_or_else(|| not_http(&buf, "no status code"))?;
+                let mut length: Option<usize> = None;
+                let mut chunked = false;
+                for header in response.headers.iter() {
+                    let value = String::from_utf8_lossy(header.value).trim().to_owned();
+                    match header.name.to_ascii_lowercase().as_str() {
+                        "content-length" => length = value.parse().ok(),
+                        "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+                        "location" => attempt.location = Some(value),
+                        "retry-after" => attempt.retry_after = Some(value),
+                        _ => {}
+                    }
+                }
+                break ((status, length, chunked), end);
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(e) => return Err(not_http(&buf, &e.to_string())),
         }
         if buf.len() > HEAD_LIMIT {
             return Err((
@@ -304,44 +327,15 @@ fn exchange(
                     "reading the answer",
                 ));
             }
-            Ok(0) if buf.starts_with(b"HTTP/") => {
-                return Err((HttpFailure::Transport, "the answer ended within its head".to_owned()));
-            }
             Ok(0) => {
-                let start: String = String::from_utf8_lossy(&buf).chars().take(60).collect();
-                return Err((HttpFailure::Transport, format!("not an HTTP answer: {start:?}")));
+                return Err((HttpFailure::Transport, "the answer ended within its head".to_owned()));
             }
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(e) => return Err(after(e, attempt, "reading the answer")),
         }
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or("");
-    let status = status_line
-        .strip_prefix("HTTP/")
-        .and_then(|rest| rest.split_whitespace().nth(1))
-        .and_then(|code| code.parse::<u16>().ok())
-        .ok_or_else(|| {
-            (
-                HttpFailure::Transport,
-                format!("not an HTTP answer: {:?}", status_line.chars().take(60).collect::<String>()),
-            )
-        })?;
+    let (status, length, chunked) = status;
     attempt.status = Some(status);
-    let mut length: Option<usize> = None;
-    let mut chunked = false;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else { continue };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => length = value.parse().ok(),
-            "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
-            "location" => attempt.location = Some(value.to_owned()),
-            "retry-after" => attempt.retry_after = Some(value.to_owned()),
-            _ => {}
-        }
-    }
     let mut rest = buf[head_end..].to_vec();
     let body = if chunked {
         read_chunked(&mut conn, &mut rest, deadline)
@@ -399,10 +393,18 @@ fn read_chunked(conn: &mut Conn, rest: &mut Vec<u8>, deadline: Instant) -> BodyR
     let mut body = Vec::new();
     let ended = || io::Error::new(io::ErrorKind::UnexpectedEof, "the connection ended");
     loop {
-        // The size line.
-        let line_end = loop {
-            if let Some(i) = rest.windows(2).position(|w| w == b"\r\n") {
-                break i;
+        // The size line, parsed by httparse.
+        let (line_len, size) = loop {
+            match httparse::parse_chunk_size(rest) {
+                Ok(httparse::Status::Complete((used, size))) => break (used, size),
+                Ok(httparse::Status::Partial) => {}
+                Err(_) => {
+                    let start: String = String::from_utf8_lossy(rest).chars().take(20).collect();
+                    return Err((
+                        io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size line {start:?}")),
+                        body,
+                    ));
+                }
             }
             match fill(conn, rest, deadline) {
                 Ok(0) => return Err((ended(), body)),
@@ -410,19 +412,15 @@ fn read_chunked(conn: &mut Conn, rest: &mut Vec<u8>, deadline: Instant) -> BodyR
                 Err(e) => return Err((e, body)),
             }
         };
-        let line = String::from_utf8_lossy(&rest[..line_end]).into_owned();
-        let size_text = line.split(';').next().unwrap_or("").trim();
-        let Ok(size) = usize::from_str_radix(size_text, 16) else {
-            return Err((
-                io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size {size_text:?}")),
-                body,
-            ));
+        // A size past what memory holds is as bad as an unreadable one.
+        let Ok(size) = usize::try_from(size) else {
+            return Err((io::Error::new(io::ErrorKind::InvalidData, "chunk size too large"), body));
         };
-        rest.drain(..line_end + 2);
+        rest.drain(..line_len);
         if size == 0 {
             return Ok(body);
         }
-        while rest.len() < size + 2 {
+        while rest.len() < size.saturating_add(2) {
             if body.len() + rest.len() >= BODY_LIMIT {
                 let take = (BODY_LIMIT - body.len()).min(rest.len());
                 body.extend_from_slice(&rest[..take]);

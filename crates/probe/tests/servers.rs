@@ -243,3 +243,34 @@ fn a_server_url_with_a_path_from_a_kubeconfig_is_probed_under_it() {
     assert!(ev.http.iter().all(|a| a.status == Some(200)), "{:?}", ev.http);
     assert_eq!(findings(&ev), vec![]);
 }
+
+#[test]
+fn a_chunked_answer_with_chunk_extensions_is_read_whole() {
+    // The API server behind some proxies answers chunked; the body is what the checks read.
+    let port = serve(|mut s, _| {
+        read_head(&mut s);
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+             b;ext=1\r\n[+]ping ok\n\r\n1f\r\n[+]etcd ok\nreadyz check passed\n\r\n0\r\n\r\n"
+        );
+    });
+    let ev = probe(&format!("http://127.0.0.1:{port}"), 2);
+    let a = &ev.http[0];
+    assert_eq!(a.status, Some(200));
+    assert!(a.failure.is_none(), "{:?}", a.failure);
+    assert_eq!(a.body, HEALTHY);
+}
+
+#[test]
+fn an_answer_that_is_not_http_is_named_as_such() {
+    let port = serve(|mut s, _| {
+        read_head(&mut s);
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+    });
+    let ev = probe(&format!("http://127.0.0.1:{port}"), 2);
+    let (kind, message) = ev.http[0].failure.clone().expect("a failure");
+    assert_eq!(kind, HttpFailure::Transport);
+    assert!(message.starts_with("not an HTTP answer"), "{message}");
+    assert!(message.contains("SSH-2.0"), "{message}");
+}
