@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 
-use common::{doctor, stderr, stdout};
+use common::{doctor, doctor_env, stderr, stdout};
 
 /// Codes and severities of a JSON report's findings.
 fn codes(out: &std::process::Output, key: Option<&str>) -> Vec<String> {
@@ -156,8 +156,26 @@ fn make_certs(d: &std::path::Path) -> bool {
         && certs::sign(d, "server.csr", "short.crt", "5", "ext.cnf")
 }
 
-/// `openssl s_server` with `cert` on a free port, listening; its URL.
+/// `openssl s_server` with `cert` on a free port, listening, answering /readyz and /livez as a
+/// healthy API server does; its URL.
 fn tls_server(d: &std::path::Path, cert: &str) -> (Server, String) {
+    tls_server_with(d, cert, &[])
+}
+
+/// [`tls_server`] with more `openssl s_server` arguments.
+fn tls_server_with(d: &std::path::Path, cert: &str, more: &[&str]) -> (Server, String) {
+    // `-HTTP` answers `GET /PATH` with the file ./PATH, a whole HTTP answer: a healthy API
+    // server's.
+    for (file, body) in [
+        ("readyz?verbose", "[+]ping ok\n[+]etcd ok\nreadyz check passed\n"),
+        ("livez?verbose", "[+]ping ok\nlivez check passed\n"),
+    ] {
+        let answer = format!(
+            "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        std::fs::write(d.join(file), answer).expect("write");
+    }
     let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let child = Command::new("openssl")
         .args([
@@ -168,9 +186,10 @@ fn tls_server(d: &std::path::Path, cert: &str) -> (Server, String) {
             cert,
             "-key",
             "server.key",
-            "-www",
+            "-HTTP",
             "-quiet",
         ])
+        .args(more)
         .current_dir(d)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -221,7 +240,7 @@ fn tls_is_verified_against_the_ca_given_and_an_expiring_certificate_is_told() {
     let k = kubeconfig.to_str().expect("utf-8");
     let out = doctor(&["probe", "--kubeconfig", k, "--attempts", "1"], cache.path());
     let text = stdout(&out);
-    assert!(text.starts_with("Server and CA of context test in "), "{text}");
+    assert!(text.starts_with("Server and CA of context test (cluster local) in "), "{text}");
     assert!(text.contains("CERT  CN=127.0.0.1 issued by CN=probe-test-ca, valid until "), "{text}");
     assert!(text.contains("— no findings"), "{text}");
     assert_eq!(out.status.code(), Some(0));
@@ -255,4 +274,147 @@ fn a_bad_url_or_ca_file_is_a_usage_error_naming_it() {
     let out = doctor(&["probe", "https://127.0.0.1:1", "--cacert", "no/such/ca.crt"], cache.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("CA bundle no/such/ca.crt"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_port_out_of_range_is_a_usage_error_not_port_443() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["probe", "https://127.0.0.1:99999"], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("https://127.0.0.1:99999: port 99999 is out of range"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_exit_code_survives_a_closed_pipe() {
+    // A closed port: a critical finding, exit 1, even when the reader has gone (`| head -2`).
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(["probe", &format!("https://127.0.0.1:{port}"), "--attempts", "1"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runs");
+    drop(child.stdout.take());
+    let status = child.wait().expect("waits");
+    assert_eq!(status.code(), Some(1));
+}
+
+/// A CA, and server certificates signed by it: `long.crt` for 127.0.0.1 (see [`make_certs`])
+/// and `named.crt` only for kubernetes.default.svc.
+fn make_named_cert(d: &std::path::Path) -> bool {
+    make_certs(d)
+        && std::fs::write(d.join("named.cnf"), "subjectAltName=DNS:kubernetes.default.svc\n").is_ok()
+        && certs::sign(d, "server.csr", "named.crt", "365", "named.cnf")
+}
+
+fn kubeconfig(d: &std::path::Path, name: &str, cluster: &str) -> String {
+    let path = d.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\ncontexts:\n- name: test\n  context:\n    cluster: local\n    user: nobody\nclusters:\n- name: local\n  cluster:\n{cluster}users:\n- name: nobody\n  user: {{}}\n"
+        ),
+    )
+    .expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn kubeconfig_tls_settings_are_honoured_and_a_list_is_merged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    if !make_named_cert(d) {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let (_server, url) = tls_server(d, "long.crt");
+    // insecure-skip-tls-verify: no CA, yet no TLS failure; said to be insecure.
+    let k =
+        kubeconfig(d, "insecure.yaml", &format!("    server: {url}\n    insecure-skip-tls-verify: true\n"));
+    let out = doctor(&["probe", "--kubeconfig", &k, "--attempts", "1"], cache.path());
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("The kubeconfig sets insecure-skip-tls-verify"), "{text}");
+    assert!(text.contains("INFO     NET003") || text.contains("INFO NET003"), "{text}");
+    assert!(!text.contains("CRITICAL"), "{text}");
+    // tls-server-name: the certificate is for kubernetes.default.svc, the server an address.
+    let (_named, url) = tls_server(d, "named.crt");
+    let cluster = format!(
+        "    server: {url}\n    tls-server-name: kubernetes.default.svc\n    certificate-authority: ca.crt\n"
+    );
+    let k = kubeconfig(d, "named.yaml", &cluster);
+    let out = doctor(&["probe", "--kubeconfig", &k, "--attempts", "1"], cache.path());
+    assert!(stdout(&out).contains("— no findings"), "{}", stdout(&out));
+    // The same without tls-server-name: the name check fails, and says so.
+    let k = kubeconfig(d, "unnamed.yaml", &format!("    server: {url}\n    certificate-authority: ca.crt\n"));
+    let out = doctor(&["probe", "--kubeconfig", &k, "--attempts", "1", "-o", "json"], cache.path());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let summary = v["report"]["findings"][0]["summary"].as_str().unwrap_or("");
+    assert!(
+        summary.contains("is not for the name 127.0.0.1") && summary.contains("tls-server-name"),
+        "{summary}"
+    );
+    // KUBECONFIG=a:b, current-context in the second: merged.
+    let part1 = kubeconfig(
+        d,
+        "part1.yaml",
+        &format!(
+            "    server: {url}\n    tls-server-name: kubernetes.default.svc\n    certificate-authority: ca.crt\n"
+        ),
+    );
+    let text1 = std::fs::read_to_string(&part1).expect("read").replace("current-context: test\n", "");
+    std::fs::write(&part1, text1).expect("write");
+    let part2 = d.join("part2.yaml");
+    std::fs::write(&part2, "apiVersion: v1\nkind: Config\ncurrent-context: test\n").expect("write");
+    let list = std::env::join_paths([std::path::PathBuf::from(&part1), part2]).expect("join");
+    let out = doctor_env(&["probe", "--attempts", "1"], cache.path(), &[("KUBECONFIG", list.as_os_str())]);
+    assert!(stdout(&out).contains("— no findings"), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn without_cacert_the_system_roots_are_used_and_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    if !make_certs(d) {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let (_server, url) = tls_server(d, "long.crt");
+    let ca = d.join("ca.crt");
+    let out =
+        doctor_env(&["probe", &url, "--attempts", "1"], cache.path(), &[("SSL_CERT_FILE", ca.as_os_str())]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("TRUST the system's roots ({}, from SSL_CERT_FILE)", ca.display())),
+        "{text}"
+    );
+    assert!(text.contains("— no findings"), "{text}");
+}
+
+#[test]
+fn a_server_requiring_a_client_certificate_is_a_tls_finding_not_a_readyz_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    if !make_certs(d) {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let (_server, url) = tls_server_with(d, "long.crt", &["-Verify", "1", "-CAfile", "ca.crt"]);
+    let ca = d.join("ca.crt");
+    let ca = ca.to_str().expect("utf-8");
+    let out = doctor(&["probe", &url, "--attempts", "2", "--cacert", ca, "-o", "json"], cache.path());
+    let found = codes(&out, Some("report"));
+    assert_eq!(
+        found,
+        vec!["NET003 warning The server at 127.0.0.1 requires a client certificate (mutual TLS)"],
+        "{}",
+        stdout(&out)
+    );
 }

@@ -1,10 +1,13 @@
 //! The probe itself: every step timed, every failure kept with its reason.
 
-use std::io::Read;
-use std::net::{IpAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::{Dns, HttpAttempt, HttpFailure, ProbeEvidence, Target, TcpAttempt};
+use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+
+use crate::http::{ClientCertificateAsked, Request, Tls};
+use crate::{Dns, HttpAttempt, ProbeEvidence, Target, TcpAttempt};
 
 /// What to probe and how.
 #[derive(Debug, Clone)]
@@ -17,11 +20,27 @@ pub struct ProbeOptions {
     pub attempts: u32,
     /// Time allowed for each step.
     pub timeout: Duration,
+    /// The name the certificate must be for, and SNI, when not the URL's host (kubeconfig
+    /// `tls-server-name`).
+    pub tls_server_name: Option<String>,
+    /// Skip certificate verification (kubeconfig `insecure-skip-tls-verify`).
+    pub insecure: bool,
+    /// Accept a URL with a path (a kubeconfig's server behind a proxy such as Rancher's
+    /// `/k8s/clusters/ID`): the health endpoints are asked under it.
+    pub allow_path: bool,
 }
 
 impl Default for ProbeOptions {
     fn default() -> Self {
-        ProbeOptions { url: String::new(), cacert: None, attempts: 3, timeout: Duration::from_secs(5) }
+        ProbeOptions {
+            url: String::new(),
+            cacert: None,
+            attempts: 3,
+            timeout: Duration::from_secs(5),
+            tls_server_name: None,
+            insecure: false,
+            allow_path: false,
+        }
     }
 }
 
@@ -46,8 +65,8 @@ pub enum ProbeError {
     },
 }
 
-/// Splits the URL into a target.
-pub fn target(url: &str) -> Result<Target, ProbeError> {
+/// Splits the URL into a target; a path only when `allow_path`.
+pub fn target(url: &str, allow_path: bool) -> Result<Target, ProbeError> {
     let bad = |m: &str| ProbeError::Url { url: url.to_owned(), message: m.to_owned() };
     let uri: ureq::http::Uri = url.parse().map_err(|e| bad(&format!("not a URL ({e})")))?;
     let scheme =
@@ -65,46 +84,190 @@ pub fn target(url: &str) -> Result<Target, ProbeError> {
     }
     let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| bad("no host"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-    if !matches!(uri.path(), "" | "/") {
+    // `port_u16()` is `None` both without a port and with one that does not fit: tell them apart.
+    let port = match uri.port() {
+        None => {
+            if scheme == "https" {
+                443
+            } else {
+                80
+            }
+        }
+        Some(p) => match p.as_u16() {
+            0 => return Err(bad("port 0 is not a port: give 1 to 65535")),
+            n => n,
+        },
+    };
+    if uri.port().is_none() && uri.authority().is_some_and(|a| a.as_str().ends_with(':')) {
+        return Err(bad("no port after ':'"));
+    }
+    let path = uri.path().trim_end_matches('/').to_owned();
+    if !path.is_empty() && !allow_path {
         return Err(bad("give the server's address only: the probe asks for /readyz and /livez itself"));
     }
-    Ok(Target { url: url.to_owned(), scheme, host, port })
+    if uri.query().is_some() {
+        return Err(bad("a query has no place in the server's address"));
+    }
+    Ok(Target { url: url.to_owned(), scheme, host, port, path })
 }
 
-fn tls_config(cacert: &Option<crate::Ca>) -> Result<ureq::tls::TlsConfig, ProbeError> {
-    use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
-    let mut builder = TlsConfig::builder();
-    if let Some(ca) = cacert {
-        let (origin, pem) = match ca {
-            crate::Ca::File(path) => {
-                let origin = path.display().to_string();
-                let pem = std::fs::read(path)
-                    .map_err(|e| ProbeError::CaFile { path: origin.clone(), message: e.to_string() })?;
-                (origin, pem)
-            }
-            crate::Ca::Pem { origin, bytes } => (origin.clone(), bytes.clone()),
-        };
-        let err = |m: String| ProbeError::CaFile { path: origin.clone(), message: m };
-        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
-            .filter_map(|item| match item {
-                Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
-                _ => None,
-            })
-            .collect();
-        if certs.is_empty() {
-            return Err(err("no PEM certificate in it".to_owned()));
-        }
-        builder = builder.root_certs(RootCerts::new_with_certs(&certs));
+/// A port in a URL that `http::Uri` refused or mapped: say which.
+fn port_in_range(url: &str) -> Result<(), ProbeError> {
+    // `http::Uri` refuses ports over 65535 itself on recent versions; older ones kept them and
+    // `port_u16()` hid them. Check the text, so the message names the port either way.
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let port_text = if let Some(rest) = host_port.strip_prefix('[') {
+        rest.split_once("]:").map(|(_, p)| p)
+    } else {
+        host_port.split_once(':').map(|(_, p)| p)
+    };
+    if let Some(p) = port_text
+        && !p.is_empty()
+        && p.bytes().all(|b| b.is_ascii_digit())
+        && p.parse::<u16>().is_err()
+    {
+        return Err(ProbeError::Url {
+            url: url.to_owned(),
+            message: format!("port {p} is out of range: a port is 1 to 65535"),
+        });
     }
-    Ok(builder.build())
+    Ok(())
+}
+
+/// The system's CA bundle, where the usual Linux and BSD layouts keep it (as OpenSSL, curl
+/// and Go find it); `SSL_CERT_FILE` first.
+fn system_bundle() -> Option<(String, Vec<CertificateDer<'static>>)> {
+    let mut candidates: Vec<(std::path::PathBuf, &str)> = std::env::var_os("SSL_CERT_FILE")
+        .filter(|v| !v.is_empty())
+        .map(|v| (v.into(), ", from SSL_CERT_FILE"))
+        .into_iter()
+        .collect();
+    candidates.extend(
+        [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/ca-bundle.pem",
+            "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+            "/etc/pki/tls/cacert.pem",
+            "/etc/ssl/cert.pem",
+        ]
+        .iter()
+        .map(|p| (p.into(), "")),
+    );
+    candidates.into_iter().find_map(|(path, how)| {
+        let pem = std::fs::read(&path).ok()?;
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
+        (!certs.is_empty()).then(|| (format!("{}{how}", path.display()), certs))
+    })
+}
+
+/// The CA bundle given, read: where it came from, and its certificates.
+fn given_ca(ca: &crate::Ca) -> Result<(String, Vec<CertificateDer<'static>>), ProbeError> {
+    let (origin, described, pem) = match ca {
+        crate::Ca::File(path) => {
+            let origin = path.display().to_string();
+            let pem = std::fs::read(path)
+                .map_err(|e| ProbeError::CaFile { path: origin.clone(), message: e.to_string() })?;
+            (origin.clone(), format!("the CA given ({origin})"), pem)
+        }
+        crate::Ca::Pem { origin, bytes } => (origin.clone(), format!("the CA of {origin}"), bytes.clone()),
+    };
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
+    if certs.is_empty() {
+        return Err(ProbeError::CaFile { path: origin, message: "no PEM certificate in it".to_owned() });
+    }
+    Ok((described, certs))
+}
+
+/// The verifying TLS configuration, and what it trusts in words.
+fn tls_config(
+    options: &ProbeOptions,
+    asked: Arc<ClientCertificateAsked>,
+) -> Result<(Arc<rustls::ClientConfig>, String), ProbeError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProbeError::CaFile { path: "(TLS setup)".to_owned(), message: e.to_string() })?;
+    let given = options.cacert.as_ref().map(given_ca).transpose()?;
+    if options.insecure {
+        let config = builder
+            .dangerous()
+            .with_custom_certificate_verifier(crate::certificate::accept_any(provider))
+            .with_client_cert_resolver(asked);
+        return Ok((
+            Arc::new(config),
+            "nothing: the kubeconfig sets insecure-skip-tls-verify, so the certificate is not verified (insecure: anyone on the path can impersonate the API server)".to_owned(),
+        ));
+    }
+    let (trust, certs, bundled) = match given {
+        Some((described, certs)) => (described, certs, false),
+        None => match system_bundle() {
+            Some((path, certs)) => (format!("the system's roots ({path})"), certs, false),
+            None => (
+                "the Mozilla roots bundled with the tool (no system CA bundle found)".to_owned(),
+                Vec::new(),
+                true,
+            ),
+        },
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    if bundled {
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    } else {
+        let (_, ignored) = roots.add_parsable_certificates(certs);
+        if roots.is_empty() {
+            return Err(ProbeError::CaFile {
+                path: trust,
+                message: format!("none of its certificates is a usable CA ({ignored} refused)"),
+            });
+        }
+    }
+    let config = builder.with_root_certificates(roots).with_client_cert_resolver(asked);
+    Ok((Arc::new(config), trust))
+}
+
+/// Resolves `host` on a thread of its own, so that `timeout` bounds it.
+fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, String> {
+    let name = host.to_owned();
+    resolve_with(
+        move || {
+            (name.as_str(), port).to_socket_addrs().map(|a| a.collect::<Vec<_>>()).map_err(|e| e.to_string())
+        },
+        timeout,
+    )
+}
+
+/// Runs the resolver `lookup` on a thread of its own and waits for it `timeout` at most (the
+/// thread is left behind when it does not answer: `getaddrinfo` cannot be cancelled).
+fn resolve_with(
+    lookup: impl FnOnce() -> Result<Vec<SocketAddr>, String> + Send + 'static,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(lookup());
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer from the resolver within {} s (--timeout)", timeout.as_secs_f64())),
+    }
 }
 
 /// Probes the API server: never fails once started; every failure is evidence.
 pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
-    let target = target(&options.url)?;
-    let tls = tls_config(&options.cacert)?;
+    port_in_range(&options.url)?;
+    let target = target(&options.url, options.allow_path)?;
+    let asked = Arc::new(ClientCertificateAsked::default());
+    let (tls_config, trust) = tls_config(options, asked.clone())?;
+    let server_name_text = options.tls_server_name.clone().unwrap_or_else(|| target.host.clone());
+    let server_name = ServerName::try_from(server_name_text.clone()).map_err(|e| ProbeError::Url {
+        url: options.url.clone(),
+        message: format!("{server_name_text} is not a name a certificate can be for: {e}"),
+    })?;
     let attempts = options.attempts.max(1);
+    let https = target.scheme == "https";
     let mut evidence = ProbeEvidence {
         target: target.clone(),
         dns: None,
@@ -112,23 +275,28 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         http: Vec::new(),
         certificate: None,
         certificate_error: None,
+        trust: if https { trust } else { "nothing: plain HTTP, no TLS".to_owned() },
+        ca_given: options.cacert.is_some(),
+        insecure: options.insecure && https,
+        server_name: options.tls_server_name.clone(),
+        timeout_seconds: options.timeout.as_secs_f64(),
     };
 
-    // DNS (skipped for an address).
+    // DNS, once (skipped for an address); every later step connects to what it found.
     let addresses = match target.host.parse::<IpAddr>() {
-        Ok(ip) => vec![std::net::SocketAddr::new(ip, target.port)],
+        Ok(ip) => vec![SocketAddr::new(ip, target.port)],
         Err(_) => {
             let started = Instant::now();
-            let resolved = (target.host.as_str(), target.port).to_socket_addrs();
+            let resolved = resolve(&target.host, target.port, options.timeout);
             let seconds = started.elapsed().as_secs_f64();
             let (addresses, error) = match resolved {
-                Ok(a) => {
-                    let mut a: Vec<_> = a.collect();
-                    a.dedup();
+                Ok(mut a) => {
+                    let mut seen = std::collections::HashSet::new();
+                    a.retain(|x| seen.insert(*x));
                     let none = a.is_empty().then(|| "no address".to_owned());
                     (a, none)
                 }
-                Err(e) => (Vec::new(), Some(e.to_string())),
+                Err(e) => (Vec::new(), Some(e)),
             };
             evidence.dns = Some(Dns { addresses: addresses.clone(), seconds, error });
             addresses
@@ -150,80 +318,54 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
             });
         }
     }
-    if evidence.tcp.iter().all(|a| a.error.is_some()) {
+    let reachable: Vec<SocketAddr> = addresses
+        .iter()
+        .take(8)
+        .filter(|a| evidence.tcp.iter().any(|t| t.address == **a && t.error.is_none()))
+        .copied()
+        .collect();
+    if reachable.is_empty() {
         return Ok(evidence);
     }
 
     // The certificate presented, from the first address that connected.
-    if target.scheme == "https"
-        && let Some(reached) = evidence.tcp.iter().find(|a| a.error.is_none())
-    {
+    if https {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        match crate::certificate::read(reached.address, &target.host, options.timeout, now) {
+        match crate::certificate::read(reachable[0], &server_name_text, options.timeout, now) {
             Ok(c) => evidence.certificate = Some(c),
             Err(e) => evidence.certificate_error = Some(e),
         }
     }
 
-    // TLS and HTTP: a new connection per request, so each one pays the handshake.
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(options.timeout))
-        .http_status_as_error(false)
-        .max_idle_connections(0)
-        .tls_config(tls)
-        .build()
-        .into();
-    let base = format!(
-        "{}://{}:{}",
-        target.scheme,
-        if target.host.contains(':') { format!("[{}]", target.host) } else { target.host.clone() },
-        target.port
-    );
+    // TLS and HTTP: a new connection per request, so each one pays the handshake; the
+    // addresses that connected, in turn.
+    let tls = https.then(|| Tls { config: tls_config, server_name, asked_for_client_certificate: asked });
+    let default_port = if https { 443 } else { 80 };
+    let host = if target.host.contains(':') { format!("[{}]", target.host) } else { target.host.clone() };
+    let host_header = if target.port == default_port { host } else { format!("{host}:{}", target.port) };
     let paths =
         std::iter::repeat_n("/readyz?verbose", attempts as usize).chain(std::iter::once("/livez?verbose"));
-    for path in paths {
-        let started = Instant::now();
-        let result = agent.get(&format!("{base}{path}")).call();
-        let mut attempt = HttpAttempt {
-            path: path.to_owned(),
-            seconds: 0.0,
-            status: None,
-            body: String::new(),
-            failure: None,
+    for (i, path) in paths.enumerate() {
+        let mut attempt = HttpAttempt::new(path);
+        let full = format!("{}{path}", target.path);
+        let request = Request {
+            address: reachable[i % reachable.len()],
+            host_header: &host_header,
+            path: &full,
+            timeout: options.timeout,
         };
-        match result {
-            Ok(mut response) => {
-                attempt.status = Some(response.status().as_u16());
-                let mut body = Vec::new();
-                let _ = response.body_mut().as_reader().take(16 * 1024).read_to_end(&mut body);
-                attempt.body = String::from_utf8_lossy(&body).into_owned();
-            }
-            Err(e) => attempt.failure = Some(classify(&e)),
-        }
-        attempt.seconds = started.elapsed().as_secs_f64();
-        let tls_failed = matches!(attempt.failure, Some((HttpFailure::Tls, _)));
+        crate::http::request(&request, tls.as_ref(), &mut attempt);
+        let lasting = attempt.failed_in_tls() && attempt.tls_problem.is_none_or(|p| p.is_lasting());
         evidence.http.push(attempt);
-        if tls_failed {
-            // The certificate will not change between attempts.
+        if lasting {
+            // The certificate (or the server's TLS settings) will not change between attempts.
             break;
         }
     }
     Ok(evidence)
-}
-
-fn classify(e: &ureq::Error) -> (HttpFailure, String) {
-    let text = e.to_string();
-    let kind = match e {
-        ureq::Error::Timeout(_) => HttpFailure::Timeout,
-        ureq::Error::Tls(_) => HttpFailure::Tls,
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => HttpFailure::Timeout,
-        _ if text.contains("certificate") || text.contains("TLS") || text.contains("tls") => HttpFailure::Tls,
-        _ => HttpFailure::Transport,
-    };
-    (kind, text)
 }
 
 #[cfg(test)]
@@ -232,12 +374,12 @@ mod tests {
 
     #[test]
     fn urls_are_split_and_bad_ones_explained() {
-        let t = target("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io").expect("valid");
+        let t = target("https://myaks-dns-1a2b.hcp.eastus.azmk8s.io", false).expect("valid");
         assert_eq!(
             (t.scheme.as_str(), t.host.as_str(), t.port),
             ("https", "myaks-dns-1a2b.hcp.eastus.azmk8s.io", 443)
         );
-        let t = target("http://[::1]:8080/").expect("valid");
+        let t = target("http://[::1]:8080/", false).expect("valid");
         assert_eq!((t.host.as_str(), t.port), ("::1", 8080));
         for (url, says) in [
             ("myaks.example.com", "no scheme"),
@@ -245,10 +387,55 @@ mod tests {
             ("https://x/api/v1", "address only"),
             ("https://admin:s3cret@x", "holds credentials"),
         ] {
-            let err = target(url).expect_err(url).to_string();
+            let err = target(url, false).expect_err(url).to_string();
             assert!(err.contains(says), "{url}: {err}");
             assert!(!err.contains("s3cret"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_port_out_of_range_is_a_usage_error_naming_the_url_not_443() {
+        for url in ["https://127.0.0.1:99999", "https://127.0.0.1:65536", "https://[::1]:70000/"] {
+            let err = collect(&ProbeOptions { url: url.to_owned(), ..ProbeOptions::default() })
+                .expect_err(url)
+                .to_string();
+            assert!(err.starts_with(&format!("{url}: port ")) && err.contains("out of range"), "{err}");
+        }
+        assert_eq!(target("https://127.0.0.1:65535", false).map(|t| t.port).ok(), Some(65535));
+    }
+
+    #[test]
+    fn a_resolver_that_does_not_answer_is_bounded_by_the_timeout() {
+        let started = Instant::now();
+        let result = resolve_with(
+            || {
+                std::thread::sleep(Duration::from_secs(3));
+                Ok(Vec::new())
+            },
+            Duration::from_millis(200),
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(result, Err("no answer from the resolver within 0.2 s (--timeout)".to_owned()));
+    }
+
+    #[test]
+    fn a_path_is_accepted_only_from_a_kubeconfig() {
+        let url = "https://127.0.0.1:18443/k8s/clusters/c-m-abc123";
+        assert!(target(url, false).is_err());
+        assert_eq!(target(url, true).map(|t| t.path).ok().as_deref(), Some("/k8s/clusters/c-m-abc123"));
+    }
+
+    #[test]
+    fn without_a_ca_the_trust_named_is_the_system_store_or_the_bundled_roots() {
+        let (_, trust) = tls_config(&ProbeOptions::default(), Arc::default()).expect("config");
+        assert!(
+            trust.starts_with("the system's roots (")
+                || trust.starts_with("the Mozilla roots bundled with the tool"),
+            "{trust}"
+        );
+        let insecure = ProbeOptions { insecure: true, ..ProbeOptions::default() };
+        let (_, trust) = tls_config(&insecure, Arc::default()).expect("config");
+        assert!(trust.contains("insecure-skip-tls-verify") && trust.contains("insecure"), "{trust}");
     }
 
     #[test]
@@ -256,7 +443,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("ca.crt");
         std::fs::write(&p, "not a certificate").expect("write");
-        let err = tls_config(&Some(crate::Ca::File(p.clone()))).expect_err("no certificate").to_string();
+        let options = ProbeOptions { cacert: Some(crate::Ca::File(p.clone())), ..ProbeOptions::default() };
+        let err = tls_config(&options, Arc::default()).expect_err("no certificate").to_string();
         assert!(err.starts_with(&format!("CA bundle {}", p.display())), "{err}");
     }
 }

@@ -10,11 +10,19 @@ use serde_json::Value;
 pub struct Server {
     /// The context used.
     pub context: String,
+    /// The cluster it names.
+    pub cluster: String,
     /// `clusters[].cluster.server`.
     pub url: String,
     /// The CA: `certificate-authority-data` decoded, or the file `certificate-authority` names
-    /// (relative to the kubeconfig's directory).
+    /// (relative to the kubeconfig that names it), read.
     pub ca: Option<Ca>,
+    /// `insecure-skip-tls-verify: true`.
+    pub insecure: bool,
+    /// `tls-server-name`: the name the certificate is checked for, and SNI.
+    pub tls_server_name: Option<String>,
+    /// The file(s) read, for messages (`a.yaml` or `a.yaml, b.yaml`).
+    pub files: String,
 }
 
 /// A CA bundle, from a file or from the kubeconfig itself.
@@ -24,67 +32,132 @@ pub enum Ca {
     File(PathBuf),
     /// PEM bytes, with where they came from for messages.
     Pem {
-        /// `KUBECONFIG (context NAME)`.
+        /// `cluster NAME in KUBECONFIG (field)`.
         origin: String,
         /// The PEM text.
         bytes: Vec<u8>,
     },
 }
 
+/// One kubeconfig file, parsed.
+struct File {
+    path: PathBuf,
+    v: Value,
+}
+
 /// Reads `path` and picks the cluster of `context` (the current context when `None`).
 pub fn server(path: &Path, context: Option<&str>) -> Result<Server, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: Value =
-        yaml_serde::from_str(&text).map_err(|e| format!("{}: not a kubeconfig: {e}", path.display()))?;
-    let at = |m: String| format!("{}: {m}", path.display());
+    server_from(&[path.to_path_buf()], context, false)
+}
+
+/// Reads the kubeconfig files `paths`, merged as kubectl merges a `KUBECONFIG` list (the
+/// first file to set `current-context` or to name a cluster, context or user wins; files that
+/// do not exist are skipped when `skip_missing`), and picks the cluster of `context` (the
+/// current context when `None`).
+pub fn server_from(paths: &[PathBuf], context: Option<&str>, skip_missing: bool) -> Result<Server, String> {
+    let mut files = Vec::new();
+    for path in paths {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if skip_missing && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let v: Value =
+            yaml_serde::from_str(&text).map_err(|e| format!("{}: not a kubeconfig: {e}", path.display()))?;
+        files.push(File { path: path.clone(), v });
+    }
+    let names = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    if files.is_empty() {
+        return Err(format!("none of the kubeconfig files exists ({names})"));
+    }
+    let at = |m: String| format!("{names}: {m}");
     let context = match context {
         Some(c) => c.to_owned(),
-        None => v
-            .get("current-context")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty())
+        None => files
+            .iter()
+            .find_map(|f| f.v.get("current-context").and_then(Value::as_str).filter(|c| !c.is_empty()))
             .ok_or_else(|| at("no current-context: name one with --context".to_owned()))?
             .to_owned(),
     };
+    // The first file that names it wins, as kubectl merges.
     let named = |list: &str, name: &str| {
-        v.get(list)
-            .and_then(Value::as_array)
-            .and_then(|items| items.iter().find(|i| i.get("name").and_then(Value::as_str) == Some(name)))
-            .cloned()
+        files.iter().find_map(|f| {
+            f.v.get(list)
+                .and_then(Value::as_array)
+                .and_then(|items| items.iter().find(|i| i.get("name").and_then(Value::as_str) == Some(name)))
+                .map(|item| (f, item.clone()))
+        })
     };
-    let ctx = named("contexts", &context).ok_or_else(|| at(format!("no context named {context}")))?;
+    let (ctx_file, ctx) =
+        named("contexts", &context).ok_or_else(|| at(format!("no context named {context}")))?;
     let cluster_name = ctx
         .pointer("/context/cluster")
         .and_then(Value::as_str)
-        .ok_or_else(|| at(format!("context {context} names no cluster")))?;
-    let cluster =
-        named("clusters", cluster_name).ok_or_else(|| at(format!("no cluster named {cluster_name}")))?;
+        .ok_or_else(|| {
+            format!("{}: context {context} names no cluster (field context.cluster)", ctx_file.path.display())
+        })?
+        .to_owned();
+    let (file, cluster) =
+        named("clusters", &cluster_name).ok_or_else(|| at(format!("no cluster named {cluster_name}")))?;
+    let path = &file.path;
+    let at = |field: &str, m: String| format!("{}: cluster {cluster_name}: {field}: {m}", path.display());
     let url = cluster
         .pointer("/cluster/server")
         .and_then(Value::as_str)
-        .ok_or_else(|| at(format!("cluster {cluster_name} has no server")))?
+        .ok_or_else(|| format!("{}: cluster {cluster_name} has no server", path.display()))?
         .to_owned();
     let ca =
         if let Some(data) = cluster.pointer("/cluster/certificate-authority-data").and_then(Value::as_str) {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|e| {
-                at(format!("cluster {cluster_name}: certificate-authority-data is not base64: {e}"))
-            })?;
-            Some(Ca::Pem { origin: format!("{} (cluster {cluster_name})", path.display()), bytes })
-        } else {
-            cluster.pointer("/cluster/certificate-authority").and_then(Value::as_str).map(|f| {
-                let p = PathBuf::from(f);
-                Ca::File(if p.is_absolute() { p } else { path.parent().unwrap_or(Path::new(".")).join(p) })
+            // Go's base64 decoder, which kubectl uses, skips line breaks: so does this.
+            let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .map_err(|e| at("certificate-authority-data", format!("not base64: {e}")))?;
+            Some(Ca::Pem {
+                origin: format!("cluster {cluster_name} in {} (certificate-authority-data)", path.display()),
+                bytes,
             })
+        } else if let Some(f) = cluster.pointer("/cluster/certificate-authority").and_then(Value::as_str) {
+            let p = PathBuf::from(f);
+            let full = if p.is_absolute() { p } else { path.parent().unwrap_or(Path::new(".")).join(p) };
+            let bytes = std::fs::read(&full)
+                .map_err(|e| at("certificate-authority", format!("{f} (read as {}): {e}", full.display())))?;
+            Some(Ca::Pem {
+                origin: format!(
+                    "cluster {cluster_name} in {} (certificate-authority {})",
+                    path.display(),
+                    full.display()
+                ),
+                bytes,
+            })
+        } else {
+            None
         };
-    Ok(Server { context, url, ca })
+    let insecure = match cluster.pointer("/cluster/insecure-skip-tls-verify") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => return Err(at("insecure-skip-tls-verify", format!("{other} is not true or false"))),
+    };
+    let tls_server_name = cluster
+        .pointer("/cluster/tls-server-name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
+    let files = files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>().join(", ");
+    Ok(Server { context, cluster: cluster_name, url, ca, insecure, tls_server_name, files })
 }
 
-/// The kubeconfig kubectl reads: the first file of `KUBECONFIG`, else `~/.kube/config`.
-pub fn default_path() -> Option<PathBuf> {
+/// The kubeconfig files kubectl reads: every file of `KUBECONFIG` (merged), else
+/// `~/.kube/config`; and whether missing ones are skipped (they are in a `KUBECONFIG` list).
+pub fn default_paths() -> Option<(Vec<PathBuf>, bool)> {
     if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        return std::env::split_paths(&list).next();
+        let paths: Vec<PathBuf> =
+            std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()).collect();
+        if !paths.is_empty() {
+            return Some((paths, true));
+        }
     }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config"))
+    std::env::var_os("HOME").map(|h| (vec![PathBuf::from(h).join(".kube/config")], false))
 }
 
 #[cfg(test)]
@@ -104,10 +177,79 @@ mod tests {
             Some(Ca::Pem { bytes, .. }) => assert_eq!(bytes, b"-----BEGIN CERTIFICATE-----\n"),
             other => panic!("{other:?}"),
         }
+        let err = server(&p, Some("dev")).expect_err("the CA file is missing");
+        assert!(
+            err.starts_with(&format!(
+                "{}: cluster dev: certificate-authority: certs/dev-ca.crt (read as ",
+                p.display()
+            )),
+            "{err}"
+        );
+        std::fs::create_dir(dir.path().join("certs")).expect("mkdir");
+        std::fs::write(dir.path().join("certs/dev-ca.crt"), "PEM").expect("write");
         let s = server(&p, Some("dev")).expect("dev");
         assert_eq!(s.url, "https://10.0.0.4:6443");
-        assert_eq!(s.ca, Some(Ca::File(dir.path().join("certs/dev-ca.crt"))));
+        assert!(matches!(s.ca, Some(Ca::Pem { ref bytes, .. }) if bytes == b"PEM"), "{:?}", s.ca);
         let err = server(&p, Some("staging")).expect_err("no such context");
         assert!(err.ends_with("no context named staging"), "{err}");
+    }
+
+    #[test]
+    fn insecure_skip_tls_verify_tls_server_name_and_wrapped_ca_data_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("config");
+        std::fs::write(
+            &p,
+            "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:6443/k8s/clusters/c-1\n    insecure-skip-tls-verify: true\n    tls-server-name: kubernetes.default.svc\n    certificate-authority-data: |\n      LS0tLS1CRUdJTiBDRVJU\n      SUZJQ0FURS0tLS0tCg==\n",
+        )
+        .expect("write");
+        let s = server(&p, None).expect("read");
+        assert!(s.insecure);
+        assert_eq!(s.tls_server_name.as_deref(), Some("kubernetes.default.svc"));
+        assert_eq!(s.url, "https://127.0.0.1:6443/k8s/clusters/c-1");
+        assert!(
+            matches!(s.ca, Some(Ca::Pem { ref bytes, .. }) if bytes == b"-----BEGIN CERTIFICATE-----\n"),
+            "{:?}",
+            s.ca
+        );
+    }
+
+    #[test]
+    fn a_kubeconfig_list_is_merged_as_kubectl_merges_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let part1 = dir.path().join("part1.yaml");
+        let part2 = dir.path().join("part2.yaml");
+        std::fs::write(
+            &part1,
+            "clusters:\n- name: k1\n  cluster:\n    server: https://first:443\ncontexts:\n- name: c1\n  context:\n    cluster: k1\n",
+        )
+        .expect("write");
+        std::fs::write(
+            &part2,
+            "current-context: c1\nclusters:\n- name: k1\n  cluster:\n    server: https://second:443\n",
+        )
+        .expect("write");
+        let missing = dir.path().join("missing.yaml");
+        let s = server_from(&[missing.clone(), part1.clone(), part2.clone()], None, true).expect("merged");
+        assert_eq!((s.context.as_str(), s.url.as_str()), ("c1", "https://first:443"));
+        assert_eq!(s.files, format!("{}, {}", part1.display(), part2.display()));
+        let err = server_from(std::slice::from_ref(&part1), None, true).expect_err("no current-context");
+        assert_eq!(err, format!("{}: no current-context: name one with --context", part1.display()));
+    }
+
+    #[test]
+    fn bad_fields_are_named_with_their_kubeconfig() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("config");
+        std::fs::write(
+            &p,
+            "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://x\n    certificate-authority-data: not*base64\n",
+        )
+        .expect("write");
+        let err = server(&p, None).expect_err("bad base64");
+        assert!(
+            err.starts_with(&format!("{}: cluster k: certificate-authority-data: not base64", p.display())),
+            "{err}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 mod certificate;
 pub mod checks;
 mod collect;
+mod http;
 pub mod kubeconfig;
 
 pub use collect::{ProbeError, ProbeOptions, collect};
@@ -24,6 +25,10 @@ pub struct Target {
     pub host: String,
     /// Port (443 or 80 when the URL names none).
     pub port: u16,
+    /// The path the server is reached under, without a trailing `/` (empty for a plain
+    /// API server; `/k8s/clusters/ID` behind a Rancher-style proxy, from a kubeconfig).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub path: String,
 }
 
 /// Name resolution.
@@ -52,12 +57,60 @@ pub struct TcpAttempt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpFailure {
-    /// The TLS handshake or the server's certificate.
+    /// The TLS step: the handshake or the server's certificate (the problem is in
+    /// [`HttpAttempt::tls_problem`]).
     Tls,
-    /// No answer in time.
+    /// No (complete) answer in time after the handshake.
     Timeout,
-    /// Anything else on the way (connection, protocol).
+    /// Anything else on the way (connection, protocol, an answer cut short).
     Transport,
+}
+
+/// Why a TLS handshake failed, told from the error's type (not its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsProblem {
+    /// The certificate is not signed by a CA trusted here.
+    UnknownIssuer,
+    /// The certificate has expired.
+    Expired,
+    /// The certificate is not valid yet.
+    NotYetValid,
+    /// The certificate is for other names.
+    WrongName,
+    /// Another certificate problem.
+    OtherCertificate,
+    /// The server wants a client certificate (mutual TLS).
+    ClientCertificateRequired,
+    /// No TLS version or cipher in common.
+    Incompatible,
+    /// The server did not speak TLS (plain HTTP on the port, another protocol).
+    NotTls,
+    /// The connection was closed or reset during the handshake.
+    Reset,
+    /// The handshake did not finish in time.
+    Timeout,
+    /// The server ended the handshake with another alert, or another failure.
+    Other,
+}
+
+impl TlsProblem {
+    /// Problems that another attempt will meet again: not retried.
+    pub fn is_lasting(self) -> bool {
+        !matches!(self, TlsProblem::Reset | TlsProblem::Timeout | TlsProblem::Other)
+    }
+
+    /// A problem with the certificate itself.
+    pub fn is_certificate(self) -> bool {
+        matches!(
+            self,
+            TlsProblem::UnknownIssuer
+                | TlsProblem::Expired
+                | TlsProblem::NotYetValid
+                | TlsProblem::WrongName
+                | TlsProblem::OtherCertificate
+        )
+    }
 }
 
 /// One request to a health endpoint.
@@ -71,8 +124,58 @@ pub struct HttpAttempt {
     pub status: Option<u16>,
     /// The answer's text (at most 16 KiB).
     pub body: String,
-    /// The failure, when no answer came.
+    /// The failure, when no (complete) answer came. A status with a failure is an answer
+    /// cut short.
     pub failure: Option<(HttpFailure, String)>,
+    /// The address connected to (the ones resolved once, in turn).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub address: Option<SocketAddr>,
+    /// Seconds the TLS handshake took (https, when it finished).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tls_seconds: Option<f64>,
+    /// Why the TLS step failed, when it did.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tls_problem: Option<TlsProblem>,
+    /// The `Location` header of a redirect (never followed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub location: Option<String>,
+    /// The `Retry-After` header (HTTP 429, 503).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retry_after: Option<String>,
+}
+
+impl HttpAttempt {
+    /// A request to `path` not made yet.
+    pub fn new(path: &str) -> HttpAttempt {
+        HttpAttempt {
+            path: path.to_owned(),
+            seconds: 0.0,
+            status: None,
+            body: String::new(),
+            failure: None,
+            address: None,
+            tls_seconds: None,
+            tls_problem: None,
+            location: None,
+            retry_after: None,
+        }
+    }
+
+    /// Whether it failed in the TLS step.
+    pub fn failed_in_tls(&self) -> bool {
+        matches!(self.failure, Some((HttpFailure::Tls, _)))
+    }
+
+    /// `/readyz` or `/livez`, without the query.
+    pub fn endpoint(&self) -> &str {
+        let path = self.path.split('?').next().unwrap_or(&self.path);
+        path.rsplit_once('/').map_or(path, |(_, last)| last).trim_start_matches('/')
+    }
+}
+
+/// Whole days left, as NET005 and the CERT line both say them.
+pub fn whole_days(days_left: f64) -> i64 {
+    days_left.floor() as i64
 }
 
 /// The steps as lines for a terminal: what was resolved, connected and answered, with times.
@@ -107,26 +210,49 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
     }
     match (&ev.certificate, &ev.certificate_error) {
         (Some(c), _) => out.push_str(&format!(
-            "  CERT  {} issued by {}, valid until {} ({:.0} days left)\n",
-            c.subject, c.issuer, c.not_after, c.days_left
+            "  CERT  {} issued by {}, valid until {} ({})\n",
+            c.subject,
+            c.issuer,
+            c.not_after,
+            match whole_days(c.days_left) {
+                _ if c.days_left <= 0.0 => "expired".to_owned(),
+                0 => "less than a day left".to_owned(),
+                1 => "1 day left".to_owned(),
+                d => format!("{d} days left"),
+            }
         )),
         (None, Some(e)) => out.push_str(&format!("  CERT  not read: {e}\n")),
         (None, None) => {}
     }
+    out.push_str(&format!("  TRUST {}\n", ev.trust));
+    let many = ev.http.iter().filter_map(|a| a.address).collect::<std::collections::BTreeSet<_>>().len() > 1;
     for a in &ev.http {
         let what = if ev.target.scheme == "https" { "TLS+HTTP" } else { "HTTP" };
+        let path = format!("{}{}", ev.target.path, a.path);
+        let to = match a.address {
+            Some(address) if many => format!(" to {address}"),
+            _ => String::new(),
+        };
+        let tls = a.tls_seconds.map(|s| format!(" (TLS {})", ms(s))).unwrap_or_default();
         match (&a.status, &a.failure) {
-            (Some(status), _) => {
+            (Some(status), None) => {
                 let failed = failed_checks(&a.body);
-                let note = if failed.is_empty() {
+                let mut note = if failed.is_empty() {
                     String::new()
                 } else {
                     format!(" (failing: {})", failed.join(", "))
                 };
-                out.push_str(&format!("  {what} {} -> {status} in {}{note}\n", a.path, ms(a.seconds)));
+                if let Some(location) = &a.location {
+                    note.push_str(&format!(" redirect to {location}, not followed"));
+                }
+                out.push_str(&format!("  {what} {path}{to} -> {status} in {}{tls}{note}\n", ms(a.seconds)));
             }
+            (Some(status), Some((_, e))) => out.push_str(&format!(
+                "  {what} {path}{to} -> {status}, but the answer failed after {}{tls}: {e}\n",
+                ms(a.seconds)
+            )),
             (None, Some((_, e))) => {
-                out.push_str(&format!("  {what} {} failed after {}: {e}\n", a.path, ms(a.seconds)))
+                out.push_str(&format!("  {what} {path}{to} failed after {}{tls}: {e}\n", ms(a.seconds)))
             }
             (None, None) => {}
         }
@@ -165,6 +291,17 @@ pub struct ProbeEvidence {
     /// Why the certificate could not be read, when it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_error: Option<String>,
+    /// What the server's certificate is verified against, in words (https only).
+    pub trust: String,
+    /// Whether a CA was given (`--cacert` or the kubeconfig's), rather than default roots.
+    pub ca_given: bool,
+    /// Whether verification was skipped (kubeconfig `insecure-skip-tls-verify`).
+    pub insecure: bool,
+    /// The name the certificate must be for, when not the host (kubeconfig `tls-server-name`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server_name: Option<String>,
+    /// Seconds allowed for each step (`--timeout`).
+    pub timeout_seconds: f64,
 }
 
 impl ProbeEvidence {
@@ -172,6 +309,23 @@ impl ProbeEvidence {
     pub fn source(&self) -> String {
         format!("probe:{}", self.target.url)
     }
+
+    /// `SCHEME://HOST:PORT[PATH]`, to which `/readyz?verbose` is appended.
+    pub fn base_url(&self) -> String {
+        let t = &self.target;
+        let host = if t.host.contains(':') { format!("[{}]", t.host) } else { t.host.clone() };
+        format!("{}://{host}:{}{}", t.scheme, t.port, t.path)
+    }
+}
+
+/// Whether a `200` body reads as a Kubernetes health answer: `ok`, or the verbose list of
+/// `[+]`/`[-]` checks.
+pub fn is_health_answer(body: &str) -> bool {
+    body.trim() == "ok"
+        || body.lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with("[+]") || l.starts_with("[-]")
+        })
 }
 
 /// The checks of `readyz?verbose` that failed: the names of its `[-]NAME failed…` lines.
@@ -191,5 +345,18 @@ mod tests {
         let body = "[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n[+]poststarthook/start-kube-aggregator-informers ok\n[-]poststarthook/crd-informer-synced failed: not finished\nreadyz check failed\n";
         assert_eq!(failed_checks(body), vec!["etcd", "poststarthook/crd-informer-synced"]);
         assert!(failed_checks("ok").is_empty());
+    }
+
+    #[test]
+    fn the_cert_line_and_the_net005_title_say_the_same_days_left() {
+        let mut ev = checks::testutil::healthy();
+        if let Some(c) = ev.certificate.as_mut() {
+            c.days_left = 4.6;
+            c.not_after = "2026-12-05".to_owned();
+        }
+        let steps = render_steps(&ev);
+        assert!(steps.contains("valid until 2026-12-05 (4 days left)"), "{steps}");
+        let findings = checks::run(&ev, &findings::Thresholds::default());
+        assert_eq!(findings[0].title, "The API server's certificate expires in 4 days (2026-12-05)");
     }
 }

@@ -26,11 +26,14 @@ pub struct Args {
     #[arg(value_name = "URL")]
     pub url: Option<String>,
     /// CA bundle (PEM) to verify the API server's certificate (the cluster's CA); without it,
-    /// the kubeconfig's when the URL comes from there, else the system's roots.
+    /// the kubeconfig's when the URL comes from there, else the system's CA bundle
+    /// (`SSL_CERT_FILE`, else /etc/ssl/certs/ca-certificates.crt and the like; the Mozilla roots
+    /// bundled with the tool when there is none). The TRUST line says which.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
-    /// The kubeconfig to take the server and CA from (default: `KUBECONFIG`, else
-    /// `~/.kube/config`); used when no URL is given.
+    /// The kubeconfig to take the server and CA from (default: the files of `KUBECONFIG`,
+    /// merged as kubectl does, else `~/.kube/config`); used when no URL is given. Its
+    /// insecure-skip-tls-verify and tls-server-name are honoured.
     #[arg(long, value_name = "FILE", conflicts_with = "url")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: its current context).
@@ -57,25 +60,50 @@ pub fn options(url: &str, cacert: Option<probe::Ca>, attempts: u32, timeout: u64
         cacert,
         attempts,
         timeout: std::time::Duration::from_secs(timeout),
+        ..probe::ProbeOptions::default()
     }
 }
 
-/// The URL and CA to probe, and a line saying where they came from when not from the command
-/// line.
-fn target(args: &Args) -> anyhow::Result<(String, Option<probe::Ca>, Option<String>)> {
+/// The options of the probe, and a line saying where the server came from when not from the
+/// command line.
+fn target(args: &Args) -> anyhow::Result<(probe::ProbeOptions, Option<String>)> {
     if let Some(url) = &args.url {
-        return Ok((url.clone(), args.cacert.clone().map(probe::Ca::File), None));
+        let cacert = args.cacert.clone().map(probe::Ca::File);
+        return Ok((options(url, cacert, args.attempts, args.timeout), None));
     }
-    let path = args.kubeconfig.clone().or_else(probe::kubeconfig::default_path).ok_or_else(|| {
-        anyhow::anyhow!(
-            "give the API server's URL, or a kubeconfig with --kubeconfig (no KUBECONFIG, no HOME)"
-        )
-    })?;
-    let server = probe::kubeconfig::server(&path, args.context.as_deref())
+    let (paths, skip_missing) = match &args.kubeconfig {
+        Some(p) => (vec![p.clone()], false),
+        None => probe::kubeconfig::default_paths().ok_or_else(|| {
+            anyhow::anyhow!(
+                "give the API server's URL, or a kubeconfig with --kubeconfig (no KUBECONFIG, no HOME)"
+            )
+        })?,
+    };
+    let server = probe::kubeconfig::server_from(&paths, args.context.as_deref(), skip_missing)
         .map_err(|e| anyhow::anyhow!("{e} (or give the API server's URL)"))?;
-    let ca = args.cacert.clone().map(probe::Ca::File).or(server.ca);
-    let from = format!("Server and CA of context {} in {}", server.context, path.display());
-    Ok((server.url, ca, Some(from)))
+    let mut from = format!(
+        "Server and CA of context {} (cluster {}) in {}",
+        server.context, server.cluster, server.files
+    );
+    if server.insecure {
+        from.push_str(
+            "\nThe kubeconfig sets insecure-skip-tls-verify: the certificate is not verified, as kubectl does not verify it (insecure).",
+        );
+    }
+    if let Some(name) = &server.tls_server_name {
+        from.push_str(&format!(
+            "\nThe kubeconfig sets tls-server-name: the certificate is checked for {name}."
+        ));
+    }
+    let mut options = options(&server.url, server.ca, args.attempts, args.timeout);
+    if let Some(cacert) = &args.cacert {
+        options.cacert = Some(probe::Ca::File(cacert.clone()));
+    }
+    // --cacert asks for verification: it overrides the kubeconfig's insecure-skip-tls-verify.
+    options.insecure = server.insecure && args.cacert.is_none();
+    options.tls_server_name = server.tls_server_name;
+    options.allow_path = true;
+    Ok((options, Some(from)))
 }
 
 /// The report of a probe: one input, its findings, the connectivity checks as run.
@@ -104,32 +132,52 @@ pub fn probe_report(evidence: &probe::ProbeEvidence, t: &Thresholds) -> Report {
 
 /// Runs `apiserver-doctor probe`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (url, ca, from) = target(&args)?;
-    let evidence = probe::collect(&options(&url, ca, args.attempts, args.timeout))?;
+    let (options, from) = target(&args)?;
+    let evidence = probe::collect(&options)?;
     let report = probe_report(&evidence, &Thresholds::default());
+    let code = args.fail_on.exit_code(&report);
+    match write(&args, &report, &evidence, from.as_deref()) {
+        // A reader that stopped early (`| head`) does not change the verdict.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(code)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(code),
+    }
+}
+
+fn write(
+    args: &Args,
+    report: &Report,
+    evidence: &probe::ProbeEvidence,
+    from: Option<&str>,
+) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.output {
         Output::Json => {
             serde_json::to_writer_pretty(
                 &mut out,
-                &serde_json::json!({"report": report, "probe": evidence}),
+                &serde_json::json!({"report": report, "probe": evidence, "from": from}),
             )?;
             writeln!(out)?;
         }
         Output::Text | Output::Markdown => {
-            if let Some(from) = &from {
+            if let Some(from) = from {
                 writeln!(out, "{from}")?;
             }
             if matches!(args.output, Output::Markdown) {
-                writeln!(out, "```text\n{}```\n", probe::render_steps(&evidence))?;
+                writeln!(out, "```text\n{}```\n", probe::render_steps(evidence))?;
             } else {
-                writeln!(out, "{}", probe::render_steps(&evidence))?;
+                writeln!(out, "{}", probe::render_steps(evidence))?;
             }
-            render(&report, args.output, &mut out)?;
+            render(report, args.output, &mut out)?;
         }
-        Output::Html => render(&report, args.output, &mut out)?,
+        Output::Html => render(report, args.output, &mut out)?,
     }
     out.flush()?;
-    Ok(args.fail_on.exit_code(&report))
+    Ok(())
 }

@@ -47,17 +47,18 @@ fn advice(title: &str, body: &str) -> Remedy {
 pub(crate) mod testutil {
     use std::net::SocketAddr;
 
-    use crate::{Dns, HttpAttempt, HttpFailure, ProbeEvidence, Target, TcpAttempt};
+    use crate::{Dns, HttpAttempt, HttpFailure, ProbeEvidence, Target, TcpAttempt, TlsProblem};
 
     /// A probe of `https://api.example.com:443` that went well all the way.
     pub fn healthy() -> ProbeEvidence {
         let address: SocketAddr = "10.0.0.1:443".parse().expect("address");
         let ok = |path: &str| HttpAttempt {
-            path: path.to_owned(),
             seconds: 0.02,
             status: Some(200),
             body: "[+]ping ok\n[+]etcd ok\nreadyz check passed\n".to_owned(),
-            failure: None,
+            address: Some(address),
+            tls_seconds: Some(0.01),
+            ..HttpAttempt::new(path)
         };
         ProbeEvidence {
             target: Target {
@@ -65,6 +66,7 @@ pub(crate) mod testutil {
                 scheme: "https".to_owned(),
                 host: "api.example.com".to_owned(),
                 port: 443,
+                path: String::new(),
             },
             dns: Some(Dns { addresses: vec![address], seconds: 0.003, error: None }),
             tcp: vec![TcpAttempt { address, seconds: 0.004, error: None }; 3],
@@ -82,17 +84,24 @@ pub(crate) mod testutil {
                 not_after: "2030-03-17".to_owned(),
                 days_left: 300.0,
             }),
+            trust: "the system's roots (/etc/ssl/certs/ca-certificates.crt)".to_owned(),
+            ca_given: false,
+            insecure: false,
+            server_name: None,
+            timeout_seconds: 5.0,
         }
     }
 
     pub fn failure(kind: HttpFailure, message: &str) -> HttpAttempt {
         HttpAttempt {
-            path: "/readyz?verbose".to_owned(),
             seconds: 0.1,
-            status: None,
-            body: String::new(),
             failure: Some((kind, message.to_owned())),
+            ..HttpAttempt::new("/readyz?verbose")
         }
+    }
+
+    pub fn tls_failure(problem: TlsProblem, message: &str) -> HttpAttempt {
+        HttpAttempt { tls_problem: Some(problem), ..failure(HttpFailure::Tls, message) }
     }
 }
 

@@ -59,8 +59,11 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             command(
                 "Try the connection by hand",
                 format!(
-                    "nc -vz -w 5 {} {}\ncurl -sv --max-time 5 -o /dev/null {}",
-                    ev.target.host, ev.target.port, ev.target.url
+                    "nc -vz -w {t} {} {}\ncurl -sv --max-time {t} -o /dev/null {}",
+                    ev.target.host,
+                    ev.target.port,
+                    ev.target.url,
+                    t = ev.timeout_seconds
                 ),
             ),
             advice(
@@ -155,6 +158,7 @@ mod tests {
         assert_eq!(out[0].severity, Severity::Critical);
         assert_eq!(out[0].title, "Cannot connect to the API server at api.example.com:443");
         assert!(out[0].summary.contains("10.0.0.1:443: Connection refused"), "{}", out[0].summary);
+
         let mut ev = healthy();
         ev.tcp[1].error = Some("timed out".to_owned());
         let mut out = Vec::new();
@@ -168,6 +172,20 @@ mod tests {
         assert_eq!(
             out[0].title,
             "TCP connections to the API server at api.example.com:443 take up to 1.70 s"
+        );
+    }
+
+    #[test]
+    fn the_nc_and_curl_remedies_use_the_timeout_given_not_5_s() {
+        let mut ev = healthy();
+        ev.tcp[0].error = Some("timed out".to_owned());
+        ev.timeout_seconds = 2.0;
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert!(
+            out[0].remedies[0].body.starts_with("nc -vz -w 2 api.example.com 443\ncurl -sv --max-time 2 "),
+            "{}",
+            out[0].remedies[0].body
         );
     }
 }

@@ -3,7 +3,7 @@
 use findings::{CheckInfo, Draft, EvidenceKind, Finding, Measure, Severity, Thresholds};
 
 use super::{advice, command, subject};
-use crate::{HttpFailure, ProbeEvidence};
+use crate::{ProbeEvidence, TlsProblem};
 
 /// NET003.
 pub const INFO: CheckInfo = CheckInfo {
@@ -12,9 +12,14 @@ pub const INFO: CheckInfo = CheckInfo {
     default_severity: Severity::Critical,
     evidence: EvidenceKind::Network,
     doc: r#"## What it detects
-A TLS handshake with the API server that fails, with the reason: a certificate signed by an
-authority not given (`--cacert`) or trusted, an expired certificate, a certificate for
-another name, or a handshake cut by something on the path (a TLS-inspecting proxy).
+A TLS handshake with the API server that fails, told from the error's type, with what to do:
+a certificate signed by an authority not given (`--cacert`, the kubeconfig's CA) or trusted
+(the system's roots), an expired or not yet valid certificate, a certificate for another name;
+a server that requires a client certificate (warning: something in front of the API server),
+no TLS version in common, plain HTTP on the TLS port, a handshake reset or that never
+finishes (a firewall, a TLS-inspecting proxy, a path MTU black hole). Critical when every
+handshake fails, a warning when only some do. With the kubeconfig's `insecure-skip-tls-verify`,
+an info finding says that the certificate was not verified.
 
 ## Why it matters
 Every client verifies the API server's certificate. A certificate that expired, or that a
@@ -36,66 +41,257 @@ with `az aks rotate-certs`; exempt the API server from TLS inspection.
 "#,
 };
 
+/// Why the handshake failed, and what to do, for `problem`.
+fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
+    let name = ev.server_name.as_deref().unwrap_or(&ev.target.host);
+    let issuer = ev.certificate.as_ref().map(|c| format!(" (issuer {})", c.issuer)).unwrap_or_default();
+    let trust = &ev.trust;
+    match problem {
+        TlsProblem::UnknownIssuer if ev.ca_given => (
+            format!(
+                "The certificate{issuer} is not signed by {trust}: the cluster's CA may have been rotated (get the current one from the cluster or its provider), the file may be another cluster's, or something on the path (a TLS-inspecting proxy) re-signs the certificate."
+            ),
+            "Compare the issuer above with the CA given (`openssl x509 -noout -subject -in CA.crt`). After a CA rotation, refresh the kubeconfig (AKS: `az aks get-credentials`). Exempt the API server from TLS inspection on proxies.".to_owned(),
+        ),
+        TlsProblem::UnknownIssuer => (
+            format!(
+                "The certificate{issuer} is not signed by an authority in {trust}: give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded)."
+            ),
+            "Give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded), or probe without a URL to use the kubeconfig's. Exempt the API server from TLS inspection on proxies.".to_owned(),
+        ),
+        TlsProblem::Expired => (
+            "The server's certificate has expired (unless this host's clock is far ahead: check `date -u`).".to_owned(),
+            "Renew it: kubeadm `kubeadm certs renew all` on each control-plane node; AKS `az aks rotate-certs`.".to_owned(),
+        ),
+        TlsProblem::NotYetValid => (
+            "The certificate is not valid yet: this host's clock is probably behind (check `date -u` and NTP), or the certificate was just issued by a machine whose clock is ahead.".to_owned(),
+            "Fix the clock (`timedatectl`, chrony/NTP) on this host, or on the machine that issued the certificate; then try again.".to_owned(),
+        ),
+        TlsProblem::WrongName => (
+            format!(
+                "The certificate is not for the name {name}: is this the right address, or is a proxy in the way? When the server is reached by an address or another name, the kubeconfig's tls-server-name names what the certificate is for."
+            ),
+            "Compare the certificate's names (`openssl x509 -noout -ext subjectAltName`) with the address used; set tls-server-name in the kubeconfig, or use a name the certificate holds.".to_owned(),
+        ),
+        TlsProblem::OtherCertificate => (
+            "The server's certificate is refused.".to_owned(),
+            "Look at the certificate the server presents (command above).".to_owned(),
+        ),
+        TlsProblem::ClientCertificateRequired => (
+            "The server wants a client certificate (mutual TLS) before it answers, and the probe sends none. A kube-apiserver asks for one but never requires it for /readyz: something in front of it (an mTLS gateway, a proxy) does. The network path up to it works; clients with the kubeconfig's client certificate may still get through.".to_owned(),
+            "Find what terminates TLS in front of the API server (`openssl s_client` shows who asks, under 'Acceptable client certificate CA names'); probe the API server's own address if there is one.".to_owned(),
+        ),
+        TlsProblem::Incompatible => (
+            "The server and the probe have no TLS version or cipher in common (the probe speaks TLS 1.2 and 1.3): the server, or a device in front of it, offers only an old version (TLS 1.0 or 1.1) or old ciphers.".to_owned(),
+            format!(
+                "See what it offers: `openssl s_client -connect {}:{} -tls1_2` and `-tls1`. A kube-apiserver speaks TLS 1.2 and 1.3: an old device in front of it answers.",
+                ev.target.host, ev.target.port
+            ),
+        ),
+        TlsProblem::NotTls => (
+            "The server did not answer in TLS: something else listens on this port (plain HTTP: try http://; or another service: check the port).".to_owned(),
+            format!(
+                "Look at what answers: `curl -sv http://{}:{}/readyz`. The API server's port is usually 443 or 6443.",
+                ev.target.host, ev.target.port
+            ),
+        ),
+        TlsProblem::Reset => (
+            "The connection was closed or reset during the handshake, before any answer: a firewall, proxy or SNI filter on the path cuts it, or the server is not a TLS server.".to_owned(),
+            "Try the handshake by hand (command above) from here and from a host next to the API server; check firewalls and proxies that filter by server name (SNI).".to_owned(),
+        ),
+        TlsProblem::Timeout => (
+            format!(
+                "TCP connects, but the handshake did not finish within {} s: large packets (the certificate) lost on the path (a path MTU black hole: check the MTU of VPNs and tunnels), a TLS-inspecting middlebox that hangs, or an overloaded server.",
+                ev.timeout_seconds
+            ),
+            "Try the handshake by hand (command above); test the path MTU (`ping -M do -s 1400 HOST`, then smaller sizes); check middleboxes on the path.".to_owned(),
+        ),
+        TlsProblem::Other => (
+            String::new(),
+            "Try the handshake by hand (command above), from here and from a host next to the API server.".to_owned(),
+        ),
+    }
+}
+
 /// Runs NET003.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
-    let Some((_, message)) =
-        ev.http.iter().filter_map(|a| a.failure.as_ref()).find(|(kind, _)| *kind == HttpFailure::Tls)
-    else {
+    let failed: Vec<_> = ev.http.iter().filter(|a| a.failed_in_tls()).collect();
+    let Some(first) = failed.first() else {
+        if ev.insecure && !ev.http.is_empty() {
+            let host = &ev.target.host;
+            out.push(
+                Draft {
+                    severity: Severity::Info,
+                    title: format!("The certificate of the API server at {host} is not verified (insecure-skip-tls-verify)"),
+                    subject: subject(ev),
+                    summary: "The kubeconfig sets insecure-skip-tls-verify, so the probe, like kubectl, did not verify the server's certificate: the handshakes worked, but anyone on the path could impersonate the API server. Verification problems (an expired certificate, a CA rotated) are not seen this way.".to_owned(),
+                    source: ev.source(),
+                    measures: vec![Measure::new("handshakes tried", ev.http.len() as f64, "count")],
+                    table: None,
+                    thresholds: Vec::new(),
+                    remedies: vec![advice(
+                        "Verify the certificate",
+                        "Put the cluster's CA in the kubeconfig (certificate-authority-data) and remove insecure-skip-tls-verify; or probe with --cacert CA.crt, which verifies whatever the kubeconfig says.",
+                    )],
+                }
+                .into_finding(&INFO, t),
+            );
+        }
         return;
     };
+    let message = first.failure.as_ref().map(|f| f.1.as_str()).unwrap_or("");
+    let problem = first.tls_problem.unwrap_or(TlsProblem::Other);
     let host = &ev.target.host;
-    let why = if message.contains("UnknownIssuer") {
-        " The certificate is signed by an authority not trusted here: give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded)."
-    } else if message.contains("Expired") || message.contains("expired") {
-        " The server's certificate has expired."
-    } else if message.contains("NotValidForName") {
-        " The certificate is for another name: is a proxy in the way, or is this the right address?"
+    let (why, what) = explain(ev, problem);
+    let tried = ev.http.len();
+    let all = failed.len() == tried;
+    let (severity, title) = match (all, problem) {
+        (true, TlsProblem::ClientCertificateRequired) => {
+            (Severity::Warning, format!("The server at {host} requires a client certificate (mutual TLS)"))
+        }
+        (true, _) => (Severity::Critical, format!("TLS with the API server at {host} fails")),
+        (false, _) => (
+            Severity::Warning,
+            format!("{} of {tried} TLS handshakes with the API server at {host} failed", failed.len()),
+        ),
+    };
+    let retried = if all && tried == 1 && problem.is_lasting() {
+        "Not retried: another attempt would meet the same."
     } else {
         ""
     };
+    let sni = ev.server_name.as_deref().unwrap_or(host);
     out.push(Draft {
-            severity: Severity::Critical,
-            title: format!("TLS with the API server at {host} fails"),
-            subject: subject(ev),
-            summary: format!("The TLS handshake with {}:{} failed: {message}.{why}", host, ev.target.port),
-            source: ev.source(),
-            measures: vec![Measure::new("failed handshakes", 1.0, "count")],
-            table: None,
-            thresholds: Vec::new(),
-            remedies: vec![
+        severity,
+        title,
+        subject: subject(ev),
+        summary: [
+            format!("The TLS handshake with {host}:{} failed: {message}.", ev.target.port),
+            why,
+            retried.to_owned(),
+            if problem.is_certificate() && problem != TlsProblem::UnknownIssuer {
+                format!("The certificate is verified against {}.", ev.trust)
+            } else {
+                String::new()
+            },
+        ]
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" "),
+        source: ev.source(),
+        measures: vec![
+            Measure::new("handshakes tried", tried as f64, "count"),
+            Measure::new("failed handshakes", failed.len() as f64, "count"),
+        ],
+        table: None,
+        thresholds: Vec::new(),
+        remedies: vec![
             command(
-                "Look at the certificate the server presents",
+                "Look at the handshake and the certificate the server presents",
                 format!(
-                    "openssl s_client -connect {host}:{} -servername {host} </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -dates",
+                    "openssl s_client -connect {host}:{} -servername {sni} </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -dates",
                     ev.target.port
                 ),
             ),
-            advice(
-                "Trust the cluster's CA, renew an expired certificate",
-                "Give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded). On AKS, rotate expired cluster certificates with `az aks rotate-certs`. Exempt the API server from TLS inspection on proxies.",
-            ),
+            advice("What to do", &what),
         ],
-        }
-        .into_finding(&INFO, t));
+    }
+    .into_finding(&INFO, t));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testutil::{failure, healthy};
+    use crate::HttpFailure;
+    use crate::checks::testutil::{failure, healthy, tls_failure};
+
+    fn judge(ev: &ProbeEvidence) -> Vec<Finding> {
+        let mut out = Vec::new();
+        run(ev, &Thresholds::default(), &mut out);
+        out
+    }
 
     #[test]
     fn a_failed_handshake_is_critical_with_its_reason_explained() {
         let mut ev = healthy();
-        ev.http = vec![failure(HttpFailure::Tls, "invalid peer certificate: UnknownIssuer")];
-        let mut out = Vec::new();
-        run(&ev, &Thresholds::default(), &mut out);
+        ev.http = vec![tls_failure(TlsProblem::UnknownIssuer, "invalid peer certificate: UnknownIssuer")];
+        let out = judge(&ev);
         assert_eq!(out[0].severity, Severity::Critical);
         assert!(out[0].summary.contains("give the cluster's CA with --cacert"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains("not signed by an authority in the system's roots ("),
+            "{}",
+            out[0].summary
+        );
         let mut ev = healthy();
         ev.http = vec![failure(HttpFailure::Timeout, "timeout")];
-        let mut out = Vec::new();
-        run(&ev, &Thresholds::default(), &mut out);
-        assert!(out.is_empty(), "a timeout is not a TLS failure");
+        assert!(judge(&ev).is_empty(), "a timeout after the handshake is not a TLS failure");
+    }
+
+    #[test]
+    fn an_insecure_kubeconfig_is_said_to_be_insecure() {
+        let mut ev = healthy();
+        ev.insecure = true;
+        let out = judge(&ev);
+        assert_eq!(out[0].severity, Severity::Info);
+        assert!(out[0].title.contains("is not verified (insecure-skip-tls-verify)"), "{}", out[0].title);
+    }
+
+    #[test]
+    fn a_given_ca_that_does_not_verify_the_chain_is_not_asked_for_again() {
+        let mut ev = healthy();
+        ev.ca_given = true;
+        ev.trust = "the CA of cluster k1 in kc/rotated.yaml (certificate-authority-data)".to_owned();
+        ev.http = vec![tls_failure(TlsProblem::UnknownIssuer, "invalid peer certificate: UnknownIssuer")];
+        let out = judge(&ev);
+        let s = &out[0].summary;
+        assert!(!s.contains("give the cluster's CA"), "{s}");
+        assert!(
+            s.contains("The certificate (issuer CN=kubernetes) is not signed by the CA of cluster k1 in kc/rotated.yaml (certificate-authority-data): the cluster's CA may have been rotated"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn wrong_name_and_not_yet_valid_certificates_get_their_hints_from_the_error_kind() {
+        let mut ev = healthy();
+        ev.http = vec![tls_failure(
+            TlsProblem::WrongName,
+            "certificate not valid for name \"127.0.0.1\"; certificate is only valid for DnsName(\"x\")",
+        )];
+        let out = judge(&ev);
+        assert!(out[0].summary.contains("is not for the name api.example.com"), "{}", out[0].summary);
+        assert!(out[0].summary.contains("tls-server-name"), "{}", out[0].summary);
+        ev.http = vec![tls_failure(TlsProblem::NotYetValid, "certificate not valid yet")];
+        let out = judge(&ev);
+        assert!(out[0].summary.contains("clock is probably behind"), "{}", out[0].summary);
+    }
+
+    #[test]
+    fn tls_failures_that_are_not_certificate_errors_are_told_apart() {
+        for (problem, says) in [
+            (TlsProblem::ClientCertificateRequired, "wants a client certificate"),
+            (TlsProblem::Incompatible, "no TLS version or cipher in common"),
+            (TlsProblem::NotTls, "did not answer in TLS"),
+            (TlsProblem::Reset, "closed or reset during the handshake"),
+            (TlsProblem::Timeout, "did not finish within 5 s"),
+        ] {
+            let mut ev = healthy();
+            ev.http = vec![tls_failure(problem, "x"); 4];
+            let out = judge(&ev);
+            assert_eq!(out.len(), 1, "{problem:?}");
+            assert!(out[0].summary.contains(says), "{problem:?}: {}", out[0].summary);
+            assert!(!out[0].summary.contains("etcd"), "{}", out[0].summary);
+        }
+        // Some handshakes failing, others not: a warning counting them.
+        let mut ev = healthy();
+        ev.http[1] = tls_failure(TlsProblem::Reset, "TLS handshake: the connection was closed or reset");
+        let out = judge(&ev);
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (Severity::Warning, "1 of 4 TLS handshakes with the API server at api.example.com failed")
+        );
     }
 }

@@ -7,7 +7,7 @@ use findings::{
 };
 
 use super::{advice, command, subject};
-use crate::{HttpFailure, ProbeEvidence, failed_checks};
+use crate::{HttpAttempt, ProbeEvidence, failed_checks, is_health_answer};
 
 /// NET004.
 pub const INFO: CheckInfo = CheckInfo {
@@ -19,9 +19,14 @@ pub const INFO: CheckInfo = CheckInfo {
 What the API server says of itself at `/readyz?verbose` (three times) and `/livez?verbose`:
 failing checks, named from their `[-]NAME failed` lines (critical: `etcd`,
 `poststarthook/…`); no answer in time or a broken connection after the handshake
-(critical); an answer slower than `probe_latency_warning_seconds` (1 s, warning); HTTP 401 or
-403, when anonymous access to the health endpoints is disabled (info: the network path works);
-HTTP 404, when the address is not a Kubernetes API server (warning).
+(critical when no request got a complete answer, a warning when only some did: an answer cut
+short counts as none); an answer slower than `probe_latency_warning_seconds` (1 s, warning);
+HTTP 401 or 403, when anonymous access to the health endpoints is disabled (info: the network
+path works); HTTP 404, or a 200 whose body is not a Kubernetes health answer, when the address
+is not a Kubernetes API server (warning); a redirect, never followed (critical: something else
+answers); HTTP 429, rate limiting by API Priority and Fairness or a proxy (warning); HTTP 400
+"Client sent an HTTP request to an HTTPS server" (critical: use https://). The title says
+"not ready" for `/readyz` and "not live" for `/livez`.
 
 ## Why it matters
 `/readyz` is what load balancers and clients trust: an API server whose `etcd` check fails
@@ -41,19 +46,53 @@ Read the failing checks (`kubectl get --raw='/readyz?verbose'`); for `etcd`, loo
 "#,
 };
 
+/// The `message` of a Kubernetes `Status` body, else its first line; at most 200 characters.
+fn said(body: &str) -> String {
+    let text = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| body.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned());
+    if text.chars().count() > 200 {
+        format!("{}…", text.chars().take(200).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The distinct reasons of failed requests, at most three.
+fn reasons(failed: &[&HttpAttempt]) -> String {
+    let mut r: Vec<&str> = Vec::new();
+    for a in failed {
+        if let Some((_, m)) = &a.failure
+            && !r.contains(&m.as_str())
+        {
+            r.push(m);
+        }
+    }
+    let more = r.len().saturating_sub(3);
+    let mut text = r.into_iter().take(3).collect::<Vec<_>>().join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} other reason(s)"));
+    }
+    if text.is_empty() { "no reason given".to_owned() } else { text }
+}
+
 /// Runs NET004.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
-    if ev.http.is_empty() || ev.http.iter().any(|a| matches!(a.failure, Some((HttpFailure::Tls, _)))) {
+    // Requests that failed in the TLS step are NET003's.
+    let judged: Vec<&HttpAttempt> = ev.http.iter().filter(|a| !a.failed_in_tls()).collect();
+    if judged.is_empty() {
         return;
     }
     let host = &ev.target.host;
+    let base = ev.base_url();
+    let timeout = ev.timeout_seconds;
     let inspect = || {
         vec![
             command(
                 "Read what the API server says of itself",
                 format!(
-                    "kubectl get --raw='/readyz?verbose'\nkubectl get --raw='/livez?verbose'\ncurl -sk {}/readyz?verbose",
-                    ev.target.url
+                    "kubectl get --raw='/readyz?verbose'\nkubectl get --raw='/livez?verbose'\ncurl -sk --max-time {timeout} '{base}/readyz?verbose'"
                 ),
             ),
             advice(
@@ -62,72 +101,46 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             ),
         ]
     };
-    let answered: Vec<_> = ev.http.iter().filter(|a| a.status.is_some()).collect();
-    let slowest = answered.iter().map(|a| a.seconds).fold(0.0_f64, f64::max);
-    let measures = |failed: usize| {
+    let look = |what: &str| {
         vec![
-            Measure::new("requests", ev.http.len() as f64, "count"),
-            Measure::new("requests without a healthy answer", failed as f64, "count"),
-            Measure::new("slowest answer", slowest, "s"),
+            command(
+                "Look at what answers",
+                format!("curl -skv --max-time {timeout} '{base}/readyz?verbose' 2>&1 | head -40"),
+            ),
+            advice("What to check", what),
         ]
     };
-    // No answer at all.
-    if answered.is_empty() {
-        let reasons: Vec<String> =
-            ev.http.iter().filter_map(|a| a.failure.as_ref().map(|f| f.1.clone())).collect();
-        out.push(
-            Draft {
-                severity: Severity::Critical,
-                title: format!("The API server at {host} does not answer /readyz"),
-                subject: subject(ev),
-                summary: format!(
-                    "TCP connections succeed, but {} health requests got no answer: {}.",
-                    ev.http.len(),
-                    reasons.first().map(String::as_str).unwrap_or("no reason given")
-                ),
-                source: ev.source(),
-                measures: measures(ev.http.len()),
-                table: None,
-                thresholds: Vec::new(),
-                remedies: inspect(),
-            }
-            .into_finding(&INFO, t),
-        );
-        return;
-    }
-    let unhealthy: Vec<_> = answered.iter().filter(|a| a.status != Some(200)).collect();
-    if let Some(first) = unhealthy.first() {
-        let status = first.status.unwrap_or(0);
-        let (severity, title, summary) = match status {
-            401 | 403 => (
-                Severity::Info,
-                format!("The API server at {host} answers, but its health endpoints need credentials (HTTP {status})"),
-                "Anonymous access to /readyz and /livez is disabled here, so the probe cannot read the checks; the network path and TLS work. Read them with credentials: kubectl get --raw='/readyz?verbose'.".to_owned(),
-            ),
-            404 => (
-                Severity::Warning,
-                format!("{host} answers HTTP 404 for {}: is it a Kubernetes API server?", first.path),
-                format!("The server at {} answered HTTP 404 for {}, which every Kubernetes API server serves.", ev.target.url, first.path),
-            ),
-            _ => {
-                let failed = failed_checks(&first.body);
-                let which = if failed.is_empty() { "no check named".to_owned() } else { failed.join(", ") };
-                (
-                    Severity::Critical,
-                    if failed.is_empty() {
-                        format!("The API server at {host} is not healthy: {} answered HTTP {status}", first.path)
-                    } else {
-                        format!("The API server at {host} is not ready: {which} failed")
-                    },
-                    format!(
-                        "{} of {} health requests were answered with a status other than 200; the first, {}, with HTTP {status} ({which} failing).",
-                        unhealthy.len(),
-                        answered.len(),
-                        first.path
-                    ),
-                )
-            }
-        };
+    // A request fails when no complete answer came: no answer, a timeout, an answer cut short.
+    let failed: Vec<&HttpAttempt> = judged.iter().copied().filter(|a| a.failure.is_some()).collect();
+    let answered: Vec<&HttpAttempt> =
+        judged.iter().copied().filter(|a| a.failure.is_none() && a.status.is_some()).collect();
+    let slowest = answered.iter().map(|a| a.seconds).fold(0.0_f64, f64::max);
+    let longest_failed = failed.iter().map(|a| a.seconds).fold(0.0_f64, f64::max);
+    let measures = |bad: usize| {
+        let mut m = vec![
+            Measure::new("requests", judged.len() as f64, "count"),
+            Measure::new("requests without a healthy answer", bad as f64, "count"),
+        ];
+        if !answered.is_empty() {
+            m.push(Measure::new("slowest answer", slowest, "s"));
+        }
+        if !failed.is_empty() {
+            m.push(Measure::new("longest failed request", longest_failed, "s"));
+        }
+        m
+    };
+    let handshakes = if ev.target.scheme == "https" {
+        "TCP connections and TLS handshakes succeed"
+    } else {
+        "TCP connections succeed"
+    };
+    let push = |out: &mut Vec<Finding>,
+                severity,
+                title: String,
+                summary: String,
+                bad: usize,
+                thresholds,
+                remedies| {
         out.push(
             Draft {
                 severity,
@@ -135,48 +148,369 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 subject: subject(ev),
                 summary,
                 source: ev.source(),
-                measures: measures(unhealthy.len()),
+                measures: measures(bad),
                 table: None,
-                thresholds: Vec::new(),
-                remedies: inspect(),
+                thresholds,
+                remedies,
             }
             .into_finding(&INFO, t),
+        );
+    };
+    // No complete answer at all.
+    if answered.is_empty() {
+        push(
+            out,
+            Severity::Critical,
+            format!("The API server at {host} does not answer /readyz"),
+            format!(
+                "{handshakes}, but none of the {} health requests got a complete answer (each allowed {timeout} s): {}.",
+                judged.len(),
+                reasons(&failed)
+            ),
+            judged.len(),
+            Vec::new(),
+            inspect(),
+        );
+        return;
+    }
+    let besides = if failed.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Besides, {} of {} requests got no complete answer: {}.",
+            failed.len(),
+            judged.len(),
+            reasons(&failed)
+        )
+    };
+    let unhealthy: Vec<&HttpAttempt> = answered.iter().copied().filter(|a| a.status != Some(200)).collect();
+    if let Some(first) = unhealthy.first() {
+        let status = first.status.unwrap_or(0);
+        let path = format!("{}{}", ev.target.path, first.path);
+        let bad = unhealthy.len() + failed.len();
+        let counted = format!(
+            "{} of {} health requests were answered with a status other than 200; the first, {path}, with HTTP {status}",
+            unhealthy.len(),
+            judged.len()
+        );
+        let (severity, title, summary, remedies) = match status {
+            300..=399 => {
+                let location = first.location.as_deref().unwrap_or("(no Location header)");
+                (
+                    Severity::Critical,
+                    format!(
+                        "{path} at {host} is redirected to {location}: this is not the API server, or a proxy or SSO sits in front"
+                    ),
+                    format!(
+                        "{counted}, redirecting to {location}. A Kubernetes API server never redirects its health endpoints; the probe does not follow redirects. Something else answers at {}: a login page (SSO, an authenticating proxy), an ingress, or a wrong address.{besides}",
+                        ev.target.url
+                    ),
+                    look(
+                        "Find what answers at this address (a proxy, an ingress, an SSO gateway) and probe the API server's own address; check the kubeconfig's server.",
+                    ),
+                )
+            }
+            429 => {
+                let retry =
+                    first.retry_after.as_deref().map(|r| format!(", retry after {r} s")).unwrap_or_default();
+                (
+                    Severity::Warning,
+                    format!("The API server at {host} throttles requests (HTTP 429{retry})"),
+                    format!(
+                        "{counted}: Too Many Requests, which is rate limiting, not a failing check: the API server's API Priority and Fairness rejects requests of this priority level now, or a proxy or load balancer in front limits them. It said: \"{}\"{}. The health checks could not be read; clients here are throttled the same way.{besides}",
+                        said(&first.body),
+                        first.retry_after.as_deref().map(|r| format!(" (Retry-After: {r})")).unwrap_or_default()
+                    ),
+                    vec![
+                        command(
+                            "See which priority levels reject requests",
+                            "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests)'\nkubectl get flowschemas,prioritylevelconfigurations".to_owned(),
+                        ),
+                        advice(
+                            "Find who loads the API server",
+                            "`apiserver-doctor diagnose` on the audit log names the clients that load it; a proxy or load balancer in front may have its own rate limit.",
+                        ),
+                    ],
+                )
+            }
+            400 if first.body.contains("Client sent an HTTP request to an HTTPS server") => {
+                let https = format!(
+                    "https://{}",
+                    ev.target.url.split_once("://").map_or(ev.target.url.as_str(), |(_, r)| r)
+                );
+                (
+                    Severity::Critical,
+                    format!("The server at {host}:{} speaks HTTPS: use {https}", ev.target.port),
+                    format!(
+                        "{counted}: \"Client sent an HTTP request to an HTTPS server\", what a Go TLS server (the kube-apiserver is one) answers to plain HTTP. Probe {https} instead.{besides}"
+                    ),
+                    vec![command("Probe it with https", format!("apiserver-doctor probe {https}"))],
+                )
+            }
+            401 | 403 => (
+                Severity::Info,
+                format!(
+                    "The API server at {host} answers, but its health endpoints need credentials (HTTP {status})"
+                ),
+                format!(
+                    "Anonymous access to /readyz and /livez is disabled here, so the probe cannot read the checks; the network path and TLS work. Read them with credentials: kubectl get --raw='/readyz?verbose'.{besides}"
+                ),
+                inspect(),
+            ),
+            404 => (
+                Severity::Warning,
+                format!("{host} answers HTTP 404 for {path}: is it a Kubernetes API server?"),
+                format!(
+                    "The server at {} answered HTTP 404 for {path}, which every Kubernetes API server serves.{besides}",
+                    ev.target.url
+                ),
+                look("Check the address and port: a Kubernetes API server serves /readyz and /livez."),
+            ),
+            _ => {
+                let failed_checks = failed_checks(&first.body);
+                let which = if failed_checks.is_empty() {
+                    "no check named".to_owned()
+                } else {
+                    failed_checks.join(", ")
+                };
+                let live = first.endpoint() == "livez";
+                let state = if live { "not live" } else { "not ready" };
+                let meaning = if live {
+                    " /livez failing means the API server should be restarted (kubelet or the provider does it)."
+                } else {
+                    ""
+                };
+                (
+                    Severity::Critical,
+                    if failed_checks.is_empty() {
+                        format!("The API server at {host} is not healthy: {path} answered HTTP {status}")
+                    } else {
+                        format!("The API server at {host} is {state}: {which} failed")
+                    },
+                    format!("{counted} ({which} failing).{meaning}{besides}"),
+                    inspect(),
+                )
+            }
+        };
+        push(out, severity, title, summary, bad, Vec::new(), remedies);
+        return;
+    }
+    // Every answer was 200, but some requests failed: intermittent.
+    if !failed.is_empty() {
+        push(
+            out,
+            Severity::Warning,
+            format!(
+                "{} of {} health requests to the API server at {host} failed",
+                failed.len(),
+                judged.len()
+            ),
+            format!(
+                "{} of {} requests got no complete answer ({}); the others were answered 200. Clients here fail the same way, now and then: a load-balancer backend down, SNAT port exhaustion, one of several API server replicas broken, or an overloaded API server.",
+                failed.len(),
+                judged.len(),
+                reasons(&failed)
+            ),
+            failed.len(),
+            Vec::new(),
+            inspect(),
+        );
+        return;
+    }
+    // A 200 that is not what a Kubernetes API server says.
+    let strange: Vec<&HttpAttempt> =
+        answered.iter().copied().filter(|a| !is_health_answer(&a.body)).collect();
+    if let Some(first) = strange.first() {
+        push(
+            out,
+            Severity::Warning,
+            format!("The server at {host} answers 200 for /readyz, but not as a Kubernetes API server does"),
+            format!(
+                "{} of {} answers were 200 with a body that is neither \"ok\" nor a list of [+]/[-] checks: \"{}\". Something else answers at {} (a web server, a proxy, a captive portal): this is not the API server, or not only it.",
+                strange.len(),
+                answered.len(),
+                said(&first.body),
+                ev.target.url
+            ),
+            strange.len(),
+            Vec::new(),
+            look("Check the address and port, and what sits in front of the API server."),
         );
         return;
     }
     if slowest > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
-        out.push(Draft {
-            severity: Severity::Warning,
-            title: format!("The API server at {host} answers /readyz in up to {}", format_seconds(slowest)),
-            subject: subject(ev),
-            summary: format!(
-                "Every health request was answered 200, the slowest in {} (TLS handshake included), above the {} threshold: the network is fine up to the API server, which is slow to answer even its health endpoint.",
+        push(
+            out,
+            Severity::Warning,
+            format!("The API server at {host} answers /readyz in up to {}", format_seconds(slowest)),
+            format!(
+                "Every health request was answered 200, the slowest in {} (TLS handshake included; the name was resolved once, before), above the {} threshold: the network is fine up to the API server, which is slow to answer even its health endpoint.",
                 format_seconds(slowest),
                 format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
             ),
-            source: ev.source(),
-            measures: measures(0),
-            table: None,
-            thresholds: vec![n::PROBE_LATENCY_WARNING_SECONDS],
-            remedies: inspect(),
-        }
-        .into_finding(&INFO, t));
+            0,
+            vec![n::PROBE_LATENCY_WARNING_SECONDS],
+            inspect(),
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::HttpFailure;
     use crate::checks::testutil::{failure, healthy};
+
+    fn judge(ev: &ProbeEvidence) -> Vec<Finding> {
+        let mut out = Vec::new();
+        run(ev, &Thresholds::default(), &mut out);
+        out
+    }
+
+    fn titles(ev: &ProbeEvidence) -> Vec<(Severity, String)> {
+        judge(ev).into_iter().map(|f| (f.severity, f.title)).collect()
+    }
+
+    #[test]
+    fn intermittent_failures_among_healthy_answers_are_a_warning_not_no_findings() {
+        let mut ev = healthy();
+        for i in [0, 2] {
+            ev.http[i] = failure(
+                HttpFailure::Transport,
+                "reading the answer: Connection reset by peer (os error 104)",
+            );
+        }
+        let out = judge(&ev);
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (Severity::Warning, "2 of 4 health requests to the API server at api.example.com failed")
+        );
+        assert!(out[0].summary.contains("Connection reset by peer"), "{}", out[0].summary);
+        // One slow request that timed out, the others fast: still told.
+        let mut ev = healthy();
+        ev.http[0] = failure(HttpFailure::Timeout, "reading the answer: no answer within 5 s");
+        ev.http[0].seconds = 5.2;
+        assert_eq!(titles(&ev)[0].1, "1 of 4 health requests to the API server at api.example.com failed");
+    }
+
+    #[test]
+    fn a_redirect_is_a_finding_naming_where_it_goes() {
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(302);
+            a.body.clear();
+            a.location = Some("/login?next=/readyz".to_owned());
+        }
+        let out = judge(&ev);
+        assert_eq!(out[0].severity, Severity::Critical);
+        assert_eq!(
+            out[0].title,
+            "/readyz?verbose at api.example.com is redirected to /login?next=/readyz: this is not the API server, or a proxy or SSO sits in front"
+        );
+    }
+
+    #[test]
+    fn a_200_that_is_not_a_kubernetes_health_answer_is_suspicious() {
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.body = "<html><body>Welcome to nginx!</body></html>".to_owned();
+        }
+        let out = judge(&ev);
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert!(out[0].title.contains("not as a Kubernetes API server does"), "{}", out[0].title);
+        assert!(out[0].summary.contains("Welcome to nginx!"), "{}", out[0].summary);
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.body = "ok".to_owned();
+        }
+        assert!(judge(&ev).is_empty());
+    }
+
+    #[test]
+    fn a_429_is_rate_limiting_and_a_go_https_400_says_use_https() {
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(429);
+            a.retry_after = Some("1".to_owned());
+            a.body = r#"{"kind":"Status","message":"Too many requests, please try again later.","reason":"TooManyRequests","code":429}"#.to_owned();
+        }
+        let out = judge(&ev);
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (
+                Severity::Warning,
+                "The API server at api.example.com throttles requests (HTTP 429, retry after 1 s)"
+            )
+        );
+        assert!(out[0].summary.contains("API Priority and Fairness"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains("\"Too many requests, please try again later.\""),
+            "{}",
+            out[0].summary
+        );
+        let mut ev = healthy();
+        ev.target.url = "http://api.example.com:6443".to_owned();
+        ev.target.scheme = "http".to_owned();
+        ev.target.port = 6443;
+        for a in &mut ev.http {
+            a.status = Some(400);
+            a.body = "Client sent an HTTP request to an HTTPS server.\n".to_owned();
+        }
+        assert_eq!(
+            titles(&ev),
+            vec![(
+                Severity::Critical,
+                "The server at api.example.com:6443 speaks HTTPS: use https://api.example.com:6443"
+                    .to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_failing_livez_with_a_ready_readyz_says_not_live() {
+        let mut ev = healthy();
+        ev.http[3].status = Some(500);
+        ev.http[3].body = "[+]ping ok\n[-]etcd failed: reason withheld\nlivez check failed\n".to_owned();
+        let out = judge(&ev);
+        assert_eq!(out[0].title, "The API server at api.example.com is not live: etcd failed");
+        assert!(out[0].summary.contains("the first, /livez?verbose"), "{}", out[0].summary);
+    }
+
+    #[test]
+    fn requests_that_all_timed_out_do_not_show_a_slowest_answer_of_zero() {
+        let mut ev = healthy();
+        ev.http = vec![failure(HttpFailure::Timeout, "reading the answer: no answer within 5 s"); 4];
+        for a in &mut ev.http {
+            a.seconds = 5.1;
+        }
+        let out = judge(&ev);
+        let names: Vec<(&str, f64)> =
+            out[0].evidence.measures.iter().map(|m| (m.label.as_str(), m.value)).collect();
+        assert!(!names.iter().any(|(n, _)| *n == "slowest answer"), "{names:?}");
+        assert!(names.contains(&("longest failed request", 5.1)), "{names:?}");
+    }
+
+    #[test]
+    fn a_200_cut_short_is_not_a_healthy_answer() {
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.body = "[+]ping ok\n[-]etcd fa".to_owned();
+            a.failure = Some((
+                HttpFailure::Transport,
+                "the HTTP 200 answer was cut after 21 bytes of its body (reading the answer: Connection reset by peer)".to_owned(),
+            ));
+        }
+        let out = judge(&ev);
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (Severity::Critical, "The API server at api.example.com does not answer /readyz")
+        );
+        assert!(out[0].summary.contains("cut after 21 bytes"), "{}", out[0].summary);
+    }
 
     #[test]
     fn failing_checks_no_answer_credentials_and_slowness_are_told_apart() {
-        let t = Thresholds::default();
-        let judge = |ev: &ProbeEvidence| {
-            let mut out = Vec::new();
-            run(ev, &t, &mut out);
-            out.into_iter().map(|f| (f.severity, f.title)).collect::<Vec<_>>()
-        };
+        let judge = titles;
         let mut ev = healthy();
         ev.http[0].status = Some(500);
         ev.http[0].body = "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n".to_owned();

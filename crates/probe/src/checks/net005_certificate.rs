@@ -45,7 +45,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         return;
     }
     let critical = cert.days_left < t.value(n::CERTIFICATE_EXPIRY_CRITICAL_DAYS);
-    let days = cert.days_left.floor() as i64;
+    let days = crate::whole_days(cert.days_left);
     let left = match days {
         0 => "less than a day".to_owned(),
         1 => "1 day".to_owned(),

@@ -1,0 +1,448 @@
+//! One health request on a connection of its own: TCP to an address resolved once, the TLS
+//! handshake (timed apart), `GET`, and the answer read within the time left. No redirect is
+//! followed and the name is never resolved again, so the time of each step is its own.
+//!
+//! Failures are told apart by the error's type: the `rustls::Error` inside an `io::Error`, or
+//! the `io::ErrorKind`, never by its text.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::ServerName;
+use rustls::{AlertDescription, CertificateError, ClientConnection, StreamOwned};
+
+use crate::{HttpAttempt, HttpFailure, TlsProblem};
+
+/// The most of an answer's body kept.
+const BODY_LIMIT: usize = 16 * 1024;
+/// The most of an answer's head read.
+const HEAD_LIMIT: usize = 64 * 1024;
+
+/// How to speak TLS to the server.
+pub struct Tls {
+    /// The verifying client configuration.
+    pub config: Arc<rustls::ClientConfig>,
+    /// SNI, and the name the certificate must be for.
+    pub server_name: ServerName<'static>,
+    /// Set when the server asked for a client certificate (none is sent).
+    pub asked_for_client_certificate: Arc<ClientCertificateAsked>,
+}
+
+/// A client-certificate "resolver" that has none, and records that the server asked.
+#[derive(Debug, Default)]
+pub struct ClientCertificateAsked(AtomicBool);
+
+impl ClientCertificateAsked {
+    fn take(&self) -> bool {
+        self.0.swap(false, Ordering::SeqCst)
+    }
+}
+
+impl rustls::client::ResolvesClientCert for ClientCertificateAsked {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.0.store(true, Ordering::SeqCst);
+        None
+    }
+
+    fn has_certs(&self) -> bool {
+        false
+    }
+}
+
+/// A request to make.
+pub struct Request<'a> {
+    /// Where to connect.
+    pub address: SocketAddr,
+    /// The `Host` header.
+    pub host_header: &'a str,
+    /// Path and query (`/readyz?verbose`, after the server's own path).
+    pub path: &'a str,
+    /// How long the whole request may take.
+    pub timeout: Duration,
+}
+
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<StreamOwned<ClientConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn socket(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.read(buf),
+            Conn::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.write(buf),
+            Conn::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Conn::Plain(s) => s.flush(),
+            Conn::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Sets the socket's timeouts to the time left before `deadline`; `TimedOut` when none is.
+fn time_left(socket: &TcpStream, deadline: Instant) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(io::ErrorKind::TimedOut, "timed out"));
+    }
+    socket.set_read_timeout(Some(left))?;
+    socket.set_write_timeout(Some(left))
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
+}
+
+fn is_cut(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+    )
+}
+
+/// The TLS problem a rustls error is.
+pub fn tls_problem(e: &rustls::Error) -> TlsProblem {
+    use rustls::Error as E;
+    match e {
+        E::InvalidCertificate(c) => match c {
+            CertificateError::UnknownIssuer | CertificateError::BadSignature => TlsProblem::UnknownIssuer,
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => TlsProblem::Expired,
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                TlsProblem::NotYetValid
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                TlsProblem::WrongName
+            }
+            _ => TlsProblem::OtherCertificate,
+        },
+        E::AlertReceived(AlertDescription::CertificateRequired) => TlsProblem::ClientCertificateRequired,
+        E::AlertReceived(AlertDescription::ProtocolVersion | AlertDescription::InsufficientSecurity)
+        | E::PeerIncompatible(_) => TlsProblem::Incompatible,
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::PeerSentOversizedRecord => {
+            TlsProblem::NotTls
+        }
+        _ => TlsProblem::Other,
+    }
+}
+
+/// The rustls error inside an I/O error, when there is one.
+fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+/// A TLS-step failure from an I/O error during the handshake.
+fn handshake_failure(e: &io::Error, asked: bool, timeout: Duration) -> (TlsProblem, String) {
+    if let Some(r) = rustls_error(e) {
+        let problem = match tls_problem(r) {
+            // An alert after the server asked for a client certificate: it wanted one.
+            TlsProblem::Other if asked => TlsProblem::ClientCertificateRequired,
+            p => p,
+        };
+        return (problem, format!("TLS handshake: {r}"));
+    }
+    if is_timeout(e) {
+        return (
+            TlsProblem::Timeout,
+            format!("TLS handshake: not finished within {} s", timeout.as_secs_f64()),
+        );
+    }
+    if is_cut(e) {
+        let problem = if asked { TlsProblem::ClientCertificateRequired } else { TlsProblem::Reset };
+        return (problem, format!("TLS handshake: the connection was closed or reset ({e})"));
+    }
+    (TlsProblem::Other, format!("TLS handshake: {e}"))
+}
+
+/// Makes the request; never fails: every failure is in the attempt.
+pub fn request(req: &Request<'_>, tls: Option<&Tls>, attempt: &mut HttpAttempt) {
+    let started = Instant::now();
+    let deadline = started + req.timeout;
+    attempt.address = Some(req.address);
+    let result = exchange(req, tls, attempt, deadline);
+    attempt.seconds = started.elapsed().as_secs_f64();
+    if let Err((kind, message)) = result {
+        attempt.failure = Some((kind, message));
+    }
+}
+
+fn exchange(
+    req: &Request<'_>,
+    tls: Option<&Tls>,
+    attempt: &mut HttpAttempt,
+    deadline: Instant,
+) -> Result<(), (HttpFailure, String)> {
+    let timed_out = |what: &str| {
+        (HttpFailure::Timeout, format!("{what}: no answer within {} s", req.timeout.as_secs_f64()))
+    };
+    let tcp = TcpStream::connect_timeout(&req.address, req.timeout).map_err(|e| {
+        if is_timeout(&e) {
+            timed_out("TCP connect")
+        } else {
+            (HttpFailure::Transport, format!("TCP connect: {e}"))
+        }
+    })?;
+    let _ = tcp.set_nodelay(true);
+    // A new connection: forget what the last server asked.
+    if let Some(t) = tls {
+        t.asked_for_client_certificate.take();
+    }
+    let mut conn = match tls {
+        None => Conn::Plain(tcp),
+        Some(tls) => {
+            let tls_started = Instant::now();
+            let mut client = ClientConnection::new(tls.config.clone(), tls.server_name.clone())
+                .map_err(|e| (HttpFailure::Tls, format!("TLS: {e}")))?;
+            let mut tcp = tcp;
+            let fail = |e: io::Error, attempt: &mut HttpAttempt| {
+                let (problem, message) =
+                    handshake_failure(&e, tls.asked_for_client_certificate.take(), req.timeout);
+                attempt.tls_problem = Some(problem);
+                (HttpFailure::Tls, message)
+            };
+            while client.is_handshaking() {
+                if let Err(e) =
+                    time_left(&tcp, deadline).and_then(|()| client.complete_io(&mut tcp).map(|_| ()))
+                {
+                    return Err(fail(e, attempt));
+                }
+            }
+            attempt.tls_seconds = Some(tls_started.elapsed().as_secs_f64());
+            Conn::Tls(Box::new(StreamOwned::new(client, tcp)))
+        }
+    };
+    let text = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: apiserver-doctor/{}\r\nAccept: application/json, */*\r\nConnection: close\r\n\r\n",
+        req.path,
+        req.host_header,
+        env!("CARGO_PKG_VERSION")
+    );
+    // After the handshake, a rustls error (an alert: a TLS 1.3 server asking for a client
+    // certificate says so only now) is still the TLS step's.
+    let after = |e: io::Error, attempt: &mut HttpAttempt, what: &str| -> (HttpFailure, String) {
+        let asked = tls.is_some_and(|t| t.asked_for_client_certificate.take());
+        if let Some(r) = rustls_error(&e) {
+            let problem = match tls_problem(r) {
+                TlsProblem::Other if asked => TlsProblem::ClientCertificateRequired,
+                p => p,
+            };
+            attempt.tls_problem = Some(problem);
+            return (HttpFailure::Tls, format!("TLS: {r}"));
+        }
+        if asked && is_cut(&e) && attempt.status.is_none() {
+            attempt.tls_problem = Some(TlsProblem::ClientCertificateRequired);
+            return (
+                HttpFailure::Tls,
+                format!("TLS: the server asked for a client certificate, then closed the connection ({e})"),
+            );
+        }
+        if is_timeout(&e) {
+            return (
+                HttpFailure::Timeout,
+                format!("{what}: no answer within {} s", req.timeout.as_secs_f64()),
+            );
+        }
+        (HttpFailure::Transport, format!("{what}: {e}"))
+    };
+    if let Err(e) = time_left(conn.socket(), deadline)
+        .and_then(|()| conn.write_all(text.as_bytes()))
+        .and_then(|()| conn.flush())
+    {
+        return Err(after(e, attempt, "sending the request"));
+    }
+    // The head, parsed by httparse as it arrives.
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let not_http = |buf: &[u8], why: &str| {
+        let start: String = String::from_utf8_lossy(buf).chars().take(60).collect();
+        (HttpFailure::Transport, format!("not an HTTP answer ({why}): {start:?}"))
+    };
+    let (status, head_end) = loop {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut headers);
+        match response.parse(&buf) {
+            Ok(httparse::Status::Complete(end)) => {
+                let status = response.code.ok_or_else(|| not_http(&buf, "no status code"))?;
+                let mut length: Option<usize> = None;
+                let mut chunked = false;
+                for header in response.headers.iter() {
+                    let value = String::from_utf8_lossy(header.value).trim().to_owned();
+                    match header.name.to_ascii_lowercase().as_str() {
+                        "content-length" => length = value.parse().ok(),
+                        "transfer-encoding" => chunked = value.to_ascii_lowercase().contains("chunked"),
+                        "location" => attempt.location = Some(value),
+                        "retry-after" => attempt.retry_after = Some(value),
+                        _ => {}
+                    }
+                }
+                break ((status, length, chunked), end);
+            }
+            Ok(httparse::Status::Partial) => {}
+            Err(e) => return Err(not_http(&buf, &e.to_string())),
+        }
+        if buf.len() > HEAD_LIMIT {
+            return Err((
+                HttpFailure::Transport,
+                "the answer's head is over 64 KiB: not an HTTP server?".to_owned(),
+            ));
+        }
+        match time_left(conn.socket(), deadline).and_then(|()| conn.read(&mut chunk)) {
+            Ok(0) if buf.is_empty() => {
+                return Err(after(
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection without answering",
+                    ),
+                    attempt,
+                    "reading the answer",
+                ));
+            }
+            Ok(0) => {
+                return Err((HttpFailure::Transport, "the answer ended within its head".to_owned()));
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(after(e, attempt, "reading the answer")),
+        }
+    };
+    let (status, length, chunked) = status;
+    attempt.status = Some(status);
+    let mut rest = buf[head_end..].to_vec();
+    let body = if chunked {
+        read_chunked(&mut conn, &mut rest, deadline)
+    } else {
+        read_body(&mut conn, &mut rest, length, deadline)
+    };
+    let cut = |e: io::Error, body: &[u8], attempt: &mut HttpAttempt| {
+        attempt.body = String::from_utf8_lossy(body).into_owned();
+        let (kind, message) = after(e, attempt, "reading the answer");
+        (kind, format!("the HTTP {status} answer was cut after {} bytes of its body ({message})", body.len()))
+    };
+    match body {
+        Ok(b) => {
+            attempt.body = String::from_utf8_lossy(&b).into_owned();
+            Ok(())
+        }
+        Err((e, partial)) => Err(cut(e, &partial, attempt)),
+    }
+}
+
+type BodyResult = Result<Vec<u8>, (io::Error, Vec<u8>)>;
+
+fn fill(conn: &mut Conn, rest: &mut Vec<u8>, deadline: Instant) -> io::Result<usize> {
+    let mut chunk = [0u8; 8192];
+    time_left(conn.socket(), deadline)?;
+    let n = conn.read(&mut chunk)?;
+    rest.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+/// A body of `length` bytes, or up to the end of the connection; at most [`BODY_LIMIT`] kept.
+fn read_body(conn: &mut Conn, rest: &mut Vec<u8>, length: Option<usize>, deadline: Instant) -> BodyResult {
+    let want = length.map_or(BODY_LIMIT, |l| l.min(BODY_LIMIT));
+    while rest.len() < want {
+        match fill(conn, rest, deadline) {
+            Ok(0) if length.is_none() => break,
+            Ok(0) => {
+                return Err((
+                    io::Error::new(io::ErrorKind::UnexpectedEof, "the connection ended"),
+                    rest.clone(),
+                ));
+            }
+            Ok(_) => {}
+            // Up to the end of the connection: a close without TLS close_notify ends it too.
+            Err(e) if length.is_none() && e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err((e, rest.clone())),
+        }
+    }
+    rest.truncate(want);
+    Ok(rest.clone())
+}
+
+/// A chunked body; at most [`BODY_LIMIT`] kept.
+fn read_chunked(conn: &mut Conn, rest: &mut Vec<u8>, deadline: Instant) -> BodyResult {
+    let mut body = Vec::new();
+    let ended = || io::Error::new(io::ErrorKind::UnexpectedEof, "the connection ended");
+    loop {
+        // The size line, parsed by httparse.
+        let (line_len, size) = loop {
+            match httparse::parse_chunk_size(rest) {
+                Ok(httparse::Status::Complete((used, size))) => break (used, size),
+                Ok(httparse::Status::Partial) => {}
+                Err(_) => {
+                    let start: String = String::from_utf8_lossy(rest).chars().take(20).collect();
+                    return Err((
+                        io::Error::new(io::ErrorKind::InvalidData, format!("bad chunk size line {start:?}")),
+                        body,
+                    ));
+                }
+            }
+            match fill(conn, rest, deadline) {
+                Ok(0) => return Err((ended(), body)),
+                Ok(_) => {}
+                Err(e) => return Err((e, body)),
+            }
+        };
+        // A size past what memory holds is as bad as an unreadable one.
+        let Ok(size) = usize::try_from(size) else {
+            return Err((io::Error::new(io::ErrorKind::InvalidData, "chunk size too large"), body));
+        };
+        rest.drain(..line_len);
+        if size == 0 {
+            return Ok(body);
+        }
+        while rest.len() < size.saturating_add(2) {
+            if body.len() + rest.len() >= BODY_LIMIT {
+                let take = (BODY_LIMIT - body.len()).min(rest.len());
+                body.extend_from_slice(&rest[..take]);
+                return Ok(body);
+            }
+            match fill(conn, rest, deadline) {
+                Ok(0) => {
+                    body.extend_from_slice(rest);
+                    return Err((ended(), body));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    body.extend_from_slice(rest);
+                    return Err((e, body));
+                }
+            }
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest.drain(..size + 2);
+        if body.len() >= BODY_LIMIT {
+            body.truncate(BODY_LIMIT);
+            return Ok(body);
+        }
+    }
+}

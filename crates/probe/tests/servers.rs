@@ -1,0 +1,276 @@
+//! The probe against small local servers (127.0.0.1, port 0) that misbehave as the review
+//! found: TLS failures that are not certificate errors, intermittent resets, redirects,
+//! answers cut short, and names resolved once.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use findings::{Severity, Thresholds};
+use probe::{HttpFailure, ProbeEvidence, ProbeOptions, TlsProblem};
+
+/// A server on a free local port running `handle` for every connection (the connection's
+/// number from 0); its port.
+fn serve(handle: impl Fn(TcpStream, usize) + Send + Sync + 'static) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let handle = Arc::new(handle);
+    let count = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(s) = stream else { continue };
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let handle = handle.clone();
+            std::thread::spawn(move || handle(s, n));
+        }
+    });
+    port
+}
+
+/// Reads a request's head (or whatever comes first, for a TLS ClientHello).
+fn read_head(s: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+        // A TLS ClientHello has no blank line: one read is enough.
+        if seen.first() == Some(&0x16) {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+fn answer(s: &mut TcpStream, status: &str, headers: &str, body: &str) {
+    let _ = write!(
+        s,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+        body.len()
+    );
+}
+
+/// Closes with a reset, as a firewall or a dying backend does: Linux resets a connection
+/// closed with unread data, so read one byte of what came and close.
+fn reset(mut s: TcpStream) {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut one = [0u8; 1];
+    let _ = s.read(&mut one);
+    // Let the rest of the request arrive, unread.
+    std::thread::sleep(Duration::from_millis(50));
+    drop(s);
+}
+
+/// What a test server does with a connection.
+type Handler = dyn Fn(TcpStream, usize) + Send + Sync;
+
+const HEALTHY: &str = "[+]ping ok\n[+]etcd ok\nreadyz check passed\n";
+
+fn probe(url: &str, timeout: u64) -> ProbeEvidence {
+    probe::collect(&ProbeOptions {
+        url: url.to_owned(),
+        attempts: 3,
+        timeout: Duration::from_secs(timeout),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts")
+}
+
+fn findings(ev: &ProbeEvidence) -> Vec<(String, Severity, String, String)> {
+    probe::checks::run(ev, &Thresholds::default())
+        .into_iter()
+        .map(|f| (f.code, f.severity, f.title, f.summary))
+        .collect()
+}
+
+/// A TLS alert record (plaintext, before any key exchange), sent after the ClientHello.
+fn alert(description: u8) -> impl Fn(TcpStream, usize) {
+    move |mut s, _| {
+        read_head(&mut s);
+        let _ = s.write_all(&[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, description]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn tls_failures_other_than_certificate_errors_are_net003_with_their_reason_not_a_readyz_failure() {
+    let cases: Vec<(Box<Handler>, TlsProblem, &str)> = vec![
+        // TLS 1.0 only: protocol_version.
+        (Box::new(alert(70)), TlsProblem::Incompatible, "no TLS version or cipher in common"),
+        // TLS 1.3 server wanting a client certificate: certificate_required.
+        (Box::new(alert(116)), TlsProblem::ClientCertificateRequired, "wants a client certificate"),
+        // Plain HTTP on the TLS port.
+        (
+            Box::new(|mut s: TcpStream, _| {
+                read_head(&mut s);
+                answer(&mut s, "400 Bad Request", "", "plain");
+            }),
+            TlsProblem::NotTls,
+            "did not answer in TLS",
+        ),
+        // A firewall resetting the handshake.
+        (Box::new(|s: TcpStream, _| reset(s)), TlsProblem::Reset, "closed or reset during the handshake"),
+    ];
+    for (handler, problem, says) in cases {
+        let port = serve(handler);
+        let ev = probe(&format!("https://127.0.0.1:{port}"), 2);
+        assert_eq!(ev.http[0].tls_problem, Some(problem), "{:?}", ev.http);
+        assert!(ev.http[0].failed_in_tls(), "{:?}", ev.http[0]);
+        let found = findings(&ev);
+        assert_eq!(found.len(), 1, "{problem:?}: {found:?}");
+        assert_eq!(found[0].0, "NET003", "{found:?}");
+        assert!(found[0].3.contains(says), "{problem:?}: {}", found[0].3);
+        assert!(!found[0].3.contains("etcd") && !found[0].2.contains("/readyz"), "{found:?}");
+    }
+}
+
+#[test]
+fn a_handshake_that_hangs_is_a_tls_timeout_not_eagain() {
+    let port = serve(|mut s, _| {
+        read_head(&mut s);
+        std::thread::sleep(Duration::from_secs(4));
+    });
+    let mut ev = probe::collect(&ProbeOptions {
+        url: format!("https://127.0.0.1:{port}"),
+        attempts: 1,
+        timeout: Duration::from_secs(1),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts");
+    assert_eq!(ev.http[0].tls_problem, Some(TlsProblem::Timeout), "{:?}", ev.http);
+    let error = ev.certificate_error.take().unwrap_or_default();
+    assert_eq!(error, "TLS handshake: not finished within 1 s");
+    let found = findings(&ev);
+    assert_eq!(found[0].0, "NET003", "{found:?}");
+    assert!(found[0].3.contains("handshake did not finish within 1 s"), "{}", found[0].3);
+    assert!(!found.iter().any(|f| f.3.contains("os error 11")), "{found:?}");
+}
+
+#[test]
+fn every_other_connection_reset_is_a_warning_counting_the_failed_requests() {
+    let port = serve(|mut s, n| {
+        if n % 2 == 0 {
+            reset(s);
+        } else {
+            read_head(&mut s);
+            answer(&mut s, "200 OK", "", HEALTHY);
+        }
+    });
+    let ev = probe(&format!("http://127.0.0.1:{port}"), 2);
+    let failed = ev.http.iter().filter(|a| a.failure.is_some()).count();
+    assert!(failed >= 1 && failed < ev.http.len(), "{:?}", ev.http);
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, Severity::Warning);
+    assert_eq!(found[0].2, format!("{failed} of 4 health requests to the API server at 127.0.0.1 failed"));
+}
+
+#[test]
+fn a_redirect_is_not_followed_and_is_a_finding() {
+    let port = serve(|mut s, _| {
+        let head = read_head(&mut s);
+        if head.starts_with("GET /login") {
+            answer(&mut s, "200 OK", "", "<html>Sign in to Corp SSO</html>");
+        } else {
+            answer(&mut s, "302 Found", "Location: /login?next=/readyz\r\n", "");
+        }
+    });
+    let ev = probe(&format!("http://127.0.0.1:{port}"), 2);
+    assert!(ev.http.iter().all(|a| a.status == Some(302)), "{:?}", ev.http);
+    assert_eq!(ev.http[0].location.as_deref(), Some("/login?next=/readyz"));
+    let found = findings(&ev);
+    assert_eq!(found[0].1, Severity::Critical);
+    assert!(found[0].2.contains("is redirected to /login?next=/readyz"), "{found:?}");
+}
+
+#[test]
+fn a_200_cut_short_with_a_failing_check_is_not_answered_200() {
+    let port = serve(|mut s, _| {
+        read_head(&mut s);
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n[+]ping ok\n[-]etcd fa");
+    });
+    let ev = probe(&format!("http://127.0.0.1:{port}"), 2);
+    let a = &ev.http[0];
+    assert_eq!(a.status, Some(200));
+    let (kind, message) = a.failure.clone().expect("a cut answer is a failure");
+    assert_eq!(kind, HttpFailure::Transport);
+    assert!(message.starts_with("the HTTP 200 answer was cut after 21 bytes of its body"), "{message}");
+    let found = findings(&ev);
+    assert_eq!(found[0].2, "The API server at 127.0.0.1 does not answer /readyz", "{found:?}");
+    let steps = probe::render_steps(&ev);
+    assert!(steps.contains("-> 200, but the answer failed after"), "{steps}");
+}
+
+#[test]
+fn http_requests_go_to_the_addresses_resolved_once() {
+    let port = serve(|mut s, _| {
+        read_head(&mut s);
+        answer(&mut s, "200 OK", "", HEALTHY);
+    });
+    // `localhost` may resolve to ::1 too, where nothing listens: the requests go only to the
+    // addresses that connected, and carry the name in `Host`.
+    let ev = probe(&format!("http://localhost:{port}"), 2);
+    let resolved = ev.dns.as_ref().map(|d| d.addresses.clone()).unwrap_or_default();
+    assert!(!resolved.is_empty());
+    for a in &ev.http {
+        let address = a.address.expect("each request names its address");
+        assert!(resolved.contains(&address), "{address} not among {resolved:?}");
+        assert_eq!(a.status, Some(200), "{a:?}");
+    }
+}
+
+#[test]
+fn a_server_url_with_a_path_from_a_kubeconfig_is_probed_under_it() {
+    let port = serve(|mut s, _| {
+        let head = read_head(&mut s);
+        if head.starts_with("GET /k8s/clusters/c-m-abc123/readyz?verbose ")
+            || head.starts_with("GET /k8s/clusters/c-m-abc123/livez?verbose ")
+        {
+            answer(&mut s, "200 OK", "", HEALTHY);
+        } else {
+            answer(&mut s, "404 Not Found", "", "404 page not found");
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/k8s/clusters/c-m-abc123/");
+    let ev = probe::collect(&ProbeOptions { url, allow_path: true, ..ProbeOptions::default() })
+        .expect("a path is accepted from a kubeconfig");
+    assert_eq!(ev.target.path, "/k8s/clusters/c-m-abc123");
+    assert!(ev.http.iter().all(|a| a.status == Some(200)), "{:?}", ev.http);
+    assert_eq!(findings(&ev), vec![]);
+}
+
+#[test]
+fn a_chunked_answer_with_chunk_extensions_is_read_whole() {
+    // The API server behind some proxies answers chunked; the body is what the checks read.
+    let port = serve(|mut s, _| {
+        read_head(&mut s);
+        let _ = write!(
+            s,
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+             b;ext=1\r\n[+]ping ok\n\r\n1f\r\n[+]etcd ok\nreadyz check passed\n\r\n0\r\n\r\n"
+        );
+    });
+    let ev = probe(&format!("http://127.0.0.1:{port}"), 2);
+    let a = &ev.http[0];
+    assert_eq!(a.status, Some(200));
+    assert!(a.failure.is_none(), "{:?}", a.failure);
+    assert_eq!(a.body, HEALTHY);
+}
+
+#[test]
+fn an_answer_that_is_not_http_is_named_as_such() {
+    let port = serve(|mut s, _| {
+        read_head(&mut s);
+        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n");
+    });
+    let ev = probe(&format!("http://127.0.0.1:{port}"), 2);
+    let (kind, message) = ev.http[0].failure.clone().expect("a failure");
+    assert_eq!(kind, HttpFailure::Transport);
+    assert!(message.starts_with("not an HTTP answer"), "{message}");
+    assert!(message.contains("SSH-2.0"), "{message}");
+}
