@@ -280,3 +280,18 @@ fn demo_refuses_to_replace_a_cluster_store_or_report_it_did_not_write() {
         assert!(!out_dir.join(".apiserver-doctor-demo").exists(), "{name}: marked although refused");
     }
 }
+
+#[test]
+fn a_demo_directory_written_before_the_marker_is_still_replaced() {
+    // `cargo run --release -- demo` run again after an upgrade: the old demo directory has no
+    // marker, but its cluster/scenario.json says a demo wrote it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("demo");
+    let args = ["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "20", "--duration", "2m"];
+    let first = doctor(&args, dir.path());
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    std::fs::remove_file(out_dir.join(".apiserver-doctor-demo")).expect("marker written");
+    let again = doctor(&args, dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(out_dir.join(".apiserver-doctor-demo").is_file());
+}

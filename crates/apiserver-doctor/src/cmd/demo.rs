@@ -41,6 +41,15 @@ pub struct Args {
     pub seed: u64,
 }
 
+/// Whether `cluster` is what a demo of a version before the marker wrote: the simulator's
+/// `scenario.json`, which names the audit events it simulated.
+fn older_demo(cluster: &Path) -> bool {
+    std::fs::read(cluster.join("scenario.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|v| v["audit"]["events"].is_u64() && v["scenarios"].is_array())
+}
+
 /// Runs `apiserver-doctor demo`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let began = Instant::now();
@@ -59,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let marker = args.out.join(MARKER);
     // Only what a demo wrote is removed: a directory with the marker. Anything else of these
     // names is the user's (a support bundle unpacked into `cluster`, a real store).
-    if !marker.is_file() {
+    if !marker.is_file() && !older_demo(&cluster) {
         let theirs: Vec<String> = [&cluster, &store, &report_path]
             .into_iter()
             .filter(|p| p.symlink_metadata().is_ok())
