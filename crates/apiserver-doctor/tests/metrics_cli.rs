@@ -264,3 +264,21 @@ fn a_warning_fails_the_run_even_when_the_output_pipe_closes_early() {
     let status = child.wait().expect("waits");
     assert_eq!(status.code(), Some(1));
 }
+
+#[test]
+fn a_scrape_of_no_known_kind_is_nothing_to_check_not_all_is_well() {
+    // `/metrics/slis` (kubernetes_healthcheck only): no check reads it; it said "no findings"
+    // and exited 0, in `metrics` and in `diagnose --metrics`.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("slis.prom"), "kubernetes_healthcheck{name=\"etcd\",type=\"readyz\"} 1\n")
+        .expect("write");
+    let out = doctor(dir.path(), &["metrics", "slis.prom"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("nothing to check: slis.prom is neither a kube-apiserver nor an etcd"), "{err}");
+    let out = doctor(dir.path(), &["diagnose", "--metrics", "slis.prom"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("nothing to diagnose"), "{err}");
+    assert!(err.contains("slis.prom is neither a kube-apiserver nor an etcd"), "{err}");
+}

@@ -143,7 +143,12 @@ fn non_empty(v: &str) -> Option<&str> {
     (!v.is_empty()).then_some(v)
 }
 
-fn append_list(b: &mut ListBuilder<StringBuilder>, items: &[String]) {
+/// `items`, or a null list when the event had none (absent or null, not `[]`).
+fn append_list(b: &mut ListBuilder<StringBuilder>, items: Option<&[String]>) {
+    let Some(items) = items else {
+        b.append(false);
+        return;
+    };
     for item in items {
         b.values().append_value(item);
     }
@@ -289,7 +294,7 @@ impl CanonicalBuilder {
             Some(u) => {
                 opt_str(&mut self.imp_username, non_empty(&u.username));
                 opt_str(&mut self.imp_uid, u.uid.as_deref());
-                append_list(&mut self.imp_groups, &u.groups);
+                append_list(&mut self.imp_groups, u.groups.as_deref());
             }
             None => {
                 self.imp_username.append_null();
@@ -297,7 +302,7 @@ impl CanonicalBuilder {
                 self.imp_groups.append(false);
             }
         }
-        append_list(&mut self.source_ips, &event.source_ips);
+        append_list(&mut self.source_ips, event.source_ips.as_deref());
         opt_str(&mut self.user_agent, event.user_agent.as_deref());
         let o = event.object_ref.clone().unwrap_or_default();
         opt_str(&mut self.obj_resource, o.resource.as_deref());
@@ -339,7 +344,7 @@ impl CanonicalBuilder {
     fn append_user(&mut self, u: &UserInfo) {
         opt_str(&mut self.user_username, non_empty(&u.username));
         opt_str(&mut self.user_uid, u.uid.as_deref());
-        append_list(&mut self.user_groups, &u.groups);
+        append_list(&mut self.user_groups, u.groups.as_deref());
         if u.extra.is_empty() {
             self.user_extra.append_null();
         } else {

@@ -41,8 +41,10 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub impersonated_user: Option<UserInfo>,
     /// Client and intermediate proxy IPs.
-    #[serde(rename = "sourceIPs", default, skip_serializing_if = "Vec::is_empty")]
-    pub source_ips: Vec<String>,
+    /// Absent (or null) stays `None`, stored as a null list: Kusto reads it as null, and an
+    /// explicit `[]` as an empty array (`mv-expand` keeps the first, drops the second).
+    #[serde(rename = "sourceIPs", default, skip_serializing_if = "Option::is_none")]
+    pub source_ips: Option<Vec<String>>,
     /// The client's user agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
@@ -91,8 +93,9 @@ pub struct UserInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
     /// Groups the user belongs to.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
+    /// Absent (or null) stays `None`, as `sourceIPs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
     /// Extra attributes from the authenticator.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, Vec<String>>,

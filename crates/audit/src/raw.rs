@@ -452,8 +452,14 @@ impl CanonicalBuilder {
     }
 }
 
+/// `items`, or a null list when the event had none (absent or null, not `[]`), as
+/// `CanonicalBuilder` stores them.
 fn append_strs(b: &mut arrow::array::ListBuilder<arrow::array::StringBuilder>, items: Option<&[Str<'_>]>) {
-    for item in items.unwrap_or_default() {
+    let Some(items) = items else {
+        b.append(false);
+        return;
+    };
+    for item in items {
         b.values().append_value(item.as_str());
     }
     b.append(true);

@@ -398,9 +398,9 @@ pub fn write_event_fields(out: &mut Vec<u8>, e: &Event, with_type: bool) {
         sep.key(out, "impersonatedUser");
         write_user(out, u);
     }
-    if !e.source_ips.is_empty() {
+    if let Some(ips) = &e.source_ips {
         sep.key(out, "sourceIPs");
-        write_str_array(out, &e.source_ips);
+        write_str_array(out, ips);
     }
     if let Some(ua) = &e.user_agent {
         sep.key(out, "userAgent");
@@ -463,9 +463,9 @@ fn write_user(out: &mut Vec<u8>, u: &UserInfo) {
         sep.key(out, "uid");
         write_str(out, uid);
     }
-    if !u.groups.is_empty() {
+    if let Some(groups) = &u.groups {
         sep.key(out, "groups");
-        write_str_array(out, &u.groups);
+        write_str_array(out, groups);
     }
     if !u.extra.is_empty() {
         sep.key(out, "extra");
@@ -918,10 +918,7 @@ pub fn aks_audit_row(
         write_user(o, &event.user);
         true
     });
-    encode(scratch, &|o| {
-        write_str_array(o, &event.source_ips);
-        true
-    });
+    encode(scratch, &|o| event.source_ips.as_ref().map(|ips| write_str_array(o, ips)).is_some());
     encode(scratch, &|o| event.object_ref.as_ref().map(|r| write_object_ref(o, r)).is_some());
     encode(scratch, &|o| event.response_status.as_ref().map(|s| write_response_status(o, s)).is_some());
     encode(scratch, &|o| event.request_object.as_ref().map(|v| write_value(o, v)).is_some());
@@ -1155,11 +1152,11 @@ mod tests {
             user: UserInfo {
                 username: "system:serviceaccount:team-a:deployer".to_owned(),
                 uid: Some("9d5e2b1a-0000-4000-8000-000000000001".to_owned()),
-                groups: vec!["system:serviceaccounts".to_owned(), "system:authenticated".to_owned()],
+                groups: Some(vec!["system:serviceaccounts".to_owned(), "system:authenticated".to_owned()]),
                 extra,
             },
             impersonated_user: Some(UserInfo { username: "bob".to_owned(), ..UserInfo::default() }),
-            source_ips: vec!["10.224.0.4".to_owned(), "192.168.1.1".to_owned()],
+            source_ips: Some(vec!["10.224.0.4".to_owned(), "192.168.1.1".to_owned()]),
             user_agent: Some("kubectl/v1.29.4 (linux/amd64) kubernetes/55b6b33".to_owned()),
             object_ref: Some(ObjectRef {
                 resource: Some("pods".to_owned()),
@@ -1527,6 +1524,17 @@ mod tests {
         );
         let row: Value = serde_json::from_slice(&nested).expect("a JSON row");
         assert_eq!(row["ObjectRef"], Value::Null);
+        // Absent source IPs are null, as Log Analytics shows a field the event lacks; an
+        // explicit empty list stays one.
+        assert_eq!(row["SourceIps"], Value::Null);
+        let mut empty = e.clone();
+        empty.source_ips = Some(vec![]);
+        let row: Value = serde_json::from_slice(&write_all(
+            Format::AksAudit { container: Container::Ndjson, dynamic: DynamicColumns::Nested },
+            &[empty],
+            &origin(),
+        ))
+        .expect("a JSON row");
         assert_eq!(row["SourceIps"], json!([]));
         let strings = write_all(
             Format::AksAudit { container: Container::Ndjson, dynamic: DynamicColumns::JsonStrings },

@@ -875,3 +875,32 @@ fn reused_read_buffers_give_exactly_the_lines_of_the_input() {
         assert_eq!(agents[399 - 1].as_deref().map(str::len), Some((399 * 37) % 3000), "{how}");
     }
 }
+
+#[test]
+fn absent_source_ips_and_groups_are_null_and_an_empty_list_stays_empty() {
+    // Kusto reads a field the event lacks as null and `[]` as an empty array (`mv-expand`
+    // keeps a row for the first, none for the second); both were stored as an empty list.
+    let lines = [
+        EVENT.to_owned(),
+        EVENT.replace(r#","sourceIPs":["10.0.0.1"]"#, "").replace(r#","groups":["g"]"#, ""),
+        EVENT
+            .replace(r#""sourceIPs":["10.0.0.1"]"#, r#""sourceIPs":[]"#)
+            .replace(r#""groups":["g"]"#, r#""groups":[]"#),
+        EVENT
+            .replace(r#""sourceIPs":["10.0.0.1"]"#, r#""sourceIPs":null"#)
+            .replace(r#""groups":["g"]"#, r#""groups":null"#),
+    ];
+    let text = lines.join("\n");
+    // The fast path and serde_json (bodies kept) agree.
+    for keep_bodies in [false, true] {
+        let (summary, batch) =
+            read_with("lists.log", text.as_bytes(), &ReadOptions { keep_bodies, ..ReadOptions::default() });
+        assert_eq!(summary.events, 4, "{:?}", summary.examples);
+        for name in [col::SOURCE_IPS, col::USER_GROUPS] {
+            let list = batch.column_by_name(name).expect("column").as_list::<i32>();
+            let shape: Vec<Option<usize>> =
+                (0..list.len()).map(|i| list.is_valid(i).then(|| list.value(i).len())).collect();
+            assert_eq!(shape, [Some(1), None, Some(0), None], "{name}, keep_bodies {keep_bodies}");
+        }
+    }
+}

@@ -118,11 +118,11 @@ fn event(i: u64, n: u64, rng: &mut Lcg) -> Event {
         user: UserInfo {
             username: format!("system:serviceaccount:ns-{}:client-{client:02}", client % 13),
             uid: None,
-            groups: vec!["system:serviceaccounts".into(), "system:authenticated".into()],
+            groups: Some(vec!["system:serviceaccounts".into(), "system:authenticated".into()]),
             extra: BTreeMap::new(),
         },
         impersonated_user: None,
-        source_ips: vec![format!("10.{}.{}.{}", client % 4, client, i % 250)],
+        source_ips: Some(vec![format!("10.{}.{}.{}", client % 4, client, i % 250)]),
         user_agent: Some(ua),
         object_ref: (!resource.is_empty()).then(|| ObjectRef {
             resource: Some(resource.into()),

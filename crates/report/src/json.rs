@@ -45,6 +45,8 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         findings: sorted_findings(report),
         checks_run: &report.checks_run,
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+    // Keep the kind of a write error (a closed pipe is not a failure to the caller).
+    serde_json::to_writer_pretty(&mut *out, &doc)
+        .map_err(|e| io::Error::new(e.io_error_kind().unwrap_or(io::ErrorKind::Other), e))?;
     writeln!(out)
 }

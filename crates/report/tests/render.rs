@@ -412,3 +412,27 @@ fn text_table_cells_cut_to_width_keep_the_end_that_tells_client_names_apart() {
     // Numbers are never cut in the middle.
     assert!(!render(&r, Format::Text, &plain()).contains("4,…"));
 }
+
+/// A writer whose reader has gone, as `apiserver-doctor … -o json | head -c 10` leaves it.
+struct ClosedPipe;
+
+impl std::io::Write for ClosedPipe {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_closed_pipe_is_told_as_a_broken_pipe_in_every_format() {
+    // JSON wrapped the error as "other", so the commands took a closed pipe for a failure
+    // (exit 2) instead of keeping the findings' exit code.
+    let report = sample_report();
+    for format in [Format::Text, Format::Json, Format::Markdown, Format::Html] {
+        let err = report::render(&report, format, &mut ClosedPipe, &TextOptions::default())
+            .expect_err("nothing can be written");
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{format:?}: {err}");
+    }
+}

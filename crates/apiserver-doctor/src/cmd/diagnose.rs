@@ -345,6 +345,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         unusable.push(why);
         manifests = None;
     }
+    // Scrapes that are neither kube-apiserver's nor etcd's /metrics (e.g. /metrics/slis): no
+    // check reads them; when none is of a known kind, the metrics are evidence of no use.
+    let known =
+        |s: &metrics::Snapshot| metrics::target::identify(s).kind != metrics::target::TargetKind::Unknown;
+    if !snapshots.is_empty() && !snapshots.iter().any(known) {
+        unusable.push(format!(
+            "--metrics: {} {} neither a kube-apiserver nor an etcd /metrics scrape",
+            snapshots.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(", "),
+            if snapshots.len() == 1 { "is" } else { "are" }
+        ));
+        snapshots.clear();
+    }
     if args.cluster && manifests.is_none() && snapshots.is_empty() && args.manifests.is_empty() {
         unusable.push("--cluster: kubectl read nothing (see the warnings above)".to_owned());
     }

@@ -179,6 +179,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let (snapshots, unusable) = load_usable(&args.files);
     let snapshots = usable_or_error(snapshots, &unusable)?;
+    let known =
+        |s: &metrics::Snapshot| metrics::target::identify(s).kind != metrics::target::TargetKind::Unknown;
+    anyhow::ensure!(
+        snapshots.iter().any(known),
+        "nothing to check: {} {} neither a kube-apiserver nor an etcd /metrics scrape (a /metrics/slis or another \
+         program's scrape?)",
+        snapshots.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(", "),
+        if snapshots.len() == 1 { "is" } else { "are" }
+    );
     let mut report = etcd::report::scrapes_report(&snapshots, args.interval, &Thresholds::default());
     for u in unusable {
         report.inputs.push(findings::InputSummary {

@@ -104,10 +104,10 @@ impl Cluster {
             verb: r.verb.into(),
             user: UserInfo {
                 username: r.user.into(),
-                groups: r.groups.iter().map(|g| (*g).to_owned()).collect(),
+                groups: Some(r.groups.iter().map(|g| (*g).to_owned()).collect()),
                 ..UserInfo::default()
             },
-            source_ips: vec!["10.0.0.1".into()],
+            source_ips: Some(vec!["10.0.0.1".into()]),
             user_agent: Some(r.agent.into()),
             object_ref,
             response_status: Some(ResponseStatus {

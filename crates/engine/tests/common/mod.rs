@@ -121,11 +121,11 @@ pub fn cluster_events(n: usize) -> Vec<Event> {
             user: UserInfo {
                 username: user.into(),
                 uid: None,
-                groups: vec!["system:authenticated".into()],
+                groups: Some(vec!["system:authenticated".into()]),
                 extra: BTreeMap::new(),
             },
             impersonated_user: None,
-            source_ips: vec![format!("10.0.{}.{}", c, 10 + rng.below(3))],
+            source_ips: Some(vec![format!("10.0.{}.{}", c, 10 + rng.below(3))]),
             user_agent: Some(ua.into()),
             object_ref,
             response_status: Some(ResponseStatus { code: Some(code), message, ..ResponseStatus::default() }),
