@@ -55,6 +55,24 @@ fn ingest_then_stats_on_the_real_fixtures() {
     assert_eq!(stats.status.code(), Some(0), "{}", text(&stats.stderr));
     let normalised = text(&stats.stdout).replace(&fixtures().display().to_string(), "[fixtures]");
     insta::assert_snapshot!("stats_real_fixtures", normalised);
+
+    // The same counts as JSON, for scripts.
+    let json = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    assert_eq!(json.status.code(), Some(0), "{}", text(&json.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    assert_eq!(doc["schema"], "apiserver-doctor/stats/v1");
+    let events = doc["events"].as_u64().expect("events");
+    assert!(normalised.starts_with(&format!("events:      {events}\n")), "{normalised}");
+    let sum = |key: &str| doc[key].as_object().expect(key).values().filter_map(|v| v.as_u64()).sum::<u64>();
+    assert_eq!(sum("formats"), events);
+    assert_eq!(sum("stages"), events);
+    assert_eq!(doc["skipped"]["total"], 1);
+    assert!(doc["time_range"]["first"].as_str().is_some_and(|t| t.ends_with('Z')), "{doc}");
+    let clients = doc["clients"].as_array().expect("clients");
+    assert!(!clients.is_empty());
+    let share: f64 = clients.iter().filter_map(|c| c["share"].as_f64()).sum();
+    assert!((share - 1.0).abs() < 1e-9, "{share}");
+    assert!(normalised.contains(clients[0]["client"].as_str().expect("client")), "{normalised}");
 }
 
 #[test]

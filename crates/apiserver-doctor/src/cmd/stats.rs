@@ -13,12 +13,45 @@ use super::StoreArg;
 pub struct Args {
     #[command(flatten)]
     pub store: StoreArg,
+    /// Output format: text, or json (the same counts as one JSON object, for scripts).
+    #[arg(short = 'o', long, value_enum, ignore_case = true, default_value = "text")]
+    pub output: Output,
+}
+
+/// How `stats` prints.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Lines for a person.
+    Text,
+    /// One JSON object (`"schema": "apiserver-doctor/stats/v1"`).
+    Json,
 }
 
 /// Runs `apiserver-doctor stats`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.store.dir())?;
     let mut out = std::io::stdout().lock();
+    if args.output == Output::Json {
+        // Damaged or not, the JSON says what the manifest holds; a damaged store is exit 2.
+        let damaged = store.verify(FileCheck::Footer).err();
+        let clients = match (&damaged, store.manifest().totals().events) {
+            (None, 1..) => client_counts(&args.store.dir())?,
+            _ => Vec::new(),
+        };
+        let doc = json(&store, &clients, damaged.as_ref().map(|d| d.to_string()));
+        match serde_json::to_writer_pretty(&mut out, &doc)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => other?,
+        }
+        if let Some(damaged) = damaged {
+            eprintln!("error: {damaged}");
+            return Ok(ExitCode::from(2));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     render(&mut out, &store)?;
     // The summary is the manifest's: check that the files it lists are there and are Parquet
     // (their footers; pages are not read), so that a damaged store is not reported as whole.
@@ -29,14 +62,71 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     if store.manifest().totals().events > 0 {
-        clients(&mut out, &args.store.dir())?;
+        clients(&mut out, &client_counts(&args.store.dir())?)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The clients sending the most requests (user agents with versions folded, as `diagnose`'s
-/// AUD001 folds them), with their share.
-fn clients(out: &mut dyn Write, store: &std::path::Path) -> anyhow::Result<()> {
+/// `stats -o json`: what [`render`] and [`clients`] print, as one object.
+fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let manifest = store.manifest();
+    let t: Counts = manifest.totals();
+    let at = |ns: Option<i64>| ns.map_or(Value::Null, |ns| Value::String(time(Some(ns))));
+    let range = |min: Option<i64>, max: Option<i64>| json!({"first": at(min), "last": at(max)});
+    let times = store.time_ranges();
+    let (time_range, received, without_event_time) = match &times {
+        Ok((event, received)) => {
+            (range(event.min, event.max), range(received.min, received.max), Value::from(event.missing))
+        }
+        Err(_) => (range(t.min_time, t.max_time), Value::Null, Value::Null),
+    };
+    let total: u64 = clients.iter().map(|(_, n)| n).sum();
+    let clients: Vec<Value> = clients
+        .iter()
+        .map(|(client, n)| json!({"client": client, "requests": n, "share": *n as f64 / total.max(1) as f64}))
+        .collect();
+    let (verbs_key, verbs) = match manifest.requests_per_verb() {
+        Some(verbs) => ("requests_per_verb", verbs),
+        None => ("events_per_verb", t.verbs.clone()),
+    };
+    let admin = t.categories.get("kube-audit-admin").copied().unwrap_or(0);
+    let mut doc = json!({
+        "schema": "apiserver-doctor/stats/v1",
+        "events": t.events,
+        // By event time (what diagnose windows on); by stage or request-received time when the
+        // event times of an older store could not be read (`event_times`: false).
+        "time_range": time_range,
+        "event_times": times.is_ok(),
+        "requests_received": received,
+        "without_event_time": without_event_time,
+        "data_files": manifest.files.len(),
+        "data_bytes": manifest.files.iter().map(|f| f.bytes).sum::<u64>(),
+        "inputs": manifest.inputs.len(),
+        "duplicates_dropped": manifest.duplicates_dropped,
+        "formats": t.formats,
+        "stages": t.stages,
+        "levels": t.levels,
+        verbs_key: verbs,
+        "azure_categories": t.categories,
+        "skipped": {
+            "total": manifest.skipped.by_kind.values().sum::<u64>(),
+            "by_kind": manifest.skipped.by_kind.iter().map(|(k, n)| (k.name().to_owned(), Value::from(*n))).collect::<serde_json::Map<_, _>>(),
+            "examples": manifest.skipped.examples.iter().take(10).map(|e| e.to_string()).collect::<Vec<_>>(),
+        },
+        "files_not_read": manifest.inputs.iter().filter_map(|i| i.not_audit.as_ref().map(|why| json!({"file": i.file, "why": why}))).collect::<Vec<_>>(),
+        "only_kube_audit_admin": admin > 0 && admin == t.events,
+        "clients": clients,
+    });
+    if let (Some(d), Some(obj)) = (damaged, doc.as_object_mut()) {
+        obj.insert("damaged".to_owned(), Value::String(d));
+    }
+    doc
+}
+
+/// The requests per client (user agents with versions folded, as `diagnose`'s AUD001 folds
+/// them), most first.
+fn client_counts(store: &std::path::Path) -> anyhow::Result<Vec<(String, u64)>> {
     let engine = engine::Engine::open_store(store)?;
     let q = format!(
         "AKSAudit\n| where Stage !in (\"RequestReceived\", \"ResponseStarted\")\n\
@@ -52,6 +142,11 @@ fn clients(out: &mut dyn Write, store: &std::path::Path) -> anyhow::Result<()> {
             rows.push((checks::client::display_client(&client).to_owned(), n));
         }
     }
+    Ok(rows)
+}
+
+/// The clients sending the most requests, with their share.
+fn clients(out: &mut dyn Write, rows: &[(String, u64)]) -> anyhow::Result<()> {
     let total: u64 = rows.iter().map(|(_, n)| n).sum();
     if total == 0 {
         return Ok(());
