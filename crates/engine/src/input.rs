@@ -48,8 +48,7 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Input, EngineError> {
     let mut warnings = Vec::new();
 
     for f in &summary.files {
-        if let Some(why) = &f.not_audit {
-            let why = why.strip_prefix("not an audit format: ").unwrap_or(why);
+        if let Some(why) = f.why_not_audit() {
             warnings.push(format!("{}: not an audit log ({why}); skipped", f.file));
             continue;
         }

@@ -345,16 +345,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         unusable.push(why);
         manifests = None;
     }
-    // Scrapes that are neither kube-apiserver's nor etcd's /metrics (e.g. /metrics/slis): no
-    // check reads them; when none is of a known kind, the metrics are evidence of no use.
-    let known =
-        |s: &metrics::Snapshot| metrics::target::identify(s).kind != metrics::target::TargetKind::Unknown;
-    if !snapshots.is_empty() && !snapshots.iter().any(known) {
-        unusable.push(format!(
-            "--metrics: {} {} neither a kube-apiserver nor an etcd /metrics scrape",
-            snapshots.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(", "),
-            if snapshots.len() == 1 { "is" } else { "are" }
-        ));
+    if let Some(why) = super::metrics::none_of_known_kind(&snapshots) {
+        unusable.push(format!("--metrics: {why}"));
         snapshots.clear();
     }
     if args.cluster && manifests.is_none() && snapshots.is_empty() && args.manifests.is_empty() {
@@ -435,12 +427,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         add_report(&mut report, super::probe::probe_report(&evidence, &plan.request.thresholds));
     }
     findings::sort_findings(&mut report.findings);
-    match write_outputs(&report, plan.format, args.report.as_deref()) {
-        // `diagnose | head` closed the pipe early: the findings still decide the exit code, so
-        // that a gate with `set -o pipefail` fails on a critical finding whatever was shown.
-        Err(err) if super::is_broken_pipe(&err) => {}
-        other => other?,
-    }
+    super::unless_closed_pipe(write_outputs(&report, plan.format, args.report.as_deref()))?;
     Ok(args.fail_on.exit_code(&report))
 }
 

@@ -93,10 +93,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out.flush()?;
         Ok(())
     })();
-    match written {
-        // `etcd | head` closed the pipe early: the findings still decide the exit code.
-        Err(err) if super::is_broken_pipe(&err) => {}
-        other => other?,
-    }
+    super::unless_closed_pipe(written)?;
     Ok(args.fail_on.exit_code(&report))
 }

@@ -163,13 +163,7 @@ fn hold(lease: File) {
 fn lock(path: &Path, how: Lock) -> anyhow::Result<File> {
     let mut said = false;
     loop {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)
-            .with_context(|| format!("opening the cache lock {}", path.display()))?;
+        let file = open_lock(path).with_context(|| format!("opening the cache lock {}", path.display()))?;
         let tried = match how {
             Lock::Shared => file.try_lock_shared(),
             Lock::Exclusive => file.try_lock(),
@@ -198,6 +192,11 @@ fn lock(path: &Path, how: Lock) -> anyhow::Result<File> {
             return Ok(file);
         }
     }
+}
+
+/// A store's lock file, made when missing (it is never written: only locked).
+fn open_lock(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)
 }
 
 /// Whether the open `file` is still the one at `path`.
@@ -231,9 +230,7 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
         for example in &file.examples {
             eprintln!("warning: skipped {example}");
         }
-        if let Some(why) = &file.not_audit {
-            // The reason already says so when it starts "not an audit format".
-            let why = why.strip_prefix("not an audit format: ").unwrap_or(why);
+        if let Some(why) = file.why_not_audit() {
             eprintln!("warning: {}: not an audit log: {why}", file.file);
         }
         if let Some(cut) = &file.incomplete {
@@ -304,11 +301,7 @@ fn evict(root: &Path, keep: &Path) {
         let mut lock_path = path.clone().into_os_string();
         lock_path.push(".lock");
         let lock_path = PathBuf::from(lock_path);
-        let Ok(lock) =
-            OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&lock_path)
-        else {
-            continue;
-        };
+        let Ok(lock) = open_lock(&lock_path) else { continue };
         // In use by another run: it stays. Best effort otherwise: a store that cannot be
         // removed only takes space.
         if lock.try_lock().is_err() || !same_file(&lock, &lock_path) {

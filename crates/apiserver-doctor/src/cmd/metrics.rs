@@ -172,6 +172,20 @@ pub fn usable_or_error(snapshots: Vec<Snapshot>, unusable: &[Unusable]) -> anyho
     }
 }
 
+/// When scrapes were given and none is a kube-apiserver's or etcd's `/metrics` (only
+/// `/metrics/slis`, say): a sentence naming them. No check reads them.
+pub fn none_of_known_kind(snapshots: &[Snapshot]) -> Option<String> {
+    if snapshots.is_empty() || snapshots.iter().any(|s| s.target.kind != metrics::target::TargetKind::Unknown)
+    {
+        return None;
+    }
+    Some(format!(
+        "{} {} neither a kube-apiserver nor an etcd /metrics scrape",
+        snapshots.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(", "),
+        if snapshots.len() == 1 { "is" } else { "are" }
+    ))
+}
+
 /// Runs `apiserver-doctor metrics`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(i) = args.interval {
@@ -179,15 +193,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let (snapshots, unusable) = load_usable(&args.files);
     let snapshots = usable_or_error(snapshots, &unusable)?;
-    let known =
-        |s: &metrics::Snapshot| metrics::target::identify(s).kind != metrics::target::TargetKind::Unknown;
-    anyhow::ensure!(
-        snapshots.iter().any(known),
-        "nothing to check: {} {} neither a kube-apiserver nor an etcd /metrics scrape (a /metrics/slis or another \
-         program's scrape?)",
-        snapshots.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(", "),
-        if snapshots.len() == 1 { "is" } else { "are" }
-    );
+    if let Some(why) = none_of_known_kind(&snapshots) {
+        anyhow::bail!("nothing to check: {why} (a /metrics/slis or another program's scrape?)");
+    }
     let mut report = etcd::report::scrapes_report(&snapshots, args.interval, &Thresholds::default());
     for u in unusable {
         report.inputs.push(findings::InputSummary {
@@ -200,11 +208,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match render(&report, args.output, &mut out).and_then(|()| out.flush()) {
-        // `metrics | head` closed the pipe early: the findings still decide the exit code, so
-        // that a gate with `set -o pipefail` fails on a critical finding whatever was shown.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    super::unless_closed_pipe(render(&report, args.output, &mut out).and_then(|()| out.flush()))?;
     Ok(args.fail_on.exit_code(&report))
 }

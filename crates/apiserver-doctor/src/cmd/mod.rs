@@ -75,8 +75,52 @@ pub fn store_from_env() -> Option<PathBuf> {
 }
 
 /// True when the error is a write to a closed pipe (`apiserver-doctor … | head`): not a failure.
+/// serde_json's own error hides the I/O error it wraps from the chain: its kind is asked.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+        kind == Some(std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// The result of writing a report to standard output, a closed pipe (`… | head`) taken as
+/// written: the findings still decide the exit code, so that a gate with `set -o pipefail`
+/// fails on a critical finding whatever was shown.
+pub fn unless_closed_pipe<E: Into<anyhow::Error>>(written: Result<(), E>) -> anyhow::Result<()> {
+    match written.map_err(Into::into) {
+        Err(err) if is_broken_pipe(&err) => Ok(()),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer whose reader has gone.
+    struct ClosedPipe;
+
+    impl std::io::Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_under_serde_json_is_taken_as_written_and_other_errors_are_not() {
+        // `etcd -o json | head -c 10`: serde_json's error hid the broken pipe from the chain.
+        let json = serde_json::to_writer(ClosedPipe, &serde_json::json!({"a": 1}));
+        assert!(unless_closed_pipe(json.map_err(anyhow::Error::from)).is_ok());
+        let io = std::io::Write::write_all(&mut ClosedPipe, b"x");
+        assert!(unless_closed_pipe(io).is_ok());
+        let other: Result<(), std::io::Error> =
+            Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(unless_closed_pipe(other).is_err());
+    }
 }

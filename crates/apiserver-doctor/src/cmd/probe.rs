@@ -136,17 +136,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let evidence = probe::collect(&options)?;
     let report = probe_report(&evidence, &Thresholds::default());
     let code = args.fail_on.exit_code(&report);
-    match write(&args, &report, &evidence, from.as_deref()) {
-        // A reader that stopped early (`| head`) does not change the verdict.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(code)
-        }
-        Err(e) => Err(e),
-        Ok(()) => Ok(code),
-    }
+    // A reader that stopped early (`| head`) does not change the verdict.
+    super::unless_closed_pipe(write(&args, &report, &evidence, from.as_deref()))?;
+    Ok(code)
 }
 
 fn write(

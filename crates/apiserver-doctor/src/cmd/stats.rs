@@ -39,13 +39,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ => Vec::new(),
         };
         let doc = json(&store, &clients, damaged.as_ref().map(|d| d.to_string()));
-        match serde_json::to_writer_pretty(&mut out, &doc)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
-        {
-            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-            other => other?,
-        }
+        super::unless_closed_pipe(
+            serde_json::to_writer_pretty(&mut out, &doc)
+                .map_err(std::io::Error::from)
+                .and_then(|()| writeln!(out)),
+        )?;
         if let Some(damaged) = damaged {
             eprintln!("error: {damaged}");
             return Ok(ExitCode::from(2));

@@ -166,6 +166,12 @@ pub struct FileSummary {
 }
 
 impl FileSummary {
+    /// Why nothing of the file was read, for a sentence that already says "not an audit log":
+    /// [`Self::not_audit`] without its own leading "not an audit format: ".
+    pub fn why_not_audit(&self) -> Option<&str> {
+        self.not_audit.as_deref().map(|why| why.strip_prefix("not an audit format: ").unwrap_or(why))
+    }
+
     /// The format most of its events came in (ties: the first in [`InputFormat`] order).
     pub fn format(&self) -> Option<InputFormat> {
         let mut best: Option<(InputFormat, u64)> = None;
