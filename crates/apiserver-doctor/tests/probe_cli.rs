@@ -111,6 +111,17 @@ fn readyz_failures_are_named_and_a_healthy_server_gives_nothing() {
 }
 
 #[test]
+fn the_html_report_of_a_probe_shows_its_steps_and_their_times() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let healthy = http_server(200, "[+]ping ok\n[+]etcd ok\nreadyz check passed\n");
+    let out = doctor(&["probe", &healthy, "-o", "html"], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(html.contains("<li>TCP 127.0.0.1:"), "{html}");
+    assert!(html.contains("<li>HTTP /readyz?verbose -&gt; 200 in"), "{html}");
+}
+
+#[test]
 fn diagnose_adds_the_probe_to_the_audit_findings() {
     let cache = tempfile::tempdir().expect("tempdir");
     let broken = http_server(500, "[-]etcd failed: reason withheld\n");

@@ -168,7 +168,18 @@ fn write(
             }
             render(report, args.output, &mut out)?;
         }
-        Output::Html => render(report, args.output, &mut out)?,
+        Output::Html => {
+            // The steps and their times, which text prints above the findings, as the
+            // report's notes: the page shows them in its header.
+            let mut report = report.clone();
+            let steps = probe::render_steps(evidence);
+            report.overview.notes.extend(
+                from.into_iter()
+                    .map(str::to_owned)
+                    .chain(steps.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))),
+            );
+            render(&report, args.output, &mut out)?
+        }
     }
     out.flush()?;
     Ok(())

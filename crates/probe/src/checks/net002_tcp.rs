@@ -16,7 +16,9 @@ pub const INFO: CheckInfo = CheckInfo {
     evidence: EvidenceKind::Network,
     doc: r#"## What it detects
 TCP connections to the API server's addresses that fail: all of them (critical) or some
-(warning), with the reason (refused, timed out, unreachable); and connections slower than
+(warning), with the reason (refused, timed out, unreachable); one address, among several the
+name resolves to, that never accepts a connection while the others do (warning, named as a
+dead endpoint rather than a flaky path); and connections slower than
 `probe_latency_warning_seconds` (1 s, warning). Each address is tried three times.
 
 ## Why it matters
@@ -81,8 +83,70 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         r.dedup();
         r.join("; ")
     };
-    if !failed.is_empty() {
-        let all = failed.len() == ev.tcp.len();
+    // Addresses every attempt to which failed, while others answered: one endpoint is dead
+    // (a stale DNS record, a load balancer frontend or node that is gone), not a flaky path.
+    let mut addresses: Vec<std::net::SocketAddr> = ev.tcp.iter().map(|a| a.address).collect();
+    addresses.sort();
+    addresses.dedup();
+    let dead: Vec<std::net::SocketAddr> = addresses
+        .iter()
+        .copied()
+        .filter(|addr| ev.tcp.iter().filter(|a| a.address == *addr).all(|a| a.error.is_some()))
+        .collect();
+    let all = failed.len() == ev.tcp.len();
+    if !all && !dead.is_empty() && addresses.len() > dead.len() {
+        let dead_failed: Vec<_> = failed.iter().copied().filter(|a| dead.contains(&a.address)).collect();
+        let others = failed.len() - dead_failed.len();
+        let list = dead.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let word = if dead.len() == 1 { "address" } else { "addresses" };
+        out.push(
+            Draft {
+                severity: Severity::Warning,
+                title: format!(
+                    "{} of {} {} of the API server at {target} never accepts a connection: {list}",
+                    dead.len(),
+                    addresses.len(),
+                    if addresses.len() == 1 { "address" } else { "addresses" },
+                ),
+                subject: subject(ev),
+                summary: format!(
+                    "{} {host} resolves to, every connection failed ({}); the other {} accepted connections. This is one dead endpoint, not a flaky path: a client that picks {} fails every time, one that picks another works. Look for a stale DNS record, or a load balancer frontend, node or API server instance behind that address that is gone.{}",
+                    if dead.len() == 1 { format!("To 1 of the {} addresses", addresses.len()) } else { format!("To {} of the {} addresses", dead.len(), addresses.len()) },
+                    reasons(&dead_failed),
+                    addresses.len() - dead.len(),
+                    if dead.len() == 1 { "it" } else { "one of them" },
+                    if others > 0 {
+                        format!(" Besides, {others} connection{} to the other {word} failed ({}).", if others == 1 { "" } else { "s" }, reasons(&failed.iter().copied().filter(|a| !dead.contains(&a.address)).collect::<Vec<_>>()))
+                    } else {
+                        String::new()
+                    },
+                    host = ev.target.host,
+                ),
+                source: ev.source(),
+                measures,
+                table: None,
+                thresholds: Vec::new(),
+                remedies: {
+                    let mut r = remedies();
+                    r.insert(
+                        0,
+                        command(
+                            "See what the name resolves to, and try the dead address alone",
+                            format!(
+                                "dig +short {host}\nnc -vz -w {t} {ip} {port}",
+                                host = ev.target.host,
+                                ip = dead[0].ip(),
+                                port = dead[0].port(),
+                                t = ev.timeout_seconds
+                            ),
+                        ),
+                    );
+                    r
+                },
+            }
+            .into_finding(&INFO, t),
+        );
+    } else if !failed.is_empty() {
         out.push(
             Draft {
                 severity: if all { Severity::Critical } else { Severity::Warning },
@@ -187,5 +251,39 @@ mod tests {
             "{}",
             out[0].remedies[0].body
         );
+    }
+
+    #[test]
+    fn one_address_refusing_every_connection_is_named_as_dead_not_flaky() {
+        let mut ev = healthy();
+        let dead: std::net::SocketAddr = "10.0.0.2:443".parse().expect("address");
+        let live = ev.tcp[0].clone();
+        ev.tcp = vec![live.clone(), live.clone(), live];
+        for _ in 0..3 {
+            ev.tcp.push(crate::TcpAttempt {
+                address: dead,
+                seconds: 0.01,
+                error: Some("Connection refused (os error 111)".to_owned()),
+            });
+        }
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert_eq!(
+            out[0].title,
+            "1 of 2 addresses of the API server at api.example.com:443 never accepts a connection: 10.0.0.2:443"
+        );
+        assert!(out[0].summary.contains("not a flaky path"), "{}", out[0].summary);
+        assert!(!out[0].summary.contains("some fail"), "{}", out[0].summary);
+        assert!(out[0].remedies[0].body.contains("nc -vz -w 5 10.0.0.2 443"), "{}", out[0].remedies[0].body);
+        // Failures spread over both addresses are still flakiness.
+        let mut ev = healthy();
+        ev.tcp[1].address = dead;
+        ev.tcp[2].address = dead;
+        ev.tcp[1].error = Some("timed out".to_owned());
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert!(out[0].title.starts_with("1 of 3 TCP connections"), "{}", out[0].title);
     }
 }

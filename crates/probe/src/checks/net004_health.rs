@@ -87,6 +87,12 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let host = &ev.target.host;
     let base = ev.base_url();
     let timeout = ev.timeout_seconds;
+    let credentials = || {
+        vec![command(
+            "Read the checks with your credentials",
+            "kubectl get --raw='/readyz?verbose'\nkubectl get --raw='/livez?verbose'".to_owned(),
+        )]
+    };
     let inspect = || {
         vec![
             command(
@@ -247,15 +253,34 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     vec![command("Probe it with https", format!("apiserver-doctor probe {https}"))],
                 )
             }
-            401 | 403 => (
+            401 => (
                 Severity::Info,
                 format!(
-                    "The API server at {host} answers, but its health endpoints need credentials (HTTP {status})"
+                    "The API server at {host} answers, but its health endpoints need credentials (HTTP 401)"
                 ),
                 format!(
-                    "Anonymous access to /readyz and /livez is disabled here, so the probe cannot read the checks; the network path and TLS work. Read them with credentials: kubectl get --raw='/readyz?verbose'.{besides}"
+                    "{counted}: Unauthorized. Anonymous requests are turned off here (kube-apiserver --anonymous-auth=false, or an authenticating proxy in front), so the probe cannot read the checks; the network path and TLS work. Read them with credentials.{besides}"
                 ),
-                inspect(),
+                credentials(),
+            ),
+            403 => (
+                Severity::Info,
+                format!(
+                    "The API server at {host} answers, but does not let anonymous requests read its health endpoints (HTTP 403)"
+                ),
+                format!(
+                    "{counted}: Forbidden. The API server authenticated the request as system:anonymous and its RBAC refused it: by default the ClusterRoleBinding system:public-info-viewer lets everyone read /readyz, /livez and /healthz, so here it was changed or removed (as some hardening guides advise). The network path and TLS work. Read the checks with credentials.{besides}"
+                ),
+                {
+                    let mut r = credentials();
+                    r.push(command(
+                        "See whether anonymous health reads are still bound",
+                        "kubectl get clusterrolebinding system:public-info-viewer -o yaml
+kubectl auth can-i get /readyz --as=system:anonymous"
+                            .to_owned(),
+                    ));
+                    r
+                },
             ),
             404 => (
                 Severity::Warning,
@@ -535,5 +560,37 @@ mod tests {
         let mut ev = healthy();
         ev.http[0].status = Some(404);
         assert_eq!(judge(&ev)[0].0, Severity::Warning);
+    }
+
+    #[test]
+    fn unauthorized_and_forbidden_health_reads_get_their_own_explanations() {
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(401);
+        }
+        let out = judge(&ev);
+        assert_eq!(out[0].severity, Severity::Info);
+        assert!(out[0].summary.contains("Anonymous requests are turned off"), "{}", out[0].summary);
+        assert!(!out[0].summary.contains("RBAC"), "{}", out[0].summary);
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(403);
+        }
+        let out = judge(&ev);
+        assert!(out[0].title.contains("does not let anonymous requests read"), "{}", out[0].title);
+        assert!(out[0].summary.contains("system:public-info-viewer"), "{}", out[0].summary);
+        // Neither is a failing check: no advice to follow one (etcd) is attached.
+        for status in [401, 403] {
+            let mut ev = healthy();
+            for a in &mut ev.http {
+                a.status = Some(status);
+            }
+            let out = judge(&ev);
+            assert!(
+                out[0].remedies.iter().all(|r| !r.body.contains("etcd")),
+                "HTTP {status}: {:?}",
+                out[0].remedies
+            );
+        }
     }
 }
