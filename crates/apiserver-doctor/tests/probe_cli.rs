@@ -429,3 +429,28 @@ fn a_server_requiring_a_client_certificate_is_a_tls_finding_not_a_readyz_one() {
         stdout(&out)
     );
 }
+
+#[test]
+fn a_ca_certificate_served_as_the_servers_own_is_explained_not_just_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A self-signed CA (basic constraints CA:TRUE) served with its own key.
+    if !certs::ca(d, "127.0.0.1", "30") {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    std::fs::copy(d.join("ca.key"), d.join("server.key")).expect("copy key");
+    let (_server, url) = tls_server(d, "ca.crt");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let ca = d.join("ca.crt");
+    let ca = ca.to_str().expect("utf-8");
+    let out = doctor(&["probe", &url, "--attempts", "1", "--cacert", ca, "-o", "json"], cache.path());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let finding = &v["report"]["findings"][0];
+    assert_eq!(finding["code"], "NET003", "{}", stdout(&out));
+    let summary = finding["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("presents a CA certificate (basic constraints CA:TRUE)"), "{summary}");
+    assert!(summary.contains("kubectl may work while this fails"), "{summary}");
+    assert_eq!(v["probe"]["http"][0]["tls_problem"], "ca-as-server-certificate", "{}", v["probe"]["http"][0]);
+}

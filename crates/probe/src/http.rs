@@ -144,6 +144,14 @@ pub fn tls_problem(e: &rustls::Error) -> TlsProblem {
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 TlsProblem::WrongName
             }
+            CertificateError::Other(other)
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::CaUsedAsEndEntity)
+                ) =>
+            {
+                TlsProblem::CaAsServerCertificate
+            }
             _ => TlsProblem::OtherCertificate,
         },
         E::AlertReceived(AlertDescription::CertificateRequired) => TlsProblem::ClientCertificateRequired,

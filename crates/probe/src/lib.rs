@@ -78,6 +78,8 @@ pub enum TlsProblem {
     NotYetValid,
     /// The certificate is for other names.
     WrongName,
+    /// The server presents a CA certificate (basic constraints `CA:TRUE`) as its own.
+    CaAsServerCertificate,
     /// Another certificate problem.
     OtherCertificate,
     /// The server wants a client certificate (mutual TLS).
@@ -108,6 +110,7 @@ impl TlsProblem {
                 | TlsProblem::Expired
                 | TlsProblem::NotYetValid
                 | TlsProblem::WrongName
+                | TlsProblem::CaAsServerCertificate
                 | TlsProblem::OtherCertificate
         )
     }

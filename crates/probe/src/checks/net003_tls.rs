@@ -14,7 +14,8 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: r#"## What it detects
 A TLS handshake with the API server that fails, told from the error's type, with what to do:
 a certificate signed by an authority not given (`--cacert`, the kubeconfig's CA) or trusted
-(the system's roots), an expired or not yet valid certificate, a certificate for another name;
+(the system's roots), an expired or not yet valid certificate, a certificate for another name,
+a CA certificate served as the server's own (kubectl accepts it, stricter clients do not);
 a server that requires a client certificate (warning: something in front of the API server),
 no TLS version in common, plain HTTP on the TLS port, a handshake reset or that never
 finishes (a firewall, a TLS-inspecting proxy, a path MTU black hole). Critical when every
@@ -72,6 +73,10 @@ fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
                 "The certificate is not for the name {name}: is this the right address, or is a proxy in the way? When the server is reached by an address or another name, the kubeconfig's tls-server-name names what the certificate is for."
             ),
             "Compare the certificate's names (`openssl x509 -noout -ext subjectAltName`) with the address used; set tls-server-name in the kubeconfig, or use a name the certificate holds.".to_owned(),
+        ),
+        TlsProblem::CaAsServerCertificate => (
+            "The server presents a CA certificate (basic constraints CA:TRUE) as its own serving certificate. TLS clients that check this (this probe, tools built on rustls or webpki, some proxies and service meshes) refuse it; clients built on Go's crypto/x509, kubectl among them, do not check it, so kubectl may work while this fails. It is usually a self-signed certificate used both as the CA and as the server's certificate.".to_owned(),
+            "Give the API server a serving certificate signed by its CA (basic constraints CA:FALSE, extended key usage serverAuth, the server's names in subjectAltName), and keep the CA as the trust anchor (`openssl x509 -noout -text` on the certificate above shows `CA:TRUE`).".to_owned(),
         ),
         TlsProblem::OtherCertificate => (
             "The server's certificate is refused.".to_owned(),
