@@ -649,3 +649,24 @@ fn help_examples_survive_copy_paste_on_an_80_column_terminal() {
         "{diagnose}"
     );
 }
+
+#[test]
+fn duplicates_dropped_on_the_way_into_the_cache_are_named_in_a_note() {
+    // Real data review item 5: the inputs counted 188 records, the findings 167 events, and
+    // nothing said why. The same real log twice: every event of the copy is a duplicate.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = workspace().join(AUDIT_FIXTURES).join("audit2rbac_demo.log");
+    for name in ["a.log", "b.log"] {
+        std::fs::copy(&log, dir.path().join(name)).expect("copy");
+    }
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", dir.path().to_str().expect("utf-8"), "-o", "json"], cache.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let notes: Vec<&str> =
+        v["overview"]["notes"].as_array().expect("notes").iter().filter_map(|n| n.as_str()).collect();
+    assert!(
+        notes.iter().any(|n| n.starts_with("37 events dropped as duplicates of events read before")),
+        "{notes:?}"
+    );
+}

@@ -71,17 +71,27 @@ and scope; AUD005 says where the time went) and tune it; throttle it if it must 
 /// Clients drawn in the overview chart besides the flagged ones.
 const CHART_CLIENTS: usize = 8;
 
-/// Requests and average latency per client and 5-minute bin.
-pub fn query(ctx: &AuditContext) -> String {
+/// Requests, those with a latency (both timestamps) and their total latency, per user agent
+/// and 5-minute bin: the start of [`query`], which the evidence check (AUD009) also sums to
+/// tell whether latency can be measured at all (the engine counts it once for both).
+pub fn per_agent_and_bin(ctx: &AuditContext) -> String {
     format!(
         "{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n\
          | summarize Requests = count(), Timed = countif(isnotnull(latency)), TotalMs = sum(latency) \
-         by UserAgent, Bin = bin(RequestReceivedTime, 5m)\n\
+         by UserAgent, Bin = bin(RequestReceivedTime, 5m)",
+        ctx.requests()
+    )
+}
+
+/// Requests and average latency per client and 5-minute bin.
+pub fn query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n\
          | extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), \
          AvgLatencyMs = iff(sum(Timed) > 0, todouble(sum(TotalMs)) / sum(Timed), real(null)) by Client, Bin\n\
          | order by Client asc, Bin asc",
-        ctx.requests()
+        per_agent_and_bin(ctx)
     )
 }
 

@@ -3,7 +3,9 @@
 //! holds no events.
 
 use chrono::{DateTime, Utc};
-use findings::{CheckInfo, EvidenceKind, Severity, Subject, ThresholdUsed, TimeRange, threshold_names as th};
+use findings::{
+    CheckInfo, EvidenceKind, Finding, Severity, Subject, ThresholdUsed, TimeRange, threshold_names as th,
+};
 
 use crate::audit::{AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, run};
 use crate::kql::NOT_EARLY_STAGE;
@@ -30,7 +32,15 @@ It reports:
   `kube-audit-admin` category (or an audit policy that drops reads) looks like, so read load
   and LIST storms cannot be seen;
 - **gaps**: stretches inside the window longer than `log_gap_seconds` (5 minutes) without a
-  single event — lost log shipping, a dropped apiserver instance, a sampling export;
+  single event — lost log shipping, a dropped apiserver instance, a sampling export, or an
+  audit policy that logs little;
+- **a window reaching past its events**: the window starts before its first event or ends
+  after its last by more than `log_gap_seconds` (a window past the log's ends, or one that
+  starts or ends inside a silence of it); rates in every finding are then per second of the
+  part of the window from its first event to its last;
+- **no latency**: none (or under 90%) of the window's requests carry both
+  `requestReceivedTimestamp` and `stageTimestamp`, so the latency checks judge few or none of
+  them — their silence does not mean latency is fine;
 - **events without timestamps**: kept and counted, but outside every time window;
 - **an empty window**: events exist, but none between `--now` minus `--since` and `--now`;
 - **no completed requests**: only `RequestReceived`/`ResponseStarted` stages, so latency cannot
@@ -175,6 +185,25 @@ pub fn window_events(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<f64
     Ok(minutes.rows.iter().map(|row| events.num(row)).sum())
 }
 
+/// The first and last event in the window, as [`minutes_query`] finds them (the memo answers it
+/// again for the check itself): what rates are per, since a window can reach past the log's
+/// events or into a silence of it at either end.
+pub fn window_range(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<Option<TimeRange>, CheckError> {
+    let (_, minutes) = run(runner, minutes_query(ctx))?;
+    let r = minutes.reader();
+    let (first, last) = (r.column("First")?, r.column("Last")?);
+    let mut range: Option<TimeRange> = None;
+    for row in &minutes.rows {
+        if let (Some(a), Some(b)) = (first.time(row), last.time(row)) {
+            range = Some(match range {
+                Some(r) => TimeRange { start: r.start.min(a), end: r.end.max(b) },
+                None => TimeRange { start: a, end: b },
+            });
+        }
+    }
+    Ok(range)
+}
+
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let profile = profile(&ctx.table, runner)?;
@@ -185,7 +214,70 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
     );
     let (_, answers) = run(runner, totals)?;
     let window = window_profile(&minutes, &answers)?;
-    evaluate(ctx, &profile, (&window_query(ctx), &window), &mq, &minutes)
+    let mut out = evaluate(ctx, &profile, (&window_query(ctx), &window), &mq, &minutes)?;
+    // Whether latency can be measured: requests (watches and other long-running ones left out)
+    // that carry both timestamps, from the sums the latency check (AUD002) starts from.
+    let timed_query = format!(
+        "{}\n| summarize Requests = sum(Requests), Timed = sum(Timed)",
+        crate::aud002_client_latency::per_agent_and_bin(ctx)
+    );
+    let (timed_query, timed) = run(runner, timed_query)?;
+    let r = timed.reader();
+    let (requests, with_latency) = (r.column("Requests")?, r.column("Timed")?);
+    if let Some(row) = timed.rows.first() {
+        out.findings.extend(latency_warning(ctx, requests.num(row), with_latency.num(row), &timed_query));
+    }
+    Ok(out)
+}
+
+/// A warning when few or none of the window's requests carry both timestamps
+/// (`requestReceivedTimestamp` and `stageTimestamp`): the latency checks then judge only those
+/// that do, or nothing, and would otherwise stay silent as if latency were fine.
+fn latency_warning(ctx: &AuditContext, requests: f64, timed: f64, query: &str) -> Option<Finding> {
+    if requests <= 0.0 || timed >= 0.9 * requests {
+        return None;
+    }
+    let (title, text) = if timed == 0.0 {
+        (
+            format!(
+                "no latency can be measured: none of the {} requests has both timestamps",
+                count(requests)
+            ),
+            format!(
+                "Not one of the {} requests in the window (watches and other long-running requests left out) \
+                 carries both requestReceivedTimestamp and stageTimestamp, so the latency checks (AUD002, AUD003, \
+                 AUD004's time in LISTs, AUD005) had nothing to judge: their silence does not mean latency is \
+                 fine. Logs converted or trimmed by a shipper often drop these fields; read the API server's own \
+                 audit log, or its request-duration metrics (diagnose --metrics).",
+                count(requests)
+            ),
+        )
+    } else {
+        let share = 100.0 * timed / requests;
+        (
+            format!(
+                "only {} of {} requests ({share:.0}%) have both timestamps: latency findings rest on those",
+                count(timed),
+                count(requests)
+            ),
+            format!(
+                "{} of the {} requests in the window (watches and other long-running requests left out) lack \
+                 requestReceivedTimestamp or stageTimestamp. The latency checks judge only the {} that have \
+                 both; what the others waited is unknown.",
+                count(requests - timed),
+                count(requests),
+                count(timed)
+            ),
+        )
+    };
+    let mut f =
+        finding(INFO.code, Severity::Warning, Subject::new("evidence", "audit log"), title, text, ctx);
+    f.evidence.measures = vec![
+        measure("requests (long-running left out)", requests, "count"),
+        measure("requests with both timestamps", timed, "count"),
+    ];
+    f.evidence.query = Some(query.to_owned());
+    Some(f)
 }
 
 fn time(t: DateTime<Utc>) -> String {
@@ -352,7 +444,10 @@ pub fn evaluate(
         );
     }
     let gap = ctx.thresholds.get(th::LOG_GAP_SECONDS);
-    if let (Some(data), Some(covered)) = (profile.range, ctx.covered()) {
+    // The window's own first and last events, not the whole log's: a window that starts or
+    // ends inside a silence of the log (`--since 20m` over a log quiet for 18 of them) reaches
+    // past its data just the same.
+    if let (Some(data), Some(covered)) = (window.range, ctx.covered()) {
         let w = ctx.window;
         // The stretches of the window before the first event and after the last one.
         let outside: Vec<String> =
@@ -376,7 +471,7 @@ pub fn evaluate(
                     findings::duration((w.end - w.start).num_seconds())
                 ),
                 format!(
-                    "The window runs from {} to {}, but the log holds events only from {} to {}: {} hold no data at \
+                    "The window runs from {} to {}, but its events run only from {} to {}: {} hold no data at \
                      all. Rates in the other findings are per second of the {covered_for} the log covers, not of the \
                      whole window. To analyse a time the log does not hold, export that time; to analyse only what \
                      it holds, leave out --since and --now.",
@@ -411,8 +506,10 @@ pub fn evaluate(
                 findings::duration(total)
             ),
             format!(
-                "No event at all was logged during: {}{}. The cluster is never that quiet; events were lost on \
-                 their way to the log or the export samples them.",
+                "No event at all was logged during: {}{}. A cluster in use is rarely that quiet: events may have \
+                 been lost on their way to the log, the export may sample them, or the audit policy may not log \
+                 this traffic (an export of kube-audit-admin only leaves out reads, and a policy can log a few \
+                 users only). Rates in the other findings count these stretches as time with no requests.",
                 listed.join(", "),
                 if gaps.len() > 5 { format!(" and {} more", gaps.len() - 5) } else { String::new() }
             ),

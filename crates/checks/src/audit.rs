@@ -100,9 +100,10 @@ pub struct AuditContext {
     pub table: String,
     /// The window analysed (inclusive).
     pub window: TimeRange,
-    /// The time the whole log covers, when known: rates are per second of the part of the
-    /// window the log covers, not of a window reaching past the data (`--since 1h` over 15
-    /// minutes of log).
+    /// The time from the first to the last event of the window, when known (the whole log's
+    /// range until the window's is read): rates are per second of the part of the window its
+    /// events cover, not of a window reaching past them (`--since 1h` over 15 minutes of log,
+    /// or a window that starts or ends inside a silence of the log).
     pub data_range: Option<TimeRange>,
     /// Thresholds in force.
     pub thresholds: Thresholds,
@@ -139,7 +140,7 @@ impl AuditContext {
         (covered.end - covered.start).num_milliseconds() < 1000
     }
 
-    /// The part of the window the log covers, when the log's range is known and overlaps it.
+    /// The part of the window its events cover, when their range is known and overlaps it.
     pub fn covered(&self) -> Option<TimeRange> {
         let data = self.data_range?;
         let start = self.window.start.max(data.start);

@@ -100,6 +100,11 @@ pub fn diagnose_audit(
     }
     let mut ctx = AuditContext::new(TimeRange { start, end });
     ctx.data_range = profile.range;
+    // Rates are per second of the window's own events, first to last: the log's whole range
+    // would count a silence at either end of the window as time with no requests.
+    if let Ok(range) = aud009_evidence::window_range(&ctx, runner) {
+        ctx.data_range = range;
+    }
     ctx.table = table.to_owned();
     ctx.thresholds = request.thresholds.clone();
     if let Some(v) = request.kubernetes_version {

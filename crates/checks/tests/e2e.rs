@@ -637,3 +637,75 @@ fn a_window_without_events_is_counted_so_diagnose_does_not_call_it_all_well() {
     let empty = diagnose_audit(&runner, &request).expect("diagnoses");
     assert_eq!(empty.window_events, Some(0.0));
 }
+
+#[test]
+fn a_window_ending_inside_a_silence_of_the_log_is_warned_and_rates_are_over_its_events() {
+    // The log is silent from 600 s to 1,200 s; the window ends at 1,100 s, inside the silence
+    // (`--now` at a time the log holds nothing). Real data review item 1: the log's whole range
+    // hid the 500 s of silence, and rates were divided by it.
+    let cluster = Cluster::new().healthy().gap(600, 1200);
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let runner = EngineRunner::new(&engine, common::t0());
+    let at = common::t0() + chrono::Duration::seconds(1100);
+    let request = AuditRequest { now: checks::WindowEnd::At(at), ..AuditRequest::default() };
+    let d = diagnose_audit(&runner, &request).expect("diagnoses");
+    no_failed_checks(&d);
+    let covered =
+        d.outcome.findings.iter().find(|f| f.code == "AUD009" && f.title.starts_with("the log covers"));
+    let covered = covered.unwrap_or_else(|| panic!("no coverage warning: {:#?}", d.outcome.findings));
+    assert_eq!(covered.severity, Severity::Warning);
+    assert!(covered.summary.contains("after the last"), "{}", covered.summary);
+    // The top client's rate is over the ten minutes of events, not the 18 of the window.
+    let top = d.outcome.findings.iter().find(|f| f.code == "AUD001").expect("AUD001");
+    let rate = top
+        .evidence
+        .measures
+        .iter()
+        .find(|m| m.unit == "per-second")
+        .unwrap_or_else(|| panic!("a rate: {:?}", top.evidence.measures));
+    let requests = top.evidence.measures.iter().find(|m| m.unit == "count").expect("a count").value;
+    let first = cluster.events.iter().filter_map(|e| e.stage_timestamp).min().expect("times");
+    let last =
+        cluster.events.iter().filter_map(|e| e.stage_timestamp).filter(|t| *t < at).max().expect("times");
+    let seconds = (last - first).num_milliseconds() as f64 / 1000.0;
+    assert!(
+        (rate.value - requests / seconds).abs() < 1e-6 * rate.value.max(1.0),
+        "{rate:?}, {requests} / {seconds}"
+    );
+}
+
+#[test]
+fn a_log_without_request_received_timestamps_says_latency_cannot_be_measured() {
+    // Real data review item 2: a log whose events carry only one timestamp (audit2rbac's demo)
+    // left every latency check silent, as if latency were fine.
+    let mut cluster = Cluster::new().healthy();
+    for e in &mut cluster.events {
+        e.request_received_timestamp = None;
+    }
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let titles: Vec<&str> = d.outcome.findings.iter().map(|f| f.title.as_str()).collect();
+    let warning = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD009" && f.title.starts_with("no latency can be measured"))
+        .unwrap_or_else(|| panic!("{titles:#?}"));
+    assert_eq!(warning.severity, Severity::Warning);
+    // Half of them without: the share is told; all with both: nothing.
+    let mut cluster = Cluster::new().healthy();
+    for e in cluster.events.iter_mut().step_by(2) {
+        e.request_received_timestamp = None;
+    }
+    let d = diagnose(&cluster);
+    assert!(
+        d.outcome
+            .findings
+            .iter()
+            .any(|f| f.code == "AUD009" && f.title.contains("(50%) have both timestamps")),
+        "{:#?}",
+        d.outcome.findings.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
+    let d = diagnose(&Cluster::new().healthy());
+    assert!(d.outcome.findings.iter().all(|f| !f.title.contains("both timestamps")));
+}

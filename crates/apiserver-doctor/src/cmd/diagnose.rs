@@ -372,11 +372,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
                 return Err(nothing(unusable, Some(why)));
             }
-            let (report, evidence) = diagnose_audit_store(&store, &plan.request, &mut inputs, false)?;
+            let (mut report, evidence) = diagnose_audit_store(&store, &plan.request, &mut inputs, false)?;
             if let Some(why) = evidence.unusable(&named)
                 && !other_usable
             {
                 return Err(nothing(unusable, Some(why)));
+            }
+            // The inputs' record counts include events read twice, which the store keeps once:
+            // say so, or the counts disagree with the findings' without a word.
+            if let Ok(manifest) = audit::store::Manifest::load(&store)
+                && manifest.duplicates_dropped > 0
+            {
+                let n = manifest.duplicates_dropped;
+                report.overview.notes.push(if n == 1 {
+                    "1 event dropped as a duplicate of one read before (the same audit ID, stage and time), as \
+                     ingest drops them: the records counted above include it, the findings count it once"
+                        .to_owned()
+                } else {
+                    format!(
+                        "{n} events dropped as duplicates of events read before (the same audit ID, stage and \
+                         time), as ingest drops them: the records counted above include them, the findings count \
+                         each once"
+                    )
+                });
             }
             report
         }
