@@ -27,7 +27,8 @@ Which clients send the most requests to the API server, counted two ways, as the
 of the AKS guide: by client — the user agent with its version folded away, so
 `kubelet/v1.29.4 (linux/amd64) kubernetes/55b6b33` and `kubelet/v1.29.2 …` are one client
 `kubelet` (the raw strings are kept in the evidence) — and by identity, the authenticated user
-or service account. It flags an identity that sends at least `top_client_share_warning` (25%)
+or service account. Each ranking is a table of its own (an info finding for the top client, one
+for the top identity). It flags an identity that sends at least `top_client_share_warning` (25%)
 of all requests, critical from `top_client_share_critical` (50%), when it also sends at least
 `offender_min_requests_per_second` (5/s).
 
@@ -209,6 +210,60 @@ pub fn evaluate(
     let u = users.reader();
     let (u_name, u_requests, u_clients) =
         (u.column("UserName")?, u.column("Requests")?, u.column("Clients")?);
+    // The ranking by identity, as a table of its own: one service account among the many
+    // identities that share a user agent (or one user agent shared by many) shows only here.
+    if let Some(first) = users.rows.first() {
+        let n = u_requests.num(first);
+        let shown = |user: &str| if user.is_empty() { "(no user)".to_owned() } else { user.to_owned() };
+        let name = shown(u_name.text(first));
+        let mut f = finding(
+            INFO.code,
+            Severity::Info,
+            Subject::new("user", name.clone()),
+            format!(
+                "{name} is the identity that sends the most requests: {} ({})",
+                percent(n / total),
+                if ctx.within_a_second() {
+                    "all within one second".to_owned()
+                } else {
+                    per_time(n / seconds)
+                }
+            ),
+            format!(
+                "The identities (users and service accounts) that sent the most of the {} requests in the window, \
+                 with the clients each used. An identity is judged on its own share (at least {} of all requests \
+                 and {} per second is a warning).",
+                count(total),
+                percent(ctx.thresholds.get(th::TOP_CLIENT_SHARE_WARNING).value),
+                rate(ctx.thresholds.get(th::OFFENDER_MIN_RATE).value)
+            ),
+            ctx,
+        );
+        f.evidence.measures = vec![
+            measure("requests", n, "count"),
+            measure("share of all requests", n / total * 100.0, "percent"),
+            measure("requests per second", n / seconds, "per-second"),
+        ];
+        f.evidence.query = Some(user_query.to_owned());
+        f.evidence.table = Some(Table {
+            columns: ["identity", "requests", "share", "clients"].map(str::to_owned).to_vec(),
+            rows: users
+                .rows
+                .iter()
+                .take(TOP)
+                .map(|row| {
+                    let n = u_requests.num(row);
+                    vec![
+                        shown(u_name.text(row)),
+                        count(n),
+                        percent(n / total),
+                        u_clients.texts(row).iter().map(|c| display_client(c)).collect::<Vec<_>>().join(", "),
+                    ]
+                })
+                .collect(),
+        });
+        out.findings.push(f);
+    }
     let warn = ctx.thresholds.get(th::TOP_CLIENT_SHARE_WARNING);
     let crit = ctx.thresholds.get(th::TOP_CLIENT_SHARE_CRITICAL);
     let min_rate = ctx.thresholds.get(th::OFFENDER_MIN_RATE);
@@ -365,6 +420,37 @@ mod tests {
         .expect("evaluates");
         assert!(out.findings.iter().all(|f| f.severity == Severity::Info), "{:?}", out.findings);
         assert_eq!(out.findings[0].subject, Subject::new("client", "kubelet"));
+    }
+
+    #[test]
+    fn identities_are_ranked_in_a_table_of_their_own() {
+        // Compliance review item 3: the report ranked clients only; which service account sends
+        // the most could not be read from it.
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            ("q1", &clients(&[("kubelet", 28_800, 100), ("kube-scheduler", 7_200, 1)])),
+            ("q2", &users(&[("system:kube-scheduler", 7_200), ("system:node:n1", 288), ("", 10)])),
+        )
+        .expect("evaluates");
+        let f = out
+            .findings
+            .iter()
+            .find(|f| f.subject == Subject::new("user", "system:kube-scheduler"))
+            .unwrap_or_else(|| panic!("{:#?}", out.findings));
+        assert_eq!(f.severity, Severity::Info);
+        assert_eq!(
+            f.title,
+            "system:kube-scheduler is the identity that sends the most requests: 20% (2.0 per second)"
+        );
+        assert_eq!(f.evidence.query.as_deref(), Some("q2"));
+        let table = f.evidence.table.as_ref().expect("a table");
+        assert_eq!(table.columns, ["identity", "requests", "share", "clients"]);
+        let rows: Vec<(&str, &str)> = table.rows.iter().map(|r| (r[0].as_str(), r[2].as_str())).collect();
+        assert_eq!(
+            rows,
+            [("system:kube-scheduler", "20%"), ("system:node:n1", "0.8%"), ("(no user)", "0.0%")]
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ slower.
 The average latency of each client's requests in 5-minute bins — the AKS guide's second step,
 drawn as a time chart — and the clients whose latency stands out: an average at least
 `latency_outlier_factor` (5×) the median client's and above `p99_mutating_seconds` (1 s), or
-an average that rose by that factor from the first half of the window to its last quarter.
+an average that rose by that factor from the first half of the window to its last quarter
+and is above `p99_mutating_seconds` (1 s) there: both rules judge only clients slow enough to
+matter, so a client going from 10 ms to 60 ms (or from 100 ms to 900 ms) is charted, not flagged.
+Lower `p99_mutating_seconds` in `--config` to judge faster clients.
 Clients with fewer than `min_requests` requests are charted but not judged, nor counted in
 the median (the middle client's average, the lower of the two middle ones for an even count,
 as `percentile(…, 50)` gives it). An outlier's query reproduces its average, the median and

@@ -291,7 +291,9 @@ pub fn evaluate(
             title,
             format!(
                 "{} {verb} calls on {resource} at {scope} scope had a P99 latency of {}. Slowest clients: {}. \
-                 Long-running requests are excluded, as the SLO excludes them.",
+                 Long-running requests (watches; the exec, attach, portforward, proxy and log subresources) are \
+                 excluded, as the SLO excludes them; the AKS guide's raw P99 query includes them, so its P99s can \
+                 be minutes where a client watches.",
                 count(n),
                 duration_ms(p99_ms),
                 if names.is_empty() { "none with enough requests".to_owned() } else { names.join(", ") }

@@ -28,9 +28,9 @@ It reports:
   evidence counts the window, as every other check's query does);
 - **no events at all**: the input holds not one audit event (an empty file, or files that
   are not audit logs), so there is nothing to diagnose;
-- **no read requests**: not one `get`, `list` or `watch` — what an export of only the
-  `kube-audit-admin` category (or an audit policy that drops reads) looks like, so read load
-  and LIST storms cannot be seen;
+- **no read requests**: not one `get` or `list` — what an export of only the
+  `kube-audit-admin` category looks like (Azure leaves get and list out of it; its watches and
+  writes stay), or an audit policy that drops reads, so read load and LIST storms cannot be seen;
 - **gaps**: stretches inside the window longer than `log_gap_seconds` (5 minutes) without a
   single event — lost log shipping, a dropped apiserver instance, a sampling export, or an
   audit policy that logs little;
@@ -54,7 +54,7 @@ never logged, and a quiet hour may be a hole in the log rather than a quiet clus
 ## Example
 
 ```text
-warning  AUD009  no get, list or watch requests in the log: reads are missing (kube-audit-admin only?)
+warning  AUD009  no get or list requests in the log: reads are missing (kube-audit-admin only?)
 ```
 
 ## Remedy
@@ -80,8 +80,8 @@ pub struct DataProfile {
     pub without_time: f64,
     /// Requests (last stage of each).
     pub requests: f64,
-    /// `get`, `list` and `watch` events of the whole log; read requests (their last stage)
-    /// of the window.
+    /// `get` and `list` events of the whole log (what an export of kube-audit-admin leaves out;
+    /// its watches stay); read requests (`get`, `list`, `watch`, their last stage) of the window.
     pub reads: f64,
     /// First and last `TimeGenerated`.
     pub range: Option<TimeRange>,
@@ -94,7 +94,7 @@ pub fn profile_query(table: &str) -> String {
         "{table}\n| summarize Events = count(), WithoutTime = countif(isnull(TimeGenerated)), \
          First = min(TimeGenerated), Last = max(TimeGenerated), \
          Requests = countif({NOT_EARLY_STAGE}), \
-         Reads = countif(Verb in (\"get\", \"list\", \"watch\"))"
+         Reads = countif(Verb in (\"get\", \"list\"))"
     )
 }
 
@@ -364,7 +364,7 @@ pub fn evaluate(
                 measure("events", profile.events, "count"),
                 measure("requests", profile.requests, "count"),
                 measure("events without timestamps", profile.without_time, "count"),
-                measure("get, list and watch events", profile.reads, "count"),
+                measure("get and list events", profile.reads, "count"),
             ];
             f.evidence.query = Some(prof_query.clone());
             f
@@ -411,10 +411,11 @@ pub fn evaluate(
     }
     if profile.events > 0.0 && profile.reads == 0.0 {
         warn(
-            "no get, list or watch requests in the log: reads are missing (kube-audit-admin only?)".to_owned(),
-            "Not one read request was logged. That is what an export of only the kube-audit-admin category looks \
-             like (it leaves out get and list), or an audit policy that drops reads: read load, LIST storms and \
-             the clients behind them cannot be seen. Export the kube-audit category for the incident window."
+            "no get or list requests in the log: reads are missing (kube-audit-admin only?)".to_owned(),
+            "Not one get or list request was logged. That is what an export of only the kube-audit-admin category \
+             looks like (Azure leaves get and list out of it; watches and writes stay), or an audit policy that \
+             drops reads: read load, LIST storms and the clients behind them cannot be seen, and no finding about \
+             them means nothing. Export the kube-audit category for the incident window."
                 .to_owned(),
             &prof_query,
             vec![],
@@ -650,7 +651,7 @@ mod tests {
         assert_eq!(
             titles,
             vec![
-                "no get, list or watch requests in the log: reads are missing (kube-audit-admin only?)",
+                "no get or list requests in the log: reads are missing (kube-audit-admin only?)",
                 "12 events have no timestamp",
                 "1 gap in the audit log (20m without events)",
             ]

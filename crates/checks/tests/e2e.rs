@@ -709,3 +709,21 @@ fn a_log_without_request_received_timestamps_says_latency_cannot_be_measured() {
     let d = diagnose(&Cluster::new().healthy());
     assert!(d.outcome.findings.iter().all(|f| !f.title.contains("both timestamps")));
 }
+
+#[test]
+fn an_admin_only_export_with_watches_still_warns_that_reads_are_missing() {
+    // Compliance review item 1: kube-audit-admin leaves out get and list but keeps watches, so
+    // "no get, list or watch" never fired on a real admin-only export.
+    let mut cluster = Cluster::new().healthy();
+    cluster.events.retain(|e| e.verb != "get" && e.verb != "list");
+    assert!(cluster.events.iter().any(|e| e.verb == "watch"), "the fixture keeps watches");
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    assert!(
+        d.outcome.findings.iter().any(|f| f.code == "AUD009"
+            && f.severity == Severity::Warning
+            && f.title == "no get or list requests in the log: reads are missing (kube-audit-admin only?)"),
+        "{:#?}",
+        d.outcome.findings.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
+}
