@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use findings::{Remedy, RemedyKind, Safety};
-use serde::Serialize;
 
 use crate::version::{FlowControlApi, KubernetesVersion};
-use crate::{RemedyError, dns_label};
+use crate::yaml::{self, Node};
+use crate::{RemedyError, dns_label, from_one_line, one_line};
 
 /// Who a FlowSchema matches, as APF spells subjects.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,8 +105,8 @@ pub fn groups_seen(yaml: &str) -> BTreeMap<String, Vec<String>> {
             && let Some((user, groups)) = rest.rsplit_once(": ")
         {
             let groups: Vec<String> =
-                groups.split(", ").map(str::trim).filter(|g| !g.is_empty()).map(str::to_owned).collect();
-            out.insert(user.to_owned(), groups);
+                groups.split(", ").map(str::trim).filter(|g| !g.is_empty()).map(from_one_line).collect();
+            out.insert(from_one_line(user), groups);
         }
     }
     out
@@ -175,195 +175,122 @@ impl ThrottlePlan {
 }
 
 // The wire shapes. Field order is the order written, which follows `kubectl get -o yaml`.
+// Every string from input goes through `Node::str`, which quotes whatever YAML 1.1 or 1.2
+// would read as something else (see `crate::yaml`).
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Object<S> {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata,
-    spec: S,
+fn metadata(name: &str) -> Node {
+    Node::map([
+        ("name", Node::str(name)),
+        ("labels", Node::map([("app.kubernetes.io/managed-by", Node::str("apiserver-doctor"))])),
+    ])
 }
 
-#[derive(Serialize)]
-struct Metadata {
-    name: String,
-    labels: Labels,
+fn name_ref(name: &str) -> Node {
+    Node::map([("name", Node::str(name))])
 }
 
-#[derive(Serialize)]
-struct Labels {
-    #[serde(rename = "app.kubernetes.io/managed-by")]
-    managed_by: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PriorityLevelSpec {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    limited: LimitedSpec,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LimitedSpec {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nominal_concurrency_shares: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    assured_concurrency_shares: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    lendable_percent: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    borrowing_limit_percent: Option<u32>,
-    limit_response: LimitResponse,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct LimitResponse {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    queuing: Queuing,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Queuing {
-    queues: u32,
-    hand_size: u32,
-    queue_length_limit: u32,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct FlowSchemaSpec {
-    priority_level_configuration: NameRef,
-    matching_precedence: u32,
-    distinguisher_method: Distinguisher,
-    rules: Vec<PolicyRules>,
-}
-
-#[derive(Serialize)]
-struct NameRef {
-    name: String,
-}
-
-#[derive(Serialize)]
-struct Distinguisher {
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PolicyRules {
-    subjects: Vec<SubjectSpec>,
-    resource_rules: Vec<ResourceRuleSpec>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SubjectSpec {
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user: Option<NameRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group: Option<NameRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    service_account: Option<ServiceAccountRef>,
-}
-
-#[derive(Serialize)]
-struct ServiceAccountRef {
-    namespace: String,
-    name: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResourceRuleSpec {
-    verbs: Vec<String>,
-    api_groups: Vec<String>,
-    resources: Vec<String>,
-    cluster_scope: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    namespaces: Vec<String>,
-}
-
-fn subject_spec(subject: &ApfSubject) -> SubjectSpec {
-    let mut spec = SubjectSpec { kind: "User", user: None, group: None, service_account: None };
+fn subject_node(subject: &ApfSubject) -> Node {
     match subject {
-        ApfSubject::User(name) => spec.user = Some(NameRef { name: name.clone() }),
-        ApfSubject::Group(name) => {
-            spec.kind = "Group";
-            spec.group = Some(NameRef { name: name.clone() });
-        }
-        ApfSubject::ServiceAccount { namespace, name } => {
-            spec.kind = "ServiceAccount";
-            spec.service_account =
-                Some(ServiceAccountRef { namespace: namespace.clone(), name: name.clone() });
-        }
+        ApfSubject::User(name) => Node::map([("kind", Node::str("User")), ("user", name_ref(name))]),
+        ApfSubject::Group(name) => Node::map([("kind", Node::str("Group")), ("group", name_ref(name))]),
+        ApfSubject::ServiceAccount { namespace, name } => Node::map([
+            ("kind", Node::str("ServiceAccount")),
+            (
+                "serviceAccount",
+                Node::map([("namespace", Node::str(namespace.as_str())), ("name", Node::str(name.as_str()))]),
+            ),
+        ]),
     }
-    spec
+}
+
+fn resource_rule_node(rule: &ResourceRule) -> Node {
+    let mut entries = vec![
+        ("verbs", Node::strs(&rule.verbs)),
+        ("apiGroups", Node::strs(&rule.api_groups)),
+        ("resources", Node::strs(&rule.resources)),
+        ("clusterScope", Node::Bool(rule.cluster_scope)),
+    ];
+    if !rule.namespaces.is_empty() {
+        entries.push(("namespaces", Node::strs(&rule.namespaces)));
+    }
+    Node::map(entries)
+}
+
+/// The comment line naming the groups `user` was seen with. Besides [`one_line`]'s escapes,
+/// `: ` and `, ` inside a name are escaped too, so [`groups_seen`] splits the line where it was
+/// joined.
+fn groups_seen_line(user: &str, groups: &BTreeSet<String>) -> String {
+    let item = |text: &str| one_line(text).replace(": ", "\\u{3a} ").replace(", ", "\\u{2c} ");
+    format!(
+        "{GROUPS_SEEN} {}: {}\n",
+        item(user),
+        groups.iter().map(|g| item(g)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// The PriorityLevelConfiguration and FlowSchema of `plan` as one multi-document YAML text,
 /// in the API version `api` (ready for `kubectl apply -f -`).
 pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<String, RemedyError> {
     let shares = plan.concurrency_shares;
-    let limited = LimitedSpec {
-        nominal_concurrency_shares: api.uses_nominal_shares().then_some(shares),
-        assured_concurrency_shares: (!api.uses_nominal_shares()).then_some(shares),
-        // Lending and borrowing exist from v1beta3. `lendablePercent: 0` keeps the level's seats
-        // for this client alone; `borrowingLimitPercent: 0` stops it taking the idle seats other
-        // levels lend (left out, the limit is infinite, and APF hands the busiest level, the
-        // offender's, whatever is idle: many times its nominal seats).
-        lendable_percent: api.uses_nominal_shares().then_some(0),
-        borrowing_limit_percent: api.uses_nominal_shares().then_some(0),
-        // One flow (ByUser, one identity) fans out over `handSize` of the queues; a short
-        // queue makes excess requests fail fast with 429 instead of piling up.
-        limit_response: LimitResponse {
-            kind: "Queue",
-            queuing: Queuing { queues: 16, hand_size: 4, queue_length_limit: 50 },
-        },
+    // Lending and borrowing exist from v1beta3. `lendablePercent: 0` keeps the level's seats
+    // for this client alone; `borrowingLimitPercent: 0` stops it taking the idle seats other
+    // levels lend (left out, the limit is infinite, and APF hands the busiest level, the
+    // offender's, whatever is idle: many times its nominal seats).
+    let mut limited = if api.uses_nominal_shares() {
+        vec![
+            ("nominalConcurrencyShares", Node::Int(shares.into())),
+            ("lendablePercent", Node::Int(0)),
+            ("borrowingLimitPercent", Node::Int(0)),
+        ]
+    } else {
+        vec![("assuredConcurrencyShares", Node::Int(shares.into()))]
     };
-    let labels = || Labels { managed_by: "apiserver-doctor" };
-    let priority_level = Object {
-        api_version: api.api_version(),
-        kind: "PriorityLevelConfiguration",
-        metadata: Metadata { name: plan.name.clone(), labels: labels() },
-        spec: PriorityLevelSpec { kind: "Limited", limited },
-    };
-    let rules = plan
-        .rules
-        .iter()
-        .map(|r| ResourceRuleSpec {
-            verbs: r.verbs.iter().cloned().collect(),
-            api_groups: r.api_groups.iter().cloned().collect(),
-            resources: r.resources.iter().cloned().collect(),
-            cluster_scope: r.cluster_scope,
-            namespaces: r.namespaces.iter().cloned().collect(),
-        })
-        .collect();
-    let flow_schema = Object {
-        api_version: api.api_version(),
-        kind: "FlowSchema",
-        metadata: Metadata { name: plan.name.clone(), labels: labels() },
-        spec: FlowSchemaSpec {
-            priority_level_configuration: NameRef { name: plan.name.clone() },
-            matching_precedence: plan.matching_precedence,
-            distinguisher_method: Distinguisher { kind: "ByUser" },
-            rules: vec![PolicyRules {
-                subjects: plan.subjects.iter().map(subject_spec).collect(),
-                resource_rules: rules,
-            }],
-        },
-    };
+    // One flow (ByUser, one identity) fans out over `handSize` of the queues; a short
+    // queue makes excess requests fail fast with 429 instead of piling up.
+    limited.push((
+        "limitResponse",
+        Node::map([
+            ("type", Node::str("Queue")),
+            (
+                "queuing",
+                Node::map([
+                    ("queues", Node::Int(16)),
+                    ("handSize", Node::Int(4)),
+                    ("queueLengthLimit", Node::Int(50)),
+                ]),
+            ),
+        ]),
+    ));
+    let priority_level = Node::map([
+        ("apiVersion", Node::str(api.api_version())),
+        ("kind", Node::str("PriorityLevelConfiguration")),
+        ("metadata", metadata(&plan.name)),
+        ("spec", Node::map([("type", Node::str("Limited")), ("limited", Node::map(limited))])),
+    ]);
+    let flow_schema = Node::map([
+        ("apiVersion", Node::str(api.api_version())),
+        ("kind", Node::str("FlowSchema")),
+        ("metadata", metadata(&plan.name)),
+        (
+            "spec",
+            Node::map([
+                ("priorityLevelConfiguration", name_ref(&plan.name)),
+                ("matchingPrecedence", Node::Int(plan.matching_precedence.into())),
+                ("distinguisherMethod", Node::map([("type", Node::str("ByUser"))])),
+                (
+                    "rules",
+                    Node::Seq(vec![Node::map([
+                        ("subjects", Node::Seq(plan.subjects.iter().map(subject_node).collect())),
+                        ("resourceRules", Node::Seq(plan.rules.iter().map(resource_rule_node).collect())),
+                    ])]),
+                ),
+            ]),
+        ),
+    ]);
     let mut out = String::new();
     out.push_str(&format!(
         "# Throttle {} with API Priority and Fairness (generated by apiserver-doctor).\n",
-        plan.client
+        one_line(&plan.client)
     ));
     out.push_str(&format!("# {}\n", seats_note(plan, api)));
     if let Some((rejected, total)) = plan.already_rejected {
@@ -377,14 +304,11 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
         ));
     }
     for (user, groups) in &plan.groups_seen {
-        out.push_str(&format!(
-            "{GROUPS_SEEN} {user}: {}\n",
-            groups.iter().cloned().collect::<Vec<_>>().join(", ")
-        ));
+        out.push_str(&groups_seen_line(user, groups));
     }
-    out.push_str(&yaml_serde::to_string(&priority_level)?);
+    out.push_str(&yaml::to_string(&priority_level));
     out.push_str("---\n");
-    out.push_str(&yaml_serde::to_string(&flow_schema)?);
+    out.push_str(&yaml::to_string(&flow_schema));
     Ok(out)
 }
 

@@ -11,6 +11,7 @@ mod flowcontrol;
 mod quota;
 mod version;
 mod webhook;
+mod yaml;
 
 pub use advice::{ClientPattern, tuning_advice};
 pub use cleanup::cleanup_remedies;
@@ -69,6 +70,90 @@ fn label_chars(text: &str, max: usize) -> String {
     if trimmed.is_empty() { "client".to_owned() } else { trimmed.to_owned() }
 }
 
+/// Whether `c` is a character that must not reach a comment or a plain line as it is: a
+/// control character (Unicode category Cc, `\n` and `\r` among them), a format character (Cf:
+/// the BiDi overrides U+202A–U+202E and isolates U+2066–U+2069, zero-width characters, the
+/// byte-order mark), or a line or paragraph separator (Zl U+2028, Zp U+2029). YAML 1.1 scanners
+/// (PyYAML, libyaml, go-yaml under kubectl and kustomize) end a line at U+0085, U+2028 and
+/// U+2029 too, so any of them would end a `#` comment and let the rest of the text be read as
+/// YAML.
+pub(crate) fn is_unsafe_in_line(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}' || is_format(c)
+}
+
+/// Unicode general category Cf (format characters), as of Unicode 16.
+fn is_format(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
+/// `text` (from input: a client, a user, a group, an object's name) made one safe line, to write
+/// into a `#` comment of YAML or of a shell command: every control, format, line-break and
+/// separator character (see [`is_unsafe_in_line`]) becomes a visible escape such as `\u{2028}`
+/// and a backslash becomes `\\`, so nothing the input says can end the comment, and a reviewer
+/// sees every hidden character. [`from_one_line`] undoes it.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\\' {
+            out.push_str("\\\\");
+        } else if is_unsafe_in_line(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The text [`one_line`] was given: `\\` and `\u{…}` escapes decoded, anything else kept.
+pub fn from_one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(tail) = after.strip_prefix('\\') {
+            out.push('\\');
+            rest = tail;
+        } else if let Some((c, tail)) = after
+            .strip_prefix("u{")
+            .and_then(|h| h.split_once('}'))
+            .and_then(|(hex, tail)| Some((char::from_u32(u32::from_str_radix(hex, 16).ok()?)?, tail)))
+        {
+            out.push(c);
+            rest = tail;
+        } else {
+            out.push('\\');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `text` quoted for a POSIX shell (single quotes), so names from input cannot inject commands.
 pub fn shell_quote(text: &str) -> String {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)) {
@@ -114,6 +199,21 @@ mod tests {
         // The same text, the same label, run after run.
         assert_eq!(name("job-controller"), job);
         assert_eq!(dns_label("short-enough", 54), "short-enough");
+    }
+
+    #[test]
+    fn one_line_escapes_every_break_and_hidden_character_and_is_undone_exactly() {
+        assert_eq!(
+            one_line("a\nb\rc\u{85}d\u{2028}e\u{2029}f\u{202e}g\u{2066}h\u{200b}i\u{e0041}j\u{1b}k\u{7f}"),
+            "a\\u{a}b\\u{d}c\\u{85}d\\u{2028}e\\u{2029}f\\u{202e}g\\u{2066}h\\u{200b}i\\u{e0041}j\\u{1b}k\\u{7f}"
+        );
+        assert_eq!(one_line("plain: text, é 日本"), "plain: text, é 日本");
+        // A backslash is escaped too, so text that looks like an escape stays apart.
+        assert_eq!(one_line("a\\u{2028}b"), "a\\\\u{2028}b");
+        for text in ["a\\u{2028}b\u{2028}\\", "\\", "\\u{", "\\u{zz}", "\\u{110000}", "x\u{85}\n\r"] {
+            assert_eq!(from_one_line(&one_line(text)), text);
+        }
+        assert_eq!(from_one_line("bad \\q and \\u{zz}"), "bad \\q and \\u{zz}");
     }
 
     #[test]

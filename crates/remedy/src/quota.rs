@@ -1,33 +1,13 @@
 //! ResourceQuota object-count quotas: a ceiling on how many objects of a type a namespace holds.
 
 use findings::{Remedy, RemedyKind, Safety};
-use serde::Serialize;
 
 use crate::RemedyError;
+use crate::yaml::{self, Node};
 
 /// The object-count quota key of a resource: `count/jobs.batch`, `count/pods` for the core group.
 pub fn quota_key(resource: &str, api_group: &str) -> String {
     if api_group.is_empty() { format!("count/{resource}") } else { format!("count/{resource}.{api_group}") }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResourceQuota {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: QuotaMetadata,
-    spec: QuotaSpec,
-}
-
-#[derive(Serialize)]
-struct QuotaMetadata {
-    name: String,
-    namespace: String,
-}
-
-#[derive(Serialize)]
-struct QuotaSpec {
-    hard: std::collections::BTreeMap<String, String>,
 }
 
 /// A ResourceQuota capping `resource` (of `api_group`) at `hard` objects in `namespace`.
@@ -41,23 +21,28 @@ pub fn object_count_quota(
     hard: u64,
 ) -> Result<Remedy, RemedyError> {
     let key = quota_key(resource, api_group);
-    let quota = ResourceQuota {
-        api_version: "v1",
-        kind: "ResourceQuota",
-        metadata: QuotaMetadata {
-            name: format!("{}-count", crate::dns_label(resource, 50)),
-            namespace: namespace.to_owned(),
-        },
+    // The namespace and the resource come from input: `Node::str` quotes them whenever YAML
+    // 1.1 (kubectl's) would read them as anything but a string (`yes`, `on`, ...).
+    let quota = Node::map([
+        ("apiVersion", Node::str("v1")),
+        ("kind", Node::str("ResourceQuota")),
+        (
+            "metadata",
+            Node::map([
+                ("name", Node::str(format!("{}-count", crate::dns_label(resource, 50)))),
+                ("namespace", Node::str(namespace)),
+            ]),
+        ),
         // Quantities are strings in the API; a bare number would also parse, but kubectl
         // writes them quoted and so do we.
-        spec: QuotaSpec { hard: std::iter::once((key.clone(), hard.to_string())).collect() },
-    };
+        ("spec", Node::map([("hard", Node::map([(key.clone(), Node::IntString(hard))]))])),
+    ]);
     Ok(Remedy {
         title: format!(
             "Cap {resource} in namespace {namespace} at {hard} objects with a ResourceQuota ({key})"
         ),
         kind: RemedyKind::Yaml,
-        body: yaml_serde::to_string(&quota)?,
+        body: yaml::to_string(&quota),
         safety: Safety::ReviewFirst,
     })
 }

@@ -2,7 +2,7 @@
 
 use findings::{Remedy, RemedyKind, Safety};
 
-use crate::shell_quote;
+use crate::{is_unsafe_in_line, one_line, shell_quote};
 
 /// Which admission webhook configuration type holds a webhook.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,12 +51,31 @@ fn webhook_patch(
     if let Some(selector) = namespace_selector {
         hook.insert("namespaceSelector".into(), selector.clone());
     }
-    let patch = serde_json::json!({ "webhooks": [hook] }).to_string();
+    let patch = json_ascii_safe(&serde_json::json!({ "webhooks": [hook] }).to_string());
     format!(
         "kubectl patch {resource} {} --type=strategic -p {}",
         shell_quote(configuration),
         shell_quote(&patch)
     )
+}
+
+/// JSON text with every control, format, line-break and separator character (which serde_json
+/// leaves raw above U+001F) written as a `\uXXXX` escape: the same value, but kubectl reads a
+/// patch as YAML 1.1, which folds U+0085, U+2028 and U+2029 inside a quoted string like a line
+/// break, and a reviewer sees the hidden characters. Outside strings JSON holds none of them.
+fn json_ascii_safe(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unsafe_in_line(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The advice to repair a webhook's backend, naming its service when known.
@@ -131,7 +150,8 @@ pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
              Read its selector first (kubectl get {config} -o yaml) and add its expressions to the patch, with the \
              webhook's own namespace next to kube-system: a selector that opts namespaces in (such as \
              istio-injection In [enabled]) would otherwise be lost, and the webhook would cover every namespace but \
-             kube-system. Pass the manifests (--manifests or --cluster) to get the patch written from its selector."
+             kube-system. Pass the manifests (--manifests or --cluster) to get the patch written from its selector.",
+            config = one_line(&config)
         ),
         safety: Safety::ReviewFirst,
     });
@@ -158,13 +178,14 @@ pub fn known_webhook_remedies(
             true,
             Some(&target.namespace_selector)
         ),
-        excluded.join(", ")
+        one_line(&excluded.join(", "))
     );
     if let Some(by) = managed_by {
+        let by = one_line(by);
         body.push_str(&format!(
             "\n# {} is managed by {by}, which will put its own settings back: make the same change in {by}'s \
              settings too, or this patch only holds until it does.",
-            target.configuration
+            one_line(target.configuration)
         ));
     }
     vec![
