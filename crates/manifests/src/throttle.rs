@@ -191,8 +191,9 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 kind: RemedyKind::Command,
                 body: format!(
                     "kubectl patch prioritylevelconfiguration {} --type=merge -p '{{\"spec\":{{\"limited\":{{\"borrowingLimitPercent\":0}}}}}}'\n\
-                     # {level} sets no borrowingLimitPercent, so it may borrow the seats other levels lend without limit.",
-                    remedy::shell_quote(level)
+                     # {} sets no borrowingLimitPercent, so it may borrow the seats other levels lend without limit.",
+                    remedy::shell_quote(level),
+                    remedy::one_line(level)
                 ),
                 safety: Safety::ReviewFirst,
             });
