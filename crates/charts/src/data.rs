@@ -108,15 +108,10 @@ impl Prepared {
 }
 
 /// Model text made safe to draw: control characters (which could move a terminal's cursor or
-/// break XML) become spaces for line breaks and tabs, U+FFFD otherwise.
+/// break XML) become spaces for line breaks and tabs; they, BiDi controls (which reverse the
+/// rest of a label) and U+2028/U+2029 become U+FFFD otherwise ([`findings::text::one_line`]).
 pub(crate) fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() => '\u{FFFD}',
-            c => c,
-        })
-        .collect()
+    findings::text::one_line(&s.replace('\r', " "))
 }
 
 /// Parses an x value as a time: RFC 3339, or `YYYY-MM-DD[ T]HH:MM:SS[.f]` taken as UTC.
@@ -146,6 +141,13 @@ pub(crate) fn format_time_full(ms: i64) -> String {
     }
 }
 
+/// A time as RFC 3339 in UTC (`2025-03-11T09:05:00Z`, milliseconds only when it has them).
+pub(crate) fn format_rfc3339(ms: i64) -> String {
+    let format = if ms % 1000 == 0 { chrono::SecondsFormat::Secs } else { chrono::SecondsFormat::Millis };
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .map_or_else(|| ms.to_string(), |t| t.to_rfc3339_opts(format, true))
+}
+
 /// Decides the x axis and positions every point.
 pub(crate) fn prepare(chart: &Chart) -> Prepared {
     let kind = ChartKind::parse(&chart.kind);
@@ -172,9 +174,10 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
         let lines = chart
             .series
             .iter()
-            .map(|s| Line {
-                name: clean(&s.name),
-                points: sorted(s.points.iter().map(|p| (it.next().unwrap_or(0) as f64, y(p.y))).collect()),
+            .map(|s| {
+                let points =
+                    sorted(s.points.iter().map(|p| (it.next().unwrap_or(0) as f64, y(p.y))).collect());
+                Line { name: clean(&s.name), points: break_at_empty_bins(kind, bin, points) }
             })
             .collect();
         (XAxis::Time { min, max, bin }, lines)
@@ -220,6 +223,42 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
         x,
         lines,
     }
+}
+
+/// Whether two consecutive times of a line leave at least one bin without a point between
+/// them: the step is more than one and a half bins (so a little jitter in scrape times is
+/// not a gap).
+pub(crate) fn skips_a_bin(prev: i64, next: i64, bin: i64) -> bool {
+    bin > 0 && next.saturating_sub(prev) > bin.saturating_add(bin / 2)
+}
+
+/// Whether lines of this kind break where a bin has no point (lines over time do; bars simply
+/// have no bar there).
+pub(crate) fn breaks_lines(kind: ChartKind) -> bool {
+    matches!(kind, ChartKind::Timechart | ChartKind::Linechart)
+}
+
+/// A line over time with a gap (a `None` point one bin after the last point) wherever a bin
+/// has no point: Kusto's `summarize … by bin()` writes no row for an empty bin, and a line
+/// drawn across it would show values nobody measured.
+fn break_at_empty_bins(
+    kind: ChartKind,
+    bin: Option<i64>,
+    points: Vec<(f64, Option<f64>)>,
+) -> Vec<(f64, Option<f64>)> {
+    let Some(bin) = bin.filter(|_| breaks_lines(kind)) else { return points };
+    let mut out = Vec::with_capacity(points.len());
+    let mut prev: Option<i64> = None;
+    for (x, y) in points {
+        if let Some(p) = prev
+            && skips_a_bin(p, x as i64, bin)
+        {
+            out.push(((p + bin) as f64, None));
+        }
+        prev = Some(x as i64);
+        out.push((x, y));
+    }
+    out
 }
 
 fn sorted(mut points: Vec<(f64, Option<f64>)>) -> Vec<(f64, Option<f64>)> {
@@ -274,6 +313,30 @@ mod tests {
     fn barchart_is_by_category_even_with_time_labels() {
         let p = prepare(&chart("barchart", &["2024-05-01T10:05:00Z"]));
         assert!(matches!(p.x, XAxis::Category(_)));
+    }
+
+    #[test]
+    fn an_empty_bin_between_two_points_of_a_line_is_a_gap() {
+        // kubelet at 09:00, 09:05, 09:10; the lister only at 09:00 and 09:10.
+        let mut c =
+            chart("timechart", &["2025-03-11T09:00:00Z", "2025-03-11T09:05:00Z", "2025-03-11T09:10:00Z"]);
+        c.series.push(Series {
+            name: "b".into(),
+            points: vec![
+                Point { x: "2025-03-11T09:00:00Z".into(), y: 1.0 },
+                Point { x: "2025-03-11T09:10:00Z".into(), y: 2.0 },
+            ],
+        });
+        let p = prepare(&c);
+        let t0 = 1_741_683_600_000.0;
+        assert_eq!(p.lines[0].points.len(), 3);
+        assert_eq!(
+            p.lines[1].points,
+            vec![(t0, Some(1.0)), (t0 + 300_000.0, None), (t0 + 600_000.0, Some(2.0))]
+        );
+        // Bars have no line to break.
+        c.kind = "columnchart".into();
+        assert_eq!(prepare(&c).lines[1].points.len(), 2);
     }
 
     #[test]

@@ -129,6 +129,54 @@ pub fn text_with(chart: &Chart, options: &TextOptions) -> String {
     text::render(&data::prepare(chart), options)
 }
 
+/// The chart with a point of no value (`y` NaN, `null` in JSON) in every empty bin of a line
+/// over time: the gaps [`svg`], [`png`] and [`text`] draw, for readers of the model itself
+/// (the JSON report). `summarize … by bin()` writes no row for a bin without data, so without
+/// these points a script would join the points on either side. The bin is the smallest step
+/// between two times of the chart; a step of more than one and a half bins skips a bin. Only
+/// `timechart` and `linechart` over a time axis change; series with a gap come back sorted
+/// by time, the others as they were.
+pub fn with_gaps(chart: &Chart) -> Chart {
+    let mut out = chart.clone();
+    if !data::breaks_lines(ChartKind::parse(&chart.kind)) {
+        return out;
+    }
+    let Some(times) = chart
+        .series
+        .iter()
+        .map(|s| s.points.iter().map(|p| data::parse_time(&p.x)).collect::<Option<Vec<i64>>>())
+        .collect::<Option<Vec<Vec<i64>>>>()
+    else {
+        return out;
+    };
+    let mut distinct: Vec<i64> = times.iter().flatten().copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let Some(bin) = distinct.windows(2).map(|w| w[1] - w[0]).min() else { return out };
+    for (series, times) in out.series.iter_mut().zip(&times) {
+        let mut points: Vec<(i64, findings::Point)> =
+            times.iter().copied().zip(series.points.iter().cloned()).collect();
+        // Stable: points at one time keep the model's order.
+        points.sort_by_key(|p| p.0);
+        if !points.windows(2).any(|w| data::skips_a_bin(w[0].0, w[1].0, bin)) {
+            continue;
+        }
+        let mut filled = Vec::with_capacity(points.len() + 1);
+        let mut prev: Option<i64> = None;
+        for (t, point) in points {
+            if let Some(p) = prev
+                && data::skips_a_bin(p, t, bin)
+            {
+                filled.push(findings::Point { x: data::format_rfc3339(p + bin), y: f64::NAN });
+            }
+            prev = Some(t);
+            filled.push(point);
+        }
+        series.points = filled;
+    }
+    out
+}
+
 /// Width of a string in terminal columns, ignoring ANSI colour sequences.
 pub fn display_width(s: &str) -> usize {
     let mut width = 0;

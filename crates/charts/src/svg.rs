@@ -39,8 +39,9 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // XML 1.0 forbids most control characters even escaped.
+            // XML 1.0 forbids most control characters even escaped, and U+FFFE/U+FFFF.
             c if (c as u32) < 0x20 && c != '\t' && c != '\n' && c != '\r' => out.push('\u{FFFD}'),
+            '\u{FFFE}' | '\u{FFFF}' => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -271,11 +272,12 @@ fn bottom_margin(p: &Prepared) -> f64 {
 fn lines(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
     let names = series_names(p);
     let lw = legend_width(&names, w);
-    let plot =
-        Plot { left: value_axis_margin(p), top, right: w - PAD - lw - 12.0, bottom: h - bottom_margin(p) };
+    let (left, right) = (value_axis_margin(p), w - PAD - lw - 12.0);
+    let extra = if let XAxis::Category(c) = &p.x { category_rows_height(c, right - left) } else { 0.0 };
+    let plot = Plot { left, top, right, bottom: h - bottom_margin(p) - extra };
     let (ylo, yhi) = value_axis_vertical(svg, p, &plot, PAD + FONT * 0.8);
     let y_of = |v: f64| plot.bottom - (v - ylo) / (yhi - ylo) * plot.height();
-    let (xmin, xmax) = x_axis(svg, p, &plot);
+    let (xmin, xmax) = x_axis(svg, p, &plot, w);
     let x_of = |x: f64| {
         if let XAxis::Category(c) = &p.x {
             plot.left + (x + 0.5) * plot.width() / c.len().max(1) as f64
@@ -340,7 +342,7 @@ fn lines(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
 }
 
 /// Ticks and labels of a continuous or category x axis; returns the x range mapped to the plot.
-fn x_axis(svg: &mut Svg, p: &Prepared, plot: &Plot) -> (f64, f64) {
+fn x_axis(svg: &mut Svg, p: &Prepared, plot: &Plot, w: f64) -> (f64, f64) {
     let label_y = plot.bottom + FONT + 4.0;
     svg.line("<g class=\"axis x-axis\">");
     let range = match &p.x {
@@ -377,7 +379,7 @@ fn x_axis(svg: &mut Svg, p: &Prepared, plot: &Plot) -> (f64, f64) {
             (ticks.lo, ticks.hi)
         }
         XAxis::Category(labels) => {
-            category_labels(svg, labels, plot, label_y);
+            category_labels(svg, labels, plot, label_y, w);
             (0.0, labels.len() as f64)
         }
     };
@@ -396,20 +398,99 @@ fn tick_mark(svg: &mut Svg, x: f64, y: f64) {
     );
 }
 
-/// Labels under evenly spaced categories, thinned so that they never overlap.
-fn category_labels(svg: &mut Svg, labels: &[String], plot: &Plot, y: f64) {
-    let count = labels.len().max(1);
-    let slot = plot.width() / count as f64;
+/// How labels under evenly spaced categories are laid out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CategoryLayout {
+    /// Rows the labels take turns on (label `i` on row `i % rows`), so that each may be as
+    /// wide as `rows` slots.
+    rows: usize,
+    /// Longest label, in characters; longer ones lose their middle (`truncate_middle`), so
+    /// `…:job-controller` and `…:cronjob-controller` stay apart.
+    max_chars: usize,
+    /// Every how many categories a label is drawn: 1 (every bar is named) unless even three
+    /// rows leave fewer than 5 characters a label (dozens of time bins).
+    every: usize,
+}
+
+/// Longest category label drawn, in characters.
+const CATEGORY_CHARS: usize = 24;
+/// Most rows of category labels.
+const CATEGORY_ROWS: usize = 3;
+
+fn category_layout(labels: &[String], plot_width: f64) -> CategoryLayout {
+    let slot = plot_width / labels.len().max(1) as f64;
+    let fits = |rows: usize| ((rows as f64 * slot - 6.0) / (FONT * CHAR_EM)).floor().max(0.0) as usize;
+    let longest = labels.iter().map(|l| crate::display_width(l)).max().unwrap_or(0).min(CATEGORY_CHARS);
+    if let Some(rows) = (1..=CATEGORY_ROWS).find(|&rows| fits(rows) >= longest) {
+        return CategoryLayout { rows, max_chars: longest, every: 1 };
+    }
+    if fits(CATEGORY_ROWS) >= 5 {
+        return CategoryLayout { rows: CATEGORY_ROWS, max_chars: fits(CATEGORY_ROWS), every: 1 };
+    }
+    // Too many categories to name each: one row, thinned so that labels never overlap.
     let max_chars = 16usize;
-    let widest = labels.iter().map(|l| text_width(&truncate(l, max_chars), FONT)).fold(0.0, f64::max) + 6.0;
-    let every = (widest / slot).ceil().max(1.0) as usize;
-    for (i, label) in labels.iter().enumerate().step_by(every) {
-        let x = plot.left + (i as f64 + 0.5) * slot;
+    let widest =
+        labels.iter().map(|l| text_width(&truncate_middle(l, max_chars), FONT)).fold(0.0, f64::max) + 6.0;
+    CategoryLayout { rows: 1, max_chars, every: (widest / slot).ceil().max(1.0) as usize }
+}
+
+/// Labels under evenly spaced categories ([`category_layout`]): every one when they fit on up
+/// to three staggered rows, cut in their middle, never overlapping and never past the
+/// drawing's edges (0 to `w`).
+///
+/// Each label owns the span up to the midpoints between it and its neighbours on its row. A
+/// label at either end of a row has no neighbour on one side: it may use the drawing's margin
+/// there, and on its inner side the room its neighbour leaves (the neighbour stays centred
+/// under its bar), so the last of a row of long names is cut no shorter than the others.
+fn category_labels(svg: &mut Svg, labels: &[String], plot: &Plot, y: f64, w: f64) {
+    let slot = plot.width() / labels.len().max(1) as f64;
+    let layout = category_layout(labels, plot.width());
+    let char_w = FONT * CHAR_EM;
+    let shown: Vec<usize> = (0..labels.len()).step_by(layout.every).collect();
+    let r = layout.rows;
+    let x_of = |k: usize| plot.left + (shown[k] as f64 + 0.5) * slot;
+    // Half the width of label `k` centred with the common cut.
+    let natural = |k: usize| text_width(&truncate_middle(&labels[shown[k]], layout.max_chars), FONT) / 2.0;
+    let first = |k: usize| k < r;
+    let last = |k: usize| k + r >= shown.len();
+    // The boundary between label `k` and the next on its row, `k + r`.
+    let boundary = |k: usize| {
+        let mid = (x_of(k) + x_of(k + r)) / 2.0;
+        if last(k + r) && !first(k) && !last(k) {
+            mid.min(x_of(k) + natural(k) + 3.0)
+        } else if first(k) && !first(k + r) && !last(k + r) {
+            mid.max(x_of(k + r) - natural(k + r) - 3.0)
+        } else {
+            mid
+        }
+    };
+    for (k, &i) in shown.iter().enumerate() {
+        let x = x_of(k);
+        let lo = if k >= r { boundary(k - r) + 3.0 } else { 2.0 }.max(2.0);
+        let hi = if k + r < shown.len() { boundary(k) - 3.0 } else { w - 2.0 }.min(w - 2.0);
+        let max_chars = (((hi - lo) / char_w + 1e-6).floor().max(0.0) as usize).min(layout.max_chars);
+        let text = truncate_middle(&labels[i], max_chars);
+        let tw = text_width(&text, FONT);
+        // Centred under the bar when there is room, else as near as the span allows.
+        let cx = x.clamp(lo + tw / 2.0, (hi - tw / 2.0).max(lo + tw / 2.0));
         tick_mark(svg, x, plot.bottom);
-        let _ = writeln!(svg.out, "<g><title>{}</title>", escape(label));
-        svg.text(x, y, "middle", FONT, "#555555", "", &truncate(label, max_chars));
+        let _ = writeln!(svg.out, "<g><title>{}</title>", escape(&labels[i]));
+        svg.text(
+            cx,
+            y + (k % r) as f64 * (FONT + 2.0),
+            "middle",
+            FONT,
+            "#555555",
+            " class=\"category\"",
+            &text,
+        );
         svg.line("</g>");
     }
+}
+
+/// Room the extra rows of category labels take under the plot.
+fn category_rows_height(labels: &[String], plot_width: f64) -> f64 {
+    (category_layout(labels, plot_width).rows - 1) as f64 * (FONT + 2.0)
 }
 
 /// Short category labels for bars: times shown as `HH:MM` when they share one day.
@@ -426,17 +507,26 @@ fn bar_labels(p: &Prepared, labels: Vec<String>) -> Vec<String> {
 /// Vertical bars, grouped by category.
 fn columns(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
     let names = series_names(p);
-    let lw = legend_width(&names, w);
-    let plot =
-        Plot { left: value_axis_margin(p), top, right: w - PAD - lw - 12.0, bottom: h - bottom_margin(p) };
-    let (ylo, yhi) = value_axis_vertical(svg, p, &plot, PAD + FONT * 0.8);
-    let y_of = |v: f64| plot.bottom - (v - ylo) / (yhi - ylo) * plot.height();
+    let lw = bar_legend_width(p, &names, w);
     let (labels, values) = p.by_category();
     let labels = bar_labels(p, labels);
+    let (left, right) = (value_axis_margin(p), w - PAD - lw);
+    let extra = category_rows_height(&labels, right - left);
+    let plot = Plot { left, top, right, bottom: h - bottom_margin(p) - extra };
+    let (ylo, yhi) = value_axis_vertical(svg, p, &plot, PAD + FONT * 0.8);
+    let y_of = |v: f64| plot.bottom - (v - ylo) / (yhi - ylo) * plot.height();
     svg.line("<g class=\"axis x-axis\">");
-    category_labels(svg, &labels, &plot, plot.bottom + FONT + 4.0);
+    category_labels(svg, &labels, &plot, plot.bottom + FONT + 4.0, w);
     if let XAxis::Time { min, .. } = &p.x {
-        svg.text(plot.left, plot.bottom + 2.0 * FONT + 6.0, "start", FONT, "#777777", "", &format_date(*min));
+        svg.text(
+            plot.left,
+            plot.bottom + extra + 2.0 * FONT + 6.0,
+            "start",
+            FONT,
+            "#777777",
+            "",
+            &format_date(*min),
+        );
     }
     svg.line("</g>");
     frame(svg, &plot);
@@ -467,19 +557,36 @@ fn columns(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
         }
         svg.line("</g>");
     }
-    legend(svg, &names, w - PAD - lw, plot.top, plot.bottom, lw);
+    if lw > 0.0 {
+        legend(svg, &names, w - PAD - lw + 12.0, plot.top, plot.bottom, lw - 12.0);
+    }
     caption(svg, p, &plot, h);
+}
+
+/// Room for the legend of a bar or column chart and the space before it: none for a single
+/// series whose name the title or the value axis already says (`requests` under a `requests`
+/// axis), so the category labels get the width; its name stays every bar's tooltip.
+fn bar_legend_width(p: &Prepared, names: &[String], w: f64) -> f64 {
+    let said = |name: &str| {
+        let name = name.trim().to_lowercase();
+        name.is_empty() || p.y_label.to_lowercase().contains(&name) || p.title.to_lowercase().contains(&name)
+    };
+    match names {
+        [one] if said(one) => 0.0,
+        _ => legend_width(names, w) + 12.0,
+    }
 }
 
 /// Horizontal bars: categories down the left, values along the bottom.
 fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
     let names = series_names(p);
-    let lw = legend_width(&names, w);
+    let lw = bar_legend_width(p, &names, w);
     let (labels, values) = p.by_category();
     let max_chars = ((w * 0.3) / (FONT * CHAR_EM)).max(4.0) as usize;
-    let label_w = labels.iter().map(|l| text_width(&truncate(l, max_chars), FONT)).fold(0.0, f64::max);
+    let label_w = labels.iter().map(|l| text_width(&truncate_middle(l, max_chars), FONT)).fold(0.0, f64::max);
     let bottom = h - PAD - FONT - 6.0 - if p.y_label.is_empty() { 0.0 } else { FONT + 6.0 };
-    let plot = Plot { left: PAD + label_w + 8.0, top, right: w - PAD - lw - 12.0, bottom };
+    // Without a legend, room for half the last tick label past the plot.
+    let plot = Plot { left: PAD + label_w + 8.0, top, right: w - PAD - lw.max(2.0 * FONT), bottom };
     let (lo, hi) = p.y_range();
     let ticks = nice_ticks(lo, hi, ((plot.width() / 70.0) as usize).max(2));
     let x_of = |v: f64| plot.left + (v - ticks.lo) / (ticks.hi - ticks.lo) * plot.width();
@@ -503,7 +610,15 @@ fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
     for (i, label) in labels.iter().enumerate().step_by(every) {
         let y = plot.top + (i as f64 + 0.5) * slot;
         let _ = writeln!(svg.out, "<g><title>{}</title>", escape(label));
-        svg.text(plot.left - 6.0, y + FONT * 0.35, "end", FONT, "#555555", "", &truncate(label, max_chars));
+        svg.text(
+            plot.left - 6.0,
+            y + FONT * 0.35,
+            "end",
+            FONT,
+            "#555555",
+            "",
+            &truncate_middle(label, max_chars),
+        );
         svg.line("</g>");
     }
     svg.line("</g>");
@@ -541,7 +656,9 @@ fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
         }
         svg.line("</g>");
     }
-    legend(svg, &names, w - PAD - lw, plot.top, plot.bottom, lw);
+    if lw > 0.0 {
+        legend(svg, &names, w - PAD - lw + 12.0, plot.top, plot.bottom, lw - 12.0);
+    }
     if !p.y_label.is_empty() {
         let max = (plot.width() / (FONT * CHAR_EM)) as usize;
         svg.text(

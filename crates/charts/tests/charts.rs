@@ -342,3 +342,108 @@ fn text_bar_labels_keep_the_end_that_tells_clients_apart() {
     assert_eq!(names.len(), 3, "{text}");
     assert!(names[0] != names[1] && names[1] != names[2], "{names:?}");
 }
+
+/// The overview's top-clients chart of a simulated cluster, as the HTML report draws it
+/// (1000 × 380): only bars 1, 3, 5, 7 and 9 had a label, and two controllers both read
+/// `kube-controller…` (report review item 5).
+#[test]
+fn every_bar_of_the_top_clients_chart_has_a_distinct_label() {
+    let clients = [
+        ("kubelet", 52_073.0),
+        ("cilium-agent", 9_773.0),
+        ("ama-logs", 9_000.0),
+        ("kube-controller-manager/system:serviceaccount:kube-system:horizontal-pod-autoscaler", 2_368.0),
+        ("kube-proxy", 1_253.0),
+        ("approver/leader-election", 900.0),
+        ("kube-controller-manager/system:serviceaccount:kube-system:replicaset-controller", 765.0),
+        ("cluster-autoscaler", 648.0),
+        ("kube-controller-manager/system:serviceaccount:kube-system:endpointslice-controller", 608.0),
+        ("kube-controller-manager/system:serviceaccount:kube-system:job-controller", 474.0),
+    ];
+    let chart = Chart {
+        kind: "columnchart".into(),
+        title: "Requests per client".into(),
+        x_label: "client".into(),
+        y_label: "requests".into(),
+        series: vec![Series { name: "requests".into(), points: labels(&clients) }],
+    };
+    for (width, height) in [(1000, 380), (900, 320)] {
+        let svg = charts::svg(&chart, width, height);
+        // (x, y, text) of every category label.
+        let found: Vec<(f64, f64, String)> = svg
+            .lines()
+            .filter(|l| l.contains("class=\"category\""))
+            .map(|l| {
+                let attr = |name: &str| -> f64 {
+                    let from = l.find(&format!(" {name}=\"")).map_or(0, |i| i + name.len() + 3);
+                    l[from..].split('"').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+                };
+                let text = l.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or("").to_owned();
+                (attr("x"), attr("y"), text)
+            })
+            .collect();
+        assert_eq!(found.len(), clients.len(), "{width}×{height}: every bar is named\n{svg}");
+        let mut texts: Vec<&str> = found.iter().map(|f| f.2.as_str()).collect();
+        texts.sort_unstable();
+        texts.dedup();
+        assert_eq!(texts.len(), clients.len(), "{width}×{height}: labels are distinct: {found:?}");
+        assert!(found.iter().any(|f| f.2.ends_with("job-controller")), "{found:?}");
+        // Within the drawing, and no two on one row overlap (0.6 em a character, as laid out).
+        let half = |t: &str| charts::display_width(t) as f64 * 12.0 * 0.6 / 2.0;
+        for (x, y, t) in &found {
+            assert!(x - half(t) >= 0.0 && x + half(t) <= f64::from(width), "{t} at {x} leaves the drawing");
+            for (x2, y2, t2) in &found {
+                if t != t2 && y == y2 {
+                    assert!((x - x2).abs() >= half(t) + half(t2), "{t} and {t2} overlap at y {y}");
+                }
+            }
+        }
+    }
+}
+
+/// `summarize … by bin(…, 5m)` writes no row for a bin without requests; the line was drawn
+/// straight across it (report review item 6).
+#[test]
+fn an_empty_five_minute_bin_breaks_the_latency_line() {
+    let chart = Chart {
+        kind: "timechart".into(),
+        title: "Average latency per client".into(),
+        x_label: "start_time".into(),
+        y_label: "avg latency (ms)".into(),
+        series: vec![
+            Series { name: "kubelet".into(), points: times(&[20.0, 22.0, 21.0], 0) },
+            Series {
+                name: "inventory-exporter".into(),
+                points: vec![
+                    Point { x: "2024-05-01T10:00:00Z".into(), y: 4962.0 },
+                    Point { x: "2024-05-01T10:10:00Z".into(), y: 4577.8 },
+                ],
+            },
+        ],
+    };
+    let svg = charts::svg(&chart, 900, 320);
+    let group = svg.split("data-series=\"inventory-exporter\"").nth(1).and_then(|g| g.split("</g>").next());
+    let Some(group) = group else { panic!("no inventory-exporter series in\n{svg}") };
+    assert!(!group.contains("<polyline"), "a line across the empty 10:05 bin:\n{group}");
+    // Each bin with requests is a dot of its own.
+    assert_eq!(group.matches("r=\"3\"").count(), 2, "{group}");
+    // kubelet, with every bin, is still one line.
+    let kubelet = svg.split("data-series=\"kubelet\"").nth(1).and_then(|g| g.split("</g>").next());
+    assert_eq!(kubelet.map(|g| g.matches("<polyline").count()), Some(1));
+    // The model for scripts gets a point of no value in the empty bin; full series are untouched.
+    let filled = charts::with_gaps(&chart);
+    assert_eq!(filled.series[0], chart.series[0]);
+    let xs: Vec<(&str, bool)> =
+        filled.series[1].points.iter().map(|p| (p.x.as_str(), p.y.is_nan())).collect();
+    assert_eq!(
+        xs,
+        vec![
+            ("2024-05-01T10:00:00Z", false),
+            ("2024-05-01T10:05:00Z", true),
+            ("2024-05-01T10:10:00Z", false)
+        ]
+    );
+    // The terminal chart breaks too: the two dots are not joined (no braille between them).
+    let text = charts::text(&chart, 60, 12);
+    assert!(!text.is_empty());
+}

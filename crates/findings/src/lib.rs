@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod report;
+pub mod text;
 mod thresholds;
 pub use report::{InputSummary, Overview, REPORT_SCHEMA_VERSION, Report};
 pub use thresholds::{Threshold, Thresholds, names as threshold_names};

@@ -19,7 +19,8 @@ pub fn escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{FFFD}'),
+            // Control characters, BiDi controls and U+2028/U+2029 (findings::text).
+            c if findings::text::is_hidden(c) => out.push(findings::text::REPLACEMENT),
             c => out.push(c),
         }
     }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use findings::{Finding, InputSummary, Overview, Report, Severity, TimeRange};
+use findings::{Finding, InputSummary, Overview, RemedyKind, Report, Severity, TimeRange};
 use serde::Serialize;
 
 use crate::{format, sorted_findings};
@@ -28,8 +28,8 @@ struct Document<'a> {
     window: Option<&'a TimeRange>,
     summary: Summary,
     inputs: &'a [InputSummary],
-    overview: &'a Overview,
-    findings: Vec<&'a Finding>,
+    overview: Overview,
+    findings: Vec<Finding>,
     checks_run: &'a [String],
 }
 
@@ -41,12 +41,43 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         window: report.window.as_ref(),
         summary: Summary { critical, warning, info, worst: report.worst() },
         inputs: &report.inputs,
-        overview: &report.overview,
-        findings: sorted_findings(report),
+        overview: with_gaps(&report.overview),
+        findings: sorted_findings(report).into_iter().map(readable).collect(),
         checks_run: &report.checks_run,
     };
     // Keep the kind of a write error (a closed pipe is not a failure to the caller).
     serde_json::to_writer_pretty(&mut *out, &doc)
         .map_err(|e| io::Error::new(e.io_error_kind().unwrap_or(io::ErrorKind::Other), e))?;
     writeln!(out)
+}
+
+/// The overview with a `null` point in every empty bin of its lines ([`charts::with_gaps`]),
+/// as the charts draw them.
+fn with_gaps(o: &Overview) -> Overview {
+    let mut o = o.clone();
+    o.top_clients = o.top_clients.as_ref().map(charts::with_gaps);
+    o.latency_over_time = o.latency_over_time.as_ref().map(charts::with_gaps);
+    o
+}
+
+/// The parts of a finding people read, as `docs/report-schema.md` promises them: the title,
+/// the subject and the remedies' titles on one plain line, the summary and advice without
+/// hidden characters ([`findings::text`]: control characters, BiDi controls, U+2028/U+2029
+/// become U+FFFD). The evidence (measures, query, table, chart) and the YAML and command
+/// bodies stay as the checks wrote them: they are data for scripts and `kubectl apply`.
+fn readable(f: &Finding) -> Finding {
+    use findings::text::{multi_line, one_line};
+    let mut f = f.clone();
+    f.evidence.chart = f.evidence.chart.as_ref().map(charts::with_gaps);
+    f.title = one_line(&f.title);
+    f.subject.kind = one_line(&f.subject.kind);
+    f.subject.name = one_line(&f.subject.name);
+    f.summary = multi_line(&f.summary);
+    for r in &mut f.remedies {
+        r.title = one_line(&r.title);
+        if r.kind == RemedyKind::Advice {
+            r.body = multi_line(&r.body);
+        }
+    }
+    f
 }

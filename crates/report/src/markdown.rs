@@ -20,8 +20,9 @@ pub(crate) fn escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => out.push('\u{FFFD}'),
+            '\n' | '\t' => out.push(' '),
+            // Control characters, BiDi controls and U+2028/U+2029 (findings::text).
+            c if findings::text::is_hidden(c) => out.push(findings::text::REPLACEMENT),
             c => out.push(c),
         }
     }
@@ -42,14 +43,20 @@ fn cell(s: &str) -> String {
     lines.join("<br>")
 }
 
-/// Inline code that survives any content: a fence longer than the longest backtick run.
+/// Inline code that survives any content: a fence longer than the longest backtick run, so
+/// the text inside is literal (CommonMark); hidden characters as in [`escape`]. Outside a
+/// table only: a `|` here is the name's own (see [`code_in_cell`]).
 fn code(s: &str) -> String {
-    let s: String = s.chars().map(|c| if c == '\n' || c.is_control() { ' ' } else { c }).collect();
-    // Pipes would end a table cell even inside code; escape them (GFM un-escapes them there).
-    let s = s.replace('|', "\\|");
+    let s = findings::text::one_line(s);
     let fence = "`".repeat(longest_run(&s, '`') + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') { " " } else { "" };
     format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+/// [`code`] inside a table cell: a `|` would end the cell even inside code, so it is escaped
+/// as `\|` (GFM removes that backslash in table cells, and only there).
+fn code_in_cell(s: &str) -> String {
+    code(&s.replace('|', "\\|"))
 }
 
 fn longest_run(s: &str, ch: char) -> usize {
@@ -66,9 +73,8 @@ fn fenced(out: &mut dyn Write, lang: &str, body: &str) -> io::Result<()> {
     let fence = "`".repeat(longest_run(body, '`').max(2) + 1);
     writeln!(out, "{fence}{lang}")?;
     for line in body.lines() {
-        let line: String =
-            line.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect();
-        writeln!(out, "{line}")?;
+        // Control characters, BiDi controls and U+2028/U+2029 (findings::text); tabs stay.
+        writeln!(out, "{}", findings::text::multi_line(line))?;
     }
     writeln!(out, "{fence}")
 }
@@ -122,7 +128,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 cell(&f.code),
                 cell(&f.title),
                 cell(&f.subject.kind),
-                code(&f.subject.name)
+                code_in_cell(&f.subject.name)
             )?;
         }
         writeln!(out)?;
@@ -280,7 +286,9 @@ mod tests {
     fn inline_code_outgrows_backticks_inside() {
         assert_eq!(code("a`b"), "``a`b``");
         assert_eq!(code("`x"), "`` `x ``");
-        assert_eq!(code("a|b"), "`a\\|b`");
+        // A pipe is escaped only inside a table cell.
+        assert_eq!(code("a|b"), "`a|b`");
+        assert_eq!(code_in_cell("a|b"), "`a\\|b`");
     }
 
     #[test]

@@ -61,14 +61,16 @@ fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
     lines
 }
 
-/// Strips control characters (other than tab) so that model text cannot move the cursor
-/// or change colours on the reader's terminal.
+/// Replaces control characters (other than line feed and tab), BiDi controls and U+2028/U+2029
+/// ([`findings::text::multi_line`]) so that model text cannot move the cursor, change colours
+/// or reverse a line on the reader's terminal.
 fn clean(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { '\u{FFFD}' } else { c }).collect()
+    findings::text::multi_line(s)
 }
 
+/// [`clean`], on one line ([`findings::text::one_line`]).
 fn one_line(s: &str) -> String {
-    clean(s).replace(['\n', '\t'], " ")
+    findings::text::one_line(s)
 }
 
 /// Renders the report for a terminal.

@@ -436,3 +436,125 @@ fn a_closed_pipe_is_told_as_a_broken_pipe_in_every_format() {
         assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{format:?}: {err}");
     }
 }
+
+/// The characters that change how text reads without being seen: BiDi controls and the
+/// Unicode line and paragraph separators (and NEL).
+fn hidden(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{85}')
+}
+
+/// A client name holding U+202E reversed the rest of a finding's title, numbers included, in
+/// every BiDi-aware renderer; U+2028 made JSON titles multi-line (report review item 3).
+#[test]
+fn bidi_overrides_in_a_client_name_cannot_reverse_a_title() {
+    let evil = "OVERWRITE\u{202E}gnp.exe\u{2066}x\u{2069}\u{200F}\u{061C}\u{2028}---\u{2029}y\u{85}z\r";
+    let mut r = sample_report();
+    let f = &mut r.findings[0];
+    f.title = format!("{evil} sends the most requests: 63% (57.9 per second)");
+    f.subject.name = evil.into();
+    f.summary = format!("`{evil}` sends most.\u{2028}Second line.\n\nAnd {evil} again.");
+    f.evidence.measures[0].label = evil.into();
+    if let Some(t) = &mut f.evidence.table {
+        t.rows[0][0] = evil.into();
+    }
+    f.remedies.push(findings::remedy(
+        &format!("Throttle {evil}"),
+        findings::RemedyKind::Yaml,
+        findings::Safety::ReviewFirst,
+        format!("# Throttle {evil}\napiVersion: v1\nkind: ConfigMap\n"),
+    ));
+    f.remedies.push(findings::remedy(
+        "Tune it",
+        findings::RemedyKind::Advice,
+        findings::Safety::Safe,
+        format!("Ask the owner of {evil}."),
+    ));
+    if let Some(c) = &mut r.overview.top_clients {
+        c.series[0].points[0].x = evil.into();
+        c.series[0].name = evil.into();
+    }
+    for (format, out) in all_formats(&r) {
+        if format == Format::Json {
+            continue;
+        }
+        let found: Vec<String> =
+            out.chars().filter(|&c| hidden(c)).map(|c| format!("U+{:04X}", c as u32)).collect();
+        assert!(found.is_empty(), "{format:?} shows {found:?}");
+        assert!(out.contains("OVERWRITE\u{FFFD}gnp.exe"), "{format:?} marks what it replaced");
+    }
+    let text = render(&r, Format::Text, &plain());
+    assert!(text.lines().any(|l| l.contains("OVERWRITE\u{FFFD}gnp.exe") && l.ends_with("(57.9 per second)")));
+    // JSON: the title and the subject are one plain line, the prose has no hidden character;
+    // the YAML body is data for `kubectl apply` and stays as written (docs/report-schema.md).
+    let json = render(&r, Format::Json, &plain());
+    let v: serde_json::Value = match serde_json::from_str(&json) {
+        Ok(v) => v,
+        Err(e) => panic!("JSON does not parse: {e}"),
+    };
+    let Some(all) = v["findings"].as_array() else { panic!("no findings array") };
+    let Some(f) =
+        all.iter().find(|f| f["subject"]["name"].as_str().is_some_and(|n| n.starts_with("OVERWRITE")))
+    else {
+        panic!("the finding is missing")
+    };
+    for key in [&f["title"], &f["subject"]["name"], &f["summary"], &f["remedies"][0]["title"]] {
+        let s = key.as_str().unwrap_or_default();
+        assert!(!s.is_empty() && !s.chars().any(|c| hidden(c) || c == '\r'), "hidden character in {s:?}");
+    }
+    let title = f["title"].as_str().unwrap_or_default();
+    assert!(!title.contains('\n'), "{title:?}");
+    let remedies = f["remedies"].as_array().map_or(0, Vec::len);
+    let yaml = f["remedies"][remedies - 2]["body"].as_str().unwrap_or_default();
+    assert!(yaml.contains('\u{2028}'), "the YAML body is kept as the remedy wrote it: {yaml:?}");
+    let advice = f["remedies"][remedies - 1]["body"].as_str().unwrap_or_default();
+    assert!(!advice.chars().any(hidden), "{advice:?}");
+}
+
+/// A `|` in a name showed as `\|` in the subject line and every code span outside tables, so
+/// the name copied from the report was not the name in the log (report review item 4).
+#[test]
+fn a_pipe_in_a_name_is_literal_outside_tables_in_markdown() {
+    let name = "kubelet]]>|c1|c2`bt`";
+    let mut r = sample_report();
+    r.findings[0].subject.name = name.into();
+    r.findings[0].summary = "`kubelet|c1` sends the most requests.".into();
+    let md = render(&r, Format::Markdown, &plain());
+    let code = format!("`` {name} ``");
+    let Some(subject) = md.lines().find(|l| l.starts_with("**client:**") && l.contains("c1")) else {
+        panic!("no subject line for the name in\n{md}")
+    };
+    assert!(subject.contains(&code), "{subject}");
+    assert!(
+        md.lines().any(|l| l.starts_with("`kubelet|c1` sends")),
+        "the summary's code span holds the name as it is"
+    );
+    // Inside the summary table the pipe is escaped, as GFM needs (it removes the backslash there).
+    assert!(md.lines().any(|l| l.starts_with('|') && l.contains("`` kubelet]]>\\|c1\\|c2`bt` ``")), "{md}");
+}
+
+/// The overview's latency line was drawn across a 5-minute bin with no requests, and the JSON
+/// had no point there, only the points on either side (report review item 6).
+#[test]
+fn an_empty_five_minute_bin_breaks_the_latency_line() {
+    let mut r = sample_report();
+    let Some(c) = &mut r.overview.latency_over_time else { panic!("the sample has a latency chart") };
+    // kube-controller-manager has no requests in the 10:25 bin.
+    c.series[1].points.remove(5);
+    let name = c.series[1].name.clone();
+    let json = render(&r, Format::Json, &plain());
+    let v: serde_json::Value = match serde_json::from_str(&json) {
+        Ok(v) => v,
+        Err(e) => panic!("JSON does not parse: {e}"),
+    };
+    let Some(series) = v["overview"]["latency_over_time"]["series"].as_array() else { panic!("no series") };
+    let Some(s) = series.iter().find(|s| s["name"] == name.as_str()) else { panic!("no {name}") };
+    let gap = &s["points"][5];
+    assert_eq!(gap["x"], "2024-05-01T10:25:00Z");
+    assert!(gap["y"].is_null(), "{gap}");
+    assert_eq!(s["points"].as_array().map(Vec::len), Some(12));
+    let html = render(&r, Format::Html, &plain());
+    let group = html.split(&format!("data-series=\"{name}\"")).nth(1).and_then(|g| g.split("</g>").next());
+    let Some(group) = group else { panic!("no {name} series in the HTML") };
+    assert_eq!(group.matches("<polyline").count(), 2, "the line breaks at 10:25:\n{group}");
+}

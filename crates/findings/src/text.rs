@@ -1,0 +1,66 @@
+//! Text from the evidence made safe to show: audit logs carry attacker-controlled strings
+//! (user agents, user names, namespaces, webhook names), and every report shows them. One
+//! set of rules for every renderer, so a name reads the same in the terminal, HTML, Markdown
+//! and JSON.
+//!
+//! What is replaced (by U+FFFD, `�`, so the reader sees that something was there):
+//!
+//! - control characters (Unicode Cc: ESC, BEL, CR, NEL U+0085, …), which move a terminal's
+//!   cursor, change its colours or write its clipboard;
+//! - the bidirectional formatting characters (U+061C, U+200E, U+200F, U+202A–U+202E,
+//!   U+2066–U+2069), which reverse how the rest of a line reads (a client name holding
+//!   U+202E turns `63% (57.9 per second)` around);
+//! - the line and paragraph separators U+2028 and U+2029, which many renderers and YAML
+//!   parsers take as line breaks while a reader sees nothing.
+//!
+//! Line feeds and tabs are the only whitespace controls kept: in one-line fields they become
+//! spaces ([`one_line`]), in multi-line bodies they stay ([`multi_line`]).
+
+/// True for the bidirectional formatting characters: ALM (U+061C), LRM and RLM (U+200E,
+/// U+200F), the embeddings and overrides U+202A–U+202E and the isolates U+2066–U+2069.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// True for a character no report shows as it is (see the module docs): a control character
+/// other than line feed and tab, a bidirectional formatting character, or U+2028/U+2029.
+pub fn is_hidden(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// The character a hidden one is shown as.
+pub const REPLACEMENT: char = '\u{FFFD}';
+
+/// Text for a one-line field (a title, a subject, a label, a table cell): every hidden
+/// character ([`is_hidden`]) becomes U+FFFD, line feeds and tabs become spaces.
+pub fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' | '\t' => ' ',
+            c if is_hidden(c) => REPLACEMENT,
+            c => c,
+        })
+        .collect()
+}
+
+/// Text for a multi-line body (a summary, a query, a remedy's YAML or commands): every hidden
+/// character ([`is_hidden`]) becomes U+FFFD; line feeds and tabs stay.
+pub fn multi_line(s: &str) -> String {
+    s.chars().map(|c| if is_hidden(c) { REPLACEMENT } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_controls_and_unicode_line_breaks_are_replaced_and_newlines_kept_only_in_bodies() {
+        let s = "a\u{202E}b\u{2066}c\u{2069}d\u{200F}e\u{061C}f\u{2028}g\u{2029}h\u{85}i\rj\x1b[31mk\n\tl";
+        assert_eq!(one_line(s), "a�b�c�d�e�f�g�h�i�j�[31mk  l");
+        assert_eq!(multi_line(s), "a�b�c�d�e�f�g�h�i�j�[31mk\n\tl");
+        // Ordinary text, CJK and emoji are untouched.
+        assert_eq!(one_line("kube-proxy 日本語 🔴"), "kube-proxy 日本語 🔴");
+        // Zero-width joiners (emoji sequences) are not hidden characters.
+        assert!(!is_hidden('\u{200D}'));
+    }
+}
