@@ -17,6 +17,7 @@ pub mod target;
 pub use apiserver::ApiserverEvidence;
 pub use etcd_metrics::EtcdMetrics;
 pub use snapshot::{Histogram, Snapshot, Window};
+use snapshot::{MIN_FALLBACK_INTERVAL_MS, fallback_times_too_close};
 pub use target::{Target, TargetKind};
 
 use std::collections::HashMap;
@@ -259,8 +260,10 @@ fn order<'a>(
                 first.source,
                 thousands(v.grew)
             );
+            // Times less than a second apart tell no order (copies); the window's note says so.
             if let (Some(a), Some(b)) = (first.fallback_time_ms, last.fallback_time_ms)
                 && b < a
+                && fallback_times_too_close(first, last).is_none()
             {
                 note.push_str(&format!(
                     " {} say the opposite order and were not used.",
@@ -288,6 +291,20 @@ fn order<'a>(
             "{target}: {} are taken in the order given on the command line (--interval was given): their samples carry no timestamps and their counters do not tell the order ({}).{restart}",
             names(&members),
             votes.why_undecided()
+        ));
+        return members;
+    }
+    let times: Vec<i64> = members.iter().filter_map(|s| s.fallback_time_ms).collect();
+    if let (Some(min), Some(max)) = (times.iter().min(), times.iter().max())
+        && times.len() == members.len()
+        && max.saturating_sub(*min) < MIN_FALLBACK_INTERVAL_MS
+    {
+        notes.push(format!(
+            "{target}: {} are taken in the order given: their samples carry no timestamps, their counters do not \
+             tell the order ({}), and {} are less than 1 s apart, too close to tell it.{restart}",
+            names(&members),
+            votes.why_undecided(),
+            fallback_name(&members)
         ));
         return members;
     }
@@ -325,8 +342,11 @@ fn window_note(
 ) {
     let target = last.target.describe();
     let stamped = first.sample_time_ms.is_some() && last.sample_time_ms.is_some();
-    match window.seconds {
-        Some(s) if s > 0.0 && !stamped => {
+    // Fallback times less than a second apart were not used as the interval (see
+    // `snapshot::MIN_FALLBACK_INTERVAL_MS`).
+    let too_close = if stamped || interval.is_some() { None } else { fallback_times_too_close(first, last) };
+    match (window.seconds, too_close) {
+        (Some(s), _) if s > 0.0 && !stamped => {
             let from = if interval.is_some() {
                 "--interval".to_owned()
             } else {
@@ -339,7 +359,35 @@ fn window_note(
                 last.source
             ));
         }
-        Some(s) if s > 0.0 => {}
+        (Some(s), _) if s > 0.0 => {}
+        (_, Some(gap)) => {
+            let apart = if gap == 0 {
+                "are equal to the millisecond".to_owned()
+            } else {
+                format!("are only {gap} ms apart")
+            };
+            let read = fallback_name(&[first, last]) == "the times they were read";
+            let why = if read {
+                format!(
+                    "the times {} and {} were read {apart}: too short a window to give rates",
+                    first.source, last.source
+                )
+            } else {
+                format!(
+                    "the modification times of {} and {} {apart}, too close to be the times they were scraped \
+                     (a copy made with cp, cp -r, git checkout or kubectl cp gets the time of the copy, not of the scrape)",
+                    first.source, last.source
+                )
+            };
+            let touch = if read { "" } else { ", or set each file's time to when it was scraped (touch -d)" };
+            notes.push(format!(
+                "{target}: {why}, so the time between the two scrapes is taken as unknown (times less than 1 s \
+                 apart are not used): counts are the increase between them, and no rate, growth per hour or time \
+                 to quota is computed. For rates, give the time between the scrapes: apiserver-doctor metrics \
+                 --interval SECONDS {} {}{touch}.",
+                first.source, last.source
+            ));
+        }
         _ => notes.push(format!(
             "{target}: the time between {} and {} is unknown (their times are equal, or in the other order): \
              counts are the increase between the two scrapes, and no rate or growth per hour is computed. \

@@ -216,20 +216,44 @@ pub struct Window<'a> {
     pub seconds: Option<f64>,
 }
 
+/// The shortest time between two scrapes that their fallback times (files' modification
+/// times, or the times they were read) are taken to measure, in milliseconds.
+///
+/// Copies get the time of the copy, not of the scrape: `cp`, `cp -r`, `git checkout` and
+/// `kubectl cp` write files milliseconds apart, whenever they were scraped. Read as the
+/// interval, 0.1 GiB of database growth "in 1 ms" became 360 TiB per hour. One second is the
+/// shortest scrape interval Prometheus is practically run with, and two deliberate scrapes
+/// (`kubectl get --raw /metrics` twice) are at least that far apart; closer times are taken as
+/// unknown, as equal ones are. Timestamps in the samples are real scrape times and are used
+/// whatever their difference.
+pub const MIN_FALLBACK_INTERVAL_MS: i64 = 1000;
+
+/// How far apart the fallback times of `first` and `last` are, in milliseconds, when both are
+/// known and less than [`MIN_FALLBACK_INTERVAL_MS`] apart in either order (equal included):
+/// too close to be the times they were scraped.
+pub fn fallback_times_too_close(first: &Snapshot, last: &Snapshot) -> Option<i64> {
+    let (a, b) = (first.fallback_time_ms?, last.fallback_time_ms?);
+    let gap = b.checked_sub(a)?.checked_abs()?;
+    (gap < MIN_FALLBACK_INTERVAL_MS).then_some(gap)
+}
+
 /// Seconds from `first` to `last`: their samples' timestamps when both carry them (whatever
-/// `interval` says), else `interval`, else their fallback times (modification or read times)
-/// when `last`'s is later; 0 (unknown) otherwise.
+/// `interval` says, and whatever their difference: they are the scrape times), else
+/// `interval`, else their fallback times (modification or read times) when `last`'s is later
+/// by at least [`MIN_FALLBACK_INTERVAL_MS`]; 0 (unknown) otherwise.
 pub fn seconds_between(first: &Snapshot, last: &Snapshot, interval: Option<f64>) -> f64 {
-    let diff = |a: Option<i64>, b: Option<i64>| match (a, b) {
-        (Some(a), Some(b)) if b > a => Some((b - a) as f64 / 1000.0),
+    let diff = |a: Option<i64>, b: Option<i64>, min_ms: i64| match (a, b) {
+        (Some(a), Some(b)) if b > a && b.saturating_sub(a) >= min_ms => {
+            Some(b.saturating_sub(a) as f64 / 1000.0)
+        }
         _ => None,
     };
     if first.sample_time_ms.is_some() && last.sample_time_ms.is_some() {
-        return diff(first.sample_time_ms, last.sample_time_ms).unwrap_or(0.0);
+        return diff(first.sample_time_ms, last.sample_time_ms, 1).unwrap_or(0.0);
     }
     interval
         .filter(|i| i.is_finite() && *i > 0.0)
-        .or_else(|| diff(first.fallback_time_ms, last.fallback_time_ms))
+        .or_else(|| diff(first.fallback_time_ms, last.fallback_time_ms, MIN_FALLBACK_INTERVAL_MS))
         .unwrap_or(0.0)
 }
 

@@ -1,5 +1,6 @@
 //! How scrapes are grouped into processes, put in order and paired into windows (metrics
-//! review items 2, 3, 4, 10 and 11): one test per bug, named after it.
+//! review items 2, 3, 4, 10 and 11; issues review item 10: the modification times of copies):
+//! one test per bug, named after it.
 
 use findings::Thresholds;
 use metrics::{MetricsEvidence, Snapshot};
@@ -181,4 +182,139 @@ fn duplicate_series_keep_the_first_and_are_reported_with_their_line() {
         "{}",
         s.exposition.errors[0].message
     );
+}
+
+/// A kube-apiserver 1.29.5 scrape with `requests` requests and an etcd database of `db` bytes.
+fn apiserver_with_db(requests: u64, db: u64) -> String {
+    format!(
+        "# TYPE kubernetes_build_info gauge\n\
+kubernetes_build_info{{git_version=\"v1.29.5\"}} 1\n\
+# TYPE process_start_time_seconds gauge\n\
+process_start_time_seconds {STARTED}\n\
+# TYPE apiserver_request_total counter\n\
+apiserver_request_total{{code=\"200\",resource=\"pods\",verb=\"GET\"}} {requests}\n\
+# TYPE apiserver_storage_size_bytes gauge\n\
+apiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} {db}\n"
+    )
+}
+
+/// An etcd 3.5.12 member's scrape with an 8 GiB quota and a database of `db` bytes.
+fn etcd_with_db(proposals: u64, db: u64) -> String {
+    format!(
+        "# TYPE etcd_server_version gauge\n\
+etcd_server_version{{server_version=\"3.5.12\"}} 1\n\
+etcd_server_id{{server_id=\"8e9e05c52164694d\"}} 1\n\
+process_start_time_seconds {STARTED}\n\
+# TYPE etcd_server_proposals_committed_total counter\n\
+etcd_server_proposals_committed_total {proposals}\n\
+etcd_server_has_leader 1\n\
+etcd_server_quota_backend_bytes 8589934592\n\
+etcd_mvcc_db_total_size_in_bytes {db}\n"
+    )
+}
+
+#[test]
+fn scrapes_copied_milliseconds_apart_give_no_rate_not_terabytes_per_hour() {
+    // `cp -r` of two scrapes taken 15 min apart: their modification times are now those of the
+    // copy, 0.5 ms apart (straddling a millisecond, so 1 ms apart as read). Read as the
+    // interval, 6.5 GiB → 6.6 GiB "in 0 s" was "251.5 TiB per hour, quota in 0 min".
+    let gib = 1u64 << 30;
+    let (db1, db2) = (65 * gib / 10, 66 * gib / 10);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let base = std::time::UNIX_EPOCH + std::time::Duration::from_micros(T0 as u64 * 1000 + 700);
+    let files = [
+        ("apiserver-1.prom", apiserver_with_db(10_000, db1), 0),
+        ("apiserver-2.prom", apiserver_with_db(14_000, db2), 500),
+        ("etcd-1.prom", etcd_with_db(1_000, db1), 0),
+        ("etcd-2.prom", etcd_with_db(2_000, db2), 500),
+    ];
+    let mut snapshots = Vec::new();
+    for (name, text, micros) in &files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write scrape");
+        let file = std::fs::File::options().write(true).open(&path).expect("open scrape");
+        file.set_modified(base + std::time::Duration::from_micros(*micros)).expect("set mtime");
+        drop(file);
+        let loaded = metrics::load::load(&path.display().to_string()).expect("load scrape");
+        snapshots.push(loaded);
+    }
+    let mtimes: Vec<Option<i64>> = snapshots.iter().map(|s| s.fallback_time_ms).collect();
+    assert_eq!(mtimes, [Some(T0), Some(T0 + 1), Some(T0), Some(T0 + 1)], "1 ms apart as read");
+
+    let ev = MetricsEvidence::from_snapshots(&snapshots, None);
+    assert_eq!(ev.apiservers[0].window_seconds, Some(0.0), "two scrapes, no length");
+    assert_eq!(ev.etcd[0].window_seconds, Some(0.0), "two scrapes, no length");
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    assert!(
+        !findings.iter().any(|f| f.code == "MET005"),
+        "no growth per hour from copies' times: {:#?}",
+        findings.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
+    let met004 = findings.iter().find(|f| f.code == "MET004").expect("MET004: 6.6 of 8 GiB");
+    assert!(!met004.summary.contains("per hour"), "{}", met004.summary);
+    let notes = ev.notes.join("\n");
+    let (a1, a2) = (dir.path().join("apiserver-1.prom"), dir.path().join("apiserver-2.prom"));
+    assert!(
+        notes.contains(&format!(
+            "kube-apiserver 1.29.5: the modification times of {} and {} are only 1 ms apart, too close to be the times \
+             they were scraped (a copy made with cp, cp -r, git checkout or kubectl cp gets the time of the copy, not \
+             of the scrape), so the time between the two scrapes is taken as unknown",
+            a1.display(),
+            a2.display()
+        )),
+        "{notes}"
+    );
+    assert!(
+        notes.contains(&format!(
+            "For rates, give the time between the scrapes: apiserver-doctor metrics --interval SECONDS {} {}",
+            a1.display(),
+            a2.display()
+        )),
+        "{notes}"
+    );
+    assert!(!notes.contains("opposite order"), "1 ms tells no order: {notes}");
+
+    // With the real interval, the growth is a projection again: 0.1 GiB in 15 min.
+    let ev = MetricsEvidence::from_snapshots(&snapshots, Some(900.0));
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    let met005 = findings.iter().find(|f| f.code == "MET005").expect("MET005 with --interval");
+    assert!(
+        met005
+            .title
+            .contains("etcd database grows by 409.6 MiB per hour and reaches its 8.0 GiB quota in 3.5 h"),
+        "{}",
+        met005.title
+    );
+}
+
+#[test]
+fn scrapes_whose_counters_do_not_tell_and_whose_mtimes_are_under_a_second_apart_keep_the_order_given() {
+    // The order of a `cp -r` is the directory's, not the scrapes': 300 ms tells nothing.
+    let a = snap("a.prom", &scrape(STARTED, 5, 100, 10, None), Some(T0 + 300));
+    let b = snap("b.prom", &scrape(STARTED, 5, 100, 20, None), Some(T0));
+    let ev = MetricsEvidence::from_snapshots(&[a, b], None);
+    assert_eq!(pods(&ev), [20.0], "b.prom is given last");
+    assert_eq!(ev.apiservers[0].window_seconds, Some(0.0));
+    let notes = ev.notes.join("\n");
+    assert!(
+        notes.contains(
+            "a.prom → b.prom are taken in the order given: their samples carry no timestamps, their counters do not \
+             tell the order (all 3 counters they share are equal), and the files' modification times are less than \
+             1 s apart, too close to tell it."
+        ),
+        "{notes}"
+    );
+    assert!(notes.contains("the modification times of a.prom and b.prom are only 300 ms apart"), "{notes}");
+}
+
+#[test]
+fn a_sub_second_window_from_sample_timestamps_is_kept_and_written_in_fractions() {
+    // Timestamps are the scrape times: 500 ms apart is a real, if short, window.
+    let a = snap("p1.prom", &scrape(STARTED, 0, 100, 9_000, Some(T0)), Some(T0));
+    let b = snap("p2.prom", &scrape(STARTED, 0, 200, 9_500, Some(T0 + 500)), Some(T0));
+    let ev = MetricsEvidence::from_snapshots(&[a, b], None);
+    assert_eq!(ev.apiservers[0].window_seconds, Some(0.5));
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    let met003 = findings.iter().find(|f| f.code == "MET003").expect("MET003");
+    assert!(met003.summary.contains("in 0.5 s between the two scrapes"), "{}", met003.summary);
 }

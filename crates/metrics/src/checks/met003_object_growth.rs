@@ -4,7 +4,7 @@ use findings::{
     CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
 };
 
-use super::{Draft, format_count, watch};
+use super::{Draft, format_count, format_window_seconds, watch};
 use crate::MetricsEvidence;
 
 /// MET003.
@@ -77,11 +77,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     ),
                     subject: Subject::new("resource", o.resource.clone()),
                     summary: format!(
-                        "{} went from {} to {} objects in {:.0} s between the two scrapes. At that rate it crosses {} objects in {}: something creates them without deleting them.",
+                        "{} went from {} to {} objects in {} between the two scrapes. At that rate it crosses {} objects in {}: something creates them without deleting them.",
                         o.resource,
                         format_count(first),
                         format_count(o.count),
-                        seconds,
+                        format_window_seconds(seconds),
                         format_count(next),
                         format_hours(hours)
                     ),

@@ -6,7 +6,7 @@ use findings::{
 
 use super::met003_object_growth::format_hours;
 use super::met004_db_size::WHERE_THE_QUOTA_IS;
-use super::{Draft, format_bytes, format_bytes_pair, remedies, watch};
+use super::{Draft, format_bytes, format_bytes_pair, format_window_seconds, remedies, watch};
 use crate::MetricsEvidence;
 
 /// MET005.
@@ -87,11 +87,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     ),
                     subject: Subject::new("etcd", db.endpoint.clone()),
                     summary: format!(
-                        "`{}` went from {} to {} in {:.0} s. At that rate the database reaches {} in {}, and etcd then refuses every write.{}",
+                        "`{}` went from {} to {} in {}. At that rate the database reaches {} in {}, and etcd then refuses every write.{}",
                         db.metric,
                         from_text,
                         to_text,
-                        seconds,
+                        format_window_seconds(seconds),
                         quota_name,
                         format_hours(hours),
                         if from_etcd { String::new() } else { format!(" {WHERE_THE_QUOTA_IS} A larger quota leaves more time.") }

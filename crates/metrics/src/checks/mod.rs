@@ -202,11 +202,21 @@ pub fn p99_measures(what: &str, p99: &QuantileBucket) -> Vec<findings::Measure> 
     m
 }
 
+/// A window's length in seconds: `900 s`, `2.5 s`, `0.25 s`. A window from the samples'
+/// timestamps can be shorter than a second, which `{:.0}` would print as `0 s`.
+pub(crate) fn format_window_seconds(seconds: f64) -> String {
+    if seconds >= 10.0 {
+        return format!("{seconds:.0} s");
+    }
+    let text = format!("{seconds:.3}");
+    format!("{} s", text.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// `over the 5 min between the two scrapes` or `since the API server started`.
 pub(crate) fn window_phrase(window_seconds: Option<f64>) -> String {
     match window_seconds {
         Some(s) if s >= 120.0 => format!("over the {:.0} min between the two scrapes", s / 60.0),
-        Some(s) if s > 0.0 => format!("over the {s:.0} s between the two scrapes"),
+        Some(s) if s > 0.0 => format!("over the {} between the two scrapes", format_window_seconds(s)),
         // Two scrapes whose times are equal or unknown: an increase, over an unknown time.
         Some(_) => "between the two scrapes (their times are equal or unknown, so no rate)".to_owned(),
         None => "since the process started (one scrape: cumulative counters)".to_owned(),
