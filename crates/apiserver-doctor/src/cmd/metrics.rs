@@ -90,7 +90,8 @@ pub struct Args {
     /// Seconds between two scrapes of one target, used only when their samples carry no
     /// timestamps (the samples' own timestamps always win). With it, scrapes whose counters do
     /// not tell their order are taken in the order given; without it the files' modification
-    /// times give the time between them.
+    /// times give the time between them, when they are at least 1 s apart (copies made with
+    /// cp, git or kubectl cp are milliseconds apart whenever they were scraped: no rate then).
     #[arg(long, value_name = "SECONDS")]
     pub interval: Option<f64>,
     /// Exit with 1 when a finding is at or above this severity.

@@ -59,11 +59,11 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 title: format!("etcd member {} grows by {} per hour: quota reached in {:.1} h", m.name, format_bytes(per_hour), hours),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
-                    "The database of {} went from {} to {} in {:.0} s. At that rate it reaches the {} quota in {:.1} h, and etcd then refuses every write.",
+                    "The database of {} went from {} to {} in {}. At that rate it reaches the {} quota in {:.1} h, and etcd then refuses every write.",
                     m.name,
                     format_bytes(first),
                     format_bytes(last),
-                    seconds,
+                    if seconds < 10.0 { format!("{seconds:.1} s") } else { format!("{seconds:.0} s") },
                     format_bytes(quota),
                     hours
                 ),
