@@ -152,13 +152,33 @@ fn strict_mode_writes_nothing_and_exits_2() {
     let err = text(&out.stderr);
     assert!(err.contains("bad.log: line 21: invalid JSON"), "{err}");
     assert!(err.contains("nothing of this run was written"), "{err}");
-    let store = Store::open(&dir.path().join("s")).expect("store");
-    assert!(store.data_files().is_empty());
+    // Compliance review item 7: the refused run left a new empty store behind (manifest.json,
+    // lock, data/). Nothing of it is left: not the store, not the directory.
+    assert!(!dir.path().join("s").exists(), "{:?}", files_under(dir.path()));
+    // Nor in the default store, nor in an empty directory (left empty).
+    let out = run(&["ingest", "bad.log", "--strict"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.path().join("apiserver-doctor-store").exists());
+    std::fs::create_dir(dir.path().join("empty")).expect("mkdir");
+    let out = run(&["ingest", "bad.log", "--store", "empty", "--strict"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_dir(dir.path().join("empty")).expect("dir").count(), 0);
     // Without --strict the good records go in and the bad one is reported.
     let out = run(&["ingest", "bad.log", "--store", "s"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stderr).contains("warning: 1 record skipped"), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("ingested 20 events"), "{}", text(&out.stdout));
+    // A strict refusal into an existing store leaves its data files and manifest as they were.
+    let store = dir.path().join("s");
+    let files = files_under(&store);
+    let manifest = std::fs::read(store.join("manifest.json")).expect("manifest");
+    let more = events(30, "more") + "{\"kind\":\"Event\",\"auditID\":\n";
+    std::fs::write(dir.path().join("more.log"), more).expect("write");
+    let out = run(&["ingest", "more.log", "--store", "s", "--strict"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(files_under(&store), files);
+    assert_eq!(std::fs::read(store.join("manifest.json")).expect("manifest"), manifest);
+    assert_eq!(Store::open(&store).expect("store").manifest().totals().events, 20);
 }
 
 /// `apiserver-doctor ingest - --store s` in `dir`, fed `input`.
@@ -258,7 +278,14 @@ fn unchanged_files_past_the_list_limit_are_counted() {
     }
     let first = run(&["ingest", "in", "--store", "s"], dir.path());
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    assert!(text(&first.stdout).contains("… and 3 more files\n"), "{}", text(&first.stdout));
+    assert!(
+        text(&first.stdout).contains(
+            "… and 3 more files: 3 k8s-log (`apiserver-doctor stats --store s -o json` lists every input with \
+             its format)\n"
+        ),
+        "{}",
+        text(&first.stdout)
+    );
     let again = run(&["ingest", "in", "--store", "s"], dir.path());
     let stdout = text(&again.stdout);
     assert_eq!(stdout.matches(": already ingested, unchanged (use --force").count(), 50, "{stdout}");
@@ -531,4 +558,149 @@ fn a_damaged_store_is_named_by_stats_query_and_diagnose() {
     assert!(text(&out.stderr).contains("missing (deleted?)"), "{}", text(&out.stderr));
     let out = run_cached(&["query", "--store", "sb", "KubeAudit | count"], dir.path());
     assert!(text(&out.stderr).contains("store sb is damaged: 2 of its"), "{}", text(&out.stderr));
+}
+
+/// Compliance review item 5: past 50 files `ingest` said only "… and 11 more files", so the
+/// format detected in every Azure file after the 50th was never shown.
+#[test]
+fn files_past_the_list_limit_are_counted_by_the_format_detected() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let logs = dir.path().join("in");
+    std::fs::create_dir(&logs).expect("mkdir");
+    for i in 0..50 {
+        std::fs::write(logs.join(format!("a{i:02}.log")), events(2, &format!("a{i}"))).expect("write");
+    }
+    for entry in std::fs::read_dir(fixtures().join("azure")).expect("azure fixtures") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        std::fs::copy(&path, logs.join(format!("z-{name}"))).expect("copy");
+    }
+    std::fs::write(logs.join("zz-notes.md"), "# Notes\n\nNothing to see.\n").expect("write");
+    let out = run(&["ingest", "in", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("in/a")).count(), 50, "{stdout}");
+    assert!(
+        stdout.contains(
+            "\n… and 4 more files: 3 diagnostic-envelope, 1 not read (`apiserver-doctor stats --store s -o json` \
+             lists every input with its format)\n"
+        ),
+        "{stdout}"
+    );
+    // Where it points: every input, each with its format.
+    let json = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    let formats: Vec<&str> = doc["input_files"]
+        .as_array()
+        .expect("input_files")
+        .iter()
+        .filter(|i| i["file"].as_str().is_some_and(|f| f.starts_with("in/z-")))
+        .filter_map(|i| i["format"].as_str())
+        .collect();
+    assert_eq!(formats, ["diagnostic-envelope"; 3]);
+}
+
+/// Compliance review item 4: `stats` printed only `inputs: 22`, though the damaged-store error
+/// and docs/ingest.md said it lists the inputs to ingest again.
+#[test]
+fn stats_lists_the_inputs_to_ingest_again_even_for_a_damaged_store() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let logs = dir.path().join("in");
+    std::fs::create_dir(&logs).expect("mkdir");
+    for i in 0..52 {
+        let hour = format!("2024-03-01T1{}:", i % 3);
+        let body = events(2, &format!("f{i}")).replace("2024-03-01T10:", &hour);
+        std::fs::write(logs.join(format!("f{i:02}.log")), body).expect("write");
+    }
+    std::fs::write(logs.join("notes.md"), "# Notes\n\nNothing to see.\n").expect("write");
+    let out = run(&["ingest", "in", "--store", "s", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = ingest_stdin(dir.path(), events(3, "stdin").as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Damaged: a data file cut short.
+    let files = Store::open(&dir.path().join("s")).expect("store").data_files().to_vec();
+    let f = std::fs::OpenOptions::new().write(true).open(&files[0]).expect("open");
+    f.set_len(100).expect("truncate");
+
+    let out = run(&["stats", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let (stdout, err) = (text(&out.stdout), text(&out.stderr));
+    assert!(err.contains("error: store s is damaged"), "{err}");
+    assert!(
+        err.contains(
+            "(`apiserver-doctor stats --store s` lists them under `inputs`; with `-o json`, every one under \
+             `input_files`)"
+        ),
+        "{err}"
+    );
+    assert!(stdout.contains("inputs:      54\n"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "inputs (as named when ingested, in that order; format detected, events read):\n  in/f00.log: k8s-log, 2 \
+             events read\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\n  in/f49.log: k8s-log, 2 events read\n"), "{stdout}");
+    assert!(!stdout.contains("in/f50.log"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "\n  … and 4 more: `apiserver-doctor stats --store s -o json` lists every one (`input_files`)\n"
+        ),
+        "{stdout}"
+    );
+
+    let out = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(doc["schema"], "apiserver-doctor/stats/v1");
+    assert_eq!(doc["inputs"], 54, "still the count");
+    assert!(doc["damaged"].is_string());
+    let inputs = doc["input_files"].as_array().expect("input_files");
+    assert_eq!(inputs.len(), 54);
+    let named: Vec<&str> = inputs.iter().filter_map(|i| i["file"].as_str()).collect();
+    assert_eq!(named[0], "in/f00.log");
+    assert!(named.contains(&"in/f51.log") && named.contains(&"in/notes.md"), "{named:?}");
+    let first = &inputs[0];
+    assert_eq!((first["format"].as_str(), first["events"].as_u64()), (Some("k8s-log"), Some(2)), "{first}");
+    assert!(first["bytes"].as_u64().is_some_and(|b| b > 0) && first["modified"].is_string(), "{first}");
+    let notes = inputs.iter().find(|i| i["file"] == "in/notes.md").expect("notes.md");
+    assert!(notes["not_audit"].is_string() && notes["format"].is_null(), "{notes}");
+    let stdin = inputs.last().expect("stdin, ingested last");
+    assert_eq!((stdin["file"].as_str(), stdin["events"].as_u64()), (Some("-"), Some(3)), "{stdin}");
+    assert!(stdin["bytes"].is_null(), "{stdin}");
+}
+
+/// Compliance review item 6: docs/diagnose.md said `diagnose` takes the same inputs as
+/// `ingest`, which reads `-`; `diagnose -` is refused by design (its inputs are cached by file
+/// identity), and says how to read a stream instead.
+#[test]
+fn diagnose_of_stdin_is_refused_with_the_two_steps_that_read_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut child = bin()
+        .args(["diagnose", "-"])
+        .current_dir(dir.path())
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // It may exit before reading all of it.
+    let _ = child.stdin.take().expect("stdin").write_all(events(5, "d").as_bytes());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "diagnose reads audit files, not stdin: `apiserver-doctor ingest -` then `apiserver-doctor diagnose \
+             --store DIR`"
+        ),
+        "{err}"
+    );
+    // The two steps.
+    let out = ingest_stdin(dir.path(), events(5, "d").as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run_cached(&["diagnose", "--store", "s", "-o", "json", "--fail-on", "never"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

@@ -81,7 +81,8 @@ impl IngestReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IngestError {
-    /// Strict mode met a bad record or a non-audit file; nothing of the run was written.
+    /// Strict mode met a bad record or a non-audit file; nothing of the run was written (a
+    /// store the run made is removed again: the directory is left as it was).
     #[error("--strict: {record}\nnothing of this run was written to {}", .store.display())]
     Strict {
         /// The first bad record.
@@ -168,8 +169,11 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
     let inputs = inputs.files;
     let mut written = Written::default();
     let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);
-    // A writer error explains the reader's "writer stopped": report it first.
+    // A writer error explains the reader's "writer stopped": report it first. What it wrote
+    // since its last commit is removed (and a store this run made, if it committed nothing);
+    // the writer's error is the one reported.
     if let Some(e) = written.error.take() {
+        let _ = writer.abort();
         return Err(IngestError::Store(e));
     }
     report.kept = written.kept;
@@ -186,6 +190,10 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
         Err(e) => {
             // Keep what was read before the error: it is complete and deduplicated.
             writer.commit()?;
+            if !writer.has_committed() {
+                // Nothing was: a store this run made is removed again.
+                writer.abort()?;
+            }
             Err(IngestError::Read(e))
         }
     }

@@ -11,8 +11,9 @@
 //! Readers (the query engine) only need [`Store::open`] and [`Store::data_files`]: the files
 //! listed are complete and never change once listed. Data files under `data/hour=*/` that the
 //! manifest does not list (left by a killed ingest) are ignored by readers and removed by the
-//! next writer; it removes nothing else, and refuses a directory that is not a store and not
-//! empty. Writing is in [`writer`].
+//! next writer; it removes nothing else (but what it created itself of a new store, when
+//! its run commits nothing), and refuses a directory that is not a store and not empty.
+//! Writing is in [`writer`].
 
 pub mod writer;
 
@@ -95,7 +96,8 @@ pub enum StoreError {
     /// Data files the manifest lists are missing or not readable Parquet.
     #[error(
         "store {} is damaged: {} of its {total} data files cannot be read:\n{}\nTheir events cannot be read. \
-         Remove the store and ingest its inputs again (`apiserver-doctor stats --store {}` lists them)",
+         Remove the store and ingest its inputs again (`apiserver-doctor stats --store {}` lists them under \
+         `inputs`; with `-o json`, every one under `input_files`)",
         .dir.display(),
         .files.len(),
         .files.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"),

@@ -282,6 +282,65 @@ fn strict_refusal_writes_nothing_and_keeps_the_store_as_it_was() {
     assert_eq!(on_disk.len(), before.files.len(), "no file of the refused run is left: {on_disk:?}");
 }
 
+/// Compliance review item 7: a `--strict` refusal into a new store directory said "nothing of
+/// this run was written" yet left a new empty store (`manifest.json`, `lock`, `data/`).
+#[test]
+fn a_strict_refusal_into_a_new_store_leaves_the_directory_as_it_was() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bad = write(dir.path(), "bad.log", &(events(5000, "b", 100) + "{\"kind\":\"Event\",\n"));
+    let strict = IngestOptions {
+        read: ReadOptions { strict: true, chunk_bytes: 64 * 1024, ..ReadOptions::default() },
+        // Tiny buffers, so data files are written before the bad record is met.
+        writer: WriterOptions { flush_rows: 100, ..WriterOptions::default() },
+        ..IngestOptions::default()
+    };
+    let refused = |store: &Path| match ingest(store, std::slice::from_ref(&bad), &strict) {
+        Err(IngestError::Strict { .. }) => {}
+        other => panic!("expected a strict refusal, got {other:?}"),
+    };
+    // A directory that did not exist, nor did its parent: neither does after.
+    let nested = dir.path().join("new/s");
+    refused(&nested);
+    assert!(!dir.path().join("new").exists(), "{:?}", walk(dir.path()));
+    // An empty directory stays, empty.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    refused(&empty);
+    assert_eq!(std::fs::read_dir(&empty).expect("dir").count(), 0, "{:?}", walk(&empty));
+    // What a writer killed before its first commit left (a lock, an empty data/ tree) was there
+    // before: it stays; only what this run made goes.
+    let left = dir.path().join("left");
+    std::fs::create_dir_all(left.join("data/hour=2020-01-01T00")).expect("mkdir");
+    std::fs::write(left.join("lock"), "").expect("lock");
+    refused(&left);
+    assert!(left.join("lock").is_file());
+    assert!(left.join("data/hour=2020-01-01T00").is_dir());
+    assert!(!left.join("manifest.json").exists());
+    assert!(walk(&left.join("data")).is_empty());
+    // Then a run that succeeds makes the store as usual.
+    let good = write(dir.path(), "good.log", &events(10, "g", 0));
+    ingest(&nested, &[good], &IngestOptions::default()).expect("ingest");
+    assert_eq!(stored_events(&nested), 10);
+}
+
+/// A writer that made a new store and committed nothing removes it when aborted; one that
+/// committed keeps the store, whatever is aborted after.
+#[test]
+fn an_aborted_writer_removes_only_a_new_store_it_committed_nothing_to() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let w = StoreWriter::open(&store, WriterOptions::default()).expect("open");
+    assert!(store.join("manifest.json").is_file());
+    w.abort().expect("abort");
+    assert!(!store.exists());
+    let good = write(dir.path(), "good.log", &events(10, "g", 0));
+    ingest(&store, &[good], &IngestOptions::default()).expect("ingest");
+    // A store that exists is never removed by an abort.
+    let w = StoreWriter::open(&store, WriterOptions::default()).expect("open");
+    w.abort().expect("abort");
+    assert_eq!(stored_events(&store), 10);
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).expect("dir") {

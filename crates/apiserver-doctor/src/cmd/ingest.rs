@@ -33,7 +33,7 @@ pub struct Args {
     pub force: bool,
 }
 
-/// Files shown one per line before the rest are summarised.
+/// Files shown one per line before the rest are summarised (by format, in one line).
 const MAX_FILE_LINES: usize = 50;
 
 /// Runs `apiserver-doctor ingest`.
@@ -116,7 +116,7 @@ fn render(
             writeln!(out, "{}", file_line(f))?;
         }
         if files.len() > MAX_FILE_LINES {
-            writeln!(out, "… and {} more files", files.len() - MAX_FILE_LINES)?;
+            writeln!(out, "{}", rest_line(&files[MAX_FILE_LINES..], store))?;
         }
         for a in report.unchanged.iter().take(MAX_FILE_LINES) {
             writeln!(out, "{a}: already ingested, unchanged (use --force to read it again)")?;
@@ -150,15 +150,39 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// The formats detected in `f`, as its line names them (`no events` when none).
+fn formats(f: &FileSummary) -> String {
+    let mut formats: Vec<&str> = f.formats.keys().map(|k| k.name()).collect();
+    if formats.is_empty() {
+        formats.push("no events");
+    }
+    formats.join(" + ")
+}
+
+/// The line standing for the files past [`MAX_FILE_LINES`]: how many, their formats with
+/// the number of files in each (most first), and where each one's format is listed.
+fn rest_line(rest: &[FileSummary], store: &std::path::Path) -> String {
+    let mut by_format: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for f in rest {
+        let label = if f.not_audit.is_some() { "not read".to_owned() } else { formats(f) };
+        *by_format.entry(label).or_default() += 1;
+    }
+    let mut counts: Vec<(String, u64)> = by_format.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    format!(
+        "… and {} more {}: {} (`apiserver-doctor stats --store {} -o json` lists every input with its format)",
+        rest.len(),
+        if rest.len() == 1 { "file" } else { "files" },
+        counts.iter().map(|(label, n)| format!("{n} {label}")).collect::<Vec<_>>().join(", "),
+        store.display()
+    )
+}
+
 fn file_line(f: &FileSummary) -> String {
     if let Some(why) = &f.not_audit {
         return format!("{}: {why}", f.file);
     }
-    let mut formats: Vec<String> = f.formats.keys().map(|k| k.name().to_owned()).collect();
-    if formats.is_empty() {
-        formats.push("no events".to_owned());
-    }
-    let mut line = format!("{}: {}", f.file, formats.join(" + "));
+    let mut line = format!("{}: {}", f.file, formats(f));
     if let Some(c) = f.container {
         line.push_str(&format!(" ({}", c.name()));
         if f.compression != audit::read::Compression::None {

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use audit::store::{Counts, FileCheck, Store};
+use audit::store::{Counts, FileCheck, IngestedInput, Store};
 
 use super::StoreArg;
 
@@ -101,6 +101,7 @@ fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> se
         "data_files": manifest.files.len(),
         "data_bytes": manifest.files.iter().map(|f| f.bytes).sum::<u64>(),
         "inputs": manifest.inputs.len(),
+        "input_files": manifest.inputs.iter().map(input_json).collect::<Vec<_>>(),
         "duplicates_dropped": manifest.duplicates_dropped,
         "formats": t.formats,
         "stages": t.stages,
@@ -171,6 +172,71 @@ fn clients(out: &mut dyn Write, rows: &[(String, u64)]) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Inputs listed one per line by the text output; `-o json` lists every one.
+const INPUTS_SHOWN: usize = 50;
+
+/// The inputs the store was made from, as the manifest recorded them (in the order ingested):
+/// what to ingest again into a new store when this one is damaged.
+fn inputs(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
+    let inputs = &store.manifest().inputs;
+    if inputs.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "inputs (as named when ingested, in that order; format detected, events read):")?;
+    for i in inputs.iter().take(INPUTS_SHOWN) {
+        writeln!(out, "  {}", input_line(i))?;
+    }
+    if inputs.len() > INPUTS_SHOWN {
+        writeln!(
+            out,
+            "  … and {} more: `apiserver-doctor stats --store {} -o json` lists every one (`input_files`)",
+            inputs.len() - INPUTS_SHOWN,
+            store.dir().display()
+        )?;
+    }
+    Ok(())
+}
+
+/// One input: `file: format, N events read[, K skipped][, only partly read: why]`, or
+/// `file: why it is not an audit log`.
+fn input_line(i: &IngestedInput) -> String {
+    let file = if i.file == "-" { "- (stdin)" } else { i.file.as_str() };
+    if let Some(why) = &i.not_audit {
+        return format!("{file}: {why}");
+    }
+    let mut line = format!(
+        "{file}: {}, {} read",
+        i.format.as_deref().unwrap_or("no events"),
+        plural(i.events, "event", "events")
+    );
+    if i.skipped > 0 {
+        line.push_str(&format!(", {} skipped", i.skipped));
+    }
+    if let Some(why) = &i.incomplete {
+        line.push_str(&format!(", only partly read ({why})"));
+    }
+    line
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `input_files` of `stats -o json`: one object per input, every one.
+fn input_json(i: &IngestedInput) -> serde_json::Value {
+    serde_json::json!({
+        "file": i.file,
+        "format": i.format,
+        "events": i.events,
+        "skipped": i.skipped,
+        "skipped_by_kind": i.skipped_by_kind.iter().map(|(k, n)| (k.name().to_owned(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>(),
+        "not_audit": i.not_audit,
+        "incomplete": i.incomplete,
+        "bytes": i.size,
+        "modified": i.mtime.and_then(|s| chrono::DateTime::from_timestamp(s, 0)).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    })
 }
 
 fn time(ns: Option<i64>) -> String {
@@ -277,6 +343,7 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
             writeln!(out, "    {ex}")?;
         }
     }
+    inputs(out, store)?;
     let not_audit: Vec<_> = manifest.inputs.iter().filter(|i| i.not_audit.is_some()).collect();
     if !not_audit.is_empty() {
         writeln!(out, "files not read: {}", not_audit.len())?;

@@ -129,6 +129,74 @@ pub struct StoreWriter {
     pending_inputs: Vec<IngestedInput>,
     pending_skips: Vec<(BTreeMap<SkipKind, u64>, Vec<SkippedRecord>)>,
     pending_duplicates: u64,
+    /// What [`StoreWriter::open`] created to make a new store (`None` for a store that was
+    /// one already), so that a run that commits nothing removes it again.
+    created: Option<Created>,
+    /// Whether this writer has written a manifest since [`StoreWriter::open`].
+    committed: bool,
+}
+
+/// What [`StoreWriter::open`] created of a new store: only these are ever removed again
+/// ([`StoreWriter::abort`] before any commit), so a directory that existed is left as it was
+/// found, and nothing that was in it before is touched.
+#[derive(Debug, Default)]
+struct Created {
+    /// Directories that did not exist: the store's own, then each missing parent, innermost
+    /// first.
+    dirs: Vec<PathBuf>,
+    /// `data/` did not exist.
+    data: bool,
+    /// `lock` did not exist.
+    lock: bool,
+}
+
+impl Created {
+    /// What creating a store in `dir`, which has no manifest, is about to make.
+    fn before(dir: &Path) -> Created {
+        let missing =
+            |p: &Path| std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        let dirs = dir
+            .ancestors()
+            .take_while(|p| !p.as_os_str().is_empty() && missing(p))
+            .map(Path::to_path_buf)
+            .collect();
+        Created { dirs, data: missing(&dir.join("data")), lock: missing(&dir.join("lock")) }
+    }
+
+    /// Removes what was created, in `dir`: the manifest written for the new store, empty
+    /// directories under a `data/` that did not exist, the lock file if it did not exist, and
+    /// the directories that did not exist if they are empty. Never a file the writer did not
+    /// create, never a directory that is not empty. Best effort: what cannot be removed stays
+    /// (an empty store, as before this existed).
+    fn undo(self, dir: &Path) {
+        let _ = std::fs::remove_file(dir.join(MANIFEST));
+        if self.data {
+            remove_empty_dirs(&dir.join("data"));
+        }
+        if self.lock {
+            // Removed while still held: a writer that opened it meanwhile found it locked;
+            // one that opens it after makes a new one.
+            let _ = std::fs::remove_file(dir.join("lock"));
+        }
+        for d in &self.dirs {
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// Removes `dir` and the directories under it when no file is anywhere under them
+/// (`remove_dir` refuses a directory that is not empty: a file is never removed).
+fn remove_empty_dirs(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_empty_dirs(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -155,8 +223,10 @@ impl StoreWriter {
     /// ever removed.
     pub fn open(dir: &Path, opts: WriterOptions) -> Result<StoreWriter, StoreError> {
         // Checked before anything is created in it: a refused directory is left as it was.
+        let mut created = None;
         if !dir.join(MANIFEST).exists() {
             check_new_store(dir)?;
+            created = Some(Created::before(dir));
         }
         std::fs::create_dir_all(dir.join("data")).map_err(io_err(dir))?;
         let lock_path = dir.join("lock");
@@ -173,12 +243,13 @@ impl StoreWriter {
                 return Err(StoreError::Io { path: lock_path, source });
             }
         }
-        let manifest = match Manifest::load(dir) {
-            Ok(m) => m,
+        let (manifest, created) = match Manifest::load(dir) {
+            // A store another writer made between the check above and the lock is not new.
+            Ok(m) => (m, None),
             Err(StoreError::NotAStore(_)) => {
                 // Another process may have written into it since the check above.
                 check_new_store(dir)?;
-                Manifest::default()
+                (Manifest::default(), created)
             }
             Err(e) => return Err(e),
         };
@@ -200,6 +271,8 @@ impl StoreWriter {
             pending_inputs: Vec::new(),
             pending_skips: Vec::new(),
             pending_duplicates: 0,
+            created,
+            committed: false,
         };
         w.remove_orphans()?;
         if !dir.join(MANIFEST).exists() {
@@ -536,6 +609,7 @@ impl StoreWriter {
         new_examples.truncate(20);
         next.skipped.examples = new_examples;
         self.write_manifest(&next)?;
+        self.committed = true;
         self.manifest = next;
         self.pending.clear();
         self.pending_inputs.clear();
@@ -554,7 +628,16 @@ impl StoreWriter {
         Ok(())
     }
 
-    /// Removes everything written since the last commit (strict mode's refusal).
+    /// Whether this writer has committed anything (written a manifest listing it).
+    pub fn has_committed(&self) -> bool {
+        self.committed
+    }
+
+    /// Removes everything written since the last commit (strict mode's refusal). When this
+    /// writer made a new store and has committed nothing, what it created of the store is
+    /// removed too (its empty manifest, `lock`, `data/`, and the directory itself if it did
+    /// not exist): the directory is left as it was before. Nothing that was there before is
+    /// removed.
     pub fn abort(mut self) -> Result<(), StoreError> {
         self.buffers.clear();
         // Files still encoding are removed with the rest (an error writing one leaves nothing
@@ -563,6 +646,11 @@ impl StoreWriter {
         for f in self.pending.drain(..) {
             let path = self.dir.join(&f.path);
             std::fs::remove_file(&path).map_err(io_err(&path))?;
+        }
+        if !self.committed
+            && let Some(created) = self.created.take()
+        {
+            created.undo(&self.dir);
         }
         Ok(())
     }
