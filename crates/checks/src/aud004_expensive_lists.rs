@@ -194,7 +194,7 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
 }
 
 /// One client's LISTs, as read from the result (also used to tune the throttle remedy).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientLists {
     /// The folded client.
     pub client: String,

@@ -276,14 +276,28 @@ pub fn pattern(client: &str, user: Option<&str>, lists: &[ClientLists], conflict
     p
 }
 
-/// Attaches the throttle and the advice to the top offender's finding (in place).
+/// Attaches the throttle and the advice to the top offender's finding, and the advice alone to
+/// every other expensive-LIST finding (in place): a client that LISTs expensively is told how
+/// to LIST cheaply even when another finding is the worst.
 pub fn attach(
     findings: &mut [Finding],
     ctx: &AuditContext,
     runner: &dyn QueryRunner,
     lists: &[ClientLists],
 ) -> Result<(), CheckError> {
-    let Some(index) = top_offender(findings) else { return Ok(()) };
+    let top = top_offender(findings);
+    for (i, f) in findings.iter_mut().enumerate() {
+        if Some(i) != top
+            && f.code == "AUD004"
+            && f.severity >= Severity::Warning
+            && f.subject.kind == "client"
+            && f.remedies.is_empty()
+        {
+            let name = f.subject.name.clone();
+            f.remedies.push(tuning_advice(&name, &pattern(&name, None, lists, false)));
+        }
+    }
+    let Some(index) = top else { return Ok(()) };
     let (kind, name) = (findings[index].subject.kind.clone(), findings[index].subject.name.clone());
     let conflicts =
         findings.iter().any(|f| f.code == "AUD006" && f.subject.name == name && f.title.contains("409"));
@@ -331,6 +345,41 @@ mod tests {
             thresholds: vec![],
             remedies: vec![],
         }
+    }
+
+    /// A runner that answers nothing.
+    struct Refusing;
+
+    impl QueryRunner for Refusing {
+        fn run(&self, _kql: &str) -> Result<ResultTable, String> {
+            Err("no engine here".to_owned())
+        }
+    }
+
+    #[test]
+    fn an_expensive_list_finding_that_is_not_the_top_offender_still_gets_the_tuning_advice() {
+        // Compliance review observation: with a throttled client's 429s as the worst finding,
+        // the expensive-LIST client's own finding had no remedy at all.
+        let mut findings = vec![
+            f("AUD006", Severity::Critical, "client", "build-status-poller"),
+            f("AUD004", Severity::Warning, "client", "inventory-exporter"),
+        ];
+        let lists = vec![ClientLists {
+            client: "inventory-exporter".into(),
+            lists: 100.0,
+            cluster_scope: 100.0,
+            from_etcd: 100.0,
+            unpaginated: 100.0,
+            expensive: 100.0,
+            ..ClientLists::default()
+        }];
+        let ctx = crate::testutil::ctx_hour();
+        // The top offender's profile query fails here; the advice for the other is given first.
+        let _ = attach(&mut findings, &ctx, &Refusing, &lists);
+        assert!(findings[0].remedies.is_empty());
+        let advice = &findings[1].remedies;
+        assert_eq!(advice.len(), 1, "{advice:#?}");
+        assert!(advice[0].body.contains("resourceVersion"), "{}", advice[0].body);
     }
 
     #[test]
