@@ -704,3 +704,36 @@ fn diagnose_of_stdin_is_refused_with_the_two_steps_that_read_it() {
     let out = run_cached(&["diagnose", "--store", "s", "-o", "json", "--fail-on", "never"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn file_names_with_escape_sequences_reach_the_terminal_neutralised_and_the_store_path_quoted() {
+    // Regression review items 3 and 4: `stats` listed input file names as they were (an escape
+    // sequence or a carriage return in a name could fake a line), and the commands it points
+    // to did not quote a store path with a space.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).expect("mkdir");
+    let log = fixtures().join("audit/audit2rbac_demo.log");
+    for i in 0..52 {
+        let name = if i == 0 { "evil\x1b[2J\r.log".to_owned() } else { format!("f{i:02}.log") };
+        std::fs::copy(&log, inputs.join(name)).expect("copy");
+    }
+    let store = dir.path().join("my store");
+    let (store_arg, inputs_arg) = (store.to_str().expect("utf-8"), inputs.to_str().expect("utf-8"));
+    let out = run(&["ingest", "--store", store_arg, inputs_arg], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(!shown.contains('\x1b') && !shown.contains('\r'), "{shown:?}");
+    assert!(shown.contains("evil\u{FFFD}[2J\u{FFFD}.log"), "{shown}");
+    assert!(shown.contains(&format!("stats --store '{store_arg}' -o json")), "{shown}");
+    let out = run(&["stats", "--store", store_arg], dir.path());
+    let shown = text(&out.stdout);
+    assert!(!shown.contains('\x1b') && !shown.contains('\r'), "{shown:?}");
+    assert!(shown.contains(&format!("stats --store '{store_arg}' -o json")), "{shown}");
+    // JSON keeps the name as it is, for scripts.
+    let out = run(&["stats", "--store", store_arg, "-o", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).expect("json");
+    let names: Vec<&str> =
+        v["input_files"].as_array().expect("input_files").iter().filter_map(|f| f["file"].as_str()).collect();
+    assert!(names.iter().any(|n| n.ends_with("evil\x1b[2J\r.log")), "{names:?}");
+}

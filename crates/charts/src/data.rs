@@ -170,6 +170,7 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
         distinct.sort_unstable();
         distinct.dedup();
         let bin = distinct.windows(2).map(|w| w[1] - w[0]).min();
+        let grid = grid_bin(&distinct);
         let mut it = times.into_iter();
         let lines = chart
             .series
@@ -177,7 +178,7 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
             .map(|s| {
                 let points =
                     sorted(s.points.iter().map(|p| (it.next().unwrap_or(0) as f64, y(p.y))).collect());
-                Line { name: clean(&s.name), points: break_at_empty_bins(kind, bin, points) }
+                Line { name: clean(&s.name), points: break_at_empty_bins(kind, grid, points) }
             })
             .collect();
         (XAxis::Time { min, max, bin }, lines)
@@ -223,6 +224,16 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
         x,
         lines,
     }
+}
+
+/// The bin of times that lie on a regular grid (`summarize … by bin(t, 5m)`): the smallest
+/// step between them, when every time is a whole number of such steps from the first. `None`
+/// for raw times (a `render timechart` over the events themselves), whose smallest step says
+/// nothing of a bin: breaking their lines at every larger step left only dots.
+pub(crate) fn grid_bin(distinct_sorted: &[i64]) -> Option<i64> {
+    let step = distinct_sorted.windows(2).map(|w| w[1] - w[0]).min().filter(|s| *s > 0)?;
+    let first = *distinct_sorted.first()?;
+    distinct_sorted.iter().all(|t| (t - first) % step == 0).then_some(step)
 }
 
 /// Whether two consecutive times of a line leave at least one bin without a point between

@@ -152,7 +152,7 @@ pub fn with_gaps(chart: &Chart) -> Chart {
     let mut distinct: Vec<i64> = times.iter().flatten().copied().collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let Some(bin) = distinct.windows(2).map(|w| w[1] - w[0]).min() else { return out };
+    let Some(bin) = data::grid_bin(&distinct) else { return out };
     for (series, times) in out.series.iter_mut().zip(&times) {
         let mut points: Vec<(i64, findings::Point)> =
             times.iter().copied().zip(series.points.iter().cloned()).collect();

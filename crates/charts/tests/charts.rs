@@ -447,3 +447,29 @@ fn an_empty_five_minute_bin_breaks_the_latency_line() {
     let text = charts::text(&chart, 60, 12);
     assert!(!text.is_empty());
 }
+
+#[test]
+fn a_timechart_of_raw_event_times_is_one_line_not_dots() {
+    // Regression review item 2: `query … | render timechart` over the events themselves (times
+    // not on a bin grid) took the smallest step between two events as the bin, and broke the
+    // line at every larger step: 60 points drew as dots.
+    let points: Vec<Point> = (0..60)
+        .map(|i: i64| {
+            // Irregular: 0.7 s to 20 s apart.
+            let ms = i * 7_000 + (i * i * 37) % 13_000;
+            let t = chrono::DateTime::from_timestamp_millis(1_714_557_600_000 + ms).expect("time");
+            Point { x: t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true), y: (i % 7) as f64 }
+        })
+        .collect();
+    let chart = Chart {
+        kind: "timechart".into(),
+        title: "latency".into(),
+        x_label: "t".into(),
+        y_label: "ms".into(),
+        series: vec![Series { name: "kubectl".into(), points }],
+    };
+    let svg = charts::svg(&chart, 900, 320);
+    let group = svg.split("data-series=\"kubectl\"").nth(1).and_then(|g| g.split("</g>").next());
+    assert_eq!(group.map(|g| g.matches("<polyline").count()), Some(1), "{svg}");
+    assert_eq!(charts::with_gaps(&chart), chart);
+}

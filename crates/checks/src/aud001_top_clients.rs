@@ -312,7 +312,7 @@ const MIN_RATE_SECONDS: f64 = 60.0;
 fn rate_text(ctx: &AuditContext, n: f64, seconds: f64) -> String {
     if ctx.within_a_second() {
         "all within one second".to_owned()
-    } else if seconds < MIN_RATE_SECONDS {
+    } else if seconds.round() < MIN_RATE_SECONDS {
         format!("{} {} in {seconds:.0} s", count(n), if n == 1.0 { "request" } else { "requests" })
     } else {
         per_time(n / seconds)
@@ -459,6 +459,21 @@ mod tests {
             rows,
             [("system:kube-scheduler", "20%"), ("system:node:n1", "0.8%"), ("(no user)", "0.0%")]
         );
+    }
+
+    #[test]
+    fn a_minute_of_events_that_rounds_to_60_s_is_a_rate_not_in_60_s() {
+        // Regression review item 5: `--since 1m` spans 59.99 s of events, printed "in 60 s".
+        let mut ctx = ctx_hour();
+        let data = findings::TimeRange {
+            start: ctx.window.start,
+            end: ctx.window.start + chrono::Duration::milliseconds(59_990),
+        };
+        ctx.window = data;
+        ctx.data_range = Some(data);
+        let out = evaluate(&ctx, ("q1", &clients(&[("kubectl", 600, 1)])), ("q2", &users(&[("admin", 600)])))
+            .expect("evaluates");
+        assert_eq!(out.findings[0].title, "kubectl sends the most requests: 100% (10.0 per second)");
     }
 
     #[test]

@@ -49,6 +49,36 @@ pub fn multi_line(s: &str) -> String {
     s.chars().map(|c| if is_hidden(c) { REPLACEMENT } else { c }).collect()
 }
 
+/// `text` as one shell word: as it is when it holds only characters no shell treats specially,
+/// else in single quotes (a `'` inside written `'\''`). The value a command receives is the
+/// text exactly, whatever it holds.
+pub fn shell_quote(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)) {
+        return text.to_owned();
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `text` as a PromQL (or jq) double-quoted string literal: `\` and `"` escaped, line breaks
+/// and other control characters written as escapes, so a label value cannot end the string.
+pub fn double_quoted_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str(r#"\""#),
+            '\n' => out.push_str(r"\n"),
+            '\r' => out.push_str(r"\r"),
+            '\t' => out.push_str(r"\t"),
+            c if c.is_control() => out.push_str(&format!(r"\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +92,14 @@ mod tests {
         assert_eq!(one_line("kube-proxy 日本語 🔴"), "kube-proxy 日本語 🔴");
         // Zero-width joiners (emoji sequences) are not hidden characters.
         assert!(!is_hidden('\u{200D}'));
+    }
+
+    #[test]
+    fn quoted_names_cannot_end_their_shell_word_or_string_literal() {
+        assert_eq!(shell_quote("validate.kyverno.svc-fail"), "validate.kyverno.svc-fail");
+        assert_eq!(shell_quote("a'; touch /tmp/x; '"), r"'a'\''; touch /tmp/x; '\'''");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(double_quoted_literal(r#"w") or vector(1) #\"#), r#""w\") or vector(1) #\\""#);
+        assert_eq!(double_quoted_literal("a\nb"), r#""a\nb""#);
     }
 }

@@ -156,10 +156,7 @@ pub fn from_one_line(text: &str) -> String {
 
 /// `text` quoted for a POSIX shell (single quotes), so names from input cannot inject commands.
 pub fn shell_quote(text: &str) -> String {
-    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)) {
-        return text.to_owned();
-    }
-    format!("'{}'", text.replace('\'', r"'\''"))
+    findings::text::shell_quote(text)
 }
 
 #[cfg(test)]

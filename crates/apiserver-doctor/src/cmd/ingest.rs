@@ -65,9 +65,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = super::Shown(std::io::stdout().lock());
     render(&mut out, &args, &store_dir, &report, started.elapsed())?;
-    let mut err = std::io::stderr().lock();
+    let mut err = super::Shown(std::io::stderr().lock());
     warnings(&mut err, &report.files)?;
     if events_in_all(&store_dir, &report) == 0 {
         // Not one event in any input (this run's, or the ones already ingested): a wrong
@@ -174,7 +174,7 @@ fn rest_line(rest: &[FileSummary], store: &std::path::Path) -> String {
         rest.len(),
         if rest.len() == 1 { "file" } else { "files" },
         counts.iter().map(|(label, n)| format!("{n} {label}")).collect::<Vec<_>>().join(", "),
-        store.display()
+        findings::text::shell_quote(&store.display().to_string())
     )
 }
 

@@ -96,6 +96,30 @@ pub fn unless_closed_pipe<E: Into<anyhow::Error>>(written: Result<(), E>) -> any
     }
 }
 
+/// A writer for text meant for a person at a terminal: what the inputs named (file names,
+/// user agents, messages from the logs) reaches it with every character no report shows as
+/// it is ([`findings::text::is_hidden`]: escape sequences, carriage returns, bidirectional
+/// overrides, U+2028) replaced by U+FFFD, as the reports do. Not for JSON, which escapes
+/// what it must and whose strings scripts read as they are.
+pub struct Shown<W>(pub W);
+
+impl<W: std::io::Write> std::io::Write for Shown<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // `write!` hands over whole `str` pieces; bytes that are not UTF-8 pass as they are.
+        match std::str::from_utf8(buf) {
+            Ok(s) if s.chars().any(findings::text::is_hidden) => {
+                self.0.write_all(findings::text::multi_line(s).as_bytes())?;
+                Ok(buf.len())
+            }
+            _ => self.0.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let mut out = super::Shown(out);
     render(&mut out, &store)?;
     // The summary is the manifest's: check that the files it lists are there and are Parquet
     // (their footers; pages are not read), so that a damaged store is not reported as whole.
@@ -193,7 +194,7 @@ fn inputs(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
             out,
             "  … and {} more: `apiserver-doctor stats --store {} -o json` lists every one (`input_files`)",
             inputs.len() - INPUTS_SHOWN,
-            store.dir().display()
+            findings::text::shell_quote(&store.dir().display().to_string())
         )?;
     }
     Ok(())

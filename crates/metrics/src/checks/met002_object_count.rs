@@ -52,7 +52,8 @@ pub fn cleanup_remedies(resource: &str) -> Vec<findings::Remedy> {
         RemedyKind::Command,
         Safety::Safe,
         format!(
-            "kubectl get {resource} -A --no-headers | awk '{{print $1}}' | sort | uniq -c | sort -rn | head"
+            "kubectl get {} -A --no-headers | awk '{{print $1}}' | sort | uniq -c | sort -rn | head",
+            findings::text::shell_quote(resource)
         ),
     )];
     match plain {
@@ -90,7 +91,13 @@ pub fn cleanup_remedies(resource: &str) -> Vec<findings::Remedy> {
         )),
         _ => {}
     }
+    // The resource comes from a metric's label: written as it is only when it is a plain name.
+    let plain_name =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-./".contains(c));
     let quota_key = format!("count/{resource}");
+    let quota_key =
+        if plain_name(&quota_key) { quota_key } else { findings::text::double_quoted_literal(&quota_key) };
+    let plain = if plain_name(plain) { plain.to_ascii_lowercase() } else { "objects".to_owned() };
     out.push(remedy(
         "Cap the count per namespace with a ResourceQuota",
         findings::RemedyKind::Yaml,
@@ -157,9 +164,13 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 pub(crate) fn object_selector(metric: &str, qualified: &str) -> String {
     if metric == "apiserver_resource_objects" {
         let (resource, group) = qualified.split_once('.').unwrap_or((qualified, ""));
-        format!("{{group=\"{group}\",resource=\"{resource}\"}}")
+        format!(
+            "{{group={},resource={}}}",
+            findings::text::double_quoted_literal(group),
+            findings::text::double_quoted_literal(resource)
+        )
     } else {
-        format!("{{resource=\"{qualified}\"}}")
+        format!("{{resource={}}}", findings::text::double_quoted_literal(qualified))
     }
 }
 

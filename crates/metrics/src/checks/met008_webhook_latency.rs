@@ -134,7 +134,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Look at the webhook's configuration",
                             RemedyKind::Command,
                             Safety::Safe,
-                            format!("kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o json | jq '.items[] | select(.webhooks[].name == \"{}\") | {{name: .metadata.name, webhooks: [.webhooks[] | {{name, failurePolicy, timeoutSeconds, namespaceSelector, rules}}]}}'", w.name),
+                            format!("kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o json | jq --arg name {} '.items[] | select(.webhooks[].name == $name) | {{name: .metadata.name, webhooks: [.webhooks[] | {{name, failurePolicy, timeoutSeconds, namespaceSelector, rules}}]}}'", findings::text::shell_quote(&w.name)),
                         ),
                         remedy(
                             "Narrow the webhook and make it fail fast",
@@ -143,8 +143,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Exclude kube-system and other control-plane namespaces with a `namespaceSelector`, match only the resources and operations the policy needs, set `timeoutSeconds` to 1–3 s, and scale the webhook's backend.",
                         ),
                         watch(&format!(
-                            "histogram_quantile(0.99, sum by (le) (rate(apiserver_admission_webhook_admission_duration_seconds_bucket{{name=\"{}\"}}[5m])))",
-                            w.name
+                            "histogram_quantile(0.99, sum by (le) (rate(apiserver_admission_webhook_admission_duration_seconds_bucket{{name={}}}[5m])))",
+                            findings::text::double_quoted_literal(&w.name)
                         )),
                     ],
                 }

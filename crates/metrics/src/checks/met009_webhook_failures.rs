@@ -110,17 +110,17 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Check the webhook's backend",
                             RemedyKind::Command,
                             Safety::Safe,
-                            format!("kubectl get {kind} -o json | jq -r '.items[] | select(.webhooks[].name == \"{}\") | .metadata.name, (.webhooks[] | .clientConfig.service // .clientConfig.url)'\nkubectl get pods,endpoints -n <the webhook service's namespace>", w.name),
+                            format!("kubectl get {kind} -o json | jq -r --arg name {} '.items[] | select(.webhooks[].name == $name) | .metadata.name, (.webhooks[] | .clientConfig.service // .clientConfig.url)'\n# The service's namespace is in the output above:\nkubectl get pods,endpoints -n NAMESPACE", findings::text::shell_quote(&w.name)),
                         ),
                         remedy(
                             "Unblock writes now: let requests through while the webhook is down",
                             RemedyKind::Command,
                             Safety::ReviewFirst,
-                            format!("# Find the configuration that holds the webhook, then (index i of the webhook in it):\nkubectl patch {kind} <configuration> --type=json -p '[{{\"op\":\"replace\",\"path\":\"/webhooks/<i>/failurePolicy\",\"value\":\"Ignore\"}}]'\n# Put Fail back once the backend is healthy."),
+                            format!("# Find the configuration that holds the webhook (CONFIGURATION) and the webhook's index in it (INDEX, from 0), then:\nkubectl patch {kind} CONFIGURATION --type=json -p '[{{\"op\":\"replace\",\"path\":\"/webhooks/INDEX/failurePolicy\",\"value\":\"Ignore\"}}]'\n# Put Fail back once the backend is healthy."),
                         ),
                         watch(&format!(
-                            "sum by (name, error_type) (rate(apiserver_admission_webhook_rejection_count{{name=\"{}\"}}[5m]))",
-                            w.name
+                            "sum by (name, error_type) (rate(apiserver_admission_webhook_rejection_count{{name={}}}[5m]))",
+                            findings::text::double_quoted_literal(&w.name)
                         )),
                     ],
                 }
@@ -166,5 +166,37 @@ mod tests {
             [("down", Severity::Critical), ("flaky", Severity::Warning), ("ignored", Severity::Warning)]
         );
         assert!(out[0].remedies.iter().any(|r| r.body.contains("Ignore")));
+    }
+
+    #[test]
+    fn a_webhook_name_from_a_metrics_label_cannot_add_shell_commands() {
+        // Regression review item 1: the name was pasted inside the jq program's double quotes
+        // in a single-quoted shell word; a `'` in a label ended it and ran what followed.
+        let hostile = "w'; touch /tmp/pwned; echo '\"x";
+        let mut api = apiserver();
+        api.webhooks = vec![WebhookStats {
+            name: hostile.into(),
+            webhook_type: "validating".into(),
+            calls: 10.0,
+            p99: None,
+            call_failures: 3400.0,
+            denials: 0.0,
+            fail_open: 0.0,
+        }];
+        let mut out = Vec::new();
+        run(
+            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+            &Thresholds::default(),
+            &mut out,
+        );
+        let command = &out[0].remedies[0].body;
+        assert!(command.contains(r#"--arg name 'w'\''; touch /tmp/pwned; echo '\''"x'"#), "{command}");
+        // bash reads it as a pipeline of two simple commands, the name one argument.
+        let parsed = std::process::Command::new("bash").arg("-n").arg("-c").arg(command).status();
+        if let Ok(status) = parsed {
+            assert!(status.success(), "{command}");
+        }
+        let promql = &out[0].remedies.last().expect("watch").body;
+        assert!(promql.contains(r#"name="w'; touch /tmp/pwned; echo '\"x""#), "{promql}");
     }
 }
