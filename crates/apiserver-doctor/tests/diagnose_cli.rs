@@ -670,3 +670,36 @@ fn duplicates_dropped_on_the_way_into_the_cache_are_named_in_a_note() {
         "{notes:?}"
     );
 }
+
+#[test]
+fn metrics_interval_gives_diagnose_the_rates_that_copied_scrapes_cannot() {
+    // Copies of two scrapes have modification times milliseconds apart: no rate, and a note
+    // naming the option; with --metrics-interval the note is gone (`metrics --interval` alike).
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("object-leak", cache.path());
+    let copies = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for n in [1, 2] {
+        let to = copies.path().join(format!("apiserver-{n}.prom"));
+        std::fs::copy(sim.path().join(format!("metrics/apiserver-{n}.prom")), &to).expect("copy");
+        files.push(to.to_string_lossy().into_owned());
+    }
+    let notes = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["diagnose", "--metrics", &files[0], &files[1]];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["-o", "json"]);
+        let out = doctor(&args, cache.path());
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        v["overview"]["notes"]
+            .as_array()
+            .map(|n| n.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    };
+    let without = notes(&[]);
+    assert!(without.iter().any(|n| n.contains("--metrics-interval SECONDS")), "{without:#?}");
+    let with = notes(&["--metrics-interval", "900"]);
+    assert!(with.iter().all(|n| !n.contains("too close to be the times")), "{with:#?}");
+    let out = doctor(&["diagnose", "--metrics", &files[0], "--metrics-interval", "-3"], cache.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -384,14 +384,14 @@ fn window_note(
                 "{target}: {why}, so the time between the two scrapes is taken as unknown (times less than 1 s \
                  apart are not used): counts are the increase between them, and no rate, growth per hour or time \
                  to quota is computed. For rates, give the time between the scrapes: apiserver-doctor metrics \
-                 --interval SECONDS {} {}{touch}.",
+                 --interval SECONDS {} {} (diagnose: --metrics-interval SECONDS){touch}.",
                 first.source, last.source
             ));
         }
         _ => notes.push(format!(
             "{target}: the time between {} and {} is unknown (their times are equal, or in the other order): \
              counts are the increase between the two scrapes, and no rate or growth per hour is computed. \
-             Give --interval SECONDS if you know it.",
+             Give --interval SECONDS (diagnose: --metrics-interval SECONDS) if you know it.",
             first.source, last.source
         )),
     }

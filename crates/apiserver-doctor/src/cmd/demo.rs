@@ -123,7 +123,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sorted_files(&cluster.join("metrics"))?.iter().map(|p| p.display().to_string()).collect();
     if !metric_files.is_empty() {
         let snapshots = super::metrics::load_all(&metric_files)?;
-        super::diagnose::add_metrics(&mut report, &snapshots, &findings::Thresholds::default());
+        super::diagnose::add_metrics(&mut report, &snapshots, None, &findings::Thresholds::default());
     }
     let manifests_dir = cluster.join("manifests");
     if manifests_dir.is_dir() {

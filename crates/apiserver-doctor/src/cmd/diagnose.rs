@@ -78,6 +78,11 @@ pub struct Args {
     /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub metrics: Vec<PathBuf>,
+    /// Seconds between two `--metrics` scrapes of one target, used only when their samples
+    /// carry no timestamps (as `apiserver-doctor metrics --interval`): copies of scrape files
+    /// have modification times too close to say when they were scraped.
+    #[arg(long, value_name = "SECONDS", requires = "metrics")]
+    pub metrics_interval: Option<f64>,
     /// Admission webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
     /// to add to the diagnosis, as `kubectl get … -o yaml` (or `-o json`) writes them: files, or
     /// directories whose `.yaml`, `.yml` and `.json` files are read (see the examples below).
@@ -322,6 +327,12 @@ impl AuditEvidence {
 
 /// Runs `apiserver-doctor diagnose`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let Some(i) = args.metrics_interval {
+        anyhow::ensure!(
+            i.is_finite() && i > 0.0,
+            "--metrics-interval must be a positive number of seconds, got {i}"
+        );
+    }
     let plan = plan(&args)?;
     let source = audit_source(&args)?;
     // Metrics files are read before the (slower) audit work, so a bad file fails fast.
@@ -420,7 +431,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // What was left out: the audit part says so itself (AUD009).
     report.overview.notes.extend(unusable);
     if !snapshots.is_empty() {
-        add_metrics(&mut report, &snapshots, &plan.request.thresholds);
+        add_metrics(&mut report, &snapshots, args.metrics_interval, &plan.request.thresholds);
     }
     if !args.etcd.is_empty() {
         let options = etcd::CollectOptions {
@@ -463,8 +474,13 @@ fn empty_report() -> Report {
 }
 
 /// Adds the metrics (`MET…`) and etcd-metrics (`ETC…`) findings of scrapes to `report`.
-pub fn add_metrics(report: &mut Report, snapshots: &[metrics::Snapshot], thresholds: &findings::Thresholds) {
-    add_report(report, etcd::report::scrapes_report(snapshots, None, thresholds));
+pub fn add_metrics(
+    report: &mut Report,
+    snapshots: &[metrics::Snapshot],
+    interval_seconds: Option<f64>,
+    thresholds: &findings::Thresholds,
+) {
+    add_report(report, etcd::report::scrapes_report(snapshots, interval_seconds, thresholds));
 }
 
 /// Reads webhook manifests, warning on standard error about what was skipped (file:line: why)
