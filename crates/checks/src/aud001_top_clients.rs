@@ -360,6 +360,15 @@ mod tests {
         )
     }
 
+    /// A window of events lasting `span`, from the start of [`ctx_hour`]'s.
+    fn ctx_lasting(span: chrono::Duration) -> AuditContext {
+        let mut ctx = ctx_hour();
+        let data = findings::TimeRange { start: ctx.window.start, end: ctx.window.start + span };
+        ctx.window = data;
+        ctx.data_range = Some(data);
+        ctx
+    }
+
     fn users(rows: &[(&str, i64)]) -> ResultTable {
         ResultTable::new(
             &["UserName", "Requests", "Clients"],
@@ -464,13 +473,7 @@ mod tests {
     #[test]
     fn a_minute_of_events_that_rounds_to_60_s_is_a_rate_not_in_60_s() {
         // Regression review item 5: `--since 1m` spans 59.99 s of events, printed "in 60 s".
-        let mut ctx = ctx_hour();
-        let data = findings::TimeRange {
-            start: ctx.window.start,
-            end: ctx.window.start + chrono::Duration::milliseconds(59_990),
-        };
-        ctx.window = data;
-        ctx.data_range = Some(data);
+        let ctx = ctx_lasting(chrono::Duration::milliseconds(59_990));
         let out = evaluate(&ctx, ("q1", &clients(&[("kubectl", 600, 1)])), ("q2", &users(&[("admin", 600)])))
             .expect("evaluates");
         assert_eq!(out.findings[0].title, "kubectl sends the most requests: 100% (10.0 per second)");
@@ -489,13 +492,7 @@ mod tests {
     #[test]
     fn a_one_second_sample_names_no_offender() {
         // The sysdig Event Hubs sample: 22 events in one second, 11 requests of aksService.
-        let mut ctx = ctx_hour();
-        let data = findings::TimeRange {
-            start: ctx.window.start,
-            end: ctx.window.start + chrono::Duration::seconds(1),
-        };
-        ctx.window = data;
-        ctx.data_range = Some(data);
+        let ctx = ctx_lasting(chrono::Duration::seconds(1));
         let out = evaluate(
             &ctx,
             ("q1", &clients(&[("aksService", 11, 1), ("kubectl", 9, 1)])),

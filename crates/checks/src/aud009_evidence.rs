@@ -157,18 +157,12 @@ pub fn minutes_query(ctx: &AuditContext) -> String {
 /// engine counts once for all of them). Counting them here again, over every event of the
 /// window, cost a tenth of a second over the demo's 8.7 million events.
 fn window_profile(minutes: &ResultTable, answers: &ResultTable) -> Result<DataProfile, CheckError> {
-    let r = minutes.reader();
-    let (events, first, last) = (r.column("Events")?, r.column("First")?, r.column("Last")?);
-    let mut p = DataProfile::default();
-    for row in &minutes.rows {
-        p.events += events.num(row);
-        if let (Some(a), Some(b)) = (first.time(row), last.time(row)) {
-            p.range = Some(match p.range {
-                Some(r) => TimeRange { start: r.start.min(a), end: r.end.max(b) },
-                None => TimeRange { start: a, end: b },
-            });
-        }
-    }
+    let events = minutes.reader().column("Events")?;
+    let mut p = DataProfile {
+        events: minutes.rows.iter().map(|row| events.num(row)).sum(),
+        range: range_of(minutes)?,
+        ..DataProfile::default()
+    };
     let a = answers.reader();
     let (requests, reads) = (a.column("Requests")?, a.column("Reads")?);
     for row in &answers.rows {
@@ -190,18 +184,22 @@ pub fn window_events(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<f64
 /// events or into a silence of it at either end.
 pub fn window_range(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<Option<TimeRange>, CheckError> {
     let (_, minutes) = run(runner, minutes_query(ctx))?;
+    range_of(&minutes)
+}
+
+/// The first and last event of the rows of [`minutes_query`].
+fn range_of(minutes: &ResultTable) -> Result<Option<TimeRange>, CheckError> {
     let r = minutes.reader();
     let (first, last) = (r.column("First")?, r.column("Last")?);
-    let mut range: Option<TimeRange> = None;
-    for row in &minutes.rows {
-        if let (Some(a), Some(b)) = (first.time(row), last.time(row)) {
-            range = Some(match range {
+    Ok(minutes.rows.iter().filter_map(|row| Some((first.time(row)?, last.time(row)?))).fold(
+        None,
+        |range, (a, b)| {
+            Some(match range {
                 Some(r) => TimeRange { start: r.start.min(a), end: r.end.max(b) },
                 None => TimeRange { start: a, end: b },
-            });
-        }
-    }
-    Ok(range)
+            })
+        },
+    ))
 }
 
 /// Runs the check.

@@ -61,6 +61,7 @@ pub fn shell_quote(text: &str) -> String {
 
 /// `text` as a PromQL (or jq) double-quoted string literal: `\` and `"` escaped, line breaks
 /// and other control characters written as escapes, so a label value cannot end the string.
+/// (KQL literals are `checks::kql::string_literal`'s: Kusto documents no `\u` escape.)
 pub fn double_quoted_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');

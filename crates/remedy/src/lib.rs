@@ -155,9 +155,7 @@ pub fn from_one_line(text: &str) -> String {
 }
 
 /// `text` quoted for a POSIX shell (single quotes), so names from input cannot inject commands.
-pub fn shell_quote(text: &str) -> String {
-    findings::text::shell_quote(text)
-}
+pub use findings::text::shell_quote;
 
 #[cfg(test)]
 mod tests {

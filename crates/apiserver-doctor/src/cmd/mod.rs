@@ -105,14 +105,16 @@ pub struct Shown<W>(pub W);
 
 impl<W: std::io::Write> std::io::Write for Shown<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        // `write!` hands over whole `str` pieces; bytes that are not UTF-8 pass as they are.
+        // `write!` hands over whole `str` pieces, and each is written whole (a partial write
+        // would hand the rest back cut inside a character); bytes that are not UTF-8 pass as
+        // they are.
         match std::str::from_utf8(buf) {
             Ok(s) if s.chars().any(findings::text::is_hidden) => {
-                self.0.write_all(findings::text::multi_line(s).as_bytes())?;
-                Ok(buf.len())
+                self.0.write_all(findings::text::multi_line(s).as_bytes())?
             }
-            _ => self.0.write(buf),
+            _ => self.0.write_all(buf)?,
         }
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
