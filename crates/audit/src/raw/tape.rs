@@ -226,7 +226,7 @@ impl TapeReader {
         // An event, the usual line, in one pass without a tape; anything else goes on.
         if *scan
             && super::scan::may_be_event(line)
-            && let Ok(text) = std::str::from_utf8(line)
+            && let Ok(text) = simdutf8::basic::from_utf8(line)
             && let Some(out) = super::scan::event(text, spare, |e| f(e, Via::Line))
         {
             return Read::Event(out);
