@@ -79,12 +79,31 @@ pub struct FlowRule {
     pub resource_rules: Vec<ResourceRule>,
     /// Whether it has `nonResourceRules`.
     pub non_resource: bool,
+    /// The `nonResourceURLs` of its `nonResourceRules`, over all of them.
+    pub non_resource_urls: Vec<String>,
 }
 
 impl FlowRule {
     /// The resources of its `resourceRules`, over all of them (`*` for every resource).
     pub fn resources(&self) -> Vec<&str> {
         self.resource_rules.iter().flat_map(|r| &r.resources).map(String::as_str).collect()
+    }
+
+    /// Whether it takes in health checks only: no `resourceRules`, and `nonResourceURLs` that
+    /// are all `/healthz`, `/readyz`, `/livez` or paths under them (`/readyz/etcd`,
+    /// `/livez/*`), as the API server's bootstrap `probes` FlowSchema (groups
+    /// `system:authenticated` and `system:unauthenticated`, `get` on those three URLs, to
+    /// `exempt`; Kubernetes API Priority and Fairness docs, "Bootstrap configuration"). `*`
+    /// and other prefixes are not health checks.
+    pub fn health_checks_only(&self) -> bool {
+        const HEALTH: [&str; 3] = ["/healthz", "/readyz", "/livez"];
+        self.resource_rules.is_empty()
+            && !self.non_resource_urls.is_empty()
+            && self.non_resource_urls.iter().all(|u| {
+                HEALTH.iter().any(|h| {
+                    u.strip_prefix(h).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                })
+            })
     }
 }
 
@@ -359,6 +378,13 @@ fn parse_rule(r: &Value) -> Result<FlowRule, String> {
         }
     }
     out.non_resource = matches!(r.get("nonResourceRules"), Some(Value::Array(a)) if !a.is_empty());
+    if let Some(Value::Array(nrs)) = r.get("nonResourceRules") {
+        for nr in nrs {
+            if let Some(Value::Array(urls)) = nr.get("nonResourceURLs") {
+                out.non_resource_urls.extend(urls.iter().filter_map(Value::as_str).map(str::to_owned));
+            }
+        }
+    }
     Ok(out)
 }
 

@@ -20,7 +20,11 @@ priority level of type `Exempt` for many identities (a group, every user, every 
 account of a namespace) or for every resource (`*`).
 
 A schema that exempts one identity's calls to named resources (such as OpenShift's
-`openshift-apiserver-sar`, for its SubjectAccessReviews and TokenReviews) is not reported.
+`openshift-apiserver-sar`, for its SubjectAccessReviews and TokenReviews) is not reported, nor
+one whose rules take in health checks only (no resource rules, and non-resource URLs that are
+all `/healthz`, `/readyz`, `/livez` or paths under them), whatever its subjects: that is the
+shape of the bootstrap `probes` FlowSchema, and those cheap endpoints cannot flood the API
+server.
 
 ## Why it matters
 Exempt requests are never queued or rejected: API Priority and Fairness cannot limit them.
@@ -55,6 +59,10 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
         let exempt_level = fs.priority_level == "exempt"
             || m.priority_levels.iter().any(|pl| pl.name == fs.priority_level && pl.exempt);
         if !exempt_level {
+            continue;
+        }
+        // Health checks only, as the bootstrap `probes` exempts for everyone.
+        if !fs.rules.is_empty() && fs.rules.iter().all(crate::apf::FlowRule::health_checks_only) {
             continue;
         }
         let broad: Vec<String> = fs
