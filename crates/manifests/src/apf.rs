@@ -201,9 +201,20 @@ impl FlowSchema {
     }
 }
 
+/// Whether the API server uses `fs`: its priority level is among `levels` or one the API
+/// server creates. With no level given at all, nothing is known to be missing and every
+/// schema counts. The API server ignores a FlowSchema whose priority level does not exist
+/// (its `Dangling` condition; Kubernetes API Priority and Fairness docs). One rule for
+/// [`classify`], the throttle's check of the schemas consulted before it, and APF001.
+pub fn level_exists(fs: &FlowSchema, levels: &[PriorityLevel]) -> bool {
+    levels.is_empty()
+        || levels.iter().any(|pl| pl.name == fs.priority_level)
+        || BOOTSTRAP_PRIORITY_LEVELS.contains(&fs.priority_level.as_str())
+}
+
 /// The FlowSchema that classifies `r` among `schemas`: the first that matches, in the API
 /// server's order. Schemas whose priority level is unknown (`levels` given and not naming it,
-/// nor a bootstrap level) are skipped, as the API server skips them.
+/// nor a bootstrap level) are skipped, as the API server skips them ([`level_exists`]).
 pub fn classify<'a>(
     schemas: &'a [FlowSchema],
     levels: &[PriorityLevel],
@@ -211,11 +222,7 @@ pub fn classify<'a>(
 ) -> Option<&'a FlowSchema> {
     schemas
         .iter()
-        .filter(|fs| {
-            levels.is_empty()
-                || levels.iter().any(|pl| pl.name == fs.priority_level)
-                || BOOTSTRAP_PRIORITY_LEVELS.contains(&fs.priority_level.as_str())
-        })
+        .filter(|fs| level_exists(fs, levels))
         .filter(|fs| fs.matches(r))
         .min_by(|a, b| (a.matching_precedence, &a.name).cmp(&(b.matching_precedence, &b.name)))
 }
@@ -241,13 +248,24 @@ pub struct FlowSchema {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// `nominalConcurrencyShares` (v1beta3, v1) or `assuredConcurrencyShares` (v1beta1,
-    /// v1beta2); 30 when absent.
+    /// v1beta2), as the API server defaults it: 30 when absent; an explicit 0 is kept only
+    /// by v1 (and by v1beta3 with the annotation a v1 → v1beta3 conversion adds), the older
+    /// versions read it as 30 (see [`Limits::zero_shares_read_as`]).
     pub shares: u32,
+    /// When the object says 0 shares and the API server reads that as its default 30: the
+    /// field and version (`nominalConcurrencyShares 0 in flowcontrol v1beta3`).
+    pub zero_shares_read_as: Option<&'static str>,
     /// `lendablePercent` (0 when absent).
     pub lendable_percent: u32,
-    /// `borrowingLimitPercent`; `None` when absent: borrowing without limit in v1beta3 and v1
-    /// (0 for v1beta1 and v1beta2 objects: those versions have no borrowing).
+    /// `borrowingLimitPercent`; `None` when absent: from Kubernetes 1.26 the API server lends
+    /// seats between levels, and a level without the field may borrow without limit ("When
+    /// this field is left nil, the limit is effectively infinite", API reference,
+    /// LimitedPriorityLevelConfiguration, v1beta2 from 1.26, v1beta3, v1). API servers before
+    /// 1.26 do not borrow at all: see [`Limits::before_borrowing`].
     pub borrowing_limit_percent: Option<u32>,
+    /// Set by [`Limits::before_borrowing`]: the API server is older than 1.26 and lends no
+    /// seats between levels, whatever the object says.
+    pub server_before_borrowing: bool,
     /// `queues`, `handSize`, `queueLengthLimit` when excess requests queue; `None` when they
     /// are rejected at once (`limitResponse.type: Reject`).
     pub queuing: Option<(u32, u32, u32)>,
@@ -259,6 +277,36 @@ impl Limits {
         self.queuing.map_or(0, |(q, _, l)| u64::from(q) * u64::from(l))
     }
 
+    /// The limits on an API server older than Kubernetes 1.26, which lends no seats between
+    /// levels (borrowing came with 1.26, the flowcontrol v1beta3 API and the
+    /// `lendablePercent`/`borrowingLimitPercent` fields of v1beta2): no borrowing at all.
+    pub fn before_borrowing(self) -> Limits {
+        Limits { borrowing_limit_percent: Some(0), server_before_borrowing: true, ..self }
+    }
+
+    /// The most seats the level can reach, in hundredths of a concurrency share: its nominal
+    /// shares plus what it may borrow, `BorrowingCL = round(NominalCL × borrowingLimitPercent
+    /// / 100)` (API reference, LimitedPriorityLevelConfiguration). `None` when it may borrow
+    /// without limit. Shares stand for seats: every level's NominalCL is the server's seats
+    /// divided in proportion to the shares, so two levels of one server compare by shares.
+    pub fn max_share_hundredths(&self) -> Option<u64> {
+        self.borrowing_limit_percent.map(|p| u64::from(self.shares) * (100 + u64::from(p)))
+    }
+
+    /// Whether this level holds a client as tightly as `other` or more: the most seats it can
+    /// reach (nominal plus borrowed) are no more than `other`'s, and no more requests can
+    /// wait in its queues. A level that may borrow without limit never does (unless `other`
+    /// may too and it has no more shares and queue places).
+    pub fn holds_as_tightly_as(&self, other: &Limits) -> bool {
+        let seats = match (self.max_share_hundredths(), other.max_share_hundredths()) {
+            (Some(mine), Some(theirs)) => mine <= theirs,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => self.shares <= other.shares,
+        };
+        seats && self.queue_capacity() <= other.queue_capacity()
+    }
+
     /// `2 concurrency shares, 4 queues of 10 requests, handSize 2, no borrowing`.
     pub fn describe(&self) -> String {
         let queues = match self.queuing {
@@ -266,11 +314,18 @@ impl Limits {
             None => "no queues (excess requests are rejected at once)".to_owned(),
         };
         let borrowing = match self.borrowing_limit_percent {
+            Some(0) if self.server_before_borrowing => {
+                "no borrowing (API servers before Kubernetes 1.26 lend no seats between levels)".to_owned()
+            }
             Some(0) => "no borrowing".to_owned(),
             Some(p) => format!("borrowing up to {p}% more"),
             None => "borrowing not limited (no borrowingLimitPercent)".to_owned(),
         };
-        format!("{} concurrency shares, {queues}, {borrowing}", self.shares)
+        let shares = match self.zero_shares_read_as {
+            Some(what) => format!("{} concurrency shares (the API server reads {what} as its default 30)", self.shares),
+            None => format!("{} concurrency shares", self.shares),
+        };
+        format!("{shares}, {queues}, {borrowing}")
     }
 }
 
@@ -279,6 +334,8 @@ impl Limits {
 pub struct PriorityLevel {
     /// `metadata.name`.
     pub name: String,
+    /// `apiVersion` (`flowcontrol.apiserver.k8s.io/v1`; empty when absent).
+    pub api_version: String,
     /// `spec.type` is `Exempt`: its requests are never queued or rejected.
     pub exempt: bool,
     /// The limits of a `Limited` level (`None` for an exempt one).
@@ -397,6 +454,7 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
         Some(other) => return Err(format!("spec.type: expected Exempt or Limited, got {other}")),
         None => return Err("spec.type: missing".to_owned()),
     };
+    let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     let limits = (!exempt).then(|| {
         let limited = v.pointer("/spec/limited");
         let num = |path: &str| {
@@ -411,19 +469,63 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
                 num("/limitResponse/queuing/queueLengthLimit").unwrap_or(50),
             )),
         };
+        let (shares, zero_shares_read_as) = shares_of(v, api, &num);
         Limits {
-            shares: num("/nominalConcurrencyShares")
-                .or_else(|| num("/assuredConcurrencyShares"))
-                .unwrap_or(30),
+            shares,
+            zero_shares_read_as,
             lendable_percent: num("/lendablePercent").unwrap_or(0),
-            borrowing_limit_percent: num("/borrowingLimitPercent").or_else(|| {
-                let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                (api.ends_with("/v1beta1") || api.ends_with("/v1beta2")).then_some(0)
-            }),
+            // Every version: the field when present, else no limit. Whether the API server
+            // borrows at all (1.26 and later) is for the reader to say (`before_borrowing`).
+            borrowing_limit_percent: num("/borrowingLimitPercent"),
+            server_before_borrowing: false,
             queuing,
         }
     });
-    Ok(PriorityLevel { name, exempt, limits, file: file.to_owned(), line })
+    Ok(PriorityLevel { name, api_version: api.to_owned(), exempt, limits, file: file.to_owned(), line })
+}
+
+/// The annotation that keeps an explicit `nominalConcurrencyShares: 0` in flowcontrol v1beta3:
+/// only the API server's v1 → v1beta3 conversion adds it (k8s.io/api flowcontrol/v1beta3
+/// `PriorityLevelPreserveZeroConcurrencySharesKey`; the API server forbids setting it by hand).
+const PRESERVE_ZERO_SHARES: &str = "flowcontrol.k8s.io/v1beta3-preserve-zero-concurrency-shares";
+
+/// A limited level's concurrency shares as the API server defaults them, and, when it reads
+/// an explicit 0 as 30, which field of which version said 0.
+///
+/// - v1: `nominalConcurrencyShares` defaults to 30 only when absent; an explicit 0 is kept
+///   (Deprecated API Migration Guide, v1.32: "only defaults to 30 when unspecified, and an
+///   explicit value of 0 is not changed to 30").
+/// - v1beta3: 0 or absent becomes 30 (its `SetDefaults_PriorityLevelConfiguration`), unless
+///   the object carries [`PRESERVE_ZERO_SHARES`].
+/// - v1beta1, v1beta2: `assuredConcurrencyShares` "must be a positive number … This field has
+///   a default value of 30" (API reference): 0 or absent is 30.
+fn shares_of(
+    v: &Value,
+    api: &str,
+    num: &dyn Fn(&str) -> Option<u32>,
+) -> (u32, Option<&'static str>) {
+    let version = api.rsplit('/').next().unwrap_or("");
+    match version {
+        "v1beta1" | "v1beta2" => {
+            let field = num("/assuredConcurrencyShares").or_else(|| num("/nominalConcurrencyShares"));
+            match field {
+                Some(0) if version == "v1beta1" => (30, Some("assuredConcurrencyShares 0 in flowcontrol v1beta1")),
+                Some(0) => (30, Some("assuredConcurrencyShares 0 in flowcontrol v1beta2")),
+                Some(n) => (n, None),
+                None => (30, None),
+            }
+        }
+        "v1beta3" => {
+            let preserved = v.pointer("/metadata/annotations").and_then(Value::as_object).is_some_and(|a| a.contains_key(PRESERVE_ZERO_SHARES));
+            match num("/nominalConcurrencyShares") {
+                Some(0) if !preserved => (30, Some("nominalConcurrencyShares 0 in flowcontrol v1beta3")),
+                Some(n) => (n, None),
+                None => (30, None),
+            }
+        }
+        // v1, and an object of no known version: the field as written.
+        _ => (num("/nominalConcurrencyShares").or_else(|| num("/assuredConcurrencyShares")).unwrap_or(30), None),
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use findings::{Finding, Remedy, RemedyKind, Safety};
 
 use crate::Manifests;
-use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, classify};
+use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, classify, level_exists};
 use crate::load::parse_text;
 
 /// The requests a throttle's FlowSchema stands for, one per subject, verb, group, resource and
@@ -67,16 +67,27 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// The requests go today to a level of the cluster's own that is as tight as the proposed
-    /// one or tighter (no more shares, no more queue space): the throttle would loosen it.
+    /// The requests go today to a level of the cluster's own that holds them as tightly as
+    /// the proposed one or more: the most seats it can reach (nominal shares plus what it may
+    /// borrow) are no more than the proposed level's, and its queues hold no more
+    /// ([`Limits::holds_as_tightly_as`]). The throttle would loosen it. A level that may
+    /// borrow without limit never qualifies: it is no throttle.
     pub fn already_throttled(&self) -> bool {
         match (&self.current_level, &self.proposed_level) {
-            (Some((_, Some(have))), Some((_, want))) => {
-                have.shares <= want.shares && have.queue_capacity() <= want.queue_capacity()
-            }
+            (Some((_, Some(have))), Some((_, want))) => have.holds_as_tightly_as(want),
             _ => false,
         }
     }
+}
+
+/// Whether the throttle's YAML is written for an API server older than Kubernetes 1.26, one
+/// that lends no seats between levels: its PriorityLevelConfiguration is flowcontrol v1beta1
+/// or v1beta2, which the throttle remedy writes only for `--kubernetes-version` (or the
+/// configuration's `kubernetes_version`, or the version the audit log shows) 1.25 and older
+/// (`remedy::KubernetesVersion::flow_control_api`). `false` when it says nothing (no level),
+/// so that a version not known is taken as one that borrows.
+fn written_before_borrowing(proposed: &Manifests) -> bool {
+    proposed.priority_levels.iter().any(|l| l.api_version.ends_with("/v1beta1") || l.api_version.ends_with("/v1beta2"))
 }
 
 /// Judges the throttle whose YAML (a FlowSchema, with or without its priority level) is
@@ -95,24 +106,29 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
         .first()
         .and_then(|r| classify(&m.flow_schemas, &m.priority_levels, r))
         .map(|fs| (fs.name.clone(), fs.matching_precedence, fs.priority_level.clone()));
+    // A FlowSchema whose priority level does not exist is ignored by the API server: it
+    // catches nothing, before the throttle or after (the same rule as `classify`).
     let mut preempted_by: Vec<(String, u32, String)> = existing
         .iter()
+        .filter(|fs| level_exists(fs, &m.priority_levels))
         .filter(|fs| fs.comes_before(throttle) && requests.iter().any(|r| fs.matches(r)))
         .map(|fs| (fs.name.clone(), fs.matching_precedence, fs.priority_level.clone()))
         .collect();
     preempted_by.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    // On a server before 1.26 no level borrows, whatever its object says.
+    let era = |l: Limits| if written_before_borrowing(&proposed) { l.before_borrowing() } else { l };
     let current_level = today
         .as_ref()
         .filter(|(_, _, pl)| !BOOTSTRAP_PRIORITY_LEVELS.contains(&pl.as_str()))
         .map(|(_, _, pl)| {
-            let limits = m.priority_levels.iter().find(|l| &l.name == pl).and_then(|l| l.limits);
+            let limits = m.priority_levels.iter().find(|l| &l.name == pl).and_then(|l| l.limits).map(era);
             (pl.clone(), limits)
         });
     let proposed_level = proposed
         .priority_levels
         .iter()
         .find(|l| l.name == throttle.priority_level)
-        .and_then(|l| Some((l.name.clone(), l.limits?)));
+        .and_then(|l| Some((l.name.clone(), era(l.limits?))));
     Some(Verdict {
         throttle: (throttle.name.clone(), throttle.matching_precedence),
         today,
@@ -176,7 +192,7 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
              than adding a level; watch its rejections with `kubectl get --raw /metrics | grep -E \
              'apiserver_flowcontrol_rejected_requests_total.*priority_level=\"{level}\"'`."
         ));
-        let mut out = vec![Remedy {
+        return vec![Remedy {
             title: format!(
                 "Already throttled by FlowSchema {fs} into priority level {level}: fix the client"
             ),
@@ -184,21 +200,6 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             body,
             safety: Safety::Safe,
         }];
-        // A level that may borrow without limit, on a version where the limit exists.
-        if have.borrowing_limit_percent.is_none() && want.borrowing_limit_percent.is_some() {
-            out.push(Remedy {
-                title: format!("Stop priority level {level} borrowing other levels' idle seats"),
-                kind: RemedyKind::Command,
-                body: format!(
-                    "kubectl patch prioritylevelconfiguration {} --type=merge -p '{{\"spec\":{{\"limited\":{{\"borrowingLimitPercent\":0}}}}}}'\n\
-                     # {} sets no borrowingLimitPercent, so it may borrow the seats other levels lend without limit.",
-                    remedy::shell_quote(level),
-                    remedy::one_line(level)
-                ),
-                safety: Safety::ReviewFirst,
-            });
-        }
-        return out;
     }
     if let Some((fs, p, pl)) = &v.today {
         body.push_str(&format!(
@@ -208,6 +209,7 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
     body.push_str(&replaces(v));
     let mut safety = if v.already_applied.is_some() { Safety::ReviewFirst } else { Safety::Safe };
     let mut caveat = String::new();
+    let mut extra = Vec::new();
     match (&v.current_level, &v.proposed_level) {
         (Some((level, None)), _) => {
             body.push_str(&format!(
@@ -218,6 +220,28 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             ));
             safety = Safety::ReviewFirst;
             caveat = format!(", but compare it with priority level {level} first");
+        }
+        (Some((level, Some(have))), Some((_, want))) if have.borrowing_limit_percent.is_none() => {
+            // Not a throttle, however few its shares: "When this field is left nil, the limit
+            // is effectively infinite" (API reference, borrowingLimitPercent).
+            body.push_str(&format!(
+                "`{level}` ({}) sets no borrowingLimitPercent: whenever other priority levels have idle seats it may \
+                 borrow them without limit, so it can run many times its own seats and does not hold this client to \
+                 a fixed number. It is not a throttle, whatever its shares; the proposed level ({}) is. ",
+                have.describe(),
+                want.describe()
+            ));
+            if let Some((rejected, total)) = v.rejected {
+                body.push_str(&format!(
+                    "The {rejected} of its {total} requests rejected with 429 Too Many Requests show `{level}` holds \
+                     it when the other levels are busy, not that it always does. "
+                ));
+            }
+            body.push_str(&format!(
+                "Apply the throttle, or cap `{level}` itself instead (the patch that stops its borrowing, below). "
+            ));
+            extra.push(stop_borrowing(level, have, want));
+            safety = Safety::ReviewFirst;
         }
         (Some((level, Some(have))), Some((_, want))) => {
             body.push_str(&format!(
@@ -259,7 +283,48 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
         ));
         format!("Checked against the cluster's FlowSchemas: the throttle takes effect{caveat}")
     };
-    vec![Remedy { title, kind: RemedyKind::Advice, body, safety }]
+    let mut out = vec![Remedy { title, kind: RemedyKind::Advice, body, safety }];
+    out.extend(extra);
+    out
+}
+
+/// The patch that stops the cluster's level `level` (limits `have`, no borrowingLimitPercent)
+/// borrowing other levels' seats. A level of 0 nominal shares (allowed in flowcontrol v1)
+/// runs on borrowed seats only: NominalCL = ceil(ServerCL × 0 / Σ shares) = 0, and with
+/// borrowingLimitPercent 0 its BorrowingCL = round(0 × 0 / 100) = 0 too (API reference,
+/// LimitedPriorityLevelConfiguration), so it would have no seats at all and its requests
+/// could only queue and be rejected. Such a level gets the proposed level's shares in the same
+/// patch. `nominalConcurrencyShares` is the field's name in v1beta3 and v1, the versions a
+/// server that borrows (1.26 and later) serves.
+fn stop_borrowing(level: &str, have: &Limits, want: &Limits) -> Remedy {
+    let quoted = remedy::shell_quote(level);
+    let shown = remedy::one_line(level);
+    if have.shares == 0 {
+        let n = want.shares.max(1);
+        Remedy {
+            title: format!("Give priority level {level} {n} concurrency shares of its own and stop it borrowing"),
+            kind: RemedyKind::Command,
+            body: format!(
+                "kubectl patch prioritylevelconfiguration {quoted} --type=merge -p '{{\"spec\":{{\"limited\":{{\"nominalConcurrencyShares\":{n},\"borrowingLimitPercent\":0}}}}}}'\n\
+                 # {shown} has nominalConcurrencyShares 0: it runs only on seats it borrows from other levels.\n\
+                 # borrowingLimitPercent 0 alone would leave it no seats at all (its requests could only queue and be\n\
+                 # rejected), so the patch also gives it {n} shares, as many as the proposed level. Every client sent\n\
+                 # to {shown} is held by it: check which FlowSchemas name it first (kubectl get flowschemas)."
+            ),
+            safety: Safety::ReviewFirst,
+        }
+    } else {
+        Remedy {
+            title: format!("Stop priority level {level} borrowing other levels' idle seats"),
+            kind: RemedyKind::Command,
+            body: format!(
+                "kubectl patch prioritylevelconfiguration {quoted} --type=merge -p '{{\"spec\":{{\"limited\":{{\"borrowingLimitPercent\":0}}}}}}'\n\
+                 # {shown} sets no borrowingLimitPercent, so it may borrow the seats other levels lend without limit.\n\
+                 # Every client sent to {shown} is held by it: check which FlowSchemas name it first (kubectl get flowschemas)."
+            ),
+            safety: Safety::ReviewFirst,
+        }
+    }
 }
 
 /// The remedy that says what [`judge`] found (the first of [`verdict_remedies`]).
@@ -427,8 +492,15 @@ mod tests {
     }
 
     /// The apf-throttled scenario's own throttle: a FlowSchema named like ours sending the
-    /// poller to `restricted-pollers`, 2 shares and 4 queues of 10.
-    const RESTRICTED_POLLERS: &str = "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: restricted-pollers\nspec:\n  type: Limited\n  limited:\n    nominalConcurrencyShares: SHARES\n    lendablePercent: 0\n    limitResponse:\n      type: Queue\n      queuing:\n        queues: 4\n        handSize: 2\n        queueLengthLimit: 10\n---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: throttle-build-status-poller\nspec:\n  distinguisherMethod:\n    type: ByUser\n  matchingPrecedence: 500\n  priorityLevelConfiguration:\n    name: restricted-pollers\n  rules:\n  - resourceRules:\n    - apiGroups: ['*']\n      clusterScope: true\n      namespaces: ['*']\n      resources: ['*']\n      verbs: [list, get]\n    subjects:\n    - kind: ServiceAccount\n      serviceAccount:\n        name: build-status-poller\n        namespace: ci-tools\n";
+    /// poller to `restricted-pollers`, 2 shares and 4 queues of 10 (`BORROWING`: a
+    /// `borrowingLimitPercent` line, or nothing).
+    const RESTRICTED_POLLERS: &str = "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: restricted-pollers\nspec:\n  type: Limited\n  limited:\n    nominalConcurrencyShares: SHARES\n    lendablePercent: 0\nBORROWING    limitResponse:\n      type: Queue\n      queuing:\n        queues: 4\n        handSize: 2\n        queueLengthLimit: 10\n---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: throttle-build-status-poller\nspec:\n  distinguisherMethod:\n    type: ByUser\n  matchingPrecedence: 500\n  priorityLevelConfiguration:\n    name: restricted-pollers\n  rules:\n  - resourceRules:\n    - apiGroups: ['*']\n      clusterScope: true\n      namespaces: ['*']\n      resources: ['*']\n      verbs: [list, get]\n    subjects:\n    - kind: ServiceAccount\n      serviceAccount:\n        name: build-status-poller\n        namespace: ci-tools\n";
+
+    /// The poller's objects with `shares` and, when `Some`, that `borrowingLimitPercent`.
+    fn restricted_pollers(shares: u32, borrowing: Option<u32>) -> String {
+        let line = borrowing.map_or(String::new(), |p| format!("    borrowingLimitPercent: {p}\n"));
+        RESTRICTED_POLLERS.replace("SHARES", &shares.to_string()).replace("BORROWING", &line)
+    }
 
     fn finding_with(yaml: String) -> Vec<Finding> {
         vec![Finding {
@@ -454,13 +526,13 @@ mod tests {
     }
 
     /// Remedy review item 3: the client was throttled already (FlowSchema
-    /// throttle-build-status-poller into restricted-pollers, 2 shares, 40 queue places), and the
-    /// proposed level (5 shares, 800 places) was reported as taking effect, safe, and as
-    /// replacing "those of its priority level".
+    /// throttle-build-status-poller into restricted-pollers, 2 shares, 40 queue places, no
+    /// borrowing), and the proposed level (5 shares, 800 places) was reported as taking
+    /// effect, safe, and as replacing "those of its priority level".
     #[test]
     fn a_client_already_held_by_a_tighter_level_gets_no_looser_throttle() {
         let mut m = bootstrap();
-        parse_text("apf.yaml", &RESTRICTED_POLLERS.replace("SHARES", "2"), &mut m);
+        parse_text("apf.yaml", &restricted_pollers(2, Some(0)), &mut m);
         let mut findings = finding_with(poller_yaml(Some((831, 1840))));
         verify_throttles(&mut findings, &m);
         let remedies = &findings[0].remedies;
@@ -469,13 +541,12 @@ mod tests {
             titles,
             vec![
                 "Already throttled by FlowSchema throttle-build-status-poller into priority level restricted-pollers: fix the client",
-                "Stop priority level restricted-pollers borrowing other levels' idle seats",
                 "advice"
             ]
         );
         assert!(!remedies.iter().any(|r| r.kind == RemedyKind::Yaml), "no new level");
         let body = &remedies[0].body;
-        assert!(body.contains("priority level `restricted-pollers` (2 concurrency shares, 4 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent))"), "{body}");
+        assert!(body.contains("priority level `restricted-pollers` (2 concurrency shares, 4 queues of 10 requests, handSize 2, no borrowing)"), "{body}");
         assert!(body.contains("The proposed level would have 5 concurrency shares, 16 queues of 50 requests, handSize 4, no borrowing"), "{body}");
         assert!(
             body.contains(
@@ -484,7 +555,43 @@ mod tests {
             "{body}"
         );
         assert!(!body.contains("takes effect") && !body.contains("those of its priority level"), "{body}");
-        assert!(remedies[1].body.starts_with("kubectl patch prioritylevelconfiguration restricted-pollers --type=merge -p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'"), "{}", remedies[1].body);
+        // Borrowing up to 150% more: at most 2 × 2.5 = 5 shares' seats, as many as the proposed level.
+        let mut m = bootstrap();
+        parse_text("apf.yaml", &restricted_pollers(2, Some(150)), &mut m);
+        assert!(judge(&poller_yaml(None), &m).expect("fs").already_throttled());
+        let mut m = bootstrap();
+        parse_text("apf.yaml", &restricted_pollers(2, Some(200)), &mut m);
+        assert!(!judge(&poller_yaml(None), &m).expect("fs").already_throttled(), "up to 6 shares' seats");
+    }
+
+    /// Manifests review item 1: restricted-pollers (2 shares) sets no borrowingLimitPercent, so
+    /// it may borrow without limit ("the limit is effectively infinite"). It was called
+    /// "already throttled … fix the client [safe to apply]" and the only throttle was dropped.
+    #[test]
+    fn a_level_that_borrows_without_limit_is_no_throttle_and_the_throttle_is_kept() {
+        let mut m = bootstrap();
+        parse_text("apf.yaml", &restricted_pollers(2, None), &mut m);
+        let mut findings = finding_with(poller_yaml(Some((831, 1840))));
+        verify_throttles(&mut findings, &m);
+        let remedies = &findings[0].remedies;
+        let titles: Vec<&str> = remedies.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "throttle",
+                "Checked against the cluster's FlowSchemas: the throttle takes effect",
+                "Stop priority level restricted-pollers borrowing other levels' idle seats",
+                "watch",
+                "advice"
+            ]
+        );
+        assert!(!titles.iter().any(|t| t.contains("fix the client")), "{titles:?}");
+        let verdict = &remedies[1];
+        assert_eq!(verdict.safety, Safety::ReviewFirst);
+        assert!(verdict.body.contains("`restricted-pollers` (2 concurrency shares, 4 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent)) sets no borrowingLimitPercent: whenever other priority levels have idle seats it may borrow them without limit"), "{}", verdict.body);
+        assert!(verdict.body.contains("It is not a throttle, whatever its shares"), "{}", verdict.body);
+        assert!(remedies[2].body.starts_with("kubectl patch prioritylevelconfiguration restricted-pollers --type=merge -p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'"), "{}", remedies[2].body);
+        assert_eq!(remedies[2].safety, Safety::ReviewFirst);
     }
 
     /// The same FlowSchema sending the client to a looser level: the throttle tightens it, and
@@ -492,7 +599,7 @@ mod tests {
     #[test]
     fn a_throttle_replacing_a_looser_level_says_what_it_moves() {
         let mut m = bootstrap();
-        parse_text("apf.yaml", &RESTRICTED_POLLERS.replace("SHARES", "50"), &mut m);
+        parse_text("apf.yaml", &restricted_pollers(50, None), &mut m);
         let mut findings = finding_with(poller_yaml(None));
         verify_throttles(&mut findings, &m);
         let r = &findings[0].remedies[1];

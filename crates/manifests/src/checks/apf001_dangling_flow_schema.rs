@@ -6,7 +6,7 @@ use findings::{
 
 use super::Context;
 use crate::Manifests;
-use crate::apf::BOOTSTRAP_PRIORITY_LEVELS;
+use crate::apf::level_exists;
 
 /// APF001.
 pub const INFO: CheckInfo = CheckInfo {
@@ -50,9 +50,8 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
         return;
     }
     for fs in &m.flow_schemas {
-        let known = m.priority_levels.iter().any(|pl| pl.name == fs.priority_level)
-            || BOOTSTRAP_PRIORITY_LEVELS.contains(&fs.priority_level.as_str());
-        if known {
+        // The rule the classification and the throttle's check use too.
+        if level_exists(fs, &m.priority_levels) {
             continue;
         }
         let mut levels: Vec<&str> = m.priority_levels.iter().map(|pl| pl.name.as_str()).collect();

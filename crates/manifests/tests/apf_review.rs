@@ -1,0 +1,246 @@
+//! The API Priority and Fairness items of the manifests review (reviewer s20): each test is
+//! named after the bug it pins, on the reviewer's own inputs (tests/fixtures/apf_review) read
+//! together with the API server's bootstrap objects, and checks the remedies as they are
+//! written for the on-call engineer.
+
+use std::path::{Path, PathBuf};
+
+use findings::{Finding, Remedy, RemedyKind, Safety};
+use manifests::checks::{Context, run};
+use manifests::{Manifests, load_paths, refine_remedies};
+use remedy::{ApfSubject, FlowControlApi, ResourceRule, ThrottlePlan, throttle_manifests};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// The bootstrap objects and the review's `input`.
+fn cluster(input: &str) -> Manifests {
+    load_paths(&[fixture("apf/k8s-bootstrap-apf-objects_v1.34plus.yaml"), fixture(&format!("apf_review/{input}"))])
+        .expect("readable")
+}
+
+/// The throttle the offender checks propose for the review's client
+/// (`system:serviceaccount:observability:inventory-exporter` listing pods in every
+/// namespace), in the flowcontrol version written for the server, with its watch command and
+/// the client advice after it, as AUD004/AUD006 write them.
+fn finding(api: FlowControlApi, rejected: Option<(u64, u64)>) -> Vec<Finding> {
+    let mut plan = ThrottlePlan::new(
+        "inventory-exporter",
+        vec![ApfSubject::from_username("system:serviceaccount:observability:inventory-exporter")],
+        vec![ResourceRule {
+            verbs: ["list".to_owned()].into(),
+            api_groups: ["".to_owned()].into(),
+            resources: ["pods".to_owned()].into(),
+            cluster_scope: true,
+            namespaces: ["*".to_owned()].into(),
+        }],
+    );
+    plan.already_rejected = rejected;
+    let remedies = vec![
+        Remedy {
+            title: "throttle".into(),
+            kind: RemedyKind::Yaml,
+            body: throttle_manifests(&plan, api).expect("yaml"),
+            safety: Safety::ReviewFirst,
+        },
+        Remedy {
+            title: "watch".into(),
+            kind: RemedyKind::Command,
+            body: "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_rejected_requests_total.*flow_schema=\"throttle-inventory-exporter\"'".into(),
+            safety: Safety::Safe,
+        },
+        Remedy { title: "advice".into(), kind: RemedyKind::Advice, body: "paginate".into(), safety: Safety::Safe },
+    ];
+    vec![Finding {
+        code: "AUD004".into(),
+        severity: findings::Severity::Warning,
+        title: "t".into(),
+        subject: findings::Subject::new("client", "inventory-exporter"),
+        time_range: None,
+        summary: String::new(),
+        evidence: findings::Evidence::default(),
+        thresholds: Vec::new(),
+        remedies,
+    }]
+}
+
+/// The remedies after the manifests have judged the throttle.
+fn refined(input: &str, api: FlowControlApi, rejected: Option<(u64, u64)>) -> Vec<Remedy> {
+    let mut f = finding(api, rejected);
+    refine_remedies(&mut f, &cluster(input));
+    f.swap_remove(0).remedies
+}
+
+fn titles(remedies: &[Remedy]) -> Vec<&str> {
+    remedies.iter().map(|r| r.title.as_str()).collect()
+}
+
+/// Item 1: `obs-level` sets no borrowingLimitPercent, so it may borrow without limit ("the
+/// limit is effectively infinite"); the verdict said "Already throttled … fix the client [safe
+/// to apply]" and dropped the only throttle with its watch command.
+#[test]
+fn a_level_that_may_borrow_without_limit_is_not_already_throttling_the_client() {
+    let remedies = refined("apf_v1_zero.yaml", FlowControlApi::V1, Some((0, 2400)));
+    let t = titles(&remedies);
+    assert_eq!(t[0], "throttle", "the throttle is kept: {t:?}");
+    assert_eq!(t[1], "Checked against the cluster's FlowSchemas: the throttle takes effect");
+    assert!(t.contains(&"watch"), "{t:?}");
+    assert!(!t.iter().any(|t| t.contains("fix the client")), "{t:?}");
+    let verdict = &remedies[1];
+    assert_eq!(verdict.safety, Safety::ReviewFirst);
+    assert!(
+        verdict.body.contains(
+            "`obs-level` (0 concurrency shares, 8 queues of 10 requests, handSize 2, borrowing not limited (no \
+             borrowingLimitPercent)) sets no borrowingLimitPercent: whenever other priority levels have idle seats it \
+             may borrow them without limit"
+        ),
+        "{}",
+        verdict.body
+    );
+    assert!(verdict.body.contains("It is not a throttle, whatever its shares"), "{}", verdict.body);
+}
+
+/// Item 2: the "stop borrowing" patch alone would leave a level of 0 nominal shares no seats
+/// at all (NominalCL 0, BorrowingCL round(0 × 0 / 100) = 0): its requests could only queue and
+/// be rejected. The patch gives it the proposed level's 5 shares too, review first.
+#[test]
+fn stopping_a_zero_share_level_borrowing_also_gives_it_shares() {
+    let remedies = refined("apf_v1_zero.yaml", FlowControlApi::V1, None);
+    let patch = remedies.iter().find(|r| r.kind == RemedyKind::Command && r.body.contains("patch prioritylevelconfiguration"));
+    let patch = patch.expect("a patch of obs-level");
+    assert_eq!(patch.title, "Give priority level obs-level 5 concurrency shares of its own and stop it borrowing");
+    assert_eq!(patch.safety, Safety::ReviewFirst);
+    assert!(
+        patch.body.starts_with(
+            "kubectl patch prioritylevelconfiguration obs-level --type=merge -p \
+             '{\"spec\":{\"limited\":{\"nominalConcurrencyShares\":5,\"borrowingLimitPercent\":0}}}'\n"
+        ),
+        "{}",
+        patch.body
+    );
+    assert!(patch.body.contains("borrowingLimitPercent 0 alone would leave it no seats at all"), "{}", patch.body);
+    assert!(
+        !remedies.iter().any(|r| r.body.contains("-p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'")),
+        "never borrowingLimitPercent 0 alone"
+    );
+}
+
+/// Item 3: an explicit `nominalConcurrencyShares: 0` in flowcontrol v1beta3 is defaulted to 30
+/// by the API server; it was read as 0 and the level called tighter than the proposed 5.
+#[test]
+fn zero_shares_in_v1beta3_are_read_as_the_default_30() {
+    let m = cluster("apf_v1beta3_zero.yaml");
+    let pl = m.priority_levels.iter().find(|l| l.name == "obs-level").expect("obs-level");
+    let limits = pl.limits.expect("limited");
+    assert_eq!(limits.shares, 30);
+    let remedies = refined("apf_v1beta3_zero.yaml", FlowControlApi::V1beta3, None);
+    assert_eq!(titles(&remedies)[..2], ["throttle", "Checked against the cluster's FlowSchemas: the throttle takes effect"]);
+    assert!(
+        remedies[1].body.contains(
+            "`obs-level` (30 concurrency shares (the API server reads nominalConcurrencyShares 0 in flowcontrol v1beta3 \
+             as its default 30), 8 queues of 10 requests"
+        ),
+        "{}",
+        remedies[1].body
+    );
+    // The stop-borrowing patch for a level of 30 shares sets the limit only.
+    assert!(
+        remedies.iter().any(|r| r.title == "Stop priority level obs-level borrowing other levels' idle seats"),
+        "{:?}",
+        titles(&remedies)
+    );
+}
+
+/// Item 3, every version: 0 is kept by v1 only (and by v1beta3 with the annotation a
+/// v1 → v1beta3 conversion adds); v1beta1 and v1beta2 `assuredConcurrencyShares: 0` is 30.
+#[test]
+fn zero_shares_are_kept_by_v1_only() {
+    let level = |api: &str, field: &str, annotation: bool| {
+        let annotations = if annotation {
+            "  annotations:\n    flowcontrol.k8s.io/v1beta3-preserve-zero-concurrency-shares: \"\"\n"
+        } else {
+            ""
+        };
+        let text = format!(
+            "apiVersion: flowcontrol.apiserver.k8s.io/{api}\nkind: PriorityLevelConfiguration\nmetadata:\n  name: l\n{annotations}spec:\n  type: Limited\n  limited:\n    {field}: 0\n"
+        );
+        let mut m = Manifests::default();
+        manifests::parse_text("l.yaml", &text, &mut m);
+        let limits = m.priority_levels[0].limits.expect("limited");
+        (limits.shares, limits.describe().contains("its default 30"))
+    };
+    assert_eq!(level("v1", "nominalConcurrencyShares", false), (0, false));
+    assert_eq!(level("v1beta3", "nominalConcurrencyShares", false), (30, true));
+    assert_eq!(level("v1beta3", "nominalConcurrencyShares", true), (0, false));
+    assert_eq!(level("v1beta2", "assuredConcurrencyShares", false), (30, true));
+    assert_eq!(level("v1beta1", "assuredConcurrencyShares", false), (30, true));
+}
+
+/// Item 4: a FlowSchema whose priority level does not exist is ignored by the API server; it
+/// was said to catch the client before the throttle ("set the throttle's matchingPrecedence
+/// below 50, or narrow observability-typo").
+#[test]
+fn a_dangling_flow_schema_does_not_catch_the_client_before_the_throttle() {
+    let remedies = refined("apf_dangling_before.yaml", FlowControlApi::V1, None);
+    let verdict = &remedies[1];
+    assert_eq!(verdict.title, "Checked against the cluster's FlowSchemas: the throttle takes effect");
+    assert!(verdict.body.starts_with("Today these requests are classified by FlowSchema `service-accounts`"), "{}", verdict.body);
+    assert!(!verdict.body.contains("observability-typo"), "{}", verdict.body);
+    // APF001 still reports it, with the same rule.
+    let codes: Vec<String> = run(&cluster("apf_dangling_before.yaml"), &Context::default())
+        .into_iter()
+        .map(|f| f.title)
+        .collect();
+    assert_eq!(codes, vec!["FlowSchema observability-typo is ignored: its priority level does-not-exist does not exist"]);
+}
+
+/// Item 6, Kubernetes 1.27 (the throttle is written in v1beta3): a v1beta2 level without
+/// borrowingLimitPercent borrows without limit there, as v1beta2 has the field from 1.26. It
+/// was taken to have no borrowing, called "already throttled" and the throttle dropped.
+#[test]
+fn a_v1beta2_level_without_a_borrowing_limit_borrows_on_1_26_and_later() {
+    let remedies = refined("apf_v1beta2.yaml", FlowControlApi::V1beta3, None);
+    let t = titles(&remedies);
+    assert_eq!(t[..3], ["throttle", "Checked against the cluster's FlowSchemas: the throttle takes effect", "Stop priority level obs-level borrowing other levels' idle seats"]);
+    assert!(remedies[1].body.contains("(2 concurrency shares, 8 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent))"), "{}", remedies[1].body);
+}
+
+/// Item 6, Kubernetes 1.25 (the throttle is written in v1beta2): no API server before 1.26
+/// lends seats between levels, so the same level (2 shares, 80 queue places) holds the client
+/// tighter than the proposed one, and the verdict says why there is no borrowing.
+#[test]
+fn before_1_26_no_level_borrows_and_the_tighter_level_is_already_the_throttle() {
+    let remedies = refined("apf_v1beta2.yaml", FlowControlApi::V1beta2, None);
+    let t = titles(&remedies);
+    assert_eq!(t, vec!["Already throttled by FlowSchema obs into priority level obs-level: fix the client", "advice"]);
+    assert!(
+        remedies[0].body.contains(
+            "(2 concurrency shares, 8 queues of 10 requests, handSize 2, no borrowing (API servers before Kubernetes \
+             1.26 lend no seats between levels))"
+        ),
+        "{}",
+        remedies[0].body
+    );
+}
+
+/// Item 7: a FlowSchema that exempts a group for `get /healthz` only is the shape of the
+/// bootstrap `probes`; APF002 reported it. One that also exempts another URL still is.
+#[test]
+fn a_health_check_only_exemption_is_not_reported_by_apf002() {
+    let titles: Vec<String> =
+        run(&cluster("apf_tie.yaml"), &Context::default()).into_iter().map(|f| f.title).collect();
+    assert!(titles.is_empty(), "{titles:?}");
+    let text = std::fs::read_to_string(fixture("apf_review/apf_tie.yaml")).expect("fixture");
+    for (urls, reported) in [
+        ("[\"/healthz\", \"/readyz/etcd\", \"/livez/*\"]", false),
+        ("[\"/healthz\", \"/metrics\"]", true),
+        ("[\"*\"]", true),
+        ("[\"/healthzz\"]", true),
+    ] {
+        let mut m = Manifests::default();
+        manifests::parse_text("tie.yaml", &text.replace("[\"/healthz\"]", urls), &mut m);
+        let out = run(&m, &Context::default());
+        assert_eq!(out.iter().any(|f| f.code == "APF002"), reported, "{urls}: {out:?}");
+    }
+}
