@@ -100,9 +100,9 @@ impl FlowRule {
         self.resource_rules.is_empty()
             && !self.non_resource_urls.is_empty()
             && self.non_resource_urls.iter().all(|u| {
-                HEALTH.iter().any(|h| {
-                    u.strip_prefix(h).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-                })
+                HEALTH
+                    .iter()
+                    .any(|h| u.strip_prefix(h).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
             })
     }
 }
@@ -322,7 +322,9 @@ impl Limits {
             None => "borrowing not limited (no borrowingLimitPercent)".to_owned(),
         };
         let shares = match self.zero_shares_read_as {
-            Some(what) => format!("{} concurrency shares (the API server reads {what} as its default 30)", self.shares),
+            Some(what) => {
+                format!("{} concurrency shares (the API server reads {what} as its default 30)", self.shares)
+            }
             None => format!("{} concurrency shares", self.shares),
         };
         format!("{shares}, {queues}, {borrowing}")
@@ -499,24 +501,25 @@ const PRESERVE_ZERO_SHARES: &str = "flowcontrol.k8s.io/v1beta3-preserve-zero-con
 ///   the object carries [`PRESERVE_ZERO_SHARES`].
 /// - v1beta1, v1beta2: `assuredConcurrencyShares` "must be a positive number … This field has
 ///   a default value of 30" (API reference): 0 or absent is 30.
-fn shares_of(
-    v: &Value,
-    api: &str,
-    num: &dyn Fn(&str) -> Option<u32>,
-) -> (u32, Option<&'static str>) {
+fn shares_of(v: &Value, api: &str, num: &dyn Fn(&str) -> Option<u32>) -> (u32, Option<&'static str>) {
     let version = api.rsplit('/').next().unwrap_or("");
     match version {
         "v1beta1" | "v1beta2" => {
             let field = num("/assuredConcurrencyShares").or_else(|| num("/nominalConcurrencyShares"));
             match field {
-                Some(0) if version == "v1beta1" => (30, Some("assuredConcurrencyShares 0 in flowcontrol v1beta1")),
+                Some(0) if version == "v1beta1" => {
+                    (30, Some("assuredConcurrencyShares 0 in flowcontrol v1beta1"))
+                }
                 Some(0) => (30, Some("assuredConcurrencyShares 0 in flowcontrol v1beta2")),
                 Some(n) => (n, None),
                 None => (30, None),
             }
         }
         "v1beta3" => {
-            let preserved = v.pointer("/metadata/annotations").and_then(Value::as_object).is_some_and(|a| a.contains_key(PRESERVE_ZERO_SHARES));
+            let preserved = v
+                .pointer("/metadata/annotations")
+                .and_then(Value::as_object)
+                .is_some_and(|a| a.contains_key(PRESERVE_ZERO_SHARES));
             match num("/nominalConcurrencyShares") {
                 Some(0) if !preserved => (30, Some("nominalConcurrencyShares 0 in flowcontrol v1beta3")),
                 Some(n) => (n, None),
@@ -524,7 +527,10 @@ fn shares_of(
             }
         }
         // v1, and an object of no known version: the field as written.
-        _ => (num("/nominalConcurrencyShares").or_else(|| num("/assuredConcurrencyShares")).unwrap_or(30), None),
+        _ => (
+            num("/nominalConcurrencyShares").or_else(|| num("/assuredConcurrencyShares")).unwrap_or(30),
+            None,
+        ),
     }
 }
 

@@ -87,7 +87,10 @@ impl Verdict {
 /// (`remedy::KubernetesVersion::flow_control_api`). `false` when it says nothing (no level),
 /// so that a version not known is taken as one that borrows.
 fn written_before_borrowing(proposed: &Manifests) -> bool {
-    proposed.priority_levels.iter().any(|l| l.api_version.ends_with("/v1beta1") || l.api_version.ends_with("/v1beta2"))
+    proposed
+        .priority_levels
+        .iter()
+        .any(|l| l.api_version.ends_with("/v1beta1") || l.api_version.ends_with("/v1beta2"))
 }
 
 /// Judges the throttle whose YAML (a FlowSchema, with or without its priority level) is
@@ -302,7 +305,9 @@ fn stop_borrowing(level: &str, have: &Limits, want: &Limits) -> Remedy {
     if have.shares == 0 {
         let n = want.shares.max(1);
         Remedy {
-            title: format!("Give priority level {level} {n} concurrency shares of its own and stop it borrowing"),
+            title: format!(
+                "Give priority level {level} {n} concurrency shares of its own and stop it borrowing"
+            ),
             kind: RemedyKind::Command,
             body: format!(
                 "kubectl patch prioritylevelconfiguration {quoted} --type=merge -p '{{\"spec\":{{\"limited\":{{\"nominalConcurrencyShares\":{n},\"borrowingLimitPercent\":0}}}}}}'\n\

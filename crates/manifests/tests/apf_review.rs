@@ -16,8 +16,11 @@ fn fixture(name: &str) -> PathBuf {
 
 /// The bootstrap objects and the review's `input`.
 fn cluster(input: &str) -> Manifests {
-    load_paths(&[fixture("apf/k8s-bootstrap-apf-objects_v1.34plus.yaml"), fixture(&format!("apf_review/{input}"))])
-        .expect("readable")
+    load_paths(&[
+        fixture("apf/k8s-bootstrap-apf-objects_v1.34plus.yaml"),
+        fixture(&format!("apf_review/{input}")),
+    ])
+    .expect("readable")
 }
 
 /// The throttle the offender checks propose for the review's client
@@ -107,9 +110,14 @@ fn a_level_that_may_borrow_without_limit_is_not_already_throttling_the_client() 
 #[test]
 fn stopping_a_zero_share_level_borrowing_also_gives_it_shares() {
     let remedies = refined("apf_v1_zero.yaml", FlowControlApi::V1, None);
-    let patch = remedies.iter().find(|r| r.kind == RemedyKind::Command && r.body.contains("patch prioritylevelconfiguration"));
+    let patch = remedies
+        .iter()
+        .find(|r| r.kind == RemedyKind::Command && r.body.contains("patch prioritylevelconfiguration"));
     let patch = patch.expect("a patch of obs-level");
-    assert_eq!(patch.title, "Give priority level obs-level 5 concurrency shares of its own and stop it borrowing");
+    assert_eq!(
+        patch.title,
+        "Give priority level obs-level 5 concurrency shares of its own and stop it borrowing"
+    );
     assert_eq!(patch.safety, Safety::ReviewFirst);
     assert!(
         patch.body.starts_with(
@@ -119,9 +127,15 @@ fn stopping_a_zero_share_level_borrowing_also_gives_it_shares() {
         "{}",
         patch.body
     );
-    assert!(patch.body.contains("borrowingLimitPercent 0 alone would leave it no seats at all"), "{}", patch.body);
     assert!(
-        !remedies.iter().any(|r| r.body.contains("-p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'")),
+        patch.body.contains("borrowingLimitPercent 0 alone would leave it no seats at all"),
+        "{}",
+        patch.body
+    );
+    assert!(
+        !remedies
+            .iter()
+            .any(|r| r.body.contains("-p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'")),
         "never borrowingLimitPercent 0 alone"
     );
 }
@@ -135,7 +149,10 @@ fn zero_shares_in_v1beta3_are_read_as_the_default_30() {
     let limits = pl.limits.expect("limited");
     assert_eq!(limits.shares, 30);
     let remedies = refined("apf_v1beta3_zero.yaml", FlowControlApi::V1beta3, None);
-    assert_eq!(titles(&remedies)[..2], ["throttle", "Checked against the cluster's FlowSchemas: the throttle takes effect"]);
+    assert_eq!(
+        titles(&remedies)[..2],
+        ["throttle", "Checked against the cluster's FlowSchemas: the throttle takes effect"]
+    );
     assert!(
         remedies[1].body.contains(
             "`obs-level` (30 concurrency shares (the API server reads nominalConcurrencyShares 0 in flowcontrol v1beta3 \
@@ -146,7 +163,9 @@ fn zero_shares_in_v1beta3_are_read_as_the_default_30() {
     );
     // The stop-borrowing patch for a level of 30 shares sets the limit only.
     assert!(
-        remedies.iter().any(|r| r.title == "Stop priority level obs-level borrowing other levels' idle seats"),
+        remedies
+            .iter()
+            .any(|r| r.title == "Stop priority level obs-level borrowing other levels' idle seats"),
         "{:?}",
         titles(&remedies)
     );
@@ -185,14 +204,19 @@ fn a_dangling_flow_schema_does_not_catch_the_client_before_the_throttle() {
     let remedies = refined("apf_dangling_before.yaml", FlowControlApi::V1, None);
     let verdict = &remedies[1];
     assert_eq!(verdict.title, "Checked against the cluster's FlowSchemas: the throttle takes effect");
-    assert!(verdict.body.starts_with("Today these requests are classified by FlowSchema `service-accounts`"), "{}", verdict.body);
+    assert!(
+        verdict.body.starts_with("Today these requests are classified by FlowSchema `service-accounts`"),
+        "{}",
+        verdict.body
+    );
     assert!(!verdict.body.contains("observability-typo"), "{}", verdict.body);
     // APF001 still reports it, with the same rule.
-    let codes: Vec<String> = run(&cluster("apf_dangling_before.yaml"), &Context::default())
-        .into_iter()
-        .map(|f| f.title)
-        .collect();
-    assert_eq!(codes, vec!["FlowSchema observability-typo is ignored: its priority level does-not-exist does not exist"]);
+    let codes: Vec<String> =
+        run(&cluster("apf_dangling_before.yaml"), &Context::default()).into_iter().map(|f| f.title).collect();
+    assert_eq!(
+        codes,
+        vec!["FlowSchema observability-typo is ignored: its priority level does-not-exist does not exist"]
+    );
 }
 
 /// Item 6, Kubernetes 1.27 (the throttle is written in v1beta3): a v1beta2 level without
@@ -202,7 +226,14 @@ fn a_dangling_flow_schema_does_not_catch_the_client_before_the_throttle() {
 fn a_v1beta2_level_without_a_borrowing_limit_borrows_on_1_26_and_later() {
     let remedies = refined("apf_v1beta2.yaml", FlowControlApi::V1beta3, None);
     let t = titles(&remedies);
-    assert_eq!(t[..3], ["throttle", "Checked against the cluster's FlowSchemas: the throttle takes effect", "Stop priority level obs-level borrowing other levels' idle seats"]);
+    assert_eq!(
+        t[..3],
+        [
+            "throttle",
+            "Checked against the cluster's FlowSchemas: the throttle takes effect",
+            "Stop priority level obs-level borrowing other levels' idle seats"
+        ]
+    );
     assert!(remedies[1].body.contains("(2 concurrency shares, 8 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent))"), "{}", remedies[1].body);
 }
 
@@ -213,7 +244,10 @@ fn a_v1beta2_level_without_a_borrowing_limit_borrows_on_1_26_and_later() {
 fn before_1_26_no_level_borrows_and_the_tighter_level_is_already_the_throttle() {
     let remedies = refined("apf_v1beta2.yaml", FlowControlApi::V1beta2, None);
     let t = titles(&remedies);
-    assert_eq!(t, vec!["Already throttled by FlowSchema obs into priority level obs-level: fix the client", "advice"]);
+    assert_eq!(
+        t,
+        vec!["Already throttled by FlowSchema obs into priority level obs-level: fix the client", "advice"]
+    );
     assert!(
         remedies[0].body.contains(
             "(2 concurrency shares, 8 queues of 10 requests, handSize 2, no borrowing (API servers before Kubernetes \
