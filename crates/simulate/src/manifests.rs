@@ -53,7 +53,10 @@ pub fn apf_yaml(version: KubeVersion, scenarios: &Scenarios) -> String {
     if let Some(a) = &scenarios.apf_throttled {
         let api = apf_api_version(version.minor);
         let shares = if version.minor < 26 { "assuredConcurrencyShares" } else { "nominalConcurrencyShares" };
-        let lendable = if version.minor >= 26 { "    lendablePercent: 0\n" } else { "" };
+        // Held to its own seats: no lending and, from 1.26 (where levels may borrow), no borrowing
+        // either, so that this level is a real throttle (without a limit it may borrow any idle seat).
+        let lendable =
+            if version.minor >= 26 { "    lendablePercent: 0\n    borrowingLimitPercent: 0\n" } else { "" };
         let (ns, name) = a
             .who
             .username
