@@ -220,14 +220,25 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
     out.files.push(summary);
 }
 
-/// 1-based line of byte `offset` in `text`.
-fn line_at(text: &str, offset: usize) -> usize {
-    1 + text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count()
+/// Where the lines of a text start, to find the line of a byte offset without counting the
+/// newlines before it each time (a file may hold tens of thousands of items).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        Lines(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
+    }
+
+    /// 1-based line of byte `offset`.
+    fn at(&self, offset: usize) -> usize {
+        1 + self.0.partition_point(|&nl| nl < offset)
+    }
 }
 
 /// Reads every JSON value of `text`, one after the other. After a value that cannot be read,
 /// reading goes on at the next line that starts with `{` or `[`.
 fn json_values(text: &str, summary: &mut FileSummary, out: &mut Manifests) {
+    let lines = Lines::new(text);
     let mut from = 0;
     while from < text.len() {
         let rest = &text[from..];
@@ -242,8 +253,8 @@ fn json_values(text: &str, summary: &mut FileSummary, out: &mut Manifests) {
                 Some(Ok(v)) => {
                     let end = from + values.byte_offset();
                     let items: Vec<usize> =
-                        json_item_offsets(&text[start..end]).into_iter().map(|o| line_at(text, start + o)).collect();
-                    take(&v, line_at(text, start), &items, summary, out);
+                        json_item_offsets(&text[start..end]).into_iter().map(|o| lines.at(start + o)).collect();
+                    take(&v, lines.at(start), &items, summary, out);
                 }
                 Some(Err(e)) => {
                     resume = next_json_line(text, start);
@@ -251,8 +262,8 @@ fn json_values(text: &str, summary: &mut FileSummary, out: &mut Manifests) {
                     // reads as one that runs into the next line's).
                     let alone = text[start..resume].trim_end();
                     let (e, base) = match serde_json::from_str::<Value>(alone) {
-                        Err(alone_e) => (alone_e, line_at(text, start)),
-                        Ok(_) => (e, line_at(text, from)),
+                        Err(alone_e) => (alone_e, lines.at(start)),
+                        Ok(_) => (e, lines.at(from)),
                     };
                     let line = base + e.line().saturating_sub(1);
                     let message = format!("invalid JSON: {}", file_lines(&e.to_string(), base));

@@ -136,6 +136,8 @@ const AKS_KUBE_SYSTEM_LABELS: [(&str, &str); 2] =
 /// configuration with an AKS label or annotation, or a webhook with the expression AKS's
 /// admissions enforcer adds to namespace selectors.
 fn aks_evidence(m: &Manifests) -> Option<String> {
+    #[cfg(test)]
+    AKS_SCANS.with(|n| n.set(n.get() + 1));
     let aks_key = |k: &str| k.starts_with("kubernetes.azure.com/") || k.starts_with("admissions.enforcer/");
     if let Some((ns, _)) = m.namespace_labels.iter().find(|(_, l)| l.keys().any(|k| aks_key(k))) {
         return Some(format!("Namespace {ns} carries an AKS label"));
@@ -191,10 +193,31 @@ struct Judged {
     own_pods_checked: Vec<String>,
 }
 
+/// What the manifests say about every webhook alike, found once per run (finding it for each
+/// webhook made the run quadratic in the number of webhooks).
+struct Cluster<'a> {
+    /// Why the manifests look like AKS's ([`aks_evidence`]).
+    aks: Option<String>,
+    /// The workloads given, by namespace.
+    workloads: BTreeMap<&'a str, Vec<&'a crate::Workload>>,
+}
+
+impl<'a> Cluster<'a> {
+    fn new(m: &'a Manifests) -> Self {
+        let mut workloads: BTreeMap<&str, Vec<&crate::Workload>> = BTreeMap::new();
+        for wl in &m.workloads {
+            if let Some(ns) = &wl.namespace {
+                workloads.entry(ns.as_str()).or_default().push(wl);
+            }
+        }
+        Cluster { aks: aks_evidence(m), workloads }
+    }
+}
+
 /// What `w` takes in that the cluster needs to recover, and what was assumed to say so.
-fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, Judged) {
+fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure>, Judged) {
     let mut out = Vec::new();
-    let aks = aks_evidence(m);
+    let aks = &cluster.aks;
     let mut judged = Judged { labels_given: true, ..Judged::default() };
     // Objects without labels: most of what the control plane writes in kube-system.
     let unlabelled_seen = w.object_selector.matches(&BTreeMap::new());
@@ -249,8 +272,7 @@ fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, Judged) {
     {
         // Its own pods: those of the workloads given in its service's namespace, matched by
         // their labels; without any, a pod without labels.
-        let own: Vec<&crate::Workload> =
-            m.workloads.iter().filter(|wl| wl.namespace.as_deref() == Some(svc.namespace.as_str())).collect();
+        let own: &[&crate::Workload] = cluster.workloads.get(svc.namespace.as_str()).map_or(&[], Vec::as_slice);
         let own_seen = if w.object_selector.is_empty() {
             true
         } else if own.is_empty() {
@@ -315,12 +337,13 @@ pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
 
 /// Runs WHK001.
 pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
+    let cluster = Cluster::new(m);
     for c in &m.webhook_configurations {
         for w in &c.webhooks {
             if w.failure_policy != FailurePolicy::Fail {
                 continue;
             }
-            let (exp, judged) = exposures(m, w);
+            let (exp, judged) = exposures(m, &cluster, w);
             if exp.is_empty() {
                 continue;
             }
@@ -524,10 +547,16 @@ fn join_with(items: &[String], word: &str) -> String {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many times [`aks_evidence`] walked the manifests, for the test that it is once a run.
+    static AKS_SCANS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Webhook names whose configuration selector leaves out kube-system, for tests.
 #[cfg(test)]
 pub(crate) fn covers_kube_system(m: &Manifests, w: &Webhook) -> bool {
-    exposures(m, w).0.iter().any(|e| matches!(e, Exposure::KubeSystem(_)))
+    exposures(m, &Cluster::new(m), w).0.iter().any(|e| matches!(e, Exposure::KubeSystem(_)))
 }
 
 #[cfg(test)]
@@ -546,6 +575,19 @@ mod tests {
         format!(
             "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: cfg\nwebhooks:\n- name: w.example.com\n  clientConfig:\n    service:\n      namespace: policy\n      name: svc\n  rules:\n  - apiGroups: ['']\n    apiVersions: [v1]\n    operations: [CREATE, UPDATE]\n    resources: [pods]\n{extra}"
         )
+    }
+
+    /// Review s20 item 11: every webhook walked every configuration again for AKS's labels, so
+    /// a run took time quadratic in the number of webhooks (8,000 configurations: 3.6 s).
+    #[test]
+    fn the_manifests_are_searched_for_aks_once_per_run_not_once_per_webhook() {
+        let yaml: String = (0..40).map(|i| hook("").replace("name: cfg", &format!("name: cfg-{i}")) + "---\n").collect();
+        let m = manifests(&yaml);
+        AKS_SCANS.with(|n| n.set(0));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 40);
+        assert_eq!(AKS_SCANS.with(std::cell::Cell::get), 1);
     }
 
     #[test]
