@@ -252,8 +252,10 @@ fn json_values(text: &str, summary: &mut FileSummary, out: &mut Manifests) {
                 None => break,
                 Some(Ok(v)) => {
                     let end = from + values.byte_offset();
-                    let items: Vec<usize> =
-                        json_item_offsets(&text[start..end]).into_iter().map(|o| lines.at(start + o)).collect();
+                    let items: Vec<usize> = json_item_offsets(&text[start..end])
+                        .into_iter()
+                        .map(|o| lines.at(start + o))
+                        .collect();
                     take(&v, lines.at(start), &items, summary, out);
                 }
                 Some(Err(e)) => {
@@ -467,7 +469,9 @@ const GROUP_KINDS: [(&str, &[&str]); 2] = [
 fn unknown_kind(kind: &str, api: &str) -> Option<String> {
     if let Some((g, _)) = GROUP_KINDS.iter().find(|(_, kinds)| kinds[..2].contains(&kind)) {
         // A kind the checks read, not read: its apiVersion is not one of its group.
-        return Some(format!("apiVersion {api:?} is not a version of {g}, the group of {kind}: left out, not checked"));
+        return Some(format!(
+            "apiVersion {api:?} is not a version of {g}, the group of {kind}: left out, not checked"
+        ));
     }
     let group = api.split_once('/').map_or(api, |(g, _)| g);
     let (g, kinds) = GROUP_KINDS.iter().find(|(g, _)| *g == group)?;

@@ -73,7 +73,10 @@ fn a_misspelled_webhook_or_apf_kind_is_reported_with_the_nearest_kind() {
         &mut m,
     );
     insta::assert_snapshot!("misspelled_kinds", located(&m));
-    assert_eq!(m.files[0].other_objects, 2, "ValidatingAdmissionPolicy and another group's kind are left out quietly");
+    assert_eq!(
+        m.files[0].other_objects, 2,
+        "ValidatingAdmissionPolicy and another group's kind are left out quietly"
+    );
 }
 
 /// Review item 10: two JSON objects one after the other (JSON Lines) lost the whole file.
@@ -88,7 +91,133 @@ fn concatenated_json_values_are_all_read() {
             r#"{{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": {{"name": "{n}"}}}}"#
         )
     };
-    let text = format!("{}\n{{\"kind\": \n{}\n\n{{\n  \"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n    {},\n    {}\n  ]\n}}\n", hook("a"), hook("c"), hook("d"), hook("e"));
+    let text = format!(
+        "{}\n{{\"kind\": \n{}\n\n{{\n  \"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n    {},\n    {}\n  ]\n}}\n",
+        hook("a"),
+        hook("c"),
+        hook("d"),
+        hook("e")
+    );
     parse_text("lines.json", &text, &mut m);
     insta::assert_snapshot!("json_lines_with_a_bad_value", located(&m));
+}
+
+/// An AUD007 finding as the checks crate writes it: its example failures are the messages
+/// after the webhook's name.
+fn failing(webhook: &str, reason: Option<&str>) -> findings::Finding {
+    let remedy = |title: &str, body: &str| findings::Remedy {
+        title: title.into(),
+        kind: findings::RemedyKind::Command,
+        body: body.into(),
+        safety: findings::Safety::ReviewFirst,
+    };
+    findings::Finding {
+        code: "AUD007".into(),
+        severity: findings::Severity::Critical,
+        title: format!("webhook {webhook} failed 141 times (10.0 s each on average)"),
+        subject: findings::Subject::new("webhook", webhook),
+        time_range: None,
+        summary: format!(
+            "The API server could not call admission webhook {webhook} 141 times. Reason: {}.",
+            reason.unwrap_or("not given")
+        ),
+        evidence: findings::Evidence {
+            table: reason.map(|r| findings::Table {
+                columns: vec!["example failure".into()],
+                rows: vec![vec![r.to_owned()]],
+            }),
+            ..Default::default()
+        },
+        thresholds: Vec::new(),
+        remedies: vec![remedy("Find the configuration", "kubectl get …"), remedy("patch", "CONFIGURATION")],
+    }
+}
+
+/// The manifests of `files` (fixtures), each named by its file name.
+fn fixtures(files: &[&str]) -> Manifests {
+    let mut m = Manifests::default();
+    for f in files {
+        parse_text(f, &std::fs::read_to_string(fixture(f)).expect("fixture"), &mut m);
+    }
+    m
+}
+
+/// A failing-webhook finding's summary and remedies, as a report shows them.
+fn shown(f: &findings::Finding) -> String {
+    let mut out = format!("{}\n", f.summary);
+    for (i, r) in f.remedies.iter().enumerate() {
+        writeln!(out, "{}. {} [{:?}]\n{}", i + 1, r.title, r.safety, r.body).ok();
+    }
+    out
+}
+
+const KYVERNO_TIMEOUT: &str = r#"failed to call webhook: Post "https://kyverno-svc.kyverno.svc:443/mutate/fail?timeout=10s": context deadline exceeded"#;
+
+/// Review item 5: AUD007's fail-open patch and "check the service" placeholder were written
+/// for another team's configuration whose webhook has the same name but fails open.
+#[test]
+fn a_same_named_webhook_that_fails_open_gets_no_patch_from_a_failing_webhook() {
+    let m = fixtures(&["sim_wh_webhooks.yaml", "samename.yaml"]);
+    let mut found = vec![failing("mutate.kyverno.svc-fail", Some(KYVERNO_TIMEOUT))];
+    manifests::refine_remedies(&mut found, &m);
+    let text = shown(&found[0]);
+    assert!(!text.contains("validatingwebhookconfigurations other-team-vwc"), "{text}");
+    insta::assert_snapshot!("same_name_fail_open", text);
+    // WHK001: only kyverno's is failing; the other fails open and is not judged.
+    let mut ctx = manifests::checks::Context::default();
+    ctx.add_failing(&found[0]);
+    let titles: Vec<String> = manifests::checks::run(&m, &ctx)
+        .iter()
+        .map(|f| format!("{:?} {} ({})", f.severity, f.title, f.evidence.source))
+        .collect();
+    insta::assert_snapshot!("same_name_fail_open_whk001", titles.join("\n"));
+}
+
+/// Review item 5: two fail-closed configurations with a webhook of the failing name were both
+/// patched; the failure's URL tells which one it is, and without it the name is ambiguous.
+#[test]
+fn a_failing_webhook_name_held_by_two_fail_closed_configurations_is_told_apart_by_its_url_or_said_ambiguous()
+{
+    let other = std::fs::read_to_string(fixture("samename.yaml"))
+        .expect("fixture")
+        .replace("failurePolicy: Ignore", "failurePolicy: Fail");
+    let mut m = fixtures(&["sim_wh_webhooks.yaml"]);
+    parse_text("samename-fail.yaml", &other, &mut m);
+    // The URL is kyverno's service: kyverno's configuration alone.
+    let mut found = vec![failing("mutate.kyverno.svc-fail", Some(KYVERNO_TIMEOUT))];
+    manifests::refine_remedies(&mut found, &m);
+    let text = shown(&found[0]);
+    assert!(!text.contains("patch validatingwebhookconfigurations other-team-vwc"), "{text}");
+    insta::assert_snapshot!("same_name_told_by_url", text);
+    // No URL in the messages: ambiguous, every candidate named.
+    let mut found = vec![failing("mutate.kyverno.svc-fail", None)];
+    manifests::refine_remedies(&mut found, &m);
+    insta::assert_snapshot!("same_name_ambiguous", shown(&found[0]));
+    let mut ctx = manifests::checks::Context::default();
+    ctx.add_failing(&found[0]);
+    let whk: Vec<String> = manifests::checks::run(&m, &ctx)
+        .iter()
+        .filter(|f| f.subject.name == "mutate.kyverno.svc-fail")
+        .map(|f| format!("{:?} {}\n{}\n{}", f.severity, f.title, f.summary, f.remedies[0].title))
+        .collect();
+    insta::assert_snapshot!("same_name_ambiguous_whk001", whk.join("\n\n"));
+}
+
+/// Review item 5: cert-manager names its mutating and validating webhooks alike; both are
+/// called at the same service, so a failure there is both of theirs.
+#[test]
+fn cert_managers_two_webhooks_of_one_name_and_one_service_are_both_failing() {
+    let m = load_paths(&[Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/webhooks/cert-manager_v1.5.4_webhooks_extracted.yaml")])
+    .expect("fixture");
+    let mut found = vec![failing(
+        "webhook.cert-manager.io",
+        Some(
+            r#"failed to call webhook: Post "https://cert-manager-webhook.cert-manager.svc:443/mutate?timeout=10s": x509: certificate signed by unknown authority"#,
+        ),
+    )];
+    manifests::refine_remedies(&mut found, &m);
+    let titles: Vec<&str> = found[0].remedies.iter().map(|r| r.title.as_str()).collect();
+    assert_eq!(titles.len(), 4, "{titles:?}");
+    assert!(!found[0].summary.contains("ambiguous"), "{}", found[0].summary);
 }
