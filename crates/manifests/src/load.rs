@@ -179,17 +179,21 @@ fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
 }
 
 /// Reads the text of one file (`name` is how messages call it) into `out`.
+///
+/// JSON text may hold several values one after the other (`jq -c '.items[]'` writes one object
+/// a line): each is read. A value that cannot be read is reported at its line, and reading
+/// goes on at the next line that starts a value (`{` or `[` in its first column).
+///
+/// The objects of a `List` (or of a top-level array) are located at their own line: in YAML
+/// the line of the item's `-`, in JSON the line of the item's opening brace. When an item's
+/// line cannot be found (a flow-style YAML list), the List's line is used and messages about
+/// the item say `item N of the list at line L`.
 pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
     let mut summary = FileSummary { path: name.to_owned(), ..FileSummary::default() };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.trim_start().chars().next();
     if matches!(first, Some('{' | '[')) {
-        match serde_json::from_str::<Value>(text) {
-            Ok(v) => take(&v, 1, &mut summary, out),
-            Err(e) => {
-                summary.problems.push(Problem { line: e.line(), message: format!("invalid JSON: {e}") })
-            }
-        }
+        json_values(text, &mut summary, out);
     } else {
         for (start, doc) in yaml_documents(text) {
             if doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
@@ -199,7 +203,10 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
             let content = start
                 + doc.lines().take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#')).count();
             match yaml_serde::from_str::<Value>(doc) {
-                Ok(v) => take(&v, content, &mut summary, out),
+                Ok(v) => {
+                    let items: Vec<usize> = yaml_item_lines(doc).into_iter().map(|l| start + l).collect();
+                    take(&v, content, &items, &mut summary, out)
+                }
                 Err(e) => {
                     // An error at the end of the stream points past the document's last line.
                     let last = start + doc.lines().count().saturating_sub(1);
@@ -211,6 +218,183 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
         }
     }
     out.files.push(summary);
+}
+
+/// Where the lines of a text start, to find the line of a byte offset without counting the
+/// newlines before it each time (a file may hold tens of thousands of items).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        Lines(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
+    }
+
+    /// 1-based line of byte `offset`.
+    fn at(&self, offset: usize) -> usize {
+        1 + self.0.partition_point(|&nl| nl < offset)
+    }
+}
+
+/// Reads every JSON value of `text`, one after the other. After a value that cannot be read,
+/// reading goes on at the next line that starts with `{` or `[`.
+fn json_values(text: &str, summary: &mut FileSummary, out: &mut Manifests) {
+    let lines = Lines::new(text);
+    let mut from = 0;
+    while from < text.len() {
+        let rest = &text[from..];
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+        let mut resume = text.len();
+        loop {
+            // Where the next value starts: past the whitespace after the previous one.
+            let before = values.byte_offset();
+            let start = from + before + (rest[before..].len() - rest[before..].trim_start().len());
+            match values.next() {
+                None => break,
+                Some(Ok(v)) => {
+                    let end = from + values.byte_offset();
+                    let items: Vec<usize> = json_item_offsets(&text[start..end])
+                        .into_iter()
+                        .map(|o| lines.at(start + o))
+                        .collect();
+                    take(&v, lines.at(start), &items, summary, out);
+                }
+                Some(Err(e)) => {
+                    resume = next_json_line(text, start);
+                    // The bad value alone says best what is wrong with it (an object cut short
+                    // reads as one that runs into the next line's).
+                    let alone = text[start..resume].trim_end();
+                    let (e, base) = match serde_json::from_str::<Value>(alone) {
+                        Err(alone_e) => (alone_e, lines.at(start)),
+                        Ok(_) => (e, lines.at(from)),
+                    };
+                    let line = base + e.line().saturating_sub(1);
+                    let message = format!("invalid JSON: {}", file_lines(&e.to_string(), base));
+                    summary.problems.push(Problem { line, message });
+                    break;
+                }
+            }
+        }
+        from = resume;
+    }
+}
+
+/// The byte offset of the first line after the one holding byte `at` that starts with `{` or
+/// `[` (where the next value of a JSON Lines or `jq` output starts), or the end of `text`.
+fn next_json_line(text: &str, at: usize) -> usize {
+    let mut offset = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+    while offset < text.len() {
+        if text[offset..].starts_with(['{', '[']) {
+            return offset;
+        }
+        offset = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
+    }
+    text.len()
+}
+
+/// The byte offsets in `json` (one valid JSON value) where the elements of its list of objects
+/// start: the elements of a top-level array, or of the top-level object's `items`.
+fn json_item_offsets(json: &str) -> Vec<usize> {
+    let bytes = json.as_bytes();
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    // The depth whose elements are the items, once found.
+    let mut items_depth = None;
+    let mut expect_element = false;
+    let mut last_key: Option<(usize, usize)> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if expect_element && !b.is_ascii_whitespace() && b != b']' {
+            out.push(i);
+            expect_element = false;
+        }
+        match b {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+                if depth == 1 {
+                    last_key = Some((start, i.min(bytes.len())));
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth == 1 && b == b'[' {
+                    items_depth = Some(1);
+                    expect_element = true;
+                } else if depth == 2
+                    && b == b'['
+                    && items_depth.is_none()
+                    && last_key.is_some_and(|(s, e)| &json[s..e] == "items")
+                {
+                    items_depth = Some(2);
+                    expect_element = true;
+                }
+            }
+            b'}' | b']' => {
+                if items_depth == Some(depth) {
+                    return out;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b',' if items_depth == Some(depth) => expect_element = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The lines (0-based, in `doc`) where the items of a YAML document's top-level list start:
+/// its top-level sequence, or the block sequence under its top-level `items:` key. Empty
+/// when there is none in block style.
+fn yaml_item_lines(doc: &str) -> Vec<usize> {
+    let content = |l: &str| !(l.trim().is_empty() || l.trim_start().starts_with('#'));
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let is_item = |l: &str, at: usize| {
+        indent(l) == at && {
+            let t = &l[at..];
+            t == "-" || t.starts_with("- ") || t.starts_with("-\t")
+        }
+    };
+    let lines: Vec<&str> = doc.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let Some(first) = lines.iter().position(|l| content(l)) else { return Vec::new() };
+    // Where the sequence starts, and its indentation.
+    let (from, at) = if is_item(lines[first], 0) {
+        (first, 0)
+    } else {
+        let Some(key) = lines.iter().position(|l| {
+            l.strip_prefix("items:").is_some_and(|r| r.trim().is_empty() || r.trim_start().starts_with('#'))
+        }) else {
+            return Vec::new();
+        };
+        let Some(seq) = lines.iter().skip(key + 1).position(|l| content(l)).map(|p| key + 1 + p) else {
+            return Vec::new();
+        };
+        let at = indent(lines[seq]);
+        if !is_item(lines[seq], at) {
+            return Vec::new();
+        }
+        (seq, at)
+    };
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate().skip(from) {
+        if !content(l) {
+            continue;
+        }
+        if is_item(l, at) {
+            out.push(i);
+        } else if indent(l) <= at {
+            // Back at the sequence's own level or above: it ended.
+            break;
+        }
+    }
+    out
 }
 
 /// A YAML error message with its `line N` positions (relative to the document) made lines of
@@ -262,15 +446,84 @@ fn yaml_documents(text: &str) -> Vec<(usize, &str)> {
     docs
 }
 
-/// Takes one object (or a list of them) found at `line`.
-fn take(v: &Value, line: usize, summary: &mut FileSummary, out: &mut Manifests) {
-    match v {
-        Value::Null => {}
-        Value::Array(items) => {
-            for item in items {
-                take(item, line, summary, out);
+/// The kinds of the API groups whose objects the checks read: those read, and those the group
+/// also serves (left out without a word).
+const GROUP_KINDS: [(&str, &[&str]); 2] = [
+    (
+        "admissionregistration.k8s.io",
+        &[
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+            "MutatingAdmissionPolicy",
+            "MutatingAdmissionPolicyBinding",
+        ],
+    ),
+    ("flowcontrol.apiserver.k8s.io", &["FlowSchema", "PriorityLevelConfiguration"]),
+];
+
+/// Why an object of `kind` and `api` (not one read) is most likely a mistake: a kind its group
+/// (admissionregistration, flowcontrol) does not have, or a kind read by the checks under
+/// another group. `None` for anything else.
+fn unknown_kind(kind: &str, api: &str) -> Option<String> {
+    if let Some((g, _)) = GROUP_KINDS.iter().find(|(_, kinds)| kinds[..2].contains(&kind)) {
+        // A kind the checks read, not read: its apiVersion is not one of its group.
+        return Some(format!(
+            "apiVersion {api:?} is not a version of {g}, the group of {kind}: left out, not checked"
+        ));
+    }
+    let group = api.split_once('/').map_or(api, |(g, _)| g);
+    let (g, kinds) = GROUP_KINDS.iter().find(|(g, _)| *g == group)?;
+    if kinds.contains(&kind) || kind.ends_with("List") {
+        return None;
+    }
+    let lower = kind.to_ascii_lowercase();
+    let nearest = kinds.iter().min_by_key(|k| edit_distance(&k.to_ascii_lowercase(), &lower));
+    let hint = nearest.map_or(String::new(), |k| format!(" (did you mean {k}?)"));
+    Some(format!("{g} has no kind {kind}{hint}: left out, not checked"))
+}
+
+/// The Levenshtein distance between `a` and `b`, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+/// Takes each element of a list found at `line` whose elements start at `items` (their lines,
+/// when found).
+fn take_items(list: &[Value], line: usize, items: &[usize], summary: &mut FileSummary, out: &mut Manifests) {
+    let located = items.len() == list.len();
+    for (i, item) in list.iter().enumerate() {
+        let before = summary.problems.len();
+        match items.get(i).filter(|_| located) {
+            Some(&at) => take(item, at, &[], summary, out),
+            None => {
+                take(item, line, &[], summary, out);
+                for p in &mut summary.problems[before..] {
+                    p.message = format!("item {} of the list at line {line}: {}", i + 1, p.message);
+                }
             }
         }
+    }
+}
+
+/// Takes one object (or a list of them) found at `line`; `items` are the lines of the list's
+/// elements, when known.
+fn take(v: &Value, line: usize, items: &[usize], summary: &mut FileSummary, out: &mut Manifests) {
+    match v {
+        Value::Null => {}
+        Value::Array(list) => take_items(list, line, items, summary, out),
         Value::Object(o) => {
             let kind = o.get("kind").and_then(Value::as_str).unwrap_or("");
             let api = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
@@ -286,11 +539,7 @@ fn take(v: &Value, line: usize, summary: &mut FileSummary, out: &mut Manifests) 
                     .push(Problem { line, message: "not a Kubernetes object: no `kind`".to_owned() });
             } else if kind == "List" || (kind.ends_with("List") && o.get("items").is_some()) {
                 match o.get("items") {
-                    Some(Value::Array(items)) => {
-                        for item in items {
-                            take(item, line, summary, out);
-                        }
-                    }
+                    Some(Value::Array(list)) => take_items(list, line, items, summary, out),
                     Some(Value::Null) | None => {}
                     Some(other) => summary.problems.push(Problem {
                         line,
@@ -330,6 +579,9 @@ fn take(v: &Value, line: usize, summary: &mut FileSummary, out: &mut Manifests) 
                         .problems
                         .push(Problem { line, message: format!("PriorityLevelConfiguration {name}: {e}") }),
                 }
+            } else if let Some(message) = unknown_kind(kind, api) {
+                let named = if name.is_empty() { String::new() } else { format!(" {name}") };
+                summary.problems.push(Problem { line, message: format!("{kind}{named}: {message}") });
             } else if kind == "Namespace" && api == "v1" && !name.is_empty() {
                 let mut labels = BTreeMap::new();
                 crate::selector::string_entries(v, "/metadata/labels", &mut labels);

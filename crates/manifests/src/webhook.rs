@@ -59,6 +59,38 @@ pub struct Webhook {
     pub match_conditions: Vec<String>,
     /// The in-cluster service it is called through, if not a URL.
     pub service: Option<ServiceRef>,
+    /// The URL it is called at (`clientConfig.url`), if not a service.
+    pub url: Option<String>,
+}
+
+impl Webhook {
+    /// The host the API server calls it at: `NAME.NAMESPACE.svc` for a service (how the API
+    /// server writes the URL of a service), the URL's host otherwise.
+    pub fn call_host(&self) -> Option<String> {
+        match (&self.service, &self.url) {
+            (Some(s), _) => Some(format!("{}.{}.svc", s.name, s.namespace)),
+            (None, Some(url)) => url_host(url),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The host of the first `http://` or `https://` URL in `text`, lowercased: in a failure
+/// message (`failed calling webhook "NAME": failed to call webhook: Post
+/// "https://SERVICE.NAMESPACE.svc:443/PATH?timeout=10s": …`), the webhook's backend.
+pub fn url_host(text: &str) -> Option<String> {
+    let at = text.find("https://").map(|i| i + 8).or_else(|| text.find("http://").map(|i| i + 7))?;
+    let rest = &text[at..];
+    // Past any user information.
+    let authority = rest.split(['/', '?', '#', '"', ' ', '\'']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host.starts_with('[') {
+        host.split_inclusive(']').next().unwrap_or(host)
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
 }
 
 /// A `MutatingWebhookConfiguration` or `ValidatingWebhookConfiguration`.
@@ -194,6 +226,7 @@ fn parse_webhook(w: &Value, index: usize, beta: bool) -> Result<Webhook, String>
             name: s.get("name")?.as_str()?.to_owned(),
         })
     });
+    let url = w.pointer("/clientConfig/url").and_then(Value::as_str).map(str::to_owned);
     Ok(Webhook {
         name,
         index,
@@ -204,6 +237,7 @@ fn parse_webhook(w: &Value, index: usize, beta: bool) -> Result<Webhook, String>
         rules,
         match_conditions,
         service,
+        url,
     })
 }
 
@@ -301,6 +335,15 @@ mod tests {
         let connect = rule(json!({"apiGroups": [""], "operations": ["CONNECT"], "resources": ["pods/exec"]}));
         assert!(!connect.covers("", "pods/exec", true, None), "CONNECT is not a write");
         assert!(parse_rule(&json!({"scope": "Everywhere"})).is_err());
+    }
+
+    #[test]
+    fn the_host_of_a_failure_message_is_the_backend_called() {
+        let msg = r#"Internal error occurred: failed calling webhook "w": failed to call webhook: Post "https://kyverno-svc.kyverno.svc:443/mutate?timeout=10s": context deadline exceeded"#;
+        assert_eq!(url_host(msg).as_deref(), Some("kyverno-svc.kyverno.svc"));
+        assert_eq!(url_host("Post https://Other.Example.com./x: EOF").as_deref(), Some("other.example.com"));
+        assert_eq!(url_host("Post \"https://[::1]:8443/x\"").as_deref(), Some("[::1]"));
+        assert_eq!(url_host("no endpoints available"), None);
     }
 
     #[test]

@@ -600,9 +600,7 @@ fn read_kinds(m: &mut manifests::Manifests, context: Option<&str>) {
 pub fn add_manifests(report: &mut Report, m: &manifests::Manifests, thresholds: &findings::Thresholds) {
     let mut ctx = manifests::checks::Context { thresholds: thresholds.clone(), ..Default::default() };
     for f in &report.findings {
-        if (f.code == "AUD007" || f.code == "MET009") && f.subject.kind == "webhook" {
-            ctx.failing.entry(f.subject.name.clone()).or_default().insert(f.code.clone());
-        }
+        ctx.add_failing(f);
     }
     add_report(report, manifests::report::manifests_report(m, &ctx));
     // Each proposed throttle, checked against the cluster's own FlowSchemas; each failing

@@ -1,6 +1,6 @@
 //! WHK001 webhook-deadlock: webhooks that fail closed on what the cluster needs to recover.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use findings::{
     CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
@@ -32,7 +32,10 @@ That is any of:
   its own replacement pods.
 
 A warning; critical when the audit log (AUD007) or the metrics (MET009) show the same webhook
-failing now. Namespaces are matched with the labels given for them in the manifests
+failing now. Webhook names are unique only within one configuration: when several
+fail-closed configurations hold a webhook of the failing name, the host in the failure
+messages (`Post "https://SERVICE.NAMESPACE.svc:443/…"`) picks the ones called there; when it
+cannot, each is critical and its finding says the name is ambiguous and names every candidate. Namespaces are matched with the labels given for them in the manifests
 (`kubectl get namespace -o yaml`); without them, with the label every namespace carries
 (`kubernetes.io/metadata.name`) alone. For `kube-system` the labels AKS sets
 (`control-plane=true`, `kubernetes.azure.com/managedby=aks`) are assumed only when the
@@ -136,6 +139,8 @@ const AKS_KUBE_SYSTEM_LABELS: [(&str, &str); 2] =
 /// configuration with an AKS label or annotation, or a webhook with the expression AKS's
 /// admissions enforcer adds to namespace selectors.
 fn aks_evidence(m: &Manifests) -> Option<String> {
+    #[cfg(test)]
+    AKS_SCANS.with(|n| n.set(n.get() + 1));
     let aks_key = |k: &str| k.starts_with("kubernetes.azure.com/") || k.starts_with("admissions.enforcer/");
     if let Some((ns, _)) = m.namespace_labels.iter().find(|(_, l)| l.keys().any(|k| aks_key(k))) {
         return Some(format!("Namespace {ns} carries an AKS label"));
@@ -191,10 +196,31 @@ struct Judged {
     own_pods_checked: Vec<String>,
 }
 
+/// What the manifests say about every webhook alike, found once per run (finding it for each
+/// webhook made the run quadratic in the number of webhooks).
+struct Cluster<'a> {
+    /// Why the manifests look like AKS's ([`aks_evidence`]).
+    aks: Option<String>,
+    /// The workloads given, by namespace.
+    workloads: BTreeMap<&'a str, Vec<&'a crate::Workload>>,
+}
+
+impl<'a> Cluster<'a> {
+    fn new(m: &'a Manifests) -> Self {
+        let mut workloads: BTreeMap<&str, Vec<&crate::Workload>> = BTreeMap::new();
+        for wl in &m.workloads {
+            if let Some(ns) = &wl.namespace {
+                workloads.entry(ns.as_str()).or_default().push(wl);
+            }
+        }
+        Cluster { aks: aks_evidence(m), workloads }
+    }
+}
+
 /// What `w` takes in that the cluster needs to recover, and what was assumed to say so.
-fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, Judged) {
+fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure>, Judged) {
     let mut out = Vec::new();
-    let aks = aks_evidence(m);
+    let aks = &cluster.aks;
     let mut judged = Judged { labels_given: true, ..Judged::default() };
     // Objects without labels: most of what the control plane writes in kube-system.
     let unlabelled_seen = w.object_selector.matches(&BTreeMap::new());
@@ -249,8 +275,8 @@ fn exposures(m: &Manifests, w: &Webhook) -> (Vec<Exposure>, Judged) {
     {
         // Its own pods: those of the workloads given in its service's namespace, matched by
         // their labels; without any, a pod without labels.
-        let own: Vec<&crate::Workload> =
-            m.workloads.iter().filter(|wl| wl.namespace.as_deref() == Some(svc.namespace.as_str())).collect();
+        let own: &[&crate::Workload] =
+            cluster.workloads.get(svc.namespace.as_str()).map_or(&[], Vec::as_slice);
         let own_seen = if w.object_selector.is_empty() {
             true
         } else if own.is_empty() {
@@ -278,53 +304,239 @@ fn manager(c: &WebhookConfiguration) -> Option<String> {
     None
 }
 
+/// Every webhook of the manifests, by name: names are unique only within one configuration
+/// (cert-manager's MutatingWebhookConfiguration and ValidatingWebhookConfiguration both hold
+/// `webhook.cert-manager.io`).
+type ByName<'a> = BTreeMap<&'a str, Vec<(&'a WebhookConfiguration, &'a Webhook)>>;
+
+fn by_name(m: &Manifests) -> ByName<'_> {
+    let mut out: ByName<'_> = BTreeMap::new();
+    for c in &m.webhook_configurations {
+        for w in &c.webhooks {
+            out.entry(w.name.as_str()).or_default().push((c, w));
+        }
+    }
+    out
+}
+
+/// Which webhooks of the manifests a failure of webhook `name` (`failed calling webhook
+/// "NAME"`) can come from.
+struct FailingMatch<'a> {
+    /// The webhooks it comes from, or may come from when `ambiguous`: those that fail closed
+    /// (one that fails open has its failures ignored, and rejects nothing), narrowed to those
+    /// called at a host the failure messages name when any is.
+    failing: Vec<(&'a WebhookConfiguration, &'a Webhook)>,
+    /// More than one configuration may be the one, and the messages do not tell which.
+    ambiguous: bool,
+    /// The hosts the failure messages name.
+    hosts: Vec<String>,
+    /// Fail-closed webhooks of that name left out because they are called elsewhere.
+    elsewhere: Vec<&'a WebhookConfiguration>,
+    /// Webhooks of that name that fail open.
+    fail_open: Vec<&'a WebhookConfiguration>,
+}
+
+impl<'a> FailingMatch<'a> {
+    fn new(all: &ByName<'a>, name: &str, hosts: &BTreeSet<String>) -> Self {
+        let same: &[(&WebhookConfiguration, &Webhook)] = all.get(name).map_or(&[], Vec::as_slice);
+        let fail_open =
+            same.iter().filter(|(_, w)| w.failure_policy != FailurePolicy::Fail).map(|(c, _)| *c).collect();
+        let closed: Vec<_> =
+            same.iter().copied().filter(|(_, w)| w.failure_policy == FailurePolicy::Fail).collect();
+        let called = |w: &Webhook| w.call_host().is_some_and(|h| hosts.contains(&h));
+        let (failing, elsewhere): (Vec<_>, Vec<_>) = closed.iter().copied().partition(|(_, w)| called(w));
+        let mut out = FailingMatch {
+            failing,
+            ambiguous: false,
+            hosts: hosts.iter().cloned().collect(),
+            elsewhere: elsewhere.iter().map(|(c, _)| *c).collect(),
+            fail_open,
+        };
+        if out.failing.is_empty() {
+            // No host named, or none of theirs: the name is all there is to go by.
+            out.failing = closed;
+            out.elsewhere.clear();
+            out.ambiguous = out.failing.len() > 1;
+        }
+        out
+    }
+
+    fn includes(&self, c: &WebhookConfiguration, w: &Webhook) -> bool {
+        self.failing.iter().any(|(fc, fw)| std::ptr::eq(*fc, c) && std::ptr::eq(*fw, w))
+    }
+
+    /// The candidates when ambiguous: `MutatingWebhookConfiguration/a (called at h)`, ….
+    fn candidates(&self) -> String {
+        join_and(
+            &self
+                .failing
+                .iter()
+                .map(|(c, w)| match w.call_host() {
+                    Some(h) => format!("{} (called at {h})", c.display_name()),
+                    None => c.display_name(),
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// What the failure messages say, for the ambiguity note.
+    fn hosts_said(&self) -> String {
+        if self.hosts.is_empty() {
+            "the failure messages name no URL".to_owned()
+        } else {
+            format!("the failure messages call {}, the host of none of them", join_and(&self.hosts))
+        }
+    }
+
+    /// Sentences for the failing-webhook finding's summary: which configurations were left out,
+    /// and why, and when the name is ambiguous.
+    fn note(&self, name: &str) -> String {
+        let mut out = String::new();
+        if self.ambiguous {
+            out.push_str(&format!(
+                " The name {name} is ambiguous: webhook names are unique only within one configuration, and {} \
+                 fail-closed configurations hold one ({}); {}, so which one fails is not known: compare the URL \
+                 of the failures with each one's clientConfig before patching.",
+                self.failing.len(),
+                self.candidates(),
+                self.hosts_said()
+            ));
+        } else if !self.elsewhere.is_empty() {
+            let names: Vec<String> = self.elsewhere.iter().map(|c| c.display_name()).collect();
+            out.push_str(&format!(
+                " The failures call {}, which is {}'s; {} also hold{} a webhook of this name but {} called elsewhere.",
+                join_and(&self.hosts),
+                join_and(&self.failing.iter().map(|(c, _)| c.display_name()).collect::<Vec<_>>()),
+                join_and(&names),
+                if names.len() == 1 { "s" } else { "" },
+                if names.len() == 1 { "it is" } else { "they are" }
+            ));
+        }
+        if !self.fail_open.is_empty() {
+            let names: Vec<String> = self.fail_open.iter().map(|c| c.display_name()).collect();
+            out.push_str(&format!(
+                " {} also hold{} a webhook of this name, but it fails open (failurePolicy: Ignore): its failures are \
+                 ignored and cannot be these rejections.",
+                join_and(&names),
+                if names.len() == 1 { "s" } else { "" }
+            ));
+        }
+        if self.failing.is_empty() && !self.fail_open.is_empty() {
+            out.push_str(" The webhook that fails closed is not in the manifests given.");
+        }
+        out
+    }
+}
+
 /// Rewrites the remedies of each failing-webhook finding (AUD007) whose webhook the manifests
 /// hold: the patch names its configuration, keeps its namespaceSelector's expressions and adds
 /// kube-system and its own namespace to them (as WHK001's patch does), and says when a
 /// controller manages the configuration and will revert the patch.
 pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
+    let all = by_name(m);
     for f in findings.iter_mut().filter(|f| f.code == "AUD007" && f.subject.kind == "webhook") {
+        let found = FailingMatch::new(&all, &f.subject.name, &super::failure_hosts(f));
+        let note = found.note(&f.subject.name);
         let mut remedies = Vec::new();
-        for c in &m.webhook_configurations {
-            for w in c.webhooks.iter().filter(|w| w.name == f.subject.name) {
-                let mut excluded = vec!["kube-system"];
-                if let Some(svc) = &w.service
-                    && svc.namespace != "kube-system"
-                {
-                    excluded.push(svc.namespace.as_str());
-                }
-                let managed = manager(c);
-                remedies.extend(known_webhook_remedies(
-                    &KnownWebhook {
-                        kind: c.kind,
-                        configuration: &c.name,
-                        webhook: &w.name,
-                        namespace_selector: w.namespace_selector.excluding(&excluded),
-                    },
-                    &excluded,
-                    w.service.as_ref().map(|s| (s.namespace.as_str(), s.name.as_str())),
-                    managed.as_deref(),
-                ));
+        if found.ambiguous {
+            remedies.push(Remedy {
+                title: format!(
+                    "Find which configuration's webhook {} fails: {} fail-closed configurations hold one",
+                    f.subject.name,
+                    found.failing.len()
+                ),
+                kind: RemedyKind::Command,
+                body: found
+                    .failing
+                    .iter()
+                    .map(|(c, w)| {
+                        format!(
+                            "kubectl get {} {} -o jsonpath={}",
+                            c.kind.resource(),
+                            shell_quote(&c.name),
+                            shell_quote(&format!("{{.webhooks[{}].clientConfig}}", w.index))
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    + "\n# Compare each clientConfig with the URL in the failure messages; patch only the one that fails.",
+                safety: Safety::Safe,
+            });
+        }
+        for (c, w) in &found.failing {
+            let mut excluded = vec!["kube-system"];
+            if let Some(svc) = &w.service
+                && svc.namespace != "kube-system"
+            {
+                excluded.push(svc.namespace.as_str());
             }
+            let managed = manager(c);
+            let mut these = known_webhook_remedies(
+                &KnownWebhook {
+                    kind: c.kind,
+                    configuration: &c.name,
+                    webhook: &w.name,
+                    namespace_selector: w.namespace_selector.excluding(&excluded),
+                },
+                &excluded,
+                w.service.as_ref().map(|s| (s.namespace.as_str(), s.name.as_str())),
+                managed.as_deref(),
+            );
+            if w.service.is_none()
+                && let (Some(url), Some(advice)) = (&w.url, these.get_mut(1))
+            {
+                // Called at a URL: there is no service to check.
+                advice.title = "Check the webhook's backend".to_owned();
+                advice.body = format!(
+                    "A webhook with failurePolicy: Fail that cannot be reached blocks every request it covers. It is \
+                     called at {url} (clientConfig.url), not through a service of the cluster: check that the API \
+                     server can reach it (DNS, network, TLS certificate), and keep its timeoutSeconds short (the \
+                     default is 10 s)."
+                );
+            }
+            if found.ambiguous {
+                for r in &mut these {
+                    r.title = format!("If it is {}'s: {}", c.display_name(), r.title);
+                }
+            }
+            remedies.extend(these);
         }
         if !remedies.is_empty() {
             f.remedies = remedies;
         }
+        f.summary.push_str(&note);
     }
 }
 
 /// Runs WHK001.
 pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
+    let cluster = Cluster::new(m);
+    let all = by_name(m);
+    let no_hosts = BTreeSet::new();
+    // Which webhooks each failing name is, once per name.
+    let matches: BTreeMap<&str, FailingMatch<'_>> = ctx
+        .failing
+        .keys()
+        .map(|name| {
+            let hosts = ctx.failing_hosts.get(name).unwrap_or(&no_hosts);
+            (name.as_str(), FailingMatch::new(&all, name, hosts))
+        })
+        .collect();
     for c in &m.webhook_configurations {
         for w in &c.webhooks {
             if w.failure_policy != FailurePolicy::Fail {
                 continue;
             }
-            let (exp, judged) = exposures(m, w);
+            let (exp, judged) = exposures(m, &cluster, w);
             if exp.is_empty() {
                 continue;
             }
-            out.push(finding(c, w, &exp, &judged, ctx));
+            let failing = ctx
+                .failing
+                .get(&w.name)
+                .zip(matches.get(w.name.as_str()))
+                .filter(|(_, found)| found.includes(c, w));
+            out.push(finding(c, w, &exp, &judged, failing, ctx));
         }
     }
 }
@@ -334,11 +546,15 @@ fn finding(
     w: &Webhook,
     exp: &[Exposure],
     judged: &Judged,
+    failing_now: Option<(&BTreeSet<String>, &FailingMatch<'_>)>,
     ctx: &Context,
 ) -> Finding {
-    let failing = ctx.failing.get(&w.name);
+    let failing = failing_now.map(|(codes, _)| codes);
+    let ambiguous = failing_now.filter(|(_, found)| found.ambiguous).map(|(_, found)| found);
     let what = join_and(&exp.iter().map(Exposure::short).collect::<Vec<_>>());
-    let (severity, title) = if failing.is_some() {
+    let (severity, title) = if ambiguous.is_some() {
+        (Severity::Critical, format!("Webhook {} may be the one failing, and fails closed on {what}", w.name))
+    } else if failing.is_some() {
         (Severity::Critical, format!("Webhook {} is failing and fails closed on {what}", w.name))
     } else {
         (Severity::Warning, format!("Webhook {} fails closed on {what}", w.name))
@@ -351,10 +567,23 @@ fn finding(
     );
     if let Some(codes) = failing {
         let codes: Vec<String> = codes.iter().cloned().collect();
-        summary.push_str(&format!(
-            " It is failing now ({}): the cluster cannot heal until it is fixed or fails open.",
-            join_and(&codes)
-        ));
+        match ambiguous {
+            Some(found) => summary.push_str(&format!(
+                " A webhook named {} is failing now ({}), but webhook names are unique only within one \
+                 configuration and {} fail-closed configurations hold one ({}); {}, so this one may not be it: \
+                 compare the URL of the failures with its clientConfig. If it is, the cluster cannot heal until it \
+                 is fixed or fails open.",
+                w.name,
+                join_and(&codes),
+                found.failing.len(),
+                found.candidates(),
+                found.hosts_said()
+            )),
+            None => summary.push_str(&format!(
+                " It is failing now ({}): the cluster cannot heal until it is fixed or fails open.",
+                join_and(&codes)
+            )),
+        }
     }
     for e in exp {
         summary.push_str(&match e {
@@ -423,7 +652,15 @@ fn finding(
     let mut remedies = Vec::new();
     if failing.is_some() {
         remedies.push(Remedy {
-            title: format!("Unblock the cluster now: make {} fail open until its backend is back", w.name),
+            title: if ambiguous.is_some() {
+                format!(
+                    "If it is the one failing, unblock the cluster now: make {} of {} fail open until its backend is back",
+                    w.name,
+                    c.display_name()
+                )
+            } else {
+                format!("Unblock the cluster now: make {} fail open until its backend is back", w.name)
+            },
             kind: RemedyKind::Command,
             body: fail_open_patch(c.kind, &c.name, &w.name),
             safety: Safety::ReviewFirst,
@@ -524,10 +761,16 @@ fn join_with(items: &[String], word: &str) -> String {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many times [`aks_evidence`] walked the manifests, for the test that it is once a run.
+    static AKS_SCANS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Webhook names whose configuration selector leaves out kube-system, for tests.
 #[cfg(test)]
 pub(crate) fn covers_kube_system(m: &Manifests, w: &Webhook) -> bool {
-    exposures(m, w).0.iter().any(|e| matches!(e, Exposure::KubeSystem(_)))
+    exposures(m, &Cluster::new(m), w).0.iter().any(|e| matches!(e, Exposure::KubeSystem(_)))
 }
 
 #[cfg(test)]
@@ -546,6 +789,20 @@ mod tests {
         format!(
             "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: cfg\nwebhooks:\n- name: w.example.com\n  clientConfig:\n    service:\n      namespace: policy\n      name: svc\n  rules:\n  - apiGroups: ['']\n    apiVersions: [v1]\n    operations: [CREATE, UPDATE]\n    resources: [pods]\n{extra}"
         )
+    }
+
+    /// Review s20 item 11: every webhook walked every configuration again for AKS's labels, so
+    /// a run took time quadratic in the number of webhooks (8,000 configurations: 3.6 s).
+    #[test]
+    fn the_manifests_are_searched_for_aks_once_per_run_not_once_per_webhook() {
+        let yaml: String =
+            (0..40).map(|i| hook("").replace("name: cfg", &format!("name: cfg-{i}")) + "---\n").collect();
+        let m = manifests(&yaml);
+        AKS_SCANS.with(|n| n.set(0));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 40);
+        assert_eq!(AKS_SCANS.with(std::cell::Cell::get), 1);
     }
 
     #[test]
