@@ -102,6 +102,8 @@ fn main() -> ExitCode {
         Command::Probe(args) => cmd::probe::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
     };
+    // A private temporary store made because the cache could not be written goes now.
+    cmd::ingest_cache::remove_temporary_stores();
     match result {
         Ok(code) => code,
         Err(err) if cmd::is_broken_pipe(&err) => ExitCode::SUCCESS,

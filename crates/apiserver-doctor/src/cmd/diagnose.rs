@@ -292,6 +292,9 @@ fn manifests_unusable(m: &manifests::Manifests, args: &Args) -> Option<String> {
     Some(format!("{what}: {why}; WHK001, APF001 and APF002 did not run"))
 }
 
+/// Said of a store an `ingest` holds locked while it is read.
+pub const WRITING: &str = "(an ingest is writing to it right now: run again when it ends)";
+
 /// What an audit diagnosis had to look at.
 struct AuditEvidence {
     /// Events in the input or store.
@@ -418,10 +421,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 diagnose_audit_store(&dir, &plan.request, &mut inputs, true).map_err(|e| {
                     if named.starts_with("APISERVER_DOCTOR_STORE") { e.context(named.clone()) } else { e }
                 })?;
+            // Read without waiting for a writer: what its last commit holds, which may be nothing yet.
+            let writing = super::ingest_cache::ingest_is_writing(&dir);
             if let Some(why) = evidence.unusable(&named)
                 && !other_usable
             {
+                let why = if writing { format!("{why} {WRITING}") } else { why };
                 return Err(nothing(unusable, Some(why)));
+            }
+            let mut report = report;
+            if writing {
+                report
+                    .overview
+                    .notes
+                    .push(format!("{named}: this is what the store held at its last commit {WRITING}"));
             }
             report
         }

@@ -6,6 +6,10 @@
 //! it shared while it reads the store (until the process exits), and exclusive while it
 //! ingests the store or evicts it. So a run waits for another that is reading the same files,
 //! and eviction leaves alone every store another run is filling or reading.
+//!
+//! The cache is the tool's own derived data: a store found damaged is dropped and filled again,
+//! a fill that fails is removed, and a cache that cannot be written at all is replaced, for
+//! this run, by a private temporary store removed when the run ends.
 
 use std::collections::hash_map::DefaultHasher;
 use std::fs::{File, OpenOptions, TryLockError};
@@ -18,7 +22,7 @@ use std::time::{Instant, UNIX_EPOCH};
 use anyhow::Context;
 use audit::ingest::IngestOptions;
 use audit::read::find_inputs;
-use audit::store::IngestedInput;
+use audit::store::{FileCheck, IngestedInput, Manifest, Store, StoreError};
 use findings::InputSummary;
 
 /// Stores kept in the cache; older ones are removed.
@@ -26,16 +30,114 @@ const KEEP_STORES: usize = 4;
 /// Written once a store holds every input completely.
 const COMPLETE: &str = "complete";
 
-/// The cache directory: `$XDG_CACHE_HOME/apiserver-doctor`, else `~/.cache/apiserver-doctor`.
-pub fn cache_root() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache"))
-        })
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("apiserver-doctor")
+/// Where the cache is, and how it was chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheRoot {
+    /// The cache directory (`…/apiserver-doctor`).
+    pub dir: PathBuf,
+    /// True for the per-user directory under the temporary directory (neither `HOME` nor an
+    /// absolute `XDG_CACHE_HOME` is set): it must be the user's own and closed to others.
+    pub in_temp: bool,
+}
+
+/// The cache directory: `$XDG_CACHE_HOME/apiserver-doctor` (an absolute `XDG_CACHE_HOME`: a
+/// relative one is ignored, as the XDG spec says), else `~/.cache/apiserver-doctor`, else
+/// `$TMPDIR/apiserver-doctor-UID` (one per user, mode 0700).
+pub fn cache_root() -> CacheRoot {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    if let Some(base) = std::env::var_os("XDG_CACHE_HOME").and_then(absolute) {
+        return CacheRoot { dir: base.join("apiserver-doctor"), in_temp: false };
+    }
+    if let Some(home) = std::env::var_os("HOME").and_then(absolute) {
+        return CacheRoot { dir: home.join(".cache").join("apiserver-doctor"), in_temp: false };
+    }
+    let name = match my_uid() {
+        Some(uid) => format!("apiserver-doctor-{uid}"),
+        None => "apiserver-doctor".to_owned(),
+    };
+    CacheRoot { dir: std::env::temp_dir().join(name), in_temp: true }
+}
+
+/// The user this process runs as.
+#[cfg(unix)]
+fn my_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    // Linux: /proc/self belongs to the process's effective user. Elsewhere: the owner of a
+    // file this process creates.
+    if let Ok(meta) = std::fs::metadata("/proc/self") {
+        return Some(meta.uid());
+    }
+    let probe = std::env::temp_dir().join(format!(
+        "apiserver-doctor-uid-{}-{}",
+        std::process::id(),
+        UNIX_EPOCH.elapsed().ok()?.as_nanos()
+    ));
+    let file = OpenOptions::new().write(true).create_new(true).open(&probe).ok()?;
+    let uid = file.metadata().ok().map(|m| m.uid());
+    let _ = std::fs::remove_file(&probe);
+    uid
+}
+
+#[cfg(not(unix))]
+fn my_uid() -> Option<u32> {
+    None
+}
+
+/// Makes `dir` and its missing parents with mode 0700 (the XDG spec's mode for a cache
+/// directory it creates; existing directories keep theirs).
+fn make_private_dirs(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Makes the single directory `dir` with mode 0700; an error when it exists.
+fn make_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The cache's `stores` directory, made when missing. The per-user directory under the
+/// temporary directory must be a directory (not a link) of this user, closed to others: made
+/// with mode 0700, and refused when another user made it first.
+fn stores_dir(root: &CacheRoot) -> anyhow::Result<PathBuf> {
+    if root.in_temp {
+        match make_private_dir(&root.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_private(&root.dir)?,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("creating {}", root.dir.display()))),
+        }
+    }
+    let stores = root.dir.join("stores");
+    make_private_dirs(&stores).with_context(|| format!("creating {}", stores.display()))?;
+    Ok(stores)
+}
+
+/// An error unless `dir` is a directory (not a link) of this user that no one else can enter.
+#[cfg(unix)]
+fn check_private(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(dir).with_context(|| format!("{}", dir.display()))?;
+    if !meta.is_dir() {
+        anyhow::bail!("{} is not a directory", dir.display());
+    }
+    if my_uid().is_none_or(|uid| uid != meta.uid()) {
+        anyhow::bail!("{} belongs to another user (uid {})", dir.display(), meta.uid());
+    }
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("closing {} to other users", dir.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Ingests `paths` (or finds them already ingested) and returns the store and what was read.
@@ -72,6 +174,20 @@ fn not_read(f: &audit::read::FileSummary) -> InputSummary {
     }
 }
 
+/// Why the cache could not serve a run.
+enum CacheFailure {
+    /// The cache cannot be created or written here (no home, read-only, not a directory, not
+    /// this user's): the run reads into a temporary store instead.
+    Unusable(anyhow::Error),
+    /// Anything else (reading the inputs failed, the disk is full): the run's error. What the
+    /// run wrote into the cache is removed.
+    Failed(anyhow::Error),
+}
+
+fn unusable(e: impl Into<anyhow::Error>) -> CacheFailure {
+    CacheFailure::Unusable(e.into())
+}
+
 fn ingest_found(paths: &[PathBuf], inputs: Vec<PathBuf>) -> anyhow::Result<(PathBuf, Vec<InputSummary>)> {
     if inputs.iter().any(|p| p.as_os_str() == "-") {
         anyhow::bail!(
@@ -98,46 +214,251 @@ fn ingest_found(paths: &[PathBuf], inputs: Vec<PathBuf>) -> anyhow::Result<(Path
             .hash(&mut hasher);
         total_bytes += meta.len();
     }
-    let root = cache_root().join("stores");
-    std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
     let key = format!("{:016x}", hasher.finish());
-    let dir = root.join(&key);
-    let lock_path = root.join(format!("{key}.lock"));
+    let root = cache_root();
+    let why = match stores_dir(&root)
+        .map_err(unusable)
+        .and_then(|stores| cached(&stores, &key, &inputs, total_bytes))
+    {
+        Ok(found) => return Ok(found),
+        Err(CacheFailure::Failed(e)) => return Err(e),
+        Err(CacheFailure::Unusable(e)) => e,
+    };
+    eprintln!(
+        "note: the cache {} cannot be used ({}): reading the files into a private temporary store, removed \
+         when this run ends (set XDG_CACHE_HOME to a writable directory to keep the cache for the next run)",
+        root.dir.display(),
+        message_of(&why)
+    );
+    temporary(&inputs, total_bytes)
+}
+
+/// `err` and its causes, `: `-separated, each cause once (as `main` prints an error).
+fn message_of(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// The cached store of the inputs keyed `key` under `stores`, filled when missing, damaged or
+/// left incomplete.
+fn cached(
+    stores: &Path,
+    key: &str,
+    inputs: &[PathBuf],
+    total_bytes: u64,
+) -> Result<(PathBuf, Vec<InputSummary>), CacheFailure> {
+    let dir = stores.join(key);
+    let lock_path = stores.join(format!("{key}.lock"));
+    // Stores of any key that a run left incomplete (it failed, or was killed) go first: their
+    // space may be what this run needs.
+    remove_incomplete(stores, &dir);
+    let mut filled = false;
     loop {
-        let lease = lock(&lock_path, Lock::Shared)?;
+        let lease = lock(&lock_path, Lock::Shared).map_err(unusable)?;
         if dir.join(COMPLETE).is_file() {
-            let store = audit::store::Store::open(&dir)?;
-            let summaries = store.manifest().inputs.iter().map(summary).collect();
-            touch(&dir.join(COMPLETE));
-            hold(lease);
-            // Also here: stores other runs were using when they last evicted go now.
-            evict(&root, &dir);
-            return Ok((dir, summaries));
+            match open_whole(&dir) {
+                Ok(store) => {
+                    if !filled {
+                        // What the run that filled it said on stderr, said again.
+                        replay_warnings(store.manifest());
+                    }
+                    let summaries = store.manifest().inputs.iter().map(summary).collect();
+                    touch(&dir.join(COMPLETE));
+                    hold(lease);
+                    // Also here: stores other runs were using when they last evicted go now.
+                    evict(stores, &dir, KEEP_STORES);
+                    return Ok((dir, summaries));
+                }
+                Err(why) if filled => {
+                    return Err(CacheFailure::Failed(anyhow::anyhow!(
+                        "the cache store {} this run just filled cannot be read: {why}",
+                        dir.display()
+                    )));
+                }
+                Err(why) => eprintln!(
+                    "note: the cached copy of these files in {} is damaged ({why}): it is removed and the files \
+                     are read again",
+                    dir.display()
+                ),
+            }
         }
         drop(lease);
-        let writing = lock(&lock_path, Lock::Exclusive)?;
-        // Another run may have completed it while this one waited.
-        if !dir.join(COMPLETE).is_file() {
-            // A store without the marker is an interrupted ingest: start over.
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).with_context(|| format!("clearing {}", dir.display()))?;
-            }
-            let tell = std::io::stderr().is_terminal();
-            if tell {
-                eprintln!(
-                    "reading {} file{} ({:.1} MB) into {}",
-                    inputs.len(),
-                    if inputs.len() == 1 { "" } else { "s" },
-                    total_bytes as f64 / 1e6,
-                    dir.display()
-                );
-            }
-            ingest_into(&inputs, &dir, tell)?;
-            std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))?;
+        let writing = lock(&lock_path, Lock::Exclusive).map_err(unusable)?;
+        // Another run may have completed (or repaired) it while this one waited.
+        if !dir.join(COMPLETE).is_file() || open_whole(&dir).is_err() {
+            fill(stores, &dir, inputs, total_bytes)?;
+            filled = true;
         }
         // Taken shared on the next turn: the lock cannot be turned from exclusive to shared
         // atomically, and a store evicted in between is ingested again.
         drop(writing);
+    }
+}
+
+/// The store at `dir`, when its manifest reads and the data files it lists are there whole
+/// (their sizes and Parquet tails); else what is wrong, in a few words.
+fn open_whole(dir: &Path) -> Result<Store, String> {
+    let store = Store::open(dir).map_err(|e| match e {
+        StoreError::NotAStore(_) => "its manifest.json is missing".to_owned(),
+        StoreError::BadManifest { message, .. } => format!("its manifest.json cannot be read: {message}"),
+        StoreError::Version { found, expected, .. } => {
+            format!("written by another version (store schema {found}, this version reads {expected})")
+        }
+        other => other.to_string(),
+    })?;
+    let damaged = store.check_files(FileCheck::Tail);
+    match damaged.first() {
+        None => Ok(store),
+        Some(first) => Err(format!(
+            "{} of its {} data files cannot be read; {first}",
+            damaged.len(),
+            store.manifest().files.len()
+        )),
+    }
+}
+
+/// Reads `inputs` into a new store at `dir` and marks it complete; run under the store's
+/// exclusive lock. A fill that fails removes what it wrote; one that runs out of space evicts
+/// every idle store of the cache and tries once more.
+fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Result<(), CacheFailure> {
+    // A store without the marker is an interrupted ingest, one with it a damaged store: start over.
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("clearing {}", dir.display()))
+            .map_err(unusable)?;
+    }
+    // Room for this store first: the stores left are the most recent others.
+    evict(stores, dir, KEEP_STORES);
+    let mut retried = false;
+    loop {
+        make_private_dir(dir).with_context(|| format!("creating {}", dir.display())).map_err(unusable)?;
+        let tell = std::io::stderr().is_terminal();
+        if tell {
+            eprintln!(
+                "reading {} file{} ({:.1} MB) into {}",
+                inputs.len(),
+                if inputs.len() == 1 { "" } else { "s" },
+                total_bytes as f64 / 1e6,
+                dir.display()
+            );
+        }
+        let done = ingest_into(inputs, dir, tell).and_then(|_| {
+            std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))
+        });
+        let Err(e) = done else { return Ok(()) };
+        // Half a store is of no use to anyone, and may be what fills the disk.
+        let _ = std::fs::remove_dir_all(dir);
+        if !disk_full(&e) {
+            return Err(CacheFailure::Failed(e));
+        }
+        if !retried && evict(stores, dir, 1) > 0 {
+            retried = true;
+            eprintln!("note: the cache ran out of space: older cached stores were removed; reading again");
+            continue;
+        }
+        let cache = stores.parent().unwrap_or(stores);
+        return Err(CacheFailure::Failed(e.context(format!(
+            "the diagnose cache {} ran out of space reading {:.1} MB of files into it (what this run wrote there \
+             was removed): free space on that disk, or set XDG_CACHE_HOME to a directory on a disk with room \
+             (the cache is $XDG_CACHE_HOME/apiserver-doctor; deleting it is safe)",
+            cache.display(),
+            total_bytes as f64 / 1e6
+        ))));
+    }
+}
+
+/// Whether `e` says the disk (or the user's quota) is full.
+fn disk_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
+        }) || {
+            // Errors from the Parquet writer carry the I/O error as text only.
+            let text = cause.to_string();
+            text.contains("No space left on device") || text.contains("Disk quota exceeded")
+        }
+    })
+}
+
+/// Private temporary stores of this run, removed when it ends ([`remove_temporary_stores`]).
+static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Reads `inputs` into a store in a new private directory (mode 0700) under the temporary
+/// directory, removed when the run ends: for when the cache cannot be written.
+fn temporary(inputs: &[PathBuf], total_bytes: u64) -> anyhow::Result<(PathBuf, Vec<InputSummary>)> {
+    let base = std::env::temp_dir();
+    let mut attempt = 0u32;
+    let top = loop {
+        let nanos = UNIX_EPOCH.elapsed().map(|d| d.subsec_nanos()).unwrap_or_default();
+        let top = base.join(format!("apiserver-doctor-run-{}-{nanos}-{attempt}", std::process::id()));
+        match make_private_dir(&top) {
+            Ok(()) => break top,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "creating a temporary store in {} (the cache cannot be used either: set XDG_CACHE_HOME to a \
+                     writable directory)",
+                    base.display()
+                )));
+            }
+        }
+    };
+    TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner).push(top.clone());
+    let dir = top.join("store");
+    let tell = std::io::stderr().is_terminal();
+    if tell {
+        eprintln!(
+            "reading {} file{} ({:.1} MB) into {}",
+            inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" },
+            total_bytes as f64 / 1e6,
+            dir.display()
+        );
+    }
+    match ingest_into(inputs, &dir, tell) {
+        Ok(summaries) => Ok((dir, summaries)),
+        Err(e) => {
+            remove_temporary_stores();
+            Err(e)
+        }
+    }
+}
+
+/// Removes the private temporary stores this run made (`main` calls it when the command is
+/// done).
+pub fn remove_temporary_stores() {
+    let dirs = std::mem::take(&mut *TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner));
+    for dir in dirs {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// Says again on stderr what the run that filled the store said about its inputs: the skipped
+/// records it keeps (the first few, with file and line), the files that are not audit logs and
+/// those read only in part.
+fn replay_warnings(manifest: &Manifest) {
+    let examples = &manifest.skipped.examples;
+    for input in &manifest.inputs {
+        for example in examples.iter().filter(|e| e.file == input.file) {
+            eprintln!("warning: skipped {example}");
+        }
+        if let Some(why) = &input.not_audit {
+            let why = why.strip_prefix("not an audit format: ").unwrap_or(why);
+            eprintln!("warning: {}: not an audit log: {why}", input.file);
+        }
+        if let Some(cut) = &input.incomplete {
+            eprintln!("warning: {cut} (only partly read)");
+        }
+    }
+    for example in examples.iter().filter(|e| !manifest.inputs.iter().any(|i| i.file == e.file)) {
+        eprintln!("warning: skipped {example}");
     }
 }
 
@@ -194,9 +515,14 @@ fn lock(path: &Path, how: Lock) -> anyhow::Result<File> {
     }
 }
 
-/// A store's lock file, made when missing (it is never written: only locked).
+/// A store's lock file, made when missing (it is never written: only locked). Opened read-only
+/// when it cannot be opened for writing (a read-only cache): a lock needs no write access, and
+/// the stores already there can still be read.
 fn open_lock(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)
+    match OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path) {
+        Ok(file) => Ok(file),
+        Err(e) => OpenOptions::new().read(true).open(path).map_err(|_| e),
+    }
 }
 
 /// Whether the open `file` is still the one at `path`.
@@ -277,14 +603,14 @@ fn touch(marker: &Path) {
     }
 }
 
-/// Removes all but the most recently used stores (never `keep`, never one another run is
-/// ingesting or reading: its lock is held).
-fn evict(root: &Path, keep: &Path) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
+/// Removes all but the `keep` most recently used stores, counting `keep_dir` (never it, never
+/// one another run is ingesting or reading: its lock is held). Returns how many were removed.
+fn evict(root: &Path, keep_dir: &Path, keep: usize) -> usize {
+    let Ok(entries) = std::fs::read_dir(root) else { return 0 };
     let mut stores: Vec<(std::time::SystemTime, PathBuf)> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p != keep && p.is_dir())
+        .filter(|p| p != keep_dir && p.is_dir())
         .map(|p| {
             let used = std::fs::metadata(p.join(COMPLETE)).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH);
             (used, p)
@@ -294,27 +620,87 @@ fn evict(root: &Path, keep: &Path) {
     // Stores in use stay and count among those kept: the oldest idle ones go until few enough
     // are left.
     let mut left = stores.len();
+    let mut removed = 0;
     for (_, path) in stores {
-        if left < KEEP_STORES {
+        if left < keep {
             break;
         }
-        let mut lock_path = path.clone().into_os_string();
-        lock_path.push(".lock");
-        let lock_path = PathBuf::from(lock_path);
-        let Ok(lock) = open_lock(&lock_path) else { continue };
-        // In use by another run: it stays. Best effort otherwise: a store that cannot be
-        // removed only takes space.
-        if lock.try_lock().is_err() || !same_file(&lock, &lock_path) {
-            continue;
-        }
-        if std::fs::remove_dir_all(&path).is_ok() {
+        if remove_store(&path, |_| true) {
             left -= 1;
-        }
-        if cfg!(unix) {
-            // Removed while held: a run that opened it meanwhile sees it is gone and retries.
-            let _ = std::fs::remove_file(&lock_path);
+            removed += 1;
         }
     }
+    removed
+}
+
+/// Removes every store under `root` (but `keep_dir`) that a run left without its marker: it
+/// failed or was killed while filling it (one being filled is locked, and stays).
+fn remove_incomplete(root: &Path, keep_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path != keep_dir && path.is_dir() && !path.join(COMPLETE).exists() {
+            // Checked again under the lock: a run may have completed it in between.
+            remove_store(&path, |p| !p.join(COMPLETE).exists());
+        }
+    }
+}
+
+/// Removes the store `path` when no other run holds its lock and `still(path)` holds once the
+/// lock is taken (best effort: a store that cannot be removed only takes space). Its lock file
+/// goes too.
+fn remove_store(path: &Path, still: impl Fn(&Path) -> bool) -> bool {
+    let mut lock_path = path.to_path_buf().into_os_string();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let Ok(lock) = open_lock(&lock_path) else { return false };
+    // In use by another run: it stays.
+    if lock.try_lock().is_err() || !same_file(&lock, &lock_path) || !still(path) {
+        return false;
+    }
+    let removed = std::fs::remove_dir_all(path).is_ok();
+    if cfg!(unix) {
+        // Removed while held: a run that opened it meanwhile sees it is gone and retries.
+        let _ = std::fs::remove_file(&lock_path);
+    }
+    removed
+}
+
+/// Whether an `ingest` is writing to the store `dir` right now: it holds the store's `lock`
+/// file. Looked up in the kernel's lock table (`/proc/locks`) without taking the lock, so that
+/// the writer is never refused or delayed by a reader; `false` where there is no such table.
+pub fn ingest_is_writing(dir: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::metadata(dir.join("lock")) else { return false };
+        let Ok(table) = std::fs::read_to_string("/proc/locks") else { return false };
+        let dev = meta.dev();
+        // glibc's gnu_dev_major and gnu_dev_minor.
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        table.lines().any(|line| holds_write_lock(line, major, minor, meta.ino()))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        false
+    }
+}
+
+/// Whether a `/proc/locks` line (`1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF`) is a held
+/// (not awaited: `->`) write lock on the file `major:minor:inode`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn holds_write_lock(line: &str, major: u64, minor: u64, inode: u64) -> bool {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    if fields.get(1) == Some(&"->") || fields.get(3) != Some(&"WRITE") {
+        return false;
+    }
+    let Some(id) = fields.get(5) else { return false };
+    let mut parts = id.split(':');
+    let (Some(maj), Some(min), Some(ino)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    u64::from_str_radix(maj, 16).ok() == Some(major)
+        && u64::from_str_radix(min, 16).ok() == Some(minor)
+        && ino.parse::<u64>().ok() == Some(inode)
 }
 
 #[cfg(test)]
@@ -344,7 +730,7 @@ mod tests {
         let _reading_lock = lock(&root.join("reading.lock"), Lock::Shared).expect("lock");
         let idle: Vec<PathBuf> = (0..4).map(|i| store(root, &format!("idle{i}"), Some(20 + i))).collect();
         let keep = store(root, "new", Some(100));
-        evict(root, &keep);
+        evict(root, &keep, KEEP_STORES);
         assert!(filling.is_dir(), "a store being ingested was evicted");
         assert!(reading.is_dir(), "a store being read was evicted");
         assert!(keep.is_dir());
@@ -365,5 +751,24 @@ mod tests {
         assert!(!same_file(&first, &path));
         let again = lock(&path, Lock::Exclusive).expect("lock again");
         assert!(same_file(&again, &path));
+    }
+
+    #[test]
+    fn a_held_store_lock_is_seen_without_taking_it() {
+        let line = "3: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF";
+        assert!(holds_write_lock(line, 0xfd, 1, 1234));
+        assert!(!holds_write_lock(line, 0xfd, 1, 1235));
+        assert!(!holds_write_lock("3: -> FLOCK  ADVISORY  WRITE 4243 fd:01:1234 0 EOF", 0xfd, 1, 1234));
+        assert!(!holds_write_lock("3: FLOCK  ADVISORY  READ 4242 fd:01:1234 0 EOF", 0xfd, 1, 1234));
+        assert!(!holds_write_lock("garbage", 0xfd, 1, 1234));
+        if cfg!(target_os = "linux") && Path::new("/proc/locks").exists() {
+            let store = tempfile::tempdir().expect("tempdir");
+            let lock = File::create(store.path().join("lock")).expect("lock file");
+            assert!(!ingest_is_writing(store.path()));
+            lock.lock().expect("lock");
+            assert!(ingest_is_writing(store.path()));
+            lock.unlock().expect("unlock");
+            assert!(!ingest_is_writing(store.path()));
+        }
     }
 }

@@ -30,6 +30,13 @@ pub enum Output {
 /// Runs `apiserver-doctor stats`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = Store::open(&args.store.dir())?;
+    if super::ingest_cache::ingest_is_writing(&args.store.dir()) {
+        eprintln!(
+            "note: {}: what follows is what it held at its last commit {}",
+            args.store.named(),
+            super::diagnose::WRITING
+        );
+    }
     let mut out = std::io::stdout().lock();
     if args.output == Output::Json {
         // Damaged or not, the JSON says what the manifest holds; a damaged store is exit 2.

@@ -1,0 +1,304 @@
+//! The cache of stores `diagnose PATH` (and `query --input`) reads raw files through: what it
+//! does when a store in it is damaged, when a fill fails, when it cannot be written at all, and
+//! what a cache hit says; and what readers of a store say while an ingest is writing to it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{doctor, doctor_env, stderr, stdout, workspace};
+
+/// A small real audit log (JSON lines), relative to the workspace.
+const AUDIT_LOG: &str = "crates/audit/tests/fixtures/audit/audit2rbac_demo.log";
+
+/// A copy of the small audit log in its own directory (its own cache key), with `extra`
+/// appended.
+fn copy_of_log(extra: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = std::fs::read_to_string(workspace().join(AUDIT_LOG)).expect("fixture");
+    text.push_str(extra);
+    std::fs::write(dir.path().join("audit.log"), text).expect("write");
+    dir
+}
+
+fn path_of(dir: &tempfile::TempDir) -> String {
+    dir.path().join("audit.log").display().to_string()
+}
+
+/// The stores in the cache.
+fn store_dirs(cache: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(cache.join("apiserver-doctor/stores")) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    dirs
+}
+
+fn parquet_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            out.extend(parquet_files(&p));
+        } else if p.extension().is_some_and(|e| e == "parquet") {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn diagnose(log: &str, cache: &Path) -> Output {
+    doctor(&["diagnose", log, "--fail-on", "never", "-o", "json"], cache)
+}
+
+#[test]
+fn a_damaged_cache_store_is_dropped_and_rebuilt_from_the_raw_files() {
+    // Before, each of these damages failed every later `diagnose` of the same files with exit 2
+    // and advice to run `ingest`: the cache is the tool's own, and is rebuilt instead.
+    type Damage = fn(&Path);
+    let damages: [(&str, Damage); 4] = [
+        ("a data file cut", |store| {
+            let part = &parquet_files(store)[0];
+            let f = std::fs::OpenOptions::new().write(true).open(part).expect("open");
+            f.set_len(100).expect("truncate");
+        }),
+        ("a data file deleted", |store| std::fs::remove_file(&parquet_files(store)[0]).expect("rm")),
+        ("the manifest deleted", |store| std::fs::remove_file(store.join("manifest.json")).expect("rm")),
+        ("the manifest garbled", |store| {
+            std::fs::write(store.join("manifest.json"), "{\"x\":").expect("write")
+        }),
+    ];
+    let log = copy_of_log("");
+    for (what, damage) in damages {
+        let cache = tempfile::tempdir().expect("tempdir");
+        let first = diagnose(&path_of(&log), cache.path());
+        assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+        let stores = store_dirs(cache.path());
+        assert_eq!(stores.len(), 1, "{stores:?}");
+        damage(&stores[0]);
+        let again = diagnose(&path_of(&log), cache.path());
+        let err = stderr(&again);
+        assert_eq!(again.status.code(), Some(0), "{what}: {err}");
+        assert!(err.contains("is damaged") && err.contains("read again"), "{what}: {err}");
+        assert!(!err.contains("ingest"), "{what}: {err}");
+        assert_eq!(stdout(&first), stdout(&again), "{what}");
+        // Rebuilt whole: the next run reads it without a word.
+        let third = diagnose(&path_of(&log), cache.path());
+        assert_eq!(third.status.code(), Some(0), "{what}: {}", stderr(&third));
+        assert!(!stderr(&third).contains("damaged"), "{what}: {}", stderr(&third));
+    }
+}
+
+#[test]
+fn a_store_left_incomplete_under_another_key_is_removed_and_blocks_no_later_run() {
+    // A fill that failed (disk full) or was killed leaves a store without its marker; before,
+    // only a run of the same files removed it, and its space kept every other run failing.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let stores = cache.path().join("apiserver-doctor/stores");
+    let left = stores.join("00000000deadbeef");
+    std::fs::create_dir_all(left.join("data/hour=2025-01-01T00")).expect("mkdir");
+    std::fs::write(left.join("data/hour=2025-01-01T00/.part-x.parquet.tmp"), vec![0u8; 4096]).expect("write");
+    std::fs::write(left.join("manifest.json.tmp"), b"{").expect("write");
+    let log = copy_of_log("");
+    let out = diagnose(&path_of(&log), cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!left.exists(), "the incomplete store of another key stays");
+    assert_eq!(store_dirs(cache.path()).len(), 1);
+}
+
+/// Unmounts a tmpfs when dropped.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_cache_fill_that_runs_out_of_space_removes_its_store_and_names_the_cache() {
+    // Needs a small tmpfs (root): skipped otherwise.
+    let mnt = tempfile::tempdir().expect("tempdir");
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(mnt.path())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a small tmpfs here (needs root)");
+        return;
+    }
+    let _mount = Mount(mnt.path().to_path_buf());
+    let cache = mnt.path().join("cache");
+    // Far more than 64 KiB of events.
+    let big = tempfile::tempdir().expect("tempdir");
+    let line = std::fs::read_to_string(workspace().join(AUDIT_LOG)).expect("fixture");
+    let mut text = String::new();
+    for i in 0..400 {
+        text.push_str(&line.replace("\"auditID\":\"", &format!("\"auditID\":\"{i}-")));
+    }
+    std::fs::write(big.path().join("audit.log"), text).expect("write");
+    let out = diagnose(&path_of(&big), &cache);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("diagnose cache") && err.contains("XDG_CACHE_HOME"), "{err}");
+    assert!(err.contains(&cache.join("apiserver-doctor").display().to_string()), "{err}");
+    assert!(store_dirs(&cache).is_empty(), "the half-filled store stays: {:?}", store_dirs(&cache));
+    // A small input still fits.
+    let small = copy_of_log("");
+    let out = diagnose(&path_of(&small), &cache);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// The entries of `dir` whose names start with `prefix`.
+fn named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(prefix)))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_cache_that_cannot_be_created_falls_back_to_a_private_temporary_store() {
+    // XDG_CACHE_HOME a file (as with HOME unwritable, or a read-only cache): before, exit 2.
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let file = scratch.path().join("not-a-dir");
+    std::fs::write(&file, b"").expect("write");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = copy_of_log("");
+    let out = doctor_env(
+        &["diagnose", &path_of(&log), "--fail-on", "never", "-o", "json"],
+        &file,
+        &[("TMPDIR", tmp.path().as_os_str())],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("cannot be used") && err.contains("XDG_CACHE_HOME"), "{err}");
+    assert!(err.contains("temporary store"), "{err}");
+    // Removed when the run ended.
+    assert_eq!(named(tmp.path(), "apiserver-doctor"), Vec::<PathBuf>::new());
+    let warm = tempfile::tempdir().expect("tempdir");
+    assert_eq!(stdout(&out), stdout(&diagnose(&path_of(&log), warm.path())));
+}
+
+#[cfg(unix)]
+#[test]
+fn without_home_or_xdg_cache_home_the_cache_is_a_private_per_user_directory() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // Before: a shared /tmp/apiserver-doctor, world-readable, that locked out every other user.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = copy_of_log("");
+    let out = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(["diagnose", &path_of(&log), "--fail-on", "never"])
+        .current_dir(workspace())
+        .env_remove("HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .env("TMPDIR", tmp.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let made = named(tmp.path(), "apiserver-doctor");
+    assert_eq!(made.len(), 1, "{made:?}");
+    let meta = std::fs::symlink_metadata(&made[0]).expect("meta");
+    let me = std::fs::metadata(tmp.path()).expect("meta").uid();
+    assert_eq!(
+        made[0].file_name().map(|n| n.to_string_lossy().into_owned()),
+        Some(format!("apiserver-doctor-{me}"))
+    );
+    assert_eq!(meta.uid(), me);
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        std::fs::read_dir(made[0].join("stores"))
+            .expect("stores")
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_relative_xdg_cache_home_is_ignored() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let log = copy_of_log("");
+    let out = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(["diagnose", &path_of(&log), "--fail-on", "never"])
+        .current_dir(cwd.path())
+        .env("HOME", home.path())
+        .env("XDG_CACHE_HOME", "relcache")
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!cwd.path().join("relcache").exists());
+    assert_eq!(store_dirs(&home.path().join(".cache")).len(), 1);
+}
+
+#[test]
+fn a_cache_hit_prints_the_skipped_records_file_and_line_again() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let log = copy_of_log("{\"kind\": oops\n");
+    let cold = diagnose(&path_of(&log), cache.path());
+    assert_eq!(cold.status.code(), Some(0), "{}", stderr(&cold));
+    let warning = stderr(&cold)
+        .lines()
+        .find(|l| l.starts_with("warning: skipped") && l.contains("audit.log: line "))
+        .map(str::to_owned)
+        .expect("the cold run names the skipped line");
+    let warm = diagnose(&path_of(&log), cache.path());
+    assert_eq!(warm.status.code(), Some(0), "{}", stderr(&warm));
+    assert!(stderr(&warm).lines().any(|l| l == warning), "{warning}\n---\n{}", stderr(&warm));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn readers_of_a_store_an_ingest_is_writing_say_so() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let st = tempfile::tempdir().expect("tempdir");
+    let store = st.path().join("st");
+    let store_arg = store.display().to_string();
+    let made = doctor(&["ingest", AUDIT_LOG, "--store", &store_arg, "--quiet"], cache.path());
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    // Held as the writer holds it (an exclusive lock on the store's lock file).
+    let lock = std::fs::File::open(store.join("lock")).expect("lock file");
+    lock.lock().expect("lock");
+    const SAID: &str = "an ingest is writing to it right now: run again when it ends";
+    let stats = doctor(&["stats", "--store", &store_arg], cache.path());
+    assert_eq!(stats.status.code(), Some(0), "{}", stderr(&stats));
+    assert!(stderr(&stats).contains(SAID), "{}", stderr(&stats));
+    let diag = doctor(&["diagnose", "--store", &store_arg, "--fail-on", "never"], cache.path());
+    assert_eq!(diag.status.code(), Some(0), "{}", stderr(&diag));
+    // The report's notes wrap at the terminal width.
+    let text = stdout(&diag).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains(SAID), "{text}");
+    // An empty store (the first ingest into it has committed nothing yet).
+    let empty = st.path().join("empty");
+    std::fs::create_dir_all(empty.join("data")).expect("mkdir");
+    std::fs::write(
+        empty.join("manifest.json"),
+        std::fs::read_to_string(store.join("manifest.json"))
+            .map(|m| {
+                let mut v: serde_json::Value = serde_json::from_str(&m).expect("json");
+                v["files"] = serde_json::json!([]);
+                v["inputs"] = serde_json::json!([]);
+                v.to_string()
+            })
+            .expect("manifest"),
+    )
+    .expect("write");
+    let empty_lock = std::fs::File::create(empty.join("lock")).expect("lock file");
+    empty_lock.lock().expect("lock");
+    let diag = doctor(&["diagnose", "--store", &empty.display().to_string()], cache.path());
+    assert_eq!(diag.status.code(), Some(2), "{}", stderr(&diag));
+    assert!(stderr(&diag).contains(SAID), "{}", stderr(&diag));
+    drop(lock);
+    let stats = doctor(&["stats", "--store", &store_arg], cache.path());
+    assert!(!stderr(&stats).contains(SAID), "{}", stderr(&stats));
+}
