@@ -18,7 +18,7 @@ pub mod keys;
 pub mod render;
 pub mod report;
 
-pub use client::{Client, ClientError, ScanOptions, TlsFiles};
+pub use client::{Client, ClientError, Credentials, ScanOptions, TlsFiles};
 pub use keys::{KeyLayout, KeyStats, parse_key};
 use metrics::EtcdMetrics;
 
@@ -109,9 +109,14 @@ pub struct EtcdEvidence {
     pub alarms: Vec<Alarm>,
     /// Key statistics from one scan, when the keys were read.
     pub keys: Option<KeyStats>,
-    /// Problems met while collecting (a member that did not answer, …), reported as
-    /// findings about the evidence.
+    /// Problems met while collecting (a member that did not answer, a call that failed, errors
+    /// a member reports about itself, a key scan cut short), reported as findings about the
+    /// evidence.
     pub collection_errors: Vec<String>,
+    /// How the evidence was read, where it matters for reading it: members probed from the
+    /// member list, a key scan started again after a compaction.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl EtcdEvidence {
@@ -151,6 +156,8 @@ pub struct CollectOptions {
     pub endpoints: Vec<String>,
     /// CA bundle, client certificate and key.
     pub tls: TlsFiles,
+    /// The etcd user to authenticate as, when its authentication is enabled.
+    pub user: Option<Credentials>,
     /// Key prefix to scan (`/registry`); `None` skips the scan.
     pub prefix: Option<String>,
     /// Keys per range request while scanning.
@@ -170,6 +177,7 @@ impl Default for CollectOptions {
         CollectOptions {
             endpoints: Vec::new(),
             tls: TlsFiles::default(),
+            user: None,
             prefix: Some("/registry".to_owned()),
             page_size: client::DEFAULT_PAGE_SIZE,
             parallel: client::DEFAULT_PARALLEL,
@@ -180,16 +188,45 @@ impl Default for CollectOptions {
     }
 }
 
-/// Reads status, alarms and `/metrics` from every endpoint, and scans the keys once through
-/// the first endpoint that answers. A member that does not answer is recorded in
-/// [`EtcdEvidence::collection_errors`]; it is an error only when none answers.
+/// What a member's status `errors` mean, for the ones that have a plain explanation.
+fn status_error_hint(error: &str) -> &'static str {
+    if error.contains("no leader") {
+        ": the cluster has no leader: it lost quorum (a majority of its members is down or cut off) \
+         and accepts no writes; bring the other members back (see which in the member list)"
+    } else if error.contains("NOSPACE") {
+        ": the database reached its quota; etcd accepts only reads and deletes"
+    } else if error.contains("CORRUPT") {
+        ": etcd found its data inconsistent between members"
+    } else {
+        ""
+    }
+}
+
+/// The endpoint as given, for comparing with the member list's client URLs.
+fn normalized(url: &str) -> String {
+    url.trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// Reads status, alarms and `/metrics` from every endpoint, the status of the other members
+/// of the member list, and scans the keys once through the first endpoint that answers.
+///
+/// A member that does not answer, an alarm list that cannot be read (it goes through raft:
+/// it fails without quorum), errors a member reports in its status ("etcdserver: no leader")
+/// and a key scan that fails (etcd's authentication, a compaction repeated past
+/// [`client::MAX_SCAN_RESTARTS`] restarts) are recorded in
+/// [`EtcdEvidence::collection_errors`] and the rest is kept; it is an error only when no
+/// endpoint answers, or a TLS file is unusable.
 pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
+    let new_client = |endpoint: &str| {
+        Client::new(endpoint, &options.tls, options.timeout_seconds)
+            .map(|c| c.with_user(options.user.clone()))
+    };
     let mut evidence = EtcdEvidence::default();
-    let mut names: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    let mut listed: Option<Vec<client::ListedMember>> = None;
     let mut reachable: Option<Client> = None;
     let mut last_error = None;
     for endpoint in &options.endpoints {
-        let client = Client::new(endpoint, &options.tls, options.timeout_seconds)?;
+        let client = new_client(endpoint)?;
         let status = match client.status() {
             Ok(s) => s,
             Err(e) => {
@@ -198,9 +235,16 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
                 continue;
             }
         };
-        if names.is_empty() {
-            match client.member_names() {
-                Ok(n) => names = n,
+        for error in &status.errors {
+            evidence.collection_errors.push(format!(
+                "{}/v3/maintenance/status: the member reports \"{error}\"{}",
+                client.endpoint(),
+                status_error_hint(error)
+            ));
+        }
+        if listed.is_none() {
+            match client.members() {
+                Ok(m) => listed = Some(m),
                 Err(e) => evidence.collection_errors.push(e.to_string()),
             }
         }
@@ -222,12 +266,22 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
     let Some(client) = reachable else {
         return Err(last_error.unwrap_or(ClientError::NoEndpoint));
     };
+    let listed = listed.unwrap_or_default();
+    probe_unlisted(&listed, options, &new_client, &mut evidence);
+    let names: std::collections::BTreeMap<&str, &str> =
+        listed.iter().map(|m| (m.id.as_str(), m.name.as_str())).collect();
     for m in &mut evidence.members {
         if let Some(s) = m.status.as_mut() {
-            s.name = names.get(&s.id).cloned();
+            s.name = names.get(s.id.as_str()).map(|n| (*n).to_owned());
         }
     }
-    evidence.alarms = client.alarms()?;
+    match client.alarms() {
+        Ok(alarms) => evidence.alarms = alarms,
+        Err(e) => evidence.collection_errors.push(format!(
+            "{e}: the alarms were not read (the alarm list goes through raft: it fails while the cluster has no \
+             leader)"
+        )),
+    }
     if let Some(prefix) = &options.prefix {
         let scan = ScanOptions {
             page_size: options.page_size,
@@ -235,9 +289,104 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
             values: options.values,
             keep_largest: options.largest,
         };
-        evidence.keys = Some(client.scan_with(prefix, &scan)?);
+        match client.scan_noting(prefix, &scan, &mut evidence.notes) {
+            Ok(keys) => evidence.keys = Some(keys),
+            Err(e) => evidence.collection_errors.push(scan_failure(&e, prefix)),
+        }
     }
     Ok(evidence)
+}
+
+/// Why the key scan failed and what to do, for the collection errors.
+fn scan_failure(e: &ClientError, prefix: &str) -> String {
+    let missing = "the key statistics are missing from this report";
+    if e.is_auth_required() {
+        format!(
+            "{e}: authentication is enabled on this etcd and the key scan needs a user with read access to the keys \
+             under {prefix}: pass --user NAME (the password after a colon, NAME:PASSWORD, or in {}), or a client \
+             certificate (--cert/--key) whose common name is such a user, or --no-keys to skip the scan; {missing}",
+            Credentials::PASSWORD_ENV
+        )
+    } else if matches!(e, ClientError::Http { message, .. } if message.contains("permission denied")) {
+        format!(
+            "{e}: the etcd user has no read permission on the keys under {prefix}: use a user (or client \
+             certificate) with a role that may read them, or --no-keys; {missing}"
+        )
+    } else if e.is_compacted() {
+        format!(
+            "{e}: the key scan was cut short: etcd compacted the revision it read at {} times in a row \
+             (kube-apiserver compacts every 5 minutes; the scan started again each time); {missing}: run again, \
+             or with --no-values for a faster scan",
+            client::MAX_SCAN_RESTARTS + 1
+        )
+    } else {
+        format!("{e}: the key scan was cut short; {missing}")
+    }
+}
+
+/// Reads the status of the members of the member list that no given endpoint reached (status
+/// only), and says how many were checked: an operator often passes one endpoint, and a member
+/// that is down would otherwise go unreported.
+fn probe_unlisted(
+    listed: &[client::ListedMember],
+    options: &CollectOptions,
+    new_client: &dyn Fn(&str) -> Result<Client, ClientError>,
+    evidence: &mut EtcdEvidence,
+) {
+    let read: std::collections::BTreeSet<String> =
+        evidence.members.iter().filter_map(|m| m.status.as_ref().map(|s| s.id.clone())).collect();
+    let given: Vec<String> = options.endpoints.iter().map(|e| normalized(e)).collect();
+    let mut probed = Vec::new();
+    for m in listed {
+        let tried = m.client_urls.iter().any(|u| given.contains(&normalized(u)));
+        if read.contains(&m.id) || tried {
+            continue;
+        }
+        let label = if m.name.is_empty() {
+            format!("member {}", m.id)
+        } else {
+            format!("member {} ({})", m.name, m.id)
+        };
+        if m.client_urls.is_empty() {
+            evidence.collection_errors.push(format!(
+                "{label}: in the member list without a client URL (not started yet, or being added): not checked"
+            ));
+            continue;
+        }
+        let mut error = None;
+        for url in &m.client_urls {
+            match new_client(url).and_then(|c| c.status()) {
+                Ok(status) => {
+                    for e in &status.errors {
+                        evidence.collection_errors.push(format!(
+                            "{}/v3/maintenance/status: the member reports \"{e}\"{}",
+                            url.trim_end_matches('/'),
+                            status_error_hint(e)
+                        ));
+                    }
+                    evidence.members.push(Member { name: url.clone(), status: Some(status), metrics: None });
+                    error = None;
+                    break;
+                }
+                Err(e) => error = Some(e),
+            }
+        }
+        if let Some(e) = error {
+            evidence
+                .collection_errors
+                .push(format!("{e} ({label}, from the member list; its URL was not given with --endpoints)"));
+        }
+        probed.push(label);
+    }
+    if !probed.is_empty() {
+        evidence.notes.push(format!(
+            "{} members in the member list, {} given with --endpoints; the others were checked through the \
+             client URLs the member list gives (status only, no /metrics): {}.",
+            listed.len(),
+            options.endpoints.len(),
+            probed.join(", ")
+        ));
+    }
 }
 
 #[cfg(test)]

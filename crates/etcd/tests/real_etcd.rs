@@ -52,6 +52,12 @@ fn etcd_binary() -> Option<String> {
 }
 
 fn start(quota_bytes: Option<u64>) -> Option<Etcd> {
+    let quota = quota_bytes.map(|q| q.to_string());
+    let extra: Vec<&str> = quota.iter().flat_map(|q| ["--quota-backend-bytes", q.as_str()]).collect();
+    start_with(&extra)
+}
+
+fn start_with(extra: &[&str]) -> Option<Etcd> {
     let binary = etcd_binary()?;
     let dir = tempfile::tempdir().expect("temp dir");
     let (client, peer) = (free_port(), free_port());
@@ -75,9 +81,7 @@ fn start(quota_bytes: Option<u64>) -> Option<Etcd> {
         "--log-level",
         "error",
     ]);
-    if let Some(q) = quota_bytes {
-        cmd.args(["--quota-backend-bytes", &q.to_string()]);
-    }
+    cmd.args(extra);
     let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start etcd");
     let etcd = Etcd { child, endpoint, _dir: dir };
     let client = etcd::Client::new(&etcd.endpoint, &TlsFiles::default(), 5).expect("client");
@@ -474,7 +478,414 @@ fn tls_is_verified_and_client_certificates_are_sent() {
     let err =
         etcd::Client::new(&endpoint, &no_ca, 5).expect("client").status().expect_err("untrusted server");
     assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
+    // Review s20 item 12: what to do is said, and the endpoint kept.
+    assert!(err.to_string().contains("pass --cacert with the etcd CA"), "{err}");
+    assert!(err.to_string().contains(&endpoint), "{err}");
     // Without a client certificate the server refuses us.
     let no_cert = TlsFiles { cacert: Some(c("ca.crt").into()), cert: None, key: None };
-    assert!(etcd::Client::new(&endpoint, &no_cert, 5).expect("client").status().is_err());
+    let err =
+        etcd::Client::new(&endpoint, &no_cert, 5).expect("client").status().expect_err("no client cert");
+    assert!(
+        err.to_string().contains("requires a client certificate")
+            && err.to_string().contains("--cert and --key"),
+        "{err}"
+    );
+    // http:// to the TLS port.
+    let http = endpoint.replacen("https://", "http://", 1);
+    let err =
+        etcd::Client::new(&http, &TlsFiles::default(), 5).expect("client").status().expect_err("http to TLS");
+    assert!(err.to_string().contains(&format!("try {endpoint}")), "{err}");
+}
+
+/// Posts JSON to the gateway of `endpoint` (the tests write and administer; the tool never does).
+fn admin(endpoint: &str, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let mut response = ureq::post(&format!("{endpoint}{path}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_json(body)
+        .expect("gateway call");
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    assert_eq!(status, 200, "{path}: {text}");
+    serde_json::from_str(&text).expect("JSON answer")
+}
+
+/// The current revision of `endpoint`.
+fn revision(endpoint: &str) -> i64 {
+    let r = admin(endpoint, "/v3/maintenance/status", serde_json::json!({}));
+    r["header"]["revision"].as_str().and_then(|v| v.parse().ok()).expect("revision")
+}
+
+/// The answers a [`Proxy`] passed on: gateway path and body length.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, usize)>>>;
+
+/// An HTTP proxy in front of a real etcd that records each answer's length, and calls
+/// `on_range(n)` before passing on the `n`th `/v3/kv/range` request (1-based).
+fn proxy(upstream: String, on_range: impl Fn(usize) + Send + Sync + 'static) -> (String, Seen) {
+    use std::io::{BufRead, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let seen: Seen = Default::default();
+    let log = seen.clone();
+    let on_range = std::sync::Arc::new(on_range);
+    let ranges = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let (upstream, log, on_range, ranges) =
+                (upstream.clone(), log.clone(), on_range.clone(), ranges.clone());
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut parts = request_line.split_whitespace();
+                    let (method, path) =
+                        (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+                    let (mut length, mut auth) = (0usize, None);
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        let lower = line.to_ascii_lowercase();
+                        if let Some(v) = lower.strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                        if lower.starts_with("authorization:") {
+                            auth = line.split_once(':').map(|(_, v)| v.trim().to_owned());
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    if path.ends_with("/kv/range") {
+                        on_range(ranges.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1);
+                    }
+                    let agent: ureq::Agent =
+                        ureq::Agent::config_builder().http_status_as_error(false).build().into();
+                    let url = format!("{upstream}{path}");
+                    let answer = if method == "GET" {
+                        agent.get(&url).call()
+                    } else {
+                        let mut r = agent.post(&url).header("content-type", "application/json");
+                        if let Some(a) = &auth {
+                            r = r.header("Authorization", a);
+                        }
+                        r.send(&body[..])
+                    };
+                    let Ok(mut answer) = answer else { return };
+                    let status = answer.status().as_u16();
+                    let bytes =
+                        answer.body_mut().with_config().limit(u64::MAX).read_to_vec().unwrap_or_default();
+                    log.lock().expect("log").push((path.clone(), bytes.len()));
+                    let head = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        bytes.len()
+                    );
+                    if stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&bytes)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}"), seen)
+}
+
+/// Review s20 item 1: every slice's first page asked for `--page-size` (1,000) keys, so a slice
+/// of 1.4 MB secrets made etcd build a 1.4 GB answer (about 6 GB more etcd memory, then the
+/// tool failed). Pages now start small and grow while their values stay under the budget.
+#[test]
+fn a_scan_of_large_values_never_asks_etcd_for_a_huge_page() {
+    let Some(server) = start(None) else { return };
+    let big = 1024 * 1024;
+    for i in 0..40 {
+        let kv = (format!("/registry/secrets/huge/sh.helm.release.v1.app.v{i:02}"), value("r", big));
+        put_all(&server.endpoint, &[kv]).expect("load a large value");
+    }
+    let small: Vec<(String, Vec<u8>)> =
+        (0..300).map(|i| (format!("/registry/secrets/small/s-{i:03}"), value("s", 2000))).collect();
+    put_all(&server.endpoint, &small).expect("load small values");
+    let (endpoint, seen) = proxy(server.endpoint.clone(), |_| {});
+    let client = etcd::Client::new(&endpoint, &TlsFiles::default(), 30).expect("client");
+    let options = etcd::ScanOptions { page_size: 1000, parallel: 1, ..etcd::ScanOptions::default() };
+    let stats = client.scan_with("/registry", &options).expect("scan");
+    assert_eq!((stats.keys, stats.value_bytes), (340, 40 * big as u64 + 300 * 2000));
+    let largest = seen.lock().expect("log").iter().map(|(_, n)| *n).max().unwrap_or(0);
+    // 8 values of 1 MiB in base64 JSON: about 11 MiB; the budget is 8 MiB of values per page.
+    assert!(largest < 12 * 1024 * 1024, "an answer of {largest} bytes");
+}
+
+/// Review s20 item 2: a client key that does not belong to the certificate made ureq panic at
+/// the first connection ("valid client auth certificate: InconsistentKeys(KeyMismatch)").
+#[test]
+fn a_client_key_that_does_not_match_the_certificate_is_an_error_naming_both_files() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    if !make_certs(certs.path()) {
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let c = |f: &str| certs.path().join(f);
+    let tls = TlsFiles { cacert: Some(c("ca.crt")), cert: Some(c("client.crt")), key: Some(c("server.key")) };
+    let err = etcd::Client::new("https://127.0.0.1:1", &tls, 5).expect_err("mismatched pair").to_string();
+    assert!(err.contains(&c("server.key").display().to_string()), "{err}");
+    assert!(err.contains(&c("client.crt").display().to_string()), "{err}");
+    assert!(err.contains("does not match"), "{err}");
+    let options =
+        CollectOptions { endpoints: vec!["https://127.0.0.1:1".into()], tls, ..CollectOptions::default() };
+    assert!(etcd::collect(&options).expect_err("mismatched pair").to_string().contains("does not match"));
+}
+
+/// Three members on loopback, killed when dropped.
+fn start_cluster() -> Option<Vec<Etcd>> {
+    let binary = etcd_binary()?;
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let initial: Vec<String> =
+        ports.iter().enumerate().map(|(i, (_, peer))| format!("c{i}=http://127.0.0.1:{peer}")).collect();
+    let mut members = Vec::new();
+    for (i, (client, peer)) in ports.iter().enumerate() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let endpoint = format!("http://127.0.0.1:{client}");
+        let child = Command::new(&binary)
+            .args([
+                "--name",
+                &format!("c{i}"),
+                "--data-dir",
+                &dir.path().join("data").display().to_string(),
+                "--listen-client-urls",
+                &endpoint,
+                "--advertise-client-urls",
+                &endpoint,
+                "--listen-peer-urls",
+                &format!("http://127.0.0.1:{peer}"),
+                "--initial-advertise-peer-urls",
+                &format!("http://127.0.0.1:{peer}"),
+                "--initial-cluster",
+                &initial.join(","),
+                "--initial-cluster-state",
+                "new",
+                "--log-level",
+                "error",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start etcd");
+        members.push(Etcd { child, endpoint, _dir: dir });
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for m in &members {
+        let client = etcd::Client::new(&m.endpoint, &TlsFiles::default(), 5).expect("client");
+        while !client.status().is_ok_and(|s| s.leader != "0" && !s.leader.is_empty()) {
+            assert!(Instant::now() < deadline, "the cluster did not elect a leader within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Some(members)
+}
+
+/// Review s20 items 7 and 3: with one endpoint given, a member that was down went unreported
+/// ("Nothing found"); with two of three members down, the alarm request (raft-bound) timed
+/// out and the whole report was lost, although the survivor answered its status
+/// ("etcdserver: no leader") and /metrics.
+#[test]
+fn members_not_given_are_checked_from_the_member_list_and_a_lost_quorum_keeps_the_report() {
+    let Some(mut cluster) = start_cluster() else { return };
+    let kvs: Vec<(String, Vec<u8>)> =
+        (0..50).map(|i| (format!("/registry/pods/default/p-{i}"), value("p", 500))).collect();
+    put_all(&cluster[0].endpoint, &kvs).expect("load keys");
+    let first = cluster[0].endpoint.clone();
+    let one = |timeout_seconds| CollectOptions {
+        endpoints: vec![first.clone()],
+        timeout_seconds,
+        ..CollectOptions::default()
+    };
+    let ev = etcd::collect(&one(5)).expect("collect");
+    assert_eq!(ev.members.len(), 3, "{:?}", ev.collection_errors);
+    assert!(ev.collection_errors.is_empty(), "{:?}", ev.collection_errors);
+    assert!(ev.notes.iter().any(|n| n.contains("3 members in the member list, 1 given")), "{:?}", ev.notes);
+
+    // c2 down: named, from the member list, as a finding.
+    let c2 = cluster[2].endpoint.clone();
+    let _ = cluster[2].child.kill();
+    let _ = cluster[2].child.wait();
+    let ev = etcd::collect(&one(3)).expect("collect");
+    assert_eq!(ev.members.len(), 2);
+    let down: Vec<&String> = ev.collection_errors.iter().filter(|e| e.contains(&c2)).collect();
+    assert_eq!(down.len(), 1, "{:?}", ev.collection_errors);
+    assert!(down[0].contains("member c2") && down[0].contains("member list"), "{}", down[0]);
+    let findings = etcd::checks::run(&ev, &Thresholds::default());
+    assert!(findings.iter().any(|f| f.code == "ETC010" && f.title.contains(&c2)), "{findings:?}");
+
+    // c1 down too: no quorum. Status, metrics and keys of c0 are kept; no leader is said.
+    let _ = cluster[1].child.kill();
+    let _ = cluster[1].child.wait();
+    let all = CollectOptions { endpoints: cluster.iter().map(|m| m.endpoint.clone()).collect(), ..one(3) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let client = etcd::Client::new(&cluster[0].endpoint, &TlsFiles::default(), 3).expect("client");
+    while !client.status().is_ok_and(|s| s.leader.is_empty() || s.leader == "0") {
+        assert!(Instant::now() < deadline, "the survivor still has a leader after 20 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ev = etcd::collect(&all).expect("a cluster without quorum still gets a report");
+    assert_eq!(ev.members.len(), 1);
+    assert_eq!(ev.members[0].metrics.as_ref().and_then(|m| m.has_leader), Some(0.0));
+    assert_eq!(ev.keys.as_ref().map(|k| k.keys), Some(50), "serializable reads work without quorum");
+    let errors = ev.collection_errors.join("\n");
+    assert!(errors.contains("/v3/maintenance/alarm") && errors.contains("alarms were not read"), "{errors}");
+    assert!(errors.contains("no leader") && errors.contains("lost quorum"), "{errors}");
+    let findings = etcd::checks::run(&ev, &Thresholds::default());
+    let leader = findings.iter().find(|f| f.code == "ETC005").expect("ETC005");
+    assert_eq!(leader.severity, Severity::Critical);
+}
+
+/// Review s20 item 4: a compaction during the scan ("required revision has been compacted")
+/// threw the whole report away; kube-apiserver compacts every 5 minutes.
+#[test]
+fn a_compaction_during_the_scan_restarts_it_and_repeated_ones_keep_the_report() {
+    let Some(server) = start(None) else { return };
+    let kvs: Vec<(String, Vec<u8>)> =
+        (0..300).map(|i| (format!("/registry/configmaps/default/cm-{i:03}"), value("cm", 300))).collect();
+    put_all(&server.endpoint, &kvs).expect("load keys");
+    let compact = |upstream: String| {
+        move || {
+            put_all(&upstream, &[("/registry/configmaps/default/tick".to_owned(), b"x".to_vec())])
+                .expect("put");
+            let rev = revision(&upstream);
+            admin(
+                &upstream,
+                "/v3/kv/compaction",
+                serde_json::json!({"revision": rev.to_string(), "physical": true}),
+            );
+        }
+    };
+    // Once, at the 10th range request: the scan starts again and says so.
+    let once = compact(server.endpoint.clone());
+    let (endpoint, _) = proxy(server.endpoint.clone(), move |n| {
+        if n == 10 {
+            once()
+        }
+    });
+    let options =
+        CollectOptions { endpoints: vec![endpoint], page_size: 5, parallel: 1, ..CollectOptions::default() };
+    let ev = etcd::collect(&options).expect("collect");
+    assert!(ev.collection_errors.is_empty(), "{:?}", ev.collection_errors);
+    assert_eq!(
+        ev.keys.as_ref().map(|k| k.keys),
+        Some(301),
+        "the keys at the new revision, the tick included"
+    );
+    assert!(
+        ev.notes.iter().any(|n| n.contains("started again") && n.contains("compacted")),
+        "{:?}",
+        ev.notes
+    );
+
+    // Every 10th range request: cut short, the rest of the report kept.
+    let every = compact(server.endpoint.clone());
+    let (endpoint, _) = proxy(server.endpoint.clone(), move |n| {
+        if n % 10 == 0 {
+            every()
+        }
+    });
+    let ev = etcd::collect(&CollectOptions { endpoints: vec![endpoint], ..options }).expect("collect");
+    assert!(ev.keys.is_none() && ev.members.len() == 1 && ev.members[0].metrics.is_some());
+    let errors = ev.collection_errors.join("\n");
+    assert!(errors.contains("the key scan was cut short") && errors.contains("compacted"), "{errors}");
+}
+
+/// Review s20 item 5: with etcd's authentication on, the key scan failed ("user name is
+/// empty") and the status and alarms already read were lost; there was no way to give a user.
+#[test]
+fn with_authentication_on_the_report_says_what_to_pass_and_user_reads_the_keys() {
+    let Some(server) = start(None) else { return };
+    let kvs: Vec<(String, Vec<u8>)> =
+        (0..20).map(|i| (format!("/registry/pods/default/p-{i}"), value("p", 500))).collect();
+    put_all(&server.endpoint, &kvs).expect("load keys");
+    let e = &server.endpoint;
+    admin(e, "/v3/auth/user/add", serde_json::json!({"name": "root", "password": "rootpw"}));
+    admin(e, "/v3/auth/role/add", serde_json::json!({"name": "root"}));
+    admin(e, "/v3/auth/user/grant", serde_json::json!({"user": "root", "role": "root"}));
+    admin(e, "/v3/auth/enable", serde_json::json!({}));
+    let options = CollectOptions { endpoints: vec![e.clone()], ..CollectOptions::default() };
+    let ev = etcd::collect(&options).expect("status and alarms are read without a user");
+    assert!(ev.keys.is_none() && ev.members[0].status.is_some());
+    let errors = ev.collection_errors.join("\n");
+    assert!(errors.contains("authentication is enabled") && errors.contains("--user"), "{errors}");
+    assert!(errors.contains("--no-keys") && errors.contains("client certificate"), "{errors}");
+
+    let user = etcd::Credentials::parse("root:rootpw", None).expect("credentials");
+    let ev = etcd::collect(&CollectOptions { user: Some(user), ..options.clone() }).expect("collect as root");
+    assert!(ev.collection_errors.is_empty(), "{:?}", ev.collection_errors);
+    assert_eq!(ev.keys.as_ref().map(|k| k.keys), Some(20));
+    let user = etcd::Credentials::parse("root", Some("wrong".into())).expect("credentials");
+    let ev = etcd::collect(&CollectOptions { user: Some(user), ..options }).expect_err("a wrong password");
+    assert!(ev.to_string().contains("auth/authenticate"), "{ev}");
+}
+
+/// Review s20 item 14: `--prefix ""` sent an empty key and etcd refused it ("key is not
+/// provided"). It now reads the whole key space (key `\0`, range end `\0`).
+#[test]
+fn an_empty_prefix_scans_the_whole_key_space() {
+    let Some(server) = start(None) else { return };
+    let mut kvs = kubernetes_keys();
+    for k in ["\u{1}first", "a/b", "zz", "/registryX/pods/a/b"] {
+        kvs.push((k.to_owned(), value(k, 10)));
+    }
+    put_all(&server.endpoint, &kvs).expect("load keys");
+    let client = etcd::Client::new(&server.endpoint, &TlsFiles::default(), 5).expect("client");
+    for options in [
+        etcd::ScanOptions::default(),
+        etcd::ScanOptions { page_size: 3, parallel: 3, ..etcd::ScanOptions::default() },
+    ] {
+        let stats = client.scan_with("", &options).expect("whole key space");
+        assert_eq!(stats.keys, kvs.len() as u64, "{options:?}");
+    }
+}
+
+/// Review s20 item 12: an HTTP server answering 200 with HTML gave "unexpected answer:
+/// expected value at line 1 column 1"; https to a plain-http member "io: unexpected end of file".
+#[test]
+fn a_web_page_or_the_wrong_scheme_is_explained() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            std::io::Read::read_exact(&mut reader, &mut body).ok();
+            let answer =
+                "HTTP/1.1 200 OK\r\ncontent-length: 18\r\nconnection: close\r\n\r\n<html>hello</html>";
+            std::io::Write::write_all(&mut stream, answer.as_bytes()).ok();
+        }
+    });
+    let client =
+        etcd::Client::new(&format!("http://127.0.0.1:{port}"), &TlsFiles::default(), 5).expect("client");
+    let err = client.status().expect_err("a web page").to_string();
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && err.contains("not an etcd v3 JSON gateway"),
+        "{err}"
+    );
+
+    let Some(server) = start(None) else { return };
+    let https = server.endpoint.replacen("http://", "https://", 1);
+    let err =
+        etcd::Client::new(&https, &TlsFiles::default(), 5).expect("client").status().expect_err("plain");
+    assert!(err.to_string().contains(&format!("try {}", server.endpoint)), "{err}");
 }

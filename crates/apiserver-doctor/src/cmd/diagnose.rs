@@ -117,6 +117,10 @@ pub struct Args {
     /// Client key for etcd (PEM).
     #[arg(long, value_name = "FILE", requires_all = ["etcd", "etcd_cert"])]
     pub etcd_key: Option<PathBuf>,
+    /// etcd user, when etcd's authentication is on: NAME:PASSWORD, or NAME with the password
+    /// in ETCDCTL_PASSWORD (as etcdctl's --user).
+    #[arg(long, value_name = "NAME[:PASSWORD]", requires = "etcd")]
+    pub etcd_user: Option<String>,
     /// The cluster's Kubernetes version, for the API versions of generated remedies (default:
     /// the version seen in the data, else 1.29).
     #[arg(long, value_name = "VERSION")]
@@ -454,6 +458,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 cert: args.etcd_cert.clone(),
                 key: args.etcd_key.clone(),
             },
+            user: args
+                .etcd_user
+                .as_deref()
+                .map(|u| etcd::Credentials::parse(u, std::env::var(etcd::Credentials::PASSWORD_ENV).ok()))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--etcd-user: {e}"))?,
             ..etcd::CollectOptions::default()
         };
         let evidence = etcd::collect(&options).with_context(|| format!("--etcd {}", args.etcd.join(",")))?;
