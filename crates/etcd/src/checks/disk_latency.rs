@@ -89,12 +89,7 @@ pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &
                 table: None,
                 thresholds: vec![name, n::LATENCY_MIN_OBSERVATIONS],
                 remedies: vec![
-                    remedy(
-                        "Measure the disk under etcd's load",
-                        RemedyKind::Command,
-                        Safety::Safe,
-                        "etcdctl --endpoints=$ENDPOINT --cacert=$CA --cert=$CERT --key=$KEY check perf",
-                    ),
+                    check_perf(),
                     remedy(
                         "Move etcd to a dedicated low-latency disk",
                         RemedyKind::Advice,
@@ -110,6 +105,21 @@ pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &
             .into_finding(check.info, t),
         );
     }
+}
+
+/// `etcdctl check perf`: a 60 s write load test, not a measurement to run casually on a member
+/// whose disk is already too slow.
+fn check_perf() -> findings::Remedy {
+    remedy(
+        "Measure the disk with etcd's own load test (it writes: off-peak or on a test member)",
+        RemedyKind::Command,
+        Safety::ReviewFirst,
+        "# WARNING: `check perf` is a 60-second write load test, not a read. It writes its own keys\n\
+# under /etcdctl-check-perf/ (it needs write access), adds revisions and space to the database,\n\
+# and loads a disk these findings already call too slow. Run it off-peak, or better on a test\n\
+# member with the same disk; not on a database near its quota.\n\
+etcdctl --endpoints=$ENDPOINT --cacert=$CA --cert=$CERT --key=$KEY check perf",
+    )
 }
 
 /// `90 s`, `7.5 min` (not "8 min" for 450 s), `15 min`, `2.0 h`.
@@ -130,6 +140,17 @@ pub(crate) fn format_window(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// etcd review item 6: `etcdctl check perf` was "safe to apply", but it is a 60 s write
+    /// load test under /etcdctl-check-perf/ on a member whose disk is already slow.
+    #[test]
+    fn etcdctl_check_perf_is_review_first_with_a_write_load_warning() {
+        let r = super::check_perf();
+        assert_eq!(r.safety, findings::Safety::ReviewFirst);
+        assert!(r.body.contains("60-second write load test"), "{}", r.body);
+        assert!(r.body.contains("/etcdctl-check-perf/"), "{}", r.body);
+        assert!(r.body.contains("off-peak"), "{}", r.body);
+    }
+
     /// Metrics review (minor): ETC005 printed "in 8 min" for a 450 s window.
     #[test]
     fn a_window_of_450_seconds_is_7_5_minutes() {
