@@ -112,6 +112,10 @@ pub struct EtcdEvidence {
     /// Problems met while collecting (a member that did not answer, …), reported as
     /// findings about the evidence.
     pub collection_errors: Vec<String>,
+    /// The TLS files the user gave (`None`: not known, as for scrapes), for the commands the
+    /// remedies print; the endpoints and the leader come from [`EtcdEvidence::members`].
+    #[serde(skip)]
+    pub tls_given: Option<metrics::checks::remedies::EtcdAccess>,
 }
 
 impl EtcdEvidence {

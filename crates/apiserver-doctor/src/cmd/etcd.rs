@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timeout_seconds: args.timeout,
     };
     let evidence = etcd::collect(&options)?;
-    let report = etcd::report::live_report(&evidence, &Thresholds::default());
+    let report = etcd::report::live_report_with_tls(&evidence, &options.tls, &Thresholds::default());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = (|| -> anyhow::Result<()> {

@@ -28,6 +28,7 @@ pub(crate) struct DiskLatency {
 
 /// Runs a disk-latency check over every member with metrics.
 pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     for m in &ev.members {
         let Some(metrics) = &m.metrics else { continue };
         let (Some(p99), observations) = (check.read)(metrics) else { continue };
@@ -89,7 +90,7 @@ pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &
                 table: None,
                 thresholds: vec![name, n::LATENCY_MIN_OBSERVATIONS],
                 remedies: vec![
-                    check_perf(),
+                    metrics::checks::remedies::check_perf_for(&access),
                     remedy(
                         "Move etcd to a dedicated low-latency disk",
                         RemedyKind::Advice,
@@ -105,21 +106,6 @@ pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &
             .into_finding(check.info, t),
         );
     }
-}
-
-/// `etcdctl check perf`: a 60 s write load test, not a measurement to run casually on a member
-/// whose disk is already too slow.
-fn check_perf() -> findings::Remedy {
-    remedy(
-        "Measure the disk with etcd's own load test (it writes: off-peak or on a test member)",
-        RemedyKind::Command,
-        Safety::ReviewFirst,
-        "# WARNING: `check perf` is a 60-second write load test, not a read. It writes its own keys\n\
-# under /etcdctl-check-perf/ (it needs write access), adds revisions and space to the database,\n\
-# and loads a disk these findings already call too slow. Run it off-peak, or better on a test\n\
-# member with the same disk; not on a database near its quota.\n\
-etcdctl --endpoints=$ENDPOINT --cacert=$CA --cert=$CERT --key=$KEY check perf",
-    )
 }
 
 /// `90 s`, `7.5 min` (not "8 min" for 450 s), `15 min`, `2.0 h`.
@@ -144,7 +130,7 @@ mod tests {
     /// load test under /etcdctl-check-perf/ on a member whose disk is already slow.
     #[test]
     fn etcdctl_check_perf_is_review_first_with_a_write_load_warning() {
-        let r = super::check_perf();
+        let r = metrics::checks::remedies::check_perf_for(&Default::default());
         assert_eq!(r.safety, findings::Safety::ReviewFirst);
         assert!(r.body.contains("60-second write load test"), "{}", r.body);
         assert!(r.body.contains("/etcdctl-check-perf/"), "{}", r.body);

@@ -35,6 +35,7 @@ compact and defragment member by member, raise the quota where the platform allo
 
 /// Runs ETC009.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     let horizon = t.value(n::ETCD_QUOTA_PROJECTION_HOURS);
     for m in &ev.members {
         let Some(metrics) = &m.metrics else { continue };
@@ -76,9 +77,9 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 table: None,
                 thresholds: vec![n::ETCD_QUOTA_PROJECTION_HOURS],
                 remedies: vec![
-                    remedies::find_what_takes_space(),
-                    remedies::compact(),
-                    remedies::defragment(),
+                    remedies::find_what_takes_space_for(&access),
+                    remedies::compact_for(&access),
+                    remedies::defragment_for(&access),
                     remedies::raise_quota(quota),
                     watch("predict_linear(etcd_mvcc_db_total_size_in_bytes[1h], 4 * 3600) > etcd_server_quota_backend_bytes"),
                 ],
