@@ -100,6 +100,19 @@ pub fn parse_key(key: &str, prefix: &str) -> Option<KeyLayout> {
     }
 }
 
+/// A key's bytes as text: valid UTF-8 as it is, every byte of an invalid sequence as `\xNN`
+/// (as `printf '%b'` and bash's `$'…'` read it back).
+pub fn escape_key(key: &[u8]) -> String {
+    let mut out = String::with_capacity(key.len());
+    for chunk in key.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// Keys and value bytes of one resource type.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourceStats {
@@ -185,6 +198,13 @@ impl KeyStatsBuilder {
             largest: BinaryHeap::new(),
             keep_largest,
         }
+    }
+
+    /// Counts one key given as the bytes etcd holds: bytes that are not UTF-8 are written
+    /// `\xNN` ([`escape_key`]), so the key shown can be typed back (`printf`, `etcdctl get`),
+    /// where a lossy conversion would show U+FFFD and lose them.
+    pub fn add_bytes(&mut self, key: &[u8], value_bytes: u64) {
+        self.add(&escape_key(key), value_bytes);
     }
 
     /// Counts one key and its value size.
@@ -351,6 +371,20 @@ mod tests {
             [("a", 2, 400), ("b", 1, 50)]
         );
         assert_eq!(s.largest.iter().map(|o| o.value_bytes).collect::<Vec<_>>(), [1000, 300]);
+    }
+
+    /// etcd review item 13: a key that is not UTF-8 was shown with U+FFFD
+    /// (`/registry/configmaps/odd/bin��`), which cannot be used to find or delete it.
+    #[test]
+    fn keys_that_are_not_utf8_are_shown_with_their_bytes_escaped() {
+        assert_eq!(
+            escape_key(b"/registry/configmaps/odd/bin\xff\xfe"),
+            r"/registry/configmaps/odd/bin\xff\xfe"
+        );
+        assert_eq!(escape_key("/registry/pods/ns/日本".as_bytes()), "/registry/pods/ns/日本");
+        let mut b = KeyStatsBuilder::new("/registry", 1);
+        b.add_bytes(b"/registry/configmaps/odd/bin\xff", 10);
+        assert_eq!(b.finish(1).largest[0].key, r"/registry/configmaps/odd/bin\xff");
     }
 
     #[test]
