@@ -88,7 +88,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 etcd::render::render_evidence(&evidence, markdown, &mut out)?;
                 render(&report, args.output, &mut out)?;
             }
-            Output::Html => render(&report, args.output, &mut out)?,
+            Output::Html => {
+                // The evidence tables go inside the report's <main>, after the findings.
+                let mut page = Vec::new();
+                render(&report, args.output, &mut page)?;
+                let mut tables = Vec::new();
+                etcd::render::render_evidence_as(&evidence, etcd::render::EvidenceFormat::Html, &mut tables)?;
+                let page = String::from_utf8_lossy(&page);
+                match page.rfind("</main>") {
+                    Some(at) => {
+                        out.write_all(page[..at].as_bytes())?;
+                        out.write_all(&tables)?;
+                        out.write_all(page[at..].as_bytes())?;
+                    }
+                    None => {
+                        out.write_all(page.as_bytes())?;
+                        out.write_all(&tables)?;
+                    }
+                }
+            }
         }
         out.flush()?;
         Ok(())
