@@ -448,6 +448,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             &mut report,
             etcd::report::live_report_with_tls(&evidence, &options.tls, &plan.request.thresholds),
         );
+        // A --metrics scrape of a member read live: its findings once.
+        etcd::report::merge_scraped_into_live(&mut report, &snapshots, &evidence);
     }
     if let Some(m) = &manifests {
         add_manifests(&mut report, m, &plan.request.thresholds);
