@@ -100,6 +100,19 @@ pub fn parse_key(key: &str, prefix: &str) -> Option<KeyLayout> {
     }
 }
 
+/// A key's bytes as text: valid UTF-8 as it is, every byte of an invalid sequence as `\xNN`
+/// (as `printf '%b'` and bash's `$'…'` read it back).
+pub fn escape_key(key: &[u8]) -> String {
+    let mut out = String::with_capacity(key.len());
+    for chunk in key.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// Keys and value bytes of one resource type.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ResourceStats {
@@ -135,8 +148,9 @@ pub struct LargeObject {
     pub key: String,
 }
 
-/// Statistics of one scan of the keys under a prefix.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Statistics of one scan of the keys under a prefix. In JSON, a keys-only scan
+/// (`values_read` false) has `null` for every byte count and no `largest` list: unknown, not 0.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyStats {
     /// The prefix scanned.
     pub prefix: String,
@@ -146,7 +160,8 @@ pub struct KeyStats {
     pub keys: u64,
     /// Sum of value sizes in bytes.
     pub value_bytes: u64,
-    /// False when only keys were read (`--no-values`): every byte count is then 0, unknown.
+    /// False when only keys were read (`--no-values`): every byte count is then 0 here, and
+    /// `null` in JSON: unknown.
     pub values_read: bool,
     /// Keys that did not fit the Kubernetes layout.
     pub other_keys: u64,
@@ -156,6 +171,69 @@ pub struct KeyStats {
     pub namespaces: Vec<NamespaceStats>,
     /// The largest objects, largest first.
     pub largest: Vec<LargeObject>,
+}
+
+impl Serialize for KeyStats {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Resource<'a> {
+            resource: &'a str,
+            keys: u64,
+            value_bytes: Option<u64>,
+            namespaces: u64,
+            top_namespace: &'a Option<(String, u64)>,
+        }
+        #[derive(Serialize)]
+        struct Namespace<'a> {
+            namespace: &'a str,
+            keys: u64,
+            value_bytes: Option<u64>,
+        }
+        #[derive(Serialize)]
+        struct View<'a> {
+            prefix: &'a str,
+            revision: i64,
+            keys: u64,
+            value_bytes: Option<u64>,
+            values_read: bool,
+            other_keys: u64,
+            resources: Vec<Resource<'a>>,
+            namespaces: Vec<Namespace<'a>>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            largest: Option<&'a [LargeObject]>,
+        }
+        let bytes = |b: u64| self.values_read.then_some(b);
+        View {
+            prefix: &self.prefix,
+            revision: self.revision,
+            keys: self.keys,
+            value_bytes: bytes(self.value_bytes),
+            values_read: self.values_read,
+            other_keys: self.other_keys,
+            resources: self
+                .resources
+                .iter()
+                .map(|r| Resource {
+                    resource: &r.resource,
+                    keys: r.keys,
+                    value_bytes: bytes(r.value_bytes),
+                    namespaces: r.namespaces,
+                    top_namespace: &r.top_namespace,
+                })
+                .collect(),
+            namespaces: self
+                .namespaces
+                .iter()
+                .map(|n| Namespace {
+                    namespace: &n.namespace,
+                    keys: n.keys,
+                    value_bytes: bytes(n.value_bytes),
+                })
+                .collect(),
+            largest: self.values_read.then_some(self.largest.as_slice()),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// Accumulates [`KeyStats`] key by key in memory bounded by the number of resource types and
@@ -187,10 +265,20 @@ impl KeyStatsBuilder {
         }
     }
 
+    /// Counts one key given as the bytes etcd holds: bytes that are not UTF-8 are written
+    /// `\xNN` ([`escape_key`]), so the key shown can be typed back (`printf`, `etcdctl get`),
+    /// where a lossy conversion would show U+FFFD and lose them.
+    pub fn add_bytes(&mut self, key: &[u8], value_bytes: u64) {
+        self.add(&escape_key(key), value_bytes);
+    }
+
     /// Counts one key and its value size.
     pub fn add(&mut self, key: &str, value_bytes: u64) {
         self.keys += 1;
         self.value_bytes += value_bytes;
+        // Every key may be among the largest, in the Kubernetes layout or not: the list shows
+        // what takes the space.
+        self.keep(value_bytes, key);
         let Some(layout) = parse_key(key, &self.prefix) else {
             self.other_keys += 1;
             return;
@@ -204,7 +292,6 @@ impl KeyStatsBuilder {
             n.0 += 1;
             n.1 += value_bytes;
         }
-        self.keep(value_bytes, key);
     }
 
     /// Keeps `key` if it is among the `keep_largest` largest so far (by size, then key, so the
@@ -351,6 +438,56 @@ mod tests {
             [("a", 2, 400), ("b", 1, 50)]
         );
         assert_eq!(s.largest.iter().map(|o| o.value_bytes).collect::<Vec<_>>(), [1000, 300]);
+    }
+
+    /// etcd review item 13: a key that is not UTF-8 was shown with U+FFFD
+    /// (`/registry/configmaps/odd/bin��`), which cannot be used to find or delete it.
+    #[test]
+    fn keys_that_are_not_utf8_are_shown_with_their_bytes_escaped() {
+        assert_eq!(
+            escape_key(b"/registry/configmaps/odd/bin\xff\xfe"),
+            r"/registry/configmaps/odd/bin\xff\xfe"
+        );
+        assert_eq!(escape_key("/registry/pods/ns/日本".as_bytes()), "/registry/pods/ns/日本");
+        let mut b = KeyStatsBuilder::new("/registry", 1);
+        b.add_bytes(b"/registry/configmaps/odd/bin\xff", 10);
+        assert_eq!(b.finish(1).largest[0].key, r"/registry/configmaps/odd/bin\xff");
+    }
+
+    /// etcd review item 16: `--no-values -o json` gave `value_bytes: 0` everywhere and a
+    /// "largest" list of arbitrary keys of size 0.
+    #[test]
+    fn a_keys_only_scan_has_null_sizes_and_no_largest_list_in_json() {
+        let mut b = KeyStatsBuilder::new("/registry", 3);
+        b.add("/registry/pods/ns-1/p", 0);
+        let keys_only = KeyStats { values_read: false, ..b.finish(5) };
+        let json = serde_json::to_value(&keys_only).expect("json");
+        assert!(json.get("largest").is_none(), "{json}");
+        assert!(json["value_bytes"].is_null(), "{json}");
+        assert!(json["resources"][0]["value_bytes"].is_null(), "{json}");
+        assert!(json["namespaces"][0]["value_bytes"].is_null(), "{json}");
+        assert_eq!(json["resources"][0]["keys"], 1);
+        let mut b = KeyStatsBuilder::new("/registry", 3);
+        b.add("/registry/pods/ns-1/p", 7);
+        let json = serde_json::to_value(b.finish(5)).expect("json");
+        assert_eq!(json["value_bytes"], 7);
+        assert_eq!(json["largest"][0]["value_bytes"], 7);
+    }
+
+    /// etcd review item 17: a 1.4 MB value under `/registry/a/b/c/d/e` (or any key outside the
+    /// Kubernetes layout) counted in the bytes but never appeared in the largest objects.
+    #[test]
+    fn keys_outside_the_kubernetes_layout_can_be_among_the_largest() {
+        let mut b = KeyStatsBuilder::new("/registry", 2);
+        b.add("/registry/pods/a/p1", 100);
+        b.add("/registry/a/b/c/d/e", 1_400_000);
+        b.add("/registry//x", 5);
+        let s = b.finish(1);
+        assert_eq!(s.other_keys, 2);
+        assert_eq!(
+            s.largest.iter().map(|o| (o.key.as_str(), o.value_bytes)).collect::<Vec<_>>(),
+            [("/registry/a/b/c/d/e", 1_400_000), ("/registry/pods/a/p1", 100)]
+        );
     }
 
     #[test]

@@ -117,6 +117,10 @@ pub struct EtcdEvidence {
     /// member list, a key scan started again after a compaction.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The TLS files the user gave (`None`: not known, as for scrapes), for the commands the
+    /// remedies print; the endpoints and the leader come from [`EtcdEvidence::members`].
+    #[serde(skip)]
+    pub tls_given: Option<metrics::checks::remedies::EtcdAccess>,
 }
 
 impl EtcdEvidence {

@@ -1,4 +1,10 @@
-//! Text and Markdown sections for what `apiserver-doctor etcd` read: members and key statistics.
+//! Text, Markdown and HTML sections for what `apiserver-doctor etcd` read: members and key
+//! statistics.
+//!
+//! Keys and namespaces are whatever bytes were written into etcd: every cell goes through
+//! [`findings::text::one_line`] (line breaks, control and BiDi characters neutralised), and
+//! Markdown and HTML cells are escaped besides, so a key cannot end a row, start a heading or
+//! carry markup into a ticket.
 
 use std::io::{self, Write};
 
@@ -9,8 +15,58 @@ use crate::EtcdEvidence;
 /// A titled table: title, column names, rows.
 type Section = (String, Vec<&'static str>, Vec<Vec<String>>);
 
+/// The formats of [`render_evidence_as`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceFormat {
+    /// Aligned plain-text tables.
+    Text,
+    /// Markdown tables.
+    Markdown,
+    /// An HTML `<section>` of tables, to place inside the HTML report.
+    Html,
+}
+
+/// A Markdown table cell: one line, `|`, Markdown punctuation and HTML escaped.
+fn markdown_cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in findings::text::one_line(s).chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// HTML content: one line, markup escaped.
+fn html_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in findings::text::one_line(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Writes the members and the key statistics as text (`markdown` false) or Markdown tables.
 pub fn render_evidence(ev: &EtcdEvidence, markdown: bool, w: &mut dyn Write) -> io::Result<()> {
+    render_evidence_as(ev, if markdown { EvidenceFormat::Markdown } else { EvidenceFormat::Text }, w)
+}
+
+/// Writes the members and the key statistics in `format`.
+pub fn render_evidence_as(ev: &EtcdEvidence, format: EvidenceFormat, w: &mut dyn Write) -> io::Result<()> {
     let mut tables: Vec<Section> = Vec::new();
     let members: Vec<Vec<String>> = ev
         .members
@@ -101,49 +157,131 @@ pub fn render_evidence(ev: &EtcdEvidence, markdown: bool, w: &mut dyn Write) -> 
             ));
         }
     }
+    if format == EvidenceFormat::Html {
+        writeln!(w, "<section id=\"etcd\">")?;
+        writeln!(w, "<h2>What etcd holds</h2>")?;
+    }
     for (title, columns, rows) in tables {
-        if markdown {
-            writeln!(w, "## {title}\n")?;
-            if rows.is_empty() {
-                writeln!(w, "None.\n")?;
-                continue;
-            }
-            writeln!(w, "| {} |", columns.join(" | "))?;
-            writeln!(w, "|{}", "---|".repeat(columns.len()))?;
-            for row in rows {
-                writeln!(
-                    w,
-                    "| {} |",
-                    row.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | ")
-                )?;
-            }
-            writeln!(w)?;
-        } else {
-            writeln!(w, "{title}")?;
-            if rows.is_empty() {
-                writeln!(w, "  none\n")?;
-                continue;
-            }
-            let mut widths: Vec<usize> = columns.iter().map(|c| c.len()).collect();
-            for row in &rows {
-                for (i, c) in row.iter().enumerate() {
-                    widths[i] = widths[i].max(c.chars().count());
+        match format {
+            EvidenceFormat::Html => {
+                writeln!(w, "<h3>{}</h3>", html_text(&title))?;
+                if rows.is_empty() {
+                    writeln!(w, "<p>None.</p>")?;
+                    continue;
                 }
+                writeln!(w, "<table class=\"etcd\">")?;
+                let head: String = columns.iter().map(|c| format!("<th>{}</th>", html_text(c))).collect();
+                writeln!(w, "<thead><tr>{head}</tr></thead>")?;
+                writeln!(w, "<tbody>")?;
+                for row in rows {
+                    let cells: String = row.iter().map(|c| format!("<td>{}</td>", html_text(c))).collect();
+                    writeln!(w, "<tr>{cells}</tr>")?;
+                }
+                writeln!(w, "</tbody>\n</table>")?;
             }
-            let line = |cells: Vec<String>| {
-                let parts: Vec<String> = cells
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| format!("{c:<width$}", width = widths[i]))
-                    .collect();
-                format!("  {}", parts.join("  ").trim_end())
-            };
-            writeln!(w, "{}", line(columns.iter().map(|c| (*c).to_owned()).collect()))?;
-            for row in rows {
-                writeln!(w, "{}", line(row))?;
+            EvidenceFormat::Markdown => {
+                writeln!(w, "## {}\n", markdown_cell(&title))?;
+                if rows.is_empty() {
+                    writeln!(w, "None.\n")?;
+                    continue;
+                }
+                writeln!(w, "| {} |", columns.join(" | "))?;
+                writeln!(w, "|{}", "---|".repeat(columns.len()))?;
+                for row in rows {
+                    writeln!(
+                        w,
+                        "| {} |",
+                        row.iter().map(|c| markdown_cell(c)).collect::<Vec<_>>().join(" | ")
+                    )?;
+                }
+                writeln!(w)?;
             }
-            writeln!(w)?;
+            EvidenceFormat::Text => {
+                writeln!(w, "{}", findings::text::one_line(&title))?;
+                if rows.is_empty() {
+                    writeln!(w, "  none\n")?;
+                    continue;
+                }
+                let rows: Vec<Vec<String>> =
+                    rows.iter().map(|r| r.iter().map(|c| findings::text::one_line(c)).collect()).collect();
+                let mut widths: Vec<usize> = columns.iter().map(|c| c.len()).collect();
+                for row in &rows {
+                    for (i, c) in row.iter().enumerate() {
+                        if let Some(width) = widths.get_mut(i) {
+                            *width = (*width).max(c.chars().count());
+                        }
+                    }
+                }
+                let line = |cells: Vec<String>| {
+                    let parts: Vec<String> = cells
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("{c:<width$}", width = widths.get(i).copied().unwrap_or(0)))
+                        .collect();
+                    format!("  {}", parts.join("  ").trim_end())
+                };
+                writeln!(w, "{}", line(columns.iter().map(|c| (*c).to_owned()).collect()))?;
+                for row in rows {
+                    writeln!(w, "{}", line(row))?;
+                }
+                writeln!(w)?;
+            }
         }
     }
+    if format == EvidenceFormat::Html {
+        writeln!(w, "</section>")?;
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyStatsBuilder;
+
+    fn odd() -> EtcdEvidence {
+        let mut b = KeyStatsBuilder::new("/registry", 3);
+        for i in 0..3 {
+            b.add(&format!("/registry/pods/a|b\n# Injected <img src=x onerror=alert(1)>\u{202E}/p-{i}"), 100);
+        }
+        EtcdEvidence { keys: Some(b.finish(7)), ..EtcdEvidence::default() }
+    }
+
+    fn rendered(format: EvidenceFormat) -> String {
+        let mut out = Vec::new();
+        render_evidence_as(&odd(), format, &mut out).expect("render");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    /// etcd review item 13: a namespace holding `|`, a newline and HTML broke the Markdown row
+    /// into a live heading and raw HTML, and the text table the same way.
+    #[test]
+    fn keys_and_namespaces_with_newlines_html_and_bidi_cannot_break_the_evidence_tables() {
+        let md = rendered(EvidenceFormat::Markdown);
+        assert!(!md.contains("<img"), "{md}");
+        assert!(!md.lines().any(|l| l.starts_with("# Injected")), "{md}");
+        assert!(md.contains("a\\|b \\# Injected &lt;img src=x onerror=alert(1)&gt;\u{FFFD}"), "{md}");
+        assert!(!md.contains('\u{202E}'), "{md}");
+        let text = rendered(EvidenceFormat::Text);
+        assert!(!text.lines().any(|l| l.starts_with("# Injected")), "{text}");
+        assert!(text.contains("a|b # Injected <img src=x onerror=alert(1)>\u{FFFD}"), "{text}");
+        assert!(!text.contains('\u{202E}'), "{text}");
+        // Every row of a table is one line: header, rule, rows.
+        let pods_rows = md.lines().filter(|l| l.starts_with("| pods |")).count();
+        assert_eq!(pods_rows, 1, "{md}");
+    }
+
+    /// etcd review item 11: `-o html` left out the members, alarms, keys per resource,
+    /// namespaces and largest objects that text and Markdown show.
+    #[test]
+    fn the_html_evidence_has_every_table_text_shows_escaped() {
+        let html = rendered(EvidenceFormat::Html);
+        for title in
+            ["Alarms", "Keys under /registry at revision 7", "Namespaces (most keys first", "Largest objects"]
+        {
+            assert!(html.contains(title), "{title} missing:\n{html}");
+        }
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+    }
 }

@@ -230,8 +230,107 @@ pub fn scrapes_report(snapshots: &[Snapshot], interval_seconds: Option<f64>, t: 
     r
 }
 
-/// The report of `apiserver-doctor etcd` over evidence read from a live cluster.
+/// [`live_report`] with the TLS files the evidence was read with, so that the commands the
+/// remedies print use them (and the endpoints and members read) instead of placeholders.
+pub fn live_report_with_tls(evidence: &EtcdEvidence, tls: &crate::TlsFiles, t: &Thresholds) -> Report {
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let evidence = EtcdEvidence {
+        tls_given: Some(metrics::checks::remedies::EtcdAccess {
+            cacert: path(&tls.cacert),
+            cert: path(&tls.cert),
+            key: path(&tls.key),
+            ..Default::default()
+        }),
+        ..evidence.clone()
+    };
+    live_report(&evidence, t)
+}
+
+/// The member id an etcd scrape names (`etcd_server_id{server_id="…"} 1`).
+pub fn scrape_member_id(s: &Snapshot) -> Option<String> {
+    s.series("etcd_server_id")
+        .find(|x| x.value == 1.0)
+        .and_then(|x| x.labels.get("server_id"))
+        .map(|id| id.trim_start_matches("0x").to_ascii_lowercase())
+}
+
+/// Members given twice (two URLs of one member) are kept once, by member id; the notes say
+/// which endpoints were merged.
+fn dedup_members(evidence: &EtcdEvidence) -> (EtcdEvidence, Vec<String>) {
+    let mut kept: Vec<crate::Member> = Vec::new();
+    let mut merged: Vec<(String, String, String)> = Vec::new();
+    for m in &evidence.members {
+        let id = m.status.as_ref().map(|s| s.id.as_str());
+        match kept.iter().find(|k| id.is_some() && k.status.as_ref().map(|s| s.id.as_str()) == id) {
+            Some(first) => {
+                merged.push((m.name.clone(), first.name.clone(), id.unwrap_or_default().to_owned()))
+            }
+            None => kept.push(m.clone()),
+        }
+    }
+    let notes = merged
+        .into_iter()
+        .map(|(again, first, id)| {
+            format!(
+                "{} and {} are the same etcd member (id {}): read once, its findings given once under {}.",
+                findings::text::one_line(&again),
+                findings::text::one_line(&first),
+                id,
+                findings::text::one_line(&first)
+            )
+        })
+        .collect();
+    (EtcdEvidence { members: kept, ..evidence.clone() }, notes)
+}
+
+/// In a report holding both the findings of etcd scrapes and of a live read (`diagnose
+/// --metrics etcd.prom --etcd URL`): a scrape of a member also read live (the same member id,
+/// from `etcd_server_id` and the status) loses the etcd findings the live read gave too, so
+/// each is counted once; a note names the inputs merged.
+pub fn merge_scraped_into_live(report: &mut Report, snapshots: &[Snapshot], live: &EtcdEvidence) {
+    for s in snapshots.iter().filter(|s| s.target.kind == TargetKind::Etcd) {
+        let Some(id) = scrape_member_id(s) else { continue };
+        let Some(member) = live.members.iter().find(|m| m.status.as_ref().is_some_and(|st| st.id == id))
+        else {
+            continue;
+        };
+        let live_codes: Vec<String> = report
+            .findings
+            .iter()
+            .filter(|f| f.evidence.source.starts_with("etcd:") && f.subject.name == member.name)
+            .map(|f| f.code.clone())
+            .collect();
+        let of_scrape = |f: &Finding| {
+            f.code.starts_with("ETC")
+                && f.evidence.source.starts_with("metrics:")
+                && f.evidence.source.contains(&s.source)
+        };
+        let before = report.findings.len();
+        report.findings.retain(|f| !(of_scrape(f) && live_codes.contains(&f.code)));
+        let dropped = before - report.findings.len();
+        report.overview.notes.push(format!(
+            "{} is a scrape of etcd member {id}, also read live at {}: {} given once, from the live read.",
+            findings::text::one_line(&s.source),
+            findings::text::one_line(&member.name),
+            match dropped {
+                0 => "no finding was in both, each is".to_owned(),
+                1 => "the 1 finding both gave is".to_owned(),
+                n => format!("the {n} findings both gave are"),
+            }
+        ));
+    }
+}
+
+/// The report of `apiserver-doctor etcd` over evidence read from a live cluster. A member
+/// given twice (two URLs of it) is reported once.
 pub fn live_report(evidence: &EtcdEvidence, t: &Thresholds) -> Report {
+    let (deduped, notes) = dedup_members(evidence);
+    let mut r = live_report_of(&deduped, t);
+    r.overview.notes.extend(notes);
+    r
+}
+
+fn live_report_of(evidence: &EtcdEvidence, t: &Thresholds) -> Report {
     let mut inputs: Vec<InputSummary> = evidence
         .members
         .iter()
@@ -261,6 +360,111 @@ mod tests {
     const FULL: &str = "kubernetes_build_info{git_version=\"v1.30.0\"} 1\n\
 apiserver_request_duration_seconds_bucket{verb=\"GET\",resource=\"pods\",scope=\"resource\",le=\"+Inf\"} 1\n\
 apiserver_storage_objects{resource=\"pods\"} 3\n";
+
+    /// A member read live: 1.8 GiB file, 600 MiB in use (ETC002 fires).
+    fn live_member(endpoint: &str, id: &str, leader: bool) -> crate::Member {
+        let mib = 1024 * 1024;
+        crate::Member {
+            name: endpoint.into(),
+            status: Some(crate::MemberStatus {
+                endpoint: endpoint.into(),
+                id: id.into(),
+                name: None,
+                version: "3.4.23".into(),
+                db_size: 1800 * mib,
+                db_size_in_use: Some(600 * mib),
+                leader: "a".into(),
+                is_leader: leader,
+                raft_term: 2,
+                raft_index: 10,
+                raft_applied_index: Some(10),
+                errors: vec![],
+            }),
+            metrics: None,
+        }
+    }
+
+    /// etcd review item 9, end to end: a live report's defrag names the members read, the
+    /// leader last, and no TLS flag the user did not give.
+    #[test]
+    fn live_remedies_name_the_members_read_leader_last_and_no_tls_flag_not_given() {
+        let ev = EtcdEvidence {
+            members: vec![
+                live_member("http://10.0.0.1:2379", "a", true),
+                live_member("http://10.0.0.2:2379", "b", false),
+            ],
+            ..EtcdEvidence::default()
+        };
+        let r = live_report_with_tls(&ev, &crate::TlsFiles::default(), &Thresholds::default());
+        let defrag = r
+            .findings
+            .iter()
+            .find(|f| f.code == "ETC002")
+            .and_then(|f| f.remedies.iter().find(|r| r.body.contains("defrag")))
+            .map(|r| r.body.clone())
+            .expect("ETC002 with a defrag remedy");
+        assert!(defrag.contains("for ep in http://10.0.0.2:2379 http://10.0.0.1:2379; do"), "{defrag}");
+        assert!(
+            !defrag.contains("--cert") && !defrag.contains("$TLS") && !defrag.contains("member-1"),
+            "{defrag}"
+        );
+    }
+
+    /// etcd review item 15: `--endpoints http://127.0.0.1:23791,http://localhost:23791/` gave
+    /// ETC001 twice for one member (2 critical).
+    #[test]
+    fn two_urls_of_one_member_give_one_set_of_findings_and_a_note() {
+        let ev = EtcdEvidence {
+            members: vec![
+                live_member("http://127.0.0.1:23791", "bdae", true),
+                live_member("http://localhost:23791/", "bdae", true),
+            ],
+            ..EtcdEvidence::default()
+        };
+        let r = live_report(&ev, &Thresholds::default());
+        assert_eq!(r.findings.iter().filter(|f| f.code == "ETC002").count(), 1, "{:?}", r.findings);
+        assert_eq!(r.inputs.len(), 1);
+        let notes = r.overview.notes.join("\n");
+        assert!(
+            notes.contains(
+                "http://localhost:23791/ and http://127.0.0.1:23791 are the same etcd member (id bdae)"
+            ),
+            "{notes}"
+        );
+    }
+
+    /// etcd review item 15: `diagnose --etcd URL --metrics etcd1.prom` (a scrape of the same
+    /// member) gave ETC002–ETC004 twice, once per input.
+    #[test]
+    fn a_scrape_of_a_member_read_live_gives_its_findings_once() {
+        let mib = 1024 * 1024;
+        let prom = format!(
+            "etcd_server_id{{server_id=\"bdae\"}} 1\netcd_mvcc_db_total_size_in_bytes {}\netcd_mvcc_db_total_size_in_use_in_bytes {}\netcd_server_has_leader 1\n",
+            1800 * mib,
+            600 * mib
+        );
+        let scrapes = [snap("etcd1.prom", &prom)];
+        assert_eq!(scrape_member_id(&scrapes[0]).as_deref(), Some("bdae"));
+        let live = EtcdEvidence {
+            members: vec![live_member("http://127.0.0.1:23790", "bdae", true)],
+            ..EtcdEvidence::default()
+        };
+        let mut r = scrapes_report(&scrapes, None, &Thresholds::default());
+        let l = live_report(&live, &Thresholds::default());
+        r.findings.extend(l.findings);
+        assert_eq!(r.findings.iter().filter(|f| f.code == "ETC002").count(), 2, "both inputs judge it");
+        merge_scraped_into_live(&mut r, &scrapes, &live);
+        let etc002: Vec<&Finding> = r.findings.iter().filter(|f| f.code == "ETC002").collect();
+        assert_eq!(etc002.len(), 1, "{etc002:?}");
+        assert_eq!(etc002[0].evidence.source, "etcd:http://127.0.0.1:23790");
+        let notes = r.overview.notes.join("\n");
+        assert!(
+            notes.contains(
+                "etcd1.prom is a scrape of etcd member bdae, also read live at http://127.0.0.1:23790"
+            ),
+            "{notes}"
+        );
+    }
 
     #[test]
     fn a_truncated_scrape_names_the_checks_that_had_no_input() {

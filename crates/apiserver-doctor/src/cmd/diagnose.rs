@@ -467,7 +467,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..etcd::CollectOptions::default()
         };
         let evidence = etcd::collect(&options).with_context(|| format!("--etcd {}", args.etcd.join(",")))?;
-        add_report(&mut report, etcd::report::live_report(&evidence, &plan.request.thresholds));
+        add_report(
+            &mut report,
+            etcd::report::live_report_with_tls(&evidence, &options.tls, &plan.request.thresholds),
+        );
+        // A --metrics scrape of a member read live: its findings once.
+        etcd::report::merge_scraped_into_live(&mut report, &snapshots, &evidence);
     }
     if let Some(m) = &manifests {
         add_manifests(&mut report, m, &plan.request.thresholds);

@@ -84,7 +84,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timeout_seconds: args.timeout,
     };
     let evidence = etcd::collect(&options)?;
-    let report = etcd::report::live_report(&evidence, &Thresholds::default());
+    let report = etcd::report::live_report_with_tls(&evidence, &options.tls, &Thresholds::default());
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = (|| -> anyhow::Result<()> {
@@ -101,7 +101,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 etcd::render::render_evidence(&evidence, markdown, &mut out)?;
                 render(&report, args.output, &mut out)?;
             }
-            Output::Html => render(&report, args.output, &mut out)?,
+            Output::Html => {
+                // The evidence tables go inside the report's <main>, after the findings.
+                let mut page = Vec::new();
+                render(&report, args.output, &mut page)?;
+                let mut tables = Vec::new();
+                etcd::render::render_evidence_as(&evidence, etcd::render::EvidenceFormat::Html, &mut tables)?;
+                let page = String::from_utf8_lossy(&page);
+                match page.rfind("</main>") {
+                    Some(at) => {
+                        out.write_all(page[..at].as_bytes())?;
+                        out.write_all(&tables)?;
+                        out.write_all(page[at..].as_bytes())?;
+                    }
+                    None => {
+                        out.write_all(page.as_bytes())?;
+                        out.write_all(&tables)?;
+                    }
+                }
+            }
         }
         out.flush()?;
         Ok(())

@@ -28,6 +28,7 @@ pub(crate) struct DiskLatency {
 
 /// Runs a disk-latency check over every member with metrics.
 pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     for m in &ev.members {
         let Some(metrics) = &m.metrics else { continue };
         let (Some(p99), observations) = (check.read)(metrics) else { continue };
@@ -89,12 +90,7 @@ pub(crate) fn run(check: &DiskLatency, ev: &EtcdEvidence, t: &Thresholds, out: &
                 table: None,
                 thresholds: vec![name, n::LATENCY_MIN_OBSERVATIONS],
                 remedies: vec![
-                    remedy(
-                        "Measure the disk under etcd's load",
-                        RemedyKind::Command,
-                        Safety::Safe,
-                        "etcdctl --endpoints=$ENDPOINT --cacert=$CA --cert=$CERT --key=$KEY check perf",
-                    ),
+                    metrics::checks::remedies::check_perf_for(&access),
                     remedy(
                         "Move etcd to a dedicated low-latency disk",
                         RemedyKind::Advice,
@@ -130,6 +126,17 @@ pub(crate) fn format_window(seconds: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// etcd review item 6: `etcdctl check perf` was "safe to apply", but it is a 60 s write
+    /// load test under /etcdctl-check-perf/ on a member whose disk is already slow.
+    #[test]
+    fn etcdctl_check_perf_is_review_first_with_a_write_load_warning() {
+        let r = metrics::checks::remedies::check_perf_for(&Default::default());
+        assert_eq!(r.safety, findings::Safety::ReviewFirst);
+        assert!(r.body.contains("60-second write load test"), "{}", r.body);
+        assert!(r.body.contains("/etcdctl-check-perf/"), "{}", r.body);
+        assert!(r.body.contains("off-peak"), "{}", r.body);
+    }
+
     /// Metrics review (minor): ETC005 printed "in 8 min" for a 450 s window.
     #[test]
     fn a_window_of_450_seconds_is_7_5_minutes() {

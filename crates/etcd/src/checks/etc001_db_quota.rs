@@ -41,6 +41,7 @@ raise `--quota-backend-bytes` where the platform allows it.
 
 /// Runs ETC001.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     for m in &ev.members {
         let Some(size) = m.db_total_bytes() else { continue };
         let (quota, from_member) = super::quota(m, t);
@@ -79,9 +80,9 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 table: None,
                 thresholds: names,
                 remedies: vec![
-                    remedies::find_what_takes_space(),
-                    remedies::compact(),
-                    remedies::defragment(),
+                    remedies::find_what_takes_space_for(&access),
+                    remedies::compact_for(&access),
+                    remedies::defragment_for(&access),
                     remedies::raise_quota(quota),
                     watch("etcd_mvcc_db_total_size_in_bytes / etcd_server_quota_backend_bytes"),
                 ],

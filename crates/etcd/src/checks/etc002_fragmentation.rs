@@ -37,6 +37,7 @@ leader last).
 
 /// Runs ETC002.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     for m in &ev.members {
         let (Some(total), Some(in_use)) = (m.db_total_bytes(), m.db_in_use_bytes()) else { continue };
         if total <= 0.0 {
@@ -74,7 +75,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 table: None,
                 thresholds: vec![n::ETCD_FRAGMENTATION_RATIO, n::ETCD_FRAGMENTATION_MIN_BYTES],
                 remedies: vec![
-                    remedies::defragment(),
+                    remedies::defragment_for(&access),
                     watch("etcd_mvcc_db_total_size_in_use_in_bytes / etcd_mvcc_db_total_size_in_bytes"),
                 ],
             }

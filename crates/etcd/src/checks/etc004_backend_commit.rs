@@ -34,7 +34,8 @@ linear interpolation, over 40,000 commits: warning.
 
 ## Remedy
 Give etcd a dedicated low-latency disk (local SSD or provisioned IOPS), keep other I/O off
-it, and check for noisy neighbours; `etcdctl check perf` measures the disk under load.
+it, and check for noisy neighbours. `etcdctl check perf` measures the disk under load, but
+it is a 60 s write load test: run it off-peak or on a test member.
 
 ## References
 - etcd FAQ (what does "apply entries took too long" mean; disk latency): https://etcd.io/docs/v3.5/faq/

@@ -40,6 +40,7 @@ For `CORRUPT`: remove the corrupted member and add it back empty so it syncs fro
 
 /// Runs ETC007.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     for kind in ["NOSPACE", "CORRUPT"] {
         let raised: Vec<&crate::Alarm> = ev.alarms.iter().filter(|a| a.alarm == kind).collect();
         if raised.is_empty() {
@@ -66,8 +67,8 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             (
                 "The etcd database reached its quota. etcd serves reads and deletes but refuses every other write for the whole cluster until the alarm is disarmed: the API server cannot create or update anything.".to_owned(),
                 vec![
-                    remedies::find_what_takes_space(),
-                    remedies::recover_from_nospace(),
+                    remedies::find_what_takes_space_for(&access),
+                    remedies::recover_from_nospace_for(&access),
                     remedies::raise_quota(quota),
                 ],
             )

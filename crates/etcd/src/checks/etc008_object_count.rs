@@ -31,7 +31,9 @@ server's metrics are not available, and gives bytes and namespaces as well.
 ## Remedy
 Delete what is no longer needed in the namespaces that hold most of them, let Kubernetes
 clean up (`ttlSecondsAfterFinished`, `revisionHistoryLimit`), and cap the count with a
-ResourceQuota.
+ResourceQuota. A resource whose keys hold no namespace is cluster-scoped: no ResourceQuota
+can cap it, so the remedies name the controller that writes the objects and the oldest
+instead.
 
 ## References
 - AKS: troubleshoot API server and etcd problems: https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
@@ -97,7 +99,15 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     rows: vec![vec![ns.clone(), format_count(*k as f64)]],
                 }),
                 thresholds: vec![n::OBJECTS_PER_TYPE_WARNING, crit_name],
-                remedies: metrics::checks::cleanup_remedies(&r.resource),
+                // The keys say the scope: a resource with keys and no namespace is cluster-scoped.
+                remedies: metrics::checks::cleanup_remedies_scoped(
+                    &r.resource,
+                    if r.namespaces == 0 && r.top_namespace.is_none() {
+                        metrics::checks::Scope::Cluster
+                    } else {
+                        metrics::checks::Scope::Namespaced
+                    },
+                ),
             }
             .into_finding(&INFO, t),
         );
@@ -108,6 +118,24 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::keys::KeyStatsBuilder;
+
+    /// etcd review item 8: 10,001 clusterwidgets (keys without a namespace) were given a
+    /// namespace count that counts names and a namespaced ResourceQuota.
+    #[test]
+    fn a_cluster_scoped_resource_from_the_keys_gets_cluster_scoped_remedies() {
+        let mut b = KeyStatsBuilder::new("/registry", 5);
+        for i in 0..10_001 {
+            b.add(&format!("/registry/example.com/clusterwidgets/cw-{i}"), 100);
+        }
+        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        let text: String = out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect();
+        assert!(!text.contains("awk '{print $1}'"), "{text}");
+        assert!(!text.contains("kind: ResourceQuota"), "{text}");
+        assert!(text.contains("cluster-scoped"), "{text}");
+    }
 
     #[test]
     fn counts_keys_per_resource_against_the_thresholds() {

@@ -35,6 +35,7 @@ compact and defragment member by member, raise the quota where the platform allo
 
 /// Runs ETC009.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     let horizon = t.value(n::ETCD_QUOTA_PROJECTION_HOURS);
     for m in &ev.members {
         let Some(metrics) = &m.metrics else { continue };
@@ -53,32 +54,52 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         if hours > horizon {
             continue;
         }
+        // Already at or past the quota: no projection to make ("reached in 0.0 h" misleads).
+        let over = last >= quota;
+        let (headline, outlook) = if over {
+            (
+                format!("already over its {} quota", format_bytes(quota)),
+                format!(
+                    "It is already over the {} quota ({}): etcd raises NOSPACE and refuses every write until space is reclaimed.",
+                    format_bytes(quota),
+                    format_bytes(last)
+                ),
+            )
+        } else {
+            (
+                format!("quota reached in {hours:.1} h"),
+                format!(
+                    "At that rate it reaches the {} quota in {hours:.1} h, and etcd then refuses every write.",
+                    format_bytes(quota)
+                ),
+            )
+        };
         out.push(
             Draft {
                 severity: Severity::Warning,
-                title: format!("etcd member {} grows by {} per hour: quota reached in {:.1} h", m.name, format_bytes(per_hour), hours),
+                title: format!("etcd member {} grows by {} per hour: {headline}", m.name, format_bytes(per_hour)),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
-                    "The database of {} went from {} to {} in {}. At that rate it reaches the {} quota in {:.1} h, and etcd then refuses every write.",
+                    "The database of {} went from {} to {} in {}. {outlook}",
                     m.name,
                     format_bytes(first),
                     format_bytes(last),
                     if seconds < 10.0 { format!("{seconds:.1} s") } else { format!("{seconds:.0} s") },
-                    format_bytes(quota),
-                    hours
                 ),
                 source: m.source(),
                 measures: vec![
                     Measure::new("database size", last, "bytes"),
                     Measure::new("growth per hour", per_hour, "bytes"),
-                    Measure::new("time to quota", hours, "h"),
-                ],
+                ]
+                .into_iter()
+                .chain((!over).then(|| Measure::new("time to quota", hours, "h")))
+                .collect(),
                 table: None,
                 thresholds: vec![n::ETCD_QUOTA_PROJECTION_HOURS],
                 remedies: vec![
-                    remedies::find_what_takes_space(),
-                    remedies::compact(),
-                    remedies::defragment(),
+                    remedies::find_what_takes_space_for(&access),
+                    remedies::compact_for(&access),
+                    remedies::defragment_for(&access),
                     remedies::raise_quota(quota),
                     watch("predict_linear(etcd_mvcc_db_total_size_in_bytes[1h], 4 * 3600) > etcd_server_quota_backend_bytes"),
                 ],
@@ -109,5 +130,24 @@ mod tests {
         assert_eq!(count(1000.0, 1300.0), 1, "+300 MiB/h, 748 MiB left: 2.5 h");
         assert_eq!(count(1000.0, 1010.0), 0, "+10 MiB/h");
         assert_eq!(count(1000.0, 900.0), 0, "shrinking");
+    }
+
+    /// etcd review item 18: a database already past its quota read "quota reached in 0.0 h".
+    #[test]
+    fn a_database_already_over_its_quota_says_so_instead_of_reached_in_0_h() {
+        let mib = 1024.0 * 1024.0;
+        let mut m = metrics();
+        m.first_db_total_bytes = Some(3.7 * mib);
+        m.db_total_bytes = Some(17.1 * mib);
+        m.quota_bytes = Some(16.0 * mib);
+        m.window_seconds = Some(2.68);
+        let mut out = Vec::new();
+        run(&evidence(m), &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        let text = format!("{}\n{}", out[0].title, out[0].summary);
+        assert!(!text.contains("0.0 h"), "{text}");
+        assert!(out[0].title.contains("already over its 16.0 MiB quota"), "{text}");
+        assert!(out[0].summary.contains("It is already over the 16.0 MiB quota (17.1 MiB)"), "{text}");
+        assert!(!out[0].evidence.measures.iter().any(|x| x.label == "time to quota"));
     }
 }

@@ -33,13 +33,16 @@ network path; `etcdctl endpoint health` checks every member.
 
 /// Runs ETC010.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let access = super::access(ev);
     for error in &ev.collection_errors {
-        let subject = error.split(": ").next().unwrap_or(error).to_owned();
+        let url = error.split(": ").next().unwrap_or(error);
+        // The member, not the request: `http://10.0.0.7:2379`, not `…/v3/maintenance/status`.
+        let subject = member_endpoint(url);
         out.push(
             Draft {
                 severity: Severity::Warning,
                 title: format!("etcd did not answer: {error}"),
-                subject: Subject::new("etcd-member", subject),
+                subject: Subject::new("etcd-member", subject.clone()),
                 summary: format!(
                     "A request to etcd failed: {error}. This member's numbers are missing from the report."
                 ),
@@ -47,11 +50,50 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 measures: vec![],
                 table: None,
                 thresholds: vec![],
-                remedies: vec![],
+                remedies: remedies_for(&subject, &access),
             }
             .into_finding(&INFO, t),
         );
     }
+}
+
+/// The member's client URL in a request's URL: scheme, host and port, without the path.
+fn member_endpoint(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split('/').next().unwrap_or(rest);
+            format!("{scheme}://{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// What the documentation's Remedy section lists: the process and its logs, the
+/// certificates, the network path, and `etcdctl endpoint health` over the members.
+fn remedies_for(endpoint: &str, access: &metrics::checks::remedies::EtcdAccess) -> Vec<findings::Remedy> {
+    use findings::{RemedyKind, Safety};
+    use metrics::checks::remedy;
+    let mut health = access.clone();
+    if health.known() && !health.endpoints.iter().any(|e| e == endpoint) {
+        health.endpoints.push(endpoint.to_owned());
+    }
+    vec![
+        remedy(
+            "Check every member's health",
+            RemedyKind::Command,
+            Safety::Safe,
+            format!("{}{} endpoint health", health.preamble(), health.etcdctl()),
+        ),
+        remedy(
+            "Check the member's process, logs, certificates and network path",
+            RemedyKind::Advice,
+            Safety::Safe,
+            format!(
+                "On the host of {}: is etcd running (`systemctl status etcd`, or `crictl ps -a --name etcd` for a static pod) and what do its last log lines say (`journalctl -u etcd -n 100`, `crictl logs`)? A TLS error names the certificate: check its expiry and SAN (`openssl x509 -noout -dates -ext subjectAltName -in FILE`). A timeout or refused connection: check the port is open from here (`nc -vz HOST PORT`) and the firewall.",
+                findings::text::one_line(endpoint)
+            ),
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -67,6 +109,25 @@ mod tests {
         let mut out = Vec::new();
         run(&ev, &Thresholds::default(), &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].subject.name, "https://10.0.0.7:2379/v3/maintenance/status");
+        assert_eq!(out[0].subject.name, "https://10.0.0.7:2379");
+    }
+
+    /// etcd review item 18: ETC010's subject was the request URL with its API path, and its
+    /// documented remedies (process, certificates, `etcdctl endpoint health`) were missing.
+    #[test]
+    fn an_unreachable_member_is_named_by_its_endpoint_and_gets_the_documented_remedies() {
+        let ev = EtcdEvidence {
+            collection_errors: vec![
+                "http://127.0.0.1:23794/v3/maintenance/status: io: Connection refused".into(),
+            ],
+            ..EtcdEvidence::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out[0].subject.name, "http://127.0.0.1:23794");
+        let text: String = out[0].remedies.iter().map(|r| format!("{}\n", r.body)).collect();
+        assert!(text.contains("endpoint health"), "{text}");
+        assert!(text.contains("certificate"), "{text}");
+        assert!(text.contains("logs") || text.contains("log lines"), "{text}");
     }
 }

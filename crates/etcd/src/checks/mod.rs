@@ -67,6 +67,25 @@ pub(crate) fn quota(member: &crate::Member, t: &Thresholds) -> (f64, bool) {
     }
 }
 
+/// How to reach etcd in the commands the remedies print: the endpoints that answered, the
+/// leader, and the TLS files given; unknown (placeholders) when the TLS files are not known.
+pub(crate) fn access(ev: &EtcdEvidence) -> metrics::checks::remedies::EtcdAccess {
+    let Some(given) = &ev.tls_given else { return Default::default() };
+    let members: Vec<(String, bool)> = ev
+        .members
+        .iter()
+        .filter_map(|m| m.status.as_ref().map(|s| (s.endpoint.clone(), s.is_leader)))
+        .collect();
+    if members.is_empty() {
+        return Default::default();
+    }
+    metrics::checks::remedies::EtcdAccess {
+        endpoints: members.iter().map(|(e, _)| e.clone()).collect(),
+        members,
+        ..given.clone()
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use metrics::EtcdMetrics;

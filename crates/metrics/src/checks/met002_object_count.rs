@@ -33,7 +33,11 @@ AKS guide.
 Delete what is no longer needed (finished Jobs: `kubectl delete jobs -A
 --field-selector status.successful=1`), set `ttlSecondsAfterFinished` on Jobs and
 `revisionHistoryLimit` on Deployments, and cap the count per namespace with a ResourceQuota
-(`count/jobs.batch`). `apiserver-doctor diagnose` over the audit log writes the ResourceQuota
+(`count/jobs.batch`). For cluster-scoped types (nodes, PersistentVolumes, CRDs and the other
+well-known ones) there is no namespace to count nor a ResourceQuota to cap them: the remedies
+name the controller that writes them (the field manager), the oldest, their owners and labels;
+for a custom resource whose scope the metrics do not say, the namespace steps read "if
+namespaced". `apiserver-doctor diagnose` over the audit log writes the ResourceQuota
 for a resource it sees leak (AUD008).
 
 ## References
@@ -42,20 +46,137 @@ for a resource it sees leak (AUD008).
 "#,
 };
 
-/// The cleanup remedies for a resource type (shared with the etcd key statistics check).
+/// Whether objects of a resource type live in namespaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// In namespaces (`kubectl get -A` has a NAMESPACE column; a ResourceQuota can cap them).
+    Namespaced,
+    /// Cluster-scoped: no namespace column, no namespaced ResourceQuota.
+    Cluster,
+    /// Not known (a custom resource named only by a metric).
+    Unknown,
+}
+
+/// Well-known cluster-scoped resources, group-qualified as `apiserver_storage_objects` names them.
+const CLUSTER_SCOPED: &[&str] = &[
+    "nodes",
+    "namespaces",
+    "persistentvolumes",
+    "componentstatuses",
+    "customresourcedefinitions.apiextensions.k8s.io",
+    "apiservices.apiregistration.k8s.io",
+    "clusterroles.rbac.authorization.k8s.io",
+    "clusterrolebindings.rbac.authorization.k8s.io",
+    "storageclasses.storage.k8s.io",
+    "volumeattachments.storage.k8s.io",
+    "volumeattributesclasses.storage.k8s.io",
+    "csinodes.storage.k8s.io",
+    "csidrivers.storage.k8s.io",
+    "priorityclasses.scheduling.k8s.io",
+    "runtimeclasses.node.k8s.io",
+    "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+    "validatingwebhookconfigurations.admissionregistration.k8s.io",
+    "validatingadmissionpolicies.admissionregistration.k8s.io",
+    "validatingadmissionpolicybindings.admissionregistration.k8s.io",
+    "mutatingadmissionpolicies.admissionregistration.k8s.io",
+    "mutatingadmissionpolicybindings.admissionregistration.k8s.io",
+    "certificatesigningrequests.certificates.k8s.io",
+    "clustertrustbundles.certificates.k8s.io",
+    "flowschemas.flowcontrol.apiserver.k8s.io",
+    "prioritylevelconfigurations.flowcontrol.apiserver.k8s.io",
+    "ingressclasses.networking.k8s.io",
+    "ipaddresses.networking.k8s.io",
+    "servicecidrs.networking.k8s.io",
+    "podsecuritypolicies.policy",
+    "deviceclasses.resource.k8s.io",
+    "resourceslices.resource.k8s.io",
+    "storageversions.internal.apiserver.k8s.io",
+    "storageversionmigrations.storagemigration.k8s.io",
+];
+
+/// The scope of a resource named only by a metric: cluster-scoped for the well-known
+/// cluster-scoped types, namespaced for the other built-in types (no dot, or a `k8s.io` group
+/// or a built-in group), unknown for custom resources.
+pub fn scope_of(resource: &str) -> Scope {
+    if CLUSTER_SCOPED.contains(&resource) {
+        return Scope::Cluster;
+    }
+    match resource.split_once('.') {
+        None => Scope::Namespaced,
+        Some((_, group))
+            if group.ends_with("k8s.io") || ["apps", "batch", "policy", "autoscaling"].contains(&group) =>
+        {
+            Scope::Namespaced
+        }
+        Some(_) => Scope::Unknown,
+    }
+}
+
+/// The cleanup remedies for a resource type named by a metric: its scope from the well-known
+/// types ([`scope_of`]).
 pub fn cleanup_remedies(resource: &str) -> Vec<findings::Remedy> {
+    cleanup_remedies_scoped(resource, scope_of(resource))
+}
+
+/// The cleanup remedies for a resource type of a known scope (shared with the etcd key
+/// statistics check, which knows it from the keys).
+pub fn cleanup_remedies_scoped(resource: &str, scope: Scope) -> Vec<findings::Remedy> {
     use super::remedy;
     use findings::{RemedyKind, Safety};
     let plain = resource.split('.').next().unwrap_or(resource);
-    let mut out = vec![remedy(
-        "See which namespaces hold them",
-        RemedyKind::Command,
-        Safety::Safe,
-        format!(
-            "kubectl get {} -A --no-headers | awk '{{print $1}}' | sort | uniq -c | sort -rn | head",
-            findings::text::shell_quote(resource)
-        ),
-    )];
+    let quoted = findings::text::shell_quote(resource);
+    let by_namespace = format!(
+        "kubectl get {quoted} -A --no-headers | awk '{{print $1}}' | sort | uniq -c | sort -rn | head"
+    );
+    // Which controller writes them, and the oldest: what works whatever the scope.
+    let by_writer = format!(
+        "# Which controller or tool writes them (the first field manager), most first:\n\
+kubectl get {quoted} -A -o jsonpath='{{range .items[*]}}{{.metadata.managedFields[0].manager}}{{\"\\n\"}}{{end}}' | sort | uniq -c | sort -rn | head\n\
+# The oldest, with their owner and labels:\n\
+kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
+-o custom-columns=NAME:.metadata.name,CREATED:.metadata.creationTimestamp,OWNER:.metadata.ownerReferences[0].kind,OWNER-NAME:.metadata.ownerReferences[0].name,LABELS:.metadata.labels | head -20"
+    );
+    let mut out = match scope {
+        Scope::Namespaced => {
+            vec![remedy("See which namespaces hold them", RemedyKind::Command, Safety::Safe, by_namespace)]
+        }
+        Scope::Cluster => vec![
+            remedy(
+                "See which controller creates them, and the oldest",
+                RemedyKind::Command,
+                Safety::Safe,
+                by_writer,
+            ),
+            remedy(
+                "Stop the controller that leaks them",
+                RemedyKind::Advice,
+                Safety::ReviewFirst,
+                format!(
+                    "{resource} are cluster-scoped: they have no namespace, and a ResourceQuota (namespaced) cannot cap them. \
+                     Find the controller or operator that creates them (the field manager, owner references and labels above), \
+                     fix or configure its cleanup, then delete the leaked ones by label (`kubectl delete {quoted} -l KEY=VALUE`) \
+                     after checking what the selector matches."
+                ),
+            ),
+        ],
+        Scope::Unknown => vec![
+            remedy(
+                "If namespaced: see which namespaces hold them",
+                RemedyKind::Command,
+                Safety::Safe,
+                format!(
+                    "# Only for a namespaced resource (`kubectl api-resources --namespaced=false` lists the cluster-scoped\n\
+# ones): a cluster-scoped one has no NAMESPACE column, and this would count names.\n{by_namespace}"
+                ),
+            ),
+            remedy(
+                "See which controller creates them, and the oldest",
+                RemedyKind::Command,
+                Safety::Safe,
+                by_writer,
+            ),
+        ],
+    };
     match plain {
         "jobs" => {
             out.push(remedy(
@@ -98,12 +219,23 @@ pub fn cleanup_remedies(resource: &str) -> Vec<findings::Remedy> {
     let quota_key =
         if plain_name(&quota_key) { quota_key } else { findings::text::double_quoted_literal(&quota_key) };
     let plain = if plain_name(plain) { plain.to_ascii_lowercase() } else { "objects".to_owned() };
+    if scope == Scope::Cluster {
+        return out;
+    }
+    let (title, note) = if scope == Scope::Unknown {
+        (
+            "If namespaced: cap the count per namespace with a ResourceQuota",
+            "# Only for a namespaced resource: a ResourceQuota cannot cap cluster-scoped objects.\n",
+        )
+    } else {
+        ("Cap the count per namespace with a ResourceQuota", "")
+    };
     out.push(remedy(
-        "Cap the count per namespace with a ResourceQuota",
+        title,
         findings::RemedyKind::Yaml,
         Safety::ReviewFirst,
         format!(
-            "apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: object-count-{plain}\n  namespace: NAMESPACE\nspec:\n  hard:\n    {quota_key}: \"1000\"\n"
+            "{note}apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: object-count-{plain}\n  namespace: NAMESPACE\nspec:\n  hard:\n    {quota_key}: \"1000\"\n"
         ),
     ));
     out
@@ -209,6 +341,42 @@ mod tests {
         let jobs = &out[0];
         assert!(jobs.remedies.iter().any(|r| r.body.contains("status.successful=1")));
         assert!(jobs.remedies.iter().any(|r| r.body.contains("count/jobs.batch")));
+    }
+
+    /// etcd review item 8: for cluster-scoped resources the remedies counted namespaces with
+    /// `kubectl get -A | awk '{print $1}'` (the object names: every count 1) and offered a
+    /// namespaced ResourceQuota, which cannot cap them.
+    #[test]
+    fn cluster_scoped_resources_get_no_namespace_count_and_no_resource_quota() {
+        let bodies = |r: Vec<findings::Remedy>| {
+            r.iter().map(|r| format!("{}\n{}", r.title, r.body)).collect::<Vec<_>>().join("\n")
+        };
+        for cluster in [
+            cleanup_remedies("persistentvolumes"),
+            cleanup_remedies_scoped("clusterwidgets.example.com", Scope::Cluster),
+        ] {
+            let text = bodies(cluster);
+            assert!(!text.contains("awk '{print $1}'"), "{text}");
+            assert!(
+                !text.contains("ResourceQuota\nmetadata") && !text.contains("kind: ResourceQuota"),
+                "{text}"
+            );
+            assert!(text.contains("managedFields[0].manager"), "{text}");
+            assert!(text.contains("cluster-scoped"), "{text}");
+        }
+        let namespaced = bodies(cleanup_remedies("jobs.batch"));
+        assert!(
+            namespaced.contains("awk '{print $1}'") && namespaced.contains("kind: ResourceQuota"),
+            "{namespaced}"
+        );
+        assert!(!namespaced.contains("If namespaced"), "{namespaced}");
+        // A custom resource named only by a metric: scope unknown, said so.
+        let unknown = bodies(cleanup_remedies("widgets.example.com"));
+        assert!(unknown.contains("If namespaced: see which namespaces hold them"), "{unknown}");
+        assert!(unknown.contains("If namespaced: cap the count"), "{unknown}");
+        assert_eq!(scope_of("nodes"), Scope::Cluster);
+        assert_eq!(scope_of("customresourcedefinitions.apiextensions.k8s.io"), Scope::Cluster);
+        assert_eq!(scope_of("leases.coordination.k8s.io"), Scope::Namespaced);
     }
 
     /// Metrics review (minor): on 1.34+ the PromQL `apiserver_resource_objects{resource="jobs.batch"}`

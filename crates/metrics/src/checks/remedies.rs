@@ -3,49 +3,200 @@
 use findings::{Remedy, RemedyKind, Safety};
 
 use super::{format_bytes, remedy};
+use findings::text::shell_quote;
 
-/// Placeholder the user replaces with their etcd endpoints and TLS flags.
-const ETCDCTL: &str = "etcdctl --endpoints=$ENDPOINT --cacert=$CA --cert=$CERT --key=$KEY";
+/// What the tool knows about reaching etcd, for the commands it prints: the endpoints and TLS
+/// files the user gave, and the members with the leader. Unknown (the default, as from
+/// scrapes alone), the commands start with placeholders to fill in, as valid shell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EtcdAccess {
+    /// Client URLs of the members that answered, as given; empty when unknown.
+    pub endpoints: Vec<String>,
+    /// `--cacert`, `--cert` and `--key` as given (only those given are printed).
+    pub cacert: Option<String>,
+    /// Client certificate.
+    pub cert: Option<String>,
+    /// Client key.
+    pub key: Option<String>,
+    /// The members' client URLs with whether each is the leader, when their status was read.
+    pub members: Vec<(String, bool)>,
+}
+
+/// The placeholders' preamble: what to fill in when the tool did not read the endpoints.
+const FILL_IN: &str = "# Fill in first: a member's client URL, and the TLS flags (TLS='' for plain http;\n\
+# the paths below are kubeadm's):\n\
+ENDPOINT=https://ETCD-MEMBER:2379\n\
+TLS='--cacert=/etc/kubernetes/pki/etcd/ca.crt --cert=/etc/kubernetes/pki/apiserver-etcd-client.crt --key=/etc/kubernetes/pki/apiserver-etcd-client.key'\n";
+
+impl EtcdAccess {
+    /// True when the endpoints are known (a live read), so no placeholder is needed.
+    pub fn known(&self) -> bool {
+        !self.endpoints.is_empty()
+    }
+
+    /// ` --cacert=… --cert=… --key=…` for the files given, shell-quoted; `$TLS` when unknown.
+    fn tls(&self) -> String {
+        if !self.known() {
+            return " $TLS".to_owned();
+        }
+        [("cacert", &self.cacert), ("cert", &self.cert), ("key", &self.key)]
+            .iter()
+            .filter_map(|(flag, file)| file.as_ref().map(|f| format!(" --{flag}={}", shell_quote(f))))
+            .collect()
+    }
+
+    /// `etcdctl --endpoints=… [TLS flags]` for every endpoint.
+    pub fn etcdctl(&self) -> String {
+        if self.known() {
+            format!(
+                "etcdctl --endpoints={}{}",
+                self.endpoints.iter().map(|e| shell_quote(e)).collect::<Vec<_>>().join(","),
+                self.tls()
+            )
+        } else {
+            format!("etcdctl --endpoints=\"$ENDPOINT\"{}", self.tls())
+        }
+    }
+
+    /// What a command block starts with: the placeholders to fill in, or nothing.
+    pub fn preamble(&self) -> &'static str {
+        if self.known() { "" } else { FILL_IN }
+    }
+
+    /// The members to defragment, followers first and the leader last, and a comment saying
+    /// what is known about them.
+    fn defrag_order(&self) -> (Vec<String>, String) {
+        if !self.known() {
+            return (
+                vec!["$MEMBERS".to_owned()],
+                "# Fill in every member's client URL, followers first and the leader last\n\
+# (`etcdctl endpoint status --cluster -w table` shows IS LEADER), and TLS as above.\n\
+MEMBERS='https://ETCD-MEMBER-1:2379 https://ETCD-MEMBER-2:2379 https://ETCD-MEMBER-3:2379'\n"
+                    .to_owned(),
+            );
+        }
+        let members: Vec<(String, bool)> = if self.members.is_empty() {
+            self.endpoints.iter().map(|e| (e.clone(), false)).collect()
+        } else {
+            self.members.clone()
+        };
+        let leader = members.iter().find(|(_, l)| *l).map(|(e, _)| e.clone());
+        let mut order: Vec<String> = members.iter().filter(|(_, l)| !l).map(|(e, _)| e.clone()).collect();
+        order.extend(leader.clone());
+        order.dedup();
+        let note = match leader {
+            Some(l) => format!(
+                "# The members that answered, followers first, the leader ({}) last; `etcdctl member list`\n\
+# shows whether the cluster has others.\n",
+                findings::text::one_line(&l)
+            ),
+            None => "# The members that answered; none said it is the leader: check with\n\
+# `etcdctl endpoint status --cluster -w table` and move the leader last.\n"
+                .to_owned(),
+        };
+        (order.iter().map(|e| shell_quote(e)).collect(), note)
+    }
+
+    /// The defragmentation loop, member by member.
+    /// `with_tls`: start with the TLS placeholder when unknown (not when a preamble set it).
+    fn defrag_loop(&self, with_tls: bool) -> String {
+        let (order, note) = self.defrag_order();
+        let tls = self.tls();
+        let fill_in = match FILL_IN.split_once("\nTLS=") {
+            Some((_, line)) if with_tls && !self.known() => {
+                format!(
+                    "# Fill in the TLS flags (TLS='' for plain http; the paths below are kubeadm's):\nTLS={line}"
+                )
+            }
+            _ => String::new(),
+        };
+        format!(
+            "{fill_in}{note}for ep in {}; do\n  etcdctl --endpoints=\"$ep\"{tls} defrag --command-timeout=120s\n  etcdctl --endpoints=\"$ep\"{tls} endpoint health || break\ndone",
+            order.join(" ")
+        )
+    }
+}
 
 /// How to see what takes space in etcd.
 pub fn find_what_takes_space() -> Remedy {
-    remedy(
-        "See which resources and namespaces take the space",
-        RemedyKind::Command,
-        Safety::Safe,
-        "apiserver-doctor etcd --endpoints $ENDPOINT --cacert $CA --cert $CERT --key $KEY",
-    )
+    find_what_takes_space_for(&EtcdAccess::default())
+}
+
+/// [`find_what_takes_space`] with the endpoints and TLS files known.
+pub fn find_what_takes_space_for(access: &EtcdAccess) -> Remedy {
+    let command = if access.known() {
+        let tls: String = [("cacert", &access.cacert), ("cert", &access.cert), ("key", &access.key)]
+            .iter()
+            .filter_map(|(flag, file)| file.as_ref().map(|f| format!(" --{flag} {}", shell_quote(f))))
+            .collect();
+        format!(
+            "apiserver-doctor etcd --endpoints {}{tls}",
+            access.endpoints.iter().map(|e| shell_quote(e)).collect::<Vec<_>>().join(",")
+        )
+    } else {
+        format!("{FILL_IN}apiserver-doctor etcd --endpoints \"$ENDPOINT\" $TLS")
+    };
+    remedy("See which resources and namespaces take the space", RemedyKind::Command, Safety::Safe, command)
 }
 
 /// Read the compaction state, then compact to the current revision.
 pub fn compact() -> Remedy {
+    compact_for(&EtcdAccess::default())
+}
+
+/// [`compact`] with the endpoints and TLS files known.
+pub fn compact_for(access: &EtcdAccess) -> Remedy {
+    let etcdctl = access.etcdctl();
     remedy(
         "Check the compaction state, then compact old revisions",
         RemedyKind::Command,
         Safety::ReviewFirst,
         format!(
-            "# kube-apiserver compacts every 5 min (--etcd-compaction-interval); if it does not, compact by hand:\n\
-{ETCDCTL} endpoint status --write-out=table\n\
-rev=$({ETCDCTL} endpoint status --write-out=json | grep -o '\"revision\":[0-9]*' | head -1 | cut -d: -f2)\n\
-{ETCDCTL} compact \"$rev\""
+            "{}# kube-apiserver compacts every 5 min (--etcd-compaction-interval); if it does not, compact by hand:\n\
+{etcdctl} endpoint status --write-out=table\n\
+rev=$({etcdctl} endpoint status --write-out=json | grep -o '\"revision\":[0-9]*' | head -1 | cut -d: -f2)\n\
+{etcdctl} compact \"$rev\"",
+            access.preamble()
         ),
     )
 }
 
 /// Defragment member by member.
 pub fn defragment() -> Remedy {
+    defragment_for(&EtcdAccess::default())
+}
+
+/// [`defragment`] over the known members, followers first and the leader last.
+pub fn defragment_for(access: &EtcdAccess) -> Remedy {
     remedy(
         "Defragment, one member at a time (it blocks that member)",
         RemedyKind::Command,
         Safety::ReviewFirst,
-        r#"# WARNING: defragmentation blocks all reads and writes on the member while it runs
-# (seconds to minutes for a large database). Do one member at a time, followers first,
-# the leader last, and check the member is healthy before the next one.
-# Never pass several endpoints, nor --cluster, to one defrag.
-for ep in https://member-1:2379 https://member-2:2379 https://member-3:2379; do
-  etcdctl --endpoints=$ep --cacert=$CA --cert=$CERT --key=$KEY defrag --command-timeout=120s
-  etcdctl --endpoints=$ep --cacert=$CA --cert=$CERT --key=$KEY endpoint health || break
-done"#,
+        format!(
+            "# WARNING: defragmentation blocks all reads and writes on the member while it runs\n\
+# (seconds to minutes for a large database). Do one member at a time, followers first,\n\
+# the leader last, and check the member is healthy before the next one.\n\
+# Never pass several endpoints, nor --cluster, to one defrag.\n{}",
+            access.defrag_loop(true)
+        ),
+    )
+}
+
+/// `etcdctl check perf`: a 60 s write load test, to run off-peak or on a test member.
+pub fn check_perf_for(access: &EtcdAccess) -> Remedy {
+    remedy(
+        "Measure the disk with etcd's own load test (it writes: off-peak or on a test member)",
+        RemedyKind::Command,
+        Safety::ReviewFirst,
+        format!(
+            "# WARNING: `check perf` is a 60-second write load test, not a read. It writes its own keys\n\
+# under /etcdctl-check-perf/ (it needs write access), adds revisions and space to the database,\n\
+# and loads a disk these findings already call too slow. Run it off-peak, or better on a test\n\
+# member with the same disk; not on a database near its quota.\n\
+{}{} check perf",
+            access.preamble(),
+            access.etcdctl()
+        ),
     )
 }
 
@@ -81,24 +232,92 @@ pub fn raise_quota_or_assumed(quota_bytes: f64, known: bool) -> Remedy {
 
 /// The sequence after a `NOSPACE` alarm: compact, wait, defragment, disarm.
 pub fn recover_from_nospace() -> Remedy {
+    recover_from_nospace_for(&EtcdAccess::default())
+}
+
+/// [`recover_from_nospace`] with the endpoints, TLS files and members known.
+pub fn recover_from_nospace_for(access: &EtcdAccess) -> Remedy {
+    let etcdctl = access.etcdctl();
     remedy(
         "Recover from NOSPACE: compact, wait, defragment, disarm",
         RemedyKind::Command,
         Safety::ReviewFirst,
         format!(
             "# Reads and deletes still work; writes fail until the alarm is disarmed.\n\
-# 1. Delete what leaks first (see the object counts), then compact to the current revision:\n\
-rev=$({ETCDCTL} endpoint status --write-out=json | grep -o '\"revision\":[0-9]*' | head -1 | cut -d: -f2)\n\
-{ETCDCTL} compact \"$rev\"\n\
+{}# 1. Delete what leaks first (see the object counts), then compact to the current revision:\n\
+rev=$({etcdctl} endpoint status --write-out=json | grep -o '\"revision\":[0-9]*' | head -1 | cut -d: -f2)\n\
+{etcdctl} compact \"$rev\"\n\
 # 2. Wait until compaction has finished (a defrag before it ends can grow the file):\n\
 sleep 60\n\
-# 3. Defragment each member in turn (blocks that member while it runs):\n\
-etcdctl --endpoints=https://member-1:2379 --cacert=$CA --cert=$CERT --key=$KEY defrag --command-timeout=120s\n\
-# … repeat for every member, the leader last.\n\
+# 3. Defragment each member in turn (blocks that member while it runs), the leader last:\n\
+{}\n\
 # 4. Check the size is below the quota, then disarm the alarm:\n\
-{ETCDCTL} endpoint status --write-out=table\n\
-{ETCDCTL} alarm disarm\n\
-{ETCDCTL} alarm list"
+{etcdctl} endpoint status --write-out=table\n\
+{etcdctl} alarm disarm\n\
+{etcdctl} alarm list",
+            access.preamble(),
+            access.defrag_loop(false)
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(tls: bool) -> EtcdAccess {
+        EtcdAccess {
+            endpoints: vec!["http://127.0.0.1:23791".into(), "http://127.0.0.1:23792".into()],
+            cacert: tls.then(|| "pki/ca.crt".into()),
+            cert: tls.then(|| "pki/client.crt".into()),
+            key: tls.then(|| "pki/my key.pem".into()),
+            members: vec![("http://127.0.0.1:23791".into(), true), ("http://127.0.0.1:23792".into(), false)],
+        }
+    }
+
+    /// etcd review item 9: `--cacert=$CA --cert=$CERT --key=$KEY` failed as printed against a
+    /// plain-http member (`empty string is passed to --cert option`), and the defrag loop named
+    /// hosts that do not exist although the tool had just read the members and the leader.
+    #[test]
+    fn remedies_use_the_given_endpoints_tls_files_and_members_leader_last() {
+        let all = |a: &EtcdAccess| {
+            [
+                find_what_takes_space_for(a),
+                compact_for(a),
+                defragment_for(a),
+                recover_from_nospace_for(a),
+                check_perf_for(a),
+            ]
+            .map(|r| r.body)
+            .join("\n")
+        };
+        let plain = all(&live(false));
+        for placeholder in
+            ["$CA", "$CERT", "$KEY", "$ENDPOINT", "$TLS", "--cacert", "--cert", "--key", "member-1"]
+        {
+            assert!(!plain.contains(placeholder), "{placeholder} in:\n{plain}");
+        }
+        assert!(
+            plain.contains(
+                "etcdctl --endpoints=http://127.0.0.1:23791,http://127.0.0.1:23792 endpoint status"
+            ),
+            "{plain}"
+        );
+        assert!(
+            plain.contains("for ep in http://127.0.0.1:23792 http://127.0.0.1:23791; do"),
+            "follower first, leader last:\n{plain}"
+        );
+        let tls = all(&live(true));
+        assert!(
+            tls.contains("--cacert=pki/ca.crt --cert=pki/client.crt --key='pki/my key.pem' compact"),
+            "{tls}"
+        );
+        assert!(tls.contains("apiserver-doctor etcd --endpoints http://127.0.0.1:23791,http://127.0.0.1:23792 --cacert pki/ca.crt"), "{tls}");
+        // Unknown (scrapes alone): placeholders, set before they are used, never `--cert=` empty.
+        let unknown = all(&EtcdAccess::default());
+        assert!(unknown.contains("ENDPOINT=https://ETCD-MEMBER:2379"), "{unknown}");
+        assert!(unknown.contains("etcdctl --endpoints=\"$ENDPOINT\" $TLS endpoint status"), "{unknown}");
+        assert!(!unknown.contains("$CA") && !unknown.contains("$CERT"), "{unknown}");
+        assert!(unknown.contains("for ep in $MEMBERS; do"), "{unknown}");
+    }
 }
