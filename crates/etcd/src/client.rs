@@ -1087,7 +1087,7 @@ impl Client {
                 self.decode_key(&kv.key, &mut key)?;
                 let size = kv.value.as_ref().map_or(0, |v| v.0);
                 largest = largest.max(size);
-                builder.add(&String::from_utf8_lossy(&key), size);
+                builder.add_bytes(&key, size);
             }
             if !page.more || page.kvs.is_empty() {
                 return Ok(());

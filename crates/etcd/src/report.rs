@@ -326,6 +326,9 @@ pub fn merge_scraped_into_live(report: &mut Report, snapshots: &[Snapshot], live
 pub fn live_report(evidence: &EtcdEvidence, t: &Thresholds) -> Report {
     let (deduped, notes) = dedup_members(evidence);
     let mut r = live_report_of(&deduped, t);
+    // How the evidence was read (members probed from the member list, a scan started again
+    // after a compaction), then the members merged.
+    r.overview.notes.extend(evidence.notes.iter().cloned());
     r.overview.notes.extend(notes);
     r
 }
@@ -430,6 +433,23 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
                 "http://localhost:23791/ and http://127.0.0.1:23791 are the same etcd member (id bdae)"
             ),
             "{notes}"
+        );
+    }
+
+    /// The notes collection wrote (members probed from the member list, a key scan started
+    /// again after a compaction) were in JSON only: text and Markdown did not show them.
+    #[test]
+    fn how_the_evidence_was_read_is_in_the_report_notes() {
+        let ev = EtcdEvidence {
+            members: vec![live_member("http://127.0.0.1:23791", "bdae", true)],
+            notes: vec!["3 members in the member list, 1 given: the other 2 were probed too".into()],
+            ..EtcdEvidence::default()
+        };
+        let r = live_report(&ev, &Thresholds::default());
+        assert!(
+            r.overview.notes.iter().any(|n| n.starts_with("3 members in the member list, 1 given")),
+            "{:?}",
+            r.overview.notes
         );
     }
 

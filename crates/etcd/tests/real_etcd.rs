@@ -889,3 +889,21 @@ fn a_web_page_or_the_wrong_scheme_is_explained() {
         etcd::Client::new(&https, &TlsFiles::default(), 5).expect("client").status().expect_err("plain");
     assert!(err.to_string().contains(&format!("try {}", server.endpoint)), "{err}");
 }
+
+/// Review s20 item 13: a key that is not UTF-8 was shown with U+FFFD (`bin\u{FFFD}`), so the
+/// key printed could not be used to find or delete the object; its bytes are now `\xNN`.
+#[test]
+fn a_key_that_is_not_utf8_is_shown_with_its_bytes_escaped() {
+    let Some(server) = start(None) else { return };
+    let key: &[u8] = b"/registry/configmaps/odd/bin\xff\xfe";
+    let op = serde_json::json!({"request_put": {"key": STANDARD.encode(key), "value": STANDARD.encode(value("odd", 4096))}});
+    let response = ureq::post(&format!("{}/v3/kv/txn", server.endpoint))
+        .send_json(serde_json::json!({"success": [op]}))
+        .expect("put a key that is not UTF-8");
+    assert_eq!(response.status().as_u16(), 200);
+    let client = etcd::Client::new(&server.endpoint, &TlsFiles::default(), 5).expect("client");
+    let stats = client.scan_with("/registry", &etcd::ScanOptions::default()).expect("scan");
+    let shown: Vec<&str> = stats.largest.iter().map(|o| o.key.as_str()).collect();
+    assert!(shown.contains(&"/registry/configmaps/odd/bin\\xff\\xfe"), "{shown:?}");
+    assert!(!shown.iter().any(|k| k.contains('\u{FFFD}')), "{shown:?}");
+}

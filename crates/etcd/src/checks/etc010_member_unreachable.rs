@@ -38,14 +38,27 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         let url = error.split(": ").next().unwrap_or(error);
         // The member, not the request: `http://10.0.0.7:2379`, not `…/v3/maintenance/status`.
         let subject = member_endpoint(url);
+        // A member that answered but reports an error about itself ("no leader") is not a
+        // member that did not answer.
+        let (title, summary) = if error.contains(REPORTS) {
+            (
+                format!("etcd member reports a problem: {error}"),
+                format!("The member answered and reports a problem: {error}."),
+            )
+        } else {
+            (
+                format!("etcd did not answer: {error}"),
+                format!(
+                    "A request to etcd failed: {error}. This member's numbers are missing from the report."
+                ),
+            )
+        };
         out.push(
             Draft {
                 severity: Severity::Warning,
-                title: format!("etcd did not answer: {error}"),
+                title,
                 subject: Subject::new("etcd-member", subject.clone()),
-                summary: format!(
-                    "A request to etcd failed: {error}. This member's numbers are missing from the report."
-                ),
+                summary,
                 source: "etcd".to_owned(),
                 measures: vec![],
                 table: None,
@@ -56,6 +69,9 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         );
     }
 }
+
+/// What collection writes before an error a member reports about itself in its status.
+const REPORTS: &str = "/v3/maintenance/status: the member reports ";
 
 /// The member's client URL in a request's URL: scheme, host and port, without the path.
 fn member_endpoint(url: &str) -> String {
@@ -110,6 +126,22 @@ mod tests {
         run(&ev, &Thresholds::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].subject.name, "https://10.0.0.7:2379");
+    }
+
+    /// A member that answered its status with an error about itself ("no leader") was titled
+    /// "etcd did not answer", which says the opposite of what happened.
+    #[test]
+    fn a_member_reporting_no_leader_is_not_said_to_have_not_answered() {
+        let ev = EtcdEvidence {
+            collection_errors: vec![format!("http://127.0.0.1:2379{REPORTS}\"etcdserver: no leader\"")],
+            ..EtcdEvidence::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].title.starts_with("etcd member reports a problem: "), "{}", out[0].title);
+        assert!(!out[0].title.contains("did not answer"), "{}", out[0].title);
+        assert_eq!(out[0].subject.name, "http://127.0.0.1:2379");
     }
 
     /// etcd review item 18: ETC010's subject was the request URL with its API path, and its
