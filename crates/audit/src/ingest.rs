@@ -22,7 +22,7 @@ use crate::InputFormat;
 use crate::read::{
     FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, find_inputs, read_paths,
 };
-use crate::store::writer::{StoreWriter, WriterOptions};
+use crate::store::writer::{Aborted, StoreWriter, WriterOptions};
 use crate::store::{IngestedInput, Manifest, StoreError};
 
 /// How to ingest.
@@ -63,6 +63,9 @@ pub struct IngestReport {
     pub kept: u64,
     /// Events dropped as duplicates of stored ones or of earlier ones in this run.
     pub duplicates: u64,
+    /// Not one event was read and the store was new: it was removed again (nothing is left
+    /// where it was to be).
+    pub new_store_removed: bool,
 }
 
 impl IngestReport {
@@ -105,6 +108,52 @@ pub enum IngestError {
     /// The store could not be opened or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Writing failed part way: what this run wrote since its last commit was removed.
+    #[error("{error}\n{}", cleanup_message(.store, .committed, .cleanup))]
+    Failed {
+        /// What failed.
+        error: StoreError,
+        /// The store.
+        store: PathBuf,
+        /// Whether the run had committed part of its events before the failure.
+        committed: bool,
+        /// What was removed.
+        cleanup: Aborted,
+    },
+}
+
+/// What a failed run left of the store, in plain words.
+fn cleanup_message(store: &Path, committed: &bool, c: &Aborted) -> String {
+    let files = match c.files {
+        0 => "no file of its own was left to remove".to_owned(),
+        n => format!(
+            "its {n} uncommitted {} ({:.1} MB) {} removed",
+            if n == 1 { "file" } else { "files" },
+            c.bytes as f64 / 1e6,
+            if n == 1 { "was" } else { "were" }
+        ),
+    };
+    let mut text = if c.store_removed {
+        format!(
+            "nothing was ingested: the new store {} that this run had begun was removed ({files})",
+            store.display()
+        )
+    } else if *committed {
+        format!(
+            "the events this run committed before the error stay in {} (run the same ingest again to read the rest: \
+             what is stored is skipped or dropped as duplicates); {files}",
+            store.display()
+        )
+    } else {
+        format!("the store {} is unchanged (as its last commit left it); {files}", store.display())
+    };
+    if !c.not_removed.is_empty() {
+        text.push_str(&format!(
+            "\ncould not remove (the next ingest into the store removes them): {}",
+            c.not_removed.join("; ")
+        ));
+    }
+    text
 }
 
 fn no_files_message(paths: &[String], not_read: &[FileSummary]) -> String {
@@ -162,37 +211,51 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
             not_read: inputs.skipped,
         });
     }
-    let mut writer = StoreWriter::open(store, opts.writer.clone())?;
+    let mut writer = StoreWriter::open(store, opts.writer.clone()).map_err(|e| e.plain(store))?;
     let manifest = writer.manifest().clone();
     // Entries of directories that cannot be read are reported, not recorded as ingested.
     let mut report = IngestReport { files: inputs.skipped, ..IngestReport::default() };
     let inputs = inputs.files;
     let mut written = Written::default();
     let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);
-    // A writer error explains the reader's "writer stopped": report it first. What it wrote
-    // since its last commit is removed (and a store this run made, if it committed nothing);
-    // the writer's error is the one reported.
+    // What failed writing: what the writer wrote since its last commit is removed (and a store
+    // this run made, if it committed nothing), and the message says so.
+    let failed = |writer: StoreWriter, error: StoreError| {
+        let committed = writer.has_committed();
+        let cleanup = writer.abort();
+        IngestError::Failed { error: error.plain(store), store: store.to_path_buf(), committed, cleanup }
+    };
+    // A writer error explains the reader's "writer stopped": report it first.
     if let Some(e) = written.error.take() {
-        let _ = writer.abort();
-        return Err(IngestError::Store(e));
+        return Err(failed(writer, e));
     }
     report.kept = written.kept;
     report.duplicates = written.duplicates;
     match read_result {
         Ok(()) => {
-            writer.commit()?;
+            // Not one event in anything read (or skipped as already ingested), into a store
+            // this run made: a wrong path, not a store (the caller says so).
+            if report.events() == 0 && report.unchanged.is_empty() && writer.is_new() {
+                report.new_store_removed = writer.abort().store_removed;
+                return Ok(report);
+            }
+            if let Err(e) = writer.commit() {
+                return Err(failed(writer, e));
+            }
             Ok(report)
         }
         Err(ReadError::Strict(record)) if opts.read.strict => {
-            writer.abort()?;
+            let _ = writer.abort();
             Err(IngestError::Strict { record, store: store.to_path_buf() })
         }
         Err(e) => {
             // Keep what was read before the error: it is complete and deduplicated.
-            writer.commit()?;
+            if let Err(commit_error) = writer.commit() {
+                return Err(failed(writer, commit_error));
+            }
             if !writer.has_committed() {
                 // Nothing was: a store this run made is removed again.
-                writer.abort()?;
+                let _ = writer.abort();
             }
             Err(IngestError::Read(e))
         }

@@ -70,9 +70,56 @@ pub enum StoreError {
     },
     /// Another writer holds the lock.
     #[error(
-        "{0}: another ingest is writing to this store (it holds {0}/lock); wait for it to finish, or use another --store"
+        "{}: another ingest is writing to this store ({}); wait for it to finish, or use another --store.\n\
+         The lock is held by the operating system and released when that process exits, even if it crashes \
+         or is killed: it is never stale. Do not delete {}: that would not let a second ingest in",
+        .dir.display(),
+        .holder.as_deref().unwrap_or("a process that did not record its ID: an older apiserver-doctor, or one whose lock file was deleted"),
+        .dir.join("lock").display()
     )]
-    Locked(PathBuf),
+    Locked {
+        /// The store directory.
+        dir: PathBuf,
+        /// Who holds it (`process PID: COMMAND`), as it wrote in the lock file.
+        holder: Option<String>,
+    },
+    /// The lock file was deleted or replaced while this writer held it.
+    #[error(
+        "{}: the store's lock file {} was deleted or replaced while this ingest was writing; another ingest \
+         may be writing to the store, so this run commits nothing more (what it committed before stays). \
+         Do not delete the lock file: it is released when its process exits",
+        .0.display(),
+        .0.join("lock").display()
+    )]
+    LockLost(PathBuf),
+    /// Another writer committed since this one read the manifest.
+    #[error(
+        "{}: another ingest committed to this store while this one was writing; this run's commit was \
+         refused so that the other's events are not overwritten (what this run committed before stays)",
+        .0.display()
+    )]
+    ConcurrentCommit(PathBuf),
+    /// The disk holding the store is full.
+    #[error(
+        "no space left on device: the disk holding {} is full. Free space there, or use a --store on another disk",
+        .dir.display()
+    )]
+    NoSpace {
+        /// The store directory.
+        dir: PathBuf,
+    },
+    /// The store path, or a directory above it, is a file.
+    #[error(
+        "{}: is a file, not a store directory{}",
+        .dir.display(),
+        if .file == .dir { String::new() } else { format!(" ({} is a file)", .file.display()) }
+    )]
+    NotADirectory {
+        /// The store directory as given.
+        dir: PathBuf,
+        /// The file in its place (itself or one above it).
+        file: PathBuf,
+    },
     /// The directory given for a new store holds other files: nothing is written to it, so
     /// that nothing in it is ever removed.
     #[error(
@@ -130,6 +177,23 @@ pub enum StoreError {
         /// What failed.
         message: String,
     },
+}
+
+impl StoreError {
+    /// A full disk said in plain words, naming the store `dir` (not a temporary file in it, and
+    /// without the Parquet library's wrapping); any other error as it is.
+    pub fn plain(self, dir: &Path) -> StoreError {
+        let full = match &self {
+            StoreError::Io { source, .. } => {
+                source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(28)
+            }
+            StoreError::Parquet { message, .. } => {
+                message.contains("No space left on device") || message.contains("(os error 28)")
+            }
+            _ => false,
+        };
+        if full { StoreError::NoSpace { dir: dir.to_path_buf() } } else { self }
+    }
 }
 
 /// A data file of a store that cannot be read.
@@ -395,6 +459,10 @@ pub struct Manifest {
     pub skipped: SkippedSummary,
     /// Events dropped as duplicates of stored ones, over every ingest.
     pub duplicates_dropped: u64,
+    /// Commits so far: a writer refuses to commit over a manifest whose generation is not the
+    /// one it read (another writer's commit). 0 in manifests written before it was kept.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl Default for Manifest {
@@ -405,6 +473,7 @@ impl Default for Manifest {
             inputs: Vec::new(),
             skipped: SkippedSummary::default(),
             duplicates_dropped: 0,
+            generation: 0,
         }
     }
 }
@@ -417,6 +486,11 @@ impl Manifest {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NotAStore(dir.to_path_buf()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                let file = dir.ancestors().find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_dir()));
+                let file = file.unwrap_or(dir).to_path_buf();
+                return Err(StoreError::NotADirectory { dir: dir.to_path_buf(), file });
             }
             Err(source) => return Err(StoreError::Io { path, source }),
         };

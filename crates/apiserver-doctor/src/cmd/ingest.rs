@@ -74,8 +74,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // path, not a success (docs/ingest.md, exit codes).
         writeln!(
             err,
-            "error: no audit event in {}: nothing was ingested (docs/formats.md lists the formats read)",
-            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            "error: no audit event in {}: nothing was ingested{} (docs/formats.md lists the formats read)",
+            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            if report.new_store_removed {
+                format!(", and no store was made at {}", store_dir.display())
+            } else {
+                String::new()
+            }
         )?;
         return Ok(ExitCode::from(2));
     }
@@ -128,6 +133,11 @@ fn render(
                 report.unchanged.len() - MAX_FILE_LINES
             )?;
         }
+    }
+    if report.new_store_removed {
+        // Nothing was read and no store is left: "ingested 0 events into STORE" would name a
+        // store that does not exist (the error line follows).
+        return Ok(());
     }
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(
