@@ -23,7 +23,7 @@ use crate::read::{
     FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, find_inputs, read_paths,
 };
 use crate::store::writer::{Aborted, StoreWriter, WriterOptions};
-use crate::store::{IngestedInput, Manifest, StoreError};
+use crate::store::{IngestedInput, Manifest, StoreError, path_text};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -57,8 +57,10 @@ impl Default for IngestOptions {
 pub struct IngestReport {
     /// Every input read, in order.
     pub files: Vec<FileSummary>,
-    /// Inputs skipped because the store already holds them unchanged.
+    /// Inputs skipped because the store already holds them unchanged (as typed).
     pub unchanged: Vec<String>,
+    /// Events the manifest records for those inputs (read by the run that ingested them).
+    pub unchanged_events: u64,
     /// Events stored.
     pub kept: u64,
     /// Events dropped as duplicates of stored ones or of earlier ones in this run.
@@ -290,11 +292,12 @@ fn read_loop(
     let mut last_commit = Instant::now();
     for input in inputs {
         let identity = identify(input);
-        if !opts.force && is_ingested(manifest, &identity) {
+        if let Some(earlier) = is_ingested(manifest, &identity).filter(|_| !opts.force) {
+            report.unchanged_events += earlier.events;
             if let Some(p) = &opts.read.progress {
                 p.fetch_add(identity.size.unwrap_or(0), Ordering::Relaxed);
             }
-            report.unchanged.push(identity.file);
+            report.unchanged.push(identity.shown().to_owned());
             continue;
         }
         let mut sink = |_: &str, batch: RecordBatch| -> Result<(), SinkError> {
@@ -345,7 +348,9 @@ fn stopped(file: &str) -> ReadError {
 /// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
     let mut id = IngestedInput {
-        file: path.display().to_string(),
+        file: path_text(path),
+        typed: None,
+        inode: None,
         size: None,
         mtime: None,
         head_hash: None,
@@ -366,6 +371,18 @@ pub fn identify(path: &Path) -> IngestedInput {
         return id;
     }
     id.size = Some(meta.len());
+    // Keyed by its canonical absolute path: the same file under another spelling is the same
+    // input, and another file with the same relative name (from another directory) is not.
+    if let Ok(canonical) = std::fs::canonicalize(path) {
+        let typed = path.display().to_string();
+        id.file = path_text(&canonical);
+        id.typed = (typed != id.file).then_some(typed);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        id.inode = Some((meta.dev(), meta.ino()));
+    }
     id.mtime = meta
         .modified()
         .ok()
@@ -427,13 +444,15 @@ fn ingested(
 /// Whether the manifest records `id` as ingested unchanged. An input read only in part (a
 /// corrupt compressed stream) never is: a good copy of it, which may have the same size, time
 /// and first MiB, must be read.
-fn is_ingested(manifest: &Manifest, id: &IngestedInput) -> bool {
-    id.size.is_some()
-        && manifest.inputs.iter().any(|m| {
-            m.file == id.file
-                && m.size == id.size
-                && m.mtime == id.mtime
-                && m.head_hash == id.head_hash
-                && m.incomplete.is_none()
-        })
+fn is_ingested<'m>(manifest: &'m Manifest, id: &IngestedInput) -> Option<&'m IngestedInput> {
+    if id.size.is_none() {
+        return None;
+    }
+    manifest.inputs.iter().find(|m| {
+        m.same_file(id)
+            && m.size == id.size
+            && m.mtime == id.mtime
+            && m.head_hash == id.head_hash
+            && m.incomplete.is_none()
+    })
 }

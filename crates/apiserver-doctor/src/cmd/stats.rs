@@ -57,7 +57,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Err(damaged) = store.verify(FileCheck::Footer) {
         out.flush()?;
         eprintln!("error: {damaged}");
-        eprintln!("(the counts above are the manifest's: they include the events of the damaged files)");
+        let which = if matches!(damaged, audit::store::StoreError::Unreadable { .. }) {
+            "unreadable"
+        } else {
+            "damaged"
+        };
+        eprintln!("(the counts above are the manifest's: they include the events of the {which} files)");
         return Ok(ExitCode::from(2));
     }
     if store.manifest().totals().events > 0 {

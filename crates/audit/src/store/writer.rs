@@ -779,9 +779,16 @@ impl StoreWriter {
         next.files.sort_by(|a, b| a.path.cmp(&b.path));
         // A file read again (it changed since, or `--force`) replaces its earlier entry, so that
         // its records and skipped records are counted once; stdin (`-`) is new data each time.
-        let reread: BTreeSet<&str> =
-            self.pending_inputs.iter().filter(|i| i.size.is_some()).map(|i| i.file.as_str()).collect();
-        for old in next.inputs.iter().filter(|i| i.size.is_some() && reread.contains(i.file.as_str())) {
+        // The same file is the same canonical path or inode (see `IngestedInput::same_file`):
+        // another file of the same relative name is another input.
+        let is_reread = |old: &IngestedInput| self.pending_inputs.iter().any(|p| p.same_file(old));
+        let reread: BTreeSet<&str> = self
+            .pending_inputs
+            .iter()
+            .filter(|i| i.size.is_some())
+            .flat_map(|i| [i.file.as_str(), i.shown()])
+            .collect();
+        for old in next.inputs.iter().filter(|i| is_reread(i)) {
             for (k, n) in &old.skipped_by_kind {
                 if let Some(total) = next.skipped.by_kind.get_mut(k) {
                     *total = total.saturating_sub(*n);
@@ -790,7 +797,7 @@ impl StoreWriter {
         }
         next.skipped.by_kind.retain(|_, n| *n > 0);
         next.skipped.examples.retain(|e| !reread.contains(e.file.as_str()));
-        next.inputs.retain(|i| i.size.is_none() || !reread.contains(i.file.as_str()));
+        next.inputs.retain(|i| !is_reread(i));
         next.inputs.extend(self.pending_inputs.iter().cloned());
         next.duplicates_dropped += self.pending_duplicates;
         let mut new_examples = Vec::new();
