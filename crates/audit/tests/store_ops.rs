@@ -247,3 +247,31 @@ fn a_file_given_as_the_store_is_named_as_a_file_not_a_store_directory() {
     assert!(e.to_string().contains("is a file, not a store directory"), "{e}");
     assert_eq!(std::fs::read(&file).expect("kept"), b"x");
 }
+
+/// Review s20 item 11: a file truncated while read (`copytruncate`) was reported as one
+/// malformed record ("invalid JSON: EOF while parsing"), and the manifest took it as read whole.
+#[test]
+fn a_file_that_shrinks_while_it_is_read_is_said_to_have_shrunk() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = write(dir.path(), "trunc.log", &events(60_000, "t"));
+    let size = std::fs::metadata(&path).expect("meta").len();
+    let mut first = true;
+    let mut sink = |_: &str, _: RecordBatch| -> Result<(), audit::read::SinkError> {
+        if std::mem::take(&mut first) {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_len(100_000))
+                .expect("cut");
+        }
+        Ok(())
+    };
+    let summary = audit::read::read_paths(&[path.clone()], &ReadOptions::default(), &mut sink).expect("read");
+    let file = &summary.files[0];
+    let cut = file.incomplete.as_ref().expect("read only in part");
+    assert!(
+        cut.message.starts_with(&format!("the file shrank while it was read, from {size} to 100000 bytes")),
+        "{}",
+        cut.message
+    );
+}
