@@ -297,7 +297,7 @@ fn read_loop(
             if let Some(p) = &opts.read.progress {
                 p.fetch_add(identity.size.unwrap_or(0), Ordering::Relaxed);
             }
-            report.unchanged.push(identity.shown().to_owned());
+            report.unchanged.push(identity.file);
             continue;
         }
         let mut sink = |_: &str, batch: RecordBatch| -> Result<(), SinkError> {
@@ -348,8 +348,8 @@ fn stopped(file: &str) -> ReadError {
 /// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
     let mut id = IngestedInput {
-        file: path_text(path),
-        typed: None,
+        file: path.display().to_string(),
+        path: None,
         inode: None,
         size: None,
         mtime: None,
@@ -373,11 +373,7 @@ pub fn identify(path: &Path) -> IngestedInput {
     id.size = Some(meta.len());
     // Keyed by its canonical absolute path: the same file under another spelling is the same
     // input, and another file with the same relative name (from another directory) is not.
-    if let Ok(canonical) = std::fs::canonicalize(path) {
-        let typed = path.display().to_string();
-        id.file = path_text(&canonical);
-        id.typed = (typed != id.file).then_some(typed);
-    }
+    id.path = std::fs::canonicalize(path).ok().map(|c| path_text(&c));
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

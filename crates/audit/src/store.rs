@@ -498,14 +498,14 @@ pub struct DataFile {
 /// An input file as it was when ingested, to recognise it when it is ingested again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestedInput {
-    /// The file's canonical absolute path (symbolic links resolved), which names it whatever
-    /// the directory the ingest ran in; a name that is not UTF-8 has each byte that is not as
-    /// `\xNN` (and each `\` as `\\`), see [`path_text`]. Manifests written before keep the
-    /// path as it was typed; `-` is stdin.
+    /// The file as named on the command line (for display; `-` is stdin).
     pub file: String,
-    /// The path as typed on the command line, when not the same as `file`.
+    /// Its canonical absolute path (symbolic links and `..` resolved), which keys the input
+    /// whatever the directory the ingest ran in; a name that is not UTF-8 has each byte that
+    /// is not as `\xNN` (and each `\` as `\\`), see [`path_text`]. `None` for stdin, a pipe
+    /// or a device, and in manifests written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub typed: Option<String>,
+    pub path: Option<String>,
     /// Device and inode of the file: a hard link of a file ingested is the same input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inode: Option<(u64, u64)>,
@@ -533,23 +533,17 @@ pub struct IngestedInput {
 }
 
 impl IngestedInput {
-    /// The path as typed, else the stored one: what to show.
-    pub fn shown(&self) -> &str {
-        self.typed.as_deref().unwrap_or(&self.file)
-    }
-
     /// Whether `self` and `other` are the same file: the same canonical path, or the same
     /// device and inode (a hard link). An entry of a manifest written before paths were
-    /// canonical matches the path as typed. Stdin and pipes (no size) never match.
+    /// canonical matches the same name as typed. Stdin and pipes (no size) never match.
     pub fn same_file(&self, other: &IngestedInput) -> bool {
         if self.size.is_none() || other.size.is_none() {
             return false;
         }
-        if self.file == other.file || (self.inode.is_some() && self.inode == other.inode) {
-            return true;
+        match (&self.path, &other.path) {
+            (Some(a), Some(b)) => a == b || (self.inode.is_some() && self.inode == other.inode),
+            _ => self.file == other.file,
         }
-        let legacy = |a: &IngestedInput, b: &IngestedInput| a.inode.is_none() && a.file == b.shown();
-        legacy(self, other) || legacy(other, self)
     }
 }
 

@@ -234,6 +234,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 fn input_json(i: &IngestedInput) -> serde_json::Value {
     serde_json::json!({
         "file": i.file,
+        "path": i.path,
         "format": i.format,
         "events": i.events,
         "skipped": i.skipped,

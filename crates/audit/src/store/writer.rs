@@ -782,12 +782,8 @@ impl StoreWriter {
         // The same file is the same canonical path or inode (see `IngestedInput::same_file`):
         // another file of the same relative name is another input.
         let is_reread = |old: &IngestedInput| self.pending_inputs.iter().any(|p| p.same_file(old));
-        let reread: BTreeSet<&str> = self
-            .pending_inputs
-            .iter()
-            .filter(|i| i.size.is_some())
-            .flat_map(|i| [i.file.as_str(), i.shown()])
-            .collect();
+        let reread: BTreeSet<&str> =
+            self.pending_inputs.iter().filter(|i| i.size.is_some()).map(|i| i.file.as_str()).collect();
         for old in next.inputs.iter().filter(|i| is_reread(i)) {
             for (k, n) in &old.skipped_by_kind {
                 if let Some(total) = next.skipped.by_kind.get_mut(k) {
