@@ -83,11 +83,11 @@ pub enum StoreError {
         /// Who holds it (`process PID: COMMAND`), as it wrote in the lock file.
         holder: Option<String>,
     },
-    /// The lock file was deleted or replaced while this writer held it.
+    /// The lock file was replaced while this writer held it, by one another process holds.
     #[error(
-        "{}: the store's lock file {} was deleted or replaced while this ingest was writing; another ingest \
-         may be writing to the store, so this run commits nothing more (what it committed before stays). \
-         Do not delete the lock file: it is released when its process exits",
+        "{}: the store's lock file {} was deleted or replaced while this ingest was writing, and another \
+         process holds the new one: another ingest may be writing to the store, so this run commits nothing \
+         more (what it committed before stays). Do not delete the lock file: it is released when its process exits",
         .0.display(),
         .0.join("lock").display()
     )]

@@ -103,7 +103,9 @@ fn a_commit_over_another_writers_commit_is_refused_not_overwritten() {
     }
 }
 
-/// Review s20 item 1: a writer whose lock file was replaced must not commit beside another.
+/// Review s20 item 1: a writer whose lock file was replaced by one another process holds (an
+/// older build's writer, which locks only the file) must not commit beside it; one whose lock
+/// file was only deleted takes it back and commits.
 #[test]
 fn a_writer_whose_lock_file_was_replaced_commits_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -111,11 +113,27 @@ fn a_writer_whose_lock_file_was_replaced_commits_nothing() {
     let input = write(dir.path(), "a.log", &events(10, "a"));
     let mut w = StoreWriter::open(&store, WriterOptions::default()).expect("open");
     std::fs::remove_file(store.join("lock")).expect("rm");
-    std::fs::write(store.join("lock"), "").expect("new lock");
+    let other = std::fs::File::create(store.join("lock")).expect("new lock");
+    other.try_lock().expect("the other process's lock");
     for b in batches_of(&input) {
         w.write(&b).expect("write");
     }
     assert!(matches!(w.commit(), Err(StoreError::LockLost(_))));
+    drop(w);
+    drop(other);
+
+    let store = dir.path().join("t");
+    let mut w = StoreWriter::open(&store, WriterOptions::default()).expect("open");
+    std::fs::remove_file(store.join("lock")).expect("rm");
+    // A second writer is refused, and leaves no lock file of its own behind.
+    assert!(matches!(StoreWriter::open(&store, WriterOptions::default()), Err(StoreError::Locked { .. })));
+    assert!(!store.join("lock").exists());
+    for b in batches_of(&input) {
+        w.write(&b).expect("write");
+    }
+    w.commit().expect("the first writer takes its lock back and commits");
+    let text = std::fs::read_to_string(store.join("lock")).expect("lock again");
+    assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
 }
 
 /// Review s20 item 2: `abort` stopped at the first file it could not find (the one whose

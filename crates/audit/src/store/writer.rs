@@ -259,6 +259,8 @@ impl StoreLock {
         // Another writer may replace the file between our open and our lock (a new store's
         // undo removes it): the file locked must be the one at the path.
         for _ in 0..8 {
+            // Whether this run makes the file: a refused run removes what it made.
+            let made = !path.exists();
             let file = OpenOptions::new()
                 .create(true)
                 .truncate(false)
@@ -281,8 +283,12 @@ impl StoreLock {
             if let Some(d) = &dir_handle {
                 match d.try_lock() {
                     Ok(()) | Err(std::fs::TryLockError::Error(_)) => {}
-                    // `dir/lock` was deleted while a writer held it, and this is a new file.
+                    // `dir/lock` was deleted while a writer held it, and this is a new file:
+                    // removed again, so that the holder takes it back at its next commit.
                     Err(std::fs::TryLockError::WouldBlock) => {
+                        if made {
+                            let _ = std::fs::remove_file(&path);
+                        }
                         return Err(StoreError::Locked { dir: dir.to_path_buf(), holder: None });
                     }
                 }
@@ -311,13 +317,31 @@ impl StoreLock {
         let _ = self.file.write_all(text.as_bytes());
     }
 
-    /// Refuses when the file at `dir/lock` is no longer the one locked (deleted or replaced:
-    /// another writer may have come in through a new one).
-    fn check(&self, dir: &Path) -> Result<(), StoreError> {
+    /// Checks that the file at `dir/lock` is still the one locked. When it was deleted or
+    /// replaced (someone took the lock for stale), the file now at the path is locked in its
+    /// place, and refused when another process holds it: a writer (an older build, which
+    /// locks only the file) came in through it.
+    fn check(&mut self, dir: &Path) -> Result<(), StoreError> {
         let at_path = std::fs::symlink_metadata(&self.path).ok().as_ref().and_then(file_id);
-        if self.id.is_some() && at_path != self.id {
-            return Err(StoreError::LockLost(dir.to_path_buf()));
+        if self.id.is_none() || at_path == self.id {
+            return Ok(());
         }
+        let lost = || StoreError::LockLost(dir.to_path_buf());
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map_err(|_| lost())?;
+        file.try_lock().map_err(|_| lost())?;
+        let id = file.metadata().ok().as_ref().and_then(file_id);
+        if id != std::fs::symlink_metadata(&self.path).ok().as_ref().and_then(file_id) {
+            return Err(lost());
+        }
+        self.file = file;
+        self.id = id;
+        self.note_holder();
         Ok(())
     }
 }
@@ -896,7 +920,7 @@ impl StoreWriter {
     /// writer last read or wrote and `dir/lock` is still the file it locked: another writer
     /// (one that got past a deleted lock, or an older build) would otherwise have its commit
     /// overwritten and its events lost.
-    fn write_manifest(&self, m: &mut Manifest, check: bool) -> Result<(), StoreError> {
+    fn write_manifest(&mut self, m: &mut Manifest, check: bool) -> Result<(), StoreError> {
         let path = self.dir.join(MANIFEST);
         let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
         if check {
