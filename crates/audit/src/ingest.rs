@@ -114,13 +114,13 @@ pub enum IngestError {
     #[error("{error}\n{}", cleanup_message(.store, .committed, .cleanup))]
     Failed {
         /// What failed.
-        error: StoreError,
+        error: Box<StoreError>,
         /// The store.
         store: PathBuf,
         /// Whether the run had committed part of its events before the failure.
         committed: bool,
         /// What was removed.
-        cleanup: Aborted,
+        cleanup: Box<Aborted>,
     },
 }
 
@@ -225,7 +225,12 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
     let failed = |writer: StoreWriter, error: StoreError| {
         let committed = writer.has_committed();
         let cleanup = writer.abort();
-        IngestError::Failed { error: error.plain(store), store: store.to_path_buf(), committed, cleanup }
+        IngestError::Failed {
+            error: Box::new(error.plain(store)),
+            store: store.to_path_buf(),
+            committed,
+            cleanup: Box::new(cleanup),
+        }
     };
     // A writer error explains the reader's "writer stopped": report it first.
     if let Some(e) = written.error.take() {
@@ -441,9 +446,7 @@ fn ingested(
 /// corrupt compressed stream) never is: a good copy of it, which may have the same size, time
 /// and first MiB, must be read.
 fn is_ingested<'m>(manifest: &'m Manifest, id: &IngestedInput) -> Option<&'m IngestedInput> {
-    if id.size.is_none() {
-        return None;
-    }
+    id.size?;
     manifest.inputs.iter().find(|m| {
         m.same_file(id)
             && m.size == id.size

@@ -199,10 +199,10 @@ fn a_full_disk_is_said_in_plain_words_naming_the_store_and_what_was_removed() {
     };
     assert!(matches!(e.plain(store), StoreError::NoSpace { .. }));
     let failed = audit::ingest::IngestError::Failed {
-        error: StoreError::NoSpace { dir: store.to_path_buf() },
+        error: Box::new(StoreError::NoSpace { dir: store.to_path_buf() }),
         store: store.to_path_buf(),
         committed: false,
-        cleanup: audit::store::writer::Aborted { files: 3, bytes: 3_700_000, ..Default::default() },
+        cleanup: Box::new(audit::store::writer::Aborted { files: 3, bytes: 3_700_000, ..Default::default() }),
     };
     let msg = failed.to_string();
     assert!(msg.contains("the store /data/store is unchanged"), "{msg}");
@@ -261,7 +261,7 @@ fn a_file_given_as_the_store_is_named_as_a_file_not_a_store_directory() {
     assert!(e.to_string().contains("is a file, not a store directory"), "{e}");
     let e = StoreWriter::open(&file.join("sub"), WriterOptions::default()).err().expect("refused");
     assert!(e.to_string().contains("is a file, not a store directory"), "{e}");
-    let e = Store::open(&file).err().expect("refused");
+    let e = Store::open(&file).expect_err("refused");
     assert!(e.to_string().contains("is a file, not a store directory"), "{e}");
     assert_eq!(std::fs::read(&file).expect("kept"), b"x");
 }
@@ -284,7 +284,8 @@ fn a_file_that_shrinks_while_it_is_read_is_said_to_have_shrunk() {
         }
         Ok(())
     };
-    let summary = audit::read::read_paths(&[path.clone()], &ReadOptions::default(), &mut sink).expect("read");
+    let summary = audit::read::read_paths(std::slice::from_ref(&path), &ReadOptions::default(), &mut sink)
+        .expect("read");
     let file = &summary.files[0];
     if file.bytes >= size {
         // Read whole before the cut (a machine reading far ahead): nothing to say.

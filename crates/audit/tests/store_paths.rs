@@ -42,7 +42,7 @@ fn inputs_are_keyed_by_canonical_path_so_spellings_and_links_are_one_input_and_s
         assert_eq!(r.unchanged_events, 5);
     }
     let abs = root.join("rp/logs/a.log");
-    assert_eq!(ingest(&store, &[abs.clone()], &opts).expect("abs").unchanged.len(), 1);
+    assert_eq!(ingest(&store, std::slice::from_ref(&abs), &opts).expect("abs").unchanged.len(), 1);
     // Another file of the same relative name, from another directory: a second input.
     std::env::set_current_dir(root.join("rp/other")).expect("cd");
     let r = ingest(&store, &[PathBuf::from("logs/a.log")], &opts).expect("second");
@@ -63,7 +63,7 @@ fn inputs_are_keyed_by_canonical_path_so_spellings_and_links_are_one_input_and_s
         let name = std::ffi::OsStr::from_bytes(b"bad\xffname.log");
         let bad = root.join("rp").join(name);
         std::fs::write(&bad, events(2, "bad")).expect("bad name");
-        ingest(&store, &[bad.clone()], &opts).expect("bad");
+        ingest(&store, std::slice::from_ref(&bad), &opts).expect("bad");
         let listed = inputs(&store);
         let last = listed.last().expect("entry");
         let path = last.path.as_deref().expect("path");
