@@ -22,8 +22,8 @@ use crate::InputFormat;
 use crate::read::{
     FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, find_inputs, read_paths,
 };
-use crate::store::writer::{StoreWriter, WriterOptions};
-use crate::store::{IngestedInput, Manifest, StoreError};
+use crate::store::writer::{Aborted, StoreWriter, WriterOptions};
+use crate::store::{IngestedInput, Manifest, StoreError, path_text};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -57,12 +57,17 @@ impl Default for IngestOptions {
 pub struct IngestReport {
     /// Every input read, in order.
     pub files: Vec<FileSummary>,
-    /// Inputs skipped because the store already holds them unchanged.
+    /// Inputs skipped because the store already holds them unchanged (as typed).
     pub unchanged: Vec<String>,
+    /// Events the manifest records for those inputs (read by the run that ingested them).
+    pub unchanged_events: u64,
     /// Events stored.
     pub kept: u64,
     /// Events dropped as duplicates of stored ones or of earlier ones in this run.
     pub duplicates: u64,
+    /// Not one event was read and the store was new: it was removed again (nothing is left
+    /// where it was to be).
+    pub new_store_removed: bool,
 }
 
 impl IngestReport {
@@ -105,6 +110,52 @@ pub enum IngestError {
     /// The store could not be opened or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Writing failed part way: what this run wrote since its last commit was removed.
+    #[error("{error}\n{}", cleanup_message(.store, .committed, .cleanup))]
+    Failed {
+        /// What failed.
+        error: Box<StoreError>,
+        /// The store.
+        store: PathBuf,
+        /// Whether the run had committed part of its events before the failure.
+        committed: bool,
+        /// What was removed.
+        cleanup: Box<Aborted>,
+    },
+}
+
+/// What a failed run left of the store, in plain words.
+fn cleanup_message(store: &Path, committed: &bool, c: &Aborted) -> String {
+    let files = match c.files {
+        0 => "no file of its own was left to remove".to_owned(),
+        n => format!(
+            "its {n} uncommitted {} ({:.1} MB) {} removed",
+            if n == 1 { "file" } else { "files" },
+            c.bytes as f64 / 1e6,
+            if n == 1 { "was" } else { "were" }
+        ),
+    };
+    let mut text = if c.store_removed {
+        format!(
+            "nothing was ingested: the new store {} that this run had begun was removed ({files})",
+            store.display()
+        )
+    } else if *committed {
+        format!(
+            "the events this run committed before the error stay in {} (run the same ingest again to read the rest: \
+             what is stored is skipped or dropped as duplicates); {files}",
+            store.display()
+        )
+    } else {
+        format!("the store {} is unchanged (as its last commit left it); {files}", store.display())
+    };
+    if !c.not_removed.is_empty() {
+        text.push_str(&format!(
+            "\ncould not remove (the next ingest into the store removes them): {}",
+            c.not_removed.join("; ")
+        ));
+    }
+    text
 }
 
 fn no_files_message(paths: &[String], not_read: &[FileSummary]) -> String {
@@ -162,37 +213,56 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
             not_read: inputs.skipped,
         });
     }
-    let mut writer = StoreWriter::open(store, opts.writer.clone())?;
+    let mut writer = StoreWriter::open(store, opts.writer.clone()).map_err(|e| e.plain(store))?;
     let manifest = writer.manifest().clone();
     // Entries of directories that cannot be read are reported, not recorded as ingested.
     let mut report = IngestReport { files: inputs.skipped, ..IngestReport::default() };
     let inputs = inputs.files;
     let mut written = Written::default();
     let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);
-    // A writer error explains the reader's "writer stopped": report it first. What it wrote
-    // since its last commit is removed (and a store this run made, if it committed nothing);
-    // the writer's error is the one reported.
+    // What failed writing: what the writer wrote since its last commit is removed (and a store
+    // this run made, if it committed nothing), and the message says so.
+    let failed = |writer: StoreWriter, error: StoreError| {
+        let committed = writer.has_committed();
+        let cleanup = writer.abort();
+        IngestError::Failed {
+            error: Box::new(error.plain(store)),
+            store: store.to_path_buf(),
+            committed,
+            cleanup: Box::new(cleanup),
+        }
+    };
+    // A writer error explains the reader's "writer stopped": report it first.
     if let Some(e) = written.error.take() {
-        let _ = writer.abort();
-        return Err(IngestError::Store(e));
+        return Err(failed(writer, e));
     }
     report.kept = written.kept;
     report.duplicates = written.duplicates;
     match read_result {
         Ok(()) => {
-            writer.commit()?;
+            // Not one event in anything read (or skipped as already ingested), into a store
+            // this run made: a wrong path, not a store (the caller says so).
+            if report.events() == 0 && report.unchanged.is_empty() && writer.is_new() {
+                report.new_store_removed = writer.abort().store_removed;
+                return Ok(report);
+            }
+            if let Err(e) = writer.commit() {
+                return Err(failed(writer, e));
+            }
             Ok(report)
         }
         Err(ReadError::Strict(record)) if opts.read.strict => {
-            writer.abort()?;
+            let _ = writer.abort();
             Err(IngestError::Strict { record, store: store.to_path_buf() })
         }
         Err(e) => {
             // Keep what was read before the error: it is complete and deduplicated.
-            writer.commit()?;
+            if let Err(commit_error) = writer.commit() {
+                return Err(failed(writer, commit_error));
+            }
             if !writer.has_committed() {
                 // Nothing was: a store this run made is removed again.
-                writer.abort()?;
+                let _ = writer.abort();
             }
             Err(IngestError::Read(e))
         }
@@ -227,7 +297,8 @@ fn read_loop(
     let mut last_commit = Instant::now();
     for input in inputs {
         let identity = identify(input);
-        if !opts.force && is_ingested(manifest, &identity) {
+        if let Some(earlier) = is_ingested(manifest, &identity).filter(|_| !opts.force) {
+            report.unchanged_events += earlier.events;
             if let Some(p) = &opts.read.progress {
                 p.fetch_add(identity.size.unwrap_or(0), Ordering::Relaxed);
             }
@@ -283,6 +354,8 @@ fn stopped(file: &str) -> ReadError {
 pub fn identify(path: &Path) -> IngestedInput {
     let mut id = IngestedInput {
         file: path.display().to_string(),
+        path: None,
+        inode: None,
         size: None,
         mtime: None,
         head_hash: None,
@@ -303,6 +376,14 @@ pub fn identify(path: &Path) -> IngestedInput {
         return id;
     }
     id.size = Some(meta.len());
+    // Keyed by its canonical absolute path: the same file under another spelling is the same
+    // input, and another file with the same relative name (from another directory) is not.
+    id.path = std::fs::canonicalize(path).ok().map(|c| path_text(&c));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        id.inode = Some((meta.dev(), meta.ino()));
+    }
     id.mtime = meta
         .modified()
         .ok()
@@ -364,13 +445,13 @@ fn ingested(
 /// Whether the manifest records `id` as ingested unchanged. An input read only in part (a
 /// corrupt compressed stream) never is: a good copy of it, which may have the same size, time
 /// and first MiB, must be read.
-fn is_ingested(manifest: &Manifest, id: &IngestedInput) -> bool {
-    id.size.is_some()
-        && manifest.inputs.iter().any(|m| {
-            m.file == id.file
-                && m.size == id.size
-                && m.mtime == id.mtime
-                && m.head_hash == id.head_hash
-                && m.incomplete.is_none()
-        })
+fn is_ingested<'m>(manifest: &'m Manifest, id: &IngestedInput) -> Option<&'m IngestedInput> {
+    id.size?;
+    manifest.inputs.iter().find(|m| {
+        m.same_file(id)
+            && m.size == id.size
+            && m.mtime == id.mtime
+            && m.head_hash == id.head_hash
+            && m.incomplete.is_none()
+    })
 }

@@ -70,9 +70,56 @@ pub enum StoreError {
     },
     /// Another writer holds the lock.
     #[error(
-        "{0}: another ingest is writing to this store (it holds {0}/lock); wait for it to finish, or use another --store"
+        "{}: another ingest is writing to this store ({}); wait for it to finish, or use another --store.\n\
+         The lock is held by the operating system and released when that process exits, even if it crashes \
+         or is killed: it is never stale. Do not delete {}: that would not let a second ingest in",
+        .dir.display(),
+        .holder.as_deref().unwrap_or("a process that did not record its ID: an older apiserver-doctor, or one whose lock file was deleted"),
+        .dir.join("lock").display()
     )]
-    Locked(PathBuf),
+    Locked {
+        /// The store directory.
+        dir: PathBuf,
+        /// Who holds it (`process PID: COMMAND`), as it wrote in the lock file.
+        holder: Option<String>,
+    },
+    /// The lock file was replaced while this writer held it, by one another process holds.
+    #[error(
+        "{}: the store's lock file {} was deleted or replaced while this ingest was writing, and another \
+         process holds the new one: another ingest may be writing to the store, so this run commits nothing \
+         more (what it committed before stays). Do not delete the lock file: it is released when its process exits",
+        .0.display(),
+        .0.join("lock").display()
+    )]
+    LockLost(PathBuf),
+    /// Another writer committed since this one read the manifest.
+    #[error(
+        "{}: another ingest committed to this store while this one was writing; this run's commit was \
+         refused so that the other's events are not overwritten (what this run committed before stays)",
+        .0.display()
+    )]
+    ConcurrentCommit(PathBuf),
+    /// The disk holding the store is full.
+    #[error(
+        "no space left on device: the disk holding {} is full. Free space there, or use a --store on another disk",
+        .dir.display()
+    )]
+    NoSpace {
+        /// The store directory.
+        dir: PathBuf,
+    },
+    /// The store path, or a directory above it, is a file.
+    #[error(
+        "{}: is a file, not a store directory{}",
+        .dir.display(),
+        if .file == .dir { String::new() } else { format!(" ({} is a file)", .file.display()) }
+    )]
+    NotADirectory {
+        /// The store directory as given.
+        dir: PathBuf,
+        /// The file in its place (itself or one above it).
+        file: PathBuf,
+    },
     /// The directory given for a new store holds other files: nothing is written to it, so
     /// that nothing in it is ever removed.
     #[error(
@@ -111,6 +158,30 @@ pub enum StoreError {
         /// Data files the manifest lists.
         total: usize,
     },
+    /// Data files the manifest lists may not be read by this user: nothing is damaged.
+    #[error(
+        "cannot read {} of the {total} data files of store {}: permission denied{}:\n{}\n\
+         Nothing is damaged: do not remove the store. Run as a user who may read them (their owner, or with \
+         sudo), or give this user read access to {} (chmod/chown){}",
+        .files.len(),
+        .dir.display(),
+        .owner.as_deref().map(|o| format!(" ({o})")).unwrap_or_default(),
+        .files.iter().take(5).map(|f| format!("  {}", f.path.display())).chain((.files.len() > 5).then(|| format!("  … and {} more", .files.len() - 5))).collect::<Vec<_>>().join("\n"),
+        .dir.join("data").display(),
+        if *.damaged > 0 { format!(".\n{} other data files cannot be read for other reasons: run `apiserver-doctor stats --store {}` once these can be read", .damaged, .dir.display()) } else { String::new() }
+    )]
+    Unreadable {
+        /// The store directory.
+        dir: PathBuf,
+        /// The files refused.
+        files: Vec<DamagedFile>,
+        /// Who owns the first (or the directory refusing access to it), in words.
+        owner: Option<String>,
+        /// Data files the manifest lists.
+        total: usize,
+        /// Other files that cannot be read for other reasons (damage).
+        damaged: usize,
+    },
     /// Reading a data file of the store failed (while deduplicating or compacting).
     #[error(
         "{path}: cannot read this data file of the store: {message}; the store is damaged: \
@@ -132,6 +203,23 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// A full disk said in plain words, naming the store `dir` (not a temporary file in it, and
+    /// without the Parquet library's wrapping); any other error as it is.
+    pub fn plain(self, dir: &Path) -> StoreError {
+        let full = match &self {
+            StoreError::Io { source, .. } => {
+                source.kind() == std::io::ErrorKind::StorageFull || source.raw_os_error() == Some(28)
+            }
+            StoreError::Parquet { message, .. } => {
+                message.contains("No space left on device") || message.contains("(os error 28)")
+            }
+            _ => false,
+        };
+        if full { StoreError::NoSpace { dir: dir.to_path_buf() } } else { self }
+    }
+}
+
 /// A data file of a store that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DamagedFile {
@@ -139,6 +227,8 @@ pub struct DamagedFile {
     pub path: PathBuf,
     /// What is wrong with it, in plain words.
     pub problem: String,
+    /// It is only that this user may not open it (EACCES, EPERM): it is not damaged.
+    pub permission_denied: bool,
 }
 
 impl std::fmt::Display for DamagedFile {
@@ -167,14 +257,74 @@ pub(crate) fn parquet_message(e: &dyn std::fmt::Display) -> String {
     rest.to_owned()
 }
 
-/// What is wrong with the data file `path`, which the manifest says holds `bytes` bytes.
-fn check_file(path: &Path, bytes: u64, how: FileCheck) -> Option<String> {
+/// Whether an error opening a file is a refusal of access (EACCES, EPERM), which says nothing
+/// about the file's state.
+fn is_permission(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::PermissionDenied || matches!(e.raw_os_error(), Some(1 | 13))
+}
+
+/// Who owns `path`, or, when it cannot be looked at, the nearest directory above it that can
+/// (the one refusing access): `user root (uid 0) owns DIR`.
+fn owner_of(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (at, meta) = path.ancestors().find_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))?;
+        let uid = meta.uid();
+        let name = user_name(uid).map(|n| format!("user {n} (uid {uid})")).unwrap_or(format!("uid {uid}"));
+        let me = std::fs::metadata("/proc/self").ok().map(|m| m.uid());
+        let me = match me {
+            Some(me) if me != uid => {
+                format!(
+                    "; this process runs as {}",
+                    user_name(me).map(|n| format!("{n} (uid {me})")).unwrap_or(format!("uid {me}"))
+                )
+            }
+            _ => String::new(),
+        };
+        Some(format!("{name} owns {} (mode {:o}){me}", at.display(), meta.mode() & 0o7777))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// The name of user `uid` in /etc/passwd.
+#[cfg(unix)]
+fn user_name(uid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid.to_string()).then(|| name.to_owned())
+    })
+}
+
+/// What is wrong with the data file `path`, which the manifest says holds `bytes` bytes, and
+/// whether it is only that it may not be read (permissions: nothing is wrong with the file).
+fn check_file(path: &Path, bytes: u64, how: FileCheck) -> Option<(String, bool)> {
+    match std::fs::File::open(path) {
+        Ok(f) => check_open_file(f, bytes, how).map(|p| (p, false)),
+        Err(e) => Some(open_problem(&e)),
+    }
+}
+
+/// What an error opening a data file says about it, and whether it is only a refusal of
+/// access.
+fn open_problem(e: &std::io::Error) -> (String, bool) {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        ("missing (deleted?)".to_owned(), false)
+    } else if is_permission(e) {
+        (format!("permission denied ({e})"), true)
+    } else {
+        (format!("cannot be opened: {e}"), false)
+    }
+}
+
+fn check_open_file(mut file: std::fs::File, bytes: u64, how: FileCheck) -> Option<String> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some("missing (deleted?)".to_owned()),
-        Err(e) => return Some(format!("cannot be opened: {e}")),
-    };
     let size = match file.metadata() {
         Ok(m) => m.len(),
         Err(e) => return Some(format!("cannot be read: {e}")),
@@ -348,8 +498,17 @@ pub struct DataFile {
 /// An input file as it was when ingested, to recognise it when it is ingested again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestedInput {
-    /// The file as named on the command line.
+    /// The file as named on the command line (for display; `-` is stdin).
     pub file: String,
+    /// Its canonical absolute path (symbolic links and `..` resolved), which keys the input
+    /// whatever the directory the ingest ran in; a name that is not UTF-8 has each byte that
+    /// is not as `\xNN` (and each `\` as `\\`), see [`path_text`]. `None` for stdin, a pipe
+    /// or a device, and in manifests written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Device and inode of the file: a hard link of a file ingested is the same input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inode: Option<(u64, u64)>,
     /// Size in bytes (`None` for stdin).
     pub size: Option<u64>,
     /// Modification time, seconds since the epoch.
@@ -371,6 +530,46 @@ pub struct IngestedInput {
     /// the read. Such an input is read again by the next ingest, never skipped as unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
+}
+
+impl IngestedInput {
+    /// Whether `self` and `other` are the same file: the same canonical path, or the same
+    /// device and inode (a hard link). An entry of a manifest written before paths were
+    /// canonical matches the same name as typed. Stdin and pipes (no size) never match.
+    pub fn same_file(&self, other: &IngestedInput) -> bool {
+        if self.size.is_none() || other.size.is_none() {
+            return false;
+        }
+        match (&self.path, &other.path) {
+            (Some(a), Some(b)) => a == b || (self.inode.is_some() && self.inode == other.inode),
+            _ => self.file == other.file,
+        }
+    }
+}
+
+/// A path as text without loss: as it is when it is UTF-8; otherwise each byte that is not
+/// UTF-8 as `\xNN` and each backslash as `\\`, so that `$'…'` in a shell names the file again.
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return s.to_owned();
+        }
+        let mut out = String::new();
+        for chunk in bytes.utf8_chunks() {
+            out.push_str(&chunk.valid().replace('\\', "\\\\"));
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.display().to_string()
+    }
 }
 
 /// Skipped records over every ingest.
@@ -395,6 +594,10 @@ pub struct Manifest {
     pub skipped: SkippedSummary,
     /// Events dropped as duplicates of stored ones, over every ingest.
     pub duplicates_dropped: u64,
+    /// Commits so far: a writer refuses to commit over a manifest whose generation is not the
+    /// one it read (another writer's commit). 0 in manifests written before it was kept.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl Default for Manifest {
@@ -405,6 +608,7 @@ impl Default for Manifest {
             inputs: Vec::new(),
             skipped: SkippedSummary::default(),
             duplicates_dropped: 0,
+            generation: 0,
         }
     }
 }
@@ -417,6 +621,11 @@ impl Manifest {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NotAStore(dir.to_path_buf()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                let file = dir.ancestors().find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_dir()));
+                let file = file.unwrap_or(dir).to_path_buf();
+                return Err(StoreError::NotADirectory { dir: dir.to_path_buf(), file });
             }
             Err(source) => return Err(StoreError::Io { path, source }),
         };
@@ -500,7 +709,11 @@ impl Store {
             .iter()
             .filter_map(|f| {
                 let path = self.dir.join(&f.path);
-                check_file(&path, f.bytes, how).map(|problem| DamagedFile { path, problem })
+                check_file(&path, f.bytes, how).map(|(problem, permission_denied)| DamagedFile {
+                    path,
+                    problem,
+                    permission_denied,
+                })
             })
             .collect()
     }
@@ -511,7 +724,22 @@ impl Store {
         if files.is_empty() {
             return Ok(());
         }
-        Err(StoreError::Damaged { dir: self.dir.clone(), files, total: self.manifest.files.len() })
+        let total = self.manifest.files.len();
+        // Files this user may not read are not damaged: said first, since the advice for
+        // damage (remove the store) would delete a good store.
+        let (denied, damaged): (Vec<DamagedFile>, Vec<DamagedFile>) =
+            files.into_iter().partition(|f| f.permission_denied);
+        if !denied.is_empty() {
+            let owner = denied.first().and_then(|f| owner_of(&f.path));
+            return Err(StoreError::Unreadable {
+                dir: self.dir.clone(),
+                files: denied,
+                owner,
+                total,
+                damaged: damaged.len(),
+            });
+        }
+        Err(StoreError::Damaged { dir: self.dir.clone(), files: damaged, total })
     }
 
     /// The manifest as read at [`Store::open`].
@@ -534,5 +762,48 @@ impl Store {
             received = received.plus(&r);
         }
         Ok((event, received))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Review s20 item 5: a data file this user may not open was called damaged, with the
+    /// advice to remove the store (a good store, maybe the only copy of rotated logs).
+    #[test]
+    fn a_data_file_that_may_not_be_read_is_not_called_damaged() {
+        for code in [13, 1] {
+            let (problem, denied) = open_problem(&std::io::Error::from_raw_os_error(code));
+            assert!(denied && problem.starts_with("permission denied"), "{problem}");
+        }
+        assert!(!open_problem(&std::io::Error::from_raw_os_error(5)).1, "EIO is not a permission");
+        let dir = PathBuf::from("/s");
+        let files = vec![DamagedFile {
+            path: dir.join("data/hour=x/part-1.parquet"),
+            problem: "permission denied".into(),
+            permission_denied: true,
+        }];
+        let e = StoreError::Unreadable {
+            dir,
+            files,
+            owner: Some("user root (uid 0) owns /s/data/hour=x".into()),
+            total: 5,
+            damaged: 0,
+        };
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("cannot read 1 of the 5 data files of store /s: permission denied (user root"),
+            "{msg}"
+        );
+        assert!(msg.contains("Nothing is damaged: do not remove the store"), "{msg}");
+        assert!(!msg.contains("Remove the store"), "{msg}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_owner_of_a_file_is_named() {
+        let owner = owner_of(Path::new("/")).expect("owner of /");
+        assert!(owner.contains("owns / (mode"), "{owner}");
     }
 }

@@ -331,13 +331,13 @@ fn an_aborted_writer_removes_only_a_new_store_it_committed_nothing_to() {
     let store = dir.path().join("s");
     let w = StoreWriter::open(&store, WriterOptions::default()).expect("open");
     assert!(store.join("manifest.json").is_file());
-    w.abort().expect("abort");
+    assert!(w.abort().store_removed);
     assert!(!store.exists());
     let good = write(dir.path(), "good.log", &events(10, "g", 0));
     ingest(&store, &[good], &IngestOptions::default()).expect("ingest");
     // A store that exists is never removed by an abort.
     let w = StoreWriter::open(&store, WriterOptions::default()).expect("open");
-    w.abort().expect("abort");
+    assert!(!w.abort().store_removed);
     assert_eq!(stored_events(&store), 10);
 }
 
@@ -360,7 +360,7 @@ fn a_second_writer_is_refused_and_a_killed_writers_files_are_removed() {
     let store = dir.path().join("s");
     let first = StoreWriter::open(&store, WriterOptions::default()).expect("first");
     match StoreWriter::open(&store, WriterOptions::default()) {
-        Err(e @ StoreError::Locked(_)) => {
+        Err(e @ StoreError::Locked { .. }) => {
             assert!(e.to_string().contains("another ingest is writing to this store"), "{e}")
         }
         other => panic!("expected Locked, got {:?}", other.map(|_| ())),

@@ -69,13 +69,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     render(&mut out, &args, &store_dir, &report, started.elapsed())?;
     let mut err = super::Shown(std::io::stderr().lock());
     warnings(&mut err, &report.files)?;
-    if events_in_all(&store_dir, &report) == 0 {
+    if events_in_all(&report) == 0 {
         // Not one event in any input (this run's, or the ones already ingested): a wrong
         // path, not a success (docs/ingest.md, exit codes).
         writeln!(
             err,
-            "error: no audit event in {}: nothing was ingested (docs/formats.md lists the formats read)",
-            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            "error: no audit event in {}: nothing was ingested{} (docs/formats.md lists the formats read)",
+            args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            if report.new_store_removed {
+                format!(", and no store was made at {}", store_dir.display())
+            } else {
+                String::new()
+            }
         )?;
         return Ok(ExitCode::from(2));
     }
@@ -84,23 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Events read from every input given: read by this run, or by an earlier one for the inputs
 /// it skipped as already ingested (as the manifest recorded them).
-fn events_in_all(store: &std::path::Path, report: &IngestReport) -> u64 {
-    let earlier = if report.unchanged.is_empty() {
-        0
-    } else {
-        match audit::store::Store::open(store) {
-            Ok(s) => s
-                .manifest()
-                .inputs
-                .iter()
-                .filter(|i| report.unchanged.contains(&i.file))
-                .map(|i| i.events)
-                .sum(),
-            // Cannot tell: not taken as nothing.
-            Err(_) => 1,
-        }
-    };
-    report.events() + earlier
+fn events_in_all(report: &IngestReport) -> u64 {
+    report.events() + report.unchanged_events
 }
 
 fn render(
@@ -128,6 +118,11 @@ fn render(
                 report.unchanged.len() - MAX_FILE_LINES
             )?;
         }
+    }
+    if report.new_store_removed {
+        // Nothing was read and no store is left: "ingested 0 events into STORE" would name a
+        // store that does not exist (the error line follows).
+        return Ok(());
     }
     let secs = elapsed.as_secs_f64().max(1e-9);
     writeln!(

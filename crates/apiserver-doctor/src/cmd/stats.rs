@@ -64,7 +64,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Err(damaged) = store.verify(FileCheck::Footer) {
         out.flush()?;
         eprintln!("error: {damaged}");
-        eprintln!("(the counts above are the manifest's: they include the events of the damaged files)");
+        let which = if matches!(damaged, audit::store::StoreError::Unreadable { .. }) {
+            "unreadable"
+        } else {
+            "damaged"
+        };
+        eprintln!("(the counts above are the manifest's: they include the events of the {which} files)");
         return Ok(ExitCode::from(2));
     }
     if store.manifest().totals().events > 0 {
@@ -236,6 +241,7 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 fn input_json(i: &IngestedInput) -> serde_json::Value {
     serde_json::json!({
         "file": i.file,
+        "path": i.path,
         "format": i.format,
         "events": i.events,
         "skipped": i.skipped,

@@ -176,12 +176,22 @@ pub fn read_paths(
     }
     let mut summary = ReadSummary { files: inputs.skipped };
     for input in inputs.files {
+        // A regular file's size when opened, and a handle to see its size after: a file cut
+        // while it is read (`copytruncate` log rotation) ends in a cut record.
+        let mut opened: Option<(std::fs::File, u64)> = None;
         let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
             ("-".to_owned(), Box::new(std::io::stdin()))
         } else {
             let name = input.display().to_string();
             match std::fs::File::open(&input) {
-                Ok(f) => (name, Box::new(f)),
+                Ok(f) => {
+                    opened = f
+                        .metadata()
+                        .ok()
+                        .filter(|m| m.is_file())
+                        .and_then(|m| Some((f.try_clone().ok()?, m.len())));
+                    (name, Box::new(f))
+                }
                 Err(source) => return Err(ReadError::Io { path: name, source }),
             }
         };
@@ -190,10 +200,35 @@ pub fn read_paths(
         if tar {
             summary.files.extend(archive::read_tar(&name, reader, opts, sink)?);
         } else {
-            summary.files.push(read_reader(&name, reader, opts, sink)?);
+            let mut file = read_reader(&name, reader, opts, sink)?;
+            if let Some((handle, before)) = opened
+                && let Ok(now) = handle.metadata().map(|m| m.len())
+                && now < before
+                && file.bytes < before
+            {
+                shrank(&mut file, before, now);
+            }
+            summary.files.push(file);
         }
     }
     Ok(summary)
+}
+
+/// Notes that `file` shrank from `before` to `now` bytes while it was read: read only in part
+/// (so the next ingest reads it again), and its last record skipped as cut is explained.
+fn shrank(file: &mut FileSummary, before: u64, now: u64) {
+    let message = format!(
+        "the file shrank while it was read, from {before} to {now} bytes (truncated in place, as \
+         `copytruncate` log rotation does): the events read before were kept, a record skipped at its end \
+         was cut by the truncation, not malformed, and the rest was not read (it is in the rotated copy)"
+    );
+    file.incomplete = Some(SkippedRecord {
+        file: file.file.clone(),
+        // About where reading stopped: after the records read.
+        location: Location::Line(file.events + file.skipped + 1),
+        kind: SkipKind::Malformed,
+        message,
+    });
 }
 
 /// Reads one stream (a file's bytes, possibly compressed) named `name` in messages.

@@ -97,7 +97,17 @@ struct HourBuffer {
     batches: Vec<RecordBatch>,
     rows: usize,
     bytes: usize,
+    /// Small batches pushed since the last merge (see [`MERGE_SMALL_BATCHES`]).
+    loose: usize,
 }
+
+/// Small batches buffered one after another are merged into one once there are this many:
+/// each batch costs a few allocations per column whatever its rows, which thousands of small
+/// input files (one webhook batch each) multiplied into gigabytes.
+const MERGE_SMALL_BATCHES: usize = 64;
+
+/// Rows under which a buffered batch counts as small (for [`MERGE_SMALL_BATCHES`]).
+const SMALL_BATCH_ROWS: usize = 4096;
 
 /// What one [`StoreWriter::write`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -111,7 +121,7 @@ pub struct WriteOutcome {
 /// The single writer of a store; holds the store's lock until dropped.
 pub struct StoreWriter {
     dir: PathBuf,
-    _lock: File,
+    lock: StoreLock,
     manifest: Manifest,
     opts: WriterOptions,
     run_id: String,
@@ -199,6 +209,168 @@ fn remove_empty_dirs(dir: &Path) {
     let _ = std::fs::remove_dir(dir);
 }
 
+/// The store's write lock: an OS lock (`flock`) on `dir/lock`, which holds the holder's PID
+/// and command, and on the store directory itself. Both are released by the kernel when the
+/// holder exits, however it ends (a crash or `kill -9` included): the lock is never stale.
+/// The directory's lock keeps a second writer out even when `dir/lock` was deleted (a new
+/// `lock` file would be a different file, unlocked).
+struct StoreLock {
+    path: PathBuf,
+    /// Held for as long as the writer lives.
+    file: File,
+    _dir: Option<File>,
+    /// Device and inode of the locked file.
+    id: Option<(u64, u64)>,
+}
+
+/// Device and inode of a file, where the platform has them.
+#[cfg(unix)]
+fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// What the holder of a store's lock wrote in it: `pid N` and `command …`, as one line.
+fn lock_holder(lock_path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(lock_path).ok()?;
+    let field = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    };
+    let pid = field("pid ")?;
+    Some(match field("command ") {
+        Some(cmd) => format!("process {pid}: {cmd}"),
+        None => format!("process {pid}"),
+    })
+}
+
+impl StoreLock {
+    /// Takes the lock of the store at `dir` (which exists), or says who holds it.
+    fn take(dir: &Path) -> Result<StoreLock, StoreError> {
+        let path = dir.join("lock");
+        let locked = |dir: &Path| StoreError::Locked {
+            dir: dir.to_path_buf(),
+            holder: lock_holder(&dir.join("lock")),
+        };
+        // Another writer may replace the file between our open and our lock (a new store's
+        // undo removes it): the file locked must be the one at the path.
+        for _ in 0..8 {
+            // Whether this run makes the file: a refused run removes what it made.
+            let made = !path.exists();
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+                .map_err(io_err(&path))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Err(locked(dir)),
+                Err(std::fs::TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
+            }
+            let id = file.metadata().ok().as_ref().and_then(file_id);
+            let at_path = std::fs::symlink_metadata(&path).ok().as_ref().and_then(file_id);
+            if id != at_path {
+                continue;
+            }
+            // The directory's lock: where directories cannot be opened, the file's lock alone.
+            let dir_handle = File::open(dir).ok();
+            if let Some(d) = &dir_handle {
+                match d.try_lock() {
+                    Ok(()) | Err(std::fs::TryLockError::Error(_)) => {}
+                    // `dir/lock` was deleted while a writer held it, and this is a new file:
+                    // removed again, so that the holder takes it back at its next commit.
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        if made {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                        return Err(StoreError::Locked { dir: dir.to_path_buf(), holder: None });
+                    }
+                }
+            }
+            let mut lock = StoreLock { path, file, _dir: dir_handle, id };
+            lock.note_holder();
+            return Ok(lock);
+        }
+        Err(locked(dir))
+    }
+
+    /// Writes this process's PID and command into the lock file, for a refused writer to name.
+    fn note_holder(&mut self) {
+        let command: Vec<String> =
+            std::env::args_os().map(|a| a.to_string_lossy().replace(['\n', '\r'], " ")).collect();
+        let text = format!(
+            "pid {}\ncommand {}\nsince {}\n",
+            std::process::id(),
+            command.join(" "),
+            chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
+        );
+        use std::io::Seek;
+        // Best effort: the lock is the kernel's, the text only names its holder.
+        let _ = self.file.set_len(0);
+        let _ = self.file.seek(std::io::SeekFrom::Start(0));
+        let _ = self.file.write_all(text.as_bytes());
+    }
+
+    /// Checks that the file at `dir/lock` is still the one locked. When it was deleted or
+    /// replaced (someone took the lock for stale), the file now at the path is locked in its
+    /// place, and refused when another process holds it: a writer (an older build, which
+    /// locks only the file) came in through it.
+    fn check(&mut self, dir: &Path) -> Result<(), StoreError> {
+        let at_path = std::fs::symlink_metadata(&self.path).ok().as_ref().and_then(file_id);
+        if self.id.is_none() || at_path == self.id {
+            return Ok(());
+        }
+        let lost = || StoreError::LockLost(dir.to_path_buf());
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&self.path)
+            .map_err(|_| lost())?;
+        file.try_lock().map_err(|_| lost())?;
+        let id = file.metadata().ok().as_ref().and_then(file_id);
+        if id != std::fs::symlink_metadata(&self.path).ok().as_ref().and_then(file_id) {
+            return Err(lost());
+        }
+        self.file = file;
+        self.id = id;
+        self.note_holder();
+        Ok(())
+    }
+}
+
+/// What [`StoreWriter::abort`] removed, to say so.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Aborted {
+    /// Uncommitted data files and temporary files of this run removed.
+    pub files: usize,
+    /// Their bytes.
+    pub bytes: u64,
+    /// The store was new (this run made it) and is removed again.
+    pub store_removed: bool,
+    /// Files that could not be removed, each with why.
+    pub not_removed: Vec<String>,
+}
+
+/// The generation of the manifest in `dir`, as written (0 for manifests without one);
+/// `None` when there is none or it cannot be read.
+fn disk_generation(dir: &Path) -> Option<u64> {
+    #[derive(serde::Deserialize)]
+    struct G {
+        #[serde(default)]
+        generation: u64,
+    }
+    let text = std::fs::read(dir.join(MANIFEST)).ok()?;
+    serde_json::from_slice::<G>(&text).ok().map(|g| g.generation)
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io { path: path.to_path_buf(), source }
 }
@@ -222,27 +394,36 @@ impl StoreWriter {
     /// manifest ([`StoreError::ManifestMissing`]), so that no file the writer did not write is
     /// ever removed.
     pub fn open(dir: &Path, opts: WriterOptions) -> Result<StoreWriter, StoreError> {
+        // A file where the store should be (or under it) is named as such, not as "Not a
+        // directory" on some path inside it.
+        if let Some(file) = dir.ancestors().find(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_dir())) {
+            return Err(StoreError::NotADirectory { dir: dir.to_path_buf(), file: file.to_path_buf() });
+        }
         // Checked before anything is created in it: a refused directory is left as it was.
         let mut created = None;
         if !dir.join(MANIFEST).exists() {
             check_new_store(dir)?;
             created = Some(Created::before(dir));
         }
-        std::fs::create_dir_all(dir.join("data")).map_err(io_err(dir))?;
-        let lock_path = dir.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(StoreError::Locked(dir.to_path_buf())),
-            Err(std::fs::TryLockError::Error(source)) => {
-                return Err(StoreError::Io { path: lock_path, source });
+        if let Err(source) = std::fs::create_dir_all(dir.join("data")) {
+            if let Some(c) = created {
+                c.undo(dir);
             }
+            return Err(StoreError::Io { path: dir.to_path_buf(), source }.plain(dir));
         }
+        let lock = match StoreLock::take(dir) {
+            Ok(l) => l,
+            Err(e) => {
+                // Another writer's store: only what this run made is removed, and the lock is
+                // someone else's (never removed then).
+                if let Some(c) = created
+                    && !matches!(e, StoreError::Locked { .. })
+                {
+                    c.undo(dir);
+                }
+                return Err(e);
+            }
+        };
         let (manifest, created) = match Manifest::load(dir) {
             // A store another writer made between the check above and the lock is not new.
             Ok(m) => (m, None),
@@ -254,9 +435,9 @@ impl StoreWriter {
             Err(e) => return Err(e),
         };
         let run_id = format!("{}-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"), std::process::id());
-        let w = StoreWriter {
+        let mut w = StoreWriter {
             dir: dir.to_path_buf(),
-            _lock: lock,
+            lock,
             manifest,
             opts,
             run_id,
@@ -274,11 +455,22 @@ impl StoreWriter {
             created,
             committed: false,
         };
-        w.remove_orphans()?;
-        if !dir.join(MANIFEST).exists() {
-            w.write_manifest(&w.manifest.clone())?;
+        let made = (|| {
+            w.remove_orphans()?;
+            if !dir.join(MANIFEST).exists() {
+                let mut first = w.manifest.clone();
+                w.write_manifest(&mut first, false)?;
+                w.manifest = first;
+            }
+            Ok(())
+        })();
+        match made {
+            Ok(()) => Ok(w),
+            Err(e) => {
+                let _ = w.abort();
+                Err(e)
+            }
         }
-        Ok(w)
     }
 
     /// The manifest as last committed.
@@ -338,10 +530,32 @@ impl StoreWriter {
             };
             kept += part.num_rows() as u64;
             let bytes = data_bytes(&part);
+            // A small batch still holds its reader's buffers, sized for a full chunk (hundreds
+            // of KB for a few events): kept as they are, thousands of small input files held
+            // gigabytes. Copied to its own size, it holds what it counts.
+            let part = if part.get_array_memory_size() > 2 * bytes + (64 << 10) {
+                tight_copy(&part).map_err(|e| StoreError::Parquet { path: self.dir.clone(), message: e })?
+            } else {
+                part
+            };
             let buf = self.buffers.entry(key).or_default();
             buf.rows += part.num_rows();
             buf.bytes += bytes;
+            let small = part.num_rows() < SMALL_BATCH_ROWS;
             buf.batches.push(part);
+            buf.loose = if small { buf.loose + 1 } else { 0 };
+            if buf.loose >= MERGE_SMALL_BATCHES {
+                let from = buf.batches.len() - buf.loose;
+                let merged =
+                    arrow::compute::concat_batches(&buf.batches[from].schema(), &buf.batches[from..])
+                        .map_err(|e| StoreError::Parquet {
+                            path: self.dir.clone(),
+                            message: e.to_string(),
+                        })?;
+                buf.batches.truncate(from);
+                buf.batches.push(merged);
+                buf.loose = 0;
+            }
             self.buffered_bytes += bytes;
             if buf.rows >= self.opts.flush_rows {
                 self.flush_buffer(key)?;
@@ -566,6 +780,11 @@ impl StoreWriter {
         self.pending_skips.push((skipped_by_kind, examples));
     }
 
+    /// The memory the buffered rows take (their buffers' capacity, not only their values).
+    pub fn buffered_memory(&self) -> usize {
+        self.buffers.values().flat_map(|b| &b.batches).map(RecordBatch::get_array_memory_size).sum()
+    }
+
     /// Data files written but not committed yet.
     pub fn uncommitted_files(&self) -> usize {
         self.pending.len() + self.encoder.outstanding
@@ -584,9 +803,12 @@ impl StoreWriter {
         next.files.sort_by(|a, b| a.path.cmp(&b.path));
         // A file read again (it changed since, or `--force`) replaces its earlier entry, so that
         // its records and skipped records are counted once; stdin (`-`) is new data each time.
+        // The same file is the same canonical path or inode (see `IngestedInput::same_file`):
+        // another file of the same relative name is another input.
+        let is_reread = |old: &IngestedInput| self.pending_inputs.iter().any(|p| p.same_file(old));
         let reread: BTreeSet<&str> =
             self.pending_inputs.iter().filter(|i| i.size.is_some()).map(|i| i.file.as_str()).collect();
-        for old in next.inputs.iter().filter(|i| i.size.is_some() && reread.contains(i.file.as_str())) {
+        for old in next.inputs.iter().filter(|i| is_reread(i)) {
             for (k, n) in &old.skipped_by_kind {
                 if let Some(total) = next.skipped.by_kind.get_mut(k) {
                     *total = total.saturating_sub(*n);
@@ -595,7 +817,7 @@ impl StoreWriter {
         }
         next.skipped.by_kind.retain(|_, n| *n > 0);
         next.skipped.examples.retain(|e| !reread.contains(e.file.as_str()));
-        next.inputs.retain(|i| i.size.is_none() || !reread.contains(i.file.as_str()));
+        next.inputs.retain(|i| !is_reread(i));
         next.inputs.extend(self.pending_inputs.iter().cloned());
         next.duplicates_dropped += self.pending_duplicates;
         let mut new_examples = Vec::new();
@@ -608,7 +830,7 @@ impl StoreWriter {
         new_examples.append(&mut next.skipped.examples);
         new_examples.truncate(20);
         next.skipped.examples = new_examples;
-        self.write_manifest(&next)?;
+        self.write_manifest(&mut next, true)?;
         self.committed = true;
         self.manifest = next;
         self.pending.clear();
@@ -628,43 +850,100 @@ impl StoreWriter {
         Ok(())
     }
 
+    /// Whether this writer made the store (it was not one) and has committed nothing to it.
+    pub fn is_new(&self) -> bool {
+        self.created.is_some() && !self.committed
+    }
+
     /// Whether this writer has committed anything (written a manifest listing it).
     pub fn has_committed(&self) -> bool {
         self.committed
     }
 
-    /// Removes everything written since the last commit (strict mode's refusal). When this
-    /// writer made a new store and has committed nothing, what it created of the store is
-    /// removed too (its empty manifest, `lock`, `data/`, and the directory itself if it did
-    /// not exist): the directory is left as it was before. Nothing that was there before is
-    /// removed.
-    pub fn abort(mut self) -> Result<(), StoreError> {
+    /// Removes everything written since the last commit (strict mode's refusal, or a run that
+    /// failed): every data file and temporary file of this run that no commit lists, and the
+    /// manifest's temporary file. Every one is tried, whatever fails before it (what could not
+    /// be removed is listed in [`Aborted::not_removed`]). When this writer made a new store and
+    /// has committed nothing, what it created of the store is removed too (its empty manifest,
+    /// `lock`, `data/`, and the directory itself if it did not exist): the directory is left
+    /// as it was before. Nothing that was there before is removed.
+    pub fn abort(mut self) -> Aborted {
         self.buffers.clear();
-        // Files still encoding are removed with the rest (an error writing one leaves nothing
-        // to remove).
+        self.buffered_bytes = 0;
+        // Files still encoding are removed with the rest: they end as this run's files.
         let _ = self.wait_for_encoder();
-        for f in self.pending.drain(..) {
-            let path = self.dir.join(&f.path);
-            std::fs::remove_file(&path).map_err(io_err(&path))?;
+        self.pending.clear();
+        let mut out = Aborted::default();
+        let listed: HashSet<PathBuf> = self.manifest.files.iter().map(|f| self.dir.join(&f.path)).collect();
+        let mine = format!("part-{}-", self.run_id);
+        match own_data_files(&self.dir) {
+            Ok(files) => {
+                for path in files {
+                    let is_mine = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.trim_start_matches('.').starts_with(&mine));
+                    if !is_mine || listed.contains(&path) {
+                        continue;
+                    }
+                    let bytes = std::fs::symlink_metadata(&path).map(|m| m.len()).unwrap_or(0);
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => {
+                            out.files += 1;
+                            out.bytes += bytes;
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => out.not_removed.push(format!("{}: {e}", path.display())),
+                    }
+                }
+            }
+            Err(e) => out.not_removed.push(e.to_string()),
         }
+        let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
+        match std::fs::remove_file(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => out.not_removed.push(format!("{}: {e}", tmp.display())),
+        }
+        // Empty hour directories this run made are left: harmless, and reused.
         if !self.committed
             && let Some(created) = self.created.take()
         {
             created.undo(&self.dir);
+            out.store_removed = !self.dir.exists();
         }
-        Ok(())
+        out
     }
 
-    fn write_manifest(&self, m: &Manifest) -> Result<(), StoreError> {
+    /// Writes `m` as the manifest (aside, synced, renamed over the old one) with the next
+    /// generation. With `check`, refused unless the manifest on disk is still the one this
+    /// writer last read or wrote and `dir/lock` is still the file it locked: another writer
+    /// (one that got past a deleted lock, or an older build) would otherwise have its commit
+    /// overwritten and its events lost.
+    fn write_manifest(&mut self, m: &mut Manifest, check: bool) -> Result<(), StoreError> {
         let path = self.dir.join(MANIFEST);
         let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
+        if check {
+            self.lock.check(&self.dir)?;
+            if disk_generation(&self.dir) != Some(self.manifest.generation) {
+                return Err(StoreError::ConcurrentCommit(self.dir.clone()));
+            }
+        }
+        m.generation = self.manifest.generation + 1;
         let text = serde_json::to_vec_pretty(m)
             .map_err(|e| StoreError::BadManifest { path: path.clone(), message: e.to_string() })?;
-        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(&text).map_err(io_err(&tmp))?;
-        f.sync_all().map_err(io_err(&tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
+        let written = (|| {
+            let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+            f.write_all(&text).map_err(io_err(&tmp))?;
+            f.sync_all().map_err(io_err(&tmp))?;
+            drop(f);
+            std::fs::rename(&tmp, &path).map_err(io_err(&path))
+        })();
+        if let Err(e) = written {
+            // Nothing of it is left (a half-written file would hold the space a full disk lacks).
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.plain(&self.dir));
+        }
         sync_dir(&self.dir)
     }
 }
@@ -971,6 +1250,12 @@ fn data_bytes(batch: &RecordBatch) -> usize {
             data.get_slice_memory_size().unwrap_or_else(|_| c.get_array_memory_size())
         })
         .sum()
+}
+
+/// `batch` copied into buffers of its own size (no spare capacity, nothing shared).
+fn tight_copy(batch: &RecordBatch) -> Result<RecordBatch, String> {
+    let n = u32::try_from(batch.num_rows()).map_err(|e| e.to_string())?;
+    take_record_batch(batch, &UInt32Array::from_iter_values(0..n)).map_err(|e| e.to_string())
 }
 
 fn row_hours(batch: &RecordBatch) -> Vec<Option<i64>> {
