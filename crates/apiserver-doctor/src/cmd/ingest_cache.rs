@@ -376,7 +376,21 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
 
 /// Whether `e` says the disk (or the user's quota) is full.
 fn disk_full(e: &anyhow::Error) -> bool {
+    use audit::ingest::IngestError;
+    use audit::store::StoreError;
+    let no_space = |s: &StoreError| matches!(s, StoreError::NoSpace { .. });
     e.chain().any(|cause| {
+        // The store names a full disk itself (its message is in its own words).
+        if let Some(s) = cause.downcast_ref::<StoreError>() {
+            return no_space(s);
+        }
+        if let Some(i) = cause.downcast_ref::<IngestError>() {
+            return match i {
+                IngestError::Failed { error, .. } => no_space(error),
+                IngestError::Store(s) => no_space(s),
+                _ => false,
+            };
+        }
         cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
             matches!(io.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
         }) || {
