@@ -38,6 +38,10 @@ pub struct IngestOptions {
     pub commit_every: Duration,
     /// When set, events read are added here as reading goes (for a progress bar).
     pub events: Option<Arc<AtomicU64>>,
+    /// Commit a new store even when not one event was read into it (the diagnose cache, whose
+    /// store of files without events is how a run learns there is nothing to diagnose); without
+    /// it, such a run leaves no store.
+    pub keep_empty_store: bool,
 }
 
 impl Default for IngestOptions {
@@ -48,6 +52,7 @@ impl Default for IngestOptions {
             force: false,
             commit_every: Duration::from_secs(20),
             events: None,
+            keep_empty_store: false,
         }
     }
 }
@@ -242,7 +247,11 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
         Ok(()) => {
             // Not one event in anything read (or skipped as already ingested), into a store
             // this run made: a wrong path, not a store (the caller says so).
-            if report.events() == 0 && report.unchanged.is_empty() && writer.is_new() {
+            if report.events() == 0
+                && report.unchanged.is_empty()
+                && writer.is_new()
+                && !opts.keep_empty_store
+            {
                 report.new_store_removed = writer.abort().store_removed;
                 return Ok(report);
             }

@@ -563,7 +563,9 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
     let report = super::progress::ingest_with_bar(
         tell,
         || Some(super::progress::bytes_of(inputs)),
-        IngestOptions::default(),
+        // A cache store of files without a single event is kept: it is what tells the run (and
+        // the next one, from the cache) that there is nothing to diagnose in them, and why.
+        IngestOptions { keep_empty_store: true, ..IngestOptions::default() },
         |opts| audit::ingest::ingest(dir, inputs, opts),
     )?;
     for file in &report.files {
