@@ -78,6 +78,25 @@ impl Verdict {
             _ => false,
         }
     }
+
+    /// The requests go today to a level of the cluster's own, of at least one share, that sets
+    /// no borrowingLimitPercent but that, capped (borrowingLimitPercent 0), would hold them as
+    /// tightly as the proposed level or more. Its borrowing is what makes it no throttle, and only borrowing: under
+    /// load, when other levels lend nothing, it already holds the client to fewer seats or
+    /// queue places than the proposed level would. Capping it is tighter than adding the level.
+    pub fn capping_is_tighter(&self) -> bool {
+        match (&self.current_level, &self.proposed_level) {
+            // A level of 0 shares runs on borrowed seats only: capped, it needs seats of its
+            // own (the patch gives the proposed level's), which makes it another level, not a
+            // tighter one; the throttle stays for it.
+            (Some((_, Some(have))), Some((_, want)))
+                if have.borrowing_limit_percent.is_none() && have.shares > 0 =>
+            {
+                Limits { borrowing_limit_percent: Some(0), ..have.clone() }.holds_as_tightly_as(want)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Whether the throttle's YAML is written for an API server older than Kubernetes 1.26, one
@@ -203,6 +222,42 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             body,
             safety: Safety::Safe,
         }];
+    }
+    if v.capping_is_tighter()
+        && let (Some((fs, p, _)), Some((level, Some(have))), Some((_, want))) =
+            (&v.today, &v.current_level, &v.proposed_level)
+    {
+        body.push_str(&format!(
+            "FlowSchema `{fs}` (matchingPrecedence {p}) already sends these requests to priority level `{level}` ({}). \
+             It sets no borrowingLimitPercent, so it may borrow idle seats without limit and is no throttle while \
+             other levels are quiet; but under load, when they lend nothing, it holds the client to no more seats \
+             and queue places than the proposed level ({}) would. Adding that level would loosen the limit when it \
+             matters, so none is proposed: cap `{level}` instead (the patch below stops its borrowing), and fix the \
+             client (see the advice). ",
+            have.describe(),
+            want.describe()
+        ));
+        if let Some((rejected, total)) = v.rejected {
+            body.push_str(&format!(
+                "The {rejected} of its {total} requests rejected with 429 Too Many Requests are `{level}` holding it \
+                 under load. "
+            ));
+        }
+        body.push_str(&format!(
+            "Watch its rejections with `kubectl get --raw /metrics | grep -E \
+             'apiserver_flowcontrol_rejected_requests_total.*priority_level=\"{level}\"'`."
+        ));
+        return vec![
+            Remedy {
+                title: format!(
+                    "Held by priority level {level}, which only its unlimited borrowing loosens: cap it rather than add a level"
+                ),
+                kind: RemedyKind::Advice,
+                body,
+                safety: Safety::ReviewFirst,
+            },
+            stop_borrowing(level, have, want),
+        ];
     }
     if let Some((fs, p, pl)) = &v.today {
         body.push_str(&format!(
@@ -355,7 +410,7 @@ pub fn verify_throttles(findings: &mut [Finding], m: &Manifests) {
             {
                 let verdict = verdict_remedies(&v);
                 let added = verdict.len();
-                if v.already_throttled() {
+                if v.already_throttled() || v.capping_is_tighter() {
                     // The YAML, and the command watching its FlowSchema, give way to the verdict.
                     let watch = format!("flow_schema=\"{}\"", v.throttle.0);
                     f.remedies.remove(i);
@@ -569,13 +624,12 @@ mod tests {
         assert!(!judge(&poller_yaml(None), &m).expect("fs").already_throttled(), "up to 6 shares' seats");
     }
 
-    /// Manifests review item 1: restricted-pollers (2 shares) sets no borrowingLimitPercent, so
-    /// it may borrow without limit ("the limit is effectively infinite"). It was called
-    /// "already throttled … fix the client [safe to apply]" and the only throttle was dropped.
+    /// A level without borrowingLimitPercent and with more shares than the proposed level is
+    /// no throttle: the throttle is kept, with the patch that would cap the level instead.
     #[test]
     fn a_level_that_borrows_without_limit_is_no_throttle_and_the_throttle_is_kept() {
         let mut m = bootstrap();
-        parse_text("apf.yaml", &restricted_pollers(2, None), &mut m);
+        parse_text("apf.yaml", &restricted_pollers(50, None), &mut m);
         let mut findings = finding_with(poller_yaml(Some((831, 1840))));
         verify_throttles(&mut findings, &m);
         let remedies = &findings[0].remedies;
@@ -593,10 +647,43 @@ mod tests {
         assert!(!titles.iter().any(|t| t.contains("fix the client")), "{titles:?}");
         let verdict = &remedies[1];
         assert_eq!(verdict.safety, Safety::ReviewFirst);
-        assert!(verdict.body.contains("`restricted-pollers` (2 concurrency shares, 4 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent)) sets no borrowingLimitPercent: whenever other priority levels have idle seats it may borrow them without limit"), "{}", verdict.body);
+        assert!(verdict.body.contains("`restricted-pollers` (50 concurrency shares, 4 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent)) sets no borrowingLimitPercent: whenever other priority levels have idle seats it may borrow them without limit"), "{}", verdict.body);
         assert!(verdict.body.contains("It is not a throttle, whatever its shares"), "{}", verdict.body);
         assert!(remedies[2].body.starts_with("kubectl patch prioritylevelconfiguration restricted-pollers --type=merge -p '{\"spec\":{\"limited\":{\"borrowingLimitPercent\":0}}}'"), "{}", remedies[2].body);
         assert_eq!(remedies[2].safety, Safety::ReviewFirst);
+    }
+
+    /// Regression review s20 N1: a level of 2 shares and 4 queues of 10 without
+    /// borrowingLimitPercent, already rejecting half the client's requests, got as its first
+    /// remedy a new level of 5 shares and 16 queues of 50: looser under load, when the old level
+    /// borrows nothing. Capping the old level is tighter than both: it comes first, and no
+    /// looser level is proposed.
+    #[test]
+    fn a_level_only_its_unlimited_borrowing_loosens_is_capped_not_replaced_by_a_looser_level() {
+        let mut m = bootstrap();
+        parse_text("apf.yaml", &restricted_pollers(2, None), &mut m);
+        let mut findings = finding_with(poller_yaml(Some((831, 1840))));
+        verify_throttles(&mut findings, &m);
+        let remedies = &findings[0].remedies;
+        let titles: Vec<&str> = remedies.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "Held by priority level restricted-pollers, which only its unlimited borrowing loosens: cap it rather than add a level",
+                "Stop priority level restricted-pollers borrowing other levels' idle seats",
+                "advice"
+            ]
+        );
+        let verdict = &remedies[0];
+        assert_eq!(verdict.safety, Safety::ReviewFirst);
+        assert!(
+            verdict
+                .body
+                .contains("Adding that level would loosen the limit when it matters, so none is proposed"),
+            "{}",
+            verdict.body
+        );
+        assert!(verdict.body.contains("The 831 of its 1840 requests rejected with 429"), "{}", verdict.body);
     }
 
     /// The same FlowSchema sending the client to a looser level: the throttle tightens it, and

@@ -221,20 +221,23 @@ fn a_dangling_flow_schema_does_not_catch_the_client_before_the_throttle() {
 
 /// Item 6, Kubernetes 1.27 (the throttle is written in v1beta3): a v1beta2 level without
 /// borrowingLimitPercent borrows without limit there, as v1beta2 has the field from 1.26. It
-/// was taken to have no borrowing, called "already throttled" and the throttle dropped.
+/// was taken to have no borrowing, called "already throttled" with "fix the client [safe to
+/// apply]". Its 2 shares and 8 queues of 10 are within the proposed level's, so capping it is
+/// the tighter remedy (regression review s20 N1): first, review first, and no looser level.
 #[test]
 fn a_v1beta2_level_without_a_borrowing_limit_borrows_on_1_26_and_later() {
     let remedies = refined("apf_v1beta2.yaml", FlowControlApi::V1beta3, None);
     let t = titles(&remedies);
     assert_eq!(
-        t[..3],
+        t[..2],
         [
-            "throttle",
-            "Checked against the cluster's FlowSchemas: the throttle takes effect",
+            "Held by priority level obs-level, which only its unlimited borrowing loosens: cap it rather than add a level",
             "Stop priority level obs-level borrowing other levels' idle seats"
         ]
     );
-    assert!(remedies[1].body.contains("(2 concurrency shares, 8 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent))"), "{}", remedies[1].body);
+    assert_eq!(remedies[0].safety, Safety::ReviewFirst);
+    assert!(remedies[0].body.contains("(2 concurrency shares, 8 queues of 10 requests, handSize 2, borrowing not limited (no borrowingLimitPercent))"), "{}", remedies[0].body);
+    assert!(!t.contains(&"throttle"), "{t:?}");
 }
 
 /// Item 6, Kubernetes 1.25 (the throttle is written in v1beta2): no API server before 1.26
