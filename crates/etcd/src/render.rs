@@ -105,8 +105,12 @@ pub fn render_evidence_as(ev: &EtcdEvidence, format: EvidenceFormat, w: &mut dyn
             members,
         ));
     }
-    let alarms: Vec<Vec<String>> =
+    let mut alarms: Vec<Vec<String>> =
         ev.alarms.iter().map(|a| vec![a.member_id.clone(), a.alarm.clone()]).collect();
+    if ev.alarms_unread {
+        // Not "none": nothing is known of them.
+        alarms.push(vec!["-".to_owned(), "not read: the alarm request failed (see ETC010)".to_owned()]);
+    }
     tables.push(("Alarms".into(), vec!["member", "alarm"], alarms));
     if let Some(k) = &ev.keys {
         let bytes = |b: u64| if k.values_read { format_bytes(b as f64) } else { "-".to_owned() };
@@ -251,6 +255,19 @@ mod tests {
         let mut out = Vec::new();
         render_evidence_as(&odd(), format, &mut out).expect("render");
         String::from_utf8(out).expect("utf-8")
+    }
+
+    /// Regression review s20 N2: alarms that could not be read (no leader) were shown as
+    /// "none", as if no NOSPACE alarm could be raised.
+    #[test]
+    fn alarms_that_could_not_be_read_are_not_shown_as_none() {
+        let ev = EtcdEvidence { alarms_unread: true, ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        render_evidence_as(&ev, EvidenceFormat::Text, &mut out).expect("render");
+        let text = String::from_utf8(out).expect("utf-8");
+        let alarms = text.split("Alarms").nth(1).expect("an Alarms table");
+        assert!(alarms.contains("not read: the alarm request failed"), "{text}");
+        assert!(!alarms.trim_start().starts_with("none"), "{text}");
     }
 
     /// etcd review item 13: a namespace holding `|`, a newline and HTML broke the Markdown row

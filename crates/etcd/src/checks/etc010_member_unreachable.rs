@@ -40,12 +40,38 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         let subject = member_endpoint(url);
         // A member that answered but reports an error about itself ("no leader") is not a
         // member that did not answer.
-        let (title, summary) = if error.contains(REPORTS) {
-            (
-                format!("etcd member reports a problem: {error}"),
-                format!("The member answered and reports a problem: {error}."),
-            )
+        // Nor is one that answered a key scan or the alarm list with an error (authentication,
+        // compactions, no leader): their remedies are not about a dead process.
+        let answered = if error.contains(REPORTS) {
+            Some(("etcd member reports a problem", "The member answered and reports a problem"))
+        } else if error.contains("/v3/kv/range:") {
+            Some(("etcd key scan failed", "The member answered, but the key scan failed"))
+        } else if error.contains("/v3/maintenance/alarm:") {
+            Some((
+                "etcd alarms could not be read",
+                "The member answered, but its alarm list could not be read",
+            ))
         } else {
+            None
+        };
+        if let Some((what, said)) = answered {
+            out.push(
+                Draft {
+                    severity: Severity::Warning,
+                    title: format!("{what}: {error}"),
+                    subject: Subject::new("etcd-member", subject.clone()),
+                    summary: format!("{said}: {error}."),
+                    source: "etcd".to_owned(),
+                    measures: vec![],
+                    table: None,
+                    thresholds: vec![],
+                    remedies: if error.contains(REPORTS) { remedies_for(&subject, &access) } else { vec![] },
+                }
+                .into_finding(&INFO, t),
+            );
+            continue;
+        }
+        let (title, summary) = {
             (
                 format!("etcd did not answer: {error}"),
                 format!(
@@ -142,6 +168,29 @@ mod tests {
         assert!(out[0].title.starts_with("etcd member reports a problem: "), "{}", out[0].title);
         assert!(!out[0].title.contains("did not answer"), "{}", out[0].title);
         assert_eq!(out[0].subject.name, "http://127.0.0.1:2379");
+    }
+
+    /// Regression review s20 N1: a key scan refused ("user name is empty"), cut short by
+    /// compactions, or an alarm list without a leader were titled "etcd did not answer" with
+    /// "is etcd running" remedies, though the member answered.
+    #[test]
+    fn a_failed_key_scan_or_alarm_read_is_not_said_to_be_a_member_that_did_not_answer() {
+        let ev = EtcdEvidence {
+            collection_errors: vec![
+                "http://127.0.0.1:2379/v3/kv/range: HTTP 400: etcdserver: user name is empty: authentication is enabled".into(),
+                "http://127.0.0.1:2379/v3/maintenance/alarm: HTTP 500: context deadline exceeded: the alarms were not read".into(),
+            ],
+            ..EtcdEvidence::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        let titles: Vec<&str> = out.iter().map(|f| f.title.as_str()).collect();
+        assert!(titles[0].starts_with("etcd key scan failed: "), "{titles:?}");
+        assert!(titles[1].starts_with("etcd alarms could not be read: "), "{titles:?}");
+        assert!(
+            out.iter().all(|f| f.remedies.is_empty() && !f.summary.contains("numbers are missing")),
+            "{out:#?}"
+        );
     }
 
     /// etcd review item 18: ETC010's subject was the request URL with its API path, and its
