@@ -186,6 +186,34 @@ fn a_cache_that_cannot_be_created_falls_back_to_a_private_temporary_store() {
     assert_eq!(stdout(&out), stdout(&diagnose(&path_of(&log), warm.path())));
 }
 
+/// Regression review s20 N1: a run interrupted (Ctrl-C, SIGTERM) while reading into its
+/// private temporary store left it in $TMPDIR for good; the next run that needs one removes
+/// those of processes that no longer run, and leaves a live run's alone.
+#[cfg(target_os = "linux")]
+#[test]
+fn temporary_stores_left_by_interrupted_runs_are_removed_by_the_next() {
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let file = scratch.path().join("not-a-dir");
+    std::fs::write(&file, b"").expect("write");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A process ID above the kernel's maximum (4194304) never runs.
+    let dead = tmp.path().join("apiserver-doctor-run-4194399-1-0");
+    let live = tmp.path().join(format!("apiserver-doctor-run-{}-1-0", std::process::id()));
+    for d in [&dead, &live] {
+        std::fs::create_dir_all(d.join("store/data")).expect("stale store");
+        std::fs::write(d.join("store/data/part.parquet"), b"x").expect("part");
+    }
+    let log = copy_of_log("");
+    let out = doctor_env(
+        &["diagnose", &path_of(&log), "--fail-on", "never"],
+        &file,
+        &[("TMPDIR", tmp.path().as_os_str())],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!dead.exists(), "the store of a run that no longer runs stays");
+    assert!(live.exists(), "a running process's store was removed");
+}
+
 #[cfg(unix)]
 #[test]
 fn without_home_or_xdg_cache_home_the_cache_is_a_private_per_user_directory() {

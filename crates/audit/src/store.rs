@@ -533,15 +533,21 @@ pub struct IngestedInput {
 }
 
 impl IngestedInput {
-    /// Whether `self` and `other` are the same file: the same canonical path, or the same
-    /// device and inode (a hard link). An entry of a manifest written before paths were
+    /// Whether `self` and `other` are the same file: the same device and inode when both are
+    /// known (another spelling, a symbolic or hard link; not a new file rotated in at the same
+    /// path), else the same canonical path. An entry of a manifest written before paths were
     /// canonical matches the same name as typed. Stdin and pipes (no size) never match.
     pub fn same_file(&self, other: &IngestedInput) -> bool {
         if self.size.is_none() || other.size.is_none() {
             return false;
         }
         match (&self.path, &other.path) {
-            (Some(a), Some(b)) => a == b || (self.inode.is_some() && self.inode == other.inode),
+            // A file's identity is its inode when both are known: another spelling or a hard
+            // link is the same file, and a new file at the same path (a rotated log) is not.
+            (Some(a), Some(b)) => match (&self.inode, &other.inode) {
+                (Some(x), Some(y)) => x == y,
+                _ => a == b,
+            },
             _ => self.file == other.file,
         }
     }
@@ -768,6 +774,29 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression review s20 N3: a log rotated away and a new file written at its path took the
+    /// first file's manifest entry, so the first file's events had no input listed any more.
+    #[test]
+    fn a_new_file_rotated_in_at_the_same_path_is_another_input() {
+        let input = |inode: u64| IngestedInput {
+            file: "a.log".into(),
+            path: Some("/logs/a.log".into()),
+            inode: Some((1, inode)),
+            size: Some(10),
+            mtime: None,
+            head_hash: None,
+            format: None,
+            events: 0,
+            skipped: 0,
+            skipped_by_kind: BTreeMap::new(),
+            not_audit: None,
+            incomplete: None,
+        };
+        assert!(!input(7).same_file(&input(8)), "a rotated-in file is another input");
+        let link = IngestedInput { path: Some("/other/link.log".into()), ..input(7) };
+        assert!(input(7).same_file(&link), "a hard link is the same file");
+    }
 
     /// Review s20 item 5: a data file this user may not open was called damaged, with the
     /// advice to remove the store (a good store, maybe the only copy of rotated logs).

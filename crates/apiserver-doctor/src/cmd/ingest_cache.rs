@@ -408,6 +408,7 @@ static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// directory, removed when the run ends: for when the cache cannot be written.
 fn temporary(inputs: &[PathBuf], total_bytes: u64) -> anyhow::Result<(PathBuf, Vec<InputSummary>)> {
     let base = std::env::temp_dir();
+    remove_stale_temporary_stores(&base);
     let mut attempt = 0u32;
     let top = loop {
         let nanos = UNIX_EPOCH.elapsed().map(|d| d.subsec_nanos()).unwrap_or_default();
@@ -441,6 +442,43 @@ fn temporary(inputs: &[PathBuf], total_bytes: u64) -> anyhow::Result<(PathBuf, V
         Err(e) => {
             remove_temporary_stores();
             Err(e)
+        }
+    }
+}
+
+/// Removes the temporary stores of runs that ended without removing theirs (Ctrl-C, a
+/// signal, a crash): `apiserver-doctor-run-PID-…` directories of this user under `base` whose
+/// process no longer runs. Only where the process table can be read (`/proc`).
+fn remove_stale_temporary_stores(base: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(base) else { return };
+    #[cfg(unix)]
+    let me = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").map(|m| m.uid()).ok()
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("apiserver-doctor-run-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().filter(|p| p.parse::<u32>().is_ok()) else { continue };
+        if Path::new("/proc").join(pid).exists() {
+            continue;
+        }
+        // Ours only, and a directory, not a link to one.
+        let Ok(meta) = std::fs::symlink_metadata(entry.path()) else { continue };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if me != Some(meta.uid()) {
+                continue;
+            }
+        }
+        if meta.is_dir() {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }

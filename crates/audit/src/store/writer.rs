@@ -242,6 +242,11 @@ fn lock_holder(lock_path: &Path) -> Option<String> {
         text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     };
     let pid = field("pid ")?;
+    // The file keeps the last writer's ID; a writer that does not record its own (an older
+    // apiserver-doctor) may hold the lock while that process has long exited.
+    if cfg!(target_os = "linux") && pid.parse::<u32>().is_ok() && !Path::new("/proc").join(&pid).exists() {
+        return None;
+    }
     Some(match field("command ") {
         Some(cmd) => format!("process {pid}: {cmd}"),
         None => format!("process {pid}"),
@@ -1700,6 +1705,23 @@ pub fn counts_of(batch: &RecordBatch) -> Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression review s20 N4: the lock file keeps the last writer's ID; with an older
+    /// apiserver-doctor holding the lock, the refusal named a process that had exited.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_lock_file_naming_a_process_that_no_longer_runs_names_no_holder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = dir.path().join("lock");
+        std::fs::write(&lock, "pid 4194399\ncommand apiserver-doctor ingest x\n").expect("write");
+        assert_eq!(lock_holder(&lock), None);
+        std::fs::write(&lock, format!("pid {}\ncommand apiserver-doctor ingest x\n", std::process::id()))
+            .expect("write");
+        assert_eq!(
+            lock_holder(&lock),
+            Some(format!("process {}: apiserver-doctor ingest x", std::process::id()))
+        );
+    }
 
     #[test]
     fn nearly_in_order_allows_the_slack_and_no_more() {
