@@ -92,7 +92,7 @@ impl Verdict {
             (Some((_, Some(have))), Some((_, want)))
                 if have.borrowing_limit_percent.is_none() && have.shares > 0 =>
             {
-                Limits { borrowing_limit_percent: Some(0), ..have.clone() }.holds_as_tightly_as(want)
+                Limits { borrowing_limit_percent: Some(0), ..*have }.holds_as_tightly_as(want)
             }
             _ => false,
         }
