@@ -159,8 +159,13 @@ fn an_aborted_run_removes_all_its_uncommitted_and_temporary_files_and_nothing_el
         }
     }
     assert!(w.uncommitted_files() > 1);
-    let mine: Vec<PathBuf> =
-        files_under(&store.join("data")).into_iter().filter(|p| !committed.contains(p)).collect();
+    // Files under their final names only: the encoder thread may be writing (then renaming)
+    // a temporary one right now.
+    let mine: Vec<PathBuf> = files_under(&store.join("data"))
+        .into_iter()
+        .filter(|p| !committed.contains(p))
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.')))
+        .collect();
     assert!(mine.len() > 1, "{mine:?}");
     // The first file vanished (as one whose encoding failed never got its name), and a
     // temporary file of this run is left, as a full disk leaves it.
