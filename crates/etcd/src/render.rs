@@ -26,38 +26,15 @@ pub enum EvidenceFormat {
     Html,
 }
 
-/// A Markdown table cell: one line, `|`, Markdown punctuation and HTML escaped.
+/// A Markdown table cell or heading: one line, Markdown punctuation and HTML escaped (the
+/// report's escaping).
 fn markdown_cell(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in findings::text::one_line(s).chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '~' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            c => out.push(c),
-        }
-    }
-    out
+    report::escape_markdown(s)
 }
 
-/// HTML content: one line, markup escaped.
+/// HTML content: one line, markup escaped (the report's escaping).
 fn html_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in findings::text::one_line(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    report::escape_html(&findings::text::one_line(s))
 }
 
 /// Writes the members and the key statistics as text (`markdown` false) or Markdown tables.

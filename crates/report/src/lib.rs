@@ -38,6 +38,7 @@ mod text;
 
 pub use html::escape as escape_html;
 pub use json::JSON_SCHEMA_DOC;
+pub use markdown::escape as escape_markdown;
 pub use redact::{REDACTED, redact, redact_report};
 
 /// The output formats.

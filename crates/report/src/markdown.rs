@@ -9,7 +9,7 @@ use crate::format;
 use crate::sorted_findings;
 
 /// Escapes prose: Markdown punctuation and HTML (ticket systems render inline HTML).
-pub(crate) fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -339,16 +339,7 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
     let mut retried = false;
     loop {
         make_private_dir(dir).with_context(|| format!("creating {}", dir.display())).map_err(unusable)?;
-        let tell = std::io::stderr().is_terminal();
-        if tell {
-            eprintln!(
-                "reading {} file{} ({:.1} MB) into {}",
-                inputs.len(),
-                if inputs.len() == 1 { "" } else { "s" },
-                total_bytes as f64 / 1e6,
-                dir.display()
-            );
-        }
+        let tell = tell_reading(inputs, total_bytes, dir);
         let done = ingest_into(inputs, dir, tell).and_then(|_| {
             std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))
         });
@@ -372,6 +363,22 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
             total_bytes as f64 / 1e6
         ))));
     }
+}
+
+/// On a terminal, says what is read into which store, and returns `true` (the progress bar
+/// follows); elsewhere, `false`.
+fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path) -> bool {
+    let tell = std::io::stderr().is_terminal();
+    if tell {
+        eprintln!(
+            "reading {} file{} ({:.1} MB) into {}",
+            inputs.len(),
+            if inputs.len() == 1 { "" } else { "s" },
+            total_bytes as f64 / 1e6,
+            dir.display()
+        );
+    }
+    tell
 }
 
 /// Whether `e` says the disk (or the user's quota) is full.
@@ -427,16 +434,7 @@ fn temporary(inputs: &[PathBuf], total_bytes: u64) -> anyhow::Result<(PathBuf, V
     };
     TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner).push(top.clone());
     let dir = top.join("store");
-    let tell = std::io::stderr().is_terminal();
-    if tell {
-        eprintln!(
-            "reading {} file{} ({:.1} MB) into {}",
-            inputs.len(),
-            if inputs.len() == 1 { "" } else { "s" },
-            total_bytes as f64 / 1e6,
-            dir.display()
-        );
-    }
+    let tell = tell_reading(inputs, total_bytes, &dir);
     match ingest_into(inputs, &dir, tell) {
         Ok(summaries) => Ok((dir, summaries)),
         Err(e) => {
