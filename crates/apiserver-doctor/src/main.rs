@@ -108,29 +108,15 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if cmd::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", message(&err));
+            eprintln!("error: {}", cmd::message(&err));
             ExitCode::from(2)
         }
     }
 }
 
-/// The error and its causes, `: `-separated, each cause once: many error messages already
-/// end with their cause (`nope.log: No such file or directory`), which the chain holds again.
-fn message(err: &anyhow::Error) -> String {
-    let mut out = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::message;
+    use super::cmd::message;
 
     #[test]
     fn a_cause_already_in_the_message_is_not_repeated() {

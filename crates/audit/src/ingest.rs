@@ -361,20 +361,7 @@ fn stopped(file: &str) -> ReadError {
 /// ingested before (`-`, stdin, and any other file that is not a regular one, such as a pipe,
 /// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
-    let mut id = IngestedInput {
-        file: path.display().to_string(),
-        path: None,
-        inode: None,
-        size: None,
-        mtime: None,
-        head_hash: None,
-        format: None,
-        events: 0,
-        skipped: 0,
-        skipped_by_kind: BTreeMap::new(),
-        not_audit: None,
-        incomplete: None,
-    };
+    let mut id = IngestedInput { file: path.display().to_string(), ..IngestedInput::default() };
     if path.as_os_str() == "-" {
         return id;
     }

@@ -496,7 +496,7 @@ pub struct DataFile {
 }
 
 /// An input file as it was when ingested, to recognise it when it is ingested again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestedInput {
     /// The file as named on the command line (for display; `-` is stdin).
     pub file: String,
@@ -784,14 +784,7 @@ mod tests {
             path: Some("/logs/a.log".into()),
             inode: Some((1, inode)),
             size: Some(10),
-            mtime: None,
-            head_hash: None,
-            format: None,
-            events: 0,
-            skipped: 0,
-            skipped_by_kind: BTreeMap::new(),
-            not_audit: None,
-            incomplete: None,
+            ..IngestedInput::default()
         };
         assert!(!input(7).same_file(&input(8)), "a rotated-in file is another input");
         let link = IngestedInput { path: Some("/other/link.log".into()), ..input(7) };

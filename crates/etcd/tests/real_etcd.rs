@@ -351,9 +351,9 @@ fn an_endpoint_that_does_not_answer_is_an_error_naming_it() {
     assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
 }
 
-#[test]
-fn an_endpoint_that_is_not_an_etcd_gateway_says_so() {
-    // A server that answers every request with 404, as the API server or a metrics port would.
+/// A local HTTP server that reads each request (headers and body) and answers `answer`, as a
+/// server that is not an etcd gateway would; its port.
+fn serve_http(answer: &'static str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
@@ -372,10 +372,17 @@ fn an_endpoint_that_is_not_an_etcd_gateway_says_so() {
             }
             let mut body = vec![0; length];
             std::io::Read::read_exact(&mut reader, &mut body).ok();
-            let answer = "HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot found";
             std::io::Write::write_all(&mut stream, answer.as_bytes()).ok();
         }
     });
+    port
+}
+
+#[test]
+fn an_endpoint_that_is_not_an_etcd_gateway_says_so() {
+    // A server that answers every request with 404, as the API server or a metrics port would.
+    let port =
+        serve_http("HTTP/1.1 404 Not Found\r\ncontent-length: 9\r\nconnection: close\r\n\r\nnot found");
     let options = CollectOptions {
         endpoints: vec![format!("http://127.0.0.1:{port}")],
         timeout_seconds: 5,
@@ -852,29 +859,8 @@ fn an_empty_prefix_scans_the_whole_key_space() {
 /// expected value at line 1 column 1"; https to a plain-http member "io: unexpected end of file".
 #[test]
 fn a_web_page_or_the_wrong_scheme_is_explained() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut reader = std::io::BufReader::new(stream.try_clone().expect("clone"));
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if std::io::BufRead::read_line(&mut reader, &mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            std::io::Read::read_exact(&mut reader, &mut body).ok();
-            let answer =
-                "HTTP/1.1 200 OK\r\ncontent-length: 18\r\nconnection: close\r\n\r\n<html>hello</html>";
-            std::io::Write::write_all(&mut stream, answer.as_bytes()).ok();
-        }
-    });
+    let port =
+        serve_http("HTTP/1.1 200 OK\r\ncontent-length: 18\r\nconnection: close\r\n\r\n<html>hello</html>");
     let client =
         etcd::Client::new(&format!("http://127.0.0.1:{port}"), &TlsFiles::default(), 5).expect("client");
     let err = client.status().expect_err("a web page").to_string();

@@ -228,22 +228,9 @@ fn ingest_found(paths: &[PathBuf], inputs: Vec<PathBuf>) -> anyhow::Result<(Path
         "note: the cache {} cannot be used ({}): reading the files into a private temporary store, removed \
          when this run ends (set XDG_CACHE_HOME to a writable directory to keep the cache for the next run)",
         root.dir.display(),
-        message_of(&why)
+        super::message(&why)
     );
     temporary(&inputs, total_bytes)
-}
-
-/// `err` and its causes, `: `-separated, each cause once (as `main` prints an error).
-fn message_of(err: &anyhow::Error) -> String {
-    let mut out = err.to_string();
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-    }
-    out
 }
 
 /// The cached store of the inputs keyed `key` under `stores`, filled when missing, damaged or

@@ -122,6 +122,20 @@ impl<W: std::io::Write> std::io::Write for Shown<W> {
     }
 }
 
+/// The error and its causes, `: `-separated, each cause once: many error messages already
+/// end with their cause (`nope.log: No such file or directory`), which the chain holds again.
+pub fn message(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
