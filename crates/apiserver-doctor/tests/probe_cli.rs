@@ -72,6 +72,10 @@ fn a_closed_port_is_critical_with_the_reason() {
     assert_eq!(found, vec![format!("NET002 critical Cannot connect to the API server at 127.0.0.1:{port}")]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(v["probe"]["tcp"].as_array().map(Vec::len), Some(2));
+    // The embedded report is the documented one (docs/report-schema.md), summary included:
+    // a CI gate reads `.report.summary.worst` (docs review s21, item 2).
+    assert_eq!(v["report"]["summary"]["worst"], "critical", "{}", v["report"]);
+    assert_eq!(v["report"]["summary"]["critical"], 1, "{}", v["report"]);
     assert!(
         v["probe"]["tcp"][0]["error"].as_str().unwrap_or("").contains("refused"),
         "{}",

@@ -17,7 +17,7 @@ use crate::table::ResultTable;
 pub const INFO: CheckInfo = CheckInfo {
     code: "AUD004",
     name: "expensive-lists",
-    default_severity: Severity::Critical,
+    default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
     doc: r#"## What it detects
 

@@ -15,7 +15,7 @@ use crate::table::ResultTable;
 pub const INFO: CheckInfo = CheckInfo {
     code: "AUD007",
     name: "failing-webhooks",
-    default_severity: Severity::Critical,
+    default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
     doc: r#"## What it detects
 

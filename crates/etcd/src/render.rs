@@ -94,7 +94,7 @@ pub fn render_evidence_as(ev: &EtcdEvidence, format: EvidenceFormat, w: &mut dyn
         tables.push((
             format!(
                 "Keys under {} at revision {}: {} keys, {} ({} outside the Kubernetes layout)",
-                k.prefix,
+                if k.prefix.is_empty() { "\"\" (the whole key space)" } else { k.prefix.as_str() },
                 k.revision,
                 format_count(k.keys as f64),
                 if k.values_read {
@@ -263,6 +263,19 @@ mod tests {
         // Every row of a table is one line: header, rule, rows.
         let pods_rows = md.lines().filter(|l| l.starts_with("| pods |")).count();
         assert_eq!(pods_rows, 1, "{md}");
+    }
+
+    /// Docs review s21 item 12: `--prefix ""` printed "Keys under  at revision …", nothing
+    /// where the prefix goes.
+    #[test]
+    fn the_whole_key_space_is_named_as_such_not_an_empty_prefix() {
+        let mut b = KeyStatsBuilder::new("", 3);
+        b.add("/registry/pods/default/p", 100);
+        let ev = EtcdEvidence { keys: Some(b.finish(9)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        render_evidence_as(&ev, EvidenceFormat::Text, &mut out).expect("render");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(text.contains("Keys under \"\" (the whole key space) at revision 9: 1 keys"), "{text}");
     }
 
     /// etcd review item 11: `-o html` left out the members, alarms, keys per resource,

@@ -34,8 +34,21 @@ struct Document<'a> {
 }
 
 pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    // Keep the kind of a write error (a closed pipe is not a failure to the caller).
+    serde_json::to_writer_pretty(&mut *out, &document(report))
+        .map_err(|e| io::Error::new(e.io_error_kind().unwrap_or(io::ErrorKind::Other), e))?;
+    writeln!(out)
+}
+
+/// The report as a JSON value, for commands that print it inside a document of their own.
+pub(crate) fn value(report: &Report) -> serde_json::Value {
+    // Serializing plain data into a `Value` cannot fail: no map key is anything but a string.
+    serde_json::to_value(document(report)).unwrap_or(serde_json::Value::Null)
+}
+
+fn document(report: &Report) -> Document<'_> {
     let (critical, warning, info) = format::counts(report);
-    let doc = Document {
+    Document {
         schema_version: report.schema_version,
         tool_version: &report.tool_version,
         window: report.window.as_ref(),
@@ -44,11 +57,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         overview: with_gaps(&report.overview),
         findings: sorted_findings(report).into_iter().map(readable).collect(),
         checks_run: &report.checks_run,
-    };
-    // Keep the kind of a write error (a closed pipe is not a failure to the caller).
-    serde_json::to_writer_pretty(&mut *out, &doc)
-        .map_err(|e| io::Error::new(e.io_error_kind().unwrap_or(io::ErrorKind::Other), e))?;
-    writeln!(out)
+    }
 }
 
 /// The overview with a `null` point in every empty bin of its lines ([`charts::with_gaps`]),

@@ -157,6 +157,12 @@ pub fn render_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     json::render(&redact_report(report), out)
 }
 
+/// The JSON report as a value, the same as [`render_json`] writes (summary included, redacted),
+/// for `etcd` and `probe`, which print it beside their evidence.
+pub fn json_value(report: &Report) -> serde_json::Value {
+    json::value(&redact_report(report))
+}
+
 /// The Markdown report.
 pub fn render_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     markdown::render(&redact_report(report), out)

@@ -34,9 +34,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     writeln!(
         out,
-        "\nSEVERITY is a check's usual severity when its threshold is crossed; most checks also report \
-         worse (a higher threshold) or milder findings (information beside them): `apiserver-doctor \
-         explain CODE` prints a check's documentation, with its thresholds."
+        "\nSEVERITY is what a check reports when its first threshold is crossed; many report critical \
+         past a higher threshold or in the worst case (a failing webhook in kube-system, say), and some \
+         add information beside them: `apiserver-doctor explain CODE` prints a check's documentation, \
+         with its thresholds."
     )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -92,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Output::Json => {
                 serde_json::to_writer_pretty(
                     &mut out,
-                    &serde_json::json!({"report": report, "etcd": evidence}),
+                    &serde_json::json!({"report": report::json_value(&report), "etcd": evidence}),
                 )?;
                 writeln!(out)?;
             }

@@ -153,7 +153,7 @@ fn write(
         Output::Json => {
             serde_json::to_writer_pretty(
                 &mut out,
-                &serde_json::json!({"report": report, "probe": evidence, "from": from}),
+                &serde_json::json!({"report": report::json_value(report), "probe": evidence, "from": from}),
             )?;
             writeln!(out)?;
         }

@@ -12,7 +12,7 @@ use crate::MetricsEvidence;
 pub const INFO: CheckInfo = CheckInfo {
     code: "MET009",
     name: "webhook-failures",
-    default_severity: Severity::Critical,
+    default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
     doc: r#"## What it detects
 Admission webhooks that the API server could not call, or that failed, so that the request

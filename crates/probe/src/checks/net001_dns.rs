@@ -12,7 +12,7 @@ use crate::ProbeEvidence;
 pub const INFO: CheckInfo = CheckInfo {
     code: "NET001",
     name: "api-dns",
-    default_severity: Severity::Critical,
+    default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
     doc: r#"## What it detects
 The API server's host name does not resolve from where the probe runs (critical), or took

@@ -12,7 +12,7 @@ use crate::ProbeEvidence;
 pub const INFO: CheckInfo = CheckInfo {
     code: "NET002",
     name: "api-tcp",
-    default_severity: Severity::Critical,
+    default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
     doc: r#"## What it detects
 TCP connections to the API server's addresses that fail: all of them (critical) or some

@@ -9,7 +9,7 @@ use crate::{ProbeEvidence, TlsProblem};
 pub const INFO: CheckInfo = CheckInfo {
     code: "NET003",
     name: "api-tls",
-    default_severity: Severity::Critical,
+    default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
     doc: r#"## What it detects
 A TLS handshake with the API server that fails, told from the error's type, with what to do:

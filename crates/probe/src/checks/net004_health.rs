@@ -13,7 +13,7 @@ use crate::{HttpAttempt, ProbeEvidence, failed_checks, is_health_answer};
 pub const INFO: CheckInfo = CheckInfo {
     code: "NET004",
     name: "api-health",
-    default_severity: Severity::Critical,
+    default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
     doc: r#"## What it detects
 What the API server says of itself at `/readyz?verbose` (three times) and `/livez?verbose`:
