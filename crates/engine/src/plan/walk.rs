@@ -2219,6 +2219,9 @@ impl Planner<'_> {
                     let mut inner = Vec::new();
                     let rewritten = self.lift_aggregates(&rel, &ne.expr, &mut inner, &mut outs)?;
                     if inner.is_empty() {
+                        // A known function this engine lacks (`percentile_tdigest`), or an
+                        // unknown one, says so rather than that an aggregate is missing.
+                        self.scalar(&rel, &ne.expr)?;
                         return Err(err(
                             ne.expr.span,
                             "summarize needs an aggregate function here (count(), avg(…), …)",
