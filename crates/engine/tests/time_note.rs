@@ -41,16 +41,37 @@ fn a_time_filter_joined_by_and_to_an_absent_user_agent_gives_no_note() {
 fn a_window_outside_the_data_still_gets_the_note_beside_another_filter() {
     let engine = engine();
     for (q, what) in [
-        (r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > now() + 1h | count"#, "no event passed the time filter"),
-        (r#"AKSAudit | where TimeGenerated > now() + 1h and UserAgent == "absent" | count"#, "no event passed the time filter"),
-        (r#"AKSAudit | where UserAgent startswith "kube" and TimeGenerated > now() + 1h | count"#, "no event passed the time filter"),
-        (r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > now() + 1h | summarize count() by Verb"#, "no rows"),
-        (r#"AKSAudit | where TimeGenerated > now() + 1h and UserAgent == "absent" | summarize count() by Verb"#, "no rows"),
-        (r#"let since = now() + 1h; AKSAudit | where TimeGenerated > since | count"#, "no event passed the time filter"),
+        (
+            r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > now() + 1h | count"#,
+            "no event passed the time filter",
+        ),
+        (
+            r#"AKSAudit | where TimeGenerated > now() + 1h and UserAgent == "absent" | count"#,
+            "no event passed the time filter",
+        ),
+        (
+            r#"AKSAudit | where UserAgent startswith "kube" and TimeGenerated > now() + 1h | count"#,
+            "no event passed the time filter",
+        ),
+        (
+            r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > now() + 1h | summarize count() by Verb"#,
+            "no rows",
+        ),
+        (
+            r#"AKSAudit | where TimeGenerated > now() + 1h and UserAgent == "absent" | summarize count() by Verb"#,
+            "no rows",
+        ),
+        (
+            r#"let since = now() + 1h; AKSAudit | where TimeGenerated > since | count"#,
+            "no event passed the time filter",
+        ),
     ] {
         let n = notes(&engine, q, &common::opts());
         assert_eq!(n.len(), 1, "{q}: {n:?}");
-        assert!(n[0].starts_with(&format!("{what}: the query filters on now() (2024-05-01T11:30:00Z)")), "{q}: {n:?}");
+        assert!(
+            n[0].starts_with(&format!("{what}: the query filters on now() (2024-05-01T11:30:00Z)")),
+            "{q}: {n:?}"
+        );
         assert!(n[0].contains("pass --now latest"), "{q}: {n:?}");
     }
 }
@@ -61,13 +82,18 @@ fn a_window_outside_the_data_still_gets_the_note_beside_another_filter() {
 fn now_read_through_a_column_says_where_now_lies_without_blaming_a_filter() {
     let engine = engine();
     let q = "AKSAudit | extend age = now() - TimeGenerated | where age < 1h | summarize count() by Verb";
-    let later = QueryOptions { now: Now::At(common::now() + chrono::Duration::days(400)), ..Default::default() };
+    let later =
+        QueryOptions { now: Now::At(common::now() + chrono::Duration::days(400)), ..Default::default() };
     let n = notes(&engine, q, &later);
     assert_eq!(n.len(), 1, "{n:?}");
-    assert!(n[0].starts_with("no rows: the query reads now() (2025-06-05T11:30:00Z), which is outside the data"), "{n:?}");
+    assert!(
+        n[0].starts_with("no rows: the query reads now() (2025-06-05T11:30:00Z), which is outside the data"),
+        "{n:?}"
+    );
     assert!(!n[0].contains("time filter"), "{n:?}");
     // now() inside the data: the rows were removed by something else.
     let q = r#"AKSAudit | extend age = now() - TimeGenerated | where age < 1h and UserAgent == "absent" | summarize count() by Verb"#;
-    let inside = QueryOptions { now: Now::At(common::t0() + chrono::Duration::minutes(60)), ..Default::default() };
+    let inside =
+        QueryOptions { now: Now::At(common::t0() + chrono::Duration::minutes(60)), ..Default::default() };
     assert_eq!(notes(&engine, q, &inside), Vec::<String>::new());
 }

@@ -288,10 +288,8 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
     let unattributed = rows == 0 && uses_now && time_filtered.is_empty();
     if rows <= 1 && uses_now {
         let has_rows = |plan: datafusion::logical_expr::LogicalPlan| -> Result<bool, EngineError> {
-            let probe = LogicalPlanBuilder::from(plan)
-                .limit(0, Some(1))
-                .and_then(|b| b.build())
-                .map_err(internal)?;
+            let probe =
+                LogicalPlanBuilder::from(plan).limit(0, Some(1)).and_then(|b| b.build()).map_err(internal)?;
             let got =
                 engine.block_on(async { engine.ctx().execute_logical_plan(probe).await?.collect().await })?;
             Ok(got.iter().any(|b| b.num_rows() > 0))
