@@ -404,7 +404,7 @@ fn area_and_scatter_charts_say_they_are_drawn_as_line_charts() {
             "csv",
             "--chart",
             path.to_str().expect("utf-8 path"),
-            &q,
+            q.as_str(),
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
         stderr(&o)
