@@ -386,3 +386,35 @@ fn a_store_that_does_not_exist_or_is_a_file_is_called_so() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("is a file, not a store directory"), "{}", stderr(&o));
 }
+
+/// Docs review s21 item 11: `render areachart` and `scatterchart` were drawn as line charts
+/// without a word; a kind drawn as asked gets no note.
+#[test]
+fn area_and_scatter_charts_say_they_are_drawn_as_line_charts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = eventhub();
+    let path = dir.path().join("chart.svg");
+    let chart = |kind: &str| {
+        let q = format!("AKSAudit | summarize count() by bin(TimeGenerated, 5m) | render {kind}");
+        let o = run(&[
+            "query",
+            "--input",
+            input.to_str().expect("utf-8 path"),
+            "-o",
+            "csv",
+            "--chart",
+            path.to_str().expect("utf-8 path"),
+            q.as_str(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stderr(&o)
+    };
+    for kind in ["areachart", "scatterchart"] {
+        let err = chart(kind);
+        assert!(err.contains(&format!("note: `render {kind}` is drawn as a line chart")), "{kind}: {err}");
+        let svg = std::fs::read_to_string(&path).expect("chart written");
+        assert!(svg.contains("data-kind=\"linechart\""), "{svg}");
+    }
+    let err = chart("timechart");
+    assert!(!err.contains("drawn as"), "{err}");
+}

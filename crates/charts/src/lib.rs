@@ -70,6 +70,19 @@ impl ChartKind {
         Self::from_name(kind).unwrap_or(ChartKind::Linechart)
     }
 
+    /// What a caller tells the user when `kind` is not drawn as asked (`areachart`,
+    /// `scatterchart`, …: [`ChartKind::parse`] draws them as lines); `None` for the kinds drawn
+    /// as asked.
+    pub fn drawn_instead(kind: &str) -> Option<String> {
+        if Self::from_name(kind).is_some() {
+            return None;
+        }
+        Some(format!(
+            "`render {}` is drawn as a line chart: only timechart, linechart, columnchart, barchart and piechart are drawn as asked",
+            kind.trim()
+        ))
+    }
+
     /// Reads a `render` kind, case-insensitively; `None` for kinds this crate does not draw.
     pub fn from_name(kind: &str) -> Option<ChartKind> {
         ChartKind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(kind.trim()))
@@ -107,8 +120,9 @@ pub struct TextOptions {
 /// The chart as a standalone SVG document of `width` × `height` pixels.
 ///
 /// Deterministic: the same chart gives the same bytes. The SVG holds no ids, so several can
-/// sit in one HTML page; the root carries `class="chart"` and `data-kind`, each series is a
-/// `<g class="series" data-series="…">`, and every text is escaped.
+/// sit in one HTML page; the root carries `class="chart"` and `data-kind`, each series of a
+/// line, column or bar chart is a `<g class="series" data-series="…">` (a pie's slices are in
+/// one `<g class="series">`, each a `class="slice" data-name="…"`), and every text is escaped.
 pub fn svg(chart: &Chart, width: u32, height: u32) -> String {
     svg::render(&data::prepare(chart), width, height)
 }
@@ -271,6 +285,19 @@ mod tests {
         assert_eq!(ChartKind::parse("TimeChart"), ChartKind::Timechart);
         assert_eq!(ChartKind::parse("scatterchart"), ChartKind::Linechart);
         assert_eq!(ChartKind::from_name("scatterchart"), None);
+    }
+
+    /// Review s21 item 11: `render areachart` and `scatterchart` were drawn as line charts
+    /// without a word.
+    #[test]
+    fn area_and_scatter_charts_say_they_are_drawn_as_lines() {
+        for kind in ["areachart", "scatterchart", "stackedareachart"] {
+            let note = ChartKind::drawn_instead(kind).unwrap_or_default();
+            assert!(note.starts_with(&format!("`render {kind}` is drawn as a line chart")), "{note}");
+        }
+        for kind in ["timechart", "LineChart", "columnchart", "barchart", "piechart"] {
+            assert_eq!(ChartKind::drawn_instead(kind), None, "{kind}");
+        }
     }
 
     #[test]

@@ -125,6 +125,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     out.flush()?;
     if let Some(spec) = &result.render {
         let chart = engine::chart::chart(&result, spec);
+        if let Some(c) = &chart
+            && (args.chart.is_some() || std::io::stdout().is_terminal())
+            && let Some(note) = charts::ChartKind::drawn_instead(&c.kind)
+        {
+            eprintln!("note: {note}");
+        }
         match (&args.chart, chart) {
             (Some(path), Some(chart)) => {
                 charts_file(&chart, path)?;

@@ -1,7 +1,7 @@
 //! Walks the KQL syntax tree and builds the plan: statements, sources, operators, scalar
 //! expressions and aggregates.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::datatypes::DataType;
@@ -59,9 +59,13 @@ pub struct Planner<'e> {
     /// Set when an expression read `now()` or `ago()`: an empty result may then be the time
     /// filter's doing.
     pub uses_now: bool,
-    /// The rows just after the first `where` that reads now() or ago(): whether the time
-    /// filter kept anything, when the result alone cannot tell (`| count` gives one row of 0).
-    time_filtered: Option<datafusion::logical_expr::LogicalPlan>,
+    /// The `where`s whose own terms read now() or ago(), each as the rows it was given and
+    /// those its time terms alone keep: whether a time filter removed every row, when the
+    /// result alone cannot tell (`| count` gives one row of 0), and without blaming it for
+    /// what another filter removed.
+    time_filtered: Vec<TimeProbe>,
+    /// The scalar `let`s whose value reads now() or ago(): a `where` that reads one reads now().
+    now_lets: HashSet<String>,
     unnamed: usize,
     /// The user-defined scalar functions (`let f = (t: string) { … }`), by name.
     functions: HashMap<String, Arc<kql::FunctionDef>>,
@@ -118,8 +122,33 @@ pub struct Planned {
     pub render: Option<RenderSpec>,
     /// Whether the query read now() or ago().
     pub uses_now: bool,
-    /// The rows after the first time filter (see [`Planner`]).
-    pub time_filtered: Option<datafusion::logical_expr::LogicalPlan>,
+    /// The time filters (see [`Planner`]).
+    pub time_filtered: Vec<TimeProbe>,
+}
+
+/// One `where` that reads now(): the rows it was given, and those its terms that read now()
+/// keep on their own (`TimeGenerated > ago(1h)` of `UserAgent == "x" and TimeGenerated >
+/// ago(1h)`). The time filter removed every row when the first holds rows and the second
+/// none; when no row reached the `where`, or another term removed them, it is not to blame.
+pub struct TimeProbe {
+    /// The rows the `where` was given.
+    pub given: datafusion::logical_expr::LogicalPlan,
+    /// Those rows filtered by the time terms alone.
+    pub kept: datafusion::logical_expr::LogicalPlan,
+}
+
+/// At most this many time filters are checked (each check reads up to two rows).
+const MAX_TIME_PROBES: usize = 4;
+
+/// The terms of a predicate joined by `and` at its top level, left to right.
+fn conjuncts<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match &e.kind {
+        ExprKind::Binary { op: BinaryOp::And, left, right } => {
+            conjuncts(left, out);
+            conjuncts(right, out);
+        }
+        _ => out.push(e),
+    }
 }
 
 /// An aggregate's numeric input: the expression, its type, and how to convert the result back.
@@ -163,7 +192,8 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         let_exprs: HashMap::new(),
         render: None,
         uses_now: false,
-        time_filtered: None,
+        time_filtered: Vec::new(),
+        now_lets: HashSet::new(),
         unnamed: 0,
         functions: HashMap::new(),
         call_depth: 0,
@@ -183,17 +213,29 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
                             Bound::Tabular(rel)
                         } else {
                             p.let_exprs.insert(l.name.name.clone(), e.clone());
-                            Bound::Scalar(p.scalar(&empty_rel(engine)?, e)?)
+                            let before = std::mem::replace(&mut p.uses_now, false);
+                            let v = p.scalar(&empty_rel(engine)?, e)?;
+                            if p.uses_now {
+                                p.now_lets.insert(l.name.name.clone());
+                            } else {
+                                p.now_lets.remove(&l.name.name);
+                            }
+                            p.uses_now |= before;
+                            Bound::Scalar(v)
                         }
                     }
                     kql::LetValue::Tabular(t) | kql::LetValue::Materialize(t, _) => {
                         Bound::Tabular(p.tabular(t)?)
                     }
                     kql::LetValue::Function(f) => {
+                        p.now_lets.remove(&l.name.name);
                         p.define_function(&l.name.name, f)?;
                         continue;
                     }
                 };
+                if matches!(bound, Bound::Tabular(_)) {
+                    p.now_lets.remove(&l.name.name);
+                }
                 if matches!(bound, Bound::Tabular(_)) {
                     p.let_exprs.remove(&l.name.name);
                 }
@@ -240,19 +282,24 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
     // that is not there) may have removed them instead, and then the window is not to blame.
     // Without that filter's plan, nothing out is all there is to go on.
     let mut filtered_out = false;
+    // now() read elsewhere than in a `where`'s own terms (`extend age = now() - TimeGenerated
+    // | where age < 1h`): which filter removed the rows is not known, so the note only says
+    // where now() lies, and only when it lies outside the data.
+    let unattributed = rows == 0 && uses_now && time_filtered.is_empty();
     if rows <= 1 && uses_now {
-        filtered_out = match time_filtered {
-            Some(tf) => {
-                let probe = LogicalPlanBuilder::from(tf)
-                    .limit(0, Some(1))
-                    .and_then(|b| b.build())
-                    .map_err(internal)?;
-                let kept = engine
-                    .block_on(async { engine.ctx().execute_logical_plan(probe).await?.collect().await })?;
-                kept.iter().all(|b| b.num_rows() == 0)
-            }
-            None => rows == 0,
+        let has_rows = |plan: datafusion::logical_expr::LogicalPlan| -> Result<bool, EngineError> {
+            let probe =
+                LogicalPlanBuilder::from(plan).limit(0, Some(1)).and_then(|b| b.build()).map_err(internal)?;
+            let got =
+                engine.block_on(async { engine.ctx().execute_logical_plan(probe).await?.collect().await })?;
+            Ok(got.iter().any(|b| b.num_rows() > 0))
         };
+        for tf in time_filtered {
+            if !has_rows(tf.kept)? && has_rows(tf.given)? {
+                filtered_out = true;
+                break;
+            }
+        }
     }
     let mut notices: Vec<String> = Vec::new();
     if filtered_out {
@@ -274,6 +321,19 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
             )),
             None => notices.push(format!("{what}: there are no events")),
         }
+    } else if unattributed
+        && options.now != Now::Latest
+        && let Some((lo, hi)) = time_range(engine)?
+        && (now < lo || now > hi)
+    {
+        let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(t.timestamp_nanos_opt().unwrap_or(0));
+        notices.push(format!(
+            "no rows: the query reads now() ({}), which is outside the data ({} to {}); if it filters on a window around now(), pass --now latest (or --now {}) to pin now() to the data",
+            fmt(now),
+            fmt(lo),
+            fmt(hi),
+            fmt(hi),
+        ));
     }
     Ok(QueryResult {
         schema,
@@ -664,14 +724,44 @@ impl Planner<'_> {
     fn operator(&mut self, rel: Rel, op: &kql::Operator) -> R<Rel> {
         match &op.kind {
             OperatorKind::Where(e) => {
+                // Each term joined by `and` is planned on its own, to know which read now():
+                // those alone tell whether the time filter kept anything.
+                let mut terms = Vec::new();
+                conjuncts(e, &mut terms);
                 let before = self.uses_now;
-                self.uses_now = false;
                 let in_where = std::mem::replace(&mut self.in_where, true);
-                let v = self.scalar(&rel, e);
+                let planned = (|| {
+                    let mut all: Option<DfExpr> = None;
+                    let mut timed: Option<DfExpr> = None;
+                    for t in terms {
+                        self.uses_now = false;
+                        let b = as_bool(self.scalar(&rel, t)?, t.span)?;
+                        if self.uses_now {
+                            timed = Some(match timed {
+                                Some(x) => x.and(b.clone()),
+                                None => b.clone(),
+                            });
+                        }
+                        all = Some(match all {
+                            Some(x) => x.and(b),
+                            None => b,
+                        });
+                    }
+                    Ok((all, timed))
+                })();
                 self.in_where = in_where;
-                let pred = as_bool(v?, e.span)?;
-                let reads_now = self.uses_now;
-                self.uses_now |= before;
+                let (pred, timed) = planned?;
+                let pred = pred.ok_or_else(|| err(e.span, "where needs a predicate"))?;
+                self.uses_now = before || timed.is_some();
+                if let Some(t) = timed
+                    && self.time_filtered.len() < MAX_TIME_PROBES
+                {
+                    let kept = LogicalPlanBuilder::from(rel.plan.clone())
+                        .filter(t)
+                        .and_then(|b| b.build())
+                        .map_err(internal)?;
+                    self.time_filtered.push(TimeProbe { given: rel.plan.clone(), kept });
+                }
                 // A window around every event keeps every row: its terms need not run.
                 let mut rel = rel;
                 let mut pred = self.engine.time_bounds().simplify(pred);
@@ -683,14 +773,10 @@ impl Planner<'_> {
                     rel.plan = plan;
                     pred = rest;
                 }
-                let out = match pred {
-                    Some(pred) => ops::filter(rel, pred)?,
-                    None => rel,
-                };
-                if reads_now && self.time_filtered.is_none() {
-                    self.time_filtered = Some(out.plan.clone());
+                match pred {
+                    Some(pred) => ops::filter(rel, pred),
+                    None => Ok(rel),
                 }
-                Ok(out)
             }
             OperatorKind::Extend(items) => {
                 // Each expression sees the columns the ones before it defined, as in Kusto
@@ -759,6 +845,7 @@ impl Planner<'_> {
             OperatorKind::Count => ops::count_rows(rel),
             OperatorKind::As(name) => {
                 self.let_exprs.remove(&name.name);
+                self.now_lets.remove(&name.name);
                 self.functions.remove(&name.name);
                 self.lets.insert(name.name.clone(), Bound::Tabular(rel.clone()));
                 Ok(rel)
@@ -1022,7 +1109,12 @@ impl Planner<'_> {
                     return Ok(v.clone());
                 }
                 match self.lets.get(&id.name) {
-                    Some(Bound::Scalar(v)) => Ok(v.clone()),
+                    Some(Bound::Scalar(v)) => {
+                        if self.now_lets.contains(&id.name) {
+                            self.uses_now = true;
+                        }
+                        Ok(v.clone())
+                    }
                     Some(Bound::Tabular(_)) => {
                         Err(err(id.span, format!("'{}' is a table, not a scalar value", id.name)))
                     }
@@ -1241,8 +1333,11 @@ impl Planner<'_> {
     /// Plans a tabular expression inside a scalar one (`toscalar`, `in`): its time filter and
     /// render are not the query's, and its operators are not in the outer `where`.
     fn subquery(&mut self, t: &TabularExpr) -> R<Rel> {
-        let saved =
-            (self.time_filtered.take(), self.render.take(), std::mem::replace(&mut self.in_where, false));
+        let saved = (
+            std::mem::take(&mut self.time_filtered),
+            self.render.take(),
+            std::mem::replace(&mut self.in_where, false),
+        );
         let sub = self.tabular(t);
         (self.time_filtered, self.render, self.in_where) = saved;
         sub
@@ -1444,7 +1539,12 @@ impl Planner<'_> {
         let mut scope = rel.clone();
         scope.cols.retain(|c| !bound.iter().any(|(n, _)| *n == c.name));
         let mut saved = Vec::new();
+        // A parameter's argument was planned above: reading the parameter reads no more.
+        let mut shadowed_now = Vec::new();
         for (n, v) in bound {
+            if self.now_lets.remove(&n) {
+                shadowed_now.push(n.clone());
+            }
             saved.push((n.clone(), self.lets.insert(n.clone(), Bound::Scalar(v)), self.let_exprs.remove(&n)));
         }
         self.call_depth += 1;
@@ -1467,6 +1567,7 @@ impl Planner<'_> {
             }
         })();
         self.call_depth -= 1;
+        self.now_lets.extend(shadowed_now);
         for (n, old, old_expr) in saved.into_iter().rev() {
             match old {
                 Some(b) => self.lets.insert(n.clone(), b),
@@ -2116,6 +2217,9 @@ impl Planner<'_> {
                     let mut inner = Vec::new();
                     let rewritten = self.lift_aggregates(&rel, &ne.expr, &mut inner, &mut outs)?;
                     if inner.is_empty() {
+                        // A known function this engine lacks (`percentile_tdigest`), or an
+                        // unknown one, says so rather than that an aggregate is missing.
+                        self.scalar(&rel, &ne.expr)?;
                         return Err(err(
                             ne.expr.span,
                             "summarize needs an aggregate function here (count(), avg(…), …)",

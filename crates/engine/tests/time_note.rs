@@ -1,0 +1,99 @@
+//! The note for a query whose time filter (on now()) kept nothing: it is decided from the
+//! `where`'s terms that read now() alone, never from the result being empty, so a filter
+//! joined to the time filter by `and` that removed the rows does not get it.
+//!
+//! The test cluster's events cover 2024-05-01 10:00 to 11:29; now() is pinned to 11:30.
+
+mod common;
+
+use engine::{Engine, Now, QueryOptions};
+
+fn notes(engine: &Engine, q: &str, opts: &QueryOptions) -> Vec<String> {
+    engine.query(q, opts).unwrap_or_else(|e| panic!("{}", e.render(q, "<query>"))).notices
+}
+
+fn engine() -> Engine {
+    common::engine_for(&common::cluster_events(200))
+}
+
+/// Bug (review s21 item 1): `where UserAgent == "nope" and TimeGenerated > ago(1000d)` was
+/// told "no event passed the time filter … pass --now latest" when the user agent removed the
+/// rows; with two `where`s there was rightly no note.
+#[test]
+fn a_time_filter_joined_by_and_to_an_absent_user_agent_gives_no_note() {
+    let engine = engine();
+    for q in [
+        r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > ago(1d) | count"#,
+        r#"AKSAudit | where TimeGenerated > ago(1d) and UserAgent == "absent" | count"#,
+        r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > ago(1d) | summarize count() by Verb"#,
+        r#"AKSAudit | where TimeGenerated > ago(1d) and UserAgent == "absent" | summarize count() by Verb"#,
+        r#"AKSAudit | where Verb == "get" and UserAgent == "absent" and TimeGenerated between (ago(1d) .. now()) | count"#,
+        // A filter before the time filter removed every row: nothing reached the window.
+        r#"AKSAudit | where UserAgent == "absent" | where TimeGenerated > ago(1d) | count"#,
+        // The window through a `let`.
+        r#"let since = ago(1d); AKSAudit | where UserAgent == "absent" and TimeGenerated > since | count"#,
+    ] {
+        assert_eq!(notes(&engine, q, &common::opts()), Vec::<String>::new(), "{q}");
+    }
+}
+
+#[test]
+fn a_window_outside_the_data_still_gets_the_note_beside_another_filter() {
+    let engine = engine();
+    for (q, what) in [
+        (
+            r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > now() + 1h | count"#,
+            "no event passed the time filter",
+        ),
+        (
+            r#"AKSAudit | where TimeGenerated > now() + 1h and UserAgent == "absent" | count"#,
+            "no event passed the time filter",
+        ),
+        (
+            r#"AKSAudit | where UserAgent startswith "kube" and TimeGenerated > now() + 1h | count"#,
+            "no event passed the time filter",
+        ),
+        (
+            r#"AKSAudit | where UserAgent == "absent" and TimeGenerated > now() + 1h | summarize count() by Verb"#,
+            "no rows",
+        ),
+        (
+            r#"AKSAudit | where TimeGenerated > now() + 1h and UserAgent == "absent" | summarize count() by Verb"#,
+            "no rows",
+        ),
+        (
+            r#"let since = now() + 1h; AKSAudit | where TimeGenerated > since | count"#,
+            "no event passed the time filter",
+        ),
+    ] {
+        let n = notes(&engine, q, &common::opts());
+        assert_eq!(n.len(), 1, "{q}: {n:?}");
+        assert!(
+            n[0].starts_with(&format!("{what}: the query filters on now() (2024-05-01T11:30:00Z)")),
+            "{q}: {n:?}"
+        );
+        assert!(n[0].contains("pass --now latest"), "{q}: {n:?}");
+    }
+}
+
+/// now() read through a computed column: which filter removed the rows is not known, so the
+/// note blames no filter; it says where now() lies, and only when that is outside the data.
+#[test]
+fn now_read_through_a_column_says_where_now_lies_without_blaming_a_filter() {
+    let engine = engine();
+    let q = "AKSAudit | extend age = now() - TimeGenerated | where age < 1h | summarize count() by Verb";
+    let later =
+        QueryOptions { now: Now::At(common::now() + chrono::Duration::days(400)), ..Default::default() };
+    let n = notes(&engine, q, &later);
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert!(
+        n[0].starts_with("no rows: the query reads now() (2025-06-05T11:30:00Z), which is outside the data"),
+        "{n:?}"
+    );
+    assert!(!n[0].contains("time filter"), "{n:?}");
+    // now() inside the data: the rows were removed by something else.
+    let q = r#"AKSAudit | extend age = now() - TimeGenerated | where age < 1h and UserAgent == "absent" | summarize count() by Verb"#;
+    let inside =
+        QueryOptions { now: Now::At(common::t0() + chrono::Duration::minutes(60)), ..Default::default() };
+    assert_eq!(notes(&engine, q, &inside), Vec::<String>::new());
+}
