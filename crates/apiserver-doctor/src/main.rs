@@ -86,9 +86,28 @@ fn limit_malloc_arenas() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn limit_malloc_arenas() {}
 
+impl Command {
+    /// What the command writes to standard output, for the message when it cannot.
+    fn output(&self) -> &'static str {
+        match self {
+            Command::Stats(_) => "the store's summary",
+            Command::Query(_) => "the query's result",
+            Command::Diagnose(_)
+            | Command::Demo(_)
+            | Command::Metrics(_)
+            | Command::Etcd(_)
+            | Command::Probe(_) => "the report",
+            _ => "the output",
+        }
+    }
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
+    cmd::progress::watch_signals();
+    let output = cli.command.output();
+    let ingesting = matches!(cli.command, Command::Ingest(_));
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
@@ -104,14 +123,54 @@ fn main() -> ExitCode {
     };
     // A private temporary store made because the cache could not be written goes now.
     cmd::ingest_cache::remove_temporary_stores();
+    if let Some(signal) = cmd::progress::interrupted() {
+        return interrupted(signal, result, ingesting);
+    }
     match result {
         Ok(code) => code,
         Err(err) if cmd::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        // `… | head`: the reader has what it wanted; quiet, as Unix tools are.
+        Err(_) if cmd::stdout_failure().is_some_and(|f| f.closed_pipe) => ExitCode::SUCCESS,
+        Err(_) if !ingesting && let Some(failed) = cmd::stdout_failure() => {
+            eprintln!("error: {output} could not be written to standard output: {}", failed.why);
+            ExitCode::from(2)
+        }
         Err(err) => {
             eprintln!("error: {}", cmd::message(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// The end of a run a signal stopped while it read (see `cmd::progress::watch_signals`): what
+/// happened, what was kept, and exit code 128 + the signal (130 for Ctrl-C, 143 for SIGTERM).
+fn interrupted(signal: i32, result: anyhow::Result<ExitCode>, ingesting: bool) -> ExitCode {
+    let how = cmd::progress::signal_name(signal);
+    let stopped = result.as_ref().err().and_then(|err| {
+        err.chain().find_map(|cause| match cause.downcast_ref::<audit::ingest::IngestError>() {
+            Some(audit::ingest::IngestError::Interrupted { store, .. }) => {
+                Some((cause.to_string(), store.clone()))
+            }
+            _ => None,
+        })
+    });
+    match (result, stopped) {
+        (Err(_), Some((what, _))) if ingesting => eprintln!("{how}: {what}"),
+        (Err(_), Some((_, store))) => eprintln!(
+            "{how} while the files were read into {}: the run stopped there, and what it had read was removed \
+             (a cached copy of files is kept only once whole)\nrun the same command again to read them",
+            store.display()
+        ),
+        // The signal came as the read ended: the run went on and completed.
+        (Ok(code), _) => {
+            eprintln!(
+                "note: {how} as the reading ended: the run had read everything and went on to complete"
+            );
+            return code;
+        }
+        (Err(err), None) => eprintln!("{how}; error: {}", cmd::message(&err)),
+    }
+    ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX))
 }
 
 #[cfg(test)]

@@ -127,6 +127,60 @@ pub enum IngestError {
         /// What was removed.
         cleanup: Box<Aborted>,
     },
+    /// [`ReadOptions::interrupt`] was set (Ctrl-C, SIGTERM): the run stopped between two
+    /// chunks and what it wrote since its last commit was removed, as for [`Self::Failed`].
+    #[error("{}", interrupted_message(.file, .store, .committed_events, .cleanup))]
+    Interrupted {
+        /// The file being read when the run stopped.
+        file: String,
+        /// The store.
+        store: PathBuf,
+        /// Events this run had committed before (at its periodic commits); they stay.
+        committed_events: u64,
+        /// What was removed.
+        cleanup: Box<Aborted>,
+    },
+}
+
+/// What an interrupted run left of the store, in plain words.
+fn interrupted_message(file: &str, store: &Path, committed_events: &u64, c: &Aborted) -> String {
+    let store = store.display();
+    let mut text = format!("the ingest was interrupted while reading {file}: ");
+    if c.store_removed {
+        text.push_str(&format!(
+            "nothing was ingested, and the new store {store} that this run had begun was removed"
+        ));
+    } else if *committed_events > 0 {
+        text.push_str(&format!(
+            "the {committed_events} events this run had committed (it commits every 20 s and every 64 files) stay in \
+             {store}; what it read since was not kept"
+        ));
+    } else {
+        text.push_str(&format!(
+            "nothing of this run was committed: the store {store} is as its last commit left it"
+        ));
+    }
+    if c.files > 0 && !c.store_removed {
+        text.push_str(&format!(
+            " (its {} uncommitted {}, {:.1} MB, {} removed)",
+            c.files,
+            if c.files == 1 { "file" } else { "files" },
+            c.bytes as f64 / 1e6,
+            if c.files == 1 { "was" } else { "were" }
+        ));
+    }
+    if !c.not_removed.is_empty() {
+        text.push_str(&format!(
+            "\ncould not remove (the next ingest into the store removes them): {}",
+            c.not_removed.join("; ")
+        ));
+    }
+    text.push_str(if *committed_events > 0 {
+        "\nrun the same command again to read the rest (what is stored is skipped or dropped as duplicates)"
+    } else {
+        "\nrun the same command again to ingest it"
+    });
+    text
 }
 
 /// What a failed run left of the store, in plain words.
@@ -244,6 +298,18 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
     report.kept = written.kept;
     report.duplicates = written.duplicates;
     match read_result {
+        // Ctrl-C or SIGTERM: the same clean-up as a failed write (this arm is the interrupt hook
+        // of the CLI's signal handling; docs/ingest.md, "Interrupting an ingest").
+        Err(ReadError::Interrupted { file }) => {
+            let committed_events = writer.manifest().totals().events.saturating_sub(manifest.totals().events);
+            let cleanup = writer.abort();
+            Err(IngestError::Interrupted {
+                file,
+                store: store.to_path_buf(),
+                committed_events,
+                cleanup: Box::new(cleanup),
+            })
+        }
         Ok(()) => {
             // Not one event in anything read (or skipped as already ingested), into a store
             // this run made: a wrong path, not a store (the caller says so).
@@ -361,7 +427,8 @@ fn stopped(file: &str) -> ReadError {
 /// ingested before (`-`, stdin, and any other file that is not a regular one, such as a pipe,
 /// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
-    let mut id = IngestedInput { file: path.display().to_string(), ..IngestedInput::default() };
+    // A name that is not UTF-8 escaped as `path` is (`bad\xff.log`), not with U+FFFD.
+    let mut id = IngestedInput { file: path_text(path), ..IngestedInput::default() };
     if path.as_os_str() == "-" {
         return id;
     }

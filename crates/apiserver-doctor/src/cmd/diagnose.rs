@@ -710,7 +710,7 @@ pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path
     }
     let stdout = std::io::stdout();
     let color = report::use_color(stdout.is_terminal(), std::env::var_os("NO_COLOR").as_deref());
-    let mut out = stdout.lock();
+    let mut out = super::stdout();
     report::render(
         report,
         format,

@@ -65,8 +65,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let mut out = super::Shown(std::io::stdout().lock());
-    render(&mut out, &args, &store_dir, &report, started.elapsed())?;
+    // The ingest is done and committed: a summary that cannot be written says so (review
+    // s20r item 11, /dev/full), and a closed pipe (`| head`) is not an error.
+    let mut out = super::Shown(super::stdout());
+    super::unless_closed_pipe(render(&mut out, &args, &store_dir, &report, started.elapsed()))
+        .map_err(|e| super::summary_not_written(e, &report, &store_dir))?;
     let mut err = super::Shown(std::io::stderr().lock());
     warnings(&mut err, &report.files)?;
     if events_in_all(&report) == 0 {
@@ -180,8 +183,8 @@ fn file_line(f: &FileSummary) -> String {
     let mut line = format!("{}: {}", f.file, formats(f));
     if let Some(c) = f.container {
         line.push_str(&format!(" ({}", c.name()));
-        if f.compression != audit::read::Compression::None {
-            line.push_str(&format!(", {:?}", f.compression).to_lowercase());
+        if let Some(compression) = f.compression_label() {
+            line.push_str(&format!(", {compression}"));
         }
         line.push(')');
     }

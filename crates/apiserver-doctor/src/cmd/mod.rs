@@ -96,6 +96,100 @@ pub fn unless_closed_pipe<E: Into<anyhow::Error>>(written: Result<(), E>) -> any
     }
 }
 
+/// Standard output, locked, noting a failed write (see [`stdout_failure`]): `main` then says
+/// that the command's output could not be written, and why, instead of a bare `No space left
+/// on device` that reads as if the command itself had failed.
+pub fn stdout() -> Stdout {
+    Stdout(std::io::stdout().lock())
+}
+
+/// See [`stdout`].
+pub struct Stdout(std::io::StdoutLock<'static>);
+
+/// The first write to standard output that failed, as [`stdout_failure`] gives it.
+static STDOUT_FAILED: std::sync::Mutex<Option<(std::io::ErrorKind, String)>> = std::sync::Mutex::new(None);
+
+impl Stdout {
+    fn noted<T>(result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            let mut failed = STDOUT_FAILED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if failed.is_none() {
+                *failed = Some((e.kind(), e.to_string()));
+            }
+        }
+        result
+    }
+}
+
+impl std::io::Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::noted(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::noted(self.0.flush())
+    }
+}
+
+/// How a write to standard output through [`stdout`] failed, if one did: whether its reader
+/// had gone (`… | head`: not a failure), and why, in plain words.
+pub fn stdout_failure() -> Option<StdoutFailure> {
+    let failed = STDOUT_FAILED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    failed.as_ref().map(|(kind, text)| StdoutFailure {
+        closed_pipe: *kind == std::io::ErrorKind::BrokenPipe,
+        why: why_not_written(*kind, text),
+    })
+}
+
+/// See [`stdout_failure`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StdoutFailure {
+    /// The reader of the pipe had gone (`… | head`).
+    pub closed_pipe: bool,
+    /// Why the write failed, in plain words.
+    pub why: String,
+}
+
+/// The error of a write to standard output, with what it means there.
+fn why_not_written(kind: std::io::ErrorKind, text: &str) -> String {
+    match kind {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            format!("{text}: the disk (or device, such as /dev/full) that standard output goes to is full")
+        }
+        std::io::ErrorKind::BrokenPipe => format!("{text}: the program reading standard output had exited"),
+        _ => text.to_owned(),
+    }
+}
+
+/// `ingest`'s error when its summary could not be written: the ingest itself completed and
+/// was committed, which the bare write error would leave the user to guess.
+pub fn summary_not_written(
+    err: anyhow::Error,
+    report: &audit::ingest::IngestReport,
+    store: &std::path::Path,
+) -> anyhow::Error {
+    let done = if report.new_store_removed {
+        format!("the ingest read no audit event and made no store at {}", store.display())
+    } else {
+        format!(
+            "the ingest completed and was committed: {} {} into {} ({} read from {} {}, {} duplicates dropped)",
+            report.kept,
+            if report.kept == 1 { "event" } else { "events" },
+            store.display(),
+            report.events(),
+            report.files.len(),
+            if report.files.len() == 1 { "file" } else { "files" },
+            report.duplicates
+        )
+    };
+    let why = stdout_failure().map_or_else(|| message(&err), |f| f.why);
+    anyhow::anyhow!(
+        "{done}; only its summary could not be written to standard output: {why} \
+         (`apiserver-doctor stats --store {}` shows what the store holds)",
+        findings::text::shell_quote(&store.display().to_string())
+    )
+}
+
 /// A writer for text meant for a person at a terminal: what the inputs named (file names,
 /// user agents, messages from the logs) reaches it with every character no report shows as
 /// it is ([`findings::text::is_hidden`]: escape sequences, carriage returns, bidirectional

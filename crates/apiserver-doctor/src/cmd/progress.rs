@@ -1,11 +1,95 @@
 //! The progress bar of a long read (`ingest`, and the first `diagnose` or `query --input` of
 //! raw files): bytes read against the total, events per second and the time left, on standard
 //! error. Callers draw it only when standard error is a terminal.
+//!
+//! Also how such a read stops on Ctrl-C (SIGINT), SIGTERM or SIGHUP ([`watch_signals`]): the
+//! read stops between two chunks, the store writer's abort path removes what the run wrote
+//! since its last commit, the bar is cleared, and `main` says what happened and exits with
+//! 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
 
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
+
+/// Set while [`ingest_with_bar`] reads: a signal then stops the read instead of the process.
+static READING: AtomicBool = AtomicBool::new(false);
+
+/// The first signal received while reading (0: none).
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// The flag the reader checks between chunks ([`audit::read::ReadOptions::interrupt`]).
+static STOP: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(false)));
+
+/// Watches for SIGINT (Ctrl-C), SIGTERM and SIGHUP on a thread of its own. While a read runs
+/// ([`ingest_with_bar`]), the first one stops it at its next chunk (the command then fails with
+/// the ingest's `Interrupted` error, and [`interrupted`] gives the signal); at any other time,
+/// or at a second signal, the process ends at once, as it would without a handler, after
+/// removing the private temporary stores of `diagnose` (which nothing else would remove).
+#[cfg(unix)]
+pub fn watch_signals() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // A signal this process was started ignoring stays ignored: `nohup` ignores SIGHUP, and a
+    // script's background job SIGINT, so that they outlive the terminal or its Ctrl-C.
+    let ignored = ignored_signals();
+    let watched: Vec<i32> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|&s| ignored.map_or(s != SIGHUP, |mask| mask & (1u64 << (s - 1)) == 0))
+        .collect();
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(watched) else { return };
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if READING.load(Ordering::SeqCst)
+                && SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst).is_ok()
+            {
+                STOP.store(true, Ordering::SeqCst);
+                continue;
+            }
+            if READING.load(Ordering::SeqCst) {
+                // A second signal while the read stops: the user wants out now. What the run
+                // wrote since its last commit is left behind; the next ingest into the store (or
+                // the next diagnose, for the cache) removes it.
+                eprintln!(
+                    "\n{} again: stopped at once, without cleaning up (the next run into the same store removes \
+                     what this one left uncommitted)",
+                    signal_name(signal)
+                );
+            }
+            super::ingest_cache::remove_temporary_stores();
+            std::process::exit(128 + signal);
+        }
+    });
+}
+
+#[cfg(not(unix))]
+pub fn watch_signals() {}
+
+/// The signals this process ignores (bit `n - 1` for signal `n`), from `/proc/self/status`;
+/// `None` where it cannot be read (SIGHUP is then left alone, as `nohup` may ignore it).
+#[cfg(unix)]
+fn ignored_signals() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+    u64::from_str_radix(mask.trim(), 16).ok()
+}
+
+/// The signal that stopped a read, if one did.
+pub fn interrupted() -> Option<i32> {
+    match SIGNAL.load(Ordering::SeqCst) {
+        0 => None,
+        signal => Some(signal),
+    }
+}
+
+/// The signal, as a person sent it.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        2 => "interrupted (Ctrl-C, SIGINT)",
+        15 => "stopped by SIGTERM",
+        1 => "stopped by SIGHUP (the terminal was closed)",
+        _ => "stopped by a signal",
+    }
+}
 
 /// The progress bar, redrawn from the shared counters by its own thread.
 pub struct Ticker {
@@ -64,8 +148,12 @@ pub fn ingest_with_bar<T>(
     let events = Arc::new(AtomicU64::new(0));
     opts.read.progress = Some(bytes.clone());
     opts.events = Some(events.clone());
+    opts.read.interrupt = Some(STOP.clone());
     let ticker = (show && std::io::stderr().is_terminal()).then(|| Ticker::start(total(), bytes, events));
+    READING.store(true, Ordering::SeqCst);
     let result = ingest(&opts);
+    READING.store(false, Ordering::SeqCst);
+    // The bar's line is cleared before anything else is said (an interruption's message).
     if let Some(t) = ticker {
         t.finish();
     }

@@ -67,7 +67,9 @@ pub struct Args {
 /// Runs `apiserver-doctor query`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.kql_reference {
-        std::io::stdout().lock().write_all(KQL_REFERENCE.as_bytes())?;
+        let mut out = super::stdout();
+        out.write_all(KQL_REFERENCE.as_bytes())?;
+        out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(path) = &args.chart {
@@ -101,7 +103,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.explain {
         return match engine.explain(&query, &options) {
             Ok(plan) => {
-                writeln!(std::io::stdout().lock(), "{plan}")?;
+                let mut out = super::stdout();
+                writeln!(out, "{plan}")?;
+                out.flush()?;
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -120,7 +124,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for notice in &result.notices {
         eprintln!("note: {notice}");
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     format::write(&result, format, &mut out)?;
     out.flush()?;
     if let Some(spec) = &result.render {

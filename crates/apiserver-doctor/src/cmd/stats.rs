@@ -37,7 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             super::diagnose::WRITING
         );
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = super::stdout();
     if args.output == Output::Json {
         // Damaged or not, the JSON says what the manifest holds; a damaged store is exit 2.
         let damaged = store.verify(FileCheck::Footer).err();
@@ -75,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if store.manifest().totals().events > 0 {
         clients(&mut out, &client_counts(&args.store.dir())?)?;
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -86,10 +86,21 @@ pub(super) fn read_stream<'a>(
         };
         let raw: Box<dyn Read + 'a> = Box::new(Cursor::new(magic.clone()).chain(counted));
         file.compression = compression_of(&magic);
-        let mut plain = match decompressed(raw, file.compression) {
-            Ok(d) => d,
+        let mut plain = match decompressed(raw, file.compression)
+            .and_then(|d| inner_layers(d, file.compression, &mut file.inner_compression))
+        {
+            Ok(Layers::Plain(d)) => d,
+            Ok(Layers::TooMany(c)) => {
+                file.not_audit = Some(format!(
+                    "compressed more than {MAX_LAYERS} times ({} in {}): decompress it before reading it \
+                     (e.g. `zcat`, `zstdcat`) and read the result",
+                    c.name(),
+                    file.compression_label().unwrap_or_default()
+                ));
+                return Ok(());
+            }
             Err(e) => {
-                file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
+                file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file)));
                 return Ok(());
             }
         };
@@ -97,7 +108,7 @@ pub(super) fn read_stream<'a>(
         if let Some(e) = &failed
             && prefix.is_empty()
         {
-            file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file.compression)));
+            file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file)));
             return Ok(());
         }
         let mut at_eof = prefix.len() < PEEK && failed.is_none();
@@ -187,11 +198,57 @@ pub(super) fn compression_of(magic: &[u8]) -> Compression {
     }
 }
 
-/// `raw` with the compression its first bytes announce undone.
+/// Compression layers undone in all: a file compressed twice (a `.zst` gzipped again by a
+/// log shipper or a backup, `gzip` of a `.gz`) is read; more layers than this are not a
+/// shipper's doing and are refused, so a crafted file cannot make the reader stack decoders.
+pub(super) const MAX_LAYERS: usize = 3;
+
+/// A stream with its compression layers undone, or the compression of the layer past
+/// [`MAX_LAYERS`].
+pub(super) enum Layers<'a> {
+    Plain(Box<dyn Read + 'a>),
+    TooMany(Compression),
+}
+
+/// `once` (a stream whose outer layer `outer` was undone) with the compression layers inside
+/// it undone too, as their own magic bytes announce them; each inner layer is pushed onto
+/// `inner`, outermost first.
+pub(super) fn inner_layers<'a>(
+    once: Box<dyn Read + 'a>,
+    outer: Compression,
+    inner: &mut Vec<Compression>,
+) -> io::Result<Layers<'a>> {
+    let mut stream = once;
+    let mut layer = outer;
+    while layer != Compression::None {
+        let magic = read_prefix(&mut stream, 4)?;
+        layer = compression_of(&magic);
+        stream = Box::new(Cursor::new(magic).chain(stream));
+        if layer == Compression::None {
+            break;
+        }
+        if 1 + inner.len() >= MAX_LAYERS {
+            return Ok(Layers::TooMany(layer));
+        }
+        inner.push(layer);
+        stream = decompressed(stream, layer)?;
+    }
+    Ok(Layers::Plain(stream))
+}
+
+/// `raw` with the compression its first bytes announce undone, layer after layer (see
+/// [`MAX_LAYERS`]).
 pub(super) fn plain<'a>(mut raw: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read + 'a>> {
     let magic = read_prefix(&mut raw, 4)?;
     let c = compression_of(&magic);
-    decompressed(Box::new(Cursor::new(magic).chain(raw)), c)
+    let once = decompressed(Box::new(Cursor::new(magic).chain(raw)), c)?;
+    match inner_layers(once, c, &mut Vec::new())? {
+        Layers::Plain(stream) => Ok(stream),
+        Layers::TooMany(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("compressed more than {MAX_LAYERS} times: decompress it before reading it"),
+        )),
+    }
 }
 
 /// `raw` (read from its start) decompressed as `c` says.
@@ -205,28 +262,29 @@ pub(super) fn decompressed<'a>(raw: Box<dyn Read + 'a>, c: Compression) -> io::R
     })
 }
 
-fn compression_note(c: Compression) -> &'static str {
-    match c {
-        Compression::None => "",
-        Compression::Gzip => " gzip stream",
-        Compression::Zstd => " zstd stream",
-    }
+/// ` gzip stream`, ` zstd in gzip stream`, or nothing for a plain file.
+fn compression_note(file: &FileSummary) -> String {
+    file.compression_label().map(|c| format!(" {c} stream")).unwrap_or_default()
 }
 
 /// Records a read error in the middle of a file (a corrupt or truncated gzip or zstd stream,
 /// an I/O error) in [`FileSummary::incomplete`]: what was read before it is kept, and the file
 /// is reported as read only in part. `location` is the first record not read.
 pub(super) fn read_failed(file: &mut FileSummary, location: Location, e: &io::Error) {
-    let what = match file.compression {
-        Compression::None => "read error",
-        Compression::Gzip => "gzip data corrupt or cut short",
-        Compression::Zstd => "zstd data corrupt or cut short",
+    let what = match file.compression_label() {
+        None => "read error".to_owned(),
+        Some(c) => format!("{c} data corrupt or cut short"),
     };
     let at = match location {
         Location::Line(n) if n > 1 => format!("after line {}", n - 1),
         Location::Item(n) if n > 1 => format!("after record {}", n - 1),
         Location::Document(n) if n > 1 => format!("after document {}", n - 1),
         _ => "before its first record".to_owned(),
+    };
+    // Nothing of the file was read: a problem of the file, with no record to place it at.
+    let location = match location {
+        Location::Line(1) | Location::Item(1) | Location::Document(1) => Location::File,
+        at => at,
     };
     file.incomplete = Some(super::SkippedRecord {
         file: file.file.clone(),

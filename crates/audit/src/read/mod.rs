@@ -45,7 +45,7 @@ mod text;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use arrow::array::RecordBatch;
 
@@ -98,6 +98,11 @@ pub struct ReadOptions {
     /// (the default); `false` reads every record with serde_json, the reference both must
     /// agree with.
     pub simd: bool,
+    /// When set, the read checks it before each file and before each batch it hands on (a
+    /// chunk of JSON lines, [`Self::batch_rows`] records of the other containers), and stops
+    /// with [`ReadError::Interrupted`] once it is true: how `ingest` stops on Ctrl-C or
+    /// SIGTERM between chunks, with nothing half-handed to the sink.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Default for ReadOptions {
@@ -113,6 +118,7 @@ impl Default for ReadOptions {
             progress: None,
             split_by_class: false,
             simd: true,
+            interrupt: None,
         }
     }
 }
@@ -148,6 +154,13 @@ pub enum ReadError {
         /// The sink's error.
         source: SinkError,
     },
+    /// [`ReadOptions::interrupt`] was set (Ctrl-C, SIGTERM): the read stopped before `file`
+    /// or between two of its batches; every batch handed to the sink before is whole.
+    #[error("interrupted while reading {file}")]
+    Interrupted {
+        /// The file being read (or about to be) when the read stopped.
+        file: String,
+    },
     /// Building Arrow arrays failed (a bug: rows are validated before they are appended).
     #[error("{file}: building rows: {source}")]
     Arrow {
@@ -176,13 +189,14 @@ pub fn read_paths(
     }
     let mut summary = ReadSummary { files: inputs.skipped };
     for input in inputs.files {
+        check_interrupt(opts, &path_text(&input))?;
         // A regular file's size when opened, and a handle to see its size after: a file cut
         // while it is read (`copytruncate` log rotation) ends in a cut record.
         let mut opened: Option<(std::fs::File, u64)> = None;
         let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
             ("-".to_owned(), Box::new(std::io::stdin()))
         } else {
-            let name = input.display().to_string();
+            let name = path_text(&input);
             match std::fs::File::open(&input) {
                 Ok(f) => {
                     opened = f
@@ -250,7 +264,7 @@ pub fn read_reader(
     {
         return Err(ReadError::Strict(SkippedRecord {
             file: file.file.clone(),
-            location: Location::Line(1),
+            location: Location::File,
             kind: SkipKind::NotAuditRecord,
             message: reason.clone(),
         }));
@@ -291,7 +305,7 @@ impl Inputs {
     pub(crate) fn first_skipped(&self) -> Option<SkippedRecord> {
         self.skipped.first().map(|f| SkippedRecord {
             file: f.file.clone(),
-            location: Location::Line(1),
+            location: Location::File,
             kind: SkipKind::NotAuditRecord,
             message: f.not_audit.clone().unwrap_or_default(),
         })
@@ -340,7 +354,7 @@ struct Walk {
 impl Walk {
     fn skip(&mut self, path: &Path, why: String) {
         self.found.skipped.push(FileSummary {
-            file: path.display().to_string(),
+            file: path_text(path),
             not_audit: Some(why),
             ..FileSummary::default()
         });
@@ -411,6 +425,21 @@ fn is_store(dir: &Path) -> bool {
         && memchr::memmem::find(&head, b"\"schema_version\"").is_some()
 }
 
+/// [`ReadError::Interrupted`] once [`ReadOptions::interrupt`] is set.
+fn check_interrupt(opts: &ReadOptions, file: &str) -> Result<(), ReadError> {
+    match &opts.interrupt {
+        Some(flag) if flag.load(Ordering::Relaxed) => Err(ReadError::Interrupted { file: file.to_owned() }),
+        _ => Ok(()),
+    }
+}
+
+/// A path as messages and summaries name it: as it is when it is UTF-8, else with each byte
+/// that is not UTF-8 written as `\xNN` (the manifest's `path` escapes it the same way), so that a
+/// name is never shown with U+FFFD in place of bytes it has.
+pub fn path_text(path: &Path) -> String {
+    crate::store::path_text(path)
+}
+
 /// Moves a collector's rows to the sink and its tallies to the file summary; in strict mode
 /// fails on the first skipped record.
 fn flush(
@@ -419,6 +448,7 @@ fn flush(
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
 ) -> Result<(), ReadError> {
+    check_interrupt(opts, &file.file)?;
     let batches =
         c.drain_into(file).map_err(|source| ReadError::Arrow { file: file.file.clone(), source })?;
     if opts.strict

@@ -17,6 +17,9 @@ pub enum Location {
     Item(u64),
     /// 1-based document of a YAML stream.
     Document(u64),
+    /// The file as a whole, not one of its records: a symbolic link to nothing, a file that
+    /// cannot be read or is not an audit log (shown without a place: it has no line).
+    File,
 }
 
 impl fmt::Display for Location {
@@ -25,6 +28,7 @@ impl fmt::Display for Location {
             Location::Line(n) => write!(f, "line {n}"),
             Location::Item(n) => write!(f, "record {n}"),
             Location::Document(n) => write!(f, "document {n}"),
+            Location::File => f.write_str("the whole file"),
         }
     }
 }
@@ -83,7 +87,11 @@ pub struct SkippedRecord {
 
 impl fmt::Display for SkippedRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.file, self.location, self.message)
+        match self.location {
+            // A problem of the file, not of a record in it: no place to name.
+            Location::File => write!(f, "{}: {}", self.file, self.message),
+            at => write!(f, "{}: {}: {}", self.file, at, self.message),
+        }
     }
 }
 
@@ -98,6 +106,17 @@ pub enum Compression {
     Gzip,
     /// Zstandard.
     Zstd,
+}
+
+impl Compression {
+    /// A stable lower-case name: `none`, `gzip`, `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
 }
 
 /// How the records of a file are laid out.
@@ -138,8 +157,12 @@ pub struct FileSummary {
     /// Bytes read from disk (compressed size for compressed files; for a file inside a tar
     /// archive, its bytes as stored in the archive).
     pub bytes: u64,
-    /// Compression detected from the content.
+    /// Compression detected from the content (the outer layer of a file compressed twice).
     pub compression: Compression,
+    /// Compression found inside [`Self::compression`] and undone too, outermost first: `[zstd]`
+    /// for a zstd stream gzipped again (see [`Self::compression_label`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inner_compression: Vec<Compression>,
     /// How records are laid out, when the file was recognised.
     pub container: Option<Container>,
     /// Events read per input format (a file of JSON lines may mix formats).
@@ -170,6 +193,17 @@ impl FileSummary {
     /// [`Self::not_audit`] without its own leading "not an audit format: ".
     pub fn why_not_audit(&self) -> Option<&str> {
         self.not_audit.as_deref().map(|why| why.strip_prefix("not an audit format: ").unwrap_or(why))
+    }
+
+    /// The compression undone, innermost first: `gzip`, `zstd in gzip` (a zstd stream
+    /// gzipped again); `None` for a file read as it is.
+    pub fn compression_label(&self) -> Option<String> {
+        if self.compression == Compression::None {
+            return None;
+        }
+        let mut layers: Vec<&str> = self.inner_compression.iter().rev().map(|c| c.name()).collect();
+        layers.push(self.compression.name());
+        Some(layers.join(" in "))
     }
 
     /// The format most of its events came in (ties: the first in [`InputFormat`] order).
