@@ -239,6 +239,14 @@ impl StoreError {
         }
         match self {
             StoreError::Io { path, source } if is_permission(&source) || is_read_only_fs(&source) => {
+                // A temporary file (`.part-….parquet.tmp`, `manifest.json.tmp`) is named by the
+                // directory it was to be made in: the one that refused it.
+                let temporary =
+                    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tmp"));
+                let path = match path.parent() {
+                    Some(parent) if temporary => parent.to_path_buf(),
+                    _ => path,
+                };
                 let read_only_fs = is_read_only_fs(&source);
                 let why = if read_only_fs {
                     match mount_point(&path) {

@@ -169,10 +169,17 @@ fn a_store_this_user_may_not_write_is_said_in_plain_words_and_said_to_be_undamag
     );
     assert!(msg.contains("Nothing was written") && !msg.contains("stats"), "{msg}");
     // Part way through a run: the store's own cleanup message says what stays.
-    let later =
-        StoreError::Io { path: store.join("data/hour=x"), source: std::io::Error::from_raw_os_error(13) };
+    let hour = store.join("data/hour=x");
+    let later = StoreError::Io {
+        path: hour.join(".part-1.parquet.tmp"),
+        source: std::io::Error::from_raw_os_error(13),
+    };
     let msg = later.plain(&store).to_string();
     assert!(msg.contains("Nothing in the store is damaged") && !msg.contains("Nothing was written"), "{msg}");
+    assert!(
+        msg.contains(&format!("{}: permission denied", hour.display())) && !msg.contains(".part-"),
+        "{msg}"
+    );
 }
 
 /// The same through a real refusal, where permissions hold (not root).
