@@ -256,63 +256,100 @@ fn lock_holder(lock_path: &Path) -> Option<String> {
     })
 }
 
-/// Who holds the write lock of the store `dir`, in words (`process PID: COMMAND`), for a
-/// refused writer to name. The kernel's lock table says which process holds the lock file or
-/// the directory (Linux), whatever that process wrote; elsewhere, or when the table does not
-/// say, what the holder wrote in the lock file, read again for a moment: a writer that has
-/// just taken the lock writes its ID right after.
-fn store_lock_holder(dir: &Path) -> Option<String> {
+/// Who holds the write lock of the store `dir`: named in words (`process PID: COMMAND`) for a
+/// refused writer to show, or [`Holder::Nobody`] when the lock turns out to be free (its holder
+/// ended since): the refused writer then tries again. The kernel's lock table says which process
+/// holds the lock file or the directory (Linux), whatever that process wrote; elsewhere, or when
+/// the table does not name a process this one can see, what the holder wrote in the lock file,
+/// read again for a moment: a writer that has just taken the lock writes its ID right after.
+fn store_lock_holder(dir: &Path) -> Holder {
     let lock = dir.join("lock");
-    let pid = kernel_lock_holder(&lock).or_else(|| kernel_lock_holder(dir));
-    if let Some(pid) = pid {
+    let (file, directory) = (kernel_lock_holder(&lock), kernel_lock_holder(dir));
+    let pid = match (file, directory) {
+        (KernelLock::Held(pid), _) | (_, KernelLock::Held(pid)) => Some(pid),
+        (KernelLock::Free, KernelLock::Free) => return Holder::Nobody,
+        _ => None,
+    };
+    if let Some(pid) = pid.filter(|pid| Path::new("/proc").join(pid.to_string()).exists()) {
         let written = lock_holder(&lock).filter(|h| h.starts_with(&format!("process {pid}:")));
-        return written.or_else(|| {
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        return Holder::Named(written.unwrap_or_else(|| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let words: Vec<String> = cmdline
                 .split(|b| *b == 0)
                 .filter(|w| !w.is_empty())
                 .map(|w| String::from_utf8_lossy(w).replace(['\n', '\r'], " "))
                 .collect();
-            Some(if words.is_empty() {
+            if words.is_empty() {
                 format!("process {pid}")
             } else {
                 format!("process {pid}: {}", words.join(" "))
-            })
-        });
+            }
+        }));
     }
     for _ in 0..HOLDER_LOOKS {
         if let Some(h) = lock_holder(&lock) {
-            return Some(h);
+            return Holder::Named(h);
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    lock_holder(&lock)
+    lock_holder(&lock).map_or(Holder::Unknown, Holder::Named)
+}
+
+/// Who holds a store's lock, as [`store_lock_holder`] found.
+enum Holder {
+    /// The holder, in words.
+    Named(String),
+    /// The kernel's lock table shows no holder: the lock was released since it was refused.
+    Nobody,
+    /// Held by a process that cannot be named.
+    Unknown,
+}
+
+impl Holder {
+    /// The holder's name, when it has one.
+    fn named(self) -> Option<String> {
+        match self {
+            Holder::Named(h) => Some(h),
+            Holder::Nobody | Holder::Unknown => None,
+        }
+    }
 }
 
 /// Times [`store_lock_holder`] reads the lock file again (25 ms apart) for the holder's ID.
 const HOLDER_LOOKS: usize = 10;
 
+/// What the kernel's lock table says of a file's write lock.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+enum KernelLock {
+    /// Held by the process with this ID.
+    Held(u32),
+    /// Held by no one.
+    Free,
+    /// No table to look in (not Linux, or it cannot be read), or the file cannot be looked at.
+    Unknown,
+}
+
 /// The process holding a write `flock` on `path`, from the kernel's lock table
-/// (`/proc/locks`), when it is there and names a running process.
-fn kernel_lock_holder(path: &Path) -> Option<u32> {
+/// (`/proc/locks`).
+fn kernel_lock_holder(path: &Path) -> KernelLock {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::MetadataExt;
-        let meta = std::fs::metadata(path).ok()?;
-        let table = std::fs::read_to_string("/proc/locks").ok()?;
+        let Ok(meta) = std::fs::metadata(path) else { return KernelLock::Unknown };
+        let Ok(table) = std::fs::read_to_string("/proc/locks") else { return KernelLock::Unknown };
         let dev = meta.dev();
         // glibc's gnu_dev_major and gnu_dev_minor.
         let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
         let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
-        table
-            .lines()
-            .find_map(|line| write_lock_holder(line, major, minor, meta.ino()))
-            .filter(|pid| Path::new("/proc").join(pid.to_string()).exists())
+        match table.lines().find_map(|line| write_lock_holder(line, major, minor, meta.ino())) {
+            Some(pid) => KernelLock::Held(pid),
+            None => KernelLock::Free,
+        }
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = path;
-        None
+        KernelLock::Unknown
     }
 }
 
@@ -336,8 +373,10 @@ impl StoreLock {
     /// Takes the lock of the store at `dir` (which exists), or says who holds it.
     fn take(dir: &Path) -> Result<StoreLock, StoreError> {
         let path = dir.join("lock");
-        let locked =
-            |dir: &Path| StoreError::Locked { dir: dir.to_path_buf(), holder: store_lock_holder(dir) };
+        let locked = |dir: &Path| StoreError::Locked {
+            dir: dir.to_path_buf(),
+            holder: store_lock_holder(dir).named(),
+        };
         // Another writer may replace the file between our open and our lock (a new store's
         // undo removes it): the file locked must be the one at the path.
         for attempt in 0..8 {
@@ -352,7 +391,20 @@ impl StoreLock {
                 .map_err(io_err(&path))?;
             match file.try_lock() {
                 Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => return Err(locked(dir)),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    drop(file);
+                    match store_lock_holder(dir) {
+                        Holder::Named(h) => {
+                            return Err(StoreError::Locked { dir: dir.to_path_buf(), holder: Some(h) });
+                        }
+                        // Its holder has just ended (several ingests started at once, the first
+                        // one already done): the lock is free now, take it.
+                        Holder::Nobody if attempt < 7 => continue,
+                        Holder::Nobody | Holder::Unknown => {
+                            return Err(StoreError::Locked { dir: dir.to_path_buf(), holder: None });
+                        }
+                    }
+                }
                 Err(std::fs::TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
             }
             let id = file.metadata().ok().as_ref().and_then(file_id);
