@@ -71,7 +71,7 @@ pub struct IngestReport {
     /// Events dropped as duplicates of stored ones or of earlier ones in this run.
     pub duplicates: u64,
     /// Not one event was read and the store was new: it was removed again (nothing is left
-    /// where it was to be).
+    /// where it was to be, or the empty directory that was there before is empty again).
     pub new_store_removed: bool,
 }
 
@@ -199,6 +199,13 @@ fn cleanup_message(store: &Path, committed: &bool, c: &Aborted) -> String {
             "nothing was ingested: the new store {} that this run had begun was removed ({files})",
             store.display()
         )
+    } else if c.new_store_undone {
+        // The directory was there before the run (empty): the store begun in it is gone, and
+        // it never had a commit to be "unchanged" from.
+        format!(
+            "nothing was ingested: the new store this run had begun in {} was removed ({files})",
+            store.display()
+        )
     } else if *committed {
         format!(
             "the events this run committed before the error stay in {} (run the same ingest again to read the rest: \
@@ -272,7 +279,7 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
             not_read: inputs.skipped,
         });
     }
-    let mut writer = StoreWriter::open(store, opts.writer.clone()).map_err(|e| e.plain(store))?;
+    let mut writer = StoreWriter::open(store, opts.writer.clone()).map_err(|e| e.plain_at_open(store))?;
     let manifest = writer.manifest().clone();
     // Entries of directories that cannot be read are reported, not recorded as ingested.
     let mut report = IngestReport { files: inputs.skipped, ..IngestReport::default() };
@@ -318,7 +325,8 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
                 && writer.is_new()
                 && !opts.keep_empty_store
             {
-                report.new_store_removed = writer.abort().store_removed;
+                let undone = writer.abort();
+                report.new_store_removed = undone.store_removed || undone.new_store_undone;
                 return Ok(report);
             }
             if let Err(e) = writer.commit() {
@@ -372,7 +380,11 @@ fn read_loop(
     let mut last_commit = Instant::now();
     for input in inputs {
         let identity = identify(input);
-        if let Some(earlier) = is_ingested(manifest, &identity).filter(|_| !opts.force) {
+        let earlier = is_ingested(manifest, &identity)
+            // An input recorded without events (by a version that recorded those) is read
+            // again, as one never recorded is.
+            .filter(|e| !opts.force && (e.events > 0 || opts.keep_empty_store));
+        if let Some(earlier) = earlier {
             report.unchanged_events += earlier.events;
             if let Some(p) = &opts.read.progress {
                 p.fetch_add(identity.size.unwrap_or(0), Ordering::Relaxed);
@@ -405,7 +417,13 @@ fn read_loop(
         let summary = read_paths(std::slice::from_ref(input), &read, &mut sink)?;
         // One input in the manifest per path, a tar archive's files together.
         let (done, by_kind, examples) = ingested(identity, &summary.files);
-        writer.input_done(done, by_kind, examples);
+        // An input that gave no event is not recorded (docs/ingest.md): the store is left as it
+        // was, and the next run reads it again (and says again that it holds none) rather than
+        // calling it "already ingested". The diagnose cache records it: its store is how a run
+        // learns that the files hold nothing to diagnose.
+        if done.events > 0 || opts.keep_empty_store {
+            writer.input_done(done, by_kind, examples);
+        }
         report.files.extend(summary.files);
         // Strict runs commit nothing until the end: a later bad record refuses the whole run.
         if !opts.read.strict && last_commit.elapsed() >= opts.commit_every {

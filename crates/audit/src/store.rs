@@ -74,7 +74,7 @@ pub enum StoreError {
          The lock is held by the operating system and released when that process exits, even if it crashes \
          or is killed: it is never stale. Do not delete {}: that would not let a second ingest in",
         .dir.display(),
-        .holder.as_deref().unwrap_or("a process that did not record its ID: an older apiserver-doctor, or one whose lock file was deleted"),
+        .holder.as_deref().unwrap_or("a process that has not recorded its ID: an ingest that has just started, an older apiserver-doctor, or one whose lock file was deleted"),
         .dir.join("lock").display()
     )]
     Locked {
@@ -139,6 +139,24 @@ pub enum StoreError {
         dir: PathBuf,
         /// Data files found.
         data_files: usize,
+    },
+    /// The store may not be written by this user (permissions), or it is on a read-only file
+    /// system: it is not damaged, and it can still be read.
+    #[error("{}", not_writable_message(self))]
+    NotWritable {
+        /// The store directory.
+        dir: PathBuf,
+        /// The path that could not be written (or opened for writing).
+        path: PathBuf,
+        /// Why, in words: who owns it and with what mode against the user this process runs
+        /// as, or the read-only file system.
+        why: String,
+        /// The cause is a read-only file system (not permissions).
+        read_only_fs: bool,
+        /// Refused when the writer opened the store, before it wrote anything.
+        at_open: bool,
+        /// The store did not exist yet (no manifest): there is nothing to read either.
+        new_store: bool,
     },
     /// Data files the manifest lists are missing or not readable Parquet.
     #[error(
@@ -216,8 +234,125 @@ impl StoreError {
             }
             _ => false,
         };
-        if full { StoreError::NoSpace { dir: dir.to_path_buf() } } else { self }
+        if full {
+            return StoreError::NoSpace { dir: dir.to_path_buf() };
+        }
+        match self {
+            StoreError::Io { path, source } if is_permission(&source) || is_read_only_fs(&source) => {
+                // A temporary file (`.part-….parquet.tmp`, `manifest.json.tmp`) is named by the
+                // directory it was to be made in: the one that refused it.
+                let temporary =
+                    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tmp"));
+                let path = match path.parent() {
+                    Some(parent) if temporary => parent.to_path_buf(),
+                    _ => path,
+                };
+                let read_only_fs = is_read_only_fs(&source);
+                let why = if read_only_fs {
+                    match mount_point(&path) {
+                        Some(m) => format!("the file system mounted at {} is read-only", m.display()),
+                        None => "it is on a read-only file system".to_owned(),
+                    }
+                } else {
+                    match owner_of(&path) {
+                        Some(o) => format!("permission denied ({o})"),
+                        None => "permission denied".to_owned(),
+                    }
+                };
+                let new_store = !dir.join(MANIFEST).is_file();
+                StoreError::NotWritable {
+                    dir: dir.to_path_buf(),
+                    path,
+                    why,
+                    read_only_fs,
+                    at_open: false,
+                    new_store,
+                }
+            }
+            other => other,
+        }
     }
+
+    /// [`StoreError::plain`], for an error opening the store for writing: nothing was written.
+    pub fn plain_at_open(self, dir: &Path) -> StoreError {
+        match self.plain(dir) {
+            StoreError::NotWritable { dir, path, why, read_only_fs, new_store, .. } => {
+                StoreError::NotWritable { dir, path, why, read_only_fs, at_open: true, new_store }
+            }
+            other => other,
+        }
+    }
+}
+
+/// [`StoreError::NotWritable`] in words: what cannot be written and why, that nothing is
+/// damaged (and, at open, that nothing was written), what still reads the store, and what to
+/// do to add to it.
+fn not_writable_message(e: &StoreError) -> String {
+    let StoreError::NotWritable { dir, path, why, read_only_fs, at_open, new_store } = e else {
+        return String::new();
+    };
+    let cause = if path == dir { why.clone() } else { format!("{}: {why}", path.display()) };
+    let dir = dir.display();
+    if *new_store {
+        return format!(
+            "cannot make a store at {dir}: {cause}. Nothing was written. Choose a --store {}",
+            if *read_only_fs { "on a writable file system" } else { "where this user may write" }
+        );
+    }
+    let lead = if *at_open { "Nothing was written, and nothing" } else { "Nothing" };
+    let remedy = if *read_only_fs {
+        "To add to it, remount that file system read-write, or copy the store to a writable disk and ingest into \
+         the copy"
+    } else {
+        "To add to it, run the ingest as a user who may write there (the owner, or with sudo), or give this user \
+         write access to the store directory and everything under it (chmod/chown)"
+    };
+    format!(
+        "cannot write to store {dir}: {cause}.\n{lead} in the store is damaged: `apiserver-doctor stats --store {dir}`, \
+         `query --store` and `diagnose --store` still read it. {remedy}; or ingest into another --store"
+    )
+}
+
+/// Whether an I/O error is a write refused by a read-only file system (EROFS).
+fn is_read_only_fs(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::ReadOnlyFilesystem || (cfg!(unix) && e.raw_os_error() == Some(30))
+}
+
+/// The mount point of the file system holding `path` (or its nearest existing directory
+/// above), from `/proc/self/mountinfo` (Linux).
+fn mount_point(path: &Path) -> Option<PathBuf> {
+    let real = path.ancestors().find_map(|p| std::fs::canonicalize(p).ok())?;
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    table
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| PathBuf::from(unescape_mount(m)))
+        .filter(|m| real.starts_with(m))
+        .max_by_key(|m| m.as_os_str().len())
+}
+
+/// A mount point as `/proc/self/mountinfo` writes it, with `\040` (space) and the other octal
+/// escapes undone.
+fn unescape_mount(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8).wrapping_add(c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A data file of a store that cannot be read.

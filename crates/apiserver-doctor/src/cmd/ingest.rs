@@ -82,7 +82,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if report.new_store_removed {
                 format!(", and no store was made at {}", store_dir.display())
             } else {
-                String::new()
+                // Inputs without events are not recorded (docs/ingest.md): the store is as it was.
+                format!(", and the store {} is unchanged", store_dir.display())
             }
         )?;
         return Ok(ExitCode::from(2));

@@ -122,6 +122,11 @@ fn stores_dir(root: &CacheRoot) -> anyhow::Result<PathBuf> {
 fn check_private(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let meta = std::fs::symlink_metadata(dir).with_context(|| format!("{}", dir.display()))?;
+    if meta.file_type().is_symlink() {
+        // Refused whatever it points to: another user could point it at a directory of theirs.
+        let to = std::fs::read_link(dir).map(|t| format!(" (to {})", t.display())).unwrap_or_default();
+        anyhow::bail!("{} is a symbolic link{to}, not a directory of this user's", dir.display());
+    }
     if !meta.is_dir() {
         anyhow::bail!("{} is not a directory", dir.display());
     }

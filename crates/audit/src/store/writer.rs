@@ -216,9 +216,12 @@ fn remove_empty_dirs(dir: &Path) {
 /// `lock` file would be a different file, unlocked).
 struct StoreLock {
     path: PathBuf,
+    /// Declared (so dropped, and unlocked) before `file`: a writer that finds the file's lock
+    /// free then finds the directory's free too, rather than taking a deleted lock file for
+    /// the cause.
+    _dir: Option<File>,
     /// Held for as long as the writer lives.
     file: File,
-    _dir: Option<File>,
     /// Device and inode of the locked file.
     id: Option<(u64, u64)>,
 }
@@ -253,17 +256,130 @@ fn lock_holder(lock_path: &Path) -> Option<String> {
     })
 }
 
+/// Who holds the write lock of the store `dir`: named in words (`process PID: COMMAND`) for a
+/// refused writer to show, or [`Holder::Nobody`] when the lock turns out to be free (its holder
+/// ended since): the refused writer then tries again. The kernel's lock table says which process
+/// holds the lock file or the directory (Linux), whatever that process wrote; elsewhere, or when
+/// the table does not name a process this one can see, what the holder wrote in the lock file,
+/// read again for a moment: a writer that has just taken the lock writes its ID right after.
+fn store_lock_holder(dir: &Path) -> Holder {
+    let lock = dir.join("lock");
+    let (file, directory) = (kernel_lock_holder(&lock), kernel_lock_holder(dir));
+    let pid = match (file, directory) {
+        (KernelLock::Held(pid), _) | (_, KernelLock::Held(pid)) => Some(pid),
+        (KernelLock::Free, KernelLock::Free) => return Holder::Nobody,
+        _ => None,
+    };
+    if let Some(pid) = pid.filter(|pid| Path::new("/proc").join(pid.to_string()).exists()) {
+        let written = lock_holder(&lock).filter(|h| h.starts_with(&format!("process {pid}:")));
+        return Holder::Named(written.unwrap_or_else(|| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let words: Vec<String> = cmdline
+                .split(|b| *b == 0)
+                .filter(|w| !w.is_empty())
+                .map(|w| String::from_utf8_lossy(w).replace(['\n', '\r'], " "))
+                .collect();
+            if words.is_empty() {
+                format!("process {pid}")
+            } else {
+                format!("process {pid}: {}", words.join(" "))
+            }
+        }));
+    }
+    for _ in 0..HOLDER_LOOKS {
+        if let Some(h) = lock_holder(&lock) {
+            return Holder::Named(h);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    lock_holder(&lock).map_or(Holder::Unknown, Holder::Named)
+}
+
+/// Who holds a store's lock, as [`store_lock_holder`] found.
+enum Holder {
+    /// The holder, in words.
+    Named(String),
+    /// The kernel's lock table shows no holder: the lock was released since it was refused.
+    Nobody,
+    /// Held by a process that cannot be named.
+    Unknown,
+}
+
+impl Holder {
+    /// The holder's name, when it has one.
+    fn named(self) -> Option<String> {
+        match self {
+            Holder::Named(h) => Some(h),
+            Holder::Nobody | Holder::Unknown => None,
+        }
+    }
+}
+
+/// Times [`store_lock_holder`] reads the lock file again (25 ms apart) for the holder's ID.
+const HOLDER_LOOKS: usize = 10;
+
+/// What the kernel's lock table says of a file's write lock.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+enum KernelLock {
+    /// Held by the process with this ID.
+    Held(u32),
+    /// Held by no one.
+    Free,
+    /// No table to look in (not Linux, or it cannot be read), or the file cannot be looked at.
+    Unknown,
+}
+
+/// The process holding a write `flock` on `path`, from the kernel's lock table
+/// (`/proc/locks`).
+fn kernel_lock_holder(path: &Path) -> KernelLock {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::metadata(path) else { return KernelLock::Unknown };
+        let Ok(table) = std::fs::read_to_string("/proc/locks") else { return KernelLock::Unknown };
+        let dev = meta.dev();
+        // glibc's gnu_dev_major and gnu_dev_minor.
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+        let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+        match table.lines().find_map(|line| write_lock_holder(line, major, minor, meta.ino())) {
+            Some(pid) => KernelLock::Held(pid),
+            None => KernelLock::Free,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        KernelLock::Unknown
+    }
+}
+
+/// The PID of a `/proc/locks` line (`1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF`) when it
+/// is a held (not awaited: `->`) write lock on the file `major:minor:inode`.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn write_lock_holder(line: &str, major: u64, minor: u64, inode: u64) -> Option<u32> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    if fields.get(1) == Some(&"->") || fields.get(3) != Some(&"WRITE") {
+        return None;
+    }
+    let mut parts = fields.get(5)?.split(':');
+    let (maj, min, ino) = (parts.next()?, parts.next()?, parts.next()?);
+    let same = u64::from_str_radix(maj, 16).ok() == Some(major)
+        && u64::from_str_radix(min, 16).ok() == Some(minor)
+        && ino.parse::<u64>().ok() == Some(inode);
+    same.then(|| fields.get(4)?.parse::<u32>().ok()).flatten().filter(|pid| *pid > 0)
+}
+
 impl StoreLock {
     /// Takes the lock of the store at `dir` (which exists), or says who holds it.
     fn take(dir: &Path) -> Result<StoreLock, StoreError> {
         let path = dir.join("lock");
         let locked = |dir: &Path| StoreError::Locked {
             dir: dir.to_path_buf(),
-            holder: lock_holder(&dir.join("lock")),
+            holder: store_lock_holder(dir).named(),
         };
         // Another writer may replace the file between our open and our lock (a new store's
         // undo removes it): the file locked must be the one at the path.
-        for _ in 0..8 {
+        for attempt in 0..8 {
             // Whether this run makes the file: a refused run removes what it made.
             let made = !path.exists();
             let file = OpenOptions::new()
@@ -275,7 +391,20 @@ impl StoreLock {
                 .map_err(io_err(&path))?;
             match file.try_lock() {
                 Ok(()) => {}
-                Err(std::fs::TryLockError::WouldBlock) => return Err(locked(dir)),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    drop(file);
+                    match store_lock_holder(dir) {
+                        Holder::Named(h) => {
+                            return Err(StoreError::Locked { dir: dir.to_path_buf(), holder: Some(h) });
+                        }
+                        // Its holder has just ended (several ingests started at once, the first
+                        // one already done): the lock is free now, take it.
+                        Holder::Nobody if attempt < 7 => continue,
+                        Holder::Nobody | Holder::Unknown => {
+                            return Err(StoreError::Locked { dir: dir.to_path_buf(), holder: None });
+                        }
+                    }
+                }
                 Err(std::fs::TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
             }
             let id = file.metadata().ok().as_ref().and_then(file_id);
@@ -294,11 +423,18 @@ impl StoreLock {
                         if made {
                             let _ = std::fs::remove_file(&path);
                         }
-                        return Err(StoreError::Locked { dir: dir.to_path_buf(), holder: None });
+                        drop(file);
+                        // The holder may be ending: it releases the directory's lock, then the
+                        // file's (an older build released them the other way round).
+                        if attempt < 7 {
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            continue;
+                        }
+                        return Err(locked(dir));
                     }
                 }
             }
-            let mut lock = StoreLock { path, file, _dir: dir_handle, id };
+            let mut lock = StoreLock { path, _dir: dir_handle, file, id };
             lock.note_holder();
             return Ok(lock);
         }
@@ -360,6 +496,10 @@ pub struct Aborted {
     pub bytes: u64,
     /// The store was new (this run made it) and is removed again.
     pub store_removed: bool,
+    /// The store was new and what this run made of it (its manifest, lock and `data/`) is
+    /// removed again; the directory itself stays when it was there before the run (an empty
+    /// directory given as `--store`, or the diagnose cache's), else [`Aborted::store_removed`].
+    pub new_store_undone: bool,
     /// Files that could not be removed, each with why.
     pub not_removed: Vec<String>,
 }
@@ -406,11 +546,25 @@ impl StoreWriter {
         }
         // Checked before anything is created in it: a refused directory is left as it was.
         let mut created = None;
+        // Whether the check found what another writer may be making of the store right now.
+        let mut deferred = false;
         if !dir.join(MANIFEST).exists() {
-            check_new_store(dir)?;
-            created = Some(Created::before(dir));
+            match check_new_store(dir) {
+                Ok(()) => created = Some(Created::before(dir)),
+                // Several ingests started at once into a new store: the one that took the lock
+                // may have written its manifest or first data file since this run looked for
+                // the manifest. Whether the directory is another writer's store, or not a store,
+                // is decided under the lock (which names that writer while it holds it).
+                Err(e @ (StoreError::NotEmpty(_) | StoreError::ManifestMissing { .. })) => {
+                    if !dir.join("lock").is_file() {
+                        return Err(e);
+                    }
+                    deferred = true;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        if let Err(source) = std::fs::create_dir_all(dir.join("data")) {
+        if !deferred && let Err(source) = std::fs::create_dir_all(dir.join("data")) {
             if let Some(c) = created {
                 c.undo(dir);
             }
@@ -431,11 +585,24 @@ impl StoreWriter {
         };
         let (manifest, created) = match Manifest::load(dir) {
             // A store another writer made between the check above and the lock is not new.
-            Ok(m) => (m, None),
+            Ok(m) => {
+                std::fs::create_dir_all(dir.join("data"))
+                    .map_err(|source| StoreError::Io { path: dir.to_path_buf(), source }.plain(dir))?;
+                (m, None)
+            }
             Err(StoreError::NotAStore(_)) => {
                 // Another process may have written into it since the check above.
                 check_new_store(dir)?;
-                (Manifest::default(), created)
+                if deferred {
+                    // The other writer made nothing of it in the end (its run was undone): a new
+                    // store after all, whose undo removes only what this run makes of it now.
+                    let c = Created::before(dir);
+                    std::fs::create_dir_all(dir.join("data"))
+                        .map_err(|source| StoreError::Io { path: dir.to_path_buf(), source }.plain(dir))?;
+                    (Manifest::default(), Some(c))
+                } else {
+                    (Manifest::default(), created)
+                }
             }
             Err(e) => return Err(e),
         };
@@ -915,6 +1082,7 @@ impl StoreWriter {
             && let Some(created) = self.created.take()
         {
             created.undo(&self.dir);
+            out.new_store_undone = true;
             out.store_removed = !self.dir.exists();
         }
         out
