@@ -417,11 +417,15 @@ fn read_loop(
         let summary = read_paths(std::slice::from_ref(input), &read, &mut sink)?;
         // One input in the manifest per path, a tar archive's files together.
         let (done, by_kind, examples) = ingested(identity, &summary.files);
-        // An input that gave no event is not recorded (docs/ingest.md): the store is left as it
-        // was, and the next run reads it again (and says again that it holds none) rather than
-        // calling it "already ingested". The diagnose cache records it: its store is how a run
-        // learns that the files hold nothing to diagnose.
-        if done.events > 0 || opts.keep_empty_store {
+        // An input that gave nothing at all (an empty file) is not recorded (docs/ingest.md): the
+        // store is left as it was. One whose records were all skipped, or that is not an audit
+        // log, is recorded, because `stats` reports its skipped records and why it was not read;
+        // an input recorded without events is still read again by the next run (see above), so
+        // no run calls it "already ingested". The diagnose cache records every input: its store
+        // is how a run learns that the files hold nothing to diagnose.
+        let something_to_tell =
+            done.events > 0 || done.skipped > 0 || done.not_audit.is_some() || done.incomplete.is_some();
+        if something_to_tell || opts.keep_empty_store {
             writer.input_done(done, by_kind, examples);
         }
         report.files.extend(summary.files);

@@ -214,23 +214,34 @@ fn an_input_without_events_is_not_recorded_and_leaves_the_store_unchanged() {
     ingest(&store, &[write(dir.path(), "g.log", &events(5, "g"))], &quiet()).expect("ingest");
     let before = std::fs::read(store.join("manifest.json")).expect("manifest");
     let empty = write(dir.path(), "empty.log", "");
-    let garbage = write(dir.path(), "notes.txt", "not an audit log\n");
+    // An empty file: not recorded, the store unchanged, and read again every time.
     for round in 0..2 {
-        let report = ingest(&store, &[empty.clone(), garbage.clone()], &quiet()).expect("ingest");
+        let report = ingest(&store, std::slice::from_ref(&empty), &quiet()).expect("ingest");
         assert_eq!(report.events(), 0);
         assert!(report.unchanged.is_empty(), "round {round}: {:?}", report.unchanged);
         assert!(!report.new_store_removed);
         assert_eq!(std::fs::read(store.join("manifest.json")).expect("manifest"), before, "round {round}");
     }
-    let m = Store::open(&store).expect("store").manifest().clone();
-    assert_eq!(m.inputs.len(), 1);
+    // A file that is not an audit log is recorded, with why it was not read (`stats` lists it),
+    // and still read again, never "already ingested": its entry is replaced, not added twice.
+    let garbage = write(dir.path(), "notes.txt", "not an audit log\n");
+    for round in 0..2 {
+        let report = ingest(&store, &[empty.clone(), garbage.clone()], &quiet()).expect("ingest");
+        assert_eq!(report.events(), 0);
+        assert!(report.unchanged.is_empty(), "round {round}: {:?}", report.unchanged);
+        let m = Store::open(&store).expect("store").manifest().clone();
+        let files: Vec<(&str, bool)> =
+            m.inputs.iter().map(|i| (i.file.as_str(), i.not_audit.is_some())).collect();
+        assert_eq!(files.len(), 2, "round {round}: {files:?}");
+        assert!(files.iter().any(|(f, not_audit)| f.ends_with("notes.txt") && *not_audit), "{files:?}");
+    }
     // Beside an input with events, the empty one is still left out, and the other recorded.
     let report =
         ingest(&store, &[empty, write(dir.path(), "h.log", &events(2, "h"))], &quiet()).expect("ingest");
     assert_eq!(report.kept, 2);
     let m = Store::open(&store).expect("store").manifest().clone();
     let files: Vec<&str> = m.inputs.iter().map(|i| i.file.as_str()).collect();
-    assert!(files.len() == 2 && files.iter().all(|f| !f.ends_with("empty.log")), "{files:?}");
+    assert!(files.len() == 3 && files.iter().all(|f| !f.ends_with("empty.log")), "{files:?}");
 }
 
 /// Review s20r N5: a failed first run into a directory that was there (empty: `--store` made
