@@ -11,8 +11,8 @@ use metrics::Snapshot;
 pub enum Output {
     /// Plain text.
     Text,
-    /// JSON: the report of docs/report-schema.md (`etcd` and `probe` print it under `report`,
-    /// beside what they read).
+    /// JSON: the report, summary included (`etcd` and `probe` print it under `report`, beside
+    /// what they read).
     Json,
     /// Markdown (also `md`).
     #[value(alias = "md")]
