@@ -97,6 +97,22 @@ impl<R: Read> ChunkSource for Chunker<R> {
 }
 
 impl<R: Read> Chunker<R> {
+    /// Lines of `r` in chunks of about `chunk_bytes`; a line over `max_line` bytes is skipped.
+    fn new(r: R, chunk_bytes: usize, max_line: usize) -> Chunker<R> {
+        Chunker {
+            r,
+            carry: Vec::new(),
+            filled: 0,
+            spare: Vec::new(),
+            eof: false,
+            failed: None,
+            next_line: 1,
+            chunk_bytes,
+            max_line,
+            since: Instant::now(),
+        }
+    }
+
     fn chunk(&mut self, data: Vec<u8>) -> Chunk {
         let first_line = self.next_line;
         self.next_line += memchr::memchr_iter(b'\n', &data).count() as u64;
@@ -271,18 +287,7 @@ pub(super) fn read_lines(
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
-    let mut chunker = Chunker {
-        r: stream,
-        carry: Vec::new(),
-        filled: 0,
-        spare: Vec::new(),
-        eof: false,
-        failed: None,
-        next_line: 1,
-        chunk_bytes: opts.chunk_bytes,
-        max_line: opts.max_line_bytes,
-        since: Instant::now(),
-    };
+    let mut chunker = Chunker::new(stream, opts.chunk_bytes, opts.max_line_bytes);
     read_chunks(&mut chunker, opts, sink, file)
 }
 
@@ -375,18 +380,7 @@ mod tests {
     use super::*;
 
     fn chunker(input: Vec<u8>, chunk_bytes: usize) -> Chunker<std::io::Cursor<Vec<u8>>> {
-        Chunker {
-            r: std::io::Cursor::new(input),
-            carry: Vec::new(),
-            filled: 0,
-            spare: Vec::new(),
-            eof: false,
-            failed: None,
-            next_line: 1,
-            chunk_bytes,
-            max_line: 1 << 30,
-            since: Instant::now(),
-        }
+        Chunker::new(std::io::Cursor::new(input), chunk_bytes, 1 << 30)
     }
 
     /// A directory of 5,867 three-line files zeroed a fresh 4 MiB buffer for each (17% of the
