@@ -1,28 +1,16 @@
 //! What the store says when it refuses or fails (review s20r): ingests started together into a
 //! new store, a store this user may not write, an input without events, a failed first run.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::{Arc, Barrier};
 
 use audit::ingest::{IngestError, IngestOptions, ingest};
 use audit::store::writer::{StoreWriter, WriterOptions};
 use audit::store::{Store, StoreError};
 
-const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"@ID@","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"u"},"sourceIPs":["10.0.0.1"],"objectRef":{"resource":"pods","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2024-03-01T00:00:@S@Z","stageTimestamp":"2024-03-01T00:00:@S@Z"}"#;
-
-fn events(n: usize, prefix: &str) -> String {
-    (0..n)
-        .map(|i| {
-            EVENT.replace("@ID@", &format!("{prefix}-{i}")).replace("@S@", &format!("{:02}", i % 60)) + "\n"
-        })
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write input");
-    p
-}
+use common::{events, write};
 
 fn quiet() -> IngestOptions {
     IngestOptions::default()

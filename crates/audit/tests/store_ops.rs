@@ -2,6 +2,8 @@
 //! commit, a failed run's leftovers, thousands of small inputs, an input without events, a file
 //! where the store should be.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
@@ -10,21 +12,7 @@ use audit::read::ReadOptions;
 use audit::store::writer::{StoreWriter, WriterOptions};
 use audit::store::{Store, StoreError};
 
-const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"@ID@","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{"username":"u"},"sourceIPs":["10.0.0.1"],"objectRef":{"resource":"pods","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2024-03-01T00:00:@S@Z","stageTimestamp":"2024-03-01T00:00:@S@Z"}"#;
-
-fn events(n: usize, prefix: &str) -> String {
-    (0..n)
-        .map(|i| {
-            EVENT.replace("@ID@", &format!("{prefix}-{i}")).replace("@S@", &format!("{:02}", i % 60)) + "\n"
-        })
-        .collect()
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write input");
-    p
-}
+use common::{events, write};
 
 fn batches_of(path: &Path) -> Vec<RecordBatch> {
     let mut out = Vec::new();
