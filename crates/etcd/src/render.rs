@@ -93,10 +93,11 @@ pub fn render_evidence_as(ev: &EtcdEvidence, format: EvidenceFormat, w: &mut dyn
         let bytes = |b: u64| if k.values_read { format_bytes(b as f64) } else { "-".to_owned() };
         tables.push((
             format!(
-                "Keys under {} at revision {}: {} keys, {} ({} outside the Kubernetes layout)",
+                "Keys under {} at revision {}: {} {}, {} ({} outside the Kubernetes layout)",
                 if k.prefix.is_empty() { "\"\" (the whole key space)" } else { k.prefix.as_str() },
                 k.revision,
                 format_count(k.keys as f64),
+                if k.keys == 1 { "key" } else { "keys" },
                 if k.values_read {
                     format!("{} of values", format_bytes(k.value_bytes as f64))
                 } else {
@@ -275,7 +276,7 @@ mod tests {
         let mut out = Vec::new();
         render_evidence_as(&ev, EvidenceFormat::Text, &mut out).expect("render");
         let text = String::from_utf8(out).expect("utf-8");
-        assert!(text.contains("Keys under \"\" (the whole key space) at revision 9: 1 keys"), "{text}");
+        assert!(text.contains("Keys under \"\" (the whole key space) at revision 9: 1 key,"), "{text}");
     }
 
     /// etcd review item 11: `-o html` left out the members, alarms, keys per resource,
