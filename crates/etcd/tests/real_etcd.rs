@@ -57,33 +57,37 @@ fn start(quota_bytes: Option<u64>) -> Option<Etcd> {
     start_with(&extra)
 }
 
+/// One etcd member named `name`, serving clients at `endpoint` (`http://` or `https://`) and
+/// peers on port `peer`, its cluster `initial_cluster`, with `extra` arguments; started, not
+/// yet waited for.
+fn spawn_member(
+    binary: &str,
+    name: &str,
+    endpoint: String,
+    peer: u16,
+    initial_cluster: &str,
+    extra: &[&str],
+) -> Etcd {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let peer_url = format!("http://127.0.0.1:{peer}");
+    let child = Command::new(binary)
+        .args(["--name", name, "--data-dir", &dir.path().join("data").display().to_string()])
+        .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
+        .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
+        .args(["--initial-cluster", initial_cluster, "--log-level", "error"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start etcd");
+    Etcd { child, endpoint, _dir: dir }
+}
+
 fn start_with(extra: &[&str]) -> Option<Etcd> {
     let binary = etcd_binary()?;
-    let dir = tempfile::tempdir().expect("temp dir");
     let (client, peer) = (free_port(), free_port());
     let endpoint = format!("http://127.0.0.1:{client}");
-    let mut cmd = Command::new(binary);
-    cmd.args([
-        "--name",
-        "test",
-        "--data-dir",
-        &dir.path().join("data").display().to_string(),
-        "--listen-client-urls",
-        &endpoint,
-        "--advertise-client-urls",
-        &endpoint,
-        "--listen-peer-urls",
-        &format!("http://127.0.0.1:{peer}"),
-        "--initial-advertise-peer-urls",
-        &format!("http://127.0.0.1:{peer}"),
-        "--initial-cluster",
-        &format!("test=http://127.0.0.1:{peer}"),
-        "--log-level",
-        "error",
-    ]);
-    cmd.args(extra);
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start etcd");
-    let etcd = Etcd { child, endpoint, _dir: dir };
+    let etcd = spawn_member(&binary, "test", endpoint, peer, &format!("test=http://127.0.0.1:{peer}"), extra);
     let client = etcd::Client::new(&etcd.endpoint, &TlsFiles::default(), 5).expect("client");
     let deadline = Instant::now() + Duration::from_secs(30);
     while client.status().is_err() {
@@ -422,40 +426,17 @@ fn tls_is_verified_and_client_certificates_are_sent() {
         return;
     }
     let c = |f: &str| certs.path().join(f).display().to_string();
-    let dir = tempfile::tempdir().expect("temp dir");
     let (client, peer) = (free_port(), free_port());
     let endpoint = format!("https://127.0.0.1:{client}");
-    let child = Command::new(binary)
-        .args([
-            "--name",
-            "tls",
-            "--data-dir",
-            &dir.path().join("data").display().to_string(),
-            "--listen-client-urls",
-            &endpoint,
-            "--advertise-client-urls",
-            &endpoint,
-            "--listen-peer-urls",
-            &format!("http://127.0.0.1:{peer}"),
-            "--initial-advertise-peer-urls",
-            &format!("http://127.0.0.1:{peer}"),
-            "--initial-cluster",
-            &format!("tls=http://127.0.0.1:{peer}"),
-            "--cert-file",
-            &c("server.crt"),
-            "--key-file",
-            &c("server.key"),
-            "--client-cert-auth",
-            "--trusted-ca-file",
-            &c("ca.crt"),
-            "--log-level",
-            "error",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start etcd");
-    let server = Etcd { child, endpoint: endpoint.clone(), _dir: dir };
+    let (cert, key, ca) = (c("server.crt"), c("server.key"), c("ca.crt"));
+    let server = spawn_member(
+        &binary,
+        "tls",
+        endpoint.clone(),
+        peer,
+        &format!("tls=http://127.0.0.1:{peer}"),
+        &["--cert-file", &cert, "--key-file", &key, "--client-cert-auth", "--trusted-ca-file", &ca],
+    );
     let tls = TlsFiles {
         cacert: Some(c("ca.crt").into()),
         cert: Some(c("client.crt").into()),
@@ -654,37 +635,20 @@ fn start_cluster() -> Option<Vec<Etcd>> {
     let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
     let initial: Vec<String> =
         ports.iter().enumerate().map(|(i, (_, peer))| format!("c{i}=http://127.0.0.1:{peer}")).collect();
-    let mut members = Vec::new();
-    for (i, (client, peer)) in ports.iter().enumerate() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let endpoint = format!("http://127.0.0.1:{client}");
-        let child = Command::new(&binary)
-            .args([
-                "--name",
+    let members: Vec<Etcd> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (client, peer))| {
+            spawn_member(
+                &binary,
                 &format!("c{i}"),
-                "--data-dir",
-                &dir.path().join("data").display().to_string(),
-                "--listen-client-urls",
-                &endpoint,
-                "--advertise-client-urls",
-                &endpoint,
-                "--listen-peer-urls",
-                &format!("http://127.0.0.1:{peer}"),
-                "--initial-advertise-peer-urls",
-                &format!("http://127.0.0.1:{peer}"),
-                "--initial-cluster",
+                format!("http://127.0.0.1:{client}"),
+                *peer,
                 &initial.join(","),
-                "--initial-cluster-state",
-                "new",
-                "--log-level",
-                "error",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start etcd");
-        members.push(Etcd { child, endpoint, _dir: dir });
-    }
+                &["--initial-cluster-state", "new"],
+            )
+        })
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     for m in &members {
         let client = etcd::Client::new(&m.endpoint, &TlsFiles::default(), 5).expect("client");
