@@ -221,15 +221,7 @@ fn without_home_or_xdg_cache_home_the_cache_is_a_private_per_user_directory() {
     // Before: a shared /tmp/apiserver-doctor, world-readable, that locked out every other user.
     let tmp = tempfile::tempdir().expect("tempdir");
     let log = copy_of_log("");
-    let out = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-        .args(["diagnose", &path_of(&log), "--fail-on", "never"])
-        .current_dir(workspace())
-        .env_remove("HOME")
-        .env_remove("XDG_CACHE_HOME")
-        .env_remove("APISERVER_DOCTOR_STORE")
-        .env("TMPDIR", tmp.path())
-        .output()
-        .expect("runs");
+    let out = common::diagnose_without_home(&path_of(&log), tmp.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let made = named(tmp.path(), "apiserver-doctor");
     assert_eq!(made.len(), 1, "{made:?}");

@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::{doctor, stderr, stdout, workspace};
 
@@ -223,15 +223,7 @@ fn a_per_user_cache_directory_that_is_a_symbolic_link_is_refused_as_one() {
     let link = tmp.path().join(format!("apiserver-doctor-{uid}"));
     std::os::unix::fs::symlink(&victim, &link).expect("symlink");
     let log = workspace().join(AUDIT_LOG);
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-        .args(["diagnose", text(&log), "--fail-on", "never"])
-        .current_dir(workspace())
-        .env_remove("HOME")
-        .env_remove("XDG_CACHE_HOME")
-        .env_remove("APISERVER_DOCTOR_STORE")
-        .env("TMPDIR", tmp.path())
-        .output()
-        .expect("runs");
+    let out = common::diagnose_without_home(text(&log), tmp.path());
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains(&format!("{} is a symbolic link", link.display())), "{err}");

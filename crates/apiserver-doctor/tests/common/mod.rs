@@ -29,6 +29,20 @@ pub fn doctor_env(args: &[&str], cache: &Path, env: &[(&str, &std::ffi::OsStr)])
         .expect("runs")
 }
 
+/// `apiserver-doctor diagnose LOG --fail-on never` without `HOME` or `XDG_CACHE_HOME`, its
+/// temporary directory `tmp`: the cache falls back to a per-user directory there.
+pub fn diagnose_without_home(log: &str, tmp: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .args(["diagnose", log, "--fail-on", "never"])
+        .current_dir(workspace())
+        .env_remove("HOME")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("APISERVER_DOCTOR_STORE")
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("runs")
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
