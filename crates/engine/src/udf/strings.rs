@@ -914,6 +914,33 @@ mod tests {
     }
 
     #[test]
+    fn empty_if_null_on_views_reads_every_null_as_empty_across_64_row_words_and_offsets() {
+        use arrow::array::{AsArray, StringViewArray};
+        use arrow::buffer::NullBuffer;
+        // 200 rows, each null slot's view still pointing at its string (as a struct field
+        // under a null struct is read), nulls at positions that straddle 64-row words.
+        let values: Vec<String> = (0..200).map(|i| format!("value-number-{i}-longer-than-twelve")).collect();
+        let valid: Vec<bool> = (0..200).map(|i| i % 7 != 3 && !(60..70).contains(&i) && i != 199).collect();
+        let (views, buffers, _) = StringViewArray::from_iter_values(&values).into_parts();
+        let masked = StringViewArray::new(views, buffers, Some(NullBuffer::from(valid.clone())));
+        for (offset, len) in [(0, 200), (5, 130), (64, 64), (63, 2), (130, 70)] {
+            let input: ArrayRef = Arc::new(masked.slice(offset, len));
+            let out = nulls_emptied(input);
+            let out = out.as_string_view();
+            assert_eq!(out.null_count(), 0);
+            let expected: Vec<&str> = (offset..offset + len)
+                .map(|i| if valid[i] { values[i].as_str() } else { "" })
+                .collect();
+            assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), expected, "slice {offset}+{len}");
+        }
+        // Null views already all zeros (as Arrow writes them) are shared, not copied.
+        let built = StringViewArray::from((0..200).map(|i| valid[i].then(|| values[i].clone())).collect::<Vec<_>>());
+        let views_before = built.views().as_ptr();
+        let out = nulls_emptied(Arc::new(built));
+        assert_eq!(out.as_string_view().views().as_ptr(), views_before, "the views are shared");
+    }
+
+    #[test]
     fn cached_regexes_keep_case_apart_and_the_cache_stays_bounded() {
         let ci = cached_regex("get+", true).expect("compiles");
         let cs = cached_regex("get+", false).expect("compiles");
