@@ -106,35 +106,47 @@ impl TimeBounds {
     }
 
     /// `pred` without the terms the bounds prove true for every event; `None` when none is left.
+    /// When a term is proven false for every event (a window wholly before or after the data,
+    /// as a Kusto query's `ago(1h)` is over an old log), `pred` is `false`: the query reads
+    /// nothing, where it read every file to find no row.
     pub fn simplify(&self, pred: Expr) -> Option<Expr> {
         if *self == TimeBounds::default() {
             return Some(pred);
         }
+        let terms = split_conjunction(&pred);
+        if terms.iter().any(|t| self.term_truth(t) == Some(false)) {
+            return Some(Expr::Literal(ScalarValue::Boolean(Some(false)), None));
+        }
         let kept: Vec<Expr> =
-            split_conjunction(&pred).into_iter().filter(|t| !self.always_true(t)).cloned().collect();
+            terms.into_iter().filter(|t| self.term_truth(t) != Some(true)).cloned().collect();
         conjunction(kept)
     }
 
-    /// Whether `term` compares a bounded time with a timestamp literal the bounds satisfy.
-    fn always_true(&self, term: &Expr) -> bool {
-        let Expr::BinaryExpr(BinaryExpr { left, op, right }) = term else { return false };
+    /// What `term`, a comparison of a bounded time with a timestamp literal, is for every
+    /// event: `Some(true)` when the bounds satisfy it, `Some(false)` when no event can,
+    /// `None` when it depends on the event (or is not such a comparison).
+    fn term_truth(&self, term: &Expr) -> Option<bool> {
+        let Expr::BinaryExpr(BinaryExpr { left, op, right }) = term else { return None };
         let (left, right) = (as_nanos(left), as_nanos(right));
-        let (time, op, value) =
+        let ((lo, hi), op, value) =
             match (self.range_of(left), timestamp(right), self.range_of(right), timestamp(left)) {
                 (Some(range), Some(v), _, _) => (range, *op, v),
-                (_, _, Some(range), Some(v)) => match op.swap() {
-                    Some(op) => (range, op, v),
-                    None => return false,
-                },
-                _ => return false,
+                (_, _, Some(range), Some(v)) => (range, op.swap()?, v),
+                _ => return None,
             };
-        let (lo, hi) = time;
-        match op {
-            Operator::GtEq => lo >= value,
-            Operator::Gt => lo > value,
-            Operator::LtEq => hi <= value,
-            Operator::Lt => hi < value,
-            _ => false,
+        let (always, never) = match op {
+            Operator::GtEq => (lo >= value, hi < value),
+            Operator::Gt => (lo > value, hi <= value),
+            Operator::LtEq => (hi <= value, lo > value),
+            Operator::Lt => (hi < value, lo >= value),
+            _ => (false, false),
+        };
+        if always {
+            Some(true)
+        } else if never {
+            Some(false)
+        } else {
+            None
         }
     }
 
@@ -270,6 +282,28 @@ mod tests {
         ] {
             assert_eq!(b.simplify(pred.clone()), Some(pred));
         }
+    }
+
+    #[test]
+    fn a_window_wholly_outside_the_events_is_false_whatever_else_the_filter_says() {
+        let b = TimeBounds::of_parts([part(Some((100, 200)), false, None, true)]);
+        let never = Some(lit(false));
+        let other = df_col("verb").eq(lit("list"));
+        // After the last event, before the first, and a window between two that holds none.
+        assert_eq!(b.simplify(generated().gt_eq(ts(201)).and(other.clone())), never);
+        assert_eq!(b.simplify(generated().gt(ts(200))), never);
+        assert_eq!(b.simplify(other.clone().and(generated().lt(ts(100)))), never);
+        assert_eq!(b.simplify(generated().lt_eq(ts(99))), never);
+        assert_eq!(b.simplify(ts(201).lt_eq(generated())), never, "literal on the left");
+        assert_eq!(b.simplify(stage().gt(ts(250)).and(stage().lt(ts(300)))), never);
+        // Touching the first or the last event is not outside.
+        for pred in [generated().gt_eq(ts(200)), generated().lt_eq(ts(100))] {
+            assert_eq!(b.simplify(pred.clone()), Some(pred));
+        }
+        // Without bounds (a part lacked statistics) nothing is proven false either.
+        let unknown = TimeBounds::of_parts([part(Some((100, 200)), false, None, true), None]);
+        let pred = generated().gt_eq(ts(201));
+        assert_eq!(unknown.simplify(pred.clone()), Some(pred));
     }
 
     #[test]

@@ -928,13 +928,17 @@ mod tests {
             let out = nulls_emptied(input);
             let out = out.as_string_view();
             assert_eq!(out.null_count(), 0);
-            let expected: Vec<&str> = (offset..offset + len)
-                .map(|i| if valid[i] { values[i].as_str() } else { "" })
-                .collect();
-            assert_eq!(out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(), expected, "slice {offset}+{len}");
+            let expected: Vec<&str> =
+                (offset..offset + len).map(|i| if valid[i] { values[i].as_str() } else { "" }).collect();
+            assert_eq!(
+                out.iter().map(|v| v.unwrap_or("NULL")).collect::<Vec<_>>(),
+                expected,
+                "slice {offset}+{len}"
+            );
         }
         // Null views already all zeros (as Arrow writes them) are shared, not copied.
-        let built = StringViewArray::from((0..200).map(|i| valid[i].then(|| values[i].clone())).collect::<Vec<_>>());
+        let built =
+            StringViewArray::from((0..200).map(|i| valid[i].then(|| values[i].clone())).collect::<Vec<_>>());
         let views_before = built.views().as_ptr();
         let out = nulls_emptied(Arc::new(built));
         assert_eq!(out.as_string_view().views().as_ptr(), views_before, "the views are shared");
