@@ -85,6 +85,18 @@ impl TimeBounds {
         }))
     }
 
+    /// The bounds of all the events of `parts`, each the bounds of some of them: what
+    /// [`TimeBounds::of_parquet_files`] gives for all their files at once.
+    pub fn merged(parts: impl IntoIterator<Item = TimeBounds>) -> TimeBounds {
+        let both = |a: Option<(i64, i64)>, b: Option<(i64, i64)>| Some((a?.0.min(b?.0), a?.1.max(b?.1)));
+        let mut parts = parts.into_iter();
+        let Some(first) = parts.next() else { return TimeBounds::default() };
+        parts.fold(first, |acc, p| TimeBounds {
+            stage: both(acc.stage, p.stage),
+            time_generated: both(acc.time_generated, p.time_generated),
+        })
+    }
+
     /// From the footers of the store's Parquet files; no bounds when a file cannot be read or
     /// lacks the statistics.
     pub fn of_parquet_files(files: &[impl AsRef<Path>]) -> TimeBounds {
@@ -125,7 +137,7 @@ impl TimeBounds {
     /// What `term`, a comparison of a bounded time with a timestamp literal, is for every
     /// event: `Some(true)` when the bounds satisfy it, `Some(false)` when no event can,
     /// `None` when it depends on the event (or is not such a comparison).
-    fn term_truth(&self, term: &Expr) -> Option<bool> {
+    pub(crate) fn term_truth(&self, term: &Expr) -> Option<bool> {
         let Expr::BinaryExpr(BinaryExpr { left, op, right }) = term else { return None };
         let (left, right) = (as_nanos(left), as_nanos(right));
         let ((lo, hi), op, value) =
@@ -304,6 +316,28 @@ mod tests {
         let unknown = TimeBounds::of_parts([part(Some((100, 200)), false, None, true), None]);
         let pred = generated().gt_eq(ts(201));
         assert_eq!(unknown.simplify(pred.clone()), Some(pred));
+    }
+
+    #[test]
+    fn bounds_merged_file_by_file_are_those_of_all_the_files_at_once() {
+        let cases = [
+            vec![part(Some((100, 150)), false, None, true), part(Some((120, 200)), false, None, true)],
+            vec![
+                part(Some((100, 150)), true, Some((90, 160)), false),
+                part(Some((120, 200)), false, None, true),
+            ],
+            vec![
+                part(Some((100, 150)), true, Some((90, 160)), true),
+                part(Some((120, 200)), false, None, true),
+            ],
+            vec![part(None, true, Some((5, 6)), false), part(Some((1, 2)), false, Some((3, 4)), false)],
+            vec![part(Some((1, 2)), false, None, true), None],
+        ];
+        for parts in cases {
+            let each = parts.iter().map(|p| TimeBounds::of_parts([*p]));
+            assert_eq!(TimeBounds::merged(each), TimeBounds::of_parts(parts.clone()), "{parts:?}");
+        }
+        assert_eq!(TimeBounds::merged([]), TimeBounds::default());
     }
 
     #[test]

@@ -54,11 +54,14 @@ pub(crate) struct StoreFile {
     pub(crate) path: PathBuf,
     stages: Values,
     verbs: Values,
+    /// Its events' times, from its Parquet footer (none known when it has no statistics).
+    pub(crate) times: crate::bounds::TimeBounds,
 }
 
 impl StoreFile {
     pub(crate) fn new(path: PathBuf, counts: &audit::store::Counts) -> StoreFile {
-        StoreFile { path, stages: Values::of(&counts.stages), verbs: Values::of(&counts.verbs) }
+        let times = crate::bounds::TimeBounds::of_parquet_files(std::slice::from_ref(&path));
+        StoreFile { path, stages: Values::of(&counts.stages), verbs: Values::of(&counts.verbs), times }
     }
 }
 
@@ -183,6 +186,10 @@ impl StoreFiles {
 /// terms on the stage, and some verb all the terms on the verb (the counts do not say which
 /// stage goes with which verb, so any pair is taken as possible).
 fn can_pass(terms: &[&Expr], file: &StoreFile) -> bool {
+    // A time term no event of the file meets (the file's times wholly outside the window).
+    if terms.iter().any(|t| file.times.term_truth(t) == Some(false)) {
+        return false;
+    }
     let tests: Vec<(String, Test)> = terms.iter().filter_map(|t| comparison(t)).collect();
     [(col::STAGE, &file.stages), (col::VERB, &file.verbs)].into_iter().all(|(name, values)| {
         let hidden = crate::event::hidden(name);
@@ -196,6 +203,11 @@ fn can_pass(terms: &[&Expr], file: &StoreFile) -> bool {
 /// literals (`kql_str_eq`, `kql_str_ne`, `in`), as the planner writes `Stage != "x"`,
 /// `Verb == "list"` or `Verb in (…)`; any other term may be true or false.
 fn truth(term: &Expr, file: &StoreFile) -> Truth {
+    match file.times.term_truth(term) {
+        Some(true) => return Truth::Always,
+        Some(false) => return Truth::Never,
+        None => {}
+    }
     let Some((column, test)) = comparison(term) else { return Truth::Maybe };
     let values = if column == crate::event::hidden(col::STAGE) {
         &file.stages

@@ -277,7 +277,9 @@ impl Engine {
         }
         let all: Vec<&files::StoreFile> = files.iter().collect();
         let table = listing_table(&all)?;
-        let bounds = bounds::TimeBounds::of_parquet_files(store.data_files());
+        // Each file's own bounds were read with it (for skipping the files a time filter
+        // excludes); the store's are theirs merged.
+        let bounds = bounds::TimeBounds::merged(files.iter().map(|f| f.times));
         if bounds == bounds::TimeBounds::default() {
             // The footers were read for the bounds and one may not have parsed: name it.
             store.verify(audit::store::FileCheck::Footer)?;
