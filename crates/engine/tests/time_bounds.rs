@@ -18,6 +18,13 @@ fn count(engine: &Engine, kql: &str) -> i64 {
     engine::format::cell_text(batch.column(0).as_ref(), 0).parse().expect("a count")
 }
 
+/// The events' stage times, with the first and the last of them.
+fn times_of(events: &[audit::Event]) -> (Vec<DateTime<Utc>>, DateTime<Utc>, DateTime<Utc>) {
+    let times: Vec<DateTime<Utc>> = events.iter().filter_map(|e| e.stage_timestamp).collect();
+    let (first, last) = (*times.iter().min().expect("times"), *times.iter().max().expect("times"));
+    (times, first, last)
+}
+
 fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     format!("AKSAudit | where TimeGenerated between ({} .. {}) | count", literal(from), literal(to))
 }
@@ -25,8 +32,7 @@ fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
 #[test]
 fn a_window_around_every_event_is_not_run_and_one_that_cuts_is() {
     let events = cluster_events(400);
-    let times: Vec<DateTime<Utc>> = events.iter().filter_map(|e| e.stage_timestamp).collect();
-    let (first, last) = (*times.iter().min().expect("times"), *times.iter().max().expect("times"));
+    let (times, first, last) = times_of(&events);
     let dir = tempfile::tempdir().expect("tmp");
     for (name, engine) in
         [("memory", engine_for(&events)), ("store", engine_for_store(dir.path(), "k8s-log", &events))]
@@ -51,8 +57,7 @@ fn a_window_around_every_event_is_not_run_and_one_that_cuts_is() {
 #[test]
 fn events_without_a_time_keep_the_filter_that_drops_them() {
     let mut events = cluster_events(100);
-    let times: Vec<DateTime<Utc>> = events.iter().filter_map(|e| e.stage_timestamp).collect();
-    let (first, last) = (*times.iter().min().expect("times"), *times.iter().max().expect("times"));
+    let (_, first, last) = times_of(&events);
     let mut untimed = events[0].clone();
     untimed.audit_id = "no-time".into();
     untimed.stage_timestamp = None;
@@ -105,8 +110,7 @@ fn the_time_range_read_from_the_bounds_is_that_of_the_events() {
 #[test]
 fn a_window_wholly_outside_the_events_reads_no_file_and_still_gets_its_note() {
     let events = cluster_events(300);
-    let times: Vec<DateTime<Utc>> = events.iter().filter_map(|e| e.stage_timestamp).collect();
-    let (first, last) = (*times.iter().min().expect("times"), *times.iter().max().expect("times"));
+    let (times, first, last) = times_of(&events);
     let dir = tempfile::tempdir().expect("tmp");
     let store = engine_for_store(dir.path(), "k8s-log", &events);
     let after = window(last + Duration::seconds(1), last + Duration::hours(1));
@@ -188,8 +192,7 @@ fn a_limit_over_filters_runs_them_in_the_parquet_reader_and_gives_the_same_rows(
 #[test]
 fn a_window_that_cuts_the_events_reads_only_the_files_it_meets() {
     let events = cluster_events(600);
-    let times: Vec<DateTime<Utc>> = events.iter().filter_map(|e| e.stage_timestamp).collect();
-    let (first, last) = (*times.iter().min().expect("times"), *times.iter().max().expect("times"));
+    let (times, first, last) = times_of(&events);
     let dir = tempfile::tempdir().expect("tmp");
     let store = engine_for_store(dir.path(), "k8s-log", &events);
     let files_read = |q: &str| -> (usize, usize) {
