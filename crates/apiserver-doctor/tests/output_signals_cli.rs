@@ -20,6 +20,11 @@ fn bin() -> Command {
     c
 }
 
+/// `apiserver-doctor ARGS` run in `dir`, with its own cache.
+fn doctor_in(dir: &Path, args: &[&str], cache: &Path) -> Output {
+    bin().args(args).current_dir(dir).env("XDG_CACHE_HOME", cache).output().expect("runs")
+}
+
 /// `apiserver-doctor ARGS` with standard output going to `/dev/full`.
 fn to_dev_full(args: &[&str], cache: &Path) -> Output {
     let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
@@ -307,12 +312,7 @@ fn stats_text_escapes_a_non_utf8_file_name_as_its_path_is() {
     let name = std::ffi::OsStr::from_bytes(b"bad\xff\xfename.log");
     std::fs::copy(workspace().join(AUDIT_LOG), logs.join(name)).expect("copy");
     let store = dir.path().join("st");
-    let o = bin()
-        .args(["ingest", "nu", "--store", store.to_str().expect("utf-8")])
-        .current_dir(dir.path())
-        .env("XDG_CACHE_HOME", cache.path())
-        .output()
-        .expect("runs");
+    let o = doctor_in(dir.path(), &["ingest", "nu", "--store", store.to_str().expect("utf-8")], cache.path());
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("nu/bad\\xff\\xfename.log: "), "{}", stdout(&o));
     let stats = doctor(&["stats", "--store", store.to_str().expect("utf-8")], cache.path());
@@ -335,12 +335,7 @@ fn strict_names_a_dangling_symlink_without_a_line_number() {
     std::fs::copy(workspace().join(AUDIT_LOG), sd.join("a.log")).expect("copy");
     #[cfg(unix)]
     std::os::unix::fs::symlink("nowhere", sd.join("b.log")).expect("symlink");
-    let o = bin()
-        .args(["ingest", "sd", "--store", "st", "--strict"])
-        .current_dir(dir.path())
-        .env("XDG_CACHE_HOME", cache.path())
-        .output()
-        .expect("runs");
+    let o = doctor_in(dir.path(), &["ingest", "sd", "--store", "st", "--strict"], cache.path());
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(

@@ -259,6 +259,20 @@ fn big_inputs_go_through_the_cached_store_with_the_same_answer() {
     assert_eq!(stores(), 1);
 }
 
+/// `query --input INPUT -o csv --chart PATH Q`.
+fn chart_query(input: &std::path::Path, path: &std::path::Path, q: &str) -> std::process::Output {
+    run(&[
+        "query",
+        "--input",
+        input.to_str().expect("utf-8 path"),
+        "-o",
+        "csv",
+        "--chart",
+        path.to_str().expect("utf-8 path"),
+        q,
+    ])
+}
+
 #[test]
 fn render_timechart_writes_svg_and_png() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -266,16 +280,7 @@ fn render_timechart_writes_svg_and_png() {
     let q = "AKSAudit | summarize count() by bin(TimeGenerated, 5m), Verb | render timechart";
     for ext in ["svg", "png"] {
         let path = dir.path().join(format!("chart.{ext}"));
-        let o = run(&[
-            "query",
-            "--input",
-            input.to_str().expect("utf-8 path"),
-            "-o",
-            "csv",
-            "--chart",
-            path.to_str().expect("utf-8 path"),
-            q,
-        ]);
+        let o = chart_query(&input, &path, q);
         assert!(o.status.success(), "{}", stderr(&o));
         let bytes = std::fs::read(&path).expect("chart written");
         match ext {
@@ -396,16 +401,7 @@ fn area_and_scatter_charts_say_they_are_drawn_as_line_charts() {
     let path = dir.path().join("chart.svg");
     let chart = |kind: &str| {
         let q = format!("AKSAudit | summarize count() by bin(TimeGenerated, 5m) | render {kind}");
-        let o = run(&[
-            "query",
-            "--input",
-            input.to_str().expect("utf-8 path"),
-            "-o",
-            "csv",
-            "--chart",
-            path.to_str().expect("utf-8 path"),
-            q.as_str(),
-        ]);
+        let o = chart_query(&input, &path, &q);
         assert!(o.status.success(), "{}", stderr(&o));
         stderr(&o)
     };
