@@ -236,6 +236,44 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
     assert!(f.examples[5].message.contains("kind \"Pod\""), "{}", f.examples[5].message);
 }
 
+/// Lines are counted by each chunk's parser, not by the reading thread, and placed when the
+/// chunks are handed on in order: a bad line in the 40th chunk still names its line in the
+/// file, after blank lines, CRLF endings and a line too long to keep in chunks of its own.
+#[test]
+fn skips_in_later_chunks_name_their_line_in_the_whole_file() {
+    let mut lines = Vec::new();
+    let mut want = Vec::new();
+    for i in 1..=600usize {
+        let line = match i {
+            _ if i % 97 == 0 => {
+                want.push((format!("line {i}"), SkipKind::Malformed));
+                "{broken".to_owned()
+            }
+            _ if i % 151 == 0 => {
+                want.push((format!("line {i}"), SkipKind::TooLong));
+                "y".repeat(5000)
+            }
+            _ if i % 41 == 0 => String::new(),
+            _ if i % 2 == 0 => format!("{}\r", EVENT.replace("\"a1\"", &format!("\"e{i}\""))),
+            _ => EVENT.replace("\"a1\"", &format!("\"e{i}\"")),
+        };
+        lines.push(line);
+    }
+    let bad = want.len();
+    let blank = (1..=600).filter(|i| i % 41 == 0 && i % 97 != 0 && i % 151 != 0).count();
+    let text = lines.join("\n");
+    let opts =
+        ReadOptions { max_line_bytes: 4096, chunk_bytes: 1024, max_examples: 20, ..ReadOptions::default() };
+    for (f, b) in
+        [read_with("many.log", text.as_bytes(), &opts), read_slowly("many.log", text.as_bytes(), &opts)]
+    {
+        assert_eq!(b.num_rows(), 600 - bad - blank);
+        let got: Vec<(String, SkipKind)> =
+            f.examples.iter().map(|e| (e.location.to_string(), e.kind)).collect();
+        assert_eq!(got, want, "{:#?}", f.examples);
+    }
+}
+
 #[test]
 fn strict_mode_stops_at_the_first_bad_record() {
     let text = format!("{EVENT}\n{{broken\n{EVENT}\n");

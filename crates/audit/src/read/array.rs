@@ -139,7 +139,7 @@ impl<R: Read> Elements<R> {
         let data = std::mem::replace(&mut self.carry, rest);
         self.pos -= self.start;
         self.start = 0;
-        Ok(Some(Chunk { data, first_line: 0, too_long, items: Some(items) }))
+        Ok(Some(Chunk { data, too_long, items: Some(items) }))
     }
 }
 
@@ -148,7 +148,7 @@ impl<R: Read> ChunkSource for Elements<R> {
         self.next_elements()
     }
 
-    fn location(&self) -> Location {
+    fn location(&self, _lines_before: u64) -> Location {
         Location::Item(self.next_item)
     }
 }

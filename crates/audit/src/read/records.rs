@@ -44,6 +44,9 @@ pub(crate) struct Collector {
     /// The first `max_examples` skips.
     pub(crate) examples: Vec<Skip>,
     pub(crate) max_examples: usize,
+    /// Lines a chunk of lines spans, its places counted from its own start until
+    /// [`Collector::place_lines_after`].
+    pub(crate) lines: u64,
     /// The SIMD reader of JSON records, made on first use.
     tape: Option<Box<TapeReader>>,
     /// Whether to use it ([`ReadOptions::simd`](super::ReadOptions::simd)).
@@ -188,6 +191,7 @@ impl Collector {
             skipped_by_kind: BTreeMap::new(),
             examples: Vec::new(),
             max_examples: opts.max_examples,
+            lines: 0,
             tape: None,
             simd: opts.simd,
         }
@@ -196,6 +200,16 @@ impl Collector {
     /// Rows collected and not drained yet.
     pub(crate) fn rows(&self) -> usize {
         self.builders.iter().map(CanonicalBuilder::len).sum()
+    }
+
+    /// Makes the lines of skips counted from a chunk's start whole, `before` lines coming
+    /// before it in its file.
+    pub(crate) fn place_lines_after(&mut self, before: u64) {
+        for s in &mut self.examples {
+            if let Location::Line(n) = &mut s.location {
+                *n += before;
+            }
+        }
     }
 
     pub(crate) fn skip(&mut self, location: Location, kind: SkipKind, message: String) {
