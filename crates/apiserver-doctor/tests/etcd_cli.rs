@@ -1,57 +1,19 @@
 //! `apiserver-doctor etcd` from the command line, against a real etcd (Debian's `etcd-server`,
-//! which `scripts/test` installs; without it the tests skip, except under `CI`).
+//! which `scripts/test` installs; without it the tests skip, except under `CI` or
+//! `APISERVER_DOCTOR_REQUIRE_REAL`).
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Output};
+#[path = "../../../test-support/etcd.rs"]
+mod etcd_server;
+
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-struct Etcd {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
+use etcd_server::{Etcd, spawn_one};
 
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-/// A one-member etcd on free ports, answering; `None` (skip) when etcd is not installed.
+/// A one-member etcd, answering `apiserver-doctor etcd`; `None` (skip) when etcd is not
+/// installed (see `etcd_binary`).
 fn start() -> Option<Etcd> {
-    let binary = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("etcd"))
-        .find(|p| p.is_file());
-    let Some(binary) = binary else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "etcd is not on PATH (apt-get install etcd-server) under CI"
-        );
-        eprintln!("skipping: etcd is not on PATH (apt-get install etcd-server)");
-        return None;
-    };
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (client, peer) = (free_port(), free_port());
-    let endpoint = format!("http://127.0.0.1:{client}");
-    let peer_url = format!("http://127.0.0.1:{peer}");
-    let child = Command::new(binary)
-        .args(["--name", "cli", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
-        .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
-        .args(["--initial-cluster", &format!("cli={peer_url}")])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start etcd");
-    let etcd = Etcd { child, endpoint, _dir: dir };
+    let etcd = spawn_one("cli", &[])?;
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
         // Listening is not yet serving: the status request must answer too.

@@ -4,52 +4,18 @@
 
 #[path = "../../../test-support/certs.rs"]
 mod certs;
+#[path = "../../../test-support/etcd.rs"]
+mod etcd_server;
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use etcd::{CollectOptions, TlsFiles};
+use etcd_server::{Etcd, etcd_binary, free_port, spawn_member, spawn_one};
 use findings::{Severity, Thresholds};
-
-/// A running etcd, killed when dropped.
-struct Etcd {
-    child: Child,
-    endpoint: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Etcd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-fn etcd_binary() -> Option<String> {
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("etcd"))
-        .find(|p| p.is_file());
-    if found.is_none() {
-        let required =
-            std::env::var_os("CI").is_some() || std::env::var_os("APISERVER_DOCTOR_REQUIRE_REAL").is_some();
-        assert!(
-            !required,
-            "etcd is not on PATH (apt-get install etcd-server) and CI or APISERVER_DOCTOR_REQUIRE_REAL is set"
-        );
-        eprintln!("skipping: etcd is not on PATH (apt-get install etcd-server)");
-    }
-    found.map(|p| p.display().to_string())
-}
 
 fn start(quota_bytes: Option<u64>) -> Option<Etcd> {
     let quota = quota_bytes.map(|q| q.to_string());
@@ -57,37 +23,8 @@ fn start(quota_bytes: Option<u64>) -> Option<Etcd> {
     start_with(&extra)
 }
 
-/// One etcd member named `name`, serving clients at `endpoint` (`http://` or `https://`) and
-/// peers on port `peer`, its cluster `initial_cluster`, with `extra` arguments; started, not
-/// yet waited for.
-fn spawn_member(
-    binary: &str,
-    name: &str,
-    endpoint: String,
-    peer: u16,
-    initial_cluster: &str,
-    extra: &[&str],
-) -> Etcd {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let peer_url = format!("http://127.0.0.1:{peer}");
-    let child = Command::new(binary)
-        .args(["--name", name, "--data-dir", &dir.path().join("data").display().to_string()])
-        .args(["--listen-client-urls", &endpoint, "--advertise-client-urls", &endpoint])
-        .args(["--listen-peer-urls", &peer_url, "--initial-advertise-peer-urls", &peer_url])
-        .args(["--initial-cluster", initial_cluster, "--log-level", "error"])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start etcd");
-    Etcd { child, endpoint, _dir: dir }
-}
-
 fn start_with(extra: &[&str]) -> Option<Etcd> {
-    let binary = etcd_binary()?;
-    let (client, peer) = (free_port(), free_port());
-    let endpoint = format!("http://127.0.0.1:{client}");
-    let etcd = spawn_member(&binary, "test", endpoint, peer, &format!("test=http://127.0.0.1:{peer}"), extra);
+    let etcd = spawn_one("test", extra)?;
     let client = etcd::Client::new(&etcd.endpoint, &TlsFiles::default(), 5).expect("client");
     let deadline = Instant::now() + Duration::from_secs(30);
     while client.status().is_err() {
