@@ -284,7 +284,7 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
     }
     // One piece more than newlines: the last is what follows the last newline (nothing, or
     // the end of the input). A line too long to keep is the chunk's one line.
-    c.lines = pieces - 1 + u64::from(matches!(chunk.too_long, Some(Location::Line(_))));
+    c.lines = pieces.saturating_sub(1) + u64::from(matches!(chunk.too_long, Some(Location::Line(_))));
     c
 }
 
