@@ -237,7 +237,7 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
 }
 
 /// Lines are counted by each chunk's parser, not by the reading thread, and placed when the
-/// chunks are handed on in order: a bad line in the 40th chunk still names its line in the
+/// chunks are handed on in order: a bad line several chunks in still names its line in the
 /// file, after blank lines, CRLF endings and a line too long to keep in chunks of its own.
 #[test]
 fn skips_in_later_chunks_name_their_line_in_the_whole_file() {
