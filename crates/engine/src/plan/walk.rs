@@ -263,11 +263,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
 pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
     let now = resolve_now(engine, options.now)?;
     let Planned { plan, cols, render, uses_now, time_filtered } = plan(engine, source, now)?;
-    // This query's own copy of the session, so queries running beside it keep theirs.
-    let mut state = engine.ctx().state();
-    if options.few_rows || limit_over_filtered_scan(&plan) {
-        state.config_mut().options_mut().execution.parquet.pushdown_filters = true;
-    }
+    let state = session_for(engine, options.few_rows || limit_over_filtered_scan(&plan));
     let collect = |df: datafusion::dataframe::DataFrame| engine.block_on(df.collect());
     let plan = engine.summaries().reuse(plan, &state, &collect)?;
     let batches = collect(datafusion::dataframe::DataFrame::new(state, plan))?;
@@ -293,9 +289,9 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
                 LogicalPlanBuilder::from(plan).limit(0, Some(1)).and_then(|b| b.build()).map_err(internal)?;
             // A limit over filters: the filters run inside the Parquet reader, so the other
             // columns are decoded only for a row that passes (see `limit_over_filtered_scan`).
-            let mut probe_state = engine.ctx().state();
-            probe_state.config_mut().options_mut().execution.parquet.pushdown_filters = true;
-            let got = engine.block_on(datafusion::dataframe::DataFrame::new(probe_state, probe).collect())?;
+            let got = engine.block_on(
+                datafusion::dataframe::DataFrame::new(session_for(engine, true), probe).collect(),
+            )?;
             Ok(got.iter().any(|b| b.num_rows() > 0))
         };
         for tf in time_filtered {
@@ -347,6 +343,16 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
         notices,
         now,
     })
+}
+
+/// This query's own copy of the session, so queries running beside it keep theirs; with
+/// `pushdown`, filters run inside the Parquet reader.
+fn session_for(engine: &Engine, pushdown: bool) -> datafusion::execution::SessionState {
+    let mut state = engine.ctx().state();
+    if pushdown {
+        state.config_mut().options_mut().execution.parquet.pushdown_filters = true;
+    }
+    state
 }
 
 /// Whether `plan` ends in a limit over filters over a scan (`where … | take 10`): then the
