@@ -727,3 +727,34 @@ fn an_admin_only_export_with_watches_still_warns_that_reads_are_missing() {
         d.outcome.findings.iter().map(|f| &f.title).collect::<Vec<_>>()
     );
 }
+
+/// Session 24: AUD005's sums of annotated time differed in their last digits between two runs
+/// over the same 8.8 M events (`diagnose DIR` after one more file arrived, and again from the
+/// cache): the engine adds each group's values in whatever order its partitions finish, and
+/// floating-point addition is not associative. The sums are rounded to the nanosecond the
+/// annotations are written in.
+#[test]
+fn slow_request_time_sums_do_not_depend_on_the_order_events_are_added_in() {
+    let cluster = Cluster::new().healthy().list_storm();
+    let aud005 = |batches: Vec<arrow::array::RecordBatch>| -> Vec<(String, Vec<(String, f64)>)> {
+        let engine = Engine::from_batches(batches).expect("engine");
+        let d = diagnose_audit(&EngineRunner::new(&engine, common::t0()), &AuditRequest::default())
+            .expect("diagnoses");
+        d.outcome
+            .findings
+            .iter()
+            .filter(|f| f.code == "AUD005")
+            .map(|f| {
+                (f.title.clone(), f.evidence.measures.iter().map(|m| (m.label.clone(), m.value)).collect())
+            })
+            .collect()
+    };
+    let whole = aud005(vec![batch(&cluster.events)]);
+    assert!(whole.iter().any(|(_, m)| m.iter().any(|(l, v)| l == "time in etcd" && *v > 0.0)), "{whole:#?}");
+    let mut events = cluster.events.clone();
+    events.reverse();
+    for size in [97, 1000, 4096] {
+        let parts: Vec<_> = events.chunks(size).map(batch).collect();
+        assert_eq!(aud005(parts), whole, "in batches of {size}, reversed");
+    }
+}
