@@ -322,3 +322,146 @@ fn readers_of_a_store_an_ingest_is_writing_say_so() {
     let stats = doctor(&["stats", "--store", &store_arg], cache.path());
     assert!(!stderr(&stats).contains(SAID), "{}", stderr(&stats));
 }
+
+/// Real audit logs for the cache's stores that start from an earlier one, relative to the
+/// workspace.
+const MORE_LOGS: [&str; 2] = [
+    "crates/audit/tests/fixtures/audit/panther_eks_audit_rule_test_events.jsonl",
+    "crates/audit/tests/fixtures/audit/sysdig-aks-audit-log_sample_KubeAuditLog_event_RequestResponse.json",
+];
+
+/// The inodes of a store's data files.
+#[cfg(unix)]
+fn data_inodes(store: &Path) -> std::collections::BTreeSet<u64> {
+    use std::os::unix::fs::MetadataExt;
+    parquet_files(store).iter().map(|p| std::fs::metadata(p).expect("metadata").ino()).collect()
+}
+
+/// `diagnose DIR` with its cache in `cache`: its JSON report and standard error.
+fn diagnose_dir(dir: &Path, cache: &Path) -> (String, String) {
+    let out = diagnose(dir.to_str().expect("utf-8"), cache);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (stdout(&out), stderr(&out))
+}
+
+/// The store `diagnose` made in `cache` since `before` was listed.
+fn new_store(cache: &Path, before: &[PathBuf]) -> PathBuf {
+    let made: Vec<PathBuf> = store_dirs(cache).into_iter().filter(|s| !before.contains(s)).collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    made[0].clone()
+}
+
+/// The files a cache store's manifest lists as its inputs, with their events.
+fn inputs_of(store: &Path) -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(store.join("manifest.json")).expect("manifest");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let name = |i: &serde_json::Value| {
+        let file = i["file"].as_str().expect("file");
+        Path::new(file).file_name().expect("name").to_string_lossy().into_owned()
+    };
+    v["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .map(|i| (name(i), i["events"].as_u64().expect("events")))
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_file_beside_cached_ones_is_read_alone_and_the_rest_taken_from_the_cache() {
+    // Before, a directory diagnosed again after one more file arrived in it (the next hour of
+    // an export) was read again whole: its cache key is all its files.
+    let logs = copy_of_log("{\"kind\": oops\n");
+    std::fs::copy(workspace().join(MORE_LOGS[0]), logs.path().join("b.jsonl")).expect("copy");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let (_, cold) = diagnose_dir(logs.path(), cache.path());
+    let skipped = cold
+        .lines()
+        .find(|l| l.starts_with("warning: skipped") && l.contains("audit.log: line "))
+        .map(str::to_owned)
+        .expect("the cold run names the skipped line");
+    let earlier = store_dirs(cache.path());
+    assert_eq!(earlier.len(), 1, "{earlier:?}");
+
+    std::fs::copy(workspace().join(MORE_LOGS[1]), logs.path().join("c.json")).expect("copy");
+    let (report, err) = diagnose_dir(logs.path(), cache.path());
+    let store = new_store(cache.path(), &earlier);
+    // Every data file of the earlier store is in the new one (hard links), and more.
+    let (was, now) = (data_inodes(&earlier[0]), data_inodes(&store));
+    assert!(!was.is_empty() && was.is_subset(&now) && now.len() > was.len(), "{was:?} {now:?}");
+    assert_eq!(inputs_of(&store), [("audit.log".into(), 37), ("b.jsonl".into(), 188), ("c.json".into(), 1)]);
+    // What the run that read the earlier files said about them is said again.
+    assert!(err.lines().any(|l| l == skipped), "{skipped}\n---\n{err}");
+
+    // The same report as from the three files read into an empty cache, and from the cache.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    assert_eq!(report, diagnose_dir(logs.path(), fresh.path()).0);
+    assert_eq!(report, diagnose_dir(logs.path(), cache.path()).0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cached_store_holding_a_file_since_removed_or_changed_is_not_started_from() {
+    // Its events would stay in the new store: the report would count a removed file's events,
+    // or a changed file's old ones beside its new ones.
+    let logs = copy_of_log("");
+    let b = logs.path().join("b.jsonl");
+    std::fs::copy(workspace().join(MORE_LOGS[0]), &b).expect("copy");
+    let cache = tempfile::tempdir().expect("tempdir");
+    diagnose_dir(logs.path(), cache.path());
+    let shares_nothing = |store: &Path, before: &[PathBuf]| {
+        let now = data_inodes(store);
+        for earlier in before {
+            assert!(
+                data_inodes(earlier).is_disjoint(&now),
+                "{} shares files with {}",
+                store.display(),
+                earlier.display()
+            );
+        }
+    };
+
+    // Removed, and another file added.
+    std::fs::remove_file(&b).expect("remove");
+    std::fs::copy(workspace().join(MORE_LOGS[1]), logs.path().join("c.json")).expect("copy");
+    let before = store_dirs(cache.path());
+    let (report, _) = diagnose_dir(logs.path(), cache.path());
+    let store = new_store(cache.path(), &before);
+    shares_nothing(&store, &before);
+    assert_eq!(inputs_of(&store), [("audit.log".into(), 37), ("c.json".into(), 1)]);
+    assert_eq!(report, diagnose_dir(logs.path(), tempfile::tempdir().expect("tempdir").path()).0);
+
+    // Changed: one event more in audit.log, which both stores of the cache hold as it was.
+    let log = logs.path().join("audit.log");
+    let mut text = std::fs::read_to_string(&log).expect("read");
+    let last = text.lines().last().expect("a line").replace("\"auditID\":\"", "\"auditID\":\"0");
+    text.push_str(&last);
+    text.push('\n');
+    std::fs::write(&log, text).expect("write");
+    let before = store_dirs(cache.path());
+    let (report, _) = diagnose_dir(logs.path(), cache.path());
+    let store = new_store(cache.path(), &before);
+    shares_nothing(&store, &before);
+    assert_eq!(inputs_of(&store), [("audit.log".into(), 38), ("c.json".into(), 1)]);
+    assert_eq!(report, diagnose_dir(logs.path(), tempfile::tempdir().expect("tempdir").path()).0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_rotated_log_keeps_its_cached_events_under_its_new_name() {
+    // `audit.log` renamed to `audit-1.log` and a new `audit.log` begun: the rotated file is the
+    // same file (its inode), unchanged, and only the new one is read.
+    let logs = copy_of_log("");
+    let cache = tempfile::tempdir().expect("tempdir");
+    diagnose_dir(logs.path(), cache.path());
+    let earlier = store_dirs(cache.path());
+    std::fs::rename(logs.path().join("audit.log"), logs.path().join("audit-1.log")).expect("rename");
+    std::fs::copy(workspace().join(MORE_LOGS[0]), logs.path().join("audit.log")).expect("copy");
+    let (report, _) = diagnose_dir(logs.path(), cache.path());
+    let store = new_store(cache.path(), &earlier);
+    assert!(data_inodes(&earlier[0]).is_subset(&data_inodes(&store)));
+    assert_eq!(inputs_of(&store), [("audit-1.log".into(), 37), ("audit.log".into(), 188)]);
+    assert!(report.contains("audit-1.log"), "{report}");
+    assert_eq!(report, diagnose_dir(logs.path(), tempfile::tempdir().expect("tempdir").path()).0);
+}

@@ -527,16 +527,8 @@ fn ingested(
     (done, by_kind, examples)
 }
 
-/// Whether the manifest records `id` as ingested unchanged. An input read only in part (a
-/// corrupt compressed stream) never is: a good copy of it, which may have the same size, time
-/// and first MiB, must be read.
+/// Whether the manifest records `id` as ingested unchanged ([`IngestedInput::unchanged_in`]).
 fn is_ingested<'m>(manifest: &'m Manifest, id: &IngestedInput) -> Option<&'m IngestedInput> {
     id.size?;
-    manifest.inputs.iter().find(|m| {
-        m.same_file(id)
-            && m.size == id.size
-            && m.mtime == id.mtime
-            && m.head_hash == id.head_hash
-            && m.incomplete.is_none()
-    })
+    manifest.inputs.iter().find(|m| m.unchanged_in(id))
 }

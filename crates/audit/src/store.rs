@@ -688,6 +688,21 @@ impl IngestedInput {
     }
 }
 
+impl IngestedInput {
+    /// Whether `now` ([`crate::ingest::identify`] of a file today) is this input as it was
+    /// ingested: the same file (see [`IngestedInput::same_file`]) with the same size,
+    /// modification time and first MiB. An input read only in part (a corrupt compressed
+    /// stream) never is: a good copy of it, which may have the same size, time and first MiB,
+    /// must be read.
+    pub fn unchanged_in(&self, now: &IngestedInput) -> bool {
+        self.same_file(now)
+            && self.size == now.size
+            && self.mtime == now.mtime
+            && self.head_hash == now.head_hash
+            && self.incomplete.is_none()
+    }
+}
+
 /// A path as text without loss: as it is when it is UTF-8; otherwise each byte that is not
 /// UTF-8 as `\xNN` and each backslash as `\\`, so that `$'…'` in a shell names the file again.
 pub fn path_text(path: &Path) -> String {
@@ -881,6 +896,34 @@ impl Store {
             });
         }
         Err(StoreError::Damaged { dir: self.dir.clone(), files: damaged, total })
+    }
+
+    /// Makes `to` (a directory that is missing or holds no store) a store of the same events,
+    /// with this store's manifest changed by `edit` (which may rename inputs and the files its
+    /// skipped records name; the data files stay this store's). Each data file is hard-linked,
+    /// or copied where the file system cannot link it: committed data files never change (a
+    /// writer replaces them by new files), so neither store can alter the other. The manifest
+    /// is written last: a copy cut short holds no store.
+    pub fn copy_to(&self, to: &Path, edit: impl FnOnce(&mut Manifest)) -> Result<(), StoreError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        for f in &self.manifest.files {
+            let from = self.dir.join(&f.path);
+            let dest = to.join(&f.path);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            if std::fs::hard_link(&from, &dest).is_err() {
+                std::fs::copy(&from, &dest).map_err(io(&dest))?;
+                std::fs::File::open(&dest).and_then(|c| c.sync_all()).map_err(io(&dest))?;
+            }
+        }
+        let mut manifest = self.manifest.clone();
+        edit(&mut manifest);
+        manifest.files.clone_from(&self.manifest.files);
+        writer::save_manifest(to, &manifest).map_err(|e| e.plain(to))
     }
 
     /// The manifest as read at [`Store::open`].

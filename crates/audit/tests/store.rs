@@ -930,3 +930,55 @@ fn a_damaged_store_names_each_missing_or_corrupt_data_file_and_reading_it_is_not
         "{text}"
     );
 }
+
+#[test]
+fn a_copied_store_grows_and_compacts_without_changing_the_original() {
+    // `Store::copy_to` hard-links the data files: a writer of the copy must never change a file
+    // the original lists (it writes new files and renames them in; compaction merges into new
+    // files), and the copy's inputs, renamed by the edit, are skipped as unchanged.
+    let dir = tempfile::tempdir().expect("tmp");
+    let (original, copy) = (dir.path().join("s"), dir.path().join("copy"));
+    let opts = IngestOptions {
+        writer: WriterOptions { compact_min_files: 2, ..WriterOptions::default() },
+        ..IngestOptions::default()
+    };
+    let first: Vec<PathBuf> = (0..2)
+        .map(|run| write(dir.path(), &format!("run{run}.log"), &events(20, &format!("r{run}"), run * 20)))
+        .collect();
+    for p in &first {
+        ingest(&original, std::slice::from_ref(p), &opts).expect("ingest");
+    }
+    let before = Store::open(&original).expect("store");
+    let bytes = |s: &Store| -> Vec<Vec<u8>> {
+        s.data_files().iter().map(|f| std::fs::read(f).expect("read")).collect()
+    };
+    let (files_before, manifest_before) =
+        (bytes(&before), std::fs::read(original.join("manifest.json")).expect("manifest"));
+
+    // The first input renamed in the copy (as a rotated log is).
+    let renamed = dir.path().join("run0-rotated.log");
+    std::fs::rename(&first[0], &renamed).expect("rename");
+    before.copy_to(&copy, |m| m.inputs[0].file = renamed.display().to_string()).expect("copy");
+    assert_eq!(stored_events(&copy), 40);
+    let more = write(dir.path(), "run2.log", &events(20, "r2", 40));
+    let r = ingest(&copy, &[renamed.clone(), first[1].clone(), more], &opts).expect("ingest into the copy");
+    assert_eq!((r.unchanged.len(), r.kept), (2, 20), "{:?}", r.unchanged);
+    assert_eq!(stored_events(&copy), 60);
+    // Compacted: the one file the copy took over was merged into a new one with the new events.
+    let relative = |s: &Store| -> Vec<PathBuf> {
+        s.data_files().iter().map(|f| f.strip_prefix(s.dir()).expect("in the store").to_path_buf()).collect()
+    };
+    let copied = Store::open(&copy).expect("copy");
+    assert_eq!((relative(&before).len(), relative(&copied).len()), (1, 1));
+    assert_ne!(relative(&copied), relative(&before));
+    let names: Vec<String> =
+        Store::open(&copy).expect("copy").manifest().inputs.iter().map(|i| i.file.clone()).collect();
+    assert!(names[0].ends_with("run0-rotated.log"), "{names:?}");
+
+    // The original lists the same files, with the same bytes, and reads as before.
+    let after = Store::open(&original).expect("store");
+    assert_eq!(after.data_files(), before.data_files());
+    assert_eq!(bytes(&after), files_before);
+    assert_eq!(std::fs::read(original.join("manifest.json")).expect("manifest"), manifest_before);
+    assert_eq!(stored_events(&original), 40);
+}

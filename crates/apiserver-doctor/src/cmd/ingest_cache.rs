@@ -261,7 +261,7 @@ fn cached(
                         // What the run that filled it said on stderr, said again.
                         replay_warnings(store.manifest());
                     }
-                    let summaries = store.manifest().inputs.iter().map(summary).collect();
+                    let summaries = summaries(store.manifest(), inputs);
                     touch(&dir.join(COMPLETE));
                     hold(lease);
                     // Also here: stores other runs were using when they last evicted go now.
@@ -326,12 +326,22 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
             .with_context(|| format!("clearing {}", dir.display()))
             .map_err(unusable)?;
     }
+    // Found before eviction, whose lease keeps it: its events are not read again.
+    let mut earlier = earlier_store(stores, dir, inputs);
     // Room for this store first: the stores left are the most recent others.
     evict(stores, dir, KEEP_STORES);
     let mut retried = false;
     loop {
         make_private_dir(dir).with_context(|| format!("creating {}", dir.display())).map_err(unusable)?;
-        let tell = tell_reading(inputs, total_bytes, dir);
+        let reused = match earlier.take() {
+            Some(e) => start_from(e, dir).map_err(unusable)?,
+            None => None,
+        };
+        let tell = tell_reading(inputs, total_bytes, dir, reused.as_ref());
+        if let Some(r) = &reused {
+            // What the runs that read them said, said again, as a cache hit does.
+            replay_warnings(&r.manifest);
+        }
         let done = ingest_into(inputs, dir, tell).and_then(|_| {
             std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))
         });
@@ -357,18 +367,132 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
     }
 }
 
-/// On a terminal, says what is read into which store, and returns `true` (the progress bar
-/// follows); elsewhere, `false`.
-fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path) -> bool {
+/// A complete store of the cache that an earlier run filled from some of this run's inputs,
+/// each unchanged since (the same file, size, modification time and first MiB). The new store
+/// starts as a copy of it, and only the other inputs are read: diagnosing a directory again
+/// after a new file arrived (an export's next hour, a rotated log) reads the new file alone.
+/// A store holding any input that is not among this run's, or that changed, is not used: its
+/// events would stay in the new store.
+struct Earlier {
+    store: Store,
+    /// Its lock held shared: no run evicts it while it is copied.
+    lease: File,
+    /// Its manifest, its inputs named as this run names them (a rotated log has a new name).
+    manifest: Manifest,
+}
+
+/// What a new store took over from an [`Earlier`] one.
+struct Reused {
+    /// The manifest copied (see [`Earlier::manifest`]).
+    manifest: Manifest,
+    /// Bytes of the inputs it holds.
+    bytes: u64,
+}
+
+/// The [`Earlier`] store that holds the most bytes of `inputs`, if any holds some; never
+/// `dir` itself, and never one another run holds exclusively (it is being filled or evicted:
+/// this run does not wait for it).
+fn earlier_store(stores: &Path, dir: &Path, inputs: &[PathBuf]) -> Option<Earlier> {
+    let mut now: Option<Vec<IngestedInput>> = None;
+    let mut best: Option<(u64, PathBuf)> = None;
+    for path in std::fs::read_dir(stores).ok()?.flatten().map(|e| e.path()) {
+        if path == dir || !path.join(COMPLETE).is_file() {
+            continue;
+        }
+        let Ok(manifest) = Manifest::load(&path) else { continue };
+        if manifest.inputs.is_empty() {
+            continue;
+        }
+        let now = now.get_or_insert_with(|| inputs.iter().map(|p| audit::ingest::identify(p)).collect());
+        let Some(m) = as_named_now(&manifest, now) else { continue };
+        let bytes = input_bytes(&m);
+        if best.as_ref().is_none_or(|(b, _)| bytes > *b) {
+            best = Some((bytes, path));
+        }
+    }
+    let (_, path) = best?;
+    let lease = try_lock_shared(&lock_path_of(&path))?;
+    // Read again under the lock: it may have been evicted, or filled again, meanwhile.
+    if !path.join(COMPLETE).is_file() {
+        return None;
+    }
+    let store = open_whole(&path).ok()?;
+    let manifest = as_named_now(store.manifest(), now.as_deref()?)?;
+    Some(Earlier { store, lease, manifest })
+}
+
+/// `manifest` with each input named as `now` names it, when every input it lists is one of
+/// `now`, unchanged; else `None`.
+fn as_named_now(manifest: &Manifest, now: &[IngestedInput]) -> Option<Manifest> {
+    let mut renamed = manifest.clone();
+    for input in &mut renamed.inputs {
+        let today = now.iter().find(|n| input.unchanged_in(n))?;
+        if input.file != today.file {
+            let (old, new) = (std::mem::replace(&mut input.file, today.file.clone()), &today.file);
+            // Its skipped records, and those of a tar archive's files (`ARCHIVE!PATH`).
+            for example in &mut renamed.skipped.examples {
+                if let Some(rest) = example.file.strip_prefix(old.as_str())
+                    && (rest.is_empty() || rest.starts_with('!'))
+                {
+                    example.file = format!("{new}{rest}");
+                }
+            }
+        }
+        input.path.clone_from(&today.path);
+    }
+    Some(renamed)
+}
+
+fn input_bytes(manifest: &Manifest) -> u64 {
+    manifest.inputs.iter().filter_map(|i| i.size).sum()
+}
+
+/// Makes the new store `dir` a copy of `earlier` (hard links: no space taken), and returns
+/// what it took over; `None` when the copy failed (said on stderr), and `dir` is empty again
+/// for the run to read every input.
+fn start_from(earlier: Earlier, dir: &Path) -> anyhow::Result<Option<Reused>> {
+    let Earlier { store, lease, manifest } = earlier;
+    let copied = store.copy_to(dir, |m| m.clone_from(&manifest));
+    drop(lease);
+    if let Err(why) = copied {
+        eprintln!(
+            "note: the cached store {} of some of these files cannot be copied ({why}): reading every file",
+            store.dir().display()
+        );
+        std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        make_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
+        return Ok(None);
+    }
+    let bytes = input_bytes(&manifest);
+    Ok(Some(Reused { manifest, bytes }))
+}
+
+/// On a terminal, says what is read into which store (and what is taken over from an earlier
+/// one), and returns `true` (the progress bar follows); elsewhere, `false`.
+fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path, reused: Option<&Reused>) -> bool {
     let tell = std::io::stderr().is_terminal();
     if tell {
-        eprintln!(
-            "reading {} file{} ({:.1} MB) into {}",
-            inputs.len(),
-            if inputs.len() == 1 { "" } else { "s" },
-            total_bytes as f64 / 1e6,
-            dir.display()
-        );
+        let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
+        match reused {
+            None => eprintln!(
+                "reading {} ({:.1} MB) into {}",
+                files(inputs.len()),
+                total_bytes as f64 / 1e6,
+                dir.display()
+            ),
+            Some(r) => {
+                let kept = r.manifest.inputs.len();
+                eprintln!(
+                    "reading {} ({:.1} MB) into {}; the other {} ({:.1} MB), read by an earlier run, are taken \
+                     from its cached store",
+                    files(inputs.len().saturating_sub(kept)),
+                    total_bytes.saturating_sub(r.bytes) as f64 / 1e6,
+                    dir.display(),
+                    files(kept),
+                    r.bytes as f64 / 1e6
+                );
+            }
+        }
     }
     tell
 }
@@ -426,7 +550,7 @@ fn temporary(inputs: &[PathBuf], total_bytes: u64) -> anyhow::Result<(PathBuf, V
     };
     TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner).push(top.clone());
     let dir = top.join("store");
-    let tell = tell_reading(inputs, total_bytes, &dir);
+    let tell = tell_reading(inputs, total_bytes, &dir, None);
     match ingest_into(inputs, &dir, tell) {
         Ok(summaries) => Ok((dir, summaries)),
         Err(e) => {
@@ -557,6 +681,21 @@ fn lock(path: &Path, how: Lock) -> anyhow::Result<File> {
     }
 }
 
+/// Takes `path` shared without waiting: `None` when another run holds it exclusively, or it
+/// cannot be opened, or an eviction removed it meanwhile.
+fn try_lock_shared(path: &Path) -> Option<File> {
+    let file = open_lock(path).ok()?;
+    file.try_lock_shared().ok()?;
+    same_file(&file, path).then_some(file)
+}
+
+/// The lock file of the cache store `dir` (`stores/KEY.lock`).
+fn lock_path_of(dir: &Path) -> PathBuf {
+    let mut path = dir.to_path_buf().into_os_string();
+    path.push(".lock");
+    PathBuf::from(path)
+}
+
 /// A store's lock file, made when missing (it is never written: only locked). Opened read-only
 /// when it cannot be opened for writing (a read-only cache): a lock needs no write access, and
 /// the stores already there can still be read.
@@ -614,9 +753,19 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
             started.elapsed().as_secs_f64()
         );
     }
-    // The store is new: the inputs its manifest lists are this run's.
-    let store = audit::store::Store::open(dir)?;
-    Ok(store.manifest().inputs.iter().map(summary).collect())
+    // The store is new, or a copy of one whose inputs are all among this run's: the inputs its
+    // manifest lists are this run's.
+    Ok(summaries(audit::store::Store::open(dir)?.manifest(), inputs))
+}
+
+/// What the report says of each input of `manifest`, in the order of `inputs` (a store that
+/// started as a copy of an earlier one lists that one's inputs first).
+fn summaries(manifest: &Manifest, inputs: &[PathBuf]) -> Vec<InputSummary> {
+    let order: std::collections::HashMap<String, usize> =
+        inputs.iter().enumerate().map(|(i, p)| (audit::store::path_text(p), i)).collect();
+    let mut summaries: Vec<InputSummary> = manifest.inputs.iter().map(summary).collect();
+    summaries.sort_by_key(|s| order.get(&s.source).copied().unwrap_or(usize::MAX));
+    summaries
 }
 
 fn summary(input: &IngestedInput) -> InputSummary {
@@ -693,9 +842,7 @@ fn remove_incomplete(root: &Path, keep_dir: &Path) {
 /// lock is taken (best effort: a store that cannot be removed only takes space). Its lock file
 /// goes too.
 fn remove_store(path: &Path, still: impl Fn(&Path) -> bool) -> bool {
-    let mut lock_path = path.to_path_buf().into_os_string();
-    lock_path.push(".lock");
-    let lock_path = PathBuf::from(lock_path);
+    let lock_path = lock_path_of(path);
     let Ok(lock) = open_lock(&lock_path) else { return false };
     // In use by another run: it stays.
     if lock.try_lock().is_err() || !same_file(&lock, &lock_path) || !still(path) {

@@ -1094,8 +1094,6 @@ impl StoreWriter {
     /// (one that got past a deleted lock, or an older build) would otherwise have its commit
     /// overwritten and its events lost.
     fn write_manifest(&mut self, m: &mut Manifest, check: bool) -> Result<(), StoreError> {
-        let path = self.dir.join(MANIFEST);
-        let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
         if check {
             self.lock.check(&self.dir)?;
             if disk_generation(&self.dir) != Some(self.manifest.generation) {
@@ -1103,22 +1101,30 @@ impl StoreWriter {
             }
         }
         m.generation = self.manifest.generation + 1;
-        let text = serde_json::to_vec_pretty(m)
-            .map_err(|e| StoreError::BadManifest { path: path.clone(), message: e.to_string() })?;
-        let written = (|| {
-            let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-            f.write_all(&text).map_err(io_err(&tmp))?;
-            f.sync_all().map_err(io_err(&tmp))?;
-            drop(f);
-            std::fs::rename(&tmp, &path).map_err(io_err(&path))
-        })();
-        if let Err(e) = written {
-            // Nothing of it is left (a half-written file would hold the space a full disk lacks).
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e.plain(&self.dir));
-        }
-        sync_dir(&self.dir)
+        save_manifest(&self.dir, m)
     }
+}
+
+/// Writes `m` as the manifest of the store `dir`: aside, synced, renamed over the old one, and
+/// the rename synced. A write that fails leaves the old manifest and nothing of the new one.
+pub(crate) fn save_manifest(dir: &Path, m: &Manifest) -> Result<(), StoreError> {
+    let path = dir.join(MANIFEST);
+    let tmp = dir.join(format!("{MANIFEST}.tmp"));
+    let text = serde_json::to_vec_pretty(m)
+        .map_err(|e| StoreError::BadManifest { path: path.clone(), message: e.to_string() })?;
+    let written = (|| {
+        let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(&text).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(io_err(&path))
+    })();
+    if let Err(e) = written {
+        // Nothing of it is left (a half-written file would hold the space a full disk lacks).
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.plain(dir));
+    }
+    sync_dir(dir)
 }
 
 /// Whether `name` is a name this writer gives a data file (`part-….parquet`) or its temporary
