@@ -62,12 +62,18 @@ remedy for queue wait; pagination for serialization time.
 /// Groups reported (the ones that lost the most time to slow requests).
 const TOP: usize = 5;
 
-/// The components and the annotations summed into each.
-const COMPONENTS: [(&str, &str, &[&str]); 4] = [
-    ("EtcdMs", "etcd", &["etcd"]),
-    ("WebhookMs", "admission webhooks", &["mutating-webhook", "validating-webhook"]),
-    ("ApfMs", "APF queue wait", &["apf-queue-wait"]),
-    ("SerializeMs", "serialization and response write", &["serialize-response-object", "response-write"]),
+/// The components: the result's column (milliseconds), the column each request's time is summed
+/// from (whole nanoseconds), the label, and the annotations added into it.
+const COMPONENTS: [(&str, &str, &str, &[&str]); 4] = [
+    ("EtcdMs", "EtcdNs", "etcd", &["etcd"]),
+    ("WebhookMs", "WebhookNs", "admission webhooks", &["mutating-webhook", "validating-webhook"]),
+    ("ApfMs", "ApfNs", "APF queue wait", &["apf-queue-wait"]),
+    (
+        "SerializeMs",
+        "SerializeNs",
+        "serialization and response write",
+        &["serialize-response-object", "response-write"],
+    ),
 ];
 
 fn annotation(key: &str) -> String {
@@ -79,13 +85,14 @@ pub fn query(ctx: &AuditContext) -> String {
     let slow_ms = ctx.thresholds.value(th::SLOW_REQUEST_SECONDS) * 1000.0;
     let mut extends = Vec::new();
     let mut sums = Vec::new();
-    for (column, _, keys) in COMPONENTS {
+    for (column, ns, _, keys) in COMPONENTS {
         let parts: Vec<String> = keys.iter().map(|k| format!("coalesce({}, 0.0)", annotation(k))).collect();
-        extends.push(format!("{column} = {}", parts.join(" + ")));
-        // Rounded to the nanosecond the annotations are written in: a sum of floating-point
-        // values depends in its last digits on the order they are added in, which the engine
-        // does not fix (test `slow_request_time_sums_do_not_depend_on_the_order_events_are_added_in`).
-        sums.push(format!("{column} = round(sum({column}), 6)"));
+        // Summed as whole nanoseconds (what the annotations are written in): a sum of floating-
+        // point values depends in its last digits on the order they are added in, which the
+        // engine does not fix; a sum of integers does not (test
+        // `slow_request_time_sums_do_not_depend_on_the_order_events_are_added_in`).
+        extends.push(format!("{ns} = tolong(round(({}) * 1000000.0))", parts.join(" + ")));
+        sums.push(format!("{column} = sum({ns}) / 1000000.0"));
     }
     format!(
         "{GO_MS_FUNCTION}{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n| where latency >= {slow_ms}\n\
@@ -115,7 +122,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         r.column("SlowRequests")?,
         r.column("TotalMs")?,
     );
-    let comps = COMPONENTS.map(|(col, label, _)| (r.column(col), label));
+    let comps = COMPONENTS.map(|(col, _, label, _)| (r.column(col), label));
     let mut out = CheckOutput::default();
     let slow = ctx.thresholds.get(th::SLOW_REQUEST_SECONDS);
     for row in rows.rows.iter().take(TOP) {

@@ -731,8 +731,8 @@ fn an_admin_only_export_with_watches_still_warns_that_reads_are_missing() {
 /// Session 24: AUD005's sums of annotated time differed in their last digits between two runs
 /// over the same 8.8 M events (`diagnose DIR` after one more file arrived, and again from the
 /// cache): the engine adds each group's values in whatever order its partitions finish, and
-/// floating-point addition is not associative. The sums are rounded to the nanosecond the
-/// annotations are written in.
+/// floating-point addition is not associative. Each request's times are now summed as whole
+/// nanoseconds, what the annotations are written in.
 #[test]
 fn slow_request_time_sums_do_not_depend_on_the_order_events_are_added_in() {
     let cluster = Cluster::new().healthy().list_storm();
