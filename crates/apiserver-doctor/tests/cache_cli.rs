@@ -351,7 +351,7 @@ fn new_store(cache: &Path, before: &[PathBuf]) -> PathBuf {
     made[0].clone()
 }
 
-/// The files a cache store's manifest lists as its inputs, with their events.
+/// The files a cache store's manifest lists as its inputs, with their events, by name.
 fn inputs_of(store: &Path) -> Vec<(String, u64)> {
     let text = std::fs::read_to_string(store.join("manifest.json")).expect("manifest");
     let v: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -359,12 +359,14 @@ fn inputs_of(store: &Path) -> Vec<(String, u64)> {
         let file = i["file"].as_str().expect("file");
         Path::new(file).file_name().expect("name").to_string_lossy().into_owned()
     };
-    v["inputs"]
+    let mut inputs: Vec<(String, u64)> = v["inputs"]
         .as_array()
         .expect("inputs")
         .iter()
         .map(|i| (name(i), i["events"].as_u64().expect("events")))
-        .collect()
+        .collect();
+    inputs.sort();
+    inputs
 }
 
 #[cfg(unix)]
@@ -450,18 +452,30 @@ fn a_cached_store_holding_a_file_since_removed_or_changed_is_not_started_from() 
 #[cfg(unix)]
 #[test]
 fn a_rotated_log_keeps_its_cached_events_under_its_new_name() {
-    // `audit.log` renamed to `audit-1.log` and a new `audit.log` begun: the rotated file is the
-    // same file (its inode), unchanged, and only the new one is read.
-    let logs = copy_of_log("");
+    // logrotate's numbering: `audit.log.1` renamed to `audit.log.2`, `audit.log` to
+    // `audit.log.1`, and a new `audit.log` begun. The rotated files are the same files (their
+    // inodes), unchanged, and only the new one is read.
+    let logs = copy_of_log("{\"kind\": oops\n");
+    let dir = logs.path();
+    std::fs::copy(workspace().join(MORE_LOGS[0]), dir.join("audit.log.1")).expect("copy");
     let cache = tempfile::tempdir().expect("tempdir");
-    diagnose_dir(logs.path(), cache.path());
+    diagnose_dir(dir, cache.path());
     let earlier = store_dirs(cache.path());
-    std::fs::rename(logs.path().join("audit.log"), logs.path().join("audit-1.log")).expect("rename");
-    std::fs::copy(workspace().join(MORE_LOGS[0]), logs.path().join("audit.log")).expect("copy");
-    let (report, _) = diagnose_dir(logs.path(), cache.path());
+    std::fs::rename(dir.join("audit.log.1"), dir.join("audit.log.2")).expect("rename");
+    std::fs::rename(dir.join("audit.log"), dir.join("audit.log.1")).expect("rename");
+    std::fs::copy(workspace().join(MORE_LOGS[1]), dir.join("audit.log")).expect("copy");
+    let (report, err) = diagnose_dir(dir, cache.path());
     let store = new_store(cache.path(), &earlier);
     assert!(data_inodes(&earlier[0]).is_subset(&data_inodes(&store)));
-    assert_eq!(inputs_of(&store), [("audit-1.log".into(), 37), ("audit.log".into(), 188)]);
-    assert!(report.contains("audit-1.log"), "{report}");
-    assert_eq!(report, diagnose_dir(logs.path(), tempfile::tempdir().expect("tempdir").path()).0);
+    assert_eq!(
+        inputs_of(&store),
+        [("audit.log".into(), 1), ("audit.log.1".into(), 37), ("audit.log.2".into(), 188)]
+    );
+    assert!(report.contains("audit.log.2"), "{report}");
+    // The skipped line is named in the file that holds it now. Before, the names were changed
+    // one input after another, and the line moved on with the second rename, to audit.log.2.
+    let skipped: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: skipped")).collect();
+    assert_eq!(skipped.len(), 1, "{err}");
+    assert!(skipped[0].contains("audit.log.1: line 38"), "{err}");
+    assert_eq!(report, diagnose_dir(dir, tempfile::tempdir().expect("tempdir").path()).0);
 }

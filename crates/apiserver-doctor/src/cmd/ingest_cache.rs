@@ -11,6 +11,7 @@
 //! a fill that fails is removed, and a cache that cannot be written at all is replaced, for
 //! this run, by a private temporary store removed when the run ends.
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::hash::{Hash, Hasher};
@@ -393,7 +394,7 @@ struct Reused {
 /// `dir` itself, and never one another run holds exclusively (it is being filled or evicted:
 /// this run does not wait for it).
 fn earlier_store(stores: &Path, dir: &Path, inputs: &[PathBuf]) -> Option<Earlier> {
-    let mut now: Option<Vec<IngestedInput>> = None;
+    let mut now: Option<Now> = None;
     let mut best: Option<(u64, PathBuf)> = None;
     for path in std::fs::read_dir(stores).ok()?.flatten().map(|e| e.path()) {
         if path == dir || !path.join(COMPLETE).is_file() {
@@ -403,7 +404,7 @@ fn earlier_store(stores: &Path, dir: &Path, inputs: &[PathBuf]) -> Option<Earlie
         if manifest.inputs.is_empty() {
             continue;
         }
-        let now = now.get_or_insert_with(|| inputs.iter().map(|p| audit::ingest::identify(p)).collect());
+        let now = now.get_or_insert_with(|| Now::of(inputs));
         let Some(m) = as_named_now(&manifest, now) else { continue };
         let bytes = input_bytes(&m);
         if best.as_ref().is_none_or(|(b, _)| bytes > *b) {
@@ -417,28 +418,61 @@ fn earlier_store(stores: &Path, dir: &Path, inputs: &[PathBuf]) -> Option<Earlie
         return None;
     }
     let store = open_whole(&path).ok()?;
-    let manifest = as_named_now(store.manifest(), now.as_deref()?)?;
+    let manifest = as_named_now(store.manifest(), now.as_ref()?)?;
     Some(Earlier { store, lease, manifest })
+}
+
+/// The inputs of this run as they are now, found by file identity.
+struct Now {
+    inputs: Vec<IngestedInput>,
+    /// Index into `inputs` by device and inode.
+    by_inode: HashMap<(u64, u64), Vec<usize>>,
+}
+
+impl Now {
+    fn of(inputs: &[PathBuf]) -> Now {
+        let inputs: Vec<IngestedInput> = inputs.iter().map(|p| audit::ingest::identify(p)).collect();
+        let mut by_inode: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+        for (i, input) in inputs.iter().enumerate() {
+            if let Some(id) = input.inode {
+                by_inode.entry(id).or_default().push(i);
+            }
+        }
+        Now { inputs, by_inode }
+    }
+
+    /// The input `earlier` was ingested from, when it is one of these, unchanged.
+    fn unchanged(&self, earlier: &IngestedInput) -> Option<&IngestedInput> {
+        let same = |i: &usize| self.inputs.get(*i).filter(|now| earlier.unchanged_in(now));
+        match earlier.inode.and_then(|id| self.by_inode.get(&id)) {
+            Some(found) => found.iter().find_map(same),
+            // Not found by its inode: only a file without one can be it, compared by path.
+            None => self.inputs.iter().find(|now| earlier.unchanged_in(now)),
+        }
+    }
 }
 
 /// `manifest` with each input named as `now` names it, when every input it lists is one of
 /// `now`, unchanged; else `None`.
-fn as_named_now(manifest: &Manifest, now: &[IngestedInput]) -> Option<Manifest> {
+fn as_named_now(manifest: &Manifest, now: &Now) -> Option<Manifest> {
     let mut renamed = manifest.clone();
+    // Old name to new, applied to the skipped records once all are known: rotated logs take
+    // each other's names (`audit.log` is now `audit.log.1`, which is now `audit.log.2`).
+    let mut names: HashMap<String, String> = HashMap::new();
     for input in &mut renamed.inputs {
-        let today = now.iter().find(|n| input.unchanged_in(n))?;
+        let today = now.unchanged(input)?;
         if input.file != today.file {
-            let (old, new) = (std::mem::replace(&mut input.file, today.file.clone()), &today.file);
-            // Its skipped records, and those of a tar archive's files (`ARCHIVE!PATH`).
-            for example in &mut renamed.skipped.examples {
-                if let Some(rest) = example.file.strip_prefix(old.as_str())
-                    && (rest.is_empty() || rest.starts_with('!'))
-                {
-                    example.file = format!("{new}{rest}");
-                }
-            }
+            names.insert(std::mem::replace(&mut input.file, today.file.clone()), today.file.clone());
         }
         input.path.clone_from(&today.path);
+    }
+    for example in &mut renamed.skipped.examples {
+        // The file itself, or a tar archive's file (`ARCHIVE!PATH`).
+        let file = &example.file;
+        let ends = std::iter::once(file.len()).chain(file.match_indices('!').map(|(i, _)| i));
+        if let Some((end, new)) = ends.filter_map(|end| Some((end, names.get(file.get(..end)?)?))).next() {
+            example.file = format!("{new}{}", file.get(end..).unwrap_or_default());
+        }
     }
     Some(renamed)
 }
@@ -761,7 +795,7 @@ pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result
 /// What the report says of each input of `manifest`, in the order of `inputs` (a store that
 /// started as a copy of an earlier one lists that one's inputs first).
 fn summaries(manifest: &Manifest, inputs: &[PathBuf]) -> Vec<InputSummary> {
-    let order: std::collections::HashMap<String, usize> =
+    let order: HashMap<String, usize> =
         inputs.iter().enumerate().map(|(i, p)| (audit::store::path_text(p), i)).collect();
     let mut summaries: Vec<InputSummary> = manifest.inputs.iter().map(summary).collect();
     summaries.sort_by_key(|s| order.get(&s.source).copied().unwrap_or(usize::MAX));
