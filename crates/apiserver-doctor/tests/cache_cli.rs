@@ -412,9 +412,14 @@ fn a_cached_store_holding_a_file_since_removed_or_changed_is_not_started_from() 
     std::fs::copy(workspace().join(MORE_LOGS[0]), &b).expect("copy");
     let cache = tempfile::tempdir().expect("tempdir");
     diagnose_dir(logs.path(), cache.path());
-    let shares_nothing = |store: &Path, before: &[PathBuf]| {
-        let now = data_inodes(store);
-        for earlier in before {
+    // Every file read again: the new store shares no data file with the cache's others, holds
+    // `inputs`, and gives the report of an empty cache.
+    let read_afresh = |inputs: [(String, u64); 2]| {
+        let before = store_dirs(cache.path());
+        let (report, _) = diagnose_dir(logs.path(), cache.path());
+        let store = new_store(cache.path(), &before);
+        let now = data_inodes(&store);
+        for earlier in &before {
             assert!(
                 data_inodes(earlier).is_disjoint(&now),
                 "{} shares files with {}",
@@ -422,17 +427,14 @@ fn a_cached_store_holding_a_file_since_removed_or_changed_is_not_started_from() 
                 earlier.display()
             );
         }
+        assert_eq!(inputs_of(&store), inputs);
+        assert_eq!(report, diagnose_dir(logs.path(), tempfile::tempdir().expect("tempdir").path()).0);
     };
 
     // Removed, and another file added.
     std::fs::remove_file(&b).expect("remove");
     std::fs::copy(workspace().join(MORE_LOGS[1]), logs.path().join("c.json")).expect("copy");
-    let before = store_dirs(cache.path());
-    let (report, _) = diagnose_dir(logs.path(), cache.path());
-    let store = new_store(cache.path(), &before);
-    shares_nothing(&store, &before);
-    assert_eq!(inputs_of(&store), [("audit.log".into(), 37), ("c.json".into(), 1)]);
-    assert_eq!(report, diagnose_dir(logs.path(), tempfile::tempdir().expect("tempdir").path()).0);
+    read_afresh([("audit.log".into(), 37), ("c.json".into(), 1)]);
 
     // Changed: one event more in audit.log, which both stores of the cache hold as it was.
     let log = logs.path().join("audit.log");
@@ -441,12 +443,7 @@ fn a_cached_store_holding_a_file_since_removed_or_changed_is_not_started_from() 
     text.push_str(&last);
     text.push('\n');
     std::fs::write(&log, text).expect("write");
-    let before = store_dirs(cache.path());
-    let (report, _) = diagnose_dir(logs.path(), cache.path());
-    let store = new_store(cache.path(), &before);
-    shares_nothing(&store, &before);
-    assert_eq!(inputs_of(&store), [("audit.log".into(), 38), ("c.json".into(), 1)]);
-    assert_eq!(report, diagnose_dir(logs.path(), tempfile::tempdir().expect("tempdir").path()).0);
+    read_afresh([("audit.log".into(), 38), ("c.json".into(), 1)]);
 }
 
 #[cfg(unix)]

@@ -686,9 +686,7 @@ impl IngestedInput {
             _ => self.file == other.file,
         }
     }
-}
 
-impl IngestedInput {
     /// Whether `now` ([`crate::ingest::identify`] of a file today) is this input as it was
     /// ingested: the same file (see [`IngestedInput::same_file`]) with the same size,
     /// modification time and first MiB. An input read only in part (a corrupt compressed

@@ -1,6 +1,8 @@
 //! Raw audit files given to `diagnose` are ingested into a store kept in the user's cache
 //! directory, keyed by the files (path, size, modification time), so diagnosing the same files
-//! again skips straight to the checks.
+//! again skips straight to the checks. A new set of files that holds all the files of a cached
+//! store, unchanged, starts as a hard-linked copy of that store, and only the other files are
+//! read ([`Earlier`]).
 //!
 //! Runs share the cache. Each store has a lock file beside it (`stores/KEY.lock`): a run holds
 //! it shared while it reads the store (until the process exits), and exclusive while it

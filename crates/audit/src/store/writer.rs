@@ -29,6 +29,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 
 use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, StoreError, TimeRange};
 use crate::col;
@@ -767,7 +768,6 @@ impl StoreWriter {
             .collect();
         // Read on the rayon pool, a file to a task: both cores decode (the reading waits for
         // these keys anyway).
-        use rayon::prelude::*;
         let keys: Vec<Vec<u64>> =
             files.par_iter().map(|rel| stored_keys(&self.dir.join(rel))).collect::<Result<_, _>>()?;
         set.reserve(keys.iter().map(Vec::len).sum());
@@ -1715,7 +1715,7 @@ fn read_all(path: &Path) -> Result<Vec<RecordBatch>, StoreError> {
 fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
     // Nearly every event has an audit ID and a stage time, and is keyed by those and its stage
     // alone: the other key columns (annotations, source IPs, the URI…) are read only for a file
-    // that holds another row. Reading them all took three quarters of the time an ingest into an
+    // that holds another row. Reading them all took more than half the time an ingest into an
     // hour already stored spent loading its keys (docs/performance.md, session 24).
     let batches = read_columns(path, &ID_KEY_COLUMNS)?;
     let keyed_by_id = |b: &RecordBatch| {
