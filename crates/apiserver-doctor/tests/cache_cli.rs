@@ -476,3 +476,53 @@ fn a_rotated_log_keeps_its_cached_events_under_its_new_name() {
     assert!(skipped[0].contains("audit.log.1: line 38"), "{err}");
     assert_eq!(report, diagnose_dir(dir, tempfile::tempdir().expect("tempdir").path()).0);
 }
+
+#[cfg(unix)]
+#[test]
+fn runs_starting_at_once_from_one_cached_store_each_get_their_own_files() {
+    // Six runs at once, each over the cached file and one new file of its own: more stores than
+    // the four kept, so the runs evict while others copy the store they share (its lock, held
+    // shared while it is copied, keeps it). Each run's report is that of its files read into an
+    // empty cache.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let shared = copy_of_log("");
+    diagnose_dir(shared.path(), cache.path());
+    let shared_files = data_inodes(&store_dirs(cache.path())[0]);
+    let sets: Vec<tempfile::TempDir> = (0..6)
+        .map(|i| {
+            let set = tempfile::tempdir().expect("tempdir");
+            // The same file (a hard link), so the cached store holds it unchanged.
+            std::fs::hard_link(shared.path().join("audit.log"), set.path().join("audit.log")).expect("link");
+            let extra = if i % 2 == 0 { MORE_LOGS[0] } else { MORE_LOGS[1] };
+            std::fs::copy(workspace().join(extra), set.path().join(format!("new{i}.json"))).expect("copy");
+            set
+        })
+        .collect();
+    let runs: Vec<std::process::Child> = sets
+        .iter()
+        .map(|set| {
+            Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
+                .args(["diagnose", "-o", "json", "--fail-on", "never"])
+                .arg(set.path())
+                .current_dir(workspace())
+                .env("XDG_CACHE_HOME", cache.path())
+                .env("NO_COLOR", "1")
+                .env_remove("APISERVER_DOCTOR_STORE")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawns")
+        })
+        .collect();
+    for (set, run) in sets.iter().zip(runs) {
+        let out = run.wait_with_output().expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let fresh = tempfile::tempdir().expect("tempdir");
+        assert_eq!(stdout(&out), diagnose_dir(set.path(), fresh.path()).0, "{}", set.path().display());
+    }
+    // At least one of the stores kept started from the shared one (a run that found it being
+    // evicted reads both its files).
+    let started_from_it =
+        store_dirs(cache.path()).iter().filter(|s| shared_files.is_subset(&data_inodes(s))).count();
+    assert!(started_from_it >= 1, "{:?}", store_dirs(cache.path()));
+}
