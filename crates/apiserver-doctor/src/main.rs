@@ -61,6 +61,8 @@ enum Command {
     Probe(cmd::probe::Args),
     /// Write realistic audit logs, metrics and manifests of a large cluster in trouble.
     Simulate(cmd::simulate::Args),
+    /// Write the FlowSchema and PriorityLevelConfiguration that throttle one client now.
+    Throttle(cmd::throttle::Args),
 }
 
 /// glibc gives threads that allocate at once arenas of their own (up to 8 per core). Ingest
@@ -120,6 +122,7 @@ fn main() -> ExitCode {
         Command::Etcd(args) => cmd::etcd::run(args),
         Command::Probe(args) => cmd::probe::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Throttle(args) => cmd::throttle::run(args),
     };
     // A private temporary store made because the cache could not be written goes now.
     cmd::ingest_cache::remove_temporary_stores();

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod query;
 pub mod simulate;
 pub mod stats;
+pub mod throttle;
 
 /// Where the store is: `--store`, else `APISERVER_DOCTOR_STORE`, else `./apiserver-doctor-store`.
 #[derive(clap::Args, Debug, Clone)]

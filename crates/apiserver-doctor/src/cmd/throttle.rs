@@ -1,0 +1,305 @@
+//! `apiserver-doctor throttle`: the FlowSchema and PriorityLevelConfiguration that slow one
+//! client down with API Priority and Fairness, written from who it is and what it sends, for
+//! when the offender is known already (from `diagnose`, or from the API server's own metrics)
+//! and must be slowed now. The same objects `diagnose` proposes for the top offender.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use remedy::{ApfSubject, KubernetesVersion, ResourceRule, ThrottlePlan};
+
+/// Arguments of `apiserver-doctor throttle`.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    apiserver-doctor throttle --service-account observability/inventory-exporter --verbs list --resources pods\n  \
+    apiserver-doctor throttle --user alice@example.com --resources jobs.batch,cronjobs.batch --namespaces reporting\n  \
+    apiserver-doctor throttle --service-account ci/runner --manifests cluster-apf.yaml > throttle.yaml\n\n\
+    The YAML goes to standard output, ready for `kubectl apply -f -` once reviewed; what to check\n\
+    and how to watch it work go to standard error. Exit codes: 0 written; 1 written, but --manifests\n\
+    shows a FlowSchema of the cluster that would catch the requests first, or a level that holds\n\
+    them as tightly already; 2 usage error.")]
+pub struct Args {
+    /// A service account to throttle, as NAMESPACE/NAME (repeatable)
+    #[arg(long = "service-account", value_name = "NS/NAME")]
+    pub service_accounts: Vec<String>,
+    /// A user to throttle, as the API server authenticates it (repeatable)
+    #[arg(long = "user", value_name = "NAME")]
+    pub users: Vec<String>,
+    /// A group to throttle: every user in it (repeatable)
+    #[arg(long = "group", value_name = "NAME")]
+    pub groups: Vec<String>,
+    /// The verbs to throttle, comma-separated (`list,watch`); `*` is every verb
+    #[arg(long, value_name = "VERBS", value_delimiter = ',', default_value = "*")]
+    pub verbs: Vec<String>,
+    /// The resources, comma-separated, as RESOURCE[.GROUP][/SUBRESOURCE] (`pods`, `jobs.batch`,
+    /// `pods/log`, `deployments.apps/scale`); `*` is every resource of every group
+    #[arg(long, value_name = "RESOURCES", value_delimiter = ',', default_value = "*")]
+    pub resources: Vec<String>,
+    /// The namespaces, comma-separated; `*` (the default) is every namespace and cluster-wide
+    /// requests too
+    #[arg(long, value_name = "NAMESPACES", value_delimiter = ',', default_value = "*")]
+    pub namespaces: Vec<String>,
+    /// Also throttle requests that name no namespace (cluster-scoped objects, LISTs across
+    /// every namespace) when --namespaces names some
+    #[arg(long)]
+    pub cluster_scope: bool,
+    /// Concurrency shares of the new priority level (the bootstrap catch-all level has 5)
+    #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_SHARES,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub shares: u32,
+    /// matchingPrecedence of the FlowSchema: lower is consulted first (the bootstrap schemas
+    /// but exempt and probes have 100 and more)
+    #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_PRECEDENCE,
+          value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub precedence: u32,
+    /// Name of both objects [default: throttle- and the one identity, else the first]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// The cluster's Kubernetes version, which picks the flowcontrol API version [default: 1.29,
+    /// flowcontrol.apiserver.k8s.io/v1]
+    #[arg(long, value_name = "VERSION")]
+    pub kubernetes_version: Option<String>,
+    /// Write the throttle even for the control plane's own identities (kube-controller-manager,
+    /// kube-scheduler, the nodes' kubelets) or for groups every client is in
+    #[arg(long)]
+    pub force: bool,
+    /// The cluster's FlowSchemas and PriorityLevelConfigurations (files or directories of
+    /// `kubectl get flowschemas,prioritylevelconfigurations -o yaml`): says whether one of them
+    /// would still catch the client first, or already holds it as tightly
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub manifests: Vec<PathBuf>,
+}
+
+/// Runs `apiserver-doctor throttle`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let subjects = subjects(&args)?;
+    if !args.force
+        && let Some(why) = subjects.iter().find_map(everyone_depends_on)
+    {
+        anyhow::bail!(
+            "{why}: throttling it would slow every workload, or take the cluster down (leader election, node \
+             heartbeats), and is not a fix; find the client that makes it busy (`apiserver-doctor diagnose`). \
+             --force writes the throttle anyway"
+        );
+    }
+    let rules = rules(&args)?;
+    let version = match &args.kubernetes_version {
+        Some(v) => v.parse::<KubernetesVersion>().context("--kubernetes-version")?,
+        None => KubernetesVersion::DEFAULT,
+    };
+    if !version.has_apf() {
+        anyhow::bail!(
+            "--kubernetes-version {version}: API Priority and Fairness is on by default from Kubernetes 1.20; before \
+             it, the API server's only limits (--max-requests-inflight, --max-mutating-requests-inflight) cap every \
+             client together"
+        );
+    }
+    let who: Vec<String> = subjects.iter().map(ApfSubject::describe).collect();
+    let client = who.join(", ");
+    let mut plan = ThrottlePlan::new(&client, subjects, rules);
+    if let Some(name) = &args.name {
+        plan.name = object_name(name)?;
+    }
+    plan.concurrency_shares = args.shares;
+    plan.matching_precedence = args.precedence;
+    let api = version.flow_control_api();
+    let yaml = remedy::throttle_manifests(&plan, api)?;
+    // Exit 1 when the cluster's own objects say the throttle would not hold the client.
+    let mut code = ExitCode::SUCCESS;
+    if !args.manifests.is_empty() {
+        let cluster = super::diagnose::load_manifests(&args.manifests)?;
+        match manifests::throttle::judge(&yaml, &cluster) {
+            Some(verdict) => {
+                for r in manifests::throttle::verdict_remedies(&verdict) {
+                    eprintln!("note: {}\n{}\n", r.title, indent(&r.body));
+                }
+                if !verdict.preempted_by.is_empty() || verdict.already_throttled() {
+                    code = ExitCode::from(1);
+                }
+            }
+            None => eprintln!("note: the throttle could not be checked against --manifests"),
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(yaml.as_bytes())?;
+    out.flush()?;
+    eprintln!(
+        "Review first (a server-side dry run: `kubectl apply --dry-run=server -f FILE`), then apply. Then watch \
+         whether it queues or rejects {client}'s requests:\n  kubectl get --raw /metrics | grep -E \
+         'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests).*flow_schema=\"{}\"'\nTo undo: \
+         kubectl delete flowschema,prioritylevelconfiguration {}",
+        plan.name, plan.name
+    );
+    if args.kubernetes_version.is_none() {
+        eprintln!(
+            "Written as {} for Kubernetes {} and later; for an older cluster, pass --kubernetes-version.",
+            api.api_version(),
+            KubernetesVersion::DEFAULT
+        );
+    }
+    Ok(code)
+}
+
+/// Why every workload depends on `subject`: an identity of the control plane (the names
+/// Kubernetes gives its components), a node's kubelet, or a group every client or every
+/// service account is in. `None` for any other.
+fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
+    const COMPONENTS: [&str; 4] =
+        ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver", "system:kube-proxy"];
+    const GROUPS: [&str; 5] = [
+        "system:authenticated",
+        "system:unauthenticated",
+        "system:serviceaccounts",
+        "system:masters",
+        "system:nodes",
+    ];
+    match subject {
+        ApfSubject::User(u) if COMPONENTS.contains(&u.as_str()) => {
+            Some(format!("{u} is part of the control plane"))
+        }
+        ApfSubject::User(u) if u.starts_with("system:node:") => Some(format!("{u} is a node's kubelet")),
+        ApfSubject::Group(g)
+            if GROUPS.contains(&g.as_str()) || g.starts_with("system:serviceaccounts:kube-system") =>
+        {
+            Some(format!("group {g} holds clients every workload relies on"))
+        }
+        ApfSubject::ServiceAccount { namespace, name }
+            if namespace == "kube-system" && name.ends_with("-controller") =>
+        {
+            Some(format!("kube-system/{name} is a kube-controller-manager controller"))
+        }
+        _ => None,
+    }
+}
+
+/// The identities named, in the order the options list them; at least one.
+fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
+    let mut out = Vec::new();
+    for sa in &args.service_accounts {
+        match sa.split_once('/') {
+            Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
+                out.push(ApfSubject::ServiceAccount {
+                    namespace: namespace.to_owned(),
+                    name: name.to_owned(),
+                })
+            }
+            // The user name the API server gives it, as the audit log shows it.
+            _ => match ApfSubject::from_username(sa) {
+                s @ ApfSubject::ServiceAccount { .. } => out.push(s),
+                _ => anyhow::bail!(
+                    "--service-account {sa:?}: expected NAMESPACE/NAME (or system:serviceaccount:NAMESPACE:NAME)"
+                ),
+            },
+        }
+    }
+    for user in &args.users {
+        if user.is_empty() {
+            anyhow::bail!("--user: empty name");
+        }
+        out.push(ApfSubject::from_username(user));
+    }
+    for group in &args.groups {
+        if group.is_empty() {
+            anyhow::bail!("--group: empty name");
+        }
+        out.push(ApfSubject::Group(group.clone()));
+    }
+    if out.is_empty() {
+        anyhow::bail!("say whom to throttle: --service-account NS/NAME, --user NAME or --group NAME");
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|s| seen.insert(s.clone()));
+    Ok(out)
+}
+
+/// One resource rule per API group: a rule matches every group it lists with every resource it
+/// lists, so `pods` and `jobs.batch` in one rule would also match `jobs` of the core group.
+fn rules(args: &Args) -> anyhow::Result<Vec<ResourceRule>> {
+    let verbs = names("--verbs", &args.verbs)?;
+    let namespaces = names("--namespaces", &args.namespaces)?;
+    let every_namespace = namespaces.contains("*");
+    let mut by_group: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in names("--resources", &args.resources)? {
+        let (group, resource) = resource_and_group(&r)?;
+        by_group.entry(group).or_default().insert(resource);
+    }
+    // `*` among the resources covers every group: the other entries add nothing.
+    if by_group.get("*").is_some_and(|r| r.contains("*")) {
+        by_group.retain(|g, _| g == "*");
+    }
+    Ok(by_group
+        .into_iter()
+        .map(|(group, resources)| ResourceRule {
+            verbs: verbs.clone(),
+            api_groups: BTreeSet::from([group]),
+            resources,
+            cluster_scope: every_namespace || args.cluster_scope,
+            namespaces: if every_namespace { BTreeSet::from(["*".to_owned()]) } else { namespaces.clone() },
+        })
+        .collect())
+}
+
+/// The items of a comma-separated option, trimmed; an empty item is an error.
+fn names(option: &str, items: &[String]) -> anyhow::Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    for item in items {
+        let item = item.trim();
+        if item.is_empty() {
+            anyhow::bail!("{option}: an empty item (two commas, or one at an end)");
+        }
+        out.insert(item.to_owned());
+    }
+    Ok(out)
+}
+
+/// `RESOURCE[.GROUP][/SUBRESOURCE]` as (group, `resource[/subresource]`): `jobs.batch` is
+/// (`batch`, `jobs`), `pods/log` (``, `pods/log`), `*` (`*`, `*`).
+fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
+    if text == "*" {
+        return Ok(("*".to_owned(), "*".to_owned()));
+    }
+    let (main, sub) = match text.split_once('/') {
+        Some((m, s)) if !s.is_empty() && !s.contains('/') => (m, Some(s)),
+        Some(_) => anyhow::bail!("--resources {text:?}: expected RESOURCE[.GROUP][/SUBRESOURCE]"),
+        None => (text, None),
+    };
+    let (resource, group) = main.split_once('.').unwrap_or((main, ""));
+    let valid = |s: &str| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    };
+    if !valid(resource) || !(group.is_empty() || group.split('.').all(valid)) || !sub.is_none_or(valid) {
+        anyhow::bail!(
+            "--resources {text:?}: expected RESOURCE[.GROUP][/SUBRESOURCE] in lower case (`pods`, `jobs.batch`, \
+             `pods/log`), as `kubectl api-resources` names them"
+        );
+    }
+    let resource = match sub {
+        Some(s) => format!("{resource}/{s}"),
+        None => resource.to_owned(),
+    };
+    Ok((group.to_owned(), resource))
+}
+
+/// `--name` as an object name: a DNS subdomain (lower case letters, digits, `-` and `.`, at
+/// most 253 characters, beginning and ending with a letter or digit).
+fn object_name(name: &str) -> anyhow::Result<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !ok {
+        anyhow::bail!(
+            "--name {name:?}: not a Kubernetes object name (lower case letters, digits, '-' and '.', beginning and \
+             ending with a letter or digit, at most 253 characters)"
+        );
+    }
+    Ok(name.to_owned())
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}

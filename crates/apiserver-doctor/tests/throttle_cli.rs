@@ -1,0 +1,130 @@
+//! `apiserver-doctor throttle`: the FlowSchema and PriorityLevelConfiguration for a client named
+//! on the command line, read back as the manifests crate reads a cluster's objects, and judged
+//! against the real bootstrap objects of Kubernetes 1.34.
+
+mod common;
+
+use common::{doctor, stderr, stdout};
+
+/// The bootstrap FlowSchemas and priority levels of Kubernetes 1.34 and later (see the file's
+/// source line in crates/manifests/tests/fixtures).
+const BOOTSTRAP: &str = "crates/manifests/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml";
+
+fn throttle(args: &[&str]) -> std::process::Output {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut all = vec!["throttle"];
+    all.extend_from_slice(args);
+    doctor(&all, cache.path())
+}
+
+#[test]
+fn a_service_account_listing_pods_and_jobs_gets_one_rule_per_api_group() {
+    let out = throttle(&[
+        "--service-account",
+        "observability/inventory-exporter",
+        "--verbs",
+        "list,watch",
+        "--resources",
+        "pods,jobs.batch,cronjobs.batch",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("throttle_service_account_yaml", stdout(&out));
+    // Read back as a cluster's objects are: one FlowSchema whose two rules keep the core group's
+    // pods apart from batch's jobs and cronjobs.
+    let mut read = manifests::Manifests::default();
+    manifests::parse_text("throttle.yaml", &stdout(&out), &mut read);
+    assert_eq!((read.flow_schemas.len(), read.priority_levels.len()), (1, 1));
+    let fs = &read.flow_schemas[0];
+    assert_eq!(
+        (fs.name.as_str(), fs.matching_precedence, fs.priority_level.as_str()),
+        ("throttle-inventory-exporter", 90, "throttle-inventory-exporter")
+    );
+    let rules: Vec<(Vec<String>, Vec<String>)> =
+        fs.rules[0].resource_rules.iter().map(|r| (r.api_groups.clone(), r.resources.clone())).collect();
+    assert_eq!(
+        rules,
+        [
+            (vec!["".to_owned()], vec!["pods".to_owned()]),
+            (vec!["batch".to_owned()], vec!["cronjobs".to_owned(), "jobs".to_owned()])
+        ]
+    );
+    // How to check it, watch it and undo it go to stderr, not into the YAML.
+    let err = stderr(&out);
+    assert!(err.contains("kubectl apply --dry-run=server"), "{err}");
+    assert!(
+        err.contains("kubectl delete flowschema,prioritylevelconfiguration throttle-inventory-exporter"),
+        "{err}"
+    );
+}
+
+#[test]
+fn checked_against_the_bootstrap_objects_a_throttle_after_their_schema_is_said_to_never_apply() {
+    // matchingPrecedence 90 comes before the bootstrap `service-accounts` schema (9000): it
+    // takes effect; 9500 comes after it: the YAML is still written, and the exit code is 1.
+    let before = throttle(&["--service-account", "ci/runner", "--manifests", BOOTSTRAP]);
+    assert_eq!(before.status.code(), Some(0), "{}", stderr(&before));
+    assert!(stderr(&before).contains("the throttle takes effect"), "{}", stderr(&before));
+    assert!(
+        stderr(&before).contains("FlowSchema `service-accounts` (matchingPrecedence 9000)"),
+        "{}",
+        stderr(&before)
+    );
+    let after =
+        throttle(&["--service-account", "ci/runner", "--precedence", "9500", "--manifests", BOOTSTRAP]);
+    assert_eq!(after.status.code(), Some(1), "{}", stderr(&after));
+    assert!(stderr(&after).contains("so the throttle would not apply"), "{}", stderr(&after));
+    assert!(stdout(&after).contains("matchingPrecedence: 9500"), "{}", stdout(&after));
+}
+
+#[test]
+fn the_control_plane_and_groups_of_every_client_are_refused_without_force() {
+    for who in [
+        ["--user", "system:kube-controller-manager"],
+        ["--user", "system:node:aks-nodepool1-0"],
+        ["--group", "system:authenticated"],
+        ["--service-account", "kube-system/replicaset-controller"],
+    ] {
+        let out = throttle(&who);
+        assert_eq!(out.status.code(), Some(2), "{who:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--force writes the throttle anyway"), "{who:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{who:?}");
+        let forced = throttle(&[who[0], who[1], "--force"]);
+        assert_eq!(forced.status.code(), Some(0), "{who:?}: {}", stderr(&forced));
+        assert!(stdout(&forced).contains("kind: FlowSchema"), "{who:?}");
+    }
+}
+
+#[test]
+fn older_clusters_get_their_flowcontrol_version_and_1_19_is_refused() {
+    let old = throttle(&["--user", "alice", "--kubernetes-version", "v1.25.4"]);
+    assert_eq!(old.status.code(), Some(0), "{}", stderr(&old));
+    assert!(stdout(&old).contains("apiVersion: flowcontrol.apiserver.k8s.io/v1beta2"), "{}", stdout(&old));
+    assert!(stdout(&old).contains("assuredConcurrencyShares: 5"), "{}", stdout(&old));
+    let none = throttle(&["--user", "alice", "--kubernetes-version", "1.19"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(
+        stderr(&none).contains("API Priority and Fairness is on by default from Kubernetes 1.20"),
+        "{}",
+        stderr(&none)
+    );
+}
+
+#[test]
+fn bad_arguments_name_the_option_and_the_value() {
+    for (args, says) in [
+        (vec![], "say whom to throttle"),
+        (vec!["--service-account", "runner"], "--service-account \"runner\": expected NAMESPACE/NAME"),
+        (vec!["--user", "a", "--resources", "Pods"], "--resources \"Pods\""),
+        (vec!["--user", "a", "--resources", "pods,,jobs.batch"], "--resources: an empty item"),
+        (vec!["--user", "a", "--name", "Throttle_A"], "--name \"Throttle_A\": not a Kubernetes object name"),
+        (vec!["--user", "a", "--shares", "0"], "--shares"),
+    ] {
+        let out = throttle(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+    // `*` among the resources covers every group: one rule.
+    let all = throttle(&["--user", "a", "--resources", "*,pods"]);
+    assert_eq!(stdout(&all).matches("apiGroups:").count(), 1, "{}", stdout(&all));
+}
