@@ -63,6 +63,8 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// Write the FlowSchema and PriorityLevelConfiguration that throttle one client now.
     Throttle(cmd::throttle::Args),
+    /// Write ResourceQuota object-count quotas that stop a leak, and the commands that clear it.
+    Quota(cmd::quota::Args),
 }
 
 /// glibc gives threads that allocate at once arenas of their own (up to 8 per core). Ingest
@@ -123,6 +125,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => cmd::probe::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Throttle(args) => cmd::throttle::run(args),
+        Command::Quota(args) => cmd::quota::run(args),
     };
     // A private temporary store made because the cache could not be written goes now.
     cmd::ingest_cache::remove_temporary_stores();

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod probe;
 pub mod progress;
 pub mod query;
+pub mod quota;
 pub mod simulate;
 pub mod stats;
 pub mod throttle;
@@ -229,6 +230,14 @@ pub fn message(err: &anyhow::Error) -> String {
         }
     }
     out
+}
+
+/// `text` with every line indented by two spaces (a remedy's body under its title).
+pub fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| if l.is_empty() { String::new() } else { format!("  {l}") })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

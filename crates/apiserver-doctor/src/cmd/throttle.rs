@@ -114,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         match manifests::throttle::judge(&yaml, &cluster) {
             Some(verdict) => {
                 for r in manifests::throttle::verdict_remedies(&verdict) {
-                    eprintln!("note: {}\n{}\n", r.title, indent(&r.body));
+                    eprintln!("note: {}\n{}\n", r.title, super::indent(&r.body));
                 }
                 if !verdict.preempted_by.is_empty() || verdict.already_throttled() {
                     code = ExitCode::from(1);
@@ -298,8 +298,4 @@ fn object_name(name: &str) -> anyhow::Result<String> {
         );
     }
     Ok(name.to_owned())
-}
-
-fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }

@@ -1,0 +1,59 @@
+//! `apiserver-doctor quota`: ResourceQuota object-count quotas for resources and namespaces named
+//! on the command line, and the commands that clear what piled up.
+
+mod common;
+
+use common::{doctor, stderr, stdout};
+
+fn quota(args: &[&str]) -> std::process::Output {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let mut all = vec!["quota"];
+    all.extend_from_slice(args);
+    doctor(&all, cache.path())
+}
+
+#[test]
+fn jobs_leaking_into_a_namespace_get_a_count_quota_and_the_commands_that_clear_them() {
+    let out = quota(&["--namespace", "reporting", "--resources", "jobs.batch=2000"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("quota_jobs_yaml", stdout(&out));
+    let err = stderr(&out);
+    // Count first (safe), then delete the succeeded Jobs and set a TTL (review first).
+    assert!(err.contains("kubectl get jobs.batch -n reporting --no-headers | wc -l"), "{err}");
+    assert!(
+        err.contains("kubectl delete jobs.batch -n reporting --field-selector status.successful=1"),
+        "{err}"
+    );
+    assert!(err.contains("ttlSecondsAfterFinished"), "{err}");
+    assert!(err.contains("kubectl delete resourcequota -n reporting jobs-count"), "{err}");
+}
+
+#[test]
+fn each_namespace_and_resource_gets_a_quota_of_its_own() {
+    let out = quota(&["-n", "ci", "-n", "ci-canary", "--resources", "pods=500,configmaps=200"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let yaml = stdout(&out);
+    assert_eq!(yaml.matches("kind: ResourceQuota").count(), 4, "{yaml}");
+    assert_eq!(yaml.matches("\n---\n").count(), 3, "{yaml}");
+    for (ns, key, count) in [("ci", "count/pods", "500"), ("ci-canary", "count/configmaps", "200")] {
+        assert!(yaml.contains(&format!("namespace: {ns}\n")), "{yaml}");
+        assert!(yaml.contains(&format!("{key}: '{count}'")), "{yaml}");
+    }
+}
+
+#[test]
+fn bad_arguments_name_the_option_and_the_value() {
+    for (args, says) in [
+        (vec!["--resources", "pods=5"], "--namespace"),
+        (vec!["-n", "ci"], "--resources"),
+        (vec!["-n", "ci", "--resources", "pods"], "--resources \"pods\": expected RESOURCE[.GROUP]=COUNT"),
+        (vec!["-n", "ci", "--resources", "pods=-1"], "--resources \"pods=-1\""),
+        (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "--resources \"Jobs.batch=5\""),
+        (vec!["-n", "CI", "--resources", "pods=5"], "--namespace \"CI\": not a namespace name"),
+    ] {
+        let out = quota(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+}
