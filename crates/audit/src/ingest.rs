@@ -474,13 +474,43 @@ pub fn identify(path: &Path) -> IngestedInput {
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_secs()).ok());
-    if let Ok(f) = std::fs::File::open(path) {
-        let mut head = Vec::with_capacity(1 << 20);
-        if f.take(1 << 20).read_to_end(&mut head).is_ok() {
-            id.head_hash = Some(format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&head)));
-        }
+    id.head_hash = hash_of(path, 0, meta.len().min(MIB));
+    if meta.len() > MIB {
+        id.tail_hash = hash_of(path, meta.len() - MIB, MIB);
     }
     id
+}
+
+const MIB: u64 = 1 << 20;
+
+/// xxh3 of the `len` bytes of the file at `path` from `offset`, hex; `None` when they cannot
+/// all be read (the file is shorter now).
+fn hash_of(path: &Path, offset: u64, len: u64) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    f.seek(SeekFrom::Start(offset)).ok()?;
+    let mut bytes = Vec::with_capacity(usize::try_from(len).ok()?);
+    f.take(len).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 == len).then(|| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)))
+}
+
+/// Whether the file `now` (its [`identify`], read from `path`) is the input `earlier` with bytes
+/// added at its end and nothing else changed, as a log still being written grows: the same file
+/// (its inode), larger, and the bytes `earlier` was read from, as far as their hashes tell
+/// (the whole of them for a file that was at most a MiB; else its first and its last MiB, which
+/// a rewrite, a truncation or a rotation by copy changes). Reading it again then gives every
+/// event read before and the new ones. An input read only in part is never taken for one.
+pub fn grew_from(earlier: &IngestedInput, now: &IngestedInput, path: &Path) -> bool {
+    let (Some(was), Some(is)) = (earlier.size, now.size) else { return false };
+    if !earlier.same_file(now) || is <= was || earlier.incomplete.is_some() || earlier.head_hash.is_none() {
+        return false;
+    }
+    if was <= MIB {
+        return hash_of(path, 0, was) == earlier.head_hash;
+    }
+    earlier.tail_hash.is_some()
+        && now.head_hash == earlier.head_hash
+        && hash_of(path, was - MIB, MIB) == earlier.tail_hash
 }
 
 /// What the manifest keeps of one path read into `files` (one file, or the files of a tar

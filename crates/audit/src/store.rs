@@ -650,6 +650,12 @@ pub struct IngestedInput {
     pub mtime: Option<i64>,
     /// xxh3 of the first MiB, hex.
     pub head_hash: Option<String>,
+    /// xxh3 of the last MiB (of a file larger than a MiB; the head hash covers a smaller one
+    /// whole), hex: with the head hash, what tells a file that only grew since (a log still
+    /// being written) from one that changed ([`crate::ingest::grew_from`]). Absent from
+    /// manifests written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_hash: Option<String>,
     /// The format detected (most of its events).
     pub format: Option<String>,
     /// Events read from it.

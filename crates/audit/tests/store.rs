@@ -80,7 +80,11 @@ fn reingest_is_skipped_forced_reingest_and_overlaps_add_nothing() {
     assert_eq!((r.events(), r.kept, r.duplicates), (100, 50, 50));
     assert_eq!(stored_events(&store), 150);
     let m = Store::open(&store).expect("store").manifest().clone();
-    assert_eq!(m.duplicates_dropped, 150);
+    // The inputs' events are the events stored plus the duplicates dropped: a.log's 100 (read
+    // twice, counted once: its second reading replaced the first) and b.log's 100 are the 150
+    // stored and b.log's 50. Before, a.log's forced reading added its 100 to the duplicates.
+    assert_eq!(m.inputs.iter().map(|i| i.events).sum::<u64>(), 200);
+    assert_eq!(m.duplicates_dropped, 50);
 }
 
 #[cfg(unix)]
@@ -989,4 +993,71 @@ fn a_copied_store_grows_and_compacts_without_changing_the_original() {
     assert_eq!(bytes(&after), files_before);
     assert_eq!(std::fs::read(original.join("manifest.json")).expect("manifest"), manifest_before);
     assert_eq!(stored_events(&original), 40);
+}
+
+/// Writes `bytes` at `offset` of the file at `path`, in place (the same inode).
+fn overwrite(path: &Path, offset: u64, bytes: &[u8]) {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new().write(true).open(path).expect("open");
+    f.seek(SeekFrom::Start(offset)).expect("seek");
+    f.write_all(bytes).expect("write");
+}
+
+#[test]
+fn a_file_that_only_grew_is_told_from_one_changed_in_its_first_or_last_mib() {
+    use audit::ingest::{grew_from, identify};
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = events(6000, "g", 0);
+    assert!(text.len() > 3 << 20, "{} bytes: more than 3 MiB, for head and tail apart", text.len());
+    let fresh = |name: &str| write(dir.path(), name, &text);
+    let append = |path: &Path| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open");
+        std::io::Write::write_all(&mut f, events(3, "later", 9000).as_bytes()).expect("append");
+    };
+    let old_size = text.len() as u64;
+
+    // Grown at its end: yes. The same again: not grown (not larger).
+    let p = fresh("grown.log");
+    let was = identify(&p);
+    assert!(was.tail_hash.is_some());
+    assert!(!grew_from(&was, &identify(&p), &p));
+    append(&p);
+    assert!(grew_from(&was, &identify(&p), &p));
+
+    // Changed in its first MiB, or in the last MiB it had, then grown: no.
+    for (name, offset) in [("head.log", 1000), ("tail.log", old_size - 1000)] {
+        let p = fresh(name);
+        let was = identify(&p);
+        overwrite(&p, offset, b"X");
+        append(&p);
+        assert!(!grew_from(&was, &identify(&p), &p), "{name}");
+    }
+
+    // Cut shorter, or another file at the same path (rotated: a new inode), then longer: no.
+    let p = fresh("cut.log");
+    let was = identify(&p);
+    std::fs::OpenOptions::new().write(true).open(&p).expect("open").set_len(old_size / 2).expect("cut");
+    assert!(!grew_from(&was, &identify(&p), &p));
+    let p = fresh("rotated.log");
+    let was = identify(&p);
+    std::fs::rename(&p, dir.path().join("rotated.log.1")).expect("rename");
+    let p = fresh("rotated.log");
+    append(&p);
+    assert!(!grew_from(&was, &identify(&p), &p));
+
+    // A manifest written before the tail hash was kept cannot tell a file over a MiB: no.
+    let p = fresh("old-manifest.log");
+    let was = audit::store::IngestedInput { tail_hash: None, ..identify(&p) };
+    append(&p);
+    assert!(!grew_from(&was, &identify(&p), &p));
+
+    // A file of at most a MiB is compared whole: grown yes, changed anywhere no.
+    let small = events(100, "s", 0);
+    assert!(small.len() < 1 << 20);
+    let p = write(dir.path(), "small.log", &small);
+    let was = identify(&p);
+    append(&p);
+    assert!(grew_from(&was, &identify(&p), &p));
+    overwrite(&p, small.len() as u64 / 2, b"X");
+    assert!(!grew_from(&was, &identify(&p), &p));
 }

@@ -1,8 +1,8 @@
 //! Raw audit files given to `diagnose` are ingested into a store kept in the user's cache
 //! directory, keyed by the files (path, size, modification time), so diagnosing the same files
 //! again skips straight to the checks. A new set of files that holds all the files of a cached
-//! store, unchanged, starts as a hard-linked copy of that store, and only the other files are
-//! read ([`Earlier`]).
+//! store, unchanged or only grown, starts as a hard-linked copy of that store, and only the
+//! other files (and those that grew) are read ([`Earlier`]).
 //!
 //! Runs share the cache. Each store has a lock file beside it (`stores/KEY.lock`): a run holds
 //! it shared while it reads the store (until the process exits), and exclusive while it
@@ -13,8 +13,8 @@
 //! a fill that fails is removed, and a cache that cannot be written at all is replaced, for
 //! this run, by a private temporary store removed when the run ends.
 
-use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::hash::{Hash, Hasher};
 use std::io::{IsTerminal, Write};
@@ -343,7 +343,7 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
         let tell = tell_reading(inputs, total_bytes, dir, reused.as_ref());
         if let Some(r) = &reused {
             // What the runs that read them said, said again, as a cache hit does.
-            replay_warnings(&r.manifest);
+            replay_warnings(&r.named.kept_manifest());
         }
         let done = ingest_into(inputs, dir, tell).and_then(|_| {
             std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))
@@ -371,30 +371,65 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
 }
 
 /// A complete store of the cache that an earlier run filled from some of this run's inputs,
-/// each unchanged since (the same file, size, modification time and first MiB). The new store
-/// starts as a copy of it, and only the other inputs are read: diagnosing a directory again
-/// after a new file arrived (an export's next hour, a rotated log) reads the new file alone.
-/// A store holding any input that is not among this run's, or that changed, is not used: its
-/// events would stay in the new store.
+/// each unchanged since (the same file, size, modification time and first MiB) or only grown (a
+/// log still being written, [`audit::ingest::grew_from`]). The new store starts as a copy of it,
+/// and only the other inputs are read, with those that grew read again in full (the events
+/// read before are dropped as duplicates): diagnosing a directory again after a new file
+/// arrived (an export's next hour, a rotated log) reads the new file alone. A store holding any
+/// input that is not among this run's, or that changed otherwise, is not used: its events would
+/// stay in the new store.
 struct Earlier {
     store: Store,
     /// Its lock held shared: no run evicts it while it is copied.
     lease: File,
-    /// Its manifest, its inputs named as this run names them (a rotated log has a new name).
+    /// Its manifest as this run sees it.
+    named: Named,
+}
+
+/// An earlier store's manifest, its inputs named as this run names them (a rotated log has a
+/// new name).
+struct Named {
     manifest: Manifest,
+    /// The inputs that only grew since (as named now): read again in full.
+    grown: BTreeSet<String>,
+}
+
+impl Named {
+    /// The inputs taken over as they are: not read again.
+    fn kept(&self) -> impl Iterator<Item = &IngestedInput> {
+        self.manifest.inputs.iter().filter(|i| !self.grown.contains(&i.file))
+    }
+
+    fn kept_bytes(&self) -> u64 {
+        self.kept().filter_map(|i| i.size).sum()
+    }
+
+    /// The manifest with only the inputs taken over, and their skipped records: what the runs
+    /// that read them said, to say again (those read again say it themselves).
+    fn kept_manifest(&self) -> Manifest {
+        let mut m = self.manifest.clone();
+        m.inputs.retain(|i| !self.grown.contains(&i.file));
+        m.skipped.examples.retain(|e| file_of(&e.file, |f| self.grown.contains(f)).is_none());
+        m
+    }
+}
+
+/// The input a skipped record's file names (the file itself, or a tar archive's file,
+/// `ARCHIVE!PATH`), when `is_input` holds for it: its name's end in `file`.
+fn file_of(file: &str, is_input: impl Fn(&str) -> bool) -> Option<usize> {
+    std::iter::once(file.len())
+        .chain(file.match_indices('!').map(|(i, _)| i))
+        .find(|&end| file.get(..end).is_some_and(&is_input))
 }
 
 /// What a new store took over from an [`Earlier`] one.
 struct Reused {
-    /// The manifest copied (see [`Earlier::manifest`]).
-    manifest: Manifest,
-    /// Bytes of the inputs it holds.
-    bytes: u64,
+    named: Named,
 }
 
-/// The [`Earlier`] store that holds the most bytes of `inputs`, if any holds some; never
-/// `dir` itself, and never one another run holds exclusively (it is being filled or evicted:
-/// this run does not wait for it).
+/// The [`Earlier`] store that holds the most bytes of `inputs` unchanged, if any holds some;
+/// never `dir` itself, and never one another run holds exclusively (it is being filled or
+/// evicted: this run does not wait for it).
 fn earlier_store(stores: &Path, dir: &Path, inputs: &[PathBuf]) -> Option<Earlier> {
     let mut now: Option<Now> = None;
     let mut best: Option<(u64, PathBuf)> = None;
@@ -403,13 +438,11 @@ fn earlier_store(stores: &Path, dir: &Path, inputs: &[PathBuf]) -> Option<Earlie
             continue;
         }
         let Ok(manifest) = Manifest::load(&path) else { continue };
-        if manifest.inputs.is_empty() {
-            continue;
-        }
         let now = now.get_or_insert_with(|| Now::of(inputs));
-        let Some(m) = as_named_now(&manifest, now) else { continue };
-        let bytes = input_bytes(&m);
-        if best.as_ref().is_none_or(|(b, _)| bytes > *b) {
+        let Some(named) = as_named_now(&manifest, now) else { continue };
+        // A store of nothing but files that grew saves nothing: they are read again in full.
+        let bytes = named.kept_bytes();
+        if bytes > 0 && best.as_ref().is_none_or(|(b, _)| bytes > *b) {
             best = Some((bytes, path));
         }
     }
@@ -420,75 +453,84 @@ fn earlier_store(stores: &Path, dir: &Path, inputs: &[PathBuf]) -> Option<Earlie
         return None;
     }
     let store = open_whole(&path).ok()?;
-    let manifest = as_named_now(store.manifest(), now.as_ref()?)?;
-    Some(Earlier { store, lease, manifest })
+    let named = as_named_now(store.manifest(), now.as_ref()?)?;
+    Some(Earlier { store, lease, named })
 }
 
 /// The inputs of this run as they are now, found by file identity.
 struct Now {
+    paths: Vec<PathBuf>,
     inputs: Vec<IngestedInput>,
     /// Index into `inputs` by device and inode.
     by_inode: HashMap<(u64, u64), Vec<usize>>,
 }
 
 impl Now {
-    fn of(inputs: &[PathBuf]) -> Now {
-        let inputs: Vec<IngestedInput> = inputs.iter().map(|p| audit::ingest::identify(p)).collect();
+    fn of(paths: &[PathBuf]) -> Now {
+        let inputs: Vec<IngestedInput> = paths.iter().map(|p| audit::ingest::identify(p)).collect();
         let mut by_inode: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
         for (i, input) in inputs.iter().enumerate() {
             if let Some(id) = input.inode {
                 by_inode.entry(id).or_default().push(i);
             }
         }
-        Now { inputs, by_inode }
+        Now { paths: paths.to_vec(), inputs, by_inode }
     }
 
-    /// The input `earlier` was ingested from, when it is one of these, unchanged.
-    fn unchanged(&self, earlier: &IngestedInput) -> Option<&IngestedInput> {
-        let same = |i: &usize| self.inputs.get(*i).filter(|now| earlier.unchanged_in(now));
-        match earlier.inode.and_then(|id| self.by_inode.get(&id)) {
-            Some(found) => found.iter().find_map(same),
-            // Not found by its inode: only a file without one can be it, compared by path.
-            None => self.inputs.iter().find(|now| earlier.unchanged_in(now)),
+    /// The input `earlier` was ingested from, when it is one of these, unchanged (`false`) or
+    /// only grown since (`true`).
+    fn today(&self, earlier: &IngestedInput) -> Option<(&IngestedInput, bool)> {
+        // By inode; not found by it, only a file without one can be it, compared by path.
+        let candidates: Vec<usize> = match earlier.inode.and_then(|id| self.by_inode.get(&id)) {
+            Some(found) => found.clone(),
+            None => (0..self.inputs.len()).collect(),
+        };
+        let now = |i: &usize| self.inputs.get(*i);
+        if let Some(same) = candidates.iter().filter_map(now).find(|n| earlier.unchanged_in(n)) {
+            return Some((same, false));
         }
+        candidates.iter().find_map(|&i| {
+            let (input, path) = (self.inputs.get(i)?, self.paths.get(i)?);
+            audit::ingest::grew_from(earlier, input, path).then_some((input, true))
+        })
     }
 }
 
-/// `manifest` with each input named as `now` names it, when every input it lists is one of
-/// `now`, unchanged; else `None`.
-fn as_named_now(manifest: &Manifest, now: &Now) -> Option<Manifest> {
+/// `manifest` as this run sees it, when every input it lists is one of `now`, unchanged or
+/// only grown; else `None`.
+fn as_named_now(manifest: &Manifest, now: &Now) -> Option<Named> {
     let mut renamed = manifest.clone();
+    let mut grown = BTreeSet::new();
     // Old name to new, applied to the skipped records once all are known: rotated logs take
     // each other's names (`audit.log` is now `audit.log.1`, which is now `audit.log.2`).
     let mut names: HashMap<String, String> = HashMap::new();
     for input in &mut renamed.inputs {
-        let today = now.unchanged(input)?;
+        let (today, grew) = now.today(input)?;
         if input.file != today.file {
             names.insert(std::mem::replace(&mut input.file, today.file.clone()), today.file.clone());
         }
         input.path.clone_from(&today.path);
-    }
-    for example in &mut renamed.skipped.examples {
-        // The file itself, or a tar archive's file (`ARCHIVE!PATH`).
-        let file = &example.file;
-        let ends = std::iter::once(file.len()).chain(file.match_indices('!').map(|(i, _)| i));
-        if let Some((end, new)) = ends.filter_map(|end| Some((end, names.get(file.get(..end)?)?))).next() {
-            example.file = format!("{new}{}", file.get(end..).unwrap_or_default());
+        if grew {
+            grown.insert(today.file.clone());
         }
     }
-    Some(renamed)
-}
-
-fn input_bytes(manifest: &Manifest) -> u64 {
-    manifest.inputs.iter().filter_map(|i| i.size).sum()
+    for example in &mut renamed.skipped.examples {
+        if let Some(end) = file_of(&example.file, |f| names.contains_key(f))
+            && let (Some(old), Some(rest)) = (example.file.get(..end), example.file.get(end..))
+            && let Some(new) = names.get(old)
+        {
+            example.file = format!("{new}{rest}");
+        }
+    }
+    Some(Named { manifest: renamed, grown })
 }
 
 /// Makes the new store `dir` a copy of `earlier` (hard links: no space taken), and returns
 /// what it took over; `None` when the copy failed (said on stderr), and `dir` is empty again
 /// for the run to read every input.
 fn start_from(earlier: Earlier, dir: &Path) -> anyhow::Result<Option<Reused>> {
-    let Earlier { store, lease, manifest } = earlier;
-    let copied = store.copy_to(dir, |m| m.clone_from(&manifest));
+    let Earlier { store, lease, named } = earlier;
+    let copied = store.copy_to(dir, |m| m.clone_from(&named.manifest));
     drop(lease);
     if let Err(why) = copied {
         eprintln!(
@@ -499,8 +541,7 @@ fn start_from(earlier: Earlier, dir: &Path) -> anyhow::Result<Option<Reused>> {
         make_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
         return Ok(None);
     }
-    let bytes = input_bytes(&manifest);
-    Ok(Some(Reused { manifest, bytes }))
+    Ok(Some(Reused { named }))
 }
 
 /// On a terminal, says what is read into which store (and what is taken over from an earlier
@@ -517,15 +558,15 @@ fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path, reused: Option
                 dir.display()
             ),
             Some(r) => {
-                let kept = r.manifest.inputs.len();
+                let (kept, bytes) = (r.named.kept().count(), r.named.kept_bytes());
                 eprintln!(
                     "reading {} ({:.1} MB) into {}; the other {} ({:.1} MB), read by an earlier run, are taken \
                      from its cached store",
                     files(inputs.len().saturating_sub(kept)),
-                    total_bytes.saturating_sub(r.bytes) as f64 / 1e6,
+                    total_bytes.saturating_sub(bytes) as f64 / 1e6,
                     dir.display(),
                     files(kept),
-                    r.bytes as f64 / 1e6
+                    bytes as f64 / 1e6
                 );
             }
         }

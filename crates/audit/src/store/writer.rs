@@ -983,18 +983,25 @@ impl StoreWriter {
         let is_reread = |old: &IngestedInput| self.pending_inputs.iter().any(|p| p.same_file(old));
         let reread: BTreeSet<&str> =
             self.pending_inputs.iter().filter(|i| i.size.is_some()).map(|i| i.file.as_str()).collect();
+        // Its earlier events, read again, all meet their stored selves and are dropped as
+        // duplicates: they are taken out of the earlier count, so that the inputs' events are
+        // the events stored plus the duplicates dropped, however often a file was read (a log
+        // that grew, read again in full; `--force`).
+        let mut reread_events = 0u64;
         for old in next.inputs.iter().filter(|i| is_reread(i)) {
             for (k, n) in &old.skipped_by_kind {
                 if let Some(total) = next.skipped.by_kind.get_mut(k) {
                     *total = total.saturating_sub(*n);
                 }
             }
+            reread_events += old.events;
         }
         next.skipped.by_kind.retain(|_, n| *n > 0);
         next.skipped.examples.retain(|e| !reread.contains(e.file.as_str()));
         next.inputs.retain(|i| !is_reread(i));
         next.inputs.extend(self.pending_inputs.iter().cloned());
-        next.duplicates_dropped += self.pending_duplicates;
+        next.duplicates_dropped =
+            (next.duplicates_dropped + self.pending_duplicates).saturating_sub(reread_events);
         let mut new_examples = Vec::new();
         for (by_kind, examples) in &self.pending_skips {
             for (k, n) in by_kind {
