@@ -124,6 +124,14 @@ fn bad_arguments_name_the_option_and_the_value() {
         assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty(), "{args:?}");
     }
+    // A verb the API server never gives a request is written (it is valid), with a warning.
+    let typo = throttle(&["--user", "a", "--verbs", "lsit"]);
+    assert_eq!(typo.status.code(), Some(0), "{}", stderr(&typo));
+    assert!(
+        stderr(&typo).contains("warning: --verbs lsit: not a verb of resource requests"),
+        "{}",
+        stderr(&typo)
+    );
     // `*` among the resources covers every group: one rule.
     let all = throttle(&["--user", "a", "--resources", "*,pods"]);
     assert_eq!(stdout(&all).matches("apiGroups:").count(), 1, "{}", stdout(&all));

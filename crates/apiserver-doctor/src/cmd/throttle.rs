@@ -215,10 +215,20 @@ fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
     Ok(out)
 }
 
+/// The verbs the API server gives resource requests (what a FlowSchema's resource rules match).
+const REQUEST_VERBS: [&str; 8] =
+    ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
+
 /// One resource rule per API group: a rule matches every group it lists with every resource it
 /// lists, so `pods` and `jobs.batch` in one rule would also match `jobs` of the core group.
 fn rules(args: &Args) -> anyhow::Result<Vec<ResourceRule>> {
     let verbs = names("--verbs", &args.verbs)?;
+    for verb in verbs.iter().filter(|v| !REQUEST_VERBS.contains(&v.as_str()) && *v != "*") {
+        eprintln!(
+            "warning: --verbs {verb}: not a verb of resource requests ({}): the throttle never matches it",
+            REQUEST_VERBS.join(", ")
+        );
+    }
     let namespaces = names("--namespaces", &args.namespaces)?;
     let every_namespace = namespaces.contains("*");
     let mut by_group: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
