@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# `diagnose DIR` again after one more file arrived in DIR: the files an earlier run read are
-# taken from its cached store, and the new file alone is read. Times that run against reading
-# all the files into an empty cache, and checks that both give the same report.
+# `diagnose DIR` again after DIR changed the way audit logs change: the files an earlier run
+# read are taken from its cached store, and only what changed is read. Times that run against
+# reading all the files into an empty cache, and checks that both give the same report.
 #
-#   bench/diagnose/incremental.sh [DIR]
+#   bench/diagnose/incremental.sh [DIR] [added|grown]
 #
 # DIR holds the audit files under DIR/audit (bench/diagnose/run.sh makes them; default
-# /tmp/bench-diagnose). The last file by name plays the one that arrived. The files are
-# hard-linked into DIR/incremental (no copy); the caches are temporary directories.
+# /tmp/bench-diagnose). `added` (the default): the last file by name arrives after the first
+# run. `grown`: the last file is a log still being written: the first run sees its first half
+# (as `audit.log`), then the rest is appended to it. The other files are hard-linked into
+# DIR/incremental (no copy); the caches are temporary directories.
 # Needs a release build (cargo build --release).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 dir=${1:-/tmp/bench-diagnose}
+mode=${2:-added}
 bin=${CARGO_TARGET_DIR:-target}/release/apiserver-doctor
 mapfile -t files < <(find "$dir/audit" -maxdepth 1 -type f | sort)
 if [ "${#files[@]}" -lt 2 ]; then
@@ -25,9 +28,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work" "$logs"' EXIT
 rm -rf "$logs" && mkdir -p "$logs"
 for f in "${files[@]:0:${#files[@]}-1}"; do ln "$f" "$logs/"; done
+lines=$(wc -l <"$last")
+case $mode in
+  added) ;;
+  grown) head -n $((lines / 2)) "$last" >"$logs/audit.log" ;;
+  *) echo "mode: added or grown, not $mode" >&2; exit 2 ;;
+esac
 bytes=$(du -sb "$logs" | cut -f1)
 new=$(stat -c %s "$last")
-echo "input: ${#files[@]} files of $dir/audit, $bytes bytes before the last ($(basename "$last"), $new bytes)"
+echo "input: ${#files[@]} files of $dir/audit, $bytes bytes before the last ($(basename "$last"), $new bytes, $mode)"
 sync
 
 measure() { # label, cache, report file
@@ -36,9 +45,12 @@ measure() { # label, cache, report file
   tail -1 "$work/time.$1"
 }
 
-measure first_without_the_last "$work/cache" "$work/first.json"
-ln "$last" "$logs/"
-measure one_more_file "$work/cache" "$work/incremental.json"
+measure first_run "$work/cache" "$work/first.json"
+case $mode in
+  added) ln "$last" "$logs/" ;;
+  grown) tail -n +$((lines / 2 + 1)) "$last" >>"$logs/audit.log" ;;
+esac
+measure after_the_change "$work/cache" "$work/incremental.json"
 measure all_into_an_empty_cache "$work/fresh" "$work/fresh.json"
 measure cache_hit "$work/cache" "$work/hit.json"
 if cmp -s "$work/incremental.json" "$work/fresh.json" && cmp -s "$work/incremental.json" "$work/hit.json"; then
