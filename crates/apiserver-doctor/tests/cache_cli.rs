@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{doctor, doctor_env, stderr, stdout, workspace};
+use common::{doctor, doctor_env, spawn_doctor, stderr, stdout, workspace};
 
 /// A small real audit log (JSON lines), relative to the workspace.
 const AUDIT_LOG: &str = "crates/audit/tests/fixtures/audit/audit2rbac_demo.log";
@@ -500,17 +500,8 @@ fn runs_starting_at_once_from_one_cached_store_each_get_their_own_files() {
     let runs: Vec<std::process::Child> = sets
         .iter()
         .map(|set| {
-            Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-                .args(["diagnose", "-o", "json", "--fail-on", "never"])
-                .arg(set.path())
-                .current_dir(workspace())
-                .env("XDG_CACHE_HOME", cache.path())
-                .env("NO_COLOR", "1")
-                .env_remove("APISERVER_DOCTOR_STORE")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawns")
+            let args = ["diagnose", "-o", "json", "--fail-on", "never"].map(std::ffi::OsStr::new);
+            spawn_doctor(&[&args[..], &[set.path().as_os_str()]].concat(), cache.path())
         })
         .collect();
     for (set, run) in sets.iter().zip(runs) {

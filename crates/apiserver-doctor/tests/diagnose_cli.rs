@@ -9,7 +9,7 @@ use std::process::Command;
 
 // Commands run from the workspace root (common::doctor) with relative paths, so outputs hold
 // no absolute path.
-use common::{doctor, simulate, stderr, stdout, workspace};
+use common::{doctor, simulate, spawn_doctor, stderr, stdout, workspace};
 
 /// The shared data directory (DEVELOPERS.md), or `None` with a message; required under `CI`.
 fn shared_data(what: &str) -> Option<PathBuf> {
@@ -226,16 +226,8 @@ fn concurrent_diagnoses_sharing_a_cache_neither_evict_nor_clear_each_others_stor
         .iter()
         .chain(std::iter::once(&inputs[0]))
         .map(|dir| {
-            Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-                .args(["diagnose", "-o", "json"])
-                .arg(dir)
-                .env("XDG_CACHE_HOME", cache.path())
-                .env("NO_COLOR", "1")
-                .env_remove("APISERVER_DOCTOR_STORE")
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawns")
+            let args = ["diagnose", "-o", "json"].map(std::ffi::OsStr::new);
+            spawn_doctor(&[&args[..], &[dir.as_os_str()]].concat(), cache.path())
         })
         .collect();
     let mut reports = Vec::new();

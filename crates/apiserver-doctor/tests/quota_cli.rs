@@ -3,13 +3,10 @@
 
 mod common;
 
-use common::{doctor, stderr, stdout};
+use common::{assert_usage_error, doctor_alone, stderr, stdout};
 
 fn quota(args: &[&str]) -> std::process::Output {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let mut all = vec!["quota"];
-    all.extend_from_slice(args);
-    doctor(&all, cache.path())
+    doctor_alone("quota", args)
 }
 
 #[test]
@@ -51,9 +48,6 @@ fn bad_arguments_name_the_option_and_the_value() {
         (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "--resources \"Jobs.batch=5\""),
         (vec!["-n", "CI", "--resources", "pods=5"], "--namespace \"CI\": not a namespace name"),
     ] {
-        let out = quota(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
-        assert!(stdout(&out).is_empty(), "{args:?}");
+        assert_usage_error(&quota(&args), says, &args);
     }
 }

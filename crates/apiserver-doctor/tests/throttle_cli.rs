@@ -4,17 +4,14 @@
 
 mod common;
 
-use common::{doctor, stderr, stdout};
+use common::{assert_usage_error, doctor_alone, stderr, stdout};
 
 /// The bootstrap FlowSchemas and priority levels of Kubernetes 1.34 and later (see the file's
 /// source line in crates/manifests/tests/fixtures).
 const BOOTSTRAP: &str = "crates/manifests/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml";
 
 fn throttle(args: &[&str]) -> std::process::Output {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let mut all = vec!["throttle"];
-    all.extend_from_slice(args);
-    doctor(&all, cache.path())
+    doctor_alone("throttle", args)
 }
 
 #[test]
@@ -119,10 +116,7 @@ fn bad_arguments_name_the_option_and_the_value() {
         (vec!["--user", "a", "--name", "Throttle_A"], "--name \"Throttle_A\": not a Kubernetes object name"),
         (vec!["--user", "a", "--shares", "0"], "--shares"),
     ] {
-        let out = throttle(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
-        assert!(stderr(&out).contains(says), "{args:?}: {}", stderr(&out));
-        assert!(stdout(&out).is_empty(), "{args:?}");
+        assert_usage_error(&throttle(&args), says, &args);
     }
     // A verb the API server never gives a request is written (it is valid), with a warning.
     let typo = throttle(&["--user", "a", "--verbs", "lsit"]);

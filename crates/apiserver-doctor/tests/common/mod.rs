@@ -18,15 +18,44 @@ pub fn doctor(args: &[&str], cache: &Path) -> Output {
 
 /// [`doctor`] with more environment variables set.
 pub fn doctor_env(args: &[&str], cache: &Path, env: &[(&str, &std::ffi::OsStr)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"))
-        .args(args)
-        .current_dir(workspace())
+    command(cache).args(args).envs(env.iter().copied()).output().expect("runs")
+}
+
+/// The binary, from the workspace root, with its cache in `cache`, no colour, and no store taken
+/// from the environment.
+fn command(cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_apiserver-doctor"));
+    c.current_dir(workspace())
         .env("XDG_CACHE_HOME", cache)
         .env("NO_COLOR", "1")
-        .env_remove("APISERVER_DOCTOR_STORE")
-        .envs(env.iter().copied())
-        .output()
-        .expect("runs")
+        .env_remove("APISERVER_DOCTOR_STORE");
+    c
+}
+
+/// `apiserver-doctor SUBCOMMAND ARGS` with a cache of its own, removed after (for commands that
+/// read no cache).
+pub fn doctor_alone(subcommand: &str, args: &[&str]) -> Output {
+    let cache = tempfile::tempdir().expect("tempdir");
+    command(cache.path()).arg(subcommand).args(args).output().expect("runs")
+}
+
+/// Asserts that `out` (of `what`) is a usage error: exit code 2, `says` on stderr, nothing on
+/// stdout.
+pub fn assert_usage_error(out: &Output, says: &str, what: &dyn std::fmt::Debug) {
+    assert_eq!(out.status.code(), Some(2), "{what:?}: {}", stderr(out));
+    assert!(stderr(out).contains(says), "{what:?}: {}", stderr(out));
+    assert!(stdout(out).is_empty(), "{what:?}");
+}
+
+/// `apiserver-doctor ARGS` started as [`doctor`] runs it, its output piped, not waited for:
+/// for runs at once.
+pub fn spawn_doctor(args: &[&std::ffi::OsStr], cache: &Path) -> std::process::Child {
+    command(cache)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawns")
 }
 
 /// `apiserver-doctor diagnose LOG --fail-on never` without `HOME` or `XDG_CACHE_HOME`, its
