@@ -115,6 +115,7 @@ fn bad_arguments_name_the_option_and_the_value() {
         (vec!["--user", "a", "--resources", "pods,,jobs.batch"], "--resources: an empty item"),
         (vec!["--user", "a", "--name", "Throttle_A"], "--name \"Throttle_A\": not a Kubernetes object name"),
         (vec!["--user", "a", "--shares", "0"], "--shares"),
+        (vec!["--user", "a", "--namespaces", "ci,Prod"], "--namespaces \"Prod\": not a namespace name"),
     ] {
         assert_usage_error(&throttle(&args), says, &args);
     }

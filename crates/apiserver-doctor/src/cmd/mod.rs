@@ -232,6 +232,16 @@ pub fn message(err: &anyhow::Error) -> String {
     out
 }
 
+/// A DNS label: lower case letters, digits and `-`, beginning and ending with a letter or
+/// digit, at most 63 characters (namespace names, resource names, API group parts).
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// `text` with every line indented by two spaces (a remedy's body under its title).
 pub fn indent(text: &str) -> String {
     text.lines()

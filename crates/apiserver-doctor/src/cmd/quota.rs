@@ -30,7 +30,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let caps = args.resources.iter().map(|r| cap(r)).collect::<anyhow::Result<Vec<_>>>()?;
     for ns in &args.namespaces {
-        if !is_dns_label(ns) {
+        if !super::is_dns_label(ns) {
             anyhow::bail!(
                 "--namespace {ns:?}: not a namespace name (lower case letters, digits and '-', beginning and ending \
                  with a letter or digit, at most 63 characters)"
@@ -84,18 +84,8 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
     let (name, count) = text.trim().split_once('=').ok_or_else(bad)?;
     let hard: u64 = count.trim().parse().map_err(|_| bad())?;
     let (resource, group) = name.split_once('.').unwrap_or((name, ""));
-    if !is_dns_label(resource) || !(group.is_empty() || group.split('.').all(is_dns_label)) {
+    if !super::is_dns_label(resource) || !(group.is_empty() || group.split('.').all(super::is_dns_label)) {
         return Err(bad());
     }
     Ok((resource.to_owned(), group.to_owned(), hard))
-}
-
-/// A DNS label: lower case letters, digits and `-`, beginning and ending with a letter or
-/// digit, at most 63 characters (namespace names, resource names, API group parts).
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }

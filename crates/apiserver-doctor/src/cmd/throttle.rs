@@ -230,6 +230,12 @@ fn rules(args: &Args) -> anyhow::Result<Vec<ResourceRule>> {
         );
     }
     let namespaces = names("--namespaces", &args.namespaces)?;
+    if let Some(bad) = namespaces.iter().find(|n| *n != "*" && !super::is_dns_label(n)) {
+        anyhow::bail!(
+            "--namespaces {bad:?}: not a namespace name (lower case letters, digits and '-', beginning and ending with \
+             a letter or digit, at most 63 characters)"
+        );
+    }
     let every_namespace = namespaces.contains("*");
     let mut by_group: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in names("--resources", &args.resources)? {
@@ -277,9 +283,7 @@ fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
         None => (text, None),
     };
     let (resource, group) = main.split_once('.').unwrap_or((main, ""));
-    let valid = |s: &str| {
-        !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    };
+    let valid = super::is_dns_label;
     if !valid(resource) || !(group.is_empty() || group.split('.').all(valid)) || !sub.is_none_or(valid) {
         anyhow::bail!(
             "--resources {text:?}: expected RESOURCE[.GROUP][/SUBRESOURCE] in lower case (`pods`, `jobs.batch`, \
