@@ -63,12 +63,11 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
     )
 }
 
-/// Clients (user-agent products) and identities of the control plane itself: a throttle on
-/// them slows every workload's controllers, so none is proposed.
+/// Clients (user-agent products) of the control plane itself (its identities are
+/// [`remedy::CONTROL_PLANE_USERS`]): a throttle on them slows every workload's controllers, so
+/// none is proposed.
 const CONTROL_PLANE_PRODUCTS: [&str; 4] =
     ["kube-controller-manager", "kube-scheduler", "kube-apiserver", "cloud-controller-manager"];
-const CONTROL_PLANE_USERS: [&str; 3] =
-    ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver"];
 
 /// What the audit log shows of one identity of the offender.
 #[derive(Debug, Default)]
@@ -86,7 +85,7 @@ struct Identity {
 /// Which part of the control plane identity `user` is, from its name, its groups and the
 /// agents it was seen sending through.
 fn control_plane_identity(client: &str, user: &str, id: &Identity) -> Option<String> {
-    if CONTROL_PLANE_USERS.contains(&user) {
+    if remedy::CONTROL_PLANE_USERS.contains(&user) {
         return Some(user.to_owned());
     }
     // The finding names the identity already: "it".

@@ -9,6 +9,11 @@ use crate::version::{FlowControlApi, KubernetesVersion};
 use crate::yaml::{self, Node};
 use crate::{RemedyError, dns_label, from_one_line, one_line};
 
+/// The user names of the control plane's own components: a throttle on them slows every
+/// workload's controllers.
+pub const CONTROL_PLANE_USERS: [&str; 3] =
+    ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver"];
+
 /// Who a FlowSchema matches, as APF spells subjects.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ApfSubject {

@@ -16,10 +16,10 @@ mod yaml;
 pub use advice::{ClientPattern, tuning_advice};
 pub use cleanup::cleanup_remedies;
 pub use flowcontrol::{
-    ApfSubject, ResourceRule, ThrottlePlan, already_rejected, groups_seen, throttle_manifests,
-    throttle_remedies,
+    ApfSubject, CONTROL_PLANE_USERS, ResourceRule, ThrottlePlan, already_rejected, groups_seen,
+    throttle_manifests, throttle_remedies,
 };
-pub use quota::{object_count_quota, quota_key};
+pub use quota::{object_count_quota, quota_key, quota_name};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};
 pub use webhook::{
     KnownWebhook, WebhookKind, WebhookRef, fail_open_patch, known_webhook_remedies, namespace_selector_patch,

@@ -10,6 +10,11 @@ pub fn quota_key(resource: &str, api_group: &str) -> String {
     if api_group.is_empty() { format!("count/{resource}") } else { format!("count/{resource}.{api_group}") }
 }
 
+/// The name of the ResourceQuota [`object_count_quota`] writes for `resource`.
+pub fn quota_name(resource: &str) -> String {
+    format!("{}-count", crate::dns_label(resource, 50))
+}
+
 /// A ResourceQuota capping `resource` (of `api_group`) at `hard` objects in `namespace`.
 ///
 /// Existing objects are not deleted by a quota; creates beyond it fail with 403, which stops a
@@ -28,10 +33,7 @@ pub fn object_count_quota(
         ("kind", Node::str("ResourceQuota")),
         (
             "metadata",
-            Node::map([
-                ("name", Node::str(format!("{}-count", crate::dns_label(resource, 50)))),
-                ("namespace", Node::str(namespace)),
-            ]),
+            Node::map([("name", Node::str(quota_name(resource))), ("namespace", Node::str(namespace))]),
         ),
         // Quantities are strings in the API; a bare number would also parse, but kubectl
         // writes them quoted and so do we.

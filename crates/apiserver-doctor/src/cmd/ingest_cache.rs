@@ -341,9 +341,9 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
             None => None,
         };
         let tell = tell_reading(inputs, total_bytes, dir, reused.as_ref());
-        if let Some(r) = &reused {
+        if let Some(named) = &reused {
             // What the runs that read them said, said again, as a cache hit does.
-            replay_warnings(&r.named.kept_manifest());
+            replay_warnings(&named.kept_manifest());
         }
         let done = ingest_into(inputs, dir, tell).and_then(|_| {
             std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))
@@ -422,11 +422,6 @@ fn file_of(file: &str, is_input: impl Fn(&str) -> bool) -> Option<usize> {
         .find(|&end| file.get(..end).is_some_and(&is_input))
 }
 
-/// What a new store took over from an [`Earlier`] one.
-struct Reused {
-    named: Named,
-}
-
 /// The [`Earlier`] store that holds the most bytes of `inputs` unchanged, if any holds some;
 /// never `dir` itself, and never one another run holds exclusively (it is being filled or
 /// evicted: this run does not wait for it).
@@ -481,15 +476,18 @@ impl Now {
     /// only grown since (`true`).
     fn today(&self, earlier: &IngestedInput) -> Option<(&IngestedInput, bool)> {
         // By inode; not found by it, only a file without one can be it, compared by path.
-        let candidates: Vec<usize> = match earlier.inode.and_then(|id| self.by_inode.get(&id)) {
-            Some(found) => found.clone(),
-            None => (0..self.inputs.len()).collect(),
+        let found = earlier.inode.and_then(|id| self.by_inode.get(&id));
+        let candidates = || -> Box<dyn Iterator<Item = usize> + '_> {
+            match found {
+                Some(found) => Box::new(found.iter().copied()),
+                None => Box::new(0..self.inputs.len()),
+            }
         };
-        let now = |i: &usize| self.inputs.get(*i);
-        if let Some(same) = candidates.iter().filter_map(now).find(|n| earlier.unchanged_in(n)) {
+        if let Some(same) = candidates().filter_map(|i| self.inputs.get(i)).find(|n| earlier.unchanged_in(n))
+        {
             return Some((same, false));
         }
-        candidates.iter().find_map(|&i| {
+        candidates().find_map(|i| {
             let (input, path) = (self.inputs.get(i)?, self.paths.get(i)?);
             audit::ingest::grew_from(earlier, input, path).then_some((input, true))
         })
@@ -528,7 +526,7 @@ fn as_named_now(manifest: &Manifest, now: &Now) -> Option<Named> {
 /// Makes the new store `dir` a copy of `earlier` (hard links: no space taken), and returns
 /// what it took over; `None` when the copy failed (said on stderr), and `dir` is empty again
 /// for the run to read every input.
-fn start_from(earlier: Earlier, dir: &Path) -> anyhow::Result<Option<Reused>> {
+fn start_from(earlier: Earlier, dir: &Path) -> anyhow::Result<Option<Named>> {
     let Earlier { store, lease, named } = earlier;
     let copied = store.copy_to(dir, |m| m.clone_from(&named.manifest));
     drop(lease);
@@ -541,12 +539,12 @@ fn start_from(earlier: Earlier, dir: &Path) -> anyhow::Result<Option<Reused>> {
         make_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
         return Ok(None);
     }
-    Ok(Some(Reused { named }))
+    Ok(Some(named))
 }
 
 /// On a terminal, says what is read into which store (and what is taken over from an earlier
 /// one), and returns `true` (the progress bar follows); elsewhere, `false`.
-fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path, reused: Option<&Reused>) -> bool {
+fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path, reused: Option<&Named>) -> bool {
     let tell = std::io::stderr().is_terminal();
     if tell {
         let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
@@ -557,8 +555,8 @@ fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path, reused: Option
                 total_bytes as f64 / 1e6,
                 dir.display()
             ),
-            Some(r) => {
-                let (kept, bytes) = (r.named.kept().count(), r.named.kept_bytes());
+            Some(named) => {
+                let (kept, bytes) = (named.kept().count(), named.kept_bytes());
                 eprintln!(
                     "reading {} ({:.1} MB) into {}; the other {} ({:.1} MB), read by an earlier run, are taken \
                      from its cached store",

@@ -147,8 +147,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Kubernetes gives its components), a node's kubelet, or a group every client or every
 /// service account is in. `None` for any other.
 fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
-    const COMPONENTS: [&str; 4] =
-        ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver", "system:kube-proxy"];
     const GROUPS: [&str; 5] = [
         "system:authenticated",
         "system:unauthenticated",
@@ -157,7 +155,10 @@ fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
         "system:nodes",
     ];
     match subject {
-        ApfSubject::User(u) if COMPONENTS.contains(&u.as_str()) => {
+        // kube-proxy too: every node's service routing.
+        ApfSubject::User(u)
+            if remedy::CONTROL_PLANE_USERS.contains(&u.as_str()) || u == "system:kube-proxy" =>
+        {
             Some(format!("{u} is part of the control plane"))
         }
         ApfSubject::User(u) if u.starts_with("system:node:") => Some(format!("{u} is a node's kubelet")),
