@@ -20,6 +20,20 @@ fn bin() -> Command {
     c
 }
 
+/// [`bin`] with every signal's disposition reset to the default (coreutils' `env
+/// --default-signal`, which then runs the binary in its place, keeping the PID): a run ignores a
+/// signal it was started ignoring, and a test suite started as a script's background job passes
+/// an ignored SIGINT on to every process it starts. These tests send the signal themselves.
+fn bin_with_default_signals() -> Command {
+    let mut c = Command::new("env");
+    c.arg("--default-signal")
+        .arg(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .env_remove("APISERVER_DOCTOR_STORE");
+    c
+}
+
 /// `apiserver-doctor ARGS` run in `dir`, with its own cache.
 fn doctor_in(dir: &Path, args: &[&str], cache: &Path) -> Output {
     bin().args(args).current_dir(dir).env("XDG_CACHE_HOME", cache).output().expect("runs")
@@ -169,11 +183,17 @@ fn snapshot(dir: &Path) -> (Vec<PathBuf>, Vec<u8>) {
 /// `ingest -` fed half of the big log, stopped by `signal`, then fed the rest: the read stops
 /// at its next chunk. What it says, its exit code, and the store after it.
 fn interrupted_ingest(signal: &str) -> (Output, tempfile::TempDir, Vec<u8>) {
+    ingest_sent(signal, bin_with_default_signals())
+}
+
+/// [`interrupted_ingest`], the ingest started by `command` (the binary, as [`bin`] or
+/// [`bin_with_default_signals`] runs it).
+fn ingest_sent(signal: &str, mut command: Command) -> (Output, tempfile::TempDir, Vec<u8>) {
     let cache = tempfile::tempdir().expect("tempdir");
     let dir = small_store(cache.path());
     let store = dir.path().join("st");
     let log = big_log(dir.path());
-    let mut child = bin()
+    let mut child = command
         .args(["ingest", "-", "--store", store.to_str().expect("utf-8")])
         .env("XDG_CACHE_HOME", cache.path())
         .stdin(Stdio::piped())
@@ -245,6 +265,25 @@ fn ingest_interrupted_by_ctrl_c_commits_nothing_says_so_and_exits_130() {
     assert!(stdout(&again).starts_with("ingested "), "{}", stdout(&again));
 }
 
+/// A run started with SIGINT ignored (as `nohup`, or a script's background job, starts it)
+/// keeps ignoring it: it ingests everything and exits 0. Found when the suite, started as a
+/// background job, saw the Ctrl-C tests' runs exit 0.
+#[test]
+fn an_ingest_started_with_sigint_ignored_is_not_stopped_by_it() {
+    let mut ignoring = Command::new("env");
+    ignoring
+        .args(["--default-signal", "--ignore-signal=INT"])
+        .arg(env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .current_dir(workspace())
+        .env("NO_COLOR", "1")
+        .env_remove("APISERVER_DOCTOR_STORE");
+    let (o, _dir, _) = ingest_sent("INT", ignoring);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.lines().any(|l| l.starts_with("ingested ") && l.contains("read from 1 file")), "{out}");
+    assert!(!stderr(&o).contains("interrupted"), "{}", stderr(&o));
+}
+
 #[test]
 fn ingest_stopped_by_sigterm_commits_nothing_and_exits_143() {
     let (o, dir, _) = interrupted_ingest("TERM");
@@ -265,7 +304,7 @@ fn diagnose_interrupted_while_it_fills_its_cache_removes_the_half_made_store() {
     let fifo = dir.path().join("audit.fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
-    let mut child = bin()
+    let mut child = bin_with_default_signals()
         .args(["diagnose", fifo.to_str().expect("utf-8"), "--fail-on", "never"])
         .env("XDG_CACHE_HOME", cache.path())
         .stdout(Stdio::piped())
