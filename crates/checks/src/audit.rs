@@ -266,9 +266,20 @@ pub(crate) fn count(n: f64) -> String {
     findings::thousands(n.round() as i128)
 }
 
-/// Formats milliseconds for people: `850 ms`, `2.4 s`.
+/// Formats milliseconds for people: `850 ms`, `2.4 s`; from 1,000 s on (the total time of many
+/// requests), whole seconds with thousands separators, and from an hour on the hours they make:
+/// `101,199 s (28.1 h)`, not `101198.5 s`.
 pub(crate) fn duration_ms(ms: f64) -> String {
-    if ms >= 1000.0 { format!("{:.1} s", ms / 1000.0) } else { format!("{ms:.0} ms") }
+    let s = ms / 1000.0;
+    if s >= 3600.0 {
+        format!("{} s ({:.1} h)", count(s), s / 3600.0)
+    } else if s >= 999.95 {
+        format!("{} s", count(s))
+    } else if ms >= 1000.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{ms:.0} ms")
+    }
 }
 
 /// Formats a ratio as a percentage: `41%`, `0.4%`.
@@ -295,6 +306,10 @@ mod tests {
         assert_eq!(count(-1234.0), "-1,234");
         assert_eq!(duration_ms(850.4), "850 ms");
         assert_eq!(duration_ms(2400.0), "2.4 s");
+        assert_eq!(duration_ms(999_940.0), "999.9 s");
+        assert_eq!(duration_ms(999_960.0), "1,000 s");
+        assert_eq!(duration_ms(1_065_800.0), "1,066 s");
+        assert_eq!(duration_ms(101_198_500.0), "101,199 s (28.1 h)");
         assert_eq!(percent(0.41), "41%");
         assert_eq!(percent(0.004), "0.4%");
     }
