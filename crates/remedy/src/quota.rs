@@ -41,7 +41,8 @@ pub fn object_count_quota(
     ]);
     Ok(Remedy {
         title: format!(
-            "Cap {resource} in namespace {namespace} at {hard} objects with a ResourceQuota ({key})"
+            "Cap {resource} in namespace {namespace} at {} objects with a ResourceQuota ({key})",
+            findings::thousands(i128::from(hard))
         ),
         kind: RemedyKind::Yaml,
         body: yaml::to_string(&quota),

@@ -250,6 +250,11 @@ fn quota_parses_back_with_the_object_count_key() {
     let core = object_count_quota("default", "configmaps", "", 2000).expect("quota");
     assert_eq!(documents(&core.body)[0]["spec"]["hard"]["count/configmaps"].as_str(), Some("2000"));
     assert_eq!(remedy.safety, Safety::ReviewFirst);
+    // The title is for people (the demo's said "at 17400 objects"); the quantity stays bare.
+    assert_eq!(
+        core.title,
+        "Cap configmaps in namespace default at 2,000 objects with a ResourceQuota (count/configmaps)"
+    );
 }
 
 #[test]
