@@ -137,12 +137,16 @@ fn one_bad_file_is_reported_and_skipped_and_the_good_ones_are_read() {
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("warning: empty.prom: no metric samples in it (it is empty)"), "{stderr}");
-    assert!(stderr.contains("warning: adir: cannot read it: "), "{stderr}");
+    // An empty directory (a directory stands for the files under it).
+    assert!(stderr.contains("warning: adir: a directory holding no file; skipped"), "{stderr}");
     assert!(stderr.contains("warning: notprom.json:1: "), "{stderr}");
     assert!(stderr.contains("warning: notprom.json: no metric samples in it (line 1: "), "{stderr}");
     let stdout = text(&out.stdout);
     assert!(stdout.contains("good.prom: 1,461 records [etcd 3.6.6]"), "{stdout}");
-    assert!(stdout.contains("Input:   metrics adir: 0 records [not used: cannot read it: "), "{stdout}");
+    assert!(
+        stdout.contains("Input:   metrics adir: 0 records [not used: a directory holding no file]"),
+        "{stdout}"
+    );
     // None usable: exit 2, each named.
     let out = doctor(dir.path(), &["metrics", "empty.prom", "adir"]);
     assert_eq!(out.status.code(), Some(2));
@@ -281,4 +285,56 @@ fn a_scrape_of_no_known_kind_is_nothing_to_check_not_all_is_well() {
     let err = text(&out.stderr);
     assert!(err.contains("nothing to diagnose"), "{err}");
     assert!(err.contains("slis.prom is neither a kube-apiserver nor an etcd"), "{err}");
+}
+
+/// `metrics DIR` said "cannot read it: Is a directory (os error 21)", for the directory `demo`
+/// itself writes its scrapes to. A directory now stands for the files under it, by name; a file
+/// there that is not a scrape (a README) is skipped in one warning, and a hidden one is not read.
+#[test]
+fn a_directory_of_scrapes_is_read_as_its_files_named_one_by_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scrapes = dir.path().join("scrapes");
+    std::fs::create_dir_all(scrapes.join("etcd")).expect("mkdir");
+    let files = ["troubled-apiserver-1.prom", "troubled-apiserver-2.prom"];
+    for f in files {
+        std::fs::copy(fixtures().join(f), scrapes.join(f)).expect("copy");
+    }
+    std::fs::copy(fixtures().join("etcd-3.6.6-nri-k8s1_35.prom"), scrapes.join("etcd/etcd.prom"))
+        .expect("copy");
+    std::fs::write(scrapes.join("README.md"), "# Scrapes\n\nTaken at 09:00 and 09:05.\n").expect("write");
+    std::fs::write(scrapes.join(".notes"), "not { a scrape\n").expect("write");
+
+    let by_dir = doctor(dir.path(), &["metrics", "scrapes", "--interval", "300", "--fail-on", "never"]);
+    let by_file = doctor(
+        dir.path(),
+        &[
+            "metrics",
+            "scrapes/etcd/etcd.prom",
+            "scrapes/troubled-apiserver-1.prom",
+            "scrapes/troubled-apiserver-2.prom",
+            "--interval",
+            "300",
+            "--fail-on",
+            "never",
+        ],
+    );
+    assert_eq!(by_dir.status.code(), Some(0), "{}", text(&by_dir.stderr));
+    assert_eq!(by_file.status.code(), Some(0), "{}", text(&by_file.stderr));
+    // The same report, but for the file it skipped, which it lists.
+    let skipped = "Input:   metrics scrapes/README.md: 0 records [not used: no metric samples in it: not a /metrics scrape]\n";
+    let dir_out = text(&by_dir.stdout);
+    assert!(dir_out.contains(skipped), "{dir_out}");
+    assert_eq!(dir_out.replace(skipped, ""), text(&by_file.stdout));
+    assert!(dir_out.contains("Input:   etcd-metrics scrapes/etcd/etcd.prom: 1,461 records"), "{dir_out}");
+    let stderr = text(&by_dir.stderr);
+    assert_eq!(
+        stderr,
+        "warning: scrapes/README.md: no metric samples in it: not a /metrics scrape; skipped, the other files are read\n"
+    );
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let out = doctor(dir.path(), &["metrics", "empty"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text(&out.stderr), "error: empty: a directory holding no file\n");
 }

@@ -75,7 +75,8 @@ pub struct Args {
     /// checks --markdown` lists every threshold and the file's format).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis.
+    /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis: files, or
+    /// directories of them (as `metrics` reads them).
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub metrics: Vec<PathBuf>,
     /// Seconds between two `--metrics` scrapes of one target, used only when their samples

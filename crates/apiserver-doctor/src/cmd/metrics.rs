@@ -1,6 +1,7 @@
 //! `apiserver-doctor metrics`: identify each scrape, then report the metrics and etcd findings.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use findings::{Report, Severity, Thresholds};
@@ -82,7 +83,9 @@ and growth between them. They are ordered by their samples' timestamps, else by 
 (which only grow), else as given when --interval is given, else by the files' modification \
 times; the report says which. A file that cannot be read is reported and skipped.")]
 pub struct Args {
-    /// Scrapes: files (plain or gzip), `-` for standard input, or http(s):// URLs.
+    /// Scrapes: files (plain or gzip), directories of them (every file under it, by name; a
+    /// file there that holds no metric sample is skipped with a warning), `-` for standard
+    /// input, or http(s):// URLs.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
     /// Output format.
@@ -110,12 +113,13 @@ pub struct Unusable {
 }
 
 /// Loads every scrape, warning on standard error about bad lines (file:line: message). Files
-/// that cannot be used (unreadable, a directory, no metric sample in them) are returned apart,
-/// for [`usable_or_error`] to report.
+/// that cannot be used (unreadable, an empty directory, no metric sample in them) are returned
+/// apart, for [`usable_or_error`] to report.
 pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
     let mut out = Vec::new();
     let mut unusable = Vec::new();
-    for source in sources {
+    for (source, in_directory) in expand_directories(sources, &mut unusable) {
+        let source = &source;
         let s = match metrics::load::load(source) {
             Ok(s) => s,
             Err(e) => {
@@ -128,6 +132,13 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
             }
         };
         let e = &s.exposition;
+        // A file found in a directory that holds no sample at all (a README, a script beside
+        // the scrapes) is skipped in one line, not with a warning for each of its lines.
+        if in_directory && e.samples.is_empty() {
+            let reason = "no metric samples in it: not a /metrics scrape".to_owned();
+            unusable.push(Unusable { source: source.clone(), reason });
+            continue;
+        }
         for err in e.errors.iter().take(10) {
             eprintln!("warning: {source}:{}: {}", err.line, err.message);
         }
@@ -148,6 +159,44 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
         out.push(s);
     }
     (out, unusable)
+}
+
+/// The sources with each directory replaced by the files under it (recursively, sorted by
+/// path, names starting with `.` left out), each marked `true`; a directory holding no file is
+/// reported in `unusable`. URLs and `-` are kept as they are.
+fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(String, bool)> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let mut entries: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for source in sources {
+        let path = Path::new(source);
+        if source.contains("://") || source == "-" || !path.is_dir() {
+            out.push((source.clone(), false));
+            continue;
+        }
+        let mut files = Vec::new();
+        walk(path, &mut files);
+        if files.is_empty() {
+            let reason = "a directory holding no file".to_owned();
+            unusable.push(Unusable { source: source.clone(), reason });
+        }
+        out.extend(files.into_iter().map(|f| (f.display().to_string(), true)));
+    }
+    out
 }
 
 /// Loads every usable scrape (see [`load_usable`]); an error only when none is usable.
