@@ -332,6 +332,19 @@ fn a_directory_of_scrapes_is_read_as_its_files_named_one_by_one() {
         "warning: scrapes/README.md: no metric samples in it: not a /metrics scrape; skipped, the other files are read\n"
     );
 
+    // A symbolic link back up the tree is not followed round and round.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("..", scrapes.join("etcd/up")).expect("symlink");
+        let out = doctor(dir.path(), &["metrics", "scrapes", "--interval", "300", "--fail-on", "never"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("warning: scrapes/etcd/up: cannot read it: "),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).expect("mkdir");
     let out = doctor(dir.path(), &["metrics", "empty"]);

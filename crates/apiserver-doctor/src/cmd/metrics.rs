@@ -167,14 +167,16 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
 fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(String, bool)> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
-        let mut entries: Vec<PathBuf> = entries
+        let mut entries: Vec<(PathBuf, bool)> = entries
             .flatten()
             .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            .map(|e| e.path())
+            // Only real directories are walked into: a symbolic link to one (a loop, maybe) is
+            // listed as it is, and reported as a file that cannot be read.
+            .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
             .collect();
         entries.sort();
-        for path in entries {
-            if path.is_dir() {
+        for (path, is_dir) in entries {
+            if is_dir {
                 walk(&path, out);
             } else {
                 out.push(path);
