@@ -737,3 +737,28 @@ fn file_names_with_escape_sequences_reach_the_terminal_neutralised_and_the_store
         v["input_files"].as_array().expect("input_files").iter().filter_map(|f| f["file"].as_str()).collect();
     assert!(names.iter().any(|n| n.ends_with("evil\x1b[2J\r.log")), "{names:?}");
 }
+
+/// `stats` said `events:      8762548` and `ingest` `ingested 33201 events` where `diagnose`
+/// writes 8,762,548: counts are for people, with thousands separators, as everywhere else; the
+/// JSON keeps plain numbers for scripts.
+#[test]
+fn ingest_and_stats_write_counts_with_thousands_separators() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("a.log"), events(1_234, "sep")).expect("write");
+    let out = run(&["ingest", "a.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("a.log: k8s-log (json-lines), 1,234 events\n"), "{stdout}");
+    assert!(
+        stdout.contains("\ningested 1,234 events into s (1,234 read from 1 file, 0 duplicates dropped)"),
+        "{stdout}"
+    );
+    let stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    assert!(stats.starts_with("events:      1,234\n"), "{stats}");
+    assert!(stats.contains("\n  list       1,234\n"), "{stats}");
+    assert!(stats.contains("\nclients (requests, user-agent versions folded; 1 client):\n"), "{stats}");
+    assert!(stats.contains("\n  a.log: k8s-log, 1,234 events read\n"), "{stats}");
+    let json = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    assert_eq!(doc["events"], 1234);
+}

@@ -1,5 +1,6 @@
 //! `apiserver-doctor ingest`: audit logs in any format into the store.
 
+use super::count;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -132,13 +133,13 @@ fn render(
     writeln!(
         out,
         "ingested {} {} into {} ({} read from {} {}, {} {} dropped) in {:.1} s, {:.0} MB/s",
-        report.kept,
+        count(report.kept),
         if report.kept == 1 { "event" } else { "events" },
         store.display(),
-        report.events(),
-        files.len(),
+        count(report.events()),
+        count(files.len() as u64),
         if files.len() == 1 { "file" } else { "files" },
-        report.duplicates,
+        count(report.duplicates),
         if report.duplicates == 1 { "duplicate" } else { "duplicates" },
         elapsed.as_secs_f64(),
         report.bytes() as f64 / 1e6 / secs
@@ -146,7 +147,7 @@ fn render(
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
 /// The formats detected in `f`, as its line names them (`no events` when none).
@@ -191,7 +192,7 @@ fn file_line(f: &FileSummary) -> String {
     }
     line.push_str(&format!(", {}", plural(f.events, "event", "events")));
     if f.skipped > 0 {
-        line.push_str(&format!(", {} skipped", f.skipped));
+        line.push_str(&format!(", {} skipped", count(f.skipped)));
     }
     if f.incomplete.is_some() {
         line.push_str(", only partly read");
@@ -230,7 +231,7 @@ fn warnings(err: &mut dyn Write, files: &[FileSummary]) -> std::io::Result<()> {
             }
             let shown = f.examples.len() as u64;
             if f.skipped > shown {
-                writeln!(err, "  {}: … and {} more", f.file, f.skipped - shown)?;
+                writeln!(err, "  {}: … and {} more", f.file, count(f.skipped - shown))?;
             }
         }
     }

@@ -163,6 +163,11 @@ fn why_not_written(kind: std::io::ErrorKind, text: &str) -> String {
     }
 }
 
+/// A count as people read it, with thousands separators: `8,762,548`.
+pub fn count(n: u64) -> String {
+    findings::thousands(i128::from(n))
+}
+
 /// `ingest`'s error when its summary could not be written: the ingest itself completed and
 /// was committed, which the bare write error would leave the user to guess.
 pub fn summary_not_written(
@@ -175,13 +180,13 @@ pub fn summary_not_written(
     } else {
         format!(
             "the ingest completed and was committed: {} {} into {} ({} read from {} {}, {} duplicates dropped)",
-            report.kept,
+            count(report.kept),
             if report.kept == 1 { "event" } else { "events" },
             store.display(),
-            report.events(),
-            report.files.len(),
+            count(report.events()),
+            count(report.files.len() as u64),
             if report.files.len() == 1 { "file" } else { "files" },
-            report.duplicates
+            count(report.duplicates)
         )
     };
     let why = stdout_failure().map_or_else(|| message(&err), |f| f.why);

@@ -1,6 +1,7 @@
 //! `apiserver-doctor stats`: what the store holds, from its manifest, and the top clients
 //! (one query over the store's user-agent column).
 
+use super::count;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -164,24 +165,43 @@ fn clients(out: &mut dyn Write, rows: &[(String, u64)]) -> anyhow::Result<()> {
     if total == 0 {
         return Ok(());
     }
-    writeln!(out, "clients (requests, user-agent versions folded; {} clients):", rows.len())?;
+    writeln!(
+        out,
+        "clients (requests, user-agent versions folded; {}):",
+        plural(rows.len() as u64, "client", "clients")
+    )?;
     const SHOWN: usize = 15;
     const WIDEST: usize = 90;
     let width = rows.iter().take(SHOWN).map(|(c, _)| c.chars().count()).max().unwrap_or(0).min(WIDEST);
+    let rest: u64 = rows.iter().skip(SHOWN).map(|(_, n)| n).sum();
+    let digits = rows
+        .iter()
+        .take(SHOWN)
+        .map(|(_, n)| *n)
+        .chain([rest])
+        .map(|n| count(n).len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     for (client, n) in rows.iter().take(SHOWN) {
         let shown: String = if client.chars().count() > width {
             client.chars().take(width - 1).chain(std::iter::once('…')).collect()
         } else {
             client.clone()
         };
-        writeln!(out, "  {shown:<width$}  {n:>10}  {:>5.1}%", *n as f64 * 100.0 / total as f64)?;
-    }
-    if rows.len() > SHOWN {
-        let rest: u64 = rows.iter().skip(SHOWN).map(|(_, n)| n).sum();
         writeln!(
             out,
-            "  {:<width$}  {rest:>10}  {:>5.1}%",
+            "  {shown:<width$}  {:>digits$}  {:>5.1}%",
+            count(*n),
+            *n as f64 * 100.0 / total as f64
+        )?;
+    }
+    if rows.len() > SHOWN {
+        writeln!(
+            out,
+            "  {:<width$}  {:>digits$}  {:>5.1}%",
             format!("({} more)", rows.len() - SHOWN),
+            count(rest),
             rest as f64 * 100.0 / total as f64
         )?;
     }
@@ -226,7 +246,7 @@ fn input_line(i: &IngestedInput) -> String {
         plural(i.events, "event", "events")
     );
     if i.skipped > 0 {
-        line.push_str(&format!(", {} skipped", i.skipped));
+        line.push_str(&format!(", {} skipped", count(i.skipped)));
     }
     if let Some(why) = &i.incomplete {
         line.push_str(&format!(", only partly read ({why})"));
@@ -235,7 +255,7 @@ fn input_line(i: &IngestedInput) -> String {
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{} {}", count(n), if n == 1 { one } else { many })
 }
 
 /// `input_files` of `stats -o json`: one object per input, every one.
@@ -274,8 +294,9 @@ fn table(
     // Largest first; ties by name so the output never changes between runs.
     rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let digits = rows.iter().map(|(_, n)| count(**n).len()).max().unwrap_or(0).max(10);
     for (k, n) in rows {
-        writeln!(out, "  {k:<width$}  {n:>10}")?;
+        writeln!(out, "  {k:<width$}  {:>digits$}", count(*n))?;
     }
     Ok(())
 }
@@ -285,7 +306,7 @@ fn table(
 pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
     let manifest = store.manifest();
     let t: Counts = manifest.totals();
-    writeln!(out, "events:      {}", t.events)?;
+    writeln!(out, "events:      {}", count(t.events))?;
     // What diagnose windows on: the event's own time. When the time columns of an older
     // store cannot be read, the range over both times it did record, labelled as such.
     let times = store.time_ranges();
@@ -318,22 +339,22 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
     writeln!(
         out,
         "data files:  {} ({} bytes)",
-        manifest.files.len(),
-        manifest.files.iter().map(|f| f.bytes).sum::<u64>()
+        count(manifest.files.len() as u64),
+        count(manifest.files.iter().map(|f| f.bytes).sum::<u64>())
     )?;
-    writeln!(out, "inputs:      {}", manifest.inputs.len())?;
-    writeln!(out, "duplicates dropped: {}", manifest.duplicates_dropped)?;
+    writeln!(out, "inputs:      {}", count(manifest.inputs.len() as u64))?;
+    writeln!(out, "duplicates dropped: {}", count(manifest.duplicates_dropped))?;
     match &times {
         Ok((event, _)) if event.missing > 0 => writeln!(
             out,
             "without an event time: {}  (no stageTimestamp or TimeGenerated: diagnose leaves them out)",
-            event.missing
+            count(event.missing)
         )?,
         Ok(_) => {}
         Err(_) if t.without_timestamps > 0 => writeln!(
             out,
             "without timestamps: {}  (no stageTimestamp or requestReceivedTimestamp)",
-            t.without_timestamps
+            count(t.without_timestamps)
         )?,
         Err(_) => {}
     }
@@ -349,9 +370,9 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
     table(out, "azure categories", &t.categories)?;
     let skipped: u64 = manifest.skipped.by_kind.values().sum();
     if skipped > 0 {
-        writeln!(out, "skipped records: {skipped}")?;
+        writeln!(out, "skipped records: {}", count(skipped))?;
         for (kind, n) in &manifest.skipped.by_kind {
-            writeln!(out, "  {:<18}  {n:>10}", kind.name())?;
+            writeln!(out, "  {:<18}  {:>10}", kind.name(), count(*n))?;
         }
         writeln!(out, "  first examples:")?;
         for ex in manifest.skipped.examples.iter().take(10) {
