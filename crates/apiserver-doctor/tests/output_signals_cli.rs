@@ -25,8 +25,13 @@ fn bin() -> Command {
 /// signal it was started ignoring, and a test suite started as a script's background job passes
 /// an ignored SIGINT on to every process it starts. These tests send the signal themselves.
 fn bin_with_default_signals() -> Command {
+    bin_with_signals(&["--default-signal"])
+}
+
+/// [`bin`], run by coreutils' `env` with `signals` (its options setting signal dispositions).
+fn bin_with_signals(signals: &[&str]) -> Command {
     let mut c = Command::new("env");
-    c.arg("--default-signal")
+    c.args(signals)
         .arg(env!("CARGO_BIN_EXE_apiserver-doctor"))
         .current_dir(workspace())
         .env("NO_COLOR", "1")
@@ -270,13 +275,7 @@ fn ingest_interrupted_by_ctrl_c_commits_nothing_says_so_and_exits_130() {
 /// background job, saw the Ctrl-C tests' runs exit 0.
 #[test]
 fn an_ingest_started_with_sigint_ignored_is_not_stopped_by_it() {
-    let mut ignoring = Command::new("env");
-    ignoring
-        .args(["--default-signal", "--ignore-signal=INT"])
-        .arg(env!("CARGO_BIN_EXE_apiserver-doctor"))
-        .current_dir(workspace())
-        .env("NO_COLOR", "1")
-        .env_remove("APISERVER_DOCTOR_STORE");
+    let ignoring = bin_with_signals(&["--default-signal", "--ignore-signal=INT"]);
     let (o, _dir, _) = ingest_sent("INT", ignoring);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);

@@ -1,6 +1,5 @@
 //! `apiserver-doctor ingest`: audit logs in any format into the store.
 
-use super::count;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +8,7 @@ use std::time::{Duration, Instant};
 use audit::ingest::{IngestError, IngestOptions, IngestReport, ingest};
 use audit::read::{FileSummary, ReadOptions, find_inputs};
 
-use super::StoreArg;
+use super::{StoreArg, count};
 
 /// Arguments of `apiserver-doctor ingest`.
 #[derive(clap::Args, Debug)]

@@ -1,13 +1,12 @@
 //! `apiserver-doctor stats`: what the store holds, from its manifest, and the top clients
 //! (one query over the store's user-agent column).
 
-use super::count;
 use std::io::Write;
 use std::process::ExitCode;
 
 use audit::store::{Counts, FileCheck, IngestedInput, Store};
 
-use super::StoreArg;
+use super::{StoreArg, count};
 
 /// Arguments of `apiserver-doctor stats`.
 #[derive(clap::Args, Debug)]

@@ -265,8 +265,8 @@ fn lock_holder(lock_path: &Path) -> Option<String> {
 /// read again for a moment: a writer that has just taken the lock writes its ID right after.
 fn store_lock_holder(dir: &Path) -> Holder {
     let lock = dir.join("lock");
-    // Looked at again each time: the holder may end, or write its ID, between two looks (CI
-    // saw a refused writer give up on a holder whose process had just exited).
+    // Looked at again each time: the holder may end, or write its ID, between two looks (a CI
+    // run saw a refused writer name no holder while four ingests started at once).
     for look in 0..=HOLDER_LOOKS {
         if look > 0 {
             std::thread::sleep(std::time::Duration::from_millis(25));
