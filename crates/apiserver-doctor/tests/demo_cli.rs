@@ -34,6 +34,19 @@ fn demo_writes_the_report_and_prints_the_summary() {
     assert_eq!(said.replace(',', "").parse::<u64>().ok(), Some(events), "{text}");
     let html = std::fs::read_to_string(&report).expect("html");
     assert!(html.contains("<svg") && html.contains("AUD004") && html.contains("mutate.kyverno.svc-fail"));
+    // The command it suggests runs as printed (no shell glob to expand: the metrics directory
+    // is read as its files), and finds what the demo found.
+    let suggested = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Try it on your own: apiserver-doctor "))
+        .expect("the suggested command");
+    let args: Vec<&str> = suggested.split(' ').chain(["--fail-on", "never"]).collect();
+    let tried = doctor(&args, dir.path());
+    assert_eq!(tried.status.code(), Some(0), "{suggested}: {}", stderr(&tried));
+    let tried = stdout(&tried);
+    for code in ["AUD004", "AUD007", "AUD008", "MET002", "WHK001"] {
+        assert!(tried.contains(code), "{code} missing from {suggested}:\n{tried}");
+    }
     // A second run into the same directory replaces the first.
     let again = doctor(
         &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "60", "--duration", "10m"],

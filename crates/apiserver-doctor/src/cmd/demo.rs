@@ -165,10 +165,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     writeln!(
         out,
-        "Try it on your own: apiserver-doctor diagnose {} --metrics {}/metrics/*.prom --manifests {}/manifests",
+        "Try it on your own: apiserver-doctor diagnose {} --metrics {} --manifests {}",
         cluster.join("audit").display(),
-        cluster.display(),
-        cluster.display()
+        cluster.join("metrics").display(),
+        cluster.join("manifests").display()
     )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
