@@ -55,6 +55,37 @@ fn demo_writes_the_report_and_prints_the_summary() {
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
 }
 
+/// The suggested command is a shell command to copy and paste: a directory whose name holds a
+/// space is quoted, and the command runs in `sh` as printed.
+#[test]
+fn the_suggested_command_quotes_a_directory_with_a_space_and_runs_in_a_shell() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("my demo");
+    let out = doctor(
+        &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "20", "--duration", "5m"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let suggested = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Try it on your own: apiserver-doctor "))
+        .expect("the suggested command");
+    let metrics = out_dir.join("cluster/metrics");
+    assert!(metrics.is_dir(), "no {}", metrics.display());
+    assert!(suggested.contains(&format!("--metrics '{}'", metrics.display())), "{suggested}");
+    let shell = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("\"$DOCTOR\" {suggested} --fail-on never"))
+        .env("DOCTOR", env!("CARGO_BIN_EXE_apiserver-doctor"))
+        .env("XDG_CACHE_HOME", dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("sh runs");
+    assert_eq!(shell.status.code(), Some(0), "{suggested}: {}", stderr(&shell));
+    assert!(stdout(&shell).contains("AUD004"), "{}", stdout(&shell));
+}
+
 /// Simulates `scenario` on a small cluster and diagnoses it with its metrics; returns the
 /// report and `scenario.json`.
 fn simulate_and_diagnose(scenario: &str) -> (serde_json::Value, serde_json::Value) {

@@ -166,9 +166,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     writeln!(
         out,
         "Try it on your own: apiserver-doctor diagnose {} --metrics {} --manifests {}",
-        cluster.join("audit").display(),
-        cluster.join("metrics").display(),
-        cluster.join("manifests").display()
+        quoted(&cluster.join("audit")),
+        quoted(&cluster.join("metrics")),
+        quoted(&cluster.join("manifests"))
     )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -198,4 +198,9 @@ fn sorted_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 fn absolute(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `path` as a shell word, to copy and paste (`'my demo/cluster/audit'`).
+fn quoted(path: &Path) -> String {
+    findings::text::shell_quote(&path.display().to_string())
 }
