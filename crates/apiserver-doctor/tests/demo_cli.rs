@@ -6,16 +6,29 @@ mod common;
 
 use common::{doctor, stderr, stdout};
 
+/// `demo --out out_dir` of a cluster of `nodes` for `duration`, with its cache in `cache`: its
+/// standard output, once it has exited 0.
+fn demo(out_dir: &std::path::Path, nodes: &str, duration: &str, cache: &std::path::Path) -> String {
+    let out = doctor(
+        &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", nodes, "--duration", duration],
+        cache,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    stdout(&out)
+}
+
+/// The arguments of the command the demo's output suggests trying, after `apiserver-doctor`.
+fn suggested_command(text: &str) -> &str {
+    text.lines()
+        .find_map(|l| l.strip_prefix("Try it on your own: apiserver-doctor "))
+        .expect("the suggested command")
+}
+
 #[test]
 fn demo_writes_the_report_and_prints_the_summary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out_dir = dir.path().join("demo");
-    let out = doctor(
-        &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "60", "--duration", "10m"],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = stdout(&out);
+    let text = demo(&out_dir, "60", "10m", dir.path());
     let report = out_dir.join("report.html").canonicalize().expect("report written");
     assert!(text.contains(&format!("Full report: {}", report.display())), "{text}");
     for code in ["AUD004", "AUD007", "AUD008"] {
@@ -36,10 +49,7 @@ fn demo_writes_the_report_and_prints_the_summary() {
     assert!(html.contains("<svg") && html.contains("AUD004") && html.contains("mutate.kyverno.svc-fail"));
     // The command it suggests runs as printed (no shell glob to expand: the metrics directory
     // is read as its files), and finds what the demo found.
-    let suggested = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Try it on your own: apiserver-doctor "))
-        .expect("the suggested command");
+    let suggested = suggested_command(&text);
     let args: Vec<&str> = suggested.split(' ').chain(["--fail-on", "never"]).collect();
     let tried = doctor(&args, dir.path());
     assert_eq!(tried.status.code(), Some(0), "{suggested}: {}", stderr(&tried));
@@ -48,11 +58,7 @@ fn demo_writes_the_report_and_prints_the_summary() {
         assert!(tried.contains(code), "{code} missing from {suggested}:\n{tried}");
     }
     // A second run into the same directory replaces the first.
-    let again = doctor(
-        &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "60", "--duration", "10m"],
-        dir.path(),
-    );
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    demo(&out_dir, "60", "10m", dir.path());
 }
 
 /// The suggested command is a shell command to copy and paste: a directory whose name holds a
@@ -61,16 +67,8 @@ fn demo_writes_the_report_and_prints_the_summary() {
 fn the_suggested_command_quotes_a_directory_with_a_space_and_runs_in_a_shell() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out_dir = dir.path().join("my demo");
-    let out = doctor(
-        &["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "20", "--duration", "5m"],
-        dir.path(),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = stdout(&out);
-    let suggested = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Try it on your own: apiserver-doctor "))
-        .expect("the suggested command");
+    let text = demo(&out_dir, "20", "5m", dir.path());
+    let suggested = suggested_command(&text);
     let metrics = out_dir.join("cluster/metrics");
     assert!(metrics.is_dir(), "no {}", metrics.display());
     assert!(suggested.contains(&format!("--metrics '{}'", metrics.display())), "{suggested}");
@@ -331,11 +329,8 @@ fn a_demo_directory_written_before_the_marker_is_still_replaced() {
     // marker, but its cluster/scenario.json says a demo wrote it.
     let dir = tempfile::tempdir().expect("tempdir");
     let out_dir = dir.path().join("demo");
-    let args = ["demo", "--out", out_dir.to_str().expect("utf-8"), "--nodes", "20", "--duration", "2m"];
-    let first = doctor(&args, dir.path());
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    demo(&out_dir, "20", "2m", dir.path());
     std::fs::remove_file(out_dir.join(".apiserver-doctor-demo")).expect("marker written");
-    let again = doctor(&args, dir.path());
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    demo(&out_dir, "20", "2m", dir.path());
     assert!(out_dir.join(".apiserver-doctor-demo").is_file());
 }

@@ -119,15 +119,14 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
     let mut out = Vec::new();
     let mut unusable = Vec::new();
     for (source, in_directory) in expand_directories(sources, &mut unusable) {
-        let source = &source;
-        let s = match metrics::load::load(source) {
+        let s = match metrics::load::load(&source) {
             Ok(s) => s,
             Err(e) => {
                 let reason = match &e {
                     metrics::load::LoadError::Io { error, .. } => format!("cannot read it: {error}"),
                     other => other.to_string(),
                 };
-                unusable.push(Unusable { source: source.clone(), reason });
+                unusable.push(Unusable { source, reason });
                 continue;
             }
         };
@@ -136,7 +135,7 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
         // the scrapes) is skipped in one line, not with a warning for each of its lines.
         if in_directory && e.samples.is_empty() {
             let reason = "no metric samples in it: not a /metrics scrape".to_owned();
-            unusable.push(Unusable { source: source.clone(), reason });
+            unusable.push(Unusable { source, reason });
             continue;
         }
         for err in e.errors.iter().take(10) {
@@ -153,7 +152,7 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
                 ),
                 None => "no metric samples in it (it is empty); is it a /metrics scrape?".to_owned(),
             };
-            unusable.push(Unusable { source: source.clone(), reason });
+            unusable.push(Unusable { source, reason });
             continue;
         }
         out.push(s);
