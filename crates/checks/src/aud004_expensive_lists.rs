@@ -99,6 +99,16 @@ fn lists_prelude(ctx: &AuditContext, only: &str) -> String {
     )
 }
 
+/// One request's time in an expensive LIST, in ms, as this check counts it (queue wait
+/// included): its latency when it is an expensive LIST, 0 otherwise. The throttle ranks a
+/// client's identities by it, so that it names the identities that sent the expensive LISTs.
+pub fn expensive_list_ms() -> String {
+    format!(
+        "iff(Verb == \"list\" and not({METRICS_APIS}) and not(toint(ResponseStatus.code) == 429) and \
+         ({FROM_ETCD} or ({CLUSTER_SCOPE} and {UNPAGINATED} and not({SELECTS}))), {LATENCY_MS}, 0.0)"
+    )
+}
+
 /// LISTs per client with their cost, as the finding states it: the query it shows. A LIST
 /// rejected with 429 never ran, and the time a LIST waited in its APF queue loaded nothing:
 /// neither counts as expensive time.

@@ -10,7 +10,7 @@ use remedy::{ApfSubject, ClientPattern, ResourceRule, ThrottlePlan, throttle_rem
 use crate::aud004_expensive_lists::ClientLists;
 use crate::audit::{AuditContext, CheckError, QueryRunner, VersionSource, run_few};
 use crate::client::CLIENT_KQL;
-use crate::kql::{RESOURCE, USER_NAME, string_literal};
+use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, USER_NAME, string_literal};
 use crate::table::ResultTable;
 
 /// Checks whose client findings name an offender, in the order they are trusted.
@@ -19,6 +19,9 @@ const OFFENDER_CHECKS: [&str; 4] = ["AUD004", "AUD001", "AUD006", "AUD002"];
 /// Identities a throttle names at most: a client with more (kubelets, one per node) is not one
 /// offender but a fleet, and is not throttled by identity.
 const MAX_IDENTITIES: usize = 5;
+/// The share of the offending load an identity must carry to be named in a throttle: a
+/// bystander that shares the client's user agent is not throttled with it.
+const CARRIER_SHARE: f64 = 0.1;
 /// Resources a throttle names at most.
 const MAX_RULES: usize = 5;
 
@@ -41,8 +44,40 @@ pub fn top_offender(findings: &[Finding]) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
-/// What the offender sends: requests per identity, verb, API group, resource and scope.
-pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
+/// What a finding blames its client for: per request, a KQL value (1 for a request that
+/// counts, a latency for time) whose sum per identity ranks the identities, and what it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Load {
+    /// The KQL value of one request (0 when the request is not part of the finding).
+    pub kql: String,
+    /// What the sum is, for the text: "the time in expensive LISTs".
+    pub what: &'static str,
+}
+
+/// The load `finding` blames its client for: for AUD004 the time in expensive LISTs, for
+/// AUD002 the request time, for AUD006 the requests of the answer it reports, else requests.
+pub fn load_of(finding: &Finding) -> Load {
+    let (kql, what) = match finding.code.as_str() {
+        "AUD004" => (crate::aud004_expensive_lists::expensive_list_ms(), "the time in expensive LISTs"),
+        "AUD002" => (format!("iff({NOT_LONG_RUNNING}, {LATENCY_MS}, 0.0)"), "the request time"),
+        "AUD006" if finding.title.contains("(429)") => {
+            ("iff(toint(ResponseStatus.code) == 429, 1.0, 0.0)".to_owned(), "the throttled requests")
+        }
+        "AUD006" if finding.title.contains("(409)") => (
+            "iff(toint(ResponseStatus.code) == 409 and Verb in (\"update\", \"patch\"), 1.0, 0.0)".to_owned(),
+            "the conflicting updates",
+        ),
+        "AUD006" if finding.title.contains("(5xx)") => {
+            ("iff(toint(ResponseStatus.code) >= 500, 1.0, 0.0)".to_owned(), "the server errors")
+        }
+        _ => ("1.0".to_owned(), "the requests"),
+    };
+    Load { kql, what }
+}
+
+/// What the offender sends: requests per identity, verb, API group, resource and scope, with
+/// the `load` (the finding's measure) of each.
+pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str, load: &Load) -> String {
     let filter = if kind == "user" { "UserName" } else { "Client" };
     let name = if name == "(no user agent)" || name == "(no user)" { "" } else { name };
     // Filtering on the client's product first spares folding every other request's agent.
@@ -54,12 +89,13 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str) -> String {
     };
     format!(
         "{}{prefilter}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
-         | summarize Requests = count(), Rejected = countif(toint(ResponseStatus.code) == 429), \
+         | summarize Requests = count(), Load = sum(todouble({})), Rejected = countif(toint(ResponseStatus.code) == 429), \
          Groups = make_set(tostring(User.groups), 5), Products = make_set(extract(@\"^([^/ ]*)\", 1, UserAgent), 5) \
          by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
          Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc, UserName asc, Verb asc, ApiGroup asc, Resource asc, Namespaced asc",
         ctx.requests(),
-        string_literal(name)
+        string_literal(name),
+        load.kql
     )
 }
 
@@ -76,6 +112,9 @@ struct Identity {
     requests: f64,
     /// Those rejected with 429 Too Many Requests.
     rejected: f64,
+    /// The load the finding blames the client for that it carried (its requests when the
+    /// profile has none).
+    load: f64,
     /// The groups it was seen with (`User.groups`).
     groups: BTreeSet<String>,
     /// The products of the user agents it sent through (`kube-controller-manager`).
@@ -106,32 +145,24 @@ fn control_plane_identity(client: &str, user: &str, id: &Identity) -> Option<Str
     None
 }
 
-/// Why `client` (or one of the identities `users`) is not throttled because it is the control
-/// plane: the client's agent, or an identity's name, groups or agents.
-fn control_plane(client: &str, users: &[(&str, &Identity)]) -> Option<String> {
-    let product = crate::client::product(client);
-    let component = if CONTROL_PLANE_PRODUCTS.contains(&product) {
-        product.to_owned()
-    } else {
-        users.iter().find_map(|(user, id)| control_plane_identity(client, user, id))?
-    };
-    Some(format!(
+/// Why `client` is not throttled: it is part of the control plane (`component`).
+fn control_plane(client: &str, component: &str) -> String {
+    format!(
         "{client} is part of the control plane ({component}), and throttling it would slow every workload that \
          depends on it; find what keeps it busy instead (the objects and clients in this finding's evidence)"
-    ))
+    )
 }
 
-/// Why no throttle can hold `users`: an identity in group `system:masters` is classified by the
+/// Why no throttle can hold `user`: an identity in group `system:masters` is classified by the
 /// mandatory `exempt` FlowSchema before any other.
-fn exempt(users: &[(&str, &Identity)]) -> Option<String> {
-    let (user, _) = users.iter().find(|(_, id)| id.groups.contains("system:masters"))?;
-    Some(format!(
+fn exempt(user: &str) -> String {
+    format!(
         "{user} is in group system:masters (as the audit log shows), and the mandatory FlowSchema `exempt` \
          (matchingPrecedence 1, which no other FlowSchema may use) sends every request of that group to the exempt \
          priority level before any other FlowSchema is consulted, so no throttle can take effect. Give this client an \
          identity of its own outside system:masters (a service account or user with only the rights it needs), then \
          throttle that identity if it is still needed"
-    ))
+    )
 }
 
 /// The groups of a `tostring(User.groups)` value (a JSON array of strings).
@@ -146,6 +177,72 @@ fn parse_groups(text: &str) -> Vec<String> {
 
 /// The throttle plan for the profile rows of `client`, or why there is none.
 pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, String>, CheckError> {
+    Ok(decide(client, rows)?.map(|d| d.plan))
+}
+
+/// An identity that sent part of the offending load and is not in the throttle.
+#[derive(Debug, Clone, PartialEq)]
+struct LeftOut {
+    /// Its name.
+    user: String,
+    /// Its share of the load.
+    share: f64,
+    /// Why a throttle cannot hold it, when it carried enough load to be named otherwise.
+    why: Option<&'static str>,
+}
+
+/// A throttle, and the identities of the client it leaves out.
+#[derive(Debug)]
+pub struct Decision {
+    /// The throttle.
+    pub plan: ThrottlePlan,
+    /// The identities it throttles, by user name.
+    throttled: Vec<String>,
+    /// The share of the load they carried.
+    share: f64,
+    /// The other identities seen with the client's user agent, most load first.
+    left_out: Vec<LeftOut>,
+}
+
+impl Decision {
+    /// What the finding says of the identities the throttle leaves out, if any: `what` names
+    /// the load ("the time in expensive LISTs").
+    pub fn note(&self, client: &str, what: &str) -> Option<String> {
+        if self.left_out.is_empty() {
+            return None;
+        }
+        let shown: Vec<String> = self
+            .left_out
+            .iter()
+            .take(3)
+            .map(|l| match l.why {
+                Some(why) => format!("{} ({}, {why})", l.user, crate::audit::percent(l.share)),
+                None => format!("{} ({})", l.user, crate::audit::percent(l.share)),
+            })
+            .collect();
+        let more = self.left_out.len().saturating_sub(shown.len());
+        let others = self.left_out.len();
+        Some(format!(
+            "The throttle names only {} ({} of {what} of {client}); {} other identit{} seen with this user agent {} left \
+             out: {}{}.",
+            self.throttled.join(", "),
+            crate::audit::percent(self.share),
+            crate::audit::count(others as f64),
+            if others == 1 { "y" } else { "ies" },
+            if others == 1 { "is" } else { "are" },
+            shown.join(", "),
+            if more > 0 { format!(" and {} more", crate::audit::count(more as f64)) } else { String::new() }
+        ))
+    }
+}
+
+/// The throttle for the profile rows of `client`, or why there is none. The identities are
+/// ranked by the load the finding blames the client for (the `Load` column; by requests without
+/// it or when it is 0): an identity that carried at least [`CARRIER_SHARE`] of it is a carrier
+/// (at most [`MAX_IDENTITIES`]). No throttle is proposed when the carriers that are the control
+/// plane, or in group system:masters, carried more than half of the load; the FlowSchema names
+/// the other carriers only, and the identities it leaves out are listed in [`Decision`].
+pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, String>, CheckError> {
     let r = rows.reader();
     let (c_user, c_verb, c_group, c_resource, c_namespaced, c_requests) = (
         r.column("UserName")?,
@@ -157,8 +254,9 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
     );
     let (c_rejected, c_groups, c_products) =
         (r.column("Rejected")?, r.column("Groups")?, r.column("Products")?);
-    let total: f64 = rows.rows.iter().map(|row| c_requests.num(row)).sum();
-    if total <= 0.0 {
+    let c_load = r.column("Load").ok();
+    let requests: f64 = rows.rows.iter().map(|row| c_requests.num(row)).sum();
+    if requests <= 0.0 {
         return Ok(Err("no requests of this client in the window".to_owned()));
     }
     let mut per_user: BTreeMap<&str, Identity> = BTreeMap::new();
@@ -166,37 +264,82 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
         let id = per_user.entry(c_user.text(row)).or_default();
         id.requests += c_requests.num(row);
         id.rejected += c_rejected.num(row);
+        id.load +=
+            c_load.as_ref().and_then(|c| c.opt_num(row)).filter(|n| n.is_finite() && *n > 0.0).unwrap_or(0.0);
         for g in c_groups.texts(row) {
             id.groups.extend(parse_groups(&g));
         }
         id.products.extend(c_products.texts(row).into_iter().filter(|p| !p.is_empty()));
     }
+    let mut total: f64 = per_user.values().map(|id| id.load).sum();
+    if total <= 0.0 {
+        for id in per_user.values_mut() {
+            id.load = id.requests;
+        }
+        total = requests;
+    }
     let mut users: Vec<(&str, &Identity)> = per_user.iter().map(|(u, id)| (*u, id)).collect();
-    users.sort_by(|a, b| b.1.requests.total_cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
-    let mut chosen: Vec<(&str, &Identity)> = Vec::new();
-    let mut covered = 0.0;
-    for (user, id) in &users {
-        if covered >= 0.9 * total || chosen.len() == MAX_IDENTITIES {
-            break;
-        }
-        if !user.is_empty() {
-            chosen.push((user, id));
-        }
-        covered += id.requests;
+    users.sort_by(|a, b| b.1.load.total_cmp(&a.1.load).then_with(|| a.0.cmp(b.0)));
+    let carriers: Vec<(&str, &Identity)> = users
+        .iter()
+        .copied()
+        .filter(|(_, id)| id.load >= CARRIER_SHARE * total)
+        .take(MAX_IDENTITIES)
+        .collect();
+    let product = crate::client::product(client);
+    if CONTROL_PLANE_PRODUCTS.contains(&product) {
+        return Ok(Err(control_plane(client, product)));
     }
-    if let Some(why) = control_plane(client, &chosen) {
-        return Ok(Err(why));
+    // Identities a throttle must not or cannot hold decide only when they carried most of the load.
+    let control: Vec<(&str, f64, String)> = carriers
+        .iter()
+        .filter_map(|(u, id)| control_plane_identity(client, u, id).map(|c| (*u, id.load, c)))
+        .collect();
+    if control.iter().map(|c| c.1).sum::<f64>() > 0.5 * total
+        && let Some((_, _, component)) = control.first()
+    {
+        return Ok(Err(control_plane(client, component)));
     }
-    if let Some(why) = exempt(&chosen) {
-        return Ok(Err(why));
+    let masters: Vec<(&str, f64)> = carriers
+        .iter()
+        .filter(|(_, id)| id.groups.contains("system:masters"))
+        .map(|(u, id)| (*u, id.load))
+        .collect();
+    if masters.iter().map(|m| m.1).sum::<f64>() > 0.5 * total
+        && let Some((user, _)) = masters.first()
+    {
+        return Ok(Err(exempt(user)));
     }
-    if chosen.is_empty() || covered < 0.5 * total {
+    let carried: f64 = carriers.iter().map(|(_, id)| id.load).sum();
+    let chosen: Vec<(&str, &Identity)> = carriers
+        .iter()
+        .copied()
+        .filter(|(u, _)| {
+            !u.is_empty() && !control.iter().any(|c| c.0 == *u) && !masters.iter().any(|m| m.0 == *u)
+        })
+        .collect();
+    if chosen.is_empty() || carried < 0.5 * total {
         return Ok(Err(format!(
             "{client} sends from {} identities, none of them a large part of its traffic: throttle it by group, or fix \
              the client",
             users.len()
         )));
     }
+    let left_out: Vec<LeftOut> = users
+        .iter()
+        .filter(|(u, _)| !u.is_empty() && !chosen.iter().any(|c| c.0 == *u))
+        .map(|(u, id)| LeftOut {
+            user: (*u).to_owned(),
+            share: id.load / total,
+            why: if control.iter().any(|c| c.0 == *u) {
+                Some("part of the control plane")
+            } else if masters.iter().any(|m| m.0 == *u) {
+                Some("in group system:masters, which no throttle can hold")
+            } else {
+                None
+            },
+        })
+        .collect();
     let rejected: f64 = chosen.iter().map(|(_, id)| id.rejected).sum();
     let chosen_users: Vec<&str> = chosen.iter().map(|(u, _)| *u).collect();
     // Verbs and scopes per (group, resource), over the chosen identities' requests.
@@ -256,7 +399,9 @@ pub fn plan(client: &str, rows: &ResultTable) -> Result<Result<ThrottlePlan, Str
         let all: f64 = chosen.iter().map(|(_, id)| id.requests).sum();
         plan.already_rejected = Some((rejected.round() as u64, all.round() as u64));
     }
-    Ok(Ok(plan))
+    let share = chosen.iter().map(|(_, id)| id.load).sum::<f64>() / total;
+    let throttled = chosen_users.iter().map(|u| (*u).to_owned()).collect();
+    Ok(Ok(Decision { plan, throttled, share, left_out }))
 }
 
 /// The access pattern of `client` for the tuning advice.
@@ -300,14 +445,16 @@ pub fn attach(
     let (kind, name) = (findings[index].subject.kind.clone(), findings[index].subject.name.clone());
     let conflicts =
         findings.iter().any(|f| f.code == "AUD006" && f.subject.name == name && f.title.contains("409"));
-    let (_, rows) = run_few(runner, profile_query(ctx, &kind, &name))?;
+    let load = load_of(&findings[index]);
+    let (_, rows) = run_few(runner, profile_query(ctx, &kind, &name, &load))?;
     let user = (kind == "user").then_some(name.as_str());
     let advice = tuning_advice(&name, &pattern(&name, user, lists, conflicts));
     let finding = &mut findings[index];
-    match plan(&name, &rows)? {
-        Ok(plan) => {
+    match decide(&name, &rows)? {
+        Ok(decision) => {
+            let plan = &decision.plan;
             // A remedy that cannot be written is left out rather than failing the diagnosis.
-            if let Ok(mut remedies) = throttle_remedies(&plan, ctx.kubernetes_version) {
+            if let Ok(mut remedies) = throttle_remedies(plan, ctx.kubernetes_version) {
                 let origin = match ctx.version_source {
                     VersionSource::Given => "as given",
                     VersionSource::Data => "as seen in the audit log",
@@ -317,6 +464,9 @@ pub fn attach(
                     first.title.push_str(&format!(" [Kubernetes version {origin}]"));
                 }
                 finding.remedies.extend(remedies);
+                if let Some(note) = decision.note(&name, load.what) {
+                    finding.summary.push_str(&format!(" {note}"));
+                }
             }
         }
         Err(why) => finding.summary.push_str(&format!(" No throttle is proposed: {why}.")),
@@ -431,6 +581,156 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    /// Profile rows with the load (the finding's measure) each carried: (row, load, groups, product).
+    fn profile_load(rows: &[(Row<'_>, f64, &str, &str)]) -> ResultTable {
+        let mut table = profile_seen(&rows.iter().map(|(r, _, g, p)| (*r, *g, *p)).collect::<Vec<_>>());
+        table.columns.push("Load".to_owned());
+        for (row, (_, load, _, _)) in table.rows.iter_mut().zip(rows) {
+            row.push(Cell::Real(*load));
+        }
+        table
+    }
+
+    /// Diagnose review item 1a: a service account sending every expensive LIST with a kubelet
+    /// user agent was called "a node's kubelet" after a node that sent none of them (every
+    /// identity ever seen with the agent was looked at, ranked by all their requests), and got
+    /// no throttle.
+    #[test]
+    fn a_service_account_with_a_kubelet_agent_is_throttled_not_taken_for_a_node() {
+        let sa = "system:serviceaccount:observability:inventory-exporter";
+        let node_groups = r#"["system:nodes","system:authenticated"]"#;
+        let nodes: Vec<String> = (0..100).map(|i| format!("system:node:aks-nodepool1-{i:02}")).collect();
+        let mut rows: Vec<(Row<'_>, f64, &str, &str)> = nodes
+            .iter()
+            .map(|n| {
+                (
+                    (n.as_str(), "update", "coordination.k8s.io", "leases", true, 600),
+                    0.0,
+                    node_groups,
+                    "kubelet",
+                )
+            })
+            .collect();
+        rows.push((
+            (sa, "list", "", "pods", false, 240),
+            1_066_000.0,
+            r#"["system:serviceaccounts","system:authenticated"]"#,
+            "kubelet",
+        ));
+        let d = decide("kubelet", &profile_load(&rows)).expect("reads").expect("a throttle");
+        assert_eq!(
+            d.plan.subjects,
+            vec![ApfSubject::ServiceAccount {
+                namespace: "observability".into(),
+                name: "inventory-exporter".into()
+            }]
+        );
+        assert_eq!(d.plan.rules.len(), 1, "{:?}", d.plan.rules);
+        assert_eq!(d.plan.rules[0].resources.iter().collect::<Vec<_>>(), ["pods"]);
+        let note = d.note("kubelet", "the time in expensive LISTs").expect("the nodes are left out");
+        assert!(note.starts_with(&format!("The throttle names only {sa} (100% of the time in expensive LISTs of kubelet); 100 other identities seen with this user agent are left out: system:node:aks-nodepool1-00 (0%)")), "{note}");
+        assert!(note.ends_with(" and 97 more."), "{note}");
+        // The nodes themselves, sending the load, are still not throttled.
+        let why = decide("kubelet", &profile_load(&[rows[0], rows[1]].map(|(r, _, g, p)| (r, 10.0, g, p))))
+            .expect("reads")
+            .expect_err("no throttle");
+        assert!(
+            why.contains("(system:node:aks-nodepool1-00 is a node's kubelet, in group system:nodes)"),
+            "{why}"
+        );
+    }
+
+    /// Diagnose review item 1b: one system:masters user sharing the kubectl agent (0.6 s of
+    /// expensive LISTs) blocked the throttle of the user who sent the other 1,067 s.
+    #[test]
+    fn a_system_masters_bystander_does_not_block_the_throttle_of_the_identity_that_sent_the_load() {
+        let admins = r#"["platform-admins","system:authenticated"]"#;
+        let masters = r#"["system:masters","system:authenticated"]"#;
+        let rows = profile_load(&[
+            (
+                ("dave@contoso.com", "list", "", "pods", false, 240),
+                1_067_960.0,
+                r#"["devs","system:authenticated"]"#,
+                "kubectl",
+            ),
+            (("alice@contoso.com", "list", "", "pods", false, 73), 590.0, masters, "kubectl"),
+            (("bob@contoso.com", "list", "", "events", true, 68), 620.0, admins, "kubectl"),
+        ]);
+        let d = decide("kubectl", &rows).expect("reads").expect("a throttle of dave");
+        assert_eq!(d.plan.subjects, vec![ApfSubject::User("dave@contoso.com".into())]);
+        // The masters user carrying most of the load still gets the explanation.
+        let rows = profile_load(&[
+            (("dave@contoso.com", "list", "", "pods", false, 240), 590.0, admins, "kubectl"),
+            (("alice@contoso.com", "list", "", "pods", false, 73), 1_067_960.0, masters, "kubectl"),
+        ]);
+        let why = decide("kubectl", &rows).expect("reads").expect_err("no throttle");
+        assert!(why.starts_with("alice@contoso.com is in group system:masters"), "{why}");
+        // A masters user with a large share that is not most is left out of the throttle, and said to be.
+        let rows = profile_load(&[
+            (("dave@contoso.com", "list", "", "pods", false, 240), 600.0, admins, "kubectl"),
+            (("alice@contoso.com", "list", "", "pods", false, 73), 400.0, masters, "kubectl"),
+        ]);
+        let d = decide("kubectl", &rows).expect("reads").expect("a throttle of dave");
+        assert_eq!(d.plan.subjects, vec![ApfSubject::User("dave@contoso.com".into())]);
+        let note = d.note("kubectl", "the time in expensive LISTs").expect("alice is left out");
+        assert!(
+            note.contains("alice@contoso.com (40%, in group system:masters, which no throttle can hold)"),
+            "{note}"
+        );
+    }
+
+    /// Diagnose review item 1c: the FlowSchema named every identity of the kubectl agent, so
+    /// applying it throttled three admins whose LISTs took 1.8 s with the user whose took 1,066 s.
+    #[test]
+    fn the_flowschema_names_only_the_identities_that_carried_the_load() {
+        let admins = r#"["platform-admins","system:authenticated"]"#;
+        let rows = profile_load(&[
+            (("dave@contoso.com", "list", "", "pods", false, 240), 1_066_000.0, r#"["devs"]"#, "kubectl"),
+            (("alice@contoso.com", "list", "", "pods", true, 73), 590.0, admins, "kubectl"),
+            (("bob@contoso.com", "list", "", "events", true, 68), 620.0, admins, "kubectl"),
+            (("carol@contoso.com", "get", "", "pods", true, 69), 610.0, admins, "kubectl"),
+        ]);
+        let d = decide("kubectl", &rows).expect("reads").expect("a throttle");
+        assert_eq!(d.plan.subjects, vec![ApfSubject::User("dave@contoso.com".into())]);
+        // Its rules are dave's requests only: cluster-scope LISTs of pods.
+        assert_eq!(d.plan.rules.len(), 1);
+        assert!(d.plan.rules[0].cluster_scope && d.plan.rules[0].namespaces.is_empty(), "{:?}", d.plan.rules);
+        assert_eq!(d.plan.groups_seen.keys().collect::<Vec<_>>(), ["dave@contoso.com"]);
+        let note = d.note("kubectl", "the time in expensive LISTs").expect("the admins are left out");
+        assert_eq!(
+            note,
+            "The throttle names only dave@contoso.com (100% of the time in expensive LISTs of kubectl); 3 other \
+             identities seen with this user agent are left out: bob@contoso.com (0.1%), carol@contoso.com (0.1%), \
+             alice@contoso.com (0.1%)."
+        );
+        // Two identities that each carried a real share are both throttled, and the note is left out.
+        let rows = profile_load(&[
+            (("dave@contoso.com", "list", "", "pods", false, 240), 700.0, "", "kubectl"),
+            (("erin@contoso.com", "list", "", "pods", false, 240), 300.0, "", "kubectl"),
+        ]);
+        let d = decide("kubectl", &rows).expect("reads").expect("a throttle");
+        assert_eq!(d.plan.subjects.len(), 2);
+        assert_eq!(d.note("kubectl", "x"), None);
+    }
+
+    #[test]
+    fn the_load_a_finding_ranks_identities_by_is_what_it_blames_the_client_for() {
+        let mut finding = f("AUD004", Severity::Warning, "client", "kubectl");
+        let load = load_of(&finding);
+        assert!(
+            load.kql.contains("Verb == \"list\"") && load.kql.contains("resourceVersion"),
+            "{}",
+            load.kql
+        );
+        let q = profile_query(&crate::testutil::ctx_hour(), "client", "kubectl", &load);
+        assert!(q.contains(&format!("Load = sum(todouble({}))", load.kql)), "{q}");
+        finding.code = "AUD006".into();
+        finding.title = "kubectl: 12% of its updates conflict (409)".into();
+        assert_eq!(load_of(&finding).what, "the conflicting updates");
+        finding.code = "AUD001".into();
+        assert_eq!(load_of(&finding), Load { kql: "1.0".into(), what: "the requests" });
     }
 
     #[test]
@@ -563,10 +863,12 @@ mod tests {
     #[test]
     fn a_client_profile_filters_on_the_agent_product_first() {
         let ctx = crate::testutil::ctx_hour();
+        let load = Load { kql: "1.0".into(), what: "the requests" };
         let q = profile_query(
             &ctx,
             "client",
             "kube-controller-manager/system:serviceaccount:kube-system:job-controller",
+            &load,
         );
         assert!(
             q.contains("\n| where UserAgent startswith_cs \"kube-controller-manager\"\n| extend Client"),
@@ -576,7 +878,7 @@ mod tests {
         for (kind, name) in
             [("user", "system:serviceaccount:reporting:inventory-exporter"), ("client", "(no user agent)")]
         {
-            assert!(!profile_query(&ctx, kind, name).contains("startswith_cs"), "{kind} {name}");
+            assert!(!profile_query(&ctx, kind, name, &load).contains("startswith_cs"), "{kind} {name}");
         }
     }
 }
