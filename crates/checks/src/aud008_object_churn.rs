@@ -54,7 +54,13 @@ critical  AUD008  jobs.batch in namespace batch-jobs: 14,400 more created than d
 Delete what is no longer needed (for Jobs, `kubectl delete jobs --field-selector
 status.successful=1`), make it expire (`ttlSecondsAfterFinished`, history limits, owner
 references), and cap the namespace with a ResourceQuota object-count quota so the next leak is
-stopped at the door. The finding carries the commands and the quota.
+stopped at the door. The finding carries the commands and the quota. A quota counts the objects
+already in the namespace, and a hard limit below that count blocks every create there at once,
+so the quota is written as the count there now plus headroom (a little more than one hour of the
+leak): its YAML starts with the command that counts them (`kubectl get jobs.batch -n NS
+--no-headers | wc -l`) and says to add that count to the limit. `diagnose` cannot know the count
+of one namespace (MET002's `apiserver_storage_objects` counts every namespace together), and
+the quota is marked *review first*.
 
 ## References
 
@@ -96,6 +102,46 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
 /// judged as it is (3 creates in 10 s are not "1,080 an hour"). Five minutes, as the guide's
 /// bins: a simulated or exported 10-minute log (599.9 s from first to last event) projects.
 pub const MIN_PROJECTION_SECONDS: f64 = 300.0;
+
+/// The object-count quota for a leak that adds `per_hour` objects an hour (what was seen, when
+/// the window is too short to project) to `namespace`.
+///
+/// A quota counts the objects already in the namespace, and a hard limit below that count
+/// blocks every create there at once (403), the legitimate ones too. Nothing `diagnose` reads
+/// gives that count (the audit log shows the window's creates; MET002's
+/// `apiserver_storage_objects` counts every namespace together), so the limit is given as the
+/// count there now plus headroom — a little more than one hour of the leak — and the YAML
+/// starts with how to count them and says that the number written fits an empty namespace only.
+fn leak_quota(namespace: &str, resource: &str, group: &str, per_hour: f64) -> Option<findings::Remedy> {
+    let headroom = (((per_hour * 1.2) / 100.0).ceil() as u64 * 100).max(100);
+    let mut q = object_count_quota(namespace, resource, group, headroom).ok()?;
+    let qualified = if group.is_empty() { resource.to_owned() } else { format!("{resource}.{group}") };
+    let key = remedy::quota_key(resource, group);
+    let headroom_text = count(headroom as f64);
+    q.title = format!(
+        "Cap {resource} in namespace {namespace} with a ResourceQuota ({key}) at the count there now plus \
+         {headroom_text}: count them first, a cap below that count blocks every create at once"
+    );
+    let warning = [
+        format!(
+            "COUNT THE {qualified} IN NAMESPACE {namespace} FIRST: a quota counts the objects already there, and a \
+             hard limit below that count blocks every new one at once (403), legitimate ones included."
+        ),
+        format!(
+            "  kubectl get {} -n {} --no-headers | wc -l",
+            remedy::shell_quote(&qualified),
+            remedy::shell_quote(namespace)
+        ),
+        format!(
+            "Then set {key} below to that count plus {headroom_text} (a little more than one hour of this leak). As \
+             written, {headroom_text} fits only a namespace that holds none yet."
+        ),
+    ];
+    let comments: String = warning.iter().map(|line| format!("# {}\n", remedy::one_line(line))).collect();
+    q.body = format!("{comments}{}", q.body);
+    q.safety = findings::Safety::ReviewFirst;
+    Some(q)
+}
 
 /// Turns net creations into findings.
 pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
@@ -214,14 +260,10 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             continue;
         }
         f.remedies = cleanup_remedies(resource, group, ns);
-        if let Some(ns) = ns {
-            // A ceiling a little above what one hour of this leak adds (what was seen, when the
-            // window was too short to project): it stops the leak without breaking a namespace
-            // that holds that many for good reasons. Review before applying.
-            let hard = ((judged * 1.2) / 100.0).ceil() as u64 * 100;
-            if let Ok(q) = object_count_quota(ns, resource, group, hard.max(100)) {
-                f.remedies.push(q);
-            }
+        if let Some(ns) = ns
+            && let Some(q) = leak_quota(ns, resource, group, judged)
+        {
+            f.remedies.push(q);
         }
         out.findings.push(f);
     }
@@ -300,6 +342,43 @@ mod tests {
         assert!(jobs.remedies.iter().any(|r| r.body.contains("--field-selector status.successful=1")));
         let quota = jobs.remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
         assert!(quota.body.contains("count/jobs.batch: '17300'"), "{}", quota.body);
+    }
+
+    /// Diagnose review item 2: the quota capped jobs in namespace reporting at 2,200, an hour of
+    /// the leak, with some 12,000 Jobs already there: applied, it blocked every create at once,
+    /// and nothing said to count them first.
+    #[test]
+    fn the_quota_cap_says_to_count_the_objects_already_there_first() {
+        let out = evaluate(&ctx_hour(), "q", &rows(&[("batch", "jobs", "reporting", 1_800.0, 0.0, 0.0)]))
+            .expect("evaluates");
+        let quota =
+            out.findings[0].remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
+        assert_eq!(quota.safety, findings::Safety::ReviewFirst);
+        assert_eq!(
+            quota.title,
+            "Cap jobs in namespace reporting with a ResourceQuota (count/jobs.batch) at the count there now plus \
+             2,200: count them first, a cap below that count blocks every create at once"
+        );
+        let lines: Vec<&str> = quota.body.lines().collect();
+        assert_eq!(
+            lines[..3],
+            [
+                "# COUNT THE jobs.batch IN NAMESPACE reporting FIRST: a quota counts the objects already there, and a \
+                 hard limit below that count blocks every new one at once (403), legitimate ones included.",
+                "#   kubectl get jobs.batch -n reporting --no-headers | wc -l",
+                "# Then set count/jobs.batch below to that count plus 2,200 (a little more than one hour of this \
+                 leak). As written, 2,200 fits only a namespace that holds none yet.",
+            ],
+            "{}",
+            quota.body
+        );
+        assert!(quota.body.contains("count/jobs.batch: '2200'"), "{}", quota.body);
+        // A name from the log cannot end the comment or run a command.
+        let out = evaluate(&ctx_hour(), "q", &rows(&[("", "configmaps", "a$(x)\nb", 1_800.0, 0.0, 0.0)]))
+            .expect("evaluates");
+        let quota =
+            out.findings[0].remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
+        assert!(quota.body.contains("-n 'a$(x)\\u{a}b' --no-headers"), "{}", quota.body);
     }
 
     fn ctx_seconds(seconds: i64) -> AuditContext {
