@@ -26,8 +26,17 @@ Expensive LISTs per client: served from etcd, unpaginated, across all namespaces
 Per client, its LIST requests and how expensive they are:
 
 - **from etcd**: no `resourceVersion` (or an empty one) in the request URI. Such a LIST is a
-  quorum read that the API server forwards to etcd instead of serving it from its watch cache;
-  `resourceVersion=0` (what informers send) is served from the cache.
+  consistent read. Before Kubernetes 1.31 it is a quorum read that the API server forwards to
+  etcd instead of serving it from its watch cache; `resourceVersion=0` (what informers send) is
+  served from the cache. From 1.31, consistent reads from cache (KEP-2340,
+  `ConsistentListFromCache`, beta and on by default; it needs etcd 3.4.31+ or 3.5.13+ for
+  progress notifications, else the API server reads etcd as before) serve it from the watch
+  cache too: when the cluster's version is given or seen in the data and is 1.31 or later, the
+  finding says "without resourceVersion" instead of "from etcd" and says where they are served
+  from, and the advice no longer says that `resourceVersion=0` saves an etcd read. They are still
+  counted as expensive: the API server still selects and serialises every object of each one
+  (and reads etcd when the feature is off or etcd is older), and the time they ran is what is
+  summed.
 - **unpaginated**: no `limit` (or `limit=0`): the whole result is built in one response.
 - **cluster-scope**: across every namespace (or of a cluster-scoped type).
 
@@ -68,10 +77,63 @@ PriorityLevelConfiguration).
 ## References
 
 - Resource versions and the watch cache: https://kubernetes.io/docs/reference/using-api/api-concepts/#resource-versions
+- KEP-2340, consistent reads from cache: https://github.com/kubernetes/enhancements/issues/2340 and
+  https://kubernetes.io/blog/2024/08/15/consistent-read-from-cache-beta/
 - AKS guide, cause 1 (offending client, excessive LIST calls):
   https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/create-upgrade-delete/troubleshoot-apiserver-etcd
 "#,
 };
+
+/// The first Kubernetes version that serves a consistent LIST (no `resourceVersion`) from the
+/// watch cache: `ConsistentListFromCache` (KEP-2340) is beta and on by default from 1.31, when
+/// etcd supports progress notifications (3.4.31+, 3.5.13+); else the API server reads etcd.
+pub const CONSISTENT_LISTS_FROM_CACHE: remedy::KubernetesVersion = remedy::KubernetesVersion::new(1, 31);
+
+/// What the findings call LISTs without `resourceVersion` before 1.31, and from 1.31.
+const FROM_ETCD_WORDS: &str = "from etcd";
+const CONSISTENT_WORDS: &str = "without resourceVersion";
+/// The measure and table column of those LISTs, before 1.31 and from 1.31.
+const FROM_ETCD_MEASURE: &str = "LISTs from etcd (no resourceVersion)";
+const CONSISTENT_MEASURE: &str = "LISTs without resourceVersion (from the watch cache)";
+const FROM_ETCD_COLUMN: &str = "from etcd";
+const CONSISTENT_COLUMN: &str = "no resourceVersion";
+
+/// Words this check's findings for a cluster of `version` (`known` when it was given or seen
+/// in the data, not assumed): from 1.31 a LIST without `resourceVersion` is not called a read
+/// from etcd, and the summary says where it is served from and what it still costs. The check
+/// runs before the version is read from the data, so this is applied after.
+pub fn word_for_version(findings: &mut [findings::Finding], version: remedy::KubernetesVersion, known: bool) {
+    if !known || version < CONSISTENT_LISTS_FROM_CACHE {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.code == INFO.code) {
+        let Some(m) = f.evidence.measures.iter_mut().find(|m| m.label == FROM_ETCD_MEASURE) else { continue };
+        m.label = CONSISTENT_MEASURE.to_owned();
+        let no_rv = m.value;
+        // The title ends in what makes them expensive, "(100% from etcd, …)": fixed words and
+        // percentages after the last " (", whatever the client and resources are named.
+        if let Some((head, how)) = f.title.rsplit_once(" (") {
+            f.title = format!(
+                "{head} ({}",
+                how.replace(&format!(" {FROM_ETCD_WORDS}"), &format!(" {CONSISTENT_WORDS}"))
+            );
+        }
+        if let Some(table) = f.evidence.table.as_mut() {
+            for c in table.columns.iter_mut().filter(|c| *c == FROM_ETCD_COLUMN) {
+                *c = CONSISTENT_COLUMN.to_owned();
+            }
+        }
+        if no_rv > 0.0 {
+            f.summary.push_str(&format!(
+                " On Kubernetes {version}, the {} LISTs without resourceVersion are consistent reads that the API \
+                 server serves from its watch cache when ConsistentListFromCache is on (the default since 1.31, with \
+                 etcd 3.4.31+ or 3.5.13+), not quorum reads of etcd; each still makes the API server select and \
+                 serialise every object it returns.",
+                count(no_rv)
+            ));
+        }
+    }
+}
 
 const FROM_ETCD: &str = r#"not(RequestUri matches regex @"[?&]resourceVersion=[^&]")"#;
 const UNPAGINATED: &str = r#"not(RequestUri matches regex @"[?&]limit=[1-9]")"#;
@@ -293,7 +355,7 @@ fn evaluate_clients(
         let name = display_client(&c.client);
         let mut how = Vec::new();
         if c.from_etcd > 0.0 {
-            how.push(format!("{} from etcd", percent(c.from_etcd / c.lists)));
+            how.push(format!("{} {FROM_ETCD_WORDS}", percent(c.from_etcd / c.lists)));
         }
         if c.unpaginated > 0.0 {
             how.push(format!("{} unpaginated", percent(c.unpaginated / c.lists)));
@@ -337,7 +399,7 @@ fn evaluate_clients(
             measure("LISTs per second", c.lists / window, "per-second"),
             measure("expensive LISTs", c.expensive, "count"),
             measure("LISTs rejected (429)", c.rejected, "count"),
-            measure("LISTs from etcd (no resourceVersion)", c.from_etcd, "count"),
+            measure(FROM_ETCD_MEASURE, c.from_etcd, "count"),
             measure("LISTs without limit", c.unpaginated, "count"),
             measure("cluster-scope LISTs", c.cluster_scope, "count"),
             measure("time in expensive LISTs", c.expensive_seconds, "s"),
@@ -349,7 +411,7 @@ fn evaluate_clients(
             columns: [
                 "client",
                 "LISTs",
-                "from etcd",
+                FROM_ETCD_COLUMN,
                 "unpaginated",
                 "cluster-scope",
                 "expensive time",
@@ -441,6 +503,48 @@ mod tests {
         assert_eq!(f.subject, Subject::new("client", "pod-inventory"));
         assert!(f.title.starts_with("pod-inventory keeps 2.0 expensive LISTs in flight"), "{}", f.title);
         assert!(f.title.contains("100% from etcd"), "{}", f.title);
+    }
+
+    /// Diagnose review item 8: with Kubernetes 1.33 in the data, the finding still called the
+    /// LISTs without resourceVersion "from etcd", which 1.31+ serves from the watch cache.
+    #[test]
+    fn lists_without_resource_version_are_not_called_etcd_reads_on_1_31_and_later() {
+        // A client and resource named like the words replaced stay as they are.
+        let mut table = rows(&[("x 5% from etcd", 1800.0, 1800.0, 7200.0)]);
+        let at = table.columns.iter().position(|c| c == "Resources").expect("column");
+        table.rows[0][at] = list(&["a (1% from etcd"]);
+        let out = evaluate(&ctx_hour(), "q", &table).expect("evaluates");
+        let before = out.findings.clone();
+        let mut findings = out.findings;
+        word_for_version(&mut findings, remedy::KubernetesVersion::new(1, 33), true);
+        let f = &findings[0];
+        assert_eq!(
+            f.title,
+            "x 5% from etcd keeps 2.0 expensive LISTs in flight: 1,800 LISTs of a (1% from etcd (100% without \
+             resourceVersion, 100% unpaginated, 100% across all namespaces)"
+        );
+        assert!(
+            f.summary.ends_with(
+                " On Kubernetes 1.33, the 1,800 LISTs without resourceVersion are consistent reads that the API server \
+                 serves from its watch cache when ConsistentListFromCache is on (the default since 1.31, with etcd \
+                 3.4.31+ or 3.5.13+), not quorum reads of etcd; each still makes the API server select and serialise \
+                 every object it returns."
+            ),
+            "{}",
+            f.summary
+        );
+        assert!(
+            f.evidence.measures.iter().any(|m| m.label == CONSISTENT_MEASURE),
+            "{:?}",
+            f.evidence.measures
+        );
+        assert!(f.evidence.table.as_ref().is_some_and(|t| t.columns.contains(&CONSISTENT_COLUMN.to_owned())));
+        // Before 1.31, or when the version is only assumed, they are quorum reads of etcd.
+        for (version, known) in [((1, 30), true), ((1, 33), false)] {
+            let mut findings = before.clone();
+            word_for_version(&mut findings, remedy::KubernetesVersion::new(version.0, version.1), known);
+            assert_eq!(findings, before, "{version:?} {known}");
+        }
     }
 
     #[test]

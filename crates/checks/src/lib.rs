@@ -160,6 +160,11 @@ pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> Aud
         ctx.kubernetes_version = v;
         ctx.version_source = VersionSource::Data;
     }
+    aud004_expensive_lists::word_for_version(
+        &mut outcome.findings,
+        ctx.kubernetes_version,
+        ctx.version_source != VersionSource::Default,
+    );
     if let Err(err) = offender::attach(&mut outcome.findings, ctx, runner, &lists)
         && let Some(i) = offender::top_offender(&outcome.findings)
     {

@@ -405,12 +405,24 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
 }
 
 /// The access pattern of `client` for the tuning advice.
-pub fn pattern(client: &str, user: Option<&str>, lists: &[ClientLists], conflicts: bool) -> ClientPattern {
+/// `version` is the cluster's: from 1.31 a LIST without `resourceVersion` is served from the
+/// watch cache ([`crate::aud004_expensive_lists::CONSISTENT_LISTS_FROM_CACHE`]).
+pub fn pattern(
+    client: &str,
+    user: Option<&str>,
+    lists: &[ClientLists],
+    conflicts: bool,
+    version: remedy::KubernetesVersion,
+) -> ClientPattern {
     let mine = lists.iter().find(|l| match user {
         Some(u) => l.users.iter().any(|x| x == u),
         None => crate::client::display_client(&l.client) == client,
     });
-    let mut p = ClientPattern { update_conflicts: conflicts, ..ClientPattern::default() };
+    let mut p = ClientPattern {
+        update_conflicts: conflicts,
+        consistent_lists_from_cache: version >= crate::aud004_expensive_lists::CONSISTENT_LISTS_FROM_CACHE,
+        ..ClientPattern::default()
+    };
     if let Some(l) = mine {
         p.lists_without_limit = l.unpaginated > 0.0;
         p.lists_without_resource_version = l.from_etcd > 0.0;
@@ -438,7 +450,8 @@ pub fn attach(
             && f.remedies.is_empty()
         {
             let name = f.subject.name.clone();
-            f.remedies.push(tuning_advice(&name, &pattern(&name, None, lists, false)));
+            f.remedies
+                .push(tuning_advice(&name, &pattern(&name, None, lists, false, ctx.kubernetes_version)));
         }
     }
     let Some(index) = top else { return Ok(()) };
@@ -448,7 +461,7 @@ pub fn attach(
     let load = load_of(&findings[index]);
     let (_, rows) = run_few(runner, profile_query(ctx, &kind, &name, &load))?;
     let user = (kind == "user").then_some(name.as_str());
-    let advice = tuning_advice(&name, &pattern(&name, user, lists, conflicts));
+    let advice = tuning_advice(&name, &pattern(&name, user, lists, conflicts, ctx.kubernetes_version));
     let finding = &mut findings[index];
     match decide(&name, &rows)? {
         Ok(decision) => {

@@ -7,8 +7,14 @@ use findings::{Remedy, RemedyKind, Safety};
 pub struct ClientPattern {
     /// It LISTs without `limit` (no pagination).
     pub lists_without_limit: bool,
-    /// It LISTs without `resourceVersion` (quorum reads from etcd, bypassing the watch cache).
+    /// It LISTs without `resourceVersion` (consistent reads: quorum reads of etcd before
+    /// Kubernetes 1.31, served from the watch cache from 1.31 on; see
+    /// [`ClientPattern::consistent_lists_from_cache`]).
     pub lists_without_resource_version: bool,
+    /// The cluster serves consistent LISTs from its watch cache: Kubernetes 1.31 and later, where
+    /// `ConsistentListFromCache` (KEP-2340) is beta and on by default, so `resourceVersion=0`
+    /// no longer saves an etcd read.
+    pub consistent_lists_from_cache: bool,
     /// It LISTs across all namespaces.
     pub cluster_scope_lists: bool,
     /// It polls with many GETs or LISTs instead of watching.
@@ -21,7 +27,14 @@ pub struct ClientPattern {
 /// advice to use informers).
 pub fn tuning_advice(client: &str, pattern: &ClientPattern) -> Remedy {
     let mut points = Vec::new();
-    if pattern.lists_without_resource_version {
+    if pattern.lists_without_resource_version && pattern.consistent_lists_from_cache {
+        points.push(
+            "LIST less often: from Kubernetes 1.31 a LIST without `resourceVersion` is served from the API \
+             server's watch cache when `ConsistentListFromCache` is on (the default, with etcd 3.4.31+ or 3.5.13+), \
+             so `resourceVersion=0` no longer saves an etcd read and only gives up consistency; every LIST still \
+             makes the API server select and serialise each object it returns.",
+        );
+    } else if pattern.lists_without_resource_version {
         points.push(
             "Set `resourceVersion=0` on LISTs (or use an informer, which does): without it every LIST is a \
              quorum read served from etcd instead of the API server's watch cache.",

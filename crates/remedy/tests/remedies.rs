@@ -342,6 +342,26 @@ fn tuning_advice_covers_what_the_client_does() {
     assert!(quiet.body.contains("informer"));
 }
 
+/// Diagnose review item 8: on Kubernetes 1.31+ the advice still said a LIST without
+/// resourceVersion is a quorum read served from etcd, and to set `resourceVersion=0`.
+#[test]
+fn tuning_advice_on_1_31_and_later_does_not_call_a_list_without_resource_version_an_etcd_read() {
+    let storm = ClientPattern {
+        lists_without_limit: true,
+        lists_without_resource_version: true,
+        consistent_lists_from_cache: true,
+        ..ClientPattern::default()
+    };
+    let advice = tuning_advice("pod-inventory", &storm);
+    assert!(!advice.body.contains("quorum read"), "{}", advice.body);
+    assert!(!advice.body.contains("Set `resourceVersion=0`"), "{}", advice.body);
+    assert!(advice.body.contains("served from the API server's watch cache"), "{}", advice.body);
+    assert!(advice.body.contains("`resourceVersion=0` no longer saves an etcd read"), "{}", advice.body);
+    assert!(advice.body.contains("serialise each object"), "{}", advice.body);
+    // Pagination and informers are still advised.
+    assert!(advice.body.contains("`limit`") && advice.body.contains("informer"), "{}", advice.body);
+}
+
 /// Remedy review item 1: the throttle's level had `lendablePercent: 0` but no
 /// `borrowingLimitPercent`, so it could borrow without limit the idle seats the bootstrap levels
 /// lend (29 times its nominal seats in list-storm) and did not hold the client to a small slice.
