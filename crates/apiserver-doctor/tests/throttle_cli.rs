@@ -131,3 +131,24 @@ fn bad_arguments_name_the_option_and_the_value() {
     let all = throttle(&["--user", "a", "--resources", "*,pods"]);
     assert_eq!(stdout(&all).matches("apiGroups:").count(), 1, "{}", stdout(&all));
 }
+
+/// Review 26 §3: `--precedence 1` wrote a FlowSchema the API server rejects (only the `exempt`
+/// schema may have matchingPrecedence 1), and exited 0.
+#[test]
+fn precedence_1_is_refused_as_only_the_exempt_flowschema_may_use_it() {
+    for args in [
+        vec!["--user", "alice", "--precedence", "1"],
+        vec!["--user", "alice", "--precedence", "0"],
+        vec!["--user", "alice", "--precedence", "10001"],
+    ] {
+        assert_usage_error(&throttle(&args), "--precedence", &args);
+    }
+    let one = throttle(&["--user", "alice", "--precedence", "1"]);
+    assert!(stderr(&one).contains("only the FlowSchema named exempt may use 1"), "{}", stderr(&one));
+    assert!(stderr(&one).contains("2 to 10000"), "{}", stderr(&one));
+    let two = throttle(&["--user", "alice", "--precedence", "2"]);
+    assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
+    assert!(stdout(&two).contains("matchingPrecedence: 2\n"), "{}", stdout(&two));
+    let max = throttle(&["--user", "alice", "--precedence", "10000"]);
+    assert_eq!(max.status.code(), Some(0), "{}", stderr(&max));
+}

@@ -50,10 +50,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_SHARES,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub shares: u32,
-    /// matchingPrecedence of the FlowSchema: lower is consulted first (the bootstrap schemas
-    /// but exempt and probes have 100 and more)
+    /// matchingPrecedence of the FlowSchema, 2 to 10000: lower is consulted first (the bootstrap
+    /// schemas but exempt and probes have 100 and more; only exempt may have 1)
     #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_PRECEDENCE,
-          value_parser = clap::value_parser!(u32).range(1..=10000))]
+          value_parser = precedence)]
     pub precedence: u32,
     /// Name of both objects [default: throttle- and the one identity, else the first]
     #[arg(long, value_name = "NAME")]
@@ -71,6 +71,19 @@ pub struct Args {
     /// would still catch the client first, or already holds it as tightly
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub manifests: Vec<PathBuf>,
+}
+
+/// `--precedence` as the API server accepts it for a FlowSchema of ours: 2 to 10000. Its
+/// validation keeps 1 for the bootstrap schema named `exempt`, so a throttle with 1 is refused by
+/// `kubectl apply`.
+fn precedence(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(1) => Err("only the FlowSchema named exempt may use 1 (the API server refuses any other); \
+                      give 2 to 10000"
+            .to_owned()),
+        Ok(n @ 2..=10000) => Ok(n),
+        _ => Err(format!("{text:?} is not a matchingPrecedence: give a whole number from 2 to 10000")),
+    }
 }
 
 /// Runs `apiserver-doctor throttle`.
