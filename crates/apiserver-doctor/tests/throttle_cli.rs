@@ -152,3 +152,39 @@ fn precedence_1_is_refused_as_only_the_exempt_flowschema_may_use_it() {
     let max = throttle(&["--user", "alice", "--precedence", "10000"]);
     assert_eq!(max.status.code(), Some(0), "{}", stderr(&max));
 }
+
+/// Review 26 §4: `--service-account Observability/Inventory` was written as it was, a subject
+/// the API server refuses (the namespace must be a DNS label, the name a DNS subdomain), while
+/// `--namespaces Team_A` was refused.
+#[test]
+fn service_account_namespace_and_name_are_validated_like_namespaces() {
+    for (sa, says) in [
+        (
+            "Observability/inventory",
+            "--service-account \"Observability/inventory\": \"Observability\" is not a namespace name",
+        ),
+        (
+            "observability/Inventory",
+            "--service-account \"observability/Inventory\": \"Inventory\" is not a service account name",
+        ),
+        ("team_a/runner", "\"team_a\" is not a namespace name"),
+        ("ci/run_ner", "\"run_ner\" is not a service account name"),
+        ("ci/a..b", "\"a..b\" is not a service account name"),
+        ("ci/-a", "\"-a\" is not a service account name"),
+        ("system:serviceaccount:CI:runner", "\"CI\" is not a namespace name"),
+        ("system:serviceaccount:ci:Runner", "\"Runner\" is not a service account name"),
+        ("*/runner", "\"*\" is not a namespace name"),
+    ] {
+        let args = ["--service-account", sa];
+        assert_usage_error(&throttle(&args), says, &args);
+    }
+    // Valid names, the user-name form, and NS/* (every service account of NS) are written.
+    for sa in ["observability/inventory-exporter", "ci/runner.v2", "system:serviceaccount:ci:runner", "obs/*"]
+    {
+        let ok = throttle(&["--service-account", sa]);
+        assert_eq!(ok.status.code(), Some(0), "{sa}: {}", stderr(&ok));
+    }
+    let all = throttle(&["--service-account", "obs/*"]);
+    assert!(stdout(&all).contains("namespace: obs\n"), "{}", stdout(&all));
+    assert!(stdout(&all).contains("name: \"*\"\n"), "{}", stdout(&all));
+}

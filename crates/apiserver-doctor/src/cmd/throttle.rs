@@ -22,7 +22,8 @@ use remedy::{ApfSubject, KubernetesVersion, ResourceRule, ThrottlePlan};
     shows a FlowSchema of the cluster that would catch the requests first, or a level that holds\n\
     them as tightly already; 2 usage error.")]
 pub struct Args {
-    /// A service account to throttle, as NAMESPACE/NAME (repeatable)
+    /// A service account to throttle, as NAMESPACE/NAME (repeatable); NAMESPACE/* is every
+    /// service account of the namespace
     #[arg(long = "service-account", value_name = "NS/NAME")]
     pub service_accounts: Vec<String>,
     /// A user to throttle, as the API server authenticates it (repeatable)
@@ -193,21 +194,35 @@ fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
 fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
     let mut out = Vec::new();
     for sa in &args.service_accounts {
-        match sa.split_once('/') {
+        let subject = match sa.split_once('/') {
             Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
-                out.push(ApfSubject::ServiceAccount {
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                })
+                ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() }
             }
             // The user name the API server gives it, as the audit log shows it.
             _ => match ApfSubject::from_username(sa) {
-                s @ ApfSubject::ServiceAccount { .. } => out.push(s),
+                s @ ApfSubject::ServiceAccount { .. } => s,
                 _ => anyhow::bail!(
                     "--service-account {sa:?}: expected NAMESPACE/NAME (or system:serviceaccount:NAMESPACE:NAME)"
                 ),
             },
+        };
+        // What the API server's validation of a FlowSchema's ServiceAccount subject accepts.
+        if let ApfSubject::ServiceAccount { namespace, name } = &subject {
+            if !super::is_dns_label(namespace) {
+                anyhow::bail!(
+                    "--service-account {sa:?}: {namespace:?} is not a namespace name (lower case letters, digits \
+                     and '-', beginning and ending with a letter or digit, at most 63 characters)"
+                );
+            }
+            if name != "*" && !is_dns_subdomain(name) {
+                anyhow::bail!(
+                    "--service-account {sa:?}: {name:?} is not a service account name (lower case letters, digits, \
+                     '-' and '.', each part between dots beginning and ending with a letter or digit, at most 253 \
+                     characters), nor * for every service account of the namespace"
+                );
+            }
         }
+        out.push(subject);
     }
     for user in &args.users {
         if user.is_empty() {
@@ -309,6 +324,19 @@ fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
         None => resource.to_owned(),
     };
     Ok((group.to_owned(), resource))
+}
+
+/// Whether `s` is a DNS-1123 subdomain, as Kubernetes validates most object names: at most 253
+/// characters, parts between dots of lower case letters, digits and `-`, each beginning and
+/// ending with a letter or digit.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+        })
 }
 
 /// `--name` as an object name: a DNS subdomain (lower case letters, digits, `-` and `.`, at
