@@ -188,3 +188,43 @@ fn service_account_namespace_and_name_are_validated_like_namespaces() {
     assert!(stdout(&all).contains("namespace: obs\n"), "{}", stdout(&all));
     assert!(stdout(&all).contains("name: \"*\"\n"), "{}", stdout(&all));
 }
+
+/// Review 26 §9: every identity outside ASCII and every `NS/*` was named `throttle-client`, so
+/// applying the second throttle replaced the first one's rules. A name the label cannot render
+/// as it is now ends in a hash of it; a name that is a label already keeps its name.
+#[test]
+fn throttle_names_of_identities_that_sanitise_alike_do_not_collide() {
+    let name = |args: &[&str]| {
+        let out = throttle(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let yaml = stdout(&out);
+        let line = yaml.lines().find(|l| l.trim_start().starts_with("name: throttle-")).map(str::trim);
+        line.unwrap_or_else(|| panic!("{args:?}: no name in {yaml}")).trim_start_matches("name: ").to_owned()
+    };
+    let names = [
+        name(&["--user", "管理者"]),
+        name(&["--user", "ユーザー"]),
+        name(&["--service-account", "obs/*"]),
+        name(&["--service-account", "ci/*"]),
+        name(&["--user", "Alice"]),
+        name(&["--user", "alice"]),
+        name(&["--user", "alice@example.com"]),
+        name(&["--user", "alice.example.com"]),
+    ];
+    let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), names.len(), "{names:?}");
+    for n in &names {
+        assert!(
+            n.len() <= 63 && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{n}"
+        );
+    }
+    // Run after run, the same name; and a name that is a label already is kept as it is.
+    assert_eq!(name(&["--user", "管理者"]), names[0]);
+    assert_eq!(names[5], "throttle-alice");
+    assert!(names[2].starts_with("throttle-obs-"), "{}", names[2]);
+    assert_eq!(
+        name(&["--service-account", "observability/inventory-exporter"]),
+        "throttle-inventory-exporter"
+    );
+}
