@@ -447,8 +447,14 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
             RemedyKind::Yaml => code_block(out, "YAML — kubectl apply -f -", "yaml", &r.body)?,
             RemedyKind::Command => code_block(out, "Commands", "sh", &r.body)?,
             RemedyKind::Advice => {
-                for paragraph in r.body.split("\n\n").filter(|p| !p.trim().is_empty()) {
-                    writeln!(out, "<p>{}</p>", prose(paragraph))?;
+                for paragraph in format::paragraphs(&r.body) {
+                    match paragraph {
+                        format::Paragraph::Prose(p) => writeln!(out, "<p>{}</p>", prose(p))?,
+                        format::Paragraph::Verbatim { lang: "yaml", text } => {
+                            code_block(out, "YAML", "yaml", text)?
+                        }
+                        format::Paragraph::Verbatim { text, .. } => code_block(out, "Example", "text", text)?,
+                    }
                 }
             }
         }

@@ -558,3 +558,44 @@ fn an_empty_five_minute_bin_breaks_the_latency_line() {
     let Some(group) = group else { panic!("no {name} series in the HTML") };
     assert_eq!(group.matches("<polyline").count(), 2, "the line breaks at 10:25:\n{group}");
 }
+
+/// Review 26 §6: the YAML snippet of AUD008's advice (`spec:` / `  ttlSecondsAfterFinished:
+/// 3600`) lost its indentation in the terminal and was joined into one paragraph line in
+/// Markdown (and HTML), so a copy gave the field at the wrong level. An advice paragraph with
+/// an indented line is now kept line for line: as it is in text, fenced in Markdown, `<pre>` in
+/// HTML.
+#[test]
+fn yaml_in_advice_keeps_its_lines_and_indentation_in_text_markdown_and_html() {
+    let mut r = sample_report();
+    r.findings[0].remedies.push(findings::remedy(
+        "Let Kubernetes delete finished Jobs: set ttlSecondsAfterFinished",
+        findings::RemedyKind::Advice,
+        findings::Safety::ReviewFirst,
+        "Set `spec.ttlSecondsAfterFinished` on the Jobs the client creates, for example:\n\n\
+         spec:\n  ttlSecondsAfterFinished: 3600\n\n\
+         The TTL controller then deletes each Job an hour after it finishes.",
+    ));
+    let text = render(&r, Format::Text, &plain());
+    let lines: Vec<&str> = text.lines().collect();
+    let title =
+        lines.iter().position(|l| l.contains("set ttlSecondsAfterFinished [review first]")).unwrap_or(0);
+    let Some(at) = lines.iter().skip(title).position(|l| l.trim_end().ends_with("spec:")).map(|i| i + title)
+    else {
+        panic!("no `spec:` line in\n{text}")
+    };
+    let spec_col = lines[at].len() - "spec:".len();
+    assert_eq!(lines[at + 1], format!("{}  ttlSecondsAfterFinished: 3600", " ".repeat(spec_col)), "{text}");
+    assert!(lines[at - 1].trim().is_empty() && lines[at + 2].trim().is_empty(), "{text}");
+
+    let md = render(&r, Format::Markdown, &plain());
+    assert!(md.contains("```yaml\nspec:\n  ttlSecondsAfterFinished: 3600\n```\n"), "{md}");
+    assert!(!md.contains("spec:   ttlSecondsAfterFinished"), "{md}");
+
+    let html = render(&r, Format::Html, &plain());
+    assert!(
+        html.contains(
+            "<pre><code class=\"language-yaml\">spec:\n  ttlSecondsAfterFinished: 3600</code></pre>"
+        ),
+        "{html}"
+    );
+}
