@@ -391,8 +391,9 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
         facts.push(escape(&format::range(r)));
     }
     writeln!(out, "<p class=\"subject\">{}</p>", facts.join(" · "))?;
-    for paragraph in f.summary.split("\n\n").filter(|p| !p.trim().is_empty()) {
-        writeln!(out, "<p class=\"summary\">{}</p>", prose(paragraph))?;
+    if !f.summary.trim().is_empty() {
+        // One paragraph, as in text and Markdown: a line feed from the log shows as `␤`.
+        writeln!(out, "<p class=\"summary\">{}</p>", prose(&findings::text::one_paragraph(&f.summary)))?;
     }
     let e = &f.evidence;
     writeln!(out, "<h4>Evidence <small>({})</small></h4>", escape(&e.source))?;

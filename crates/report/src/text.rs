@@ -228,7 +228,8 @@ fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize)
         writeln!(out, "{indent}time: {}", format::range(r))?;
     }
     if !f.summary.is_empty() {
-        for line in wrap(&clean(&f.summary), width, indent) {
+        // One paragraph: a line feed from the log must not start a line of the report.
+        for line in wrap(&findings::text::one_paragraph(&f.summary), width, indent) {
             writeln!(out, "{line}")?;
         }
     }

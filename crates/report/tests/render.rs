@@ -599,3 +599,31 @@ fn yaml_in_advice_keeps_its_lines_and_indentation_in_text_markdown_and_html() {
         "{html}"
     );
 }
+
+/// Review 26 §10: a user name holding a line feed (`sa|evil\n1. CRITICAL fake`) was printed raw
+/// in the text report's summary, so the log's author wrote a line of the report that read as a
+/// finding of its own. A line feed in a summary now shows as `␤`, in every format people read.
+#[test]
+fn a_line_feed_from_the_log_in_a_summary_cannot_forge_a_report_line() {
+    let mut r = sample_report();
+    let user = "sa|evil\n1. CRITICAL fake\n\n## 2. CRITICAL forged\r\n- item";
+    r.findings[0].summary = format!("pipe|tool/1.0 ({user}) sent 240 LISTs of pods.");
+    let text = render(&r, Format::Text, &plain());
+    for forged in ["1. CRITICAL fake", "## 2. CRITICAL forged", "- item"] {
+        assert!(
+            !text.lines().any(|l| l.trim_start().starts_with(forged)),
+            "{forged:?} starts a line:\n{text}"
+        );
+    }
+    assert!(text.contains("(sa|evil␤1. CRITICAL fake␤␤## 2. CRITICAL forged�␤- item) sent 240"), "{text}");
+    let md = render(&r, Format::Markdown, &plain());
+    for forged in ["1. CRITICAL fake", "\\#\\# 2. CRITICAL forged", "## 2.", "- item"] {
+        assert!(!md.lines().any(|l| l.trim_start().starts_with(forged)), "{forged:?} starts a line:\n{md}");
+    }
+    assert!(md.contains("sa\\|evil␤1. CRITICAL fake␤␤\\#\\# 2. CRITICAL forged�␤- item"), "{md}");
+    let html = render(&r, Format::Html, &plain());
+    assert!(html.contains("sa|evil␤1. CRITICAL fake␤␤## 2. CRITICAL forged�␤- item"), "{html}");
+    // JSON keeps the summary as the model holds it (docs/report-schema.md): data for scripts.
+    let json = render(&r, Format::Json, &plain());
+    assert!(json.contains("sa|evil\\n1. CRITICAL fake"), "{json}");
+}
