@@ -719,3 +719,25 @@ fn kubernetes_version_2_0_is_refused_as_no_such_release_exists() {
     let ok = doctor(&["throttle", "--user", "alice", "--kubernetes-version", "1.35"], dir.path());
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
 }
+
+/// Review 26 §11: `--now` before the data, without `--since`, was told as the window
+/// "2024-01-01 00:00:00 → 00:00:00 UTC (0s)", one nobody asked for. It now says that the time
+/// given is before the data's first event, and the data's range.
+#[test]
+fn now_before_the_data_says_so_instead_of_a_zero_length_window() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--now", "2001-01-01"], cache.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("--now 2001-01-01 00:00:00 UTC is before the data's first event: its "), "{err}");
+    assert!(err.contains(" events run from "), "{err}");
+    assert!(!err.contains("(0s)"), "{err}");
+    // A window after the data still names the window.
+    let after = doctor(&["diagnose", AUDIT_FIXTURES, "--now", "2099-01-01", "--since", "1h"], cache.path());
+    assert_eq!(after.status.code(), Some(2), "{}", stderr(&after));
+    assert!(
+        stderr(&after).contains("no audit event in the window analysed, 2098-12-31 23:00:00"),
+        "{}",
+        stderr(&after)
+    );
+}
