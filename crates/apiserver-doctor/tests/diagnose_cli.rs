@@ -695,3 +695,49 @@ fn metrics_interval_gives_diagnose_the_rates_that_copied_scrapes_cannot() {
     let out = doctor(&["diagnose", "--metrics", &files[0], "--metrics-interval", "-3"], cache.path());
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// Review 26 §11: `--kubernetes-version 2.0` was taken, and the remedies were written "for
+/// Kubernetes 2.0", a release that does not exist. Every Kubernetes release is 1.x: any other
+/// major version is refused, by diagnose, throttle and the config file alike.
+#[test]
+fn kubernetes_version_2_0_is_refused_as_no_such_release_exists() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("doctor.yaml");
+    std::fs::write(&config, "kubernetes_version: \"2.0\"\n").expect("write");
+    let config = config.to_str().expect("utf-8");
+    for args in [
+        vec!["diagnose", AUDIT_FIXTURES, "--kubernetes-version", "2.0"],
+        vec!["diagnose", AUDIT_FIXTURES, "--config", config],
+        vec!["throttle", "--user", "alice", "--kubernetes-version", "v2.1.0"],
+        vec!["throttle", "--user", "alice", "--kubernetes-version", "0.9"],
+    ] {
+        let out = doctor(&args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("expected 1.MINOR such as 1.29"), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+    let ok = doctor(&["throttle", "--user", "alice", "--kubernetes-version", "1.35"], dir.path());
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+}
+
+/// Review 26 §11: `--now` before the data, without `--since`, was told as the window
+/// "2024-01-01 00:00:00 → 00:00:00 UTC (0s)", one nobody asked for. It now says that the time
+/// given is before the data's first event, and the data's range.
+#[test]
+fn now_before_the_data_says_so_instead_of_a_zero_length_window() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--now", "2001-01-01"], cache.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("--now 2001-01-01 00:00:00 UTC is before the data's first event: its "), "{err}");
+    assert!(err.contains(" events run from "), "{err}");
+    assert!(!err.contains("(0s)"), "{err}");
+    // A window after the data still names the window.
+    let after = doctor(&["diagnose", AUDIT_FIXTURES, "--now", "2099-01-01", "--since", "1h"], cache.path());
+    assert_eq!(after.status.code(), Some(2), "{}", stderr(&after));
+    assert!(
+        stderr(&after).contains("no audit event in the window analysed, 2098-12-31 23:00:00"),
+        "{}",
+        stderr(&after)
+    );
+}

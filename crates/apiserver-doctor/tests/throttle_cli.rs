@@ -131,3 +131,100 @@ fn bad_arguments_name_the_option_and_the_value() {
     let all = throttle(&["--user", "a", "--resources", "*,pods"]);
     assert_eq!(stdout(&all).matches("apiGroups:").count(), 1, "{}", stdout(&all));
 }
+
+/// Review 26 §3: `--precedence 1` wrote a FlowSchema the API server rejects (only the `exempt`
+/// schema may have matchingPrecedence 1), and exited 0.
+#[test]
+fn precedence_1_is_refused_as_only_the_exempt_flowschema_may_use_it() {
+    for args in [
+        vec!["--user", "alice", "--precedence", "1"],
+        vec!["--user", "alice", "--precedence", "0"],
+        vec!["--user", "alice", "--precedence", "10001"],
+    ] {
+        assert_usage_error(&throttle(&args), "--precedence", &args);
+    }
+    let one = throttle(&["--user", "alice", "--precedence", "1"]);
+    assert!(stderr(&one).contains("only the FlowSchema named exempt may use 1"), "{}", stderr(&one));
+    assert!(stderr(&one).contains("2 to 10000"), "{}", stderr(&one));
+    let two = throttle(&["--user", "alice", "--precedence", "2"]);
+    assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
+    assert!(stdout(&two).contains("matchingPrecedence: 2\n"), "{}", stdout(&two));
+    let max = throttle(&["--user", "alice", "--precedence", "10000"]);
+    assert_eq!(max.status.code(), Some(0), "{}", stderr(&max));
+}
+
+/// Review 26 §4: `--service-account Observability/Inventory` was written as it was, a subject
+/// the API server refuses (the namespace must be a DNS label, the name a DNS subdomain), while
+/// `--namespaces Team_A` was refused.
+#[test]
+fn service_account_namespace_and_name_are_validated_like_namespaces() {
+    for (sa, says) in [
+        (
+            "Observability/inventory",
+            "--service-account \"Observability/inventory\": \"Observability\" is not a namespace name",
+        ),
+        (
+            "observability/Inventory",
+            "--service-account \"observability/Inventory\": \"Inventory\" is not a service account name",
+        ),
+        ("team_a/runner", "\"team_a\" is not a namespace name"),
+        ("ci/run_ner", "\"run_ner\" is not a service account name"),
+        ("ci/a..b", "\"a..b\" is not a service account name"),
+        ("ci/-a", "\"-a\" is not a service account name"),
+        ("system:serviceaccount:CI:runner", "\"CI\" is not a namespace name"),
+        ("system:serviceaccount:ci:Runner", "\"Runner\" is not a service account name"),
+        ("*/runner", "\"*\" is not a namespace name"),
+    ] {
+        let args = ["--service-account", sa];
+        assert_usage_error(&throttle(&args), says, &args);
+    }
+    // Valid names, the user-name form, and NS/* (every service account of NS) are written.
+    for sa in ["observability/inventory-exporter", "ci/runner.v2", "system:serviceaccount:ci:runner", "obs/*"]
+    {
+        let ok = throttle(&["--service-account", sa]);
+        assert_eq!(ok.status.code(), Some(0), "{sa}: {}", stderr(&ok));
+    }
+    let all = throttle(&["--service-account", "obs/*"]);
+    assert!(stdout(&all).contains("namespace: obs\n"), "{}", stdout(&all));
+    assert!(stdout(&all).contains("name: \"*\"\n"), "{}", stdout(&all));
+}
+
+/// Review 26 §9: every identity outside ASCII and every `NS/*` was named `throttle-client`, so
+/// applying the second throttle replaced the first one's rules. A name the label cannot render
+/// as it is now ends in a hash of it; a name that is a label already keeps its name.
+#[test]
+fn throttle_names_of_identities_that_sanitise_alike_do_not_collide() {
+    let name = |args: &[&str]| {
+        let out = throttle(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let yaml = stdout(&out);
+        let line = yaml.lines().find(|l| l.trim_start().starts_with("name: throttle-")).map(str::trim);
+        line.unwrap_or_else(|| panic!("{args:?}: no name in {yaml}")).trim_start_matches("name: ").to_owned()
+    };
+    let names = [
+        name(&["--user", "管理者"]),
+        name(&["--user", "ユーザー"]),
+        name(&["--service-account", "obs/*"]),
+        name(&["--service-account", "ci/*"]),
+        name(&["--user", "Alice"]),
+        name(&["--user", "alice"]),
+        name(&["--user", "alice@example.com"]),
+        name(&["--user", "alice.example.com"]),
+    ];
+    let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), names.len(), "{names:?}");
+    for n in &names {
+        assert!(
+            n.len() <= 63 && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{n}"
+        );
+    }
+    // Run after run, the same name; and a name that is a label already is kept as it is.
+    assert_eq!(name(&["--user", "管理者"]), names[0]);
+    assert_eq!(names[5], "throttle-alice");
+    assert!(names[2].starts_with("throttle-obs-"), "{}", names[2]);
+    assert_eq!(
+        name(&["--service-account", "observability/inventory-exporter"]),
+        "throttle-inventory-exporter"
+    );
+}

@@ -226,7 +226,9 @@ pub struct Finding {
     /// The time it covers, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_range: Option<TimeRange>,
-    /// A few sentences in plain words: what happens and why it matters.
+    /// A few sentences in plain words: what happens and why it matters. One paragraph: the
+    /// reports people read show a line feed in it as `␤` ([`text::one_paragraph`]), as it can
+    /// only come from the log.
     pub summary: String,
     /// The numbers, the query and the chart.
     pub evidence: Evidence,

@@ -49,6 +49,26 @@ pub fn multi_line(s: &str) -> String {
     s.chars().map(|c| if is_hidden(c) { REPLACEMENT } else { c }).collect()
 }
 
+/// The character a line feed inside a one-paragraph field is shown as: U+2424 SYMBOL FOR
+/// NEWLINE, `␤`.
+pub const LINE_FEED: char = '\u{2424}';
+
+/// Text for a finding's summary in a report people read: one paragraph, which no check breaks
+/// into lines, so a line feed in it comes from the log (a user name, a user agent) and becomes
+/// `␤` instead of starting a line of the report that the log's author wrote (a forged
+/// `1. CRITICAL …`); every other hidden character ([`is_hidden`]) becomes U+FFFD and a tab a
+/// space. The report's own lines (its wrapping, indentation and headings) are the renderer's.
+pub fn one_paragraph(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\n' => LINE_FEED,
+            '\t' => ' ',
+            c if is_hidden(c) => REPLACEMENT,
+            c => c,
+        })
+        .collect()
+}
+
 /// `text` as one shell word: as it is when it holds only characters no shell treats specially,
 /// else in single quotes (a `'` inside written `'\''`). The value a command receives is the
 /// text exactly, whatever it holds.

@@ -7,7 +7,7 @@ use findings::{Remedy, RemedyKind, Safety};
 
 use crate::version::{FlowControlApi, KubernetesVersion};
 use crate::yaml::{self, Node};
-use crate::{RemedyError, dns_label, from_one_line, one_line};
+use crate::{RemedyError, from_one_line, identity_label, one_line};
 
 /// The user names of the control plane's own components: a throttle on them slows every
 /// workload's controllers.
@@ -158,16 +158,19 @@ impl ThrottlePlan {
     pub const DEFAULT_PRECEDENCE: u32 = 90;
 
     /// A plan with the default shares and precedence, named after its one identity (a service
-    /// account's name, a user), else after the client: two checks that name the same service
-    /// account, one by its client and one by its user name, propose the same objects.
+    /// account's name, `NS/*` for every service account of NS, a user), else after the client:
+    /// two checks that name the same service account, one by its client and one by its user
+    /// name, propose the same objects. A name that is not a label as it is ends in a hash of it
+    /// (see [`identity_label`]), so two identities never share objects.
     pub fn new(client: &str, subjects: Vec<ApfSubject>, rules: Vec<ResourceRule>) -> ThrottlePlan {
         let base = match subjects.as_slice() {
-            [ApfSubject::ServiceAccount { name, .. }] => name.as_str(),
-            [ApfSubject::User(user)] => user.as_str(),
-            _ => client,
+            [ApfSubject::ServiceAccount { namespace, name }] if name == "*" => format!("{namespace}/*"),
+            [ApfSubject::ServiceAccount { name, .. }] => name.clone(),
+            [ApfSubject::User(user)] => user.clone(),
+            _ => client.to_owned(),
         };
         ThrottlePlan {
-            name: format!("throttle-{}", dns_label(base, 54)),
+            name: format!("throttle-{}", identity_label(&base, 54)),
             client: client.to_owned(),
             subjects,
             rules,
@@ -389,6 +392,19 @@ mod tests {
         // Several identities: the client names it.
         let two = vec![ApfSubject::User("alice".into()), ApfSubject::User("bob".into())];
         assert_eq!(ThrottlePlan::new("kubectl", two, vec![]).name, "throttle-kubectl");
+    }
+
+    #[test]
+    fn a_plan_name_that_loses_information_ends_in_a_hash_and_one_that_does_not_is_kept() {
+        let name = |subject: ApfSubject| ThrottlePlan::new("client", vec![subject], vec![]).name;
+        let all = |ns: &str| ApfSubject::ServiceAccount { namespace: ns.into(), name: "*".into() };
+        assert_ne!(name(all("obs")), name(all("ci")));
+        assert_ne!(name(ApfSubject::User("管理者".into())), name(ApfSubject::User("ユーザー".into())));
+        assert_ne!(name(ApfSubject::User("Alice".into())), name(ApfSubject::User("alice".into())));
+        assert_eq!(name(ApfSubject::User("alice".into())), "throttle-alice");
+        assert_eq!(name(ApfSubject::from_username("system:serviceaccount:ci:runner")), "throttle-runner");
+        let hashed = name(ApfSubject::User("alice@example.com".into()));
+        assert!(hashed.starts_with("throttle-alice-example-com-") && hashed.len() == 35, "{hashed}");
     }
 
     #[test]

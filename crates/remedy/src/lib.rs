@@ -44,6 +44,25 @@ pub(crate) fn dns_label(text: &str, max: usize) -> String {
     if full.len() <= max {
         return full;
     }
+    hashed_label(text, max)
+}
+
+/// `text` as a DNS label (as [`dns_label`]) that no other text shares: written as it is only
+/// when it is a label already (lower case letters, digits and single `-` inside) and fits in
+/// `max`; any other text, which the label could render only by losing something (upper case,
+/// `@`, `:`, `/`, `*`, a character outside ASCII), ends in the hash of the whole text. Without
+/// the hash, `管理者` and `ユーザー` were both `client`, and `Alice` and `alice` both `alice`.
+pub(crate) fn identity_label(text: &str, max: usize) -> String {
+    let full = label_chars(text, usize::MAX);
+    if full == text && full.len() <= max {
+        return full;
+    }
+    hashed_label(text, max)
+}
+
+/// The first characters of `text` as a label, then `-` and eight hexadecimal digits of a hash of
+/// the whole text: at most `max` characters.
+fn hashed_label(text: &str, max: usize) -> String {
     // FNV-1a, 32 bits: stable across runs and versions, unlike the standard library's hasher.
     let hash = text.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
     let head = label_chars(text, max.saturating_sub(9).max(1));

@@ -6,7 +6,7 @@ use std::str::FromStr;
 /// A Kubernetes minor version, parsed from `1.29`, `v1.29.4`, `1.29.4-gke.100`, `v1.30.2+k3s1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KubernetesVersion {
-    /// Major version (always 1 so far).
+    /// Major version: 1 (parsing refuses any other, as no other was released).
     pub major: u32,
     /// Minor version.
     pub minor: u32,
@@ -47,7 +47,9 @@ impl fmt::Display for KubernetesVersion {
 
 /// A string that is not a Kubernetes version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a Kubernetes version (expected MAJOR.MINOR such as 1.29 or v1.29.4)")]
+#[error(
+    "`{0}` is not a Kubernetes version: expected 1.MINOR such as 1.29 or v1.29.4 (every Kubernetes release is 1.x)"
+)]
 pub struct VersionError(pub String);
 
 impl FromStr for KubernetesVersion {
@@ -63,7 +65,9 @@ impl FromStr for KubernetesVersion {
         let minor_text = parts.next().ok_or_else(err)?;
         let digits: String = minor_text.chars().take_while(char::is_ascii_digit).collect();
         let minor = digits.parse::<u32>().map_err(|_| err())?;
-        if major == 0 {
+        // There is no Kubernetes 0.x or 2.x release: a remedy "for Kubernetes 2.0" would be
+        // written for a cluster that does not exist.
+        if major != 1 {
             return Err(err());
         }
         Ok(KubernetesVersion { major, minor })
@@ -117,7 +121,7 @@ mod tests {
         ] {
             assert_eq!(text.parse::<KubernetesVersion>(), Ok(KubernetesVersion::new(1, minor)), "{text}");
         }
-        for bad in ["", "1", "v", "one.two", "0.1", "1.x"] {
+        for bad in ["", "1", "v", "one.two", "0.1", "1.x", "2.0", "v3.1.4"] {
             assert!(bad.parse::<KubernetesVersion>().is_err(), "{bad:?} should not parse");
         }
     }

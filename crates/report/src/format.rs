@@ -144,8 +144,66 @@ pub fn code_spans(s: &str) -> Vec<(bool, &str)> {
         .collect()
 }
 
+/// A paragraph of an advice body (paragraphs are separated by a blank line), as every
+/// renderer shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paragraph<'a> {
+    /// Prose: wrapped to the width, with its `code` spans.
+    Prose(&'a str),
+    /// A snippet (YAML, commands): its lines and indentation kept exactly, as code. `lang` is
+    /// `yaml` when every line reads as YAML (`key:`, `key: value`, `- item`), else empty.
+    Verbatim {
+        /// The snippet's language for Markdown fences and HTML classes, or empty.
+        lang: &'static str,
+        /// Its lines.
+        text: &'a str,
+    },
+}
+
+/// The paragraphs of an advice body. A paragraph with an indented line is a snippet (prose is
+/// never indented, and a YAML snippet is nothing without its indentation): the renderers keep its
+/// lines as they are instead of wrapping or joining them.
+pub fn paragraphs(body: &str) -> Vec<Paragraph<'_>> {
+    body.split("\n\n")
+        .map(|p| p.trim_matches('\n'))
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            if p.lines().any(|l| l.starts_with([' ', '\t']) && !l.trim().is_empty()) {
+                Paragraph::Verbatim { lang: if looks_like_yaml(p) { "yaml" } else { "" }, text: p }
+            } else {
+                Paragraph::Prose(p)
+            }
+        })
+        .collect()
+}
+
+/// Whether every line of `text` reads as a YAML mapping entry or list item.
+fn looks_like_yaml(text: &str) -> bool {
+    text.lines().filter(|l| !l.trim().is_empty()).all(|line| {
+        let line = line.trim_start();
+        let line = line.strip_prefix("- ").unwrap_or(line);
+        let key = line.split_once(": ").map_or(line.strip_suffix(':').unwrap_or(""), |(k, _)| k);
+        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn advice_paragraphs_with_an_indented_line_are_snippets() {
+        use super::Paragraph::{Prose, Verbatim};
+        let body = "Set it, for example:\n\nspec:\n  ttlSecondsAfterFinished: 3600\n\n- one\n- two\n\n  kubectl get x\n";
+        assert_eq!(
+            super::paragraphs(body),
+            vec![
+                Prose("Set it, for example:"),
+                Verbatim { lang: "yaml", text: "spec:\n  ttlSecondsAfterFinished: 3600" },
+                Prose("- one\n- two"),
+                Verbatim { lang: "", text: "  kubectl get x" },
+            ]
+        );
+    }
+
     #[test]
     fn code_spans_pair_backticks() {
         assert_eq!(super::code_spans("a `b` c"), vec![(false, "a "), (true, "b"), (false, " c")]);

@@ -391,8 +391,9 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
         facts.push(escape(&format::range(r)));
     }
     writeln!(out, "<p class=\"subject\">{}</p>", facts.join(" · "))?;
-    for paragraph in f.summary.split("\n\n").filter(|p| !p.trim().is_empty()) {
-        writeln!(out, "<p class=\"summary\">{}</p>", prose(paragraph))?;
+    if !f.summary.trim().is_empty() {
+        // One paragraph, as in text and Markdown: a line feed from the log shows as `␤`.
+        writeln!(out, "<p class=\"summary\">{}</p>", prose(&findings::text::one_paragraph(&f.summary)))?;
     }
     let e = &f.evidence;
     writeln!(out, "<h4>Evidence <small>({})</small></h4>", escape(&e.source))?;
@@ -447,8 +448,14 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
             RemedyKind::Yaml => code_block(out, "YAML — kubectl apply -f -", "yaml", &r.body)?,
             RemedyKind::Command => code_block(out, "Commands", "sh", &r.body)?,
             RemedyKind::Advice => {
-                for paragraph in r.body.split("\n\n").filter(|p| !p.trim().is_empty()) {
-                    writeln!(out, "<p>{}</p>", prose(paragraph))?;
+                for paragraph in format::paragraphs(&r.body) {
+                    match paragraph {
+                        format::Paragraph::Prose(p) => writeln!(out, "<p>{}</p>", prose(p))?,
+                        format::Paragraph::Verbatim { lang: "yaml", text } => {
+                            code_block(out, "YAML", "yaml", text)?
+                        }
+                        format::Paragraph::Verbatim { text, .. } => code_block(out, "Example", "text", text)?,
+                    }
                 }
             }
         }

@@ -216,8 +216,9 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
     writeln!(out, "{}", facts.join(" · "))?;
     writeln!(out)?;
     if !f.summary.is_empty() {
-        let paragraphs: Vec<String> = f.summary.split("\n\n").map(prose).collect();
-        writeln!(out, "{}", paragraphs.join("\n\n"))?;
+        // One paragraph: a line feed from the log must not start a paragraph, list item or
+        // heading of the report.
+        writeln!(out, "{}", prose(&findings::text::one_paragraph(&f.summary)))?;
         writeln!(out)?;
     }
     let e = &f.evidence;
@@ -263,8 +264,15 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
             RemedyKind::Yaml => fenced(out, "yaml", &r.body)?,
             RemedyKind::Command => fenced(out, "sh", &r.body)?,
             RemedyKind::Advice => {
-                let paragraphs: Vec<String> = r.body.split("\n\n").map(prose).collect();
-                writeln!(out, "{}", paragraphs.join("\n\n"))?;
+                for (k, paragraph) in format::paragraphs(&r.body).into_iter().enumerate() {
+                    if k > 0 {
+                        writeln!(out)?;
+                    }
+                    match paragraph {
+                        format::Paragraph::Prose(p) => writeln!(out, "{}", prose(p))?,
+                        format::Paragraph::Verbatim { lang, text } => fenced(out, lang, text)?,
+                    }
+                }
             }
         }
         writeln!(out)?;

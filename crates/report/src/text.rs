@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use charts::{TextOptions as ChartOptions, display_width};
 use findings::{Finding, RemedyKind, Report, Safety, Severity, Table};
 
-use crate::format;
+use crate::format::{self, Paragraph};
 use crate::{TextOptions, sorted_findings};
 
 struct Style {
@@ -228,7 +228,8 @@ fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize)
         writeln!(out, "{indent}time: {}", format::range(r))?;
     }
     if !f.summary.is_empty() {
-        for line in wrap(&clean(&f.summary), width, indent) {
+        // One paragraph: a line feed from the log must not start a line of the report.
+        for line in wrap(&findings::text::one_paragraph(&f.summary), width, indent) {
             writeln!(out, "{line}")?;
         }
     }
@@ -290,8 +291,24 @@ fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize)
         }
         match r.kind {
             RemedyKind::Advice => {
-                for line in wrap(&clean(&r.body), width, &format!("{indent}     ")) {
-                    writeln!(out, "{line}")?;
+                let hang = format!("{indent}     ");
+                for (k, paragraph) in format::paragraphs(&r.body).into_iter().enumerate() {
+                    if k > 0 {
+                        writeln!(out)?;
+                    }
+                    match paragraph {
+                        Paragraph::Prose(p) => {
+                            for line in wrap(&clean(p), width, &hang) {
+                                writeln!(out, "{line}")?;
+                            }
+                        }
+                        // A snippet is copied: its lines and indentation as they are.
+                        Paragraph::Verbatim { text, .. } => {
+                            for line in clean(text).lines() {
+                                writeln!(out, "{hang}{line}")?;
+                            }
+                        }
+                    }
                 }
             }
             RemedyKind::Yaml | RemedyKind::Command => {

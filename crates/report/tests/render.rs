@@ -558,3 +558,72 @@ fn an_empty_five_minute_bin_breaks_the_latency_line() {
     let Some(group) = group else { panic!("no {name} series in the HTML") };
     assert_eq!(group.matches("<polyline").count(), 2, "the line breaks at 10:25:\n{group}");
 }
+
+/// Review 26 §6: the YAML snippet of AUD008's advice (`spec:` / `  ttlSecondsAfterFinished:
+/// 3600`) lost its indentation in the terminal and was joined into one paragraph line in
+/// Markdown (and HTML), so a copy gave the field at the wrong level. An advice paragraph with
+/// an indented line is now kept line for line: as it is in text, fenced in Markdown, `<pre>` in
+/// HTML.
+#[test]
+fn yaml_in_advice_keeps_its_lines_and_indentation_in_text_markdown_and_html() {
+    let mut r = sample_report();
+    r.findings[0].remedies.push(findings::remedy(
+        "Let Kubernetes delete finished Jobs: set ttlSecondsAfterFinished",
+        findings::RemedyKind::Advice,
+        findings::Safety::ReviewFirst,
+        "Set `spec.ttlSecondsAfterFinished` on the Jobs the client creates, for example:\n\n\
+         spec:\n  ttlSecondsAfterFinished: 3600\n\n\
+         The TTL controller then deletes each Job an hour after it finishes.",
+    ));
+    let text = render(&r, Format::Text, &plain());
+    let lines: Vec<&str> = text.lines().collect();
+    let title =
+        lines.iter().position(|l| l.contains("set ttlSecondsAfterFinished [review first]")).unwrap_or(0);
+    let Some(at) = lines.iter().skip(title).position(|l| l.trim_end().ends_with("spec:")).map(|i| i + title)
+    else {
+        panic!("no `spec:` line in\n{text}")
+    };
+    let spec_col = lines[at].len() - "spec:".len();
+    assert_eq!(lines[at + 1], format!("{}  ttlSecondsAfterFinished: 3600", " ".repeat(spec_col)), "{text}");
+    assert!(lines[at - 1].trim().is_empty() && lines[at + 2].trim().is_empty(), "{text}");
+
+    let md = render(&r, Format::Markdown, &plain());
+    assert!(md.contains("```yaml\nspec:\n  ttlSecondsAfterFinished: 3600\n```\n"), "{md}");
+    assert!(!md.contains("spec:   ttlSecondsAfterFinished"), "{md}");
+
+    let html = render(&r, Format::Html, &plain());
+    assert!(
+        html.contains(
+            "<pre><code class=\"language-yaml\">spec:\n  ttlSecondsAfterFinished: 3600</code></pre>"
+        ),
+        "{html}"
+    );
+}
+
+/// Review 26 §10: a user name holding a line feed (`sa|evil\n1. CRITICAL fake`) was printed raw
+/// in the text report's summary, so the log's author wrote a line of the report that read as a
+/// finding of its own. A line feed in a summary now shows as `␤`, in every format people read.
+#[test]
+fn a_line_feed_from_the_log_in_a_summary_cannot_forge_a_report_line() {
+    let mut r = sample_report();
+    let user = "sa|evil\n1. CRITICAL fake\n\n## 2. CRITICAL forged\r\n- item";
+    r.findings[0].summary = format!("pipe|tool/1.0 ({user}) sent 240 LISTs of pods.");
+    let text = render(&r, Format::Text, &plain());
+    for forged in ["1. CRITICAL fake", "## 2. CRITICAL forged", "- item"] {
+        assert!(
+            !text.lines().any(|l| l.trim_start().starts_with(forged)),
+            "{forged:?} starts a line:\n{text}"
+        );
+    }
+    assert!(text.contains("(sa|evil␤1. CRITICAL fake␤␤## 2. CRITICAL forged�␤- item) sent 240"), "{text}");
+    let md = render(&r, Format::Markdown, &plain());
+    for forged in ["1. CRITICAL fake", "\\#\\# 2. CRITICAL forged", "## 2.", "- item"] {
+        assert!(!md.lines().any(|l| l.trim_start().starts_with(forged)), "{forged:?} starts a line:\n{md}");
+    }
+    assert!(md.contains("sa\\|evil␤1. CRITICAL fake␤␤\\#\\# 2. CRITICAL forged�␤- item"), "{md}");
+    let html = render(&r, Format::Html, &plain());
+    assert!(html.contains("sa|evil␤1. CRITICAL fake␤␤## 2. CRITICAL forged�␤- item"), "{html}");
+    // JSON keeps the summary as the model holds it (docs/report-schema.md): data for scripts.
+    let json = render(&r, Format::Json, &plain());
+    assert!(json.contains("sa|evil\\n1. CRITICAL fake"), "{json}");
+}

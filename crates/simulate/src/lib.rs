@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod emit;
 pub mod manifests;
 pub mod metrics;
+pub mod out_dir;
 pub mod output;
 pub mod rng;
 pub mod scenario;
@@ -83,6 +84,20 @@ pub enum SimulateError {
     /// The configuration cannot be simulated.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The output directory holds files a run does not write: nothing was changed.
+    #[error(
+        "{dir} holds files `apiserver-doctor simulate` does not write: {files}{more}; nothing was changed. Choose a \
+         new or empty --out, or move them (a previous run's audit/, metrics/, manifests/ and scenario.json are \
+         replaced)"
+    )]
+    NotOurs {
+        /// The output directory.
+        dir: PathBuf,
+        /// The first of them, relative to `dir`, comma-separated.
+        files: String,
+        /// ` and N more`, or empty.
+        more: String,
+    },
     /// Writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -123,6 +138,25 @@ pub struct Progress {
     pub bytes: u64,
 }
 
+/// Whether `cfg` can be simulated: the errors [`simulate`] would give before writing anything.
+pub fn check(cfg: &Config) -> Result<(), SimulateError> {
+    if cfg.nodes == 0 {
+        return Err(SimulateError::Config("--nodes must be at least 1".to_owned()));
+    }
+    if cfg.duration_seconds <= 0 {
+        return Err(SimulateError::Config("--duration must be at least 1s".to_owned()));
+    }
+    if cfg.nodes > 100_000 {
+        return Err(SimulateError::Config(
+            "--nodes above 100000 is beyond what Kubernetes supports".to_owned(),
+        ));
+    }
+    if cfg.scenarios.contains(&Scenario::Healthy) && cfg.scenarios.iter().any(|s| *s != Scenario::Healthy) {
+        return Err(SimulateError::Config("`healthy` cannot be combined with other scenarios".to_owned()));
+    }
+    Ok(())
+}
+
 /// Runs the simulation into `out` (created if missing), without progress reports: the entry
 /// point for other commands (`demo`) and tests.
 pub fn run(cfg: &Config, out: &Path) -> Result<Summary, SimulateError> {
@@ -136,23 +170,10 @@ pub fn simulate(
     out: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary, SimulateError> {
-    if cfg.nodes == 0 {
-        return Err(SimulateError::Config("--nodes must be at least 1".to_owned()));
-    }
-    if cfg.duration_seconds <= 0 {
-        return Err(SimulateError::Config("--duration must be at least 1s".to_owned()));
-    }
-    if cfg.nodes > 100_000 {
-        return Err(SimulateError::Config(
-            "--nodes above 100000 is beyond what Kubernetes supports".to_owned(),
-        ));
-    }
+    check(cfg)?;
     let mut names = cfg.scenarios.clone();
     names.sort_unstable();
     names.dedup();
-    if names.len() > 1 && names.contains(&Scenario::Healthy) {
-        return Err(SimulateError::Config("`healthy` cannot be combined with other scenarios".to_owned()));
-    }
     let cluster = cluster::Cluster::new(cfg.seed, cfg.nodes, cfg.version);
     let scenarios = scenario::Scenarios::new(cfg.seed, &names, cfg.nodes);
     let end = cfg.start + cfg.duration_seconds * 1_000_000;

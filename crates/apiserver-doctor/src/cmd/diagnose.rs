@@ -320,6 +320,16 @@ impl AuditEvidence {
             return Some(format!("{what}: no audit event in it"));
         }
         match (self.range, self.window_events) {
+            // The window ends before the data begins: without --since it is cut to nothing
+            // (`00:00:00 → 00:00:00 (0s)`), a window nobody asked for; --now is what is wrong.
+            (Some(data), Some(0.0)) if self.window.end < data.start => Some(format!(
+                "{what}: --now {} is before the data's first event: its {} events run from {} to {} (--now latest, \
+                 or a --now within that range, analyses them)",
+                report::format::time(&self.window.end),
+                report::format::number(self.events, 0),
+                report::format::time(&data.start),
+                report::format::time(&data.end),
+            )),
             (Some(data), Some(0.0)) => Some(format!(
                 "{what}: no audit event in the window analysed, {}; its {} events run from {} to {} (--now latest, \
                  or a --now and --since within that range, analyses them)",

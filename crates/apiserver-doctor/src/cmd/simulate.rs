@@ -12,7 +12,8 @@ use simulate::{Config, KubeVersion, OutputFormat, Scenario};
 /// Arguments of `apiserver-doctor simulate`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Directory to write into (audit/, metrics/, manifests/, scenario.json).
+    /// Directory to write into (audit/, metrics/, manifests/, scenario.json). A previous run's
+    /// files there are replaced; a directory holding anything else is refused, untouched.
     #[arg(long)]
     out: PathBuf,
     /// Nodes in the simulated cluster.
@@ -45,8 +46,8 @@ pub struct Args {
     /// Compress the audit files with zstd.
     #[arg(long)]
     zstd: bool,
-    /// Start a new audit file after this many MiB (uncompressed).
-    #[arg(long, default_value_t = 1024)]
+    /// Start a new audit file after this many MiB (uncompressed); at least 1.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = max_file_mib)]
     max_file_mib: u64,
     /// Worker threads (the output does not depend on it).
     #[arg(long)]
@@ -54,6 +55,15 @@ pub struct Args {
     /// No progress on the terminal.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// `--max-file-mib`: a whole number of MiB, at least 1 (0 used to be taken as 1).
+fn max_file_mib(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("an audit file holds at least 1 MiB: give 1 or more".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a whole number of MiB (1 or more)")),
+    }
 }
 
 /// Runs `apiserver-doctor simulate`.
@@ -84,10 +94,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         audit::write::Compression::None
     };
-    cfg.max_file_bytes = args.max_file_mib.max(1) << 20;
+    cfg.max_file_bytes = args.max_file_mib.saturating_mul(1 << 20);
     if let Some(t) = args.threads {
         cfg.threads = t.max(1);
     }
+    // Every argument is checked before a previous run's files go: a typo must not cost them.
+    simulate::check(&cfg)?;
+    // A previous run's audit files left beside the new ones would be diagnosed with them.
+    simulate::out_dir::clear_previous_run(&args.out)?;
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let began = Instant::now();
     let mut last_percent = usize::MAX;

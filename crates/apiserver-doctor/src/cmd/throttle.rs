@@ -22,7 +22,8 @@ use remedy::{ApfSubject, KubernetesVersion, ResourceRule, ThrottlePlan};
     shows a FlowSchema of the cluster that would catch the requests first, or a level that holds\n\
     them as tightly already; 2 usage error.")]
 pub struct Args {
-    /// A service account to throttle, as NAMESPACE/NAME (repeatable)
+    /// A service account to throttle, as NAMESPACE/NAME (repeatable); NAMESPACE/* is every
+    /// service account of the namespace
     #[arg(long = "service-account", value_name = "NS/NAME")]
     pub service_accounts: Vec<String>,
     /// A user to throttle, as the API server authenticates it (repeatable)
@@ -50,10 +51,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_SHARES,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub shares: u32,
-    /// matchingPrecedence of the FlowSchema: lower is consulted first (the bootstrap schemas
-    /// but exempt and probes have 100 and more)
+    /// matchingPrecedence of the FlowSchema, 2 to 10000: lower is consulted first (the bootstrap
+    /// schemas but exempt and probes have 100 and more; only exempt may have 1)
     #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_PRECEDENCE,
-          value_parser = clap::value_parser!(u32).range(1..=10000))]
+          value_parser = precedence)]
     pub precedence: u32,
     /// Name of both objects [default: throttle- and the one identity, else the first]
     #[arg(long, value_name = "NAME")]
@@ -71,6 +72,19 @@ pub struct Args {
     /// would still catch the client first, or already holds it as tightly
     #[arg(long, value_name = "PATH", num_args = 1..)]
     pub manifests: Vec<PathBuf>,
+}
+
+/// `--precedence` as the API server accepts it for a FlowSchema of ours: 2 to 10000. Its
+/// validation keeps 1 for the bootstrap schema named `exempt`, so a throttle with 1 is refused by
+/// `kubectl apply`.
+fn precedence(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(1) => Err("only the FlowSchema named exempt may use 1 (the API server refuses any other); \
+                      give 2 to 10000"
+            .to_owned()),
+        Ok(n @ 2..=10000) => Ok(n),
+        _ => Err(format!("{text:?} is not a matchingPrecedence: give a whole number from 2 to 10000")),
+    }
 }
 
 /// Runs `apiserver-doctor throttle`.
@@ -180,21 +194,35 @@ fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
 fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
     let mut out = Vec::new();
     for sa in &args.service_accounts {
-        match sa.split_once('/') {
+        let subject = match sa.split_once('/') {
             Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
-                out.push(ApfSubject::ServiceAccount {
-                    namespace: namespace.to_owned(),
-                    name: name.to_owned(),
-                })
+                ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() }
             }
             // The user name the API server gives it, as the audit log shows it.
             _ => match ApfSubject::from_username(sa) {
-                s @ ApfSubject::ServiceAccount { .. } => out.push(s),
+                s @ ApfSubject::ServiceAccount { .. } => s,
                 _ => anyhow::bail!(
                     "--service-account {sa:?}: expected NAMESPACE/NAME (or system:serviceaccount:NAMESPACE:NAME)"
                 ),
             },
+        };
+        // What the API server's validation of a FlowSchema's ServiceAccount subject accepts.
+        if let ApfSubject::ServiceAccount { namespace, name } = &subject {
+            if !super::is_dns_label(namespace) {
+                anyhow::bail!(
+                    "--service-account {sa:?}: {namespace:?} is not a namespace name (lower case letters, digits \
+                     and '-', beginning and ending with a letter or digit, at most 63 characters)"
+                );
+            }
+            if name != "*" && !is_dns_subdomain(name) {
+                anyhow::bail!(
+                    "--service-account {sa:?}: {name:?} is not a service account name (lower case letters, digits, \
+                     '-' and '.', each part between dots beginning and ending with a letter or digit, at most 253 \
+                     characters), nor * for every service account of the namespace"
+                );
+            }
         }
+        out.push(subject);
     }
     for user in &args.users {
         if user.is_empty() {
@@ -296,6 +324,19 @@ fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
         None => resource.to_owned(),
     };
     Ok((group.to_owned(), resource))
+}
+
+/// Whether `s` is a DNS-1123 subdomain, as Kubernetes validates most object names: at most 253
+/// characters, parts between dots of lower case letters, digits and `-`, each beginning and
+/// ending with a letter or digit.
+fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+        })
 }
 
 /// `--name` as an object name: a DNS subdomain (lower case letters, digits, `-` and `.`, at

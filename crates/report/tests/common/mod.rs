@@ -151,7 +151,7 @@ fn list_storm() -> Finding {
         title: "list-storm-operator sends 2.9 million unpaginated cluster-wide LISTs of pods".into(),
         subject: Subject::new("client", "list-storm-operator/v0.3.1"),
         time_range: Some(window()),
-        summary: "list-storm-operator/v0.3.1 listed every pod in the cluster 804 times a second, without `limit` and without `resourceVersion`, so each LIST was a quorum read from etcd rather than an answer from the watch cache. Together these requests kept the API server busy for 33 hours of request time in one hour.\n\nThis is the client to tune or throttle first.".into(),
+        summary: "list-storm-operator/v0.3.1 listed every pod in the cluster 804 times a second, without `limit` and without `resourceVersion`, so each LIST was a quorum read from etcd rather than an answer from the watch cache. Together these requests kept the API server busy for 33 hours of request time in one hour. This is the client to tune or throttle first.".into(),
         evidence: Evidence {
             source: "audit".into(),
             measures: vec![
