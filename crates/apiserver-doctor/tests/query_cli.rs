@@ -414,3 +414,102 @@ fn area_and_scatter_charts_say_they_are_drawn_as_line_charts() {
     let err = chart("timechart");
     assert!(!err.contains("drawn as"), "{err}");
 }
+
+/// A Falco trace with a request body: a ClusterRoleBinding to cluster-admin (RequestResponse
+/// level, so `requestObject` is there).
+fn clusterrolebinding() -> PathBuf {
+    fixture("audit/falco_k8s_audit_trace_files/attach_cluster_admin_role.json")
+}
+
+/// Review s26 (ingest, item 2): the published Sentinel query for cluster-admin bindings reads
+/// `RequestObject`; over events read without bodies it answered 0 rows, exit 0, and nothing
+/// said why. Now a note says the bodies are not held, and `--keep-bodies` keeps them.
+#[test]
+fn a_query_on_bodies_of_events_read_without_them_says_so_and_keep_bodies_keeps_them() {
+    let input = clusterrolebinding();
+    let path = input.to_str().expect("utf-8 path");
+    let q = "AKSAudit | where tostring(RequestObject.roleRef.name) == 'cluster-admin' | count";
+    let without = run(&["query", "--input", path, "-o", "csv", q]);
+    assert!(without.status.success(), "{}", stderr(&without));
+    assert_eq!(stdout(&without), "Count\n0\n");
+    assert!(
+        stderr(&without).contains("note: the query reads request or response bodies"),
+        "{}",
+        stderr(&without)
+    );
+    assert!(stderr(&without).contains("--keep-bodies"), "{}", stderr(&without));
+    let with = run(&["query", "--input", path, "--keep-bodies", "-o", "csv", q]);
+    assert!(with.status.success(), "{}", stderr(&with));
+    assert_eq!(stdout(&with), "Count\n1\n", "{}", stderr(&with));
+    assert!(!stderr(&with).contains("bodies"), "{}", stderr(&with));
+    // Over the in-memory limit, the bodies go through a temporary store, never the cache.
+    let cache = tempfile::tempdir().expect("temp dir");
+    let big = bin()
+        .args(["query", "--input", path, "--keep-bodies", "-o", "csv", q])
+        .env("APISERVER_DOCTOR_IN_MEMORY_MAX", "0")
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .expect("runs");
+    assert_eq!(stdout(&big), "Count\n1\n", "{}", stderr(&big));
+    assert!(stderr(&big).contains("temporary store"), "{}", stderr(&big));
+    assert!(!cache.path().join("apiserver-doctor/stores").exists(), "no cache store made for bodies");
+    // A query that does not name the bodies gets no note.
+    let plain = run(&["query", "--input", path, "-o", "csv", "AKSAudit | count"]);
+    assert!(!stderr(&plain).contains("bodies"), "{}", stderr(&plain));
+    // The flag needs --input: a store keeps what its ingest kept.
+    let no_input = run(&["query", "--keep-bodies", q]);
+    assert_eq!(no_input.status.code(), Some(2), "{}", stderr(&no_input));
+}
+
+/// Review s26 (ingest, item 5): an empty `--input` (a log just rotated) answered `Count 0`
+/// with nothing on stderr, where `ingest` refuses the same file.
+#[test]
+fn an_empty_input_file_is_warned_about_not_counted_as_no_requests() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let empty = dir.path().join("audit.log");
+    std::fs::write(&empty, "").expect("write");
+    let o = run(&["query", "--input", empty.to_str().expect("utf-8 path"), "-o", "csv", "AKSAudit | count"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "Count\n0\n");
+    assert!(stderr(&o).contains("audit.log: no audit event in it (an empty file)"), "{}", stderr(&o));
+}
+
+/// Review s26 (ingest, item 10): `-o json` wrote each row's keys sorted by name, not in the
+/// order the query projects them.
+#[test]
+fn json_rows_keep_the_columns_in_the_query_order() {
+    let input = eventhub();
+    let q = "KubeAudit | take 1 | project verb, auditID, stage, Zeta = 1, alpha = 2";
+    for (format, open) in [("json", "  {"), ("ndjson", "{")] {
+        let o = run(&["query", "--input", input.to_str().expect("utf-8 path"), "-o", format, q]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let out = stdout(&o);
+        let row = out.lines().find(|l| l.starts_with(open)).expect("a row");
+        let keys: Vec<usize> = ["\"verb\"", "\"auditID\"", "\"stage\"", "\"Zeta\"", "\"alpha\""]
+            .iter()
+            .map(|k| row.find(k).unwrap_or_else(|| panic!("{k} in {row}")))
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "{format}: {row}");
+        let v: serde_json::Value = serde_json::from_str(row.trim_end_matches(',')).expect("a JSON object");
+        assert_eq!(v["alpha"], 2);
+    }
+}
+
+/// Review s26 (ingest, item 10): `--input` read through the cached store did not say how many
+/// duplicate events it dropped, as the read in memory does.
+#[test]
+fn input_through_the_cached_store_says_how_many_duplicates_it_dropped() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let doubled = dir.path().join("doubled.log");
+    let events: String = eventhub_events().iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(&doubled, format!("{events}{events}")).expect("write");
+    let o = bin()
+        .args(["query", "--input", doubled.to_str().expect("utf-8 path"), "-o", "csv", "AKSAudit | count"])
+        .env("APISERVER_DOCTOR_IN_MEMORY_MAX", "0")
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .expect("runs");
+    assert_eq!(stdout(&o), "Count\n22\n", "{}", stderr(&o));
+    assert!(stderr(&o).contains("note: 22 duplicate events dropped"), "{}", stderr(&o));
+}

@@ -162,12 +162,21 @@ pub fn write_csv(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn row_object(result: &QueryResult, b: &RecordBatch, i: usize) -> serde_json::Value {
-    let mut obj = serde_json::Map::new();
+/// One row as a JSON object whose keys are in the query's column order (a `serde_json::Map`
+/// sorts them: `project TimeGenerated, Verb, User` came out as `TimeGenerated, User, Verb`).
+/// A name repeated cannot happen: the planner names every column apart.
+fn row_object(result: &QueryResult, b: &RecordBatch, i: usize) -> String {
+    let mut obj = String::from("{");
     for (c, col) in result.columns.iter().enumerate() {
-        obj.insert(col.name.clone(), cell_json(b.column(c).as_ref(), i, col.ty));
+        if c > 0 {
+            obj.push(',');
+        }
+        obj.push_str(&serde_json::Value::String(col.name.clone()).to_string());
+        obj.push(':');
+        obj.push_str(&cell_json(b.column(c).as_ref(), i, col.ty).to_string());
     }
-    serde_json::Value::Object(obj)
+    obj.push('}');
+    obj
 }
 
 /// A JSON array of row objects, or one object per line.

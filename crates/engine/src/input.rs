@@ -30,15 +30,20 @@ pub struct Input {
     pub duplicates: u64,
 }
 
-/// Reads every file under `paths` (files, directories, `-` for stdin).
+/// Reads every file under `paths` (files, directories, `-` for stdin), bodies dropped.
 pub fn read_paths(paths: &[PathBuf]) -> Result<Input, EngineError> {
+    read_paths_with(paths, &ReadOptions::default())
+}
+
+/// [`read_paths`] read with `options` (`keep_bodies`).
+pub fn read_paths_with(paths: &[PathBuf], options: &ReadOptions) -> Result<Input, EngineError> {
     let mut batches = Compact::default();
     // Duplicates are dropped as the store drops them (`audit::store::writer::row_keys`): an
     // export of both Azure categories, overlapping rotated files or one file given twice
     // count each event once, whether the input is read in memory or through the store.
     let mut seen: HashSet<u64> = HashSet::new();
     let mut duplicates = 0u64;
-    let summary = audit_read(paths, &ReadOptions::default(), &mut |_file: &str, batch: RecordBatch| {
+    let summary = audit_read(paths, options, &mut |_file: &str, batch: RecordBatch| {
         let keep: BooleanArray = row_keys(&batch).into_iter().map(|k| Some(seen.insert(k))).collect();
         let kept = keep.true_count();
         duplicates += (batch.num_rows() - kept) as u64;
@@ -61,6 +66,11 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<Input, EngineError> {
         }
         if let Some(cut) = &f.incomplete {
             warnings.push(format!("{}: {} (only partly read)", cut.file, cut.message));
+        }
+        if f.events == 0 && f.skipped == 0 && f.incomplete.is_none() {
+            // As `ingest` refuses it: an empty log (one just rotated) is not "no requests".
+            let what = if f.bytes == 0 { " (an empty file)" } else { "" };
+            warnings.push(format!("{}: no audit event in it{what}", f.file));
         }
         for ex in &f.examples {
             warnings.push(format!("skipped {ex}"));

@@ -111,7 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let n = audit_files.len();
         eprintln!("ingesting {n} audit file{} into {} ...", if n == 1 { "" } else { "s" }, store.display());
     }
-    let mut inputs = super::ingest_cache::ingest_into(&audit_files, &store, tell)?;
+    let mut inputs = super::ingest_cache::ingest_into(&audit_files, &store, tell, false)?;
     let ingested = step.elapsed();
 
     let step = Instant::now();

@@ -238,7 +238,7 @@ fn ingest_found(paths: &[PathBuf], inputs: Vec<PathBuf>) -> anyhow::Result<(Path
         root.dir.display(),
         super::message(&why)
     );
-    temporary(&inputs, total_bytes)
+    temporary(&inputs, total_bytes, false)
 }
 
 /// The cached store of the inputs keyed `key` under `stores`, filled when missing, damaged or
@@ -345,7 +345,7 @@ fn fill(stores: &Path, dir: &Path, inputs: &[PathBuf], total_bytes: u64) -> Resu
             // What the runs that read them said, said again, as a cache hit does.
             replay_warnings(&named.kept_manifest());
         }
-        let done = ingest_into(inputs, dir, tell).and_then(|_| {
+        let done = ingest_into(inputs, dir, tell, false).and_then(|_| {
             std::fs::write(dir.join(COMPLETE), b"").with_context(|| format!("{}", dir.display()))
         });
         let Err(e) = done else { return Ok(()) };
@@ -602,9 +602,27 @@ fn disk_full(e: &anyhow::Error) -> bool {
 /// Private temporary stores of this run, removed when it ends ([`remove_temporary_stores`]).
 static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// Reads the files under `paths`, with their request and response bodies, into a private
+/// temporary store removed when the run ends (`query --input … --keep-bodies` over more than it
+/// holds in memory): the cache, shared with `diagnose`, never holds bodies, which can hold
+/// Secrets.
+pub fn temporary_with_bodies(paths: &[PathBuf]) -> anyhow::Result<PathBuf> {
+    let found = find_inputs(paths, &[])?;
+    for f in &found.skipped {
+        eprintln!("warning: {}: {} (not read)", f.file, f.not_audit.as_deref().unwrap_or_default());
+    }
+    let total_bytes = super::progress::bytes_of(&found.files);
+    let (dir, _) = temporary(&found.files, total_bytes, true)?;
+    Ok(dir)
+}
+
 /// Reads `inputs` into a store in a new private directory (mode 0700) under the temporary
-/// directory, removed when the run ends: for when the cache cannot be written.
-fn temporary(inputs: &[PathBuf], total_bytes: u64) -> anyhow::Result<(PathBuf, Vec<InputSummary>)> {
+/// directory, removed when the run ends: for when the cache cannot be written, and for bodies.
+fn temporary(
+    inputs: &[PathBuf],
+    total_bytes: u64,
+    keep_bodies: bool,
+) -> anyhow::Result<(PathBuf, Vec<InputSummary>)> {
     let base = std::env::temp_dir();
     remove_stale_temporary_stores(&base);
     let mut attempt = 0u32;
@@ -626,7 +644,7 @@ fn temporary(inputs: &[PathBuf], total_bytes: u64) -> anyhow::Result<(PathBuf, V
     TEMPORARY.lock().unwrap_or_else(PoisonError::into_inner).push(top.clone());
     let dir = top.join("store");
     let tell = tell_reading(inputs, total_bytes, &dir, None);
-    match ingest_into(inputs, &dir, tell) {
+    match ingest_into(inputs, &dir, tell, keep_bodies) {
         Ok(summaries) => Ok((dir, summaries)),
         Err(e) => {
             remove_temporary_stores();
@@ -800,14 +818,23 @@ fn same_file(_: &File, _: &Path) -> bool {
 /// Ingests the audit files `inputs` into a new store at `dir` (what `apiserver-doctor ingest`
 /// does), warning on standard error about skipped records and files that are not audit logs;
 /// when `tell`, draws the progress bar while reading (on a terminal) and says how long it took.
-pub fn ingest_into(inputs: &[PathBuf], dir: &Path, tell: bool) -> anyhow::Result<Vec<InputSummary>> {
+pub fn ingest_into(
+    inputs: &[PathBuf],
+    dir: &Path,
+    tell: bool,
+    keep_bodies: bool,
+) -> anyhow::Result<Vec<InputSummary>> {
     let started = Instant::now();
     let report = super::progress::ingest_with_bar(
         tell,
         || Some(super::progress::bytes_of(inputs)),
         // A cache store of files without a single event is kept: it is what tells the run (and
         // the next one, from the cache) that there is nothing to diagnose in them, and why.
-        IngestOptions { keep_empty_store: true, ..IngestOptions::default() },
+        IngestOptions {
+            keep_empty_store: true,
+            read: audit::read::ReadOptions { keep_bodies, ..audit::read::ReadOptions::default() },
+            ..IngestOptions::default()
+        },
         |opts| audit::ingest::ingest(dir, inputs, opts),
     )?;
     for file in &report.files {

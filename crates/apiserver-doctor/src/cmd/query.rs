@@ -45,6 +45,13 @@ pub struct Args {
     #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub input: Vec<PathBuf>,
 
+    /// With --input: keep the request and response bodies (`RequestObject`, `ResponseObject`),
+    /// which are dropped otherwise, as `ingest` drops them; they can hold Secrets. Input over
+    /// the in-memory limit is then read into a private temporary store removed when the query
+    /// ends, never into the cache.
+    #[arg(long, requires = "input")]
+    pub keep_bodies: bool,
+
     /// What now() is: `latest` (the newest event), a datetime, or the wall clock (the
     /// default). Unlike `diagnose`, whose window ends at the newest event unless --now is given.
     #[arg(long, value_name = "TIME|latest")]
@@ -186,6 +193,15 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
         .unwrap_or(IN_MEMORY_MAX_BYTES);
     let from_stdin = args.input.iter().any(|p| p.as_os_str() == "-");
     let size = input_bytes(&args.input);
+    if !from_stdin && size > limit && args.keep_bodies {
+        eprintln!(
+            "note: {:.1} GB of input with bodies: reading it through a temporary store (bounded memory; \
+             removed when the query ends)",
+            size as f64 / 1e9
+        );
+        let store = super::ingest_cache::temporary_with_bodies(&args.input)?;
+        return Engine::open_store(&store).map_err(anyhow::Error::from);
+    }
     if !from_stdin && size > limit {
         eprintln!(
             "note: {:.1} GB of input: reading it through a cached store (bounded memory; the next query \
@@ -193,19 +209,32 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
             size as f64 / 1e9
         );
         let (store, _) = super::ingest_cache::ingest(&args.input)?;
+        // As the in-memory read says it below: the cache's store dropped them the same way.
+        let dropped = audit::store::Store::open(&store).map(|s| s.manifest().duplicates_dropped).unwrap_or(0);
+        if dropped > 0 {
+            eprintln!("{}", duplicates_note(dropped));
+        }
         return Engine::open_store(&store).map_err(anyhow::Error::from);
     }
-    let batches = engine::input::read_paths(&args.input)?;
+    let options =
+        audit::read::ReadOptions { keep_bodies: args.keep_bodies, ..audit::read::ReadOptions::default() };
+    let batches = engine::input::read_paths_with(&args.input, &options)?;
     for warning in &batches.warnings {
         eprintln!("warning: {warning}");
     }
     if batches.duplicates > 0 {
-        eprintln!(
-            "note: {} duplicate events dropped (read before: the same audit ID, stage and time), as ingest drops them",
-            batches.duplicates
-        );
+        eprintln!("{}", duplicates_note(batches.duplicates));
     }
     Engine::from_batches(batches.batches).map_err(anyhow::Error::from)
+}
+
+/// What `--input` says of the events it dropped as read before.
+fn duplicates_note(n: u64) -> String {
+    format!(
+        "note: {} duplicate event{} dropped (read before: the same audit ID, stage and time), as ingest drops them",
+        super::count(n),
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// docs/kql.md, for `--kql-reference`: someone holding only the binary has no docs directory.

@@ -384,15 +384,27 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
         (TimeSpan, Plus, DateTime) => {
             TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), Plus, nanos(ex(b)))), DateTime)
         }
-        (TimeSpan, Plus | Minus | Modulo, TimeSpan) => {
+        (TimeSpan, Plus | Minus, TimeSpan) => {
             TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), op, nanos(ex(b)))), TimeSpan)
         }
+        (TimeSpan, Modulo, TimeSpan) => TExpr::new(
+            timespan_from_nanos(binary_expr(nanos(ex(a)), op, nonzero(nanos(ex(b)), &DataType::Int64))),
+            TimeSpan,
+        ),
         (TimeSpan, Divide, TimeSpan) => TExpr::new(
             binary_expr(cast(nanos(ex(a)), DataType::Float64), Divide, cast(nanos(ex(b)), DataType::Float64)),
             Real,
         ),
-        (TimeSpan, Multiply | Divide, Int | Long) => TExpr::new(
+        (TimeSpan, Multiply, Int | Long) => TExpr::new(
             timespan_from_nanos(binary_expr(nanos(ex(a)), op, cast(ex(b), DataType::Int64))),
+            TimeSpan,
+        ),
+        (TimeSpan, Divide, Int | Long) => TExpr::new(
+            timespan_from_nanos(binary_expr(
+                nanos(ex(a)),
+                op,
+                nonzero(cast(ex(b), DataType::Int64), &DataType::Int64),
+            )),
             TimeSpan,
         ),
         (TimeSpan, Multiply | Divide, Real) => TExpr::new(
@@ -439,10 +451,23 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
 
 /// `a op b` on two numbers of Arrow type `dt`; `%` is Kusto's modulo, never negative.
 fn numeric_op(a: Expr, op: Operator, b: Expr, dt: DataType) -> Result<Expr, String> {
+    // An integer divided by zero is null rather than an error: DataFusion's error stops the
+    // whole query ("Divide by zero error", with no place to point at), so one group whose
+    // denominator is 0 (`errors / lists` for a client that sent no LIST) lost every row.
+    // A real divided by zero stays ±inf (or NaN), as IEEE arithmetic gives it.
+    let b = match (&op, &dt) {
+        (Operator::Divide | Operator::Modulo, DataType::Int32 | DataType::Int64) => nonzero(b, &dt),
+        _ => b,
+    };
     match op {
         Operator::Modulo => modulo(a, b, dt),
         op => Ok(binary_expr(a, op, b)),
     }
+}
+
+/// `b`, or null where it is 0: the divisor of an integer `/` or `%`.
+fn nonzero(b: Expr, dt: &DataType) -> Expr {
+    datafusion::functions::expr_fn::nullif(b, cast(lit(0i64), dt.clone()))
 }
 
 /// Kusto's `a % b`: "a small non-negative number", `0 <= a % b < abs(b)` (`-14 % 12` is 10,

@@ -335,6 +335,15 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
             fmt(hi),
         ));
     }
+    if reads_bodies(source) && !holds_bodies(engine)? {
+        notices.push(
+            "the query reads request or response bodies (RequestObject, ResponseObject, requestObject, \
+             responseObject), which these events do not hold: bodies are dropped unless kept with \
+             `ingest --keep-bodies` or `query --input … --keep-bodies` (they can hold Secrets), so \
+             what they would have matched is not in the result"
+                .to_owned(),
+        );
+    }
     Ok(QueryResult {
         schema,
         batches,
@@ -347,6 +356,32 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
 
 /// This query's own copy of the session, so queries running beside it keep theirs; with
 /// `pushdown`, filters run inside the Parquet reader.
+/// Whether a query names the request or response body, as a column (`RequestObject`,
+/// `KubeAudit`'s `requestObject`) or inside the JSON of `log_s` (`parse_json(log_s).requestObject`).
+/// Read from the text: a mention in a string or a comment only costs the check below.
+fn reads_bodies(source: &str) -> bool {
+    ["RequestObject", "ResponseObject", "requestObject", "responseObject"]
+        .iter()
+        .any(|name| source.contains(name))
+}
+
+/// Whether any event holds a request or response body (one row is enough; the body columns of
+/// events ingested without them are all null, which Parquet stores in a few bytes per page).
+fn holds_bodies(engine: &Engine) -> Result<bool, EngineError> {
+    use audit::schema::col;
+    let held = column(&crate::event::hidden(col::REQUEST_OBJECT))
+        .is_not_null()
+        .or(column(&crate::event::hidden(col::RESPONSE_OBJECT)).is_not_null());
+    let probe = LogicalPlanBuilder::from(engine.base().clone())
+        .filter(held)
+        .and_then(|b| b.limit(0, Some(1)))
+        .and_then(|b| b.build())
+        .map_err(internal)?;
+    let got =
+        engine.block_on(datafusion::dataframe::DataFrame::new(session_for(engine, true), probe).collect())?;
+    Ok(got.iter().any(|b| b.num_rows() > 0))
+}
+
 fn session_for(engine: &Engine, pushdown: bool) -> datafusion::execution::SessionState {
     let mut state = engine.ctx().state();
     if pushdown {
