@@ -762,3 +762,137 @@ fn ingest_and_stats_write_counts_with_thousands_separators() {
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
     assert_eq!(doc["events"], 1234);
 }
+
+/// The real AKS Event Hub records (22 `kube-audit` rows, 5 of them writes), and the same
+/// exported with both categories on: each write once more as `kube-audit-admin`, as Azure
+/// writes it. Returns (kube-audit records, kube-audit-admin records).
+fn both_categories() -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let path = fixtures().join("azure/sysdig-aks-audit-log_eventhub_records_event.json");
+    let raw = std::fs::read_to_string(path).expect("fixture");
+    let doc: serde_json::Value = serde_json::from_str(raw.trim_start_matches('\u{feff}')).expect("json");
+    let audit: Vec<serde_json::Value> = doc["records"].as_array().expect("records").clone();
+    let admin = audit
+        .iter()
+        .filter(|r| {
+            let log = r["properties"]["log"].as_str().expect("log");
+            let verb = serde_json::from_str::<serde_json::Value>(log).expect("event")["verb"].clone();
+            verb != "get" && verb != "list"
+        })
+        .map(|r| {
+            let mut r = r.clone();
+            r["category"] = "kube-audit-admin".into();
+            r
+        })
+        .collect();
+    (audit, admin)
+}
+
+fn write_records(path: &Path, records: &[serde_json::Value]) {
+    std::fs::write(path, serde_json::json!({ "records": records }).to_string()).expect("write");
+}
+
+/// Regression review s26 §1: with both diagnostic categories exported, each write arrives as
+/// `kube-audit` and as `kube-audit-admin`; dedupe kept whichever came first, so
+/// `AzureDiagnostics | where Category == "kube-audit-admin"` was empty when the `kube-audit`
+/// rows came first, and `stats` counted the copies that happened to arrive first. The
+/// categories are now those the inputs held, whatever the order.
+#[test]
+fn an_export_of_both_azure_categories_shows_both_in_any_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (audit, admin) = both_categories();
+    assert_eq!((audit.len(), admin.len()), (22, 5));
+    let audit_first: Vec<_> = audit.iter().chain(&admin).cloned().collect();
+    let admin_first: Vec<_> = admin.iter().chain(&audit).cloned().collect();
+    // Interleaved: every admin copy right before or after its kube-audit row, alternately.
+    let mut shuffled = Vec::new();
+    for (i, r) in audit.iter().enumerate() {
+        let copy = admin.iter().find(|a| a["properties"]["log"] == r["properties"]["log"]);
+        match (copy, i % 2) {
+            (Some(c), 0) => shuffled.extend([c.clone(), r.clone()]),
+            (Some(c), _) => shuffled.extend([r.clone(), c.clone()]),
+            (None, _) => shuffled.push(r.clone()),
+        }
+    }
+    for (name, records) in
+        [("audit_first", &audit_first), ("admin_first", &admin_first), ("shuffled", &shuffled)]
+    {
+        write_records(&dir.path().join(format!("{name}.json")), records);
+    }
+    write_records(&dir.path().join("audit.json"), &audit);
+    write_records(&dir.path().join("admin.json"), &admin);
+    let runs: [(&str, &[&str]); 5] = [
+        ("s1", &["audit_first.json"]),
+        ("s2", &["admin_first.json"]),
+        ("s3", &["shuffled.json"]),
+        ("s4", &["audit.json", "admin.json"]),
+        ("s5", &["admin.json", "audit.json"]),
+    ];
+    for (store, inputs) in runs {
+        // Two exports in two runs, as they are ingested when pulled one after the other.
+        for input in inputs {
+            let out = run(&["ingest", input, "--store", store, "-q"], dir.path());
+            assert_eq!(out.status.code(), Some(0), "{store} {input}: {}", text(&out.stderr));
+        }
+        let query = |q: &str| text(&run(&["query", "--store", store, "-o", "csv", q], dir.path()).stdout);
+        assert_eq!(
+            query("AzureDiagnostics | summarize n = count() by Category | order by Category asc"),
+            "Category,n\nkube-audit,22\nkube-audit-admin,5\n",
+            "{store}"
+        );
+        assert_eq!(query("AKSAuditAdmin | count"), "Count\n5\n", "{store}");
+        // What the checks read: each event once.
+        assert_eq!(query("AKSAudit | count"), "Count\n22\n", "{store}");
+        let stats = run(&["stats", "--store", store, "-o", "json"], dir.path());
+        let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+        assert_eq!(
+            stats["azure_categories"],
+            serde_json::json!({"kube-audit": 22, "kube-audit-admin": 5}),
+            "{store}"
+        );
+        assert_eq!(stats["events"], 22, "{store}");
+        assert_eq!(stats["only_kube_audit_admin"], false, "{store}");
+    }
+    // `query --input` reads them the same way.
+    for input in ["audit_first.json", "admin_first.json", "shuffled.json"] {
+        let out = run_cached(
+            &[
+                "query",
+                "--input",
+                input,
+                "-o",
+                "csv",
+                "AzureDiagnostics | where Category == 'kube-audit-admin' | count",
+            ],
+            dir.path(),
+        );
+        assert_eq!(text(&out.stdout), "Count\n5\n", "{input}: {}", text(&out.stderr));
+    }
+    // An export of kube-audit-admin alone is still said to be one.
+    let out = run(&["ingest", "admin.json", "--store", "s6", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = run(&["stats", "--store", "s6", "-o", "json"], dir.path());
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+    assert_eq!(stats["azure_categories"], serde_json::json!({"kube-audit-admin": 5}));
+    assert_eq!(stats["only_kube_audit_admin"], true);
+}
+
+/// Regression review s26 §1: `diagnose` over an export of both categories must count each
+/// request once, as over an export of `kube-audit` alone.
+#[test]
+fn diagnose_of_an_export_of_both_categories_equals_that_of_kube_audit_alone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (audit, admin) = both_categories();
+    write_records(&dir.path().join("audit.json"), &audit);
+    let both: Vec<_> = audit.iter().chain(&admin).cloned().collect();
+    write_records(&dir.path().join("both.json"), &both);
+    let mut reports = Vec::new();
+    for (store, input) in [("st_audit", "audit.json"), ("st_both", "both.json")] {
+        let out = run(&["ingest", input, "--store", store, "-q"], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let out = run_cached(&["diagnose", "--store", store, "--fail-on", "never", "-o", "json"], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        reports.push(text(&out.stdout).replace(&format!("\"source\": \"{store}\""), "\"source\": \"STORE\""));
+    }
+    assert!(reports[0].contains("\"records\": 22,"), "{}", reports[0]);
+    assert_eq!(reports[0], reports[1]);
+}

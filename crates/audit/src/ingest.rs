@@ -22,7 +22,7 @@ use crate::InputFormat;
 use crate::read::{
     FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, find_inputs, read_paths,
 };
-use crate::store::writer::{Aborted, StoreWriter, WriterOptions};
+use crate::store::writer::{Aborted, StoreWriter, WriterOptions, count_categories};
 use crate::store::{IngestedInput, Manifest, StoreError, path_text};
 
 /// How to ingest.
@@ -392,10 +392,14 @@ fn read_loop(
             report.unchanged.push(identity.file);
             continue;
         }
+        let mut categories = BTreeMap::new();
         let mut sink = |_: &str, batch: RecordBatch| -> Result<(), SinkError> {
             if let Some(e) = &opts.events {
                 e.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             }
+            // Before dedupe: the copy of an event under the other category is dropped, yet
+            // the input held it (`IngestedInput::categories`).
+            count_categories(&batch, &mut categories);
             let mut step = || -> Result<(), StoreError> {
                 let o = writer.write(&batch)?;
                 written.kept += o.kept;
@@ -416,7 +420,8 @@ fn read_loop(
         };
         let summary = read_paths(std::slice::from_ref(input), &read, &mut sink)?;
         // One input in the manifest per path, a tar archive's files together.
-        let (done, by_kind, examples) = ingested(identity, &summary.files);
+        let (mut done, by_kind, examples) = ingested(identity, &summary.files);
+        done.categories = Some(categories);
         // An input that gave nothing at all (an empty file) is not recorded (docs/ingest.md): the
         // store is left as it was. One whose records were all skipped, or that is not an audit
         // log, is recorded, because `stats` reports its skipped records and why it was not read;

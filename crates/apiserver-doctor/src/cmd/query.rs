@@ -205,7 +205,7 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
             batches.duplicates
         );
     }
-    Engine::from_batches(batches.batches).map_err(anyhow::Error::from)
+    Ok(Engine::from_batches(batches.batches)?.with_categories_read(&batches.categories))
 }
 
 /// docs/kql.md, for `--kql-reference`: someone holding only the binary has no docs directory.

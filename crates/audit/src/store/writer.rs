@@ -1866,6 +1866,21 @@ pub(crate) fn time_ranges_of_file(path: &Path) -> Result<(TimeRange, TimeRange),
     Ok((e, r))
 }
 
+/// Adds the rows of `batch` per Azure category into `into` (rows of no category are not
+/// counted). A batch of a native log has no category at all: answered from the null count,
+/// without a look at its rows.
+pub fn count_categories(batch: &RecordBatch, into: &mut BTreeMap<String, u64>) {
+    let Some(a) = str_col(batch, col::AZURE_CATEGORY) else { return };
+    if a.null_count() == a.len() {
+        return;
+    }
+    for (k, n) in value_counts(a) {
+        if let Some(k) = k {
+            *into.entry(k.to_owned()).or_default() += n;
+        }
+    }
+}
+
 /// Per-value row counts of the columns `stats` shows.
 pub fn counts_of(batch: &RecordBatch) -> Counts {
     let (event_time, received_time) = time_ranges_of(batch);
