@@ -896,3 +896,78 @@ fn diagnose_of_an_export_of_both_categories_equals_that_of_kube_audit_alone() {
     assert!(reports[0].contains("\"records\": 22,"), "{}", reports[0]);
     assert_eq!(reports[0], reports[1]);
 }
+
+/// Regression review s26 §4: the same file named twice in one run (the same name, another
+/// spelling, a symbolic link beside its target in a directory) was read and recorded once per
+/// name, inflating `inputs`, `duplicates dropped` and the events read. It is read once.
+#[test]
+fn a_file_named_twice_in_one_run_is_read_once_and_recorded_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("d/sub")).expect("mkdir");
+    std::fs::write(dir.path().join("d/sub/a.log"), events(10, "twice")).expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("sub/a.log", dir.path().join("d/alias.log")).expect("symlink");
+    let out = run(
+        &["ingest", "d/sub/a.log", "d/sub/a.log", "./d/sub/../sub/a.log", "d", "--store", "s"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("d/sub/a.log: named twice; read once\n"), "{stdout}");
+    assert!(stdout.contains("./d/sub/../sub/a.log: the same file as d/sub/a.log; read once\n"), "{stdout}");
+    assert!(stdout.contains("(10 read from 1 file, 0 duplicates dropped)"), "{stdout}");
+    let stats = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+    assert_eq!((stats["inputs"].as_u64(), stats["duplicates_dropped"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(stats["input_files"][0]["events"], 10);
+}
+
+/// Regression review s26 §4: a log ingested, renamed by rotation (the same inode) and
+/// replaced by a new file of its name kept its old path in the manifest: two inputs named
+/// the new file's path, and a rebuild from `stats -o json` read the new file twice and never
+/// the rotated one. The rotated file is recorded under the name it has now.
+#[test]
+fn a_rotated_log_is_recorded_under_the_name_it_has_now() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("g")).expect("mkdir");
+    std::fs::write(dir.path().join("g/a.log"), events(15, "old")).expect("write");
+    assert_eq!(run(&["ingest", "g/a.log", "--store", "s", "-q"], dir.path()).status.code(), Some(0));
+    std::fs::rename(dir.path().join("g/a.log"), dir.path().join("g/a-rotated.log")).expect("rotate");
+    std::fs::write(dir.path().join("g/a.log"), events(5, "new")).expect("write");
+    let paths = |dir: &Path| -> Vec<(String, u64)> {
+        let stats = run(&["stats", "--store", "s", "-o", "json"], dir);
+        let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+        let base = std::fs::canonicalize(dir).expect("canonical");
+        let mut v: Vec<(String, u64)> = stats["input_files"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .map(|i| {
+                let p = i["path"].as_str().expect("path");
+                (
+                    p.strip_prefix(base.to_str().expect("utf8")).unwrap_or(p).to_owned(),
+                    i["events"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    // Only the new file named: the rotated one is found beside it.
+    let out = run(&["ingest", "g/a.log", "--store", "s", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(paths(dir.path()), [("/g/a-rotated.log".to_owned(), 15), ("/g/a.log".to_owned(), 5)]);
+    // Both named: unchanged, and still recorded under their names.
+    let out = run(&["ingest", "g", "--store", "s"], dir.path());
+    assert!(
+        text(&out.stdout).contains("g/a-rotated.log: already ingested, unchanged"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(paths(dir.path()), [("/g/a-rotated.log".to_owned(), 15), ("/g/a.log".to_owned(), 5)]);
+    // Renamed again and named by its new name: recorded under it.
+    std::fs::rename(dir.path().join("g/a-rotated.log"), dir.path().join("g/a.log.1")).expect("rotate");
+    let out = run(&["ingest", "g/a.log.1", "--store", "s"], dir.path());
+    assert!(text(&out.stdout).contains("g/a.log.1: already ingested, unchanged"), "{}", text(&out.stdout));
+    assert_eq!(paths(dir.path()), [("/g/a.log".to_owned(), 5), ("/g/a.log.1".to_owned(), 15)]);
+}

@@ -122,6 +122,20 @@ fn render(
                 report.unchanged.len() - MAX_FILE_LINES
             )?;
         }
+        for (again, first) in report.named_twice.iter().take(MAX_FILE_LINES) {
+            if again == first {
+                writeln!(out, "{again}: named twice; read once")?;
+            } else {
+                writeln!(out, "{again}: the same file as {first}; read once")?;
+            }
+        }
+        if report.named_twice.len() > MAX_FILE_LINES {
+            writeln!(
+                out,
+                "… and {} more files named twice, read once",
+                report.named_twice.len() - MAX_FILE_LINES
+            )?;
+        }
     }
     if report.new_store_removed {
         // Nothing was read and no store is left: "ingested 0 events into STORE" would name a
