@@ -78,7 +78,41 @@ fn json_error(e: &serde_json::Error) -> RecordError {
         _ => SkipKind::Malformed,
     };
     let prefix = if kind == SkipKind::Malformed { "invalid JSON: " } else { "" };
-    (kind, format!("{prefix}{}", short(&e.to_string())))
+    (kind, format!("{prefix}{}", short(&record_position(&e.to_string()))))
+}
+
+/// serde's " at line L column C" said of the record rather than of the file: its line 1 is
+/// the record's own line (or start), which a message naming another line would contradict.
+/// " at column C" for a record on one line, else " at line L, column C of the record".
+fn record_position(message: &str) -> String {
+    let Some((base, line, column)) = serde_position(message) else { return message.to_owned() };
+    if line == 1 {
+        format!("{base} at column {column}")
+    } else {
+        format!("{base} at line {line}, column {column} of the record")
+    }
+}
+
+/// A serde message split into its text and the line and column it ends with.
+fn serde_position(message: &str) -> Option<(&str, u64, u64)> {
+    let i = message.rfind(" at line ")?;
+    let (line, column) = message[i + " at line ".len()..].split_once(" column ")?;
+    Some((&message[..i], line.parse().ok()?, column.parse().ok()?))
+}
+
+/// An error of the event read from a string column (`log_s`) or field (`properties.log`)
+/// named by it: the record itself was valid JSON; the text inside it was not (Azure cuts long
+/// values short). `column \`log_s\`: not JSON (cut short?): EOF while parsing a string at
+/// column 200 of its text`.
+fn in_string_column((kind, message): RecordError, what: &str) -> RecordError {
+    let Some(rest) = message.strip_prefix("invalid JSON: ") else { return (kind, message) };
+    let cut = if rest.starts_with("EOF while parsing") { " (cut short?)" } else { "" };
+    let rest = match rest.strip_suffix(" of the record") {
+        Some(r) => format!("{r} of its text"),
+        None if rest.rfind(" at column ").is_some() => format!("{rest} of its text"),
+        None => rest.to_owned(),
+    };
+    (kind, format!("{what}: not JSON{cut}: {rest}"))
 }
 
 /// The error of an event that did not read, naming the field when a value had the wrong type
@@ -606,7 +640,9 @@ impl Collector {
             list_api_version: None,
         };
         match props.get("log") {
-            Some(Value::String(s)) => self.event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin),
+            Some(Value::String(s)) => self
+                .event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin)
+                .map_err(|e| in_string_column(e, "field `properties.log`")),
             Some(v @ Value::Object(_)) => self.event_value(v, InputFormat::DiagnosticEnvelope, &origin),
             Some(other) => err(
                 SkipKind::InvalidField,
@@ -636,6 +672,7 @@ impl Collector {
             list_api_version: None,
         };
         self.event_text(&row.log, InputFormat::AzureDiagnostics, &origin)
+            .map_err(|e| in_string_column(e, "column `log_s`"))
     }
 
     /// One `AzureDiagnostics` row: `Category`, `log_s`, `TimeGenerated`, `ResourceId`, `pod_s`.
@@ -655,7 +692,9 @@ impl Collector {
             list_api_version: None,
         };
         match map.get("log_s") {
-            Some(Value::String(s)) => self.event_text(s.as_bytes(), format, &origin),
+            Some(Value::String(s)) => self
+                .event_text(s.as_bytes(), format, &origin)
+                .map_err(|e| in_string_column(e, "column `log_s`")),
             Some(v @ Value::Object(_)) => self.event_value(v, format, &origin),
             Some(other) => err(
                 SkipKind::InvalidField,
@@ -717,7 +756,10 @@ fn dynamic(v: Option<&Value>) -> Result<Option<Value>, String> {
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Null) => Ok(None),
             Ok(v) => Ok(Some(v)),
-            Err(e) => Err(format!("not JSON: {}", short(&e.to_string()))),
+            Err(e) => {
+                let (_, message) = in_string_column(json_error(&e), "");
+                Err(message.trim_start_matches(": ").to_owned())
+            }
         },
         Some(v) => Ok(Some(v.clone())),
     }
@@ -791,10 +833,15 @@ fn time_of(field: &str, s: &str) -> Result<Option<i64>, RecordError> {
     })
 }
 
-/// Drops serde_json's trailing " at line N column M".
+/// Drops serde_json's trailing " at line N column M" (or its [`record_position`] form).
 fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(" column ") => message[..i].to_owned(),
+    if let Some((base, _, _)) = serde_position(message) {
+        return base.to_owned();
+    }
+    match message.rfind(" at ") {
+        Some(i) if message[i..].starts_with(" at column ") || message[i..].ends_with(" of the record") => {
+            message[..i].to_owned()
+        }
         _ => message.to_owned(),
     }
 }
