@@ -942,3 +942,97 @@ fn absent_source_ips_and_groups_are_null_and_an_empty_list_stays_empty() {
         }
     }
 }
+
+/// Regression review s26 §7: a Prometheus scrape, Markdown and a JSON array cut at its start
+/// were all called "CSV whose header names none of log_s …" (a comma on their first line),
+/// and `null`, `12345`, `"x"` "text that is neither JSON, YAML, nor CSV". Each is now named
+/// for what it is; CSV only when it reads as CSV, several columns on each line.
+#[test]
+fn text_that_is_not_an_audit_log_is_named_for_what_it_is_not_called_csv() {
+    let why = |name: &str, text: &str| read(name, text.as_bytes()).0.not_audit.unwrap_or_default();
+    let prom = "# HELP apiserver_request_total [STABLE] Counter of apiserver requests, by verb.\n\
+                # TYPE apiserver_request_total counter\n\
+                apiserver_request_total{code=\"200\",verb=\"GET\"} 12\n";
+    let scrape = "not an audit format: a Prometheus /metrics scrape, not an audit log: give it to `metrics` or \
+                  `diagnose --metrics`";
+    assert_eq!(why("a.prom", prom), scrape);
+    // Without HELP and TYPE lines: the samples themselves.
+    assert_eq!(
+        why("b.prom", "apiserver_request_total{code=\"200\",verb=\"GET\"} 12 1700000000000\nup 1\n"),
+        scrape
+    );
+    let md = "# Sources\n\nReal audit events, Azure exports, and metrics, taken from public repositories.\n\
+              Each is listed with its commit.\n";
+    let md = why("README.md", md);
+    assert!(md.starts_with("not an audit format: text that is neither JSON"), "{md}");
+    let event = EVENT.replace(",\"", ",\n  \"");
+    let cut = &format!("[\n{event},\n{event}\n]\n")[30..];
+    let cut = why("cut.json", cut);
+    assert!(cut.contains("cut at its start?"), "{cut}");
+    assert!(!cut.contains("CSV whose header"), "{cut}");
+    for (text, what) in
+        [("null", "null"), ("12345\n", "a number"), ("\"just a string\"", "a string"), ("true", "a boolean")]
+    {
+        assert_eq!(
+            why("s.json", text),
+            format!("not an audit format: JSON, but {what}, not an audit record")
+        );
+    }
+    // A CSV of other columns is still called one.
+    let csv = why("other.csv", "name,count\npods,3\n");
+    assert!(csv.starts_with("not an audit format: CSV whose header names none of log_s"), "{csv}");
+    // A YAML key with a number is YAML, not a metric.
+    assert_eq!(read("y.yaml", b"count: 5\n").0.container, Some(Container::Yaml));
+}
+
+/// Regression review s26 §7: a Log Analytics query API response (`{"tables":[{"columns",
+/// "rows"}]}`, as the REST API and `az rest` return it) was "not an audit record (keys:
+/// tables)". Its rows are read as rows of an AKSAudit or AzureDiagnostics export.
+#[test]
+fn a_log_analytics_rest_response_is_read_row_by_row() {
+    let aks_row = |id: &str| {
+        serde_json::json!([
+            "2024-01-01T10:00:01.5Z",
+            id,
+            "ResponseComplete",
+            "get",
+            "/api/v1/pods/p",
+            "kubectl/v1.29",
+            "{\"username\":\"alice\"}",
+            "{\"resource\":\"pods\"}",
+            "{\"code\":200}",
+            "2024-01-01T10:00:01Z",
+            "2024-01-01T10:00:01.5Z",
+            "AKSAudit"
+        ])
+    };
+    let columns: Vec<serde_json::Value> = [
+        "TimeGenerated",
+        "AuditId",
+        "Stage",
+        "Verb",
+        "RequestUri",
+        "UserAgent",
+        "User",
+        "ObjectRef",
+        "ResponseStatus",
+        "RequestReceivedTime",
+        "StageReceivedTime",
+        "Type",
+    ]
+    .iter()
+    .map(|n| serde_json::json!({"name": n, "type": "string"}))
+    .collect();
+    let azure_columns = serde_json::json!([{"name": "TimeGenerated", "type": "datetime"}, {"name": "Category", "type": "string"}, {"name": "log_s", "type": "string"}]);
+    let doc = serde_json::json!({"tables": [
+        {"name": "PrimaryResult", "columns": columns, "rows": [aks_row("r1"), aks_row("r2")]},
+        {"name": "Diagnostics", "columns": azure_columns, "rows": [["2024-01-01T10:00:01.5Z", "kube-audit", EVENT]]},
+    ]});
+    let (f, batch) = read("rest.json", doc.to_string().as_bytes());
+    assert_eq!((f.events, f.skipped, f.not_audit.clone()), (3, 0, None), "{:?}", messages(&f));
+    assert_eq!(
+        strings(&batch, col::AUDIT_ID),
+        [Some("r1".to_owned()), Some("r2".to_owned()), Some("a1".to_owned())]
+    );
+    assert_eq!(strings(&batch, col::AZURE_CATEGORY)[2].as_deref(), Some("kube-audit"));
+}

@@ -497,6 +497,11 @@ impl Collector {
         if map.contains_key("properties") && (map.contains_key("category") || map.contains_key("Category")) {
             return self.diagnostic_record(map);
         }
+        if let Some(Value::Array(tables)) = map.get("tables")
+            && depth == 0
+        {
+            return self.log_analytics_tables(tables);
+        }
         if map.contains_key("log_s") {
             return self.azure_diagnostics_row(map, InputFormat::AzureDiagnostics);
         }
@@ -591,6 +596,41 @@ impl Collector {
         mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>,
     ) -> Result<(), RecordError> {
         first_item_error(items.iter().map(|item| f(self, item)))
+    }
+
+    /// A Log Analytics query API response (`{"tables":[{"name","columns":[{"name","type"}],
+    /// "rows":[[…]]}]}`, as the REST API and `az rest` return it): each row becomes an object
+    /// keyed by its table's column names and is read as a row of an export (AKSAudit or
+    /// AzureDiagnostics, by its columns).
+    fn log_analytics_tables(&mut self, tables: &[Value]) -> Result<(), RecordError> {
+        let mut rows = Vec::new();
+        for table in tables {
+            let Some(columns) = table.get("columns").and_then(Value::as_array) else {
+                return err(SkipKind::InvalidField, "a Log Analytics table without `columns`");
+            };
+            let names: Vec<&str> =
+                columns.iter().map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default()).collect();
+            for row in table.get("rows").and_then(Value::as_array).into_iter().flatten() {
+                match row {
+                    Value::Array(cells) => rows.push(Value::Object(
+                        names
+                            .iter()
+                            .zip(cells)
+                            .filter(|(n, _)| !n.is_empty())
+                            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+                            .collect(),
+                    )),
+                    other => rows.push(other.clone()),
+                }
+            }
+        }
+        self.many(&rows, |c, r| match r {
+            Value::Object(m) => c.object_record(m, 1),
+            other => err(
+                SkipKind::InvalidField,
+                format!("a Log Analytics row is {}, expected an array of cells", type_name(other)),
+            ),
+        })
     }
 
     fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {

@@ -14,6 +14,24 @@ use crate::InputFormat;
 /// Detects YAML or CSV from the first significant line of text that is not JSON.
 pub(super) fn detect_text(body: &[u8]) -> Detected {
     let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    if is_prometheus(&text) {
+        return Detected::NotAudit(
+            "not an audit format: a Prometheus /metrics scrape, not an audit log: give it to `metrics` or \
+             `diagnose --metrics`"
+                .to_owned(),
+        );
+    }
+    // `null`, `12345`, `"text"`: JSON, but of no record (objects and arrays never come here).
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let what = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) | Value::Object(_) => "a JSON document",
+        };
+        return Detected::NotAudit(format!("not an audit format: JSON, but {what}, not an audit record"));
+    }
     let first = text.lines().map(str::trim_end).find(|l| {
         let t = l.trim_start();
         !(t.is_empty() || t.starts_with('#') || t == "---" || t == "..." || t.starts_with("%YAML"))
@@ -30,6 +48,13 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
     if csv_format(&names).is_some() {
         return Detected::Container(Container::Csv);
     }
+    if looks_like_cut_json(&text) {
+        return Detected::NotAudit(
+            "not an audit format: text that is neither JSON, YAML, nor CSV with a header line; its lines look \
+             like JSON that does not start where a JSON document does (cut at its start?)"
+                .to_owned(),
+        );
+    }
     if line.contains(',') {
         if names.iter().any(|n| crate::timestamp::parse_nanos(n.trim_matches('"')).is_ok()) {
             return Detected::NotAudit(
@@ -39,15 +64,69 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
                     .to_owned(),
             );
         }
-        return Detected::NotAudit(
-            "not an audit format: CSV whose header names none of log_s (AzureDiagnostics) or AuditId, Verb, \
-             RequestUri (AKSAudit)"
-                .to_owned(),
-        );
+        // Called CSV only when it reads as CSV: several columns, the next line as many.
+        if names.len() > 1 && next_line_fields(&text, line) == Some(names.len()) {
+            return Detected::NotAudit(
+                "not an audit format: CSV whose header names none of log_s (AzureDiagnostics) or AuditId, Verb, \
+                 RequestUri (AKSAudit)"
+                    .to_owned(),
+            );
+        }
     }
     Detected::NotAudit(
         "not an audit format: text that is neither JSON, YAML, nor CSV with a header line".to_owned(),
     )
+}
+
+/// How many CSV fields the first significant line after `first` has.
+fn next_line_fields(text: &str, first: &str) -> Option<usize> {
+    let mut lines = text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty());
+    lines.find(|l| *l == first)?;
+    Some(csv_header(lines.next()?).len())
+}
+
+/// Whether lines after the first are JSON members (`"key": …`): a JSON document without its
+/// start (a file cut at a byte offset), which no reader can place.
+fn looks_like_cut_json(text: &str) -> bool {
+    let member = |l: &str| {
+        let Some(t) = l.trim_start().strip_prefix('"') else { return false };
+        t.find('"').is_some_and(|end| end > 0 && t[end + 1..].trim_start().starts_with(':'))
+    };
+    text.lines().skip(1).take(20).filter(|l| member(l)).count() >= 2
+}
+
+/// Whether the text is a Prometheus exposition (`# HELP`, `# TYPE`, `name{labels} value`).
+fn is_prometheus(text: &str) -> bool {
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()).take(20) {
+        if l.starts_with("# HELP ") || l.starts_with("# TYPE ") {
+            return true;
+        }
+        if !l.starts_with('#') {
+            return is_metric_sample(l);
+        }
+    }
+    false
+}
+
+/// `name value`, `name{labels} value`, with an optional timestamp; a name does not end with
+/// `:` (a YAML `count: 5` is no sample).
+fn is_metric_sample(line: &str) -> bool {
+    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).unwrap_or(line.len());
+    let name = &line[..end];
+    if name.is_empty() || name.ends_with(':') || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let mut rest = &line[end..];
+    if rest.starts_with('{') {
+        match rest.rfind('}') {
+            Some(i) => rest = &rest[i + 1..],
+            None => return false,
+        }
+    }
+    let mut parts = rest.split_whitespace();
+    let value_ok =
+        parts.next().is_some_and(|v| v.parse::<f64>().is_ok() || matches!(v, "NaN" | "+Inf" | "-Inf"));
+    value_ok && parts.next().is_none_or(|t| t.parse::<i64>().is_ok()) && parts.next().is_none()
 }
 
 fn looks_like_yaml_key(line: &str) -> bool {
