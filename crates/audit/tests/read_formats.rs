@@ -1036,3 +1036,71 @@ fn a_log_analytics_rest_response_is_read_row_by_row() {
     );
     assert_eq!(strings(&batch, col::AZURE_CATEGORY)[2].as_deref(), Some("kube-audit"));
 }
+
+/// A portal CSV of AKSAudit rows with `zone` in its time headers and `dates` as its rows'
+/// times, one row each.
+fn portal_csv(zone: &str, dates: &[&str]) -> String {
+    let mut s = format!("TimeGenerated [{zone}],AuditId,Stage,Verb,RequestUri,StageReceivedTime [{zone}]\n");
+    for (i, d) in dates.iter().enumerate() {
+        s.push_str(&format!("\"{d}\",id-{i},ResponseComplete,get,/api/v1/pods,\"{d}\"\n"));
+    }
+    s
+}
+
+fn times(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
+    let a = batch
+        .column_by_name(name)
+        .expect("column")
+        .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+    (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+}
+
+/// Regression review s26 §3: the portal's zone suffix was stripped whatever it said, so a
+/// header `TimeGenerated [UTC+01:00]` (or `[Local Time]`) was read as UTC, silently. An
+/// explicit offset is applied; local time, whose offset the file does not say, is refused
+/// with the column named.
+#[test]
+fn portal_csv_times_in_another_zone_are_shifted_and_local_time_is_refused() {
+    let nine_utc = audit::timestamp::parse_nanos("2025-03-11T09:00:00.003Z").expect("time");
+    let (f, batch) = read("utc1.csv", portal_csv("UTC+01:00", &["3/11/2025, 10:00:00.003 AM"]).as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 0), "{:?}", messages(&f));
+    assert_eq!(times(&batch, col::STAGE_TIMESTAMP), [nine_utc]);
+    let (f, batch) = read("utcm.csv", portal_csv("UTC-05:30", &["2025-03-11T03:30:00.003"]).as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 0), "{:?}", messages(&f));
+    assert_eq!(times(&batch, col::STAGE_TIMESTAMP), [nine_utc]);
+    let (f, _) = read("local.csv", portal_csv("Local Time", &["3/11/2025, 10:00:00.003 AM"]).as_bytes());
+    assert_eq!(f.events, 0);
+    let why = f.not_audit.unwrap_or_default();
+    assert!(why.starts_with("column `TimeGenerated [Local Time]`: times in a zone whose offset"), "{why}");
+    assert!(why.contains("export again with the time zone set to UTC"), "{why}");
+}
+
+/// Regression review s26 §3: in a day-first file, the dates whose day is 12 or less were
+/// read month-first (8 months off, kept as good data) and only those past the 12th refused.
+/// Once a row proves the file day-first, none of its display dates is read; a file that
+/// never tells is read month-first (the portal's form), and a month-first proof reads all.
+#[test]
+fn a_portal_csv_proven_day_first_reads_none_of_its_display_dates() {
+    let day_first = [
+        "11/3/2025, 9:00:00.003 AM",
+        "11/3/2025, 9:00:00.004 AM",
+        "13/3/2025, 9:00:00.004 AM",
+        "2/3/2025, 9:00:00 AM",
+    ];
+    let (f, _) = read("d.csv", portal_csv("UTC", &day_first).as_bytes());
+    assert_eq!((f.events, f.skipped), (0, 4), "{:?}", messages(&f));
+    let m = messages(&f);
+    assert!(m[0].starts_with("line 2 column `TimeGenerated`: display date \"11/3/2025, 9:00:00.003 AM\" is day-first, as line 4 shows"), "{m:?}");
+    assert_eq!(f.examples[0].kind, SkipKind::BadTimestamp);
+    // Month-first, proved late: every row read, in order.
+    let month_first =
+        ["3/11/2025, 9:00:00 AM", "3/12/2025, 9:00:00 AM", "3/13/2025, 9:00:00 AM", "3/1/2025, 9:00:00 AM"];
+    let (f, batch) = read("m.csv", portal_csv("UTC", &month_first).as_bytes());
+    assert_eq!((f.events, f.skipped), (4, 0), "{:?}", messages(&f));
+    assert_eq!(strings(&batch, col::AUDIT_ID)[0].as_deref(), Some("id-0"));
+    let march_11 = audit::timestamp::parse_nanos("2025-03-11T09:00:00Z").expect("time");
+    assert_eq!(times(&batch, col::STAGE_TIMESTAMP)[0], march_11);
+    // Never told: month-first.
+    let (f, batch) = read("u.csv", portal_csv("UTC", &["3/11/2025, 9:00:00 AM"]).as_bytes());
+    assert_eq!((f.events, times(&batch, col::STAGE_TIMESTAMP)[0]), (1, march_11));
+}

@@ -187,13 +187,27 @@ pub(super) fn read_csv(
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(Tail { inner: stream, read: 0, last: None });
-    let names: Vec<String> = match reader.byte_headers() {
-        Ok(h) => h.iter().map(|n| normalise_column(&String::from_utf8_lossy(n))).collect(),
+    let raw_names: Vec<String> = match reader.byte_headers() {
+        Ok(h) => h
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).trim().trim_start_matches('\u{feff}').to_owned())
+            .collect(),
         Err(e) => {
             file.not_audit = Some(format!("not an audit format: unreadable CSV header: {e}"));
             return Ok(());
         }
     };
+    let names: Vec<String> = raw_names.iter().map(|n| normalise_column(n)).collect();
+    // The portal names the zone of its times in the header (`TimeGenerated [UTC]`): another
+    // offset is applied, and local time, whose offset the file does not say, is refused.
+    let offsets: Vec<(String, i64)> = match zone_offsets(&raw_names) {
+        Ok(o) => o,
+        Err(why) => {
+            file.not_audit = Some(why);
+            return Ok(());
+        }
+    };
+    let mut dates = DisplayDates::default();
     let Some(format) = csv_format(&names) else {
         file.not_audit =
             Some("not an audit format: CSV header names none of log_s, AuditId, Verb".to_owned());
@@ -245,15 +259,29 @@ pub(super) fn read_csv(
                         Err(_) => bad_utf8 = Some(name.clone()),
                     }
                 }
-                let result = match bad_utf8 {
-                    Some(col) => Err((SkipKind::Malformed, format!("column `{col}` is not UTF-8 text"))),
-                    None if format == InputFormat::AzureDiagnosticsCsv => {
-                        c.azure_diagnostics_row(&map, format)
+                if let Some(col) = bad_utf8 {
+                    c.skip(
+                        Location::Line(line),
+                        SkipKind::Malformed,
+                        format!("column `{col}` is not UTF-8 text"),
+                    );
+                } else {
+                    for (line, map) in dates.row(line, map) {
+                        match map {
+                            Ok(mut map) => {
+                                shift_times(&mut map, &offsets);
+                                let result = if format == InputFormat::AzureDiagnosticsCsv {
+                                    c.azure_diagnostics_row(&map, format)
+                                } else {
+                                    c.aks_row(&map, format)
+                                };
+                                if let Err((kind, message)) = result {
+                                    c.skip(Location::Line(line), kind, message);
+                                }
+                            }
+                            Err(message) => c.skip(Location::Line(line), SkipKind::BadTimestamp, message),
+                        }
                     }
-                    None => c.aks_row(&map, format),
-                };
-                if let Err((kind, message)) = result {
-                    c.skip(Location::Line(line), kind, message);
                 }
             }
             Err(e) => {
@@ -270,7 +298,162 @@ pub(super) fn read_csv(
             flush(&mut c, file, opts, sink)?;
         }
     }
+    // No row told the order of the display dates: they are the portal's month-first form.
+    for (line, mut map) in dates.finish() {
+        shift_times(&mut map, &offsets);
+        let result = if format == InputFormat::AzureDiagnosticsCsv {
+            c.azure_diagnostics_row(&map, format)
+        } else {
+            c.aks_row(&map, format)
+        };
+        if let Err((kind, message)) = result {
+            c.skip(Location::Line(line), kind, message);
+        }
+    }
     flush(&mut c, file, opts, sink)
+}
+
+/// The time columns of an export (`TimeGenerated`, and an AKSAudit row's two event times).
+const TIME_COLUMNS: [&str; 3] = ["TimeGenerated", "RequestReceivedTime", "StageReceivedTime"];
+
+/// Per column whose header names a zone other than UTC (`TimeGenerated [UTC+01:00]`), its
+/// offset east of UTC in seconds; an error naming the column for a zone without an offset
+/// (`[Local Time]`).
+fn zone_offsets(raw: &[String]) -> Result<Vec<(String, i64)>, String> {
+    let mut out = Vec::new();
+    for name in raw {
+        let Some(open) = name.rfind(" [") else { continue };
+        let Some(zone) = name[open + 2..].strip_suffix(']') else { continue };
+        let zone = zone.trim();
+        if zone.eq_ignore_ascii_case("UTC") {
+            continue;
+        }
+        let offset = zone.strip_prefix("UTC").and_then(|o| {
+            let sign = match o.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, m) = o[1..].split_once(':').unwrap_or((&o[1..], "0"));
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            (h <= 14 && m < 60).then_some(sign * (h * 3600 + m * 60))
+        });
+        match offset {
+            Some(0) => {}
+            Some(o) => out.push((normalise_column(name), o)),
+            None => {
+                return Err(format!(
+                    "column `{name}`: times in a zone whose offset from UTC the file does not say (the portal \
+                     exports in the viewer's time zone unless set to UTC); export again with the time zone set \
+                     to UTC (or to an offset, `[UTC+01:00]`)"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrites the times of the columns in `offsets` as UTC (RFC 3339).
+fn shift_times(map: &mut Map<String, Value>, offsets: &[(String, i64)]) {
+    for (column, offset) in offsets {
+        if let Some(Value::String(s)) = map.get_mut(column)
+            && let Ok(Some(ns)) = crate::timestamp::parse_nanos(s)
+        {
+            let utc = ns.saturating_sub(offset.saturating_mul(1_000_000_000));
+            *s = chrono::DateTime::from_timestamp_nanos(utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        }
+    }
+}
+
+/// The order of the portal's display dates (`11/3/2025, 9:00:00 AM`) in one file. A date
+/// whose first number is over 12 proves the file day-first, one whose second is, month-first;
+/// rows whose dates could be either are held until a row tells, so that none is read in the
+/// wrong order: all of a day-first file's display dates are refused (they would be read as
+/// month-first), and a file that never tells is read month-first, the portal's form.
+#[derive(Default)]
+struct DisplayDates {
+    order: Option<DayFirst>,
+    held: Vec<(u64, Map<String, Value>)>,
+}
+
+/// A row to read, or why it is refused.
+type Judged = Result<Map<String, Value>, String>;
+
+/// A day-first file, with the line and date that proved it.
+#[derive(Clone, Copy, PartialEq)]
+enum DayFirst {
+    No,
+    Yes(u64),
+}
+
+impl DisplayDates {
+    /// The rows to read now, in order: each with its line, and its map or why it is refused.
+    fn row(&mut self, line: u64, map: Map<String, Value>) -> Vec<(u64, Judged)> {
+        let mut ambiguous = false;
+        let mut proof = None;
+        for column in TIME_COLUMNS {
+            let Some(Value::String(s)) = map.get(column) else { continue };
+            match display_numbers(s) {
+                Some((a, b)) if a > 12 && b <= 12 => proof = proof.or(Some(DayFirst::Yes(line))),
+                Some((_, b)) if b > 12 => proof = proof.or(Some(DayFirst::No)),
+                Some(_) => ambiguous = true,
+                None => {}
+            }
+        }
+        if self.order.is_none()
+            && let Some(p) = proof
+        {
+            self.order = Some(p);
+            let held = std::mem::take(&mut self.held);
+            let mut out: Vec<_> = held.into_iter().map(|(l, m)| (l, self.judge(m))).collect();
+            out.push((line, self.judge(map)));
+            return out;
+        }
+        match self.order {
+            None if ambiguous => {
+                self.held.push((line, map));
+                Vec::new()
+            }
+            _ => vec![(line, self.judge(map))],
+        }
+    }
+
+    /// A row as the file's order says: refused when the file is day-first and it holds a
+    /// display date.
+    fn judge(&self, map: Map<String, Value>) -> Judged {
+        let Some(DayFirst::Yes(proof)) = self.order else { return Ok(map) };
+        for column in TIME_COLUMNS {
+            if let Some(Value::String(s)) = map.get(column)
+                && display_numbers(s).is_some()
+            {
+                return Err(format!(
+                    "column `{column}`: display date {s:?} is day-first, as line {proof} shows, and day-first \
+                     dates are not read (they cannot be told from month-first ones): export with ISO 8601 \
+                     times in UTC"
+                ));
+            }
+        }
+        Ok(map)
+    }
+
+    /// The rows still held at the end: no row told, so they are read month-first.
+    fn finish(&mut self) -> Vec<(u64, Map<String, Value>)> {
+        std::mem::take(&mut self.held)
+    }
+}
+
+/// The first two numbers of a display date `N/N/YYYY…`, or `None` for another form.
+fn display_numbers(s: &str) -> Option<(u32, u32)> {
+    let mut parts = s.trim().splitn(3, '/');
+    let a = parts.next()?;
+    let b = parts.next()?;
+    let rest = parts.next()?;
+    let year_ok = rest.len() >= 4 && rest.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    let small = |t: &str| (1..=2).contains(&t.len()) && t.bytes().all(|c| c.is_ascii_digit());
+    (small(a) && small(b) && year_ok)
+        .then(|| (a.parse().ok(), b.parse().ok()))
+        .and_then(|(a, b)| Some((a?, b?)))
 }
 
 /// A stream that remembers how many bytes it gave and the last one: whether a CSV record
