@@ -971,3 +971,20 @@ fn a_rotated_log_is_recorded_under_the_name_it_has_now() {
     assert!(text(&out.stdout).contains("g/a.log.1: already ingested, unchanged"), "{}", text(&out.stdout));
     assert_eq!(paths(dir.path()), [("/g/a.log".to_owned(), 5), ("/g/a.log.1".to_owned(), 15)]);
 }
+
+/// Regression review s26 §10: an empty file's line said `no events, 0 events`, the same thing
+/// twice, and `stats` `no events, 0 events read`.
+#[test]
+fn an_empty_file_says_no_events_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("empty.log"), "").expect("write");
+    std::fs::write(dir.path().join("a.log"), events(3, "e")).expect("write");
+    std::fs::write(dir.path().join("bad.json"), "{}\n").expect("write");
+    let out = run(&["ingest", "empty.log", "bad.json", "a.log", "--store", "s"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("empty.log: no events\n"), "{stdout}");
+    assert!(stdout.contains("bad.json: no events (json-lines), 1 skipped\n"), "{stdout}");
+    let stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    assert!(stats.contains("  bad.json: no events, 1 skipped\n"), "{stats}");
+    assert!(!stats.contains("0 events"), "{stats}");
+}

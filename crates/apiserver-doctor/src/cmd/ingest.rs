@@ -196,6 +196,7 @@ fn file_line(f: &FileSummary) -> String {
         return format!("{}: {why}", f.file);
     }
     let mut line = format!("{}: {}", f.file, formats(f));
+    let no_events = f.formats.is_empty();
     if let Some(c) = f.container {
         line.push_str(&format!(" ({}", c.name()));
         if let Some(compression) = f.compression_label() {
@@ -203,7 +204,10 @@ fn file_line(f: &FileSummary) -> String {
         }
         line.push(')');
     }
-    line.push_str(&format!(", {}", plural(f.events, "event", "events")));
+    // `no events` already says it: not `no events, 0 events`.
+    if !(no_events && f.events == 0) {
+        line.push_str(&format!(", {}", plural(f.events, "event", "events")));
+    }
     if f.skipped > 0 {
         line.push_str(&format!(", {} skipped", count(f.skipped)));
     }

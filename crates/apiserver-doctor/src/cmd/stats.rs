@@ -239,11 +239,13 @@ fn input_line(i: &IngestedInput) -> String {
     if let Some(why) = &i.not_audit {
         return format!("{file}: {why}");
     }
-    let mut line = format!(
-        "{file}: {}, {} read",
-        i.format.as_deref().unwrap_or("no events"),
-        plural(i.events, "event", "events")
-    );
+    let mut line = match (i.format.as_deref(), i.events) {
+        // `no events` says it once, not `no events, 0 events read`.
+        (None, 0) => format!("{file}: no events"),
+        (format, n) => {
+            format!("{file}: {}, {} read", format.unwrap_or("no events"), plural(n, "event", "events"))
+        }
+    };
     if i.skipped > 0 {
         line.push_str(&format!(", {} skipped", count(i.skipped)));
     }
