@@ -1104,3 +1104,10 @@ fn a_portal_csv_proven_day_first_reads_none_of_its_display_dates() {
     let (f, batch) = read("u.csv", portal_csv("UTC", &["3/11/2025, 9:00:00 AM"]).as_bytes());
     assert_eq!((f.events, times(&batch, col::STAGE_TIMESTAMP)[0]), (1, march_11));
 }
+
+/// Regression review s26 §10: `{}` was reported with an empty key list (`(keys: )`).
+#[test]
+fn an_empty_object_is_named_as_one() {
+    let (f, _) = read("e.json", b"{}\n");
+    assert_eq!(messages(&f), ["line 1 not an audit record: an empty object `{}`"]);
+}

@@ -579,6 +579,9 @@ impl Collector {
                 ),
             };
         }
+        if map.is_empty() {
+            return err(SkipKind::NotAuditRecord, "not an audit record: an empty object `{}`");
+        }
         let mut keys: Vec<&str> = map.keys().map(String::as_str).take(6).collect();
         keys.sort_unstable();
         err(
