@@ -227,7 +227,7 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
     assert!(
         f.examples[1]
             .message
-            .contains("field `responseStatus.code`: string \"two hundred\", expected an integer"),
+            .contains("field `responseStatus.code`: string \"two hundred\", expected a 32-bit integer"),
         "{}",
         f.examples[1].message
     );
@@ -857,7 +857,7 @@ fn aks_audit_lines_read_through_the_simd_tape_as_through_serde() {
     );
     assert!(
         all.iter().any(|m| m
-            == "line 15 column `ResponseStatus`, field `code`: floating point `-0.0`, expected an integer"),
+            == "line 15 column `ResponseStatus`, field `code`: floating point `-0.0`, expected a 32-bit integer"),
         "{all:#?}"
     );
     assert!(all.iter().any(|m| m.starts_with("line 10 column `User`: not JSON")), "{all:#?}");
@@ -1110,4 +1110,18 @@ fn a_portal_csv_proven_day_first_reads_none_of_its_display_dates() {
 fn an_empty_object_is_named_as_one() {
     let (f, _) = read("e.json", b"{}\n");
     assert_eq!(messages(&f), ["line 1 not an audit record: an empty object `{}`"]);
+}
+
+/// Regression review s26 §10: a response code past 32 bits was "integer `5000000000`,
+/// expected an integer", which it is: the message says a 32-bit integer.
+#[test]
+fn an_out_of_range_code_is_said_to_need_a_32_bit_integer() {
+    let line = EVENT.replace("\"code\":200", "\"code\":5000000000");
+    let (f, _) = read("c.log", line.as_bytes());
+    assert_eq!(
+        messages(&f),
+        [
+            "line 1 field `responseStatus.code`: invalid value: integer `5000000000`, expected a 32-bit integer"
+        ]
+    );
 }

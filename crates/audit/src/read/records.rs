@@ -192,7 +192,7 @@ fn plain_types(message: &str) -> String {
     let mut out = message
         .replace("invalid type: ", "")
         .replace("expected a sequence", "expected a list")
-        .replace("expected i32", "expected an integer");
+        .replace("expected i32", "expected a 32-bit integer");
     if let Some(at) = out.find("expected struct ") {
         let name = at + "expected struct ".len();
         let end = out[name..].find(|c: char| !c.is_alphanumeric()).map_or(out.len(), |i| name + i);
