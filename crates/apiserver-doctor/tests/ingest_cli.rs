@@ -988,3 +988,24 @@ fn an_empty_file_says_no_events_once() {
     assert!(stats.contains("  bad.json: no events, 1 skipped\n"), "{stats}");
     assert!(!stats.contains("0 events"), "{stats}");
 }
+
+/// Regression review s26 §10: `stats` on a store path that does not exist said it was "not an
+/// apiserver-doctor store"; it now says the path does not exist, and whether it is the default,
+/// as `query` does.
+#[test]
+fn stats_on_a_missing_store_says_it_does_not_exist_and_whether_it_is_the_default() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&["stats"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: ./apiserver-doctor-store (the default store): the store does not exist (create it with \
+         `apiserver-doctor ingest FILE... --store DIR`)\n"
+    );
+    let out = run(&["stats", "--store", "nope"], dir.path());
+    assert!(
+        text(&out.stderr).starts_with("error: --store nope: the store does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -29,7 +29,8 @@ pub enum Output {
 
 /// Runs `apiserver-doctor stats`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&args.store.dir())?;
+    // A missing path is said to be missing (and whether it is the default), as `query` says.
+    let store = Store::open(&args.store.existing_dir()?)?;
     if super::ingest_cache::ingest_is_writing(&args.store.dir()) {
         eprintln!(
             "note: {}: what follows is what it held at its last commit {}",
