@@ -1009,3 +1009,20 @@ fn stats_on_a_missing_store_says_it_does_not_exist_and_whether_it_is_the_default
         text(&out.stderr)
     );
 }
+
+/// Regression review s26 §10: `ingest DIR` counted a broken link and a link loop among the
+/// files read (`200 read from 4 files`): only the files read are counted.
+#[cfg(unix)]
+#[test]
+fn a_directory_walk_counts_only_the_files_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("d/sub")).expect("mkdir");
+    std::fs::write(dir.path().join("d/sub/a.log"), events(4, "walk")).expect("write");
+    std::os::unix::fs::symlink("/nonexistent", dir.path().join("d/broken.log")).expect("symlink");
+    std::os::unix::fs::symlink("..", dir.path().join("d/sub/up")).expect("symlink");
+    let out = run(&["ingest", "d", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(4 read from 1 file, 0 duplicates dropped)"), "{stdout}");
+    assert!(text(&out.stderr).contains("warning: 2 files not read:"), "{}", text(&out.stderr));
+}

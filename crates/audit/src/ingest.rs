@@ -69,6 +69,9 @@ pub struct IngestReport {
     /// Inputs named again in this run (the same file by another name, a link, overlapping
     /// globs): (as named again, as named when read), in order; each file is read once.
     pub named_twice: Vec<(String, String)>,
+    /// Entries of directories walked that could not be read (a symbolic link to nothing or in
+    /// a loop): the first of [`IngestReport::files`], listed there but not read.
+    pub entries_not_read: usize,
     /// Events stored.
     pub kept: u64,
     /// Events dropped as duplicates of stored ones or of earlier ones in this run.
@@ -285,7 +288,8 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
     let mut writer = StoreWriter::open(store, opts.writer.clone()).map_err(|e| e.plain_at_open(store))?;
     let manifest = writer.manifest().clone();
     // Entries of directories that cannot be read are reported, not recorded as ingested.
-    let mut report = IngestReport { files: inputs.skipped, ..IngestReport::default() };
+    let entries_not_read = inputs.skipped.len();
+    let mut report = IngestReport { files: inputs.skipped, entries_not_read, ..IngestReport::default() };
     let inputs = inputs.files;
     let mut written = Written::default();
     let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);

@@ -143,6 +143,8 @@ fn render(
         return Ok(());
     }
     let secs = elapsed.as_secs_f64().max(1e-9);
+    // Entries of a directory that could not be read (a broken link, a loop) were not read.
+    let read = files.len().saturating_sub(report.entries_not_read);
     writeln!(
         out,
         "ingested {} {} into {} ({} read from {} {}, {} {} dropped) in {:.1} s, {:.0} MB/s",
@@ -150,8 +152,8 @@ fn render(
         if report.kept == 1 { "event" } else { "events" },
         store.display(),
         count(report.events()),
-        count(files.len() as u64),
-        if files.len() == 1 { "file" } else { "files" },
+        count(read as u64),
+        if read == 1 { "file" } else { "files" },
         count(report.duplicates),
         if report.duplicates == 1 { "duplicate" } else { "duplicates" },
         elapsed.as_secs_f64(),
