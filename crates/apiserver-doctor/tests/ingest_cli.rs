@@ -1026,3 +1026,24 @@ fn a_directory_walk_counts_only_the_files_read() {
     assert!(stdout.contains("(4 read from 1 file, 0 duplicates dropped)"), "{stdout}");
     assert!(text(&out.stderr).contains("warning: 2 files not read:"), "{}", text(&out.stderr));
 }
+
+/// Regression review s26 §10: a file name holding a newline was printed as it was, breaking
+/// the one line per file of `ingest` and `stats`; it is escaped (`\x0a`), as a byte that is not
+/// UTF-8 is.
+#[cfg(unix)]
+#[test]
+fn a_newline_in_a_file_name_is_escaped_and_stays_on_its_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("d")).expect("mkdir");
+    std::fs::write(dir.path().join("d/a\nb.log"), events(4, "nl")).expect("write");
+    let out = run(&["ingest", "d", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("d/a\\x0ab.log: k8s-log (json-lines), 4 events\n"), "{stdout}");
+    let stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    assert!(stats.contains("  d/a\\x0ab.log: k8s-log, 4 events read\n"), "{stats}");
+    // The canonical path, to ingest it again, is the name as it is.
+    let json = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert!(v["input_files"][0]["path"].as_str().expect("path").ends_with("d/a\nb.log"), "{v}");
+}

@@ -480,7 +480,7 @@ fn stopped(file: &str) -> ReadError {
 /// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
     // A name that is not UTF-8 escaped as `path` is (`bad\xff.log`), not with U+FFFD.
-    let mut id = IngestedInput { file: path_text(path), ..IngestedInput::default() };
+    let mut id = IngestedInput { file: crate::read::path_text(path), ..IngestedInput::default() };
     if path.as_os_str() == "-" {
         return id;
     }
@@ -642,7 +642,7 @@ impl<'m> Recorded<'m> {
                 // As named: the name typed with its last component replaced.
                 let typed = Path::new(&id.file).with_file_name(e.file_name());
                 out.push(IngestedInput {
-                    file: path_text(&typed),
+                    file: crate::read::path_text(&typed),
                     path: Some(path_text(&e.path())),
                     inode: Some(found),
                     ..IngestedInput::default()
