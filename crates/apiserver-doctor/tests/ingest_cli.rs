@@ -762,3 +762,288 @@ fn ingest_and_stats_write_counts_with_thousands_separators() {
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
     assert_eq!(doc["events"], 1234);
 }
+
+/// The real AKS Event Hub records (22 `kube-audit` rows, 5 of them writes), and the same
+/// exported with both categories on: each write once more as `kube-audit-admin`, as Azure
+/// writes it. Returns (kube-audit records, kube-audit-admin records).
+fn both_categories() -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+    let path = fixtures().join("azure/sysdig-aks-audit-log_eventhub_records_event.json");
+    let raw = std::fs::read_to_string(path).expect("fixture");
+    let doc: serde_json::Value = serde_json::from_str(raw.trim_start_matches('\u{feff}')).expect("json");
+    let audit: Vec<serde_json::Value> = doc["records"].as_array().expect("records").clone();
+    let admin = audit
+        .iter()
+        .filter(|r| {
+            let log = r["properties"]["log"].as_str().expect("log");
+            let verb = serde_json::from_str::<serde_json::Value>(log).expect("event")["verb"].clone();
+            verb != "get" && verb != "list"
+        })
+        .map(|r| {
+            let mut r = r.clone();
+            r["category"] = "kube-audit-admin".into();
+            r
+        })
+        .collect();
+    (audit, admin)
+}
+
+fn write_records(path: &Path, records: &[serde_json::Value]) {
+    std::fs::write(path, serde_json::json!({ "records": records }).to_string()).expect("write");
+}
+
+/// Regression review s26 §1: with both diagnostic categories exported, each write arrives as
+/// `kube-audit` and as `kube-audit-admin`; dedupe kept whichever came first, so
+/// `AzureDiagnostics | where Category == "kube-audit-admin"` was empty when the `kube-audit`
+/// rows came first, and `stats` counted the copies that happened to arrive first. The
+/// categories are now those the inputs held, whatever the order.
+#[test]
+fn an_export_of_both_azure_categories_shows_both_in_any_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (audit, admin) = both_categories();
+    assert_eq!((audit.len(), admin.len()), (22, 5));
+    let audit_first: Vec<_> = audit.iter().chain(&admin).cloned().collect();
+    let admin_first: Vec<_> = admin.iter().chain(&audit).cloned().collect();
+    // Interleaved: every admin copy right before or after its kube-audit row, alternately.
+    let mut shuffled = Vec::new();
+    for (i, r) in audit.iter().enumerate() {
+        let copy = admin.iter().find(|a| a["properties"]["log"] == r["properties"]["log"]);
+        match (copy, i % 2) {
+            (Some(c), 0) => shuffled.extend([c.clone(), r.clone()]),
+            (Some(c), _) => shuffled.extend([r.clone(), c.clone()]),
+            (None, _) => shuffled.push(r.clone()),
+        }
+    }
+    for (name, records) in
+        [("audit_first", &audit_first), ("admin_first", &admin_first), ("shuffled", &shuffled)]
+    {
+        write_records(&dir.path().join(format!("{name}.json")), records);
+    }
+    write_records(&dir.path().join("audit.json"), &audit);
+    write_records(&dir.path().join("admin.json"), &admin);
+    let runs: [(&str, &[&str]); 5] = [
+        ("s1", &["audit_first.json"]),
+        ("s2", &["admin_first.json"]),
+        ("s3", &["shuffled.json"]),
+        ("s4", &["audit.json", "admin.json"]),
+        ("s5", &["admin.json", "audit.json"]),
+    ];
+    for (store, inputs) in runs {
+        // Two exports in two runs, as they are ingested when pulled one after the other.
+        for input in inputs {
+            let out = run(&["ingest", input, "--store", store, "-q"], dir.path());
+            assert_eq!(out.status.code(), Some(0), "{store} {input}: {}", text(&out.stderr));
+        }
+        let query = |q: &str| text(&run(&["query", "--store", store, "-o", "csv", q], dir.path()).stdout);
+        assert_eq!(
+            query("AzureDiagnostics | summarize n = count() by Category | order by Category asc"),
+            "Category,n\nkube-audit,22\nkube-audit-admin,5\n",
+            "{store}"
+        );
+        assert_eq!(query("AKSAuditAdmin | count"), "Count\n5\n", "{store}");
+        // What the checks read: each event once.
+        assert_eq!(query("AKSAudit | count"), "Count\n22\n", "{store}");
+        let stats = run(&["stats", "--store", store, "-o", "json"], dir.path());
+        let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+        assert_eq!(
+            stats["azure_categories"],
+            serde_json::json!({"kube-audit": 22, "kube-audit-admin": 5}),
+            "{store}"
+        );
+        assert_eq!(stats["events"], 22, "{store}");
+        assert_eq!(stats["only_kube_audit_admin"], false, "{store}");
+    }
+    // `query --input` reads them the same way.
+    for input in ["audit_first.json", "admin_first.json", "shuffled.json"] {
+        let out = run_cached(
+            &[
+                "query",
+                "--input",
+                input,
+                "-o",
+                "csv",
+                "AzureDiagnostics | where Category == 'kube-audit-admin' | count",
+            ],
+            dir.path(),
+        );
+        assert_eq!(text(&out.stdout), "Count\n5\n", "{input}: {}", text(&out.stderr));
+    }
+    // An export of kube-audit-admin alone is still said to be one.
+    let out = run(&["ingest", "admin.json", "--store", "s6", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = run(&["stats", "--store", "s6", "-o", "json"], dir.path());
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+    assert_eq!(stats["azure_categories"], serde_json::json!({"kube-audit-admin": 5}));
+    assert_eq!(stats["only_kube_audit_admin"], true);
+}
+
+/// Regression review s26 §1: `diagnose` over an export of both categories must count each
+/// request once, as over an export of `kube-audit` alone.
+#[test]
+fn diagnose_of_an_export_of_both_categories_equals_that_of_kube_audit_alone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (audit, admin) = both_categories();
+    write_records(&dir.path().join("audit.json"), &audit);
+    let both: Vec<_> = audit.iter().chain(&admin).cloned().collect();
+    write_records(&dir.path().join("both.json"), &both);
+    let mut reports = Vec::new();
+    for (store, input) in [("st_audit", "audit.json"), ("st_both", "both.json")] {
+        let out = run(&["ingest", input, "--store", store, "-q"], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let out = run_cached(&["diagnose", "--store", store, "--fail-on", "never", "-o", "json"], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        reports.push(text(&out.stdout).replace(&format!("\"source\": \"{store}\""), "\"source\": \"STORE\""));
+    }
+    assert!(reports[0].contains("\"records\": 22,"), "{}", reports[0]);
+    assert_eq!(reports[0], reports[1]);
+}
+
+/// Regression review s26 §4: the same file named twice in one run (the same name, another
+/// spelling, a symbolic link beside its target in a directory) was read and recorded once per
+/// name, inflating `inputs`, `duplicates dropped` and the events read. It is read once.
+#[test]
+fn a_file_named_twice_in_one_run_is_read_once_and_recorded_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("d/sub")).expect("mkdir");
+    std::fs::write(dir.path().join("d/sub/a.log"), events(10, "twice")).expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("sub/a.log", dir.path().join("d/alias.log")).expect("symlink");
+    let out = run(
+        &["ingest", "d/sub/a.log", "d/sub/a.log", "./d/sub/../sub/a.log", "d", "--store", "s"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("d/sub/a.log: named twice; read once\n"), "{stdout}");
+    assert!(stdout.contains("./d/sub/../sub/a.log: the same file as d/sub/a.log; read once\n"), "{stdout}");
+    assert!(stdout.contains("(10 read from 1 file, 0 duplicates dropped)"), "{stdout}");
+    let stats = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+    assert_eq!((stats["inputs"].as_u64(), stats["duplicates_dropped"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(stats["input_files"][0]["events"], 10);
+}
+
+/// Regression review s26 §4: a log ingested, renamed by rotation (the same inode) and
+/// replaced by a new file of its name kept its old path in the manifest: two inputs named
+/// the new file's path, and a rebuild from `stats -o json` read the new file twice and never
+/// the rotated one. The rotated file is recorded under the name it has now.
+#[test]
+fn a_rotated_log_is_recorded_under_the_name_it_has_now() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("g")).expect("mkdir");
+    std::fs::write(dir.path().join("g/a.log"), events(15, "old")).expect("write");
+    assert_eq!(run(&["ingest", "g/a.log", "--store", "s", "-q"], dir.path()).status.code(), Some(0));
+    std::fs::rename(dir.path().join("g/a.log"), dir.path().join("g/a-rotated.log")).expect("rotate");
+    std::fs::write(dir.path().join("g/a.log"), events(5, "new")).expect("write");
+    let paths = |dir: &Path| -> Vec<(String, u64)> {
+        let stats = run(&["stats", "--store", "s", "-o", "json"], dir);
+        let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("stats json");
+        let base = std::fs::canonicalize(dir).expect("canonical");
+        let mut v: Vec<(String, u64)> = stats["input_files"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .map(|i| {
+                let p = i["path"].as_str().expect("path");
+                (
+                    p.strip_prefix(base.to_str().expect("utf8")).unwrap_or(p).to_owned(),
+                    i["events"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    // Only the new file named: the rotated one is found beside it.
+    let out = run(&["ingest", "g/a.log", "--store", "s", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(paths(dir.path()), [("/g/a-rotated.log".to_owned(), 15), ("/g/a.log".to_owned(), 5)]);
+    // Both named: unchanged, and still recorded under their names.
+    let out = run(&["ingest", "g", "--store", "s"], dir.path());
+    assert!(
+        text(&out.stdout).contains("g/a-rotated.log: already ingested, unchanged"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(paths(dir.path()), [("/g/a-rotated.log".to_owned(), 15), ("/g/a.log".to_owned(), 5)]);
+    // Renamed again and named by its new name: recorded under it.
+    std::fs::rename(dir.path().join("g/a-rotated.log"), dir.path().join("g/a.log.1")).expect("rotate");
+    let out = run(&["ingest", "g/a.log.1", "--store", "s"], dir.path());
+    assert!(text(&out.stdout).contains("g/a.log.1: already ingested, unchanged"), "{}", text(&out.stdout));
+    assert_eq!(paths(dir.path()), [("/g/a.log".to_owned(), 5), ("/g/a.log.1".to_owned(), 15)]);
+}
+
+/// Regression review s26 §10: an empty file's line said `no events, 0 events`, the same thing
+/// twice, and `stats` `no events, 0 events read`.
+#[test]
+fn an_empty_file_says_no_events_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("empty.log"), "").expect("write");
+    std::fs::write(dir.path().join("a.log"), events(3, "e")).expect("write");
+    std::fs::write(dir.path().join("bad.json"), "{}\n").expect("write");
+    let out = run(&["ingest", "empty.log", "bad.json", "a.log", "--store", "s"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("empty.log: no events\n"), "{stdout}");
+    assert!(stdout.contains("bad.json: no events (json-lines), 1 skipped\n"), "{stdout}");
+    let stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    assert!(stats.contains("  bad.json: no events, 1 skipped\n"), "{stats}");
+    assert!(!stats.contains("0 events"), "{stats}");
+}
+
+/// Regression review s26 §10: `stats` on a store path that does not exist said it was "not an
+/// apiserver-doctor store"; it now says the path does not exist, and whether it is the default,
+/// as `query` does.
+#[test]
+fn stats_on_a_missing_store_says_it_does_not_exist_and_whether_it_is_the_default() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(&["stats"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stderr),
+        "error: ./apiserver-doctor-store (the default store): the store does not exist (create it with \
+         `apiserver-doctor ingest FILE... --store DIR`)\n"
+    );
+    let out = run(&["stats", "--store", "nope"], dir.path());
+    assert!(
+        text(&out.stderr).starts_with("error: --store nope: the store does not exist"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Regression review s26 §10: `ingest DIR` counted a broken link and a link loop among the
+/// files read (`200 read from 4 files`): only the files read are counted.
+#[cfg(unix)]
+#[test]
+fn a_directory_walk_counts_only_the_files_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("d/sub")).expect("mkdir");
+    std::fs::write(dir.path().join("d/sub/a.log"), events(4, "walk")).expect("write");
+    std::os::unix::fs::symlink("/nonexistent", dir.path().join("d/broken.log")).expect("symlink");
+    std::os::unix::fs::symlink("..", dir.path().join("d/sub/up")).expect("symlink");
+    let out = run(&["ingest", "d", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(4 read from 1 file, 0 duplicates dropped)"), "{stdout}");
+    assert!(text(&out.stderr).contains("warning: 2 files not read:"), "{}", text(&out.stderr));
+}
+
+/// Regression review s26 §10: a file name holding a newline was printed as it was, breaking
+/// the one line per file of `ingest` and `stats`; it is escaped (`\x0a`), as a byte that is not
+/// UTF-8 is.
+#[cfg(unix)]
+#[test]
+fn a_newline_in_a_file_name_is_escaped_and_stays_on_its_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir(dir.path().join("d")).expect("mkdir");
+    std::fs::write(dir.path().join("d/a\nb.log"), events(4, "nl")).expect("write");
+    let out = run(&["ingest", "d", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("d/a\\x0ab.log: k8s-log (json-lines), 4 events\n"), "{stdout}");
+    let stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    assert!(stats.contains("  d/a\\x0ab.log: k8s-log, 4 events read\n"), "{stats}");
+    // The canonical path, to ingest it again, is the name as it is.
+    let json = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert!(v["input_files"][0]["path"].as_str().expect("path").ends_with("d/a\nb.log"), "{v}");
+}

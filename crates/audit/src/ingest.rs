@@ -9,7 +9,7 @@
 //! first MiB, as the manifest recorded them) are skipped unless [`IngestOptions::force`];
 //! re-reading them would add nothing anyway, since rows are deduplicated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ use crate::InputFormat;
 use crate::read::{
     FileSummary, ReadError, ReadOptions, SinkError, SkipKind, SkippedRecord, find_inputs, read_paths,
 };
-use crate::store::writer::{Aborted, StoreWriter, WriterOptions};
+use crate::store::writer::{Aborted, StoreWriter, WriterOptions, count_categories};
 use crate::store::{IngestedInput, Manifest, StoreError, path_text};
 
 /// How to ingest.
@@ -66,6 +66,12 @@ pub struct IngestReport {
     pub unchanged: Vec<String>,
     /// Events the manifest records for those inputs (read by the run that ingested them).
     pub unchanged_events: u64,
+    /// Inputs named again in this run (the same file by another name, a link, overlapping
+    /// globs): (as named again, as named when read), in order; each file is read once.
+    pub named_twice: Vec<(String, String)>,
+    /// Entries of directories walked that could not be read (a symbolic link to nothing or in
+    /// a loop): the first of [`IngestReport::files`], listed there but not read.
+    pub entries_not_read: usize,
     /// Events stored.
     pub kept: u64,
     /// Events dropped as duplicates of stored ones or of earlier ones in this run.
@@ -282,7 +288,8 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
     let mut writer = StoreWriter::open(store, opts.writer.clone()).map_err(|e| e.plain_at_open(store))?;
     let manifest = writer.manifest().clone();
     // Entries of directories that cannot be read are reported, not recorded as ingested.
-    let mut report = IngestReport { files: inputs.skipped, ..IngestReport::default() };
+    let entries_not_read = inputs.skipped.len();
+    let mut report = IngestReport { files: inputs.skipped, entries_not_read, ..IngestReport::default() };
     let inputs = inputs.files;
     let mut written = Written::default();
     let read_result = read_loop(&inputs, &manifest, opts, &mut writer, &mut written, &mut report);
@@ -378,8 +385,26 @@ fn read_loop(
     // Each class of events in batches of its own, which the store writes to its own files.
     let read = ReadOptions { split_by_class: true, ..opts.read.clone() };
     let mut last_commit = Instant::now();
+    // The files of this run so far: one named again (the same canonical path or inode) is
+    // read once and recorded once.
+    let mut seen: Vec<IngestedInput> = Vec::new();
+    let recorded = Recorded::of(manifest);
     for input in inputs {
         let identity = identify(input);
+        if let Some(first) = seen.iter().find(|s| s.same_file(&identity)) {
+            report.named_twice.push((identity.file, first.file.clone()));
+            continue;
+        }
+        if identity.size.is_some() {
+            seen.push(identity.clone());
+        }
+        // A file recorded under another name (renamed by a log rotation: the same inode) is
+        // recorded under the name it has now; and one that another file replaced at its path
+        // is looked for beside it, so that no two entries name one path and a rebuild from
+        // `stats -o json` reads every input.
+        for moved in recorded.moves(&identity) {
+            writer.input_moved(moved);
+        }
         let earlier = is_ingested(manifest, &identity)
             // An input recorded without events (by a version that recorded those) is read
             // again, as one never recorded is.
@@ -392,10 +417,14 @@ fn read_loop(
             report.unchanged.push(identity.file);
             continue;
         }
+        let mut categories = BTreeMap::new();
         let mut sink = |_: &str, batch: RecordBatch| -> Result<(), SinkError> {
             if let Some(e) = &opts.events {
                 e.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
             }
+            // Before dedupe: the copy of an event under the other category is dropped, yet
+            // the input held it (`IngestedInput::categories`).
+            count_categories(&batch, &mut categories);
             let mut step = || -> Result<(), StoreError> {
                 let o = writer.write(&batch)?;
                 written.kept += o.kept;
@@ -416,7 +445,8 @@ fn read_loop(
         };
         let summary = read_paths(std::slice::from_ref(input), &read, &mut sink)?;
         // One input in the manifest per path, a tar archive's files together.
-        let (done, by_kind, examples) = ingested(identity, &summary.files);
+        let (mut done, by_kind, examples) = ingested(identity, &summary.files);
+        done.categories = Some(categories);
         // An input that gave nothing at all (an empty file) is not recorded (docs/ingest.md): the
         // store is left as it was. One whose records were all skipped, or that is not an audit
         // log, is recorded, because `stats` reports its skipped records and why it was not read;
@@ -450,7 +480,7 @@ fn stopped(file: &str) -> ReadError {
 /// is never recognised).
 pub fn identify(path: &Path) -> IngestedInput {
     // A name that is not UTF-8 escaped as `path` is (`bad\xff.log`), not with U+FFFD.
-    let mut id = IngestedInput { file: path_text(path), ..IngestedInput::default() };
+    let mut id = IngestedInput { file: crate::read::path_text(path), ..IngestedInput::default() };
     if path.as_os_str() == "-" {
         return id;
     }
@@ -555,6 +585,86 @@ fn ingested(
         ..identity
     };
     (done, by_kind, examples)
+}
+
+/// The paths and inodes the manifest records its inputs under, to find the ones a log
+/// rotation moved without comparing every input with every entry.
+struct Recorded<'m> {
+    by_inode: HashMap<(u64, u64), &'m str>,
+    by_path: HashMap<&'m str, Vec<(u64, u64)>>,
+}
+
+impl<'m> Recorded<'m> {
+    fn of(manifest: &'m Manifest) -> Recorded<'m> {
+        let mut r = Recorded { by_inode: HashMap::new(), by_path: HashMap::new() };
+        for m in &manifest.inputs {
+            if let (Some(path), Some(inode)) = (m.path.as_deref(), m.inode) {
+                r.by_inode.insert(inode, path);
+                r.by_path.entry(path).or_default().push(inode);
+            }
+        }
+        r
+    }
+
+    /// The entries whose recorded path is no longer where their file is, as `id`, the input
+    /// about to be read, shows: `id` itself when the manifest recorded its file (same inode)
+    /// under another path, which no longer holds it; and the file recorded at `id`'s path with another inode (rotated
+    /// away), when a file of that inode is in the same directory. Each as the identity to
+    /// record it under (`file`, `path`, `inode`).
+    fn moves(&self, id: &IngestedInput) -> Vec<IngestedInput> {
+        let (Some(path), Some(inode)) = (&id.path, id.inode) else { return Vec::new() };
+        let mut out = Vec::new();
+        // Moved, not another name of it: a hard link leaves the recorded path in place.
+        if self.by_inode.get(&inode).is_some_and(|p| p != path && inode_at(Path::new(p)) != Some(inode)) {
+            out.push(IngestedInput {
+                file: id.file.clone(),
+                path: Some(path.clone()),
+                inode: Some(inode),
+                ..IngestedInput::default()
+            });
+        }
+        let rotated: Vec<(u64, u64)> =
+            self.by_path.get(path.as_str()).into_iter().flatten().copied().filter(|i| *i != inode).collect();
+        if rotated.is_empty() {
+            return out;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let Some(dir) = Path::new(path).parent() else { return out };
+            let Ok(entries) = std::fs::read_dir(dir) else { return out };
+            for e in entries.flatten() {
+                let Ok(meta) = e.metadata() else { continue };
+                let found = (meta.dev(), meta.ino());
+                if !meta.is_file() || !rotated.contains(&found) {
+                    continue;
+                }
+                // As named: the name typed with its last component replaced.
+                let typed = Path::new(&id.file).with_file_name(e.file_name());
+                out.push(IngestedInput {
+                    file: crate::read::path_text(&typed),
+                    path: Some(path_text(&e.path())),
+                    inode: Some(found),
+                    ..IngestedInput::default()
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The device and inode of the file at `path`, if there is one.
+fn inode_at(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// Whether the manifest records `id` as ingested unchanged ([`IngestedInput::unchanged_in`]).

@@ -671,6 +671,12 @@ pub struct IngestedInput {
     /// the read. Such an input is read again by the next ingest, never skipped as unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
+    /// Events read from it per Azure category (`kube-audit`, `kube-audit-admin`), duplicates
+    /// included: with both categories exported, each write comes twice and only one copy is
+    /// stored, so the stored rows cannot say which categories the input held. Events of no
+    /// category are not counted. `None` in manifests written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub categories: Option<BTreeMap<String, u64>>,
 }
 
 impl IngestedInput {
@@ -799,6 +805,26 @@ impl Manifest {
             });
         }
         Ok(manifest)
+    }
+
+    /// Events per Azure category as the inputs held them (read, duplicates included; see
+    /// [`IngestedInput::categories`]): an export of both categories holds each write under
+    /// both, though the store keeps it once. For inputs recorded before these were counted,
+    /// the stored rows' categories stand in (the larger count per category).
+    pub fn azure_categories(&self) -> BTreeMap<String, u64> {
+        let mut read: BTreeMap<String, u64> = BTreeMap::new();
+        for c in self.inputs.iter().filter_map(|i| i.categories.as_ref()) {
+            for (k, n) in c {
+                *read.entry(k.clone()).or_default() += n;
+            }
+        }
+        if self.inputs.iter().any(|i| i.categories.is_none() && i.events > 0) {
+            for (k, n) in self.totals().categories {
+                let mine = read.entry(k).or_default();
+                *mine = (*mine).max(n);
+            }
+        }
+        read
     }
 
     /// Totals over every committed file.
@@ -956,6 +982,33 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression review s26 §1: the categories `stats` and `AzureDiagnostics` go by were the
+    /// stored rows', of which an export of both categories keeps one copy per write,
+    /// whichever came first. They are the inputs' (duplicates included); a manifest written
+    /// before inputs counted them still gives the stored rows' (older stores stay readable).
+    #[test]
+    fn azure_categories_are_those_the_inputs_held_not_the_copies_stored() {
+        let stored = |n: u64| DataFile {
+            path: "data/f.parquet".into(),
+            hour: "none".into(),
+            bytes: 1,
+            counts: Counts {
+                events: n,
+                categories: BTreeMap::from([("kube-audit".to_owned(), n)]),
+                ..Counts::default()
+            },
+        };
+        let read = BTreeMap::from([("kube-audit".to_owned(), 22), ("kube-audit-admin".to_owned(), 5)]);
+        let input = IngestedInput { events: 27, categories: Some(read.clone()), ..IngestedInput::default() };
+        let m = Manifest { files: vec![stored(22)], inputs: vec![input.clone()], ..Manifest::default() };
+        assert_eq!(m.azure_categories(), read);
+        let old = IngestedInput { categories: None, ..input };
+        let m = Manifest { files: vec![stored(22)], inputs: vec![old], ..Manifest::default() };
+        assert_eq!(m.azure_categories(), BTreeMap::from([("kube-audit".to_owned(), 22)]));
+        let old: IngestedInput = serde_json::from_str(r#"{"file":"a","size":1,"mtime":1,"head_hash":"x","format":null,"events":1,"skipped":0,"not_audit":null}"#).expect("an input of an older manifest");
+        assert_eq!(old.categories, None);
+    }
 
     /// Regression review s20 N3: a log rotated away and a new file written at its path took the
     /// first file's manifest entry, so the first file's events had no input listed any more.

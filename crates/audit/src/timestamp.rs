@@ -6,7 +6,9 @@
 //!
 //! Also accepted, as UTC: the Azure portal's display form `M/D/YYYY, h:mm:ss[.fff] AM`, which
 //! its CSV export writes in columns named like `TimeGenerated [UTC]`. Only the US order with
-//! AM/PM is read; a day-first form cannot be told apart from it and is rejected.
+//! AM/PM is read; a day-first date cannot be told apart from it when both numbers are 12 or
+//! less, so the CSV reader reads none of a file's display dates once a row proves the file
+//! day-first (`read::text`, `DisplayDates`).
 
 /// Why a timestamp string could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -579,3 +579,46 @@ fn a_cut_gzip_json_document_is_reported_as_only_partly_read() {
     let cut = f.incomplete.expect("read only in part");
     assert!(cut.message.starts_with("gzip data corrupt or cut short after line "), "{}", cut.message);
 }
+
+/// Regression review s26 §6: invalid JSON inside a string column (`log_s`, `properties.log`,
+/// as Azure writes when it cuts a long value) was blamed on the line ("line 3: invalid JSON"),
+/// though the line is valid JSON; and serde's "at line 1 column N" contradicted the line the
+/// message named. The column is named, and positions are said of the line or the column text.
+#[test]
+fn invalid_json_inside_a_string_column_names_the_column_and_no_serde_line() {
+    let good = event(1);
+    let cut = &event(2)[..150];
+    let row = |log: &str| {
+        serde_json::json!({"TimeGenerated": "2024-01-01T10:00:00Z", "Category": "kube-audit", "log_s": log})
+            .to_string()
+    };
+    let ndjson = format!("{}\n{}\n", row(&good), row(cut));
+    let f = read("ad.json", ndjson.as_bytes());
+    assert_eq!(f.events, 1, "{:?}", messages(&f));
+    assert_eq!(
+        messages(&f),
+        [
+            "line 2: column `log_s`: not JSON (cut short?): EOF while parsing a string at column 150 of its text"
+        ]
+    );
+    let records = serde_json::json!({"records": [
+        {"category": "kube-audit", "properties": {"log": good}},
+        {"category": "kube-audit", "properties": {"log": cut}},
+    ]})
+    .to_string();
+    let f = read("eh.json", records.as_bytes());
+    assert_eq!(f.events, 1, "{:?}", messages(&f));
+    assert_eq!(
+        messages(&f),
+        [
+            "line 1: item 2: field `properties.log`: not JSON (cut short?): EOF while parsing a string at column 150 of its text"
+        ]
+    );
+    // A native line with trailing characters: the column of that line, not "line 1".
+    let lines = format!("{}\n{}}}x\n", event(1), event(2));
+    let f = read("edge.log", lines.as_bytes());
+    let m = messages(&f);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].starts_with("line 2: invalid JSON: trailing characters at column "), "{m:?}");
+    assert!(!m[0].contains("line 1"), "{m:?}");
+}

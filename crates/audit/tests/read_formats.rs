@@ -227,7 +227,7 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
     assert!(
         f.examples[1]
             .message
-            .contains("field `responseStatus.code`: string \"two hundred\", expected an integer"),
+            .contains("field `responseStatus.code`: string \"two hundred\", expected a 32-bit integer"),
         "{}",
         f.examples[1].message
     );
@@ -857,7 +857,7 @@ fn aks_audit_lines_read_through_the_simd_tape_as_through_serde() {
     );
     assert!(
         all.iter().any(|m| m
-            == "line 15 column `ResponseStatus`, field `code`: floating point `-0.0`, expected an integer"),
+            == "line 15 column `ResponseStatus`, field `code`: floating point `-0.0`, expected a 32-bit integer"),
         "{all:#?}"
     );
     assert!(all.iter().any(|m| m.starts_with("line 10 column `User`: not JSON")), "{all:#?}");
@@ -941,4 +941,187 @@ fn absent_source_ips_and_groups_are_null_and_an_empty_list_stays_empty() {
             assert_eq!(shape, [Some(1), None, Some(0), None], "{name}, keep_bodies {keep_bodies}");
         }
     }
+}
+
+/// Regression review s26 §7: a Prometheus scrape, Markdown and a JSON array cut at its start
+/// were all called "CSV whose header names none of log_s …" (a comma on their first line),
+/// and `null`, `12345`, `"x"` "text that is neither JSON, YAML, nor CSV". Each is now named
+/// for what it is; CSV only when it reads as CSV, several columns on each line.
+#[test]
+fn text_that_is_not_an_audit_log_is_named_for_what_it_is_not_called_csv() {
+    let why = |name: &str, text: &str| read(name, text.as_bytes()).0.not_audit.unwrap_or_default();
+    let prom = "# HELP apiserver_request_total [STABLE] Counter of apiserver requests, by verb.\n\
+                # TYPE apiserver_request_total counter\n\
+                apiserver_request_total{code=\"200\",verb=\"GET\"} 12\n";
+    let scrape = "not an audit format: a Prometheus /metrics scrape, not an audit log: give it to `metrics` or \
+                  `diagnose --metrics`";
+    assert_eq!(why("a.prom", prom), scrape);
+    // Without HELP and TYPE lines: the samples themselves.
+    assert_eq!(
+        why("b.prom", "apiserver_request_total{code=\"200\",verb=\"GET\"} 12 1700000000000\nup 1\n"),
+        scrape
+    );
+    let md = "# Sources\n\nReal audit events, Azure exports, and metrics, taken from public repositories.\n\
+              Each is listed with its commit.\n";
+    let md = why("README.md", md);
+    assert!(md.starts_with("not an audit format: text that is neither JSON"), "{md}");
+    let event = EVENT.replace(",\"", ",\n  \"");
+    let cut = &format!("[\n{event},\n{event}\n]\n")[30..];
+    let cut = why("cut.json", cut);
+    assert!(cut.contains("cut at its start?"), "{cut}");
+    assert!(!cut.contains("CSV whose header"), "{cut}");
+    for (text, what) in
+        [("null", "null"), ("12345\n", "a number"), ("\"just a string\"", "a string"), ("true", "a boolean")]
+    {
+        assert_eq!(
+            why("s.json", text),
+            format!("not an audit format: JSON, but {what}, not an audit record")
+        );
+    }
+    // A CSV of other columns is still called one.
+    let csv = why("other.csv", "name,count\npods,3\n");
+    assert!(csv.starts_with("not an audit format: CSV whose header names none of log_s"), "{csv}");
+    // A YAML key with a number is YAML, not a metric.
+    assert_eq!(read("y.yaml", b"count: 5\n").0.container, Some(Container::Yaml));
+}
+
+/// Regression review s26 §7: a Log Analytics query API response (`{"tables":[{"columns",
+/// "rows"}]}`, as the REST API and `az rest` return it) was "not an audit record (keys:
+/// tables)". Its rows are read as rows of an AKSAudit or AzureDiagnostics export.
+#[test]
+fn a_log_analytics_rest_response_is_read_row_by_row() {
+    let aks_row = |id: &str| {
+        serde_json::json!([
+            "2024-01-01T10:00:01.5Z",
+            id,
+            "ResponseComplete",
+            "get",
+            "/api/v1/pods/p",
+            "kubectl/v1.29",
+            "{\"username\":\"alice\"}",
+            "{\"resource\":\"pods\"}",
+            "{\"code\":200}",
+            "2024-01-01T10:00:01Z",
+            "2024-01-01T10:00:01.5Z",
+            "AKSAudit"
+        ])
+    };
+    let columns: Vec<serde_json::Value> = [
+        "TimeGenerated",
+        "AuditId",
+        "Stage",
+        "Verb",
+        "RequestUri",
+        "UserAgent",
+        "User",
+        "ObjectRef",
+        "ResponseStatus",
+        "RequestReceivedTime",
+        "StageReceivedTime",
+        "Type",
+    ]
+    .iter()
+    .map(|n| serde_json::json!({"name": n, "type": "string"}))
+    .collect();
+    let azure_columns = serde_json::json!([{"name": "TimeGenerated", "type": "datetime"}, {"name": "Category", "type": "string"}, {"name": "log_s", "type": "string"}]);
+    let doc = serde_json::json!({"tables": [
+        {"name": "PrimaryResult", "columns": columns, "rows": [aks_row("r1"), aks_row("r2")]},
+        {"name": "Diagnostics", "columns": azure_columns, "rows": [["2024-01-01T10:00:01.5Z", "kube-audit", EVENT]]},
+    ]});
+    let (f, batch) = read("rest.json", doc.to_string().as_bytes());
+    assert_eq!((f.events, f.skipped, f.not_audit.clone()), (3, 0, None), "{:?}", messages(&f));
+    assert_eq!(
+        strings(&batch, col::AUDIT_ID),
+        [Some("r1".to_owned()), Some("r2".to_owned()), Some("a1".to_owned())]
+    );
+    assert_eq!(strings(&batch, col::AZURE_CATEGORY)[2].as_deref(), Some("kube-audit"));
+}
+
+/// A portal CSV of AKSAudit rows with `zone` in its time headers and `dates` as its rows'
+/// times, one row each.
+fn portal_csv(zone: &str, dates: &[&str]) -> String {
+    let mut s = format!("TimeGenerated [{zone}],AuditId,Stage,Verb,RequestUri,StageReceivedTime [{zone}]\n");
+    for (i, d) in dates.iter().enumerate() {
+        s.push_str(&format!("\"{d}\",id-{i},ResponseComplete,get,/api/v1/pods,\"{d}\"\n"));
+    }
+    s
+}
+
+fn times(batch: &RecordBatch, name: &str) -> Vec<Option<i64>> {
+    let a = batch
+        .column_by_name(name)
+        .expect("column")
+        .as_primitive::<arrow::datatypes::TimestampNanosecondType>();
+    (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i))).collect()
+}
+
+/// Regression review s26 §3: the portal's zone suffix was stripped whatever it said, so a
+/// header `TimeGenerated [UTC+01:00]` (or `[Local Time]`) was read as UTC, silently. An
+/// explicit offset is applied; local time, whose offset the file does not say, is refused
+/// with the column named.
+#[test]
+fn portal_csv_times_in_another_zone_are_shifted_and_local_time_is_refused() {
+    let nine_utc = audit::timestamp::parse_nanos("2025-03-11T09:00:00.003Z").expect("time");
+    let (f, batch) = read("utc1.csv", portal_csv("UTC+01:00", &["3/11/2025, 10:00:00.003 AM"]).as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 0), "{:?}", messages(&f));
+    assert_eq!(times(&batch, col::STAGE_TIMESTAMP), [nine_utc]);
+    let (f, batch) = read("utcm.csv", portal_csv("UTC-05:30", &["2025-03-11T03:30:00.003"]).as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 0), "{:?}", messages(&f));
+    assert_eq!(times(&batch, col::STAGE_TIMESTAMP), [nine_utc]);
+    let (f, _) = read("local.csv", portal_csv("Local Time", &["3/11/2025, 10:00:00.003 AM"]).as_bytes());
+    assert_eq!(f.events, 0);
+    let why = f.not_audit.unwrap_or_default();
+    assert!(why.starts_with("column `TimeGenerated [Local Time]`: times in a zone whose offset"), "{why}");
+    assert!(why.contains("export again with the time zone set to UTC"), "{why}");
+}
+
+/// Regression review s26 §3: in a day-first file, the dates whose day is 12 or less were
+/// read month-first (8 months off, kept as good data) and only those past the 12th refused.
+/// Once a row proves the file day-first, none of its display dates is read; a file that
+/// never tells is read month-first (the portal's form), and a month-first proof reads all.
+#[test]
+fn a_portal_csv_proven_day_first_reads_none_of_its_display_dates() {
+    let day_first = [
+        "11/3/2025, 9:00:00.003 AM",
+        "11/3/2025, 9:00:00.004 AM",
+        "13/3/2025, 9:00:00.004 AM",
+        "2/3/2025, 9:00:00 AM",
+    ];
+    let (f, _) = read("d.csv", portal_csv("UTC", &day_first).as_bytes());
+    assert_eq!((f.events, f.skipped), (0, 4), "{:?}", messages(&f));
+    let m = messages(&f);
+    assert!(m[0].starts_with("line 2 column `TimeGenerated`: display date \"11/3/2025, 9:00:00.003 AM\" is day-first, as line 4 shows"), "{m:?}");
+    assert_eq!(f.examples[0].kind, SkipKind::BadTimestamp);
+    // Month-first, proved late: every row read, in order.
+    let month_first =
+        ["3/11/2025, 9:00:00 AM", "3/12/2025, 9:00:00 AM", "3/13/2025, 9:00:00 AM", "3/1/2025, 9:00:00 AM"];
+    let (f, batch) = read("m.csv", portal_csv("UTC", &month_first).as_bytes());
+    assert_eq!((f.events, f.skipped), (4, 0), "{:?}", messages(&f));
+    assert_eq!(strings(&batch, col::AUDIT_ID)[0].as_deref(), Some("id-0"));
+    let march_11 = audit::timestamp::parse_nanos("2025-03-11T09:00:00Z").expect("time");
+    assert_eq!(times(&batch, col::STAGE_TIMESTAMP)[0], march_11);
+    // Never told: month-first.
+    let (f, batch) = read("u.csv", portal_csv("UTC", &["3/11/2025, 9:00:00 AM"]).as_bytes());
+    assert_eq!((f.events, times(&batch, col::STAGE_TIMESTAMP)[0]), (1, march_11));
+}
+
+/// Regression review s26 §10: `{}` was reported with an empty key list (`(keys: )`).
+#[test]
+fn an_empty_object_is_named_as_one() {
+    let (f, _) = read("e.json", b"{}\n");
+    assert_eq!(messages(&f), ["line 1 not an audit record: an empty object `{}`"]);
+}
+
+/// Regression review s26 §10: a response code past 32 bits was "integer `5000000000`,
+/// expected an integer", which it is: the message says a 32-bit integer.
+#[test]
+fn an_out_of_range_code_is_said_to_need_a_32_bit_integer() {
+    let line = EVENT.replace("\"code\":200", "\"code\":5000000000");
+    let (f, _) = read("c.log", line.as_bytes());
+    assert_eq!(
+        messages(&f),
+        [
+            "line 1 field `responseStatus.code`: invalid value: integer `5000000000`, expected a 32-bit integer"
+        ]
+    );
 }

@@ -28,6 +28,9 @@ pub struct Input {
     pub warnings: Vec<String>,
     /// Events dropped as duplicates of one read before (as the store drops them).
     pub duplicates: u64,
+    /// Events read per Azure category, duplicates included (an export of both categories
+    /// holds each write twice; one copy is kept): what `AzureDiagnostics` shows them under.
+    pub categories: std::collections::BTreeMap<String, u64>,
 }
 
 /// Reads every file under `paths` (files, directories, `-` for stdin), bodies dropped.
@@ -43,7 +46,9 @@ pub fn read_paths_with(paths: &[PathBuf], options: &ReadOptions) -> Result<Input
     // count each event once, whether the input is read in memory or through the store.
     let mut seen: HashSet<u64> = HashSet::new();
     let mut duplicates = 0u64;
+    let mut categories = std::collections::BTreeMap::new();
     let summary = audit_read(paths, options, &mut |_file: &str, batch: RecordBatch| {
+        audit::store::writer::count_categories(&batch, &mut categories);
         let keep: BooleanArray = row_keys(&batch).into_iter().map(|k| Some(seen.insert(k))).collect();
         let kept = keep.true_count();
         duplicates += (batch.num_rows() - kept) as u64;
@@ -80,7 +85,7 @@ pub fn read_paths_with(paths: &[PathBuf], options: &ReadOptions) -> Result<Input
             warnings.push(format!("{}: {} more records skipped", f.file, f.skipped - shown));
         }
     }
-    Ok(Input { batches, warnings, duplicates })
+    Ok(Input { batches, warnings, duplicates, categories })
 }
 
 /// Batches of fewer rows are merged: each batch costs a few allocations per column whatever

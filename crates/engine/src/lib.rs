@@ -286,7 +286,8 @@ impl Engine {
         }
         let mut engine = Engine::with_table(table, bounds)?;
         let totals = store.manifest().totals();
-        engine.categories = tables::Categories::of(totals.events, &totals.categories);
+        engine.categories =
+            tables::Categories::of(totals.events, &totals.categories, &store.manifest().azure_categories());
         let plan_base = |part: &[&files::StoreFile], name: &str| -> datafusion::error::Result<LogicalPlan> {
             let table =
                 listing_table(part).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
@@ -385,6 +386,15 @@ impl Engine {
 
     pub(crate) fn base(&self) -> &LogicalPlan {
         &self.base
+    }
+
+    /// Also shows the events under the categories `read` counts (events per Azure category
+    /// as read, before duplicates were dropped: see [`input::Input::categories`]).
+    pub fn with_categories_read(mut self, read: &std::collections::BTreeMap<String, u64>) -> Engine {
+        let has = |c: &str| read.get(c).is_some_and(|n| *n > 0);
+        self.categories.audit |= has("kube-audit");
+        self.categories.admin |= has("kube-audit-admin");
+        self
     }
 
     /// The Azure categories `AzureDiagnostics` shows the events under.

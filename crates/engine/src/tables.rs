@@ -159,10 +159,16 @@ impl Categories {
     /// Both categories.
     pub const BOTH: Categories = Categories { audit: true, admin: true };
 
-    /// From `events` rows of which `per_category` came with an Azure category.
-    pub fn of(events: u64, per_category: &std::collections::BTreeMap<String, u64>) -> Categories {
+    /// From `events` stored rows of which `per_category` came with an Azure category, and the
+    /// events the inputs held per category (`read`, duplicates included: of an event exported
+    /// under both categories the store keeps one copy, whichever came first).
+    pub fn of(
+        events: u64,
+        per_category: &std::collections::BTreeMap<String, u64>,
+        read: &std::collections::BTreeMap<String, u64>,
+    ) -> Categories {
         let categorized: u64 = per_category.values().sum();
-        let has = |c: &str| per_category.get(c).is_some_and(|n| *n > 0);
+        let has = |c: &str| [per_category, read].iter().any(|m| m.get(c).is_some_and(|n| *n > 0));
         Categories::seen(events > categorized, categorized > 0, has("kube-audit"), has("kube-audit-admin"))
     }
 

@@ -122,6 +122,20 @@ fn render(
                 report.unchanged.len() - MAX_FILE_LINES
             )?;
         }
+        for (again, first) in report.named_twice.iter().take(MAX_FILE_LINES) {
+            if again == first {
+                writeln!(out, "{again}: named twice; read once")?;
+            } else {
+                writeln!(out, "{again}: the same file as {first}; read once")?;
+            }
+        }
+        if report.named_twice.len() > MAX_FILE_LINES {
+            writeln!(
+                out,
+                "… and {} more files named twice, read once",
+                report.named_twice.len() - MAX_FILE_LINES
+            )?;
+        }
     }
     if report.new_store_removed {
         // Nothing was read and no store is left: "ingested 0 events into STORE" would name a
@@ -129,6 +143,8 @@ fn render(
         return Ok(());
     }
     let secs = elapsed.as_secs_f64().max(1e-9);
+    // Entries of a directory that could not be read (a broken link, a loop) were not read.
+    let read = files.len().saturating_sub(report.entries_not_read);
     writeln!(
         out,
         "ingested {} {} into {} ({} read from {} {}, {} {} dropped) in {:.1} s, {:.0} MB/s",
@@ -136,8 +152,8 @@ fn render(
         if report.kept == 1 { "event" } else { "events" },
         store.display(),
         count(report.events()),
-        count(files.len() as u64),
-        if files.len() == 1 { "file" } else { "files" },
+        count(read as u64),
+        if read == 1 { "file" } else { "files" },
         count(report.duplicates),
         if report.duplicates == 1 { "duplicate" } else { "duplicates" },
         elapsed.as_secs_f64(),
@@ -182,6 +198,7 @@ fn file_line(f: &FileSummary) -> String {
         return format!("{}: {why}", f.file);
     }
     let mut line = format!("{}: {}", f.file, formats(f));
+    let no_events = f.formats.is_empty();
     if let Some(c) = f.container {
         line.push_str(&format!(" ({}", c.name()));
         if let Some(compression) = f.compression_label() {
@@ -189,7 +206,10 @@ fn file_line(f: &FileSummary) -> String {
         }
         line.push(')');
     }
-    line.push_str(&format!(", {}", plural(f.events, "event", "events")));
+    // `no events` already says it: not `no events, 0 events`.
+    if !(no_events && f.events == 0) {
+        line.push_str(&format!(", {}", plural(f.events, "event", "events")));
+    }
     if f.skipped > 0 {
         line.push_str(&format!(", {} skipped", count(f.skipped)));
     }

@@ -225,7 +225,7 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
     if batches.duplicates > 0 {
         eprintln!("{}", duplicates_note(batches.duplicates));
     }
-    Engine::from_batches(batches.batches).map_err(anyhow::Error::from)
+    Ok(Engine::from_batches(batches.batches)?.with_categories_read(&batches.categories))
 }
 
 /// What `--input` says of the events it dropped as read before.

@@ -29,7 +29,8 @@ pub enum Output {
 
 /// Runs `apiserver-doctor stats`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&args.store.dir())?;
+    // A missing path is said to be missing (and whether it is the default), as `query` says.
+    let store = Store::open(&args.store.existing_dir()?)?;
     if super::ingest_cache::ingest_is_writing(&args.store.dir()) {
         eprintln!(
             "note: {}: what follows is what it held at its last commit {}",
@@ -102,7 +103,7 @@ fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> se
         Some(verbs) => ("requests_per_verb", verbs),
         None => ("events_per_verb", t.verbs.clone()),
     };
-    let admin = t.categories.get("kube-audit-admin").copied().unwrap_or(0);
+    let categories = manifest.azure_categories();
     let mut doc = json!({
         "schema": "apiserver-doctor/stats/v1",
         "events": t.events,
@@ -121,14 +122,14 @@ fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> se
         "stages": t.stages,
         "levels": t.levels,
         verbs_key: verbs,
-        "azure_categories": t.categories,
+        "azure_categories": categories,
         "skipped": {
             "total": manifest.skipped.by_kind.values().sum::<u64>(),
             "by_kind": manifest.skipped.by_kind.iter().map(|(k, n)| (k.name().to_owned(), Value::from(*n))).collect::<serde_json::Map<_, _>>(),
             "examples": manifest.skipped.examples.iter().take(10).map(|e| e.to_string()).collect::<Vec<_>>(),
         },
         "files_not_read": manifest.inputs.iter().filter_map(|i| i.not_audit.as_ref().map(|why| json!({"file": i.file, "why": why}))).collect::<Vec<_>>(),
-        "only_kube_audit_admin": admin > 0 && admin == t.events,
+        "only_kube_audit_admin": only_kube_audit_admin(&t, &categories),
         "clients": clients,
     });
     if let (Some(d), Some(obj)) = (damaged, doc.as_object_mut()) {
@@ -239,11 +240,13 @@ fn input_line(i: &IngestedInput) -> String {
     if let Some(why) = &i.not_audit {
         return format!("{file}: {why}");
     }
-    let mut line = format!(
-        "{file}: {}, {} read",
-        i.format.as_deref().unwrap_or("no events"),
-        plural(i.events, "event", "events")
-    );
+    let mut line = match (i.format.as_deref(), i.events) {
+        // `no events` says it once, not `no events, 0 events read`.
+        (None, 0) => format!("{file}: no events"),
+        (format, n) => {
+            format!("{file}: {}, {} read", format.unwrap_or("no events"), plural(n, "event", "events"))
+        }
+    };
     if i.skipped > 0 {
         line.push_str(&format!(", {} skipped", count(i.skipped)));
     }
@@ -366,7 +369,8 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
             table(out, "events per verb (a request counts once per stage logged: a watch twice)", &t.verbs)?
         }
     }
-    table(out, "azure categories", &t.categories)?;
+    let categories = manifest.azure_categories();
+    table(out, "azure categories (events read)", &categories)?;
     let skipped: u64 = manifest.skipped.by_kind.values().sum();
     if skipped > 0 {
         writeln!(out, "skipped records: {}", count(skipped))?;
@@ -386,8 +390,7 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
             writeln!(out, "  {}: {}", i.file, i.not_audit.as_deref().unwrap_or_default())?;
         }
     }
-    let admin = t.categories.get("kube-audit-admin").copied().unwrap_or(0);
-    if admin > 0 && admin == t.events {
+    if only_kube_audit_admin(&t, &categories) {
         writeln!(
             out,
             "warning: only kube-audit-admin events: Azure leaves get and list out of that category, so read load \
@@ -395,4 +398,13 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// Whether every event came in the `kube-audit-admin` category alone: neither a `kube-audit`
+/// row nor an event of no category (a native log) was read.
+fn only_kube_audit_admin(stored: &Counts, read: &std::collections::BTreeMap<String, u64>) -> bool {
+    let stored_categorized: u64 = stored.categories.values().sum();
+    read.get("kube-audit-admin").is_some_and(|n| *n > 0)
+        && read.get("kube-audit").is_none_or(|n| *n == 0)
+        && stored_categorized == stored.events
 }

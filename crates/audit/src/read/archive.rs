@@ -90,7 +90,7 @@ pub(super) fn read_tar(
             continue;
         }
         let inside = match entry.path() {
-            Ok(p) => p.display().to_string(),
+            Ok(p) => p.display().to_string().replace('\n', "\\x0a"),
             Err(_) => String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
         };
         files.push(read_reader(&format!("{name}!{inside}"), Box::new(entry), &inner, sink)?);

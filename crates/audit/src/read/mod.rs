@@ -435,9 +435,11 @@ fn check_interrupt(opts: &ReadOptions, file: &str) -> Result<(), ReadError> {
 
 /// A path as messages and summaries name it: as it is when it is UTF-8, else with each byte
 /// that is not UTF-8 written as `\xNN` (the manifest's `path` escapes it the same way), so that a
-/// name is never shown with U+FFFD in place of bytes it has.
+/// name is never shown with U+FFFD in place of bytes it has; a newline in it as `\x0a` too, so
+/// that it cannot break the one line per file of `ingest` and `stats`.
 pub fn path_text(path: &Path) -> String {
-    crate::store::path_text(path)
+    let text = crate::store::path_text(path);
+    if text.contains('\n') { text.replace('\n', "\\x0a") } else { text }
 }
 
 /// Moves a collector's rows to the sink and its tallies to the file summary; in strict mode

@@ -78,7 +78,41 @@ fn json_error(e: &serde_json::Error) -> RecordError {
         _ => SkipKind::Malformed,
     };
     let prefix = if kind == SkipKind::Malformed { "invalid JSON: " } else { "" };
-    (kind, format!("{prefix}{}", short(&e.to_string())))
+    (kind, format!("{prefix}{}", short(&record_position(&e.to_string()))))
+}
+
+/// serde's " at line L column C" said of the record rather than of the file: its line 1 is
+/// the record's own line (or start), which a message naming another line would contradict.
+/// " at column C" for a record on one line, else " at line L, column C of the record".
+fn record_position(message: &str) -> String {
+    let Some((base, line, column)) = serde_position(message) else { return message.to_owned() };
+    if line == 1 {
+        format!("{base} at column {column}")
+    } else {
+        format!("{base} at line {line}, column {column} of the record")
+    }
+}
+
+/// A serde message split into its text and the line and column it ends with.
+fn serde_position(message: &str) -> Option<(&str, u64, u64)> {
+    let i = message.rfind(" at line ")?;
+    let (line, column) = message[i + " at line ".len()..].split_once(" column ")?;
+    Some((&message[..i], line.parse().ok()?, column.parse().ok()?))
+}
+
+/// An error of the event read from a string column (`log_s`) or field (`properties.log`)
+/// named by it: the record itself was valid JSON; the text inside it was not (Azure cuts long
+/// values short). `column \`log_s\`: not JSON (cut short?): EOF while parsing a string at
+/// column 200 of its text`.
+fn in_string_column((kind, message): RecordError, what: &str) -> RecordError {
+    let Some(rest) = message.strip_prefix("invalid JSON: ") else { return (kind, message) };
+    let cut = if rest.starts_with("EOF while parsing") { " (cut short?)" } else { "" };
+    let rest = match rest.strip_suffix(" of the record") {
+        Some(r) => format!("{r} of its text"),
+        None if rest.rfind(" at column ").is_some() => format!("{rest} of its text"),
+        None => rest.to_owned(),
+    };
+    (kind, format!("{what}: not JSON{cut}: {rest}"))
 }
 
 /// The error of an event that did not read, naming the field when a value had the wrong type
@@ -158,7 +192,7 @@ fn plain_types(message: &str) -> String {
     let mut out = message
         .replace("invalid type: ", "")
         .replace("expected a sequence", "expected a list")
-        .replace("expected i32", "expected an integer");
+        .replace("expected i32", "expected a 32-bit integer");
     if let Some(at) = out.find("expected struct ") {
         let name = at + "expected struct ".len();
         let end = out[name..].find(|c: char| !c.is_alphanumeric()).map_or(out.len(), |i| name + i);
@@ -463,6 +497,11 @@ impl Collector {
         if map.contains_key("properties") && (map.contains_key("category") || map.contains_key("Category")) {
             return self.diagnostic_record(map);
         }
+        if let Some(Value::Array(tables)) = map.get("tables")
+            && depth == 0
+        {
+            return self.log_analytics_tables(tables);
+        }
         if map.contains_key("log_s") {
             return self.azure_diagnostics_row(map, InputFormat::AzureDiagnostics);
         }
@@ -540,6 +579,9 @@ impl Collector {
                 ),
             };
         }
+        if map.is_empty() {
+            return err(SkipKind::NotAuditRecord, "not an audit record: an empty object `{}`");
+        }
         let mut keys: Vec<&str> = map.keys().map(String::as_str).take(6).collect();
         keys.sort_unstable();
         err(
@@ -557,6 +599,41 @@ impl Collector {
         mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>,
     ) -> Result<(), RecordError> {
         first_item_error(items.iter().map(|item| f(self, item)))
+    }
+
+    /// A Log Analytics query API response (`{"tables":[{"name","columns":[{"name","type"}],
+    /// "rows":[[…]]}]}`, as the REST API and `az rest` return it): each row becomes an object
+    /// keyed by its table's column names and is read as a row of an export (AKSAudit or
+    /// AzureDiagnostics, by its columns).
+    fn log_analytics_tables(&mut self, tables: &[Value]) -> Result<(), RecordError> {
+        let mut rows = Vec::new();
+        for table in tables {
+            let Some(columns) = table.get("columns").and_then(Value::as_array) else {
+                return err(SkipKind::InvalidField, "a Log Analytics table without `columns`");
+            };
+            let names: Vec<&str> =
+                columns.iter().map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default()).collect();
+            for row in table.get("rows").and_then(Value::as_array).into_iter().flatten() {
+                match row {
+                    Value::Array(cells) => rows.push(Value::Object(
+                        names
+                            .iter()
+                            .zip(cells)
+                            .filter(|(n, _)| !n.is_empty())
+                            .map(|(n, v)| ((*n).to_owned(), v.clone()))
+                            .collect(),
+                    )),
+                    other => rows.push(other.clone()),
+                }
+            }
+        }
+        self.many(&rows, |c, r| match r {
+            Value::Object(m) => c.object_record(m, 1),
+            other => err(
+                SkipKind::InvalidField,
+                format!("a Log Analytics row is {}, expected an array of cells", type_name(other)),
+            ),
+        })
     }
 
     fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
@@ -606,7 +683,9 @@ impl Collector {
             list_api_version: None,
         };
         match props.get("log") {
-            Some(Value::String(s)) => self.event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin),
+            Some(Value::String(s)) => self
+                .event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin)
+                .map_err(|e| in_string_column(e, "field `properties.log`")),
             Some(v @ Value::Object(_)) => self.event_value(v, InputFormat::DiagnosticEnvelope, &origin),
             Some(other) => err(
                 SkipKind::InvalidField,
@@ -636,6 +715,7 @@ impl Collector {
             list_api_version: None,
         };
         self.event_text(&row.log, InputFormat::AzureDiagnostics, &origin)
+            .map_err(|e| in_string_column(e, "column `log_s`"))
     }
 
     /// One `AzureDiagnostics` row: `Category`, `log_s`, `TimeGenerated`, `ResourceId`, `pod_s`.
@@ -655,7 +735,9 @@ impl Collector {
             list_api_version: None,
         };
         match map.get("log_s") {
-            Some(Value::String(s)) => self.event_text(s.as_bytes(), format, &origin),
+            Some(Value::String(s)) => self
+                .event_text(s.as_bytes(), format, &origin)
+                .map_err(|e| in_string_column(e, "column `log_s`")),
             Some(v @ Value::Object(_)) => self.event_value(v, format, &origin),
             Some(other) => err(
                 SkipKind::InvalidField,
@@ -717,7 +799,10 @@ fn dynamic(v: Option<&Value>) -> Result<Option<Value>, String> {
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Null) => Ok(None),
             Ok(v) => Ok(Some(v)),
-            Err(e) => Err(format!("not JSON: {}", short(&e.to_string()))),
+            Err(e) => {
+                let (_, message) = in_string_column(json_error(&e), "");
+                Err(message.trim_start_matches(": ").to_owned())
+            }
         },
         Some(v) => Ok(Some(v.clone())),
     }
@@ -791,10 +876,15 @@ fn time_of(field: &str, s: &str) -> Result<Option<i64>, RecordError> {
     })
 }
 
-/// Drops serde_json's trailing " at line N column M".
+/// Drops serde_json's trailing " at line N column M" (or its [`record_position`] form).
 fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) if message[i..].contains(" column ") => message[..i].to_owned(),
+    if let Some((base, _, _)) = serde_position(message) {
+        return base.to_owned();
+    }
+    match message.rfind(" at ") {
+        Some(i) if message[i..].starts_with(" at column ") || message[i..].ends_with(" of the record") => {
+            message[..i].to_owned()
+        }
         _ => message.to_owned(),
     }
 }

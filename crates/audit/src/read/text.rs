@@ -14,6 +14,24 @@ use crate::InputFormat;
 /// Detects YAML or CSV from the first significant line of text that is not JSON.
 pub(super) fn detect_text(body: &[u8]) -> Detected {
     let text = String::from_utf8_lossy(&body[..body.len().min(16 * 1024)]);
+    if is_prometheus(&text) {
+        return Detected::NotAudit(
+            "not an audit format: a Prometheus /metrics scrape, not an audit log: give it to `metrics` or \
+             `diagnose --metrics`"
+                .to_owned(),
+        );
+    }
+    // `null`, `12345`, `"text"`: JSON, but of no record (objects and arrays never come here).
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let what = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) | Value::Object(_) => "a JSON document",
+        };
+        return Detected::NotAudit(format!("not an audit format: JSON, but {what}, not an audit record"));
+    }
     let first = text.lines().map(str::trim_end).find(|l| {
         let t = l.trim_start();
         !(t.is_empty() || t.starts_with('#') || t == "---" || t == "..." || t.starts_with("%YAML"))
@@ -30,6 +48,13 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
     if csv_format(&names).is_some() {
         return Detected::Container(Container::Csv);
     }
+    if looks_like_cut_json(&text) {
+        return Detected::NotAudit(
+            "not an audit format: text that is neither JSON, YAML, nor CSV with a header line; its lines look \
+             like JSON that does not start where a JSON document does (cut at its start?)"
+                .to_owned(),
+        );
+    }
     if line.contains(',') {
         if names.iter().any(|n| crate::timestamp::parse_nanos(n.trim_matches('"')).is_ok()) {
             return Detected::NotAudit(
@@ -39,15 +64,69 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
                     .to_owned(),
             );
         }
-        return Detected::NotAudit(
-            "not an audit format: CSV whose header names none of log_s (AzureDiagnostics) or AuditId, Verb, \
-             RequestUri (AKSAudit)"
-                .to_owned(),
-        );
+        // Called CSV only when it reads as CSV: several columns, the next line as many.
+        if names.len() > 1 && next_line_fields(&text, line) == Some(names.len()) {
+            return Detected::NotAudit(
+                "not an audit format: CSV whose header names none of log_s (AzureDiagnostics) or AuditId, Verb, \
+                 RequestUri (AKSAudit)"
+                    .to_owned(),
+            );
+        }
     }
     Detected::NotAudit(
         "not an audit format: text that is neither JSON, YAML, nor CSV with a header line".to_owned(),
     )
+}
+
+/// How many CSV fields the first significant line after `first` has.
+fn next_line_fields(text: &str, first: &str) -> Option<usize> {
+    let mut lines = text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty());
+    lines.find(|l| *l == first)?;
+    Some(csv_header(lines.next()?).len())
+}
+
+/// Whether lines after the first are JSON members (`"key": …`): a JSON document without its
+/// start (a file cut at a byte offset), which no reader can place.
+fn looks_like_cut_json(text: &str) -> bool {
+    let member = |l: &str| {
+        let Some(t) = l.trim_start().strip_prefix('"') else { return false };
+        t.find('"').is_some_and(|end| end > 0 && t[end + 1..].trim_start().starts_with(':'))
+    };
+    text.lines().skip(1).take(20).filter(|l| member(l)).count() >= 2
+}
+
+/// Whether the text is a Prometheus exposition (`# HELP`, `# TYPE`, `name{labels} value`).
+fn is_prometheus(text: &str) -> bool {
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()).take(20) {
+        if l.starts_with("# HELP ") || l.starts_with("# TYPE ") {
+            return true;
+        }
+        if !l.starts_with('#') {
+            return is_metric_sample(l);
+        }
+    }
+    false
+}
+
+/// `name value`, `name{labels} value`, with an optional timestamp; a name does not end with
+/// `:` (a YAML `count: 5` is no sample).
+fn is_metric_sample(line: &str) -> bool {
+    let end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).unwrap_or(line.len());
+    let name = &line[..end];
+    if name.is_empty() || name.ends_with(':') || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let mut rest = &line[end..];
+    if rest.starts_with('{') {
+        match rest.rfind('}') {
+            Some(i) => rest = &rest[i + 1..],
+            None => return false,
+        }
+    }
+    let mut parts = rest.split_whitespace();
+    let value_ok =
+        parts.next().is_some_and(|v| v.parse::<f64>().is_ok() || matches!(v, "NaN" | "+Inf" | "-Inf"));
+    value_ok && parts.next().is_none_or(|t| t.parse::<i64>().is_ok()) && parts.next().is_none()
 }
 
 fn looks_like_yaml_key(line: &str) -> bool {
@@ -108,13 +187,27 @@ pub(super) fn read_csv(
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(Tail { inner: stream, read: 0, last: None });
-    let names: Vec<String> = match reader.byte_headers() {
-        Ok(h) => h.iter().map(|n| normalise_column(&String::from_utf8_lossy(n))).collect(),
+    let raw_names: Vec<String> = match reader.byte_headers() {
+        Ok(h) => h
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).trim().trim_start_matches('\u{feff}').to_owned())
+            .collect(),
         Err(e) => {
             file.not_audit = Some(format!("not an audit format: unreadable CSV header: {e}"));
             return Ok(());
         }
     };
+    let names: Vec<String> = raw_names.iter().map(|n| normalise_column(n)).collect();
+    // The portal names the zone of its times in the header (`TimeGenerated [UTC]`): another
+    // offset is applied, and local time, whose offset the file does not say, is refused.
+    let offsets: Vec<(String, i64)> = match zone_offsets(&raw_names) {
+        Ok(o) => o,
+        Err(why) => {
+            file.not_audit = Some(why);
+            return Ok(());
+        }
+    };
+    let mut dates = DisplayDates::default();
     let Some(format) = csv_format(&names) else {
         file.not_audit =
             Some("not an audit format: CSV header names none of log_s, AuditId, Verb".to_owned());
@@ -166,15 +259,29 @@ pub(super) fn read_csv(
                         Err(_) => bad_utf8 = Some(name.clone()),
                     }
                 }
-                let result = match bad_utf8 {
-                    Some(col) => Err((SkipKind::Malformed, format!("column `{col}` is not UTF-8 text"))),
-                    None if format == InputFormat::AzureDiagnosticsCsv => {
-                        c.azure_diagnostics_row(&map, format)
+                if let Some(col) = bad_utf8 {
+                    c.skip(
+                        Location::Line(line),
+                        SkipKind::Malformed,
+                        format!("column `{col}` is not UTF-8 text"),
+                    );
+                } else {
+                    for (line, map) in dates.row(line, map) {
+                        match map {
+                            Ok(mut map) => {
+                                shift_times(&mut map, &offsets);
+                                let result = if format == InputFormat::AzureDiagnosticsCsv {
+                                    c.azure_diagnostics_row(&map, format)
+                                } else {
+                                    c.aks_row(&map, format)
+                                };
+                                if let Err((kind, message)) = result {
+                                    c.skip(Location::Line(line), kind, message);
+                                }
+                            }
+                            Err(message) => c.skip(Location::Line(line), SkipKind::BadTimestamp, message),
+                        }
                     }
-                    None => c.aks_row(&map, format),
-                };
-                if let Err((kind, message)) = result {
-                    c.skip(Location::Line(line), kind, message);
                 }
             }
             Err(e) => {
@@ -191,7 +298,162 @@ pub(super) fn read_csv(
             flush(&mut c, file, opts, sink)?;
         }
     }
+    // No row told the order of the display dates: they are the portal's month-first form.
+    for (line, mut map) in dates.finish() {
+        shift_times(&mut map, &offsets);
+        let result = if format == InputFormat::AzureDiagnosticsCsv {
+            c.azure_diagnostics_row(&map, format)
+        } else {
+            c.aks_row(&map, format)
+        };
+        if let Err((kind, message)) = result {
+            c.skip(Location::Line(line), kind, message);
+        }
+    }
     flush(&mut c, file, opts, sink)
+}
+
+/// The time columns of an export (`TimeGenerated`, and an AKSAudit row's two event times).
+const TIME_COLUMNS: [&str; 3] = ["TimeGenerated", "RequestReceivedTime", "StageReceivedTime"];
+
+/// Per column whose header names a zone other than UTC (`TimeGenerated [UTC+01:00]`), its
+/// offset east of UTC in seconds; an error naming the column for a zone without an offset
+/// (`[Local Time]`).
+fn zone_offsets(raw: &[String]) -> Result<Vec<(String, i64)>, String> {
+    let mut out = Vec::new();
+    for name in raw {
+        let Some(open) = name.rfind(" [") else { continue };
+        let Some(zone) = name[open + 2..].strip_suffix(']') else { continue };
+        let zone = zone.trim();
+        if zone.eq_ignore_ascii_case("UTC") {
+            continue;
+        }
+        let offset = zone.strip_prefix("UTC").and_then(|o| {
+            let sign = match o.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, m) = o[1..].split_once(':').unwrap_or((&o[1..], "0"));
+            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+            (h <= 14 && m < 60).then_some(sign * (h * 3600 + m * 60))
+        });
+        match offset {
+            Some(0) => {}
+            Some(o) => out.push((normalise_column(name), o)),
+            None => {
+                return Err(format!(
+                    "column `{name}`: times in a zone whose offset from UTC the file does not say (the portal \
+                     exports in the viewer's time zone unless set to UTC); export again with the time zone set \
+                     to UTC (or to an offset, `[UTC+01:00]`)"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrites the times of the columns in `offsets` as UTC (RFC 3339).
+fn shift_times(map: &mut Map<String, Value>, offsets: &[(String, i64)]) {
+    for (column, offset) in offsets {
+        if let Some(Value::String(s)) = map.get_mut(column)
+            && let Ok(Some(ns)) = crate::timestamp::parse_nanos(s)
+        {
+            let utc = ns.saturating_sub(offset.saturating_mul(1_000_000_000));
+            *s = chrono::DateTime::from_timestamp_nanos(utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        }
+    }
+}
+
+/// The order of the portal's display dates (`11/3/2025, 9:00:00 AM`) in one file. A date
+/// whose first number is over 12 proves the file day-first, one whose second is, month-first;
+/// rows whose dates could be either are held until a row tells, so that none is read in the
+/// wrong order: all of a day-first file's display dates are refused (they would be read as
+/// month-first), and a file that never tells is read month-first, the portal's form.
+#[derive(Default)]
+struct DisplayDates {
+    order: Option<DayFirst>,
+    held: Vec<(u64, Map<String, Value>)>,
+}
+
+/// A row to read, or why it is refused.
+type Judged = Result<Map<String, Value>, String>;
+
+/// A day-first file, with the line and date that proved it.
+#[derive(Clone, Copy, PartialEq)]
+enum DayFirst {
+    No,
+    Yes(u64),
+}
+
+impl DisplayDates {
+    /// The rows to read now, in order: each with its line, and its map or why it is refused.
+    fn row(&mut self, line: u64, map: Map<String, Value>) -> Vec<(u64, Judged)> {
+        let mut ambiguous = false;
+        let mut proof = None;
+        for column in TIME_COLUMNS {
+            let Some(Value::String(s)) = map.get(column) else { continue };
+            match display_numbers(s) {
+                Some((a, b)) if a > 12 && b <= 12 => proof = proof.or(Some(DayFirst::Yes(line))),
+                Some((_, b)) if b > 12 => proof = proof.or(Some(DayFirst::No)),
+                Some(_) => ambiguous = true,
+                None => {}
+            }
+        }
+        if self.order.is_none()
+            && let Some(p) = proof
+        {
+            self.order = Some(p);
+            let held = std::mem::take(&mut self.held);
+            let mut out: Vec<_> = held.into_iter().map(|(l, m)| (l, self.judge(m))).collect();
+            out.push((line, self.judge(map)));
+            return out;
+        }
+        match self.order {
+            None if ambiguous => {
+                self.held.push((line, map));
+                Vec::new()
+            }
+            _ => vec![(line, self.judge(map))],
+        }
+    }
+
+    /// A row as the file's order says: refused when the file is day-first and it holds a
+    /// display date.
+    fn judge(&self, map: Map<String, Value>) -> Judged {
+        let Some(DayFirst::Yes(proof)) = self.order else { return Ok(map) };
+        for column in TIME_COLUMNS {
+            if let Some(Value::String(s)) = map.get(column)
+                && display_numbers(s).is_some()
+            {
+                return Err(format!(
+                    "column `{column}`: display date {s:?} is day-first, as line {proof} shows, and day-first \
+                     dates are not read (they cannot be told from month-first ones): export with ISO 8601 \
+                     times in UTC"
+                ));
+            }
+        }
+        Ok(map)
+    }
+
+    /// The rows still held at the end: no row told, so they are read month-first.
+    fn finish(&mut self) -> Vec<(u64, Map<String, Value>)> {
+        std::mem::take(&mut self.held)
+    }
+}
+
+/// The first two numbers of a display date `N/N/YYYY…`, or `None` for another form.
+fn display_numbers(s: &str) -> Option<(u32, u32)> {
+    let mut parts = s.trim().splitn(3, '/');
+    let a = parts.next()?;
+    let b = parts.next()?;
+    let rest = parts.next()?;
+    let year_ok = rest.len() >= 4 && rest.as_bytes()[..4].iter().all(u8::is_ascii_digit);
+    let small = |t: &str| (1..=2).contains(&t.len()) && t.bytes().all(|c| c.is_ascii_digit());
+    (small(a) && small(b) && year_ok)
+        .then(|| (a.parse().ok(), b.parse().ok()))
+        .and_then(|(a, b)| Some((a?, b?)))
 }
 
 /// A stream that remembers how many bytes it gave and the last one: whether a CSV record

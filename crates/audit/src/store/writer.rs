@@ -140,6 +140,8 @@ pub struct StoreWriter {
     pending_inputs: Vec<IngestedInput>,
     pending_skips: Vec<(BTreeMap<SkipKind, u64>, Vec<SkippedRecord>)>,
     pending_duplicates: u64,
+    /// Inputs recorded under a path their file no longer has (see [`StoreWriter::input_moved`]).
+    pending_moves: Vec<IngestedInput>,
     /// What [`StoreWriter::open`] created to make a new store (`None` for a store that was
     /// one already), so that a run that commits nothing removes it again.
     created: Option<Created>,
@@ -633,6 +635,7 @@ impl StoreWriter {
             pending_inputs: Vec::new(),
             pending_skips: Vec::new(),
             pending_duplicates: 0,
+            pending_moves: Vec::new(),
             created,
             committed: false,
         };
@@ -963,6 +966,12 @@ impl StoreWriter {
         self.pending_skips.push((skipped_by_kind, examples));
     }
 
+    /// Notes that the input recorded with the inode of `now` has the name and path of `now`
+    /// (a rotated log: renamed, the same file); the manifest says so from the next commit.
+    pub fn input_moved(&mut self, now: IngestedInput) {
+        self.pending_moves.push(now);
+    }
+
     /// The memory the buffered rows take (their buffers' capacity, not only their values).
     pub fn buffered_memory(&self) -> usize {
         self.buffers.values().flat_map(|b| &b.batches).map(RecordBatch::get_array_memory_size).sum()
@@ -976,7 +985,11 @@ impl StoreWriter {
     /// Writes every buffer out and commits: the new manifest lists the files and inputs.
     pub fn commit(&mut self) -> Result<(), StoreError> {
         self.flush_all()?;
-        if self.pending.is_empty() && self.pending_inputs.is_empty() && self.pending_duplicates == 0 {
+        if self.pending.is_empty()
+            && self.pending_inputs.is_empty()
+            && self.pending_duplicates == 0
+            && self.pending_moves.is_empty()
+        {
             return Ok(());
         }
         let retired = self.compact()?;
@@ -1006,6 +1019,12 @@ impl StoreWriter {
         }
         next.skipped.by_kind.retain(|_, n| *n > 0);
         next.skipped.examples.retain(|e| !reread.contains(e.file.as_str()));
+        for moved in &self.pending_moves {
+            for i in next.inputs.iter_mut().filter(|i| i.inode.is_some() && i.inode == moved.inode) {
+                i.file.clone_from(&moved.file);
+                i.path.clone_from(&moved.path);
+            }
+        }
         next.inputs.retain(|i| !is_reread(i));
         next.inputs.extend(self.pending_inputs.iter().cloned());
         next.duplicates_dropped =
@@ -1027,6 +1046,7 @@ impl StoreWriter {
         self.pending_inputs.clear();
         self.pending_skips.clear();
         self.pending_duplicates = 0;
+        self.pending_moves.clear();
         // The merged files are no longer listed: readers that listed them before finish with
         // the open handles they hold; a file not yet opened is gone (query again).
         for rel in retired {
@@ -1864,6 +1884,21 @@ pub(crate) fn time_ranges_of_file(path: &Path) -> Result<(TimeRange, TimeRange),
         r = r.plus(&br);
     }
     Ok((e, r))
+}
+
+/// Adds the rows of `batch` per Azure category into `into` (rows of no category are not
+/// counted). A batch of a native log has no category at all: answered from the null count,
+/// without a look at its rows.
+pub fn count_categories(batch: &RecordBatch, into: &mut BTreeMap<String, u64>) {
+    let Some(a) = str_col(batch, col::AZURE_CATEGORY) else { return };
+    if a.null_count() == a.len() {
+        return;
+    }
+    for (k, n) in value_counts(a) {
+        if let Some(k) = k {
+            *into.entry(k.to_owned()).or_default() += n;
+        }
+    }
 }
 
 /// Per-value row counts of the columns `stats` shows.
