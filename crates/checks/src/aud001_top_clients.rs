@@ -194,7 +194,7 @@ pub fn evaluate(
         f.evidence.measures = vec![
             measure("requests", n, "count"),
             measure("share of all requests", n / total * 100.0, "percent"),
-            measure("requests per second", n / seconds, "per-second"),
+            measure("request rate", n / seconds, "per-second"),
             measure("all requests", total, "count"),
         ];
         f.evidence.query = Some(client_query.to_owned());
@@ -234,7 +234,7 @@ pub fn evaluate(
         f.evidence.measures = vec![
             measure("requests", n, "count"),
             measure("share of all requests", n / total * 100.0, "percent"),
-            measure("requests per second", n / seconds, "per-second"),
+            measure("request rate", n / seconds, "per-second"),
         ];
         f.evidence.query = Some(user_query.to_owned());
         f.evidence.table = Some(Table {
@@ -290,7 +290,7 @@ pub fn evaluate(
         f.evidence.measures = vec![
             measure("requests", n, "count"),
             measure("share of all requests", share * 100.0, "percent"),
-            measure("requests per second", per_second, "per-second"),
+            measure("request rate", per_second, "per-second"),
         ];
         f.evidence.query = Some(user_query.to_owned());
         f.thresholds = vec![

@@ -428,7 +428,7 @@ fn a_client_sending_most_requests_is_named_by_the_top_clients_check() {
         let (share, rate) = (r.column("SharePercent").expect("share"), r.column("PerSecond").expect("rate"));
         let first = &rows.rows[0];
         assert!((share.num(first) - measure(f, "share of all requests")).abs() <= 0.05, "{}", f.code);
-        assert!((rate.num(first) - measure(f, "requests per second")).abs() <= 0.005, "{}", f.code);
+        assert!((rate.num(first) - measure(f, "request rate")).abs() <= 0.005, "{}", f.code);
     }
     // Cheap requests: no latency, SLO or error finding about it.
     assert!(!d.outcome.findings.iter().any(

@@ -49,11 +49,29 @@ pub fn measure_value(m: &Measure) -> String {
         "ms" => format!("{} ms", number(v, 1)),
         "s" => format!("{} s", number(v, 3)),
         "bytes" => bytes(v),
-        "per-second" => format!("{}/s", number(v, 2)),
+        "per-second" => per_second(v),
         "per-hour" => format!("{} an hour", number(v, 2)),
         "ratio" => number(v, 3),
         other => format!("{} {other}", number(v, 3)),
     }
+}
+
+/// A rate given per second, in the first of per second, minute, hour and day that reaches 0.1
+/// (`2.5/s`, `3/min`, `0.65/day`), as the checks' titles write rates: the real events' AUD001,
+/// 0.027 requests a day in its title, showed `0/s` in its evidence.
+fn per_second(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 || v.abs() >= 0.1 {
+        return format!("{}/s", number(v, 2));
+    }
+    for (unit, seconds) in [("min", 60.0), ("h", 3600.0)] {
+        if (v * seconds).abs() >= 0.1 {
+            return format!("{}/{unit}", number(v * seconds, 2));
+        }
+    }
+    let per_day = v * 86_400.0;
+    // Two significant digits below 0.1 a day, so that it never reads 0.
+    let decimals = ((-per_day.abs().log10().floor()) as usize + 1).clamp(2, 12);
+    format!("{}/day", number(per_day, decimals))
 }
 
 /// A threshold's value with its unit.
@@ -229,6 +247,8 @@ mod tests {
         assert_eq!(measure_value(&Measure::new("x", 1_610_612_736.0, "bytes")), "1.5 GiB");
         assert_eq!(measure_value(&Measure::new("x", 12_000.0, "count")), "12,000");
         assert_eq!(measure_value(&Measure::new("x", 2.5, "per-second")), "2.5/s");
+        assert_eq!(measure_value(&Measure::new("x", 0.1, "per-second")), "0.1/s");
+        assert_eq!(measure_value(&Measure::new("x", 0.0, "per-second")), "0/s");
         assert_eq!(measure_value(&Measure::new("x", 3.0, "objects")), "3 objects");
     }
 
@@ -244,5 +264,17 @@ mod tests {
         let end = DateTime::parse_from_rfc3339("2024-05-01T11:05:00Z").map(|t| t.with_timezone(&Utc));
         let (Ok(start), Ok(end)) = (start, end) else { panic!("fixture times parse") };
         assert_eq!(range(&TimeRange { start, end }), "2024-05-01 10:00:00 → 11:05:00 UTC (1h 5m)");
+    }
+
+    /// Review s26 (diagnose, item 11): the real events' AUD001 title said "0.027 per day" and
+    /// its evidence "requests per second 0/s".
+    #[test]
+    fn a_low_rate_per_second_is_written_per_minute_hour_or_day_never_as_zero() {
+        let rate = |v: f64| measure_value(&Measure::new("x", v, "per-second"));
+        assert_eq!(rate(0.05), "3/min");
+        assert_eq!(rate(0.0005), "1.8/h");
+        assert_eq!(rate(0.027 / 86_400.0), "0.027/day");
+        assert_eq!(rate(0.5 / 86_400.0), "0.5/day");
+        assert_eq!(rate(1e-9), "0.000086/day");
     }
 }
