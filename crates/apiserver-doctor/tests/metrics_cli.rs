@@ -351,3 +351,39 @@ fn a_directory_of_scrapes_is_read_as_its_files_named_one_by_one() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(text(&out.stderr), "error: empty: a directory holding no file\n");
 }
+
+/// Review 26 §1: `kubectl get --raw /metrics > f` stopped mid-write left
+/// `apiserver_storage_objects{resource="pods"} 16` (of 160000) as the last line, without a
+/// newline; it was read as 16 pods without a word.
+#[test]
+fn a_scrape_cut_off_mid_number_is_reported_not_trusted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cut = "kubernetes_build_info{git_version=\"v1.30.0\",major=\"1\",minor=\"30\"} 1\n\
+               process_start_time_seconds 1.7e9\n\
+               apiserver_storage_objects{resource=\"jobs.batch\"} 12000\n\
+               apiserver_storage_objects{resource=\"pods\"} 16";
+    std::fs::write(dir.path().join("cut.prom"), cut).expect("write");
+    let out = doctor(dir.path(), &["metrics", "-o", "json", "cut.prom"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: cut.prom:4: the file ends without a newline")
+            && stderr.contains("cut short"),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("\"pods\""), "the cut pods count is not used: {stdout}");
+    let report = text(&doctor(dir.path(), &["metrics", "cut.prom"]).stdout);
+    assert!(report.contains("cut.prom: 3 records, 1 skipped"), "{report}");
+
+    // A last comment or OpenMetrics `# EOF` needs no newline: nothing is skipped.
+    let whole = cut.replace("} 16", "} 160000");
+    std::fs::write(dir.path().join("comment.prom"), format!("{whole}\n# end of scrape")).expect("write");
+    std::fs::write(dir.path().join("eof.om"), format!("{whole}\n# EOF")).expect("write");
+    for file in ["comment.prom", "eof.om"] {
+        let out = doctor(dir.path(), &["metrics", file]);
+        assert_eq!(text(&out.stderr), "", "{file}");
+        let report = text(&out.stdout);
+        assert!(report.contains(&format!("{file}: 4 records")) && !report.contains("skipped"), "{report}");
+        assert!(report.contains("160,000 pods"), "{report}");
+    }
+}
