@@ -387,3 +387,44 @@ fn a_scrape_cut_off_mid_number_is_reported_not_trusted() {
         assert!(report.contains("160,000 pods"), "{report}");
     }
 }
+
+/// The etcd 3.6.6 fixture with its database and quota replaced by `values` (name → value).
+fn etcd_scrape_with(values: &[(&str, &str)]) -> String {
+    let good = std::fs::read_to_string(fixtures().join("etcd-3.6.6-nri-k8s1_35.prom")).expect("fixture");
+    let mut out = String::new();
+    for line in good.lines() {
+        let replaced = values.iter().find(|(name, _)| line.split(' ').next() == Some(name));
+        match replaced {
+            Some((name, value)) => out.push_str(&format!("{name} {value}\n")),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Review 26 §4: with the quota already 8 GiB, ETC001 proposed setting
+/// `--quota-backend-bytes=8589934592` on every member and restarting them: the value it had.
+#[test]
+fn a_quota_already_at_etcds_suggested_maximum_is_not_raised_to_the_same_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scrape = etcd_scrape_with(&[
+        ("etcd_mvcc_db_total_size_in_bytes", "7e9"),
+        ("etcd_mvcc_db_total_size_in_use_in_bytes", "3e9"),
+        ("etcd_server_quota_backend_bytes", "8589934592"),
+    ]);
+    std::fs::write(dir.path().join("e1.prom"), scrape).expect("write");
+    let out = doctor(dir.path(), &["metrics", "e1.prom"]);
+    // The report wraps its paragraphs: words are compared, not lines.
+    let report = text(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(report.contains("ETC001"), "{report}");
+    assert!(!report.contains("restart the members"), "{report}");
+    assert!(!report.contains("Raise the quota"), "{report}");
+    assert!(
+        report.contains("The quota is 8.0 GiB, already at etcd's suggested maximum of 8 GiB"),
+        "{report}"
+    );
+    assert!(report.contains("compact old revisions, then defragment each member"), "{report}");
+}
