@@ -428,3 +428,34 @@ fn a_quota_already_at_etcds_suggested_maximum_is_not_raised_to_the_same_value() 
     );
     assert!(report.contains("compact old revisions, then defragment each member"), "{report}");
 }
+
+/// Review 26 §5: two scrapes of one etcd member with equal file times made an ETC006 finding
+/// while `checks_run` and the note said ETC006 had not run. It needs two scrapes, not a
+/// window length: it is now listed as run.
+#[test]
+fn etc006_is_listed_as_run_when_it_makes_a_finding() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = etcd_scrape_with(&[("etcd_server_proposals_failed_total", "0")]);
+    let second = etcd_scrape_with(&[("etcd_server_proposals_failed_total", "3")]);
+    let when = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_764_000_000);
+    for (name, body) in [("e1.prom", first), ("e2.prom", second)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        let file = std::fs::File::options().write(true).open(&path).expect("open");
+        file.set_modified(when).expect("equal mtimes: a window of unknown length");
+    }
+    let out = doctor(dir.path(), &["metrics", "-o", "json", "e1.prom", "e2.prom"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> =
+        json["findings"].as_array().expect("findings").iter().filter_map(|f| f["code"].as_str()).collect();
+    assert!(codes.contains(&"ETC006"), "{codes:?}");
+    let run: Vec<&str> =
+        json["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    for code in &codes {
+        assert!(run.contains(code), "{code} made a finding but is not in checks_run {run:?}");
+    }
+    let report = text(&doctor(dir.path(), &["metrics", "e1.prom", "e2.prom"]).stdout);
+    let notes: String = report.lines().filter(|l| !l.starts_with(char::is_numeric)).take(12).collect();
+    assert!(!notes.contains("ETC006, ETC009 had no input"), "{report}");
+    assert!(report.contains("ETC009 had no input"), "{report}");
+}
