@@ -126,7 +126,12 @@ pub struct ResourceStats {
     pub namespaces: u64,
     /// The namespace with the most objects of it, and how many.
     pub top_namespace: Option<(String, u64)>,
+    /// The namespaces with the most objects of it (at most [`TOP_NAMESPACES`]), most first.
+    pub top_namespaces: Vec<(String, u64)>,
 }
+
+/// How many namespaces [`ResourceStats::top_namespaces`] keeps.
+pub const TOP_NAMESPACES: usize = 5;
 
 /// Keys and value bytes of one namespace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -182,6 +187,7 @@ impl Serialize for KeyStats {
             value_bytes: Option<u64>,
             namespaces: u64,
             top_namespace: &'a Option<(String, u64)>,
+            top_namespaces: &'a [(String, u64)],
         }
         #[derive(Serialize)]
         struct Namespace<'a> {
@@ -219,6 +225,7 @@ impl Serialize for KeyStats {
                     value_bytes: bytes(r.value_bytes),
                     namespaces: r.namespaces,
                     top_namespace: &r.top_namespace,
+                    top_namespaces: &r.top_namespaces,
                 })
                 .collect(),
             namespaces: self
@@ -341,16 +348,18 @@ impl KeyStatsBuilder {
             .resources
             .into_iter()
             .map(|(resource, (keys, value_bytes, namespaces))| {
-                let top_namespace = namespaces
-                    .iter()
-                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-                    .map(|(ns, n)| (ns.clone(), *n));
+                // Most keys first, then by name: the same order whatever order keys came in.
+                let mut ranked: Vec<(&String, &u64)> = namespaces.iter().collect();
+                ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+                let top_namespaces: Vec<(String, u64)> =
+                    ranked.iter().take(TOP_NAMESPACES).map(|(ns, n)| ((*ns).clone(), **n)).collect();
                 ResourceStats {
                     resource,
                     keys,
                     value_bytes,
                     namespaces: namespaces.len() as u64,
-                    top_namespace,
+                    top_namespace: top_namespaces.first().cloned(),
+                    top_namespaces,
                 }
             })
             .collect();
