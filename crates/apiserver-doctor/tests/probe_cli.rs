@@ -458,3 +458,32 @@ fn a_ca_certificate_served_as_the_servers_own_is_explained_not_just_refused() {
     assert!(summary.contains("kubectl may work while this fails"), "{summary}");
     assert_eq!(v["probe"]["http"][0]["tls_problem"], "ca-as-server-certificate", "{}", v["probe"]["http"][0]);
 }
+
+/// Review 26 §10: `probe http://` to a TLS proxy's port that drops plain HTTP (closes or
+/// resets the connection without an answer) said only "does not answer /readyz"; Go's 400
+/// and `etcd` already told to use https.
+#[test]
+fn plain_http_to_a_port_that_cuts_it_off_suggests_https() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            // Read the plain-HTTP request, then hang up without a byte: what a TLS listener does.
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    let out = doctor(&["probe", &url, "--attempts", "1", "-o", "json"], cache.path());
+    let found = codes(&out, Some("report"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("NET004 critical"), "{found:?}");
+    assert!(found[0].contains("it probably serves https on this port"), "{found:?}");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let summary = report["report"]["findings"][0]["summary"].as_str().expect("summary");
+    assert!(summary.contains(&format!("try https://127.0.0.1:{port}")), "{summary}");
+    let bodies = report["report"]["findings"][0]["remedies"].to_string();
+    assert!(bodies.contains(&format!("apiserver-doctor probe https://127.0.0.1:{port}")), "{bodies}");
+}
