@@ -329,3 +329,19 @@ fn whk001_names_the_operations_and_a_delete_only_webhook_does_not_block_writes()
     let summary = write["summary"].as_str().expect("summary");
     assert!(summary.contains("Creates and updates of configmaps in kube-system are rejected"), "{summary}");
 }
+
+/// Review 26 §12: a `/metrics` scrape given to `--manifests` was called "invalid YAML:
+/// deserializing from YAML containing more than one document is not supported".
+#[test]
+fn a_metrics_scrape_given_as_manifests_is_pointed_to_metrics() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let scrape = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../etcd/tests/fixtures/etcd-3.6.6-nri-k8s1_35.prom");
+    let out = doctor(&["diagnose", "--manifests", scrape.to_str().expect("utf-8")], cache.path());
+    assert_eq!(out.status.code(), Some(2), "nothing to diagnose: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("invalid YAML"), "{err}");
+    assert!(err.contains("etcd-3.6.6-nri-k8s1_35.prom:"), "{err}");
+    assert!(err.contains("not YAML or JSON manifests: it looks like a Prometheus /metrics scrape"), "{err}");
+    assert!(err.contains("`apiserver-doctor metrics`, or to `diagnose --metrics`"), "{err}");
+}
