@@ -487,3 +487,33 @@ fn plain_http_to_a_port_that_cuts_it_off_suggests_https() {
     let bodies = report["report"]["findings"][0]["remedies"].to_string();
     assert!(bodies.contains(&format!("apiserver-doctor probe https://127.0.0.1:{port}")), "{bodies}");
 }
+
+/// Review 26 §3: without --cacert, a self-signed CA served as the server's own certificate
+/// was reported as CA-as-leaf only ("kubectl may work while this fails", re-issue the
+/// certificate), hiding that no root trusts it: kubectl would say "certificate signed by
+/// unknown authority". It is now an unknown issuer (pass --cacert), with the CA-as-leaf noted.
+#[test]
+fn an_untrusted_ca_served_as_the_leaf_is_an_unknown_authority_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    if !certs::ca(d, "127.0.0.1", "30") {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    std::fs::copy(d.join("ca.key"), d.join("server.key")).expect("copy key");
+    let (_server, url) = tls_server(d, "ca.crt");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["probe", &url, "--attempts", "1", "-o", "json"], cache.path());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let finding = &v["report"]["findings"][0];
+    assert_eq!(finding["code"], "NET003", "{}", stdout(&out));
+    assert_eq!(finding["severity"], "critical", "{finding}");
+    let summary = finding["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("is not signed by an authority in the"), "{summary}");
+    assert!(summary.contains("give the cluster's CA with --cacert"), "{summary}");
+    assert!(summary.contains("It is also a CA certificate (basic constraints CA:TRUE)"), "{summary}");
+    assert!(!summary.contains("kubectl may work while this fails"), "{summary}");
+    assert_eq!(v["probe"]["http"][0]["tls_problem"], "unknown-issuer", "{}", v["probe"]["http"][0]);
+    assert_eq!(v["probe"]["ca_served_as_leaf"], true);
+}
