@@ -64,6 +64,19 @@ const BUILTIN: &[(&str, &str)] = &[
     ("runtimeclasses", "runtimeclasses.node.k8s.io"),
 ];
 
+/// The API server's default `--etcd-prefix`: the root of the Kubernetes key layout.
+pub const DEFAULT_ROOT: &str = "/registry";
+
+/// The root keys scanned under `prefix` are read against (`<root>/<resource>/…`): `/registry`
+/// for `""` or `/` (the whole key space) and for any prefix under `/registry/` (such as
+/// `/registry/pods`: its keys are read by their full path, so namespaces never pass for
+/// resources); any other prefix is taken as the root itself (a custom `--etcd-prefix`, such as
+/// OpenShift's `/kubernetes.io`).
+pub fn layout_root(prefix: &str) -> &str {
+    let p = prefix.trim_end_matches('/');
+    if p.is_empty() || p.starts_with("/registry/") { DEFAULT_ROOT } else { prefix }
+}
+
 /// Reads `key` (with `prefix`, e.g. `/registry`, in front) as a Kubernetes object; `None`
 /// for keys outside the prefix or of another shape.
 pub fn parse_key(key: &str, prefix: &str) -> Option<KeyLayout> {
@@ -248,6 +261,8 @@ impl Serialize for KeyStats {
 #[derive(Debug)]
 pub struct KeyStatsBuilder {
     prefix: String,
+    /// What keys are read against ([`layout_root`]).
+    root: String,
     keys: u64,
     value_bytes: u64,
     other_keys: u64,
@@ -262,6 +277,7 @@ impl KeyStatsBuilder {
     pub fn new(prefix: &str, keep_largest: usize) -> KeyStatsBuilder {
         KeyStatsBuilder {
             prefix: prefix.to_owned(),
+            root: layout_root(prefix).to_owned(),
             keys: 0,
             value_bytes: 0,
             other_keys: 0,
@@ -286,7 +302,7 @@ impl KeyStatsBuilder {
         // Every key may be among the largest, in the Kubernetes layout or not: the list shows
         // what takes the space.
         self.keep(value_bytes, key);
-        let Some(layout) = parse_key(key, &self.prefix) else {
+        let Some(layout) = parse_key(key, &self.root) else {
             self.other_keys += 1;
             return;
         };

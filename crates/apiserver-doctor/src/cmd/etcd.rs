@@ -33,7 +33,10 @@ pub struct Args {
     /// name is a user with read access.
     #[arg(long, value_name = "NAME[:PASSWORD]")]
     pub user: Option<String>,
-    /// Key prefix the API server stores under (its --etcd-prefix); "" reads the whole key space.
+    /// Key prefix to scan: the API server's --etcd-prefix, or a prefix under /registry/ (such as
+    /// /registry/pods); "" reads the whole key space. Keys under /registry (for "" and any
+    /// prefix under /registry/) are read by their full path as /registry/<resource>/…; any
+    /// other prefix is taken as the API server's own --etcd-prefix.
     #[arg(long, default_value = "/registry")]
     pub prefix: String,
     /// Do not scan the keys (status, alarms and metrics only).
