@@ -459,3 +459,50 @@ fn etc006_is_listed_as_run_when_it_makes_a_finding() {
     assert!(!notes.contains("ETC006, ETC009 had no input"), "{report}");
     assert!(report.contains("ETC009 had no input"), "{report}");
 }
+
+/// A minimal kube-apiserver scrape of the process started at `started`: object counts and
+/// the database size.
+fn replica_scrape(started: &str, pods: u64, jobs: u64, db_bytes: f64) -> String {
+    format!(
+        "kubernetes_build_info{{git_version=\"v1.30.0\",major=\"1\",minor=\"30\"}} 1\n\
+         process_start_time_seconds {started}\n\
+         # TYPE apiserver_storage_objects gauge\n\
+         apiserver_storage_objects{{resource=\"jobs.batch\"}} {jobs}\n\
+         apiserver_storage_objects{{resource=\"pods\"}} {pods}\n\
+         # TYPE apiserver_storage_size_bytes gauge\n\
+         apiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} {db_bytes}\n"
+    )
+}
+
+/// Review 26 §2: two scrapes 15 min apart that reached different API server replicas (an HA
+/// control plane behind a load balancer) gave no MET003/MET005 ("no window between scrapes
+/// could be formed") and every MET002/MET004 twice, once per replica, unnamed.
+#[test]
+fn two_scrapes_from_different_replicas_still_give_cluster_wide_growth_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a.prom"), replica_scrape("1.7e9", 160_000, 9_000, 1.8e9)).expect("write");
+    std::fs::write(dir.path().join("b.prom"), replica_scrape("1.76229e9", 170_000, 9_500, 1.85e9))
+        .expect("write");
+    let out = doctor(dir.path(), &["metrics", "--interval", "900", "-o", "json", "a.prom", "b.prom"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = json["findings"].as_array().expect("findings");
+    let of = |code: &str| findings.iter().filter(|f| f["code"] == code).collect::<Vec<_>>();
+    // One MET002 for pods (jobs.batch is under 10,000), on the latest value.
+    let met002 = of("MET002");
+    assert_eq!(met002.len(), 1, "pods once, not once per replica: {met002:?}");
+    let pods = met002.iter().find(|f| f["subject"]["name"] == "pods").expect("pods");
+    assert!(pods["title"].as_str().unwrap_or("").starts_with("170,000 pods objects"), "{pods}");
+    assert_eq!(of("MET004").len(), 1, "{:?}", of("MET004"));
+    // Growth across the replicas: 500 jobs in 15 min, 50 MB in 15 min.
+    let met003 = of("MET003");
+    assert_eq!(met003.len(), 1, "{met003:?}");
+    assert!(met003[0]["title"].as_str().unwrap_or("").contains("jobs.batch grows by 2,000 objects per hour"));
+    assert_eq!(of("MET005").len(), 1, "{:?}", of("MET005"));
+    let source = met003[0]["evidence"]["source"].as_str().unwrap_or("");
+    assert!(source.contains("a.prom → b.prom (different API server processes)"), "{source}");
+    let run: Vec<&str> =
+        json["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    assert!(run.contains(&"MET003") && run.contains(&"MET005"), "{run:?}");
+    let notes = json["overview"]["notes"].to_string();
+    assert!(notes.contains("compared across the scrapes of different processes"), "{notes}");
+}
