@@ -63,3 +63,22 @@ fn etcd_whole_key_space_is_named_in_the_text_report() {
     assert_eq!(out.status.code(), Some(0), "{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("Keys under \"\" (the whole key space) at revision"), "{stdout}");
 }
+
+/// Review 26 §11: `--timeout 0` became 1 s without a word, and `--page-size 0` and
+/// `--parallel 0` were accepted; each is now refused with exit 2, naming the option.
+#[test]
+fn zero_timeout_page_size_or_parallel_is_refused_naming_the_option() {
+    for (option, value, why) in [
+        ("--timeout", "0", "must be at least 1"),
+        ("--page-size", "0", "must be at least 1"),
+        ("--parallel", "0", "must be at least 1"),
+        ("--parallel", "1000", "must be at most 64"),
+        ("--page-size", "many", "not a whole number"),
+    ] {
+        // Nothing listens there: the value is refused before any connection.
+        let out = doctor(&["etcd", "--endpoints", "http://127.0.0.1:1", option, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {stderr}");
+        assert!(stderr.contains(option) && stderr.contains(why), "{option} {value}: {stderr}");
+    }
+}

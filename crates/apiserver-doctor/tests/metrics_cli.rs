@@ -351,3 +351,158 @@ fn a_directory_of_scrapes_is_read_as_its_files_named_one_by_one() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(text(&out.stderr), "error: empty: a directory holding no file\n");
 }
+
+/// Review 26 §1: `kubectl get --raw /metrics > f` stopped mid-write left
+/// `apiserver_storage_objects{resource="pods"} 16` (of 160000) as the last line, without a
+/// newline; it was read as 16 pods without a word.
+#[test]
+fn a_scrape_cut_off_mid_number_is_reported_not_trusted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cut = "kubernetes_build_info{git_version=\"v1.30.0\",major=\"1\",minor=\"30\"} 1\n\
+               process_start_time_seconds 1.7e9\n\
+               apiserver_storage_objects{resource=\"jobs.batch\"} 12000\n\
+               apiserver_storage_objects{resource=\"pods\"} 16";
+    std::fs::write(dir.path().join("cut.prom"), cut).expect("write");
+    let out = doctor(dir.path(), &["metrics", "-o", "json", "cut.prom"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: cut.prom:4: the file ends without a newline")
+            && stderr.contains("cut short"),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("\"pods\""), "the cut pods count is not used: {stdout}");
+    let report = text(&doctor(dir.path(), &["metrics", "cut.prom"]).stdout);
+    assert!(report.contains("cut.prom: 3 records, 1 skipped"), "{report}");
+
+    // A last comment or OpenMetrics `# EOF` needs no newline: nothing is skipped.
+    let whole = cut.replace("} 16", "} 160000");
+    std::fs::write(dir.path().join("comment.prom"), format!("{whole}\n# end of scrape")).expect("write");
+    std::fs::write(dir.path().join("eof.om"), format!("{whole}\n# EOF")).expect("write");
+    for file in ["comment.prom", "eof.om"] {
+        let out = doctor(dir.path(), &["metrics", file]);
+        assert_eq!(text(&out.stderr), "", "{file}");
+        let report = text(&out.stdout);
+        assert!(report.contains(&format!("{file}: 4 records")) && !report.contains("skipped"), "{report}");
+        assert!(report.contains("160,000 pods"), "{report}");
+    }
+}
+
+/// The etcd 3.6.6 fixture with its database and quota replaced by `values` (name → value).
+fn etcd_scrape_with(values: &[(&str, &str)]) -> String {
+    let good = std::fs::read_to_string(fixtures().join("etcd-3.6.6-nri-k8s1_35.prom")).expect("fixture");
+    let mut out = String::new();
+    for line in good.lines() {
+        let replaced = values.iter().find(|(name, _)| line.split(' ').next() == Some(name));
+        match replaced {
+            Some((name, value)) => out.push_str(&format!("{name} {value}\n")),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+/// Review 26 §4: with the quota already 8 GiB, ETC001 proposed setting
+/// `--quota-backend-bytes=8589934592` on every member and restarting them: the value it had.
+#[test]
+fn a_quota_already_at_etcds_suggested_maximum_is_not_raised_to_the_same_value() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scrape = etcd_scrape_with(&[
+        ("etcd_mvcc_db_total_size_in_bytes", "7e9"),
+        ("etcd_mvcc_db_total_size_in_use_in_bytes", "3e9"),
+        ("etcd_server_quota_backend_bytes", "8589934592"),
+    ]);
+    std::fs::write(dir.path().join("e1.prom"), scrape).expect("write");
+    let out = doctor(dir.path(), &["metrics", "e1.prom"]);
+    // The report wraps its paragraphs: words are compared, not lines.
+    let report = text(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(report.contains("ETC001"), "{report}");
+    assert!(!report.contains("restart the members"), "{report}");
+    assert!(!report.contains("Raise the quota"), "{report}");
+    assert!(
+        report.contains("The quota is 8.0 GiB, already at etcd's suggested maximum of 8 GiB"),
+        "{report}"
+    );
+    assert!(report.contains("compact old revisions, then defragment each member"), "{report}");
+}
+
+/// Review 26 §5: two scrapes of one etcd member with equal file times made an ETC006 finding
+/// while `checks_run` and the note said ETC006 had not run. It needs two scrapes, not a
+/// window length: it is now listed as run.
+#[test]
+fn etc006_is_listed_as_run_when_it_makes_a_finding() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = etcd_scrape_with(&[("etcd_server_proposals_failed_total", "0")]);
+    let second = etcd_scrape_with(&[("etcd_server_proposals_failed_total", "3")]);
+    let when = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_764_000_000);
+    for (name, body) in [("e1.prom", first), ("e2.prom", second)] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).expect("write");
+        let file = std::fs::File::options().write(true).open(&path).expect("open");
+        file.set_modified(when).expect("equal mtimes: a window of unknown length");
+    }
+    let out = doctor(dir.path(), &["metrics", "-o", "json", "e1.prom", "e2.prom"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let codes: Vec<&str> =
+        json["findings"].as_array().expect("findings").iter().filter_map(|f| f["code"].as_str()).collect();
+    assert!(codes.contains(&"ETC006"), "{codes:?}");
+    let run: Vec<&str> =
+        json["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    for code in &codes {
+        assert!(run.contains(code), "{code} made a finding but is not in checks_run {run:?}");
+    }
+    let report = text(&doctor(dir.path(), &["metrics", "e1.prom", "e2.prom"]).stdout);
+    let notes: String = report.lines().filter(|l| !l.starts_with(char::is_numeric)).take(12).collect();
+    assert!(!notes.contains("ETC006, ETC009 had no input"), "{report}");
+    assert!(report.contains("ETC009 had no input"), "{report}");
+}
+
+/// A minimal kube-apiserver scrape of the process started at `started`: object counts and
+/// the database size.
+fn replica_scrape(started: &str, pods: u64, jobs: u64, db_bytes: f64) -> String {
+    format!(
+        "kubernetes_build_info{{git_version=\"v1.30.0\",major=\"1\",minor=\"30\"}} 1\n\
+         process_start_time_seconds {started}\n\
+         # TYPE apiserver_storage_objects gauge\n\
+         apiserver_storage_objects{{resource=\"jobs.batch\"}} {jobs}\n\
+         apiserver_storage_objects{{resource=\"pods\"}} {pods}\n\
+         # TYPE apiserver_storage_size_bytes gauge\n\
+         apiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} {db_bytes}\n"
+    )
+}
+
+/// Review 26 §2: two scrapes 15 min apart that reached different API server replicas (an HA
+/// control plane behind a load balancer) gave no MET003/MET005 ("no window between scrapes
+/// could be formed") and every MET002/MET004 twice, once per replica, unnamed.
+#[test]
+fn two_scrapes_from_different_replicas_still_give_cluster_wide_growth_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a.prom"), replica_scrape("1.7e9", 160_000, 9_000, 1.8e9)).expect("write");
+    std::fs::write(dir.path().join("b.prom"), replica_scrape("1.76229e9", 170_000, 9_500, 1.85e9))
+        .expect("write");
+    let out = doctor(dir.path(), &["metrics", "--interval", "900", "-o", "json", "a.prom", "b.prom"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let findings = json["findings"].as_array().expect("findings");
+    let of = |code: &str| findings.iter().filter(|f| f["code"] == code).collect::<Vec<_>>();
+    // One MET002 for pods (jobs.batch is under 10,000), on the latest value.
+    let met002 = of("MET002");
+    assert_eq!(met002.len(), 1, "pods once, not once per replica: {met002:?}");
+    let pods = met002.iter().find(|f| f["subject"]["name"] == "pods").expect("pods");
+    assert!(pods["title"].as_str().unwrap_or("").starts_with("170,000 pods objects"), "{pods}");
+    assert_eq!(of("MET004").len(), 1, "{:?}", of("MET004"));
+    // Growth across the replicas: 500 jobs in 15 min, 50 MB in 15 min.
+    let met003 = of("MET003");
+    assert_eq!(met003.len(), 1, "{met003:?}");
+    assert!(met003[0]["title"].as_str().unwrap_or("").contains("jobs.batch grows by 2,000 objects per hour"));
+    assert_eq!(of("MET005").len(), 1, "{:?}", of("MET005"));
+    let source = met003[0]["evidence"]["source"].as_str().unwrap_or("");
+    assert!(source.contains("a.prom → b.prom (different API server processes)"), "{source}");
+    let run: Vec<&str> =
+        json["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    assert!(run.contains(&"MET003") && run.contains(&"MET005"), "{run:?}");
+    let notes = json["overview"]["notes"].to_string();
+    assert!(notes.contains("compared across the scrapes of different processes"), "{notes}");
+}

@@ -458,3 +458,62 @@ fn a_ca_certificate_served_as_the_servers_own_is_explained_not_just_refused() {
     assert!(summary.contains("kubectl may work while this fails"), "{summary}");
     assert_eq!(v["probe"]["http"][0]["tls_problem"], "ca-as-server-certificate", "{}", v["probe"]["http"][0]);
 }
+
+/// Review 26 §10: `probe http://` to a TLS proxy's port that drops plain HTTP (closes or
+/// resets the connection without an answer) said only "does not answer /readyz"; Go's 400
+/// and `etcd` already told to use https.
+#[test]
+fn plain_http_to_a_port_that_cuts_it_off_suggests_https() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            // Read the plain-HTTP request, then hang up without a byte: what a TLS listener does.
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}");
+    let out = doctor(&["probe", &url, "--attempts", "1", "-o", "json"], cache.path());
+    let found = codes(&out, Some("report"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("NET004 critical"), "{found:?}");
+    assert!(found[0].contains("it probably serves https on this port"), "{found:?}");
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let summary = report["report"]["findings"][0]["summary"].as_str().expect("summary");
+    assert!(summary.contains(&format!("try https://127.0.0.1:{port}")), "{summary}");
+    let bodies = report["report"]["findings"][0]["remedies"].to_string();
+    assert!(bodies.contains(&format!("apiserver-doctor probe https://127.0.0.1:{port}")), "{bodies}");
+}
+
+/// Review 26 §3: without --cacert, a self-signed CA served as the server's own certificate
+/// was reported as CA-as-leaf only ("kubectl may work while this fails", re-issue the
+/// certificate), hiding that no root trusts it: kubectl would say "certificate signed by
+/// unknown authority". It is now an unknown issuer (pass --cacert), with the CA-as-leaf noted.
+#[test]
+fn an_untrusted_ca_served_as_the_leaf_is_an_unknown_authority_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    if !certs::ca(d, "127.0.0.1", "30") {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    std::fs::copy(d.join("ca.key"), d.join("server.key")).expect("copy key");
+    let (_server, url) = tls_server(d, "ca.crt");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["probe", &url, "--attempts", "1", "-o", "json"], cache.path());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let finding = &v["report"]["findings"][0];
+    assert_eq!(finding["code"], "NET003", "{}", stdout(&out));
+    assert_eq!(finding["severity"], "critical", "{finding}");
+    let summary = finding["summary"].as_str().unwrap_or("");
+    assert!(summary.contains("is not signed by an authority in the"), "{summary}");
+    assert!(summary.contains("give the cluster's CA with --cacert"), "{summary}");
+    assert!(summary.contains("It is also a CA certificate (basic constraints CA:TRUE)"), "{summary}");
+    assert!(!summary.contains("kubectl may work while this fails"), "{summary}");
+    assert_eq!(v["probe"]["http"][0]["tls_problem"], "unknown-issuer", "{}", v["probe"]["http"][0]);
+    assert_eq!(v["probe"]["ca_served_as_leaf"], true);
+}

@@ -287,3 +287,61 @@ fn cluster_objects_are_read_with_kubectl_and_a_kind_it_cannot_read_is_a_warning(
     assert!(stderr(&out).contains("nothing to diagnose"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
+
+/// Review 26 §8: a webhook with `operations: [DELETE]` on configmaps was said to reject
+/// "Writes of configmaps in kube-system" so that "system components cannot be written", at
+/// the severity of one on pod creation; creates and updates are not covered at all.
+#[test]
+fn whk001_names_the_operations_and_a_delete_only_webhook_does_not_block_writes() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let hooks = |name: &str, ops: &str| {
+        format!(
+            "- name: {name}\n  clientConfig: {{service: {{name: s, namespace: hooks}}}}\n  sideEffects: None\n  \
+             admissionReviewVersions: [v1]\n  failurePolicy: Fail\n  rules:\n  - {{apiGroups: [\"\"], \
+             apiVersions: [\"v1\"], operations: [{ops}], resources: [\"configmaps\"]}}\n"
+        )
+    };
+    let yaml = format!(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata: {{name: h}}\n\
+         webhooks:\n{}{}",
+        hooks("deleteonly.example.com", "\"DELETE\""),
+        hooks("createupdate.example.com", "\"CREATE\", \"UPDATE\"")
+    );
+    let file = cache.path().join("hooks.yaml");
+    std::fs::write(&file, yaml).expect("write");
+    let out = doctor(&["diagnose", "--manifests", file.to_str().expect("utf-8"), "-o", "json"], cache.path());
+    let all = findings(&out);
+    let of = |name: &str| {
+        all.iter()
+            .find(|f| f["code"] == "WHK001" && f["subject"]["name"] == name)
+            .unwrap_or_else(|| panic!("no WHK001 for {name}: {all:?}"))
+            .clone()
+    };
+    let delete = of("deleteonly.example.com");
+    assert_eq!(delete["severity"], "info", "{delete}");
+    assert_eq!(delete["title"], "Webhook deleteonly.example.com fails closed on deletes in kube-system");
+    let summary = delete["summary"].as_str().expect("summary");
+    assert!(summary.contains("Deletes of configmaps in kube-system are rejected"), "{summary}");
+    assert!(summary.contains("can still be created and updated"), "{summary}");
+    assert!(!summary.contains("Writes of"), "{summary}");
+    let write = of("createupdate.example.com");
+    assert_eq!(write["severity"], "warning", "{write}");
+    let summary = write["summary"].as_str().expect("summary");
+    assert!(summary.contains("Creates and updates of configmaps in kube-system are rejected"), "{summary}");
+}
+
+/// Review 26 §12: a `/metrics` scrape given to `--manifests` was called "invalid YAML:
+/// deserializing from YAML containing more than one document is not supported".
+#[test]
+fn a_metrics_scrape_given_as_manifests_is_pointed_to_metrics() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let scrape = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../etcd/tests/fixtures/etcd-3.6.6-nri-k8s1_35.prom");
+    let out = doctor(&["diagnose", "--manifests", scrape.to_str().expect("utf-8")], cache.path());
+    assert_eq!(out.status.code(), Some(2), "nothing to diagnose: {}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("invalid YAML"), "{err}");
+    assert!(err.contains("etcd-3.6.6-nri-k8s1_35.prom:"), "{err}");
+    assert!(err.contains("not YAML or JSON manifests: it looks like a Prometheus /metrics scrape"), "{err}");
+    assert!(err.contains("`apiserver-doctor metrics`, or to `diagnose --metrics`"), "{err}");
+}

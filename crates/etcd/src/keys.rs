@@ -64,6 +64,19 @@ const BUILTIN: &[(&str, &str)] = &[
     ("runtimeclasses", "runtimeclasses.node.k8s.io"),
 ];
 
+/// The API server's default `--etcd-prefix`: the root of the Kubernetes key layout.
+pub const DEFAULT_ROOT: &str = "/registry";
+
+/// The root keys scanned under `prefix` are read against (`<root>/<resource>/…`): `/registry`
+/// for `""` or `/` (the whole key space) and for any prefix under `/registry/` (such as
+/// `/registry/pods`: its keys are read by their full path, so namespaces never pass for
+/// resources); any other prefix is taken as the root itself (a custom `--etcd-prefix`, such as
+/// OpenShift's `/kubernetes.io`).
+pub fn layout_root(prefix: &str) -> &str {
+    let p = prefix.trim_end_matches('/');
+    if p.is_empty() || p.starts_with("/registry/") { DEFAULT_ROOT } else { prefix }
+}
+
 /// Reads `key` (with `prefix`, e.g. `/registry`, in front) as a Kubernetes object; `None`
 /// for keys outside the prefix or of another shape.
 pub fn parse_key(key: &str, prefix: &str) -> Option<KeyLayout> {
@@ -126,7 +139,12 @@ pub struct ResourceStats {
     pub namespaces: u64,
     /// The namespace with the most objects of it, and how many.
     pub top_namespace: Option<(String, u64)>,
+    /// The namespaces with the most objects of it (at most [`TOP_NAMESPACES`]), most first.
+    pub top_namespaces: Vec<(String, u64)>,
 }
+
+/// How many namespaces [`ResourceStats::top_namespaces`] keeps.
+pub const TOP_NAMESPACES: usize = 5;
 
 /// Keys and value bytes of one namespace.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -182,6 +200,7 @@ impl Serialize for KeyStats {
             value_bytes: Option<u64>,
             namespaces: u64,
             top_namespace: &'a Option<(String, u64)>,
+            top_namespaces: &'a [(String, u64)],
         }
         #[derive(Serialize)]
         struct Namespace<'a> {
@@ -219,6 +238,7 @@ impl Serialize for KeyStats {
                     value_bytes: bytes(r.value_bytes),
                     namespaces: r.namespaces,
                     top_namespace: &r.top_namespace,
+                    top_namespaces: &r.top_namespaces,
                 })
                 .collect(),
             namespaces: self
@@ -241,6 +261,8 @@ impl Serialize for KeyStats {
 #[derive(Debug)]
 pub struct KeyStatsBuilder {
     prefix: String,
+    /// What keys are read against ([`layout_root`]).
+    root: String,
     keys: u64,
     value_bytes: u64,
     other_keys: u64,
@@ -255,6 +277,7 @@ impl KeyStatsBuilder {
     pub fn new(prefix: &str, keep_largest: usize) -> KeyStatsBuilder {
         KeyStatsBuilder {
             prefix: prefix.to_owned(),
+            root: layout_root(prefix).to_owned(),
             keys: 0,
             value_bytes: 0,
             other_keys: 0,
@@ -279,7 +302,7 @@ impl KeyStatsBuilder {
         // Every key may be among the largest, in the Kubernetes layout or not: the list shows
         // what takes the space.
         self.keep(value_bytes, key);
-        let Some(layout) = parse_key(key, &self.prefix) else {
+        let Some(layout) = parse_key(key, &self.root) else {
             self.other_keys += 1;
             return;
         };
@@ -341,16 +364,18 @@ impl KeyStatsBuilder {
             .resources
             .into_iter()
             .map(|(resource, (keys, value_bytes, namespaces))| {
-                let top_namespace = namespaces
-                    .iter()
-                    .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
-                    .map(|(ns, n)| (ns.clone(), *n));
+                // Most keys first, then by name: the same order whatever order keys came in.
+                let mut ranked: Vec<(&String, &u64)> = namespaces.iter().collect();
+                ranked.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+                let top_namespaces: Vec<(String, u64)> =
+                    ranked.iter().take(TOP_NAMESPACES).map(|(ns, n)| ((*ns).clone(), **n)).collect();
                 ResourceStats {
                     resource,
                     keys,
                     value_bytes,
                     namespaces: namespaces.len() as u64,
-                    top_namespace,
+                    top_namespace: top_namespaces.first().cloned(),
+                    top_namespaces,
                 }
             })
             .collect();

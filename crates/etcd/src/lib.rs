@@ -301,7 +301,15 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
             keep_largest: options.largest,
         };
         match client.scan_noting(prefix, &scan, &mut evidence.notes) {
-            Ok(keys) => evidence.keys = Some(keys),
+            Ok(keys) => {
+                if keys.keys == 0 && !prefix.is_empty() && !prefix.starts_with('/') {
+                    evidence.notes.push(format!(
+                        "No key under the prefix `{prefix}`: Kubernetes keys start with `/`, and the API server's \
+                         default prefix is `/registry` (try --prefix /{prefix}, or --prefix /registry)."
+                    ));
+                }
+                evidence.keys = Some(keys)
+            }
             Err(e) => evidence.collection_errors.push(scan_failure(&e, prefix)),
         }
     }

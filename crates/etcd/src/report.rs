@@ -66,12 +66,27 @@ struct Reads {
     /// starting with it: a family whose series appear only once something happened, such as
     /// APF rejections or webhook calls, is judged by its subsystem's other series).
     series: &'static [&'static str],
-    /// Also needs two scrapes of one process a known time apart (growth per hour).
-    window: bool,
+    /// How many scrapes of one process it needs.
+    needs: Needs,
+}
+
+/// What a check needs beyond one scrape holding its series.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// One scrape is enough.
+    One,
+    /// Two scrapes of one process, however far apart (a counter's increase between them).
+    Pair,
+    /// Two scrapes of one process a known time apart (growth per hour).
+    Window,
 }
 
 const fn reads(code: &'static str, kind: TargetKind, series: &'static [&'static str], window: bool) -> Reads {
-    Reads { code, kind, series, window }
+    Reads { code, kind, series, needs: if window { Needs::Window } else { Needs::One } }
+}
+
+const fn reads_pair(code: &'static str, kind: TargetKind, series: &'static [&'static str]) -> Reads {
+    Reads { code, kind, series, needs: Needs::Pair }
 }
 
 const API: TargetKind = TargetKind::KubeApiserver;
@@ -99,7 +114,9 @@ const READS: &[Reads] = &[
     reads("ETC003", ETCD, &["etcd_disk_wal_fsync_duration_seconds_bucket"], false),
     reads("ETC004", ETCD, &["etcd_disk_backend_commit_duration_seconds_bucket"], false),
     reads("ETC005", ETCD, &["etcd_server_has_leader", "etcd_server_leader_changes_seen_total"], false),
-    reads("ETC006", ETCD, &["etcd_server_proposals_failed_total"], true),
+    // A count of failures between two scrapes needs no window length (ETC006 says "between the
+    // two scrapes" when their times are unknown or equal).
+    reads_pair("ETC006", ETCD, &["etcd_server_proposals_failed_total"]),
     reads("ETC009", ETCD, ETCD_DB, true),
 ];
 
@@ -146,6 +163,7 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
     let mut notes = Vec::new();
     let mut no_scrape: Vec<&str> = Vec::new();
     let mut no_window: Vec<&str> = Vec::new();
+    let mut no_pair: Vec<&str> = Vec::new();
     // (series wanted, codes) in check order, for the checks whose series no scrape holds.
     let mut missing: Vec<(&[&str], Vec<&str>)> = Vec::new();
     let window_of = |kind: TargetKind| match kind {
@@ -153,6 +171,11 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
             evidence.apiservers.iter().any(|a| a.window_seconds.is_some_and(|s| s > 0.0))
         }
         _ => evidence.etcd.iter().any(|e| e.window_seconds.is_some_and(|s| s > 0.0)),
+    };
+    // Two scrapes of one process were paired (their window may be of unknown length, 0 s).
+    let pair_of = |kind: TargetKind| match kind {
+        TargetKind::KubeApiserver => evidence.apiservers.iter().any(|a| a.window_seconds.is_some()),
+        _ => evidence.etcd.iter().any(|e| e.window_seconds.is_some()),
     };
     for r in READS {
         let of_kind: Vec<&Snapshot> = snapshots.iter().filter(|s| s.target.kind == r.kind).collect();
@@ -166,8 +189,10 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
                 Some((_, codes)) => codes.push(r.code),
                 None => missing.push((r.series, vec![r.code])),
             }
-        } else if r.window && !window_of(r.kind) {
+        } else if r.needs == Needs::Window && !window_of(r.kind) {
             no_window.push(r.code);
+        } else if r.needs == Needs::Pair && !pair_of(r.kind) {
+            no_pair.push(r.code);
         } else {
             ran.push(r.code.to_owned());
         }
@@ -205,8 +230,16 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
     }
     if !no_window.is_empty() {
         notes.push(format!(
-            "{} had no input: they compare two scrapes of one process a known time apart (growth per hour, failures between the scrapes).",
-            code_ranges(&no_window)
+            "{} had no input: {} two scrapes of one process a known time apart (growth per hour).",
+            code_ranges(&no_window),
+            if no_window.len() == 1 { "it compares" } else { "they compare" }
+        ));
+    }
+    if !no_pair.is_empty() {
+        notes.push(format!(
+            "{} had no input: {} two scrapes of one process, however far apart (failures between the scrapes).",
+            code_ranges(&no_pair),
+            if no_pair.len() == 1 { "it compares" } else { "they compare" }
         ));
     }
     for source in &evidence.unknown {
@@ -488,8 +521,9 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
 
     #[test]
     fn a_truncated_scrape_names_the_checks_that_had_no_input() {
-        // Cut before apiserver_storage_objects: MET002/MET003 had nothing to read.
-        let cut = FULL.lines().take(2).collect::<Vec<_>>().join("\n");
+        // Cut before apiserver_storage_objects, at the end of a line: MET002/MET003 had nothing
+        // to read (a last line without its newline would be skipped as maybe cut).
+        let cut: String = FULL.lines().take(2).map(|l| format!("{l}\n")).collect();
         let r = scrapes_report(&[snap("cut.prom", &cut)], None, &Thresholds::default());
         assert!(r.findings.is_empty());
         assert!(r.checks_run.contains(&"MET001".to_owned()), "{:?}", r.checks_run);

@@ -794,3 +794,45 @@ fn a_key_that_is_not_utf8_is_shown_with_its_bytes_escaped() {
     assert!(shown.contains(&"/registry/configmaps/odd/bin\\xff\\xfe"), "{shown:?}");
     assert!(!shown.iter().any(|k| k.contains('\u{FFFD}')), "{shown:?}");
 }
+
+/// Review 26 §9: `--prefix /registry/pods` showed namespaces as resources (`team-a 1,200`),
+/// `--prefix ""` put every Kubernetes key "outside the layout", and `--prefix registry`
+/// found nothing without a hint.
+#[test]
+fn a_prefix_below_registry_or_empty_never_shows_namespaces_as_resources() {
+    let Some(server) = start(None) else { return };
+    let kvs = kubernetes_keys();
+    put_all(&server.endpoint, &kvs).expect("load keys");
+    let scan = |prefix: &str| {
+        let options = CollectOptions {
+            endpoints: vec![server.endpoint.clone()],
+            prefix: Some(prefix.to_owned()),
+            ..CollectOptions::default()
+        };
+        etcd::collect(&options).expect("collect")
+    };
+    let full = scan("/registry").keys.expect("keys");
+    let pods_in_full = full.resources.iter().find(|r| r.resource == "pods").expect("pods").clone();
+
+    let pods = scan("/registry/pods").keys.expect("keys");
+    let names: Vec<&str> = pods.resources.iter().map(|r| r.resource.as_str()).collect();
+    assert_eq!(names, vec!["pods"], "namespaces are not resources");
+    assert_eq!(pods.resources[0], pods_in_full);
+    assert_eq!(pods.other_keys, 0);
+
+    let everything = scan("").keys.expect("keys");
+    // Kubernetes keys are read against /registry; only the keys outside it are outside the
+    // layout.
+    assert_eq!(everything.resources, full.resources);
+    assert_eq!(everything.other_keys - full.other_keys, everything.keys - full.keys);
+
+    let ev = scan("registry");
+    assert_eq!(ev.keys.as_ref().map(|k| k.keys), Some(0));
+    assert!(
+        ev.notes
+            .iter()
+            .any(|n| n.contains("No key under the prefix `registry`") && n.contains("--prefix /registry")),
+        "{:?}",
+        ev.notes
+    );
+}

@@ -192,7 +192,17 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
     let mut summary = FileSummary { path: name.to_owned(), ..FileSummary::default() };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.trim_start().chars().next();
-    if matches!(first, Some('{' | '[')) {
+    if let Some(line) = metrics_scrape_line(text) {
+        // A `/metrics` scrape is no YAML at all; the YAML parser's own complaint (several
+        // documents, a bad mapping) would send the reader looking for a YAML mistake.
+        summary.problems.push(Problem {
+            line,
+            message:
+                "not YAML or JSON manifests: it looks like a Prometheus /metrics scrape (`# HELP`/`# TYPE` \
+                      lines and samples); give it to `apiserver-doctor metrics`, or to `diagnose --metrics`"
+                    .to_owned(),
+        });
+    } else if matches!(first, Some('{' | '[')) {
         json_values(text, &mut summary, out);
     } else {
         for (start, doc) in yaml_documents(text) {
@@ -218,6 +228,48 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
         }
     }
     out.files.push(summary);
+}
+
+/// The line of the first sample when `text` reads as a Prometheus or OpenMetrics exposition:
+/// its first 50 lines of content are all comments or samples (`name{labels} value`), with at
+/// least one sample and one `# TYPE` or `# HELP` line or sample with labels; `None` otherwise.
+fn metrics_scrape_line(text: &str) -> Option<usize> {
+    let mut first_sample = None;
+    let mut typed = false;
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).take(50) {
+        let line = line.trim_end();
+        if let Some(comment) = line.strip_prefix('#') {
+            let comment = comment.trim_start();
+            typed |= comment.starts_with("TYPE ") || comment.starts_with("HELP ");
+            continue;
+        }
+        if !is_sample(line) {
+            return None;
+        }
+        typed |= line.contains('{');
+        first_sample.get_or_insert(i + 1);
+    }
+    first_sample.filter(|_| typed)
+}
+
+/// `name value`, `name{labels} value` or either with a timestamp after the value.
+fn is_sample(line: &str) -> bool {
+    let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
+    let name = &line[..name_end];
+    let name_ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    let rest = &line[name_end..];
+    let rest = if rest.starts_with('{') {
+        match rest.rfind('}') {
+            Some(close) => &rest[close + 1..],
+            None => return false,
+        }
+    } else {
+        rest
+    };
+    let numbers: Vec<&str> = rest.split_whitespace().collect();
+    let number = |t: &str| t.parse::<f64>().is_ok() || matches!(t, "+Inf" | "-Inf" | "NaN");
+    name_ok && matches!(numbers.as_slice(), [v] | [v, _] if number(v)) && numbers.iter().all(|t| number(t))
 }
 
 /// Where the lines of a text start, to find the line of a byte offset without counting the

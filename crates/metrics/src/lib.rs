@@ -406,8 +406,11 @@ impl MetricsEvidence {
     /// (which only grow while a process runs), else in the order given when
     /// `interval_seconds` is given, else by their fallback times (modification or read
     /// times). `interval_seconds` is the time between them only when their samples carry
-    /// no timestamps. Scrapes of different processes are never subtracted: each is its own
-    /// target. [`MetricsEvidence::notes`] says how, when it was not the timestamps.
+    /// no timestamps. Counters of different processes are never subtracted: each is its own
+    /// target. With API server scrapes of several processes, the cluster-wide gauges (object
+    /// counts, database size) are judged once more, across them (`cluster_gauges`), and
+    /// taken out of the per-process evidence. [`MetricsEvidence::notes`] says how, when it was
+    /// not the timestamps.
     pub fn from_snapshots(snapshots: &[Snapshot], interval_seconds: Option<f64>) -> MetricsEvidence {
         let mut groups: Vec<(TargetKey, Vec<&Snapshot>)> = Vec::new();
         for s in snapshots {
@@ -419,6 +422,14 @@ impl MetricsEvidence {
         }
         let mut out = MetricsEvidence::default();
         out.notes.extend(process_notes(&groups));
+        let api_groups: Vec<&Vec<&Snapshot>> =
+            groups.iter().filter(|(k, _)| k.kind == TargetKind::KubeApiserver).map(|(_, m)| m).collect();
+        let cluster = (api_groups.len() > 1).then_some(()).and_then(|()| {
+            let scrapes: Vec<&Snapshot> = api_groups.iter().flat_map(|m| m.iter().copied()).collect();
+            let process_of =
+                |s: &Snapshot| api_groups.iter().position(|m| m.iter().any(|x| std::ptr::eq(*x, s)));
+            cluster_gauges(&scrapes, &process_of, interval_seconds, &mut out.notes)
+        });
         for (key, members) in groups {
             if key.kind == TargetKind::Unknown {
                 out.unknown.extend(members.iter().map(|s| s.source.clone()));
@@ -440,9 +451,97 @@ impl MetricsEvidence {
                 TargetKind::Unknown => {}
             }
         }
+        if let Some(cluster) = cluster {
+            // The gauges are judged once, on the cluster-wide evidence: not once per replica.
+            for a in &mut out.apiservers {
+                a.objects.clear();
+                a.db_size.clear();
+            }
+            out.apiservers.push(cluster);
+        }
         out.etcd_quota_bytes = out.etcd.iter().filter_map(|e| e.quota_bytes).reduce(f64::min);
         out
     }
+}
+
+/// The cluster-wide gauges (`apiserver_storage_objects` and the like, the database size)
+/// over the API server scrapes of several processes (HA replicas behind a load balancer, or a
+/// restart). They describe the one etcd every replica reads, so unlike counters they can be
+/// compared across processes: from the earliest scrape to the latest, when their times are
+/// known (their samples' timestamps, `--interval` for two scrapes, or their fallback times at
+/// least 1 s apart); otherwise the last scrape given alone, without growth. Only the gauges are
+/// kept: latency, APF and webhook numbers stay per process.
+fn cluster_gauges(
+    scrapes: &[&Snapshot],
+    process_of: &dyn Fn(&Snapshot) -> Option<usize>,
+    interval: Option<f64>,
+    notes: &mut Vec<String>,
+) -> Option<ApiserverEvidence> {
+    let mut ordered: Vec<&Snapshot> = scrapes.to_vec();
+    let how = if ordered.iter().all(|s| s.sample_time_ms.is_some()) {
+        ordered.sort_by_key(|s| s.sample_time_ms);
+        Some("their samples' timestamps".to_owned())
+    } else if interval.is_some() && ordered.len() == 2 {
+        Some("--interval, in the order given".to_owned())
+    } else {
+        let times: Vec<i64> = ordered.iter().filter_map(|s| s.fallback_time_ms).collect();
+        match (times.iter().min(), times.iter().max()) {
+            (Some(min), Some(max))
+                if times.len() == ordered.len() && max.saturating_sub(*min) >= MIN_FALLBACK_INTERVAL_MS =>
+            {
+                ordered.sort_by_key(|s| s.fallback_time_ms);
+                Some(fallback_name(&ordered).to_owned())
+            }
+            _ => None,
+        }
+    };
+    let (Some(&first), Some(&last)) = (ordered.first(), ordered.last()) else { return None };
+    let window = match &how {
+        Some(_) if !std::ptr::eq(first, last) => Window::between(first, last, interval),
+        _ => Window::single(last),
+    };
+    let e = apiserver::evidence(&window);
+    let replicas = process_of(first) != process_of(last);
+    let source = if replicas && window.first.is_some() {
+        format!("{} (different API server processes)", e.source)
+    } else {
+        e.source.clone()
+    };
+    match (&how, window.seconds) {
+        (Some(how), Some(seconds)) if seconds > 0.0 => notes.push(format!(
+            "The cluster-wide gauges (object counts, database size) describe the one etcd all API server processes \
+             share, so they are compared across the scrapes of different processes: {} → {}, {} apart ({how}). \
+             Object counts and the database size are judged once, on the latest scrape ({}), and their growth \
+             over that time.",
+            first.source,
+            last.source,
+            duration(seconds),
+            last.source
+        )),
+        _ => notes.push(format!(
+            "The cluster-wide gauges (object counts, database size) describe the one etcd all API server processes \
+             share; the scrapes' times are unknown, so they are judged once, on the last scrape given ({}), \
+             and no growth is computed. Give --interval SECONDS for two scrapes, or set each file's time to when \
+             it was scraped (touch -d).",
+            last.source
+        )),
+    }
+    Some(ApiserverEvidence {
+        source,
+        target: e.target,
+        window_seconds: e.window_seconds,
+        latency: Vec::new(),
+        object_metric: e.object_metric,
+        objects: e.objects,
+        db_size: e.db_size,
+        apf_rejections: Vec::new(),
+        apf_wait: Vec::new(),
+        webhooks: Vec::new(),
+        saturation: Vec::new(),
+        etcd_requests: Vec::new(),
+        // Each process's evidence already names its skipped values.
+        skipped_values: Vec::new(),
+    })
 }
 
 /// One note per API server, and per etcd member, whose scrapes came from more than one
@@ -511,7 +610,7 @@ fn process_notes(groups: &[(TargetKey, Vec<&Snapshot>)]) -> Vec<String> {
             what,
             processes.join("; "),
             if single {
-                ", its counters cumulative since it started, so no window between scrapes could be formed"
+                ", its counters cumulative since it started, so no window between scrapes could be formed for its counters"
             } else {
                 " (a process scraped once: counters cumulative since it started)"
             }

@@ -174,7 +174,12 @@ pub fn parse(input: &[u8]) -> Exposition {
         ..Exposition::default()
     };
     let mut eof_line: Option<usize> = None;
-    out.samples.reserve(memchr_count(input));
+    let newlines = memchr_count(input);
+    out.samples.reserve(newlines);
+    // The text format ends every line with `\n`. A last line without one is what a scrape cut
+    // short (Ctrl-C, a full disk, a dropped connection) leaves, and its value may be cut in
+    // the middle of a number (`160000` read as `16`), so that sample is not trusted.
+    let cut_line = (!input.is_empty() && !input.ends_with(b"\n")).then_some(newlines + 1);
     let mut seen = SeriesSeen::default();
     for (idx, raw) in input.split(|&b| b == b'\n').enumerate() {
         let line_no = idx + 1;
@@ -196,6 +201,14 @@ pub fn parse(input: &[u8]) -> Exposition {
             } else if let Err(message) = parse_comment(comment, &mut out.families) {
                 out.error(line_no, message);
             }
+            continue;
+        }
+        if cut_line == Some(line_no) {
+            out.error(
+                line_no,
+                "the file ends without a newline after this line, so the scrape may be cut short and \
+                 this last sample cut in the middle of its value: it is skipped",
+            );
             continue;
         }
         match parse_sample(line, openmetrics) {
@@ -554,7 +567,7 @@ mod tests {
     use super::*;
 
     fn one(text: &str) -> Sample {
-        let e = parse(text.as_bytes());
+        let e = parse(format!("{text}\n").as_bytes());
         assert!(e.errors.is_empty(), "{:?}", e.errors);
         assert_eq!(e.samples.len(), 1);
         e.samples[0].clone()

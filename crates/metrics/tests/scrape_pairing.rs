@@ -100,15 +100,22 @@ fn scrapes_of_two_api_server_processes_are_never_subtracted() {
     let a = snap("replica-a.prom", &scrape(1.7416e9, 0, 9_000, 12_000, None), Some(T0));
     let b = snap("replica-b.prom", &scrape(STARTED, 751, 14_000, 11_837, None), Some(T0 + 300_000));
     let ev = MetricsEvidence::from_snapshots(&[a, b], None);
-    assert_eq!(ev.apiservers.len(), 2, "each process is its own target");
-    assert!(ev.apiservers.iter().all(|a| a.window_seconds.is_none()), "one scrape each: cumulative");
+    // Each process is its own target, and the cluster-wide gauges (object counts, database
+    // size) one more, compared across them (review 26 §2).
+    assert_eq!(ev.apiservers.len(), 3, "two processes and the cluster-wide gauges");
+    assert!(ev.apiservers[..2].iter().all(|a| a.window_seconds.is_none()), "one scrape each: cumulative");
+    assert!(ev.apiservers[..2].iter().all(|a| a.objects.is_empty()), "gauges are judged once");
+    let cluster = &ev.apiservers[2];
+    assert_eq!(cluster.window_seconds, Some(300.0));
+    assert!(cluster.webhooks.is_empty() && cluster.latency.is_empty(), "counters stay per process");
+    assert_eq!(cluster.source, "replica-a.prom → replica-b.prom (different API server processes)");
     assert_eq!(call_failures(&ev), [751.0], "replica B's total since it started, never 751 − 0 over 5 min");
     let notes = ev.notes.join("\n");
     assert!(
         notes.contains("The 2 kube-apiserver scrapes came from 2 different API server processes (they differ in start time)"),
         "{notes}"
     );
-    assert!(notes.contains("so no window between scrapes could be formed"), "{notes}");
+    assert!(notes.contains("so no window between scrapes could be formed for its counters"), "{notes}");
     let findings = metrics::checks::run(&ev, &Thresholds::default());
     let met009 = findings.iter().find(|f| f.code == "MET009").expect("MET009");
     assert!(met009.summary.contains("751 requests since the process started"), "{}", met009.summary);

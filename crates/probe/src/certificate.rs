@@ -14,7 +14,7 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use x509_cert::der::Decode;
+use x509_cert::der::{Decode, Encode};
 
 use crate::Certificate;
 
@@ -123,5 +123,6 @@ pub fn describe(der: &[u8], now_unix: i64) -> Result<Certificate, String> {
         not_after_unix: not_after,
         not_after: format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day()),
         days_left: (not_after - now_unix) as f64 / 86_400.0,
+        issuer_der: tbs.issuer().to_der().unwrap_or_default(),
     })
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 
 use crate::http::{ClientCertificateAsked, Request, Tls};
-use crate::{Dns, HttpAttempt, ProbeEvidence, Target, TcpAttempt};
+use crate::{Dns, HttpAttempt, ProbeEvidence, Target, TcpAttempt, TlsProblem};
 
 /// What to probe and how.
 #[derive(Debug, Clone)]
@@ -181,11 +181,25 @@ fn given_ca(ca: &crate::Ca) -> Result<(String, Vec<CertificateDer<'static>>), Pr
     Ok((described, certs))
 }
 
-/// The verifying TLS configuration, and what it trusts in words.
+/// The subjects of the trusted roots (DER), to tell whether a certificate's issuer is among
+/// them; `None` when nothing is verified.
+type Anchors = Option<Vec<Vec<u8>>>;
+
+/// Whether the DER name `issuer` (a full `Name`) is `subject`, which webpki keeps as the
+/// name's contents (without its SEQUENCE tag and length) or whole.
+fn same_name(subject: &[u8], issuer: &[u8]) -> bool {
+    subject == issuer
+        || (issuer.first() == Some(&0x30)
+            && issuer.len() > subject.len()
+            && issuer.len() - subject.len() <= 5
+            && issuer.ends_with(subject))
+}
+
+/// The verifying TLS configuration, what it trusts in words, and the roots' subjects.
 fn tls_config(
     options: &ProbeOptions,
     asked: Arc<ClientCertificateAsked>,
-) -> Result<(Arc<rustls::ClientConfig>, String), ProbeError> {
+) -> Result<(Arc<rustls::ClientConfig>, String, Anchors), ProbeError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -199,6 +213,7 @@ fn tls_config(
         return Ok((
             Arc::new(config),
             "nothing: the kubeconfig sets insecure-skip-tls-verify, so the certificate is not verified (insecure: anyone on the path can impersonate the API server)".to_owned(),
+            None,
         ));
     }
     let (trust, certs, bundled) = match given {
@@ -224,8 +239,9 @@ fn tls_config(
             });
         }
     }
+    let anchors = roots.roots.iter().map(|ta| ta.subject.as_ref().to_vec()).collect();
     let config = builder.with_root_certificates(roots).with_client_cert_resolver(asked);
-    Ok((Arc::new(config), trust))
+    Ok((Arc::new(config), trust, Some(anchors)))
 }
 
 /// Resolves `host` on a thread of its own, so that `timeout` bounds it.
@@ -260,7 +276,7 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
     port_in_range(&options.url)?;
     let target = target(&options.url, options.allow_path)?;
     let asked = Arc::new(ClientCertificateAsked::default());
-    let (tls_config, trust) = tls_config(options, asked.clone())?;
+    let (tls_config, trust, anchors) = tls_config(options, asked.clone())?;
     let server_name_text = options.tls_server_name.clone().unwrap_or_else(|| target.host.clone());
     let server_name = ServerName::try_from(server_name_text.clone()).map_err(|e| ProbeError::Url {
         url: options.url.clone(),
@@ -277,6 +293,7 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         certificate_error: None,
         trust: if https { trust } else { "nothing: plain HTTP, no TLS".to_owned() },
         ca_given: options.cacert.is_some(),
+        ca_served_as_leaf: false,
         insecure: options.insecure && https,
         server_name: options.tls_server_name.clone(),
         timeout_seconds: options.timeout.as_secs_f64(),
@@ -365,7 +382,25 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
             break;
         }
     }
+    untrusted_ca_as_leaf(&mut evidence, anchors.as_deref());
     Ok(evidence)
+}
+
+/// webpki refuses a CA certificate served as the server's own before it looks for its issuer
+/// among the roots; a client built on Go's crypto/x509 (kubectl) looks only at the issuer. A
+/// self-signed CA no root vouches for is then, first of all, an unknown authority: pass
+/// --cacert. The CA-as-leaf problem is kept when its issuer is trusted (the right CA given).
+fn untrusted_ca_as_leaf(evidence: &mut ProbeEvidence, anchors: Option<&[Vec<u8>]>) {
+    let (Some(anchors), Some(cert)) = (anchors, evidence.certificate.as_ref()) else { return };
+    if cert.issuer_der.is_empty() || anchors.iter().any(|subject| same_name(subject, &cert.issuer_der)) {
+        return;
+    }
+    for attempt in &mut evidence.http {
+        if attempt.tls_problem == Some(TlsProblem::CaAsServerCertificate) {
+            attempt.tls_problem = Some(TlsProblem::UnknownIssuer);
+            evidence.ca_served_as_leaf = true;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -427,14 +462,14 @@ mod tests {
 
     #[test]
     fn without_a_ca_the_trust_named_is_the_system_store_or_the_bundled_roots() {
-        let (_, trust) = tls_config(&ProbeOptions::default(), Arc::default()).expect("config");
+        let (_, trust, _) = tls_config(&ProbeOptions::default(), Arc::default()).expect("config");
         assert!(
             trust.starts_with("the system's roots (")
                 || trust.starts_with("the Mozilla roots bundled with the tool"),
             "{trust}"
         );
         let insecure = ProbeOptions { insecure: true, ..ProbeOptions::default() };
-        let (_, trust) = tls_config(&insecure, Arc::default()).expect("config");
+        let (_, trust, _) = tls_config(&insecure, Arc::default()).expect("config");
         assert!(trust.contains("insecure-skip-tls-verify") && trust.contains("insecure"), "{trust}");
     }
 

@@ -276,6 +276,9 @@ pub struct Certificate {
     pub not_after: String,
     /// Days from the probe to `notAfter` (negative once expired).
     pub days_left: f64,
+    /// Its issuer as DER, to look for among the trusted roots.
+    #[serde(skip)]
+    pub issuer_der: Vec<u8>,
 }
 
 /// Everything seen on the way to the API server.
@@ -298,6 +301,11 @@ pub struct ProbeEvidence {
     pub trust: String,
     /// Whether a CA was given (`--cacert` or the kubeconfig's), rather than default roots.
     pub ca_given: bool,
+    /// The server presents a CA certificate (`CA:TRUE`) as its own and its issuer is not among
+    /// the roots trusted: the handshakes' problem is then told as an unknown issuer (what
+    /// kubectl would say too), and this is noted beside it.
+    #[serde(default)]
+    pub ca_served_as_leaf: bool,
     /// Whether verification was skipped (kubeconfig `insecure-skip-tls-verify`).
     pub insecure: bool,
     /// The name the certificate must be for, when not the host (kubeconfig `tls-server-name`).

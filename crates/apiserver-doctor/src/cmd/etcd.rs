@@ -33,7 +33,10 @@ pub struct Args {
     /// name is a user with read access.
     #[arg(long, value_name = "NAME[:PASSWORD]")]
     pub user: Option<String>,
-    /// Key prefix the API server stores under (its --etcd-prefix); "" reads the whole key space.
+    /// Key prefix to scan: the API server's --etcd-prefix, or a prefix under /registry/ (such as
+    /// /registry/pods); "" reads the whole key space. Keys under /registry (for "" and any
+    /// prefix under /registry/) are read by their full path as /registry/<resource>/…; any
+    /// other prefix is taken as the API server's own --etcd-prefix.
     #[arg(long, default_value = "/registry")]
     pub prefix: String,
     /// Do not scan the keys (status, alarms and metrics only).
@@ -43,19 +46,20 @@ pub struct Args {
     /// of the work for etcd).
     #[arg(long, conflicts_with = "no_keys")]
     pub no_values: bool,
-    /// Most keys per range request while scanning. With values, each slice of the keys starts
+    /// Most keys per range request while scanning (at least 1). With values, each slice of the keys starts
     /// with 8 keys per request, and pages grow (at most twofold) while their values stay under
     /// 8 MiB, so large objects make small pages.
-    #[arg(long, default_value_t = etcd::client::DEFAULT_PAGE_SIZE)]
+    #[arg(long, default_value_t = etcd::client::DEFAULT_PAGE_SIZE, value_parser = at_least_one)]
     pub page_size: u64,
-    /// Range requests in flight at once while scanning, each over its own slice of the keys.
-    #[arg(long, default_value_t = etcd::client::DEFAULT_PARALLEL)]
+    /// Range requests in flight at once while scanning, each over its own slice of the keys
+    /// (1 to 64).
+    #[arg(long, default_value_t = etcd::client::DEFAULT_PARALLEL, value_parser = parallel_requests)]
     pub parallel: usize,
-    /// How many of the largest objects to list.
+    /// How many of the largest objects to list (0 lists none).
     #[arg(long, default_value_t = 10)]
     pub largest: usize,
-    /// Timeout of each request, in seconds.
-    #[arg(long, default_value_t = 30)]
+    /// Timeout of each request, in seconds (at least 1).
+    #[arg(long, default_value_t = 30, value_parser = at_least_one)]
     pub timeout: u64,
     /// Output format.
     #[arg(short = 'o', long, value_enum, ignore_case = true, default_value = "text")]
@@ -126,4 +130,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })();
     super::unless_closed_pipe(written)?;
     Ok(args.fail_on.exit_code(&report))
+}
+
+/// A whole number of at least 1: 0 pages, workers or seconds would be turned into something
+/// else without a word.
+fn at_least_one(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("not a whole number".to_owned()),
+    }
+}
+
+/// `--parallel`: 1 to 64 requests in flight (each one a thread).
+fn parallel_requests(s: &str) -> Result<usize, String> {
+    match at_least_one(s)? {
+        n @ 1..=64 => Ok(n as usize),
+        _ => Err("must be at most 64".to_owned()),
+    }
 }

@@ -30,7 +30,8 @@ the alarm disarmed.
 ## Remedy
 See what takes the space (the key statistics of `apiserver-doctor etcd`), delete leaked
 objects, compact, defragment member by member (it blocks each member while it runs), and
-raise `--quota-backend-bytes` where the platform allows it.
+raise `--quota-backend-bytes` where the platform allows it, up to etcd's suggested 8 GiB (a
+quota already there gets no remedy to raise it, only to free space).
 
 ## References
 - etcd maintenance (space quota): https://etcd.io/docs/v3.5/op-guide/maintenance/#space-quota

@@ -13,7 +13,7 @@ pub const INFO: CheckInfo = CheckInfo {
     evidence: EvidenceKind::EtcdMetrics,
     doc: r#"## What it detects
 Failed raft proposals (`etcd_server_proposals_failed_total`) between two scrapes of a
-member. With one scrape the count since start is not judged: a few failures around past
+member, however far apart (their times need not be known). With one scrape the count since start is not judged: a few failures around past
 elections are normal.
 
 ## Why it matters

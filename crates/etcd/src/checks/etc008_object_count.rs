@@ -3,7 +3,7 @@
 use findings::{
     CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Table, Thresholds, threshold_names as n,
 };
-use metrics::checks::{Draft, format_bytes, format_count};
+use metrics::checks::{Draft, format_bytes, format_count, format_percent};
 
 use crate::EtcdEvidence;
 
@@ -18,7 +18,9 @@ Resource types with more keys in etcd than the thresholds (over 10,000 a warning
 150,000 critical; events 1,000,000), counted by scanning the keys under the prefix and reading
 each key as `/registry/<resource>/<namespace>/<name>`, `/registry/<group>/<resource>/…` for
 custom and aggregated resources, or `/registry/<resource>/<name>` for cluster-scoped ones.
-The finding names the namespace with the most of them and the bytes they take.
+The finding names the namespace with the most of them, its share, how many namespaces hold
+the rest (when none holds a majority), and the bytes they take; the evidence lists the top
+five namespaces.
 
 ## Why it matters
 The same as for the API server's object counts: every LIST reads them all, the watch cache
@@ -26,7 +28,7 @@ holds them, and the database grows toward its quota. Counting keys works when th
 server's metrics are not available, and gives bytes and namespaces as well.
 
 ## Example
-`jobs.batch`: 48,210 keys, 310.2 MiB, most in namespace `ci` (46,000).
+`jobs.batch`: 48,210 keys, 310.2 MiB, most in namespace `ci` (46,000, 95%).
 
 ## Remedy
 Delete what is no longer needed in the namespaces that hold most of them, let Kubernetes
@@ -40,6 +42,27 @@ instead.
 - SIG-scalability thresholds: https://github.com/kubernetes/community/blob/master/sig-scalability/configs-and-limits/thresholds.md
 "#,
 };
+
+/// `k` of `total` in percent.
+fn share(k: u64, total: u64) -> f64 {
+    if total == 0 { 0.0 } else { k as f64 * 100.0 / total as f64 }
+}
+
+/// Where the keys are: `, all in namespace `ci` (10,001)`, `, most in namespace `ci` (9,000,
+/// 90%)`, or, when no namespace holds a majority, the largest share and how many namespaces
+/// share the rest (`most` would send someone to clean one namespace of seven).
+fn where_phrase(r: &crate::keys::ResourceStats) -> String {
+    let Some((ns, k)) = r.top_namespace.as_ref() else { return String::new() };
+    let count = format_count(*k as f64);
+    let pct = format_percent(share(*k, r.keys));
+    if r.namespaces == 1 && *k == r.keys {
+        format!(", all in namespace `{ns}` ({count})")
+    } else if *k * 2 > r.keys {
+        format!(", most in namespace `{ns}` ({count}, {pct})")
+    } else {
+        format!(", the largest share in namespace `{ns}` ({count}, {pct}) of {} namespaces", r.namespaces)
+    }
+}
 
 /// Runs ETC008.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
@@ -58,11 +81,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             continue;
         }
         let severity = if count > crit { Severity::Critical } else { Severity::Warning };
-        let where_ = r
-            .top_namespace
-            .as_ref()
-            .map(|(ns, k)| format!(", most in namespace `{ns}` ({})", format_count(*k as f64)))
-            .unwrap_or_default();
+        let where_ = where_phrase(r);
         // Without value sizes (a keys-only scan) the byte counts are unknown, not zero.
         let size = if keys.values_read {
             format!(" ({})", format_bytes(r.value_bytes as f64))
@@ -94,9 +113,15 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 ),
                 source: source.clone(),
                 measures,
-                table: r.top_namespace.as_ref().map(|(ns, k)| Table {
-                    columns: vec!["namespace".into(), "keys".into()],
-                    rows: vec![vec![ns.clone(), format_count(*k as f64)]],
+                table: (!r.top_namespaces.is_empty()).then(|| Table {
+                    columns: vec!["namespace".into(), "keys".into(), "share".into()],
+                    rows: r
+                        .top_namespaces
+                        .iter()
+                        .map(|(ns, k)| {
+                            vec![ns.clone(), format_count(*k as f64), format_percent(share(*k, r.keys))]
+                        })
+                        .collect(),
                 }),
                 thresholds: vec![n::OBJECTS_PER_TYPE_WARNING, crit_name],
                 // The keys say the scope: a resource with keys and no namespace is cluster-scoped.
@@ -152,7 +177,31 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].subject.name, "jobs.batch");
         assert_eq!(out[0].severity, Severity::Warning);
-        assert!(out[0].title.contains("most in namespace `ci` (10,001)"), "{}", out[0].title);
+        assert!(out[0].title.contains("all in namespace `ci` (10,001)"), "{}", out[0].title);
         assert!(out[0].remedies.iter().any(|r| r.body.contains("status.successful=1")));
+    }
+
+    /// Review 26 §7: 10,050 jobs spread evenly over 7 namespaces gave "most in namespace ns0
+    /// (1,436)" for 14% of them, and the evidence listed ns0 alone.
+    #[test]
+    fn etc008_names_the_largest_share_and_the_namespace_count_not_most() {
+        let mut b = KeyStatsBuilder::new("/registry", 5);
+        for i in 0..10_050 {
+            b.add(&format!("/registry/jobs/ns{}/job-{i}", i % 7), 200);
+        }
+        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        let title = &out[0].title;
+        assert!(!title.contains("most in"), "{title}");
+        assert!(
+            title.ends_with("the largest share in namespace `ns0` (1,436, 14%) of 7 namespaces"),
+            "{title}"
+        );
+        let table = out[0].evidence.table.as_ref().expect("namespaces table");
+        assert_eq!(table.columns, vec!["namespace", "keys", "share"]);
+        let names: Vec<&str> = table.rows.iter().map(|row| row[0].as_str()).collect();
+        assert_eq!(names, vec!["ns0", "ns1", "ns2", "ns3", "ns4"]);
     }
 }

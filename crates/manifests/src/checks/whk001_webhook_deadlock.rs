@@ -25,13 +25,15 @@ recover when the webhook is down.
 
 That is any of:
 
-- built-in objects in `kube-system` (pods, configmaps, secrets, leases, deployments…);
+- built-in objects in `kube-system` (pods, configmaps, secrets, leases, deployments…); the
+  finding names the operations its rules cover there (creates, updates, deletes);
 - leases in `kube-node-lease`, the nodes' heartbeats;
 - Node objects, which a `namespaceSelector` cannot leave out;
 - pods in the webhook's own namespace (the namespace of the service it is called through):
   its own replacement pods.
 
-A warning; critical when the audit log (AUD007) or the metrics (MET009) show the same webhook
+A warning; information only when all it takes in is deletes in `kube-system` (system
+components can still be created and updated, and recover); critical when the audit log (AUD007) or the metrics (MET009) show the same webhook
 failing now. Webhook names are unique only within one configuration: when several
 fail-closed configurations hold a webhook of the failing name, the host in the failure
 messages (`Post "https://SERVICE.NAMESPACE.svc:443/…"`) picks the ones called there; when it
@@ -93,8 +95,9 @@ const SYSTEM_RESOURCES: [(&str, &str); 12] = [
 /// What a webhook would block when down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Exposure {
-    /// Built-in objects in kube-system (the resources named).
-    KubeSystem(Vec<&'static str>),
+    /// Built-in objects in kube-system (the resources named), for the operations named
+    /// (`CREATE`, `UPDATE`, `DELETE`, in that order).
+    KubeSystem(Vec<&'static str>, Vec<&'static str>),
     /// Leases in kube-node-lease.
     NodeLeases,
     /// Node objects (or their status).
@@ -106,7 +109,10 @@ enum Exposure {
 impl Exposure {
     fn short(&self) -> String {
         match self {
-            Exposure::KubeSystem(_) => "kube-system".to_owned(),
+            Exposure::KubeSystem(_, ops) if !blocks_creates_or_updates(ops) => {
+                format!("{} in kube-system", operations_phrase(ops, false))
+            }
+            Exposure::KubeSystem(..) => "kube-system".to_owned(),
             Exposure::NodeLeases => "node heartbeats (leases in kube-node-lease)".to_owned(),
             Exposure::Nodes => "Node objects".to_owned(),
             Exposure::OwnPods(ns) => format!("its own pods in {ns}"),
@@ -115,7 +121,12 @@ impl Exposure {
 
     fn row(&self) -> Vec<String> {
         let (what, resources, effect) = match self {
-            Exposure::KubeSystem(rs) => {
+            Exposure::KubeSystem(rs, ops) if !blocks_creates_or_updates(ops) => (
+                "kube-system".to_owned(),
+                rs.join(", "),
+                "their deletes are refused; creates and updates still work",
+            ),
+            Exposure::KubeSystem(rs, _) => {
                 ("kube-system".to_owned(), rs.join(", "), "system components cannot be written")
             }
             Exposure::NodeLeases => ("kube-node-lease".to_owned(), "leases".to_owned(), "nodes go NotReady"),
@@ -128,6 +139,31 @@ impl Exposure {
         };
         vec![what, resources, effect.to_owned()]
     }
+}
+
+/// Whether `ops` hold a create or an update: what system components need to recover.
+fn blocks_creates_or_updates(ops: &[&str]) -> bool {
+    ops.iter().any(|op| *op == "CREATE" || *op == "UPDATE")
+}
+
+/// `Creates, updates and deletes`, `Deletes`, … (`capital` for the start of a sentence).
+fn operations_phrase(ops: &[&str], capital: bool) -> String {
+    let words: Vec<String> = ops
+        .iter()
+        .map(|op| match *op {
+            "CREATE" => "creates",
+            "UPDATE" => "updates",
+            "DELETE" => "deletes",
+            other => other,
+        })
+        .map(str::to_owned)
+        .collect();
+    let phrase = if words.is_empty() { "writes".to_owned() } else { join_and(&words) };
+    if !capital {
+        return phrase;
+    }
+    let mut chars = phrase.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// The labels AKS sets on kube-system (its admissions enforcer adds `control-plane` and
@@ -245,11 +281,19 @@ fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure
             .filter(|(g, r)| w.rules.iter().any(|rule| rule.covers(g, r, true, None)))
             .map(|(_, r)| *r)
             .collect();
+        let ops: Vec<&'static str> = ["CREATE", "UPDATE", "DELETE"]
+            .into_iter()
+            .filter(|op| {
+                SYSTEM_RESOURCES
+                    .iter()
+                    .any(|(g, r)| w.rules.iter().any(|rule| rule.covers(g, r, true, Some(op))))
+            })
+            .collect();
         if !rs.is_empty() {
-            out.push(Exposure::KubeSystem(rs));
+            out.push(Exposure::KubeSystem(rs, ops));
         }
     }
-    if !out.iter().any(|e| matches!(e, Exposure::KubeSystem(_))) {
+    if !out.iter().any(|e| matches!(e, Exposure::KubeSystem(..))) {
         // Nothing in kube-system is exposed: the assumption did not matter.
         judged.kube_system_assumed = None;
         judged.aks_would_exclude = false;
@@ -556,6 +600,11 @@ fn finding(
         (Severity::Critical, format!("Webhook {} may be the one failing, and fails closed on {what}", w.name))
     } else if failing.is_some() {
         (Severity::Critical, format!("Webhook {} is failing and fails closed on {what}", w.name))
+    } else if exp.iter().all(|e| matches!(e, Exposure::KubeSystem(_, ops) if !blocks_creates_or_updates(ops)))
+    {
+        // Only deletes in kube-system: components can still be created and updated, and
+        // recover; worth knowing, not a deadlock.
+        (Severity::Info, format!("Webhook {} fails closed on {what}", w.name))
     } else {
         (Severity::Warning, format!("Webhook {} fails closed on {what}", w.name))
     };
@@ -587,7 +636,17 @@ fn finding(
     }
     for e in exp {
         summary.push_str(&match e {
-            Exposure::KubeSystem(rs) => format!(" Writes of {} in kube-system are rejected.", rs.join(", ")),
+            Exposure::KubeSystem(rs, ops) if !blocks_creates_or_updates(ops) => format!(
+                " {} of {} in kube-system are rejected; its rules do not cover creates or updates, so system \
+                 components can still be created and updated.",
+                operations_phrase(ops, true),
+                rs.join(", ")
+            ),
+            Exposure::KubeSystem(rs, ops) => format!(
+                " {} of {} in kube-system are rejected.",
+                operations_phrase(ops, true),
+                rs.join(", ")
+            ),
             Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.".to_owned(),
             Exposure::Nodes => {
                 " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
@@ -671,7 +730,7 @@ fn finding(
     let mut namespaces: Vec<&str> = Vec::new();
     for e in exp {
         let ns = match e {
-            Exposure::KubeSystem(_) => "kube-system",
+            Exposure::KubeSystem(..) => "kube-system",
             Exposure::NodeLeases => "kube-node-lease",
             Exposure::OwnPods(ns) => ns.as_str(),
             Exposure::Nodes => continue,
@@ -770,7 +829,7 @@ thread_local! {
 /// Webhook names whose configuration selector leaves out kube-system, for tests.
 #[cfg(test)]
 pub(crate) fn covers_kube_system(m: &Manifests, w: &Webhook) -> bool {
-    exposures(m, &Cluster::new(m), w).0.iter().any(|e| matches!(e, Exposure::KubeSystem(_)))
+    exposures(m, &Cluster::new(m), w).0.iter().any(|e| matches!(e, Exposure::KubeSystem(..)))
 }
 
 #[cfg(test)]

@@ -200,8 +200,25 @@ pub fn check_perf_for(access: &EtcdAccess) -> Remedy {
     )
 }
 
-/// Raise the quota, where the platform allows it.
+/// etcd's suggested maximum quota (8 GiB): its docs advise against going above it.
+pub const SUGGESTED_MAX_QUOTA_BYTES: f64 = 8.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// Raise the quota, where the platform allows it; when it is already at or above etcd's
+/// suggested maximum, free space instead (restarting every member to set the value it already
+/// has changes nothing).
 pub fn raise_quota(quota_bytes: f64) -> Remedy {
+    if quota_bytes >= SUGGESTED_MAX_QUOTA_BYTES {
+        let at_or_above = if quota_bytes > SUGGESTED_MAX_QUOTA_BYTES { "above" } else { "at" };
+        return remedy(
+            "Free space: the quota is already at etcd's suggested maximum",
+            RemedyKind::Advice,
+            Safety::ReviewFirst,
+            format!(
+                "The quota is {}, already {at_or_above} etcd's suggested maximum of 8 GiB (`--quota-backend-bytes=8589934592`): raising it is not the way out. Free space instead: delete what leaks (see the object counts), compact old revisions, then defragment each member, as the remedies above show. On a managed control plane (AKS, EKS, GKE), open a support request if the database still nears the quota after that.",
+                format_bytes(quota_bytes)
+            ),
+        );
+    }
     remedy(
         "Raise the quota where the platform allows it",
         RemedyKind::Advice,

@@ -15,7 +15,9 @@ pub const INFO: CheckInfo = CheckInfo {
 A TLS handshake with the API server that fails, told from the error's type, with what to do:
 a certificate signed by an authority not given (`--cacert`, the kubeconfig's CA) or trusted
 (the system's roots), an expired or not yet valid certificate, a certificate for another name,
-a CA certificate served as the server's own (kubectl accepts it, stricter clients do not);
+a CA certificate served as the server's own (kubectl accepts it, stricter clients do not;
+when no root trusted vouches for its issuer, it is told first as an unknown authority, as
+kubectl would, with the CA-as-leaf noted);
 a server that requires a client certificate (warning: something in front of the API server),
 no TLS version in common, plain HTTP on the TLS port, a handshake reset or that never
 finishes (a firewall, a TLS-inspecting proxy, a path MTU black hole). Critical when every
@@ -54,12 +56,28 @@ fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
             ),
             "Compare the issuer above with the CA given (`openssl x509 -noout -subject -in CA.crt`). After a CA rotation, refresh the kubeconfig (AKS: `az aks get-credentials`). Exempt the API server from TLS inspection on proxies.".to_owned(),
         ),
-        TlsProblem::UnknownIssuer => (
-            format!(
-                "The certificate{issuer} is not signed by an authority in {trust}: give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded)."
-            ),
-            "Give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded), or probe without a URL to use the kubeconfig's. Exempt the API server from TLS inspection on proxies.".to_owned(),
-        ),
+        TlsProblem::UnknownIssuer => {
+            // A CA certificate served as the server's own, that no root vouches for: first of
+            // all untrusted (kubectl says "x509: certificate signed by unknown authority" too).
+            let also = if ev.ca_served_as_leaf {
+                " It is also a CA certificate (basic constraints CA:TRUE) served as the server's own: once its CA is given, clients built on Go (kubectl) accept it, but this probe and other strict clients (rustls, webpki, some proxies and service meshes) still refuse it."
+            } else {
+                ""
+            };
+            (
+                format!(
+                    "The certificate{issuer} is not signed by an authority in {trust}: give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded).{also}"
+                ),
+                format!(
+                    "Give the cluster's CA with --cacert (kubeconfig's certificate-authority-data, base64-decoded), or probe without a URL to use the kubeconfig's. Exempt the API server from TLS inspection on proxies.{}",
+                    if ev.ca_served_as_leaf {
+                        " For the strict clients, give the API server a serving certificate signed by its CA (CA:FALSE, extended key usage serverAuth, its names in subjectAltName)."
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        }
         TlsProblem::Expired => (
             "The server's certificate has expired (unless this host's clock is far ahead: check `date -u`).".to_owned(),
             "Renew it: kubeadm `kubeadm certs renew all` on each control-plane node; AKS `az aks rotate-certs`.".to_owned(),

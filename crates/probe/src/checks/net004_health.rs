@@ -7,7 +7,7 @@ use findings::{
 };
 
 use super::{advice, command, subject};
-use crate::{HttpAttempt, ProbeEvidence, failed_checks, is_health_answer};
+use crate::{HttpAttempt, HttpFailure, ProbeEvidence, failed_checks, is_health_answer};
 
 /// NET004.
 pub const INFO: CheckInfo = CheckInfo {
@@ -25,7 +25,9 @@ HTTP 401 or 403, when anonymous access to the health endpoints is disabled (info
 path works); HTTP 404, or a 200 whose body is not a Kubernetes health answer, when the address
 is not a Kubernetes API server (warning); a redirect, never followed (critical: something else
 answers); HTTP 429, rate limiting by API Priority and Fairness or a proxy (warning); HTTP 400
-"Client sent an HTTP request to an HTTPS server" (critical: use https://). The title says
+"Client sent an HTTP request to an HTTPS server" (critical: use https://); plain `http://`
+requests all cut off (reset or closed) before any answer, what a TLS proxy or load balancer does
+with plain HTTP (critical: it probably serves https on this port; try https://). The title says
 "not ready" for `/readyz` and "not live" for `/livez`.
 
 ## Why it matters
@@ -162,8 +164,48 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             .into_finding(&INFO, t),
         );
     };
+    let https =
+        format!("https://{}", ev.target.url.split_once("://").map_or(ev.target.url.as_str(), |(_, r)| r));
     // No complete answer at all.
     if answered.is_empty() {
+        // Plain HTTP to a TLS port: Go answers 400 (below), but a TLS proxy or load balancer,
+        // or a server of another stack, closes or resets the connection instead.
+        let closed = |m: &str| {
+            let m = m.to_ascii_lowercase();
+            [
+                "connection reset",
+                "peer disconnected",
+                "broken pipe",
+                "unexpected end of file",
+                "closed the connection",
+                "connection closed",
+                "unexpectedeof",
+            ]
+            .iter()
+            .any(|s| m.contains(s))
+        };
+        if ev.target.scheme == "http"
+            && failed.iter().all(|a| {
+                matches!(&a.failure, Some((HttpFailure::Transport, m)) if closed(m)) && a.status.is_none()
+            })
+        {
+            push(
+                out,
+                Severity::Critical,
+                format!(
+                    "The API server at {host} does not answer /readyz over http: it probably serves https on this port"
+                ),
+                format!(
+                    "{handshakes}, but each of the {} health requests sent in plain HTTP was cut off before any answer: {}. That is what a TLS server, proxy or load balancer does with plain HTTP on its port: it probably serves https on this port; try {https}.",
+                    judged.len(),
+                    reasons(&failed)
+                ),
+                judged.len(),
+                Vec::new(),
+                vec![command("Probe it with https", format!("apiserver-doctor probe {https}"))],
+            );
+            return;
+        }
         push(
             out,
             Severity::Critical,
@@ -239,20 +281,14 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     ],
                 )
             }
-            400 if first.body.contains("Client sent an HTTP request to an HTTPS server") => {
-                let https = format!(
-                    "https://{}",
-                    ev.target.url.split_once("://").map_or(ev.target.url.as_str(), |(_, r)| r)
-                );
-                (
-                    Severity::Critical,
-                    format!("The server at {host}:{} speaks HTTPS: use {https}", ev.target.port),
-                    format!(
-                        "{counted}: \"Client sent an HTTP request to an HTTPS server\", what a Go TLS server (the kube-apiserver is one) answers to plain HTTP. Probe {https} instead.{besides}"
-                    ),
-                    vec![command("Probe it with https", format!("apiserver-doctor probe {https}"))],
-                )
-            }
+            400 if first.body.contains("Client sent an HTTP request to an HTTPS server") => (
+                Severity::Critical,
+                format!("The server at {host}:{} speaks HTTPS: use {https}", ev.target.port),
+                format!(
+                    "{counted}: \"Client sent an HTTP request to an HTTPS server\", what a Go TLS server (the kube-apiserver is one) answers to plain HTTP. Probe {https} instead.{besides}"
+                ),
+                vec![command("Probe it with https", format!("apiserver-doctor probe {https}"))],
+            ),
             401 => (
                 Severity::Info,
                 format!(
@@ -383,7 +419,7 @@ kubectl auth can-i get /readyz --as=system:anonymous"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::HttpFailure;
+
     use crate::checks::testutil::{failure, healthy};
 
     fn judge(ev: &ProbeEvidence) -> Vec<Finding> {

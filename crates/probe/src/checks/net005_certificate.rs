@@ -60,7 +60,8 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             ev.target.host, ev.target.port, cert.subject, cert.issuer, cert.not_after
         ),
             source: ev.source(),
-            measures: vec![Measure::new("days left", cert.days_left, "days")],
+            // Floored, as in the title and the CERT line: an expiry is safer told a day early.
+            measures: vec![Measure::new("days left", days as f64, "days")],
             table: None,
             thresholds: vec![if critical { n::CERTIFICATE_EXPIRY_CRITICAL_DAYS } else { n::CERTIFICATE_EXPIRY_WARNING_DAYS }],
             remedies: vec![
@@ -91,6 +92,24 @@ mod tests {
         let mut out = Vec::new();
         run(&ev, &Thresholds::default(), &mut out);
         out.into_iter().map(|f| (f.severity, f.title)).collect()
+    }
+
+    /// Review 26 §6: 4.998 days left gave "expires in 4 days" in the title and the CERT line
+    /// but "days left 5 days" in the evidence (rounded) and 4.998 in JSON.
+    #[test]
+    fn net005_title_and_evidence_say_the_same_floored_days_left() {
+        let mut ev = healthy();
+        if let Some(c) = ev.certificate.as_mut() {
+            c.days_left = 4.998;
+            c.not_after = "2026-12-06".to_owned();
+        }
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].title, "The API server's certificate expires in 4 days (2026-12-06)");
+        let days: Vec<f64> = out[0].evidence.measures.iter().map(|m| m.value).collect();
+        assert_eq!(days, vec![4.0]);
+        assert_eq!(crate::whole_days(4.998), 4, "the CERT line's number");
     }
 
     #[test]
