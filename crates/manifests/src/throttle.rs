@@ -205,7 +205,9 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
         ));
         if let Some((rejected, total)) = v.rejected {
             body.push_str(&format!(
-                "The {rejected} of its {total} requests rejected with 429 Too Many Requests are that throttle working. "
+                "The {} of its {} requests rejected with 429 Too Many Requests are that throttle working. ",
+                findings::thousands(i128::from(rejected)),
+                findings::thousands(i128::from(total))
             ));
         }
         body.push_str(&format!(
@@ -239,8 +241,10 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
         ));
         if let Some((rejected, total)) = v.rejected {
             body.push_str(&format!(
-                "The {rejected} of its {total} requests rejected with 429 Too Many Requests are `{level}` holding it \
-                 under load. "
+                "The {} of its {} requests rejected with 429 Too Many Requests are `{level}` holding it \
+                 under load. ",
+                findings::thousands(i128::from(rejected)),
+                findings::thousands(i128::from(total))
             ));
         }
         body.push_str(&format!(
@@ -291,8 +295,10 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             ));
             if let Some((rejected, total)) = v.rejected {
                 body.push_str(&format!(
-                    "The {rejected} of its {total} requests rejected with 429 Too Many Requests show `{level}` holds \
-                     it when the other levels are busy, not that it always does. "
+                    "The {} of its {} requests rejected with 429 Too Many Requests show `{level}` holds \
+                     it when the other levels are busy, not that it always does. ",
+                    findings::thousands(i128::from(rejected)),
+                    findings::thousands(i128::from(total))
                 ));
             }
             body.push_str(&format!(
@@ -610,7 +616,7 @@ mod tests {
         assert!(body.contains("The proposed level would have 5 concurrency shares, 16 queues of 50 requests, handSize 4, no borrowing"), "{body}");
         assert!(
             body.contains(
-                "The 831 of its 1840 requests rejected with 429 Too Many Requests are that throttle working."
+                "The 831 of its 1,840 requests rejected with 429 Too Many Requests are that throttle working."
             ),
             "{body}"
         );
@@ -683,7 +689,7 @@ mod tests {
             "{}",
             verdict.body
         );
-        assert!(verdict.body.contains("The 831 of its 1840 requests rejected with 429"), "{}", verdict.body);
+        assert!(verdict.body.contains("The 831 of its 1,840 requests rejected with 429"), "{}", verdict.body);
     }
 
     /// The same FlowSchema sending the client to a looser level: the throttle tightens it, and
