@@ -1,6 +1,9 @@
 //! The output directory of a run: what a previous run left there is removed before writing, so
 //! `diagnose DIR/audit` never reads a previous run's audit files beside the new ones; a
-//! directory that holds anything a run does not write is refused, untouched.
+//! directory that holds anything else is refused, untouched. A file counts as a previous run's
+//! only when that run's `scenario.json` (written by `apiserver-doctor simulate`) lists it and
+//! its name is one a run writes: a user's own `audit/kube-apiserver-audit-007.log` in a
+//! directory no run wrote is never removed.
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +43,7 @@ pub fn clear_previous_run(out: &Path) -> Result<usize, SimulateError> {
         let path = path.to_path_buf();
         move |source| SimulateError::Io { path, source }
     };
+    let listed = listed_by_previous_run(out);
     let top = match std::fs::read_dir(out) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
@@ -55,13 +59,13 @@ pub fn clear_previous_run(out: &Path) -> Result<usize, SimulateError> {
                 let inner = inner.map_err(io(&entry.path()))?;
                 let relative = format!("{name}/{}", inner.file_name().to_string_lossy());
                 let is_file = inner.file_type().map_err(io(&inner.path()))?.is_file();
-                if is_file && written_by_a_run(&relative) {
+                if is_file && written_by_a_run(&relative) && listed.contains(&relative) {
                     ours.push(inner.path());
                 } else {
                     theirs.push(relative);
                 }
             }
-        } else if kind.is_file() && written_by_a_run(&name) {
+        } else if kind.is_file() && written_by_a_run(&name) && listed.contains(&name) {
             ours.push(entry.path());
         } else {
             theirs.push(name);
@@ -83,9 +87,66 @@ pub fn clear_previous_run(out: &Path) -> Result<usize, SimulateError> {
     Ok(ours.len())
 }
 
+/// The files the previous run's `scenario.json` in `out` lists (itself included), relative to
+/// `out`; empty when there is none, or it is not one `apiserver-doctor simulate` wrote.
+fn listed_by_previous_run(out: &Path) -> std::collections::BTreeSet<String> {
+    let mut listed = std::collections::BTreeSet::new();
+    let Ok(text) = std::fs::read_to_string(out.join("scenario.json")) else { return listed };
+    let Ok(scenario) = serde_json::from_str::<serde_json::Value>(&text) else { return listed };
+    if scenario.get("generator").and_then(|g| g.as_str()) != Some("apiserver-doctor simulate") {
+        return listed;
+    }
+    listed.insert("scenario.json".to_owned());
+    let mut add = |v: Option<&serde_json::Value>| {
+        for f in v.and_then(|v| v.as_array()).into_iter().flatten() {
+            if let Some(f) = f.as_str() {
+                listed.insert(f.to_owned());
+            }
+        }
+    };
+    add(scenario.pointer("/audit/files"));
+    add(scenario.pointer("/metrics/apiserver"));
+    add(scenario.pointer("/metrics/etcd"));
+    add(scenario.get("manifests"));
+    listed
+}
+
 #[cfg(test)]
 mod tests {
     use super::written_by_a_run;
+
+    /// Re-review s26: a directory no run wrote, holding a user's own
+    /// `audit/kube-apiserver-audit-007.log` and `scenario.json`, lost them (names alone decided).
+    #[test]
+    fn files_named_like_a_runs_are_kept_unless_a_previous_runs_scenario_lists_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path();
+        std::fs::create_dir_all(out.join("audit")).expect("mkdir");
+        std::fs::write(out.join("audit/kube-apiserver-audit-007.log"), "mine\n").expect("write");
+        std::fs::write(out.join("scenario.json"), "{\"mine\": true}").expect("write");
+        let refused = super::clear_previous_run(out);
+        assert!(refused.is_err(), "{refused:?}");
+        assert!(out.join("audit/kube-apiserver-audit-007.log").exists());
+        assert!(out.join("scenario.json").exists());
+        // A previous run's scenario lists what it wrote: those go, and only those.
+        let scenario = serde_json::json!({
+            "generator": "apiserver-doctor simulate",
+            "audit": {"files": ["audit/kube-apiserver-audit-000.log"]},
+            "metrics": {"apiserver": ["metrics/apiserver-1.prom"], "etcd": []},
+            "manifests": [],
+        });
+        std::fs::write(out.join("scenario.json"), scenario.to_string()).expect("write");
+        std::fs::write(out.join("audit/kube-apiserver-audit-000.log"), "run\n").expect("write");
+        let refused = super::clear_previous_run(out);
+        assert!(refused.is_err(), "007 is not the run's: {refused:?}");
+        assert!(out.join("audit/kube-apiserver-audit-000.log").exists(), "nothing removed when refused");
+        std::fs::remove_file(out.join("audit/kube-apiserver-audit-007.log")).expect("remove");
+        std::fs::create_dir_all(out.join("metrics")).expect("mkdir");
+        std::fs::write(out.join("metrics/apiserver-1.prom"), "x 1\n").expect("write");
+        assert_eq!(super::clear_previous_run(out).expect("cleared"), 3);
+        assert!(!out.join("audit/kube-apiserver-audit-000.log").exists());
+        assert!(!out.join("scenario.json").exists());
+    }
 
     #[test]
     fn the_names_a_run_writes_and_no_other() {
