@@ -29,11 +29,18 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Prose with its `code` spans kept as code and everything else escaped.
+/// Prose with its `code` spans kept as code and everything else escaped. An empty span (two
+/// backticks in a row, from a log value such as a user agent "````evil") is two literal
+/// backticks: rendered as code spans of their own, they came out as a run of backticks that
+/// opened a fenced block at the start of a line and swallowed the rest of the finding.
 fn prose(s: &str) -> String {
     crate::format::code_spans(s)
         .into_iter()
-        .map(|(is_code, p)| if is_code { code(p) } else { escape(p) })
+        .map(|(is_code, p)| match (is_code, p.is_empty()) {
+            (true, true) => "\\`\\`".to_owned(),
+            (true, false) => code(p),
+            (false, _) => escape(p),
+        })
         .collect()
 }
 
@@ -304,5 +311,19 @@ mod tests {
         let mut out = Vec::new();
         let Ok(()) = fenced(&mut out, "sh", "echo ```") else { panic!("write to a Vec") };
         assert_eq!(String::from_utf8_lossy(&out), "````sh\necho ```\n````\n");
+    }
+
+    /// Re-review s26 (diagnose, item 1): a user agent starting with four backticks came out as
+    /// "````evil" at the start of the summary line and opened a fenced block that swallowed the
+    /// evidence, query and remedies.
+    #[test]
+    fn backtick_runs_from_a_log_value_never_start_a_fence() {
+        for ua in ["````evil/v1", "`````evil", "```evil", "``x", "inv````x`````y"] {
+            let out = prose(&format!("{ua} (u@x.com) sent 240 LISTs; see `kubectl get pods`"));
+            assert!(!out.starts_with("``"), "{ua}: {out}");
+            assert!(!out.contains("```"), "{ua}: {out}");
+            assert!(out.contains("`kubectl get pods`") || ua.matches('`').count() % 2 == 1, "{ua}: {out}");
+        }
+        assert_eq!(prose("````evil"), "\\`\\`\\`\\`evil");
     }
 }
