@@ -228,3 +228,27 @@ fn throttle_names_of_identities_that_sanitise_alike_do_not_collide() {
         "throttle-inventory-exporter"
     );
 }
+
+/// Re-review s26 (diagnose, items 2 and 4): `--user '*'` and `--group '*'` wrote a FlowSchema
+/// that throttles every request of the cluster, exit 0; `--user
+/// system:serviceaccount:Observability:Inventory` wrote the ServiceAccount subject that
+/// `--service-account` refuses.
+#[test]
+fn a_throttle_of_every_user_or_group_is_refused_and_a_service_account_user_name_is_checked() {
+    for args in [["--user", "*"], ["--group", "*"]] {
+        let o = throttle(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert!(stderr(&o).contains("is every"), "{args:?}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "{args:?}: nothing written");
+    }
+    let forced = throttle(&["--user", "*", "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    let args = ["--user", "system:serviceaccount:Observability:Inventory"];
+    assert_usage_error(
+        &throttle(&args),
+        "--user \"system:serviceaccount:Observability:Inventory\": \"Observability\" is not a namespace name",
+        &args,
+    );
+    let ok = throttle(&["--user", "system:serviceaccount:observability:inventory"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+}

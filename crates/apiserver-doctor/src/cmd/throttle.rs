@@ -176,6 +176,9 @@ fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
             Some(format!("{u} is part of the control plane"))
         }
         ApfSubject::User(u) if u.starts_with("system:node:") => Some(format!("{u} is a node's kubelet")),
+        // A FlowSchema's `*` matches every user (every group): the whole cluster, not a client.
+        ApfSubject::User(u) if u == "*" => Some("user * is every user".to_owned()),
+        ApfSubject::Group(g) if g == "*" => Some("group * is every group".to_owned()),
         ApfSubject::Group(g)
             if GROUPS.contains(&g.as_str()) || g.starts_with("system:serviceaccounts:kube-system") =>
         {
@@ -188,6 +191,27 @@ fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// What the API server's validation of a FlowSchema's ServiceAccount subject accepts, for a
+/// subject given to `flag` as `given`.
+fn check_service_account(flag: &str, given: &str, subject: &ApfSubject) -> anyhow::Result<()> {
+    if let ApfSubject::ServiceAccount { namespace, name } = subject {
+        if !super::is_dns_label(namespace) {
+            anyhow::bail!(
+                "{flag} {given:?}: {namespace:?} is not a namespace name (lower case letters, digits and '-', \
+                 beginning and ending with a letter or digit, at most 63 characters)"
+            );
+        }
+        if name != "*" && !is_dns_subdomain(name) {
+            anyhow::bail!(
+                "{flag} {given:?}: {name:?} is not a service account name (lower case letters, digits, '-' and \
+                 '.', each part between dots beginning and ending with a letter or digit, at most 253 \
+                 characters), nor * for every service account of the namespace"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The identities named, in the order the options list them; at least one.
@@ -206,29 +230,17 @@ fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
                 ),
             },
         };
-        // What the API server's validation of a FlowSchema's ServiceAccount subject accepts.
-        if let ApfSubject::ServiceAccount { namespace, name } = &subject {
-            if !super::is_dns_label(namespace) {
-                anyhow::bail!(
-                    "--service-account {sa:?}: {namespace:?} is not a namespace name (lower case letters, digits \
-                     and '-', beginning and ending with a letter or digit, at most 63 characters)"
-                );
-            }
-            if name != "*" && !is_dns_subdomain(name) {
-                anyhow::bail!(
-                    "--service-account {sa:?}: {name:?} is not a service account name (lower case letters, digits, \
-                     '-' and '.', each part between dots beginning and ending with a letter or digit, at most 253 \
-                     characters), nor * for every service account of the namespace"
-                );
-            }
-        }
+        check_service_account("--service-account", sa, &subject)?;
         out.push(subject);
     }
     for user in &args.users {
         if user.is_empty() {
             anyhow::bail!("--user: empty name");
         }
-        out.push(ApfSubject::from_username(user));
+        // `system:serviceaccount:NS:NAME` is a service account: checked as --service-account is.
+        let subject = ApfSubject::from_username(user);
+        check_service_account("--user", user, &subject)?;
+        out.push(subject);
     }
     for group in &args.groups {
         if group.is_empty() {
