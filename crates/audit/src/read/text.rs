@@ -357,6 +357,7 @@ fn zone_offsets(raw: &[String]) -> Result<Vec<(String, i64)>, String> {
 fn shift_times(map: &mut Map<String, Value>, offsets: &[(String, i64)]) {
     for (column, offset) in offsets {
         if let Some(Value::String(s)) = map.get_mut(column)
+            && !has_own_zone(s)
             && let Ok(Some(ns)) = crate::timestamp::parse_nanos(s)
         {
             let utc = ns.saturating_sub(offset.saturating_mul(1_000_000_000));
@@ -364,6 +365,24 @@ fn shift_times(map: &mut Map<String, Value>, offsets: &[(String, i64)]) {
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         }
     }
+}
+
+/// Whether a time names its own zone (`…Z`, `…+01:00`, `…-0530`): the header's zone is for
+/// times written without one, and a time with its own is already exact (shifting it again put
+/// `…Z` under `[UTC+01:00]` an hour off, and `…+01:00` two).
+fn has_own_zone(s: &str) -> bool {
+    let t = s.trim();
+    if t.ends_with(['Z', 'z']) {
+        return true;
+    }
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let sign_at = |i: usize| b.get(i).is_some_and(|c| *c == b'+' || *c == b'-');
+    let n = b.len();
+    let colon_form = n >= 6 && sign_at(n - 6) && digits(n - 5..n - 3) && b[n - 3] == b':' && digits(n - 2..n);
+    let plain_form = n >= 5 && sign_at(n - 5) && digits(n - 4..n);
+    // A time before the offset: a date alone (`2025-03-11`) ends in `-11`, never an offset.
+    (colon_form || plain_form) && b[..n.saturating_sub(6)].contains(&b':')
 }
 
 /// The order of the portal's display dates (`11/3/2025, 9:00:00 AM`) in one file. A date
@@ -521,4 +540,33 @@ pub(super) fn read_yaml(
         return Ok(());
     }
     flush(&mut c, file, opts, sink)
+}
+
+#[cfg(test)]
+mod zone_tests {
+    use super::has_own_zone;
+
+    /// Re-review s26: under a `[UTC+01:00]` header, a time that carries its own zone was
+    /// shifted again (`…Z` an hour off, `…+01:00` two).
+    #[test]
+    fn a_time_with_its_own_zone_is_not_shifted_by_the_headers() {
+        for own in [
+            "2025-03-11T09:00:00Z",
+            "2025-03-11T09:00:00.1234567z",
+            "2025-03-11 09:00:00+01:00",
+            "2025-03-11T09:00:00.5-0530",
+        ] {
+            assert!(has_own_zone(own), "{own}");
+        }
+        for bare in [
+            "2025-03-11T09:00:00.003",
+            "11/3/2025, 9:00:00.003 AM",
+            "2025-03-11",
+            "09:00:00",
+            "",
+            "été-12:00",
+        ] {
+            assert!(!has_own_zone(bare), "{bare}");
+        }
+    }
 }
