@@ -1035,6 +1035,23 @@ fn a_log_analytics_rest_response_is_read_row_by_row() {
         [Some("r1".to_owned()), Some("r2".to_owned()), Some("a1".to_owned())]
     );
     assert_eq!(strings(&batch, col::AZURE_CATEGORY)[2].as_deref(), Some("kube-audit"));
+    // Re-review s26: a row shorter or longer than the columns was read without a word (a
+    // short one stored with no verb, user or times). It is now refused, naming the counts.
+    let mut short = aks_row("r3");
+    if let Some(cells) = short.as_array_mut() {
+        cells.truncate(5);
+    }
+    let doc = serde_json::json!({"tables": [
+        {"name": "PrimaryResult", "columns": columns, "rows": [aks_row("r1"), short]},
+    ]});
+    let (f, batch) = read("rest.json", doc.to_string().as_bytes());
+    assert_eq!((f.events, f.skipped), (1, 1), "{:?}", messages(&f));
+    assert_eq!(strings(&batch, col::AUDIT_ID), [Some("r1".to_owned())]);
+    assert!(
+        messages(&f).iter().any(|m| m.contains("a Log Analytics row of 5 cells for 12 columns")),
+        "{:?}",
+        messages(&f)
+    );
 }
 
 /// A portal CSV of AKSAudit rows with `zone` in its time headers and `dates` as its rows'

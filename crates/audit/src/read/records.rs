@@ -614,8 +614,15 @@ impl Collector {
             let names: Vec<&str> =
                 columns.iter().map(|c| c.get("name").and_then(Value::as_str).unwrap_or_default()).collect();
             for row in table.get("rows").and_then(Value::as_array).into_iter().flatten() {
-                match row {
-                    Value::Array(cells) => rows.push(Value::Object(
+                rows.push(match row {
+                    // A row of another length than the columns is not read: its cells cannot be
+                    // told apart (a short row would lose its verb, user and times unseen).
+                    Value::Array(cells) if cells.len() != names.len() => Err(format!(
+                        "a Log Analytics row of {} cells for {} columns",
+                        cells.len(),
+                        names.len()
+                    )),
+                    Value::Array(cells) => Ok(Value::Object(
                         names
                             .iter()
                             .zip(cells)
@@ -623,17 +630,18 @@ impl Collector {
                             .map(|(n, v)| ((*n).to_owned(), v.clone()))
                             .collect(),
                     )),
-                    other => rows.push(other.clone()),
-                }
+                    other => Err(format!(
+                        "a Log Analytics row is {}, expected an array of cells",
+                        type_name(other)
+                    )),
+                });
             }
         }
-        self.many(&rows, |c, r| match r {
-            Value::Object(m) => c.object_record(m, 1),
-            other => err(
-                SkipKind::InvalidField,
-                format!("a Log Analytics row is {}, expected an array of cells", type_name(other)),
-            ),
-        })
+        first_item_error(rows.iter().map(|r| match r {
+            Ok(Value::Object(m)) => self.object_record(m, 1),
+            Ok(other) => err(SkipKind::InvalidField, format!("a Log Analytics row is {}", type_name(other))),
+            Err(why) => err(SkipKind::InvalidField, why.clone()),
+        }))
     }
 
     fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
