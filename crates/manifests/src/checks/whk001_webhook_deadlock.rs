@@ -472,13 +472,15 @@ impl<'a> FailingMatch<'a> {
     }
 }
 
-/// Rewrites the remedies of each failing-webhook finding (AUD007) whose webhook the manifests
-/// hold: the patch names its configuration, keeps its namespaceSelector's expressions and adds
-/// kube-system and its own namespace to them (as WHK001's patch does), and says when a
-/// controller manages the configuration and will revert the patch.
+/// Rewrites the remedies of each failing-webhook finding (AUD007 from the audit log, MET009
+/// from the metrics) whose webhook the manifests hold: the patch names its configuration, keeps
+/// its namespaceSelector's expressions and adds kube-system and its own namespace to them (as
+/// WHK001's patch does), and says when a controller manages the configuration and will revert
+/// the patch. MET009 keeps its advice to follow the failures live in Prometheus.
 pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
     let all = by_name(m);
-    for f in findings.iter_mut().filter(|f| f.code == "AUD007" && f.subject.kind == "webhook") {
+    let failing = |f: &Finding| (f.code == "AUD007" || f.code == "MET009") && f.subject.kind == "webhook";
+    for f in findings.iter_mut().filter(|f| failing(f)) {
         let found = FailingMatch::new(&all, &f.subject.name, &super::failure_hosts(f));
         let note = found.note(&f.subject.name);
         let mut remedies = Vec::new();
@@ -546,7 +548,15 @@ pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
             remedies.extend(these);
         }
         if !remedies.is_empty() {
+            // MET009's PromQL to follow the failures stays: the patch does not replace it.
+            let live: Vec<Remedy> = std::mem::take(&mut f.remedies)
+                .into_iter()
+                .filter(|r| {
+                    f.code == "MET009" && r.kind == RemedyKind::Advice && r.title.contains("Prometheus")
+                })
+                .collect();
             f.remedies = remedies;
+            f.remedies.extend(live);
         }
         f.summary.push_str(&note);
     }
@@ -1097,5 +1107,44 @@ mod tests {
         );
         // A webhook the manifests do not hold keeps its remedies.
         assert_eq!(found[1].remedies[1].body, "CONFIGURATION");
+    }
+
+    /// Review s26 (diagnose, item 11): MET009's "unblock writes" remedy said to find
+    /// CONFIGURATION and INDEX by hand, while AUD007 and WHK001 in the same report printed the
+    /// patch written from the manifests.
+    #[test]
+    fn met009_gets_the_patch_written_from_the_manifests_and_keeps_its_prometheus_query() {
+        let m = manifests(&hook(""));
+        let remedy = |title: &str, kind: RemedyKind, body: &str| Remedy {
+            title: title.into(),
+            kind,
+            body: body.into(),
+            safety: Safety::ReviewFirst,
+        };
+        let mut found = vec![Finding {
+            code: "MET009".into(),
+            severity: Severity::Critical,
+            title: String::new(),
+            subject: Subject::new("webhook", "w.example.com"),
+            time_range: None,
+            summary: String::new(),
+            evidence: findings::Evidence::default(),
+            thresholds: Vec::new(),
+            remedies: vec![
+                remedy("Check the webhook's backend", RemedyKind::Command, "kubectl get … NAMESPACE"),
+                remedy("Unblock writes now", RemedyKind::Command, "kubectl patch … CONFIGURATION … INDEX"),
+                remedy("Follow it live in Prometheus", RemedyKind::Advice, "sum by (name, error_type) (…)"),
+            ],
+        }];
+        refine_failing_webhooks(&mut found, &m);
+        let bodies: Vec<&str> = found[0].remedies.iter().map(|r| r.body.as_str()).collect();
+        assert!(
+            bodies[0].starts_with("kubectl patch mutatingwebhookconfigurations cfg --type=strategic"),
+            "{bodies:?}"
+        );
+        assert!(!bodies.iter().any(|b| b.contains("CONFIGURATION") || b.contains("INDEX")), "{bodies:?}");
+        let last = found[0].remedies.last().expect("remedies");
+        assert_eq!(last.title, "Follow it live in Prometheus");
+        assert_eq!(found[0].remedies.iter().filter(|r| r.title.contains("Prometheus")).count(), 1);
     }
 }
