@@ -268,17 +268,7 @@ pub(super) fn read_csv(
                 } else {
                     for (line, map) in dates.row(line, map) {
                         match map {
-                            Ok(mut map) => {
-                                shift_times(&mut map, &offsets);
-                                let result = if format == InputFormat::AzureDiagnosticsCsv {
-                                    c.azure_diagnostics_row(&map, format)
-                                } else {
-                                    c.aks_row(&map, format)
-                                };
-                                if let Err((kind, message)) = result {
-                                    c.skip(Location::Line(line), kind, message);
-                                }
-                            }
+                            Ok(map) => read_row(&mut c, format, &offsets, line, map),
                             Err(message) => c.skip(Location::Line(line), SkipKind::BadTimestamp, message),
                         }
                     }
@@ -299,16 +289,8 @@ pub(super) fn read_csv(
         }
     }
     // No row told the order of the display dates: they are the portal's month-first form.
-    for (line, mut map) in dates.finish() {
-        shift_times(&mut map, &offsets);
-        let result = if format == InputFormat::AzureDiagnosticsCsv {
-            c.azure_diagnostics_row(&map, format)
-        } else {
-            c.aks_row(&map, format)
-        };
-        if let Err((kind, message)) = result {
-            c.skip(Location::Line(line), kind, message);
-        }
+    for (line, map) in dates.finish() {
+        read_row(&mut c, format, &offsets, line, map);
     }
     flush(&mut c, file, opts, sink)
 }
@@ -364,6 +346,26 @@ fn shift_times(map: &mut Map<String, Value>, offsets: &[(String, i64)]) {
             *s = chrono::DateTime::from_timestamp_nanos(utc)
                 .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         }
+    }
+}
+
+/// Reads one CSV row at `line` as an AzureDiagnostics or AKSAudit row, its times shifted to UTC
+/// by the header's `offsets`; a bad row is skipped with its line.
+fn read_row(
+    c: &mut Collector,
+    format: InputFormat,
+    offsets: &[(String, i64)],
+    line: u64,
+    mut map: Map<String, Value>,
+) {
+    shift_times(&mut map, offsets);
+    let result = if format == InputFormat::AzureDiagnosticsCsv {
+        c.azure_diagnostics_row(&map, format)
+    } else {
+        c.aks_row(&map, format)
+    };
+    if let Err((kind, message)) = result {
+        c.skip(Location::Line(line), kind, message);
     }
 }
 
