@@ -328,6 +328,17 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
             return Ok(Err(exempt(user)));
         }
     }
+    // A request the audit log gives no user name is matched by no FlowSchema subject: when such
+    // requests carry most of the load (with the exempt ones), a throttle of the named rest is
+    // not the fix (re-review s26: 60% without a name, and the 40% user was throttled).
+    let nameless: f64 = carriers.iter().filter(|(u, _)| u.is_empty()).map(|(_, id)| id.load).sum();
+    if nameless > 0.0 && control_load + masters_load + nameless > 0.5 * total {
+        return Ok(Err(format!(
+            "{} of {client}'s load carries no user name in the audit log, which no FlowSchema subject can match: find \
+             how it authenticates (its source IPs are in the evidence) and throttle that identity, or fix the client",
+            crate::audit::percent(nameless / total)
+        )));
+    }
     let carried: f64 = carriers.iter().map(|(_, id)| id.load).sum();
     let chosen: Vec<(&str, &Identity)> = carriers
         .iter()
@@ -725,6 +736,17 @@ mod tests {
             why.starts_with("60% of kubectl's load comes from identities no throttle should hold or can hold, most from system:node:n1 (30%)"),
             "{why}"
         );
+        // Re-review s26: a nameless 60% was dropped and the 40% user throttled; all nameless
+        // read "sends from 1 identities, none of them a large part".
+        let rows = profile_load(&[
+            (("", "list", "", "pods", false, 240), 600.0, admins, "kubectl"),
+            (("alice@contoso.com", "list", "", "pods", false, 73), 400.0, admins, "kubectl"),
+        ]);
+        let why = decide("kubectl", &rows).expect("reads").expect_err("no throttle of alice alone");
+        assert!(why.starts_with("60% of kubectl's load carries no user name"), "{why}");
+        let rows = profile_load(&[(("", "list", "", "pods", false, 240), 600.0, admins, "kubectl")]);
+        let why = decide("kubectl", &rows).expect("reads").expect_err("no throttle");
+        assert!(why.starts_with("100% of kubectl's load carries no user name"), "{why}");
     }
 
     /// Diagnose review item 1c: the FlowSchema named every identity of the kubectl agent, so
