@@ -434,18 +434,24 @@ fn a_server_requiring_a_client_certificate_is_a_tls_finding_not_a_readyz_one() {
     );
 }
 
+/// A server presenting a self-signed CA (basic constraints CA:TRUE) as its own certificate,
+/// with the CA's key, the CA written to `d/ca.crt`; `None` (a skip, an error under CI) when
+/// openssl cannot make it.
+fn ca_served_as_its_own_certificate(d: &std::path::Path) -> Option<(Server, String)> {
+    if !certs::ca(d, "127.0.0.1", "30") {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return None;
+    }
+    std::fs::copy(d.join("ca.key"), d.join("server.key")).expect("copy key");
+    Some(tls_server(d, "ca.crt"))
+}
+
 #[test]
 fn a_ca_certificate_served_as_the_servers_own_is_explained_not_just_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    // A self-signed CA (basic constraints CA:TRUE) served with its own key.
-    if !certs::ca(d, "127.0.0.1", "30") {
-        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
-        eprintln!("skipping: openssl could not make test certificates");
-        return;
-    }
-    std::fs::copy(d.join("ca.key"), d.join("server.key")).expect("copy key");
-    let (_server, url) = tls_server(d, "ca.crt");
+    let Some((_server, url)) = ca_served_as_its_own_certificate(d) else { return };
     let cache = tempfile::tempdir().expect("tempdir");
     let ca = d.join("ca.crt");
     let ca = ca.to_str().expect("utf-8");
@@ -496,13 +502,7 @@ fn plain_http_to_a_port_that_cuts_it_off_suggests_https() {
 fn an_untrusted_ca_served_as_the_leaf_is_an_unknown_authority_first() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    if !certs::ca(d, "127.0.0.1", "30") {
-        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
-        eprintln!("skipping: openssl could not make test certificates");
-        return;
-    }
-    std::fs::copy(d.join("ca.key"), d.join("server.key")).expect("copy key");
-    let (_server, url) = tls_server(d, "ca.crt");
+    let Some((_server, url)) = ca_served_as_its_own_certificate(d) else { return };
     let cache = tempfile::tempdir().expect("tempdir");
     let out = doctor(&["probe", &url, "--attempts", "1", "-o", "json"], cache.path());
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
