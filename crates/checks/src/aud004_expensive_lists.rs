@@ -96,7 +96,7 @@ const CONSISTENT_WORDS: &str = "without resourceVersion";
 const FROM_ETCD_MEASURE: &str = "LISTs from etcd (no resourceVersion)";
 const CONSISTENT_MEASURE: &str = "LISTs without resourceVersion (from the watch cache)";
 const FROM_ETCD_COLUMN: &str = "from etcd";
-const CONSISTENT_COLUMN: &str = "no resourceVersion";
+const CONSISTENT_COLUMN: &str = "consistent";
 
 /// Words this check's findings for a cluster of `version` (`known` when it was given or seen
 /// in the data, not assumed): from 1.31 a LIST without `resourceVersion` is not called a read
@@ -135,7 +135,7 @@ pub fn word_for_version(findings: &mut [findings::Finding], version: remedy::Kub
     }
 }
 
-const FROM_ETCD: &str = r#"not(RequestUri matches regex @"[?&]resourceVersion=[^&]")"#;
+const NO_RESOURCE_VERSION: &str = r#"not(RequestUri matches regex @"[?&]resourceVersion=[^&]")"#;
 const UNPAGINATED: &str = r#"not(RequestUri matches regex @"[?&]limit=[1-9]")"#;
 const CLUSTER_SCOPE: &str = "isempty(tostring(ObjectRef.namespace))";
 const SELECTS: &str = r#"RequestUri matches regex @"[?&](fieldSelector|labelSelector)=[^&]""#;
@@ -155,8 +155,8 @@ fn lists_prelude(ctx: &AuditContext, only: &str) -> String {
         "{}\n| where Verb == \"list\" and not({METRICS_APIS}){only}\n\
          | extend Client = {CLIENT_KQL}, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource), latency = {LATENCY_MS}\n\
          | extend Rejected = toint(ResponseStatus.code) == 429\n\
-         | extend ClusterScope = {CLUSTER_SCOPE}, FromEtcd = {FROM_ETCD}, Unpaginated = {UNPAGINATED}\n\
-         | extend Expensive = not(Rejected) and (FromEtcd or (ClusterScope and Unpaginated and not({SELECTS})))",
+         | extend ClusterScope = {CLUSTER_SCOPE}, NoResourceVersion = {NO_RESOURCE_VERSION}, Unpaginated = {UNPAGINATED}\n\
+         | extend Expensive = not(Rejected) and (NoResourceVersion or (ClusterScope and Unpaginated and not({SELECTS})))",
         ctx.requests()
     )
 }
@@ -167,7 +167,7 @@ fn lists_prelude(ctx: &AuditContext, only: &str) -> String {
 pub fn expensive_list_ms() -> String {
     format!(
         "iff(Verb == \"list\" and not({METRICS_APIS}) and not(toint(ResponseStatus.code) == 429) and \
-         ({FROM_ETCD} or ({CLUSTER_SCOPE} and {UNPAGINATED} and not({SELECTS}))), {LATENCY_MS}, 0.0)"
+         ({NO_RESOURCE_VERSION} or ({CLUSTER_SCOPE} and {UNPAGINATED} and not({SELECTS}))), {LATENCY_MS}, 0.0)"
     )
 }
 
@@ -194,9 +194,9 @@ fn summarized(ctx: &AuditContext, expensive_ms: &str, prelude: &str) -> String {
     format!(
         "{prelude}{}\n\
          | summarize Lists = count(), RejectedLists = countif(Rejected), ClusterScopeLists = countif(ClusterScope), \
-         FromEtcdLists = countif(FromEtcd), UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
+         NoResourceVersionLists = countif(NoResourceVersion), UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
          TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = {expensive_ms} / 1000.0, \
-         P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5) by Client\n\
+         P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5), UserCount = dcount(UserName) by Client\n\
          | order by ExpensiveSeconds desc, Client asc",
         lists_prelude(ctx, "")
     )
@@ -290,8 +290,10 @@ pub struct ClientLists {
     pub p99_ms: f64,
     /// Resources listed.
     pub resources: Vec<String>,
-    /// Identities.
+    /// Identities (five at most).
     pub users: Vec<String>,
+    /// How many identities there were.
+    pub user_count: f64,
 }
 
 /// Reads the result rows.
@@ -302,7 +304,7 @@ pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
         r.column("Lists")?,
         r.column("RejectedLists")?,
         r.column("ClusterScopeLists")?,
-        r.column("FromEtcdLists")?,
+        r.column("NoResourceVersionLists")?,
         r.column("UnpaginatedLists")?,
         r.column("ExpensiveLists")?,
         r.column("ExpensiveSeconds")?,
@@ -311,6 +313,7 @@ pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
         r.column("Resources")?,
         r.column("Users")?,
     );
+    let c_user_count = r.column("UserCount").ok();
     Ok(rows
         .rows
         .iter()
@@ -327,8 +330,19 @@ pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
             p99_ms: cols.9.num(row),
             resources: cols.10.texts(row),
             users: cols.11.texts(row),
+            user_count: c_user_count.as_ref().map_or(0.0, |c| c.num(row)),
         })
         .collect())
+}
+
+/// The identities of a client as the summary names them: the ones the query kept (five at
+/// most), and how many more there were (re-review s26: six identities read as five).
+fn who(users: &[String], total: f64) -> String {
+    let more = (total.round() as usize).saturating_sub(users.len());
+    match more {
+        0 => users.join(", "),
+        n => format!("{} and {} more", users.join(", "), count(n as f64)),
+    }
 }
 
 /// Turns the per-client LIST costs into findings.
@@ -380,7 +394,7 @@ fn evaluate_clients(
                 "{name} ({}) sent {} {lists_word} ({}) of {resources}; {} of them were expensive and ran for {} \
                  in all (time waiting in an API Priority and Fairness queue left out), so on average {concurrency:.1} \
                  were running at any moment.{} P99 LIST latency: {}.",
-                c.users.join(", "),
+                who(&c.users, c.user_count),
                 count(c.lists),
                 per_time(c.lists / window),
                 count(c.expensive),
@@ -457,7 +471,7 @@ mod tests {
                 "Lists",
                 "RejectedLists",
                 "ClusterScopeLists",
-                "FromEtcdLists",
+                "NoResourceVersionLists",
                 "UnpaginatedLists",
                 "ExpensiveLists",
                 "TotalSeconds",
@@ -503,6 +517,32 @@ mod tests {
         assert_eq!(f.subject, Subject::new("client", "pod-inventory"));
         assert!(f.title.starts_with("pod-inventory keeps 2.0 expensive LISTs in flight"), "{}", f.title);
         assert!(f.title.contains("100% from etcd"), "{}", f.title);
+    }
+
+    /// Re-review s26 item 7: a client with six identities was said to be "(u1, u2, u3, u4, u5)".
+    #[test]
+    fn the_summary_says_how_many_identities_it_does_not_name() {
+        let mut table = rows(&[("kubectl", 1800.0, 1800.0, 7200.0)]);
+        let five: Vec<String> = (1..=5).map(|i| format!("u{i}@x.com")).collect();
+        let at = table.columns.iter().position(|c| c == "Users").expect("column");
+        table.rows[0][at] = list(&five.iter().map(String::as_str).collect::<Vec<_>>());
+        table.columns.push("UserCount".to_owned());
+        table.rows[0].push(Cell::Int(6));
+        let out = evaluate(&ctx_hour(), "q", &table).expect("evaluates");
+        assert!(
+            out.findings[0]
+                .summary
+                .starts_with("kubectl (u1@x.com, u2@x.com, u3@x.com, u4@x.com, u5@x.com and 1 more) sent"),
+            "{}",
+            out.findings[0].summary
+        );
+        table.rows[0][at + 1] = Cell::Int(5);
+        let out = evaluate(&ctx_hour(), "q", &table).expect("evaluates");
+        assert!(
+            out.findings[0]
+                .summary
+                .starts_with("kubectl (u1@x.com, u2@x.com, u3@x.com, u4@x.com, u5@x.com) sent")
+        );
     }
 
     /// Diagnose review item 8: with Kubernetes 1.33 in the data, the finding still called the

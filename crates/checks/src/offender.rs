@@ -16,11 +16,10 @@ use crate::table::ResultTable;
 /// Checks whose client findings name an offender, in the order they are trusted.
 const OFFENDER_CHECKS: [&str; 4] = ["AUD004", "AUD001", "AUD006", "AUD002"];
 
-/// Identities a throttle names at most: a client with more (kubelets, one per node) is not one
-/// offender but a fleet, and is not throttled by identity.
-const MAX_IDENTITIES: usize = 5;
 /// The share of the offending load an identity must carry to be named in a throttle: a
-/// bystander that shares the client's user agent is not throttled with it.
+/// bystander that shares the client's user agent is not throttled with it. Every identity that
+/// carries this share is named (ten at most, by the arithmetic): a throttle that left one out
+/// would leave its share of the load running (re-review s26: the sixth of six was dropped).
 const CARRIER_SHARE: f64 = 0.1;
 /// Resources a throttle names at most.
 const MAX_RULES: usize = 5;
@@ -239,7 +238,7 @@ impl Decision {
 /// The throttle for the profile rows of `client`, or why there is none. The identities are
 /// ranked by the load the finding blames the client for (the `Load` column; by requests without
 /// it or when it is 0): an identity that carried at least [`CARRIER_SHARE`] of it is a carrier
-/// (at most [`MAX_IDENTITIES`]). No throttle is proposed when the carriers that are the control
+/// (ten at most). No throttle is proposed when the carriers that are the control
 /// plane, or in group system:masters, carried more than half of the load; the FlowSchema names
 /// the other carriers only, and the identities it leaves out are listed in [`Decision`].
 pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, String>, CheckError> {
@@ -280,12 +279,8 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
     }
     let mut users: Vec<(&str, &Identity)> = per_user.iter().map(|(u, id)| (*u, id)).collect();
     users.sort_by(|a, b| b.1.load.total_cmp(&a.1.load).then_with(|| a.0.cmp(b.0)));
-    let carriers: Vec<(&str, &Identity)> = users
-        .iter()
-        .copied()
-        .filter(|(_, id)| id.load >= CARRIER_SHARE * total)
-        .take(MAX_IDENTITIES)
-        .collect();
+    let carriers: Vec<(&str, &Identity)> =
+        users.iter().copied().filter(|(_, id)| id.load >= CARRIER_SHARE * total).collect();
     let product = crate::client::product(client);
     if CONTROL_PLANE_PRODUCTS.contains(&product) {
         return Ok(Err(control_plane(client, product)));
@@ -780,6 +775,33 @@ mod tests {
         ]);
         let d = decide("kubectl", &rows).expect("reads").expect("a throttle");
         assert_eq!(d.plan.subjects.len(), 2);
+        assert_eq!(d.note("kubectl", "x"), None);
+    }
+
+    /// Re-review s26 item 7: six identities with about a sixth of the load each; the throttle
+    /// named five and left out one with 16%, without saying why.
+    #[test]
+    fn every_identity_that_carries_a_tenth_of_the_load_is_throttled_not_only_five() {
+        let users: Vec<String> = (1..=6).map(|i| format!("u{i}@x.com")).collect();
+        let rows = profile_load(
+            &users
+                .iter()
+                .enumerate()
+                .map(|(i, u)| ((u.as_str(), "list", "", "pods", false, 40), 150.0 + i as f64, "", "kubectl"))
+                .collect::<Vec<_>>(),
+        );
+        let d = decide("kubectl", &rows).expect("reads").expect("a throttle");
+        let mut named: Vec<String> = d
+            .plan
+            .subjects
+            .iter()
+            .map(|s| match s {
+                ApfSubject::User(u) => u.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        named.sort();
+        assert_eq!(named, users);
         assert_eq!(d.note("kubectl", "x"), None);
     }
 
