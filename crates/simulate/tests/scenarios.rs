@@ -108,6 +108,49 @@ fn list_storm_offender_lists_all_pods_slowly_and_its_share_and_p99_match() {
     assert!(p99(lat) > 5_000_000, "seconds each");
 }
 
+/// Go's duration text (`1.234s`, `12.5ms`, `800µs`) in nanoseconds.
+fn go_nanos(text: &str) -> f64 {
+    let (number, unit) =
+        text.split_at(text.find(|c: char| c.is_ascii_alphabetic() || c == 'µ').expect("unit"));
+    let n: f64 = number.parse().expect("number");
+    n * match unit {
+        "s" => 1e9,
+        "ms" => 1e6,
+        "µs" | "us" => 1e3,
+        "ns" => 1.0,
+        other => panic!("unit {other}"),
+    }
+}
+
+/// Re-review s26 item 11: on 1.33 the simulator put 58% of the storm's LIST time in etcd, though
+/// from 1.31 the API server serves a LIST without resourceVersion from its watch cache, and the
+/// report then contradicted itself (AUD004: "from the watch cache"; AUD005: "58% in etcd").
+#[test]
+fn lists_without_resource_version_spend_their_time_in_etcd_before_1_31_only() {
+    for (version, from_cache) in [("1.29", false), ("1.30", false), ("1.31", true), ("1.33", true)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let truth = run(dir.path(), &[Scenario::ListStorm], 40, 10, version);
+        let user = scenario(&truth, "list-storm")["offender"]["user"].as_str().expect("user").to_owned();
+        let events = events(dir.path());
+        let (mut etcd, mut total) = (0.0, 0.0);
+        for e in complete(&events).into_iter().filter(|e| e["user"]["username"] == user) {
+            let a = &e["annotations"];
+            let part = |k: &str| a[format!("apiserver.latency.k8s.io/{k}")].as_str().map_or(0.0, go_nanos);
+            etcd += part("etcd");
+            total += latency(e) as f64 * 1000.0;
+            if from_cache {
+                assert!(part("etcd") <= 3e6, "{version}: {}", a);
+                assert!(
+                    part("serialize-response-object") > 0.5 * latency(e) as f64 * 1000.0,
+                    "{version}: {a}"
+                );
+            }
+        }
+        let share = etcd / total;
+        assert!(if from_cache { share < 0.01 } else { share > 0.5 }, "{version}: etcd share {share}");
+    }
+}
+
 #[test]
 fn put_storm_offender_gets_conflicts_on_one_configmap() {
     let dir = tempfile::tempdir().expect("tempdir");
