@@ -454,20 +454,15 @@ pub fn evaluate(
                 .into_iter()
                 .filter(|(_, from, to)| (*to - *from).num_seconds() as f64 > gap.value)
                 .map(|(what, from, to)| {
-                    format!(
-                        "{} {what} ({} – {})",
-                        findings::duration((to - from).num_seconds()),
-                        time(from),
-                        time(to)
-                    )
+                    format!("{} {what} ({} – {})", findings::duration_between(from, to), time(from), time(to))
                 })
                 .collect();
         if !outside.is_empty() {
-            let covered_for = findings::duration((covered.end - covered.start).num_seconds());
+            let covered_for = findings::duration_between(covered.start, covered.end);
             warn(
                 format!(
                     "the log covers {covered_for} of the {} window analysed",
-                    findings::duration((w.end - w.start).num_seconds())
+                    findings::duration_between(w.start, w.end)
                 ),
                 format!(
                     "The window runs from {} to {}, but its events run only from {} to {}: {} hold no data at \

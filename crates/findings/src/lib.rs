@@ -433,6 +433,14 @@ pub fn duration(seconds: i64) -> String {
     parts.join(" ")
 }
 
+/// The time from `start` to `end` in words ([`duration`]), rounded to the nearest second as the
+/// checks round theirs: a window of 294.985 s is `4m 55s` in its time line as in its title
+/// (re-review s26: one finding said both `4m 54s` and `4m 55s`).
+pub fn duration_between(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
+    let ms = (end - start).num_milliseconds();
+    duration((ms as f64 / 1000.0).round() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +457,17 @@ mod tests {
             thresholds: vec![],
             remedies: vec![],
         }
+    }
+
+    /// Re-review s26 item 12: a 294.985 s window was `4m 54s` in its time line and `4m 55s` in
+    /// its title.
+    #[test]
+    fn a_time_range_in_words_rounds_to_the_second_as_the_checks_do() {
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(1_741_683_600_000 + ms).expect("in range");
+        assert_eq!(duration_between(at(0), at(294_985)), "4m 55s");
+        assert_eq!(duration_between(at(8), at(1_199_990)), "20m");
+        assert_eq!(duration_between(at(0), at(499)), "0s");
+        assert_eq!(duration_between(at(0), at(3_600_000)), "1h");
     }
 
     #[test]

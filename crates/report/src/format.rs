@@ -102,7 +102,7 @@ pub fn range(r: &TimeRange) -> String {
     };
     let start = time(&r.start);
     let start = start.trim_end_matches(" UTC");
-    format!("{start} → {end} ({})", duration((r.end - r.start).num_seconds()))
+    format!("{start} → {end} ({})", findings::duration_between(r.start, r.end))
 }
 
 /// Upper-case severity, as a label: `CRITICAL`, `WARNING`, `INFO`.

@@ -168,7 +168,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 format::severity_label(f.severity),
                 i + 1,
                 escape(&f.code),
-                escape(&f.title)
+                escape(&findings::text::one_paragraph(&f.title))
             )?;
         }
         writeln!(out, "</ol>")?;
@@ -384,7 +384,7 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
         "<h3><span class=\"badge {sev}\">{}</span> <code>{}</code> {}</h3>",
         format::severity_label(f.severity),
         escape(&f.code),
-        escape(&f.title)
+        escape(&findings::text::one_paragraph(&f.title))
     )?;
     let mut facts = vec![format!("{} <code>{}</code>", escape(&f.subject.kind), escape(&f.subject.name))];
     if let Some(r) = &f.time_range {

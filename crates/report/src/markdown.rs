@@ -133,7 +133,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 i + 1,
                 severity_badge(f.severity),
                 cell(&f.code),
-                cell(&f.title),
+                cell(&findings::text::one_paragraph(&f.title)),
                 cell(&f.subject.kind),
                 code_in_cell(&f.subject.name)
             )?;
@@ -213,7 +213,7 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
         "### {n}. {} {} — {}",
         format::severity_label(f.severity),
         escape(&f.code),
-        escape(&f.title)
+        escape(&findings::text::one_paragraph(&f.title))
     )?;
     writeln!(out)?;
     let mut facts = vec![format!("**{}:** {}", escape(&f.subject.kind), code(&f.subject.name))];

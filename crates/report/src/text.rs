@@ -177,7 +177,10 @@ fn overview(out: &mut dyn Write, st: &Style, findings: &[&Finding], width: usize
             format::severity_label(f.severity),
             one_line(&f.code)
         );
-        let title = truncate(&one_line(&f.title), width.saturating_sub(display_width(&lead)).max(20));
+        let title = truncate(
+            &findings::text::one_paragraph(&f.title),
+            width.saturating_sub(display_width(&lead)).max(20),
+        );
         writeln!(out, "  {:>digits$}. {} {}  {title}", i + 1, st.severity(f.severity), one_line(&f.code))?;
     }
     Ok(())
@@ -204,7 +207,7 @@ fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize)
     // The title wraps under itself, after `N. SEVERITY CODE  `.
     let lead = format!("{n}. {:<8} {}  ", format::severity_label(f.severity), one_line(&f.code));
     let hang = " ".repeat(display_width(&lead));
-    let title = wrap(&one_line(&f.title), width, &hang);
+    let title = wrap(&findings::text::one_paragraph(&f.title), width, &hang);
     for (i, line) in title.iter().enumerate() {
         let line = line.trim_start();
         if i == 0 {

@@ -627,3 +627,21 @@ fn a_line_feed_from_the_log_in_a_summary_cannot_forge_a_report_line() {
     let json = render(&r, Format::Json, &plain());
     assert!(json.contains("sa|evil\\n1. CRITICAL fake"), "{json}");
 }
+
+/// Re-review s26 item 9: a line feed in a title (a user agent) was `<br>` in the Markdown
+/// findings table, a real line break when rendered, and a space elsewhere; it is `␤` in every
+/// format people read, as in a summary.
+#[test]
+fn a_line_feed_from_the_log_in_a_title_shows_as_the_newline_symbol_in_every_format() {
+    let mut r = sample_report();
+    r.findings[0].title = "inv\n\n# forged\r keeps 0.9 expensive LISTs in flight".to_owned();
+    let md = render(&r, Format::Markdown, &plain());
+    assert!(!md.contains("<br>"), "{md}");
+    assert!(md.contains("| inv␤␤\\# forged� keeps 0.9 expensive LISTs in flight |"), "{md}");
+    assert!(md.contains("inv␤␤\\# forged� keeps 0.9"), "{md}");
+    let text = render(&r, Format::Text, &plain());
+    assert!(text.contains("inv␤␤# forged� keeps 0.9"), "{text}");
+    assert!(!text.lines().any(|l| l.trim_start().starts_with("# forged")), "{text}");
+    let html = render(&r, Format::Html, &plain());
+    assert!(html.contains("inv␤␤# forged� keeps 0.9"), "{html}");
+}
