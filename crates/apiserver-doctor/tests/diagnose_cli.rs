@@ -710,10 +710,12 @@ fn kubernetes_version_2_0_is_refused_as_no_such_release_exists() {
         vec!["diagnose", AUDIT_FIXTURES, "--config", config],
         vec!["throttle", "--user", "alice", "--kubernetes-version", "v2.1.0"],
         vec!["throttle", "--user", "alice", "--kubernetes-version", "0.9"],
+        vec!["throttle", "--user", "alice", "--kubernetes-version", "1.99"],
     ] {
         let out = doctor(&args, dir.path());
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).contains("expected 1.MINOR such as 1.29"), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("is not a Kubernetes version"), "{args:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty(), "{args:?}");
     }
     let ok = doctor(&["throttle", "--user", "alice", "--kubernetes-version", "1.35"], dir.path());

@@ -126,8 +126,9 @@ pub fn already_rejected(yaml: &str) -> Option<(u64, u64)> {
     let line = yaml.lines().find_map(|l| l.strip_prefix(ALREADY_REJECTED))?;
     let (rejected, rest) = line.split_once(" of its ")?;
     let (total, rest) = rest.split_once(' ')?;
+    let number = |t: &str| t.replace(',', "").parse().ok();
     rest.starts_with("requests were already rejected with 429")
-        .then(|| Some((rejected.parse().ok()?, total.parse().ok()?)))?
+        .then(|| Some((number(rejected)?, number(total)?)))?
 }
 
 /// What the priority level's limits mean for the client, as the YAML's comment says it.
@@ -303,12 +304,14 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
     out.push_str(&format!("# {}\n", seats_note(plan, api)));
     if let Some((rejected, total)) = plan.already_rejected {
         out.push_str(&format!(
-            "{ALREADY_REJECTED}{rejected} of its {total} requests were already rejected with 429 Too Many Requests, so API \
+            "{ALREADY_REJECTED}{} of its {} requests were already rejected with 429 Too Many Requests, so API \
              Priority and Fairness already limits it.\n# If a FlowSchema of the cluster already sends it to a priority \
              level of its own, that level may be tighter than this one: applying this would loosen the limit. Check \
              first:\n#   kubectl get flowschemas -o wide\n# and compare the level its FlowSchema names (kubectl get \
              prioritylevelconfiguration NAME -o yaml) with the one below; if it is as tight, fix the client instead \
-             (see the advice).\n"
+             (see the advice).\n",
+            findings::thousands(i128::from(rejected)),
+            findings::thousands(i128::from(total))
         ));
     }
     for (user, groups) in &plan.groups_seen {
@@ -377,6 +380,21 @@ pub fn throttle_remedies(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Re-review s26: the comment read `# Careful: 544 of its 1209 requests`, the one number of the
+    /// remedy written without thousands separators.
+    #[test]
+    fn the_already_rejected_comment_writes_thousands_and_reads_them_back() {
+        let mut plan =
+            ThrottlePlan::new("kubectl", vec![ApfSubject::from_username("dave@contoso.com")], vec![]);
+        plan.already_rejected = Some((1_544, 12_090));
+        let yaml = throttle_manifests(&plan, FlowControlApi::V1).expect("renders");
+        assert!(
+            yaml.contains("# Careful: 1,544 of its 12,090 requests were already rejected with 429"),
+            "{yaml}"
+        );
+        assert_eq!(already_rejected(&yaml), Some((1_544, 12_090)));
+    }
 
     #[test]
     fn a_plan_is_named_after_its_one_identity_whichever_check_names_it() {

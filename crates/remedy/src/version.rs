@@ -45,30 +45,44 @@ impl fmt::Display for KubernetesVersion {
     }
 }
 
-/// A string that is not a Kubernetes version.
+/// The highest minor version taken: 1.35 came out in December 2025 and about three follow a
+/// year, so 1.45 is years away; `1.99` or `1.100` is a typo, not a cluster (re-review s26: both
+/// were taken and written into remedy titles).
+pub const NEWEST_PLAUSIBLE_MINOR: u32 = 45;
+
+/// A string that is not a Kubernetes version, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{0}` is not a Kubernetes version: expected 1.MINOR such as 1.29 or v1.29.4 (every Kubernetes release is 1.x)"
-)]
-pub struct VersionError(pub String);
+#[error("`{0}` is not a Kubernetes version: {1}")]
+pub struct VersionError(pub String, pub &'static str);
+
+const EXPECTED: &str = "expected 1.MINOR such as 1.29 or v1.29.4 (every Kubernetes release is 1.x)";
 
 impl FromStr for KubernetesVersion {
     type Err = VersionError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || VersionError(s.to_owned());
+        let err = || VersionError(s.to_owned(), EXPECTED);
         let trimmed = s.trim();
         let body = trimmed.strip_prefix('v').unwrap_or(trimmed);
         let mut parts = body.split('.');
-        let major = parts.next().and_then(|p| p.parse::<u32>().ok()).ok_or_else(err)?;
+        let major_text = parts.next().ok_or_else(err)?;
+        let major = major_text.parse::<u32>().map_err(|_| err())?;
         // The minor part may carry a vendor suffix when there is no patch ("1.29+", "1.29-eks").
         let minor_text = parts.next().ok_or_else(err)?;
         let digits: String = minor_text.chars().take_while(char::is_ascii_digit).collect();
         let minor = digits.parse::<u32>().map_err(|_| err())?;
         // There is no Kubernetes 0.x or 2.x release: a remedy "for Kubernetes 2.0" would be
-        // written for a cluster that does not exist.
-        if major != 1 {
+        // written for a cluster that does not exist. No release writes a leading zero either
+        // (`01.30`, `1.030`).
+        if major != 1 || major_text.len() > 1 || (digits.len() > 1 && digits.starts_with('0')) {
             return Err(err());
+        }
+        if minor > NEWEST_PLAUSIBLE_MINOR {
+            return Err(VersionError(
+                s.to_owned(),
+                "no Kubernetes release has a minor version that high (1.35 came out in December 2025, about three \
+                 a year follow); expected 1.MINOR such as 1.29 or v1.29.4",
+            ));
         }
         Ok(KubernetesVersion { major, minor })
     }
@@ -118,10 +132,14 @@ mod tests {
             ("v1.30.2+k3s1", 30),
             ("1.27+", 27),
             (" 1.16.0 ", 16),
+            ("1.0", 0),
+            ("1.45", 45),
         ] {
             assert_eq!(text.parse::<KubernetesVersion>(), Ok(KubernetesVersion::new(1, minor)), "{text}");
         }
-        for bad in ["", "1", "v", "one.two", "0.1", "1.x", "2.0", "v3.1.4"] {
+        // Re-review s26 item 8: a minor no release will have for decades, and leading zeros.
+        for bad in ["", "1", "v", "one.two", "0.1", "1.x", "2.0", "v3.1.4", "1.99", "1.100", "01.30", "1.030"]
+        {
             assert!(bad.parse::<KubernetesVersion>().is_err(), "{bad:?} should not parse");
         }
     }
