@@ -111,6 +111,10 @@ pub struct EtcdEvidence {
     /// an empty `alarms` says nothing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub alarms_unread: bool,
+    /// No endpoint given answered (each one's error is in `collection_errors`): etcd is down or
+    /// cut off from here, and nothing else of it could be read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub none_answered: bool,
     /// Key statistics from one scan, when the keys were read.
     pub keys: Option<KeyStats>,
     /// Problems met while collecting (a member that did not answer, a call that failed, errors
@@ -222,8 +226,11 @@ fn normalized(url: &str) -> String {
 /// it fails without quorum), errors a member reports in its status ("etcdserver: no leader")
 /// and a key scan that fails (etcd's authentication, a compaction repeated past
 /// [`client::MAX_SCAN_RESTARTS`] restarts) are recorded in
-/// [`EtcdEvidence::collection_errors`] and the rest is kept; it is an error only when no
-/// endpoint answers, or a TLS file is unusable.
+/// [`EtcdEvidence::collection_errors`] and the rest is kept. When no endpoint answers, the
+/// evidence says so ([`EtcdEvidence::none_answered`], reported as a critical ETC010): etcd being
+/// down is what the user came to find, not an error of the run (docs review 27 §2: `diagnose
+/// --etcd` stopped with exit 2 and no report of the audit log it had read). It is an error when
+/// no endpoint is given, or an endpoint or TLS file is unusable.
 pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
     let new_client = |endpoint: &str| {
         Client::new(endpoint, &options.tls, options.timeout_seconds)
@@ -232,14 +239,15 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
     let mut evidence = EtcdEvidence::default();
     let mut listed: Option<Vec<client::ListedMember>> = None;
     let mut reachable: Option<Client> = None;
-    let mut last_error = None;
+    if options.endpoints.is_empty() {
+        return Err(ClientError::NoEndpoint);
+    }
     for endpoint in &options.endpoints {
         let client = new_client(endpoint)?;
         let status = match client.status() {
             Ok(s) => s,
             Err(e) => {
                 evidence.collection_errors.push(e.to_string());
-                last_error = Some(e);
                 continue;
             }
         };
@@ -272,7 +280,8 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
         }
     }
     let Some(client) = reachable else {
-        return Err(last_error.unwrap_or(ClientError::NoEndpoint));
+        evidence.none_answered = true;
+        return Ok(evidence);
     };
     let listed = listed.unwrap_or_default();
     probe_unlisted(&listed, options, &new_client, &mut evidence);

@@ -280,16 +280,27 @@ fn filling_a_small_quota_raises_nospace_and_the_report_is_critical() {
     assert_eq!(quota_finding.severity, Severity::Critical);
 }
 
+/// Docs review 27 §2: no endpoint answering was an error, so `diagnose --etcd` stopped with exit
+/// 2 and no report of the rest of its evidence. It is now the evidence's own finding: a critical
+/// ETC010 naming the endpoint.
 #[test]
-fn an_endpoint_that_does_not_answer_is_an_error_naming_it() {
+fn an_etcd_where_no_endpoint_answers_is_a_critical_finding_naming_it() {
     let port = free_port();
     let options = CollectOptions {
         endpoints: vec![format!("http://127.0.0.1:{port}")],
         timeout_seconds: 2,
         ..CollectOptions::default()
     };
-    let err = etcd::collect(&options).expect_err("nothing listens there");
-    assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+    let evidence = etcd::collect(&options).expect("nothing answering is evidence, not an error");
+    assert!(evidence.none_answered && evidence.members.is_empty(), "{evidence:?}");
+    let findings = etcd::report::live_report(&evidence, &Thresholds::default()).findings;
+    let f = findings.iter().find(|f| f.code == "ETC010").expect("ETC010");
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(f.subject.name, format!("http://127.0.0.1:{port}"));
+    assert!(f.title.starts_with("No etcd member answered: "), "{}", f.title);
+    // No endpoint at all is still a usage error.
+    let none = CollectOptions { endpoints: vec![], ..CollectOptions::default() };
+    assert!(etcd::collect(&none).is_err());
 }
 
 /// A local HTTP server that reads each request (headers and body) and answers `answer`, as a

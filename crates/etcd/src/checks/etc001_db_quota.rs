@@ -52,7 +52,9 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         } else if ratio >= t.value(n::ETCD_QUOTA_WARNING_RATIO) {
             (Severity::Warning, vec![n::ETCD_QUOTA_WARNING_RATIO])
         } else if size > t.value(n::ETCD_LARGE_BYTES) {
-            (Severity::Info, vec![n::ETCD_LARGE_BYTES])
+            // The warning ratio it stays under says why a large database is only info (docs
+            // review 27 §5: an override of it changed the severity, and no finding named it).
+            (Severity::Info, vec![n::ETCD_LARGE_BYTES, n::ETCD_QUOTA_WARNING_RATIO])
         } else {
             continue;
         };
@@ -115,5 +117,23 @@ mod tests {
         // 20 MiB of a 16 MiB quota: the fill test's situation
         assert_eq!(sev(20.0 * mib, Some(16.0 * mib)), [Severity::Critical]);
         assert_eq!(sev(3000.0 * mib, Some(8192.0 * mib)), [Severity::Info]);
+    }
+
+    /// Docs review 27 §5: `etcd_quota_warning_ratio: 0.9` in `--config` turned an 82% database
+    /// into info, and the finding named only `etcd_large_bytes`: nothing said why it was not a
+    /// warning.
+    #[test]
+    fn a_large_database_under_the_warning_ratio_names_that_ratio() {
+        let mib = 1024.0 * 1024.0;
+        let mut m = metrics();
+        m.db_total_bytes = Some(0.82 * 8192.0 * mib);
+        m.quota_bytes = Some(8192.0 * mib);
+        let mut t = Thresholds::default();
+        t.set(n::ETCD_QUOTA_WARNING_RATIO, 0.9).expect("a known threshold");
+        let mut out = Vec::new();
+        run(&evidence(m), &t, &mut out);
+        assert_eq!(out[0].severity, Severity::Info);
+        let named: Vec<&str> = out[0].thresholds.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(named, [n::ETCD_LARGE_BYTES, n::ETCD_QUOTA_WARNING_RATIO]);
     }
 }

@@ -13,7 +13,8 @@ pub const INFO: CheckInfo = CheckInfo {
     evidence: EvidenceKind::Etcd,
     doc: r#"## What it detects
 Endpoints given with `--endpoints` that did not answer a status request or whose `/metrics`
-could not be read (connection refused, TLS error, timeout), with the error.
+could not be read (connection refused, TLS error, timeout), with the error. A warning while
+another member answered; critical when none did (etcd is down or cut off from here).
 
 ## Why it matters
 A member that does not answer is down or cut off; the others keep quorum only while a
@@ -71,8 +72,19 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             );
             continue;
         }
-        let (title, summary) = {
+        let (severity, title, summary) = if ev.none_answered {
             (
+                Severity::Critical,
+                format!("No etcd member answered: {error}"),
+                format!(
+                    "A request to etcd failed: {error}. No endpoint given answered, so etcd is down or cut off from \
+                     here: the API server cannot read or write anything while it cannot reach a quorum of members \
+                     either. Nothing of etcd is in this report."
+                ),
+            )
+        } else {
+            (
+                Severity::Warning,
                 format!("etcd did not answer: {error}"),
                 format!(
                     "A request to etcd failed: {error}. This member's numbers are missing from the report."
@@ -81,7 +93,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         };
         out.push(
             Draft {
-                severity: Severity::Warning,
+                severity,
                 title,
                 subject: Subject::new("etcd-member", subject.clone()),
                 summary,
