@@ -196,7 +196,8 @@ fn summarized(ctx: &AuditContext, expensive_ms: &str, prelude: &str) -> String {
          | summarize Lists = count(), RejectedLists = countif(Rejected), ClusterScopeLists = countif(ClusterScope), \
          NoResourceVersionLists = countif(NoResourceVersion), UnpaginatedLists = countif(Unpaginated), ExpensiveLists = countif(Expensive), \
          TotalSeconds = sum(latency) / 1000.0, ExpensiveSeconds = {expensive_ms} / 1000.0, \
-         P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5), UserCount = dcount(UserName) by Client\n\
+         P99Ms = percentile(latency, 99), Resources = make_set(Resource, 10), Users = make_set(UserName, 5), UserCount = dcount(UserName), \
+         FirstExpensive = minif(RequestReceivedTime, Expensive) by Client\n\
          | order by ExpensiveSeconds desc, Client asc",
         lists_prelude(ctx, "")
     )
@@ -294,6 +295,8 @@ pub struct ClientLists {
     pub users: Vec<String>,
     /// How many identities there were.
     pub user_count: f64,
+    /// When the first expensive LIST of the window was received (it may be before the window).
+    pub first_expensive: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Reads the result rows.
@@ -314,6 +317,7 @@ pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
         r.column("Users")?,
     );
     let c_user_count = r.column("UserCount").ok();
+    let c_first = r.column("FirstExpensive").ok();
     Ok(rows
         .rows
         .iter()
@@ -331,8 +335,21 @@ pub fn read(rows: &ResultTable) -> Result<Vec<ClientLists>, CheckError> {
             resources: cols.10.texts(row),
             users: cols.11.texts(row),
             user_count: c_user_count.as_ref().map_or(0.0, |c| c.num(row)),
+            first_expensive: c_first.as_ref().and_then(|c| c.time(row)),
         })
         .collect())
+}
+
+/// The seconds a client's LISTs in flight are averaged over: the window's
+/// ([`AuditContext::window_seconds`]), or longer when its first expensive LIST was received
+/// before the window began. Their whole time is counted, so it is averaged over the whole time
+/// they ran; else a short window held more LISTs in flight than it had LISTs (review 27, html
+/// §4: `--since 3s` gave "3.2 expensive LISTs in flight: 2 LISTs", and critical).
+fn in_flight_seconds(ctx: &AuditContext, c: &ClientLists) -> f64 {
+    let window = ctx.window_seconds();
+    let end = ctx.covered().unwrap_or(ctx.window).end;
+    let ran = c.first_expensive.map_or(0.0, |first| (end - first).num_milliseconds() as f64 / 1000.0);
+    window.max(ran)
 }
 
 /// The identities of a client as the summary names them: the ones the query kept (five at
@@ -361,7 +378,7 @@ fn evaluate_clients(
     let window = ctx.window_seconds();
     let mut out = CheckOutput::default();
     for c in clients {
-        let concurrency = c.expensive_seconds / window;
+        let concurrency = c.expensive_seconds / in_flight_seconds(ctx, c);
         if concurrency < warn.value || c.expensive <= 0.0 {
             continue;
         }
@@ -396,7 +413,8 @@ fn evaluate_clients(
                  were running at any moment.{} P99 LIST latency: {}.",
                 who(&c.users, c.user_count),
                 count(c.lists),
-                per_time(c.lists / window),
+                // Events within one second give no rate (a single LIST was "1.0 per second").
+                if ctx.within_a_second() { "within one second".to_owned() } else { per_time(c.lists / window) },
                 count(c.expensive),
                 duration_ms(c.expensive_seconds * 1000.0),
                 if c.rejected > 0.0 {
@@ -408,9 +426,11 @@ fn evaluate_clients(
             ),
             ctx,
         );
-        f.evidence.measures = vec![
-            measure("LISTs", c.lists, "count"),
-            measure("LISTs per second", c.lists / window, "per-second"),
+        f.evidence.measures = vec![measure("LISTs", c.lists, "count")];
+        if !ctx.within_a_second() {
+            f.evidence.measures.push(measure("LISTs per second", c.lists / window, "per-second"));
+        }
+        f.evidence.measures.extend([
             measure("expensive LISTs", c.expensive, "count"),
             measure("LISTs rejected (429)", c.rejected, "count"),
             measure(FROM_ETCD_MEASURE, c.from_etcd, "count"),
@@ -419,7 +439,7 @@ fn evaluate_clients(
             measure("time in expensive LISTs", c.expensive_seconds, "s"),
             measure("expensive LISTs in flight", concurrency, "requests"),
             measure("P99 LIST latency", c.p99_ms, "ms"),
-        ];
+        ]);
         f.evidence.query = Some(query.to_owned());
         f.evidence.table = Some(Table {
             columns: [
@@ -517,6 +537,26 @@ mod tests {
         assert_eq!(f.subject, Subject::new("client", "pod-inventory"));
         assert!(f.title.starts_with("pod-inventory keeps 2.0 expensive LISTs in flight"), "{}", f.title);
         assert!(f.title.contains("100% from etcd"), "{}", f.title);
+    }
+
+    /// Review 27 (html §4): LISTs received before a short window ran mostly outside it, yet their
+    /// whole time was divided by the window: `--since 3s` gave "3.2 expensive LISTs in flight: 2
+    /// LISTs" and a critical finding. Their time is now averaged over the time they ran.
+    #[test]
+    fn lists_in_flight_are_averaged_over_the_time_they_ran_not_a_shorter_window() {
+        let mut ctx = ctx_hour();
+        ctx.window.start = ctx.window.end - chrono::Duration::seconds(3);
+        // Two LISTs of about 5 s each, received 6 s before the window's end.
+        let mut table = rows(&[("inventory-exporter", 2.0, 2.0, 9.6)]);
+        table.columns.push("FirstExpensive".to_owned());
+        table.rows[0].push(Cell::Time(ctx.window.end - chrono::Duration::seconds(6)));
+        let out = evaluate(&ctx, "q", &table).expect("evaluates");
+        let f = &out.findings[0];
+        assert!(f.title.starts_with("inventory-exporter keeps 1.6 expensive LISTs in flight: 2 LISTs"), "{}", f.title);
+        assert_eq!(f.severity, Severity::Warning);
+        // Without the time the first was received, the window is all there is (as before).
+        let out = evaluate(&ctx, "q", &rows(&[("inventory-exporter", 2.0, 2.0, 9.6)])).expect("evaluates");
+        assert!(out.findings[0].title.contains("keeps 3.2 expensive"), "{}", out.findings[0].title);
     }
 
     /// Re-review s26 item 7: a client with six identities was said to be "(u1, u2, u3, u4, u5)".
