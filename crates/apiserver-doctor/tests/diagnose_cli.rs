@@ -327,7 +327,7 @@ fn metrics_findings_join_the_audit_findings_in_one_report() {
     let scrape =
         |n: u32| sim.path().join(format!("metrics/apiserver-{n}.prom")).to_string_lossy().into_owned();
     let (one, two) = (scrape(1), scrape(2));
-    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--metrics", &one, &two, "-o", "json"], cache.path());
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--metrics", &one, "--metrics", &two, "-o", "json"], cache.path());
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let run: Vec<&str> =
@@ -374,7 +374,7 @@ fn notes_of_the_metrics_report_reach_the_diagnose_report() {
     let cache = tempfile::tempdir().expect("tempdir");
     let sim = simulate("healthy", cache.path());
     let scrape = |n: u32| sim.path().join(format!("metrics/apiserver-{n}.prom")).display().to_string();
-    let out = doctor(&["diagnose", "--metrics", &scrape(1), &scrape(2), "-o", "json"], cache.path());
+    let out = doctor(&["diagnose", "--metrics", &scrape(1), "--metrics", &scrape(2), "-o", "json"], cache.path());
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let notes = report["overview"]["notes"].as_array().expect("overview.notes");
@@ -621,12 +621,25 @@ fn help_examples_survive_copy_paste_on_an_80_column_terminal() {
     // `diagnose --help` split its kubectl command over four lines; the help named docs/*.md
     // files that someone holding only the binary does not have.
     let cache = tempfile::tempdir().expect("tempdir");
-    for cmd in ["diagnose", "metrics", "query", "etcd", "checks", "explain"] {
+    // Docs review 27 §3: `throttle --help` was not checked, and clap wrapped two of its examples
+    // mid-command on every terminal (it wraps at 100 columns however wide).
+    for cmd in [
+        "diagnose", "metrics", "query", "etcd", "checks", "explain", "throttle", "quota", "ingest", "simulate", "probe",
+        "stats", "demo",
+    ] {
         let narrow = help_at(cmd, "80", cache.path());
         assert!(!narrow.contains("docs/"), "{cmd} --help names a docs file:\n{narrow}");
         // The examples read the same on an 80-column terminal as on a very wide one: clap
         // wrapped none of them.
-        assert_eq!(examples(&narrow), examples(&help_at(cmd, "1000", cache.path())), "{cmd}:\n{narrow}");
+        let lines = examples(&narrow);
+        assert_eq!(lines, examples(&help_at(cmd, "1000", cache.path())), "{cmd}:\n{narrow}");
+        // A command line that does not end in `\` is whole: the next line is not its options.
+        for pair in lines.windows(2) {
+            let (line, next) = (pair[0].trim(), pair[1].trim());
+            if line.starts_with("apiserver-doctor ") && !line.ends_with('\\') {
+                assert!(!next.starts_with("--"), "{cmd}: a command cut in two:\n{line}\n{next}");
+            }
+        }
     }
     let metrics = help_at("metrics", "80", cache.path());
     assert!(
@@ -742,4 +755,44 @@ fn now_before_the_data_says_so_instead_of_a_zero_length_window() {
         "{}",
         stderr(&after)
     );
+}
+
+/// Docs review 27 §1: `diagnose --manifests DIR AUDIT` took the audit directory as a second
+/// `--manifests` path: the audit log was dropped without a word and the run exited 0 with the
+/// webhook and APF checks only. `--manifests` and `--metrics` take one value each now, as
+/// `query --input` does, so a path after them is an audit log.
+#[test]
+fn an_audit_path_after_manifests_or_metrics_is_read_as_an_audit_log() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let manifests = "crates/manifests/tests/fixtures/webhooks";
+    let metrics = "crates/etcd/tests/fixtures/troubled-apiserver-1.prom";
+    for args in [
+        vec!["diagnose", "--manifests", manifests, AUDIT_FIXTURES, "-o", "json", "--fail-on", "never"],
+        vec!["diagnose", "--metrics", metrics, AUDIT_FIXTURES, "-o", "json", "--fail-on", "never"],
+    ] {
+        let out = doctor(&args, cache.path());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+        let checks: Vec<&str> =
+            report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+        assert!(checks.contains(&"AUD001") && checks.contains(&"AUD009"), "{args:?}: {checks:?}");
+    }
+}
+
+/// Docs review 27 §2: `diagnose --store … --etcd URL` with nothing listening stopped with exit 2
+/// and no report, though the audit evidence was fine ("etcd is down" is when this is run). The
+/// report is made, with a critical ETC010 naming the endpoint; a probe already worked this way.
+#[test]
+fn an_etcd_that_does_not_answer_is_a_finding_and_the_rest_is_still_diagnosed() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--etcd", &url, "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+    let findings = report["findings"].as_array().expect("findings");
+    let etc010 = findings.iter().find(|f| f["code"] == "ETC010").expect("ETC010");
+    assert_eq!(etc010["severity"], "critical");
+    assert_eq!(etc010["subject"]["name"], url.as_str());
+    assert!(findings.iter().any(|f| f["code"] == "AUD009"), "the audit part is kept");
 }

@@ -75,9 +75,10 @@ pub struct Args {
     /// checks --markdown` lists every threshold and the file's format).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis: files, or
-    /// directories of them (as `metrics` reads them).
-    #[arg(long, value_name = "FILE", num_args = 1..)]
+    /// kube-apiserver or etcd `/metrics` snapshots to add to the diagnosis: a file, or a
+    /// directory of them (as `metrics` reads them). Repeat it for several: `--metrics a.prom
+    /// --metrics b.prom`; one value per flag, so a path after it is an audit log.
+    #[arg(long, value_name = "FILE")]
     pub metrics: Vec<PathBuf>,
     /// Seconds between two `--metrics` scrapes of one target, used only when their samples
     /// carry no timestamps (as `apiserver-doctor metrics --interval`): copies of scrape files
@@ -85,9 +86,10 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", requires = "metrics")]
     pub metrics_interval: Option<f64>,
     /// Admission webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
-    /// to add to the diagnosis, as `kubectl get … -o yaml` (or `-o json`) writes them: files, or
-    /// directories whose `.yaml`, `.yml` and `.json` files are read (see the examples below).
-    #[arg(long, value_name = "PATH", num_args = 1..)]
+    /// to add to the diagnosis, as `kubectl get … -o yaml` (or `-o json`) writes them: a file, or
+    /// a directory whose `.yaml`, `.yml` and `.json` files are read (see the examples below).
+    /// Repeat it for several; one value per flag, so a path after it is an audit log.
+    #[arg(long, value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
     /// Read the webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
     /// from the cluster with `kubectl get … -o json` (kubectl's own credentials and context),
@@ -244,7 +246,7 @@ fn audit_source(args: &Args) -> anyhow::Result<Option<AuditSource>> {
     let default = PathBuf::from("apiserver-doctor-store");
     if !default.exists() {
         anyhow::bail!(
-            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE..., --manifests PATH..., \
+            "nothing to diagnose: give audit log files or directories, --store DIR, --metrics FILE, --manifests PATH, \
              --probe URL or --etcd URL \
              (no ./apiserver-doctor-store here)"
         );

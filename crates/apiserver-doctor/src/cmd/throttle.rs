@@ -13,9 +13,14 @@ use remedy::{ApfSubject, KubernetesVersion, ResourceRule, ThrottlePlan};
 
 /// Arguments of `apiserver-doctor throttle`.
 #[derive(clap::Args, Debug)]
+// Each example fits one help line of 100 columns or is continued with `\`: clap wraps longer
+// lines, and a copied first half of a wrapped command throttles more than it says (docs review
+// 27 §3: `--verbs list` without its `--resources pods`).
 #[command(after_help = "Examples:\n  \
-    apiserver-doctor throttle --service-account observability/inventory-exporter --verbs list --resources pods\n  \
-    apiserver-doctor throttle --user alice@example.com --resources jobs.batch,cronjobs.batch --namespaces reporting\n  \
+    apiserver-doctor throttle --service-account observability/inventory-exporter \\\n      \
+    --verbs list --resources pods\n  \
+    apiserver-doctor throttle --user alice@example.com \\\n      \
+    --resources jobs.batch,cronjobs.batch --namespaces reporting\n  \
     apiserver-doctor throttle --service-account ci/runner --manifests cluster-apf.yaml > throttle.yaml\n\n\
     The YAML goes to standard output, ready for `kubectl apply -f -` once reviewed; what to check\n\
     and how to watch it work go to standard error. Exit codes: 0 written; 1 written, but --manifests\n\
@@ -69,8 +74,9 @@ pub struct Args {
     pub force: bool,
     /// The cluster's FlowSchemas and PriorityLevelConfigurations (files or directories of
     /// `kubectl get flowschemas,prioritylevelconfigurations -o yaml`): says whether one of them
-    /// would still catch the client first, or already holds it as tightly
-    #[arg(long, value_name = "PATH", num_args = 1..)]
+    /// would still catch the client first, or already holds it as tightly. Repeat it for several
+    /// paths; one value per flag
+    #[arg(long, value_name = "PATH")]
     pub manifests: Vec<PathBuf>,
 }
 
