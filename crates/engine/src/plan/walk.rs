@@ -2437,12 +2437,16 @@ impl Planner<'_> {
             }
             "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
                 let v = ops::key_value(arg(self, 0)?);
-                let mut e2 = count_distinct(v.expr);
-                if f.ends_with("if") {
+                // The predicate masks the value (`CASE WHEN p THEN x END`, which count_distinct
+                // skips as null) rather than filtering the aggregate: DataFusion's
+                // `count_distinct(x) FILTER (WHERE p)` lost the DISTINCT and counted the rows.
+                let x = if f.ends_with("if") {
                     let p = pred(self, 1)?;
-                    e2 = count_distinct(texpr(arg(self, 0)?).expr).filter(p).build().map_err(internal)?;
-                }
-                vec![out(name(naming::aggregate(f, first)), e2, KType::Long, None)]
+                    datafusion::logical_expr::when(p, v.expr).end().map_err(internal)?
+                } else {
+                    v.expr
+                };
+                vec![out(name(naming::aggregate(f, first)), count_distinct(x), KType::Long, None)]
             }
             "sum" | "sumif" | "avg" | "avgif" => {
                 let v = arg(self, 0)?;
