@@ -194,7 +194,7 @@ pub fn convert(v: Value, target: KType) -> TExpr {
     }
     let u = udfs();
     let expr = match (t.ty, target) {
-        (KType::Dynamic, KType::Int) => cast(call(&u.dyn_to_long, vec![t.expr]), DataType::Int32),
+        (KType::Dynamic, KType::Int) => long_to_int(call(&u.dyn_to_long, vec![t.expr])),
         (KType::Dynamic, KType::Long) => call(&u.dyn_to_long, vec![t.expr]),
         (KType::Dynamic, KType::Real) => call(&u.dyn_to_real, vec![t.expr]),
         (KType::Dynamic, KType::Bool) => call(&u.dyn_to_bool, vec![t.expr]),
@@ -208,7 +208,7 @@ pub fn convert(v: Value, target: KType) -> TExpr {
             call(&u.to_timespan, vec![t.expr])
         }
         (_, KType::Long) => call(&u.to_long, vec![int_input(t)]),
-        (_, KType::Int) => cast(call(&u.to_long, vec![int_input(t)]), DataType::Int32),
+        (_, KType::Int) => long_to_int(call(&u.to_long, vec![int_input(t)])),
         (_, KType::Real) => call(&u.to_real, vec![int_input(t)]),
         (_, KType::Bool) => call(&u.to_bool, vec![int_input(t)]),
         (KType::Long | KType::Int, KType::TimeSpan) => {
@@ -220,6 +220,14 @@ pub fn convert(v: Value, target: KType) -> TExpr {
         _ => null_of(target),
     };
     TExpr::new(expr, target)
+}
+
+/// A long as an int, null when it is out of the int's range. A plain cast fails the whole
+/// query on one such value (`toint(2147483648)`: "Can't cast value 2147483648 to type
+/// Int32", with no place to point at), where every `to*()` function gives null for a value
+/// that does not convert.
+fn long_to_int(e: Expr) -> Expr {
+    Expr::TryCast(datafusion::logical_expr::TryCast::new(Box::new(e), DataType::Int32))
 }
 
 fn int_input(t: TExpr) -> Expr {
