@@ -2116,7 +2116,16 @@ impl Planner<'_> {
                 Ok(match f {
                     "abs" if v.ty().is_numeric() => Value::expr(p::abs(texpr(v.clone()).expr), v.ty()),
                     "abs" => Value::expr(p::abs(real), KType::Real),
-                    "sqrt" => Value::expr(p::sqrt(real), KType::Real),
+                    // DataFusion's sqrt fails the whole query on a negative number; Kusto
+                    // (and IEEE 754, and this engine's log()) give NaN.
+                    "sqrt" => Value::expr(
+                        p::sqrt(
+                            datafusion::logical_expr::when(real.clone().lt(lit(0.0)), lit(f64::NAN))
+                                .otherwise(real)
+                                .map_err(internal)?,
+                        ),
+                        KType::Real,
+                    ),
                     "exp" => Value::expr(p::exp(real), KType::Real),
                     "log" => Value::expr(p::ln(real), KType::Real),
                     "log10" => Value::expr(p::log10(real), KType::Real),
