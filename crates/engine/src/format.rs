@@ -84,13 +84,15 @@ pub fn write(result: &QueryResult, format: OutputFormat, out: &mut dyn Write) ->
 /// Longest cell shown in a table; longer ones are cut with `…` (CSV and JSON never cut).
 const MAX_CELL: usize = 120;
 
-fn clip(s: String) -> String {
+/// The cell as a table shows it: on one line, cut to [`MAX_CELL`] characters; and whether
+/// it was cut.
+fn clip(s: String) -> (String, bool) {
     let s = s.replace(['\n', '\r', '\t'], " ");
     if s.chars().count() > MAX_CELL {
         let cut: String = s.chars().take(MAX_CELL - 1).collect();
-        format!("{cut}…")
+        (format!("{cut}…"), true)
     } else {
-        s
+        (s, false)
     }
 }
 
@@ -102,9 +104,15 @@ fn is_right_aligned(ty: KType) -> bool {
 pub fn write_table(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> {
     let cols: &[ResultColumn] = &result.columns;
     let mut cells: Vec<Vec<String>> = Vec::new();
+    let mut cut = 0usize;
     for (b, i) in rows(result) {
-        cells
-            .push((0..cols.len()).map(|c| clip(cell_display(b.column(c).as_ref(), i, cols[c].ty))).collect());
+        let mut row = Vec::with_capacity(cols.len());
+        for (c, col) in cols.iter().enumerate() {
+            let (text, was_cut) = clip(cell_display(b.column(c).as_ref(), i, col.ty));
+            cut += usize::from(was_cut);
+            row.push(text);
+        }
+        cells.push(row);
     }
     let mut widths: Vec<usize> = cols.iter().map(|c| c.name.chars().count()).collect();
     for row in &cells {
@@ -137,6 +145,12 @@ pub fn write_table(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> 
     line(&rule, out)?;
     for row in &cells {
         line(row, out)?;
+    }
+    // The cut part is often what was looked for (the URL and "context deadline exceeded" at
+    // the end of a webhook error), so the table says where the whole values are.
+    if cut > 0 {
+        let s = if cut == 1 { "" } else { "s" };
+        writeln!(out, "({cut} value{s} cut to {MAX_CELL} characters; -o csv or -o json shows them whole)")?;
     }
     Ok(())
 }

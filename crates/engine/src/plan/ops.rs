@@ -3,7 +3,7 @@
 use arrow::datatypes::DataType;
 use datafusion::common::{JoinType, NullHandling, UnnestOptions};
 use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, SortExpr, cast, lit};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, lit};
 
 use super::value::{TExpr, Value, to_dynamic, to_json, unify};
 use super::{Binding, Rel, column, internal};
@@ -207,9 +207,24 @@ fn sort_exprs(keys: Vec<SortKey>) -> Vec<SortExpr> {
         .collect()
 }
 
+/// A builder over `plan` that a sort can be added to. DataFusion's builder rewrites sort keys
+/// in terms of its input's expressions, and for a Sort input it takes that Sort's own keys
+/// for projected columns: the second sort of `top 20 by TimeGenerated | order by
+/// TimeGenerated asc` became a reference to a column named
+/// `kql_first_present(__ev_time_generated,…)`, which does not exist ("internal planner
+/// error"). An identity projection in between leaves it nothing to rewrite; the optimizer
+/// removes it again.
+fn sort_input(plan: LogicalPlan) -> R<LogicalPlanBuilder> {
+    if !matches!(plan, LogicalPlan::Sort(_)) {
+        return Ok(LogicalPlanBuilder::from(plan));
+    }
+    let columns: Vec<Expr> = plan.schema().columns().into_iter().map(Expr::Column).collect();
+    LogicalPlanBuilder::from(plan).project(columns).map_err(internal)
+}
+
 /// `sort by …`.
 pub fn sort(mut rel: Rel, keys: Vec<SortKey>) -> R<Rel> {
-    rel.plan = build(LogicalPlanBuilder::from(rel.plan).sort(sort_exprs(keys)))?;
+    rel.plan = build(sort_input(rel.plan)?.sort(sort_exprs(keys)))?;
     Ok(rel)
 }
 
@@ -218,7 +233,7 @@ pub fn sort(mut rel: Rel, keys: Vec<SortKey>) -> R<Rel> {
 pub fn top(mut rel: Rel, n: usize, keys: Vec<SortKey>) -> R<Rel> {
     rel.plan = match n {
         0 => build(LogicalPlanBuilder::from(rel.plan).limit(0, Some(0)))?,
-        n => build(LogicalPlanBuilder::from(rel.plan).sort_with_limit(sort_exprs(keys), Some(n)))?,
+        n => build(sort_input(rel.plan)?.sort_with_limit(sort_exprs(keys), Some(n)))?,
     };
     Ok(rel)
 }

@@ -194,7 +194,7 @@ pub fn convert(v: Value, target: KType) -> TExpr {
     }
     let u = udfs();
     let expr = match (t.ty, target) {
-        (KType::Dynamic, KType::Int) => cast(call(&u.dyn_to_long, vec![t.expr]), DataType::Int32),
+        (KType::Dynamic, KType::Int) => long_to_int(call(&u.dyn_to_long, vec![t.expr])),
         (KType::Dynamic, KType::Long) => call(&u.dyn_to_long, vec![t.expr]),
         (KType::Dynamic, KType::Real) => call(&u.dyn_to_real, vec![t.expr]),
         (KType::Dynamic, KType::Bool) => call(&u.dyn_to_bool, vec![t.expr]),
@@ -208,7 +208,7 @@ pub fn convert(v: Value, target: KType) -> TExpr {
             call(&u.to_timespan, vec![t.expr])
         }
         (_, KType::Long) => call(&u.to_long, vec![int_input(t)]),
-        (_, KType::Int) => cast(call(&u.to_long, vec![int_input(t)]), DataType::Int32),
+        (_, KType::Int) => long_to_int(call(&u.to_long, vec![int_input(t)])),
         (_, KType::Real) => call(&u.to_real, vec![int_input(t)]),
         (_, KType::Bool) => call(&u.to_bool, vec![int_input(t)]),
         (KType::Long | KType::Int, KType::TimeSpan) => {
@@ -220,6 +220,14 @@ pub fn convert(v: Value, target: KType) -> TExpr {
         _ => null_of(target),
     };
     TExpr::new(expr, target)
+}
+
+/// A long as an int, null when it is out of the int's range. A plain cast fails the whole
+/// query on one such value (`toint(2147483648)`: "Can't cast value 2147483648 to type
+/// Int32", with no place to point at), where every `to*()` function gives null for a value
+/// that does not convert.
+fn long_to_int(e: Expr) -> Expr {
+    Expr::TryCast(datafusion::logical_expr::TryCast::new(Box::new(e), DataType::Int32))
 }
 
 fn int_input(t: TExpr) -> Expr {
@@ -306,6 +314,122 @@ pub fn datetime_from_nanos(e: Expr) -> Expr {
 /// A timespan from integer nanoseconds.
 pub fn timespan_from_nanos(e: Expr) -> Expr {
     cast(e, DataType::Duration(TimeUnit::Nanosecond))
+}
+
+/// The operand of a comparison that a type error points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    /// The left-hand side.
+    Left,
+    /// The right-hand side.
+    Right,
+    /// The comparison as a whole.
+    Both,
+}
+
+/// A comparison refused at plan time: which operand to point at, and why.
+#[derive(Debug)]
+pub struct Mismatch {
+    /// The operand the caret goes under.
+    pub at: Operand,
+    /// The message.
+    pub message: String,
+}
+
+/// True when values of the two types may meet in one comparison or one result column
+/// without a conversion the user did not ask for: the same type, two numbers, two strings,
+/// or a dynamic (which Kusto converts to the other side's type).
+pub fn same_kind(a: KType, b: KType) -> bool {
+    if a.is_dynamic() || b.is_dynamic() {
+        return true;
+    }
+    a == b || (a.is_numeric() && b.is_numeric()) || (a.is_stringy() && b.is_stringy())
+}
+
+/// Checks the operands of a comparison before [`compare`] unifies them. Kusto refuses to
+/// compare values of different types ("Cannot compare values of types datetime and
+/// string"); the fallback of [`unify`] compared their text instead, so
+/// `TimeGenerated > "2025-03-11 09:05:00"` kept every row and `latency > 1000` (meaning
+/// milliseconds) kept none, silently. What the user meant is clear in one case: a string
+/// literal compared with a datetime (or timespan) is read as the datetime it spells, with
+/// the rules of `todatetime()` (`totimespan()`); a dynamic string is converted the same way.
+/// Every other mix of types is an error.
+pub fn comparable(a: Value, b: Value) -> Result<(Value, Value), Mismatch> {
+    let (ta, tb) = (plain(a.ty()), plain(b.ty()));
+    let is_time = |t: KType| matches!(t, KType::DateTime | KType::TimeSpan);
+    let dyn_str = |v: &Value| v.ty() == KType::DynNative(Native::Str);
+    match (ta, tb) {
+        (t, _) if is_time(t) && dyn_str(&b) => Ok((a, Value::Expr(convert(b, t)))),
+        (_, t) if is_time(t) && dyn_str(&a) => Ok((Value::Expr(convert(a, t)), b)),
+        _ if same_kind(a.ty(), b.ty()) => Ok((a, b)),
+        (t, KType::String) if is_time(t) => {
+            let b = time_from_string(b, t).map_err(|message| Mismatch { at: Operand::Right, message })?;
+            Ok((a, b))
+        }
+        (KType::String, t) if is_time(t) => {
+            let a = time_from_string(a, t).map_err(|message| Mismatch { at: Operand::Left, message })?;
+            Ok((a, b))
+        }
+        (KType::TimeSpan, n) if n.is_numeric() => {
+            Err(Mismatch { at: Operand::Right, message: timespan_number(n) })
+        }
+        (n, KType::TimeSpan) if n.is_numeric() => {
+            Err(Mismatch { at: Operand::Left, message: timespan_number(n) })
+        }
+        (x, y) => Err(Mismatch {
+            at: Operand::Both,
+            message: format!("cannot compare values of types {x} and {y}"),
+        }),
+    }
+}
+
+fn timespan_number(n: KType) -> String {
+    format!(
+        "cannot compare values of types timespan and {n}: write the number as a timespan \
+         (1s, 1000ms, 2m) or convert it with totimespan(…)"
+    )
+}
+
+/// A string compared with a datetime or timespan `target`: its literal text read as a value
+/// of that type, or why not.
+fn time_from_string(v: Value, target: KType) -> Result<Value, String> {
+    let text = match &v {
+        Value::Expr(TExpr {
+            expr:
+                Expr::Literal(
+                    ScalarValue::Utf8(Some(s))
+                    | ScalarValue::Utf8View(Some(s))
+                    | ScalarValue::LargeUtf8(Some(s)),
+                    _,
+                ),
+            ..
+        }) => s.clone(),
+        _ => {
+            let f = if target == KType::DateTime { "todatetime" } else { "totimespan" };
+            return Err(format!(
+                "cannot compare values of types {target} and string: convert the string with {f}(…)"
+            ));
+        }
+    };
+    if target == KType::DateTime {
+        match crate::kvalue::parse_datetime(&text) {
+            Some(n) => {
+                Ok(Value::expr(lit(ScalarValue::TimestampNanosecond(Some(n), Some("UTC".into()))), target))
+            }
+            None => Err(format!(
+                "cannot compare a datetime with the string \"{text}\", which is not a date and time \
+                 (write it as datetime(2024-05-01T10:00:00Z))"
+            )),
+        }
+    } else {
+        match crate::kvalue::parse_timespan(&text) {
+            Some(n) => Ok(Value::expr(lit(ScalarValue::DurationNanosecond(Some(n))), target)),
+            None => Err(format!(
+                "cannot compare a timespan with the string \"{text}\", which is not a timespan \
+                 (write it as 1s, 1000ms or 00:00:01)"
+            )),
+        }
+    }
 }
 
 /// A comparison `a op b` with Kusto's null rules (`!=` is true when one side is null).

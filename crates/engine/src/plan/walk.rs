@@ -559,6 +559,29 @@ fn scalar_type(t: kql::ScalarType) -> KType {
     }
 }
 
+/// Refuses two values of `f` (the branches of `iff`, the values of `case`, the arguments of
+/// `coalesce`) that cannot share a result column: Kusto rejects them, and unifying them
+/// turned `iff(p, 1, "a")` into text, or `coalesce(1, "a")` into a silent null.
+fn same_result_type(f: &str, first: &Value, other: &Value, at: Span) -> R<()> {
+    if value::same_kind(first.ty(), other.ty()) {
+        return Ok(());
+    }
+    Err(err(at, format!("{f}() has values of different types: {} and {}", first.ty(), other.ty())))
+}
+
+/// The operands of a comparison as [`value::comparable`] accepts them, with the caret of a
+/// refusal under the operand it is about.
+fn comparable(l: Value, r: Value, left: Span, right: Span, whole: Span) -> R<(Value, Value)> {
+    value::comparable(l, r).map_err(|m| {
+        let at = match m.at {
+            value::Operand::Left => left,
+            value::Operand::Right => right,
+            value::Operand::Both => whole,
+        };
+        err(at, m.message)
+    })
+}
+
 fn ts_lit(n: i64) -> DfExpr {
     lit(ScalarValue::TimestampNanosecond(Some(n), Some("UTC".into())))
 }
@@ -1234,11 +1257,13 @@ impl Planner<'_> {
             ExprKind::Between { expr, low, high, negated } => {
                 let x = self.scalar(rel, expr)?;
                 let lo = self.scalar(rel, low)?;
+                let (x, lo) = comparable(x, lo, expr.span, low.span, e.span)?;
                 let mut hi = self.scalar(rel, high)?;
                 if x.ty() == KType::DateTime && hi.ty() == KType::TimeSpan {
                     hi =
                         Value::Expr(value::arith(lo.clone(), DfOp::Plus, hi).map_err(|m| err(high.span, m))?);
                 }
+                let (x, hi) = comparable(x, hi, expr.span, high.span, e.span)?;
                 let a = compare(x.clone(), DfOp::GtEq, lo)?;
                 let b = compare(x, DfOp::LtEq, hi)?;
                 let both = a.expr.and(b.expr);
@@ -1255,7 +1280,10 @@ impl Planner<'_> {
         use BinaryOp::*;
         let l = self.scalar(rel, left)?;
         let r = self.scalar(rel, right)?;
-        let cmp = |o: DfOp| compare(l.clone(), o, r.clone()).map(Value::Expr);
+        let cmp = |o: DfOp| -> R<Value> {
+            let (a, b) = comparable(l.clone(), r.clone(), left.span, right.span, s)?;
+            compare(a, o, b).map(Value::Expr)
+        };
         let strop = |f: &std::sync::Arc<datafusion::logical_expr::ScalarUDF>, negate: bool| -> R<Value> {
             let e = call(f, vec![to_string(l.clone()).expr, to_string(r.clone()).expr]);
             Ok(Value::expr(if negate { not(e) } else { e }, KType::Bool))
@@ -1658,6 +1686,69 @@ impl Planner<'_> {
         result
     }
 
+    /// `iff`, `case` and `coalesce`: values chosen per row, which must share one type. Out of
+    /// [`Planner::call`] so that its locals do not enlarge that function's frame, which every
+    /// level of a nested call (a user-defined function calling another) puts on the stack.
+    #[inline(never)]
+    fn conditional(&mut self, rel: &Rel, e: &Expr, f: &str, args: &[Expr]) -> R<Value> {
+        let s = e.span;
+        match f {
+            "iff" | "iif" => {
+                self.arity(e, f, args, 3, 3)?;
+                let c = self.scalar(rel, &args[0])?;
+                let c = as_bool(c, args[0].span)?;
+                let a = self.scalar(rel, &args[1])?;
+                let b = self.scalar(rel, &args[2])?;
+                same_result_type(f, &a, &b, args[2].span)?;
+                value::iff(c, a, b).map(Value::Expr).map_err(|m| err(s, m))
+            }
+            "case" => {
+                if args.len() < 3 || args.len().is_multiple_of(2) {
+                    return Err(err(s, "case() takes predicate/value pairs and an else value"));
+                }
+                // Fold from the else value backwards: case(p1, v1, p2, v2, e) = iff(p1, v1, iff(p2, v2, e)).
+                let mut acc = self.scalar(rel, &args[args.len() - 1])?;
+                let first = self.scalar(rel, &args[1])?;
+                same_result_type(f, &first, &acc, args[args.len() - 1].span)?;
+                for pair in args[..args.len() - 1].chunks(2).rev() {
+                    let c = self.scalar(rel, &pair[0])?;
+                    let c = as_bool(c, pair[0].span)?;
+                    let v = self.scalar(rel, &pair[1])?;
+                    same_result_type(f, &first, &v, pair[1].span)?;
+                    acc = Value::Expr(value::iff(c, v, acc).map_err(|m| err(s, m))?);
+                }
+                Ok(acc)
+            }
+            "coalesce" => {
+                if args.is_empty() {
+                    return Err(err(s, "coalesce() needs arguments"));
+                }
+                let v = self.args(rel, args)?;
+                for (x, a) in v.iter().zip(args).skip(1) {
+                    same_result_type(f, &v[0], x, a.span)?;
+                }
+                let ty = v[0].ty();
+                if ty.is_stringy() {
+                    // Kusto's coalesce of strings skips empty strings too.
+                    let mut acc = to_string(v[v.len() - 1].clone()).expr;
+                    for x in v[..v.len() - 1].iter().rev() {
+                        let sx = to_string(x.clone()).expr;
+                        acc = datafusion::logical_expr::when(sx.clone().not_eq(lit("")), sx)
+                            .otherwise(acc)
+                            .map_err(internal)?;
+                    }
+                    return Ok(Value::expr(acc, KType::String));
+                }
+                let exprs: Vec<DfExpr> = v
+                    .into_iter()
+                    .map(|x| if x.ty() == ty { texpr(x).expr } else { convert(x, ty).expr })
+                    .collect();
+                Ok(Value::expr(coalesce(exprs), ty))
+            }
+            _ => Err(err(s, format!("not a conditional function: {f}()"))),
+        }
+    }
+
     fn call(&mut self, rel: &Rel, e: &Expr, name: &kql::Ident, args: &[Expr]) -> R<Value> {
         if let Some(f) = self.functions.get(&name.name).cloned() {
             return self.call_function(rel, e, &f, args);
@@ -1885,51 +1976,7 @@ impl Planner<'_> {
                 let v = self.args(rel, args)?;
                 Ok(Value::expr(call(&u.pack_array, v.iter().map(to_json).collect()), KType::Dynamic))
             }
-            "iff" | "iif" => {
-                self.arity(e, f, args, 3, 3)?;
-                let c = self.scalar(rel, &args[0])?;
-                let c = as_bool(c, args[0].span)?;
-                let a = self.scalar(rel, &args[1])?;
-                let b = self.scalar(rel, &args[2])?;
-                value::iff(c, a, b).map(Value::Expr).map_err(|m| err(s, m))
-            }
-            "case" => {
-                if args.len() < 3 || args.len().is_multiple_of(2) {
-                    return Err(err(s, "case() takes predicate/value pairs and an else value"));
-                }
-                // Fold from the else value backwards: case(p1, v1, p2, v2, e) = iff(p1, v1, iff(p2, v2, e)).
-                let mut acc = self.scalar(rel, &args[args.len() - 1])?;
-                for pair in args[..args.len() - 1].chunks(2).rev() {
-                    let c = self.scalar(rel, &pair[0])?;
-                    let c = as_bool(c, pair[0].span)?;
-                    let v = self.scalar(rel, &pair[1])?;
-                    acc = Value::Expr(value::iff(c, v, acc).map_err(|m| err(s, m))?);
-                }
-                Ok(acc)
-            }
-            "coalesce" => {
-                if args.is_empty() {
-                    return Err(err(s, "coalesce() needs arguments"));
-                }
-                let v = self.args(rel, args)?;
-                let ty = v[0].ty();
-                if ty.is_stringy() {
-                    // Kusto's coalesce of strings skips empty strings too.
-                    let mut acc = to_string(v[v.len() - 1].clone()).expr;
-                    for x in v[..v.len() - 1].iter().rev() {
-                        let sx = to_string(x.clone()).expr;
-                        acc = datafusion::logical_expr::when(sx.clone().not_eq(lit("")), sx)
-                            .otherwise(acc)
-                            .map_err(internal)?;
-                    }
-                    return Ok(Value::expr(acc, KType::String));
-                }
-                let exprs: Vec<DfExpr> = v
-                    .into_iter()
-                    .map(|x| if x.ty() == ty { texpr(x).expr } else { convert(x, ty).expr })
-                    .collect();
-                Ok(Value::expr(coalesce(exprs), ty))
-            }
+            "iff" | "iif" | "case" | "coalesce" => self.conditional(rel, e, f, args),
             "isempty" | "isnotempty" => {
                 let v = one(self)?;
                 // Null-safe: a null string (which Kusto does not have) is empty, not null.
@@ -2069,7 +2116,16 @@ impl Planner<'_> {
                 Ok(match f {
                     "abs" if v.ty().is_numeric() => Value::expr(p::abs(texpr(v.clone()).expr), v.ty()),
                     "abs" => Value::expr(p::abs(real), KType::Real),
-                    "sqrt" => Value::expr(p::sqrt(real), KType::Real),
+                    // DataFusion's sqrt fails the whole query on a negative number; Kusto
+                    // (and IEEE 754, and this engine's log()) give NaN.
+                    "sqrt" => Value::expr(
+                        p::sqrt(
+                            datafusion::logical_expr::when(real.clone().lt(lit(0.0)), lit(f64::NAN))
+                                .otherwise(real)
+                                .map_err(internal)?,
+                        ),
+                        KType::Real,
+                    ),
                     "exp" => Value::expr(p::exp(real), KType::Real),
                     "log" => Value::expr(p::ln(real), KType::Real),
                     "log10" => Value::expr(p::log10(real), KType::Real),
@@ -2395,6 +2451,17 @@ impl Planner<'_> {
             let v = arg(p, i)?;
             as_bool(v, args[i].span)
         };
+        // `avg(Verb)` converted each string to a number, giving a silent null; Kusto refuses it.
+        let numeric_arg = |p: &mut Self, i: usize| -> R<Value> {
+            let v = arg(p, i)?;
+            match v.ty() {
+                KType::String | KType::Guid | KType::Bool => Err(err(
+                    args[i].span,
+                    format!("{f}() needs a number, a datetime or a timespan, not a {}", v.ty()),
+                )),
+                _ => Ok(v),
+            }
+        };
         let numeric_input = |v: Value| -> NumericInput {
             match v.ty() {
                 KType::DateTime | KType::DynNative(Native::DateTime) => (
@@ -2437,15 +2504,19 @@ impl Planner<'_> {
             }
             "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
                 let v = ops::key_value(arg(self, 0)?);
-                let mut e2 = count_distinct(v.expr);
-                if f.ends_with("if") {
+                // The predicate masks the value (`CASE WHEN p THEN x END`, which count_distinct
+                // skips as null) rather than filtering the aggregate: DataFusion's
+                // `count_distinct(x) FILTER (WHERE p)` lost the DISTINCT and counted the rows.
+                let x = if f.ends_with("if") {
                     let p = pred(self, 1)?;
-                    e2 = count_distinct(texpr(arg(self, 0)?).expr).filter(p).build().map_err(internal)?;
-                }
-                vec![out(name(naming::aggregate(f, first)), e2, KType::Long, None)]
+                    datafusion::logical_expr::when(p, v.expr).end().map_err(internal)?
+                } else {
+                    v.expr
+                };
+                vec![out(name(naming::aggregate(f, first)), count_distinct(x), KType::Long, None)]
             }
             "sum" | "sumif" | "avg" | "avgif" => {
-                let v = arg(self, 0)?;
+                let v = numeric_arg(self, 0)?;
                 let (x, ty, post) = numeric_input(v);
                 let is_avg = f.starts_with("avg");
                 let base = if is_avg { avg(cast(x, DataType::Float64)) } else { sum(x) };
@@ -2491,7 +2562,7 @@ impl Planner<'_> {
                 vec![out(name(naming::aggregate(f, first)), e2, ty, None)]
             }
             "stdev" | "variance" | "stdevif" | "varianceif" => {
-                let v = arg(self, 0)?;
+                let v = numeric_arg(self, 0)?;
                 let x = convert(v, KType::Real).expr;
                 let base = if f.starts_with("stdev") { stddev(x) } else { var_sample(x) };
                 let e2 = if f.ends_with("if") {
@@ -2505,7 +2576,7 @@ impl Planner<'_> {
                 if args.len() < 2 {
                     return Err(err(s, format!("{f}() needs a value and at least one percentile")));
                 }
-                let v = arg(self, 0)?;
+                let v = numeric_arg(self, 0)?;
                 let (x, ty, post) = numeric_input(v);
                 let mut outs = Vec::new();
                 for a in &args[1..] {

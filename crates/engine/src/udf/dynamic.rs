@@ -255,12 +255,21 @@ fn value_to_f64(v: &Value) -> Option<f64> {
     }
 }
 
+/// A real as a long, its fraction dropped; null when it is out of the long's range (or NaN,
+/// or infinite). Rust's `as` clamps instead, so `tolong(1e30)` read 9223372036854775807, a
+/// number that looks like data in `max()` or `sum()`.
+fn real_to_long(f: f64) -> Option<i64> {
+    // 2^63 is exact as an f64; every finite f64 below it and at or above -2^63 fits.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    (f.is_finite() && (-LIMIT..LIMIT).contains(&f)).then_some(f as i64)
+}
+
 fn value_to_i64(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().and_then(real_to_long)),
         Value::String(s) => {
             let s = s.trim();
-            s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
+            s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().and_then(real_to_long))
         }
         Value::Bool(b) => Some(i64::from(*b)),
         _ => None,
@@ -575,11 +584,9 @@ pub fn str_to_long(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
         rows,
         |s| {
             let s = s.trim();
-            s.parse::<i64>()
-                .ok()
-                .or_else(|| s.parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f as i64))
+            s.parse::<i64>().ok().or_else(|| s.parse::<f64>().ok().and_then(real_to_long))
         },
-        |f| f.is_finite().then_some(f as i64),
+        real_to_long,
     )?;
     finish(Arc::new(Int64Array::from(v)), args)
 }
