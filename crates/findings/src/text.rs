@@ -69,6 +69,20 @@ pub fn one_paragraph(s: &str) -> String {
         .collect()
 }
 
+/// A value from the log (a user agent, a user or webhook name) as summary text: each of its
+/// backticks written `` \` ``. A summary marks code with backticks (`docs/report-schema.md`),
+/// so a name holding them (``fence```user``) was cut into code spans by the HTML and Markdown
+/// reports and shown without its backticks; escaped, they stay the name's own. Every renderer
+/// reads a summary through [`unescape_backticks`] or `report::format::code_spans`.
+pub fn literal_backticks(value: &str) -> String {
+    value.replace('`', "\\`")
+}
+
+/// A summary as the reader sees it: each `` \` `` of [`literal_backticks`] back to `` ` ``.
+pub fn unescape_backticks(text: &str) -> String {
+    text.replace("\\`", "`")
+}
+
 /// `text` as one shell word: as it is when it holds only characters no shell treats specially,
 /// else in single quotes (a `'` inside written `'\''`). The value a command receives is the
 /// text exactly, whatever it holds.
@@ -113,6 +127,13 @@ mod tests {
         assert_eq!(one_line("kube-proxy 日本語 🔴"), "kube-proxy 日本語 🔴");
         // Zero-width joiners (emoji sequences) are not hidden characters.
         assert!(!is_hidden('\u{200D}'));
+    }
+
+    #[test]
+    fn a_log_value_s_backticks_survive_the_escape_for_summaries() {
+        let name = "fence```user\\`x";
+        assert_eq!(literal_backticks(name), "fence\\`\\`\\`user\\\\`x");
+        assert_eq!(unescape_backticks(&literal_backticks(name)), name);
     }
 
     #[test]

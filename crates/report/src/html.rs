@@ -31,7 +31,7 @@ pub fn escape(s: &str) -> String {
 fn prose(s: &str) -> String {
     format::code_spans(s)
         .into_iter()
-        .map(|(is_code, p)| if is_code { format!("<code>{}</code>", escape(p)) } else { escape(p) })
+        .map(|(is_code, p)| if is_code { format!("<code>{}</code>", escape(&p)) } else { escape(&p) })
         .collect()
 }
 

@@ -38,8 +38,8 @@ fn prose(s: &str) -> String {
         .into_iter()
         .map(|(is_code, p)| match (is_code, p.is_empty()) {
             (true, true) => "\\`\\`".to_owned(),
-            (true, false) => code(p),
-            (false, _) => escape(p),
+            (true, false) => code(&p),
+            (false, _) => escape(&p),
         })
         .collect()
 }
