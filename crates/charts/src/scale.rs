@@ -175,7 +175,8 @@ const fn month_step(months: i64) -> i64 {
 pub(crate) fn time_ticks(min: i64, max: i64, target: usize) -> TimeTicks {
     let span = (max - min).max(1);
     let target = target.max(1) as i64;
-    if let Some(step) = TIME_STEPS.iter().copied().take_while(|s| *s <= 14 * DAY).find(|s| span / s < target) {
+    if let Some(step) = TIME_STEPS.iter().copied().take_while(|s| *s <= 14 * DAY).find(|s| span / s < target)
+    {
         let first = min.div_euclid(step) * step + if min.rem_euclid(step) == 0 { 0 } else { step };
         let mut values = Vec::new();
         let mut t = first;
@@ -186,11 +187,8 @@ pub(crate) fn time_ticks(min: i64, max: i64, target: usize) -> TimeTicks {
         return TimeTicks { step, values };
     }
     // 30.44 days a month on average.
-    let months = MONTH_STEPS
-        .iter()
-        .copied()
-        .find(|m| span / (m * 2_629_746 * SECOND) < target)
-        .unwrap_or(1200);
+    let months =
+        MONTH_STEPS.iter().copied().find(|m| span / (m * 2_629_746 * SECOND) < target).unwrap_or(1200);
     let month_index = |ms: i64| {
         DateTime::<Utc>::from_timestamp_millis(ms).map(|t| i64::from(t.year()) * 12 + i64::from(t.month0()))
     };
@@ -339,7 +337,10 @@ mod tests {
             labels("2018-10-25T00:00:00Z", "2020-04-21T00:00:00Z", 8),
             vec!["2019-01", "2019-04", "2019-07", "2019-10", "2020-01", "2020-04"]
         );
-        assert_eq!(labels("2024-01-10T00:00:00Z", "2024-05-20T00:00:00Z", 6), vec!["2024-02", "2024-03", "2024-04", "2024-05"]);
+        assert_eq!(
+            labels("2024-01-10T00:00:00Z", "2024-05-20T00:00:00Z", 6),
+            vec!["2024-02", "2024-03", "2024-04", "2024-05"]
+        );
         // Day steps keep `MM-DD`, with the year on the line under the axis.
         let ms = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).unwrap_or(0);
         let t = time_ticks(ms("2024-12-28T00:00:00Z"), ms("2025-01-03T00:00:00Z"), 8);

@@ -479,7 +479,8 @@ fn circle_and_tick_xs(svg: &str) -> (Option<String>, Vec<String>) {
     let cx = svg.split("<circle cx=\"").nth(1).and_then(|s| s.split('"').next()).map(str::to_owned);
     let axis = svg.split("class=\"axis x-axis\"").nth(1).unwrap_or("");
     let axis = axis.split("</g>").next().unwrap_or("");
-    let ticks = axis.split("<text x=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_owned).collect();
+    let ticks =
+        axis.split("<text x=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_owned).collect();
     (cx, ticks)
 }
 
@@ -501,7 +502,10 @@ fn a_single_point_on_a_time_axis_sits_on_its_tick() {
 fn the_caption_names_no_bin_that_two_points_cannot_show() {
     let point = |x: &str| Point { x: x.into(), y: 1.0 };
     let two = Chart {
-        series: vec![Series { name: "a".into(), points: vec![point("2024-05-01T18:30:00Z"), point("2024-05-01T23:50:00Z")] }],
+        series: vec![Series {
+            name: "a".into(),
+            points: vec![point("2024-05-01T18:30:00Z"), point("2024-05-01T23:50:00Z")],
+        }],
         ..timechart()
     };
     let svg = charts::svg(&two, 750, 300);

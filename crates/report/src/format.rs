@@ -245,7 +245,9 @@ mod tests {
     #[test]
     fn code_spans_pair_backticks() {
         let spans = |s: &str| -> Vec<(bool, String)> { super::code_spans(s) };
-        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> { v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect() };
+        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> {
+            v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect()
+        };
         assert_eq!(spans("a `b` c"), owned(&[(false, "a "), (true, "b"), (false, " c")]));
         assert_eq!(spans("a `b c"), owned(&[(false, "a `b c")]));
         assert_eq!(spans("`x`"), owned(&[(true, "x")]));
@@ -255,7 +257,9 @@ mod tests {
     /// the HTML summary and the webhook `…evil|`w`[wh]…` lost its backticks.
     #[test]
     fn backticks_of_a_log_value_in_a_summary_stay_literal_and_check_code_stays_code() {
-        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> { v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect() };
+        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> {
+            v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect()
+        };
         let summary = format!(
             "{} sent 5 LISTs; run `kubectl get {}`",
             findings::text::literal_backticks("fence```user"),

@@ -353,7 +353,8 @@ mod tests {
     /// `1. CRITICAL …` line); four spaces made a code block.
     #[test]
     fn a_list_marker_at_the_start_of_a_summary_is_escaped_in_markdown() {
-        let summary = |ua: &str| line_start(prose(&findings::text::one_paragraph(&format!("{ua} (u:i) sent 5 LISTs"))));
+        let summary =
+            |ua: &str| line_start(prose(&findings::text::one_paragraph(&format!("{ua} (u:i) sent 5 LISTs"))));
         assert_eq!(summary("1.\tFAKE-ITEM/v1"), "1\\. FAKE-ITEM/v1 (u:i) sent 5 LISTs");
         assert_eq!(summary("1)\tPAREN-ITEM/v1"), "1\\) PAREN-ITEM/v1 (u:i) sent 5 LISTs");
         assert_eq!(summary("-\tDASH-ITEM/v1"), "\\- DASH-ITEM/v1 (u:i) sent 5 LISTs");
