@@ -310,7 +310,9 @@ fn overview(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             c,
             1000,
             400,
-            "Average latency per client in 5-minute bins, as the AKS guide's second query draws it.",
+            "Average latency in 5-minute bins of the clients the title names (not every client: the \
+             JSON report's AUD002 findings and the query in the AKS guide cover them all), as the AKS guide's \
+             second query draws it.",
         )?;
     }
     if let Some(t) = &o.p99_table {
