@@ -65,10 +65,10 @@ fn line_start(line: String) -> String {
     line
 }
 
-/// A table cell: prose escaping, and line breaks as `<br>` so the row stays one line.
+/// A table cell: prose escaping, and a line feed as `␤` (U+2424), as titles and summaries show
+/// it: a `<br>` broke a row of the overview table over two lines at a line feed from the log.
 fn cell(s: &str) -> String {
-    let lines: Vec<String> = s.lines().map(escape).collect();
-    lines.join("<br>")
+    escape(&findings::text::one_paragraph(s))
 }
 
 /// Inline code that survives any content: a fence longer than the longest backtick run, so
@@ -315,7 +315,15 @@ mod tests {
     #[test]
     fn cells_escape_pipes_and_markup() {
         assert_eq!(cell("a|b <script>x</script>"), "a\\|b &lt;script&gt;x&lt;/script&gt;");
-        assert_eq!(cell("two\nlines"), "two<br>lines");
+        assert_eq!(cell("two\nlines"), "two␤lines");
+    }
+
+    /// Review 27 (html, item 14): a client name with a line feed showed as `fence<br>…` in the
+    /// overview table, a line break that the JSON, HTML and text reports do not have.
+    #[test]
+    fn a_line_feed_in_a_markdown_table_cell_shows_as_the_newline_symbol_not_a_br() {
+        assert_eq!(cell("fence```\n![pixel](http:"), "fence\\`\\`\\`␤\\!\\[pixel\\](http:");
+        assert!(!cell("a\r\nb").contains("<br>"));
     }
 
     #[test]
