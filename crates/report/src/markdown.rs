@@ -54,8 +54,8 @@ fn line_start(line: String) -> String {
     if line.starts_with(['-', '+']) {
         return format!("\\{line}");
     }
-    if line.starts_with(' ') {
-        return format!("&#32;{}", &line[1..]);
+    if let Some(rest) = line.strip_prefix(' ') {
+        return format!("&#32;{rest}");
     }
     // CommonMark's ordered-list marker: one to nine digits, then `.` or `)`.
     let digits = line.bytes().take_while(u8::is_ascii_digit).count();
