@@ -11,8 +11,8 @@ use crate::ChartKind;
 /// What the x values are.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum XAxis {
-    /// Times in milliseconds since the Unix epoch (UTC); `bin` is the smallest step between
-    /// two distinct x values, when there are at least two.
+    /// Times in milliseconds since the Unix epoch (UTC); `bin` is the step of the grid the
+    /// times lie on ([`grid_bin`]), when at least three distinct times show it.
     Time { min: i64, max: i64, bin: Option<i64> },
     /// Plain numbers.
     Numeric { min: f64, max: f64 },
@@ -169,8 +169,11 @@ pub(crate) fn prepare(chart: &Chart) -> Prepared {
         let mut distinct = times.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        let bin = distinct.windows(2).map(|w| w[1] - w[0]).min();
         let grid = grid_bin(&distinct);
+        // The bin the captions name: the grid's step, and only when three times or more show
+        // it. Two times say nothing of the bin (18:30 and 23:50 of 5-minute bins read "320m
+        // bins"), nor do raw times off any grid.
+        let bin = grid.filter(|_| distinct.len() >= 3);
         let mut it = times.into_iter();
         let lines = chart
             .series

@@ -1,6 +1,6 @@
 //! Axis ticks and number/time labels shared by the SVG and text renderers.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 /// Ticks of a value axis: nice round steps (1, 2, 2.5, 5 × 10ⁿ) covering `lo..=hi`.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,30 +158,90 @@ const TIME_STEPS: &[i64] = &[
     365 * DAY,
 ];
 
-/// At most `target` ticks on round times inside `min..=max`.
+/// Steps of calendar months, used once a tick every 14 days would still be too many.
+const MONTH_STEPS: &[i64] = &[1, 2, 3, 6, 12, 24, 60, 120, 240, 600, 1200];
+
+/// The nominal length of a step of `months` months: long enough that [`format_time_tick`]
+/// tells month steps (`YYYY-MM`) from day steps and year steps (`YYYY`) from month steps.
+const fn month_step(months: i64) -> i64 {
+    months * 31 * DAY
+}
+
+/// At most `target` ticks on round times inside `min..=max`. Up to 14 days a step is a fixed
+/// length and its ticks are its multiples since the epoch (10:15, 10:30); from a month up the
+/// ticks are on calendar boundaries, the first of a month or of a year (`2023-01`, `2024`):
+/// multiples of 91 or 365 days since 1970 fell on 11-01 and 12-19 and read as if they went
+/// backwards.
 pub(crate) fn time_ticks(min: i64, max: i64, target: usize) -> TimeTicks {
     let span = (max - min).max(1);
     let target = target.max(1) as i64;
-    let step = TIME_STEPS.iter().copied().find(|s| span / s < target).unwrap_or(365 * DAY);
-    let first = min.div_euclid(step) * step + if min.rem_euclid(step) == 0 { 0 } else { step };
-    let mut values = Vec::new();
-    let mut t = first;
-    while t <= max && values.len() < 1000 {
-        values.push(t);
-        t += step;
+    if let Some(step) = TIME_STEPS.iter().copied().take_while(|s| *s <= 14 * DAY).find(|s| span / s < target)
+    {
+        let first = min.div_euclid(step) * step + if min.rem_euclid(step) == 0 { 0 } else { step };
+        let mut values = Vec::new();
+        let mut t = first;
+        while t <= max && values.len() < 1000 {
+            values.push(t);
+            t += step;
+        }
+        return TimeTicks { step, values };
     }
-    TimeTicks { step, values }
+    // 30.44 days a month on average.
+    let months =
+        MONTH_STEPS.iter().copied().find(|m| span / (m * 2_629_746 * SECOND) < target).unwrap_or(1200);
+    let month_index = |ms: i64| {
+        DateTime::<Utc>::from_timestamp_millis(ms).map(|t| i64::from(t.year()) * 12 + i64::from(t.month0()))
+    };
+    let start_of = |index: i64| {
+        let year = i32::try_from(index.div_euclid(12)).ok()?;
+        let month = u32::try_from(index.rem_euclid(12)).ok()? + 1;
+        Utc.with_ymd_and_hms(year, month, 1, 0, 0, 0).single().map(|t| t.timestamp_millis())
+    };
+    let mut values = Vec::new();
+    if let Some(from) = month_index(min) {
+        // The first boundary at or after `min` that is a multiple of the step (January for years).
+        let mut index = from.div_euclid(months) * months;
+        while let Some(t) = start_of(index) {
+            if t > max || values.len() >= 1000 {
+                break;
+            }
+            if t >= min {
+                values.push(t);
+            }
+            index += months;
+        }
+    }
+    TimeTicks { step: month_step(months), values }
 }
 
-/// A time tick label: `HH:MM`, `HH:MM:SS` below a minute, `MM-DD` from a day up.
+/// A time tick label: `HH:MM:SS` below a minute, `HH:MM` below a day, `MM-DD` for day steps
+/// (the year is under the axis, [`format_date`]), `YYYY-MM` for month steps, `YYYY` for year
+/// steps.
 pub(crate) fn format_time_tick(ms: i64, step: i64) -> String {
     let Some(t) = DateTime::<Utc>::from_timestamp_millis(ms) else { return ms.to_string() };
     if step < MINUTE {
         t.format("%H:%M:%S").to_string()
     } else if step < DAY {
         t.format("%H:%M").to_string()
-    } else {
+    } else if step < month_step(1) {
         t.format("%m-%d").to_string()
+    } else if step < month_step(12) {
+        t.format("%Y-%m").to_string()
+    } else {
+        t.format("%Y").to_string()
+    }
+}
+
+/// The line under a tick label, shown under the first tick and where it changes: the date
+/// (`YYYY-MM-DD`) below a day step, the year for day steps, nothing from a month step up (the
+/// label holds the year).
+pub(crate) fn format_tick_context(ms: i64, step: i64) -> String {
+    if step < DAY {
+        format_date(ms)
+    } else if step < month_step(1) {
+        DateTime::<Utc>::from_timestamp_millis(ms).map(|t| t.format("%Y").to_string()).unwrap_or_default()
+    } else {
+        String::new()
     }
 }
 
@@ -260,6 +320,34 @@ mod tests {
         assert_eq!(t.step, 15 * MINUTE);
         let labels: Vec<String> = t.values.iter().map(|&v| format_time_tick(v, t.step)).collect();
         assert_eq!(labels, vec!["10:15", "10:30", "10:45", "11:00"]);
+    }
+
+    fn labels(min: &str, max: &str, target: usize) -> Vec<String> {
+        let ms = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).unwrap_or(0);
+        let t = time_ticks(ms(min), ms(max), target);
+        t.values.iter().map(|&v| format_time_tick(v, t.step)).collect()
+    }
+
+    /// Review 27 (html, item 5): 1,001 days read `12-19 12-19 12-18` (multiples of 365 days
+    /// since 1970, no year) and 544 days `11-01 01-31 05-02 …` (91-day steps).
+    #[test]
+    fn ticks_over_long_windows_fall_on_month_or_year_starts_and_carry_the_year() {
+        assert_eq!(labels("2022-11-29T10:00:00Z", "2025-08-26T00:00:00Z", 5), vec!["2023", "2024", "2025"]);
+        assert_eq!(
+            labels("2018-10-25T00:00:00Z", "2020-04-21T00:00:00Z", 8),
+            vec!["2019-01", "2019-04", "2019-07", "2019-10", "2020-01", "2020-04"]
+        );
+        assert_eq!(
+            labels("2024-01-10T00:00:00Z", "2024-05-20T00:00:00Z", 6),
+            vec!["2024-02", "2024-03", "2024-04", "2024-05"]
+        );
+        // Day steps keep `MM-DD`, with the year on the line under the axis.
+        let ms = |s: &str| DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).unwrap_or(0);
+        let t = time_ticks(ms("2024-12-28T00:00:00Z"), ms("2025-01-03T00:00:00Z"), 8);
+        assert_eq!(t.step, DAY);
+        assert_eq!(format_time_tick(t.values[0], t.step), "12-28");
+        assert_eq!(format_tick_context(t.values[0], t.step), "2024");
+        assert_eq!(format_tick_context(ms("2025-03-01T00:00:00Z"), month_step(1)), "");
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 
 use crate::data::{Prepared, XAxis};
 use crate::scale::{
-    format_date, format_span, format_tick, format_time_tick, format_value, nice_ticks, time_ticks,
+    format_date, format_span, format_tick, format_tick_context, format_time_tick, format_value, nice_ticks,
+    time_ticks,
 };
 use crate::{ChartKind, PALETTE, truncate, truncate_middle};
 
@@ -349,8 +350,14 @@ fn x_axis(svg: &mut Svg, p: &Prepared, plot: &Plot, w: f64) -> (f64, f64) {
         XAxis::Time { min, max, .. } => {
             let ticks = time_ticks(*min, *max, ((plot.width() / 70.0) as usize).max(2));
             let span = (*max - *min).max(1) as f64;
+            // One instant only: its tick in the middle, where the points of a zero-width
+            // domain are drawn (a tick at the left put the time far from its point).
             let x_of = |t: i64| {
-                if max > min { plot.left + (t - min) as f64 / span * plot.width() } else { plot.left }
+                if max > min {
+                    plot.left + (t - min) as f64 / span * plot.width()
+                } else {
+                    plot.left + plot.width() / 2.0
+                }
             };
             let mut values = ticks.values.clone();
             if values.is_empty() {
@@ -361,8 +368,9 @@ fn x_axis(svg: &mut Svg, p: &Prepared, plot: &Plot, w: f64) -> (f64, f64) {
                 let x = x_of(t);
                 tick_mark(svg, x, plot.bottom);
                 svg.text(x, label_y, "middle", FONT, "#555555", "", &format_time_tick(t, ticks.step));
-                let date = format_date(t);
-                if date != last_date && ticks.step < 24 * 3_600_000 {
+                // The date (or, for day steps, the year) under the first tick and where it changes.
+                let date = format_tick_context(t, ticks.step);
+                if date != last_date && !date.is_empty() {
                     svg.text(x, label_y + FONT + 2.0, "middle", FONT, "#777777", "", &date);
                     last_date = date;
                 }

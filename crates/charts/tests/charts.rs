@@ -473,3 +473,42 @@ fn a_timechart_of_raw_event_times_is_one_line_not_dots() {
     assert_eq!(group.map(|g| g.matches("<polyline").count()), Some(1), "{svg}");
     assert_eq!(charts::with_gaps(&chart), chart);
 }
+
+/// The x of the first `<circle` and the x of each label under the x axis.
+fn circle_and_tick_xs(svg: &str) -> (Option<String>, Vec<String>) {
+    let cx = svg.split("<circle cx=\"").nth(1).and_then(|s| s.split('"').next()).map(str::to_owned);
+    let axis = svg.split("class=\"axis x-axis\"").nth(1).unwrap_or("");
+    let axis = axis.split("</g>").next().unwrap_or("");
+    let ticks =
+        axis.split("<text x=\"").skip(1).filter_map(|s| s.split('"').next()).map(str::to_owned).collect();
+    (cx, ticks)
+}
+
+/// Review 27 (html, item 6): the only point of a one-bin chart was drawn mid-axis while its
+/// tick (09:00:00) sat at the left edge.
+#[test]
+fn a_single_point_on_a_time_axis_sits_on_its_tick() {
+    let one = Chart { series: vec![Series { name: "a".into(), points: times(&[120.0], 0) }], ..timechart() };
+    let svg = charts::svg(&one, 750, 300);
+    let (cx, ticks) = circle_and_tick_xs(&svg);
+    let Some(cx) = cx else { panic!("no point drawn: {svg}") };
+    assert!(!ticks.is_empty(), "{svg}");
+    assert!(ticks.iter().all(|t| *t == cx), "point at {cx}, ticks at {ticks:?}");
+}
+
+/// Review 27 (html, item 5): two 5-minute bins at 18:30 and 23:50 made the caption say
+/// "320m bins" under a title of 5-minute bins.
+#[test]
+fn the_caption_names_no_bin_that_two_points_cannot_show() {
+    let point = |x: &str| Point { x: x.into(), y: 1.0 };
+    let two = Chart {
+        series: vec![Series {
+            name: "a".into(),
+            points: vec![point("2024-05-01T18:30:00Z"), point("2024-05-01T23:50:00Z")],
+        }],
+        ..timechart()
+    };
+    let svg = charts::svg(&two, 750, 300);
+    assert!(!svg.contains("320m bins"), "{svg}");
+    assert!(charts::svg(&timechart(), 750, 300).contains("start_time (UTC, 5m bins)"));
+}

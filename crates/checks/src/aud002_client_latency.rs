@@ -71,8 +71,14 @@ and scope; AUD005 says where the time went) and tune it; throttle it if it must 
 "#,
 };
 
-/// Clients drawn in the overview chart besides the flagged ones.
-const CHART_CLIENTS: usize = 8;
+/// Lines of the overview chart: the chart palette's ten colours, so no two lines share one.
+/// Half go to the busiest clients, the rest to the slowest (flagged ones first): drawing the
+/// 8 busiest plus every flagged client drew 505 lines for 1,500 clients, each colour naming
+/// 50 of them, and left out slow clients that were neither busy nor flagged (review 27, items
+/// 10 and 11). The chart's title says which clients it shows and how many it leaves out.
+const CHART_CLIENTS: usize = 10;
+/// Of [`CHART_CLIENTS`], the lines kept for the busiest clients.
+const CHART_BUSIEST: usize = 5;
 
 /// Requests, those with a latency (both timestamps) and their total latency, per user agent
 /// and 5-minute bin: the start of [`query`], which the evidence check (AUD009) also sums to
@@ -276,19 +282,41 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
     });
     out.findings = found.into_iter().map(|(_, f)| f).collect();
 
-    // The overview: the busiest clients, plus every flagged one.
+    // The overview: the busiest clients, then the slowest (flagged first, slowest first).
     let mut busiest: Vec<(&String, &ClientSeries)> = clients.iter().collect();
     busiest.sort_by(|a, b| b.1.requests.total_cmp(&a.1.requests).then_with(|| a.0.cmp(b.0)));
     let mut drawn: Vec<(&str, &ClientSeries)> =
-        busiest.iter().take(CHART_CLIENTS).map(|(c, s)| (c.as_str(), *s)).collect();
-    for c in &flagged {
-        if !drawn.iter().any(|(d, _)| d == c)
-            && let Some(s) = clients.get(c)
-        {
+        busiest.iter().take(CHART_BUSIEST).map(|(c, s)| (c.as_str(), *s)).collect();
+    let mut slowest: Vec<(&String, &ClientSeries)> = clients.iter().collect();
+    slowest.sort_by(|a, b| {
+        let flagged_a = flagged.contains(a.0);
+        let flagged_b = flagged.contains(b.0);
+        flagged_b
+            .cmp(&flagged_a)
+            .then_with(|| b.1.average().total_cmp(&a.1.average()))
+            .then_with(|| a.0.cmp(b.0))
+    });
+    for (c, s) in slowest {
+        if drawn.len() >= CHART_CLIENTS {
+            break;
+        }
+        if !drawn.iter().any(|(d, _)| *d == c.as_str()) {
             drawn.push((c.as_str(), s));
         }
     }
-    out.overview.latency_over_time = Some(chart(&drawn));
+    let mut overview = chart(&drawn);
+    let left_out = clients.len() - drawn.len();
+    if left_out > 0 {
+        overview.title = format!(
+            "Average latency per client (5-minute bins, long-running requests excluded): the {} busiest and the {} \
+             slowest clients (flagged first); {} other client{} not drawn",
+            drawn.len().min(CHART_BUSIEST),
+            drawn.len().saturating_sub(CHART_BUSIEST),
+            count(left_out as f64),
+            if left_out == 1 { "" } else { "s" }
+        );
+    }
+    out.overview.latency_over_time = Some(overview);
     Ok(out)
 }
 
@@ -352,6 +380,34 @@ mod tests {
         assert!(f.summary.contains("guide's raw query"));
         let chart = out.overview.latency_over_time.expect("chart");
         assert!(chart.series.iter().any(|s| s.name == "pod-inventory"));
+    }
+
+    /// Review 27 (html, items 10 and 11): 1,500 clients drew 505 lines with each colour reused
+    /// 50 times, and slow clients that were neither busy nor flagged were left out unsaid.
+    #[test]
+    fn the_latency_chart_draws_ten_clients_the_busiest_and_the_slowest_and_says_how_many_it_leaves_out() {
+        let ctx = ctx_hour();
+        let names: Vec<String> = (0..30).map(|i| format!("busy-{i:02}")).collect();
+        let mut series: Vec<(&str, f64, &[f64])> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), 1000.0 - i as f64, &[10.0, 12.0, 11.0][..]))
+            .collect();
+        series.push(("slow-but-not-flagged", 50.0, &[900.0, 900.0, 900.0]));
+        series.push(("pod-inventory", 50.0, &[4000.0, 4400.0, 4200.0]));
+        let out = evaluate(&ctx, &rows(&series)).expect("evaluates");
+        let chart = out.overview.latency_over_time.expect("chart");
+        let drawn: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(drawn.len(), 10, "{drawn:?}");
+        assert_eq!(&drawn[..6], &["busy-00", "busy-01", "busy-02", "busy-03", "busy-04", "pod-inventory"]);
+        assert_eq!(drawn[6], "slow-but-not-flagged");
+        assert!(
+            chart.title.ends_with(
+                "the 5 busiest and the 5 slowest clients (flagged first); 22 other clients not drawn"
+            ),
+            "{}",
+            chart.title
+        );
     }
 
     #[test]

@@ -170,6 +170,13 @@ pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> Aud
     {
         outcome.findings[i].summary.push_str(&format!(" (The throttling remedy could not be built: {err}.)"));
     }
+    // The audit checks mark no code in their summaries, so every backtick in one is from a
+    // value they put in (a user agent, a user, namespace or webhook name): written `\``, it
+    // stays the name's own instead of opening a code span in HTML and Markdown (review 27,
+    // item 12).
+    for f in &mut outcome.findings {
+        f.summary = findings::text::literal_backticks(&f.summary);
+    }
     outcome
 }
 

@@ -11,7 +11,15 @@
 //!   U+2066–U+2069), which reverse how the rest of a line reads (a client name holding
 //!   U+202E turns `63% (57.9 per second)` around);
 //! - the line and paragraph separators U+2028 and U+2029, which many renderers and YAML
-//!   parsers take as line breaks while a reader sees nothing.
+//!   parsers take as line breaks while a reader sees nothing;
+//! - the invisible format characters ([`is_invisible`]): zero-width space, non-joiner and
+//!   joiner (U+200B–U+200D), word joiner and the invisible operators (U+2060–U+2064), the
+//!   byte-order mark U+FEFF, the soft hyphen U+00AD, U+034F, U+180E and the tag characters
+//!   U+E0000–U+E007F. Two clients whose names differ only by one of them looked identical in
+//!   every table and chart, and tags spell hidden ASCII. The joiners also glue emoji
+//!   sequences (👨‍👩‍👧) and some scripts' letters, which then show a `�` between their parts:
+//!   names in audit logs are ASCII in practice, and a visible mark is the lesser harm than two
+//!   names that cannot be told apart.
 //!
 //! Line feeds and tabs are the only whitespace controls kept: in one-line fields they become
 //! spaces ([`one_line`]), in multi-line bodies they stay ([`multi_line`]).
@@ -22,10 +30,29 @@ pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// True for the format characters that take no space and show nothing (see the module docs):
+/// U+00AD, U+034F, U+180E, U+200B–U+200D, U+2060–U+2064, U+FEFF and the tags U+E0000–U+E007F.
+pub fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{FEFF}'
+            | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
 /// True for a character no report shows as it is (see the module docs): a control character
-/// other than line feed and tab, a bidirectional formatting character, or U+2028/U+2029.
+/// other than line feed and tab, a bidirectional formatting character, U+2028/U+2029, or an
+/// invisible format character ([`is_invisible`]).
 pub fn is_hidden(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+    (c.is_control() && c != '\n' && c != '\t')
+        || is_bidi_control(c)
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || is_invisible(c)
 }
 
 /// The character a hidden one is shown as.
@@ -67,6 +94,20 @@ pub fn one_paragraph(s: &str) -> String {
             c => c,
         })
         .collect()
+}
+
+/// A value from the log (a user agent, a user or webhook name) as summary text: each of its
+/// backticks written `` \` ``. A summary marks code with backticks (`docs/report-schema.md`),
+/// so a name holding them (``fence```user``) was cut into code spans by the HTML and Markdown
+/// reports and shown without its backticks; escaped, they stay the name's own. Every renderer
+/// reads a summary through [`unescape_backticks`] or `report::format::code_spans`.
+pub fn literal_backticks(value: &str) -> String {
+    value.replace('`', "\\`")
+}
+
+/// A summary as the reader sees it: each `` \` `` of [`literal_backticks`] back to `` ` ``.
+pub fn unescape_backticks(text: &str) -> String {
+    text.replace("\\`", "`")
 }
 
 /// `text` as one shell word: as it is when it holds only characters no shell treats specially,
@@ -111,8 +152,24 @@ mod tests {
         assert_eq!(multi_line(s), "a�b�c�d�e�f�g�h�i�j�[31mk\n\tl");
         // Ordinary text, CJK and emoji are untouched.
         assert_eq!(one_line("kube-proxy 日本語 🔴"), "kube-proxy 日本語 🔴");
-        // Zero-width joiners (emoji sequences) are not hidden characters.
-        assert!(!is_hidden('\u{200D}'));
+    }
+
+    /// Review 27 (html, item 15): the client `rlo…exe.txt\u{200b}\u{200d}zw` and a BOM in a
+    /// user agent reached every format, so two names differing only by them looked the same.
+    #[test]
+    fn zero_width_characters_and_the_byte_order_mark_are_shown_as_replacement_characters() {
+        assert_eq!(one_line("exe.txt\u{200b}\u{200d}zw"), "exe.txt��zw");
+        assert_eq!(one_paragraph("bidi\u{feff}bom/v1"), "bidi�bom/v1");
+        assert_eq!(multi_line("a\u{200c}b\u{2060}c\u{ad}d\u{e0041}e"), "a�b�c�d�e");
+        // Visible text around them is untouched, variation selectors included.
+        assert_eq!(one_line("ok ✔\u{fe0f} 日本"), "ok ✔\u{fe0f} 日本");
+    }
+
+    #[test]
+    fn a_log_value_s_backticks_survive_the_escape_for_summaries() {
+        let name = "fence```user\\`x";
+        assert_eq!(literal_backticks(name), "fence\\`\\`\\`user\\\\`x");
+        assert_eq!(unescape_backticks(&literal_backticks(name)), name);
     }
 
     #[test]

@@ -148,11 +148,31 @@ pub fn counts_line(report: &Report) -> String {
 }
 
 /// Splits prose into plain and `code` parts at paired backticks; `true` marks code. With an
-/// unpaired backtick the whole text is plain.
-pub fn code_spans(s: &str) -> Vec<(bool, &str)> {
-    let parts: Vec<&str> = s.split('`').collect();
+/// unpaired backtick the whole text is plain. A backtick written `` \` `` is a value's own
+/// ([`findings::text::literal_backticks`]: the audit checks write every name from the log so):
+/// it marks nothing and shows as `` ` `` in whichever part it is.
+pub fn code_spans(s: &str) -> Vec<(bool, String)> {
+    // Split at the backticks that mark code: those not escaped.
+    let mut parts: Vec<String> = vec![String::new()];
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'`') => {
+                chars.next();
+                if let Some(p) = parts.last_mut() {
+                    p.push('`');
+                }
+            }
+            '`' => parts.push(String::new()),
+            c => {
+                if let Some(p) = parts.last_mut() {
+                    p.push(c);
+                }
+            }
+        }
+    }
     if parts.len().is_multiple_of(2) {
-        return vec![(false, s)];
+        return vec![(false, findings::text::unescape_backticks(s))];
     }
     parts
         .into_iter()
@@ -224,9 +244,34 @@ mod tests {
 
     #[test]
     fn code_spans_pair_backticks() {
-        assert_eq!(super::code_spans("a `b` c"), vec![(false, "a "), (true, "b"), (false, " c")]);
-        assert_eq!(super::code_spans("a `b c"), vec![(false, "a `b c")]);
-        assert_eq!(super::code_spans("`x`"), vec![(true, "x")]);
+        let spans = |s: &str| -> Vec<(bool, String)> { super::code_spans(s) };
+        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> {
+            v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect()
+        };
+        assert_eq!(spans("a `b` c"), owned(&[(false, "a "), (true, "b"), (false, " c")]));
+        assert_eq!(spans("a `b c"), owned(&[(false, "a `b c")]));
+        assert_eq!(spans("`x`"), owned(&[(true, "x")]));
+    }
+
+    /// Review 27 (html, item 12): the user `fence```user` showed as `fence<code></code>…` in
+    /// the HTML summary and the webhook `…evil|`w`[wh]…` lost its backticks.
+    #[test]
+    fn backticks_of_a_log_value_in_a_summary_stay_literal_and_check_code_stays_code() {
+        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> {
+            v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect()
+        };
+        let summary = format!(
+            "{} sent 5 LISTs; run `kubectl get {}`",
+            findings::text::literal_backticks("fence```user"),
+            findings::text::literal_backticks("p`o")
+        );
+        assert_eq!(
+            super::code_spans(&summary),
+            owned(&[(false, "fence```user sent 5 LISTs; run "), (true, "kubectl get p`o")])
+        );
+        // A value with an odd number of backticks does not turn the rest of the text into code.
+        let odd = format!("{} and `x`", findings::text::literal_backticks("a`b"));
+        assert_eq!(super::code_spans(&odd), owned(&[(false, "a`b and "), (true, "x")]));
     }
 
     use super::*;

@@ -31,7 +31,7 @@ pub fn escape(s: &str) -> String {
 fn prose(s: &str) -> String {
     format::code_spans(s)
         .into_iter()
-        .map(|(is_code, p)| if is_code { format!("<code>{}</code>", escape(p)) } else { escape(p) })
+        .map(|(is_code, p)| if is_code { format!("<code>{}</code>", escape(&p)) } else { escape(&p) })
         .collect()
 }
 
@@ -63,7 +63,8 @@ th { background: var(--panel); overflow-wrap: normal; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.over td { background: #fdecea; }
 nav.toc ol { padding-left: 22px; } nav.toc li { margin: 2px 0; }
-nav.toc a { color: inherit; }
+nav.toc a { color: inherit; overflow-wrap: anywhere; }
+main, header { overflow-wrap: anywhere; }
 figure { margin: 10px 0 16px; } figcaption { color: var(--muted); font-size: 13px; }
 svg.chart { max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
 article.finding { border: 1px solid var(--line); border-left: 6px solid var(--info); border-radius: 6px;
@@ -80,7 +81,9 @@ button.copy { font: inherit; font-size: 12px; padding: 2px 10px; border: 1px sol
 .safety.safe { color: var(--safe); } .safety.review-first { color: var(--review); }
 .remedy h5 { font-size: 14px; margin: 12px 0 4px; }
 footer { color: var(--muted); font-size: 13px; border-top: 1px solid var(--line); margin-top: 32px; padding-top: 10px; padding-bottom: 32px; }
-@media print { button.copy { display: none; } article.finding { break-inside: avoid; } }
+@media print { button.copy { display: none; }
+  pre { white-space: pre-wrap; overflow: visible; overflow-wrap: anywhere; }
+  td:first-child { overflow-wrap: normal; } h2, h3, h4 { break-after: avoid; } }
 "#;
 
 /// Copy buttons: the clipboard API where the page is a secure context, else a textarea.
@@ -310,7 +313,9 @@ fn overview(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             c,
             1000,
             400,
-            "Average latency per client in 5-minute bins, as the AKS guide's second query draws it.",
+            "Average latency in 5-minute bins of the clients the title names (not every client: the \
+             JSON report's AUD002 findings and the query in the AKS guide cover them all), as the AKS guide's \
+             second query draws it.",
         )?;
     }
     if let Some(t) = &o.p99_table {
@@ -467,6 +472,21 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review 27 (html, item 8): a 10 kB user agent in a finding's title made the table of
+    /// contents, and so the page, 131,811 px wide.
+    #[test]
+    fn a_long_word_in_a_finding_title_wraps_in_the_table_of_contents() {
+        assert!(CSS.contains("nav.toc a { color: inherit; overflow-wrap: anywhere; }"));
+    }
+
+    /// Review 27 (html, item 7): printed or saved as PDF, every query, command and YAML was cut
+    /// at the right margin with a printed scrollbar.
+    #[test]
+    fn code_blocks_wrap_when_printed() {
+        let print = CSS.split("@media print").nth(1).unwrap_or("");
+        assert!(print.contains("pre { white-space: pre-wrap; overflow: visible;"), "{print}");
+    }
 
     #[test]
     fn escape_neutralises_markup_and_attributes() {

@@ -81,7 +81,8 @@ fn readable(f: &Finding) -> Finding {
     f.title = one_line(&f.title);
     f.subject.kind = one_line(&f.subject.kind);
     f.subject.name = one_line(&f.subject.name);
-    f.summary = multi_line(&f.summary);
+    // The value's own backticks as they are in the log (findings::text::literal_backticks).
+    f.summary = multi_line(&findings::text::unescape_backticks(&f.summary));
     for r in &mut f.remedies {
         r.title = one_line(&r.title);
         if r.kind == RemedyKind::Advice {

@@ -38,16 +38,37 @@ fn prose(s: &str) -> String {
         .into_iter()
         .map(|(is_code, p)| match (is_code, p.is_empty()) {
             (true, true) => "\\`\\`".to_owned(),
-            (true, false) => code(p),
-            (false, _) => escape(p),
+            (true, false) => code(&p),
+            (false, _) => escape(&p),
         })
         .collect()
 }
 
-/// A table cell: prose escaping, and line breaks as `<br>` so the row stays one line.
+/// A line of prose that starts a Markdown block, made to start as literal text. [`escape`]
+/// already escapes `#`, `>`, `*`, `|` and `<`, but a log value at the start of a line can also
+/// begin with the other block markers: `-` or `+` (a bullet item), `1.` or `1)` (a numbered
+/// item: the forged `1. CRITICAL …` line) or four spaces (an indented code block). Each gets the
+/// escape CommonMark gives it: `\-`, `\+`, `1\.`, `1\)`, and the first space as `&#32;`,
+/// which shows a space but is not indentation.
+fn line_start(line: String) -> String {
+    if line.starts_with(['-', '+']) {
+        return format!("\\{line}");
+    }
+    if let Some(rest) = line.strip_prefix(' ') {
+        return format!("&#32;{rest}");
+    }
+    // CommonMark's ordered-list marker: one to nine digits, then `.` or `)`.
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    if (1..=9).contains(&digits) && line[digits..].starts_with(['.', ')']) {
+        return format!("{}\\{}", &line[..digits], &line[digits..]);
+    }
+    line
+}
+
+/// A table cell: prose escaping, and a line feed as `␤` (U+2424), as titles and summaries show
+/// it: a `<br>` broke a row of the overview table over two lines at a line feed from the log.
 fn cell(s: &str) -> String {
-    let lines: Vec<String> = s.lines().map(escape).collect();
-    lines.join("<br>")
+    escape(&findings::text::one_paragraph(s))
 }
 
 /// Inline code that survives any content: a fence longer than the longest backtick run, so
@@ -166,7 +187,7 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "## Notes")?;
         writeln!(out)?;
         for note in &report.overview.notes {
-            writeln!(out, "- {}", escape(note))?;
+            writeln!(out, "- {}", line_start(escape(note)))?;
         }
         writeln!(out)?;
     }
@@ -225,7 +246,7 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
     if !f.summary.is_empty() {
         // One paragraph: a line feed from the log must not start a paragraph, list item or
         // heading of the report.
-        writeln!(out, "{}", prose(&findings::text::one_paragraph(&f.summary)))?;
+        writeln!(out, "{}", line_start(prose(&findings::text::one_paragraph(&f.summary))))?;
         writeln!(out)?;
     }
     let e = &f.evidence;
@@ -265,7 +286,7 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
         writeln!(out)?;
     }
     for (i, r) in f.remedies.iter().enumerate() {
-        writeln!(out, "{}. {} — *{}*", i + 1, escape(&r.title), format::safety(r.safety))?;
+        writeln!(out, "{}. {} — *{}*", i + 1, line_start(escape(&r.title)), format::safety(r.safety))?;
         writeln!(out)?;
         match r.kind {
             RemedyKind::Yaml => fenced(out, "yaml", &r.body)?,
@@ -294,7 +315,15 @@ mod tests {
     #[test]
     fn cells_escape_pipes_and_markup() {
         assert_eq!(cell("a|b <script>x</script>"), "a\\|b &lt;script&gt;x&lt;/script&gt;");
-        assert_eq!(cell("two\nlines"), "two<br>lines");
+        assert_eq!(cell("two\nlines"), "two␤lines");
+    }
+
+    /// Review 27 (html, item 14): a client name with a line feed showed as `fence<br>…` in the
+    /// overview table, a line break that the JSON, HTML and text reports do not have.
+    #[test]
+    fn a_line_feed_in_a_markdown_table_cell_shows_as_the_newline_symbol_not_a_br() {
+        assert_eq!(cell("fence```\n![pixel](http:"), "fence\\`\\`\\`␤\\!\\[pixel\\](http:");
+        assert!(!cell("a\r\nb").contains("<br>"));
     }
 
     #[test]
@@ -325,5 +354,23 @@ mod tests {
             assert!(out.contains("`kubectl get pods`") || ua.matches('`').count() % 2 == 1, "{ua}: {out}");
         }
         assert_eq!(prose("````evil"), "\\`\\`\\`\\`evil");
+    }
+
+    /// Review 27 (html, item 2): a user agent `1.<TAB>FAKE-ITEM/v1`, `-<TAB>…`, `+<TAB>…` or
+    /// `1)<TAB>…` at the start of a summary made a list item of the ticket (the forged
+    /// `1. CRITICAL …` line); four spaces made a code block.
+    #[test]
+    fn a_list_marker_at_the_start_of_a_summary_is_escaped_in_markdown() {
+        let summary =
+            |ua: &str| line_start(prose(&findings::text::one_paragraph(&format!("{ua} (u:i) sent 5 LISTs"))));
+        assert_eq!(summary("1.\tFAKE-ITEM/v1"), "1\\. FAKE-ITEM/v1 (u:i) sent 5 LISTs");
+        assert_eq!(summary("1)\tPAREN-ITEM/v1"), "1\\) PAREN-ITEM/v1 (u:i) sent 5 LISTs");
+        assert_eq!(summary("-\tDASH-ITEM/v1"), "\\- DASH-ITEM/v1 (u:i) sent 5 LISTs");
+        assert_eq!(summary("+\tPLUS-ITEM/v1"), "\\+ PLUS-ITEM/v1 (u:i) sent 5 LISTs");
+        assert_eq!(summary("*\tSTAR/v1"), "\\* STAR/v1 (u:i) sent 5 LISTs");
+        assert_eq!(summary("    indented"), "&#32;   indented (u:i) sent 5 LISTs");
+        // Ten digits are no list marker; text that starts with a word is left alone.
+        assert_eq!(summary("1234567890. x"), "1234567890. x (u:i) sent 5 LISTs");
+        assert_eq!(summary("kubectl/v1.30"), "kubectl/v1.30 (u:i) sent 5 LISTs");
     }
 }

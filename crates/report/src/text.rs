@@ -232,7 +232,9 @@ fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize)
     }
     if !f.summary.is_empty() {
         // One paragraph: a line feed from the log must not start a line of the report.
-        for line in wrap(&findings::text::one_paragraph(&f.summary), width, indent) {
+        // A value's own backticks are escaped in the summary (findings::text::literal_backticks).
+        let summary = findings::text::unescape_backticks(&f.summary);
+        for line in wrap(&findings::text::one_paragraph(&summary), width, indent) {
             writeln!(out, "{line}")?;
         }
     }
