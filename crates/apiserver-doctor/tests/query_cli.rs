@@ -513,3 +513,43 @@ fn input_through_the_cached_store_says_how_many_duplicates_it_dropped() {
     assert_eq!(stdout(&o), "Count\n22\n", "{}", stderr(&o));
     assert!(stderr(&o).contains("note: 22 duplicate events dropped"), "{}", stderr(&o));
 }
+
+/// Docs review 27 (§10): `APISERVER_DOCTOR_IN_MEMORY_MAX=abc` was read as if unset, without a
+/// word; the user who set it believed it in force.
+#[test]
+fn an_in_memory_max_that_is_not_a_number_is_said_and_the_default_used() {
+    let input = eventhub();
+    let out = bin()
+        .args(["query", "--input", input.to_str().expect("utf-8 path"), "-o", "csv", "AKSAudit | count"])
+        .env("APISERVER_DOCTOR_IN_MEMORY_MAX", "abc")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "APISERVER_DOCTOR_IN_MEMORY_MAX=\"abc\" is not a number of bytes; using the default, 268435456"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("cached store"), "{}", stderr(&out));
+}
+
+/// Docs review 27 (§10): `--chart` with a query that has no `render` printed a note and exited
+/// 0, so a script took the missing file for written. The table is still printed (the query
+/// ran), and the exit code is 2 with the reason.
+#[test]
+fn a_chart_asked_of_a_query_without_render_is_an_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = eventhub();
+    let path = dir.path().join("chart.svg");
+    let o = chart_query(&input, &path, "AKSAudit | summarize n = count() by Verb");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the query has no `render`"), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("Verb,n\n"), "{}", stdout(&o));
+    assert!(!path.exists());
+    let o = chart_query(&input, &path, "AKSAudit | summarize n = count() by Verb | render table");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`render table` gives no chart here"), "{}", stderr(&o));
+    assert!(!path.exists());
+}

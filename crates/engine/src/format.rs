@@ -84,10 +84,14 @@ pub fn write(result: &QueryResult, format: OutputFormat, out: &mut dyn Write) ->
 /// Longest cell shown in a table; longer ones are cut with `…` (CSV and JSON never cut).
 const MAX_CELL: usize = 120;
 
-/// The cell as a table shows it: on one line, cut to [`MAX_CELL`] characters; and whether
-/// it was cut.
+/// The cell as a table shows it: on one line, with every character a terminal would act on
+/// or hide (ESC, BEL, the bidirectional overrides, zero-width characters:
+/// [`findings::text::is_hidden`]) shown as U+FFFD, cut to [`MAX_CELL`] characters; and whether
+/// it was cut. A user agent from the log holding `ESC]52;…` wrote the reader's clipboard, and
+/// one holding U+202E turned the rest of its row around (review 27, html §1). CSV and JSON
+/// keep the values exactly as stored: they are data for other tools.
 fn clip(s: String) -> (String, bool) {
-    let s = s.replace(['\n', '\r', '\t'], " ");
+    let s = findings::text::one_line(&s.replace('\r', " "));
     if s.chars().count() > MAX_CELL {
         let cut: String = s.chars().take(MAX_CELL - 1).collect();
         (format!("{cut}…"), true)
@@ -114,7 +118,8 @@ pub fn write_table(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> 
         }
         cells.push(row);
     }
-    let mut widths: Vec<usize> = cols.iter().map(|c| c.name.chars().count()).collect();
+    let mut widths: Vec<usize> =
+        cols.iter().map(|c| findings::text::one_line(&c.name).chars().count()).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -139,7 +144,7 @@ pub fn write_table(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> 
         }
         writeln!(out, "{}", s.trim_end())
     };
-    let header: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+    let header: Vec<String> = cols.iter().map(|c| findings::text::one_line(&c.name)).collect();
     line(&header, out)?;
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     line(&rule, out)?;

@@ -148,7 +148,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("wrote {}", path.display());
             }
             (Some(path), None) => {
-                eprintln!("note: `render {}` draws no chart; {} not written", spec.kind, path.display());
+                // The user asked for a file and gets none: a failure, whatever the table says
+                // (docs review 27 §10: this exited 0, and a script went on without its chart).
+                anyhow::bail!(
+                    "--chart {}: `render {}` gives no chart here (`table` and `card` are not charts, and a \
+                     chart needs a number column to draw); nothing written",
+                    path.display(),
+                    spec.kind
+                );
             }
             (None, Some(chart)) if std::io::stdout().is_terminal() => {
                 // On a terminal the chart is drawn under the table, as Kusto shows it.
@@ -157,7 +164,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (None, _) => {}
         }
     } else if let Some(path) = &args.chart {
-        eprintln!("note: the query has no `render`; {} not written", path.display());
+        anyhow::bail!(
+            "--chart {}: the query has no `render` (end it with `| render timechart`, say), so there is no chart \
+             to write; nothing written",
+            path.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -183,14 +194,27 @@ fn input_bytes(paths: &[std::path::PathBuf]) -> u64 {
         .sum()
 }
 
+/// The input size above which `--input` is read through a temporary store, from the value of
+/// `APISERVER_DOCTOR_IN_MEMORY_MAX` (bytes). A value that is not a number is said, not silently
+/// replaced by the default (docs review 27 §10: `=abc` read as if unset).
+fn in_memory_max(value: Option<&str>) -> u64 {
+    let Some(v) = value else { return IN_MEMORY_MAX_BYTES };
+    match v.trim().parse::<u64>() {
+        Ok(n) => n,
+        Err(_) => {
+            eprintln!(
+                "warning: APISERVER_DOCTOR_IN_MEMORY_MAX={v:?} is not a number of bytes; using the default, {IN_MEMORY_MAX_BYTES}"
+            );
+            IN_MEMORY_MAX_BYTES
+        }
+    }
+}
+
 fn open(args: &Args) -> anyhow::Result<Engine> {
     if args.input.is_empty() {
         return Engine::open_store(&args.store.existing_dir()?).map_err(anyhow::Error::from);
     }
-    let limit = std::env::var("APISERVER_DOCTOR_IN_MEMORY_MAX")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(IN_MEMORY_MAX_BYTES);
+    let limit = in_memory_max(std::env::var("APISERVER_DOCTOR_IN_MEMORY_MAX").ok().as_deref());
     let from_stdin = args.input.iter().any(|p| p.as_os_str() == "-");
     let size = input_bytes(&args.input);
     if !from_stdin && size > limit && args.keep_bodies {
