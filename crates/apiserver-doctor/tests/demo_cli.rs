@@ -120,15 +120,31 @@ fn simulate_and_diagnose_at(
         .map(|m| sim.join(format!("metrics/{m}.prom")).display().to_string())
         .collect();
     let audit = sim.join("audit").display().to_string();
-    let mut args = vec!["diagnose", audit.as_str(), "-o", "json", "--metrics"];
-    args.extend(metrics.iter().map(String::as_str));
+    let mut args = vec!["diagnose", audit.as_str(), "-o", "json"];
+    for m in &metrics {
+        args.extend(["--metrics", m.as_str()]);
+    }
     let out = doctor(&args, dir.path());
     assert!(matches!(out.status.code(), Some(0 | 1)), "diagnose {scenario}: {}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json report");
+    assert_thresholds_declared(&report);
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sim.join("scenario.json")).expect("scenario.json"))
             .expect("json");
     (report, truth)
+}
+
+/// Every threshold a finding lists is one its check declares, which `explain` and
+/// docs/checks.md name as the keys that tune it (docs review 27 §6).
+fn assert_thresholds_declared(report: &serde_json::Value) {
+    for f in findings(report) {
+        let code = f["code"].as_str().expect("code");
+        let info = checks::find(code).unwrap_or_else(|| panic!("no check {code}"));
+        for t in f["thresholds"].as_array().into_iter().flatten() {
+            let name = t["name"].as_str().expect("threshold name");
+            assert!(info.thresholds.contains(&name), "{code} lists {name}, which it does not declare");
+        }
+    }
 }
 
 fn findings(report: &serde_json::Value) -> Vec<&serde_json::Value> {

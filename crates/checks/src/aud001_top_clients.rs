@@ -18,6 +18,12 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "top-clients",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[
+        th::TOP_CLIENT_SHARE_WARNING,
+        th::OFFENDER_MIN_RATE,
+        th::TOP_CLIENT_SHARE_CRITICAL,
+        th::MIN_REQUESTS,
+    ],
     doc: r#"## What it detects
 
 The clients and identities that send the most requests, and any identity that sends too large a

@@ -21,6 +21,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "client-latency",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[th::MIN_REQUESTS, th::LATENCY_OUTLIER_FACTOR, th::P99_MUTATING_SECONDS],
     doc: r#"## What it detects
 
 Average latency per client in 5-minute bins, and the clients far slower than the rest or getting

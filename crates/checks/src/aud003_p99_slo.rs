@@ -20,6 +20,13 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "p99-slo",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[
+        th::P99_MUTATING_SECONDS,
+        th::P99_NAMESPACE_LIST_WARNING_SECONDS,
+        th::P99_NAMESPACE_LIST_SECONDS,
+        th::P99_CLUSTER_LIST_SECONDS,
+        th::MIN_REQUESTS,
+    ],
     doc: r#"## What it detects
 
 P99 latency by verb, resource and scope against the Kubernetes API call latency SLOs.

@@ -19,6 +19,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "expensive-lists",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[th::EXPENSIVE_LIST_CONCURRENCY_WARNING, th::EXPENSIVE_LIST_CONCURRENCY_CRITICAL],
     doc: r#"## What it detects
 
 Expensive LISTs per client: served from etcd, unpaginated, across all namespaces.
@@ -414,7 +415,11 @@ fn evaluate_clients(
                 who(&c.users, c.user_count),
                 count(c.lists),
                 // Events within one second give no rate (a single LIST was "1.0 per second").
-                if ctx.within_a_second() { "within one second".to_owned() } else { per_time(c.lists / window) },
+                if ctx.within_a_second() {
+                    "within one second".to_owned()
+                } else {
+                    per_time(c.lists / window)
+                },
                 count(c.expensive),
                 duration_ms(c.expensive_seconds * 1000.0),
                 if c.rejected > 0.0 {
@@ -552,7 +557,11 @@ mod tests {
         table.rows[0].push(Cell::Time(ctx.window.end - chrono::Duration::seconds(6)));
         let out = evaluate(&ctx, "q", &table).expect("evaluates");
         let f = &out.findings[0];
-        assert!(f.title.starts_with("inventory-exporter keeps 1.6 expensive LISTs in flight: 2 LISTs"), "{}", f.title);
+        assert!(
+            f.title.starts_with("inventory-exporter keeps 1.6 expensive LISTs in flight: 2 LISTs"),
+            "{}",
+            f.title
+        );
         assert_eq!(f.severity, Severity::Warning);
         // Without the time the first was received, the window is all there is (as before).
         let out = evaluate(&ctx, "q", &rows(&[("inventory-exporter", 2.0, 2.0, 9.6)])).expect("evaluates");

@@ -18,6 +18,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "slow-breakdown",
     default_severity: Severity::Info,
     evidence: EvidenceKind::Audit,
+    thresholds: &[th::SLOW_REQUEST_SECONDS],
     doc: r#"## What it detects
 
 Where slow requests spent their time: etcd, admission webhooks, APF queue wait, serialization.

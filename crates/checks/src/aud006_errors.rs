@@ -15,6 +15,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "throttled-and-failing",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[th::ERROR_RATE_WARNING, th::ERROR_RATE_CRITICAL, th::MIN_REQUESTS, th::MIN_ERRORS],
     doc: r#"## What it detects
 
 Clients throttled (429), failing (5xx) or fighting over objects (409).

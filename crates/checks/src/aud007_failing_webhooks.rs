@@ -17,6 +17,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "failing-webhooks",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[th::WEBHOOK_FAILURES_CRITICAL, th::WEBHOOK_LATENCY_WARNING_SECONDS],
     doc: r#"## What it detects
 
 Admission webhooks the API server could not call, per webhook.
@@ -164,7 +165,7 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
             ),
             format!(
                 "The API server could not call admission webhook {webhook} {} times and rejected the requests (status \
-                 {}): {} in namespaces {}{}, sent by {}. Failed requests took {} on average, {} at most. Reason: {}.",
+                 {}): {} in namespaces {}{}, sent by {}. Failed requests took {} on average, {} at most{}. Reason: {}.",
                 count(failures),
                 codes.join(", "),
                 listed(&cols.6.texts(row), cols.10.0.num(row), "(none)"),
@@ -177,6 +178,17 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
                 listed(&clients, cols.10.2.num(row), "(unnamed client)"),
                 duration_ms(avg),
                 duration_ms(cols.4.num(row)),
+                // The threshold this finding lists is one it applies (docs review 27 §10: it was
+                // listed, but nothing said what it had found).
+                if avg >= latency_warn.value * 1000.0 {
+                    format!(
+                        ", above the {} webhook latency threshold: each call held its request (and an API server \
+                         worker) that long before failing",
+                        duration_ms(latency_warn.value * 1000.0)
+                    )
+                } else {
+                    String::new()
+                },
                 reasons.first().map_or("not given", String::as_str)
             ),
             ctx,
@@ -303,6 +315,14 @@ mod tests {
         assert!(f.summary.contains("context deadline exceeded"), "{}", f.summary);
         assert!(f.remedies.iter().any(|r| r.body.contains("\"failurePolicy\":\"Ignore\"")));
         assert!(f.thresholds.iter().any(|t| t.name == "webhook_latency_warning_seconds"));
+        assert!(f.summary.contains("at most, above the 500 ms webhook latency threshold"), "{}", f.summary);
+        // Failing fast (under the threshold) neither lists it nor says so.
+        let mut table = rows(&[("validate.example.com", 3.0, 0.0)]);
+        table.rows[0][3] = Cell::Real(20.0);
+        let out = evaluate(&ctx, &table).expect("evaluates");
+        let quick = &out.findings[0];
+        assert!(!quick.thresholds.iter().any(|t| t.name == "webhook_latency_warning_seconds"));
+        assert!(!quick.summary.contains("latency threshold"), "{}", quick.summary);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "object-churn",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[th::CHURN_NET_PER_HOUR_WARNING, th::CHURN_NET_PER_HOUR_CRITICAL],
     doc: r#"## What it detects
 
 Objects created and not deleted, per resource and namespace.

@@ -17,6 +17,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "evidence",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
+    thresholds: &[th::LOG_GAP_SECONDS],
     doc: r#"## What it detects
 
 Whether the audit log can answer the questions the other checks ask.

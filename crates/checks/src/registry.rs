@@ -105,13 +105,40 @@ pub fn summary(info: &CheckInfo) -> String {
 /// A check's documentation as `explain` prints it.
 pub fn explain(info: &CheckInfo) -> String {
     format!(
-        "# {} {}\n\nSeverity at its first threshold: {} · Reads: {}\n\n{}",
+        "# {} {}\n\nSeverity at its first threshold: {} · Reads: {}\n\n{}\n\n{}",
         info.code,
         info.name,
         info.default_severity.as_str(),
         evidence_name(info.evidence),
-        info.doc.trim_end()
-    ) + "\n"
+        info.doc.trim_end(),
+        thresholds_section(info, "##")
+    )
+}
+
+/// The section naming the thresholds a check applies, with their defaults: the keys of the
+/// `--config` file that tune it (docs review 27 §6: `explain ETC003` gave no key to change its
+/// 10 ms, and the user had to guess which of 40 names applied).
+fn thresholds_section(info: &CheckInfo, heading: &str) -> String {
+    if info.thresholds.is_empty() {
+        return format!("{heading} Thresholds\n\nNo threshold tunes it.\n");
+    }
+    let mut out = format!(
+        "{heading} Thresholds\n\nOverridable by name under `thresholds:` in the `--config` file:\n\n\
+         | name | default | meaning |\n|---|---|---|\n"
+    );
+    let defaults = Thresholds::default();
+    for name in info.thresholds {
+        if let Some(t) = defaults.iter().find(|t| t.name == *name) {
+            let default = match t.unit {
+                "count" | "ratio" => t.value.to_string(),
+                "per-second" => format!("{} per second", t.value),
+                "per-hour" => format!("{} per hour", t.value),
+                unit => format!("{} {unit}", t.value),
+            };
+            out.push_str(&format!("| `{}` | {default} | {} |\n", t.name, t.description.replace('|', "\\|")));
+        }
+    }
+    out
 }
 
 /// `docs/checks.md`, generated from the registry and the thresholds.
@@ -152,6 +179,8 @@ pub fn checks_markdown() -> String {
             out.push_str(line);
             out.push('\n');
         }
+        out.push('\n');
+        out.push_str(&thresholds_section(&c, "###"));
     }
     out.push_str(
         "\n## Thresholds\n\nDefaults, overridable by name in the `--config` file:\n\n```yaml\n\
@@ -221,6 +250,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Docs review 27 (§6): `explain` named no `--config` key for the metrics and etcd checks.
+    /// Each check declares its thresholds, every one a real name, and both `explain` and
+    /// docs/checks.md list them with their defaults.
+    #[test]
+    fn explain_names_the_thresholds_a_check_applies_with_their_defaults() {
+        let known: Vec<&str> = Thresholds::default().iter().map(|t| t.name).collect();
+        for c in registry() {
+            for name in c.thresholds {
+                assert!(known.contains(name), "{}: unknown threshold {name}", c.code);
+                assert!(explain(&c).contains(&format!("| `{name}` |")), "{}: {name} not in explain", c.code);
+            }
+        }
+        let etc003 = find("ETC003").expect("ETC003");
+        assert!(
+            explain(&etc003)
+                .contains("| `wal_fsync_p99_warning_seconds` | 0.01 s | WAL fsync P99 above which to warn |"),
+            "{}",
+            explain(&etc003)
+        );
+        assert!(
+            explain(&find("WHK001").expect("WHK001")).contains("## Thresholds\n\nNo threshold tunes it.")
+        );
+        assert!(checks_markdown().contains("### Thresholds\n\nOverridable by name"));
     }
 
     #[test]

@@ -269,6 +269,10 @@ pub struct CheckInfo {
     pub default_severity: Severity,
     /// What it reads.
     pub evidence: EvidenceKind,
+    /// The names of the thresholds it applies (each overridable in the `--config` file), so
+    /// `explain` and `docs/checks.md` can say which keys tune it. Every threshold a finding of
+    /// it lists is among these (a test runs every check to keep it so).
+    pub thresholds: &'static [&'static str],
     /// Markdown with the fixed headings: `## What it detects`, `## Why it matters`,
     /// `## Example`, `## Remedy`, `## References`.
     pub doc: &'static str,
@@ -285,6 +289,7 @@ mod doc_heading_tests {
             name: "x",
             default_severity: Severity::Info,
             evidence: EvidenceKind::Audit,
+            thresholds: &[],
             doc,
         };
         let all = "## What it detects\n## Why it matters\n## Example\n## Remedy\n## References\n";

@@ -13,6 +13,12 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-db-quota",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Etcd,
+    thresholds: &[
+        n::ETCD_QUOTA_CRITICAL_RATIO,
+        n::ETCD_QUOTA_WARNING_RATIO,
+        n::ETCD_LARGE_BYTES,
+        n::ETCD_QUOTA_BYTES,
+    ],
     doc: r#"## What it detects
 An etcd member whose database (the physically allocated size: `dbSize` from
 `/v3/maintenance/status`, or `etcd_mvcc_db_total_size_in_bytes`) is at or above 80% of its

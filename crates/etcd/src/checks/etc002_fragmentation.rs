@@ -13,6 +13,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-fragmentation",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Etcd,
+    thresholds: &[n::ETCD_FRAGMENTATION_RATIO, n::ETCD_FRAGMENTATION_MIN_BYTES],
     doc: r#"## What it detects
 A member whose database in use (`dbSizeInUse`, `etcd_mvcc_db_total_size_in_use_in_bytes`) is
 less than half of its allocated size while more than 100 MiB is in use: the etcd-mixin's

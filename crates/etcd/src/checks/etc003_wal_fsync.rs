@@ -11,6 +11,11 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-wal-fsync",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::EtcdMetrics,
+    thresholds: &[
+        n::WAL_FSYNC_P99_WARNING_SECONDS,
+        n::WAL_FSYNC_P99_CRITICAL_SECONDS,
+        n::LATENCY_MIN_OBSERVATIONS,
+    ],
     doc: r#"## What it detects
 A member whose WAL fsync P99 (`etcd_disk_wal_fsync_duration_seconds`, computed as `histogram_quantile(0.99, …)`) is above 10 ms
 (warning, etcd FAQ) or 500 ms (critical, etcd-mixin). With two scrapes the P99 covers the

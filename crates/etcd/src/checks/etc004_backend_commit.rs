@@ -11,6 +11,11 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-backend-commit",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::EtcdMetrics,
+    thresholds: &[
+        n::BACKEND_COMMIT_P99_WARNING_SECONDS,
+        n::BACKEND_COMMIT_P99_CRITICAL_SECONDS,
+        n::LATENCY_MIN_OBSERVATIONS,
+    ],
     doc: r#"## What it detects
 A member whose backend commit P99 (`etcd_disk_backend_commit_duration_seconds`, computed as `histogram_quantile(0.99, …)`) is above 25 ms
 (warning, etcd FAQ) or 250 ms (critical, etcd-mixin). With two scrapes the P99 covers the

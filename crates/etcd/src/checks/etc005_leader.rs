@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-leader",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::EtcdMetrics,
+    thresholds: &[n::LEADER_CHANGES_WARNING],
     doc: r#"## What it detects
 A member that has no leader (`etcd_server_has_leader` 0, or a status whose leader is 0):
 critical. Leader changes (`etcd_server_leader_changes_seen_total`) between two scrapes, scaled

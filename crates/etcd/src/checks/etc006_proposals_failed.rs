@@ -11,6 +11,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-proposals-failed",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::EtcdMetrics,
+    thresholds: &[],
     doc: r#"## What it detects
 Failed raft proposals (`etcd_server_proposals_failed_total`) between two scrapes of a
 member, however far apart (their times need not be known). With one scrape the count since start is not judged: a few failures around past

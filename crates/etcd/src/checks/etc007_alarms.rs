@@ -13,6 +13,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-alarm",
     default_severity: Severity::Critical,
     evidence: EvidenceKind::Etcd,
+    thresholds: &[findings::threshold_names::ETCD_QUOTA_BYTES],
     doc: r#"## What it detects
 Alarms raised on any member, read with `/v3/maintenance/alarm` (`action: GET`, the same call
 as `etcdctl alarm list`): `NOSPACE` (the database reached its quota) and `CORRUPT` (a

@@ -13,6 +13,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-object-count",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Etcd,
+    thresholds: &[n::OBJECTS_PER_TYPE_WARNING, n::EVENTS_CRITICAL, n::OBJECTS_PER_TYPE_CRITICAL],
     doc: r#"## What it detects
 Resource types with more keys in etcd than the thresholds (over 10,000 a warning, over
 150,000 critical; events 1,000,000), counted by scanning the keys under the prefix and reading

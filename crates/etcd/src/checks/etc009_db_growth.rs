@@ -13,6 +13,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-db-growth",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::EtcdMetrics,
+    thresholds: &[n::ETCD_QUOTA_PROJECTION_HOURS],
     doc: r#"## What it detects
 With two scrapes of the same member: `etcd_mvcc_db_total_size_in_bytes` grew at a rate that
 reaches the member's quota within `etcd_quota_projection_hours` (4 h, etcd-mixin).

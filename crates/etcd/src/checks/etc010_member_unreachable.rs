@@ -11,6 +11,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-member-unreachable",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Etcd,
+    thresholds: &[],
     doc: r#"## What it detects
 Endpoints given with `--endpoints` that did not answer a status request or whose `/metrics`
 could not be read (connection refused, TLS error, timeout), with the error. A warning while

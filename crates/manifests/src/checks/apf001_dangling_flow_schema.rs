@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "flow-schema-dangling",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Manifests,
+    thresholds: &[],
     doc: r#"## What it detects
 FlowSchemas whose `priorityLevelConfiguration` names a priority level that is neither among
 the PriorityLevelConfigurations given nor one the API server always creates (`exempt`,

@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "flow-schema-exempt",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Manifests,
+    thresholds: &[],
     doc: r#"## What it detects
 FlowSchemas, other than the API server's own `exempt` and `probes`, that send requests to a
 priority level of type `Exempt` for many identities (a group, every user, every service

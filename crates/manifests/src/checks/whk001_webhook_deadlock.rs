@@ -18,6 +18,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "webhook-deadlock",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Manifests,
+    thresholds: &[],
     doc: r#"## What it detects
 Admission webhooks with `failurePolicy: Fail` (the default of `admissionregistration.k8s.io/v1`)
 whose rules, `namespaceSelector` and `objectSelector` take in what the cluster needs to

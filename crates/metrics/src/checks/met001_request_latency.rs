@@ -15,6 +15,13 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "request-latency-slo",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[
+        n::LATENCY_MIN_OBSERVATIONS,
+        n::P99_CLUSTER_LIST_SECONDS,
+        n::P99_NAMESPACE_LIST_WARNING_SECONDS,
+        n::P99_NAMESPACE_LIST_SECONDS,
+        n::P99_MUTATING_SECONDS,
+    ],
     doc: r#"## What it detects
 Kinds of API request (verb, resource, scope) whose P99 latency, computed as Prometheus'
 `histogram_quantile(0.99, …)` does, is above the Kubernetes API call latency SLO: 1 s for

@@ -13,6 +13,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "object-count",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::OBJECTS_PER_TYPE_WARNING, n::EVENTS_CRITICAL, n::OBJECTS_PER_TYPE_CRITICAL],
     doc: r#"## What it detects
 Resource types with more objects in etcd than the thresholds: over 10,000 of one type is a
 warning (AKS guide), over 150,000 is critical (SIG-scalability thresholds), and for events

@@ -13,6 +13,12 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "object-growth",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[
+        n::ETCD_QUOTA_PROJECTION_HOURS,
+        n::EVENTS_CRITICAL,
+        n::OBJECTS_PER_TYPE_CRITICAL,
+        n::OBJECTS_PER_TYPE_WARNING,
+    ],
     doc: r#"## What it detects
 With two scrapes of the same API server: resource types whose object count grew between
 them fast enough to cross the next object-count threshold (10,000, then 150,000; events

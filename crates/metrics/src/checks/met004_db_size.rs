@@ -14,6 +14,12 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-db-size",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[
+        n::ETCD_QUOTA_BYTES,
+        n::ETCD_QUOTA_CRITICAL_RATIO,
+        n::ETCD_QUOTA_WARNING_RATIO,
+        n::ETCD_LARGE_BYTES,
+    ],
     doc: r#"## What it detects
 The etcd database size as the API server reports it (`apiserver_storage_size_bytes` from
 1.28, `apiserver_storage_db_total_size_in_bytes` in 1.26–1.27, `etcd_db_total_size_in_bytes`

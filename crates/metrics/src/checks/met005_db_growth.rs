@@ -15,6 +15,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-db-growth",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::ETCD_QUOTA_PROJECTION_HOURS],
     doc: r#"## What it detects
 With two scrapes of the same API server: the etcd database size grew between them at a rate
 that reaches the quota within `etcd_quota_projection_hours` (4 h, etcd-mixin's

@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "apf-rejections",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::APF_REJECTIONS_WARNING],
     doc: r#"## What it detects
 Flow schemas whose requests API Priority and Fairness rejected with HTTP 429
 (`apiserver_flowcontrol_rejected_requests_total`, by flow schema, priority level and reason:

@@ -17,6 +17,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "apf-queue-wait",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::LATENCY_MIN_OBSERVATIONS, n::APF_QUEUE_WAIT_P99_SECONDS],
     doc: r#"## What it detects
 Priority levels whose requests waited in APF queues with a P99 above 1 s
 (`apiserver_flowcontrol_request_wait_duration_seconds`, summed over flow schemas), naming the

@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "webhook-latency",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::LATENCY_MIN_OBSERVATIONS, n::WEBHOOK_LATENCY_WARNING_SECONDS],
     doc: r#"## What it detects
 Admission webhooks whose P99 call latency
 (`apiserver_admission_webhook_admission_duration_seconds`, by webhook name and type) is above

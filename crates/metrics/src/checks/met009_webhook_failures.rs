@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "webhook-failures",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::WEBHOOK_FAILURES_CRITICAL],
     doc: r#"## What it detects
 Admission webhooks that the API server could not call, or that failed, so that the request
 was rejected (`apiserver_admission_webhook_rejection_count` with `error_type`

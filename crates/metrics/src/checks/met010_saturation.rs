@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "priority-level-saturation",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::PRIORITY_LEVEL_SATURATION_RATIO],
     doc: r#"## What it detects
 API Priority and Fairness priority levels whose seats in use reached at least 90% of their
 limit at the moment of the scrape, with the requests queued behind them

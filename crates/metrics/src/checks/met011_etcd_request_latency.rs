@@ -17,6 +17,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "etcd-request-latency",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::ApiserverMetrics,
+    thresholds: &[n::LATENCY_MIN_OBSERVATIONS, n::ETCD_REQUEST_P99_WARNING_SECONDS],
     doc: r#"## What it detects
 Operations of the API server on etcd (`etcd_request_duration_seconds`, by operation and
 resource, group-qualified from the `group` label of 1.34+, or by Go type before) whose P99 is

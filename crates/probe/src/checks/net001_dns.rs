@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "api-dns",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
+    thresholds: &[n::PROBE_LATENCY_WARNING_SECONDS],
     doc: r#"## What it detects
 The API server's host name does not resolve from where the probe runs (critical), or took
 longer than `probe_latency_warning_seconds` (1 s) to resolve (warning).

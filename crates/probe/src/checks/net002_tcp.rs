@@ -14,6 +14,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "api-tcp",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
+    thresholds: &[n::PROBE_LATENCY_WARNING_SECONDS],
     doc: r#"## What it detects
 TCP connections to the API server's addresses that fail: all of them (critical) or some
 (warning), with the reason (refused, timed out, unreachable); one address, among several the
@@ -98,7 +99,8 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         let dead_failed: Vec<_> = failed.iter().copied().filter(|a| dead.contains(&a.address)).collect();
         let others = failed.len() - dead_failed.len();
         let list = dead.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-        let word = if dead.len() == 1 { "address" } else { "addresses" };
+        // The addresses that did accept connections, which the "Besides" sentence is about.
+        let word = if addresses.len() - dead.len() == 1 { "address" } else { "addresses" };
         out.push(
             Draft {
                 severity: Severity::Warning,

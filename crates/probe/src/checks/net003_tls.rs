@@ -11,6 +11,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "api-tls",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
+    thresholds: &[],
     doc: r#"## What it detects
 A TLS handshake with the API server that fails, told from the error's type, with what to do:
 a certificate signed by an authority not given (`--cacert`, the kubeconfig's CA) or trusted

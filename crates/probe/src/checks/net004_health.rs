@@ -15,6 +15,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "api-health",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
+    thresholds: &[n::PROBE_LATENCY_WARNING_SECONDS],
     doc: r#"## What it detects
 What the API server says of itself at `/readyz?verbose` (three times) and `/livez?verbose`:
 failing checks, named from their `[-]NAME failed` lines (critical: `etcd`,
@@ -196,8 +197,12 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     "The API server at {host} does not answer /readyz over http: it probably serves https on this port"
                 ),
                 format!(
-                    "{handshakes}, but each of the {} health requests sent in plain HTTP was cut off before any answer: {}. That is what a TLS server, proxy or load balancer does with plain HTTP on its port: it probably serves https on this port; try {https}.",
-                    judged.len(),
+                    "{handshakes}, but {} sent in plain HTTP was cut off before any answer: {}. That is what a TLS server, proxy or load balancer does with plain HTTP on its port: it probably serves https on this port; try {https}.",
+                    if judged.len() == 1 {
+                        "the one health request".to_owned()
+                    } else {
+                        format!("each of the {} health requests", judged.len())
+                    },
                     reasons(&failed)
                 ),
                 judged.len(),
@@ -211,8 +216,17 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             Severity::Critical,
             format!("The API server at {host} does not answer /readyz"),
             format!(
-                "{handshakes}, but none of the {} health requests got a complete answer (each allowed {timeout} s): {}.",
-                judged.len(),
+                "{handshakes}, but {} got a complete answer ({}): {}.",
+                if judged.len() == 1 {
+                    "the one health request never".to_owned()
+                } else {
+                    format!("none of the {} health requests", judged.len())
+                },
+                if judged.len() == 1 {
+                    format!("{timeout} s allowed")
+                } else {
+                    format!("each allowed {timeout} s")
+                },
                 reasons(&failed)
             ),
             judged.len(),
@@ -549,6 +563,28 @@ mod tests {
             out[0].evidence.measures.iter().map(|m| (m.label.as_str(), m.value)).collect();
         assert!(!names.iter().any(|(n, _)| *n == "slowest answer"), "{names:?}");
         assert!(names.contains(&("longest failed request", 5.1)), "{names:?}");
+    }
+
+    /// Docs review 27 (§10): one health request that timed out read "none of the 1 health
+    /// requests got a complete answer (each allowed 5 s)".
+    #[test]
+    fn one_health_request_without_answer_is_not_called_none_of_the_1_requests() {
+        let mut ev = healthy();
+        ev.http = vec![failure(HttpFailure::Timeout, "reading the answer: no answer within 5 s")];
+        let out = judge(&ev);
+        assert!(
+            out[0].summary.contains("but the one health request never got a complete answer ("),
+            "{}",
+            out[0].summary
+        );
+        assert!(!out[0].summary.contains("of the 1 "), "{}", out[0].summary);
+        ev.http = vec![failure(HttpFailure::Timeout, "reading the answer: no answer within 5 s"); 2];
+        let out = judge(&ev);
+        assert!(
+            out[0].summary.contains("but none of the 2 health requests got a complete answer (each allowed"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]

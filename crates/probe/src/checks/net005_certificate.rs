@@ -13,6 +13,7 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "api-certificate",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Network,
+    thresholds: &[n::CERTIFICATE_EXPIRY_WARNING_DAYS, n::CERTIFICATE_EXPIRY_CRITICAL_DAYS],
     doc: r#"## What it detects
 The certificate the API server presents expires within `certificate_expiry_warning_days` (30
 days, warning) or `certificate_expiry_critical_days` (7 days, critical). The certificate is
