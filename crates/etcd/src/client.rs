@@ -76,6 +76,19 @@ pub enum ClientError {
         /// What went wrong.
         message: String,
     },
+    /// Nothing answered: the connection was refused or timed out, or the name did not
+    /// resolve. etcd is down or cut off from here, which is a finding, not a mistake of the
+    /// run's options (a TLS failure, an answer that is not etcd's, a wrong password are
+    /// [`ClientError::Http`]).
+    #[error("{endpoint}{path}: {message}")]
+    Unreachable {
+        /// The endpoint.
+        endpoint: String,
+        /// The gateway path.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A page's answer was larger than the limit it was read with.
     #[error("{endpoint}{path}: the answer is larger than {limit} bytes")]
     TooLarge {
@@ -690,7 +703,18 @@ impl Client {
                 request = request.header("Authorization", token);
             }
             let response = request.send_json(body).map_err(|e| {
-                http_err(p.clone(), explain_transport(&self.endpoint, self.client_cert, &e.to_string()))
+                let message = explain_transport(&self.endpoint, self.client_cert, &e.to_string());
+                if matches!(
+                    e,
+                    ureq::Error::Io(_)
+                        | ureq::Error::Timeout(_)
+                        | ureq::Error::HostNotFound
+                        | ureq::Error::ConnectionFailed
+                ) {
+                    ClientError::Unreachable { endpoint: self.endpoint.clone(), path: p.clone(), message }
+                } else {
+                    http_err(p.clone(), message)
+                }
             })?;
             let status = response.status().as_u16();
             if status == 404 && !beta {

@@ -230,7 +230,9 @@ fn normalized(url: &str) -> String {
 /// evidence says so ([`EtcdEvidence::none_answered`], reported as a critical ETC010): etcd being
 /// down is what the user came to find, not an error of the run (docs review 27 §2: `diagnose
 /// --etcd` stopped with exit 2 and no report of the audit log it had read). It is an error when
-/// no endpoint is given, or an endpoint or TLS file is unusable.
+/// no endpoint is given, an endpoint or TLS file is unusable, or no endpoint works and one of
+/// them answered, but not as etcd should (not an etcd gateway, a wrong password, a failed TLS
+/// handshake): those are the options to fix.
 pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
     let new_client = |endpoint: &str| {
         Client::new(endpoint, &options.tls, options.timeout_seconds)
@@ -242,12 +244,18 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
     if options.endpoints.is_empty() {
         return Err(ClientError::NoEndpoint);
     }
+    // The first error of an endpoint that answered, but not as etcd should (not an etcd gateway,
+    // a wrong password, a TLS failure): a mistake of the options when no endpoint works.
+    let mut refused: Option<ClientError> = None;
     for endpoint in &options.endpoints {
         let client = new_client(endpoint)?;
         let status = match client.status() {
             Ok(s) => s,
             Err(e) => {
                 evidence.collection_errors.push(e.to_string());
+                if !matches!(e, ClientError::Unreachable { .. }) && refused.is_none() {
+                    refused = Some(e);
+                }
                 continue;
             }
         };
@@ -280,6 +288,9 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
         }
     }
     let Some(client) = reachable else {
+        if let Some(e) = refused {
+            return Err(e);
+        }
         evidence.none_answered = true;
         return Ok(evidence);
     };
