@@ -327,7 +327,10 @@ fn metrics_findings_join_the_audit_findings_in_one_report() {
     let scrape =
         |n: u32| sim.path().join(format!("metrics/apiserver-{n}.prom")).to_string_lossy().into_owned();
     let (one, two) = (scrape(1), scrape(2));
-    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--metrics", &one, "--metrics", &two, "-o", "json"], cache.path());
+    let out = doctor(
+        &["diagnose", AUDIT_FIXTURES, "--metrics", &one, "--metrics", &two, "-o", "json"],
+        cache.path(),
+    );
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let run: Vec<&str> =
@@ -374,7 +377,8 @@ fn notes_of_the_metrics_report_reach_the_diagnose_report() {
     let cache = tempfile::tempdir().expect("tempdir");
     let sim = simulate("healthy", cache.path());
     let scrape = |n: u32| sim.path().join(format!("metrics/apiserver-{n}.prom")).display().to_string();
-    let out = doctor(&["diagnose", "--metrics", &scrape(1), "--metrics", &scrape(2), "-o", "json"], cache.path());
+    let out =
+        doctor(&["diagnose", "--metrics", &scrape(1), "--metrics", &scrape(2), "-o", "json"], cache.path());
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     let notes = report["overview"]["notes"].as_array().expect("overview.notes");
@@ -624,8 +628,8 @@ fn help_examples_survive_copy_paste_on_an_80_column_terminal() {
     // Docs review 27 §3: `throttle --help` was not checked, and clap wrapped two of its examples
     // mid-command on every terminal (it wraps at 100 columns however wide).
     for cmd in [
-        "diagnose", "metrics", "query", "etcd", "checks", "explain", "throttle", "quota", "ingest", "simulate", "probe",
-        "stats", "demo",
+        "diagnose", "metrics", "query", "etcd", "checks", "explain", "throttle", "quota", "ingest",
+        "simulate", "probe", "stats", "demo",
     ] {
         let narrow = help_at(cmd, "80", cache.path());
         assert!(!narrow.contains("docs/"), "{cmd} --help names a docs file:\n{narrow}");
@@ -690,7 +694,7 @@ fn metrics_interval_gives_diagnose_the_rates_that_copied_scrapes_cannot() {
         files.push(to.to_string_lossy().into_owned());
     }
     let notes = |extra: &[&str]| -> Vec<String> {
-        let mut args = vec!["diagnose", "--metrics", &files[0], &files[1]];
+        let mut args = vec!["diagnose", "--metrics", &files[0], "--metrics", &files[1]];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["-o", "json"]);
         let out = doctor(&args, cache.path());

@@ -43,9 +43,18 @@ fn bad_arguments_name_the_option_and_the_value() {
     for (args, says) in [
         (vec!["--resources", "pods=5"], "--namespace"),
         (vec!["-n", "ci"], "--resources"),
-        (vec!["-n", "ci", "--resources", "pods"], "--resources \"pods\": expected RESOURCE[.GROUP]=COUNT"),
-        (vec!["-n", "ci", "--resources", "pods=-1"], "--resources \"pods=-1\""),
-        (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "--resources \"Jobs.batch=5\""),
+        (
+            vec!["-n", "ci", "--resources", "pods"],
+            "--resources \"pods\": no `=COUNT`; expected RESOURCE[.GROUP]=COUNT",
+        ),
+        // Each mistake is named as what it is, not as one of case (docs review 27 §10).
+        (
+            vec!["-n", "ci", "--resources", "pods=-1"],
+            "--resources \"pods=-1\": the count \"-1\" is not a whole number",
+        ),
+        (vec!["-n", "ci", "--resources", "pods=abc"], "the count \"abc\" is not a whole number"),
+        (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "\"Jobs.batch\" has upper case letters"),
+        (vec!["-n", "ci", "--resources", "my_pods=5"], "\"my_pods\" is not a resource name"),
         (vec!["-n", "CI", "--resources", "pods=5"], "--namespace \"CI\": not a namespace name"),
     ] {
         assert_usage_error(&quota(&args), says, &args);

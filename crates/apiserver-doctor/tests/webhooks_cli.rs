@@ -175,8 +175,10 @@ fn a_proposed_throttle_is_checked_against_the_clusters_flow_schemas() {
     )
     .expect("write");
     let remedy_titles = |extra: &[&str]| -> Vec<String> {
-        let mut args = vec!["diagnose", audit.to_str().expect("utf-8"), "-o", "json", "--manifests"];
-        args.extend_from_slice(extra);
+        let mut args = vec!["diagnose", audit.to_str().expect("utf-8"), "-o", "json"];
+        for m in extra {
+            args.extend(["--manifests", m]);
+        }
         let out = doctor(&args, cache.path());
         assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
         let f = findings(&out)

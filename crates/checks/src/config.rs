@@ -72,7 +72,7 @@ impl Config {
                 other => {
                     return Err(err(
                         None,
-                        format!("kubernetes_version: expected a version like \"1.29\", got {other:?}"),
+                        format!("kubernetes_version: expected a version like \"1.29\", got {}", shown(other)),
                     ));
                 }
             };
@@ -93,9 +93,9 @@ impl Config {
         }
         for (name, value) in raw.thresholds {
             let at = key_location(text, &name);
-            let number = value
-                .as_f64()
-                .ok_or_else(|| err(at, format!("thresholds.{name}: expected a number, got {value:?}")))?;
+            let number = value.as_f64().ok_or_else(|| {
+                err(at, format!("thresholds.{name}: expected a number, got {}", shown(&value)))
+            })?;
             config.thresholds.set(&name, number).map_err(|m| err(at, format!("thresholds.{name}: {m}")))?;
         }
         config
@@ -103,6 +103,20 @@ impl Config {
             .check_order()
             .map_err(|m| err(key_location(text, "thresholds"), format!("thresholds: {m}")))?;
         Ok(config)
+    }
+}
+
+/// A YAML value as the user wrote it, for a message (docs review 27 §10: `min_requests: "2"`
+/// was said to be `String("2")`, the parser's own Debug form).
+fn shown(value: &yaml_serde::Value) -> String {
+    match value {
+        yaml_serde::Value::Null => "nothing".to_owned(),
+        yaml_serde::Value::Bool(b) => b.to_string(),
+        yaml_serde::Value::Number(n) => n.to_string(),
+        yaml_serde::Value::String(s) => format!("the string \"{s}\" (a number is written without quotes)"),
+        yaml_serde::Value::Sequence(_) => "a list".to_owned(),
+        yaml_serde::Value::Mapping(_) => "a mapping".to_owned(),
+        yaml_serde::Value::Tagged(t) => format!("a value tagged {}", t.tag),
     }
 }
 
@@ -150,6 +164,13 @@ mod tests {
             e.to_string().starts_with("doctor.yaml:2:3: thresholds.min_requests: expected a number"),
             "{e}"
         );
+        let e = Config::parse("thresholds:\n  min_requests: \"2\"\n", "doctor.yaml").expect_err("quoted");
+        assert_eq!(
+            e.to_string(),
+            "doctor.yaml:2:3: thresholds.min_requests: expected a number, got the string \"2\" (a number is written without quotes)"
+        );
+        let e = Config::parse("kubernetes_version: [1]\n", "doctor.yaml").expect_err("a list");
+        assert!(e.to_string().ends_with("expected a version like \"1.29\", got a list"), "{e}");
         let e = Config::parse("threshold:\n  min_requests: 3\n", "doctor.yaml").expect_err("unknown key");
         assert!(e.to_string().contains("unknown field `threshold`"), "{e}");
         let e = Config::parse("thresholds: [1, 2\n", "doctor.yaml").expect_err("bad yaml");

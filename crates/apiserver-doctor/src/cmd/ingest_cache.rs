@@ -558,13 +558,14 @@ fn tell_reading(inputs: &[PathBuf], total_bytes: u64, dir: &Path, reused: Option
             Some(named) => {
                 let (kept, bytes) = (named.kept().count(), named.kept_bytes());
                 eprintln!(
-                    "reading {} ({:.1} MB) into {}; the other {} ({:.1} MB), read by an earlier run, are taken \
+                    "reading {} ({:.1} MB) into {}; the other {} ({:.1} MB), read by an earlier run, {} taken \
                      from its cached store",
                     files(inputs.len().saturating_sub(kept)),
                     total_bytes.saturating_sub(bytes) as f64 / 1e6,
                     dir.display(),
                     files(kept),
-                    bytes as f64 / 1e6
+                    bytes as f64 / 1e6,
+                    if kept == 1 { "is" } else { "are" }
                 );
             }
         }

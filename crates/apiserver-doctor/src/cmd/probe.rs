@@ -17,7 +17,7 @@ Every step is timed; what fails is reported with its reason and what to check. R
 credentials and changes nothing.",
     after_help = "Examples:\n  apiserver-doctor probe https://myaks-dns-1a2b3c.hcp.eastus.azmk8s.io\n  \
 apiserver-doctor probe https://10.0.0.4:443 --cacert ca.crt\n  \
-apiserver-doctor probe                  # the server and CA of the current kubeconfig context\n  \
+apiserver-doctor probe  # the current kubeconfig context's server and CA\n  \
 apiserver-doctor probe --context prod-aks --kubeconfig ~/.kube/config"
 )]
 pub struct Args {

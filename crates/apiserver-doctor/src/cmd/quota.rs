@@ -12,11 +12,13 @@ use findings::Safety;
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
     apiserver-doctor quota --namespace reporting --resources jobs.batch=2000\n  \
-    apiserver-doctor quota --namespace ci --namespace ci-canary --resources pods=500,configmaps=200\n\n\
-    The YAML goes to standard output, ready for `kubectl apply -f -` once reviewed; the commands\n\
-    that count and clear the objects already there go to standard error. A quota deletes\n\
-    nothing: creates beyond it fail with 403 Forbidden (exceeded quota), which stops the leak\n\
-    while its owner fixes the client.")]
+    apiserver-doctor quota --namespace ci --namespace ci-canary \\\n      \
+    --resources pods=500,configmaps=200\n\n\
+    The YAML goes to standard output, ready for `kubectl apply -f -` once\n\
+    reviewed; the commands that count and clear the objects already there go to\n\
+    standard error. A quota deletes nothing: creates beyond it fail with 403\n\
+    Forbidden (exceeded quota), which stops the leak while its owner fixes the\n\
+    client.")]
 pub struct Args {
     /// A namespace to cap (repeatable): one quota per namespace and resource
     #[arg(long = "namespace", short = 'n', value_name = "NS", required = true)]
@@ -70,19 +72,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `RESOURCE[.GROUP]=COUNT` as (resource, group, count).
+/// `RESOURCE[.GROUP]=COUNT` as (resource, group, count). The message says what is wrong with
+/// the text (docs review 27 §10: every mistake, `pods=abc` too, was said to be one of case).
 fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
-    let bad = || {
+    let bad = |why: String| {
         anyhow::anyhow!(
-            "--resources {text:?}: expected RESOURCE[.GROUP]=COUNT in lower case (`jobs.batch=2000`, `pods=500`), \
-             as `kubectl api-resources` names them"
+            "--resources {text:?}: {why}; expected RESOURCE[.GROUP]=COUNT (`jobs.batch=2000`, `pods=500`), the resource \
+             as `kubectl api-resources` names it"
         )
     };
-    let (name, count) = text.trim().split_once('=').ok_or_else(bad)?;
-    let hard: u64 = count.trim().parse().map_err(|_| bad())?;
+    let (name, count) = text.trim().split_once('=').ok_or_else(|| bad("no `=COUNT`".to_owned()))?;
+    let hard: u64 = count
+        .trim()
+        .parse()
+        .map_err(|_| bad(format!("the count {:?} is not a whole number", count.trim())))?;
     let (resource, group) = name.split_once('.').unwrap_or((name, ""));
     if !super::is_dns_label(resource) || !(group.is_empty() || group.split('.').all(super::is_dns_label)) {
-        return Err(bad());
+        return Err(bad(if name.chars().any(|c| c.is_ascii_uppercase()) {
+            format!("{name:?} has upper case letters, and resource names are lower case (`pods`, not `Pods`)")
+        } else {
+            format!(
+                "{name:?} is not a resource name (lower case letters, digits and '-', with '.' before the group)"
+            )
+        }));
     }
     Ok((resource.to_owned(), group.to_owned(), hard))
 }

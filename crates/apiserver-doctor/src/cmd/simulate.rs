@@ -114,10 +114,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             last_percent = percent;
             let secs = began.elapsed().as_secs_f64().max(1e-3);
             eprint!(
-                "\r{percent:3}%  {} events  {:.0} MB  {:.0} events/s",
-                p.events,
-                p.bytes as f64 / 1e6,
-                p.events as f64 / secs
+                "\r{percent:3}%  {} events  {} MB  {} events/s",
+                super::count(p.events),
+                super::count((p.bytes as f64 / 1e6).round() as u64),
+                super::count((p.events as f64 / secs).round() as u64)
             );
         }
     };
@@ -130,15 +130,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     writeln!(
         out,
         "wrote {} audit events ({} requests) to {}",
-        summary.events,
-        summary.requests,
+        super::count(summary.events),
+        super::count(summary.requests),
         args.out.display()
     )?;
     writeln!(
         out,
-        "{:.1} s, {:.0} events/s, {:.0} MB/s ({:.2} GB of audit JSON)",
+        "{:.1} s, {} events/s, {:.0} MB/s ({:.2} GB of audit JSON)",
         secs,
-        summary.events as f64 / secs,
+        super::count((summary.events as f64 / secs).round() as u64),
         summary.audit_bytes as f64 / 1e6 / secs,
         summary.audit_bytes as f64 / 1e9
     )?;

@@ -21,11 +21,13 @@ use remedy::{ApfSubject, KubernetesVersion, ResourceRule, ThrottlePlan};
     --verbs list --resources pods\n  \
     apiserver-doctor throttle --user alice@example.com \\\n      \
     --resources jobs.batch,cronjobs.batch --namespaces reporting\n  \
-    apiserver-doctor throttle --service-account ci/runner --manifests cluster-apf.yaml > throttle.yaml\n\n\
-    The YAML goes to standard output, ready for `kubectl apply -f -` once reviewed; what to check\n\
-    and how to watch it work go to standard error. Exit codes: 0 written; 1 written, but --manifests\n\
-    shows a FlowSchema of the cluster that would catch the requests first, or a level that holds\n\
-    them as tightly already; 2 usage error.")]
+    apiserver-doctor throttle --service-account ci/runner \\\n      \
+    --manifests cluster-apf.yaml > throttle.yaml\n\n\
+    The YAML goes to standard output, ready for `kubectl apply -f -` once\n\
+    reviewed; what to check and how to watch it work go to standard error.\n\
+    Exit codes: 0 written; 1 written, but --manifests shows a FlowSchema of the\n\
+    cluster that would catch the requests first, or a level that holds them as\n\
+    tightly already; 2 usage error.")]
 pub struct Args {
     /// A service account to throttle, as NAMESPACE/NAME (repeatable); NAMESPACE/* is every
     /// service account of the namespace
