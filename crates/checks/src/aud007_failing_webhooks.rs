@@ -40,7 +40,7 @@ out Kyverno with `failurePolicy: Fail` as a cause of API server failures.
 ## Example
 
 ```text
-critical  AUD007  webhook mutate.kyverno.svc-fail failed 2,418 times (timeouts, 10.0 s each)
+critical  AUD007  webhook mutate.kyverno.svc-fail failed 2,418 times (10.0 s each on average)
 ```
 
 ## Remedy
