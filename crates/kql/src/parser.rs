@@ -20,6 +20,9 @@ use crate::time::{parse_datetime, parse_timespan_text};
 /// arguments) five. Real queries stay well below 60.
 pub const MAX_DEPTH: usize = 256;
 
+/// Operators in one flat chain from which a too-deep error says that the chain is the depth.
+const FLAT_CHAIN_HINT: usize = 64;
+
 /// Levels of [`MAX_DEPTH`] one nested expression costs (about 50 nested parentheses or calls
 /// fit; real queries nest fewer than 10).
 const EXPR_WEIGHT: usize = 4;
@@ -1504,6 +1507,16 @@ impl<'a> Parser<'a> {
             chain += 1;
             match self.infix(left, op, len) {
                 Ok(built) => left = built,
+                // A flat chain (`a == 1 or a == 2 or …`) is as deep as it is long: say so, and
+                // what reads the same without the chain (review 27, kql §9: the help said only
+                // to split "the expression", which has no nesting to split).
+                Err(e) if e.kind == ParseErrorKind::TooDeep && chain >= FLAT_CHAIN_HINT => {
+                    break Err(e.with_help(format!(
+                        "{chain} operators in a row count as {chain} levels: split the chain with `let` \
+                         statements, and write a comparison of one column with many values as \
+                         `Column in (…)`"
+                    )));
+                }
                 Err(e) => break Err(e),
             }
         };

@@ -519,7 +519,11 @@ fn deep_nesting_is_an_error_not_a_crash() {
         let err = parse(&source).expect_err("too deep");
         assert_eq!(err.kind, ParseErrorKind::TooDeep);
         let chain = format!("T | where {}", vec!["a"; depth].join(" or "));
-        assert_eq!(parse(&chain).expect_err("too deep").kind, ParseErrorKind::TooDeep);
+        let err = parse(&chain).expect_err("too deep");
+        assert_eq!(err.kind, ParseErrorKind::TooDeep);
+        // Review 27 (kql §9): a flat chain is told as one, with what reads the same.
+        let help = err.help.as_deref().unwrap_or_default();
+        assert!(help.contains("operators in a row") && help.contains("`Column in (…)`"), "{help}");
         let members = format!("T | where a{}", ".b".repeat(depth));
         assert_eq!(parse(&members).expect_err("too deep").kind, ParseErrorKind::TooDeep);
         let unary = format!("T | where {}1", "-".repeat(depth));
