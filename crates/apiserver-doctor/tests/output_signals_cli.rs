@@ -132,6 +132,36 @@ fn stats_query_and_diagnose_into_a_closed_pipe_exit_quietly() {
     }
 }
 
+/// Review 27 (kql §8): `query --chart c.svg … | head -0` exited quietly without writing the
+/// chart, because the rows went first and the closed pipe ended the run. The file asked for is
+/// written first now.
+#[test]
+fn a_chart_is_written_when_standard_output_is_a_closed_pipe() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = small_store(cache.path());
+    let store = dir.path().join("st");
+    let chart = dir.path().join("c.svg");
+    let mut child = bin()
+        .args([
+            "query",
+            "--store",
+            store.to_str().expect("utf-8"),
+            "--chart",
+            chart.to_str().expect("utf-8"),
+            "AKSAudit | summarize n = count() by bin(TimeGenerated, 1m) | render timechart",
+        ])
+        .env("XDG_CACHE_HOME", cache.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("waits");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let svg = std::fs::read_to_string(&chart).expect("the chart is written");
+    assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+}
+
 /// The audit log the interrupted runs read: 20,000 lines of the small log's events made
 /// unique (their audit IDs), a few MB, enough for several chunks of 4 MiB.
 fn big_log(dir: &Path) -> Vec<u8> {

@@ -131,44 +131,46 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for notice in &result.notices {
         eprintln!("note: {notice}");
     }
+    let chart = result.render.as_ref().and_then(|spec| engine::chart::chart(&result, spec));
+    if let Some(c) = &chart
+        && (args.chart.is_some() || std::io::stdout().is_terminal())
+        && let Some(note) = charts::ChartKind::drawn_instead(&c.kind)
+    {
+        eprintln!("note: {note}");
+    }
+    // The file asked for is written before the rows: a reader of standard output that stops
+    // early (`| head`) must not cost it (review 27, kql §8: the chart was never written).
+    if let (Some(path), Some(chart)) = (&args.chart, &chart) {
+        charts_file(chart, path)?;
+        eprintln!("wrote {}", path.display());
+    }
     let mut out = super::stdout();
     format::write(&result, format, &mut out)?;
     out.flush()?;
-    if let Some(spec) = &result.render {
-        let chart = engine::chart::chart(&result, spec);
-        if let Some(c) = &chart
-            && (args.chart.is_some() || std::io::stdout().is_terminal())
-            && let Some(note) = charts::ChartKind::drawn_instead(&c.kind)
-        {
-            eprintln!("note: {note}");
+    match (&args.chart, chart, &result.render) {
+        (Some(_), Some(_), _) => {}
+        (Some(path), None, Some(spec)) => {
+            // The user asked for a file and gets none: a failure, whatever the table says
+            // (docs review 27 §10: this exited 0, and a script went on without its chart).
+            anyhow::bail!(
+                "--chart {}: `render {}` gives no chart here (`table` and `card` are not charts, and a \
+                 chart needs a number column to draw); nothing written",
+                path.display(),
+                spec.kind
+            );
         }
-        match (&args.chart, chart) {
-            (Some(path), Some(chart)) => {
-                charts_file(&chart, path)?;
-                eprintln!("wrote {}", path.display());
-            }
-            (Some(path), None) => {
-                // The user asked for a file and gets none: a failure, whatever the table says
-                // (docs review 27 §10: this exited 0, and a script went on without its chart).
-                anyhow::bail!(
-                    "--chart {}: `render {}` gives no chart here (`table` and `card` are not charts, and a \
-                     chart needs a number column to draw); nothing written",
-                    path.display(),
-                    spec.kind
-                );
-            }
-            (None, Some(chart)) if std::io::stdout().is_terminal() => {
-                // On a terminal the chart is drawn under the table, as Kusto shows it.
-                writeln!(out, "\n{}", charts::text(&chart, 100, 20))?;
-            }
-            (None, _) => {}
+        (Some(path), None, None) => {
+            anyhow::bail!(
+                "--chart {}: the query has no `render` (end it with `| render timechart`, say), so there is no \
+                 chart to write; nothing written",
+                path.display()
+            );
         }
-    } else if let Some(path) = &args.chart {
-        anyhow::bail!(
-            "--chart {}: the query has no `render` (end it with `| render timechart`, say), so there is no chart \
-             to write; nothing written",
-            path.display()
-        );
+        (None, Some(chart), _) if std::io::stdout().is_terminal() => {
+            // On a terminal the chart is drawn under the table, as Kusto shows it.
+            writeln!(out, "\n{}", charts::text(&chart, 100, 20))?;
+        }
+        (None, _, _) => {}
     }
     Ok(ExitCode::SUCCESS)
 }
