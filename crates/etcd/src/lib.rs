@@ -152,7 +152,14 @@ impl EtcdEvidence {
                 .iter()
                 .zip(paths)
                 .map(|(m, path)| {
-                    let name = if unique { file_name(&path) } else { path };
+                    let file = if unique { file_name(&path) } else { path };
+                    // With the member's id when the scrape gives it: the id is what `etcdctl
+                    // member list` shows, the file only where the scrape was saved (docs review
+                    // 27 §8: "etcd member etcd-3.5.9.prom holds …").
+                    let name = match &m.member_id {
+                        Some(id) => format!("{id} ({file})"),
+                        None => file,
+                    };
                     Member { name, status: None, metrics: Some(m.clone()) }
                 })
                 .collect(),
@@ -460,5 +467,9 @@ mod tests {
         assert_eq!(names(e), ["etcd-0.prom", "etcd-1.prom"]);
         let e = EtcdEvidence::from_metrics(&[scrape("a/etcd-0.prom"), scrape("b/etcd-0.prom")]);
         assert_eq!(names(e), ["a/etcd-0.prom", "b/etcd-0.prom"]);
+        // Docs review 27 (§8): the member's id, when the scrape names it, comes first.
+        let with_id =
+            EtcdMetrics { member_id: Some("aec36adc501070cc".into()), ..scrape("/tmp/etcd-3.5.9.prom") };
+        assert_eq!(names(EtcdEvidence::from_metrics(&[with_id])), ["aec36adc501070cc (etcd-3.5.9.prom)"]);
     }
 }

@@ -281,10 +281,7 @@ pub fn live_report_with_tls(evidence: &EtcdEvidence, tls: &crate::TlsFiles, t: &
 
 /// The member id an etcd scrape names (`etcd_server_id{server_id="…"} 1`).
 pub fn scrape_member_id(s: &Snapshot) -> Option<String> {
-    s.series("etcd_server_id")
-        .find(|x| x.value == 1.0)
-        .and_then(|x| x.labels.get("server_id"))
-        .map(|id| id.trim_start_matches("0x").to_ascii_lowercase())
+    metrics::etcd_metrics::member_id(s)
 }
 
 /// Members given twice (two URLs of one member) are kept once, by member id; the notes say

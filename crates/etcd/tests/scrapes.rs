@@ -34,7 +34,8 @@ fn troubled_cluster_scrapes_give_every_expected_finding() {
     let report = etcd::report::scrapes_report(&scrapes, None, &Thresholds::default());
     let got: Vec<(String, Severity, String)> =
         report.findings.iter().map(|f| (f.code.clone(), f.severity, f.subject.name.clone())).collect();
-    let etcd = "troubled-etcd-2.prom";
+    // The member's id from its scrape, then the file (docs review 27 §8).
+    let etcd = "8e9e05c52164694d (troubled-etcd-2.prom)";
     // Worst first, then causes before offenders, state and symptoms, then by code
     // (findings::report_order).
     let want: Vec<(&str, Severity, &str)> = vec![
@@ -80,8 +81,8 @@ fn real_scrapes_give_only_the_findings_their_numbers_show() {
     assert_eq!(
         got,
         [
-            ("ETC003", Severity::Warning, "etcd-3.3.15-nri-k8s1_16.prom"),
-            ("ETC004", Severity::Warning, "etcd-3.3.15-nri-k8s1_16.prom"),
+            ("ETC003", Severity::Warning, "90d2750d1eb135c5 (etcd-3.3.15-nri-k8s1_16.prom)"),
+            ("ETC004", Severity::Warning, "90d2750d1eb135c5 (etcd-3.3.15-nri-k8s1_16.prom)"),
         ]
     );
     let measure = |label: &str| {

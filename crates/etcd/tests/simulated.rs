@@ -201,7 +201,7 @@ fn a_wal_fsync_p99_whose_bucket_straddles_the_threshold_may_be_above_it() {
     assert_eq!(f.severity, Severity::Info);
     assert_eq!(
         f.title,
-        "etcd member etcd-1.29.prom: WAL fsync P99 in the (0.008, 0.016] s bucket, may be over 10 ms"
+        "etcd member b2c6679ac05f2cf1 (etcd-1.29.prom): WAL fsync P99 in the (0.008, 0.016] s bucket, may be over 10 ms"
     );
     assert!(
         f.summary.contains("since the member started (one scrape: cumulative counters)"),
@@ -218,6 +218,7 @@ fn a_wal_fsync_p99_whose_bucket_straddles_the_threshold_may_be_above_it() {
 fn small_quota_shares_keep_a_decimal_and_a_450_s_window_is_7_5_min() {
     let m = metrics::EtcdMetrics {
         source: "etcd.prom".into(),
+        member_id: None,
         target: "etcd 3.5.12".into(),
         window_seconds: Some(450.0),
         db_total_bytes: Some(2_300_000_000.0),

@@ -10,6 +10,11 @@ use crate::snapshot::{Histogram, Window, increase};
 pub struct EtcdMetrics {
     /// Where it came from (file names or the member's `/metrics` URL).
     pub source: String,
+    /// The member's id as its scrape names it (`etcd_server_id{server_id="…"}`, lower-case hex
+    /// without `0x`): what `etcdctl member list` shows, so a finding names the member and not
+    /// only the file its scrape was saved in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
     /// `etcd 3.5.12`.
     pub target: String,
     /// Seconds between the two scrapes; `None` when counters are cumulative since start.
@@ -79,6 +84,15 @@ fn p99(window: &Window<'_>, family: &str) -> (Option<QuantileBucket>, f64) {
     }
 }
 
+/// The member id an etcd scrape names (`etcd_server_id{server_id="…"} 1`), lower-case hex
+/// without `0x`.
+pub fn member_id(s: &crate::Snapshot) -> Option<String> {
+    s.series("etcd_server_id")
+        .find(|x| x.value == 1.0)
+        .and_then(|x| x.labels.get("server_id"))
+        .map(|id| id.trim_start_matches("0x").to_ascii_lowercase())
+}
+
 /// Reads the etcd evidence from a window over one member's scrapes.
 pub fn evidence(window: &Window<'_>) -> EtcdMetrics {
     let (first_total, total) =
@@ -92,6 +106,7 @@ pub fn evidence(window: &Window<'_>) -> EtcdMetrics {
     };
     EtcdMetrics {
         source,
+        member_id: member_id(window.last),
         target: window.last.target.describe(),
         window_seconds: window.first.and(window.seconds),
         db_total_bytes: total,

@@ -94,6 +94,7 @@ pub(crate) mod test_support {
     pub fn metrics() -> EtcdMetrics {
         EtcdMetrics {
             source: "etcd.prom".into(),
+            member_id: None,
             target: "etcd 3.5.12".into(),
             window_seconds: None,
             db_total_bytes: None,
