@@ -117,19 +117,24 @@ fn stats_query_and_diagnose_into_a_closed_pipe_exit_quietly() {
         &["diagnose", "--store", store, "--fail-on", "never"],
     ];
     for args in cases {
-        let mut child = bin()
-            .args(args)
-            .env("XDG_CACHE_HOME", cache.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawns");
-        // The reader goes away at once, as `| head -0` does.
-        drop(child.stdout.take());
-        let o = child.wait_with_output().expect("waits");
+        let o = into_closed_pipe(args, cache.path());
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
         assert_eq!(stderr(&o), "", "{args:?}");
     }
+}
+
+/// `apiserver-doctor ARGS` with its standard output read by nobody: the reader goes away at
+/// once, as `| head -0` does.
+fn into_closed_pipe(args: &[&str], cache: &Path) -> Output {
+    let mut child = bin()
+        .args(args)
+        .env("XDG_CACHE_HOME", cache)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("waits")
 }
 
 /// Review 27 (kql §8): `query --chart c.svg … | head -0` exited quietly without writing the
@@ -141,22 +146,17 @@ fn a_chart_is_written_when_standard_output_is_a_closed_pipe() {
     let dir = small_store(cache.path());
     let store = dir.path().join("st");
     let chart = dir.path().join("c.svg");
-    let mut child = bin()
-        .args([
+    let o = into_closed_pipe(
+        &[
             "query",
             "--store",
             store.to_str().expect("utf-8"),
             "--chart",
             chart.to_str().expect("utf-8"),
             "AKSAudit | summarize n = count() by bin(TimeGenerated, 1m) | render timechart",
-        ])
-        .env("XDG_CACHE_HOME", cache.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    drop(child.stdout.take());
-    let o = child.wait_with_output().expect("waits");
+        ],
+        cache.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let svg = std::fs::read_to_string(&chart).expect("the chart is written");
     assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
