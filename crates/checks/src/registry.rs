@@ -129,13 +129,12 @@ fn thresholds_section(info: &CheckInfo, heading: &str) -> String {
     let defaults = Thresholds::default();
     for name in info.thresholds {
         if let Some(t) = defaults.iter().find(|t| t.name == *name) {
-            let default = match t.unit {
-                "count" | "ratio" => t.value.to_string(),
-                "per-second" => format!("{} per second", t.value),
-                "per-hour" => format!("{} per hour", t.value),
-                unit => format!("{} {unit}", t.value),
-            };
-            out.push_str(&format!("| `{}` | {default} | {} |\n", t.name, t.description.replace('|', "\\|")));
+            out.push_str(&format!(
+                "| `{}` | {} | {} |\n",
+                t.name,
+                findings::units::threshold_value(t.value, t.unit),
+                t.description.replace('|', "\\|")
+            ));
         }
     }
     out

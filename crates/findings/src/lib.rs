@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 mod report;
 pub mod text;
 mod thresholds;
+pub mod units;
 pub use report::{InputSummary, Overview, REPORT_SCHEMA_VERSION, Report};
 pub use thresholds::{Threshold, Thresholds, names as threshold_names};
 

@@ -1,83 +1,14 @@
 //! Numbers, times and severities in words, the same way in every renderer.
 
 use chrono::{DateTime, Utc};
-use findings::{Measure, Report, Safety, Severity, TimeRange};
+use findings::{Report, Safety, Severity, TimeRange};
 
 /// An integer with thousands separators: `1234567` → `1,234,567`.
 pub fn thousands(v: u64) -> String {
     findings::thousands(i128::from(v))
 }
 
-/// A number with at most `decimals` decimals, thousands separators and no trailing zeros.
-pub fn number(v: f64, decimals: usize) -> String {
-    if !v.is_finite() {
-        return if v.is_nan() {
-            "n/a".into()
-        } else if v > 0.0 {
-            "∞".into()
-        } else {
-            "-∞".into()
-        };
-    }
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-    let frac = frac.trim_end_matches('0');
-    let int = int.parse::<u64>().map(thousands).unwrap_or_else(|_| int.to_owned());
-    let sign = if v < 0.0 && (int != "0" || !frac.is_empty()) { "-" } else { "" };
-    if frac.is_empty() { format!("{sign}{int}") } else { format!("{sign}{int}.{frac}") }
-}
-
-/// Bytes in binary units: `1.5 GiB`.
-pub fn bytes(v: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = v;
-    let mut unit = 0;
-    while value.abs() >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    let decimals = if unit == 0 { 0 } else { 2 };
-    format!("{} {}", number(value, decimals), UNITS[unit])
-}
-
-/// A measure's value with its unit, as a person reads it.
-pub fn measure_value(m: &Measure) -> String {
-    let v = m.value;
-    match m.unit.as_str() {
-        "count" | "" => number(v, 2),
-        "percent" | "%" => format!("{}%", number(v, 1)),
-        "ms" => format!("{} ms", number(v, 1)),
-        "s" => format!("{} s", number(v, 3)),
-        "bytes" => bytes(v),
-        "per-second" => per_second(v),
-        "per-hour" => format!("{} an hour", number(v, 2)),
-        "ratio" => number(v, 3),
-        other => format!("{} {other}", number(v, 3)),
-    }
-}
-
-/// A rate given per second, in the first of per second, minute, hour and day that reaches 0.1
-/// (`2.5/s`, `3/min`, `0.65/day`), as the checks' titles write rates: the real events' AUD001,
-/// 0.027 requests a day in its title, showed `0/s` in its evidence.
-fn per_second(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 || v.abs() >= 0.1 {
-        return format!("{}/s", number(v, 2));
-    }
-    for (unit, seconds) in [("min", 60.0), ("h", 3600.0)] {
-        if (v * seconds).abs() >= 0.1 {
-            return format!("{}/{unit}", number(v * seconds, 2));
-        }
-    }
-    let per_day = v * 86_400.0;
-    // Two significant digits below 0.1 a day, so that it never reads 0.
-    let decimals = ((-per_day.abs().log10().floor()) as usize + 1).clamp(2, 12);
-    format!("{}/day", number(per_day, decimals))
-}
-
-/// A threshold's value with its unit.
-pub fn threshold_value(value: f64, unit: &str) -> String {
-    measure_value(&Measure::new("", value, unit))
-}
+pub use findings::units::{bytes, measure_value, number, threshold_value};
 
 /// A time as `2024-05-01 10:00:00 UTC` (fractions kept only when present).
 pub fn time(t: &DateTime<Utc>) -> String {
@@ -242,12 +173,14 @@ mod tests {
         );
     }
 
+    /// Expected spans, as `code_spans` returns them.
+    fn owned(v: &[(bool, &str)]) -> Vec<(bool, String)> {
+        v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect()
+    }
+
     #[test]
     fn code_spans_pair_backticks() {
         let spans = |s: &str| -> Vec<(bool, String)> { super::code_spans(s) };
-        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> {
-            v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect()
-        };
         assert_eq!(spans("a `b` c"), owned(&[(false, "a "), (true, "b"), (false, " c")]));
         assert_eq!(spans("a `b c"), owned(&[(false, "a `b c")]));
         assert_eq!(spans("`x`"), owned(&[(true, "x")]));
@@ -257,9 +190,6 @@ mod tests {
     /// the HTML summary and the webhook `…evil|`w`[wh]…` lost its backticks.
     #[test]
     fn backticks_of_a_log_value_in_a_summary_stay_literal_and_check_code_stays_code() {
-        let owned = |v: &[(bool, &str)]| -> Vec<(bool, String)> {
-            v.iter().map(|(c, p)| (*c, (*p).to_owned())).collect()
-        };
         let summary = format!(
             "{} sent 5 LISTs; run `kubectl get {}`",
             findings::text::literal_backticks("fence```user"),
@@ -275,6 +205,7 @@ mod tests {
     }
 
     use super::*;
+    use findings::Measure;
 
     #[test]
     fn numbers_group_thousands_and_trim_zeros() {
