@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, ListArray};
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type};
+use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, Int64Type, UInt64Type};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{
@@ -31,18 +31,86 @@ fn rank_index(n: usize, p: f64) -> Option<usize> {
     Some((p / 100.0 * len).ceil().max(1.0).min(len) as usize - 1)
 }
 
-/// The nearest-rank `p`th percentile of `values`, in any order: the value a sort would put at
-/// the rank, found without sorting the rest.
-fn select_rank<T: Num>(values: &mut [T], p: f64) -> Option<T> {
-    let i = rank_index(values.len(), p)?;
-    Some(*values.select_nth_unstable_by(i, T::cmp).1)
+/// A percentile's values as a multiset: each distinct value with the number of times it came.
+/// The values a check takes percentiles of repeat (latencies in whole milliseconds: the demo's
+/// 2.1 million `get nodes` hold 24 distinct ones), so this holds and hands on far less than the
+/// values themselves: a partial aggregate's state is its distinct values and their counts.
+#[derive(Debug)]
+struct Counts<T: Num> {
+    counts: datafusion::common::HashMap<T::Key, u64>,
 }
 
-/// A percentile's state: one list of values per row, `lengths[i]` of `values` for row `i`.
-fn value_lists<T: Num>(lengths: Vec<usize>, values: Vec<T>) -> ArrayRef {
+impl<T: Num> Default for Counts<T> {
+    fn default() -> Self {
+        Counts { counts: datafusion::common::HashMap::default() }
+    }
+}
+
+impl<T: Num> Counts<T> {
+    fn add(&mut self, value: T, times: u64) {
+        *self.counts.entry(value.key()).or_insert(0) += times;
+    }
+
+    /// The nearest-rank `p`th percentile of the values counted, as a sort of every value would
+    /// give it: the distinct values sorted, walked until their counts pass the rank.
+    fn percentile(&self, p: f64) -> Option<T> {
+        let total: u64 = self.counts.values().sum();
+        let rank = rank_index(usize::try_from(total).ok()?, p)? as u64;
+        let mut distinct: Vec<(T, u64)> = self.counts.iter().map(|(k, n)| (T::from_key(*k), *n)).collect();
+        distinct.sort_unstable_by(|a, b| T::cmp(&a.0, &b.0));
+        let mut seen = 0u64;
+        distinct.into_iter().find_map(|(v, n)| {
+            seen += n;
+            (seen > rank).then_some(v)
+        })
+    }
+
+    /// Adds the values and counts of row `row` of a state (see [`count_lists`]).
+    fn merge_row(&mut self, values: &ListArray, counts: &ListArray, row: usize) -> Result<()> {
+        if values.is_null(row) {
+            return Ok(());
+        }
+        let (v, n) = (values.value(row), counts.value(row));
+        let Some(n) = n.as_primitive_opt::<UInt64Type>().filter(|n| n.len() == v.len()) else {
+            return exec_err!("percentile state: counts do not match the values");
+        };
+        T::each(v.as_ref(), |i, value| self.add(value, n.value(i)));
+        Ok(())
+    }
+
+    fn size(&self) -> usize {
+        self.counts.capacity() * (std::mem::size_of::<(T::Key, u64)>() + 1)
+    }
+}
+
+/// A percentile's state, one row per group: a list of its distinct values and a list of
+/// their counts, in the same order.
+fn count_lists<'a, T: Num>(groups: impl Iterator<Item = &'a Counts<T>>) -> Vec<ArrayRef> {
+    let (mut lengths, mut values, mut counts) = (vec![], vec![], vec![]);
+    for g in groups {
+        lengths.push(g.counts.len());
+        for (k, n) in &g.counts {
+            values.push(T::from_key(*k));
+            counts.push(*n);
+        }
+    }
+    let offsets = OffsetBuffer::from_lengths(lengths);
     let values = T::array(values);
-    let item = Arc::new(Field::new("item", values.data_type().clone(), true));
-    Arc::new(ListArray::new(item, OffsetBuffer::from_lengths(lengths), values, None))
+    let counts: ArrayRef = Arc::new(arrow::array::UInt64Array::from(counts));
+    let list = |items: ArrayRef| -> ArrayRef {
+        let item = Arc::new(Field::new("item", items.data_type().clone(), true));
+        Arc::new(ListArray::new(item, offsets.clone(), items, None))
+    };
+    vec![list(values), list(counts)]
+}
+
+/// The two lists of a percentile's state.
+fn state_lists(states: &[ArrayRef]) -> Result<(&ListArray, &ListArray)> {
+    let list = |i: usize| states.get(i).and_then(|s| s.as_any().downcast_ref::<ListArray>());
+    match (list(0), list(1)) {
+        (Some(values), Some(counts)) if values.len() == counts.len() => Ok((values, counts)),
+        _ => exec_err!("percentile state is not two lists of one length"),
+    }
 }
 
 /// Whether an aggregate's `FILTER` leaves out `row`.
@@ -96,8 +164,8 @@ impl AggregateUDFImpl for Percentile {
     }
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         Ok(match args.return_type() {
-            DataType::Float64 => Box::new(PercentileAcc::<f64> { values: vec![], p: self.p }),
-            _ => Box::new(PercentileAcc::<i64> { values: vec![], p: self.p }),
+            DataType::Float64 => Box::new(PercentileAcc::<f64> { values: Counts::default(), p: self.p }),
+            _ => Box::new(PercentileAcc::<i64> { values: Counts::default(), p: self.p }),
         })
     }
     fn groups_accumulator_supported(&self, _args: AccumulatorArgs) -> bool {
@@ -110,13 +178,21 @@ impl AggregateUDFImpl for Percentile {
         })
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        let item = Field::new("item", args.return_type().clone(), true);
-        Ok(vec![Arc::new(Field::new(format!("{}_values", args.name), DataType::List(Arc::new(item)), true))])
+        let list = |name: String, ty: DataType| {
+            Arc::new(Field::new(name, DataType::List(Arc::new(Field::new("item", ty, true))), true))
+        };
+        Ok(vec![
+            list(format!("{}_values", args.name), args.return_type().clone()),
+            list(format!("{}_counts", args.name), DataType::UInt64),
+        ])
     }
 }
 
 trait Num: Copy + PartialOrd + Send + Sync + std::fmt::Debug + 'static {
-    fn read(a: &dyn Array, out: &mut Vec<Self>);
+    /// What equal values share, to count them (a float's bits).
+    type Key: Copy + Eq + Hash + Send + Sync + std::fmt::Debug;
+    fn key(self) -> Self::Key;
+    fn from_key(key: Self::Key) -> Self;
     fn scalar(v: Option<Self>) -> ScalarValue;
     fn array(values: Vec<Self>) -> ArrayRef;
     fn array_of_options(values: Vec<Option<Self>>) -> ArrayRef;
@@ -129,10 +205,12 @@ trait Num: Copy + PartialOrd + Send + Sync + std::fmt::Debug + 'static {
 }
 
 impl Num for i64 {
-    fn read(a: &dyn Array, out: &mut Vec<Self>) {
-        if let Some(p) = a.as_primitive_opt::<Int64Type>() {
-            out.extend(p.iter().flatten());
-        }
+    type Key = i64;
+    fn key(self) -> i64 {
+        self
+    }
+    fn from_key(key: i64) -> Self {
+        key
     }
     fn scalar(v: Option<Self>) -> ScalarValue {
         ScalarValue::Int64(v)
@@ -159,10 +237,12 @@ impl Num for i64 {
 }
 
 impl Num for f64 {
-    fn read(a: &dyn Array, out: &mut Vec<Self>) {
-        if let Some(p) = a.as_primitive_opt::<Float64Type>() {
-            out.extend(p.iter().flatten().filter(|f| !f.is_nan()));
-        }
+    type Key = u64;
+    fn key(self) -> u64 {
+        self.to_bits()
+    }
+    fn from_key(key: u64) -> Self {
+        f64::from_bits(key)
     }
     fn scalar(v: Option<Self>) -> ScalarValue {
         ScalarValue::Float64(v)
@@ -197,55 +277,48 @@ impl Num for f64 {
 }
 
 #[derive(Debug)]
-struct PercentileAcc<T> {
-    values: Vec<T>,
+struct PercentileAcc<T: Num> {
+    values: Counts<T>,
     p: f64,
 }
 
 impl<T: Num> Accumulator for PercentileAcc<T> {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         if let Some(a) = values.first() {
-            T::read(a.as_ref(), &mut self.values);
+            T::each(a.as_ref(), |_, v| self.values.add(v, 1));
         }
         Ok(())
     }
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(T::scalar(select_rank(&mut self.values, self.p)))
+        Ok(T::scalar(self.values.percentile(self.p)))
     }
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.values.capacity() * std::mem::size_of::<T>()
+        std::mem::size_of_val(self) + self.values.size()
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        // One list of every value, built as an array (a scalar per value cost more than the
-        // percentile itself over millions of values).
-        let list = value_lists(vec![self.values.len()], self.values.clone());
-        Ok(vec![ScalarValue::try_from_array(&list, 0)?])
+        count_lists(std::iter::once(&self.values))
+            .iter()
+            .map(|list| ScalarValue::try_from_array(list, 0))
+            .collect()
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let Some(lists) = states.first().and_then(|s| s.as_any().downcast_ref::<ListArray>()) else {
-            return exec_err!("percentile state is not a list");
-        };
-        for i in 0..lists.len() {
-            if !lists.is_null(i) {
-                T::read(lists.value(i).as_ref(), &mut self.values);
-            }
-        }
-        Ok(())
+        let (values, counts) = state_lists(states)?;
+        (0..values.len()).try_for_each(|i| self.values.merge_row(values, counts, i))
     }
 }
 
-/// The values of every group, kept per group index: what a per-group [`PercentileAcc`] keeps,
+/// The counts of every group, kept per group index: what a per-group [`PercentileAcc`] keeps,
 /// without DataFusion slicing every batch into one small batch per group.
 #[derive(Debug)]
-struct PercentileGroups<T> {
-    groups: Vec<Vec<T>>,
+struct PercentileGroups<T: Num> {
+    groups: Vec<Counts<T>>,
     p: f64,
 }
 
 impl<T: Num> PercentileGroups<T> {
     fn grow(&mut self, total_num_groups: usize) {
         if self.groups.len() < total_num_groups {
-            self.groups.resize_with(total_num_groups, Vec::new);
+            self.groups.resize_with(total_num_groups, Counts::default);
         }
     }
 }
@@ -266,21 +339,18 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
                 return;
             }
             if let Some(group) = group_indices.get(row).and_then(|&g| groups.get_mut(g)) {
-                group.push(v);
+                group.add(v, 1);
             }
         });
         Ok(())
     }
     fn evaluate(&mut self, emit_to: EmitTo) -> Result<ArrayRef> {
         let groups = emit_to.take_needed(&mut self.groups);
-        Ok(T::array_of_options(
-            groups.into_iter().map(|mut values| select_rank(&mut values, self.p)).collect(),
-        ))
+        Ok(T::array_of_options(groups.iter().map(|g| g.percentile(self.p)).collect()))
     }
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
         let groups = emit_to.take_needed(&mut self.groups);
-        let lengths = groups.iter().map(Vec::len).collect();
-        Ok(vec![value_lists(lengths, groups.into_iter().flatten().collect())])
+        Ok(count_lists(groups.iter()))
     }
     fn merge_batch(
         &mut self,
@@ -289,14 +359,10 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
         total_num_groups: usize,
     ) -> Result<()> {
         self.grow(total_num_groups);
-        let Some(lists) = values.first().and_then(|s| s.as_any().downcast_ref::<ListArray>()) else {
-            return exec_err!("percentile state is not a list");
-        };
+        let (lists, counts) = state_lists(values)?;
         for (row, &g) in group_indices.iter().enumerate() {
-            if !lists.is_null(row)
-                && let Some(group) = self.groups.get_mut(g)
-            {
-                T::read(lists.value(row).as_ref(), group);
+            if let Some(group) = self.groups.get_mut(g) {
+                group.merge_row(lists, counts, row)?;
             }
         }
         Ok(())
@@ -307,6 +373,7 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
         opt_filter: Option<&arrow::array::BooleanArray>,
     ) -> Result<Vec<ArrayRef>> {
         let Some(a) = values.first() else { return exec_err!("percentile() needs a value") };
+        // One row in, one group out: each row's value counted once, or nothing.
         let (mut lengths, mut kept) = (Vec::with_capacity(a.len()), Vec::with_capacity(a.len()));
         for row in 0..a.len() {
             match T::at(a.as_ref(), row).filter(|_| !filtered_out(opt_filter, row)) {
@@ -317,12 +384,18 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
                 None => lengths.push(0),
             }
         }
-        Ok(vec![value_lists(lengths, kept)])
+        let offsets = OffsetBuffer::from_lengths(lengths);
+        let ones: ArrayRef = Arc::new(arrow::array::UInt64Array::from(vec![1u64; kept.len()]));
+        let list = |items: ArrayRef| -> ArrayRef {
+            let item = Arc::new(Field::new("item", items.data_type().clone(), true));
+            Arc::new(ListArray::new(item, offsets.clone(), items, None))
+        };
+        Ok(vec![list(T::array(kept)), list(ones)])
     }
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
-            + self.groups.capacity() * std::mem::size_of::<Vec<T>>()
-            + self.groups.iter().map(|g| g.capacity() * std::mem::size_of::<T>()).sum::<usize>()
+            + self.groups.capacity() * std::mem::size_of::<Counts<T>>()
+            + self.groups.iter().map(Counts::size).sum::<usize>()
     }
 }
 
@@ -482,18 +555,18 @@ mod tests {
         let mut partials: Vec<PercentileAcc<i64>> = [left, right]
             .iter()
             .map(|part| {
-                let mut acc = PercentileAcc::<i64> { values: vec![], p: 99.0 };
+                let mut acc = PercentileAcc::<i64> { values: Counts::default(), p: 99.0 };
                 let arr: ArrayRef = Arc::new(arrow::array::Int64Array::from(part.to_vec()));
                 acc.update_batch(&[arr]).expect("updates");
                 acc
             })
             .collect();
         for p in [0.0, 50.0, 90.0, 99.0, 100.0] {
-            let mut total = PercentileAcc::<i64> { values: vec![], p };
+            let mut total = PercentileAcc::<i64> { values: Counts::default(), p };
             for part in &mut partials {
                 let state = part.state().expect("state");
-                let arr = state[0].to_array().expect("array");
-                total.merge_batch(&[arr]).expect("merges");
+                let arrays: Vec<ArrayRef> = state.iter().map(|s| s.to_array().expect("array")).collect();
+                total.merge_batch(&arrays).expect("merges");
             }
             let mut sorted = all.clone();
             sorted.sort_unstable();
@@ -503,7 +576,7 @@ mod tests {
                 "p{p}"
             );
         }
-        let mut empty = PercentileAcc::<f64> { values: vec![], p: 99.0 };
+        let mut empty = PercentileAcc::<f64> { values: Counts::default(), p: 99.0 };
         assert_eq!(empty.evaluate().expect("evaluates"), ScalarValue::Float64(None));
     }
 
@@ -548,5 +621,82 @@ mod tests {
             })
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn percentile_state_holds_each_distinct_value_once_with_its_count() {
+        use arrow::array::Int64Array;
+        // 10,000 latencies over two groups, seven distinct values: the state a partial
+        // aggregate hands on is seven values per group at most, not 5,000.
+        let values: Vec<i64> = (0..10_000).map(|i| [3, 1, 4, 1, 5, 9, 2][i % 7]).collect();
+        let groups: Vec<usize> = (0..values.len()).map(|i| i % 2).collect();
+        let mut acc = PercentileGroups::<i64> { groups: vec![], p: 50.0 };
+        let array: ArrayRef = Arc::new(Int64Array::from(values.clone()));
+        acc.update_batch(&[array], &groups, None, 2).expect("updates");
+        let state = acc.state(EmitTo::All).expect("state");
+        let (lists, counts) = state_lists(&state).expect("two lists");
+        assert_eq!(lists.values().len(), 14, "seven distinct values in each group");
+        let counted: u64 = counts.values().as_primitive::<UInt64Type>().values().iter().sum();
+        assert_eq!(counted, 10_000);
+        let mut total = PercentileGroups::<i64> { groups: vec![], p: 50.0 };
+        total.merge_batch(&state, &[0, 1], 2).expect("merges");
+        let got: Vec<Option<i64>> =
+            total.evaluate(EmitTo::All).expect("evaluates").as_primitive::<Int64Type>().iter().collect();
+        let want: Vec<Option<i64>> = (0..2)
+            .map(|g| {
+                let mut v: Vec<i64> =
+                    values.iter().zip(&groups).filter(|(_, h)| **h == g).map(|(x, _)| *x).collect();
+                v.sort_unstable();
+                nearest_rank(&v, 50.0)
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn float_percentile_counts_signed_zeros_and_infinities_as_a_sort_orders_them() {
+        use arrow::array::Float64Array;
+        let values = vec![
+            Some(0.0),
+            Some(-0.0),
+            Some(f64::INFINITY),
+            None,
+            Some(f64::NAN),
+            Some(-1.5),
+            Some(0.0),
+            Some(f64::NEG_INFINITY),
+            Some(2.25),
+            Some(-0.0),
+            Some(2.25),
+        ];
+        let mut sorted: Vec<f64> = values.iter().flatten().copied().filter(|f| !f.is_nan()).collect();
+        sorted.sort_unstable_by(f64::total_cmp);
+        for p in [0.0, 10.0, 25.0, 40.0, 50.0, 75.0, 90.0, 100.0] {
+            let mut acc = PercentileAcc::<f64> { values: Counts::default(), p };
+            let array: ArrayRef = Arc::new(Float64Array::from(values.clone()));
+            acc.update_batch(&[array]).expect("updates");
+            let got = acc.evaluate().expect("evaluates");
+            let want = nearest_rank(&sorted, p);
+            match (got, want) {
+                (ScalarValue::Float64(Some(g)), Some(w)) => {
+                    assert_eq!(g.to_bits(), w.to_bits(), "p{p}: {g} against {w}")
+                }
+                (got, want) => panic!("p{p}: {got:?} against {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn percentile_state_whose_counts_do_not_match_its_values_is_an_error() {
+        use arrow::array::{Int64Array, UInt64Array};
+        let list = |items: ArrayRef, lengths: Vec<usize>| -> ArrayRef {
+            let item = Arc::new(Field::new("item", items.data_type().clone(), true));
+            Arc::new(ListArray::new(item, OffsetBuffer::from_lengths(lengths), items, None))
+        };
+        let values = list(Arc::new(Int64Array::from(vec![1, 2, 3])), vec![3]);
+        let counts = list(Arc::new(UInt64Array::from(vec![1, 1])), vec![2]);
+        let mut acc = PercentileAcc::<i64> { values: Counts::default(), p: 50.0 };
+        assert!(acc.merge_batch(&[values.clone(), counts]).is_err());
+        assert!(acc.merge_batch(&[values]).is_err(), "one list is not a state");
     }
 }
