@@ -110,10 +110,43 @@ pub fn window_query(ctx: &AuditContext) -> String {
     )
 }
 
-/// Runs [`profile_query`] and reads it.
+/// [`profile_query`]'s answer: from the store's manifest when the runner reads a store and
+/// the table is `AKSAudit` (every event), else by running it. Over the demo's 8.8 million
+/// events the query took 0.15 s before any check could start.
 pub fn profile(table: &str, runner: &dyn QueryRunner) -> Result<DataProfile, CheckError> {
+    if table == "AKSAudit"
+        && let Some(profile) = runner.store_totals().as_ref().and_then(profile_of_totals)
+    {
+        return Ok(profile);
+    }
     let (_, rows) = run(runner, profile_query(table))?;
     read_profile(&rows)
+}
+
+/// [`profile_query`] over `AKSAudit` as a store's manifest counts it: its events, those without
+/// a `TimeGenerated` and the first and last, the events past the first stages (a null stage,
+/// counted as `(none)`, is one: `Stage !in (…)` holds for it), and the `get` and `list` events.
+/// `None` when the manifest did not count `TimeGenerated` (a store written by an older build).
+pub fn profile_of_totals(totals: &audit::store::Counts) -> Option<DataProfile> {
+    let time = totals.event_time?;
+    let counted = |counts: &std::collections::BTreeMap<String, u64>, keys: &[&str]| -> u64 {
+        keys.iter().map(|k| counts.get(*k).copied().unwrap_or(0)).sum()
+    };
+    let early = counted(&totals.stages, &["RequestReceived", "ResponseStarted"]);
+    let range = match (time.min, time.max) {
+        (Some(min), Some(max)) => Some(TimeRange {
+            start: DateTime::from_timestamp_nanos(min),
+            end: DateTime::from_timestamp_nanos(max),
+        }),
+        _ => None,
+    };
+    Some(DataProfile {
+        events: totals.events as f64,
+        without_time: time.missing as f64,
+        requests: totals.events.saturating_sub(early) as f64,
+        reads: counted(&totals.verbs, &["get", "list"]) as f64,
+        range,
+    })
 }
 
 /// Reads the profile row of [`profile_query`] or [`window_query`] (which has no

@@ -22,6 +22,13 @@ pub trait QueryRunner: Sync {
     /// Says that the queries that follow keep only `fraction` (0 to 1) of the events, by
     /// their time window, so a runner can read them accordingly. The answers must not change.
     fn expect_window_fraction(&self, _fraction: f64) {}
+
+    /// What a store's manifest counts of every event of `AKSAudit`, when the runner reads a
+    /// store: the profile of the whole log without reading its files. Its counts must be
+    /// what the queries count.
+    fn store_totals(&self) -> Option<audit::store::Counts> {
+        None
+    }
 }
 
 /// Below this share of the events in the window, filters are worth running inside the
@@ -79,6 +86,10 @@ impl QueryRunner for Memo<'_> {
 
     fn expect_window_fraction(&self, fraction: f64) {
         self.runner.expect_window_fraction(fraction);
+    }
+
+    fn store_totals(&self) -> Option<audit::store::Counts> {
+        self.runner.store_totals()
     }
 }
 

@@ -38,6 +38,10 @@ impl QueryRunner for EngineRunner<'_> {
     fn run_few(&self, kql: &str) -> Result<ResultTable, String> {
         self.answer(kql, &QueryOptions { few_rows: true, ..self.options.clone() })
     }
+
+    fn store_totals(&self) -> Option<audit::store::Counts> {
+        self.engine.store_totals().cloned()
+    }
 }
 
 impl EngineRunner<'_> {

@@ -157,6 +157,8 @@ pub struct Engine {
     summaries: reuse::Summaries,
     /// The Azure categories `AzureDiagnostics` shows the events under.
     categories: tables::Categories,
+    /// A store's manifest counts of all its events (see [`Engine::store_totals`]).
+    totals: Option<audit::store::Counts>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -288,6 +290,7 @@ impl Engine {
         let totals = store.manifest().totals();
         engine.categories =
             tables::Categories::of(totals.events, &totals.categories, &store.manifest().azure_categories());
+        engine.totals = Some(totals);
         let plan_base = |part: &[&files::StoreFile], name: &str| -> datafusion::error::Result<LogicalPlan> {
             let table =
                 listing_table(part).map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
@@ -342,12 +345,20 @@ impl Engine {
             files: None,
             summaries: reuse::Summaries::default(),
             categories: tables::Categories::BOTH,
+            totals: None,
         })
     }
 
     /// The time range of the events (by `TimeGenerated`), or `None` when there are none.
     pub fn time_range(&self) -> Result<Option<TimeRange>, EngineError> {
         plan::walk::time_range(self)
+    }
+
+    /// What the store's manifest counts of every event of `AKSAudit` (events, stages, verbs,
+    /// the range of `TimeGenerated` and the events without one), for an engine over a store:
+    /// answers that would otherwise read every file. `None` over events held in memory.
+    pub fn store_totals(&self) -> Option<&audit::store::Counts> {
+        self.totals.as_ref()
     }
 
     /// Whether filters run inside the Parquet reader, which then decodes the other columns
