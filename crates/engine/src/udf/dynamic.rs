@@ -560,9 +560,9 @@ fn map_any<T>(
                 DataType::Int64 => from_f64(a.as_primitive::<Int64Type>().value(i) as f64),
                 DataType::Int32 => from_f64(f64::from(a.as_primitive::<Int32Type>().value(i))),
                 DataType::Float64 => from_f64(a.as_primitive::<Float64Type>().value(i)),
-                DataType::Timestamp(..) => {
-                    from_f64(a.as_primitive::<TimestampNanosecondType>().value(i) as f64 / 100.0)
-                }
+                DataType::Timestamp(..) => from_f64(super::time::datetime_ticks(
+                    a.as_primitive::<TimestampNanosecondType>().value(i),
+                ) as f64),
                 DataType::Duration(..) => {
                     from_f64(a.as_primitive::<DurationNanosecondType>().value(i) as f64 / 100.0)
                 }
@@ -578,6 +578,11 @@ pub fn str_to_long(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
     let a = arg_array(&args[0], n)?;
     if a.data_type() == &DataType::Int64 {
         return finish(a, args);
+    }
+    // A datetime's ticks exactly (through a real they would lose their last digits).
+    if let Some(t) = a.as_primitive_opt::<TimestampNanosecondType>() {
+        let ticks: Int64Array = t.iter().map(|ns| ns.map(super::time::datetime_ticks)).collect();
+        return finish(Arc::new(ticks), args);
     }
     let v = map_any(
         args,

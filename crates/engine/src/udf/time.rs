@@ -22,6 +22,21 @@ const NS_PER_DAY: i64 = 86_400_000_000_000;
 /// Nanoseconds from 0001-01-01 to 1970-01-01 (Kusto's tick origin), as i128.
 const TICK_ORIGIN_NS: i128 = -62_135_596_800_000_000_000;
 
+/// Ticks (100 ns) from 0001-01-01, Kusto's datetime origin, to 1970-01-01.
+const TICKS_TO_EPOCH: i64 = 621_355_968_000_000_000;
+
+/// A datetime (nanoseconds since 1970) as Kusto's number for it: its ticks since 0001-01-01,
+/// what `tolong(datetime(2020-01-01))` gives (637134336000000000).
+pub fn datetime_ticks(ns: i64) -> i64 {
+    ns.div_euclid(100) + TICKS_TO_EPOCH
+}
+
+/// The datetime (nanoseconds since 1970) of `ticks` since 0001-01-01, as `todatetime(long)`
+/// reads a number; `None` past what nanoseconds since 1970 hold (before 1677 or after 2262).
+pub fn ticks_datetime(ticks: i64) -> Option<i64> {
+    ticks.checked_sub(TICKS_TO_EPOCH)?.checked_mul(100)
+}
+
 /// A datetime (or long, or null) argument as nanoseconds, without copying it: whole-column
 /// functions read it as it is, the others one option at a time through [`timestamps`].
 fn longs(v: &ColumnarValue, n: usize) -> Result<Int64Array> {
@@ -228,14 +243,19 @@ pub fn bin_number(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     finish(out, args)
 }
 
-/// `todatetime(string)`: null when the text is not a datetime.
+/// `todatetime(x)`: a string parsed (null when it is not a datetime), a number read as ticks
+/// since 0001-01-01 (the inverse of `tolong(datetime)`, null when out of range).
 pub fn to_datetime(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);
     let a = arg_array(&args[0], n)?;
     match a.data_type() {
-        DataType::Timestamp(..) | DataType::Int64 => {
+        DataType::Timestamp(..) => {
             let t = timestamps(&args[0], n)?;
             ts_result(t.into_iter(), args)
+        }
+        DataType::Int64 => {
+            let t = timestamps(&args[0], n)?;
+            ts_result(t.into_iter().map(|ticks| ticks.and_then(ticks_datetime)), args)
         }
         _ => ts_result((0..n).map(|i| str_at(&a, i).and_then(kvalue::parse_datetime)), args),
     }
@@ -417,6 +437,22 @@ pub fn datetime_part(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datetimes_are_ticks_since_0001_and_back() {
+        // 2020-01-01 and 1970-01-01, as Kusto numbers them.
+        assert_eq!(datetime_ticks(1_577_836_800_000_000_000), 637_134_336_000_000_000);
+        assert_eq!(datetime_ticks(0), TICKS_TO_EPOCH);
+        // Before 1970, with nanoseconds below a tick: floored to the tick, as a datetime is.
+        assert_eq!(datetime_ticks(-150), TICKS_TO_EPOCH - 2);
+        for ns in [0, 1_714_557_600_123_456_700, -86_400_000_000_000, i64::MAX / 100 * 100] {
+            assert_eq!(ticks_datetime(datetime_ticks(ns)), Some(ns), "{ns}");
+        }
+        // Ticks of years before 1677 or after 2262 have no datetime here.
+        assert_eq!(ticks_datetime(0), None);
+        assert_eq!(ticks_datetime(i64::MAX), None);
+        assert_eq!(ticks_datetime(i64::MIN), None);
+    }
 
     fn t(s: &str) -> i64 {
         kvalue::parse_datetime(s).expect("valid datetime")
