@@ -392,6 +392,36 @@ fn a_store_that_does_not_exist_or_is_a_file_is_called_so() {
     assert!(stderr(&o).contains("is a file, not a store directory"), "{}", stderr(&o));
 }
 
+#[test]
+fn a_query_that_reads_no_table_runs_without_a_store() {
+    // `query 'print 1'` failed on a machine with no store ("the store does not exist"),
+    // though it reads none: trying out an expression needed a store first.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("nope");
+    let store = missing.to_str().expect("utf-8");
+    let o = run(&["query", "--store", store, "print a = 40 + 2, b = strcat('x', 'y')", "-o", "csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "a,b\n42,xy\n");
+    let o =
+        run(&["query", "--store", store, "datatable(x: long) [1, 2, 3] | summarize s = sum(x)", "-o", "csv"]);
+    assert_eq!(stdout(&o), "s\n6\n", "{}", stderr(&o));
+    // A table of events named anywhere is the error, at its place, and nothing is created.
+    for (query, at) in [
+        ("print 1 | join (AKSAudit | take 1) on $left.print_0 == $right.Code", "1:17"),
+        ("union * | count", "1:7"),
+    ] {
+        let o = run(&["query", "--store", store, query]);
+        assert_eq!(o.status.code(), Some(2), "{query}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("the store does not exist") && err.contains(&format!("<query>:{at}")),
+            "{query}: {err}"
+        );
+        assert!(stdout(&o).is_empty(), "{query}");
+    }
+    assert!(!missing.exists(), "a query must not create the store");
+}
+
 /// Docs review s21 item 11: `render areachart` and `scatterchart` were drawn as line charts
 /// without a word; a kind drawn as asked gets no note.
 #[test]

@@ -159,6 +159,9 @@ pub struct Engine {
     categories: tables::Categories,
     /// A store's manifest counts of all its events (see [`Engine::store_totals`]).
     totals: Option<audit::store::Counts>,
+    /// Why there are no events to read, for an engine made for queries that read none (see
+    /// [`Engine::without_events`]).
+    no_events: Option<String>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -300,6 +303,20 @@ impl Engine {
         Ok(engine)
     }
 
+    /// An engine with no events, for queries that read none (`print`, `datatable`, `range`):
+    /// a query that names a table of events fails there, with `why` (the store that does not
+    /// exist) as its message.
+    pub fn without_events(why: impl Into<String>) -> Result<Engine, EngineError> {
+        let mut engine = Engine::from_batches(vec![])?;
+        engine.no_events = Some(why.into());
+        Ok(engine)
+    }
+
+    /// Why this engine has no events, when it was made [`Engine::without_events`].
+    pub(crate) fn no_events(&self) -> Option<&str> {
+        self.no_events.as_deref()
+    }
+
     /// An engine over canonical batches held in memory (`--input` files, tests, checks).
     pub fn from_batches(batches: Vec<RecordBatch>) -> Result<Engine, EngineError> {
         let schema = audit::canonical_schema();
@@ -346,6 +363,7 @@ impl Engine {
             summaries: reuse::Summaries::default(),
             categories: tables::Categories::BOTH,
             totals: None,
+            no_events: None,
         })
     }
 

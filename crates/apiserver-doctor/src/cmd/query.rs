@@ -214,7 +214,19 @@ fn in_memory_max(value: Option<&str>) -> u64 {
 
 fn open(args: &Args) -> anyhow::Result<Engine> {
     if args.input.is_empty() {
-        return Engine::open_store(&args.store.existing_dir()?).map_err(anyhow::Error::from);
+        let dir = args.store.dir();
+        return match super::check_store_dir(&dir, &args.store.named()) {
+            Ok(()) => Engine::open_store(&dir).map_err(anyhow::Error::from),
+            // No store: a query that reads no table (`print`, `datatable`, `range`) still runs;
+            // one that names a table fails there, saying the store does not exist.
+            Err(e)
+                if std::fs::symlink_metadata(&dir)
+                    .is_err_and(|m| m.kind() == std::io::ErrorKind::NotFound) =>
+            {
+                Engine::without_events(e.to_string()).map_err(anyhow::Error::from)
+            }
+            Err(e) => Err(e),
+        };
     }
     let limit = in_memory_max(std::env::var("APISERVER_DOCTOR_IN_MEMORY_MAX").ok().as_deref());
     let from_stdin = args.input.iter().any(|p| p.as_os_str() == "-");

@@ -599,7 +599,18 @@ impl Planner<'_> {
         if let Some(Bound::Tabular(rel)) = self.lets.get(&id.name) {
             return Ok(Some(rel.clone()));
         }
+        if tables::TABLES.contains(&id.name.as_str()) {
+            self.events_at(id.span)?;
+        }
         tables::table(&id.name, self.engine.base(), self.engine.categories()).map_err(internal)
+    }
+
+    /// An error at `at` when the engine has no events to read (see `Engine::without_events`).
+    fn events_at(&self, at: Span) -> R<()> {
+        match self.engine.no_events() {
+            Some(why) => Err(err(at, why)),
+            None => Ok(()),
+        }
     }
 
     fn table(&self, id: &kql::Ident) -> R<Rel> {
@@ -615,7 +626,8 @@ impl Planner<'_> {
         Err(e)
     }
 
-    fn all_tables(&self) -> R<Vec<(String, Rel)>> {
+    fn all_tables(&self, at: Span) -> R<Vec<(String, Rel)>> {
+        self.events_at(at)?;
         let mut out = Vec::new();
         for t in tables::TABLES {
             if let Some(rel) =
@@ -641,7 +653,7 @@ impl Planner<'_> {
         for t in tables {
             match &t.source {
                 Source::Pattern(p) if t.operators.is_empty() => {
-                    for (name, rel) in self.all_tables()? {
+                    for (name, rel) in self.all_tables(p.span)? {
                         if ops::wildcard_match(&p.name, &name) {
                             out.push((name, rel));
                         }
@@ -658,8 +670,11 @@ impl Planner<'_> {
         match s {
             Source::Name(id) => self.table(id),
             Source::Pattern(p) => {
-                let legs: Vec<(String, Rel)> =
-                    self.all_tables()?.into_iter().filter(|(n, _)| ops::wildcard_match(&p.name, n)).collect();
+                let legs: Vec<(String, Rel)> = self
+                    .all_tables(p.span)?
+                    .into_iter()
+                    .filter(|(n, _)| ops::wildcard_match(&p.name, n))
+                    .collect();
                 if legs.is_empty() {
                     return Err(err(p.span, format!("no table matches '{}'", p.name)));
                 }
@@ -672,7 +687,7 @@ impl Planner<'_> {
             }
             Source::Search(search) => {
                 let legs = if search.tables.is_empty() {
-                    self.all_tables()?
+                    self.all_tables(search.predicate.span)?
                 } else {
                     search
                         .tables
