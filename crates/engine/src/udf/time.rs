@@ -19,11 +19,11 @@ use super::{arg_array, finish, rows_for, scalar_i64, scalar_str, str_at};
 use crate::kvalue;
 
 const NS_PER_DAY: i64 = 86_400_000_000_000;
-/// Nanoseconds from 0001-01-01 to 1970-01-01 (Kusto's tick origin), as i128.
-const TICK_ORIGIN_NS: i128 = -62_135_596_800_000_000_000;
-
 /// Ticks (100 ns) from 0001-01-01, Kusto's datetime origin, to 1970-01-01.
 const TICKS_TO_EPOCH: i64 = 621_355_968_000_000_000;
+
+/// Nanoseconds from 1970-01-01 back to 0001-01-01 (Kusto's tick origin), as i128.
+const TICK_ORIGIN_NS: i128 = -(TICKS_TO_EPOCH as i128) * 100;
 
 /// A datetime (nanoseconds since 1970) as Kusto's number for it: its ticks since 0001-01-01,
 /// what `tolong(datetime(2020-01-01))` gives (637134336000000000).
@@ -440,6 +440,7 @@ mod tests {
 
     #[test]
     fn datetimes_are_ticks_since_0001_and_back() {
+        assert_eq!(TICK_ORIGIN_NS, -62_135_596_800_000_000_000, "0001-01-01 in nanoseconds since 1970");
         // 2020-01-01 and 1970-01-01, as Kusto numbers them.
         assert_eq!(datetime_ticks(1_577_836_800_000_000_000), 637_134_336_000_000_000);
         assert_eq!(datetime_ticks(0), TICKS_TO_EPOCH);
