@@ -50,13 +50,27 @@ fn to_dev_full(args: &[&str], cache: &Path) -> Output {
     bin().args(args).env("XDG_CACHE_HOME", cache).stdout(full).output().expect("runs")
 }
 
+/// The small audit log ingested into a store of its own: `store`, inside `dir` (which goes
+/// with it).
+struct SmallStore {
+    dir: tempfile::TempDir,
+    store: PathBuf,
+}
+
+impl SmallStore {
+    /// The store's path, as a command line gives it.
+    fn arg(&self) -> &str {
+        self.store.to_str().expect("utf-8")
+    }
+}
+
 /// A store holding the small audit log.
-fn small_store(cache: &Path) -> tempfile::TempDir {
+fn small_store(cache: &Path) -> SmallStore {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = dir.path().join("st");
     let o = doctor(&["ingest", AUDIT_LOG, "--store", store.to_str().expect("utf-8"), "--quiet"], cache);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    dir
+    SmallStore { dir, store }
 }
 
 #[test]
@@ -82,9 +96,8 @@ fn ingest_summary_to_a_full_stdout_says_the_ingest_completed_and_was_committed()
 #[test]
 fn stats_query_and_diagnose_to_a_full_stdout_say_their_output_could_not_be_written() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let dir = small_store(cache.path());
-    let store = dir.path().join("st");
-    let store = store.to_str().expect("utf-8");
+    let small = small_store(cache.path());
+    let store = small.arg();
     let cases: [(&[&str], &str); 4] = [
         (&["stats", "--store", store], "the store's summary"),
         (&["stats", "--store", store, "-o", "json"], "the store's summary"),
@@ -108,9 +121,8 @@ fn stats_query_and_diagnose_to_a_full_stdout_say_their_output_could_not_be_writt
 #[test]
 fn stats_query_and_diagnose_into_a_closed_pipe_exit_quietly() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let dir = small_store(cache.path());
-    let store = dir.path().join("st");
-    let store = store.to_str().expect("utf-8");
+    let small = small_store(cache.path());
+    let store = small.arg();
     let cases: [&[&str]; 3] = [
         &["stats", "--store", store],
         &["query", "--store", store, "KubeAudit | take 100000"],
@@ -143,14 +155,13 @@ fn into_closed_pipe(args: &[&str], cache: &Path) -> Output {
 #[test]
 fn a_chart_is_written_when_standard_output_is_a_closed_pipe() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let dir = small_store(cache.path());
-    let store = dir.path().join("st");
-    let chart = dir.path().join("c.svg");
+    let small = small_store(cache.path());
+    let chart = small.dir.path().join("c.svg");
     let o = into_closed_pipe(
         &[
             "query",
             "--store",
-            store.to_str().expect("utf-8"),
+            small.arg(),
             "--chart",
             chart.to_str().expect("utf-8"),
             "AKSAudit | summarize n = count() by bin(TimeGenerated, 1m) | render timechart",
@@ -217,19 +228,18 @@ fn snapshot(dir: &Path) -> (Vec<PathBuf>, Vec<u8>) {
 
 /// `ingest -` fed half of the big log, stopped by `signal`, then fed the rest: the read stops
 /// at its next chunk. What it says, its exit code, and the store after it.
-fn interrupted_ingest(signal: &str) -> (Output, tempfile::TempDir, Vec<u8>) {
+fn interrupted_ingest(signal: &str) -> (Output, SmallStore, Vec<u8>) {
     ingest_sent(signal, bin_with_default_signals())
 }
 
 /// [`interrupted_ingest`], the ingest started by `command` (the binary, as [`bin`] or
 /// [`bin_with_default_signals`] runs it).
-fn ingest_sent(signal: &str, mut command: Command) -> (Output, tempfile::TempDir, Vec<u8>) {
+fn ingest_sent(signal: &str, mut command: Command) -> (Output, SmallStore, Vec<u8>) {
     let cache = tempfile::tempdir().expect("tempdir");
-    let dir = small_store(cache.path());
-    let store = dir.path().join("st");
-    let log = big_log(dir.path());
+    let small = small_store(cache.path());
+    let log = big_log(small.dir.path());
     let mut child = command
-        .args(["ingest", "-", "--store", store.to_str().expect("utf-8")])
+        .args(["ingest", "-", "--store", small.arg()])
         .env("XDG_CACHE_HOME", cache.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -240,7 +250,7 @@ fn ingest_sent(signal: &str, mut command: Command) -> (Output, tempfile::TempDir
     let half = log.len() / 2;
     input.write_all(&log[..half]).expect("first half");
     // The writer holds the store's lock with this run's ID once it reads.
-    let lock = store.join("lock");
+    let lock = small.store.join("lock");
     let pid = child.id().to_string();
     wait_for(|| std::fs::read_to_string(&lock).is_ok_and(|l| l.contains(&format!("pid {pid}"))), &mut child);
     kill(&child, signal);
@@ -249,18 +259,15 @@ fn ingest_sent(signal: &str, mut command: Command) -> (Output, tempfile::TempDir
     let _ = input.write_all(&log[half..]);
     drop(input);
     let o = child.wait_with_output().expect("waits");
-    (o, dir, log)
+    (o, small, log)
 }
 
 #[test]
 fn ingest_interrupted_by_ctrl_c_commits_nothing_says_so_and_exits_130() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let before = {
-        let d = small_store(cache.path());
-        snapshot(&d.path().join("st"))
-    };
-    let (o, dir, log) = interrupted_ingest("INT");
-    let store = dir.path().join("st");
+    let before = snapshot(&small_store(cache.path()).store);
+    let (o, small, log) = interrupted_ingest("INT");
+    let store = &small.store;
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(
@@ -277,7 +284,7 @@ fn ingest_interrupted_by_ctrl_c_commits_nothing_says_so_and_exits_130() {
     // The store is as its last commit left it: the same files (no uncommitted part, no
     // temporary file) and the same manifest as a store that only had the small log ingested,
     // but for the run's own part file names and times.
-    let (files, manifest) = snapshot(&store);
+    let (files, manifest) = snapshot(store);
     assert!(files.iter().all(|f| !f.to_string_lossy().contains(".tmp")), "{files:?}");
     assert_eq!(files.len(), before.0.len(), "{files:?} vs {:?}", before.0);
     let events = |m: &[u8]| {
@@ -306,7 +313,7 @@ fn ingest_interrupted_by_ctrl_c_commits_nothing_says_so_and_exits_130() {
 #[test]
 fn an_ingest_started_with_sigint_ignored_is_not_stopped_by_it() {
     let ignoring = bin_with_signals(&["--default-signal", "--ignore-signal=INT"]);
-    let (o, _dir, _) = ingest_sent("INT", ignoring);
+    let (o, _store, _) = ingest_sent("INT", ignoring);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.lines().any(|l| l.starts_with("ingested ") && l.contains("read from 1 file")), "{out}");
@@ -315,12 +322,12 @@ fn an_ingest_started_with_sigint_ignored_is_not_stopped_by_it() {
 
 #[test]
 fn ingest_stopped_by_sigterm_commits_nothing_and_exits_143() {
-    let (o, dir, _) = interrupted_ingest("TERM");
+    let (o, small, _) = interrupted_ingest("TERM");
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(143), "{err}");
     assert!(err.starts_with("stopped by SIGTERM: the ingest was interrupted while reading -: "), "{err}");
     assert!(err.contains("nothing of this run was committed"), "{err}");
-    let (files, _) = snapshot(&dir.path().join("st"));
+    let (files, _) = snapshot(&small.store);
     assert!(files.iter().all(|f| !f.to_string_lossy().contains(".tmp")), "{files:?}");
 }
 
