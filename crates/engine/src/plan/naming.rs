@@ -12,6 +12,7 @@ use kql::{Expr, ExprKind, Literal, UnaryOp};
 /// Functions whose unnamed result takes the name of their first argument.
 const FIRST_ARG_NAMED: &[&str] = &[
     "bin",
+    "bin_at",
     "floor",
     "tostring",
     "toint",

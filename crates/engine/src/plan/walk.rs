@@ -1701,6 +1701,148 @@ impl Planner<'_> {
         result
     }
 
+    /// Scalar functions planned out of [`Planner::call`], so that their locals do not enlarge
+    /// that function's frame (see [`Planner::conditional`]).
+    #[inline(never)]
+    fn more_functions(&mut self, rel: &Rel, e: &Expr, name: &kql::Ident, args: &[Expr]) -> R<Value> {
+        let (s, f, u) = (e.span, name.name.as_str(), udfs());
+        let one = |p: &mut Self| -> R<Value> {
+            p.arity(e, f, args, 1, 1)?;
+            p.scalar(rel, &args[0])
+        };
+        match f {
+            "format_timespan" => {
+                self.arity(e, f, args, 1, 2)?;
+                let v = self.scalar(rel, &args[0])?;
+                let mut a = vec![convert(v, KType::TimeSpan).expr];
+                if let Some(fmt) = args.get(1) {
+                    let Some(fmt) = lit_str(fmt) else {
+                        return Err(err(fmt.span, "format_timespan() needs a constant format"));
+                    };
+                    a.push(lit(fmt));
+                }
+                Ok(Value::expr(call(&u.format_timespan, a), KType::String))
+            }
+            "bin_at" => {
+                // bin_at(v, size, fixed) is bin(v - fixed, size) + fixed: the bins are aligned
+                // so that one starts at `fixed`.
+                self.arity(e, f, args, 3, 3)?;
+                let binary = |op, left: &Expr, right: &Expr| {
+                    Expr::new(
+                        ExprKind::Binary { op, left: Box::new(left.clone()), right: Box::new(right.clone()) },
+                        s,
+                    )
+                };
+                let shifted = binary(kql::BinaryOp::Sub, &args[0], &args[2]);
+                let binned = Expr::new(
+                    ExprKind::Call {
+                        name: kql::Ident::new("bin", name.span),
+                        args: vec![shifted, args[1].clone()],
+                    },
+                    s,
+                );
+                self.scalar(rel, &binary(kql::BinaryOp::Add, &binned, &args[2]))
+            }
+            "countof" => {
+                self.arity(e, f, args, 2, 3)?;
+                let regex = match args.get(2).map(|k| lit_str(k).map(str::to_ascii_lowercase)) {
+                    None => false,
+                    Some(Some(k)) if k == "normal" => false,
+                    Some(Some(k)) if k == "regex" => true,
+                    Some(_) => {
+                        return Err(err(args[2].span, "countof() kind must be \"normal\" or \"regex\""));
+                    }
+                };
+                if regex {
+                    let Some(re) = lit_str(&args[1]) else {
+                        return Err(err(args[1].span, "countof() needs a constant regex"));
+                    };
+                    regex::Regex::new(re).map_err(|x| err(args[1].span, format!("invalid regex: {x}")))?;
+                }
+                let text = self.scalar(rel, &args[0])?;
+                let search = self.scalar(rel, &args[1])?;
+                Ok(Value::expr(
+                    call(&u.countof, vec![to_string(text).expr, to_string(search).expr, lit(regex)]),
+                    KType::Long,
+                ))
+            }
+            "strrep" => {
+                self.arity(e, f, args, 2, 3)?;
+                let v = self.args(rel, args)?;
+                let delim = v.get(2).map_or_else(|| lit(""), |d| to_string(d.clone()).expr);
+                Ok(Value::expr(
+                    call(
+                        &u.strrep,
+                        vec![to_string(v[0].clone()).expr, convert(v[1].clone(), KType::Long).expr, delim],
+                    ),
+                    KType::String,
+                ))
+            }
+            "tohex" => {
+                self.arity(e, f, args, 1, 2)?;
+                let v = self.args(rel, args)?;
+                let value = match v[0].ty() {
+                    KType::Int => convert(v[0].clone(), KType::Int).expr,
+                    KType::Long | KType::Dynamic | KType::DynNative(_) => {
+                        convert(v[0].clone(), KType::Long).expr
+                    }
+                    t => return Err(err(args[0].span, format!("tohex() takes an int or a long, not a {t}"))),
+                };
+                let width = v.get(1).map_or_else(|| lit(0i64), |w| convert(w.clone(), KType::Long).expr);
+                Ok(Value::expr(call(&u.tohex, vec![value, width]), KType::String))
+            }
+            "unixtime_seconds_todatetime"
+            | "unixtime_milliseconds_todatetime"
+            | "unixtime_microseconds_todatetime"
+            | "unixtime_nanoseconds_todatetime" => {
+                let v = one(self)?;
+                let scale: i64 = match f {
+                    "unixtime_seconds_todatetime" => 1_000_000_000,
+                    "unixtime_milliseconds_todatetime" => 1_000_000,
+                    "unixtime_microseconds_todatetime" => 1_000,
+                    _ => 1,
+                };
+                let ty = if v.ty() == KType::Real || v.ty().is_dynamic() { KType::Real } else { KType::Long };
+                Ok(Value::expr(call(&u.unixtime, vec![convert(v, ty).expr, lit(scale)]), KType::DateTime))
+            }
+            "parse_ipv4" => {
+                let v = one(self)?;
+                Ok(Value::expr(call(&u.parse_ipv4, vec![to_string(v).expr]), KType::Long))
+            }
+            "ipv4_is_private" => {
+                let v = one(self)?;
+                Ok(Value::expr(call(&u.ipv4_is_private, vec![to_string(v).expr]), KType::Bool))
+            }
+            "ipv4_is_in_range" => {
+                self.arity(e, f, args, 2, 2)?;
+                let v = self.args(rel, args)?;
+                Ok(Value::expr(
+                    call(
+                        &u.ipv4_is_in_range,
+                        vec![to_string(v[0].clone()).expr, to_string(v[1].clone()).expr],
+                    ),
+                    KType::Bool,
+                ))
+            }
+            "extract_all" => {
+                // extract_all(regex, text), the current name of extractall; the form with
+                // capture groups to pick, extract_all(regex, groups, text), is not supported.
+                if args.len() == 3 {
+                    return Err(err(
+                        args[1].span,
+                        "not supported yet: extract_all() with capture groups to pick",
+                    ));
+                }
+                let renamed = Expr::new(
+                    ExprKind::Call { name: kql::Ident::new("extractall", name.span), args: args.to_vec() },
+                    s,
+                );
+                self.scalar(rel, &renamed)
+            }
+            _ => Err(err(name.span, format!("not supported yet: function {f}()"))),
+        }
+    }
+
     /// `iff`, `case` and `coalesce`: values chosen per row, which must share one type. Out of
     /// [`Planner::call`] so that its locals do not enlarge that function's frame, which every
     /// level of a nested call (a user-defined function calling another) puts on the stack.
@@ -2036,14 +2178,6 @@ impl Planner<'_> {
                     KType::String,
                 ))
             }
-            "format_timespan" => {
-                self.arity(e, f, args, 1, 2)?;
-                let v = self.scalar(rel, &args[0])?;
-                Ok(Value::expr(
-                    call(&u.format_timespan, vec![convert(v, KType::TimeSpan).expr]),
-                    KType::String,
-                ))
-            }
             "startofday" | "startofweek" | "startofmonth" | "startofyear" | "endofday" | "endofweek"
             | "endofmonth" | "endofyear" => {
                 self.arity(e, f, args, 1, 2)?;
@@ -2200,6 +2334,19 @@ impl Planner<'_> {
                 let v = one(self)?;
                 Ok(Value::expr(datafusion::prelude::reverse(to_string(v).expr), KType::String))
             }
+            "bin_at"
+            | "countof"
+            | "strrep"
+            | "tohex"
+            | "unixtime_seconds_todatetime"
+            | "unixtime_milliseconds_todatetime"
+            | "unixtime_microseconds_todatetime"
+            | "unixtime_nanoseconds_todatetime"
+            | "parse_ipv4"
+            | "ipv4_is_private"
+            | "ipv4_is_in_range"
+            | "extract_all"
+            | "format_timespan" => self.more_functions(rel, e, name, args),
             "trim" | "trim_start" | "trim_end" => {
                 self.arity(e, f, args, 2, 2)?;
                 let Some(re) = lit_str(&args[0]) else {

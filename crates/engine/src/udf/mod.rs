@@ -17,6 +17,7 @@ use datafusion::logical_expr::{
 pub mod aggregates;
 pub mod compare;
 pub mod dynamic;
+pub mod ip;
 pub mod series;
 pub mod strings;
 pub mod time;
@@ -292,6 +293,13 @@ udfs! {
     format_timespan => "kql_format_timespan", ret::utf8, time::format_timespan;
     start_of => "kql_start_of", ret::timestamp, time::start_of;
     datetime_part => "kql_datetime_part", ret::int64, time::datetime_part;
+    unixtime => "kql_unixtime", ret::timestamp, time::unixtime;
+    countof => "kql_countof", ret::int64, strings::countof;
+    strrep => "kql_strrep", ret::utf8, strings::strrep;
+    tohex => "kql_tohex", ret::utf8, strings::tohex;
+    parse_ipv4 => "kql_parse_ipv4", ret::int64, ip::parse_ipv4;
+    ipv4_is_in_range => "kql_ipv4_is_in_range", ret::boolean, ip::ipv4_is_in_range;
+    ipv4_is_private => "kql_ipv4_is_private", ret::boolean, ip::ipv4_is_private;
 }
 
 /// The scalar UDFs.

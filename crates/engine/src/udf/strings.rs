@@ -625,6 +625,110 @@ pub fn url_encode(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     })
 }
 
+/// `kql_countof(text, search, regex)`: `countof(text, search [, kind])`. A plain search counts
+/// every match, overlapping ones too (`countof("aaaa", "aa")` is 3); a regex (`regex` true,
+/// the search a constant) counts matches that do not overlap. An empty search counts 0.
+pub fn countof(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let regex = matches!(args.get(2), Some(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true)))));
+    let n = rows_for(args, rows);
+    let text = arg_array(&args[0], n)?;
+    let text = StrCol::new(&text);
+    let mut out = Int64Builder::with_capacity(n);
+    if regex {
+        let Some(pattern) = args.get(1).and_then(scalar_str) else {
+            return exec_err!("countof() needs a constant regex");
+        };
+        let re = compile(pattern)?;
+        for i in 0..n {
+            out.append_value(re.find_iter(text.get(i).unwrap_or("")).filter(|m| !m.is_empty()).count() as i64);
+        }
+    } else {
+        let search = arg_array(&args[1], n)?;
+        let search = StrCol::new(&search);
+        for i in 0..n {
+            let (hay, needle) = (text.get(i).unwrap_or(""), search.get(i).unwrap_or(""));
+            out.append_value(overlapping_count(hay, needle));
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// How many times `needle` occurs in `hay`, overlapping occurrences included; 0 for "".
+fn overlapping_count(hay: &str, needle: &str) -> i64 {
+    let Some(first) = needle.chars().next() else { return 0 };
+    let mut count = 0;
+    let mut from = 0;
+    while let Some(at) = hay.get(from..).and_then(|rest| rest.find(needle)) {
+        count += 1;
+        // The next search starts one character after this match's start.
+        from += at + first.len_utf8();
+    }
+    count
+}
+
+/// The most times `strrep()` repeats its value, as Kusto caps it.
+pub const STRREP_MAX: i64 = 1024;
+
+/// `kql_strrep(text, times, delimiter)`: `strrep(value, multiplier [, delimiter])`, the text
+/// `times` times with the delimiter between; `times` is capped at [`STRREP_MAX`], and below 1
+/// gives "".
+pub fn strrep(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let text = arg_array(&args[0], n)?;
+    let text = StrCol::new(&text);
+    let times = arg_array(&args[1], n)?;
+    let Some(times) = times.as_primitive_opt::<arrow::datatypes::Int64Type>() else {
+        return exec_err!("strrep() needs a whole number of times");
+    };
+    let delim = arg_array(&args[2], n)?;
+    let delim = StrCol::new(&delim);
+    let mut out = StringBuilder::with_capacity(n, n * 8);
+    for i in 0..n {
+        if times.is_null(i) {
+            out.append_null();
+            continue;
+        }
+        let k = times.value(i).clamp(0, STRREP_MAX) as usize;
+        let parts = vec![text.get(i).unwrap_or(""); k];
+        out.append_value(parts.join(delim.get(i).unwrap_or("")));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `kql_tohex(value, min_length)`: `tohex(value [, minLength])`, lower-case hexadecimal of an
+/// int or long, a negative value in two's complement of its width (`tohex(-546)` is
+/// `fffffffffffffdde`), padded with zeros to `min_length`.
+pub fn tohex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    use arrow::datatypes::{Int32Type, Int64Type};
+    let n = rows_for(args, rows);
+    let v = arg_array(&args[0], n)?;
+    let width = arg_array(&args[1], n)?;
+    let Some(width) = width.as_primitive_opt::<Int64Type>() else {
+        return exec_err!("tohex() needs a whole-number length");
+    };
+    let digits: Vec<Option<String>> = match v.data_type() {
+        arrow::datatypes::DataType::Int64 => {
+            v.as_primitive::<Int64Type>().iter().map(|x| x.map(|x| format!("{x:x}"))).collect()
+        }
+        arrow::datatypes::DataType::Int32 => {
+            v.as_primitive::<Int32Type>().iter().map(|x| x.map(|x| format!("{x:x}"))).collect()
+        }
+        arrow::datatypes::DataType::Null => vec![None; n],
+        t => return exec_err!("tohex() of a {t} is not supported"),
+    };
+    let mut out = StringBuilder::with_capacity(n, n * 8);
+    for (i, d) in digits.into_iter().enumerate() {
+        match d {
+            Some(d) => {
+                let w = if width.is_null(i) { 0 } else { width.value(i).clamp(0, 64) as usize };
+                out.append_value(format!("{d:0>w$}"));
+            }
+            None => out.append_null(),
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
 /// `strlen(text)`: characters, not bytes.
 pub fn strlen(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);

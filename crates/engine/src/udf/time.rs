@@ -350,15 +350,99 @@ pub fn format_datetime(args: &[ColumnarValue], rows: usize) -> Result<ColumnarVa
     finish(Arc::new(out.finish()), args)
 }
 
-/// `format_timespan(ts, format)`: only the default form is supported (format ignored).
+/// Formats one timespan with a Kusto `format_timespan` format: `d`…`dddddddd` (whole days,
+/// zero-padded to the run's length), `h`/`H` and `hh`/`HH` (hours left over from the days),
+/// `m`/`mm`, `s`/`ss`, `f`… (the fraction's first digits) and `F`… (the same without trailing
+/// zeros, nothing when they are all zero); any other character is written as it is. A
+/// negative timespan is formatted as its magnitude after a `-`.
+pub fn format_timespan_with(ns: i64, fmt: &str) -> String {
+    let a = ns.unsigned_abs();
+    let day = NS_PER_DAY.unsigned_abs();
+    let (days, rem) = (a / day, a % day);
+    let (hours, minutes, seconds) =
+        (rem / 3_600_000_000_000, rem / 60_000_000_000 % 60, rem / 1_000_000_000 % 60);
+    let frac = rem % 1_000_000_000;
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut out = String::new();
+    if ns < 0 {
+        out.push('-');
+    }
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let mut run = 1;
+        while i + run < chars.len() && chars[i + run] == c {
+            run += 1;
+        }
+        let two = |v: u64| if run >= 2 { format!("{v:02}") } else { v.to_string() };
+        let piece = match c {
+            'd' => format!("{days:0width$}", width = run.min(8)),
+            'h' | 'H' => two(hours),
+            'm' => two(minutes),
+            's' => two(seconds),
+            'f' | 'F' => {
+                let digits = format!("{frac:09}");
+                let s = &digits[..run.min(9)];
+                if c == 'F' { s.trim_end_matches('0').to_owned() } else { s.to_owned() }
+            }
+            _ => std::iter::repeat_n(c, run).collect(),
+        };
+        out.push_str(&piece);
+        i += run;
+    }
+    out
+}
+
+/// `format_timespan(ts [, format])`: Kusto's default form (`[-][d.]hh:mm:ss[.fffffff]`)
+/// without a format, else [`format_timespan_with`].
 pub fn format_timespan(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let fmt = match args.get(1) {
+        None => None,
+        Some(f) => match scalar_str(f) {
+            Some(f) => Some(f),
+            None => return exec_err!("format_timespan() needs a constant format"),
+        },
+    };
     let n = rows_for(args, rows);
     let d = timestamps_or_durations(&args[0], n)?;
     let mut out = StringBuilder::new();
     for v in d {
-        out.append_value(v.map(kvalue::format_timespan).unwrap_or_default());
+        match (v, fmt) {
+            (Some(v), Some(f)) => out.append_value(format_timespan_with(v, f)),
+            (Some(v), None) => out.append_value(kvalue::format_timespan(v)),
+            (None, _) => out.append_value(""),
+        }
     }
     finish(Arc::new(out.finish()), args)
+}
+
+/// `kql_unixtime(x, ns_per_unit)`: `unixtime_seconds_todatetime(x)` and its milliseconds,
+/// microseconds and nanoseconds forms. A whole number is scaled exactly; a real is rounded to
+/// the nearest tick (100 ns, Kusto's resolution). Null when out of what a datetime holds.
+pub fn unixtime(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let Some(scale) = args.get(1).and_then(scalar_i64) else {
+        return exec_err!("kql_unixtime needs a constant scale");
+    };
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let out: Vec<Option<i64>> = match a.data_type() {
+        DataType::Int64 => a.as_primitive::<Int64Type>().iter().map(|v| v?.checked_mul(scale)).collect(),
+        DataType::Int32 => {
+            a.as_primitive::<Int32Type>().iter().map(|v| i64::from(v?).checked_mul(scale)).collect()
+        }
+        DataType::Float64 => a
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|v| {
+                let ticks = (v? * scale as f64 / 100.0).round();
+                // Under 9.2e16 ticks the nanoseconds fit in an i64 (its maximum is 9.22e18).
+                (ticks.is_finite() && ticks.abs() < 9.2e16).then(|| ticks as i64 * 100)
+            })
+            .collect(),
+        DataType::Null => vec![None; n],
+        t => return exec_err!("unixtime_*_todatetime() of a {t} is not supported"),
+    };
+    ts_result(out.into_iter(), args)
 }
 
 fn start_of_unit(ns: i64, unit: &str, offset: i64) -> Option<i64> {

@@ -1,0 +1,137 @@
+//! IPv4 functions: `parse_ipv4`, `ipv4_is_in_range`, `ipv4_is_private`.
+//!
+//! An address is written `a.b.c.d` (four decimal numbers from 0 to 255), optionally followed by
+//! `/n`, a prefix of `n` bits from 0 to 32 (the address is then the network's first one, as
+//! Kusto reads `10.1.2.3/8` as `10.0.0.0/8`). Anything else is not an IPv4 address: the
+//! functions give null for it, as Kusto does.
+
+use std::sync::Arc;
+
+use arrow::array::{BooleanBuilder, Int64Builder};
+use datafusion::common::Result;
+use datafusion::logical_expr::ColumnarValue;
+
+use super::{StrCol, arg_array, finish, rows_for};
+
+/// An IPv4 address with its prefix length (32 without one), masked to the prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    /// The address as a number (`a << 24 | b << 16 | c << 8 | d`), masked.
+    pub addr: u32,
+    /// Bits of the prefix, 0 to 32.
+    pub bits: u32,
+}
+
+impl Net {
+    /// `text` read as `a.b.c.d` or `a.b.c.d/n` (spaces around it allowed), or `None`.
+    pub fn parse(text: &str) -> Option<Net> {
+        let text = text.trim();
+        let (ip, bits) = match text.split_once('/') {
+            Some((ip, bits)) => (ip, bits.trim().parse::<u32>().ok().filter(|b| *b <= 32)?),
+            None => (text, 32),
+        };
+        let mut addr = 0u32;
+        let mut parts = 0;
+        for part in ip.trim().split('.') {
+            if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let octet = part.parse::<u8>().ok()?;
+            addr = (addr << 8) | u32::from(octet);
+            parts += 1;
+        }
+        (parts == 4).then(|| Net { addr: addr & mask(bits), bits })
+    }
+
+    /// Whether `other` lies inside this network (compared on this network's prefix).
+    pub fn contains(&self, other: &Net) -> bool {
+        other.addr & mask(self.bits) == self.addr
+    }
+}
+
+/// The netmask of a prefix of `bits` bits.
+fn mask(bits: u32) -> u32 {
+    u32::MAX.checked_shl(32 - bits).unwrap_or(0)
+}
+
+/// The private ranges of RFC 1918.
+const PRIVATE: [Net; 3] = [
+    Net { addr: 10 << 24, bits: 8 },
+    Net { addr: (172 << 24) | (16 << 16), bits: 12 },
+    Net { addr: (192 << 24) | (168 << 16), bits: 16 },
+];
+
+/// `parse_ipv4(text)`: the address as a long, masked to its prefix; null when not IPv4.
+pub fn parse_ipv4(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let a = StrCol::new(&a);
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        out.append_option(a.get(i).and_then(Net::parse).map(|net| i64::from(net.addr)));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `ipv4_is_in_range(ip, range)`: whether the address lies in the range (`10.0.0.0/8`, or one
+/// address); null when either is not IPv4.
+pub fn ipv4_is_in_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let ip = arg_array(&args[0], n)?;
+    let range = arg_array(&args[1], n)?;
+    let (ip, range) = (StrCol::new(&ip), StrCol::new(&range));
+    let mut out = BooleanBuilder::with_capacity(n);
+    for i in 0..n {
+        let pair = ip.get(i).and_then(Net::parse).zip(range.get(i).and_then(Net::parse));
+        out.append_option(pair.map(|(ip, range)| range.contains(&ip)));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `ipv4_is_private(ip)`: whether the address (or the whole of a `/n` range) lies in one of
+/// RFC 1918's private ranges (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16); null when not IPv4.
+pub fn ipv4_is_private(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let a = StrCol::new(&a);
+    let mut out = BooleanBuilder::with_capacity(n);
+    for i in 0..n {
+        let net = a.get(i).and_then(Net::parse);
+        out.append_option(net.map(|net| PRIVATE.iter().any(|p| net.bits >= p.bits && p.contains(&net))));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_and_ranges_parse_and_others_do_not() {
+        assert_eq!(Net::parse("10.1.2.3"), Some(Net { addr: 0x0a01_0203, bits: 32 }));
+        assert_eq!(Net::parse(" 10.1.2.3/8 "), Some(Net { addr: 0x0a00_0000, bits: 8 }));
+        assert_eq!(Net::parse("0.0.0.0/0"), Some(Net { addr: 0, bits: 0 }));
+        for bad in [
+            "",
+            "10.1.2",
+            "10.1.2.3.4",
+            "256.1.1.1",
+            "10.1.2.3/33",
+            "a.b.c.d",
+            "10..2.3",
+            "1.2.3.4/",
+            "+1.2.3.4",
+        ] {
+            assert_eq!(Net::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_range_contains_the_addresses_of_its_prefix_only() {
+        let range = Net::parse("172.16.0.0/12").expect("parses");
+        assert!(range.contains(&Net::parse("172.31.255.255").expect("parses")));
+        assert!(!range.contains(&Net::parse("172.32.0.0").expect("parses")));
+        let all = Net::parse("0.0.0.0/0").expect("parses");
+        assert!(all.contains(&Net::parse("8.8.8.8").expect("parses")));
+    }
+}
