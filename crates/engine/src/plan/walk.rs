@@ -1079,6 +1079,7 @@ impl Planner<'_> {
                 self.search_filter(rel, &s.predicate)
             }
             OperatorKind::MakeSeries(ms) => self.make_series(rel, ms),
+            OperatorKind::Serialize(_) => Err(err(op.span, "not supported yet: serialize")),
         }
     }
 
