@@ -210,6 +210,9 @@ pub enum OperatorKind {
     Extend(Vec<NamedExpr>),
     /// `project [name =] expr, …`.
     Project(Vec<NamedExpr>),
+    /// `serialize [name = expr, …]`: marks the rows as ordered (window functions such as
+    /// `prev()` and `row_number()` may then read them), then extends them as `extend` does.
+    Serialize(Vec<NamedExpr>),
     /// `project-away col, …`; names may hold `*` wildcards.
     ProjectAway(Vec<Ident>),
     /// `project-keep col, …`; names may hold `*` wildcards.
@@ -265,6 +268,7 @@ impl OperatorKind {
             OperatorKind::Where(_) => "where",
             OperatorKind::Extend(_) => "extend",
             OperatorKind::Project(_) => "project",
+            OperatorKind::Serialize(_) => "serialize",
             OperatorKind::ProjectAway(_) => "project-away",
             OperatorKind::ProjectKeep(_) => "project-keep",
             OperatorKind::ProjectReorder(_) => "project-reorder",

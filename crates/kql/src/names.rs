@@ -23,6 +23,7 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
     "project-reorder",
     "render",
     "search",
+    "serialize",
     "sort",
     "summarize",
     "take",
@@ -55,7 +56,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "sample",
     "sample-distinct",
     "scan",
-    "serialize",
 ];
 
 /// What to write instead of an unsupported operator, where something close is supported.

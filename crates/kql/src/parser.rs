@@ -700,6 +700,8 @@ impl<'a> Parser<'a> {
             "where" | "filter" => OperatorKind::Where(self.expr()?),
             "extend" => OperatorKind::Extend(self.named_list("a column to extend")?),
             "project" => OperatorKind::Project(self.named_list("a column to project")?),
+            "serialize" if self.at_expression_end() => OperatorKind::Serialize(Vec::new()),
+            "serialize" => OperatorKind::Serialize(self.named_list("a column to serialize")?),
             "project-away" => OperatorKind::ProjectAway(self.name_patterns()?),
             "project-keep" => OperatorKind::ProjectKeep(self.name_patterns()?),
             "project-reorder" => OperatorKind::ProjectReorder(self.reorder_keys()?),

@@ -492,6 +492,13 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             out.push_str("project ");
             write_named(out, items);
         }
+        OperatorKind::Serialize(items) => {
+            out.push_str("serialize");
+            if !items.is_empty() {
+                out.push(' ');
+                write_named(out, items);
+            }
+        }
         OperatorKind::ProjectAway(names) | OperatorKind::ProjectKeep(names) => {
             out.push_str(op.name());
             out.push(' ');

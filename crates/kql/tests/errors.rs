@@ -15,7 +15,6 @@ const CASES: &[(&str, &str)] = &[
     ("unsupported partition", "AKSAudit | partition by Verb (take 1)"),
     ("top-hitters without of", "AKSAudit | top-hitters 3 Verb"),
     ("top-nested level without top-nested", "AKSAudit | top-nested 3 of Verb by count(), take 2"),
-    ("unsupported serialize", "AKSAudit | serialize | take 1"),
     ("unsupported sample", "AKSAudit | sample 10"),
     ("unsupported evaluate as source", "evaluate pivot(x)"),
     ("expression missing at the end", "AKSAudit | where"),

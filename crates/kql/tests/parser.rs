@@ -263,6 +263,26 @@ fn project_family() {
 }
 
 #[test]
+fn serialize_with_and_without_columns() {
+    assert_eq!(only_operator("T | serialize"), OperatorKind::Serialize(Vec::new()));
+    let t = only_pipeline("T | serialize | take 1");
+    assert_eq!(t.operators[0].kind, OperatorKind::Serialize(Vec::new()));
+    assert_eq!(t.operators[1].kind.name(), "take");
+    let OperatorKind::Serialize(items) = only_operator("T | serialize n = row_number(), prev(a, 2)") else {
+        panic!()
+    };
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].name.as_ref().map(|n| n.name.as_str()), Some("n"));
+    assert!(items[1].name.is_none());
+    assert_prints_back(&[
+        "T | serialize",
+        "T | serialize | extend p = prev(a, 1, 0), q = next(a)",
+        "T | serialize n = row_number(1, a != prev(a)), s = row_cumsum(x, b)",
+        "(T | serialize) | take 1",
+    ]);
+}
+
+#[test]
 fn project_keep_reorder_lookup_and_getschema_print_back() {
     assert_prints_back(&[
         "T | project-keep a, b*, ['c d']",

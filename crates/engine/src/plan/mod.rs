@@ -8,6 +8,7 @@
 
 pub mod naming;
 pub mod ops;
+pub mod serial;
 pub mod value;
 pub mod walk;
 
@@ -89,11 +90,10 @@ impl Rel {
             }
         }
         if !added.is_empty() {
-            self.plan = LogicalPlanBuilder::from(self.plan.clone())
-                .project(exprs)
-                .map_err(internal)?
-                .build()
-                .map_err(internal)?;
+            // Window functions (`prev()`, `row_number()`, …) are computed first.
+            let (plan, exprs) = serial::windows(self.plan.clone(), exprs)?;
+            self.plan =
+                LogicalPlanBuilder::from(plan).project(exprs).map_err(internal)?.build().map_err(internal)?;
         }
         Ok(out)
     }

@@ -20,6 +20,9 @@ fn build(b: datafusion::common::Result<LogicalPlanBuilder>) -> R<datafusion::log
 
 /// `where pred`.
 pub fn filter(mut rel: Rel, pred: Expr) -> R<Rel> {
+    if super::serial::has_window(&pred) {
+        return super::serial::filter(rel, pred);
+    }
     rel.plan = build(LogicalPlanBuilder::from(rel.plan).filter(pred))?;
     Ok(rel)
 }
@@ -238,8 +241,9 @@ pub fn top(mut rel: Rel, n: usize, keys: Vec<SortKey>) -> R<Rel> {
     Ok(rel)
 }
 
-/// `take n` / `limit n`.
-pub fn take(mut rel: Rel, n: usize) -> R<Rel> {
+/// `take n` / `limit n`: the first `n` rows of serialized rows, any `n` rows of others.
+pub fn take(rel: Rel, n: usize) -> R<Rel> {
+    let mut rel = super::serial::in_order(rel)?;
     rel.plan = build(LogicalPlanBuilder::from(rel.plan).limit(0, Some(n)))?;
     Ok(rel)
 }
@@ -247,7 +251,16 @@ pub fn take(mut rel: Rel, n: usize) -> R<Rel> {
 /// `mv-expand name = array, …`: one row per element. As in Kusto, a row whose value is null
 /// gives one row with a null value, and a row whose array or property bag is empty gives no
 /// row. Expanding several columns pairs their elements (shorter arrays give nulls).
+/// Serialized rows stay serialized, each row's elements in their order.
 pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<String>) -> R<Rel> {
+    if super::serial::is_serialized(&rel) {
+        return super::serial::mv_expand(rel, items, with_itemindex);
+    }
+    expand(rel, items, with_itemindex)
+}
+
+/// [`mv_expand`] of rows in no set order.
+pub(super) fn expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<String>) -> R<Rel> {
     let mut rel = rel;
     let mut lists = Vec::new();
     for (name, v) in items {
@@ -532,9 +545,10 @@ pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
     Ok(Rel { plan, cols, has_event: keep_event })
 }
 
-/// The final plan: the visible columns under their KQL names, in order.
+/// The final plan: the visible columns under their KQL names, in order (and serialized rows in
+/// their order).
 pub fn finish(rel: Rel) -> R<(datafusion::logical_expr::LogicalPlan, Vec<(String, KType)>)> {
-    let rel = rel.materialize(false)?;
+    let rel = super::serial::in_order(rel)?.materialize(false)?;
     let mut exprs = Vec::new();
     let mut out: Vec<(String, KType)> = Vec::new();
     for b in &rel.cols {

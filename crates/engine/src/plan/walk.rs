@@ -30,6 +30,7 @@ use crate::{Engine, Now, QueryOptions, QueryResult, RenderSpec, ResultColumn, ta
 
 pub(crate) mod series;
 mod top_nested;
+mod window;
 
 type R<T> = Result<T, PlanError>;
 
@@ -77,6 +78,8 @@ pub struct Planner<'e> {
     /// Set while a `where` predicate is planned: `x in (T)` there is a DataFusion `IN`
     /// subquery (a semi join); elsewhere DataFusion cannot run one.
     in_where: bool,
+    /// Serialized rows and window functions (see `window`).
+    window: window::State,
 }
 
 /// How deeply user-defined functions may call one another: each level plans the body again
@@ -200,6 +203,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         call_depth: 0,
         calls_planned: 0,
         in_where: false,
+        window: window::State::new(source),
     };
     let mut result = None;
     for st in &query.statements {
@@ -641,9 +645,10 @@ impl Planner<'_> {
 
     /// Plans a tabular expression.
     pub fn tabular(&mut self, t: &TabularExpr) -> R<Rel> {
-        let mut rel = self.source(&t.source)?;
+        let rel = self.source(&t.source)?;
+        let mut rel = self.serial_source(rel, &t.source)?;
         for op in &t.operators {
-            rel = self.operator(rel, op)?;
+            rel = self.serial_operator(rel, op)?;
         }
         Ok(rel)
     }
@@ -870,10 +875,7 @@ impl Planner<'_> {
                     // Simplified as the query's own filter is below: a window wholly outside
                     // the events is `false`, and the probe reads nothing.
                     let kept = match self.engine.time_bounds().simplify(t) {
-                        Some(t) => LogicalPlanBuilder::from(rel.plan.clone())
-                            .filter(t)
-                            .and_then(|b| b.build())
-                            .map_err(internal)?,
+                        Some(t) => ops::filter(rel.clone(), t)?.plan,
                         None => rel.plan.clone(),
                     };
                     self.time_filtered.push(TimeProbe { given: rel.plan.clone(), kept });
@@ -1079,6 +1081,7 @@ impl Planner<'_> {
                 self.search_filter(rel, &s.predicate)
             }
             OperatorKind::MakeSeries(ms) => self.make_series(rel, ms),
+            OperatorKind::Serialize(items) => self.serialize(rel, items, op.span),
         }
     }
 
@@ -1923,6 +1926,7 @@ impl Planner<'_> {
         };
         match f {
             "toscalar" => self.toscalar(e, args),
+            "row_number" | "prev" | "next" | "row_cumsum" => self.window_function(rel, e, f, args),
             "now" => {
                 self.uses_now = true;
                 let offset = match args.first() {
