@@ -46,7 +46,6 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | serialize | extend r = row_rank_dense(Verb)",
         "AKSAudit | serialize | extend r = row_rank_min(Verb)",
         "AKSAudit | serialize | extend s = row_window_session(TimeGenerated, 1h, 5m, false)",
-        "AKSAudit | sample 5",
         "AKSAudit | sample-distinct 5 of Verb",
         "AKSAudit | fork (take 1)",
         "AKSAudit | facet by Verb",

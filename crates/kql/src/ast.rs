@@ -233,6 +233,8 @@ pub enum OperatorKind {
     Sort(Vec<SortKey>),
     /// `take N` / `limit N`.
     Take(Expr),
+    /// `sample N`: `N` rows chosen at random.
+    Sample(Expr),
     /// `count`.
     Count,
     /// `getschema`: one row per column (name, ordinal, .NET type, Kusto type).
@@ -279,6 +281,7 @@ impl OperatorKind {
             OperatorKind::TopHitters(_) => "top-hitters",
             OperatorKind::Sort(_) => "sort",
             OperatorKind::Take(_) => "take",
+            OperatorKind::Sample(_) => "sample",
             OperatorKind::Count => "count",
             OperatorKind::GetSchema => "getschema",
             OperatorKind::As(_) => "as",

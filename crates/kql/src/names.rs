@@ -53,7 +53,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "parse-where",
     "partition",
     "reduce",
-    "sample",
     "sample-distinct",
     "scan",
 ];
@@ -62,7 +61,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
 pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "mv-apply" | "mvapply" => "`mv-expand` followed by `summarize … by` often does the same",
-        "sample" => "`take` returns some rows (not random ones)",
         "sample-distinct" => "`distinct` followed by `take`",
         "parse-where" => "`parse` followed by `where isnotempty(col)`",
         _ => return None,

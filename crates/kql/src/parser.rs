@@ -731,6 +731,7 @@ impl<'a> Parser<'a> {
                 OperatorKind::Sort(keys)
             }
             "take" | "limit" => OperatorKind::Take(self.expr()?),
+            "sample" => OperatorKind::Sample(self.expr()?),
             "count" => OperatorKind::Count,
             "getschema" => OperatorKind::GetSchema,
             "as" => {

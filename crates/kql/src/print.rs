@@ -584,6 +584,10 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             out.push_str("take ");
             write_expr(out, e);
         }
+        OperatorKind::Sample(e) => {
+            out.push_str("sample ");
+            write_expr(out, e);
+        }
         OperatorKind::Count => out.push_str("count"),
         OperatorKind::GetSchema => out.push_str("getschema"),
         OperatorKind::As(name) => {

@@ -15,7 +15,7 @@ const CASES: &[(&str, &str)] = &[
     ("unsupported partition", "AKSAudit | partition by Verb (take 1)"),
     ("top-hitters without of", "AKSAudit | top-hitters 3 Verb"),
     ("top-nested level without top-nested", "AKSAudit | top-nested 3 of Verb by count(), take 2"),
-    ("unsupported sample", "AKSAudit | sample 10"),
+    ("unsupported sample-distinct", "AKSAudit | sample-distinct 10 of Verb"),
     ("unsupported evaluate as source", "evaluate pivot(x)"),
     ("expression missing at the end", "AKSAudit | where"),
     ("operand missing", "AKSAudit | where Verb == | take 1"),

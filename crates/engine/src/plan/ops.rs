@@ -241,6 +241,20 @@ pub fn top(mut rel: Rel, n: usize, keys: Vec<SortKey>) -> R<Rel> {
     Ok(rel)
 }
 
+/// `sample n`: `n` rows drawn at random (all of them, in a random order, when there are no
+/// more than `n`): the top `n` by a random number drawn for each row.
+pub fn sample(mut rel: Rel, n: usize) -> R<Rel> {
+    // The number is a column of the plan (not a binding, so it is not shown): sorted on the
+    // expression alone, a query that reads no column after it (`sample 5 | count`) left the
+    // sort rows without columns, which Arrow refuses.
+    let drawn =
+        rel.compute(vec![("__sample".to_owned(), Value::expr(datafusion::prelude::random(), KType::Real))])?;
+    let Some(value) = drawn.into_iter().next() else {
+        return Err(internal("sample: no random column"));
+    };
+    top(rel, n, vec![SortKey { value, asc: true, nulls_first: false }])
+}
+
 /// `take n` / `limit n`: the first `n` rows of serialized rows, any `n` rows of others.
 pub fn take(rel: Rel, n: usize) -> R<Rel> {
     let mut rel = super::serial::in_order(rel)?;

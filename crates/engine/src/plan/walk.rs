@@ -790,8 +790,12 @@ impl Planner<'_> {
             _ => cast(texpr(v).expr, DataType::Int64),
         };
         let (f, t, s) = (as_i64(from), as_i64(to), as_i64(step));
-        // range() excludes its end; KQL's range includes it.
-        let list = datafusion::functions_nested::expr_fn::range(f, t + lit(1i64), s);
+        // range() excludes its end; KQL's range includes it: one past it, in the step's
+        // direction (a descending range stopped one step short when the end was moved up).
+        let end = datafusion::prelude::when(s.clone().lt(lit(0i64)), t.clone() - lit(1i64))
+            .otherwise(t + lit(1i64))
+            .map_err(internal)?;
+        let list = datafusion::functions_nested::expr_fn::range(f, end, s);
         let plan = LogicalPlanBuilder::empty(true)
             .project(vec![list.alias("__range")])
             .and_then(|b| b.unnest_column("__range"))
@@ -959,6 +963,10 @@ impl Planner<'_> {
             OperatorKind::Take(n) => {
                 let n = self.count_arg(&rel, n)?;
                 ops::take(rel, n)
+            }
+            OperatorKind::Sample(n) => {
+                let n = self.count_arg(&rel, n)?;
+                ops::sample(rel, n)
             }
             OperatorKind::Count => ops::count_rows(rel),
             OperatorKind::As(name) => {
