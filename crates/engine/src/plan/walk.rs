@@ -1816,13 +1816,13 @@ impl Planner<'_> {
                 let ty = if v.ty() == KType::Real || v.ty().is_dynamic() { KType::Real } else { KType::Long };
                 Ok(Value::expr(call(&u.unixtime, vec![convert(v, ty).expr, lit(scale)]), KType::DateTime))
             }
-            "parse_ipv4" => {
+            "parse_ipv4" | "ipv4_is_private" => {
+                let (udf, ty) = match f {
+                    "parse_ipv4" => (&u.parse_ipv4, KType::Long),
+                    _ => (&u.ipv4_is_private, KType::Bool),
+                };
                 let v = one(self)?;
-                Ok(Value::expr(call(&u.parse_ipv4, vec![to_string(v).expr]), KType::Long))
-            }
-            "ipv4_is_private" => {
-                let v = one(self)?;
-                Ok(Value::expr(call(&u.ipv4_is_private, vec![to_string(v).expr]), KType::Bool))
+                Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty))
             }
             "ipv4_is_in_range" => {
                 self.arity(e, f, args, 2, 2)?;

@@ -282,45 +282,23 @@ pub fn to_timespan(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
 /// Formats one datetime with a Kusto format string (`yyyy-MM-dd HH:mm:ss.fff`, `tt`, …).
 pub fn format_with(ns: i64, fmt: &str) -> String {
     let d = civil(ns);
-    let frac = ns.rem_euclid(1_000_000_000);
-    let chars: Vec<char> = fmt.chars().collect();
+    let frac = ns.rem_euclid(1_000_000_000).unsigned_abs();
     let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let mut run = 1;
-        while i + run < chars.len() && chars[i + run] == c {
-            run += 1;
-        }
+    for_each_run(fmt, |c, run| {
+        let two = |v: u32| if run >= 2 { format!("{v:02}") } else { v.to_string() };
         let piece = match c {
             'y' if run >= 4 => format!("{:04}", d.year()),
             'y' => format!("{:02}", d.year().rem_euclid(100)),
-            'M' if run >= 2 => format!("{:02}", d.month()),
-            'M' => d.month().to_string(),
-            'd' if run >= 2 => format!("{:02}", d.day()),
-            'd' => d.day().to_string(),
-            'H' if run >= 2 => format!("{:02}", d.hour()),
-            'H' => d.hour().to_string(),
-            'h' => {
-                let h12 = match d.hour() % 12 {
-                    0 => 12,
-                    h => h,
-                };
-                if run >= 2 { format!("{h12:02}") } else { h12.to_string() }
-            }
-            'm' if run >= 2 => format!("{:02}", d.minute()),
-            'm' => d.minute().to_string(),
-            's' if run >= 2 => format!("{:02}", d.second()),
-            's' => d.second().to_string(),
-            'f' | 'F' => {
-                let digits = run.min(9);
-                let s = format!("{frac:09}");
-                let mut s = s[..digits].to_owned();
-                if c == 'F' {
-                    s = s.trim_end_matches('0').to_owned();
-                }
-                s
-            }
+            'M' => two(d.month()),
+            'd' => two(d.day()),
+            'H' => two(d.hour()),
+            'h' => two(match d.hour() % 12 {
+                0 => 12,
+                h => h,
+            }),
+            'm' => two(d.minute()),
+            's' => two(d.second()),
+            'f' | 'F' => fraction(frac, c == 'F', run),
             't' => {
                 let ampm = if d.hour() < 12 { "AM" } else { "PM" };
                 if run >= 2 { ampm.to_owned() } else { ampm[..1].to_owned() }
@@ -328,9 +306,29 @@ pub fn format_with(ns: i64, fmt: &str) -> String {
             _ => std::iter::repeat_n(c, run).collect(),
         };
         out.push_str(&piece);
+    });
+    out
+}
+
+/// Calls `f` with each run of one repeated character of `fmt` and its length, in order: the
+/// elements of Kusto's format strings (`yyyy`, `HH`, `fff`, a `:` between them).
+fn for_each_run(fmt: &str, mut f: impl FnMut(char, usize)) {
+    let chars: Vec<char> = fmt.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        f(c, run);
         i += run;
     }
-    out
+}
+
+/// The first `run` digits (at most 9) of a fraction of a second given in nanoseconds; without
+/// their trailing zeros when `trim` (Kusto's `F`, which writes nothing for a zero fraction).
+fn fraction(frac_ns: u64, trim: bool, run: usize) -> String {
+    let digits = format!("{frac_ns:09}");
+    let s = digits.get(..run.min(9)).unwrap_or_default();
+    if trim { s.trim_end_matches('0').to_owned() } else { s.to_owned() }
 }
 
 /// `format_datetime(ts, format)`.
@@ -362,34 +360,22 @@ pub fn format_timespan_with(ns: i64, fmt: &str) -> String {
     let (hours, minutes, seconds) =
         (rem / 3_600_000_000_000, rem / 60_000_000_000 % 60, rem / 1_000_000_000 % 60);
     let frac = rem % 1_000_000_000;
-    let chars: Vec<char> = fmt.chars().collect();
     let mut out = String::new();
     if ns < 0 {
         out.push('-');
     }
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let mut run = 1;
-        while i + run < chars.len() && chars[i + run] == c {
-            run += 1;
-        }
+    for_each_run(fmt, |c, run| {
         let two = |v: u64| if run >= 2 { format!("{v:02}") } else { v.to_string() };
         let piece = match c {
             'd' => format!("{days:0width$}", width = run.min(8)),
             'h' | 'H' => two(hours),
             'm' => two(minutes),
             's' => two(seconds),
-            'f' | 'F' => {
-                let digits = format!("{frac:09}");
-                let s = &digits[..run.min(9)];
-                if c == 'F' { s.trim_end_matches('0').to_owned() } else { s.to_owned() }
-            }
+            'f' | 'F' => fraction(frac, c == 'F', run),
             _ => std::iter::repeat_n(c, run).collect(),
         };
         out.push_str(&piece);
-        i += run;
-    }
+    });
     out
 }
 
