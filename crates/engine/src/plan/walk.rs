@@ -1835,6 +1835,14 @@ impl Planner<'_> {
                     KType::Bool,
                 ))
             }
+            "ipv4_is_in_any_range" => {
+                self.arity(e, f, args, 2, 64)?;
+                let v = self.args(rel, args)?;
+                // A dynamic argument (an array of ranges) arrives as its JSON text.
+                let a =
+                    v.into_iter().map(|x| if x.ty().is_dynamic() { to_json(&x) } else { to_string(x).expr });
+                Ok(Value::expr(call(&u.ipv4_is_in_any_range, a.collect()), KType::Bool))
+            }
             "extract_all" => {
                 // extract_all(regex, text), the current name of extractall; the form with
                 // capture groups to pick, extract_all(regex, groups, text), is not supported.
@@ -2357,6 +2365,7 @@ impl Planner<'_> {
             | "parse_ipv4"
             | "ipv4_is_private"
             | "ipv4_is_in_range"
+            | "ipv4_is_in_any_range"
             | "extract_all"
             | "format_timespan" => self.more_functions(rel, e, name, args),
             "trim" | "trim_start" | "trim_end" => {

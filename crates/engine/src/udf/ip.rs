@@ -1,4 +1,4 @@
-//! IPv4 functions: `parse_ipv4`, `ipv4_is_in_range`, `ipv4_is_private`.
+//! IPv4 functions: `parse_ipv4`, `ipv4_is_in_range`, `ipv4_is_in_any_range`, `ipv4_is_private`.
 //!
 //! An address is written `a.b.c.d` (four decimal numbers from 0 to 255), optionally followed by
 //! `/n`, a prefix of `n` bits from 0 to 32 (the address is then the network's first one, as
@@ -84,6 +84,39 @@ pub fn ipv4_is_in_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarV
     for i in 0..n {
         let pair = ip.get(i).and_then(Net::parse).zip(range.get(i).and_then(Net::parse));
         out.append_option(pair.map(|(ip, range)| range.contains(&ip)));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// The ranges one `ipv4_is_in_any_range` argument holds: one range, or a JSON array of them
+/// (a `dynamic` argument); `None` when any of them is not IPv4.
+fn ranges_of(text: &str) -> Option<Vec<Net>> {
+    if text.trim_start().starts_with('[') {
+        let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
+        items.iter().map(|v| v.as_str().and_then(Net::parse)).collect()
+    } else {
+        Net::parse(text).map(|n| vec![n])
+    }
+}
+
+/// `ipv4_is_in_any_range(ip, range, …)` or `(ip, dynamic([range, …]))`: whether the address
+/// lies in any of the ranges; null when the address or one of the ranges is not IPv4.
+pub fn ipv4_is_in_any_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let ip = arg_array(&args[0], n)?;
+    let ip = StrCol::new(&ip);
+    let ranges = args[1..].iter().map(|a| arg_array(a, n)).collect::<Result<Vec<_>>>()?;
+    let ranges: Vec<StrCol> = ranges.iter().map(|a| StrCol::new(a)).collect();
+    let mut out = BooleanBuilder::with_capacity(n);
+    for i in 0..n {
+        let answer = ip.get(i).and_then(Net::parse).and_then(|ip| {
+            let mut any = false;
+            for r in &ranges {
+                any |= ranges_of(r.get(i)?)?.iter().any(|net| net.contains(&ip));
+            }
+            Some(any)
+        });
+        out.append_option(answer);
     }
     finish(Arc::new(out.finish()), args)
 }

@@ -300,6 +300,7 @@ udfs! {
     parse_ipv4 => "kql_parse_ipv4", ret::int64, ip::parse_ipv4;
     ipv4_is_in_range => "kql_ipv4_is_in_range", ret::boolean, ip::ipv4_is_in_range;
     ipv4_is_private => "kql_ipv4_is_private", ret::boolean, ip::ipv4_is_private;
+    ipv4_is_in_any_range => "kql_ipv4_is_in_any_range", ret::boolean, ip::ipv4_is_in_any_range;
 }
 
 /// The scalar UDFs.
