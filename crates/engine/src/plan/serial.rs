@@ -65,15 +65,23 @@ pub fn number(mut rel: Rel, order: Vec<SortExpr>) -> R<Rel> {
         .window(vec![numbered])
         .and_then(|b| b.build())
         .map_err(internal)?;
-    let exprs: Vec<Expr> = plan
-        .schema()
-        .columns()
-        .into_iter()
-        .filter(|c| c.name != INDEX)
-        .map(|c| if c.name == NEXT { Expr::Column(c).alias(INDEX) } else { Expr::Column(c) })
-        .collect();
-    rel.plan = LogicalPlanBuilder::from(plan).project(exprs).and_then(|b| b.build()).map_err(internal)?;
+    rel.plan = reproject(plan, |_, c| match c.name.as_str() {
+        INDEX => None,
+        NEXT => Some(Expr::Column(c).alias(INDEX)),
+        _ => Some(Expr::Column(c)),
+    })?;
     Ok(rel)
+}
+
+/// `plan` projected on what `f` makes of each of its columns (with its position), in order:
+/// the column as it is, renamed, or left out (`None`).
+fn reproject(
+    plan: LogicalPlan,
+    mut f: impl FnMut(usize, datafusion::common::Column) -> Option<Expr>,
+) -> R<LogicalPlan> {
+    let exprs: Vec<Expr> =
+        plan.schema().columns().into_iter().enumerate().filter_map(|(i, c)| f(i, c)).collect();
+    LogicalPlanBuilder::from(plan).project(exprs).and_then(|b| b.build()).map_err(internal)
 }
 
 /// `serialize`: rows not yet serialized are numbered in their source's order where it has one
@@ -98,14 +106,9 @@ pub fn with_position(mut rel: Rel) -> R<Rel> {
         v.values.iter().zip(0i64..).map(|(row, i)| row.iter().cloned().chain([lit(i)]).collect()).collect();
     let plan = LogicalPlanBuilder::values(rows).and_then(|b| b.build()).map_err(internal)?;
     let last = plan.schema().fields().len().saturating_sub(1);
-    let exprs: Vec<Expr> = plan
-        .schema()
-        .columns()
-        .into_iter()
-        .enumerate()
-        .map(|(i, c)| if i == last { Expr::Column(c).alias(POSITION) } else { Expr::Column(c) })
-        .collect();
-    rel.plan = LogicalPlanBuilder::from(plan).project(exprs).and_then(|b| b.build()).map_err(internal)?;
+    rel.plan = reproject(plan, |i, c| {
+        Some(if i == last { Expr::Column(c).alias(POSITION) } else { Expr::Column(c) })
+    })?;
     Ok(rel)
 }
 
@@ -141,7 +144,9 @@ pub fn mv_expand(rel: Rel, items: Vec<(String, Value)>, with_itemindex: Option<S
     if with_itemindex.is_none() {
         rel.cols.retain(|b| b.name != ITEM);
     }
-    number(rel, vec![SortExpr::new(column(INDEX), true, false), SortExpr::new(position, true, true)])
+    let mut order = by_index();
+    order.push(SortExpr::new(position, true, true));
+    number(rel, order)
 }
 
 /// Whether `e` holds a window function.
@@ -215,16 +220,12 @@ pub fn windows(plan: LogicalPlan, exprs: Vec<Expr>) -> R<(LogicalPlan, Vec<Expr>
             plan =
                 LogicalPlanBuilder::from(plan).window(members).and_then(|b| b.build()).map_err(internal)?;
         }
-        let renamed: Vec<Expr> = plan
-            .schema()
-            .columns()
-            .into_iter()
-            .map(|c| match names.iter().find(|(inner, _)| *inner == c.name) {
+        plan = reproject(plan, |_, c| {
+            Some(match names.iter().find(|(inner, _)| *inner == c.name) {
                 Some((_, outer)) => Expr::Column(c).alias(outer.clone()),
                 None => Expr::Column(c),
             })
-            .collect();
-        plan = LogicalPlanBuilder::from(plan).project(renamed).and_then(|b| b.build()).map_err(internal)?;
+        })?;
         exprs = exprs
             .into_iter()
             .map(|e| {

@@ -82,17 +82,6 @@ fn running_sum(x: DfExpr, partition: Vec<DfExpr>) -> R<DfExpr> {
         .map_err(internal)
 }
 
-/// The window partition of rows restarted where `restart` holds: its running count of restarts.
-fn restart_groups(restart: Option<DfExpr>) -> R<Vec<DfExpr>> {
-    match restart {
-        None => Ok(Vec::new()),
-        Some(r) => {
-            let one = when(r, lit(1i64)).otherwise(lit(0i64)).map_err(internal)?;
-            Ok(vec![running_sum(one, Vec::new())?])
-        }
-    }
-}
-
 impl Planner<'_> {
     /// Plans one `| operator`, with what serialized rows need around it: whether window
     /// functions may be used in it, and the numbering of the rows it serializes.
@@ -189,12 +178,8 @@ impl Planner<'_> {
                     Some(a) => constant_integer(a, "row_number()'s starting index")?,
                     None => 1,
                 };
-                let restart = match args.get(1) {
-                    Some(a) => Some(as_bool(self.scalar(rel, a)?, a.span)?),
-                    None => None,
-                };
                 let numbered = row_number()
-                    .partition_by(restart_groups(restart)?)
+                    .partition_by(self.restart_groups(rel, args.get(1))?)
                     .order_by(serial::by_index())
                     .build()
                     .map_err(internal)?;
@@ -223,15 +208,20 @@ impl Planner<'_> {
                         ));
                     }
                 };
-                let restart = match args.get(1) {
-                    Some(a) => Some(as_bool(self.scalar(rel, a)?, a.span)?),
-                    None => None,
-                };
-                let sum = running_sum(x, restart_groups(restart)?)?;
+                let sum = running_sum(x, self.restart_groups(rel, args.get(1))?)?;
                 Ok(Value::expr(back.map_or(sum.clone(), |f| f(sum)), ty))
             }
             _ => Err(err(e.span, format!("not a window function: {f}()"))),
         }
+    }
+
+    /// The window partition of rows restarted where the bool `restart` holds (`row_number`'s
+    /// and `row_cumsum`'s second argument): its running count of restarts; none without it.
+    fn restart_groups(&mut self, rel: &Rel, restart: Option<&Expr>) -> R<Vec<DfExpr>> {
+        let Some(r) = restart else { return Ok(Vec::new()) };
+        let r = as_bool(self.scalar(rel, r)?, r.span)?;
+        let one = when(r, lit(1i64)).otherwise(lit(0i64)).map_err(internal)?;
+        Ok(vec![running_sum(one, Vec::new())?])
     }
 
     /// `prev(x [, offset [, default]])` and `next(…)`.
@@ -243,8 +233,7 @@ impl Planner<'_> {
             None => 1,
         };
         // A negative offset looks the other way.
-        let (back, n) = if (f == "prev") == (offset >= 0) { (true, offset) } else { (false, -offset) };
-        let n = n.abs();
+        let (back, n) = ((f == "prev") == (offset >= 0), offset.abs());
         let shift = |x: DfExpr| -> R<DfExpr> {
             let w = if back { lag(x, Some(n), None) } else { lead(x, Some(n), None) };
             w.order_by(serial::by_index()).build().map_err(internal)
