@@ -310,6 +310,8 @@ pub const SCALAR_FUNCTIONS: &[&str] = &[
     "parse_user_agent",
     "parse_version",
     "parse_xml",
+    "parseurl",
+    "parseurlquery",
     "percentile_array_tdigest",
     "percentile_tdigest",
     "percentrank_tdigest",

@@ -1258,7 +1258,7 @@ impl Planner<'_> {
                 let seg = match (&index.kind, lit_num(index)) {
                     (ExprKind::Literal(Literal::String(s)), _) => Seg::Key(s.clone()),
                     (_, Some(n)) if n.fract() == 0.0 => Seg::Index(n as i64),
-                    _ => return Err(err(index.span, "not supported yet: an index that is not a constant")),
+                    _ => return self.computed_index(rel, b, index),
                 };
                 member(b, seg).map_err(|msg| err(e.span, msg))
             }
@@ -1712,6 +1712,42 @@ impl Planner<'_> {
         result
     }
 
+    /// `base[index]` where the index is not written as a constant: a constant after all (a
+    /// function's parameter bound to one) reads as one; otherwise the key or position is read
+    /// from each row (a string is a property, a whole number an array position).
+    #[inline(never)]
+    fn computed_index(&mut self, rel: &Rel, base: Value, index: &Expr) -> R<Value> {
+        let i = self.scalar(rel, index)?;
+        let seg = match &i {
+            Value::Expr(t) => match &t.expr {
+                DfExpr::Literal(ScalarValue::Utf8(Some(k)) | ScalarValue::Utf8View(Some(k)), _) => {
+                    Some(Seg::Key(k.clone()))
+                }
+                DfExpr::Literal(ScalarValue::Int64(Some(n)), _) => Some(Seg::Index(*n)),
+                DfExpr::Literal(ScalarValue::Int32(Some(n)), _) => Some(Seg::Index(i64::from(*n))),
+                _ => None,
+            },
+            Value::Event(_) => None,
+        };
+        if let Some(seg) = seg {
+            return member(base, seg).map_err(|msg| err(index.span, msg));
+        }
+        let key = match i.ty() {
+            KType::Int | KType::Long => convert(i, KType::Long).expr,
+            KType::String | KType::DynNative(Native::Str) => to_string(i).expr,
+            t => {
+                return Err(err(
+                    index.span,
+                    format!("an index must be a string (a property) or a whole number (a position), not a {t}"),
+                ));
+            }
+        };
+        if !base.ty().is_dynamic() {
+            return Err(err(index.span, format!("indexing a value of type {}; only dynamic values have members", base.ty())));
+        }
+        Ok(Value::expr(call(&udfs().dyn_get_at, vec![to_json(&base), key]), KType::Dynamic))
+    }
+
     /// Scalar functions planned out of [`Planner::call`], so that their locals do not enlarge
     /// that function's frame (see [`Planner::conditional`]).
     #[inline(never)]
@@ -1842,6 +1878,56 @@ impl Planner<'_> {
                 let a =
                     v.into_iter().map(|x| if x.ty().is_dynamic() { to_json(&x) } else { to_string(x).expr });
                 Ok(Value::expr(call(&u.ipv4_is_in_any_range, a.collect()), KType::Bool))
+            }
+            "parse_url" | "parseurl" | "parse_urlquery" | "parseurlquery" => {
+                let udf = if f.contains("query") { &u.parse_urlquery } else { &u.parse_url };
+                let v = one(self)?;
+                Ok(Value::expr(call(udf, vec![to_string(v).expr]), KType::Dynamic))
+            }
+            "base64_encode_tostring"
+            | "base64_encodestring"
+            | "base64_decode_tostring"
+            | "base64_decodestring"
+            | "base64_decode_toarray" => {
+                let (udf, ty) = match f {
+                    "base64_encode_tostring" | "base64_encodestring" => (&u.base64_encode, KType::String),
+                    "base64_decode_toarray" => (&u.base64_decode_toarray, KType::Dynamic),
+                    _ => (&u.base64_decode, KType::String),
+                };
+                let v = one(self)?;
+                Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty))
+            }
+            "base64_encode_fromarray" => {
+                let v = one(self)?;
+                Ok(Value::expr(call(&u.base64_encode_fromarray, vec![to_json(&v)]), KType::String))
+            }
+            "hash_sha256" | "hash_sha1" => {
+                // The digest of the value's text (a datetime's with all seven fractional digits:
+                // Kusto's documented hash_sha256(datetime(2020-01-01)) is the SHA-256 of
+                // "2020-01-01T00:00:00.0000000Z").
+                let v = one(self)?;
+                let algorithm = if f == "hash_sha1" { "sha1" } else { "sha256" };
+                let text = if v.ty() == KType::DateTime { texpr(v).expr } else { to_string(v).expr };
+                Ok(Value::expr(call(&u.digest, vec![text, lit(algorithm)]), KType::String))
+            }
+            "hash" | "hash_xxhash64" => {
+                self.arity(e, f, args, 1, 2)?;
+                let v = self.args(rel, args)?;
+                let value = match v[0].ty() {
+                    KType::String | KType::Guid | KType::DynNative(Native::Str) => to_string(v[0].clone()).expr,
+                    KType::DateTime => convert(v[0].clone(), KType::DateTime).expr,
+                    t => {
+                        return Err(err(
+                            args[0].span,
+                            format!(
+                                "not supported yet: {f}() of a {t} (strings and datetimes hash as Kusto documents; \
+                                 for other values hash tostring(value))"
+                            ),
+                        ));
+                    }
+                };
+                let modulo = v.get(1).map_or_else(|| lit(0i64), |m| convert(m.clone(), KType::Long).expr);
+                Ok(Value::expr(call(&u.xxhash64, vec![value, modulo]), KType::Long))
             }
             "extract_all" => {
                 // extract_all(regex, text), the current name of extractall; the form with
@@ -2354,20 +2440,6 @@ impl Planner<'_> {
                 let v = one(self)?;
                 Ok(Value::expr(datafusion::prelude::reverse(to_string(v).expr), KType::String))
             }
-            "bin_at"
-            | "countof"
-            | "strrep"
-            | "tohex"
-            | "unixtime_seconds_todatetime"
-            | "unixtime_milliseconds_todatetime"
-            | "unixtime_microseconds_todatetime"
-            | "unixtime_nanoseconds_todatetime"
-            | "parse_ipv4"
-            | "ipv4_is_private"
-            | "ipv4_is_in_range"
-            | "ipv4_is_in_any_range"
-            | "extract_all"
-            | "format_timespan" => self.more_functions(rel, e, name, args),
             "trim" | "trim_start" | "trim_end" => {
                 self.arity(e, f, args, 2, 2)?;
                 let Some(re) = lit_str(&args[0]) else {
@@ -2396,9 +2468,8 @@ impl Planner<'_> {
                 Ok(Value::expr(lit(name), KType::String))
             }
             _ if is_aggregate(f) => Err(err(s, format!("{f}() is an aggregate: use it in summarize"))),
-            _ if kql::is_known_function(f) => {
-                Err(err(name.span, format!("not supported yet: function {f}()")))
-            }
+            // The rest of the known functions: planned there, or "not supported yet".
+            _ if kql::is_known_function(f) => self.more_functions(rel, e, name, args),
             _ => {
                 let mut e2 = err(name.span, format!("unknown function '{f}'"));
                 if let Some(h) = kql::did_you_mean(f, kql::known_functions()) {

@@ -227,6 +227,32 @@ pub fn dyn_get(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     finish(Arc::new(out.finish()), args)
 }
 
+/// `json[key]` with a key that changes from row to row: `kql_dyn_get_at(json, key)`, the key a
+/// string (a property) or a whole number (an array index, negative from the end) → JSON text or
+/// null.
+pub fn dyn_get_at(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let k = arg_array(&args[1], n)?;
+    let keys = super::StrCol::new(&k);
+    let mut out = StringBuilder::with_capacity(n, n * 8);
+    for i in 0..n {
+        let step = match k.data_type() {
+            DataType::Int64 => (!k.is_null(i)).then(|| Step::Index(k.as_primitive::<Int64Type>().value(i))),
+            _ => keys.get(i).map(|s| Step::Key(s.to_owned())),
+        };
+        let v = str_at(&a, i).map(parse_text);
+        match (v.as_ref(), step) {
+            (Some(v), Some(step)) => match walk(v, std::slice::from_ref(&step)) {
+                Some(Value::Null) | None => out.append_null(),
+                Some(v) => out.append_value(v.to_string()),
+            },
+            _ => out.append_null(),
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
 /// `tostring(dynamic)` of JSON text.
 pub fn dyn_to_string(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);

@@ -17,6 +17,7 @@ use datafusion::logical_expr::{
 pub mod aggregates;
 pub mod compare;
 pub mod dynamic;
+pub mod encoding;
 pub mod ip;
 pub mod series;
 pub mod strings;
@@ -279,6 +280,7 @@ udfs! {
     map_get => "kql_map_get", ret::utf8, dynamic::map_get;
     list_get => "kql_list_get", ret::utf8, dynamic::list_get;
     bag_keys => "kql_bag_keys", ret::utf8, dynamic::bag_keys;
+    dyn_get_at => "kql_dyn_get_at", ret::utf8, dynamic::dyn_get_at;
     to_long => "kql_to_long", ret::int64, dynamic::str_to_long;
     to_real => "kql_to_real", ret::float64, dynamic::str_to_real;
     to_bool => "kql_to_bool", ret::boolean, dynamic::str_to_bool;
@@ -301,6 +303,14 @@ udfs! {
     ipv4_is_in_range => "kql_ipv4_is_in_range", ret::boolean, ip::ipv4_is_in_range;
     ipv4_is_private => "kql_ipv4_is_private", ret::boolean, ip::ipv4_is_private;
     ipv4_is_in_any_range => "kql_ipv4_is_in_any_range", ret::boolean, ip::ipv4_is_in_any_range;
+    parse_url => "kql_parse_url", ret::utf8, encoding::parse_url;
+    parse_urlquery => "kql_parse_urlquery", ret::utf8, encoding::parse_urlquery;
+    base64_encode => "kql_base64_encode", ret::utf8, encoding::base64_encode;
+    base64_decode => "kql_base64_decode", ret::utf8, encoding::base64_decode;
+    base64_decode_toarray => "kql_base64_decode_toarray", ret::utf8, encoding::base64_decode_toarray;
+    base64_encode_fromarray => "kql_base64_encode_fromarray", ret::utf8, encoding::base64_encode_fromarray;
+    digest => "kql_digest", ret::utf8, encoding::digest;
+    xxhash64 => "kql_xxhash64", ret::int64, encoding::xxhash64;
 }
 
 /// The scalar UDFs.

@@ -405,7 +405,7 @@ pub fn matches_regex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
 }
 
 /// Applies `f` to every row of Utf8 argument 0, producing strings.
-fn map_strings(
+pub(super) fn map_strings(
     args: &[ColumnarValue],
     rows: usize,
     mut f: impl FnMut(&str, usize) -> Option<String>,
