@@ -66,7 +66,6 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | scan with (step s: true;)",
         "AKSAudit | consume",
         "AKSAudit | parse-kv RequestUri as (a: string) with (pair_delimiter=',', kv_delimiter='=')",
-        "AKSAudit | parse-where RequestUri with \"/api/\" rest",
         "AKSAudit | evaluate pivot(Verb)",
         "AKSAudit | summarize hll_merge(1)",
         "AKSAudit | extend h = hash_md5(Verb)",

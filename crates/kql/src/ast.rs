@@ -291,6 +291,7 @@ impl OperatorKind {
             OperatorKind::Join(_) => "join",
             OperatorKind::Lookup(_) => "lookup",
             OperatorKind::MvExpand(_) => "mv-expand",
+            OperatorKind::Parse(p) if p.filter => "parse-where",
             OperatorKind::Parse(_) => "parse",
             OperatorKind::Search(_) => "search",
             OperatorKind::MakeSeries(_) => "make-series",
@@ -563,9 +564,13 @@ pub struct MvExpandItem {
     pub span: Span,
 }
 
-/// `parse [kind=simple|regex|relaxed] [flags=…] expr with pattern`.
+/// `parse [kind=simple|regex|relaxed] [flags=…] expr with pattern`, or `parse-where`, which
+/// keeps only the rows that match.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parse {
+    /// `parse-where`: rows whose text does not match (or whose typed values do not convert)
+    /// are dropped.
+    pub filter: bool,
     /// Parameters (`kind=relaxed`, `flags=Ui`).
     pub params: Vec<OperatorParam>,
     /// The string parsed.

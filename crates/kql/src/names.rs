@@ -16,6 +16,7 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
     "mvexpand",
     "order",
     "parse",
+    "parse-where",
     "project",
     "project-away",
     "project-keep",
@@ -50,7 +51,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "mv-apply",
     "mvapply",
     "parse-kv",
-    "parse-where",
     "partition",
     "reduce",
     "sample-distinct",
@@ -62,7 +62,6 @@ pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "mv-apply" | "mvapply" => "`mv-expand` followed by `summarize … by` often does the same",
         "sample-distinct" => "`distinct` followed by `take`",
-        "parse-where" => "`parse` followed by `where isnotempty(col)`",
         _ => return None,
     })
 }

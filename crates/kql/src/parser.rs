@@ -764,7 +764,8 @@ impl<'a> Parser<'a> {
             "join" => OperatorKind::Join(self.join_body("join")?),
             "lookup" => OperatorKind::Lookup(self.join_body("lookup")?),
             "mv-expand" | "mvexpand" => OperatorKind::MvExpand(self.mv_expand_body()?),
-            "parse" => OperatorKind::Parse(self.parse_body()?),
+            "parse" => OperatorKind::Parse(self.parse_body(false)?),
+            "parse-where" => OperatorKind::Parse(self.parse_body(true)?),
             "search" => OperatorKind::Search(self.search_body()?),
             "make-series" => OperatorKind::MakeSeries(self.make_series_body()?),
             other if UNSUPPORTED_OPERATORS.contains(&other) => {
@@ -1296,7 +1297,7 @@ impl<'a> Parser<'a> {
         Ok(MvExpand { params, items, limit })
     }
 
-    fn parse_body(&mut self) -> PResult<Parse> {
+    fn parse_body(&mut self, filter: bool) -> PResult<Parse> {
         let params = self.operator_params(&["kind", "flags"])?;
         let expr = self.expr_for("the expression to parse")?;
         self.expect_keyword("with", "after the expression of `parse`")?;
@@ -1320,7 +1321,7 @@ impl<'a> Parser<'a> {
         if pattern.is_empty() {
             return Err(self.expected("a pattern after `with` (strings, column names, `*`)"));
         }
-        Ok(Parse { params, expr, pattern })
+        Ok(Parse { filter, params, expr, pattern })
     }
 
     fn search_body(&mut self) -> PResult<Search> {

@@ -666,7 +666,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             }
         }
         OperatorKind::Parse(p) => {
-            out.push_str("parse");
+            out.push_str(if p.filter { "parse-where" } else { "parse" });
             write_params(out, &p.params);
             out.push(' ');
             write_expr(out, &p.expr);

@@ -2521,6 +2521,9 @@ impl Planner<'_> {
                 kind = id.name.to_ascii_lowercase();
             }
         }
+        if p.filter && kind == "relaxed" {
+            return Err(err(p.expr.span, "parse-where takes kind=simple or kind=regex, not kind=relaxed"));
+        }
         let regex_mode = kind == "regex";
         let mut pattern = String::from("(?s)^");
         let mut cols = Vec::new();
@@ -2557,12 +2560,21 @@ impl Planner<'_> {
             .compute(vec![("__parse".to_owned(), Value::expr(groups, KType::DynNative(Native::StrList)))])?;
         let list = texpr(computed.into_iter().next().ok_or_else(|| internal("parse"))?).expr;
         let mut items = Vec::new();
+        let mut matched = list.clone().is_not_null();
         for (i, (name, ty)) in cols.into_iter().enumerate() {
             let elem = Value::expr(
                 call(&udfs().list_get, vec![list.clone(), lit(i as i64)]),
                 KType::DynNative(Native::Str),
             );
-            items.push((name, Value::Expr(convert(elem, ty))));
+            let value = convert(elem, ty);
+            // parse-where's strict match: a typed value must convert (a string always does).
+            if ty != KType::String {
+                matched = matched.and(value.expr.clone().is_not_null());
+            }
+            items.push((name, Value::Expr(value)));
+        }
+        if p.filter {
+            rel = ops::filter(rel, matched)?;
         }
         ops::set_columns(rel, items)
     }
