@@ -25,7 +25,6 @@ fn known_tdigest_and_hll_functions_in_summarize_say_not_supported_yet() {
         "AKSAudit | summarize percentrank_tdigest(1, 50) by Verb",
         "AKSAudit | summarize hll(1)",
         "AKSAudit | summarize dcount_hll(hll(Verb))",
-        "AKSAudit | summarize make_bag(ObjectRef)",
     ] {
         let e = error_of(&engine, q);
         assert!(e.starts_with("error: not supported yet: "), "{q}:\n{e}");
@@ -53,7 +52,6 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | reduce by UserAgent",
         "AKSAudit | evaluate bag_unpack(ObjectRef)",
         "AKSAudit | mv-apply SourceIps on (take 1)",
-        "AKSAudit | summarize make_bag(ObjectRef)",
         "AKSAudit | summarize hll(Verb)",
         "AKSAudit | extend u = parse_path(RequestUri)",
         "AKSAudit | extend a = array_sort_asc(SourceIps)",

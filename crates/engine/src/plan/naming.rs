@@ -76,6 +76,7 @@ pub fn aggregate(func: &str, first_arg: Option<&Expr>) -> String {
     let prefix = match func {
         "make_set" | "make_set_if" | "makeset" => "set",
         "make_list" | "make_list_if" | "makelist" => "list",
+        "make_bag" | "make_bag_if" => "bag",
         "take_any" | "any" => "any",
         "take_anyif" | "anyif" => "anyif",
         other => other,

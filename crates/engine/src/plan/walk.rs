@@ -2879,6 +2879,21 @@ impl Planner<'_> {
                 let e2 = if is_if { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
                 vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
             }
+            "make_bag" | "make_bag_if" => {
+                // make_bag(bag [, max]), make_bag_if(bag, predicate [, max]).
+                let v = arg(self, 0)?;
+                let json = to_json(&v);
+                let is_if = f == "make_bag_if";
+                let max_keys = match args.get(if is_if { 2 } else { 1 }) {
+                    Some(a) => {
+                        lit_num(a).ok_or_else(|| err(a.span, "the size limit must be a constant"))? as usize
+                    }
+                    None => 1_048_576,
+                };
+                let base = aggregates::make_bag(max_keys).call(vec![json]);
+                let e2 = if is_if { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
+            }
             "arg_max" | "arg_min" => {
                 if args.len() < 2 {
                     return Err(err(

@@ -1,7 +1,7 @@
 //! Aggregates DataFusion lacks with Kusto's semantics: the nearest-rank `percentile()` (exact,
 //! computed over every value of the group) and `make_list()` / `make_set()` of JSON texts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -522,6 +522,128 @@ impl Accumulator for MakeListAcc {
                     self.push(strings.value(j));
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+/// `make_bag(x [, max])` over JSON texts: one property bag of every bag's properties (values
+/// that are not bags are ignored). A key met in more than one bag keeps its smallest value's
+/// JSON text, and past `max` keys the smallest keys are kept, so that the answer does not
+/// depend on the order a parallel plan brings rows in (Kusto picks "an arbitrary value").
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct MakeBag {
+    name: String,
+    max: usize,
+    signature: Signature,
+}
+
+/// The `make_bag` aggregate keeping at most `max` keys.
+pub fn make_bag(max: usize) -> Arc<AggregateUDF> {
+    Arc::new(AggregateUDF::new_from_impl(MakeBag {
+        name: format!("kql_make_bag_{max}"),
+        max,
+        signature: Signature::any(1, Volatility::Immutable),
+    }))
+}
+
+impl AggregateUDFImpl for MakeBag {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn is_nullable(&self) -> bool {
+        false
+    }
+    fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        Ok(Box::new(MakeBagAcc { bag: BTreeMap::new(), max: self.max }))
+    }
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        Ok(vec![Arc::new(Field::new(format!("{}_bag", args.name), DataType::Utf8, true))])
+    }
+}
+
+#[derive(Debug)]
+struct MakeBagAcc {
+    /// Key → the value's JSON text.
+    bag: BTreeMap<String, String>,
+    max: usize,
+}
+
+impl MakeBagAcc {
+    /// Folds in the properties of one JSON text (nothing when it is not a bag).
+    fn add(&mut self, text: &str) {
+        let Ok(serde_json::Value::Object(props)) = serde_json::from_str::<serde_json::Value>(text) else {
+            return;
+        };
+        for (k, v) in props {
+            let v = v.to_string();
+            match self.bag.get_mut(&k) {
+                Some(old) => {
+                    if v < *old {
+                        *old = v;
+                    }
+                }
+                None => {
+                    if self.bag.len() >= self.max && self.bag.last_key_value().is_some_and(|(last, _)| *last <= k) {
+                        continue;
+                    }
+                    self.bag.insert(k, v);
+                    if self.bag.len() > self.max {
+                        self.bag.pop_last();
+                    }
+                }
+            }
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::from("{");
+        for (i, (k, v)) in self.bag.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&serde_json::Value::String(k.clone()).to_string());
+            out.push(':');
+            out.push_str(v);
+        }
+        out.push('}');
+        out
+    }
+
+    fn add_all(&mut self, a: &ArrayRef) {
+        for i in 0..a.len() {
+            if let Some(s) = str_at(a.as_ref(), i) {
+                self.add(s);
+            }
+        }
+    }
+}
+
+impl Accumulator for MakeBagAcc {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        if let Some(a) = values.first() {
+            self.add_all(a);
+        }
+        Ok(())
+    }
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(ScalarValue::Utf8(Some(self.text())))
+    }
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.bag.iter().map(|(k, v)| k.capacity() + v.capacity() + 48).sum::<usize>()
+    }
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![ScalarValue::Utf8(Some(self.text()))])
+    }
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        if let Some(a) = states.first() {
+            self.add_all(a);
         }
         Ok(())
     }
