@@ -42,8 +42,6 @@ fn known_tdigest_and_hll_functions_in_summarize_say_not_supported_yet() {
 fn what_the_docs_name_as_not_supported_says_so() {
     let engine = common::engine_for(&common::cluster_events(50));
     for q in [
-        "AKSAudit | serialize | extend r = row_rank_dense(Verb)",
-        "AKSAudit | serialize | extend r = row_rank_min(Verb)",
         "AKSAudit | serialize | extend s = row_window_session(TimeGenerated, 1h, 5m, false)",
         "AKSAudit | sample-distinct 5 of Verb",
         "AKSAudit | fork (take 1)",

@@ -2028,7 +2028,9 @@ impl Planner<'_> {
         };
         match f {
             "toscalar" => self.toscalar(e, args),
-            "row_number" | "prev" | "next" | "row_cumsum" => self.window_function(rel, e, f, args),
+            "row_number" | "prev" | "next" | "row_cumsum" | "row_rank_dense" | "row_rank_min" => {
+                self.window_function(rel, e, f, args)
+            }
             "now" => {
                 self.uses_now = true;
                 let offset = match args.first() {

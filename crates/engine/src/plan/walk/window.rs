@@ -14,18 +14,22 @@
 //!   that start where `r` is true (a running group number: the count of rows so far where `r`
 //!   holds).
 //! - `row_cumsum(x, r)`: the running sum of `x`, restarting where `r` is true (the same groups).
+//! - `row_rank_dense(x, r)` / `row_rank_min(x, r)`: over the same groups, a row "changes" where
+//!   it is its group's first or `x` differs from the row before; the dense rank is the running
+//!   count of changes, the min rank the running maximum of the row numbers where they happen.
 //!
 //! Marking rows serialized costs a numbering of the rows, so it is done only for queries that
 //! name a window function or `serialize` ([`State::new`]): other queries plan as before.
 
 use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
+use datafusion::functions_aggregate::min_max::max_udaf;
 use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::functions_window::expr_fn::{lag, lead, row_number};
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::{
     Expr as DfExpr, ExprFunctionExt, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits,
-    WindowFunctionDefinition, cast, lit, when,
+    Operator as DfOp, WindowFunctionDefinition, binary_expr, cast, lit, when,
 };
 use kql::{Expr, NamedExpr, OperatorKind, Source};
 
@@ -37,7 +41,8 @@ use crate::types::{KType, Native};
 use crate::udf::empty_if_null;
 
 /// The window functions.
-const WINDOW_FUNCTIONS: &[&str] = &["next", "prev", "row_cumsum", "row_number"];
+const WINDOW_FUNCTIONS: &[&str] =
+    &["next", "prev", "row_cumsum", "row_number", "row_rank_dense", "row_rank_min"];
 
 /// Where the planner is, for window functions.
 pub(super) struct State {
@@ -64,7 +69,7 @@ impl State {
 }
 
 /// `ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`: a running total.
-fn running() -> WindowFrame {
+fn running_frame() -> WindowFrame {
     WindowFrame::new_bounds(
         WindowFrameUnits::Rows,
         WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
@@ -74,10 +79,19 @@ fn running() -> WindowFrame {
 
 /// A running sum of `x` over the serialized rows, within `partition`.
 fn running_sum(x: DfExpr, partition: Vec<DfExpr>) -> R<DfExpr> {
-    DfExpr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(sum_udaf()), vec![x]))
+    running(sum_udaf(), x, partition)
+}
+
+/// A running aggregate (`sum`, `max`) of `x` over the serialized rows, within `partition`.
+fn running(
+    f: std::sync::Arc<datafusion::logical_expr::AggregateUDF>,
+    x: DfExpr,
+    partition: Vec<DfExpr>,
+) -> R<DfExpr> {
+    DfExpr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(f), vec![x]))
         .partition_by(partition)
         .order_by(serial::by_index())
-        .window_frame(running())
+        .window_frame(running_frame())
         .build()
         .map_err(internal)
 }
@@ -210,6 +224,35 @@ impl Planner<'_> {
                 };
                 let sum = running_sum(x, self.restart_groups(rel, args.get(1))?)?;
                 Ok(Value::expr(back.map_or(sum.clone(), |f| f(sum)), ty))
+            }
+            "row_rank_dense" | "row_rank_min" => {
+                self.arity(e, f, args, 1, 2)?;
+                let term = texpr(self.scalar(rel, &args[0])?).expr;
+                let groups = self.restart_groups(rel, args.get(1))?;
+                let before = |x: DfExpr| -> R<DfExpr> {
+                    lag(x, Some(1), None)
+                        .partition_by(groups.clone())
+                        .order_by(serial::by_index())
+                        .build()
+                        .map_err(internal)
+                };
+                // The index is never null: where its lag is, the row is its group's first.
+                let first = before(column(INDEX))?.is_null();
+                let differs = binary_expr(term.clone(), DfOp::IsDistinctFrom, before(term)?);
+                let change = first.or(differs);
+                let rank = if f == "row_rank_dense" {
+                    let one = when(change, lit(1i64)).otherwise(lit(0i64)).map_err(internal)?;
+                    running_sum(one, groups)?
+                } else {
+                    let n = row_number()
+                        .partition_by(groups.clone())
+                        .order_by(serial::by_index())
+                        .build()
+                        .map_err(internal)?;
+                    let at = when(change, cast(n, DataType::Int64)).otherwise(lit(0i64)).map_err(internal)?;
+                    running(max_udaf(), at, groups)?
+                };
+                Ok(Value::expr(cast(rank, DataType::Int64), KType::Long))
             }
             _ => Err(err(e.span, format!("not a window function: {f}()"))),
         }
