@@ -1,6 +1,7 @@
-//! Window functions (`prev()`, `next()`, `row_number()`, `row_cumsum()`) and serialized rows:
-//! which operators give, keep and lose the rows' order (Kusto's rules), the errors, and the
-//! audit use (gaps between a client's events) against a computation in plain Rust.
+//! Window functions (`prev()`, `next()`, `row_number()`, `row_cumsum()`, `row_rank_*()`,
+//! `row_window_session()`) and serialized rows: which operators give, keep and lose the rows'
+//! order (Kusto's rules), the errors, and the audit uses (gaps between a client's events, its
+//! sessions) against a computation in plain Rust.
 
 mod common;
 
@@ -266,4 +267,54 @@ fn queries_without_window_functions_plan_as_before() {
     let plan =
         engine.explain("AKSAudit | order by TimeGenerated asc | extend p = prev(Verb) | take 5", &opts());
     assert!(plan.expect("explains").contains("__serial_index"));
+}
+
+/// `row_window_session()` sessions of each client (a new one after a minute's silence or ten
+/// minutes after it began, and for each new user agent) against the same rule in plain Rust.
+#[test]
+fn sessions_of_each_client_match_the_events() {
+    let events = cluster_events(300);
+    let engine = engine_for(&events);
+    let q = "AKSAudit
+        | where Stage == 'ResponseComplete'
+        | order by UserAgent asc, TimeGenerated asc
+        | extend Session = row_window_session(TimeGenerated, 10m, 1m, UserAgent != prev(UserAgent))
+        | summarize Requests = count() by UserAgent, Session
+        | summarize Sessions = count(), Requests = sum(Requests) by UserAgent
+        | order by UserAgent asc";
+    let got = rows(&engine, q);
+    let mut by_agent: std::collections::BTreeMap<String, Vec<chrono::DateTime<chrono::Utc>>> =
+        std::collections::BTreeMap::new();
+    for e in events.iter().filter(|e| e.stage == "ResponseComplete") {
+        if let Some(t) = e.stage_timestamp {
+            by_agent.entry(e.user_agent.clone().unwrap_or_default()).or_default().push(t);
+        }
+    }
+    let mut want = Vec::new();
+    for (agent, mut times) in by_agent {
+        times.sort();
+        let mut sessions = 0;
+        let mut open: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = None;
+        for t in &times {
+            let new = match open {
+                None => true,
+                Some((start, prev)) => {
+                    *t >= start + chrono::Duration::minutes(10) || *t >= prev + chrono::Duration::minutes(1)
+                }
+            };
+            if new {
+                sessions += 1;
+                open = Some((*t, *t));
+            } else if let Some((start, _)) = open {
+                open = Some((start, *t));
+            }
+        }
+        want.push(vec![agent, sessions.to_string(), times.len().to_string()]);
+    }
+    assert!(want.len() >= 4, "the test cluster has several clients");
+    assert!(
+        want.iter().any(|r| r[1] != "1" && r[1] != r[2]),
+        "some sessions hold several requests: {want:?}"
+    );
+    assert_eq!(got, want);
 }

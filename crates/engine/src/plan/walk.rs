@@ -1738,12 +1738,17 @@ impl Planner<'_> {
             t => {
                 return Err(err(
                     index.span,
-                    format!("an index must be a string (a property) or a whole number (a position), not a {t}"),
+                    format!(
+                        "an index must be a string (a property) or a whole number (a position), not a {t}"
+                    ),
                 ));
             }
         };
         if !base.ty().is_dynamic() {
-            return Err(err(index.span, format!("indexing a value of type {}; only dynamic values have members", base.ty())));
+            return Err(err(
+                index.span,
+                format!("indexing a value of type {}; only dynamic values have members", base.ty()),
+            ));
         }
         Ok(Value::expr(call(&udfs().dyn_get_at, vec![to_json(&base), key]), KType::Dynamic))
     }
@@ -1914,7 +1919,9 @@ impl Planner<'_> {
                 self.arity(e, f, args, 1, 2)?;
                 let v = self.args(rel, args)?;
                 let value = match v[0].ty() {
-                    KType::String | KType::Guid | KType::DynNative(Native::Str) => to_string(v[0].clone()).expr,
+                    KType::String | KType::Guid | KType::DynNative(Native::Str) => {
+                        to_string(v[0].clone()).expr
+                    }
                     KType::DateTime => convert(v[0].clone(), KType::DateTime).expr,
                     t => {
                         return Err(err(
@@ -1928,6 +1935,33 @@ impl Planner<'_> {
                 };
                 let modulo = v.get(1).map_or_else(|| lit(0i64), |m| convert(m.clone(), KType::Long).expr);
                 Ok(Value::expr(call(&u.xxhash64, vec![value, modulo]), KType::Long))
+            }
+            "isnan" | "isinf" | "isfinite" => {
+                let v = one(self)?;
+                if !matches!(
+                    v.ty(),
+                    KType::Int | KType::Long | KType::Real | KType::Dynamic | KType::DynNative(_)
+                ) {
+                    return Err(err(args[0].span, format!("{f}() takes a number, not a {}", v.ty())));
+                }
+                let kind = &f[2..];
+                Ok(Value::expr(
+                    call(&u.float_class, vec![convert(v, KType::Real).expr, lit(kind)]),
+                    KType::Bool,
+                ))
+            }
+            "make_timespan" => {
+                // (hours, minutes), (hours, minutes, seconds) or (days, hours, minutes, seconds).
+                self.arity(e, f, args, 2, 4)?;
+                let v = self.args(rel, args)?;
+                let mut parts: Vec<DfExpr> = v.into_iter().map(|x| convert(x, KType::Real).expr).collect();
+                while parts.len() < 3 {
+                    parts.push(lit(0.0));
+                }
+                if parts.len() == 3 {
+                    parts.insert(0, lit(0.0));
+                }
+                Ok(Value::expr(call(&u.make_timespan, parts), KType::TimeSpan))
             }
             "extract_all" => {
                 // extract_all(regex, text), the current name of extractall; the form with
@@ -2028,9 +2062,8 @@ impl Planner<'_> {
         };
         match f {
             "toscalar" => self.toscalar(e, args),
-            "row_number" | "prev" | "next" | "row_cumsum" | "row_rank_dense" | "row_rank_min" => {
-                self.window_function(rel, e, f, args)
-            }
+            "row_number" | "prev" | "next" | "row_cumsum" | "row_rank_dense" | "row_rank_min"
+            | "row_window_session" => self.window_function(rel, e, f, args),
             "now" => {
                 self.uses_now = true;
                 let offset = match args.first() {

@@ -590,7 +590,9 @@ impl MakeBagAcc {
                     }
                 }
                 None => {
-                    if self.bag.len() >= self.max && self.bag.last_key_value().is_some_and(|(last, _)| *last <= k) {
+                    if self.bag.len() >= self.max
+                        && self.bag.last_key_value().is_some_and(|(last, _)| *last <= k)
+                    {
                         continue;
                     }
                     self.bag.insert(k, v);
@@ -636,7 +638,8 @@ impl Accumulator for MakeBagAcc {
         Ok(ScalarValue::Utf8(Some(self.text())))
     }
     fn size(&self) -> usize {
-        std::mem::size_of_val(self) + self.bag.iter().map(|(k, v)| k.capacity() + v.capacity() + 48).sum::<usize>()
+        std::mem::size_of_val(self)
+            + self.bag.iter().map(|(k, v)| k.capacity() + v.capacity() + 48).sum::<usize>()
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
         Ok(vec![ScalarValue::Utf8(Some(self.text()))])

@@ -69,7 +69,9 @@ pub fn parse_url_text(text: &str) -> String {
             ("Username", u.username()),
             ("Password", u.password().unwrap_or("")),
         ],
-        None => [("Scheme", ""), ("Host", ""), ("Port", ""), ("Path", ""), ("Username", ""), ("Password", "")],
+        None => {
+            [("Scheme", ""), ("Host", ""), ("Port", ""), ("Path", ""), ("Username", ""), ("Password", "")]
+        }
     };
     out.push('{');
     for (name, value) in parts {

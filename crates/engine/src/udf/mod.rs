@@ -19,7 +19,9 @@ pub mod compare;
 pub mod dynamic;
 pub mod encoding;
 pub mod ip;
+pub mod math;
 pub mod series;
+pub mod session;
 pub mod strings;
 pub mod time;
 
@@ -311,6 +313,8 @@ udfs! {
     base64_encode_fromarray => "kql_base64_encode_fromarray", ret::utf8, encoding::base64_encode_fromarray;
     digest => "kql_digest", ret::utf8, encoding::digest;
     xxhash64 => "kql_xxhash64", ret::int64, encoding::xxhash64;
+    float_class => "kql_float_class", ret::boolean, math::float_class;
+    make_timespan => "kql_make_timespan", ret::duration, math::make_timespan;
 }
 
 /// The scalar UDFs.

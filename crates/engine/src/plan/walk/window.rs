@@ -17,6 +17,8 @@
 //! - `row_rank_dense(x, r)` / `row_rank_min(x, r)`: over the same groups, a row "changes" where
 //!   it is its group's first or `x` differs from the row before; the dense rank is the running
 //!   count of changes, the min rank the running maximum of the row numbers where they happen.
+//! - `row_window_session(t, first, neighbors, r)`: a window UDF of its own
+//!   ([`crate::udf::session`]), since each session depends on where the one before started.
 //!
 //! Marking rows serialized costs a numbering of the rows, so it is done only for queries that
 //! name a window function or `serialize` ([`State::new`]): other queries plan as before.
@@ -28,8 +30,8 @@ use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::functions_window::expr_fn::{lag, lead, row_number};
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::{
-    Expr as DfExpr, ExprFunctionExt, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits,
-    Operator as DfOp, WindowFunctionDefinition, binary_expr, cast, lit, when,
+    Expr as DfExpr, ExprFunctionExt, Operator as DfOp, SortExpr, WindowFrame, WindowFrameBound,
+    WindowFrameUnits, WindowFunctionDefinition, binary_expr, cast, lit, when,
 };
 use kql::{Expr, NamedExpr, OperatorKind, Source};
 
@@ -42,7 +44,7 @@ use crate::udf::empty_if_null;
 
 /// The window functions.
 const WINDOW_FUNCTIONS: &[&str] =
-    &["next", "prev", "row_cumsum", "row_number", "row_rank_dense", "row_rank_min"];
+    &["next", "prev", "row_cumsum", "row_number", "row_rank_dense", "row_rank_min", "row_window_session"];
 
 /// Where the planner is, for window functions.
 pub(super) struct State {
@@ -253,6 +255,39 @@ impl Planner<'_> {
                     running(max_udaf(), at, groups)?
                 };
                 Ok(Value::expr(cast(rank, DataType::Int64), KType::Long))
+            }
+            "row_window_session" => {
+                self.arity(e, f, args, 3, 4)?;
+                let t = self.scalar(rel, &args[0])?;
+                if !matches!(t.ty(), KType::DateTime | KType::Dynamic | KType::DynNative(_)) {
+                    return Err(err(
+                        args[0].span,
+                        format!("row_window_session() groups datetimes, not a {}", t.ty()),
+                    ));
+                }
+                let mut a = vec![convert(t, KType::DateTime).expr];
+                for (i, what) in [(1, "the longest session"), (2, "the longest gap between neighbours")] {
+                    let d = self.scalar(rel, &args[i])?;
+                    if d.ty() != KType::TimeSpan {
+                        return Err(err(
+                            args[i].span,
+                            format!("{what} must be a timespan, not a {}", d.ty()),
+                        ));
+                    }
+                    a.push(texpr(d).expr);
+                }
+                a.push(match args.get(3) {
+                    Some(r) => as_bool(self.scalar(rel, r)?, r.span)?,
+                    None => lit(false),
+                });
+                let session = DfExpr::from(WindowFunction::new(
+                    WindowFunctionDefinition::WindowUDF(crate::udf::session::window_session()),
+                    a,
+                ))
+                .order_by(serial::by_index())
+                .build()
+                .map_err(internal)?;
+                Ok(Value::expr(session, KType::DateTime))
             }
             _ => Err(err(e.span, format!("not a window function: {f}()"))),
         }
