@@ -42,7 +42,6 @@ fn known_tdigest_and_hll_functions_in_summarize_say_not_supported_yet() {
 fn what_the_docs_name_as_not_supported_says_so() {
     let engine = common::engine_for(&common::cluster_events(50));
     for q in [
-        "AKSAudit | sample-distinct 5 of Verb",
         "AKSAudit | fork (take 1)",
         "AKSAudit | facet by Verb",
         "AKSAudit | partition by Verb (take 1)",

@@ -235,6 +235,13 @@ pub enum OperatorKind {
     Take(Expr),
     /// `sample N`: `N` rows chosen at random.
     Sample(Expr),
+    /// `sample-distinct N of expr`: up to `N` distinct values of `expr`, chosen at random.
+    SampleDistinct {
+        /// `N`.
+        count: Expr,
+        /// The values.
+        of: Expr,
+    },
     /// `count`.
     Count,
     /// `getschema`: one row per column (name, ordinal, .NET type, Kusto type).
@@ -282,6 +289,7 @@ impl OperatorKind {
             OperatorKind::Sort(_) => "sort",
             OperatorKind::Take(_) => "take",
             OperatorKind::Sample(_) => "sample",
+            OperatorKind::SampleDistinct { .. } => "sample-distinct",
             OperatorKind::Count => "count",
             OperatorKind::GetSchema => "getschema",
             OperatorKind::As(_) => "as",

@@ -23,12 +23,16 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
     "project-rename",
     "project-reorder",
     "render",
+    "sample",
+    "sample-distinct",
     "search",
     "serialize",
     "sort",
     "summarize",
     "take",
     "top",
+    "top-hitters",
+    "top-nested",
     "union",
     "where",
 ];
@@ -53,7 +57,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "parse-kv",
     "partition",
     "reduce",
-    "sample-distinct",
     "scan",
 ];
 
@@ -61,7 +64,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
 pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "mv-apply" | "mvapply" => "`mv-expand` followed by `summarize … by` often does the same",
-        "sample-distinct" => "`distinct` followed by `take`",
         _ => return None,
     })
 }

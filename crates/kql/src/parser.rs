@@ -732,6 +732,11 @@ impl<'a> Parser<'a> {
             }
             "take" | "limit" => OperatorKind::Take(self.expr()?),
             "sample" => OperatorKind::Sample(self.expr()?),
+            "sample-distinct" => {
+                let count = self.expr()?;
+                self.expect_keyword("of", "after the number of values of `sample-distinct`")?;
+                OperatorKind::SampleDistinct { count, of: self.expr()? }
+            }
             "count" => OperatorKind::Count,
             "getschema" => OperatorKind::GetSchema,
             "as" => {

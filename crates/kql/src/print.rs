@@ -588,6 +588,12 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             out.push_str("sample ");
             write_expr(out, e);
         }
+        OperatorKind::SampleDistinct { count, of } => {
+            out.push_str("sample-distinct ");
+            write_expr(out, count);
+            out.push_str(" of ");
+            write_expr(out, of);
+        }
         OperatorKind::Count => out.push_str("count"),
         OperatorKind::GetSchema => out.push_str("getschema"),
         OperatorKind::As(name) => {

@@ -968,6 +968,13 @@ impl Planner<'_> {
                 let n = self.count_arg(&rel, n)?;
                 ops::sample(rel, n)
             }
+            OperatorKind::SampleDistinct { count, of } => {
+                // The distinct values of `of`, then `count` of them at random.
+                let n = self.count_arg(&rel, count)?;
+                let v = self.scalar(&rel, of)?;
+                let name = naming::derived(of).unwrap_or_else(|| self.column_n());
+                ops::sample(ops::distinct(rel, vec![(name, v)])?, n)
+            }
             OperatorKind::Count => ops::count_rows(rel),
             OperatorKind::As(name) => {
                 self.let_exprs.remove(&name.name);
