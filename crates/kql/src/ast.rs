@@ -264,6 +264,8 @@ pub enum OperatorKind {
     MvExpand(MvExpand),
     /// `parse [kind=…] expr with pattern`.
     Parse(Parse),
+    /// `parse-kv expr as (key: type, …) with (name = value, …)`.
+    ParseKv(ParseKv),
     /// `search …` over the piped input.
     Search(Search),
     /// `make-series …`.
@@ -299,6 +301,7 @@ impl OperatorKind {
             OperatorKind::Join(_) => "join",
             OperatorKind::Lookup(_) => "lookup",
             OperatorKind::MvExpand(_) => "mv-expand",
+            OperatorKind::ParseKv(_) => "parse-kv",
             OperatorKind::Parse(p) if p.filter => "parse-where",
             OperatorKind::Parse(_) => "parse",
             OperatorKind::Search(_) => "search",
@@ -585,6 +588,18 @@ pub struct Parse {
     pub expr: Expr,
     /// The pattern after `with`, in order.
     pub pattern: Vec<ParsePart>,
+}
+
+/// `parse-kv expr as (key [: type], …) with (pair_delimiter = ',', kv_delimiter = ':', …)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParseKv {
+    /// The text read.
+    pub expr: Expr,
+    /// The keys to extract, each a new column, with its type if written.
+    pub keys: Vec<(Ident, Option<Ident>)>,
+    /// The `with (…)` options (`pair_delimiter`, `kv_delimiter`, `quote`, `escape`, `greedy`,
+    /// `regex`), in order; a name may repeat (`quote`).
+    pub options: Vec<OperatorParam>,
 }
 
 /// One element of a `parse … with` pattern.

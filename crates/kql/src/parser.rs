@@ -771,6 +771,7 @@ impl<'a> Parser<'a> {
             "mv-expand" | "mvexpand" => OperatorKind::MvExpand(self.mv_expand_body()?),
             "parse" => OperatorKind::Parse(self.parse_body(false)?),
             "parse-where" => OperatorKind::Parse(self.parse_body(true)?),
+            "parse-kv" => OperatorKind::ParseKv(self.parse_kv_body()?),
             "search" => OperatorKind::Search(self.search_body()?),
             "make-series" => OperatorKind::MakeSeries(self.make_series_body()?),
             other if UNSUPPORTED_OPERATORS.contains(&other) => {
@@ -1327,6 +1328,44 @@ impl<'a> Parser<'a> {
             return Err(self.expected("a pattern after `with` (strings, column names, `*`)"));
         }
         Ok(Parse { filter, params, expr, pattern })
+    }
+
+    fn parse_kv_body(&mut self) -> PResult<ParseKv> {
+        let expr = self.expr_for("the expression to parse")?;
+        self.expect_keyword("as", "after the expression of `parse-kv`")?;
+        self.expect(&TokenKind::LParen, "to open the keys of `parse-kv … as (`")?;
+        let mut keys = Vec::new();
+        loop {
+            let name = self.ident("a key name")?;
+            let ty = if self.eat(&TokenKind::Colon).is_some() {
+                Some(self.ident("a type name after `:`")?)
+            } else {
+                None
+            };
+            keys.push((name, ty));
+            if self.eat(&TokenKind::Comma).is_none() {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RParen, "to close the keys of `parse-kv`")?;
+        self.expect_keyword("with", "after the keys of `parse-kv`")?;
+        self.expect(&TokenKind::LParen, "to open the options of `parse-kv … with (`")?;
+        let mut options = Vec::new();
+        if !matches!(self.peek().kind, TokenKind::RParen) {
+            loop {
+                let start = self.peek().span.start;
+                let name = self
+                    .ident("an option name (pair_delimiter, kv_delimiter, quote, escape, greedy, regex)")?;
+                self.expect(&TokenKind::Assign, "after the option name")?;
+                let value = self.expr_for("the option's value")?;
+                options.push(OperatorParam { name, value, span: Span::new(start, self.prev_end()) });
+                if self.eat(&TokenKind::Comma).is_none() {
+                    break;
+                }
+            }
+        }
+        self.expect(&TokenKind::RParen, "to close the options of `parse-kv`")?;
+        Ok(ParseKv { expr, keys, options })
     }
 
     fn search_body(&mut self) -> PResult<Search> {

@@ -671,6 +671,31 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_expr(out, limit);
             }
         }
+        OperatorKind::ParseKv(p) => {
+            out.push_str("parse-kv ");
+            write_expr(out, &p.expr);
+            out.push_str(" as (");
+            for (i, (name, ty)) in p.keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_name(out, &name.name);
+                if let Some(ty) = ty {
+                    out.push(':');
+                    write_name(out, &ty.name);
+                }
+            }
+            out.push_str(") with (");
+            for (i, o) in p.options.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_name(out, &o.name.name);
+                out.push('=');
+                write_expr(out, &o.value);
+            }
+            out.push(')');
+        }
         OperatorKind::Parse(p) => {
             out.push_str(if p.filter { "parse-where" } else { "parse" });
             write_params(out, &p.params);

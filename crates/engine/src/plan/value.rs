@@ -182,6 +182,10 @@ pub fn convert(v: Value, target: KType) -> TExpr {
     if target == KType::String {
         return to_string(v);
     }
+    if target == KType::Guid {
+        // As toguid() reads it: the text (a `parse … with g: guid` column was null before).
+        return TExpr::new(to_string(v).expr, KType::Guid);
+    }
     if target.is_dynamic() {
         return to_dynamic(v);
     }

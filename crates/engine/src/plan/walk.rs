@@ -1089,6 +1089,7 @@ impl Planner<'_> {
                 Ok(rel)
             }
             OperatorKind::Parse(p) => self.parse_op(rel, p),
+            OperatorKind::ParseKv(p) => self.parse_kv(rel, p),
             OperatorKind::Search(s) => {
                 if !s.tables.is_empty() {
                     return Err(err(op.span, "search in (…) after a pipe is not valid; put search first"));
@@ -2618,6 +2619,100 @@ impl Planner<'_> {
         if p.filter {
             rel = ops::filter(rel, matched)?;
         }
+        ops::set_columns(rel, items)
+    }
+
+    /// `parse-kv expr as (key: type, …) with (…)`: by delimiters (`pair_delimiter`,
+    /// `kv_delimiter`, `quote`) or by a `regex` of two groups; each key a new column, null (or
+    /// `""` for a string) where the text does not hold it, its first value where it holds more.
+    fn parse_kv(&mut self, rel: Rel, p: &kql::ParseKv) -> R<Rel> {
+        let (mut pair, mut kv, mut quotes, mut regex) = (None, None, String::new(), String::new());
+        for o in &p.options {
+            let name = o.name.name.to_ascii_lowercase();
+            let text = || {
+                lit_str(&o.value)
+                    .ok_or_else(|| err(o.value.span, format!("parse-kv's {name} must be a string constant")))
+            };
+            match name.as_str() {
+                "pair_delimiter" => pair = Some(text()?.to_owned()),
+                "kv_delimiter" => kv = Some(text()?.to_owned()),
+                "quote" => {
+                    let q: Vec<char> = text()?.chars().collect();
+                    match q.as_slice() {
+                        [c] => quotes.extend([*c, *c]),
+                        [open, close] => quotes.extend([*open, *close]),
+                        _ => {
+                            return Err(err(
+                                o.value.span,
+                                "a quote is one character, or an opening and a closing one",
+                            ));
+                        }
+                    }
+                }
+                "regex" => {
+                    let r = text()?;
+                    let re =
+                        regex::Regex::new(r).map_err(|x| err(o.value.span, format!("invalid regex: {x}")))?;
+                    if re.captures_len() != 3 {
+                        return Err(err(
+                            o.value.span,
+                            "parse-kv's regex needs exactly two groups: the key and the value",
+                        ));
+                    }
+                    regex = r.to_owned();
+                }
+                "escape" | "greedy" => {
+                    return Err(err(o.name.span, format!("not supported yet: parse-kv's {name} option")));
+                }
+                _ => return Err(err(o.name.span, format!("unknown parse-kv option '{}'", o.name.name))),
+            }
+        }
+        let (pair, kv) = match (pair, kv, regex.is_empty()) {
+            (Some(pair), Some(kv), _) if !pair.is_empty() && !kv.is_empty() => (pair, kv),
+            (None, None, false) => (String::new(), String::new()),
+            (None, None, true) => {
+                return Err(err(
+                    p.expr.span,
+                    "not supported yet: parse-kv without delimiters; give pair_delimiter and kv_delimiter, or a regex",
+                ));
+            }
+            _ => {
+                return Err(err(
+                    p.expr.span,
+                    "parse-kv needs both pair_delimiter and kv_delimiter, neither empty",
+                ));
+            }
+        };
+        let mut cols = Vec::new();
+        for (name, ty) in &p.keys {
+            let ty = match ty {
+                Some(t) => {
+                    KType::parse(&t.name).ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?
+                }
+                None => KType::String,
+            };
+            cols.push((name.name.clone(), ty));
+        }
+        let text = self.scalar(&rel, &p.expr)?;
+        let mut a = vec![to_string(text).expr, lit(pair), lit(kv), lit(quotes), lit(regex)];
+        a.extend(cols.iter().map(|(n, _)| lit(n.clone())));
+        let mut rel = rel;
+        let computed = rel.compute(vec![(
+            "__parse_kv".to_owned(),
+            Value::expr(call(&udfs().parse_kv, a), KType::DynNative(Native::StrList)),
+        )])?;
+        let list = texpr(computed.into_iter().next().ok_or_else(|| internal("parse-kv"))?).expr;
+        let items = cols
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, ty))| {
+                let elem = Value::expr(
+                    call(&udfs().list_get, vec![list.clone(), lit(i as i64)]),
+                    KType::DynNative(Native::Str),
+                );
+                (name, Value::Expr(convert(elem, ty)))
+            })
+            .collect();
         ops::set_columns(rel, items)
     }
 

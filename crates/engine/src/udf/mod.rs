@@ -314,6 +314,7 @@ udfs! {
     digest => "kql_digest", ret::utf8, encoding::digest;
     xxhash64 => "kql_xxhash64", ret::int64, encoding::xxhash64;
     float_class => "kql_float_class", ret::boolean, math::float_class;
+    parse_kv => "kql_parse_kv", ret::string_list, strings::parse_kv;
     make_timespan => "kql_make_timespan", ret::duration, math::make_timespan;
 }
 

@@ -1081,3 +1081,112 @@ mod tests {
         assert_eq!(run(&b, &none), [Some(10), Some(20), None]);
     }
 }
+
+/// How `parse-kv` reads its text: by delimiters (with optional quotes) or by a regex.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvSpec {
+    /// The keys to extract, in the order of the columns.
+    pub keys: Vec<String>,
+    /// Between pairs (`,`), with `kv`: the delimited mode.
+    pub pair: String,
+    /// Between a key and its value (`:`).
+    pub kv: String,
+    /// Opening and closing quote characters a key or value may be wrapped in.
+    pub quotes: Vec<(char, char)>,
+    /// The regex mode: two capture groups, the key and the value.
+    pub regex: Option<String>,
+}
+
+impl KvSpec {
+    /// The value of each key found in `text` (the first time it appears), in `keys`' order.
+    pub fn extract(&self, text: &str, re: Option<&regex::Regex>) -> Vec<Option<String>> {
+        let mut found: Vec<Option<String>> = vec![None; self.keys.len()];
+        let mut put = |k: &str, v: &str| {
+            if let Some(i) = self.keys.iter().position(|key| key == k.trim())
+                && found[i].is_none()
+            {
+                found[i] = Some(v.trim().to_owned());
+            }
+        };
+        if let Some(re) = re {
+            for c in re.captures_iter(text) {
+                if let (Some(k), Some(v)) = (c.get(1), c.get(2)) {
+                    put(k.as_str(), v.as_str());
+                }
+            }
+            return found;
+        }
+        let mut rest = text;
+        while !rest.trim().is_empty() {
+            let (key, after_key) = self.token(rest, &[&self.kv, &self.pair]);
+            let (value, after) = match after_key.strip_prefix(self.kv.as_str()) {
+                Some(v) => self.token(v, &[&self.pair]),
+                None => ("", after_key),
+            };
+            put(key, value);
+            match after.strip_prefix(self.pair.as_str()) {
+                Some(next) => rest = next,
+                None => break,
+            }
+        }
+        found
+    }
+
+    /// One key or value at the start of `s`: quoted (up to its closing quote) or up to the
+    /// first of `stops`; and what follows it, from that stop on.
+    fn token<'a>(&self, s: &'a str, stops: &[&str]) -> (&'a str, &'a str) {
+        let trimmed = s.trim_start();
+        if let Some(first) = trimmed.chars().next()
+            && let Some((open, close)) = self.quotes.iter().find(|(o, _)| *o == first)
+        {
+            let inner = &trimmed[open.len_utf8()..];
+            if let Some(end) = inner.find(*close) {
+                let after = &inner[end + close.len_utf8()..];
+                // Whatever lies between the closing quote and the next stop is dropped.
+                let stop = stops.iter().filter_map(|d| after.find(d)).min().unwrap_or(after.len());
+                return (&inner[..end], &after[stop..]);
+            }
+        }
+        let stop = stops.iter().filter(|d| !d.is_empty()).filter_map(|d| s.find(*d)).min().unwrap_or(s.len());
+        (&s[..stop], &s[stop..])
+    }
+}
+
+/// `kql_parse_kv(text, pair, kv, quotes, regex, key…)`: `parse-kv`'s engine, its options as
+/// constant strings (`quotes` holds each quote's opening and closing characters, one after the
+/// other; `regex` is empty in the delimited mode). A list of the keys' values (null where a key
+/// is not in the text).
+pub fn parse_kv(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let Some(options) = args.get(1..5).and_then(|o| o.iter().map(scalar_str).collect::<Option<Vec<&str>>>())
+    else {
+        return exec_err!("parse-kv needs its options as constants");
+    };
+    let Some(keys) =
+        args[5..].iter().map(|k| scalar_str(k).map(str::to_owned)).collect::<Option<Vec<String>>>()
+    else {
+        return exec_err!("parse-kv needs its keys as constants");
+    };
+    let quote_chars: Vec<char> = options[2].chars().collect();
+    let spec = KvSpec {
+        keys,
+        pair: options[0].to_owned(),
+        kv: options[1].to_owned(),
+        quotes: quote_chars.chunks(2).filter_map(|q| Some((*q.first()?, *q.get(1)?))).collect(),
+        regex: (!options[3].is_empty()).then(|| options[3].to_owned()),
+    };
+    let re = match &spec.regex {
+        Some(p) => Some(compile(p)?),
+        None => None,
+    };
+    let n = rows_for(&args[..1], rows);
+    let a = arg_array(&args[0], n)?;
+    let a = StrCol::new(&a);
+    let mut out = ListBuilder::new(StringBuilder::new());
+    for i in 0..n {
+        for v in spec.extract(a.get(i).unwrap_or(""), re.as_ref()) {
+            out.values().append_option(v);
+        }
+        out.append(true);
+    }
+    finish(Arc::new(out.finish()), &args[..1])
+}
