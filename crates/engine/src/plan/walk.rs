@@ -2269,11 +2269,13 @@ impl Planner<'_> {
                 }
                 let mut a = Vec::new();
                 for pair in args.chunks(2) {
-                    let Some(k) = lit_str(&pair[0]) else {
-                        return Err(err(pair[0].span, format!("{f}() needs constant keys")));
+                    // A key may be computed (`bag_pack(Verb, n)`): its text at each row.
+                    let key = match lit_str(&pair[0]) {
+                        Some(k) => lit(k),
+                        None => to_string(self.scalar(rel, &pair[0])?).expr,
                     };
                     let v = self.scalar(rel, &pair[1])?;
-                    a.push(lit(k));
+                    a.push(key);
                     a.push(to_json(&v));
                 }
                 Ok(Value::expr(call(&u.pack, a), KType::Dynamic))

@@ -448,13 +448,14 @@ pub fn pack(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
         return exec_err!("pack needs key/value pairs");
     }
     let n = rows_for(args, rows);
-    let mut keys = Vec::new();
+    // A key written as a constant is quoted once; a key read from each row, at each row.
+    let mut keys: Vec<Result<String, ArrayRef>> = Vec::new();
     let mut values = Vec::new();
     for pair in args.chunks(2) {
-        let Some(k) = scalar_str(&pair[0]) else {
-            return exec_err!("pack needs constant keys");
-        };
-        keys.push(serde_json::to_string(k).unwrap_or_default());
+        keys.push(match scalar_str(&pair[0]) {
+            Some(k) => Ok(Value::String(k.to_owned()).to_string()),
+            None => Err(arg_array(&pair[0], n)?),
+        });
         values.push(arg_array(&pair[1], n)?);
     }
     let mut out = StringBuilder::with_capacity(n, n * 64);
@@ -464,12 +465,20 @@ pub fn pack(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
         buf.push('{');
         let mut first = true;
         for (k, v) in keys.iter().zip(&values) {
+            let key = match k {
+                Ok(k) => std::borrow::Cow::Borrowed(k.as_str()),
+                // A row without a key (null) leaves its pair out.
+                Err(a) => match str_at(a, i) {
+                    Some(k) => std::borrow::Cow::Owned(Value::String(k.to_owned()).to_string()),
+                    None => continue,
+                },
+            };
             if let Some(text) = str_at(v, i) {
                 if !first {
                     buf.push(',');
                 }
                 first = false;
-                buf.push_str(k);
+                buf.push_str(&key);
                 buf.push(':');
                 buf.push_str(text);
             }
