@@ -266,6 +266,8 @@ pub enum OperatorKind {
     Parse(Parse),
     /// `parse-kv expr as (key: type, …) with (name = value, …)`.
     ParseKv(ParseKv),
+    /// `evaluate [hints] plugin(args…)`.
+    Evaluate(Evaluate),
     /// `search …` over the piped input.
     Search(Search),
     /// `make-series …`.
@@ -302,6 +304,7 @@ impl OperatorKind {
             OperatorKind::Lookup(_) => "lookup",
             OperatorKind::MvExpand(_) => "mv-expand",
             OperatorKind::ParseKv(_) => "parse-kv",
+            OperatorKind::Evaluate(_) => "evaluate",
             OperatorKind::Parse(p) if p.filter => "parse-where",
             OperatorKind::Parse(_) => "parse",
             OperatorKind::Search(_) => "search",
@@ -588,6 +591,17 @@ pub struct Parse {
     pub expr: Expr,
     /// The pattern after `with`, in order.
     pub pattern: Vec<ParsePart>,
+}
+
+/// `evaluate [hint.…=…] plugin(args…)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluate {
+    /// Hints (`hint.distribution=per_node`): accepted and ignored.
+    pub params: Vec<OperatorParam>,
+    /// The plugin (`pivot`, `bag_unpack`).
+    pub plugin: Ident,
+    /// Its arguments.
+    pub args: Vec<Expr>,
 }
 
 /// `parse-kv expr as (key [: type], …) with (pair_delimiter = ',', kv_delimiter = ':', …)`.

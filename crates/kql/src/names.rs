@@ -5,6 +5,7 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
     "as",
     "count",
     "distinct",
+    "evaluate",
     "extend",
     "filter",
     "getschema",
@@ -42,7 +43,6 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
 /// "not supported yet: …" (exit code 2), not "unknown operator".
 pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "consume",
-    "evaluate",
     "execute-and-cache",
     "facet",
     "find",

@@ -772,6 +772,22 @@ impl<'a> Parser<'a> {
             "parse" => OperatorKind::Parse(self.parse_body(false)?),
             "parse-where" => OperatorKind::Parse(self.parse_body(true)?),
             "parse-kv" => OperatorKind::ParseKv(self.parse_kv_body()?),
+            "evaluate" => {
+                let params = self.operator_params(&[])?;
+                let plugin = self.ident("a plugin name, as in `evaluate pivot(Verb)`")?;
+                self.expect(&TokenKind::LParen, "after the plugin's name")?;
+                let mut args = Vec::new();
+                if !self.at(&TokenKind::RParen) {
+                    loop {
+                        args.push(self.expr()?);
+                        if self.eat(&TokenKind::Comma).is_none() {
+                            break;
+                        }
+                    }
+                }
+                self.expect(&TokenKind::RParen, "to close the plugin's arguments")?;
+                OperatorKind::Evaluate(Evaluate { params, plugin, args })
+            }
             "search" => OperatorKind::Search(self.search_body()?),
             "make-series" => OperatorKind::MakeSeries(self.make_series_body()?),
             other if UNSUPPORTED_OPERATORS.contains(&other) => {

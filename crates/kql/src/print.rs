@@ -671,6 +671,20 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_expr(out, limit);
             }
         }
+        OperatorKind::Evaluate(ev) => {
+            out.push_str("evaluate");
+            write_params(out, &ev.params);
+            out.push(' ');
+            write_name(out, &ev.plugin.name);
+            out.push('(');
+            for (i, a) in ev.args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_expr(out, a);
+            }
+            out.push(')');
+        }
         OperatorKind::ParseKv(p) => {
             out.push_str("parse-kv ");
             write_expr(out, &p.expr);

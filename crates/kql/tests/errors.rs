@@ -11,7 +11,7 @@ const CASES: &[(&str, &str)] = &[
     ("misspelt function", "AKSAudit | extend u = tostrin(User)"),
     ("function in the wrong case", "AKSAudit | summarize Count() by UserAgent"),
     ("unsupported mv-apply", "AKSAudit | mv-apply s = SourceIps on (take 1)"),
-    ("unsupported evaluate", "AKSAudit\n| evaluate bag_unpack(User)"),
+    ("evaluate without a plugin call", "AKSAudit\n| evaluate bag_unpack"),
     ("unsupported partition", "AKSAudit | partition by Verb (take 1)"),
     ("top-hitters without of", "AKSAudit | top-hitters 3 Verb"),
     ("top-nested level without top-nested", "AKSAudit | top-nested 3 of Verb by count(), take 2"),

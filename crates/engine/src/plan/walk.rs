@@ -28,6 +28,7 @@ use crate::types::{KType, Native};
 use crate::udf::{aggregates, call, udfs};
 use crate::{Engine, Now, QueryOptions, QueryResult, RenderSpec, ResultColumn, tables};
 
+mod evaluate;
 pub(crate) mod series;
 mod top_nested;
 mod window;
@@ -1090,6 +1091,7 @@ impl Planner<'_> {
             }
             OperatorKind::Parse(p) => self.parse_op(rel, p),
             OperatorKind::ParseKv(p) => self.parse_kv(rel, p),
+            OperatorKind::Evaluate(ev) => self.evaluate(rel, ev),
             OperatorKind::Search(s) => {
                 if !s.tables.is_empty() {
                     return Err(err(op.span, "search in (…) after a pipe is not valid; put search first"));
