@@ -268,6 +268,8 @@ pub enum OperatorKind {
     ParseKv(ParseKv),
     /// `evaluate [hints] plugin(args…)`.
     Evaluate(Evaluate),
+    /// `partition [hints] by Column (operators…)`: the operators run on each value's rows.
+    Partition(Partition),
     /// `search …` over the piped input.
     Search(Search),
     /// `make-series …`.
@@ -305,6 +307,7 @@ impl OperatorKind {
             OperatorKind::MvExpand(_) => "mv-expand",
             OperatorKind::ParseKv(_) => "parse-kv",
             OperatorKind::Evaluate(_) => "evaluate",
+            OperatorKind::Partition(_) => "partition",
             OperatorKind::Parse(p) if p.filter => "parse-where",
             OperatorKind::Parse(_) => "parse",
             OperatorKind::Search(_) => "search",
@@ -591,6 +594,17 @@ pub struct Parse {
     pub expr: Expr,
     /// The pattern after `with`, in order.
     pub pattern: Vec<ParsePart>,
+}
+
+/// `partition [hint.…=…] by Column ( operator | operator … )`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Partition {
+    /// Hints (`hint.strategy=native`): accepted and ignored.
+    pub params: Vec<OperatorParam>,
+    /// The column whose values split the rows.
+    pub by: Expr,
+    /// The operators run on each part (the subquery without a source).
+    pub operators: Vec<Operator>,
 }
 
 /// `evaluate [hint.…=…] plugin(args…)`.

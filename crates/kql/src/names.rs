@@ -19,6 +19,7 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
     "parse",
     "parse-kv",
     "parse-where",
+    "partition",
     "project",
     "project-away",
     "project-keep",
@@ -55,7 +56,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "make-graph",
     "mv-apply",
     "mvapply",
-    "partition",
     "reduce",
     "scan",
 ];

@@ -788,6 +788,27 @@ impl<'a> Parser<'a> {
                 self.expect(&TokenKind::RParen, "to close the plugin's arguments")?;
                 OperatorKind::Evaluate(Evaluate { params, plugin, args })
             }
+            "partition" => {
+                let params = self.operator_params(&[])?;
+                self.expect_keyword("by", "after `partition`")?;
+                // A bare column name: `Verb (…)` is not a call.
+                let column = self.ident("the column to partition by")?;
+                let by = Expr::new(ExprKind::Name(column.clone()), column.span);
+                if self.at(&TokenKind::LBrace) {
+                    return Err(ParseError::unsupported("partition with a `{ … }` subquery", self.peek().span)
+                        .with_help("write the subquery's operators in parentheses: `partition by Verb (top 3 by Latency)`"));
+                }
+                self.expect(
+                    &TokenKind::LParen,
+                    "to open the subquery run on each part, as in `partition by Verb (top 3 by Latency)`",
+                )?;
+                let mut operators = vec![self.operator()?];
+                while self.eat(&TokenKind::Pipe).is_some() {
+                    operators.push(self.operator()?);
+                }
+                self.expect(&TokenKind::RParen, "to close the subquery of `partition`")?;
+                OperatorKind::Partition(Partition { params, by, operators })
+            }
             "search" => OperatorKind::Search(self.search_body()?),
             "make-series" => OperatorKind::MakeSeries(self.make_series_body()?),
             other if UNSUPPORTED_OPERATORS.contains(&other) => {

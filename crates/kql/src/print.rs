@@ -671,6 +671,20 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_expr(out, limit);
             }
         }
+        OperatorKind::Partition(pt) => {
+            out.push_str("partition");
+            write_params(out, &pt.params);
+            out.push_str(" by ");
+            write_expr(out, &pt.by);
+            out.push_str(" (");
+            for (i, op) in pt.operators.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" | ");
+                }
+                write_operator(out, &op.kind);
+            }
+            out.push(')');
+        }
         OperatorKind::Evaluate(ev) => {
             out.push_str("evaluate");
             write_params(out, &ev.params);

@@ -1092,6 +1092,7 @@ impl Planner<'_> {
             OperatorKind::Parse(p) => self.parse_op(rel, p),
             OperatorKind::ParseKv(p) => self.parse_kv(rel, p),
             OperatorKind::Evaluate(ev) => self.evaluate(rel, ev),
+            OperatorKind::Partition(pt) => self.partition(rel, pt),
             OperatorKind::Search(s) => {
                 if !s.tables.is_empty() {
                     return Err(err(op.span, "search in (…) after a pipe is not valid; put search first"));
@@ -1945,6 +1946,11 @@ impl Planner<'_> {
                 };
                 let modulo = v.get(1).map_or_else(|| lit(0i64), |m| convert(m.clone(), KType::Long).expr);
                 Ok(Value::expr(call(&u.xxhash64, vec![value, modulo]), KType::Long))
+            }
+            "dcount_hll" => {
+                // The size of an exact hll() set.
+                let v = one(self)?;
+                Ok(Value::expr(call(&u.dyn_array_length, vec![to_json(&v)]), KType::Long))
             }
             "isnan" | "isinf" | "isfinite" => {
                 let v = one(self)?;
@@ -3018,6 +3024,20 @@ impl Planner<'_> {
                 let distinct = f.contains("set");
                 let base = aggregates::make_list(distinct, max_items).call(vec![json]);
                 let e2 = if is_if { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
+                vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
+            }
+            "hll" | "hll_if" | "hll_merge" => {
+                // Exact: a sketch is the set of distinct values (a JSON array), and merging
+                // sketches is their union; dcount_hll() counts it. The accuracy is ignored.
+                let v = arg(self, 0)?;
+                let json = to_json(&v);
+                let base = if f == "hll_merge" {
+                    aggregates::set_union(1_048_576).call(vec![json])
+                } else {
+                    aggregates::make_list(true, 1_048_576).call(vec![json])
+                };
+                let e2 =
+                    if f == "hll_if" { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
                 vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
             }
             "make_bag" | "make_bag_if" => {

@@ -399,20 +399,38 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
     }
 }
 
-/// `make_list(x [, max])` / `make_set(x [, max])` over JSON texts: a JSON array.
+/// `make_list(x [, max])` / `make_set(x [, max])` over JSON texts: a JSON array. With
+/// `flatten`, each input is itself a JSON array whose items are taken (a union of sets:
+/// `hll_merge`).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct MakeList {
     name: String,
     distinct: bool,
+    flatten: bool,
     max: usize,
     signature: Signature,
 }
 
 /// The `make_list` (or, when `distinct`, `make_set`) aggregate keeping at most `max` items.
 pub fn make_list(distinct: bool, max: usize) -> Arc<AggregateUDF> {
+    list_aggregate(distinct, false, max)
+}
+
+/// The union of JSON arrays as a set (`hll_merge` of exact `hll` sets), at most `max` items.
+pub fn set_union(max: usize) -> Arc<AggregateUDF> {
+    list_aggregate(true, true, max)
+}
+
+fn list_aggregate(distinct: bool, flatten: bool, max: usize) -> Arc<AggregateUDF> {
+    let kind = match (distinct, flatten) {
+        (_, true) => "union",
+        (true, false) => "set",
+        (false, false) => "list",
+    };
     Arc::new(AggregateUDF::new_from_impl(MakeList {
-        name: format!("kql_make_{}_{max}", if distinct { "set" } else { "list" }),
+        name: format!("kql_make_{kind}_{max}"),
         distinct,
+        flatten,
         max,
         signature: Signature::any(1, Volatility::Immutable),
     }))
@@ -436,6 +454,7 @@ impl AggregateUDFImpl for MakeList {
             items: vec![],
             seen: BTreeSet::new(),
             distinct: self.distinct,
+            flatten: self.flatten,
             max: self.max,
         }))
     }
@@ -450,6 +469,8 @@ struct MakeListAcc {
     items: Vec<String>,
     seen: BTreeSet<String>,
     distinct: bool,
+    /// Inputs are JSON arrays whose items are pushed (only in updates: states hold items).
+    flatten: bool,
     max: usize,
 }
 
@@ -487,8 +508,15 @@ impl Accumulator for MakeListAcc {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         if let Some(a) = values.first() {
             for i in 0..a.len() {
-                if let Some(s) = str_at(a.as_ref(), i) {
+                let Some(s) = str_at(a.as_ref(), i) else { continue };
+                if !self.flatten {
                     self.push(s);
+                } else if let Ok(serde_json::Value::Array(items)) =
+                    serde_json::from_str::<serde_json::Value>(s)
+                {
+                    for item in items {
+                        self.push(&item.to_string());
+                    }
                 }
             }
         }

@@ -1,5 +1,5 @@
-//! `evaluate pivot(…)` and `evaluate bag_unpack(…)`: plugins whose output columns depend on the
-//! data (the pivot column's values, the bags' keys).
+//! `evaluate pivot(…)`, `evaluate bag_unpack(…)` and `partition by …`: operators whose plan
+//! depends on the data (the pivot column's values, the bags' keys, the parts).
 //!
 //! The planner reads those first, by running the input once for its distinct values (up to
 //! [`MAX_COLUMNS`]), and then plans the plugin as the KQL it stands for:
@@ -10,6 +10,8 @@
 //!   named; `agg` is `count()` (the default), `sum`, `avg`, `min`, `max`, `dcount` or `take_any`.
 //! - `bag_unpack(col [, prefix])` is `extend ['prefix' + key] = col['key'], … | project-away
 //!   col`, one `dynamic` column per distinct key of the bags, in ascending order.
+//! - `partition by col (ops)` is the `union` of `where tostring(col) == 'v' | ops` for each
+//!   distinct value `v` of `col` (up to [`MAX_PARTS`]).
 
 use datafusion::logical_expr::{Expr as DfExpr, LogicalPlanBuilder};
 use kql::{Expr, ExprKind, Ident, Literal, NamedExpr, OperatorKind, Span, Summarize};
@@ -21,6 +23,9 @@ use crate::udf::{StrCol, call, udfs};
 
 /// The most columns a plugin may add.
 const MAX_COLUMNS: usize = 1000;
+
+/// The most parts `partition` runs its subquery on.
+const MAX_PARTS: usize = 256;
 
 impl Planner<'_> {
     pub(super) fn evaluate(&mut self, rel: Rel, ev: &kql::Evaluate) -> R<Rel> {
@@ -198,6 +203,46 @@ impl Planner<'_> {
         let values = items.into_iter().map(|(n, t)| (n, crate::plan::value::Value::Expr(t))).collect();
         rel = crate::plan::ops::set_columns(rel, values)?;
         Ok(rel)
+    }
+}
+
+impl Planner<'_> {
+    /// `partition by col (operators)`.
+    pub(super) fn partition(&mut self, rel: Rel, p: &kql::Partition) -> R<Rel> {
+        let at = p.by.span;
+        if !matches!(p.by.kind, ExprKind::Name(_)) {
+            return Err(err(at, "partition by takes a column name"));
+        }
+        let v = self.scalar(&rel, &p.by)?;
+        let text = to_string(v).expr;
+        let values = self.distinct_texts(&rel, text.clone(), "partition", at)?;
+        if values.len() > MAX_PARTS {
+            return Err(err(
+                at,
+                format!(
+                    "partition: {} values would be as many parts (at most {MAX_PARTS}); summarize, top-nested or arg_max may do it in one pass",
+                    values.len()
+                ),
+            ));
+        }
+        let mut parts = Vec::new();
+        for value in values {
+            let mut part =
+                crate::plan::ops::filter(rel.clone(), text.clone().eq(datafusion::logical_expr::lit(value)))?;
+            for op in &p.operators {
+                part = self.serial_operator(part, op)?;
+            }
+            parts.push(("partition".to_owned(), part));
+        }
+        if parts.is_empty() {
+            // No rows: the subquery's columns over no rows.
+            let mut part = crate::plan::ops::filter(rel, datafusion::logical_expr::lit(false))?;
+            for op in &p.operators {
+                part = self.serial_operator(part, op)?;
+            }
+            return Ok(part);
+        }
+        crate::plan::ops::union(parts, None)
     }
 }
 
