@@ -1947,6 +1947,22 @@ impl Planner<'_> {
                 let modulo = v.get(1).map_or_else(|| lit(0i64), |m| convert(m.clone(), KType::Long).expr);
                 Ok(Value::expr(call(&u.xxhash64, vec![value, modulo]), KType::Long))
             }
+            "percentile_tdigest" => {
+                self.arity(e, f, args, 2, 3)?;
+                let d = self.scalar(rel, &args[0])?;
+                let p = self.scalar(rel, &args[1])?;
+                let real = Value::expr(
+                    call(&u.percentile_tdigest, vec![to_json(&d), convert(p, KType::Real).expr]),
+                    KType::Real,
+                );
+                match args.get(2) {
+                    Some(t) => {
+                        let ty = self.typeof_arg(t)?;
+                        Ok(Value::Expr(convert(real, ty)))
+                    }
+                    None => Ok(real),
+                }
+            }
             "dcount_hll" => {
                 // The size of an exact hll() set.
                 let v = one(self)?;
@@ -3025,6 +3041,32 @@ impl Planner<'_> {
                 let base = aggregates::make_list(distinct, max_items).call(vec![json]);
                 let e2 = if is_if { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
                 vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
+            }
+            "tdigest" | "tdigest_merge" | "merge_tdigest" => {
+                // Exact: the digest is the values with their counts (see udf::tdigest).
+                let v = arg(self, 0)?;
+                let merge = f != "tdigest";
+                let input = if merge {
+                    to_json(&v)
+                } else {
+                    if !matches!(
+                        v.ty(),
+                        KType::Int | KType::Long | KType::Real | KType::Dynamic | KType::DynNative(_)
+                    ) {
+                        return Err(err(
+                            args[0].span,
+                            format!("tdigest() takes numbers here, not a {}", v.ty()),
+                        ));
+                    }
+                    convert(v, KType::Real).expr
+                };
+                let fname = if merge { "tdigest_merge" } else { "tdigest" };
+                vec![out(
+                    name(naming::aggregate(fname, first)),
+                    crate::udf::tdigest::digest(merge).call(vec![input]),
+                    KType::Dynamic,
+                    None,
+                )]
             }
             "hll" | "hll_if" | "hll_merge" => {
                 // Exact: a sketch is the set of distinct values (a JSON array), and merging

@@ -23,6 +23,7 @@ pub mod math;
 pub mod series;
 pub mod session;
 pub mod strings;
+pub mod tdigest;
 pub mod time;
 
 /// Computes the return type from the argument types.
@@ -315,6 +316,7 @@ udfs! {
     xxhash64 => "kql_xxhash64", ret::int64, encoding::xxhash64;
     float_class => "kql_float_class", ret::boolean, math::float_class;
     parse_kv => "kql_parse_kv", ret::string_list, strings::parse_kv;
+    percentile_tdigest => "kql_percentile_tdigest", ret::float64, tdigest::percentile_tdigest;
     make_timespan => "kql_make_timespan", ret::duration, math::make_timespan;
 }
 
