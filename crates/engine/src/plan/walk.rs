@@ -1995,6 +1995,34 @@ impl Planner<'_> {
                 }
                 Ok(Value::expr(call(&u.make_timespan, parts), KType::TimeSpan))
             }
+            "ipv4_compare" | "ipv4_is_match" | "format_ipv4" | "format_ipv4_mask" => {
+                // An address is text or a long (as parse_ipv4 gives it); the prefix a long.
+                let two = matches!(f, "ipv4_compare" | "ipv4_is_match");
+                let (lo, hi) = if two { (2, 3) } else { (1, 2) };
+                self.arity(e, f, args, lo, hi)?;
+                let v = self.args(rel, args)?;
+                let address = |x: &Value| match x.ty() {
+                    KType::Int | KType::Long | KType::DynNative(Native::Long) => {
+                        convert(x.clone(), KType::Long).expr
+                    }
+                    _ => to_string(x.clone()).expr,
+                };
+                let prefix = v.get(lo).map_or_else(|| lit(32i64), |p| convert(p.clone(), KType::Long).expr);
+                if two {
+                    let cmp = call(&u.ipv4_compare, vec![address(&v[0]), address(&v[1]), prefix]);
+                    return Ok(if f == "ipv4_is_match" {
+                        Value::expr(cmp.eq(lit(0i64)), KType::Bool)
+                    } else {
+                        Value::expr(cmp, KType::Long)
+                    });
+                }
+                let suffix = lit(f == "format_ipv4_mask");
+                Ok(Value::expr(call(&u.format_ipv4, vec![address(&v[0]), prefix, suffix]), KType::String))
+            }
+            "ipv4_netmask_suffix" => {
+                let v = one(self)?;
+                Ok(Value::expr(call(&u.ipv4_netmask_suffix, vec![to_string(v).expr]), KType::Long))
+            }
             "extract_all" => {
                 // extract_all(regex, text), the current name of extractall; the form with
                 // capture groups to pick, extract_all(regex, groups, text), is not supported.

@@ -1,4 +1,5 @@
-//! IPv4 functions: `parse_ipv4`, `ipv4_is_in_range`, `ipv4_is_in_any_range`, `ipv4_is_private`.
+//! IPv4 functions: `parse_ipv4`, `ipv4_is_in_range`, `ipv4_is_in_any_range`, `ipv4_is_private`,
+//! `ipv4_compare`, `ipv4_is_match`, `format_ipv4`, `format_ipv4_mask`, `ipv4_netmask_suffix`.
 //!
 //! An address is written `a.b.c.d` (four decimal numbers from 0 to 255), optionally followed by
 //! `/n`, a prefix of `n` bits from 0 to 32 (the address is then the network's first one, as
@@ -7,7 +8,8 @@
 
 use std::sync::Arc;
 
-use arrow::array::{BooleanBuilder, Int64Builder};
+use arrow::array::{Array, AsArray, BooleanBuilder, Int64Builder, StringBuilder};
+use arrow::datatypes::Int64Type;
 use datafusion::common::Result;
 use datafusion::logical_expr::ColumnarValue;
 
@@ -131,6 +133,84 @@ pub fn ipv4_is_private(args: &[ColumnarValue], rows: usize) -> Result<ColumnarVa
     for i in 0..n {
         let net = a.get(i).and_then(Net::parse);
         out.append_option(net.map(|net| PRIVATE.iter().any(|p| net.bits >= p.bits && p.contains(&net))));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// Row `i` of an address argument: text (`a.b.c.d[/n]`) or a long (the address as a number,
+/// as `parse_ipv4` gives it).
+fn net_at(a: &dyn Array, strings: &StrCol, i: usize) -> Option<Net> {
+    match a.as_primitive_opt::<Int64Type>() {
+        Some(longs) => (longs.is_valid(i))
+            .then(|| longs.value(i))
+            .and_then(|v| u32::try_from(v).ok())
+            .map(|addr| Net { addr, bits: 32 }),
+        None => strings.get(i).and_then(Net::parse),
+    }
+}
+
+/// A prefix argument at row `i`: 0 to 32 (32 without one); `None` when out of range.
+fn prefix_at(a: &dyn Array, i: usize) -> Option<u32> {
+    let p = a.as_primitive_opt::<Int64Type>()?;
+    if p.is_null(i) {
+        return Some(32);
+    }
+    u32::try_from(p.value(i)).ok().filter(|b| *b <= 32)
+}
+
+/// `kql_ipv4_compare(a, b, prefix)`: -1, 0 or 1 comparing the two addresses on the shortest of
+/// their prefixes and `prefix`; null when either is not IPv4 or the prefix is not 0 to 32.
+pub fn ipv4_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let b = arg_array(&args[1], n)?;
+    let m = arg_array(&args[2], n)?;
+    let (sa, sb) = (StrCol::new(&a), StrCol::new(&b));
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        let cmp = net_at(&a, &sa, i).zip(net_at(&b, &sb, i)).zip(prefix_at(&m, i)).map(|((x, y), p)| {
+            let bits = x.bits.min(y.bits).min(p);
+            let (x, y) = (x.addr & mask(bits), y.addr & mask(bits));
+            x.cmp(&y) as i64
+        });
+        out.append_option(cmp);
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `kql_format_ipv4(ip, prefix, with_suffix)`: `a.b.c.d` masked to `prefix` (and `/prefix`
+/// after it with `with_suffix`, `format_ipv4_mask`); `""` when not IPv4.
+pub fn format_ipv4(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let suffix = matches!(
+        args.get(2),
+        Some(ColumnarValue::Scalar(datafusion::common::ScalarValue::Boolean(Some(true))))
+    );
+    let n = rows_for(&args[..2], rows);
+    let a = arg_array(&args[0], n)?;
+    let m = arg_array(&args[1], n)?;
+    let sa = StrCol::new(&a);
+    let mut out = StringBuilder::with_capacity(n, n * 16);
+    for i in 0..n {
+        let text = net_at(&a, &sa, i).zip(prefix_at(&m, i)).map(|(net, p)| {
+            let bits = net.bits.min(p);
+            let addr = net.addr & mask(bits);
+            let [w, x, y, z] = addr.to_be_bytes();
+            if suffix { format!("{w}.{x}.{y}.{z}/{bits}") } else { format!("{w}.{x}.{y}.{z}") }
+        });
+        out.append_value(text.unwrap_or_default());
+    }
+    finish(Arc::new(out.finish()), &args[..2])
+}
+
+/// `ipv4_netmask_suffix(ip)`: the prefix length of `a.b.c.d/n` (32 without one); null when
+/// not IPv4.
+pub fn ipv4_netmask_suffix(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let a = StrCol::new(&a);
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        out.append_option(a.get(i).and_then(Net::parse).map(|net| i64::from(net.bits)));
     }
     finish(Arc::new(out.finish()), args)
 }

@@ -306,6 +306,9 @@ udfs! {
     ipv4_is_in_range => "kql_ipv4_is_in_range", ret::boolean, ip::ipv4_is_in_range;
     ipv4_is_private => "kql_ipv4_is_private", ret::boolean, ip::ipv4_is_private;
     ipv4_is_in_any_range => "kql_ipv4_is_in_any_range", ret::boolean, ip::ipv4_is_in_any_range;
+    ipv4_compare => "kql_ipv4_compare", ret::int64, ip::ipv4_compare;
+    format_ipv4 => "kql_format_ipv4", ret::utf8, ip::format_ipv4;
+    ipv4_netmask_suffix => "kql_ipv4_netmask_suffix", ret::int64, ip::ipv4_netmask_suffix;
     parse_url => "kql_parse_url", ret::utf8, encoding::parse_url;
     parse_urlquery => "kql_parse_urlquery", ret::utf8, encoding::parse_urlquery;
     base64_encode => "kql_base64_encode", ret::utf8, encoding::base64_encode;
