@@ -52,7 +52,6 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | mv-apply SourceIps on (take 1)",
         "AKSAudit | extend u = parse_path(RequestUri)",
         "AKSAudit | extend a = array_sort_asc(SourceIps)",
-        "AKSAudit | extend r = ipv6_is_in_range(\"::1\", \"::/64\")",
         "AKSAudit | extend r = extract_all(@\"(a)(b)\", dynamic([1]), Verb)",
         "AKSAudit | extend t = datetime_utc_to_local(TimeGenerated, \"Europe/Paris\")",
         "AKSAudit | scan with (step s: true;)",

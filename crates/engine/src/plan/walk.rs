@@ -2019,6 +2019,38 @@ impl Planner<'_> {
                 let suffix = lit(f == "format_ipv4_mask");
                 Ok(Value::expr(call(&u.format_ipv4, vec![address(&v[0]), prefix, suffix]), KType::String))
             }
+            "ipv6_compare" | "ipv6_is_match" => {
+                self.arity(e, f, args, 2, 3)?;
+                let v = self.args(rel, args)?;
+                let prefix = v.get(2).map_or_else(|| lit(128i64), |p| convert(p.clone(), KType::Long).expr);
+                let cmp = call(
+                    &u.ipv6_compare,
+                    vec![to_string(v[0].clone()).expr, to_string(v[1].clone()).expr, prefix],
+                );
+                Ok(if f == "ipv6_is_match" {
+                    Value::expr(cmp.eq(lit(0i64)), KType::Bool)
+                } else {
+                    Value::expr(cmp, KType::Long)
+                })
+            }
+            "parse_ipv6" | "parse_ipv6_mask" => {
+                let (lo, hi) = if f == "parse_ipv6" { (1, 1) } else { (2, 2) };
+                self.arity(e, f, args, lo, hi)?;
+                let v = self.args(rel, args)?;
+                let prefix = v.get(1).map_or_else(|| lit(128i64), |p| convert(p.clone(), KType::Long).expr);
+                Ok(Value::expr(
+                    call(&u.parse_ipv6, vec![to_string(v[0].clone()).expr, prefix]),
+                    KType::String,
+                ))
+            }
+            "ipv6_is_in_range" | "ipv6_is_in_any_range" => {
+                let max = if f == "ipv6_is_in_range" { 2 } else { 64 };
+                self.arity(e, f, args, 2, max)?;
+                let v = self.args(rel, args)?;
+                let a =
+                    v.into_iter().map(|x| if x.ty().is_dynamic() { to_json(&x) } else { to_string(x).expr });
+                Ok(Value::expr(call(&u.ipv6_is_in_any_range, a.collect()), KType::Bool))
+            }
             "ipv4_netmask_suffix" => {
                 let v = one(self)?;
                 Ok(Value::expr(call(&u.ipv4_netmask_suffix, vec![to_string(v).expr]), KType::Long))

@@ -215,6 +215,128 @@ pub fn ipv4_netmask_suffix(args: &[ColumnarValue], rows: usize) -> Result<Column
     finish(Arc::new(out.finish()), args)
 }
 
+/// An IPv6 address (or an IPv4 one, mapped to `::ffff:a.b.c.d`) with its prefix length (128
+/// without one; an IPv4 prefix counts 96 more), masked to the prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net6 {
+    /// The address as a number, masked.
+    pub addr: u128,
+    /// Bits of the prefix, 0 to 128.
+    pub bits: u32,
+}
+
+impl Net6 {
+    /// `text` read as an IPv6 or IPv4 address with an optional `/n` (by the standard library's
+    /// address parsers), or `None`.
+    pub fn parse(text: &str) -> Option<Net6> {
+        let text = text.trim();
+        let (ip, prefix) = match text.split_once('/') {
+            Some((ip, bits)) => (ip.trim(), Some(bits.trim().parse::<u32>().ok()?)),
+            None => (text, None),
+        };
+        let (addr, bits) = if let Ok(v6) = ip.parse::<std::net::Ipv6Addr>() {
+            (u128::from(v6), prefix.unwrap_or(128))
+        } else {
+            let v4 = ip.parse::<std::net::Ipv4Addr>().ok()?;
+            (u128::from(v4.to_ipv6_mapped()), prefix.map_or(128, |b| b.saturating_add(96)))
+        };
+        (bits <= 128).then(|| Net6 { addr: addr & mask6(bits), bits })
+    }
+
+    /// The canonical text: eight groups of four hex digits.
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(39);
+        for (i, group) in self.addr.to_be_bytes().chunks(2).enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            out.push_str(&format!("{:02x}{:02x}", group[0], group[1]));
+        }
+        out
+    }
+}
+
+/// The netmask of a 128-bit prefix of `bits` bits.
+fn mask6(bits: u32) -> u128 {
+    u128::MAX.checked_shl(128 - bits.min(128)).unwrap_or(0)
+}
+
+/// A prefix argument of the IPv6 functions at row `i`: 0 to 128 (128 without one).
+fn prefix6_at(a: &dyn Array, i: usize) -> Option<u32> {
+    let p = a.as_primitive_opt::<Int64Type>()?;
+    if p.is_null(i) {
+        return Some(128);
+    }
+    u32::try_from(p.value(i)).ok().filter(|b| *b <= 128)
+}
+
+/// `kql_ipv6_compare(a, b, prefix)`: -1, 0 or 1 on the shortest of the prefixes; null when one
+/// is not an address.
+pub fn ipv6_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let b = arg_array(&args[1], n)?;
+    let m = arg_array(&args[2], n)?;
+    let (sa, sb) = (StrCol::new(&a), StrCol::new(&b));
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        let x = sa.get(i).and_then(Net6::parse);
+        let y = sb.get(i).and_then(Net6::parse);
+        out.append_option(x.zip(y).zip(prefix6_at(&m, i)).map(|((x, y), p)| {
+            let bits = x.bits.min(y.bits).min(p);
+            (x.addr & mask6(bits)).cmp(&(y.addr & mask6(bits))) as i64
+        }));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `kql_parse_ipv6(ip, prefix)`: the canonical text masked to the shorter of the address's
+/// prefix and `prefix` (`parse_ipv6`, `parse_ipv6_mask`); `""` when not an address.
+pub fn parse_ipv6(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let m = arg_array(&args[1], n)?;
+    let sa = StrCol::new(&a);
+    let mut out = StringBuilder::with_capacity(n, n * 40);
+    for i in 0..n {
+        let net = sa.get(i).and_then(Net6::parse).zip(prefix6_at(&m, i)).map(|(net, p)| {
+            let bits = net.bits.min(p);
+            Net6 { addr: net.addr & mask6(bits), bits }.text()
+        });
+        out.append_value(net.unwrap_or_default());
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// `ipv6_is_in_range(ip, range)` and `ipv6_is_in_any_range(ip, range, …)` (or a JSON array of
+/// ranges): whether the address lies in one of the ranges; null when one is not an address.
+pub fn ipv6_is_in_any_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let ip = arg_array(&args[0], n)?;
+    let ip = StrCol::new(&ip);
+    let ranges = args[1..].iter().map(|a| arg_array(a, n)).collect::<Result<Vec<_>>>()?;
+    let ranges: Vec<StrCol> = ranges.iter().map(|a| StrCol::new(a)).collect();
+    let mut out = BooleanBuilder::with_capacity(n);
+    for i in 0..n {
+        let answer = ip.get(i).and_then(Net6::parse).and_then(|ip| {
+            let mut any = false;
+            for r in &ranges {
+                let text = r.get(i)?;
+                let nets: Vec<Net6> = if text.trim_start().starts_with('[') {
+                    let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
+                    items.iter().map(|v| v.as_str().and_then(Net6::parse)).collect::<Option<_>>()?
+                } else {
+                    vec![Net6::parse(text)?]
+                };
+                any |= nets.iter().any(|net| ip.addr & mask6(net.bits) == net.addr);
+            }
+            Some(any)
+        });
+        out.append_option(answer);
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

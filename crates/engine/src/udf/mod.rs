@@ -309,6 +309,9 @@ udfs! {
     ipv4_compare => "kql_ipv4_compare", ret::int64, ip::ipv4_compare;
     format_ipv4 => "kql_format_ipv4", ret::utf8, ip::format_ipv4;
     ipv4_netmask_suffix => "kql_ipv4_netmask_suffix", ret::int64, ip::ipv4_netmask_suffix;
+    ipv6_compare => "kql_ipv6_compare", ret::int64, ip::ipv6_compare;
+    parse_ipv6 => "kql_parse_ipv6", ret::utf8, ip::parse_ipv6;
+    ipv6_is_in_any_range => "kql_ipv6_is_in_any_range", ret::boolean, ip::ipv6_is_in_any_range;
     parse_url => "kql_parse_url", ret::utf8, encoding::parse_url;
     parse_urlquery => "kql_parse_urlquery", ret::utf8, encoding::parse_urlquery;
     base64_encode => "kql_base64_encode", ret::utf8, encoding::base64_encode;
