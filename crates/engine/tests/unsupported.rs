@@ -51,7 +51,7 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | evaluate narrow()",
         "AKSAudit | mv-apply SourceIps on (take 1)",
         "AKSAudit | extend u = parse_path(RequestUri)",
-        "AKSAudit | extend a = array_sort_asc(SourceIps)",
+        "AKSAudit | extend a = array_sort_asc(SourceIps, SourceIps)",
         "AKSAudit | extend r = extract_all(@\"(a)(b)\", dynamic([1]), Verb)",
         "AKSAudit | extend t = datetime_utc_to_local(TimeGenerated, \"Europe/Paris\")",
         "AKSAudit | scan with (step s: true;)",
@@ -64,7 +64,6 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | extend h = hash_combine(1, 2)",
         "AKSAudit | extend h = hash_many(Verb, UserAgent)",
         "AKSAudit | extend g = base64_decode_toguid(Verb)",
-        "AKSAudit | extend a = array_sort_desc(SourceIps)",
     ] {
         let e = error_of(&engine, q);
         assert!(e.starts_with("error: not supported yet: "), "{q}:\n{e}");

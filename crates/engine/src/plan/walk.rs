@@ -1968,6 +1968,48 @@ impl Planner<'_> {
                 let v = one(self)?;
                 Ok(Value::expr(call(&u.dyn_array_length, vec![to_json(&v)]), KType::Long))
             }
+            _ if crate::udf::arrays::OPS.contains(&f) || f == "array_iif" => {
+                let op = if f == "array_iif" { "array_iff" } else { f };
+                let (lo, hi) = match op {
+                    "array_reverse" | "array_sum" => (1, 1),
+                    "array_sort_asc" | "array_sort_desc" => (1, 2),
+                    "array_index_of" => (2, 5),
+                    "array_slice" | "array_iff" | "bag_set_key" => (3, 3),
+                    "array_rotate_left" | "array_rotate_right" | "array_split" | "jaccard_index"
+                    | "repeat" | "bag_has_key" | "bag_remove_keys" | "bag_zip" | "set_has_element" => (2, 2),
+                    "array_shift_left" | "array_shift_right" => (2, 3),
+                    "array_concat" => (1, 64),
+                    _ => (2, 64),
+                };
+                if matches!(op, "array_sort_asc" | "array_sort_desc")
+                    && let Some(second) = args.get(1)
+                    && !matches!(second.kind, ExprKind::Literal(Literal::Bool(_)))
+                {
+                    return Err(err(second.span, format!("not supported yet: {f}() of several arrays")));
+                }
+                self.arity(e, f, args, lo, hi)?;
+                let v = self.args(rel, args)?;
+                let mut a = vec![lit(op)];
+                a.extend(v.iter().map(to_json));
+                let result = Value::expr(call(&u.dyn_op, a), KType::Dynamic);
+                Ok(match op {
+                    "set_has_element" | "bag_has_key" => Value::Expr(convert(result, KType::Bool)),
+                    "array_index_of" => Value::Expr(convert(result, KType::Long)),
+                    "array_sum" | "jaccard_index" => Value::Expr(convert(result, KType::Real)),
+                    _ => result,
+                })
+            }
+            "bag_pack_columns" => {
+                let mut a = Vec::new();
+                for arg in args {
+                    let ExprKind::Name(id) = &arg.kind else {
+                        return Err(err(arg.span, "bag_pack_columns() takes column names"));
+                    };
+                    a.push(lit(id.name.clone()));
+                    a.push(to_json(&self.scalar(rel, arg)?));
+                }
+                Ok(Value::expr(call(&u.pack, a), KType::Dynamic))
+            }
             "isnan" | "isinf" | "isfinite" => {
                 let v = one(self)?;
                 if !matches!(

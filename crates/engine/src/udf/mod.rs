@@ -15,6 +15,7 @@ use datafusion::logical_expr::{
 };
 
 pub mod aggregates;
+pub mod arrays;
 pub mod compare;
 pub mod dynamic;
 pub mod encoding;
@@ -322,6 +323,7 @@ udfs! {
     xxhash64 => "kql_xxhash64", ret::int64, encoding::xxhash64;
     float_class => "kql_float_class", ret::boolean, math::float_class;
     parse_kv => "kql_parse_kv", ret::string_list, strings::parse_kv;
+    dyn_op => "kql_dyn_op", ret::utf8, arrays::dyn_op;
     percentile_tdigest => "kql_percentile_tdigest", ret::float64, tdigest::percentile_tdigest;
     make_timespan => "kql_make_timespan", ret::duration, math::make_timespan;
 }
