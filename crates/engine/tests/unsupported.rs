@@ -60,7 +60,6 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | parse-kv RequestUri as (a: string) with (pair_delimiter='&', kv_delimiter='=', greedy=true)",
         "AKSAudit | parse-kv RequestUri as (a: string) with (quote='\"')",
         "AKSAudit | evaluate pivot(Verb, percentile(Verb, 50))",
-        "AKSAudit | extend h = hash_md5(Verb)",
         "AKSAudit | extend h = hash_combine(1, 2)",
         "AKSAudit | extend h = hash_many(Verb, UserAgent)",
         "AKSAudit | extend g = base64_decode_toguid(Verb)",

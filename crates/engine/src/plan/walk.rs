@@ -1917,12 +1917,12 @@ impl Planner<'_> {
                 let v = one(self)?;
                 Ok(Value::expr(call(&u.base64_encode_fromarray, vec![to_json(&v)]), KType::String))
             }
-            "hash_sha256" | "hash_sha1" => {
+            "hash_sha256" | "hash_sha1" | "hash_md5" => {
                 // The digest of the value's text (a datetime's with all seven fractional digits:
                 // Kusto's documented hash_sha256(datetime(2020-01-01)) is the SHA-256 of
                 // "2020-01-01T00:00:00.0000000Z").
                 let v = one(self)?;
-                let algorithm = if f == "hash_sha1" { "sha1" } else { "sha256" };
+                let algorithm = f.trim_start_matches("hash_");
                 let text = if v.ty() == KType::DateTime { texpr(v).expr } else { to_string(v).expr };
                 Ok(Value::expr(call(&u.digest, vec![text, lit(algorithm)]), KType::String))
             }

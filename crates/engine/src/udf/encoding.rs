@@ -186,10 +186,11 @@ pub fn xxhash64(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
 }
 
 /// `kql_digest(value, algorithm)`: the lowercase hex digest of the text's UTF-8 bytes (a
-/// datetime's text is `yyyy-MM-ddTHH:mm:ss.fffffffZ`); `algorithm` is the constant `sha256` or
-/// `sha1`.
+/// datetime's text is `yyyy-MM-ddTHH:mm:ss.fffffffZ`); `algorithm` is the constant `sha256`,
+/// `sha1` or `md5`.
 pub fn digest(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    let algorithm = match args.get(1).and_then(super::scalar_str) {
+    let name = args.get(1).and_then(super::scalar_str);
+    let algorithm = match name {
         Some("sha1") => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
         _ => &ring::digest::SHA256,
     };
@@ -218,7 +219,13 @@ pub fn digest(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
             }
             _ => strings.get(i).unwrap_or(""),
         };
-        for b in ring::digest::digest(algorithm, text.as_bytes()).as_ref() {
+        let sum: Vec<u8> = if name == Some("md5") {
+            use md5::Digest as _;
+            md5::Md5::digest(text.as_bytes()).to_vec()
+        } else {
+            ring::digest::digest(algorithm, text.as_bytes()).as_ref().to_vec()
+        };
+        for b in &sum {
             // Writing to a String cannot fail.
             let _ = write!(hex, "{b:02x}");
         }
