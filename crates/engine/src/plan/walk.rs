@@ -1895,8 +1895,12 @@ impl Planner<'_> {
                     v.into_iter().map(|x| if x.ty().is_dynamic() { to_json(&x) } else { to_string(x).expr });
                 Ok(Value::expr(call(&u.ipv4_is_in_any_range, a.collect()), KType::Bool))
             }
-            "parse_url" | "parseurl" | "parse_urlquery" | "parseurlquery" => {
-                let udf = if f.contains("query") { &u.parse_urlquery } else { &u.parse_url };
+            "parse_url" | "parseurl" | "parse_urlquery" | "parseurlquery" | "parse_path" => {
+                let udf = match f {
+                    "parse_path" => &u.parse_path,
+                    _ if f.contains("query") => &u.parse_urlquery,
+                    _ => &u.parse_url,
+                };
                 let v = one(self)?;
                 Ok(Value::expr(call(udf, vec![to_string(v).expr]), KType::Dynamic))
             }

@@ -96,6 +96,60 @@ pub fn parse_urlquery_text(text: &str) -> String {
     out
 }
 
+/// `parse_path(path)` of one text: a bag of `Scheme`, `RootPath`, `DirectoryPath`,
+/// `DirectoryName`, `Filename`, `Extension` and `AlternateDataStreamName`, in Kusto's order,
+/// for Windows and Unix paths alike (either slash separates; `C:` is a root; `name:stream` an
+/// alternate data stream; `scheme://` is read off the front).
+pub fn parse_path_text(path: &str) -> String {
+    let mut rest = path.trim();
+    let mut scheme = "";
+    if let Some(i) = rest.find("://") {
+        let s = &rest[..i];
+        let valid = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+        if valid {
+            scheme = s;
+            rest = &rest[i + 3..];
+        }
+    }
+    let (dir, file) = match rest.rfind(['/', '\\']) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => ("", rest),
+    };
+    let (file, stream) = file.split_once(':').unwrap_or((file, ""));
+    let body = rest.strip_prefix("\\\\?\\").unwrap_or(rest);
+    let b = body.as_bytes();
+    let root = if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' { &body[..2] } else { "" };
+    let dir_name = dir.rsplit(['/', '\\']).next().unwrap_or("");
+    let extension = file.rfind('.').map_or("", |i| &file[i + 1..]);
+    let parts = [
+        ("Scheme", scheme),
+        ("RootPath", root),
+        ("DirectoryPath", dir),
+        ("DirectoryName", dir_name),
+        ("Filename", file),
+        ("Extension", extension),
+        ("AlternateDataStreamName", stream),
+    ];
+    let mut out = String::with_capacity(160 + 2 * path.len());
+    out.push('{');
+    for (i, (name, value)) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        quoted(&mut out, name);
+        out.push(':');
+        quoted(&mut out, value);
+    }
+    out.push('}');
+    out
+}
+
+/// `parse_path(path)`.
+pub fn parse_path(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    map_strings(args, rows, |s, _| Some(parse_path_text(s)))
+}
+
 /// `parse_url(url)`.
 pub fn parse_url(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     map_strings(args, rows, |s, _| Some(parse_url_text(s)))
@@ -253,6 +307,41 @@ mod tests {
         assert_eq!(v["Fragment"], "fragment");
         // Kusto's order of the parts is kept in the text.
         assert!(got.starts_with("{\"Scheme\":\"scheme\",\"Host\":\"host\",\"Port\":\"1234\""), "{got}");
+    }
+
+    #[test]
+    fn parse_path_follows_kustos_documented_examples() {
+        let part = |path: &str, name: &str| -> String {
+            let v: Value = serde_json::from_str(&parse_path_text(path)).expect("JSON");
+            v[name].as_str().unwrap_or("?").to_owned()
+        };
+        let cases: [(&str, [&str; 7]); 5] = [
+            (r"C:\temp\file.txt", ["", "C:", r"C:\temp", "temp", "file.txt", "txt", ""]),
+            (r"temp\file.txt", ["", "", "temp", "temp", "file.txt", "txt", ""]),
+            (
+                "file://C:/temp/file.txt:some.exe",
+                ["file", "C:", "C:/temp", "temp", "file.txt", "txt", "some.exe"],
+            ),
+            (
+                r"\\shared\users\temp\file.txt.gz",
+                ["", "", r"\\shared\users\temp", "temp", "file.txt.gz", "gz", ""],
+            ),
+            ("/usr/lib/temp/file.txt", ["", "", "/usr/lib/temp", "temp", "file.txt", "txt", ""]),
+        ];
+        let names = [
+            "Scheme",
+            "RootPath",
+            "DirectoryPath",
+            "DirectoryName",
+            "Filename",
+            "Extension",
+            "AlternateDataStreamName",
+        ];
+        for (path, want) in cases {
+            for (name, w) in names.iter().zip(want) {
+                assert_eq!(part(path, name), w, "{path}: {name}");
+            }
+        }
     }
 
     #[test]

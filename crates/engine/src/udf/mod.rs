@@ -315,6 +315,7 @@ udfs! {
     ipv6_is_in_any_range => "kql_ipv6_is_in_any_range", ret::boolean, ip::ipv6_is_in_any_range;
     parse_url => "kql_parse_url", ret::utf8, encoding::parse_url;
     parse_urlquery => "kql_parse_urlquery", ret::utf8, encoding::parse_urlquery;
+    parse_path => "kql_parse_path", ret::utf8, encoding::parse_path;
     base64_encode => "kql_base64_encode", ret::utf8, encoding::base64_encode;
     base64_decode => "kql_base64_decode", ret::utf8, encoding::base64_decode;
     base64_decode_toarray => "kql_base64_decode_toarray", ret::utf8, encoding::base64_decode_toarray;
