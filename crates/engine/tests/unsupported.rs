@@ -49,7 +49,7 @@ fn what_the_docs_name_as_not_supported_says_so() {
         "AKSAudit | reduce by UserAgent",
         "AKSAudit | evaluate autocluster()",
         "AKSAudit | evaluate narrow()",
-        "AKSAudit | mv-apply SourceIps on (take 1)",
+        "AKSAudit | mv-apply SourceIps on (join (AKSAudit) on Verb)",
         "AKSAudit | extend a = array_sort_asc(SourceIps, SourceIps)",
         "AKSAudit | extend r = extract_all(@\"(a)(b)\", dynamic([1]), Verb)",
         "AKSAudit | extend t = datetime_utc_to_local(TimeGenerated, \"Europe/Paris\")",

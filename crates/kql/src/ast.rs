@@ -270,6 +270,8 @@ pub enum OperatorKind {
     Evaluate(Evaluate),
     /// `partition [hints] by Column (operators…)`: the operators run on each value's rows.
     Partition(Partition),
+    /// `mv-apply items… on (operators…)`: the operators run on each row's expanded items.
+    MvApply(MvApply),
     /// `search …` over the piped input.
     Search(Search),
     /// `make-series …`.
@@ -308,6 +310,7 @@ impl OperatorKind {
             OperatorKind::ParseKv(_) => "parse-kv",
             OperatorKind::Evaluate(_) => "evaluate",
             OperatorKind::Partition(_) => "partition",
+            OperatorKind::MvApply(_) => "mv-apply",
             OperatorKind::Parse(p) if p.filter => "parse-where",
             OperatorKind::Parse(_) => "parse",
             OperatorKind::Search(_) => "search",
@@ -594,6 +597,15 @@ pub struct Parse {
     pub expr: Expr,
     /// The pattern after `with`, in order.
     pub pattern: Vec<ParsePart>,
+}
+
+/// `mv-apply [with_itemindex=i] [name =] expr [to typeof(t)], … [limit N] on ( operator | … )`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MvApply {
+    /// The expansion, as `mv-expand` writes it.
+    pub expand: MvExpand,
+    /// The subquery run on each input row's expanded rows.
+    pub operators: Vec<Operator>,
 }
 
 /// `partition [hint.…=…] by Column ( operator | operator … )`.

@@ -13,7 +13,9 @@ pub const SUPPORTED_OPERATORS: &[&str] = &[
     "limit",
     "lookup",
     "make-series",
+    "mv-apply",
     "mv-expand",
+    "mvapply",
     "mvexpand",
     "order",
     "parse",
@@ -54,8 +56,6 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
     "graph-to-table",
     "invoke",
     "make-graph",
-    "mv-apply",
-    "mvapply",
     "reduce",
     "scan",
 ];
@@ -63,7 +63,8 @@ pub const UNSUPPORTED_OPERATORS: &[&str] = &[
 /// What to write instead of an unsupported operator, where something close is supported.
 pub fn unsupported_operator_hint(name: &str) -> Option<&'static str> {
     Some(match name {
-        "mv-apply" | "mvapply" => "`mv-expand` followed by `summarize … by` often does the same",
+        "facet" => "one `summarize count() by Column` for each column",
+        "fork" => "name the rows with `as T` and write each branch as its own query over `T`",
         _ => return None,
     })
 }

@@ -788,6 +788,17 @@ impl<'a> Parser<'a> {
                 self.expect(&TokenKind::RParen, "to close the plugin's arguments")?;
                 OperatorKind::Evaluate(Evaluate { params, plugin, args })
             }
+            "mv-apply" | "mvapply" => {
+                let expand = self.mv_expand_body()?;
+                self.expect_keyword("on", "after the columns of `mv-apply`")?;
+                self.expect(&TokenKind::LParen, "to open the subquery of `mv-apply … on (`")?;
+                let mut operators = vec![self.operator()?];
+                while self.eat(&TokenKind::Pipe).is_some() {
+                    operators.push(self.operator()?);
+                }
+                self.expect(&TokenKind::RParen, "to close the subquery of `mv-apply`")?;
+                OperatorKind::MvApply(MvApply { expand, operators })
+            }
             "partition" => {
                 let params = self.operator_params(&[])?;
                 self.expect_keyword("by", "after `partition`")?;

@@ -671,6 +671,19 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_expr(out, limit);
             }
         }
+        OperatorKind::MvApply(m) => {
+            let mut expand = String::new();
+            write_operator(&mut expand, &OperatorKind::MvExpand(m.expand.clone()));
+            out.push_str(&expand.replacen("mv-expand", "mv-apply", 1));
+            out.push_str(" on (");
+            for (i, op) in m.operators.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(" | ");
+                }
+                write_operator(out, &op.kind);
+            }
+            out.push(')');
+        }
         OperatorKind::Partition(pt) => {
             out.push_str("partition");
             write_params(out, &pt.params);

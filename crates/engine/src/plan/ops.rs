@@ -201,7 +201,7 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
-fn sort_exprs(keys: Vec<SortKey>) -> Vec<SortExpr> {
+pub(crate) fn sort_exprs(keys: Vec<SortKey>) -> Vec<SortExpr> {
     keys.into_iter()
         .map(|k| {
             let t = key_value(k.value);

@@ -29,6 +29,7 @@ use crate::udf::{aggregates, call, udfs};
 use crate::{Engine, Now, QueryOptions, QueryResult, RenderSpec, ResultColumn, tables};
 
 mod evaluate;
+mod mv_apply;
 pub(crate) mod series;
 mod top_nested;
 mod window;
@@ -1093,6 +1094,7 @@ impl Planner<'_> {
             OperatorKind::ParseKv(p) => self.parse_kv(rel, p),
             OperatorKind::Evaluate(ev) => self.evaluate(rel, ev),
             OperatorKind::Partition(pt) => self.partition(rel, pt),
+            OperatorKind::MvApply(m) => self.mv_apply(rel, m, op.span),
             OperatorKind::Search(s) => {
                 if !s.tables.is_empty() {
                     return Err(err(op.span, "search in (…) after a pipe is not valid; put search first"));
