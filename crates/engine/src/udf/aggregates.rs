@@ -555,27 +555,53 @@ impl Accumulator for MakeListAcc {
     }
 }
 
-/// `make_bag(x [, max])` over JSON texts: one property bag of every bag's properties (values
-/// that are not bags are ignored). A key met in more than one bag keeps its smallest value's
-/// JSON text, and past `max` keys the smallest keys are kept, so that the answer does not
-/// depend on the order a parallel plan brings rows in (Kusto picks "an arbitrary value").
+/// An aggregate whose result and state are each one JSON text: `make_bag` and the t-digest
+/// aggregates ([`super::tdigest`]).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct MakeBag {
+pub struct TextAggregate {
     name: String,
-    max: usize,
+    kind: TextKind,
     signature: Signature,
 }
 
-/// The `make_bag` aggregate keeping at most `max` keys.
-pub fn make_bag(max: usize) -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(MakeBag {
-        name: format!("kql_make_bag_{max}"),
-        max,
+/// Which [`TextAggregate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextKind {
+    /// `make_bag(x, max)`.
+    Bag {
+        /// The most keys kept.
+        max: usize,
+    },
+    /// `tdigest(x)` or, with `merge`, `tdigest_merge(d)`.
+    Digest {
+        /// Whether the inputs are digests to merge.
+        merge: bool,
+    },
+}
+
+/// The aggregate of a kind.
+pub fn text_aggregate(kind: TextKind) -> Arc<AggregateUDF> {
+    let name = match kind {
+        TextKind::Bag { max } => format!("kql_make_bag_{max}"),
+        TextKind::Digest { merge: false } => "kql_tdigest".to_owned(),
+        TextKind::Digest { merge: true } => "kql_tdigest_merge".to_owned(),
+    };
+    Arc::new(AggregateUDF::new_from_impl(TextAggregate {
+        name,
+        kind,
         signature: Signature::any(1, Volatility::Immutable),
     }))
 }
 
-impl AggregateUDFImpl for MakeBag {
+/// `make_bag(x [, max])` over JSON texts: one property bag of every bag's properties (values
+/// that are not bags are ignored). A key met in more than one bag keeps its smallest value's
+/// JSON text, and past `max` keys the smallest keys are kept, so that the answer does not
+/// depend on the order a parallel plan brings rows in (Kusto picks "an arbitrary value").
+pub fn make_bag(max: usize) -> Arc<AggregateUDF> {
+    text_aggregate(TextKind::Bag { max })
+}
+
+impl AggregateUDFImpl for TextAggregate {
     fn name(&self) -> &str {
         &self.name
     }
@@ -589,10 +615,13 @@ impl AggregateUDFImpl for MakeBag {
         false
     }
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(MakeBagAcc { bag: BTreeMap::new(), max: self.max }))
+        Ok(match self.kind {
+            TextKind::Bag { max } => Box::new(MakeBagAcc { bag: BTreeMap::new(), max }),
+            TextKind::Digest { merge } => super::tdigest::accumulator(merge),
+        })
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(format!("{}_bag", args.name), DataType::Utf8, true))])
+        Ok(vec![Arc::new(Field::new(format!("{}_text", args.name), DataType::Utf8, true))])
     }
 }
 

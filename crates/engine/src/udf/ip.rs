@@ -90,20 +90,57 @@ pub fn ipv4_is_in_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarV
     finish(Arc::new(out.finish()), args)
 }
 
-/// The ranges one `ipv4_is_in_any_range` argument holds: one range, or a JSON array of them
-/// (a `dynamic` argument); `None` when any of them is not IPv4.
-fn ranges_of(text: &str) -> Option<Vec<Net>> {
-    if text.trim_start().starts_with('[') {
-        let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
-        items.iter().map(|v| v.as_str().and_then(Net::parse)).collect()
-    } else {
-        Net::parse(text).map(|n| vec![n])
+/// An address with its prefix, IPv4 ([`Net`]) or IPv6 ([`Net6`]): what comparing and range
+/// checks need of either.
+trait Address: Sized {
+    /// The widest prefix: 32 or 128.
+    const WIDTH: u32;
+    /// Reads `a.b.c.d[/n]` (or an IPv6 address).
+    fn parse(text: &str) -> Option<Self>;
+    /// The prefix length.
+    fn bits(&self) -> u32;
+    /// The address masked to its first `bits` bits.
+    fn masked(&self, bits: u32) -> u128;
+}
+
+impl Address for Net {
+    const WIDTH: u32 = 32;
+    fn parse(text: &str) -> Option<Self> {
+        Net::parse(text)
+    }
+    fn bits(&self) -> u32 {
+        self.bits
+    }
+    fn masked(&self, bits: u32) -> u128 {
+        u128::from(self.addr & mask(bits))
     }
 }
 
-/// `ipv4_is_in_any_range(ip, range, …)` or `(ip, dynamic([range, …]))`: whether the address
-/// lies in any of the ranges; null when the address or one of the ranges is not IPv4.
-pub fn ipv4_is_in_any_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+/// -1, 0 or 1 comparing two addresses on the shortest of their prefixes and `prefix`.
+fn compare<A: Address>(x: &A, y: &A, prefix: u32) -> i64 {
+    let bits = x.bits().min(y.bits()).min(prefix);
+    x.masked(bits).cmp(&y.masked(bits)) as i64
+}
+
+/// Whether `ip` lies in `range` (compared on the range's prefix).
+fn in_range<A: Address>(ip: &A, range: &A) -> bool {
+    ip.masked(range.bits()) == range.masked(range.bits())
+}
+
+/// The ranges one `…_is_in_any_range` argument holds: one range, or a JSON array of them (a
+/// `dynamic` argument); `None` when any of them is not an address.
+fn ranges_of<A: Address>(text: &str) -> Option<Vec<A>> {
+    if text.trim_start().starts_with('[') {
+        let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
+        items.iter().map(|v| v.as_str().and_then(A::parse)).collect()
+    } else {
+        A::parse(text).map(|n| vec![n])
+    }
+}
+
+/// `…_is_in_any_range(ip, range, …)` or `(ip, dynamic([range, …]))`: whether the address lies
+/// in any of the ranges; null when the address or one of the ranges is not an address.
+fn in_any_range<A: Address>(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);
     let ip = arg_array(&args[0], n)?;
     let ip = StrCol::new(&ip);
@@ -111,16 +148,21 @@ pub fn ipv4_is_in_any_range(args: &[ColumnarValue], rows: usize) -> Result<Colum
     let ranges: Vec<StrCol> = ranges.iter().map(|a| StrCol::new(a)).collect();
     let mut out = BooleanBuilder::with_capacity(n);
     for i in 0..n {
-        let answer = ip.get(i).and_then(Net::parse).and_then(|ip| {
+        let answer = ip.get(i).and_then(A::parse).and_then(|ip| {
             let mut any = false;
             for r in &ranges {
-                any |= ranges_of(r.get(i)?)?.iter().any(|net| net.contains(&ip));
+                any |= ranges_of::<A>(r.get(i)?)?.iter().any(|net| in_range(&ip, net));
             }
             Some(any)
         });
         out.append_option(answer);
     }
     finish(Arc::new(out.finish()), args)
+}
+
+/// `ipv4_is_in_any_range(ip, range, …)`.
+pub fn ipv4_is_in_any_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    in_any_range::<Net>(args, rows)
 }
 
 /// `ipv4_is_private(ip)`: whether the address (or the whole of a `/n` range) lies in one of
@@ -149,13 +191,13 @@ fn net_at(a: &dyn Array, strings: &StrCol, i: usize) -> Option<Net> {
     }
 }
 
-/// A prefix argument at row `i`: 0 to 32 (32 without one); `None` when out of range.
-fn prefix_at(a: &dyn Array, i: usize) -> Option<u32> {
+/// A prefix argument at row `i`: 0 to `width` (`width` without one); `None` when out of range.
+fn prefix_at(a: &dyn Array, i: usize, width: u32) -> Option<u32> {
     let p = a.as_primitive_opt::<Int64Type>()?;
     if p.is_null(i) {
-        return Some(32);
+        return Some(width);
     }
-    u32::try_from(p.value(i)).ok().filter(|b| *b <= 32)
+    u32::try_from(p.value(i)).ok().filter(|b| *b <= width)
 }
 
 /// `kql_ipv4_compare(a, b, prefix)`: -1, 0 or 1 comparing the two addresses on the shortest of
@@ -168,11 +210,10 @@ pub fn ipv4_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue
     let (sa, sb) = (StrCol::new(&a), StrCol::new(&b));
     let mut out = Int64Builder::with_capacity(n);
     for i in 0..n {
-        let cmp = net_at(&a, &sa, i).zip(net_at(&b, &sb, i)).zip(prefix_at(&m, i)).map(|((x, y), p)| {
-            let bits = x.bits.min(y.bits).min(p);
-            let (x, y) = (x.addr & mask(bits), y.addr & mask(bits));
-            x.cmp(&y) as i64
-        });
+        let cmp = net_at(&a, &sa, i)
+            .zip(net_at(&b, &sb, i))
+            .zip(prefix_at(&m, i, Net::WIDTH))
+            .map(|((x, y), p)| compare(&x, &y, p));
         out.append_option(cmp);
     }
     finish(Arc::new(out.finish()), args)
@@ -191,7 +232,7 @@ pub fn format_ipv4(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
     let sa = StrCol::new(&a);
     let mut out = StringBuilder::with_capacity(n, n * 16);
     for i in 0..n {
-        let text = net_at(&a, &sa, i).zip(prefix_at(&m, i)).map(|(net, p)| {
+        let text = net_at(&a, &sa, i).zip(prefix_at(&m, i, Net::WIDTH)).map(|(net, p)| {
             let bits = net.bits.min(p);
             let addr = net.addr & mask(bits);
             let [w, x, y, z] = addr.to_be_bytes();
@@ -261,13 +302,17 @@ fn mask6(bits: u32) -> u128 {
     u128::MAX.checked_shl(128 - bits.min(128)).unwrap_or(0)
 }
 
-/// A prefix argument of the IPv6 functions at row `i`: 0 to 128 (128 without one).
-fn prefix6_at(a: &dyn Array, i: usize) -> Option<u32> {
-    let p = a.as_primitive_opt::<Int64Type>()?;
-    if p.is_null(i) {
-        return Some(128);
+impl Address for Net6 {
+    const WIDTH: u32 = 128;
+    fn parse(text: &str) -> Option<Self> {
+        Net6::parse(text)
     }
-    u32::try_from(p.value(i)).ok().filter(|b| *b <= 128)
+    fn bits(&self) -> u32 {
+        self.bits
+    }
+    fn masked(&self, bits: u32) -> u128 {
+        self.addr & mask6(bits)
+    }
 }
 
 /// `kql_ipv6_compare(a, b, prefix)`: -1, 0 or 1 on the shortest of the prefixes; null when one
@@ -282,10 +327,7 @@ pub fn ipv6_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue
     for i in 0..n {
         let x = sa.get(i).and_then(Net6::parse);
         let y = sb.get(i).and_then(Net6::parse);
-        out.append_option(x.zip(y).zip(prefix6_at(&m, i)).map(|((x, y), p)| {
-            let bits = x.bits.min(y.bits).min(p);
-            (x.addr & mask6(bits)).cmp(&(y.addr & mask6(bits))) as i64
-        }));
+        out.append_option(x.zip(y).zip(prefix_at(&m, i, Net6::WIDTH)).map(|((x, y), p)| compare(&x, &y, p)));
     }
     finish(Arc::new(out.finish()), args)
 }
@@ -299,7 +341,7 @@ pub fn parse_ipv6(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     let sa = StrCol::new(&a);
     let mut out = StringBuilder::with_capacity(n, n * 40);
     for i in 0..n {
-        let net = sa.get(i).and_then(Net6::parse).zip(prefix6_at(&m, i)).map(|(net, p)| {
+        let net = sa.get(i).and_then(Net6::parse).zip(prefix_at(&m, i, Net6::WIDTH)).map(|(net, p)| {
             let bits = net.bits.min(p);
             Net6 { addr: net.addr & mask6(bits), bits }.text()
         });
@@ -308,33 +350,9 @@ pub fn parse_ipv6(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     finish(Arc::new(out.finish()), args)
 }
 
-/// `ipv6_is_in_range(ip, range)` and `ipv6_is_in_any_range(ip, range, …)` (or a JSON array of
-/// ranges): whether the address lies in one of the ranges; null when one is not an address.
+/// `ipv6_is_in_range(ip, range)` and `ipv6_is_in_any_range(ip, range, …)`.
 pub fn ipv6_is_in_any_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    let n = rows_for(args, rows);
-    let ip = arg_array(&args[0], n)?;
-    let ip = StrCol::new(&ip);
-    let ranges = args[1..].iter().map(|a| arg_array(a, n)).collect::<Result<Vec<_>>>()?;
-    let ranges: Vec<StrCol> = ranges.iter().map(|a| StrCol::new(a)).collect();
-    let mut out = BooleanBuilder::with_capacity(n);
-    for i in 0..n {
-        let answer = ip.get(i).and_then(Net6::parse).and_then(|ip| {
-            let mut any = false;
-            for r in &ranges {
-                let text = r.get(i)?;
-                let nets: Vec<Net6> = if text.trim_start().starts_with('[') {
-                    let items: Vec<serde_json::Value> = serde_json::from_str(text).ok()?;
-                    items.iter().map(|v| v.as_str().and_then(Net6::parse)).collect::<Option<_>>()?
-                } else {
-                    vec![Net6::parse(text)?]
-                };
-                any |= nets.iter().any(|net| ip.addr & mask6(net.bits) == net.addr);
-            }
-            Some(any)
-        });
-        out.append_option(answer);
-    }
-    finish(Arc::new(out.finish()), args)
+    in_any_range::<Net6>(args, rows)
 }
 
 #[cfg(test)]

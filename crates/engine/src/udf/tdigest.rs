@@ -11,49 +11,20 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Builder};
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type};
+use arrow::datatypes::Float64Type;
 use datafusion::common::{Result, ScalarValue, exec_err};
-use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, ColumnarValue, Signature, Volatility,
-};
+use datafusion::logical_expr::{Accumulator, AggregateUDF, ColumnarValue};
 
 use super::{StrCol, arg_array, finish, rows_for};
 
-/// The `tdigest` (of reals) or, with `merge`, `tdigest_merge` (of digests) aggregate.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Digest {
-    merge: bool,
-    signature: Signature,
-}
-
 /// `tdigest(x)` over reals, or `tdigest_merge(d)` over digests.
 pub fn digest(merge: bool) -> Arc<AggregateUDF> {
-    Arc::new(AggregateUDF::new_from_impl(Digest {
-        merge,
-        signature: Signature::any(1, Volatility::Immutable),
-    }))
+    super::aggregates::text_aggregate(super::aggregates::TextKind::Digest { merge })
 }
 
-impl AggregateUDFImpl for Digest {
-    fn name(&self) -> &str {
-        if self.merge { "kql_tdigest_merge" } else { "kql_tdigest" }
-    }
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-    fn is_nullable(&self) -> bool {
-        false
-    }
-    fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(DigestAcc { counts: HashMap::new(), merge: self.merge }))
-    }
-    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(vec![Arc::new(Field::new(format!("{}_digest", args.name), DataType::Utf8, true))])
-    }
+/// The accumulator of `tdigest` or, with `merge`, of `tdigest_merge`.
+pub(super) fn accumulator(merge: bool) -> Box<dyn Accumulator> {
+    Box::new(DigestAcc { counts: HashMap::new(), merge })
 }
 
 #[derive(Debug)]
