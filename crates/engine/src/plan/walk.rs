@@ -1919,6 +1919,14 @@ impl Planner<'_> {
                 let v = one(self)?;
                 Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty))
             }
+            "base64_encode_fromguid" | "base64_decode_toguid" => {
+                let (udf, ty) = match f {
+                    "base64_encode_fromguid" => (&u.base64_encode_fromguid, KType::String),
+                    _ => (&u.base64_decode_toguid, KType::Guid),
+                };
+                let v = one(self)?;
+                Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty))
+            }
             "base64_encode_fromarray" => {
                 let v = one(self)?;
                 Ok(Value::expr(call(&u.base64_encode_fromarray, vec![to_json(&v)]), KType::String))
@@ -1968,6 +1976,26 @@ impl Planner<'_> {
                     }
                     None => Ok(real),
                 }
+            }
+            "datetime_utc_to_local" | "datetime_local_to_utc" => {
+                self.arity(e, f, args, 2, 2)?;
+                if let Some(zone) = lit_str(&args[1])
+                    && zone.trim().parse::<chrono_tz::Tz>().is_err()
+                {
+                    return Err(err(
+                        args[1].span,
+                        format!(
+                            "unknown time zone '{zone}': give an IANA name such as \"Europe/Paris\" or \"US/Pacific\""
+                        ),
+                    ));
+                }
+                let v = self.args(rel, args)?;
+                let t = convert(v[0].clone(), KType::DateTime).expr;
+                let to_local = lit(f == "datetime_utc_to_local");
+                Ok(Value::expr(
+                    call(&u.tz_convert, vec![t, to_string(v[1].clone()).expr, to_local]),
+                    KType::DateTime,
+                ))
             }
             "dcount_hll" => {
                 // The size of an exact hll() set.
@@ -2103,15 +2131,51 @@ impl Planner<'_> {
                 let v = one(self)?;
                 Ok(Value::expr(call(&u.ipv4_netmask_suffix, vec![to_string(v).expr]), KType::Long))
             }
-            "extract_all" => {
-                // extract_all(regex, text), the current name of extractall; the form with
-                // capture groups to pick, extract_all(regex, groups, text), is not supported.
-                if args.len() == 3 {
+            "extract_all" if args.len() == 3 => {
+                // extract_all(regex, dynamic([g, …]), text): the capture groups to pick, by
+                // number (0 is the whole match).
+                let Some(re) = lit_str(&args[0]) else {
+                    return Err(err(args[0].span, "extract_all() needs a constant regex"));
+                };
+                let re =
+                    regex::Regex::new(re).map_err(|x| err(args[0].span, format!("invalid regex: {x}")))?;
+                let ExprKind::Literal(Literal::Dynamic(kql::Dynamic::Array(items))) = &args[1].kind else {
                     return Err(err(
                         args[1].span,
-                        "not supported yet: extract_all() with capture groups to pick",
+                        "extract_all()'s groups are a dynamic array of group numbers",
                     ));
+                };
+                let mut picks = Vec::new();
+                for item in items {
+                    match item {
+                        kql::Dynamic::Long(g) if (0..re.captures_len() as i64).contains(g) => {
+                            picks.push(g.to_string())
+                        }
+                        kql::Dynamic::Long(g) => {
+                            return Err(err(
+                                args[1].span,
+                                format!("extract_all(): the regex has no group {g}"),
+                            ));
+                        }
+                        _ => {
+                            return Err(err(
+                                args[1].span,
+                                "not supported yet: extract_all() with groups named rather than numbered",
+                            ));
+                        }
+                    }
                 }
+                if picks.is_empty() {
+                    return Err(err(args[1].span, "extract_all() needs at least one group to pick"));
+                }
+                let text = self.scalar(rel, &args[2])?;
+                Ok(Value::expr(
+                    call(&u.extractall, vec![to_string(text).expr, lit(re.as_str()), lit(picks.join(","))]),
+                    KType::Dynamic,
+                ))
+            }
+            "extract_all" => {
+                // extract_all(regex, text), the current name of extractall.
                 let renamed = Expr::new(
                     ExprKind::Call { name: kql::Ident::new("extractall", name.span), args: args.to_vec() },
                     s,

@@ -202,9 +202,6 @@ pub fn base64_encode_fromarray(args: &[ColumnarValue], rows: usize) -> Result<Co
     })
 }
 
-/// Ticks (100 ns) from 0001-01-01 to 1970-01-01, the start of Kusto's datetimes.
-const TICKS_TO_UNIX_EPOCH: i64 = 621_355_968_000_000_000;
-
 /// `kql_xxhash64(value, mod)`: `hash(value [, mod])`, XXH64 with seed 0 of a string's UTF-8
 /// bytes or of a datetime's ticks since 0001-01-01 (8 bytes, little-endian), which gives Kusto's
 /// documented values (`hash("World")` is 1846988464401551951, `hash(datetime(2015-01-01))`
@@ -223,7 +220,7 @@ pub fn xxhash64(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
         let h = match a.data_type() {
             DataType::Timestamp(..) => (!a.is_null(i)).then(|| {
                 let ns = a.as_primitive::<TimestampNanosecondType>().value(i);
-                let ticks = ns.div_euclid(100) + TICKS_TO_UNIX_EPOCH;
+                let ticks = ns.div_euclid(100) + super::time::TICKS_TO_EPOCH;
                 xxh64(&ticks.to_le_bytes(), 0)
             }),
             _ => Some(xxh64(strings.get(i).unwrap_or("").as_bytes(), 0)),
@@ -237,6 +234,41 @@ pub fn xxhash64(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
         });
     }
     finish(Arc::new(out.finish()), args)
+}
+
+/// A GUID's 16 bytes in .NET's order (the first three groups little-endian), as Kusto's
+/// `base64_encode_fromguid` writes them; `None` when the text is not a GUID.
+fn guid_bytes(text: &str) -> Option<[u8; 16]> {
+    let hex: String =
+        text.trim().trim_matches(|c| c == '{' || c == '}').chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut b = [0u8; 16];
+    for (i, byte) in b.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    b[0..4].reverse();
+    b[4..6].reverse();
+    b[6..8].reverse();
+    Some(b)
+}
+
+/// `base64_encode_fromguid(guid)`: null when the value is not a GUID.
+pub fn base64_encode_fromguid(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    map_strings(args, rows, |s, _| guid_bytes(s).map(|b| STANDARD.encode(b)))
+}
+
+/// `base64_decode_toguid(text)`: the GUID of 16 base64-decoded bytes; null otherwise.
+pub fn base64_decode_toguid(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    map_strings(args, rows, |s, _| {
+        let mut b: [u8; 16] = STANDARD.decode(s.trim()).ok()?.try_into().ok()?;
+        b[0..4].reverse();
+        b[4..6].reverse();
+        b[6..8].reverse();
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        Some(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+    })
 }
 
 /// `kql_digest(value, algorithm)`: the lowercase hex digest of the text's UTF-8 bytes (a

@@ -320,6 +320,8 @@ udfs! {
     base64_decode => "kql_base64_decode", ret::utf8, encoding::base64_decode;
     base64_decode_toarray => "kql_base64_decode_toarray", ret::utf8, encoding::base64_decode_toarray;
     base64_encode_fromarray => "kql_base64_encode_fromarray", ret::utf8, encoding::base64_encode_fromarray;
+    base64_encode_fromguid => "kql_base64_encode_fromguid", ret::utf8, encoding::base64_encode_fromguid;
+    base64_decode_toguid => "kql_base64_decode_toguid", ret::utf8, encoding::base64_decode_toguid;
     digest => "kql_digest", ret::utf8, encoding::digest;
     xxhash64 => "kql_xxhash64", ret::int64, encoding::xxhash64;
     float_class => "kql_float_class", ret::boolean, math::float_class;
@@ -327,6 +329,7 @@ udfs! {
     dyn_op => "kql_dyn_op", ret::utf8, arrays::dyn_op;
     percentile_tdigest => "kql_percentile_tdigest", ret::float64, tdigest::percentile_tdigest;
     make_timespan => "kql_make_timespan", ret::duration, math::make_timespan;
+    tz_convert => "kql_tz_convert", ret::timestamp, time::tz_convert;
 }
 
 /// The scalar UDFs.

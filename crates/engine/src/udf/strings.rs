@@ -528,10 +528,22 @@ pub fn extractall(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     };
     let re = compile(pattern)?;
     let groups = re.captures_len() - 1;
+    // `extract_all(regex, dynamic([g, …]), text)`: the groups to pick, as "g,g,…".
+    let picks: Option<Vec<usize>> = args
+        .get(2)
+        .and_then(scalar_str)
+        .map(|list| list.split(',').filter_map(|g| g.trim().parse().ok()).collect());
     map_strings(args, rows, |s, _| {
         let mut items = Vec::new();
         for c in re.captures_iter(s) {
-            if groups <= 1 {
+            let text =
+                |g: usize| serde_json::Value::String(c.get(g).map(|m| m.as_str()).unwrap_or("").to_owned());
+            if let Some(picks) = &picks {
+                items.push(match picks.as_slice() {
+                    [one] => text(*one),
+                    many => serde_json::Value::Array(many.iter().map(|g| text(*g)).collect()),
+                });
+            } else if groups <= 1 {
                 let m = c.get(if groups == 1 { 1 } else { 0 }).map(|m| m.as_str()).unwrap_or("");
                 items.push(serde_json::Value::String(m.to_owned()));
             } else {

@@ -20,7 +20,7 @@ use crate::kvalue;
 
 const NS_PER_DAY: i64 = 86_400_000_000_000;
 /// Ticks (100 ns) from 0001-01-01, Kusto's datetime origin, to 1970-01-01.
-const TICKS_TO_EPOCH: i64 = 621_355_968_000_000_000;
+pub(super) const TICKS_TO_EPOCH: i64 = 621_355_968_000_000_000;
 
 /// Nanoseconds from 1970-01-01 back to 0001-01-01 (Kusto's tick origin), as i128.
 const TICK_ORIGIN_NS: i128 = -(TICKS_TO_EPOCH as i128) * 100;
@@ -502,6 +502,59 @@ pub fn datetime_part(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
         out.append_option(v);
     }
     finish(Arc::new(out.finish()), args)
+}
+
+/// `kql_tz_convert(t, zone, to_local)`: `datetime_utc_to_local(t, zone)` (`to_local` true) or
+/// `datetime_local_to_utc(t, zone)`, the zone an IANA name (`Europe/Paris`, `US/Pacific`). A
+/// local time the clock skipped (spring forward) reads with the offset before the change, one it
+/// showed twice (fall back) as the first of them; null for a zone that is not known.
+pub fn tz_convert(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    use arrow::array::TimestampNanosecondBuilder;
+    use arrow::datatypes::TimestampNanosecondType;
+    use chrono::Offset;
+    use datafusion::common::ScalarValue;
+    let to_local = matches!(args.get(2), Some(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true)))));
+    let n = rows_for(&args[..2], rows);
+    let t = arg_array(&args[0], n)?;
+    let Some(t) = t.as_primitive_opt::<TimestampNanosecondType>() else {
+        return exec_err!("datetime_utc_to_local() needs a datetime");
+    };
+    let zones = arg_array(&args[1], n)?;
+    let zones = super::StrCol::new(&zones);
+    let mut out = TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let mut last: Option<(&str, Option<chrono_tz::Tz>)> = None;
+    for i in 0..n {
+        let (true, Some(name)) = (t.is_valid(i), zones.get(i)) else {
+            out.append_null();
+            continue;
+        };
+        if last.is_none_or(|(z, _)| z != name) {
+            last = Some((name, name.trim().parse::<chrono_tz::Tz>().ok()));
+        }
+        let Some(Some(zone)) = last.map(|(_, z)| z) else {
+            out.append_null();
+            continue;
+        };
+        let ns = t.value(i);
+        let naive = chrono::DateTime::from_timestamp_nanos(ns).naive_utc();
+        let offset_s = if to_local {
+            zone.offset_from_utc_datetime(&naive).fix().local_minus_utc()
+        } else {
+            match zone.offset_from_local_datetime(&naive) {
+                chrono::LocalResult::Single(o) | chrono::LocalResult::Ambiguous(o, _) => {
+                    o.fix().local_minus_utc()
+                }
+                // In the gap: the offset just before it.
+                chrono::LocalResult::None => zone
+                    .offset_from_utc_datetime(&(naive - chrono::Duration::hours(3)))
+                    .fix()
+                    .local_minus_utc(),
+            }
+        };
+        let shift = i64::from(offset_s) * 1_000_000_000;
+        out.append_option(if to_local { ns.checked_add(shift) } else { ns.checked_sub(shift) });
+    }
+    finish(Arc::new(out.finish()), &args[..2])
 }
 
 #[cfg(test)]
