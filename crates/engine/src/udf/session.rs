@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, TimestampNanosecondBuilder};
 use arrow::datatypes::{DurationNanosecondType, Field, FieldRef, TimestampNanosecondType};
-use datafusion::common::{Result, exec_err};
+use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::function::{PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{PartitionEvaluator, Signature, Volatility, WindowUDF, WindowUDFImpl};
 
@@ -36,51 +36,85 @@ impl WindowUDFImpl for WindowSession {
         &self.signature
     }
     fn partition_evaluator(&self, _: PartitionEvaluatorArgs) -> Result<Box<dyn PartitionEvaluator>> {
-        Ok(Box::new(Sessions))
+        Ok(Box::new(Sessions::default()))
     }
     fn field(&self, args: WindowUDFFieldArgs) -> Result<FieldRef> {
         Ok(Arc::new(Field::new(args.name(), crate::types::timestamp(), true)))
     }
 }
 
-#[derive(Debug)]
-struct Sessions;
+/// The walk over the rows: the open session's first value and the previous row's value (none
+/// when no session is open).
+#[derive(Debug, Default)]
+struct Sessions {
+    open: Option<(i64, i64)>,
+}
+
+/// The four arguments, typed.
+type Args<'a> = (
+    &'a arrow::array::TimestampNanosecondArray,
+    &'a arrow::array::DurationNanosecondArray,
+    &'a arrow::array::DurationNanosecondArray,
+    &'a arrow::array::BooleanArray,
+);
+
+fn typed(values: &[ArrayRef]) -> Result<Args<'_>> {
+    let [value, first, neighbors, restart] = values else {
+        return exec_err!("row_window_session() takes four arguments here, got {}", values.len());
+    };
+    match (
+        value.as_primitive_opt::<TimestampNanosecondType>(),
+        first.as_primitive_opt::<DurationNanosecondType>(),
+        neighbors.as_primitive_opt::<DurationNanosecondType>(),
+        restart.as_boolean_opt(),
+    ) {
+        (Some(v), Some(f), Some(n), Some(r)) => Ok((v, f, n, r)),
+        _ => exec_err!("row_window_session() needs a datetime, two timespans and a bool"),
+    }
+}
+
+impl Sessions {
+    /// Row `i`'s session start (null for a null value), the rows before it already walked.
+    fn step(&mut self, (value, first, neighbors, restart): Args<'_>, i: usize) -> Option<i64> {
+        if value.is_null(i) {
+            self.open = None;
+            return None;
+        }
+        let v = value.value(i);
+        let reached = |base: i64, arr: &arrow::array::DurationNanosecondArray| {
+            !arr.is_null(i) && v >= base.saturating_add(arr.value(i))
+        };
+        let restarts = restart.is_valid(i) && restart.value(i);
+        let start = match self.open {
+            Some((start, prev)) if !(restarts || reached(start, first) || reached(prev, neighbors)) => start,
+            _ => v,
+        };
+        self.open = Some((start, v));
+        Some(start)
+    }
+}
 
 impl PartitionEvaluator for Sessions {
+    /// Each row's session depends only on the rows before it: DataFusion can stream the rows
+    /// through [`Self::evaluate`] (a bounded window) instead of holding them all.
+    fn supports_bounded_execution(&self) -> bool {
+        true
+    }
+
+    fn is_causal(&self) -> bool {
+        true
+    }
+
+    fn evaluate(&mut self, values: &[ArrayRef], range: &std::ops::Range<usize>) -> Result<ScalarValue> {
+        let start = self.step(typed(values)?, range.start);
+        Ok(ScalarValue::TimestampNanosecond(start, Some("UTC".into())))
+    }
+
     fn evaluate_all(&mut self, values: &[ArrayRef], num_rows: usize) -> Result<ArrayRef> {
-        let [value, first, neighbors, restart] = values else {
-            return exec_err!("row_window_session() takes four arguments here, got {}", values.len());
-        };
-        let (Some(value), Some(first), Some(neighbors), Some(restart)) = (
-            value.as_primitive_opt::<TimestampNanosecondType>(),
-            first.as_primitive_opt::<DurationNanosecondType>(),
-            neighbors.as_primitive_opt::<DurationNanosecondType>(),
-            restart.as_boolean_opt(),
-        ) else {
-            return exec_err!("row_window_session() needs a datetime, two timespans and a bool");
-        };
+        let args = typed(values)?;
         let mut out = TimestampNanosecondBuilder::with_capacity(num_rows).with_timezone("UTC");
-        // The session's first value and the previous row's value (None: no session open).
-        let mut open: Option<(i64, i64)> = None;
         for i in 0..num_rows {
-            if value.is_null(i) {
-                out.append_null();
-                open = None;
-                continue;
-            }
-            let v = value.value(i);
-            let reached = |base: i64, arr: &arrow::array::DurationNanosecondArray| {
-                !arr.is_null(i) && v >= base.saturating_add(arr.value(i))
-            };
-            let restarts = restart.is_valid(i) && restart.value(i);
-            let start = match open {
-                Some((start, prev)) if !(restarts || reached(start, first) || reached(prev, neighbors)) => {
-                    start
-                }
-                _ => v,
-            };
-            open = Some((start, v));
-            out.append_value(start);
+            out.append_option(self.step(args, i));
         }
         Ok(Arc::new(out.finish()))
     }
@@ -93,17 +127,35 @@ mod tests {
 
     const MIN: i64 = 60_000_000_000;
 
-    fn run(minutes: &[Option<i64>], restart: &[bool]) -> Vec<Option<i64>> {
+    /// The same rows through the bounded path, one `evaluate` per row, as DataFusion streams
+    /// them.
+    fn run_bounded(minutes: &[Option<i64>], restart: &[bool]) -> Vec<Option<i64>> {
         let n = minutes.len();
-        let values: Vec<ArrayRef> = vec![
+        let values = arrays(minutes, restart);
+        let mut sessions = Sessions::default();
+        (0..n)
+            .map(|i| match sessions.evaluate(&values, &(i..i + 1)).expect("evaluates") {
+                ScalarValue::TimestampNanosecond(v, _) => v.map(|v| v / MIN),
+                other => panic!("not a timestamp: {other:?}"),
+            })
+            .collect()
+    }
+
+    fn arrays(minutes: &[Option<i64>], restart: &[bool]) -> Vec<ArrayRef> {
+        let n = minutes.len();
+        vec![
             Arc::new(TimestampNanosecondArray::from(
                 minutes.iter().map(|m| m.map(|m| m * MIN)).collect::<Vec<_>>(),
             )),
             Arc::new(DurationNanosecondArray::from(vec![60 * MIN; n])),
             Arc::new(DurationNanosecondArray::from(vec![5 * MIN; n])),
             Arc::new(BooleanArray::from(restart.to_vec())),
-        ];
-        let out = Sessions.evaluate_all(&values, n).expect("evaluates");
+        ]
+    }
+
+    fn run(minutes: &[Option<i64>], restart: &[bool]) -> Vec<Option<i64>> {
+        let n = minutes.len();
+        let out = Sessions::default().evaluate_all(&arrays(minutes, restart), n).expect("evaluates");
         let out = out.as_primitive::<TimestampNanosecondType>();
         (0..n).map(|i| out.is_valid(i).then(|| out.value(i) / MIN)).collect()
     }
@@ -125,5 +177,6 @@ mod tests {
             want.push(Some(if m < 77 { 17 } else { 80 }));
         }
         assert_eq!(got, want);
+        assert_eq!(run_bounded(&minutes, &restart), want);
     }
 }
