@@ -484,6 +484,27 @@ fn distinct_project_names(items: &[NamedExpr], planned: &mut [(String, Value)]) 
     Ok(())
 }
 
+/// The functions of one text argument planned as one UDF call: the UDF and the result's type.
+fn text_function<'a>(
+    u: &'a crate::udf::Udfs,
+    f: &str,
+) -> Option<(&'a Arc<datafusion::logical_expr::ScalarUDF>, KType)> {
+    Some(match f {
+        "parse_ipv4" => (&u.parse_ipv4, KType::Long),
+        "ipv4_is_private" => (&u.ipv4_is_private, KType::Bool),
+        "ipv4_netmask_suffix" => (&u.ipv4_netmask_suffix, KType::Long),
+        "parse_url" | "parseurl" => (&u.parse_url, KType::Dynamic),
+        "parse_urlquery" | "parseurlquery" => (&u.parse_urlquery, KType::Dynamic),
+        "parse_path" => (&u.parse_path, KType::Dynamic),
+        "base64_encode_tostring" | "base64_encodestring" => (&u.base64_encode, KType::String),
+        "base64_decode_tostring" | "base64_decodestring" => (&u.base64_decode, KType::String),
+        "base64_decode_toarray" => (&u.base64_decode_toarray, KType::Dynamic),
+        "base64_encode_fromguid" => (&u.base64_encode_fromguid, KType::String),
+        "base64_decode_toguid" => (&u.base64_decode_toguid, KType::Guid),
+        _ => return None,
+    })
+}
+
 fn lit_num(e: &Expr) -> Option<f64> {
     match &e.kind {
         ExprKind::Literal(Literal::Long(n)) => Some(*n as f64),
@@ -1775,6 +1796,31 @@ impl Planner<'_> {
             p.arity(e, f, args, 1, 1)?;
             p.scalar(rel, &args[0])
         };
+        // The array, set and bag functions (`udf::arrays`): their JSON arguments in, JSON out.
+        if let Some((lo, hi)) = crate::udf::arrays::arity(f) {
+            let op = if f == "array_iif" { "array_iff" } else { f };
+            if matches!(op, "array_sort_asc" | "array_sort_desc")
+                && let Some(second) = args.get(1)
+                && !matches!(second.kind, ExprKind::Literal(Literal::Bool(_)))
+            {
+                return Err(err(second.span, format!("not supported yet: {f}() of several arrays")));
+            }
+            self.arity(e, f, args, lo, hi)?;
+            let v = self.args(rel, args)?;
+            let mut a = vec![lit(op)];
+            a.extend(v.iter().map(to_json));
+            let result = Value::expr(call(&u.dyn_op, a), KType::Dynamic);
+            return Ok(match op {
+                "set_has_element" | "bag_has_key" => Value::Expr(convert(result, KType::Bool)),
+                "array_index_of" => Value::Expr(convert(result, KType::Long)),
+                "array_sum" | "jaccard_index" => Value::Expr(convert(result, KType::Real)),
+                _ => result,
+            });
+        }
+        if let Some((udf, ty)) = text_function(u, f) {
+            let v = one(self)?;
+            return Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty));
+        }
         match f {
             "format_timespan" => {
                 self.arity(e, f, args, 1, 2)?;
@@ -1870,62 +1916,17 @@ impl Planner<'_> {
                 let ty = if v.ty() == KType::Real || v.ty().is_dynamic() { KType::Real } else { KType::Long };
                 Ok(Value::expr(call(&u.unixtime, vec![convert(v, ty).expr, lit(scale)]), KType::DateTime))
             }
-            "parse_ipv4" | "ipv4_is_private" => {
-                let (udf, ty) = match f {
-                    "parse_ipv4" => (&u.parse_ipv4, KType::Long),
-                    _ => (&u.ipv4_is_private, KType::Bool),
-                };
-                let v = one(self)?;
-                Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty))
-            }
-            "ipv4_is_in_range" => {
-                self.arity(e, f, args, 2, 2)?;
+            "ipv4_is_in_range" | "ipv4_is_in_any_range" | "ipv6_is_in_range" | "ipv6_is_in_any_range" => {
+                // One range, or several (as arguments or one dynamic array, which arrives as its
+                // JSON text).
+                let max = if f.ends_with("_any_range") { 64 } else { 2 };
+                self.arity(e, f, args, 2, max)?;
+                let udf =
+                    if f.starts_with("ipv4") { &u.ipv4_is_in_any_range } else { &u.ipv6_is_in_any_range };
                 let v = self.args(rel, args)?;
-                Ok(Value::expr(
-                    call(
-                        &u.ipv4_is_in_range,
-                        vec![to_string(v[0].clone()).expr, to_string(v[1].clone()).expr],
-                    ),
-                    KType::Bool,
-                ))
-            }
-            "ipv4_is_in_any_range" => {
-                self.arity(e, f, args, 2, 64)?;
-                let v = self.args(rel, args)?;
-                // A dynamic argument (an array of ranges) arrives as its JSON text.
                 let a =
                     v.into_iter().map(|x| if x.ty().is_dynamic() { to_json(&x) } else { to_string(x).expr });
-                Ok(Value::expr(call(&u.ipv4_is_in_any_range, a.collect()), KType::Bool))
-            }
-            "parse_url" | "parseurl" | "parse_urlquery" | "parseurlquery" | "parse_path" => {
-                let udf = match f {
-                    "parse_path" => &u.parse_path,
-                    _ if f.contains("query") => &u.parse_urlquery,
-                    _ => &u.parse_url,
-                };
-                let v = one(self)?;
-                Ok(Value::expr(call(udf, vec![to_string(v).expr]), KType::Dynamic))
-            }
-            "base64_encode_tostring"
-            | "base64_encodestring"
-            | "base64_decode_tostring"
-            | "base64_decodestring"
-            | "base64_decode_toarray" => {
-                let (udf, ty) = match f {
-                    "base64_encode_tostring" | "base64_encodestring" => (&u.base64_encode, KType::String),
-                    "base64_decode_toarray" => (&u.base64_decode_toarray, KType::Dynamic),
-                    _ => (&u.base64_decode, KType::String),
-                };
-                let v = one(self)?;
-                Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty))
-            }
-            "base64_encode_fromguid" | "base64_decode_toguid" => {
-                let (udf, ty) = match f {
-                    "base64_encode_fromguid" => (&u.base64_encode_fromguid, KType::String),
-                    _ => (&u.base64_decode_toguid, KType::Guid),
-                };
-                let v = one(self)?;
-                Ok(Value::expr(call(udf, vec![to_string(v).expr]), ty))
+                Ok(Value::expr(call(udf, a.collect()), KType::Bool))
             }
             "base64_encode_fromarray" => {
                 let v = one(self)?;
@@ -2001,37 +2002,6 @@ impl Planner<'_> {
                 // The size of an exact hll() set.
                 let v = one(self)?;
                 Ok(Value::expr(call(&u.dyn_array_length, vec![to_json(&v)]), KType::Long))
-            }
-            _ if crate::udf::arrays::OPS.contains(&f) || f == "array_iif" => {
-                let op = if f == "array_iif" { "array_iff" } else { f };
-                let (lo, hi) = match op {
-                    "array_reverse" | "array_sum" => (1, 1),
-                    "array_sort_asc" | "array_sort_desc" => (1, 2),
-                    "array_index_of" => (2, 5),
-                    "array_slice" | "array_iff" | "bag_set_key" => (3, 3),
-                    "array_rotate_left" | "array_rotate_right" | "array_split" | "jaccard_index"
-                    | "repeat" | "bag_has_key" | "bag_remove_keys" | "bag_zip" | "set_has_element" => (2, 2),
-                    "array_shift_left" | "array_shift_right" => (2, 3),
-                    "array_concat" => (1, 64),
-                    _ => (2, 64),
-                };
-                if matches!(op, "array_sort_asc" | "array_sort_desc")
-                    && let Some(second) = args.get(1)
-                    && !matches!(second.kind, ExprKind::Literal(Literal::Bool(_)))
-                {
-                    return Err(err(second.span, format!("not supported yet: {f}() of several arrays")));
-                }
-                self.arity(e, f, args, lo, hi)?;
-                let v = self.args(rel, args)?;
-                let mut a = vec![lit(op)];
-                a.extend(v.iter().map(to_json));
-                let result = Value::expr(call(&u.dyn_op, a), KType::Dynamic);
-                Ok(match op {
-                    "set_has_element" | "bag_has_key" => Value::Expr(convert(result, KType::Bool)),
-                    "array_index_of" => Value::Expr(convert(result, KType::Long)),
-                    "array_sum" | "jaccard_index" => Value::Expr(convert(result, KType::Real)),
-                    _ => result,
-                })
             }
             "bag_pack_columns" => {
                 let mut a = Vec::new();
@@ -2118,18 +2088,6 @@ impl Planner<'_> {
                     call(&u.parse_ipv6, vec![to_string(v[0].clone()).expr, prefix]),
                     KType::String,
                 ))
-            }
-            "ipv6_is_in_range" | "ipv6_is_in_any_range" => {
-                let max = if f == "ipv6_is_in_range" { 2 } else { 64 };
-                self.arity(e, f, args, 2, max)?;
-                let v = self.args(rel, args)?;
-                let a =
-                    v.into_iter().map(|x| if x.ty().is_dynamic() { to_json(&x) } else { to_string(x).expr });
-                Ok(Value::expr(call(&u.ipv6_is_in_any_range, a.collect()), KType::Bool))
-            }
-            "ipv4_netmask_suffix" => {
-                let v = one(self)?;
-                Ok(Value::expr(call(&u.ipv4_netmask_suffix, vec![to_string(v).expr]), KType::Long))
             }
             "extract_all" if args.len() == 3 => {
                 // extract_all(regex, dynamic([g, …]), text): the capture groups to pick, by

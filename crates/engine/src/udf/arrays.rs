@@ -1,6 +1,6 @@
 //! Functions over `dynamic` arrays and property bags, held as JSON text: `array_concat`,
 //! `array_slice`, `array_sort_asc`, `set_union`, `bag_merge`, `zip` and the rest (see
-//! [`apply`]). One UDF, `kql_dyn_op(op, json…)`, runs them all: the first argument names the
+//! [`arity`] and [`apply`]). One UDF, `kql_dyn_op(op, json…)`, runs them all: the first argument names the
 //! function, the others are its arguments as JSON text; the result is JSON text (or null where
 //! Kusto gives null).
 
@@ -16,34 +16,22 @@ use serde_json::Value;
 use super::dynamic::parse_text;
 use super::{StrCol, arg_array, finish, rows_for, scalar_str};
 
-/// The functions [`apply`] knows.
-pub const OPS: &[&str] = &[
-    "array_concat",
-    "array_iff",
-    "array_index_of",
-    "array_reverse",
-    "array_rotate_left",
-    "array_rotate_right",
-    "array_shift_left",
-    "array_shift_right",
-    "array_slice",
-    "array_sort_asc",
-    "array_sort_desc",
-    "array_split",
-    "array_sum",
-    "bag_has_key",
-    "bag_merge",
-    "bag_remove_keys",
-    "bag_set_key",
-    "bag_zip",
-    "jaccard_index",
-    "repeat",
-    "set_difference",
-    "set_has_element",
-    "set_intersect",
-    "set_union",
-    "zip",
-];
+/// The arguments a function [`apply`] knows takes (at least, at most); `None` for the others.
+/// `array_iif` is `array_iff`'s other name.
+pub fn arity(name: &str) -> Option<(usize, usize)> {
+    Some(match name {
+        "array_reverse" | "array_sum" => (1, 1),
+        "array_sort_asc" | "array_sort_desc" => (1, 2),
+        "array_index_of" => (2, 5),
+        "array_slice" | "array_iff" | "array_iif" | "bag_set_key" => (3, 3),
+        "array_rotate_left" | "array_rotate_right" | "array_split" | "jaccard_index" | "repeat"
+        | "bag_has_key" | "bag_remove_keys" | "bag_zip" | "set_has_element" => (2, 2),
+        "array_shift_left" | "array_shift_right" => (2, 3),
+        "array_concat" => (1, 64),
+        "bag_merge" | "set_difference" | "set_intersect" | "set_union" | "zip" => (2, 64),
+        _ => return None,
+    })
+}
 
 /// `kql_dyn_op(op, json…)`.
 pub fn dyn_op(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {

@@ -23,8 +23,8 @@ use super::{StrCol, arg_array, finish, rows_for};
 
 /// `s` as a JSON string literal.
 fn quoted(out: &mut String, s: &str) {
-    // A `&str` always serializes.
-    out.push_str(&Value::String(s.to_owned()).to_string());
+    // A `&str` always serializes, so the fallback is never taken.
+    out.push_str(&serde_json::to_string(s).unwrap_or_default());
 }
 
 /// The pairs of a query string (`k1=v1&k2=v2`, a leading `?` skipped) as a JSON object, keys in
@@ -305,13 +305,17 @@ pub fn digest(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
             }
             _ => strings.get(i).unwrap_or(""),
         };
-        let sum: Vec<u8> = if name == Some("md5") {
+        // Each digest kept where it is made, read in place (no copy per row).
+        let (md5_sum, ring_sum);
+        let sum: &[u8] = if name == Some("md5") {
             use md5::Digest as _;
-            md5::Md5::digest(text.as_bytes()).to_vec()
+            md5_sum = md5::Md5::digest(text.as_bytes());
+            md5_sum.as_slice()
         } else {
-            ring::digest::digest(algorithm, text.as_bytes()).as_ref().to_vec()
+            ring_sum = ring::digest::digest(algorithm, text.as_bytes());
+            ring_sum.as_ref()
         };
-        for b in &sum {
+        for b in sum {
             // Writing to a String cannot fail.
             let _ = write!(hex, "{b:02x}");
         }

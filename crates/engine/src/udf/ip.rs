@@ -1,5 +1,6 @@
-//! IPv4 functions: `parse_ipv4`, `ipv4_is_in_range`, `ipv4_is_in_any_range`, `ipv4_is_private`,
-//! `ipv4_compare`, `ipv4_is_match`, `format_ipv4`, `format_ipv4_mask`, `ipv4_netmask_suffix`.
+//! IPv4 and IPv6 functions: `parse_ipv4`, `ipv4_is_in_range` and `ipv4_is_in_any_range`,
+//! `ipv4_is_private`, `ipv4_compare`, `ipv4_is_match`, `format_ipv4`, `format_ipv4_mask`,
+//! `ipv4_netmask_suffix`, and their IPv6 kin, over one [`Address`] trait.
 //!
 //! An address is written `a.b.c.d` (four decimal numbers from 0 to 255), optionally followed by
 //! `/n`, a prefix of `n` bits from 0 to 32 (the address is then the network's first one, as
@@ -75,21 +76,6 @@ pub fn parse_ipv4(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     finish(Arc::new(out.finish()), args)
 }
 
-/// `ipv4_is_in_range(ip, range)`: whether the address lies in the range (`10.0.0.0/8`, or one
-/// address); null when either is not IPv4.
-pub fn ipv4_is_in_range(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    let n = rows_for(args, rows);
-    let ip = arg_array(&args[0], n)?;
-    let range = arg_array(&args[1], n)?;
-    let (ip, range) = (StrCol::new(&ip), StrCol::new(&range));
-    let mut out = BooleanBuilder::with_capacity(n);
-    for i in 0..n {
-        let pair = ip.get(i).and_then(Net::parse).zip(range.get(i).and_then(Net::parse));
-        out.append_option(pair.map(|(ip, range)| range.contains(&ip)));
-    }
-    finish(Arc::new(out.finish()), args)
-}
-
 /// An address with its prefix, IPv4 ([`Net`]) or IPv6 ([`Net6`]): what comparing and range
 /// checks need of either.
 trait Address: Sized {
@@ -101,6 +87,13 @@ trait Address: Sized {
     fn bits(&self) -> u32;
     /// The address masked to its first `bits` bits.
     fn masked(&self, bits: u32) -> u128;
+    /// The address masked to its first `bits` bits, as text (`a.b.c.d`, or eight groups of four
+    /// hex digits).
+    fn text(&self, bits: u32) -> String;
+    /// Row `i` of an address argument (text; IPv4 also takes a long, as `parse_ipv4` gives it).
+    fn read(_: &dyn Array, strings: &StrCol, i: usize) -> Option<Self> {
+        strings.get(i).and_then(Self::parse)
+    }
 }
 
 impl Address for Net {
@@ -113,6 +106,19 @@ impl Address for Net {
     }
     fn masked(&self, bits: u32) -> u128 {
         u128::from(self.addr & mask(bits))
+    }
+    fn text(&self, bits: u32) -> String {
+        let [w, x, y, z] = (self.addr & mask(bits)).to_be_bytes();
+        format!("{w}.{x}.{y}.{z}")
+    }
+    fn read(a: &dyn Array, strings: &StrCol, i: usize) -> Option<Self> {
+        match a.as_primitive_opt::<Int64Type>() {
+            Some(longs) => (longs.is_valid(i))
+                .then(|| longs.value(i))
+                .and_then(|v| u32::try_from(v).ok())
+                .map(|addr| Net { addr, bits: 32 }),
+            None => strings.get(i).and_then(Net::parse),
+        }
     }
 }
 
@@ -179,18 +185,6 @@ pub fn ipv4_is_private(args: &[ColumnarValue], rows: usize) -> Result<ColumnarVa
     finish(Arc::new(out.finish()), args)
 }
 
-/// Row `i` of an address argument: text (`a.b.c.d[/n]`) or a long (the address as a number,
-/// as `parse_ipv4` gives it).
-fn net_at(a: &dyn Array, strings: &StrCol, i: usize) -> Option<Net> {
-    match a.as_primitive_opt::<Int64Type>() {
-        Some(longs) => (longs.is_valid(i))
-            .then(|| longs.value(i))
-            .and_then(|v| u32::try_from(v).ok())
-            .map(|addr| Net { addr, bits: 32 }),
-        None => strings.get(i).and_then(Net::parse),
-    }
-}
-
 /// A prefix argument at row `i`: 0 to `width` (`width` without one); `None` when out of range.
 fn prefix_at(a: &dyn Array, i: usize, width: u32) -> Option<u32> {
     let p = a.as_primitive_opt::<Int64Type>()?;
@@ -200,9 +194,10 @@ fn prefix_at(a: &dyn Array, i: usize, width: u32) -> Option<u32> {
     u32::try_from(p.value(i)).ok().filter(|b| *b <= width)
 }
 
-/// `kql_ipv4_compare(a, b, prefix)`: -1, 0 or 1 comparing the two addresses on the shortest of
-/// their prefixes and `prefix`; null when either is not IPv4 or the prefix is not 0 to 32.
-pub fn ipv4_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+/// `kql_ipv4_compare(a, b, prefix)` / `kql_ipv6_compare`: -1, 0 or 1 comparing the two
+/// addresses on the shortest of their prefixes and `prefix`; null when either is not an
+/// address or the prefix is out of range.
+fn compare_rows<A: Address>(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);
     let a = arg_array(&args[0], n)?;
     let b = arg_array(&args[1], n)?;
@@ -210,18 +205,24 @@ pub fn ipv4_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue
     let (sa, sb) = (StrCol::new(&a), StrCol::new(&b));
     let mut out = Int64Builder::with_capacity(n);
     for i in 0..n {
-        let cmp = net_at(&a, &sa, i)
-            .zip(net_at(&b, &sb, i))
-            .zip(prefix_at(&m, i, Net::WIDTH))
+        let cmp = A::read(&a, &sa, i)
+            .zip(A::read(&b, &sb, i))
+            .zip(prefix_at(&m, i, A::WIDTH))
             .map(|((x, y), p)| compare(&x, &y, p));
         out.append_option(cmp);
     }
     finish(Arc::new(out.finish()), args)
 }
 
-/// `kql_format_ipv4(ip, prefix, with_suffix)`: `a.b.c.d` masked to `prefix` (and `/prefix`
-/// after it with `with_suffix`, `format_ipv4_mask`); `""` when not IPv4.
-pub fn format_ipv4(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+/// `kql_ipv4_compare(a, b, prefix)`.
+pub fn ipv4_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    compare_rows::<Net>(args, rows)
+}
+
+/// `kql_format_ipv4(ip, prefix, with_suffix)` / `kql_parse_ipv6`: the address masked to the
+/// shorter of its prefix and `prefix`, as text (and `/bits` after it with `with_suffix`,
+/// `format_ipv4_mask`); `""` when not an address.
+fn format_rows<A: Address>(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let suffix = matches!(
         args.get(2),
         Some(ColumnarValue::Scalar(datafusion::common::ScalarValue::Boolean(Some(true))))
@@ -232,15 +233,18 @@ pub fn format_ipv4(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
     let sa = StrCol::new(&a);
     let mut out = StringBuilder::with_capacity(n, n * 16);
     for i in 0..n {
-        let text = net_at(&a, &sa, i).zip(prefix_at(&m, i, Net::WIDTH)).map(|(net, p)| {
-            let bits = net.bits.min(p);
-            let addr = net.addr & mask(bits);
-            let [w, x, y, z] = addr.to_be_bytes();
-            if suffix { format!("{w}.{x}.{y}.{z}/{bits}") } else { format!("{w}.{x}.{y}.{z}") }
+        let text = A::read(&a, &sa, i).zip(prefix_at(&m, i, A::WIDTH)).map(|(net, p)| {
+            let bits = net.bits().min(p);
+            if suffix { format!("{}/{bits}", net.text(bits)) } else { net.text(bits) }
         });
         out.append_value(text.unwrap_or_default());
     }
     finish(Arc::new(out.finish()), &args[..2])
+}
+
+/// `kql_format_ipv4(ip, prefix, with_suffix)`.
+pub fn format_ipv4(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    format_rows::<Net>(args, rows)
 }
 
 /// `ipv4_netmask_suffix(ip)`: the prefix length of `a.b.c.d/n` (32 without one); null when
@@ -283,18 +287,6 @@ impl Net6 {
         };
         (bits <= 128).then(|| Net6 { addr: addr & mask6(bits), bits })
     }
-
-    /// The canonical text: eight groups of four hex digits.
-    pub fn text(&self) -> String {
-        let mut out = String::with_capacity(39);
-        for (i, group) in self.addr.to_be_bytes().chunks(2).enumerate() {
-            if i > 0 {
-                out.push(':');
-            }
-            out.push_str(&format!("{:02x}{:02x}", group[0], group[1]));
-        }
-        out
-    }
 }
 
 /// The netmask of a 128-bit prefix of `bits` bits.
@@ -313,41 +305,21 @@ impl Address for Net6 {
     fn masked(&self, bits: u32) -> u128 {
         self.addr & mask6(bits)
     }
+    fn text(&self, bits: u32) -> String {
+        let bytes = self.masked(bits).to_be_bytes();
+        let groups: Vec<String> = bytes.chunks(2).map(|g| format!("{:02x}{:02x}", g[0], g[1])).collect();
+        groups.join(":")
+    }
 }
 
-/// `kql_ipv6_compare(a, b, prefix)`: -1, 0 or 1 on the shortest of the prefixes; null when one
-/// is not an address.
+/// `kql_ipv6_compare(a, b, prefix)`.
 pub fn ipv6_compare(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    let n = rows_for(args, rows);
-    let a = arg_array(&args[0], n)?;
-    let b = arg_array(&args[1], n)?;
-    let m = arg_array(&args[2], n)?;
-    let (sa, sb) = (StrCol::new(&a), StrCol::new(&b));
-    let mut out = Int64Builder::with_capacity(n);
-    for i in 0..n {
-        let x = sa.get(i).and_then(Net6::parse);
-        let y = sb.get(i).and_then(Net6::parse);
-        out.append_option(x.zip(y).zip(prefix_at(&m, i, Net6::WIDTH)).map(|((x, y), p)| compare(&x, &y, p)));
-    }
-    finish(Arc::new(out.finish()), args)
+    compare_rows::<Net6>(args, rows)
 }
 
-/// `kql_parse_ipv6(ip, prefix)`: the canonical text masked to the shorter of the address's
-/// prefix and `prefix` (`parse_ipv6`, `parse_ipv6_mask`); `""` when not an address.
+/// `kql_parse_ipv6(ip, prefix)`: `parse_ipv6` and `parse_ipv6_mask`, the canonical text.
 pub fn parse_ipv6(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    let n = rows_for(args, rows);
-    let a = arg_array(&args[0], n)?;
-    let m = arg_array(&args[1], n)?;
-    let sa = StrCol::new(&a);
-    let mut out = StringBuilder::with_capacity(n, n * 40);
-    for i in 0..n {
-        let net = sa.get(i).and_then(Net6::parse).zip(prefix_at(&m, i, Net6::WIDTH)).map(|(net, p)| {
-            let bits = net.bits.min(p);
-            Net6 { addr: net.addr & mask6(bits), bits }.text()
-        });
-        out.append_value(net.unwrap_or_default());
-    }
-    finish(Arc::new(out.finish()), args)
+    format_rows::<Net6>(args, rows)
 }
 
 /// `ipv6_is_in_range(ip, range)` and `ipv6_is_in_any_range(ip, range, …)`.

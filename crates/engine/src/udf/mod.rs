@@ -304,7 +304,6 @@ udfs! {
     strrep => "kql_strrep", ret::utf8, strings::strrep;
     tohex => "kql_tohex", ret::utf8, strings::tohex;
     parse_ipv4 => "kql_parse_ipv4", ret::int64, ip::parse_ipv4;
-    ipv4_is_in_range => "kql_ipv4_is_in_range", ret::boolean, ip::ipv4_is_in_range;
     ipv4_is_private => "kql_ipv4_is_private", ret::boolean, ip::ipv4_is_private;
     ipv4_is_in_any_range => "kql_ipv4_is_in_any_range", ret::boolean, ip::ipv4_is_in_any_range;
     ipv4_compare => "kql_ipv4_compare", ret::int64, ip::ipv4_compare;
