@@ -64,7 +64,7 @@ pub fn query(ctx: &AuditContext) -> String {
         "{}\n| extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), Throttled = sum(Throttled), ServerErrors = sum(ServerErrors), \
          WebhookFailures = sum(WebhookFailures), Writes = sum(Writes), Conflicts = sum(Conflicts), \
-         Users = make_set(UserName, 5), Resources = make_set(Resource, 5) by Client\n\
+         Users = make_set(UserName, 5), Resources = make_set_if(ErrorResource, isnotempty(ErrorResource), 5) by Client\n\
          | where Throttled > 0 or ServerErrors > 0 or WebhookFailures > 0 or Conflicts > 0\n\
          | order by Throttled desc, ServerErrors desc, Conflicts desc, Client asc",
         crate::kql::answers_by_agent(ctx)
@@ -105,7 +105,14 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         let (throttled, server, webhook, writes, conflicts) =
             (cols.2.num(row), cols.3.num(row), cols.4.num(row), cols.5.num(row), cols.6.num(row));
         let users = cols.7.texts(row).join(", ");
-        let resources = cols.8.texts(row).join(", ");
+        // The resources of the client's 429s, 5xx and 409s (the first five met), when they
+        // have one (`/healthz` and other paths that are not resources have none).
+        let resources = cols.8.texts(row);
+        let where_ = if resources.is_empty() {
+            String::new()
+        } else {
+            format!(" Its errors were on {}.", resources.join(", "))
+        };
         let table = Table {
             columns: ["answer", "requests", "share"].map(str::to_owned).to_vec(),
             rows: vec![
@@ -154,7 +161,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 severity,
                 format!("{client}: {} of its requests {what} ({code})", percent(share)),
                 format!(
-                    "{} of {} requests of {client} ({users}) on {resources} were {what} ({code}).{}",
+                    "{} of {} requests of {client} ({users}) were {what} ({code}).{where_}{}",
                     count(n),
                     count(requests),
                     if code == "429" {
@@ -172,8 +179,8 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 Severity::Warning,
                 format!("{client}: {} of its updates conflict (409)", percent(conflicts / writes)),
                 format!(
-                    "{} of {} updates and patches of {client} ({users}) on {resources} failed with 409 Conflict: it \
-                     writes objects it read before someone else changed them, and retries.",
+                    "{} of {} updates and patches of {client} ({users}) failed with 409 Conflict: it writes \
+                     objects it read before someone else changed them, and retries.{where_}",
                     count(conflicts),
                     count(writes)
                 ),
@@ -246,6 +253,22 @@ mod tests {
                 (Severity::Warning, "fighter: 33% of its updates conflict (409)"),
             ]
         );
+    }
+
+    #[test]
+    fn the_summary_names_the_resources_of_the_errors_when_they_have_one() {
+        let ctx = ctx_hour();
+        let mut table = rows(&[("batch-runner", 1000.0, 380.0, 0.0, 0.0, 0.0, 0.0)]);
+        let out = evaluate(&ctx, "q", &table).expect("evaluates");
+        assert_eq!(
+            out.findings[0].summary,
+            "380 of 1,000 requests of batch-runner (u) were throttled (429). Its errors were on pods. The API \
+             server is already shedding this client's load: it sends more than its priority level admits."
+        );
+        // Errors on paths that are not resources (`/healthz`): no resource to name.
+        table.rows[0][8] = list(&[]);
+        let out = evaluate(&ctx, "q", &table).expect("evaluates");
+        assert!(!out.findings[0].summary.contains("errors were on"), "{}", out.findings[0].summary);
     }
 
     #[test]

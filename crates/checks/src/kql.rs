@@ -76,10 +76,16 @@ pub const USER_NAME: &str = "tostring(User.username)";
 /// The text of the status message of a request an admission webhook failed.
 pub const WEBHOOK_FAILURE: &str = "failed calling webhook";
 
-/// The requests per user agent, identity and resource, with how they were answered: the
-/// table the top clients and identities (AUD001), the control plane's version and the errors
-/// (AUD006) all start from. Written once, the engine counts it once for all four (over
-/// millions of events, each count is a second of CPU).
+/// The requests per user agent and identity, with how they were answered: the table the top
+/// clients and identities (AUD001), the control plane's version and the errors (AUD006) all
+/// start from. Written once, the engine counts it once for all four (over millions of events,
+/// each count is a second of CPU).
+///
+/// `ErrorResource` is the resource of a request answered 429, 5xx or 409 (on an update or a
+/// patch), empty for every other request: AUD006 names the resources of a client's errors, and
+/// the groups stay about one per user agent and identity. Grouped by every request's resource
+/// the demo's 7.7 million requests made 50,149 groups instead of 5,043, and the count took 1.7 s
+/// of CPU instead of 1.1 s.
 pub fn answers_by_agent(ctx: &crate::audit::AuditContext) -> String {
     format!(
         "{}\n| extend Code = toint(ResponseStatus.code), Message = tostring(ResponseStatus.message)\n\
@@ -88,7 +94,9 @@ pub fn answers_by_agent(ctx: &crate::audit::AuditContext) -> String {
          WebhookFailures = countif(Code >= 500 and Message contains \"{WEBHOOK_FAILURE}\"), \
          Writes = countif(Verb in (\"update\", \"patch\")), Reads = countif(Verb in (\"get\", \"list\", \"watch\")), \
          Conflicts = countif(Code == 409 and Verb in (\"update\", \"patch\")) \
-         by UserAgent, UserName = {USER_NAME}, Resource = tostring(ObjectRef.resource)",
+         by UserAgent, UserName = {USER_NAME}, \
+         ErrorResource = iff(Code == 429 or Code >= 500 or (Code == 409 and Verb in (\"update\", \"patch\")), \
+         tostring(ObjectRef.resource), \"\")",
         ctx.requests()
     )
 }

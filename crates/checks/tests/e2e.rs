@@ -388,6 +388,25 @@ fn throttled_client_is_the_top_finding_with_its_429_share() {
         mine.iter().filter(|e| e.response_status.as_ref().and_then(|s| s.code) == Some(429)).count();
     assert_eq!(measure(top, "throttled (429)"), throttled as f64);
     assert_eq!(measure(top, "requests"), mine.len() as f64);
+    // The summary names the resources of its errors, and only those.
+    let resource = |e: &&audit::Event| e.object_ref.as_ref().and_then(|o| o.resource.clone());
+    let failed = |e: &&&audit::Event| {
+        let code = e.response_status.as_ref().and_then(|s| s.code).unwrap_or(0);
+        code == 429 || code >= 500 || (code == 409 && ["update", "patch"].contains(&e.verb.as_str()))
+    };
+    let erring: std::collections::BTreeSet<String> =
+        mine.iter().filter(failed).filter_map(resource).collect();
+    let fine: std::collections::BTreeSet<String> =
+        mine.iter().filter(|e| !failed(e)).filter_map(resource).collect();
+    assert!(fine.contains("jobs"), "{fine:?}");
+    assert!(!erring.is_empty() && erring.len() <= 5, "{erring:?}");
+    let named = top.summary.split_once("Its errors were on ").map(|(_, rest)| rest).unwrap_or("");
+    for r in &erring {
+        assert!(named.contains(r.as_str()), "{r} missing from: {}", top.summary);
+    }
+    for r in fine.difference(&erring) {
+        assert!(!named.contains(r.as_str()), "{r}, which had no error, named in: {}", top.summary);
+    }
 }
 
 #[test]

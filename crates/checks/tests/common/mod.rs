@@ -356,22 +356,29 @@ impl Cluster {
         self
     }
 
-    /// A client throttled by API Priority and Fairness: 40% of its requests answered 429.
+    /// A client throttled by API Priority and Fairness: 40% of its requests answered 429, all of
+    /// them reads of ConfigMaps; one request in ten reads a Job, and none of those fails.
     pub fn apf_throttled(mut self) -> Cluster {
         for i in 0..(SECONDS * 2) {
             let throttled = i % 5 < 2;
             let latency = if throttled { 5 } else { 40 + self.rand(60) as i64 };
+            let job = i % 10 == 9;
             self.add(Req {
                 at_ms: i * 500 + 71,
                 latency_ms: latency,
                 verb: "get",
-                uri: format!("/api/v1/namespaces/batch/configmaps/state-{}", i % 7),
+                uri: if job {
+                    format!("/apis/batch/v1/namespaces/batch/jobs/run-{}", i % 3)
+                } else {
+                    format!("/api/v1/namespaces/batch/configmaps/state-{}", i % 7)
+                },
                 user: "system:serviceaccount:batch:batch-runner",
                 groups: &["system:serviceaccounts", "system:authenticated"],
                 agent: "batch-runner/v2.0.0",
-                resource: "configmaps",
+                group: if job { "batch" } else { "" },
+                resource: if job { "jobs" } else { "configmaps" },
                 namespace: Some("batch"),
-                name: Some(format!("state-{}", i % 7)),
+                name: Some(if job { format!("run-{}", i % 3) } else { format!("state-{}", i % 7) }),
                 code: if throttled { 429 } else { 200 },
                 message: throttled.then(|| "Too many requests, please try again later.".to_owned()),
                 ..Req::default()
