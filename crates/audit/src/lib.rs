@@ -38,6 +38,12 @@ pub enum InputFormat {
     /// Diagnostic-settings envelope (Event Hub, storage): `{"records":[…]}`.
     #[serde(rename = "diagnostic-envelope")]
     DiagnosticEnvelope,
+    /// Amazon CloudWatch Logs (EKS): log events whose `message` is the event as JSON text, in
+    /// `aws logs filter-log-events` / `get-log-events` output (`events`), subscription payloads
+    /// (`logEvents`, as Firehose and Kinesis deliver them), Logs Insights results
+    /// (`get-query-results`, or rows with `@message`), or one log event per line.
+    #[serde(rename = "cloudwatch")]
+    CloudWatch,
 }
 
 impl InputFormat {
@@ -51,11 +57,12 @@ impl InputFormat {
             InputFormat::AksAudit => "aks-audit",
             InputFormat::AksAuditCsv => "aks-audit-csv",
             InputFormat::DiagnosticEnvelope => "diagnostic-envelope",
+            InputFormat::CloudWatch => "cloudwatch",
         }
     }
 
     /// Every format, in a stable order.
-    pub const ALL: [InputFormat; 7] = [
+    pub const ALL: [InputFormat; 8] = [
         InputFormat::K8sLog,
         InputFormat::EventList,
         InputFormat::AzureDiagnostics,
@@ -63,6 +70,7 @@ impl InputFormat {
         InputFormat::AksAudit,
         InputFormat::AksAuditCsv,
         InputFormat::DiagnosticEnvelope,
+        InputFormat::CloudWatch,
     ];
 
     /// The format of a [`InputFormat::name`].

@@ -56,6 +56,28 @@ pub enum EnvelopeLog {
     Object,
 }
 
+/// How CloudWatch Logs (EKS) hands out the log events of the audit streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CloudWatchShape {
+    /// `aws logs filter-log-events` output: one pretty-printed `{"events": […]}` document of
+    /// `{"logStreamName", "timestamp", "message", "ingestionTime", "eventId"}` objects.
+    FilterLogEvents,
+    /// Subscription payloads (what Firehose and Kinesis deliver, decompressed): one
+    /// `{"messageType": "DATA_MESSAGE", …, "logEvents": […]}` of up to `batch` events per line.
+    Subscription {
+        /// Log events per payload (at least 1).
+        batch: usize,
+    },
+    /// `aws logs get-query-results` output of a Logs Insights query: `{"results": [[{"field",
+    /// "value"}, …]], "statistics": {…}, "status": "Complete"}`, one row per event.
+    QueryResults,
+}
+
+/// The log stream EKS writes the API server's audit events to (its suffix is a hash).
+const CLOUDWATCH_STREAM: &str = "kube-apiserver-audit-3f2b8a6d1c9e4f7a0b5c8d2e6f1a4b7c";
+/// The log group of an EKS cluster's control-plane logs.
+const CLOUDWATCH_GROUP: &str = "/aws/eks/prod/cluster";
+
 /// Output format of an [`AuditWriter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
@@ -87,6 +109,11 @@ pub enum Format {
         log: EnvelopeLog,
         /// Records per document (at least 1).
         batch: usize,
+    },
+    /// Amazon CloudWatch Logs, the event as JSON text in each log event's `message`.
+    CloudWatch {
+        /// Which API's output.
+        shape: CloudWatchShape,
     },
 }
 
@@ -187,6 +214,8 @@ pub struct AuditWriter<W: Write> {
     started: bool,
     /// The open `EventList`'s `apiVersion` (a list never mixes versions).
     list_api_version: String,
+    /// Events written so far.
+    written: u64,
     record: Vec<u8>,
     scratch: Vec<u8>,
 }
@@ -200,6 +229,7 @@ impl<W: Write> AuditWriter<W> {
             in_doc: 0,
             started: false,
             list_api_version: String::new(),
+            written: 0,
             record: Vec::with_capacity(4096),
             scratch: Vec::with_capacity(4096),
         }
@@ -276,8 +306,77 @@ impl<W: Write> AuditWriter<W> {
                 envelope_record(&mut self.record, tg, origin, &self.scratch, log);
                 self.in_doc += 1;
             }
+            Format::CloudWatch { shape } => {
+                self.scratch.clear();
+                write_event_json(&mut self.scratch, event);
+                let millis = time_generated(event, &Origin::default()).map_or(0, |t| t.timestamp_millis());
+                // CloudWatch numbers its events with 56 digits; any unique digits will do.
+                let id = format!("{:056}", 38_000_000_000_000_000u64 + self.written);
+                match shape {
+                    CloudWatchShape::FilterLogEvents => {
+                        self.record.extend_from_slice(if self.started {
+                            b",\n        {\n"
+                        } else {
+                            b"{\n    \"events\": [\n        {\n"
+                        });
+                        self.record.extend_from_slice(b"            \"logStreamName\": ");
+                        write_str(&mut self.record, CLOUDWATCH_STREAM);
+                        self.record.extend_from_slice(
+                            format!(",\n            \"timestamp\": {millis},\n").as_bytes(),
+                        );
+                        self.record.extend_from_slice(b"            \"message\": ");
+                        write_str(&mut self.record, &String::from_utf8_lossy(&self.scratch));
+                        self.record.extend_from_slice(
+                            format!(",\n            \"ingestionTime\": {},\n", millis + 1500).as_bytes(),
+                        );
+                        self.record.extend_from_slice(b"            \"eventId\": ");
+                        write_str(&mut self.record, &id);
+                        self.record.extend_from_slice(b"\n        }");
+                    }
+                    CloudWatchShape::Subscription { batch } => {
+                        if self.in_doc >= batch.max(1) {
+                            self.record.extend_from_slice(b"]}\n");
+                            self.in_doc = 0;
+                        }
+                        if self.in_doc == 0 {
+                            open_subscription_payload(&mut self.record);
+                        } else {
+                            self.record.push(b',');
+                        }
+                        subscription_log_event(&mut self.record, self.written, millis, &self.scratch);
+                        self.in_doc += 1;
+                    }
+                    CloudWatchShape::QueryResults => {
+                        self.record.extend_from_slice(if self.started {
+                            b",\n        [\n"
+                        } else {
+                            b"{\n    \"results\": [\n        [\n"
+                        });
+                        let stamp = time_generated(event, &Origin::default())
+                            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+                            .unwrap_or_default();
+                        let message = String::from_utf8_lossy(&self.scratch);
+                        let ptr =
+                            format!("CmAKJwojMTIzNDU2Nzg5MDEyOi9hd3MvZWtzL3Byb2QvY2x1c3RlchAHEjUaGAIG{id}");
+                        for (i, (field, value)) in
+                            [("@timestamp", stamp.as_str()), ("@message", &message), ("@ptr", &ptr)]
+                                .into_iter()
+                                .enumerate()
+                        {
+                            self.record.extend_from_slice(if i > 0 { b",\n" } else { b"" });
+                            self.record.extend_from_slice(b"            {\n                \"field\": ");
+                            write_str(&mut self.record, field);
+                            self.record.extend_from_slice(b",\n                \"value\": ");
+                            write_str(&mut self.record, value);
+                            self.record.extend_from_slice(b"\n            }");
+                        }
+                        self.record.extend_from_slice(b"\n        ]");
+                    }
+                }
+            }
         }
         self.started = true;
+        self.written += 1;
         self.out.write_all(&self.record)
     }
 
@@ -301,10 +400,33 @@ impl<W: Write> AuditWriter<W> {
         self.record.clear();
         match self.format {
             Format::K8sLog => {}
-            Format::EventListLines { .. } | Format::DiagnosticEnvelope { .. } => {
+            Format::EventListLines { .. }
+            | Format::DiagnosticEnvelope { .. }
+            | Format::CloudWatch { shape: CloudWatchShape::Subscription { .. } } => {
                 if self.in_doc > 0 {
                     self.record.extend_from_slice(b"]}\n");
                 }
+            }
+            Format::CloudWatch { shape: CloudWatchShape::FilterLogEvents } => {
+                self.record.extend_from_slice(if self.started {
+                    b"\n    ],\n    \"searchedLogStreams\": []\n}\n"
+                } else {
+                    b"{\n    \"events\": [],\n    \"searchedLogStreams\": []\n}\n"
+                });
+            }
+            Format::CloudWatch { shape: CloudWatchShape::QueryResults } => {
+                if self.started {
+                    self.record.extend_from_slice(b"\n    ],\n");
+                } else {
+                    self.record.extend_from_slice(b"{\n    \"results\": [],\n");
+                }
+                self.record.extend_from_slice(
+                    format!(
+                        "    \"statistics\": {{\n        \"recordsMatched\": {n}.0,\n        \"recordsScanned\": {n}.0\n    }},\n    \"status\": \"Complete\"\n}}\n",
+                        n = self.written
+                    )
+                    .as_bytes(),
+                );
             }
             Format::EventListPretty => {
                 if self.in_doc > 0 {
@@ -336,6 +458,27 @@ impl<W: Write> AuditWriter<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// Opens a CloudWatch Logs subscription payload (`{"messageType": "DATA_MESSAGE", …,
+/// "logEvents": [`) of an EKS cluster's audit log stream; close it with `]}`.
+pub fn open_subscription_payload(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"messageType\":\"DATA_MESSAGE\",\"owner\":\"123456789012\",\"logGroup\":");
+    write_str(out, CLOUDWATCH_GROUP);
+    out.extend_from_slice(b",\"logStream\":");
+    write_str(out, CLOUDWATCH_STREAM);
+    out.extend_from_slice(b",\"subscriptionFilters\":[\"audit-to-firehose\"],\"logEvents\":[");
+}
+
+/// Appends one log event of a subscription payload: `{"id", "timestamp", "message"}`, the
+/// message being `event_json` as text. `n` numbers the event (CloudWatch's ids are 56 digits).
+pub fn subscription_log_event(out: &mut Vec<u8>, n: u64, millis: i64, event_json: &[u8]) {
+    out.extend_from_slice(
+        format!("{{\"id\":\"{:056}\",\"timestamp\":{millis},\"message\":", 38_000_000_000_000_000u64 + n)
+            .as_bytes(),
+    );
+    write_str(out, &String::from_utf8_lossy(event_json));
+    out.push(b'}');
 }
 
 fn event_api_version(event: &Event) -> &str {

@@ -8,7 +8,9 @@ use arrow::array::{Array, RecordBatch};
 use arrow::compute::concat_batches;
 use audit::batch::{Origin, events_to_batch};
 use audit::read::{ReadOptions, SinkError, read_bytes};
-use audit::write::{AuditWriter, Compressed, Compression, Container, DynamicColumns, EnvelopeLog, Format};
+use audit::write::{
+    AuditWriter, CloudWatchShape, Compressed, Compression, Container, DynamicColumns, EnvelopeLog, Format,
+};
 use audit::{Event, InputFormat, canonical_schema, col};
 
 fn fixture(rel: &str) -> PathBuf {
@@ -87,6 +89,13 @@ fn formats() -> Vec<(Format, InputFormat)> {
     }
     for log in [EnvelopeLog::String, EnvelopeLog::Object] {
         out.push((Format::DiagnosticEnvelope { log, batch: 10 }, InputFormat::DiagnosticEnvelope));
+    }
+    for shape in [
+        CloudWatchShape::FilterLogEvents,
+        CloudWatchShape::Subscription { batch: 9 },
+        CloudWatchShape::QueryResults,
+    ] {
+        out.push((Format::CloudWatch { shape }, InputFormat::CloudWatch));
     }
     out
 }
@@ -172,7 +181,7 @@ fn events_written_in_every_format_and_compression_ingest_to_identical_canonical_
             let fmt = got.column_by_name(col::SOURCE_FORMAT).expect("format");
             let fmt = fmt.as_any().downcast_ref::<arrow::array::StringArray>().expect("utf8");
             assert!(fmt.iter().all(|f| f == Some(detected.name())), "{what}: source_format");
-            if detected != InputFormat::K8sLog && detected != InputFormat::EventList {
+            if ![InputFormat::K8sLog, InputFormat::EventList, InputFormat::CloudWatch].contains(&detected) {
                 let cat = got.column_by_name(col::AZURE_CATEGORY).expect("category");
                 let cat = cat.as_any().downcast_ref::<arrow::array::StringArray>().expect("utf8");
                 assert!(cat.iter().all(|c| c == Some("kube-audit")), "{what}: azure_category");
@@ -182,7 +191,7 @@ fn events_written_in_every_format_and_compression_ingest_to_identical_canonical_
             checked += 1;
         }
     }
-    assert_eq!(checked, 14 * 3);
+    assert_eq!(checked, 17 * 3);
 }
 
 #[test]

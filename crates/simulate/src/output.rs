@@ -10,8 +10,8 @@ use std::str::FromStr;
 use audit::batch::Origin;
 use audit::write::{
     AKS_AUDIT_COLUMNS, AZURE_DIAGNOSTICS_COLUMNS, Compressed, Compression, Container, DynamicColumns,
-    EnvelopeLog, aks_audit_row, azure_diagnostics_row, envelope_record, pretty_json, write_csv_header,
-    write_event_json,
+    EnvelopeLog, aks_audit_row, azure_diagnostics_row, envelope_record, open_subscription_payload,
+    pretty_json, subscription_log_event, write_csv_header, write_event_json,
 };
 use chrono::{DateTime, TimeZone, Utc};
 
@@ -47,10 +47,13 @@ pub enum OutputFormat {
     Envelope,
     /// Diagnostic-settings envelope, `properties.log` an object.
     EnvelopeObject,
+    /// Amazon CloudWatch Logs subscription payloads (EKS; what Firehose delivers to S3 with a
+    /// newline after each record), 100 log events per line.
+    CloudWatch,
 }
 
 /// Every format with its name, in the order documented.
-pub const FORMATS: [(OutputFormat, &str); 13] = [
+pub const FORMATS: [(OutputFormat, &str); 14] = [
     (OutputFormat::K8s, "k8s"),
     (OutputFormat::K8sV1beta1, "k8s-v1beta1"),
     (OutputFormat::EventList, "eventlist"),
@@ -64,6 +67,7 @@ pub const FORMATS: [(OutputFormat, &str); 13] = [
     (OutputFormat::AksAuditCsv, "aks-audit-csv"),
     (OutputFormat::Envelope, "envelope"),
     (OutputFormat::EnvelopeObject, "envelope-object"),
+    (OutputFormat::CloudWatch, "cloudwatch"),
 ];
 
 impl OutputFormat {
@@ -246,6 +250,19 @@ pub fn render(ctx: &Ctx, slice: &SliceOut, format: OutputFormat, out: &mut Vec<u
                 scratch2.clear();
                 envelope_record(&mut scratch2, origin.time_generated, &origin, line, log);
                 out.extend_from_slice(&scratch2);
+                if i % LIST_BATCH == LIST_BATCH - 1 || i + 1 == n {
+                    out.extend_from_slice(b"]}\n");
+                }
+            }
+            OutputFormat::CloudWatch => {
+                set_origin(&mut origin);
+                if i % LIST_BATCH == 0 {
+                    open_subscription_payload(out);
+                } else {
+                    out.push(b',');
+                }
+                let millis = origin.time_generated.map_or(0, |t| t.timestamp_millis());
+                subscription_log_event(out, i as u64, millis, line);
                 if i % LIST_BATCH == LIST_BATCH - 1 || i + 1 == n {
                     out.extend_from_slice(b"]}\n");
                 }

@@ -213,6 +213,24 @@ fn events_of(
                     push(&e);
                 }
             }
+            OutputFormat::CloudWatch => {
+                for line in text.lines() {
+                    let doc = parse(line);
+                    assert_eq!(doc["messageType"], "DATA_MESSAGE");
+                    assert!(
+                        doc["logStream"].as_str().is_some_and(|s| s.starts_with("kube-apiserver-audit-"))
+                    );
+                    for log_event in doc["logEvents"].as_array().expect("logEvents") {
+                        let e = event(parse(log_event["message"].as_str().expect("message")));
+                        // The log event's time is when the line was written: the stage time and
+                        // the delay before it reached the log.
+                        let stage = e.stage_timestamp.expect("stage time").timestamp_millis();
+                        let at = log_event["timestamp"].as_i64().expect("timestamp");
+                        assert!((stage..stage + 3_000).contains(&at), "{at} against {stage}");
+                        push(&e);
+                    }
+                }
+            }
             OutputFormat::Envelope | OutputFormat::EnvelopeObject => {
                 for line in text.lines() {
                     let doc = parse(line);

@@ -1,5 +1,5 @@
 //! JSON documents and arrays, streamed: the elements of a top-level array or of an
-//! `items` / `records` list are read one at a time, so a large export never sits in memory
+//! `items` / `records` list (or CloudWatch's `events`, `logEvents`, `results`) are read one at a time, so a large export never sits in memory
 //! whole. Several documents may follow each other (concatenated pretty-printed files).
 
 use std::cell::Cell;
@@ -69,6 +69,8 @@ impl State<'_> {
                 Value::Object(m) => self.c.diagnostic_record(m),
                 _ => Err((SkipKind::InvalidField, "expected a diagnostic record object".to_owned())),
             },
+            List::LogEvents => self.c.log_event_value(&v),
+            List::InsightsRows => self.c.insights_row(&v),
         };
         if let Err((kind, message)) = result {
             self.c.skip(Location::Item(self.item), kind, message);
@@ -82,6 +84,11 @@ enum List {
     TopArray,
     Items,
     Records,
+    /// CloudWatch Logs events: `events` (`aws logs filter-log-events`, `get-log-events`) or
+    /// `logEvents` (a subscription payload).
+    LogEvents,
+    /// Logs Insights result rows (`aws logs get-query-results`).
+    InsightsRows,
 }
 
 const STOPPED: &str = "\u{0}stopped";
@@ -178,6 +185,8 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
             let list = match key.as_str() {
                 "items" => Some(List::Items),
                 "records" => Some(List::Records),
+                "events" | "logEvents" => Some(List::LogEvents),
+                "results" => Some(List::InsightsRows),
                 _ => None,
             };
             match list {

@@ -148,13 +148,13 @@ pub(super) fn read_stream<'a>(
     result
 }
 
-/// Whether detection cannot judge `prefix` without more of the stream: it holds no line end,
-/// and does not start as an object (which is read as JSON lines anyway). A file cut inside a
-/// record longer than the peek (one with a large request or response body, cut by `tail -c`)
-/// starts so, and so does one minified JSON array.
+/// Whether detection cannot judge `prefix` without more of the stream: it holds no line end.
+/// A file cut inside a record longer than the peek (one with a large request or response body,
+/// cut by `tail -c`) starts so, and so do one minified JSON array and objects written one after
+/// another with no newline (Firehose's CloudWatch payloads), whose first may be longer than
+/// the peek.
 fn first_line_unseen(prefix: &[u8]) -> bool {
-    let first = prefix.iter().position(|b| !b.is_ascii_whitespace()).map(|i| prefix[i]);
-    first.is_some_and(|b| b != b'{') && memchr::memchr(b'\n', prefix).is_none()
+    prefix.iter().any(|b| !b.is_ascii_whitespace()) && memchr::memchr(b'\n', prefix).is_none()
 }
 
 /// Reads on past the end of the first line (up to `limit` bytes in all) and a peek's worth of
@@ -320,6 +320,10 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     }
     match body[0] {
         b'[' => Detected::Container(Container::JsonArray),
+        // JSON objects one after another with nothing between them (Firehose writes the
+        // CloudWatch payloads it delivers to S3 so, unless told to add newlines): a stream of
+        // documents, read by the document reader.
+        b'{' if several_documents_on_first_line(body) => Detected::Container(Container::JsonDocument),
         b'{' => match memchr::memchr(b'\n', body) {
             None if !at_eof => Detected::Container(Container::JsonLines),
             None => Detected::Container(Container::JsonLines),
@@ -331,6 +335,14 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
         },
         _ => super::text::detect_text(body),
     }
+}
+
+/// Whether the first line of `body` holds a whole JSON value followed by more than
+/// whitespace: `{…}{…}`, documents with no newline between them.
+fn several_documents_on_first_line(body: &[u8]) -> bool {
+    let line = memchr::memchr(b'\n', body).map_or(body, |nl| &body[..nl]).trim_ascii_end();
+    let mut values = serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
+    matches!(values.next(), Some(Ok(_))) && line[values.byte_offset()..].trim_ascii_start().starts_with(b"{")
 }
 
 /// Lines after the first that [`first_line_cut`] judges by.

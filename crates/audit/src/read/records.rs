@@ -508,6 +508,25 @@ impl Collector {
         if is_aks_row(map) {
             return self.aks_row(map, InputFormat::AksAudit);
         }
+        // CloudWatch Logs: a subscription payload's `logEvents`, the `events` of `aws logs
+        // filter-log-events` / `get-log-events`, Logs Insights' `results` rows, one log event.
+        if let Some(Value::Array(events)) = map.get("logEvents") {
+            return self.many(events, |c, e| c.log_event_value(e));
+        }
+        if depth == 0
+            && let Some(Value::Array(events)) = map.get("events")
+        {
+            return self.many(events, |c, e| c.log_event_value(e));
+        }
+        if depth == 0
+            && let Some(Value::Array(rows)) = map.get("results")
+            && map.contains_key("status")
+        {
+            return self.many(rows, |c, row| c.insights_row(row));
+        }
+        if is_log_event(map) {
+            return self.log_event(map);
+        }
         if map.contains_key("protoPayload") {
             return err(
                 SkipKind::Unsupported,
@@ -642,6 +661,82 @@ impl Collector {
             Ok(other) => err(SkipKind::InvalidField, format!("a Log Analytics row is {}", type_name(other))),
             Err(why) => err(SkipKind::InvalidField, why.clone()),
         }))
+    }
+
+    /// One element of a CloudWatch Logs list (`events`, `logEvents`).
+    pub(crate) fn log_event_value(&mut self, value: &Value) -> Result<(), RecordError> {
+        match value {
+            Value::Object(m) if m.contains_key("message") || m.contains_key("@message") => self.log_event(m),
+            Value::Object(m) => {
+                let mut keys: Vec<&str> = m.keys().map(String::as_str).take(6).collect();
+                keys.sort_unstable();
+                err(
+                    SkipKind::InvalidField,
+                    format!("a CloudWatch log event without `message` (keys: {})", short(&keys.join(", "))),
+                )
+            }
+            other => err(
+                SkipKind::InvalidField,
+                format!("expected a CloudWatch log event object, found {}", type_name(other)),
+            ),
+        }
+    }
+
+    /// One row of Logs Insights results (`aws logs get-query-results`): an array of
+    /// `{"field", "value"}` pairs, read as the log event they name (`@message`).
+    pub(crate) fn insights_row(&mut self, row: &Value) -> Result<(), RecordError> {
+        let Value::Array(fields) = row else {
+            return err(
+                SkipKind::InvalidField,
+                format!("a Logs Insights result row is {}, expected an array of fields", type_name(row)),
+            );
+        };
+        let map: Map<String, Value> = fields
+            .iter()
+            .filter_map(|f| Some((f.get("field")?.as_str()?.to_owned(), f.get("value")?.clone())))
+            .collect();
+        if !map.contains_key("@message") {
+            return err(
+                SkipKind::NotAuditRecord,
+                "a Logs Insights result row without `@message` (the query must return it: `fields @message`)",
+            );
+        }
+        self.log_event(&map)
+    }
+
+    /// One CloudWatch log event: its `message` (`@message` in Logs Insights) is the audit event
+    /// as JSON text. EKS writes other control-plane logs (API server, authenticator, scheduler)
+    /// to the same log group as text: those are named and skipped.
+    fn log_event(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
+        let (key, message) = match (map.get("message"), map.get("@message")) {
+            (Some(m), _) => ("message", m),
+            (None, Some(m)) => ("@message", m),
+            (None, None) => return err(SkipKind::InvalidField, "a CloudWatch log event without `message`"),
+        };
+        let stream = get_str(map, &["logStreamName", "@logStream", "logStream"])
+            .map(|s| format!(" (log stream {})", short(s)))
+            .unwrap_or_default();
+        match message {
+            Value::String(text) if text.trim_start().starts_with('{') => self
+                .event_text(text.as_bytes(), InputFormat::CloudWatch, &RowOrigin::default())
+                .map_err(|e| in_string_column(e, &format!("field `{key}`"))),
+            Value::String(text) if text.starts_with("CWL CONTROL MESSAGE") => err(
+                SkipKind::NotAuditRecord,
+                format!("a CloudWatch Logs control message, not an audit event: {}", short(text)),
+            ),
+            Value::String(text) => err(
+                SkipKind::NotAuditRecord,
+                format!(
+                    "a CloudWatch log event whose `{key}` is text, not an audit event{stream}: {}",
+                    short(text)
+                ),
+            ),
+            v @ Value::Object(_) => self.event_value(v, InputFormat::CloudWatch, &RowOrigin::default()),
+            other => err(
+                SkipKind::InvalidField,
+                format!("`{key}` is {}, expected the audit event as JSON text", type_name(other)),
+            ),
+        }
     }
 
     fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
@@ -826,6 +921,24 @@ fn aks_category(table: Option<&str>) -> Option<&'static str> {
 }
 
 /// Whether an object is an `AKSAudit` row (the tape's `aks_columns` decides the same way).
+/// Whether `map` is one CloudWatch log event: its `message` (or Logs Insights' `@message`)
+/// beside the event's time or identity. An audit event has no top-level `message`.
+fn is_log_event(map: &Map<String, Value>) -> bool {
+    (map.contains_key("message") || map.contains_key("@message"))
+        && [
+            "timestamp",
+            "@timestamp",
+            "ingestionTime",
+            "eventId",
+            "id",
+            "logStreamName",
+            "@logStream",
+            "@ptr",
+        ]
+        .iter()
+        .any(|k| map.contains_key(*k))
+}
+
 fn is_aks_row(map: &Map<String, Value>) -> bool {
     map.contains_key("AuditId")
         || (map.contains_key("Verb") && (map.contains_key("RequestUri") || map.contains_key("ObjectRef")))

@@ -160,6 +160,7 @@ pub const FORMATS: &[&str] = &[
     "aks-audit",
     "aks-audit-csv",
     "diagnostic-envelope",
+    "cloudwatch",
 ];
 
 fn csv_field(v: &serde_json::Value) -> String {
@@ -249,6 +250,24 @@ pub fn write_format(dir: &Path, format: &str, events: &[Event]) -> PathBuf {
                 })
                 .collect();
             serde_json::json!({ "records": records }).to_string()
+        }
+        // `aws logs filter-log-events` output (EKS).
+        "cloudwatch" => {
+            let log_events: Vec<serde_json::Value> = events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    serde_json::json!({
+                        "logStreamName": "kube-apiserver-audit-0c1b3f9e8d7a6b5c4d3e2f1a0b9c8d7e",
+                        "timestamp": e.stage_timestamp.map_or(0, |t| t.timestamp_millis()),
+                        "message": json(e).to_string(),
+                        "ingestionTime": e.stage_timestamp.map_or(0, |t| t.timestamp_millis() + 900),
+                        "eventId": format!("{i:056}"),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&serde_json::json!({ "events": log_events, "searchedLogStreams": [] }))
+                .expect("serialisable")
         }
         other => panic!("unknown test format {other}"),
     };

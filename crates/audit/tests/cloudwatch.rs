@@ -1,0 +1,173 @@
+//! Amazon CloudWatch Logs (EKS): the audit events of audit2rbac's demo log (real events) handed
+//! out the ways CloudWatch hands them out, built here by hand from AWS's documented shapes
+//! (the round trip in `round_trip.rs` covers what `audit::write` writes).
+
+use std::io::Write;
+use std::path::Path;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::concat_batches;
+use audit::read::{Container, FileSummary, ReadOptions, SinkError, read_bytes};
+use audit::{InputFormat, canonical_schema, col};
+use serde_json::{Value, json};
+
+/// The demo log's lines and their audit IDs.
+fn real_lines() -> (Vec<String>, Vec<String>) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/audit2rbac_demo.log");
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+    let ids = lines
+        .iter()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("a JSON event");
+            v["auditID"].as_str().expect("an audit ID").to_owned()
+        })
+        .collect();
+    (lines, ids)
+}
+
+fn read(name: &str, bytes: &[u8]) -> (FileSummary, RecordBatch) {
+    let mut batches = Vec::new();
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        batches.push(b);
+        Ok(())
+    };
+    let f = read_bytes(name, bytes, &ReadOptions::default(), &mut sink).expect("read");
+    (f, concat_batches(&canonical_schema(), &batches).expect("concat"))
+}
+
+/// The audit IDs of the rows, sorted, and the formats seen.
+fn ids_of(batch: &RecordBatch) -> Vec<String> {
+    let ids = batch.column_by_name(col::AUDIT_ID).expect("audit id");
+    let mut out: Vec<String> =
+        ids.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_owned()).collect();
+    out.sort();
+    out
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+fn messages(f: &FileSummary) -> Vec<String> {
+    f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect()
+}
+
+/// A subscription payload (what a subscription filter sends to Firehose, Kinesis or Lambda).
+fn payload(lines: &[String], first_id: usize) -> Value {
+    json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "/aws/eks/prod/cluster",
+        "logStream": "kube-apiserver-audit-0c1b3f9e8d7a6b5c4d3e2f1a0b9c8d7e",
+        "subscriptionFilters": ["to-firehose"],
+        "logEvents": lines.iter().enumerate().map(|(i, l)| json!({
+            "id": format!("{:056}", first_id + i),
+            "timestamp": 1_505_159_705_000u64 + i as u64,
+            "message": l,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn firehose_objects_with_no_newline_each_in_its_own_gzip_member_read_every_event() {
+    let (lines, ids) = real_lines();
+    // Firehose compresses each record it receives and writes them one after another: gzip
+    // members, each a payload with no newline after it.
+    let mut bytes = Vec::new();
+    for (n, part) in lines.chunks(10).enumerate() {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(payload(part, n * 10).to_string().as_bytes()).expect("gzip");
+        bytes.extend(gz.finish().expect("gzip"));
+    }
+    let (f, batch) = read("firehose.gz", &bytes);
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(f.container, Some(Container::JsonDocument));
+    assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::CloudWatch]);
+    assert_eq!(ids_of(&batch), sorted(ids.clone()));
+    // The same payloads one per line (Firehose told to add a newline) read the same.
+    let lined: String =
+        lines.chunks(10).enumerate().map(|(n, p)| format!("{}\n", payload(p, n * 10))).collect();
+    let (f, batch) = read("firehose.log", lined.as_bytes());
+    assert_eq!((f.skipped, f.container), (0, Some(Container::JsonLines)));
+    assert_eq!(ids_of(&batch), sorted(ids));
+}
+
+#[test]
+fn filter_log_events_and_logs_insights_output_read_every_event() {
+    let (lines, ids) = real_lines();
+    // `aws logs filter-log-events --log-group-name /aws/eks/prod/cluster` (pretty-printed).
+    let events = json!({
+        "events": lines.iter().enumerate().map(|(i, l)| json!({
+            "logStreamName": "kube-apiserver-audit-0c1b3f9e8d7a6b5c4d3e2f1a0b9c8d7e",
+            "timestamp": 1_505_159_705_000u64 + i as u64,
+            "message": l,
+            "ingestionTime": 1_505_159_706_000u64 + i as u64,
+            "eventId": format!("{:056}", i),
+        })).collect::<Vec<_>>(),
+        "searchedLogStreams": [],
+    });
+    let text = serde_json::to_string_pretty(&events).expect("json");
+    let (f, batch) = read("filter-log-events.json", text.as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::CloudWatch]);
+    assert_eq!(ids_of(&batch), sorted(ids.clone()));
+    // `aws logs get-query-results` of a Logs Insights query: rows of field/value pairs.
+    let results = json!({
+        "results": lines.iter().map(|l| json!([
+            {"field": "@timestamp", "value": "2017-09-11 19:55:05.000"},
+            {"field": "@message", "value": l},
+            {"field": "@ptr", "value": "CmAKJwojMTIzNDU2Nzg5MDEy"},
+        ])).collect::<Vec<_>>(),
+        "statistics": {"recordsMatched": lines.len() as f64, "recordsScanned": 100.0, "bytesScanned": 1000.0},
+        "status": "Complete",
+    });
+    let (f, batch) = read("query-results.json", results.to_string().as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(ids_of(&batch), sorted(ids.clone()));
+    // The Logs Insights console's JSON download: an array of rows keyed by field.
+    let rows: Vec<Value> =
+        lines.iter().map(|l| json!({"@timestamp": "2017-09-11 19:55:05.000", "@message": l})).collect();
+    let (f, batch) = read("insights.json", Value::Array(rows).to_string().as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::CloudWatch]);
+    assert_eq!(ids_of(&batch), sorted(ids));
+}
+
+#[test]
+fn cloudwatch_log_events_that_are_not_audit_events_are_named_and_skipped() {
+    let (lines, _) = real_lines();
+    let good = json!({"timestamp": 1, "message": lines[0], "id": "2"});
+    let text = [
+        // EKS writes the API server's own log to the same log group, as text.
+        json!({"timestamp": 1, "message": "I0311 09:00:01.156 1 handler.go:143] GET /healthz", "logStreamName": "kube-apiserver-6d1c"}),
+        json!({"timestamp": 1, "message": "CWL CONTROL MESSAGE: Checking health of destination Firehose.", "id": "1"}),
+        good,
+        json!({"timestamp": 1, "message": "{\"kind\":\"Event\",\"verb\":\"get\",\"stageTimestamp\":\"yesterday\"}", "id": "3"}),
+        json!({"timestamp": 1, "message": 42, "id": "4"}),
+        json!({"timestamp": 1, "message": "{\"kind\":\"Event\",\"verb\":", "id": "5"}),
+    ]
+    .iter()
+    .map(|v| format!("{v}\n"))
+    .collect::<String>();
+    let (f, batch) = read("mixed.log", text.as_bytes());
+    assert_eq!((batch.num_rows(), f.skipped), (1, 5));
+    assert_eq!(
+        messages(&f),
+        [
+            "line 1 a CloudWatch log event whose `message` is text, not an audit event (log stream \
+             kube-apiserver-6d1c): I0311 09:00:01.156 1 handler.go:143] GET /healthz",
+            "line 2 a CloudWatch Logs control message, not an audit event: CWL CONTROL MESSAGE: Checking health of \
+             destination Firehose.",
+            "line 4 field `stageTimestamp`: unreadable timestamp \"yesterday\"",
+            "line 5 `message` is a number, expected the audit event as JSON text",
+            "line 6 field `message`: not JSON (cut short?): EOF while parsing a value at column 23 of its text",
+        ]
+    );
+    // A Logs Insights row without the message: the query must return it.
+    let results = json!({"results": [[{"field": "@timestamp", "value": "2017-09-11 19:55:05.000"}]], "status": "Complete"});
+    let (f, _) = read("no-message.json", results.to_string().as_bytes());
+    assert_eq!(f.skipped, 1);
+    assert!(messages(&f)[0].contains("without `@message`"), "{:?}", messages(&f));
+}
