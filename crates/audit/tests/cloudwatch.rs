@@ -171,3 +171,31 @@ fn cloudwatch_log_events_that_are_not_audit_events_are_named_and_skipped() {
     assert_eq!(f.skipped, 1);
     assert!(messages(&f)[0].contains("without `@message`"), "{:?}", messages(&f));
 }
+
+#[test]
+fn cloudwatch_export_to_s3_lines_with_a_timestamp_before_the_event_are_read() {
+    let (lines, ids) = real_lines();
+    // CloudWatch's export to S3 writes each log event as its time, a space and its message;
+    // exported without a stream prefix, the log group's other logs come as text.
+    let mut text = String::from(
+        "2017-09-11T19:55:04.998Z I0911 19:55:04.998 1 handler.go:153] GET /healthz: (72µs) 200\n",
+    );
+    for (i, l) in lines.iter().enumerate() {
+        text.push_str(&format!("2017-09-11T19:55:{:02}.{:03}Z {l}\n", 5 + i / 1000, i % 1000));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    let (f, batch) = read("000000.gz", &gz.finish().expect("gzip"));
+    assert_eq!(f.container, Some(Container::JsonLines));
+    assert_eq!(ids_of(&batch), sorted(ids));
+    assert_eq!(
+        messages(&f),
+        [
+            "line 1 a timestamped log line of text, not an audit event: I0911 19:55:04.998 1 handler.go:153] GET \
+          /healthz: (72µs) 200"
+        ]
+    );
+    // A line that only starts with digits is not taken for a timestamp.
+    let (f, _) = read("digits.log", b"12345 {\"kind\":\"Event\"}\n");
+    assert_eq!(f.events, 0);
+}

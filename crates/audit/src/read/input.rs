@@ -324,6 +324,9 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
         // CloudWatch payloads it delivers to S3 so, unless told to add newlines): a stream of
         // documents, read by the document reader.
         b'{' if several_documents_on_first_line(body) => Detected::Container(Container::JsonDocument),
+        // Each line a timestamp, a space and a JSON object: CloudWatch's export to S3 (EKS),
+        // `kubectl logs --timestamps` of an audit log sidecar.
+        b'0'..=b'9' if timestamp_prefixed_json(body) => Detected::Container(Container::JsonLines),
         b'{' => match memchr::memchr(b'\n', body) {
             None if !at_eof => Detected::Container(Container::JsonLines),
             None => Detected::Container(Container::JsonLines),
@@ -343,6 +346,19 @@ fn several_documents_on_first_line(body: &[u8]) -> bool {
     let line = memchr::memchr(b'\n', body).map_or(body, |nl| &body[..nl]).trim_ascii_end();
     let mut values = serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>();
     matches!(values.next(), Some(Ok(_))) && line[values.byte_offset()..].trim_ascii_start().starts_with(b"{")
+}
+
+/// Whether the first lines of `body` (up to [`LINES_JUDGED`]) each start with a timestamp and
+/// a space, and one of them goes on with a whole JSON object (the others may be text: the
+/// other logs of an EKS log group exported with it).
+fn timestamp_prefixed_json(body: &[u8]) -> bool {
+    let mut json = false;
+    let lines = body.split(|&b| b == b'\n').map(<[u8]>::trim_ascii_end).filter(|l| !l.is_empty());
+    for line in lines.take(LINES_JUDGED) {
+        let Some(rest) = super::records::timestamp_prefix(line) else { return false };
+        json |= rest.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok();
+    }
+    json
 }
 
 /// Lines after the first that [`first_line_cut`] judges by.

@@ -288,8 +288,21 @@ impl Collector {
         Ok(out)
     }
 
-    /// Reads one JSON line (or any one JSON record held as bytes).
+    /// Reads one JSON line (or any one JSON record held as bytes). A line may start with a
+    /// timestamp and a space before its JSON, as CloudWatch's export to S3 and `kubectl logs
+    /// --timestamps` write them.
     pub(crate) fn json_record(&mut self, bytes: &[u8], location: Location) {
+        let bytes = match timestamp_prefix(bytes) {
+            Some(rest) if rest.first() == Some(&b'{') => rest,
+            // The other logs exported beside the audit log (the API server's own, the
+            // authenticator's): a timestamp and text.
+            Some(rest) if !rest.is_empty() => {
+                let text = String::from_utf8_lossy(rest);
+                let message = format!("a timestamped log line of text, not an audit event: {}", short(&text));
+                return self.skip(location, SkipKind::NotAuditRecord, message);
+            }
+            _ => bytes,
+        };
         if let Err((kind, message)) = self.json_record_inner(bytes) {
             self.skip(location, kind, message);
         }
@@ -921,6 +934,22 @@ fn aks_category(table: Option<&str>) -> Option<&'static str> {
 }
 
 /// Whether an object is an `AKSAudit` row (the tape's `aks_columns` decides the same way).
+/// What follows a leading RFC 3339 timestamp and the space after it (`2024-03-01T10:00:00.000Z
+/// {…}`), when `line` starts with one.
+pub(crate) fn timestamp_prefix(line: &[u8]) -> Option<&[u8]> {
+    if !line.first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let space = line.iter().take(40).position(|&b| b == b' ')?;
+    let (stamp, rest) = (&line[..space], &line[space + 1..]);
+    let looks_like_time = stamp.len() >= 20
+        && stamp[4] == b'-'
+        && stamp[7] == b'-'
+        && stamp[10] == b'T'
+        && stamp.iter().all(|b| b.is_ascii_digit() || b"-:.TZ+".contains(b));
+    looks_like_time.then_some(rest)
+}
+
 /// Whether `map` is one CloudWatch log event: its `message` (or Logs Insights' `@message`)
 /// beside the event's time or identity. An audit event has no top-level `message`.
 fn is_log_event(map: &Map<String, Value>) -> bool {
