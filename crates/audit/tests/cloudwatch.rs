@@ -183,6 +183,8 @@ fn cloudwatch_export_to_s3_lines_with_a_timestamp_before_the_event_are_read() {
     for (i, l) in lines.iter().enumerate() {
         text.push_str(&format!("2017-09-11T19:55:{:02}.{:03}Z {l}\n", 5 + i / 1000, i % 1000));
     }
+    // An event cut short: its column is counted from the JSON, and the message says so.
+    text.push_str("2017-09-11T19:56:00.000Z {\"kind\":\"Event\",\"verb\n");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(text.as_bytes()).expect("gzip");
     let (f, batch) = read("000000.gz", &gz.finish().expect("gzip"));
@@ -192,7 +194,12 @@ fn cloudwatch_export_to_s3_lines_with_a_timestamp_before_the_event_are_read() {
         messages(&f),
         [
             "line 1 a timestamped log line of text, not an audit event: I0911 19:55:04.998 1 handler.go:153] GET \
-          /healthz: (72µs) 200"
+             /healthz: (72µs) 200"
+                .to_owned(),
+            format!(
+                "line {} invalid JSON: EOF while parsing a string at column 21 (after the 25-character timestamp)",
+                lines.len() + 2
+            ),
         ]
     );
     // A line that only starts with digits is not taken for a timestamp.

@@ -292,6 +292,7 @@ impl Collector {
     /// timestamp and a space before its JSON, as CloudWatch's export to S3 and `kubectl logs
     /// --timestamps` write them.
     pub(crate) fn json_record(&mut self, bytes: &[u8], location: Location) {
+        let whole = bytes.len();
         let bytes = match timestamp_prefix(bytes) {
             Some(rest) if rest.first() == Some(&b'{') => rest,
             // The other logs exported beside the audit log (the API server's own, the
@@ -303,7 +304,12 @@ impl Collector {
             }
             _ => bytes,
         };
-        if let Err((kind, message)) = self.json_record_inner(bytes) {
+        let skipped = whole - bytes.len();
+        if let Err((kind, mut message)) = self.json_record_inner(bytes) {
+            // serde's column counts from the JSON, not from the start of the line.
+            if skipped > 0 && message.contains(" at column ") {
+                message.push_str(&format!(" (after the {skipped}-character timestamp)"));
+            }
             self.skip(location, kind, message);
         }
     }
