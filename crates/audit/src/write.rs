@@ -310,8 +310,7 @@ impl<W: Write> AuditWriter<W> {
                 self.scratch.clear();
                 write_event_json(&mut self.scratch, event);
                 let millis = time_generated(event, &Origin::default()).map_or(0, |t| t.timestamp_millis());
-                // CloudWatch numbers its events with 56 digits; any unique digits will do.
-                let id = format!("{:056}", 38_000_000_000_000_000u64 + self.written);
+                let id = cloudwatch_event_id(self.written);
                 match shape {
                     CloudWatchShape::FilterLogEvents => {
                         self.record.extend_from_slice(if self.started {
@@ -473,12 +472,16 @@ pub fn open_subscription_payload(out: &mut Vec<u8>) {
 /// Appends one log event of a subscription payload: `{"id", "timestamp", "message"}`, the
 /// message being `event_json` as text. `n` numbers the event (CloudWatch's ids are 56 digits).
 pub fn subscription_log_event(out: &mut Vec<u8>, n: u64, millis: i64, event_json: &[u8]) {
-    out.extend_from_slice(
-        format!("{{\"id\":\"{:056}\",\"timestamp\":{millis},\"message\":", 38_000_000_000_000_000u64 + n)
-            .as_bytes(),
-    );
+    out.extend_from_slice(b"{\"id\":");
+    write_str(out, &cloudwatch_event_id(n));
+    out.extend_from_slice(format!(",\"timestamp\":{millis},\"message\":").as_bytes());
     write_str(out, &String::from_utf8_lossy(event_json));
     out.push(b'}');
+}
+
+/// The `n`th log event's ID: CloudWatch numbers its events with 56 digits; any unique digits do.
+fn cloudwatch_event_id(n: u64) -> String {
+    format!("{:056}", 38_000_000_000_000_000u64 + n)
 }
 
 fn event_api_version(event: &Event) -> &str {

@@ -939,7 +939,6 @@ fn aks_category(table: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// Whether an object is an `AKSAudit` row (the tape's `aks_columns` decides the same way).
 /// What follows a leading RFC 3339 timestamp and the space after it (`2024-03-01T10:00:00.000Z
 /// {…}`), when `line` starts with one.
 pub(crate) fn timestamp_prefix(line: &[u8]) -> Option<&[u8]> {
@@ -974,6 +973,7 @@ fn is_log_event(map: &Map<String, Value>) -> bool {
         .any(|k| map.contains_key(*k))
 }
 
+/// Whether an object is an `AKSAudit` row (the tape's `aks_columns` decides the same way).
 fn is_aks_row(map: &Map<String, Value>) -> bool {
     map.contains_key("AuditId")
         || (map.contains_key("Verb") && (map.contains_key("RequestUri") || map.contains_key("ObjectRef")))
