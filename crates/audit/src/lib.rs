@@ -40,8 +40,9 @@ pub enum InputFormat {
     DiagnosticEnvelope,
     /// Amazon CloudWatch Logs (EKS): log events whose `message` is the event as JSON text, in
     /// `aws logs filter-log-events` / `get-log-events` output (`events`), subscription payloads
-    /// (`logEvents`, as Firehose and Kinesis deliver them), Logs Insights results
-    /// (`get-query-results`, or rows with `@message`), or one log event per line.
+    /// (`logEvents`, as Firehose and Kinesis deliver them, or base64 and gzipped in a
+    /// Lambda's `awslogs.data`), Logs Insights results (`get-query-results`, or rows with
+    /// `@message`), or one log event per line.
     #[serde(rename = "cloudwatch")]
     CloudWatch,
 }

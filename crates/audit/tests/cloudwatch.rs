@@ -206,3 +206,36 @@ fn cloudwatch_export_to_s3_lines_with_a_timestamp_before_the_event_are_read() {
     let (f, _) = read("digits.log", b"12345 {\"kind\":\"Event\"}\n");
     assert_eq!(f.events, 0);
 }
+
+#[test]
+fn a_lambdas_cloudwatch_event_is_decoded_and_its_payload_read() {
+    use base64::Engine as _;
+    let (lines, ids) = real_lines();
+    let encode = |payload: &Value| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(payload.to_string().as_bytes()).expect("gzip");
+        base64::engine::general_purpose::STANDARD.encode(gz.finish().expect("gzip"))
+    };
+    // What a Lambda subscribed to the log group receives, one event per line.
+    let text: String = lines
+        .chunks(10)
+        .enumerate()
+        .map(|(n, part)| format!("{}\n", json!({"awslogs": {"data": encode(&payload(part, n * 10))}})))
+        .chain([
+            format!("{}\n", json!({"awslogs": {"data": "not base64!"}})),
+            format!(
+                "{}\n",
+                json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode("plain")}})
+            ),
+            format!("{}\n", json!({"awslogs": {}})),
+        ])
+        .collect();
+    let (f, batch) = read("lambda.jsonl", text.as_bytes());
+    assert_eq!(ids_of(&batch), sorted(ids));
+    assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::CloudWatch]);
+    let skipped = messages(&f);
+    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    assert!(skipped[0].starts_with("line 5 `awslogs.data` is not base64: "), "{skipped:?}");
+    assert!(skipped[1].starts_with("line 6 `awslogs.data` is not gzip: "), "{skipped:?}");
+    assert_eq!(skipped[2], "line 7 `awslogs` without `data`");
+}

@@ -527,6 +527,13 @@ impl Collector {
         if is_aks_row(map) {
             return self.aks_row(map, InputFormat::AksAudit);
         }
+        // A Lambda's CloudWatch Logs event: the subscription payload gzipped, in base64.
+        if let Some(Value::Object(awslogs)) = map.get("awslogs")
+            && depth < 3
+        {
+            let payload = lambda_payload(awslogs)?;
+            return self.object_record(&payload, depth + 1);
+        }
         // CloudWatch Logs: a subscription payload's `logEvents`, the `events` of `aws logs
         // filter-log-events` / `get-log-events`, Logs Insights' `results` rows, one log event.
         if let Some(Value::Array(events)) = map.get("logEvents") {
@@ -936,6 +943,49 @@ fn aks_category(table: Option<&str>) -> Option<&'static str> {
         Some("AKSAudit" | "kube-audit") => Some("kube-audit"),
         Some("AKSAuditAdmin" | "kube-audit-admin") => Some("kube-audit-admin"),
         _ => None,
+    }
+}
+
+/// The most a Lambda's `awslogs.data` may decompress to (Lambda's own limit on an event is
+/// 6 MB; more is not a CloudWatch payload).
+const LAMBDA_PAYLOAD_MAX: u64 = 64 << 20;
+
+/// The subscription payload of a Lambda's CloudWatch Logs event (`{"awslogs": {"data":
+/// "<base64 of the gzipped payload>"}}`).
+fn lambda_payload(awslogs: &Map<String, Value>) -> Result<Map<String, Value>, RecordError> {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let data = match awslogs.get("data") {
+        Some(Value::String(d)) => d,
+        Some(other) => {
+            return err(
+                SkipKind::InvalidField,
+                format!("`awslogs.data` is {}, expected base64 text", type_name(other)),
+            );
+        }
+        None => return err(SkipKind::InvalidField, "`awslogs` without `data`"),
+    };
+    let gzipped = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|e| (SkipKind::InvalidField, format!("`awslogs.data` is not base64: {e}")))?;
+    let mut text = Vec::new();
+    flate2::read::MultiGzDecoder::new(gzipped.as_slice())
+        .take(LAMBDA_PAYLOAD_MAX + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| (SkipKind::InvalidField, format!("`awslogs.data` is not gzip: {e}")))?;
+    if text.len() as u64 > LAMBDA_PAYLOAD_MAX {
+        return err(
+            SkipKind::TooLong,
+            format!("`awslogs.data` decompresses to more than {} MiB", LAMBDA_PAYLOAD_MAX >> 20),
+        );
+    }
+    match serde_json::from_slice::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(other) => err(
+            SkipKind::InvalidField,
+            format!("`awslogs.data` holds {}, expected a subscription payload object", type_name(&other)),
+        ),
+        Err(e) => err(SkipKind::InvalidField, format!("`awslogs.data` is not JSON once decompressed: {e}")),
     }
 }
 
