@@ -105,6 +105,20 @@ fn other_record(key: &[u8]) -> bool {
     )
 }
 
+/// Whether `line` starts as a CloudWatch Logs record that holds events as text (a subscription
+/// payload, as AWS writes it `{"messageType"…` or `{"owner"…`; a Lambda's `{"awslogs"…`):
+/// neither the scan nor the tape reads those, and the serde path is taken at once.
+pub(super) fn is_cloudwatch_payload(line: &[u8]) -> bool {
+    let mut c = Cursor { text: "", bytes: line, at: 0, texts: Vec::new() };
+    c.ws();
+    if c.eat(b'{').is_none() {
+        return false;
+    }
+    c.ws();
+    c.plain_key()
+        .is_some_and(|k| matches!(k, b"messageType" | b"owner" | b"logGroup" | b"logEvents" | b"awslogs"))
+}
+
 /// Whether `line` may be an event for the scan: false when its first key (read from the bytes,
 /// before the line's UTF-8 is checked) is one of another record, as in every Azure row.
 pub(super) fn may_be_event(line: &[u8]) -> bool {
@@ -755,6 +769,29 @@ mod tests {
             b"{\"\xff\":1}",
         ] {
             assert!(may_be_event(line), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn cloudwatch_payloads_are_told_by_their_first_key() {
+        for line in [
+            &br#"{"messageType":"DATA_MESSAGE","owner":"1","logEvents":[]}"#[..],
+            br#" { "owner": "1"}"#,
+            br#"{"awslogs":{"data":""}}"#,
+            br#"{"logGroup":"/aws/eks/x/cluster"}"#,
+            br#"{"logEvents":[]}"#,
+        ] {
+            assert!(is_cloudwatch_payload(line), "{line:?}");
+        }
+        for line in [
+            &br#"{"kind":"Event","message":"x"}"#[..],
+            br#"{"timestamp":1,"message":"{}"}"#,
+            br#"{"messageTyp"#,
+            br#"["messageType"]"#,
+            b"",
+            b"{\"\xff\":1}",
+        ] {
+            assert!(!is_cloudwatch_payload(line), "{line:?}");
         }
     }
 
