@@ -650,38 +650,11 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 }
             }
         }
-        OperatorKind::MvExpand(m) => {
-            out.push_str("mv-expand");
-            write_params(out, &m.params);
-            for (i, item) in m.items.iter().enumerate() {
-                out.push_str(if i == 0 { " " } else { ", " });
-                if let Some(name) = &item.name {
-                    write_name(out, &name.name);
-                    out.push_str(" = ");
-                }
-                write_expr(out, &item.expr);
-                if let Some(ty) = &item.to_type {
-                    out.push_str(" to typeof(");
-                    write_name(out, &ty.name);
-                    out.push(')');
-                }
-            }
-            if let Some(limit) = &m.limit {
-                out.push_str(" limit ");
-                write_expr(out, limit);
-            }
-        }
+        OperatorKind::MvExpand(m) => write_expansion(out, "mv-expand", m),
         OperatorKind::MvApply(m) => {
-            let mut expand = String::new();
-            write_operator(&mut expand, &OperatorKind::MvExpand(m.expand.clone()));
-            out.push_str(&expand.replacen("mv-expand", "mv-apply", 1));
+            write_expansion(out, "mv-apply", &m.expand);
             out.push_str(" on (");
-            for (i, op) in m.operators.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(" | ");
-                }
-                write_operator(out, &op.kind);
-            }
+            write_pipeline(out, &m.operators);
             out.push(')');
         }
         OperatorKind::Partition(pt) => {
@@ -690,12 +663,7 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
             out.push_str(" by ");
             write_expr(out, &pt.by);
             out.push_str(" (");
-            for (i, op) in pt.operators.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(" | ");
-                }
-                write_operator(out, &op.kind);
-            }
+            write_pipeline(out, &pt.operators);
             out.push(')');
         }
         OperatorKind::Evaluate(ev) => {
@@ -787,6 +755,39 @@ fn write_operator(out: &mut String, op: &OperatorKind) {
                 write_named(out, &m.by);
             }
         }
+    }
+}
+
+/// `keyword [params] item, item … [limit N]`: what `mv-expand` and `mv-apply` share.
+fn write_expansion(out: &mut String, keyword: &str, m: &MvExpand) {
+    out.push_str(keyword);
+    write_params(out, &m.params);
+    for (i, item) in m.items.iter().enumerate() {
+        out.push_str(if i == 0 { " " } else { ", " });
+        if let Some(name) = &item.name {
+            write_name(out, &name.name);
+            out.push_str(" = ");
+        }
+        write_expr(out, &item.expr);
+        if let Some(ty) = &item.to_type {
+            out.push_str(" to typeof(");
+            write_name(out, &ty.name);
+            out.push(')');
+        }
+    }
+    if let Some(limit) = &m.limit {
+        out.push_str(" limit ");
+        write_expr(out, limit);
+    }
+}
+
+/// Operators joined by ` | ` (the subqueries of `mv-apply` and `partition`).
+fn write_pipeline(out: &mut String, operators: &[Operator]) {
+    for (i, op) in operators.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" | ");
+        }
+        write_operator(out, &op.kind);
     }
 }
 

@@ -105,34 +105,33 @@ fn other_record(key: &[u8]) -> bool {
     )
 }
 
+/// A cursor just inside the object `line` starts with (past `{` and whitespace), reading the
+/// bytes before the line's UTF-8 is checked; `None` when `line` does not start an object.
+fn inside_object(line: &[u8]) -> Option<Cursor<'_>> {
+    let mut c = Cursor { text: "", bytes: line, at: 0, texts: Vec::new() };
+    c.ws();
+    c.eat(b'{')?;
+    c.ws();
+    Some(c)
+}
+
 /// Whether `line` starts as a CloudWatch Logs record that holds events as text (a subscription
 /// payload, as AWS writes it `{"messageType"…` or `{"owner"…`; a Lambda's `{"awslogs"…`):
 /// neither the scan nor the tape reads those, and the serde path is taken at once.
 pub(super) fn is_cloudwatch_payload(line: &[u8]) -> bool {
-    let mut c = Cursor { text: "", bytes: line, at: 0, texts: Vec::new() };
-    c.ws();
-    if c.eat(b'{').is_none() {
-        return false;
-    }
-    c.ws();
-    c.plain_key()
+    inside_object(line)
+        .and_then(|mut c| c.plain_key())
         .is_some_and(|k| matches!(k, b"messageType" | b"owner" | b"logGroup" | b"logEvents" | b"awslogs"))
 }
 
-/// Whether `line` may be an event for the scan: false when its first key (read from the bytes,
-/// before the line's UTF-8 is checked) is one of another record, as in every Azure row.
+/// Whether `line` may be an event for the scan: false when its first key is one of another
+/// record, as in every Azure row.
 pub(super) fn may_be_event(line: &[u8]) -> bool {
     // The apiserver's line, at once.
     if line.starts_with(br#"{"kind":"Event","#) {
         return true;
     }
-    let mut c = Cursor { text: "", bytes: line, at: 0, texts: Vec::new() };
-    c.ws();
-    if c.eat(b'{').is_none() {
-        return false;
-    }
-    c.ws();
-    !c.plain_key().is_some_and(other_record)
+    inside_object(line).is_some_and(|mut c| !c.plain_key().is_some_and(other_record))
 }
 
 struct Cursor<'a> {
