@@ -45,6 +45,12 @@ pub enum InputFormat {
     /// `@message`), or one log event per line.
     #[serde(rename = "cloudwatch")]
     CloudWatch,
+    /// Google Cloud Logging (GKE): `LogEntry` objects whose `protoPayload` is a Cloud Audit
+    /// Logs `AuditLog` of service `k8s.io`, as a Cloud Storage sink writes them (one per
+    /// line) or `gcloud logging read --format=json` prints them (an array). They carry one
+    /// time per request and no query string.
+    #[serde(rename = "gke")]
+    Gke,
 }
 
 impl InputFormat {
@@ -59,11 +65,12 @@ impl InputFormat {
             InputFormat::AksAuditCsv => "aks-audit-csv",
             InputFormat::DiagnosticEnvelope => "diagnostic-envelope",
             InputFormat::CloudWatch => "cloudwatch",
+            InputFormat::Gke => "gke",
         }
     }
 
     /// Every format, in a stable order.
-    pub const ALL: [InputFormat; 8] = [
+    pub const ALL: [InputFormat; 9] = [
         InputFormat::K8sLog,
         InputFormat::EventList,
         InputFormat::AzureDiagnostics,
@@ -72,6 +79,7 @@ impl InputFormat {
         InputFormat::AksAuditCsv,
         InputFormat::DiagnosticEnvelope,
         InputFormat::CloudWatch,
+        InputFormat::Gke,
     ];
 
     /// The format of a [`InputFormat::name`].

@@ -203,7 +203,7 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
         r#"{"kind":"Event","auditID":"x","responseStatus":{"code":"two hundred"}}"#.to_owned(),
         EVENT.replace("2024-01-01T10:00:01.5Z", "yesterday"),
         r#"{"hello":"world"}"#.to_owned(),
-        r#"{"protoPayload":{"methodName":"io.k8s.get"}}"#.to_owned(),
+        r#"{"protopayload_auditlog":{"methodName":"io.k8s.get"}}"#.to_owned(),
         r#"{"kind":"Pod","apiVersion":"v1"}"#.to_owned(),
         "x".repeat(5000),
         EVENT.replace("\"a1\"", "\"a2\""),
@@ -232,7 +232,7 @@ fn every_bad_record_kind_is_reported_with_its_line_and_the_rest_is_kept() {
         f.examples[1].message
     );
     assert!(f.examples[2].message.contains("stageTimestamp"), "{}", f.examples[2].message);
-    assert!(f.examples[4].message.contains("GKE"), "{}", f.examples[4].message);
+    assert!(f.examples[4].message.contains("BigQuery"), "{}", f.examples[4].message);
     assert!(f.examples[5].message.contains("kind \"Pod\""), "{}", f.examples[5].message);
 }
 

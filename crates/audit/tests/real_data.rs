@@ -42,9 +42,9 @@ type Expect = (&'static str, Option<InputFormat>, u64, u64, Option<&'static str>
 
 const FILES: &[Expect] = &[
     ("audit/audit2rbac_demo.log", Some(InputFormat::K8sLog), 37, 0, None),
-    // 3 native events + 1 AKS diagnostic record with `properties.log` as an object; the GKE
-    // protoPayload line is skipped as unsupported.
-    ("audit/elastic_integrations_test-audit_mixed.log", Some(InputFormat::K8sLog), 4, 1, None),
+    // 3 native events, 1 AKS diagnostic record with `properties.log` as an object and 1 GKE
+    // Cloud Logging entry (protoPayload); see tests/gke.rs for the GKE row.
+    ("audit/elastic_integrations_test-audit_mixed.log", Some(InputFormat::K8sLog), 5, 0, None),
     ("audit/hkerma_perfspec_audit-logs.csv", None, 0, 0, Some("CSV without a header line")),
     ("audit/joonghyunlee_k8s-audit-webhook_EventList.json", Some(InputFormat::EventList), 2, 0, None),
     ("audit/khi_oss_test-log_single-event.yaml", Some(InputFormat::K8sLog), 1, 0, None),

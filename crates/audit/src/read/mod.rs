@@ -36,6 +36,7 @@
 mod archive;
 mod array;
 mod document;
+mod gke;
 mod input;
 mod lines;
 mod records;

@@ -553,10 +553,17 @@ impl Collector {
         if is_log_event(map) {
             return self.log_event(map);
         }
-        if map.contains_key("protoPayload") {
+        // Google Cloud Logging (GKE): the request as a Cloud Audit Logs entry.
+        if super::gke::is_entry(map) {
+            let (event, cluster) = super::gke::event_of_entry(map)?;
+            let origin = RowOrigin { cluster_resource_id: cluster.as_deref(), ..RowOrigin::default() };
+            return self.event_value(&event, InputFormat::Gke, &origin);
+        }
+        if map.contains_key("protopayload_auditlog") {
             return err(
                 SkipKind::Unsupported,
-                "a GKE Cloud Audit Logs entry (protoPayload), not a Kubernetes audit Event; not supported",
+                "a Cloud Audit Logs row as BigQuery exports it (protopayload_auditlog); not supported: read the \
+                 entries from a Cloud Storage sink or `gcloud logging read --format=json` instead",
             );
         }
         match kind {

@@ -48,7 +48,7 @@ pub enum SkipKind {
     BadTimestamp,
     /// A line longer than the reader accepts.
     TooLong,
-    /// A known log format that is not a Kubernetes audit event (e.g. GKE Cloud Audit Logs).
+    /// A known log format that is not read (Cloud Audit Logs rows as BigQuery exports them).
     Unsupported,
 }
 
