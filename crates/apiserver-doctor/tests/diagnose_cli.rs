@@ -800,3 +800,73 @@ fn an_etcd_that_does_not_answer_is_a_finding_and_the_rest_is_still_diagnosed() {
     assert_eq!(etc010["subject"]["name"], url.as_str());
     assert!(findings.iter().any(|f| f["code"] == "AUD009"), "the audit part is kept");
 }
+
+/// GKE's Cloud Audit Logs keep one time per request and no query string: `diagnose` still
+/// finds what needs no latency (the throttled client, from the 429s GKE keeps), and says the
+/// latency checks had nothing to judge instead of staying silent.
+#[test]
+fn gke_logs_name_the_throttled_client_and_say_latency_is_unknown() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = tempfile::tempdir().expect("tempdir");
+    let sim_dir = sim.path().to_str().expect("utf-8");
+    let made = doctor(
+        &[
+            "simulate",
+            "--out",
+            sim_dir,
+            "--nodes",
+            "20",
+            "--duration",
+            "10m",
+            "--scenario",
+            "apf-throttled",
+            "--format",
+            "gke",
+        ],
+        cache.path(),
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sim.path().join("scenario.json")).expect("scenario.json"))
+            .expect("json");
+    let audit = sim.path().join("audit");
+    let out = doctor(&["diagnose", audit.to_str().expect("utf-8"), "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1), "a critical finding: {}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let inputs = report["inputs"].as_array().expect("inputs");
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert_eq!(inputs[0]["detected"], "gke", "{}", inputs[0]);
+    assert_eq!(inputs[0]["skipped"], 0, "{}", inputs[0]);
+    // One entry per request: the requests the simulator made.
+    assert_eq!(inputs[0]["records"], truth["audit"]["requests"], "{}", inputs[0]);
+    let findings = report["findings"].as_array().expect("findings");
+    let top = &findings[0];
+    assert_eq!(top["code"], "AUD006", "{top}");
+    assert_eq!(top["severity"], "critical", "{top}");
+    let offender = &truth["scenarios"][0]["offender"];
+    let agent = offender["user_agent"].as_str().expect("agent");
+    let client = agent.split('/').next().expect("client");
+    assert!(top["title"].as_str().is_some_and(|t| t.starts_with(client)), "{top}");
+    // Its share of 429s, as the simulator counted them.
+    let codes = &truth["scenarios"][0]["observed"]["codes"]["list"];
+    let (ok, throttled) = (codes["200"].as_f64().expect("200s"), codes["429"].as_f64().expect("429s"));
+    let share = format!("{:.0}%", 100.0 * throttled / (ok + throttled));
+    assert!(top["title"].as_str().is_some_and(|t| t.contains(&share)), "{share}: {top}");
+    let latency = findings
+        .iter()
+        .find(|f| {
+            f["code"] == "AUD009"
+                && f["title"].as_str().is_some_and(|t| t.starts_with("no latency can be measured"))
+        })
+        .unwrap_or_else(|| panic!("no warning that latency is unknown: {findings:#?}"));
+    assert_eq!(latency["severity"], "warning");
+    assert!(latency["summary"].as_str().is_some_and(|s| s.contains("GKE")), "{latency}");
+    // No latency finding pretends to know.
+    assert!(
+        !findings
+            .iter()
+            .any(|f| ["AUD002", "AUD003", "AUD004", "AUD005"]
+                .contains(&f["code"].as_str().unwrap_or_default())),
+        "{findings:#?}"
+    );
+}

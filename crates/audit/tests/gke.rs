@@ -79,7 +79,7 @@ fn entry_of(event: &Value, i: usize) -> Value {
         "serviceName": "k8s.io",
         "status": if code < 300 { json!({}) } else { json!({"code": grpc_of(code), "message": "PERMISSION_DENIED"}) },
     });
-    if code >= 300 && i % 2 == 0 {
+    if code >= 300 && i.is_multiple_of(2) {
         payload["response"] = json!({
             "@type": "core.k8s.io/v1.Status", "apiVersion": "v1", "kind": "Status",
             "code": code, "reason": event["responseStatus"]["reason"], "status": "Failure",

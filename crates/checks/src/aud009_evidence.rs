@@ -31,7 +31,8 @@ It reports:
   are not audit logs), so there is nothing to diagnose;
 - **no read requests**: not one `get` or `list` — what an export of only the
   `kube-audit-admin` category looks like (Azure leaves get and list out of it; its watches and
-  writes stay), or an audit policy that drops reads, so read load and LIST storms cannot be seen;
+  writes stay), or GKE's Admin Activity log without its Data Access log (off until enabled),
+  or an audit policy that drops reads, so read load and LIST storms cannot be seen;
 - **gaps**: stretches inside the window longer than `log_gap_seconds` (5 minutes) without a
   single event — lost log shipping, a dropped apiserver instance, a sampling export, or an
   audit policy that logs little;
@@ -41,7 +42,8 @@ It reports:
   part of the window from its first event to its last;
 - **no latency**: none (or under 90%) of the window's requests carry both
   `requestReceivedTimestamp` and `stageTimestamp`, so the latency checks judge few or none of
-  them — their silence does not mean latency is fine;
+  them — their silence does not mean latency is fine (GKE's Cloud Audit Logs keep one time
+  per request: none of their requests has a latency);
 - **events without timestamps**: kept and counted, but outside every time window;
 - **an empty window**: events exist, but none between `--now` minus `--since` and `--now`;
 - **no completed requests**: only `RequestReceived`/`ResponseStarted` stages, so latency cannot
@@ -68,6 +70,8 @@ the log pipeline for the gaps, and pin the window to the data with `--now latest
 
 - AKS diagnostic categories (kube-audit vs kube-audit-admin):
   https://learn.microsoft.com/azure/aks/monitor-aks-reference#resource-logs
+- GKE audit logs (Admin Activity, Data Access):
+  https://cloud.google.com/kubernetes-engine/docs/how-to/audit-logging
 - Kubernetes audit stages and policy: https://kubernetes.io/docs/tasks/debug/debug-cluster/audit/
 "#,
 };
@@ -279,8 +283,9 @@ fn latency_warning(ctx: &AuditContext, requests: f64, timed: f64, query: &str) -
                 "Not one of the {} requests in the window (watches and other long-running requests left out) \
                  carries both requestReceivedTimestamp and stageTimestamp, so the latency checks (AUD002, AUD003, \
                  AUD004's time in LISTs, AUD005) had nothing to judge: their silence does not mean latency is \
-                 fine. Logs converted or trimmed by a shipper often drop these fields; read the API server's own \
-                 audit log, or its request-duration metrics (diagnose --metrics).",
+                 fine. Logs converted or trimmed by a shipper often drop these fields, and GKE's Cloud Audit Logs \
+                 keep one time per request; read the API server's own audit log, or its request-duration metrics \
+                 (diagnose --metrics).",
                 count(requests)
             ),
         )
@@ -445,9 +450,11 @@ pub fn evaluate(
         warn(
             "no get or list requests in the log: reads are missing (kube-audit-admin only?)".to_owned(),
             "Not one get or list request was logged. That is what an export of only the kube-audit-admin category \
-             looks like (Azure leaves get and list out of it; watches and writes stay), or an audit policy that \
-             drops reads: read load, LIST storms and the clients behind them cannot be seen, and no finding about \
-             them means nothing. Export the kube-audit category for the incident window."
+             looks like (Azure leaves get and list out of it; watches and writes stay), or GKE's Admin Activity \
+             audit log without its Data Access log (where GKE logs reads; off until enabled), or an audit policy \
+             that drops reads: read load, LIST storms and the clients behind them cannot be seen, and no finding \
+             about them means nothing. Export the kube-audit category (on GKE, enable Data Access audit logs for \
+             the Kubernetes API) for the incident window."
                 .to_owned(),
             &prof_query,
             vec![],

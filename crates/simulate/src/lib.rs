@@ -209,7 +209,13 @@ pub fn simulate(
     text.push('\n');
     write(out, "scenario.json", text.as_bytes())?;
     written.push("scenario.json".to_owned());
-    Ok(Summary { events: stats.events, requests: stats.requests, audit_bytes, files: written })
+    Ok(Summary { events: events_written(cfg, &stats), requests: stats.requests, audit_bytes, files: written })
+}
+
+/// The audit records the files hold: every event, or with `--format gke` one per request
+/// (GKE logs a request once, not each of its stages).
+fn events_written(cfg: &Config, stats: &Stats) -> u64 {
+    if cfg.format == OutputFormat::Gke { stats.requests } else { stats.events }
 }
 
 /// Sets a scrape file's modification time to its simulated scrape time. Scrapes without
@@ -542,7 +548,7 @@ fn ground_truth(
         },
         "audit": {
             "files": audit_files,
-            "events": stats.events,
+            "events": events_written(cfg, stats),
             "requests": stats.requests,
             "bytes": audit_bytes,
             "verbs": stats.verbs,

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use audit::batch::Origin;
 use audit::write::{
     AKS_AUDIT_COLUMNS, AZURE_DIAGNOSTICS_COLUMNS, Compressed, Compression, Container, DynamicColumns,
-    EnvelopeLog, aks_audit_row, azure_diagnostics_row, envelope_record, open_subscription_payload,
+    EnvelopeLog, aks_audit_row, azure_diagnostics_row, envelope_record, gke_entry, open_subscription_payload,
     pretty_json, subscription_log_event, write_csv_header, write_event_json,
 };
 use chrono::{DateTime, TimeZone, Utc};
@@ -50,10 +50,13 @@ pub enum OutputFormat {
     /// Amazon CloudWatch Logs subscription payloads (EKS; what Firehose delivers to S3 with a
     /// newline after each record), 100 log events per line.
     CloudWatch,
+    /// Google Cloud Logging entries (GKE), one per line as a Cloud Storage sink writes them;
+    /// one per request (the first stages are not logged), with one time and no query string.
+    Gke,
 }
 
 /// Every format with its name, in the order documented.
-pub const FORMATS: [(OutputFormat, &str); 14] = [
+pub const FORMATS: [(OutputFormat, &str); 15] = [
     (OutputFormat::K8s, "k8s"),
     (OutputFormat::K8sV1beta1, "k8s-v1beta1"),
     (OutputFormat::EventList, "eventlist"),
@@ -68,6 +71,7 @@ pub const FORMATS: [(OutputFormat, &str); 14] = [
     (OutputFormat::Envelope, "envelope"),
     (OutputFormat::EnvelopeObject, "envelope-object"),
     (OutputFormat::CloudWatch, "cloudwatch"),
+    (OutputFormat::Gke, "gke"),
 ];
 
 impl OutputFormat {
@@ -81,7 +85,8 @@ impl OutputFormat {
         match self {
             OutputFormat::EventListPretty
             | OutputFormat::AzureDiagnosticsJson
-            | OutputFormat::AksAuditJson => "json",
+            | OutputFormat::AksAuditJson
+            | OutputFormat::Gke => "json",
             OutputFormat::AzureDiagnosticsCsv | OutputFormat::AksAuditCsv => "csv",
             _ => "log",
         }
@@ -265,6 +270,14 @@ pub fn render(ctx: &Ctx, slice: &SliceOut, format: OutputFormat, out: &mut Vec<u
                 subscription_log_event(out, i as u64, millis, line);
                 if i % LIST_BATCH == LIST_BATCH - 1 || i + 1 == n {
                     out.extend_from_slice(b"]}\n");
+                }
+            }
+            OutputFormat::Gke => {
+                if let Ok(event) = serde_json::from_slice::<audit::Event>(line)
+                    && let Some(entry) = gke_entry(&event, &origin)
+                    && serde_json::to_writer(&mut *out, &entry).is_ok()
+                {
+                    out.push(b'\n');
                 }
             }
         }

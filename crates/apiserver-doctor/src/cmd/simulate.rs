@@ -34,7 +34,7 @@ pub struct Args {
     scenario: Vec<String>,
     /// Audit log format: k8s, k8s-v1beta1, eventlist, eventlist-pretty, azure-diagnostics,
     /// azure-diagnostics-json, azure-diagnostics-csv, aks-audit, aks-audit-strings,
-    /// aks-audit-json, aks-audit-csv, envelope, envelope-object, cloudwatch.
+    /// aks-audit-json, aks-audit-csv, envelope, envelope-object, cloudwatch, gke.
     #[arg(long, default_value = "k8s")]
     format: String,
     /// Kubernetes version whose metric names and user agents to use (1.16, 1.19 to 1.35).
