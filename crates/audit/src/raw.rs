@@ -16,6 +16,7 @@ use crate::InputFormat;
 use crate::batch::CanonicalBuilder;
 use crate::timestamp::MinuteCache;
 
+pub(crate) mod gke;
 pub(crate) mod scan;
 pub(crate) mod tape;
 

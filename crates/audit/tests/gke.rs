@@ -262,7 +262,7 @@ fn entries_that_are_no_kubernetes_request_are_named_and_skipped() {
             "line 2 a Cloud Audit Logs entry of service container.googleapis.com \
              (google.container.v1.ClusterManager.SetNodePoolSize), not a request to the Kubernetes API (k8s.io)",
             "line 3 field `protoPayload.methodName`: missing or empty",
-            "line 4 field `protoPayload.status.code`: \"PERMISSION_DENIED\", expected a gRPC status code (0 to 16)",
+            "line 4 field `protoPayload.status.code`: string \"PERMISSION_DENIED\", expected an integer",
             "line 5 field `timestamp`: unreadable timestamp \"yesterday\"",
             "line 6 a Cloud Audit Logs row as BigQuery exports it (protopayload_auditlog); not supported: read the \
              entries from a Cloud Storage sink or `gcloud logging read --format=json` instead",
@@ -270,6 +270,14 @@ fn entries_that_are_no_kubernetes_request_are_named_and_skipped() {
     );
     let (f, _) = read("text.json", br#"{"protoPayload": "text"}"#);
     assert_eq!(messages(&f), ["line 1 field `protoPayload`: a string, expected an object"]);
+    let mut unknown_code = good;
+    unknown_code["protoPayload"]["status"] = json!({"code": 99});
+    unknown_code["protoPayload"].as_object_mut().expect("payload").remove("response");
+    let (f, _) = read("code.json", format!("{unknown_code}\n").as_bytes());
+    assert_eq!(
+        messages(&f),
+        ["line 1 field `protoPayload.status.code`: 99, expected a gRPC status code (0 to 16)"]
+    );
 }
 
 /// The shared data folder, as `real_data.rs` finds it; `None` (skipped) unless `CI` is set.
@@ -329,4 +337,32 @@ fn the_real_gke_entry_of_elastics_test_log_reads_as_a_readyz_probe() {
     let map = anns.as_map().value(row);
     let keys = map.column(0).as_string::<i32>();
     assert!(keys.iter().any(|k| k == Some("authorization.k8s.io/decision")));
+}
+
+#[test]
+fn bodies_are_kept_only_when_asked_for() {
+    let event = &real_events()[0];
+    let mut entry = entry_of(event, 0);
+    entry["protoPayload"]["request"] = json!({"kind": "DeleteOptions", "apiVersion": "v1"});
+    let line = format!("{entry}\n");
+    let (f, dropped) = read("bodies.json", line.as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(strings(&dropped, col::REQUEST_OBJECT), [None]);
+    assert_eq!(strings(&dropped, col::LEVEL), [Some("RequestResponse".to_owned())]);
+    let mut batches = Vec::new();
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        batches.push(b);
+        Ok(())
+    };
+    let opts = ReadOptions { keep_bodies: true, ..ReadOptions::default() };
+    read_bytes("bodies.json", line.as_bytes(), &opts, &mut sink).expect("read");
+    let kept = concat_batches(&canonical_schema(), &batches).expect("concat");
+    let request: Value =
+        serde_json::from_str(strings(&kept, col::REQUEST_OBJECT)[0].as_deref().expect("kept")).expect("json");
+    assert_eq!(request, entry["protoPayload"]["request"]);
+    let response: Value =
+        serde_json::from_str(strings(&kept, col::RESPONSE_OBJECT)[0].as_deref().expect("kept"))
+            .expect("json");
+    assert_eq!(response, entry["protoPayload"]["response"]);
+    assert_eq!(rows_kept(&kept), rows_kept(&dropped));
 }

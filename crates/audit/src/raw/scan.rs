@@ -124,6 +124,14 @@ pub(super) fn is_cloudwatch_payload(line: &[u8]) -> bool {
         .is_some_and(|k| matches!(k, b"messageType" | b"owner" | b"logGroup" | b"logEvents" | b"awslogs"))
 }
 
+/// Whether `line` starts as a Cloud Logging entry (GKE's audit logs: `{"insertId"…`,
+/// `{"logName"…`, `{"protoPayload"…`, `{"receiveTimestamp"…`, the keys the exports begin with).
+pub(crate) fn is_gke_entry(line: &[u8]) -> bool {
+    inside_object(line)
+        .and_then(|mut c| c.plain_key())
+        .is_some_and(|k| matches!(k, b"insertId" | b"logName" | b"protoPayload" | b"receiveTimestamp"))
+}
+
 /// Whether `line` may be an event for the scan: false when its first key is one of another
 /// record, as in every Azure row.
 pub(super) fn may_be_event(line: &[u8]) -> bool {

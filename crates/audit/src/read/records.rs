@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
 use crate::InputFormat;
 use crate::batch::{CanonicalBuilder, SizeHint};
+use crate::raw::gke;
 use crate::raw::tape::{self, TapeReader};
 use crate::raw::{Body, RawEvent, RowOrigin};
 use crate::store::writer::FileClass;
@@ -192,7 +193,8 @@ fn plain_types(message: &str) -> String {
     let mut out = message
         .replace("invalid type: ", "")
         .replace("expected a sequence", "expected a list")
-        .replace("expected i32", "expected a 32-bit integer");
+        .replace("expected i32", "expected a 32-bit integer")
+        .replace("expected i64", "expected an integer");
     if let Some(at) = out.find("expected struct ") {
         let name = at + "expected struct ".len();
         let end = out[name..].find(|c: char| !c.is_alphanumeric()).map_or(out.len(), |i| name + i);
@@ -315,6 +317,14 @@ impl Collector {
     }
 
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
+        // A GKE Cloud Logging entry, told by its first key, read borrowed in one pass; one
+        // that does not read so goes the serde way below, which names what is wrong.
+        if !self.keep_bodies
+            && crate::raw::scan::is_gke_entry(bytes)
+            && let Ok(entry) = serde_json::from_slice::<gke::Entry<'_, IgnoredAny>>(bytes)
+        {
+            return self.gke_entry(entry);
+        }
         // Hot path: a native Event through the one-pass scan, else simd-json's tape; what
         // neither expects, the serde path below reads (and names the problem of).
         if self.simd && !self.keep_bodies {
@@ -555,9 +565,15 @@ impl Collector {
         }
         // Google Cloud Logging (GKE): the request as a Cloud Audit Logs entry.
         if super::gke::is_entry(map) {
-            let (event, cluster) = super::gke::event_of_entry(map)?;
-            let origin = RowOrigin { cluster_resource_id: cluster.as_deref(), ..RowOrigin::default() };
-            return self.event_value(&event, InputFormat::Gke, &origin);
+            return match map.get("protoPayload") {
+                Some(Value::Object(_)) if self.keep_bodies => self.gke_value::<Value>(map),
+                Some(Value::Object(_)) => self.gke_value::<IgnoredAny>(map),
+                Some(other) => err(
+                    SkipKind::InvalidField,
+                    format!("field `protoPayload`: {}, expected an object", type_name(other)),
+                ),
+                None => err(SkipKind::NotAuditRecord, "a Cloud Logging entry without `protoPayload`"),
+            };
         }
         if map.contains_key("protopayload_auditlog") {
             return err(
@@ -643,6 +659,28 @@ impl Collector {
                 short(&keys.join(", "))
             ),
         )
+    }
+
+    /// A GKE Cloud Logging entry held as a JSON object: its event appended, or the field that
+    /// kept it from being read named.
+    fn gke_value<B>(&mut self, map: &Map<String, Value>) -> Result<(), RecordError>
+    where
+        B: Body + gke::FromValue + for<'de> serde::Deserialize<'de>,
+    {
+        let value = Value::Object(map.clone());
+        let entry: gke::Entry<'_, B> = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let path = e.path().to_string();
+            let (kind, message) = json_error(e.inner());
+            (kind, format!("field `{path}`: {}", plain_types(&message)))
+        })?;
+        self.gke_entry(entry)
+    }
+
+    /// Appends the event a GKE entry describes.
+    fn gke_entry<B: Body + gke::FromValue>(&mut self, entry: gke::Entry<'_, B>) -> Result<(), RecordError> {
+        let (event, cluster) = entry.event()?;
+        let origin = RowOrigin { cluster_resource_id: cluster.as_deref(), ..RowOrigin::default() };
+        self.append(&event, InputFormat::Gke, &origin)
     }
 
     fn many(
