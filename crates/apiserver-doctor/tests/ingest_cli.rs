@@ -1047,3 +1047,53 @@ fn a_newline_in_a_file_name_is_escaped_and_stays_on_its_line() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
     assert!(v["input_files"][0]["path"].as_str().expect("path").ends_with("d/a\nb.log"), "{v}");
 }
+
+/// GKE's Admin Activity log alone holds no reads (they are in its Data Access log, off until
+/// enabled): `stats` says read load cannot be analysed from it, and not of the whole export.
+#[test]
+fn gke_admin_activity_entries_alone_are_said_to_lack_reads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let made = run(
+        &[
+            "simulate",
+            "--out",
+            "sim",
+            "--nodes",
+            "5",
+            "--duration",
+            "2m",
+            "--scenario",
+            "healthy",
+            "--format",
+            "gke",
+        ],
+        dir.path(),
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    let all =
+        std::fs::read_to_string(dir.path().join("sim/audit/kube-apiserver-audit-000.json")).expect("entries");
+    let activity: String = all
+        .lines()
+        .filter(|l| l.contains("cloudaudit.googleapis.com%2Factivity"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!activity.is_empty() && activity.len() < all.len());
+    std::fs::write(dir.path().join("activity.json"), activity).expect("write");
+    for (input, store, lacking) in [("activity.json", "s1", true), ("sim/audit", "s2", false)] {
+        let out = run(&["ingest", input, "--store", store, "-q"], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let json = run(&["stats", "--store", store, "-o", "json"], dir.path());
+        let stats: serde_json::Value = serde_json::from_slice(&json.stdout).expect("stats json");
+        assert_eq!(
+            stats["formats"].as_object().map(|f| f.keys().cloned().collect::<Vec<_>>()),
+            Some(vec!["gke".to_owned()])
+        );
+        assert_eq!(stats["gke_without_reads"], lacking, "{input}");
+        let plain = text(&run(&["stats", "--store", store], dir.path()).stdout);
+        assert_eq!(
+            plain.contains("GKE logs reads in its Data Access audit log"),
+            lacking,
+            "{input}: {plain}"
+        );
+    }
+}

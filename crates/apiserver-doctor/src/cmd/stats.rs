@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use audit::InputFormat;
 use audit::store::{Counts, FileCheck, IngestedInput, Store};
 
 use super::{StoreArg, count};
@@ -130,6 +131,7 @@ fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> se
         },
         "files_not_read": manifest.inputs.iter().filter_map(|i| i.not_audit.as_ref().map(|why| json!({"file": i.file, "why": why}))).collect::<Vec<_>>(),
         "only_kube_audit_admin": only_kube_audit_admin(&t, &categories),
+        "gke_without_reads": gke_without_reads(&t),
         "clients": clients,
     });
     if let (Some(d), Some(obj)) = (damaged, doc.as_object_mut()) {
@@ -397,7 +399,23 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
              cannot be analysed; export the kube-audit category (or AKSAudit) as well"
         )?;
     }
+    if gke_without_reads(&t) {
+        writeln!(
+            out,
+            "warning: GKE entries without one get or list: GKE logs reads in its Data Access audit log, which is \
+             off until enabled, so read load cannot be analysed; enable Data Access audit logs for the Kubernetes \
+             API and export cloudaudit.googleapis.com/data_access as well"
+        )?;
+    }
     Ok(())
+}
+
+/// Whether every event is a GKE Cloud Logging entry and none a `get` or `list`: the Admin
+/// Activity log alone, without the Data Access log where GKE puts reads.
+fn gke_without_reads(stored: &Counts) -> bool {
+    let gke = stored.formats.get(InputFormat::Gke.name()).copied().unwrap_or(0);
+    let reads: u64 = ["get", "list"].iter().map(|v| stored.verbs.get(*v).copied().unwrap_or(0)).sum();
+    gke > 0 && gke == stored.events && reads == 0
 }
 
 /// Whether every event came in the `kube-audit-admin` category alone: neither a `kube-audit`
