@@ -9,13 +9,14 @@
 //! | JSON lines | the first line is one complete JSON value, or most of the next few are (a first line cut off) | one record per line |
 //! | JSON document | a `{` document spanning lines (pretty-printed) | the object, or each of its `items` / `records` |
 //! | JSON array | the content starts with `[` | each element |
-//! | CSV | a header line naming `log_s` (AzureDiagnostics) or `AuditId`/`Verb`… (AKSAudit) | each row |
+//! | CSV | a header line naming `log_s` (AzureDiagnostics), `AuditId`/`Verb`… (AKSAudit) or `_raw` (Splunk) | each row |
 //! | YAML | `key: value` text | each document |
 //!
 //! Each record is then recognised by its keys: an `Event`, an `EventList`, a diagnostic
 //! record (`category` + `properties.log`), an `AzureDiagnostics` row (`log_s`), an `AKSAudit`
-//! row (`AuditId`, `Verb`, …), or a shipper wrapper holding one of these under `log`. See
-//! `docs/formats.md`.
+//! row (`AuditId`, `Verb`, …), CloudWatch log events, a GKE Cloud Logging entry, or a shipper
+//! or log-store wrapper holding one of these under `log`, `line` (Loki) or `_raw` (Splunk).
+//! See `docs/formats.md`.
 //!
 //! JSON lines, the bulk case, are parsed in parallel: the input is cut into newline-aligned
 //! chunks of [`ReadOptions::chunk_bytes`], a few chunks are parsed at once on the rayon pool

@@ -57,6 +57,11 @@ pub(crate) struct Collector {
 /// A record-level problem: kind and message.
 type RecordError = (SkipKind, String);
 
+/// The keys under which log shippers and log stores keep a record they carry, as an object or
+/// as its JSON text: `log` (Panther, Fluent Bit, Docker's json-file), `line` (Loki's
+/// `logcli --output=jsonl`), `_raw` (Splunk).
+const WRAPPER_KEYS: [&str; 3] = ["log", "line", "_raw"];
+
 fn err<T>(kind: SkipKind, message: impl Into<String>) -> Result<T, RecordError> {
     Err((kind, message.into()))
 }
@@ -628,24 +633,42 @@ impl Collector {
         if api_is_audit || ["auditID", "requestURI", "verb"].iter().any(|k| map.contains_key(*k)) {
             return self.event_value(&Value::Object(map.clone()), InputFormat::K8sLog, &RowOrigin::default());
         }
-        // Log shippers (Panther, Fluent Bit, Docker's json-file) wrap the record under `log`.
+        // Log shippers and log stores keep the record under a key of their own: `log`
+        // (Panther, Fluent Bit, Docker's json-file), `line` (Loki's `logcli --output=jsonl`),
+        // `_raw` (Splunk, whose export puts each result under `result`).
         if depth < 3
-            && let Some(inner) = map.get("log")
+            && let Some((key, inner)) = WRAPPER_KEYS.iter().find_map(|k| Some((*k, map.get(*k)?)))
         {
             return match inner {
                 Value::Object(m) => self.object_record(m, depth + 1),
                 Value::String(s) => match serde_json::from_str::<Value>(s.trim_end()) {
                     Ok(Value::Object(m)) => self.object_record(&m, depth + 1),
-                    _ => err(
+                    Ok(_) => err(
                         SkipKind::NotAuditRecord,
-                        "not an audit record: `log` holds text that is not a JSON object",
+                        format!("not an audit record: `{key}` holds text that is not a JSON object"),
+                    ),
+                    Err(e) if s.trim_start().starts_with('{') => {
+                        Err(in_string_column(json_error(&e), &format!("field `{key}`")))
+                    }
+                    Err(_) => err(
+                        SkipKind::NotAuditRecord,
+                        format!(
+                            "not an audit record: `{key}` holds text that is not a JSON object: {}",
+                            short(s)
+                        ),
                     ),
                 },
                 other => err(
                     SkipKind::NotAuditRecord,
-                    format!("not an audit record: `log` is {}", type_name(other)),
+                    format!("not an audit record: `{key}` is {}", type_name(other)),
                 ),
             };
+        }
+        if depth < 3
+            && let Some(Value::Object(result)) = map.get("result")
+            && (map.contains_key("preview") || result.contains_key("_raw"))
+        {
+            return self.object_record(result, depth + 1);
         }
         if map.is_empty() {
             return err(SkipKind::NotAuditRecord, "not an audit record: an empty object `{}`");

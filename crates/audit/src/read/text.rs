@@ -60,15 +60,16 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
             return Detected::NotAudit(
                 "not an audit format: CSV without a header line (a column holds a timestamp; this looks like a \
                  flattened export such as Logstash's, which keeps only some fields). Only CSV exports with a \
-                 header are read: AzureDiagnostics (with log_s) or AKSAudit (AuditId, Verb, RequestUri, …)"
+                 header are read: AzureDiagnostics (with log_s), AKSAudit (AuditId, Verb, RequestUri, …) or \
+                 Splunk's (with _raw)"
                     .to_owned(),
             );
         }
         // Called CSV only when it reads as CSV: several columns, the next line as many.
         if names.len() > 1 && next_line_fields(&text, line) == Some(names.len()) {
             return Detected::NotAudit(
-                "not an audit format: CSV whose header names none of log_s (AzureDiagnostics) or AuditId, Verb, \
-                 RequestUri (AKSAudit)"
+                "not an audit format: CSV whose header names none of log_s (AzureDiagnostics), AuditId, Verb, \
+                 RequestUri (AKSAudit) or _raw (Splunk)"
                     .to_owned(),
             );
         }
@@ -167,6 +168,9 @@ fn csv_format(names: &[String]) -> Option<InputFormat> {
         Some(InputFormat::AzureDiagnosticsCsv)
     } else if has("AuditId") || (has("Verb") && (has("RequestUri") || has("ObjectRef"))) {
         Some(InputFormat::AksAuditCsv)
+    } else if has("_raw") {
+        // Splunk's CSV export: each row's `_raw` is the record as logged (read by its keys).
+        Some(InputFormat::K8sLog)
     } else {
         None
     }
@@ -210,7 +214,7 @@ pub(super) fn read_csv(
     let mut dates = DisplayDates::default();
     let Some(format) = csv_format(&names) else {
         file.not_audit =
-            Some("not an audit format: CSV header names none of log_s, AuditId, Verb".to_owned());
+            Some("not an audit format: CSV header names none of log_s, AuditId, Verb, _raw".to_owned());
         return Ok(());
     };
     let mut c = Collector::new(opts);
@@ -359,10 +363,10 @@ fn read_row(
     mut map: Map<String, Value>,
 ) {
     shift_times(&mut map, offsets);
-    let result = if format == InputFormat::AzureDiagnosticsCsv {
-        c.azure_diagnostics_row(&map, format)
-    } else {
-        c.aks_row(&map, format)
+    let result = match format {
+        InputFormat::AzureDiagnosticsCsv => c.azure_diagnostics_row(&map, format),
+        InputFormat::K8sLog => c.value_record(Value::Object(map)),
+        _ => c.aks_row(&map, format),
     };
     if let Err((kind, message)) = result {
         c.skip(Location::Line(line), kind, message);

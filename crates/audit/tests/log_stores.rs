@@ -1,0 +1,149 @@
+//! Audit events kept by a log store and exported from it: Grafana Loki (`logcli query
+//! --output=jsonl`), Splunk (the search export's JSON lines, and its CSV export). Built here by
+//! hand from the documented shapes around the real events of audit2rbac's demo log; each
+//! export must give back exactly those events.
+
+use std::path::Path;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::compute::concat_batches;
+use audit::read::{Container, FileSummary, ReadOptions, SinkError, read_bytes};
+use audit::{InputFormat, canonical_schema, col};
+use serde_json::{Value, json};
+
+fn real_lines() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/audit2rbac_demo.log");
+    let text = std::fs::read_to_string(path).expect("fixture");
+    text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
+}
+
+fn read(name: &str, bytes: &[u8]) -> (FileSummary, RecordBatch) {
+    let mut batches = Vec::new();
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        batches.push(b);
+        Ok(())
+    };
+    let f = read_bytes(name, bytes, &ReadOptions::default(), &mut sink).expect("read");
+    (f, concat_batches(&canonical_schema(), &batches).expect("concat"))
+}
+
+fn messages(f: &FileSummary) -> Vec<String> {
+    f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect()
+}
+
+/// The canonical rows of the demo log read as it is: what every export must give.
+fn want() -> RecordBatch {
+    let text: String = real_lines().iter().map(|l| format!("{l}\n")).collect();
+    let (f, batch) = read("audit.log", text.as_bytes());
+    assert_eq!(f.skipped, 0);
+    batch
+}
+
+fn ids(batch: &RecordBatch) -> Vec<Option<String>> {
+    let a = batch.column_by_name(col::AUDIT_ID).expect("audit id");
+    a.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect()
+}
+
+#[test]
+fn loki_logcli_jsonl_lines_read_to_the_events_they_carry() {
+    let lines = real_lines();
+    let text: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let entry = json!({
+                "labels": {"job": "kube-apiserver-audit", "cluster": "prod"},
+                "line": l,
+                "timestamp": format!("2017-09-11T19:55:{:02}.000000000Z", i % 60),
+            });
+            format!("{entry}\n")
+        })
+        .collect();
+    let (f, batch) = read("loki.jsonl", text.as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(f.container, Some(Container::JsonLines));
+    assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::K8sLog]);
+    assert_eq!(batch, want());
+}
+
+/// One result of Splunk's search export (`/services/search/jobs/export?output_mode=json`).
+fn splunk_result(i: usize, raw: &str) -> Value {
+    json!({
+        "preview": false,
+        "offset": i,
+        "result": {
+            "_bkt": "main~12~5E3F0C1B-7C55-4C8B-9F5E-2B0F8D9E4A11",
+            "_cd": format!("12:{}", 4000 + i),
+            "_indextime": "1505159710",
+            "_raw": raw,
+            "_serial": i.to_string(),
+            "_si": ["splunk-idx-1", "main"],
+            "_sourcetype": "kube:apiserver:audit",
+            "_time": "2017-09-11T19:55:05.000+00:00",
+            "host": "master-0",
+            "index": "main",
+            "linecount": "1",
+            "source": "/var/log/kubernetes/audit/audit.log",
+            "sourcetype": "kube:apiserver:audit",
+        }
+    })
+}
+
+#[test]
+fn splunk_exports_as_json_lines_and_as_csv_read_to_the_events_they_carry() {
+    let lines = real_lines();
+    let json_lines: String =
+        lines.iter().enumerate().map(|(i, l)| format!("{}\n", splunk_result(i, l))).collect();
+    let (f, batch) = read("splunk.json", json_lines.as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::K8sLog]);
+    assert_eq!(batch, want());
+    // The CSV export ("Export results" as CSV): `_raw` quoted, its quotes doubled.
+    let mut csv = String::from("\"_time\",host,source,sourcetype,\"_raw\"\n");
+    for l in &lines {
+        csv.push_str(&format!(
+            "\"2017-09-11T19:55:05.000+0000\",\"master-0\",\"/var/log/kubernetes/audit/audit.log\",\"kube:apiserver:audit\",\"{}\"\n",
+            l.replace('"', "\"\"")
+        ));
+    }
+    let (f, batch) = read("splunk.csv", csv.as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(f.container, Some(Container::Csv));
+    assert_eq!(batch, want());
+}
+
+#[test]
+fn what_a_log_store_holds_beside_audit_events_is_named_and_skipped() {
+    let lines = real_lines();
+    // Splunk cuts `_raw` at 10,000 characters unless told otherwise; Loki keeps every line of
+    // the stream, the API server's text log among them.
+    let cut = &lines[1][..200];
+    let text = [
+        format!("{}\n", splunk_result(0, &lines[0])),
+        format!("{}\n", splunk_result(1, cut)),
+        format!(
+            "{}\n",
+            json!({"labels": {}, "line": "I0911 19:55:05.123456 1 trace.go:236] Trace[1]", "timestamp": "x"})
+        ),
+        format!("{}\n", json!({"labels": {}, "line": 42})),
+    ]
+    .concat();
+    let (f, batch) = read("mixed.json", text.as_bytes());
+    assert_eq!(
+        ids(&batch),
+        [Some(
+            serde_json::from_str::<Value>(&lines[0]).expect("event")["auditID"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        )]
+    );
+    let got = messages(&f);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[0].starts_with("line 2 field `_raw`: not JSON (cut short?): EOF while parsing"), "{got:?}");
+    assert_eq!(
+        got[1],
+        "line 3 not an audit record: `line` holds text that is not a JSON object: I0911 19:55:05.123456 1 trace.go:236] Trace[1]"
+    );
+    assert_eq!(got[2], "line 4 not an audit record: `line` is a number");
+}
