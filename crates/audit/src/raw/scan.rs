@@ -132,6 +132,15 @@ pub(crate) fn is_gke_entry(line: &[u8]) -> bool {
         .is_some_and(|k| matches!(k, b"insertId" | b"logName" | b"protoPayload" | b"receiveTimestamp"))
 }
 
+/// Whether `line` may be a record that a log shipper or store wraps (`{"log"…` from Docker and
+/// Fluent Bit, `{"labels"…`/`{"line"…` from Loki's `logcli`, `{"preview"…`/`{"result"…`/
+/// `{"_raw"…` from Splunk).
+pub(crate) fn may_be_wrapper(line: &[u8]) -> bool {
+    inside_object(line)
+        .and_then(|mut c| c.plain_key())
+        .is_some_and(|k| matches!(k, b"log" | b"labels" | b"line" | b"preview" | b"result" | b"_raw"))
+}
+
 /// Whether `line` may be an event for the scan: false when its first key is one of another
 /// record, as in every Azure row.
 pub(super) fn may_be_event(line: &[u8]) -> bool {

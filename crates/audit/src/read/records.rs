@@ -57,6 +57,40 @@ pub(crate) struct Collector {
 /// A record-level problem: kind and message.
 type RecordError = (SkipKind, String);
 
+/// A line of a log shipper or store that carries a record as JSON text: one of
+/// [`WRAPPER_KEYS`], or Splunk's export's `result._raw`.
+#[derive(serde::Deserialize)]
+struct Wrapped<'a> {
+    #[serde(borrow, default)]
+    log: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    line: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default, rename = "_raw")]
+    raw: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    result: Option<SplunkResult<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct SplunkResult<'a> {
+    #[serde(borrow, default, rename = "_raw")]
+    raw: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Wrapped<'a> {
+    /// The key and the JSON text it holds, as `object_record` would find it: the first of
+    /// [`WRAPPER_KEYS`], else Splunk's `result._raw`. `None` unless the text is a JSON object.
+    fn text(self) -> Option<(&'static str, std::borrow::Cow<'a, str>)> {
+        let found = match (self.log, self.line, self.raw) {
+            (Some(t), _, _) => ("log", t),
+            (None, Some(t), _) => ("line", t),
+            (None, None, Some(t)) => ("_raw", t),
+            (None, None, None) => ("_raw", self.result?.raw?),
+        };
+        found.1.trim_start().starts_with('{').then_some(found)
+    }
+}
+
 /// The keys under which log shippers and log stores keep a record they carry, as an object or
 /// as its JSON text: `log` (Panther, Fluent Bit, Docker's json-file), `line` (Loki's
 /// `logcli --output=jsonl`), `_raw` (Splunk).
@@ -322,6 +356,17 @@ impl Collector {
     }
 
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
+        // A record kept by a log shipper or store as JSON text (`log`, Loki's `line`, Splunk's
+        // `_raw`): the text read as a line of its own, on the fast paths below. What does not
+        // read so (a wrapped object, text that is no JSON) goes the serde way, which names it.
+        if crate::raw::scan::may_be_wrapper(bytes)
+            && let Ok(wrapped) = serde_json::from_slice::<Wrapped<'_>>(bytes)
+            && let Some((key, text)) = wrapped.text()
+        {
+            return self
+                .json_record_inner(text.trim_end().as_bytes())
+                .map_err(|e| in_string_column(e, &format!("field `{key}`")));
+        }
         // A GKE Cloud Logging entry, told by its first key, read borrowed in one pass; one
         // that does not read so goes the serde way below, which names what is wrong.
         if !self.keep_bodies
