@@ -2,20 +2,19 @@
 //! out the ways CloudWatch hands them out, built here by hand from AWS's documented shapes
 //! (the round trip in `round_trip.rs` covers what `audit::write` writes).
 
+mod reading;
+
 use std::io::Write;
-use std::path::Path;
 
 use arrow::array::{AsArray, RecordBatch};
-use arrow::compute::concat_batches;
-use audit::read::{Container, FileSummary, ReadOptions, SinkError, read_bytes};
-use audit::{InputFormat, canonical_schema, col};
+use audit::read::Container;
+use audit::{InputFormat, col};
+use reading::{demo_lines, messages, read};
 use serde_json::{Value, json};
 
 /// The demo log's lines and their audit IDs.
 fn real_lines() -> (Vec<String>, Vec<String>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/audit2rbac_demo.log");
-    let text = std::fs::read_to_string(path).expect("fixture");
-    let lines: Vec<String> = text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+    let lines = demo_lines();
     let ids = lines
         .iter()
         .map(|l| {
@@ -24,16 +23,6 @@ fn real_lines() -> (Vec<String>, Vec<String>) {
         })
         .collect();
     (lines, ids)
-}
-
-fn read(name: &str, bytes: &[u8]) -> (FileSummary, RecordBatch) {
-    let mut batches = Vec::new();
-    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
-        batches.push(b);
-        Ok(())
-    };
-    let f = read_bytes(name, bytes, &ReadOptions::default(), &mut sink).expect("read");
-    (f, concat_batches(&canonical_schema(), &batches).expect("concat"))
 }
 
 /// The audit IDs of the rows, sorted, and the formats seen.
@@ -48,10 +37,6 @@ fn ids_of(batch: &RecordBatch) -> Vec<String> {
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
-}
-
-fn messages(f: &FileSummary) -> Vec<String> {
-    f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect()
 }
 
 /// A subscription payload (what a subscription filter sends to Firehose, Kinesis or Lambda).

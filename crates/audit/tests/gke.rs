@@ -1,37 +1,19 @@
 //! Google Cloud Logging (GKE): the audit events of audit2rbac's demo log (real events) put in
 //! the shape GKE's Cloud Audit Logs give them, built here by hand from the documented
-//! `LogEntry` and `AuditLog` fields, and the real GKE entry of Elastic's test log.
+//! `LogEntry` and `AuditLog` fields (`real_data.rs` reads the real GKE entry of Elastic's test
+//! log).
 
-use std::path::{Path, PathBuf};
+mod reading;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::compute::concat_batches;
 use arrow::datatypes::{Int32Type, TimestampNanosecondType};
-use audit::read::{Container, FileSummary, ReadOptions, SinkError, read_bytes, read_paths};
-use audit::{InputFormat, canonical_schema, col};
+use audit::read::{Container, ReadOptions};
+use audit::{InputFormat, col};
+use reading::{demo_lines, messages, read, read_with};
 use serde_json::{Value, json};
 
 fn real_events() -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/audit2rbac_demo.log");
-    let text = std::fs::read_to_string(path).expect("fixture");
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("an event"))
-        .collect()
-}
-
-fn read(name: &str, bytes: &[u8]) -> (FileSummary, RecordBatch) {
-    let mut batches = Vec::new();
-    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
-        batches.push(b);
-        Ok(())
-    };
-    let f = read_bytes(name, bytes, &ReadOptions::default(), &mut sink).expect("read");
-    (f, concat_batches(&canonical_schema(), &batches).expect("concat"))
-}
-
-fn messages(f: &FileSummary) -> Vec<String> {
-    f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect()
+    demo_lines().iter().map(|l| serde_json::from_str(l).expect("an event")).collect()
 }
 
 /// The gRPC code GKE puts in `protoPayload.status` for an HTTP status.
@@ -280,65 +262,6 @@ fn entries_that_are_no_kubernetes_request_are_named_and_skipped() {
     );
 }
 
-/// The shared data folder, as `real_data.rs` finds it; `None` (skipped) unless `CI` is set.
-fn shared_data() -> Option<PathBuf> {
-    let found = [
-        std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
-        Some(PathBuf::from("/work/shared/data")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|p| p.join("real").is_dir());
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "CI is set but the shared data folder is missing");
-    }
-    found
-}
-
-#[test]
-fn the_real_gke_entry_of_elastics_test_log_reads_as_a_readyz_probe() {
-    let Some(shared) = shared_data() else { return };
-    let path = shared.join("real/audit/elastic_integrations_test-audit_mixed.log");
-    let mut batches = Vec::new();
-    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
-        batches.push(b);
-        Ok(())
-    };
-    let summary = read_paths(&[path], &ReadOptions::default(), &mut sink).expect("read");
-    let f = &summary.files[0];
-    assert_eq!(f.skipped, 0, "{:?}", messages(f));
-    assert_eq!(f.formats.get(&InputFormat::Gke), Some(&1));
-    let batch = concat_batches(&canonical_schema(), &batches).expect("concat");
-    let formats = strings(&batch, col::SOURCE_FORMAT);
-    let row = formats.iter().position(|f| f.as_deref() == Some("gke")).expect("the GKE row");
-    let at = |c: &str| strings(&batch, c)[row].clone();
-    assert_eq!(at(col::AUDIT_ID).as_deref(), Some("1234abcd"));
-    assert_eq!(at(col::VERB).as_deref(), Some("get"));
-    assert_eq!(at(col::REQUEST_URI).as_deref(), Some("/readyz"));
-    assert_eq!(at(col::OBJECT_RESOURCE), None);
-    assert_eq!(at(col::USER_USERNAME).as_deref(), Some("system:gke-master-healthcheck"));
-    assert_eq!(at(col::USER_AGENT).as_deref(), Some("gke-master-healthcheck"));
-    assert_eq!(at(col::LEVEL).as_deref(), Some("Metadata"));
-    assert_eq!(
-        at(col::CLUSTER_RESOURCE_ID).as_deref(),
-        Some("projects/elastic-siem/locations/us-central1/clusters/test-cluster")
-    );
-    let codes = batch.column_by_name(col::RESPONSE_CODE).expect("code");
-    assert_eq!(codes.as_primitive::<Int32Type>().value(row), 200);
-    let stage = batch.column_by_name(col::STAGE_TIMESTAMP).expect("stage");
-    let want = chrono::DateTime::parse_from_rfc3339("2025-07-13T08:38:39.127266Z").expect("time");
-    assert_eq!(
-        stage.as_primitive::<TimestampNanosecondType>().value(row),
-        want.timestamp_nanos_opt().expect("nanos")
-    );
-    // The decision GKE keeps as a label is the event's annotation.
-    let anns = batch.column_by_name(col::ANNOTATIONS).expect("annotations");
-    let map = anns.as_map().value(row);
-    let keys = map.column(0).as_string::<i32>();
-    assert!(keys.iter().any(|k| k == Some("authorization.k8s.io/decision")));
-}
-
 #[test]
 fn bodies_are_kept_only_when_asked_for() {
     let event = &real_events()[0];
@@ -349,14 +272,8 @@ fn bodies_are_kept_only_when_asked_for() {
     assert_eq!(f.skipped, 0, "{:?}", messages(&f));
     assert_eq!(strings(&dropped, col::REQUEST_OBJECT), [None]);
     assert_eq!(strings(&dropped, col::LEVEL), [Some("RequestResponse".to_owned())]);
-    let mut batches = Vec::new();
-    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
-        batches.push(b);
-        Ok(())
-    };
     let opts = ReadOptions { keep_bodies: true, ..ReadOptions::default() };
-    read_bytes("bodies.json", line.as_bytes(), &opts, &mut sink).expect("read");
-    let kept = concat_batches(&canonical_schema(), &batches).expect("concat");
+    let (_, kept) = read_with("bodies.json", line.as_bytes(), &opts);
     let request: Value =
         serde_json::from_str(strings(&kept, col::REQUEST_OBJECT)[0].as_deref().expect("kept")).expect("json");
     assert_eq!(request, entry["protoPayload"]["request"]);

@@ -3,37 +3,17 @@
 //! hand from the documented shapes around the real events of audit2rbac's demo log; each
 //! export must give back exactly those events.
 
-use std::path::Path;
+mod reading;
 
 use arrow::array::{AsArray, RecordBatch};
-use arrow::compute::concat_batches;
-use audit::read::{Container, FileSummary, ReadOptions, SinkError, read_bytes};
-use audit::{InputFormat, canonical_schema, col};
+use audit::read::Container;
+use audit::{InputFormat, col};
+use reading::{demo_lines, messages, read};
 use serde_json::{Value, json};
-
-fn real_lines() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/audit2rbac_demo.log");
-    let text = std::fs::read_to_string(path).expect("fixture");
-    text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
-}
-
-fn read(name: &str, bytes: &[u8]) -> (FileSummary, RecordBatch) {
-    let mut batches = Vec::new();
-    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
-        batches.push(b);
-        Ok(())
-    };
-    let f = read_bytes(name, bytes, &ReadOptions::default(), &mut sink).expect("read");
-    (f, concat_batches(&canonical_schema(), &batches).expect("concat"))
-}
-
-fn messages(f: &FileSummary) -> Vec<String> {
-    f.examples.iter().map(|e| format!("{} {}", e.location, e.message)).collect()
-}
 
 /// The canonical rows of the demo log read as it is: what every export must give.
 fn want() -> RecordBatch {
-    let text: String = real_lines().iter().map(|l| format!("{l}\n")).collect();
+    let text: String = demo_lines().iter().map(|l| format!("{l}\n")).collect();
     let (f, batch) = read("audit.log", text.as_bytes());
     assert_eq!(f.skipped, 0);
     batch
@@ -46,7 +26,7 @@ fn ids(batch: &RecordBatch) -> Vec<Option<String>> {
 
 #[test]
 fn loki_logcli_jsonl_lines_read_to_the_events_they_carry() {
-    let lines = real_lines();
+    let lines = demo_lines();
     let text: String = lines
         .iter()
         .enumerate()
@@ -91,7 +71,7 @@ fn splunk_result(i: usize, raw: &str) -> Value {
 
 #[test]
 fn splunk_exports_as_json_lines_and_as_csv_read_to_the_events_they_carry() {
-    let lines = real_lines();
+    let lines = demo_lines();
     let json_lines: String =
         lines.iter().enumerate().map(|(i, l)| format!("{}\n", splunk_result(i, l))).collect();
     let (f, batch) = read("splunk.json", json_lines.as_bytes());
@@ -114,7 +94,7 @@ fn splunk_exports_as_json_lines_and_as_csv_read_to_the_events_they_carry() {
 
 #[test]
 fn what_a_log_store_holds_beside_audit_events_is_named_and_skipped() {
-    let lines = real_lines();
+    let lines = demo_lines();
     // Splunk cuts `_raw` at 10,000 characters unless told otherwise; Loki keeps every line of
     // the stream, the API server's text log among them.
     let cut = &lines[1][..200];

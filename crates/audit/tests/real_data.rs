@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::RecordBatch;
-use audit::InputFormat;
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Int32Type, TimestampNanosecondType};
 use audit::read::{Container, FileSummary, ReadOptions, SinkError, SkipKind, read_paths};
+use audit::{InputFormat, col};
 
 /// The shared data folder: `APISERVER_DOCTOR_SHARED_DATA`, else `../shared/data` next to the
 /// workspace, else `/work/shared/data`. `None` (test skipped) unless `CI` is set.
@@ -165,4 +166,53 @@ fn bom_files_are_read_as_documents() {
         read(&fixtures().join("audit/sysdig-aks-audit-log_sample_KubeAuditLog_event_RequestResponse.json"));
     assert_eq!(files[0].container, Some(Container::JsonDocument));
     assert_eq!(files[0].events, 1);
+}
+
+/// The GKE Cloud Logging entry of Elastic's test log, the one real GKE entry in the shared
+/// data (`tests/gke.rs` covers the shapes built by hand).
+#[test]
+fn the_real_gke_entry_of_elastics_test_log_reads_as_a_readyz_probe() {
+    let Some(shared) = shared_data() else { return };
+    let path = shared.join("real/audit/elastic_integrations_test-audit_mixed.log");
+    let mut batches = Vec::new();
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+        batches.push(b);
+        Ok(())
+    };
+    let summary = read_paths(&[path], &ReadOptions::default(), &mut sink).expect("read");
+    let f = &summary.files[0];
+    assert_eq!(f.skipped, 0, "{:?}", f.examples);
+    assert_eq!(f.formats.get(&InputFormat::Gke), Some(&1));
+    let batch = arrow::compute::concat_batches(&audit::canonical_schema(), &batches).expect("concat");
+    let strings = |name: &str| -> Vec<Option<String>> {
+        let a = batch.column_by_name(name).expect("column");
+        a.as_string::<i32>().iter().map(|v| v.map(str::to_owned)).collect()
+    };
+    let formats = strings(col::SOURCE_FORMAT);
+    let row = formats.iter().position(|f| f.as_deref() == Some("gke")).expect("the GKE row");
+    let at = |c: &str| strings(c)[row].clone();
+    assert_eq!(at(col::AUDIT_ID).as_deref(), Some("1234abcd"));
+    assert_eq!(at(col::VERB).as_deref(), Some("get"));
+    assert_eq!(at(col::REQUEST_URI).as_deref(), Some("/readyz"));
+    assert_eq!(at(col::OBJECT_RESOURCE), None);
+    assert_eq!(at(col::USER_USERNAME).as_deref(), Some("system:gke-master-healthcheck"));
+    assert_eq!(at(col::USER_AGENT).as_deref(), Some("gke-master-healthcheck"));
+    assert_eq!(at(col::LEVEL).as_deref(), Some("Metadata"));
+    assert_eq!(
+        at(col::CLUSTER_RESOURCE_ID).as_deref(),
+        Some("projects/elastic-siem/locations/us-central1/clusters/test-cluster")
+    );
+    let codes = batch.column_by_name(col::RESPONSE_CODE).expect("code");
+    assert_eq!(codes.as_primitive::<Int32Type>().value(row), 200);
+    let stage = batch.column_by_name(col::STAGE_TIMESTAMP).expect("stage");
+    let want = chrono::DateTime::parse_from_rfc3339("2025-07-13T08:38:39.127266Z").expect("time");
+    assert_eq!(
+        stage.as_primitive::<TimestampNanosecondType>().value(row),
+        want.timestamp_nanos_opt().expect("nanos")
+    );
+    // The decision GKE keeps as a label is the event's annotation.
+    let anns = batch.column_by_name(col::ANNOTATIONS).expect("annotations");
+    let map = anns.as_map().value(row);
+    let keys = map.column(0).as_string::<i32>();
+    assert!(keys.iter().any(|k| k == Some("authorization.k8s.io/decision")));
 }
