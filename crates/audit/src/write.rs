@@ -468,7 +468,7 @@ impl<W: Write> AuditWriter<W> {
     }
 }
 
-/// The Cloud Logging entry GKE writes for `event`'s request, as `crates/audit/src/read/gke.rs`
+/// The Cloud Logging entry GKE writes for `event`'s request, as `crates/audit/src/raw/gke.rs`
 /// reads it back: `None` for the first stages of a request (GKE logs each request once). The
 /// entry keeps what GKE keeps: one time (`timestamp`), no query string, no groups; a failure's
 /// status as the gRPC code and the Kubernetes `Status` of the response. The cluster is named
@@ -490,11 +490,22 @@ pub fn gke_entry(event: &Event, origin: &Origin) -> Option<serde_json::Value> {
         }
         None => event.request_uri.split('?').next().unwrap_or_default().trim_start_matches('/').to_owned(),
     };
-    let resource = event.object_ref.as_ref().and_then(|o| o.resource.as_deref()).unwrap_or("nonresource");
+    // `io.k8s.GROUP.VERSION.RESOURCE[.SUBRESOURCE].VERB` (`io.k8s.core.v1.pods.list`), as GKE
+    // names the method; a request to a path, `io.k8s.VERB`.
+    let method = match &event.object_ref {
+        Some(o) => {
+            let group = o.api_group.as_deref().filter(|g| !g.is_empty()).unwrap_or("core");
+            let mut parts = vec!["io.k8s", group, o.api_version.as_deref().unwrap_or("v1")];
+            parts.extend([&o.resource, &o.subresource].into_iter().filter_map(|v| v.as_deref()));
+            parts.push(&event.verb);
+            parts.join(".")
+        }
+        None => format!("io.k8s.{}", event.verb),
+    };
     let mut payload = Map::new();
     payload.insert("@type".into(), json!("type.googleapis.com/google.cloud.audit.AuditLog"));
     payload.insert("authenticationInfo".into(), json!({ "principalEmail": event.user.username }));
-    payload.insert("methodName".into(), json!(format!("io.k8s.{resource}.{}", event.verb)));
+    payload.insert("methodName".into(), json!(method));
     let ip = event.source_ips.as_ref().and_then(|ips| ips.first()).cloned().unwrap_or_default();
     payload.insert(
         "requestMetadata".into(),

@@ -364,9 +364,15 @@ impl Collector {
             && let Some((key, text)) = wrapped.text()
         {
             return self
-                .json_record_inner(text.trim_end().as_bytes())
+                .json_record_unwrapped(text.trim_end().as_bytes())
                 .map_err(|e| in_string_column(e, &format!("field `{key}`")));
         }
+        self.json_record_unwrapped(bytes)
+    }
+
+    /// [`Collector::json_record_inner`] past the wrapper test: a wrapper inside a wrapper's
+    /// text is unwrapped the serde way (as deep as `object_record` goes).
+    fn json_record_unwrapped(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
         // A GKE Cloud Logging entry, told by its first key, read borrowed in one pass; one
         // that does not read so goes the serde way below, which names what is wrong.
         if !self.keep_bodies
