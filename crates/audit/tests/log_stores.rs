@@ -1,5 +1,5 @@
-//! Audit events kept by a log store and exported from it: Grafana Loki (`logcli query
-//! --output=jsonl`), Splunk (the search export's JSON lines, and its CSV export). Built here by
+//! Audit events kept by a log store and exported from it: Grafana Loki (`logcli query`, its
+//! default output and `--output=jsonl`), Splunk (the search export's JSON lines, and its CSV export). Built here by
 //! hand from the documented shapes around the real events of audit2rbac's demo log; each
 //! export must give back exactly those events.
 
@@ -44,6 +44,40 @@ fn loki_logcli_jsonl_lines_read_to_the_events_they_carry() {
     assert_eq!(f.container, Some(Container::JsonLines));
     assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::K8sLog]);
     assert_eq!(batch, want());
+}
+
+#[test]
+fn loki_logcli_default_lines_of_time_labels_and_event_read_to_the_events() {
+    // `logcli query '{job="kube-apiserver-audit"}'`: the time, the stream's labels padded, the
+    // line; `{}` when every label is common to the streams (printed apart).
+    let lines = demo_lines();
+    let text: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let labels = if i % 2 == 0 {
+                r#"{filename="/var/log/audit.log", job="kube-apiserver-audit"}"#
+            } else {
+                "{}"
+            };
+            format!("2017-09-11T19:55:{:02}+02:00 {labels}    {l}\n", i % 60)
+        })
+        .collect();
+    let (f, batch) = read("loki.txt", text.as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    assert_eq!(f.container, Some(Container::JsonLines));
+    assert_eq!(batch, want());
+    // The API server's own lines in the same stream are named and skipped.
+    let text =
+        "2017-09-11T19:55:05Z {job=\"kube-apiserver\"} I0911 19:55:05.123456 1 trace.go:236] Trace[1]\n";
+    let (f, batch) = read("loki-text.txt", format!("{}\n{text}", &lines[0]).as_bytes());
+    assert_eq!(batch.num_rows(), 1);
+    assert_eq!(
+        messages(&f),
+        [
+            "line 2 a timestamped log line of text, not an audit event: I0911 19:55:05.123456 1 trace.go:236] Trace[1]"
+        ]
+    );
 }
 
 /// One result of Splunk's search export (`/services/search/jobs/export?output_mode=json`).

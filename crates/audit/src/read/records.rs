@@ -1109,8 +1109,43 @@ fn lambda_payload(awslogs: &Map<String, Value>) -> Result<Map<String, Value>, Re
 }
 
 /// What follows a leading RFC 3339 timestamp and the space after it (`2024-03-01T10:00:00.000Z
-/// {…}`), when `line` starts with one.
+/// {…}`), when `line` starts with one; past the stream's labels when Loki's `logcli` printed
+/// them between the two (`2024-03-01T10:00:00Z {job="audit"} {…}`).
 pub(crate) fn timestamp_prefix(line: &[u8]) -> Option<&[u8]> {
+    time_prefix(line).map(after_loki_labels)
+}
+
+/// `rest` past a Loki label set and the spaces that pad it (`{job="audit", pod="a"}`, or `{}`
+/// when every label is common to the streams and printed apart); `rest` itself when it does not
+/// start with one. A JSON object starts `{"`, a label set with a label name or `}`.
+fn after_loki_labels(rest: &[u8]) -> &[u8] {
+    let opens_labels = rest.first() == Some(&b'{')
+        && rest.get(1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b'}');
+    if !opens_labels {
+        return rest;
+    }
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, &b) in rest.iter().enumerate().skip(1) {
+        match (quoted, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => quoted = false,
+            (true, false, _) => {}
+            (false, _, b'"') => quoted = true,
+            (false, _, b'}') => {
+                let after = &rest[i + 1..];
+                let line = after.trim_ascii_start();
+                // A label set is followed by padding and the line; `{}` alone is an empty object.
+                return if line.len() < after.len() && !line.is_empty() { line } else { rest };
+            }
+            (false, _, _) => {}
+        }
+    }
+    rest
+}
+
+/// What follows a leading RFC 3339 timestamp and the space after it.
+fn time_prefix(line: &[u8]) -> Option<&[u8]> {
     if !line.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }
@@ -1222,5 +1257,42 @@ fn type_name(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timestamp_prefix;
+
+    #[test]
+    fn a_timestamp_and_lokis_labels_are_skipped_before_the_line() {
+        let after =
+            |line: &str| timestamp_prefix(line.as_bytes()).map(|r| String::from_utf8_lossy(r).into_owned());
+        assert_eq!(
+            after(r#"2024-03-01T10:00:00.000Z {"kind":"Event"}"#).as_deref(),
+            Some(r#"{"kind":"Event"}"#)
+        );
+        assert_eq!(
+            after(r#"2024-03-01T10:00:00Z {job="a", pod="b"}  {"kind":"Event"}"#).as_deref(),
+            Some(r#"{"kind":"Event"}"#)
+        );
+        // A `}` or an escaped quote inside a label's value does not end the set.
+        assert_eq!(
+            after(r#"2024-03-01T10:00:00+02:00 {path="/a}b", q="say \"}\""} {"kind":"Event"}"#).as_deref(),
+            Some(r#"{"kind":"Event"}"#)
+        );
+        assert_eq!(
+            after(r#"2024-03-01T10:00:00Z {} {"kind":"Event"}"#).as_deref(),
+            Some(r#"{"kind":"Event"}"#)
+        );
+        // An empty object is a line of its own, and text after the labels is what it is.
+        assert_eq!(after("2024-03-01T10:00:00Z {}").as_deref(), Some("{}"));
+        assert_eq!(after(r#"2024-03-01T10:00:00Z {job="a"} I0301 text"#).as_deref(), Some("I0301 text"));
+        // Labels never closed: the rest as it is.
+        assert_eq!(
+            after(r#"2024-03-01T10:00:00Z {job="a" {"kind":"Event"}"#).as_deref(),
+            Some(r#"{job="a" {"kind":"Event"}"#)
+        );
+        assert_eq!(after(r#"{"kind":"Event"}"#), None);
     }
 }
