@@ -56,6 +56,19 @@ pub enum EnvelopeLog {
     Object,
 }
 
+/// How a log store hands back the audit log's lines it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogStoreShape {
+    /// Loki's `logcli query` default output: the time, the stream's labels padded, the line.
+    LokiText,
+    /// Loki's `logcli query --output=jsonl`: `{"labels", "line", "timestamp"}` per line.
+    LokiJsonl,
+    /// Splunk's search export: `{"preview": false, "offset", "result": {"_raw", …}}` per line.
+    SplunkJson,
+    /// Splunk's CSV export: `_time`, `host`, `_raw`.
+    SplunkCsv,
+}
+
 /// How CloudWatch Logs (EKS) hands out the log events of the audit streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloudWatchShape {
@@ -114,6 +127,12 @@ pub enum Format {
     CloudWatch {
         /// Which API's output.
         shape: CloudWatchShape,
+    },
+    /// A log store's export of the log backend's lines: Grafana Loki's `logcli query` output
+    /// or Splunk's.
+    LogStore {
+        /// Which store and form.
+        shape: LogStoreShape,
     },
     /// Google Cloud Logging (GKE): one Cloud Audit Logs entry per line, as a Cloud Storage
     /// sink writes them. GKE logs a request once: the first stages of a request
@@ -377,6 +396,51 @@ impl<W: Write> AuditWriter<W> {
                     }
                 }
             }
+            Format::LogStore { shape } => {
+                self.scratch.clear();
+                write_event_json(&mut self.scratch, event);
+                let line = String::from_utf8_lossy(&self.scratch);
+                let time = rfc3339(time_generated(event, &Origin::default()).unwrap_or_default());
+                match shape {
+                    LogStoreShape::LokiText => {
+                        self.record.extend_from_slice(
+                            format!("{time} {{filename=\"/var/log/kube-apiserver/audit.log\", job=\"kube-apiserver-audit\"}}    ")
+                                .as_bytes(),
+                        );
+                        self.record.extend_from_slice(&self.scratch);
+                    }
+                    LogStoreShape::LokiJsonl => {
+                        self.record
+                            .extend_from_slice(b"{\"labels\":{\"job\":\"kube-apiserver-audit\"},\"line\":");
+                        write_str(&mut self.record, &line);
+                        self.record.extend_from_slice(b",\"timestamp\":");
+                        write_str(&mut self.record, &time);
+                        self.record.push(b'}');
+                    }
+                    LogStoreShape::SplunkJson => {
+                        self.record.extend_from_slice(
+                            format!("{{\"preview\":false,\"offset\":{},\"result\":{{\"_raw\":", self.written)
+                                .as_bytes(),
+                        );
+                        write_str(&mut self.record, &line);
+                        self.record.extend_from_slice(b",\"_time\":");
+                        write_str(&mut self.record, &time);
+                        self.record.extend_from_slice(
+                            b",\"host\":\"master-0\",\"sourcetype\":\"kube:apiserver:audit\"}}",
+                        );
+                    }
+                    LogStoreShape::SplunkCsv => {
+                        if !self.started {
+                            self.record.extend_from_slice(b"_time,host,_raw\r\n");
+                        }
+                        csv_field(&mut self.record, time.as_bytes());
+                        self.record.extend_from_slice(b",master-0,");
+                        csv_field(&mut self.record, &self.scratch);
+                        self.record.extend_from_slice(b"\r");
+                    }
+                }
+                self.record.push(b'\n');
+            }
             Format::Gke => {
                 let Some(entry) = gke_entry(event, origin) else { return Ok(()) };
                 serde_json::to_writer(&mut self.record, &entry).map_err(io::Error::other)?;
@@ -407,7 +471,7 @@ impl<W: Write> AuditWriter<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.record.clear();
         match self.format {
-            Format::K8sLog | Format::Gke => {}
+            Format::K8sLog | Format::Gke | Format::LogStore { .. } => {}
             Format::EventListLines { .. }
             | Format::DiagnosticEnvelope { .. }
             | Format::CloudWatch { shape: CloudWatchShape::Subscription { .. } } => {

@@ -10,6 +10,7 @@ use audit::batch::{Origin, events_to_batch};
 use audit::read::{ReadOptions, SinkError, read_bytes};
 use audit::write::{
     AuditWriter, CloudWatchShape, Compressed, Compression, Container, DynamicColumns, EnvelopeLog, Format,
+    LogStoreShape,
 };
 use audit::{Event, InputFormat, canonical_schema, col};
 
@@ -96,6 +97,14 @@ fn formats() -> Vec<(Format, InputFormat)> {
         CloudWatchShape::QueryResults,
     ] {
         out.push((Format::CloudWatch { shape }, InputFormat::CloudWatch));
+    }
+    for shape in [
+        LogStoreShape::LokiText,
+        LogStoreShape::LokiJsonl,
+        LogStoreShape::SplunkJson,
+        LogStoreShape::SplunkCsv,
+    ] {
+        out.push((Format::LogStore { shape }, InputFormat::K8sLog));
     }
     out
 }
@@ -191,7 +200,7 @@ fn events_written_in_every_format_and_compression_ingest_to_identical_canonical_
             checked += 1;
         }
     }
-    assert_eq!(checked, 17 * 3);
+    assert_eq!(checked, 21 * 3);
 }
 
 #[test]
