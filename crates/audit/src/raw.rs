@@ -77,17 +77,26 @@ impl Serialize for Str<'_> {
 pub(crate) trait Body {
     /// The body as stored, or `None` when bodies are dropped.
     fn stored(&self) -> Option<String>;
+    /// A body read whole first (a GKE entry's response, whose status the entry needs) as this
+    /// kind keeps it.
+    fn from_value(v: &serde_json::Value) -> Self;
 }
 
 impl Body for IgnoredAny {
     fn stored(&self) -> Option<String> {
         None
     }
+    fn from_value(_: &serde_json::Value) -> Self {
+        IgnoredAny
+    }
 }
 
 impl Body for serde_json::Value {
     fn stored(&self) -> Option<String> {
         Some(self.to_string())
+    }
+    fn from_value(v: &serde_json::Value) -> Self {
+        v.clone()
     }
 }
 

@@ -114,28 +114,11 @@ struct GrpcStatus<'a> {
     message: Option<Str<'a>>,
 }
 
-/// A body as `B` keeps it: the response is read whole (see [`Payload::response`]).
-pub(crate) trait FromValue {
-    fn from_value(v: &Value) -> Self;
-}
-
-impl FromValue for serde::de::IgnoredAny {
-    fn from_value(_: &Value) -> Self {
-        serde::de::IgnoredAny
-    }
-}
-
-impl FromValue for Value {
-    fn from_value(v: &Value) -> Self {
-        v.clone()
-    }
-}
-
 fn text<'s>(s: &'s Option<Str<'_>>) -> Option<&'s str> {
     s.as_ref().map(Str::as_str).filter(|s| !s.is_empty())
 }
 
-impl<'a, B: Body + FromValue> Entry<'a, B> {
+impl<'a, B: Body> Entry<'a, B> {
     /// The audit event the entry describes and the cluster it names; or why it is none.
     pub(crate) fn event(self) -> Result<(RawEvent<'a, B>, Option<String>), (SkipKind, String)> {
         let p = self.proto_payload;

@@ -115,30 +115,34 @@ fn inside_object(line: &[u8]) -> Option<Cursor<'_>> {
     Some(c)
 }
 
-/// Whether `line` starts as a CloudWatch Logs record that holds events as text (a subscription
-/// payload, as AWS writes it `{"messageType"…` or `{"owner"…`; a Lambda's `{"awslogs"…`):
-/// neither the scan nor the tape reads those, and the serde path is taken at once.
+/// The first key of the object `line` starts with, when it is plain text (no escapes).
+pub(crate) fn first_key(line: &[u8]) -> Option<&[u8]> {
+    inside_object(line).and_then(|mut c| c.plain_key())
+}
+
+/// Whether a line's first key starts a CloudWatch Logs record that holds events as text (a
+/// subscription payload, as AWS writes it `{"messageType"…` or `{"owner"…`; a Lambda's
+/// `{"awslogs"…`): neither the scan nor the tape reads those, and the serde path is taken at once.
+pub(crate) fn is_cloudwatch_payload_key(key: &[u8]) -> bool {
+    matches!(key, b"messageType" | b"owner" | b"logGroup" | b"logEvents" | b"awslogs")
+}
+
+/// Whether `line` starts as a CloudWatch Logs payload (see [`is_cloudwatch_payload_key`]).
 pub(super) fn is_cloudwatch_payload(line: &[u8]) -> bool {
-    inside_object(line)
-        .and_then(|mut c| c.plain_key())
-        .is_some_and(|k| matches!(k, b"messageType" | b"owner" | b"logGroup" | b"logEvents" | b"awslogs"))
+    first_key(line).is_some_and(is_cloudwatch_payload_key)
 }
 
-/// Whether `line` starts as a Cloud Logging entry (GKE's audit logs: `{"insertId"…`,
+/// Whether a line's first key starts a Cloud Logging entry (GKE's audit logs: `{"insertId"…`,
 /// `{"logName"…`, `{"protoPayload"…`, `{"receiveTimestamp"…`, the keys the exports begin with).
-pub(crate) fn is_gke_entry(line: &[u8]) -> bool {
-    inside_object(line)
-        .and_then(|mut c| c.plain_key())
-        .is_some_and(|k| matches!(k, b"insertId" | b"logName" | b"protoPayload" | b"receiveTimestamp"))
+pub(crate) fn is_gke_key(key: &[u8]) -> bool {
+    matches!(key, b"insertId" | b"logName" | b"protoPayload" | b"receiveTimestamp")
 }
 
-/// Whether `line` may be a record that a log shipper or store wraps (`{"log"…` from Docker and
-/// Fluent Bit, `{"labels"…`/`{"line"…` from Loki's `logcli`, `{"preview"…`/`{"result"…`/
-/// `{"_raw"…` from Splunk).
-pub(crate) fn may_be_wrapper(line: &[u8]) -> bool {
-    inside_object(line)
-        .and_then(|mut c| c.plain_key())
-        .is_some_and(|k| matches!(k, b"log" | b"labels" | b"line" | b"preview" | b"result" | b"_raw"))
+/// Whether a line's first key starts a record that a log shipper or store wraps (`{"log"…`
+/// from Docker and Fluent Bit, `{"labels"…`/`{"line"…` from Loki's `logcli`,
+/// `{"preview"…`/`{"result"…`/`{"_raw"…` from Splunk).
+pub(crate) fn is_wrapper_key(key: &[u8]) -> bool {
+    matches!(key, b"log" | b"labels" | b"line" | b"preview" | b"result" | b"_raw")
 }
 
 /// Whether `line` may be an event for the scan: false when its first key is one of another

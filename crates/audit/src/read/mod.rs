@@ -37,7 +37,6 @@
 mod archive;
 mod array;
 mod document;
-mod gke;
 mod input;
 mod lines;
 mod records;

@@ -15,9 +15,9 @@ use serde_json::{Map, Value};
 use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
 use crate::InputFormat;
 use crate::batch::{CanonicalBuilder, SizeHint};
-use crate::raw::gke;
 use crate::raw::tape::{self, TapeReader};
 use crate::raw::{Body, RawEvent, RowOrigin};
+use crate::raw::{gke, scan};
 use crate::store::writer::FileClass;
 use crate::timestamp::parse_nanos;
 
@@ -356,10 +356,13 @@ impl Collector {
     }
 
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
-        // A record kept by a log shipper or store as JSON text (`log`, Loki's `line`, Splunk's
-        // `_raw`): the text read as a line of its own, on the fast paths below. What does not
-        // read so (a wrapped object, text that is no JSON) goes the serde way, which names it.
-        if crate::raw::scan::may_be_wrapper(bytes)
+        // The apiserver's own line goes straight on; any other line's first key says whether it
+        // is a record kept by a log shipper or store as JSON text (`log`, Loki's `line`,
+        // Splunk's `_raw`: the text read as a line of its own, on the fast paths below) or a
+        // GKE Cloud Logging entry (read borrowed in one pass). What does not read so (a wrapped
+        // object, text that is no JSON, a damaged entry) goes the serde way, which names it.
+        let key = if bytes.starts_with(br#"{"kind":"Event","#) { None } else { scan::first_key(bytes) };
+        if key.is_some_and(scan::is_wrapper_key)
             && let Ok(wrapped) = serde_json::from_slice::<Wrapped<'_>>(bytes)
             && let Some((key, text)) = wrapped.text()
         {
@@ -367,20 +370,18 @@ impl Collector {
                 .json_record_unwrapped(text.trim_end().as_bytes())
                 .map_err(|e| in_string_column(e, &format!("field `{key}`")));
         }
+        if !self.keep_bodies
+            && key.is_some_and(scan::is_gke_key)
+            && let Ok(entry) = serde_json::from_slice::<gke::Entry<'_, IgnoredAny>>(bytes)
+        {
+            return self.gke_entry(entry);
+        }
         self.json_record_unwrapped(bytes)
     }
 
     /// [`Collector::json_record_inner`] past the wrapper test: a wrapper inside a wrapper's
     /// text is unwrapped the serde way (as deep as `object_record` goes).
     fn json_record_unwrapped(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
-        // A GKE Cloud Logging entry, told by its first key, read borrowed in one pass; one
-        // that does not read so goes the serde way below, which names what is wrong.
-        if !self.keep_bodies
-            && crate::raw::scan::is_gke_entry(bytes)
-            && let Ok(entry) = serde_json::from_slice::<gke::Entry<'_, IgnoredAny>>(bytes)
-        {
-            return self.gke_entry(entry);
-        }
         // Hot path: a native Event through the one-pass scan, else simd-json's tape; what
         // neither expects, the serde path below reads (and names the problem of).
         if self.simd && !self.keep_bodies {
@@ -620,7 +621,7 @@ impl Collector {
             return self.log_event(map);
         }
         // Google Cloud Logging (GKE): the request as a Cloud Audit Logs entry.
-        if super::gke::is_entry(map) {
+        if map.contains_key("protoPayload") {
             return match map.get("protoPayload") {
                 Some(Value::Object(_)) if self.keep_bodies => self.gke_value::<Value>(map),
                 Some(Value::Object(_)) => self.gke_value::<IgnoredAny>(map),
@@ -739,7 +740,7 @@ impl Collector {
     /// kept it from being read named.
     fn gke_value<B>(&mut self, map: &Map<String, Value>) -> Result<(), RecordError>
     where
-        B: Body + gke::FromValue + for<'de> serde::Deserialize<'de>,
+        B: Body + for<'de> serde::Deserialize<'de>,
     {
         let value = Value::Object(map.clone());
         let entry: gke::Entry<'_, B> = serde_path_to_error::deserialize(&value).map_err(|e| {
@@ -751,7 +752,7 @@ impl Collector {
     }
 
     /// Appends the event a GKE entry describes.
-    fn gke_entry<B: Body + gke::FromValue>(&mut self, entry: gke::Entry<'_, B>) -> Result<(), RecordError> {
+    fn gke_entry<B: Body>(&mut self, entry: gke::Entry<'_, B>) -> Result<(), RecordError> {
         let (event, cluster) = entry.event()?;
         let origin = RowOrigin { cluster_resource_id: cluster.as_deref(), ..RowOrigin::default() };
         self.append(&event, InputFormat::Gke, &origin)
