@@ -870,3 +870,61 @@ fn gke_logs_name_the_throttled_client_and_say_latency_is_unknown() {
         "{findings:#?}"
     );
 }
+
+#[test]
+fn an_elasticsearch_export_of_a_log_gives_the_findings_of_the_log() {
+    // The simulated log of a slow etcd, as `elasticdump` exports it from an index of Elastic
+    // Agent's Kubernetes integration: each event's fields under `kubernetes.audit`, every `.` of
+    // an annotation key made `_` (`apiserver_latency_k8s_io/etcd`), no `event.original`. The
+    // etcd time that AUD005 reports is read from those annotations.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = tempfile::tempdir().expect("tempdir");
+    let sim_dir = sim.path().to_str().expect("utf-8");
+    let made = doctor(
+        &["simulate", "--out", sim_dir, "--nodes", "20", "--duration", "10m", "--scenario", "etcd-slow-disk"],
+        cache.path(),
+    );
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let log = std::fs::read_to_string(sim.path().join("audit/kube-apiserver-audit-000.log")).expect("log");
+    let mut dump = String::new();
+    for (i, line) in log.lines().enumerate() {
+        let mut audit: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(line).expect("event");
+        if let Some(serde_json::Value::Object(a)) = audit.get_mut("annotations") {
+            *a = std::mem::take(a).into_iter().map(|(k, v)| (k.replace('.', "_"), v)).collect();
+        }
+        let hit = serde_json::json!({
+            "_index": ".ds-logs-kubernetes.audit_logs-default-2025.03.11-000001",
+            "_id": i.to_string(),
+            "_score": 1,
+            "_source": {
+                "@timestamp": audit.get("stageTimestamp").cloned(),
+                "kubernetes": {"audit": audit},
+                "event": {"kind": "event"},
+                "ecs": {"version": "8.11.0"},
+            },
+        });
+        dump.push_str(&format!("{hit}\n"));
+    }
+    assert!(dump.contains("apiserver_latency_k8s_io/etcd"));
+    let export = tempfile::tempdir().expect("tempdir");
+    std::fs::write(export.path().join("audit.jsonl"), dump).expect("write");
+    let findings = |dir: &Path| -> Vec<(String, String, String)> {
+        let out = doctor(&["diagnose", dir.to_str().expect("utf-8"), "-o", "json"], cache.path());
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        assert_eq!(report["inputs"][0]["skipped"], 0, "{}", report["inputs"]);
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| (f["code"].to_string(), f["severity"].to_string(), f["title"].to_string()))
+            .collect()
+    };
+    let want = findings(&sim.path().join("audit"));
+    assert!(
+        want.iter().any(|(code, _, title)| code == "\"AUD005\"" && title.contains("in etcd")),
+        "{want:?}"
+    );
+    assert_eq!(findings(export.path()), want);
+}

@@ -67,6 +67,16 @@ pub enum LogStoreShape {
     SplunkJson,
     /// Splunk's CSV export: `_time`, `host`, `_raw`.
     SplunkCsv,
+    /// `elasticdump`'s output: one Elasticsearch hit per line, its `_source` the document
+    /// Elastic's Kubernetes integration indexes: the event's fields under `kubernetes.audit`,
+    /// every `.` of an annotation key made `_`, and no `event.original`.
+    ElasticDump,
+    /// An Elasticsearch search response (`GET INDEX/_search`), pretty-printed: `hits.hits`,
+    /// each `_source` keeping the line as `event.original` (the integration's
+    /// `preserve_original_event` tag) beside its `kubernetes.audit` fields.
+    ElasticSearch,
+    /// Filebeat's documents without the integration, one per line: the line as `message`.
+    Filebeat,
 }
 
 /// How CloudWatch Logs (EKS) hands out the log events of the audit streams.
@@ -438,8 +448,48 @@ impl<W: Write> AuditWriter<W> {
                         csv_field(&mut self.record, &self.scratch);
                         self.record.extend_from_slice(b"\r");
                     }
+                    LogStoreShape::ElasticDump => {
+                        let source = elastic_source(&self.scratch, &time, false)?;
+                        let hit = serde_json::json!({
+                            "_index": ".ds-logs-kubernetes.audit_logs-default-2025.03.04-000001",
+                            "_id": format!("hit-{}", self.written),
+                            "_score": 1,
+                            "_source": source,
+                        });
+                        serde_json::to_writer(&mut self.record, &hit).map_err(io::Error::other)?;
+                    }
+                    LogStoreShape::ElasticSearch => {
+                        let source = elastic_source(&self.scratch, &time, true)?;
+                        let hit = serde_json::json!({
+                            "_index": ".ds-logs-kubernetes.audit_logs-default-2025.03.04-000001",
+                            "_id": format!("hit-{}", self.written),
+                            "_score": 1.0,
+                            "_source": source,
+                        });
+                        self.record.extend_from_slice(if self.started {
+                            b",\n"
+                        } else {
+                            b"{\n\"took\": 12,\n\"timed_out\": false,\n\"_shards\": {\"total\": 1, \"successful\": 1, \"skipped\": 0, \"failed\": 0},\n\"hits\": {\n\"total\": {\"value\": 10000, \"relation\": \"gte\"},\n\"max_score\": 1.0,\n\"hits\": [\n"
+                        });
+                        serde_json::to_writer_pretty(&mut self.record, &hit).map_err(io::Error::other)?;
+                    }
+                    LogStoreShape::Filebeat => {
+                        let doc = serde_json::json!({
+                            "@timestamp": time,
+                            "log": {"offset": self.written * 1000, "file": {"path": "/var/log/kubernetes/audit/audit.log"}},
+                            "message": line,
+                            "input": {"type": "filestream"},
+                            "ecs": {"version": "8.0.0"},
+                            "host": {"name": "master-0"},
+                            "agent": {"type": "filebeat", "version": "8.15.0"},
+                        });
+                        serde_json::to_writer(&mut self.record, &doc).map_err(io::Error::other)?;
+                    }
                 }
-                self.record.push(b'\n');
+                // A search response's hits are separated by commas and closed by `finish`.
+                if shape != LogStoreShape::ElasticSearch {
+                    self.record.push(b'\n');
+                }
             }
             Format::Gke => {
                 let Some(entry) = gke_entry(event, origin) else { return Ok(()) };
@@ -471,6 +521,13 @@ impl<W: Write> AuditWriter<W> {
     pub fn finish(mut self) -> io::Result<W> {
         self.record.clear();
         match self.format {
+            Format::LogStore { shape: LogStoreShape::ElasticSearch } => {
+                self.record.extend_from_slice(if self.started {
+                    b"\n]\n}\n}\n"
+                } else {
+                    b"{\"took\": 1, \"timed_out\": false, \"hits\": {\"total\": {\"value\": 0, \"relation\": \"eq\"}, \"hits\": []}}\n"
+                });
+            }
             Format::K8sLog | Format::Gke | Format::LogStore { .. } => {}
             Format::EventListLines { .. }
             | Format::DiagnosticEnvelope { .. }
@@ -635,6 +692,31 @@ pub fn gke_entry(event: &Event, origin: &Origin) -> Option<serde_json::Value> {
             "type": "k8s_cluster",
         },
         "timestamp": time.map(rfc3339),
+    }))
+}
+
+/// The document Elastic's Kubernetes integration indexes for one audit log line: the event's
+/// fields under `kubernetes.audit` with every `.` of an annotation key made `_` (as its ingest
+/// pipeline does), the verb as `event.action`, and with `original` the line as
+/// `event.original`.
+fn elastic_source(line: &[u8], time: &str, original: bool) -> io::Result<serde_json::Value> {
+    let mut audit: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(line).map_err(io::Error::other)?;
+    if let Some(serde_json::Value::Object(annotations)) = audit.get_mut("annotations") {
+        *annotations =
+            std::mem::take(annotations).into_iter().map(|(k, v)| (k.replace('.', "_"), v)).collect();
+    }
+    let mut event = serde_json::json!({"kind": "event", "action": audit.get("verb").cloned()});
+    if original {
+        event["original"] = serde_json::Value::String(String::from_utf8_lossy(line).into_owned());
+    }
+    Ok(serde_json::json!({
+        "@timestamp": time,
+        "kubernetes": {"audit": audit},
+        "event": event,
+        "ecs": {"version": "8.11.0"},
+        "data_stream": {"namespace": "default", "type": "logs", "dataset": "kubernetes.audit_logs"},
+        "tags": if original { serde_json::json!(["preserve_original_event"]) } else { serde_json::json!([]) },
     }))
 }
 

@@ -103,6 +103,9 @@ fn formats() -> Vec<(Format, InputFormat)> {
         LogStoreShape::LokiJsonl,
         LogStoreShape::SplunkJson,
         LogStoreShape::SplunkCsv,
+        LogStoreShape::ElasticDump,
+        LogStoreShape::ElasticSearch,
+        LogStoreShape::Filebeat,
     ] {
         out.push((Format::LogStore { shape }, InputFormat::K8sLog));
     }
@@ -200,7 +203,7 @@ fn events_written_in_every_format_and_compression_ingest_to_identical_canonical_
             checked += 1;
         }
     }
-    assert_eq!(checked, 21 * 3);
+    assert_eq!(checked, 24 * 3);
 }
 
 #[test]

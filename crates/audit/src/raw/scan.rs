@@ -145,6 +145,12 @@ pub(crate) fn is_wrapper_key(key: &[u8]) -> bool {
     matches!(key, b"log" | b"labels" | b"line" | b"preview" | b"result" | b"_raw")
 }
 
+/// Whether a line's first key starts an Elasticsearch hit (`{"_index"…` as `elasticdump`
+/// writes it) or a document a Beat or Elastic Agent indexed (`{"@timestamp"…`, `{"event"…`).
+pub(crate) fn is_elastic_key(key: &[u8]) -> bool {
+    matches!(key, b"_index" | b"_id" | b"_type" | b"_score" | b"_source" | b"@timestamp" | b"event")
+}
+
 /// Whether `line` may be an event for the scan: false when its first key is one of another
 /// record, as in every Azure row.
 pub(super) fn may_be_event(line: &[u8]) -> bool {

@@ -1,5 +1,6 @@
 //! JSON documents and arrays, streamed: the elements of a top-level array or of an
-//! `items` / `records` list (or CloudWatch's `events`, `logEvents`, `results`) are read one at a time, so a large export never sits in memory
+//! `items` / `records` list (or CloudWatch's `events`, `logEvents`, `results`, or a search
+//! response's `hits.hits`) are read one at a time, so a large export never sits in memory
 //! whole. Several documents may follow each other (concatenated pretty-printed files).
 
 use std::cell::Cell;
@@ -137,6 +138,63 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
     }
 }
 
+/// An Elasticsearch or OpenSearch search response's `hits`: its own `hits` array is streamed
+/// hit by hit (each read as a top-level record, its `_source` unwrapped); `total` and
+/// `max_score` are dropped. Anything else is kept as an ordinary field.
+struct HitsSeed<'a, 's>(&'a mut State<'s>);
+
+impl<'de> DeserializeSeed<'de> for HitsSeed<'_, '_> {
+    type Value = Option<Value>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HitsSeed<'_, '_> {
+    type Value = Option<Value>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a search response's hits")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut rest = Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "hits" && !streamed {
+                match map.next_value_seed(ListSeed(&mut *self.0, List::TopArray))? {
+                    Some(v) => {
+                        rest.insert(key, v);
+                    }
+                    None => streamed = true,
+                }
+            } else {
+                rest.insert(key, map.next_value()?);
+            }
+        }
+        Ok((!streamed).then_some(Value::Object(rest)))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        serde::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Some)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Value::String(v.to_owned())))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Value::Bool(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Some(Value::Null))
+    }
+}
+
 /// Helper so a map can be turned into a `Value` from inside a visitor.
 trait FromMap {
     fn from_map<'de, A: MapAccess<'de>>(map: A) -> Result<Value, A::Error>;
@@ -189,6 +247,15 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 "results" => Some(List::InsightsRows),
                 _ => None,
             };
+            if key == "hits" {
+                match map.next_value_seed(HitsSeed(self.0))? {
+                    Some(v) => {
+                        rest.insert(key, v);
+                    }
+                    None => streamed = true,
+                }
+                continue;
+            }
             match list {
                 Some(list) => {
                     if let Some(v) = map.next_value_seed(ListSeed(self.0, list))? {

@@ -91,6 +91,63 @@ impl<'a> Wrapped<'a> {
     }
 }
 
+/// An Elasticsearch hit or document on one line, read borrowed for the audit line it keeps as
+/// text: `event.original`, or Filebeat's `message` (see [`elastic_document`], which reads the
+/// same from a `Value`, and reads Elastic's parsed `kubernetes.audit` fields, left to it here).
+#[derive(serde::Deserialize)]
+struct ElasticText<'a> {
+    #[serde(borrow, default, rename = "_source")]
+    source: Option<Box<ElasticText<'a>>>,
+    #[serde(borrow, default)]
+    event: Option<ElasticEvent<'a>>,
+    #[serde(borrow, default)]
+    message: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, rename = "@timestamp")]
+    timestamp: Option<IgnoredAny>,
+    #[serde(default)]
+    kubernetes: Option<IgnoredAny>,
+    #[serde(default)]
+    ecs: Option<IgnoredAny>,
+    #[serde(default)]
+    agent: Option<IgnoredAny>,
+    #[serde(default)]
+    input: Option<IgnoredAny>,
+    #[serde(default)]
+    data_stream: Option<IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct ElasticEvent<'a> {
+    #[serde(borrow, default)]
+    original: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> ElasticText<'a> {
+    /// The field and the JSON text it holds, as `elastic_document` would find it in the hit's
+    /// `_source` (or in the document itself). `None` when the record is kept otherwise.
+    fn text(self) -> Option<(&'static str, std::borrow::Cow<'a, str>)> {
+        if let Some(source) = self.source {
+            return source.text();
+        }
+        if let Some(original) = self.event.and_then(|e| e.original)
+            && original.trim_start().starts_with('{')
+        {
+            return Some(("event.original", original));
+        }
+        let beat = self.timestamp.is_some()
+            && (self.ecs.is_some()
+                || self.agent.is_some()
+                || self.input.is_some()
+                || self.data_stream.is_some());
+        match self.message {
+            Some(message) if beat && self.kubernetes.is_none() && message.trim_start().starts_with('{') => {
+                Some(("message", message))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The keys under which log shippers and log stores keep a record they carry, as an object or
 /// as its JSON text: `log` (Panther, Fluent Bit, Docker's json-file), `line` (Loki's
 /// `logcli --output=jsonl`), `_raw` (Splunk).
@@ -358,8 +415,8 @@ impl Collector {
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
         // The apiserver's own line goes straight on; any other line's first key says whether it
         // is a record kept by a log shipper or store as JSON text (`log`, Loki's `line`,
-        // Splunk's `_raw`: the text read as a line of its own, on the fast paths below) or a
-        // GKE Cloud Logging entry (read borrowed in one pass). What does not read so (a wrapped
+        // Splunk's `_raw`, Elasticsearch's `event.original` or Filebeat's `message`: the text
+        // read as a line of its own, on the fast paths below) or a GKE Cloud Logging entry (read borrowed in one pass). What does not read so (a wrapped
         // object, text that is no JSON, a damaged entry) goes the serde way, which names it.
         let key = if bytes.starts_with(br#"{"kind":"Event","#) { None } else { scan::first_key(bytes) };
         if key.is_some_and(scan::is_wrapper_key)
@@ -369,6 +426,14 @@ impl Collector {
             return self
                 .json_record_unwrapped(text.trim_end().as_bytes())
                 .map_err(|e| in_string_column(e, &format!("field `{key}`")));
+        }
+        if key.is_some_and(scan::is_elastic_key)
+            && let Ok(doc) = serde_json::from_slice::<ElasticText<'_>>(bytes)
+            && let Some((field, text)) = doc.text()
+        {
+            return self
+                .json_record_unwrapped(text.trim_end().as_bytes())
+                .map_err(|e| in_string_column(e, &format!("field `{field}`")));
         }
         if !self.keep_bodies
             && key.is_some_and(scan::is_gke_key)
@@ -594,6 +659,46 @@ impl Collector {
         if is_aks_row(map) {
             return self.aks_row(map, InputFormat::AksAudit);
         }
+        // Elasticsearch and OpenSearch: a search response's hits, one hit (`elasticdump`
+        // writes one per line), the document a Beat or Elastic Agent indexed.
+        if depth == 0
+            && let Some(Value::Object(hits)) = map.get("hits")
+            && let Some(Value::Array(hits)) = hits.get("hits")
+        {
+            return self.many(hits, |c, hit| match hit {
+                Value::Object(m) => c.object_record(m, 1),
+                other => err(
+                    SkipKind::InvalidField,
+                    format!("expected an Elasticsearch hit object, found {}", type_name(other)),
+                ),
+            });
+        }
+        if depth < 3
+            && let Some(source) = map.get("_source")
+        {
+            return match source {
+                Value::Object(m) => self.object_record(m, depth + 1),
+                other => err(
+                    SkipKind::InvalidField,
+                    format!(
+                        "field `_source`: {}, expected the indexed document (an object)",
+                        type_name(other)
+                    ),
+                ),
+            };
+        }
+        if map.contains_key("_index") && map.contains_key("_id") {
+            return err(
+                SkipKind::NotAuditRecord,
+                "an Elasticsearch hit without `_source`: search with the document's source kept (no \
+                 `\"_source\": false`, no `fields` alone)",
+            );
+        }
+        if depth < 3
+            && let Some(found) = elastic_document(map)
+        {
+            return self.elastic_document(found, depth);
+        }
         // A Lambda's CloudWatch Logs event: the subscription payload gzipped, in base64.
         if let Some(Value::Object(awslogs)) = map.get("awslogs")
             && depth < 3
@@ -734,6 +839,46 @@ impl Collector {
                 short(&keys.join(", "))
             ),
         )
+    }
+
+    /// The audit record an Elasticsearch document holds (see [`elastic_document`]).
+    fn elastic_document(&mut self, found: ElasticDocument<'_>, depth: u8) -> Result<(), RecordError> {
+        match found {
+            ElasticDocument::Text { field, text } => match serde_json::from_str::<Value>(text.trim_end()) {
+                Ok(Value::Object(m)) => self.object_record(&m, depth + 1),
+                Ok(other) => err(
+                    SkipKind::NotAuditRecord,
+                    format!("not an audit record: `{field}` holds JSON {}, not an object", type_name(&other)),
+                ),
+                Err(e) => Err(in_string_column(json_error(&e), &format!("field `{field}`"))),
+            },
+            ElasticDocument::Fields(audit) => {
+                if audit.contains_key("protoPayload") {
+                    return err(
+                        SkipKind::Unsupported,
+                        "an Elastic document of a GKE entry without `event.original`: Elastic's fields \
+                         of it leave out the entry's time; not supported: index with the \
+                         `preserve_original_event` tag, or read the entries from GKE",
+                    );
+                }
+                let mut event = audit.clone();
+                if let Some(Value::Object(annotations)) = event.get_mut("annotations") {
+                    *annotations = std::mem::take(annotations)
+                        .into_iter()
+                        .map(|(k, v)| (elastic_annotation_key(&k), v))
+                        .collect();
+                }
+                self.event_value(&Value::Object(event), InputFormat::K8sLog, &RowOrigin::default())
+                    .map_err(|(k, m)| (k, format!("field `kubernetes.audit`: {m}")))
+            }
+            ElasticDocument::PlainMessage { message } => err(
+                SkipKind::NotAuditRecord,
+                format!(
+                    "a Filebeat document whose `message` is text, not an audit event: {}",
+                    short(message)
+                ),
+            ),
+        }
     }
 
     /// A GKE Cloud Logging entry held as a JSON object: its event appended, or the field that
@@ -1176,6 +1321,55 @@ fn is_log_event(map: &Map<String, Value>) -> bool {
         ]
         .iter()
         .any(|k| map.contains_key(*k))
+}
+
+/// Where an Elasticsearch document keeps the audit record, in the order read: the line as it
+/// was shipped, kept as `event.original` (Elastic Agent's `preserve_original_event` tag); the
+/// fields Elastic's Kubernetes integration parsed it into, `kubernetes.audit`; Filebeat's
+/// `message`, the line unparsed.
+enum ElasticDocument<'m> {
+    Text {
+        field: &'static str,
+        text: &'m str,
+    },
+    Fields(&'m Map<String, Value>),
+    /// A Filebeat document whose `message` is not JSON: another log shipped beside the audit log.
+    PlainMessage {
+        message: &'m str,
+    },
+}
+
+/// The audit record of an Elasticsearch document, if `map` is one (see [`ElasticDocument`]).
+/// A Beat's document is told by ECS's fields beside `@timestamp`.
+fn elastic_document(map: &Map<String, Value>) -> Option<ElasticDocument<'_>> {
+    if let Some(Value::String(text)) = map.get("event").and_then(|e| e.get("original"))
+        && text.trim_start().starts_with('{')
+    {
+        return Some(ElasticDocument::Text { field: "event.original", text });
+    }
+    if let Some(Value::Object(audit)) = map.get("kubernetes").and_then(|k| k.get("audit")) {
+        return Some(ElasticDocument::Fields(audit));
+    }
+    let beat = map.contains_key("@timestamp")
+        && ["ecs", "agent", "input", "data_stream"].iter().any(|k| map.contains_key(*k));
+    match map.get("message") {
+        Some(Value::String(text)) if beat && text.trim_start().starts_with('{') => {
+            Some(ElasticDocument::Text { field: "message", text })
+        }
+        Some(Value::String(message)) if beat => Some(ElasticDocument::PlainMessage { message }),
+        _ => None,
+    }
+}
+
+/// An annotation key as the API server wrote it, from the key Elastic's Kubernetes integration
+/// stores: that pipeline replaces every `.` of a key by `_` (`authorization_k8s_io/decision`).
+/// A key's prefix is a DNS subdomain, which has no `_`, so the prefix is restored exactly; a
+/// `.` in the name after the `/` cannot be told from a `_` and stays `_`.
+fn elastic_annotation_key(key: &str) -> String {
+    match key.split_once('/') {
+        Some((prefix, name)) => format!("{}/{name}", prefix.replace('_', ".")),
+        None => key.to_owned(),
+    }
 }
 
 /// Whether an object is an `AKSAudit` row (the tape's `aks_columns` decides the same way).
