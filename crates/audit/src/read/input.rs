@@ -67,6 +67,9 @@ pub(super) type Peeked<'a> = Chain<Cursor<Vec<u8>>, Box<dyn Read + 'a>>;
 
 const PEEK: usize = 64 * 1024;
 
+/// The first bytes of an Avro object container file: `Obj` and the format's version, 1.
+const AVRO_MAGIC: &[u8] = b"Obj\x01";
+
 pub(super) fn read_stream<'a>(
     reader: Box<dyn Read + 'a>,
     opts: &ReadOptions,
@@ -112,7 +115,7 @@ pub(super) fn read_stream<'a>(
             return Ok(());
         }
         let mut at_eof = prefix.len() < PEEK && failed.is_none();
-        if !at_eof && failed.is_none() && first_line_unseen(&prefix) {
+        if !at_eof && failed.is_none() && !prefix.starts_with(AVRO_MAGIC) && first_line_unseen(&prefix) {
             (at_eof, failed) = read_past_first_line(&mut plain, &mut prefix, opts.max_line_bytes);
         }
         // A read error in the first bytes (a short truncated gzip file): what came before it
@@ -140,6 +143,7 @@ pub(super) fn read_stream<'a>(
                     Container::JsonDocument => super::document::read_document(stream, opts, sink, file),
                     Container::Yaml => super::text::read_yaml(stream, opts, sink, file),
                     Container::Csv => super::text::read_csv(stream, opts, sink, file),
+                    Container::Avro => super::avro::read_avro(stream, opts, sink, file),
                 }
             }
         }
@@ -308,6 +312,10 @@ pub(super) enum Detected {
 pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     let start = prefix.iter().position(|b| !b.is_ascii_whitespace());
     let Some(start) = start else { return Detected::Empty };
+    // An Avro object container file (Event Hubs Capture) starts with `Obj` and version 1.
+    if prefix.starts_with(AVRO_MAGIC) {
+        return Detected::Container(Container::Avro);
+    }
     let body = &prefix[start..];
     let head = &body[..body.len().min(4096)];
     // A file cut at a byte offset (`tail -c`, `split -b`) may start inside a character.

@@ -36,6 +36,7 @@
 
 mod archive;
 mod array;
+mod avro;
 mod document;
 mod input;
 mod lines;

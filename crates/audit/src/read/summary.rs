@@ -134,6 +134,9 @@ pub enum Container {
     Csv,
     /// One or more YAML documents.
     Yaml,
+    /// An Avro object container file (Azure Event Hubs Capture): each message's `Body` a
+    /// record.
+    Avro,
 }
 
 impl Container {
@@ -145,6 +148,7 @@ impl Container {
             Container::JsonArray => "json-array",
             Container::Csv => "csv",
             Container::Yaml => "yaml",
+            Container::Avro => "avro",
         }
     }
 }

@@ -1,0 +1,139 @@
+//! Azure Event Hubs Capture: the Avro files an Event Hub's Capture writes to storage, whose
+//! messages are what AKS's diagnostic settings send (`{"records": […]}`). The fixtures are made
+//! by `tests/fixtures/capture/make.py` from the real events of audit2rbac's demo log, in
+//! Capture's schema, with each codec.
+
+mod reading;
+
+use std::path::Path;
+
+use arrow::array::AsArray;
+use audit::read::Container;
+use audit::{InputFormat, col};
+use reading::{demo_lines, messages, read};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture").join(name);
+    std::fs::read(path).expect("fixture")
+}
+
+#[test]
+fn capture_files_read_to_the_records_of_their_messages_whatever_the_codec() {
+    // What the messages hold, read as JSON lines: the rows each Avro file must give.
+    let (f, want) = read("bodies.jsonl", &fixture("bodies.jsonl"));
+    assert_eq!((f.events, f.skipped), (37, 0), "{:?}", messages(&f));
+    // Which are the demo log's events, in its order.
+    let ids: Vec<String> = demo_lines()
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["auditID"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect();
+    let got_ids = want.column_by_name(col::AUDIT_ID).expect("audit id").as_string::<i32>();
+    assert_eq!(got_ids.iter().map(|v| v.unwrap_or_default().to_owned()).collect::<Vec<_>>(), ids);
+    for name in ["capture-null.avro", "capture-deflate.avro", "capture-snappy.avro"] {
+        let (f, got) = read(name, &fixture(name));
+        assert_eq!(f.container, Some(Container::Avro), "{name}");
+        assert_eq!(
+            f.formats.keys().copied().collect::<Vec<_>>(),
+            [InputFormat::DiagnosticEnvelope],
+            "{name}"
+        );
+        assert_eq!(f.events, 37, "{name}: {:?}", messages(&f));
+        assert_eq!(got, want, "{name}");
+        if name == "capture-deflate.avro" {
+            // The messages after the audit log's: one without a body, one of text.
+            assert_eq!(
+                messages(&f),
+                [
+                    "record 5 an Event Hub message without a body",
+                    "record 6 an Event Hub message whose body is not JSON: \"Connection test from the Azure portal\"",
+                ]
+            );
+        } else {
+            assert_eq!(f.skipped, 0, "{name}: {:?}", messages(&f));
+        }
+    }
+}
+
+#[test]
+fn a_capture_file_cut_short_keeps_the_messages_before_the_cut() {
+    let whole = fixture("capture-null.avro");
+    let (f, whole_rows) = read("whole.avro", &whole);
+    assert_eq!((f.events, f.skipped), (37, 0));
+    // Cut inside the last message: the first three (30 events) are read, the cut is named.
+    let cut = &whole[..whole.len() - 2000];
+    let (f, got) = read("cut.avro", cut);
+    assert_eq!(f.events, 30, "{:?}", messages(&f));
+    assert_eq!(got, whole_rows.slice(0, 30));
+    let m = messages(&f);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].starts_with("record 4 damaged or cut-short Avro data, rest of file skipped: "), "{m:?}");
+}
+
+#[test]
+fn damage_inside_a_message_costs_that_message_and_is_named() {
+    let whole = fixture("capture-null.avro");
+    let (_, whole_rows) = read("whole.avro", &whole);
+    // Every block ends with the file's sync marker (its last 16 bytes), as the header does.
+    let sync = &whole[whole.len() - 16..];
+    let ends: Vec<usize> = (0..=whole.len() - 16).filter(|&i| &whole[i..i + 16] == sync).collect();
+    assert_eq!(ends.len(), 1 + 4, "the header and four blocks");
+    // Zeros in the middle of the second message's body: that message is skipped, named.
+    let mut damaged = whole.clone();
+    let middle = (ends[1] + ends[2]) / 2;
+    damaged[middle..middle + 64].fill(0);
+    let (f, got) = read("zeros.avro", &damaged);
+    assert_eq!(f.events, 27);
+    assert_eq!(
+        messages(&f),
+        [
+            "record 2 invalid JSON: control character (\\u0000-\\u001F) found while parsing a string at column 4691"
+        ]
+    );
+    let kept =
+        arrow::compute::concat_batches(&got.schema(), &[whole_rows.slice(0, 10), whole_rows.slice(20, 17)])
+            .expect("concat");
+    assert_eq!(got, kept);
+}
+
+#[test]
+fn an_avro_file_of_another_schema_is_named_not_an_audit_log() {
+    let (f, got) = read("metrics.avro", &fixture("other.avro"));
+    assert_eq!(got.num_rows(), 0);
+    let why = f.not_audit.expect("not audit");
+    assert_eq!(
+        why,
+        "an Avro file that is not Event Hubs Capture's: its records have no `Body` (the message) to read the audit \
+         log from"
+    );
+}
+
+#[test]
+fn any_byte_of_a_capture_file_damaged_or_cut_is_read_without_a_panic() {
+    // Each byte of the deflate file (header, block framing, compressed data) overwritten in
+    // turn with a pseudo-random value, and the file cut at every 97th byte: each read ends
+    // in rows or named skips, never a panic (a panic fails the test).
+    let whole = fixture("capture-deflate.avro");
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut read_some = 0;
+    for at in 0..whole.len() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut damaged = whole.clone();
+        damaged[at] ^= (state as u8) | 1;
+        let (f, got) = read("damaged.avro", &damaged);
+        assert!(got.num_rows() <= 37);
+        read_some += usize::from(f.events > 0);
+    }
+    for cut in (0..whole.len()).step_by(97) {
+        let (f, got) = read("cut.avro", &whole[..cut]);
+        assert_eq!(got.num_rows() as u64, f.events);
+        assert!(f.events == 37 || f.skipped > 0 || f.not_audit.is_some() || cut < 8, "cut at {cut}: {f:?}");
+    }
+    assert!(read_some > whole.len() / 2, "{read_some} of {} damaged files read at all", whole.len());
+}
