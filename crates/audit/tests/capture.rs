@@ -1,6 +1,6 @@
 //! Azure Event Hubs Capture: the Avro files an Event Hub's Capture writes to storage, whose
 //! messages are what AKS's diagnostic settings send (`{"records": […]}`). The fixtures are made
-//! by `tests/fixtures/capture/make.py` from the real events of audit2rbac's demo log, in
+//! by `tests/generated/capture/make.py` from the real events of audit2rbac's demo log, in
 //! Capture's schema, with each codec.
 
 mod reading;
@@ -13,7 +13,7 @@ use audit::{InputFormat, col};
 use reading::{demo_lines, messages, read};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/generated/capture").join(name);
     std::fs::read(path).expect("fixture")
 }
 
