@@ -449,23 +449,11 @@ impl<W: Write> AuditWriter<W> {
                         self.record.extend_from_slice(b"\r");
                     }
                     LogStoreShape::ElasticDump => {
-                        let source = elastic_source(&self.scratch, &time, false)?;
-                        let hit = serde_json::json!({
-                            "_index": ".ds-logs-kubernetes.audit_logs-default-2025.03.04-000001",
-                            "_id": format!("hit-{}", self.written),
-                            "_score": 1,
-                            "_source": source,
-                        });
+                        let hit = elastic_hit(self.written, elastic_source(&self.scratch, &time, false)?);
                         serde_json::to_writer(&mut self.record, &hit).map_err(io::Error::other)?;
                     }
                     LogStoreShape::ElasticSearch => {
-                        let source = elastic_source(&self.scratch, &time, true)?;
-                        let hit = serde_json::json!({
-                            "_index": ".ds-logs-kubernetes.audit_logs-default-2025.03.04-000001",
-                            "_id": format!("hit-{}", self.written),
-                            "_score": 1.0,
-                            "_source": source,
-                        });
+                        let hit = elastic_hit(self.written, elastic_source(&self.scratch, &time, true)?);
                         self.record.extend_from_slice(if self.started {
                             b",\n"
                         } else {
@@ -693,6 +681,16 @@ pub fn gke_entry(event: &Event, origin: &Origin) -> Option<serde_json::Value> {
         },
         "timestamp": time.map(rfc3339),
     }))
+}
+
+/// An Elasticsearch hit of the integration's data stream holding `source`.
+fn elastic_hit(n: u64, source: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "_index": ".ds-logs-kubernetes.audit_logs-default-2025.03.04-000001",
+        "_id": format!("hit-{n}"),
+        "_score": 1.0,
+        "_source": source,
+    })
 }
 
 /// The document Elastic's Kubernetes integration indexes for one audit log line: the event's

@@ -415,22 +415,19 @@ impl Collector {
     fn json_record_inner(&mut self, bytes: &[u8]) -> Result<(), RecordError> {
         // The apiserver's own line goes straight on; any other line's first key says whether it
         // is a record kept by a log shipper or store as JSON text (`log`, Loki's `line`,
-        // Splunk's `_raw`, Elasticsearch's `event.original` or Filebeat's `message`: the text
-        // read as a line of its own, on the fast paths below) or a GKE Cloud Logging entry (read borrowed in one pass). What does not read so (a wrapped
-        // object, text that is no JSON, a damaged entry) goes the serde way, which names it.
+        // Splunk's `_raw`, Elasticsearch's `event.original`, Filebeat's `message`: the text read
+        // as a line of its own, on the fast paths below) or a GKE Cloud Logging entry (read
+        // borrowed in one pass). What does not read so (a wrapped object, text that is no JSON,
+        // a damaged entry) goes the serde way, which names it.
         let key = if bytes.starts_with(br#"{"kind":"Event","#) { None } else { scan::first_key(bytes) };
-        if key.is_some_and(scan::is_wrapper_key)
-            && let Ok(wrapped) = serde_json::from_slice::<Wrapped<'_>>(bytes)
-            && let Some((key, text)) = wrapped.text()
-        {
-            return self
-                .json_record_unwrapped(text.trim_end().as_bytes())
-                .map_err(|e| in_string_column(e, &format!("field `{key}`")));
-        }
-        if key.is_some_and(scan::is_elastic_key)
-            && let Ok(doc) = serde_json::from_slice::<ElasticText<'_>>(bytes)
-            && let Some((field, text)) = doc.text()
-        {
+        let carried = if key.is_some_and(scan::is_wrapper_key) {
+            serde_json::from_slice::<Wrapped<'_>>(bytes).ok().and_then(Wrapped::text)
+        } else if key.is_some_and(scan::is_elastic_key) {
+            serde_json::from_slice::<ElasticText<'_>>(bytes).ok().and_then(ElasticText::text)
+        } else {
+            None
+        };
+        if let Some((field, text)) = carried {
             return self
                 .json_record_unwrapped(text.trim_end().as_bytes())
                 .map_err(|e| in_string_column(e, &format!("field `{field}`")));
