@@ -60,7 +60,7 @@ impl State<'_> {
     fn element(&mut self, v: Value, list: List) -> Result<(), ()> {
         self.item += 1;
         let result = match list {
-            List::TopArray => self.c.value_record(v),
+            List::TopArray | List::Hits => self.c.value_record(v),
             List::Items => {
                 let origin =
                     RowOrigin { list_api_version: self.list_api_version.as_deref(), ..RowOrigin::default() };
@@ -90,6 +90,9 @@ enum List {
     LogEvents,
     /// Logs Insights result rows (`aws logs get-query-results`).
     InsightsRows,
+    /// An Elasticsearch or OpenSearch search response's `hits` object, whose own `hits` array
+    /// is streamed as top-level records (each hit's `_source` unwrapped).
+    Hits,
 }
 
 const STOPPED: &str = "\u{0}stopped";
@@ -134,36 +137,22 @@ impl<'de> Visitor<'de> for ListSeed<'_, '_> {
         f.write_str("an array")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        if let List::Hits = self.1 {
+            // `hits` is an object in a search response: an array is an ordinary field.
+            return serde::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Some);
+        }
         while let Some(v) = seq.next_element::<Value>()? {
             self.0.element(v, self.1).map_err(|()| de::Error::custom(STOPPED))?;
         }
         Ok(None)
     }
-    // Not a list after all: keep the value as an ordinary field.
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        <Value as FromMap>::from_map(map).map(Some)
-    }
-    keep_scalars!();
-}
-
-/// An Elasticsearch or OpenSearch search response's `hits`: its own `hits` array is streamed
-/// hit by hit (each read as a top-level record, its `_source` unwrapped); `total` and
-/// `max_score` are dropped. Anything else is kept as an ordinary field.
-struct HitsSeed<'a, 's>(&'a mut State<'s>);
-
-impl<'de> DeserializeSeed<'de> for HitsSeed<'_, '_> {
-    type Value = Option<Value>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for HitsSeed<'_, '_> {
-    type Value = Option<Value>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a search response's hits")
-    }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let List::Hits = self.1 else {
+            // Not a list after all: keep the value as an ordinary field.
+            return <Value as FromMap>::from_map(map).map(Some);
+        };
+        // A search response's `hits`: its own `hits` array streamed as top-level records;
+        // `total` and `max_score` dropped once it was.
         let mut rest = Map::new();
         let mut streamed = false;
         while let Some(key) = map.next_key::<String>()? {
@@ -179,9 +168,6 @@ impl<'de> Visitor<'de> for HitsSeed<'_, '_> {
             }
         }
         Ok((!streamed).then_some(Value::Object(rest)))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        serde::Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Some)
     }
     keep_scalars!();
 }
@@ -236,17 +222,9 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
                 "records" => Some(List::Records),
                 "events" | "logEvents" => Some(List::LogEvents),
                 "results" => Some(List::InsightsRows),
+                "hits" => Some(List::Hits),
                 _ => None,
             };
-            if key == "hits" {
-                match map.next_value_seed(HitsSeed(self.0))? {
-                    Some(v) => {
-                        rest.insert(key, v);
-                    }
-                    None => streamed = true,
-                }
-                continue;
-            }
             match list {
                 Some(list) => {
                     if let Some(v) = map.next_value_seed(ListSeed(self.0, list))? {
