@@ -1142,3 +1142,72 @@ fn an_out_of_range_code_is_said_to_need_a_32_bit_integer() {
         ]
     );
 }
+
+/// Azure's diagnostic records on one line (an Event Hub message's `{"records": […]}`, a
+/// storage account's `PT1H.json` line) are read borrowed; every shape that could read otherwise
+/// goes the serde way. Both give the same rows and the same skips, on good records and on each
+/// odd one (a key twice, a key in another case, a value of another type, an escaped key).
+#[test]
+fn diagnostic_records_read_borrowed_as_through_serde() {
+    let log = serde_json::to_string(EVENT).expect("log");
+    let log2 = serde_json::to_string(&EVENT.replace("\"a1\"", "\"a2\"")).expect("log");
+    let record = |extra: &str| {
+        format!(
+            r#"{{"time":"2024-01-01T10:00:02.1234567Z","resourceId":"/SUBSCRIPTIONS/S/C","category":"kube-audit","operationName":"Microsoft.ContainerService/managedClusters/diagnosticLogs/Read","properties":{{"log":{log},"stream":"stdout","pod":"kube-apiserver-1"}}{extra}}}"#
+        )
+    };
+    let lines = [
+        // Good: a batch of two, then one record alone.
+        format!(
+            r#"{{"records":[{},{{"category":"kube-audit-admin","properties":{{"log":{log2}}}}}]}}"#,
+            record("")
+        ),
+        record(""),
+        // Named and skipped on either path: another category, a bad time, no log, a cut log.
+        format!(r#"{{"records":[{{"category":"guard","properties":{{"log":{log}}}}},{}]}}"#, record("")),
+        format!(
+            r#"{{"records":[{{"category":"kube-audit","time":"yesterday","properties":{{"log":{log}}}}}]}}"#
+        ),
+        r#"{"records":[{"category":"kube-audit","properties":{"pod":"p"}}]}"#.to_owned(),
+        r#"{"category":"kube-audit","properties":{"log":"{\"kind\":\"Event\",\"auditID\":"}}"#.to_owned(),
+        r#"{"records":[{"category":"kube-audit","properties":{"log":""}}]}"#.to_owned(),
+        // Odd ones, which the serde path reads.
+        format!(r#"{{"records":[{}]}}"#, record(r#","category":"kube-audit-admin""#)),
+        format!(r#"{{"records":[{{"Category":"kube-audit-admin","properties":{{"log":{log}}}}}]}}"#),
+        format!(r#"{{"records":[{{"category":5,"properties":{{"log":{log}}}}}]}}"#),
+        format!(
+            r#"{{"records":[{{"category":"kube-audit","properties":{}}}]}}"#,
+            serde_json::to_string(&format!(r#"{{"log":{log}}}"#)).expect("properties")
+        ),
+        format!(r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{EVENT}}}}}]}}"#),
+        format!(
+            r#"{{"records":[{{"category":"kube-audit","time":"","TimeGenerated":"2024-01-01T10:00:03Z","properties":{{"log":{log}}}}}]}}"#
+        ),
+        format!(r#"{{"records":[{{"cat\u0065gory":"guard","properties":{{"log":{log}}}}}]}}"#),
+        format!(r#"{{"records":[{{"category":"kube-audit","properties":{{"log":{log},"pod":7}}}}]}}"#),
+        r#"{"records":{"category":"kube-audit"}}"#.to_owned(),
+        format!(r#"{{"records":["text",{}]}}"#, record("")),
+        format!(r#"{{"records":[{}],"records":[]}}"#, record("")),
+        record(r#","apiVersion":"audit.k8s.io/v1""#),
+        // A line whose first key is a record's but which is none.
+        r#"{"time":"2024-01-01T10:00:00Z","message":"hello"}"#.to_owned(),
+    ];
+    let text = lines.join("\n");
+    let opts = ReadOptions { max_examples: 50, ..ReadOptions::default() };
+    let (fast_summary, fast) = read_with("diagnostic.log", text.as_bytes(), &opts);
+    let (serde_summary, serde) =
+        read_with("diagnostic.log", text.as_bytes(), &ReadOptions { simd: false, ..opts });
+    assert_eq!(messages(&fast_summary), messages(&serde_summary));
+    assert_eq!((fast_summary.events, fast_summary.skipped), (serde_summary.events, serde_summary.skipped));
+    assert_eq!(fast_summary.skipped, 9, "{:#?}", messages(&fast_summary));
+    assert_eq!(fast.num_rows(), 13);
+    for (i, field) in canonical_schema().fields().iter().enumerate() {
+        assert_eq!(fast.column(i).to_data(), serde.column(i).to_data(), "column {}", field.name());
+    }
+    assert_eq!(
+        strings(&fast, col::AZURE_CATEGORY)[..3],
+        [Some("kube-audit".into()), Some("kube-audit-admin".into()), Some("kube-audit".into())]
+    );
+    assert_eq!(strings(&fast, col::APISERVER_POD)[0].as_deref(), Some("kube-apiserver-1"));
+    assert_eq!(strings(&fast, col::CLUSTER_RESOURCE_ID)[0].as_deref(), Some("/SUBSCRIPTIONS/S/C"));
+}
