@@ -9,8 +9,9 @@ use std::path::Path;
 
 use arrow::array::AsArray;
 use audit::read::Container;
+use audit::read::ReadOptions;
 use audit::{InputFormat, col};
-use reading::{demo_lines, messages, read};
+use reading::{demo_lines, messages, read, read_with};
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/generated/capture").join(name);
@@ -136,4 +137,26 @@ fn any_byte_of_a_capture_file_damaged_or_cut_is_read_without_a_panic() {
         assert!(f.events == 37 || f.skipped > 0 || f.not_audit.is_some() || cut < 8, "cut at {cut}: {f:?}");
     }
     assert!(read_some > whole.len() / 2, "{read_some} of {} damaged files read at all", whole.len());
+}
+
+/// A Capture file's messages are decoded on the reading thread and their bodies read on the
+/// rayon pool in chunks: one message to a chunk (here, many chunks in flight at once) gives
+/// the rows and the skips of one chunk for the whole file, in the file's order.
+#[test]
+fn messages_read_in_parallel_chunks_keep_the_files_order() {
+    let file = fixture("capture-deflate.avro");
+    let (whole_f, whole) =
+        read_with("one-chunk.avro", &file, &ReadOptions { chunk_bytes: 1 << 30, ..ReadOptions::default() });
+    let (f, got) = read_with("chunks.avro", &file, &ReadOptions { chunk_bytes: 1, ..ReadOptions::default() });
+    assert_eq!((f.events, f.skipped), (37, 2));
+    assert_eq!(messages(&f), messages(&whole_f));
+    assert_eq!(got, whole);
+    // And the damaged file's cut is still named after the messages before it.
+    let cut = &file[..file.len() - 300];
+    let (f, got) = read_with("cut.avro", cut, &ReadOptions { chunk_bytes: 1, ..ReadOptions::default() });
+    let (f_one, got_one) =
+        read_with("cut.avro", cut, &ReadOptions { chunk_bytes: 1 << 30, ..ReadOptions::default() });
+    assert_eq!(messages(&f), messages(&f_one));
+    assert_eq!(got, got_one);
+    assert!(f.skipped >= 1, "{:?}", messages(&f));
 }

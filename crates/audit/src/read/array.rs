@@ -8,7 +8,7 @@ use std::io::{self, Cursor, Read};
 use std::ops::Range;
 
 use super::input::Peeked;
-use super::lines::{Chunk, ChunkSource, read_chunks, read_some};
+use super::lines::{Chunk, ChunkSource, Items, read_chunks, read_some};
 use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
 use super::{BatchSink, ReadError, ReadOptions};
 
@@ -139,7 +139,7 @@ impl<R: Read> Elements<R> {
         let data = std::mem::replace(&mut self.carry, rest);
         self.pos -= self.start;
         self.start = 0;
-        Ok(Some(Chunk { data, too_long, items: Some(items) }))
+        Ok(Some(Chunk { data, too_long, items: Some(Items::Elements(items)) }))
     }
 }
 

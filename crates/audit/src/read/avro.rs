@@ -4,17 +4,19 @@
 //! the message itself, `Body`, as bytes. AKS's diagnostic settings send the audit log to an
 //! Event Hub as `{"records": […]}` messages, so each `Body` is read as a JSON record of its own.
 //! The file is decoded by [apache-avro](https://crates.io/crates/apache-avro), message by
-//! message, resolved to a schema of `Body` alone.
+//! message, resolved to a schema of `Body` alone, on the reading thread; the bodies are read in
+//! chunks on the rayon pool, as lines are ([`super::lines`]).
 
-use std::io::BufReader;
+use std::io::{self, BufReader, Read};
 
 use apache_avro::types::Value as Avro;
 use apache_avro::{Reader, Schema};
 
 use super::input::Peeked;
+use super::lines::{Chunk, ChunkSource, Items, Message, read_chunks};
 use super::records::Collector;
 use super::summary::{FileSummary, Location, SkipKind};
-use super::{BatchSink, ReadError, ReadOptions, flush};
+use super::{BatchSink, ReadError, ReadOptions};
 
 /// The reader's schema: Event Hubs Capture's `EventData` record, its `Body` alone. A writer's
 /// `Body` of `bytes` or `string`, in a union with `null` or not, resolves to it.
@@ -53,40 +55,79 @@ pub(super) fn read_avro(
         );
         return Ok(());
     }
-    let mut c = Collector::new(opts);
-    for (i, message) in reader.enumerate() {
-        let at = Location::Item(i as u64 + 1);
-        let body = match message {
-            Ok(Avro::Record(mut fields)) => match fields.pop().map(|(_, v)| v) {
-                Some(Avro::Union(_, v)) => *v,
-                Some(v) => v,
-                None => Avro::Null,
-            },
-            Ok(_) => Avro::Null,
-            Err(e) => {
-                // A damaged or cut block: the messages before it are kept; the reader stops.
-                c.skip(
-                    at,
-                    SkipKind::Malformed,
-                    format!("damaged or cut-short Avro data, rest of file skipped: {e}"),
-                );
+    let mut messages =
+        Messages { reader, read: 0, chunk_bytes: opts.chunk_bytes, done: false, spare: Vec::new() };
+    read_chunks(&mut messages, opts, sink, file)
+}
+
+/// The messages of an Avro file in chunks of about `chunk_bytes` of bodies, decoded (and
+/// decompressed) on the reading thread; their bodies are read on the rayon pool, as lines are.
+struct Messages<'s, R: Read> {
+    reader: Reader<'s, R>,
+    /// Messages decoded so far.
+    read: u64,
+    chunk_bytes: usize,
+    /// The file ended, or could not be decoded further.
+    done: bool,
+    spare: Vec<Vec<u8>>,
+}
+
+impl<R: Read> ChunkSource for Messages<'_, R> {
+    fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        let mut data = self.spare.pop().unwrap_or_default();
+        data.clear();
+        let mut items = Vec::new();
+        while !self.done && data.len() < self.chunk_bytes.max(1) {
+            let Some(message) = self.reader.next() else {
+                self.done = true;
                 break;
-            }
-        };
-        match body {
-            Avro::Bytes(b) => message_body(&mut c, &b, at),
-            Avro::String(s) => message_body(&mut c, s.as_bytes(), at),
-            _ => c.skip(at, SkipKind::NotAuditRecord, "an Event Hub message without a body".to_owned()),
+            };
+            self.read += 1;
+            let body = match message {
+                Ok(Avro::Record(mut fields)) => match fields.pop().map(|(_, v)| v) {
+                    Some(Avro::Union(_, v)) => *v,
+                    Some(v) => v,
+                    None => Avro::Null,
+                },
+                Ok(_) => Avro::Null,
+                Err(e) => {
+                    // A damaged or cut block: the messages before it are kept; reading stops.
+                    self.done = true;
+                    items.push((self.read, Message::Damaged(e.to_string())));
+                    break;
+                }
+            };
+            let bytes = match &body {
+                Avro::Bytes(b) => b.as_slice(),
+                Avro::String(s) => s.as_bytes(),
+                _ => {
+                    items.push((self.read, Message::NoBody));
+                    continue;
+                }
+            };
+            let start = data.len();
+            data.extend_from_slice(bytes);
+            items.push((self.read, Message::Body(start..data.len())));
         }
-        if c.rows() >= opts.batch_rows || (opts.strict && c.skipped > 0) {
-            flush(&mut c, file, opts, sink)?;
+        if items.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Chunk { data, too_long: None, items: Some(Items::Messages(items)) }))
+    }
+
+    fn location(&self, _lines_before: u64) -> Location {
+        Location::Item(self.read + 1)
+    }
+
+    fn recycle(&mut self, data: Vec<u8>) {
+        if self.spare.len() < 8 && data.capacity() <= 2 * self.chunk_bytes.max(64 * 1024) {
+            self.spare.push(data);
         }
     }
-    flush(&mut c, file, opts, sink)
 }
 
 /// One message's body: a JSON record, or text that is named and skipped.
-fn message_body(c: &mut Collector, body: &[u8], at: Location) {
+pub(super) fn message_body(c: &mut Collector, body: &[u8], at: Location) {
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{' | b'[') => c.json_record(body, at),
         _ => {

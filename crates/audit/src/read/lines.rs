@@ -21,8 +21,27 @@ pub(super) struct Chunk {
     /// A record dropped for being longer than the limit (where it was), reported with this chunk.
     /// A line's place is counted from the chunk's start (`Line(1)`): the chunk holds only it.
     pub(super) too_long: Option<Location>,
-    /// For an array's elements: each one's number and its bytes in `data`; `None` for lines.
-    pub(super) items: Option<Vec<(u64, std::ops::Range<usize>)>>,
+    /// For an array's elements or Avro's messages: each one's number and its bytes in `data`;
+    /// `None` for lines.
+    pub(super) items: Option<Items>,
+}
+
+/// The numbered records of a chunk that is not lines.
+pub(super) enum Items {
+    /// A JSON array's elements.
+    Elements(Vec<(u64, std::ops::Range<usize>)>),
+    /// Event Hub messages of an Avro file ([`super::avro`]).
+    Messages(Vec<(u64, Message)>),
+}
+
+/// One Event Hub message of an Avro file.
+pub(super) enum Message {
+    /// Its body's bytes in the chunk's `data`.
+    Body(std::ops::Range<usize>),
+    /// A message without a body.
+    NoBody,
+    /// The data could not be decoded from here on (damaged or cut short): why.
+    Damaged(String),
 }
 
 /// Where chunks come from: a cut of lines or of array elements.
@@ -254,7 +273,24 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
         let what = if matches!(at, Location::Item(_)) { "array element" } else { "line" };
         c.skip(at, SkipKind::TooLong, too_long(what));
     }
-    if let Some(items) = &chunk.items {
+    if let Some(Items::Messages(messages)) = &chunk.items {
+        for (item, message) in messages {
+            let at = Location::Item(*item);
+            match message {
+                Message::Body(range) => super::avro::message_body(&mut c, &chunk.data[range.clone()], at),
+                Message::NoBody => {
+                    c.skip(at, SkipKind::NotAuditRecord, "an Event Hub message without a body".to_owned())
+                }
+                Message::Damaged(why) => c.skip(
+                    at,
+                    SkipKind::Malformed,
+                    format!("damaged or cut-short Avro data, rest of file skipped: {why}"),
+                ),
+            }
+        }
+        return c;
+    }
+    if let Some(Items::Elements(items)) = &chunk.items {
         for (item, range) in items {
             let bytes = &chunk.data[range.clone()];
             if bytes.len() > opts.max_line_bytes {
