@@ -13,7 +13,7 @@ use apache_avro::types::Value as Avro;
 use apache_avro::{Reader, Schema};
 
 use super::input::Peeked;
-use super::lines::{Chunk, ChunkSource, Items, Message, read_chunks};
+use super::lines::{Chunk, ChunkSource, Items, Message, keep_spare, read_chunks};
 use super::records::Collector;
 use super::summary::{FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions};
@@ -120,14 +120,27 @@ impl<R: Read> ChunkSource for Messages<'_, R> {
     }
 
     fn recycle(&mut self, data: Vec<u8>) {
-        if self.spare.len() < 8 && data.capacity() <= 2 * self.chunk_bytes.max(64 * 1024) {
-            self.spare.push(data);
+        keep_spare(&mut self.spare, data, self.chunk_bytes);
+    }
+}
+
+/// One message of a chunk (its body in `data`), read on a parser thread.
+pub(super) fn read_message(c: &mut Collector, data: &[u8], at: Location, message: &Message) {
+    match message {
+        Message::Body(range) => message_body(c, data.get(range.clone()).unwrap_or_default(), at),
+        Message::NoBody => {
+            c.skip(at, SkipKind::NotAuditRecord, "an Event Hub message without a body".to_owned())
         }
+        Message::Damaged(why) => c.skip(
+            at,
+            SkipKind::Malformed,
+            format!("damaged or cut-short Avro data, rest of file skipped: {why}"),
+        ),
     }
 }
 
 /// One message's body: a JSON record, or text that is named and skipped.
-pub(super) fn message_body(c: &mut Collector, body: &[u8], at: Location) {
+fn message_body(c: &mut Collector, body: &[u8], at: Location) {
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{' | b'[') => c.json_record(body, at),
         _ => {

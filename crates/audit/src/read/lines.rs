@@ -44,7 +44,7 @@ pub(super) enum Message {
     Damaged(String),
 }
 
-/// Where chunks come from: a cut of lines or of array elements.
+/// Where chunks come from: a cut of lines, of array elements or of Avro's messages.
 pub(super) trait ChunkSource {
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>>;
     /// Where reading stands, for a read error, once every chunk handed out was parsed:
@@ -108,11 +108,15 @@ impl<R: Read> ChunkSource for Chunker<R> {
     }
 
     fn recycle(&mut self, data: Vec<u8>) {
-        // As many as can be in flight, so that reading allocates only at the start; not one
-        // grown for a long line.
-        if self.spare.len() < 8 && data.capacity() <= 2 * self.chunk_bytes.max(64 * 1024) {
-            self.spare.push(data);
-        }
+        keep_spare(&mut self.spare, data, self.chunk_bytes);
+    }
+}
+
+/// Keeps a parsed chunk's buffer to read into again: as many as can be in flight, so that
+/// reading allocates only at the start; not one grown for a long record.
+pub(super) fn keep_spare(spare: &mut Vec<Vec<u8>>, data: Vec<u8>, chunk_bytes: usize) {
+    if spare.len() < 8 && data.capacity() <= 2 * chunk_bytes.max(64 * 1024) {
+        spare.push(data);
     }
 }
 
@@ -275,18 +279,7 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
     }
     if let Some(Items::Messages(messages)) = &chunk.items {
         for (item, message) in messages {
-            let at = Location::Item(*item);
-            match message {
-                Message::Body(range) => super::avro::message_body(&mut c, &chunk.data[range.clone()], at),
-                Message::NoBody => {
-                    c.skip(at, SkipKind::NotAuditRecord, "an Event Hub message without a body".to_owned())
-                }
-                Message::Damaged(why) => c.skip(
-                    at,
-                    SkipKind::Malformed,
-                    format!("damaged or cut-short Avro data, rest of file skipped: {why}"),
-                ),
-            }
+            super::avro::read_message(&mut c, &chunk.data, Location::Item(*item), message);
         }
         return c;
     }
