@@ -9,7 +9,8 @@ use std::io::Write;
 use arrow::array::{AsArray, RecordBatch};
 use audit::read::Container;
 use audit::{InputFormat, col};
-use reading::{demo_lines, messages, read};
+use audit::read::ReadOptions;
+use reading::{demo_lines, messages, read, read_with};
 use serde_json::{Value, json};
 
 /// The demo log's lines and their audit IDs.
@@ -223,4 +224,53 @@ fn a_lambdas_cloudwatch_event_is_decoded_and_its_payload_read() {
     assert!(skipped[0].starts_with("line 5 `awslogs.data` is not base64: "), "{skipped:?}");
     assert!(skipped[1].starts_with("line 6 `awslogs.data` is not gzip: "), "{skipped:?}");
     assert_eq!(skipped[2], "line 7 `awslogs` without `data`");
+}
+
+/// A subscription payload is read borrowed; every shape that could read otherwise goes the
+/// serde way. Both give the same rows and skips, on the real events and on each odd payload.
+#[test]
+fn subscription_payloads_read_borrowed_as_through_serde() {
+    let (lines, ids) = real_lines();
+    let event = |message: Value| json!({"id": "1", "timestamp": 1_505_159_705_000u64, "message": message});
+    let with = |mut p: Value, key: &str, v: Value| {
+        p[key] = v;
+        p
+    };
+    let good = payload(&lines, 0);
+    let payloads = [
+        // Good: the real events; text, control and cut messages among good ones.
+        good.clone(),
+        with(
+            payload(&lines[..2], 0),
+            "logEvents",
+            json!([
+                event(json!("CWL CONTROL MESSAGE: Checking health of destination Firehose.")),
+                event(json!(lines[3])),
+                event(json!("I0311 09:00:01.156 1 handler.go:143] GET /healthz")),
+                event(json!("{\"kind\":\"Event\",\"verb\":")),
+                event(json!("")),
+            ]),
+        ),
+        // Odd: the serde path reads these.
+        with(payload(&lines[..2], 0), "logEvents", json!([event(json!({"kind": "Event", "verb": "get"}))])),
+        with(payload(&lines[..2], 0), "logEvents", json!([{"id": "1", "@message": lines[4]}])),
+        with(payload(&lines[..2], 0), "logEvents", json!([{"logStreamName": "s", "message": "text"}])),
+        with(payload(&lines[..2], 0), "logEvents", json!([{"id": "1", "timestamp": 1}, "text", 7])),
+        with(payload(&lines[..2], 0), "logEvents", json!({"message": lines[5]})),
+        with(payload(&lines[..2], 0), "kind", json!("Event")),
+        with(payload(&lines[..2], 0), "awslogs", json!({"data": "not base64"})),
+    ];
+    let text: String = payloads.iter().map(|p| format!("{p}\n")).collect();
+    let opts = ReadOptions { max_examples: 50, ..ReadOptions::default() };
+    let (fast_f, fast) = read_with("payloads.json", text.as_bytes(), &opts);
+    let (serde_f, serde) = read_with("payloads.json", text.as_bytes(), &ReadOptions { simd: false, ..opts });
+    assert_eq!(messages(&fast_f), messages(&serde_f));
+    assert_eq!((fast_f.events, fast_f.skipped), (serde_f.events, serde_f.skipped));
+    assert_eq!(fast, serde);
+    // The first payload is every real event, in order.
+    let (first_f, first) = read("first.json", good.to_string().as_bytes());
+    assert_eq!((first_f.events, first_f.skipped), (ids.len() as u64, 0));
+    assert_eq!(ids_of(&first), sorted(ids));
+    assert_eq!(first_f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::CloudWatch]);
+    assert_eq!(fast_f.skipped, 5, "{:#?}", messages(&fast_f));
 }

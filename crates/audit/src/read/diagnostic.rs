@@ -44,7 +44,7 @@ impl<'de> Deserialize<'de> for Text<'de> {
 }
 
 /// Sets `slot` to the next value, or refuses a key seen before.
-fn once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+pub(super) fn once<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
     map: &mut A,
     slot: &mut Option<T>,
 ) -> Result<(), A::Error> {

@@ -37,6 +37,7 @@
 mod archive;
 mod array;
 mod avro;
+mod cloudwatch;
 mod diagnostic;
 mod document;
 mod input;

@@ -12,8 +12,8 @@ use arrow::array::RecordBatch;
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
-use super::diagnostic;
 use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
+use super::{cloudwatch, diagnostic};
 use crate::InputFormat;
 use crate::batch::{CanonicalBuilder, SizeHint};
 use crate::raw::tape::{self, TapeReader};
@@ -433,10 +433,10 @@ impl Collector {
                 .json_record_unwrapped(text.trim_end().as_bytes())
                 .map_err(|e| in_string_column(e, &format!("field `{field}`")));
         }
-        // Azure's diagnostic records, read borrowed (without `simd`, the serde way below: the
-        // reference the tests compare with).
+        // CloudWatch's payloads and Azure's diagnostic records, read borrowed (without `simd`,
+        // the serde way below: the reference the tests compare with).
         if self.simd
-            && let Some(read) = self.diagnostic_line(key, bytes)
+            && let Some(read) = self.borrowed_line(key, bytes)
         {
             return read;
         }
@@ -1013,26 +1013,36 @@ impl Collector {
             .map(|s| format!(" (log stream {})", short(s)))
             .unwrap_or_default();
         match message {
-            Value::String(text) if text.trim_start().starts_with('{') => self
-                .event_text(text.as_bytes(), InputFormat::CloudWatch, &RowOrigin::default())
-                .map_err(|e| in_string_column(e, &format!("field `{key}`"))),
-            Value::String(text) if text.starts_with("CWL CONTROL MESSAGE") => err(
-                SkipKind::NotAuditRecord,
-                format!("a CloudWatch Logs control message, not an audit event: {}", short(text)),
-            ),
-            Value::String(text) => err(
-                SkipKind::NotAuditRecord,
-                format!(
-                    "a CloudWatch log event whose `{key}` is text, not an audit event{stream}: {}",
-                    short(text)
-                ),
-            ),
+            Value::String(text) => self.log_event_text(key, text, &stream),
             v @ Value::Object(_) => self.event_value(v, InputFormat::CloudWatch, &RowOrigin::default()),
             other => err(
                 SkipKind::InvalidField,
                 format!("`{key}` is {}, expected the audit event as JSON text", type_name(other)),
             ),
         }
+    }
+
+    /// A CloudWatch log event's message (field `key`) as text: the audit event as JSON, or
+    /// named and skipped (`stream` says which log stream, when the event says).
+    fn log_event_text(&mut self, key: &str, text: &str, stream: &str) -> Result<(), RecordError> {
+        if text.trim_start().starts_with('{') {
+            return self
+                .event_text(text.as_bytes(), InputFormat::CloudWatch, &RowOrigin::default())
+                .map_err(|e| in_string_column(e, &format!("field `{key}`")));
+        }
+        if text.starts_with("CWL CONTROL MESSAGE") {
+            return err(
+                SkipKind::NotAuditRecord,
+                format!("a CloudWatch Logs control message, not an audit event: {}", short(text)),
+            );
+        }
+        err(
+            SkipKind::NotAuditRecord,
+            format!(
+                "a CloudWatch log event whose `{key}` is text, not an audit event{stream}: {}",
+                short(text)
+            ),
+        )
     }
 
     fn event_list(&mut self, map: &Map<String, Value>) -> Result<(), RecordError> {
@@ -1094,10 +1104,18 @@ impl Collector {
         }
     }
 
-    /// A line of Azure's diagnostic records read borrowed: an Event Hub message's batch
-    /// (`{"records": […]}`) or one record (a storage account's `PT1H.json` line). `None` when it
-    /// is neither or could read differently than as a `Value` ([`diagnostic`]).
-    fn diagnostic_line(&mut self, key: Option<&[u8]>, bytes: &[u8]) -> Option<Result<(), RecordError>> {
+    /// A line of a log service's records read borrowed: a CloudWatch Logs subscription payload
+    /// ([`cloudwatch`]), an Event Hub message's batch of Azure's diagnostic records
+    /// (`{"records": […]}`) or one such record (a storage account's `PT1H.json` line;
+    /// [`diagnostic`]). `None` when it is none of them or could read differently than as a
+    /// `Value`.
+    fn borrowed_line(&mut self, key: Option<&[u8]>, bytes: &[u8]) -> Option<Result<(), RecordError>> {
+        if key.is_some_and(scan::is_cloudwatch_payload_key) {
+            let payload = serde_json::from_slice::<cloudwatch::Payload<'_>>(bytes).ok()?;
+            return Some(first_item_error(
+                payload.events.into_iter().map(|e| self.log_event_text("message", &e.message.0, "")),
+            ));
+        }
         if key == Some(b"records".as_slice()) {
             let batch = serde_json::from_slice::<diagnostic::Batch<'_>>(bytes).ok()?;
             return Some(first_item_error(batch.records.into_iter().map(|r| self.diagnostic_borrowed(r))));
