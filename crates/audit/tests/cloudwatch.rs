@@ -8,8 +8,8 @@ use std::io::Write;
 
 use arrow::array::{AsArray, RecordBatch};
 use audit::read::Container;
-use audit::{InputFormat, col};
 use audit::read::ReadOptions;
+use audit::{InputFormat, col};
 use reading::{demo_lines, messages, read, read_with};
 use serde_json::{Value, json};
 
@@ -69,7 +69,7 @@ fn firehose_objects_with_no_newline_each_in_its_own_gzip_member_read_every_event
     }
     let (f, batch) = read("firehose.gz", &bytes);
     assert_eq!(f.skipped, 0, "{:?}", messages(&f));
-    assert_eq!(f.container, Some(Container::JsonDocument));
+    assert_eq!(f.container, Some(Container::JsonSequence));
     assert_eq!(f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::CloudWatch]);
     assert_eq!(ids_of(&batch), sorted(ids.clone()));
     // The same payloads one per line (Firehose told to add a newline) read the same.
@@ -273,4 +273,44 @@ fn subscription_payloads_read_borrowed_as_through_serde() {
     assert_eq!(ids_of(&first), sorted(ids));
     assert_eq!(first_f.formats.keys().copied().collect::<Vec<_>>(), [InputFormat::CloudWatch]);
     assert_eq!(fast_f.skipped, 5, "{:#?}", messages(&fast_f));
+}
+
+/// Firehose's payloads one after another with no newline are cut apart and read in parallel,
+/// each as a line would be: a damaged payload is named by its number and the others kept, one
+/// cut short at the end of the file too, and one payload to a chunk reads as one chunk for all.
+#[test]
+fn payloads_one_after_another_are_cut_apart_and_a_damaged_one_costs_only_itself() {
+    let (lines, ids) = real_lines();
+    let parts: Vec<String> =
+        lines.chunks(10).enumerate().map(|(n, p)| payload(p, n * 10).to_string()).collect();
+    let whole: String = parts.concat();
+    let (f, all) = read("firehose.json", whole.as_bytes());
+    assert_eq!(f.container, Some(Container::JsonSequence));
+    assert_eq!((f.events, f.skipped), (ids.len() as u64, 0), "{:?}", messages(&f));
+    assert_eq!(ids_of(&all), sorted(ids.clone()));
+    let (f, small) = read_with(
+        "firehose.json",
+        whole.as_bytes(),
+        &ReadOptions { chunk_bytes: 1, ..ReadOptions::default() },
+    );
+    assert_eq!((f.events, f.skipped), (ids.len() as u64, 0));
+    assert_eq!(small, all);
+    // The second payload damaged (a `;` for a `:`, its quotes and braces still balanced), the
+    // last cut short: the others are read, the two named.
+    let mut damaged = parts.clone();
+    damaged[1] = damaged[1].replacen("\"owner\":", "\"owner\";", 1);
+    let last = damaged.len() - 1;
+    let half = damaged[last].len() / 2;
+    damaged[last].truncate(half);
+    let (f, _) = read("firehose.json", damaged.concat().as_bytes());
+    let kept: usize =
+        lines.chunks(10).enumerate().filter(|(n, _)| *n != 1 && *n != last).map(|(_, p)| p.len()).sum();
+    assert_eq!(f.events, kept as u64, "{:?}", messages(&f));
+    let m = messages(&f);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(m[0].starts_with("record 2 invalid JSON"), "{m:?}");
+    assert_eq!(
+        m[1],
+        format!("record {} truncated JSON: the file ends inside this object, which is skipped", last + 1)
+    );
 }

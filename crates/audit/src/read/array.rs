@@ -3,6 +3,10 @@
 //! chunks of them are parsed in parallel on the rayon pool, each element numbered as an
 //! item. An element that does not parse is reported and skipped, and the rest is read.
 //! Whatever follows the closing bracket (another document) is read as documents.
+//!
+//! JSON objects written one after another with nothing but white space between them (what
+//! Firehose writes to S3 from a CloudWatch Logs subscription: payload after payload, no
+//! newline) are cut apart by the same scan, each object read as a line would be.
 
 use std::io::{self, Cursor, Read};
 use std::ops::Range;
@@ -42,6 +46,8 @@ struct Elements<R> {
     dropping: bool,
     chunk_bytes: usize,
     max_element: usize,
+    /// Objects one after another ([`read_sequence`]) rather than one array's elements.
+    sequence: bool,
 }
 
 impl<R: Read> Elements<R> {
@@ -80,7 +86,24 @@ impl<R: Read> Elements<R> {
                     self.start = self.pos + 1;
                 }
                 b'{' | b'[' => s.depth += 1,
+                b'}' | b']' if s.depth == 1 && self.sequence => {
+                    // An object of the sequence ends here.
+                    s.depth = 0;
+                    let item = self.next_item;
+                    self.next_item += 1;
+                    if std::mem::take(&mut self.dropping) {
+                        *too_long = Some(Location::Item(item));
+                        self.pos += 1;
+                        self.start = self.pos;
+                        return;
+                    }
+                    items.push((item, self.start..self.pos + 1));
+                    self.start = self.pos + 1;
+                }
                 b'}' | b']' if s.depth > 0 => s.depth -= 1,
+                // Between a sequence's objects there are no separators: anything else there is
+                // read as the start of the next one (and named when it does not parse).
+                _ if self.sequence => {}
                 b',' | b']' if s.depth == 0 && s.opened => {
                     let item = self.next_item;
                     self.next_item += 1;
@@ -139,7 +162,8 @@ impl<R: Read> Elements<R> {
         let data = std::mem::replace(&mut self.carry, rest);
         self.pos -= self.start;
         self.start = 0;
-        Ok(Some(Chunk { data, too_long, items: Some(Items::Elements(items)) }))
+        let items = if self.sequence { Items::Values(items) } else { Items::Elements(items) };
+        Ok(Some(Chunk { data, too_long, items: Some(items) }))
     }
 }
 
@@ -170,6 +194,7 @@ pub(super) fn read_array(
         dropping: false,
         chunk_bytes: opts.chunk_bytes.max(1),
         max_element: opts.max_line_bytes,
+        sequence: false,
     };
     read_chunks(&mut elements, opts, sink, file)?;
     if !elements.scan.closed {
@@ -199,4 +224,47 @@ pub(super) fn read_array(
     let rest = elements.carry.split_off(elements.pos);
     let more: Peeked<'_> = Cursor::new(rest).chain(Box::new(elements.r));
     super::document::read_document(more, opts, sink, file)
+}
+
+/// JSON objects one after another ([`Container::JsonSequence`](super::Container::JsonSequence)),
+/// each read as a line would be, in parallel; each numbered as a record. An object cut short
+/// at the end of the file is named and skipped.
+pub(super) fn read_sequence(
+    stream: Peeked<'_>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    file: &mut FileSummary,
+) -> Result<(), ReadError> {
+    let mut values = Elements {
+        r: stream,
+        carry: Vec::new(),
+        pos: 0,
+        start: 0,
+        eof: false,
+        scan: Scan { opened: true, ..Scan::default() },
+        next_item: 1,
+        dropping: false,
+        chunk_bytes: opts.chunk_bytes.max(1),
+        max_element: opts.max_line_bytes,
+        sequence: true,
+    };
+    read_chunks(&mut values, opts, sink, file)?;
+    if values.eof && !values.carry[values.start..].iter().all(u8::is_ascii_whitespace) {
+        let item = values.next_item;
+        file.skip(
+            opts.max_examples,
+            SkippedRecord {
+                file: file.file.clone(),
+                location: Location::Item(item),
+                kind: SkipKind::Malformed,
+                message: "truncated JSON: the file ends inside this object, which is skipped".to_owned(),
+            },
+        );
+        if opts.strict
+            && let Some(first) = file.examples.first()
+        {
+            return Err(ReadError::Strict(first.clone()));
+        }
+    }
+    Ok(())
 }

@@ -140,6 +140,7 @@ pub(super) fn read_stream<'a>(
                 match c {
                     Container::JsonLines => super::lines::read_lines(stream, opts, sink, file),
                     Container::JsonArray => super::array::read_array(stream, opts, sink, file),
+                    Container::JsonSequence => super::array::read_sequence(stream, opts, sink, file),
                     Container::JsonDocument => super::document::read_document(stream, opts, sink, file),
                     Container::Yaml => super::text::read_yaml(stream, opts, sink, file),
                     Container::Csv => super::text::read_csv(stream, opts, sink, file),
@@ -329,9 +330,9 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     match body[0] {
         b'[' => Detected::Container(Container::JsonArray),
         // JSON objects one after another with nothing between them (Firehose writes the
-        // CloudWatch payloads it delivers to S3 so, unless told to add newlines): a stream of
-        // documents, read by the document reader.
-        b'{' if several_documents_on_first_line(body) => Detected::Container(Container::JsonDocument),
+        // CloudWatch payloads it delivers to S3 so, unless told to add newlines): cut apart
+        // and read in parallel, each as a line would be.
+        b'{' if several_documents_on_first_line(body) => Detected::Container(Container::JsonSequence),
         // Each line a timestamp, a space and a JSON object: CloudWatch's export to S3 (EKS),
         // `kubectl logs --timestamps` of an audit log sidecar.
         b'0'..=b'9' if timestamp_prefixed_json(body) => Detected::Container(Container::JsonLines),

@@ -30,6 +30,8 @@ pub(super) struct Chunk {
 pub(super) enum Items {
     /// A JSON array's elements.
     Elements(Vec<(u64, std::ops::Range<usize>)>),
+    /// JSON objects one after another ([`super::array::read_sequence`]).
+    Values(Vec<(u64, std::ops::Range<usize>)>),
     /// Event Hub messages of an Avro file ([`super::avro`]).
     Messages(Vec<(u64, Message)>),
 }
@@ -273,9 +275,14 @@ fn lines_of(data: &[u8]) -> impl Iterator<Item = &[u8]> {
 fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Collector {
     let mut c = Collector::with_hints(opts, Some(hints));
     let too_long = |what: &str| format!("{what} longer than {} bytes, skipped", opts.max_line_bytes);
+    // What a record of the chunk is called.
+    let noun = match &chunk.items {
+        None => "line",
+        Some(Items::Values(_)) => "JSON object",
+        Some(_) => "array element",
+    };
     if let Some(at) = chunk.too_long {
-        let what = if matches!(at, Location::Item(_)) { "array element" } else { "line" };
-        c.skip(at, SkipKind::TooLong, too_long(what));
+        c.skip(at, SkipKind::TooLong, too_long(noun));
     }
     if let Some(Items::Messages(messages)) = &chunk.items {
         for (item, message) in messages {
@@ -283,11 +290,11 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
         }
         return c;
     }
-    if let Some(Items::Elements(items)) = &chunk.items {
+    if let Some(Items::Elements(items) | Items::Values(items)) = &chunk.items {
         for (item, range) in items {
             let bytes = &chunk.data[range.clone()];
             if bytes.len() > opts.max_line_bytes {
-                c.skip(Location::Item(*item), SkipKind::TooLong, too_long("array element"));
+                c.skip(Location::Item(*item), SkipKind::TooLong, too_long(noun));
             } else if is_blank(bytes) {
                 c.skip(
                     Location::Item(*item),

@@ -130,6 +130,8 @@ pub enum Container {
     JsonDocument,
     /// One JSON array of records.
     JsonArray,
+    /// JSON objects one after another, several on a line (Firehose's CloudWatch payloads).
+    JsonSequence,
     /// CSV with a header line.
     Csv,
     /// One or more YAML documents.
@@ -146,6 +148,7 @@ impl Container {
             Container::JsonLines => "json-lines",
             Container::JsonDocument => "json-document",
             Container::JsonArray => "json-array",
+            Container::JsonSequence => "json-sequence",
             Container::Csv => "csv",
             Container::Yaml => "yaml",
             Container::Avro => "avro",
