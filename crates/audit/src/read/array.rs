@@ -51,6 +51,44 @@ struct Elements<R> {
 }
 
 impl<R: Read> Elements<R> {
+    /// A cutter of `r`: one array's elements, or with `sequence` objects one after another.
+    fn new(r: R, opts: &ReadOptions, sequence: bool) -> Elements<R> {
+        Elements {
+            r,
+            carry: Vec::new(),
+            pos: 0,
+            start: 0,
+            eof: false,
+            scan: Scan { opened: sequence, ..Scan::default() },
+            next_item: 1,
+            dropping: false,
+            chunk_bytes: opts.chunk_bytes.max(1),
+            max_element: opts.max_line_bytes,
+            sequence,
+        }
+    }
+
+    /// After reading: when the file ended inside an element, it is named (`what` the file
+    /// ended inside) and skipped.
+    fn name_the_cut(&self, what: &str, opts: &ReadOptions, file: &mut FileSummary) -> Result<(), ReadError> {
+        if !self.eof || self.carry[self.start..].iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        file.skip(
+            opts.max_examples,
+            SkippedRecord {
+                file: file.file.clone(),
+                location: Location::Item(self.next_item),
+                kind: SkipKind::Malformed,
+                message: format!("truncated JSON: the file ends inside {what}, which is skipped"),
+            },
+        );
+        match file.examples.first() {
+            Some(first) if opts.strict => Err(ReadError::Strict(first.clone())),
+            _ => Ok(()),
+        }
+    }
+
     /// Scans `carry[pos..]`; pushes each element that ends there.
     fn scan(&mut self, items: &mut Vec<(u64, Range<usize>)>, too_long: &mut Option<Location>) {
         let s = &mut self.scan;
@@ -183,42 +221,12 @@ pub(super) fn read_array(
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
-    let mut elements = Elements {
-        r: stream,
-        carry: Vec::new(),
-        pos: 0,
-        start: 0,
-        eof: false,
-        scan: Scan::default(),
-        next_item: 1,
-        dropping: false,
-        chunk_bytes: opts.chunk_bytes.max(1),
-        max_element: opts.max_line_bytes,
-        sequence: false,
-    };
+    let mut elements = Elements::new(stream, opts, false);
     read_chunks(&mut elements, opts, sink, file)?;
     if !elements.scan.closed {
         // The file ends inside the array: what was read before the cut is kept.
-        if elements.eof && !elements.carry[elements.start..].iter().all(u8::is_ascii_whitespace) {
-            let item = elements.next_item;
-            file.skip(
-                opts.max_examples,
-                SkippedRecord {
-                    file: file.file.clone(),
-                    location: Location::Item(item),
-                    kind: SkipKind::Malformed,
-                    message: format!(
-                        "truncated JSON: the file ends inside array element {item}, which is skipped"
-                    ),
-                },
-            );
-            if opts.strict
-                && let Some(first) = file.examples.first()
-            {
-                return Err(ReadError::Strict(first.clone()));
-            }
-        }
-        return Ok(());
+        let what = format!("array element {}", elements.next_item);
+        return elements.name_the_cut(&what, opts, file);
     }
     // After the array: whitespace, or more documents.
     let rest = elements.carry.split_off(elements.pos);
@@ -235,36 +243,7 @@ pub(super) fn read_sequence(
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
-    let mut values = Elements {
-        r: stream,
-        carry: Vec::new(),
-        pos: 0,
-        start: 0,
-        eof: false,
-        scan: Scan { opened: true, ..Scan::default() },
-        next_item: 1,
-        dropping: false,
-        chunk_bytes: opts.chunk_bytes.max(1),
-        max_element: opts.max_line_bytes,
-        sequence: true,
-    };
+    let mut values = Elements::new(stream, opts, true);
     read_chunks(&mut values, opts, sink, file)?;
-    if values.eof && !values.carry[values.start..].iter().all(u8::is_ascii_whitespace) {
-        let item = values.next_item;
-        file.skip(
-            opts.max_examples,
-            SkippedRecord {
-                file: file.file.clone(),
-                location: Location::Item(item),
-                kind: SkipKind::Malformed,
-                message: "truncated JSON: the file ends inside this object, which is skipped".to_owned(),
-            },
-        );
-        if opts.strict
-            && let Some(first) = file.examples.first()
-        {
-            return Err(ReadError::Strict(first.clone()));
-        }
-    }
-    Ok(())
+    values.name_the_cut("this object", opts, file)
 }

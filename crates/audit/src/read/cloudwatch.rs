@@ -12,9 +12,9 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use super::diagnostic::{Text, once};
+use super::diagnostic::{Many, Text, once};
 
 /// Marks `bit` of `seen`, or refuses a key seen before.
 fn mark<E: de::Error>(seen: &mut u8, bit: u8) -> Result<(), E> {
@@ -39,7 +39,7 @@ impl<'de> Deserialize<'de> for Payload<'de> {
                 f.write_str("a CloudWatch Logs subscription payload")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut events: Option<LogEvents<'de>> = None;
+                let mut events: Option<Many<LogEvent<'de>>> = None;
                 let mut seen = 0u8;
                 while let Some(key) = map.next_key::<&'de str>()? {
                     let bit = match key {
@@ -64,29 +64,6 @@ impl<'de> Deserialize<'de> for Payload<'de> {
             }
         }
         d.deserialize_map(V)
-    }
-}
-
-/// `logEvents`: an array of log events.
-struct LogEvents<'a>(Vec<LogEvent<'a>>);
-
-impl<'de> Deserialize<'de> for LogEvents<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = LogEvents<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array of log events")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16_384));
-                while let Some(e) = seq.next_element()? {
-                    out.push(e);
-                }
-                Ok(LogEvents(out))
-            }
-        }
-        d.deserialize_seq(V)
     }
 }
 

@@ -75,7 +75,7 @@ impl<'de> Deserialize<'de> for Batch<'de> {
                 f.write_str("an object holding `records`")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut records: Option<Records<'de>> = None;
+                let mut records: Option<Many<Record<'de>>> = None;
                 while let Some(key) = map.next_key::<&'de str>()? {
                     match key {
                         "records" => once(&mut map, &mut records)?,
@@ -95,26 +95,26 @@ impl<'de> Deserialize<'de> for Batch<'de> {
     }
 }
 
-/// `records`: an array of records.
-struct Records<'a>(Vec<Record<'a>>);
+/// An array of `T`s (`records`, CloudWatch's `logEvents`).
+pub(super) struct Many<T>(pub(super) Vec<T>);
 
-impl<'de> Deserialize<'de> for Records<'de> {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Many<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Records<'de>;
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Many<T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array of diagnostic records")
+                f.write_str("an array")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
                 while let Some(r) = seq.next_element()? {
                     out.push(r);
                 }
-                Ok(Records(out))
+                Ok(Many(out))
             }
         }
-        d.deserialize_seq(V)
+        d.deserialize_seq(V(std::marker::PhantomData))
     }
 }
 
