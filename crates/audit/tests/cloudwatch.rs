@@ -295,6 +295,11 @@ fn payloads_one_after_another_are_cut_apart_and_a_damaged_one_costs_only_itself(
     );
     assert_eq!((f.events, f.skipped), (ids.len() as u64, 0));
     assert_eq!(small, all);
+    // White space between some of them (Firehose told to add newlines part of the time).
+    let spaced = format!("{}{}\n{} \r\n\t{}\n", parts[0], parts[1], parts[2], parts[3]);
+    let (f, got) = read("spaced.json", spaced.as_bytes());
+    assert_eq!((f.container, f.events, f.skipped), (Some(Container::JsonSequence), ids.len() as u64, 0));
+    assert_eq!(got, all);
     // The second payload damaged (a `;` for a `:`, its quotes and braces still balanced), the
     // last cut short: the others are read, the two named.
     let mut damaged = parts.clone();

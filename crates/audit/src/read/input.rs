@@ -324,15 +324,20 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     if head.contains(&0) || !valid_utf8_prefix(&head[whole..], at_eof && body.len() <= 4096) {
         return Detected::NotAudit("not an audit format: binary data (not UTF-8 text)".to_owned());
     }
+    // JSON objects one after another with nothing between them (Firehose writes the CloudWatch
+    // payloads it delivers to S3 so, unless told to add newlines): cut apart and read in
+    // parallel, each as a line would be. Before the test of a cut first line, which a first
+    // line of two objects fails (it is not one JSON value) while the lines after it are
+    // objects, as when such files are concatenated with one-per-line ones; a cut line never
+    // starts with a whole object followed by another.
+    if body[0] == b'{' && several_documents_on_first_line(body) {
+        return Detected::Container(Container::JsonSequence);
+    }
     if first_line_cut(body, at_eof) {
         return Detected::Container(Container::JsonLines);
     }
     match body[0] {
         b'[' => Detected::Container(Container::JsonArray),
-        // JSON objects one after another with nothing between them (Firehose writes the
-        // CloudWatch payloads it delivers to S3 so, unless told to add newlines): cut apart
-        // and read in parallel, each as a line would be.
-        b'{' if several_documents_on_first_line(body) => Detected::Container(Container::JsonSequence),
         // Each line a timestamp, a space and a JSON object: CloudWatch's export to S3 (EKS),
         // `kubectl logs --timestamps` of an audit log sidecar.
         b'0'..=b'9' if timestamp_prefixed_json(body) => Detected::Container(Container::JsonLines),
