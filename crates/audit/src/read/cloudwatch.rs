@@ -16,13 +16,27 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use super::diagnostic::{Many, Text, once};
 
-/// Marks `bit` of `seen`, or refuses a key seen before.
-fn mark<E: de::Error>(seen: &mut u8, bit: u8) -> Result<(), E> {
-    if *seen & (1 << bit) != 0 {
-        return Err(E::custom("a key twice"));
+/// The value of `key` in a map that holds it and none but `others` beside it, each once.
+fn only<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+    mut map: A,
+    key: &str,
+    others: &[&str],
+) -> Result<T, A::Error> {
+    let mut value = None;
+    let mut seen = 0u32;
+    while let Some(k) = map.next_key::<&'de str>()? {
+        if k == key {
+            once(&mut map, &mut value)?;
+            continue;
+        }
+        match others.iter().position(|o| *o == k) {
+            Some(i) if seen & (1 << i) == 0 => seen |= 1 << i,
+            Some(_) => return Err(de::Error::custom("a key twice")),
+            None => return Err(de::Error::custom("a key of another record")),
+        }
+        map.next_value::<IgnoredAny>()?;
     }
-    *seen |= 1 << bit;
-    Ok(())
+    value.ok_or_else(|| de::Error::custom(format!("no `{key}`")))
 }
 
 /// A subscription payload: its log events.
@@ -38,29 +52,10 @@ impl<'de> Deserialize<'de> for Payload<'de> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a CloudWatch Logs subscription payload")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut events: Option<Many<LogEvent<'de>>> = None;
-                let mut seen = 0u8;
-                while let Some(key) = map.next_key::<&'de str>()? {
-                    let bit = match key {
-                        "logEvents" => {
-                            once(&mut map, &mut events)?;
-                            continue;
-                        }
-                        "messageType" => 0,
-                        "owner" => 1,
-                        "logGroup" => 2,
-                        "logStream" => 3,
-                        "subscriptionFilters" => 4,
-                        _ => return Err(de::Error::custom("a key of another record")),
-                    };
-                    mark(&mut seen, bit)?;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                match events {
-                    Some(e) => Ok(Payload { events: e.0 }),
-                    None => Err(de::Error::custom("no `logEvents`")),
-                }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let others = ["messageType", "owner", "logGroup", "logStream", "subscriptionFilters"];
+                let events: Many<LogEvent<'de>> = only(map, "logEvents", &others)?;
+                Ok(Payload { events: events.0 })
             }
         }
         d.deserialize_map(V)
@@ -80,26 +75,8 @@ impl<'de> Deserialize<'de> for LogEvent<'de> {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a CloudWatch log event")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut message: Option<Text<'de>> = None;
-                let mut seen = 0u8;
-                while let Some(key) = map.next_key::<&'de str>()? {
-                    let bit = match key {
-                        "message" => {
-                            once(&mut map, &mut message)?;
-                            continue;
-                        }
-                        "id" => 0,
-                        "timestamp" => 1,
-                        _ => return Err(de::Error::custom("a key of another record")),
-                    };
-                    mark(&mut seen, bit)?;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                match message {
-                    Some(message) => Ok(LogEvent { message }),
-                    None => Err(de::Error::custom("no `message`")),
-                }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Ok(LogEvent { message: only(map, "message", &["id", "timestamp"])? })
             }
         }
         d.deserialize_map(V)

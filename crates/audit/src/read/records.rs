@@ -1092,9 +1092,7 @@ impl Collector {
             list_api_version: None,
         };
         match props.get("log") {
-            Some(Value::String(s)) => self
-                .event_text(s.as_bytes(), InputFormat::DiagnosticEnvelope, &origin)
-                .map_err(|e| in_string_column(e, "field `properties.log`")),
+            Some(Value::String(s)) => self.diagnostic_log_text(s, &origin),
             Some(v @ Value::Object(_)) => self.event_value(v, InputFormat::DiagnosticEnvelope, &origin),
             Some(other) => err(
                 SkipKind::InvalidField,
@@ -1151,11 +1149,15 @@ impl Collector {
             list_api_version: None,
         };
         match &props.log {
-            Some(log) => self
-                .event_text(log.0.as_bytes(), InputFormat::DiagnosticEnvelope, &origin)
-                .map_err(|e| in_string_column(e, "field `properties.log`")),
+            Some(log) => self.diagnostic_log_text(&log.0, &origin),
             None => err(SkipKind::InvalidField, "diagnostic record without `properties.log`"),
         }
+    }
+
+    /// A diagnostic record's `properties.log` as text: the event, read with `origin`.
+    fn diagnostic_log_text(&mut self, log: &str, origin: &RowOrigin<'_>) -> Result<(), RecordError> {
+        self.event_text(log.as_bytes(), InputFormat::DiagnosticEnvelope, origin)
+            .map_err(|e| in_string_column(e, "field `properties.log`"))
     }
 
     /// An `AzureDiagnostics` line read from simd-json's tape: the checks and the origin of
