@@ -4,29 +4,30 @@
 //! log archived through Firehose to S3 is made of. Each log event's `message` is the audit
 //! event as escaped JSON text; it is unescaped once here and read by the event fast path.
 //!
-//! Only a payload of exactly those keys, each once, whose log events have exactly theirs with
-//! `message` a string, is read here; anything else (a key of another record, `@message`, a
-//! message that is an object, a key twice) is refused (`None`), and the caller takes the
-//! `serde_json::Value` path, which reads every shape.
+//! Only a payload of exactly those keys, each once, whose log events have only theirs or
+//! those `aws logs filter-log-events` prints (`logStreamName`, `ingestionTime`, `eventId`)
+//! with `message` a string, is read here; anything else (a key of another record, `@message`,
+//! a message that is an object, a key twice) is refused (`None`), and the caller takes the
+//! `serde_json::Value` path, which reads every shape. The log events of a pretty-printed
+//! document's list ([`super::lists`]) are read here one by one.
 
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::diagnostic::{Many, Text, once};
+use super::diagnostic::{Checked, Many, Text, once};
 
-/// The value of `key` in a map that holds it and none but `others` beside it, each once.
-fn only<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
+/// Reads a map whose keys are those `take` takes (reading their values and saying `true`) and
+/// `others` (values ignored), each once; any other key refuses the map.
+fn members<'de, A: MapAccess<'de>>(
     mut map: A,
-    key: &str,
     others: &[&str],
-) -> Result<T, A::Error> {
-    let mut value = None;
+    mut take: impl FnMut(&'de str, &mut A) -> Result<bool, A::Error>,
+) -> Result<(), A::Error> {
     let mut seen = 0u32;
     while let Some(k) = map.next_key::<&'de str>()? {
-        if k == key {
-            once(&mut map, &mut value)?;
+        if take(k, &mut map)? {
             continue;
         }
         match others.iter().position(|o| *o == k) {
@@ -34,9 +35,9 @@ fn only<'de, A: MapAccess<'de>, T: Deserialize<'de>>(
             Some(_) => return Err(de::Error::custom("a key twice")),
             None => return Err(de::Error::custom("a key of another record")),
         }
-        map.next_value::<IgnoredAny>()?;
+        map.next_value::<Checked>()?;
     }
-    value.ok_or_else(|| de::Error::custom(format!("no `{key}`")))
+    Ok(())
 }
 
 /// A subscription payload: its log events.
@@ -54,7 +55,12 @@ impl<'de> Deserialize<'de> for Payload<'de> {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 let others = ["messageType", "owner", "logGroup", "logStream", "subscriptionFilters"];
-                let events: Many<LogEvent<'de>> = only(map, "logEvents", &others)?;
+                let mut events: Option<Many<LogEvent<'de>>> = None;
+                members(map, &others, |k, map| match k {
+                    "logEvents" => once(map, &mut events).map(|()| true),
+                    _ => Ok(false),
+                })?;
+                let events = events.ok_or_else(|| de::Error::custom("no `logEvents`"))?;
                 Ok(Payload { events: events.0 })
             }
         }
@@ -62,9 +68,12 @@ impl<'de> Deserialize<'de> for Payload<'de> {
     }
 }
 
-/// One log event: its `message`.
+/// One log event: its `message` and the log stream it names. A subscription payload's events
+/// hold `id`, `timestamp` and `message`; those `aws logs filter-log-events` prints hold
+/// `logStreamName`, `timestamp`, `message`, `ingestionTime` and `eventId`.
 pub(super) struct LogEvent<'a> {
     pub(super) message: Text<'a>,
+    pub(super) stream: Option<Text<'a>>,
 }
 
 impl<'de> Deserialize<'de> for LogEvent<'de> {
@@ -76,7 +85,14 @@ impl<'de> Deserialize<'de> for LogEvent<'de> {
                 f.write_str("a CloudWatch log event")
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                Ok(LogEvent { message: only(map, "message", &["id", "timestamp"])? })
+                let (mut message, mut stream) = (None, None);
+                members(map, &["id", "timestamp", "eventId", "ingestionTime"], |k, map| match k {
+                    "message" => once(map, &mut message).map(|()| true),
+                    "logStreamName" => once(map, &mut stream).map(|()| true),
+                    _ => Ok(false),
+                })?;
+                let message = message.ok_or_else(|| de::Error::custom("no `message`"))?;
+                Ok(LogEvent { message, stream })
             }
         }
         d.deserialize_map(V)
@@ -108,7 +124,8 @@ mod tests {
             format!(r#"{{"logEvents":[{EVENT}],"logEvents":[]}}"#),
             r#"{"logEvents":[{"id":"1","message":{"kind":"Event"}}]}"#.to_owned(),
             r#"{"logEvents":[{"id":"1","@message":"{}"}]}"#.to_owned(),
-            r#"{"logEvents":[{"id":"1","logStreamName":"s","message":"text"}]}"#.to_owned(),
+            r#"{"logEvents":[{"id":"1","logStream":"s","message":"text"}]}"#.to_owned(),
+            r#"{"logEvents":[{"id":"1","logStreamName":7,"message":"text"}]}"#.to_owned(),
             r#"{"logEvents":[{"id":"1","id":"2","message":"{}"}]}"#.to_owned(),
             r#"{"logEvents":["text"]}"#.to_owned(),
             r#"{"logEvents":{}}"#.to_owned(),

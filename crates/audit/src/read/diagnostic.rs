@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 /// A string value, borrowed when it has no escapes; any other type of value is an error (the
 /// `Value` path's `as_str` would read it as absent, not as text).
@@ -40,6 +40,53 @@ impl<'de> Deserialize<'de> for Text<'de> {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// A value read only to be checked as a `serde_json::Value` is (its strings' UTF-8 and
+/// escapes, its numbers' range) and dropped. `IgnoredAny` skips strings and numbers unchecked,
+/// so a record with a stray byte or a lone surrogate in a key read no further was taken here
+/// and refused as a `Value` (found by mutating documents, session 36).
+pub(super) struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Checked;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Checked, E> {
+                Ok(Checked)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+                while seq.next_element::<Checked>()?.is_some() {}
+                Ok(Checked)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+                while map.next_key::<Checked>()?.is_some() {
+                    map.next_value::<Checked>()?;
+                }
+                Ok(Checked)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -81,7 +128,7 @@ impl<'de> Deserialize<'de> for Batch<'de> {
                         "records" => once(&mut map, &mut records)?,
                         k if before_records(k) => return Err(de::Error::custom("not a records batch")),
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Checked>()?;
                         }
                     }
                 }
@@ -160,7 +207,7 @@ impl<'de> Deserialize<'de> for Record<'de> {
                             return Err(de::Error::custom("a read key in another case"));
                         }
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Checked>()?;
                         }
                     }
                 }
@@ -193,7 +240,7 @@ impl<'de> Deserialize<'de> for Properties<'de> {
                         "log" => once(&mut map, &mut p.log)?,
                         "pod" => once(&mut map, &mut p.pod)?,
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            map.next_value::<Checked>()?;
                         }
                     }
                 }

@@ -1,7 +1,12 @@
-//! JSON documents and arrays, streamed: the elements of a top-level array or of an
-//! `items` / `records` list (or CloudWatch's `events`, `logEvents`, `results`, or a search
-//! response's `hits.hits`) are read one at a time, so a large export never sits in memory
-//! whole. Several documents may follow each other (concatenated pretty-printed files).
+//! JSON documents and arrays, streamed by `serde_json`: the elements of a top-level array or
+//! of an `items` / `records` list (or CloudWatch's `events`, `logEvents`, `results`, or a
+//! search response's `hits.hits`) are read one at a time, so a large export never sits in
+//! memory whole. Several documents may follow each other (concatenated pretty-printed files).
+//!
+//! Documents are read by the scan of [`super::lists`] in parallel; this reader takes over,
+//! from the document on to the end of the file, where that scan meets what it does not read
+//! (a search response, a scalar, an escaped key, keys before a list that are not JSON, a long
+//! document with no list).
 
 use std::cell::Cell;
 use std::fmt;
@@ -264,16 +269,27 @@ impl<'de> Visitor<'de> for TopSeed<'_, '_> {
     }
 }
 
+/// Reads documents from `stream`, which follows `before` records and lines of the file
+/// (read by [`super::lists`], which hands on where its scan gives up).
 pub(super) fn read_document(
     stream: Peeked<'_>,
+    before: (u64, u64),
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
     let pending = Rc::new(Cell::new(0u64));
     let tracking = Tracking { inner: BufReader::with_capacity(1 << 20, stream), pending: pending.clone() };
-    let mut state =
-        State { c: Collector::new(opts), file, sink, opts, item: 0, list_api_version: None, stop: None };
+    let mut state = State {
+        c: Collector::new(opts),
+        file,
+        sink,
+        opts,
+        item: before.0,
+        list_api_version: None,
+        stop: None,
+    };
+    let line = |e: &serde_json::Error| before.1 + e.line() as u64;
     let mut de = serde_json::Deserializer::from_reader(tracking);
     loop {
         state.list_api_version = None;
@@ -315,12 +331,19 @@ pub(super) fn read_document(
                 if e.is_io() {
                     // A corrupt or cut compressed stream: the file is read only in part.
                     let io = io::Error::other(e.to_string());
-                    super::input::read_failed(state.file, Location::Line(e.line() as u64), &io);
+                    super::input::read_failed(state.file, Location::Line(line(&e)), &io);
                     break;
                 }
                 let what = if e.is_eof() { "truncated JSON" } else { "invalid JSON" };
-                let message = format!("{what}, rest of file skipped: {e}");
-                state.c.skip(Location::Line(e.line() as u64), SkipKind::Malformed, message);
+                // serde's place is of the stream, which starts `before.1` lines into the file.
+                let text = e.to_string();
+                let bare = text.rsplit_once(" at line ").map_or(text.as_str(), |(bare, _)| bare);
+                let message = format!(
+                    "{what}, rest of file skipped: {bare} at line {} column {}",
+                    line(&e),
+                    e.column()
+                );
+                state.c.skip(Location::Line(line(&e)), SkipKind::Malformed, message);
                 break;
             }
         }

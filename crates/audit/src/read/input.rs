@@ -139,9 +139,10 @@ pub(super) fn read_stream<'a>(
                 file.container = Some(c);
                 match c {
                     Container::JsonLines => super::lines::read_lines(stream, opts, sink, file),
-                    Container::JsonArray => super::array::read_array(stream, opts, sink, file),
-                    Container::JsonSequence => super::array::read_sequence(stream, opts, sink, file),
-                    Container::JsonDocument => super::document::read_document(stream, opts, sink, file),
+                    Container::JsonArray | Container::JsonDocument => {
+                        super::lists::read_documents(stream, opts, sink, file)
+                    }
+                    Container::JsonSequence => super::sequence::read_sequence(stream, opts, sink, file),
                     Container::Yaml => super::text::read_yaml(stream, opts, sink, file),
                     Container::Csv => super::text::read_csv(stream, opts, sink, file),
                     Container::Avro => super::avro::read_avro(stream, opts, sink, file),

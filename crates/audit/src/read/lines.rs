@@ -28,9 +28,10 @@ pub(super) struct Chunk {
 
 /// The numbered records of a chunk that is not lines.
 pub(super) enum Items {
-    /// A JSON array's elements.
-    Elements(Vec<(u64, std::ops::Range<usize>)>),
-    /// JSON objects one after another ([`super::array::read_sequence`]).
+    /// A JSON array's elements, the items of a document's list and documents with no list
+    /// ([`super::lists`]): where each is, how it is read and its bytes in `data`.
+    Listed(Vec<(Location, super::lists::Kind, std::ops::Range<usize>)>),
+    /// JSON objects one after another ([`super::sequence::read_sequence`]).
     Values(Vec<(u64, std::ops::Range<usize>)>),
     /// Event Hub messages of an Avro file ([`super::avro`]).
     Messages(Vec<(u64, Message)>),
@@ -290,7 +291,21 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
         }
         return c;
     }
-    if let Some(Items::Elements(items) | Items::Values(items)) = &chunk.items {
+    if let Some(Items::Listed(items)) = &chunk.items {
+        for (at, kind, range) in items {
+            // An element's places are said from its first character, not the line break before.
+            let bytes = chunk.data[range.clone()].trim_ascii_start();
+            if bytes.len() > opts.max_line_bytes {
+                c.skip(*at, SkipKind::TooLong, too_long(noun));
+            } else if is_blank(bytes) && !matches!(kind, super::lists::Kind::Beside(_)) {
+                c.skip(*at, SkipKind::Malformed, "invalid JSON: an empty array element".to_owned());
+            } else {
+                c.list_item(kind, bytes, *at);
+            }
+        }
+        return c;
+    }
+    if let Some(Items::Values(items)) = &chunk.items {
         for (item, range) in items {
             let bytes = &chunk.data[range.clone()];
             if bytes.len() > opts.max_line_bytes {

@@ -21,7 +21,9 @@
 //! JSON lines, the bulk case, are parsed in parallel: the input is cut into newline-aligned
 //! chunks of [`ReadOptions::chunk_bytes`], a few chunks are parsed at once on the rayon pool
 //! while the next ones are read, and each chunk becomes one batch handed to the sink in input
-//! order. Memory stays proportional to the chunk size, whatever the input size.
+//! order. Memory stays proportional to the chunk size, whatever the input size. Arrays, the
+//! lists of documents, objects one after another and Event Hubs Capture's messages are cut
+//! into chunks of whole records the same way.
 //!
 //! ```no_run
 //! use audit::read::{read_paths, ReadOptions};
@@ -35,14 +37,15 @@
 //! ```
 
 mod archive;
-mod array;
 mod avro;
 mod cloudwatch;
 mod diagnostic;
 mod document;
 mod input;
 mod lines;
+mod lists;
 mod records;
+mod sequence;
 pub mod summary;
 mod text;
 

@@ -13,7 +13,7 @@ use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
 use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
-use super::{cloudwatch, diagnostic};
+use super::{cloudwatch, diagnostic, lists};
 use crate::InputFormat;
 use crate::batch::{CanonicalBuilder, SizeHint};
 use crate::raw::tape::{self, TapeReader};
@@ -168,6 +168,11 @@ fn short(s: &str) -> String {
         out.push('…');
         out
     }
+}
+
+/// A record's bytes as a `serde_json::Value`.
+fn parse_value(bytes: &[u8]) -> Result<Value, RecordError> {
+    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
 }
 
 fn json_error(e: &serde_json::Error) -> RecordError {
@@ -1009,11 +1014,9 @@ impl Collector {
             (None, Some(m)) => ("@message", m),
             (None, None) => return err(SkipKind::InvalidField, "a CloudWatch log event without `message`"),
         };
-        let stream = get_str(map, &["logStreamName", "@logStream", "logStream"])
-            .map(|s| format!(" (log stream {})", short(s)))
-            .unwrap_or_default();
+        let stream = get_str(map, &["logStreamName", "@logStream", "logStream"]);
         match message {
-            Value::String(text) => self.log_event_text(key, text, &stream),
+            Value::String(text) => self.log_event_text(key, text, stream),
             v @ Value::Object(_) => self.event_value(v, InputFormat::CloudWatch, &RowOrigin::default()),
             other => err(
                 SkipKind::InvalidField,
@@ -1023,8 +1026,8 @@ impl Collector {
     }
 
     /// A CloudWatch log event's message (field `key`) as text: the audit event as JSON, or
-    /// named and skipped (`stream` says which log stream, when the event says).
-    fn log_event_text(&mut self, key: &str, text: &str, stream: &str) -> Result<(), RecordError> {
+    /// named and skipped (with the log `stream`, when the event names it).
+    fn log_event_text(&mut self, key: &str, text: &str, stream: Option<&str>) -> Result<(), RecordError> {
         if text.trim_start().starts_with('{') {
             return self
                 .event_text(text.as_bytes(), InputFormat::CloudWatch, &RowOrigin::default())
@@ -1036,6 +1039,7 @@ impl Collector {
                 format!("a CloudWatch Logs control message, not an audit event: {}", short(text)),
             );
         }
+        let stream = stream.map(|s| format!(" (log stream {})", short(s))).unwrap_or_default();
         err(
             SkipKind::NotAuditRecord,
             format!(
@@ -1102,6 +1106,57 @@ impl Collector {
         }
     }
 
+    /// One record a JSON document's or array's scan cut out ([`super::lists`]), at `location`:
+    /// read as the `serde_json` streamer ([`super::document`]) reads it in its place, on the
+    /// borrowed paths where there is one.
+    pub(crate) fn list_item(&mut self, kind: &lists::Kind, bytes: &[u8], location: Location) {
+        let object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        let result = match kind {
+            lists::Kind::Element => return self.json_record(bytes, location),
+            lists::Kind::Event(api_version) => {
+                let origin = RowOrigin { list_api_version: api_version.as_deref(), ..RowOrigin::default() };
+                if object {
+                    self.event_text(bytes, InputFormat::EventList, &origin)
+                } else {
+                    parse_value(bytes).and_then(|v| self.event_value(&v, InputFormat::EventList, &origin))
+                }
+            }
+            lists::Kind::Record => match serde_json::from_slice::<diagnostic::Record<'_>>(bytes) {
+                Ok(record) if self.simd => self.diagnostic_borrowed(record),
+                _ => parse_value(bytes).and_then(|v| match &v {
+                    Value::Object(m) => self.diagnostic_record(m),
+                    _ => err(SkipKind::InvalidField, "expected a diagnostic record object"),
+                }),
+            },
+            lists::Kind::LogEvent => match serde_json::from_slice::<cloudwatch::LogEvent<'_>>(bytes) {
+                Ok(event) if self.simd => self.log_event_borrowed(&event),
+                _ => parse_value(bytes).and_then(|v| self.log_event_value(&v)),
+            },
+            lists::Kind::InsightsRow => parse_value(bytes).and_then(|v| self.insights_row(&v)),
+            lists::Kind::Document => parse_value(bytes).and_then(|v| self.value_record(v)),
+            lists::Kind::Beside(beside) => match serde_json::from_slice::<IgnoredAny>(beside) {
+                Ok(_) => Ok(()),
+                // Its places are of the document with its lists left out: not said.
+                Err(e) => err(
+                    SkipKind::Malformed,
+                    format!(
+                        "invalid JSON in this document beside its lists (what they hold was read): {}",
+                        strip_position(&e.to_string())
+                    ),
+                ),
+            },
+        };
+        if let Err((kind, message)) = result {
+            self.skip(location, kind, message);
+        }
+    }
+
+    /// A CloudWatch log event read borrowed: what [`Collector::log_event`] does with it.
+    fn log_event_borrowed(&mut self, event: &cloudwatch::LogEvent<'_>) -> Result<(), RecordError> {
+        let stream = event.stream.as_ref().map(|s| s.0.as_ref());
+        self.log_event_text("message", &event.message.0, stream)
+    }
+
     /// A line of a log service's records read borrowed: a CloudWatch Logs subscription payload
     /// ([`cloudwatch`]), an Event Hub message's batch of Azure's diagnostic records
     /// (`{"records": […]}`) or one such record (a storage account's `PT1H.json` line;
@@ -1110,9 +1165,7 @@ impl Collector {
     fn borrowed_line(&mut self, key: Option<&[u8]>, bytes: &[u8]) -> Option<Result<(), RecordError>> {
         if key.is_some_and(scan::is_cloudwatch_payload_key) {
             let payload = serde_json::from_slice::<cloudwatch::Payload<'_>>(bytes).ok()?;
-            return Some(first_item_error(
-                payload.events.into_iter().map(|e| self.log_event_text("message", &e.message.0, "")),
-            ));
+            return Some(first_item_error(payload.events.iter().map(|e| self.log_event_borrowed(e))));
         }
         if key == Some(b"records".as_slice()) {
             let batch = serde_json::from_slice::<diagnostic::Batch<'_>>(bytes).ok()?;
