@@ -35,6 +35,8 @@ pub(super) enum Items {
     Values(Vec<(u64, std::ops::Range<usize>)>),
     /// Event Hub messages of an Avro file ([`super::avro`]).
     Messages(Vec<(u64, Message)>),
+    /// YAML documents ([`super::yaml`]): each one's number, first line and bytes in `data`.
+    Documents(Vec<(u64, u64, std::ops::Range<usize>)>),
 }
 
 /// One Event Hub message of an Avro file.
@@ -280,6 +282,7 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
     let noun = match &chunk.items {
         None => "line",
         Some(Items::Values(_)) => "JSON object",
+        Some(Items::Documents(_)) => "YAML document",
         Some(_) => "array element",
     };
     if let Some(at) = chunk.too_long {
@@ -288,6 +291,16 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
     if let Some(Items::Messages(messages)) = &chunk.items {
         for (item, message) in messages {
             super::avro::read_message(&mut c, &chunk.data, Location::Item(*item), message);
+        }
+        return c;
+    }
+    if let Some(Items::Documents(documents)) = &chunk.items {
+        for (number, line, range) in documents {
+            if range.len() > opts.max_line_bytes {
+                c.skip(Location::Document(*number), SkipKind::TooLong, too_long(noun));
+            } else {
+                super::yaml::read_document(&mut c, &chunk.data[range.clone()], *number, *line);
+            }
         }
         return c;
     }

@@ -22,8 +22,8 @@
 //! chunks of [`ReadOptions::chunk_bytes`], a few chunks are parsed at once on the rayon pool
 //! while the next ones are read, and each chunk becomes one batch handed to the sink in input
 //! order. Memory stays proportional to the chunk size, whatever the input size. Arrays, the
-//! lists of documents, objects one after another and Event Hubs Capture's messages are cut
-//! into chunks of whole records the same way.
+//! lists of documents, objects one after another, YAML documents and Event Hubs Capture's
+//! messages are cut into chunks of whole records the same way.
 //!
 //! ```no_run
 //! use audit::read::{read_paths, ReadOptions};
@@ -48,6 +48,7 @@ mod records;
 mod sequence;
 pub mod summary;
 mod text;
+mod yaml;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -89,12 +90,12 @@ pub struct ReadOptions {
     pub max_examples: usize,
     /// Size of the newline-aligned chunks JSON lines are cut into (one batch each).
     pub chunk_bytes: usize,
-    /// Longest line accepted; longer ones are skipped as [`SkipKind::TooLong`].
+    /// Longest line (array element, object, YAML document) accepted; longer ones are skipped
+    /// as [`SkipKind::TooLong`].
     pub max_line_bytes: usize,
-    /// Rows per batch for documents, arrays, CSV and YAML.
+    /// Rows per batch for CSV and for the documents the `serde_json` streamer reads (the other
+    /// containers are handed on a chunk at a time).
     pub batch_rows: usize,
-    /// Whole-file containers (YAML) read into memory are refused above this size.
-    pub max_document_bytes: usize,
     /// When set, bytes read from disk (before decompression) are added here as reading goes.
     pub progress: Option<Arc<AtomicU64>>,
     /// Hand on each [`FileClass`](crate::store::writer::FileClass) of events in batches of its
@@ -106,7 +107,7 @@ pub struct ReadOptions {
     /// agree with.
     pub simd: bool,
     /// When set, the read checks it before each file and before each batch it hands on (a
-    /// chunk of JSON lines, [`Self::batch_rows`] records of the other containers), and stops
+    /// chunk, [`Self::batch_rows`] records of CSV or of streamed documents), and stops
     /// with [`ReadError::Interrupted`] once it is true: how `ingest` stops on Ctrl-C or
     /// SIGTERM between chunks, with nothing half-handed to the sink.
     pub interrupt: Option<Arc<AtomicBool>>,
@@ -121,7 +122,6 @@ impl Default for ReadOptions {
             chunk_bytes: 4 << 20,
             max_line_bytes: 64 << 20,
             batch_rows: 8192,
-            max_document_bytes: 256 << 20,
             progress: None,
             split_by_class: false,
             simd: true,

@@ -2,7 +2,6 @@
 
 use std::io::Read;
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::input::{Detected, Peeked, read_failed};
@@ -498,54 +497,6 @@ impl<R: Read> Read for Tail<R> {
         }
         Ok(n)
     }
-}
-
-pub(super) fn read_yaml(
-    stream: Peeked<'_>,
-    opts: &ReadOptions,
-    sink: &mut dyn BatchSink,
-    file: &mut FileSummary,
-) -> Result<(), ReadError> {
-    let mut bytes = Vec::new();
-    if let Err(e) = stream.take(opts.max_document_bytes as u64 + 1).read_to_end(&mut bytes) {
-        read_failed(file, Location::Document(1), &e);
-        return Ok(());
-    }
-    if bytes.len() > opts.max_document_bytes {
-        file.not_audit = Some(format!(
-            "YAML larger than {} bytes is not read (convert it to JSON lines)",
-            opts.max_document_bytes
-        ));
-        return Ok(());
-    }
-    let Ok(text) = String::from_utf8(bytes) else {
-        file.not_audit = Some("not an audit format: YAML that is not UTF-8 text".to_owned());
-        return Ok(());
-    };
-    let mut c = Collector::new(opts);
-    c.max_examples = c.max_examples.max(1);
-    for (i, doc) in yaml_serde::Deserializer::from_str(&text).enumerate() {
-        let location = Location::Document(i as u64 + 1);
-        match Value::deserialize(doc) {
-            Ok(Value::Null) => {}
-            Ok(v) => {
-                if let Err((kind, message)) = c.value_record(v) {
-                    c.skip(location, kind, message);
-                }
-            }
-            Err(e) => {
-                c.skip(location, SkipKind::Malformed, format!("invalid YAML: {e}"));
-                break;
-            }
-        }
-    }
-    if c.events == 0 {
-        // Front matter, manifests, configuration: YAML, but no audit log.
-        let why = c.examples.first().map(|s| format!(" ({}: {})", s.location, s.message)).unwrap_or_default();
-        file.not_audit = Some(format!("not an audit format: YAML with no audit Event{why}"));
-        return Ok(());
-    }
-    flush(&mut c, file, opts, sink)
 }
 
 #[cfg(test)]

@@ -1,0 +1,136 @@
+//! YAML streams (`gcloud logging read`'s default output, `kubectl get -o yaml` of events…)
+//! cut at their document markers and read in parallel chunks (`crates/audit/src/read/yaml.rs`):
+//! every document once, numbered as the YAML parser numbers them, a damaged one costing only
+//! itself, and a file with no audit event in it not an audit format, whatever the chunks.
+
+mod reading;
+
+use arrow::array::{AsArray, RecordBatch};
+use audit::col;
+use audit::read::{Container, ReadError, ReadOptions, SinkError, read_bytes};
+use reading::{demo_lines, messages, read, read_with};
+use serde::Deserialize;
+use serde_json::Value;
+
+fn events() -> Vec<Value> {
+    demo_lines().iter().map(|l| serde_json::from_str(l).expect("a JSON event")).collect()
+}
+
+fn ids(batch: &RecordBatch) -> Vec<String> {
+    let ids = batch.column_by_name(col::AUDIT_ID).expect("audit id");
+    ids.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_owned()).collect()
+}
+
+fn id(event: &Value) -> String {
+    event["auditID"].as_str().expect("an audit ID").to_owned()
+}
+
+fn yaml(v: &Value) -> String {
+    yaml_serde::to_string(v).expect("yaml")
+}
+
+const CHUNKS: [usize; 3] = [64, 1000, 4 << 20];
+
+/// The demo log as YAML documents reads to the rows of its lines, in order, whatever the chunk
+/// size: a first document without a marker, comments before a marker, a block scalar, an
+/// explicit end marker and an empty document among them.
+#[test]
+fn a_yaml_stream_reads_in_chunks_to_the_rows_of_its_lines() {
+    let events = events();
+    let mut text = format!("# gcloud logging read\n{}", yaml(&events[0]));
+    for (i, e) in events.iter().enumerate().skip(1) {
+        match i % 4 {
+            0 => text.push_str(&format!("--- # entry {i}\n{}", yaml(e))),
+            1 => text.push_str(&format!("---\n{}...\n# between\n", yaml(e))),
+            2 => text.push_str(&format!("---\nnote: |\n  --- not a marker: indented\n  two\n{}", yaml(e))),
+            _ => text.push_str(&format!("---\n---\n{}", yaml(e))),
+        }
+    }
+    let lines: String = demo_lines().iter().map(|l| format!("{l}\n")).collect();
+    let (_, line_rows) = read("demo.log", lines.as_bytes());
+    for chunk_bytes in CHUNKS {
+        let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
+        let (f, rows) = read_with("demo.yaml", text.as_bytes(), &opts);
+        assert_eq!(f.container, Some(Container::Yaml));
+        assert_eq!((f.events, f.skipped), (events.len() as u64, 0), "{:?}", messages(&f));
+        assert_eq!(ids(&rows), ids(&line_rows), "chunks of {chunk_bytes} bytes");
+    }
+}
+
+/// A damaged document is skipped by its number, the parser's place said of the file, and the
+/// documents after it read; before, the rest of the file was lost. Numbers count what the YAML
+/// parser counts: comments alone are no document, an empty one is.
+#[test]
+fn a_damaged_document_costs_only_itself_and_is_named_by_its_number_and_line() {
+    let events = events();
+    let damaged = "kind: Event\nverb: [get\nstage: ResponseComplete\n";
+    let text = format!(
+        "# exported\n---\n{}---\n---\n{damaged}---\n{}--- \"just text\"\n---\n{}",
+        yaml(&events[0]),
+        yaml(&events[1]),
+        yaml(&events[2]),
+    );
+    let line = text.lines().position(|l| l == "verb: [get").expect("the damaged line") + 1;
+    for chunk_bytes in CHUNKS {
+        let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
+        let (f, rows) = read_with("damaged.yaml", text.as_bytes(), &opts);
+        assert_eq!(ids(&rows), [id(&events[0]), id(&events[1]), id(&events[2])]);
+        assert_eq!(
+            messages(&f),
+            [
+                format!(
+                    "document 3 invalid YAML: did not find expected ',' or ']' at line {} column 6, while \
+                     parsing a flow sequence at line {line} column 7",
+                    line + 1
+                ),
+                "document 5 expected a JSON object, found a string".to_owned(),
+            ]
+        );
+    }
+    // The parser, reading the whole file, numbers the damaged document so too.
+    let whole = yaml_serde::Deserializer::from_str(&text).map(|d| serde_json::Value::deserialize(d).is_ok());
+    assert_eq!(whole.take(3).collect::<Vec<_>>(), [true, true, false]);
+}
+
+/// YAML with no audit event (manifests, configuration) is not an audit format, named by its
+/// first skipped document, also when its documents came in many chunks; with `--strict`, a
+/// skipped document of a file that holds events fails the read.
+#[test]
+fn yaml_without_events_is_not_an_audit_format_and_strict_fails_on_a_skipped_document() {
+    let manifests =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Secret\n";
+    for chunk_bytes in CHUNKS {
+        let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
+        let (f, rows) = read_with("manifests.yaml", manifests.as_bytes(), &opts);
+        assert_eq!((rows.num_rows(), f.events, f.skipped), (0, 0, 0));
+        let why = f.not_audit.expect("not audit");
+        assert!(why.starts_with("not an audit format: YAML with no audit Event (document 1: "), "{why}");
+    }
+    let events = events();
+    let text = format!("{}---\nkind: ConfigMap\n---\n{}", yaml(&events[0]), yaml(&events[1]));
+    let strict = ReadOptions { strict: true, chunk_bytes: 64, ..ReadOptions::default() };
+    let mut sink = |_: &str, _: RecordBatch| -> Result<(), SinkError> { Ok(()) };
+    match read_bytes("mixed.yaml", text.as_bytes(), &strict, &mut sink) {
+        Err(ReadError::Strict(first)) => assert_eq!(first.location.to_string(), "document 2"),
+        other => panic!("expected a strict error, got {other:?}"),
+    }
+    let (f, rows) = read("mixed.yaml", text.as_bytes());
+    assert_eq!((rows.num_rows(), f.skipped), (2, 1));
+}
+
+/// A document longer than a record may be is skipped by its number (one whose single line is
+/// that long too), and the documents after it read.
+#[test]
+fn a_document_too_long_is_skipped_and_the_rest_read() {
+    let events = events();
+    let mut long = events[1].clone();
+    long["annotations"] = serde_json::json!({"pad": "x".repeat(5000)});
+    let many_lines: String = (0..400).map(|i| format!("  k{i}: value number {i}\n")).collect();
+    for long_doc in [yaml(&long), format!("kind: Event\nannotations:\n{many_lines}")] {
+        let text = format!("{}---\n{long_doc}---\n{}", yaml(&events[0]), yaml(&events[2]));
+        let opts = ReadOptions { max_line_bytes: 4000, chunk_bytes: 1000, ..ReadOptions::default() };
+        let (f, rows) = read_with("long.yaml", text.as_bytes(), &opts);
+        assert_eq!(ids(&rows), [id(&events[0]), id(&events[2])]);
+        assert_eq!(messages(&f), ["document 2 YAML document longer than 4000 bytes, skipped"]);
+    }
+}
