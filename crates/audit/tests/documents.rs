@@ -4,26 +4,15 @@
 //! the same rows as the same objects one per line, a damaged record costs only itself, and
 //! what the scan does not read goes to the `serde_json` streamer in its place.
 
+mod demo;
 mod reading;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::AsArray;
 use audit::read::{Container, ReadOptions};
 use audit::{InputFormat, col};
-use reading::{demo_lines, messages, read, read_with};
+use demo::{audit_id, audit_ids, demo_events};
+use reading::{messages, read, read_with};
 use serde_json::{Value, json};
-
-fn events() -> Vec<Value> {
-    demo_lines().iter().map(|l| serde_json::from_str(l).expect("a JSON event")).collect()
-}
-
-fn ids(batch: &RecordBatch) -> Vec<String> {
-    let ids = batch.column_by_name(col::AUDIT_ID).expect("audit id");
-    ids.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_owned()).collect()
-}
-
-fn id(event: &Value) -> String {
-    event["auditID"].as_str().expect("an audit ID").to_owned()
-}
 
 fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).expect("json")
@@ -33,7 +22,7 @@ fn pretty(v: &Value) -> String {
 /// a reference of its own), whatever the chunk size, with and without the borrowed paths.
 #[test]
 fn lists_of_pretty_documents_read_in_parallel_as_their_lines_read() {
-    let events = events();
+    let events = demo_events();
     let messages_of =
         |events: &[Value]| -> Vec<Value> { events.iter().map(|e| json!(e.to_string())).collect() };
     let documents = [
@@ -95,7 +84,7 @@ fn lists_of_pretty_documents_read_in_parallel_as_their_lines_read() {
 /// are cut into chunks far from it.
 #[test]
 fn an_event_lists_api_version_reaches_every_item_that_has_none() {
-    let mut events = events();
+    let mut events = demo_events();
     for e in &mut events {
         e.as_object_mut().expect("an object").remove("apiVersion");
     }
@@ -113,7 +102,7 @@ fn an_event_lists_api_version_reaches_every_item_that_has_none() {
 /// the list is named by the document's line once its items were read.
 #[test]
 fn a_damaged_item_costs_only_itself_and_damage_beside_the_list_is_named() {
-    let events = events();
+    let events = demo_events();
     let e = |i: usize| pretty(&events[i]);
     let text = format!(
         "{{\n  \"kind\": \"EventList\",\n  \"apiVersion\": \"audit.k8s.io/v1\",\n  \"items\": [\n{},\n{{\"kind\": \"Event\", \"verb\": }},\n{},\n\"text\",\n,\n{}\n  ],\n  \"metadata\": {{\"continue\": }}\n}}\n{}\n",
@@ -126,7 +115,10 @@ fn a_damaged_item_costs_only_itself_and_damage_beside_the_list_is_named() {
         let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
         let (f, rows) = read_with("damaged.json", text.as_bytes(), &opts);
         assert_eq!(f.container, Some(Container::JsonDocument));
-        assert_eq!(ids(&rows), [id(&events[0]), id(&events[1]), id(&events[2]), id(&events[3])]);
+        assert_eq!(
+            audit_ids(&rows),
+            [audit_id(&events[0]), audit_id(&events[1]), audit_id(&events[2]), audit_id(&events[3])]
+        );
         assert_eq!(
             messages(&f),
             [
@@ -144,7 +136,7 @@ fn a_damaged_item_costs_only_itself_and_damage_beside_the_list_is_named() {
 /// that document on, with the records and lines before it counted.
 #[test]
 fn what_the_scan_does_not_read_is_streamed_in_its_place() {
-    let events = events();
+    let events = demo_events();
     let e = |i: usize| events[i].to_string();
     let search = json!({"took": 1, "hits": {"total": 1, "hits": [{"_source": events[2]}]}});
     let text = format!(
@@ -158,7 +150,7 @@ fn what_the_scan_does_not_read_is_streamed_in_its_place() {
     );
     let (f, rows) = read("mixed.json", text.as_bytes());
     assert_eq!(f.container, Some(Container::JsonArray));
-    assert_eq!(ids(&rows), (0..6).map(|i| id(&events[i])).collect::<Vec<_>>());
+    assert_eq!(audit_ids(&rows), (0..6).map(|i| audit_id(&events[i])).collect::<Vec<_>>());
     let last_line = text.lines().count();
     assert_eq!(
         messages(&f),
@@ -178,7 +170,7 @@ fn what_the_scan_does_not_read_is_streamed_in_its_place() {
         e(1)
     );
     let (f, rows) = read("broken.json", broken.as_bytes());
-    assert_eq!(ids(&rows), [id(&events[0])]);
+    assert_eq!(audit_ids(&rows), [audit_id(&events[0])]);
     let line = pretty(&events[0]).lines().count() + 3;
     let want =
         format!("line {line} invalid JSON, rest of file skipped: expected value at line {line} column 19");
@@ -189,7 +181,7 @@ fn what_the_scan_does_not_read_is_streamed_in_its_place() {
 /// after the list, the items read kept.
 #[test]
 fn a_file_cut_short_is_named_and_what_was_read_kept() {
-    let events = events();
+    let events = demo_events();
     let e = |i: usize| events[i].to_string();
     for (text, kept, message) in [
         (
@@ -219,17 +211,17 @@ fn a_file_cut_short_is_named_and_what_was_read_kept() {
 /// that holds no list and is longer than that is read whole by the streamer, as before.
 #[test]
 fn an_item_too_long_is_skipped_and_a_long_document_without_a_list_read_whole() {
-    let events = events();
+    let events = demo_events();
     let mut long = events[1].clone();
     long["annotations"] = json!({"pad": "x".repeat(5000)});
     let list = json!({"items": [events[0], long, events[2]]});
     let opts = ReadOptions { max_line_bytes: 4000, chunk_bytes: 1000, ..ReadOptions::default() };
     let (f, rows) = read_with("long.json", pretty(&list).as_bytes(), &opts);
-    assert_eq!(ids(&rows), [id(&events[0]), id(&events[2])]);
+    assert_eq!(audit_ids(&rows), [audit_id(&events[0]), audit_id(&events[2])]);
     assert_eq!(messages(&f), ["record 2 array element longer than 4000 bytes, skipped"]);
     let text = format!("{}\n{}\n", pretty(&long), pretty(&events[0]));
     let (f, rows) = read_with("one.json", text.as_bytes(), &opts);
-    assert_eq!(ids(&rows), [id(&events[1]), id(&events[0])]);
+    assert_eq!(audit_ids(&rows), [audit_id(&events[1]), audit_id(&events[0])]);
     assert_eq!(f.skipped, 0, "{:?}", messages(&f));
 }
 
@@ -239,7 +231,7 @@ fn an_item_too_long_is_skipped_and_a_long_document_without_a_list_read_whole() {
 /// record refused as a `serde_json::Value`. Both read it alike now, on a line and in a list.
 #[test]
 fn damage_in_a_key_read_no_further_is_judged_alike_with_and_without_the_borrowed_paths() {
-    let event = events()[0].to_string();
+    let event = demo_events()[0].to_string();
     let record = |op: &[u8]| -> Vec<u8> {
         let mut r = br#"{"category": "kube-audit", "operationName": ""#.to_vec();
         r.extend_from_slice(op);

@@ -3,27 +3,15 @@
 //! every document once, numbered as the YAML parser numbers them, a damaged one costing only
 //! itself, and a file with no audit event in it not an audit format, whatever the chunks.
 
+mod demo;
 mod reading;
 
-use arrow::array::{AsArray, RecordBatch};
-use audit::col;
+use arrow::array::RecordBatch;
 use audit::read::{Container, ReadError, ReadOptions, SinkError, read_bytes};
+use demo::{audit_id, audit_ids, demo_events};
 use reading::{demo_lines, messages, read, read_with};
 use serde::Deserialize;
 use serde_json::Value;
-
-fn events() -> Vec<Value> {
-    demo_lines().iter().map(|l| serde_json::from_str(l).expect("a JSON event")).collect()
-}
-
-fn ids(batch: &RecordBatch) -> Vec<String> {
-    let ids = batch.column_by_name(col::AUDIT_ID).expect("audit id");
-    ids.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_owned()).collect()
-}
-
-fn id(event: &Value) -> String {
-    event["auditID"].as_str().expect("an audit ID").to_owned()
-}
 
 fn yaml(v: &Value) -> String {
     yaml_serde::to_string(v).expect("yaml")
@@ -36,7 +24,7 @@ const CHUNKS: [usize; 3] = [64, 1000, 4 << 20];
 /// explicit end marker and an empty document among them.
 #[test]
 fn a_yaml_stream_reads_in_chunks_to_the_rows_of_its_lines() {
-    let events = events();
+    let events = demo_events();
     let mut text = format!("# gcloud logging read\n{}", yaml(&events[0]));
     for (i, e) in events.iter().enumerate().skip(1) {
         match i % 4 {
@@ -53,7 +41,7 @@ fn a_yaml_stream_reads_in_chunks_to_the_rows_of_its_lines() {
         let (f, rows) = read_with("demo.yaml", text.as_bytes(), &opts);
         assert_eq!(f.container, Some(Container::Yaml));
         assert_eq!((f.events, f.skipped), (events.len() as u64, 0), "{:?}", messages(&f));
-        assert_eq!(ids(&rows), ids(&line_rows), "chunks of {chunk_bytes} bytes");
+        assert_eq!(audit_ids(&rows), audit_ids(&line_rows), "chunks of {chunk_bytes} bytes");
     }
 }
 
@@ -62,7 +50,7 @@ fn a_yaml_stream_reads_in_chunks_to_the_rows_of_its_lines() {
 /// parser counts: comments alone are no document, an empty one is.
 #[test]
 fn a_damaged_document_costs_only_itself_and_is_named_by_its_number_and_line() {
-    let events = events();
+    let events = demo_events();
     let damaged = "kind: Event\nverb: [get\nstage: ResponseComplete\n";
     let text = format!(
         "# exported\n---\n{}---\n---\n{damaged}---\n{}--- \"just text\"\n---\n{}",
@@ -74,7 +62,7 @@ fn a_damaged_document_costs_only_itself_and_is_named_by_its_number_and_line() {
     for chunk_bytes in CHUNKS {
         let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
         let (f, rows) = read_with("damaged.yaml", text.as_bytes(), &opts);
-        assert_eq!(ids(&rows), [id(&events[0]), id(&events[1]), id(&events[2])]);
+        assert_eq!(audit_ids(&rows), [audit_id(&events[0]), audit_id(&events[1]), audit_id(&events[2])]);
         assert_eq!(
             messages(&f),
             [
@@ -106,7 +94,7 @@ fn yaml_without_events_is_not_an_audit_format_and_strict_fails_on_a_skipped_docu
         let why = f.not_audit.expect("not audit");
         assert!(why.starts_with("not an audit format: YAML with no audit Event (document 1: "), "{why}");
     }
-    let events = events();
+    let events = demo_events();
     let text = format!("{}---\nkind: ConfigMap\n---\n{}", yaml(&events[0]), yaml(&events[1]));
     let strict = ReadOptions { strict: true, chunk_bytes: 64, ..ReadOptions::default() };
     let mut sink = |_: &str, _: RecordBatch| -> Result<(), SinkError> { Ok(()) };
@@ -122,7 +110,7 @@ fn yaml_without_events_is_not_an_audit_format_and_strict_fails_on_a_skipped_docu
 /// that long too), and the documents after it read.
 #[test]
 fn a_document_too_long_is_skipped_and_the_rest_read() {
-    let events = events();
+    let events = demo_events();
     let mut long = events[1].clone();
     long["annotations"] = serde_json::json!({"pad": "x".repeat(5000)});
     let many_lines: String = (0..400).map(|i| format!("  k{i}: value number {i}\n")).collect();
@@ -130,7 +118,7 @@ fn a_document_too_long_is_skipped_and_the_rest_read() {
         let text = format!("{}---\n{long_doc}---\n{}", yaml(&events[0]), yaml(&events[2]));
         let opts = ReadOptions { max_line_bytes: 4000, chunk_bytes: 1000, ..ReadOptions::default() };
         let (f, rows) = read_with("long.yaml", text.as_bytes(), &opts);
-        assert_eq!(ids(&rows), [id(&events[0]), id(&events[2])]);
+        assert_eq!(audit_ids(&rows), [audit_id(&events[0]), audit_id(&events[2])]);
         assert_eq!(messages(&f), ["document 2 YAML document longer than 4000 bytes, skipped"]);
     }
 }

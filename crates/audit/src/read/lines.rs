@@ -103,6 +103,80 @@ pub(super) fn read_some(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io
     }
 }
 
+/// Reads up to `want` more bytes after `buf`'s; `Some(0)` at the end of the stream. A read
+/// error met while records cut before it are still held (`held`) is kept in `failed`, to be
+/// returned once they are handed on (`None`): a cut gzip stream keeps what came before the cut.
+pub(super) fn read_or_hold(
+    r: &mut impl Read,
+    buf: &mut Vec<u8>,
+    want: usize,
+    held: bool,
+    failed: &mut Option<io::Error>,
+) -> io::Result<Option<usize>> {
+    match read_some(r, buf, want) {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if held => {
+            *failed = Some(e);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Inside a JSON string at `*pos` (past its opening quote; the byte at `*pos` escaped when
+/// `*escaped`): moves `*pos` past the closing quote and says `true`, or to the end of `bytes`
+/// (the string goes on in bytes not read yet) and says `false`. The scan that cuts arrays,
+/// documents and objects one after another apart follows strings only so.
+pub(super) fn past_string(bytes: &[u8], pos: &mut usize, escaped: &mut bool) -> bool {
+    loop {
+        if *escaped {
+            // The byte after a backslash, a quote maybe: part of the string.
+            if *pos >= bytes.len() {
+                return false;
+            }
+            *escaped = false;
+            *pos += 1;
+        }
+        // Straight to the next quote or backslash.
+        match memchr::memchr2(b'"', b'\\', &bytes[*pos..]) {
+            None => {
+                *pos = bytes.len();
+                return false;
+            }
+            Some(i) => *pos += i,
+        }
+        let quote = bytes[*pos] == b'"';
+        *pos += 1;
+        if quote {
+            return true;
+        }
+        *escaped = true;
+    }
+}
+
+/// A file that ends inside a record (or a document) cut short: `message` at `location`,
+/// skipped; with `strict`, the read fails on the first skipped record.
+pub(super) fn cut_short(
+    file: &mut FileSummary,
+    opts: &ReadOptions,
+    location: Location,
+    message: String,
+) -> Result<(), ReadError> {
+    file.skip(
+        opts.max_examples,
+        super::summary::SkippedRecord {
+            file: file.file.clone(),
+            location,
+            kind: SkipKind::Malformed,
+            message,
+        },
+    );
+    match file.examples.first() {
+        Some(first) if opts.strict => Err(ReadError::Strict(first.clone())),
+        _ => Ok(()),
+    }
+}
+
 impl<R: Read> ChunkSource for Chunker<R> {
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         self.next_lines()

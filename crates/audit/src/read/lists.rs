@@ -23,8 +23,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::input::Peeked;
-use super::lines::{Chunk, ChunkSource, Items, read_chunks, read_some};
-use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
+use super::lines::{Chunk, ChunkSource, Items, cut_short, past_string, read_chunks, read_or_hold};
+use super::summary::{FileSummary, Location};
 use super::{BatchSink, ReadError, ReadOptions};
 
 /// How a record cut out by the scan is read.
@@ -172,34 +172,20 @@ impl<R: Read> Records<R> {
     fn scan(&mut self, items: &mut Vec<(Location, Kind, Range<usize>)>, too_long: &mut Option<Location>) {
         while self.pos < self.carry.len() {
             if self.in_string {
-                if self.escaped {
-                    self.escaped = false;
-                    self.pos += 1;
-                    continue;
+                if !past_string(&self.carry, &mut self.pos, &mut self.escaped) {
+                    break;
                 }
-                match memchr::memchr2(b'"', b'\\', &self.carry[self.pos..]) {
-                    None => {
-                        self.pos = self.carry.len();
-                        break;
-                    }
-                    Some(i) => self.pos += i,
-                }
-                if self.carry[self.pos] == b'\\' {
-                    self.escaped = true;
-                } else {
-                    self.in_string = false;
-                    if let Member::InKey(from) = self.member {
-                        let key = &self.carry[from..self.pos];
-                        let key = if key.contains(&b'\\') { None } else { Some(key_of(key)) };
-                        match key {
-                            Some(key) => self.member = Member::Colon(key),
-                            // An escaped key could name a list: the streamer unescapes it.
-                            None if !self.listed => return self.give_up(),
-                            None => self.member = Member::Colon(Key::Other),
-                        }
+                self.in_string = false;
+                if let Member::InKey(from) = self.member {
+                    let key = &self.carry[from..self.pos - 1];
+                    let key = if key.contains(&b'\\') { None } else { Some(key_of(key)) };
+                    match key {
+                        Some(key) => self.member = Member::Colon(key),
+                        // An escaped key could name a list: the streamer unescapes it.
+                        None if !self.listed => return self.give_up(),
+                        None => self.member = Member::Colon(Key::Other),
                     }
                 }
-                self.pos += 1;
                 continue;
             }
             let b = self.carry[self.pos];
@@ -440,15 +426,10 @@ impl<R: Read> Records<R> {
                     break;
                 }
             }
-            let read = read_some(&mut self.r, &mut self.carry, (self.chunk_bytes / 4).max(64 * 1024));
-            let read = match read {
-                // A cut gzip stream, an I/O error: the records found before it are handed on
-                // first, the error after them.
-                Err(e) if !items.is_empty() || too_long.is_some() => {
-                    self.failed = Some(e);
-                    break;
-                }
-                read => read?,
+            let want = (self.chunk_bytes / 4).max(64 * 1024);
+            let held = !items.is_empty() || too_long.is_some();
+            let Some(read) = read_or_hold(&mut self.r, &mut self.carry, want, held, &mut self.failed)? else {
+                break;
             };
             if read == 0 {
                 self.eof = true;
@@ -509,14 +490,7 @@ impl<R: Read> Records<R> {
                     .to_owned(),
             ),
         };
-        file.skip(
-            opts.max_examples,
-            SkippedRecord { file: file.file.clone(), location, kind: SkipKind::Malformed, message },
-        );
-        match file.examples.first() {
-            Some(first) if opts.strict => Err(ReadError::Strict(first.clone())),
-            _ => Ok(()),
-        }
+        cut_short(file, opts, location, message)
     }
 }
 

@@ -9,8 +9,8 @@ use std::io::{self, Read};
 use std::ops::Range;
 
 use super::input::Peeked;
-use super::lines::{Chunk, ChunkSource, Items, read_chunks, read_some};
-use super::summary::{FileSummary, Location, SkipKind, SkippedRecord};
+use super::lines::{Chunk, ChunkSource, Items, cut_short, past_string, read_chunks, read_or_hold};
+use super::summary::{FileSummary, Location};
 use super::{BatchSink, ReadError, ReadOptions};
 
 /// The scan's state between reads.
@@ -65,19 +65,8 @@ impl<R: Read> Objects<R> {
         if !self.eof || self.carry[self.start..].iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        file.skip(
-            opts.max_examples,
-            SkippedRecord {
-                file: file.file.clone(),
-                location: Location::Item(self.next_item),
-                kind: SkipKind::Malformed,
-                message: "truncated JSON: the file ends inside this object, which is skipped".to_owned(),
-            },
-        );
-        match file.examples.first() {
-            Some(first) if opts.strict => Err(ReadError::Strict(first.clone())),
-            _ => Ok(()),
-        }
+        let message = "truncated JSON: the file ends inside this object, which is skipped".to_owned();
+        cut_short(file, opts, Location::Item(self.next_item), message)
     }
 
     /// Scans `carry[pos..]`; pushes each object that ends there.
@@ -85,26 +74,10 @@ impl<R: Read> Objects<R> {
         let s = &mut self.scan;
         while self.pos < self.carry.len() {
             if s.in_string {
-                if s.escaped {
-                    // The byte after a backslash, a quote maybe: part of the string.
-                    s.escaped = false;
-                    self.pos += 1;
-                    continue;
+                if !past_string(&self.carry, &mut self.pos, &mut s.escaped) {
+                    break;
                 }
-                // Straight to the next quote or backslash.
-                match memchr::memchr2(b'"', b'\\', &self.carry[self.pos..]) {
-                    None => {
-                        self.pos = self.carry.len();
-                        break;
-                    }
-                    Some(i) => self.pos += i,
-                }
-                if self.carry[self.pos] == b'\\' {
-                    s.escaped = true;
-                } else {
-                    s.in_string = false;
-                }
-                self.pos += 1;
+                s.in_string = false;
                 continue;
             }
             match self.carry[self.pos] {
@@ -151,15 +124,10 @@ impl<R: Read> Objects<R> {
                 self.carry.truncate(self.start);
                 self.pos = self.start;
             }
-            let read = read_some(&mut self.r, &mut self.carry, (self.chunk_bytes / 4).max(64 * 1024));
-            let read = match read {
-                // A cut gzip stream, an I/O error: the records found before it are handed on
-                // first, the error after them.
-                Err(e) if !items.is_empty() || too_long.is_some() => {
-                    self.failed = Some(e);
-                    break;
-                }
-                read => read?,
+            let want = (self.chunk_bytes / 4).max(64 * 1024);
+            let held = !items.is_empty() || too_long.is_some();
+            let Some(read) = read_or_hold(&mut self.r, &mut self.carry, want, held, &mut self.failed)? else {
+                break;
             };
             if read == 0 {
                 self.eof = true;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::input::Peeked;
-use super::lines::{Chunk, ChunkSource, Items, read_chunks};
+use super::lines::{Chunk, ChunkSource, Items, read_chunks, read_or_hold};
 use super::records::Collector;
 use super::summary::{FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions};
@@ -192,17 +192,11 @@ impl<R: Read> Documents<R> {
                 }
             }
             let want = self.chunk_bytes.clamp(64 << 10, 1 << 20);
-            let read = super::lines::read_some(&mut self.r, &mut self.carry, want);
-            match read {
-                Ok(0) => self.eof = true,
-                Ok(_) => {}
-                // A cut gzip stream, an I/O error: the documents found before it are handed
-                // on first, the error after them.
-                Err(e) if !items.is_empty() || too_long.is_some() => {
-                    self.failed = Some(e);
-                    break;
-                }
-                Err(e) => return Err(e),
+            let held = !items.is_empty() || too_long.is_some();
+            match read_or_hold(&mut self.r, &mut self.carry, want, held, &mut self.failed)? {
+                Some(0) => self.eof = true,
+                Some(_) => {}
+                None => break,
             }
         }
         if items.is_empty() && too_long.is_none() {
