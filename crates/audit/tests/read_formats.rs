@@ -1122,6 +1122,44 @@ fn a_portal_csv_proven_day_first_reads_none_of_its_display_dates() {
     assert_eq!((f.events, times(&batch, col::STAGE_TIMESTAMP)[0]), (1, march_11));
 }
 
+/// CSV rows are made objects and read on the rayon pool in chunks, the CSV syntax, the lines
+/// and the order of the display dates judged in order on the reading thread: a file read a
+/// row or two to a chunk reads as in one chunk, rows, skips and their lines alike, day-first
+/// and month-first proofs that come late included.
+#[test]
+fn csv_rows_read_in_chunks_read_as_in_one() {
+    let day_first = portal_csv(
+        "UTC",
+        &[
+            "11/3/2025, 9:00:00.003 AM",
+            "2025-03-11T09:00:01Z",
+            "11/3/2025, 9:00:00.004 AM",
+            "13/3/2025, 9:00:00 AM",
+        ],
+    );
+    let month_first = portal_csv(
+        "UTC+01:00",
+        &["3/11/2025, 9:00:00 AM", "3/12/2025, 9:00:00 AM", "2025-03-11T09:00:01", "3/13/2025, 9:00:00 AM"],
+    );
+    let mut damaged = portal_csv("UTC", &["2025-03-11T09:00:00Z", "2025-03-11T09:00:01Z"]);
+    damaged.push_str("\"2025-03-11T09:00:02Z\",id-x,ResponseComplete,get\n");
+    damaged.push_str(
+        "\r\n\"2025-03-11T09:00:03Z\",\"id-\ny\",ResponseComplete,get,/api,\"2025-03-11T09:00:03Z\"\n",
+    );
+    damaged.push_str("\"2025-03-11T09:00:04Z\",id-z,ResponseComplete,get,/api,2025-03-11T09:00:04Z,extra\n");
+    damaged.push_str("\"2025-03-11T09:00:05Z\",id-w,ResponseComplete,get,/api,\"2025-03-11T09:00:05Z\"");
+    for (name, text) in [("day-first", day_first), ("month-first", month_first), ("damaged", damaged)] {
+        let (whole, whole_rows) = read_with(name, text.as_bytes(), &ReadOptions::default());
+        assert!(whole.events > 0, "{name}: {:?}", messages(&whole));
+        for chunk_bytes in [1, 100] {
+            let (f, rows) =
+                read_with(name, text.as_bytes(), &ReadOptions { chunk_bytes, ..ReadOptions::default() });
+            assert_eq!(f, whole, "{name}, chunks of {chunk_bytes} bytes");
+            assert_eq!(rows, whole_rows, "{name}, chunks of {chunk_bytes} bytes");
+        }
+    }
+}
+
 /// Regression review s26 §10: `{}` was reported with an empty key list (`(keys: )`).
 #[test]
 fn an_empty_object_is_named_as_one() {

@@ -35,6 +35,8 @@ pub(super) enum Items {
     Values(Vec<(u64, std::ops::Range<usize>)>),
     /// Event Hub messages of an Avro file ([`super::avro`]).
     Messages(Vec<(u64, Message)>),
+    /// CSV rows ([`super::text`]), each with its line, and the columns they are read with.
+    Rows(Arc<super::text::Columns>, Vec<(u64, super::text::Row)>),
     /// YAML documents ([`super::yaml`]): each one's number, first line and bytes in `data`.
     Documents(Vec<(u64, u64, std::ops::Range<usize>)>),
 }
@@ -357,6 +359,7 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
         None => "line",
         Some(Items::Values(_)) => "JSON object",
         Some(Items::Documents(_)) => "YAML document",
+        Some(Items::Rows(..)) => "row",
         Some(_) => "array element",
     };
     if let Some(at) = chunk.too_long {
@@ -365,6 +368,15 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
     if let Some(Items::Messages(messages)) = &chunk.items {
         for (item, message) in messages {
             super::avro::read_message(&mut c, &chunk.data, Location::Item(*item), message);
+        }
+        return c;
+    }
+    if let Some(Items::Rows(columns, rows)) = &chunk.items {
+        for (line, row) in rows {
+            match row {
+                super::text::Row::Read(record) => super::text::read_record(&mut c, columns, *line, record),
+                super::text::Row::Refused(kind, why) => c.skip(Location::Line(*line), *kind, why.clone()),
+            }
         }
         return c;
     }

@@ -1,13 +1,16 @@
-//! Text containers that are not JSON: YAML documents and CSV exports with a header line.
+//! Text containers that are not JSON: detection of YAML and of CSV exports with a header
+//! line, and the reading of CSV, its rows read in parallel chunks.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::input::{Detected, Peeked, read_failed};
+use super::input::{Detected, Peeked};
+use super::lines::{Chunk, ChunkSource, Items, read_chunks};
 use super::records::Collector;
 use super::summary::{Container, FileSummary, Location, SkipKind};
-use super::{BatchSink, ReadError, ReadOptions, flush};
+use super::{BatchSink, ReadError, ReadOptions};
 use crate::InputFormat;
 
 /// Detects YAML or CSV from the first significant line of text that is not JSON.
@@ -210,92 +213,159 @@ pub(super) fn read_csv(
             return Ok(());
         }
     };
-    let mut dates = DisplayDates::default();
     let Some(format) = csv_format(&names) else {
         file.not_audit =
             Some("not an audit format: CSV header names none of log_s, AuditId, Verb, _raw".to_owned());
         return Ok(());
     };
-    let mut c = Collector::new(opts);
-    let mut record = csv::ByteRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                // Where the reader stood before the record is where blank lines before it
-                // start: count back from its end instead, over the newlines inside quoted
-                // fields and the one ending it (none for a last line without one).
-                let inside: usize = record.iter().map(|f| memchr::memchr_iter(b'\n', f).count()).sum();
-                let tail = reader.get_ref();
-                let unended = reader.position().byte() == tail.read && tail.last != Some(b'\n');
-                let line = reader.position().line().saturating_sub(inside as u64 + u64::from(!unended));
-                let last = record.len().saturating_sub(1);
-                if last == 0 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
-                    // A blank line (`\r\n`).
-                    continue;
-                }
-                // A row cut short or with cells past the header's (a cut file, a stray quote)
-                // is damaged: which cell is which cannot be trusted. Empty cells past the
-                // header (a trailing comma) are not.
-                let extra_filled = record.iter().skip(names.len()).any(|f| !f.trim_ascii().is_empty());
-                if record.len() < names.len() || extra_filled {
-                    c.skip(
-                        Location::Line(line),
-                        SkipKind::Malformed,
-                        format!("{} fields, the header has {}", record.len(), names.len()),
-                    );
-                    if opts.strict {
-                        flush(&mut c, file, opts, sink)?;
-                    }
-                    continue;
-                }
-                let mut map = Map::new();
-                let mut bad_utf8 = None;
-                for (i, (name, field)) in names.iter().zip(record.iter()).enumerate() {
-                    let field = if i == last { field.strip_suffix(b"\r").unwrap_or(field) } else { field };
-                    match std::str::from_utf8(field) {
-                        Ok("") => {}
-                        Ok(s) => {
-                            map.insert(name.clone(), Value::String(s.to_owned()));
-                        }
-                        Err(_) => bad_utf8 = Some(name.clone()),
-                    }
-                }
-                if let Some(col) = bad_utf8 {
-                    c.skip(
-                        Location::Line(line),
-                        SkipKind::Malformed,
-                        format!("column `{col}` is not UTF-8 text"),
-                    );
-                } else {
-                    for (line, map) in dates.row(line, map) {
-                        match map {
-                            Ok(map) => read_row(&mut c, format, &offsets, line, map),
-                            Err(message) => c.skip(Location::Line(line), SkipKind::BadTimestamp, message),
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                if let csv::ErrorKind::Io(io) = e.kind() {
-                    let io = std::io::Error::new(io.kind(), io.to_string());
-                    flush(&mut c, file, opts, sink)?;
-                    read_failed(file, Location::Line(line), &io);
-                    break;
-                }
-                c.skip(Location::Line(line), SkipKind::Malformed, format!("invalid CSV: {e}"));
-            }
+    let times =
+        TIME_COLUMNS.map(|t| names.iter().enumerate().filter(|(_, n)| *n == t).map(|(i, _)| i).collect());
+    let columns = Arc::new(Columns { names, format, offsets, times });
+    let mut rows = Rows {
+        reader,
+        columns,
+        dates: DisplayDates::default(),
+        chunk_bytes: opts.chunk_bytes.max(1),
+        done: false,
+        failed: None,
+        failed_at: 1,
+    };
+    read_chunks(&mut rows, opts, sink, file)
+}
+
+/// What the rows of one CSV export are read with: its header's column names, the format they
+/// name, the zone offsets of its time columns, and where each of [`TIME_COLUMNS`] is.
+pub(super) struct Columns {
+    names: Vec<String>,
+    format: InputFormat,
+    offsets: Vec<(String, i64)>,
+    times: [Vec<usize>; 3],
+}
+
+/// A CSV row as the reading thread hands it on: the record to read, or why it is skipped.
+pub(super) enum Row {
+    Read(csv::ByteRecord),
+    Refused(SkipKind, String),
+}
+
+/// Cuts a CSV export into chunks of rows. The reading thread does what must be done in order
+/// (the CSV syntax, the line each row starts on, the order of the portal's display dates);
+/// the rows are made objects and read on the rayon pool.
+struct Rows<R> {
+    reader: csv::Reader<Tail<R>>,
+    columns: Arc<Columns>,
+    dates: DisplayDates,
+    chunk_bytes: usize,
+    done: bool,
+    /// A read error met while rows before it were still held: they are handed on first.
+    failed: Option<std::io::Error>,
+    /// The line a read error stopped at.
+    failed_at: u64,
+}
+
+impl<R: Read> Rows<R> {
+    /// One record just read: the rows it makes readable now (held rows too, when it tells
+    /// the order of the display dates).
+    fn record(&mut self, record: csv::ByteRecord, out: &mut Vec<(u64, Row)>) {
+        // Where the reader stood before the record is where blank lines before it start:
+        // count back from its end instead, over the newlines inside quoted fields and the one
+        // ending it (none for a last line without one).
+        let inside: usize = record.iter().map(|f| memchr::memchr_iter(b'\n', f).count()).sum();
+        let tail = self.reader.get_ref();
+        let unended = self.reader.position().byte() == tail.read && tail.last != Some(b'\n');
+        let line = self.reader.position().line().saturating_sub(inside as u64 + u64::from(!unended));
+        let last = record.len().saturating_sub(1);
+        if last == 0 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
+            // A blank line (`\r\n`).
+            return;
         }
-        if c.rows() >= opts.batch_rows || (opts.strict && c.skipped > 0) {
-            flush(&mut c, file, opts, sink)?;
+        // A row cut short or with cells past the header's (a cut file, a stray quote) is
+        // damaged: which cell is which cannot be trusted. Empty cells past the header (a
+        // trailing comma) are not.
+        let names = &self.columns.names;
+        let extra_filled = record.iter().skip(names.len()).any(|f| !f.trim_ascii().is_empty());
+        if record.len() < names.len() || extra_filled {
+            let why = format!("{} fields, the header has {}", record.len(), names.len());
+            return out.push((line, Row::Refused(SkipKind::Malformed, why)));
+        }
+        if let Some((name, _)) =
+            names.iter().zip(record.iter()).find(|(_, f)| std::str::from_utf8(f).is_err())
+        {
+            let why = format!("column `{name}` is not UTF-8 text");
+            return out.push((line, Row::Refused(SkipKind::Malformed, why)));
+        }
+        for (line, judged) in self.dates.row(line, record, &self.columns) {
+            out.push((line, judged.map_or_else(|why| Row::Refused(SkipKind::BadTimestamp, why), Row::Read)));
         }
     }
-    // No row told the order of the display dates: they are the portal's month-first form.
-    for (line, map) in dates.finish() {
-        read_row(&mut c, format, &offsets, line, map);
+
+    fn next_rows(&mut self) -> std::io::Result<Option<Chunk>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let mut rows = Vec::new();
+        let mut bytes = 0;
+        // Rows held for the order of their dates make no chunk: read on until one is ready.
+        while !self.done && (bytes < self.chunk_bytes || rows.is_empty()) {
+            let line = self.reader.position().line();
+            let mut record = csv::ByteRecord::new();
+            match self.reader.read_byte_record(&mut record) {
+                Ok(false) => self.done = true,
+                Ok(true) => {
+                    bytes += record.as_slice().len() + record.len();
+                    self.record(record, &mut rows);
+                }
+                Err(e) => match e.kind() {
+                    csv::ErrorKind::Io(io) => {
+                        self.done = true;
+                        self.failed = Some(std::io::Error::new(io.kind(), io.to_string()));
+                        self.failed_at = line;
+                    }
+                    _ => rows.push((line, Row::Refused(SkipKind::Malformed, format!("invalid CSV: {e}")))),
+                },
+            }
+        }
+        if self.done {
+            // No row told the order of the display dates: they are the portal's month-first form.
+            rows.extend(self.dates.finish().into_iter().map(|(line, record)| (line, Row::Read(record))));
+        }
+        if rows.is_empty() {
+            return match self.failed.take() {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
+        }
+        let items = Items::Rows(Arc::clone(&self.columns), rows);
+        Ok(Some(Chunk { data: Vec::new(), too_long: None, items: Some(items) }))
     }
-    flush(&mut c, file, opts, sink)
+}
+
+impl<R: Read> ChunkSource for Rows<R> {
+    fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        self.next_rows()
+    }
+
+    fn location(&self, _lines_before: u64) -> Location {
+        Location::Line(self.failed_at)
+    }
+}
+
+/// One CSV row at `line` read as an AzureDiagnostics or AKSAudit row (on the rayon pool): its
+/// cells as an object keyed by the header's names, empty ones left out.
+pub(super) fn read_record(c: &mut Collector, columns: &Columns, line: u64, record: &csv::ByteRecord) {
+    let last = record.len().saturating_sub(1);
+    let mut map = Map::new();
+    for (i, (name, field)) in columns.names.iter().zip(record.iter()).enumerate() {
+        let field = if i == last { field.strip_suffix(b"\r").unwrap_or(field) } else { field };
+        // Checked to be UTF-8 by the reading thread.
+        match std::str::from_utf8(field) {
+            Ok("") | Err(_) => {}
+            Ok(s) => {
+                map.insert(name.clone(), Value::String(s.to_owned()));
+            }
+        }
+    }
+    read_row(c, columns.format, &columns.offsets, line, map);
 }
 
 /// The time columns of an export (`TimeGenerated`, and an AKSAudit row's two event times).
@@ -398,11 +468,11 @@ fn has_own_zone(s: &str) -> bool {
 #[derive(Default)]
 struct DisplayDates {
     order: Option<DayFirst>,
-    held: Vec<(u64, Map<String, Value>)>,
+    held: Vec<(u64, csv::ByteRecord)>,
 }
 
 /// A row to read, or why it is refused.
-type Judged = Result<Map<String, Value>, String>;
+type Judged = Result<csv::ByteRecord, String>;
 
 /// A day-first file, with the line and date that proved it.
 #[derive(Clone, Copy, PartialEq)]
@@ -411,13 +481,26 @@ enum DayFirst {
     Yes(u64),
 }
 
+impl Columns {
+    /// What the row's object holds for the `k`th of [`TIME_COLUMNS`]: its last cell of that
+    /// name that is not empty.
+    fn time<'r>(&self, record: &'r csv::ByteRecord, k: usize) -> Option<&'r str> {
+        let last = record.len().saturating_sub(1);
+        self.times[k].iter().rev().find_map(|&i| {
+            let field = record.get(i)?;
+            let field = if i == last { field.strip_suffix(b"\r").unwrap_or(field) } else { field };
+            std::str::from_utf8(field).ok().filter(|s| !s.is_empty())
+        })
+    }
+}
+
 impl DisplayDates {
-    /// The rows to read now, in order: each with its line, and its map or why it is refused.
-    fn row(&mut self, line: u64, map: Map<String, Value>) -> Vec<(u64, Judged)> {
+    /// The rows to read now, in order: each with its line, and its record or why it is refused.
+    fn row(&mut self, line: u64, record: csv::ByteRecord, columns: &Columns) -> Vec<(u64, Judged)> {
         let mut ambiguous = false;
         let mut proof = None;
-        for column in TIME_COLUMNS {
-            let Some(Value::String(s)) = map.get(column) else { continue };
+        for k in 0..TIME_COLUMNS.len() {
+            let Some(s) = columns.time(&record, k) else { continue };
             match display_numbers(s) {
                 Some((a, b)) if a > 12 && b <= 12 => proof = proof.or(Some(DayFirst::Yes(line))),
                 Some((_, b)) if b > 12 => proof = proof.or(Some(DayFirst::No)),
@@ -430,25 +513,25 @@ impl DisplayDates {
         {
             self.order = Some(p);
             let held = std::mem::take(&mut self.held);
-            let mut out: Vec<_> = held.into_iter().map(|(l, m)| (l, self.judge(m))).collect();
-            out.push((line, self.judge(map)));
+            let mut out: Vec<_> = held.into_iter().map(|(l, r)| (l, self.judge(r, columns))).collect();
+            out.push((line, self.judge(record, columns)));
             return out;
         }
         match self.order {
             None if ambiguous => {
-                self.held.push((line, map));
+                self.held.push((line, record));
                 Vec::new()
             }
-            _ => vec![(line, self.judge(map))],
+            _ => vec![(line, self.judge(record, columns))],
         }
     }
 
     /// A row as the file's order says: refused when the file is day-first and it holds a
     /// display date.
-    fn judge(&self, map: Map<String, Value>) -> Judged {
-        let Some(DayFirst::Yes(proof)) = self.order else { return Ok(map) };
-        for column in TIME_COLUMNS {
-            if let Some(Value::String(s)) = map.get(column)
+    fn judge(&self, record: csv::ByteRecord, columns: &Columns) -> Judged {
+        let Some(DayFirst::Yes(proof)) = self.order else { return Ok(record) };
+        for (k, column) in TIME_COLUMNS.iter().enumerate() {
+            if let Some(s) = columns.time(&record, k)
                 && display_numbers(s).is_some()
             {
                 return Err(format!(
@@ -458,11 +541,11 @@ impl DisplayDates {
                 ));
             }
         }
-        Ok(map)
+        Ok(record)
     }
 
     /// The rows still held at the end: no row told, so they are read month-first.
-    fn finish(&mut self) -> Vec<(u64, Map<String, Value>)> {
+    fn finish(&mut self) -> Vec<(u64, csv::ByteRecord)> {
         std::mem::take(&mut self.held)
     }
 }
