@@ -142,7 +142,7 @@ pub(super) fn read_stream<'a>(
                     Container::JsonArray | Container::JsonDocument => {
                         super::lists::read_documents(stream, opts, sink, file)
                     }
-                    Container::JsonSequence => super::sequence::read_sequence(stream, opts, sink, file),
+                    Container::JsonSequence => super::lists::read_sequence(stream, opts, sink, file),
                     Container::Yaml => super::yaml::read_yaml(stream, opts, sink, file),
                     Container::Csv => super::text::read_csv(stream, opts, sink, file),
                     Container::Avro => super::avro::read_avro(stream, opts, sink, file),

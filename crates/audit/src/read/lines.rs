@@ -31,8 +31,9 @@ pub(super) enum Items {
     /// A JSON array's elements, the items of a document's list and documents with no list
     /// ([`super::lists`]): where each is, how it is read and its bytes in `data`.
     Listed(Vec<(Location, super::lists::Kind, std::ops::Range<usize>)>),
-    /// JSON objects one after another ([`super::sequence::read_sequence`]).
-    Values(Vec<(u64, std::ops::Range<usize>)>),
+    /// JSON objects one after another ([`super::lists::read_sequence`]): where each is and its
+    /// bytes in `data`.
+    Values(Vec<(Location, std::ops::Range<usize>)>),
     /// Event Hub messages of an Avro file ([`super::avro`]).
     Messages(Vec<(u64, Message)>),
     /// CSV rows ([`super::text`]), each with its line, and the columns they are read with.
@@ -405,18 +406,13 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
         return c;
     }
     if let Some(Items::Values(items)) = &chunk.items {
-        for (item, range) in items {
+        // Each ends in its closing brace: none is blank.
+        for (at, range) in items {
             let bytes = &chunk.data[range.clone()];
             if bytes.len() > opts.max_line_bytes {
-                c.skip(Location::Item(*item), SkipKind::TooLong, too_long(noun));
-            } else if is_blank(bytes) {
-                c.skip(
-                    Location::Item(*item),
-                    SkipKind::Malformed,
-                    "invalid JSON: an empty array element".to_owned(),
-                );
+                c.skip(*at, SkipKind::TooLong, too_long(noun));
             } else {
-                c.json_record(bytes, Location::Item(*item));
+                c.json_record(bytes, *at);
             }
         }
         return c;

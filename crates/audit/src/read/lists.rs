@@ -7,7 +7,9 @@
 //! `records`, the `events` of `aws logs filter-log-events`, a subscription payload's
 //! `logEvents`, the `results` of `aws logs get-query-results`), or a document that holds no
 //! list (one pretty-printed event). Several documents may follow each other. A record that
-//! does not parse costs only itself; a file cut short names the record it cut.
+//! does not parse costs only itself; a file cut short names the record it cut. The same scan
+//! cuts apart JSON objects written one after another with nothing between them
+//! ([`read_sequence`]).
 //!
 //! A document's members beside its lists (`kind`, `apiVersion`, `metadata`, `nextToken`…)
 //! are kept aside with its lists left empty, and checked to be JSON once the document ends: an
@@ -125,6 +127,9 @@ struct Records<R> {
     dropping: bool,
     /// The scan met what it does not read: the `serde_json` streamer reads on from `start`.
     gave_up: bool,
+    /// Objects one after another with nothing between them ([`read_sequence`]), each a
+    /// record read as a line is, rather than documents and arrays.
+    sequence: bool,
     /// A read error met while records before it were still held: they are handed on first.
     failed: Option<io::Error>,
     chunk_bytes: usize,
@@ -132,7 +137,7 @@ struct Records<R> {
 }
 
 impl<R: Read> Records<R> {
-    fn new(r: R, opts: &ReadOptions) -> Records<R> {
+    fn new(r: R, opts: &ReadOptions, sequence: bool) -> Records<R> {
         Records {
             r,
             carry: Vec::new(),
@@ -154,6 +159,7 @@ impl<R: Read> Records<R> {
             next_item: 1,
             dropping: false,
             gave_up: false,
+            sequence,
             failed: None,
             chunk_bytes: opts.chunk_bytes.max(1),
             max_record: opts.max_line_bytes,
@@ -191,6 +197,33 @@ impl<R: Read> Records<R> {
             let b = self.carry[self.pos];
             if b == b'\n' {
                 self.lines += 1;
+            }
+            if self.sequence {
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' if self.depth == 1 => {
+                        // An object of the sequence ends here.
+                        self.depth = 0;
+                        let item = Location::Item(self.next_item);
+                        self.next_item += 1;
+                        let range = self.start..self.pos + 1;
+                        self.start = self.pos + 1;
+                        self.pos += 1;
+                        if std::mem::take(&mut self.dropping) {
+                            *too_long = Some(item);
+                            return;
+                        }
+                        items.push((item, Kind::Element, range));
+                        continue;
+                    }
+                    b'}' | b']' if self.depth > 0 => self.depth -= 1,
+                    // Between the objects there are no separators: anything else there is read
+                    // as the start of the next one (and named when it does not parse).
+                    _ => {}
+                }
+                self.pos += 1;
+                continue;
             }
             if let Some((list, at)) = self.list {
                 match b {
@@ -415,7 +448,7 @@ impl<R: Read> Records<R> {
                 self.drain();
             }
             if self.carry.len() - self.start > self.max_record {
-                if self.list.is_some() {
+                if self.list.is_some() || self.sequence {
                     // An element too long to keep: drop what it has so far and keep scanning.
                     self.dropping = true;
                     self.carry.truncate(self.start);
@@ -433,7 +466,7 @@ impl<R: Read> Records<R> {
             };
             if read == 0 {
                 self.eof = true;
-                if self.depth > 0 && !self.listed && self.list.is_none() {
+                if self.depth > 0 && !self.listed && self.list.is_none() && !self.sequence {
                     // A document cut short before any list: the streamer names the cut.
                     self.give_up();
                 }
@@ -446,7 +479,12 @@ impl<R: Read> Records<R> {
         let rest = self.carry.split_off(self.start);
         let data = std::mem::replace(&mut self.carry, rest);
         self.shift(self.start);
-        Ok(Some(Chunk { data, too_long, items: Some(Items::Listed(items)) }))
+        let items = if self.sequence {
+            Items::Values(items.into_iter().map(|(at, _, range)| (at, range)).collect())
+        } else {
+            Items::Listed(items)
+        };
+        Ok(Some(Chunk { data, too_long, items: Some(items) }))
     }
 
     /// Drops `carry[..start]`, which no record needs.
@@ -469,10 +507,14 @@ impl<R: Read> Records<R> {
     /// After reading: a file that ends inside a document or array is named, and the element it
     /// cut skipped.
     fn name_the_cut(&self, opts: &ReadOptions, file: &mut FileSummary) -> Result<(), ReadError> {
-        if !self.eof || self.depth == 0 {
+        let cut = !self.carry[self.start..].iter().all(u8::is_ascii_whitespace);
+        if self.sequence && self.eof && cut {
+            let message = "truncated JSON: the file ends inside this object, which is skipped".to_owned();
+            return cut_short(file, opts, Location::Item(self.next_item), message);
+        }
+        if !self.eof || self.depth == 0 || self.sequence {
             return Ok(());
         }
-        let cut = !self.carry[self.start..].iter().all(u8::is_ascii_whitespace);
         let (location, message) = match self.list {
             Some(_) if cut => (
                 Location::Item(self.next_item),
@@ -516,7 +558,7 @@ pub(super) fn read_documents(
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
-    let mut records = Records::new(stream, opts);
+    let mut records = Records::new(stream, opts, false);
     read_chunks(&mut records, opts, sink, file)?;
     if !records.gave_up {
         return records.name_the_cut(opts, file);
@@ -525,4 +567,19 @@ pub(super) fn read_documents(
     let rest = std::mem::take(&mut records.carry);
     let more: Peeked<'_> = Cursor::new(rest).chain(Box::new(records.r));
     super::document::read_document(more, before, opts, sink, file)
+}
+
+/// JSON objects one after another ([`Container::JsonSequence`](super::Container::JsonSequence)):
+/// what Firehose writes to S3 from a CloudWatch Logs subscription, payload after payload with
+/// no newline. Cut apart by the same scan, each object read as a line would be, in parallel,
+/// and numbered as a record; an object cut short at the end of the file is named and skipped.
+pub(super) fn read_sequence(
+    stream: Peeked<'_>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    file: &mut FileSummary,
+) -> Result<(), ReadError> {
+    let mut objects = Records::new(stream, opts, true);
+    read_chunks(&mut objects, opts, sink, file)?;
+    objects.name_the_cut(opts, file)
 }

@@ -45,7 +45,6 @@ mod input;
 mod lines;
 mod lists;
 mod records;
-mod sequence;
 pub mod summary;
 mod text;
 mod yaml;
