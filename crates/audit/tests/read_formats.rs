@@ -1152,12 +1152,57 @@ fn csv_rows_read_in_chunks_read_as_in_one() {
         let (whole, whole_rows) = read_with(name, text.as_bytes(), &ReadOptions::default());
         assert!(whole.events > 0, "{name}: {:?}", messages(&whole));
         for chunk_bytes in [1, 100] {
-            let (f, rows) =
-                read_with(name, text.as_bytes(), &ReadOptions { chunk_bytes, ..ReadOptions::default() });
-            assert_eq!(f, whole, "{name}, chunks of {chunk_bytes} bytes");
-            assert_eq!(rows, whole_rows, "{name}, chunks of {chunk_bytes} bytes");
+            // Held rows kept in memory, or all but the first (or all) in the temporary file.
+            for hold_bytes in [64 << 20, 60, 0] {
+                let opts = ReadOptions { chunk_bytes, hold_bytes, ..ReadOptions::default() };
+                let (f, rows) = read_with(name, text.as_bytes(), &opts);
+                assert_eq!(f, whole, "{name}, chunks of {chunk_bytes} bytes, {hold_bytes} held");
+                assert_eq!(rows, whole_rows, "{name}, chunks of {chunk_bytes} bytes, {hold_bytes} held");
+            }
         }
     }
+}
+
+/// Bug: a portal export whose display dates never tell day-first from month-first (every
+/// date on a month's first twelve days) was held whole in memory until its end, then read as
+/// one chunk on one thread. Held rows past the budget now wait in a temporary file, and all
+/// are handed on in chunks, in order, read as when held in memory; a day-first proof after
+/// thousands of held rows still refuses them all.
+#[test]
+fn a_portal_csv_that_never_tells_its_date_order_is_not_held_whole_in_memory() {
+    let dates: Vec<String> =
+        (0..3000).map(|i| format!("11/3/2025, 9:{:02}:{:02} AM", i / 60 % 60, i % 60)).collect();
+    let dates: Vec<&str> = dates.iter().map(String::as_str).collect();
+    let text = portal_csv("UTC", &dates);
+    let read_batches = |opts: &ReadOptions| {
+        let mut batches = Vec::new();
+        let mut sink = |_: &str, b: RecordBatch| -> Result<(), SinkError> {
+            batches.push(b);
+            Ok(())
+        };
+        let f = read_reader("never.csv", Box::new(text.as_bytes()), opts, &mut sink).expect("read");
+        (f, batches)
+    };
+    let (whole, whole_batches) = read_batches(&ReadOptions::default());
+    assert_eq!((whole.events, whole.skipped), (3000, 0), "{:?}", messages(&whole));
+    let whole_rows = concat_batches(&canonical_schema(), &whole_batches).expect("concat");
+    let small = ReadOptions { chunk_bytes: 16 << 10, hold_bytes: 32 << 10, ..ReadOptions::default() };
+    let (f, batches) = read_batches(&small);
+    assert_eq!(f, whole);
+    assert!(batches.len() >= 8, "held rows handed on in {} batch(es)", batches.len());
+    assert!(
+        batches.iter().all(|b| b.num_rows() < 1000),
+        "{:?}",
+        batches.iter().map(|b| b.num_rows()).collect::<Vec<_>>()
+    );
+    assert_eq!(concat_batches(&canonical_schema(), &batches).expect("concat"), whole_rows);
+    // The same rows, then one that proves the file day-first: none of them is read.
+    let mut dates = dates.clone();
+    dates.push("13/3/2025, 10:00:00 AM");
+    let day_first = portal_csv("UTC", &dates);
+    let (f, rows) = read_with("day-first.csv", day_first.as_bytes(), &small);
+    assert_eq!((f.events, f.skipped, rows.num_rows()), (0, 3001, 0));
+    assert!(messages(&f)[0].starts_with("line 2 column `TimeGenerated`: display date \"11/3/2025, 9:00:00 AM\" is day-first, as line 3002 shows"), "{:?}", messages(&f));
 }
 
 /// Regression review s26 §10: `{}` was reported with an empty key list (`(keys: )`).

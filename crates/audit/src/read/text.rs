@@ -224,7 +224,7 @@ pub(super) fn read_csv(
     let mut rows = Rows {
         reader,
         columns,
-        dates: DisplayDates::default(),
+        dates: DisplayDates::new(opts.hold_bytes),
         chunk_bytes: opts.chunk_bytes.max(1),
         done: false,
         failed: None,
@@ -294,40 +294,68 @@ impl<R: Read> Rows<R> {
             let why = format!("column `{name}` is not UTF-8 text");
             return out.push((line, Row::Refused(SkipKind::Malformed, why)));
         }
-        for (line, judged) in self.dates.row(line, record, &self.columns) {
-            out.push((line, judged.map_or_else(|why| Row::Refused(SkipKind::BadTimestamp, why), Row::Read)));
+        if let Err(e) = self.dates.row(line, record, &self.columns, out) {
+            self.fail(line, e);
         }
     }
 
+    /// Stops the read at `line` with `e` once the rows before it are handed on.
+    fn fail(&mut self, line: u64, e: std::io::Error) {
+        self.done = true;
+        self.failed = Some(e);
+        self.failed_at = line;
+    }
+
     fn next_rows(&mut self) -> std::io::Result<Option<Chunk>> {
-        if let Some(e) = self.failed.take() {
+        if !self.dates.releasing()
+            && let Some(e) = self.failed.take()
+        {
             return Err(e);
         }
         let mut rows = Vec::new();
         let mut bytes = 0;
         // Rows held for the order of their dates make no chunk: read on until one is ready.
-        while !self.done && (bytes < self.chunk_bytes || rows.is_empty()) {
+        // Once the order is known (or the file ends), the held rows are handed on first, a
+        // chunk at a time.
+        while bytes < self.chunk_bytes || rows.is_empty() {
+            if self.dates.releasing() {
+                let columns = Arc::clone(&self.columns);
+                if let Err(e) = self.dates.release(&mut rows, &mut bytes, self.chunk_bytes, &columns) {
+                    let line = self.reader.position().line();
+                    self.dates.abandon();
+                    self.fail(line, e);
+                }
+                continue;
+            }
+            if self.done {
+                break;
+            }
             let line = self.reader.position().line();
             let mut record = csv::ByteRecord::new();
             match self.reader.read_byte_record(&mut record) {
-                Ok(false) => self.done = true,
+                // No row told the order of the display dates: the held ones are the portal's
+                // month-first form.
+                Ok(false) => {
+                    self.done = true;
+                    if let Err(e) = self.dates.finish() {
+                        self.fail(line, e);
+                    }
+                }
                 Ok(true) => {
-                    bytes += record.as_slice().len() + record.len();
+                    bytes += record_bytes(&record);
                     self.record(record, &mut rows);
                 }
                 Err(e) => match e.kind() {
                     csv::ErrorKind::Io(io) => {
-                        self.done = true;
-                        self.failed = Some(std::io::Error::new(io.kind(), io.to_string()));
-                        self.failed_at = line;
+                        self.fail(line, std::io::Error::new(io.kind(), io.to_string()));
+                        // The rows held before it are handed on first.
+                        if let Err(e) = self.dates.finish() {
+                            self.fail(line, e);
+                        }
                     }
                     _ => rows.push((line, Row::Refused(SkipKind::Malformed, format!("invalid CSV: {e}")))),
                 },
             }
-        }
-        if self.done {
-            // No row told the order of the display dates: they are the portal's month-first form.
-            rows.extend(self.dates.finish().into_iter().map(|(line, record)| (line, Row::Read(record))));
         }
         if rows.is_empty() {
             return match self.failed.take() {
@@ -465,10 +493,28 @@ fn has_own_zone(s: &str) -> bool {
 /// rows whose dates could be either are held until a row tells, so that none is read in the
 /// wrong order: all of a day-first file's display dates are refused (they would be read as
 /// month-first), and a file that never tells is read month-first, the portal's form.
-#[derive(Default)]
+///
+/// A file can go on for gigabytes without telling (every date of an export of a month's first
+/// twelve days could be either): the held rows are kept in memory up to
+/// [`ReadOptions::hold_bytes`], the rest in an unnamed temporary file, and handed on a chunk at
+/// a time once the order is known.
 struct DisplayDates {
     order: Option<DayFirst>,
-    held: Vec<(u64, csv::ByteRecord)>,
+    held: std::collections::VecDeque<(u64, csv::ByteRecord)>,
+    held_bytes: usize,
+    hold_bytes: usize,
+    /// Rows held past `hold_bytes`, after those of `held`.
+    spilled: Option<Spilled>,
+    /// The held rows are being handed on (the order is known, or the file ended); the row that
+    /// told comes after them.
+    releasing: bool,
+    told: Option<(u64, Judged)>,
+}
+
+/// Rows held in a temporary file: written while held, read back once released.
+enum Spilled {
+    Writing(std::io::BufWriter<std::fs::File>, u64),
+    Reading(std::io::BufReader<std::fs::File>, u64),
 }
 
 /// A row to read, or why it is refused.
@@ -479,6 +525,11 @@ type Judged = Result<csv::ByteRecord, String>;
 enum DayFirst {
     No,
     Yes(u64),
+}
+
+/// What a record counts for in a chunk's size (and in the held rows' budget).
+fn record_bytes(record: &csv::ByteRecord) -> usize {
+    record.as_slice().len() + record.len()
 }
 
 impl Columns {
@@ -495,8 +546,28 @@ impl Columns {
 }
 
 impl DisplayDates {
-    /// The rows to read now, in order: each with its line, and its record or why it is refused.
-    fn row(&mut self, line: u64, record: csv::ByteRecord, columns: &Columns) -> Vec<(u64, Judged)> {
+    fn new(hold_bytes: usize) -> Self {
+        DisplayDates {
+            order: None,
+            held: Default::default(),
+            held_bytes: 0,
+            hold_bytes,
+            spilled: None,
+            releasing: false,
+            told: None,
+        }
+    }
+
+    /// One row at `line`: read now (pushed to `out` with its record or why it is refused), or
+    /// held until a row tells the order of the display dates. An error is the temporary
+    /// file's.
+    fn row(
+        &mut self,
+        line: u64,
+        record: csv::ByteRecord,
+        columns: &Columns,
+        out: &mut Vec<(u64, Row)>,
+    ) -> std::io::Result<()> {
         let mut ambiguous = false;
         let mut proof = None;
         for k in 0..TIME_COLUMNS.len() {
@@ -512,18 +583,97 @@ impl DisplayDates {
             && let Some(p) = proof
         {
             self.order = Some(p);
-            let held = std::mem::take(&mut self.held);
-            let mut out: Vec<_> = held.into_iter().map(|(l, r)| (l, self.judge(r, columns))).collect();
-            out.push((line, self.judge(record, columns)));
-            return out;
+            self.told = Some((line, self.judge(record, columns)));
+            return self.start_release();
         }
         match self.order {
-            None if ambiguous => {
-                self.held.push((line, record));
-                Vec::new()
+            None if ambiguous => self.hold(line, record),
+            _ => {
+                out.push(judged(line, self.judge(record, columns)));
+                Ok(())
             }
-            _ => vec![(line, self.judge(record, columns))],
         }
+    }
+
+    fn hold(&mut self, line: u64, record: csv::ByteRecord) -> std::io::Result<()> {
+        let size = record_bytes(&record);
+        if self.spilled.is_none() && self.held_bytes + size <= self.hold_bytes {
+            self.held_bytes += size;
+            self.held.push_back((line, record));
+            return Ok(());
+        }
+        if self.spilled.is_none() {
+            let file = tempfile::tempfile().map_err(|e| spill_error("create", e))?;
+            self.spilled = Some(Spilled::Writing(std::io::BufWriter::new(file), 0));
+        }
+        let Some(Spilled::Writing(w, n)) = &mut self.spilled else {
+            return Err(spill_error("write", std::io::Error::other("rows held after they were handed on")));
+        };
+        write_record(w, line, &record).map_err(|e| spill_error("write", e))?;
+        *n += 1;
+        Ok(())
+    }
+
+    /// Hands on the held rows from now on, the temporary file's after the memory's.
+    fn start_release(&mut self) -> std::io::Result<()> {
+        self.releasing = true;
+        if let Some(Spilled::Writing(w, n)) = self.spilled.take() {
+            let mut file = w.into_inner().map_err(|e| spill_error("write", e.into_error()))?;
+            std::io::Seek::rewind(&mut file).map_err(|e| spill_error("read", e))?;
+            self.spilled = Some(Spilled::Reading(std::io::BufReader::new(file), n));
+        }
+        Ok(())
+    }
+
+    fn releasing(&self) -> bool {
+        self.releasing
+    }
+
+    /// The next held rows into `out`, up to `chunk_bytes` in all counted in `bytes`, then the
+    /// row that told; the release ends with them.
+    fn release(
+        &mut self,
+        out: &mut Vec<(u64, Row)>,
+        bytes: &mut usize,
+        chunk_bytes: usize,
+        columns: &Columns,
+    ) -> std::io::Result<()> {
+        while *bytes < chunk_bytes || out.is_empty() {
+            let next = match self.held.pop_front() {
+                Some((line, record)) => Some((line, record)),
+                None => match &mut self.spilled {
+                    Some(Spilled::Reading(r, n)) if *n > 0 => {
+                        *n -= 1;
+                        Some(read_record_back(r).map_err(|e| spill_error("read", e))?)
+                    }
+                    _ => None,
+                },
+            };
+            let Some((line, record)) = next else {
+                if let Some((line, judged_row)) = self.told.take() {
+                    *bytes += judged_row.as_ref().map_or(0, record_bytes);
+                    out.push(judged(line, judged_row));
+                }
+                self.abandon();
+                return Ok(());
+            };
+            *bytes += record_bytes(&record);
+            out.push(judged(line, self.judge(record, columns)));
+        }
+        Ok(())
+    }
+
+    /// Ends the release (the temporary file, if any, is closed and so removed).
+    fn abandon(&mut self) {
+        self.releasing = false;
+        self.held.clear();
+        self.held_bytes = 0;
+        self.spilled = None;
+    }
+
+    /// The file ended: rows still held are read month-first (no row told).
+    fn finish(&mut self) -> std::io::Result<()> {
+        if self.held.is_empty() && self.spilled.is_none() { Ok(()) } else { self.start_release() }
     }
 
     /// A row as the file's order says: refused when the file is day-first and it holds a
@@ -543,11 +693,6 @@ impl DisplayDates {
         }
         Ok(record)
     }
-
-    /// The rows still held at the end: no row told, so they are read month-first.
-    fn finish(&mut self) -> Vec<(u64, csv::ByteRecord)> {
-        std::mem::take(&mut self.held)
-    }
 }
 
 /// The first two numbers of a display date `N/N/YYYY…`, or `None` for another form.
@@ -561,6 +706,51 @@ fn display_numbers(s: &str) -> Option<(u32, u32)> {
     (small(a) && small(b) && year_ok)
         .then(|| (a.parse().ok(), b.parse().ok()))
         .and_then(|(a, b)| Some((a?, b?)))
+}
+
+/// A row as [`DisplayDates`] judged it.
+fn judged(line: u64, row: Judged) -> (u64, Row) {
+    (line, row.map_or_else(|why| Row::Refused(SkipKind::BadTimestamp, why), Row::Read))
+}
+
+/// The temporary file of held rows failed (`what`: create, write or read).
+fn spill_error(what: &str, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!("could not {what} the temporary file of CSV rows held until their date order is known: {e}"),
+    )
+}
+
+/// One held row to the temporary file: its line, its number of fields, each field's length
+/// and bytes.
+fn write_record(w: &mut impl std::io::Write, line: u64, record: &csv::ByteRecord) -> std::io::Result<()> {
+    w.write_all(&line.to_le_bytes())?;
+    w.write_all(&(record.len() as u64).to_le_bytes())?;
+    for field in record {
+        w.write_all(&(field.len() as u64).to_le_bytes())?;
+        w.write_all(field)?;
+    }
+    Ok(())
+}
+
+/// One row written by [`write_record`], read back.
+fn read_record_back(r: &mut impl Read) -> std::io::Result<(u64, csv::ByteRecord)> {
+    let mut word = [0u8; 8];
+    let mut next = |r: &mut dyn Read| -> std::io::Result<u64> {
+        r.read_exact(&mut word)?;
+        Ok(u64::from_le_bytes(word))
+    };
+    let line = next(r)?;
+    let fields = next(r)?;
+    let mut record = csv::ByteRecord::new();
+    let mut field = Vec::new();
+    for _ in 0..fields {
+        let len = usize::try_from(next(r)?).map_err(std::io::Error::other)?;
+        field.resize(len, 0);
+        r.read_exact(&mut field)?;
+        record.push_field(&field);
+    }
+    Ok((line, record))
 }
 
 /// A stream that remembers how many bytes it gave and the last one: whether a CSV record
