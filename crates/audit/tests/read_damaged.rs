@@ -584,6 +584,34 @@ fn a_cut_gzip_json_document_is_reported_as_only_partly_read() {
     assert!(cut.message.starts_with(&after), "{}", cut.message);
 }
 
+/// A portal CSV whose display dates never tell day-first from month-first, cut short (a
+/// damaged gzip): the rows held for their order, in memory or in the temporary file, are read
+/// before the read error is reported, and the same ones either way.
+#[test]
+fn a_cut_portal_csv_hands_on_its_held_rows_before_the_read_error() {
+    use std::io::Write;
+    let mut text = "TimeGenerated [UTC],Category,log_s\n".to_owned();
+    for i in 0..3000 {
+        text += &format!("\"11/3/2025, 9:00:00 AM\",kube-audit,{}\n", csv_field(&event(i)));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let cut = &gz[..gz.len() / 2];
+    let mut read_each = Vec::new();
+    for hold_bytes in [64 << 20, 0] {
+        let opts = ReadOptions { hold_bytes, chunk_bytes: 4096, ..ReadOptions::default() };
+        let (f, rows) = read_opts("cut.csv.gz", cut, &opts);
+        assert_eq!(f.container, Some(Container::Csv));
+        assert!(f.events > 1000 && f.events < 3000, "{hold_bytes} held: {} events", f.events);
+        assert_eq!(rows as u64, f.events);
+        let incomplete = f.incomplete.as_ref().expect("read only in part");
+        assert!(incomplete.message.starts_with("gzip data corrupt or cut short"), "{}", incomplete.message);
+        read_each.push(f);
+    }
+    assert_eq!(read_each[0], read_each[1]);
+}
+
 /// Regression review s26 §6: invalid JSON inside a string column (`log_s`, `properties.log`,
 /// as Azure writes when it cuts a long value) was blamed on the line ("line 3: invalid JSON"),
 /// though the line is valid JSON; and serde's "at line 1 column N" contradicted the line the
