@@ -640,7 +640,7 @@ impl DisplayDates {
     ) -> std::io::Result<()> {
         while *bytes < chunk_bytes || out.is_empty() {
             let next = match self.held.pop_front() {
-                Some((line, record)) => Some((line, record)),
+                Some(row) => Some(row),
                 None => match &mut self.spilled {
                     Some(Spilled::Reading(r, n)) if *n > 0 => {
                         *n -= 1;
