@@ -511,6 +511,9 @@ struct DisplayDates {
     told: Option<(u64, Judged)>,
 }
 
+/// The buffer of the temporary file of held rows, each way.
+const SPILL_BUFFER: usize = 1 << 20;
+
 /// Rows held in a temporary file: written while held, read back once released.
 enum Spilled {
     Writing(std::io::BufWriter<std::fs::File>, u64),
@@ -604,7 +607,7 @@ impl DisplayDates {
         }
         if self.spilled.is_none() {
             let file = tempfile::tempfile().map_err(|e| spill_error("create", e))?;
-            self.spilled = Some(Spilled::Writing(std::io::BufWriter::new(file), 0));
+            self.spilled = Some(Spilled::Writing(std::io::BufWriter::with_capacity(SPILL_BUFFER, file), 0));
         }
         let Some(Spilled::Writing(w, n)) = &mut self.spilled else {
             return Err(spill_error("write", std::io::Error::other("rows held after they were handed on")));
@@ -620,7 +623,7 @@ impl DisplayDates {
         if let Some(Spilled::Writing(w, n)) = self.spilled.take() {
             let mut file = w.into_inner().map_err(|e| spill_error("write", e.into_error()))?;
             std::io::Seek::rewind(&mut file).map_err(|e| spill_error("read", e))?;
-            self.spilled = Some(Spilled::Reading(std::io::BufReader::new(file), n));
+            self.spilled = Some(Spilled::Reading(std::io::BufReader::with_capacity(SPILL_BUFFER, file), n));
         }
         Ok(())
     }
