@@ -37,6 +37,45 @@ pub const PAGE_RESPONSE_LIMIT: u64 = 64 * 1024 * 1024;
 /// Times a scan starts again at a new revision when etcd compacted the one it read at.
 pub const MAX_SCAN_RESTARTS: usize = 3;
 
+/// Times a request is sent again after a transient gateway failure (see [`transient_failure`]),
+/// after a pause of [`RETRY_PAUSE_MS`] times 1, then 3.
+pub const TRANSIENT_RETRIES: u32 = 2;
+
+/// The first pause before a request is sent again after a transient gateway failure.
+pub const RETRY_PAUSE_MS: u64 = 100;
+
+/// An error answer of the gateway that another try of the same read may not meet: the
+/// gateway's own gRPC connection to its member broke mid-answer (code 13, `Internal`, "unexpected
+/// EOF", seen once from etcd 3.4 on loopback under load), or the member had no leader for a
+/// moment (code 14, `Unavailable`, "leader changed") — what etcd's Go client retries for reads
+/// too. A request that timed out is not retried: the member already waited its election timeout
+/// (a lost quorum says so at once instead of three times as slowly).
+pub fn transient_failure(status: u16, body: &str) -> bool {
+    #[derive(Deserialize)]
+    struct GatewayError {
+        #[serde(default)]
+        code: i64,
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        error: String,
+    }
+    if status < 500 {
+        return false;
+    }
+    let Ok(e) = serde_json::from_str::<GatewayError>(body.trim()) else { return false };
+    let text = if e.message.is_empty() { e.error } else { e.message };
+    match e.code {
+        13 => text.contains("unexpected EOF") || text.contains("transport is closing"),
+        14 => {
+            text.contains("leader changed")
+                || text.contains("transport is closing")
+                || text.contains("error reading from server")
+        }
+        _ => false,
+    }
+}
+
 /// TLS files for an `https://` endpoint.
 #[derive(Debug, Clone, Default)]
 pub struct TlsFiles {
@@ -695,6 +734,7 @@ impl Client {
             path: p,
             message,
         };
+        let mut retries = 0;
         loop {
             let beta = self.beta.load(Ordering::Relaxed);
             let p = format!("/{}/{path}", if beta { "v3beta" } else { "v3" });
@@ -742,7 +782,16 @@ impl Client {
             if status != 200 {
                 let mut text = String::new();
                 std::io::Read::read_to_string(&mut std::io::Read::take(reader, 4096), &mut text).ok();
-                return Err(http_err(p, format!("HTTP {status}: {}", text.trim())));
+                if transient_failure(status, &text) && retries < TRANSIENT_RETRIES {
+                    // Every request sent here reads (status, alarms, members, ranges at a
+                    // named revision or the current one), so sending it again is safe.
+                    std::thread::sleep(Duration::from_millis(RETRY_PAUSE_MS * 3u64.pow(retries)));
+                    retries += 1;
+                    continue;
+                }
+                let tries =
+                    if retries > 0 { format!(" (sent {} times)", retries + 1) } else { String::new() };
+                return Err(http_err(p, format!("HTTP {status}: {}{tries}", text.trim())));
             }
             if html {
                 return Err(http_err(
@@ -1156,6 +1205,21 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_transient_gateway_failures_are_sent_again() {
+        use super::transient_failure;
+        // etcd 3.4's gateway: its gRPC connection to the member broke mid-answer.
+        assert!(transient_failure(500, r#"{"error":"unexpected EOF","message":"unexpected EOF","code":13}"#));
+        // etcd 3.5 writes only `message`; 3.4 only `error` in some paths.
+        assert!(transient_failure(503, r#"{"code":14,"message":"etcdserver: leader changed"}"#));
+        assert!(transient_failure(503, r#"{"error":"transport is closing","code":14}"#));
+        // Not transient: a timeout (a lost quorum), another code, a 4xx, text that is not JSON.
+        assert!(!transient_failure(503, r#"{"error":"etcdserver: request timed out","code":14}"#));
+        assert!(!transient_failure(500, r#"{"error":"etcdserver: too many requests","code":13}"#));
+        assert!(!transient_failure(400, r#"{"error":"unexpected EOF","code":13}"#));
+        assert!(!transient_failure(500, "unexpected EOF"));
+    }
 
     /// A TLS handshake closed without a client certificate sent reads "Broken pipe" or
     /// "Connection reset" rather than the BadCertificate alert, depending on timing (it made
