@@ -7,7 +7,7 @@ use findings::{
 };
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, percent, run,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, finding, measure, percent, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::table::ResultTable;
@@ -187,9 +187,9 @@ pub fn evaluate(
                 rate_text(ctx, n, seconds)
             ),
             format!(
-                "{} requests in the window, {} of them from {name}, sent by {} {} (e.g. {}). Requests are counted \
+                "{} in the window, {} of them from {name}, sent by {} {} (e.g. {}). Requests are counted \
                  once each (ResponseComplete events); user-agent versions are folded into one client.",
-                count(total),
+                counted(total, "request", "requests"),
                 count(n),
                 count(identities),
                 if identities == 1.0 { "identity" } else { "identities" },

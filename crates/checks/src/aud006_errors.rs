@@ -4,7 +4,7 @@
 use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, percent, run,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, finding, measure, percent, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::table::ResultTable;
@@ -25,8 +25,10 @@ and Fairness rejected or timed them out in a queue, or the max-inflight limit wa
 many got a server error (`5xx`), and how many of its updates and patches failed with `409
 Conflict`. A share of 429s or of 5xx at or above `error_rate_warning` (5%) is a warning, at
 `error_rate_critical` (25%) critical; conflicts on `error_rate_warning` of a client's writes
-are a warning (a controller fighting over one object). Clients with fewer than `min_requests`
-requests are not judged.
+are a warning (a controller fighting over one object), except for the control plane's own
+controllers (`kube-controller-manager`, `kube-scheduler`, `cloud-controller-manager`), which
+re-read and retry by design: their conflicts are information below `error_rate_critical`.
+Clients with fewer than `min_requests` requests are not judged.
 
 Server errors that say `failed calling webhook` are admission webhook failures: they are
 counted apart and reported per webhook by AUD007, not here.
@@ -113,20 +115,35 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         } else {
             format!(" Its errors were on {}.", resources.join(", "))
         };
+        let of_all = counted(requests, "request", "requests");
         let table = Table {
-            columns: ["answer", "requests", "share"].map(str::to_owned).to_vec(),
+            // Each share says what it is of: the 409s are counted against the updates and patches
+            // only (diagnose review s38, item 5: "73%" beside shares of all requests).
+            columns: ["answer", "requests", "share", "of"].map(str::to_owned).to_vec(),
             rows: vec![
-                vec!["429 throttled".to_owned(), count(throttled), percent(throttled / requests)],
-                vec!["5xx server error".to_owned(), count(server), percent(server / requests)],
+                vec![
+                    "429 throttled".to_owned(),
+                    count(throttled),
+                    percent(throttled / requests),
+                    of_all.clone(),
+                ],
+                vec![
+                    "5xx server error".to_owned(),
+                    count(server),
+                    percent(server / requests),
+                    of_all.clone(),
+                ],
                 vec![
                     "5xx from a failing webhook (AUD007)".to_owned(),
                     count(webhook),
                     percent(webhook / requests),
+                    of_all.clone(),
                 ],
                 vec![
                     "409 conflict on update/patch".to_owned(),
                     count(conflicts),
                     percent(conflicts / writes.max(1.0)),
+                    counted(writes, "update or patch", "updates and patches"),
                 ],
             ],
         };
@@ -175,16 +192,35 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             );
         }
         if writes >= min.value && conflicts >= min_errors.value && conflicts / writes >= warn.value {
+            // The control plane's controllers write with optimistic concurrency and retry: their
+            // 409s are routine until a large share conflicts (diagnose review s38, item 6: the
+            // endpointslice controller's 5.2% was a warning).
+            let control_plane =
+                crate::offender::CONTROL_PLANE_PRODUCTS.contains(&crate::client::product(client));
+            let routine = control_plane && conflicts / writes < crit.value;
             emit(
-                Severity::Warning,
+                if routine { Severity::Info } else { Severity::Warning },
                 format!("{client}: {} of its updates conflict (409)", percent(conflicts / writes)),
                 format!(
                     "{} of {} updates and patches of {client} ({users}) failed with 409 Conflict: it writes \
-                     objects it read before someone else changed them, and retries.{where_}",
+                     objects it read before someone else changed them, and retries.{where_}{}",
                     count(conflicts),
-                    count(writes)
+                    count(writes),
+                    if routine {
+                        format!(
+                            " For a control-plane controller this is routine (it re-reads and retries) below {} of \
+                             its writes: information only.",
+                            percent(crit.value)
+                        )
+                    } else {
+                        String::new()
+                    }
                 ),
-                vec![warn.into(), min.into(), min_errors.into()],
+                if control_plane {
+                    vec![warn.into(), crit.into(), min.into(), min_errors.into()]
+                } else {
+                    vec![warn.into(), min.into(), min_errors.into()]
+                },
             );
         }
     }
@@ -269,6 +305,46 @@ mod tests {
         table.rows[0][8] = list(&[]);
         let out = evaluate(&ctx, "q", &table).expect("evaluates");
         assert!(!out.findings[0].summary.contains("errors were on"), "{}", out.findings[0].summary);
+    }
+
+    /// Diagnose review s38 items 5 and 6: the 409 row's share (of updates and patches) stood
+    /// unlabelled beside shares of all requests, and the endpointslice controller's routine
+    /// 5.2% of conflicts was a warning.
+    #[test]
+    fn conflicts_say_what_their_share_is_of_and_the_control_planes_routine_ones_are_information() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            "q",
+            &rows(&[
+                ("config-sync-controller", 3203.0, 0.0, 0.0, 0.0, 1855.0, 1348.0),
+                ("kube-controller-manager/endpointslice-controller", 400.0, 0.0, 0.0, 0.0, 194.0, 10.0),
+                ("kube-controller-manager/replicaset-controller", 400.0, 0.0, 0.0, 0.0, 100.0, 30.0),
+            ]),
+        )
+        .expect("evaluates");
+        let table = out.findings[0].evidence.table.as_ref().expect("table");
+        assert_eq!(table.columns, ["answer", "requests", "share", "of"]);
+        assert_eq!(table.rows[0][2..], ["0%".to_owned(), "3,203 requests".to_owned()]);
+        assert_eq!(table.rows[3][1..], ["1,348", "73%", "1,855 updates and patches"].map(str::to_owned));
+        let got: Vec<(Severity, &str)> =
+            out.findings.iter().map(|f| (f.severity, f.title.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Severity::Warning, "config-sync-controller: 73% of its updates conflict (409)"),
+                (
+                    Severity::Info,
+                    "kube-controller-manager/endpointslice-controller: 5.2% of its updates conflict (409)"
+                ),
+                // From the critical share on, the control plane's conflicts are a warning too.
+                (
+                    Severity::Warning,
+                    "kube-controller-manager/replicaset-controller: 30% of its updates conflict (409)"
+                ),
+            ]
+        );
+        assert!(out.findings[1].summary.ends_with("information only."), "{}", out.findings[1].summary);
     }
 
     #[test]

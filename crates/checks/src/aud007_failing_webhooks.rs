@@ -104,6 +104,11 @@ fn listed(names: &[String], total: f64, empty: &str) -> String {
     if more >= 1.0 { format!("{} and {} more", shown.join(", "), count(more)) } else { shown.join(", ") }
 }
 
+/// How often: `once`, `2 times`, `1,234 times`.
+fn times(n: f64) -> String {
+    if n.round() == 1.0 { "once".to_owned() } else { format!("{} times", count(n)) }
+}
+
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let (_, rows) = run_few(runner, query(ctx))?;
@@ -143,7 +148,10 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         }
         let failures = cols.1.num(row);
         let kube_system = cols.2.num(row);
-        let avg = cols.3.num(row);
+        // Unknown when no failed request has both timestamps (GKE's entries carry only their
+        // own time): said so, never "0 ms" (diagnose review s38, item 2).
+        let latency = cols.3.opt_num(row).zip(cols.4.opt_num(row));
+        let avg = latency.map_or(0.0, |(avg, _)| avg);
         let severity =
             if failures >= crit.value || kube_system > 0.0 { Severity::Critical } else { Severity::Warning };
         let codes: Vec<String> = match cols.5.cell(row) {
@@ -158,15 +166,22 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
             INFO.code,
             severity,
             Subject::new("webhook", webhook),
+            match latency {
+                Some((avg, _)) if failures.round() == 1.0 => {
+                    format!("webhook {webhook} failed once ({})", duration_ms(avg))
+                }
+                Some((avg, _)) => format!(
+                    "webhook {webhook} failed {} ({} each on average)",
+                    times(failures),
+                    duration_ms(avg)
+                ),
+                None => format!("webhook {webhook} failed {}", times(failures)),
+            },
             format!(
-                "webhook {webhook} failed {} times ({} each on average)",
-                count(failures),
-                duration_ms(avg)
-            ),
-            format!(
-                "The API server could not call admission webhook {webhook} {} times and rejected the requests (status \
-                 {}): {} in namespaces {}{}, sent by {}. Failed requests took {} on average, {} at most{}. Reason: {}.",
-                count(failures),
+                "The API server could not call admission webhook {webhook} {} and rejected the {} (status {}): {} in \
+                 namespaces {}{}, sent by {}. {}{}. Reason: {}.",
+                times(failures),
+                if failures.round() == 1.0 { "request" } else { "requests" },
                 codes.join(", "),
                 listed(&cols.6.texts(row), cols.10.0.num(row), "(none)"),
                 listed(&cols.7.texts(row), cols.10.1.num(row), "(cluster-scoped)"),
@@ -176,8 +191,19 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
                     String::new()
                 },
                 listed(&clients, cols.10.2.num(row), "(unnamed client)"),
-                duration_ms(avg),
-                duration_ms(cols.4.num(row)),
+                match latency {
+                    Some((avg, max)) => {
+                        format!(
+                            "Failed requests took {} on average, {} at most",
+                            duration_ms(avg),
+                            duration_ms(max)
+                        )
+                    }
+                    None =>
+                        "How long the failed requests took is unknown: their events do not carry both the \
+                             time the request was received and the time of its last stage"
+                            .to_owned(),
+                },
                 // The threshold this finding lists is one it applies (docs review 27 §10: it was
                 // listed, but nothing said what it had found).
                 if avg >= latency_warn.value * 1000.0 {
@@ -196,9 +222,11 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         f.evidence.measures = vec![
             measure("failed calls", failures, "count"),
             measure("failed calls in kube-system", kube_system, "count"),
-            measure("average latency of failed requests", avg, "ms"),
-            measure("maximum latency of failed requests", cols.4.num(row), "ms"),
         ];
+        if let Some((avg, max)) = latency {
+            f.evidence.measures.push(measure("average latency of failed requests", avg, "ms"));
+            f.evidence.measures.push(measure("maximum latency of failed requests", max, "ms"));
+        }
         f.evidence.query = Some(webhook_query(ctx, webhook));
         f.evidence.table = Some(Table {
             columns: vec!["example failure".to_owned()],
@@ -259,6 +287,35 @@ mod tests {
                 })
                 .collect(),
         )
+    }
+
+    /// Diagnose review s38 item 2: on GKE's entries (no request-received time) a failing
+    /// webhook was said to take "0 ms each on average"; and one failure read "failed 1 times".
+    #[test]
+    fn a_webhook_whose_failures_have_no_latency_is_not_said_to_take_0_ms() {
+        let ctx = ctx_hour();
+        let mut table =
+            rows(&[("mutate.kyverno.svc-fail", 243.0, 0.0), ("validate.gatekeeper.sh", 1.0, 0.0)]);
+        for i in [3, 4] {
+            table.rows[0][i] = Cell::Null;
+        }
+        let out = evaluate(&ctx, &table).expect("evaluates");
+        let f = &out.findings[0];
+        assert_eq!(f.title, "webhook mutate.kyverno.svc-fail failed 243 times");
+        assert!(f.summary.contains("How long the failed requests took is unknown"), "{}", f.summary);
+        assert!(!f.summary.contains("0 ms"), "{}", f.summary);
+        assert!(
+            f.evidence.measures.iter().all(|m| !m.label.contains("latency")),
+            "{:?}",
+            f.evidence.measures
+        );
+        let one = &out.findings[1];
+        assert_eq!(one.title, "webhook validate.gatekeeper.sh failed once (10.0 s)");
+        assert!(
+            one.summary.contains("validate.gatekeeper.sh once and rejected the request (status 500)"),
+            "{}",
+            one.summary
+        );
     }
 
     /// Review of issue 5: the summary named 10 of the 60 namespaces a webhook failed in, and

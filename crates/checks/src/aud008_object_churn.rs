@@ -4,7 +4,9 @@
 use findings::{CheckInfo, EvidenceKind, Severity, Subject, ThresholdUsed, threshold_names as th};
 use remedy::{cleanup_remedies, object_count_quota};
 
-use crate::audit::{AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, run};
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, finding, measure, run,
+};
 use crate::client::{CLIENT_KQL, display_client};
 use crate::table::ResultTable;
 
@@ -233,9 +235,8 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 creators.join(", "),
                 if collections > 0.0 {
                     format!(
-                        " {} deletecollection calls also ran, each deleting an unknown number, so the net count is an \
-                         upper bound.",
-                        count(collections)
+                        " {} also ran, each deleting an unknown number, so the net count is an upper bound.",
+                        counted(collections, "deletecollection call", "deletecollection calls")
                     )
                 } else if short && judged < warn.value {
                     String::new()

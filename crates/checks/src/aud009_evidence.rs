@@ -7,7 +7,9 @@ use findings::{
     CheckInfo, EvidenceKind, Finding, Severity, Subject, ThresholdUsed, TimeRange, threshold_names as th,
 };
 
-use crate::audit::{AuditContext, CheckError, CheckOutput, QueryRunner, count, finding, measure, run};
+use crate::audit::{
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, finding, measure, run,
+};
 use crate::kql::NOT_EARLY_STAGE;
 use crate::table::ResultTable;
 
@@ -346,9 +348,9 @@ pub fn evaluate(
                 Severity::Info,
                 subject(),
                 format!(
-                    "{} audit events, {} requests in the window{}",
-                    count(window.events),
-                    count(window.requests),
+                    "{}, {} in the window{}",
+                    counted(window.events, "audit event", "audit events"),
+                    counted(window.requests, "request", "requests"),
                     window
                         .range
                         .map(|r| format!(", from {} to {}", time(r.start), time(r.end)))

@@ -277,6 +277,11 @@ pub(crate) fn count(n: f64) -> String {
     findings::thousands(n.round() as i128)
 }
 
+/// A count and its noun, singular for one: `1 request`, `12,345 requests`.
+pub(crate) fn counted(n: f64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n.round() == 1.0 { one } else { many })
+}
+
 /// Formats milliseconds for people: `850 ms`, `2.4 s`; from 1,000 s on (the total time of many
 /// requests), whole seconds with thousands separators, and from an hour on the hours they make:
 /// `101,199 s (28.1 h)`, not `101198.5 s`.

@@ -101,7 +101,7 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str, load: &Load) ->
 /// Clients (user-agent products) of the control plane itself (its identities are
 /// [`remedy::CONTROL_PLANE_USERS`]): a throttle on them slows every workload's controllers, so
 /// none is proposed.
-const CONTROL_PLANE_PRODUCTS: [&str; 4] =
+pub(crate) const CONTROL_PLANE_PRODUCTS: [&str; 4] =
     ["kube-controller-manager", "kube-scheduler", "kube-apiserver", "cloud-controller-manager"];
 
 /// What the audit log shows of one identity of the offender.
@@ -254,6 +254,10 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
     let (c_rejected, c_groups, c_products) =
         (r.column("Rejected")?, r.column("Groups")?, r.column("Products")?);
     let c_load = r.column("Load").ok();
+    // A row's load: finite and positive, else none.
+    let row_load = |row: &[crate::table::Cell]| {
+        c_load.as_ref().and_then(|c| c.opt_num(row)).filter(|n| n.is_finite() && *n > 0.0).unwrap_or(0.0)
+    };
     let requests: f64 = rows.rows.iter().map(|row| c_requests.num(row)).sum();
     if requests <= 0.0 {
         return Ok(Err("no requests of this client in the window".to_owned()));
@@ -263,8 +267,7 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
         let id = per_user.entry(c_user.text(row)).or_default();
         id.requests += c_requests.num(row);
         id.rejected += c_rejected.num(row);
-        id.load +=
-            c_load.as_ref().and_then(|c| c.opt_num(row)).filter(|n| n.is_finite() && *n > 0.0).unwrap_or(0.0);
+        id.load += row_load(row);
         for g in c_groups.texts(row) {
             id.groups.extend(parse_groups(&g));
         }
@@ -366,10 +369,12 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
         .collect();
     let rejected: f64 = chosen.iter().map(|(_, id)| id.rejected).sum();
     let chosen_users: Vec<&str> = chosen.iter().map(|(u, _)| *u).collect();
-    // Verbs and scopes per (group, resource), over the chosen identities' requests.
+    // Verbs and scopes per (group, resource), over the chosen identities' requests, with the
+    // load (the finding's measure) each carried.
     #[derive(Default)]
     struct Acc {
         requests: f64,
+        load: f64,
         verbs: BTreeSet<String>,
         cluster: bool,
         namespaced: bool,
@@ -382,21 +387,33 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
         }
         let acc = per_resource.entry((c_group.text(row).to_owned(), resource.to_owned())).or_default();
         acc.requests += c_requests.num(row);
+        acc.load += row_load(row);
         acc.verbs.insert(c_verb.text(row).to_owned());
         let namespaced = matches!(c_namespaced.cell(row), crate::table::Cell::Bool(true));
         acc.namespaced |= namespaced;
         acc.cluster |= !namespaced;
     }
+    // The resources that carried the finding's load come first, and those that carried none
+    // are not throttled: an expensive-LIST finding about 200 LISTs of pods throttled the
+    // client's 3,600 cheap gets of configmaps and its leader-election leases instead
+    // (diagnose review s38, item 1). Without a load column (or none carried), requests rank.
+    let by_load = per_resource.values().any(|a| a.load > 0.0);
+    let weight = |a: &Acc| if by_load { a.load } else { a.requests };
     let mut resources: Vec<((String, String), Acc)> = per_resource.into_iter().collect();
-    resources.sort_by(|a, b| b.1.requests.total_cmp(&a.1.requests).then_with(|| a.0.cmp(&b.0)));
-    let resource_total: f64 = resources.iter().map(|r| r.1.requests).sum();
+    resources.sort_by(|a, b| {
+        weight(&b.1)
+            .total_cmp(&weight(&a.1))
+            .then_with(|| b.1.requests.total_cmp(&a.1.requests))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let resource_total: f64 = resources.iter().map(|r| weight(&r.1)).sum();
     let mut rules = Vec::new();
     let mut covered = 0.0;
     for ((group, resource), acc) in resources {
-        if rules.len() == MAX_RULES || covered >= 0.9 * resource_total {
+        if rules.len() == MAX_RULES || covered >= 0.9 * resource_total || weight(&acc) <= 0.0 {
             break;
         }
-        covered += acc.requests;
+        covered += weight(&acc);
         rules.push(ResourceRule {
             verbs: acc.verbs,
             api_groups: std::iter::once(group).collect(),
@@ -677,6 +694,45 @@ mod tests {
             why.contains("(system:node:aks-nodepool1-00 is a node's kubelet, in group system:nodes)"),
             "{why}"
         );
+    }
+
+    /// Diagnose review s38 item 1: an operator's 200 cluster-wide LISTs of pods (all of the
+    /// expensive-LIST time its AUD004 finding blames) beside 3,000 gets of configmaps and 600
+    /// requests on its leader-election lease: the throttle ranked resources by requests, stopped
+    /// at 90% of them, and held configmaps and leases but not one LIST of pods.
+    #[test]
+    fn an_expensive_list_throttle_holds_the_lists_not_the_busiest_cheap_resources() {
+        let sa = "system:serviceaccount:ops:chatty-operator";
+        let groups = r#"["system:serviceaccounts","system:authenticated"]"#;
+        let rows = profile_load(&[
+            ((sa, "get", "", "configmaps", true, 3000), 0.0, groups, "chatty-operator"),
+            ((sa, "get", "coordination.k8s.io", "leases", true, 300), 0.0, groups, "chatty-operator"),
+            ((sa, "update", "coordination.k8s.io", "leases", true, 300), 0.0, groups, "chatty-operator"),
+            ((sa, "list", "", "pods", false, 200), 600_000.0, groups, "chatty-operator"),
+        ]);
+        let d = decide("chatty-operator", &rows).expect("reads").expect("a throttle");
+        let rules: Vec<(Vec<&str>, Vec<&str>, bool)> = d
+            .plan
+            .rules
+            .iter()
+            .map(|r| {
+                (
+                    r.verbs.iter().map(String::as_str).collect(),
+                    r.resources.iter().map(String::as_str).collect(),
+                    r.cluster_scope,
+                )
+            })
+            .collect();
+        assert_eq!(rules, [(vec!["list"], vec!["pods"], true)], "{:?}", d.plan.rules);
+        // Without a load column, requests rank: the busiest resources, to 90% of them.
+        let rows = profile_seen(&[
+            ((sa, "get", "", "configmaps", true, 3000), groups, "chatty-operator"),
+            ((sa, "list", "", "pods", false, 200), groups, "chatty-operator"),
+        ]);
+        let d = decide("chatty-operator", &rows).expect("reads").expect("a throttle");
+        let held: Vec<Vec<&str>> =
+            d.plan.rules.iter().map(|r| r.resources.iter().map(String::as_str).collect()).collect();
+        assert_eq!(held, [vec!["configmaps"]]);
     }
 
     /// Diagnose review item 1b: one system:masters user sharing the kubectl agent (0.6 s of

@@ -47,6 +47,9 @@ pub fn measure_value(m: &Measure) -> String {
         "per-second" => per_second(v),
         "per-hour" => format!("{} an hour", number(v, 2)),
         "ratio" => number(v, 3),
+        // A noun for a unit ("requests"): singular for exactly one (diagnose review s38, item 3:
+        // "expensive LISTs in flight: 1 requests").
+        other if v == 1.0 && other.len() > 1 => format!("1 {}", other.strip_suffix('s').unwrap_or(other)),
         other => format!("{} {other}", number(v, 3)),
     }
 }
@@ -72,4 +75,21 @@ fn per_second(v: f64) -> String {
 /// A threshold's value with its unit.
 pub fn threshold_value(value: f64, unit: &str) -> String {
     measure_value(&Measure::new("", value, unit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::threshold_value;
+
+    #[test]
+    fn a_unit_that_is_a_noun_is_singular_for_one() {
+        assert_eq!(threshold_value(1.0, "requests"), "1 request");
+        assert_eq!(threshold_value(2.0, "requests"), "2 requests");
+        assert_eq!(threshold_value(1.5, "requests"), "1.5 requests");
+        assert_eq!(threshold_value(1.0, "days"), "1 day");
+        // Units with their own form are left as they are.
+        assert_eq!(threshold_value(1.0, "s"), "1 s");
+        assert_eq!(threshold_value(1.0, "h"), "1 h");
+        assert_eq!(threshold_value(1.0, "bytes"), "1 B");
+    }
 }
