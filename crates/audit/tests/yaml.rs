@@ -122,3 +122,34 @@ fn a_document_too_long_is_skipped_and_the_rest_read() {
         assert_eq!(messages(&f), ["document 2 YAML document longer than 4000 bytes, skipped"]);
     }
 }
+
+/// Ingest review s38 item 4: a 200 KB document of 100,000 nested `[` kept the YAML parser busy
+/// for 36 s (its time grows about with the cube of the depth) before it failed; it is now
+/// skipped unparsed, named by its line, and the events around it are read.
+#[test]
+fn a_document_nested_absurdly_deep_is_skipped_without_parsing_it() {
+    let events = demo_events();
+    let deep = format!(
+        "kind: Event\nauditID: x\nannotations:\n  a: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let text = format!("{}---\n{deep}---\n{}", yaml(&events[0]), yaml(&events[1]));
+    let line = text.lines().position(|l| l.starts_with("  a: [")).expect("the deep line") + 1;
+    let started = std::time::Instant::now();
+    let (f, rows) = read("deep.yaml", text.as_bytes());
+    assert_eq!(audit_ids(&rows), [audit_id(&events[0]), audit_id(&events[1])]);
+    assert_eq!(
+        messages(&f),
+        [format!(
+            "document 2 invalid YAML: brackets nested deeper than 128 levels at line {line}, not parsed"
+        )]
+    );
+    // Not a timing test: a parse of this document would take minutes in a debug build.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // 128 levels are left to the parser, which judges the document itself.
+    let nested =
+        format!("kind: Event\nauditID: y\nannotations:\n  a: {}{}\n", "[".repeat(128), "]".repeat(128));
+    let (f, _) = read("nested.yaml", format!("{}---\n{nested}", yaml(&events[0])).as_bytes());
+    assert!(messages(&f).iter().all(|m| !m.contains("nested deeper")), "{:?}", messages(&f));
+}
