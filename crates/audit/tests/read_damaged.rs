@@ -270,7 +270,13 @@ fn a_directory_walk_leaves_out_entries_it_cannot_read_and_says_why() {
     symlink(logs.join("nowhere"), logs.join("dangling")).expect("symlink");
     symlink(logs.join("itself"), logs.join("itself")).expect("symlink");
     symlink(&logs, logs.join("sub/up")).expect("symlink");
-    let mut unreadable = vec!["dangling", "itself", "sub/up"];
+    let mut unreadable = vec!["dangling", "itself", "sub/up", "sock"];
+    // Ingest review s38 item 8: a FIFO or a socket in a walked directory was passed over
+    // without a word; now each is named, and never opened (a FIFO would wait for a writer).
+    let _socket = std::os::unix::net::UnixListener::bind(logs.join("sock")).expect("socket");
+    if std::process::Command::new("mkfifo").arg(logs.join("pipe")).status().is_ok_and(|s| s.success()) {
+        unreadable.push("pipe");
+    }
     if permissions_hold(dir.path()) {
         let locked = logs.join("locked.log");
         std::fs::write(&locked, event_lines(3)).expect("write");
@@ -298,6 +304,8 @@ fn a_directory_walk_leaves_out_entries_it_cannot_read_and_says_why() {
             "dangling" => "a symbolic link to nothing",
             "itself" => "cannot be read: Too many levels of symbolic links",
             "sub/up" => "a symbolic link loop",
+            "sock" => "a socket, not read in a directory walk",
+            "pipe" => "a named pipe (FIFO), not read in a directory walk",
             "locked.log" => "cannot be read: Permission denied",
             _ => "a directory that cannot be listed: Permission denied",
         };

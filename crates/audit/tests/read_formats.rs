@@ -287,6 +287,49 @@ fn strict_mode_stops_at_the_first_bad_record() {
     }
 }
 
+/// Ingest review s38 items 3 and 7: a log whose end a crash filled with zeros, or with a NUL
+/// in its second line, was "binary data" and lost its good lines; a UTF-16 file (PowerShell's
+/// `>`) was called binary too.
+#[test]
+fn nul_bytes_after_the_first_line_cost_only_their_lines_and_utf16_is_named() {
+    let line = |i: usize| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"kubectl/v1.29","requestReceivedTimestamp":"2024-03-01T10:00:0{i}Z","stageTimestamp":"2024-03-01T10:00:0{i}Z"}}"#
+        )
+    };
+    let good: String = (0..5).map(|i| line(i) + "\n").collect();
+    let mut zeros = good.clone().into_bytes();
+    zeros.extend(std::iter::repeat_n(0u8, 2000));
+    let (f, rows) = read("zero-tail.log", &zeros);
+    assert_eq!(
+        (f.not_audit.clone(), f.events, rows.num_rows(), f.skipped),
+        (None, 5, 5, 1),
+        "{:?}",
+        messages(&f)
+    );
+    assert!(messages(&f)[0].starts_with("line 6 "), "{:?}", messages(&f));
+    let damaged = format!("{}\n{}\n{}\n", line(0), line(1).replace("kubectl", "kube\0ctl"), line(2));
+    let (f, rows) = read("nul.log", damaged.as_bytes());
+    assert_eq!((f.not_audit.clone(), rows.num_rows(), f.skipped), (None, 2, 1));
+    assert!(messages(&f)[0].starts_with("line 2 "), "{:?}", messages(&f));
+    // In the first line, NULs still make the file binary, and the message says where.
+    let (f, _) = read("nul-first.log", format!("{}\n", line(0).replace("kubectl", "kube\0ctl")).as_bytes());
+    assert!(f.not_audit.as_deref().unwrap_or_default().contains("a NUL byte at byte"), "{:?}", f.not_audit);
+    // UTF-16, with its byte order mark (little- and big-endian) or without one.
+    let text = good.encode_utf16().collect::<Vec<u16>>();
+    let le: Vec<u8> = [0xfeffu16].iter().chain(&text).flat_map(|u| u.to_le_bytes()).collect();
+    let be: Vec<u8> = [0xfeffu16].iter().chain(&text).flat_map(|u| u.to_be_bytes()).collect();
+    let bare: Vec<u8> = text.iter().flat_map(|u| u.to_le_bytes()).collect();
+    for (name, bytes) in [("le.json", le), ("be.json", be), ("bare.json", bare)] {
+        let (f, _) = read(name, &bytes);
+        assert!(
+            f.not_audit.as_deref().unwrap_or_default().contains("UTF-16 text; convert it"),
+            "{name}: {:?}",
+            f.not_audit
+        );
+    }
+}
+
 #[test]
 fn binary_garbage_and_plain_text_are_not_audit_formats() {
     let (f, _) = read("bin", &[0u8, 159, 146, 150, 1, 2, 3]);

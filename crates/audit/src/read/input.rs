@@ -322,7 +322,39 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     let head = &body[..body.len().min(4096)];
     // A file cut at a byte offset (`tail -c`, `split -b`) may start inside a character.
     let whole = head.iter().position(|&b| !(0x80..0xc0).contains(&b)).unwrap_or(head.len()).min(3);
-    if head.contains(&0) || !valid_utf8_prefix(&head[whole..], at_eof && body.len() <= 4096) {
+    // UTF-16 (what Windows PowerShell's `>` writes), with its byte order mark or without: said
+    // so, with the command that converts it, not called binary (ingest review s38, item 7).
+    if prefix.starts_with(&[0xff, 0xfe])
+        || prefix.starts_with(&[0xfe, 0xff])
+        || (head.len() >= 4
+            && head[0].is_ascii_graphic()
+            && head[1] == 0
+            && head[2].is_ascii()
+            && head[3] == 0)
+        || (head.len() >= 4
+            && head[0] == 0
+            && head[1].is_ascii_graphic()
+            && head[2] == 0
+            && head[3].is_ascii())
+    {
+        return Detected::NotAudit(
+            "not an audit format: UTF-16 text; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8)"
+                .to_owned(),
+        );
+    }
+    // NUL bytes after a whole first line (a log whose end a crash filled with zeros, a line
+    // damaged by one) leave the file text: its lines are read and those holding NULs skipped
+    // by number. They rejected the whole file, and its good lines with it (ingest review s38,
+    // item 3). In the first line, they make it binary.
+    if let Some(nul) = memchr::memchr(0, head)
+        && memchr::memchr(b'\n', &head[..nul]).is_none()
+    {
+        return Detected::NotAudit(format!(
+            "not an audit format: binary data (a NUL byte at byte {} of the first line)",
+            nul + 1
+        ));
+    }
+    if !valid_utf8_prefix(&head[whole..], at_eof && body.len() <= 4096) {
         return Detected::NotAudit("not an audit format: binary data (not UTF-8 text)".to_owned());
     }
     // JSON objects one after another with nothing between them (Firehose writes the CloudWatch
