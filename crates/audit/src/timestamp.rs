@@ -42,7 +42,10 @@ pub fn parse_nanos(s: &str) -> Result<Option<i64>, BadTimestamp> {
     if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
         return Err(BadTimestamp);
     }
-    if hour > 23 || minute > 59 || second > 59 {
+    // A leap second (`23:59:60`, which RFC 3339 allows) is the next second's start, as chrono
+    // reads it for the reference conversion: the whole record was skipped for it (ingest
+    // review s38, item 9).
+    if hour > 23 || minute > 59 || second > 60 {
         return Err(BadTimestamp);
     }
     let mut i = 19;
@@ -282,6 +285,15 @@ mod tests {
 
     fn chrono_nanos(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).expect("valid rfc3339").timestamp_nanos_opt().expect("in range")
+    }
+
+    #[test]
+    fn a_leap_second_reads_as_chrono_reads_it() {
+        for s in ["2016-12-31T23:59:60Z", "2016-12-31T23:59:60.123456Z", "2016-12-31T23:59:60.5+01:00"] {
+            assert_eq!(parse_nanos(s), Ok(Some(chrono_nanos(s))), "{s}");
+            assert_eq!(MinuteCache::default().parse(s), Ok(Some(chrono_nanos(s))), "{s}");
+        }
+        assert_eq!(parse_nanos("2016-12-31T23:59:61Z"), Err(BadTimestamp));
     }
 
     #[test]

@@ -330,6 +330,25 @@ fn nul_bytes_after_the_first_line_cost_only_their_lines_and_utf16_is_named() {
     }
 }
 
+/// Ingest review s38 item 9: an event stamped in a leap second was skipped ("unreadable
+/// timestamp"); it is kept, at the next second's start.
+#[test]
+fn an_event_in_a_leap_second_is_kept() {
+    let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"leap","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","requestReceivedTimestamp":"2016-12-31T23:59:60.123456Z","stageTimestamp":"2016-12-31T23:59:60.5Z"}"#;
+    for text in
+        [line.to_owned(), format!("[{line}]"), format!("{{\"kind\":\"EventList\",\"items\":[{line}]}}")]
+    {
+        let (f, rows) = read("leap.json", text.as_bytes());
+        assert_eq!((rows.num_rows(), f.skipped), (1, 0), "{text}: {:?}", messages(&f));
+        let received = rows
+            .column_by_name(col::REQUEST_RECEIVED_TIMESTAMP)
+            .expect("column")
+            .as_primitive::<arrow::datatypes::TimestampNanosecondType>()
+            .value(0);
+        assert_eq!(received, 1_483_228_800_123_456_000, "2017-01-01T00:00:00.123456Z");
+    }
+}
+
 #[test]
 fn binary_garbage_and_plain_text_are_not_audit_formats() {
     let (f, _) = read("bin", &[0u8, 159, 146, 150, 1, 2, 3]);
