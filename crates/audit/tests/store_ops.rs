@@ -235,6 +235,13 @@ fn a_run_without_any_audit_event_into_a_new_store_leaves_no_store() {
     let report = ingest(&store, &[empty], &IngestOptions::default()).expect("ingest");
     assert!(report.new_store_removed);
     assert!(!dir.path().join("x").exists());
+    // Ingest review s38 item 2: nor when the run took longer than a commit's interval (a slow
+    // stream of no events): no commit of a new store before it holds an event.
+    let slow = IngestOptions { commit_every: std::time::Duration::ZERO, ..IngestOptions::default() };
+    let inputs = [write(dir.path(), "k.log", "{\"kind\": 0}\n"), write(dir.path(), "t.log", "not a log\n")];
+    let report = ingest(&store, &inputs, &slow).expect("ingest");
+    assert!(report.new_store_removed && report.events() == 0);
+    assert!(!dir.path().join("x").exists());
     // An existing store is kept, whatever the run read.
     let store = dir.path().join("s");
     ingest(&store, &[write(dir.path(), "a.log", &events(3, "a"))], &IngestOptions::default())
