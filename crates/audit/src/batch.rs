@@ -76,6 +76,17 @@ pub struct CanonicalBuilder {
     pub(crate) minutes: crate::timestamp::MinuteCache,
 }
 
+impl CanonicalBuilder {
+    /// Whether the last row appended holds neither a request-received nor a stage time.
+    pub(crate) fn last_row_has_no_time(&self) -> bool {
+        fn last_is_null(b: &TimestampNanosecondBuilder) -> bool {
+            let Some(i) = b.len().checked_sub(1) else { return false };
+            b.validity_slice().is_some_and(|v| v.get(i / 8).is_some_and(|byte| byte & (1 << (i % 8)) == 0))
+        }
+        last_is_null(&self.request_received) && last_is_null(&self.stage_ts)
+    }
+}
+
 impl Default for CanonicalBuilder {
     fn default() -> Self {
         Self::new()

@@ -349,6 +349,26 @@ fn an_event_in_a_leap_second_is_kept() {
     }
 }
 
+/// Ingest review s38 item 5: an event of the year 9999 was stored with null times and counted
+/// by `stats` as without an event time, while ingest said nothing of it.
+#[test]
+fn times_beyond_what_the_store_holds_are_counted_as_without_timestamps() {
+    let event = |id: &str, received: &str, stage: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","requestReceivedTimestamp":"{received}","stageTimestamp":"{stage}"}}"#
+        )
+    };
+    let text = [
+        event("far", "9999-12-31T10:00:00Z", "9999-12-31T10:00:01Z"),
+        event("half", "9999-12-31T10:00:00Z", "2024-03-01T10:00:01Z"),
+        event("fine", "2024-03-01T10:00:00Z", "2024-03-01T10:00:01Z"),
+        event("old", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
+    ]
+    .join("\n");
+    let (f, rows) = read("years.log", text.as_bytes());
+    assert_eq!((rows.num_rows(), f.skipped, f.without_timestamps), (4, 0, 2));
+}
+
 #[test]
 fn binary_garbage_and_plain_text_are_not_audit_formats() {
     let (f, _) = read("bin", &[0u8, 159, 146, 150, 1, 2, 3]);

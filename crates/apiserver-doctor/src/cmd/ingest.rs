@@ -265,7 +265,8 @@ fn warnings(err: &mut dyn Write, files: &[FileSummary]) -> std::io::Result<()> {
     if without > 0 {
         writeln!(
             err,
-            "warning: {} without timestamps read, kept with null times (unless duplicates of stored ones)",
+            "warning: {} without timestamps (or with times outside the years 1677-2262) read, kept with null times \
+             (unless duplicates of stored ones)",
             plural(without, "event", "events")
         )?;
     }
