@@ -426,9 +426,13 @@ fn read_loop(
             // the input held it (`IngestedInput::categories`).
             count_categories(&batch, &mut categories);
             let mut step = || -> Result<(), StoreError> {
-                let o = writer.write(&batch)?;
-                written.kept += o.kept;
-                written.duplicates += o.duplicates;
+                // An empty batch is a quiet stream's tick (see `read::pump`): nothing to write,
+                // only the chance to commit.
+                if batch.num_rows() > 0 {
+                    let o = writer.write(&batch)?;
+                    written.kept += o.kept;
+                    written.duplicates += o.duplicates;
+                }
                 // Every 64 files, and every `commit_every` within an input too: one long stream
                 // (`ingest -` fed for minutes) keeps its work when killed, as many files do.
                 let due = !opts.read.strict

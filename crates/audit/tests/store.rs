@@ -87,6 +87,57 @@ fn reingest_is_skipped_forced_reingest_and_overlaps_add_nothing() {
     assert_eq!(m.duplicates_dropped, 50);
 }
 
+/// Ingest review s38 item 1: `tail -F audit.log | ingest -` on a quiet cluster: 400 lines
+/// sent, then nothing for minutes. Nothing was handed on below 64 KiB, nothing committed
+/// until another line came, and SIGTERM waited for the stream to close, then dropped it all.
+/// Now the lines go on within a second or two of the pause, are committed at the next commit
+/// time while the stream stays quiet, and an interrupt ends the run at once, keeping them.
+#[cfg(unix)]
+#[test]
+fn a_stream_that_goes_quiet_is_committed_and_can_be_interrupted_while_it_waits() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let fifo = dir.path().join("stream");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let interrupt = std::sync::Arc::new(AtomicBool::new(false));
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let writer = {
+        let (fifo, store, interrupt) = (fifo.clone(), store.clone(), interrupt.clone());
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().write(true).open(&fifo).expect("open the pipe");
+            // 400 events, about 230 KB: the stream then stays open and quiet.
+            f.write_all(events(400, "q", 0).as_bytes()).expect("write");
+            f.flush().expect("flush");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            let mut committed = 0;
+            while committed < 400 && std::time::Instant::now() < deadline {
+                committed = Store::open(&store).map(|s| s.manifest().totals().events).unwrap_or(0);
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            // Interrupted while the stream is still open: the run must end without it closing.
+            interrupt.store(true, Ordering::Relaxed);
+            let ended = done_rx.recv_timeout(std::time::Duration::from_secs(30)).is_ok();
+            drop(f);
+            (committed, ended)
+        })
+    };
+    let read = ReadOptions { interrupt: Some(interrupt.clone()), ..IngestOptions::default().read };
+    let opts =
+        IngestOptions { commit_every: std::time::Duration::from_secs(2), read, ..IngestOptions::default() };
+    let result = ingest(&store, &[fifo], &opts);
+    let _ = done_tx.send(());
+    let (committed, ended) = writer.join().expect("writer");
+    assert_eq!(committed, 400, "the quiet stream's events were not committed while it waited");
+    assert!(ended, "the interrupt was not seen while the stream was quiet");
+    assert!(
+        matches!(result, Err(audit::ingest::IngestError::Interrupted { committed_events: 400, .. })),
+        "{result:?}"
+    );
+    assert_eq!(stored_events(&store), 400);
+}
+
 #[cfg(unix)]
 #[test]
 fn one_long_stream_is_committed_as_it_is_read_not_only_at_its_end() {

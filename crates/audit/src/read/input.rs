@@ -2,7 +2,7 @@
 
 use std::io::{self, Chain, Cursor, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::summary::{Compression, Container, FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions};
@@ -37,6 +37,38 @@ pub(super) fn read_prefix(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
     let mut buf = Vec::with_capacity(n);
     r.take(n as u64).read_to_end(&mut buf)?;
     Ok(buf)
+}
+
+/// [`read_start`] of a stream whose reads say when it is quiet (`WouldBlock`): the peek stops
+/// early, `paused`, once it holds a whole line and the stream has been quiet a while (a
+/// `tail -F` that sent a few lines waits for more), and an interrupt is seen while it waits.
+fn peek_stream(
+    r: &mut dyn Read,
+    n: usize,
+    opts: &ReadOptions,
+    name: &str,
+) -> Result<(Vec<u8>, Option<io::Error>, bool), ReadError> {
+    let started = std::time::Instant::now();
+    let mut buf = Vec::with_capacity(n.min(PEEK));
+    while buf.len() < n {
+        let start = buf.len();
+        buf.resize(n, 0);
+        let read = r.read(&mut buf[start..]);
+        buf.truncate(start + *read.as_ref().unwrap_or(&0));
+        match read {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                super::check_interrupt(opts, name)?;
+                if started.elapsed() >= super::lines::SLOW_STREAM && memchr::memchr(b'\n', &buf).is_some() {
+                    return Ok((buf, None, true));
+                }
+            }
+            Err(e) => return Ok((buf, Some(e), false)),
+        }
+    }
+    Ok((buf, None, false))
 }
 
 /// Reads up to `n` bytes, and the error that stopped it short if one did: the bytes read
@@ -75,6 +107,7 @@ pub(super) fn read_stream<'a>(
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
+    ticks: Option<Arc<AtomicBool>>,
 ) -> Result<(), ReadError> {
     let bytes = Arc::new(AtomicU64::new(0));
     let mut counted: Box<dyn Read + 'a> =
@@ -107,15 +140,32 @@ pub(super) fn read_stream<'a>(
                 return Ok(());
             }
         };
-        let (mut prefix, mut failed) = read_start(&mut plain, PEEK);
+        // A stream read on its own thread, not compressed: its reads say when it is quiet (see
+        // `pump`), while it is looked at and then, if it is JSON lines, while they are read.
+        let ticks = ticks.filter(|_| file.compression == Compression::None);
+        let (mut prefix, mut failed, paused) = match &ticks {
+            Some(t) => {
+                t.store(true, Ordering::Relaxed);
+                peek_stream(&mut plain, PEEK, opts, &file.file)?
+            }
+            None => {
+                let (prefix, failed) = read_start(&mut plain, PEEK);
+                (prefix, failed, false)
+            }
+        };
         if let Some(e) = &failed
             && prefix.is_empty()
         {
             file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file)));
             return Ok(());
         }
-        let mut at_eof = prefix.len() < PEEK && failed.is_none();
-        if !at_eof && failed.is_none() && !prefix.starts_with(AVRO_MAGIC) && first_line_unseen(&prefix) {
+        let mut at_eof = !paused && prefix.len() < PEEK && failed.is_none();
+        if !paused
+            && !at_eof
+            && failed.is_none()
+            && !prefix.starts_with(AVRO_MAGIC)
+            && first_line_unseen(&prefix)
+        {
             (at_eof, failed) = read_past_first_line(&mut plain, &mut prefix, opts.max_line_bytes);
         }
         // A read error in the first bytes (a short truncated gzip file): what came before it
@@ -128,6 +178,9 @@ pub(super) fn read_stream<'a>(
             prefix.drain(..3);
         }
         let detected = detect(&prefix, at_eof);
+        if let Some(t) = &ticks {
+            t.store(matches!(detected, Detected::Container(Container::JsonLines)), Ordering::Relaxed);
+        }
         let stream: Peeked<'a> = Cursor::new(prefix).chain(rest);
         match detected {
             Detected::Empty => Ok(()),

@@ -5,6 +5,8 @@
 use std::io::{self, Read};
 
 use std::collections::BTreeMap;
+
+use arrow::array::RecordBatch;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,17 @@ pub(super) struct Chunk {
     /// For an array's elements or Avro's messages: each one's number and its bytes in `data`;
     /// `None` for lines.
     pub(super) items: Option<Items>,
+}
+
+impl Chunk {
+    /// No record: what a quiet stream gives while it waits (see [`Chunker::next_lines`]).
+    fn idle() -> Chunk {
+        Chunk { data: Vec::new(), too_long: None, items: None }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.data.is_empty() && self.too_long.is_none() && self.items.is_none()
+    }
 }
 
 /// The numbered records of a chunk that is not lines.
@@ -86,7 +99,7 @@ struct Chunker<R> {
 }
 
 /// How long whole lines of a slow stream wait for more before they are handed on.
-const SLOW_STREAM: Duration = Duration::from_secs(1);
+pub(super) const SLOW_STREAM: Duration = Duration::from_secs(1);
 
 pub(super) fn read_some(r: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> io::Result<usize> {
     let start = buf.len();
@@ -285,6 +298,17 @@ impl<R: Read> Chunker<R> {
                         }
                     }
                     Ok(_) => {}
+                    // A quiet stream read on its own thread (`pump`): its whole lines go on
+                    // once they have waited a while, else an idle chunk lets the reading loop
+                    // hand on what was parsed, see an interrupt and let the sink commit.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        if self.since.elapsed() >= SLOW_STREAM
+                            && let Some(pos) = memchr::memrchr(b'\n', &self.carry[..self.filled])
+                        {
+                            return Ok(Some(self.take(pos + 1)));
+                        }
+                        return Ok(Some(Chunk::idle()));
+                    }
                     // A truncated gzip stream, an I/O error: the whole lines read before it
                     // are kept, the error reported after them (at the line it cut).
                     Err(e) => match memchr::memrchr(b'\n', &self.carry[..self.filled]) {
@@ -492,6 +516,15 @@ pub(super) fn read_chunks(
             }
             flush_in_order(&mut pending, &mut flushed, &mut lines, file, opts, sink)?;
             match source.next_chunk() {
+                // A quiet stream: an interrupt is seen, and once every chunk read is handed on,
+                // the sink gets an empty batch, its chance to commit while nothing comes.
+                Ok(Some(chunk)) if chunk.is_idle() => {
+                    super::check_interrupt(opts, &file.file)?;
+                    if flushed == sent {
+                        sink.batch(&file.file, RecordBatch::new_empty(crate::canonical_schema()))
+                            .map_err(|source| ReadError::Sink { file: file.file.clone(), source })?;
+                    }
+                }
                 Ok(Some(chunk)) => {
                     let (tx, opts, seq) = (done_tx.clone(), Arc::clone(&shared), sent);
                     let hints = Arc::clone(&hints);

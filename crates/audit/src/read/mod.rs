@@ -44,6 +44,7 @@ mod document;
 mod input;
 mod lines;
 mod lists;
+mod pump;
 mod records;
 pub mod summary;
 mod text;
@@ -204,18 +205,33 @@ pub fn read_paths(
         // A regular file's size when opened, and a handle to see its size after: a file cut
         // while it is read (`copytruncate` log rotation) ends in a cut record.
         let mut opened: Option<(std::fs::File, u64)> = None;
+        // Standard input and named pipes are read on a thread of their own, so that a stream
+        // that goes quiet still has its lines handed on, committed and interruptible (see
+        // `pump`); regular files are read here, as before.
+        let mut ticks = None;
+        let mut pumped = |name: String,
+                          r: Box<dyn Read + Send>|
+         -> Result<(String, Box<dyn Read>), ReadError> {
+            let pump = pump::Pump::start(r).map_err(|source| ReadError::Io { path: name.clone(), source })?;
+            ticks = Some(pump.ticks.clone());
+            Ok((name, Box::new(pump)))
+        };
         let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
-            ("-".to_owned(), Box::new(std::io::stdin()))
+            pumped("-".to_owned(), Box::new(std::io::stdin()))?
         } else {
             let name = path_text(&input);
             match std::fs::File::open(&input) {
                 Ok(f) => {
-                    opened = f
-                        .metadata()
-                        .ok()
+                    let meta = f.metadata().ok();
+                    opened = meta
+                        .as_ref()
                         .filter(|m| m.is_file())
                         .and_then(|m| Some((f.try_clone().ok()?, m.len())));
-                    (name, Box::new(f))
+                    if meta.is_some_and(|m| is_stream(m.file_type())) {
+                        pumped(name, Box::new(f))?
+                    } else {
+                        (name, Box::new(f))
+                    }
                 }
                 Err(source) => return Err(ReadError::Io { path: name, source }),
             }
@@ -225,7 +241,7 @@ pub fn read_paths(
         if tar {
             summary.files.extend(archive::read_tar(&name, reader, opts, sink)?);
         } else {
-            let mut file = read_reader(&name, reader, opts, sink)?;
+            let mut file = read_reader_with(&name, reader, opts, sink, ticks)?;
             if let Some((handle, before)) = opened
                 && let Ok(now) = handle.metadata().map(|m| m.len())
                 && now < before
@@ -263,8 +279,19 @@ pub fn read_reader(
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
 ) -> Result<FileSummary, ReadError> {
+    read_reader_with(name, reader, opts, sink, None)
+}
+
+/// [`read_reader`] of a stream read on its own thread (see `pump`) when `ticks` is its switch.
+fn read_reader_with(
+    name: &str,
+    reader: Box<dyn Read + '_>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    ticks: Option<Arc<AtomicBool>>,
+) -> Result<FileSummary, ReadError> {
     let mut file = FileSummary { file: name.to_owned(), ..FileSummary::default() };
-    input::read_stream(reader, opts, sink, &mut file)?;
+    input::read_stream(reader, opts, sink, &mut file, ticks)?;
     if opts.strict
         && let Some(record) = &file.incomplete
     {
@@ -461,8 +488,22 @@ fn is_store(dir: &Path) -> bool {
         && memchr::memmem::find(&head, b"\"schema_version\"").is_some()
 }
 
+/// Whether a file of this type is read as a stream whose reads may wait: a named pipe, a
+/// socket, a terminal.
+fn is_stream(t: std::fs::FileType) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        t.is_fifo() || t.is_socket() || t.is_char_device()
+    }
+    #[cfg(not(unix))]
+    {
+        !t.is_file() && !t.is_dir()
+    }
+}
+
 /// [`ReadError::Interrupted`] once [`ReadOptions::interrupt`] is set.
-fn check_interrupt(opts: &ReadOptions, file: &str) -> Result<(), ReadError> {
+pub(super) fn check_interrupt(opts: &ReadOptions, file: &str) -> Result<(), ReadError> {
     match &opts.interrupt {
         Some(flag) if flag.load(Ordering::Relaxed) => Err(ReadError::Interrupted { file: file.to_owned() }),
         _ => Ok(()),
