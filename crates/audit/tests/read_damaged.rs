@@ -508,6 +508,40 @@ fn csv_rows_with_a_wrong_number_of_cells_are_skipped_by_line() {
     assert_eq!((f.events, f.skipped), (3, 2));
 }
 
+/// Ingest review s38 item 6: a quoted field left open at the end of the file was named a
+/// line early ("line 1: 3 fields, the header has 4", line 1 being the header), as a row of
+/// too few fields; it is named at its own line, as cut inside a quoted field. A stray quote
+/// in an unquoted field earlier does not make the last row look cut.
+#[test]
+fn a_csv_quoted_field_left_open_at_the_end_is_named_at_its_line() {
+    let row = |log: &str| format!("2024-01-01T10:00:00Z,kube-audit,{},p\n", csv_field(log));
+    let header = "TimeGenerated,Category,log_s,pod_s\n";
+    let open = "2024-01-01T10:00:00Z,kube-audit,\"{\"\"unterminated\n";
+    for (before, ending) in [(0, "\n"), (3, "\n"), (3, "")] {
+        let mut text = header.to_owned();
+        for i in 0..before {
+            text += &row(&event(i));
+        }
+        text += open.trim_end_matches('\n');
+        text += ending;
+        let f = read("open.csv", text.as_bytes());
+        assert_eq!(
+            messages(&f),
+            [format!(
+                "line {}: the file ends inside a quoted field: a quote opened in this row is never closed",
+                before + 2
+            )],
+            "{before} rows before, ending {ending:?}"
+        );
+        assert_eq!((f.events, f.skipped), (before as u64, 1));
+    }
+    let mut text = header.to_owned();
+    text += &format!("2024-01-01T10:00:00Z,kube-audit,{},pod\"x\n", csv_field(&event(1)));
+    text += &row(&event(2));
+    let f = read("stray.csv", text.as_bytes());
+    assert_eq!((f.events, f.skipped), (2, 0), "{:?}", messages(&f));
+}
+
 /// A zstd stream whose middle is corrupt (its checksum fails), as the review made one.
 #[test]
 fn a_corrupt_zstd_file_is_reported_as_only_partly_read_not_as_one_more_skipped_record() {
