@@ -280,7 +280,7 @@ impl<R: Read> Rows<R> {
         // row ends at its line end, outside any field, and is not taken for cut.)
         let open_quote = at_end
             && tail.odd_quotes
-            && (tail.last != Some(b'\n') || record.iter().last().is_some_and(|f| f.ends_with(b"\n")));
+            && (tail.last != Some(b'\n') || record.iter().next_back().is_some_and(|f| f.ends_with(b"\n")));
         let unended = at_end && (tail.last != Some(b'\n') || open_quote);
         let line = self.reader.position().line().saturating_sub(inside as u64 + u64::from(!unended));
         if open_quote {
