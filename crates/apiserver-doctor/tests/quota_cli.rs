@@ -56,7 +56,22 @@ fn bad_arguments_name_the_option_and_the_value() {
         (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "\"Jobs.batch\" has upper case letters"),
         (vec!["-n", "ci", "--resources", "my_pods=5"], "\"my_pods\" is not a resource name"),
         (vec!["-n", "CI", "--resources", "pods=5"], "--namespace \"CI\": not a namespace name"),
+        // Ops review s38 items 2, 5 and 6: quotas that count nothing, break the cluster or
+        // are written twice.
+        (vec!["-n", "ci", "--resources", "jobs=5"], "jobs are in API group batch: write `jobs.batch`"),
+        (vec!["-n", "ci", "--resources", "pods.core=5"], "`pods`, not `pods.core`"),
+        (vec!["-n", "ci", "--resources", "pod=5"], "`pods`, not `pod`"),
+        (vec!["-n", "ci", "--resources", "nodes=10"], "nodes is cluster-scoped"),
+        (vec!["-n", "ci", "--resources", "pods=5,pods=6"], "--resources: pods is capped twice"),
+        (vec!["-n", "ci", "-n", "ci", "--resources", "pods=5"], "--namespace ci: named twice"),
+        (vec!["-n", "kube-system", "--resources", "pods=500"], "--namespace kube-system: kube-system holds"),
+        (
+            vec!["-n", "kube-node-lease", "--resources", "leases.coordination.k8s.io=10"],
+            "every node's heartbeat Lease",
+        ),
     ] {
         assert_usage_error(&quota(&args), says, &args);
     }
+    let forced = quota(&["-n", "kube-system", "--resources", "pods=500", "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", String::from_utf8_lossy(&forced.stderr));
 }

@@ -73,6 +73,23 @@ fn checked_against_the_bootstrap_objects_a_throttle_after_their_schema_is_said_t
     assert!(stdout(&after).contains("matchingPrecedence: 9500"), "{}", stdout(&after));
 }
 
+/// Ops review s38 item 8: `--manifests` of a broken file (no FlowSchema read) said "the
+/// throttle takes effect", having checked nothing.
+#[test]
+fn manifests_without_a_flowschema_give_no_verdict() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "foo: [\n").expect("write");
+    let out = throttle(&["--user", "alice", "--manifests", broken.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--manifests holds no FlowSchema: the throttle was not checked"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("takes effect"), "{}", stderr(&out));
+}
+
 #[test]
 fn the_control_plane_and_groups_of_every_client_are_refused_without_force() {
     for who in [
@@ -80,6 +97,10 @@ fn the_control_plane_and_groups_of_every_client_are_refused_without_force() {
         ["--user", "system:node:aks-nodepool1-0"],
         ["--group", "system:authenticated"],
         ["--service-account", "kube-system/replicaset-controller"],
+        // Ops review s38 item 1: every kube-system service account, not only `-controller`s.
+        ["--service-account", "kube-system/*"],
+        ["--service-account", "kube-system/kube-proxy"],
+        ["--service-account", "kube-system/generic-garbage-collector"],
     ] {
         let out = throttle(&who);
         assert_eq!(out.status.code(), Some(2), "{who:?}: {}", stderr(&out));
@@ -113,6 +134,9 @@ fn bad_arguments_name_the_option_and_the_value() {
         (vec!["--service-account", "runner"], "--service-account \"runner\": expected NAMESPACE/NAME"),
         (vec!["--user", "a", "--resources", "Pods"], "--resources \"Pods\""),
         (vec!["--user", "a", "--resources", "pods,,jobs.batch"], "--resources: an empty item"),
+        // Ops review s38 item 5: rules that match nothing.
+        (vec!["--user", "a", "--resources", "jobs"], "jobs are in API group batch: write `jobs.batch`"),
+        (vec!["--user", "a", "--resources", "pods.core"], "`pods`, not `pods.core`"),
         (vec!["--user", "a", "--name", "Throttle_A"], "--name \"Throttle_A\": not a Kubernetes object name"),
         (vec!["--user", "a", "--shares", "0"], "--shares"),
         (vec!["--user", "a", "--namespaces", "ci,Prod"], "--namespaces \"Prod\": not a namespace name"),

@@ -9,6 +9,7 @@ mod advice;
 mod cleanup;
 mod flowcontrol;
 mod quota;
+mod resources;
 mod version;
 mod webhook;
 mod yaml;
@@ -20,6 +21,7 @@ pub use flowcontrol::{
     throttle_manifests, throttle_remedies,
 };
 pub use quota::{object_count_quota, quota_key, quota_name};
+pub use resources::{is_cluster_scoped, resource_mistake};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};
 pub use webhook::{
     KnownWebhook, WebhookKind, WebhookRef, fail_open_patch, known_webhook_remedies, namespace_selector_patch,

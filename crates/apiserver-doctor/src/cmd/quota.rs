@@ -26,16 +26,51 @@ pub struct Args {
     /// The caps, comma-separated, as RESOURCE[.GROUP]=COUNT (`jobs.batch=2000`, `pods=500`)
     #[arg(long, value_name = "RESOURCE=COUNT", value_delimiter = ',', required = true)]
     pub resources: Vec<String>,
+    /// Write the quota even for kube-system, kube-node-lease or kube-public
+    #[arg(long)]
+    pub force: bool,
 }
+
+/// Namespaces a quota can break the cluster in, and how (ops review s38, item 2).
+const SYSTEM_NAMESPACES: [(&str, &str); 3] = [
+    (
+        "kube-system",
+        "kube-system holds the cluster's own components: a cap there can stop the kube-proxy, network plugin or \
+         CoreDNS pods of new nodes",
+    ),
+    (
+        "kube-node-lease",
+        "kube-node-lease holds every node's heartbeat Lease: a cap there stops new nodes from registering theirs",
+    ),
+    ("kube-public", "kube-public holds the cluster-info every joining node reads"),
+];
 
 /// Runs `apiserver-doctor quota`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let caps = args.resources.iter().map(|r| cap(r)).collect::<anyhow::Result<Vec<_>>>()?;
-    for ns in &args.namespaces {
+    // Two caps of one resource, or a namespace named twice, gave two quotas of one name, of
+    // which `kubectl apply` keeps the last (ops review s38, item 6).
+    for (i, (resource, group, _)) in caps.iter().enumerate() {
+        if caps[..i].iter().any(|(r, g, _)| r == resource && g == group) {
+            let name = if group.is_empty() { resource.clone() } else { format!("{resource}.{group}") };
+            anyhow::bail!("--resources: {name} is capped twice; give one count for it");
+        }
+    }
+    for (i, ns) in args.namespaces.iter().enumerate() {
         if !super::is_dns_label(ns) {
             anyhow::bail!(
                 "--namespace {ns:?}: not a namespace name (lower case letters, digits and '-', beginning and ending \
                  with a letter or digit, at most 63 characters)"
+            );
+        }
+        if args.namespaces[..i].contains(ns) {
+            anyhow::bail!("--namespace {ns}: named twice");
+        }
+        if let Some((_, why)) = SYSTEM_NAMESPACES.iter().find(|(n, _)| n == ns)
+            && !args.force
+        {
+            anyhow::bail!(
+                "--namespace {ns}: {why}; find the client that creates the objects instead (--force writes the quota anyway)"
             );
         }
     }
@@ -87,6 +122,14 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
         .parse()
         .map_err(|_| bad(format!("the count {:?} is not a whole number", count.trim())))?;
     let (resource, group) = name.split_once('.').unwrap_or((name, ""));
+    if let Some(why) = remedy::resource_mistake(resource, group) {
+        return Err(bad(why));
+    }
+    if remedy::is_cluster_scoped(resource, group) {
+        return Err(bad(format!(
+            "{name} is cluster-scoped: no namespace holds it, so a namespace quota never counts it"
+        )));
+    }
     if !super::is_dns_label(resource) || !(group.is_empty() || group.split('.').all(super::is_dns_label)) {
         return Err(bad(if name.chars().any(|c| c.is_ascii_uppercase()) {
             format!("{name:?} has upper case letters, and resource names are lower case (`pods`, not `Pods`)")

@@ -133,8 +133,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut code = ExitCode::SUCCESS;
     if !args.manifests.is_empty() {
         let cluster = super::diagnose::load_manifests(&args.manifests)?;
-        match manifests::throttle::judge(&yaml, &cluster) {
-            Some(verdict) => {
+        // Without one FlowSchema read there is nothing to check against: no verdict (it said
+        // "the throttle takes effect" after reading only a broken file: ops review s38, item 8).
+        let judged = if cluster.flow_schemas.is_empty() {
+            eprintln!(
+                "note: --manifests holds no FlowSchema: the throttle was not checked against the cluster's (export \
+                 them with `kubectl get flowschemas,prioritylevelconfigurations -o yaml`)"
+            );
+            None
+        } else {
+            Some(manifests::throttle::judge(&yaml, &cluster))
+        };
+        match judged {
+            Some(Some(verdict)) => {
                 for r in manifests::throttle::verdict_remedies(&verdict) {
                     eprintln!("note: {}\n{}\n", r.title, super::indent(&r.body));
                 }
@@ -142,7 +153,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     code = ExitCode::from(1);
                 }
             }
-            None => eprintln!("note: the throttle could not be checked against --manifests"),
+            Some(None) => eprintln!("note: the throttle could not be checked against --manifests"),
+            None => {}
         }
     }
     let mut out = std::io::stdout().lock();
@@ -196,6 +208,17 @@ fn everyone_depends_on(subject: &ApfSubject) -> Option<String> {
             if namespace == "kube-system" && name.ends_with("-controller") =>
         {
             Some(format!("kube-system/{name} is a kube-controller-manager controller"))
+        }
+        // Every service account of kube-system, not only the controllers named `-controller`:
+        // kube-proxy, the garbage collector, the autoscalers, CoreDNS and the CNI run there, and
+        // `kube-system/*` is all of them (ops review s38, item 1: they were throttled at
+        // precedence 90, ahead of the built-in leader-election and kube-system schemas).
+        ApfSubject::ServiceAccount { namespace, name } if namespace == "kube-system" => Some(format!(
+            "kube-system/{name} runs in kube-system, where the cluster's own components run (kube-proxy, the \
+             controllers, CoreDNS, the network plugin)"
+        )),
+        ApfSubject::ServiceAccount { namespace, .. } if namespace == "*" => {
+            Some("service accounts of every namespace are every workload".to_owned())
         }
         _ => None,
     }
@@ -332,6 +355,10 @@ fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
         None => (text, None),
     };
     let (resource, group) = main.split_once('.').unwrap_or((main, ""));
+    // `jobs` without its group, `pods.core`: a rule that matches nothing (ops review s38, item 5).
+    if let Some(why) = remedy::resource_mistake(resource, group) {
+        anyhow::bail!("--resources {text:?}: {why}");
+    }
     let valid = super::is_dns_label;
     if !valid(resource) || !(group.is_empty() || group.split('.').all(valid)) || !sub.is_none_or(valid) {
         anyhow::bail!(
