@@ -215,6 +215,9 @@ pub struct Client {
     token: Mutex<Option<String>>,
     /// Whether a client certificate is sent (`--cert`/`--key`), to explain a closed connection.
     client_cert: bool,
+    /// Whether the member answered a request yet: a connection it closes after that is not a
+    /// scheme or certificate mistake.
+    answered: AtomicBool,
 }
 
 fn read_file(path: &PathBuf) -> Result<Vec<u8>, ClientError> {
@@ -648,6 +651,7 @@ impl Client {
             user: None,
             token: Mutex::new(None),
             client_cert: tls.cert.is_some(),
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -680,6 +684,26 @@ impl Client {
             *token = Some(r.token);
         }
         Ok(token.clone())
+    }
+
+    /// A transport error in plain words: [`explain_transport`]'s, unless the member answered
+    /// before, when a closed connection means it went away, not a wrong scheme (ops review s38,
+    /// item 7: etcd killed mid-scan was said to "probably serve https on this port").
+    fn explain(&self, message: &str) -> String {
+        let closed = [
+            "Peer disconnected",
+            "Connection reset",
+            "connection reset",
+            "Broken pipe",
+            "unexpected end of file",
+        ];
+        if self.answered.load(Ordering::Relaxed) && closed.iter().any(|c| message.contains(c)) {
+            return format!(
+                "{message}: the member closed the connection after answering earlier requests: it stopped, restarted \
+                 or dropped the client; check that it runs (`etcdctl endpoint health`) and run again"
+            );
+        }
+        explain_transport(&self.endpoint, self.client_cert, message)
     }
 
     /// The endpoint this client talks to.
@@ -743,7 +767,7 @@ impl Client {
                 request = request.header("Authorization", token);
             }
             let response = request.send_json(body).map_err(|e| {
-                let message = explain_transport(&self.endpoint, self.client_cert, &e.to_string());
+                let message = self.explain(&e.to_string());
                 if matches!(
                     e,
                     ureq::Error::Io(_)
@@ -757,6 +781,7 @@ impl Client {
                 }
             })?;
             let status = response.status().as_u16();
+            self.answered.store(true, Ordering::Relaxed);
             if status == 404 && !beta {
                 self.beta.store(true, Ordering::Relaxed);
                 continue;
@@ -789,6 +814,19 @@ impl Client {
                     retries += 1;
                     continue;
                 }
+                // An HTML page (a web server, a proxy's error page) is said to be one, not pasted
+                // whole into the message (ops review s38, item 10).
+                let page = html || text.trim_start().to_ascii_lowercase().starts_with("<!doctype html");
+                if page {
+                    return Err(http_err(
+                        p,
+                        format!(
+                            "HTTP {status} with an HTML page: this is not an etcd v3 JSON gateway (a web server or \
+                             proxy answers here); give the client URL of a member (its --advertise-client-urls, port \
+                             2379 by default)"
+                        ),
+                    ));
+                }
                 let tries =
                     if retries > 0 { format!(" (sent {} times)", retries + 1) } else { String::new() };
                 return Err(http_err(p, format!("HTTP {status}: {}{tries}", text.trim())));
@@ -802,9 +840,8 @@ impl Client {
                 ));
             }
             buf.clear();
-            std::io::Read::read_to_end(&mut reader, buf).map_err(|e| {
-                http_err(p.clone(), explain_transport(&self.endpoint, self.client_cert, &e.to_string()))
-            })?;
+            std::io::Read::read_to_end(&mut reader, buf)
+                .map_err(|e| http_err(p.clone(), self.explain(&e.to_string())))?;
             if buf.len() as u64 > limit {
                 buf.clear();
                 return Err(ClientError::TooLarge { endpoint: self.endpoint.clone(), path: p, limit });
@@ -895,11 +932,7 @@ impl Client {
             path: "/metrics".into(),
             message,
         };
-        let response = self
-            .agent
-            .get(&url)
-            .call()
-            .map_err(|e| http_err(explain_transport(&self.endpoint, self.client_cert, &e.to_string())))?;
+        let response = self.agent.get(&url).call().map_err(|e| http_err(self.explain(&e.to_string())))?;
         if response.status().as_u16() != 200 {
             return Err(http_err(format!("HTTP {}", response.status().as_u16())));
         }
@@ -1205,6 +1238,21 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+
+    /// Ops review s38 item 7: etcd killed in the middle of a scan over http was said to
+    /// "probably serve https on this port", the status having just been read over http.
+    #[test]
+    fn a_member_that_answered_before_and_closes_the_connection_is_not_said_to_speak_https() {
+        let client =
+            super::Client::new("http://127.0.0.1:23790", &super::TlsFiles::default(), 5).expect("client");
+        let message = "io: Peer disconnected";
+        assert!(client.explain(message).contains("it probably serves https"), "{}", client.explain(message));
+        client.answered.store(true, std::sync::atomic::Ordering::Relaxed);
+        let after = client.explain(message);
+        assert!(after.contains("after answering earlier requests") && !after.contains("https"), "{after}");
+        // Other errors are explained as before.
+        assert!(client.explain("io: Connection refused").contains("nothing listens there"));
+    }
 
     #[test]
     fn only_transient_gateway_failures_are_sent_again() {

@@ -840,6 +840,16 @@ fn a_web_page_or_the_wrong_scheme_is_explained() {
         err.contains(&format!("127.0.0.1:{port}")) && err.contains("not an etcd v3 JSON gateway"),
         "{err}"
     );
+    // Ops review s38 item 10: a web server answering POST with 501 and its error page (as
+    // `python3 -m http.server` does) had the whole page pasted into the message.
+    let port = serve_http(
+        "HTTP/1.1 501 Unsupported method\r\ncontent-type: text/html\r\ncontent-length: 52\r\nconnection: close\r\n\r\n<!DOCTYPE HTML><html><body>Unsupported</body></html>",
+    );
+    let client =
+        etcd::Client::new(&format!("http://127.0.0.1:{port}"), &TlsFiles::default(), 5).expect("client");
+    let err = client.status().expect_err("a web page").to_string();
+    assert!(err.contains("HTTP 501 with an HTML page: this is not an etcd v3 JSON gateway"), "{err}");
+    assert!(!err.contains("<html>"), "{err}");
 
     let Some(server) = start(None) else { return };
     let https = server.endpoint.replacen("http://", "https://", 1);

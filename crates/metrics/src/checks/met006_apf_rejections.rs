@@ -44,6 +44,22 @@ stops starving the others.
 
 const VITAL_LEVELS: &[&str] = &["exempt", "system", "node-high", "leader-election"];
 
+/// The bootstrap flow schemas of the nodes and the control plane: their clients are not to be
+/// given a small priority level of their own (ops review s38, item 4: the kubelets' and the
+/// controller manager's rejections were answered with a throttle).
+const CONTROL_PLANE_SCHEMAS: &[&str] = &[
+    "exempt",
+    "probes",
+    "system-leader-election",
+    "endpoint-controller",
+    "workload-leader-election",
+    "system-node-high",
+    "system-nodes",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-system-service-accounts",
+];
+
 /// Runs MET006.
 pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     for api in &ev.apiservers {
@@ -52,6 +68,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 continue;
             }
             let vital = VITAL_LEVELS.contains(&r.priority_level.as_str());
+            let control_plane = vital || CONTROL_PLANE_SCHEMAS.contains(&r.flow_schema.as_str());
             let subject = format!("{} ({})", r.flow_schema, r.priority_level);
             out.push(
                 Draft {
@@ -84,12 +101,21 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                                 )
                             ),
                         ),
-                        remedy(
-                            "Give the noisy client its own priority level",
-                            RemedyKind::Advice,
-                            Safety::ReviewFirst,
-                            "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor diagnose` over the audit log generates both for the top offender, in the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
-                        ),
+                        if control_plane {
+                            remedy(
+                                "Make room for the nodes and the control plane: throttle what crowds them out",
+                                RemedyKind::Advice,
+                                Safety::ReviewFirst,
+                                "These are requests of the nodes or the control plane: do not give them a small priority level of their own. Find the clients that fill the API server (`apiserver-doctor diagnose` over the audit log names the top offender and writes its throttle) and throttle those; if this level is too small for the cluster's size, raise its `nominalConcurrencyShares`, or the API server's `--max-requests-inflight` and `--max-mutating-requests-inflight` where the platform lets you, then watch this level's queue wait and rejections.",
+                            )
+                        } else {
+                            remedy(
+                                "Give the noisy client its own priority level",
+                                RemedyKind::Advice,
+                                Safety::ReviewFirst,
+                                "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor diagnose` over the audit log generates both for the top offender, in the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
+                            )
+                        },
                         watch(&format!(
                             "sum by (flow_schema, priority_level, reason) (rate(apiserver_flowcontrol_rejected_requests_total{{flow_schema=\"{}\"}}[5m]))",
                             r.flow_schema
@@ -134,5 +160,14 @@ mod tests {
         let got: Vec<(&str, Severity)> = out.iter().map(|f| (f.subject.name.as_str(), f.severity)).collect();
         assert_eq!(got, [("service-accounts", Severity::Warning), ("system-nodes", Severity::Critical)]);
         assert!(out[0].summary.contains("queue-full"));
+        // Ops review s38 item 4: the nodes' rejections were answered with a throttle of their
+        // own; a workload's still get one.
+        assert!(out[0].remedies.iter().any(|r| r.title == "Give the noisy client its own priority level"));
+        assert!(
+            out[1].remedies.iter().all(|r| !r.title.contains("its own priority level")),
+            "{:?}",
+            out[1].remedies
+        );
+        assert!(out[1].remedies.iter().any(|r| r.body.contains("do not give them a small priority level")));
     }
 }

@@ -106,24 +106,35 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     ],
                     table: None,
                     thresholds: vec![n::WEBHOOK_FAILURES_CRITICAL],
-                    remedies: vec![
-                        remedy(
+                    remedies: {
+                        let mut remedies = vec![remedy(
                             "Check the webhook's backend",
                             RemedyKind::Command,
                             Safety::Safe,
                             format!("kubectl get {kind} -o json | jq -r --arg name {} '.items[] | select(.webhooks[].name == $name) | .metadata.name, (.webhooks[] | .clientConfig.service // .clientConfig.url)'\n# The service's namespace is in the output above:\nkubectl get pods,endpoints -n NAMESPACE", findings::text::shell_quote(&w.name)),
-                        ),
-                        remedy(
+                        )];
+                        // Only a webhook that rejects requests is unblocked by `Ignore`: one that
+                        // fails open has it already, and the patch's "put Fail back" would make it
+                        // block writes (ops review s38, item 3).
+                        if failing {
+                            remedies.push(remedy(
                             "Unblock writes now: let requests through while the webhook is down",
                             RemedyKind::Command,
                             Safety::ReviewFirst,
                             format!("# Find the configuration that holds the webhook (CONFIGURATION) and the webhook's index in it (INDEX, from 0), then:\nkubectl patch {kind} CONFIGURATION --type=json -p '[{{\"op\":\"replace\",\"path\":\"/webhooks/INDEX/failurePolicy\",\"value\":\"Ignore\"}}]'\n# Put Fail back once the backend is healthy."),
-                        ),
-                        watch(&format!(
-                            "sum by (name, error_type) (rate(apiserver_admission_webhook_rejection_count{{name={}}}[5m]))",
-                            findings::text::double_quoted_literal(&w.name)
-                        )),
-                    ],
+                            ));
+                            remedies.push(watch(&format!(
+                                "sum by (name, error_type) (rate(apiserver_admission_webhook_rejection_count{{name={}}}[5m]))",
+                                findings::text::double_quoted_literal(&w.name)
+                            )));
+                        } else {
+                            remedies.push(watch(&format!(
+                                "sum by (name) (rate(apiserver_admission_webhook_fail_open_count{{name={}}}[5m]))",
+                                findings::text::double_quoted_literal(&w.name)
+                            )));
+                        }
+                        remedies
+                    },
                 }
                 .into_finding(&INFO, t),
             );
@@ -167,6 +178,13 @@ mod tests {
             [("down", Severity::Critical), ("flaky", Severity::Warning), ("ignored", Severity::Warning)]
         );
         assert!(out[0].remedies.iter().any(|r| r.body.contains("Ignore")));
+        // Ops review s38 item 3: the webhook that fails open already has `Ignore`; told to patch
+        // it to `Ignore` and "put Fail back", it would block writes. Its watch is its own count.
+        let ignored = &out[2];
+        assert!(ignored.remedies.iter().all(|r| !r.body.contains("failurePolicy")), "{:?}", ignored.remedies);
+        assert!(
+            ignored.remedies.iter().any(|r| r.body.contains("apiserver_admission_webhook_fail_open_count"))
+        );
     }
 
     #[test]
