@@ -378,7 +378,24 @@ fn live_report_of(evidence: &EtcdEvidence, t: &Thresholds) -> Report {
     if let (Some(keys), Some(first)) = (&evidence.keys, inputs.first_mut()) {
         first.records = keys.keys;
     }
-    let checks = crate::checks::infos().iter().map(|i| i.code.to_owned()).collect();
+    // Only the checks that had something to read are listed as run (docs/metrics.md): the key
+    // counts need the key scan, the rates two scrapes, which one live read never has, the disk
+    // latencies a scrape (ops review s38, item 9: all ten were listed, and "nothing found"
+    // vouched for checks that read nothing).
+    let scraped = evidence.members.iter().filter_map(|m| m.metrics.as_ref());
+    let has_metrics = scraped.clone().next().is_some();
+    let has_window = scraped.clone().any(|m| m.window_seconds.is_some());
+    let checks = crate::checks::infos()
+        .iter()
+        .map(|i| i.code)
+        .filter(|code| match *code {
+            "ETC008" => evidence.keys.is_some(),
+            "ETC006" | "ETC009" => has_window,
+            "ETC003" | "ETC004" => has_metrics,
+            _ => true,
+        })
+        .map(str::to_owned)
+        .collect();
     report(inputs, crate::checks::run(evidence, t), checks)
 }
 
@@ -441,6 +458,24 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
             !defrag.contains("--cert") && !defrag.contains("$TLS") && !defrag.contains("member-1"),
             "{defrag}"
         );
+    }
+
+    /// Ops review s38 item 9: a live read without the key scan (`--no-keys`) listed ETC008 as
+    /// run, and the rates of two scrapes (ETC006, ETC009), which one live read never has.
+    #[test]
+    fn a_live_report_lists_only_the_checks_that_had_something_to_read() {
+        let ev = EtcdEvidence {
+            members: vec![live_member("http://10.0.0.1:2379", "a", true)],
+            ..EtcdEvidence::default()
+        };
+        let r = live_report(&ev, &Thresholds::default());
+        for code in ["ETC006", "ETC008", "ETC009"] {
+            assert!(!r.checks_run.iter().any(|c| c == code), "{code}: {:?}", r.checks_run);
+        }
+        assert!(r.checks_run.iter().any(|c| c == "ETC001") && r.checks_run.iter().any(|c| c == "ETC010"));
+        let with_keys = EtcdEvidence { keys: Some(Default::default()), ..ev };
+        let r = live_report(&with_keys, &Thresholds::default());
+        assert!(r.checks_run.iter().any(|c| c == "ETC008"), "{:?}", r.checks_run);
     }
 
     /// etcd review item 15: `--endpoints http://127.0.0.1:23791,http://localhost:23791/` gave
