@@ -5,10 +5,10 @@
 use std::io::{self, Read};
 
 use std::collections::BTreeMap;
-
-use arrow::array::RecordBatch;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
 
 use super::input::{Peeked, read_failed};
 use super::records::Collector;
