@@ -212,6 +212,15 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
             // Objects are located at their first line of content, past the marker and comments.
             let content = start
                 + doc.lines().take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#')).count();
+            // The YAML parser's time grows about with the cube of a flow collection's depth:
+            // a manifest nested absurdly deep is skipped unparsed, as audit YAML is.
+            if let Some(deep) = brackets_too_deep(doc, 128) {
+                summary.problems.push(Problem {
+                    line: start + deep - 1,
+                    message: "invalid YAML: brackets nested deeper than 128 levels, not parsed".to_owned(),
+                });
+                continue;
+            }
             match yaml_serde::from_str::<Value>(doc) {
                 Ok(v) => {
                     let items: Vec<usize> = yaml_item_lines(doc).into_iter().map(|l| start + l).collect();
@@ -228,6 +237,25 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
         }
     }
     out.files.push(summary);
+}
+
+/// The line (1-based, in `doc`) where `[` and `{` not yet closed first exceed `max` levels.
+fn brackets_too_deep(doc: &str, max: usize) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    for b in doc.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The line of the first sample when `text` reads as a Prometheus or OpenMetrics exposition:

@@ -221,3 +221,21 @@ fn cert_managers_two_webhooks_of_one_name_and_one_service_are_both_failing() {
     assert_eq!(titles.len(), 4, "{titles:?}");
     assert!(!found[0].summary.contains("ambiguous"), "{}", found[0].summary);
 }
+
+/// Like audit YAML (ingest review s38, item 4): a manifest whose brackets nest absurdly deep
+/// kept the YAML parser busy for tens of seconds; it is skipped unparsed at its line, and the
+/// documents beside it are read.
+#[test]
+fn a_manifest_nested_absurdly_deep_is_skipped_without_parsing_it() {
+    let deep = format!("kind: ConfigMap\ndata:\n  a: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let text = format!(
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: a\nspec:\n  priorityLevelConfiguration:\n    name: global-default\n  matchingPrecedence: 1000\n---\n{deep}"
+    );
+    let mut m = Manifests::default();
+    parse_text("deep.yaml", &text, &mut m);
+    assert_eq!(m.flow_schemas.len(), 1);
+    assert_eq!(
+        located(&m).lines().last(),
+        Some("deep.yaml:12: invalid YAML: brackets nested deeper than 128 levels, not parsed")
+    );
+}
