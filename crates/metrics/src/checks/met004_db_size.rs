@@ -27,7 +27,9 @@ before) against the etcd quota: at or above 80% is a warning, at or above 95% cr
 (etcd-mixin). The quota is etcd's own `etcd_server_quota_backend_bytes` when an etcd scrape
 is given too, else `etcd_quota_bytes` (etcd's default, 2 GiB), and the finding then says the
 default was assumed. Above 2 GB and below the warning, it says the database is large (AKS
-guide), as information.
+guide), as information. When etcd's own scrapes are given and ETC001 warns of the same
+database member by member, MET004 is information that points at ETC001 (one warning for one
+number).
 
 With no etcd scrape, a database at or past the 2 GiB default proves the quota is larger
 (etcd refuses writes at its quota); API server scrapes alone are the normal case on AKS, EKS
