@@ -187,12 +187,11 @@ pub fn evaluate(
                 rate_text(ctx, n, seconds)
             ),
             format!(
-                "{} in the window, {} of them from {name}, sent by {} {} (e.g. {}). Requests are counted \
+                "{} in the window, {} of them from {name}, sent by {} (e.g. {}). Requests are counted \
                  once each (ResponseComplete events); user-agent versions are folded into one client.",
                 counted(total, "request", "requests"),
                 count(n),
-                count(identities),
-                if identities == 1.0 { "identity" } else { "identities" },
+                counted(identities, "identity", "identities"),
                 c_top_ids.texts(first).join(", ")
             ),
             ctx,
@@ -319,7 +318,7 @@ fn rate_text(ctx: &AuditContext, n: f64, seconds: f64) -> String {
     if ctx.within_a_second() {
         "all within one second".to_owned()
     } else if seconds.round() < MIN_RATE_SECONDS {
-        format!("{} {} in {seconds:.0} s", count(n), if n == 1.0 { "request" } else { "requests" })
+        format!("{} in {seconds:.0} s", counted(n, "request", "requests"))
     } else {
         per_time(n / seconds)
     }

@@ -6,8 +6,8 @@ use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed,
 
 use crate::aud001_top_clients::per_time;
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, percent, run,
-    run_few,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, duration_ms, finding, measure,
+    percent, run, run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, USER_NAME};
@@ -398,22 +398,20 @@ fn evaluate_clients(
         // A LIST without `objectRef` (a hand-written or converted log) names no resource.
         let named: Vec<&str> = c.resources.iter().map(String::as_str).filter(|r| !r.is_empty()).collect();
         let resources = if named.is_empty() { "unnamed resources".to_owned() } else { named.join(", ") };
-        let lists_word = if c.lists == 1.0 { "LIST" } else { "LISTs" };
+        let lists = counted(c.lists, "LIST", "LISTs");
         let mut f = finding(
             INFO.code,
             severity,
             Subject::new("client", name),
             format!(
-                "{name} keeps {concurrency:.1} expensive LISTs in flight: {} {lists_word} of {resources} ({})",
-                count(c.lists),
+                "{name} keeps {concurrency:.1} expensive LISTs in flight: {lists} of {resources} ({})",
                 how.join(", ")
             ),
             format!(
-                "{name} ({}) sent {} {lists_word} ({}) of {resources}; {} of them were expensive and ran for {} \
+                "{name} ({}) sent {lists} ({}) of {resources}; {} of them were expensive and ran for {} \
                  in all (time waiting in an API Priority and Fairness queue left out), so on average {concurrency:.1} \
                  were running at any moment.{} P99 LIST latency: {}.",
                 who(&c.users, c.user_count),
-                count(c.lists),
                 // Events within one second give no rate (a single LIST was "1.0 per second").
                 if ctx.within_a_second() {
                     "within one second".to_owned()
