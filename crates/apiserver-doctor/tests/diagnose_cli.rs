@@ -928,3 +928,36 @@ fn an_elasticsearch_export_of_a_log_gives_the_findings_of_the_log() {
     );
     assert_eq!(findings(export.path()), want);
 }
+
+/// QA, session 40: `--since 100000000d` panicked (`DateTime - TimeDelta overflowed`), and
+/// `--since 1000000d` (before 1678) made every check "could not run" yet exited 0. A `--since`
+/// longer than the data asks for all of it: the same findings as no `--since`, and a
+/// note that the log covers less than the window.
+#[test]
+fn since_longer_than_the_store_can_hold_reads_everything_instead_of_panicking() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let codes = |extra: &[&str]| {
+        let mut args = vec!["diagnose", AUDIT_FIXTURES, "-o", "json"];
+        args.extend_from_slice(extra);
+        let out = doctor(&args, cache.path());
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{extra:?}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!text.contains("could not run"), "{extra:?}: {text}");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let mut codes: Vec<String> = json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            // A window longer than the log is said to be so (AUD009); the rest is the same.
+            .filter(|f| !f["title"].as_str().is_some_and(|t| t.contains("window analysed")))
+            .map(|f| format!("{} {}", f["code"], f["subject"]))
+            .collect();
+        codes.sort();
+        codes
+    };
+    let all = codes(&[]);
+    assert!(!all.is_empty());
+    for since in ["1000000d", "100000000d", "99999999999999s"] {
+        assert_eq!(codes(&["--since", since]), all, "--since {since}");
+    }
+}

@@ -75,3 +75,18 @@ fn bad_arguments_name_the_option_and_the_value() {
     let forced = quota(&["-n", "kube-system", "--resources", "pods=500", "--force"]);
     assert_eq!(forced.status.code(), Some(0), "{}", String::from_utf8_lossy(&forced.stderr));
 }
+
+/// QA, session 40: `--resources jobs.batch=5,jobs.example.com=3` wrote two ResourceQuotas both
+/// named `jobs-count`; applied, the second replaced the first and jobs.batch went uncapped.
+#[test]
+fn resources_of_one_name_in_two_groups_get_quotas_of_different_names() {
+    let out = quota(&["-n", "a", "--resources", "jobs.batch=5,jobs.example.com=3,pods=9"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let yaml = stdout(&out);
+    let names: Vec<&str> = yaml.lines().filter_map(|l| l.trim().strip_prefix("name: ")).collect();
+    assert_eq!(names, ["jobs-batch-count", "jobs-example-com-count", "pods-count"], "{yaml}");
+    let err = stderr(&out);
+    for name in &names {
+        assert!(err.contains(&format!("kubectl delete resourcequota -n a {name}")), "{err}");
+    }
+}

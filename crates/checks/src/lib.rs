@@ -74,6 +74,12 @@ pub struct AuditDiagnosis {
     pub kubernetes_version: (KubernetesVersion, VersionSource),
 }
 
+/// The earliest time a window may start: 1678-01-01, within the nanosecond timestamps (from
+/// 1677-09-21) that the store and the queries hold.
+pub fn earliest_time() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(-9_214_560_000, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Resolves the window from the data and the request, then runs every audit check.
 pub fn diagnose_audit(
     runner: &dyn QueryRunner,
@@ -89,7 +95,10 @@ pub fn diagnose_audit(
         (WindowEnd::Latest, None) => DateTime::<Utc>::UNIX_EPOCH,
     };
     let start = match (request.since, profile.range) {
-        (Some(since), _) => end - since,
+        // A `--since` reaching before the first time the store can hold (1678: nanoseconds
+        // since 1970 in 64 bits) asks for everything: the window starts there, where an
+        // unchecked subtraction would overflow or name a time no query can hold.
+        (Some(since), _) => end.checked_sub_signed(since).map_or(earliest_time(), |s| s.max(earliest_time())),
         (None, Some(r)) => r.start.min(end),
         (None, None) => end,
     };

@@ -299,6 +299,8 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
             return Err(e);
         }
         evidence.none_answered = true;
+        // Nothing was asked, so an empty list would read as "no alarms" (QA, session 40).
+        evidence.alarms_unread = true;
         return Ok(evidence);
     };
     let listed = listed.unwrap_or_default();

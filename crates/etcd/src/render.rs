@@ -86,7 +86,8 @@ pub fn render_evidence_as(ev: &EtcdEvidence, format: EvidenceFormat, w: &mut dyn
         ev.alarms.iter().map(|a| vec![a.member_id.clone(), a.alarm.clone()]).collect();
     if ev.alarms_unread {
         // Not "none": nothing is known of them.
-        alarms.push(vec!["-".to_owned(), "not read: the alarm request failed (see ETC010)".to_owned()]);
+        let why = if ev.none_answered { "no member answered" } else { "the alarm request failed" };
+        alarms.push(vec!["-".to_owned(), format!("not read: {why} (see ETC010)")]);
     }
     tables.push(("Alarms".into(), vec!["member", "alarm"], alarms));
     if let Some(k) = &ev.keys {

@@ -293,6 +293,8 @@ fn an_etcd_where_no_endpoint_answers_is_a_critical_finding_naming_it() {
     };
     let evidence = etcd::collect(&options).expect("nothing answering is evidence, not an error");
     assert!(evidence.none_answered && evidence.members.is_empty(), "{evidence:?}");
+    // QA, session 40: the alarms, never asked, were shown as "none".
+    assert!(evidence.alarms_unread, "{evidence:?}");
     let findings = etcd::report::live_report(&evidence, &Thresholds::default()).findings;
     let f = findings.iter().find(|f| f.code == "ETC010").expect("ETC010");
     assert_eq!(f.severity, Severity::Critical);

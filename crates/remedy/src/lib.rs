@@ -20,7 +20,7 @@ pub use flowcontrol::{
     ApfSubject, CONTROL_PLANE_USERS, ResourceRule, ThrottlePlan, already_rejected, groups_seen,
     throttle_manifests, throttle_remedies,
 };
-pub use quota::{object_count_quota, quota_key, quota_name};
+pub use quota::{object_count_quota, object_count_quota_named, quota_key, quota_name, quota_name_with_group};
 pub use resources::{is_cluster_scoped, resource_mistake};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};
 pub use webhook::{

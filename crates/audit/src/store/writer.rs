@@ -1645,8 +1645,21 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
     let code = batch.column_by_name(col::RESPONSE_CODE).and_then(|c| c.as_any().downcast_ref::<Int32Array>());
     let fallback: Vec<Option<&StringArray>> =
         FALLBACK_KEY_COLUMNS.iter().map(|n| str_col(batch, n)).collect();
-    let (verb, uri, user) =
-        (str_col(batch, col::VERB), str_col(batch, col::REQUEST_URI), str_col(batch, col::USER_USERNAME));
+    // What the request was, read the same from every format: for an audit ID without a stage
+    // time (see below).
+    let request: Vec<Option<&StringArray>> = [
+        col::VERB,
+        col::REQUEST_URI,
+        col::USER_USERNAME,
+        col::USER_AGENT,
+        col::OBJECT_RESOURCE,
+        col::OBJECT_NAMESPACE,
+        col::OBJECT_NAME,
+        col::OBJECT_SUBRESOURCE,
+    ]
+    .iter()
+    .map(|n| str_col(batch, n))
+    .collect();
     let ips = batch.column_by_name(col::SOURCE_IPS).and_then(|c| c.as_list_opt::<i32>());
     let annotations = batch.column_by_name(col::ANNOTATIONS).and_then(|c| c.as_map_opt());
     let mut buf = Vec::with_capacity(256);
@@ -1670,8 +1683,11 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
                     push_opt_str(&mut buf, Some(id));
                     push_opt_str(&mut buf, get_s(stage, i));
                     push_opt_i64(&mut buf, get_t(rr, i).map(|n| n.div_euclid(1_000_000_000)));
-                    for c in [verb, uri, user] {
-                        push_opt_str(&mut buf, get_s(c, i));
+                    // The client and the object too: Panther's rule tests create the pods
+                    // `test-pod` (no user agent) and `test-privileged-pod` (kubectl) under one
+                    // ID, and keyed by verb, URI and user alone the second was dropped.
+                    for c in &request {
+                        push_opt_str(&mut buf, get_s(*c, i));
                     }
                     push_opt_i64(&mut buf, code.filter(|c| c.is_valid(i)).map(|c| i64::from(c.value(i))));
                 }
