@@ -109,6 +109,11 @@ fn split_offset(s: &str) -> (&str, i64) {
             {
                 let h: i64 = parts[0].parse().unwrap_or(0);
                 let m: i64 = parts[1].parse().unwrap_or(0);
+                // An offset is at most 23:59 (RFC 3339); `+99:00` is no offset, and left on
+                // the text it makes the parse fail instead of moving the time by four days.
+                if h > 23 || m > 59 {
+                    return (s, 0);
+                }
                 let sign = if tail.as_bytes()[p] == b'-' { -1 } else { 1 };
                 return (&s[..t + p], sign * (h * 3600 + m * 60));
             }
@@ -177,6 +182,16 @@ pub fn parse_timespan(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// QA, session 40: `--now 2017-09-11T20:00:00+99:00` was read as 2017-09-07T17:00Z.
+    #[test]
+    fn an_offset_beyond_23_59_is_refused_not_applied() {
+        assert_eq!(parse_datetime("2017-09-11T20:00:00+99:00"), None);
+        assert_eq!(parse_datetime("2017-09-11T20:00:00+05:60"), None);
+        let utc = parse_datetime("2017-09-11T20:00:00Z").expect("utc");
+        assert_eq!(parse_datetime("2017-09-11T22:30:00+02:30"), Some(utc));
+        assert_eq!(parse_datetime("2017-09-11T00:01:00-19:59"), Some(utc));
+    }
 
     #[test]
     fn datetimes_print_as_kusto_does() {
