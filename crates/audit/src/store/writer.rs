@@ -1569,7 +1569,8 @@ const COMPRESSED_COLUMNS: [&str; 6] = [
     col::RESPONSE_OBJECT,
 ];
 
-/// The columns hashed for a row without an `auditID`.
+/// The columns hashed for a row without an `auditID`. Those from the verb to the object's
+/// subresource (`[2..10]`) also key a row with an ID but no stage time ([`row_keys`]).
 const FALLBACK_KEY_COLUMNS: [&str; 14] = [
     col::STAGE,
     col::LEVEL,
@@ -1645,21 +1646,9 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
     let code = batch.column_by_name(col::RESPONSE_CODE).and_then(|c| c.as_any().downcast_ref::<Int32Array>());
     let fallback: Vec<Option<&StringArray>> =
         FALLBACK_KEY_COLUMNS.iter().map(|n| str_col(batch, n)).collect();
-    // What the request was, read the same from every format: for an audit ID without a stage
-    // time (see below).
-    let request: Vec<Option<&StringArray>> = [
-        col::VERB,
-        col::REQUEST_URI,
-        col::USER_USERNAME,
-        col::USER_AGENT,
-        col::OBJECT_RESOURCE,
-        col::OBJECT_NAMESPACE,
-        col::OBJECT_NAME,
-        col::OBJECT_SUBRESOURCE,
-    ]
-    .iter()
-    .map(|n| str_col(batch, n))
-    .collect();
+    // What the request was, read the same from every format, for an audit ID without a stage
+    // time (see below): verb, URI, user, user agent and the object's four fields.
+    let request = fallback.get(2..10).unwrap_or_default();
     let ips = batch.column_by_name(col::SOURCE_IPS).and_then(|c| c.as_list_opt::<i32>());
     let annotations = batch.column_by_name(col::ANNOTATIONS).and_then(|c| c.as_map_opt());
     let mut buf = Vec::with_capacity(256);
@@ -1686,7 +1675,7 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
                     // The client and the object too: Panther's rule tests create the pods
                     // `test-pod` (no user agent) and `test-privileged-pod` (kubectl) under one
                     // ID, and keyed by verb, URI and user alone the second was dropped.
-                    for c in &request {
+                    for c in request {
                         push_opt_str(&mut buf, get_s(*c, i));
                     }
                     push_opt_i64(&mut buf, code.filter(|c| c.is_valid(i)).map(|c| i64::from(c.value(i))));
