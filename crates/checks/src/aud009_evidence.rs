@@ -464,11 +464,7 @@ pub fn evaluate(
     }
     if profile.without_time > 0.0 {
         warn(
-            format!(
-                "{} {} no timestamp",
-                count(profile.without_time),
-                if profile.without_time.round() == 1.0 { "event has" } else { "events have" }
-            ),
+            format!("{} no timestamp", counted(profile.without_time, "event has", "events have")),
             format!(
                 "{} of {} events carry neither a stage timestamp nor a TimeGenerated. They are kept and counted \
                  here, but no time window includes them, so the other checks do not see them.",

@@ -76,7 +76,7 @@ pub struct AuditDiagnosis {
 
 /// The earliest time a window may start: 1678-01-01, within the nanosecond timestamps (from
 /// 1677-09-21) that the store and the queries hold.
-pub fn earliest_time() -> DateTime<Utc> {
+fn earliest_time() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(-9_214_560_000, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
@@ -98,7 +98,9 @@ pub fn diagnose_audit(
         // A `--since` reaching before the first time the store can hold (1678: nanoseconds
         // since 1970 in 64 bits) asks for everything: the window starts there, where an
         // unchecked subtraction would overflow or name a time no query can hold.
-        (Some(since), _) => end.checked_sub_signed(since).map_or(earliest_time(), |s| s.max(earliest_time())),
+        (Some(since), _) => {
+            end.checked_sub_signed(since).unwrap_or(DateTime::<Utc>::MIN_UTC).max(earliest_time())
+        }
         (None, Some(r)) => r.start.min(end),
         (None, None) => end,
     };
