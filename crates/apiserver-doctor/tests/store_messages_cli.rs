@@ -191,6 +191,72 @@ fn an_empty_file_into_an_existing_store_is_not_recorded_and_the_store_is_said_un
     }
 }
 
+/// Review s40, item 1: a file ingested before and then overwritten with garbage, read again,
+/// replaced its manifest entry with one of no events (where the stored events came from was
+/// lost) while the run said "the store is unchanged".
+#[test]
+fn a_reread_file_now_garbage_keeps_its_earlier_entry_and_the_store_is_truly_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let store = dir.path().join("st");
+    let log = dir.path().join("audit.log");
+    std::fs::copy(workspace().join(AUDIT_LOG), &log).expect("copy");
+    let first = doctor(&["ingest", text(&log), "--store", text(&store), "--quiet"], &cache);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let manifest = std::fs::read(store.join("manifest.json")).expect("manifest");
+    let stats = |store: &Path| {
+        let out = doctor(&["stats", "--store", text(store), "-o", "json"], &cache);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).expect("stats json")
+    };
+    let before = stats(&store);
+    let stored = before["events"].as_u64().expect("events");
+    assert!(stored > 0, "{before}");
+    // The same file (same inode), its content replaced by bytes that are no audit log.
+    std::fs::write(&log, b"\x00\x01garbage\xff\xfe not an audit log\n").expect("overwrite");
+    let out = doctor(&["ingest", text(&log), "--store", text(&store)], &cache);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "gave no event this time: the {stored} events stored from it by an earlier run are kept"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("the store {} is unchanged", store.display())), "{err}");
+    assert_eq!(std::fs::read(store.join("manifest.json")).expect("manifest"), manifest);
+    let after = stats(&store);
+    assert_eq!(after["events"], before["events"]);
+    assert_eq!(after["input_files"], before["input_files"], "the earlier entry, with its events, is kept");
+    assert_eq!(after["input_files"][0]["events"].as_u64(), Some(stored), "{after}");
+}
+
+/// Review s40, item 1: a file that is not an audit log, given to an existing store, is listed
+/// in its manifest (so that `stats` says why it was not read): the run said "the store is
+/// unchanged" of a store whose manifest it had rewritten.
+#[test]
+fn a_non_audit_file_into_an_existing_store_is_said_listed_not_unchanged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let store = dir.path().join("st");
+    let first =
+        doctor(&["ingest", text(&workspace().join(AUDIT_LOG)), "--store", text(&store), "--quiet"], &cache);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let metrics = dir.path().join("metrics.txt");
+    std::fs::write(&metrics, "# TYPE up gauge\nup 1\n").expect("write");
+    let out = doctor(&["ingest", text(&metrics), "--store", text(&store)], &cache);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("unchanged"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "nothing was ingested; the store {} holds the events it held, and lists the files not read (see `stats`)",
+            store.display()
+        )),
+        "{err}"
+    );
+}
+
 /// Review s20r N5: after a failed fill of a new diagnose cache store, the message said "the
 /// store … is unchanged (as its last commit left it)" of a store that never had a commit.
 #[test]

@@ -79,6 +79,14 @@ pub struct IngestReport {
     /// Not one event was read and the store was new: it was removed again (nothing is left
     /// where it was to be, or the empty directory that was there before is empty again).
     pub new_store_removed: bool,
+    /// Files ingested before that gave no event this time (replaced by something that is not
+    /// an audit log, or emptied): (as named, events stored from them earlier). Their events
+    /// stay stored and their manifest entries stay as they were, saying where those came from.
+    pub kept_earlier: Vec<(String, u64)>,
+    /// Whether this run rewrote the manifest (an input without events is recorded so that
+    /// `stats` says why it was not read: the store's events are as they were, its list of
+    /// inputs is not).
+    pub manifest_written: bool,
 }
 
 impl IngestReport {
@@ -339,6 +347,7 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
             if let Err(e) = writer.commit() {
                 return Err(failed(writer, e));
             }
+            report.manifest_written = writer.has_committed();
             Ok(report)
         }
         Err(ReadError::Strict(record)) if opts.read.strict => {
@@ -461,7 +470,15 @@ fn read_loop(
         // is how a run learns that the files hold nothing to diagnose.
         let something_to_tell =
             done.events > 0 || done.skipped > 0 || done.not_audit.is_some() || done.incomplete.is_some();
-        if something_to_tell || opts.keep_empty_store {
+        // A file ingested before that gives no event now (a log replaced by garbage, emptied):
+        // the events read from it before stay stored, and so does its entry, which says where
+        // they came from; what is wrong with it now is reported by this run, not recorded over
+        // that entry (review s40: its 37 events' provenance was lost while the run said "the
+        // store is unchanged").
+        let earlier: u64 = manifest.inputs.iter().filter(|m| m.same_file(&done)).map(|m| m.events).sum();
+        if done.events == 0 && earlier > 0 {
+            report.kept_earlier.push((done.file.clone(), earlier));
+        } else if something_to_tell || opts.keep_empty_store {
             writer.input_done(done, by_kind, examples);
         }
         report.files.extend(summary.files);

@@ -72,6 +72,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| super::summary_not_written(e, &report, &store_dir))?;
     let mut err = super::Shown(std::io::stderr().lock());
     warnings(&mut err, &report.files)?;
+    for (file, events) in &report.kept_earlier {
+        writeln!(
+            err,
+            "warning: {file} gave no event this time: the {} stored from it by an earlier run are kept, and so is its record of where they came from",
+            plural(*events, "event", "events")
+        )?;
+    }
     if events_in_all(&report) == 0 {
         // Not one event in any input (this run's, or the ones already ingested): a wrong
         // path, not a success (docs/ingest.md, exit codes).
@@ -81,6 +88,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
             if report.new_store_removed {
                 format!(", and no store was made at {}", store_dir.display())
+            } else if report.manifest_written {
+                // A file that is not an audit log is recorded, so that `stats` says why it was
+                // not read (docs/ingest.md): the events are as they were, the list of inputs not.
+                format!(
+                    "; the store {} holds the events it held, and lists the files not read (see `stats`)",
+                    store_dir.display()
+                )
             } else {
                 // Inputs without events are not recorded (docs/ingest.md): the store is as it was.
                 format!(", and the store {} is unchanged", store_dir.display())
