@@ -1097,3 +1097,24 @@ fn gke_admin_activity_entries_alone_are_said_to_lack_reads() {
         );
     }
 }
+
+/// Review s40, item 2: a log truncated in place while still written (logrotate's
+/// `copytruncate`) starts with NULs; it was "not an audit format: binary data", all its events
+/// lost. It is read, and the run says how many NULs it read past and what they mean.
+#[test]
+fn a_copytruncated_log_starting_with_nuls_is_read_and_the_nuls_are_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut bytes = vec![0u8; 100_000];
+    bytes.extend_from_slice(events(20, "ct").as_bytes());
+    std::fs::write(dir.path().join("audit.log"), &bytes).expect("write");
+    let out = run(&["ingest", "audit.log", "--store", "s"], dir.path());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains("audit.log: k8s-log (json-lines), 20 events, 100,000 NUL bytes read past"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("warning: NUL bytes read past in 1 file"), "{stderr}");
+    assert!(stderr.contains("logrotate's copytruncate"), "{stderr}");
+    assert!(stderr.contains("  audit.log: 100,000 NUL bytes"), "{stderr}");
+}

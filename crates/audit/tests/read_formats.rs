@@ -300,14 +300,14 @@ fn nul_bytes_after_the_first_line_cost_only_their_lines_and_utf16_is_named() {
     let good: String = (0..5).map(|i| line(i) + "\n").collect();
     let mut zeros = good.clone().into_bytes();
     zeros.extend(std::iter::repeat_n(0u8, 2000));
+    // Zeros at the end cost nothing (review s40, item 2): they are read past and counted.
     let (f, rows) = read("zero-tail.log", &zeros);
     assert_eq!(
-        (f.not_audit.clone(), f.events, rows.num_rows(), f.skipped),
-        (None, 5, 5, 1),
+        (f.not_audit.clone(), f.events, rows.num_rows(), f.skipped, f.nul_bytes),
+        (None, 5, 5, 0, 2000),
         "{:?}",
         messages(&f)
     );
-    assert!(messages(&f)[0].starts_with("line 6 "), "{:?}", messages(&f));
     let damaged = format!("{}\n{}\n{}\n", line(0), line(1).replace("kubectl", "kube\0ctl"), line(2));
     let (f, rows) = read("nul.log", damaged.as_bytes());
     assert_eq!((f.not_audit.clone(), rows.num_rows(), f.skipped), (None, 2, 1));
@@ -328,6 +328,52 @@ fn nul_bytes_after_the_first_line_cost_only_their_lines_and_utf16_is_named() {
             f.not_audit
         );
     }
+}
+
+/// Review s40, item 2: a log truncated in place while its writer went on at its old offset
+/// (logrotate's `copytruncate`) starts with a run of NULs, which made the whole file "binary
+/// data"; zeros a crash left mid-file, glued to the next line, cost that line, unexplained.
+#[test]
+fn runs_of_nul_bytes_before_lines_are_read_past_and_counted() {
+    let line = |i: usize| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"kubectl/v1.29","requestReceivedTimestamp":"2024-03-01T10:00:0{i}Z","stageTimestamp":"2024-03-01T10:00:0{i}Z"}}"#
+        )
+    };
+    let good: String = (0..5).map(|i| line(i) + "\n").collect();
+    // At the start: 100 of them, and more than the first peek (64 KiB) holds.
+    for n in [100usize, 200_000] {
+        let mut bytes = vec![0u8; n];
+        bytes.extend_from_slice(good.as_bytes());
+        let (f, rows) = read("copytruncated.log", &bytes);
+        assert_eq!(
+            (f.not_audit.clone(), rows.num_rows(), f.skipped, f.nul_bytes),
+            (None, 5, 0, n as u64),
+            "{n}: {:?}",
+            messages(&f)
+        );
+        // The same compressed: what is read past is the NULs of the text within.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&bytes).expect("gzip");
+        let (f, rows) = read("copytruncated.log.gz", &gz.finish().expect("gzip"));
+        assert_eq!((rows.num_rows(), f.nul_bytes), (5, n as u64), "{n} gzipped: {:?}", f.not_audit);
+    }
+    // Mid-file, glued to the line after them: that line is read, and its number kept.
+    let mut bytes = format!("{}\n{}\n", line(0), line(1)).into_bytes();
+    bytes.extend(std::iter::repeat_n(0u8, 4096));
+    bytes.extend_from_slice(format!("{}\n{{bad\n", line(2)).as_bytes());
+    let (f, rows) = read("crashed.log", &bytes);
+    assert_eq!((rows.num_rows(), f.skipped, f.nul_bytes), (3, 1, 4096), "{:?}", messages(&f));
+    assert!(messages(&f)[0].starts_with("line 4 "), "{:?}", messages(&f));
+    // Nothing but NULs: not an audit log, said so, with none counted as read past.
+    let (f, rows) = read("zeros.log", &[0u8; 5000]);
+    assert_eq!(rows.num_rows(), 0);
+    assert_eq!(f.nul_bytes, 0);
+    assert!(
+        f.not_audit.as_deref().unwrap_or_default().contains("nothing but NUL bytes (5000 of them)"),
+        "{:?}",
+        f.not_audit
+    );
 }
 
 /// Ingest review s38 item 9: an event stamped in a leap second was skipped ("unreadable

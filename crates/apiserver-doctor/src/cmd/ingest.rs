@@ -227,6 +227,9 @@ fn file_line(f: &FileSummary) -> String {
     if f.skipped > 0 {
         line.push_str(&format!(", {} skipped", count(f.skipped)));
     }
+    if f.nul_bytes > 0 {
+        line.push_str(&format!(", {} read past", plural(f.nul_bytes, "NUL byte", "NUL bytes")));
+    }
     if f.incomplete.is_some() {
         line.push_str(", only partly read");
     }
@@ -273,6 +276,20 @@ fn warnings(err: &mut dyn Write, files: &[FileSummary]) -> std::io::Result<()> {
         writeln!(err, "warning: {} not read:", plural(not_audit.len() as u64, "file", "files"))?;
         for f in not_audit {
             writeln!(err, "  {}: {}", f.file, f.not_audit.as_deref().unwrap_or_default())?;
+        }
+    }
+    // Runs of NUL bytes before lines: the lines after them were read; said, since they mean
+    // the log was truncated while written (events before the truncation are not in it).
+    let with_nuls: Vec<&FileSummary> = files.iter().filter(|f| f.nul_bytes > 0).collect();
+    if !with_nuls.is_empty() {
+        writeln!(
+            err,
+            "warning: NUL bytes read past in {} (what a log truncated in place while still written leaves, as \
+             logrotate's copytruncate does, or zeros a crash left); the lines after them were read:",
+            plural(with_nuls.len() as u64, "file", "files")
+        )?;
+        for f in with_nuls {
+            writeln!(err, "  {}: {}", f.file, plural(f.nul_bytes, "NUL byte", "NUL bytes"))?;
         }
     }
     let without: u64 = files.iter().map(|f| f.without_timestamps).sum();

@@ -159,6 +159,27 @@ pub(super) fn read_stream<'a>(
             file.not_audit = Some(format!("unreadable{}: {e}", compression_note(file)));
             return Ok(());
         }
+        // NUL bytes where the file starts (a log truncated in place while its writer went on at
+        // its old offset, as logrotate's `copytruncate` leaves it: megabytes of them, perhaps)
+        // are read past and counted, not taken for a binary file (review s40, item 2).
+        if !paused && prefix.first() == Some(&0) {
+            let nuls = skip_leading_nuls(&mut plain, &mut prefix, &mut failed);
+            if prefix.is_empty() && failed.is_none() {
+                file.not_audit = Some(format!(
+                    "not an audit format: nothing but NUL bytes ({nuls} of them): a log truncated in place \
+                     before anything more was written to it, or zeros a crash left"
+                ));
+                return Ok(());
+            }
+            // A writer goes on with text: what follows the NULs of a binary file is not.
+            if prefix.first().is_some_and(|b| !b.is_ascii()) {
+                file.not_audit = Some(format!(
+                    "not an audit format: binary data ({nuls} NUL bytes, then bytes that are not text)"
+                ));
+                return Ok(());
+            }
+            file.nul_bytes += nuls;
+        }
         let mut at_eof = !paused && prefix.len() < PEEK && failed.is_none();
         if !paused
             && !at_eof
@@ -205,6 +226,35 @@ pub(super) fn read_stream<'a>(
     })();
     file.bytes = bytes.load(Ordering::Relaxed);
     result
+}
+
+/// Drops the NUL bytes `prefix` starts with, reading on past any that follow (a peek's worth
+/// at a time, in bounded memory) and refilling `prefix` to a peek's worth after them; the
+/// number dropped. A read error met is left in `failed`.
+fn skip_leading_nuls(r: &mut dyn Read, prefix: &mut Vec<u8>, failed: &mut Option<io::Error>) -> u64 {
+    let mut dropped = 0u64;
+    loop {
+        let nuls = prefix.iter().take_while(|&&b| b == 0).count();
+        dropped += nuls as u64;
+        prefix.drain(..nuls);
+        if !prefix.is_empty() || failed.is_some() {
+            break;
+        }
+        let (more, error) = read_start(r, PEEK);
+        *failed = error;
+        let ended = more.is_empty();
+        *prefix = more;
+        if ended {
+            break;
+        }
+    }
+    // A peek's worth after the NULs, as detection expects of a prefix.
+    if failed.is_none() && prefix.len() < PEEK {
+        let (more, error) = read_start(r, PEEK - prefix.len());
+        prefix.extend_from_slice(&more);
+        *failed = error;
+    }
+    dropped
 }
 
 /// Whether detection cannot judge `prefix` without more of the stream: it holds no line end.

@@ -446,6 +446,13 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
     for (line_no, line) in (1..).zip(lines_of(&chunk.data)) {
         pieces = line_no;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // NUL bytes before a line (a log truncated in place while still written, as logrotate's
+        // `copytruncate` does, or zeros a crash left before the file grew again) are dropped and
+        // counted, and the line after them read: it was skipped as invalid JSON, unexplained
+        // (review s40, item 2).
+        let nuls = line.iter().take_while(|&&b| b == 0).count();
+        c.nul_bytes += nuls as u64;
+        let line = &line[nuls..];
         if line.len() > opts.max_line_bytes {
             c.skip(Location::Line(line_no), SkipKind::TooLong, too_long("line"));
         } else if !is_blank(line) {

@@ -49,6 +49,8 @@ pub(crate) struct Collector {
     /// Lines a chunk of lines spans, its places counted from its own start until
     /// [`Collector::place_lines_after`].
     pub(crate) lines: u64,
+    /// NUL bytes dropped from the starts of lines (see [`FileSummary::nul_bytes`]).
+    pub(crate) nul_bytes: u64,
     /// The SIMD reader of JSON records, made on first use.
     tape: Option<Box<TapeReader>>,
     /// Whether to use it ([`ReadOptions::simd`](super::ReadOptions::simd)).
@@ -330,6 +332,7 @@ impl Collector {
             examples: Vec::new(),
             max_examples: opts.max_examples,
             lines: 0,
+            nul_bytes: 0,
             tape: None,
             simd: opts.simd,
         }
@@ -369,6 +372,7 @@ impl Collector {
         }
         file.events += std::mem::take(&mut self.events);
         file.without_timestamps += std::mem::take(&mut self.without_timestamps);
+        file.nul_bytes += std::mem::take(&mut self.nul_bytes);
         for (k, n) in std::mem::take(&mut self.skipped_by_kind) {
             *file.skipped_by_kind.entry(k).or_default() += n;
         }

@@ -193,6 +193,15 @@ pub struct FileSummary {
     /// read. Not a skipped record: it is reported on its own, never capped among examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<SkippedRecord>,
+    /// NUL bytes dropped where a line or the file starts, and the lines after them read: what
+    /// a log truncated in place while its writer went on writing at its old offset leaves
+    /// (logrotate's `copytruncate`), or zeros a crash left at a file's end before it grew.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nul_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl FileSummary {
