@@ -12,7 +12,7 @@ use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, rfc3339, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
-use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, string_literal};
+use crate::kql::{IMPOSSIBLE_LATENCY, LATENCY_MS, NOT_LONG_RUNNING, string_literal};
 use crate::table::ResultTable;
 
 /// The check's description.
@@ -87,8 +87,8 @@ const CHART_BUSIEST: usize = 5;
 pub fn per_agent_and_bin(ctx: &AuditContext) -> String {
     format!(
         "{}\n| where {NOT_LONG_RUNNING}\n| extend latency = {LATENCY_MS}\n\
-         | summarize Requests = count(), Timed = countif(isnotnull(latency)), TotalMs = sum(latency) \
-         by UserAgent, Bin = bin(RequestReceivedTime, 5m)",
+         | summarize Requests = count(), Timed = countif(isnotnull(latency)), TotalMs = sum(latency), \
+         Impossible = countif({IMPOSSIBLE_LATENCY}) by UserAgent, Bin = bin(RequestReceivedTime, 5m)",
         ctx.requests()
     )
 }

@@ -47,6 +47,15 @@ It reports:
   them — their silence does not mean latency is fine (GKE's Cloud Audit Logs keep one time
   per request: none of their requests has a latency);
 - **events without timestamps**: kept and counted, but outside every time window;
+- **events at impossible times**: stamped before 2014-06-06 (Kubernetes' first commit) or more
+  than a day after the time of analysis — a wrong clock or a broken export; they are kept, but
+  the window (first to last event) spans them, so the finding says to use `--now` and
+  `--since`;
+- **requests with impossible times**: a `stageTimestamp` before the `requestReceivedTimestamp`,
+  or more than a day after it (no short-running request takes that long; the API server times
+  them out after a minute by default). Every latency in every check leaves them out (the
+  queries' `latency` is null for them), and the finding counts them and lists them with its
+  query;
 - **an empty window**: events exist, but none between `--now` minus `--since` and `--now`;
 - **no completed requests**: only `RequestReceived`/`ResponseStarted` stages, so latency cannot
   be measured.
@@ -242,6 +251,11 @@ fn range_of(minutes: &ResultTable) -> Result<Option<TimeRange>, CheckError> {
     ))
 }
 
+/// Kubernetes' first commit (2014-06-06): no audit event is older.
+fn kubernetes_began() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(1_402_012_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let profile = profile(&ctx.table, runner)?;
@@ -256,16 +270,52 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
     // Whether latency can be measured: requests (watches and other long-running ones left out)
     // that carry both timestamps, from the sums the latency check (AUD002) starts from.
     let timed_query = format!(
-        "{}\n| summarize Requests = sum(Requests), Timed = sum(Timed)",
+        "{}\n| summarize Requests = sum(Requests), Timed = sum(Timed), Impossible = sum(Impossible)",
         crate::aud002_client_latency::per_agent_and_bin(ctx)
     );
     let (timed_query, timed) = run(runner, timed_query)?;
     let r = timed.reader();
-    let (requests, with_latency) = (r.column("Requests")?, r.column("Timed")?);
+    let (requests, with_latency, impossible) =
+        (r.column("Requests")?, r.column("Timed")?, r.column("Impossible")?);
     if let Some(row) = timed.rows.first() {
         out.findings.extend(latency_warning(ctx, requests.num(row), with_latency.num(row), &timed_query));
+        out.findings.extend(impossible_latency_warning(ctx, impossible.num(row)));
     }
     Ok(out)
+}
+
+/// A warning when requests carry two times that cannot both be right (see
+/// [`crate::kql::LATENCY_MS`]): they are left out of every latency (review s40, item 3).
+fn impossible_latency_warning(ctx: &AuditContext, impossible: f64) -> Option<Finding> {
+    if impossible <= 0.0 {
+        return None;
+    }
+    let title = format!(
+        "{} with impossible times (response before request, or a day after) left out of latencies",
+        counted(impossible, "request", "requests")
+    );
+    let text = format!(
+        "{} in the window (watches and other long-running requests left out) {} a stageTimestamp before its \
+         requestReceivedTimestamp, or more than a day after it, which no short-running request can take (the API \
+         server times them out after a minute by default). A stepped clock, or an export that rewrote or mixed up \
+         the times, makes them. They are counted as requests, but left out of every latency (AUD002, AUD003, \
+         AUD004's time in LISTs, AUD005, AUD007), where a single one made a P99 of millions of hours. The query \
+         lists them.",
+        counted(impossible, "request", "requests"),
+        if impossible == 1.0 { "has" } else { "have" }
+    );
+    let mut f =
+        finding(INFO.code, Severity::Warning, Subject::new("evidence", "audit log"), title, text, ctx);
+    f.evidence.measures = vec![measure("requests with impossible times", impossible, "count")];
+    f.evidence.query = Some(format!(
+        "{}\n| where {}\n| extend latency = {}\n| where {}\n\
+         | project RequestReceivedTime, StageReceivedTime, Verb, RequestUri, UserAgent, AuditId\n| take 100",
+        ctx.requests(),
+        crate::kql::NOT_LONG_RUNNING,
+        crate::kql::LATENCY_MS,
+        crate::kql::IMPOSSIBLE_LATENCY
+    ));
+    Some(f)
 }
 
 /// A warning when few or none of the window's requests carry both timestamps
@@ -522,6 +572,40 @@ pub fn evaluate(
                 vec![gap.into()],
             );
         }
+    }
+    // Events stamped before Kubernetes existed or after the time of analysis: a wrong clock or
+    // a broken export. They are kept, but the window (first to last event) and its rates span
+    // them (review s40, item 3: a window of 89,331 days).
+    let future = Utc::now() + chrono::Duration::days(1);
+    let implausible: Vec<&(DateTime<Utc>, f64)> =
+        bins.iter().filter(|(minute, _)| *minute < kubernetes_began() || *minute > future).collect();
+    if !implausible.is_empty() {
+        let n: f64 = implausible.iter().map(|(_, e)| e).sum();
+        let listed: Vec<String> = implausible.iter().take(5).map(|(m, _)| time(*m)).collect();
+        warn(
+            format!("{} stamped before 2014 or after today: impossible times", counted(n, "event", "events")),
+            format!(
+                "{} {} a time before 2014-06-06 (Kubernetes' first commit) or more than a day after the time of \
+                 this analysis: {}{}. A wrong clock, or an export that broke or made up the times, stamps them so. \
+                 They are kept and counted, but the window runs from the first event to the last, so its length and \
+                 the rates in the other findings span them; use --now and --since to analyse only the time the \
+                 other events cover.",
+                counted(n, "event", "events"),
+                if n == 1.0 { "carries" } else { "carry" },
+                listed.join(", "),
+                if implausible.len() > 5 {
+                    format!(" and {} more minutes", implausible.len() - 5)
+                } else {
+                    String::new()
+                }
+            ),
+            &format!(
+                "{}\n| where TimeGenerated < datetime(2014-06-06) or TimeGenerated > now() + 1d\n\
+                 | summarize Events = count(), First = min(TimeGenerated), Last = max(TimeGenerated)",
+                ctx.events()
+            ),
+            vec![],
+        );
     }
     let mut gaps: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
     for pair in bins.windows(2) {

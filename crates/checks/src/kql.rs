@@ -33,8 +33,17 @@ pub fn requests(table: &str, window: &TimeRange) -> String {
 /// True for the event that stands for a request: its last stage (see [`requests`]).
 pub const NOT_EARLY_STAGE: &str = r#"Stage !in ("RequestReceived", "ResponseStarted")"#;
 
-/// A request's latency in milliseconds, as the AKS guide computes it.
-pub const LATENCY_MS: &str = "datetime_diff('millisecond', StageReceivedTime, RequestReceivedTime)";
+/// A request's latency in milliseconds, as the AKS guide computes it; null when its two times
+/// cannot both be right: the response stamped before the request, or more than a day after it
+/// (every request this is used on is short-running: the API server times those out after a
+/// minute by default). Such times came from a stepped clock or a broken export, and drove
+/// P99s of 10,262,019,649 s (review s40, item 3); AUD009 counts them ([`IMPOSSIBLE_LATENCY`]).
+pub const LATENCY_MS: &str = "iff(StageReceivedTime >= RequestReceivedTime and StageReceivedTime <= RequestReceivedTime + 1d, \
+     datetime_diff('millisecond', StageReceivedTime, RequestReceivedTime), long(null))";
+
+/// True for a request whose two times are both present and [`LATENCY_MS`] refuses.
+pub const IMPOSSIBLE_LATENCY: &str =
+    "isnotnull(StageReceivedTime) and isnotnull(RequestReceivedTime) and isnull(latency)";
 
 /// True for requests that count toward latency SLOs: not watches, not the long-running
 /// `exec`, `attach`, `portforward`, `proxy` and `log` subresources.

@@ -490,6 +490,81 @@ fn a_hole_in_the_log_is_reported_by_the_evidence_check() {
     assert!(whole.outcome.findings.iter().all(|f| f.code != "AUD009" || f.severity == Severity::Info));
 }
 
+/// Review s40, item 3: a request stamped received in 1700 (or answered before it was received)
+/// made AUD003's P99 10,262,019,649 s and AUD004's expensive LIST time millions of hours; an
+/// event stamped in 2262 stretched the window to 89,331 days. Such times are left out of every
+/// latency, and AUD009 counts them and says why.
+#[test]
+fn impossible_times_are_left_out_of_latencies_and_reported_by_the_evidence_check() {
+    let mut cluster = Cluster::new().healthy();
+    for (i, latency_ms) in [(0, 40), (1, -600_000)] {
+        cluster.add(common::Req {
+            at_ms: 1_000_000 + i,
+            latency_ms,
+            verb: "list",
+            uri: "/api/v1/pods".to_owned(),
+            user: "u",
+            agent: "broken-clock/v1",
+            resource: "pods",
+            ..common::Req::default()
+        });
+    }
+    // The first: received in 1700, answered now.
+    let old = chrono::DateTime::parse_from_rfc3339("1700-01-01T00:00:00Z").expect("time").to_utc();
+    let first = cluster
+        .events
+        .iter_mut()
+        .rev()
+        .find(|e| {
+            e.user_agent.as_deref() == Some("broken-clock/v1")
+                && e.stage == "ResponseComplete"
+                && e.request_received_timestamp.zip(e.stage_timestamp).is_some_and(|(a, b)| a < b)
+        })
+        .expect("the first broken request");
+    first.request_received_timestamp = Some(old);
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let warning = |start: &str| {
+        d.outcome
+            .findings
+            .iter()
+            .find(|f| f.code == "AUD009" && f.severity == Severity::Warning && f.title.starts_with(start))
+            .unwrap_or_else(|| panic!("no AUD009 {start:?}: {:#?}", d.outcome.findings))
+    };
+    let impossible = warning("2 requests with impossible times");
+    assert_eq!(measure(impossible, "requests with impossible times"), 2.0);
+    // No latency anywhere reaches the broken ones: the longest the healthy cluster has is
+    // under a minute, and the broken client has no latency at all.
+    for f in &d.outcome.findings {
+        for m in f.evidence.measures.iter().filter(|m| m.unit == "ms" || m.unit == "s") {
+            let seconds = if m.unit == "ms" { m.value / 1000.0 } else { m.value };
+            assert!((0.0..3600.0).contains(&seconds), "{}: {} = {} {}", f.code, m.label, m.value, m.unit);
+        }
+    }
+    assert!(
+        !d.outcome.findings.iter().any(|f| f.severity >= Severity::Warning && f.code != "AUD009"),
+        "{:#?}",
+        d.outcome.findings.iter().map(|f| (&f.code, &f.title)).collect::<Vec<_>>()
+    );
+    // An event stamped in 2262: counted, and the window's reach explained.
+    let mut cluster = Cluster::new().healthy();
+    let mut late = cluster.events.last().expect("an event").clone();
+    let t = chrono::DateTime::parse_from_rfc3339("2262-01-01T00:00:00Z").expect("time").to_utc();
+    (late.request_received_timestamp, late.stage_timestamp) = (Some(t), Some(t));
+    late.audit_id = "late".to_owned();
+    cluster.events.push(late);
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    assert!(
+        d.outcome.findings.iter().any(|f| f.code == "AUD009"
+            && f.severity == Severity::Warning
+            && f.title == "1 event stamped before 2014 or after today: impossible times"
+            && f.summary.contains("2262-01-01 00:00")),
+        "{:#?}",
+        d.outcome.findings.iter().map(|f| (&f.code, &f.title)).collect::<Vec<_>>()
+    );
+}
+
 /// Events of the real fixtures that parse as log-backend events (the malformed Falco case is
 /// skipped, as ingest skips it).
 fn real_events() -> Vec<audit::Event> {
