@@ -315,6 +315,17 @@ pub fn datetime_from_nanos(e: Expr) -> Expr {
     cast(e, crate::types::timestamp())
 }
 
+/// `a op b` (`+`, `-` or `*`) of nanosecond counts, null where it overflows: a datetime or
+/// timespan past the 64 bits that hold it is no value, never one wrapped around to another.
+pub fn checked_nanos(a: Expr, op: Operator, b: Expr) -> Expr {
+    let op = match op {
+        Operator::Plus => "+",
+        Operator::Minus => "-",
+        _ => "*",
+    };
+    call(&udfs().checked_nanos, vec![a, lit(op), b])
+}
+
 /// A timespan from integer nanoseconds.
 pub fn timespan_from_nanos(e: Expr) -> Expr {
     cast(e, DataType::Duration(TimeUnit::Nanosecond))
@@ -503,17 +514,18 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
     use KType::*;
     use Operator::*;
     let out = match (ta, op, tb) {
+        // Null where the nanoseconds overflow, never wrapped around (see `checked_nanos`).
         (DateTime, Minus, DateTime) => {
-            TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), Minus, nanos(ex(b)))), TimeSpan)
+            TExpr::new(timespan_from_nanos(checked_nanos(nanos(ex(a)), Minus, nanos(ex(b)))), TimeSpan)
         }
         (DateTime, Plus | Minus, TimeSpan) => {
-            TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), op, nanos(ex(b)))), DateTime)
+            TExpr::new(datetime_from_nanos(checked_nanos(nanos(ex(a)), op, nanos(ex(b)))), DateTime)
         }
         (TimeSpan, Plus, DateTime) => {
-            TExpr::new(datetime_from_nanos(binary_expr(nanos(ex(a)), Plus, nanos(ex(b)))), DateTime)
+            TExpr::new(datetime_from_nanos(checked_nanos(nanos(ex(a)), Plus, nanos(ex(b)))), DateTime)
         }
         (TimeSpan, Plus | Minus, TimeSpan) => {
-            TExpr::new(timespan_from_nanos(binary_expr(nanos(ex(a)), op, nanos(ex(b)))), TimeSpan)
+            TExpr::new(timespan_from_nanos(checked_nanos(nanos(ex(a)), op, nanos(ex(b)))), TimeSpan)
         }
         (TimeSpan, Modulo, TimeSpan) => TExpr::new(
             timespan_from_nanos(binary_expr(nanos(ex(a)), op, nonzero(nanos(ex(b)), &DataType::Int64))),
@@ -524,7 +536,7 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
             Real,
         ),
         (TimeSpan, Multiply, Int | Long) => TExpr::new(
-            timespan_from_nanos(binary_expr(nanos(ex(a)), op, cast(ex(b), DataType::Int64))),
+            timespan_from_nanos(checked_nanos(nanos(ex(a)), op, cast(ex(b), DataType::Int64))),
             TimeSpan,
         ),
         (TimeSpan, Divide, Int | Long) => TExpr::new(

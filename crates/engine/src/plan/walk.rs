@@ -2561,7 +2561,11 @@ impl Planner<'_> {
                 };
                 let n = convert(self.scalar(rel, &args[1])?, KType::Long).expr;
                 let dt = convert(self.scalar(rel, &args[2])?, KType::DateTime).expr;
-                Ok(Value::expr(value::datetime_from_nanos(value::nanos(dt) + n * lit(unit)), KType::DateTime))
+                let offset = value::checked_nanos(n, DfOp::Multiply, lit(unit));
+                Ok(Value::expr(
+                    value::datetime_from_nanos(value::checked_nanos(value::nanos(dt), DfOp::Plus, offset)),
+                    KType::DateTime,
+                ))
             }
             "abs" | "sqrt" | "exp" | "log" | "log10" | "log2" | "ceiling" => {
                 let v = one(self)?;

@@ -1,9 +1,11 @@
-//! Numbers: `isnan`, `isinf`, `isfinite` and `make_timespan`.
+//! Numbers: `isnan`, `isinf`, `isfinite`, `make_timespan`, and the arithmetic of datetimes
+//! and timespans in nanoseconds, null where it overflows.
 
 use std::sync::Arc;
 
+use arrow::array::Int64Array;
 use arrow::array::{Array, AsArray, BooleanBuilder, DurationNanosecondBuilder};
-use arrow::datatypes::Float64Type;
+use arrow::datatypes::{Float64Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
 
@@ -61,4 +63,39 @@ pub fn make_timespan(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValu
         out.append_option(in_range.then(|| ticks as i64 * 100));
     }
     finish(Arc::new(out.finish()), args)
+}
+
+/// `kql_checked_nanos(a, op, b)`: `a + b`, `a - b` or `a * b` (`op` "+", "-" or "*") of
+/// nanosecond counts (datetimes since 1970, timespans, their factors), null where the result
+/// leaves the 64 bits that hold it (1677-09-21 to 2262-04-11 for a datetime, 292 years for a
+/// timespan): Kusto gives null outside its range; plain `+` wrapped around, and
+/// `datetime(2261-12-31) + 1000d` was a time in 1680 (review s40, item 4).
+pub fn checked_nanos(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let op: fn(i64, i64) -> Option<i64> = match args.get(1) {
+        Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(k)))) if k == "+" => i64::checked_add,
+        Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(k)))) if k == "-" => i64::checked_sub,
+        Some(ColumnarValue::Scalar(ScalarValue::Utf8(Some(k)))) if k == "*" => i64::checked_mul,
+        _ => return exec_err!("kql_checked_nanos needs the operator +, - or *"),
+    };
+    let [a, _, b] = args else { return exec_err!("kql_checked_nanos takes two numbers and an operator") };
+    let operands = [a.clone(), b.clone()];
+    let n = rows_for(&operands, rows);
+    let left = arg_array(a, n)?;
+    let Some(left) = left.as_primitive_opt::<Int64Type>() else {
+        return exec_err!("kql_checked_nanos needs 64-bit integers, got {}", left.data_type());
+    };
+    // A constant on the right (`+ 1d`, `* 1000000`) is read once, not made into a column.
+    let out: Int64Array = match b {
+        ColumnarValue::Scalar(ScalarValue::Int64(v)) => {
+            left.iter().map(|x| x.zip(*v).and_then(|(x, y)| op(x, y))).collect()
+        }
+        _ => {
+            let right = arg_array(b, n)?;
+            let Some(right) = right.as_primitive_opt::<Int64Type>() else {
+                return exec_err!("kql_checked_nanos needs 64-bit integers, got {}", right.data_type());
+            };
+            left.iter().zip(right.iter()).map(|(x, y)| x.zip(y).and_then(|(x, y)| op(x, y))).collect()
+        }
+    };
+    finish(Arc::new(out), &operands)
 }

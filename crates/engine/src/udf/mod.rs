@@ -328,6 +328,7 @@ udfs! {
     dyn_op => "kql_dyn_op", ret::utf8, arrays::dyn_op;
     percentile_tdigest => "kql_percentile_tdigest", ret::float64, tdigest::percentile_tdigest;
     make_timespan => "kql_make_timespan", ret::duration, math::make_timespan;
+    checked_nanos => "kql_checked_nanos", ret::int64, math::checked_nanos;
     tz_convert => "kql_tz_convert", ret::timestamp, time::tz_convert;
 }
 
