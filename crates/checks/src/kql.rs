@@ -38,7 +38,10 @@ pub const NOT_EARLY_STAGE: &str = r#"Stage !in ("RequestReceived", "ResponseStar
 /// (every request this is used on is short-running: the API server times those out after a
 /// minute by default). Such times came from a stepped clock or a broken export, and drove
 /// P99s of 10,262,019,649 s (review s40, item 3); AUD009 counts them ([`IMPOSSIBLE_LATENCY`]).
-pub const LATENCY_MS: &str = "iff(StageReceivedTime >= RequestReceivedTime and StageReceivedTime <= RequestReceivedTime + 1d, \
+/// The difference is written twice, and computed once: the engine eliminates the common
+/// subexpression (0.25 s for AUD003's P99 over the 8.7 million demo events, as without the
+/// bound; bounding the times themselves cost 0.27 s).
+pub const LATENCY_MS: &str = "iff(datetime_diff('millisecond', StageReceivedTime, RequestReceivedTime) between (0 .. 86400000), \
      datetime_diff('millisecond', StageReceivedTime, RequestReceivedTime), long(null))";
 
 /// True for a request whose two times are both present and [`LATENCY_MS`] refuses.

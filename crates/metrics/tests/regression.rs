@@ -198,6 +198,37 @@ fn met001_judges_the_slo_on_the_sli_histogram_when_the_scrape_has_it() {
     );
 }
 
+/// Review s40, item 6: the SLI histogram's coarser buckets interpolated a P99 (≈50 ms in its
+/// first bucket) above the P99 with webhooks and APF queues (24 ms), which it cannot exceed: the
+/// SLI leaves time out of each request. It is capped at the total's and the summary says why.
+#[test]
+fn met001_sli_p99_never_exceeds_the_p99_with_webhooks_and_queues() {
+    let labels = r#"group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1""#;
+    let text = format!(
+        "{BUILD_130}{}{}",
+        histogram("apiserver_request_duration_seconds", labels, &[("1", 0), ("2", 797), ("+Inf", 797)]),
+        histogram("apiserver_request_sli_duration_seconds", labels, &[("1", 0), ("5", 797), ("+Inf", 797)]),
+    );
+    let out = run_checks(&text);
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(
+        f.title,
+        "POST pods (resource): P99 latency ≈1.99 s without webhooks and APF queues is above the 1.00 s SLO"
+    );
+    assert!(
+        f.summary.contains(
+            "That is more than the P99 with webhooks and APF queues (1.99 s), which the SLI cannot exceed"
+        ),
+        "{}",
+        f.summary
+    );
+    let sli =
+        f.evidence.measures.iter().find(|m| m.label.starts_with("SLI P99, without")).expect("SLI measure");
+    let total = f.evidence.measures.iter().find(|m| m.label.starts_with("P99 latency")).expect("P99 measure");
+    assert!(sli.value <= total.value, "{} > {}", sli.value, total.value);
+}
+
 /// Metrics review item 10: `apiserver_storage_objects{resource="pods"} +Inf` was printed as
 /// "170,141,183,460,469,231,731,687,303,715,884,105,727 pods objects" (i128::MAX), and NaN
 /// counts and sizes silently became 0 or nothing.
