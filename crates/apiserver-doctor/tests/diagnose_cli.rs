@@ -961,3 +961,19 @@ fn since_longer_than_the_store_can_hold_reads_everything_instead_of_panicking() 
         assert_eq!(codes(&["--since", since]), all, "--since {since}");
     }
 }
+
+/// Review s40: `--now 3000-01-01` was "expected `latest`, `now` or a time", of a well-formed
+/// time: it is outside the range the store holds, and the message says which.
+#[test]
+fn now_outside_the_times_the_store_holds_names_the_range() {
+    for now in ["3000-01-01T00:00:00Z", "1600-05-01"] {
+        let out = common::doctor_alone("diagnose", &["--now", now, "--fail-on", "never"]);
+        common::assert_usage_error(
+            &out,
+            &format!(
+                "--now: \"{now}\" is outside the times apiserver-doctor can hold (1678-01-01 to 2262-04-11"
+            ),
+            &now,
+        );
+    }
+}

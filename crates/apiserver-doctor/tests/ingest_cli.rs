@@ -1118,3 +1118,24 @@ fn a_copytruncated_log_starting_with_nuls_is_read_and_the_nuls_are_reported() {
     assert!(stderr.contains("logrotate's copytruncate"), "{stderr}");
     assert!(stderr.contains("  audit.log: 100,000 NUL bytes"), "{stderr}");
 }
+
+/// Review s40: the MB/s of an ingest of gzip files counted their compressed bytes without
+/// saying so.
+#[test]
+fn the_speed_of_a_compressed_ingest_says_it_counts_compressed_bytes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(events(50, "gz").as_bytes()).expect("gzip");
+    std::fs::write(dir.path().join("audit.log.gz"), gz.finish().expect("gzip")).expect("write");
+    std::fs::write(dir.path().join("plain.log"), events(5, "plain")).expect("write");
+    let out = run(&["ingest", "audit.log.gz", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("MB/s, compressed files counted at their compressed size"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(&["ingest", "plain.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("compressed"), "{}", text(&out.stdout));
+}

@@ -557,7 +557,8 @@ fn an_in_memory_max_that_is_not_a_number_is_said_and_the_default_used() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
-            "APISERVER_DOCTOR_IN_MEMORY_MAX=\"abc\" is not a number of bytes; using the default, 268435456"
+            "APISERVER_DOCTOR_IN_MEMORY_MAX=\"abc\" is not a size (bytes, or a number with K, M, G or T, 1024-based); \
+             using the default, 268435456"
         ),
         "{}",
         stderr(&out)
@@ -582,4 +583,47 @@ fn a_chart_asked_of_a_query_without_render_is_an_error() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("`render table` gives no chart here"), "{}", stderr(&o));
     assert!(!path.exists());
+}
+
+/// Review s40: `APISERVER_DOCTOR_IN_MEMORY_MAX=1K` was refused ("not a number of bytes") while
+/// `APISERVER_DOCTOR_MEMORY_LIMIT` takes the same suffixes: it is a size now, in force.
+#[test]
+fn an_in_memory_max_with_a_suffix_is_a_size_in_force() {
+    let input = eventhub();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let out = bin()
+        .args(["query", "--input", input.to_str().expect("utf-8 path"), "-o", "csv", "AKSAudit | count"])
+        .env("APISERVER_DOCTOR_IN_MEMORY_MAX", "1K")
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("is not a size"), "{}", stderr(&out));
+    // The fixture is larger than 1 KiB: read through a store, as the limit says.
+    assert!(stderr(&out).contains("reading it through a cached store"), "{}", stderr(&out));
+}
+
+/// Review s40: `echo Q | query --input -` took standard input for the query, then read no
+/// events from it. The query and the events cannot both come from standard input: refused.
+#[test]
+fn the_query_and_the_events_cannot_both_come_from_standard_input() {
+    let mut child = bin()
+        .args(["query", "--input", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    if let Some(mut stdin) = child.stdin.take() {
+        // The child may refuse before reading: a closed pipe is fine.
+        let _ = stdin.write_all(b"AKSAudit | count\n");
+    }
+    let out = child.wait_with_output().expect("waits");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("--input - reads the events from standard input, so the query cannot come from it too"),
+        "{}",
+        stderr(&out)
+    );
 }

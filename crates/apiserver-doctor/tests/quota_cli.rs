@@ -50,7 +50,7 @@ fn bad_arguments_name_the_option_and_the_value() {
         // Each mistake is named as what it is, not as one of case (docs review 27 §10).
         (
             vec!["-n", "ci", "--resources", "pods=-1"],
-            "--resources \"pods=-1\": the count \"-1\" is not a whole number",
+            "--resources \"pods=-1\": the count -1 is negative: a quota allows 0 or more objects",
         ),
         (vec!["-n", "ci", "--resources", "pods=abc"], "the count \"abc\" is not a whole number"),
         (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "\"Jobs.batch\" has upper case letters"),

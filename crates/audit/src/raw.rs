@@ -335,13 +335,6 @@ impl<B> RawEvent<'_, B> {
             }
         }
     }
-
-    /// True when no timestamp field holds a time.
-    pub(crate) fn has_no_timestamp(&self) -> bool {
-        !time_given(&self.request_received_timestamp)
-            && !time_given(&self.stage_timestamp)
-            && !time_given(&self.timestamp)
-    }
 }
 
 /// Whether a timestamp field holds a time: present, and not empty or blank (an `AKSAudit`

@@ -539,6 +539,21 @@ fn events_without_timestamps_are_kept_and_counted() {
     assert!(b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").is_null(0));
 }
 
+/// Review s40: an `AKSAudit` row with a TimeGenerated but neither request time was "1 event
+/// without timestamps" at ingest, while `stats` and every window (on TimeGenerated) had it.
+#[test]
+fn an_azure_row_with_only_its_time_generated_has_a_time() {
+    let row = r#"{"TimeGenerated":"2024-01-01T10:00:02Z","Level":"Metadata","AuditId":"a1","Stage":"ResponseComplete","RequestUri":"/api/v1/pods","Verb":"list","RequestReceivedTime":"","StageReceivedTime":"","Type":"AKSAudit"}"#;
+    let (f, rows) = read("aks.json", row.as_bytes());
+    assert_eq!(
+        (f.events, rows.num_rows(), f.without_timestamps, f.skipped),
+        (1, 1, 0, 0),
+        "{:?}",
+        messages(&f)
+    );
+    assert!(rows.column_by_name(col::STAGE_TIMESTAMP).expect("ts").is_null(0));
+}
+
 #[test]
 fn empty_timestamps_are_missing_ones_in_every_format() {
     // As an `AKSAudit` export writes them: kept with null times and counted, never skipped.

@@ -56,6 +56,22 @@ impl Config {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
+        // A list or a line of text is no config (review s40: a list was "expected struct
+        // RawConfig", the parser's name for our own type).
+        if let Ok(top) = yaml_serde::from_str::<yaml_serde::Value>(text) {
+            let got = match top {
+                yaml_serde::Value::Mapping(_) | yaml_serde::Value::Null => None,
+                yaml_serde::Value::Sequence(_) => Some("a list"),
+                yaml_serde::Value::String(_) => Some("a line of text"),
+                _ => Some("a single value"),
+            };
+            if let Some(got) = got {
+                return Err(err(
+                    Some((1, 1)),
+                    format!("expected a mapping of `kubernetes_version:` and `thresholds:`, got {got}"),
+                ));
+            }
+        }
         let raw: RawConfig = yaml_serde::from_str(text).map_err(|e| {
             let location = e.location().map(|l| (l.line(), l.column()));
             err(location, e.to_string())
@@ -184,5 +200,19 @@ mod tests {
         );
         let e = Config::parse("thresholds:\n  min_requests: .nan\n", "doctor.yaml").expect_err("nan");
         assert!(e.message.contains("finite"), "{e}");
+        // Review s40: a list at the top, and a fraction of a count.
+        let e = Config::parse("- min_requests: 3\n", "doctor.yaml").expect_err("a list");
+        assert_eq!(
+            e.to_string(),
+            "doctor.yaml:1:1: expected a mapping of `kubernetes_version:` and `thresholds:`, got a list"
+        );
+        let e = Config::parse("thresholds:\n  min_requests: 2.5\n", "doctor.yaml").expect_err("a fraction");
+        assert_eq!(
+            e.to_string(),
+            "doctor.yaml:2:3: thresholds.min_requests: threshold `min_requests` is a whole number, got 2.5"
+        );
+        let c = Config::parse("thresholds:\n  expensive_list_concurrency_warning: 0.25\n", "d.yaml")
+            .expect("a share of a request");
+        assert_eq!(c.thresholds.value(th::EXPENSIVE_LIST_CONCURRENCY_WARNING), 0.25);
     }
 }

@@ -47,7 +47,7 @@ fn meminfo_total(text: &str) -> Option<usize> {
 }
 
 /// `4G`, `512M`, `1.5g`, `2GiB`, `1048576`: bytes, `None` for anything else (or zero).
-pub(crate) fn parse_size(s: &str) -> Option<usize> {
+pub fn parse_size(s: &str) -> Option<usize> {
     let s = s.trim();
     let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
     let (number, unit) = (s[..split].trim(), s[split..].trim().to_ascii_uppercase());

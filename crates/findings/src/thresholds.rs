@@ -177,6 +177,11 @@ impl Thresholds {
             return Err(format!("threshold `{name}` must not be negative, got {value}"));
         }
         match self.items.iter_mut().find(|t| t.name == name) {
+            // Counts of requests, objects and bytes come whole (review s40: `min_requests: 2.5`).
+            Some(t) if matches!(t.unit, "count" | "bytes") && value.fract() != 0.0 => Err(format!(
+                "threshold `{name}` is a whole number{}, got {value}",
+                if t.unit == "bytes" { " of bytes" } else { "" }
+            )),
             Some(t) => {
                 t.value = value;
                 t.overridden = true;

@@ -354,10 +354,12 @@ pub fn parse_flow_schema(v: &Value, file: &str, line: usize) -> Result<FlowSchem
     let spec = v.get("spec").ok_or("spec: missing")?;
     let matching_precedence = match spec.get("matchingPrecedence") {
         None | Some(Value::Null) => 1000,
-        Some(p) => p
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| format!("spec.matchingPrecedence: expected a whole number, got {p}"))?,
+        // The API server takes 1 to 10000 (review s40: -5 was "not a whole number").
+        Some(p) => {
+            p.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| (1..=10_000).contains(n)).ok_or_else(
+                || format!("spec.matchingPrecedence: expected a whole number from 1 to 10000, got {p}"),
+            )?
+        }
     };
     let priority_level = spec
         .pointer("/priorityLevelConfiguration/name")
@@ -457,6 +459,9 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
         None => return Err("spec.type: missing".to_owned()),
     };
     let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if !exempt {
+        check_limited_numbers(v.pointer("/spec/limited"))?;
+    }
     let limits = (!exempt).then(|| {
         let limited = v.pointer("/spec/limited");
         let num = |path: &str| {
@@ -484,6 +489,38 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
         }
     });
     Ok(PriorityLevel { name, api_version: api.to_owned(), exempt, limits, file: file.to_owned(), line })
+}
+
+/// The numbers of `spec.limited` that are given: each a whole number of 0 or more, and
+/// `lendablePercent` at most 100, as the API server validates them. Such a level was read with
+/// the field as if absent (`nominalConcurrencyShares: -1` as 30, `lendablePercent: 500` as 0),
+/// without a word (review s40).
+fn check_limited_numbers(limited: Option<&Value>) -> Result<(), String> {
+    const FIELDS: &[&str] = &[
+        "/nominalConcurrencyShares",
+        "/assuredConcurrencyShares",
+        "/lendablePercent",
+        "/borrowingLimitPercent",
+        "/limitResponse/queuing/queues",
+        "/limitResponse/queuing/handSize",
+        "/limitResponse/queuing/queueLengthLimit",
+    ];
+    let Some(limited) = limited else { return Ok(()) };
+    for path in FIELDS {
+        let Some(x) = limited.pointer(path).filter(|x| !x.is_null()) else { continue };
+        let field = format!("spec.limited{}", path.replace('/', "."));
+        let Some(n) = x.as_u64().and_then(|n| u32::try_from(n).ok()) else {
+            return Err(format!(
+                "{field}: expected a whole number of 0 or more, got {x} (the API server refuses it)"
+            ));
+        };
+        if *path == "/lendablePercent" && n > 100 {
+            return Err(format!(
+                "{field}: expected a percentage from 0 to 100, got {n} (the API server refuses it)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The annotation that keeps an explicit `nominalConcurrencyShares: 0` in flowcontrol v1beta3:

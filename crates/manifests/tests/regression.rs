@@ -239,3 +239,61 @@ fn a_manifest_nested_absurdly_deep_is_skipped_without_parsing_it() {
         Some("deep.yaml:12: invalid YAML: brackets nested deeper than 128 levels, not parsed")
     );
 }
+
+/// Review s40: numbers the API server refuses were read as if absent or taken as written:
+/// `nominalConcurrencyShares: -1` (read as 30), `lendablePercent: 500` (read as 0), and
+/// `matchingPrecedence: -5` said to be "not a whole number". Each is named with its field.
+#[test]
+fn apf_numbers_out_of_the_api_servers_ranges_are_named_with_their_field() {
+    let level = |limited: &str| {
+        format!(
+            "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: p\nspec:\n  type: Limited\n  limited:\n{limited}"
+        )
+    };
+    for (limited, says) in [
+        (
+            "    nominalConcurrencyShares: -1\n",
+            "PriorityLevelConfiguration p: spec.limited.nominalConcurrencyShares: expected a whole number of 0 or more, got -1",
+        ),
+        (
+            "    lendablePercent: 500\n",
+            "PriorityLevelConfiguration p: spec.limited.lendablePercent: expected a percentage from 0 to 100, got 500",
+        ),
+        (
+            "    nominalConcurrencyShares: 2.5\n",
+            "spec.limited.nominalConcurrencyShares: expected a whole number of 0 or more, got 2.5",
+        ),
+        (
+            "    limitResponse:\n      type: Queue\n      queuing:\n        queues: -4\n",
+            "spec.limited.limitResponse.queuing.queues: expected a whole number",
+        ),
+    ] {
+        let mut m = Manifests::default();
+        parse_text("plc.yaml", &level(limited), &mut m);
+        assert!(m.priority_levels.is_empty(), "{limited}");
+        assert!(located(&m).contains(says), "{limited}: {}", located(&m));
+    }
+    // In range, and null (absent), it is read.
+    let mut m = Manifests::default();
+    parse_text(
+        "plc.yaml",
+        &level(
+            "    nominalConcurrencyShares: 5\n    lendablePercent: 100\n    borrowingLimitPercent: null\n",
+        ),
+        &mut m,
+    );
+    assert_eq!(m.priority_levels.len(), 1, "{}", located(&m));
+    let schema = "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: a\nspec:\n  priorityLevelConfiguration:\n    name: global-default\n  matchingPrecedence: PREC\n";
+    for prec in ["-5", "0", "10001"] {
+        let mut m = Manifests::default();
+        parse_text("fs.yaml", &schema.replace("PREC", prec), &mut m);
+        assert!(m.flow_schemas.is_empty(), "{prec}");
+        assert!(
+            located(&m).contains(&format!(
+                "FlowSchema a: spec.matchingPrecedence: expected a whole number from 1 to 10000, got {prec}"
+            )),
+            "{prec}: {}",
+            located(&m)
+        );
+    }
+}

@@ -163,6 +163,17 @@ fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
         Some(engine::Now::At(t)) => Ok(WindowEnd::At(t)),
         Some(engine::Now::Wall) => Ok(WindowEnd::At(chrono::Utc::now())),
         None => {
+            // A well-formed date of a year the store cannot hold: said so, not "expected a time".
+            let year = text.trim().get(..4).filter(|y| y.bytes().all(|b| b.is_ascii_digit()));
+            if let Some(year) = year.and_then(|y| y.parse::<u32>().ok())
+                && !(1678..=2262).contains(&year)
+                && text.trim().as_bytes().get(4) == Some(&b'-')
+            {
+                anyhow::bail!(
+                    "--now: {text:?} is outside the times apiserver-doctor can hold (1678-01-01 to 2262-04-11, \
+                     nanoseconds since 1970 in 64 bits)"
+                )
+            }
             anyhow::bail!(
                 "--now: expected `latest`, `now` or a time such as 2024-05-01T10:00:00Z, got {text:?}"
             )

@@ -161,7 +161,7 @@ fn render(
     let read = files.len().saturating_sub(report.entries_not_read);
     writeln!(
         out,
-        "ingested {} {} into {} ({} read from {} {}, {} {} dropped) in {:.1} s, {:.0} MB/s",
+        "ingested {} {} into {} ({} read from {} {}, {} {} dropped) in {:.1} s, {:.0} MB/s{}",
         count(report.kept),
         if report.kept == 1 { "event" } else { "events" },
         store.display(),
@@ -171,7 +171,13 @@ fn render(
         count(report.duplicates),
         if report.duplicates == 1 { "duplicate" } else { "duplicates" },
         elapsed.as_secs_f64(),
-        report.bytes() as f64 / 1e6 / secs
+        report.bytes() as f64 / 1e6 / secs,
+        // Bytes as read from disk: for gzip or zstd files, the compressed ones (review s40).
+        if files.iter().any(|f| f.compression != audit::read::Compression::None) {
+            ", compressed files counted at their compressed size"
+        } else {
+            ""
+        }
     )
 }
 

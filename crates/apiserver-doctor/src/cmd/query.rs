@@ -90,6 +90,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             (q, f.display().to_string())
         }
         (None, None) => {
+            // Standard input is read once: as the events or as the query, not both (review s40:
+            // `echo Q | query --input -` read the query, then no events from the empty stream).
+            if args.input.iter().any(|p| p.as_os_str() == "-") {
+                anyhow::bail!(
+                    "no query: --input - reads the events from standard input, so the query cannot come from it \
+                     too; pass the query as an argument or with -f FILE"
+                );
+            }
             if std::io::stdin().is_terminal() {
                 anyhow::bail!("no query: pass it as an argument, with -f FILE, or on standard input");
             }
@@ -201,11 +209,17 @@ fn input_bytes(paths: &[std::path::PathBuf]) -> u64 {
 /// replaced by the default (docs review 27 §10: `=abc` read as if unset).
 fn in_memory_max(value: Option<&str>) -> u64 {
     let Some(v) = value else { return IN_MEMORY_MAX_BYTES };
-    match v.trim().parse::<u64>() {
-        Ok(n) => n,
-        Err(_) => {
+    // Bytes, or a size with K, M, G or T as APISERVER_DOCTOR_MEMORY_LIMIT takes it (review s40:
+    // `1K` was refused here and taken there); 0 reads every input through a store.
+    if v.trim() == "0" {
+        return 0;
+    }
+    match engine::memory::parse_size(v) {
+        Some(n) => n as u64,
+        None => {
             eprintln!(
-                "warning: APISERVER_DOCTOR_IN_MEMORY_MAX={v:?} is not a number of bytes; using the default, {IN_MEMORY_MAX_BYTES}"
+                "warning: APISERVER_DOCTOR_IN_MEMORY_MAX={v:?} is not a size (bytes, or a number with K, M, G or T, \
+                 1024-based); using the default, {IN_MEMORY_MAX_BYTES}"
             );
             IN_MEMORY_MAX_BYTES
         }

@@ -132,10 +132,12 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
         )
     };
     let (name, count) = text.trim().split_once('=').ok_or_else(|| bad("no `=COUNT`".to_owned()))?;
-    let hard: u64 = count
-        .trim()
-        .parse()
-        .map_err(|_| bad(format!("the count {:?} is not a whole number", count.trim())))?;
+    let hard: u64 = count.trim().parse().map_err(|_| {
+        bad(match count.trim().parse::<i64>() {
+            Ok(n) if n < 0 => format!("the count {n} is negative: a quota allows 0 or more objects"),
+            _ => format!("the count {:?} is not a whole number", count.trim()),
+        })
+    })?;
     let (resource, group) = name.split_once('.').unwrap_or((name, ""));
     if let Some(why) = remedy::resource_mistake(resource, group) {
         return Err(bad(why));

@@ -559,7 +559,8 @@ impl Collector {
         // Also an event whose times lie outside what a nanosecond timestamp holds (the years
         // 1677–2262): stored null as well, it was counted by `stats` but not said by ingest
         // (ingest review s38, item 5).
-        if event.has_no_timestamp() || self.builders[builder].last_row_has_no_time() {
+        // An Azure row's TimeGenerated counts as a time (review s40): the row as stored says.
+        if self.builders[builder].last_row_has_no_time() {
             self.without_timestamps += 1;
         }
         Ok(())
