@@ -102,6 +102,14 @@ fn a_file_without_samples_a_missing_file_and_a_bad_interval_exit_2() {
     let out = doctor(&fixtures(), &["metrics", "--interval=-5", "etcd-3.6.6-nri-k8s1_35.prom"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--interval must be a positive number"), "{}", text(&out.stderr));
+    // Review s40: 1e308 was taken, and made every rate zero.
+    let out = doctor(&fixtures(), &["metrics", "--interval=1e308", "etcd-3.6.6-nri-k8s1_35.prom"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--interval must be at most 31622400 seconds (a year), got 1e308"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -505,4 +513,32 @@ fn two_scrapes_from_different_replicas_still_give_cluster_wide_growth_once() {
     assert!(run.contains(&"MET003") && run.contains(&"MET005"), "{run:?}");
     let notes = json["overview"]["notes"].to_string();
     assert!(notes.contains("compared across the scrapes of different processes"), "{notes}");
+}
+
+/// Review s40: the same file named twice was read as two scrapes taken at the same time.
+#[test]
+fn a_file_named_twice_is_one_scrape() {
+    let out = doctor(
+        &fixtures(),
+        &[
+            "metrics",
+            "etcd-3.6.6-nri-k8s1_35.prom",
+            "./etcd-3.6.6-nri-k8s1_35.prom",
+            "--fail-on",
+            "never",
+            "-o",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(
+            "warning: ./etcd-3.6.6-nri-k8s1_35.prom: the same file as etcd-3.6.6-nri-k8s1_35.prom, read once"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let once =
+        doctor(&fixtures(), &["metrics", "etcd-3.6.6-nri-k8s1_35.prom", "--fail-on", "never", "-o", "json"]);
+    assert_eq!(text(&out.stdout), text(&once.stdout));
 }

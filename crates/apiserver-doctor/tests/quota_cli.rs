@@ -62,6 +62,12 @@ fn bad_arguments_name_the_option_and_the_value() {
         (vec!["-n", "ci", "--resources", "pods.core=5"], "`pods`, not `pods.core`"),
         (vec!["-n", "ci", "--resources", "pod=5"], "`pods`, not `pod`"),
         (vec!["-n", "ci", "--resources", "nodes=10"], "nodes is cluster-scoped"),
+        // Review s40: a compute quota is not a count of objects.
+        (
+            vec!["-n", "ci", "--resources", "requests.cpu=5"],
+            "requests.cpu is a compute or storage quota, not a count of objects",
+        ),
+        (vec!["-n", "ci", "--resources", "memory=5"], "memory is a compute or storage quota"),
         (vec!["-n", "ci", "--resources", "pods=5,pods=6"], "--resources: pods is capped twice"),
         (vec!["-n", "ci", "-n", "ci", "--resources", "pods=5"], "--namespace ci: named twice"),
         (vec!["-n", "kube-system", "--resources", "pods=500"], "--namespace kube-system: kube-system holds"),

@@ -138,7 +138,7 @@ pub(crate) struct RawObjectRef<'a> {
 /// `responseStatus`, borrowed.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RawStatus<'a> {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "code_or_numeric_string")]
     code: Option<i32>,
     #[serde(borrow, default)]
     status: Option<Str<'a>>,
@@ -146,6 +146,43 @@ pub(crate) struct RawStatus<'a> {
     reason: Option<Str<'a>>,
     #[serde(borrow, default)]
     message: Option<Str<'a>>,
+}
+
+/// `responseStatus.code`: a number, or one written as a string (`"200"`, as some converters
+/// write it), read as the number: such an event was skipped while a verb written as a number
+/// was kept (review s40). Anything else (`"OK"`, `200.5`) is refused as before.
+fn code_or_numeric_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    use serde::de::{Error, Unexpected, Visitor};
+    struct Code;
+    impl<'de> Visitor<'de> for Code {
+        type Value = Option<i32>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a 32-bit integer")
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            i32::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            i32::try_from(v).map(Some).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+            let digits = v.strip_prefix('-').unwrap_or(v);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(E::invalid_type(Unexpected::Str(v), &self));
+            }
+            v.parse::<i32>().map(Some).map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
+        }
+        fn visit_none<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    d.deserialize_any(Code)
 }
 
 /// One audit `Event`, borrowed; `B` decides whether bodies are skipped or kept.

@@ -539,6 +539,34 @@ fn events_without_timestamps_are_kept_and_counted() {
     assert!(b.column_by_name(col::STAGE_TIMESTAMP).expect("ts").is_null(0));
 }
 
+/// Review s40: a response code written as a string (`"200"`) skipped its event, while a verb
+/// written as a number was kept; a numeric string is read as its number, anything else is
+/// still refused with the field named.
+#[test]
+fn a_response_code_written_as_a_numeric_string_is_read_as_its_number() {
+    let event = |id: &str, code: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","responseStatus":{{"code":{code}}},"stageTimestamp":"2024-01-01T00:00:00Z"}}"#
+        )
+    };
+    let text = [
+        event("a", "\"200\""),
+        event("b", "\"-1\""),
+        event("c", "\"OK\""),
+        event("d", "\"99999999999\""),
+        event("e", "429"),
+    ]
+    .join("\n");
+    let (f, rows) = read("codes.log", text.as_bytes());
+    assert_eq!((rows.num_rows(), f.skipped), (3, 2), "{:?}", messages(&f));
+    let codes = rows.column_by_name(col::RESPONSE_CODE).expect("code");
+    let codes = codes.as_any().downcast_ref::<arrow::array::Int32Array>().expect("i32");
+    assert_eq!(codes.iter().collect::<Vec<_>>(), [Some(200), Some(-1), Some(429)]);
+    let m = messages(&f);
+    assert!(m[0].contains("string \"OK\", expected a 32-bit integer"), "{m:?}");
+    assert!(m[1].contains("string \"99999999999\", expected a 32-bit integer"), "{m:?}");
+}
+
 /// Review s40: an `AKSAudit` row with a TimeGenerated but neither request time was "1 event
 /// without timestamps" at ingest, while `stats` and every window (on TimeGenerated) had it.
 #[test]

@@ -446,21 +446,38 @@ where
         return None;
     }
     let lower = name.to_lowercase();
-    let mut best: Option<(usize, &str)> = None;
+    // Ranked: abbreviations first (`cnt` is `count`, not `cot`, one letter away: review s40),
+    // then by edit distance; the first of equals wins.
+    let mut best: Option<((bool, usize), &str)> = None;
     for candidate in candidates {
         if candidate == name {
             continue;
         }
-        if candidate.to_lowercase() == lower {
+        let candidate_lower = candidate.to_lowercase();
+        if candidate_lower == lower {
             return Some(candidate.to_string());
         }
-        let distance = strsim::damerau_levenshtein(&lower, &candidate.to_lowercase());
+        let distance = strsim::damerau_levenshtein(&lower, &candidate_lower);
         let limit = (candidate.chars().count().max(name.chars().count()) / 3).max(1);
-        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
-            best = Some((distance, candidate));
+        let abbreviation = abbreviates(&lower, &candidate_lower);
+        let rank = (!abbreviation, distance);
+        if (distance <= limit || abbreviation) && best.is_none_or(|(r, _)| rank < r) {
+            best = Some((rank, candidate));
         }
     }
     best.map(|(_, c)| c.to_string())
+}
+
+/// Whether `short` reads as an abbreviation of `long` (both lower case): at least two letters,
+/// the same first one, every letter of it in `long` in order, and `long` at most twice as long
+/// and one more (`cnt` of `count`, `tostr` of `tostring`; not `c` of `count_distinct`).
+fn abbreviates(short: &str, long: &str) -> bool {
+    let (s, l) = (short.chars().count(), long.chars().count());
+    if s < 2 || l <= s || l > 2 * s + 1 || short.chars().next() != long.chars().next() {
+        return false;
+    }
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|x| x == c))
 }
 
 #[cfg(test)]
@@ -484,5 +501,9 @@ mod tests {
         assert_eq!(did_you_mean("tostrin", known_functions()), Some("tostring".into()));
         assert_eq!(did_you_mean("Count", known_functions()), Some("count".into()));
         assert_eq!(did_you_mean("frobnicate", known_functions()), None);
+        // Review s40: an abbreviation is its word, not the nearest other name (`cot`).
+        assert_eq!(did_you_mean("cnt", known_functions()), Some("count".into()));
+        assert_eq!(did_you_mean("tostr", known_functions()), Some("tostring".into()));
+        assert_eq!(did_you_mean("smrize", SUPPORTED_OPERATORS.iter().copied()), Some("summarize".into()));
     }
 }

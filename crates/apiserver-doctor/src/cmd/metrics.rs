@@ -118,7 +118,19 @@ pub struct Unusable {
 pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
     let mut out = Vec::new();
     let mut unusable = Vec::new();
+    // A file named twice (or by two spellings) is one scrape, not two taken at the same time
+    // (review s40: it was read twice and paired with itself).
+    let mut seen: Vec<(std::path::PathBuf, String)> = Vec::new();
     for (source, in_directory) in expand_directories(sources, &mut unusable) {
+        if let Ok(canonical) = std::fs::canonicalize(&source)
+            && canonical.is_file()
+        {
+            if let Some((_, first)) = seen.iter().find(|(c, _)| *c == canonical) {
+                eprintln!("warning: {source}: the same file as {first}, read once");
+                continue;
+            }
+            seen.push((canonical, source.clone()));
+        }
         let s = match metrics::load::load(&source) {
             Ok(s) => s,
             Err(e) => {
@@ -238,10 +250,19 @@ pub fn none_of_known_kind(snapshots: &[Snapshot]) -> Option<String> {
     ))
 }
 
+/// The longest `--interval`: 366 days.
+const MAX_INTERVAL_SECONDS: f64 = 366.0 * 86_400.0;
+
 /// Runs `apiserver-doctor metrics`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(i) = args.interval {
         anyhow::ensure!(i.is_finite() && i > 0.0, "--interval must be a positive number of seconds, got {i}");
+        // Scrapes a year apart say nothing of a rate now, and 1e308 made every rate zero
+        // (review s40).
+        anyhow::ensure!(
+            i <= MAX_INTERVAL_SECONDS,
+            "--interval must be at most {MAX_INTERVAL_SECONDS} seconds (a year), got {i:e}"
+        );
     }
     let (snapshots, unusable) = load_usable(&args.files);
     let snapshots = usable_or_error(snapshots, &unusable)?;

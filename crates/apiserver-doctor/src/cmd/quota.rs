@@ -138,6 +138,17 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
             _ => format!("the count {:?} is not a whole number", count.trim()),
         })
     })?;
+    // Compute and storage quotas are not counts of objects (review s40: `requests.cpu=5` wrote
+    // a quota of 5 objects of a resource "requests" in the group "cpu").
+    let compute = ["requests.", "limits."].iter().any(|p| name.starts_with(p))
+        || ["cpu", "memory", "storage", "ephemeral-storage"].contains(&name)
+        || name.starts_with("hugepages-");
+    if compute {
+        return Err(bad(format!(
+            "{name} is a compute or storage quota, not a count of objects: `quota` writes object-count quotas \
+             (count/RESOURCE); write that ResourceQuota by hand"
+        )));
+    }
     let (resource, group) = name.split_once('.').unwrap_or((name, ""));
     if let Some(why) = remedy::resource_mistake(resource, group) {
         return Err(bad(why));
