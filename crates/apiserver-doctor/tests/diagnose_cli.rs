@@ -239,8 +239,11 @@ fn concurrent_diagnoses_sharing_a_cache_neither_evict_nor_clear_each_others_stor
     }
     // The same events gave the same findings in every run.
     assert!(reports.windows(2).all(|w| w[0] == w[1]), "{reports:?}");
-    // Stores in use were not evicted; the next run evicts down to the four kept.
-    assert!(store_dirs(cache.path()).len() >= 6);
+    // No run failed on a store evicted from under it (above). How many stores are left
+    // depends on how the runs overlapped: a run that finished before another started may be
+    // evicted by it (it failed once in session 41 with `>= 6`, the runs less overlapped on a
+    // faster machine); at least the four kept remain, and the next run evicts down to them.
+    assert!(store_dirs(cache.path()).len() >= 4, "{:?}", store_dirs(cache.path()));
     let next = doctor(&["diagnose", "-o", "json", &inputs[1].display().to_string()], cache.path());
     assert!(matches!(next.status.code(), Some(0 | 1)), "{}", stderr(&next));
     assert_eq!(store_dirs(cache.path()).len(), 4, "{:?}", store_dirs(cache.path()));

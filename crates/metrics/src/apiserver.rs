@@ -202,7 +202,8 @@ pub struct ApiserverEvidence {
     /// API server → etcd request latency.
     pub etcd_requests: Vec<EtcdRequestLatency>,
     /// Object counts and database sizes that were not finite numbers (`NaN`, `+Inf`,
-    /// `-Inf`), skipped: one line each, naming the scrape and the series.
+    /// `-Inf`), skipped, and what is wrong with the request-latency histograms (see
+    /// [`crate::Snapshot::histogram_problems`]): one line each, naming the scrape and the series.
     pub skipped_values: Vec<String>,
 }
 
@@ -220,6 +221,10 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
     let mut skipped_values = Vec::new();
     let (object_metric, objects) = object_counts(window, &mut skipped_values);
     let db_size = db_size(window, &mut skipped_values);
+    // The request-latency histograms MET001 reads: what is wrong with them is said.
+    for family in std::iter::once("apiserver_request_duration_seconds").chain(SLI_METRICS.iter().copied()) {
+        skipped_values.extend(last.histogram_problems(family));
+    }
     ApiserverEvidence {
         source,
         target: last.target.describe(),

@@ -109,6 +109,58 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// What is wrong with the histograms of `family` in this scrape, one line each (at most
+    /// [`MAX_HISTOGRAM_PROBLEMS`], then how many more): a bucket whose `le` is not a number (left
+    /// out), a histogram without its `+Inf` bucket (no quantile), buckets whose counts fall (made
+    /// cumulative, as Prometheus' `histogram_quantile` does), a negative count. They were read
+    /// without a word (review s40).
+    pub fn histogram_problems(&self, family: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let bucket = format!("{family}_bucket");
+        for s in self.series(&bucket) {
+            match s.labels.get("le") {
+                None => out.push(format!(
+                    "{}: {bucket}{} has no `le` label: left out",
+                    self.source,
+                    s.labels.to_selector()
+                )),
+                Some(le) if crate::parse::parse_value(le).is_none() => out.push(format!(
+                    "{}: {bucket}{} has le=\"{le}\", not a number: left out",
+                    self.source,
+                    s.labels.without("le").to_selector()
+                )),
+                _ => {}
+            }
+        }
+        for h in self.histograms(family) {
+            let name = format!("{}: {family}{}", self.source, h.labels.to_selector());
+            if h.count < 0.0 || h.buckets.iter().any(|b| b.count < 0.0) {
+                out.push(format!("{name} has a negative count, which no histogram can have"));
+            }
+            if !h.buckets.iter().any(|b| b.upper_bound == f64::INFINITY) {
+                out.push(format!("{name} has no le=\"+Inf\" bucket: no quantile can be read from it"));
+            }
+            if let Some(w) = h.buckets.windows(2).find(|w| w[1].count < w[0].count) {
+                out.push(format!(
+                    "{name}: its buckets' counts fall, from {} at le={} to {} at le={}: read as cumulative (the higher \
+                     count for both), as Prometheus' histogram_quantile does",
+                    w[0].count, w[0].upper_bound, w[1].count, w[1].upper_bound
+                ));
+            }
+        }
+        if out.len() > MAX_HISTOGRAM_PROBLEMS {
+            let more = out.len() - MAX_HISTOGRAM_PROBLEMS;
+            out.truncate(MAX_HISTOGRAM_PROBLEMS);
+            out.push(format!("{}: {family}: {more} more histogram problems", self.source));
+        }
+        out
+    }
+}
+
+/// Histogram problems named one by one per family and scrape; the rest are counted.
+pub const MAX_HISTOGRAM_PROBLEMS: usize = 10;
+
 /// One histogram series: cumulative buckets, sum and count.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Histogram {

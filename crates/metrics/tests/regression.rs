@@ -255,3 +255,44 @@ fn non_finite_object_counts_and_sizes_are_skipped_and_named() {
     assert!(titles.iter().any(|t| t.starts_with("2,000,000 configmaps objects")), "{titles:#?}");
     assert!(!findings.iter().any(|f| f.subject.name == "pods" || f.subject.name == "secrets"), "{titles:#?}");
 }
+
+/// Review s40: histogram oddities were read without a word: a bucket with `le="abc"`, buckets
+/// whose counts fall, a histogram without its `+Inf` bucket, a negative `_count`. Each is named
+/// with the scrape and the series in the evidence's notes.
+#[test]
+fn histogram_oddities_are_named_in_the_notes() {
+    let family = "apiserver_request_duration_seconds";
+    let series = |resource: &str| {
+        format!(r#"group="",resource="{resource}",scope="namespace",subresource="",verb="LIST",version="v1""#)
+    };
+    let text = format!(
+        "{BUILD_130}{}{}{}{family}_bucket{{{},le=\"abc\"}} 3\n\
+         {family}_bucket{{{leases},le=\"+Inf\"}} 2\n{family}_count{{{leases}}} -4\n",
+        histogram(family, &series("pods"), &[("0.1", 50), ("0.2", 40), ("+Inf", 60)]),
+        histogram(family, &series("secrets"), &[("0.1", 5), ("0.2", 6)]),
+        histogram(family, &series("configmaps"), &[("0.1", 5), ("+Inf", 6)]),
+        series("configmaps"),
+        leases = series("leases"),
+    );
+    let scrape = Snapshot::parse("odd.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    let notes = &evidence.apiservers[0].skipped_values;
+    let has = |s: &str| notes.iter().any(|n| n.contains(s));
+    assert!(
+        has("odd.prom: apiserver_request_duration_seconds_bucket{group=\"\",resource=\"configmaps\""),
+        "{notes:#?}"
+    );
+    assert!(has("has le=\"abc\", not a number: left out"), "{notes:#?}");
+    assert!(has("resource=\"pods\""), "{notes:#?}");
+    assert!(has("its buckets' counts fall, from 50 at le=0.1 to 40 at le=0.2"), "{notes:#?}");
+    assert!(
+        has("resource=\"secrets\"") && has("has no le=\"+Inf\" bucket: no quantile can be read from it"),
+        "{notes:#?}"
+    );
+    assert!(has("resource=\"leases\"") && has("has a negative count"), "{notes:#?}");
+    // A whole, cumulative histogram is not named.
+    let fine = format!("{BUILD_130}{}", histogram(family, &series("pods"), &[("0.1", 5), ("+Inf", 6)]));
+    let evidence =
+        MetricsEvidence::from_snapshots(&[Snapshot::parse("fine.prom", fine.as_bytes(), None)], None);
+    assert_eq!(evidence.apiservers[0].skipped_values, Vec::<String>::new());
+}
