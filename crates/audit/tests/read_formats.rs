@@ -287,16 +287,18 @@ fn strict_mode_stops_at_the_first_bad_record() {
     }
 }
 
+/// Event `i` (0 to 9) of a LIST of pods, one second apart: the lines of the NUL tests.
+fn line(i: usize) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"kubectl/v1.29","requestReceivedTimestamp":"2024-03-01T10:00:0{i}Z","stageTimestamp":"2024-03-01T10:00:0{i}Z"}}"#
+    )
+}
+
 /// Ingest review s38 items 3 and 7: a log whose end a crash filled with zeros, or with a NUL
 /// in its second line, was "binary data" and lost its good lines; a UTF-16 file (PowerShell's
 /// `>`) was called binary too.
 #[test]
 fn nul_bytes_after_the_first_line_cost_only_their_lines_and_utf16_is_named() {
-    let line = |i: usize| {
-        format!(
-            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"kubectl/v1.29","requestReceivedTimestamp":"2024-03-01T10:00:0{i}Z","stageTimestamp":"2024-03-01T10:00:0{i}Z"}}"#
-        )
-    };
     let good: String = (0..5).map(|i| line(i) + "\n").collect();
     let mut zeros = good.clone().into_bytes();
     zeros.extend(std::iter::repeat_n(0u8, 2000));
@@ -335,11 +337,6 @@ fn nul_bytes_after_the_first_line_cost_only_their_lines_and_utf16_is_named() {
 /// data"; zeros a crash left mid-file, glued to the next line, cost that line, unexplained.
 #[test]
 fn runs_of_nul_bytes_before_lines_are_read_past_and_counted() {
-    let line = |i: usize| {
-        format!(
-            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"kubectl/v1.29","requestReceivedTimestamp":"2024-03-01T10:00:0{i}Z","stageTimestamp":"2024-03-01T10:00:0{i}Z"}}"#
-        )
-    };
     let good: String = (0..5).map(|i| line(i) + "\n").collect();
     // At the start: 100 of them, and more than the first peek (64 KiB) holds.
     for n in [100usize, 200_000] {
