@@ -58,7 +58,15 @@ impl Config {
         }
         // A list or a line of text is no config (review s40: a list was "expected struct
         // RawConfig", the parser's name for our own type).
-        if let Ok(top) = yaml_serde::from_str::<yaml_serde::Value>(text) {
+        let top = yaml_serde::from_str::<yaml_serde::Value>(text);
+        // A key given twice: the parser's own error, which names it (review s40: the last one
+        // won without a word). Other errors are left to the typed parse below.
+        if let Err(e) = &top
+            && e.to_string().contains("duplicate")
+        {
+            return Err(err(e.location().map(|l| (l.line(), l.column())), e.to_string()));
+        }
+        if let Ok(top) = top {
             let got = match top {
                 yaml_serde::Value::Mapping(_) | yaml_serde::Value::Null => None,
                 yaml_serde::Value::Sequence(_) => Some("a list"),
@@ -211,6 +219,10 @@ mod tests {
             e.to_string(),
             "doctor.yaml:2:3: thresholds.min_requests: threshold `min_requests` is a whole number, got 2.5"
         );
+        let e = Config::parse("thresholds:\n  min_requests: 3\n  min_requests: 5\n", "doctor.yaml")
+            .expect_err("a key twice");
+        assert!(e.to_string().starts_with("doctor.yaml:"), "{e}");
+        assert!(e.message.contains("duplicate") && e.message.contains("min_requests"), "{e}");
         let c = Config::parse("thresholds:\n  expensive_list_concurrency_warning: 0.25\n", "d.yaml")
             .expect("a share of a request");
         assert_eq!(c.thresholds.value(th::EXPENSIVE_LIST_CONCURRENCY_WARNING), 0.25);
