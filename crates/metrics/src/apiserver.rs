@@ -221,8 +221,15 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
     let mut skipped_values = Vec::new();
     let (object_metric, objects) = object_counts(window, &mut skipped_values);
     let db_size = db_size(window, &mut skipped_values);
-    // The request-latency histograms MET001 reads: what is wrong with them is said.
-    for family in std::iter::once("apiserver_request_duration_seconds").chain(SLI_METRICS.iter().copied()) {
+    // The histograms the checks read quantiles from (MET001, MET007, MET008, MET011): what is
+    // wrong with them is said.
+    let families = [
+        "apiserver_request_duration_seconds",
+        "apiserver_flowcontrol_request_wait_duration_seconds",
+        "apiserver_admission_webhook_admission_duration_seconds",
+        "etcd_request_duration_seconds",
+    ];
+    for family in families.into_iter().chain(SLI_METRICS.iter().copied()) {
         skipped_values.extend(last.histogram_problems(family));
     }
     ApiserverEvidence {

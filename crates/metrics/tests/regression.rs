@@ -290,6 +290,26 @@ fn histogram_oddities_are_named_in_the_notes() {
         "{notes:#?}"
     );
     assert!(has("resource=\"leases\"") && has("has a negative count"), "{notes:#?}");
+    // The other histograms the checks read quantiles from are looked at too (a webhook's).
+    let webhook = format!(
+        "{BUILD_130}{}{}",
+        histogram(family, &series("pods"), &[("0.1", 5), ("+Inf", 6)]),
+        histogram(
+            "apiserver_admission_webhook_admission_duration_seconds",
+            r#"name="policy.example.com",operation="CREATE",rejected="false",type="validating""#,
+            &[("0.1", 5), ("0.5", 6)]
+        )
+    );
+    let evidence =
+        MetricsEvidence::from_snapshots(&[Snapshot::parse("hook.prom", webhook.as_bytes(), None)], None);
+    assert!(
+        evidence.apiservers[0].skipped_values.iter().any(|n| n.starts_with(
+            "hook.prom: apiserver_admission_webhook_admission_duration_seconds{name=\"policy.example.com\""
+        ) && n
+            .ends_with("has no le=\"+Inf\" bucket: no quantile can be read from it")),
+        "{:#?}",
+        evidence.apiservers[0].skipped_values
+    );
     // A whole, cumulative histogram is not named.
     let fine = format!("{BUILD_130}{}", histogram(family, &series("pods"), &[("0.1", 5), ("+Inf", 6)]));
     let evidence =
