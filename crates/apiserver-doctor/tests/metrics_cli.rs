@@ -542,3 +542,18 @@ fn a_file_named_twice_is_one_scrape() {
         doctor(&fixtures(), &["metrics", "etcd-3.6.6-nri-k8s1_35.prom", "--fail-on", "never", "-o", "json"]);
     assert_eq!(text(&out.stdout), text(&once.stdout));
 }
+
+/// Review s40: `--interval 1.5` was said to be "the 2 s between" the two scrapes.
+#[test]
+fn a_short_interval_is_shown_as_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in ["a1.prom", "a2.prom"] {
+        std::fs::copy(fixtures().join("apiserver-1.35-excerpt-nri.prom"), dir.path().join(name))
+            .expect("copy");
+    }
+    let out =
+        doctor(dir.path(), &["metrics", "a1.prom", "a2.prom", "--interval", "1.5", "--fail-on", "never"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout).replace('\n', " ");
+    assert!(stdout.contains("the 1.5 s between a1.prom and a2.prom is taken from --interval"), "{stdout}");
+}

@@ -193,7 +193,10 @@ fn utc(secs: f64) -> String {
 
 /// `450 s`, `7.5 min`, `2.0 h`.
 fn duration(seconds: f64) -> String {
-    if seconds < 120.0 {
+    // Under 10 s to the millisecond: `--interval 1.5` was said to be "2 s" (review s40).
+    if seconds < 10.0 {
+        checks::format_window_seconds(seconds)
+    } else if seconds < 120.0 {
         format!("{seconds:.0} s")
     } else if seconds < 7200.0 {
         format!("{:.1} min", seconds / 60.0)
