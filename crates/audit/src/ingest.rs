@@ -475,8 +475,13 @@ fn read_loop(
         // they came from; what is wrong with it now is reported by this run, not recorded over
         // that entry (review s40: its 37 events' provenance was lost while the run said "the
         // store is unchanged").
-        let earlier: u64 = manifest.inputs.iter().filter(|m| m.same_file(&done)).map(|m| m.events).sum();
-        if done.events == 0 && earlier > 0 {
+        // Looked up only for an input that gave no event: not a scan of the manifest per file.
+        let earlier: u64 = if done.events == 0 {
+            manifest.inputs.iter().filter(|m| m.same_file(&done)).map(|m| m.events).sum()
+        } else {
+            0
+        };
+        if earlier > 0 {
             report.kept_earlier.push((done.file.clone(), earlier));
         } else if something_to_tell || opts.keep_empty_store {
             writer.input_done(done, by_kind, examples);
