@@ -162,8 +162,16 @@ pub(super) fn read_stream<'a>(
         // NUL bytes where the file starts (a log truncated in place while its writer went on at
         // its old offset, as logrotate's `copytruncate` leaves it: megabytes of them, perhaps)
         // are read past and counted, not taken for a binary file (review s40, item 2).
-        if !paused && prefix.first() == Some(&0) {
-            let nuls = skip_leading_nuls(&mut plain, &mut prefix, &mut failed);
+        // A stream that paused (`tail -F` of such a log) holds a whole line already: the NULs
+        // before it are dropped from what it sent, without waiting for more.
+        if prefix.first() == Some(&0) {
+            let nuls = if paused {
+                let n = prefix.iter().take_while(|&&b| b == 0).count();
+                prefix.drain(..n);
+                n as u64
+            } else {
+                skip_leading_nuls(&mut plain, &mut prefix, &mut failed)
+            };
             if prefix.is_empty() && failed.is_none() {
                 file.not_audit = Some(format!(
                     "not an audit format: nothing but NUL bytes ({nuls} of them): a log truncated in place \
