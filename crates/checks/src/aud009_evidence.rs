@@ -48,9 +48,10 @@ It reports:
   per request: none of their requests has a latency);
 - **events without timestamps**: kept and counted, but outside every time window;
 - **events at impossible times**: stamped before 2014-06-06 (Kubernetes' first commit) or more
-  than a day after the time of analysis — a wrong clock or a broken export; they are kept, but
-  the window (first to last event) spans them, so the finding says to use `--now` and
-  `--since`;
+  than a day after the time of analysis — a wrong clock or a broken export; they are kept and
+  counted, and the default window runs from the first event at a possible time to the last, so
+  they do not stretch it (a window set with `--now` and `--since` may still hold them, and the
+  finding says so);
 - **requests with impossible times**: a `stageTimestamp` before the `requestReceivedTimestamp`,
   or more than a day after it (no short-running request takes that long; the API server times
   them out after a minute by default). Every latency in every check leaves them out (the
@@ -256,6 +257,51 @@ fn kubernetes_began() -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(1_402_012_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+/// The times an audit event can carry: from Kubernetes' first commit to a day after the time of
+/// this analysis (a clock a little ahead is possible; a year ahead is not).
+pub fn possible_times() -> TimeRange {
+    TimeRange { start: kubernetes_began(), end: Utc::now() + chrono::Duration::days(1) }
+}
+
+/// True when every time from `range.start` to `range.end` is a possible one.
+pub fn all_possible(range: &TimeRange) -> bool {
+    let possible = possible_times();
+    range.start >= possible.start && range.end <= possible.end
+}
+
+/// The condition that holds for an event at an impossible time (see [`possible_times`]).
+fn impossible_condition(possible: &TimeRange) -> String {
+    format!(
+        "TimeGenerated < {} or TimeGenerated > {}",
+        crate::kql::datetime_literal(possible.start),
+        crate::kql::datetime_literal(possible.end)
+    )
+}
+
+/// The first and last event of the whole table at a possible time: the default window's ends
+/// when some events carry impossible times. `None` when no event does.
+pub fn possible_range(table: &str, runner: &dyn QueryRunner) -> Result<Option<TimeRange>, CheckError> {
+    let possible = possible_times();
+    let (_, rows) = run(
+        runner,
+        format!(
+            "{}\n| summarize First = min(TimeGenerated), Last = max(TimeGenerated)",
+            crate::kql::events(table, &possible)
+        ),
+    )?;
+    let r = rows.reader();
+    let (first, last) = (r.column("First")?, r.column("Last")?);
+    Ok(rows.rows.first().and_then(|row| Some(TimeRange { start: first.time(row)?, end: last.time(row)? })))
+}
+
+/// The events of the whole table at impossible times, per minute (see [`possible_times`]).
+fn impossible_minutes_query(table: &str, possible: &TimeRange) -> String {
+    format!(
+        "{table}\n| where {}\n| summarize Events = count() by Minute = bin(TimeGenerated, 1m)\n| order by Minute asc",
+        impossible_condition(possible)
+    )
+}
+
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
     let profile = profile(&ctx.table, runner)?;
@@ -267,6 +313,15 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
     let (_, answers) = run(runner, totals)?;
     let window = window_profile(&minutes, &answers)?;
     let mut out = evaluate(ctx, &profile, (&window_query(ctx), &window), &mq, &minutes)?;
+    // Events stamped before Kubernetes existed or after the time of analysis, over the whole log
+    // (the default window leaves them out), when its first or last event is one.
+    if let Some(range) = profile.range
+        && !all_possible(&range)
+    {
+        let query = impossible_minutes_query(&ctx.table, &possible_times());
+        let (query, minutes) = run(runner, query)?;
+        out.findings.extend(impossible_times_warning(ctx, &query, &minutes)?);
+    }
     // Whether latency can be measured: requests (watches and other long-running ones left out)
     // that carry both timestamps, from the sums the latency check (AUD002) starts from.
     let timed_query = format!(
@@ -282,6 +337,52 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
         out.findings.extend(impossible_latency_warning(ctx, impossible.num(row)));
     }
     Ok(out)
+}
+
+/// A warning about the events stamped at impossible times (`minutes`: their count per minute,
+/// over the whole log), saying whether the window analysed holds them.
+fn impossible_times_warning(
+    ctx: &AuditContext,
+    query: &str,
+    minutes: &ResultTable,
+) -> Result<Option<Finding>, CheckError> {
+    let r = minutes.reader();
+    let (c_minute, c_events) = (r.column("Minute")?, r.column("Events")?);
+    let bins: Vec<(DateTime<Utc>, f64)> =
+        minutes.rows.iter().filter_map(|row| c_minute.time(row).map(|t| (t, c_events.num(row)))).collect();
+    let n: f64 = bins.iter().map(|(_, e)| e).sum();
+    if n <= 0.0 {
+        return Ok(None);
+    }
+    let in_window = bins.iter().filter(|(m, _)| *m >= ctx.window.start && *m <= ctx.window.end).count();
+    let listed: Vec<String> = bins.iter().take(5).map(|(m, _)| time(*m)).collect();
+    let what = if in_window == 0 {
+        "They are kept and counted, but left out of the window analysed: without --now and --since it runs \
+         from the first event at a possible time to the last, so its length and the rates in the other \
+         findings do not span them."
+    } else {
+        "They are kept and counted; the window analysed (set by --now and --since) holds some of them, so \
+         its rates count them. Leave out --now and --since for a window from the first event at a possible \
+         time to the last."
+    };
+    let mut f = finding(
+        INFO.code,
+        Severity::Warning,
+        Subject::new("evidence", "audit log"),
+        format!("{} stamped before 2014 or after today: impossible times", counted(n, "event", "events")),
+        format!(
+            "{} {} a time before 2014-06-06 (Kubernetes' first commit) or more than a day after the time of \
+             this analysis: {}{}. A wrong clock, or an export that broke or made up the times, stamps them so. {what}",
+            counted(n, "event", "events"),
+            if n == 1.0 { "carries" } else { "carry" },
+            listed.join(", "),
+            if bins.len() > 5 { format!(" and {} more minutes", bins.len() - 5) } else { String::new() }
+        ),
+        ctx,
+    );
+    f.evidence.measures = vec![measure("events at impossible times", n, "count")];
+    f.evidence.query = Some(query.to_owned());
+    Ok(Some(f))
 }
 
 /// A warning when requests carry two times that cannot both be right (see
@@ -572,40 +673,6 @@ pub fn evaluate(
                 vec![gap.into()],
             );
         }
-    }
-    // Events stamped before Kubernetes existed or after the time of analysis: a wrong clock or
-    // a broken export. They are kept, but the window (first to last event) and its rates span
-    // them (review s40, item 3: a window of 89,331 days).
-    let future = Utc::now() + chrono::Duration::days(1);
-    let implausible: Vec<&(DateTime<Utc>, f64)> =
-        bins.iter().filter(|(minute, _)| *minute < kubernetes_began() || *minute > future).collect();
-    if !implausible.is_empty() {
-        let n: f64 = implausible.iter().map(|(_, e)| e).sum();
-        let listed: Vec<String> = implausible.iter().take(5).map(|(m, _)| time(*m)).collect();
-        warn(
-            format!("{} stamped before 2014 or after today: impossible times", counted(n, "event", "events")),
-            format!(
-                "{} {} a time before 2014-06-06 (Kubernetes' first commit) or more than a day after the time of \
-                 this analysis: {}{}. A wrong clock, or an export that broke or made up the times, stamps them so. \
-                 They are kept and counted, but the window runs from the first event to the last, so its length and \
-                 the rates in the other findings span them; use --now and --since to analyse only the time the \
-                 other events cover.",
-                counted(n, "event", "events"),
-                if n == 1.0 { "carries" } else { "carry" },
-                listed.join(", "),
-                if implausible.len() > 5 {
-                    format!(" and {} more minutes", implausible.len() - 5)
-                } else {
-                    String::new()
-                }
-            ),
-            &format!(
-                "{}\n| where TimeGenerated < datetime(2014-06-06) or TimeGenerated > now() + 1d\n\
-                 | summarize Events = count(), First = min(TimeGenerated), Last = max(TimeGenerated)",
-                ctx.events()
-            ),
-            vec![],
-        );
     }
     let mut gaps: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
     for pair in bins.windows(2) {

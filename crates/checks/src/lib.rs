@@ -89,12 +89,21 @@ pub fn diagnose_audit(
     let runner: &dyn QueryRunner = &memo;
     let table = "AKSAudit";
     let profile = aud009_evidence::profile(table, runner)?;
-    let end = match (request.now, profile.range) {
+    // The window's default ends (the first and the last event) are those of the events at a
+    // possible time: one event stamped in 1970 or 2262 by a broken clock made the default
+    // window 89,331 days long, and `--now latest` named its time. AUD009 counts those left out.
+    let data = match profile.range {
+        Some(r) if !aud009_evidence::all_possible(&r) => {
+            aud009_evidence::possible_range(table, runner)?.or(Some(r))
+        }
+        range => range,
+    };
+    let end = match (request.now, data) {
         (WindowEnd::At(t), _) => t,
         (WindowEnd::Latest, Some(r)) => r.end,
         (WindowEnd::Latest, None) => DateTime::<Utc>::UNIX_EPOCH,
     };
-    let start = match (request.since, profile.range) {
+    let start = match (request.since, data) {
         // A `--since` reaching before the first time the store can hold (1678: nanoseconds
         // since 1970 in 64 bits) asks for everything: the window starts there, where an
         // unchecked subtraction would overflow or name a time no query can hold.

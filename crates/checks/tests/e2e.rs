@@ -555,14 +555,60 @@ fn impossible_times_are_left_out_of_latencies_and_reported_by_the_evidence_check
     cluster.events.push(late);
     let d = diagnose(&cluster);
     no_failed_checks(&d);
+    let late_warning = |d: &AuditDiagnosis| {
+        d.outcome
+            .findings
+            .iter()
+            .find(|f| {
+                f.code == "AUD009"
+                    && f.severity == Severity::Warning
+                    && f.title == "1 event stamped before 2014 or after today: impossible times"
+                    && f.summary.contains("2262-01-01 00:00")
+            })
+            .cloned()
+            .unwrap_or_else(|| {
+                panic!("{:#?}", d.outcome.findings.iter().map(|f| (&f.code, &f.title)).collect::<Vec<_>>())
+            })
+    };
+    assert_eq!(measure(&late_warning(&d), "events at impossible times"), 1.0);
+    assert!(late_warning(&d).summary.contains("left out of the window analysed"));
+    // The default window ends at the last event at a possible time, not in 2262: the healthy
+    // cluster's hour is analysed as if the late event were not there.
+    let healthy = diagnose(&Cluster::new().healthy());
+    assert_eq!(d.window, healthy.window);
     assert!(
-        d.outcome.findings.iter().any(|f| f.code == "AUD009"
-            && f.severity == Severity::Warning
-            && f.title == "1 event stamped before 2014 or after today: impossible times"
-            && f.summary.contains("2262-01-01 00:00")),
+        !d.outcome.findings.iter().any(|f| f.title.starts_with("the log covers")),
         "{:#?}",
-        d.outcome.findings.iter().map(|f| (&f.code, &f.title)).collect::<Vec<_>>()
+        d.outcome.findings
     );
+    // A window the user sets to hold it says so.
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let runner = EngineRunner::new(&engine, common::t0());
+    let request = AuditRequest { now: checks::WindowEnd::At(t), ..AuditRequest::default() };
+    let held = diagnose_audit(&runner, &request).expect("diagnoses");
+    assert_eq!(held.window.end, t);
+    assert!(late_warning(&held).summary.contains("holds some of them"), "{}", late_warning(&held).summary);
+}
+
+/// An event stamped in 1970 (a clock never set) moved the default window's start to 1970; it
+/// now starts at the first event at a possible time, and `--since` counts back from the last.
+#[test]
+fn an_event_stamped_in_1970_does_not_stretch_the_default_window() {
+    let mut cluster = Cluster::new().healthy();
+    let mut early = cluster.events[0].clone();
+    let t = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    (early.request_received_timestamp, early.stage_timestamp) = (Some(t), Some(t));
+    early.audit_id = "epoch".to_owned();
+    cluster.events.push(early);
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let healthy = diagnose(&Cluster::new().healthy());
+    assert_eq!(d.window, healthy.window);
+    assert!(d.outcome.findings.iter().any(|f| f.code == "AUD009"
+        && f.title == "1 event stamped before 2014 or after today: impossible times"
+        && f.summary.contains("1970-01-01 00:00")));
+    // The whole log still holds it: the summary finding counts every event.
+    assert_eq!(d.profile.events, healthy.profile.events + 1.0);
 }
 
 /// Events of the real fixtures that parse as log-backend events (the malformed Falco case is
