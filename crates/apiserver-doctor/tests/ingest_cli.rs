@@ -1139,3 +1139,44 @@ fn the_speed_of_a_compressed_ingest_says_it_counts_compressed_bytes() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains("compressed"), "{}", text(&out.stdout));
 }
+
+/// An event stamped in 1970 (a clock never set) beside events of 2024: `stats` shows the range
+/// as stored and warns of it; `diagnose`'s default window starts at the first event of 2024,
+/// and AUD009 counts the one left out.
+#[test]
+fn an_event_at_an_impossible_time_is_named_by_stats_and_left_out_of_diagnose_s_window() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut log = events(50, "ok");
+    log.push_str(
+        &EVENT.replace("@ID@", "epoch").replace("2024-03-01T10:TIMEZ", "1970-01-01T00:00:00.000000Z"),
+    );
+    log.push('\n');
+    std::fs::write(dir.path().join("a.log"), log).expect("write");
+    let out = run(&["ingest", "a.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    assert!(
+        stats.contains("time range:  1970-01-01T00:00:00.000000Z .. 2024-03-01T10:00:00.000049Z"),
+        "{stats}"
+    );
+    assert!(stats.contains("warning: some events are stamped before 2014-06-06"), "{stats}");
+    let json = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(json["impossible_times"], true, "{json}");
+    let report = run_cached(&["diagnose", "--store", "s", "-o", "json"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(report["window"]["start"], "2024-03-01T10:00:00Z", "{}", report["window"]);
+    let aud009 = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["title"] == "1 event stamped before 2014 or after today: impossible times")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(aud009["severity"], "warning");
+    // Without it, no warning.
+    std::fs::write(dir.path().join("b.log"), events(50, "ok")).expect("write");
+    let out = run(&["ingest", "b.log", "--store", "t"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = text(&run(&["stats", "--store", "t"], dir.path()).stdout);
+    assert!(!stats.contains("warning: some events"), "{stats}");
+}

@@ -260,7 +260,9 @@ fn kubernetes_began() -> DateTime<Utc> {
 /// The times an audit event can carry: from Kubernetes' first commit to a day after the time of
 /// this analysis (a clock a little ahead is possible; a year ahead is not).
 pub fn possible_times() -> TimeRange {
-    TimeRange { start: kubernetes_began(), end: Utc::now() + chrono::Duration::days(1) }
+    use chrono::SubsecRound;
+    // Whole seconds, for the query in the finding.
+    TimeRange { start: kubernetes_began(), end: (Utc::now() + chrono::Duration::days(1)).trunc_subsecs(0) }
 }
 
 /// True when every time from `range.start` to `range.end` is a possible one.

@@ -112,6 +112,8 @@ fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> se
         // event times of an older store could not be read (`event_times`: false).
         "time_range": time_range,
         "event_times": times.is_ok(),
+        // Some event time is impossible (see `impossible_times`).
+        "impossible_times": times.as_ref().is_ok_and(|(event, _)| impossible_times(event).is_some()),
         "requests_received": received,
         "without_event_time": without_event_time,
         "data_files": manifest.files.len(),
@@ -278,6 +280,26 @@ fn input_json(i: &IngestedInput) -> serde_json::Value {
     })
 }
 
+/// A warning when the first or the last event time is one no audit event can carry (before
+/// Kubernetes began, or more than a day from now): `diagnose` leaves such events out of its
+/// default window, and AUD009 counts them.
+fn impossible_times(event: &audit::store::TimeRange) -> Option<String> {
+    let (min, max) = (event.min?, event.max?);
+    let range = findings::TimeRange {
+        start: chrono::DateTime::from_timestamp_nanos(min),
+        end: chrono::DateTime::from_timestamp_nanos(max),
+    };
+    if checks::aud009_evidence::all_possible(&range) {
+        return None;
+    }
+    Some(
+        "warning: some events are stamped before 2014-06-06 (Kubernetes' first commit) or more than a day from \
+         now: a wrong clock or a broken export; diagnose leaves them out of its default window and counts them \
+         (AUD009)"
+            .to_owned(),
+    )
+}
+
 fn time(ns: Option<i64>) -> String {
     match ns {
         Some(ns) => chrono::DateTime::from_timestamp_nanos(ns).format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
@@ -322,6 +344,9 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
                 time(event.min),
                 time(event.max)
             )?;
+            if let Some(warning) = impossible_times(event) {
+                writeln!(out, "{warning}")?;
+            }
             if received.min.is_some() && (received.min, received.max) != (event.min, event.max) {
                 writeln!(
                     out,
