@@ -99,6 +99,39 @@ impl Votes {
     }
 }
 
+/// Two scrapes whose counters do not tell which came first: `votes` counts how those of `to`
+/// compare with those of `from`.
+struct Undecided<'a> {
+    votes: Votes,
+    from: &'a Snapshot,
+    to: &'a Snapshot,
+}
+
+impl Undecided<'_> {
+    /// Why the counters do not tell, grew and fell counted from the earlier of the two in
+    /// `order` (the order the note names) to the later: counted the other way, "2 grew and 1
+    /// fell" was said of scrapes given oldest first (review s42, item 3).
+    fn why(&self, order: &[&Snapshot]) -> String {
+        let at = |s: &Snapshot| order.iter().position(|o| std::ptr::eq(*o, s));
+        let (mut v, mut first, mut second) = (self.votes, self.from, self.to);
+        if at(first) > at(second) {
+            (v.grew, v.fell) = (v.fell, v.grew);
+            (first, second) = (second, first);
+        }
+        let why = v.why_undecided();
+        if order.len() > 2 && v.compared > 0 {
+            // Which two of the scrapes it is.
+            why.replacen("they share", &format!("{} and {} share", first.source, second.source), 1).replacen(
+                "grew",
+                &format!("grew from {} to {}", first.source, second.source),
+                1,
+            )
+        } else {
+            why
+        }
+    }
+}
+
 /// Whether series `name` is a counter: declared so (or as a histogram's buckets and count, a
 /// summary's count), or undeclared and named `…_total`.
 fn is_counter(e: &parse::Exposition, name: &str) -> bool {
@@ -146,7 +179,7 @@ fn counter_votes(a: &Snapshot, b: &Snapshot) -> Votes {
 }
 
 /// Orders scrapes of one process by their counters; `None` when a pair does not tell.
-fn order_by_counters<'a>(members: &[&'a Snapshot]) -> Result<Vec<&'a Snapshot>, Votes> {
+fn order_by_counters<'a>(members: &[&'a Snapshot]) -> Result<Vec<&'a Snapshot>, Undecided<'a>> {
     let mut sorted: Vec<&Snapshot> = Vec::with_capacity(members.len());
     for &m in members {
         let mut pos = sorted.len();
@@ -158,7 +191,7 @@ fn order_by_counters<'a>(members: &[&'a Snapshot]) -> Result<Vec<&'a Snapshot>, 
                     break;
                 }
                 Some(false) => {}
-                None => return Err(votes),
+                None => return Err(Undecided { votes, from: m, to: s }),
             }
         }
         sorted.insert(pos, m);
@@ -284,7 +317,7 @@ fn order<'a>(
         Err(v) => v,
     };
     let mut restart = String::new();
-    if votes.fell > 0 {
+    if votes.votes.grew > 0 || votes.votes.fell > 0 {
         restart =
             " Counters that fell are taken as reset by a restart and counted from zero, as Prometheus does."
                 .to_owned();
@@ -293,7 +326,7 @@ fn order<'a>(
         notes.push(format!(
             "{target}: {} are taken in the order given on the command line (--interval was given): their samples carry no timestamps and their counters do not tell the order ({}).{restart}",
             names(&members),
-            votes.why_undecided()
+            votes.why(&members)
         ));
         return members;
     }
@@ -306,7 +339,7 @@ fn order<'a>(
             "{target}: {} are taken in the order given: their samples carry no timestamps, their counters do not \
              tell the order ({}), and {} are less than 1 s apart, too close to tell it.{restart}",
             names(&members),
-            votes.why_undecided(),
+            votes.why(&members),
             fallback_name(&members)
         ));
         return members;
@@ -318,14 +351,14 @@ fn order<'a>(
             "{target}: {} are ordered by {}, the last resort: their samples carry no timestamps and their counters do not tell the order ({}).{restart}",
             names(&sorted),
             fallback_name(&sorted),
-            votes.why_undecided()
+            votes.why(&sorted)
         ));
         return sorted;
     }
     notes.push(format!(
         "{target}: {} are taken in the order given: nothing else tells their order ({}).{restart}",
         names(&members),
-        votes.why_undecided()
+        votes.why(&members)
     ));
     members
 }

@@ -325,3 +325,35 @@ fn a_sub_second_window_from_sample_timestamps_is_kept_and_written_in_fractions()
     let met003 = findings.iter().find(|f| f.code == "MET003").expect("MET003");
     assert!(met003.summary.contains("in 0.5 s between the two scrapes"), "{}", met003.summary);
 }
+
+/// Review s42, item 3: two scrapes whose counters both grew and fell (GET and POST up, the
+/// webhook's rejections down), given oldest first: the note said "1 grew and 2 fell" of
+/// `old.prom → new.prom`, counting from the second to the first. Grew and fell now count from
+/// the scrape the note names first to the one it names second, whichever order they were given.
+#[test]
+fn grew_and_fell_are_counted_in_the_order_the_note_names() {
+    let old = snap("old.prom", &scrape(STARTED, 300, 100, 10, None), Some(T0));
+    let new = snap("new.prom", &scrape(STARTED, 200, 200, 10, None), Some(T0 + 300_000));
+    for given in [[old.clone(), new.clone()], [new.clone(), old.clone()]] {
+        let ev = MetricsEvidence::from_snapshots(&given, None);
+        let notes = ev.notes.join("\n");
+        assert!(
+            notes.contains(
+                "old.prom → new.prom are ordered by the files' modification times, the last resort: their samples \
+                 carry no timestamps and their counters do not tell the order (of the 3 counters they share, 2 grew \
+                 and 1 fell)"
+            ),
+            "{notes}"
+        );
+    }
+    // Three scrapes: the two that do not tell are named.
+    let third = snap("third.prom", &scrape(STARTED, 400, 300, 10, None), Some(T0 + 600_000));
+    let ev = MetricsEvidence::from_snapshots(&[old, new, third], None);
+    let notes = ev.notes.join("\n");
+    assert!(
+        notes.contains(
+            "of the 3 counters old.prom and new.prom share, 2 grew from old.prom to new.prom and 1 fell"
+        ),
+        "{notes}"
+    );
+}
