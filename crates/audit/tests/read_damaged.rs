@@ -696,3 +696,34 @@ fn invalid_json_inside_a_string_column_names_the_column_and_no_serde_line() {
     assert!(m[0].starts_with("line 2: invalid JSON: trailing characters at column "), "{m:?}");
     assert!(!m[0].contains("line 1"), "{m:?}");
 }
+
+/// Review s42, item 1: an `EventList` on one line with three bad items among its five was
+/// reported as one skipped record (its first bad item); pretty-printed, the same list counted
+/// three. Every bad item of a one-line list is now counted and named at its line, as is every
+/// bad record of a one-line `{"records": […]}` envelope, with the simd and the serde readers.
+#[test]
+fn every_bad_item_of_a_one_line_list_is_counted_and_named() {
+    let list = r#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","items":[{"kind":"Event","auditID":"e1","stage":"ResponseComplete","stageTimestamp":"2025-01-01T00:00:00Z","verb":"get"},5,"str",{"kind":"Event","auditID":"e2","stage":"ResponseComplete","stageTimestamp":"bad"},{"kind":"Event","auditID":"e4","stage":"ResponseComplete","stageTimestamp":"2025-01-01T00:00:03Z","verb":"list"}]}"#;
+    let records = r#"{"records":[{"category":"kube-audit","properties":{"log":"{\"kind\":\"Event\",\"auditID\":\"r1\",\"stage\":\"ResponseComplete\",\"stageTimestamp\":\"2025-01-01T00:00:00Z\",\"verb\":\"get\"}"}},{"category":"kube-audit","properties":{"log":"not json"}},7]}"#;
+    for simd in [true, false] {
+        let opts = ReadOptions { simd, ..ReadOptions::default() };
+        let (f, _) = read_opts("list.json", format!("{list}\n{list}\n").as_bytes(), &opts);
+        assert_eq!((f.events, f.skipped), (4, 6), "simd {simd}: {:?}", messages(&f));
+        let m = messages(&f);
+        // The first five are named (the default number of examples), the sixth counted.
+        assert_eq!(m.len(), 5, "{m:?}");
+        for (i, item) in [2, 3, 4, 2, 3].iter().enumerate() {
+            let line = if i < 3 { 1 } else { 2 };
+            assert!(m[i].starts_with(&format!("line {line}: item {item}: ")), "simd {simd}: {m:?}");
+        }
+        // Pretty-printed, the same count.
+        let pretty =
+            serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(list).expect("json"))
+                .expect("json");
+        let (f, _) = read_opts("pretty.json", pretty.as_bytes(), &opts);
+        assert_eq!((f.events, f.skipped), (2, 3), "simd {simd}: {:?}", messages(&f));
+        let (f, _) = read_opts("records.json", format!("{records}\n").as_bytes(), &opts);
+        assert_eq!((f.events, f.skipped), (1, 2), "simd {simd}: {:?}", messages(&f));
+        assert!(messages(&f).iter().all(|m| m.starts_with("line 1: item ")), "{:?}", messages(&f));
+    }
+}

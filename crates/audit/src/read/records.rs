@@ -51,6 +51,11 @@ pub(crate) struct Collector {
     pub(crate) lines: u64,
     /// NUL bytes dropped from the starts of lines (see [`FileSummary::nul_bytes`]).
     pub(crate) nul_bytes: u64,
+    /// The bad items of a record holding many events (an `EventList`, a `records` envelope,
+    /// a CloudWatch payload on one line) after its first, which the record's error names:
+    /// counted by the [`Collector::skip`] of that error, at its place (review s42, item 1: a
+    /// line of three bad items counted one). Their kinds counted, the first messages kept.
+    more_items: ItemErrors,
     /// The SIMD reader of JSON records, made on first use.
     tape: Option<Box<TapeReader>>,
     /// Whether to use it ([`ReadOptions::simd`](super::ReadOptions::simd)).
@@ -333,6 +338,7 @@ impl Collector {
             max_examples: opts.max_examples,
             lines: 0,
             nul_bytes: 0,
+            more_items: ItemErrors::default(),
             tape: None,
             simd: opts.simd,
         }
@@ -354,6 +360,19 @@ impl Collector {
     }
 
     pub(crate) fn skip(&mut self, location: Location, kind: SkipKind, message: String) {
+        self.skip_one(location, kind, message);
+        // The other bad items of the record this skip is the first of.
+        let more = std::mem::take(&mut self.more_items);
+        for (kind, message) in more.examples {
+            self.skip_one(location, kind, message);
+        }
+        for (kind, n) in more.unnamed {
+            self.skipped += n;
+            *self.skipped_by_kind.entry(kind).or_default() += n;
+        }
+    }
+
+    fn skip_one(&mut self, location: Location, kind: SkipKind, message: String) {
         self.skipped += 1;
         *self.skipped_by_kind.entry(kind).or_default() += 1;
         if self.examples.len() < self.max_examples {
@@ -466,7 +485,7 @@ impl Collector {
         if self.simd && !self.keep_bodies {
             match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default(), true) {
                 tape::Read::Event(result) => return result,
-                tape::Read::List(results) => return first_item_error(results),
+                tape::Read::List(results) => return self.item_errors(results),
                 tape::Read::Azure(row) => return self.azure_tape_row(&row),
                 tape::Read::NotEvent => {
                     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
@@ -926,7 +945,8 @@ impl Collector {
         items: &[Value],
         mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>,
     ) -> Result<(), RecordError> {
-        first_item_error(items.iter().map(|item| f(self, item)))
+        let results: Vec<Result<(), RecordError>> = items.iter().map(|item| f(self, item)).collect();
+        self.item_errors(results)
     }
 
     /// A Log Analytics query API response (`{"tables":[{"name","columns":[{"name","type"}],
@@ -965,11 +985,17 @@ impl Collector {
                 });
             }
         }
-        first_item_error(rows.iter().map(|r| match r {
-            Ok(Value::Object(m)) => self.object_record(m, 1),
-            Ok(other) => err(SkipKind::InvalidField, format!("a Log Analytics row is {}", type_name(other))),
-            Err(why) => err(SkipKind::InvalidField, why.clone()),
-        }))
+        let results: Vec<Result<(), RecordError>> = rows
+            .iter()
+            .map(|r| match r {
+                Ok(Value::Object(m)) => self.object_record(m, 1),
+                Ok(other) => {
+                    err(SkipKind::InvalidField, format!("a Log Analytics row is {}", type_name(other)))
+                }
+                Err(why) => err(SkipKind::InvalidField, why.clone()),
+            })
+            .collect();
+        self.item_errors(results)
     }
 
     /// One element of a CloudWatch Logs list (`events`, `logEvents`).
@@ -1173,11 +1199,15 @@ impl Collector {
     fn borrowed_line(&mut self, key: Option<&[u8]>, bytes: &[u8]) -> Option<Result<(), RecordError>> {
         if key.is_some_and(scan::is_cloudwatch_payload_key) {
             let payload = serde_json::from_slice::<cloudwatch::Payload<'_>>(bytes).ok()?;
-            return Some(first_item_error(payload.events.iter().map(|e| self.log_event_borrowed(e))));
+            let results: Vec<Result<(), RecordError>> =
+                payload.events.iter().map(|e| self.log_event_borrowed(e)).collect();
+            return Some(self.item_errors(results));
         }
         if key == Some(b"records".as_slice()) {
             let batch = serde_json::from_slice::<diagnostic::Batch<'_>>(bytes).ok()?;
-            return Some(first_item_error(batch.records.into_iter().map(|r| self.diagnostic_borrowed(r))));
+            let results: Vec<Result<(), RecordError>> =
+                batch.records.into_iter().map(|r| self.diagnostic_borrowed(r)).collect();
+            return Some(self.item_errors(results));
         }
         if !key.is_some_and(diagnostic::is_record_key) {
             return None;
@@ -1513,16 +1543,36 @@ fn is_aks_row(map: &Map<String, Value>) -> bool {
 
 /// What a multi-event record reports once every item was read: its good events are kept,
 /// and the first bad one, numbered, is returned.
-fn first_item_error(results: impl IntoIterator<Item = Result<(), RecordError>>) -> Result<(), RecordError> {
-    let mut first_error = None;
-    for (i, result) in results.into_iter().enumerate() {
-        if let Err((kind, message)) = result
-            && first_error.is_none()
-        {
-            first_error = Some((kind, format!("item {}: {message}", i + 1)));
+/// The bad items of a record after its first (see [`Collector::more_items`]): the first
+/// messages, and the kinds of the others counted, so that a line of millions of bad items
+/// holds no more than a few messages.
+#[derive(Debug, Default)]
+struct ItemErrors {
+    examples: Vec<RecordError>,
+    unnamed: BTreeMap<SkipKind, u64>,
+}
+
+impl Collector {
+    /// The error of a record holding many items: its first bad item's, numbered; the others
+    /// are kept in [`Collector::more_items`] for the skip of that error to count. `Ok` when no
+    /// item was bad.
+    fn item_errors(
+        &mut self,
+        results: impl IntoIterator<Item = Result<(), RecordError>>,
+    ) -> Result<(), RecordError> {
+        let mut first_error = None;
+        for (i, result) in results.into_iter().enumerate() {
+            let Err((kind, message)) = result else { continue };
+            if first_error.is_none() {
+                first_error = Some((kind, format!("item {}: {message}", i + 1)));
+            } else if self.more_items.examples.len() < self.max_examples {
+                self.more_items.examples.push((kind, format!("item {}: {message}", i + 1)));
+            } else {
+                *self.more_items.unnamed.entry(kind).or_default() += 1;
+            }
         }
+        first_error.map_or(Ok(()), Err)
     }
-    first_error.map_or(Ok(()), Err)
 }
 
 fn check_category(category: Option<&str>) -> Result<(), RecordError> {
