@@ -1180,3 +1180,26 @@ fn an_event_at_an_impossible_time_is_named_by_stats_and_left_out_of_diagnose_s_w
     let stats = text(&run(&["stats", "--store", "t"], dir.path()).stdout);
     assert!(!stats.contains("warning: some events"), "{stats}");
 }
+
+/// Review s42, item 2: `diagnose --store` said `0 skipped` of a store whose ingest had skipped
+/// records (`stats` counted them); it now gives the store's count, and a note says where they
+/// are listed.
+#[test]
+fn diagnose_of_a_store_counts_the_records_its_ingest_skipped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut log = events(10, "ok");
+    log.push_str("{not json\n[1,2]\n{\"kind\":\"Event\",\"stageTimestamp\":\"yesterday\"}\n");
+    std::fs::write(dir.path().join("broken.log"), log).expect("write");
+    let out = run(&["ingest", "broken.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stats = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).expect("json");
+    assert_eq!(stats["skipped"]["total"], 3, "{stats}");
+    let report = run_cached(&["diagnose", "--store", "s", "-o", "json"], dir.path());
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(report["inputs"][0]["records"], 10, "{}", report["inputs"]);
+    assert_eq!(report["inputs"][0]["skipped"], 3, "{}", report["inputs"]);
+    let text_report = text(&run_cached(&["diagnose", "--store", "s"], dir.path()).stdout);
+    assert!(text_report.contains("10 records, 3 skipped"), "{text_report}");
+    assert!(text_report.contains("3 records were skipped when the store was ingested"), "{text_report}");
+}

@@ -458,6 +458,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 return Err(nothing(unusable, Some(why)));
             }
             let mut report = report;
+            if let Some(n) = inputs.first().map(|i| i.skipped).filter(|n| *n > 0) {
+                report.overview.notes.push(format!(
+                    "{}: {} skipped when the store was ingested; `apiserver-doctor stats --store {}` lists them by \
+                     reason, with the first examples",
+                    dir.display(),
+                    if n == 1 { "1 record was".to_owned() } else { format!("{} records were", findings::thousands(n as i128)) },
+                    dir.display()
+                ));
+            }
             if writing {
                 report
                     .overview
@@ -700,6 +709,11 @@ fn diagnose_audit_store(
     let diagnosis = checks::diagnose_audit(&runner, request)?;
     if store_input && let Some(first) = inputs.first_mut() {
         first.records = diagnosis.profile.events as u64;
+        // The records skipped when the store was ingested, as `stats` counts them (review s42,
+        // item 2: `diagnose --store` said 0 of a store that had skipped 6).
+        first.skipped = audit::store::Store::open(store)
+            .map(|s| s.manifest().skipped.by_kind.values().sum::<u64>())
+            .unwrap_or(0);
     }
     let evidence = AuditEvidence {
         events: diagnosis.profile.events,
