@@ -505,6 +505,10 @@ fn text_function<'a>(
     })
 }
 
+/// The largest row count a query operator is given (`take`, `top`, `sample`): 2^62, more rows
+/// than any store holds, and within what DataFusion's limits add without overflow.
+const MAX_ROW_COUNT: usize = 1 << 62;
+
 fn lit_num(e: &Expr) -> Option<f64> {
     match &e.kind {
         ExprKind::Literal(Literal::Long(n)) => Some(*n as f64),
@@ -803,34 +807,53 @@ impl Planner<'_> {
     }
 
     fn range(&mut self, r: &kql::Range) -> R<Rel> {
+        // A step of 0 never reaches the end: said at the step (DataFusion's own "step can't
+        // be 0" named no place; review s42, item 6).
+        if lit_num(&r.step) == Some(0.0) {
+            return Err(err(r.step.span, "range: the step must not be 0"));
+        }
         let empty = empty_rel(self.engine)?;
         let from = self.scalar(&empty, &r.from)?;
         let to = self.scalar(&empty, &r.to)?;
         let step = self.scalar(&empty, &r.step)?;
         let ty = from.ty();
+        let plan = |list: DfExpr| {
+            LogicalPlanBuilder::empty(true)
+                .project(vec![list.alias("__range")])
+                .and_then(|b| b.unnest_column("__range"))
+                .and_then(|b| b.build())
+                .map_err(internal)
+        };
+        // Real bounds or step (`range x from 0 to 1 step 0.25`, `from 1.5 to 3 step 1`): the
+        // values from + i × step for i from 0 while they stay within the end (they were cast to
+        // long, so 0.25 became 0 and 1.5 became 1). The number of steps is computed in doubles.
+        if [&from, &to, &step].iter().any(|v| v.ty() == KType::Real) {
+            let real = |v: Value| cast(texpr(v).expr, DataType::Float64);
+            let (f, t, s) = (real(from), real(to), real(step));
+            let steps = cast(
+                datafusion::functions::math::expr_fn::floor((t - f.clone()) / s.clone()),
+                DataType::Int64,
+            );
+            let list = datafusion::functions_nested::expr_fn::gen_series(lit(0i64), steps, lit(1i64));
+            let e = f + cast(column("__range"), DataType::Float64) * s;
+            let rel = Rel { plan: plan(list)?, cols: vec![], has_event: false };
+            return ops::project(rel, vec![(r.column.name.clone(), Value::expr(e, KType::Real))]);
+        }
         let as_i64 = |v: Value| match v.ty() {
             KType::DateTime | KType::TimeSpan => value::nanos(texpr(v).expr),
             _ => cast(texpr(v).expr, DataType::Int64),
         };
         let (f, t, s) = (as_i64(from), as_i64(to), as_i64(step));
-        // range() excludes its end; KQL's range includes it: one past it, in the step's
-        // direction (a descending range stopped one step short when the end was moved up).
-        let end = datafusion::prelude::when(s.clone().lt(lit(0i64)), t.clone() - lit(1i64))
-            .otherwise(t + lit(1i64))
-            .map_err(internal)?;
-        let list = datafusion::functions_nested::expr_fn::range(f, end, s);
-        let plan = LogicalPlanBuilder::empty(true)
-            .project(vec![list.alias("__range")])
-            .and_then(|b| b.unnest_column("__range"))
-            .and_then(|b| b.build())
-            .map_err(internal)?;
+        // KQL's range includes its end, as generate_series does (range() leaves it out; its
+        // end moved one past overflowed for an end of 2^63 - 1, and gave no row).
+        let list = datafusion::functions_nested::expr_fn::gen_series(f, t, s);
         let e = match ty {
             KType::DateTime => value::datetime_from_nanos(column("__range")),
             KType::TimeSpan => value::timespan_from_nanos(column("__range")),
             _ => column("__range"),
         };
         let out_ty = if matches!(ty, KType::DateTime | KType::TimeSpan) { ty } else { KType::Long };
-        let rel = Rel { plan, cols: vec![], has_event: false };
+        let rel = Rel { plan: plan(list)?, cols: vec![], has_event: false };
         ops::project(rel, vec![(r.column.name.clone(), Value::expr(e, out_ty))])
     }
 
@@ -1135,13 +1158,15 @@ impl Planner<'_> {
     fn count_arg(&mut self, rel: &Rel, e: &Expr) -> R<usize> {
         let _ = rel;
         match lit_num(e) {
-            Some(n) if n >= 0.0 => Ok(n as usize),
+            // More rows than any table holds (`take 1e20`, `take 9223372036854775807`) is every
+            // row: bounded, since DataFusion's limit overflowed past 2^63 (review s42, item 5).
+            Some(n) if n >= 0.0 => Ok((n as usize).min(MAX_ROW_COUNT)),
             _ => match &e.kind {
                 ExprKind::Name(id) => match self.lets.get(&id.name) {
                     Some(Bound::Scalar(Value::Expr(TExpr {
                         expr: DfExpr::Literal(ScalarValue::Int64(Some(n)), _),
                         ..
-                    }))) if *n >= 0 => Ok(*n as usize),
+                    }))) if *n >= 0 => Ok((*n as usize).min(MAX_ROW_COUNT)),
                     _ => Err(err(e.span, "expected a constant row count")),
                 },
                 _ => Err(err(e.span, "expected a constant row count")),
