@@ -71,6 +71,19 @@ impl FromStr for KubernetesVersion {
         let minor_text = parts.next().ok_or_else(err)?;
         let digits: String = minor_text.chars().take_while(char::is_ascii_digit).collect();
         let minor = digits.parse::<u32>().map_err(|_| err())?;
+        // What follows the digits is a vendor suffix (`+`, `-…`), or nothing: `1.29x` is a typo,
+        // and `1.2x` was taken as 1.2 (review s42, item 9). So is a patch of anything else.
+        let suffix_ok = |rest: &str| rest.is_empty() || rest.starts_with('+') || rest.starts_with('-');
+        if !suffix_ok(&minor_text[digits.len()..]) {
+            return Err(err());
+        }
+        if let Some(patch) = parts.next() {
+            let patch_digits = patch.bytes().take_while(u8::is_ascii_digit).count();
+            // `1.29.4-gke.100`: the suffix may hold dots of its own.
+            if digits.len() != minor_text.len() || patch_digits == 0 || !suffix_ok(&patch[patch_digits..]) {
+                return Err(err());
+            }
+        }
         // There is no Kubernetes 0.x or 2.x release: a remedy "for Kubernetes 2.0" would be
         // written for a cluster that does not exist. No release writes a leading zero either
         // (`01.30`, `1.030`).
@@ -138,8 +151,11 @@ mod tests {
             assert_eq!(text.parse::<KubernetesVersion>(), Ok(KubernetesVersion::new(1, minor)), "{text}");
         }
         // Re-review s26 item 8: a minor no release will have for decades, and leading zeros.
-        for bad in ["", "1", "v", "one.two", "0.1", "1.x", "2.0", "v3.1.4", "1.99", "1.100", "01.30", "1.030"]
-        {
+        for bad in [
+            "", "1", "v", "one.two", "0.1", "1.x", "2.0", "v3.1.4", "1.99", "1.100", "01.30", "1.030",
+            // Review s42, item 9: trailing text that is no vendor suffix.
+            "1.29x", "1.2x", "1.29.4x", "1.29.", "1.29.x", "1.29+.4",
+        ] {
             assert!(bad.parse::<KubernetesVersion>().is_err(), "{bad:?} should not parse");
         }
     }
