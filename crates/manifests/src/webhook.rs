@@ -150,6 +150,13 @@ pub fn parse_configuration(
     let mut problems = Vec::new();
     for (i, w) in items.iter().enumerate() {
         match parse_webhook(w, i, beta) {
+            // Names are unique within a configuration: the API server refuses one that repeats a
+            // name, so the second is not a webhook the cluster can have.
+            Ok(w) if let Some(first) = webhooks.iter().find(|o: &&Webhook| o.name == w.name) => problems.push(format!(
+                "webhooks[{i}].name: {:?} is the name of webhooks[{}] too; the API server refuses a configuration \
+                 whose webhooks share a name",
+                w.name, first.index
+            )),
             Ok(w) => webhooks.push(w),
             Err(e) => problems.push(format!("webhooks[{i}]{e}")),
         }
@@ -190,10 +197,17 @@ fn parse_webhook(w: &Value, index: usize, beta: bool) -> Result<Webhook, String>
                 10
             }
         }
-        Some(v) => v
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| format!(".timeoutSeconds: expected a whole number of seconds, got {v}"))?,
+        // The API server refuses a timeout outside 1–30 s (review s42, item 8: 0 was read as a
+        // wait of 0 s, 31 without a word, and -4 called not a whole number).
+        Some(v) => match v.as_i64().or_else(|| v.as_u64().map(|_| i64::MAX)) {
+            Some(n) if (1..=30).contains(&n) => n as u32,
+            Some(_) => {
+                return Err(format!(
+                    ".timeoutSeconds: {v} is outside 1 to 30 seconds, which the API server refuses to store"
+                ));
+            }
+            None => return Err(format!(".timeoutSeconds: expected a whole number of seconds, got {v}")),
+        },
     };
     let selector = |field: &str| {
         LabelSelector::from_value(w.get(field).unwrap_or(&Value::Null)).map_err(|e| format!(".{field}.{e}"))
@@ -368,7 +382,11 @@ mod tests {
             {"name": "a", "failurePolicy": "Sometimes"},
             {"name": "b", "namespaceSelector": {"matchExpressions": [{"key": "k", "operator": "Near"}]}},
             {"name": "c", "timeoutSeconds": -1},
-            {"name": "d"}
+            {"name": "d"},
+            {"name": "e", "timeoutSeconds": 0},
+            {"name": "f", "timeoutSeconds": 31},
+            {"name": "g", "timeoutSeconds": "ten"},
+            {"name": "d", "timeoutSeconds": 5}
         ]});
         let (c, problems) = parse_configuration(WebhookKind::Mutating, &v, "f.yaml", 1).expect("valid");
         assert_eq!(c.webhooks.len(), 1);
@@ -379,7 +397,12 @@ mod tests {
             vec![
                 "webhooks[0].failurePolicy: expected Fail or Ignore, got \"Sometimes\"",
                 "webhooks[1].namespaceSelector.matchExpressions[0].operator: \"Near\" is not In, NotIn, Exists or DoesNotExist",
-                "webhooks[2].timeoutSeconds: expected a whole number of seconds, got -1",
+                "webhooks[2].timeoutSeconds: -1 is outside 1 to 30 seconds, which the API server refuses to store",
+                "webhooks[4].timeoutSeconds: 0 is outside 1 to 30 seconds, which the API server refuses to store",
+                "webhooks[5].timeoutSeconds: 31 is outside 1 to 30 seconds, which the API server refuses to store",
+                "webhooks[6].timeoutSeconds: expected a whole number of seconds, got \"ten\"",
+                "webhooks[7].name: \"d\" is the name of webhooks[3] too; the API server refuses a configuration whose \
+                 webhooks share a name",
             ]
         );
         assert!(parse_configuration(WebhookKind::Mutating, &json!({"webhooks": []}), "f", 1).is_err());
