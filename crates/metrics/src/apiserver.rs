@@ -309,6 +309,30 @@ fn non_finite(
     format!("{source}: {metric}{} is {value}, not a finite number: skipped", labels.to_selector())
 }
 
+/// More objects of one resource than any etcd can hold: its database is limited by its quota
+/// (2 GB by default, 8 GB the largest etcd suggests), and an object takes at least tens of
+/// bytes, so 10^10 of them is far past it. A count above it is a broken exporter or an edited
+/// file (review s42, item 4: `1e40 secrets` was a critical finding, its title capped at 2^127).
+const MAX_PLAUSIBLE_OBJECTS: f64 = 1e10;
+
+/// [`non_finite`]'s note for a count past [`MAX_PLAUSIBLE_OBJECTS`].
+fn implausible_count(
+    window: &Window<'_>,
+    first: bool,
+    metric: &str,
+    labels: &crate::parse::Labels,
+    value: f64,
+) -> String {
+    let source = match (first, window.first) {
+        (true, Some(f)) => f.source.as_str(),
+        _ => window.last.source.as_str(),
+    };
+    format!(
+        "{source}: {metric}{} is {value:e}, more objects than any etcd can hold (over 10,000,000,000): skipped",
+        labels.to_selector()
+    )
+}
+
 fn object_counts(window: &Window<'_>, skipped: &mut Vec<String>) -> (Option<String>, Vec<ObjectCount>) {
     let Some(metric) = OBJECT_COUNT_METRICS.iter().find(|m| window.last.has(m)) else {
         return (None, Vec::new());
@@ -319,9 +343,17 @@ fn object_counts(window: &Window<'_>, skipped: &mut Vec<String>) -> (Option<Stri
             skipped.push(non_finite(window, false, metric, &labels, last));
             continue;
         }
+        if last > MAX_PLAUSIBLE_OBJECTS {
+            skipped.push(implausible_count(window, false, metric, &labels, last));
+            continue;
+        }
         let first = match first {
             Some(f) if !f.is_finite() => {
                 skipped.push(non_finite(window, true, metric, &labels, f));
+                None
+            }
+            Some(f) if f > MAX_PLAUSIBLE_OBJECTS => {
+                skipped.push(implausible_count(window, true, metric, &labels, f));
                 None
             }
             other => other,

@@ -256,6 +256,38 @@ fn non_finite_object_counts_and_sizes_are_skipped_and_named() {
     assert!(!findings.iter().any(|f| f.subject.name == "pods" || f.subject.name == "secrets"), "{titles:#?}");
 }
 
+/// Review s42, item 4: `apiserver_storage_objects{resource="secrets"} 1e40` was a critical
+/// finding titled "170,141,183,460,469,231,731,687,303,715,884,105,727 secrets objects" (the
+/// i128 cast saturated) while its evidence said 10000000000000000303786028427003666890752. No
+/// etcd holds 10^10 objects: such a count is skipped and named, as NaN is.
+#[test]
+fn object_counts_no_etcd_can_hold_are_skipped_and_named() {
+    let text = format!(
+        "{BUILD_130}apiserver_storage_objects{{resource=\"secrets\"}} 1e40\n\
+         apiserver_storage_objects{{resource=\"leases\"}} 1e308\n\
+         apiserver_storage_objects{{resource=\"configmaps\"}} 9e9\n"
+    );
+    let scrape = Snapshot::parse("huge.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    assert_eq!(
+        evidence.apiservers[0].skipped_values,
+        [
+            "huge.prom: apiserver_storage_objects{resource=\"leases\"} is 1e308, more objects than any etcd can hold \
+             (over 10,000,000,000): skipped",
+            "huge.prom: apiserver_storage_objects{resource=\"secrets\"} is 1e40, more objects than any etcd can hold \
+             (over 10,000,000,000): skipped",
+        ]
+    );
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    let titles: Vec<&str> = findings.iter().map(|f| f.title.as_str()).collect();
+    assert!(
+        !findings.iter().any(|f| f.subject.name == "secrets" || f.subject.name == "leases"),
+        "{titles:#?}"
+    );
+    assert!(titles.iter().any(|t| t.starts_with("9,000,000,000 configmaps objects")), "{titles:#?}");
+    assert_eq!(metrics::checks::format_count(1e40), "1.000e40");
+}
+
 /// Review s40: histogram oddities were read without a word: a bucket with `le="abc"`, buckets
 /// whose counts fall, a histogram without its `+Inf` bucket, a negative `_count`. Each is named
 /// with the scrape and the series in the evidence's notes.

@@ -97,6 +97,11 @@ pub fn format_count(n: f64) -> String {
     if !n.is_finite() {
         return format!("{n}");
     }
+    // Past what an i128 holds exactly in a double's digits: the digits a double has, not a
+    // string of made-up zeros (or 2^127, where the cast saturated).
+    if n.abs() >= 1e18 {
+        return format!("{n:.3e}");
+    }
     findings::thousands(n.round() as i128)
 }
 
