@@ -1203,3 +1203,49 @@ fn diagnose_of_a_store_counts_the_records_its_ingest_skipped() {
     assert!(text_report.contains("10 records, 3 skipped"), "{text_report}");
     assert!(text_report.contains("3 records were skipped when the store was ingested"), "{text_report}");
 }
+
+/// Review s42, item 7: a log read with 100 events, again after it grew to 200, and again after
+/// it shrank to 50: `stats` said 200 events, 0 duplicates dropped and the log's 50 events read,
+/// which do not add up (the run had said 50 duplicates dropped). The 150 events stored from
+/// contents the log no longer holds are now counted apart, and everything adds up after each run.
+#[test]
+fn a_log_that_shrank_and_was_read_again_keeps_the_counts_adding_up() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let all = events(200, "g");
+    let lines: Vec<&str> = all.lines().collect();
+    let write = |n: usize| {
+        std::fs::write(
+            dir.path().join("g.log"),
+            lines[..n].iter().map(|l| format!("{l}\n")).collect::<String>(),
+        )
+        .expect("write")
+    };
+    let stats = || -> serde_json::Value {
+        let out = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+    for (n, stored, earlier) in [(100, 100, 0), (200, 200, 0), (50, 200, 150)] {
+        write(n);
+        let out = run(&["ingest", "g.log", "--store", "s"], dir.path());
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let s = stats();
+        let read: u64 = s["input_files"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .map(|i| i["events"].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(
+            (s["events"].as_u64(), s["earlier_contents"].as_u64()),
+            (Some(stored), Some(earlier)),
+            "{s}"
+        );
+        assert_eq!(
+            read + earlier,
+            stored + s["duplicates_dropped"].as_u64().unwrap_or(u64::MAX),
+            "after reading {n} lines: {s}"
+        );
+    }
+    let text_stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
+    assert!(text_stats.contains("from earlier contents: 150"), "{text_stats}");
+}

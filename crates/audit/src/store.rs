@@ -760,10 +760,20 @@ pub struct Manifest {
     pub skipped: SkippedSummary,
     /// Events dropped as duplicates of stored ones, over every ingest.
     pub duplicates_dropped: u64,
+    /// Events stored from earlier contents of inputs read again, which their latest reading no
+    /// longer holds (a log that shrank, or was rewritten, then read again: its entry counts the
+    /// events read from it now, the store keeps those read before). With it, the inputs' events
+    /// plus these are the events stored plus the duplicates dropped (review s42, item 7).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub earlier_contents: u64,
     /// Commits so far: a writer refuses to commit over a manifest whose generation is not the
     /// one it read (another writer's commit). 0 in manifests written before it was kept.
     #[serde(default)]
     pub generation: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Default for Manifest {
@@ -774,6 +784,7 @@ impl Default for Manifest {
             inputs: Vec::new(),
             skipped: SkippedSummary::default(),
             duplicates_dropped: 0,
+            earlier_contents: 0,
             generation: 0,
         }
     }

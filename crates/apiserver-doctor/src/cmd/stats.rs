@@ -121,6 +121,7 @@ fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> se
         "inputs": manifest.inputs.len(),
         "input_files": manifest.inputs.iter().map(input_json).collect::<Vec<_>>(),
         "duplicates_dropped": manifest.duplicates_dropped,
+        "earlier_contents": manifest.earlier_contents,
         "formats": t.formats,
         "stages": t.stages,
         "levels": t.levels,
@@ -373,6 +374,14 @@ pub fn render(out: &mut dyn Write, store: &Store) -> std::io::Result<()> {
     )?;
     writeln!(out, "inputs:      {}", count(manifest.inputs.len() as u64))?;
     writeln!(out, "duplicates dropped: {}", count(manifest.duplicates_dropped))?;
+    if manifest.earlier_contents > 0 {
+        writeln!(
+            out,
+            "from earlier contents: {}  (events stored from files read again since, which no longer hold them: a \
+             file that shrank or was rewritten; the inputs below count what they hold now)",
+            count(manifest.earlier_contents)
+        )?;
+    }
     match &times {
         Ok((event, _)) if event.missing > 0 => writeln!(
             out,

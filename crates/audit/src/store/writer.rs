@@ -1027,8 +1027,12 @@ impl StoreWriter {
         }
         next.inputs.retain(|i| !is_reread(i));
         next.inputs.extend(self.pending_inputs.iter().cloned());
-        next.duplicates_dropped =
-            (next.duplicates_dropped + self.pending_duplicates).saturating_sub(reread_events);
+        // When the earlier readings held more events than are dropped as duplicates now (a file
+        // that shrank, read again), the rest stay stored from contents the file no longer has:
+        // counted apart, where they were lost before (review s42, item 7).
+        let dropped = next.duplicates_dropped + self.pending_duplicates;
+        next.duplicates_dropped = dropped.saturating_sub(reread_events);
+        next.earlier_contents += reread_events.saturating_sub(dropped);
         let mut new_examples = Vec::new();
         for (by_kind, examples) in &self.pending_skips {
             for (k, n) in by_kind {
