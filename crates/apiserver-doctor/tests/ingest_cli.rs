@@ -1249,3 +1249,24 @@ fn a_log_that_shrank_and_was_read_again_keeps_the_counts_adding_up() {
     let text_stats = text(&run(&["stats", "--store", "s"], dir.path()).stdout);
     assert!(text_stats.contains("from earlier contents: 150"), "{text_stats}");
 }
+
+/// Review s42: `diagnose broken.log` listed five skipped records and stopped without a word
+/// about the sixth; it now says how many more there are, reading the file and from the cache.
+#[test]
+fn diagnose_says_how_many_skipped_records_it_did_not_list() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut log = events(10, "ok");
+    for i in 0..7 {
+        log.push_str(&format!("{{bad{i}\n"));
+    }
+    std::fs::write(dir.path().join("broken.log"), log).expect("write");
+    for run in ["reading", "cached"] {
+        let out = run_cached(&["diagnose", "broken.log"], dir.path());
+        let stderr = text(&out.stderr);
+        assert_eq!(stderr.matches("warning: skipped broken.log: line ").count(), 5, "{run}: {stderr}");
+        assert!(
+            stderr.contains("warning: broken.log: 2 more skipped records not listed (7 in all)"),
+            "{run}: {stderr}"
+        );
+    }
+}

@@ -706,9 +706,12 @@ pub fn remove_temporary_stores() {
 fn replay_warnings(manifest: &Manifest) {
     let examples = &manifest.skipped.examples;
     for input in &manifest.inputs {
+        let mut shown = 0u64;
         for example in examples.iter().filter(|e| e.file == input.file) {
             eprintln!("warning: skipped {example}");
+            shown += 1;
         }
+        more_skipped(&input.file, input.skipped, shown);
         if let Some(why) = &input.not_audit {
             let why = why.strip_prefix("not an audit format: ").unwrap_or(why);
             eprintln!("warning: {}: not an audit log: {why}", input.file);
@@ -719,6 +722,22 @@ fn replay_warnings(manifest: &Manifest) {
     }
     for example in examples.iter().filter(|e| !manifest.inputs.iter().any(|i| i.file == e.file)) {
         eprintln!("warning: skipped {example}");
+    }
+}
+
+/// Says how many skipped records of `file` were not listed (only the first few are kept): the
+/// warnings stopped at five without a word (review s42).
+fn more_skipped(file: &str, skipped: u64, shown: u64) {
+    let more = skipped.saturating_sub(shown);
+    let s = if more == 1 { "" } else { "s" };
+    if more > 0 && shown > 0 {
+        eprintln!(
+            "warning: {file}: {} more skipped record{s} not listed ({} in all)",
+            findings::thousands(more as i128),
+            findings::thousands(skipped as i128)
+        );
+    } else if more > 0 {
+        eprintln!("warning: {file}: {} skipped record{s} (not listed)", findings::thousands(more as i128));
     }
 }
 
@@ -842,6 +861,7 @@ pub fn ingest_into(
         for example in &file.examples {
             eprintln!("warning: skipped {example}");
         }
+        more_skipped(&file.file, file.skipped, file.examples.len() as u64);
         if let Some(why) = file.why_not_audit() {
             eprintln!("warning: {}: not an audit log: {why}", file.file);
         }
