@@ -192,7 +192,14 @@ pub fn evaluate(
                 counted(total, "request", "requests"),
                 count(n),
                 counted(identities, "identity", "identities"),
-                c_top_ids.texts(first).join(", ")
+                // An identity without a user name is named as the identity table names it
+                // (review s42: "e.g. , system:node:…").
+                c_top_ids
+                    .texts(first)
+                    .iter()
+                    .map(|u| if u.is_empty() { "(no user)" } else { u.as_str() })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             ctx,
         );
@@ -517,6 +524,27 @@ mod tests {
         let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
         assert!(titles.contains(&"aksService sends 69% of all requests (20 requests in 1 s)"), "{titles:?}");
         assert!(titles.iter().all(|t| !t.contains("per second")), "{titles:?}");
+    }
+
+    /// Review s42: an identity without a user name was listed as nothing ("e.g. , system:node:n1").
+    #[test]
+    fn an_identity_without_a_user_name_is_named_no_user() {
+        let ctx = ctx_hour();
+        let table = ResultTable::new(
+            &["Client", "Requests", "Identities", "TopIdentities", "UserAgents"],
+            vec![vec![
+                text("kubelet"),
+                Cell::Int(36_000),
+                Cell::Int(2),
+                list(&["", "system:node:n1"]),
+                list(&["kubelet/v1.29.4"]),
+            ]],
+        );
+        let out = evaluate(&ctx, ("q1", &table), ("q2", &users(&[("", 18_000), ("system:node:n1", 18_000)])))
+            .expect("evaluates");
+        let top =
+            out.findings.iter().find(|f| f.title.starts_with("kubelet sends the most")).expect("top client");
+        assert!(top.summary.contains("(e.g. (no user), system:node:n1)"), "{}", top.summary);
     }
 
     #[test]

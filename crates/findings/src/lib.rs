@@ -444,6 +444,10 @@ pub fn duration(seconds: i64) -> String {
 /// (re-review s26: one finding said both `4m 54s` and `4m 55s`).
 pub fn duration_between(start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>) -> String {
     let ms = (end - start).num_milliseconds();
+    // Under a second, in milliseconds: a window of 161 ms was "(0s)" (review s42).
+    if (1..1000).contains(&ms) {
+        return format!("{ms}ms");
+    }
     duration((ms as f64 / 1000.0).round() as i64)
 }
 
@@ -472,7 +476,12 @@ mod tests {
         let at = |ms: i64| chrono::DateTime::from_timestamp_millis(1_741_683_600_000 + ms).expect("in range");
         assert_eq!(duration_between(at(0), at(294_985)), "4m 55s");
         assert_eq!(duration_between(at(8), at(1_199_990)), "20m");
-        assert_eq!(duration_between(at(0), at(499)), "0s");
+        // Under a second, in milliseconds (review s42: a 161 ms window was "(0s)").
+        assert_eq!(duration_between(at(0), at(499)), "499ms");
+        assert_eq!(duration_between(at(0), at(161)), "161ms");
+        assert_eq!(duration_between(at(0), at(0)), "0s");
+        assert_eq!(duration_between(at(0), at(999)), "999ms");
+        assert_eq!(duration_between(at(0), at(1_000)), "1s");
         assert_eq!(duration_between(at(0), at(3_600_000)), "1h");
     }
 
