@@ -53,6 +53,11 @@ fn bad_arguments_name_the_option_and_the_value() {
             "--resources \"pods=-1\": the count -1 is negative: a quota allows 0 or more objects",
         ),
         (vec!["-n", "ci", "--resources", "pods=abc"], "the count \"abc\" is not a whole number"),
+        // Review s42: a whole number past 2^64 was "not a whole number".
+        (
+            vec!["-n", "ci", "--resources", "pods=99999999999999999999999"],
+            "the count 99999999999999999999999 is too large for a quota (at most 18446744073709551615)",
+        ),
         (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "\"Jobs.batch\" has upper case letters"),
         (vec!["-n", "ci", "--resources", "my_pods=5"], "\"my_pods\" is not a resource name"),
         (vec!["-n", "CI", "--resources", "pods=5"], "--namespace \"CI\": not a namespace name"),

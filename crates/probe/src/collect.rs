@@ -416,6 +416,9 @@ mod tests {
         );
         let t = target("http://[::1]:8080/", false).expect("valid");
         assert_eq!((t.host.as_str(), t.port), ("::1", 8080));
+        // Review s42: findings named it `::1:8080`.
+        assert_eq!(t.authority(), "[::1]:8080");
+        assert_eq!(target("https://10.0.0.1:6443", false).expect("valid").authority(), "10.0.0.1:6443");
         for (url, says) in [
             ("myaks.example.com", "no scheme"),
             ("ftp://x", "only https and http"),

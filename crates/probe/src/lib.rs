@@ -31,6 +31,18 @@ pub struct Target {
     pub path: String,
 }
 
+impl Target {
+    /// `host:port`, an IPv6 address in brackets (`[::1]:6443`) as in a URL: without them the
+    /// address and the port ran together (review s42: `at ::1:1`).
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// Name resolution.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Dns {

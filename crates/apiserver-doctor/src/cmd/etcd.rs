@@ -72,7 +72,7 @@ pub struct Args {
 /// Runs `apiserver-doctor etcd`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = etcd::CollectOptions {
-        endpoints: args.endpoints.clone(),
+        endpoints: endpoints(&args.endpoints),
         tls: etcd::TlsFiles { cacert: args.cacert.clone(), cert: args.cert.clone(), key: args.key.clone() },
         user: args
             .user
@@ -147,5 +147,39 @@ fn parallel_requests(s: &str) -> Result<usize, String> {
     match at_least_one(s)? {
         n @ 1..=64 => Ok(n as usize),
         _ => Err("must be at most 64".to_owned()),
+    }
+}
+
+/// The `--endpoints` given, spaces around each trimmed (`a, b` after a comma) and each URL
+/// once: the same URL twice was probed twice and gave two identical findings (review s42). A
+/// repeat is said on stderr.
+fn endpoints(given: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in given.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
+        let key = |u: &str| u.trim_end_matches('/').to_ascii_lowercase();
+        if out.iter().any(|o| key(o) == key(e)) {
+            eprintln!("warning: --endpoints: {e} given more than once; read once");
+        } else {
+            out.push(e.to_owned());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endpoints_are_trimmed_and_each_read_once() {
+        let given: Vec<String> = [
+            "https://127.0.0.1:1",
+            " https://127.0.0.1:3",
+            "https://127.0.0.1:1/",
+            "HTTPS://127.0.0.1:1",
+            "",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        assert_eq!(super::endpoints(&given), ["https://127.0.0.1:1", "https://127.0.0.1:3"]);
     }
 }

@@ -135,6 +135,10 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
     let hard: u64 = count.trim().parse().map_err(|_| {
         bad(match count.trim().parse::<i64>() {
             Ok(n) if n < 0 => format!("the count {n} is negative: a quota allows 0 or more objects"),
+            // All digits, but past 2^64: a whole number, too large (review s42).
+            _ if !count.trim().is_empty() && count.trim().bytes().all(|b| b.is_ascii_digit()) => {
+                format!("the count {} is too large for a quota (at most {})", count.trim(), u64::MAX)
+            }
             _ => format!("the count {:?} is not a whole number", count.trim()),
         })
     })?;

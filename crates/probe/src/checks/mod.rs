@@ -32,7 +32,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds) -> Vec<Finding> {
 
 /// What the findings are about: the API server's address.
 fn subject(ev: &ProbeEvidence) -> Subject {
-    Subject::new("apiserver", format!("{}:{}", ev.target.host, ev.target.port))
+    Subject::new("apiserver", ev.target.authority())
 }
 
 fn command(title: &str, body: String) -> Remedy {

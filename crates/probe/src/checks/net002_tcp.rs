@@ -47,7 +47,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     if ev.tcp.is_empty() {
         return;
     }
-    let target = format!("{}:{}", ev.target.host, ev.target.port);
+    let target = ev.target.authority();
     let failed: Vec<_> = ev.tcp.iter().filter(|a| a.error.is_some()).collect();
     let slowest = ev.tcp.iter().filter(|a| a.error.is_none()).map(|a| a.seconds).fold(0.0_f64, f64::max);
     let mut measures = vec![

@@ -108,15 +108,15 @@ fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
         TlsProblem::Incompatible => (
             "The server and the probe have no TLS version or cipher in common (the probe speaks TLS 1.2 and 1.3): the server, or a device in front of it, offers only an old version (TLS 1.0 or 1.1) or old ciphers.".to_owned(),
             format!(
-                "See what it offers: `openssl s_client -connect {}:{} -tls1_2` and `-tls1`. A kube-apiserver speaks TLS 1.2 and 1.3: an old device in front of it answers.",
-                ev.target.host, ev.target.port
+                "See what it offers: `openssl s_client -connect {} -tls1_2` and `-tls1`. A kube-apiserver speaks TLS 1.2 and 1.3: an old device in front of it answers.",
+                ev.target.authority()
             ),
         ),
         TlsProblem::NotTls => (
             "The server did not answer in TLS: something else listens on this port (plain HTTP: try http://; or another service: check the port).".to_owned(),
             format!(
-                "Look at what answers: `curl -sv http://{}:{}/readyz`. The API server's port is usually 443 or 6443.",
-                ev.target.host, ev.target.port
+                "Look at what answers: `curl -sv http://{}/readyz`. The API server's port is usually 443 or 6443.",
+                ev.target.authority()
             ),
         ),
         TlsProblem::Reset => (

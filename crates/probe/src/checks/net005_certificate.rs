@@ -57,8 +57,8 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             title: format!("The API server's certificate expires in {left} ({})", cert.not_after),
             subject: subject(ev),
             summary: format!(
-            "The certificate {}:{} presents ({}, issued by {}) is valid until {} UTC: {left} from now. On that day every client's TLS handshake fails.",
-            ev.target.host, ev.target.port, cert.subject, cert.issuer, cert.not_after
+            "The certificate {} presents ({}, issued by {}) is valid until {} UTC: {left} from now. On that day every client's TLS handshake fails.",
+            ev.target.authority(), cert.subject, cert.issuer, cert.not_after
         ),
             source: ev.source(),
             // Floored, as in the title and the CERT line: an expiry is safer told a day early.
