@@ -294,6 +294,16 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
     out
 }
 
+/// `naninf.prom: apiserver_storage_objects{resource="pods"}`: the series, in the scrape its
+/// value (the window's first, or its last) came from.
+fn series_at(window: &Window<'_>, first: bool, metric: &str, labels: &crate::parse::Labels) -> String {
+    let source = match (first, window.first) {
+        (true, Some(f)) => f.source.as_str(),
+        _ => window.last.source.as_str(),
+    };
+    format!("{source}: {metric}{}", labels.to_selector())
+}
+
 /// `naninf.prom: apiserver_storage_objects{resource="pods"} is +Inf, not a finite number: skipped`.
 fn non_finite(
     window: &Window<'_>,
@@ -302,11 +312,7 @@ fn non_finite(
     labels: &crate::parse::Labels,
     value: f64,
 ) -> String {
-    let source = match (first, window.first) {
-        (true, Some(f)) => f.source.as_str(),
-        _ => window.last.source.as_str(),
-    };
-    format!("{source}: {metric}{} is {value}, not a finite number: skipped", labels.to_selector())
+    format!("{} is {value}, not a finite number: skipped", series_at(window, first, metric, labels))
 }
 
 /// More objects of one resource than any etcd can hold: its database is limited by its quota
@@ -323,13 +329,9 @@ fn implausible_count(
     labels: &crate::parse::Labels,
     value: f64,
 ) -> String {
-    let source = match (first, window.first) {
-        (true, Some(f)) => f.source.as_str(),
-        _ => window.last.source.as_str(),
-    };
     format!(
-        "{source}: {metric}{} is {value:e}, more objects than any etcd can hold (over 10,000,000,000): skipped",
-        labels.to_selector()
+        "{} is {value:e}, more objects than any etcd can hold (over 10,000,000,000): skipped",
+        series_at(window, first, metric, labels)
     )
 }
 

@@ -1541,8 +1541,6 @@ fn is_aks_row(map: &Map<String, Value>) -> bool {
         || matches!(map.get("Type").and_then(Value::as_str), Some("AKSAudit" | "AKSAuditAdmin"))
 }
 
-/// What a multi-event record reports once every item was read: its good events are kept,
-/// and the first bad one, numbered, is returned.
 /// The bad items of a record after its first (see [`Collector::more_items`]): the first
 /// messages, and the kinds of the others counted, so that a line of millions of bad items
 /// holds no more than a few messages.
