@@ -444,6 +444,21 @@ fn diagnose_of_a_directory_warns_about_and_lists_the_entries_it_could_not_read()
     let err = text(&out.stderr);
     assert!(err.contains("warning: 1 file not read"), "{err}");
     assert!(err.contains("d/b.log: a symbolic link to nothing"), "{err}");
+    // Named on the command line, the link is said to be one (review s42: "No such file or
+    // directory" of a name that `ls` shows), by ingest, query and diagnose alike.
+    for args in [
+        &["ingest", "d/b.log", "--store", "s"][..],
+        &["query", "--input", "d/b.log", "KubeAudit | count"],
+        &["diagnose", "d/b.log"],
+    ] {
+        let out = run_cached(args, dir.path());
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("d/b.log: a symbolic link to ") && err.contains("gone.log, which does not exist"),
+            "{args:?}: {err}"
+        );
+    }
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
     let inputs = report["inputs"].as_array().expect("inputs");
     let b = inputs.iter().find(|i| i["source"] == "d/b.log").expect("b.log listed among the inputs");

@@ -365,8 +365,18 @@ pub fn find_inputs(paths: &[PathBuf], leave_out: &[PathBuf]) -> Result<Inputs, R
             walk.found.files.push(p.clone());
             continue;
         }
-        let meta =
-            std::fs::metadata(p).map_err(|source| ReadError::Io { path: p.display().to_string(), source })?;
+        let meta = std::fs::metadata(p).map_err(|source| {
+            // A symbolic link named on the command line whose target is gone: said so, not
+            // "No such file or directory" of a name that is there (review s42).
+            let source = match std::fs::read_link(p) {
+                Ok(target) if source.kind() == std::io::ErrorKind::NotFound => std::io::Error::new(
+                    source.kind(),
+                    format!("a symbolic link to {}, which does not exist", target.display()),
+                ),
+                _ => source,
+            };
+            ReadError::Io { path: p.display().to_string(), source }
+        })?;
         if meta.is_dir() {
             if looks_like_store(p) {
                 return Err(ReadError::IsStore(p.display().to_string()));
