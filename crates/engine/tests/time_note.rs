@@ -97,3 +97,20 @@ fn now_read_through_a_column_says_where_now_lies_without_blaming_a_filter() {
         QueryOptions { now: Now::At(common::t0() + chrono::Duration::minutes(60)), ..Default::default() };
     assert_eq!(notes(&engine, q, &inside), Vec::<String>::new());
 }
+
+/// Review s42: `--now latest` over events without any time (or none at all) pinned now() to
+/// the wall clock without a word; it is said, with the time used. With times, no such note.
+#[test]
+fn now_latest_without_any_event_time_says_now_is_the_wall_clock() {
+    let latest = QueryOptions { now: Now::Latest, ..QueryOptions::default() };
+    let empty = Engine::from_batches(vec![]).expect("engine");
+    let got = notes(&empty, "print t = now()", &latest);
+    assert!(
+        got.iter().any(|n| n.starts_with("--now latest: no event has a time, so now() is the wall clock (")),
+        "{got:?}"
+    );
+    // Without now() in the query, nothing to say.
+    assert!(notes(&empty, "print x = 1", &latest).is_empty());
+    let got = notes(&engine(), "print t = now()", &latest);
+    assert!(!got.iter().any(|n| n.starts_with("--now latest")), "{got:?}");
+}

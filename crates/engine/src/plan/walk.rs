@@ -341,6 +341,14 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
             fmt(hi),
         ));
     }
+    // `--now latest` over events none of which has a time: now() fell back to the wall clock
+    // without a word (review s42).
+    if uses_now && options.now == Now::Latest && time_range(engine)?.is_none() {
+        notices.push(format!(
+            "--now latest: no event has a time, so now() is the wall clock ({})",
+            crate::kvalue::format_datetime(now.timestamp_nanos_opt().unwrap_or(0))
+        ));
+    }
     if reads_bodies(source) && !holds_bodies(engine)? {
         notices.push(
             "the query reads request or response bodies (RequestObject, ResponseObject, requestObject, \
