@@ -294,45 +294,39 @@ fn request_latency(window: &Window<'_>) -> Vec<RequestLatency> {
     out
 }
 
-/// `naninf.prom: apiserver_storage_objects{resource="pods"}`: the series, in the scrape its
-/// value (the window's first, or its last) came from.
-fn series_at(window: &Window<'_>, first: bool, metric: &str, labels: &crate::parse::Labels) -> String {
-    let source = match (first, window.first) {
-        (true, Some(f)) => f.source.as_str(),
-        _ => window.last.source.as_str(),
-    };
-    format!("{source}: {metric}{}", labels.to_selector())
-}
-
-/// `naninf.prom: apiserver_storage_objects{resource="pods"} is +Inf, not a finite number: skipped`.
-fn non_finite(
-    window: &Window<'_>,
-    first: bool,
-    metric: &str,
-    labels: &crate::parse::Labels,
-    value: f64,
-) -> String {
-    format!("{} is {value}, not a finite number: skipped", series_at(window, first, metric, labels))
-}
-
 /// More objects of one resource than any etcd can hold: its database is limited by its quota
 /// (2 GB by default, 8 GB the largest etcd suggests), and an object takes at least tens of
 /// bytes, so 10^10 of them is far past it. A count above it is a broken exporter or an edited
 /// file (review s42, item 4: `1e40 secrets` was a critical finding, its title capped at 2^127).
 const MAX_PLAUSIBLE_OBJECTS: f64 = 1e10;
 
-/// [`non_finite`]'s note for a count past [`MAX_PLAUSIBLE_OBJECTS`].
-fn implausible_count(
+/// Whether a count or size cannot be used: not a finite number, or more objects than
+/// [`MAX_PLAUSIBLE_OBJECTS`] (sizes are only ever refused for the first).
+fn unusable(value: f64) -> bool {
+    !value.is_finite() || value > MAX_PLAUSIBLE_OBJECTS
+}
+
+/// The note for a value [`unusable`] refused, naming the series in the scrape it came from
+/// (the window's first, or its last): `naninf.prom: apiserver_storage_objects{resource="pods"}
+/// is inf, not a finite number: skipped`, or `… is 1e40, more objects than any etcd can hold
+/// (over 10,000,000,000): skipped`.
+fn skipped_value(
     window: &Window<'_>,
     first: bool,
     metric: &str,
     labels: &crate::parse::Labels,
     value: f64,
 ) -> String {
-    format!(
-        "{} is {value:e}, more objects than any etcd can hold (over 10,000,000,000): skipped",
-        series_at(window, first, metric, labels)
-    )
+    let source = match (first, window.first) {
+        (true, Some(f)) => f.source.as_str(),
+        _ => window.last.source.as_str(),
+    };
+    let why = if value.is_finite() {
+        format!("{value:e}, more objects than any etcd can hold (over 10,000,000,000)")
+    } else {
+        format!("{value}, not a finite number")
+    };
+    format!("{source}: {metric}{} is {why}: skipped", labels.to_selector())
 }
 
 fn object_counts(window: &Window<'_>, skipped: &mut Vec<String>) -> (Option<String>, Vec<ObjectCount>) {
@@ -341,21 +335,13 @@ fn object_counts(window: &Window<'_>, skipped: &mut Vec<String>) -> (Option<Stri
     };
     let mut by_resource: BTreeMap<String, ObjectCount> = BTreeMap::new();
     for (labels, (first, last)) in window.gauge(metric) {
-        if !last.is_finite() {
-            skipped.push(non_finite(window, false, metric, &labels, last));
-            continue;
-        }
-        if last > MAX_PLAUSIBLE_OBJECTS {
-            skipped.push(implausible_count(window, false, metric, &labels, last));
+        if unusable(last) {
+            skipped.push(skipped_value(window, false, metric, &labels, last));
             continue;
         }
         let first = match first {
-            Some(f) if !f.is_finite() => {
-                skipped.push(non_finite(window, true, metric, &labels, f));
-                None
-            }
-            Some(f) if f > MAX_PLAUSIBLE_OBJECTS => {
-                skipped.push(implausible_count(window, true, metric, &labels, f));
+            Some(f) if unusable(f) => {
+                skipped.push(skipped_value(window, true, metric, &labels, f));
                 None
             }
             other => other,
@@ -382,12 +368,12 @@ fn db_size(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<DbSize> {
         .into_iter()
         .filter_map(|(labels, (first, last))| {
             if !last.is_finite() {
-                skipped.push(non_finite(window, false, metric, &labels, last));
+                skipped.push(skipped_value(window, false, metric, &labels, last));
                 return None;
             }
             let first = match first {
                 Some(f) if !f.is_finite() => {
-                    skipped.push(non_finite(window, true, metric, &labels, f));
+                    skipped.push(skipped_value(window, true, metric, &labels, f));
                     None
                 }
                 other => other,

@@ -485,7 +485,7 @@ impl Collector {
         if self.simd && !self.keep_bodies {
             match self.tape_event(bytes, InputFormat::K8sLog, &RowOrigin::default(), true) {
                 tape::Read::Event(result) => return result,
-                tape::Read::List(results) => return self.item_errors(results),
+                tape::Read::List(results) => return self.item_errors(failed_items(results)),
                 tape::Read::Azure(row) => return self.azure_tape_row(&row),
                 tape::Read::NotEvent => {
                     let value: Value = serde_json::from_slice(bytes).map_err(|e| json_error(&e))?;
@@ -945,8 +945,8 @@ impl Collector {
         items: &[Value],
         mut f: impl FnMut(&mut Self, &Value) -> Result<(), RecordError>,
     ) -> Result<(), RecordError> {
-        let results: Vec<Result<(), RecordError>> = items.iter().map(|item| f(self, item)).collect();
-        self.item_errors(results)
+        let failed = failed_items(items.iter().map(|item| f(self, item)));
+        self.item_errors(failed)
     }
 
     /// A Log Analytics query API response (`{"tables":[{"name","columns":[{"name","type"}],
@@ -985,17 +985,12 @@ impl Collector {
                 });
             }
         }
-        let results: Vec<Result<(), RecordError>> = rows
-            .iter()
-            .map(|r| match r {
-                Ok(Value::Object(m)) => self.object_record(m, 1),
-                Ok(other) => {
-                    err(SkipKind::InvalidField, format!("a Log Analytics row is {}", type_name(other)))
-                }
-                Err(why) => err(SkipKind::InvalidField, why.clone()),
-            })
-            .collect();
-        self.item_errors(results)
+        let failed = failed_items(rows.iter().map(|r| match r {
+            Ok(Value::Object(m)) => self.object_record(m, 1),
+            Ok(other) => err(SkipKind::InvalidField, format!("a Log Analytics row is {}", type_name(other))),
+            Err(why) => err(SkipKind::InvalidField, why.clone()),
+        }));
+        self.item_errors(failed)
     }
 
     /// One element of a CloudWatch Logs list (`events`, `logEvents`).
@@ -1199,15 +1194,13 @@ impl Collector {
     fn borrowed_line(&mut self, key: Option<&[u8]>, bytes: &[u8]) -> Option<Result<(), RecordError>> {
         if key.is_some_and(scan::is_cloudwatch_payload_key) {
             let payload = serde_json::from_slice::<cloudwatch::Payload<'_>>(bytes).ok()?;
-            let results: Vec<Result<(), RecordError>> =
-                payload.events.iter().map(|e| self.log_event_borrowed(e)).collect();
-            return Some(self.item_errors(results));
+            let failed = failed_items(payload.events.iter().map(|e| self.log_event_borrowed(e)));
+            return Some(self.item_errors(failed));
         }
         if key == Some(b"records".as_slice()) {
             let batch = serde_json::from_slice::<diagnostic::Batch<'_>>(bytes).ok()?;
-            let results: Vec<Result<(), RecordError>> =
-                batch.records.into_iter().map(|r| self.diagnostic_borrowed(r)).collect();
-            return Some(self.item_errors(results));
+            let failed = failed_items(batch.records.into_iter().map(|r| self.diagnostic_borrowed(r)));
+            return Some(self.item_errors(failed));
         }
         if !key.is_some_and(diagnostic::is_record_key) {
             return None;
@@ -1550,26 +1543,29 @@ struct ItemErrors {
     unnamed: BTreeMap<SkipKind, u64>,
 }
 
+/// The items of a record holding many that could not be read, numbered from 0, with their
+/// errors: the results are read as they come (each item is appended as it is read), and only
+/// the failures are kept, so a record whose items are all good allocates nothing.
+fn failed_items(results: impl IntoIterator<Item = Result<(), RecordError>>) -> Vec<(usize, RecordError)> {
+    results.into_iter().enumerate().filter_map(|(i, r)| r.err().map(|e| (i, e))).collect()
+}
+
 impl Collector {
-    /// The error of a record holding many items: its first bad item's, numbered; the others
-    /// are kept in [`Collector::more_items`] for the skip of that error to count. `Ok` when no
-    /// item was bad.
-    fn item_errors(
-        &mut self,
-        results: impl IntoIterator<Item = Result<(), RecordError>>,
-    ) -> Result<(), RecordError> {
-        let mut first_error = None;
-        for (i, result) in results.into_iter().enumerate() {
-            let Err((kind, message)) = result else { continue };
-            if first_error.is_none() {
-                first_error = Some((kind, format!("item {}: {message}", i + 1)));
-            } else if self.more_items.examples.len() < self.max_examples {
-                self.more_items.examples.push((kind, format!("item {}: {message}", i + 1)));
+    /// The error of a record holding many items, given those of its [`failed_items`]: its first
+    /// bad item's, numbered; the others are kept in [`Collector::more_items`] for the skip of
+    /// that error to count. `Ok` when no item was bad.
+    fn item_errors(&mut self, failed: Vec<(usize, RecordError)>) -> Result<(), RecordError> {
+        let mut failed =
+            failed.into_iter().map(|(i, (kind, message))| (kind, format!("item {}: {message}", i + 1)));
+        let Some(first) = failed.next() else { return Ok(()) };
+        for (kind, message) in failed {
+            if self.more_items.examples.len() < self.max_examples {
+                self.more_items.examples.push((kind, message));
             } else {
                 *self.more_items.unnamed.entry(kind).or_default() += 1;
             }
         }
-        first_error.map_or(Ok(()), Err)
+        Err(first)
     }
 }
 
