@@ -143,17 +143,32 @@ fn bad_arguments_name_the_option_and_the_value() {
     ] {
         assert_usage_error(&throttle(&args), says, &args);
     }
-    // A verb the API server never gives a request is written (it is valid), with a warning.
-    let typo = throttle(&["--user", "a", "--verbs", "lsit"]);
-    assert_eq!(typo.status.code(), Some(0), "{}", stderr(&typo));
-    assert!(
-        stderr(&typo).contains("warning: --verbs lsit: not a verb of resource requests"),
-        "{}",
-        stderr(&typo)
-    );
     // `*` among the resources covers every group: one rule.
     let all = throttle(&["--user", "a", "--resources", "*,pods"]);
     assert_eq!(stdout(&all).matches("apiGroups:").count(), 1, "{}", stdout(&all));
+}
+
+/// Review s42: `--verbs LIST,bogus` wrote a FlowSchema that never matches, with a warning, and
+/// exited 0: applied at 3 a.m., the throttle looked in place and did nothing.
+#[test]
+fn a_verb_no_request_has_is_refused_with_the_nearest_verb() {
+    for (args, says) in [
+        (vec!["--user", "a", "--verbs", "lsit"], "--verbs \"lsit\": not a verb of resource requests"),
+        (vec!["--user", "a", "--verbs", "lsit"], "did you mean `list`?"),
+        (vec!["--user", "a", "--verbs", "list,LIST"], "--verbs \"LIST\""),
+        (vec!["--user", "a", "--verbs", "list,LIST"], "did you mean `list`?"),
+        (vec!["--user", "a", "--verbs", "list,bogus"], "or * for all"),
+    ] {
+        assert_usage_error(&throttle(&args), says, &args);
+    }
+    let far = throttle(&["--user", "a", "--verbs", "bogus"]);
+    assert!(!stderr(&far).contains("did you mean"), "{}", stderr(&far));
+    assert_eq!(stdout(&far), "", "nothing is written");
+    // Every verb of resource requests, spaces around them trimmed, is taken.
+    let all =
+        throttle(&["--user", "a", "--verbs", "get, list,watch,create,update,patch,delete,deletecollection"]);
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+    assert!(stdout(&all).contains("- deletecollection\n"), "{}", stdout(&all));
 }
 
 /// Review 26 §3: `--precedence 1` wrote a FlowSchema the API server rejects (only the `exempt`

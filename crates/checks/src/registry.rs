@@ -53,30 +53,7 @@ pub fn find(code_or_name: &str) -> Option<CheckInfo> {
 
 /// The known code or name closest to `text`, for "did you mean".
 pub fn closest(text: &str) -> Option<&'static str> {
-    let text = text.trim().to_ascii_lowercase();
-    let mut best: Option<(usize, &'static str)> = None;
-    for c in registry() {
-        for candidate in [c.code, c.name] {
-            let d = edit_distance(&text, &candidate.to_ascii_lowercase());
-            if best.is_none_or(|(bd, _)| d < bd) {
-                best = Some((d, candidate));
-            }
-        }
-    }
-    best.filter(|(d, _)| *d <= 3).map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    findings::spelling::nearest(text, registry().into_iter().flat_map(|c| [c.code, c.name]), 3)
 }
 
 /// The evidence kind as a person reads it.

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod report;
+pub mod spelling;
 pub mod text;
 mod thresholds;
 pub mod units;

@@ -190,7 +190,7 @@ impl Thresholds {
             None => {
                 let closest = DEFAULTS
                     .iter()
-                    .map(|t| (edit_distance(name, t.name), t.name))
+                    .map(|t| (crate::spelling::edit_distance(name, t.name), t.name))
                     .min()
                     .map(|(_, n)| n)
                     .unwrap_or_default();
@@ -238,19 +238,6 @@ const ORDERED_PAIRS: [(&str, &str, bool); 10] = [
     (names::CHURN_NET_PER_HOUR_WARNING, names::CHURN_NET_PER_HOUR_CRITICAL, true),
     (names::CERTIFICATE_EXPIRY_WARNING_DAYS, names::CERTIFICATE_EXPIRY_CRITICAL_DAYS, false),
 ];
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
 
 #[cfg(test)]
 mod tests {

@@ -558,26 +558,9 @@ fn unknown_kind(kind: &str, api: &str) -> Option<String> {
     if kinds.contains(&kind) || kind.ends_with("List") {
         return None;
     }
-    let lower = kind.to_ascii_lowercase();
-    let nearest = kinds.iter().min_by_key(|k| edit_distance(&k.to_ascii_lowercase(), &lower));
+    let nearest = findings::spelling::nearest(kind, kinds.iter().copied(), usize::MAX);
     let hint = nearest.map_or(String::new(), |k| format!(" (did you mean {k}?)"));
     Some(format!("{g} has no kind {kind}{hint}: left out, not checked"))
-}
-
-/// The Levenshtein distance between `a` and `b`, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let here = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(here + 1);
-            prev = here;
-        }
-    }
-    row[b.len()]
 }
 
 /// Takes each element of a list found at `line` whose elements start at `items` (their lines,

@@ -295,9 +295,15 @@ const REQUEST_VERBS: [&str; 8] =
 /// lists, so `pods` and `jobs.batch` in one rule would also match `jobs` of the core group.
 fn rules(args: &Args) -> anyhow::Result<Vec<ResourceRule>> {
     let verbs = names("--verbs", &args.verbs)?;
-    for verb in verbs.iter().filter(|v| !REQUEST_VERBS.contains(&v.as_str()) && *v != "*") {
-        eprintln!(
-            "warning: --verbs {verb}: not a verb of resource requests ({}): the throttle never matches it",
+    // A verb the API server never gives a request is valid in a FlowSchema, but a throttle
+    // holding it never matches: a typo at 3 a.m. would look applied and do nothing.
+    if let Some(verb) = verbs.iter().find(|v| !REQUEST_VERBS.contains(&v.as_str()) && *v != "*") {
+        let hint = findings::spelling::nearest(verb, REQUEST_VERBS, 2)
+            .map(|v| format!("; did you mean `{v}`?"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "--verbs {verb:?}: not a verb of resource requests ({}, or * for all): a throttle with it would never \
+             match{hint}",
             REQUEST_VERBS.join(", ")
         );
     }
