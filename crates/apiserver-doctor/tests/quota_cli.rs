@@ -60,6 +60,23 @@ fn bad_arguments_name_the_option_and_the_value() {
         ),
         (vec!["-n", "ci", "--resources", "Jobs.batch=5"], "\"Jobs.batch\" has upper case letters"),
         (vec!["-n", "ci", "--resources", "my_pods=5"], "\"my_pods\" is not a resource name"),
+    ] {
+        assert_usage_error(&quota(&args), says, &args);
+    }
+    // Review s41: a name longer than 63 characters between dots was said to be "not a resource
+    // name"; its length is what is wrong.
+    let long = format!("{}.example.com=5", "a".repeat(64));
+    let long_group = format!("widgets.{}.com=5", "b".repeat(70));
+    for (args, says) in [
+        (vec!["-n", "ci", "--resources", long.as_str()], "`aaaaaaaaaaaaaaaa…` is 64 characters long"),
+        (vec!["-n", "ci", "--resources", long_group.as_str()], "`bbbbbbbbbbbbbbbb…` is 70 characters long"),
+    ] {
+        assert_usage_error(&quota(&args), says, &args);
+    }
+    let at_limit = format!("{}.example.com=5", "a".repeat(63));
+    let ok = quota(&["-n", "ci", "--resources", at_limit.as_str()]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    for (args, says) in [
         (vec!["-n", "CI", "--resources", "pods=5"], "--namespace \"CI\": not a namespace name"),
         // Ops review s38 items 2, 5 and 6: quotas that count nothing, break the cluster or
         // are written twice.

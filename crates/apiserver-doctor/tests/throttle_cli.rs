@@ -143,6 +143,15 @@ fn bad_arguments_name_the_option_and_the_value() {
     ] {
         assert_usage_error(&throttle(&args), says, &args);
     }
+    // Review s41: a resource longer than 63 characters was said to be "not in lower case".
+    let long = format!("{}/log", "a".repeat(300));
+    let long_sub = format!("pods/{}", "l".repeat(64));
+    for (args, says) in [
+        (vec!["--user", "a", "--resources", long.as_str()], "`aaaaaaaaaaaaaaaa…` is 300 characters long"),
+        (vec!["--user", "a", "--resources", long_sub.as_str()], "`llllllllllllllll…` is 64 characters long"),
+    ] {
+        assert_usage_error(&throttle(&args), says, &args);
+    }
     // `*` among the resources covers every group: one rule.
     let all = throttle(&["--user", "a", "--resources", "*,pods"]);
     assert_eq!(stdout(&all).matches("apiGroups:").count(), 1, "{}", stdout(&all));

@@ -247,6 +247,19 @@ pub fn is_dns_label(s: &str) -> bool {
         && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
+/// Why a dotted name fails [`is_dns_label`] on length alone: its first part longer than 63
+/// characters, named by its start and its length (review s41: a 300-letter resource was said to
+/// be "not in lower case").
+pub fn too_long_label<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    parts.into_iter().find(|p| p.chars().count() > 63).map(|p| {
+        let start: String = p.chars().take(16).collect();
+        format!(
+            "`{start}…` is {} characters long, and a resource or group name has at most 63 between dots",
+            p.chars().count()
+        )
+    })
+}
+
 /// `text` with every line indented by two spaces (a remedy's body under its title).
 pub fn indent(text: &str) -> String {
     text.lines()

@@ -162,6 +162,9 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
             "{name} is cluster-scoped: no namespace holds it, so a namespace quota never counts it"
         )));
     }
+    if let Some(why) = super::too_long_label(std::iter::once(resource).chain(group.split('.'))) {
+        return Err(bad(why));
+    }
     if !super::is_dns_label(resource) || !(group.is_empty() || group.split('.').all(super::is_dns_label)) {
         return Err(bad(if name.chars().any(|c| c.is_ascii_uppercase()) {
             format!("{name:?} has upper case letters, and resource names are lower case (`pods`, not `Pods`)")

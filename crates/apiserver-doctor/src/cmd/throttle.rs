@@ -366,6 +366,10 @@ fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
         anyhow::bail!("--resources {text:?}: {why}");
     }
     let valid = super::is_dns_label;
+    let parts = std::iter::once(resource).chain(group.split('.')).chain(sub);
+    if let Some(why) = super::too_long_label(parts) {
+        anyhow::bail!("--resources {text:?}: {why}");
+    }
     if !valid(resource) || !(group.is_empty() || group.split('.').all(valid)) || !sub.is_none_or(valid) {
         anyhow::bail!(
             "--resources {text:?}: expected RESOURCE[.GROUP][/SUBRESOURCE] in lower case (`pods`, `jobs.batch`, \
