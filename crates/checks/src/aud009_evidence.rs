@@ -252,17 +252,11 @@ fn range_of(minutes: &ResultTable) -> Result<Option<TimeRange>, CheckError> {
     ))
 }
 
-/// Kubernetes' first commit (2014-06-06): no audit event is older.
-fn kubernetes_began() -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp(1_402_012_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
 /// The times an audit event can carry: from Kubernetes' first commit to a day after the time of
 /// this analysis (a clock a little ahead is possible; a year ahead is not).
 pub fn possible_times() -> TimeRange {
-    use chrono::SubsecRound;
-    // Whole seconds, for the query in the finding.
-    TimeRange { start: kubernetes_began(), end: (Utc::now() + chrono::Duration::days(1)).trunc_subsecs(0) }
+    let (start, end) = engine::possible_times();
+    TimeRange { start, end }
 }
 
 /// True when every time from `range.start` to `range.end` is a possible one.

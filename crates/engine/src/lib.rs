@@ -55,6 +55,15 @@ pub use types::KType;
 /// The oldest and newest event times.
 pub type TimeRange = (DateTime<Utc>, DateTime<Utc>);
 
+/// The times an audit event can carry: from Kubernetes' first commit (2014-06-06) to a day
+/// after the wall clock, in whole seconds (a clock a little ahead is possible; a year ahead is
+/// not). `diagnose`'s default window and `--now latest` leave the others out.
+pub fn possible_times() -> TimeRange {
+    use chrono::SubsecRound;
+    let began = DateTime::<Utc>::from_timestamp(1_402_012_800, 0).unwrap_or(DateTime::<Utc>::MIN_UTC);
+    (began, (Utc::now() + chrono::Duration::days(1)).trunc_subsecs(0))
+}
+
 /// What `now()` means in a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Now {
@@ -63,7 +72,8 @@ pub enum Now {
     Wall,
     /// A fixed instant (`--now 2024-01-01T10:00:00Z`).
     At(DateTime<Utc>),
-    /// The newest event's time in the data (`--now latest`).
+    /// The newest event's time in the data (`--now latest`), at a possible time (see
+    /// [`possible_times`]) when any event has one.
     Latest,
 }
 

@@ -114,3 +114,51 @@ fn now_latest_without_any_event_time_says_now_is_the_wall_clock() {
     let got = notes(&engine(), "print t = now()", &latest);
     assert!(!got.iter().any(|n| n.starts_with("--now latest")), "{got:?}");
 }
+
+/// Review s42: `--now latest` pinned now() to the newest event even when a clock set wrong
+/// stamped it 2099, so `ago(10m)` looked at 2099 and missed every real event. It is the newest
+/// event at a possible time, as `diagnose`'s window, and a notice says what was passed over.
+#[test]
+fn now_latest_passes_over_events_stamped_in_2099() {
+    let latest = QueryOptions { now: Now::Latest, ..QueryOptions::default() };
+    let real = common::cluster_events(200);
+    let newest_real = real.iter().filter_map(|e| e.stage_timestamp).max().expect("times");
+    let mut events = real.clone();
+    let future =
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2099, 1, 1, 0, 0, 0).single().expect("time");
+    for e in events.iter_mut().take(2) {
+        e.request_received_timestamp = Some(future);
+        e.stage_timestamp = Some(future);
+    }
+    let with_2099 = common::engine_for(&events);
+    let q = "AKSAudit | where TimeGenerated > ago(10m) | count";
+    let count = |opts: &QueryOptions| {
+        let r = with_2099.query(q, opts).unwrap_or_else(|e| panic!("{}", e.render(q, "<query>")));
+        let n = arrow::array::AsArray::as_primitive::<arrow::datatypes::Int64Type>(r.batches[0].column(0))
+            .value(0);
+        (n, r)
+    };
+    let (n, got) = count(&latest);
+    assert_eq!(got.now, newest_real, "now() is the newest real event");
+    let (expected, _) = count(&QueryOptions { now: Now::At(newest_real), ..QueryOptions::default() });
+    assert_eq!(n, expected);
+    assert!(n > 0, "the last ten minutes of real events");
+    let notice = got.notices.iter().find(|n| n.starts_with("--now latest")).expect("a notice");
+    assert!(
+        notice.contains(
+            "2 events are stamped more than a day after the wall clock (the newest 2099-01-01T00:00:00"
+        ),
+        "{notice}"
+    );
+    assert!(notice.contains("now() is the newest event at a possible time, "), "{notice}");
+    // Every event in 2099: the newest of them, said.
+    let mut all_future = real;
+    for e in all_future.iter_mut() {
+        e.request_received_timestamp = Some(future);
+        e.stage_timestamp = Some(future);
+    }
+    let got = notes(&common::engine_for(&all_future), "print t = now()", &latest);
+    assert!(got.iter().any(|n| n.starts_with("--now latest: no event has a possible time")), "{got:?}");
+    // Nothing passed over: no notice.
+    assert!(!notes(&engine(), "print t = now()", &latest).iter().any(|n| n.starts_with("--now latest")));
+}

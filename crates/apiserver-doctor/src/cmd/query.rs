@@ -52,7 +52,8 @@ pub struct Args {
     #[arg(long, requires = "input")]
     pub keep_bodies: bool,
 
-    /// What now() is: `latest` (the newest event), a datetime, or the wall clock (the
+    /// What now() is: `latest` (the newest event, passing over any stamped more than a day
+    /// after the wall clock), a datetime, or the wall clock (the
     /// default). Unlike `diagnose`, whose window ends at the newest event unless --now is given.
     #[arg(long, value_name = "TIME|latest")]
     pub now: Option<String>,

@@ -105,16 +105,80 @@ fn parse_error(e: kql::ParseError) -> EngineError {
     EngineError::Parse { message: e.message, span: span(e.span), help: e.help }
 }
 
-/// Resolves `--now` against the data.
-pub fn resolve_now(engine: &Engine, now: Now) -> Result<DateTime<Utc>, EngineError> {
+/// Resolves `--now` against the data, with a notice when `latest` passed over events.
+pub fn resolve_now(engine: &Engine, now: Now) -> Result<(DateTime<Utc>, Option<String>), EngineError> {
     Ok(match now {
-        Now::Wall => Utc::now(),
-        Now::At(t) => t,
+        Now::Wall => (Utc::now(), None),
+        Now::At(t) => (t, None),
         Now::Latest => match time_range(engine)? {
-            Some((_, latest)) => latest,
-            None => Utc::now(),
+            Some((_, newest)) => latest_possible(engine, newest)?,
+            None => (Utc::now(), None),
         },
     })
+}
+
+/// `--now latest`: the newest event at a possible time ([`crate::possible_times`]), as
+/// `diagnose`'s window ends there. Review s42: one event stamped 2099 by a clock set wrong
+/// pinned now() to 2099, and every `ago()` window of the query missed the real events. When
+/// every event is at an impossible time, the newest of them.
+fn latest_possible(
+    engine: &Engine,
+    newest: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, Option<String>), EngineError> {
+    let (began, end) = crate::possible_times();
+    if newest <= end {
+        return Ok((newest, None));
+    }
+    let nanos = |t: DateTime<Utc>| t.timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let t = coalesce(vec![
+        crate::event::hcol(audit::col::TIME_GENERATED),
+        crate::event::hcol(audit::col::STAGE_TIMESTAMP),
+        crate::event::hcol(audit::col::REQUEST_RECEIVED_TIMESTAMP),
+    ]);
+    let possible = t.clone().gt_eq(ts_lit(nanos(began))).and(t.clone().lt_eq(ts_lit(nanos(end))));
+    let plan = LogicalPlanBuilder::from(engine.base().clone())
+        .aggregate(
+            Vec::<DfExpr>::new(),
+            vec![
+                max(t.clone()).filter(possible).build()?.alias("newest"),
+                count(lit(1)).filter(t.gt(ts_lit(nanos(end)))).build()?.alias("after"),
+            ],
+        )?
+        .project(vec![cast(column("newest"), DataType::Int64), cast(column("after"), DataType::Int64)])?
+        .build()?;
+    let batches =
+        engine.block_on(async { engine.ctx().execute_logical_plan(plan).await?.collect().await })?;
+    use arrow::array::{Array, AsArray};
+    let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(nanos(t));
+    let Some(b) = batches.first().filter(|b| b.num_rows() > 0) else { return Ok((newest, None)) };
+    let (possible_newest, after) = (
+        b.column(0).as_primitive::<arrow::datatypes::Int64Type>(),
+        b.column(1).as_primitive::<arrow::datatypes::Int64Type>(),
+    );
+    let after = if after.is_null(0) { 0 } else { after.value(0) };
+    if possible_newest.is_null(0) {
+        return Ok((
+            newest,
+            Some(format!(
+                "--now latest: no event has a possible time (from {} to a day after the wall clock); now() is the \
+                 newest event, {}",
+                crate::kvalue::format_datetime(nanos(began)),
+                fmt(newest)
+            )),
+        ));
+    }
+    let pinned = DateTime::from_timestamp_nanos(possible_newest.value(0));
+    Ok((
+        pinned,
+        Some(format!(
+            "--now latest: {after} event{} stamped more than a day after the wall clock (the newest {}), an impossible \
+             time, {} passed over; now() is the newest event at a possible time, {}",
+            if after == 1 { " is" } else { "s are" },
+            fmt(newest),
+            if after == 1 { "is" } else { "are" },
+            fmt(pinned)
+        )),
+    ))
 }
 
 /// A planned query: the plan, its KQL columns, its `render`, and whether it reads `now()`.
@@ -267,7 +331,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
 
 /// Runs a query.
 pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
-    let now = resolve_now(engine, options.now)?;
+    let (now, now_notice) = resolve_now(engine, options.now)?;
     let Planned { plan, cols, render, uses_now, time_filtered } = plan(engine, source, now)?;
     let state = session_for(engine, options.few_rows || limit_over_filtered_scan(&plan));
     let collect = |df: datafusion::dataframe::DataFrame| engine.block_on(df.collect());
@@ -308,6 +372,9 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
         }
     }
     let mut notices: Vec<String> = Vec::new();
+    if uses_now {
+        notices.extend(now_notice);
+    }
     if filtered_out {
         let what = if rows == 0 { "no rows" } else { "no event passed the time filter" };
         let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(t.timestamp_nanos_opt().unwrap_or(0));
@@ -431,7 +498,7 @@ fn limit_over_filtered_scan(plan: &LogicalPlan) -> bool {
 
 /// The optimised plan of a query, as text.
 pub fn explain(engine: &Engine, source: &str, options: &QueryOptions) -> Result<String, EngineError> {
-    let now = resolve_now(engine, options.now)?;
+    let (now, _) = resolve_now(engine, options.now)?;
     let plan = plan(engine, source, now)?.plan;
     let state = engine.ctx().state();
     let optimized = state.optimize(&plan)?;
