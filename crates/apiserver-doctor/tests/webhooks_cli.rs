@@ -92,6 +92,36 @@ fn broken_manifest_documents_are_named_by_file_and_line_and_the_rest_judged() {
     assert!(text.contains("2 skipped"), "the input line counts what was skipped: {text}");
 }
 
+/// Review s41: past ten problems in a file, the rest were only counted, with no way to find
+/// them; their lines are listed.
+#[test]
+fn problems_past_the_tenth_are_found_by_their_lines() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hooks.yaml");
+    let doc = |i: usize| {
+        format!(
+            "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: \
+             broken-{i}\nwebhooks:\n- name: a{i}.example.com\n  failurePolicy: Maybe\n"
+        )
+    };
+    // 33 broken documents of 7 lines each, separated by `---`: document i starts at line 8i + 1.
+    std::fs::write(&path, (0..33).map(doc).collect::<Vec<_>>().join("---\n")).expect("write");
+    let p = path.to_str().expect("utf-8");
+    let out = doctor(&["diagnose", "--manifests", p], cache.path());
+    let err = stderr(&out);
+    assert_eq!(err.matches("(skipped)").count(), 10, "{err}");
+    assert!(err.contains(&format!("warning: {p}:73: ValidatingWebhookConfiguration broken-9")), "{err}");
+    let lines: Vec<String> = (10..30).map(|i| (8 * i + 1).to_string()).collect();
+    assert!(
+        err.contains(&format!(
+            "warning: {p}: 23 more problems, skipped and not shown, on lines {} and 3 more",
+            lines.join(", ")
+        )),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_manifests_path_that_does_not_exist_is_a_usage_error() {
     let cache = tempfile::tempdir().expect("tempdir");

@@ -562,15 +562,28 @@ pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests>
     Ok(m)
 }
 
-/// Warns on standard error about what was skipped in each file (file:line: why), ten at most.
+/// Warns on standard error about what was skipped in each file (file:line: why), ten at most
+/// in full; the lines of the rest, twenty at most, so that every problem can be found (review
+/// s41: the rest were only counted).
 fn warn_skipped(files: &[manifests::FileSummary]) {
+    const SHOWN: usize = 10;
+    const LINES: usize = 20;
     for f in files {
-        for p in f.problems.iter().take(10) {
+        for p in f.problems.iter().take(SHOWN) {
             eprintln!("warning: {}:{}: {} (skipped)", f.path, p.line, p.message);
         }
-        if f.problems.len() > 10 {
-            eprintln!("warning: {}: {} more problems, skipped", f.path, f.problems.len() - 10);
-        }
+        let Some(rest) = f.problems.get(SHOWN..).filter(|r| !r.is_empty()) else { continue };
+        let mut lines: Vec<usize> = rest.iter().map(|p| p.line).collect();
+        lines.dedup();
+        let listed = lines.iter().take(LINES).map(|l| l.to_string()).collect::<Vec<_>>().join(", ");
+        let more =
+            if lines.len() > LINES { format!(" and {} more", lines.len() - LINES) } else { String::new() };
+        eprintln!(
+            "warning: {}: {} more problems, skipped and not shown, on {} {listed}{more}",
+            f.path,
+            rest.len(),
+            if lines.len() == 1 { "line" } else { "lines" }
+        );
     }
 }
 
