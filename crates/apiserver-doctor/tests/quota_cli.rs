@@ -73,9 +73,30 @@ fn bad_arguments_name_the_option_and_the_value() {
     ] {
         assert_usage_error(&quota(&args), says, &args);
     }
-    let at_limit = format!("{}.example.com=5", "a".repeat(63));
+    // Review s42: the key `count/RESOURCE.GROUP` holds at most 63 characters after `count/`.
+    let key_too_long = format!("{}.{}.{}=3", "a".repeat(20), "b".repeat(20), "c".repeat(22));
+    assert_usage_error(
+        &quota(&["-n", "ci", "--resources", key_too_long.as_str()]),
+        "at most 63 characters may follow `count/`, and",
+        &key_too_long,
+    );
+    let at_limit = format!("{}.{}.{}=3", "a".repeat(20), "b".repeat(20), "c".repeat(21));
     let ok = quota(&["-n", "ci", "--resources", at_limit.as_str()]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains(&format!("count/{}", &at_limit[..63])), "{}", stdout(&ok));
+    for (args, says) in [
+        (
+            vec!["-n", "ci", "--resources", "services.loadbalancers=2"],
+            "services.loadbalancers is a quota key of its own",
+        ),
+        (
+            vec!["-n", "ci", "--resources", "services.nodeports=2"],
+            "services.nodeports is a quota key of its own",
+        ),
+        (vec!["-n", "ci", "--resources", "pods.v1=2"], "`v1` is an API version, not a group: write `pods`"),
+    ] {
+        assert_usage_error(&quota(&args), says, &args);
+    }
     for (args, says) in [
         (vec!["-n", "CI", "--resources", "pods=5"], "--namespace \"CI\": not a namespace name"),
         // Ops review s38 items 2, 5 and 6: quotas that count nothing, break the cluster or

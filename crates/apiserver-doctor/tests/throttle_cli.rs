@@ -140,6 +140,21 @@ fn bad_arguments_name_the_option_and_the_value() {
         (vec!["--user", "a", "--name", "Throttle_A"], "--name \"Throttle_A\": not a Kubernetes object name"),
         (vec!["--user", "a", "--shares", "0"], "--shares"),
         (vec!["--user", "a", "--namespaces", "ci,Prod"], "--namespaces \"Prod\": not a namespace name"),
+        // Review s42: each part between dots of the name, the version taken for a group, and
+        // names with spaces around them.
+        (vec!["--user", "a", "--name", "a..b"], "--name \"a..b\": not a Kubernetes object name"),
+        (vec!["--user", "a", "--name", "a.-b"], "--name \"a.-b\""),
+        (vec!["--user", "a", "--resources", "pods.v1"], "`v1` is an API version, not a group: write `pods`"),
+        (
+            vec!["--user", "a", "--resources", "deployments.v1.apps"],
+            "write `deployments.apps`, without the version",
+        ),
+        (
+            vec!["--user", " system:kube-scheduler"],
+            "--user \" system:kube-scheduler\": spaces before or after",
+        ),
+        (vec!["--group", "ops "], "did you mean \"ops\"?"),
+        (vec!["--service-account", "ci/runner\t"], "--service-account \"ci/runner\\t\""),
     ] {
         assert_usage_error(&throttle(&args), says, &args);
     }
@@ -169,6 +184,21 @@ fn a_verb_no_request_has_is_refused_with_the_nearest_verb() {
         (vec!["--user", "a", "--verbs", "list,bogus"], "or * for all"),
     ] {
         assert_usage_error(&throttle(&args), says, &args);
+    }
+    // Review s42: `proxy` is a verb FlowSchemas may name; `*` beside others is `*` alone, as
+    // the API server refuses `[list, "*"]`.
+    let proxy = throttle(&["--user", "a", "--verbs", "proxy"]);
+    assert_eq!(proxy.status.code(), Some(0), "{}", stderr(&proxy));
+    assert!(stdout(&proxy).contains("- proxy\n"), "{}", stdout(&proxy));
+    for verbs in ["list,*", "*,list,watch"] {
+        let star = throttle(&["--user", "a", "--verbs", verbs]);
+        assert_eq!(star.status.code(), Some(0), "{}", stderr(&star));
+        assert!(
+            stdout(&star).contains("- verbs:\n      - \"*\"\n      apiGroups:"),
+            "{verbs}: {}",
+            stdout(&star)
+        );
+        assert!(!stdout(&star).contains("- list"), "{verbs}: {}", stdout(&star));
     }
     let far = throttle(&["--user", "a", "--verbs", "bogus"]);
     assert!(!stderr(&far).contains("did you mean"), "{}", stderr(&far));

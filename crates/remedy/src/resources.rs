@@ -71,6 +71,16 @@ pub fn resource_mistake(resource: &str, group: &str) -> Option<String> {
             "the core group is written without a name: `{resource}`, not `{resource}.core`"
         ));
     }
+    // `pods.v1`, `deployments.v1.apps` (kubectl's RESOURCE.VERSION.GROUP): a rule or quota
+    // names the group alone, and `v1` taken for one names nothing (review s42).
+    if let Some((version, rest)) =
+        group.split_once('.').map_or(Some((group, "")), Some).filter(|(v, _)| is_version(v))
+    {
+        let fixed = if rest.is_empty() { resource.to_owned() } else { format!("{resource}.{rest}") };
+        return Some(format!(
+            "`{version}` is an API version, not a group: write `{fixed}`, without the version"
+        ));
+    }
     if group.is_empty() {
         if let Some((_, g)) = GROUPED.iter().find(|(r, _)| *r == resource) {
             return Some(format!(
@@ -83,6 +93,22 @@ pub fn resource_mistake(resource: &str, group: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether `part` is a Kubernetes API version: `v1`, `v2beta3`, `v1alpha1`.
+fn is_version(part: &str) -> bool {
+    let Some(rest) = part.strip_prefix('v') else { return false };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || rest.starts_with('0') {
+        return false;
+    }
+    let tail = &rest[digits..];
+    tail.is_empty()
+        || ["alpha", "beta"].iter().any(|stage| {
+            tail.strip_prefix(stage).is_some_and(|n| {
+                !n.is_empty() && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
 }
 
 /// Whether `resource` of `group` is a built-in cluster-scoped one (no namespace holds it).
@@ -104,5 +130,22 @@ mod tests {
         assert_eq!(resource_mistake("pods", ""), None);
         assert_eq!(resource_mistake("widgets", "example.com"), None);
         assert!(is_cluster_scoped("nodes", "") && !is_cluster_scoped("pods", ""));
+        // Review s42: a version taken for a group.
+        assert!(
+            resource_mistake("pods", "v1")
+                .is_some_and(|m| m.contains("`v1` is an API version") && m.contains("`pods`,"))
+        );
+        assert!(resource_mistake("deployments", "v1.apps").is_some_and(|m| m.contains("`deployments.apps`")));
+        assert!(resource_mistake("cronjobs", "v2beta1.batch").is_some_and(|m| m.contains("`v2beta1`")));
+        assert_eq!(resource_mistake("widgets", "v1x.example.com"), None);
+        assert_eq!(resource_mistake("widgets", "vendor.example.com"), None);
+        assert!(is_version("v1") && is_version("v1alpha1") && is_version("v10beta2"));
+        assert!(
+            !is_version("v")
+                && !is_version("v0")
+                && !is_version("v1beta")
+                && !is_version("v1gamma1")
+                && !is_version("ve1")
+        );
     }
 }

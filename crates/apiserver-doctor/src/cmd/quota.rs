@@ -153,6 +153,14 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
              (count/RESOURCE); write that ResourceQuota by hand"
         )));
     }
+    // Quota keys of their own, not `count/…` (review s42: `count/services.loadbalancers` is
+    // `services` of an API group `loadbalancers`, and counts nothing).
+    if ["services.loadbalancers", "services.nodeports"].contains(&name) {
+        return Err(bad(format!(
+            "{name} is a quota key of its own (`{name}: N` under `spec.hard`), not a count of objects: `quota` \
+             writes object-count quotas (count/RESOURCE); write that ResourceQuota by hand, or cap `services`"
+        )));
+    }
     let (resource, group) = name.split_once('.').unwrap_or((name, ""));
     if let Some(why) = remedy::resource_mistake(resource, group) {
         return Err(bad(why));
@@ -164,6 +172,14 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
     }
     if let Some(why) = super::too_long_label(std::iter::once(resource).chain(group.split('.'))) {
         return Err(bad(why));
+    }
+    // The key `count/RESOURCE.GROUP` is a qualified name: at most 63 characters after the `/`.
+    if name.len() > 63 {
+        return Err(bad(format!(
+            "`count/{name}` is not a quota key the API server accepts: at most 63 characters may follow \
+             `count/`, and `{name}` has {}",
+            name.len()
+        )));
     }
     if !super::is_dns_label(resource) || !(group.is_empty() || group.split('.').all(super::is_dns_label)) {
         return Err(bad(if name.chars().any(|c| c.is_ascii_uppercase()) {

@@ -248,6 +248,22 @@ fn check_service_account(flag: &str, given: &str, subject: &ApfSubject) -> anyho
 /// The identities named, in the order the options list them; at least one.
 fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
     let mut out = Vec::new();
+    // A name with spaces around it matches nobody, and `' system:kube-scheduler'` slipped past
+    // the refusal of control-plane identities (review s42).
+    for (option, name) in args
+        .service_accounts
+        .iter()
+        .map(|n| ("--service-account", n))
+        .chain(args.users.iter().map(|n| ("--user", n)))
+        .chain(args.groups.iter().map(|n| ("--group", n)))
+    {
+        if !name.is_empty() && name.trim() != name {
+            anyhow::bail!(
+                "{option} {name:?}: spaces before or after the name; the API server's names have none (did you mean {:?}?)",
+                name.trim()
+            );
+        }
+    }
     for sa in &args.service_accounts {
         let subject = match sa.split_once('/') {
             Some((namespace, name)) if !namespace.is_empty() && !name.is_empty() && !name.contains('/') => {
@@ -287,14 +303,15 @@ fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
     Ok(out)
 }
 
-/// The verbs the API server gives resource requests (what a FlowSchema's resource rules match).
-const REQUEST_VERBS: [&str; 8] =
-    ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"];
+/// The verbs a FlowSchema's resource rules may name: those the API server gives resource
+/// requests (Kubernetes' FlowSchema validation accepts these and `*` alone).
+const REQUEST_VERBS: [&str; 9] =
+    ["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "proxy"];
 
 /// One resource rule per API group: a rule matches every group it lists with every resource it
 /// lists, so `pods` and `jobs.batch` in one rule would also match `jobs` of the core group.
 fn rules(args: &Args) -> anyhow::Result<Vec<ResourceRule>> {
-    let verbs = names("--verbs", &args.verbs)?;
+    let mut verbs = names("--verbs", &args.verbs)?;
     // A verb the API server never gives a request is valid in a FlowSchema, but a throttle
     // holding it never matches: a typo at 3 a.m. would look applied and do nothing.
     if let Some(verb) = verbs.iter().find(|v| !REQUEST_VERBS.contains(&v.as_str()) && *v != "*") {
@@ -302,10 +319,14 @@ fn rules(args: &Args) -> anyhow::Result<Vec<ResourceRule>> {
             .map(|v| format!("; did you mean `{v}`?"))
             .unwrap_or_default();
         anyhow::bail!(
-            "--verbs {verb:?}: not a verb of resource requests ({}, or * for all): a throttle with it would never \
-             match{hint}",
+            "--verbs {verb:?}: not a verb of resource requests ({}, or * for all): the API server refuses a \
+             FlowSchema with it{hint}",
             REQUEST_VERBS.join(", ")
         );
+    }
+    // `*` covers every verb, and the API server refuses it beside others (review s42).
+    if verbs.contains("*") {
+        verbs = BTreeSet::from(["*".to_owned()]);
     }
     let namespaces = names("--namespaces", &args.namespaces)?;
     if let Some(bad) = namespaces.iter().find(|n| *n != "*" && !super::is_dns_label(n)) {
@@ -399,15 +420,11 @@ fn is_dns_subdomain(s: &str) -> bool {
 /// `--name` as an object name: a DNS subdomain (lower case letters, digits, `-` and `.`, at
 /// most 253 characters, beginning and ending with a letter or digit).
 fn object_name(name: &str) -> anyhow::Result<String> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if !ok {
+    // Each part between dots too (review s42: `a..b` was written).
+    if !is_dns_subdomain(name) {
         anyhow::bail!(
             "--name {name:?}: not a Kubernetes object name (lower case letters, digits, '-' and '.', beginning and \
-             ending with a letter or digit, at most 253 characters)"
+             ending with a letter or digit, each part between dots too, at most 253 characters)"
         );
     }
     Ok(name.to_owned())
