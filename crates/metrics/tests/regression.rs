@@ -348,3 +348,74 @@ fn histogram_oddities_are_named_in_the_notes() {
         MetricsEvidence::from_snapshots(&[Snapshot::parse("fine.prom", fine.as_bytes(), None)], None);
     assert_eq!(evidence.apiservers[0].skipped_values, Vec::<String>::new());
 }
+
+/// Review s42 (adversarial): a `+Inf` rejection counter was the finding "APF rejected inf
+/// requests of flow schema y", and a NaN or negative one vanished without a word. Each is
+/// skipped and named; the good series of the same counter still count. Over two scrapes, a bad
+/// first sample leaves its series out too.
+#[test]
+fn apf_rejection_counters_that_are_not_finite_or_below_0_are_skipped_and_named() {
+    let rejected = |schema: &str, value: &str| {
+        format!(
+            "apiserver_flowcontrol_rejected_requests_total{{flow_schema=\"{schema}\",priority_level=\"workload-low\",reason=\"queue-full\"}} {value}\n"
+        )
+    };
+    let text = format!(
+        "{BUILD_130}apiserver_request_total{{verb=\"GET\",code=\"200\"}} 5\n# TYPE apiserver_flowcontrol_rejected_requests_total counter\n{}{}{}{}",
+        rejected("good", "100"),
+        rejected("x", "NaN"),
+        rejected("y", "+Inf"),
+        rejected("z", "-3")
+    );
+    let scrape = Snapshot::parse("apf.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    let api = &evidence.apiservers[0];
+    let line = |s: &str, why: &str| {
+        format!(
+            "apf.prom: apiserver_flowcontrol_rejected_requests_total{{flow_schema=\"{s}\",priority_level=\"workload-low\",reason=\"queue-full\"}} is {why}: skipped"
+        )
+    };
+    assert_eq!(
+        api.skipped_values,
+        [
+            line("x", "NaN, not a finite number"),
+            line("y", "inf, not a finite number"),
+            line("z", "-3, below 0, which a counter never is"),
+        ]
+    );
+    let schemas: Vec<(&str, f64)> =
+        api.apf_rejections.iter().map(|r| (r.flow_schema.as_str(), r.rejected)).collect();
+    assert_eq!(schemas, [("good", 100.0)]);
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    assert!(
+        findings.iter().all(|f| !f.title.contains("inf")),
+        "{:#?}",
+        findings.iter().map(|f| &f.title).collect::<Vec<_>>()
+    );
+
+    // Two scrapes: a NaN in the first leaves the series out (its increase is unknown).
+    let first = format!(
+        "{BUILD_130}apiserver_request_total{{verb=\"GET\",code=\"200\"}} 5\n# TYPE apiserver_flowcontrol_rejected_requests_total counter\n{}{}",
+        rejected("good", "40"),
+        rejected("x", "NaN")
+    );
+    let last = format!(
+        "{BUILD_130}apiserver_request_total{{verb=\"GET\",code=\"200\"}} 5\n# TYPE apiserver_flowcontrol_rejected_requests_total counter\n{}{}",
+        rejected("good", "100"),
+        rejected("x", "50")
+    );
+    let scrapes =
+        [Snapshot::parse("a.prom", first.as_bytes(), None), Snapshot::parse("b.prom", last.as_bytes(), None)];
+    let evidence = MetricsEvidence::from_snapshots(&scrapes, Some(60.0));
+    let api = &evidence.apiservers[0];
+    let schemas: Vec<(&str, f64)> =
+        api.apf_rejections.iter().map(|r| (r.flow_schema.as_str(), r.rejected)).collect();
+    assert_eq!(schemas, [("good", 60.0)]);
+    assert_eq!(api.skipped_values.len(), 1, "{:?}", api.skipped_values);
+    assert!(
+        api.skipped_values[0]
+            .starts_with("a.prom: apiserver_flowcontrol_rejected_requests_total{flow_schema=\"x\""),
+        "{:?}",
+        api.skipped_values
+    );
+}

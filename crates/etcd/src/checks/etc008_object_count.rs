@@ -54,6 +54,7 @@ fn share(k: u64, total: u64) -> f64 {
 /// share the rest (`most` would send someone to clean one namespace of seven).
 fn where_phrase(r: &crate::keys::ResourceStats) -> String {
     let Some((ns, k)) = r.top_namespace.as_ref() else { return String::new() };
+    let ns = findings::text::literal_backticks(ns);
     let count = format_count(*k as f64);
     let pct = format_percent(share(*k, r.keys));
     if r.namespaces == 1 && *k == r.keys {
@@ -108,7 +109,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     "etcd holds {} {} objects{taking} under `{}`{where_}. Above {} objects of one type every LIST, the watch cache and the database suffer; SIG-scalability's limit is {}.",
                     format_count(count),
                     r.resource,
-                    keys.prefix,
+                    findings::text::literal_backticks(&keys.prefix),
                     format_count(warn),
                     format_count(crit)
                 ),

@@ -69,9 +69,9 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
             subject: Subject::new("flow-schema", fs.name.clone()),
             summary: format!(
                 "FlowSchema `{}` (matchingPrecedence {}) sends its requests to priority level `{}`, which is not among the {} priority levels given ({}) nor one the API server creates. The API server ignores the FlowSchema: the requests it was written for are classified by the next FlowSchema that matches them.",
-                fs.name,
+                findings::text::literal_backticks(&fs.name),
                 fs.matching_precedence,
-                fs.priority_level,
+                findings::text::literal_backticks(&fs.priority_level),
                 levels.len(),
                 shown
             ),

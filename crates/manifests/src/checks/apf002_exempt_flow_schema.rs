@@ -151,7 +151,9 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
             subject: Subject::new("flow-schema", fs.name.clone()),
             summary: format!(
                 "FlowSchema `{}` (matchingPrecedence {}) sends the requests it matches to priority level `{}`, of type Exempt: they are never queued or rejected, so API Priority and Fairness cannot protect the API server from these clients. A flood from any of them takes seats from every other client.{lists}",
-                fs.name, fs.matching_precedence, fs.priority_level
+                findings::text::literal_backticks(&fs.name),
+                fs.matching_precedence,
+                findings::text::literal_backticks(&fs.priority_level)
             ),
             source: format!("manifests:{}:{}", fs.file, fs.line),
             measures: vec![

@@ -622,7 +622,7 @@ fn finding(
     let mut summary = format!(
         "{} `{}` has `failurePolicy: Fail`, and its rules and selectors take in {what}. When its backend is down, every such request is rejected after waiting up to {} s.",
         c.display_name(),
-        w.name,
+        findings::text::literal_backticks(&w.name),
         w.timeout_seconds,
     );
     if let Some(codes) = failing {

@@ -327,6 +327,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 )
             };
             let (resource, group, subresource) = split_resource(&l.resource);
+            let q = findings::text::double_quoted_literal;
             let metric = sli.map_or("apiserver_request_duration_seconds", |s| s.metric.as_str());
             out.push(
                 Draft {
@@ -359,8 +360,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         ),
                         advice,
                         watch(&format!(
-                            "histogram_quantile(0.99, sum by (le) (rate({metric}_bucket{{verb=\"{}\",group=\"{group}\",resource=\"{resource}\",subresource=\"{subresource}\",scope=\"{}\"}}[5m])))",
-                            l.verb, l.scope
+                            "histogram_quantile(0.99, sum by (le) (rate({metric}_bucket{{verb={},group={},resource={},subresource={},scope={}}}[5m])))",
+                            q(&l.verb), q(group), q(resource), q(subresource), q(&l.scope)
                         )),
                     ],
                 }

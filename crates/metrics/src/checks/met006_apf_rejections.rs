@@ -78,8 +78,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     summary: format!(
                         "API Priority and Fairness answered 429 to {} requests of flow schema `{}` at priority level `{}` {} (reasons: {}).{}",
                         format_count(r.rejected),
-                        r.flow_schema,
-                        r.priority_level,
+                        findings::text::literal_backticks(&r.flow_schema),
+                        findings::text::literal_backticks(&r.priority_level),
                         window_phrase(api.window_seconds),
                         r.reasons.join(", "),
                         if vital { " This level serves nodes and control-plane components: the cluster cannot converge while they are turned away." } else { "" }
@@ -95,7 +95,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             Safety::Safe,
                             format!(
                                 "kubectl get flowschema {} -o yaml\n{}",
-                                r.flow_schema,
+                                findings::text::shell_quote(&r.flow_schema),
                                 super::met001_request_latency::query_command(
                                     "KubeAudit | where responseStatus.code == 429 | summarize count() by userAgent, user.username | top 10 by count_"
                                 )
@@ -117,8 +117,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             )
                         },
                         watch(&format!(
-                            "sum by (flow_schema, priority_level, reason) (rate(apiserver_flowcontrol_rejected_requests_total{{flow_schema=\"{}\"}}[5m]))",
-                            r.flow_schema
+                            "sum by (flow_schema, priority_level, reason) (rate(apiserver_flowcontrol_rejected_requests_total{{flow_schema={}}}[5m]))",
+                            findings::text::double_quoted_literal(&r.flow_schema)
                         )),
                     ],
                 }
@@ -133,6 +133,38 @@ mod tests {
     use super::*;
     use crate::apiserver::ApfRejections;
     use crate::test_support::apiserver;
+
+    /// Review s42 (adversarial): a flow schema label with a quote, a line break, a pipe and a
+    /// backtick was written bare into a "safe" kubectl command and a PromQL string; one word
+    /// and one literal now, whatever it holds.
+    #[test]
+    fn a_flow_schema_from_a_label_cannot_add_shell_commands_or_end_the_promql_string() {
+        let mut api = apiserver();
+        let name = "we\"ird\\name\n<script>|`x`";
+        api.apf_rejections = vec![ApfRejections {
+            flow_schema: name.into(),
+            priority_level: "workload-low".into(),
+            reasons: vec!["queue-full".into()],
+            rejected: 7.0,
+        }];
+        let mut out = Vec::new();
+        run(
+            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+            &Thresholds::default(),
+            &mut out,
+        );
+        let bodies: Vec<&str> = out[0].remedies.iter().map(|r| r.body.as_str()).collect();
+        assert!(
+            bodies[0].starts_with("kubectl get flowschema 'we\"ird\\name\n<script>|`x`' -o yaml\n"),
+            "{bodies:?}"
+        );
+        let promql = bodies.last().expect("watch");
+        assert!(promql.contains(r#"{flow_schema="we\"ird\\name\n<script>|`x`"}"#), "{promql}");
+        assert!(!promql.contains('\n'), "one line: {promql}");
+        // The name's own backticks are escaped in the summary, so the reports' code span around
+        // it is not cut short (it showed as `<code>…|</code>x<code></code>`).
+        assert!(out[0].summary.contains("flow schema `we\"ird\\name\n<script>|\\`x\\`` at"), "{}", out[0].summary);
+    }
 
     #[test]
     fn any_rejection_warns_and_vital_levels_are_critical() {

@@ -103,10 +103,10 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                          {verdict} Most queued requests came through flow schema `{}`. The wait adds to each \
                          queued request's latency.",
                         format_count(w.count),
-                        w.priority_level,
+                        findings::text::literal_backticks(&w.priority_level),
                         window_phrase(api.window_seconds),
                         p99_estimate_phrase(&p99),
-                        w.flow_schema
+                        findings::text::literal_backticks(&w.flow_schema)
                     ),
                     source: format!("metrics:{}", api.source),
                     measures,
@@ -120,8 +120,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor diagnose` over the audit log generates both for the top offender, in the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
                         ),
                         watch(&format!(
-                            "histogram_quantile(0.99, sum by (le, flow_schema) (rate(apiserver_flowcontrol_request_wait_duration_seconds_bucket{{priority_level=\"{}\"}}[5m])))",
-                            w.priority_level
+                            "histogram_quantile(0.99, sum by (le, flow_schema) (rate(apiserver_flowcontrol_request_wait_duration_seconds_bucket{{priority_level={}}}[5m])))",
+                            findings::text::double_quoted_literal(&w.priority_level)
                         )),
                     ],
                 }

@@ -121,7 +121,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                          lies {where_}; {estimate}. Judged by the bucket's lower bound, {} s, which it certainly \
                          exceeds, the P99 is {verdict}. Every write it covers waits for it.",
                         format_count(w.calls),
-                        w.name,
+                        findings::text::literal_backticks(&w.name),
                         window_phrase(api.window_seconds),
                         bound(lower),
                         bound(lower),

@@ -73,7 +73,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         "The API server rejected {} requests {} because it could not call the webhook `{}` or the call failed. With `failurePolicy: Fail` every write the webhook covers is blocked until it answers again.",
                         format_count(w.call_failures),
                         window_phrase(api.window_seconds),
-                        w.name
+                        findings::text::literal_backticks(&w.name)
                     ),
                 )
             } else {
@@ -87,7 +87,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     format!(
                         "{} calls to the webhook `{}` failed {} and were let through because of `failurePolicy: Ignore`: its policy was not enforced for them.",
                         format_count(w.fail_open),
-                        w.name,
+                        findings::text::literal_backticks(&w.name),
                         window_phrase(api.window_seconds)
                     ),
                 )

@@ -74,7 +74,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     subject: Subject::new("priority-level", s.name.clone()),
                     summary: format!(
                         "When the API server was scraped, priority level `{}` had {} of its {} {} in use ({}){} and {} requests waiting. New requests at this level queue, and are rejected with 429 once the queues are full.",
-                        s.name,
+                        findings::text::literal_backticks(&s.name),
                         format_count(s.in_use),
                         format_count(limit),
                         s.unit,
@@ -105,11 +105,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Find who fills the level",
                             RemedyKind::Command,
                             Safety::Safe,
-                            format!("kubectl get flowschemas -o custom-columns=NAME:.metadata.name,LEVEL:.spec.priorityLevelConfiguration.name | grep -w {}", s.name),
+                            format!("kubectl get flowschemas -o custom-columns=NAME:.metadata.name,LEVEL:.spec.priorityLevelConfiguration.name | grep -w -- {}", findings::text::shell_quote(&s.name)),
                         ),
                         watch(&format!(
-                            "sum(apiserver_flowcontrol_current_executing_seats{{priority_level=\"{0}\"}}) / sum(apiserver_flowcontrol_current_limit_seats{{priority_level=\"{0}\"}})\n# before 1.28: sum(apiserver_flowcontrol_request_concurrency_in_use{{priority_level=\"{0}\"}}) / sum(apiserver_flowcontrol_request_concurrency_limit{{priority_level=\"{0}\"}})",
-                            s.name
+                            "sum(apiserver_flowcontrol_current_executing_seats{{priority_level={0}}}) / sum(apiserver_flowcontrol_current_limit_seats{{priority_level={0}}})\n# before 1.28: sum(apiserver_flowcontrol_request_concurrency_in_use{{priority_level={0}}}) / sum(apiserver_flowcontrol_request_concurrency_limit{{priority_level={0}}})",
+                            findings::text::double_quoted_literal(&s.name)
                         )),
                     ],
                 }

@@ -96,9 +96,10 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     title,
                     subject: Subject::new("etcd", subject.clone()),
                     summary: format!(
-                        "Of the API server's {} `{subject}` calls to etcd {}, the P99 lies {where_}; {}. {verdict} \
+                        "Of the API server's {} `{}` calls to etcd {}, the P99 lies {where_}; {}. {verdict} \
                          Slow etcd calls slow down the API requests that make them.",
                         format_count(r.count),
+                        findings::text::literal_backticks(&subject),
                         window_phrase(api.window_seconds),
                         p99_estimate_phrase(&p99),
                     ),
@@ -114,8 +115,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "apiserver-doctor etcd --endpoints $ENDPOINT --cacert $CA --cert $CERT --key $KEY",
                         ),
                         watch(&format!(
-                            "histogram_quantile(0.99, sum by (le) (rate(etcd_request_duration_seconds_bucket{{operation=\"{}\"}}[5m])))",
-                            r.operation
+                            "histogram_quantile(0.99, sum by (le) (rate(etcd_request_duration_seconds_bucket{{operation={}}}[5m])))",
+                            findings::text::double_quoted_literal(&r.operation)
                         )),
                     ],
                 }
