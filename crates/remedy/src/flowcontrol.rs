@@ -32,13 +32,15 @@ pub enum ApfSubject {
 
 impl ApfSubject {
     /// The subject for an authenticated user name: `system:serviceaccount:NS:NAME` is a service
-    /// account, anything else a user.
+    /// account when NS and NAME are names Kubernetes accepts, anything else a user of exactly
+    /// that name. Review s42: `system:serviceaccount:ns1:ev|il` (an authenticator's user, never
+    /// a real service account) gave a ServiceAccount subject the API server refuses; as a User
+    /// subject it matches the requests that carried that name.
     pub fn from_username(username: &str) -> ApfSubject {
         if let Some(rest) = username.strip_prefix("system:serviceaccount:")
             && let Some((namespace, name)) = rest.split_once(':')
-            && !namespace.is_empty()
-            && !name.is_empty()
-            && !name.contains(':')
+            && crate::is_dns_label(namespace)
+            && crate::is_dns_subdomain(name)
         {
             return ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() };
         }
@@ -443,6 +445,21 @@ mod tests {
         assert_eq!(
             ApfSubject::from_username("system:serviceaccount::x"),
             ApfSubject::User("system:serviceaccount::x".into())
+        );
+        // Review s42: names Kubernetes refuses for a namespace or a service account are a
+        // user's of exactly that name, whose subject the API server accepts.
+        for odd in [
+            "system:serviceaccount:ns1:ev|il",
+            "system:serviceaccount:NS:runner",
+            "system:serviceaccount:ns:a:b",
+            "system:serviceaccount:ns:Runner",
+            "system:serviceaccount:-ns:runner",
+        ] {
+            assert_eq!(ApfSubject::from_username(odd), ApfSubject::User(odd.into()), "{odd}");
+        }
+        assert_eq!(
+            ApfSubject::from_username("system:serviceaccount:kube-system:my.controller-1"),
+            ApfSubject::ServiceAccount { namespace: "kube-system".into(), name: "my.controller-1".into() }
         );
     }
 }

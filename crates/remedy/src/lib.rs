@@ -37,6 +37,29 @@ pub enum RemedyError {
     Yaml(#[from] yaml_serde::Error),
 }
 
+/// Whether `s` is a DNS-1123 label, as Kubernetes validates namespace names: 1 to 63 lower case
+/// letters, digits and `-`, beginning and ending with a letter or digit.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// Whether `s` is a DNS-1123 subdomain, as Kubernetes validates most object names (service
+/// accounts, FlowSchemas): at most 253 characters, labels between dots as [`is_dns_label`]
+/// (without its 63-character limit).
+pub fn is_dns_subdomain(s: &str) -> bool {
+    s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+                && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+        })
+}
+
 /// `text` as a DNS label usable in an object name: lower case, `[a-z0-9-]`, at most `max`
 /// characters, never empty. A label cut short ends in eight hexadecimal digits of a hash of
 /// the whole text, so that two long texts alike in their first characters (the controllers of

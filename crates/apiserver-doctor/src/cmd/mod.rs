@@ -237,15 +237,7 @@ pub fn message(err: &anyhow::Error) -> String {
     out
 }
 
-/// A DNS label: lower case letters, digits and `-`, beginning and ending with a letter or
-/// digit, at most 63 characters (namespace names, resource names, API group parts).
-pub fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
-}
+pub use remedy::is_dns_label;
 
 /// Why a dotted name fails [`is_dns_label`] on length alone: its first part longer than 63
 /// characters, named by its start and its length (review s41: a 300-letter resource was said to

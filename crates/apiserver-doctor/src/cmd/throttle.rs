@@ -234,7 +234,7 @@ fn check_service_account(flag: &str, given: &str, subject: &ApfSubject) -> anyho
                  beginning and ending with a letter or digit, at most 63 characters)"
             );
         }
-        if name != "*" && !is_dns_subdomain(name) {
+        if name != "*" && !remedy::is_dns_subdomain(name) {
             anyhow::bail!(
                 "{flag} {given:?}: {name:?} is not a service account name (lower case letters, digits, '-' and \
                  '.', each part between dots beginning and ending with a letter or digit, at most 253 \
@@ -404,24 +404,11 @@ fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
     Ok((group.to_owned(), resource))
 }
 
-/// Whether `s` is a DNS-1123 subdomain, as Kubernetes validates most object names: at most 253
-/// characters, parts between dots of lower case letters, digits and `-`, each beginning and
-/// ending with a letter or digit.
-fn is_dns_subdomain(s: &str) -> bool {
-    s.len() <= 253
-        && s.split('.').all(|part| {
-            !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && part.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && part.ends_with(|c: char| c.is_ascii_alphanumeric())
-        })
-}
-
 /// `--name` as an object name: a DNS subdomain (lower case letters, digits, `-` and `.`, at
 /// most 253 characters, beginning and ending with a letter or digit).
 fn object_name(name: &str) -> anyhow::Result<String> {
     // Each part between dots too (review s42: `a..b` was written).
-    if !is_dns_subdomain(name) {
+    if !remedy::is_dns_subdomain(name) {
         anyhow::bail!(
             "--name {name:?}: not a Kubernetes object name (lower case letters, digits, '-' and '.', beginning and \
              ending with a letter or digit, each part between dots too, at most 253 characters)"

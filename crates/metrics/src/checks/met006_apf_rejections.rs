@@ -163,7 +163,11 @@ mod tests {
         assert!(!promql.contains('\n'), "one line: {promql}");
         // The name's own backticks are escaped in the summary, so the reports' code span around
         // it is not cut short (it showed as `<code>…|</code>x<code></code>`).
-        assert!(out[0].summary.contains("flow schema `we\"ird\\name\n<script>|\\`x\\`` at"), "{}", out[0].summary);
+        assert!(
+            out[0].summary.contains("flow schema `we\"ird\\name\n<script>|\\`x\\`` at"),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]
