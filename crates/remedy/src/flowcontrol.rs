@@ -37,14 +37,19 @@ impl ApfSubject {
     /// a real service account) gave a ServiceAccount subject the API server refuses; as a User
     /// subject it matches the requests that carried that name.
     pub fn from_username(username: &str) -> ApfSubject {
-        if let Some(rest) = username.strip_prefix("system:serviceaccount:")
-            && let Some((namespace, name)) = rest.split_once(':')
-            && crate::is_dns_label(namespace)
-            && crate::is_dns_subdomain(name)
-        {
-            return ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() };
+        match Self::service_account_parts(username) {
+            Some((namespace, name)) if crate::is_dns_label(namespace) && crate::is_dns_subdomain(name) => {
+                ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() }
+            }
+            _ => ApfSubject::User(username.to_owned()),
         }
-        ApfSubject::User(username.to_owned())
+    }
+
+    /// The namespace and name of `system:serviceaccount:NS:NAME`, both non-empty and NAME
+    /// without `:`, whether or not Kubernetes would accept them as names.
+    pub fn service_account_parts(username: &str) -> Option<(&str, &str)> {
+        let (namespace, name) = username.strip_prefix("system:serviceaccount:")?.split_once(':')?;
+        (!namespace.is_empty() && !name.is_empty() && !name.contains(':')).then_some((namespace, name))
     }
 
     /// How a person names it: `serviceaccount kube-system/foo`, `user alice`, `group x`.

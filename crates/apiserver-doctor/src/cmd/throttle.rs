@@ -245,6 +245,19 @@ fn check_service_account(flag: &str, given: &str, subject: &ApfSubject) -> anyho
     Ok(())
 }
 
+/// A user name typed on the command line: `system:serviceaccount:NS:NAME` is taken for the
+/// service account the user meant even when NS or NAME is not a name Kubernetes accepts, so that
+/// [`check_service_account`] says what is wrong with it (a log's user names go through the
+/// stricter [`ApfSubject::from_username`]).
+fn typed_username(username: &str) -> ApfSubject {
+    match ApfSubject::service_account_parts(username) {
+        Some((namespace, name)) => {
+            ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() }
+        }
+        None => ApfSubject::User(username.to_owned()),
+    }
+}
+
 /// The identities named, in the order the options list them; at least one.
 fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
     let mut out = Vec::new();
@@ -270,7 +283,7 @@ fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
                 ApfSubject::ServiceAccount { namespace: namespace.to_owned(), name: name.to_owned() }
             }
             // The user name the API server gives it, as the audit log shows it.
-            _ => match ApfSubject::from_username(sa) {
+            _ => match typed_username(sa) {
                 s @ ApfSubject::ServiceAccount { .. } => s,
                 _ => anyhow::bail!(
                     "--service-account {sa:?}: expected NAMESPACE/NAME (or system:serviceaccount:NAMESPACE:NAME)"
@@ -285,7 +298,7 @@ fn subjects(args: &Args) -> anyhow::Result<Vec<ApfSubject>> {
             anyhow::bail!("--user: empty name");
         }
         // `system:serviceaccount:NS:NAME` is a service account: checked as --service-account is.
-        let subject = ApfSubject::from_username(user);
+        let subject = typed_username(user);
         check_service_account("--user", user, &subject)?;
         out.push(subject);
     }
