@@ -82,3 +82,31 @@ fn zero_timeout_page_size_or_parallel_is_refused_naming_the_option() {
         assert!(stderr.contains(option) && stderr.contains(why), "{option} {value}: {stderr}");
     }
 }
+
+/// Review s42: `etcd` had no `--config`: ETC001's quota ratios and the disk thresholds could
+/// only be changed through `diagnose --etcd`. A bad file is refused before etcd is asked.
+#[test]
+fn etcd_reads_thresholds_from_config_and_refuses_a_bad_one_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "thresholds:\n  etcd_quota_warning_ratio: 80\n").expect("write");
+    let bad = bad.to_str().expect("utf-8");
+    // Nothing listens on port 1: the config is refused before any request.
+    let out = doctor(&["etcd", "--endpoints", "http://127.0.0.1:1", "--config", bad]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:2:3: thresholds.etcd_quota_warning_ratio: threshold `etcd_quota_warning_ratio` is a fraction of 1"), "{err}");
+    assert!(!err.contains("127.0.0.1"), "etcd was not asked: {err}");
+    let Some(etcd) = start() else { return };
+    // A warning ratio of one in a billion: the new database passes it.
+    let low = dir.path().join("low.yaml");
+    std::fs::write(&low, "thresholds:\n  etcd_quota_warning_ratio: 0.000000001\n").expect("write");
+    let low = low.to_str().expect("utf-8");
+    let with =
+        doctor(&["etcd", "--endpoints", &etcd.endpoint, "--no-keys", "--config", low, "--fail-on", "never"]);
+    let without = doctor(&["etcd", "--endpoints", &etcd.endpoint, "--no-keys", "--fail-on", "never"]);
+    let (with, without) = (String::from_utf8_lossy(&with.stdout), String::from_utf8_lossy(&without.stdout));
+    assert!(with.contains("WARNING  ETC001"), "{with}");
+    assert!(with.contains("etcd_quota_warning_ratio = 0.000000001 (set by --config"), "{with}");
+    assert!(!without.contains("WARNING  ETC001"), "{without}");
+}

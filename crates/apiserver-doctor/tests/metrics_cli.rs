@@ -557,3 +557,42 @@ fn a_short_interval_is_shown_as_given() {
     let stdout = text(&out.stdout).replace('\n', " ");
     assert!(stdout.contains("the 1.5 s between a1.prom and a2.prom is taken from --interval"), "{stdout}");
 }
+
+/// Review s42: `metrics` had no `--config`, so the thresholds of its findings (MET006's
+/// rejections, the SLOs) could be changed only through `diagnose --metrics`. The same file
+/// works here, and a bad one is a usage error naming its line.
+#[test]
+fn metrics_reads_thresholds_from_config_as_diagnose_does() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scrape = dir.path().join("apf.prom");
+    std::fs::write(
+        &scrape,
+        "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.0\"} 1\n\
+         apiserver_request_total{verb=\"GET\",code=\"200\"} 5\n\
+         # TYPE apiserver_flowcontrol_rejected_requests_total counter\n\
+         apiserver_flowcontrol_rejected_requests_total{flow_schema=\"batch\",priority_level=\"workload-low\",reason=\"queue-full\"} 100\n",
+    )
+    .expect("write");
+    let config = dir.path().join("doctor.yaml");
+    let run = |cfg: &str| {
+        std::fs::write(&config, cfg).expect("write");
+        doctor(dir.path(), &["metrics", "apf.prom", "--config", "doctor.yaml", "--fail-on", "never"])
+    };
+    let default = run("");
+    assert!(
+        text(&default.stdout).contains("MET006  APF rejected 100 requests of flow schema batch"),
+        "{}",
+        text(&default.stdout)
+    );
+    let raised = run("thresholds:\n  apf_rejections_warning: 1000\n");
+    assert_eq!(raised.status.code(), Some(0), "{}", text(&raised.stderr));
+    assert!(!text(&raised.stdout).contains("MET006  APF rejected"), "{}", text(&raised.stdout));
+    let bad = run("thresholds:\n  apf_rejections_warnin: 1000\n");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("doctor.yaml:2:3: thresholds.apf_rejections_warnin: unknown threshold"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert!(text(&bad.stdout).is_empty());
+}

@@ -82,7 +82,23 @@ impl Config {
         }
         let raw: RawConfig = yaml_serde::from_str(text).map_err(|e| {
             let location = e.location().map(|l| (l.line(), l.column()));
-            err(location, e.to_string())
+            // A whole number past 64 bits: the parser's words name its own types (review s42:
+            // "invalid type: integer `99999999999999999999` as u128, expected any YAML value").
+            let message = e.to_string();
+            if message.contains("invalid type: integer `")
+                && (message.contains(" as u128") || message.contains(" as i128"))
+            {
+                let number = message.split('`').nth(1).unwrap_or("the number");
+                // The key on that line, under `thresholds:` when indented.
+                let line = location.and_then(|(line, _)| text.lines().nth(line.checked_sub(1)?));
+                let key = match line.and_then(|l| l.split_once(':')) {
+                    Some((k, _)) if k.starts_with([' ', '\t']) => format!("thresholds.{}: ", k.trim()),
+                    Some((k, _)) => format!("{}: ", k.trim()),
+                    None => String::new(),
+                };
+                return err(location, format!("{key}{number} is too large a number"));
+            }
+            err(location, message)
         })?;
         let mut config = Config::default();
         if let Some(v) = raw.kubernetes_version {
@@ -137,6 +153,10 @@ fn shown(value: &yaml_serde::Value) -> String {
         yaml_serde::Value::Null => "nothing".to_owned(),
         yaml_serde::Value::Bool(b) => b.to_string(),
         yaml_serde::Value::Number(n) => n.to_string(),
+        // `1e400` unquoted: a number too large for a float, which the parser keeps as text.
+        yaml_serde::Value::String(s) if s.trim().parse::<f64>().is_ok_and(f64::is_infinite) => {
+            format!("{s}, too large a number")
+        }
         yaml_serde::Value::String(s) => format!("the string \"{s}\" (a number is written without quotes)"),
         yaml_serde::Value::Sequence(_) => "a list".to_owned(),
         yaml_serde::Value::Mapping(_) => "a mapping".to_owned(),
@@ -193,6 +213,24 @@ mod tests {
             e.to_string(),
             "doctor.yaml:2:3: thresholds.min_requests: expected a number, got the string \"2\" (a number is written without quotes)"
         );
+        // Review s42: numbers too large were "the string \"1e400\" (… without quotes)" and
+        // "invalid type: integer … as u128, expected any YAML value".
+        for (yaml, says) in [
+            (
+                "thresholds:\n  min_requests: 1e400\n",
+                "doctor.yaml:2:3: thresholds.min_requests: expected a number, got 1e400, too large a number",
+            ),
+            (
+                "thresholds:\n  min_requests: 99999999999999999999\n",
+                "doctor.yaml:2:17: thresholds.min_requests: 99999999999999999999 is too large a number",
+            ),
+            (
+                "thresholds:\n  min_requests: -99999999999999999999\n",
+                "doctor.yaml:2:17: thresholds.min_requests: -99999999999999999999 is too large a number",
+            ),
+        ] {
+            assert_eq!(Config::parse(yaml, "doctor.yaml").expect_err(yaml).to_string(), says);
+        }
         let e = Config::parse("kubernetes_version: [1]\n", "doctor.yaml").expect_err("a list");
         assert!(e.to_string().ends_with("expected a version like \"1.29\", got a list"), "{e}");
         let e = Config::parse("threshold:\n  min_requests: 3\n", "doctor.yaml").expect_err("unknown key");

@@ -177,6 +177,21 @@ impl Thresholds {
             return Err(format!("threshold `{name}` must not be negative, got {value}"));
         }
         match self.items.iter_mut().find(|t| t.name == name) {
+            // A share or a fraction of a whole is at most 1 (review s42: `top_client_share_warning:
+            // 5`, meant as 5%, was 500% and silently named no offender). The factor is not one.
+            Some(t) if t.unit == "ratio" && !t.name.ends_with("_factor") && value > 1.0 => Err(format!(
+                "threshold `{name}` is a fraction of 1 (0.25 for 25%), got {value}{}",
+                if value <= 100.0 {
+                    format!("; for {value}% write {}", value / 100.0)
+                } else {
+                    String::new()
+                }
+            )),
+            // No database holds anything under a quota of 0 bytes (review s42: "past etcd's 0 B
+            // default quota").
+            Some(t) if t.name == names::ETCD_QUOTA_BYTES && value == 0.0 => Err(format!(
+                "threshold `{name}` is etcd's quota in bytes and cannot be 0 (etcd's default is 2147483648)"
+            )),
             // Counts of requests, objects and bytes come whole (review s40: `min_requests: 2.5`).
             Some(t) if matches!(t.unit, "count" | "bytes") && value.fract() != 0.0 => Err(format!(
                 "threshold `{name}` is a whole number{}, got {value}",
@@ -254,6 +269,14 @@ mod tests {
         );
         let negative = t.set(names::P99_MUTATING_SECONDS, -1.0).expect_err("negative");
         assert!(negative.contains("must not be negative"), "{negative}");
+        // Review s42: a share over 1 (5 meant as 5%) and a quota of 0 bytes are refused.
+        let share = t.set(names::TOP_CLIENT_SHARE_WARNING, 5.0).expect_err("a share over 1");
+        assert!(share.contains("is a fraction of 1 (0.25 for 25%), got 5; for 5% write 0.05"), "{share}");
+        assert!(t.set(names::ERROR_RATE_CRITICAL, 1.5).is_err());
+        assert!(t.set(names::ETCD_QUOTA_CRITICAL_RATIO, 1.0).is_ok(), "a share of 1 is the whole");
+        assert!(t.set(names::LATENCY_OUTLIER_FACTOR, 5.0).is_ok(), "a factor may pass 1");
+        let quota = t.set(names::ETCD_QUOTA_BYTES, 0.0).expect_err("a quota of 0");
+        assert!(quota.contains("cannot be 0"), "{quota}");
         assert_eq!(t.value(names::P99_MUTATING_SECONDS), 1.0);
         assert_eq!(t.check_order(), Ok(()));
         t.set(names::EXPENSIVE_LIST_CONCURRENCY_WARNING, 3.0).expect("known threshold");

@@ -74,7 +74,15 @@ fn per_second(v: f64) -> String {
 
 /// A threshold's value with its unit.
 pub fn threshold_value(value: f64, unit: &str) -> String {
-    measure_value(&Measure::new("", value, unit))
+    let shown = measure_value(&Measure::new("", value, unit));
+    // A value set by --config below the unit's decimals (a ratio of 0.000000001) read `0`
+    // (review s42): written with two significant digits instead.
+    if value.is_finite() && value != 0.0 && !shown.chars().any(|c| matches!(c, '1'..='9')) {
+        let decimals = ((-value.abs().log10().floor()) as usize + 1).clamp(1, 17);
+        let rest = shown.trim_start_matches(|c: char| c == '-' || c == '0' || c == '.');
+        return format!("{}{rest}", number(value, decimals));
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -91,5 +99,10 @@ mod tests {
         assert_eq!(threshold_value(1.0, "s"), "1 s");
         assert_eq!(threshold_value(1.0, "h"), "1 h");
         assert_eq!(threshold_value(1.0, "bytes"), "1 B");
+        // Review s42: a tiny value from --config read `0`.
+        assert_eq!(threshold_value(0.000000001, "ratio"), "0.000000001");
+        assert_eq!(threshold_value(0.0000123, "s"), "0.000012 s");
+        assert_eq!(threshold_value(0.0, "ratio"), "0");
+        assert_eq!(threshold_value(0.8, "ratio"), "0.8");
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use checks::engine_runner::EngineRunner;
-use checks::{AuditRequest, Config, WindowEnd};
+use checks::{AuditRequest, WindowEnd};
 use findings::{InputSummary, REPORT_SCHEMA_VERSION, Report};
 use remedy::KubernetesVersion;
 
@@ -208,13 +208,9 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     if let Some(text) = &args.since {
         request.since = Some(since(text)?);
     }
-    if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("--config: cannot read {}", path.display()))?;
-        let config = Config::parse(&text, &path.display().to_string())?;
-        request.thresholds = config.thresholds;
-        request.kubernetes_version = config.kubernetes_version;
-    }
+    let config = super::read_config(args.config.as_deref())?;
+    request.thresholds = config.thresholds;
+    request.kubernetes_version = config.kubernetes_version;
     if let Some(v) = &args.kubernetes_version {
         request.kubernetes_version = Some(v.parse::<KubernetesVersion>().context("--kubernetes-version")?);
     }

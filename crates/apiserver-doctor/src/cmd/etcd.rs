@@ -4,8 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use findings::Thresholds;
-
 use super::metrics::{FailOn, Output, render};
 
 /// Arguments of `apiserver-doctor etcd`.
@@ -67,10 +65,16 @@ pub struct Args {
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, ignore_case = true, default_value = "critical")]
     pub fail_on: FailOn,
+    /// YAML file overriding thresholds by name, as `diagnose --config` reads it (`apiserver-doctor
+    /// checks --markdown` lists every threshold and the file's format).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Runs `apiserver-doctor etcd`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // Read before etcd is asked anything: a mistake in it is a usage error, not a scan's loss.
+    let thresholds = super::read_config(args.config.as_deref())?.thresholds;
     let options = etcd::CollectOptions {
         endpoints: endpoints(&args.endpoints),
         tls: etcd::TlsFiles { cacert: args.cacert.clone(), cert: args.cert.clone(), key: args.key.clone() },
@@ -88,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         timeout_seconds: args.timeout,
     };
     let evidence = etcd::collect(&options)?;
-    let report = etcd::report::live_report_with_tls(&evidence, &options.tls, &Thresholds::default());
+    let report = etcd::report::live_report_with_tls(&evidence, &options.tls, &thresholds);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let written = (|| -> anyhow::Result<()> {

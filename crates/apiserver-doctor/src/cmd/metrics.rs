@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use findings::{Report, Severity, Thresholds};
+use findings::{Report, Severity};
 use metrics::Snapshot;
 
 /// Output format of `metrics` and `etcd`.
@@ -101,6 +101,10 @@ pub struct Args {
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, ignore_case = true, default_value = "critical")]
     pub fail_on: FailOn,
+    /// YAML file overriding thresholds by name, as `diagnose --config` reads it (`apiserver-doctor
+    /// checks --markdown` lists every threshold and the file's format).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// A file that could not be used, and why.
@@ -264,12 +268,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "--interval must be at most {MAX_INTERVAL_SECONDS} seconds (a year), got {i:e}"
         );
     }
+    let thresholds = super::read_config(args.config.as_deref())?.thresholds;
     let (snapshots, unusable) = load_usable(&args.files);
     let snapshots = usable_or_error(snapshots, &unusable)?;
     if let Some(why) = none_of_known_kind(&snapshots) {
         anyhow::bail!("nothing to check: {why} (a /metrics/slis or another program's scrape?)");
     }
-    let mut report = etcd::report::scrapes_report(&snapshots, args.interval, &Thresholds::default());
+    let mut report = etcd::report::scrapes_report(&snapshots, args.interval, &thresholds);
     for u in unusable {
         report.inputs.push(findings::InputSummary {
             kind: "metrics".to_owned(),

@@ -239,6 +239,16 @@ pub fn message(err: &anyhow::Error) -> String {
 
 pub use remedy::is_dns_label;
 
+/// Reads `--config FILE` (thresholds by name and the Kubernetes version), as `diagnose`,
+/// `metrics` and `etcd` take it; the defaults without one.
+pub fn read_config(path: Option<&std::path::Path>) -> anyhow::Result<::checks::Config> {
+    use anyhow::Context;
+    let Some(path) = path else { return Ok(::checks::Config::default()) };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--config: cannot read {}", path.display()))?;
+    Ok(::checks::Config::parse(&text, &path.display().to_string())?)
+}
+
 /// Why a dotted name fails [`is_dns_label`] on length alone: its first part longer than 63
 /// characters, named by its start and its length (review s41: a 300-letter resource was said to
 /// be "not in lower case").
