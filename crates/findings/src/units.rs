@@ -79,7 +79,7 @@ pub fn threshold_value(value: f64, unit: &str) -> String {
     // (review s42): written with two significant digits instead.
     if value.is_finite() && value != 0.0 && !shown.chars().any(|c| matches!(c, '1'..='9')) {
         let decimals = ((-value.abs().log10().floor()) as usize + 1).clamp(1, 17);
-        let rest = shown.trim_start_matches(|c: char| c == '-' || c == '0' || c == '.');
+        let rest = shown.trim_start_matches(['-', '0', '.']);
         return format!("{}{rest}", number(value, decimals));
     }
     shown
