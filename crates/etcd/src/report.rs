@@ -132,7 +132,20 @@ const READS: &[Reads] = &[
     reads("MET007", API, &["apiserver_flowcontrol_request_wait_duration_seconds_bucket"], false),
     reads("MET008", API, &["apiserver_admission_"], false),
     reads("MET009", API, &["apiserver_admission_"], false),
-    reads("MET010", API, &["apiserver_flowcontrol_", "apiserver_current_inflight_requests"], false),
+    // A limit to judge against (review s42: any apiserver_flowcontrol_ series, a rejection
+    // counter alone, listed MET010 as run when it had nothing to read). MET006 keeps the prefix:
+    // a rejection counter appears only once something is rejected.
+    reads(
+        "MET010",
+        API,
+        &[
+            "apiserver_flowcontrol_current_limit_seats",
+            "apiserver_flowcontrol_nominal_limit_seats",
+            "apiserver_flowcontrol_request_concurrency_limit",
+            "apiserver_current_inflight_requests",
+        ],
+        false,
+    ),
     reads("MET011", API, &["etcd_request_duration_seconds_bucket"], false),
     reads("ETC001", ETCD, ETCD_DB, false),
     reads("ETC002", ETCD, &["etcd_mvcc_db_total_size_in_use_in_bytes"], false),
@@ -574,6 +587,23 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
             ),
             "{notes}"
         );
+    }
+
+    /// Review s42: a scrape whose only APF series is a rejection counter listed MET010 (which
+    /// judges seats against a limit) among the checks run; it had no limit to read.
+    #[test]
+    fn met010_runs_only_with_a_limit_to_judge_against() {
+        let build = "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.0\"} 1\napiserver_request_total{verb=\"GET\",code=\"200\"} 5\n";
+        let rejections = format!(
+            "{build}apiserver_flowcontrol_rejected_requests_total{{flow_schema=\"a\",priority_level=\"b\",reason=\"queue-full\"}} 3\n"
+        );
+        let r = scrapes_report(&[snap("apf.prom", &rejections)], None, &Thresholds::default());
+        assert!(r.checks_run.iter().any(|c| c == "MET006"), "{:?}", r.checks_run);
+        assert!(!r.checks_run.iter().any(|c| c == "MET010"), "{:?}", r.checks_run);
+        let limit =
+            format!("{rejections}apiserver_flowcontrol_current_limit_seats{{priority_level=\"b\"}} 10\n");
+        let r = scrapes_report(&[snap("apf.prom", &limit)], None, &Thresholds::default());
+        assert!(r.checks_run.iter().any(|c| c == "MET010"), "{:?}", r.checks_run);
     }
 
     #[test]
