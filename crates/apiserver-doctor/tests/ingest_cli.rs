@@ -15,7 +15,8 @@ fn bin() -> Command {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../audit/tests/fixtures")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("../audit/tests/fixtures")
 }
 
 fn run(args: &[&str], cwd: &Path) -> Output {

@@ -21,14 +21,18 @@ fn text(bytes: &[u8]) -> String {
 
 /// Real scrapes copied into the etcd crate's fixtures (licenses in their SOURCES.md).
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../etcd/tests/fixtures")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("../etcd/tests/fixtures")
 }
 
 /// The shared data's real kube-apiserver dumps; `None` (skip) when absent, except under `CI`.
 fn shared_apiserver_dumps() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
+        Some(
+            PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+                .join("../../../shared/data"),
+        ),
         Some(PathBuf::from("/work/shared/data")),
     ];
     let found =

@@ -11,7 +11,9 @@ fn bin() -> Command {
 }
 
 fn fixture(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../audit/tests/fixtures").join(rel)
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("../audit/tests/fixtures")
+        .join(rel)
 }
 
 /// A real AKS Event Hub batch: 22 kube-audit records in a `{"records": [...]}` envelope.

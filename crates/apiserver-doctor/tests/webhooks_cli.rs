@@ -367,8 +367,10 @@ fn whk001_names_the_operations_and_a_delete_only_webhook_does_not_block_writes()
 #[test]
 fn a_metrics_scrape_given_as_manifests_is_pointed_to_metrics() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let scrape = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../etcd/tests/fixtures/etcd-3.6.6-nri-k8s1_35.prom");
+    let scrape = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../etcd/tests/fixtures/etcd-3.6.6-nri-k8s1_35.prom");
     let out = doctor(&["diagnose", "--manifests", scrape.to_str().expect("utf-8")], cache.path());
     assert_eq!(out.status.code(), Some(2), "nothing to diagnose: {}", stderr(&out));
     let err = stderr(&out);

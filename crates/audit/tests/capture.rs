@@ -14,7 +14,9 @@ use audit::{InputFormat, col};
 use reading::{demo_lines, messages, read, read_with};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/generated/capture").join(name);
+    let path = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/generated/capture")
+        .join(name);
     std::fs::read(path).expect("fixture")
 }
 

@@ -5,7 +5,9 @@ use std::path::Path;
 
 /// Runs `check` on every input of `fuzz/corpus/TARGET`; the number of inputs.
 fn replay(target: &str, check: fn(&[u8])) -> usize {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("fuzz/corpus")
+        .join(target);
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).expect("corpus dir") {
         let data = std::fs::read(entry.expect("entry").path()).expect("read input");

@@ -8,7 +8,14 @@ use std::io::Write;
 use arrow::array::RecordBatch;
 use audit::read::{Compression, ReadOptions, SinkError, read_bytes};
 
-const AUDIT_LOG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/audit/audit2rbac_demo.log");
+/// audit2rbac's demo log, found at run time (a test binary built in another checkout of the
+/// shared target directory still reads this one's).
+fn audit_log() -> String {
+    format!(
+        "{}/tests/fixtures/audit/audit2rbac_demo.log",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into())
+    )
+}
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -32,7 +39,7 @@ fn read(name: &str, bytes: &[u8]) -> (audit::read::FileSummary, usize) {
 
 #[test]
 fn a_gzip_of_a_zstd_stream_is_read_and_named_zstd_in_gzip() {
-    let plain = std::fs::read(AUDIT_LOG).expect("fixture");
+    let plain = std::fs::read(audit_log()).expect("fixture");
     let (once, once_rows) = read("plain.log", &plain);
     assert!(once.events > 0);
     let (f, rows) = read("gzzst.gz", &gzip(&zstd(&plain)));
@@ -45,7 +52,7 @@ fn a_gzip_of_a_zstd_stream_is_read_and_named_zstd_in_gzip() {
 
 #[test]
 fn a_zstd_of_a_gzip_stream_is_read_and_named_gzip_in_zstd() {
-    let plain = std::fs::read(AUDIT_LOG).expect("fixture");
+    let plain = std::fs::read(audit_log()).expect("fixture");
     let (once, _) = read("plain.log", &plain);
     let (f, _) = read("gz.zst", &zstd(&gzip(&plain)));
     assert_eq!(f.not_audit, None);
@@ -63,7 +70,7 @@ fn a_zstd_of_a_gzip_stream_is_read_and_named_gzip_in_zstd() {
 
 #[test]
 fn more_than_three_compression_layers_are_refused_with_what_to_do() {
-    let plain = std::fs::read(AUDIT_LOG).expect("fixture");
+    let plain = std::fs::read(audit_log()).expect("fixture");
     let (f, rows) = read("four", &zstd(&gzip(&zstd(&gzip(&plain)))));
     assert_eq!((f.events, rows), (0, 0));
     assert_eq!(
@@ -77,7 +84,7 @@ fn more_than_three_compression_layers_are_refused_with_what_to_do() {
 
 #[test]
 fn strict_names_a_compressed_file_cut_short_without_a_line_number() {
-    let plain = std::fs::read(AUDIT_LOG).expect("fixture");
+    let plain = std::fs::read(audit_log()).expect("fixture");
     let gz = gzip(&plain);
     // Cut within the first record's compressed bytes, yet past the header.
     let cut = &gz[..40.min(gz.len())];

@@ -13,7 +13,9 @@ use audit::read::{
 use audit::{Event, InputFormat, canonical_schema, col};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 fn read_from(

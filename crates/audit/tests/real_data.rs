@@ -13,7 +13,10 @@ use audit::{InputFormat, col};
 fn shared_data() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
+        Some(
+            Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+                .join("../../../shared/data"),
+        ),
         Some(PathBuf::from("/work/shared/data")),
     ];
     let found = candidates.into_iter().flatten().find(|p| p.join("real").is_dir());
@@ -25,7 +28,8 @@ fn shared_data() -> Option<PathBuf> {
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/fixtures")
 }
 
 fn read(path: &Path) -> (Vec<FileSummary>, usize) {

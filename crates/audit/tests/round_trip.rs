@@ -15,7 +15,9 @@ use audit::write::{
 use audit::{Event, InputFormat, canonical_schema, col};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/fixtures")
+        .join(rel)
 }
 
 /// The real events of two published logs: audit2rbac's demo (v1 events with the v1beta1-era

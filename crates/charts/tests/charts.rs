@@ -148,7 +148,9 @@ fn all() -> Vec<(&'static str, Chart)> {
 }
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.svg"))
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/golden")
+        .join(format!("{name}.svg"))
 }
 
 #[test]

@@ -614,7 +614,10 @@ fn an_event_stamped_in_1970_does_not_stretch_the_default_window() {
 /// Events of the real fixtures that parse as log-backend events (the malformed Falco case is
 /// skipped, as ingest skips it).
 fn real_events() -> Vec<audit::Event> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures");
     let mut texts = vec![std::fs::read_to_string(dir.join("audit2rbac_demo.log")).expect("fixture")];
     let mut falco: Vec<_> =
         std::fs::read_dir(dir.join("falco")).expect("fixtures").flatten().map(|e| e.path()).collect();

@@ -6,8 +6,11 @@ mod common;
 use std::path::PathBuf;
 
 fn doc() -> String {
-    std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/kql.md"))
-        .expect("docs/kql.md")
+    std::fs::read_to_string(
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+            .join("../../docs/kql.md"),
+    )
+    .expect("docs/kql.md")
 }
 
 fn examples(doc: &str) -> Vec<String> {
@@ -82,7 +85,8 @@ fn every_documented_name_has_a_golden_file() {
     let doc = doc();
     let names = documented_names(&doc);
     assert!(names.len() > 80, "found only {} documented names", names.len());
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/golden");
     let mut corpus = String::new();
     for e in std::fs::read_dir(&dir).expect("tests/golden").flatten() {
         if e.path().extension().is_some_and(|x| x == "kql") {

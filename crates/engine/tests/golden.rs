@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use engine::format::OutputFormat;
 
 fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/golden")
 }
 
 /// The output a golden file holds for a query.

@@ -14,7 +14,8 @@ use engine::QueryResult;
 use engine::format::{OutputFormat, cell_text};
 
 fn query_file(name: &str) -> String {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kql/tests/queries");
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("../kql/tests/queries");
     let text =
         std::fs::read_to_string(dir.join(format!("supportdocs__troubleshoot-apiserver-etcd-{name}.kql")))
             .expect("the guide's queries are in crates/kql/tests/queries");
@@ -183,7 +184,9 @@ fn sorted_table(r: &QueryResult) -> String {
 
 fn golden(name: &str, actual: &str) {
     let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/guide").join(format!("{name}.out"));
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+            .join("tests/golden/guide")
+            .join(format!("{name}.out"));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
         std::fs::write(&path, actual).expect("write golden");

@@ -7,7 +7,10 @@ use findings::{Severity, Thresholds};
 use metrics::Snapshot;
 
 fn fixture(name: &str) -> Snapshot {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+            .join("tests/fixtures")
+            .join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     Snapshot::parse(name, &bytes, None)
 }

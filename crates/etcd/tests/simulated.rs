@@ -181,7 +181,12 @@ fn apf_queue_wait_names_its_bucket() {
 fn shared_data() -> Option<std::path::PathBuf> {
     let candidates = [
         std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(std::path::PathBuf::from),
-        Some(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
+        Some(
+            std::path::PathBuf::from(
+                std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+            )
+            .join("../../../shared/data"),
+        ),
         Some(std::path::PathBuf::from("/work/shared/data")),
     ];
     let found = candidates.into_iter().flatten().find(|p| p.join("real/metrics").is_dir());

@@ -4,7 +4,10 @@
 use kql::*;
 
 fn load(name: &str) -> String {
-    let path = format!("{}/tests/queries/{name}.kql", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/queries/{name}.kql",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into())
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

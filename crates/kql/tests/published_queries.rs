@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 const CORPUS_SIZE: usize = 71;
 
 fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
 }
 
 fn shared_kql_dir() -> Option<PathBuf> {

@@ -589,9 +589,9 @@ mod tests {
 
     #[test]
     fn requests_are_classified_by_the_first_matching_flow_schema() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml"
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml",
+            std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into())
         ))
         .expect("fixture");
         let mut m = crate::Manifests::default();

@@ -445,9 +445,9 @@ mod tests {
 
     fn bootstrap() -> Manifests {
         let mut m = Manifests::default();
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml"
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml",
+            std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into())
         ))
         .expect("fixture");
         parse_text("apf.yaml", &text, &mut m);

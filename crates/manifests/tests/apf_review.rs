@@ -11,7 +11,9 @@ use manifests::{Manifests, load_paths, refine_remedies};
 use remedy::{ApfSubject, FlowControlApi, ResourceRule, ThrottlePlan, throttle_manifests};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// The bootstrap objects and the review's `input`.

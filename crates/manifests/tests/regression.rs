@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use manifests::{Manifests, load_paths, parse_text};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/review").join(name)
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/fixtures/review")
+        .join(name)
 }
 
 fn read(name: &str) -> Manifests {
@@ -207,8 +209,10 @@ fn a_failing_webhook_name_held_by_two_fail_closed_configurations_is_told_apart_b
 /// called at the same service, so a failure there is both of theirs.
 #[test]
 fn cert_managers_two_webhooks_of_one_name_and_one_service_are_both_failing() {
-    let m = load_paths(&[Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/webhooks/cert-manager_v1.5.4_webhooks_extracted.yaml")])
+    let m = load_paths(&[Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures/webhooks/cert-manager_v1.5.4_webhooks_extracted.yaml")])
     .expect("fixture");
     let mut found = vec![failing(
         "webhook.cert-manager.io",

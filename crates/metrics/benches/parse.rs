@@ -11,7 +11,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 fn input() -> Option<Vec<u8>> {
     let dirs = [
         std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
+        Some(
+            PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+                .join("../../../shared/data"),
+        ),
         Some(PathBuf::from("/work/shared/data")),
     ];
     let dir = dirs.into_iter().flatten().find(|d| d.join("real/metrics").is_dir())?;

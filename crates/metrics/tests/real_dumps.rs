@@ -9,7 +9,10 @@ use metrics::{MetricsEvidence, Snapshot, TargetKind};
 fn shared_data() -> Option<PathBuf> {
     let candidates = [
         std::env::var_os("APISERVER_DOCTOR_SHARED_DATA").map(PathBuf::from),
-        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")),
+        Some(
+            PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+                .join("../../../shared/data"),
+        ),
         Some(PathBuf::from("/work/shared/data")),
     ];
     let found = candidates.into_iter().flatten().find(|p| p.join("real/metrics").is_dir());

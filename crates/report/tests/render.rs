@@ -280,7 +280,10 @@ fn every_json_key_is_documented_in_report_schema_md() {
             _ => {}
         }
     }
-    let doc_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/report-schema.md");
+    let doc_path = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../docs/report-schema.md");
     let doc = match std::fs::read_to_string(&doc_path) {
         Ok(d) => d,
         Err(e) => panic!("cannot read {}: {e}", doc_path.display()),

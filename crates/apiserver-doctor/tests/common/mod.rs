@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 /// `apiserver-doctor ARGS` run from the workspace root, with its cache in `cache`, no colour,

@@ -11,7 +11,8 @@ use audit::read::{FileSummary, ReadOptions, SinkError, read_bytes};
 /// The lines of audit2rbac's demo log (`tests/fixtures/audit/audit2rbac_demo.log`), each one
 /// real audit event.
 pub fn demo_lines() -> Vec<String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/audit/audit2rbac_demo.log");
+    let path = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("tests/fixtures/audit/audit2rbac_demo.log");
     let text = std::fs::read_to_string(path).expect("fixture");
     text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect()
 }
