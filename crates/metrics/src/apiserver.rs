@@ -242,7 +242,7 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
         db_size,
         apf_rejections: apf_rejections(window, &mut skipped_values),
         apf_wait: apf_wait(window),
-        webhooks: webhooks(window),
+        webhooks: webhooks(window, &mut skipped_values),
         saturation: saturation(window),
         etcd_requests: etcd_requests(window),
         skipped_values,
@@ -390,26 +390,37 @@ fn db_size(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<DbSize> {
         .collect()
 }
 
-/// The requests APF rejected per flow schema and level over the window. A sample that is not a
-/// finite number, or below 0, in either scrape leaves its series out, with a note (review s42:
-/// `+Inf` was a finding of "inf requests", NaN and -3 vanished without a word).
-fn apf_rejections(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<ApfRejections> {
-    const METRIC: &str = "apiserver_flowcontrol_rejected_requests_total";
+/// A counter's increase over the window per series (its value since the process started with
+/// one scrape), as [`Window::counter`] gives it, but a sample that is not a finite number, or
+/// below 0, in either scrape leaves its series out, with a note (review s42: a `+Inf`
+/// rejection counter was a finding of "inf requests"; NaN and -3 vanished without a word).
+fn counter_increases(
+    window: &Window<'_>,
+    metric: &str,
+    skipped: &mut Vec<String>,
+) -> Vec<(crate::parse::Labels, f64)> {
     let usable = |v: f64| v.is_finite() && v >= 0.0;
-    let mut by_flow: BTreeMap<(String, String), ApfRejections> = BTreeMap::new();
-    for (labels, (first, last)) in window.gauge(METRIC) {
+    let mut out = Vec::new();
+    for (labels, (first, last)) in window.gauge(metric) {
         if !usable(last) {
-            skipped.push(skipped_value(window, false, METRIC, &labels, last));
+            skipped.push(skipped_value(window, false, metric, &labels, last));
             continue;
         }
-        let rejected = match first {
-            Some(f) if !usable(f) => {
-                skipped.push(skipped_value(window, true, METRIC, &labels, f));
-                continue;
-            }
-            Some(f) => crate::snapshot::increase(f, last),
-            None => last,
-        };
+        match first {
+            Some(f) if !usable(f) => skipped.push(skipped_value(window, true, metric, &labels, f)),
+            Some(f) => out.push((labels, crate::snapshot::increase(f, last))),
+            None => out.push((labels, last)),
+        }
+    }
+    out
+}
+
+/// The requests APF rejected per flow schema and level over the window.
+fn apf_rejections(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<ApfRejections> {
+    let mut by_flow: BTreeMap<(String, String), ApfRejections> = BTreeMap::new();
+    for (labels, rejected) in
+        counter_increases(window, "apiserver_flowcontrol_rejected_requests_total", skipped)
+    {
         let key = (labels.value("flow_schema").to_owned(), labels.value("priority_level").to_owned());
         let entry = by_flow.entry(key.clone()).or_insert(ApfRejections {
             flow_schema: key.0,
@@ -457,7 +468,7 @@ fn apf_wait(window: &Window<'_>) -> Vec<ApfWait> {
         .collect()
 }
 
-fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
+fn webhooks(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<WebhookStats> {
     let histograms = window.histograms("apiserver_admission_webhook_admission_duration_seconds");
     let mut out: BTreeMap<(String, String), WebhookStats> = BTreeMap::new();
     for (key, h) in Histogram::sum_by(&histograms, &["name", "type"]) {
@@ -493,7 +504,7 @@ fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
     for name in
         ["apiserver_admission_webhook_rejection_count", "apiserver_admission_webhook_rejection_count_total"]
     {
-        for (labels, n) in window.counter(name) {
+        for (labels, n) in counter_increases(window, name, skipped) {
             let e = entry(&mut out, labels.value("name"), labels.value("type"));
             match labels.value("error_type") {
                 "no_error" => e.denials += n,
@@ -504,7 +515,7 @@ fn webhooks(window: &Window<'_>) -> Vec<WebhookStats> {
     for name in
         ["apiserver_admission_webhook_fail_open_count", "apiserver_admission_webhook_fail_open_count_total"]
     {
-        for (labels, n) in window.counter(name) {
+        for (labels, n) in counter_increases(window, name, skipped) {
             entry(&mut out, labels.value("name"), labels.value("type")).fail_open += n;
         }
     }

@@ -419,3 +419,48 @@ fn apf_rejection_counters_that_are_not_finite_or_below_0_are_skipped_and_named()
         api.skipped_values
     );
 }
+
+/// Review s42 (adversarial), as for APF rejections: a webhook's rejection or fail-open counter
+/// that is not a finite number, or below 0, is skipped and named, not counted as failures.
+#[test]
+fn webhook_counters_that_are_not_finite_or_below_0_are_skipped_and_named() {
+    let series = |name: &str, error_type: &str, value: &str| {
+        format!(
+            "apiserver_admission_webhook_rejection_count{{name=\"{name}\",operation=\"CREATE\",type=\"validating\",error_type=\"{error_type}\",rejection_code=\"500\"}} {value}\n"
+        )
+    };
+    let text = format!(
+        "{BUILD_130}apiserver_request_total{{verb=\"GET\",code=\"200\"}} 5\n{}{}{}\
+         apiserver_admission_webhook_fail_open_count{{name=\"open.example.com\",type=\"validating\"}} -Inf\n",
+        series("good.example.com", "calling_webhook_error", "12"),
+        series("inf.example.com", "calling_webhook_error", "+Inf"),
+        series("neg.example.com", "calling_webhook_error", "-2"),
+    );
+    let scrape = Snapshot::parse("hooks.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    let api = &evidence.apiservers[0];
+    let hooks: Vec<(&str, f64, f64)> =
+        api.webhooks.iter().map(|w| (w.name.as_str(), w.call_failures, w.fail_open)).collect();
+    assert_eq!(hooks, [("good.example.com", 12.0, 0.0)]);
+    assert_eq!(api.skipped_values.len(), 3, "{:?}", api.skipped_values);
+    assert!(
+        api.skipped_values
+            .iter()
+            .any(|v| v.contains("inf.example.com") && v.ends_with("is inf, not a finite number: skipped")),
+        "{:?}",
+        api.skipped_values
+    );
+    assert!(
+        api.skipped_values.iter().any(|v| v.contains("neg.example.com")
+            && v.ends_with("is -2, below 0, which a counter never is: skipped")),
+        "{:?}",
+        api.skipped_values
+    );
+    assert!(
+        api.skipped_values
+            .iter()
+            .any(|v| v.contains("open.example.com") && v.ends_with("is -inf, not a finite number: skipped")),
+        "{:?}",
+        api.skipped_values
+    );
+}
