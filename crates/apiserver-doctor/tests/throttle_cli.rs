@@ -73,6 +73,48 @@ fn checked_against_the_bootstrap_objects_a_throttle_after_their_schema_is_said_t
     assert!(stdout(&after).contains("matchingPrecedence: 9500"), "{}", stdout(&after));
 }
 
+/// Review s43: a cluster FlowSchema consulted first that takes in only the client's `get`
+/// requests was said to catch all of them ("would not apply").
+#[test]
+fn a_cluster_schema_that_catches_only_get_requests_first_is_said_to_catch_that_part() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let only_get = dir.path().join("only-get.yaml");
+    std::fs::write(
+        &only_get,
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata: {name: only-get}\nspec:\n  \
+         matchingPrecedence: 50\n  priorityLevelConfiguration: {name: workload-low}\n  rules:\n  - subjects: \
+         [{kind: ServiceAccount, serviceAccount: {namespace: ci, name: runner}}]\n    resourceRules: [{verbs: \
+         [get], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true}]\n",
+    )
+    .expect("write");
+    let path = only_get.to_str().expect("utf-8");
+    let all = throttle(&["--service-account", "ci/runner", "--manifests", BOOTSTRAP, "--manifests", path]);
+    let err = stderr(&all);
+    assert_eq!(all.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "The cluster's FlowSchema only-get would catch part of these requests before the throttle: requests \
+             with verb `get`"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("the throttle holds only the rest"), "{err}");
+    assert!(!err.contains("would not apply"), "{err}");
+    // A throttle of lists only has no request that schema takes in: it takes effect.
+    let lists = throttle(&[
+        "--service-account",
+        "ci/runner",
+        "--verbs",
+        "list",
+        "--manifests",
+        BOOTSTRAP,
+        "--manifests",
+        path,
+    ]);
+    assert_eq!(lists.status.code(), Some(0), "{}", stderr(&lists));
+    assert!(stderr(&lists).contains("the throttle takes effect"), "{}", stderr(&lists));
+}
+
 /// Ops review s38 item 8: `--manifests` of a broken file (no FlowSchema read) said "the
 /// throttle takes effect", having checked nothing.
 #[test]

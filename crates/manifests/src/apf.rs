@@ -161,7 +161,8 @@ fn takes(allowed: &[String], value: &str) -> bool {
 }
 
 impl FlowSubject {
-    fn matches(&self, user: &str, groups: &[String]) -> bool {
+    /// Whether it takes in the identity `user` with `groups`.
+    pub fn matches(&self, user: &str, groups: &[String]) -> bool {
         match self {
             FlowSubject::User(n) => n == "*" || n == user,
             FlowSubject::Group(g) => g == "*" || groups.iter().any(|x| x == g),

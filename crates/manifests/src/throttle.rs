@@ -8,41 +8,198 @@ use std::collections::BTreeMap;
 use findings::{Finding, Remedy, RemedyKind, Safety};
 
 use crate::Manifests;
-use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, classify, level_exists};
+use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, level_exists};
 use crate::load::parse_text;
 
-/// The requests a throttle's FlowSchema stands for, one per subject, verb, group, resource and
-/// scope (`*` namespace for "any namespace"); a user has the groups `seen` for it.
-fn requests_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> Vec<Request> {
+/// One part of the requests a throttle's FlowSchema stands for: one subject's identity, one of
+/// its resource rules, and one side of that rule's scope (requests in a namespace, or requests
+/// that name none). A schema consulted first may catch some parts and not others.
+#[derive(Debug, Clone)]
+struct Part {
+    user: String,
+    groups: Vec<String>,
+    /// The subject as the throttle names it (`service account obs/exporter`).
+    subject: String,
+    /// The index of the resource rule, over the throttle's rules.
+    rule: usize,
+    verbs: Vec<String>,
+    api_groups: Vec<String>,
+    resources: Vec<String>,
+    /// The namespaces of the rule for the namespaced side; empty for the cluster-wide side.
+    namespaces: Vec<String>,
+    /// Whether this is the side of requests that name no namespace.
+    cluster: bool,
+    /// Whether the rule has the other side too.
+    both_sides: bool,
+}
+
+/// The parts of the requests `throttle` stands for; a user has the groups `seen` for it.
+/// Subjects that stand for many identities (`*`, a group) have no identity to judge and are
+/// left out, as before.
+fn parts_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> Vec<Part> {
     let mut out = Vec::new();
+    let mut index = 0;
     for rule in &throttle.rules {
-        for subject in &rule.subjects {
-            let Some((user, groups)) = Request::identity(subject, seen) else { continue };
-            for rr in &rule.resource_rules {
-                let mut scopes: Vec<Option<String>> = rr.namespaces.iter().map(|n| Some(n.clone())).collect();
-                if rr.cluster_scope {
-                    scopes.push(None);
+        for rr in &rule.resource_rules {
+            for subject in &rule.subjects {
+                let Some((user, groups)) = Request::identity(subject, seen) else { continue };
+                let both_sides = rr.cluster_scope && !rr.namespaces.is_empty();
+                let mut sides = Vec::new();
+                if !rr.namespaces.is_empty() {
+                    sides.push((rr.namespaces.clone(), false));
                 }
-                for verb in &rr.verbs {
-                    for group in &rr.api_groups {
-                        for resource in &rr.resources {
-                            for ns in &scopes {
-                                out.push(Request {
-                                    user: user.clone(),
-                                    groups: groups.clone(),
-                                    verb: verb.clone(),
-                                    api_group: group.clone(),
-                                    resource: resource.clone(),
-                                    namespace: ns.clone(),
-                                });
-                            }
-                        }
-                    }
+                if rr.cluster_scope {
+                    sides.push((Vec::new(), true));
+                }
+                for (namespaces, cluster) in sides {
+                    out.push(Part {
+                        user: user.clone(),
+                        groups: groups.clone(),
+                        subject: subject.describe(),
+                        rule: index,
+                        verbs: rr.verbs.clone(),
+                        api_groups: rr.api_groups.clone(),
+                        resources: rr.resources.clone(),
+                        namespaces,
+                        cluster,
+                        both_sides,
+                    });
                 }
             }
+            index += 1;
         }
     }
     out
+}
+
+/// The values of `ours` that `theirs` also takes in: all of ours when theirs holds `*`, theirs
+/// when ours holds `*`, else the values both hold.
+fn common(ours: &[String], theirs: &[String]) -> Vec<String> {
+    if theirs.iter().any(|t| t == "*") {
+        ours.to_vec()
+    } else if ours.iter().any(|o| o == "*") {
+        theirs.to_vec()
+    } else {
+        ours.iter().filter(|o| theirs.contains(o)).cloned().collect()
+    }
+}
+
+/// What `fs` catches of `part`: `None` when nothing, `Some(empty)` when all of it, else the
+/// narrower fields (`verbs `get``), over the first of its resource rules that catches most.
+fn catch(fs: &FlowSchema, part: &Part) -> Option<Vec<String>> {
+    let shown = |values: &[String]| -> String {
+        values
+            .iter()
+            .map(|v| if v.is_empty() { "`\"\"` (the core group)".to_owned() } else { format!("`{v}`") })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut best: Option<Vec<String>> = None;
+    for rule in &fs.rules {
+        if !rule.subjects.iter().any(|s| s.matches(&part.user, &part.groups)) {
+            continue;
+        }
+        for rr in &rule.resource_rules {
+            let verbs = common(&part.verbs, &rr.verbs);
+            let groups = common(&part.api_groups, &rr.api_groups);
+            let resources = common(&part.resources, &rr.resources);
+            let namespaces = common(&part.namespaces, &rr.namespaces);
+            let scope_ok = if part.cluster { rr.cluster_scope } else { !namespaces.is_empty() };
+            if verbs.is_empty() || groups.is_empty() || resources.is_empty() || !scope_ok {
+                continue;
+            }
+            let mut narrower = Vec::new();
+            if verbs != part.verbs {
+                narrower.push(format!("{} {}", plural("verb", verbs.len()), shown(&verbs)));
+            }
+            if groups != part.api_groups {
+                narrower.push(format!("{} {}", plural("API group", groups.len()), shown(&groups)));
+            }
+            if resources != part.resources {
+                narrower.push(format!("{} {}", plural("resource", resources.len()), shown(&resources)));
+            }
+            if !part.cluster && namespaces != part.namespaces {
+                narrower.push(format!("in {} {}", plural("namespace", namespaces.len()), shown(&namespaces)));
+            }
+            if best.as_ref().is_none_or(|b| narrower.len() < b.len()) {
+                best = Some(narrower);
+            }
+        }
+    }
+    best
+}
+
+/// What `fs` catches of all of `parts`: `None` when nothing, `Some(None)` when every part
+/// whole, else `Some(Some(description))` (`requests with verbs `get``; `namespaced
+/// requests`).
+fn catches(fs: &FlowSchema, parts: &[Part]) -> Option<Option<String>> {
+    let caught: Vec<(&Part, Vec<String>)> = parts.iter().filter_map(|p| Some((p, catch(fs, p)?))).collect();
+    if caught.is_empty() {
+        return None;
+    }
+    if caught.len() == parts.len() && caught.iter().all(|(_, n)| n.is_empty()) {
+        return Some(None);
+    }
+    let subjects: std::collections::BTreeSet<&str> = parts.iter().map(|p| p.subject.as_str()).collect();
+    let mut phrases: Vec<String> = Vec::new();
+    for (p, narrower) in &caught {
+        // Both sides of the rule caught alike read as one, with no side named.
+        let other_side_alike = p.both_sides
+            && caught.iter().any(|(q, n)| {
+                q.rule == p.rule && q.subject == p.subject && q.cluster != p.cluster && n == narrower
+            });
+        let side = if other_side_alike || !p.both_sides {
+            "requests"
+        } else if p.cluster {
+            "cluster-wide requests"
+        } else if narrower.iter().any(|n| n.starts_with("in ")) {
+            "requests"
+        } else {
+            "namespaced requests"
+        };
+        let mut phrase = side.to_owned();
+        let mut with: Vec<&str> =
+            narrower.iter().filter(|n| !n.starts_with("in ")).map(String::as_str).collect();
+        if !with.is_empty() {
+            phrase.push_str(" with ");
+            let last = with.pop().unwrap_or_default();
+            if with.is_empty() {
+                phrase.push_str(last);
+            } else {
+                phrase.push_str(&format!("{} and {last}", with.join(", ")));
+            }
+        }
+        if let Some(ns) = narrower.iter().find(|n| n.starts_with("in ")) {
+            phrase.push(' ');
+            phrase.push_str(ns);
+        }
+        if subjects.len() > 1 {
+            phrase.push_str(&format!(" of {}", p.subject));
+        }
+        if !phrases.contains(&phrase) {
+            phrases.push(phrase);
+        }
+    }
+    Some(Some(phrases.join("; ")))
+}
+
+/// `word` for one, `words` for more.
+fn plural(word: &str, n: usize) -> String {
+    if n == 1 { word.to_owned() } else { format!("{word}s") }
+}
+
+/// A schema the API server consults before the throttle that catches some of its requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preemption {
+    /// Its name.
+    pub name: String,
+    /// Its matchingPrecedence.
+    pub precedence: u32,
+    /// Its priority level.
+    pub level: String,
+    /// `None` when it catches every request of the throttle; else which ones
+    /// (`requests with verbs `get``).
+    pub part: Option<String>,
 }
 
 /// What the cluster's FlowSchemas say of one proposed throttle.
@@ -50,11 +207,18 @@ fn requests_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> V
 pub struct Verdict {
     /// The throttle's FlowSchema name and precedence.
     pub throttle: (String, u32),
-    /// The schema that classifies the client's first request today, with its priority level.
+    /// The first schema, in the API server's order, that classifies some of the throttle's
+    /// requests today, with its priority level.
     pub today: Option<(String, u32, String)>,
-    /// Schemas consulted before the throttle that match some of its requests: name,
-    /// precedence, priority level.
-    pub preempted_by: Vec<(String, u32, String)>,
+    /// `None` when [`Verdict::today`] classifies every request of the throttle; else which of
+    /// them (`requests with verbs `get``): the rest go to the schemas after it.
+    pub today_part: Option<String>,
+    /// Schemas consulted before the throttle that catch some of its requests, in the API
+    /// server's order.
+    pub preempted_by: Vec<Preemption>,
+    /// Whether those schemas catch every request of the throttle between them, so that it
+    /// would never apply.
+    pub all_preempted: bool,
     /// A FlowSchema of the throttle's name exists already: its precedence and priority level.
     pub already_applied: Option<(u32, String)>,
     /// The priority level the requests go to today when it is not one the API server creates
@@ -119,28 +283,40 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     let mut proposed = Manifests::default();
     parse_text("remedy", yaml, &mut proposed);
     let throttle = proposed.flow_schemas.first()?;
-    let existing: Vec<FlowSchema> =
-        m.flow_schemas.iter().filter(|fs| fs.name != throttle.name).cloned().collect();
-    let requests = requests_of(throttle, &remedy::groups_seen(yaml));
+    let parts = parts_of(throttle, &remedy::groups_seen(yaml));
+    // The API server's order; a FlowSchema whose priority level does not exist is ignored by
+    // it: it catches nothing, before the throttle or after (the rule of `classify`).
+    let mut ordered: Vec<&FlowSchema> =
+        m.flow_schemas.iter().filter(|fs| level_exists(fs, &m.priority_levels)).collect();
+    ordered.sort_by(|a, b| (a.matching_precedence, &a.name).cmp(&(b.matching_precedence, &b.name)));
     // Today, a FlowSchema of the throttle's own name (the user's, or one applied before) counts
     // like any other; after applying, the throttle replaces it.
-    let today = requests
-        .first()
-        .and_then(|r| classify(&m.flow_schemas, &m.priority_levels, r))
-        .map(|fs| (fs.name.clone(), fs.matching_precedence, fs.priority_level.clone()));
-    // A FlowSchema whose priority level does not exist is ignored by the API server: it
-    // catches nothing, before the throttle or after (the same rule as `classify`).
-    let mut preempted_by: Vec<(String, u32, String)> = existing
+    let (today, today_part) = ordered
         .iter()
-        .filter(|fs| level_exists(fs, &m.priority_levels))
-        .filter(|fs| fs.comes_before(throttle) && requests.iter().any(|r| fs.matches(r)))
-        .map(|fs| (fs.name.clone(), fs.matching_precedence, fs.priority_level.clone()))
-        .collect();
-    preempted_by.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        .find_map(|fs| Some((fs, catches(fs, &parts)?)))
+        .map(|(fs, part)| (Some((fs.name.clone(), fs.matching_precedence, fs.priority_level.clone())), part))
+        .unwrap_or((None, None));
+    let mut preempted_by = Vec::new();
+    let mut whole = vec![false; parts.len()];
+    for fs in ordered.iter().filter(|fs| fs.name != throttle.name && fs.comes_before(throttle)) {
+        let Some(part) = catches(fs, &parts) else { continue };
+        for (p, done) in parts.iter().zip(whole.iter_mut()) {
+            *done |= catch(fs, p).is_some_and(|n| n.is_empty());
+        }
+        preempted_by.push(Preemption {
+            name: fs.name.clone(),
+            precedence: fs.matching_precedence,
+            level: fs.priority_level.clone(),
+            part,
+        });
+    }
+    let all_preempted = !preempted_by.is_empty() && whole.iter().all(|w| *w);
     // On a server before 1.26 no level borrows, whatever its object says.
     let era = |l: Limits| if written_before_borrowing(&proposed) { l.before_borrowing() } else { l };
+    // The level holds the client only when its schema takes in all of the throttle's requests.
     let current_level = today
         .as_ref()
+        .filter(|_| today_part.is_none())
         .filter(|(_, _, pl)| !BOOTSTRAP_PRIORITY_LEVELS.contains(&pl.as_str()))
         .map(|(_, _, pl)| {
             let limits = m.priority_levels.iter().find(|l| &l.name == pl).and_then(|l| l.limits).map(era);
@@ -154,7 +330,9 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     Some(Verdict {
         throttle: (throttle.name.clone(), throttle.matching_precedence),
         today,
+        today_part,
         preempted_by,
+        all_preempted,
         already_applied: m
             .flow_schemas
             .iter()
@@ -263,10 +441,17 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             stop_borrowing(level, have, want),
         ];
     }
-    if let Some((fs, p, pl)) = &v.today {
-        body.push_str(&format!(
+    match (&v.today, &v.today_part) {
+        (Some((fs, p, pl)), None) => body.push_str(&format!(
             "Today these requests are classified by FlowSchema `{fs}` (matchingPrecedence {p}) into priority level `{pl}`. "
-        ));
+        )),
+        // A schema consulted before the throttle says it below.
+        (Some((fs, _, _)), Some(_)) if v.preempted_by.first().is_some_and(|pre| &pre.name == fs) => {}
+        (Some((fs, p, pl)), Some(part)) => body.push_str(&format!(
+            "Today FlowSchema `{fs}` (matchingPrecedence {p}) classifies part of these requests into priority level \
+             `{pl}`: {part}; the rest go to the FlowSchemas after it. "
+        )),
+        _ => {}
     }
     body.push_str(&replaces(v));
     let mut safety = if v.already_applied.is_some() { Safety::ReviewFirst } else { Safety::Safe };
@@ -318,16 +503,55 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
         }
         _ => {}
     }
-    let title = if let Some((first, p, pl)) = v.preempted_by.first() {
-        let others = v.preempted_by.len() - 1;
-        let more =
-            if others > 0 { format!(" ({others} more FlowSchemas come first too)") } else { String::new() };
-        body.push_str(&format!(
-            "FlowSchema `{first}` (matchingPrecedence {p}, priority level `{pl}`) also matches them and the API server \
-             consults it before the throttle's `{name}` (matchingPrecedence {precedence}), so the throttle would not \
-             apply{more}. "
-        ));
-        if *p <= 2 {
+    let title = if let Some(first) = v.preempted_by.first() {
+        let more = match v.preempted_by.len() - 1 {
+            0 => String::new(),
+            1 => " (1 more FlowSchema comes first too)".to_owned(),
+            n => format!(" ({n} more FlowSchemas come first too)"),
+        };
+        let lowest = v.preempted_by.iter().map(|p| p.precedence).min().unwrap_or(first.precedence);
+        let narrow = if v.preempted_by.len() == 1 {
+            format!("`{}`", first.name)
+        } else {
+            "those FlowSchemas".to_owned()
+        };
+        let title = if v.all_preempted && first.part.is_none() {
+            body.push_str(&format!(
+                "FlowSchema `{}` (matchingPrecedence {}, priority level `{}`) also matches them and the API server \
+                 consults it before the throttle's `{name}` (matchingPrecedence {precedence}), so the throttle would \
+                 not apply{more}. ",
+                first.name, first.precedence, first.level
+            ));
+            format!("The cluster's FlowSchema {} would catch these requests before the throttle", first.name)
+        } else {
+            for pre in &v.preempted_by {
+                let part = pre.part.as_deref().unwrap_or("all of them");
+                body.push_str(&format!(
+                    "FlowSchema `{}` (matchingPrecedence {}, priority level `{}`) is consulted before the throttle's \
+                     `{name}` (matchingPrecedence {precedence}) and catches {part}. ",
+                    pre.name, pre.precedence, pre.level
+                ));
+            }
+            if v.all_preempted {
+                body.push_str(
+                    "Between them they catch every one of these requests: the throttle would not apply. ",
+                );
+                format!(
+                    "The cluster's FlowSchemas {} and {more_names} would catch these requests before the throttle",
+                    first.name,
+                    more_names =
+                        v.preempted_by[1..].iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            } else {
+                body.push_str("Those requests stay where they are; the throttle holds only the rest. To hold all of them: ");
+                let part = first.part.as_deref().unwrap_or("all of them");
+                format!(
+                    "The cluster's FlowSchema {} would catch part of these requests before the throttle: {part}{more}",
+                    first.name
+                )
+            }
+        };
+        if lowest <= 2 {
             body.push_str(
                 "No throttle can come before it: matchingPrecedence 1 is reserved for the mandatory `exempt` \
                  FlowSchema, and 2 is the bootstrap `probes`. Requests of group system:masters are always exempt: give \
@@ -335,11 +559,11 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             );
         } else {
             body.push_str(&format!(
-                "Set the throttle's matchingPrecedence below {p} (above 2, the bootstrap `probes`), or narrow `{first}`."
+                "Set the throttle's matchingPrecedence below {lowest} (above 2, the bootstrap `probes`), or narrow {narrow}."
             ));
         }
         safety = Safety::ReviewFirst;
-        format!("The cluster's FlowSchema {first} would catch these requests before the throttle")
+        title
     } else {
         body.push_str(&format!(
             "The throttle's FlowSchema `{name}` (matchingPrecedence {precedence}) comes before every FlowSchema given \
@@ -491,7 +715,16 @@ mod tests {
         );
         let v = judge(&throttle_yaml(), &m).expect("a FlowSchema");
         assert_eq!(v.today, Some(("observability-exempt".to_owned(), 50, "exempt".to_owned())));
-        assert_eq!(v.preempted_by, vec![("observability-exempt".to_owned(), 50, "exempt".to_owned())]);
+        assert_eq!(
+            v.preempted_by,
+            vec![Preemption {
+                name: "observability-exempt".to_owned(),
+                precedence: 50,
+                level: "exempt".to_owned(),
+                part: None
+            }]
+        );
+        assert!(v.all_preempted);
         let r = verdict_remedy(&v);
         assert_eq!(r.safety, Safety::ReviewFirst);
         assert_eq!(
@@ -499,6 +732,135 @@ mod tests {
             "The cluster's FlowSchema observability-exempt would catch these requests before the throttle"
         );
         assert!(r.body.contains("Set the throttle's matchingPrecedence below 50"), "{}", r.body);
+    }
+
+    /// A FlowSchema at precedence 50 for the exporter's service account with `rule` as its
+    /// one resource rule (flow-style YAML).
+    fn earlier_schema(name: &str, rule: &str) -> String {
+        format!(
+            "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata: {{name: {name}}}\nspec:\n  \
+             matchingPrecedence: 50\n  priorityLevelConfiguration: {{name: workload-low}}\n  rules:\n  - subjects: \
+             [{{kind: ServiceAccount, serviceAccount: {{namespace: observability, name: inventory-exporter}}}}]\n    \
+             resourceRules: [{rule}]\n"
+        )
+    }
+
+    fn wide_throttle_yaml() -> String {
+        let plan = ThrottlePlan::new(
+            "inventory-exporter",
+            vec![ApfSubject::from_username("system:serviceaccount:observability:inventory-exporter")],
+            vec![Rule {
+                verbs: ["*".to_owned()].into(),
+                api_groups: ["*".to_owned()].into(),
+                resources: ["*".to_owned()].into(),
+                cluster_scope: true,
+                namespaces: ["*".to_owned()].into(),
+            }],
+        );
+        throttle_manifests(&plan, FlowControlApi::V1).expect("yaml")
+    }
+
+    fn judged_with(schemas: &[(&str, &str)]) -> Verdict {
+        let mut m = bootstrap();
+        for (name, rule) in schemas {
+            parse_text("earlier.yaml", &earlier_schema(name, rule), &mut m);
+        }
+        judge(&wide_throttle_yaml(), &m).expect("a FlowSchema")
+    }
+
+    /// Review s43: a FlowSchema consulted first that matched only `get`, only one namespace, or
+    /// no cluster-wide request was said to catch every request ("the throttle would not apply").
+    #[test]
+    fn a_schema_consulted_first_that_catches_only_part_of_the_requests_says_which_part() {
+        let cases = [
+            (
+                "only-get",
+                "{verbs: [get], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true}",
+                "requests with verb `get`",
+            ),
+            (
+                "only-obs",
+                "{verbs: ['*'], apiGroups: ['*'], resources: ['*'], namespaces: [observability], clusterScope: false}",
+                "requests in namespace `observability`",
+            ),
+            (
+                "no-cluster",
+                "{verbs: ['*'], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: false}",
+                "namespaced requests",
+            ),
+            (
+                "cluster-only",
+                "{verbs: ['*'], apiGroups: ['*'], resources: ['*'], clusterScope: true}",
+                "cluster-wide requests",
+            ),
+            (
+                "pods-lists",
+                "{verbs: [list, watch], apiGroups: [''], resources: [pods], namespaces: ['*'], clusterScope: true}",
+                "requests with verbs `list`, `watch`, API group `\"\"` (the core group) and resource `pods`",
+            ),
+        ];
+        for (name, rule, part) in cases {
+            let v = judged_with(&[(name, rule)]);
+            assert!(!v.all_preempted, "{name}");
+            assert_eq!(v.preempted_by.len(), 1, "{name}");
+            assert_eq!(v.preempted_by[0].part.as_deref(), Some(part), "{name}");
+            assert_eq!(v.today_part.as_deref(), Some(part), "{name}");
+            assert!(
+                v.current_level.is_none(),
+                "{name}: a level holding part of the requests is not the client's level"
+            );
+            let r = verdict_remedy(&v);
+            assert_eq!(
+                r.title,
+                format!(
+                    "The cluster's FlowSchema {name} would catch part of these requests before the throttle: {part}"
+                )
+            );
+            assert!(r.body.contains("the throttle holds only the rest"), "{name}: {}", r.body);
+            assert!(!r.body.contains("would not apply"), "{name}: {}", r.body);
+            assert_eq!(r.safety, Safety::ReviewFirst);
+        }
+    }
+
+    #[test]
+    fn schemas_consulted_first_that_catch_every_request_between_them_stop_the_throttle() {
+        let v = judged_with(&[
+            ("cluster-only", "{verbs: ['*'], apiGroups: ['*'], resources: ['*'], clusterScope: true}"),
+            (
+                "no-cluster",
+                "{verbs: ['*'], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: false}",
+            ),
+        ]);
+        assert!(v.all_preempted);
+        let r = verdict_remedy(&v);
+        assert_eq!(
+            r.title,
+            "The cluster's FlowSchemas cluster-only and no-cluster would catch these requests before the throttle"
+        );
+        assert!(
+            r.body.contains(
+                "Between them they catch every one of these requests: the throttle would not apply"
+            ),
+            "{}",
+            r.body
+        );
+        // A schema that covers the throttle's requests only where it matches none of them
+        // (another verb than the throttle's) is not named.
+        let narrow = judge(
+            &throttle_yaml(),
+            &{
+                let mut m = bootstrap();
+                parse_text(
+                    "earlier.yaml",
+                    &earlier_schema("only-get", "{verbs: [get], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true}"),
+                    &mut m,
+                );
+                m
+            },
+        )
+        .expect("a FlowSchema");
+        assert!(narrow.preempted_by.is_empty(), "{narrow:?}");
+        assert_eq!(narrow.today, Some(("service-accounts".to_owned(), 9000, "workload-low".to_owned())));
     }
 
     #[test]
