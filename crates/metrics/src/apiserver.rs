@@ -390,29 +390,20 @@ fn db_size(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<DbSize> {
         .collect()
 }
 
-/// A counter's increase over the window per series (its value since the process started with
-/// one scrape), as [`Window::counter`] gives it, but a sample that is not a finite number, or
-/// below 0, in either scrape leaves its series out, with a note (review s42: a `+Inf`
-/// rejection counter was a finding of "inf requests"; NaN and -3 vanished without a word).
+/// A counter's increase over the window per series ([`Window::counter`]); a series whose
+/// sample is not a finite number, or below 0, in either scrape is left out with a note (review
+/// s42: a `+Inf` rejection counter was a finding of "inf requests"; NaN and -3 vanished
+/// without a word).
 fn counter_increases(
     window: &Window<'_>,
     metric: &str,
     skipped: &mut Vec<String>,
 ) -> Vec<(crate::parse::Labels, f64)> {
-    let usable = |v: f64| v.is_finite() && v >= 0.0;
-    let mut out = Vec::new();
-    for (labels, (first, last)) in window.gauge(metric) {
-        if !usable(last) {
-            skipped.push(skipped_value(window, false, metric, &labels, last));
-            continue;
-        }
-        match first {
-            Some(f) if !usable(f) => skipped.push(skipped_value(window, true, metric, &labels, f)),
-            Some(f) => out.push((labels, crate::snapshot::increase(f, last))),
-            None => out.push((labels, last)),
-        }
+    let counter = window.counter(metric);
+    for (labels, first, value) in &counter.unusable {
+        skipped.push(skipped_value(window, *first, metric, labels, *value));
     }
-    out
+    counter.increases
 }
 
 /// The requests APF rejected per flow schema and level over the window.

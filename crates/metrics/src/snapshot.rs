@@ -255,6 +255,16 @@ pub fn increase(earlier: f64, later: f64) -> f64 {
     if later < earlier { later } else { later - earlier }
 }
 
+/// A counter's increases over a window ([`Window::counter`]).
+#[derive(Debug, Default)]
+pub struct Counter {
+    /// The increase of each series with usable samples.
+    pub increases: Vec<(Labels, f64)>,
+    /// Series left out: a sample not a finite number or below 0, whether it is the first
+    /// scrape's, and its value.
+    pub unusable: Vec<(Labels, bool, f64)>,
+}
+
 /// Two scrapes of the same target (or one), and the time between them.
 #[derive(Debug, Clone, Copy)]
 pub struct Window<'a> {
@@ -338,17 +348,21 @@ impl<'a> Window<'a> {
     }
 
     /// Counter samples of `name` over the window, keyed by their sorted labels: the increase
-    /// since the first scrape when there is one, else the cumulative value.
-    pub fn counter(&self, name: &str) -> BTreeMap<Labels, f64> {
-        let mut out: BTreeMap<Labels, f64> =
-            self.last.series(name).map(|s| (s.labels.without(""), s.value)).collect();
-        if let Some(first) = self.first {
-            let before: HashMap<Labels, f64> =
-                first.series(name).map(|s| (s.labels.without(""), s.value)).collect();
-            for (labels, value) in out.iter_mut() {
-                if let Some(&b) = before.get(labels) {
-                    *value = increase(b, *value);
-                }
+    /// since the first scrape when there is one, else the cumulative value. A sample that is
+    /// not a finite number, or below 0, in either scrape is no count: its series is left out
+    /// and returned apart, with whether it was the first scrape's, and the value.
+    pub fn counter(&self, name: &str) -> Counter {
+        let usable = |v: f64| v.is_finite() && v >= 0.0;
+        let mut out = Counter::default();
+        for (labels, (first, last)) in self.gauge(name) {
+            if !usable(last) {
+                out.unusable.push((labels, false, last));
+                continue;
+            }
+            match first {
+                Some(f) if !usable(f) => out.unusable.push((labels, true, f)),
+                Some(f) => out.increases.push((labels, increase(f, last))),
+                None => out.increases.push((labels, last)),
             }
         }
         out
@@ -403,7 +417,19 @@ c_total{a=\"x\"} 160 61000\n";
         // but P10 (rank 12) lies in (0.1, 1]: 0.1 + 0.9 * 2/10
         let cumulative = Window::single(&b).histograms("d");
         assert!((cumulative[0].quantile(0.1) - 0.28).abs() < 1e-12);
-        assert_eq!(w.counter("c_total").values().copied().collect::<Vec<_>>(), [60.0]);
+        let c = w.counter("c_total");
+        assert_eq!(c.increases.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [60.0]);
+        assert!(c.unusable.is_empty());
+        // NaN, +Inf and a negative sample are no count, in either scrape.
+        let bad = "c_total{a=\"x\"} NaN 1000\nc_total{a=\"y\"} 5 1000\nc_total{a=\"z\"} 5 1000\n";
+        let worse = "c_total{a=\"x\"} 9 61000\nc_total{a=\"y\"} +Inf 61000\nc_total{a=\"z\"} 8 61000\n";
+        let (a, b) =
+            (Snapshot::parse("a", bad.as_bytes(), None), Snapshot::parse("b", worse.as_bytes(), None));
+        let c = Window::between(&a, &b, None).counter("c_total");
+        assert_eq!(c.increases.iter().map(|(l, v)| (l.value("a"), *v)).collect::<Vec<_>>(), [("z", 3.0)]);
+        let unusable: Vec<(&str, bool, String)> =
+            c.unusable.iter().map(|(l, first, v)| (l.value("a"), *first, v.to_string())).collect();
+        assert_eq!(unusable, [("x", true, "NaN".to_owned()), ("y", false, "inf".to_owned())]);
     }
 
     #[test]
