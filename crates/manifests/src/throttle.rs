@@ -84,9 +84,10 @@ fn common(ours: &[String], theirs: &[String]) -> Vec<String> {
     }
 }
 
-/// What `fs` catches of `part`: `None` when nothing, `Some(empty)` when all of it, else the
-/// narrower fields (`verbs `get``), over the first of its resource rules that catches most.
-fn catch(fs: &FlowSchema, part: &Part) -> Option<Vec<String>> {
+/// What `fs` catches of `part`: `None` when nothing, else what each of its resource rules that
+/// catches some of it narrows it to (`verb `get``), one list per rule; a rule that catches all
+/// of it makes that the one answer, an empty list.
+fn catch(fs: &FlowSchema, part: &Part) -> Option<Vec<Vec<String>>> {
     let shown = |values: &[String]| -> String {
         values
             .iter()
@@ -94,7 +95,7 @@ fn catch(fs: &FlowSchema, part: &Part) -> Option<Vec<String>> {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut best: Option<Vec<String>> = None;
+    let mut found: Vec<Vec<String>> = Vec::new();
     for rule in &fs.rules {
         if !rule.subjects.iter().any(|s| s.matches(&part.user, &part.groups)) {
             continue;
@@ -121,23 +122,31 @@ fn catch(fs: &FlowSchema, part: &Part) -> Option<Vec<String>> {
             if !part.cluster && namespaces != part.namespaces {
                 narrower.push(format!("in {} {}", plural("namespace", namespaces.len()), shown(&namespaces)));
             }
-            if best.as_ref().is_none_or(|b| narrower.len() < b.len()) {
-                best = Some(narrower);
+            if narrower.is_empty() {
+                return Some(vec![narrower]);
+            }
+            if !found.contains(&narrower) {
+                found.push(narrower);
             }
         }
     }
-    best
+    (!found.is_empty()).then_some(found)
 }
 
 /// What `fs` catches of all of `parts`: `None` when nothing, `Some(None)` when every part
 /// whole, else `Some(Some(description))` (`requests with verbs `get``; `namespaced
 /// requests`).
 fn catches(fs: &FlowSchema, parts: &[Part]) -> Option<Option<String>> {
-    let caught: Vec<(&Part, Vec<String>)> = parts.iter().filter_map(|p| Some((p, catch(fs, p)?))).collect();
+    let caught: Vec<(&Part, Vec<String>)> = parts
+        .iter()
+        .filter_map(|p| Some((p, catch(fs, p)?)))
+        .flat_map(|(p, found)| found.into_iter().map(move |n| (p, n)))
+        .collect();
     if caught.is_empty() {
         return None;
     }
-    if caught.len() == parts.len() && caught.iter().all(|(_, n)| n.is_empty()) {
+    let whole = |p: &Part| caught.iter().any(|(q, n)| std::ptr::eq(*q, p) && n.is_empty());
+    if parts.iter().all(whole) {
         return Some(None);
     }
     let subjects: std::collections::BTreeSet<&str> = parts.iter().map(|p| p.subject.as_str()).collect();
@@ -301,7 +310,7 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     for fs in ordered.iter().filter(|fs| fs.name != throttle.name && fs.comes_before(throttle)) {
         let Some(part) = catches(fs, &parts) else { continue };
         for (p, done) in parts.iter().zip(whole.iter_mut()) {
-            *done |= catch(fs, p).is_some_and(|n| n.is_empty());
+            *done |= catch(fs, p).is_some_and(|found| found.iter().any(Vec::is_empty));
         }
         preempted_by.push(Preemption {
             name: fs.name.clone(),
@@ -792,6 +801,12 @@ mod tests {
                 "cluster-only",
                 "{verbs: ['*'], apiGroups: ['*'], resources: ['*'], clusterScope: true}",
                 "cluster-wide requests",
+            ),
+            (
+                "gets-and-lists",
+                "{verbs: [get], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true}, \
+                 {verbs: [list], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true}",
+                "requests with verb `get`; requests with verb `list`",
             ),
             (
                 "pods-lists",

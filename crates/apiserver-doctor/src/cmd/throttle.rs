@@ -25,9 +25,9 @@ use remedy::{ApfSubject, KubernetesVersion, ResourceRule, ThrottlePlan};
     --manifests cluster-apf.yaml > throttle.yaml\n\n\
     The YAML goes to standard output, ready for `kubectl apply -f -` once\n\
     reviewed; what to check and how to watch it work go to standard error.\n\
-    Exit codes: 0 written; 1 written, but --manifests shows a FlowSchema of the\n\
-    cluster that would catch the requests first, or a level that holds them as\n\
-    tightly already; 2 usage error.")]
+    Exit codes: 0 written; 1 written, but --manifests shows FlowSchemas of the\n\
+    cluster that would catch some or all of the requests first, or a level that\n\
+    holds them as tightly already; 2 usage error.")]
 pub struct Args {
     /// A service account to throttle, as NAMESPACE/NAME (repeatable); NAMESPACE/* is every
     /// service account of the namespace
