@@ -151,8 +151,15 @@ fn one_bad_file_is_reported_and_skipped_and_the_good_ones_are_read() {
     assert!(stderr.contains("warning: empty.prom: no metric samples in it (it is empty)"), "{stderr}");
     // An empty directory (a directory stands for the files under it).
     assert!(stderr.contains("warning: adir: a directory holding no file; skipped"), "{stderr}");
-    assert!(stderr.contains("warning: notprom.json:1: "), "{stderr}");
-    assert!(stderr.contains("warning: notprom.json: no metric samples in it (line 1: "), "{stderr}");
+    // JSON (an audit event) is said to be JSON, in one line, not with a warning per line.
+    assert!(!stderr.contains("warning: notprom.json:1: "), "{stderr}");
+    assert!(
+        stderr.contains(
+            "warning: notprom.json: no metric samples in it: it is JSON (`{` at its start), not the Prometheus text \
+             format of /metrics. An audit log is read by `apiserver-doctor diagnose PATH` or `ingest`"
+        ),
+        "{stderr}"
+    );
     let stdout = text(&out.stdout);
     assert!(stdout.contains("good.prom: 1,461 records [etcd 3.6.6]"), "{stdout}");
     assert!(
@@ -599,4 +606,25 @@ fn metrics_reads_thresholds_from_config_as_diagnose_does() {
         text(&bad.stderr)
     );
     assert!(text(&bad.stdout).is_empty());
+}
+
+/// An audit log given to `metrics` by mistake, 1 GB of it, was read up to 512 MiB before it was
+/// refused, with its path twice and the limit in bytes.
+#[test]
+fn a_file_too_large_for_a_scrape_is_refused_unread_with_its_size() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = std::fs::File::create(dir.path().join("audit.log")).expect("create");
+    // Sparse: no bytes written, and none read.
+    big.set_len(600 * 1024 * 1024).expect("set_len");
+    let out = doctor(dir.path(), &["metrics", "audit.log"]);
+    assert_eq!(out.status.code(), Some(2), "stderr: {}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "audit.log: 0.6 GiB, larger than the 512 MiB a /metrics scrape is read up to; is it a scrape? (an audit \
+             log goes to `apiserver-doctor diagnose PATH` or `ingest`)"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("audit.log: audit.log"), "{stderr}");
 }

@@ -31,10 +31,16 @@ pub enum LoadError {
         message: String,
     },
     /// The input is larger than [`MAX_SCRAPE_BYTES`].
-    #[error("{source_name}: larger than {MAX_SCRAPE_BYTES} bytes; is this a metrics scrape?")]
+    #[error(
+        "{source_name}: {} larger than the 512 MiB a /metrics scrape is read up to; is it a scrape? (an audit log \
+         goes to `apiserver-doctor diagnose PATH` or `ingest`)",
+        size.map(|b| format!("{:.1} GiB,", b as f64 / f64::from(1u32 << 30))).unwrap_or_default()
+    )]
     TooLarge {
         /// The input as given.
         source_name: String,
+        /// Its size in bytes, when known before reading it (a file).
+        size: Option<u64>,
     },
 }
 
@@ -49,7 +55,7 @@ fn read_limited(reader: impl Read, source_name: &str) -> Result<Vec<u8>, LoadErr
         .read_to_end(&mut buf)
         .map_err(|error| LoadError::Io { source_name: source_name.to_owned(), error })?;
     if buf.len() as u64 > MAX_SCRAPE_BYTES {
-        return Err(LoadError::TooLarge { source_name: source_name.to_owned() });
+        return Err(LoadError::TooLarge { source_name: source_name.to_owned(), size: None });
     }
     Ok(buf)
 }
@@ -67,7 +73,7 @@ fn gunzip_if_needed(bytes: Vec<u8>, source_name: &str) -> Result<(Vec<u8>, Optio
         flate2::read::MultiGzDecoder::new(&bytes[..]).take(MAX_SCRAPE_BYTES + 1).read_to_end(&mut text);
     match read {
         Ok(_) if text.len() as u64 > MAX_SCRAPE_BYTES => {
-            Err(LoadError::TooLarge { source_name: source_name.to_owned() })
+            Err(LoadError::TooLarge { source_name: source_name.to_owned(), size: None })
         }
         Ok(_) => Ok((text, None)),
         // What was read before the error is in `text` (`read_to_end` keeps it).
@@ -117,15 +123,46 @@ pub fn load(source_name: &str) -> Result<Snapshot, LoadError> {
     let io_err = |error| LoadError::Io { source_name: source_name.to_owned(), error };
     let path = Path::new(source_name);
     let file = std::fs::File::open(path).map_err(io_err)?;
-    let mtime = file
-        .metadata()
-        .and_then(|m| m.modified())
-        .ok()
+    let metadata = file.metadata().ok();
+    // A file known to be too large is refused before reading half a gigabyte of it.
+    if let Some(size) = metadata.as_ref().filter(|m| m.is_file()).map(std::fs::Metadata::len)
+        && size > MAX_SCRAPE_BYTES
+    {
+        return Err(LoadError::TooLarge { source_name: source_name.to_owned(), size: Some(size) });
+    }
+    let mtime = metadata
+        .and_then(|m| m.modified().ok())
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_millis() as i64);
     let bytes = read_limited(file, source_name)?;
     let (text, cut) = gunzip_if_needed(bytes, source_name)?;
     Ok(parse_cut(source_name, &text, cut, mtime))
+}
+
+/// The first character of the file `source` when it is `{` or `[` (past a UTF-8 byte order
+/// mark and blanks; gzip undone): JSON, not a scrape. `None` for anything else, and for URLs
+/// and standard input, which cannot be read again.
+pub fn starts_json(source: &str) -> Option<char> {
+    if source == "-" || source.starts_with("http://") || source.starts_with("https://") {
+        return None;
+    }
+    let mut head = Vec::new();
+    let file = std::fs::File::open(source).ok()?;
+    let mut raw = Vec::new();
+    file.take(4096).read_to_end(&mut raw).ok()?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let file = std::fs::File::open(source).ok()?;
+        // A cut stream still gives its first bytes.
+        let _ = flate2::read::MultiGzDecoder::new(file).take(4096).read_to_end(&mut head);
+    } else {
+        head = raw;
+    }
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Some('{'),
+        Some(b'[') => Some('['),
+        _ => None,
+    }
 }
 
 /// Fetches a `/metrics` URL with TLS verified, asking for the Prometheus text format.

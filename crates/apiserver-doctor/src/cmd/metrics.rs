@@ -140,7 +140,11 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
             Err(e) => {
                 let reason = match &e {
                     metrics::load::LoadError::Io { error, .. } => format!("cannot read it: {error}"),
-                    other => other.to_string(),
+                    // The error names the source; the line that reports it names it already.
+                    other => {
+                        let text = other.to_string();
+                        text.strip_prefix(&format!("{source}: ")).map_or(text.clone(), str::to_owned)
+                    }
                 };
                 unusable.push(Unusable { source, reason });
                 continue;
@@ -151,6 +155,20 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
         // the scrapes) is skipped in one line, not with a warning for each of its lines.
         if in_directory && e.samples.is_empty() {
             let reason = "no metric samples in it: not a /metrics scrape".to_owned();
+            unusable.push(Unusable { source, reason });
+            continue;
+        }
+        // JSON is not the Prometheus text format: one line says what it is, without a warning
+        // for each of its lines (an audit log given as a scrape gave ten, then "is it a /metrics
+        // scrape?").
+        if e.samples.is_empty()
+            && let Some(first) = metrics::load::starts_json(&source)
+        {
+            let reason = format!(
+                "no metric samples in it: it is JSON (`{first}` at its start), not the Prometheus text format of \
+                 /metrics. An audit log is read by `apiserver-doctor diagnose PATH` or `ingest`; save a scrape \
+                 with `kubectl get --raw /metrics > apiserver.prom`"
+            );
             unusable.push(Unusable { source, reason });
             continue;
         }
