@@ -628,3 +628,27 @@ fn a_file_too_large_for_a_scrape_is_refused_unread_with_its_size() {
     );
     assert!(!stderr.contains("audit.log: audit.log"), "{stderr}");
 }
+
+/// Review s44 item 1: a server that accepts the connection and never answers (an overloaded
+/// API server, a dead load balancer) made `metrics URL` wait for ever.
+#[test]
+fn a_server_that_never_answers_is_given_up_on_and_named() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        // Accept, read nothing, answer nothing; hold the connections open.
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let out = doctor(dir.path(), &["metrics", &url]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{url}: no answer in time: it took more than 30 s to answer")),
+        "{stderr}"
+    );
+}

@@ -165,13 +165,53 @@ pub fn starts_json(source: &str) -> Option<char> {
     }
 }
 
-/// Fetches a `/metrics` URL with TLS verified, asking for the Prometheus text format.
+/// How long a scrape may take: to resolve the name and to connect (each), to get the answer's
+/// headers, for any one read of the body to bring bytes, and for the whole body.
+pub const SCRAPE_TIMEOUTS: [(&str, u64); 4] = [
+    ("to connect", 10),
+    ("to answer", 30),
+    ("between two reads of the answer", 30),
+    ("to send the whole answer", 300),
+];
+
+/// Fetches a `/metrics` URL with TLS verified, asking for the Prometheus text format. A server
+/// that accepts the connection and never answers (an overloaded API server, a dead load
+/// balancer) is given up on after [`SCRAPE_TIMEOUTS`], with what it did not do in time (review
+/// s44: it hung for ever).
 pub fn fetch(url: &str) -> Result<Vec<u8>, LoadError> {
+    use std::time::Duration;
     let http_err = |message: String| LoadError::Http { url: url.to_owned(), message };
-    let response = ureq::get(url)
+    let [(_, connect), (_, answer), (_, read), (_, body)] = SCRAPE_TIMEOUTS;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_resolve(Some(Duration::from_secs(connect)))
+        .timeout_connect(Some(Duration::from_secs(connect)))
+        .timeout_recv_response(Some(Duration::from_secs(answer)))
+        .timeout_per_read(Some(Duration::from_secs(read)))
+        .timeout_recv_body(Some(Duration::from_secs(body)))
+        .build()
+        .into();
+    let explain = |e: ureq::Error| match e {
+        ureq::Error::Timeout(kind) => {
+            let what = match kind {
+                ureq::Timeout::Resolve | ureq::Timeout::Connect => SCRAPE_TIMEOUTS[0],
+                ureq::Timeout::RecvResponse => SCRAPE_TIMEOUTS[1],
+                ureq::Timeout::PerRead => SCRAPE_TIMEOUTS[2],
+                _ => SCRAPE_TIMEOUTS[3],
+            };
+            http_err(format!(
+                "no answer in time: it took more than {} s {} ({kind}). An API server this slow is overloaded or \
+                 cut off: save a scrape from where it answers (`kubectl get --raw /metrics > apiserver.prom`) and \
+                 read the file",
+                what.1, what.0
+            ))
+        }
+        other => http_err(other.to_string()),
+    };
+    let response = agent
+        .get(url)
         .header("Accept", "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5")
         .call()
-        .map_err(|e| http_err(e.to_string()))?;
+        .map_err(explain)?;
     let mut body = response.into_body();
-    body.with_config().limit(MAX_SCRAPE_BYTES).read_to_vec().map_err(|e| http_err(e.to_string()))
+    body.with_config().limit(MAX_SCRAPE_BYTES).read_to_vec().map_err(explain)
 }
