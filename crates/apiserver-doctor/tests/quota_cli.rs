@@ -18,7 +18,8 @@ fn jobs_leaking_into_a_namespace_get_a_count_quota_and_the_commands_that_clear_t
     // Count first (safe), then delete the succeeded Jobs and set a TTL (review first).
     assert!(err.contains("kubectl get jobs.batch -n reporting --no-headers | wc -l"), "{err}");
     assert!(
-        err.contains("kubectl delete jobs.batch -n reporting --field-selector status.successful=1"),
+        err.contains("| xargs -r -n 100 kubectl delete jobs.batch -n reporting")
+            && err.contains("{{if .status.completionTime}}"),
         "{err}"
     );
     assert!(err.contains("ttlSecondsAfterFinished"), "{err}");

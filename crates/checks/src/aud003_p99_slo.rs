@@ -6,7 +6,8 @@ use findings::{
 };
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_above_ms, duration_ms, finding,
+    measure, run,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{
@@ -260,7 +261,7 @@ pub fn evaluate(
                 resource.to_owned(),
                 scope.to_owned(),
                 count(n),
-                duration_ms(p99_ms),
+                duration_above_ms(p99_ms, first.value * 1000.0),
                 seconds(slo.value),
                 status.to_owned(),
             ],
@@ -270,11 +271,15 @@ pub fn evaluate(
         }
         let name = format!("{verb} {resource} ({scope})");
         let title = if p99 > slo.value || first.name == slo.name {
-            format!("P99 of {name} is {}, above the {} SLO", duration_ms(p99_ms), seconds(slo.value))
+            format!(
+                "P99 of {name} is {}, above the {} SLO",
+                duration_above_ms(p99_ms, slo.value * 1000.0),
+                seconds(slo.value)
+            )
         } else {
             format!(
                 "P99 of {name} is {}, above the {} warning level (SLO {})",
-                duration_ms(p99_ms),
+                duration_above_ms(p99_ms, first.value * 1000.0),
                 seconds(first.value),
                 seconds(slo.value)
             )
@@ -302,7 +307,7 @@ pub fn evaluate(
                  excluded, as the SLO excludes them; the AKS guide's raw P99 query includes them, so its P99s can \
                  be minutes where a client watches.",
                 count(n),
-                duration_ms(p99_ms),
+                duration_above_ms(p99_ms, first.value * 1000.0),
                 if names.is_empty() { "none with enough requests".to_owned() } else { names.join(", ") }
             ),
             ctx,

@@ -5,8 +5,8 @@
 use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, duration_ms, finding, measure,
-    percent, run_few,
+    AuditContext, CheckError, CheckOutput, QueryRunner, counted, duration_ms, finding, measure, percent,
+    run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{GO_MS_FUNCTION, LATENCY_MS, NOT_LONG_RUNNING};
@@ -26,8 +26,8 @@ Where slow requests spent their time: etcd, admission webhooks, APF queue wait, 
 Since Kubernetes 1.27 the API server annotates every request slower than 500 ms with where its
 time went: `apiserver.latency.k8s.io/etcd`, `…/apf-queue-wait`, `…/mutating-webhook`,
 `…/validating-webhook`, `…/serialize-response-object`, `…/response-write` (and `…/total`), as
-Go durations. This check sums them over the requests slower than `slow_request_seconds`
-(0.5 s) per client, verb and resource, and names the component that took most of the time for
+Go durations. This check sums them over the requests that took `slow_request_seconds` (0.5 s)
+or longer per client, verb and resource, and names the component that took most of the time for
 the groups that lost the most time. Long-running requests are excluded.
 
 It only explains: its findings are informational, except when most of a group's time was spent
@@ -150,7 +150,10 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         let (severity, title) = if annotated <= 0.0 {
             (
                 Severity::Info,
-                format!("{group}: {} slow requests without latency annotations", count(c_slow.num(row))),
+                format!(
+                    "{group}: {} without latency annotations",
+                    counted(c_slow.num(row), "slow request", "slow requests")
+                ),
             )
         } else {
             let share = top_ms / base;
@@ -169,7 +172,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
             Subject::new("client", client),
             title,
             format!(
-                "{} of {group} took longer than {} s, {} in all. {}: {}.{}",
+                "{} of {group} took {} s or longer, {} in all. {}: {}.{}",
                 counted(c_slow.num(row), "request", "requests"),
                 slow.value,
                 duration_ms(total),

@@ -56,8 +56,9 @@ critical  AUD008  jobs.batch in namespace batch-jobs: 14,400 more created than d
 
 ## Remedy
 
-Delete what is no longer needed (for Jobs, `kubectl delete jobs --field-selector
-status.successful=1`), make it expire (`ttlSecondsAfterFinished`, history limits, owner
+Delete what is no longer needed (for Jobs, those that completed: `status.completionTime` set;
+the field selector `status.successful=1` would also take running Jobs that need several
+completions), make it expire (`ttlSecondsAfterFinished`, history limits, owner
 references), and cap the namespace with a ResourceQuota object-count quota so the next leak is
 stopped at the door. The finding carries the commands and the quota. A quota counts the objects
 already in the namespace, and a hard limit below that count blocks every create there at once,
@@ -344,7 +345,7 @@ mod tests {
             ]
         );
         let jobs = &out.findings[0];
-        assert!(jobs.remedies.iter().any(|r| r.body.contains("--field-selector status.successful=1")));
+        assert!(jobs.remedies.iter().any(|r| r.body.contains("{{if .status.completionTime}}")));
         let quota = jobs.remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
         assert!(quota.body.contains("count/jobs.batch: '17300'"), "{}", quota.body);
     }

@@ -362,7 +362,7 @@ fn object_leak_is_the_top_finding_with_its_rate() {
     assert_eq!(measure(top, "created"), created);
     let hours = (d.window.end - d.window.start).num_milliseconds() as f64 / 3_600_000.0;
     assert!((measure(top, "net created per hour") - created / hours).abs() < 1e-6);
-    assert!(top.remedies.iter().any(|r| r.body.contains("status.successful=1")));
+    assert!(top.remedies.iter().any(|r| r.body.contains("{{if .status.completionTime}}")));
     assert!(top.remedies.iter().any(|r| r.body.contains("count/jobs.batch")));
     // Pods created and deleted in balance are not a leak.
     assert!(!d.outcome.findings.iter().any(|f| f.code == "AUD008" && f.subject.name.starts_with("pods")));

@@ -110,6 +110,33 @@ pub fn unescape_backticks(text: &str) -> String {
     text.replace("\\`", "`")
 }
 
+/// The commands that delete the Jobs that completed successfully, in `namespace` (`None`: in
+/// every namespace), and only those: `status.completionTime` is set when a Job succeeds and
+/// never otherwise (Kubernetes API reference, JobStatus). Review s44: the field selector
+/// `status.successful=1` it replaced counts succeeded pods, so it deleted running Jobs that
+/// need several completions and missed finished ones that had more than one.
+pub fn delete_completed_jobs(namespace: Option<&str>) -> String {
+    let listed = |scope: &str, what: &str| {
+        format!(
+            "kubectl get jobs.batch {scope} -o go-template='{{{{range .items}}}}{{{{if .status.completionTime}}}}{what}{{{{\"\\n\"}}}}{{{{end}}}}{{{{end}}}}'"
+        )
+    };
+    let note = "# Jobs that completed (status.completionTime is set only when a Job succeeds; running and failed ones stay):";
+    match namespace {
+        Some(ns) => {
+            let scope = format!("-n {}", shell_quote(ns));
+            format!(
+                "{note}\n{} \\\n  | xargs -r -n 100 kubectl delete jobs.batch {scope}",
+                listed(&scope, "{{.metadata.name}}")
+            )
+        }
+        None => format!(
+            "{note}\n{} \\\n  | xargs -r -n 2 sh -c 'kubectl delete jobs.batch -n \"$0\" \"$1\"'",
+            listed("-A", "{{.metadata.namespace}} {{.metadata.name}}")
+        ),
+    }
+}
+
 /// `text` as one shell word: as it is when it holds only characters no shell treats specially,
 /// else in single quotes (a `'` inside written `'\''`). The value a command receives is the
 /// text exactly, whatever it holds.

@@ -25,7 +25,7 @@ pub fn cleanup_remedies(resource: &str, api_group: &str, namespace: Option<&str>
             out.push(Remedy {
                 title: "Delete the Jobs that already succeeded".to_owned(),
                 kind: RemedyKind::Command,
-                body: format!("kubectl delete jobs.batch {scope} --field-selector status.successful=1"),
+                body: findings::text::delete_completed_jobs(namespace),
                 safety: Safety::ReviewFirst,
             });
             out.push(Remedy {

@@ -262,12 +262,14 @@ fn job_cleanup_uses_the_guides_field_selector_and_ttl() {
     let remedies = cleanup_remedies("jobs", "batch", Some("batch-jobs"));
     let bodies: Vec<&str> = remedies.iter().map(|r| r.body.as_str()).collect();
     assert_eq!(remedies[0].safety, Safety::Safe, "the first remedy only counts");
-    assert!(
-        bodies
-            .iter()
-            .any(|b| b
-                .contains("kubectl delete jobs.batch -n batch-jobs --field-selector status.successful=1"))
-    );
+    // Review s44: only the Jobs that completed (`status.completionTime` set), not those with one
+    // succeeded pod (`status.successful=1`), which takes running Jobs of several completions.
+    assert!(bodies.contains(
+        &"# Jobs that completed (status.completionTime is set only when a Job succeeds; running and failed ones stay):\n\
+          kubectl get jobs.batch -n batch-jobs -o go-template='{{range .items}}{{if .status.completionTime}}{{.metadata.name}}{{\"\\n\"}}{{end}}{{end}}' \\\n  \
+          | xargs -r -n 100 kubectl delete jobs.batch -n batch-jobs"
+    ), "{bodies:#?}");
+    assert!(!bodies.iter().any(|b| b.contains("status.successful")));
     assert!(bodies.iter().any(|b| b.contains("ttlSecondsAfterFinished")));
     // Deleting commands are never marked safe.
     for r in &remedies {

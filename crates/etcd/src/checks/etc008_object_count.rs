@@ -180,7 +180,7 @@ mod tests {
         assert_eq!(out[0].subject.name, "jobs.batch");
         assert_eq!(out[0].severity, Severity::Warning);
         assert!(out[0].title.contains("all in namespace `ci` (10,001)"), "{}", out[0].title);
-        assert!(out[0].remedies.iter().any(|r| r.body.contains("status.successful=1")));
+        assert!(out[0].remedies.iter().any(|r| r.body.contains("{{if .status.completionTime}}")));
     }
 
     /// Review 26 §7: 10,050 jobs spread evenly over 7 namespaces gave "most in namespace ns0

@@ -31,8 +31,10 @@ AKS guide.
 `jobs.batch`: 48,210 objects (warning above 10,000).
 
 ## Remedy
-Delete what is no longer needed (finished Jobs: `kubectl delete jobs -A
---field-selector status.successful=1`), set `ttlSecondsAfterFinished` on Jobs and
+Delete what is no longer needed (the Jobs that completed: those whose
+`status.completionTime` is set, listed with a go-template and deleted; not the field selector
+`status.successful=1`, which counts succeeded pods and so takes running Jobs that need several
+completions), set `ttlSecondsAfterFinished` on Jobs and
 `revisionHistoryLimit` on Deployments, and cap the count per namespace with a ResourceQuota
 (`count/jobs.batch`). For cluster-scoped types (nodes, PersistentVolumes, CRDs and the other
 well-known ones) there is no namespace to count nor a ResourceQuota to cap them: the remedies
@@ -184,7 +186,7 @@ kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
                 "Delete finished Jobs",
                 RemedyKind::Command,
                 Safety::ReviewFirst,
-                "kubectl delete jobs -A --field-selector status.successful=1",
+                findings::text::delete_completed_jobs(None),
             ));
             out.push(remedy(
                 "Let Kubernetes delete finished Jobs",
@@ -340,7 +342,8 @@ mod tests {
             ]
         );
         let jobs = &out[0];
-        assert!(jobs.remedies.iter().any(|r| r.body.contains("status.successful=1")));
+        assert!(jobs.remedies.iter().any(|r| r.body.contains("{{if .status.completionTime}}")));
+        assert!(!jobs.remedies.iter().any(|r| r.body.contains("status.successful")));
         assert!(jobs.remedies.iter().any(|r| r.body.contains("count/jobs.batch")));
     }
 
