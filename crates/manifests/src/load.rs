@@ -223,6 +223,26 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
             }
             match yaml_serde::from_str::<Value>(doc) {
                 Ok(v) => {
+                    // `<<: *anchor` merge keys, which kubectl's YAML reader resolves (review s44: a
+                    // webhook made `<<: *hook` plus `failurePolicy: Fail` was read without its
+                    // rules, and its deadlock missed).
+                    let v = if doc.contains("<<") {
+                        match merged(doc) {
+                            Ok(Some(m)) => m,
+                            Ok(None) => v,
+                            Err(e) => {
+                                summary.problems.push(Problem {
+                                    line: content,
+                                    message: format!(
+                                        "invalid YAML merge key (`<<`): {e}; the document was skipped"
+                                    ),
+                                });
+                                continue;
+                            }
+                        }
+                    } else {
+                        v
+                    };
                     let items: Vec<usize> = yaml_item_lines(doc).into_iter().map(|l| start + l).collect();
                     take(&v, content, &items, &mut summary, out)
                 }
@@ -237,6 +257,18 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
         }
     }
     out.files.push(summary);
+}
+
+/// `doc` with its `<<` merge keys resolved (the keys of the mapping merged in, the mapping's
+/// own keys first); `None` when it holds none.
+fn merged(doc: &str) -> Result<Option<Value>, String> {
+    let mut yaml: yaml_serde::Value = yaml_serde::from_str(doc).map_err(|e| e.to_string())?;
+    let before = yaml.clone();
+    yaml.apply_merge().map_err(|e| e.to_string())?;
+    if yaml == before {
+        return Ok(None);
+    }
+    yaml_serde::from_value::<Value>(yaml).map(Some).map_err(|e| e.to_string())
 }
 
 /// The line (1-based, in `doc`) where `[` and `{` not yet closed first exceed `max` levels.

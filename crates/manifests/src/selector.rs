@@ -152,6 +152,20 @@ impl LabelSelector {
         out
     }
 
+    /// The namespaces the selector is limited to by name (`matchLabels` or `In` on
+    /// `kubernetes.io/metadata.name`, every such constraint together); `None` when it names
+    /// none, and so takes in namespaces of any name.
+    pub fn only_names(&self) -> Option<Vec<String>> {
+        let mut only: Option<Vec<String>> = self.match_labels.get(NAME_LABEL).map(|v| vec![v.clone()]);
+        for r in self.match_expressions.iter().filter(|r| r.key == NAME_LABEL && r.operator == Operator::In) {
+            only = Some(match only {
+                Some(names) => names.into_iter().filter(|n| r.values.contains(n)).collect(),
+                None => r.values.clone(),
+            });
+        }
+        only
+    }
+
     /// This selector with a requirement added that leaves out the namespaces `names` (by
     /// `kubernetes.io/metadata.name`), as JSON: an existing `NotIn` on that label is extended,
     /// every other part kept.

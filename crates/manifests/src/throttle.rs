@@ -36,13 +36,19 @@ struct Part {
 /// The parts of the requests `throttle` stands for; a user has the groups `seen` for it.
 /// Subjects that stand for many identities (`*`, a group) have no identity to judge and are
 /// left out, as before.
-fn parts_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> Vec<Part> {
+fn parts_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> (Vec<Part>, Vec<String>) {
     let mut out = Vec::new();
+    let mut unjudged: Vec<String> = Vec::new();
     let mut index = 0;
     for rule in &throttle.rules {
         for rr in &rule.resource_rules {
             for subject in &rule.subjects {
-                let Some((user, groups)) = Request::identity(subject, seen) else { continue };
+                let Some((user, groups)) = Request::identity(subject, seen) else {
+                    if !unjudged.contains(&subject.describe()) {
+                        unjudged.push(subject.describe());
+                    }
+                    continue;
+                };
                 let both_sides = rr.cluster_scope && !rr.namespaces.is_empty();
                 let mut sides = Vec::new();
                 if !rr.namespaces.is_empty() {
@@ -69,7 +75,60 @@ fn parts_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> Vec<
             index += 1;
         }
     }
+    (out, unjudged)
+}
+
+/// `part` split into units of one verb, API group, resource and namespace each, where it lists
+/// them (a `*` stays whole): schemas that each catch some of the listed values (one `list`,
+/// another `watch`) catch every unit between them.
+fn units(part: &Part) -> Vec<Part> {
+    let split = |values: &[String]| -> Vec<Vec<String>> {
+        if values.iter().any(|v| v == "*") || values.is_empty() {
+            vec![values.to_vec()]
+        } else {
+            values.iter().map(|v| vec![v.clone()]).collect()
+        }
+    };
+    let mut out = Vec::new();
+    for verbs in split(&part.verbs) {
+        for api_groups in split(&part.api_groups) {
+            for resources in split(&part.resources) {
+                for namespaces in split(&part.namespaces) {
+                    out.push(Part {
+                        verbs: verbs.clone(),
+                        api_groups: api_groups.clone(),
+                        resources: resources.clone(),
+                        namespaces,
+                        ..part.clone()
+                    });
+                }
+            }
+        }
+    }
     out
+}
+
+/// `resource `jobs.batch``, `resources `pods`, `pods/log``: the resources, with their API group
+/// when it is one group other than the core group or `*`.
+fn resources_shown(resources: &[String], groups: &[String]) -> String {
+    let group = match groups {
+        [g] if !g.is_empty() && g != "*" => format!(".{g}"),
+        _ => String::new(),
+    };
+    let names: Vec<String> = resources
+        .iter()
+        .map(|r| match r.split_once('/') {
+            _ if r == "*" => "`*`".to_owned(),
+            Some((resource, sub)) => format!("`{resource}{group}/{sub}`"),
+            None => format!("`{r}{group}`"),
+        })
+        .collect();
+    format!("{} {}", plural("resource", resources.len()), names.join(", "))
+}
+
+/// Whether `fs` catches every request of `part`: each of its units whole.
+fn catches_whole(fs: &FlowSchema, part: &Part) -> bool {
+    units(part).iter().all(|u| catch(fs, u).is_some_and(|found| found.iter().any(Vec::is_empty)))
 }
 
 /// The values of `ours` that `theirs` also takes in: all of ours when theirs holds `*`, theirs
@@ -117,7 +176,7 @@ fn catch(fs: &FlowSchema, part: &Part) -> Option<Vec<Vec<String>>> {
                 narrower.push(format!("{} {}", plural("API group", groups.len()), shown(&groups)));
             }
             if resources != part.resources {
-                narrower.push(format!("{} {}", plural("resource", resources.len()), shown(&resources)));
+                narrower.push(resources_shown(&resources, &groups));
             }
             if !part.cluster && namespaces != part.namespaces {
                 narrower.push(format!("in {} {}", plural("namespace", namespaces.len()), shown(&namespaces)));
@@ -145,12 +204,22 @@ fn catches(fs: &FlowSchema, parts: &[Part]) -> Option<Option<String>> {
     if caught.is_empty() {
         return None;
     }
-    let whole = |p: &Part| caught.iter().any(|(q, n)| std::ptr::eq(*q, p) && n.is_empty());
-    if parts.iter().all(whole) {
+    if parts.iter().all(|p| catches_whole(fs, p)) {
         return Some(None);
     }
+    let rules: std::collections::BTreeSet<usize> = parts.iter().map(|p| p.rule).collect();
     let subjects: std::collections::BTreeSet<&str> = parts.iter().map(|p| p.subject.as_str()).collect();
     let mut phrases: Vec<String> = Vec::new();
+    // A rule of the throttle caught whole, among others not: named by its resources.
+    let caught: Vec<(&Part, Vec<String>)> = caught
+        .into_iter()
+        .map(|(p, mut narrower)| {
+            if rules.len() > 1 && !narrower.iter().any(|n| n.starts_with("resource")) {
+                narrower.push(resources_shown(&p.resources, &p.api_groups));
+            }
+            (p, narrower)
+        })
+        .collect();
     for (p, narrower) in &caught {
         // Both sides of the rule caught alike read as one, with no side named.
         let other_side_alike = p.both_sides
@@ -228,6 +297,12 @@ pub struct Verdict {
     /// Whether those schemas catch every request of the throttle between them, so that it
     /// would never apply.
     pub all_preempted: bool,
+    /// The throttle's subjects that stand for identities not known here (a group, every
+    /// service account of a namespace), whose requests were not judged
+    /// (`group system:serviceaccounts:obs`).
+    pub unjudged: Vec<String>,
+    /// Whether any of its requests were judged (some subject names one identity).
+    pub judged: bool,
     /// A FlowSchema of the throttle's name exists already: its precedence and priority level.
     pub already_applied: Option<(u32, String)>,
     /// The priority level the requests go to today when it is not one the API server creates
@@ -292,7 +367,7 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     let mut proposed = Manifests::default();
     parse_text("remedy", yaml, &mut proposed);
     let throttle = proposed.flow_schemas.first()?;
-    let parts = parts_of(throttle, &remedy::groups_seen(yaml));
+    let (parts, unjudged) = parts_of(throttle, &remedy::groups_seen(yaml));
     // The API server's order; a FlowSchema whose priority level does not exist is ignored by
     // it: it catches nothing, before the throttle or after (the rule of `classify`).
     let mut ordered: Vec<&FlowSchema> =
@@ -300,26 +375,38 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     ordered.sort_by(|a, b| (a.matching_precedence, &a.name).cmp(&(b.matching_precedence, &b.name)));
     // Today, a FlowSchema of the throttle's own name (the user's, or one applied before) counts
     // like any other; after applying, the throttle replaces it.
+    // With identities not judged, "all of them" is all of the judged identities' requests.
+    let checked = || {
+        let mut who: Vec<&str> = parts.iter().map(|p| p.subject.as_str()).collect();
+        who.dedup();
+        format!("every request of {}", who.join(", "))
+    };
+    let of_checked =
+        |part: Option<String>| if unjudged.is_empty() { part } else { part.or_else(|| Some(checked())) };
     let (today, today_part) = ordered
         .iter()
         .find_map(|fs| Some((fs, catches(fs, &parts)?)))
-        .map(|(fs, part)| (Some((fs.name.clone(), fs.matching_precedence, fs.priority_level.clone())), part))
+        .map(|(fs, part)| {
+            (Some((fs.name.clone(), fs.matching_precedence, fs.priority_level.clone())), of_checked(part))
+        })
         .unwrap_or((None, None));
     let mut preempted_by = Vec::new();
-    let mut whole = vec![false; parts.len()];
+    let all_units: Vec<Part> = parts.iter().flat_map(units).collect();
+    let mut whole = vec![false; all_units.len()];
     for fs in ordered.iter().filter(|fs| fs.name != throttle.name && fs.comes_before(throttle)) {
         let Some(part) = catches(fs, &parts) else { continue };
-        for (p, done) in parts.iter().zip(whole.iter_mut()) {
-            *done |= catch(fs, p).is_some_and(|found| found.iter().any(Vec::is_empty));
+        for (u, done) in all_units.iter().zip(whole.iter_mut()) {
+            *done |= catch(fs, u).is_some_and(|found| found.iter().any(Vec::is_empty));
         }
         preempted_by.push(Preemption {
             name: fs.name.clone(),
             precedence: fs.matching_precedence,
             level: fs.priority_level.clone(),
-            part,
+            part: of_checked(part),
         });
     }
-    let all_preempted = !preempted_by.is_empty() && whole.iter().all(|w| *w);
+    // Identities not judged (a group, `NS/*`) may reach the throttle: never "all".
+    let all_preempted = !preempted_by.is_empty() && whole.iter().all(|w| *w) && unjudged.is_empty();
     // On a server before 1.26 no level borrows, whatever its object says.
     let era = |l: Limits| if written_before_borrowing(&proposed) { l.before_borrowing() } else { l };
     // The level holds the client only when its schema takes in all of the throttle's requests.
@@ -342,6 +429,8 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
         today_part,
         preempted_by,
         all_preempted,
+        judged: !parts.is_empty(),
+        unjudged,
         already_applied: m
             .flow_schemas
             .iter()
@@ -552,7 +641,10 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                         v.preempted_by[1..].iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
                 )
             } else {
-                body.push_str("Those requests stay where they are; the throttle holds only the rest. To hold all of them: ");
+                body.push_str("Those requests stay where they are; the throttle holds only the rest. ");
+                if lowest > 2 {
+                    body.push_str("To hold all of them: ");
+                }
                 let part = first.part.as_deref().unwrap_or("all of them");
                 format!(
                     "The cluster's FlowSchema {} would catch part of these requests before the throttle: {part}{more}",
@@ -568,18 +660,39 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             );
         } else {
             body.push_str(&format!(
-                "Set the throttle's matchingPrecedence below {lowest} (above 2, the bootstrap `probes`), or narrow {narrow}."
+                "Set the throttle's matchingPrecedence below {lowest} (any of 2 to {}), or narrow {narrow}.",
+                lowest - 1
             ));
         }
         safety = Safety::ReviewFirst;
         title
     } else {
-        body.push_str(&format!(
+        if v.judged {
+            body.push_str(&format!(
             "The throttle's FlowSchema `{name}` (matchingPrecedence {precedence}) comes before every FlowSchema given \
              that matches these requests: it takes effect."
         ));
+        }
         format!("Checked against the cluster's FlowSchemas: the throttle takes effect{caveat}")
     };
+    let mut title = title;
+    if !v.unjudged.is_empty() {
+        // A group or `NS/*` names no identity to match the cluster's schemas against (review
+        // s44: such throttles were all said to take effect).
+        let who = v.unjudged.join(", ");
+        body.push_str(&format!(
+            " Not checked: the requests of {who}, which stand for identities not known here; look for the FlowSchemas \
+             with a matchingPrecedence below {precedence} whose subjects take them in (`kubectl get flowschemas`)."
+        ));
+        safety = Safety::ReviewFirst;
+        if v.preempted_by.is_empty() {
+            title = if !v.judged {
+                format!("Not checked against the cluster's FlowSchemas: {who} names no identity to match")
+            } else {
+                format!("{title}, for the identities checked (not {who})")
+            };
+        }
+    }
     let mut out = vec![Remedy { title, kind: RemedyKind::Advice, body, safety }];
     out.extend(extra);
     out
@@ -835,6 +948,81 @@ mod tests {
             assert!(!r.body.contains("would not apply"), "{name}: {}", r.body);
             assert_eq!(r.safety, Safety::ReviewFirst);
         }
+    }
+
+    fn plan_yaml(subjects: Vec<ApfSubject>, verbs: &[&str], rules: &[(&str, &[&str])]) -> String {
+        let plan = ThrottlePlan::new(
+            "c",
+            subjects,
+            rules
+                .iter()
+                .map(|(group, resources)| Rule {
+                    verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
+                    api_groups: [(*group).to_owned()].into(),
+                    resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+                    cluster_scope: true,
+                    namespaces: ["*".to_owned()].into(),
+                })
+                .collect(),
+        );
+        throttle_manifests(&plan, FlowControlApi::V1).expect("yaml")
+    }
+
+    fn with_schemas(schemas: &[(&str, u32, &str)]) -> Manifests {
+        let mut m = bootstrap();
+        for (name, precedence, rule) in schemas {
+            let yaml = earlier_schema(name, rule)
+                .replace("matchingPrecedence: 50", &format!("matchingPrecedence: {precedence}"));
+            parse_text("earlier.yaml", &yaml, &mut m);
+        }
+        m
+    }
+
+    /// Review s44 (throttle verdict review): schemas that each catch one listed verb caught
+    /// every request between them, but were said to catch part; a throttle rule caught whole
+    /// among others was described as bare "requests"; groups and `NS/*` were said to take effect.
+    #[test]
+    fn listed_values_caught_by_several_schemas_add_up_and_parts_name_their_resources() {
+        let sa = || ApfSubject::from_username("system:serviceaccount:observability:inventory-exporter");
+        let any = "apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true";
+        let m = with_schemas(&[
+            ("a-list", 40, &format!("{{verbs: [list], {any}}}")),
+            ("b-watch", 60, &format!("{{verbs: [watch], {any}}}")),
+        ]);
+        let v = judge(&plan_yaml(vec![sa()], &["list", "watch"], &[("", &["pods"])]), &m).expect("verdict");
+        assert!(v.all_preempted, "{v:?}");
+        assert_eq!(
+            verdict_remedy(&v).title,
+            "The cluster's FlowSchemas a-list and b-watch would catch these requests before the throttle"
+        );
+        // Of pods (core) and deployments/scale (apps), a schema of every apps resource catches one rule.
+        let m = with_schemas(&[(
+            "apps-all",
+            50,
+            "{verbs: ['*'], apiGroups: [apps], resources: ['*'], namespaces: ['*'], clusterScope: true}",
+        )]);
+        let v =
+            judge(&plan_yaml(vec![sa()], &["*"], &[("", &["pods"]), ("apps", &["deployments/scale"])]), &m)
+                .expect("verdict");
+        assert!(!v.all_preempted);
+        assert_eq!(
+            v.preempted_by[0].part.as_deref(),
+            Some("requests with resource `deployments.apps/scale`")
+        );
+        // A group names no identity: not checked, not "takes effect".
+        let group = plan_yaml(
+            vec![ApfSubject::Group("system:serviceaccounts:observability".to_owned())],
+            &["*"],
+            &[("", &["pods"])],
+        );
+        let v = judge(&group, &m).expect("verdict");
+        assert!(!v.judged);
+        let r = verdict_remedy(&v);
+        assert_eq!(
+            r.title,
+            "Not checked against the cluster's FlowSchemas: group system:serviceaccounts:observability names no identity to match"
+        );
+        assert!(!r.body.contains("takes effect"), "{}", r.body);
     }
 
     #[test]

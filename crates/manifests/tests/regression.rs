@@ -301,3 +301,35 @@ fn apf_numbers_out_of_the_api_servers_ranges_are_named_with_their_field() {
         );
     }
 }
+
+/// Review s44 item 2: a webhook written `<<: *hook` plus `failurePolicy: Fail` was read
+/// without the rules it merges in (the `<<` key ignored), and its deadlock was missed.
+#[test]
+fn yaml_merge_keys_are_resolved_as_kubectl_does() {
+    let mut m = Manifests::default();
+    parse_text(
+        "anchors.yaml",
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: \
+         anchors\nwebhooks:\n- &hook\n  name: a.example.com\n  admissionReviewVersions: [\"v1\"]\n  sideEffects: \
+         None\n  failurePolicy: Ignore\n  clientConfig:\n    service: {namespace: hooks, name: svc}\n  rules:\n  - \
+         apiGroups: [\"\"]\n    apiVersions: [\"v1\"]\n    operations: [\"CREATE\"]\n    resources: [\"pods\"]\n- <<: \
+         *hook\n  name: b.example.com\n  failurePolicy: Fail\n",
+        &mut m,
+    );
+    let hooks = &m.webhook_configurations[0].webhooks;
+    let seen: Vec<(&str, String, usize)> =
+        hooks.iter().map(|w| (w.name.as_str(), format!("{:?}", w.failure_policy), w.rules.len())).collect();
+    assert_eq!(seen, [("a.example.com", "Ignore".to_owned(), 1), ("b.example.com", "Fail".to_owned(), 1)]);
+    assert!(m.files[0].problems.is_empty(), "{:?}", m.files[0].problems);
+    // A merge key whose value is no mapping is named, not ignored.
+    let mut bad = Manifests::default();
+    parse_text("bad.yaml", "apiVersion: v1\nkind: List\n<<: 3\nitems: []\n", &mut bad);
+    assert!(
+        bad.files[0]
+            .problems
+            .iter()
+            .any(|p| p.line == 1 && p.message.starts_with("invalid YAML merge key (`<<`)")),
+        "{:?}",
+        bad.files[0].problems
+    );
+}

@@ -751,11 +751,31 @@ fn finding(
         }
     }
     if !namespaces.is_empty() {
+        // A selector that picks namespaces by name picks them on purpose: the patch would take
+        // those away, and with them maybe all the webhook does (review s44).
+        let left = w
+            .namespace_selector
+            .only_names()
+            .map(|names| names.into_iter().filter(|n| !namespaces.contains(&n.as_str())).collect::<Vec<_>>());
+        let purpose = match &left {
+            Some(left) if left.is_empty() => format!(
+                "\n# CAUTION: its namespaceSelector picks only {} by name: after this patch it covers no namespace at \
+                 all, which turns the webhook off. It exists for those namespaces: rather than this patch, make it \
+                 fail open (failurePolicy: Ignore) while its backend is down, and make its backend highly available.",
+                join_and(&namespaces.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            ),
+            Some(left) => format!(
+                "\n# CAUTION: its namespaceSelector picks namespaces by name; after this patch it covers only {}. Check \
+                 that the webhook is not meant for the namespaces taken out.",
+                join_and(left)
+            ),
+            None => String::new(),
+        };
         remedies.push(Remedy {
             title: format!("Stop {} covering {}", w.name, join_and(&namespaces.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
             kind: RemedyKind::Command,
             body: format!(
-                "{}\n# The selector above is the webhook's current one with the namespaces added to a NotIn on {NAME_LABEL}.",
+                "{}\n# The selector above is the webhook's current one with the namespaces added to a NotIn on {NAME_LABEL}.{purpose}",
                 namespace_selector_patch(&KnownWebhook {
                     kind: c.kind,
                     configuration: &c.name,
@@ -1017,6 +1037,36 @@ mod tests {
             out[0].summary
         );
         assert!(out[0].title.contains("kube-system"));
+    }
+
+    /// Review s44 item 7: the patch that stops a webhook covering kube-system added a NotIn to a
+    /// selector that picks kube-system by name, turning the webhook off without a word.
+    #[test]
+    fn a_webhook_that_picks_kube_system_by_name_is_not_quietly_turned_off() {
+        let cases = [
+            (
+                "  namespaceSelector:\n    matchLabels: {kubernetes.io/metadata.name: kube-system}\n",
+                "# CAUTION: its namespaceSelector picks only kube-system by name: after this patch it covers no namespace at all",
+            ),
+            (
+                "  namespaceSelector:\n    matchExpressions:\n    - {key: kubernetes.io/metadata.name, operator: In, values: [kube-system, apps]}\n",
+                "# CAUTION: its namespaceSelector picks namespaces by name; after this patch it covers only apps.",
+            ),
+        ];
+        for (extra, caution) in cases {
+            let mut out = Vec::new();
+            run(&manifests(&hook(extra)), &Context::default(), &mut out);
+            let patch = out[0]
+                .remedies
+                .iter()
+                .find(|r| r.title.starts_with("Stop w.example.com covering"))
+                .expect("patch");
+            assert!(patch.body.contains(caution), "{}", patch.body);
+        }
+        // A selector that names no namespace gets no caution.
+        let mut out = Vec::new();
+        run(&manifests(&hook("")), &Context::default(), &mut out);
+        assert!(out[0].remedies.iter().all(|r| !r.body.contains("CAUTION")));
     }
 
     /// Remedy review item 7: a webhook whose objectSelector leaves out its own pods' label was
