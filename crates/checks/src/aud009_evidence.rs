@@ -357,9 +357,9 @@ fn impossible_times_warning(
          from the first event at a possible time to the last, so its length and the rates in the other \
          findings do not span them."
     } else {
-        "They are kept and counted; the window analysed (set by --now and --since) holds some of them, so \
-         its rates count them. Leave out --now and --since for a window from the first event at a possible \
-         time to the last."
+        "They are kept and counted; the window analysed holds some of them, so its rates count them: --now or \
+         --since set it so, or no event is at a possible time and the window falls back to them all. If --now \
+         or --since was given, leave them out for a window from the first event at a possible time to the last."
     };
     let mut f = finding(
         INFO.code,

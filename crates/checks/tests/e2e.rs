@@ -588,6 +588,13 @@ fn impossible_times_are_left_out_of_latencies_and_reported_by_the_evidence_check
     let held = diagnose_audit(&runner, &request).expect("diagnoses");
     assert_eq!(held.window.end, t);
     assert!(late_warning(&held).summary.contains("holds some of them"), "{}", late_warning(&held).summary);
+    // Review s44: the advice no longer takes --now and --since as given whenever the window
+    // holds such events (with every event at an impossible time, the default window does).
+    assert!(
+        late_warning(&held).summary.contains("If --now or --since was given, leave them out"),
+        "{}",
+        late_warning(&held).summary
+    );
 }
 
 /// An event stamped in 1970 (a clock never set) moved the default window's start to 1970; it
