@@ -9,6 +9,7 @@ use findings::{Finding, Remedy, RemedyKind, Safety};
 
 use crate::Manifests;
 use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, level_exists};
+use crate::checks::whk001_webhook_deadlock::join_and;
 use crate::load::parse_text;
 
 /// One part of the requests a throttle's FlowSchema stands for: one subject's identity, one of
@@ -128,7 +129,12 @@ fn resources_shown(resources: &[String], groups: &[String]) -> String {
 
 /// Whether `fs` catches every request of `part`: each of its units whole.
 fn catches_whole(fs: &FlowSchema, part: &Part) -> bool {
-    units(part).iter().all(|u| catch(fs, u).is_some_and(|found| found.iter().any(Vec::is_empty)))
+    units(part).iter().all(|u| catches_unit(fs, u))
+}
+
+/// Whether `fs` catches every request of `unit` (one of its rules takes it in whole).
+fn catches_unit(fs: &FlowSchema, unit: &Part) -> bool {
+    catch(fs, unit).is_some_and(|found| found.iter().any(Vec::is_empty))
 }
 
 /// The values of `ours` that `theirs` also takes in: all of ours when theirs holds `*`, theirs
@@ -236,16 +242,10 @@ fn catches(fs: &FlowSchema, parts: &[Part]) -> Option<Option<String>> {
             "namespaced requests"
         };
         let mut phrase = side.to_owned();
-        let mut with: Vec<&str> =
-            narrower.iter().filter(|n| !n.starts_with("in ")).map(String::as_str).collect();
+        let with: Vec<String> = narrower.iter().filter(|n| !n.starts_with("in ")).cloned().collect();
         if !with.is_empty() {
             phrase.push_str(" with ");
-            let last = with.pop().unwrap_or_default();
-            if with.is_empty() {
-                phrase.push_str(last);
-            } else {
-                phrase.push_str(&format!("{} and {last}", with.join(", ")));
-            }
+            phrase.push_str(&join_and(&with));
         }
         if let Some(ns) = narrower.iter().find(|n| n.starts_with("in ")) {
             phrase.push(' ');
@@ -396,7 +396,7 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
     for fs in ordered.iter().filter(|fs| fs.name != throttle.name && fs.comes_before(throttle)) {
         let Some(part) = catches(fs, &parts) else { continue };
         for (u, done) in all_units.iter().zip(whole.iter_mut()) {
-            *done |= catch(fs, u).is_some_and(|found| found.iter().any(Vec::is_empty));
+            *done |= catches_unit(fs, u);
         }
         preempted_by.push(Preemption {
             name: fs.name.clone(),
@@ -634,11 +634,10 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 body.push_str(
                     "Between them they catch every one of these requests: the throttle would not apply. ",
                 );
+                let names: Vec<String> = v.preempted_by.iter().map(|p| p.name.clone()).collect();
                 format!(
-                    "The cluster's FlowSchemas {} and {more_names} would catch these requests before the throttle",
-                    first.name,
-                    more_names =
-                        v.preempted_by[1..].iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    "The cluster's FlowSchemas {} would catch these requests before the throttle",
+                    join_and(&names)
                 )
             } else {
                 body.push_str("Those requests stay where they are; the throttle holds only the rest. ");

@@ -835,7 +835,8 @@ fn finding(
     .into_finding(&INFO, &ctx.thresholds)
 }
 
-fn join_and(items: &[String]) -> String {
+/// `a`, `a and b`, `a, b and c`.
+pub(crate) fn join_and(items: &[String]) -> String {
     join_with(items, "and")
 }
 
