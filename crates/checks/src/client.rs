@@ -12,18 +12,40 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// The product: everything before the first `/` or space.
-const PRODUCT: &str = r"^([^/ ]*)";
+// The two expressions, as literals so that the Rust and KQL forms below are built from them.
+macro_rules! product_re {
+    () => {
+        r"^([/ ]*[^/ ]*)"
+    };
+}
+macro_rules! component_re {
+    () => {
+        r"kubernetes/[^/ ]+(/.+)$"
+    };
+}
+
+/// The product: everything before the first `/` or space that follows a character of
+/// something else. An agent that starts with `/` or spaces (` space-first/1.0`) keeps them:
+/// folding them away would put it with the requests that carry no user agent at all.
+const PRODUCT: &str = product_re!();
 /// The component client-go appends after `kubernetes/<commit>`.
-const COMPONENT: &str = r"kubernetes/[^/ ]+(/.+)$";
+const COMPONENT: &str = component_re!();
 
 static PRODUCT_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(PRODUCT).ok());
 static COMPONENT_RE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(COMPONENT).ok());
 
+/// The KQL expression for an agent's product (see [`product`]).
+pub const PRODUCT_KQL: &str = concat!(r#"extract(@""#, product_re!(), r#"", 1, UserAgent)"#);
+
 /// The KQL expression that folds `UserAgent` into the client name, exactly as
 /// [`fold_user_agent`] does.
-pub const CLIENT_KQL: &str =
-    r#"strcat(extract(@"^([^/ ]*)", 1, UserAgent), extract(@"kubernetes/[^/ ]+(/.+)$", 1, UserAgent))"#;
+pub const CLIENT_KQL: &str = concat!(
+    r#"strcat(extract(@""#,
+    product_re!(),
+    r#"", 1, UserAgent), extract(@""#,
+    component_re!(),
+    r#"", 1, UserAgent))"#
+);
 
 /// A client's product: its name up to the first `/` (what follows names the service account
 /// of the agent). Every agent folded into the client starts with it, so a query can filter
@@ -110,8 +132,8 @@ mod tests {
     fn odd_user_agents_fold_without_panicking() {
         assert_eq!(fold_user_agent(""), "");
         assert_eq!(display_client(""), "(no user agent)");
-        assert_eq!(fold_user_agent("/leading-slash"), "");
-        assert_eq!(fold_user_agent(" space"), "");
+        assert_eq!(fold_user_agent("/leading-slash"), "/leading-slash");
+        assert_eq!(fold_user_agent(" space"), " space");
         assert_eq!(fold_user_agent("kubernetes/abc/"), "kubernetes");
         assert_eq!(fold_user_agent("ünïcødé/1.0"), "ünïcødé");
         assert_eq!(

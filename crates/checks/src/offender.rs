@@ -9,7 +9,7 @@ use remedy::{ApfSubject, ClientPattern, ResourceRule, ThrottlePlan, throttle_rem
 
 use crate::aud004_expensive_lists::ClientLists;
 use crate::audit::{AuditContext, CheckError, QueryRunner, VersionSource, run_few};
-use crate::client::CLIENT_KQL;
+use crate::client::{CLIENT_KQL, PRODUCT_KQL};
 use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, USER_NAME, string_literal};
 use crate::table::ResultTable;
 
@@ -89,7 +89,7 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str, load: &Load) ->
     format!(
         "{}{prefilter}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
          | summarize Requests = count(), Load = sum(todouble({})), Rejected = countif(toint(ResponseStatus.code) == 429), \
-         Groups = make_set(tostring(User.groups), 5), Products = make_set(extract(@\"^([^/ ]*)\", 1, UserAgent), 5) \
+         Groups = make_set(tostring(User.groups), 5), Products = make_set({PRODUCT_KQL}, 5) \
          by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
          Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc, UserName asc, Verb asc, ApiGroup asc, Resource asc, Namespaced asc",
         ctx.requests(),

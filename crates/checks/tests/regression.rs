@@ -168,3 +168,41 @@ fn aud002_findings_of_one_severity_came_by_client_name_not_by_latency() {
     assert_eq!(names, ["zeta-sync", "alpha-sync"], "{slow:?}");
     assert!(slow[0].1 > slow[1].1, "{slow:?}");
 }
+
+#[test]
+fn aud001_agents_starting_with_a_slash_or_a_space_were_counted_as_no_user_agent() {
+    // Review s44: three senders of about 300 requests each (one with no agent, one whose
+    // agent starts with `/`, one whose agent starts with a space) were one client, "(no user
+    // agent)", that outranked every real client with their sum.
+    let mut cluster = Cluster::new().healthy();
+    let senders = [("", 300), ("/leading-slash", 310), (" space-first/1.0", 320)];
+    for (agent, n) in senders {
+        for i in 0..n {
+            cluster.add(Req {
+                at_ms: i * 5_000 + 17,
+                verb: "get",
+                uri: "/api/v1/namespaces/default/configmaps/c".to_owned(),
+                user: "system:serviceaccount:default:odd",
+                agent,
+                resource: "configmaps",
+                namespace: Some("default"),
+                name: Some("c".to_owned()),
+                ..Req::default()
+            });
+        }
+    }
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let d = diagnose_audit(&EngineRunner::new(&engine, common::t0()), &AuditRequest::default())
+        .expect("diagnoses");
+    let top = d.outcome.findings.iter().find(|f| f.code == "AUD001").expect("top clients");
+    let table = top.evidence.table.as_ref().expect("table");
+    let requests_of = |client: &str| -> Option<f64> {
+        let row = table.rows.iter().find(|r| r[0] == client)?;
+        row[1].replace(',', "").parse::<f64>().ok()
+    };
+    let no_agent = requests(&cluster.events).filter(|e| e.user_agent.as_deref().unwrap_or("").is_empty()).count();
+    assert_eq!(requests_of("(no user agent)"), Some(no_agent as f64), "{table:#?}");
+    assert_eq!(requests_of("/leading-slash"), Some(310.0), "{table:#?}");
+    assert_eq!(requests_of(" space-first"), Some(320.0), "{table:#?}");
+    assert_ne!(top.subject.name, "(no user agent)", "{}", top.title);
+}
