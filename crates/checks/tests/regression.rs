@@ -200,7 +200,8 @@ fn aud001_agents_starting_with_a_slash_or_a_space_were_counted_as_no_user_agent(
         let row = table.rows.iter().find(|r| r[0] == client)?;
         row[1].replace(',', "").parse::<f64>().ok()
     };
-    let no_agent = requests(&cluster.events).filter(|e| e.user_agent.as_deref().unwrap_or("").is_empty()).count();
+    let no_agent =
+        requests(&cluster.events).filter(|e| e.user_agent.as_deref().unwrap_or("").is_empty()).count();
     assert_eq!(requests_of("(no user agent)"), Some(no_agent as f64), "{table:#?}");
     assert_eq!(requests_of("/leading-slash"), Some(310.0), "{table:#?}");
     assert_eq!(requests_of(" space-first"), Some(320.0), "{table:#?}");

@@ -28,10 +28,13 @@ That is any of:
 
 - built-in objects in `kube-system` (pods, configmaps, secrets, leases, deployments…); the
   finding names the operations its rules cover there (creates, updates, deletes);
+- the pods' subresources every pod goes through, in `kube-system`: `pods/binding` (the
+  scheduler places a pod by creating its binding) and `pods/status` (the kubelet reports a
+  pod's readiness by updating it);
 - leases in `kube-node-lease`, the nodes' heartbeats;
 - Node objects, which a `namespaceSelector` cannot leave out;
 - pods in the webhook's own namespace (the namespace of the service it is called through):
-  its own replacement pods.
+  its own replacement pods, created or bound to a node.
 
 A warning; information only when all it takes in is deletes in `kube-system` (system
 components can still be created and updated, and recover); critical when the audit log (AUD007) or the metrics (MET009) show the same webhook
@@ -77,9 +80,13 @@ changed in that operator's settings, or the operator undoes the patch.
 "#,
 };
 
-/// Built-in namespaced resources the control plane writes in `kube-system`, by group.
-const SYSTEM_RESOURCES: [(&str, &str); 12] = [
+/// Built-in namespaced resources the control plane writes in `kube-system`, by group. The
+/// subresources are those every pod goes through: the scheduler's binding (a create) and the
+/// kubelet's status reports (updates).
+const SYSTEM_RESOURCES: [(&str, &str); 14] = [
     ("", "pods"),
+    ("", "pods/binding"),
+    ("", "pods/status"),
     ("", "configmaps"),
     ("", "secrets"),
     ("", "serviceaccounts"),
@@ -127,6 +134,11 @@ impl Exposure {
                 rs.join(", "),
                 "their deletes are refused; creates and updates still work",
             ),
+            Exposure::KubeSystem(rs, _) if rs.contains(&"pods/binding") => (
+                "kube-system".to_owned(),
+                rs.join(", "),
+                "system components cannot be written; their pods cannot be scheduled",
+            ),
             Exposure::KubeSystem(rs, _) => {
                 ("kube-system".to_owned(), rs.join(", "), "system components cannot be written")
             }
@@ -140,6 +152,25 @@ impl Exposure {
         };
         vec![what, resources, effect.to_owned()]
     }
+}
+
+/// What a webhook on the pods' subresources in kube-system stops beyond writes: the
+/// scheduler's bindings and the kubelets' status reports. Empty when its rules cover neither.
+fn pod_subresources_effect(w: &Webhook, rs: &[&str]) -> String {
+    let covered =
+        |sub: &str, op: &str| rs.contains(&sub) && w.rules.iter().any(|r| r.covers("", sub, true, Some(op)));
+    let mut out = String::new();
+    if covered("pods/binding", "CREATE") {
+        out.push_str(
+            " The scheduler cannot bind pods there to nodes (pods/binding), so no system pod is scheduled.",
+        );
+    }
+    if covered("pods/status", "UPDATE") {
+        out.push_str(
+            " Kubelets cannot report the status of pods there (pods/status), so none turns Ready (CoreDNS among them).",
+        );
+    }
+    out
 }
 
 /// Whether `ops` hold a create or an update: what system components need to recover.
@@ -316,7 +347,9 @@ fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure
         out.push(Exposure::Nodes);
     }
     if let Some(svc) = &w.service
-        && w.rules.iter().any(|r| r.covers("", "pods", true, Some("CREATE")))
+        && w.rules.iter().any(|r| {
+            r.covers("", "pods", true, Some("CREATE")) || r.covers("", "pods/binding", true, Some("CREATE"))
+        })
     {
         // Its own pods: those of the workloads given in its service's namespace, matched by
         // their labels; without any, a pod without labels.
@@ -654,9 +687,10 @@ fn finding(
                 rs.join(", ")
             ),
             Exposure::KubeSystem(rs, ops) => format!(
-                " {} of {} in kube-system are rejected.",
+                " {} of {} in kube-system are rejected.{}",
                 operations_phrase(ops, true),
-                rs.join(", ")
+                rs.join(", "),
+                pod_subresources_effect(w, rs)
             ),
             Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.".to_owned(),
             Exposure::Nodes => {
@@ -918,6 +952,59 @@ mod tests {
         assert_eq!(out[0].severity, Severity::Critical);
         assert!(out[0].summary.contains("It is failing now (AUD007)"), "{}", out[0].summary);
         assert!(out[0].remedies[0].body.contains(r#""failurePolicy":"Ignore""#));
+    }
+
+    /// Review s44: a fail-closed webhook on `pods/binding` (every scheduler bind) or on
+    /// `pods/status` (every kubelet's readiness report) gave no finding.
+    #[test]
+    fn webhooks_on_pod_bindings_and_pod_status_are_found_and_say_what_stops() {
+        let only = |ops: &str, resources: &str| {
+            hook("").replace("operations: [CREATE, UPDATE]", ops).replace("resources: [pods]", resources)
+        };
+        let m = manifests(&only("operations: [CREATE]", "resources: [pods/binding]"));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            out[0].title,
+            "Webhook w.example.com fails closed on kube-system and its own pods in policy"
+        );
+        assert!(
+            out[0].summary.contains("Creates of pods/binding in kube-system are rejected."),
+            "{}",
+            out[0].summary
+        );
+        assert!(
+            out[0].summary.contains("The scheduler cannot bind pods there to nodes"),
+            "{}",
+            out[0].summary
+        );
+        assert!(!out[0].summary.contains("pods/status"), "{}", out[0].summary);
+        let table = out[0].evidence.table.as_ref().expect("table");
+        assert!(table.rows.iter().any(|r| r[2].contains("cannot be scheduled")), "{table:?}");
+
+        let m = manifests(&only("operations: [UPDATE]", "resources: [pods/status]"));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        // A status update is no pod creation: its own pods are not said to be stuck.
+        assert_eq!(out[0].title, "Webhook w.example.com fails closed on kube-system");
+        assert!(
+            out[0].summary.contains("Kubelets cannot report the status of pods there"),
+            "{}",
+            out[0].summary
+        );
+        assert!(!out[0].summary.contains("scheduler"), "{}", out[0].summary);
+
+        // `pods/*` takes in both; `pods` alone takes in neither subresource.
+        let m = manifests(&only("operations: ['*']", "resources: ['pods/*']"));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert!(out[0].summary.contains("pods/binding, pods/status in kube-system"), "{}", out[0].summary);
+        let m = manifests(&hook(""));
+        let mut out = Vec::new();
+        run(&m, &Context::default(), &mut out);
+        assert!(!out[0].summary.contains("pods/binding"), "{}", out[0].summary);
     }
 
     #[test]
