@@ -34,7 +34,8 @@ server's metrics are not available, and gives bytes and namespaces as well.
 ## Remedy
 Delete what is no longer needed in the namespaces that hold most of them, let Kubernetes
 clean up (`ttlSecondsAfterFinished`, `revisionHistoryLimit`), and cap the count with a
-ResourceQuota. A resource whose keys hold no namespace is cluster-scoped: no ResourceQuota
+ResourceQuota. When one namespace holds them all, the commands act there alone and the quota
+is written for it, above the count there now so that creates are not refused at once. A resource whose keys hold no namespace is cluster-scoped: no ResourceQuota
 can cap it, so the remedies name the controller that writes the objects and the oldest
 instead.
 
@@ -134,6 +135,15 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     } else {
                         metrics::checks::Scope::Namespaced
                     },
+                    // The table above shows them per namespace; when one namespace holds them
+                    // all, the commands and the quota are written for it.
+                    &metrics::checks::Held {
+                        namespaces_shown: !r.top_namespaces.is_empty(),
+                        only_namespace: match &r.top_namespace {
+                            Some((ns, k)) if *k == r.keys => Some((ns.as_str(), *k)),
+                            _ => None,
+                        },
+                    },
                 ),
             }
             .into_finding(&INFO, t),
@@ -181,6 +191,42 @@ mod tests {
         assert_eq!(out[0].severity, Severity::Warning);
         assert!(out[0].title.contains("all in namespace `ci` (10,001)"), "{}", out[0].title);
         assert!(out[0].remedies.iter().any(|r| r.body.contains("{{if .status.completionTime}}")));
+    }
+
+    /// Review s44: 12,000 Jobs all in `reporting` were given a cleanup across every namespace
+    /// (`-A`, kube-system included), a command to count them per namespace that the finding's
+    /// table already answers, and a quota for `NAMESPACE` at 1,000, which would refuse every
+    /// new Job there at once.
+    #[test]
+    fn etc008_remedies_act_in_the_one_namespace_that_holds_them_all() {
+        let mut b = KeyStatsBuilder::new("/registry", 5);
+        for i in 0..12_000 {
+            b.add(&format!("/registry/jobs/reporting/job-{i}"), 100);
+        }
+        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        let text: String = out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect();
+        assert!(!text.contains(" -A "), "{text}");
+        assert!(!text.contains("awk '{print $1}'"), "{text}");
+        assert!(text.contains("| xargs -r -n 100 kubectl delete jobs.batch -n reporting"), "{text}");
+        assert!(text.contains("Cap the count in namespace reporting"), "{text}");
+        assert!(text.contains("namespace: reporting\n"), "{text}");
+        assert!(text.contains("count/jobs.batch: \"13200\""), "{text}");
+        assert!(text.contains("# 12,000 of them are in reporting now: this cap (13,200)"), "{text}");
+        assert!(!text.contains("NAMESPACE"), "{text}");
+        // Spread over namespaces: every namespace, and the quota left to fill in.
+        let mut b = KeyStatsBuilder::new("/registry", 5);
+        for i in 0..12_000 {
+            b.add(&format!("/registry/jobs/ns{}/job-{i}", i % 3), 100);
+        }
+        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        let text: String = out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect();
+        assert!(text.contains("namespace: NAMESPACE\n"), "{text}");
+        assert!(text.contains("more than the objects there now"), "{text}");
+        assert!(!text.contains("awk '{print $1}'"), "{text}");
     }
 
     /// Review 26 §7: 10,050 jobs spread evenly over 7 namespaces gave "most in namespace ns0

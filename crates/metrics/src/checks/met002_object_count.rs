@@ -116,38 +116,69 @@ pub fn scope_of(resource: &str) -> Scope {
 }
 
 /// The cleanup remedies for a resource type named by a metric: its scope from the well-known
-/// types ([`scope_of`]).
+/// types ([`scope_of`]), nothing known of where the objects are.
 pub fn cleanup_remedies(resource: &str) -> Vec<findings::Remedy> {
-    cleanup_remedies_scoped(resource, scope_of(resource))
+    cleanup_remedies_scoped(resource, scope_of(resource), &Held::default())
+}
+
+/// What a check knows of where the objects are (the etcd key statistics know it from the
+/// keys; a metric does not).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Held<'a> {
+    /// The finding already shows the objects per namespace: no command to count them.
+    pub namespaces_shown: bool,
+    /// Every object is in this namespace, this many of them: the commands and the quota are
+    /// written for it.
+    pub only_namespace: Option<(&'a str, u64)>,
 }
 
 /// The cleanup remedies for a resource type of a known scope (shared with the etcd key
 /// statistics check, which knows it from the keys).
-pub fn cleanup_remedies_scoped(resource: &str, scope: Scope) -> Vec<findings::Remedy> {
+pub fn cleanup_remedies_scoped(resource: &str, scope: Scope, held: &Held<'_>) -> Vec<findings::Remedy> {
     use super::remedy;
     use findings::{RemedyKind, Safety};
     let plain = resource.split('.').next().unwrap_or(resource);
     let quoted = findings::text::shell_quote(resource);
+    let only_ns = held.only_namespace.map(|(ns, _)| ns);
+    let scope_flag =
+        only_ns.map_or_else(|| "-A".to_owned(), |ns| format!("-n {}", findings::text::shell_quote(ns)));
+    // Each command below reads every object of the type through the API server (kubectl
+    // pages it, 500 at a time): on a server already struggling that is load, so none is
+    // marked safe, and the key-only count in etcd is named first.
+    let full_list = "# This lists every one of them through the API server (in pages of 500), on a server that may\n\
+# already struggle: run it once, off-peak. Where etcd is reachable, `apiserver-doctor etcd --endpoints URL`\n\
+# counts them per namespace from the keys alone, without the API server.\n";
     let by_namespace = format!(
-        "kubectl get {quoted} -A --no-headers | awk '{{print $1}}' | sort | uniq -c | sort -rn | head"
+        "{full_list}kubectl get {quoted} -A --no-headers | awk '{{print $1}}' | sort | uniq -c | sort -rn | head"
     );
     // Which controller writes them, and the oldest: what works whatever the scope.
     let by_writer = format!(
-        "# Which controller or tool writes them (the first field manager), most first:\n\
-kubectl get {quoted} -A -o jsonpath='{{range .items[*]}}{{.metadata.managedFields[0].manager}}{{\"\\n\"}}{{end}}' | sort | uniq -c | sort -rn | head\n\
+        "{full_list}# Which controller or tool writes them (the first field manager), most first:\n\
+kubectl get {quoted} {scope_flag} -o jsonpath='{{range .items[*]}}{{.metadata.managedFields[0].manager}}{{\"\\n\"}}{{end}}' | sort | uniq -c | sort -rn | head\n\
 # The oldest, with their owner and labels:\n\
-kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
+kubectl get {quoted} {scope_flag} --sort-by=.metadata.creationTimestamp \\\n  \
 -o custom-columns=NAME:.metadata.name,CREATED:.metadata.creationTimestamp,OWNER:.metadata.ownerReferences[0].kind,OWNER-NAME:.metadata.ownerReferences[0].name,LABELS:.metadata.labels | head -20"
     );
     let mut out = match scope {
+        Scope::Namespaced if held.namespaces_shown => vec![remedy(
+            "See which controller creates them, and the oldest",
+            RemedyKind::Command,
+            Safety::ReviewFirst,
+            by_writer,
+        )],
         Scope::Namespaced => {
-            vec![remedy("See which namespaces hold them", RemedyKind::Command, Safety::Safe, by_namespace)]
+            vec![remedy(
+                "See which namespaces hold them",
+                RemedyKind::Command,
+                Safety::ReviewFirst,
+                by_namespace,
+            )]
         }
         Scope::Cluster => vec![
             remedy(
                 "See which controller creates them, and the oldest",
                 RemedyKind::Command,
-                Safety::Safe,
+                Safety::ReviewFirst,
                 by_writer,
             ),
             remedy(
@@ -166,7 +197,7 @@ kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
             remedy(
                 "If namespaced: see which namespaces hold them",
                 RemedyKind::Command,
-                Safety::Safe,
+                Safety::ReviewFirst,
                 format!(
                     "# Only for a namespaced resource (`kubectl api-resources --namespaced=false` lists the cluster-scoped\n\
 # ones): a cluster-scoped one has no NAMESPACE column, and this would count names.\n{by_namespace}"
@@ -175,7 +206,7 @@ kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
             remedy(
                 "See which controller creates them, and the oldest",
                 RemedyKind::Command,
-                Safety::Safe,
+                Safety::ReviewFirst,
                 by_writer,
             ),
         ],
@@ -186,7 +217,7 @@ kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
                 "Delete finished Jobs",
                 RemedyKind::Command,
                 Safety::ReviewFirst,
-                findings::text::delete_completed_jobs(None),
+                findings::text::delete_completed_jobs(only_ns),
             ));
             out.push(remedy(
                 "Let Kubernetes delete finished Jobs",
@@ -199,7 +230,10 @@ kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
             "Delete completed and failed Pods",
             RemedyKind::Command,
             Safety::ReviewFirst,
-            "kubectl delete pods -A --field-selector status.phase=Succeeded\nkubectl delete pods -A --field-selector status.phase=Failed",
+            format!(
+                "kubectl delete pods {scope_flag} --field-selector status.phase=Succeeded\n\
+                 kubectl delete pods {scope_flag} --field-selector status.phase=Failed"
+            ),
         )),
         "events" => out.push(remedy(
             "Shorten how long events are kept",
@@ -225,20 +259,51 @@ kubectl get {quoted} -A --sort-by=.metadata.creationTimestamp \\\n  \
     if scope == Scope::Cluster {
         return out;
     }
-    let (title, note) = if scope == Scope::Unknown {
-        (
-            "If namespaced: cap the count per namespace with a ResourceQuota",
-            "# Only for a namespaced resource: a ResourceQuota cannot cap cluster-scoped objects.\n",
-        )
-    } else {
-        ("Cap the count per namespace with a ResourceQuota", "")
+    // Where every object is in one namespace, the quota is written for it: the count there now
+    // plus a tenth, in hundreds, which stops the growth without refusing creates today (a cap
+    // below the objects there would refuse every new one at once).
+    let known = held.only_namespace.filter(|_| scope == Scope::Namespaced);
+    let (title, note, namespace, hard) = match known {
+        _ if scope == Scope::Unknown => (
+            "If namespaced: cap the count per namespace with a ResourceQuota".to_owned(),
+            "# Only for a namespaced resource: a ResourceQuota cannot cap cluster-scoped objects.\n\
+# Set NAMESPACE to the namespace that holds them, and 1000 to more than the objects there now:\n\
+# a cap below them refuses every new one at once. Lower it as the cleanup removes them.\n"
+                .to_owned(),
+            "NAMESPACE".to_owned(),
+            1000,
+        ),
+        Some((ns, count)) => {
+            let hard = count.saturating_mul(11).div_ceil(10).div_ceil(100).saturating_mul(100).max(100);
+            let namespace =
+                if plain_name(ns) { ns.to_owned() } else { findings::text::double_quoted_literal(ns) };
+            (
+                format!("Cap the count in namespace {ns} with a ResourceQuota"),
+                format!(
+                    "# {} of them are in {ns} now: this cap ({}) stops their growth without refusing creates today.\n\
+# Lower it as the cleanup removes them; a cap below the objects there refuses every new one at once.\n",
+                    format_count(count as f64),
+                    format_count(hard as f64)
+                ),
+                namespace,
+                hard,
+            )
+        }
+        None => (
+            "Cap the count per namespace with a ResourceQuota".to_owned(),
+            "# Set NAMESPACE to the namespace that holds them, and 1000 to more than the objects there now:\n\
+# a cap below them refuses every new one at once. Lower it as the cleanup removes them.\n"
+                .to_owned(),
+            "NAMESPACE".to_owned(),
+            1000,
+        ),
     };
     out.push(remedy(
-        title,
+        &title,
         findings::RemedyKind::Yaml,
         Safety::ReviewFirst,
         format!(
-            "{note}apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: object-count-{plain}\n  namespace: NAMESPACE\nspec:\n  hard:\n    {quota_key}: \"1000\"\n"
+            "{note}apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: object-count-{plain}\n  namespace: {namespace}\nspec:\n  hard:\n    {quota_key}: \"{hard}\"\n"
         ),
     ));
     out
@@ -357,7 +422,7 @@ mod tests {
         };
         for cluster in [
             cleanup_remedies("persistentvolumes"),
-            cleanup_remedies_scoped("clusterwidgets.example.com", Scope::Cluster),
+            cleanup_remedies_scoped("clusterwidgets.example.com", Scope::Cluster, &Held::default()),
         ] {
             let text = bodies(cluster);
             assert!(!text.contains("awk '{print $1}'"), "{text}");
@@ -374,6 +439,18 @@ mod tests {
             "{namespaced}"
         );
         assert!(!namespaced.contains("If namespaced"), "{namespaced}");
+        // Review s44: counting them per namespace lists every object through the API server:
+        // not marked safe, and the key-only count in etcd named.
+        let by_ns = cleanup_remedies("events");
+        let by_ns = by_ns.iter().find(|r| r.title == "See which namespaces hold them").expect("count");
+        assert_eq!(by_ns.safety, findings::Safety::ReviewFirst);
+        assert!(by_ns.body.contains("apiserver-doctor etcd --endpoints URL"), "{}", by_ns.body);
+        assert!(
+            cleanup_remedies("persistentvolumes")
+                .iter()
+                .filter(|r| r.kind == findings::RemedyKind::Command)
+                .all(|r| r.safety == findings::Safety::ReviewFirst)
+        );
         // A custom resource named only by a metric: scope unknown, said so.
         let unknown = bodies(cleanup_remedies("widgets.example.com"));
         assert!(unknown.contains("If namespaced: see which namespaces hold them"), "{unknown}");
