@@ -110,3 +110,26 @@ fn etcd_reads_thresholds_from_config_and_refuses_a_bad_one_first() {
     assert!(with.contains("etcd_quota_warning_ratio = 0.000000001 (set by --config"), "{with}");
     assert!(!without.contains("WARNING  ETC001"), "{without}");
 }
+
+/// Review s44: `https://` to a member that serves plain http was a critical "No etcd member
+/// answered" with exit code 1, although the member answered; docs/metrics.md calls a failed
+/// TLS handshake with no other endpoint working an error of the options, exit code 2. With a
+/// second endpoint that works, the wrong one is a collection error and the report goes on.
+#[test]
+fn https_to_a_plain_member_is_an_options_error_not_an_etcd_outage() {
+    let Some(etcd) = start() else { return };
+    let https = etcd.endpoint.replacen("http://", "https://", 1);
+    let out = doctor(&["etcd", "--endpoints", &https, "--no-keys"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stderr}\n{stdout}");
+    assert!(stderr.contains(&format!("try {}", etcd.endpoint)), "{stderr}");
+    assert!(!stdout.contains("No etcd member answered"), "{stdout}");
+    let both = format!("{https},{}", etcd.endpoint);
+    let out = doctor(&["etcd", "--endpoints", &both, "--no-keys", "-o", "json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let errors = v["etcd"]["collection_errors"].to_string();
+    assert!(errors.contains(&format!("try {}", etcd.endpoint)), "{errors}");
+    assert_eq!(v["etcd"]["members"].as_array().map_or(0, Vec::len), 1, "{}", v["etcd"]);
+}

@@ -706,6 +706,42 @@ impl Client {
         explain_transport(&self.endpoint, self.client_cert, message)
     }
 
+    /// Whether a transport error means the member is not there (nothing listens, no answer
+    /// in time, the name does not resolve, or it went away after answering) rather than that
+    /// it answered in a way the options do not fit: a TLS handshake that fails, `https://` to
+    /// a plain port or `http://` to a TLS one (review s44: `https://` to a plain member was a
+    /// critical "No etcd member answered", exit 1, where the docs promise an options error).
+    fn unreachable(&self, e: &ureq::Error, raw: &str) -> bool {
+        match e {
+            ureq::Error::Timeout(_) | ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => true,
+            ureq::Error::Io(io) => {
+                use std::io::ErrorKind as K;
+                let gone = [
+                    "refused",
+                    "timed out",
+                    "Timeout",
+                    "timeout",
+                    "unreachable",
+                    "No route",
+                    "not known",
+                    "failed to lookup",
+                ];
+                matches!(
+                    io.kind(),
+                    K::ConnectionRefused
+                        | K::TimedOut
+                        | K::HostUnreachable
+                        | K::NetworkUnreachable
+                        | K::AddrNotAvailable
+                        | K::NotConnected
+                ) || gone.iter().any(|g| raw.contains(g))
+                    // A connection closed after earlier answers: the member went away.
+                    || self.answered.load(Ordering::Relaxed)
+            }
+            _ => false,
+        }
+    }
+
     /// The endpoint this client talks to.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
@@ -767,14 +803,9 @@ impl Client {
                 request = request.header("Authorization", token);
             }
             let response = request.send_json(body).map_err(|e| {
-                let message = self.explain(&e.to_string());
-                if matches!(
-                    e,
-                    ureq::Error::Io(_)
-                        | ureq::Error::Timeout(_)
-                        | ureq::Error::HostNotFound
-                        | ureq::Error::ConnectionFailed
-                ) {
+                let raw = e.to_string();
+                let message = self.explain(&raw);
+                if self.unreachable(&e, &raw) {
                     ClientError::Unreachable { endpoint: self.endpoint.clone(), path: p.clone(), message }
                 } else {
                     http_err(p.clone(), message)
