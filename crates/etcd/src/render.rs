@@ -45,13 +45,34 @@ pub fn render_evidence(ev: &EtcdEvidence, markdown: bool, w: &mut dyn Write) -> 
 /// Writes the members and the key statistics in `format`.
 pub fn render_evidence_as(ev: &EtcdEvidence, format: EvidenceFormat, w: &mut dyn Write) -> io::Result<()> {
     let mut tables: Vec<Section> = Vec::new();
+    // One row per member: one given under two URLs (review s44: a three-member cluster read
+    // through two URLs of one member showed four rows) is shown once, with both URLs.
+    let mut also: Vec<(&str, Vec<&str>)> = Vec::new();
+    for s in ev.members.iter().filter_map(|m| m.status.as_ref()) {
+        match also.iter_mut().find(|(id, _)| *id == s.id) {
+            Some((_, urls)) => urls.push(&s.endpoint),
+            None => also.push((&s.id, Vec::new())),
+        }
+    }
+    let mut shown: Vec<&str> = Vec::new();
     let members: Vec<Vec<String>> = ev
         .members
         .iter()
         .filter_map(|m| {
             let s = m.status.as_ref()?;
+            if shown.contains(&s.id.as_str()) {
+                return None;
+            }
+            shown.push(&s.id);
+            let others =
+                also.iter().find(|(id, _)| *id == s.id).map(|(_, urls)| urls.as_slice()).unwrap_or(&[]);
+            let endpoint = if others.is_empty() {
+                s.endpoint.clone()
+            } else {
+                format!("{} (also {})", s.endpoint, others.join(", "))
+            };
             Some(vec![
-                s.endpoint.clone(),
+                endpoint,
                 s.name.clone().unwrap_or_default(),
                 s.id.clone(),
                 s.version.clone(),
@@ -234,6 +255,44 @@ mod tests {
         let mut out = Vec::new();
         render_evidence_as(&odd(), format, &mut out).expect("render");
         String::from_utf8(out).expect("utf-8")
+    }
+
+    /// Review s44: one member given under two URLs was two rows of the Members table, next
+    /// to the note that it was read once.
+    #[test]
+    fn a_member_given_under_two_urls_is_one_row_naming_both() {
+        let member = |endpoint: &str, id: &str| crate::Member {
+            name: endpoint.to_owned(),
+            status: Some(crate::MemberStatus {
+                endpoint: endpoint.to_owned(),
+                id: id.to_owned(),
+                name: None,
+                version: "3.5.16".to_owned(),
+                db_size: 1 << 20,
+                db_size_in_use: None,
+                leader: "0".to_owned(),
+                is_leader: false,
+                raft_term: 2,
+                raft_index: 9,
+                raft_applied_index: None,
+                errors: Vec::new(),
+            }),
+            metrics: None,
+        };
+        let ev = EtcdEvidence {
+            members: vec![
+                member("http://127.0.0.1:23792", "734e2cb8fefb31c2"),
+                member("http://127.0.0.1:23791", "8e9e05c52164694d"),
+                member("http://localhost:23792", "734e2cb8fefb31c2"),
+            ],
+            ..EtcdEvidence::default()
+        };
+        let mut out = Vec::new();
+        render_evidence_as(&ev, EvidenceFormat::Text, &mut out).expect("render");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(text.matches("734e2cb8fefb31c2").count(), 1, "{text}");
+        assert_eq!(text.matches("8e9e05c52164694d").count(), 1, "{text}");
+        assert!(text.contains("http://127.0.0.1:23792 (also http://localhost:23792)"), "{text}");
     }
 
     /// Regression review s20 N2: alarms that could not be read (no leader) were shown as
