@@ -652,3 +652,28 @@ fn a_server_that_never_answers_is_given_up_on_and_named() {
         "{stderr}"
     );
 }
+
+/// Review s44: a scrape of the API server filtered to its admission webhooks' series
+/// (`kubectl get --raw /metrics | grep -E 'build_info|admission_webhook'`) was refused as
+/// "neither a kube-apiserver nor an etcd /metrics scrape", exit 2, and its slow webhook unseen.
+#[test]
+fn a_scrape_of_the_webhook_series_alone_is_read_as_the_api_servers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut scrape = String::from(
+        "kubernetes_build_info{git_version=\"v1.30.2\",major=\"1\",minor=\"30\"} 1\nprocess_start_time_seconds 1.7e+09\n",
+    );
+    let series = "apiserver_admission_webhook_admission_duration_seconds";
+    let labels = "name=\"slow.example.com\",operation=\"CREATE\",rejected=\"false\",type=\"validating\"";
+    // 2,000 calls: the 1,980th (P99) falls in (1, 2.5] s.
+    for (le, n) in [("0.1", 1000), ("0.5", 1800), ("1", 1900), ("2.5", 1990), ("10", 2000), ("+Inf", 2000)] {
+        scrape.push_str(&format!("{series}_bucket{{{labels},le=\"{le}\"}} {n}\n"));
+    }
+    scrape.push_str(&format!("{series}_sum{{{labels}}} 900\n{series}_count{{{labels}}} 2000\n"));
+    std::fs::write(dir.path().join("webhooks.prom"), scrape).expect("write");
+    let out = doctor(dir.path(), &["metrics", "webhooks.prom"]);
+    let stdout = text(&out.stdout);
+    assert_ne!(out.status.code(), Some(2), "{}\n{stdout}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("neither a kube-apiserver"), "{}", text(&out.stderr));
+    assert!(stdout.contains("kube-apiserver 1.30.2"), "{stdout}");
+    assert!(stdout.contains("MET008") && stdout.contains("slow.example.com"), "{stdout}");
+}

@@ -63,6 +63,11 @@ impl Snapshot {
         self.index.contains_key(name)
     }
 
+    /// True when a series whose name starts with `prefix` is present.
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.index.keys().any(|k| k.starts_with(prefix))
+    }
+
     /// The names of every series present, sorted.
     pub fn series_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.index.keys().map(String::as_str).collect();

@@ -105,10 +105,18 @@ pub fn identify(s: &Snapshot) -> Target {
     let build_info = s.series("kubernetes_build_info").next().and_then(|sample| {
         sample.labels.get("git_version").or_else(|| sample.labels.get("gitVersion")).map(str::to_owned)
     });
+    // The request series, or any that only the API server's own stages write (admission and
+    // its webhooks, flow control, the objects it stores): a scrape filtered to the webhooks'
+    // series (`kubectl get --raw /metrics | grep admission_webhook`) is one too (review s44).
     let apiserver = s.has("apiserver_request_total")
         || s.has("apiserver_request_count")
         || s.has("apiserver_request_duration_seconds_bucket")
-        || s.has("apiserver_storage_objects");
+        || s.has("apiserver_storage_objects")
+        || s.has("apiserver_resource_objects")
+        || s.has("apiserver_storage_size_bytes")
+        || s.has("apiserver_current_inflight_requests")
+        || s.has_prefix("apiserver_admission_")
+        || s.has_prefix("apiserver_flowcontrol_");
     if apiserver {
         if let Some(v) = build_info {
             return Target {
