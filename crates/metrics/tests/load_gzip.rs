@@ -69,3 +69,33 @@ fn a_gzip_scrape_cut_short_keeps_the_lines_before_the_cut_and_names_the_cut() {
         Ok(s) => panic!("loaded {} samples from 12 bytes", s.exposition.samples.len()),
     }
 }
+
+/// Review s44: a URL serving a gzip file (`…/metrics.gz`, as `python3 -m http.server` serves
+/// one) was parsed as text: "line is not valid UTF-8 … is it a /metrics scrape?".
+#[test]
+fn a_gzip_scrape_served_at_a_url_is_gunzipped_as_a_file_is() {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let body = gzip(&scrape());
+    std::thread::spawn(move || {
+        if let Some(Ok(mut conn)) = listener.incoming().next() {
+            // Read the request's head, then answer with the gzip bytes as a file download.
+            let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            conn.write_all(head.as_bytes()).expect("head");
+            conn.write_all(&body).expect("body");
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/metrics.gz");
+    let s = metrics::load::load(&url).expect("loads");
+    assert_eq!(s.exposition.samples.len(), 201, "{:?}", s.exposition.errors);
+    assert_eq!(s.exposition.error_count, 0, "{:?}", s.exposition.errors);
+}
