@@ -338,7 +338,7 @@ fn stats_and_diagnose_agree_on_the_time_range_and_the_events_without_a_time() {
         .output()
         .expect("run diagnose");
     let report = text(&diagnose.stdout);
-    assert!(report.contains(&format!("{} events have no timestamp", row[0])), "{report}");
+    assert!(report.contains(&format!("{} events have no usable timestamp", row[0])), "{report}");
 }
 
 /// Runs with its cache in `dir/cache` and no colour (diagnose and query --input use the cache).

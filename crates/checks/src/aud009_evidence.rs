@@ -611,10 +611,12 @@ pub fn evaluate(
     }
     if profile.without_time > 0.0 {
         warn(
-            format!("{} no timestamp", counted(profile.without_time, "event has", "events have")),
+            format!("{} no usable timestamp", counted(profile.without_time, "event has", "events have")),
             format!(
-                "{} of {} events carry neither a stage timestamp nor a TimeGenerated. They are kept and counted \
-                 here, but no time window includes them, so the other checks do not see them.",
+                "{} of {} events carry no stage timestamp or TimeGenerated that can be placed in time: none at \
+                 all, or one outside the years 1678 to 2262 that a timestamp holds (a broken clock; the original \
+                 text is in the raw log). They are kept and counted here, but no time window includes them, so \
+                 the other checks do not see them.",
                 count(profile.without_time),
                 count(profile.events)
             ),
@@ -780,7 +782,7 @@ mod tests {
             DataProfile { events: 37.0, without_time: 37.0, requests: 37.0, reads: 10.0, range: None };
         let out = eval(&ctx, &profile, &[]);
         let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
-        assert!(titles.contains(&"37 events have no timestamp"), "{titles:?}");
+        assert!(titles.contains(&"37 events have no usable timestamp"), "{titles:?}");
         assert!(!titles.iter().any(|t| t.contains("no audit events in the window")), "{titles:?}");
     }
 
@@ -835,7 +837,7 @@ mod tests {
             titles,
             vec![
                 "no get or list requests in the log: reads are missing (kube-audit-admin only?)",
-                "12 events have no timestamp",
+                "12 events have no usable timestamp",
                 "1 gap in the audit log (20m without events)",
             ]
         );
