@@ -969,12 +969,16 @@ fn since_longer_than_the_store_can_hold_reads_everything_instead_of_panicking() 
 /// time: it is outside the range the store holds, and the message says which.
 #[test]
 fn now_outside_the_times_the_store_holds_names_the_range() {
-    for now in ["3000-01-01T00:00:00Z", "1600-05-01"] {
+    // Review s44: the last minutes of 2262-04-11 and the next day were "expected a time".
+    for now in
+        ["3000-01-01T00:00:00Z", "1600-05-01", "2262-04-11T23:59:59Z", "2262-04-12", "1677-09-21T00:00:00Z"]
+    {
         let out = common::doctor_alone("diagnose", &["--now", now, "--fail-on", "never"]);
         common::assert_usage_error(
             &out,
             &format!(
-                "--now: \"{now}\" is outside the times apiserver-doctor can hold (1678-01-01 to 2262-04-11"
+                "--now: \"{now}\" is outside the times apiserver-doctor can hold (1677-09-21T00:12:44Z to \
+                 2262-04-11T23:47:16Z"
             ),
             &now,
         );

@@ -86,3 +86,28 @@ fn simulate_max_file_mib_0_is_refused() {
     assert!(stderr(&out).contains("at least 1 MiB"), "{}", stderr(&out));
     assert!(!common::workspace().join("never-written").exists());
 }
+
+/// Review s44: `--start 2262-04-11T23:00:00Z --duration 1h` wrote events up to 23:59:59, past
+/// the last time a timestamp holds (23:47:16), which then read as events without time.
+#[test]
+fn a_run_past_the_last_time_a_timestamp_holds_is_refused_before_writing() {
+    for (start, duration, says) in [
+        ("2262-04-11T23:00:00Z", "1h", "runs past 2262-04-11T23:47:16Z, the last time a timestamp holds"),
+        ("2262-04-11T23:00:00Z", "100000000d", "runs past 2262-04-11T23:47:16Z"),
+        (
+            "1677-09-21T00:30:00Z",
+            "1h",
+            "is too close to 1677-09-21T00:12:44Z, the first time a timestamp holds",
+        ),
+    ] {
+        let args = ["--out", "never-written", "--start", start, "--duration", duration];
+        let out = doctor_alone("simulate", &args);
+        assert_usage_error(&out, says, &args);
+        assert!(!common::workspace().join("never-written").exists());
+    }
+    // The last whole hour that fits is written.
+    let args =
+        ["--out", "never-written", "--start", "2262-04-11T22:00:00Z", "--duration", "1h", "--nodes", "0"];
+    let out = doctor_alone("simulate", &args);
+    assert!(!stderr(&out).contains("timestamp holds"), "{}", stderr(&out));
+}

@@ -154,6 +154,42 @@ pub fn check(cfg: &Config) -> Result<(), SimulateError> {
     if cfg.scenarios.contains(&Scenario::Healthy) && cfg.scenarios.iter().any(|s| *s != Scenario::Healthy) {
         return Err(SimulateError::Config("`healthy` cannot be combined with other scenarios".to_owned()));
     }
+    check_times_held(cfg.start, cfg.duration_seconds)
+}
+
+/// The events must lie within what a timestamp of the store holds (nanoseconds since 1970 in
+/// 64 bits: 1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z), or they are ingested without time
+/// (review s44: `--start 2262-04-11T23:00:00Z` wrote events to 23:59:59). Requests are received
+/// up to an hour before the window (long watches) and end up to a minute after it.
+fn check_times_held(start: Micros, duration_seconds: i64) -> Result<(), SimulateError> {
+    const MARGIN_BEFORE: i64 = 3_600 * 1_000_000;
+    const MARGIN_AFTER: i64 = 60 * 1_000_000;
+    // The whole seconds at the ends of the range, as they are shown.
+    let (first, last) = (-9_223_372_036_000_000, 9_223_372_036_000_000);
+    let shown = |micros: i64| {
+        chrono::DateTime::from_timestamp_micros(micros)
+            .map_or_else(|| format!("{micros} µs since 1970"), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
+    let end = duration_seconds.checked_mul(1_000_000).and_then(|d| start.checked_add(d));
+    match end.and_then(|e| e.checked_add(MARGIN_AFTER)) {
+        Some(e) if e <= last => {}
+        _ => {
+            return Err(SimulateError::Config(format!(
+                "--start {} with --duration {duration_seconds}s runs past {}, the last time a timestamp holds \
+                 (nanoseconds since 1970 in 64 bits): start earlier or shorten the run",
+                shown(start),
+                shown(last)
+            )));
+        }
+    }
+    if start.checked_sub(MARGIN_BEFORE).is_none_or(|s| s < first) {
+        return Err(SimulateError::Config(format!(
+            "--start {} is too close to {}, the first time a timestamp holds (requests are received up to an \
+             hour before the window): start later",
+            shown(start),
+            shown(first)
+        )));
+    }
     Ok(())
 }
 

@@ -156,6 +156,10 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
     (total > chrono::Duration::zero()).then_some(total)
 }
 
+/// The first and last instants a timestamp of the store holds (nanoseconds since 1970 in
+/// 64 bits), as a user types them.
+pub(crate) const HELD_TIMES: (&str, &str) = ("1677-09-21T00:12:44Z", "2262-04-11T23:47:16Z");
+
 /// Parses `--now`.
 fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
     match engine::Now::parse(text) {
@@ -163,15 +167,30 @@ fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
         Some(engine::Now::At(t)) => Ok(WindowEnd::At(t)),
         Some(engine::Now::Wall) => Ok(WindowEnd::At(chrono::Utc::now())),
         None => {
-            // A well-formed date of a year the store cannot hold: said so, not "expected a time".
-            let year = text.trim().get(..4).filter(|y| y.bytes().all(|b| b.is_ascii_digit()));
-            if let Some(year) = year.and_then(|y| y.parse::<u32>().ok())
-                && !(1678..=2262).contains(&year)
-                && text.trim().as_bytes().get(4) == Some(&b'-')
-            {
+            // A well-formed time the store cannot hold: said so, not "expected a time" (review
+            // s44: 2262-04-11T23:59:59Z, inside the years once given as the range, got the
+            // format message). The range is exact: nanoseconds since 1970 in 64 bits.
+            let trimmed = text.trim();
+            let parsed =
+                chrono::DateTime::parse_from_rfc3339(trimmed).map(|t| t.naive_utc()).ok().or_else(|| {
+                    chrono::NaiveDate::parse_from_str(trimmed, "%Y-%m-%d")
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                });
+            let year = trimmed.get(..4).filter(|y| y.bytes().all(|b| b.is_ascii_digit()));
+            let out_of_range = match parsed {
+                Some(t) => t.and_utc().timestamp_nanos_opt().is_none(),
+                None => {
+                    year.and_then(|y| y.parse::<u32>().ok()).is_some_and(|y| !(1677..=2262).contains(&y))
+                        && trimmed.as_bytes().get(4) == Some(&b'-')
+                }
+            };
+            if out_of_range {
                 anyhow::bail!(
-                    "--now: {text:?} is outside the times apiserver-doctor can hold (1678-01-01 to 2262-04-11, \
-                     nanoseconds since 1970 in 64 bits)"
+                    "--now: {text:?} is outside the times apiserver-doctor can hold ({} to {}, nanoseconds since \
+                     1970 in 64 bits)",
+                    HELD_TIMES.0,
+                    HELD_TIMES.1
                 )
             }
             anyhow::bail!(
