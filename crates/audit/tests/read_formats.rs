@@ -334,6 +334,37 @@ fn nul_bytes_after_the_first_line_cost_only_their_lines_and_utf16_is_named() {
     }
 }
 
+/// Review s44: bytes that are not UTF-8 on line 3 made the whole file "binary data (not UTF-8
+/// text)", its good lines lost and no line named; later in a file they read "invalid unicode
+/// code point", as if a `\u` escape were wrong.
+#[test]
+fn bytes_that_are_not_utf8_after_the_first_line_cost_only_their_line_and_are_named() {
+    let mut bytes = format!("{}\n{}\n", line(0), line(1)).into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe{\"kind\":\"Event\"}\n");
+    bytes.extend(format!("{}\n{}\n", line(2), line(3)).into_bytes());
+    let (f, rows) = read("mixed.log", &bytes);
+    assert_eq!(
+        (f.not_audit.clone(), f.events, rows.num_rows(), f.skipped),
+        (None, 4, 4, 1),
+        "{:?}",
+        messages(&f)
+    );
+    assert_eq!(messages(&f), ["line 3 invalid JSON: a byte that is not UTF-8 text (0xFF) at column 1"]);
+    // Inside a value, past the first 4 KiB: its column, counted in characters.
+    let mut bytes: Vec<u8> = (0..40).flat_map(|i| format!("{}\n", line(i % 10)).into_bytes()).collect();
+    bytes.extend_from_slice(b"{\"kind\":\"Event\",\"auditID\":\"\xc3\xa9\xff\"}\n");
+    let (f, _) = read("late.log", &bytes);
+    assert_eq!(messages(&f), ["line 41 invalid JSON: a byte that is not UTF-8 text (0xFF) at column 29"]);
+    // In the first line the file is binary, and the message says where.
+    let (f, _) = read("first.log", b"{\"kind\":\xff}\n");
+    assert_eq!(
+        f.not_audit.as_deref(),
+        Some(
+            "not an audit format: binary data (a byte that is not UTF-8 text, 0xFF, at byte 9 of the first line)"
+        )
+    );
+}
+
 /// Review s40, item 2: a log truncated in place while its writer went on at its old offset
 /// (logrotate's `copytruncate`) starts with a run of NULs, which made the whole file "binary
 /// data"; zeros a crash left mid-file, glued to the next line, cost that line, unexplained.

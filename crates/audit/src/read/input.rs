@@ -465,8 +465,18 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
             nul + 1
         ));
     }
-    if !valid_utf8_prefix(&head[whole..], at_eof && body.len() <= 4096) {
-        return Detected::NotAudit("not an audit format: binary data (not UTF-8 text)".to_owned());
+    // Bytes that are not UTF-8 after a whole first line leave the file text, as NULs do: the
+    // lines holding them are skipped by number (review s44: two such bytes on line 3 lost the
+    // file's every good line, and the message gave no line).
+    if let Some(bad) = invalid_utf8_at(&head[whole..], at_eof && body.len() <= 4096) {
+        let bad = whole + bad;
+        if memchr::memchr(b'\n', &head[..bad]).is_none() {
+            return Detected::NotAudit(format!(
+                "not an audit format: binary data (a byte that is not UTF-8 text, 0x{:02X}, at byte {} of the first line)",
+                head[bad],
+                bad + 1
+            ));
+        }
     }
     // JSON objects one after another with nothing between them (Firehose writes the CloudWatch
     // payloads it delivers to S3 so, unless told to add newlines): cut apart and read in
@@ -550,9 +560,12 @@ fn first_line_cut(body: &[u8], at_eof: bool) -> bool {
 }
 
 /// True when `b` is UTF-8, allowing a cut multi-byte sequence at the end unless `complete`.
-fn valid_utf8_prefix(b: &[u8], complete: bool) -> bool {
+/// Where `b` stops being UTF-8 text: `None` when it is, or when only its last character is cut
+/// and more follows (`complete` false).
+fn invalid_utf8_at(b: &[u8], complete: bool) -> Option<usize> {
     match std::str::from_utf8(b) {
-        Ok(_) => true,
-        Err(e) => !complete && e.error_len().is_none(),
+        Ok(_) => None,
+        Err(e) if !complete && e.error_len().is_none() => None,
+        Err(e) => Some(e.valid_up_to()),
     }
 }

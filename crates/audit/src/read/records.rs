@@ -179,7 +179,26 @@ fn short(s: &str) -> String {
 
 /// A record's bytes as a `serde_json::Value`.
 fn parse_value(bytes: &[u8]) -> Result<Value, RecordError> {
-    serde_json::from_slice(bytes).map_err(|e| json_error(&e))
+    serde_json::from_slice(bytes).map_err(|e| not_utf8(bytes).unwrap_or_else(|| json_error(&e)))
+}
+
+/// A record that failed to parse because it holds bytes that are not UTF-8 text, named with
+/// the first of them and where it is (review s44: a line starting with 0xFF 0xFE read
+/// "expected value at column 1"). `None` when the record is UTF-8.
+fn not_utf8(text: &[u8]) -> Option<RecordError> {
+    let e = std::str::from_utf8(text).err()?;
+    let at = e.valid_up_to();
+    let line_start = text[..at].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    // Columns count characters, as serde's do.
+    let column = String::from_utf8_lossy(&text[line_start..at]).chars().count() + 1;
+    let line = text[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let byte = text.get(at).copied().unwrap_or_default();
+    let place = if line == 1 {
+        format!("at column {column}")
+    } else {
+        format!("at line {line}, column {column} of the record")
+    };
+    Some((SkipKind::Malformed, format!("invalid JSON: a byte that is not UTF-8 text (0x{byte:02X}) {place}")))
 }
 
 fn json_error(e: &serde_json::Error) -> RecordError {
@@ -188,7 +207,15 @@ fn json_error(e: &serde_json::Error) -> RecordError {
         _ => SkipKind::Malformed,
     };
     let prefix = if kind == SkipKind::Malformed { "invalid JSON: " } else { "" };
-    (kind, format!("{prefix}{}", short(&record_position(&e.to_string()))))
+    // serde says "invalid unicode code point" of bytes that are not UTF-8 as of a `\u` escape
+    // of a lone surrogate: the first is the usual cause (a damaged line), so it is named
+    // (review s44: the message read as a problem with an escape).
+    let message = e.to_string().replacen(
+        "invalid unicode code point",
+        "a byte that is not UTF-8 text (or a \\u escape of no character)",
+        1,
+    );
+    (kind, format!("{prefix}{}", short(&record_position(&message))))
 }
 
 /// serde's " at line L column C" said of the record rather than of the file: its line 1 is
@@ -233,7 +260,7 @@ fn field_error<B: Body + for<'de> serde::Deserialize<'de>>(
     e: &serde_json::Error,
 ) -> RecordError {
     if e.classify() != serde_json::error::Category::Data {
-        return json_error(e);
+        return not_utf8(text).unwrap_or_else(|| json_error(e));
     }
     let mut de = serde_json::Deserializer::from_slice(text);
     let path = match serde_path_to_error::deserialize::<_, RawEvent<'_, B>>(&mut de) {
@@ -433,6 +460,12 @@ impl Collector {
         };
         let skipped = whole - bytes.len();
         if let Err((kind, mut message)) = self.json_record_inner(bytes) {
+            // A record that did not parse and holds bytes that are not UTF-8: those are why.
+            if kind == SkipKind::Malformed
+                && let Some((_, why)) = not_utf8(bytes)
+            {
+                message = why;
+            }
             // serde's column counts from the JSON, not from the start of the line.
             if skipped > 0 && message.contains(" at column ") {
                 message.push_str(&format!(" (after the {skipped}-character timestamp)"));
