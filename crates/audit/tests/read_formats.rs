@@ -365,6 +365,45 @@ fn bytes_that_are_not_utf8_after_the_first_line_cost_only_their_line_and_are_nam
     );
 }
 
+/// Review s44: an EventList or a `records` batch written on one line and cut short (a copy or
+/// download cut off) was one invalid line, and every whole item in it was lost.
+#[test]
+fn a_one_line_list_cut_short_keeps_its_whole_items() {
+    let events: Vec<String> = (0..10).map(line).collect();
+    let list = format!(
+        r#"{{"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [{}]}}"#,
+        events.join(",")
+    );
+    // Cut inside the eighth item: seven are whole.
+    let cut = list.find("id-7").expect("item 8");
+    let (f, rows) = read("list.json", &list.as_bytes()[..cut]);
+    assert_eq!((f.not_audit.clone(), rows.num_rows(), f.skipped), (None, 7, 1), "{:?}", messages(&f));
+    assert!(
+        messages(&f)[0].contains("truncated JSON: the file ends inside array element 8"),
+        "{:?}",
+        messages(&f)
+    );
+    let records: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                r#"{{"category":"kube-audit","properties":{{"log":{}}}}}"#,
+                serde_json::to_string(e).expect("json")
+            )
+        })
+        .collect();
+    let batch = format!(r#"{{"records":[{}]}}"#, records.join(","));
+    let cut = batch.find("id-4").expect("record 5");
+    let (f, rows) = read("records.json", &batch.as_bytes()[..cut]);
+    assert_eq!((f.not_audit.clone(), rows.num_rows(), f.skipped), (None, 4, 1), "{:?}", messages(&f));
+    // Whole, each is read as before; a single event cut short stays one bad line.
+    let (f, rows) = read("whole.json", list.as_bytes());
+    assert_eq!((rows.num_rows(), f.skipped), (10, 0));
+    let (f, rows) = read("one.log", &events[0].as_bytes()[..100]);
+    assert_eq!((rows.num_rows(), f.skipped), (0, 1));
+    assert!(messages(&f)[0].starts_with("line 1 "), "{:?}", messages(&f));
+}
+
 /// Review s40, item 2: a log truncated in place while its writer went on at its old offset
 /// (logrotate's `copytruncate`) starts with a run of NULs, which made the whole file "binary
 /// data"; zeros a crash left mid-file, glued to the next line, cost that line, unexplained.

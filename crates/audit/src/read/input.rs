@@ -496,7 +496,12 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
         // `kubectl logs --timestamps` of an audit log sidecar.
         b'0'..=b'9' if timestamp_prefixed_json(body) => Detected::Container(Container::JsonLines),
         b'{' => match memchr::memchr(b'\n', body) {
-            None if !at_eof => Detected::Container(Container::JsonLines),
+            // A file of one line, cut short: a list document (an `EventList`, a `records`
+            // batch) is read as a document, which keeps the whole items of one cut short
+            // (review s44: a cut one-line EventList lost all of its 33 whole items as one
+            // invalid line); a single event stays a line. A longer file is not judged here: its
+            // first line may be followed by more, which lines read apart.
+            None if at_eof && cut_one_line_list(body) => Detected::Container(Container::JsonDocument),
             None => Detected::Container(Container::JsonLines),
             Some(nl) => match serde_json::from_slice::<serde::de::IgnoredAny>(&body[..nl]) {
                 Ok(_) => Detected::Container(Container::JsonLines),
@@ -506,6 +511,28 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
         },
         _ => super::text::detect_text(body),
     }
+}
+
+/// Whether `body`, a whole file of one line, is a list document (an `EventList`, a `records`
+/// batch, CloudWatch's lists) cut short.
+fn cut_one_line_list(body: &[u8]) -> bool {
+    let cut = match serde_json::from_slice::<serde::de::IgnoredAny>(body.trim_ascii_end()) {
+        Ok(_) => false,
+        Err(e) => e.is_eof(),
+    };
+    if !cut {
+        return false;
+    }
+    let head = &body[..body.len().min(256)];
+    let list_key = crate::raw::scan::first_key(head)
+        .is_some_and(|k| matches!(k, b"records" | b"items" | b"logEvents" | b"events" | b"results"));
+    // The API server's webhook backend writes `{"kind":"EventList","apiVersion":…,"items":[`
+    // (other writers with blanks around the colon).
+    let event_list = memchr::memmem::find_iter(head, br#""kind""#).any(|at| {
+        let rest = head[at + 6..].trim_ascii_start();
+        rest.strip_prefix(b":").is_some_and(|v| v.trim_ascii_start().starts_with(br#""EventList""#))
+    });
+    list_key || event_list
 }
 
 /// Whether the first line of `body` holds a whole JSON value followed by more than
