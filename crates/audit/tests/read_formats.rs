@@ -404,6 +404,29 @@ fn a_one_line_list_cut_short_keeps_its_whole_items() {
     assert!(messages(&f)[0].starts_with("line 1 "), "{:?}", messages(&f));
 }
 
+/// Review s44: a `.zst` written by `pzstd` (a skippable frame first) was "binary data", and
+/// xz, bzip2 and zip files were "binary data (a NUL byte at byte 6 of the first line)".
+#[test]
+fn pzstd_files_are_read_and_other_compressions_are_named_with_their_command() {
+    let good: String = (0..5).map(|i| line(i) + "\n").collect();
+    let mut pz = vec![0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4];
+    pz.extend(zstd::encode_all(good.as_bytes(), 3).expect("zstd"));
+    let (f, rows) = read("pz.zst", &pz);
+    assert_eq!((f.not_audit.clone(), rows.num_rows(), f.skipped), (None, 5, 0), "{:?}", messages(&f));
+    for (name, magic, says) in [
+        (
+            "a.xz",
+            &[0xfd, b'7', b'z', b'X', b'Z', 0x00, 0x00, 0x04][..],
+            "xz-compressed data; decompress it first (xz -dk FILE)",
+        ),
+        ("a.bz2", b"BZh91AY&SY\x00\x01", "bzip2-compressed data; decompress it first (bzip2 -dk FILE)"),
+        ("a.zip", b"PK\x03\x04\x14\x00\x00\x00", "a zip archive; decompress it first (unzip FILE)"),
+    ] {
+        let (f, _) = read(name, magic);
+        assert_eq!(f.not_audit.as_deref(), Some(format!("not an audit format: {says}").as_str()), "{name}");
+    }
+}
+
 /// Review s40, item 2: a log truncated in place while its writer went on at its old offset
 /// (logrotate's `copytruncate`) starts with a run of NULs, which made the whole file "binary
 /// data"; zeros a crash left mid-file, glued to the next line, cost that line, unexplained.

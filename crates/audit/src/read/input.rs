@@ -308,10 +308,32 @@ fn read_past_first_line(r: &mut dyn Read, prefix: &mut Vec<u8>, limit: usize) ->
 pub(super) fn compression_of(magic: &[u8]) -> Compression {
     if magic.starts_with(&[0x1f, 0x8b]) {
         Compression::Gzip
-    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+    } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+        // A skippable frame first (0x184D2A50 to 0x184D2A5F, little-endian), as `pzstd` writes
+        // its files: zstd all the same, its decoder steps over it (review s44: "binary data").
+        || (magic.len() >= 4 && magic[0] & 0xf0 == 0x50 && magic[1..4] == [0x2a, 0x4d, 0x18])
+    {
         Compression::Zstd
     } else {
         Compression::None
+    }
+}
+
+/// A compression or archive the reader does not undo, from its magic bytes, and the command
+/// that undoes it.
+fn other_compression(magic: &[u8]) -> Option<(&'static str, &'static str)> {
+    if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Some(("xz-compressed data", "xz -dk FILE"))
+    } else if magic.starts_with(b"BZh") && magic.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        Some(("bzip2-compressed data", "bzip2 -dk FILE"))
+    } else if magic.starts_with(b"PK\x03\x04") {
+        Some(("a zip archive", "unzip FILE"))
+    } else if magic.starts_with(&[b'7', b'z', 0xbc, 0xaf, 0x27, 0x1c]) {
+        Some(("a 7-Zip archive", "7z x FILE"))
+    } else if magic.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
+        Some(("lz4-compressed data", "lz4 -d FILE"))
+    } else {
+        None
     }
 }
 
@@ -452,6 +474,11 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
             "not an audit format: UTF-16 text; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8)"
                 .to_owned(),
         );
+    }
+    // Compressions this reader does not undo, named with the command that does (review s44:
+    // an xz, bzip2 or zip file was "binary data (a NUL byte at byte 6 of the first line)").
+    if let Some((what, command)) = other_compression(prefix) {
+        return Detected::NotAudit(format!("not an audit format: {what}; decompress it first ({command})"));
     }
     // NUL bytes after a whole first line (a log whose end a crash filled with zeros, a line
     // damaged by one) leave the file text: its lines are read and those holding NULs skipped
