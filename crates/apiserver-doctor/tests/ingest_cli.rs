@@ -1286,3 +1286,29 @@ fn diagnose_says_how_many_skipped_records_it_did_not_list() {
         );
     }
 }
+
+/// Review s44 (ingest): `stats -o json` wrote times cut to microseconds, so the `last` of a
+/// log whose last event is at `…09.9999999Z` (Azure's 7 digits) fell before that event, and a
+/// query up to it missed it.
+#[test]
+fn stats_json_gives_every_digit_of_the_first_and_last_times() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let event = |id: &str, t: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"requestReceivedTimestamp":"{t}","stageTimestamp":"{t}"}}"#
+        )
+    };
+    let log = format!(
+        "{}\n{}\n",
+        event("a", "2024-03-01T10:00:00.0000001Z"),
+        event("b", "2024-03-01T10:00:09.9999999Z")
+    );
+    std::fs::write(dir.path().join("last7.log"), log).expect("write");
+    let out = run(&["ingest", "last7.log", "--store", "s"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json = run(&["stats", "--store", "s", "-o", "json"], dir.path());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    assert_eq!(doc["time_range"]["first"], "2024-03-01T10:00:00.000000100Z", "{doc}");
+    assert_eq!(doc["time_range"]["last"], "2024-03-01T10:00:09.999999900Z", "{doc}");
+    assert_eq!(doc["requests_received"]["last"], "2024-03-01T10:00:09.999999900Z", "{doc}");
+}

@@ -86,7 +86,16 @@ fn json(store: &Store, clients: &[(String, u64)], damaged: Option<String>) -> se
     use serde_json::{Value, json};
     let manifest = store.manifest();
     let t: Counts = manifest.totals();
-    let at = |ns: Option<i64>| ns.map_or(Value::Null, |ns| Value::String(time(Some(ns))));
+    // Every digit stored (review s44: cut to microseconds, `last` fell before the last event
+    // of a log with 7-digit times, and a query up to it missed that event).
+    let at = |ns: Option<i64>| {
+        ns.map_or(Value::Null, |ns| {
+            Value::String(
+                chrono::DateTime::from_timestamp_nanos(ns)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            )
+        })
+    };
     let range = |min: Option<i64>, max: Option<i64>| json!({"first": at(min), "last": at(max)});
     let times = store.time_ranges();
     let (time_range, received, without_event_time) = match &times {
