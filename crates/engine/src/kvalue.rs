@@ -64,7 +64,8 @@ pub fn format_real(v: f64) -> String {
 }
 
 /// Parses the datetime forms Kusto accepts: ISO 8601 / RFC 3339 with 0 to 9 fractional digits,
-/// with or without `T`, `Z` or an offset, a date alone, and RFC 822 (`Sat, 8 Nov 2014 15:05:02 GMT`).
+/// with or without `T`, `Z` or an offset, a date alone, month first (`02/17/2016 08:40:00`, as
+/// .NET's invariant culture reads it), and RFC 822 (`Sat, 8 Nov 2014 15:05:02 GMT`).
 /// Returns nanoseconds since the epoch.
 pub fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -82,12 +83,16 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%d %H:%M",
         "%Y/%m/%d %H:%M:%S%.f",
+        // Month first, as .NET's invariant culture (Kusto's) reads `02/17/2016 08:40:00`:
+        // Kusto's own parse example relies on it (review s44).
+        "%m/%d/%Y %H:%M:%S%.f",
+        "%m/%d/%Y %H:%M",
     ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(body, fmt) {
             return dt.and_utc().timestamp_nanos_opt().map(|n| n - offset_secs * NANOS_PER_SEC);
         }
     }
-    for fmt in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"] {
+    for fmt in ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%m/%d/%Y"] {
         if let Ok(d) = NaiveDate::parse_from_str(body, fmt) {
             return d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_nanos_opt();
         }

@@ -2846,7 +2846,22 @@ impl Planner<'_> {
                             .ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?,
                         None => KType::String,
                     };
-                    pattern.push_str("(.*?)");
+                    // A number or a bool is matched by what can be one, as Kusto's parse
+                    // translates it (`long` to digits), so `n:long *` takes the whole number,
+                    // not the empty text a lazy group would (review s44: `parse RequestUri with *
+                    // "limit=" lim:long *` gave null on every row).
+                    // Relaxed lets a column that is not of its type match anything (and be null).
+                    let typed = match ty {
+                        KType::Long | KType::Int => Some(r"-?\d+"),
+                        KType::Real => Some(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"),
+                        KType::Bool => Some(r"(?i:true|false)"),
+                        _ => None,
+                    };
+                    match typed {
+                        Some(t) if kind == "relaxed" => pattern.push_str(&format!("({t}|.*?)")),
+                        Some(t) => pattern.push_str(&format!("({t})")),
+                        None => pattern.push_str("(.*?)"),
+                    }
                     cols.push((name.name.clone(), ty));
                 }
             }
@@ -2878,6 +2893,19 @@ impl Planner<'_> {
         }
         if p.filter {
             rel = ops::filter(rel, matched)?;
+        } else if kind != "relaxed" {
+            // simple and regex match strictly: unless every typed column converts, none is set
+            // (review s44: `b=xx` for a long left the other columns filled, as relaxed does).
+            items = items
+                .into_iter()
+                .map(|(name, v)| {
+                    let Value::Expr(te) = v else { return Ok((name, v)) };
+                    let e = datafusion::logical_expr::when(matched.clone(), te.expr)
+                        .otherwise(value::null_of(te.ty))
+                        .map_err(internal)?;
+                    Ok((name, Value::expr(e, te.ty)))
+                })
+                .collect::<R<Vec<_>>>()?;
         }
         ops::set_columns(rel, items)
     }
