@@ -1552,34 +1552,43 @@ impl Planner<'_> {
         let u = udfs();
         match op {
             ListOp::In | ListOp::NotIn => {
-                if values.is_empty() {
-                    return Ok(Value::expr(lit(op == ListOp::NotIn), KType::Bool));
+                // A dynamic value of the row (`User.groups`, an `extend`ed array) contributes
+                // its elements, as Kusto flattens it (review s44: `"system:masters" in
+                // (User.groups)` was false on every row); a dynamic that is no array, itself.
+                let (arrays, values): (Vec<Value>, Vec<Value>) =
+                    values.into_iter().partition(|v| v.ty().is_dynamic());
+                let x_json = to_json(&x);
+                let x_text = to_string(x.clone()).expr;
+                let mut found: Option<DfExpr> = None;
+                for a in &arrays {
+                    let has = convert(
+                        Value::expr(
+                            call(&u.dyn_op, vec![lit("set_has_element"), to_json(a), x_json.clone()]),
+                            KType::Dynamic,
+                        ),
+                        KType::Bool,
+                    )
+                    .expr;
+                    let same = to_string(a.clone()).expr.eq(x_text.clone());
+                    let term = coalesce(vec![has, lit(false)]).or(coalesce(vec![same, lit(false)]));
+                    found = Some(match found {
+                        Some(f) => f.or(term),
+                        None => term,
+                    });
                 }
-                let target = values.iter().fold(None, |acc: Option<KType>, v| {
-                    let t = v.ty();
-                    Some(match acc {
-                        None => t,
-                        Some(a) if a == t => a,
-                        Some(a) if a.is_numeric() && t.is_numeric() => {
-                            if a == KType::Real || t == KType::Real { KType::Real } else { KType::Long }
-                        }
-                        Some(_) => KType::String,
-                    })
-                });
-                let target = match target {
-                    Some(t) if t.is_dynamic() => KType::String,
-                    Some(KType::Int) => KType::Long,
-                    Some(t) => t,
-                    None => KType::String,
-                };
-                let x = convert(x, target).expr;
-                let list: Vec<DfExpr> = values.into_iter().map(|v| convert(v, target).expr).collect();
-                let (x, list) = if matches!(target, KType::DateTime | KType::TimeSpan) {
-                    (value::nanos(x), list.into_iter().map(value::nanos).collect())
-                } else {
-                    (x, list)
-                };
-                Ok(Value::expr(value::in_list(x, list, op == ListOp::NotIn), KType::Bool))
+                if let Some(in_arrays) = found {
+                    let in_values = if values.is_empty() {
+                        lit(false)
+                    } else {
+                        let Value::Expr(te) = self.in_scalars(ListOp::In, x, values)? else {
+                            return Err(internal("in"));
+                        };
+                        coalesce(vec![te.expr, lit(false)])
+                    };
+                    let e = in_arrays.or(in_values);
+                    return Ok(Value::expr(if op == ListOp::NotIn { not(e) } else { e }, KType::Bool));
+                }
+                self.in_scalars(op, x, values)
             }
             ListOp::InCi | ListOp::NotInCi => {
                 let mut args = vec![to_string(x).expr];
@@ -1594,6 +1603,42 @@ impl Planner<'_> {
                 Ok(Value::expr(call(f, args), KType::Bool))
             }
         }
+    }
+
+    /// `x in (a, b, …)` (or `!in`) of values that are not dynamic: compared at their common type.
+    fn in_scalars(&self, op: ListOp, x: Value, values: Vec<Value>) -> R<Value> {
+        if values.is_empty() {
+            return Ok(Value::expr(lit(op == ListOp::NotIn), KType::Bool));
+        }
+        let target = values.iter().fold(None, |acc: Option<KType>, v| {
+            let t = v.ty();
+            Some(match acc {
+                None => t,
+                Some(a) if a == t => a,
+                Some(a) if a.is_numeric() && t.is_numeric() => {
+                    if a == KType::Real || t == KType::Real {
+                        KType::Real
+                    } else {
+                        KType::Long
+                    }
+                }
+                Some(_) => KType::String,
+            })
+        });
+        let target = match target {
+            Some(t) if t.is_dynamic() => KType::String,
+            Some(KType::Int) => KType::Long,
+            Some(t) => t,
+            None => KType::String,
+        };
+        let x = convert(x, target).expr;
+        let list: Vec<DfExpr> = values.into_iter().map(|v| convert(v, target).expr).collect();
+        let (x, list) = if matches!(target, KType::DateTime | KType::TimeSpan) {
+            (value::nanos(x), list.into_iter().map(value::nanos).collect())
+        } else {
+            (x, list)
+        };
+        Ok(Value::expr(value::in_list(x, list, op == ListOp::NotIn), KType::Bool))
     }
 
     /// Plans a tabular expression inside a scalar one (`toscalar`, `in`): its time filter and
