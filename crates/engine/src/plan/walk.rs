@@ -2642,7 +2642,7 @@ impl Planner<'_> {
                     Ok(Value::expr(call(&u.start_of, vec![dt, lit(unit), lit(offset)]), KType::DateTime))
                 } else {
                     // The last tick (100 ns) of the period.
-                    let next = call(&u.start_of, vec![dt, lit(unit), lit(offset + 1)]);
+                    let next = call(&u.start_of, vec![dt, lit(unit), lit(offset.saturating_add(1))]);
                     Ok(Value::expr(
                         value::datetime_from_nanos(value::nanos(next) - lit(100i64)),
                         KType::DateTime,
@@ -2717,6 +2717,16 @@ impl Planner<'_> {
                 let real = convert(v.clone(), KType::Real).expr;
                 use datafusion::prelude as p;
                 Ok(match f {
+                    // The one long (or int) without an absolute value is null, not an error
+                    // that stops the query (review s44).
+                    "abs" if matches!(v.ty(), KType::Long | KType::Int) => {
+                        let x = texpr(v.clone()).expr;
+                        let min = if v.ty() == KType::Long { lit(i64::MIN) } else { lit(i32::MIN) };
+                        let e = datafusion::logical_expr::when(x.clone().eq(min), value::null_of(v.ty()))
+                            .otherwise(p::abs(x))
+                            .map_err(internal)?;
+                        Value::expr(e, v.ty())
+                    }
                     "abs" if v.ty().is_numeric() => Value::expr(p::abs(texpr(v.clone()).expr), v.ty()),
                     "abs" => Value::expr(p::abs(real), KType::Real),
                     // DataFusion's sqrt fails the whole query on a negative number; Kusto

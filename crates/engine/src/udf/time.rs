@@ -435,13 +435,17 @@ fn start_of_unit(ns: i64, unit: &str, offset: i64) -> Option<i64> {
     let d = civil(ns);
     let midnight =
         |date: NaiveDate| date.and_hms_opt(0, 0, 0).and_then(|t| t.and_utc().timestamp_nanos_opt());
+    // Checked: a start before the first time a datetime holds (or an end after the last) is
+    // null, never wrapped around to the other end of the range (review s44:
+    // `startofweek(datetime(1677-09-22))` gave 2262-04-09, and panicked in a debug build).
+    let floor = |unit_ns: i64| ns.div_euclid(unit_ns).checked_add(offset)?.checked_mul(unit_ns);
     match unit {
-        "day" => Some(ns.div_euclid(NS_PER_DAY) * NS_PER_DAY + offset * NS_PER_DAY),
-        "hour" => Some(ns.div_euclid(3_600_000_000_000) * 3_600_000_000_000 + offset * 3_600_000_000_000),
+        "day" => floor(NS_PER_DAY),
+        "hour" => floor(3_600_000_000_000),
         "week" => {
             let day = ns.div_euclid(NS_PER_DAY);
             let sunday = day - (day + 4).rem_euclid(7);
-            Some((sunday + 7 * offset) * NS_PER_DAY)
+            sunday.checked_add(offset.checked_mul(7)?)?.checked_mul(NS_PER_DAY)
         }
         "month" => {
             let total = i64::from(d.year()) * 12 + i64::from(d.month0()) + offset;
