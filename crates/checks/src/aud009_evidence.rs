@@ -614,7 +614,7 @@ pub fn evaluate(
             format!("{} no usable timestamp", counted(profile.without_time, "event has", "events have")),
             format!(
                 "{} of {} events carry no stage timestamp or TimeGenerated that can be placed in time: none at \
-                 all, or one outside the years 1678 to 2262 that a timestamp holds (a broken clock; the original \
+                 all, or one outside 1677-09-21 to 2262-04-11, the times a timestamp holds (a broken clock; the original \
                  text is in the raw log). They are kept and counted here, but no time window includes them, so \
                  the other checks do not see them.",
                 count(profile.without_time),
