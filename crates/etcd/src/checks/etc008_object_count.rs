@@ -211,10 +211,20 @@ mod tests {
         assert!(!text.contains("awk '{print $1}'"), "{text}");
         assert!(text.contains("| xargs -r -n 100 kubectl delete jobs.batch -n reporting"), "{text}");
         assert!(text.contains("Cap the count in namespace reporting"), "{text}");
-        assert!(text.contains("namespace: reporting\n"), "{text}");
+        assert!(text.contains("namespace: \"reporting\"\n"), "{text}");
         assert!(text.contains("count/jobs.batch: \"13200\""), "{text}");
         assert!(text.contains("# 12,000 of them are in reporting now: this cap (13,200)"), "{text}");
         assert!(!text.contains("NAMESPACE"), "{text}");
+        // A namespace YAML would read as a number is quoted.
+        let mut b = KeyStatsBuilder::new("/registry", 5);
+        for i in 0..12_000 {
+            b.add(&format!("/registry/jobs/123/job-{i}"), 100);
+        }
+        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        let text: String = out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect();
+        assert!(text.contains("namespace: \"123\"\n"), "{text}");
         // Spread over namespaces: every namespace, and the quota left to fill in.
         let mut b = KeyStatsBuilder::new("/registry", 5);
         for i in 0..12_000 {

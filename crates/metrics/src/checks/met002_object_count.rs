@@ -275,8 +275,9 @@ kubectl get {quoted} {scope_flag} --sort-by=.metadata.creationTimestamp \\\n  \
         ),
         Some((ns, count)) => {
             let hard = count.saturating_mul(11).div_ceil(10).div_ceil(100).saturating_mul(100).max(100);
-            let namespace =
-                if plain_name(ns) { ns.to_owned() } else { findings::text::double_quoted_literal(ns) };
+            // Quoted whatever it is: a namespace named `123` or `yes` would read as a number or
+            // a boolean in YAML, and kubectl would refuse the quota.
+            let namespace = findings::text::double_quoted_literal(ns);
             (
                 format!("Cap the count in namespace {ns} with a ResourceQuota"),
                 format!(
