@@ -613,7 +613,6 @@ fn first_line_cut(body: &[u8], at_eof: bool) -> bool {
     objects > 0 && objects * 2 > judged
 }
 
-/// True when `b` is UTF-8, allowing a cut multi-byte sequence at the end unless `complete`.
 /// Where `b` stops being UTF-8 text: `None` when it is, or when only its last character is cut
 /// and more follows (`complete` false).
 fn invalid_utf8_at(b: &[u8], complete: bool) -> Option<usize> {
