@@ -10,6 +10,20 @@
 //! less, so the CSV reader reads none of a file's display dates once a row proves the file
 //! day-first (`read::text`, `DisplayDates`).
 
+/// The first and last whole seconds a stored timestamp holds (nanoseconds since 1970 in 64
+/// bits): 1677-09-21T00:12:44Z and 2262-04-11T23:47:16Z, seconds since 1970. A time outside
+/// them is stored null.
+pub const HELD_SECONDS: (i64, i64) = (-9_223_372_036, 9_223_372_036);
+
+/// [`HELD_SECONDS`] as a user types them.
+pub fn held_times() -> (String, String) {
+    let shown = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .map_or_else(|| format!("{secs} s since 1970"), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+    };
+    (shown(HELD_SECONDS.0), shown(HELD_SECONDS.1))
+}
+
 /// Why a timestamp string could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadTimestamp;
@@ -282,6 +296,16 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 mod tests {
     use super::*;
     use chrono::DateTime;
+
+    #[test]
+    fn the_held_times_are_the_last_whole_seconds_the_parser_stores() {
+        let (first, last) = held_times();
+        assert_eq!((first.as_str(), last.as_str()), ("1677-09-21T00:12:44Z", "2262-04-11T23:47:16Z"));
+        assert_eq!(parse_nanos(&first), Ok(Some(HELD_SECONDS.0 * 1_000_000_000)));
+        assert_eq!(parse_nanos(&last), Ok(Some(HELD_SECONDS.1 * 1_000_000_000)));
+        assert_eq!(parse_nanos("2262-04-11T23:47:17Z"), Ok(None));
+        assert_eq!(parse_nanos("1677-09-21T00:12:43Z"), Ok(None));
+    }
 
     fn chrono_nanos(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).expect("valid rfc3339").timestamp_nanos_opt().expect("in range")

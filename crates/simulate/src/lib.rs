@@ -164,8 +164,9 @@ pub fn check(cfg: &Config) -> Result<(), SimulateError> {
 fn check_times_held(start: Micros, duration_seconds: i64) -> Result<(), SimulateError> {
     const MARGIN_BEFORE: i64 = 3_600 * 1_000_000;
     const MARGIN_AFTER: i64 = 60 * 1_000_000;
-    // The whole seconds at the ends of the range, as they are shown.
-    let (first, last) = (-9_223_372_036_000_000, 9_223_372_036_000_000);
+    let (first, last) =
+        (audit::timestamp::HELD_SECONDS.0 * 1_000_000, audit::timestamp::HELD_SECONDS.1 * 1_000_000);
+    let (first_shown, last_shown) = audit::timestamp::held_times();
     let shown = |micros: i64| {
         chrono::DateTime::from_timestamp_micros(micros)
             .map_or_else(|| format!("{micros} µs since 1970"), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -178,7 +179,7 @@ fn check_times_held(start: Micros, duration_seconds: i64) -> Result<(), Simulate
                 "--start {} with --duration {duration_seconds}s runs past {}, the last time a timestamp holds \
                  (nanoseconds since 1970 in 64 bits): start earlier or shorten the run",
                 shown(start),
-                shown(last)
+                last_shown
             )));
         }
     }
@@ -187,7 +188,7 @@ fn check_times_held(start: Micros, duration_seconds: i64) -> Result<(), Simulate
             "--start {} is too close to {}, the first time a timestamp holds (requests are received up to an \
              hour before the window): start later",
             shown(start),
-            shown(first)
+            first_shown
         )));
     }
     Ok(())

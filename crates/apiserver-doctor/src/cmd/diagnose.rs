@@ -156,10 +156,6 @@ pub fn parse_duration(text: &str) -> Option<chrono::Duration> {
     (total > chrono::Duration::zero()).then_some(total)
 }
 
-/// The first and last instants a timestamp of the store holds (nanoseconds since 1970 in
-/// 64 bits), as a user types them.
-pub(crate) const HELD_TIMES: (&str, &str) = ("1677-09-21T00:12:44Z", "2262-04-11T23:47:16Z");
-
 /// Parses `--now`.
 fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
     match engine::Now::parse(text) {
@@ -186,11 +182,10 @@ fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
                 }
             };
             if out_of_range {
+                let (first, last) = audit::timestamp::held_times();
                 anyhow::bail!(
-                    "--now: {text:?} is outside the times apiserver-doctor can hold ({} to {}, nanoseconds since \
-                     1970 in 64 bits)",
-                    HELD_TIMES.0,
-                    HELD_TIMES.1
+                    "--now: {text:?} is outside the times apiserver-doctor can hold ({first} to {last}, nanoseconds \
+                     since 1970 in 64 bits)"
                 )
             }
             anyhow::bail!(

@@ -1576,19 +1576,14 @@ impl Planner<'_> {
                         None => term,
                     });
                 }
-                if let Some(in_arrays) = found {
-                    let in_values = if values.is_empty() {
-                        lit(false)
-                    } else {
-                        let Value::Expr(te) = self.in_scalars(ListOp::In, x, values)? else {
-                            return Err(internal("in"));
-                        };
-                        coalesce(vec![te.expr, lit(false)])
-                    };
-                    let e = in_arrays.or(in_values);
-                    return Ok(Value::expr(if op == ListOp::NotIn { not(e) } else { e }, KType::Bool));
-                }
-                self.in_scalars(op, x, values)
+                let e = match found {
+                    Some(in_arrays) => {
+                        let e = in_arrays.or(coalesce(vec![in_scalars(x, values, false), lit(false)]));
+                        if op == ListOp::NotIn { not(e) } else { e }
+                    }
+                    None => in_scalars(x, values, op == ListOp::NotIn),
+                };
+                Ok(Value::expr(e, KType::Bool))
             }
             ListOp::InCi | ListOp::NotInCi => {
                 let mut args = vec![to_string(x).expr];
@@ -1603,42 +1598,6 @@ impl Planner<'_> {
                 Ok(Value::expr(call(f, args), KType::Bool))
             }
         }
-    }
-
-    /// `x in (a, b, …)` (or `!in`) of values that are not dynamic: compared at their common type.
-    fn in_scalars(&self, op: ListOp, x: Value, values: Vec<Value>) -> R<Value> {
-        if values.is_empty() {
-            return Ok(Value::expr(lit(op == ListOp::NotIn), KType::Bool));
-        }
-        let target = values.iter().fold(None, |acc: Option<KType>, v| {
-            let t = v.ty();
-            Some(match acc {
-                None => t,
-                Some(a) if a == t => a,
-                Some(a) if a.is_numeric() && t.is_numeric() => {
-                    if a == KType::Real || t == KType::Real {
-                        KType::Real
-                    } else {
-                        KType::Long
-                    }
-                }
-                Some(_) => KType::String,
-            })
-        });
-        let target = match target {
-            Some(t) if t.is_dynamic() => KType::String,
-            Some(KType::Int) => KType::Long,
-            Some(t) => t,
-            None => KType::String,
-        };
-        let x = convert(x, target).expr;
-        let list: Vec<DfExpr> = values.into_iter().map(|v| convert(v, target).expr).collect();
-        let (x, list) = if matches!(target, KType::DateTime | KType::TimeSpan) {
-            (value::nanos(x), list.into_iter().map(value::nanos).collect())
-        } else {
-            (x, list)
-        };
-        Ok(Value::expr(value::in_list(x, list, op == ListOp::NotIn), KType::Bool))
     }
 
     /// Plans a tabular expression inside a scalar one (`toscalar`, `in`): its time filter and
@@ -3483,4 +3442,41 @@ fn preview(names: &[String]) -> String {
     let shown: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
     let more = names.len().saturating_sub(shown.len());
     if more > 0 { format!("{}, … ({more} more)", shown.join(", ")) } else { shown.join(", ") }
+}
+
+/// `x in (a, b, …)` (`!in` when `negated`) of values that are not dynamic, compared at their
+/// common type.
+fn in_scalars(x: Value, values: Vec<Value>, negated: bool) -> DfExpr {
+    if values.is_empty() {
+        return lit(negated);
+    }
+    let target = values.iter().fold(None, |acc: Option<KType>, v| {
+        let t = v.ty();
+        Some(match acc {
+            None => t,
+            Some(a) if a == t => a,
+            Some(a) if a.is_numeric() && t.is_numeric() => {
+                if a == KType::Real || t == KType::Real {
+                    KType::Real
+                } else {
+                    KType::Long
+                }
+            }
+            Some(_) => KType::String,
+        })
+    });
+    let target = match target {
+        Some(t) if t.is_dynamic() => KType::String,
+        Some(KType::Int) => KType::Long,
+        Some(t) => t,
+        None => KType::String,
+    };
+    let x = convert(x, target).expr;
+    let list: Vec<DfExpr> = values.into_iter().map(|v| convert(v, target).expr).collect();
+    let (x, list) = if matches!(target, KType::DateTime | KType::TimeSpan) {
+        (value::nanos(x), list.into_iter().map(value::nanos).collect())
+    } else {
+        (x, list)
+    };
+    value::in_list(x, list, negated)
 }

@@ -199,14 +199,18 @@ mod tests {
     /// new Job there at once.
     #[test]
     fn etc008_remedies_act_in_the_one_namespace_that_holds_them_all() {
-        let mut b = KeyStatsBuilder::new("/registry", 5);
-        for i in 0..12_000 {
-            b.add(&format!("/registry/jobs/reporting/job-{i}"), 100);
-        }
-        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
-        let mut out = Vec::new();
-        run(&ev, &Thresholds::default(), &mut out);
-        let text: String = out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect();
+        // The remedies' titles and bodies for 12,000 Jobs, the i-th in namespace `ns(i)`.
+        let remedies = |ns: &dyn Fn(u32) -> String| -> String {
+            let mut b = KeyStatsBuilder::new("/registry", 5);
+            for i in 0..12_000 {
+                b.add(&format!("/registry/jobs/{}/job-{i}", ns(i)), 100);
+            }
+            let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+            let mut out = Vec::new();
+            run(&ev, &Thresholds::default(), &mut out);
+            out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect()
+        };
+        let text = remedies(&|_| "reporting".to_owned());
         assert!(!text.contains(" -A "), "{text}");
         assert!(!text.contains("awk '{print $1}'"), "{text}");
         assert!(text.contains("| xargs -r -n 100 kubectl delete jobs.batch -n reporting"), "{text}");
@@ -216,24 +220,10 @@ mod tests {
         assert!(text.contains("# 12,000 of them are in reporting now: this cap (13,200)"), "{text}");
         assert!(!text.contains("NAMESPACE"), "{text}");
         // A namespace YAML would read as a number is quoted.
-        let mut b = KeyStatsBuilder::new("/registry", 5);
-        for i in 0..12_000 {
-            b.add(&format!("/registry/jobs/123/job-{i}"), 100);
-        }
-        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
-        let mut out = Vec::new();
-        run(&ev, &Thresholds::default(), &mut out);
-        let text: String = out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect();
+        let text = remedies(&|_| "123".to_owned());
         assert!(text.contains("namespace: \"123\"\n"), "{text}");
         // Spread over namespaces: every namespace, and the quota left to fill in.
-        let mut b = KeyStatsBuilder::new("/registry", 5);
-        for i in 0..12_000 {
-            b.add(&format!("/registry/jobs/ns{}/job-{i}", i % 3), 100);
-        }
-        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
-        let mut out = Vec::new();
-        run(&ev, &Thresholds::default(), &mut out);
-        let text: String = out[0].remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect();
+        let text = remedies(&|i| format!("ns{}", i % 3));
         assert!(text.contains("namespace: NAMESPACE\n"), "{text}");
         assert!(text.contains("more than the objects there now"), "{text}");
         assert!(!text.contains("awk '{print $1}'"), "{text}");
