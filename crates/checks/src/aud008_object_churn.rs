@@ -36,10 +36,18 @@ threshold is reported as information, "too short a window to project", and the f
 no hourly rate as a measure.
 
 Left out: `events` (they expire after the API server's `--event-ttl` without a delete request),
-subresources (`pods/binding`, `pods/eviction`, `serviceaccounts/token`) and the review
-resources (`tokenreviews`, `subjectaccessreviews`, …), which are never stored. When the
+subresources (`pods/binding`, `pods/eviction`, `serviceaccounts/token`), the review
+resources (`tokenreviews`, `subjectaccessreviews`, …) and dry runs (`?dryRun=All`, as
+`kubectl apply --dry-run=server` sends), which are never stored. When the
 window holds `deletecollection` calls on the resource, the net count is unknown (one call
 deletes many objects) and the finding stays informational.
+
+Deletes are counted per object, not per call. A pod is deleted in two calls: the graceful
+DELETE (a controller, kubectl, an eviction) and, once its containers have stopped, its node's
+kubelet's final DELETE; per pod name the other identities' deletes count, and the kubelet's only
+when there is none in the window. `namespaces` are counted cluster-wide: the API server names a
+namespace as its own namespace in the delete request (`/api/v1/namespaces/NAME`), not in the
+create.
 
 ## Why it matters
 
@@ -81,16 +89,33 @@ the quota is marked *review first*.
 const NOT_LEAKS: &str = r#""events", "tokenreviews", "subjectaccessreviews", "selfsubjectaccessreviews", "localsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews""#;
 
 /// Creates minus deletes per resource and namespace.
+///
+/// - A dry run (`?dryRun=All`: `kubectl apply --dry-run=server`, CI validating manifests)
+///   stores nothing, and is left out (review s46, item 2).
+/// - `namespaces` are cluster-scoped, but the API server names a namespace's own name as the
+///   namespace of a request to `/api/v1/namespaces/NAME`: its delete, not its create (which is
+///   a POST to `/api/v1/namespaces`). Both are counted cluster-wide (review s46, item 3).
+/// - A pod is deleted in two calls: the graceful DELETE (by a controller, kubectl, the
+///   eviction API) sets its deletion timestamp, and once its containers have stopped the
+///   node's kubelet DELETEs it for good (kubelet `status_manager.go`). Per pod name, the deletes
+///   by other identities are counted, and the kubelet's only when there is none (the graceful
+///   one fell before the window, or was an eviction): counted twice, 290 deleted pods hid 310
+///   created and never deleted (review s46, item 5). A name recreated in the window (a
+///   StatefulSet's pod) is counted once per graceful delete.
 pub fn query(ctx: &AuditContext) -> String {
     format!(
         "{}\n| where Verb in (\"create\", \"delete\", \"deletecollection\")\n\
-         | extend Resource = tostring(ObjectRef.resource), ApiGroup = tostring(ObjectRef.apiGroup), \
-         Namespace = tostring(ObjectRef.namespace), Code = toint(ResponseStatus.code), Client = {CLIENT_KQL}\n\
+         | extend Resource = tostring(ObjectRef.resource), ApiGroup = tostring(ObjectRef.apiGroup), Code = toint(ResponseStatus.code)\n\
          | where isempty(tostring(ObjectRef.subresource)) and Resource != \"\" and Resource !in ({NOT_LEAKS})\n\
-         | where Code >= 200 and Code < 300\n\
-         | summarize Creates = countif(Verb == \"create\"), Deletes = countif(Verb == \"delete\"), \
-         DeleteCollections = countif(Verb == \"deletecollection\"), \
-         Creators = make_set_if(Client, Verb == \"create\", 5) by ApiGroup, Resource, Namespace\n\
+         | where Code >= 200 and Code < 300 and RequestUri !contains \"dryRun=\"\n\
+         | extend Namespace = iff(Resource == \"namespaces\" and ApiGroup == \"\", \"\", tostring(ObjectRef.namespace)), \
+         Creator = iff(Verb == \"create\", {CLIENT_KQL}, \"\"), \
+         ByKubelet = Resource == \"pods\" and ApiGroup == \"\" and tostring(User.username) startswith \"system:node:\"\n\
+         | summarize Creates = countif(Verb == \"create\"), Deletes = countif(Verb == \"delete\" and not(ByKubelet)), \
+         KubeletDeletes = countif(Verb == \"delete\" and ByKubelet), DeleteCollections = countif(Verb == \"deletecollection\") \
+         by ApiGroup, Resource, Namespace, Name = tostring(ObjectRef.name), Creator\n\
+         | summarize Creates = sum(Creates), Deletes = sum(iff(Deletes > 0, Deletes, KubeletDeletes)), \
+         DeleteCollections = sum(DeleteCollections), Creators = make_set_if(Creator, Creates > 0, 5) by ApiGroup, Resource, Namespace\n\
          | extend Net = Creates - Deletes\n\
          | where Net > 0\n\
          | order by Net desc, ApiGroup asc, Resource asc, Namespace asc",

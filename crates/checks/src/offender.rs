@@ -10,7 +10,9 @@ use remedy::{ApfSubject, ClientPattern, ResourceRule, ThrottlePlan, throttle_rem
 use crate::aud004_expensive_lists::ClientLists;
 use crate::audit::{AuditContext, CheckError, QueryRunner, VersionSource, run_few};
 use crate::client::{CLIENT_KQL, PRODUCT_KQL};
-use crate::kql::{LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, USER_NAME, string_literal};
+use crate::kql::{
+    IMPERSONATOR, LATENCY_MS, NOT_LONG_RUNNING, RESOURCE, USER_GROUPS, USER_NAME, string_literal,
+};
 use crate::table::ResultTable;
 
 /// Checks whose client findings name an offender, in the order they are trusted.
@@ -89,7 +91,8 @@ pub fn profile_query(ctx: &AuditContext, kind: &str, name: &str, load: &Load) ->
     format!(
         "{}{prefilter}\n| extend Client = {CLIENT_KQL}, UserName = {USER_NAME}\n| where {filter} == {}\n\
          | summarize Requests = count(), Load = sum(todouble({})), Rejected = countif(toint(ResponseStatus.code) == 429), \
-         Groups = make_set(tostring(User.groups), 5), Products = make_set({PRODUCT_KQL}, 5) \
+         Groups = make_set({USER_GROUPS}, 5), Products = make_set({PRODUCT_KQL}, 5), \
+         Impersonators = make_set_if({IMPERSONATOR}, isnotempty({IMPERSONATOR}), 5) \
          by UserName, Verb, ApiGroup = tostring(ObjectRef.apiGroup), Resource = {RESOURCE}, \
          Namespaced = isnotempty(tostring(ObjectRef.namespace))\n| order by Requests desc, UserName asc, Verb asc, ApiGroup asc, Resource asc, Namespaced asc",
         ctx.requests(),
@@ -118,6 +121,8 @@ struct Identity {
     groups: BTreeSet<String>,
     /// The products of the user agents it sent through (`kube-controller-manager`).
     products: BTreeSet<String>,
+    /// The users that sent its requests impersonating it (`kubectl --as`, a proxy).
+    impersonators: BTreeSet<String>,
 }
 
 /// Which part of the control plane identity `user` is, from its name, its groups and the
@@ -201,12 +206,38 @@ pub struct Decision {
     share: f64,
     /// The other identities seen with the client's user agent, most load first.
     left_out: Vec<LeftOut>,
+    /// The throttled identities whose requests another user sent impersonating them, with
+    /// those users.
+    impersonated: Vec<(String, Vec<String>)>,
 }
 
 impl Decision {
     /// What the finding says of the identities the throttle leaves out, if any: `what` names
     /// the load ("the time in expensive LISTs").
     pub fn note(&self, client: &str, what: &str) -> Option<String> {
+        let notes: Vec<String> =
+            [self.left_out_note(client, what), self.impersonation_note()].into_iter().flatten().collect();
+        (!notes.is_empty()).then(|| notes.join(" "))
+    }
+
+    /// What the finding says of the throttled identities that others impersonated: the
+    /// throttle names them, not the users that sent their requests, and why.
+    fn impersonation_note(&self) -> Option<String> {
+        let shown: Vec<String> =
+            self.impersonated.iter().map(|(user, by)| format!("{user} by {}", by.join(", "))).collect();
+        if shown.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "Requests were sent impersonating {} (Impersonate-User, as `kubectl --as` or a proxy sends them); API \
+             Priority and Fairness classifies a request as the user it impersonates, so the throttle names that user, \
+             not the one that authenticated.",
+            shown.join("; ")
+        ))
+    }
+
+    /// What the finding says of the identities the throttle leaves out, if any.
+    fn left_out_note(&self, client: &str, what: &str) -> Option<String> {
         if self.left_out.is_empty() {
             return None;
         }
@@ -254,6 +285,7 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
     let (c_rejected, c_groups, c_products) =
         (r.column("Rejected")?, r.column("Groups")?, r.column("Products")?);
     let c_load = r.column("Load").ok();
+    let c_impersonators = r.column("Impersonators").ok();
     // A row's load: finite and positive, else none.
     let row_load = |row: &[crate::table::Cell]| {
         c_load.as_ref().and_then(|c| c.opt_num(row)).filter(|n| n.is_finite() && *n > 0.0).unwrap_or(0.0)
@@ -272,6 +304,9 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
             id.groups.extend(parse_groups(&g));
         }
         id.products.extend(c_products.texts(row).into_iter().filter(|p| !p.is_empty()));
+        if let Some(c) = &c_impersonators {
+            id.impersonators.extend(c.texts(row).into_iter().filter(|p| !p.is_empty()));
+        }
     }
     let mut total: f64 = per_user.values().map(|id| id.load).sum();
     if total <= 0.0 {
@@ -442,7 +477,12 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
     }
     let share = chosen.iter().map(|(_, id)| id.load).sum::<f64>() / total;
     let throttled = chosen_users.iter().map(|u| (*u).to_owned()).collect();
-    Ok(Ok(Decision { plan, throttled, share, left_out }))
+    let impersonated = chosen
+        .iter()
+        .filter(|(_, id)| !id.impersonators.is_empty())
+        .map(|(u, id)| ((*u).to_owned(), id.impersonators.iter().cloned().collect()))
+        .collect();
+    Ok(Ok(Decision { plan, throttled, share, left_out, impersonated }))
 }
 
 /// The access pattern of `client` for the tuning advice.

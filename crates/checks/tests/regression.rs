@@ -207,3 +207,246 @@ fn aud001_agents_starting_with_a_slash_or_a_space_were_counted_as_no_user_agent(
     assert_eq!(requests_of(" space-first"), Some(320.0), "{table:#?}");
     assert_ne!(top.subject.name, "(no user agent)", "{}", top.title);
 }
+
+fn diagnosed(cluster: &Cluster) -> AuditDiagnosis {
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    diagnose_audit(&EngineRunner::new(&engine, common::t0()), &AuditRequest::default()).expect("diagnoses")
+}
+
+#[test]
+fn throttle_named_the_impersonating_user_that_apf_never_sees() {
+    // Review s46, item 1: `ci-bot` (in system:masters) sent cluster-wide LISTs impersonating a
+    // service account. API Priority and Fairness classifies them as the service account, but
+    // the finding named ci-bot and no throttle was proposed ("system:masters"); without the
+    // masters group, the FlowSchema named ci-bot and matched none of the requests.
+    let mut cluster = Cluster::new().healthy();
+    for i in 0..common::SECONDS / 3 {
+        cluster.add(Req {
+            at_ms: i * 3_000 + 11,
+            latency_ms: 3_000,
+            verb: "list",
+            uri: "/api/v1/pods".to_owned(),
+            user: "ci-bot",
+            groups: &["system:masters", "system:authenticated"],
+            as_user: Some((
+                "system:serviceaccount:team:app",
+                &["system:serviceaccounts", "system:serviceaccounts:team", "system:authenticated"],
+            )),
+            agent: "storm-tool/v1.0",
+            resource: "pods",
+            ..Req::default()
+        });
+    }
+    let d = diagnosed(&cluster);
+    let f = d.outcome.findings.iter().find(|f| f.code == "AUD004").expect("expensive LISTs");
+    assert!(f.summary.starts_with("storm-tool (system:serviceaccount:team:app) sent"), "{}", f.summary);
+    assert!(f.summary.contains("impersonating system:serviceaccount:team:app by ci-bot"), "{}", f.summary);
+    assert!(!f.summary.contains("No throttle is proposed"), "{}", f.summary);
+    let yaml = f.remedies.iter().find(|r| r.body.contains("kind: FlowSchema")).expect("throttle");
+    assert!(yaml.body.contains("kind: ServiceAccount"), "{}", yaml.body);
+    assert!(yaml.body.contains("namespace: team") && yaml.body.contains("name: app"), "{}", yaml.body);
+    assert!(!yaml.body.contains("ci-bot"), "{}", yaml.body);
+    // The identity ranking charges the requests to the impersonated user too.
+    let users = d.outcome.findings.iter().find(|f| f.code == "AUD001" && f.subject.kind == "user");
+    let table = users.and_then(|f| f.evidence.table.as_ref()).expect("identity table");
+    assert!(table.rows.iter().any(|r| r[0] == "system:serviceaccount:team:app"), "{table:#?}");
+    assert!(!table.rows.iter().any(|r| r[0] == "ci-bot"), "{table:#?}");
+}
+
+/// `n` successful creates of ConfigMaps in `namespace`, one every `every_ms`.
+fn configmap_creates(cluster: &mut Cluster, namespace: &'static str, uri_query: &str, n: i64, every_ms: i64) {
+    for i in 0..n {
+        cluster.add(Req {
+            at_ms: i * every_ms + 5,
+            verb: "create",
+            uri: format!("/api/v1/namespaces/{namespace}/configmaps{uri_query}"),
+            user: "system:serviceaccount:argocd:argocd-server",
+            agent: "argocd-server/v2.10.0",
+            resource: "configmaps",
+            namespace: Some(namespace),
+            name: Some(format!("cm-{i}")),
+            code: 201,
+            ..Req::default()
+        });
+    }
+}
+
+#[test]
+fn aud008_counted_dry_run_creates_as_objects_piling_up() {
+    // Review s46, item 2: 300 `?dryRun=All` creates (server-side dry runs store nothing) were
+    // "1,800 more created than deleted per hour", with a delete command and a quota.
+    let mut cluster = Cluster::new().healthy();
+    configmap_creates(&mut cluster, "dry", "?dryRun=All&fieldManager=argocd-controller", 900, 2_000);
+    configmap_creates(&mut cluster, "real", "?fieldManager=argocd-controller", 900, 2_000);
+    let d = diagnosed(&cluster);
+    let churn: Vec<&str> =
+        d.outcome.findings.iter().filter(|f| f.code == "AUD008").map(|f| f.subject.name.as_str()).collect();
+    assert_eq!(churn, ["configmaps in namespace real"], "{:#?}", d.outcome.findings);
+    let f = d.outcome.findings.iter().find(|f| f.code == "AUD008").expect("churn");
+    assert_eq!(measure(f, "created"), 900.0);
+}
+
+#[test]
+fn aud008_said_namespaces_deleted_in_the_window_were_never_deleted() {
+    // Review s46, item 3: the API server names a namespace as its own namespace in the DELETE
+    // (`/api/v1/namespaces/NAME`), not in the create; grouped by that, 200 namespaces created
+    // and 180 deleted were "200 created and 0 deleted".
+    let mut cluster = Cluster::new().healthy();
+    let (every_ms, lifetime_ms) = (3_000, 60_000);
+    let end_ms = common::SECONDS * 1000;
+    let mut deleted = 0;
+    for i in 0..common::SECONDS * 1000 / every_ms {
+        let name = format!("ci-run-{i}");
+        cluster.add(Req {
+            at_ms: i * every_ms,
+            verb: "create",
+            uri: "/api/v1/namespaces".to_owned(),
+            user: "system:serviceaccount:ci:runner",
+            agent: "ci-runner/v1",
+            resource: "namespaces",
+            name: Some(name.clone()),
+            code: 201,
+            ..Req::default()
+        });
+        if i * every_ms + lifetime_ms < end_ms {
+            deleted += 1;
+            cluster.add(Req {
+                at_ms: i * every_ms + lifetime_ms,
+                verb: "delete",
+                uri: format!("/api/v1/namespaces/{name}"),
+                user: "system:serviceaccount:ci:runner",
+                agent: "ci-runner/v1",
+                resource: "namespaces",
+                namespace: Some(&name),
+                name: Some(name.clone()),
+                ..Req::default()
+            });
+        }
+    }
+    let d = diagnosed(&cluster);
+    assert!(!d.outcome.findings.iter().any(|f| f.code == "AUD008"), "{:#?}", d.outcome.findings);
+    // The check's query counts them as one cluster-wide row: every create, every delete.
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let ctx = checks::AuditContext::new(d.window);
+    let rows = checks::QueryRunner::run(
+        &EngineRunner::new(&engine, common::t0()),
+        &checks::aud008_object_churn::query(&ctx),
+    )
+    .expect("query");
+    let r = rows.reader();
+    let ns = rows.rows.iter().find(|row| r.column("Resource").expect("Resource").text(row) == "namespaces");
+    let ns = ns.unwrap_or_else(|| panic!("{rows:?}"));
+    assert_eq!(r.column("Namespace").expect("Namespace").text(ns), "");
+    assert_eq!(r.column("Creates").expect("Creates").num(ns), 600.0);
+    assert_eq!(r.column("Deletes").expect("Deletes").num(ns), deleted as f64);
+}
+
+#[test]
+fn aud008_counted_each_pod_deletion_twice_and_hid_a_pod_leak() {
+    // Review s46, item 5: a pod is deleted by a graceful DELETE, then its node's kubelet's final
+    // DELETE; counting calls, 600 pods created and 290 deleted were 580 deletes, and the 310
+    // left behind went unreported.
+    let mut cluster = Cluster::new().healthy();
+    let rs = "system:serviceaccount:kube-system:replicaset-controller";
+    let rs_agent = "kube-controller-manager/v1.29.4 (linux/amd64) kubernetes/55b6b33/system:serviceaccount:kube-system:replicaset-controller";
+    let (created, deleted) = (1_200_i64, 580_i64);
+    for i in 0..created {
+        cluster.add(Req {
+            at_ms: i * 1_500,
+            verb: "create",
+            uri: "/api/v1/namespaces/work/pods".to_owned(),
+            user: rs,
+            agent: rs_agent,
+            resource: "pods",
+            namespace: Some("work"),
+            name: Some(format!("web-{i}")),
+            code: 201,
+            ..Req::default()
+        });
+    }
+    for i in 0..deleted {
+        let uri = format!("/api/v1/namespaces/work/pods/web-{i}");
+        let graceful = Req {
+            at_ms: i * 1_500 + 60_000,
+            verb: "delete",
+            uri: uri.clone(),
+            user: rs,
+            agent: rs_agent,
+            resource: "pods",
+            namespace: Some("work"),
+            name: Some(format!("web-{i}")),
+            ..Req::default()
+        };
+        let last = Req {
+            at_ms: graceful.at_ms + 5_000,
+            user: "system:node:node-3",
+            groups: &["system:nodes", "system:authenticated"],
+            agent: "kubelet/v1.29.4 (linux/amd64) kubernetes/55b6b33",
+            ..graceful.clone()
+        };
+        cluster.add(graceful);
+        cluster.add(last);
+    }
+    let d = diagnosed(&cluster);
+    let f = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD008" && f.subject.name == "pods in namespace work")
+        .unwrap_or_else(|| panic!("no pod leak: {:#?}", d.outcome.findings));
+    assert_eq!(measure(f, "created"), created as f64);
+    assert_eq!(measure(f, "deleted"), deleted as f64);
+    assert_eq!(measure(f, "net created"), (created - deleted) as f64);
+}
+
+#[test]
+fn aud001_and_aud004_named_the_alphabetically_first_identities_not_the_busiest() {
+    // Review s46, item 4: kubectl used by zed@example.com for 900 GETs (and 300 expensive LISTs)
+    // and by nine users aaa0… for 10 GETs (and one short LIST) each; the findings named
+    // aaa0…aaa4, who sent almost nothing.
+    let mut cluster = Cluster::new();
+    let users: Vec<String> = (0..9).map(|i| format!("aaa{i}@example.com")).collect();
+    let add = |cluster: &mut Cluster, user: &str, at_ms: i64, verb: &str, latency_ms: i64| {
+        let list = verb == "list";
+        cluster.add(Req {
+            at_ms,
+            latency_ms,
+            verb,
+            uri: if list {
+                "/api/v1/pods".to_owned()
+            } else {
+                "/api/v1/namespaces/default/pods/p".to_owned()
+            },
+            user,
+            agent: "kubectl/v1.29.4 (linux/amd64) kubernetes/55b6b33",
+            resource: "pods",
+            namespace: (!list).then_some("default"),
+            name: (!list).then(|| "p".to_owned()),
+            ..Req::default()
+        });
+    };
+    for i in 0..900 {
+        add(&mut cluster, "zed@example.com", i * 2_000 + 3, "get", 10);
+    }
+    for i in 0..300 {
+        add(&mut cluster, "zed@example.com", i * 6_000 + 7, "list", 4_000);
+    }
+    for (k, u) in users.iter().enumerate() {
+        for i in 0..10 {
+            add(&mut cluster, u, i * 60_000 + k as i64 * 100 + 1, "get", 10);
+        }
+        add(&mut cluster, u, k as i64 * 1_000 + 9, "list", 100);
+    }
+    let d = diagnosed(&cluster);
+    let top = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD001" && f.subject.kind == "client")
+        .expect("top client");
+    assert_eq!(top.subject.name, "kubectl");
+    assert!(top.summary.contains("(busiest first: zed@example.com, aaa"), "{}", top.summary);
+    let lists = d.outcome.findings.iter().find(|f| f.code == "AUD004").expect("expensive LISTs");
+    assert!(lists.summary.starts_with("kubectl (zed@example.com, aaa"), "{}", lists.summary);
+    assert!(lists.summary.contains(" and 5 more) sent 309 LISTs"), "{}", lists.summary);
+}

@@ -89,13 +89,30 @@ impl Summaries {
         let rows = slot.get_or_init(|| {
             let schema = Arc::new(node.schema().as_arrow().clone());
             let batches = run(DataFrame::new(state.clone(), node.clone())).map_err(|e| e.to_string())?;
-            // The kept rows carry the schema the plan above was built against.
+            // The kept rows carry the schema the plan above was built against. A column may
+            // come out of the executed plan in another string layout than that schema says:
+            // `iff(c, "", tostring(ObjectRef.namespace))` is typed by its literal (Utf8) when
+            // planned, and computed as the coerced type of both branches (the Parquet column's
+            // Utf8View); it is cast back (review s46: AUD008 failed with "expected Utf8 but
+            // found Utf8View").
             let batches = batches
                 .into_iter()
                 .map(|b| {
+                    let columns = b
+                        .columns()
+                        .iter()
+                        .zip(schema.fields())
+                        .map(|(c, f)| {
+                            if c.data_type() == f.data_type() {
+                                Ok(c.clone())
+                            } else {
+                                arrow::compute::cast(c, f.data_type())
+                            }
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
                     RecordBatch::try_new_with_options(
                         schema.clone(),
-                        b.columns().to_vec(),
+                        columns,
                         &RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
                     )
                 })

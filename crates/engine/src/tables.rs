@@ -93,6 +93,11 @@ fn aks_columns(table: &str) -> Vec<Binding> {
         ("_ResourceId", Value::expr(lower(resource_id()), KType::String)),
         ("_SubscriptionId", extract_from(lower(resource_id()), "/subscriptions/([^/]+)")),
         ("Type", constant(table)),
+        // Not one of Azure's columns (its export leaves impersonation out): the user a request
+        // was sent as (`kubectl --as`, a proxy impersonating its users), which API Priority and
+        // Fairness classifies it by. Queries that should also run in Log Analytics read it with
+        // `column_ifexists("ImpersonatedUser", dynamic(null))`.
+        ("ImpersonatedUser", event(&["impersonatedUser"])),
     ])
 }
 

@@ -37,6 +37,8 @@ pub struct Req<'a> {
     pub code: i32,
     pub message: Option<String>,
     pub annotations: Vec<(&'a str, String)>,
+    /// The user (and groups) the request impersonates (`kubectl --as`), if any.
+    pub as_user: Option<(&'a str, &'a [&'a str])>,
 }
 
 impl Default for Req<'_> {
@@ -57,6 +59,7 @@ impl Default for Req<'_> {
             code: 200,
             message: None,
             annotations: vec![],
+            as_user: None,
         }
     }
 }
@@ -117,6 +120,11 @@ impl Cluster {
             }),
             request_received_timestamp: Some(received),
             stage_timestamp: Some(done),
+            impersonated_user: r.as_user.map(|(name, groups)| UserInfo {
+                username: name.to_owned(),
+                groups: Some(groups.iter().map(|g| (*g).to_owned()).collect()),
+                ..UserInfo::default()
+            }),
             annotations: r
                 .annotations
                 .iter()
