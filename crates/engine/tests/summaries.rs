@@ -104,3 +104,25 @@ fn filters_read_inside_the_parquet_reader_give_the_same_answers() {
         assert_eq!(csv_with(&store, q, &few), expected, "{q}");
     }
 }
+
+#[test]
+fn a_summary_grouped_by_iff_of_a_literal_and_a_stored_string_failed_utf8_against_utf8view() {
+    // Review s46: `iff(c, "", tostring(ObjectRef.namespace))` is typed by its literal (Utf8) when
+    // planned and computed as the Parquet column's Utf8View; keeping that summary's rows failed
+    // with "column types must match schema types, expected Utf8 but found Utf8View" (AUD008
+    // could not run over a store).
+    let events = cluster_events(300);
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = engine_for_store(dir.path(), "k8s-log", &events);
+    for q in [
+        "AKSAudit | extend Namespace = iff(Verb == \"get\", \"\", tostring(ObjectRef.namespace)) \
+         | summarize Requests = count() by Namespace | order by Namespace asc",
+        "AKSAudit | extend Namespace = iff(Verb == \"get\", \"\", tostring(ObjectRef.namespace)) \
+         | summarize Requests = count() by Namespace, Verb | summarize Requests = sum(Requests) by Namespace \
+         | order by Namespace asc",
+    ] {
+        let expected = csv(&engine_for(&events), q);
+        assert!(expected.lines().count() > 2, "{q}: no rows to compare:\n{expected}");
+        assert_eq!(csv(&store, q), expected, "{q}");
+    }
+}
