@@ -5,7 +5,7 @@ use findings::{CheckInfo, EvidenceKind, Severity, Subject, ThresholdUsed, thresh
 use remedy::{cleanup_remedies, object_count_quota};
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, finding, measure, run,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, finding, measure, run_few,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::table::ResultTable;
@@ -125,7 +125,10 @@ pub fn query(ctx: &AuditContext) -> String {
 
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
-    let (q, rows) = run(runner, query(ctx))?;
+    // Creates and deletes are a few percent of the events: the filters run inside the Parquet
+    // reader, which then decodes the object names of those rows only (the demo's hour: 0.59 s
+    // for the query read in full, with the names of all 8.7 million events).
+    let (q, rows) = run_few(runner, query(ctx))?;
     evaluate(ctx, &q, &rows)
 }
 
