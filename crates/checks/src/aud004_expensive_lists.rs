@@ -399,16 +399,6 @@ fn in_flight_seconds(ctx: &AuditContext, c: &ClientLists) -> f64 {
     window.max(ran)
 }
 
-/// The identities of a client as the summary names them: the ones the query kept (five at
-/// most), and how many more there were (re-review s26: six identities read as five).
-fn who(users: &[String], total: f64) -> String {
-    let more = (total.round() as usize).saturating_sub(users.len());
-    match more {
-        0 => users.join(", "),
-        n => format!("{} and {} more", users.join(", "), count(n as f64)),
-    }
-}
-
 /// The average number of expensive LISTs in flight as the text says it: one decimal, or two
 /// significant digits below 0.1, so a client flagged under a lowered threshold is not said to
 /// keep "0.0" in flight (review s46, item 6: 0.012 against a threshold of 0.005).
@@ -469,7 +459,7 @@ fn evaluate_clients(
                 "{name} ({}) sent {lists} ({}) of {resources}; {} of them were expensive and ran for {} \
                  in all (time waiting in an API Priority and Fairness queue left out), so on average {} \
                  were running at any moment.{} P99 LIST latency: {}.",
-                who(&c.users, c.user_count),
+                crate::audit::and_more(&c.users, c.user_count),
                 // Events within one second give no rate (a single LIST was "1.0 per second").
                 if ctx.within_a_second() {
                     "within one second".to_owned()

@@ -66,12 +66,17 @@ pub fn query(ctx: &AuditContext) -> String {
         "{}\n| extend Client = {CLIENT_KQL}\n\
          | summarize Requests = sum(Requests), Throttled = sum(Throttled), ServerErrors = sum(ServerErrors), \
          WebhookFailures = sum(WebhookFailures), Writes = sum(Writes), Conflicts = sum(Conflicts), \
-         Users = make_set(UserName, 5), Resources = make_set_if(ErrorResource, isnotempty(ErrorResource), 5) by Client\n\
+         Users = make_set_if(UserName, {ERRORS} > 0, 5), ErrorUsers = dcountif(UserName, {ERRORS} > 0), Resources = make_set_if(ErrorResource, isnotempty(ErrorResource), 5) by Client\n\
          | where Throttled > 0 or ServerErrors > 0 or WebhookFailures > 0 or Conflicts > 0\n\
          | order by Throttled desc, ServerErrors desc, Conflicts desc, Client asc",
         crate::kql::answers_by_agent(ctx)
     )
 }
+
+/// A row's 429s, 5xx (webhook failures included) and update conflicts: the identities a finding
+/// names are those that had one (review s47: `make_set(UserName, 5)` named the alphabetically
+/// first identities of the client, whether or not they failed).
+const ERRORS: &str = "Throttled + ServerErrors + WebhookFailures + Conflicts";
 
 /// Runs the check.
 pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOutput, CheckError> {
@@ -92,6 +97,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         r.column("Conflicts")?,
         r.column("Users")?,
         r.column("Resources")?,
+        r.column("ErrorUsers")?,
     );
     let warn = ctx.thresholds.get(th::ERROR_RATE_WARNING);
     let crit = ctx.thresholds.get(th::ERROR_RATE_CRITICAL);
@@ -106,7 +112,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
         }
         let (throttled, server, webhook, writes, conflicts) =
             (cols.2.num(row), cols.3.num(row), cols.4.num(row), cols.5.num(row), cols.6.num(row));
-        let users = cols.7.texts(row).join(", ");
+        let users = crate::audit::and_more(&cols.7.texts(row), cols.9.num(row));
         // The resources of the client's 429s, 5xx and 409s (the first five met), when they
         // have one (`/healthz` and other paths that are not resources have none).
         let resources = cols.8.texts(row);
@@ -245,6 +251,7 @@ mod tests {
                 "Conflicts",
                 "Users",
                 "Resources",
+                "ErrorUsers",
             ],
             data.iter()
                 .map(|(c, n, t, s, w, wr, cf)| {
@@ -258,6 +265,7 @@ mod tests {
                         Cell::Real(*cf),
                         list(&["u"]),
                         list(&["pods"]),
+                        Cell::Real(1.0),
                     ]
                 })
                 .collect(),

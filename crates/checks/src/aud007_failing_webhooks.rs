@@ -100,8 +100,7 @@ pub fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
 /// many more there are when `total` exceeds the names listed.
 fn listed(names: &[String], total: f64, empty: &str) -> String {
     let shown: Vec<&str> = names.iter().map(|n| if n.is_empty() { empty } else { n.as_str() }).collect();
-    let more = total - shown.len() as f64;
-    if more >= 1.0 { format!("{} and {} more", shown.join(", "), count(more)) } else { shown.join(", ") }
+    crate::audit::and_more(&shown, total)
 }
 
 /// How often: `once`, `2 times`, `1,234 times`.

@@ -282,6 +282,17 @@ pub(crate) fn counted(n: f64, one: &str, many: &str) -> String {
     format!("{} {}", count(n), if n.round() == 1.0 { one } else { many })
 }
 
+/// Names listed, then how many more there were when a query kept only some of `total`:
+/// `alice, bob and 3 more` (re-review s26: six identities read as five).
+pub(crate) fn and_more<S: AsRef<str>>(names: &[S], total: f64) -> String {
+    let shown: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    let more = (total.round() as usize).saturating_sub(shown.len());
+    match more {
+        0 => shown.join(", "),
+        n => format!("{} and {} more", shown.join(", "), count(n as f64)),
+    }
+}
+
 /// Formats milliseconds for people: `850 ms`, `2.4 s`; from 1,000 s on (the total time of many
 /// requests), whole seconds with thousands separators, and from an hour on the hours they make:
 /// `101,199 s (28.1 h)`, not `101198.5 s`.

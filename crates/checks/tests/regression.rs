@@ -450,3 +450,41 @@ fn aud001_and_aud004_named_the_alphabetically_first_identities_not_the_busiest()
     assert!(lists.summary.starts_with("kubectl (zed@example.com, aaa"), "{}", lists.summary);
     assert!(lists.summary.contains(" and 5 more) sent 309 LISTs"), "{}", lists.summary);
 }
+
+#[test]
+fn aud006_named_the_alphabetically_first_identities_not_those_throttled() {
+    // Review s47: one client used by six users aaa0…aaa5 with no error and by zed@example.com,
+    // whose 200 requests were all throttled; the 429 finding named aaa0…aaa4, who never were.
+    let mut cluster = Cluster::new();
+    let add = |cluster: &mut Cluster, user: &str, at_ms: i64, code: i32| {
+        cluster.add(Req {
+            at_ms,
+            verb: "get",
+            uri: "/api/v1/namespaces/default/pods/p".to_owned(),
+            user,
+            agent: "batch-runner/1.0",
+            resource: "pods",
+            namespace: Some("default"),
+            name: Some("p".to_owned()),
+            code,
+            ..Req::default()
+        });
+    };
+    for k in 0..6 {
+        for i in 0..50 {
+            add(&mut cluster, &format!("aaa{k}@example.com"), i * 10_000 + k * 100 + 1, 200);
+        }
+    }
+    for i in 0..200 {
+        add(&mut cluster, "zed@example.com", i * 3_000 + 7, 429);
+    }
+    let d = diagnosed(&cluster);
+    let throttled = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD006" && f.subject.name == "batch-runner")
+        .expect("the throttled client");
+    assert!(throttled.summary.contains("(zed@example.com) were throttled (429)"), "{}", throttled.summary);
+    assert!(!throttled.summary.contains("batch-runner (aaa0"), "{}", throttled.summary);
+}
