@@ -357,3 +357,41 @@ fn grew_and_fell_are_counted_in_the_order_the_note_names() {
         "{notes}"
     );
 }
+
+/// Metrics review s47, item 1: the API server writes `apiserver_storage_objects` -1 when it
+/// could not count a resource. Read as 0, pods at -1 then 120,000 fifteen minutes later were
+/// "growing by 480,000 objects per hour"; the count is unknown and named in the notes.
+#[test]
+fn an_object_count_of_minus_one_was_read_as_zero_and_became_growth() {
+    let at = |pods: i64, stamp: i64| {
+        scrape(STARTED, 0, 100, 0, Some(stamp)).replace(
+            "apiserver_storage_objects{resource=\"pods\"} 0",
+            &format!("apiserver_storage_objects{{resource=\"pods\"}} {pods}"),
+        )
+    };
+    let a = snap("a.prom", &at(-1, T0), None);
+    let b = snap("b.prom", &at(120_000, T0 + 900_000), None);
+    let ev = MetricsEvidence::from_snapshots(&[a.clone(), b.clone()], None);
+    assert_eq!(pods(&ev), [120_000.0], "the latest count is known");
+    assert_eq!(ev.apiservers[0].objects[0].first_count, None, "the first is unknown, not 0");
+    assert_eq!(
+        ev.apiservers[0].skipped_values,
+        [
+            "a.prom: apiserver_storage_objects{resource=\"pods\"} is -1: the API server could not count them (it \
+             writes -1 then); left out of the growth"
+        ]
+    );
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    assert!(!findings.iter().any(|f| f.code == "MET003"), "{findings:#?}");
+    // The other way round the latest count is unknown: no count, no growth, and it is said.
+    let c = snap("c.prom", &at(-1, T0 + 1_800_000), None);
+    let ev = MetricsEvidence::from_snapshots(&[b, c], None);
+    assert!(pods(&ev).is_empty(), "{:?}", pods(&ev));
+    assert_eq!(
+        ev.apiservers[0].skipped_values,
+        [
+            "c.prom: apiserver_storage_objects{resource=\"pods\"} is -1: the API server could not count them (it \
+             writes -1 then); its count is unknown"
+        ]
+    );
+}
