@@ -148,7 +148,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     severity: Severity::Info,
                     title: format!("The certificate of the API server at {host} is not verified (insecure-skip-tls-verify)"),
                     subject: subject(ev),
-                    summary: "The kubeconfig sets insecure-skip-tls-verify, so the probe, like kubectl, did not verify the server's certificate: the handshakes worked, but anyone on the path could impersonate the API server. Verification problems (an expired certificate, a CA rotated) are not seen this way.".to_owned(),
+                    summary: "The kubeconfig sets insecure-skip-tls-verify, so the probe, like kubectl, did not verify the server's certificate: the handshakes worked, but anyone on the path could impersonate the API server. A rotated CA is not seen this way (an expired certificate is: NET005).".to_owned(),
                     source: ev.source(),
                     measures: vec![Measure::new("handshakes tried", ev.http.len() as f64, "count")],
                     table: None,

@@ -19,7 +19,9 @@ The certificate the API server presents expires within `certificate_expiry_warni
 days, warning) or `certificate_expiry_critical_days` (7 days, critical). The certificate is
 read on a handshake of its own that accepts whatever the server presents, so that the date can
 be told even when the certificate is not trusted; whether it is trusted is NET003's question.
-A certificate already expired is NET003's finding (the handshake fails), not this one's.
+A certificate already expired is NET003's finding when a handshake refused it; when none did
+(the kubeconfig sets `insecure-skip-tls-verify`, so the probe, like kubectl, did not verify it),
+it is this check's, critical: kubectl works while every client that verifies it fails.
 
 ## Why it matters
 When the API server's certificate expires, every client's handshake fails at once: kubectl,
@@ -42,7 +44,17 @@ each control-plane node (then restart the control-plane pods); on AKS, `az aks r
 /// Runs NET005.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let Some(cert) = &ev.certificate else { return };
-    if cert.days_left <= 0.0 || cert.days_left >= t.value(n::CERTIFICATE_EXPIRY_WARNING_DAYS) {
+    if cert.days_left <= 0.0 {
+        // An expired certificate fails the handshake NET003 reports, unless the probe did not
+        // verify it (insecure-skip-tls-verify): kubectl then works while every client that
+        // verifies it, the nodes' kubelets among them, fails (review s47, item H4: INFO, exit 0).
+        let reported = ev.http.iter().any(|a| a.tls_problem == Some(crate::TlsProblem::Expired));
+        if !reported {
+            out.push(expired(ev, cert, t));
+        }
+        return;
+    }
+    if cert.days_left >= t.value(n::CERTIFICATE_EXPIRY_WARNING_DAYS) {
         return;
     }
     let critical = cert.days_left < t.value(n::CERTIFICATE_EXPIRY_CRITICAL_DAYS);
@@ -114,7 +126,7 @@ mod tests {
     }
 
     #[test]
-    fn expiry_within_a_month_warns_within_a_week_is_critical_and_expired_is_left_to_net003() {
+    fn expiry_within_a_month_warns_within_a_week_is_critical_and_a_refused_expired_one_is_left_to_net003() {
         assert_eq!(with_days(300.0), vec![]);
         assert_eq!(
             with_days(20.5),
@@ -128,6 +140,88 @@ mod tests {
             with_days(0.5)[0].1,
             "The API server's certificate expires in less than a day (2026-12-04)"
         );
-        assert_eq!(with_days(-2.0), vec![]);
+        // Expired and refused by a handshake: NET003's finding, not this one.
+        let mut ev = healthy();
+        if let Some(c) = ev.certificate.as_mut() {
+            c.days_left = -2.0;
+        }
+        for a in &mut ev.http {
+            a.tls_problem = Some(crate::TlsProblem::Expired);
+        }
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert!(out.is_empty(), "{out:#?}");
     }
+
+    /// Review s47, H4: with insecure-skip-tls-verify no handshake refuses an expired certificate,
+    /// and the probe said only NET003's INFO "not verified" (exit 0) while every node failed.
+    #[test]
+    fn an_expired_certificate_not_verified_was_only_info() {
+        let mut ev = healthy();
+        ev.insecure = true;
+        if let Some(c) = ev.certificate.as_mut() {
+            c.days_left = -3.2;
+            c.not_after = "2026-12-02".to_owned();
+        }
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].severity, Severity::Critical);
+        assert_eq!(out[0].title, "The API server's certificate expired 3 days ago (2026-12-02)");
+        assert!(
+            out[0].summary.contains("did not verify it (insecure-skip-tls-verify)"),
+            "{}",
+            out[0].summary
+        );
+        assert_eq!(
+            with_days(-0.4)[0].1,
+            "The API server's certificate expired less than a day ago (2026-12-04)"
+        );
+    }
+}
+
+/// The finding for a certificate already expired that no handshake refused (it was not
+/// verified).
+fn expired(ev: &ProbeEvidence, cert: &crate::Certificate, t: &Thresholds) -> Finding {
+    let days = crate::whole_days(-cert.days_left);
+    let ago = match days {
+        0 => "less than a day ago".to_owned(),
+        1 => "1 day ago".to_owned(),
+        d => format!("{d} days ago"),
+    };
+    Draft {
+        severity: Severity::Critical,
+        title: format!("The API server's certificate expired {ago} ({})", cert.not_after),
+        subject: subject(ev),
+        summary: format!(
+            "The certificate {} presents ({}, issued by {}) was valid until {} UTC ({ago}).{} Every client that verifies \
+             it (the nodes' kubelets, controllers, other kubeconfigs) fails its TLS handshake (unless this host's clock \
+             is far ahead: check `date -u`).",
+            ev.target.authority(),
+            cert.subject,
+            cert.issuer,
+            cert.not_after,
+            if ev.insecure {
+                " This probe, like kubectl with this kubeconfig, did not verify it (insecure-skip-tls-verify), so its \
+                 handshakes worked."
+            } else {
+                ""
+            }
+        ),
+        source: ev.source(),
+        measures: vec![Measure::new("days since it expired", days as f64, "days")],
+        table: None,
+        thresholds: Vec::new(),
+        remedies: vec![
+            command(
+                "See every control-plane certificate's expiry (kubeadm clusters, on a control-plane node)",
+                "kubeadm certs check-expiration".to_owned(),
+            ),
+            advice(
+                "Renew it now",
+                "kubeadm: `kubeadm certs renew all` on each control-plane node, then restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd pods. AKS: `az aks rotate-certs -g RG -n CLUSTER` (the cluster is unavailable for some minutes).",
+            ),
+        ],
+    }
+    .into_finding(&INFO, t)
 }
