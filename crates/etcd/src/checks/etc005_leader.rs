@@ -17,8 +17,10 @@ pub const INFO: CheckInfo = CheckInfo {
     thresholds: &[n::LEADER_CHANGES_WARNING],
     doc: r#"## What it detects
 A member that has no leader (`etcd_server_has_leader` 0, or a status whose leader is 0):
-critical. Leader changes (`etcd_server_leader_changes_seen_total`) between two scrapes, scaled
-to 15 minutes, at or above 4: warning (etcd-mixin `etcdHighNumberOfLeaderChanges`). With one
+critical. Leader changes (`etcd_server_leader_changes_seen_total`) between two scrapes at or above 4
+in 15 minutes: warning (etcd-mixin `etcdHighNumberOfLeaderChanges`, `increase(…[15m]) >= 4`). A
+window of 15 minutes or more is scaled to 15 minutes; a shorter one is judged by the changes
+seen in it, a lower bound of the 15 minutes' (one election in a minute is not 4). With one
 scrape the count since start is shown only when it is already that high.
 
 ## Why it matters
@@ -71,8 +73,11 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         let Some(metrics) = &m.metrics else { continue };
         let Some(changes) = metrics.leader_changes else { continue };
         let per_15_min = match metrics.window_seconds {
-            Some(s) if s > 0.0 => changes / s * 900.0,
-            // One scrape: the count since start; judged as is (only ever under-reports a rate).
+            Some(s) if s >= 900.0 => changes / s * 900.0,
+            // A window shorter than the rule's 15 minutes is judged by the changes seen in it, a
+            // lower bound of the 15 minutes' (review s47, item 3: one election in 60 s was scaled
+            // to "15.0 per 15 min", a warning, where etcd-mixin's rule wants 4 seen). One scrape:
+            // the count since start, judged as is.
             _ => changes,
         };
         let limit = t.value(n::LEADER_CHANGES_WARNING);
@@ -80,18 +85,21 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             continue;
         }
         let during = match metrics.window_seconds {
-            Some(s) if s > 0.0 => format!(
-                "{} leader changes in {} ({:.1} per 15 min)",
-                format_count(changes),
+            Some(s) if s >= 900.0 => format!(
+                "{} in {} ({:.1} per 15 min)",
+                leader_changes(changes),
                 super::disk_latency::format_window(s),
                 per_15_min
             ),
+            Some(s) if s > 0.0 => {
+                format!("{} in {}", leader_changes(changes), super::disk_latency::format_window(s))
+            }
             // Two scrapes whose times are equal or unknown: an increase without a length.
             Some(_) => format!(
-                "{} leader changes between the two scrapes (their times are equal or unknown, so no rate)",
-                format_count(changes)
+                "{} between the two scrapes (their times are equal or unknown, so no rate)",
+                leader_changes(changes)
             ),
-            None => format!("{} leader changes since the member started", format_count(changes)),
+            None => format!("{} since the member started", leader_changes(changes)),
         };
         out.push(
             Draft {
@@ -121,6 +129,11 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     }
 }
 
+/// `1 leader change`, `6 leader changes`.
+fn leader_changes(n: f64) -> String {
+    format!("{} leader change{}", format_count(n), if n == 1.0 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +157,10 @@ mod tests {
         };
         assert_eq!(sev(4.0, Some(900.0)), 1);
         assert_eq!(sev(4.0, Some(3600.0)), 0, "4 in an hour is 1 per 15 min");
+        // Review s47, item 3: one election in a minute was "15.0 per 15 min", a warning.
+        assert_eq!(sev(1.0, Some(60.0)), 0, "one change seen in 60 s is not 4 in 15 min");
+        assert_eq!(sev(3.0, Some(450.0)), 0);
+        assert_eq!(sev(4.0, Some(450.0)), 1, "4 seen in 7.5 min are at least 4 in 15 min");
         assert_eq!(sev(1.0, None), 0);
     }
 
