@@ -24,6 +24,9 @@ An etcd member whose database (the physically allocated size: `dbSize` from
 `/v3/maintenance/status`, or `etcd_mvcc_db_total_size_in_bytes`) is at or above 80% of its
 quota (warning) or 95% (critical), etcd-mixin's thresholds. The quota is the member's own
 `etcd_server_quota_backend_bytes`; without it, `etcd_quota_bytes` (etcd's default, 2 GiB).
+A database past that default while the member's own quota is unknown (its `/metrics` could
+not be read) is information: etcd refuses writes at its quota, so the real one is larger, and
+no share of it is judged (as MET004 does); ETC009 makes no projection to it either.
 Above 2 GB and below the warning it says the database is large (AKS guide), as information.
 
 ## Why it matters
@@ -52,6 +55,14 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     for m in &ev.members {
         let Some(size) = m.db_total_bytes() else { continue };
         let (quota, from_member) = super::quota(m, t);
+        if !from_member && size >= quota {
+            // Past the default with its own quota unknown (its /metrics could not be read):
+            // etcd refuses writes at its quota, so the real one is larger; no share of it is
+            // judged, as MET004 does (review s47, item 4: a 3 GiB database under an 8 GiB quota
+            // was "150% of its 2.0 GiB quota", critical).
+            out.push(past_the_default(m, size, quota, &access, t));
+            continue;
+        }
         let ratio = size / quota;
         let (severity, mut names) = if ratio >= t.value(n::ETCD_QUOTA_CRITICAL_RATIO) {
             (Severity::Critical, vec![n::ETCD_QUOTA_CRITICAL_RATIO])
@@ -101,6 +112,44 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     }
 }
 
+/// The finding for a database past etcd's default quota whose own quota is unknown.
+fn past_the_default(
+    m: &crate::Member,
+    size: f64,
+    default: f64,
+    access: &metrics::checks::remedies::EtcdAccess,
+    t: &Thresholds,
+) -> Finding {
+    Draft {
+        severity: Severity::Info,
+        title: format!(
+            "etcd member {} holds {}, past etcd's {} default quota: its own quota is larger and unknown",
+            m.name,
+            format_bytes(size),
+            format_bytes(default)
+        ),
+        subject: Subject::new("etcd-member", m.name.clone()),
+        summary: format!(
+            "The database of {} takes {} on disk. Its metrics did not give its quota (`etcd_server_quota_backend_bytes`), \
+             and etcd refuses writes at its quota, so the quota is above the {} default (unless a NOSPACE alarm is \
+             raised: ETC007): no share of it can be judged. Read `--quota-backend-bytes` on etcd's command line, or give \
+             its /metrics.",
+            m.name,
+            format_bytes(size),
+            format_bytes(default)
+        ),
+        source: m.source(),
+        measures: vec![Measure::new("database size", size, "bytes")],
+        table: None,
+        thresholds: vec![n::ETCD_QUOTA_BYTES],
+        remedies: vec![
+            remedies::find_what_takes_space_for(access),
+            watch("etcd_mvcc_db_total_size_in_bytes / etcd_server_quota_backend_bytes"),
+        ],
+    }
+    .into_finding(&INFO, t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +172,14 @@ mod tests {
         // 20 MiB of a 16 MiB quota: the fill test's situation
         assert_eq!(sev(20.0 * mib, Some(16.0 * mib)), [Severity::Critical]);
         assert_eq!(sev(3000.0 * mib, Some(8192.0 * mib)), [Severity::Info]);
+        // Review s47, item 4: its quota unknown (its /metrics unread), 3 GiB was "150% of its
+        // 2.0 GiB quota", critical; past the default, the real quota is larger and unknown.
+        assert_eq!(sev(3072.0 * mib, None), [Severity::Info]);
+        assert_eq!(
+            sev(1990.0 * mib, None),
+            [Severity::Critical],
+            "under the default it is judged against it"
+        );
     }
 
     /// Docs review 27 §5: `etcd_quota_warning_ratio: 0.9` in `--config` turned an 82% database

@@ -49,7 +49,12 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         if growth <= 0.0 || seconds <= 0.0 {
             continue;
         }
-        let (quota, _) = super::quota(m, t);
+        let (quota, from_member) = super::quota(m, t);
+        if !from_member && last >= quota {
+            // Past the default with its own quota unknown: the quota is larger, and no time to it
+            // can be told (review s47, item 4; ETC001 says so).
+            continue;
+        }
         let per_hour = growth / seconds * 3600.0;
         let hours = ((quota - last) / per_hour).max(0.0);
         if hours > horizon {

@@ -91,6 +91,52 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         .into_finding(&INFO, t));
 }
 
+/// The finding for a certificate already expired that no handshake refused (it was not
+/// verified).
+fn expired(ev: &ProbeEvidence, cert: &crate::Certificate, t: &Thresholds) -> Finding {
+    let days = crate::whole_days(-cert.days_left);
+    let ago = match days {
+        0 => "less than a day ago".to_owned(),
+        1 => "1 day ago".to_owned(),
+        d => format!("{d} days ago"),
+    };
+    Draft {
+        severity: Severity::Critical,
+        title: format!("The API server's certificate expired {ago} ({})", cert.not_after),
+        subject: subject(ev),
+        summary: format!(
+            "The certificate {} presents ({}, issued by {}) was valid until {} UTC ({ago}).{} Every client that verifies \
+             it (the nodes' kubelets, controllers, other kubeconfigs) fails its TLS handshake (unless this host's clock \
+             is far ahead: check `date -u`).",
+            ev.target.authority(),
+            cert.subject,
+            cert.issuer,
+            cert.not_after,
+            if ev.insecure {
+                " This probe, like kubectl with this kubeconfig, did not verify it (insecure-skip-tls-verify), so its \
+                 handshakes worked."
+            } else {
+                ""
+            }
+        ),
+        source: ev.source(),
+        measures: vec![Measure::new("days since it expired", days as f64, "days")],
+        table: None,
+        thresholds: Vec::new(),
+        remedies: vec![
+            command(
+                "See every control-plane certificate's expiry (kubeadm clusters, on a control-plane node)",
+                "kubeadm certs check-expiration".to_owned(),
+            ),
+            advice(
+                "Renew it now",
+                "kubeadm: `kubeadm certs renew all` on each control-plane node, then restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd pods. AKS: `az aks rotate-certs -g RG -n CLUSTER` (the cluster is unavailable for some minutes).",
+            ),
+        ],
+    }
+    .into_finding(&INFO, t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,50 +224,4 @@ mod tests {
             "The API server's certificate expired less than a day ago (2026-12-04)"
         );
     }
-}
-
-/// The finding for a certificate already expired that no handshake refused (it was not
-/// verified).
-fn expired(ev: &ProbeEvidence, cert: &crate::Certificate, t: &Thresholds) -> Finding {
-    let days = crate::whole_days(-cert.days_left);
-    let ago = match days {
-        0 => "less than a day ago".to_owned(),
-        1 => "1 day ago".to_owned(),
-        d => format!("{d} days ago"),
-    };
-    Draft {
-        severity: Severity::Critical,
-        title: format!("The API server's certificate expired {ago} ({})", cert.not_after),
-        subject: subject(ev),
-        summary: format!(
-            "The certificate {} presents ({}, issued by {}) was valid until {} UTC ({ago}).{} Every client that verifies \
-             it (the nodes' kubelets, controllers, other kubeconfigs) fails its TLS handshake (unless this host's clock \
-             is far ahead: check `date -u`).",
-            ev.target.authority(),
-            cert.subject,
-            cert.issuer,
-            cert.not_after,
-            if ev.insecure {
-                " This probe, like kubectl with this kubeconfig, did not verify it (insecure-skip-tls-verify), so its \
-                 handshakes worked."
-            } else {
-                ""
-            }
-        ),
-        source: ev.source(),
-        measures: vec![Measure::new("days since it expired", days as f64, "days")],
-        table: None,
-        thresholds: Vec::new(),
-        remedies: vec![
-            command(
-                "See every control-plane certificate's expiry (kubeadm clusters, on a control-plane node)",
-                "kubeadm certs check-expiration".to_owned(),
-            ),
-            advice(
-                "Renew it now",
-                "kubeadm: `kubeadm certs renew all` on each control-plane node, then restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd pods. AKS: `az aks rotate-certs -g RG -n CLUSTER` (the cluster is unavailable for some minutes).",
-            ),
-        ],
-    }
-    .into_finding(&INFO, t)
 }
