@@ -306,6 +306,14 @@ fn unusable(value: f64) -> bool {
     !value.is_finite() || value > MAX_PLAUSIBLE_OBJECTS
 }
 
+/// The file a value of the window came from: its first scrape's, or its last's.
+fn scrape_source<'w>(window: &'w Window<'_>, first: bool) -> &'w str {
+    match (first, window.first) {
+        (true, Some(f)) => f.source.as_str(),
+        _ => window.last.source.as_str(),
+    }
+}
+
 /// The note for a value [`unusable`] refused, naming the series in the scrape it came from
 /// (the window's first, or its last): `naninf.prom: apiserver_storage_objects{resource="pods"}
 /// is inf, not a finite number: skipped`, or `… is 1e40, more objects than any etcd can hold
@@ -317,10 +325,7 @@ fn skipped_value(
     labels: &crate::parse::Labels,
     value: f64,
 ) -> String {
-    let source = match (first, window.first) {
-        (true, Some(f)) => f.source.as_str(),
-        _ => window.last.source.as_str(),
-    };
+    let source = scrape_source(window, first);
     let why = if !value.is_finite() {
         format!("{value}, not a finite number")
     } else if value < 0.0 {
@@ -341,10 +346,7 @@ fn uncounted(
     labels: &crate::parse::Labels,
     value: f64,
 ) -> String {
-    let source = match (first, window.first) {
-        (true, Some(f)) => f.source.as_str(),
-        _ => window.last.source.as_str(),
-    };
+    let source = scrape_source(window, first);
     let what = if first { "left out of the growth" } else { "its count is unknown" };
     format!(
         "{source}: {metric}{} is {value}: the API server could not count them (it writes -1 then); {what}",
