@@ -153,6 +153,23 @@ impl Request {
         }
         Some((user, groups))
     }
+
+    /// Whether the groups of `subject` are known: a service account's always are (the API
+    /// server gives it `system:serviceaccounts`, `system:serviceaccounts:NS` and
+    /// `system:authenticated`, and no others); a user's only when the audit log showed them
+    /// (`seen`, by user name). A user's groups come from its credentials (a certificate's
+    /// organisations, a token's claims), and a user not `seen` may be in any group, such as
+    /// `system:masters`, which the mandatory `exempt` FlowSchema takes in.
+    pub fn groups_known(
+        subject: &FlowSubject,
+        seen: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> bool {
+        match subject {
+            FlowSubject::ServiceAccount { .. } => true,
+            FlowSubject::User(name) => seen.contains_key(name),
+            FlowSubject::Group(_) => false,
+        }
+    }
 }
 
 /// `value` is among `allowed`, one of them is `*`, or `value` is `*` and `allowed` is not empty.
@@ -233,7 +250,7 @@ pub fn classify<'a>(
 pub struct FlowSchema {
     /// `metadata.name`.
     pub name: String,
-    /// `spec.matchingPrecedence` (1000 when absent).
+    /// `spec.matchingPrecedence` (1000 when absent or 0, as the API server defaults it).
     pub matching_precedence: u32,
     /// `spec.priorityLevelConfiguration.name`.
     pub priority_level: String,
@@ -278,6 +295,15 @@ impl Limits {
         self.queuing.map_or(0, |(q, _, l)| u64::from(q) * u64::from(l))
     }
 
+    /// Requests of one flow (one user of a `ByUser` FlowSchema, or every request of a schema
+    /// without distinguisher) that can wait in its queues: shuffle sharding deals each flow a
+    /// hand of `handSize` queues and queues its requests only there, so at most `handSize ×
+    /// queueLengthLimit` of them wait, however many queues the level has (capped at
+    /// [`Limits::queue_capacity`]; 0 when it rejects at once). One client is one flow, or a few.
+    pub fn flow_queue_capacity(&self) -> u64 {
+        self.queuing.map_or(0, |(q, h, l)| u64::from(h.min(q)) * u64::from(l))
+    }
+
     /// The limits on an API server older than Kubernetes 1.26, which lends no seats between
     /// levels (borrowing came with 1.26, the flowcontrol v1beta3 API and the
     /// `lendablePercent`/`borrowingLimitPercent` fields of v1beta2): no borrowing at all.
@@ -295,9 +321,11 @@ impl Limits {
     }
 
     /// Whether this level holds a client as tightly as `other` or more: the most seats it can
-    /// reach (nominal plus borrowed) are no more than `other`'s, and no more requests can
-    /// wait in its queues. A level that may borrow without limit never does (unless `other`
-    /// may too and it has no more shares and queue places).
+    /// reach (nominal plus borrowed) are no more than `other`'s, and no more of the client's
+    /// requests can wait in its queues (one flow's, [`Limits::flow_queue_capacity`]: 8 queues
+    /// of 100 with handSize 8 hold 800 of them, 16 of 50 with handSize 4 only 200, though both
+    /// have 800 places). A level that may borrow without limit never does (unless `other` may
+    /// too and it has no more shares and queue places).
     pub fn holds_as_tightly_as(&self, other: &Limits) -> bool {
         let seats = match (self.max_share_hundredths(), other.max_share_hundredths()) {
             (Some(mine), Some(theirs)) => mine <= theirs,
@@ -305,7 +333,7 @@ impl Limits {
             (None, Some(_)) => false,
             (None, None) => self.shares <= other.shares,
         };
-        seats && self.queue_capacity() <= other.queue_capacity()
+        seats && self.flow_queue_capacity() <= other.flow_queue_capacity()
     }
 
     /// `2 concurrency shares, 4 queues of 10 requests, handSize 2, no borrowing`.
@@ -354,7 +382,10 @@ pub fn parse_flow_schema(v: &Value, file: &str, line: usize) -> Result<FlowSchem
     let name = metadata_name(v)?;
     let spec = v.get("spec").ok_or("spec: missing")?;
     let matching_precedence = match spec.get("matchingPrecedence") {
+        // 0 is the API server's default too: `SetDefaults_FlowSchemaSpec` makes 0 1000 before
+        // validation (review s45 item 9: the FlowSchema was refused).
         None | Some(Value::Null) => 1000,
+        Some(p) if p.as_u64() == Some(0) => 1000,
         // The API server takes 1 to 10000 (review s40: -5 was "not a whole number").
         Some(p) => {
             p.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| (1..=10_000).contains(n)).ok_or_else(
@@ -459,6 +490,21 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
         Some(other) => return Err(format!("spec.type: expected Exempt or Limited, got {other}")),
         None => return Err("spec.type: missing".to_owned()),
     };
+    // The API server's validation: "type must be 'Exempt' if and only if name is 'exempt'". An
+    // Exempt level of another name never exists in a cluster (review s45 item 8: it was read,
+    // and the FlowSchemas sending to it reported by APF002 as exempting their clients).
+    if exempt != (name == "exempt") {
+        return Err(if exempt {
+            "spec.type: Exempt, but only the priority level named `exempt` may be of type Exempt (the API server \
+             refuses it: \"type must be 'Exempt' if and only if name is 'exempt'\"); make it Limited, or send its \
+             FlowSchemas to `exempt`"
+                .to_owned()
+        } else {
+            "spec.type: Limited, but the priority level named `exempt` must be of type Exempt (the API server \
+             refuses it: \"type must be 'Exempt' if and only if name is 'exempt'\")"
+                .to_owned()
+        });
+    }
     let api = v.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if !exempt {
         check_limited_numbers(v.pointer("/spec/limited"))?;
@@ -470,12 +516,17 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
         };
         let queuing = match limited.and_then(|l| l.pointer("/limitResponse/type")).and_then(Value::as_str) {
             Some("Reject") => None,
-            // Queue is the default response; queuing's fields default to 64, 8, 50.
-            _ => Some((
-                num("/limitResponse/queuing/queues").unwrap_or(64),
-                num("/limitResponse/queuing/handSize").unwrap_or(8),
-                num("/limitResponse/queuing/queueLengthLimit").unwrap_or(50),
-            )),
+            // Queue is the default response; queuing's fields default to 64, 8, 50, when absent
+            // or 0 (`SetDefaults_QueuingConfiguration`, every version; review s45 item 9: 0
+            // was read as 0 places, which made any level "as tight").
+            _ => {
+                let or = |path: &str, default: u32| num(path).filter(|n| *n != 0).unwrap_or(default);
+                Some((
+                    or("/limitResponse/queuing/queues", 64),
+                    or("/limitResponse/queuing/handSize", 8),
+                    or("/limitResponse/queuing/queueLengthLimit", 50),
+                ))
+            }
         };
         let (shares, zero_shares_read_as) = shares_of(v, api, &num);
         Limits {
@@ -650,8 +701,11 @@ mod tests {
             parse_flow_schema(&bad, "f", 1).expect_err("bad"),
             "spec.rules[0].subjects[0].kind: \"Robot\" is not User, Group or ServiceAccount"
         );
-        let pl =
-            parse_priority_level(&json!({"metadata": {"name": "e"}, "spec": {"type": "Exempt"}}), "f", 1);
+        let pl = parse_priority_level(
+            &json!({"metadata": {"name": "exempt"}, "spec": {"type": "Exempt"}}),
+            "f",
+            1,
+        );
         assert!(pl.expect("valid").exempt);
         assert!(
             parse_priority_level(&json!({"metadata": {"name": "e"}, "spec": {"type": 3}}), "f", 1).is_err()

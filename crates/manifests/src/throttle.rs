@@ -9,7 +9,7 @@ use findings::{Finding, Remedy, RemedyKind, Safety};
 
 use crate::Manifests;
 use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, level_exists};
-use crate::checks::whk001_webhook_deadlock::join_and;
+use crate::checks::whk001_webhook_deadlock::{join_and, join_or};
 use crate::load::parse_text;
 
 /// One part of the requests a throttle's FlowSchema stands for: one subject's identity, one of
@@ -19,6 +19,10 @@ use crate::load::parse_text;
 struct Part {
     user: String,
     groups: Vec<String>,
+    /// Whether `groups` are all of the identity's groups: a service account's, or a user's seen
+    /// in the audit log. Else they are `system:authenticated` only, and the user may be in
+    /// others ([`Request::groups_known`]).
+    groups_known: bool,
     /// The subject as the throttle names it (`service account obs/exporter`).
     subject: String,
     /// The index of the resource rule, over the throttle's rules.
@@ -50,6 +54,7 @@ fn parts_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> (Vec
                     }
                     continue;
                 };
+                let groups_known = Request::groups_known(subject, seen);
                 let both_sides = rr.cluster_scope && !rr.namespaces.is_empty();
                 let mut sides = Vec::new();
                 if !rr.namespaces.is_empty() {
@@ -62,6 +67,7 @@ fn parts_of(throttle: &FlowSchema, seen: &BTreeMap<String, Vec<String>>) -> (Vec
                     out.push(Part {
                         user: user.clone(),
                         groups: groups.clone(),
+                        groups_known,
                         subject: subject.describe(),
                         rule: index,
                         verbs: rr.verbs.clone(),
@@ -280,6 +286,23 @@ pub struct Preemption {
     pub part: Option<String>,
 }
 
+/// A schema the API server consults before the throttle that takes in requests by group, and
+/// that would catch some of the throttle's requests if a user whose groups are not known here
+/// were in one of those groups: whether the throttle applies to them is not known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecided {
+    /// Its name.
+    pub name: String,
+    /// Its matchingPrecedence.
+    pub precedence: u32,
+    /// Its priority level.
+    pub level: String,
+    /// The groups it takes in (`system:masters`).
+    pub groups: Vec<String>,
+    /// `None` when it would catch every request of those users; else which ones.
+    pub part: Option<String>,
+}
+
 /// What the cluster's FlowSchemas say of one proposed throttle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -303,11 +326,23 @@ pub struct Verdict {
     pub unjudged: Vec<String>,
     /// Whether any of its requests were judged (some subject names one identity).
     pub judged: bool,
+    /// The throttle's users whose groups are not known here (no `# Groups seen` line for them in
+    /// its YAML: `throttle --user` never knows them, `diagnose` only from an audit log that
+    /// records `user.groups`). They were judged as in `system:authenticated` only.
+    pub groups_unknown: Vec<String>,
+    /// Schemas consulted before the throttle, not among [`Verdict::preempted_by`], that take in
+    /// a group one of [`Verdict::groups_unknown`] may be in, and would then catch some of the
+    /// throttle's requests, in the API server's order.
+    pub undecided: Vec<Undecided>,
     /// A FlowSchema of the throttle's name exists already: its precedence and priority level.
     pub already_applied: Option<(u32, String)>,
     /// The priority level the requests go to today when it is not one the API server creates
     /// (a level someone made, as for a throttle), with its limits when the manifests hold it.
     pub current_level: Option<(String, Option<Limits>)>,
+    /// The other FlowSchemas of the manifests that send requests to [`Verdict::current_level`]
+    /// (all but the one classifying the client today): a cap on that level holds their
+    /// clients too.
+    pub level_shared_with: Vec<String>,
     /// The proposed priority level's name and limits.
     pub proposed_level: Option<(String, Limits)>,
     /// Requests already rejected with 429, and all requests, as the throttle's YAML says.
@@ -331,8 +366,13 @@ impl Verdict {
     /// no borrowingLimitPercent but that, capped (borrowingLimitPercent 0), would hold them as
     /// tightly as the proposed level or more. Its borrowing is what makes it no throttle, and only borrowing: under
     /// load, when other levels lend nothing, it already holds the client to fewer seats or
-    /// queue places than the proposed level would. Capping it is tighter than adding the level.
+    /// queue places than the proposed level would. Capping it is tighter than adding the level,
+    /// but only when no other FlowSchema sends to it ([`Verdict::level_shared_with`]): a cap
+    /// holds every client of the level, and the throttle then stays, the cap a second option.
     pub fn capping_is_tighter(&self) -> bool {
+        if !self.level_shared_with.is_empty() {
+            return false;
+        }
         match (&self.current_level, &self.proposed_level) {
             // A level of 0 shares runs on borrowed seats only: capped, it needs seats of its
             // own (the patch gives the proposed level's), which makes it another level, not a
@@ -405,6 +445,63 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
             part: of_checked(part),
         });
     }
+    // Users whose groups are not known may be in a group that a schema consulted first takes
+    // in: `system:masters` and the mandatory `exempt` schema (precedence 1), which no throttle
+    // can come before. Each such schema is judged as if they were in its groups.
+    let mut groups_unknown: Vec<String> = Vec::new();
+    for p in parts.iter().filter(|p| !p.groups_known) {
+        if !groups_unknown.contains(&p.user) {
+            groups_unknown.push(p.user.clone());
+        }
+    }
+    let mut undecided = Vec::new();
+    if !groups_unknown.is_empty() {
+        for fs in ordered.iter().filter(|fs| fs.name != throttle.name && fs.comes_before(throttle)) {
+            if preempted_by.iter().any(|p: &Preemption| p.name == fs.name) {
+                continue;
+            }
+            // An authenticated user is never in system:unauthenticated.
+            let mut groups: Vec<String> = Vec::new();
+            for s in fs.rules.iter().flat_map(|r| &r.subjects) {
+                if let crate::apf::FlowSubject::Group(g) = s
+                    && g != "system:unauthenticated"
+                    && g != "system:authenticated"
+                    && g != "*"
+                    && !groups.contains(g)
+                {
+                    groups.push(g.clone());
+                }
+            }
+            if groups.is_empty() {
+                continue;
+            }
+            let maybe: Vec<Part> = parts
+                .iter()
+                .filter(|p| !p.groups_known)
+                .map(|p| {
+                    let mut q = p.clone();
+                    q.groups.extend(groups.iter().cloned());
+                    q
+                })
+                .collect();
+            let Some(part) = catches(fs, &maybe) else { continue };
+            let part = if maybe.len() == parts.len() {
+                of_checked(part)
+            } else {
+                part.or_else(|| {
+                    let who: Vec<String> = groups_unknown.iter().map(|u| format!("user {u}")).collect();
+                    Some(format!("every request of {}", join_and(&who)))
+                })
+            };
+            undecided.push(Undecided {
+                name: fs.name.clone(),
+                precedence: fs.matching_precedence,
+                level: fs.priority_level.clone(),
+                groups,
+                part,
+            });
+        }
+    }
     // Identities not judged (a group, `NS/*`) may reach the throttle: never "all".
     let all_preempted = !preempted_by.is_empty() && whole.iter().all(|w| *w) && unjudged.is_empty();
     // On a server before 1.26 no level borrows, whatever its object says.
@@ -418,6 +515,14 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
             let limits = m.priority_levels.iter().find(|l| &l.name == pl).and_then(|l| l.limits).map(era);
             (pl.clone(), limits)
         });
+    let mut level_shared_with: Vec<String> = Vec::new();
+    if let (Some((level, _)), Some((today_fs, _, _))) = (&current_level, &today) {
+        for fs in m.flow_schemas.iter().filter(|fs| &fs.priority_level == level && &fs.name != today_fs) {
+            if !level_shared_with.contains(&fs.name) {
+                level_shared_with.push(fs.name.clone());
+            }
+        }
+    }
     let proposed_level = proposed
         .priority_levels
         .iter()
@@ -431,15 +536,30 @@ pub fn judge(yaml: &str, m: &Manifests) -> Option<Verdict> {
         all_preempted,
         judged: !parts.is_empty(),
         unjudged,
+        groups_unknown,
+        undecided,
         already_applied: m
             .flow_schemas
             .iter()
             .find(|fs| fs.name == throttle.name)
             .map(|fs| (fs.matching_precedence, fs.priority_level.clone())),
         current_level,
+        level_shared_with,
         proposed_level,
         rejected: remedy::already_rejected(yaml),
     })
+}
+
+/// The command that shows the API server's rejections in priority level `level`, its name
+/// quoted for the shell (inside a double-quoted label value of the pattern).
+fn watch_rejections(level: &str) -> String {
+    format!(
+        "kubectl get --raw /metrics | grep -E {}",
+        remedy::shell_quote(&format!(
+            "apiserver_flowcontrol_rejected_requests_total.*priority_level={}",
+            findings::text::double_quoted_literal(level)
+        ))
+    )
 }
 
 /// What applying the YAML does to a FlowSchema of the throttle's name that exists already.
@@ -458,8 +578,83 @@ fn replaces(v: &Verdict) -> String {
     format!(
         "A FlowSchema named `{name}` exists already (matchingPrecedence {p}, priority level `{level}`): applying the \
          YAML replaces its rules with these {moved}; the requests it matches today that these rules do not take in \
-         fall back to the FlowSchemas after it. Compare them first (`kubectl get flowschema {name} -o yaml`); if it is \
-         not an earlier throttle of this client, rename the proposed objects. "
+         fall back to the FlowSchemas after it. Compare them first (`kubectl get flowschema {} -o yaml`); if it is \
+         not an earlier throttle of this client, rename the proposed objects. ",
+        remedy::shell_quote(name)
+    )
+}
+
+/// `user alice`, `users alice and bob`.
+fn users_named(users: &[String]) -> String {
+    let named: Vec<String> = users.iter().map(|u| format!("`{}`", remedy::one_line(u))).collect();
+    format!("{} {}", plural("user", users.len()), join_and(&named))
+}
+
+/// What the verdict says of [`Verdict::undecided`]: the schemas consulted first that would
+/// catch the requests if a user whose groups are not known were in one of their groups, and how
+/// to find out. Empty when there are none.
+fn undecided_note(v: &Verdict) -> String {
+    if v.undecided.is_empty() {
+        return String::new();
+    }
+    let (name, precedence) = &v.throttle;
+    let users = users_named(&v.groups_unknown);
+    let they = if v.groups_unknown.len() == 1 { "it is" } else { "one of them is" };
+    let mut out = format!(
+        "Not known: the groups of {users}. The throttle's YAML names none (`throttle --user` never knows them; \
+         `diagnose` knows them only from an audit log that records `user.groups`), so these requests were judged as \
+         those of a user in `system:authenticated` only. "
+    );
+    for u in &v.undecided {
+        let groups: Vec<String> = u.groups.iter().map(|g| format!("`{}`", remedy::one_line(g))).collect();
+        let which = if groups.len() == 1 { "that group" } else { "one of those groups" };
+        let part = u.part.as_deref().unwrap_or("all of them");
+        out.push_str(&format!(
+            "FlowSchema `{}` (matchingPrecedence {}, priority level `{}`) is consulted before the throttle's \
+             `{name}` (matchingPrecedence {precedence}) and takes in {} {}: if {they} in {which}, it catches {part}, \
+             and the throttle does not apply to them. ",
+            u.name,
+            u.precedence,
+            u.level,
+            plural("group", groups.len()),
+            join_or(&groups)
+        ));
+    }
+    if v.undecided.iter().any(|u| u.name == "exempt" && u.precedence == 1) {
+        out.push_str(
+            "No throttle can come before the mandatory `exempt` FlowSchema (matchingPrecedence 1): a user in \
+             `system:masters` is always exempt; give the client an identity of its own outside that group. ",
+        );
+    }
+    out.push_str(
+        "Find out before applying: run `kubectl auth whoami` with the client's own credentials (its kubeconfig; \
+         `--as USER` shows only the groups given with `--as-group`, not the user's real ones), or read `user.groups` \
+         of its requests in the audit log, or the `X-Kubernetes-PF-FlowSchema-UID` response header of one of its \
+         requests (`kubectl get pods -v=8` with its credentials) against `kubectl get flowschemas -o \
+         custom-columns=NAME:.metadata.name,UID:.metadata.uid`. ",
+    );
+    out
+}
+
+/// The title of a verdict whose only doubt is [`Verdict::undecided`].
+fn undecided_title(v: &Verdict) -> String {
+    let names: Vec<String> = v.undecided.iter().map(|u| u.name.clone()).collect();
+    let mut groups: Vec<String> = Vec::new();
+    for g in v.undecided.iter().flat_map(|u| &u.groups) {
+        let g = remedy::one_line(g);
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let who: Vec<String> = v.groups_unknown.iter().map(|u| format!("user {}", remedy::one_line(u))).collect();
+    format!(
+        "Undecided: the cluster's {} {} would catch these requests before the throttle if {} is in {} {} (its groups \
+         are not known here)",
+        plural("FlowSchema", names.len()),
+        join_and(&names),
+        join_or(&who),
+        plural("group", groups.len()),
+        join_or(&groups)
     )
 }
 
@@ -486,19 +681,34 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 findings::thousands(i128::from(total))
             ));
         }
+        let shared = if v.level_shared_with.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (it holds the clients of {} {} too)",
+                plural("FlowSchema", v.level_shared_with.len()),
+                join_and(&v.level_shared_with.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
+            )
+        };
         body.push_str(&format!(
-            "The fix is in the client (see the advice). If it must be held tighter still, tighten `{level}` itself \
-             (fewer shares or a shorter queueLengthLimit: `kubectl edit prioritylevelconfiguration {level}`) rather \
-             than adding a level; watch its rejections with `kubectl get --raw /metrics | grep -E \
-             'apiserver_flowcontrol_rejected_requests_total.*priority_level=\"{level}\"'`."
+            "The fix is in the client (see the advice). If it must be held tighter still, tighten `{level}` itself{shared} \
+             (fewer shares or a shorter queueLengthLimit: `kubectl edit prioritylevelconfiguration {}`) rather \
+             than adding a level; watch its rejections with `{}`.",
+            remedy::shell_quote(level),
+            watch_rejections(level)
         ));
+        let note = undecided_note(v);
+        if !note.is_empty() {
+            body.push(' ');
+            body.push_str(note.trim_end());
+        }
         return vec![Remedy {
             title: format!(
                 "Already throttled by FlowSchema {fs} into priority level {level}: fix the client"
             ),
             kind: RemedyKind::Advice,
             body,
-            safety: Safety::Safe,
+            safety: if note.is_empty() { Safety::Safe } else { Safety::ReviewFirst },
         }];
     }
     if v.capping_is_tighter()
@@ -523,10 +733,12 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 findings::thousands(i128::from(total))
             ));
         }
-        body.push_str(&format!(
-            "Watch its rejections with `kubectl get --raw /metrics | grep -E \
-             'apiserver_flowcontrol_rejected_requests_total.*priority_level=\"{level}\"'`."
-        ));
+        body.push_str(&format!("Watch its rejections with `{}`.", watch_rejections(level)));
+        let note = undecided_note(v);
+        if !note.is_empty() {
+            body.push(' ');
+            body.push_str(note.trim_end());
+        }
         return vec![
             Remedy {
                 title: format!(
@@ -536,12 +748,19 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 body,
                 safety: Safety::ReviewFirst,
             },
-            stop_borrowing(level, have, want),
+            stop_borrowing(level, have, want, &v.level_shared_with),
         ];
     }
+    // Judged without the groups a user may be in, today's schema is the one for a user in
+    // `system:authenticated` only.
+    let known = if v.groups_unknown.is_empty() {
+        String::new()
+    } else {
+        format!(" (for {} in no group but `system:authenticated`)", users_named(&v.groups_unknown))
+    };
     match (&v.today, &v.today_part) {
         (Some((fs, p, pl)), None) => body.push_str(&format!(
-            "Today these requests are classified by FlowSchema `{fs}` (matchingPrecedence {p}) into priority level `{pl}`. "
+            "Today these requests are classified{known} by FlowSchema `{fs}` (matchingPrecedence {p}) into priority level `{pl}`. "
         )),
         // A schema consulted before the throttle says it below.
         (Some((fs, _, _)), Some(_)) if v.preempted_by.first().is_some_and(|pre| &pre.name == fs) => {}
@@ -560,8 +779,9 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             body.push_str(&format!(
                 "`{level}` is not a priority level the API server creates, and it is not among the manifests given: \
                  the client may already be throttled there. Compare it with the proposed level first (`kubectl get \
-                 prioritylevelconfiguration {level} -o yaml`); if it is as tight or tighter, do not apply the YAML \
-                 and fix the client instead. "
+                 prioritylevelconfiguration {} -o yaml`); if it is as tight or tighter, do not apply the YAML \
+                 and fix the client instead. ",
+                remedy::shell_quote(level)
             ));
             safety = Safety::ReviewFirst;
             caveat = format!(", but compare it with priority level {level} first");
@@ -584,10 +804,21 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                     findings::thousands(i128::from(total))
                 ));
             }
-            body.push_str(&format!(
-                "Apply the throttle, or cap `{level}` itself instead (the patch that stops its borrowing, below). "
-            ));
-            extra.push(stop_borrowing(level, have, want));
+            if v.level_shared_with.is_empty() {
+                body.push_str(&format!(
+                    "Apply the throttle, or cap `{level}` itself instead (the patch that stops its borrowing, below). "
+                ));
+            } else {
+                // Capped, it might hold this client tighter than the proposed level; but the cap
+                // holds every client sent to it (review s45 item 2: the throttle was dropped).
+                body.push_str(&format!(
+                    "Apply the throttle. Capping `{level}` instead (the patch that stops its borrowing, below) would \
+                     also cap the requests of {} {}, which send to it too: review first what those clients need. ",
+                    plural("FlowSchema", v.level_shared_with.len()),
+                    join_and(&v.level_shared_with.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
+                ));
+            }
+            extra.push(stop_borrowing(level, have, want, &v.level_shared_with));
             safety = Safety::ReviewFirst;
         }
         (Some((level, Some(have))), Some((_, want))) => {
@@ -641,7 +872,7 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 )
             } else {
                 body.push_str("Those requests stay where they are; the throttle holds only the rest. ");
-                if lowest > 2 {
+                if lowest > 1 {
                     body.push_str("To hold all of them: ");
                 }
                 let part = first.part.as_deref().unwrap_or("all of them");
@@ -651,12 +882,30 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 )
             }
         };
-        if lowest <= 2 {
+        // The first of them in the API server's order: the one a throttle must come before.
+        // Only matchingPrecedence 1 is out of reach (the API server keeps it for `exempt`); at 2,
+        // ties go by name (review s45 item 6: OpenShift's `openshift-apiserver-sar` at 2 was
+        // explained as `exempt` and system:masters).
+        let earliest =
+            v.preempted_by.iter().min_by(|a, b| (a.precedence, &a.name).cmp(&(b.precedence, &b.name)));
+        let earliest_name = earliest.map_or(first.name.as_str(), |p| p.name.as_str());
+        if lowest <= 1 && earliest_name == "exempt" {
             body.push_str(
                 "No throttle can come before it: matchingPrecedence 1 is reserved for the mandatory `exempt` \
-                 FlowSchema, and 2 is the bootstrap `probes`. Requests of group system:masters are always exempt: give \
-                 the client an identity of its own outside that group.",
+                 FlowSchema. Requests of group system:masters are always exempt: give the client an identity of its \
+                 own outside that group.",
             );
+        } else if lowest <= 1 {
+            body.push_str(&format!(
+                "No throttle can come before `{earliest_name}`: it has matchingPrecedence 1, which the API server \
+                 keeps for the mandatory `exempt` FlowSchema. Narrow {narrow}."
+            ));
+        } else if lowest == 2 {
+            body.push_str(&format!(
+                "`{earliest_name}` has matchingPrecedence 2, the lowest a throttle may have, and between FlowSchemas \
+                 of one precedence the API server consults the one whose name sorts first: give the throttle \
+                 matchingPrecedence 2 and a name that sorts before `{earliest_name}`, or narrow {narrow}."
+            ));
         } else {
             body.push_str(&format!(
                 "Set the throttle's matchingPrecedence below {lowest} (any of 2 to {}), or narrow {narrow}.",
@@ -665,6 +914,9 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
         }
         safety = Safety::ReviewFirst;
         title
+    } else if !v.undecided.is_empty() {
+        safety = Safety::ReviewFirst;
+        undecided_title(v)
     } else {
         if v.judged {
             body.push_str(&format!(
@@ -674,6 +926,14 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
         }
         format!("Checked against the cluster's FlowSchemas: the throttle takes effect{caveat}")
     };
+    let note = undecided_note(v);
+    if !note.is_empty() {
+        if !body.is_empty() && !body.ends_with(' ') {
+            body.push(' ');
+        }
+        body.push_str(note.trim_end());
+        safety = Safety::ReviewFirst;
+    }
     let mut title = title;
     if !v.unjudged.is_empty() {
         // A group or `NS/*` names no identity to match the cluster's schemas against (review
@@ -705,33 +965,50 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
 /// could only queue and be rejected. Such a level gets the proposed level's shares in the same
 /// patch. `nominalConcurrencyShares` is the field's name in v1beta3 and v1, the versions a
 /// server that borrows (1.26 and later) serves.
-fn stop_borrowing(level: &str, have: &Limits, want: &Limits) -> Remedy {
+fn stop_borrowing(level: &str, have: &Limits, want: &Limits, shared_with: &[String]) -> Remedy {
     let quoted = remedy::shell_quote(level);
     let shown = remedy::one_line(level);
+    let who = if shared_with.is_empty() {
+        format!(
+            "Every client sent to {shown} is held by it: check which FlowSchemas name it first (kubectl get flowschemas)."
+        )
+    } else {
+        let names: Vec<String> = shared_with.iter().map(|n| remedy::one_line(n)).collect();
+        format!(
+            "It also holds the clients of {} {}, which send to {shown} too.",
+            plural("FlowSchema", names.len()),
+            join_and(&names)
+        )
+    };
+    let also = if shared_with.is_empty() {
+        String::new()
+    } else {
+        format!(" (it also caps {})", join_and(shared_with))
+    };
     if have.shares == 0 {
         let n = want.shares.max(1);
         Remedy {
             title: format!(
-                "Give priority level {level} {n} concurrency shares of its own and stop it borrowing"
+                "Give priority level {level} {n} concurrency shares of its own and stop it borrowing{also}"
             ),
             kind: RemedyKind::Command,
             body: format!(
                 "kubectl patch prioritylevelconfiguration {quoted} --type=merge -p '{{\"spec\":{{\"limited\":{{\"nominalConcurrencyShares\":{n},\"borrowingLimitPercent\":0}}}}}}'\n\
                  # {shown} has nominalConcurrencyShares 0: it runs only on seats it borrows from other levels.\n\
                  # borrowingLimitPercent 0 alone would leave it no seats at all (its requests could only queue and be\n\
-                 # rejected), so the patch also gives it {n} shares, as many as the proposed level. Every client sent\n\
-                 # to {shown} is held by it: check which FlowSchemas name it first (kubectl get flowschemas)."
+                 # rejected), so the patch also gives it {n} shares, as many as the proposed level.\n\
+                 # {who}"
             ),
             safety: Safety::ReviewFirst,
         }
     } else {
         Remedy {
-            title: format!("Stop priority level {level} borrowing other levels' idle seats"),
+            title: format!("Stop priority level {level} borrowing other levels' idle seats{also}"),
             kind: RemedyKind::Command,
             body: format!(
                 "kubectl patch prioritylevelconfiguration {quoted} --type=merge -p '{{\"spec\":{{\"limited\":{{\"borrowingLimitPercent\":0}}}}}}'\n\
                  # {shown} sets no borrowingLimitPercent, so it may borrow the seats other levels lend without limit.\n\
-                 # Every client sent to {shown} is held by it: check which FlowSchemas name it first (kubectl get flowschemas)."
+                 # {who}"
             ),
             safety: Safety::ReviewFirst,
         }

@@ -283,3 +283,245 @@ fn a_health_check_only_exemption_is_not_reported_by_apf002() {
         assert_eq!(out.iter().any(|f| f.code == "APF002"), reported, "{urls}: {out:?}");
     }
 }
+
+/// The bootstrap objects alone.
+fn bootstrap() -> Manifests {
+    load_paths(&[fixture("apf/k8s-bootstrap-apf-objects_v1.34plus.yaml")]).expect("readable")
+}
+
+/// A throttle of `list pods` for `subjects`, as `apiserver-doctor throttle` writes it.
+fn list_pods_throttle(subjects: Vec<ApfSubject>) -> ThrottlePlan {
+    ThrottlePlan::new(
+        "client",
+        subjects,
+        vec![ResourceRule {
+            verbs: ["list".to_owned()].into(),
+            api_groups: ["".to_owned()].into(),
+            resources: ["pods".to_owned()].into(),
+            cluster_scope: true,
+            namespaces: Default::default(),
+        }],
+    )
+}
+
+/// Review s45 item 1: `throttle --user kubernetes-admin --verbs list --resources pods
+/// --manifests bootstrap.yaml` said "the throttle takes effect" (safe to apply, exit 0), though
+/// kubeadm's kubernetes-admin is in `system:masters` and the mandatory `exempt` FlowSchema
+/// classifies every request of it first. A user's groups were unknown, and taken to be
+/// `system:authenticated` only.
+#[test]
+fn a_user_whose_groups_are_not_known_may_be_exempt_and_the_throttle_is_undecided() {
+    let plan = list_pods_throttle(vec![ApfSubject::User("kubernetes-admin".into())]);
+    let yaml = throttle_manifests(&plan, FlowControlApi::V1).expect("yaml");
+    let v = manifests::throttle::judge(&yaml, &bootstrap()).expect("a FlowSchema");
+    assert_eq!(v.groups_unknown, ["kubernetes-admin"]);
+    let undecided: Vec<(&str, &[String])> =
+        v.undecided.iter().map(|u| (u.name.as_str(), u.groups.as_slice())).collect();
+    assert_eq!(undecided, [("exempt", &["system:masters".to_owned()][..])]);
+    assert!(v.preempted_by.is_empty(), "{v:?}");
+    let r = manifests::throttle::verdict_remedy(&v);
+    assert_eq!(r.safety, Safety::ReviewFirst);
+    assert_eq!(
+        r.title,
+        "Undecided: the cluster's FlowSchema exempt would catch these requests before the throttle if user \
+         kubernetes-admin is in group system:masters (its groups are not known here)"
+    );
+    assert!(!r.title.contains("takes effect") && !r.body.contains("it takes effect"), "{}", r.body);
+    for says in [
+        "Today these requests are classified (for user `kubernetes-admin` in no group but `system:authenticated`) by \
+         FlowSchema `global-default`",
+        "Not known: the groups of user `kubernetes-admin`.",
+        "FlowSchema `exempt` (matchingPrecedence 1, priority level `exempt`) is consulted before the throttle's \
+         `throttle-kubernetes-admin` (matchingPrecedence 90) and takes in group `system:masters`: if it is in that \
+         group, it catches all of them, and the throttle does not apply to them.",
+        "a user in `system:masters` is always exempt",
+        "`kubectl auth whoami` with the client's own credentials",
+        "`X-Kubernetes-PF-FlowSchema-UID` response header",
+    ] {
+        assert!(r.body.contains(says), "{says}\n{}", r.body);
+    }
+    // With its groups seen in the audit log, the verdict is decided either way.
+    let mut seen = plan.clone();
+    seen.groups_seen.insert("kubernetes-admin".into(), ["system:authenticated".to_owned()].into());
+    let v = manifests::throttle::judge(
+        &throttle_manifests(&seen, FlowControlApi::V1).expect("yaml"),
+        &bootstrap(),
+    )
+    .expect("a FlowSchema");
+    assert!(v.undecided.is_empty() && v.groups_unknown.is_empty(), "{v:?}");
+    let r = manifests::throttle::verdict_remedy(&v);
+    assert_eq!(r.title, "Checked against the cluster's FlowSchemas: the throttle takes effect");
+    assert_eq!(r.safety, Safety::Safe);
+    // A service account's groups are always known: nothing undecided.
+    let sa = list_pods_throttle(vec![ApfSubject::from_username("system:serviceaccount:ci:runner")]);
+    let v =
+        manifests::throttle::judge(&throttle_manifests(&sa, FlowControlApi::V1).expect("yaml"), &bootstrap())
+            .expect("a FlowSchema");
+    assert!(v.undecided.is_empty() && v.groups_unknown.is_empty(), "{v:?}");
+    assert_eq!(manifests::throttle::verdict_remedy(&v).safety, Safety::Safe);
+}
+
+/// The inventory exporter's FlowSchema at precedence 500 sending it to level `slow`, of
+/// `shares` concurrency shares, no borrowing, and `queuing` (`queues`, `handSize`,
+/// `queueLengthLimit`), with the bootstrap objects.
+fn held_by_slow(shares: u32, (queues, hand, limit): (u32, u32, u32)) -> Manifests {
+    let mut m = bootstrap();
+    manifests::parse_text(
+        "slow.yaml",
+        &format!(
+            "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata: {{name: slow}}\n\
+             spec:\n  type: Limited\n  limited:\n    nominalConcurrencyShares: {shares}\n    borrowingLimitPercent: 0\n    \
+             limitResponse:\n      type: Queue\n      queuing: {{queues: {queues}, handSize: {hand}, queueLengthLimit: \
+             {limit}}}\n---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata: {{name: \
+             exporter}}\nspec:\n  matchingPrecedence: 500\n  distinguisherMethod: {{type: ByUser}}\n  \
+             priorityLevelConfiguration: {{name: slow}}\n  rules:\n  - subjects: [{{kind: ServiceAccount, \
+             serviceAccount: {{namespace: observability, name: inventory-exporter}}}}]\n    resourceRules: [{{verbs: \
+             ['*'], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true}}]\n"
+        ),
+        &mut m,
+    );
+    assert!(m.files.iter().all(|f| f.problems.is_empty()), "{:?}", m.files);
+    m
+}
+
+/// Review s45 item 4: queue room was compared as queues × queueLengthLimit, but shuffle sharding
+/// queues one flow (one client) in its hand of handSize queues only. Level `slow` (5 shares, no
+/// borrowing, 8 queues of 100, handSize 8: 800 of the client's requests may wait) was called as
+/// tight as the proposed level (16 queues of 50, handSize 4: 800 places, but 200 for one
+/// client), and the throttle was taken out: "applying it would give this client as much room
+/// or more".
+#[test]
+fn queue_room_is_compared_per_flow_hand_size_times_queue_length_limit() {
+    let mut f = finding(FlowControlApi::V1, None);
+    refine_remedies(&mut f, &held_by_slow(5, (8, 8, 100)));
+    let remedies = f.swap_remove(0).remedies;
+    let t = titles(&remedies);
+    assert_eq!(
+        t[..2],
+        ["throttle", "Checked against the cluster's FlowSchemas: the throttle takes effect"],
+        "{t:?}"
+    );
+    assert!(!t.iter().any(|t| t.contains("Already throttled")), "{t:?}");
+    assert!(
+        remedies[1].body.contains("`slow` (5 concurrency shares, 8 queues of 100 requests, handSize 8, no borrowing) is looser than the proposed level"),
+        "{}",
+        remedies[1].body
+    );
+    // 8 queues of 25 with handSize 8 hold 200 of one client's requests, as the proposed level:
+    // as tight, whatever the total.
+    let mut f = finding(FlowControlApi::V1, None);
+    refine_remedies(&mut f, &held_by_slow(5, (8, 8, 25)));
+    assert_eq!(
+        titles(&f[0].remedies),
+        ["Already throttled by FlowSchema exporter into priority level slow: fix the client", "advice"]
+    );
+    // 8 queues of 30 with handSize 8: 240 places in all, fewer than the proposed 800, but all 240
+    // for one client, more than its 200: looser.
+    let mut f = finding(FlowControlApi::V1, None);
+    refine_remedies(&mut f, &held_by_slow(5, (8, 8, 30)));
+    assert_eq!(titles(&f[0].remedies)[0], "throttle");
+}
+
+/// Review s45 item 2: when the client's level (`obs-level`, no borrowingLimitPercent) would,
+/// capped, hold it tighter than the proposed level, the throttle was dropped and only the patch
+/// capping `obs-level` was left, though another FlowSchema (`obs-batch`) sends its clients to
+/// that level too: the cap would hold them as well. The throttle now stays, and the cap is a
+/// second option, review first, naming the FlowSchemas it would also cap.
+#[test]
+fn capping_a_level_other_flow_schemas_send_to_keeps_the_throttle_and_names_them() {
+    let mut m = cluster("apf_v1beta2.yaml");
+    manifests::parse_text(
+        "batch.yaml",
+        "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata: {name: obs-batch}\nspec:\n  \
+         matchingPrecedence: 600\n  priorityLevelConfiguration: {name: obs-level}\n  rules:\n  - subjects: [{kind: \
+         Group, group: {name: 'system:serviceaccounts:batch'}}]\n    resourceRules: [{verbs: ['*'], apiGroups: ['*'], \
+         resources: ['*'], namespaces: ['*'], clusterScope: true}]\n",
+        &mut m,
+    );
+    let mut f = finding(FlowControlApi::V1beta3, None);
+    refine_remedies(&mut f, &m);
+    let remedies = f.swap_remove(0).remedies;
+    let t = titles(&remedies);
+    assert_eq!(
+        t,
+        [
+            "throttle",
+            "Checked against the cluster's FlowSchemas: the throttle takes effect",
+            "Stop priority level obs-level borrowing other levels' idle seats (it also caps obs-batch)",
+            "watch",
+            "advice"
+        ]
+    );
+    assert_eq!(remedies[1].safety, Safety::ReviewFirst);
+    assert!(
+        remedies[1].body.contains(
+            "Apply the throttle. Capping `obs-level` instead (the patch that stops its borrowing, below) would also \
+             cap the requests of FlowSchema `obs-batch`, which send to it too"
+        ),
+        "{}",
+        remedies[1].body
+    );
+    assert_eq!(remedies[2].safety, Safety::ReviewFirst);
+    assert!(
+        remedies[2]
+            .body
+            .contains("# It also holds the clients of FlowSchema obs-batch, which send to obs-level too."),
+        "{}",
+        remedies[2].body
+    );
+    // Alone on its level, capping it is still the tighter remedy, and the throttle gives way.
+    let alone = refined("apf_v1beta2.yaml", FlowControlApi::V1beta3, None);
+    assert!(titles(&alone)[0].starts_with("Held by priority level obs-level"), "{:?}", titles(&alone));
+}
+
+/// Review s45 item 6: any FlowSchema consulted first at matchingPrecedence 2 or less was
+/// explained as `exempt`/`probes` and system:masters ("No throttle can come before it"). Only 1
+/// is out of reach; OpenShift's `openshift-apiserver-sar` is at 2, where ties go by name: a
+/// throttle at 2 whose name sorts first comes before it.
+#[test]
+fn a_schema_at_precedence_2_is_named_and_a_throttle_at_2_that_sorts_first_is_suggested() {
+    let m = load_paths(&[
+        fixture("apf/k8s-bootstrap-apf-objects_v1.34plus.yaml"),
+        fixture("apf/openshift-apiserver-operator_09_flowschema.yaml"),
+    ])
+    .expect("readable");
+    let mut plan = ThrottlePlan::new(
+        "openshift-apiserver-sa",
+        vec![ApfSubject::from_username("system:serviceaccount:openshift-apiserver:openshift-apiserver-sa")],
+        vec![ResourceRule {
+            verbs: ["create".to_owned()].into(),
+            api_groups: ["authorization.k8s.io".to_owned()].into(),
+            resources: ["subjectaccessreviews".to_owned()].into(),
+            cluster_scope: true,
+            namespaces: Default::default(),
+        }],
+    );
+    plan.matching_precedence = 2;
+    let v = manifests::throttle::judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &m)
+        .expect("a FlowSchema");
+    let r = manifests::throttle::verdict_remedy(&v);
+    assert_eq!(
+        r.title,
+        "The cluster's FlowSchema openshift-apiserver-sar would catch these requests before the throttle"
+    );
+    assert!(
+        !r.body.contains("system:masters") && !r.body.contains("No throttle can come before"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(
+            "`openshift-apiserver-sar` has matchingPrecedence 2, the lowest a throttle may have, and between \
+             FlowSchemas of one precedence the API server consults the one whose name sorts first: give the throttle \
+             matchingPrecedence 2 and a name that sorts before `openshift-apiserver-sar`, or narrow \
+             `openshift-apiserver-sar`."
+        ),
+        "{}",
+        r.body
+    );
+    // Named so, the throttle comes first.
+    plan.name = "a-throttle".into();
+    let v = manifests::throttle::judge(&throttle_manifests(&plan, FlowControlApi::V1).expect("yaml"), &m)
+        .expect("a FlowSchema");
+    assert!(v.preempted_by.is_empty(), "{v:?}");
+}

@@ -88,7 +88,7 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
                     kind: RemedyKind::Command,
                     body: format!(
                         "kubectl get flowschema {} -o jsonpath='{{range .status.conditions[*]}}{{.type}}={{.status}}: {{.message}}{{\"\\n\"}}{{end}}'\nkubectl get prioritylevelconfigurations",
-                        fs.name
+                        remedy::shell_quote(&fs.name)
                     ),
                     safety: Safety::Safe,
                 },
@@ -97,7 +97,8 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
                     kind: RemedyKind::Advice,
                     body: format!(
                         "Apply the PriorityLevelConfiguration named {} that belongs with this FlowSchema (apiserver-doctor writes both together in its throttling remedies), or fix the name: kubectl patch flowschema {} --type=merge -p '{{\"spec\":{{\"priorityLevelConfiguration\":{{\"name\":\"LEVEL\"}}}}}}'.",
-                        fs.priority_level, fs.name
+                        remedy::one_line(&fs.priority_level),
+                        remedy::shell_quote(&fs.name)
                     ),
                     safety: Safety::ReviewFirst,
                 },

@@ -61,9 +61,9 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
         if BOOTSTRAP_EXEMPT.contains(&fs.name.as_str()) {
             continue;
         }
-        let exempt_level = fs.priority_level == "exempt"
-            || m.priority_levels.iter().any(|pl| pl.name == fs.priority_level && pl.exempt);
-        if !exempt_level {
+        // Only the level named `exempt` may be of type Exempt: the API server refuses any other
+        // (the loader reports one as a problem and leaves it out).
+        if fs.priority_level != "exempt" {
             continue;
         }
         // Health checks only, as the bootstrap `probes` exempts for everyone.
@@ -171,7 +171,7 @@ pub fn run(m: &Manifests, ctx: &Context, out: &mut Vec<Finding>) {
                     kind: RemedyKind::Command,
                     body: format!(
                         "# workload-high is the bootstrap level for important workloads; a level of its own, with its own\n# nominalConcurrencyShares, isolates these clients further.\nkubectl patch flowschema {} --type=merge -p '{{\"spec\":{{\"priorityLevelConfiguration\":{{\"name\":\"workload-high\"}}}}}}'",
-                        fs.name
+                        remedy::shell_quote(&fs.name)
                     ),
                     safety: Safety::ReviewFirst,
                 },
@@ -217,8 +217,7 @@ mod tests {
             schema("all-for-one", "exempt", one_sa, "'*'"),
             schema("limited", "workload-low", group, "'*'"),
             schema("exempt", "exempt", group, "'*'"),
-            schema("custom-exempt-level", "my-exempt", group, "pods"),
-            "---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: my-exempt\nspec:\n  type: Exempt\n".to_owned(),
+            schema("group-pods", "exempt", group, "pods"),
         ]
         .concat();
         let titles: Vec<String> = findings(&text).into_iter().map(|f| f.title).collect();
@@ -227,7 +226,7 @@ mod tests {
             vec![
                 "FlowSchema monitoring-exempt exempts group system:serviceaccounts:monitoring (every resource) from API Priority and Fairness",
                 "FlowSchema all-for-one exempts service account ns/sar-checker (every resource) from API Priority and Fairness",
-                "FlowSchema custom-exempt-level exempts group system:serviceaccounts:monitoring from API Priority and Fairness",
+                "FlowSchema group-pods exempts group system:serviceaccounts:monitoring from API Priority and Fairness",
             ]
         );
     }

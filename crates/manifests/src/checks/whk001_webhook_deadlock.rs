@@ -828,7 +828,13 @@ fn finding(
                 kind: RemedyKind::Command,
                 body: namespaces
                     .iter()
-                    .map(|ns| format!("kubectl label namespace {ns} {label} --overwrite"))
+                    .map(|ns| {
+                        format!(
+                            "kubectl label namespace {} {} --overwrite",
+                            shell_quote(ns),
+                            shell_quote(&label)
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n"),
                 safety: Safety::ReviewFirst,
@@ -874,7 +880,8 @@ pub(crate) fn join_and(items: &[String]) -> String {
     join_with(items, "and")
 }
 
-fn join_or(items: &[String]) -> String {
+/// `a`, `a or b`, `a, b or c`.
+pub(crate) fn join_or(items: &[String]) -> String {
     join_with(items, "or")
 }
 
