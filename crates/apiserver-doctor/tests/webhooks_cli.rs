@@ -301,7 +301,13 @@ fn cluster_objects_are_read_with_kubectl_and_a_kind_it_cannot_read_is_a_warning(
         report["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["source"].as_str()).collect();
     assert!(sources.contains(&"kubectl get --raw /metrics --context prod"), "{sources:?}");
     let calls = std::fs::read_to_string(&log).expect("kubectl was called");
-    assert_eq!(calls.lines().count(), 6, "{calls}");
+    // First the sign-in check (`get --raw /version`), then /metrics and the five kinds.
+    assert_eq!(calls.lines().count(), 7, "{calls}");
+    assert_eq!(
+        calls.lines().next(),
+        Some("get --raw /version --request-timeout=20s --context prod"),
+        "{calls}"
+    );
     assert!(
         calls.lines().all(|l| l.starts_with("get ") && l.ends_with("--request-timeout=20s --context prod")),
         "{calls}"
@@ -318,6 +324,50 @@ fn cluster_objects_are_read_with_kubectl_and_a_kind_it_cannot_read_is_a_warning(
     assert!(stderr(&out).contains("warning: --cluster: cannot run kubectl"), "{}", stderr(&out));
     assert!(stderr(&out).contains("nothing to diagnose"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
+/// Review s47 (probe H3): a credential plugin's sign-in prompt (kubelogin's device code) was
+/// captured with kubectl's standard error, so the user never saw it while it was valid, and each
+/// of the six kubectl calls waited for it in turn. Now the first call shows it, and a failed
+/// sign-in stops the reading of the cluster there.
+#[test]
+fn a_sign_in_prompt_was_hidden_and_every_kubectl_call_waited_for_it() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("calls.log");
+    let script = dir.path().join("kubectl");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh
+echo \"$@\" >> '{log}'
+echo 'To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code FAKE1234 to authenticate.' >&2
+echo 'error: You must be logged in to the server (Unauthorized)' >&2
+exit 1
+",
+            log = log.display()
+        ),
+    )
+    .expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let out = doctor_with_kubectl(&["diagnose", "--cluster", "-o", "json"], cache.path(), &script);
+    assert_eq!(out.status.code(), Some(2), "nothing to diagnose: {}", stderr(&out));
+    let err = stderr(&out);
+    let prompt = err.find("enter the code FAKE1234").unwrap_or_else(|| panic!("the prompt: {err}"));
+    let warning = err
+        .find("warning: --cluster: `kubectl get --raw /version` failed (kubectl's message is above); the cluster is not read.")
+        .unwrap_or_else(|| panic!("the warning: {err}"));
+    assert!(prompt < warning, "the prompt comes first, as kubectl wrote it: {err}");
+    let calls = std::fs::read_to_string(&log).expect("kubectl was called");
+    assert_eq!(
+        calls.lines().collect::<Vec<_>>(),
+        ["get --raw /version --request-timeout=20s"],
+        "one call only"
+    );
 }
 
 /// Review 26 §8: a webhook with `operations: [DELETE]` on configmaps was said to reject

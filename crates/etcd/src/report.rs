@@ -93,6 +93,16 @@ struct Reads {
     series: &'static [&'static str],
     /// How many scrapes of one process it needs.
     needs: Needs,
+    /// The first kube-apiserver minor version (1.x) that exposes its series; 0 when every one
+    /// read does. A scrape of an older version lacks them by design, not by a cut (review s47).
+    since: u32,
+}
+
+impl Reads {
+    /// The same, with its series first exposed in kube-apiserver 1.`minor`.
+    const fn since(self, minor: u32) -> Reads {
+        Reads { since: minor, ..self }
+    }
 }
 
 /// What a check needs beyond one scrape holding its series.
@@ -107,11 +117,11 @@ enum Needs {
 }
 
 const fn reads(code: &'static str, kind: TargetKind, series: &'static [&'static str], window: bool) -> Reads {
-    Reads { code, kind, series, needs: if window { Needs::Window } else { Needs::One } }
+    Reads { code, kind, series, needs: if window { Needs::Window } else { Needs::One }, since: 0 }
 }
 
 const fn reads_pair(code: &'static str, kind: TargetKind, series: &'static [&'static str]) -> Reads {
-    Reads { code, kind, series, needs: Needs::Pair }
+    Reads { code, kind, series, needs: Needs::Pair, since: 0 }
 }
 
 const API: TargetKind = TargetKind::KubeApiserver;
@@ -126,10 +136,12 @@ const READS: &[Reads] = &[
     reads("MET001", API, &["apiserver_request_duration_seconds_bucket"], false),
     reads("MET002", API, OBJECTS, false),
     reads("MET003", API, OBJECTS, true),
-    reads("MET004", API, DB, false),
-    reads("MET005", API, DB, true),
-    reads("MET006", API, &["apiserver_flowcontrol_"], false),
-    reads("MET007", API, &["apiserver_flowcontrol_request_wait_duration_seconds_bucket"], false),
+    // The database size first appears in the 1.19 dump, APF's series (on by default) in 1.20
+    // (../shared/data/real/metrics/apiserver, nri-kubernetes 1.16–1.35).
+    reads("MET004", API, DB, false).since(19),
+    reads("MET005", API, DB, true).since(19),
+    reads("MET006", API, &["apiserver_flowcontrol_"], false).since(20),
+    reads("MET007", API, &["apiserver_flowcontrol_request_wait_duration_seconds_bucket"], false).since(20),
     reads("MET008", API, &["apiserver_admission_"], false),
     reads("MET009", API, &["apiserver_admission_"], false),
     // A limit to judge against (review s42: any apiserver_flowcontrol_ series, a rejection
@@ -215,10 +227,26 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
         TargetKind::KubeApiserver => evidence.apiservers.iter().any(|a| a.window_seconds.is_some()),
         _ => evidence.etcd.iter().any(|e| e.window_seconds.is_some()),
     };
+    // (series wanted, first minor, versions read, codes): series the versions read do not expose.
+    let mut too_old: Vec<(&[&str], u32, String, Vec<&str>)> = Vec::new();
     for r in READS {
         let of_kind: Vec<&Snapshot> = snapshots.iter().filter(|s| s.target.kind == r.kind).collect();
+        let older =
+            |s: &&Snapshot| s.target.minor().is_some_and(|(major, minor)| major == 1 && minor < r.since);
         if of_kind.is_empty() {
             no_scrape.push(r.code);
+        } else if r.since > 0 && of_kind.iter().all(older) {
+            let mut versions: Vec<String> = of_kind
+                .iter()
+                .filter_map(|s| s.target.minor())
+                .map(|(major, minor)| format!("{major}.{minor}"))
+                .collect();
+            versions.sort();
+            versions.dedup();
+            match too_old.iter_mut().find(|(series, since, _, _)| *series == r.series && *since == r.since) {
+                Some((_, _, _, codes)) => codes.push(r.code),
+                None => too_old.push((r.series, r.since, versions.join(", "), vec![r.code])),
+            }
         } else if !of_kind.iter().any(|s| has_any(s, r.series)) {
             match missing
                 .iter_mut()
@@ -264,6 +292,14 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
              lacks such series; these checks judged nothing.",
             code_ranges(&codes),
             what.join("; ")
+        ));
+    }
+    for (series, since, versions, codes) in &too_old {
+        notes.push(format!(
+            "{} had no input: kube-apiserver {versions} does not expose {} (first in 1.{since}); {} judged nothing.",
+            code_ranges(codes),
+            series_list(series),
+            if codes.len() == 1 { "it" } else { "these checks" }
         ));
     }
     if !no_window.is_empty() {
@@ -587,6 +623,43 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
             ),
             "{notes}"
         );
+    }
+
+    /// Review s47: a 1.17 scrape, which has no database size or APF series by design, was said to
+    /// lack them as "a scrape cut short (see its bad lines) or of another endpoint" would.
+    #[test]
+    fn series_a_version_does_not_expose_were_blamed_on_the_scrape() {
+        let prom = "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.17.4\"} 1\n\
+                    apiserver_request_total{verb=\"GET\",code=\"200\"} 5\n\
+                    etcd_object_counts{resource=\"pods\"} 12\n";
+        let r = scrapes_report(&[snap("old.prom", prom)], None, &Thresholds::default());
+        let notes = r.overview.notes.join("\n");
+        assert!(
+            notes.contains(
+                "MET004, MET005 had no input: kube-apiserver 1.17 does not expose apiserver_storage_size_bytes, \
+                 apiserver_storage_db_total_size_in_bytes or etcd_db_total_size_in_bytes (first in 1.19); these \
+                 checks judged nothing."
+            ),
+            "{notes}"
+        );
+        assert!(
+            notes.contains("MET006 had no input: kube-apiserver 1.17 does not expose any apiserver_flowcontrol_* series (first in 1.20); it judged nothing."),
+            "{notes}"
+        );
+        assert!(!notes.contains("MET004, MET005 had no input: no scrape has"), "{notes}");
+        // A 1.30 scrape without them was cut short or is of something else: said as before.
+        let prom = prom.replace("v1.17.4", "v1.30.0");
+        let r = scrapes_report(&[snap("new.prom", &prom)], None, &Thresholds::default());
+        let notes = r.overview.notes.join("\n");
+        assert!(
+            notes.contains(
+                "apiserver_storage_size_bytes, apiserver_storage_db_total_size_in_bytes or etcd_db_total_size_in_bytes \
+                 (MET004, MET005)"
+            ),
+            "{notes}"
+        );
+        assert!(notes.contains("A scrape cut short"), "{notes}");
+        assert!(!notes.contains("does not expose"), "{notes}");
     }
 
     /// Review s42: a scrape whose only APF series is a rejection counter listed MET010 (which

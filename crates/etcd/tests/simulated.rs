@@ -114,7 +114,9 @@ fn apiserver_scrapes_alone_do_not_judge_a_database_past_the_default_against_the_
     assert!(
         f.summary.contains("On AKS, EKS and GKE the provider manages etcd and its quota (commonly 8 GiB)")
     );
-    assert!(f.summary.contains("per hour between the two scrapes"), "{}", f.summary);
+    // `apiserver_storage_size_bytes` may be a different member at each scrape (review s47): no
+    // growth per hour from it.
+    assert!(!f.summary.contains("per hour"), "{}", f.summary);
     assert!(!alone.iter().any(|f| f.code == "MET005"), "no time to an unknown quota: {alone:#?}");
     // With the etcd scrapes, the real 8 GiB quota: 82%, a warning, and no MET005 (42 h away).
     let with_etcd = full_findings(&all);
@@ -150,10 +152,11 @@ fn p99s_of_a_slow_etcd_disk_name_their_bucket_and_are_judged_by_it() {
             assert!(f.title.contains(", over 0.5 s,"), "{}", f.title);
         }
     }
+    // etcd-mixin warns above 0.5 s and is critical above 1 s (review s47): a warning.
     let etc003 = all.iter().find(|f| f.code == "ETC003").expect("ETC003");
-    assert_eq!(etc003.severity, Severity::Critical);
+    assert_eq!(etc003.severity, Severity::Warning);
     assert!(
-        etc003.title.ends_with("WAL fsync P99 in the (0.512, 1.024] s bucket, over 500 ms"),
+        etc003.title.ends_with("WAL fsync P99 in the (0.512, 1.024] s bucket, over 10 ms"),
         "{}",
         etc003.title
     );

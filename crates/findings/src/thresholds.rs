@@ -75,12 +75,12 @@ thresholds! {
         "in-use size above which fragmentation matters", "etcd-mixin runbook";
     WAL_FSYNC_P99_WARNING_SECONDS = "wal_fsync_p99_warning_seconds", 0.010, "s",
         "WAL fsync P99 above which to warn", "etcd FAQ";
-    WAL_FSYNC_P99_CRITICAL_SECONDS = "wal_fsync_p99_critical_seconds", 0.5, "s",
-        "WAL fsync P99 above which it is critical", "etcd-mixin";
+    WAL_FSYNC_P99_CRITICAL_SECONDS = "wal_fsync_p99_critical_seconds", 1.0, "s",
+        "WAL fsync P99 above which it is critical", "etcd-mixin etcdHighFsyncDurations (critical above 1 s; its 0.5 s level is a warning)";
     BACKEND_COMMIT_P99_WARNING_SECONDS = "backend_commit_p99_warning_seconds", 0.025, "s",
         "backend commit P99 above which to warn", "etcd FAQ";
     BACKEND_COMMIT_P99_CRITICAL_SECONDS = "backend_commit_p99_critical_seconds", 0.25, "s",
-        "backend commit P99 above which it is critical", "etcd-mixin";
+        "backend commit P99 above which it is critical", "etcd-mixin etcdHighCommitDurations (a warning there, its only level; critical here, as DESIGN's alert level)";
     LEADER_CHANGES_WARNING = "leader_changes_warning", 4.0, "count",
         "leader changes within 15 minutes above which to warn", "etcd-mixin";
     WEBHOOK_LATENCY_WARNING_SECONDS = "webhook_latency_warning_seconds", 0.5, "s",

@@ -89,7 +89,15 @@ pub struct DbSize {
     pub bytes: f64,
     /// Bytes at the first scrape, when there are two.
     pub first_bytes: Option<f64>,
+    /// Why the two sizes may be of different etcd members, when they may: each member's file
+    /// has its own size (defragmentation is per member), so their difference is not growth
+    /// (review s47: a defragmented member then another read as "grows by 15 GiB per hour").
+    pub members_may_differ: Option<String>,
 }
+
+/// Why `apiserver_storage_size_bytes` may name a different member at each scrape.
+pub const RANDOM_MEMBER: &str = "`apiserver_storage_size_bytes` (Kubernetes 1.28+) is the size of the etcd member the API \
+     server asks on each poll, one of its --etcd-servers picked at random";
 
 /// APF rejections of one flow schema and priority level.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -109,8 +117,14 @@ pub struct ApfRejections {
 pub struct ApfWait {
     /// The PriorityLevelConfiguration.
     pub priority_level: String,
-    /// The FlowSchema with the most queued requests at that level.
+    /// The FlowSchema with the most requests that waited at least the level's P99 bucket's lower
+    /// bound (`waited_over`), or with the most requests when that bound is not finite.
     pub flow_schema: String,
+    /// That flow schema's requests that waited longer than `waited_over`.
+    pub flow_schema_waited: f64,
+    /// The wait the flow schemas were ranked by (the level's P99 bucket's lower bound), when
+    /// finite and above 0.
+    pub waited_over: Option<f64>,
     /// Requests that waited (executed or not) in the window.
     pub count: f64,
     /// P99 wait in seconds (`histogram_quantile`'s interpolation).
@@ -418,7 +432,15 @@ fn db_size(window: &Window<'_>, skipped: &mut Vec<String>) -> Vec<DbSize> {
                 .find_map(|l| labels.get(l))
                 .unwrap_or("etcd")
                 .to_owned();
-            Some(DbSize { metric: (*metric).to_owned(), endpoint, bytes: last, first_bytes: first })
+            let members_may_differ = (*metric == "apiserver_storage_size_bytes" && first.is_some())
+                .then(|| RANDOM_MEMBER.to_owned());
+            Some(DbSize {
+                metric: (*metric).to_owned(),
+                endpoint,
+                bytes: last,
+                first_bytes: first,
+                members_may_differ,
+            })
         })
         .collect()
 }
@@ -475,18 +497,27 @@ fn apf_wait(window: &Window<'_>) -> Vec<ApfWait> {
             if count <= 0.0 || !p99.is_finite() {
                 return None;
             }
-            let flow_schema = by_flow
+            let p99_bucket = h.quantile_bucket(0.99);
+            // Every request at a queuing level observes the wait, those dispatched at once
+            // too: rank the flow schemas by the requests that waited as long as the P99 does.
+            let waited_over = p99_bucket.map(|b| b.lower).filter(|l| l.is_finite() && *l > 0.0);
+            let waited =
+                |f: &Histogram| waited_over.map_or_else(|| f.observations(), |l| f.observations_above(l));
+            let (flow_schema, flow_schema_waited) = by_flow
                 .iter()
                 .filter(|(k, _)| k.first() == Some(&level))
-                .max_by(|a, b| a.1.observations().total_cmp(&b.1.observations()).then_with(|| b.0.cmp(a.0)))
-                .and_then(|(k, _)| k.get(1).cloned())
+                .map(|(k, f)| (k, waited(f)))
+                .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)))
+                .map(|(k, w)| (k.get(1).cloned().unwrap_or_default(), w))
                 .unwrap_or_default();
             Some(ApfWait {
                 priority_level: level,
                 flow_schema,
+                flow_schema_waited,
+                waited_over,
                 count,
                 p99_seconds: p99,
-                p99_bucket: h.quantile_bucket(0.99),
+                p99_bucket,
             })
         })
         .collect()

@@ -562,6 +562,18 @@ fn cluster_gauges(
             last.source
         )),
     }
+    // Each API server reports the member at its own --etcd-servers endpoint (in kubeadm's
+    // stacked layout every one is https://127.0.0.1:2379, a different member under one label).
+    let mut db_size = e.db_size;
+    if replicas && window.first.is_some() {
+        for db in db_size.iter_mut().filter(|d| d.first_bytes.is_some() && d.members_may_differ.is_none()) {
+            db.members_may_differ = Some(format!(
+                "{} and {} are scrapes of different API server processes, and each reports the etcd member at its \
+                 own --etcd-servers endpoint (`{}`)",
+                first.source, last.source, db.endpoint
+            ));
+        }
+    }
     Some(ApiserverEvidence {
         source,
         target: e.target,
@@ -569,7 +581,7 @@ fn cluster_gauges(
         latency: Vec::new(),
         object_metric: e.object_metric,
         objects: e.objects,
-        db_size: e.db_size,
+        db_size,
         apf_rejections: Vec::new(),
         apf_wait: Vec::new(),
         webhooks: Vec::new(),

@@ -97,10 +97,13 @@ pub fn quantile_bucket(q: f64, buckets: &[Bucket]) -> Option<QuantileBucket> {
         count -= merged[b - 1].count;
         rank -= merged[b - 1].count;
     }
-    Some(QuantileBucket {
+    let interpolated = bucket_start + (bucket_end - bucket_start) * (rank / count);
+    // A NaN bucket count (below the rank's bucket) makes the value NaN: no bucket is known then
+    // (review s47: MET008 said "P99 in the (0.5, 1] s bucket, ≈NaN").
+    interpolated.is_finite().then_some(QuantileBucket {
         lower: bucket_start,
         upper: bucket_end,
-        interpolated: bucket_start + (bucket_end - bucket_start) * (rank / count),
+        interpolated,
     })
 }
 

@@ -143,6 +143,16 @@ impl Snapshot {
             if h.count < 0.0 || h.buckets.iter().any(|b| b.count < 0.0) {
                 out.push(format!("{name} has a negative count, which no histogram can have"));
             }
+            if let Some(b) = h.buckets.iter().find(|b| b.count.is_nan()) {
+                out.push(format!(
+                    "{name} has a NaN count at le={}: no quantile is read from it",
+                    if b.upper_bound == f64::INFINITY {
+                        "+Inf".to_owned()
+                    } else {
+                        b.upper_bound.to_string()
+                    }
+                ));
+            }
             if !h.buckets.iter().any(|b| b.upper_bound == f64::INFINITY) {
                 out.push(format!("{name} has no le=\"+Inf\" bucket: no quantile can be read from it"));
             }
@@ -197,6 +207,20 @@ impl Histogram {
     /// Observations: the `+Inf` bucket, else `_count`.
     pub fn observations(&self) -> f64 {
         self.buckets.iter().find(|b| b.upper_bound == f64::INFINITY).map_or(self.count, |b| b.count)
+    }
+
+    /// Observations above `bound`: all of them less the cumulative count at the highest bucket
+    /// bound not above `bound` (the highest count up to it, as the buckets are read cumulative).
+    /// Which flow schema's requests waited at least the level's P99 (review s47: the flow schema
+    /// with the most requests of any wait was named as "most queued").
+    pub fn observations_above(&self, bound: f64) -> f64 {
+        let at_or_below = self
+            .buckets
+            .iter()
+            .filter(|b| b.upper_bound <= bound && b.count.is_finite())
+            .map(|b| b.count)
+            .fold(0.0, f64::max);
+        (self.observations() - at_or_below).max(0.0)
     }
 
     /// What was observed since `earlier` (a scrape of the same series): bucket-wise increase.

@@ -464,3 +464,103 @@ fn webhook_counters_that_are_not_finite_or_below_0_are_skipped_and_named() {
         api.skipped_values
     );
 }
+
+/// An APF wait histogram at `workload-low`: `flow` with `fast` requests all dispatched within
+/// 5 ms and `slow` requests that waited between 2 and 5 s.
+fn apf_wait_series(flow: &str, fast: u64, slow: u64) -> String {
+    let total = fast + slow;
+    let mut out = String::new();
+    for (le, count) in [
+        ("0", 0),
+        ("0.005", fast),
+        ("0.02", fast),
+        ("0.05", fast),
+        ("0.1", fast),
+        ("0.2", fast),
+        ("0.5", fast),
+        ("1", fast),
+        ("2", fast),
+        ("5", total),
+        ("10", total),
+        ("30", total),
+        ("+Inf", total),
+    ] {
+        out.push_str(&format!(
+            "apiserver_flowcontrol_request_wait_duration_seconds_bucket{{execute=\"true\",flow_schema=\"{flow}\",priority_level=\"workload-low\",le=\"{le}\"}} {count}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "apiserver_flowcontrol_request_wait_duration_seconds_count{{execute=\"true\",flow_schema=\"{flow}\",priority_level=\"workload-low\"}} {total}\n"
+    ));
+    out
+}
+
+#[test]
+fn met007_named_the_flow_schema_with_the_most_requests_not_the_one_that_waited() {
+    // 10,000 requests of `service-accounts` dispatched at once, 300 of `noisy-ci` that waited
+    // 2 to 5 s: the level's P99 (rank 10,197 of 10,300) lies in (2, 5], all of it `noisy-ci`'s.
+    let text = format!(
+        "{BUILD_130}# TYPE apiserver_flowcontrol_request_wait_duration_seconds histogram\n{}{}",
+        apf_wait_series("service-accounts", 10_000, 0),
+        apf_wait_series("noisy-ci", 0, 300)
+    );
+    let scrape = Snapshot::parse("apiserver.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    let f =
+        findings.iter().find(|f| f.code == "MET007").unwrap_or_else(|| panic!("no MET007: {findings:#?}"));
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(
+        f.summary.contains(
+            "Of the requests that waited longer than 2 s, most (300) came through flow schema `noisy-ci`."
+        ),
+        "{}",
+        f.summary
+    );
+    assert!(!f.summary.contains("service-accounts"), "{}", f.summary);
+}
+
+#[test]
+fn a_nan_bucket_gave_met008_a_p99_of_nan_and_no_problem_line() {
+    let text = format!(
+        "{BUILD_130}# TYPE apiserver_admission_webhook_admission_duration_seconds histogram\n\
+apiserver_admission_webhook_admission_duration_seconds_bucket{{name=\"w\",type=\"validating\",le=\"0.5\"}} NaN\n\
+apiserver_admission_webhook_admission_duration_seconds_bucket{{name=\"w\",type=\"validating\",le=\"1\"}} 200\n\
+apiserver_admission_webhook_admission_duration_seconds_bucket{{name=\"w\",type=\"validating\",le=\"+Inf\"}} 200\n"
+    );
+    let scrape = Snapshot::parse("apiserver.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    assert!(findings.iter().all(|f| f.code != "MET008"), "{findings:#?}");
+    assert!(findings.iter().all(|f| !f.summary.contains("NaN") && !f.title.contains("NaN")), "{findings:#?}");
+    let problems =
+        evidence.apiservers.iter().flat_map(|a| a.skipped_values.iter()).cloned().collect::<Vec<_>>();
+    assert!(
+        problems.iter().any(|p| p.contains(
+            "apiserver.prom: apiserver_admission_webhook_admission_duration_seconds{name=\"w\",type=\"validating\"} has a NaN count at le=0.5: no quantile is read from it"
+        )),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn met001_held_deletecollection_to_the_single_object_slo() {
+    let labels =
+        r#"group="",resource="pods",scope="namespace",subresource="",verb="DELETECOLLECTION",version="v1""#;
+    let mut text = format!("{BUILD_130}# TYPE apiserver_request_duration_seconds histogram\n");
+    for (le, count) in [("0.5", 0), ("1", 0), ("2", 10), ("4", 150), ("5", 150), ("+Inf", 150)] {
+        text.push_str(&format!(
+            "apiserver_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {count}\n"
+        ));
+    }
+    text.push_str(&format!("apiserver_request_duration_seconds_count{{{labels}}} 150\n"));
+    let scrape = Snapshot::parse("apiserver.prom", text.as_bytes(), None);
+    let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    // The P99 is read (≈3.97 s) …
+    let latency = &evidence.apiservers[0].latency;
+    assert_eq!(latency.len(), 1, "{latency:#?}");
+    assert!(latency[0].p99_seconds > 3.0, "{latency:#?}");
+    // … and not held to the 1 s SLO for single objects.
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    assert!(findings.iter().all(|f| f.code != "MET001"), "{findings:#?}");
+}

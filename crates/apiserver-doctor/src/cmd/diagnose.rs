@@ -384,7 +384,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         super::metrics::load_all(&sources)?
     };
     let mut manifests = if args.manifests.is_empty() { None } else { Some(load_manifests(&args.manifests)?) };
-    if args.cluster {
+    if args.cluster && kubectl_signs_in(args.context.as_deref()) {
         snapshots.extend(cluster_metrics(args.context.as_deref()));
         read_cluster(manifests.get_or_insert_with(Default::default), args.context.as_deref());
         // Nothing read at all: the webhook and APF checks do not run, rather than say all is well.
@@ -616,9 +616,17 @@ fn read_cluster(m: &mut manifests::Manifests, context: Option<&str>) {
     warn_skipped(&m.files[before.min(m.files.len())..]);
 }
 
-/// `kubectl` (or `KUBECTL`) with `args`, and `--context` when given; the command as shown to
-/// the user; its output, or why it failed.
-fn kubectl(args: &[&str], context: Option<&str>) -> (String, Result<Vec<u8>, String>) {
+/// How long one `kubectl get` of `--cluster` may take. `--request-timeout` bounds the API call
+/// but not the kubeconfig's credential plugin, which may wait for a sign-in (review s47: each of
+/// six calls waited silently for kubelogin's device code).
+const KUBECTL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// How long the first call may take: its credential plugin may ask the user to sign in.
+const KUBECTL_SIGN_IN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// `kubectl` (or `KUBECTL`) with `args`, `--request-timeout=20s` and `--context` when given,
+/// and the command as shown to the user.
+fn kubectl_command(args: &[&str], context: Option<&str>) -> (std::process::Command, String) {
     let program = std::env::var_os("KUBECTL").unwrap_or_else(|| "kubectl".into());
     let mut cmd = std::process::Command::new(&program);
     cmd.args(args).arg("--request-timeout=20s");
@@ -630,12 +638,101 @@ fn kubectl(args: &[&str], context: Option<&str>) -> (String, Result<Vec<u8>, Str
         args.join(" "),
         context.map(|c| format!(" --context {c}")).unwrap_or_default()
     );
-    let result = match cmd.stdin(std::process::Stdio::null()).output() {
+    (cmd, shown)
+}
+
+/// How a command run under a deadline ended.
+enum Ended {
+    /// It exited: whether it succeeded, its standard output and its standard error (empty when
+    /// not captured).
+    Exited { success: bool, stdout: Vec<u8>, stderr: Vec<u8> },
+    /// The deadline passed and it was killed.
+    TimedOut,
+}
+
+/// Runs `cmd` (its pipes already chosen) until it exits or `limit` passes, when it is killed.
+/// The pipes are read on threads of their own so that a full pipe cannot stall the child.
+fn run_until(cmd: &mut std::process::Command, limit: std::time::Duration) -> std::io::Result<Ended> {
+    use std::io::Read;
+    fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                // A read error ends the output there; what was read is kept.
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let mut child = cmd.spawn()?;
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Ended::Exited {
+                success: status.success(),
+                stdout: stdout.join().unwrap_or_default(),
+                stderr: stderr.join().unwrap_or_default(),
+            });
+        }
+        if start.elapsed() >= limit {
+            // Killed and reaped; the reading threads are left to end when the pipes close (a
+            // credential plugin kubectl started may still hold them).
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(Ended::TimedOut);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// `kubectl` (or `KUBECTL`) with `args`, and `--context` when given; the command as shown to
+/// the user; its output, or why it failed.
+fn kubectl(args: &[&str], context: Option<&str>) -> (String, Result<Vec<u8>, String>) {
+    let (mut cmd, shown) = kubectl_command(args, context);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let result = match run_until(&mut cmd, KUBECTL_DEADLINE) {
         Err(e) => Err(format!("cannot run kubectl ({e})")),
-        Ok(out) if !out.status.success() => Err(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
-        Ok(out) => Ok(out.stdout),
+        Ok(Ended::TimedOut) => Err(format!("no answer within {} s; stopped", KUBECTL_DEADLINE.as_secs())),
+        Ok(Ended::Exited { success: false, stderr, .. }) => {
+            Err(String::from_utf8_lossy(&stderr).trim().to_owned())
+        }
+        Ok(Ended::Exited { stdout, .. }) => Ok(stdout),
     };
     (shown, result)
+}
+
+/// The first kubectl call of `--cluster`, `kubectl get --raw /version`, run with the user's
+/// standard input and error, so that the kubeconfig's credential plugin can ask the user to
+/// sign in (kubelogin's device code) while the code is valid. False, with a warning, when it
+/// fails: the cluster is then not read, as every later call would fail or wait the same way.
+fn kubectl_signs_in(context: Option<&str>) -> bool {
+    let (mut cmd, shown) = kubectl_command(&["get", "--raw", "/version"], context);
+    cmd.stdin(std::process::Stdio::inherit())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    let why = match run_until(&mut cmd, KUBECTL_SIGN_IN_DEADLINE) {
+        Ok(Ended::Exited { success: true, .. }) => return true,
+        Err(e) => {
+            eprintln!(
+                "warning: --cluster: cannot run kubectl ({e}); the webhook and APF checks read only --manifests"
+            );
+            return false;
+        }
+        Ok(Ended::TimedOut) => format!(
+            "did not finish within {} s (a credential plugin waiting for a sign-in?) and was stopped",
+            KUBECTL_SIGN_IN_DEADLINE.as_secs()
+        ),
+        Ok(Ended::Exited { .. }) => "failed (kubectl's message is above)".to_owned(),
+    };
+    eprintln!(
+        "warning: --cluster: `{shown}` {why}; the cluster is not read. Check that this command works with the \
+         kubeconfig and context, then run again."
+    );
+    false
 }
 
 /// The API server's `/metrics` through kubectl (`kubectl get --raw /metrics`), one scrape:

@@ -18,7 +18,8 @@ pub const INFO: CheckInfo = CheckInfo {
     ],
     doc: r#"## What it detects
 A member whose WAL fsync P99 (`etcd_disk_wal_fsync_duration_seconds`, computed as `histogram_quantile(0.99, …)`) is above 10 ms
-(warning, etcd FAQ) or 500 ms (critical, etcd-mixin). With two scrapes the P99 covers the
+(warning, etcd FAQ) or 1 s (critical: etcd-mixin's `etcdHighFsyncDurations` is critical above 1 s
+and a warning above 0.5 s). With two scrapes the P99 covers the
 time between them; with one, everything since the member started, and the finding says so.
 
 A histogram only says which bucket the P99 lies in (etcd's buckets double: 8 ms, 16 ms,
@@ -80,7 +81,9 @@ mod tests {
         };
         assert_eq!(sev(0.008, 10_000.0), []);
         assert_eq!(sev(0.048, 10_000.0), [Severity::Warning]);
-        assert_eq!(sev(0.8, 10_000.0), [Severity::Critical]);
-        assert_eq!(sev(0.8, 50.0), []);
+        // etcd-mixin warns above 0.5 s and is critical above 1 s (review s47: 0.8 s was critical).
+        assert_eq!(sev(0.8, 10_000.0), [Severity::Warning]);
+        assert_eq!(sev(1.5, 10_000.0), [Severity::Critical]);
+        assert_eq!(sev(1.5, 50.0), []);
     }
 }

@@ -18,7 +18,9 @@ pub const INFO: CheckInfo = CheckInfo {
     ],
     doc: r#"## What it detects
 A member whose backend commit P99 (`etcd_disk_backend_commit_duration_seconds`, computed as `histogram_quantile(0.99, …)`) is above 25 ms
-(warning, etcd FAQ) or 250 ms (critical, etcd-mixin). With two scrapes the P99 covers the
+(warning, etcd FAQ) or 250 ms (critical: etcd-mixin's `etcdHighCommitDurations` alerts above
+250 ms, as a warning, its only level; at a quarter second per commit every write waits). With
+two scrapes the P99 covers the
 time between them; with one, everything since the member started, and the finding says so.
 
 A histogram only says which bucket the P99 lies in (etcd's buckets double: 8 ms, 16 ms,

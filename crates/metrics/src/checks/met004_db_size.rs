@@ -181,7 +181,7 @@ fn unknown_quota(
     t: &Thresholds,
 ) -> Finding {
     let growth = match (db.first_bytes, api.window_seconds.filter(|s| *s > 0.0)) {
-        (Some(first), Some(seconds)) if db.bytes > first => format!(
+        (Some(first), Some(seconds)) if db.bytes > first && db.members_may_differ.is_none() => format!(
             " It grew by {} per hour between the two scrapes; with the quota unknown, no time to reach it is given.",
             format_bytes((db.bytes - first) / seconds * 3600.0)
         ),
@@ -247,6 +247,7 @@ mod tests {
             endpoint: "etcd-0".into(),
             bytes,
             first_bytes: None,
+            members_may_differ: None,
         }];
         MetricsEvidence { apiservers: vec![api], etcd_quota_bytes: quota, ..Default::default() }
     }

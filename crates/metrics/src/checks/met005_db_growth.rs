@@ -25,6 +25,14 @@ past the default with no etcd scrape proves the quota is larger and unknown: no 
 quota is given (MET004 reports the size and its growth per hour as information). Sizes
 too close for GiB to show apart are given in bytes.
 
+The size is one etcd member's file, and members' files differ (defragmentation is per
+member). When the two sizes may be of different members, a rise is information with no rate:
+`apiserver_storage_size_bytes` (1.28+) is the size of a member the API server picks at random
+on each poll, and two scrapes of different API server processes each report their own
+`--etcd-servers` member (kubeadm's stacked layout names every one `https://127.0.0.1:2379`).
+Growth is then judged member by member from etcd's own scrapes (ETC009), and MET005 says
+nothing when two of them are given.
+
 ## Why it matters
 When the database reaches the quota etcd refuses every write. Four hours is the time left to
 find the leak and clean up before that.
@@ -77,6 +85,14 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 )
             };
             let (from_text, to_text) = format_bytes_pair(first, db.bytes);
+            if let Some(why) = &db.members_may_differ {
+                // etcd's own scrapes over a window judge each member's growth (ETC009).
+                if ev.etcd.iter().any(|e| e.window_seconds.is_some_and(|s| s > 0.0)) {
+                    continue;
+                }
+                out.push(may_be_two_members(api, db, why, (&from_text, &to_text), seconds, t));
+                continue;
+            }
             out.push(
                 Draft {
                     severity: Severity::Warning,
@@ -120,6 +136,42 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     }
 }
 
+/// Two sizes that may be of different members: information, with no rate or time to quota.
+fn may_be_two_members(
+    api: &crate::ApiserverEvidence,
+    db: &crate::apiserver::DbSize,
+    why: &str,
+    (from_text, to_text): (&str, &str),
+    seconds: f64,
+    t: &Thresholds,
+) -> Finding {
+    Draft {
+        severity: Severity::Info,
+        title: format!(
+            "etcd database size went from {from_text} to {to_text} in {}: perhaps two members, not growth",
+            format_window_seconds(seconds)
+        ),
+        subject: Subject::new("etcd", db.endpoint.clone()),
+        summary: format!(
+            "`{}` went from {from_text} to {to_text} in {}, but {why}. Each member's file has its own size (a member \
+             defragmented or added later is smaller), so the difference may be between two members, and no growth \
+             rate or time to the quota is computed from it. Judge growth member by member with etcd's own scrapes: \
+             two of each member's /metrics, or `apiserver-doctor etcd --endpoints URL` (ETC009).",
+            db.metric,
+            format_window_seconds(seconds),
+        ),
+        source: format!("metrics:{}", api.source),
+        measures: vec![
+            Measure::new("database size", db.bytes, "bytes"),
+            Measure::new("database size at the first scrape", db.first_bytes.unwrap_or(db.bytes), "bytes"),
+        ],
+        table: None,
+        thresholds: vec![n::ETCD_QUOTA_PROJECTION_HOURS],
+        remedies: vec![remedies::find_what_takes_space()],
+    }
+    .into_finding(&INFO, t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +190,7 @@ mod tests {
                 endpoint: "a".into(),
                 bytes: 1400.0 * mib,
                 first_bytes: Some(1200.0 * mib),
+                members_may_differ: None,
             },
             // +10 MiB in 30 min: 100 h left
             DbSize {
@@ -145,6 +198,7 @@ mod tests {
                 endpoint: "b".into(),
                 bytes: 1000.0 * mib,
                 first_bytes: Some(990.0 * mib),
+                members_may_differ: None,
             },
         ];
         let ev = MetricsEvidence { apiservers: vec![api], ..Default::default() };
@@ -167,6 +221,7 @@ mod tests {
             endpoint: "a".into(),
             bytes: 7_043_743_744.0,
             first_bytes: Some(7_039_143_936.0),
+            members_may_differ: None,
         }];
         let quota = 7_050_000_000.0;
         let ev =
