@@ -62,6 +62,26 @@ const BUILTIN: &[(&str, &str)] = &[
     ("validatingwebhookconfigurations", "validatingwebhookconfigurations.admissionregistration.k8s.io"),
     ("certificatesigningrequests", "certificatesigningrequests.certificates.k8s.io"),
     ("runtimeclasses", "runtimeclasses.node.k8s.io"),
+    // Newer built-ins, stored under their resource name alone as the ones above (Kubernetes'
+    // test/integration/etcd/data.go, ExpectedEtcdPath; review s47: they were named without
+    // their group, unlike apiserver_storage_objects).
+    ("clustertrustbundles", "clustertrustbundles.certificates.k8s.io"),
+    ("podcertificaterequests", "podcertificaterequests.certificates.k8s.io"),
+    ("leasecandidates", "leasecandidates.coordination.k8s.io"),
+    ("ipaddresses", "ipaddresses.networking.k8s.io"),
+    ("servicecidrs", "servicecidrs.networking.k8s.io"),
+    ("storageversionmigrations", "storageversionmigrations.storagemigration.k8s.io"),
+    ("volumeattributesclasses", "volumeattributesclasses.storage.k8s.io"),
+    ("validatingadmissionpolicies", "validatingadmissionpolicies.admissionregistration.k8s.io"),
+    ("validatingadmissionpolicybindings", "validatingadmissionpolicybindings.admissionregistration.k8s.io"),
+    ("mutatingadmissionpolicies", "mutatingadmissionpolicies.admissionregistration.k8s.io"),
+    ("mutatingadmissionpolicybindings", "mutatingadmissionpolicybindings.admissionregistration.k8s.io"),
+    ("deviceclasses", "deviceclasses.resource.k8s.io"),
+    ("resourceclaims", "resourceclaims.resource.k8s.io"),
+    ("resourceclaimtemplates", "resourceclaimtemplates.resource.k8s.io"),
+    ("podschedulingcontexts", "podschedulingcontexts.resource.k8s.io"),
+    ("resourceslices", "resourceslices.resource.k8s.io"),
+    ("storageversions", "storageversions.internal.apiserver.k8s.io"),
 ];
 
 /// The API server's default `--etcd-prefix`: the root of the Kubernetes key layout.
@@ -442,6 +462,27 @@ mod tests {
         assert_eq!(parse_key("/registry//a", p), None);
         assert_eq!(parse_key("/registry/a/b/c/d/e", p), None);
         assert_eq!(parse_key("/custom/pods/a/b", "/custom/"), l("pods", Some("a"), "b"));
+    }
+
+    #[test]
+    fn newer_built_ins_were_named_without_their_group() {
+        let p = "/registry";
+        assert_eq!(
+            parse_key("/registry/resourceclaims/ml/gpu-claim", p),
+            l("resourceclaims.resource.k8s.io", Some("ml"), "gpu-claim")
+        );
+        assert_eq!(
+            parse_key("/registry/validatingadmissionpolicies/deny-label", p),
+            l("validatingadmissionpolicies.admissionregistration.k8s.io", None, "deny-label")
+        );
+        assert_eq!(
+            parse_key("/registry/ipaddresses/10.96.0.1", p),
+            l("ipaddresses.networking.k8s.io", None, "10.96.0.1")
+        );
+        assert_eq!(
+            parse_key("/registry/volumeattributesclasses/fast", p),
+            l("volumeattributesclasses.storage.k8s.io", None, "fast")
+        );
     }
 
     #[test]

@@ -60,7 +60,9 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             let critical =
                 if events { t.value(n::EVENTS_CRITICAL) } else { t.value(n::OBJECTS_PER_TYPE_CRITICAL) };
             let warn = t.value(n::OBJECTS_PER_TYPE_WARNING);
-            let next = if o.count < warn {
+            // At exactly the warning level MET002 (`> warn`) is still silent: the next crossing
+            // is that level's, not the critical one's (review s47).
+            let next = if o.count <= warn {
                 warn
             } else if o.count < critical {
                 critical
@@ -118,7 +120,14 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 
 /// `45 min`, `3.2 h`.
 pub(crate) fn format_hours(hours: f64) -> String {
-    if hours < 1.0 { format!("{:.0} min", (hours * 60.0).max(0.0)) } else { format!("{hours:.1} h") }
+    if hours * 60.0 < 0.5 {
+        // "0 min" read as no time, or as a rounding (review s47).
+        "under a minute".to_owned()
+    } else if hours < 1.0 {
+        format!("{:.0} min", hours * 60.0)
+    } else {
+        format!("{hours:.1} h")
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +135,27 @@ mod tests {
     use super::*;
     use crate::apiserver::ObjectCount;
     use crate::test_support::apiserver;
+
+    #[test]
+    fn a_count_at_exactly_the_warning_level_was_projected_to_the_critical_one() {
+        let mut api = apiserver();
+        api.window_seconds = Some(900.0);
+        api.objects =
+            vec![ObjectCount { resource: "jobs.batch".into(), count: 10_000.0, first_count: Some(9_000.0) }];
+        let mut out = Vec::new();
+        run(
+            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+            &Thresholds::default(),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            out[0].title,
+            "jobs.batch grows by 4,000 objects per hour and crosses 10,000 in under a minute"
+        );
+        assert_eq!(format_hours(0.25), "15 min");
+        assert_eq!(format_hours(2.0), "2.0 h");
+    }
 
     #[test]
     fn flags_growth_that_crosses_the_next_threshold_within_the_horizon() {
