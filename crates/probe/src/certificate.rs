@@ -70,20 +70,42 @@ pub fn accept_any(provider: Arc<CryptoProvider>) -> Arc<dyn ServerCertVerifier> 
     Arc::new(Recorder { provider, leaf: Mutex::new(None) })
 }
 
-/// The certificate `address` presents for `host`, read within `timeout`; `Err` says why not.
+/// The certificate `address` presents for `host`, read within `timeout`, and why not, or why
+/// the handshake failed after the certificate came (the certificate is still described:
+/// review L3).
 pub fn read(
     address: SocketAddr,
     host: &str,
     timeout: Duration,
     now_unix: i64,
-) -> Result<Certificate, String> {
+) -> (Option<Certificate>, Option<String>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let recorder = Arc::new(Recorder { provider: provider.clone(), leaf: Mutex::new(None) });
+    let failure = handshake(recorder.clone(), provider, address, host, timeout).err();
+    let leaf = recorder.leaf.lock().ok().and_then(|l| l.clone());
+    match (leaf, failure) {
+        (Some(der), failure) => match describe(der.as_ref(), now_unix) {
+            Ok(c) => (Some(c), failure),
+            Err(e) => (None, Some(e)),
+        },
+        (None, Some(failure)) => (None, Some(failure)),
+        (None, None) => (None, Some("the server presented no certificate".to_owned())),
+    }
+}
+
+/// A handshake that records the server's certificate in `recorder`, then close_notify.
+fn handshake(
+    recorder: Arc<Recorder>,
+    provider: Arc<CryptoProvider>,
+    address: SocketAddr,
+    host: &str,
+    timeout: Duration,
+) -> Result<(), String> {
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
+        .with_custom_certificate_verifier(recorder)
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
     let mut conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
@@ -102,13 +124,7 @@ pub fn read(
     conn.send_close_notify();
     let _ = conn.complete_io(&mut tcp);
     let _ = tcp.flush();
-    let der = recorder
-        .leaf
-        .lock()
-        .ok()
-        .and_then(|l| l.clone())
-        .ok_or_else(|| "the server presented no certificate".to_owned())?;
-    describe(der.as_ref(), now_unix)
+    Ok(())
 }
 
 /// Subject, issuer and validity of a DER certificate, with the days left at `now_unix`.

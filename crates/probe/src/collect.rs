@@ -172,7 +172,16 @@ fn given_ca(ca: &crate::Ca) -> Result<(String, Vec<CertificateDer<'static>>), Pr
                 .map_err(|e| ProbeError::CaFile { path: origin.clone(), message: e.to_string() })?;
             (origin.clone(), format!("the CA given ({origin})"), pem)
         }
-        crate::Ca::Pem { origin, bytes } => (origin.clone(), format!("the CA of {origin}"), bytes.clone()),
+        crate::Ca::Pem { origin, bytes, insecure_too } => (
+            origin.clone(),
+            match insecure_too {
+                None => format!("the CA of {origin}"),
+                Some(_) => format!(
+                    "the CA of {origin}; the kubeconfig's insecure-skip-tls-verify is not applied beside it (kubectl refuses the two together)"
+                ),
+            },
+            bytes.clone(),
+        ),
     };
     let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
     if certs.is_empty() {
@@ -295,6 +304,12 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         ca_given: options.cacert.is_some(),
         ca_served_as_leaf: false,
         insecure: options.insecure && https,
+        kubeconfig_ca_and_insecure: match &options.cacert {
+            Some(crate::Ca::Pem { insecure_too: Some(cluster), .. }) if https && !options.insecure => {
+                Some(cluster.clone())
+            }
+            _ => None,
+        },
         server_name: options.tls_server_name.clone(),
         timeout_seconds: options.timeout.as_secs_f64(),
     };
@@ -351,10 +366,8 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        match crate::certificate::read(reachable[0], &server_name_text, options.timeout, now) {
-            Ok(c) => evidence.certificate = Some(c),
-            Err(e) => evidence.certificate_error = Some(e),
-        }
+        (evidence.certificate, evidence.certificate_error) =
+            crate::certificate::read(reachable[0], &server_name_text, options.timeout, now);
     }
 
     // TLS and HTTP: a new connection per request, so each one pays the handshake; the

@@ -169,15 +169,27 @@ fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
     e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
 
+/// The TLS problem a rustls error is, once the server may have asked for a client
+/// certificate (`asked`). Only an alert says that it wanted one: `certificate_required`, or,
+/// after it asked, `bad_certificate`, `handshake_failure` or `certificate_unknown` (what TLS 1.2
+/// servers such as OpenSSL's and Go's send when none came). Asking alone says nothing: a
+/// kube-apiserver asks on every handshake (Go's `tls.RequestClientCert`, whenever
+/// `--client-ca-file` is set) and answers without one.
+fn problem_after_asking(r: &rustls::Error, asked: bool) -> TlsProblem {
+    match r {
+        rustls::Error::AlertReceived(
+            AlertDescription::BadCertificate
+            | AlertDescription::HandshakeFailure
+            | AlertDescription::CertificateUnknown,
+        ) if asked => TlsProblem::ClientCertificateRequired,
+        r => tls_problem(r),
+    }
+}
+
 /// A TLS-step failure from an I/O error during the handshake.
 fn handshake_failure(e: &io::Error, asked: bool, timeout: Duration) -> (TlsProblem, String) {
     if let Some(r) = rustls_error(e) {
-        let problem = match tls_problem(r) {
-            // An alert after the server asked for a client certificate: it wanted one.
-            TlsProblem::Other if asked => TlsProblem::ClientCertificateRequired,
-            p => p,
-        };
-        return (problem, format!("TLS handshake: {r}"));
+        return (problem_after_asking(r, asked), format!("TLS handshake: {r}"));
     }
     if is_timeout(e) {
         return (
@@ -186,8 +198,9 @@ fn handshake_failure(e: &io::Error, asked: bool, timeout: Duration) -> (TlsProbl
         );
     }
     if is_cut(e) {
-        let problem = if asked { TlsProblem::ClientCertificateRequired } else { TlsProblem::Reset };
-        return (problem, format!("TLS handshake: the connection was closed or reset ({e})"));
+        // Even after the server asked for a client certificate: without an alert, a reset is a
+        // reset (retried), not a refusal.
+        return (TlsProblem::Reset, format!("TLS handshake: the connection was closed or reset ({e})"));
     }
     (TlsProblem::Other, format!("TLS handshake: {e}"))
 }
@@ -255,24 +268,15 @@ fn exchange(
         req.host_header,
         env!("CARGO_PKG_VERSION")
     );
-    // After the handshake, a rustls error (an alert: a TLS 1.3 server asking for a client
-    // certificate says so only now) is still the TLS step's.
+    // After the handshake, a rustls error (an alert: a TLS 1.3 server wanting a client
+    // certificate says so only now) is still the TLS step's. A reset or a close without an
+    // alert is not, even when the server asked for a client certificate (a kube-apiserver
+    // always asks): it is a transport failure, retried and judged by NET004.
     let after = |e: io::Error, attempt: &mut HttpAttempt, what: &str| -> (HttpFailure, String) {
         let asked = tls.is_some_and(|t| t.asked_for_client_certificate.take());
         if let Some(r) = rustls_error(&e) {
-            let problem = match tls_problem(r) {
-                TlsProblem::Other if asked => TlsProblem::ClientCertificateRequired,
-                p => p,
-            };
-            attempt.tls_problem = Some(problem);
+            attempt.tls_problem = Some(problem_after_asking(r, asked));
             return (HttpFailure::Tls, format!("TLS: {r}"));
-        }
-        if asked && is_cut(&e) && attempt.status.is_none() {
-            attempt.tls_problem = Some(TlsProblem::ClientCertificateRequired);
-            return (
-                HttpFailure::Tls,
-                format!("TLS: the server asked for a client certificate, then closed the connection ({e})"),
-            );
         }
         if is_timeout(&e) {
             return (
@@ -452,5 +456,52 @@ fn read_chunked(conn: &mut Conn, rest: &mut Vec<u8>, deadline: Instant) -> BodyR
             body.truncate(BODY_LIMIT);
             return Ok(body);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(description: AlertDescription) -> io::Error {
+        io::Error::new(io::ErrorKind::InvalidData, rustls::Error::AlertReceived(description))
+    }
+
+    /// Review H1: a kube-apiserver asks every client for a certificate, so a reset after it
+    /// asked was read as mutual TLS, not retried, on every real cluster.
+    #[test]
+    fn a_reset_after_the_server_asked_for_a_client_certificate_is_a_reset_not_mutual_tls() {
+        let timeout = Duration::from_secs(5);
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "Connection reset by peer");
+        assert_eq!(handshake_failure(&reset, true, timeout).0, TlsProblem::Reset);
+        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "peer closed connection");
+        assert_eq!(handshake_failure(&eof, true, timeout).0, TlsProblem::Reset);
+        // An alert saying so is wanting one: certificate_required always; the alerts TLS 1.2
+        // servers send when none came, only after they asked.
+        assert_eq!(
+            handshake_failure(&alert(AlertDescription::CertificateRequired), false, timeout).0,
+            TlsProblem::ClientCertificateRequired
+        );
+        for description in [
+            AlertDescription::BadCertificate,
+            AlertDescription::HandshakeFailure,
+            AlertDescription::CertificateUnknown,
+        ] {
+            assert_eq!(
+                handshake_failure(&alert(description), true, timeout).0,
+                TlsProblem::ClientCertificateRequired,
+                "{description:?}"
+            );
+            assert_ne!(
+                handshake_failure(&alert(description), false, timeout).0,
+                TlsProblem::ClientCertificateRequired,
+                "{description:?}"
+            );
+        }
+        // Another alert after asking is not a certificate demand.
+        assert_eq!(
+            handshake_failure(&alert(AlertDescription::InternalError), true, timeout).0,
+            TlsProblem::Other
+        );
     }
 }

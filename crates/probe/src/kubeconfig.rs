@@ -17,7 +17,10 @@ pub struct Server {
     /// The CA: `certificate-authority-data` decoded, or the file `certificate-authority` names
     /// (relative to the kubeconfig that names it), read.
     pub ca: Option<Ca>,
-    /// `insecure-skip-tls-verify: true`.
+    /// `insecure-skip-tls-verify: true`, without a CA. Beside a CA it is not applied: kubectl
+    /// refuses the two together ("specifying a root certificates file with the insecure flag
+    /// is not allowed"), so the probe verifies with the CA and says so (the CA's
+    /// `insecure_too`, NET003).
     pub insecure: bool,
     /// `tls-server-name`: the name the certificate is checked for, and SNI.
     pub tls_server_name: Option<String>,
@@ -36,6 +39,10 @@ pub enum Ca {
         origin: String,
         /// The PEM text.
         bytes: Vec<u8>,
+        /// The cluster's name, when it also sets `insecure-skip-tls-verify: true`, which
+        /// kubectl refuses beside a CA: the probe verifies with the CA, and says that kubectl
+        /// refuses this kubeconfig.
+        insecure_too: Option<String>,
     },
 }
 
@@ -106,37 +113,50 @@ pub fn server_from(paths: &[PathBuf], context: Option<&str>, skip_missing: bool)
         .and_then(Value::as_str)
         .ok_or_else(|| format!("{}: cluster {cluster_name} has no server", path.display()))?
         .to_owned();
-    let ca =
-        if let Some(data) = cluster.pointer("/cluster/certificate-authority-data").and_then(Value::as_str) {
-            // Go's base64 decoder, which kubectl uses, skips line breaks: so does this.
-            let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(compact)
-                .map_err(|e| at("certificate-authority-data", format!("not base64: {e}")))?;
-            Some(Ca::Pem {
-                origin: format!("cluster {cluster_name} in {} (certificate-authority-data)", path.display()),
-                bytes,
-            })
-        } else if let Some(f) = cluster.pointer("/cluster/certificate-authority").and_then(Value::as_str) {
-            let p = PathBuf::from(f);
-            let full = if p.is_absolute() { p } else { path.parent().unwrap_or(Path::new(".")).join(p) };
-            let bytes = std::fs::read(&full)
-                .map_err(|e| at("certificate-authority", format!("{f} (read as {}): {e}", full.display())))?;
-            Some(Ca::Pem {
-                origin: format!(
-                    "cluster {cluster_name} in {} (certificate-authority {})",
-                    path.display(),
-                    full.display()
-                ),
-                bytes,
-            })
-        } else {
-            None
-        };
+    // An empty value is unset, as kubectl reads it (review M4: "" was "no PEM certificate").
+    let field = |name: &str| {
+        cluster.pointer(&format!("/cluster/{name}")).and_then(Value::as_str).filter(|v| !v.trim().is_empty())
+    };
+    let ca = if let Some(data) = field("certificate-authority-data") {
+        // Go's base64 decoder, which kubectl uses, skips line breaks: so does this.
+        let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .map_err(|e| at("certificate-authority-data", format!("not base64: {e}")))?;
+        Some(Ca::Pem {
+            origin: format!("cluster {cluster_name} in {} (certificate-authority-data)", path.display()),
+            bytes,
+            insecure_too: None,
+        })
+    } else if let Some(f) = field("certificate-authority") {
+        let p = PathBuf::from(f);
+        let full = if p.is_absolute() { p } else { path.parent().unwrap_or(Path::new(".")).join(p) };
+        let bytes = std::fs::read(&full)
+            .map_err(|e| at("certificate-authority", format!("{f} (read as {}): {e}", full.display())))?;
+        Some(Ca::Pem {
+            origin: format!(
+                "cluster {cluster_name} in {} (certificate-authority {})",
+                path.display(),
+                full.display()
+            ),
+            bytes,
+            insecure_too: None,
+        })
+    } else {
+        None
+    };
     let insecure = match cluster.pointer("/cluster/insecure-skip-tls-verify") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(other) => return Err(at("insecure-skip-tls-verify", format!("{other} is not true or false"))),
+    };
+    // Both a CA and insecure-skip-tls-verify: kubectl refuses the kubeconfig. Verify with the
+    // CA (review M3: the probe skipped verification and found a healthy path), and say so.
+    let (ca, insecure) = match ca {
+        Some(Ca::Pem { origin, bytes, .. }) if insecure => {
+            (Some(Ca::Pem { origin, bytes, insecure_too: Some(cluster_name.clone()) }), false)
+        }
+        ca => (ca, insecure),
     };
     let tls_server_name = cluster
         .pointer("/cluster/tls-server-name")
@@ -204,7 +224,9 @@ mod tests {
         )
         .expect("write");
         let s = server(&p, None).expect("read");
-        assert!(s.insecure);
+        // Beside a CA, insecure-skip-tls-verify is not applied (kubectl refuses the two).
+        assert!(!s.insecure);
+        assert!(matches!(s.ca, Some(Ca::Pem { insecure_too: Some(ref k), .. }) if k == "k"), "{:?}", s.ca);
         assert_eq!(s.tls_server_name.as_deref(), Some("kubernetes.default.svc"));
         assert_eq!(s.url, "https://127.0.0.1:6443/k8s/clusters/c-1");
         assert!(
@@ -235,6 +257,39 @@ mod tests {
         assert_eq!(s.files, format!("{}, {}", part1.display(), part2.display()));
         let err = server_from(std::slice::from_ref(&part1), None, true).expect_err("no current-context");
         assert_eq!(err, format!("{}: no current-context: name one with --context", part1.display()));
+    }
+
+    /// Review M4: `certificate-authority-data: ""` was a hard error ("no PEM certificate in
+    /// it"), even with insecure-skip-tls-verify; kubectl takes an empty value as unset.
+    #[test]
+    fn an_empty_certificate_authority_was_a_hard_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("config");
+        for fields in [
+            "    certificate-authority-data: \"\"\n    insecure-skip-tls-verify: true\n",
+            "    certificate-authority-data: \"  \"\n",
+            "    certificate-authority: \"\"\n    insecure-skip-tls-verify: true\n",
+            "    certificate-authority-data: \"\"\n    certificate-authority: \" \"\n",
+        ] {
+            std::fs::write(
+                &p,
+                format!(
+                    "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://x\n{fields}"
+                ),
+            )
+            .expect("write");
+            let s = server(&p, None).unwrap_or_else(|e| panic!("{fields}: {e}"));
+            assert_eq!(s.ca, None, "{fields}");
+        }
+        // An empty certificate-authority-data beside a certificate-authority file: the file.
+        std::fs::write(dir.path().join("ca.crt"), "PEM").expect("write");
+        std::fs::write(
+            &p,
+            "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://x\n    certificate-authority-data: \"\"\n    certificate-authority: ca.crt\n",
+        )
+        .expect("write");
+        let s = server(&p, None).expect("the file");
+        assert!(matches!(s.ca, Some(Ca::Pem { ref bytes, .. }) if bytes == b"PEM"), "{:?}", s.ca);
     }
 
     #[test]

@@ -94,7 +94,9 @@ pub enum TlsProblem {
     CaAsServerCertificate,
     /// Another certificate problem.
     OtherCertificate,
-    /// The server wants a client certificate (mutual TLS).
+    /// The server wants a client certificate (mutual TLS): it said so with an alert
+    /// (`certificate_required`, or another certificate or handshake alert after it asked for
+    /// one). Asking alone is not wanting: a kube-apiserver asks on every handshake.
     ClientCertificateRequired,
     /// No TLS version or cipher in common.
     Incompatible,
@@ -224,8 +226,8 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
         }
     }
     match (&ev.certificate, &ev.certificate_error) {
-        (Some(c), _) => out.push_str(&format!(
-            "  CERT  {} issued by {}, valid until {} ({})\n",
+        (Some(c), note) => out.push_str(&format!(
+            "  CERT  {} issued by {}, valid until {} ({}){}\n",
             c.subject,
             c.issuer,
             c.not_after,
@@ -234,7 +236,8 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
                 0 => "less than a day left".to_owned(),
                 1 => "1 day left".to_owned(),
                 d => format!("{d} days left"),
-            }
+            },
+            note.as_deref().map(|e| format!("; the handshake then failed: {e}")).unwrap_or_default()
         )),
         (None, Some(e)) => out.push_str(&format!("  CERT  not read: {e}\n")),
         (None, None) => {}
@@ -306,7 +309,9 @@ pub struct ProbeEvidence {
     pub http: Vec<HttpAttempt>,
     /// The certificate presented (https only, when a TCP connection succeeded).
     pub certificate: Option<Certificate>,
-    /// Why the certificate could not be read, when it could not.
+    /// Why the certificate could not be read, when it could not; beside a certificate, why
+    /// the handshake that brought it failed afterwards (a server that wants a client
+    /// certificate ends a TLS 1.2 handshake after sending its own).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate_error: Option<String>,
     /// What the server's certificate is verified against, in words (https only).
@@ -320,6 +325,10 @@ pub struct ProbeEvidence {
     pub ca_served_as_leaf: bool,
     /// Whether verification was skipped (kubeconfig `insecure-skip-tls-verify`).
     pub insecure: bool,
+    /// The kubeconfig's cluster, when it sets both a CA and `insecure-skip-tls-verify`: kubectl
+    /// refuses it; the probe verified with the CA (NET003 says so).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub kubeconfig_ca_and_insecure: Option<String>,
     /// The name the certificate must be for, when not the host (kubeconfig `tls-server-name`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub server_name: Option<String>,

@@ -10,6 +10,16 @@ use std::time::Duration;
 
 use findings::{Severity, Thresholds};
 use probe::{HttpFailure, ProbeEvidence, ProbeOptions, TlsProblem};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ServerConnection, StreamOwned};
+
+/// A test CA and a serving certificate it signed, for 127.0.0.1, ::1 and localhost
+/// (fixtures/README.md).
+const CA: &[u8] = include_bytes!("fixtures/ca.crt");
+const SERVER_CERTIFICATE: &[u8] = include_bytes!("fixtures/server.crt");
+const SERVER_KEY: &[u8] = include_bytes!("fixtures/server.key");
 
 /// A server on a free local port running `handle` for every connection (the connection's
 /// number from 0); its port.
@@ -273,4 +283,251 @@ fn an_answer_that_is_not_http_is_named_as_such() {
     assert_eq!(kind, HttpFailure::Transport);
     assert!(message.starts_with("not an HTTP answer"), "{message}");
     assert!(message.contains("SSH-2.0"), "{message}");
+}
+
+/// How a TLS test server treats client certificates.
+#[derive(Clone, Copy, PartialEq)]
+enum ClientCertificates {
+    /// Asked for, optional: what a kube-apiserver does whenever --client-ca-file is set
+    /// (Go's `tls.RequestClientCert`).
+    Asked,
+    /// Required, as an mTLS gateway does: a handshake without one ends with an alert.
+    Required,
+}
+
+/// A TLS server (the test certificate) speaking `versions`, treating client certificates as
+/// `client`; runs `handle` on every connection whose handshake finished.
+fn serve_tls(
+    client: ClientCertificates,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    handle: impl Fn(StreamOwned<ServerConnection, TcpStream>) + Send + Sync + 'static,
+) -> u16 {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(CA) {
+        roots.add(ca.expect("the test CA")).expect("a root");
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+    let verifier = match client {
+        ClientCertificates::Asked => verifier.allow_unauthenticated(),
+        ClientCertificates::Required => verifier,
+    }
+    .build()
+    .expect("a client verifier");
+    let chain: Vec<_> = CertificateDer::pem_slice_iter(SERVER_CERTIFICATE)
+        .collect::<Result<_, _>>()
+        .expect("the test certificate");
+    let key = PrivateKeyDer::from_pem_slice(SERVER_KEY).expect("the test key");
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)
+            .expect("versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .expect("a server configuration"),
+    );
+    serve(move |mut tcp, _| {
+        let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+        let Ok(mut conn) = ServerConnection::new(config.clone()) else { return };
+        while conn.is_handshaking() {
+            // The probe's bare TCP connections end here, and handshakes refused.
+            if conn.complete_io(&mut tcp).is_err() {
+                return;
+            }
+        }
+        handle(StreamOwned::new(conn, tcp));
+    })
+}
+
+/// Reads a request's head over TLS; empty when none came (the probe's certificate read
+/// sends nothing but close_notify).
+fn read_tls_head(s: &mut StreamOwned<ServerConnection, TcpStream>) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+fn answer_tls(s: &mut StreamOwned<ServerConnection, TcpStream>, status: &str, body: &str) {
+    let _ = write!(
+        s,
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.conn.send_close_notify();
+    let _ = s.flush();
+}
+
+/// A probe of `https://127.0.0.1:PORT` that trusts the test CA.
+fn probe_tls(port: u16) -> ProbeEvidence {
+    probe::collect(&ProbeOptions {
+        url: format!("https://127.0.0.1:{port}"),
+        cacert: Some(probe::Ca::Pem {
+            origin: "the test CA".to_owned(),
+            bytes: CA.to_vec(),
+            insecure_too: None,
+        }),
+        attempts: 3,
+        timeout: Duration::from_secs(3),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts")
+}
+
+/// Review H1: a kube-apiserver asks every client for a certificate; a connection closed after
+/// the handshake (a backend dying behind a load balancer, a restart) was then called mutual
+/// TLS, a warning, and the probe stopped without retrying.
+#[test]
+fn a_reset_after_the_handshake_was_read_as_mutual_tls() {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    let port = serve_tls(ClientCertificates::Asked, rustls::ALL_VERSIONS, move |mut s| {
+        if read_tls_head(&mut s).is_empty() {
+            return;
+        }
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            // Closed without an answer (and without close_notify), as a dying backend does.
+            return;
+        }
+        answer_tls(&mut s, "200 OK", HEALTHY);
+    });
+    let ev = probe_tls(port);
+    assert_eq!(ev.http.len(), 4, "retried: {:?}", ev.http);
+    let first = &ev.http[0];
+    assert_eq!(first.tls_problem, None, "{first:?}");
+    assert!(matches!(first.failure, Some((HttpFailure::Transport, _))), "{first:?}");
+    assert!(ev.http[1..].iter().all(|a| a.status == Some(200) && a.failure.is_none()), "{:?}", ev.http);
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1, found[0].2.as_str()),
+        ("NET004", Severity::Warning, "1 of 4 health requests to the API server at 127.0.0.1 failed")
+    );
+    assert!(!found[0].3.contains("client certificate"), "{}", found[0].3);
+}
+
+/// Review H1: every request reset after a handshake in which the server asked for a client
+/// certificate is a server that does not answer (critical), not mutual TLS (a warning).
+#[test]
+fn every_request_reset_after_the_server_asked_for_a_client_certificate_is_no_answer_not_mutual_tls() {
+    let port = serve_tls(ClientCertificates::Asked, rustls::ALL_VERSIONS, |s| {
+        // Let the request arrive, unread, and close: a reset (or a close, when the request
+        // came with the handshake's last message).
+        std::thread::sleep(Duration::from_millis(100));
+        drop(s);
+    });
+    let ev = probe_tls(port);
+    assert_eq!(ev.http.len(), 4, "retried: {:?}", ev.http);
+    assert!(
+        ev.http.iter().all(|a| a.tls_problem.is_none() && !a.failed_in_tls() && a.failure.is_some()),
+        "{:?}",
+        ev.http
+    );
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1, found[0].2.as_str()),
+        ("NET004", Severity::Critical, "The API server at 127.0.0.1 does not answer /readyz")
+    );
+}
+
+/// A server that really requires a client certificate says so with an alert (TLS 1.3 after
+/// the handshake, TLS 1.2 during it): still mutual TLS, not retried.
+#[test]
+fn a_server_that_requires_a_client_certificate_is_still_told_as_mutual_tls() {
+    for versions in [&[&rustls::version::TLS13][..], &[&rustls::version::TLS12][..]] {
+        let port = serve_tls(ClientCertificates::Required, versions, |mut s| {
+            answer_tls(&mut s, "200 OK", HEALTHY);
+        });
+        let ev = probe_tls(port);
+        assert_eq!(ev.http.len(), 1, "not retried: {:?}", ev.http);
+        assert_eq!(ev.http[0].tls_problem, Some(TlsProblem::ClientCertificateRequired), "{:?}", ev.http);
+        let found = findings(&ev);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].0.as_str(), found[0].1, found[0].2.as_str()),
+            (
+                "NET003",
+                Severity::Warning,
+                "The server at 127.0.0.1 requires a client certificate (mutual TLS)"
+            )
+        );
+    }
+}
+
+/// Review M3: a kubeconfig with both a CA and insecure-skip-tls-verify, which kubectl refuses,
+/// was probed unverified and reported as a healthy path (an info finding at most).
+#[test]
+fn a_ca_with_insecure_skip_tls_verify_was_reported_as_a_healthy_unverified_path() {
+    use base64::Engine;
+    let port = serve_tls(ClientCertificates::Asked, rustls::ALL_VERSIONS, |mut s| {
+        if !read_tls_head(&mut s).is_empty() {
+            answer_tls(&mut s, "200 OK", HEALTHY);
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config");
+    std::fs::write(
+        &path,
+        format!(
+            "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:{port}\n    insecure-skip-tls-verify: true\n    certificate-authority-data: {}\n",
+            base64::engine::general_purpose::STANDARD.encode(CA)
+        ),
+    )
+    .expect("write");
+    let server = probe::kubeconfig::server(&path, None).expect("a usable kubeconfig");
+    // As `apiserver-doctor probe --kubeconfig` builds its options.
+    let ev = probe::collect(&ProbeOptions {
+        url: server.url.clone(),
+        cacert: server.ca.clone(),
+        insecure: server.insecure,
+        tls_server_name: server.tls_server_name.clone(),
+        allow_path: true,
+        timeout: Duration::from_secs(3),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts");
+    assert!(!ev.insecure, "verified with the CA");
+    assert!(ev.trust.starts_with("the CA of cluster k in "), "{}", ev.trust);
+    assert!(ev.trust.contains("insecure-skip-tls-verify is not applied"), "{}", ev.trust);
+    assert!(ev.http.iter().all(|a| a.status == Some(200) && a.failure.is_none()), "{:?}", ev.http);
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1, found[0].2.as_str()),
+        (
+            "NET003",
+            Severity::Warning,
+            "kubectl refuses the kubeconfig's cluster k: it sets both a CA and insecure-skip-tls-verify"
+        )
+    );
+    assert!(found[0].3.contains("specifying a root certificates file with the insecure flag is not allowed"));
+}
+
+/// Review L3: a TLS 1.2 server that wants a client certificate ends the handshake after it
+/// sent its own; the certificate read was then thrown away ("CERT not read"), and its expiry
+/// could not be told.
+#[test]
+fn a_certificate_received_before_the_handshake_failed_was_discarded() {
+    let port = serve_tls(ClientCertificates::Required, &[&rustls::version::TLS12], |_| {});
+    let ev = probe_tls(port);
+    let certificate = ev.certificate.as_ref().expect("the certificate received is described");
+    assert_eq!(
+        (certificate.subject.as_str(), certificate.issuer.as_str()),
+        ("CN=kube-apiserver", "CN=probe-test-ca")
+    );
+    assert_eq!(certificate.not_after, "2120-01-01");
+    let note = ev.certificate_error.as_deref().unwrap_or_default();
+    assert!(note.starts_with("TLS handshake: ") && note.contains("CertificateRequired"), "{note}");
+    let steps = probe::render_steps(&ev);
+    assert!(
+        steps.contains("  CERT  CN=kube-apiserver issued by CN=probe-test-ca, valid until 2120-01-01 (")
+            && steps.contains("; the handshake then failed: TLS handshake: "),
+        "{steps}"
+    );
 }

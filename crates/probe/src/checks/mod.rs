@@ -89,6 +89,7 @@ pub(crate) mod testutil {
             ca_given: false,
             ca_served_as_leaf: false,
             insecure: false,
+            kubeconfig_ca_and_insecure: None,
             server_name: None,
             timeout_seconds: 5.0,
         }

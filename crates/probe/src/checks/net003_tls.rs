@@ -23,7 +23,8 @@ a server that requires a client certificate (warning: something in front of the 
 no TLS version in common, plain HTTP on the TLS port, a handshake reset or that never
 finishes (a firewall, a TLS-inspecting proxy, a path MTU black hole). Critical when every
 handshake fails, a warning when only some do. With the kubeconfig's `insecure-skip-tls-verify`,
-an info finding says that the certificate was not verified.
+an info finding says that the certificate was not verified; a kubeconfig that sets it beside a
+CA, which kubectl refuses, is a warning (the certificate is verified with the CA).
 
 ## Why it matters
 Every client verifies the API server's certificate. A certificate that expired, or that a
@@ -137,8 +138,41 @@ fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
     }
 }
 
+/// A kubeconfig that sets both a CA and `insecure-skip-tls-verify`: kubectl refuses it.
+fn ca_and_insecure(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let Some(cluster) = &ev.kubeconfig_ca_and_insecure else { return };
+    out.push(
+        Draft {
+            severity: Severity::Warning,
+            title: format!(
+                "kubectl refuses the kubeconfig's cluster {cluster}: it sets both a CA and insecure-skip-tls-verify"
+            ),
+            subject: subject(ev),
+            summary: format!(
+                "The kubeconfig's cluster {cluster} sets insecure-skip-tls-verify: true beside its CA (certificate-authority-data or certificate-authority). kubectl refuses the two together (\"specifying a root certificates file with the insecure flag is not allowed\") before it connects, so kubectl with this kubeconfig fails whatever the network and the API server do. The probe verified the server's certificate with the CA, as kubectl will once insecure-skip-tls-verify is removed: unless another NET003 finding says otherwise, the CA is right and removing insecure-skip-tls-verify is the fix."
+            ),
+            source: ev.source(),
+            measures: Vec::new(),
+            table: None,
+            thresholds: Vec::new(),
+            remedies: vec![
+                command(
+                    "Keep the CA, stop skipping verification",
+                    format!("kubectl config unset clusters.{cluster}.insecure-skip-tls-verify"),
+                ),
+                advice(
+                    "Remove one of the two",
+                    "Keep the CA and remove insecure-skip-tls-verify (the certificate is then verified; if the probe finds it trusted, that is all). Only if the CA is stale and cannot be refreshed, remove certificate-authority-data (or certificate-authority) instead, which leaves the connection unverified. Add --kubeconfig FILE to the command for a file other than the default.",
+                ),
+            ],
+        }
+        .into_finding(&INFO, t),
+    );
+}
+
 /// Runs NET003.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    ca_and_insecure(ev, t, out);
     let failed: Vec<_> = ev.http.iter().filter(|a| a.failed_in_tls()).collect();
     let Some(first) = failed.first() else {
         if ev.insecure && !ev.http.is_empty() {
@@ -184,13 +218,18 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     } else {
         ""
     };
+    // `[::1]:6443`, not `::1:6443` (review L1); no -servername for an address: openssl
+    // refuses an IPv6 one, and a client sends no SNI for an address anyway.
+    let authority = ev.target.authority();
     let sni = ev.server_name.as_deref().unwrap_or(host);
+    let servername =
+        if sni.parse::<std::net::IpAddr>().is_ok() { String::new() } else { format!(" -servername {sni}") };
     out.push(Draft {
         severity,
         title,
         subject: subject(ev),
         summary: [
-            format!("The TLS handshake with {host}:{} failed: {message}.", ev.target.port),
+            format!("The TLS handshake with {authority} failed: {message}."),
             why,
             retried.to_owned(),
             if problem.is_certificate() && problem != TlsProblem::UnknownIssuer {
@@ -215,8 +254,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             command(
                 "Look at the handshake and the certificate the server presents",
                 format!(
-                    "openssl s_client -connect {host}:{} -servername {sni} </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -dates",
-                    ev.target.port
+                    "openssl s_client -connect {authority}{servername} </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -dates"
                 ),
             ),
             advice("What to do", &what),
@@ -275,6 +313,48 @@ mod tests {
         assert!(
             s.contains("The certificate (issuer CN=kubernetes) is not signed by the CA of cluster k1 in kc/rotated.yaml (certificate-authority-data): the cluster's CA may have been rotated"),
             "{s}"
+        );
+    }
+
+    /// Review L1: `https://[::1]:18504` read "The TLS handshake with ::1:18504" and gave
+    /// `openssl s_client -connect ::1:18504 -servername ::1`, which fails.
+    #[test]
+    fn an_ipv6_address_was_run_together_with_its_port_and_sent_as_servername() {
+        let mut ev = healthy();
+        ev.target.url = "https://[::1]:18504".to_owned();
+        ev.target.host = "::1".to_owned();
+        ev.target.port = 18504;
+        ev.http = vec![tls_failure(TlsProblem::Reset, "TLS handshake: the connection was closed or reset")];
+        let out = judge(&ev);
+        assert!(
+            out[0].summary.starts_with("The TLS handshake with [::1]:18504 failed"),
+            "{}",
+            out[0].summary
+        );
+        let openssl = &out[0].remedies[0].body;
+        assert!(openssl.starts_with("openssl s_client -connect [::1]:18504 </dev/null"), "{openssl}");
+        // An IPv4 address: no -servername either; a name, or tls-server-name: sent.
+        ev.target.host = "10.0.0.1".to_owned();
+        assert!(!judge(&ev)[0].remedies[0].body.contains("-servername"));
+        ev.server_name = Some("kubernetes.default.svc".to_owned());
+        assert!(
+            judge(&ev)[0].remedies[0]
+                .body
+                .starts_with("openssl s_client -connect 10.0.0.1:18504 -servername kubernetes.default.svc "),
+            "{}",
+            judge(&ev)[0].remedies[0].body
+        );
+        let ev = {
+            let mut ev = healthy();
+            ev.http = vec![tls_failure(TlsProblem::Reset, "x")];
+            ev
+        };
+        assert!(
+            judge(&ev)[0].remedies[0]
+                .body
+                .starts_with("openssl s_client -connect api.example.com:443 -servername api.example.com "),
+            "{}",
+            judge(&ev)[0].remedies[0].body
         );
     }
 

@@ -19,12 +19,18 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: r#"## What it detects
 What the API server says of itself at `/readyz?verbose` (three times) and `/livez?verbose`:
 failing checks, named from their `[-]NAME failed` lines (critical: `etcd`,
-`poststarthook/…`); no answer in time or a broken connection after the handshake
+`poststarthook/…`; a warning when other answers were 200: one replica or backend behind the
+address is unhealthy); no answer in time or a broken connection after the handshake
 (critical when no request got a complete answer, a warning when only some did: an answer cut
-short counts as none); an answer slower than `probe_latency_warning_seconds` (1 s, warning);
+short counts as none; a reset after the server merely asked for a client certificate, as a
+kube-apiserver always does, is one of these); an answer slower than
+`probe_latency_warning_seconds` (1 s, warning), a 401, 403 or 429 included (the API server
+gives them itself);
 HTTP 401 or 403, when anonymous access to the health endpoints is disabled (info: the network
-path works); HTTP 404, or a 200 whose body is not a Kubernetes health answer, when the address
-is not a Kubernetes API server (warning); a redirect, never followed (critical: something else
+path works; requests without an answer beside them still count: a warning, critical when most
+got none); HTTP 400 or 403 from a TLS proxy that wants a client certificate (nginx's "No
+required SSL certificate was sent": warning); HTTP 404, or a 200 whose body is not a Kubernetes
+health answer, when the address is not a Kubernetes API server (warning); a redirect, never followed (critical: something else
 answers); HTTP 429, rate limiting by API Priority and Fairness or a proxy (warning); HTTP 400
 "Client sent an HTTP request to an HTTPS server" (critical: use https://); plain `http://`
 requests all cut off (reset or closed) before any answer, what a TLS proxy or load balancer does
@@ -78,6 +84,15 @@ fn reasons(failed: &[&HttpAttempt]) -> String {
         text.push_str(&format!("; and {more} other reason(s)"));
     }
     if text.is_empty() { "no reason given".to_owned() } else { text }
+}
+
+/// What an HTTP answer says when a TLS proxy wanted a client certificate and got none
+/// (nginx: "400 No required SSL certificate was sent", "400 The SSL certificate error").
+fn client_certificate_demand(body: &str) -> Option<&'static str> {
+    let lower = body.to_ascii_lowercase();
+    ["No required SSL certificate was sent", "The SSL certificate error", "client certificate required"]
+        .into_iter()
+        .find(|phrase| lower.contains(&phrase.to_ascii_lowercase()))
 }
 
 /// Runs NET004.
@@ -245,6 +260,34 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             reasons(&failed)
         )
     };
+    let limit = t.value(n::PROBE_LATENCY_WARNING_SECONDS);
+    // Refusals: 401 and 403 (authentication and authorization) and 429 (API Priority and
+    // Fairness) are given by the API server itself, as a 200 is: their time is its time too
+    // (review M1: a slow 401 was never judged). They say nothing of its health.
+    let refusal = |a: &HttpAttempt| matches!(a.status, Some(401 | 403 | 429));
+    let timed_slowest = answered
+        .iter()
+        .filter(|a| a.status == Some(200) || refusal(a))
+        .map(|a| a.seconds)
+        .fold(0.0_f64, f64::max);
+    let slow = (timed_slowest > limit).then(|| {
+        format!(
+            " The answers took up to {} (TLS handshake included; the name was resolved once, before), above the {} threshold: the API server, or the proxy in front that answered, is slow to answer even this.",
+            format_seconds(timed_slowest),
+            format_seconds(limit)
+        )
+    });
+    // Requests with no complete answer count as much as the answers (review M1: one 401
+    // hid three timeouts): some failing is a warning; most failing, and the others refused,
+    // is as good as no answer (critical).
+    let failure_severity = if failed.is_empty() {
+        None
+    } else if failed.len() > answered.len() && answered.iter().all(|a| refusal(a)) {
+        Some(Severity::Critical)
+    } else {
+        Some(Severity::Warning)
+    };
+    let ready = answered.iter().filter(|a| a.status == Some(200)).count();
     let unhealthy: Vec<&HttpAttempt> = answered.iter().copied().filter(|a| a.status != Some(200)).collect();
     if let Some(first) = unhealthy.first() {
         let status = first.status.unwrap_or(0);
@@ -264,7 +307,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         "{path} at {host} is redirected to {location}: this is not the API server, or a proxy or SSO sits in front"
                     ),
                     format!(
-                        "{counted}, redirecting to {location}. A Kubernetes API server never redirects its health endpoints; the probe does not follow redirects. Something else answers at {}: a login page (SSO, an authenticating proxy), an ingress, or a wrong address.{besides}",
+                        "{counted}, redirecting to {location}. A Kubernetes API server never redirects its health endpoints; the probe does not follow redirects. Something else answers at {}: a login page (SSO, an authenticating proxy), an ingress, or a wrong address.",
                         ev.target.url
                     ),
                     look(
@@ -279,7 +322,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     Severity::Warning,
                     format!("The API server at {host} throttles requests (HTTP 429{retry})"),
                     format!(
-                        "{counted}: Too Many Requests, which is rate limiting, not a failing check: the API server's API Priority and Fairness rejects requests of this priority level now, or a proxy or load balancer in front limits them. It said: \"{}\"{}. The health checks could not be read; clients here are throttled the same way.{besides}",
+                        "{counted}: Too Many Requests, which is rate limiting, not a failing check: the API server's API Priority and Fairness rejects requests of this priority level now, or a proxy or load balancer in front limits them. It said: \"{}\"{}. The health checks could not be read; clients here are throttled the same way.",
                         said(&first.body),
                         first.retry_after.as_deref().map(|r| format!(" (Retry-After: {r})")).unwrap_or_default()
                     ),
@@ -299,9 +342,21 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 Severity::Critical,
                 format!("The server at {host}:{} speaks HTTPS: use {https}", ev.target.port),
                 format!(
-                    "{counted}: \"Client sent an HTTP request to an HTTPS server\", what a Go TLS server (the kube-apiserver is one) answers to plain HTTP. Probe {https} instead.{besides}"
+                    "{counted}: \"Client sent an HTTP request to an HTTPS server\", what a Go TLS server (the kube-apiserver is one) answers to plain HTTP. Probe {https} instead."
                 ),
                 vec![command("Probe it with https", format!("apiserver-doctor probe {https}"))],
+            ),
+            400 | 403 if client_certificate_demand(&first.body).is_some() => (
+                Severity::Warning,
+                format!("The server at {host} requires a client certificate (mutual TLS): HTTP {status}"),
+                format!(
+                    "{counted}: \"{}\". A TLS proxy in front of the API server (nginx says it this way) refuses requests without a client certificate; a kube-apiserver itself answers /readyz without one. The network path up to it works; clients with the kubeconfig's client certificate may still get through.",
+                    client_certificate_demand(&first.body).unwrap_or_default()
+                ),
+                vec![advice(
+                    "What to do",
+                    "Find what terminates TLS in front of the API server (`openssl s_client` shows who asks, under 'Acceptable client certificate CA names'); probe the API server's own address if there is one.",
+                )],
             ),
             401 => (
                 Severity::Info,
@@ -309,7 +364,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     "The API server at {host} answers, but its health endpoints need credentials (HTTP 401)"
                 ),
                 format!(
-                    "{counted}: Unauthorized. Anonymous requests are turned off here (kube-apiserver --anonymous-auth=false, or an authenticating proxy in front), so the probe cannot read the checks; the network path and TLS work. Read them with credentials.{besides}"
+                    "{counted}: Unauthorized. Anonymous requests are turned off here (kube-apiserver --anonymous-auth=false, or an authenticating proxy in front), so the probe cannot read the checks; the network path and TLS work. Read them with credentials."
                 ),
                 credentials(),
             ),
@@ -319,7 +374,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     "The API server at {host} answers, but does not let anonymous requests read its health endpoints (HTTP 403)"
                 ),
                 format!(
-                    "{counted}: Forbidden. The API server authenticated the request as system:anonymous and its RBAC refused it: by default the ClusterRoleBinding system:public-info-viewer lets everyone read /readyz, /livez and /healthz, so here it was changed or removed (as some hardening guides advise). The network path and TLS work. Read the checks with credentials.{besides}"
+                    "{counted}: Forbidden. The API server authenticated the request as system:anonymous and its RBAC refused it: by default the ClusterRoleBinding system:public-info-viewer lets everyone read /readyz, /livez and /healthz, so here it was changed or removed (as some hardening guides advise). The network path and TLS work. Read the checks with credentials."
                 ),
                 {
                     let mut r = credentials();
@@ -336,7 +391,7 @@ kubectl auth can-i get /readyz --as=system:anonymous"
                 Severity::Warning,
                 format!("{host} answers HTTP 404 for {path}: is it a Kubernetes API server?"),
                 format!(
-                    "The server at {} answered HTTP 404 for {path}, which every Kubernetes API server serves.{besides}",
+                    "The server at {} answered HTTP 404 for {path}, which every Kubernetes API server serves.",
                     ev.target.url
                 ),
                 look("Check the address and port: a Kubernetes API server serves /readyz and /livez."),
@@ -355,19 +410,109 @@ kubectl auth can-i get /readyz --as=system:anonymous"
                 } else {
                     ""
                 };
-                (
-                    Severity::Critical,
-                    if failed_checks.is_empty() {
-                        format!("The API server at {host} is not healthy: {path} answered HTTP {status}")
+                if ready > 0 {
+                    // Some answers ready, others not (review M5): the requests go to one
+                    // address after another, through whatever balances them behind it.
+                    let what = if failed_checks.is_empty() {
+                        format!("HTTP {status}")
                     } else {
-                        format!("The API server at {host} is {state}: {which} failed")
-                    },
-                    format!("{counted} ({which} failing).{meaning}{besides}"),
-                    inspect(),
-                )
+                        format!("{which} failed")
+                    };
+                    (
+                        Severity::Warning,
+                        format!(
+                            "{} of {} answers from the API server at {host} were {state} ({what}): one replica or backend is unhealthy",
+                            unhealthy.len(),
+                            answered.len()
+                        ),
+                        format!(
+                            "{counted} ({which} failing); the other {ready} were answered 200. Each request has a connection of its own: one API server replica or load-balancer backend behind this address is unhealthy while the others are well (or a check fails on and off). Clients here fail the same way, now and then.{meaning}"
+                        ),
+                        inspect(),
+                    )
+                } else {
+                    (
+                        Severity::Critical,
+                        if failed_checks.is_empty() {
+                            format!("The API server at {host} is not healthy: {path} answered HTTP {status}")
+                        } else {
+                            format!("The API server at {host} is {state}: {which} failed")
+                        },
+                        format!("{counted} ({which} failing).{meaning}"),
+                        inspect(),
+                    )
+                }
             }
         };
-        push(out, severity, title, summary, bad, Vec::new(), remedies);
+        let (mut severity, mut title, mut summary, mut remedies) = (severity, title, summary, remedies);
+        match failure_severity {
+            // The requests that got no answer say worse than the answers did.
+            Some(worse) if worse > severity => {
+                let statuses = {
+                    let mut s: Vec<String> = Vec::new();
+                    for a in &answered {
+                        let text = a.status.map(|c| c.to_string()).unwrap_or_default();
+                        if !s.contains(&text) {
+                            s.push(text);
+                        }
+                    }
+                    s.join(", ")
+                };
+                let (prefix, new_title) = if worse == Severity::Critical {
+                    (
+                        format!(
+                            "{handshakes}, but {} of {} health requests got no complete answer (each allowed {timeout} s): {}. The other {} answered HTTP {statuses}, a refusal that says nothing of the API server's health: with most requests unanswered, that is as good as no answer.",
+                            failed.len(),
+                            judged.len(),
+                            reasons(&failed),
+                            if answered.len() == 1 {
+                                "one was".to_owned()
+                            } else {
+                                format!("{} were", answered.len())
+                            }
+                        ),
+                        format!(
+                            "The API server at {host} does not answer /readyz ({} of {} requests; {} refused with HTTP {statuses})",
+                            failed.len(),
+                            judged.len(),
+                            if answered.len() == 1 { "the other was" } else { "the others were" }
+                        ),
+                    )
+                } else {
+                    (
+                        format!(
+                            "{} of {} health requests got no complete answer: {}. Clients here fail the same way, now and then: a load-balancer backend down, SNAT port exhaustion, one of several API server replicas broken, or an overloaded API server.",
+                            failed.len(),
+                            judged.len(),
+                            reasons(&failed)
+                        ),
+                        format!(
+                            "{} of {} health requests to the API server at {host} failed",
+                            failed.len(),
+                            judged.len()
+                        ),
+                    )
+                };
+                severity = worse;
+                title = new_title;
+                summary = format!("{prefix} {summary}");
+                remedies = inspect().into_iter().chain(remedies).collect();
+            }
+            _ => summary.push_str(&besides),
+        }
+        let mut thresholds = Vec::new();
+        if let Some(slow) = &slow {
+            summary.push_str(slow);
+            thresholds.push(n::PROBE_LATENCY_WARNING_SECONDS);
+            if severity < Severity::Warning {
+                severity = Severity::Warning;
+                title = format!(
+                    "The API server at {host} is slow to answer /readyz: up to {} for HTTP {status}",
+                    format_seconds(timed_slowest)
+                );
+            }
+        }
+        push(out, severity, title, summary, bad, thresholds, remedies);
         return;
     }
     // Every answer was 200, but some requests failed: intermittent.
@@ -381,13 +526,14 @@ kubectl auth can-i get /readyz --as=system:anonymous"
                 judged.len()
             ),
             format!(
-                "{} of {} requests got no complete answer ({}); the others were answered 200. Clients here fail the same way, now and then: a load-balancer backend down, SNAT port exhaustion, one of several API server replicas broken, or an overloaded API server.",
+                "{} of {} requests got no complete answer ({}); the others were answered 200. Clients here fail the same way, now and then: a load-balancer backend down, SNAT port exhaustion, one of several API server replicas broken, or an overloaded API server.{}",
                 failed.len(),
                 judged.len(),
-                reasons(&failed)
+                reasons(&failed),
+                slow.as_deref().unwrap_or("")
             ),
             failed.len(),
-            Vec::new(),
+            if slow.is_some() { vec![n::PROBE_LATENCY_WARNING_SECONDS] } else { Vec::new() },
             inspect(),
         );
         return;
@@ -413,7 +559,7 @@ kubectl auth can-i get /readyz --as=system:anonymous"
         );
         return;
     }
-    if slowest > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
+    if slowest > limit {
         push(
             out,
             Severity::Warning,
@@ -547,8 +693,138 @@ mod tests {
         ev.http[3].status = Some(500);
         ev.http[3].body = "[+]ping ok\n[-]etcd failed: reason withheld\nlivez check failed\n".to_owned();
         let out = judge(&ev);
-        assert_eq!(out[0].title, "The API server at api.example.com is not live: etcd failed");
+        // Three /readyz answers ready: one backend (or a check on and off), a warning (M5).
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (
+                Severity::Warning,
+                "1 of 4 answers from the API server at api.example.com were not live (etcd failed): one replica or backend is unhealthy"
+            )
+        );
         assert!(out[0].summary.contains("the first, /livez?verbose"), "{}", out[0].summary);
+        assert!(out[0].summary.contains("/livez failing means"), "{}", out[0].summary);
+    }
+
+    /// Review H1 (the optional part): the HTTP answer of a TLS proxy that wanted a client
+    /// certificate says so.
+    #[test]
+    fn a_400_saying_no_required_ssl_certificate_was_sent_is_mutual_tls() {
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(400);
+            a.body = "<html>\r\n<head><title>400 No required SSL certificate was sent</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>No required SSL certificate was sent</center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n".to_owned();
+        }
+        let out = judge(&ev);
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (
+                Severity::Warning,
+                "The server at api.example.com requires a client certificate (mutual TLS): HTTP 400"
+            )
+        );
+        assert!(out[0].summary.contains("\"No required SSL certificate was sent\""), "{}", out[0].summary);
+        assert!(out[0].remedies.iter().all(|r| !r.body.contains("etcd")), "{:?}", out[0].remedies);
+    }
+
+    /// Review M5: 200, 500 `[-]etcd failed`, 200, 200 was critical "not ready", though three
+    /// of four answers were ready.
+    #[test]
+    fn a_mix_of_ready_and_not_ready_answers_was_critical() {
+        let not_ready = "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n";
+        let mut ev = healthy();
+        ev.http[1].status = Some(500);
+        ev.http[1].body = not_ready.to_owned();
+        let out = judge(&ev);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (
+                Severity::Warning,
+                "1 of 4 answers from the API server at api.example.com were not ready (etcd failed): one replica or backend is unhealthy"
+            )
+        );
+        assert!(out[0].summary.contains("the other 3 were answered 200"), "{}", out[0].summary);
+        // None ready: critical, as before.
+        for a in &mut ev.http {
+            a.status = Some(500);
+            a.body = not_ready.to_owned();
+        }
+        assert_eq!(
+            titles(&ev),
+            vec![(
+                Severity::Critical,
+                "The API server at api.example.com is not ready: etcd failed".to_owned()
+            )]
+        );
+    }
+
+    /// Review M1: the first 401 alone decided: one 401 and three timeouts was info (exit 0),
+    /// and a slow 401 was never judged.
+    #[test]
+    fn a_401_hid_timeouts_and_slowness() {
+        let timeout = || {
+            let mut a = failure(HttpFailure::Timeout, "reading the answer: no answer within 5 s");
+            a.seconds = 5.0;
+            a
+        };
+        // One 401, three timeouts: as good as no answer.
+        let mut ev = healthy();
+        ev.http[0].status = Some(401);
+        for i in 1..4 {
+            ev.http[i] = timeout();
+        }
+        let out = judge(&ev);
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (
+                Severity::Critical,
+                "The API server at api.example.com does not answer /readyz (3 of 4 requests; the other was refused with HTTP 401)"
+            )
+        );
+        assert!(out[0].summary.contains("no answer within 5 s"), "{}", out[0].summary);
+        assert!(out[0].summary.contains("Anonymous requests are turned off"), "{}", out[0].summary);
+        // The same with a 429.
+        ev.http[0].status = Some(429);
+        assert_eq!(judge(&ev)[0].severity, Severity::Critical);
+        // Two 401s, two timeouts; three 403s, one timeout: some requests failing is a warning.
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(401);
+        }
+        ev.http[0] = timeout();
+        ev.http[3] = timeout();
+        assert_eq!(judge(&ev)[0].severity, Severity::Warning);
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(403);
+        }
+        ev.http[2] = timeout();
+        assert_eq!(
+            titles(&ev),
+            vec![(
+                Severity::Warning,
+                "1 of 4 health requests to the API server at api.example.com failed".to_owned()
+            )]
+        );
+        // Slow 401s: the API server authenticates, so it is the API server that is slow.
+        let mut ev = healthy();
+        for a in &mut ev.http {
+            a.status = Some(401);
+        }
+        ev.http[1].seconds = 2.0;
+        let out = judge(&ev);
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (
+                Severity::Warning,
+                "The API server at api.example.com is slow to answer /readyz: up to 2.00 s for HTTP 401"
+            )
+        );
+        assert!(out[0].summary.contains("The answers took up to 2.00 s"), "{}", out[0].summary);
+        assert_eq!(out[0].thresholds.len(), 1, "{:?}", out[0].thresholds);
+        // Fast 401s stay an info.
+        ev.http[1].seconds = 0.02;
+        assert_eq!(judge(&ev)[0].severity, Severity::Info);
     }
 
     #[test]
@@ -609,8 +885,10 @@ mod tests {
     fn failing_checks_no_answer_credentials_and_slowness_are_told_apart() {
         let judge = titles;
         let mut ev = healthy();
-        ev.http[0].status = Some(500);
-        ev.http[0].body = "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n".to_owned();
+        for a in &mut ev.http {
+            a.status = Some(500);
+            a.body = "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n".to_owned();
+        }
         assert_eq!(
             judge(&ev),
             vec![(
