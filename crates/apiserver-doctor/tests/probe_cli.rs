@@ -517,3 +517,104 @@ fn an_untrusted_ca_served_as_the_leaf_is_an_unknown_authority_first() {
     assert_eq!(v["probe"]["http"][0]["tls_problem"], "unknown-issuer", "{}", v["probe"]["http"][0]);
     assert_eq!(v["probe"]["ca_served_as_leaf"], true);
 }
+
+/// An HTTP proxy on a free local port that answers every CONNECT with `407 Proxy
+/// Authentication Required`; its `127.0.0.1:PORT`.
+fn refusing_proxy() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(
+                b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n",
+            );
+        }
+    });
+    format!("127.0.0.1:{port}")
+}
+
+/// Review H2: the cluster's proxy-url was ignored: a server reached through a proxy was
+/// reported CRITICAL "does not resolve"; now the proxy is on the first lines and in JSON, and
+/// its refusal is the finding, its password never printed.
+#[test]
+fn a_kubeconfig_proxy_url_was_ignored_and_the_name_reported_as_not_resolving() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let proxy = refusing_proxy();
+    let k = kubeconfig(
+        dir.path(),
+        "proxied.yaml",
+        &format!("    server: https://api.private.invalid\n    proxy-url: http://alice:s3cret@{proxy}\n"),
+    );
+    let out = doctor(&["probe", "--kubeconfig", &k, "--attempts", "1", "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        codes(&out, Some("report")),
+        vec![format!(
+            "NET002 critical The proxy http://alice:***@{proxy} refused CONNECT to api.private.invalid:443: 407 Proxy Authentication Required"
+        )]
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(v["probe"]["proxy"]["url"], format!("http://alice:***@{proxy}"));
+    assert_eq!(v["probe"]["proxy"]["from"], format!("proxy-url of cluster local in {k}"));
+    assert_eq!(v["probe"]["proxy"]["used"], true);
+    assert!(!stdout(&out).contains("s3cret"));
+    let out = doctor(&["probe", "--kubeconfig", &k, "--attempts", "1"], cache.path());
+    let text = stdout(&out);
+    // No NET001 finding (the "Checks:" line names every check run, NET001 among them).
+    assert!(!text.contains("s3cret") && !text.contains("NET001  "), "{text}");
+    assert!(
+        text.contains(&format!(
+            "\n  PROXY http://alice:***@{proxy} (from proxy-url of cluster local in {k}): CONNECT to api.private.invalid:443; the proxy resolves api.private.invalid\n"
+        )),
+        "{text}"
+    );
+}
+
+/// Review H2: HTTPS_PROXY was ignored; NO_PROXY excluding the server means direct, as kubectl
+/// connects, and is said.
+#[test]
+fn https_proxy_was_ignored_and_no_proxy_is_honoured() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let proxy = refusing_proxy();
+    let url = "https://apiserver.does-not-exist.invalid";
+    let env = |extra: &[(&'static str, &'static str)]| {
+        let mut e: Vec<(&str, std::ffi::OsString)> = vec![("HTTPS_PROXY", proxy.clone().into())];
+        e.extend(extra.iter().map(|(k, v)| (*k, std::ffi::OsString::from(*v))));
+        e
+    };
+    let vars = env(&[("NO_PROXY", ""), ("no_proxy", "")]);
+    let vars: Vec<(&str, &std::ffi::OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let out = doctor_env(&["probe", url, "--attempts", "1", "-o", "json"], cache.path(), &vars);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        codes(&out, Some("report")),
+        vec![format!(
+            "NET002 critical The proxy http://{proxy} refused CONNECT to apiserver.does-not-exist.invalid:443: 407 Proxy Authentication Required"
+        )]
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(v["probe"]["proxy"]["from"], "HTTPS_PROXY");
+    // NO_PROXY names the server's domain: direct, as kubectl connects; the name does not resolve.
+    let vars = env(&[("NO_PROXY", "localhost,.invalid")]);
+    let vars: Vec<(&str, &std::ffi::OsStr)> = vars.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let out = doctor_env(&["probe", url, "--attempts", "1"], cache.path(), &vars);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.starts_with(
+            "HTTPS_PROXY is set, but NO_PROXY excludes apiserver.does-not-exist.invalid (entry .invalid): probed directly, as kubectl connects.\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("NET001") && !text.contains("  PROXY "), "{text}");
+}

@@ -6,7 +6,7 @@
 //! is sent on this connection after the handshake.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,18 +70,18 @@ pub fn accept_any(provider: Arc<CryptoProvider>) -> Arc<dyn ServerCertVerifier> 
     Arc::new(Recorder { provider, leaf: Mutex::new(None) })
 }
 
-/// The certificate `address` presents for `host`, read within `timeout`, and why not, or why
-/// the handshake failed after the certificate came (the certificate is still described:
-/// review L3).
+/// The certificate the server presents for `host` on the connection `connect` opens (to an
+/// address, or a tunnel through a proxy), read within `timeout`, and why not, or why the
+/// handshake failed after the certificate came (the certificate is still described: review L3).
 pub fn read(
-    address: SocketAddr,
+    connect: impl FnOnce() -> Result<TcpStream, String>,
     host: &str,
     timeout: Duration,
     now_unix: i64,
 ) -> (Option<Certificate>, Option<String>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let recorder = Arc::new(Recorder { provider: provider.clone(), leaf: Mutex::new(None) });
-    let failure = handshake(recorder.clone(), provider, address, host, timeout).err();
+    let failure = handshake(recorder.clone(), provider, connect, host, timeout).err();
     let leaf = recorder.leaf.lock().ok().and_then(|l| l.clone());
     match (leaf, failure) {
         (Some(der), failure) => match describe(der.as_ref(), now_unix) {
@@ -97,7 +97,7 @@ pub fn read(
 fn handshake(
     recorder: Arc<Recorder>,
     provider: Arc<CryptoProvider>,
-    address: SocketAddr,
+    connect: impl FnOnce() -> Result<TcpStream, String>,
     host: &str,
     timeout: Duration,
 ) -> Result<(), String> {
@@ -109,7 +109,7 @@ fn handshake(
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_owned()).map_err(|e| format!("{host}: {e}"))?;
     let mut conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-    let mut tcp = TcpStream::connect_timeout(&address, timeout).map_err(|e| e.to_string())?;
+    let mut tcp = connect()?;
     tcp.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     tcp.set_write_timeout(Some(timeout)).map_err(|e| e.to_string())?;
     while conn.is_handshaking() {
@@ -140,5 +140,6 @@ pub fn describe(der: &[u8], now_unix: i64) -> Result<Certificate, String> {
         not_after: format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day()),
         days_left: (not_after - now_unix) as f64 / 86_400.0,
         issuer_der: tbs.issuer().to_der().unwrap_or_default(),
+        address: None,
     })
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 
-use crate::http::{ClientCertificateAsked, Request, Tls};
+use crate::http::{ClientCertificateAsked, Request, Tls, Tunnel};
 use crate::{Dns, HttpAttempt, ProbeEvidence, Target, TcpAttempt, TlsProblem};
 
 /// What to probe and how.
@@ -28,6 +28,12 @@ pub struct ProbeOptions {
     /// Accept a URL with a path (a kubeconfig's server behind a proxy such as Rancher's
     /// `/k8s/clusters/ID`): the health endpoints are asked under it.
     pub allow_path: bool,
+    /// The proxy kubectl reaches the server through (the cluster's `proxy-url`, else
+    /// [`crate::proxy::from_environment`]); `None`: direct.
+    pub proxy: Option<crate::ProxySetting>,
+    /// The addresses to take for the host instead of resolving it (as curl's `--resolve`);
+    /// empty: resolve it.
+    pub addresses: Vec<IpAddr>,
 }
 
 impl Default for ProbeOptions {
@@ -40,6 +46,8 @@ impl Default for ProbeOptions {
             tls_server_name: None,
             insecure: false,
             allow_path: false,
+            proxy: None,
+            addresses: Vec::new(),
         }
     }
 }
@@ -53,6 +61,14 @@ pub enum ProbeError {
         /// The URL given.
         url: String,
         /// What is wrong with it.
+        message: String,
+    },
+    /// The proxy setting is not a proxy URL kubectl takes.
+    #[error("the proxy of {from} is not usable: {message}")]
+    Proxy {
+        /// Where the setting came from (`HTTPS_PROXY`, `proxy-url of cluster k in FILE`).
+        from: String,
+        /// What is wrong with it (never the password).
         message: String,
     },
     /// The CA file cannot be read or holds no certificate.
@@ -295,10 +311,12 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
     let https = target.scheme == "https";
     let mut evidence = ProbeEvidence {
         target: target.clone(),
+        proxy: None,
         dns: None,
         tcp: Vec::new(),
         http: Vec::new(),
         certificate: None,
+        certificates: Vec::new(),
         certificate_error: None,
         trust: if https { trust } else { "nothing: plain HTTP, no TLS".to_owned() },
         ca_given: options.cacert.is_some(),
@@ -314,12 +332,45 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         timeout_seconds: options.timeout.as_secs_f64(),
     };
 
+    // The proxy kubectl would go through: the probe goes through it too, when it speaks it.
+    let proxy = match &options.proxy {
+        None => None,
+        Some(setting) => {
+            let mut p = crate::proxy::parse(setting)
+                .map_err(|message| ProbeError::Proxy { from: setting.from.clone(), message })?;
+            p.not_used = if !https {
+                Some("plain http through a proxy".to_owned())
+            } else if p.scheme == "https" {
+                Some("TLS to the proxy itself, an https:// proxy".to_owned())
+            } else {
+                None
+            };
+            p.used = p.not_used.is_none();
+            Some(p)
+        }
+    };
+    evidence.proxy = proxy.clone();
+    let through = proxy.filter(|p| p.used);
+    // The first hop: the proxy (which resolves the API server's name), or the API server.
+    let (hop_host, hop_port) = match &through {
+        Some(p) => (p.host.clone(), p.port),
+        None => (target.host.clone(), target.port),
+    };
+
     // DNS, once (skipped for an address); every later step connects to what it found.
-    let addresses = match target.host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, target.port)],
+    let addresses = match hop_host.parse::<IpAddr>() {
+        Ok(ip) => vec![SocketAddr::new(ip, hop_port)],
+        Err(_) if through.is_none() && !options.addresses.is_empty() => {
+            let mut given: Vec<SocketAddr> =
+                options.addresses.iter().map(|ip| SocketAddr::new(*ip, hop_port)).collect();
+            let mut seen = std::collections::HashSet::new();
+            given.retain(|x| seen.insert(*x));
+            evidence.dns = Some(Dns { addresses: given.clone(), seconds: 0.0, error: None, given: true });
+            given
+        }
         Err(_) => {
             let started = Instant::now();
-            let resolved = resolve(&target.host, target.port, options.timeout);
+            let resolved = resolve(&hop_host, hop_port, options.timeout);
             let seconds = started.elapsed().as_secs_f64();
             let (addresses, error) = match resolved {
                 Ok(mut a) => {
@@ -330,7 +381,7 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
                 }
                 Err(e) => (Vec::new(), Some(e)),
             };
-            evidence.dns = Some(Dns { addresses: addresses.clone(), seconds, error });
+            evidence.dns = Some(Dns { addresses: addresses.clone(), seconds, error, given: false });
             addresses
         }
     };
@@ -359,40 +410,78 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
     if reachable.is_empty() {
         return Ok(evidence);
     }
+    let tunnel = through.as_ref().map(|p| Tunnel { proxy: p, host: &target.host, port: target.port });
+    let timeout = options.timeout;
+    let open = |address: SocketAddr| -> Result<TcpStream, String> {
+        let mut tcp = TcpStream::connect_timeout(&address, timeout).map_err(|e| e.to_string())?;
+        if let Some(t) = &tunnel {
+            t.open(&mut tcp, Instant::now() + timeout)
+                .map_err(|r| format!("the proxy did not open the tunnel: {}", r.message))?;
+        }
+        Ok(tcp)
+    };
 
-    // The certificate presented, from the first address that connected.
+    // The certificate each address presents (through a proxy, the one behind it); the one
+    // that expires first is the certificate judged.
     if https {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        (evidence.certificate, evidence.certificate_error) =
-            crate::certificate::read(reachable[0], &server_name_text, options.timeout, now);
+        let read_from = if tunnel.is_some() { &reachable[..1] } else { &reachable[..] };
+        let mut read = Vec::new();
+        let mut first_error = None;
+        for address in read_from {
+            match crate::certificate::read(|| open(*address), &server_name_text, timeout, now) {
+                (Some(mut c), note) => {
+                    c.address = Some(*address);
+                    read.push((c, note));
+                }
+                (None, e) => first_error = first_error.or(e),
+            }
+        }
+        match read.iter().min_by_key(|(c, _)| c.not_after_unix) {
+            Some((c, note)) => {
+                evidence.certificate = Some(c.clone());
+                evidence.certificate_error = note.clone();
+            }
+            None => evidence.certificate_error = first_error,
+        }
+        if read.len() > 1 {
+            evidence.certificates = read.into_iter().map(|(c, _)| c).collect();
+        }
     }
 
     // TLS and HTTP: a new connection per request, so each one pays the handshake; the
-    // addresses that connected, in turn.
+    // addresses that connected, in turn, each at least once (review M2: a lasting failure on
+    // the first of several stopped the probe). An address with a lasting failure is not tried
+    // again; the others are.
     let tls = https.then(|| Tls { config: tls_config, server_name, asked_for_client_certificate: asked });
     let default_port = if https { 443 } else { 80 };
     let host = if target.host.contains(':') { format!("[{}]", target.host) } else { target.host.clone() };
     let host_header = if target.port == default_port { host } else { format!("{host}:{}", target.port) };
-    let paths =
-        std::iter::repeat_n("/readyz?verbose", attempts as usize).chain(std::iter::once("/livez?verbose"));
-    for (i, path) in paths.enumerate() {
+    let readyz = (attempts as usize).max(reachable.len());
+    let paths = std::iter::repeat_n("/readyz?verbose", readyz).chain(std::iter::once("/livez?verbose"));
+    let mut live = reachable.clone();
+    let mut next = 0usize;
+    for path in paths {
+        if live.is_empty() {
+            break;
+        }
+        let address = live[next % live.len()];
         let mut attempt = HttpAttempt::new(path);
         let full = format!("{}{path}", target.path);
-        let request = Request {
-            address: reachable[i % reachable.len()],
-            host_header: &host_header,
-            path: &full,
-            timeout: options.timeout,
-        };
+        let request = Request { address, host_header: &host_header, path: &full, timeout, tunnel };
         crate::http::request(&request, tls.as_ref(), &mut attempt);
-        let lasting = attempt.failed_in_tls() && attempt.tls_problem.is_none_or(|p| p.is_lasting());
+        // The certificate (or the server's TLS settings, or the proxy's refusal) will not
+        // change between attempts.
+        let lasting = (attempt.failed_in_tls() && attempt.tls_problem.is_none_or(|p| p.is_lasting()))
+            || (attempt.failed_at_proxy() && attempt.proxy_refusal_lasting);
         evidence.http.push(attempt);
         if lasting {
-            // The certificate (or the server's TLS settings) will not change between attempts.
-            break;
+            live.retain(|a| *a != address);
+        } else {
+            next += 1;
         }
     }
     untrusted_ca_as_leaf(&mut evidence, anchors.as_deref());

@@ -66,6 +66,26 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// How long the whole request may take.
     pub timeout: Duration,
+    /// The tunnel to open through a proxy first (`address` is then the proxy's).
+    pub tunnel: Option<Tunnel<'a>>,
+}
+
+/// A tunnel through a proxy to the API server.
+#[derive(Clone, Copy)]
+pub struct Tunnel<'a> {
+    /// The proxy.
+    pub proxy: &'a crate::Proxy,
+    /// The API server's host, which the proxy resolves.
+    pub host: &'a str,
+    /// The API server's port.
+    pub port: u16,
+}
+
+impl Tunnel<'_> {
+    /// Opens the tunnel on `tcp` (connected to the proxy) before `deadline`.
+    pub fn open(&self, tcp: &mut TcpStream, deadline: Instant) -> Result<(), crate::proxy::Refused> {
+        crate::proxy::open(tcp, self.proxy, self.host, self.port, deadline)
+    }
 }
 
 enum Conn {
@@ -234,6 +254,14 @@ fn exchange(
         }
     })?;
     let _ = tcp.set_nodelay(true);
+    let mut tcp = tcp;
+    if let Some(tunnel) = &req.tunnel
+        && let Err(refused) = tunnel.open(&mut tcp, deadline)
+    {
+        attempt.proxy_status = refused.status;
+        attempt.proxy_refusal_lasting = refused.lasting;
+        return Err((HttpFailure::Proxy, refused.message));
+    }
     // A new connection: forget what the last server asked.
     if let Some(t) = tls {
         t.asked_for_client_certificate.take();

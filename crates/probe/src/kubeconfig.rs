@@ -24,6 +24,9 @@ pub struct Server {
     pub insecure: bool,
     /// `tls-server-name`: the name the certificate is checked for, and SNI.
     pub tls_server_name: Option<String>,
+    /// `proxy-url`: the proxy kubectl reaches the server through (it then ignores
+    /// `HTTPS_PROXY` and `NO_PROXY`), with where it came from.
+    pub proxy: Option<crate::ProxySetting>,
     /// The file(s) read, for messages (`a.yaml` or `a.yaml, b.yaml`).
     pub files: String,
 }
@@ -69,8 +72,7 @@ pub fn server_from(paths: &[PathBuf], context: Option<&str>, skip_missing: bool)
             Err(e) if skip_missing && e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
-        let v: Value =
-            yaml_serde::from_str(&text).map_err(|e| format!("{}: not a kubeconfig: {e}", path.display()))?;
+        let v = parse(&text).map_err(|e| format!("{}: not a kubeconfig: {e}", path.display()))?;
         files.push(File { path: path.clone(), v });
     }
     let names = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
@@ -163,8 +165,27 @@ pub fn server_from(paths: &[PathBuf], context: Option<&str>, skip_missing: bool)
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .map(str::to_owned);
+    let proxy = field("proxy-url").map(|url| crate::ProxySetting {
+        url: url.trim().to_owned(),
+        from: format!("proxy-url of cluster {cluster_name} in {}", path.display()),
+    });
+    // kubectl refuses a proxy-url it cannot use: so does the probe, naming the field (never
+    // the password).
+    if let Some(setting) = &proxy {
+        crate::proxy::parse(setting).map_err(|e| at("proxy-url", e))?;
+    }
     let files = files.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>().join(", ");
-    Ok(Server { context, cluster: cluster_name, url, ca, insecure, tls_server_name, files })
+    Ok(Server { context, cluster: cluster_name, url, ca, insecure, tls_server_name, proxy, files })
+}
+
+/// A kubeconfig's YAML, its `<<: *anchor` merge keys resolved as kubectl's YAML reader
+/// resolves them (review L2: a cluster written `<<: *base` had "no server").
+fn parse(text: &str) -> Result<Value, String> {
+    let mut yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| e.to_string())?;
+    if text.contains("<<") {
+        yaml.apply_merge().map_err(|e| format!("a YAML merge key (`<<`): {e}"))?;
+    }
+    yaml_serde::from_value(yaml).map_err(|e| e.to_string())
 }
 
 /// The kubeconfig files kubectl reads: every file of `KUBECONFIG` (merged), else
@@ -290,6 +311,45 @@ mod tests {
         .expect("write");
         let s = server(&p, None).expect("the file");
         assert!(matches!(s.ca, Some(Ca::Pem { ref bytes, .. }) if bytes == b"PEM"), "{:?}", s.ca);
+    }
+
+    /// Review L2: YAML merge keys (`<<: *base`) were not resolved: kubectl answered, the probe
+    /// said "cluster b has no server".
+    #[test]
+    fn a_cluster_made_with_a_yaml_merge_key_had_no_server() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("config");
+        std::fs::write(
+            &p,
+            "current-context: b\ncontexts:\n- name: b\n  context:\n    cluster: b\nclusters:\n- name: a\n  cluster: &base\n    server: https://api.example.com:6443\n    certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n    proxy-url: http://proxy.corp:3128\n- name: b\n  cluster:\n    <<: *base\n    tls-server-name: kubernetes\n",
+        )
+        .expect("write");
+        let s = server(&p, None).expect("the merged cluster");
+        assert_eq!(s.url, "https://api.example.com:6443");
+        assert_eq!(s.tls_server_name.as_deref(), Some("kubernetes"));
+        assert!(matches!(s.ca, Some(Ca::Pem { ref bytes, .. }) if bytes == b"-----BEGIN CERTIFICATE-----\n"));
+        assert_eq!(
+            s.proxy.map(|p| (p.url, p.from)),
+            Some(("http://proxy.corp:3128".to_owned(), format!("proxy-url of cluster b in {}", p.display())))
+        );
+        // A merge key that is not a mapping is a YAML error naming the file.
+        std::fs::write(&p, "clusters:\n- name: b\n  cluster:\n    <<: 3\n").expect("write");
+        let err = server(&p, None).expect_err("a bad merge key");
+        assert!(err.starts_with(&format!("{}: not a kubeconfig: a YAML merge key", p.display())), "{err}");
+    }
+
+    #[test]
+    fn a_proxy_url_kubectl_refuses_is_named_without_its_password() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("config");
+        std::fs::write(
+            &p,
+            "current-context: c\ncontexts:\n- name: c\n  context:\n    cluster: k\nclusters:\n- name: k\n  cluster:\n    server: https://x\n    proxy-url: ftp://u:hunter2@p\n",
+        )
+        .expect("write");
+        let err = server(&p, None).expect_err("ftp");
+        assert!(err.starts_with(&format!("{}: cluster k: proxy-url: scheme ftp", p.display())), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

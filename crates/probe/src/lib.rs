@@ -8,9 +8,11 @@ pub mod checks;
 mod collect;
 mod http;
 pub mod kubeconfig;
+pub mod proxy;
 
 pub use collect::{ProbeError, ProbeOptions, collect};
 pub use kubeconfig::Ca;
+pub use proxy::{Proxy, ProxySetting};
 
 use std::net::SocketAddr;
 
@@ -52,6 +54,9 @@ pub struct Dns {
     pub seconds: f64,
     /// Why it failed.
     pub error: Option<String>,
+    /// The addresses were given (`ProbeOptions::addresses`), not resolved.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub given: bool,
 }
 
 /// One TCP connection attempt.
@@ -76,6 +81,9 @@ pub enum HttpFailure {
     Timeout,
     /// Anything else on the way (connection, protocol, an answer cut short).
     Transport,
+    /// The proxy did not open the tunnel: it refused `CONNECT` (the status is in
+    /// [`HttpAttempt::proxy_status`]), or did not answer it.
+    Proxy,
 }
 
 /// Why a TLS handshake failed, told from the error's type (not its text).
@@ -159,6 +167,13 @@ pub struct HttpAttempt {
     /// The `Retry-After` header (HTTP 429, 503).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub retry_after: Option<String>,
+    /// The status the proxy answered `CONNECT` with, when it refused it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proxy_status: Option<u16>,
+    /// The proxy refused the tunnel in a way another attempt would meet again (a 4xx, a SOCKS5
+    /// refusal of its rules or credentials): not retried.
+    #[serde(skip)]
+    pub proxy_refusal_lasting: bool,
 }
 
 impl HttpAttempt {
@@ -175,7 +190,14 @@ impl HttpAttempt {
             tls_problem: None,
             location: None,
             retry_after: None,
+            proxy_status: None,
+            proxy_refusal_lasting: false,
         }
+    }
+
+    /// Whether it failed at the proxy, before reaching the API server.
+    pub fn failed_at_proxy(&self) -> bool {
+        matches!(self.failure, Some((HttpFailure::Proxy, _)))
     }
 
     /// Whether it failed in the TLS step.
@@ -203,17 +225,39 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
 ",
         ev.target.url
     );
+    if let Some(p) = &ev.proxy {
+        if p.used {
+            out.push_str(&format!(
+                "  PROXY {} (from {}): {} to {}; the proxy resolves {}\n",
+                p.url,
+                p.from,
+                if p.scheme == "socks5" { "SOCKS5 CONNECT" } else { "CONNECT" },
+                ev.target.authority(),
+                ev.target.host
+            ));
+        } else {
+            out.push_str(&format!(
+                "  PROXY kubectl reaches this server through {} (from {}); this probe does not support that proxy kind{} and tests the direct path\n",
+                p.url,
+                p.from,
+                p.not_used.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
+            ));
+        }
+    }
+    let name = match ev.proxy_used() {
+        Some(p) => format!("{} (the proxy)", p.host),
+        None => ev.target.host.clone(),
+    };
     match &ev.dns {
-        None => out.push_str(&format!("  DNS   {} is an address\n", ev.target.host)),
+        None => out.push_str(&format!("  DNS   {name} is an address\n")),
+        Some(d) if d.given => out.push_str(&format!(
+            "  DNS   {name} not resolved: the addresses given, {}\n",
+            d.addresses.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")
+        )),
         Some(d) => match &d.error {
-            Some(e) => out.push_str(&format!(
-                "  DNS   {} did not resolve in {}: {e}\n",
-                ev.target.host,
-                ms(d.seconds)
-            )),
+            Some(e) => out.push_str(&format!("  DNS   {name} did not resolve in {}: {e}\n", ms(d.seconds))),
             None => out.push_str(&format!(
-                "  DNS   {} -> {} in {}\n",
-                ev.target.host,
+                "  DNS   {name} -> {} in {}\n",
                 d.addresses.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "),
                 ms(d.seconds)
             )),
@@ -225,9 +269,9 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
             Some(e) => out.push_str(&format!("  TCP   {} failed after {}: {e}\n", a.address, ms(a.seconds))),
         }
     }
-    match (&ev.certificate, &ev.certificate_error) {
-        (Some(c), note) => out.push_str(&format!(
-            "  CERT  {} issued by {}, valid until {} ({}){}\n",
+    let describe = |c: &Certificate| {
+        format!(
+            "{} issued by {}, valid until {} ({})",
             c.subject,
             c.issuer,
             c.not_after,
@@ -236,11 +280,24 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
                 0 => "less than a day left".to_owned(),
                 1 => "1 day left".to_owned(),
                 d => format!("{d} days left"),
-            },
-            note.as_deref().map(|e| format!("; the handshake then failed: {e}")).unwrap_or_default()
-        )),
-        (None, Some(e)) => out.push_str(&format!("  CERT  not read: {e}\n")),
-        (None, None) => {}
+            }
+        )
+    };
+    if ev.certificates.is_empty() {
+        match (&ev.certificate, &ev.certificate_error) {
+            (Some(c), note) => out.push_str(&format!(
+                "  CERT  {}{}\n",
+                describe(c),
+                note.as_deref().map(|e| format!("; the handshake then failed: {e}")).unwrap_or_default()
+            )),
+            (None, Some(e)) => out.push_str(&format!("  CERT  not read: {e}\n")),
+            (None, None) => {}
+        }
+    } else {
+        for c in &ev.certificates {
+            let at = c.address.map(|a| format!("{a}: ")).unwrap_or_default();
+            out.push_str(&format!("  CERT  {at}{}\n", describe(c)));
+        }
     }
     out.push_str(&format!("  TRUST {}\n", ev.trust));
     let many = ev.http.iter().filter_map(|a| a.address).collect::<std::collections::BTreeSet<_>>().len() > 1;
@@ -269,6 +326,10 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
                 "  {what} {path}{to} -> {status}, but the answer failed after {}{tls}: {e}\n",
                 ms(a.seconds)
             )),
+            (None, Some((crate::HttpFailure::Proxy, e))) => out.push_str(&format!(
+                "  {what} {path}{to} failed after {}: the proxy did not open the tunnel: {e}\n",
+                ms(a.seconds)
+            )),
             (None, Some((_, e))) => {
                 out.push_str(&format!("  {what} {path}{to} failed after {}{tls}: {e}\n", ms(a.seconds)))
             }
@@ -294,6 +355,9 @@ pub struct Certificate {
     /// Its issuer as DER, to look for among the trusted roots.
     #[serde(skip)]
     pub issuer_der: Vec<u8>,
+    /// The address that presented it (the proxy's, through a proxy).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub address: Option<SocketAddr>,
 }
 
 /// Everything seen on the way to the API server.
@@ -301,14 +365,24 @@ pub struct Certificate {
 pub struct ProbeEvidence {
     /// What was probed.
     pub target: Target,
-    /// Name resolution (`None` when the host is an address).
+    /// The proxy kubectl reaches the server through (the cluster's `proxy-url`, `HTTPS_PROXY`).
+    /// When it is `used`, `dns` and `tcp` are the proxy's (the proxy resolves the API server's
+    /// name) and every request goes through a tunnel it opens.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub proxy: Option<Proxy>,
+    /// Name resolution (`None` when the host is an address): the API server's, or the
+    /// proxy's when one is used.
     pub dns: Option<Dns>,
-    /// TCP connections, every address `attempts` times.
+    /// TCP connections, every address `attempts` times (the proxy's, when one is used).
     pub tcp: Vec<TcpAttempt>,
     /// Health requests: `/readyz?verbose` `attempts` times, then `/livez?verbose` once.
     pub http: Vec<HttpAttempt>,
-    /// The certificate presented (https only, when a TCP connection succeeded).
+    /// The certificate presented (https only, when a TCP connection succeeded); of several
+    /// addresses, the one that expires first.
     pub certificate: Option<Certificate>,
+    /// Every address's certificate, when more than one address presented one.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub certificates: Vec<Certificate>,
     /// Why the certificate could not be read, when it could not; beside a certificate, why
     /// the handshake that brought it failed afterwards (a server that wants a client
     /// certificate ends a TLS 1.2 handshake after sending its own).
@@ -337,6 +411,16 @@ pub struct ProbeEvidence {
 }
 
 impl ProbeEvidence {
+    /// The proxy the probe went through, when it did.
+    pub fn proxy_used(&self) -> Option<&Proxy> {
+        self.proxy.as_ref().filter(|p| p.used)
+    }
+
+    /// A proxy kubectl would go through, which the probe did not (it tested the direct path).
+    pub fn proxy_not_used(&self) -> Option<&Proxy> {
+        self.proxy.as_ref().filter(|p| !p.used)
+    }
+
     /// `probe:URL`, the evidence source every finding names.
     pub fn source(&self) -> String {
         format!("probe:{}", self.target.url)

@@ -24,7 +24,11 @@ const SERVER_KEY: &[u8] = include_bytes!("fixtures/server.key");
 /// A server on a free local port running `handle` for every connection (the connection's
 /// number from 0); its port.
 fn serve(handle: impl Fn(TcpStream, usize) + Send + Sync + 'static) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    serve_on(TcpListener::bind("127.0.0.1:0").expect("bind"), handle)
+}
+
+/// [`serve`] on `listener`.
+fn serve_on(listener: TcpListener, handle: impl Fn(TcpStream, usize) + Send + Sync + 'static) -> u16 {
     let port = listener.local_addr().expect("addr").port();
     let handle = Arc::new(handle);
     let count = Arc::new(AtomicUsize::new(0));
@@ -302,6 +306,15 @@ fn serve_tls(
     versions: &[&'static rustls::SupportedProtocolVersion],
     handle: impl Fn(StreamOwned<ServerConnection, TcpStream>) + Send + Sync + 'static,
 ) -> u16 {
+    serve(tls_handler(client, versions, handle))
+}
+
+/// What [`serve_tls`] runs on each connection.
+fn tls_handler(
+    client: ClientCertificates,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+    handle: impl Fn(StreamOwned<ServerConnection, TcpStream>) + Send + Sync + 'static,
+) -> impl Fn(TcpStream, usize) + Send + Sync + 'static {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     for ca in CertificateDer::pem_slice_iter(CA) {
@@ -326,7 +339,7 @@ fn serve_tls(
             .with_single_cert(chain, key)
             .expect("a server configuration"),
     );
-    serve(move |mut tcp, _| {
+    move |mut tcp, _| {
         let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
         let Ok(mut conn) = ServerConnection::new(config.clone()) else { return };
         while conn.is_handshaking() {
@@ -336,7 +349,7 @@ fn serve_tls(
             }
         }
         handle(StreamOwned::new(conn, tcp));
-    })
+    }
 }
 
 /// Reads a request's head over TLS; empty when none came (the probe's certificate read
@@ -528,6 +541,427 @@ fn a_certificate_received_before_the_handshake_failed_was_discarded() {
     assert!(
         steps.contains("  CERT  CN=kube-apiserver issued by CN=probe-test-ca, valid until 2120-01-01 (")
             && steps.contains("; the handshake then failed: TLS handshake: "),
+        "{steps}"
+    );
+}
+
+/// Copies both ways between `a` and `b` until either side closes.
+fn pipe(a: TcpStream, b: TcpStream) {
+    let (Ok(mut a2), Ok(mut b2)) = (a.try_clone(), b.try_clone()) else { return };
+    let (mut a, mut b) = (a, b);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut a, &mut b2);
+        let _ = b2.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut b, &mut a2);
+    let _ = a2.shutdown(std::net::Shutdown::Write);
+    let _ = up.join();
+}
+
+/// Reads an HTTP head a byte at a time (what follows it is the tunnel's).
+fn read_head_exactly(s: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut one = [0u8; 1];
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    while !seen.ends_with(b"\r\n\r\n") {
+        match s.read(&mut one) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => seen.push(one[0]),
+        }
+    }
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+/// A tiny HTTP CONNECT proxy: it records every request head in `heads`, and answers with
+/// `status`; on `200 …` it "resolves" any name to 127.0.0.1 and tunnels to `upstream_port`.
+fn connect_proxy(status: &'static str, upstream_port: u16, heads: Arc<std::sync::Mutex<Vec<String>>>) -> u16 {
+    serve(move |mut s, _| {
+        let head = read_head_exactly(&mut s);
+        // The probe's bare TCP connections send nothing.
+        if head.is_empty() {
+            return;
+        }
+        if let Ok(mut h) = heads.lock() {
+            h.push(head);
+        }
+        if !status.starts_with("200") {
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nProxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 0\r\n\r\n"
+            );
+            return;
+        }
+        let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
+            let _ = write!(s, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+            return;
+        };
+        let _ = write!(s, "HTTP/1.1 200 Connection established\r\n\r\n");
+        let _ = s.set_read_timeout(None);
+        pipe(s, upstream);
+    })
+}
+
+/// A healthy TLS API server (the test certificate, for 127.0.0.1 and localhost).
+fn healthy_tls() -> u16 {
+    serve_tls(ClientCertificates::Asked, rustls::ALL_VERSIONS, |mut s| {
+        if !read_tls_head(&mut s).is_empty() {
+            answer_tls(&mut s, "200 OK", HEALTHY);
+        }
+    })
+}
+
+/// A probe of `https://NAME:PORT` (a name only the proxy "resolves"), the certificate checked
+/// for localhost, through `proxy`.
+fn probe_through(name: &str, port: u16, proxy: &str, from: &str) -> ProbeEvidence {
+    probe::collect(&ProbeOptions {
+        url: format!("https://{name}:{port}"),
+        cacert: Some(probe::Ca::Pem {
+            origin: "the test CA".to_owned(),
+            bytes: CA.to_vec(),
+            insecure_too: None,
+        }),
+        tls_server_name: Some("localhost".to_owned()),
+        attempts: 3,
+        timeout: Duration::from_secs(3),
+        proxy: Some(probe::ProxySetting { url: proxy.to_owned(), from: from.to_owned() }),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts")
+}
+
+/// Review H2: a healthy API server reached through an HTTP proxy (HTTPS_PROXY, a cluster's
+/// proxy-url) was reported CRITICAL "does not resolve": the probe resolved the name itself and
+/// connected directly, never through the proxy.
+#[test]
+fn a_healthy_api_server_behind_an_http_proxy_was_reported_as_not_resolving() {
+    let server = healthy_tls();
+    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let proxy = connect_proxy("200 Connection established", server, heads.clone());
+    let ev =
+        probe_through("api.private.invalid", server, &format!("http://127.0.0.1:{proxy}"), "HTTPS_PROXY");
+    assert_eq!(findings(&ev), vec![], "{}", probe::render_steps(&ev));
+    assert!(ev.http.iter().all(|a| a.status == Some(200) && a.failure.is_none()), "{:?}", ev.http);
+    assert_eq!(ev.certificate.as_ref().map(|c| c.subject.as_str()), Some("CN=kube-apiserver"));
+    // The proxy's name and TCP steps, not the API server's: its name is the proxy's to resolve.
+    assert!(ev.dns.is_none(), "the proxy is an address: {:?}", ev.dns);
+    assert!(ev.tcp.iter().all(|a| a.address.port() == proxy), "{:?}", ev.tcp);
+    let heads = heads.lock().map(|h| h.clone()).unwrap_or_default();
+    assert_eq!(heads.len(), 5, "the certificate read and 4 requests, each through a tunnel: {heads:?}");
+    for head in &heads {
+        assert!(head.starts_with(&format!("CONNECT api.private.invalid:{server} HTTP/1.1\r\n")), "{head}");
+        assert!(head.contains(&format!("\r\nHost: api.private.invalid:{server}\r\n")), "{head}");
+        assert!(!head.contains("Proxy-Authorization"), "{head}");
+    }
+    let steps = probe::render_steps(&ev);
+    let second = steps.lines().nth(1).unwrap_or_default();
+    assert_eq!(
+        second,
+        format!(
+            "  PROXY http://127.0.0.1:{proxy} (from HTTPS_PROXY): CONNECT to api.private.invalid:{server}; the proxy resolves api.private.invalid"
+        ),
+        "{steps}"
+    );
+    let json = serde_json::to_value(&ev).expect("json");
+    assert_eq!(json["proxy"]["url"], format!("http://127.0.0.1:{proxy}"));
+    assert_eq!(json["proxy"]["from"], "HTTPS_PROXY");
+    assert_eq!(json["proxy"]["used"], true);
+}
+
+/// Review H2: a proxy that refuses CONNECT is a finding naming the proxy and its answer, not
+/// "does not resolve"; the password of the proxy URL is sent, never printed.
+#[test]
+fn a_proxy_refusing_connect_was_reported_as_a_name_that_does_not_resolve() {
+    let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let proxy = connect_proxy("407 Proxy Authentication Required", 1, heads.clone());
+    let url = format!("http://alice:s3cret@127.0.0.1:{proxy}");
+    let ev = probe_through("api.private.invalid", 443, &url, "proxy-url of cluster k in kc.yaml");
+    assert_eq!(ev.http.len(), 1, "a refusal is not retried: {:?}", ev.http);
+    assert_eq!(ev.http[0].proxy_status, Some(407));
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1, found[0].2.as_str()),
+        (
+            "NET002",
+            Severity::Critical,
+            format!(
+                "The proxy http://alice:***@127.0.0.1:{proxy} refused CONNECT to api.private.invalid:443: 407 Proxy Authentication Required"
+            )
+            .as_str()
+        )
+    );
+    assert!(found[0].3.contains("refused the user name and password"), "{}", found[0].3);
+    let heads = heads.lock().map(|h| h.clone()).unwrap_or_default();
+    assert!(
+        heads.iter().all(|h| h.contains("\r\nProxy-Authorization: Basic YWxpY2U6czNjcmV0\r\n")),
+        "{heads:?}"
+    );
+    let everything = format!(
+        "{found:?}{}{}{ev:?}",
+        probe::render_steps(&ev),
+        serde_json::to_string(&ev).unwrap_or_default()
+    );
+    assert!(!everything.contains("s3cret"), "the password is never printed");
+    assert!(!found.iter().any(|f| f.0 == "NET001" || f.0 == "NET004"), "{found:?}");
+    assert!(ev.certificate_error.as_deref().unwrap_or("").contains("407"), "{:?}", ev.certificate_error);
+    let steps = probe::render_steps(&ev);
+    assert!(
+        steps.contains(": the proxy did not open the tunnel: 407 Proxy Authentication Required\n"),
+        "{steps}"
+    );
+}
+
+/// Review H2: an https:// proxy (TLS to the proxy) is not spoken by the probe: it says that
+/// kubectl goes through it, tests the direct path, and what the direct path meets is information.
+#[test]
+fn a_proxy_kind_the_probe_does_not_speak_is_said_and_the_direct_path_is_information() {
+    let ev = probe::collect(&ProbeOptions {
+        url: "https://api.private.invalid".to_owned(),
+        timeout: Duration::from_secs(2),
+        proxy: Some(probe::ProxySetting {
+            url: "https://proxy.corp:8443".to_owned(),
+            from: "proxy-url of cluster k in kc.yaml".to_owned(),
+        }),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts");
+    let steps = probe::render_steps(&ev);
+    assert!(
+        steps.lines().nth(1).unwrap_or_default().starts_with(
+            "  PROXY kubectl reaches this server through https://proxy.corp:8443 (from proxy-url of cluster k in kc.yaml); this probe does not support that proxy kind"
+        ),
+        "{steps}"
+    );
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "NET001");
+    assert_eq!(found[0].1, Severity::Info, "{found:?}");
+    assert!(
+        found[0].3.contains("reaches the API server through the proxy https://proxy.corp:8443"),
+        "{}",
+        found[0].3
+    );
+}
+
+/// A tiny SOCKS5 proxy that wants a user name and password: it records what it was asked
+/// (`user:password name:port`) and tunnels any name to 127.0.0.1:`upstream_port`.
+fn socks5_proxy(upstream_port: u16, asked: Arc<std::sync::Mutex<Vec<String>>>) -> u16 {
+    serve(move |mut s, _| {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let read = |n: usize, s: &mut TcpStream| {
+            let mut b = vec![0u8; n];
+            s.read_exact(&mut b).ok().map(|()| b)
+        };
+        // The probe's bare TCP connections send nothing.
+        let Some(greeting) = read(2, &mut s) else { return };
+        let Some(methods) = read(greeting[1] as usize, &mut s) else { return };
+        if !methods.contains(&0x02) {
+            let _ = s.write_all(&[0x05, 0xff]);
+            return;
+        }
+        let _ = s.write_all(&[0x05, 0x02]);
+        let Some(head) = read(2, &mut s) else { return };
+        let Some(user) = read(head[1] as usize, &mut s) else { return };
+        let Some(len) = read(1, &mut s) else { return };
+        let Some(password) = read(len[0] as usize, &mut s) else { return };
+        let _ = s.write_all(&[0x01, 0x00]);
+        let Some(request) = read(4, &mut s) else { return };
+        let name = if request[3] == 0x03 {
+            let Some(len) = read(1, &mut s) else { return };
+            read(len[0] as usize, &mut s)
+                .map(|n| String::from_utf8_lossy(&n).into_owned())
+                .unwrap_or_default()
+        } else {
+            format!("(address type {})", request[3])
+        };
+        let Some(port) = read(2, &mut s) else { return };
+        if let Ok(mut a) = asked.lock() {
+            a.push(format!(
+                "{}:{} {name}:{}",
+                String::from_utf8_lossy(&user),
+                String::from_utf8_lossy(&password),
+                u16::from_be_bytes([port[0], port[1]])
+            ));
+        }
+        let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
+            let _ = s.write_all(&[0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
+            return;
+        };
+        let _ = s.write_all(&[0x05, 0x00, 0x00, 0x01, 127, 0, 0, 1, 0x1f, 0x90]);
+        let _ = s.set_read_timeout(None);
+        pipe(s, upstream);
+    })
+}
+
+/// Review H2: kubectl reaches AKS private clusters through a SOCKS5 jump host (`proxy-url:
+/// socks5://…`); the probe resolved the private name itself and reported it CRITICAL.
+#[test]
+fn a_healthy_api_server_behind_a_socks5_jump_host_was_reported_as_not_resolving() {
+    let server = healthy_tls();
+    let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let proxy = socks5_proxy(server, asked.clone());
+    let ev = probe_through(
+        "aks-private.privatelink.eastus.azmk8s.io.invalid",
+        server,
+        &format!("socks5://jump:pa%24s@127.0.0.1:{proxy}"),
+        "proxy-url of cluster aks in kc.yaml",
+    );
+    assert_eq!(findings(&ev), vec![], "{}", probe::render_steps(&ev));
+    assert!(ev.http.iter().all(|a| a.status == Some(200)), "{:?}", ev.http);
+    let asked = asked.lock().map(|a| a.clone()).unwrap_or_default();
+    assert_eq!(asked.len(), 5, "{asked:?}");
+    assert!(
+        asked
+            .iter()
+            .all(|a| a == &format!("jump:pa$s aks-private.privatelink.eastus.azmk8s.io.invalid:{server}")),
+        "the name is the proxy's to resolve: {asked:?}"
+    );
+    let steps = probe::render_steps(&ev);
+    assert!(steps.contains(&format!("  PROXY socks5://jump:***@127.0.0.1:{proxy} (from proxy-url of cluster aks in kc.yaml): SOCKS5 CONNECT to ")), "{steps}");
+}
+
+/// A SOCKS5 proxy that wants credentials, given none: a finding naming the proxy.
+#[test]
+fn a_socks5_proxy_wanting_credentials_is_named() {
+    let proxy = socks5_proxy(1, Arc::default());
+    let ev = probe_through("api.private.invalid", 443, &format!("socks5://127.0.0.1:{proxy}"), "HTTPS_PROXY");
+    assert_eq!(ev.http.len(), 1, "a refusal is not retried: {:?}", ev.http);
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "NET002");
+    assert_eq!(
+        found[0].2,
+        format!(
+            "The proxy socks5://127.0.0.1:{proxy} refused SOCKS5 CONNECT to api.private.invalid:443: the SOCKS5 proxy wants authentication, and the proxy URL has no user name and password"
+        )
+    );
+}
+
+/// Two listeners on one port, on 127.0.0.2 and 127.0.0.1: the addresses of one name (DNS round
+/// robin over control-plane nodes).
+fn two_addresses() -> (TcpListener, TcpListener, u16) {
+    for _ in 0..50 {
+        let first = TcpListener::bind("127.0.0.2:0").expect("bind 127.0.0.2");
+        let port = first.local_addr().expect("addr").port();
+        if let Ok(second) = TcpListener::bind(("127.0.0.1", port)) {
+            return (first, second, port);
+        }
+    }
+    panic!("no port free on both 127.0.0.2 and 127.0.0.1");
+}
+
+/// Review M2: with several addresses, a lasting TLS failure on the first stopped the probe: the
+/// others were never tried, the certificate came from the first only, and NET003 said "Not
+/// retried: another attempt would meet the same" while the other address was fine.
+#[test]
+fn a_lasting_tls_failure_on_one_address_stopped_the_probe_before_the_others() {
+    let (broken, good, port) = two_addresses();
+    // 127.0.0.2: plain HTTP on the TLS port (a lasting failure); 127.0.0.1: a healthy server.
+    serve_on(broken, |mut s, _| {
+        read_head(&mut s);
+        answer(&mut s, "400 Bad Request", "", "plain");
+    });
+    serve_on(
+        good,
+        tls_handler(ClientCertificates::Asked, rustls::ALL_VERSIONS, |mut s| {
+            if !read_tls_head(&mut s).is_empty() {
+                answer_tls(&mut s, "200 OK", HEALTHY);
+            }
+        }),
+    );
+    let first: std::net::IpAddr = "127.0.0.2".parse().expect("ip");
+    let second: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+    let ev = probe::collect(&ProbeOptions {
+        url: format!("https://localhost:{port}"),
+        cacert: Some(probe::Ca::Pem {
+            origin: "the test CA".to_owned(),
+            bytes: CA.to_vec(),
+            insecure_too: None,
+        }),
+        attempts: 3,
+        timeout: Duration::from_secs(3),
+        addresses: vec![first, second],
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts");
+    let to = |ip: std::net::IpAddr| ev.http.iter().filter(|a| a.address.map(|x| x.ip()) == Some(ip)).count();
+    assert_eq!(to(first), 1, "the address with a lasting failure, once: {:?}", ev.http);
+    assert_eq!(to(second), 3, "the other address, every other request: {:?}", ev.http);
+    assert!(
+        ev.http.iter().filter(|a| a.address.map(|x| x.ip()) == Some(second)).all(|a| a.status == Some(200)),
+        "{:?}",
+        ev.http
+    );
+    // The certificate of every address that presents one, named by address.
+    assert_eq!(ev.certificate.as_ref().and_then(|c| c.address).map(|a| a.ip()), Some(second));
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1, found[0].2.as_str()),
+        (
+            "NET003",
+            Severity::Warning,
+            format!("1 of 2 API server addresses fails every TLS handshake: 127.0.0.2:{port}").as_str()
+        )
+    );
+    assert!(
+        found[0].3.starts_with(&format!("The TLS handshake with 127.0.0.2:{port} failed")),
+        "{}",
+        found[0].3
+    );
+    assert!(!found[0].3.contains("Not retried"), "{}", found[0].3);
+    assert!(
+        found[0].3.contains(&format!(
+            "The handshakes with the other address worked: a client that picks 127.0.0.2:{port} fails every time"
+        )),
+        "{}",
+        found[0].3
+    );
+    let steps = probe::render_steps(&ev);
+    assert!(
+        steps.contains("  DNS   localhost not resolved: the addresses given, 127.0.0.2, 127.0.0.1\n"),
+        "{steps}"
+    );
+}
+
+/// Review M2: the certificate was read from the first address only; every address's is read,
+/// and the one that expires first is judged, named by its address.
+#[test]
+fn the_certificate_was_read_from_the_first_address_only() {
+    let (a, b, port) = two_addresses();
+    for listener in [a, b] {
+        serve_on(
+            listener,
+            tls_handler(ClientCertificates::Asked, rustls::ALL_VERSIONS, |mut s| {
+                if !read_tls_head(&mut s).is_empty() {
+                    answer_tls(&mut s, "200 OK", HEALTHY);
+                }
+            }),
+        );
+    }
+    let ev = probe::collect(&ProbeOptions {
+        url: format!("https://localhost:{port}"),
+        cacert: Some(probe::Ca::Pem {
+            origin: "the test CA".to_owned(),
+            bytes: CA.to_vec(),
+            insecure_too: None,
+        }),
+        attempts: 1,
+        timeout: Duration::from_secs(3),
+        addresses: vec!["127.0.0.2".parse().expect("ip"), "127.0.0.1".parse().expect("ip")],
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts");
+    let read: Vec<String> =
+        ev.certificates.iter().map(|c| c.address.map(|a| a.to_string()).unwrap_or_default()).collect();
+    assert_eq!(read, vec![format!("127.0.0.2:{port}"), format!("127.0.0.1:{port}")]);
+    // Every address is asked at least once, even with --attempts 1.
+    let asked: std::collections::BTreeSet<_> = ev.http.iter().filter_map(|a| a.address).collect();
+    assert_eq!(asked.len(), 2, "{:?}", ev.http);
+    assert_eq!(findings(&ev), vec![]);
+    let steps = probe::render_steps(&ev);
+    assert!(
+        steps.contains(&format!("  CERT  127.0.0.2:{port}: CN=kube-apiserver issued by CN=probe-test-ca")),
         "{steps}"
     );
 }

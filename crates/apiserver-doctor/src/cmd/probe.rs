@@ -53,13 +53,15 @@ pub struct Args {
     pub fail_on: FailOn,
 }
 
-/// The options of a probe of `url`.
+/// The options of a probe of `url`, through the proxy kubectl would take from the environment
+/// (`HTTPS_PROXY` unless `NO_PROXY` excludes the server, as Go's `ProxyFromEnvironment` does).
 pub fn options(url: &str, cacert: Option<probe::Ca>, attempts: u32, timeout: u64) -> probe::ProbeOptions {
     probe::ProbeOptions {
         url: url.to_owned(),
         cacert,
         attempts,
         timeout: std::time::Duration::from_secs(timeout),
+        proxy: probe::proxy::from_process_environment(url).setting,
         ..probe::ProbeOptions::default()
     }
 }
@@ -69,7 +71,9 @@ pub fn options(url: &str, cacert: Option<probe::Ca>, attempts: u32, timeout: u64
 fn target(args: &Args) -> anyhow::Result<(probe::ProbeOptions, Option<String>)> {
     if let Some(url) = &args.url {
         let cacert = args.cacert.clone().map(probe::Ca::File);
-        return Ok((options(url, cacert, args.attempts, args.timeout), None));
+        // A proxy variable set but not applied to this server (NO_PROXY, loopback): said.
+        let note = probe::proxy::from_process_environment(url).note.map(|n| format!("{n}."));
+        return Ok((options(url, cacert, args.attempts, args.timeout), note));
     }
     let (paths, skip_missing) = match &args.kubeconfig {
         Some(p) => (vec![p.clone()], false),
@@ -96,6 +100,16 @@ fn target(args: &Args) -> anyhow::Result<(probe::ProbeOptions, Option<String>)> 
         ));
     }
     let mut options = options(&server.url, server.ca, args.attempts, args.timeout);
+    // The cluster's proxy-url wins over the environment, as in kubectl (which then reads
+    // neither HTTPS_PROXY nor NO_PROXY).
+    match server.proxy {
+        Some(proxy) => options.proxy = Some(proxy),
+        None => {
+            if let Some(note) = probe::proxy::from_process_environment(&server.url).note {
+                from.push_str(&format!("\n{note}."));
+            }
+        }
+    }
     if let Some(cacert) = &args.cacert {
         options.cacert = Some(probe::Ca::File(cacert.clone()));
     }

@@ -32,6 +32,10 @@ fn command(cache: &Path) -> Command {
         .env("XDG_CACHE_HOME", cache)
         .env("NO_COLOR", "1")
         .env_remove("APISERVER_DOCTOR_STORE");
+    // The probe follows kubectl's proxy variables; the runner's own must not change outputs.
+    for name in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"] {
+        c.env_remove(name);
+    }
     c
 }
 

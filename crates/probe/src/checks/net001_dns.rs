@@ -17,7 +17,11 @@ pub const INFO: CheckInfo = CheckInfo {
     thresholds: &[n::PROBE_LATENCY_WARNING_SECONDS],
     doc: r#"## What it detects
 The API server's host name does not resolve from where the probe runs (critical), or took
-longer than `probe_latency_warning_seconds` (1 s) to resolve (warning).
+longer than `probe_latency_warning_seconds` (1 s) to resolve (warning). Through a proxy
+(the cluster's `proxy-url`, else `HTTPS_PROXY` unless `NO_PROXY` excludes the server), the name
+resolved is the proxy's, and the finding names it: the proxy resolves the API server's name.
+When kubectl goes through a proxy the probe does not speak (an `https://` proxy), the direct
+path is tested and what it meets is information, not a failure.
 
 ## Why it matters
 Nodes, kubectl and controllers reach the API server by this name. When it does not resolve,
@@ -42,25 +46,65 @@ private DNS zone to the client's virtual network or forward the zone to Azure DN
 /// Runs NET001.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let Some(dns) = &ev.dns else { return };
-    let host = &ev.target.host;
-    let remedies = || {
-        vec![
+    if dns.given {
+        return;
+    }
+    // Through a proxy, the name resolved is the proxy's: the proxy resolves the API server's.
+    let proxy = ev.proxy_used();
+    let host = proxy.map_or(&ev.target.host, |p| &p.host);
+    let whose = if proxy.is_some() { "proxy's" } else { "API server's" };
+    // A proxy kubectl uses and the probe does not speak: the direct path was tested, which
+    // kubectl does not take.
+    let direct = ev.proxy_not_used().map(|p| {
+        format!(
+            " kubectl does not take this path: it reaches the API server through the proxy {} (from {}), which resolves the name itself; this probe does not support that proxy kind and tested the direct path.",
+            p.url, p.from
+        )
+    });
+    let remedies = || match proxy {
+        Some(p) => vec![
+            command("Resolve the proxy's name from this host", format!("nslookup {host}\ndig +short {host}")),
+            advice(
+                "Check the proxy setting",
+                &format!(
+                    "The proxy comes from {}: check its host name there, or use the proxy's address.",
+                    p.from
+                ),
+            ),
+        ],
+        None => vec![
             command("Resolve the name from this host", format!("nslookup {host}\ndig +short {host}")),
             advice(
                 "For a private cluster, check the DNS path",
                 "A private AKS cluster's name resolves only through its private DNS zone: link the zone to the client's virtual network, or make the custom DNS server forward it to Azure DNS (168.63.129.16).",
             ),
-        ]
+        ],
     };
     if let Some(error) = &dns.error {
         out.push(Draft {
-            severity: Severity::Critical,
-            title: format!("The API server's name {host} does not resolve"),
+            severity: if direct.is_some() { Severity::Info } else { Severity::Critical },
+            title: match (proxy, &direct) {
+                (Some(p), _) => format!("The proxy's name {host} does not resolve (proxy {}, from {})", p.url, p.from),
+                (None, Some(_)) => format!("The API server's name {host} does not resolve here, but kubectl goes through a proxy"),
+                (None, None) => format!("The API server's name {host} does not resolve"),
+            },
             subject: subject(ev),
-            summary: format!(
-                "Resolving {host} failed after {}: {error}. No client here can reach the API server by this name.",
-                format_seconds(dns.seconds)
-            ),
+            summary: match (proxy, &direct) {
+                (Some(p), _) => format!(
+                    "Resolving the proxy's name {host} failed after {}: {error}. kubectl reaches {} through this proxy (from {}), so it cannot reach the API server either.",
+                    format_seconds(dns.seconds),
+                    ev.target.host,
+                    p.from
+                ),
+                (None, Some(d)) => format!(
+                    "Resolving {host} failed after {}: {error}.{d}",
+                    format_seconds(dns.seconds)
+                ),
+                (None, None) => format!(
+                    "Resolving {host} failed after {}: {error}. No client here can reach the API server by this name.",
+                    format_seconds(dns.seconds)
+                ),
+            },
             source: ev.source(),
             measures: vec![Measure::new("resolution time", dns.seconds, "s")],
             table: None,
@@ -70,14 +114,15 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         .into_finding(&INFO, t));
     } else if dns.seconds > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
         out.push(Draft {
-            severity: Severity::Warning,
-            title: format!("Resolving the API server's name {host} took {}", format_seconds(dns.seconds)),
+            severity: if direct.is_some() { Severity::Info } else { Severity::Warning },
+            title: format!("Resolving the {whose} name {host} took {}", format_seconds(dns.seconds)),
             subject: subject(ev),
             summary: format!(
-                "{host} resolved to {} address(es) in {}, above the {} threshold: every new connection waits for it.",
+                "{host} resolved to {} address(es) in {}, above the {} threshold: every new connection waits for it.{}",
                 dns.addresses.len(),
                 format_seconds(dns.seconds),
-                format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
+                format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS)),
+                direct.as_deref().unwrap_or("")
             ),
             source: ev.source(),
             measures: vec![Measure::new("resolution time", dns.seconds, "s")],

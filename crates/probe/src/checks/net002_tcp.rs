@@ -21,6 +21,11 @@ TCP connections to the API server's addresses that fail: all of them (critical) 
 name resolves to, that never accepts a connection while the others do (warning, named as a
 dead endpoint rather than a flaky path); and connections slower than
 `probe_latency_warning_seconds` (1 s, warning). Each address is tried three times.
+Through a proxy (HTTP `CONNECT` or SOCKS5), the connections are to the proxy, and a proxy
+that refuses the tunnel is a finding naming it and its answer (`407 Proxy Authentication
+Required`, `403`, a `502` when the proxy cannot reach the API server; critical when every
+request was refused). When kubectl goes through a proxy the probe does not speak, the direct
+path is tested and its failures are information.
 
 ## Why it matters
 A refused or timed-out connection means a firewall, a network security group, the API
@@ -44,10 +49,39 @@ authorized IP ranges; on AKS, `az aks show --query apiServerAccessProfile`.
 
 /// Runs NET002.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    connections(ev, t, out);
+    connect_refused(ev, t, out);
+}
+
+/// The TCP connections: to the API server, or to the proxy when the probe went through one.
+fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     if ev.tcp.is_empty() {
         return;
     }
-    let target = ev.target.authority();
+    let proxy = ev.proxy_used();
+    let (hop_host, hop_port, hop_url) = match proxy {
+        Some(p) => (p.host.clone(), p.port, p.url.clone()),
+        None => (ev.target.host.clone(), ev.target.port, ev.target.url.clone()),
+    };
+    let who = match proxy {
+        Some(p) => format!("the proxy at {} (from {})", p.authority(), p.from),
+        None => format!("the API server at {}", ev.target.authority()),
+    };
+    // A proxy kubectl uses and the probe does not speak: the direct path tested is not
+    // kubectl's, so what it meets is told as information.
+    let direct = ev.proxy_not_used().map(|p| {
+        format!(
+            " kubectl does not take this path: it reaches the API server through the proxy {} (from {}); this probe does not support that proxy kind and tested the direct path.",
+            p.url, p.from
+        )
+    });
+    let mut push = |mut d: Draft| {
+        if let Some(direct) = &direct {
+            d.severity = Severity::Info;
+            d.summary.push_str(direct);
+        }
+        out.push(d.into_finding(&INFO, t));
+    };
     let failed: Vec<_> = ev.tcp.iter().filter(|a| a.error.is_some()).collect();
     let slowest = ev.tcp.iter().filter(|a| a.error.is_none()).map(|a| a.seconds).fold(0.0_f64, f64::max);
     let mut measures = vec![
@@ -63,18 +97,24 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 "Try the connection by hand",
                 format!(
                     "nc -vz -w {t} {} {}\ncurl -sv --max-time {t} -o /dev/null {}",
-                    ev.target.host,
-                    ev.target.port,
-                    ev.target.url,
+                    hop_host,
+                    hop_port,
+                    hop_url,
                     t = ev.timeout_seconds
                 ),
             ),
             advice(
                 "Check what sits on the path",
-                &format!(
-                    "Allow TCP {} to the API server from this network (network security groups, firewalls, user-defined routes), and make sure this client's public address is in the API server's authorized IP ranges (AKS: `az aks show -g RG -n CLUSTER --query apiServerAccessProfile`).",
-                    ev.target.port
-                ),
+                &match proxy {
+                    Some(p) => format!(
+                        "Allow TCP {} to the proxy from this network, and check that the proxy runs there (for a jump host: that the tunnel, `ssh -D` or the proxy service, is up). The proxy comes from {}.",
+                        p.port, p.from
+                    ),
+                    None => format!(
+                        "Allow TCP {} to the API server from this network (network security groups, firewalls, user-defined routes), and make sure this client's public address is in the API server's authorized IP ranges (AKS: `az aks show -g RG -n CLUSTER --query apiServerAccessProfile`).",
+                        ev.target.port
+                    ),
+                },
             ),
         ]
     };
@@ -101,110 +141,195 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         let list = dead.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
         // The addresses that did accept connections, which the "Besides" sentence is about.
         let word = if addresses.len() - dead.len() == 1 { "address" } else { "addresses" };
-        out.push(
-            Draft {
-                severity: Severity::Warning,
-                title: format!(
-                    "{} of {} {} of the API server at {target} never accepts a connection: {list}",
-                    dead.len(),
-                    addresses.len(),
-                    if addresses.len() == 1 { "address" } else { "addresses" },
-                ),
-                subject: subject(ev),
-                summary: format!(
-                    "{} {host} resolves to, every connection failed ({}); the other {} accepted connections. This is one dead endpoint, not a flaky path: a client that picks {} fails every time, one that picks another works. Look for a stale DNS record, or a load balancer frontend, node or API server instance behind that address that is gone.{}",
-                    if dead.len() == 1 { format!("To 1 of the {} addresses", addresses.len()) } else { format!("To {} of the {} addresses", dead.len(), addresses.len()) },
-                    reasons(&dead_failed),
-                    addresses.len() - dead.len(),
-                    if dead.len() == 1 { "it" } else { "one of them" },
-                    if others > 0 {
-                        format!(" Besides, {others} connection{} to the other {word} failed ({}).", if others == 1 { "" } else { "s" }, reasons(&failed.iter().copied().filter(|a| !dead.contains(&a.address)).collect::<Vec<_>>()))
-                    } else {
-                        String::new()
-                    },
-                    host = ev.target.host,
-                ),
-                source: ev.source(),
-                measures,
-                table: None,
-                thresholds: Vec::new(),
-                remedies: {
-                    let mut r = remedies();
-                    r.insert(
-                        0,
-                        command(
-                            "See what the name resolves to, and try the dead address alone",
-                            format!(
-                                "dig +short {host}\nnc -vz -w {t} {ip} {port}",
-                                host = ev.target.host,
-                                ip = dead[0].ip(),
-                                port = dead[0].port(),
-                                t = ev.timeout_seconds
-                            ),
-                        ),
-                    );
-                    r
-                },
-            }
-            .into_finding(&INFO, t),
-        );
-    } else if !failed.is_empty() {
-        out.push(
-            Draft {
-                severity: if all { Severity::Critical } else { Severity::Warning },
-                title: if all {
-                    format!("Cannot connect to the API server at {target}")
+        push(Draft {
+            severity: Severity::Warning,
+            title: format!(
+                "{} of {} {} of {who} never accepts a connection: {list}",
+                dead.len(),
+                addresses.len(),
+                if addresses.len() == 1 { "address" } else { "addresses" },
+            ),
+            subject: subject(ev),
+            summary: format!(
+                "{} {host} resolves to, every connection failed ({}); the other {} accepted connections. This is one dead endpoint, not a flaky path: a client that picks {} fails every time, one that picks another works. Look for a stale DNS record, or a load balancer frontend, node or API server instance behind that address that is gone.{}",
+                if dead.len() == 1 {
+                    format!("To 1 of the {} addresses", addresses.len())
                 } else {
-                    format!(
-                        "{} of {} TCP connections to the API server at {target} failed",
-                        failed.len(),
-                        ev.tcp.len()
-                    )
+                    format!("To {} of the {} addresses", dead.len(), addresses.len())
                 },
-                subject: subject(ev),
-                summary: format!(
-                    "{} of {} connections failed ({}).{}",
-                    failed.len(),
-                    ev.tcp.len(),
-                    reasons(&failed),
-                    if all {
-                        " Nothing here reaches the API server."
-                    } else {
-                        " Clients here retry, and some fail."
-                    }
-                ),
-                source: ev.source(),
-                measures,
-                table: None,
-                thresholds: Vec::new(),
-                remedies: remedies(),
-            }
-            .into_finding(&INFO, t),
-        );
+                reasons(&dead_failed),
+                addresses.len() - dead.len(),
+                if dead.len() == 1 { "it" } else { "one of them" },
+                if others > 0 {
+                    format!(
+                        " Besides, {others} connection{} to the other {word} failed ({}).",
+                        if others == 1 { "" } else { "s" },
+                        reasons(
+                            &failed
+                                .iter()
+                                .copied()
+                                .filter(|a| !dead.contains(&a.address))
+                                .collect::<Vec<_>>()
+                        )
+                    )
+                } else {
+                    String::new()
+                },
+                host = hop_host,
+            ),
+            source: ev.source(),
+            measures,
+            table: None,
+            thresholds: Vec::new(),
+            remedies: {
+                let mut r = remedies();
+                r.insert(
+                    0,
+                    command(
+                        "See what the name resolves to, and try the dead address alone",
+                        format!(
+                            "dig +short {host}\nnc -vz -w {t} {ip} {port}",
+                            host = hop_host,
+                            ip = dead[0].ip(),
+                            port = dead[0].port(),
+                            t = ev.timeout_seconds
+                        ),
+                    ),
+                );
+                r
+            },
+        });
+    } else if !failed.is_empty() {
+        push(Draft {
+            severity: if all { Severity::Critical } else { Severity::Warning },
+            title: if all {
+                format!("Cannot connect to {who}")
+            } else {
+                format!("{} of {} TCP connections to {who} failed", failed.len(), ev.tcp.len())
+            },
+            subject: subject(ev),
+            summary: format!(
+                "{} of {} connections failed ({}).{}",
+                failed.len(),
+                ev.tcp.len(),
+                reasons(&failed),
+                if all && proxy.is_some() {
+                    " Nothing here reaches the proxy, so nothing reaches the API server through it."
+                } else if all {
+                    " Nothing here reaches the API server."
+                } else {
+                    " Clients here retry, and some fail."
+                }
+            ),
+            source: ev.source(),
+            measures,
+            table: None,
+            thresholds: Vec::new(),
+            remedies: remedies(),
+        });
     } else if slowest > t.value(n::PROBE_LATENCY_WARNING_SECONDS) {
-        out.push(
-            Draft {
-                severity: Severity::Warning,
-                title: format!(
-                    "TCP connections to the API server at {target} take up to {}",
-                    format_seconds(slowest)
-                ),
-                subject: subject(ev),
-                summary: format!(
-                    "The slowest of {} connections took {}, above the {} threshold.",
-                    ev.tcp.len(),
-                    format_seconds(slowest),
-                    format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
-                ),
-                source: ev.source(),
-                measures,
-                table: None,
-                thresholds: vec![n::PROBE_LATENCY_WARNING_SECONDS],
-                remedies: remedies(),
-            }
-            .into_finding(&INFO, t),
-        );
+        push(Draft {
+            severity: Severity::Warning,
+            title: format!("TCP connections to {who} take up to {}", format_seconds(slowest)),
+            subject: subject(ev),
+            summary: format!(
+                "The slowest of {} connections took {}, above the {} threshold.",
+                ev.tcp.len(),
+                format_seconds(slowest),
+                format_seconds(t.value(n::PROBE_LATENCY_WARNING_SECONDS))
+            ),
+            source: ev.source(),
+            measures,
+            table: None,
+            thresholds: vec![n::PROBE_LATENCY_WARNING_SECONDS],
+            remedies: remedies(),
+        });
     }
+}
+
+/// Requests the proxy did not open a tunnel for: it refused `CONNECT` (a 407, a 403 by its
+/// policy, a 502 when it could not reach the API server) or did not answer it.
+fn connect_refused(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
+    let Some(proxy) = ev.proxy_used() else { return };
+    let refused: Vec<&crate::HttpAttempt> = ev.http.iter().filter(|a| a.failed_at_proxy()).collect();
+    let Some(first) = refused.first() else { return };
+    let message = first.failure.as_ref().map_or("", |f| f.1.as_str());
+    let target = ev.target.authority();
+    let all = refused.len() == ev.http.len();
+    let verb = if proxy.scheme == "socks5" { "SOCKS5 CONNECT" } else { "CONNECT" };
+    let (why, what) = match first.proxy_status {
+        Some(407) => (
+            if proxy.credentials.is_some() {
+                "The proxy wants credentials and refused the user name and password of the proxy URL."
+                    .to_owned()
+            } else {
+                "The proxy wants credentials, and the proxy URL has none.".to_owned()
+            },
+            format!(
+                "Put the proxy's user name and password in the proxy URL (http://USER:PASSWORD@{}; percent-encode special characters), where it comes from: {}.",
+                proxy.authority(),
+                proxy.from
+            ),
+        ),
+        Some(403) | Some(405) => (
+            format!(
+                "The proxy's policy forbids tunnels to {target} (many proxies allow CONNECT to port 443 only)."
+            ),
+            format!(
+                "Ask the proxy's administrators to allow CONNECT to {target}, or reach the API server another way (a jump host, a VPN)."
+            ),
+        ),
+        Some(502) | Some(503) | Some(504) => (
+            format!(
+                "The proxy could not reach {target} itself: from the proxy, the name does not resolve, or the port is closed or filtered."
+            ),
+            format!(
+                "From the proxy (or the jump host it runs on): `nslookup {}` and `nc -vz {} {}`. For a private cluster, the proxy must sit in a network that resolves and reaches the private endpoint.",
+                ev.target.host, ev.target.host, ev.target.port
+            ),
+        ),
+        _ => (
+            "The proxy did not open the tunnel.".to_owned(),
+            format!("Try it by hand: `curl -sv --proxy {} {}/readyz`.", proxy.url, ev.base_url()),
+        ),
+    };
+    out.push(
+        Draft {
+            severity: if all { Severity::Critical } else { Severity::Warning },
+            title: if all {
+                format!("The proxy {} refused {verb} to {target}: {message}", proxy.url)
+            } else {
+                format!(
+                    "{} of {} {verb} requests through the proxy {} to {target} failed: {message}",
+                    refused.len(),
+                    ev.http.len(),
+                    proxy.url
+                )
+            },
+            subject: subject(ev),
+            summary: format!(
+                "kubectl reaches {target} through the proxy {} (from {}); the probe connected to the proxy and asked it for a tunnel ({verb} {target}): {message}. {why}{}",
+                proxy.url,
+                proxy.from,
+                if all { " Nothing reaches the API server through this proxy." } else { " Some requests got through." }
+            ),
+            source: ev.source(),
+            measures: vec![
+                Measure::new("tunnels asked", ev.http.len() as f64, "count"),
+                Measure::new("tunnels refused", refused.len() as f64, "count"),
+            ],
+            table: None,
+            thresholds: Vec::new(),
+            remedies: vec![
+                command(
+                    "Ask the proxy by hand",
+                    format!("curl -sv --max-time {} --proxy {} -o /dev/null {}/readyz", ev.timeout_seconds, proxy.url, ev.base_url()),
+                ),
+                advice("What to do", &what),
+            ],
+        }
+        .into_finding(&INFO, t),
+    );
 }
 
 #[cfg(test)]

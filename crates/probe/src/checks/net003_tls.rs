@@ -25,6 +25,9 @@ finishes (a firewall, a TLS-inspecting proxy, a path MTU black hole). Critical w
 handshake fails, a warning when only some do. With the kubeconfig's `insecure-skip-tls-verify`,
 an info finding says that the certificate was not verified; a kubeconfig that sets it beside a
 CA, which kubectl refuses, is a warning (the certificate is verified with the CA).
+When the name has several addresses and some fail every handshake while others work (one
+control-plane node with an expired certificate), the finding names them (warning); an
+address with a lasting failure is not asked again, the others are.
 
 ## Why it matters
 Every client verifies the API server's certificate. A certificate that expired, or that a
@@ -197,6 +200,23 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         }
         return;
     };
+    // Several addresses, some failing every handshake while others work (review M2: one
+    // control-plane node with an expired certificate): name them.
+    let mut addresses: Vec<std::net::SocketAddr> = ev.http.iter().filter_map(|a| a.address).collect();
+    addresses.sort();
+    addresses.dedup();
+    let bad: Vec<std::net::SocketAddr> = addresses
+        .iter()
+        .copied()
+        .filter(|addr| ev.http.iter().filter(|a| a.address == Some(*addr)).all(|a| a.failed_in_tls()))
+        .collect();
+    let by_address =
+        ev.proxy_used().is_none() && addresses.len() > 1 && !bad.is_empty() && bad.len() < addresses.len();
+    let first = if by_address {
+        failed.iter().find(|a| a.address.is_some_and(|x| bad.contains(&x))).unwrap_or(first)
+    } else {
+        first
+    };
     let message = first.failure.as_ref().map(|f| f.1.as_str()).unwrap_or("");
     let problem = first.tls_problem.unwrap_or(TlsProblem::Other);
     let host = &ev.target.host;
@@ -204,6 +224,32 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let tried = ev.http.len();
     let all = failed.len() == tried;
     let (severity, title) = match (all, problem) {
+        _ if by_address => {
+            let does = match problem {
+                TlsProblem::Expired => "presents an expired certificate",
+                TlsProblem::NotYetValid => "presents a certificate not valid yet",
+                TlsProblem::UnknownIssuer => "presents a certificate not signed by the CA trusted",
+                TlsProblem::WrongName => "presents a certificate for another name",
+                TlsProblem::CaAsServerCertificate => "presents a CA certificate as its own",
+                TlsProblem::ClientCertificateRequired => "requires a client certificate",
+                _ => "fails every TLS handshake",
+            };
+            let does = if bad.len() == 1 {
+                does.to_owned()
+            } else {
+                let (verb, rest) = does.split_once(' ').unwrap_or((does, ""));
+                format!("{} {rest}", verb.trim_end_matches('s'))
+            };
+            (
+                Severity::Warning,
+                format!(
+                    "{} of {} API server addresses {does}: {}",
+                    bad.len(),
+                    addresses.len(),
+                    bad.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            )
+        }
         (true, TlsProblem::ClientCertificateRequired) => {
             (Severity::Warning, format!("The server at {host} requires a client certificate (mutual TLS)"))
         }
@@ -213,14 +259,37 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             format!("{} of {tried} TLS handshakes with the API server at {host} failed", failed.len()),
         ),
     };
-    let retried = if all && tried == 1 && problem.is_lasting() {
-        "Not retried: another attempt would meet the same."
+    let retried = if all && problem.is_lasting() && tried == 1 {
+        "Not retried: another attempt would meet the same.".to_owned()
+    } else if all && problem.is_lasting() && tried == addresses.len() {
+        format!(
+            "Each of the {tried} addresses was tried once, not again: another attempt would meet the same."
+        )
+    } else if by_address {
+        let others = failed.iter().filter(|a| a.address.is_none_or(|x| !bad.contains(&x))).count();
+        format!(
+            "The handshakes with the other {} worked: a client that picks {} fails every time, one that picks another works.{}",
+            if addresses.len() - bad.len() == 1 {
+                "address".to_owned()
+            } else {
+                format!("{} addresses", addresses.len() - bad.len())
+            },
+            if bad.len() == 1 { bad[0].to_string() } else { "one of these".to_owned() },
+            if others > 0 {
+                format!(" Besides, {others} handshake(s) with the other addresses failed.")
+            } else {
+                String::new()
+            }
+        )
     } else {
-        ""
+        String::new()
     };
     // `[::1]:6443`, not `::1:6443` (review L1); no -servername for an address: openssl
     // refuses an IPv6 one, and a client sends no SNI for an address anyway.
-    let authority = ev.target.authority();
+    let authority = match first.address {
+        Some(a) if by_address => a.to_string(),
+        _ => ev.target.authority(),
+    };
     let sni = ev.server_name.as_deref().unwrap_or(host);
     let servername =
         if sni.parse::<std::net::IpAddr>().is_ok() { String::new() } else { format!(" -servername {sni}") };
@@ -231,7 +300,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         summary: [
             format!("The TLS handshake with {authority} failed: {message}."),
             why,
-            retried.to_owned(),
+            retried,
             if problem.is_certificate() && problem != TlsProblem::UnknownIssuer {
                 format!("The certificate is verified against {}.", ev.trust)
             } else {

@@ -97,8 +97,10 @@ fn client_certificate_demand(body: &str) -> Option<&'static str> {
 
 /// Runs NET004.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
-    // Requests that failed in the TLS step are NET003's.
-    let judged: Vec<&HttpAttempt> = ev.http.iter().filter(|a| !a.failed_in_tls()).collect();
+    // Requests that failed in the TLS step are NET003's; those the proxy did not open a
+    // tunnel for, NET002's.
+    let judged: Vec<&HttpAttempt> =
+        ev.http.iter().filter(|a| !a.failed_in_tls() && !a.failed_at_proxy()).collect();
     if judged.is_empty() {
         return;
     }

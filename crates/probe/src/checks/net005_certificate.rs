@@ -22,6 +22,8 @@ be told even when the certificate is not trusted; whether it is trusted is NET00
 A certificate already expired is NET003's finding when a handshake refused it; when none did
 (the kubeconfig sets `insecure-skip-tls-verify`, so the probe, like kubectl, did not verify it),
 it is this check's, critical: kubectl works while every client that verifies it fails.
+When the name has several addresses, each one's certificate is read, and the one that expires
+first is judged, named by its address.
 
 ## Why it matters
 When the API server's certificate expires, every client's handshake fails at once: kubectl,
@@ -41,16 +43,33 @@ each control-plane node (then restart the control-plane pods); on AKS, `az aks r
 "#,
 };
 
+/// Who presents `cert`: the API server's address, or, of several addresses that each
+/// presented one, the address that presented it (review M2); and a suffix for titles.
+fn presenter(ev: &ProbeEvidence, cert: &crate::Certificate) -> (String, String) {
+    match cert.address {
+        Some(address) if ev.certificates.len() > 1 => (
+            format!(
+                "{address} (one of the {} addresses of {})",
+                ev.certificates.len(),
+                ev.target.authority()
+            ),
+            format!(" at {address}"),
+        ),
+        _ => (ev.target.authority(), String::new()),
+    }
+}
+
 /// Runs NET005.
 pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let Some(cert) = &ev.certificate else { return };
+    let (presenter, at) = presenter(ev, cert);
     if cert.days_left <= 0.0 {
         // An expired certificate fails the handshake NET003 reports, unless the probe did not
         // verify it (insecure-skip-tls-verify): kubectl then works while every client that
         // verifies it, the nodes' kubelets among them, fails (review s47, item H4: INFO, exit 0).
         let reported = ev.http.iter().any(|a| a.tls_problem == Some(crate::TlsProblem::Expired));
         if !reported {
-            out.push(expired(ev, cert, t));
+            out.push(expired(ev, cert, &presenter, &at, t));
         }
         return;
     }
@@ -66,11 +85,11 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     };
     out.push(Draft {
             severity: if critical { Severity::Critical } else { Severity::Warning },
-            title: format!("The API server's certificate expires in {left} ({})", cert.not_after),
+            title: format!("The API server's certificate expires in {left} ({}){at}", cert.not_after),
             subject: subject(ev),
             summary: format!(
-            "The certificate {} presents ({}, issued by {}) is valid until {} UTC: {left} from now. On that day every client's TLS handshake fails.",
-            ev.target.authority(), cert.subject, cert.issuer, cert.not_after
+            "The certificate {presenter} presents ({}, issued by {}) is valid until {} UTC: {left} from now. On that day every client's TLS handshake fails.",
+            cert.subject, cert.issuer, cert.not_after
         ),
             source: ev.source(),
             // Floored, as in the title and the CERT line: an expiry is safer told a day early.
@@ -93,7 +112,13 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 
 /// The finding for a certificate already expired that no handshake refused (it was not
 /// verified).
-fn expired(ev: &ProbeEvidence, cert: &crate::Certificate, t: &Thresholds) -> Finding {
+fn expired(
+    ev: &ProbeEvidence,
+    cert: &crate::Certificate,
+    presenter: &str,
+    at: &str,
+    t: &Thresholds,
+) -> Finding {
     let days = crate::whole_days(-cert.days_left);
     let ago = match days {
         0 => "less than a day ago".to_owned(),
@@ -102,13 +127,13 @@ fn expired(ev: &ProbeEvidence, cert: &crate::Certificate, t: &Thresholds) -> Fin
     };
     Draft {
         severity: Severity::Critical,
-        title: format!("The API server's certificate expired {ago} ({})", cert.not_after),
+        title: format!("The API server's certificate expired {ago} ({}){at}", cert.not_after),
         subject: subject(ev),
         summary: format!(
             "The certificate {} presents ({}, issued by {}) was valid until {} UTC ({ago}).{} Every client that verifies \
              it (the nodes' kubelets, controllers, other kubeconfigs) fails its TLS handshake (unless this host's clock \
              is far ahead: check `date -u`).",
-            ev.target.authority(),
+            presenter,
             cert.subject,
             cert.issuer,
             cert.not_after,
@@ -197,6 +222,36 @@ mod tests {
         let mut out = Vec::new();
         run(&ev, &Thresholds::default(), &mut out);
         assert!(out.is_empty(), "{out:#?}");
+    }
+
+    /// Review M2: with several addresses, the certificate judged was address 0's; the one that
+    /// expires first is, named by its address.
+    #[test]
+    fn the_soonest_certificate_of_several_addresses_is_named_by_its_address() {
+        let mut ev = healthy();
+        let soon = crate::Certificate {
+            days_left: 3.5,
+            not_after: "2026-12-03".to_owned(),
+            address: Some("10.0.0.5:443".parse().expect("address")),
+            ..ev.certificate.clone().expect("a certificate")
+        };
+        let later =
+            crate::Certificate { address: Some("10.0.0.1:443".parse().expect("address")), ..soon.clone() };
+        ev.certificates = vec![crate::Certificate { days_left: 300.0, ..later }, soon.clone()];
+        ev.certificate = Some(soon);
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(
+            out[0].title,
+            "The API server's certificate expires in 3 days (2026-12-03) at 10.0.0.5:443"
+        );
+        assert!(
+            out[0].summary.starts_with(
+                "The certificate 10.0.0.5:443 (one of the 2 addresses of api.example.com:443) presents"
+            ),
+            "{}",
+            out[0].summary
+        );
     }
 
     /// Review s47, H4: with insecure-skip-tls-verify no handshake refuses an expired certificate,
