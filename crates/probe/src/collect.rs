@@ -394,10 +394,17 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         for _ in 0..attempts {
             let started = Instant::now();
             let result = TcpStream::connect_timeout(address, options.timeout);
+            let no_route = result.as_ref().is_err_and(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::AddrNotAvailable
+                )
+            });
             evidence.tcp.push(TcpAttempt {
                 address: *address,
                 seconds: started.elapsed().as_secs_f64(),
                 error: result.err().map(|e| e.to_string()),
+                no_route,
             });
         }
     }

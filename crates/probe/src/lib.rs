@@ -68,6 +68,11 @@ pub struct TcpAttempt {
     pub seconds: f64,
     /// Why it failed (refused, timed out, unreachable).
     pub error: Option<String>,
+    /// It failed at once because this host has no route to the address's network, or no
+    /// local address of its family (`ENETUNREACH`, `EADDRNOTAVAIL`): typically an IPv6
+    /// address on a host without IPv6, which Go clients skip for the IPv4 one.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub no_route: bool,
 }
 
 /// What kind of failure an HTTP(S) request met.

@@ -69,7 +69,7 @@ pub(crate) mod testutil {
                 path: String::new(),
             },
             dns: Some(Dns { addresses: vec![address], seconds: 0.003, error: None, given: false }),
-            tcp: vec![TcpAttempt { address, seconds: 0.004, error: None }; 3],
+            tcp: vec![TcpAttempt { address, seconds: 0.004, error: None, no_route: false }; 3],
             http: vec![
                 ok("/readyz?verbose"),
                 ok("/readyz?verbose"),

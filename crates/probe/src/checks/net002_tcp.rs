@@ -19,7 +19,9 @@ pub const INFO: CheckInfo = CheckInfo {
 TCP connections to the API server's addresses that fail: all of them (critical) or some
 (warning), with the reason (refused, timed out, unreachable); one address, among several the
 name resolves to, that never accepts a connection while the others do (warning, named as a
-dead endpoint rather than a flaky path); and connections slower than
+dead endpoint rather than a flaky path; information only when its connections failed at once
+for want of a route and it is of the other family, an IPv6 address on a host without IPv6,
+since Go clients fall back to the IPv4 one); and connections slower than
 `probe_latency_warning_seconds` (1 s, warning). Each address is tried three times.
 Through a proxy (HTTP `CONNECT` or SOCKS5), the connections are to the proxy, and a proxy
 that refuses the tunnel is a finding naming it and its answer (`407 Proxy Authentication
@@ -135,7 +137,40 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         .filter(|addr| ev.tcp.iter().filter(|a| a.address == *addr).all(|a| a.error.is_some()))
         .collect();
     let all = failed.len() == ev.tcp.len();
-    if !all && !dead.is_empty() && addresses.len() > dead.len() {
+    // Every failure is "no route" to addresses of one family (IPv6 on a host without it),
+    // and addresses of the other family connected: Go clients (kubectl, client-go) try the
+    // other family at once and work, so this is no dead endpoint.
+    let live_family: Vec<bool> =
+        addresses.iter().filter(|a| !dead.contains(a)).map(std::net::SocketAddr::is_ipv6).collect();
+    let other_family = !dead.is_empty()
+        && !live_family.is_empty()
+        && failed.iter().all(|a| a.no_route && dead.contains(&a.address))
+        && dead.iter().all(|d| live_family.iter().all(|v6| *v6 != d.is_ipv6()));
+    if other_family {
+        let (missing, fallback) = if dead[0].is_ipv6() { ("IPv6", "IPv4") } else { ("IPv4", "IPv6") };
+        let list = dead.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        push(Draft {
+            severity: Severity::Info,
+            title: format!("This host has no {missing} route to {who}; clients fall back to {fallback}"),
+            subject: subject(ev),
+            summary: format!(
+                "{host} resolves to {missing} and {fallback} addresses. Every connection to {list} failed at once ({}): this host has no route to that network, or no {missing} address of its own. The {fallback} {} accepted connections, and Go clients (kubectl, client-go, kubelet) try them next, so this is not a dead endpoint. It matters only where clients have no {fallback} path.",
+                reasons(&failed),
+                if live_family.len() == 1 { "address" } else { "addresses" },
+                host = hop_host,
+            ),
+            source: ev.source(),
+            measures,
+            table: None,
+            thresholds: Vec::new(),
+            remedies: vec![advice(
+                "Nothing to fix for this client",
+                &format!(
+                    "Clients here connect over {fallback}. If {missing} is meant to work from this network, check its {missing} address and default route (`ip -6 route show default`)."
+                ),
+            )],
+        });
+    } else if !all && !dead.is_empty() && addresses.len() > dead.len() {
         let dead_failed: Vec<_> = failed.iter().copied().filter(|a| dead.contains(&a.address)).collect();
         let others = failed.len() - dead_failed.len();
         let list = dead.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
@@ -391,6 +426,7 @@ mod tests {
                 address: dead,
                 seconds: 0.01,
                 error: Some("Connection refused (os error 111)".to_owned()),
+                no_route: false,
             });
         }
         let mut out = Vec::new();
@@ -412,5 +448,47 @@ mod tests {
         let mut out = Vec::new();
         run(&ev, &Thresholds::default(), &mut out);
         assert!(out[0].title.starts_with("1 of 3 TCP connections"), "{}", out[0].title);
+    }
+
+    /// Review M6: a name with AAAA and A records, on a host without an IPv6 route: the IPv6
+    /// address failed at once (ENETUNREACH) and was named a dead endpoint, though Go clients
+    /// fall back to the IPv4 one and work.
+    #[test]
+    fn an_ipv6_address_on_a_host_without_ipv6_was_named_a_dead_endpoint() {
+        let v6: std::net::SocketAddr = "[2001:db8::1]:443".parse().expect("address");
+        let unreachable = |no_route| crate::TcpAttempt {
+            address: v6,
+            seconds: 0.0001,
+            error: Some("Network is unreachable (os error 101)".to_owned()),
+            no_route,
+        };
+        let mut ev = healthy();
+        ev.tcp.extend([unreachable(true), unreachable(true), unreachable(true)]);
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].severity, Severity::Info);
+        assert_eq!(
+            out[0].title,
+            "This host has no IPv6 route to the API server at api.example.com:443; clients fall back to IPv4"
+        );
+        assert!(out[0].summary.contains("[2001:db8::1]:443"), "{}", out[0].summary);
+        assert!(!out[0].summary.contains("stale DNS"), "{}", out[0].summary);
+        // A refusal is an answer from the address: still a dead endpoint.
+        let mut ev = healthy();
+        ev.tcp.extend([unreachable(false), unreachable(false), unreachable(false)]);
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert!(out[0].title.contains("never accepts a connection"), "{}", out[0].title);
+        // An IPv4 address with no route, beside other IPv4 addresses, is no family fallback.
+        let mut ev = healthy();
+        ev.tcp.extend((0..3).map(|_| crate::TcpAttempt {
+            address: "10.9.9.9:443".parse().expect("address"),
+            ..unreachable(true)
+        }));
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out[0].severity, Severity::Warning);
     }
 }
