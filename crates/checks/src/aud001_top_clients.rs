@@ -60,7 +60,11 @@ warning  AUD001  system:serviceaccount:ci:deployer sends 41% of all requests (1,
 Find out what the client does (its verbs and resources are in the finding's table), then tune
 it: watch instead of polling, use informers, paginate. If it must be slowed down now, throttle
 its identity with API Priority and Fairness: the top offender's finding carries a FlowSchema
-and PriorityLevelConfiguration ready to review and apply.
+and PriorityLevelConfiguration ready to review and apply. None is proposed for the control plane
+(kube-controller-manager and its controllers, the scheduler, the API server, a node's kubelet)
+nor for the cluster add-ons every node or pod depends on (kube-proxy, and any kube-system service
+account: CoreDNS, the network plugin), which Kubernetes' default FlowSchemas already place; the
+finding says to find what keeps them busy instead.
 
 ## References
 

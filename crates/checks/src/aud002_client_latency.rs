@@ -34,6 +34,10 @@ an average that rose by that factor from the first half of the window to its las
 and is above `p99_mutating_seconds` (1 s) there: both rules judge only clients slow enough to
 matter, so a client going from 10 ms to 60 ms (or from 100 ms to 900 ms) is charted, not flagged.
 Lower `p99_mutating_seconds` in `--config` to judge faster clients.
+Averages are over the requests with a usable latency (both timestamps, the response stamped
+after the request and within a day of it; AUD009 counts the others): each bin weighs as many
+requests as it has of those, so requests without one neither count toward a client's average
+nor inflate the bins they fall in; the finding says how many there were.
 Clients with fewer than `min_requests` requests are charted but not judged, nor counted in
 the median (the middle client's average, the lower of the two middle ones for an even count,
 as `percentile(…, 50)` gives it). An outlier's query reproduces its average, the median and
@@ -93,12 +97,15 @@ pub fn per_agent_and_bin(ctx: &AuditContext) -> String {
     )
 }
 
-/// Requests and average latency per client and 5-minute bin.
+/// Requests, those with a latency (`Timed`) and their average latency per client and 5-minute
+/// bin. A bin's average is over its timed requests only, so it is weighted by those: weighted by
+/// all its requests, 200 requests with impossible times in one 20 s bin made a 68 ms client a
+/// 3.1 s outlier (review 48, item 1).
 pub fn query(ctx: &AuditContext) -> String {
     format!(
         "{}\n\
          | extend Client = {CLIENT_KQL}\n\
-         | summarize Requests = sum(Requests), \
+         | summarize Requests = sum(Requests), Timed = sum(Timed), \
          AvgLatencyMs = iff(sum(Timed) > 0, todouble(sum(TotalMs)) / sum(Timed), real(null)) by Client, Bin\n\
          | order by Client asc, Bin asc",
         per_agent_and_bin(ctx)
@@ -142,17 +149,23 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
 
 #[derive(Debug, Default)]
 struct ClientSeries {
+    /// Every request of the client (what the finding counts and `min_requests` judges).
     requests: f64,
+    /// Those with a usable latency: what the averages are over.
+    timed: f64,
+    /// The sum of the timed requests' latencies, ms.
     latency_sum: f64,
+    /// Per bin: its start, its timed requests and their average latency.
     bins: Vec<(DateTime<Utc>, f64, f64)>,
 }
 
 impl ClientSeries {
     fn average(&self) -> f64 {
-        if self.requests > 0.0 { self.latency_sum / self.requests } else { 0.0 }
+        if self.timed > 0.0 { self.latency_sum / self.timed } else { 0.0 }
     }
 }
 
+/// The average latency of `bins`, each weighted by its timed requests.
 fn weighted(bins: &[(DateTime<Utc>, f64, f64)]) -> Option<f64> {
     let n: f64 = bins.iter().map(|b| b.1).sum();
     (n > 0.0).then(|| bins.iter().map(|b| b.1 * b.2).sum::<f64>() / n)
@@ -171,19 +184,28 @@ fn median(values: &mut [f64]) -> Option<f64> {
 /// Turns the binned averages into findings and the latency-over-time chart.
 pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, CheckError> {
     let r = rows.reader();
-    let (c_client, c_bin, c_requests, c_avg) =
-        (r.column("Client")?, r.column("Bin")?, r.column("Requests")?, r.column("AvgLatencyMs")?);
+    let (c_client, c_bin, c_requests, c_timed, c_avg) = (
+        r.column("Client")?,
+        r.column("Bin")?,
+        r.column("Requests")?,
+        r.column("Timed")?,
+        r.column("AvgLatencyMs")?,
+    );
     let mut clients: BTreeMap<String, ClientSeries> = BTreeMap::new();
     for row in &rows.rows {
-        let (n, avg) = (c_requests.num(row), c_avg.opt_num(row));
-        let Some(avg) = avg else { continue };
         let series = clients.entry(c_client.text(row).to_owned()).or_default();
-        series.requests += n;
-        series.latency_sum += n * avg;
+        series.requests += c_requests.num(row);
+        // A bin's average is over its timed requests: it weighs as many as it has.
+        let timed = c_timed.num(row);
+        let Some(avg) = c_avg.opt_num(row).filter(|_| timed > 0.0) else { continue };
+        series.timed += timed;
+        series.latency_sum += timed * avg;
         if let Some(bin) = c_bin.time(row) {
-            series.bins.push((bin, n, avg));
+            series.bins.push((bin, timed, avg));
         }
     }
+    // A client none of whose requests has a latency has no average to judge or draw.
+    clients.retain(|_, s| s.timed > 0.0);
     for s in clients.values_mut() {
         s.bins.sort_by_key(|b| b.0);
     }
@@ -244,20 +266,24 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
             Subject::new("client", name),
             title,
             format!(
-                "{} requests of {name} took {} on average; the median client's took {}. Watches and the exec, \
+                "{} requests of {name} took {} on average; the median client's took {}.{} Watches and the exec, \
                  attach, portforward, proxy and log subresources are left out (the AKS guide's raw query \
                  includes them, so a client that watches shows minutes of latency there).",
                 count(s.requests),
                 duration_ms(avg),
-                duration_ms(median_ms)
+                duration_ms(median_ms),
+                untimed_note(s)
             ),
             ctx,
         );
-        f.evidence.measures = vec![
-            measure("requests", s.requests, "count"),
+        f.evidence.measures = vec![measure("requests", s.requests, "count")];
+        if s.timed < s.requests {
+            f.evidence.measures.push(measure("requests with a latency", s.timed, "count"));
+        }
+        f.evidence.measures.extend([
             measure("average latency", avg, "ms"),
             measure("median client's average latency", median_ms, "ms"),
-        ];
+        ]);
         if let (Some(e), Some(l)) = (early, late) {
             f.evidence.measures.push(measure("average latency, first half", e, "ms"));
             f.evidence.measures.push(measure("average latency, last quarter", l, "ms"));
@@ -321,6 +347,20 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
     Ok(out)
 }
 
+/// What the summary says of a client's requests that have no usable latency (no timestamps, or
+/// times [`LATENCY_MS`] refuses): they are not in its average. Empty when every one has one.
+fn untimed_note(s: &ClientSeries) -> String {
+    let untimed = s.requests - s.timed;
+    if untimed <= 0.0 {
+        return String::new();
+    }
+    format!(
+        " {} of its requests have no usable latency (a timestamp missing, or impossible times: see AUD009) and are \
+         not in its average.",
+        count(untimed)
+    )
+}
+
 fn chart(series: &[(&str, &ClientSeries)]) -> Chart {
     Chart {
         kind: "timechart".to_owned(),
@@ -352,11 +392,12 @@ mod tests {
                     text(client),
                     Cell::Time(time_at(i as i64 * 300)),
                     Cell::Real(*n),
+                    Cell::Real(*n),
                     Cell::Real(*avg),
                 ]);
             }
         }
-        ResultTable::new(&["Client", "Bin", "Requests", "AvgLatencyMs"], out)
+        ResultTable::new(&["Client", "Bin", "Requests", "Timed", "AvgLatencyMs"], out)
     }
 
     #[test]

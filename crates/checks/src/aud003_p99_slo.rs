@@ -11,7 +11,8 @@ use crate::audit::{
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{
-    LATENCY_MS, NOT_LONG_RUNNING, QUALIFIED_RESOURCE, SCOPE, qualified_resource_of, string_literal,
+    LATENCY_MS, METRICS_API_GROUPS, NOT_LONG_RUNNING, QUALIFIED_RESOURCE, SCOPE, qualified_resource_of,
+    string_literal,
 };
 use crate::table::{Column, ResultTable};
 
@@ -48,6 +49,15 @@ that parse): a named object or a create is `resource`, a collection in one names
 with fewer than `min_requests` requests are not judged. Long-running requests (watch; the
 `exec`, `attach`, `portforward`, `proxy` and `log` subresources) are excluded, as the SLOs
 exclude them; the guide's raw query includes them.
+
+The SLO covers built-in resources only: it excludes aggregated resources (those an extension
+API server serves, such as metrics-server's `metrics.k8s.io`, `custom.metrics.k8s.io` and
+`external.metrics.k8s.io`), virtual resources (the `*reviews` of `authentication.k8s.io` and
+`authorization.k8s.io`, computed per request and never stored) and custom resources (a group
+that is not a built-in one). Those are still judged against the same numbers, so a slow
+metrics-server or operator shows, but the finding says "above 1 s (not covered by the SLO:
+aggregated resource)" and explains that its latency is not a breach of the SLO and may be the
+extension server's own; they stay warnings.
 
 Each breach lists the clients whose own P99 for that verb, resource and scope is highest.
 The query in its evidence computes the P99 its title states: that verb, resource and scope,
@@ -146,6 +156,67 @@ fn breach_query(ctx: &AuditContext, verb: &str, resource: &str, scope: &str) -> 
         string_literal(resource),
         string_literal(scope)
     )
+}
+
+/// Why the API call latency SLO does not cover `resource` (as [`QUALIFIED_RESOURCE`] names it:
+/// `resource.group/subresource`), if it does not: the SLO is "for every (resource, verb) pair,
+/// excluding virtual and aggregated resources and Custom Resource Definitions" (review 48,
+/// item 5: `get pods.metrics.k8s.io` was "above the 1 s SLO", a breach of metrics-server).
+pub fn not_covered(resource: &str) -> Option<NotCovered> {
+    let resource = resource.split_once('/').map_or(resource, |(r, _)| r);
+    let (name, group) = resource.split_once('.').unwrap_or((resource, ""));
+    if METRICS_API_GROUPS.contains(&group) {
+        return Some(NotCovered::Aggregated);
+    }
+    if ["authentication.k8s.io", "authorization.k8s.io"].contains(&group) && name.ends_with("reviews") {
+        return Some(NotCovered::Virtual);
+    }
+    // Built-in types as the object-count check tells them (no group, a `k8s.io` group, or one of
+    // the older built-in groups); any other group is a custom resource's.
+    (metrics::checks::scope_of(resource) == metrics::checks::Scope::Unknown).then_some(NotCovered::Custom)
+}
+
+/// Why the API call latency SLO does not cover a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotCovered {
+    /// Served by an extension API server through the aggregation layer (the metrics APIs).
+    Aggregated,
+    /// Computed per request and never stored (`tokenreviews`, `subjectaccessreviews`, …).
+    Virtual,
+    /// A custom resource (a CustomResourceDefinition's).
+    Custom,
+}
+
+impl NotCovered {
+    /// The kind of resource, as the title says it: "aggregated resource".
+    fn kind(self) -> &'static str {
+        match self {
+            NotCovered::Aggregated => "aggregated resource",
+            NotCovered::Virtual => "virtual resource",
+            NotCovered::Custom => "custom resource",
+        }
+    }
+
+    /// What the summary says of it.
+    fn explained(self) -> &'static str {
+        match self {
+            NotCovered::Aggregated => {
+                "It is an aggregated resource: an extension API server (metrics-server or a metrics adapter) \
+                 answers it through the kube-apiserver, so the time is mostly that server's, and the API call \
+                 latency SLO, which excludes aggregated resources, does not cover it; look at that server first."
+            }
+            NotCovered::Virtual => {
+                "It is a virtual resource: computed per request (often by an authentication or authorization \
+                 webhook) and never stored, and the API call latency SLO, which excludes virtual resources, does \
+                 not cover it; look at the webhooks it calls first."
+            }
+            NotCovered::Custom => {
+                "It is a custom resource (its API group is not a built-in one), and the API call latency SLO, which \
+                 excludes Custom Resource Definitions, does not cover it: the number it sets for built-in \
+                 resources is used as a yardstick, not as a breach."
+            }
+        }
+    }
 }
 
 /// The SLO a verb and scope are judged against: the threshold breached first, and the SLO
@@ -247,7 +318,10 @@ pub fn evaluate(
         let (n, Some(p99_ms)) = (g_requests.num(row), g_p99.opt_num(row)) else { continue };
         let Some((first, slo)) = judge(ctx, verb, scope, n) else { continue };
         let p99 = p99_ms / 1000.0;
-        let status = if p99 > slo.value {
+        let uncovered = not_covered(resource);
+        let status = if uncovered.is_some() && p99 > first.value {
+            "over (no SLO)"
+        } else if p99 > slo.value {
             "over SLO"
         } else if p99 > first.value {
             "over warning"
@@ -262,7 +336,10 @@ pub fn evaluate(
                 scope.to_owned(),
                 count(n),
                 duration_above_ms(p99_ms, first.value * 1000.0),
-                seconds(slo.value),
+                match uncovered {
+                    Some(why) => format!("none ({})", why.kind()),
+                    None => seconds(slo.value),
+                },
                 status.to_owned(),
             ],
         ));
@@ -270,7 +347,14 @@ pub fn evaluate(
             continue;
         }
         let name = format!("{verb} {resource} ({scope})");
-        let title = if p99 > slo.value || first.name == slo.name {
+        let title = if let Some(why) = uncovered {
+            format!(
+                "P99 of {name} is {}, above {} (not covered by the SLO: {})",
+                duration_above_ms(p99_ms, first.value * 1000.0),
+                seconds(first.value),
+                why.kind()
+            )
+        } else if p99 > slo.value || first.name == slo.name {
             format!(
                 "P99 of {name} is {}, above the {} SLO",
                 duration_above_ms(p99_ms, slo.value * 1000.0),
@@ -305,10 +389,11 @@ pub fn evaluate(
                 "{} {verb} calls on {resource} at {scope} scope had a P99 latency of {}. Slowest clients: {}. \
                  Long-running requests (watches; the exec, attach, portforward, proxy and log subresources) are \
                  excluded, as the SLO excludes them; the AKS guide's raw P99 query includes them, so its P99s can \
-                 be minutes where a client watches.",
+                 be minutes where a client watches.{}",
                 count(n),
                 duration_above_ms(p99_ms, first.value * 1000.0),
-                if names.is_empty() { "none with enough requests".to_owned() } else { names.join(", ") }
+                if names.is_empty() { "none with enough requests".to_owned() } else { names.join(", ") },
+                uncovered.map_or(String::new(), |why| format!(" {}", why.explained()))
             ),
             ctx,
         );
@@ -414,6 +499,44 @@ mod tests {
         assert_eq!(p99.rows.len(), 5);
         assert_eq!(p99.rows[0][..3], ["list", "pods", "namespace"]);
         assert!(!p99.rows.iter().any(|r| r[0] == "create"));
+    }
+
+    /// Review 48, item 5: aggregated, virtual and custom resources were "above the 1 s SLO",
+    /// which excludes them.
+    #[test]
+    fn resources_the_slo_does_not_cover_are_not_said_to_breach_it() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            &groups(&[
+                ("get", "pods.metrics.k8s.io", "resource", 100, 3_000.0),
+                ("create", "tokenreviews.authentication.k8s.io", "resource", 100, 2_000.0),
+                ("list", "widgets.example.com", "namespace", 100, 6_000.0),
+                ("get", "jobs.batch", "resource", 100, 1_500.0),
+                ("get", "pods/log", "resource", 100, 100.0),
+            ]),
+            &clients(&[]),
+        )
+        .expect("evaluates");
+        let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "P99 of get pods.metrics.k8s.io (resource) is 3.0 s, above 1 s (not covered by the SLO: aggregated resource)",
+                "P99 of create tokenreviews.authentication.k8s.io (resource) is 2.0 s, above 1 s (not covered by the SLO: virtual resource)",
+                "P99 of list widgets.example.com (namespace) is 6.0 s, above 5 s (not covered by the SLO: custom resource)",
+                "P99 of get jobs.batch (resource) is 1.5 s, above the 1 s SLO",
+            ]
+        );
+        assert!(out.findings.iter().all(|f| f.severity <= Severity::Warning));
+        assert!(out.findings[0].summary.contains("metrics-server"), "{}", out.findings[0].summary);
+        let p99 = out.overview.p99_table.expect("table");
+        let metrics = p99.rows.iter().find(|r| r[1] == "pods.metrics.k8s.io").expect("row");
+        assert_eq!(metrics[5..], ["none (aggregated resource)", "over (no SLO)"]);
+        assert_eq!(not_covered("deployments.apps/scale"), None);
+        assert_eq!(not_covered("pods"), None);
+        assert_eq!(not_covered("subjectaccessreviews.authorization.k8s.io"), Some(NotCovered::Virtual));
+        assert_eq!(not_covered("certificates.cert-manager.io/status"), Some(NotCovered::Custom));
     }
 
     #[test]

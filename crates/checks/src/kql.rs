@@ -67,6 +67,18 @@ pub const RESOURCE: &str = r#"strcat(tostring(ObjectRef.resource), iff(isempty(t
 /// `resources` takes.)
 pub const QUALIFIED_RESOURCE: &str = r#"strcat(tostring(ObjectRef.resource), iff(isempty(tostring(ObjectRef.apiGroup)), "", strcat(".", tostring(ObjectRef.apiGroup))), iff(isempty(tostring(ObjectRef.subresource)), "", strcat("/", tostring(ObjectRef.subresource))))"#;
 
+/// The API groups of the resource metrics APIs, which an extension API server (metrics-server, a
+/// metrics adapter) serves through the aggregation layer, from memory: their requests touch
+/// neither etcd nor the watch cache, and the API call latency SLO does not cover them.
+pub const METRICS_API_GROUPS: [&str; 3] =
+    ["metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io"];
+
+/// True for a request to one of the [`METRICS_API_GROUPS`].
+pub fn in_metrics_apis() -> String {
+    let groups: Vec<String> = METRICS_API_GROUPS.iter().map(|g| string_literal(g)).collect();
+    format!("tostring(ObjectRef.apiGroup) in ({})", groups.join(", "))
+}
+
 /// [`QUALIFIED_RESOURCE`] from three columns holding the resource, its API group and the
 /// subresource, for a query that groups by them and names the group afterwards.
 pub fn qualified_resource_of(resource: &str, group: &str, subresource: &str) -> String {
@@ -198,6 +210,14 @@ mod tests {
                 "tostring(ObjectRef.subresource)"
             ),
             QUALIFIED_RESOURCE
+        );
+    }
+
+    #[test]
+    fn the_metrics_apis_test_names_each_group_once() {
+        assert_eq!(
+            in_metrics_apis(),
+            r#"tostring(ObjectRef.apiGroup) in ("metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io")"#
         );
     }
 

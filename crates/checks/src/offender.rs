@@ -125,35 +125,80 @@ struct Identity {
     impersonators: BTreeSet<String>,
 }
 
-/// Which part of the control plane identity `user` is, from its name, its groups and the
-/// agents it was seen sending through.
-fn control_plane_identity(client: &str, user: &str, id: &Identity) -> Option<String> {
+/// What an identity no throttle should hold is to the cluster, with how it was recognised.
+#[derive(Debug, Clone, PartialEq)]
+enum Protected {
+    /// Part of the control plane: the component, or how the identity is one.
+    ControlPlane(String),
+    /// A cluster add-on that every node or pod depends on (kube-proxy, any kube-system service
+    /// account: CoreDNS, the network plugin): how the identity is one.
+    AddOn(String),
+}
+
+impl Protected {
+    /// What it is, in a few words: "part of the control plane".
+    fn what(&self) -> &'static str {
+        match self {
+            Protected::ControlPlane(_) => "part of the control plane",
+            Protected::AddOn(_) => "a cluster add-on that every node or pod depends on",
+        }
+    }
+
+    /// How the identity was recognised as one.
+    fn how(&self) -> &str {
+        match self {
+            Protected::ControlPlane(how) | Protected::AddOn(how) => how,
+        }
+    }
+}
+
+/// Which part of the control plane, or which cluster add-on, identity `user` is, from its name,
+/// its groups and the agents it was seen sending through.
+fn protected_identity(client: &str, user: &str, id: &Identity) -> Option<Protected> {
     if remedy::CONTROL_PLANE_USERS.contains(&user) {
-        return Some(user.to_owned());
+        return Some(Protected::ControlPlane(user.to_owned()));
     }
     // The finding names the identity already: "it".
     let who = if user == client { "it" } else { user };
     if let Some(product) = id.products.iter().find(|p| CONTROL_PLANE_PRODUCTS.contains(&p.as_str())) {
-        return Some(format!("{who} sends through {product}"));
+        return Some(Protected::ControlPlane(format!("{who} sends through {product}")));
     }
-    if let Some(name) = user.strip_prefix("system:serviceaccount:kube-system:")
+    let kube_system_account = format!("system:serviceaccount:{}:", remedy::ADDON_NAMESPACE);
+    if let Some(name) = user.strip_prefix(&kube_system_account)
         && name.ends_with("-controller")
     {
-        return Some(format!(
+        return Some(Protected::ControlPlane(format!(
             "{who} is the identity of a kube-controller-manager controller, as kube-system service accounts named *-controller are"
-        ));
+        )));
     }
     if user.starts_with("system:node:") || id.groups.contains("system:nodes") {
-        return Some(format!("{who} is a node's kubelet, in group system:nodes"));
+        return Some(Protected::ControlPlane(format!("{who} is a node's kubelet, in group system:nodes")));
+    }
+    // The add-ons (review 48, item 3: kube-proxy and CoreDNS got a FlowSchema at precedence 90,
+    // ahead of the default kube-system-service-accounts schema at 900, and 5 shares).
+    if remedy::ADDON_USERS.contains(&user) {
+        return Some(Protected::AddOn(format!(
+            "{who} is kube-proxy, which routes Service traffic on every node"
+        )));
+    }
+    let kube_system_group = format!("system:serviceaccounts:{}", remedy::ADDON_NAMESPACE);
+    if user.starts_with(&kube_system_account) || id.groups.contains(&kube_system_group) {
+        return Some(Protected::AddOn(format!(
+            "{who} is a service account of kube-system, where CoreDNS, kube-proxy and the network plugin run, and \
+             which Kubernetes' default FlowSchema kube-system-service-accounts sends to priority level workload-high"
+        )));
     }
     None
 }
 
-/// Why `client` is not throttled: it is part of the control plane (`component`).
-fn control_plane(client: &str, component: &str) -> String {
+/// Why `client` is not throttled: it is part of the control plane, or an add-on every workload
+/// depends on (`protected`).
+fn protected(client: &str, protected: &Protected) -> String {
     format!(
-        "{client} is part of the control plane ({component}), and throttling it would slow every workload that \
-         depends on it; find what keeps it busy instead (the objects and clients in this finding's evidence)"
+        "{client} is {} ({}), and throttling it would slow every workload that depends on it; find what keeps it \
+         busy instead (the objects and clients in this finding's evidence)",
+        protected.what(),
+        protected.how()
     )
 }
 
@@ -270,7 +315,8 @@ impl Decision {
 /// ranked by the load the finding blames the client for (the `Load` column; by requests without
 /// it or when it is 0): an identity that carried at least [`CARRIER_SHARE`] of it is a carrier
 /// (ten at most). No throttle is proposed when the carriers that are the control
-/// plane, or in group system:masters, carried more than half of the load; the FlowSchema names
+/// plane or a cluster add-on ([`protected_identity`]), or in group system:masters, carried more
+/// than half of the load; the FlowSchema names
 /// the other carriers only, and the identities it leaves out are listed in [`Decision`].
 pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, String>, CheckError> {
     let r = rows.reader();
@@ -321,12 +367,12 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
         users.iter().copied().filter(|(_, id)| id.load >= CARRIER_SHARE * total).collect();
     let product = crate::client::product(client);
     if CONTROL_PLANE_PRODUCTS.contains(&product) {
-        return Ok(Err(control_plane(client, product)));
+        return Ok(Err(protected(client, &Protected::ControlPlane(product.to_owned()))));
     }
     // Identities a throttle must not or cannot hold decide only when they carried most of the load.
-    let control: Vec<(&str, f64, String)> = carriers
+    let control: Vec<(&str, f64, Protected)> = carriers
         .iter()
-        .filter_map(|(u, id)| control_plane_identity(client, u, id).map(|c| (*u, id.load, c)))
+        .filter_map(|(u, id)| protected_identity(client, u, id).map(|c| (*u, id.load, c)))
         .collect();
     let masters: Vec<(&str, f64)> = carriers
         .iter()
@@ -342,19 +388,21 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
             && let Some((user, _, component)) = control.first()
             && *user == client
         {
-            return Ok(Err(control_plane(client, component)));
+            return Ok(Err(protected(client, component)));
         }
         if control_load >= masters_load
             && let Some((user, load, component)) = control.first()
         {
-            // The control plane carried the load through this client's agent: say which
-            // identity, and that the client itself is not the control plane.
+            // The control plane (or an add-on) carried the load through this client's agent: say
+            // which identity, and that the client itself is not one.
             return Ok(Err(format!(
                 "{} of {client}'s load comes from identities no throttle should hold or can hold, most from {user} \
-                 ({}), part of the control plane ({component}); throttling it would slow every workload that depends \
-                 on it, so find what keeps it busy instead (the objects and clients in this finding's evidence)",
+                 ({}), {} ({}); throttling it would slow every workload that depends on it, so find what keeps it \
+                 busy instead (the objects and clients in this finding's evidence)",
                 crate::audit::percent((control_load + masters_load) / total),
-                crate::audit::percent(*load / total)
+                crate::audit::percent(*load / total),
+                component.what(),
+                component.how()
             )));
         }
         if let Some((user, _)) = masters.first() {
@@ -393,8 +441,8 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
         .map(|(u, id)| LeftOut {
             user: (*u).to_owned(),
             share: id.load / total,
-            why: if control.iter().any(|c| c.0 == *u) {
-                Some("part of the control plane")
+            why: if let Some((_, _, component)) = control.iter().find(|c| c.0 == *u) {
+                Some(component.what())
             } else if masters.iter().any(|m| m.0 == *u) {
                 Some("in group system:masters, which no throttle can hold")
             } else {
@@ -405,7 +453,8 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
     let rejected: f64 = chosen.iter().map(|(_, id)| id.rejected).sum();
     let chosen_users: Vec<&str> = chosen.iter().map(|(u, _)| *u).collect();
     // Verbs and scopes per (group, resource), over the chosen identities' requests, with the
-    // load (the finding's measure) each carried.
+    // load (the finding's measure) each carried: all of them, and those of the rows that
+    // carried load.
     #[derive(Default)]
     struct Acc {
         requests: f64,
@@ -413,6 +462,9 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
         verbs: BTreeSet<String>,
         cluster: bool,
         namespaced: bool,
+        loaded_verbs: BTreeSet<String>,
+        loaded_cluster: bool,
+        loaded_namespaced: bool,
     }
     let mut per_resource: BTreeMap<(String, String), Acc> = BTreeMap::new();
     for row in rows.rows.iter().filter(|row| chosen_users.contains(&c_user.text(row))) {
@@ -421,18 +473,33 @@ pub fn decide(client: &str, rows: &ResultTable) -> Result<Result<Decision, Strin
             continue;
         }
         let acc = per_resource.entry((c_group.text(row).to_owned(), resource.to_owned())).or_default();
-        acc.requests += c_requests.num(row);
-        acc.load += row_load(row);
-        acc.verbs.insert(c_verb.text(row).to_owned());
+        let (verb, load) = (c_verb.text(row), row_load(row));
         let namespaced = matches!(c_namespaced.cell(row), crate::table::Cell::Bool(true));
+        acc.requests += c_requests.num(row);
+        acc.load += load;
+        acc.verbs.insert(verb.to_owned());
         acc.namespaced |= namespaced;
         acc.cluster |= !namespaced;
+        if load > 0.0 {
+            acc.loaded_verbs.insert(verb.to_owned());
+            acc.loaded_namespaced |= namespaced;
+            acc.loaded_cluster |= !namespaced;
+        }
     }
     // The resources that carried the finding's load come first, and those that carried none
     // are not throttled: an expensive-LIST finding about 200 LISTs of pods throttled the
     // client's 3,600 cheap gets of configmaps and its leader-election leases instead
     // (diagnose review s38, item 1). Without a load column (or none carried), requests rank.
+    // Within a resource, likewise, only the verbs and scopes that carried load are held: the
+    // expensive-LIST throttle of pods held the client's fast DELETEs of pods too (review 48,
+    // item 4).
     let by_load = per_resource.values().any(|a| a.load > 0.0);
+    if by_load {
+        for acc in per_resource.values_mut() {
+            acc.verbs = std::mem::take(&mut acc.loaded_verbs);
+            (acc.cluster, acc.namespaced) = (acc.loaded_cluster, acc.loaded_namespaced);
+        }
+    }
     let weight = |a: &Acc| if by_load { a.load } else { a.requests };
     let mut resources: Vec<((String, String), Acc)> = per_resource.into_iter().collect();
     resources.sort_by(|a, b| {
@@ -954,10 +1021,22 @@ mod tests {
         let rows = profile(&[("system:kube-scheduler", "list", "", "pods", false, 100)]);
         let why = plan("system:kube-scheduler", &rows).expect("reads").expect_err("no plan");
         assert!(why.contains("(system:kube-scheduler)"), "{why}");
-        // A kube-system add-on is still a client like any other.
-        let rows = profile(&[("system:serviceaccount:kube-system:coredns", "list", "", "pods", false, 100)]);
-        assert!(plan("coredns", &rows).expect("reads").is_ok());
-        let rows = profile(&[("system:serviceaccount:kube-system:cilium", "list", "", "pods", false, 100)]);
+        // Nor are the add-ons every node or pod depends on: kube-proxy, any kube-system
+        // service account (review 48, item 3).
+        for (client, user) in [
+            ("coredns", "system:serviceaccount:kube-system:coredns"),
+            ("cilium-agent", "system:serviceaccount:kube-system:cilium"),
+            ("kube-proxy", "system:kube-proxy"),
+        ] {
+            let rows = profile(&[(user, "list", "", "pods", false, 100)]);
+            let why = plan(client, &rows).expect("reads").expect_err("no plan");
+            assert!(
+                why.contains(&format!("{user} (100%), a cluster add-on that every node or pod depends on (")),
+                "{why}"
+            );
+        }
+        // A service account of another namespace is a client like any other.
+        let rows = profile(&[("system:serviceaccount:monitoring:cilium", "list", "", "pods", false, 100)]);
         assert!(plan("cilium-agent", &rows).expect("reads").is_ok());
     }
 

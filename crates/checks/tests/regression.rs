@@ -488,3 +488,339 @@ fn aud006_named_the_alphabetically_first_identities_not_those_throttled() {
     assert!(throttled.summary.contains("(zed@example.com) were throttled (429)"), "{}", throttled.summary);
     assert!(!throttled.summary.contains("batch-runner (aaa0"), "{}", throttled.summary);
 }
+
+/// A cluster of `seconds` (at most `common::SECONDS`) in which `n` clients other than the ones a
+/// test adds send one 50 ms GET of a ConfigMap every `every_ms` each.
+fn quiet_clients(cluster: &mut Cluster, n: usize, every_ms: i64, seconds: i64) {
+    const AGENTS: [&str; 5] =
+        ["alpha/v1.0.0", "bravo/v1.0.0", "charlie/v1.0.0", "delta/v1.0.0", "echo/v1.0.0"];
+    const USERS: [&str; 5] = [
+        "system:serviceaccount:apps:alpha",
+        "system:serviceaccount:apps:bravo",
+        "system:serviceaccount:apps:charlie",
+        "system:serviceaccount:apps:delta",
+        "system:serviceaccount:apps:echo",
+    ];
+    for (k, (agent, user)) in AGENTS.iter().zip(USERS).take(n).enumerate() {
+        for i in 0..seconds * 1000 / every_ms {
+            cluster.add(Req {
+                at_ms: i * every_ms + k as i64 * 13,
+                latency_ms: 50,
+                verb: "get",
+                uri: "/api/v1/namespaces/apps/configmaps/settings".to_owned(),
+                user,
+                agent,
+                resource: "configmaps",
+                namespace: Some("apps"),
+                name: Some("settings".to_owned()),
+                ..Req::default()
+            });
+        }
+    }
+}
+
+#[test]
+fn aud002_weighted_bin_averages_by_requests_that_had_no_latency() {
+    // Review 48, item 1: one 20 s request and 60 requests stamped as answered before they were
+    // received (no latency) in the first 5-minute bin, then 300 requests of 50 ms. The bin's
+    // average (20 s, over its one timed request) was weighted by all 61 requests: a 3.4 s
+    // "outlier", where its own evidence query gives 116 ms.
+    let mut cluster = Cluster::new();
+    quiet_clients(&mut cluster, 5, 40_000, common::SECONDS);
+    let slowpoke = |at_ms: i64, latency_ms: i64| Req {
+        at_ms,
+        latency_ms,
+        verb: "get",
+        uri: "/api/v1/namespaces/apps/secrets/token".to_owned(),
+        user: "system:serviceaccount:apps:slowpoke",
+        agent: "slowpoke/v1.0.0",
+        resource: "secrets",
+        namespace: Some("apps"),
+        name: Some("token".to_owned()),
+        ..Req::default()
+    };
+    cluster.add(slowpoke(1_000, 20_000));
+    for i in 0..60 {
+        cluster.add(slowpoke(30_000 + i * 1_000, -10));
+    }
+    for i in 0..300 {
+        cluster.add(slowpoke(300_000 + i * 5_000, 50));
+    }
+    let d = diagnosed(&cluster);
+    let flagged: Vec<&str> =
+        d.outcome.findings.iter().filter(|f| f.code == "AUD002").map(|f| f.title.as_str()).collect();
+    assert!(flagged.is_empty(), "{flagged:#?}");
+    // The check's query says how many of its requests had a latency, and their average.
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let ctx = checks::AuditContext::new(d.window);
+    let rows = checks::QueryRunner::run(
+        &EngineRunner::new(&engine, common::t0()),
+        &checks::aud002_client_latency::query(&ctx),
+    )
+    .expect("query");
+    let r = rows.reader();
+    let (client, requests, timed, avg) = (
+        r.column("Client").expect("Client"),
+        r.column("Requests").expect("Requests"),
+        r.column("Timed").expect("Timed"),
+        r.column("AvgLatencyMs").expect("AvgLatencyMs"),
+    );
+    let mine: Vec<&Vec<checks::Cell>> =
+        rows.rows.iter().filter(|row| client.text(row) == "slowpoke").collect();
+    let sum = |f: &dyn Fn(&Vec<checks::Cell>) -> f64| mine.iter().map(|row| f(row)).sum::<f64>();
+    assert_eq!(sum(&|row| requests.num(row)), 361.0);
+    assert_eq!(sum(&|row| timed.num(row)), 301.0);
+    let weighted = sum(&|row| timed.num(row) * avg.opt_num(row).unwrap_or(0.0)) / 301.0;
+    assert!((weighted - (20_000.0 + 300.0 * 50.0) / 301.0).abs() < 1e-6, "{weighted}");
+}
+
+/// `n` cluster-wide LISTs of pods without `resourceVersion` (from etcd) by the lister, one every
+/// `every_ms` from `from_ms`, each taking `latency_ms`.
+fn lister_lists(cluster: &mut Cluster, from_ms: i64, n: i64, every_ms: i64, latency_ms: i64, code: i32) {
+    for i in 0..n {
+        cluster.add(Req {
+            at_ms: from_ms + i * every_ms,
+            latency_ms,
+            verb: "list",
+            uri: "/api/v1/pods".to_owned(),
+            user: "system:serviceaccount:tools:lister",
+            groups: &["system:serviceaccounts", "system:serviceaccounts:tools", "system:authenticated"],
+            agent: "lister/v1.0.0",
+            resource: "pods",
+            code,
+            ..Req::default()
+        });
+    }
+}
+
+#[test]
+fn aud004_one_list_received_in_1970_spread_the_lists_in_flight_over_55_years_and_hid_the_offender() {
+    // Review 48, item 2: 0.75 expensive LISTs in flight, and one more LIST whose
+    // requestReceivedTimestamp says 1970 (a latency already refused as impossible): the LISTs
+    // in flight were averaged from 1970, about 0, and the finding disappeared.
+    let mut cluster = Cluster::new();
+    lister_lists(&mut cluster, 500, 40, 1_500, 1_125, 200);
+    lister_lists(&mut cluster, 20_000, 1, 1, 300, 200);
+    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    let bad = cluster.events.last_mut().expect("the LIST just added");
+    bad.request_received_timestamp = Some(epoch);
+    let d = diagnosed(&cluster);
+    let f = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD004")
+        .unwrap_or_else(|| panic!("no AUD004: {:#?}", d.outcome.findings));
+    // 40 LISTs of 1.125 s, averaged over the time since the first was received (just before
+    // the window, which starts at the first answer).
+    let ran = (d.window.end - (common::t0() + chrono::Duration::milliseconds(500))).num_milliseconds();
+    let in_flight = measure(f, "expensive LISTs in flight");
+    assert!((in_flight - 45.0 / (ran as f64 / 1000.0)).abs() < 1e-6, "{in_flight} over {ran} ms");
+    assert!(
+        f.title.starts_with("lister keeps 0.8 expensive LISTs in flight: 41 LISTs of pods"),
+        "{}",
+        f.title
+    );
+}
+
+#[test]
+fn aud004_counted_lists_rejected_with_429_as_reads_from_etcd() {
+    // Review 48, item 8: 50 LISTs rejected with 429 (answered before any storage read) were
+    // counted among the LISTs "from etcd".
+    let mut cluster = Cluster::new();
+    lister_lists(&mut cluster, 500, 40, 1_500, 1_125, 200);
+    lister_lists(&mut cluster, 700, 10, 6_000, 2, 429);
+    let d = diagnosed(&cluster);
+    let f = d.outcome.findings.iter().find(|f| f.code == "AUD004").expect("expensive LISTs");
+    assert_eq!(measure(f, "LISTs"), 50.0);
+    assert_eq!(measure(f, "LISTs rejected (429)"), 10.0);
+    assert_eq!(measure(f, "LISTs from etcd (no resourceVersion)"), 40.0);
+    assert!(f.title.contains("(80% from etcd, "), "{}", f.title);
+}
+
+#[test]
+fn throttle_for_expensive_lists_also_held_the_clients_deletes_that_carried_no_load() {
+    // Review 48, item 4: the FlowSchema written for an expensive-LIST finding named `delete`
+    // with `list` on pods, because the client also sent fast DELETEs of pods.
+    let mut cluster = Cluster::new();
+    lister_lists(&mut cluster, 500, 40, 1_500, 1_125, 200);
+    for i in 0..100 {
+        cluster.add(Req {
+            at_ms: 300 + i * 590,
+            latency_ms: 8,
+            verb: "delete",
+            uri: format!("/api/v1/namespaces/tools/pods/job-{i}"),
+            user: "system:serviceaccount:tools:lister",
+            groups: &["system:serviceaccounts", "system:serviceaccounts:tools", "system:authenticated"],
+            agent: "lister/v1.0.0",
+            resource: "pods",
+            namespace: Some("tools"),
+            name: Some(format!("job-{i}")),
+            ..Req::default()
+        });
+    }
+    let d = diagnosed(&cluster);
+    let f = d.outcome.findings.iter().find(|f| f.code == "AUD004").expect("expensive LISTs");
+    let yaml = f.remedies.iter().find(|r| r.body.contains("kind: FlowSchema")).expect("throttle");
+    let verbs: Vec<&str> = yaml
+        .body
+        .lines()
+        .skip_while(|l| l.trim().trim_start_matches("- ") != "verbs:")
+        .skip(1)
+        .take_while(|l| l.trim_start().starts_with("- "))
+        .map(|l| l.trim_start().trim_start_matches("- "))
+        .collect();
+    assert_eq!(verbs, ["list"], "{}", yaml.body);
+    // The LISTs were cluster-wide: no namespaces for the DELETEs either.
+    assert!(yaml.body.contains("clusterScope: true"), "{}", yaml.body);
+    assert!(!yaml.body.contains("namespaces:"), "{}", yaml.body);
+}
+
+#[test]
+fn throttle_was_proposed_for_kube_proxy_and_coredns_that_every_node_and_pod_depend_on() {
+    // Review 48, item 3: kube-proxy and CoreDNS, each most of a quiet cluster's requests, got a
+    // FlowSchema at matchingPrecedence 90 (ahead of the default kube-system-service-accounts
+    // schema at 900) moving them to a level of 5 shares.
+    let coredns_groups: &[&str] =
+        &["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"];
+    for (user, groups, agent) in [
+        (
+            "system:kube-proxy",
+            &["system:authenticated"][..],
+            "kube-proxy/v1.29.4 (linux/amd64) kubernetes/55b6b33",
+        ),
+        (
+            "system:serviceaccount:kube-system:coredns",
+            coredns_groups,
+            "coredns/v1.11.1 (linux/amd64) kubernetes/$Format",
+        ),
+    ] {
+        let mut cluster = Cluster::new();
+        quiet_clients(&mut cluster, 1, 1_000, 60);
+        for i in 0..600 {
+            cluster.add(Req {
+                at_ms: i * 100 + 7,
+                latency_ms: 5,
+                verb: "list",
+                uri: "/apis/discovery.k8s.io/v1/endpointslices?labelSelector=%21service.kubernetes.io%2Fheadless&resourceVersion=0".to_owned(),
+                user,
+                groups,
+                agent,
+                group: "discovery.k8s.io",
+                resource: "endpointslices",
+                ..Req::default()
+            });
+        }
+        let d = diagnosed(&cluster);
+        let f = d
+            .outcome
+            .findings
+            .iter()
+            .find(|f| f.code == "AUD001" && f.subject.kind == "user" && f.subject.name == user)
+            .unwrap_or_else(|| panic!("{user} not flagged: {:#?}", d.outcome.findings));
+        assert!(!f.remedies.iter().any(|r| r.body.contains("kind: FlowSchema")), "{user}: {:#?}", f.remedies);
+        assert!(
+            f.summary.contains(&format!(
+                " No throttle is proposed: {user} is a cluster add-on that every node or pod depends on (it is "
+            )),
+            "{}",
+            f.summary
+        );
+        assert!(f.summary.contains("find what keeps it busy instead"), "{}", f.summary);
+    }
+}
+
+#[test]
+fn aud005_added_slow_gets_of_pods_metrics_k8s_io_into_those_of_core_pods() {
+    // Review 48, item 7: AUD005 grouped by resource without its API group, so metrics-server's
+    // pods.metrics.k8s.io were "pods".
+    let mut cluster = Cluster::new();
+    for (group, uri, n, latency_ms) in [
+        ("metrics.k8s.io", "/apis/metrics.k8s.io/v1beta1/namespaces/apps/pods/web", 30, 3_000),
+        ("", "/api/v1/namespaces/apps/pods/web", 20, 700),
+    ] {
+        for i in 0..n {
+            cluster.add(Req {
+                at_ms: i * 2_000 + 11,
+                latency_ms,
+                verb: "get",
+                uri: uri.to_owned(),
+                user: "system:serviceaccount:kube-system:horizontal-pod-autoscaler",
+                agent: "pod-scaler/v1.0.0",
+                group,
+                resource: "pods",
+                namespace: Some("apps"),
+                name: Some("web".to_owned()),
+                ..Req::default()
+            });
+        }
+    }
+    let d = diagnosed(&cluster);
+    let slow: Vec<(&str, f64)> = d
+        .outcome
+        .findings
+        .iter()
+        .filter(|f| f.code == "AUD005")
+        .map(|f| (f.title.as_str(), measure(f, "slow requests")))
+        .collect();
+    assert_eq!(
+        slow,
+        [
+            ("get pods.metrics.k8s.io by pod-scaler: 30 slow requests without latency annotations", 30.0),
+            ("get pods by pod-scaler: 20 slow requests without latency annotations", 20.0),
+        ],
+        "{slow:#?}"
+    );
+}
+
+#[test]
+fn aud003_called_slow_metrics_server_and_custom_resources_breaches_of_the_api_server_slo() {
+    // Review 48, item 5: GETs of pods.metrics.k8s.io (metrics-server's) and of a custom
+    // resource were "above the 1 s SLO", which excludes aggregated resources and CRDs.
+    let mut cluster = Cluster::new();
+    for (group, resource, uri) in [
+        ("metrics.k8s.io", "pods", "/apis/metrics.k8s.io/v1beta1/namespaces/apps/pods/web"),
+        ("example.com", "widgets", "/apis/example.com/v1/namespaces/apps/widgets/web"),
+        ("", "configmaps", "/api/v1/namespaces/apps/configmaps/web"),
+    ] {
+        for i in 0..30 {
+            cluster.add(Req {
+                at_ms: i * 2_000 + 11,
+                latency_ms: 2_000,
+                verb: "get",
+                uri: uri.to_owned(),
+                user: "system:serviceaccount:apps:poller",
+                agent: "poller/v1.0.0",
+                group,
+                resource,
+                namespace: Some("apps"),
+                name: Some("web".to_owned()),
+                ..Req::default()
+            });
+        }
+    }
+    let d = diagnosed(&cluster);
+    let mut slow: Vec<(&str, findings::Severity)> = d
+        .outcome
+        .findings
+        .iter()
+        .filter(|f| f.code == "AUD003")
+        .map(|f| (f.title.as_str(), f.severity))
+        .collect();
+    slow.sort();
+    assert_eq!(
+        slow,
+        [
+            ("P99 of get configmaps (resource) is 2.0 s, above the 1 s SLO", findings::Severity::Warning),
+            (
+                "P99 of get pods.metrics.k8s.io (resource) is 2.0 s, above 1 s (not covered by the SLO: aggregated resource)",
+                findings::Severity::Warning
+            ),
+            (
+                "P99 of get widgets.example.com (resource) is 2.0 s, above 1 s (not covered by the SLO: custom resource)",
+                findings::Severity::Warning
+            ),
+        ],
+        "{slow:#?}"
+    );
+}

@@ -14,6 +14,18 @@ use crate::{RemedyError, from_one_line, identity_label, one_line};
 pub const CONTROL_PLANE_USERS: [&str; 3] =
     ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver"];
 
+/// The user names of cluster add-ons that authenticate as users, not as service accounts:
+/// kube-proxy, which programs Service routing on every node. Like the control plane, every
+/// workload depends on them, so no throttle is proposed for them.
+pub const ADDON_USERS: [&str; 1] = ["system:kube-proxy"];
+
+/// The namespace the cluster's own add-ons run in (CoreDNS, kube-proxy, the network plugin, the
+/// autoscalers). Its service accounts (group `system:serviceaccounts:kube-system`) have a
+/// FlowSchema of their own among Kubernetes' defaults, `kube-system-service-accounts`
+/// (matchingPrecedence 900), which a throttle at [`ThrottlePlan::DEFAULT_PRECEDENCE`] would
+/// outrank.
+pub const ADDON_NAMESPACE: &str = "kube-system";
+
 /// Who a FlowSchema matches, as APF spells subjects.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ApfSubject {

@@ -17,8 +17,8 @@ mod yaml;
 pub use advice::{ClientPattern, tuning_advice};
 pub use cleanup::cleanup_remedies;
 pub use flowcontrol::{
-    ApfSubject, CONTROL_PLANE_USERS, ResourceRule, ThrottlePlan, already_rejected, groups_seen,
-    throttle_manifests, throttle_remedies,
+    ADDON_NAMESPACE, ADDON_USERS, ApfSubject, CONTROL_PLANE_USERS, ResourceRule, ThrottlePlan,
+    already_rejected, groups_seen, throttle_manifests, throttle_remedies,
 };
 pub use quota::{object_count_quota, object_count_quota_named, quota_key, quota_name, quota_name_with_group};
 pub use resources::{is_cluster_scoped, resource_mistake};
