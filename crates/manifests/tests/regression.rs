@@ -463,3 +463,155 @@ fn zero_precedence_and_zero_queuing_are_read_as_the_api_servers_defaults() {
     let proposed = manifests::apf::Limits { queuing: Some((16, 4, 50)), ..limits };
     assert!(!limits.holds_as_tightly_as(&proposed));
 }
+
+const POLICY_WEBHOOK: &str = "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: policy
+webhooks:
+- name: policy.example.com
+  failurePolicy: Fail
+  sideEffects: None
+  admissionReviewVersions: [v1]
+  clientConfig:
+    service:
+      namespace: policy
+      name: svc
+  rules:
+  - apiGroups: ['*']
+    apiVersions: ['*']
+    operations: [CREATE, UPDATE]
+    resources: ['*']
+";
+
+/// A validating webhook called at `policy/svc`, failing closed on everything, with `selectors`
+/// (YAML lines at the webhook's indentation).
+fn policy_webhook(selectors: &str) -> Manifests {
+    let mut m = Manifests::default();
+    parse_text("policy.yaml", &format!("{POLICY_WEBHOOK}{selectors}"), &mut m);
+    assert!(m.files[0].problems.is_empty(), "{:?}", m.files[0].problems);
+    m
+}
+
+const POLICY_TIMEOUT: &str = r#"failed to call webhook: Post "https://svc.policy.svc:443/validate?timeout=10s": context deadline exceeded"#;
+
+/// Review 47 #3: a failing webhook whose namespaceSelector picks kube-system alone by name got
+/// a patch adding kube-system to a NotIn: a selector that matches no namespace, which turned the
+/// webhook off without a word. Now the patch only makes it fail open, with WHK001's caution;
+/// so too when some of the names it picks would be left.
+#[test]
+fn a_failing_webhooks_patch_left_a_selector_that_picks_no_namespace_and_turned_the_webhook_off() {
+    let patched = |selector: &str| {
+        let m = policy_webhook(selector);
+        let mut found = vec![failing("policy.example.com", Some(POLICY_TIMEOUT))];
+        manifests::refine_remedies(&mut found, &m);
+        found.remove(0).remedies.remove(0)
+    };
+    let only_kube_system =
+        patched("  namespaceSelector:\n    matchLabels:\n      kubernetes.io/metadata.name: kube-system\n");
+    assert_eq!(only_kube_system.title, "Make webhook policy.example.com fail open (failurePolicy: Ignore)");
+    let body = &only_kube_system.body;
+    assert!(
+        body.starts_with(
+            r#"kubectl patch validatingwebhookconfigurations policy --type=strategic -p '{"webhooks":[{"failurePolicy":"Ignore","name":"policy.example.com"}]}'"#
+        ),
+        "{body}"
+    );
+    assert!(!body.contains("NotIn"), "{body}");
+    assert!(
+        body.contains(
+            "# CAUTION: its namespaceSelector picks only kube-system by name: leaving it out would make it cover no \
+             namespace at all, which turns the webhook off."
+        ),
+        "{body}"
+    );
+    // WHK001 gives the same caution for its own patch.
+    let m = policy_webhook(
+        "  namespaceSelector:\n    matchLabels:\n      kubernetes.io/metadata.name: kube-system\n",
+    );
+    let whk = manifests::checks::run(&m, &Default::default());
+    let whk_patch =
+        whk.iter().flat_map(|f| &f.remedies).find(|r| r.title.starts_with("Stop ")).expect("patch");
+    assert!(
+        whk_patch.body.contains("covers no namespace at all, which turns the webhook off"),
+        "{}",
+        whk_patch.body
+    );
+
+    // Fewer names left: the selector is kept as it is, and what would be left is named.
+    let fewer = patched(
+        "  namespaceSelector:\n    matchExpressions:\n    - key: kubernetes.io/metadata.name\n      operator: In\n      values: [kube-system, apps]\n",
+    );
+    assert_eq!(fewer.title, "Make webhook policy.example.com fail open (failurePolicy: Ignore)");
+    assert!(!fewer.body.contains("\"namespaceSelector\""), "{}", fewer.body);
+    assert!(
+        fewer.body.contains("leaving kube-system out of it would make it cover only apps, taking away namespaces it exists for"),
+        "{}",
+        fewer.body
+    );
+
+    // Names that leave kube-system and its own namespace out already: the patch is as before.
+    let elsewhere =
+        patched("  namespaceSelector:\n    matchLabels:\n      kubernetes.io/metadata.name: apps\n");
+    assert_eq!(
+        elsewhere.title,
+        "Make webhook policy.example.com fail open (failurePolicy: Ignore) and stop it covering kube-system and policy"
+    );
+    assert!(
+        elsewhere.body.contains(r#""operator":"NotIn","values":["kube-system","policy"]"#),
+        "{}",
+        elsewhere.body
+    );
+    assert!(!elsewhere.body.contains("CAUTION"), "{}", elsewhere.body);
+}
+
+/// Review 47 #5: WHK001 took any objectSelector to leave Node objects out, though one that
+/// leaves out objects by a label nodes do not carry (`DoesNotExist`, `NotIn`) takes in every
+/// Node. It is matched against the labels every Node carries; when it compares their values,
+/// the finding says so rather than saying nothing.
+#[test]
+fn whk001_took_any_object_selector_to_leave_node_objects_out() {
+    let judged = |selector: &str| {
+        let m = policy_webhook(selector);
+        manifests::checks::run(&m, &Default::default())
+            .into_iter()
+            .filter(|f| f.code == "WHK001")
+            .collect::<Vec<_>>()
+    };
+    // The reviewer's input.
+    let out = judged(
+        "  objectSelector:\n    matchExpressions:\n    - key: policy.example.com/skip\n      operator: DoesNotExist\n",
+    );
+    assert_eq!(out.len(), 1, "{out:#?}");
+    let f = &out[0];
+    assert!(f.title.contains("Node objects"), "{}", f.title);
+    assert!(
+        f.summary.contains(
+            "Kubelets cannot update their Node objects: a namespaceSelector cannot leave those out, and its \
+             objectSelector takes in every Node (it was matched against the labels every Node carries: \
+             kubernetes.io/hostname, kubernetes.io/os and kubernetes.io/arch)."
+        ),
+        "{}",
+        f.summary
+    );
+    assert!(f.remedies.iter().any(|r| r.title.starts_with("Narrow the rules")), "{:#?}", f.remedies);
+
+    // Its outcome depends on the values of a node label: named, not checked.
+    let out = judged(
+        "  objectSelector:\n    matchExpressions:\n    - key: kubernetes.io/os\n      operator: In\n      values: [linux]\n",
+    );
+    assert_eq!(out.len(), 1, "{out:#?}");
+    assert_eq!(out[0].title, "Webhook policy.example.com fails closed on Node objects");
+    assert!(
+        out[0].summary.contains(
+            "Kubelets cannot update their Node objects, unless its objectSelector leaves them out: it was not \
+             checked, as that depends on the values of their kubernetes.io/os label"
+        ),
+        "{}",
+        out[0].summary
+    );
+
+    // A selector on a label nodes do not carry leaves them out, as before.
+    let out = judged("  objectSelector:\n    matchLabels:\n      app: web\n");
+    assert!(out.iter().all(|f| !f.title.contains("Node objects")), "{out:#?}");
+}

@@ -509,6 +509,12 @@ fn parse_sample(line: &str, openmetrics: bool) -> Result<Sample, String> {
         // `}` ends the label set: the value may follow without a space.
         spaced = true;
         let (parsed, quoted_name) = cur.labels()?;
+        if let Some(dup) = duplicate_label_name(&parsed) {
+            return Err(format!(
+                "duplicate label name `{dup}` in `{}`: Prometheus rejects a sample with a label given twice",
+                if name.is_empty() { quoted_name.as_deref().unwrap_or_default() } else { name.as_str() }
+            ));
+        }
         labels = parsed;
         if let Some(q) = quoted_name {
             if !name.is_empty() {
@@ -550,6 +556,17 @@ fn parse_sample(line: &str, openmetrics: bool) -> Result<Sample, String> {
         Some(_) => return Err(format!("unexpected text after the value of `{name}`")),
     }
     Ok(Sample { name, labels, value, timestamp_ms })
+}
+
+/// A label name the set holds twice, if any: which of the values is meant cannot be known.
+fn duplicate_label_name(labels: &Labels) -> Option<&str> {
+    // A dozen labels at most on real series: pairwise is cheaper than a set.
+    let pairs = &labels.0;
+    pairs
+        .iter()
+        .enumerate()
+        .find(|(i, (k, _))| pairs[i + 1..].iter().any(|(other, _)| other == k))
+        .map(|(_, (k, _))| k.as_str())
 }
 
 fn parse_timestamp(token: &str, openmetrics: bool) -> Option<i64> {
@@ -627,6 +644,25 @@ mod tests {
         assert!(e.errors[1].message.contains("closing"), "{}", e.errors[1].message);
         assert!(e.errors[3].message.contains("UTF-8"));
         assert!(e.errors[4].message.contains("bogus"));
+    }
+
+    #[test]
+    fn a_label_name_given_twice_is_a_bad_line() {
+        let e = parse(b"a 1\nm{le=\"1\",x=\"y\",le=\"2\"} 1\n{\"my.metric\", a=\"1\", a=\"1\"} 2\nb 3\n");
+        let names: Vec<&str> = e.samples.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let lines: Vec<usize> = e.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert!(
+            e.errors[0].message.starts_with("duplicate label name `le` in `m`"),
+            "{}",
+            e.errors[0].message
+        );
+        assert!(
+            e.errors[1].message.starts_with("duplicate label name `a` in `my.metric`"),
+            "{}",
+            e.errors[1].message
+        );
     }
 
     #[test]

@@ -564,3 +564,27 @@ fn met001_held_deletecollection_to_the_single_object_slo() {
     let findings = metrics::checks::run(&evidence, &Thresholds::default());
     assert!(findings.iter().all(|f| f.code != "MET001"), "{findings:#?}");
 }
+
+/// `m{le="1",le="2"} 1` was read as a sample (with the first `le`), though Prometheus rejects
+/// it (`duplicate label name`): which bucket it is cannot be known. It is now a bad line,
+/// reported with its line and reason, and the rest of the scrape is kept.
+#[test]
+fn a_sample_with_a_label_name_given_twice_was_read_not_rejected() {
+    let text = "# TYPE h histogram\n\
+h_bucket{le=\"1\"} 3\n\
+h_bucket{le=\"1\",le=\"2\"} 1\n\
+h_bucket{le=\"+Inf\"} 4\n\
+h_count 4\n";
+    let scrape = Snapshot::parse("dup.prom", text.as_bytes(), None);
+    let e = &scrape.exposition;
+    assert_eq!(e.error_count, 1, "{:?}", e.errors);
+    assert_eq!(e.errors[0].line, 3, "{:?}", e.errors);
+    assert!(
+        e.errors[0].message.starts_with("duplicate label name `le` in `h_bucket`"),
+        "{}",
+        e.errors[0].message
+    );
+    let kept: Vec<String> =
+        e.samples.iter().map(|s| format!("{}{} {}", s.name, s.labels.to_selector(), s.value)).collect();
+    assert_eq!(kept, ["h_bucket{le=\"1\"} 3", "h_bucket{le=\"+Inf\"} 4", "h_count 4"]);
+}

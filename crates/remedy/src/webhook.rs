@@ -48,7 +48,9 @@ fn webhook_patch(
     if fail_open {
         hook.insert("failurePolicy".into(), "Ignore".into());
     }
-    if let Some(selector) = namespace_selector {
+    // `null` in a strategic merge patch deletes the selector, and the webhook would cover every
+    // namespace: it stands for the selector left as it is.
+    if let Some(selector) = namespace_selector.filter(|s| !s.is_null()) {
         hook.insert("namespaceSelector".into(), selector.clone());
     }
     let patch = json_ascii_safe(&serde_json::json!({ "webhooks": [hook] }).to_string());
@@ -163,23 +165,31 @@ pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
 /// and adds `excluded` (kube-system and its own namespace) to its current `namespaceSelector`
 /// (`target.namespace_selector`, the other expressions kept), then check its backend.
 /// `managed_by` names the controller that manages the configuration and would revert a patch.
+/// A `target.namespace_selector` of `null` leaves the selector as it is: the patch only makes
+/// the webhook fail open (for a selector that leaving `excluded` out would empty; the caller
+/// says why).
 pub fn known_webhook_remedies(
     target: &KnownWebhook<'_>,
     excluded: &[&str],
     service: Option<(&str, &str)>,
     managed_by: Option<&str>,
 ) -> Vec<Remedy> {
-    let mut body = format!(
-        "{}\n# The selector above is the webhook's current one with {} added to a NotIn on kubernetes.io/metadata.name.",
-        webhook_patch(
-            target.kind.resource(),
-            target.configuration,
-            target.webhook,
-            true,
-            Some(&target.namespace_selector)
-        ),
-        one_line(&excluded.join(", "))
+    let fail_open_only = target.namespace_selector.is_null();
+    let patch = webhook_patch(
+        target.kind.resource(),
+        target.configuration,
+        target.webhook,
+        true,
+        Some(&target.namespace_selector),
     );
+    let mut body = if fail_open_only {
+        format!("{patch}\n# Its namespaceSelector is left as it is.")
+    } else {
+        format!(
+            "{patch}\n# The selector above is the webhook's current one with {} added to a NotIn on kubernetes.io/metadata.name.",
+            one_line(&excluded.join(", "))
+        )
+    };
     if let Some(by) = managed_by {
         let by = one_line(by);
         body.push_str(&format!(
@@ -190,11 +200,15 @@ pub fn known_webhook_remedies(
     }
     vec![
         Remedy {
-            title: format!(
-                "Make webhook {} fail open (failurePolicy: Ignore) and stop it covering {}",
-                target.webhook,
-                excluded.join(" and ")
-            ),
+            title: if fail_open_only {
+                format!("Make webhook {} fail open (failurePolicy: Ignore)", target.webhook)
+            } else {
+                format!(
+                    "Make webhook {} fail open (failurePolicy: Ignore) and stop it covering {}",
+                    target.webhook,
+                    excluded.join(" and ")
+                )
+            },
             kind: RemedyKind::Command,
             body,
             safety: Safety::ReviewFirst,
@@ -214,7 +228,7 @@ pub struct KnownWebhook<'a> {
     pub webhook: &'a str,
     /// Its whole `namespaceSelector` as it should be after the patch (the current expressions
     /// kept, the new ones added): a strategic merge patch replaces `matchExpressions` as a
-    /// whole, so the patch must carry every expression.
+    /// whole, so the patch must carry every expression. `null`: left as it is (never deleted).
     pub namespace_selector: serde_json::Value,
 }
 
@@ -265,6 +279,23 @@ mod known_tests {
         let back: serde_json::Value = serde_json::from_str(&json).expect("patch is JSON");
         assert_eq!(back["webhooks"][0]["name"], "v.example.com");
         assert_eq!(back["webhooks"][0]["namespaceSelector"], selector);
+        // A null selector is left out of the patch: written, it would delete the selector.
+        let keep = KnownWebhook {
+            kind: WebhookKind::Validating,
+            configuration: "my config",
+            webhook: "v.example.com",
+            namespace_selector: serde_json::Value::Null,
+        };
+        assert!(!namespace_selector_patch(&keep).contains("namespaceSelector"));
+        let known = known_webhook_remedies(&keep, &["kube-system"], None, Some("kyverno"));
+        assert_eq!(known[0].title, "Make webhook v.example.com fail open (failurePolicy: Ignore)");
+        assert!(
+            known[0].body.contains(r#"{"failurePolicy":"Ignore","name":"v.example.com"}"#),
+            "{}",
+            known[0].body
+        );
+        assert!(!known[0].body.contains("\"namespaceSelector\""), "{}", known[0].body);
+        assert!(known[0].body.contains("# Its namespaceSelector is left as it is."), "{}", known[0].body);
         let open = fail_open_patch(WebhookKind::Mutating, "kyverno", "m.kyverno.svc");
         assert_eq!(
             open,

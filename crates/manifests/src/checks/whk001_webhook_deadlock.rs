@@ -5,11 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use findings::{
     CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Table,
 };
-use remedy::{KnownWebhook, fail_open_patch, known_webhook_remedies, namespace_selector_patch, shell_quote};
+use remedy::{
+    KnownWebhook, fail_open_patch, known_webhook_remedies, namespace_selector_patch, one_line, shell_quote,
+};
 
 use super::Context;
 use crate::Manifests;
-use crate::selector::NAME_LABEL;
+use crate::selector::{LabelSelector, NAME_LABEL, Operator};
 use crate::webhook::{FailurePolicy, Webhook, WebhookConfiguration};
 
 /// WHK001.
@@ -47,10 +49,12 @@ cannot, each is critical and its finding says the name is ambiguous and names ev
 (`control-plane=true`, `kubernetes.azure.com/managedby=aks`) are assumed only when the
 manifests show AKS (an AKS label or annotation, or the expression its admissions enforcer
 adds); the finding says what was assumed, and when AKS's labels would change it. An
-`objectSelector` is matched against an object without labels, and for the webhook's own
-pods against the pod labels of the Deployments, DaemonSets and StatefulSets given in its
-namespace (when none is given, the finding says it was not checked); CEL `matchConditions`
-are not evaluated and are named in the finding.
+`objectSelector` is matched against an object without labels, for Node objects against the
+labels every Node carries (`kubernetes.io/hostname`, `kubernetes.io/os`,
+`kubernetes.io/arch`; when it compares their values, the finding says it was not checked), and
+for the webhook's own pods against the pod labels of the Deployments, DaemonSets and
+StatefulSets given in its namespace (when none is given, the finding says it was not checked);
+CEL `matchConditions` are not evaluated and are named in the finding.
 
 ## Why it matters
 A webhook that fails closed is called for every request it covers. When its backend is down
@@ -108,8 +112,9 @@ enum Exposure {
     KubeSystem(Vec<&'static str>, Vec<&'static str>),
     /// Leases in kube-node-lease.
     NodeLeases,
-    /// Node objects (or their status).
-    Nodes,
+    /// Node objects (or their status): every one, or, when it depends on the values of the
+    /// labels every Node carries (an `In` or `NotIn` on `kubernetes.io/os`), those label keys.
+    Nodes(Vec<String>),
     /// Its own pods, in this namespace.
     OwnPods(String),
 }
@@ -122,7 +127,7 @@ impl Exposure {
             }
             Exposure::KubeSystem(..) => "kube-system".to_owned(),
             Exposure::NodeLeases => "node heartbeats (leases in kube-node-lease)".to_owned(),
-            Exposure::Nodes => "Node objects".to_owned(),
+            Exposure::Nodes(_) => "Node objects".to_owned(),
             Exposure::OwnPods(ns) => format!("its own pods in {ns}"),
         }
     }
@@ -143,9 +148,14 @@ impl Exposure {
                 ("kube-system".to_owned(), rs.join(", "), "system components cannot be written")
             }
             Exposure::NodeLeases => ("kube-node-lease".to_owned(), "leases".to_owned(), "nodes go NotReady"),
-            Exposure::Nodes => {
+            Exposure::Nodes(depends_on) if depends_on.is_empty() => {
                 ("Node objects".to_owned(), "nodes".to_owned(), "kubelets cannot update nodes")
             }
+            Exposure::Nodes(_) => (
+                "Node objects".to_owned(),
+                "nodes".to_owned(),
+                "kubelets cannot update the nodes its objectSelector takes in (not checked)",
+            ),
             Exposure::OwnPods(ns) => {
                 (format!("{ns} (its own pods)"), "pods".to_owned(), "it cannot restart itself")
             }
@@ -285,6 +295,43 @@ impl<'a> Cluster<'a> {
     }
 }
 
+/// The labels the kubelet sets on every Node, with placeholder values: a selector whose outcome
+/// depends on their values is not decided by them (see [`nodes_seen`]).
+const NODE_LABELS: [(&str, &str); 3] =
+    [("kubernetes.io/hostname", "node"), ("kubernetes.io/os", "os"), ("kubernetes.io/arch", "arch")];
+
+/// Whether an objectSelector takes in Node objects, matched against the labels every Node
+/// carries: `None` when it leaves every one out, `Some` of no key when it takes in every one,
+/// and `Some` of the label keys its outcome depends on when it compares their values (`In`,
+/// `NotIn` or `matchLabels` on `kubernetes.io/os`…), which are not known.
+fn nodes_seen(selector: &LabelSelector) -> Option<Vec<String>> {
+    let is_node_label = |key: &str| NODE_LABELS.iter().any(|(k, _)| *k == key);
+    let mut depends_on: Vec<String> = Vec::new();
+    let mut presence_only = selector.clone();
+    presence_only.match_labels.retain(|k, _| {
+        let compared = is_node_label(k);
+        if compared {
+            depends_on.push(k.clone());
+        }
+        !compared
+    });
+    presence_only.match_expressions.retain(|r| {
+        let compared = is_node_label(&r.key) && matches!(r.operator, Operator::In | Operator::NotIn);
+        if compared {
+            depends_on.push(r.key.clone());
+        }
+        !compared
+    });
+    let labels: BTreeMap<String, String> =
+        NODE_LABELS.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    if !presence_only.matches(&labels) {
+        return None;
+    }
+    depends_on.sort();
+    depends_on.dedup();
+    Some(depends_on)
+}
+
 /// What `w` takes in that the cluster needs to recover, and what was assumed to say so.
 fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure>, Judged) {
     let mut out = Vec::new();
@@ -336,15 +383,16 @@ fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure
     {
         out.push(Exposure::NodeLeases);
     }
-    // A namespaceSelector never leaves out a cluster-scoped object.
-    if w.object_selector.is_empty()
-        && w.rules.iter().any(|r| {
-            r.covers("", "nodes", false, Some("UPDATE"))
-                || r.covers("", "nodes/status", false, Some("UPDATE"))
-                || r.covers("", "nodes", false, Some("CREATE"))
-        })
+    // A namespaceSelector never leaves out a cluster-scoped object; an objectSelector leaves
+    // Node objects out only by the labels they carry (review 47 #5: `DoesNotExist` on a key no
+    // node carries takes in every one).
+    if w.rules.iter().any(|r| {
+        r.covers("", "nodes", false, Some("UPDATE"))
+            || r.covers("", "nodes/status", false, Some("UPDATE"))
+            || r.covers("", "nodes", false, Some("CREATE"))
+    }) && let Some(depends_on) = nodes_seen(&w.object_selector)
     {
-        out.push(Exposure::Nodes);
+        out.push(Exposure::Nodes(depends_on));
     }
     if let Some(svc) = &w.service
         && w.rules.iter().any(|r| {
@@ -369,6 +417,24 @@ fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure
         }
     }
     (out, judged)
+}
+
+/// What leaving `namespaces` out of a `namespaceSelector` that picks namespaces by name takes
+/// from it. Such a selector picks them on purpose: the patch would take those away, and with
+/// them maybe all the webhook does (review s44).
+struct NamesCut {
+    /// The namespaces it picks that would be left out.
+    taken: Vec<String>,
+    /// The namespaces it would still pick: none when it would cover no namespace at all.
+    left: Vec<String>,
+}
+
+/// [`NamesCut`] of `selector` for `namespaces`; `None` when it picks namespaces of any name, or
+/// none of `namespaces` (leaving them out then takes nothing from it).
+fn names_cut(selector: &LabelSelector, namespaces: &[&str]) -> Option<NamesCut> {
+    let (taken, left): (Vec<String>, Vec<String>) =
+        selector.only_names()?.into_iter().partition(|n| namespaces.contains(&n.as_str()));
+    (!taken.is_empty()).then_some(NamesCut { taken, left })
 }
 
 /// Who manages the configuration, from its labels and annotations.
@@ -510,7 +576,9 @@ impl<'a> FailingMatch<'a> {
 /// from the metrics) whose webhook the manifests hold: the patch names its configuration, keeps
 /// its namespaceSelector's expressions and adds kube-system and its own namespace to them (as
 /// WHK001's patch does), and says when a controller manages the configuration and will revert
-/// the patch. MET009 keeps its advice to follow the failures live in Prometheus.
+/// the patch. When the selector picks namespaces by name, those among them, the patch only
+/// makes the webhook fail open and says why (leaving them out could turn the webhook off).
+/// MET009 keeps its advice to follow the failures live in Prometheus.
 pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
     let all = by_name(m);
     let failing = |f: &Finding| (f.code == "AUD007" || f.code == "MET009") && f.subject.kind == "webhook";
@@ -551,17 +619,47 @@ pub fn refine_failing_webhooks(findings: &mut [Finding], m: &Manifests) {
                 excluded.push(svc.namespace.as_str());
             }
             let managed = manager(c);
+            // A selector that picks namespaces by name, kube-system or its own among them: the
+            // patch would take those away, maybe all it covers (review 47 #3). Failing open
+            // unblocks the cluster without that.
+            let cut = names_cut(&w.namespace_selector, &excluded);
             let mut these = known_webhook_remedies(
                 &KnownWebhook {
                     kind: c.kind,
                     configuration: &c.name,
                     webhook: &w.name,
-                    namespace_selector: w.namespace_selector.excluding(&excluded),
+                    namespace_selector: match cut {
+                        Some(_) => serde_json::Value::Null,
+                        None => w.namespace_selector.excluding(&excluded),
+                    },
                 },
                 &excluded,
                 w.service.as_ref().map(|s| (s.namespace.as_str(), s.name.as_str())),
                 managed.as_deref(),
             );
+            if let (Some(cut), Some(patch)) = (&cut, these.first_mut()) {
+                // One comment line: the names come from the manifests.
+                let caution = match cut.left.as_slice() {
+                    [] => format!(
+                        "CAUTION: its namespaceSelector picks only {} by name: leaving {} out would make it \
+                         cover no namespace at all, which turns the webhook off. It exists for {}: this patch only \
+                         makes it fail open (failurePolicy: Ignore) while its backend is down; make its backend \
+                         highly available, and set failurePolicy back to Fail once it is back.",
+                        join_and(&cut.taken),
+                        if cut.taken.len() == 1 { "it" } else { "them" },
+                        if cut.taken.len() == 1 { "that namespace" } else { "those namespaces" }
+                    ),
+                    left => format!(
+                        "CAUTION: its namespaceSelector picks namespaces by name; leaving {} out of it would make \
+                         it cover only {}, taking away namespaces it exists for: this patch only makes it fail open \
+                         (failurePolicy: Ignore) while its backend is down; make its backend highly available, and \
+                         set failurePolicy back to Fail once it is back.",
+                        join_and(&cut.taken),
+                        join_and(left)
+                    ),
+                };
+                patch.body.push_str(&format!("\n# {}", one_line(&caution)));
+            }
             if w.service.is_none()
                 && let (Some(url), Some(advice)) = (&w.url, these.get_mut(1))
             {
@@ -693,10 +791,22 @@ fn finding(
                 pod_subresources_effect(w, rs)
             ),
             Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.".to_owned(),
-            Exposure::Nodes => {
+            Exposure::Nodes(_) if w.object_selector.is_empty() => {
                 " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
                     .to_owned()
             }
+            Exposure::Nodes(depends_on) if depends_on.is_empty() => format!(
+                " Kubelets cannot update their Node objects: a namespaceSelector cannot leave those out, and its \
+                 objectSelector takes in every Node (it was matched against the labels every Node carries: {}).",
+                node_label_keys()
+            ),
+            Exposure::Nodes(depends_on) => format!(
+                " Kubelets cannot update their Node objects, unless its objectSelector leaves them out: it was not \
+                 checked, as that depends on the values of their {} label{} (a namespaceSelector cannot leave Node \
+                 objects out).",
+                join_and(depends_on),
+                if depends_on.len() == 1 { "" } else { "s" }
+            ),
             Exposure::OwnPods(_) if w.object_selector.is_empty() => {
                 " Its own pods cannot be recreated: once they are gone it cannot come back by itself.".to_owned()
             }
@@ -778,19 +888,14 @@ fn finding(
             Exposure::KubeSystem(..) => "kube-system",
             Exposure::NodeLeases => "kube-node-lease",
             Exposure::OwnPods(ns) => ns.as_str(),
-            Exposure::Nodes => continue,
+            Exposure::Nodes(_) => continue,
         };
         if !namespaces.contains(&ns) {
             namespaces.push(ns);
         }
     }
     if !namespaces.is_empty() {
-        // A selector that picks namespaces by name picks them on purpose: the patch would take
-        // those away, and with them maybe all the webhook does (review s44).
-        let left = w
-            .namespace_selector
-            .only_names()
-            .map(|names| names.into_iter().filter(|n| !namespaces.contains(&n.as_str())).collect::<Vec<_>>());
+        let left = names_cut(&w.namespace_selector, &namespaces).map(|cut| cut.left);
         let purpose = match &left {
             Some(left) if left.is_empty() => format!(
                 "\n# CAUTION: its namespaceSelector picks only {} by name: after this patch it covers no namespace at \
@@ -841,7 +946,7 @@ fn finding(
             });
         }
     }
-    if exp.contains(&Exposure::Nodes) {
+    if exp.iter().any(|e| matches!(e, Exposure::Nodes(_))) {
         remedies.push(Remedy {
             title: format!("Narrow the rules of {} to the resources it needs", w.name),
             kind: RemedyKind::Advice,
@@ -873,6 +978,11 @@ fn finding(
         remedies,
     }
     .into_finding(&INFO, &ctx.thresholds)
+}
+
+/// `kubernetes.io/hostname, kubernetes.io/os and kubernetes.io/arch`.
+fn node_label_keys() -> String {
+    join_and(&NODE_LABELS.iter().map(|(k, _)| (*k).to_owned()).collect::<Vec<_>>())
 }
 
 /// `a`, `a and b`, `a, b and c`.
