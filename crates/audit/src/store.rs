@@ -517,6 +517,13 @@ pub struct Counts {
     pub verbs: BTreeMap<String, u64>,
     /// Rows per `azure_category`.
     pub categories: BTreeMap<String, u64>,
+    /// Annotation keys holding `failed-open.` (`failed-open.validating.webhook.admission.k8s.io/
+    /// round_0_index_2`, …: an admission webhook with `failurePolicy: Ignore` that could not be
+    /// called), counted in the keys' bytes: a key that merely contains the text counts too.
+    /// `diagnose` skips the query that finds such webhooks when the store counts none.
+    /// `None` when not counted: a manifest written before it was, or a total over such files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_open_keys: Option<u64>,
 }
 
 impl Default for Counts {
@@ -535,6 +542,7 @@ impl Default for Counts {
             levels: BTreeMap::new(),
             verbs: BTreeMap::new(),
             categories: BTreeMap::new(),
+            failed_open_keys: Some(0),
         }
     }
 }
@@ -554,6 +562,10 @@ impl Counts {
                 _ => None,
             };
         }
+        self.failed_open_keys = match (self.failed_open_keys, other.failed_open_keys) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
         for (mine, theirs) in [
             (&mut self.formats, &other.formats),
             (&mut self.stages, &other.stages),

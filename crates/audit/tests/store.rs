@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::TimestampNanosecondType;
 use audit::col;
 use audit::ingest::{IngestError, IngestOptions, ingest};
@@ -225,6 +225,47 @@ fn an_export_at_millisecond_precision_meets_the_full_precision_copy_of_its_event
     assert_eq!(stored_events(&store), 2);
 }
 
+/// Review 48 of the audit checks, item 9: in a log without `stage`, a request's two events in
+/// one second (RequestReceived, with no response, then ResponseComplete) had one key, and the
+/// first, without the answer, was the one kept.
+#[test]
+fn two_stages_of_a_request_without_a_stage_field_were_collapsed_into_the_one_without_its_answer() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let complete = EVENT.replace("@ID@", "q-1").replace(r#""stage":"ResponseComplete","#, "");
+    let complete = complete.replacen("TIME", "2024-03-01T10:00:01.100Z", 1).replacen(
+        "TIME",
+        "2024-03-01T10:00:01.900Z",
+        1,
+    );
+    let received = complete
+        .replace(r#""responseStatus":{"metadata":{},"code":200},"#, "")
+        .replace("2024-03-01T10:00:01.900Z", "2024-03-01T10:00:01.100Z");
+    assert_ne!(received, complete);
+    let a = write(dir.path(), "a.log", &format!("{received}\n{complete}\n"));
+    let r = ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    assert_eq!((r.kept, r.duplicates), (2, 0));
+    let codes: Vec<Option<i32>> = Store::open(&store)
+        .expect("store")
+        .data_files()
+        .iter()
+        .flat_map(|f| rows(f))
+        .flat_map(|b| {
+            let c = b
+                .column_by_name(col::RESPONSE_CODE)
+                .expect("code")
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .clone();
+            (0..c.len()).map(move |i| c.is_valid(i).then(|| c.value(i))).collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(codes.contains(&Some(200)), "{codes:?}");
+    // Each copy read again is still a duplicate.
+    let again = write(dir.path(), "again.log", &format!("{received}\n{complete}\n"));
+    let r = ingest(&store, &[again], &IngestOptions::default()).expect("ingest");
+    assert_eq!((r.kept, r.duplicates), (0, 2));
+}
+
 #[test]
 fn a_file_read_again_counts_its_skipped_records_and_itself_once() {
     // A live log read, appended to, and read again; then read a third time with --force.
@@ -337,6 +378,40 @@ fn stats_count_every_verb_when_there_are_more_than_a_few() {
     assert_eq!(verbs.values().sum::<u64>(), 150);
     assert_eq!(verbs.get("verb00"), Some(&6));
     assert_eq!(verbs.get("verb39"), Some(&3));
+}
+
+/// The manifest counts the annotation keys of webhooks that failed open, so `diagnose` can skip
+/// looking for them when there are none; a store that holds some says how many.
+#[test]
+fn failed_open_webhook_annotations_are_counted_in_the_manifest() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let a = write(dir.path(), "a.log", &events(20, "a", 0));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    assert_eq!(Store::open(&store).expect("store").manifest().totals().failed_open_keys, Some(0));
+    // Three events of another file, two of them naming a webhook that failed open (one of
+    // them two webhooks), in an hour of their own.
+    let text: String = events(3, "b", 7200)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let extra = match i {
+                0 => r#","failed-open.validating.webhook.admission.k8s.io/round_0_index_1":"policy.example.com""#,
+                1 => concat!(
+                    r#","failed-open.mutating.webhook.admission.k8s.io/round_0_index_0":"inject.example.com""#,
+                    r#","failed-open.mutating.webhook.admission.k8s.io/round_1_index_0":"inject.example.com""#
+                ),
+                _ => "",
+            };
+            l.replace(r#""authorization.k8s.io/decision":"allow""#, &format!(r#""authorization.k8s.io/decision":"allow"{extra}"#))
+                + "\n"
+        })
+        .collect();
+    let b = write(dir.path(), "b.log", &text);
+    ingest(&store, &[b], &IngestOptions::default()).expect("ingest");
+    let totals = Store::open(&store).expect("store").manifest().totals();
+    assert_eq!(totals.events, 23);
+    assert_eq!(totals.failed_open_keys, Some(3));
 }
 
 #[test]

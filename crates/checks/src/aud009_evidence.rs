@@ -57,6 +57,10 @@ It reports:
   them out after a minute by default). Every latency in every check leaves them out (the
   queries' `latency` is null for them), and the finding counts them and lists them with its
   query;
+- **requests logged more than once without a stage**: one audit ID on several events that
+  carry no `stage` (a log converted or filtered without it); every check counts an event
+  without a stage as a request, so these are counted once per event, and their
+  `RequestReceived` copies add requests with no answer;
 - **an empty window**: events exist, but none between `--now` minus `--since` and `--now`;
 - **no completed requests**: only `RequestReceived`/`ResponseStarted` stages, so latency cannot
   be measured.
@@ -332,7 +336,63 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
         out.findings.extend(latency_warning(ctx, requests.num(row), with_latency.num(row), &timed_query));
         out.findings.extend(impossible_latency_warning(ctx, impossible.num(row)));
     }
+    // Events without a stage are each counted as a request; one audit ID on several of them is
+    // one request counted several times. A store whose manifest counts no stage-less event
+    // is not asked.
+    let stageless = runner.store_totals().map(|c| c.stages.get(audit::store::NONE_KEY).copied().unwrap_or(0));
+    if stageless != Some(0) {
+        let (query, rows) = crate::audit::run_few(runner, stageless_copies_query(ctx))?;
+        let r = rows.reader();
+        let (ids, events) = (r.column("Ids")?, r.column("Events")?);
+        if let Some(row) = rows.rows.first() {
+            out.findings.extend(stageless_copies_warning(ctx, ids.num(row), events.num(row), query));
+        }
+    }
     Ok(out)
+}
+
+/// Audit IDs on more than one event without a stage in the window, and those events.
+pub fn stageless_copies_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| where isempty(Stage) and isnotempty(AuditId)\n\
+         | summarize Copies = count() by AuditId\n| where Copies > 1\n\
+         | summarize Ids = count(), Events = sum(Copies)",
+        ctx.events()
+    )
+}
+
+/// A warning when requests were logged more than once without a stage (review 48 of the audit
+/// checks, item 9: a log converted without `stage` counted 30,494 requests for 30,000, and
+/// their RequestReceived copies had no response and a 0 ms latency).
+fn stageless_copies_warning(ctx: &AuditContext, ids: f64, events: f64, query: String) -> Option<Finding> {
+    if ids <= 0.0 {
+        return None;
+    }
+    let title = format!(
+        "{} logged more than once without a stage: counted once per event",
+        counted(ids, "request", "requests")
+    );
+    let text = format!(
+        "{} audit {} appear on {} events that carry no stage. The checks count each event without a stage as a \
+         request, so {} counted {} times rather than {}, and the copies written when the request arrived \
+         (RequestReceived: no response yet) add requests with no answer and a 0 ms latency. The log lost its \
+         stage field on the way (a conversion or a filter): export it with the stage, or keep only each \
+         request's last event (ResponseComplete).",
+        count(ids),
+        if ids.round() == 1.0 { "ID" } else { "IDs" },
+        count(events),
+        if ids.round() == 1.0 { "it is" } else { "they are" },
+        count(events),
+        count(ids)
+    );
+    let mut f =
+        finding(INFO.code, Severity::Warning, Subject::new("evidence", "audit log"), title, text, ctx);
+    f.evidence.measures = vec![
+        measure("requests logged more than once without a stage", ids, "count"),
+        measure("their events", events, "count"),
+    ];
+    f.evidence.query = Some(query);
+    Some(f)
 }
 
 /// A warning about the events stamped at impossible times (`minutes`: their count per minute,

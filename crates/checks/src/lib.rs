@@ -14,6 +14,7 @@ pub mod aud006_errors;
 pub mod aud007_failing_webhooks;
 pub mod aud008_object_churn;
 pub mod aud009_evidence;
+pub mod aud010_webhooks_failing_open;
 pub mod audit;
 pub mod client;
 pub mod config;

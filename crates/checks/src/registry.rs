@@ -6,6 +6,7 @@ use crate::audit::{AuditContext, CheckError, CheckOutput, QueryRunner};
 use crate::{
     aud001_top_clients, aud002_client_latency, aud003_p99_slo, aud004_expensive_lists, aud005_slow_breakdown,
     aud006_errors, aud007_failing_webhooks, aud008_object_churn, aud009_evidence,
+    aud010_webhooks_failing_open,
 };
 
 /// An audit check: its description and how to run it.
@@ -18,7 +19,7 @@ pub struct AuditCheck {
 }
 
 /// The audit checks, in order.
-pub const AUDIT_CHECKS: [AuditCheck; 9] = [
+pub const AUDIT_CHECKS: [AuditCheck; 10] = [
     AuditCheck { info: aud001_top_clients::INFO, run: aud001_top_clients::run_check },
     AuditCheck { info: aud002_client_latency::INFO, run: aud002_client_latency::run_check },
     AuditCheck { info: aud003_p99_slo::INFO, run: aud003_p99_slo::run_check },
@@ -28,6 +29,7 @@ pub const AUDIT_CHECKS: [AuditCheck; 9] = [
     AuditCheck { info: aud007_failing_webhooks::INFO, run: aud007_failing_webhooks::run_check },
     AuditCheck { info: aud008_object_churn::INFO, run: aud008_object_churn::run_check },
     AuditCheck { info: aud009_evidence::INFO, run: aud009_evidence::run_check },
+    AuditCheck { info: aud010_webhooks_failing_open::INFO, run: aud010_webhooks_failing_open::run_check },
 ];
 
 /// Every check diagnose can run, in order: audit checks, then the kube-apiserver metrics checks
@@ -185,8 +187,11 @@ mod tests {
     fn codes_are_unique_stable_and_in_order() {
         let codes: Vec<&str> = registry().iter().map(|c| c.code).collect();
         assert_eq!(
-            codes[..9],
-            ["AUD001", "AUD002", "AUD003", "AUD004", "AUD005", "AUD006", "AUD007", "AUD008", "AUD009"]
+            codes[..10],
+            [
+                "AUD001", "AUD002", "AUD003", "AUD004", "AUD005", "AUD006", "AUD007", "AUD008", "AUD009",
+                "AUD010"
+            ]
         );
         let mut sorted = codes.clone();
         sorted.sort_unstable();

@@ -36,7 +36,7 @@ fn healthy_traffic_yields_nothing_at_warning_or_above() {
     let d = diagnose(&Cluster::new().healthy());
     no_failed_checks(&d);
     assert_eq!(at_least_warning(&d), Vec::<&Finding>::new());
-    assert_eq!(d.outcome.checks_run.len(), 9);
+    assert_eq!(d.outcome.checks_run.len(), 10);
 }
 
 /// A node agent on each of 20 nodes listing its node's pods every 20 s, each LIST 600 ms: 0.6

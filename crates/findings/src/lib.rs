@@ -341,10 +341,9 @@ pub enum Role {
 /// The role of a check's findings, by code (see [`Role`]). Codes not listed are symptoms.
 pub fn role_of(code: &str) -> Role {
     match code {
-        "AUD004" | "AUD007" | "AUD008" | "MET002" | "MET003" | "MET008" | "MET009" | "ETC003" | "ETC004"
-        | "ETC008" | "ETC010" | "WHK001" | "APF001" | "APF002" | "NET001" | "NET002" | "NET003" => {
-            Role::Cause
-        }
+        "AUD004" | "AUD007" | "AUD008" | "AUD010" | "MET002" | "MET003" | "MET008" | "MET009" | "ETC003"
+        | "ETC004" | "ETC008" | "ETC010" | "WHK001" | "APF001" | "APF002" | "NET001" | "NET002"
+        | "NET003" => Role::Cause,
         "AUD001" | "AUD006" | "MET006" => Role::Offender,
         "NET005" => Role::State,
         "MET004" | "MET005" | "ETC001" | "ETC002" | "ETC007" | "ETC009" => Role::State,

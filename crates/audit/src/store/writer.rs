@@ -1637,7 +1637,7 @@ fn get_t(a: Option<&TimestampNanosecondArray>, i: usize) -> Option<i64> {
 }
 
 /// The dedupe key of every row (see the module docs). An event with an audit ID and a stage
-/// time is keyed by those and its stage; one with an ID and no stage time by the ID, stage,
+/// time is keyed by those and its stage (and, with no stage, its response code); one with an ID and no stage time by the ID, stage,
 /// request time, verb, URI, user and response code (test and exported data reuse IDs such as
 /// `abc-123` across different events); one without an ID by all its fields, source IPs and
 /// annotations among them.
@@ -1667,6 +1667,13 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
                     // Whole seconds: the Azure portal's CSV export writes milliseconds, and its
                     // rows must meet the full-precision copies of the same events.
                     push_opt_i64(&mut buf, Some(stage_time.div_euclid(1_000_000_000)));
+                    // Without a stage (a converted log that dropped it), a request's
+                    // RequestReceived and ResponseComplete copies in one second differ by the
+                    // response only: keyed alike, the first (with no response) was kept and the
+                    // answer lost (review 48 of the audit checks, item 9).
+                    if get_s(stage, i).is_none() {
+                        push_opt_i64(&mut buf, code.filter(|c| c.is_valid(i)).map(|c| i64::from(c.value(i))));
+                    }
                 }
                 (Some(id), None) => {
                     // Test and exported data reuse IDs (`abc-123`) across different events
@@ -1762,8 +1769,10 @@ fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
     // that holds another row. Reading them all took more than half the time an ingest into an
     // hour already stored spent loading its keys (docs/performance.md, session 24).
     let batches = read_columns(path, &ID_KEY_COLUMNS)?;
+    // A row without a stage is keyed by its response code too (see `row_keys`).
     let keyed_by_id = |b: &RecordBatch| {
         str_col(b, col::AUDIT_ID).is_some_and(|a| a.null_count() == 0)
+            && str_col(b, col::STAGE).is_some_and(|a| a.null_count() == 0)
             && ts_col(b, col::STAGE_TIMESTAMP).is_some_and(|t| t.null_count() == 0)
     };
     let batches = if batches.iter().all(keyed_by_id) { batches } else { read_columns(path, &key_columns())? };
@@ -1910,6 +1919,24 @@ pub fn count_categories(batch: &RecordBatch, into: &mut BTreeMap<String, u64>) {
     }
 }
 
+/// The annotation keys of `batch` that hold `failed-open.` (see [`Counts::failed_open_keys`]):
+/// one search of the keys' bytes, end to end, so a key that merely contains the text counts
+/// too (and, in theory, text that spans two keys): never fewer than there are.
+fn failed_open_keys(batch: &RecordBatch) -> u64 {
+    let Some(map) = batch.column_by_name(col::ANNOTATIONS).and_then(|c| c.as_map_opt()) else { return 0 };
+    let Some(keys) = map.keys().as_string_opt::<i32>() else { return 0 };
+    // Only the entries this batch's rows reach (a sliced batch shares larger arrays), and only
+    // their bytes.
+    let rows = map.value_offsets();
+    let (Some(&from), Some(&to)) = (rows.first(), rows.last()) else { return 0 };
+    let offsets = keys.value_offsets();
+    let (Some(&first), Some(&last)) = (offsets.get(from as usize), offsets.get(to as usize)) else {
+        return 0;
+    };
+    let bytes = keys.value_data().get(first as usize..last as usize).unwrap_or_default();
+    memchr::memmem::find_iter(bytes, b"failed-open.").count() as u64
+}
+
 /// Per-value row counts of the columns `stats` shows.
 pub fn counts_of(batch: &RecordBatch) -> Counts {
     let (event_time, received_time) = time_ranges_of(batch);
@@ -1932,6 +1959,7 @@ pub fn counts_of(batch: &RecordBatch) -> Counts {
             c.max_time = Some(c.max_time.map_or(t, |m| m.max(t)));
         }
     }
+    c.failed_open_keys = Some(failed_open_keys(batch));
     for (name, target) in [
         (col::SOURCE_FORMAT, &mut c.formats),
         (col::STAGE, &mut c.stages),
