@@ -15,7 +15,13 @@ pub const INFO: CheckInfo = CheckInfo {
     name: "throttled-and-failing",
     default_severity: Severity::Warning,
     evidence: EvidenceKind::Audit,
-    thresholds: &[th::ERROR_RATE_WARNING, th::ERROR_RATE_CRITICAL, th::MIN_REQUESTS, th::MIN_ERRORS],
+    thresholds: &[
+        th::ERROR_RATE_WARNING,
+        th::ERROR_RATE_CRITICAL,
+        th::MIN_REQUESTS,
+        th::MIN_ERRORS,
+        th::OFFENDER_MIN_RATE,
+    ],
     doc: r#"## What it detects
 
 Clients throttled (429), failing (5xx) or fighting over objects (409).
@@ -50,7 +56,9 @@ critical  AUD006  batch-runner: 38% of its requests throttled (429)
 
 For 429s: make the client back off and send less (informers, fewer retries); if its traffic
 is legitimate, give it a priority level of its own with the throttling remedy's FlowSchema and
-raise its shares. For 5xx: follow the error messages (the finding's table). For conflicts:
+raise its shares. A client that gets 429s while sending fewer than
+`offender_min_requests_per_second` (5/s) is not made the top offender and gets no throttle:
+at that rate it suffers a priority level others saturate; look at who else shares it. For 5xx: follow the error messages (the finding's table). For conflicts:
 re-read from the informer cache and retry with backoff, or use server-side apply or patches.
 
 ## References

@@ -187,7 +187,7 @@ pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> Aud
         ctx.version_source != VersionSource::Default,
     );
     if let Err(err) = offender::attach(&mut outcome.findings, ctx, runner, &lists)
-        && let Some(i) = offender::top_offender(&outcome.findings)
+        && let Some(i) = offender::top_offender(&outcome.findings, ctx)
     {
         outcome.findings[i].summary.push_str(&format!(" (The throttling remedy could not be built: {err}.)"));
     }

@@ -27,11 +27,27 @@ const CARRIER_SHARE: f64 = 0.1;
 const MAX_RULES: usize = 5;
 
 /// The index of the finding that names the top offender in `findings` (sorted worst first).
-pub fn top_offender(findings: &[Finding]) -> Option<usize> {
+/// A client throttled with 429s that sends fewer than `offender_min_requests_per_second` is
+/// no offender: at that rate it is the victim of a saturated priority level it shares, and a
+/// throttle would only make that worse (review 48 of the audit checks, item 10; AUD006's
+/// remedy, a level of its own, stays).
+pub fn top_offender(findings: &[Finding], ctx: &AuditContext) -> Option<usize> {
+    let min_requests =
+        ctx.thresholds.get(findings::threshold_names::OFFENDER_MIN_RATE).value * ctx.window_seconds();
+    let slow_victim = |f: &Finding| {
+        f.code == "AUD006"
+            && f.title.contains("(429)")
+            && f.evidence
+                .measures
+                .iter()
+                .find(|m| m.label == "requests")
+                .is_some_and(|m| m.value < min_requests)
+    };
     let candidates = findings.iter().enumerate().filter(|(_, f)| {
         f.severity >= Severity::Warning
             && OFFENDER_CHECKS.contains(&f.code.as_str())
             && (f.subject.kind == "client" || f.subject.kind == "user")
+            && !slow_victim(f)
     });
     // Worst severity first; within it, the more trusted check.
     candidates
@@ -589,7 +605,7 @@ pub fn attach(
     runner: &dyn QueryRunner,
     lists: &[ClientLists],
 ) -> Result<(), CheckError> {
-    let top = top_offender(findings);
+    let top = top_offender(findings, ctx);
     for (i, f) in findings.iter_mut().enumerate() {
         if Some(i) != top
             && f.code == "AUD004"
@@ -700,9 +716,10 @@ mod tests {
             f("AUD004", Severity::Warning, "client", "c"),
             f("AUD005", Severity::Warning, "client", "explained"),
         ];
-        assert_eq!(top_offender(&findings), Some(2));
-        assert_eq!(top_offender(&findings[..1]), None);
-        assert_eq!(top_offender(&[f("AUD002", Severity::Info, "client", "c")]), None);
+        let ctx = crate::testutil::ctx_hour();
+        assert_eq!(top_offender(&findings, &ctx), Some(2));
+        assert_eq!(top_offender(&findings[..1], &ctx), None);
+        assert_eq!(top_offender(&[f("AUD002", Severity::Info, "client", "c")], &ctx), None);
     }
 
     fn profile(rows: &[(&str, &str, &str, &str, bool, i64)]) -> ResultTable {

@@ -824,3 +824,48 @@ fn aud003_called_slow_metrics_server_and_custom_resources_breaches_of_the_api_se
         "{slow:#?}"
     );
 }
+
+/// Review 48 of the audit checks, item 10: a client sending 0.28 requests a second, a tenth of
+/// them answered 429, was the top offender and got a throttle: at that rate it is the victim
+/// of a saturated priority level it shares, not the cause.
+#[test]
+fn a_client_throttled_at_a_fraction_of_a_request_a_second_was_throttled_further() {
+    let mut cluster = Cluster::new().healthy();
+    for i in 0..500 {
+        let throttled = i % 10 == 0;
+        cluster.add(Req {
+            at_ms: i * 3_600 + 17,
+            latency_ms: if throttled { 2 } else { 30 },
+            verb: "get",
+            uri: format!("/api/v1/namespaces/batch/configmaps/state-{}", i % 7),
+            user: "system:serviceaccount:batch:batch-runner",
+            groups: &["system:serviceaccounts", "system:authenticated"],
+            agent: "batch-runner/v2.0.0",
+            resource: "configmaps",
+            namespace: Some("batch"),
+            name: Some(format!("state-{}", i % 7)),
+            code: if throttled { 429 } else { 200 },
+            message: throttled.then(|| "Too many requests, please try again later.".to_owned()),
+            ..Req::default()
+        });
+    }
+    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
+    let runner = EngineRunner::new(&engine, common::t0());
+    let d = diagnose_audit(&runner, &AuditRequest::default()).expect("diagnoses");
+    let f = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD006" && f.title.contains("(429)"))
+        .unwrap_or_else(|| panic!("no 429 finding: {:#?}", d.outcome.findings));
+    assert!(f.title.starts_with("batch-runner"), "{}", f.title);
+    assert!(!f.remedies.iter().any(|r| r.title.starts_with("Throttle ")), "{:#?}", f.remedies);
+    assert!(
+        !d.outcome
+            .findings
+            .iter()
+            .flat_map(|f| &f.remedies)
+            .any(|r| r.title.starts_with("Throttle batch-runner")),
+        "a throttle for the victim"
+    );
+}

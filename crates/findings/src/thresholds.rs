@@ -122,8 +122,8 @@ thresholds! {
         "objects of one resource and namespace created and not deleted per hour above which to warn",
         "apiserver-doctor default";
     CHURN_NET_PER_HOUR_CRITICAL = "churn_net_per_hour_critical", 10_000.0, "per-hour",
-        "net creations per hour above which it is critical: the AKS guide's 10,000 objects of a type within the hour",
-        "AKS guide";
+        "net creations per hour above which it is critical: in one hour, as many new objects as the AKS guide's 10,000 objects of a type (a count, not a rate) that slow the API server",
+        "apiserver-doctor default, after the AKS guide's object count";
     LATENCY_MIN_OBSERVATIONS = "latency_min_observations", 100.0, "count",
         "observations a histogram needs before its P99 is judged (below 100 the P99 is the slowest one)", "apiserver-doctor default";
     PRIORITY_LEVEL_SATURATION_RATIO = "priority_level_saturation_ratio", 0.9, "ratio",
