@@ -5,7 +5,8 @@ use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed,
 use remedy::{WebhookRef, webhook_remedies};
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, measure, run_few,
+    AuditContext, CheckError, CheckOutput, QueryRunner, count, duration_ms, finding, listed, measure,
+    run_few, times,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{LATENCY_MS, QUALIFIED_RESOURCE, string_literal};
@@ -94,18 +95,6 @@ pub fn webhook_query(ctx: &AuditContext, webhook: &str) -> String {
         ctx.requests(),
         string_literal(&format!("failed calling webhook \"{webhook}\""))
     )
-}
-
-/// `names` joined, empty ones (a cluster-scoped object's namespace) shown as such, with how
-/// many more there are when `total` exceeds the names listed.
-fn listed(names: &[String], total: f64, empty: &str) -> String {
-    let shown: Vec<&str> = names.iter().map(|n| if n.is_empty() { empty } else { n.as_str() }).collect();
-    crate::audit::and_more(&shown, total)
-}
-
-/// How often: `once`, `2 times`, `1,234 times`.
-fn times(n: f64) -> String {
-    if n.round() == 1.0 { "once".to_owned() } else { format!("{} times", count(n)) }
 }
 
 /// Runs the check.

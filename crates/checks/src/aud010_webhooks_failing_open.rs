@@ -6,8 +6,7 @@ use findings::threshold_names as th;
 use findings::{CheckInfo, EvidenceKind, Remedy, RemedyKind, Safety, Severity, Subject, ThresholdUsed};
 
 use crate::audit::{
-    AuditContext, CheckError, CheckOutput, QueryRunner, and_more, count, duration_ms, finding, measure,
-    run_few,
+    AuditContext, CheckError, CheckOutput, QueryRunner, duration_ms, finding, listed, measure, run_few, times,
 };
 use crate::client::{CLIENT_KQL, display_client};
 use crate::kql::{LATENCY_MS, QUALIFIED_RESOURCE, string_literal};
@@ -114,13 +113,6 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
     evaluate(ctx, &rows)
 }
 
-/// `names` joined, empty ones (a cluster-scoped object's namespace) shown as `empty`, with how
-/// many more there are.
-fn listed(names: &[String], total: f64, empty: &str) -> String {
-    let shown: Vec<&str> = names.iter().map(|n| if n.is_empty() { empty } else { n.as_str() }).collect();
-    and_more(&shown, total)
-}
-
 /// The configuration kinds (`validatingwebhookconfigurations`, …) a webhook's annotations name.
 fn resources_of(kinds: &[String]) -> Vec<&'static str> {
     let mut out = Vec::new();
@@ -209,8 +201,7 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         };
         let clients: Vec<String> =
             clients_col.texts(row).iter().map(|c| display_client(c).to_owned()).collect();
-        let times =
-            if failures.round() == 1.0 { "once".to_owned() } else { format!("{} times", count(failures)) };
+        let times = times(failures);
         let title = match latency {
             Some((avg, _)) if failures.round() == 1.0 => {
                 format!("webhook {webhook} failed open once ({})", duration_ms(avg))

@@ -293,6 +293,18 @@ pub(crate) fn and_more<S: AsRef<str>>(names: &[S], total: f64) -> String {
     }
 }
 
+/// `names` joined, empty ones (a cluster-scoped object's namespace) shown as `empty`, with how
+/// many more there are when `total` exceeds the names listed ([`and_more`]).
+pub(crate) fn listed(names: &[String], total: f64, empty: &str) -> String {
+    let shown: Vec<&str> = names.iter().map(|n| if n.is_empty() { empty } else { n.as_str() }).collect();
+    and_more(&shown, total)
+}
+
+/// How often: `once`, `2 times`, `1,234 times`.
+pub(crate) fn times(n: f64) -> String {
+    if n.round() == 1.0 { "once".to_owned() } else { format!("{} times", count(n)) }
+}
+
 /// Formats milliseconds for people: `850 ms`, `2.4 s`; from 1,000 s on (the total time of many
 /// requests), whole seconds with thousands separators, and from an hour on the hours they make:
 /// `101,199 s (28.1 h)`, not `101198.5 s`.

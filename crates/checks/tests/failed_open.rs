@@ -4,9 +4,9 @@
 
 mod common;
 
+use checks::QueryRunner;
 use checks::engine_runner::EngineRunner;
 use checks::table::ResultTable;
-use checks::{AuditRequest, QueryRunner, diagnose_audit};
 use common::{Cluster, Req, batch, measure, reproduce};
 use engine::Engine;
 use findings::Severity;
@@ -47,9 +47,7 @@ fn failing_open(creates: i64, latency_ms: i64, both: i64) -> Cluster {
 #[test]
 fn a_webhook_failing_open_was_never_named_and_its_latency_blamed_on_the_client() {
     let cluster = failing_open(300, 10_050, 4);
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
-    let d = diagnose_audit(&runner, &AuditRequest::default()).expect("diagnoses");
+    let d = common::diagnose(&cluster.events);
     assert!(d.outcome.checks_run.iter().any(|c| c == "AUD010"), "{:?}", d.outcome.checks_run);
     let open: Vec<_> = d.outcome.findings.iter().filter(|f| f.code == "AUD010").collect();
     let names: Vec<(&str, Severity)> = open.iter().map(|f| (f.subject.name.as_str(), f.severity)).collect();
@@ -99,9 +97,7 @@ fn a_webhook_failing_open_was_never_named_and_its_latency_blamed_on_the_client()
 #[test]
 fn a_webhook_failing_open_fast_is_a_warning_without_the_latency_threshold() {
     let cluster = failing_open(50, 12, 0);
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
-    let d = diagnose_audit(&runner, &AuditRequest::default()).expect("diagnoses");
+    let d = common::diagnose(&cluster.events);
     let f = d.outcome.findings.iter().find(|f| f.code == "AUD010").expect("an AUD010 finding");
     assert_eq!(f.severity, Severity::Warning);
     assert!(f.summary.contains("the calls failed fast"), "{}", f.summary);

@@ -849,9 +849,7 @@ fn a_client_throttled_at_a_fraction_of_a_request_a_second_was_throttled_further(
             ..Req::default()
         });
     }
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
-    let d = diagnose_audit(&runner, &AuditRequest::default()).expect("diagnoses");
+    let d = common::diagnose(&cluster.events);
     let f = d
         .outcome
         .findings

@@ -2,10 +2,7 @@
 
 mod common;
 
-use checks::engine_runner::EngineRunner;
-use checks::{AuditRequest, diagnose_audit};
-use common::{Cluster, batch, measure};
-use engine::Engine;
+use common::{Cluster, measure};
 
 /// A converted log without `stage`: every request's events were counted, its RequestReceived
 /// copies (one request in four has one) among them, and nothing said so.
@@ -17,9 +14,7 @@ fn requests_logged_twice_without_a_stage_were_counted_twice_and_nothing_said_so(
     for e in &mut cluster.events {
         e.stage = String::new();
     }
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
-    let d = diagnose_audit(&runner, &AuditRequest::default()).expect("diagnoses");
+    let d = common::diagnose(&cluster.events);
     let f = d
         .outcome
         .findings
@@ -31,9 +26,7 @@ fn requests_logged_twice_without_a_stage_were_counted_twice_and_nothing_said_so(
     assert_eq!(measure(f, "their events"), 2.0 * copies);
     // With the stage, nothing to say.
     let cluster = Cluster::new().healthy();
-    let engine = Engine::from_batches(vec![batch(&cluster.events)]).expect("engine");
-    let runner = EngineRunner::new(&engine, common::t0());
-    let d = diagnose_audit(&runner, &AuditRequest::default()).expect("diagnoses");
+    let d = common::diagnose(&cluster.events);
     assert!(
         !d.outcome.findings.iter().any(|f| f.title.contains("without a stage")),
         "{:#?}",

@@ -455,6 +455,13 @@ pub fn batch(events: &[Event]) -> arrow::array::RecordBatch {
     audit::batch::events_to_batch(events, InputFormat::K8sLog, &Origin::default(), false).expect("batch")
 }
 
+/// Every audit check over `events`, the window the whole log (`AuditRequest::default()`).
+pub fn diagnose(events: &[Event]) -> checks::AuditDiagnosis {
+    let engine = engine::Engine::from_batches(vec![batch(events)]).expect("engine");
+    let runner = checks::engine_runner::EngineRunner::new(&engine, t0());
+    checks::diagnose_audit(&runner, &checks::AuditRequest::default()).expect("diagnoses")
+}
+
 /// Requests (last stages) only.
 pub fn requests(events: &[Event]) -> impl Iterator<Item = &Event> {
     events.iter().filter(|e| e.stage == "ResponseComplete")
