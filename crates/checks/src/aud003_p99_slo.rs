@@ -53,8 +53,9 @@ exclude them; the guide's raw query includes them.
 The SLO covers built-in resources only: it excludes aggregated resources (those an extension
 API server serves, such as metrics-server's `metrics.k8s.io`, `custom.metrics.k8s.io` and
 `external.metrics.k8s.io`), virtual resources (the `*reviews` of `authentication.k8s.io` and
-`authorization.k8s.io`, computed per request and never stored) and custom resources (a group
-that is not a built-in one). Those are still judged against the same numbers, so a slow
+`authorization.k8s.io`, computed per request and never stored) and custom resources (any group
+kube-apiserver does not serve itself, including custom groups that end in `k8s.io` such as Gateway
+API's `gateway.networking.k8s.io` or Cluster API's `cluster.x-k8s.io`). Those are still judged against the same numbers, so a slow
 metrics-server or operator shows, but the finding says "above 1 s (not covered by the SLO:
 aggregated resource)" and explains that its latency is not a breach of the SLO and may be the
 extension server's own; they stay warnings.
@@ -171,8 +172,8 @@ pub fn not_covered(resource: &str) -> Option<NotCovered> {
     if ["authentication.k8s.io", "authorization.k8s.io"].contains(&group) && name.ends_with("reviews") {
         return Some(NotCovered::Virtual);
     }
-    // Built-in types as the object-count check tells them (no group, a `k8s.io` group, or one of
-    // the older built-in groups); any other group is a custom resource's.
+    // Built-in types as the object-count check tells them (the core group or one of the groups
+    // kube-apiserver serves); any other group is a custom resource's.
     (metrics::checks::scope_of(resource) == metrics::checks::Scope::Unknown).then_some(NotCovered::Custom)
 }
 
@@ -537,6 +538,45 @@ mod tests {
         assert_eq!(not_covered("pods"), None);
         assert_eq!(not_covered("subjectaccessreviews.authorization.k8s.io"), Some(NotCovered::Virtual));
         assert_eq!(not_covered("certificates.cert-manager.io/status"), Some(NotCovered::Custom));
+    }
+
+    /// Custom resources in groups that end in `k8s.io` (Gateway API's
+    /// `gateway.networking.k8s.io`, the CSI snapshotter's `snapshot.storage.k8s.io`, Cluster
+    /// API's `cluster.x-k8s.io`) were taken for built-in types and called breaches of the SLO,
+    /// which excludes custom resources.
+    #[test]
+    fn aud003_held_custom_resources_in_k8s_io_groups_to_the_api_server_slo() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            &groups(&[
+                ("list", "httproutes.gateway.networking.k8s.io", "namespace", 100, 6_000.0),
+                ("get", "volumesnapshots.snapshot.storage.k8s.io", "resource", 100, 2_000.0),
+                ("get", "machines.cluster.x-k8s.io/status", "resource", 100, 2_000.0),
+                ("get", "leases.coordination.k8s.io", "resource", 100, 2_000.0),
+            ]),
+            &clients(&[]),
+        )
+        .expect("evaluates");
+        let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "P99 of list httproutes.gateway.networking.k8s.io (namespace) is 6.0 s, above 5 s (not covered by the SLO: custom resource)",
+                "P99 of get volumesnapshots.snapshot.storage.k8s.io (resource) is 2.0 s, above 1 s (not covered by the SLO: custom resource)",
+                "P99 of get machines.cluster.x-k8s.io/status (resource) is 2.0 s, above 1 s (not covered by the SLO: custom resource)",
+                "P99 of get leases.coordination.k8s.io (resource) is 2.0 s, above the 1 s SLO",
+            ]
+        );
+        for built_in in [
+            "endpointslices.discovery.k8s.io",
+            "leases.coordination.k8s.io",
+            "ingresses.extensions",
+            "events",
+        ] {
+            assert_eq!(not_covered(built_in), None, "{built_in}");
+        }
+        assert_eq!(not_covered("gatewayclasses.gateway.networking.k8s.io"), Some(NotCovered::Custom));
     }
 
     #[test]

@@ -98,21 +98,52 @@ const CLUSTER_SCOPED: &[&str] = &[
 ];
 
 /// The scope of a resource named only by a metric: cluster-scoped for the well-known
-/// cluster-scoped types, namespaced for the other built-in types (no dot, or a `k8s.io` group
-/// or a built-in group), unknown for custom resources.
+/// cluster-scoped types, namespaced for the other built-in types (no dot, or one of
+/// [`BUILT_IN_GROUPS`]), unknown for custom resources.
 pub fn scope_of(resource: &str) -> Scope {
     if CLUSTER_SCOPED.contains(&resource) {
         return Scope::Cluster;
     }
     match resource.split_once('.') {
         None => Scope::Namespaced,
-        Some((_, group))
-            if group.ends_with("k8s.io") || ["apps", "batch", "policy", "autoscaling"].contains(&group) =>
-        {
-            Scope::Namespaced
-        }
+        Some((_, group)) if is_built_in_group(group) => Scope::Namespaced,
         Some(_) => Scope::Unknown,
     }
+}
+
+/// The API groups kube-apiserver itself serves (the Kubernetes API reference, v1.22 to v1.34;
+/// `extensions` until v1.22), besides the core group. A group ending in `k8s.io` is not enough:
+/// `gateway.networking.k8s.io`, `snapshot.storage.k8s.io` and every `*.x-k8s.io` group belong to
+/// custom resources, and `metrics.k8s.io` to an extension API server.
+pub const BUILT_IN_GROUPS: &[&str] = &[
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "authentication.k8s.io",
+    "authorization.k8s.io",
+    "autoscaling",
+    "batch",
+    "certificates.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "extensions",
+    "flowcontrol.apiserver.k8s.io",
+    "internal.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "rbac.authorization.k8s.io",
+    "resource.k8s.io",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+    "storagemigration.k8s.io",
+];
+
+/// Whether kube-apiserver itself serves `group` (the core group is `""`).
+pub fn is_built_in_group(group: &str) -> bool {
+    group.is_empty() || BUILT_IN_GROUPS.contains(&group)
 }
 
 /// The cleanup remedies for a resource type named by a metric: its scope from the well-known
@@ -459,6 +490,24 @@ mod tests {
         assert_eq!(scope_of("nodes"), Scope::Cluster);
         assert_eq!(scope_of("customresourcedefinitions.apiextensions.k8s.io"), Scope::Cluster);
         assert_eq!(scope_of("leases.coordination.k8s.io"), Scope::Namespaced);
+    }
+
+    /// Any group ending in `k8s.io` was a built-in one: Gateway API's cluster-scoped
+    /// `gatewayclasses.gateway.networking.k8s.io` was "namespaced", and the cleanup counted it
+    /// per namespace and capped it with a ResourceQuota.
+    #[test]
+    fn custom_resources_in_k8s_io_groups_were_taken_for_namespaced_built_ins() {
+        for custom in [
+            "gatewayclasses.gateway.networking.k8s.io",
+            "volumesnapshots.snapshot.storage.k8s.io",
+            "machines.cluster.x-k8s.io",
+        ] {
+            assert_eq!(scope_of(custom), Scope::Unknown, "{custom}");
+        }
+        for built_in in ["endpointslices.discovery.k8s.io", "jobs.batch", "ingresses.extensions", "pods"] {
+            assert_eq!(scope_of(built_in), Scope::Namespaced, "{built_in}");
+        }
+        assert!(is_built_in_group("") && !is_built_in_group("metrics.k8s.io"));
     }
 
     /// Metrics review (minor): on 1.34+ the PromQL `apiserver_resource_objects{resource="jobs.batch"}`

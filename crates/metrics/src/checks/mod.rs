@@ -22,7 +22,9 @@ mod met010_saturation;
 mod met011_etcd_request_latency;
 pub mod remedies;
 
-pub use met002_object_count::{Held, Scope, cleanup_remedies, cleanup_remedies_scoped, scope_of};
+pub use met002_object_count::{
+    BUILT_IN_GROUPS, Held, Scope, cleanup_remedies, cleanup_remedies_scoped, is_built_in_group, scope_of,
+};
 
 type CheckFn = fn(&MetricsEvidence, &Thresholds, &mut Vec<Finding>);
 
