@@ -618,3 +618,118 @@ fn https_proxy_was_ignored_and_no_proxy_is_honoured() {
     );
     assert!(text.contains("NET001") && !text.contains("  PROXY "), "{text}");
 }
+
+/// Review L5: inside a pod without a kubeconfig, kubectl takes the in-cluster configuration
+/// (KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT and the service account's CA); the probe
+/// failed with "~/.kube/config: No such file". It now probes that server with that CA and says
+/// so, and says which part is missing when it cannot.
+#[test]
+fn no_kubeconfig_inside_a_pod_failed_instead_of_probing_the_in_cluster_api_server() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    if !make_certs(d) {
+        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+        eprintln!("skipping: openssl could not make test certificates");
+        return;
+    }
+    let (_server, url) = tls_server(d, "long.crt");
+    let port = url.rsplit(':').next().expect("port").to_owned();
+    let home = d.join("home");
+    let sa = d.join("serviceaccount");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    std::fs::create_dir_all(&sa).expect("mkdir");
+    std::fs::copy(d.join("ca.crt"), sa.join("ca.crt")).expect("copy the CA");
+    std::fs::write(sa.join("token"), "not sent").expect("write");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let run = |host: &str, port: &str, sa: &std::path::Path, args: &[&str]| {
+        let vars: [(&str, &std::ffi::OsStr); 5] = [
+            ("HOME", home.as_os_str()),
+            ("KUBECONFIG", "".as_ref()),
+            ("KUBERNETES_SERVICE_HOST", host.as_ref()),
+            ("KUBERNETES_SERVICE_PORT", port.as_ref()),
+            ("APISERVER_DOCTOR_TEST_SERVICE_ACCOUNT_DIR", sa.as_os_str()),
+        ];
+        doctor_env(&[&["probe", "--attempts", "1"], args].concat(), cache.path(), &vars)
+    };
+    let out = run("127.0.0.1", &port, &sa, &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.starts_with(&format!(
+            "No kubeconfig ({} does not exist); in-cluster service account configuration used (KUBERNETES_SERVICE_HOST=127.0.0.1, KUBERNETES_SERVICE_PORT={port}), as kubectl in a pod does.",
+            home.join(".kube/config").display()
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("Probe of {url}\n")), "{text}");
+    assert!(
+        text.contains(&format!("TRUST the CA of the service account ({})", sa.join("ca.crt").display())),
+        "{text}"
+    );
+    assert!(text.contains("— no findings"), "{text}");
+    // No progress lines: standard error is not a terminal.
+    assert_eq!(stderr(&out), "");
+    let out = run("127.0.0.1", &port, &sa, &["-o", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(v["probe"]["target"]["url"], url.as_str());
+    let from = v["from"].as_str().unwrap_or("");
+    assert!(
+        from.contains("in-cluster service account configuration used (KUBERNETES_SERVICE_HOST=127.0.0.1"),
+        "{from}"
+    );
+    // One variable of the two: said, exit 2.
+    let out = run("127.0.0.1", "", &sa, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out)
+            .contains("KUBERNETES_SERVICE_HOST is set (127.0.0.1) but KUBERNETES_SERVICE_PORT is not"),
+        "{}",
+        stderr(&out)
+    );
+    // No CA (nor token) in the service account directory: said, naming the file.
+    let empty = d.join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let out = run("127.0.0.1", &port, &empty, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("the service account's CA {} cannot be read", empty.join("ca.crt").display())),
+        "{err}"
+    );
+    assert!(err.contains("no service account token at") && err.contains("--cacert"), "{err}");
+    // Neither variable: the kubeconfig's error, as before.
+    let out = run("", "", &sa, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(".kube/config: No such file"), "{}", stderr(&out));
+}
+
+/// Review L6: nothing was said until the end of a probe that can take minutes. On a terminal,
+/// each step is said on standard error as it runs; on a pipe, nothing is.
+#[test]
+fn a_long_probe_said_nothing_until_the_end_on_a_terminal() {
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("https://127.0.0.1:{port}");
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = doctor(&["probe", &url, "--attempts", "2", "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "", "no progress on a pipe");
+    // `script` runs the command on a terminal of its own (util-linux); standard output is sent
+    // away, so what is left is standard error.
+    let terminal = Command::new("script").args(["-qec", "true", "/dev/null"]).stdin(Stdio::null()).output();
+    if !terminal.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipping: no `script` to give the probe a terminal");
+        return;
+    }
+    let command =
+        format!("'{}' probe {url} --attempts 2 -o json >/dev/null", env!("CARGO_BIN_EXE_apiserver-doctor"));
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("XDG_CACHE_HOME", cache.path())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script runs");
+    let said = stdout(&out).replace("\r\n", "\n");
+    assert!(said.contains(&format!("probing 127.0.0.1:{port} (attempt 1/2)…\n")), "{said}");
+    assert!(said.contains(&format!("127.0.0.1:{port} (attempt 2/2): failed after ")), "{said}");
+}

@@ -1,5 +1,6 @@
 //! The probe itself: every step timed, every failure kept with its reason.
 
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -298,6 +299,16 @@ fn resolve_with(
 
 /// Probes the API server: never fails once started; every failure is evidence.
 pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
+    collect_with_progress(options, &mut std::io::sink())
+}
+
+/// [`collect`], saying each step on `progress` as it starts and ends, one short line each (for
+/// a terminal: a probe of black-holed addresses takes `--attempts` × `--timeout`).
+pub fn collect_with_progress(
+    options: &ProbeOptions,
+    progress: &mut (dyn Write + Send),
+) -> Result<ProbeEvidence, ProbeError> {
+    let progress = Progress(std::sync::Mutex::new(progress));
     port_in_range(&options.url)?;
     let target = target(&options.url, options.allow_path)?;
     let asked = Arc::new(ClientCertificateAsked::default());
@@ -369,6 +380,7 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
             given
         }
         Err(_) => {
+            progress.say(format_args!("resolving {hop_host}…"));
             let started = Instant::now();
             let resolved = resolve(&hop_host, hop_port, options.timeout);
             let seconds = started.elapsed().as_secs_f64();
@@ -381,6 +393,14 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
                 }
                 Err(e) => (Vec::new(), Some(e)),
             };
+            match &error {
+                None => progress.say(format_args!(
+                    "{hop_host} -> {} in {}",
+                    addresses.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "),
+                    took(seconds)
+                )),
+                Some(e) => progress.say(format_args!("{hop_host} did not resolve in {}: {e}", took(seconds))),
+            }
             evidence.dns = Some(Dns { addresses: addresses.clone(), seconds, error, given: false });
             addresses
         }
@@ -389,25 +409,29 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         return Ok(evidence);
     }
 
-    // TCP to every address (at most 8).
-    for address in addresses.iter().take(8) {
-        for _ in 0..attempts {
-            let started = Instant::now();
-            let result = TcpStream::connect_timeout(address, options.timeout);
-            let no_route = result.as_ref().is_err_and(|e| {
-                matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::AddrNotAvailable
-                )
-            });
-            evidence.tcp.push(TcpAttempt {
-                address: *address,
-                seconds: started.elapsed().as_secs_f64(),
-                error: result.err().map(|e| e.to_string()),
-                no_route,
-            });
-        }
+    // TCP to every address (at most 8), the addresses at once and each one's attempts in turn:
+    // one after another, black-holed addresses cost 8 × --attempts × --timeout (review L6: two
+    // minutes with the defaults, and nothing said meanwhile). Kept in address order.
+    let tried: Vec<SocketAddr> = addresses.iter().take(8).copied().collect();
+    if tried.len() > 1 {
+        progress.say(format_args!(
+            "connecting to {} addresses at once ({attempts} attempt{} each, at most {} s per attempt)…",
+            tried.len(),
+            if attempts == 1 { "" } else { "s" },
+            options.timeout.as_secs_f64()
+        ));
     }
+    let per_address: Vec<Vec<TcpAttempt>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = tried
+            .iter()
+            .map(|address| scope.spawn(|| connect(*address, attempts, options.timeout, &progress)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    evidence.tcp = per_address.into_iter().flatten().collect();
     let reachable: Vec<SocketAddr> = addresses
         .iter()
         .take(8)
@@ -439,6 +463,7 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         let mut read = Vec::new();
         let mut first_error = None;
         for address in read_from {
+            progress.say(format_args!("reading the certificate of {address}…"));
             match crate::certificate::read(|| open(*address), &server_name_text, timeout, now) {
                 (Some(mut c), note) => {
                     c.address = Some(*address);
@@ -478,8 +503,17 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
         let address = live[next % live.len()];
         let mut attempt = HttpAttempt::new(path);
         let full = format!("{}{path}", target.path);
+        progress.say(format_args!("GET {full} from {address}…"));
         let request = Request { address, host_header: &host_header, path: &full, timeout, tunnel };
         crate::http::request(&request, tls.as_ref(), &mut attempt);
+        match (&attempt.status, &attempt.failure) {
+            (Some(status), None) => {
+                progress.say(format_args!("GET {full} from {address}: {status} in {}", took(attempt.seconds)))
+            }
+            (_, Some((_, e))) => progress
+                .say(format_args!("GET {full} from {address}: failed after {}: {e}", took(attempt.seconds))),
+            (None, None) => {}
+        }
         // The certificate (or the server's TLS settings, or the proxy's refusal) will not
         // change between attempts.
         let lasting = (attempt.failed_in_tls() && attempt.tls_problem.is_none_or(|p| p.is_lasting()))
@@ -493,6 +527,51 @@ pub fn collect(options: &ProbeOptions) -> Result<ProbeEvidence, ProbeError> {
     }
     untrusted_ca_as_leaf(&mut evidence, anchors.as_deref());
     Ok(evidence)
+}
+
+/// Where the steps are said as they run ([`collect_with_progress`]), shared by the threads that
+/// connect; a line that cannot be written is dropped (it is only progress).
+struct Progress<'a>(std::sync::Mutex<&'a mut (dyn Write + Send)>);
+
+impl Progress<'_> {
+    fn say(&self, line: std::fmt::Arguments) {
+        let mut out = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+/// A time as the progress lines say it: milliseconds below a second, else seconds.
+fn took(seconds: f64) -> String {
+    if seconds < 1.0 { format!("{:.1} ms", seconds * 1000.0) } else { format!("{seconds:.1} s") }
+}
+
+/// `attempts` connections to `address`, one after another, each within `timeout`.
+fn connect(address: SocketAddr, attempts: u32, timeout: Duration, progress: &Progress) -> Vec<TcpAttempt> {
+    (1..=attempts)
+        .map(|n| {
+            progress.say(format_args!("probing {address} (attempt {n}/{attempts})…"));
+            let started = Instant::now();
+            let result = TcpStream::connect_timeout(&address, timeout);
+            let seconds = started.elapsed().as_secs_f64();
+            let no_route = result.as_ref().is_err_and(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::AddrNotAvailable
+                )
+            });
+            let error = result.err().map(|e| e.to_string());
+            match &error {
+                None => progress
+                    .say(format_args!("{address} (attempt {n}/{attempts}): connected in {}", took(seconds))),
+                Some(e) => progress.say(format_args!(
+                    "{address} (attempt {n}/{attempts}): failed after {}: {e}",
+                    took(seconds)
+                )),
+            }
+            TcpAttempt { address, seconds, error, no_route }
+        })
+        .collect()
 }
 
 /// webpki refuses a CA certificate served as the server's own before it looks for its issuer

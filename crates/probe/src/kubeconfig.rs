@@ -201,6 +201,80 @@ pub fn default_paths() -> Option<(Vec<PathBuf>, bool)> {
     std::env::var_os("HOME").map(|h| (vec![PathBuf::from(h).join(".kube/config")], false))
 }
 
+/// Where Kubernetes mounts a pod's service account: its CA (`ca.crt`) and token (`token`).
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The variable that puts the service account elsewhere, for tests only: in a pod the
+/// directory is always [`SERVICE_ACCOUNT_DIR`].
+pub const SERVICE_ACCOUNT_DIR_FOR_TESTS: &str = "APISERVER_DOCTOR_TEST_SERVICE_ACCOUNT_DIR";
+
+/// The API server as a pod sees it without a kubeconfig, from its environment and service
+/// account, as client-go's `rest.InClusterConfig` finds it (kubectl's fallback when no
+/// kubeconfig is found).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InCluster {
+    /// `https://HOST:PORT`, an IPv6 host in brackets (as Go's `net.JoinHostPort` writes it).
+    pub url: String,
+    /// `KUBERNETES_SERVICE_HOST`.
+    pub host: String,
+    /// `KUBERNETES_SERVICE_PORT`.
+    pub port: String,
+    /// The service account's CA, read, or why it could not be.
+    pub ca: Result<Ca, String>,
+    /// The service account's token file.
+    pub token: PathBuf,
+    /// Whether the token file is there (a file, as kubectl checks it): kubectl uses the
+    /// in-cluster configuration only then. The probe never sends it.
+    pub token_found: bool,
+}
+
+/// The in-cluster configuration from the values of `KUBERNETES_SERVICE_HOST` and
+/// `KUBERNETES_SERVICE_PORT` (an empty value is unset, as client-go reads them) and the service
+/// account in `dir`: `None` when neither variable is set; an error when only one is.
+pub fn in_cluster(host: Option<&str>, port: Option<&str>, dir: &Path) -> Result<Option<InCluster>, String> {
+    let (host, port) = match (host.filter(|h| !h.is_empty()), port.filter(|p| !p.is_empty())) {
+        (None, None) => return Ok(None),
+        (Some(host), Some(port)) => (host, port),
+        (Some(host), None) => {
+            return Err(format!(
+                "KUBERNETES_SERVICE_HOST is set ({host}) but KUBERNETES_SERVICE_PORT is not: the in-cluster configuration needs both"
+            ));
+        }
+        (None, Some(port)) => {
+            return Err(format!(
+                "KUBERNETES_SERVICE_PORT is set ({port}) but KUBERNETES_SERVICE_HOST is not: the in-cluster configuration needs both"
+            ));
+        }
+    };
+    // As Go's net.JoinHostPort: a host with a colon (an IPv6 address) goes in brackets.
+    let url = if host.contains(':') {
+        format!("https://[{host}]:{port}")
+    } else {
+        format!("https://{host}:{port}")
+    };
+    let ca_file = dir.join("ca.crt");
+    let ca = match std::fs::read(&ca_file) {
+        Ok(bytes) => Ok(Ca::Pem {
+            origin: format!("the service account ({})", ca_file.display()),
+            bytes,
+            insecure_too: None,
+        }),
+        Err(e) => Err(format!("the service account's CA {} cannot be read: {e}", ca_file.display())),
+    };
+    let token = dir.join("token");
+    let token_found = token.is_file();
+    Ok(Some(InCluster { url, host: host.to_owned(), port: port.to_owned(), ca, token, token_found }))
+}
+
+/// [`in_cluster`] from this process's environment and [`SERVICE_ACCOUNT_DIR`].
+pub fn in_cluster_from_environment() -> Result<Option<InCluster>, String> {
+    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    let dir = var(SERVICE_ACCOUNT_DIR_FOR_TESTS)
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| PathBuf::from(SERVICE_ACCOUNT_DIR), PathBuf::from);
+    in_cluster(var("KUBERNETES_SERVICE_HOST").as_deref(), var("KUBERNETES_SERVICE_PORT").as_deref(), &dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,5 +440,49 @@ mod tests {
             err.starts_with(&format!("{}: cluster k: certificate-authority-data: not base64", p.display())),
             "{err}"
         );
+    }
+
+    /// Review L5: without a kubeconfig, inside a pod, the probe failed with "~/.kube/config: No
+    /// such file" where kubectl uses the service account and KUBERNETES_SERVICE_HOST/PORT.
+    #[test]
+    fn no_kubeconfig_inside_a_pod_gives_the_in_cluster_server_and_the_service_account_ca() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sa = dir.path();
+        std::fs::write(sa.join("ca.crt"), "PEM").expect("write");
+        std::fs::write(sa.join("token"), "jwt").expect("write");
+        let c = in_cluster(Some("10.96.0.1"), Some("443"), sa).expect("both set").expect("in a pod");
+        assert_eq!(c.url, "https://10.96.0.1:443");
+        assert!(matches!(c.ca, Ok(Ca::Pem { ref bytes, .. }) if bytes == b"PEM"), "{:?}", c.ca);
+        assert!(c.token_found);
+        // An IPv6 service address in brackets, as Go's net.JoinHostPort writes it.
+        let c = in_cluster(Some("fd00:10:96::1"), Some("443"), sa).expect("both set").expect("in a pod");
+        assert_eq!(c.url, "https://[fd00:10:96::1]:443");
+        // Neither (or empty, as client-go reads them): not in a pod.
+        assert_eq!(in_cluster(None, None, sa), Ok(None));
+        assert_eq!(in_cluster(Some(""), Some(""), sa), Ok(None));
+        // One of the two: said.
+        let err = in_cluster(Some("10.96.0.1"), None, sa).expect_err("no port");
+        assert!(
+            err.starts_with("KUBERNETES_SERVICE_HOST is set (10.96.0.1) but KUBERNETES_SERVICE_PORT is not"),
+            "{err}"
+        );
+        let err = in_cluster(Some(""), Some("443"), sa).expect_err("no host");
+        assert!(
+            err.starts_with("KUBERNETES_SERVICE_PORT is set (443) but KUBERNETES_SERVICE_HOST is not"),
+            "{err}"
+        );
+        // No CA, no token: said, the CA file named.
+        let empty = tempfile::tempdir().expect("tempdir");
+        let c =
+            in_cluster(Some("10.96.0.1"), Some("443"), empty.path()).expect("both set").expect("in a pod");
+        let err = c.ca.expect_err("no CA");
+        assert!(
+            err.starts_with(&format!(
+                "the service account's CA {} cannot be read: ",
+                empty.path().join("ca.crt").display()
+            )),
+            "{err}"
+        );
+        assert!(!c.token_found);
     }
 }

@@ -10,7 +10,7 @@ mod http;
 pub mod kubeconfig;
 pub mod proxy;
 
-pub use collect::{ProbeError, ProbeOptions, collect};
+pub use collect::{ProbeError, ProbeOptions, collect, collect_with_progress};
 pub use kubeconfig::Ca;
 pub use proxy::{Proxy, ProxySetting};
 

@@ -965,3 +965,68 @@ fn the_certificate_was_read_from_the_first_address_only() {
         "{steps}"
     );
 }
+
+/// A listener on `ip:port` that never accepts, its queue of connections filled: a connection to
+/// it hangs as one to a black-holed address does (Linux drops a SYN to a full queue). The
+/// listener and the connections that fill it, to keep.
+fn black_hole(ip: &str, port: u16) -> Option<(TcpListener, Vec<TcpStream>)> {
+    let listener = TcpListener::bind((ip, port)).ok()?;
+    let address = listener.local_addr().ok()?;
+    let mut queued = Vec::new();
+    // The standard library listens with a backlog of 128: 129 connections fill the queue.
+    while queued.len() < 1000 {
+        match TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+            Ok(s) => queued.push(s),
+            Err(_) => return Some((listener, queued)),
+        }
+    }
+    None
+}
+
+/// Review L6: the addresses were connected to one after another: 8 black-holed addresses took
+/// 8 × --attempts × --timeout (two minutes with the defaults), and nothing was said meanwhile.
+/// Now they are connected to at once, each step said as it starts and ends.
+#[test]
+fn black_holed_addresses_were_probed_one_after_another() {
+    let ips = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"];
+    let (holes, port) = (0..50)
+        .find_map(|_| {
+            let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+            let holes: Option<Vec<_>> = ips.iter().map(|ip| black_hole(ip, port)).collect();
+            holes.map(|h| (h, port))
+        })
+        .expect("four black holes on one port");
+    let mut said = Vec::new();
+    let started = std::time::Instant::now();
+    let ev = probe::collect_with_progress(
+        &ProbeOptions {
+            url: format!("https://apiserver.test:{port}"),
+            attempts: 1,
+            timeout: Duration::from_secs(1),
+            addresses: ips.iter().map(|ip| ip.parse().expect("ip")).collect(),
+            ..ProbeOptions::default()
+        },
+        &mut said,
+    )
+    .expect("probe starts");
+    let elapsed = started.elapsed();
+    drop(holes);
+    // Every address tried, in address order, every attempt timed out.
+    let tried: Vec<String> = ev.tcp.iter().map(|a| a.address.ip().to_string()).collect();
+    assert_eq!(tried, ips);
+    assert!(ev.tcp.iter().all(|a| a.error.is_some() && a.seconds >= 0.9), "{:?}", ev.tcp);
+    // At once: every connection started before the first one ended.
+    let said = String::from_utf8(said).expect("utf-8");
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(
+        lines[0], "connecting to 4 addresses at once (1 attempt each, at most 1 s per attempt)…",
+        "{said}"
+    );
+    let first_end = lines.iter().position(|l| l.contains("failed after")).expect("an end");
+    let starts: Vec<&&str> = lines[..first_end].iter().filter(|l| l.starts_with("probing ")).collect();
+    assert_eq!(starts.len(), 4, "{said}");
+    assert!(said.contains(&format!("probing 127.0.0.3:{port} (attempt 1/1)…\n")), "{said}");
+    assert!(said.contains(&format!("127.0.0.3:{port} (attempt 1/1): failed after 1.0 s: ")), "{said}");
+    // Four timeouts of 1 s one after another take 4 s.
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}

@@ -1,6 +1,6 @@
 //! `apiserver-doctor probe`: the network path to an API server, step by step, and its findings.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,8 +32,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
     /// The kubeconfig to take the server and CA from (default: the files of `KUBECONFIG`,
-    /// merged as kubectl does, else `~/.kube/config`); used when no URL is given. Its
-    /// insecure-skip-tls-verify and tls-server-name are honoured.
+    /// merged as kubectl does, else `~/.kube/config`; when none exists, in a pod, the in-cluster
+    /// configuration: KUBERNETES_SERVICE_HOST, KUBERNETES_SERVICE_PORT and the service account's
+    /// CA, as kubectl); used when no URL is given. Its insecure-skip-tls-verify and
+    /// tls-server-name are honoured.
     #[arg(long, value_name = "FILE", conflicts_with = "url")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: its current context).
@@ -77,12 +79,34 @@ fn target(args: &Args) -> anyhow::Result<(probe::ProbeOptions, Option<String>)> 
     }
     let (paths, skip_missing) = match &args.kubeconfig {
         Some(p) => (vec![p.clone()], false),
-        None => probe::kubeconfig::default_paths().ok_or_else(|| {
-            anyhow::anyhow!(
-                "give the API server's URL, or a kubeconfig with --kubeconfig (no KUBECONFIG, no HOME)"
-            )
-        })?,
+        None => probe::kubeconfig::default_paths().unwrap_or_default(),
     };
+    // No kubeconfig named and none where kubectl looks: in a pod, kubectl then takes the
+    // in-cluster configuration, and so does the probe (review L5: it failed with "~/.kube/config:
+    // No such file"). Not with --context, which kubectl looks for in a kubeconfig.
+    if args.kubeconfig.is_none()
+        && args.context.is_none()
+        && paths.iter().all(|p| matches!(p.try_exists(), Ok(false)))
+    {
+        let missing = match paths.as_slice() {
+            [] => "no KUBECONFIG, no HOME".to_owned(),
+            [one] => format!("{} does not exist", one.display()),
+            many => format!(
+                "none of {} exists",
+                many.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        match probe::kubeconfig::in_cluster_from_environment() {
+            Ok(Some(in_cluster)) => return in_cluster_target(args, in_cluster, &missing),
+            Err(e) => anyhow::bail!(
+                "no kubeconfig ({missing}), and {e} (give the API server's URL, or a kubeconfig with --kubeconfig)"
+            ),
+            Ok(None) if paths.is_empty() => anyhow::bail!(
+                "give the API server's URL, or a kubeconfig with --kubeconfig (no KUBECONFIG, no HOME)"
+            ),
+            Ok(None) => {}
+        }
+    }
     let server = probe::kubeconfig::server_from(&paths, args.context.as_deref(), skip_missing)
         .map_err(|e| anyhow::anyhow!("{e} (or give the API server's URL)"))?;
     let mut from = format!(
@@ -120,6 +144,44 @@ fn target(args: &Args) -> anyhow::Result<(probe::ProbeOptions, Option<String>)> 
     Ok((options, Some(from)))
 }
 
+/// The options of a probe of the in-cluster API server (no kubeconfig found, `missing` saying
+/// why), with the service account's CA unless --cacert is given, and the line saying so.
+fn in_cluster_target(
+    args: &Args,
+    in_cluster: probe::kubeconfig::InCluster,
+    missing: &str,
+) -> anyhow::Result<(probe::ProbeOptions, Option<String>)> {
+    let variables =
+        format!("KUBERNETES_SERVICE_HOST={}, KUBERNETES_SERVICE_PORT={}", in_cluster.host, in_cluster.port);
+    let no_token = (!in_cluster.token_found).then(|| {
+        format!(
+            "no service account token at {}: kubectl does not use the in-cluster configuration without one (it then tries http://localhost:8080)",
+            in_cluster.token.display()
+        )
+    });
+    let ca = match (&args.cacert, in_cluster.ca) {
+        (Some(cacert), _) => probe::Ca::File(cacert.clone()),
+        (None, Ok(ca)) => ca,
+        (None, Err(e)) => anyhow::bail!(
+            "no kubeconfig ({missing}); in-cluster configuration ({variables}): {e}{} (give the cluster's CA with --cacert, or the API server's URL)",
+            no_token.as_deref().map(|t| format!("; {t}")).unwrap_or_default()
+        ),
+    };
+    let mut from = format!(
+        "No kubeconfig ({missing}); in-cluster service account configuration used ({variables}), as kubectl in a pod does. The service account token is not sent: the probe sends no credentials."
+    );
+    if let Some(t) = no_token {
+        from.push_str(&format!(
+            "\nThe pod has {t}; the probe tests the path to {} all the same.",
+            in_cluster.url
+        ));
+    }
+    if let Some(note) = probe::proxy::from_process_environment(&in_cluster.url).note {
+        from.push_str(&format!("\n{note}."));
+    }
+    Ok((options(&in_cluster.url, Some(ca), args.attempts, args.timeout), Some(from)))
+}
+
 /// The report of a probe: one input, its findings, the connectivity checks as run.
 pub fn probe_report(evidence: &probe::ProbeEvidence, t: &Thresholds) -> Report {
     let reached = evidence.tcp.iter().filter(|a| a.error.is_none()).count();
@@ -147,7 +209,13 @@ pub fn probe_report(evidence: &probe::ProbeEvidence, t: &Thresholds) -> Report {
 /// Runs `apiserver-doctor probe`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (options, from) = target(&args)?;
-    let evidence = probe::collect(&options)?;
+    // Each step said as it runs, on a terminal only (as `ingest` draws its bar): black-holed
+    // addresses take --attempts × --timeout, which is long to wait in silence.
+    let evidence = if std::io::stderr().is_terminal() {
+        probe::collect_with_progress(&options, &mut std::io::stderr())?
+    } else {
+        probe::collect(&options)?
+    };
     let report = probe_report(&evidence, &Thresholds::default());
     let code = args.fail_on.exit_code(&report);
     // A reader that stopped early (`| head`) does not change the verdict.
