@@ -527,6 +527,27 @@ fn a_window_without_events_is_exit_2_naming_the_data_range() {
     assert!(stdout(&out).is_empty());
 }
 
+/// Report review 50, item 3: events none of which carries a time gave a full report, "Checks:
+/// AUD001 … AUD010", and exit 0 with the default gate, though no check could look at them.
+#[test]
+fn events_without_any_time_gave_a_full_report_and_exit_0() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.log");
+    let line = |i: usize| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseComplete","requestURI":"/api/v1/pods","verb":"list","user":{{"username":"u"}},"userAgent":"notime/1.0","responseStatus":{{"code":200}}}}"#
+        )
+    };
+    let text: String = (0..5).map(|i| line(i) + "\n").collect();
+    std::fs::write(&log, text).expect("write");
+    let out = doctor(&["diagnose", log.to_str().expect("utf-8"), "--since", "1h"], cache.path());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nothing to diagnose") && err.contains("none of its 5 events carries a time"), "{err}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}
+
 #[test]
 fn an_empty_store_is_exit_2_nothing_to_diagnose() {
     let cache = tempfile::tempdir().expect("tempdir");

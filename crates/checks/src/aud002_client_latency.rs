@@ -33,7 +33,9 @@ drawn as a time chart — and the clients whose latency stands out: an average a
 an average that rose by that factor from the first half of the window to its last quarter
 and is above `p99_mutating_seconds` (1 s) there: both rules judge only clients slow enough to
 matter, so a client going from 10 ms to 60 ms (or from 100 ms to 900 ms) is charted, not flagged.
-Lower `p99_mutating_seconds` in `--config` to judge faster clients.
+Lower `p99_mutating_seconds` in `--config` to judge faster clients. A median of 0 ms (a log whose
+times are in whole seconds, where every request under a second takes 0) makes every client above
+the floor an outlier, and the title then gives the median instead of a ratio.
 Averages are over the requests with a usable latency (both timestamps, the response stamped
 after the request and within a day of it; AUD009 counts the others): each bin weighs as many
 requests as it has of those, so requests without one neither count toward a client's average
@@ -231,14 +233,17 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         }
         let name = display_client(client);
         let avg = s.average();
-        let outlier = avg >= floor_ms && median_ms > 0.0 && avg >= factor.value * median_ms;
+        // A median of 0 ms (times in whole seconds, every other client under one) leaves any
+        // client above the floor an outlier (report review 50, item 2: a 5 s client among 0 ms
+        // ones was never one).
+        let outlier = avg >= floor_ms && avg >= factor.value * median_ms;
         // Rising: the last quarter of the window against its first half.
         let half = s.bins.len() / 2;
         let quarter = s.bins.len().div_ceil(4);
         let early = if s.bins.len() >= 4 { weighted(&s.bins[..half]) } else { None };
         let late = if s.bins.len() >= 4 { weighted(&s.bins[s.bins.len() - quarter..]) } else { None };
         let rising = match (early, late) {
-            (Some(e), Some(l)) => l >= floor_ms && e > 0.0 && l >= factor.value * e,
+            (Some(e), Some(l)) => l >= floor_ms && l >= factor.value * e,
             _ => false,
         };
         if !outlier && !rising {
@@ -246,13 +251,15 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
         }
         // The figure the title states: the average, or the last quarter's when rising.
         let stated = if outlier { avg } else { late.unwrap_or(0.0) };
-        let title = if outlier {
+        let title = if outlier && median_ms > 0.0 {
             format!(
                 "{name}: average latency {}, {:.0}× the median client ({})",
                 duration_ms(avg),
                 avg / median_ms,
                 duration_ms(median_ms)
             )
+        } else if outlier {
+            format!("{name}: average latency {}; the median client's is {}", duration_ms(avg), duration_ms(median_ms))
         } else {
             format!(
                 "{name}: latency rising from {} to {}",
@@ -459,6 +466,30 @@ mod tests {
         let data = rows(&[("a", 100.0, &[10.0; 3]), ("b", 100.0, &[10.0; 3]), ("c", 100.0, &[300.0; 3])]);
         let out = evaluate(&ctx, &data).expect("evaluates");
         assert!(out.findings.is_empty());
+    }
+
+    /// Report review 50, item 2: with times in whole seconds every other client averaged 0 ms,
+    /// and a client at 5 s on every request was no outlier (`median_ms > 0.0`), nor one whose
+    /// latency rose from 0 to 5 s.
+    #[test]
+    fn aud002_never_flagged_a_slow_client_when_the_median_client_took_0_ms() {
+        let ctx = ctx_hour();
+        let data = rows(&[
+            ("a", 100.0, &[0.0; 4]),
+            ("b", 100.0, &[0.0; 4]),
+            ("c", 100.0, &[0.0; 4]),
+            ("slow", 100.0, &[5000.0; 4]),
+            ("late", 100.0, &[0.0, 0.0, 0.0, 3000.0]),
+        ]);
+        let out = evaluate(&ctx, &data).expect("evaluates");
+        let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec!["slow: average latency 5.0 s; the median client's is 0 ms", "late: latency rising from 0 ms to 3.0 s"]
+        );
+        // Nothing above the floor among 0 ms clients: still nothing flagged.
+        let quiet = rows(&[("a", 100.0, &[0.0; 4]), ("b", 100.0, &[0.0; 4]), ("c", 100.0, &[300.0; 4])]);
+        assert!(evaluate(&ctx, &quiet).expect("evaluates").findings.is_empty());
     }
 
     #[test]

@@ -343,6 +343,13 @@ impl AuditEvidence {
             return Some(format!("{what}: no audit event in it"));
         }
         match (self.range, self.window_events) {
+            // Not one event can be placed in time: no window holds any, so every check saw
+            // nothing (report review 50, item 3: a full report, "ten checks run", exit 0).
+            (None, _) => Some(format!(
+                "{what}: none of its {} events carries a time (a stageTimestamp, or an export's TimeGenerated, \
+                 between 1677 and 2262), so no window holds any of them and no check can look at them",
+                report::format::number(self.events, 0),
+            )),
             // The window ends before the data begins: without --since it is cut to nothing
             // (`00:00:00 → 00:00:00 (0s)`), a window nobody asked for; --now is what is wrong.
             (Some(data), Some(0.0)) if self.window.end < data.start => Some(format!(
