@@ -544,7 +544,10 @@ fn events_without_any_time_gave_a_full_report_and_exit_0() {
     let out = doctor(&["diagnose", log.to_str().expect("utf-8"), "--since", "1h"], cache.path());
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("nothing to diagnose") && err.contains("none of its 5 events carries a time"), "{err}");
+    assert!(
+        err.contains("nothing to diagnose") && err.contains("none of its 5 events carries a time"),
+        "{err}"
+    );
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
 }
 

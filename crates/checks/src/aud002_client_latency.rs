@@ -259,7 +259,11 @@ pub fn evaluate(ctx: &AuditContext, rows: &ResultTable) -> Result<CheckOutput, C
                 duration_ms(median_ms)
             )
         } else if outlier {
-            format!("{name}: average latency {}; the median client's is {}", duration_ms(avg), duration_ms(median_ms))
+            format!(
+                "{name}: average latency {}; the median client's is {}",
+                duration_ms(avg),
+                duration_ms(median_ms)
+            )
         } else {
             format!(
                 "{name}: latency rising from {} to {}",
@@ -485,7 +489,10 @@ mod tests {
         let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
         assert_eq!(
             titles,
-            vec!["slow: average latency 5.0 s; the median client's is 0 ms", "late: latency rising from 0 ms to 3.0 s"]
+            vec![
+                "slow: average latency 5.0 s; the median client's is 0 ms",
+                "late: latency rising from 0 ms to 3.0 s"
+            ]
         );
         // Nothing above the floor among 0 ms clients: still nothing flagged.
         let quiet = rows(&[("a", 100.0, &[0.0; 4]), ("b", 100.0, &[0.0; 4]), ("c", 100.0, &[300.0; 4])]);
