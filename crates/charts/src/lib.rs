@@ -30,6 +30,7 @@
 //! drawn as a `linechart`. Non-finite values are gaps.
 
 mod data;
+mod labels;
 mod png;
 mod scale;
 mod svg;
@@ -143,6 +144,10 @@ pub fn text_with(chart: &Chart, options: &TextOptions) -> String {
     text::render(&data::prepare(chart), options)
 }
 
+/// Most points of no value [`with_gaps`] adds in one gap: a line with one point a year apart
+/// in 5-minute bins would otherwise get 100,000 of them.
+const MAX_GAP_POINTS: usize = 1000;
+
 /// The chart with a point of no value (`y` NaN, `null` in JSON) in every empty bin of a line
 /// over time: the gaps [`svg`], [`png`] and [`text`] draw, for readers of the model itself
 /// (the JSON report). `summarize … by bin()` writes no row for a bin without data, so without
@@ -181,7 +186,15 @@ pub fn with_gaps(chart: &Chart) -> Chart {
             if let Some(p) = prev
                 && data::skips_a_bin(p, t, bin)
             {
-                filled.push(findings::Point { x: data::format_rfc3339(p + bin), y: f64::NAN });
+                // One point per empty bin, as many as fit before `t` (a bin and a half, as
+                // `skips_a_bin` counts), up to a bound for very sparse data.
+                let mut gap = p + bin;
+                let mut added = 0;
+                while gap + bin / 2 < t && added < MAX_GAP_POINTS {
+                    filled.push(findings::Point { x: data::format_rfc3339(gap), y: f64::NAN });
+                    gap += bin;
+                    added += 1;
+                }
             }
             prev = Some(t);
             filled.push(point);
@@ -210,58 +223,32 @@ pub fn display_width(s: &str) -> usize {
     width
 }
 
+/// Width of `s` in pixels, drawn in DejaVu Sans at `font_px` (advance widths from the font,
+/// 1 em for characters outside its Latin table), as the SVG lays out its labels.
+pub fn svg_text_width(s: &str, font_px: f64) -> f64 {
+    labels::width(s, &|c| labels::advance_em(c, false) * font_px)
+}
+
 /// Cuts `s` to at most `max` columns, ending with `…` when it was cut.
 pub fn truncate(s: &str, max: usize) -> String {
-    if display_width(s) <= max {
-        return s.to_owned();
-    }
-    let mut out = String::new();
-    let mut width = 0;
-    for c in s.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if width + w + 1 > max {
-            break;
-        }
-        out.push(c);
-        width += w;
-    }
-    if max > 0 {
-        out.push('…');
-    }
-    out
+    labels::cut_end(s, max as f64, &labels::columns)
 }
 
 /// Cuts `s` to at most `max` columns by taking out its middle (`…` in its place): series
 /// names that differ only at their end (`kube-controller-manager/…:job-controller` and
-/// `…:cronjob-controller`) stay apart.
+/// `…:cronjob-controller`) stay apart. Names that share their end too can still come out the
+/// same: cut the names of one chart or table column together with [`distinct_labels`].
 pub fn truncate_middle(s: &str, max: usize) -> String {
-    if display_width(s) <= max || max < 5 {
-        return truncate(s, max);
-    }
-    let chars: Vec<char> = s.chars().collect();
-    let width = |c: &char| unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
-    // A third for the start, the rest for the end, where names usually differ.
-    let head_max = (max - 1) / 3;
-    let mut head = String::new();
-    let mut used = 0;
-    for c in &chars {
-        if used + width(c) > head_max {
-            break;
-        }
-        head.push(*c);
-        used += width(c);
-    }
-    let mut tail: Vec<char> = Vec::new();
-    let mut tail_used = 0;
-    for c in chars.iter().rev() {
-        if used + 1 + tail_used + width(c) > max {
-            break;
-        }
-        tail.push(*c);
-        tail_used += width(c);
-    }
-    tail.reverse();
-    format!("{head}…{}", tail.into_iter().collect::<String>())
+    labels::cut_middle(s, max as f64, &labels::columns)
+}
+
+/// Each name cut to at most `max` columns as [`truncate_middle`] cuts it, except that
+/// different names never get the same label: where two cuts would be equal
+/// (`…:pv-protection-controller` and `…:pvc-protection-controller`), each keeps the part where
+/// the names differ (`kube-…:pv-prot…controller`), and failing room for that, a number
+/// (`… #1`, `… #2`). Equal names keep equal labels.
+pub fn distinct_labels(names: &[String], max: usize) -> Vec<String> {
+    labels::distinct(names, &vec![max as f64; names.len()], &labels::columns)
 }
 
 #[cfg(test)]

@@ -167,6 +167,31 @@ const fn month_step(months: i64) -> i64 {
     months * 31 * DAY
 }
 
+/// [`time_ticks`] for points in bins of `bin` ms (on multiples of it since the epoch, as
+/// `bin()` puts them): the step a multiple of the bin, so that every tick is on a bin's start
+/// and under a point (5-minute bins tick every 5 or 10 minutes, not every 2). As
+/// [`time_ticks`] when no round step up to 14 days is a multiple of the bin.
+pub(crate) fn time_ticks_on_bins(min: i64, max: i64, target: usize, bin: Option<i64>) -> TimeTicks {
+    let span = (max - min).max(1);
+    let target_ticks = target.max(1) as i64;
+    let step = bin.filter(|b| *b > 0 && min.rem_euclid(*b) == 0).and_then(|b| {
+        TIME_STEPS
+            .iter()
+            .copied()
+            .take_while(|s| *s <= 14 * DAY)
+            .find(|s| s % b == 0 && span / s < target_ticks)
+    });
+    let Some(step) = step else { return time_ticks(min, max, target) };
+    let first = min.div_euclid(step) * step + if min.rem_euclid(step) == 0 { 0 } else { step };
+    let mut values = Vec::new();
+    let mut t = first;
+    while t <= max && values.len() < 1000 {
+        values.push(t);
+        t += step;
+    }
+    TimeTicks { step, values }
+}
+
 /// At most `target` ticks on round times inside `min..=max`. Up to 14 days a step is a fixed
 /// length and its ticks are its multiples since the epoch (10:15, 10:30); from a month up the
 /// ticks are on calendar boundaries, the first of a month or of a year (`2023-01`, `2024`):
@@ -348,6 +373,26 @@ mod tests {
         assert_eq!(format_time_tick(t.values[0], t.step), "12-28");
         assert_eq!(format_tick_context(t.values[0], t.step), "2024");
         assert_eq!(format_tick_context(ms("2025-03-01T00:00:00Z"), month_step(1)), "");
+    }
+
+    /// Review 50 item 8: 5-minute points from 09:00 to 09:15 had ticks every 2 minutes
+    /// (09:00, 09:02 … 09:14): half the points were off a tick, and the last had no label.
+    #[test]
+    fn five_minute_bins_get_ticks_on_bin_starts() {
+        let min = 1_741_683_600_000; // 2025-03-11 09:00
+        let t = time_ticks_on_bins(min, min + 15 * MINUTE, 8, Some(5 * MINUTE));
+        let labels: Vec<String> = t.values.iter().map(|&v| format_time_tick(v, t.step)).collect();
+        assert_eq!(labels, ["09:00", "09:05", "09:10", "09:15"]);
+        // More bins than ticks: every other bin, still on bin starts.
+        let t = time_ticks_on_bins(min, min + 60 * MINUTE, 8, Some(5 * MINUTE));
+        assert_eq!(t.step, 10 * MINUTE);
+        // No bin, or one off the epoch's grid: the round steps as before.
+        assert_eq!(
+            time_ticks_on_bins(min, min + 15 * MINUTE, 8, None),
+            time_ticks(min, min + 15 * MINUTE, 8)
+        );
+        let off = min + 1000;
+        assert_eq!(time_ticks_on_bins(off, off + 15 * MINUTE, 8, Some(5 * MINUTE)).step, 2 * MINUTE);
     }
 
     #[test]

@@ -5,23 +5,57 @@
 use std::fmt::Write as _;
 
 use crate::data::{Prepared, XAxis};
+use crate::labels::{self, advance_em};
 use crate::scale::{
     format_date, format_span, format_tick, format_tick_context, format_time_tick, format_value, nice_ticks,
-    time_ticks,
+    time_ticks_on_bins,
 };
-use crate::{ChartKind, PALETTE, truncate, truncate_middle};
+use crate::{ChartKind, PALETTE};
 
 const FONT: f64 = 12.0;
 const TITLE_FONT: f64 = 14.0;
-/// Estimated advance of one character of DejaVu Sans, in ems: layout only needs an upper bound.
-const CHAR_EM: f64 = 0.6;
 const PAD: f64 = 8.0;
 const LEGEND_ROW: f64 = 16.0;
 /// Above this many points in all, lines carry no per-point markers (keeps files small).
 const MAX_MARKERS: usize = 600;
 
-fn text_width(s: &str, font: f64) -> f64 {
-    crate::display_width(s) as f64 * font * CHAR_EM
+/// Most lines a long title wraps to (the rest is cut with `…`).
+const TITLE_LINES: usize = 3;
+
+/// Width of a character of the regular font at `FONT`, in pixels.
+fn px(c: char) -> f64 {
+    advance_em(c, false) * FONT
+}
+
+/// Width of a character of the bold title, in pixels.
+fn title_px(c: char) -> f64 {
+    advance_em(c, true) * TITLE_FONT
+}
+
+/// Width of a text in the regular font at `FONT`, in pixels (DejaVu Sans's advances).
+fn text_width(s: &str) -> f64 {
+    labels::width(s, &px)
+}
+
+/// `s` cut at its end to `max` pixels.
+fn fit_end(s: &str, max: f64) -> String {
+    labels::cut_end(s, max, &px)
+}
+
+/// `s` cut in its middle to `max` pixels.
+fn fit_middle(s: &str, max: f64) -> String {
+    labels::cut_middle(s, max, &px)
+}
+
+/// A value for a tooltip, with the unit of the value axis: the part of its label in
+/// brackets (`avg latency (ms)` → `5.83k ms`), or the whole label (`requests`).
+fn with_unit(v: f64, y_label: &str) -> String {
+    let label = y_label.trim();
+    let unit = match (label.rfind('('), label.strip_suffix(')')) {
+        (Some(open), Some(inner)) => inner.get(open + 1..).unwrap_or("").trim(),
+        _ => label,
+    };
+    if unit.is_empty() { format_value(v) } else { format!("{} {unit}", format_value(v)) }
 }
 
 /// Formats a coordinate with at most one decimal: deterministic and compact.
@@ -110,17 +144,20 @@ pub(crate) fn render(p: &Prepared, width: u32, height: u32) -> String {
     svg.line(&format!("<rect width=\"{}\" height=\"{}\" fill=\"#ffffff\"/>", n(w), n(h)));
     let mut top = PAD;
     if !p.title.is_empty() {
-        let max_chars = ((w - 2.0 * PAD) / (TITLE_FONT * CHAR_EM)) as usize;
-        svg.text(
-            w / 2.0,
-            top + TITLE_FONT,
-            "middle",
-            TITLE_FONT,
-            "#222222",
-            " font-weight=\"bold\" class=\"chart-title\"",
-            &truncate(&p.title, max_chars),
-        );
-        top += TITLE_FONT + PAD;
+        // A long title wraps rather than losing its end (`…; 19 other clients not drawn`).
+        let lines = labels::wrap(&p.title, w - 2.0 * PAD, TITLE_LINES, &title_px);
+        for (i, line) in lines.iter().enumerate() {
+            svg.text(
+                w / 2.0,
+                top + TITLE_FONT + i as f64 * (TITLE_FONT + 3.0),
+                "middle",
+                TITLE_FONT,
+                "#222222",
+                " font-weight=\"bold\" class=\"chart-title\"",
+                line,
+            );
+        }
+        top += TITLE_FONT + PAD + lines.len().saturating_sub(1) as f64 * (TITLE_FONT + 3.0);
     }
     if p.is_empty() {
         svg.text(w / 2.0, (top + h) / 2.0, "middle", FONT, "#666666", " class=\"no-data\"", "no data");
@@ -140,9 +177,11 @@ pub(crate) fn render(p: &Prepared, width: u32, height: u32) -> String {
 fn legend(svg: &mut Svg, names: &[String], x: f64, top: f64, bottom: f64, lw: f64) {
     let max_rows = (((bottom - top) / LEGEND_ROW).floor() as usize).max(1);
     let shown = if names.len() > max_rows { max_rows.saturating_sub(1) } else { names.len() };
-    let max_chars = ((lw - 16.0) / (FONT * CHAR_EM)).max(3.0) as usize;
+    // The text starts 14 px in and ends by the legend's right edge; different names never
+    // read the same.
+    let texts = labels::distinct(&names[..shown], &vec![(lw - 14.0).max(0.0); shown], &px);
     svg.line("<g class=\"legend\">");
-    for (i, name) in names.iter().take(shown).enumerate() {
+    for (i, (name, text)) in names.iter().zip(&texts).enumerate() {
         let y = top + i as f64 * LEGEND_ROW;
         let _ = writeln!(
             svg.out,
@@ -152,7 +191,7 @@ fn legend(svg: &mut Svg, names: &[String], x: f64, top: f64, bottom: f64, lw: f6
             n(y + 1.0),
             PALETTE[i % PALETTE.len()]
         );
-        svg.text(x + 14.0, y + 10.0, "start", FONT, "#333333", "", &truncate_middle(name, max_chars));
+        svg.text(x + 14.0, y + 10.0, "start", FONT, "#333333", "", text);
         svg.line("</g>");
     }
     if shown < names.len() {
@@ -164,7 +203,7 @@ fn legend(svg: &mut Svg, names: &[String], x: f64, top: f64, bottom: f64, lw: f6
 
 /// Width of a right-hand legend for these names.
 fn legend_width(names: &[String], w: f64) -> f64 {
-    let widest = names.iter().map(|s| text_width(s, FONT)).fold(0.0, f64::max);
+    let widest = names.iter().map(|s| text_width(s)).fold(0.0, f64::max);
     (widest + 16.0).clamp(60.0, (w * 0.3).max(60.0))
 }
 
@@ -193,7 +232,6 @@ fn value_axis_vertical(svg: &mut Svg, p: &Prepared, plot: &Plot, label_x: f64) -
     svg.line("</g>");
     if !p.y_label.is_empty() {
         let cy = (plot.top + plot.bottom) / 2.0;
-        let max_chars = (plot.height() / (FONT * CHAR_EM)) as usize;
         svg.text(
             label_x,
             cy,
@@ -201,7 +239,7 @@ fn value_axis_vertical(svg: &mut Svg, p: &Prepared, plot: &Plot, label_x: f64) -
             FONT,
             "#333333",
             &format!(" transform=\"rotate(-90 {} {})\" class=\"axis-label\"", n(label_x), n(cy)),
-            &truncate(&p.y_label, max_chars),
+            &fit_end(&p.y_label, plot.height()),
         );
     }
     (ticks.lo, ticks.hi)
@@ -211,8 +249,7 @@ fn value_axis_vertical(svg: &mut Svg, p: &Prepared, plot: &Plot, label_x: f64) -
 fn value_axis_margin(p: &Prepared) -> f64 {
     let (lo, hi) = p.y_range();
     let ticks = nice_ticks(lo, hi, 6);
-    let widest =
-        ticks.values.iter().map(|&t| text_width(&format_tick(t, ticks.step), FONT)).fold(0.0, f64::max);
+    let widest = ticks.values.iter().map(|&t| text_width(&format_tick(t, ticks.step))).fold(0.0, f64::max);
     PAD + if p.y_label.is_empty() { 0.0 } else { FONT + 6.0 } + widest + 8.0
 }
 
@@ -244,7 +281,6 @@ fn frame(svg: &mut Svg, plot: &Plot) {
 fn caption(svg: &mut Svg, p: &Prepared, plot: &Plot, h: f64) {
     let c = x_caption(p);
     if !c.is_empty() {
-        let max_chars = (plot.width() / (FONT * CHAR_EM)) as usize;
         svg.text(
             (plot.left + plot.right) / 2.0,
             h - PAD,
@@ -252,7 +288,7 @@ fn caption(svg: &mut Svg, p: &Prepared, plot: &Plot, h: f64) {
             FONT,
             "#333333",
             " class=\"axis-label\"",
-            &truncate(&c, max_chars),
+            &fit_end(&c, plot.width()),
         );
     }
 }
@@ -332,7 +368,7 @@ fn lines(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
                     "<circle cx=\"{}\" cy=\"{}\" r=\"2.5\" fill=\"{color}\"><title>{}</title></circle>",
                     n(x_of(x)),
                     n(y_of(y)),
-                    escape(&format!("{}: {} = {}", line.name, p.format_x(x), format_value(y)))
+                    escape(&format!("{}: {} = {}", line.name, p.format_x(x), with_unit(y, &p.y_label)))
                 );
             }
         }
@@ -347,8 +383,8 @@ fn x_axis(svg: &mut Svg, p: &Prepared, plot: &Plot, w: f64) -> (f64, f64) {
     let label_y = plot.bottom + FONT + 4.0;
     svg.line("<g class=\"axis x-axis\">");
     let range = match &p.x {
-        XAxis::Time { min, max, .. } => {
-            let ticks = time_ticks(*min, *max, ((plot.width() / 70.0) as usize).max(2));
+        XAxis::Time { min, max, bin } => {
+            let ticks = time_ticks_on_bins(*min, *max, ((plot.width() / 70.0) as usize).max(2), *bin);
             let span = (*max - *min).max(1) as f64;
             // One instant only: its tick in the middle, where the points of a zero-width
             // domain are drawn (a tick at the left put the time far from its point).
@@ -412,39 +448,42 @@ struct CategoryLayout {
     /// Rows the labels take turns on (label `i` on row `i % rows`), so that each may be as
     /// wide as `rows` slots.
     rows: usize,
-    /// Longest label, in characters; longer ones lose their middle (`truncate_middle`), so
+    /// Widest label, in pixels; longer ones lose their middle (`truncate_middle`), so
     /// `…:job-controller` and `…:cronjob-controller` stay apart.
-    max_chars: usize,
+    max_width: f64,
     /// Every how many categories a label is drawn: 1 (every bar is named) unless even three
-    /// rows leave fewer than 5 characters a label (dozens of time bins).
+    /// rows leave less than about 5 characters a label (dozens of time bins).
     every: usize,
 }
 
-/// Longest category label drawn, in characters.
-const CATEGORY_CHARS: usize = 24;
+/// Widest category label drawn, in pixels (about 24 characters).
+const CATEGORY_WIDTH: f64 = 170.0;
+/// Narrowest category label worth drawing, in pixels (about 5 characters).
+const CATEGORY_MIN_WIDTH: f64 = 36.0;
+/// Width of a label when they are thinned, in pixels (about 16 characters).
+const CATEGORY_THIN_WIDTH: f64 = 115.0;
 /// Most rows of category labels.
 const CATEGORY_ROWS: usize = 3;
 
 fn category_layout(labels: &[String], plot_width: f64) -> CategoryLayout {
     let slot = plot_width / labels.len().max(1) as f64;
-    let fits = |rows: usize| ((rows as f64 * slot - 6.0) / (FONT * CHAR_EM)).floor().max(0.0) as usize;
-    let longest = labels.iter().map(|l| crate::display_width(l)).max().unwrap_or(0).min(CATEGORY_CHARS);
+    let fits = |rows: usize| (rows as f64 * slot - 6.0).max(0.0);
+    let longest = labels.iter().map(|l| text_width(l)).fold(0.0, f64::max).min(CATEGORY_WIDTH);
     if let Some(rows) = (1..=CATEGORY_ROWS).find(|&rows| fits(rows) >= longest) {
-        return CategoryLayout { rows, max_chars: longest, every: 1 };
+        return CategoryLayout { rows, max_width: longest, every: 1 };
     }
-    if fits(CATEGORY_ROWS) >= 5 {
-        return CategoryLayout { rows: CATEGORY_ROWS, max_chars: fits(CATEGORY_ROWS), every: 1 };
+    if fits(CATEGORY_ROWS) >= CATEGORY_MIN_WIDTH {
+        return CategoryLayout { rows: CATEGORY_ROWS, max_width: fits(CATEGORY_ROWS), every: 1 };
     }
     // Too many categories to name each: one row, thinned so that labels never overlap.
-    let max_chars = 16usize;
-    let widest =
-        labels.iter().map(|l| text_width(&truncate_middle(l, max_chars), FONT)).fold(0.0, f64::max) + 6.0;
-    CategoryLayout { rows: 1, max_chars, every: (widest / slot).ceil().max(1.0) as usize }
+    let max_width = CATEGORY_THIN_WIDTH;
+    let widest = labels.iter().map(|l| text_width(&fit_middle(l, max_width))).fold(0.0, f64::max) + 6.0;
+    CategoryLayout { rows: 1, max_width, every: (widest / slot).ceil().max(1.0) as usize }
 }
 
 /// Labels under evenly spaced categories ([`category_layout`]): every one when they fit on up
 /// to three staggered rows, cut in their middle, never overlapping and never past the
-/// drawing's edges (0 to `w`).
+/// drawing's edges (0 to `w`), and no two alike unless their categories are.
 ///
 /// Each label owns the span up to the midpoints between it and its neighbours on its row. A
 /// label at either end of a row has no neighbour on one side: it may use the drawing's margin
@@ -453,12 +492,13 @@ fn category_layout(labels: &[String], plot_width: f64) -> CategoryLayout {
 fn category_labels(svg: &mut Svg, labels: &[String], plot: &Plot, y: f64, w: f64) {
     let slot = plot.width() / labels.len().max(1) as f64;
     let layout = category_layout(labels, plot.width());
-    let char_w = FONT * CHAR_EM;
     let shown: Vec<usize> = (0..labels.len()).step_by(layout.every).collect();
+    let names: Vec<String> = shown.iter().map(|&i| labels[i].clone()).collect();
     let r = layout.rows;
     let x_of = |k: usize| plot.left + (shown[k] as f64 + 0.5) * slot;
-    // Half the width of label `k` centred with the common cut.
-    let natural = |k: usize| text_width(&truncate_middle(&labels[shown[k]], layout.max_chars), FONT) / 2.0;
+    // Half the width of each label centred with the common cut.
+    let common = labels::distinct(&names, &vec![layout.max_width; names.len()], &px);
+    let natural = |k: usize| text_width(&common[k]) / 2.0;
     let first = |k: usize| k < r;
     let last = |k: usize| k + r >= shown.len();
     // The boundary between label `k` and the next on its row, `k + r`.
@@ -472,13 +512,19 @@ fn category_labels(svg: &mut Svg, labels: &[String], plot: &Plot, y: f64, w: f64
             mid
         }
     };
-    for (k, &i) in shown.iter().enumerate() {
+    // Each label's span, then the labels cut to their spans together, so that they stay apart.
+    let spans: Vec<(f64, f64)> = (0..shown.len())
+        .map(|k| {
+            let lo = if k >= r { boundary(k - r) + 3.0 } else { 2.0 }.max(2.0);
+            let hi = if k + r < shown.len() { boundary(k) - 3.0 } else { w - 2.0 }.min(w - 2.0);
+            (lo, hi)
+        })
+        .collect();
+    let budgets: Vec<f64> = spans.iter().map(|(lo, hi)| (hi - lo).max(0.0).min(layout.max_width)).collect();
+    let texts = labels::distinct(&names, &budgets, &px);
+    for (k, ((&i, text), &(lo, hi))) in shown.iter().zip(&texts).zip(&spans).enumerate() {
         let x = x_of(k);
-        let lo = if k >= r { boundary(k - r) + 3.0 } else { 2.0 }.max(2.0);
-        let hi = if k + r < shown.len() { boundary(k) - 3.0 } else { w - 2.0 }.min(w - 2.0);
-        let max_chars = (((hi - lo) / char_w + 1e-6).floor().max(0.0) as usize).min(layout.max_chars);
-        let text = truncate_middle(&labels[i], max_chars);
-        let tw = text_width(&text, FONT);
+        let tw = text_width(text);
         // Centred under the bar when there is room, else as near as the span allows.
         let cx = x.clamp(lo + tw / 2.0, (hi - tw / 2.0).max(lo + tw / 2.0));
         tick_mark(svg, x, plot.bottom);
@@ -490,7 +536,7 @@ fn category_labels(svg: &mut Svg, labels: &[String], plot: &Plot, y: f64, w: f64
             FONT,
             "#555555",
             " class=\"category\"",
-            &text,
+            text,
         );
         svg.line("</g>");
     }
@@ -559,7 +605,7 @@ fn columns(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
                     "{}: {} = {}",
                     line.name,
                     labels.get(c).map_or("", String::as_str),
-                    format_value(v)
+                    with_unit(v, &p.y_label)
                 ))
             );
         }
@@ -590,8 +636,10 @@ fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
     let names = series_names(p);
     let lw = bar_legend_width(p, &names, w);
     let (labels, values) = p.by_category();
-    let max_chars = ((w * 0.3) / (FONT * CHAR_EM)).max(4.0) as usize;
-    let label_w = labels.iter().map(|l| text_width(&truncate_middle(l, max_chars), FONT)).fold(0.0, f64::max);
+    // Category names down the left, in at most 30% of the width, no two alike.
+    let max_width = (w * 0.3).max(30.0);
+    let texts = labels::distinct(&labels, &vec![max_width; labels.len()], &px);
+    let label_w = texts.iter().map(|l| text_width(l)).fold(0.0, f64::max);
     let bottom = h - PAD - FONT - 6.0 - if p.y_label.is_empty() { 0.0 } else { FONT + 6.0 };
     // Without a legend, room for half the last tick label past the plot.
     let plot = Plot { left: PAD + label_w + 8.0, top, right: w - PAD - lw.max(2.0 * FONT), bottom };
@@ -615,18 +663,10 @@ fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
     let slot = plot.height() / labels.len().max(1) as f64;
     svg.line("<g class=\"axis y-axis\">");
     let every = ((FONT + 2.0) / slot).ceil().max(1.0) as usize;
-    for (i, label) in labels.iter().enumerate().step_by(every) {
+    for (i, (label, text)) in labels.iter().zip(&texts).enumerate().step_by(every) {
         let y = plot.top + (i as f64 + 0.5) * slot;
         let _ = writeln!(svg.out, "<g><title>{}</title>", escape(label));
-        svg.text(
-            plot.left - 6.0,
-            y + FONT * 0.35,
-            "end",
-            FONT,
-            "#555555",
-            "",
-            &truncate_middle(label, max_chars),
-        );
+        svg.text(plot.left - 6.0, y + FONT * 0.35, "end", FONT, "#555555", "", text);
         svg.line("</g>");
     }
     svg.line("</g>");
@@ -658,7 +698,7 @@ fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
                     "{}: {} = {}",
                     line.name,
                     labels.get(c).map_or("", String::as_str),
-                    format_value(v)
+                    with_unit(v, &p.y_label)
                 ))
             );
         }
@@ -668,7 +708,6 @@ fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
         legend(svg, &names, w - PAD - lw + 12.0, plot.top, plot.bottom, lw - 12.0);
     }
     if !p.y_label.is_empty() {
-        let max = (plot.width() / (FONT * CHAR_EM)) as usize;
         svg.text(
             (plot.left + plot.right) / 2.0,
             h - PAD,
@@ -676,7 +715,7 @@ fn bars(svg: &mut Svg, p: &Prepared, w: f64, h: f64, top: f64) {
             FONT,
             "#333333",
             " class=\"axis-label\"",
-            &truncate(&p.y_label, max),
+            &fit_end(&p.y_label, plot.width()),
         );
     }
 }
@@ -756,6 +795,15 @@ mod tests {
     #[test]
     fn escape_covers_markup_and_control_characters() {
         assert_eq!(escape("<script>&\"'\u{1}"), "&lt;script&gt;&amp;&quot;&#39;\u{FFFD}");
+    }
+
+    /// Review 50 item 8: tooltips read `… 09:15 = 5.83k` with no unit.
+    #[test]
+    fn tooltips_carry_the_unit_of_the_value_axis() {
+        assert_eq!(with_unit(5830.0, "avg latency (ms)"), "5.83k ms");
+        assert_eq!(with_unit(5830.0, "ms"), "5.83k ms");
+        assert_eq!(with_unit(10_800.0, "requests"), "10.8k requests");
+        assert_eq!(with_unit(3.0, ""), "3");
     }
 
     #[test]

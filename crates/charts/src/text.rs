@@ -2,16 +2,19 @@
 //! bars. Every line of the output fits in the requested number of columns.
 
 use crate::data::{Prepared, XAxis};
+use crate::labels;
 use crate::scale::{
-    format_date, format_span, format_tick, format_time_tick, format_value, nice_ticks, time_ticks,
+    format_date, format_span, format_tick, format_time_tick, format_value, nice_ticks, time_ticks_on_bins,
 };
-use crate::{ChartKind, TextOptions, display_width, truncate, truncate_middle};
+use crate::{ChartKind, TextOptions, display_width, distinct_labels, truncate};
 
 /// 256-colour codes close to [`crate::PALETTE`], in the same order.
 const ANSI: [u8; 10] = [68, 208, 167, 109, 71, 221, 139, 217, 137, 249];
 /// Fill characters that tell series apart without colour.
 const FILLS: [char; 6] = ['█', '▓', '▒', '░', '#', '='];
 const EIGHTHS: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+/// Most lines a long title wraps to (the rest is cut with `…`).
+const TITLE_LINES: usize = 3;
 
 struct Out {
     lines: Vec<String>,
@@ -39,8 +42,9 @@ pub(crate) fn render(p: &Prepared, opts: &TextOptions) -> String {
     let cols = opts.cols.max(20);
     let rows = opts.rows.max(6);
     let mut out = Out { lines: Vec::new(), color: opts.color };
-    if !p.title.is_empty() {
-        out.lines.push(out.bold(&truncate(&p.title, cols)));
+    // A long title wraps rather than losing its end (`…; 19 other clients not drawn`).
+    for line in labels::wrap(&p.title, cols as f64, TITLE_LINES, &labels::columns) {
+        out.lines.push(out.bold(&line));
     }
     if p.is_empty() {
         out.lines.push(out.dim("(no data)"));
@@ -99,8 +103,7 @@ fn legend(out: &Out, names: &[String], cols: usize, markers: &dyn Fn(usize) -> S
     let mut line = String::new();
     let mut width = 0;
     let max_name = cols.saturating_sub(3).max(4);
-    for (i, name) in names.iter().enumerate() {
-        let name = truncate_middle(name, max_name);
+    for (i, name) in distinct_labels(names, max_name).into_iter().enumerate() {
         let item_w = 2 + display_width(&name);
         if width > 0 && width + 2 + item_w > cols {
             lines.push(std::mem::take(&mut line));
@@ -225,7 +228,7 @@ fn lines(out: &mut Out, p: &Prepared, cols: usize, rows: usize) {
     };
     let caption = match &p.x {
         XAxis::Time { min, max, bin } => {
-            let t = time_ticks(*min, *max, (plot_cols / 10).max(2));
+            let t = time_ticks_on_bins(*min, *max, (plot_cols / 10).max(2), *bin);
             for &v in &t.values {
                 let col = (dx(v as f64) / 2) as usize;
                 place(&mut axis, col, &format_time_tick(v, t.step));
@@ -242,8 +245,8 @@ fn lines(out: &mut Out, p: &Prepared, cols: usize, rows: usize) {
             p.x_label.clone()
         }
         XAxis::Category(c) => {
-            for (i, label) in c.iter().enumerate() {
-                place(&mut axis, (dx(i as f64) / 2) as usize, &truncate(label, 12));
+            for (i, label) in distinct_labels(c, 12).iter().enumerate() {
+                place(&mut axis, (dx(i as f64) / 2) as usize, label);
             }
             p.x_label.clone()
         }
@@ -321,17 +324,18 @@ fn bars(out: &mut Out, p: &Prepared, cols: usize, rows: usize) {
     let vw = texts.iter().flatten().map(|t| display_width(t)).max().unwrap_or(1);
     let lw = labels.iter().map(|l| display_width(l)).max().unwrap_or(1).min(cols / 3).max(1);
     let bw = cols.saturating_sub(lw + vw + 2).max(1);
+    let label_texts = distinct_labels(&labels, lw);
     let budget = rows.saturating_sub(out.lines.len() + legend_lines.len()).max(1);
     let per_category = names.len().max(1);
     let mut shown = 0;
-    for (c, label) in labels.iter().enumerate() {
+    for (c, label) in label_texts.iter().enumerate() {
         if (c + 1) * per_category > budget && c + 1 < labels.len() {
             break;
         }
         for (s, vals) in values.iter().enumerate() {
             let Some(v) = vals.get(c).copied().flatten() else { continue };
-            let name = if s == 0 { truncate_middle(label, lw) } else { String::new() };
-            let pad = lw - display_width(&name);
+            let name = if s == 0 { label.clone() } else { String::new() };
+            let pad = lw.saturating_sub(display_width(&name));
             let b = bar(if max > 0.0 { v / max * bw as f64 } else { 0.0 }, s);
             out.lines.push(format!("{name}{} {} {}", " ".repeat(pad), out.paint(&b, s), texts[s][c]));
         }
@@ -359,13 +363,14 @@ fn pie(out: &mut Out, p: &Prepared, cols: usize, rows: usize) {
     let lw = slices.iter().map(|s| display_width(&s.0)).max().unwrap_or(1).min(cols / 3).max(1);
     let bw = cols.saturating_sub(lw + vw + 2).max(1);
     let budget = rows.saturating_sub(out.lines.len()).max(2);
-    for (i, ((name, v), text)) in slices.iter().zip(&texts).enumerate() {
+    let names: Vec<String> = slices.iter().map(|s| s.0.clone()).collect();
+    let names = distinct_labels(&names, lw);
+    for (i, (((_, v), text), name)) in slices.iter().zip(&texts).zip(names).enumerate() {
         if i + 1 >= budget && i + 1 < slices.len() {
             out.lines.push(out.dim(&format!("… {} more", slices.len() - i)));
             break;
         }
-        let name = truncate_middle(name, lw);
-        let pad = lw - display_width(&name);
+        let pad = lw.saturating_sub(display_width(&name));
         let b = bar(v / total * bw as f64, 0);
         out.lines.push(format!("{name}{} {} {text}", " ".repeat(pad), out.paint(&b, i)));
     }

@@ -390,8 +390,8 @@ fn every_bar_of_the_top_clients_chart_has_a_distinct_label() {
         texts.dedup();
         assert_eq!(texts.len(), clients.len(), "{width}×{height}: labels are distinct: {found:?}");
         assert!(found.iter().any(|f| f.2.ends_with("job-controller")), "{found:?}");
-        // Within the drawing, and no two on one row overlap (0.6 em a character, as laid out).
-        let half = |t: &str| charts::display_width(t) as f64 * 12.0 * 0.6 / 2.0;
+        // Within the drawing, and no two on one row overlap (DejaVu Sans's widths, as laid out).
+        let half = |t: &str| charts::svg_text_width(t, 12.0) / 2.0;
         for (x, y, t) in &found {
             assert!(x - half(t) >= 0.0 && x + half(t) <= f64::from(width), "{t} at {x} leaves the drawing");
             for (x2, y2, t2) in &found {
@@ -448,6 +448,43 @@ fn an_empty_five_minute_bin_breaks_the_latency_line() {
     // The terminal chart breaks too: the two dots are not joined (no braille between them).
     let text = charts::text(&chart, 60, 12);
     assert!(!text.is_empty());
+}
+
+/// Review 50 item 6: a client silent from 10:10 to 10:20 got one `null` point (10:10) in the
+/// JSON, not one in each empty bin (10:10 and 10:15) as the docs say.
+#[test]
+fn a_run_of_empty_bins_gets_a_null_point_in_each() {
+    let chart = Chart {
+        kind: "timechart".into(),
+        title: "Average latency per client".into(),
+        x_label: "start_time".into(),
+        y_label: "avg latency (ms)".into(),
+        series: vec![
+            Series { name: "kubelet".into(), points: times(&[20.0, 22.0, 21.0, 20.0, 23.0, 22.0], 0) },
+            Series {
+                name: "gappy".into(),
+                points: ["10:00", "10:05", "10:20", "10:25"]
+                    .iter()
+                    .map(|t| Point { x: format!("2024-05-01T{t}:00Z"), y: 7.0 })
+                    .collect(),
+            },
+        ],
+    };
+    let filled = charts::with_gaps(&chart);
+    let xs: Vec<(&str, bool)> =
+        filled.series[1].points.iter().map(|p| (&p.x[11..16], p.y.is_nan())).collect();
+    assert_eq!(
+        xs,
+        [
+            ("10:00", false),
+            ("10:05", false),
+            ("10:10", true),
+            ("10:15", true),
+            ("10:20", false),
+            ("10:25", false)
+        ]
+    );
+    assert_eq!(filled.series[0], chart.series[0]);
 }
 
 #[test]
@@ -513,4 +550,175 @@ fn the_caption_names_no_bin_that_two_points_cannot_show() {
     let svg = charts::svg(&two, 750, 300);
     assert!(!svg.contains("320m bins"), "{svg}");
     assert!(charts::svg(&timechart(), 750, 300).contains("start_time (UTC, 5m bins)"));
+}
+
+/// The text and x of every `<text>` line of `svg` (but the axis captions) that contains
+/// `marker`, from the first line containing `after` on.
+fn svg_texts(svg: &str, after: &str, marker: &str) -> Vec<(f64, String)> {
+    svg.lines()
+        .skip_while(|l| !l.contains(after))
+        .filter(|l| l.starts_with("<text") && l.contains(marker) && !l.contains("axis-label"))
+        .map(|l| {
+            let x = l.split("x=\"").nth(1).and_then(|v| v.split('"').next()).and_then(|v| v.parse().ok());
+            let text = l.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or("");
+            (x.unwrap_or(f64::NAN), text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+        })
+        .collect()
+}
+
+/// Review 50 item 1: `…:pv-protection-controller` and `…:pvc-protection-controller` both read
+/// `kube-co…ction-controller` under their bars and `kube-contr…protection-controller` in the
+/// terminal; two service accounts of one name in two namespaces had the same legend entry.
+#[test]
+fn two_clients_that_share_start_and_end_get_different_labels() {
+    let pv = "kube-controller-manager/system:serviceaccount:kube-system:pv-protection-controller";
+    let pvc = "kube-controller-manager/system:serviceaccount:kube-system:pvc-protection-controller";
+    let columns = Chart {
+        kind: "columnchart".into(),
+        title: "Requests per client".into(),
+        x_label: "client".into(),
+        y_label: "requests".into(),
+        series: vec![Series {
+            name: "requests".into(),
+            points: labels(&[
+                (pv, 10_800.0),
+                (pvc, 10_800.0),
+                ("kubelet", 52_000.0),
+                ("cilium-agent", 9_000.0),
+            ]),
+        }],
+    };
+    for width in [1000, 600] {
+        let svg = charts::svg(&columns, width, 380);
+        let found = svg_texts(&svg, "class=\"axis x-axis\"", "class=\"category\"");
+        assert_eq!(found.len(), 4, "{svg}");
+        assert_ne!(found[0].1, found[1].1, "{width}: {found:?}");
+        // The full names stay in the tooltips.
+        assert!(
+            svg.contains(&format!("<title>{pv}</title>")) && svg.contains(&format!("<title>{pvc}</title>"))
+        );
+    }
+    for cols in [60, 100] {
+        let text = charts::text(&columns, cols, 12);
+        let names: Vec<&str> =
+            text.lines().filter(|l| l.contains('█')).filter_map(|l| l.split(" █").next()).collect();
+        assert_eq!(names.len(), 4, "{text}");
+        assert_ne!(names[0], names[1], "{text}");
+    }
+    let one = "team/system:serviceaccount:production-namespace-one:controller-alpha-reconciler-for-widgets";
+    let two = "team/system:serviceaccount:production-namespace-two:controller-alpha-reconciler-for-widgets";
+    let latency = Chart {
+        kind: "timechart".into(),
+        title: "Average latency per client".into(),
+        x_label: "start_time".into(),
+        y_label: "avg latency (ms)".into(),
+        series: vec![
+            Series { name: one.into(), points: times(&[2200.0, 2300.0, 2100.0], 0) },
+            Series { name: two.into(), points: times(&[10.0, 11.0, 9.0], 0) },
+        ],
+    };
+    let svg = charts::svg(&latency, 1000, 400);
+    let legend = svg_texts(&svg, "<g class=\"legend\">", "fill=\"#333333\"");
+    assert_eq!(legend.len(), 2, "{svg}");
+    assert!(legend[0].1.contains("one") && legend[1].1.contains("two"), "{legend:?}");
+    let text = charts::text(&latency, 60, 16);
+    let legend: Vec<&str> = text.lines().filter(|l| l.contains('●')).collect();
+    assert!(legend.iter().any(|l| l.contains("one")) && legend.iter().any(|l| l.contains("two")), "{text}");
+}
+
+/// Review 50 item 4: labels were laid out at 0.6 em a character, but `W` is 0.99 em in DejaVu
+/// Sans: a column label of W's ran into its neighbour, and legend entries ran past the edge.
+#[test]
+fn labels_of_wide_letters_neither_overlap_nor_leave_the_drawing() {
+    let wide = format!("{}/1.0", "W".repeat(30));
+    let em = format!("{}/1.0", "M".repeat(30));
+    let mail = "someone.with.a.long.name@example.com";
+    let latency = Chart {
+        kind: "timechart".into(),
+        title: "Average latency per client".into(),
+        x_label: "start_time".into(),
+        y_label: "avg latency (ms)".into(),
+        series: [wide.as_str(), em.as_str(), mail, "kubelet"]
+            .iter()
+            .map(|n| Series { name: (*n).into(), points: times(&[20.0, 22.0, 21.0], 0) })
+            .collect(),
+    };
+    let svg = charts::svg(&latency, 1000, 400);
+    let legend = svg_texts(&svg, "<g class=\"legend\">", "fill=\"#333333\"");
+    assert_eq!(legend.len(), 4, "{svg}");
+    for (x, text) in &legend {
+        assert!(x + charts::svg_text_width(text, 12.0) <= 1000.0 - 8.0, "{text} at {x} leaves the drawing");
+    }
+    let columns = Chart {
+        kind: "columnchart".into(),
+        title: "Requests per client".into(),
+        x_label: "client".into(),
+        y_label: "requests".into(),
+        series: vec![Series {
+            name: "requests".into(),
+            points: labels(&[
+                (
+                    "kube-controller-manager/system:serviceaccount:kube-system:pv-protection-controller",
+                    10_800.0,
+                ),
+                (wide.as_str(), 9_000.0),
+                (em.as_str(), 8_000.0),
+                (mail, 7_000.0),
+                ("kubelet", 6_000.0),
+            ]),
+        }],
+    };
+    for width in [1000, 700] {
+        let svg = charts::svg(&columns, width, 380);
+        let found: Vec<(f64, f64, String)> = svg
+            .lines()
+            .filter(|l| l.contains("class=\"category\""))
+            .map(|l| {
+                let attr = |name: &str| -> f64 {
+                    let from = l.find(&format!(" {name}=\"")).map_or(0, |i| i + name.len() + 3);
+                    l[from..].split('"').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+                };
+                let text = l.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or("").to_owned();
+                (attr("x"), attr("y"), text)
+            })
+            .collect();
+        assert_eq!(found.len(), 5, "{svg}");
+        let half = |t: &str| charts::svg_text_width(t, 12.0) / 2.0;
+        for (x, y, t) in &found {
+            assert!(x - half(t) >= 0.0 && x + half(t) <= f64::from(width), "{t} at {x} leaves the drawing");
+            for (x2, y2, t2) in &found {
+                if t != t2 && y == y2 {
+                    assert!((x - x2).abs() >= half(t) + half(t2), "{width}: {t} and {t2} overlap at y {y}");
+                }
+            }
+        }
+    }
+}
+
+/// Review 50 item 5: the latency chart's title was cut before `19 other clients not drawn`,
+/// which only the tooltip then said.
+#[test]
+fn a_long_title_wraps_so_that_its_end_stays_visible() {
+    let chart = Chart {
+        kind: "timechart".into(),
+        title:
+            "Average latency per client (5-minute bins, long-running requests excluded): the 5 busiest and \
+                the 5 slowest clients (flagged first); 19 other clients not drawn"
+                .into(),
+        x_label: "start_time".into(),
+        y_label: "avg latency (ms)".into(),
+        series: vec![Series { name: "kubelet".into(), points: times(&[20.0, 22.0, 21.0], 0) }],
+    };
+    for width in [1000, 600] {
+        let svg = charts::svg(&chart, width, 400);
+        let title: Vec<String> =
+            svg_texts(&svg, "<rect", "class=\"chart-title\"").into_iter().map(|(_, t)| t).collect();
+        assert!(title.len() > 1 && title.join(" ").ends_with("19 other clients not drawn"), "{title:?}");
+        for line in &title {
+            // Bold is wider than regular: a tenth more is a bound for DejaVu Sans Bold's Latin.
+            assert!(charts::svg_text_width(line, 14.0) * 1.17 <= f64::from(width), "{line}");
+        }
+    }
+    let text = charts::text(&chart, 100, 16);
+    assert!(text.contains("19 other clients not drawn"), "{text}");
 }

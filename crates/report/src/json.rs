@@ -69,16 +69,18 @@ fn with_gaps(o: &Overview) -> Overview {
     o
 }
 
-/// The parts of a finding people read, as `docs/report-schema.md` promises them: the title,
-/// the subject and the remedies' titles on one plain line, the summary and advice without
-/// hidden characters ([`findings::text`]: control characters, BiDi controls, U+2028/U+2029
-/// become U+FFFD). The evidence (measures, query, table, chart) and the YAML and command
-/// bodies stay as the checks wrote them: they are data for scripts and `kubectl apply`.
+/// The parts of a finding people read, as `docs/report-schema.md` promises them: the title on
+/// one line (a line feed from the log as `␤`, as every other format shows it), the subject and
+/// the remedies' titles on one plain line, the summary and advice without hidden characters
+/// ([`findings::text`]: control characters, BiDi controls, U+2028/U+2029 become U+FFFD). The
+/// evidence (measures, query, table, chart) and the YAML and command bodies stay as the checks
+/// wrote them: they are data for scripts and `kubectl apply`.
 fn readable(f: &Finding) -> Finding {
     use findings::text::{multi_line, one_line};
     let mut f = f.clone();
     f.evidence.chart = f.evidence.chart.as_ref().map(charts::with_gaps);
-    f.title = one_line(&f.title);
+    // A line feed from the log shows as `␤`, as the text, Markdown and HTML titles show it.
+    f.title = findings::text::one_paragraph(&f.title);
     f.subject.kind = one_line(&f.subject.kind);
     f.subject.name = one_line(&f.subject.name);
     // The value's own backticks as they are in the log (findings::text::literal_backticks).

@@ -137,6 +137,40 @@ pub fn sorted_findings(report: &Report) -> Vec<&Finding> {
     v
 }
 
+/// The report as every format shows it: credentials redacted ([`redact_report`]), and a note
+/// for each overview chart or table the checks did not draw ([`missing_overview_notes`]).
+fn prepared(report: &Report) -> Report {
+    let mut r = redact_report(report);
+    let notes = missing_overview_notes(&r);
+    r.overview.notes.extend(notes);
+    r
+}
+
+/// Why the overview has no latency chart or no P99 table although the log has requests (its
+/// top-clients chart is there) and AUD002 or AUD003 ran: no request has a latency that counts
+/// (every one is long-running, or has no usable timestamps), or no group has enough of them.
+/// Without it the overview ended after the top clients without a word.
+fn missing_overview_notes(r: &Report) -> Vec<String> {
+    const WHY: &str = "no request in the window has a latency that counts. Long-running requests (watch; the \
+                       exec, attach, portforward, proxy and log subresources) are left out, as the SLOs define, \
+                       and a request without usable timestamps has no latency (AUD009 counts them).";
+    let o = &r.overview;
+    let ran = |code: &str| r.checks_run.iter().any(|c| c == code);
+    if o.top_clients.is_none() {
+        return Vec::new();
+    }
+    match (o.latency_over_time.is_none() && ran("AUD002"), o.p99_table.is_none() && ran("AUD003")) {
+        (true, true) => vec![format!("No latency chart and no P99 table: {WHY}")],
+        (true, false) => vec![format!("No latency chart: {WHY}")],
+        (false, true) => vec![
+            "No P99 table: no verb, resource and scope had enough requests with a latency (the min_requests \
+             threshold) to judge against the SLOs; long-running requests are left out, as the SLOs define."
+                .to_owned(),
+        ],
+        (false, false) => Vec::new(),
+    }
+}
+
 /// Renders `report` in `format`. `text` applies to [`Format::Text`] only.
 pub fn render(report: &Report, format: Format, out: &mut dyn Write, text: &TextOptions) -> io::Result<()> {
     match format {
@@ -149,28 +183,28 @@ pub fn render(report: &Report, format: Format, out: &mut dyn Write, text: &TextO
 
 /// The terminal report.
 pub fn render_text(report: &Report, out: &mut dyn Write, options: &TextOptions) -> io::Result<()> {
-    text::render(&redact_report(report), out, options)
+    text::render(&prepared(report), out, options)
 }
 
 /// The JSON report (`docs/report-schema.md`), pretty-printed, ending with a newline.
 pub fn render_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    json::render(&redact_report(report), out)
+    json::render(&prepared(report), out)
 }
 
 /// The JSON report as a value, the same as [`render_json`] writes (summary included, redacted),
 /// for `etcd` and `probe`, which print it beside their evidence.
 pub fn json_value(report: &Report) -> serde_json::Value {
-    json::value(&redact_report(report))
+    json::value(&prepared(report))
 }
 
 /// The Markdown report.
 pub fn render_markdown(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    markdown::render(&redact_report(report), out)
+    markdown::render(&prepared(report), out)
 }
 
 /// The self-contained HTML report.
 pub fn render_html(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    html::render(&redact_report(report), out)
+    html::render(&prepared(report), out)
 }
 
 #[cfg(test)]

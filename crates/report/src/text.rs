@@ -358,16 +358,33 @@ fn table(out: &mut dyn Write, t: &Table, indent: &str, width: usize) -> io::Resu
         }
         widths[i] = w - 1;
     }
+    // Names that share a long start (`kube-controller-manager/system:serviceaccount:…`) differ
+    // at their end: text is cut in its middle so the end stays, and the names of one column
+    // together, so that two that share their end too (`…:pv-protection-controller`,
+    // `…:pvc-protection-controller`) still read apart; numbers are cut at their end.
+    let fitted: Vec<Vec<String>> = {
+        let mut fitted = rows.clone();
+        for (c, &w) in widths.iter().enumerate() {
+            let names: Vec<String> =
+                rows.iter().map(|r| r[c].clone()).filter(|v| !looks_numeric(v)).collect();
+            let mut labels = charts::distinct_labels(&names, w).into_iter();
+            for r in &mut fitted {
+                r[c] = if looks_numeric(&r[c]) {
+                    charts::truncate(&r[c], w)
+                } else {
+                    labels.next().unwrap_or_default()
+                };
+            }
+        }
+        fitted
+    };
     let line = |cells: &[String]| -> String {
         let parts: Vec<String> = cells
             .iter()
             .zip(&widths)
             .map(|(v, &w)| {
-                // Names that share a long start (`kube-controller-manager/system:serviceaccount:…`)
-                // differ at their end: text is cut in its middle so the end stays; numbers at
-                // their end as before.
                 let v = if looks_numeric(v) { charts::truncate(v, w) } else { charts::truncate_middle(v, w) };
-                let pad = w - display_width(&v);
+                let pad = w.saturating_sub(display_width(&v));
                 // Numbers line up on the right.
                 if looks_numeric(&v) {
                     format!("{}{v}", " ".repeat(pad))
@@ -381,7 +398,7 @@ fn table(out: &mut dyn Write, t: &Table, indent: &str, width: usize) -> io::Resu
     writeln!(out, "{}", line(&header))?;
     let rule: Vec<String> = widths.iter().map(|&w| "─".repeat(w)).collect();
     writeln!(out, "{indent}  {}", rule.join("  "))?;
-    for r in &rows {
+    for r in &fitted {
         writeln!(out, "{}", line(r))?;
     }
     if t.rows.len() > MAX_TABLE_ROWS {

@@ -648,3 +648,59 @@ fn a_line_feed_from_the_log_in_a_title_shows_as_the_newline_symbol_in_every_form
     let html = render(&r, Format::Html, &plain());
     assert!(html.contains("inv␤␤# forged� keeps 0.9"), "{html}");
 }
+
+/// Review 50 item 1: `…:pv-protection-controller` and `…:pvc-protection-controller` made two
+/// identical rows `kube-contr…protection-controller` in a terminal table.
+#[test]
+fn two_clients_that_share_start_and_end_get_different_rows_in_text_tables() {
+    let names = [
+        "kube-controller-manager/system:serviceaccount:kube-system:pv-protection-controller",
+        "kube-controller-manager/system:serviceaccount:kube-system:pvc-protection-controller",
+    ];
+    let mut r = sample_report();
+    r.findings.truncate(1);
+    r.findings[0].evidence.table = Some(findings::Table {
+        columns: vec!["client".into(), "requests".into()],
+        rows: names.iter().zip(["10,800", "10,801"]).map(|(c, n)| vec![(*c).into(), n.into()]).collect(),
+    });
+    for width in [40, 60, 80, 100] {
+        let out = render(&r, Format::Text, &TextOptions { color: false, width });
+        let cells: Vec<&str> = ["10,800", "10,801"]
+            .iter()
+            .filter_map(|n| out.lines().find(|l| l.ends_with(n)))
+            .map(|l| l.split("  ").map(str::trim).find(|c| !c.is_empty()).unwrap_or_default())
+            .collect();
+        assert_eq!(cells.len(), 2, "width {width}:\n{out}");
+        assert_ne!(cells[0], cells[1], "width {width}:\n{out}");
+    }
+}
+
+/// Review 50 item 7: a log of watches only gave an overview with the top clients and then
+/// nothing: no latency chart, no P99 table, and no word why.
+#[test]
+fn a_log_of_long_running_requests_only_says_why_it_has_no_latency_chart() {
+    let mut r = sample_report();
+    r.overview.latency_over_time = None;
+    r.overview.p99_table = None;
+    r.overview.notes.clear();
+    for (format, out) in all_formats(&r) {
+        assert!(out.contains("No latency chart and no P99 table"), "{format:?}:\n{out}");
+        assert!(out.contains("Long-running requests (watch;"), "{format:?}:\n{out}");
+    }
+    // With the chart and the table, or without the checks that draw them, no such note.
+    assert!(!render(&sample_report(), Format::Text, &plain()).contains("No latency chart"));
+    r.checks_run.retain(|c| c != "AUD002" && c != "AUD003");
+    assert!(!render(&r, Format::Json, &plain()).contains("No latency chart"));
+}
+
+/// Review 50 item 8: a line feed in a title showed as `␤` in the text, Markdown and HTML
+/// reports but as a space in the JSON one.
+#[test]
+fn a_line_feed_in_a_title_reads_the_same_in_json_as_in_the_other_formats() {
+    let mut r = sample_report();
+    r.findings.truncate(1);
+    r.findings[0].title = "line1\n1. CRITICAL AUD000 fake".to_owned();
+    let json = render(&r, Format::Json, &plain());
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!(v["findings"][0]["title"], "line1␤1. CRITICAL AUD000 fake", "{json}");
+}
