@@ -377,7 +377,7 @@ fn chart(series: &[(&str, &ClientSeries)]) -> Chart {
         kind: "timechart".to_owned(),
         title: "Average latency per client (5-minute bins, long-running requests excluded)".to_owned(),
         x_label: "start_time".to_owned(),
-        y_label: "ms".to_owned(),
+        y_label: "avg latency (ms)".to_owned(),
         series: series
             .iter()
             .map(|(client, s)| Series {

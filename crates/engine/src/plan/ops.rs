@@ -1,9 +1,10 @@
 //! Tabular operators over [`Rel`]s: each turns already-planned expressions into plan nodes.
 
 use arrow::datatypes::DataType;
-use datafusion::common::{JoinType, NullHandling, UnnestOptions};
+use datafusion::common::{JoinType, NullHandling, ScalarValue, UnnestOptions};
 use datafusion::functions_aggregate::expr_fn::count;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, lit};
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SortExpr, cast, lit, when};
+use datafusion::prelude::isnan;
 
 use super::value::{TExpr, Value, to_dynamic, to_json, unify};
 use super::{Binding, Rel, column, internal};
@@ -202,12 +203,28 @@ pub struct SortKey {
 }
 
 pub(crate) fn sort_exprs(keys: Vec<SortKey>) -> Vec<SortExpr> {
-    keys.into_iter()
-        .map(|k| {
-            let t = key_value(k.value);
-            SortExpr::new(t.expr, k.asc, k.nulls_first)
-        })
-        .collect()
+    keys.into_iter().flat_map(|k| order_by(&key_value(k.value), k.asc, k.nulls_first)).collect()
+}
+
+/// The sort expressions that order rows by `t` as Kusto orders its values. A dynamic's
+/// numbers compare by value, other values after them by their text (review s50: dynamic
+/// numbers sorted as JSON text, `9.5` above `10`). A real's NaN sorts with the nulls (just
+/// before them when descending, just after them when ascending), as Kusto groups the two:
+/// Arrow orders NaN by its sign bit, so `sqrt(-1)` came first in `sort by x desc`.
+pub(crate) fn order_by(t: &TExpr, asc: bool, nulls_first: bool) -> Vec<SortExpr> {
+    let first = match t.ty {
+        KType::Dynamic => Some(call(&udfs().dyn_number, vec![t.expr.clone()])),
+        KType::Real | KType::DynNative(Native::Real) => Some(
+            // Both branches are reals: building the CASE cannot fail.
+            when(isnan(t.expr.clone()), lit(ScalarValue::Float64(None)))
+                .otherwise(t.expr.clone())
+                .unwrap_or_else(|_| t.expr.clone()),
+        ),
+        _ => None,
+    };
+    let mut out: Vec<SortExpr> = first.into_iter().map(|e| SortExpr::new(e, asc, nulls_first)).collect();
+    out.push(SortExpr::new(t.expr.clone(), asc, nulls_first));
+    out
 }
 
 /// A builder over `plan` that a sort can be added to. DataFusion's builder rewrites sort keys
@@ -483,24 +500,38 @@ fn strings_never_null(mut b: Binding) -> Binding {
 /// for a string, as Kusto's strings are never null), with
 /// an optional `withsource=` column naming each row's source first.
 pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
+    union_of(rels, withsource, false)
+}
+
+/// [`union`], keeping only the columns every leg has when `inner` (`union kind=inner`).
+pub fn union_of(rels: Vec<(String, Rel)>, withsource: Option<&str>, inner: bool) -> R<Rel> {
     let keep_event = rels.iter().all(|(_, r)| r.has_event);
     let mut mats = Vec::new();
     for (name, r) in rels {
         mats.push((name, r.materialize(keep_event)?));
     }
-    // Column order: first appearance; type: the common type, or string when they disagree.
+    // Column order: first appearance; type: the common type, the wider number (an int and a
+    // long are a long, either and a real a real), or string when they disagree otherwise.
     let mut order: Vec<(String, KType)> = Vec::new();
     for (_, r) in &mats {
         for b in &r.cols {
             let ty = b.value.ty();
             match order.iter_mut().find(|(n, _)| n == &b.name) {
                 Some((_, t)) if *t != ty => {
-                    *t = if t.is_dynamic() && ty.is_dynamic() { KType::Dynamic } else { KType::String };
+                    *t = match (plain_number(*t), plain_number(ty)) {
+                        (Some(a), Some(b)) if a == KType::Real || b == KType::Real => KType::Real,
+                        (Some(_), Some(_)) => KType::Long,
+                        _ if t.is_dynamic() && ty.is_dynamic() => KType::Dynamic,
+                        _ => KType::String,
+                    };
                 }
                 Some(_) => {}
                 None => order.push((b.name.clone(), ty)),
             }
         }
+    }
+    if inner {
+        order.retain(|(name, _)| mats.iter().all(|(_, r)| r.get(name).is_some()));
     }
     let hidden: Vec<String> = if keep_event {
         mats.first()
@@ -557,6 +588,15 @@ pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
         cols.push(Binding { name, value: Value::expr(column(&format!("c{i}")), ty) });
     }
     Ok(Rel { plan, cols, has_event: keep_event })
+}
+
+/// The number type a column of type `t` holds, if it holds numbers.
+fn plain_number(t: KType) -> Option<KType> {
+    match t {
+        KType::Int | KType::Long | KType::DynNative(Native::Long) => Some(KType::Long),
+        KType::Real | KType::DynNative(Native::Real) => Some(KType::Real),
+        _ => None,
+    }
 }
 
 /// The final plan: the visible columns under their KQL names, in order (and serialized rows in

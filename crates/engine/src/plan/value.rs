@@ -7,6 +7,7 @@
 use arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, ExprSchemable, Operator, binary_expr, cast, lit, when};
+use datafusion::prelude::coalesce;
 
 use crate::error::PlanError;
 use crate::event;
@@ -447,17 +448,17 @@ fn time_from_string(v: Value, target: KType) -> Result<Value, String> {
     }
 }
 
-/// A comparison `a op b` with Kusto's null rules (`!=` is true when one side is null).
+/// A comparison `a op b` with Kusto's null rules: `==` of a null and a value is false and
+/// `!=` true; of two nulls, both are null.
 pub fn compare(a: Value, op: Operator, b: Value) -> Result<TExpr, PlanError> {
     let (ea, eb, ty) = unify(a, b);
     let (l, r) = match ty {
         KType::DateTime | KType::TimeSpan => (nanos(ea.expr), nanos(eb.expr)),
         _ => (ea.expr, eb.expr),
     };
-    let op = match op {
-        Operator::NotEq if nullable(ea.ty) || nullable(eb.ty) => Operator::IsDistinctFrom,
-        other => other,
-    };
+    if matches!(op, Operator::Eq | Operator::NotEq) && (nullable(ea.ty) || nullable(eb.ty)) {
+        return Ok(TExpr::new(null_aware_equality(l, op == Operator::NotEq, r)?, KType::Bool));
+    }
     if ty == KType::String && matches!(op, Operator::Eq | Operator::NotEq) {
         let negated = op == Operator::NotEq;
         if let Some(e) =
@@ -467,6 +468,30 @@ pub fn compare(a: Value, op: Operator, b: Value) -> Result<TExpr, PlanError> {
         }
     }
     Ok(TExpr::new(binary_expr(l, op, r), KType::Bool))
+}
+
+/// `l == r` (`!=` when `negated`) of values that can be null, by Kusto's rules: a null and a
+/// value are unequal (`==` false, `!=` true), two nulls compare to null. SQL's `=` gave null
+/// for a null and a value, so `not(x == 5)` dropped the rows without `x` that `x != 5` kept.
+fn null_aware_equality(l: Expr, negated: bool, r: Expr) -> Result<Expr, PlanError> {
+    let op = if negated { Operator::IsDistinctFrom } else { Operator::IsNotDistinctFrom };
+    // Against a constant that is no null, two nulls cannot meet: the plain form is enough.
+    if is_present_constant(&l) || is_present_constant(&r) {
+        return Ok(binary_expr(l, op, r));
+    }
+    let both_null = l.clone().is_null().and(r.clone().is_null());
+    when(both_null, lit(ScalarValue::Boolean(None))).otherwise(binary_expr(l, op, r)).map_err(super::internal)
+}
+
+/// True for a literal that is no null, under casts.
+fn is_present_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(v, _) => !v.is_null(),
+        Expr::Cast(c) => is_present_constant(&c.expr),
+        Expr::TryCast(c) => is_present_constant(&c.expr),
+        Expr::Alias(a) => is_present_constant(&a.expr),
+        _ => false,
+    }
 }
 
 /// `x == "s"` (`!=` when `negated`) as the view-reading comparison (`crate::udf::compare`),
@@ -557,22 +582,11 @@ pub fn arith(a: Value, op: Operator, b: Value) -> Result<TExpr, String> {
             TimeSpan,
         ),
         (Int | Long | Real, Multiply, TimeSpan) => return arith(b, op, a),
+        // Kusto: a real operand makes a real; two integers (int or long) make a long, so
+        // `int(7) / int(2)` is a long, never an int.
         (x, _, y) if x.is_numeric() && y.is_numeric() => {
-            let real = x == Real || y == Real;
-            let dt = if real {
-                DataType::Float64
-            } else if x == Int && y == Int {
-                DataType::Int32
-            } else {
-                DataType::Int64
-            };
-            let ty = if real {
-                Real
-            } else if dt == DataType::Int32 {
-                Int
-            } else {
-                Long
-            };
+            let (dt, ty) =
+                if x == Real || y == Real { (DataType::Float64, Real) } else { (DataType::Int64, Long) };
             TExpr::new(numeric_op(cast(ex(a), dt.clone()), op, cast(ex(b), dt.clone()), dt)?, ty)
         }
         (Dynamic, _, _) | (_, _, Dynamic) => {
@@ -648,6 +662,24 @@ pub fn in_list(x: Expr, list: Vec<Expr>, negated: bool) -> Expr {
         compare(first),
         |acc, item| if negated { acc.and(compare(item)) } else { acc.or(compare(item)) },
     )
+}
+
+/// `x in (list)` (`!in` when `negated`) of values that can be null, by Kusto's rules: `in`
+/// is `==` with each item or-ed, `!in` is `!=` with each item and-ed, so a null `x` is in no
+/// list of values (`in` false, `!in` true). SQL's `IN` gave null, and `where x !in (1)` lost
+/// the rows without `x` that `where x != 1` kept.
+pub fn in_list_of_nullable(x: Expr, list: Vec<Expr>, negated: bool) -> Result<Expr, PlanError> {
+    if list.len() > SHORT_IN_LIST {
+        return Ok(coalesce(vec![x.in_list(list, negated), lit(negated)]));
+    }
+    let mut items = list.into_iter();
+    let Some(first) = items.next() else { return Ok(lit(negated)) };
+    let mut e = null_aware_equality(x.clone(), negated, first)?;
+    for item in items {
+        let term = null_aware_equality(x.clone(), negated, item)?;
+        e = if negated { e.and(term) } else { e.or(term) };
+    }
+    Ok(e)
 }
 
 /// `iff(cond, a, b)`: the branches unified to one type.

@@ -11,8 +11,7 @@ use datafusion::functions_aggregate::expr_fn::{
     avg, count, count_distinct, first_value, max, min, stddev, sum, var_sample,
 };
 use datafusion::logical_expr::{
-    Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator as DfOp, SortExpr, cast, lit,
-    not,
+    Expr as DfExpr, ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, Operator as DfOp, cast, lit, not,
 };
 use datafusion::prelude::{coalesce, concat, greatest, least, lower, upper};
 use kql::{
@@ -80,6 +79,9 @@ pub struct Planner<'e> {
     /// Set while a `where` predicate is planned: `x in (T)` there is a DataFusion `IN`
     /// subquery (a semi join); elsewhere DataFusion cannot run one.
     in_where: bool,
+    /// The `by` keys of the `summarize` being planned: `arg_max(x, *)` returns them once, as
+    /// keys, not again among the other columns.
+    summarize_keys: Vec<String>,
     /// Serialized rows and window functions (see `window`).
     window: window::State,
 }
@@ -269,6 +271,7 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
         call_depth: 0,
         calls_planned: 0,
         in_where: false,
+        summarize_keys: Vec::new(),
         window: window::State::new(source),
     };
     let mut result = None;
@@ -789,8 +792,9 @@ impl Planner<'_> {
             }
             Source::Paren(t) => self.tabular(t),
             Source::Union(u) => {
+                let inner = union_is_inner(u)?;
                 let legs = self.legs(&u.tables)?;
-                ops::union(legs, u.withsource.as_ref().map(|w| w.name.as_str()))
+                ops::union_of(legs, u.withsource.as_ref().map(|w| w.name.as_str()), inner)
             }
             Source::Search(search) => {
                 let legs = if search.tables.is_empty() {
@@ -1146,9 +1150,10 @@ impl Planner<'_> {
                 Ok(rel)
             }
             OperatorKind::Union(u) => {
+                let inner = union_is_inner(u)?;
                 let mut legs = vec![("union_arg0".to_owned(), rel)];
                 legs.extend(self.legs(&u.tables)?);
-                ops::union(legs, u.withsource.as_ref().map(|w| w.name.as_str()))
+                ops::union_of(legs, u.withsource.as_ref().map(|w| w.name.as_str()), inner)
             }
             OperatorKind::Join(j) => {
                 let kind = match j.kind {
@@ -1177,11 +1182,26 @@ impl Planner<'_> {
             }
             OperatorKind::MvExpand(m) => {
                 let mut with_itemindex = None;
+                let mut bag_pairs = false;
                 for p in &m.params {
                     if p.name.name == "with_itemindex"
                         && let ExprKind::Name(id) = &p.value.kind
                     {
                         with_itemindex = Some(id.name.clone());
+                    }
+                    if matches!(p.name.name.as_str(), "kind" | "bagexpansion") {
+                        // `kind=array` expands a property bag into `[key, value]` arrays; it was
+                        // read as the default, single-property bags (review s50).
+                        bag_pairs = match &p.value.kind {
+                            ExprKind::Name(id) if id.name == "array" => true,
+                            ExprKind::Name(id) if id.name == "bag" => false,
+                            _ => {
+                                return Err(err(
+                                    p.value.span,
+                                    format!("{} of mv-expand is bag or array", p.name.name),
+                                ));
+                            }
+                        };
                     }
                 }
                 let mut items = Vec::new();
@@ -1197,6 +1217,16 @@ impl Planner<'_> {
                             .ok_or_else(|| err(t.span, format!("unknown type '{}'", t.name)))?;
                         typed.push((name.clone(), ty));
                     }
+                    let v = match v {
+                        Value::Expr(t) if bag_pairs && t.ty != KType::DynNative(Native::StrList) => {
+                            let json = to_json(&Value::Expr(t));
+                            Value::expr(call(&udfs().bag_pairs, vec![json]), KType::Dynamic)
+                        }
+                        Value::Event(_) if bag_pairs => {
+                            Value::expr(call(&udfs().bag_pairs, vec![to_json(&v)]), KType::Dynamic)
+                        }
+                        other => other,
+                    };
                     items.push((name, v));
                 }
                 let mut rel = ops::mv_expand(rel, items, with_itemindex)?;
@@ -1551,45 +1581,56 @@ impl Planner<'_> {
         }
         let u = udfs();
         match op {
-            ListOp::In | ListOp::NotIn => {
+            ListOp::In | ListOp::NotIn | ListOp::InCi | ListOp::NotInCi => {
                 // A dynamic value of the row (`User.groups`, an `extend`ed array) contributes
                 // its elements, as Kusto flattens it (review s44: `"system:masters" in
                 // (User.groups)` was false on every row); a dynamic that is no array, itself.
+                // `in~` does the same with both sides lower-cased (review s50: it compared the
+                // array's text and never matched).
+                let fold = matches!(op, ListOp::InCi | ListOp::NotInCi);
+                let negated = matches!(op, ListOp::NotIn | ListOp::NotInCi);
+                let folded = |e: DfExpr| if fold { lower(e) } else { e };
                 let (arrays, values): (Vec<Value>, Vec<Value>) =
                     values.into_iter().partition(|v| v.ty().is_dynamic());
-                let x_json = to_json(&x);
-                let x_text = to_string(x.clone()).expr;
+                let x_json = folded(to_json(&x));
+                let x_text = folded(to_string(x.clone()).expr);
                 let mut found: Option<DfExpr> = None;
                 for a in &arrays {
                     let has = convert(
                         Value::expr(
-                            call(&u.dyn_op, vec![lit("set_has_element"), to_json(a), x_json.clone()]),
+                            call(&u.dyn_op, vec![lit("set_has_element"), folded(to_json(a)), x_json.clone()]),
                             KType::Dynamic,
                         ),
                         KType::Bool,
                     )
                     .expr;
-                    let same = to_string(a.clone()).expr.eq(x_text.clone());
+                    let same = folded(to_string(a.clone()).expr).eq(x_text.clone());
                     let term = coalesce(vec![has, lit(false)]).or(coalesce(vec![same, lit(false)]));
                     found = Some(match found {
                         Some(f) => f.or(term),
                         None => term,
                     });
                 }
+                let in_values = |x: Value, values: Vec<Value>, negated: bool| -> R<DfExpr> {
+                    if !fold {
+                        return in_scalars(x, values, negated);
+                    }
+                    if values.is_empty() {
+                        return Ok(lit(negated));
+                    }
+                    let mut args = vec![to_string(x).expr];
+                    args.extend(values.into_iter().map(|v| to_string(v).expr));
+                    let e = call(&u.in_ci, args);
+                    Ok(if negated { not(e) } else { e })
+                };
                 let e = match found {
                     Some(in_arrays) => {
-                        let e = in_arrays.or(coalesce(vec![in_scalars(x, values, false), lit(false)]));
-                        if op == ListOp::NotIn { not(e) } else { e }
+                        let e = in_arrays.or(coalesce(vec![in_values(x, values, false)?, lit(false)]));
+                        if negated { not(e) } else { e }
                     }
-                    None => in_scalars(x, values, op == ListOp::NotIn),
+                    None => in_values(x, values, negated)?,
                 };
                 Ok(Value::expr(e, KType::Bool))
-            }
-            ListOp::InCi | ListOp::NotInCi => {
-                let mut args = vec![to_string(x).expr];
-                args.extend(values.into_iter().map(|v| to_string(v).expr));
-                let e = call(&u.in_ci, args);
-                Ok(Value::expr(if op == ListOp::NotInCi { not(e) } else { e }, KType::Bool))
             }
             ListOp::HasAny | ListOp::HasAll => {
                 let mut args = vec![to_string(x).expr];
@@ -1683,7 +1724,11 @@ impl Planner<'_> {
             .project(vec![value.alias("in_value")])
             .and_then(|b| b.filter(column("in_value").is_not_null()));
         let x = side(x);
-        if self.in_where {
+        // SQL's `NOT IN` is null for a null `x`, and a `where` dropped the row; Kusto keeps it
+        // (`!in` is `!=` with each value, true for a null): such `!in` looks itself up in the
+        // collected values below, as an `extend` does.
+        let keeps_nulls = negated && value::nullable(target);
+        if self.in_where && !keeps_nulls {
             let plan = Arc::new(values.and_then(|b| b.build()).map_err(internal)?);
             let e = if negated {
                 datafusion::logical_expr::expr_fn::not_in_subquery(x, plan)
@@ -3035,6 +3080,19 @@ impl Planner<'_> {
     fn summarize(&mut self, rel: Rel, aggregates: &[NamedExpr], by: &[NamedExpr]) -> R<Rel> {
         let keys = self.group_keys(&rel, by)?;
         let key_names: Vec<String> = keys.iter().map(|(n, _)| n.clone()).collect();
+        let saved = std::mem::replace(&mut self.summarize_keys, key_names.clone());
+        let out = self.summarize_by(rel, aggregates, keys, key_names);
+        self.summarize_keys = saved;
+        out
+    }
+
+    fn summarize_by(
+        &mut self,
+        rel: Rel,
+        aggregates: &[NamedExpr],
+        keys: Vec<(String, Value)>,
+        key_names: Vec<String>,
+    ) -> R<Rel> {
         let mut outs = Vec::new();
         // Aggregates inside larger expressions are computed under internal names first.
         let mut composite: Vec<(String, Expr)> = Vec::new();
@@ -3258,11 +3316,27 @@ impl Planner<'_> {
                     KType::DynNative(Native::DateTime) => KType::DateTime,
                     other => other,
                 };
-                let base = if f.starts_with("min") { min(t.expr) } else { max(t.expr) };
-                let e2 = if f.ends_with("if") {
-                    base.filter(pred(self, 1)?).build().map_err(internal)?
+                let is_min = f.starts_with("min");
+                let is_if = f.ends_with("if");
+                let e2 = if t.ty == KType::Dynamic {
+                    // The first value in Kusto's order of dynamics (numbers by value): `max()`
+                    // of JSON texts compared `9.5` above `10`. The predicate masks the value
+                    // (null sorts last) rather than filtering: DataFusion's ordered
+                    // `first_value` with a FILTER ignored the order.
+                    let t = match is_if {
+                        true => {
+                            let masked = datafusion::logical_expr::when(pred(self, 1)?, t.expr)
+                                .end()
+                                .map_err(internal)?;
+                            TExpr::new(masked, t.ty)
+                        }
+                        false => t,
+                    };
+                    let order = ops::order_by(&t, is_min, false);
+                    first_value(t.expr, order)
                 } else {
-                    base
+                    let base = if is_min { min(t.expr) } else { max(t.expr) };
+                    if is_if { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base }
                 };
                 vec![out(name(naming::aggregate(f, first)), e2, ty, None)]
             }
@@ -3314,7 +3388,18 @@ impl Planner<'_> {
                     None => 1_048_576,
                 };
                 let distinct = f.contains("set");
-                let base = aggregates::make_list(distinct, max_items).call(vec![json]);
+                let base = if distinct && matches!(v.ty(), KType::Dynamic | KType::DynNative(Native::StrList))
+                {
+                    // An array contributes its elements, as Kusto's "set from array column"
+                    // example shows (review s50: a set of whole arrays came out).
+                    aggregates::make_set_of_elements(max_items).call(vec![json])
+                } else if !distinct && super::serial::is_serialized(rel) {
+                    // The list keeps the serialized order (`sort by … | summarize make_list(…)`).
+                    let position = cast(column(super::serial::INDEX), DataType::Int64);
+                    aggregates::make_list_ordered(max_items).call(vec![json, position])
+                } else {
+                    aggregates::make_list(distinct, max_items).call(vec![json])
+                };
                 let e2 = if is_if { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
                 vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
             }
@@ -3382,21 +3467,28 @@ impl Planner<'_> {
                 }
                 let key = ops::key_value(arg(self, 0)?);
                 let asc = f == "arg_min";
-                let order = vec![SortExpr::new(key.expr.clone(), asc, false)];
+                // Kusto's order of the key's type (dynamic numbers by value, NaN beside nulls),
+                // the key's own column the value of the row chosen.
+                let order = ops::order_by(&key, asc, false);
                 let key_name = explicit
                     .clone()
                     .unwrap_or_else(|| naming::derived(&args[0]).unwrap_or_else(|| format!("{f}_")));
-                let mut outs = vec![out(
-                    key_name.clone(),
-                    if asc { min(key.expr.clone()) } else { max(key.expr.clone()) },
-                    key.ty,
-                    None,
-                )];
+                let best = match key.ty {
+                    KType::Dynamic | KType::Real | KType::DynNative(Native::Real) => {
+                        first_value(key.expr.clone(), order.clone())
+                    }
+                    _ if asc => min(key.expr.clone()),
+                    _ => max(key.expr.clone()),
+                };
+                let mut outs = vec![out(key_name.clone(), best, key.ty, None)];
                 let mut cols: Vec<(String, Value)> = Vec::new();
                 for a in &args[1..] {
                     if matches!(a.kind, ExprKind::Wildcard) {
                         for b in &rel.cols {
-                            if b.name != key_name && !cols.iter().any(|(n, _)| *n == b.name) {
+                            if b.name != key_name
+                                && !self.summarize_keys.contains(&b.name)
+                                && !cols.iter().any(|(n, _)| *n == b.name)
+                            {
                                 cols.push((b.name.clone(), b.value.clone()));
                             }
                         }
@@ -3438,6 +3530,24 @@ impl IntoValue for TExpr {
     }
 }
 
+/// Whether a `union` is `kind=inner` (only the columns every leg has) rather than the default
+/// `outer`. It was read as `outer` whatever it said (review s50). `isfuzzy` changes nothing
+/// here: a leg this engine cannot plan is an error either way.
+fn union_is_inner(u: &kql::Union) -> R<bool> {
+    let mut inner = false;
+    for p in &u.params {
+        if p.name.name != "kind" {
+            continue;
+        }
+        inner = match &p.value.kind {
+            ExprKind::Name(id) if id.name == "inner" => true,
+            ExprKind::Name(id) if id.name == "outer" => false,
+            _ => return Err(err(p.value.span, "kind of union is inner or outer")),
+        };
+    }
+    Ok(inner)
+}
+
 fn preview(names: &[String]) -> String {
     let shown: Vec<&str> = names.iter().take(12).map(String::as_str).collect();
     let more = names.len().saturating_sub(shown.len());
@@ -3446,9 +3556,9 @@ fn preview(names: &[String]) -> String {
 
 /// `x in (a, b, …)` (`!in` when `negated`) of values that are not dynamic, compared at their
 /// common type.
-fn in_scalars(x: Value, values: Vec<Value>, negated: bool) -> DfExpr {
+fn in_scalars(x: Value, values: Vec<Value>, negated: bool) -> R<DfExpr> {
     if values.is_empty() {
-        return lit(negated);
+        return Ok(lit(negated));
     }
     let target = values.iter().fold(None, |acc: Option<KType>, v| {
         let t = v.ty();
@@ -3478,5 +3588,8 @@ fn in_scalars(x: Value, values: Vec<Value>, negated: bool) -> DfExpr {
     } else {
         (x, list)
     };
-    value::in_list(x, list, negated)
+    if value::nullable(target) {
+        return value::in_list_of_nullable(x, list, negated);
+    }
+    Ok(value::in_list(x, list, negated))
 }

@@ -399,40 +399,69 @@ impl<T: Num> GroupsAccumulator for PercentileGroups<T> {
     }
 }
 
+/// What one input value of [`MakeList`] contributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Items {
+    /// Itself, whatever it holds (`make_list`, and `make_set` of a value that is no dynamic).
+    Whole,
+    /// A JSON array's elements, each an item; any other value itself (`make_set` of a
+    /// dynamic, as Kusto's "set from array column" example takes `Arr1`'s elements).
+    Elements,
+    /// A JSON array's elements; anything else nothing (`hll_merge` of exact `hll` sets).
+    ArrayElements,
+}
+
 /// `make_list(x [, max])` / `make_set(x [, max])` over JSON texts: a JSON array. With
-/// `flatten`, each input is itself a JSON array whose items are taken (a union of sets:
-/// `hll_merge`).
+/// `ordered`, a second argument gives each row's position in its serialized input, and the
+/// list follows it.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct MakeList {
     name: String,
     distinct: bool,
-    flatten: bool,
+    items: Items,
+    ordered: bool,
     max: usize,
     signature: Signature,
 }
 
 /// The `make_list` (or, when `distinct`, `make_set`) aggregate keeping at most `max` items.
 pub fn make_list(distinct: bool, max: usize) -> Arc<AggregateUDF> {
-    list_aggregate(distinct, false, max)
+    list_aggregate(distinct, Items::Whole, false, max)
+}
+
+/// `make_list` over serialized rows (after `sort`, `top`, `serialize`, …): called with the
+/// value and the row's position, it lists the first `max` items in that order. DataFusion
+/// drops a sort under an aggregate that asks for no order, so the order cannot come from the
+/// rows' arrival (review s50: `sort by x desc | summarize make_list(x)` came out in scan order).
+pub fn make_list_ordered(max: usize) -> Arc<AggregateUDF> {
+    list_aggregate(false, Items::Whole, true, max)
+}
+
+/// `make_set` of a dynamic: the elements of arrays, other values as they are.
+pub fn make_set_of_elements(max: usize) -> Arc<AggregateUDF> {
+    list_aggregate(true, Items::Elements, false, max)
 }
 
 /// The union of JSON arrays as a set (`hll_merge` of exact `hll` sets), at most `max` items.
 pub fn set_union(max: usize) -> Arc<AggregateUDF> {
-    list_aggregate(true, true, max)
+    list_aggregate(true, Items::ArrayElements, false, max)
 }
 
-fn list_aggregate(distinct: bool, flatten: bool, max: usize) -> Arc<AggregateUDF> {
-    let kind = match (distinct, flatten) {
-        (_, true) => "union",
-        (true, false) => "set",
-        (false, false) => "list",
+fn list_aggregate(distinct: bool, items: Items, ordered: bool, max: usize) -> Arc<AggregateUDF> {
+    let kind = match (distinct, items, ordered) {
+        (_, Items::ArrayElements, _) => "union",
+        (true, Items::Elements, _) => "set_elements",
+        (true, _, _) => "set",
+        (false, _, true) => "list_ordered",
+        (false, _, false) => "list",
     };
     Arc::new(AggregateUDF::new_from_impl(MakeList {
         name: format!("kql_make_{kind}_{max}"),
         distinct,
-        flatten,
+        items,
+        ordered,
         max,
-        signature: Signature::any(1, Volatility::Immutable),
+        signature: Signature::any(if ordered { 2 } else { 1 }, Volatility::Immutable),
     }))
 }
 
@@ -453,14 +482,26 @@ impl AggregateUDFImpl for MakeList {
         Ok(Box::new(MakeListAcc {
             items: vec![],
             seen: BTreeSet::new(),
+            placed: vec![],
             distinct: self.distinct,
-            flatten: self.flatten,
+            kind: self.items,
+            ordered: self.ordered,
             max: self.max,
         }))
     }
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
         let item = Field::new("item", DataType::Utf8, true);
-        Ok(vec![Arc::new(Field::new(format!("{}_items", args.name), DataType::List(Arc::new(item)), true))])
+        let mut fields =
+            vec![Arc::new(Field::new(format!("{}_items", args.name), DataType::List(Arc::new(item)), true))];
+        if self.ordered {
+            let position = Field::new("item", DataType::Int64, true);
+            fields.push(Arc::new(Field::new(
+                format!("{}_positions", args.name),
+                DataType::List(Arc::new(position)),
+                true,
+            )));
+        }
+        Ok(fields)
     }
 }
 
@@ -468,9 +509,12 @@ impl AggregateUDFImpl for MakeList {
 struct MakeListAcc {
     items: Vec<String>,
     seen: BTreeSet<String>,
+    /// An ordered list's items with their positions, in no order until [`Self::trim`].
+    placed: Vec<(i64, String)>,
     distinct: bool,
-    /// Inputs are JSON arrays whose items are pushed (only in updates: states hold items).
-    flatten: bool,
+    /// What each input value contributes (only in updates: states hold items).
+    kind: Items,
+    ordered: bool,
     max: usize,
 }
 
@@ -498,26 +542,65 @@ impl MakeListAcc {
         }
     }
 
-    /// The items in output order: a set's sorted (Kusto leaves the order open), a list's as they came.
-    fn output(&self) -> Vec<&String> {
+    /// Adds an item of an ordered list at its position, keeping no more than twice `max`
+    /// between trims.
+    fn place(&mut self, position: i64, s: &str) {
+        self.placed.push((position, s.to_owned()));
+        if self.placed.len() >= self.max.saturating_mul(2).max(1024) {
+            self.trim();
+        }
+    }
+
+    /// Sorts an ordered list's items by position and keeps the first `max`.
+    fn trim(&mut self) {
+        self.placed.sort_by_key(|(p, _)| *p);
+        self.placed.truncate(self.max);
+    }
+
+    /// Adds what one input value contributes.
+    fn add(&mut self, s: &str) {
+        match self.kind {
+            Items::Whole => self.push(s),
+            Items::Elements | Items::ArrayElements => match serde_json::from_str::<serde_json::Value>(s) {
+                Ok(serde_json::Value::Array(items)) => {
+                    for item in items {
+                        self.push(&item.to_string());
+                    }
+                }
+                _ if self.kind == Items::Elements => self.push(s),
+                _ => {}
+            },
+        }
+    }
+
+    /// The items in output order: a set's sorted (Kusto leaves the order open), a list's as they
+    /// came, or by position when ordered.
+    fn output(&mut self) -> Vec<&String> {
+        if self.ordered {
+            self.trim();
+            return self.placed.iter().map(|(_, s)| s).collect();
+        }
         if self.distinct { self.seen.iter().collect() } else { self.items.iter().collect() }
     }
 }
 
 impl Accumulator for MakeListAcc {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        if let Some(a) = values.first() {
+        let Some(a) = values.first() else { return Ok(()) };
+        if self.ordered {
+            let Some(positions) = values.get(1).and_then(|p| p.as_primitive_opt::<Int64Type>()) else {
+                return exec_err!("make_list of ordered rows needs the rows' positions");
+            };
             for i in 0..a.len() {
                 let Some(s) = str_at(a.as_ref(), i) else { continue };
-                if !self.flatten {
-                    self.push(s);
-                } else if let Ok(serde_json::Value::Array(items)) =
-                    serde_json::from_str::<serde_json::Value>(s)
-                {
-                    for item in items {
-                        self.push(&item.to_string());
-                    }
-                }
+                let position = if positions.is_null(i) { i64::MAX } else { positions.value(i) };
+                self.place(position, s);
+            }
+            return Ok(());
+        }
+        for i in 0..a.len() {
+            if let Some(s) = str_at(a.as_ref(), i) {
+                self.add(s);
             }
         }
         Ok(())
@@ -529,15 +612,34 @@ impl Accumulator for MakeListAcc {
     fn size(&self) -> usize {
         std::mem::size_of_val(self)
             + self.items.iter().chain(self.seen.iter()).map(|s| s.capacity() + 24).sum::<usize>()
+            + self.placed.iter().map(|(_, s)| s.capacity() + 32).sum::<usize>()
     }
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        let ordered = self.ordered;
+        let positions: Vec<ScalarValue> = if ordered {
+            self.trim();
+            self.placed.iter().map(|(p, _)| ScalarValue::Int64(Some(*p))).collect()
+        } else {
+            vec![]
+        };
         let scalars: Vec<ScalarValue> =
             self.output().into_iter().map(|s| ScalarValue::Utf8(Some(s.clone()))).collect();
-        Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(&scalars, &DataType::Utf8))])
+        let mut state = vec![ScalarValue::List(ScalarValue::new_list_nullable(&scalars, &DataType::Utf8))];
+        if ordered {
+            state.push(ScalarValue::List(ScalarValue::new_list_nullable(&positions, &DataType::Int64)));
+        }
+        Ok(state)
     }
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let Some(lists) = states.first().and_then(|s| s.as_any().downcast_ref::<ListArray>()) else {
             return exec_err!("make_list state is not a list");
+        };
+        let positions = match self.ordered {
+            true => match states.get(1).and_then(|s| s.as_any().downcast_ref::<ListArray>()) {
+                Some(p) => Some(p),
+                None => return exec_err!("make_list state has no positions"),
+            },
+            false => None,
         };
         for i in 0..lists.len() {
             if lists.is_null(i) {
@@ -545,9 +647,16 @@ impl Accumulator for MakeListAcc {
             }
             let inner = lists.value(i);
             let strings = inner.as_string::<i32>();
+            let places = positions.map(|p| p.value(i));
+            let places = places.as_ref().and_then(|p| p.as_primitive_opt::<Int64Type>());
             for j in 0..strings.len() {
-                if !strings.is_null(j) {
-                    self.push(strings.value(j));
+                if strings.is_null(j) {
+                    continue;
+                }
+                match places {
+                    Some(p) if j < p.len() && !p.is_null(j) => self.place(p.value(j), strings.value(j)),
+                    Some(_) => self.place(i64::MAX, strings.value(j)),
+                    None => self.push(strings.value(j)),
                 }
             }
         }

@@ -341,6 +341,17 @@ pub fn dyn_to_real(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
     finish(Arc::new(Float64Array::from(v)), args)
 }
 
+/// The number a dynamic holds, null for any other value (a string of digits included): the
+/// first key a dynamic sorts by, so that numbers compare by value, never as text (`10` above
+/// `9.5`).
+pub fn dyn_number(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let (v, _) = map_json(args, rows, |v| match v {
+        Value::Number(n) => n.as_f64(),
+        _ => None,
+    })?;
+    finish(Arc::new(Float64Array::from(v)), args)
+}
+
 /// `tobool(dynamic)`.
 pub fn dyn_to_bool(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let (v, _) = map_json(args, rows, value_to_bool)?;
@@ -394,6 +405,28 @@ pub fn dyn_elements(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue
                 out.values().append_value(v.to_string());
                 out.append(true);
             }
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
+/// A property bag as an array of `[key, value]` arrays, anything else as it is: what
+/// `mv-expand kind=array` expands.
+pub fn bag_pairs(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let mut out = StringBuilder::new();
+    for i in 0..n {
+        match str_at(&a, i) {
+            None => out.append_null(),
+            Some(text) => match parse_text(text) {
+                Value::Object(map) => {
+                    let pairs: Vec<Value> =
+                        map.into_iter().map(|(k, v)| Value::Array(vec![Value::String(k), v])).collect();
+                    out.append_value(Value::Array(pairs).to_string());
+                }
+                _ => out.append_value(text),
+            },
         }
     }
     finish(Arc::new(out.finish()), args)

@@ -273,10 +273,12 @@ udfs! {
     dyn_to_string => "kql_dyn_to_string", ret::utf8, dynamic::dyn_to_string;
     dyn_to_long => "kql_dyn_to_long", ret::int64, dynamic::dyn_to_long;
     dyn_to_real => "kql_dyn_to_real", ret::float64, dynamic::dyn_to_real;
+    dyn_number => "kql_dyn_number", ret::float64, dynamic::dyn_number;
     dyn_to_bool => "kql_dyn_to_bool", ret::boolean, dynamic::dyn_to_bool;
     dyn_to_datetime => "kql_dyn_to_datetime", ret::timestamp, dynamic::dyn_to_datetime;
     dyn_to_timespan => "kql_dyn_to_timespan", ret::duration, dynamic::dyn_to_timespan;
     dyn_elements => "kql_dyn_elements", ret::string_list, dynamic::dyn_elements;
+    bag_pairs => "kql_bag_pairs", ret::utf8, dynamic::bag_pairs;
     dyn_array_length => "kql_array_length", ret::int64, dynamic::array_length;
     strcat_array => "kql_strcat_array", ret::utf8, dynamic::strcat_array;
     pack => "kql_pack", ret::utf8, dynamic::pack;

@@ -46,10 +46,15 @@ use crate::udf::empty_if_null;
 const WINDOW_FUNCTIONS: &[&str] =
     &["next", "prev", "row_cumsum", "row_number", "row_rank_dense", "row_rank_min", "row_window_session"];
 
+/// The aggregates whose result follows the order of serialized rows: a query naming one
+/// numbers its rows where they become serialized, as one naming a window function does.
+const ORDERED_AGGREGATES: &[&str] = &["make_list", "make_list_if", "makelist"];
+
 /// Where the planner is, for window functions.
 pub(super) struct State {
-    /// Whether the query names a window function or `serialize`: only then are rows numbered
-    /// where they become serialized.
+    /// Whether the query names a window function, `serialize` or an aggregate that lists rows
+    /// in order ([`ORDERED_AGGREGATES`]): only then are rows numbered where they become
+    /// serialized.
     track: bool,
     /// Whether the operator being planned may hold window functions.
     allowed: bool,
@@ -61,7 +66,9 @@ impl State {
         let track = match kql::lexer::tokenize(source) {
             Ok(tokens) => tokens.iter().any(|t| {
                 matches!(&t.kind, kql::lexer::TokenKind::Ident(n)
-                    if n == "serialize" || WINDOW_FUNCTIONS.contains(&n.as_str()))
+                    if n == "serialize"
+                        || WINDOW_FUNCTIONS.contains(&n.as_str())
+                        || ORDERED_AGGREGATES.contains(&n.as_str()))
             }),
             // The query parsed, so this does not happen; numbering costs only time.
             Err(_) => true,
