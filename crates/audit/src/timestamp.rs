@@ -4,11 +4,13 @@
 //! (more are truncated), then `Z`, `z`, `±HH:MM`, `±HHMM` or nothing (read as UTC: Panther
 //! and some CSV exports drop the zone). Azure writes 7 fractional digits, the apiserver 6.
 //!
-//! Also accepted, as UTC: the Azure portal's display form `M/D/YYYY, h:mm:ss[.fff] AM`, which
-//! its CSV export writes in columns named like `TimeGenerated [UTC]`. Only the US order with
-//! AM/PM is read; a day-first date cannot be told apart from it when both numbers are 12 or
-//! less, so the CSV reader reads none of a file's display dates once a row proves the file
-//! day-first (`read::text`, `DisplayDates`).
+//! Also accepted, as UTC, by [`parse_nanos_or_display`] alone: the Azure portal's display form
+//! `M/D/YYYY, h:mm:ss[.fff] AM`, which its CSV export writes in columns named like
+//! `TimeGenerated [UTC]`. Only the US order with AM/PM is read; a day-first date cannot be told
+//! apart from it when both numbers are 12 or less, so the CSV reader reads none of a file's
+//! display dates once a row proves the file day-first (`read::text`, `DisplayDates`). No other
+//! reader judges the order, so every other field refuses the form (a day-first date was read
+//! month-first from JSON: ingest review 50, item 3).
 
 /// The first and last whole seconds a stored timestamp holds (nanoseconds since 1970 in 64
 /// bits): 1677-09-21T00:12:44Z and 2262-04-11T23:47:16Z, seconds since 1970. A time outside
@@ -34,11 +36,8 @@ pub struct BadTimestamp;
 /// as null like the reference conversion does.
 pub fn parse_nanos(s: &str) -> Result<Option<i64>, BadTimestamp> {
     let b = s.trim().as_bytes();
-    if b.len() < 19 {
-        return parse_portal(b);
-    }
-    if b[4] != b'-' {
-        return parse_portal(b);
+    if b.len() < 19 || b[4] != b'-' {
+        return Err(BadTimestamp);
     }
     let year = digits(b, 0, 4)? as i64;
     expect(b, 4, b'-')?;
@@ -108,6 +107,25 @@ pub fn parse_nanos(s: &str) -> Result<Option<i64>, BadTimestamp> {
     let secs =
         days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second) - offset_seconds;
     Ok(secs.checked_mul(1_000_000_000).and_then(|n| n.checked_add(nanos)))
+}
+
+/// [`parse_nanos`], or the Azure portal's display form (`M/D/YYYY, h:mm:ss[.fff] AM`), read
+/// month-first: for the time columns of a CSV export only, whose reader judges the order.
+pub fn parse_nanos_or_display(s: &str) -> Result<Option<i64>, BadTimestamp> {
+    parse_nanos(s).or_else(|_| parse_portal(s.trim().as_bytes()))
+}
+
+/// Why the timestamp `value` of `field` is refused, in words: a display date is named as one.
+pub(crate) fn unreadable(field: &str, value: &str) -> String {
+    let shown: String = value.chars().take(60).collect();
+    if parse_portal(value.trim().as_bytes()).is_ok() {
+        format!(
+            "field `{field}`: display date {shown:?} is read only in a time column of the Azure portal's CSV \
+             export (whether its month or its day comes first cannot be told here): give ISO 8601 times"
+        )
+    } else {
+        format!("field `{field}`: unreadable timestamp {shown:?}")
+    }
 }
 
 /// [`parse_nanos`] remembering the date, hour and minute of the last timestamp it read:
@@ -380,7 +398,9 @@ mod tests {
             ("2/29/2024 1:02:03 pm", "2024-02-29T13:02:03Z"),
             ("11/29/2022, 9:09:04.3812345 AM", "2022-11-29T09:09:04.3812345Z"),
         ] {
-            assert_eq!(parse_nanos(portal), Ok(Some(chrono_nanos(iso))), "{portal}");
+            assert_eq!(parse_nanos_or_display(portal), Ok(Some(chrono_nanos(iso))), "{portal}");
+            // Only a CSV export's time columns are read so (ingest review 50, item 3).
+            assert_eq!(parse_nanos(portal), Err(BadTimestamp), "{portal}");
         }
         for bad in [
             "13/2/2024, 10:00:00.000 AM",
@@ -394,7 +414,7 @@ mod tests {
             "1/2/2024, 10:00:00.1234567890 AM",
             "01/002/2024, 10:00:00 AM",
         ] {
-            assert_eq!(parse_nanos(bad), Err(BadTimestamp), "{bad}");
+            assert_eq!(parse_nanos_or_display(bad), Err(BadTimestamp), "{bad}");
         }
     }
 

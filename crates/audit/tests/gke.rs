@@ -283,3 +283,32 @@ fn bodies_are_kept_only_when_asked_for() {
     assert_eq!(response, entry["protoPayload"]["response"]);
     assert_eq!(rows_kept(&kept), rows_kept(&dropped));
 }
+
+/// Ingest review 50, item 4: a request on a Namespace object (`core/v1/namespaces/NS`, and its
+/// `status` and `finalize` subresources) had no `objectRef.namespace`, where kube-apiserver's
+/// own event of `DELETE /api/v1/namespaces/foo` has `"namespace":"foo"`: a query for the
+/// deletion of `kube-system` found it in a native log and not in a GKE one.
+#[test]
+fn a_request_on_a_namespace_object_has_the_namespace_its_name() {
+    let event = &real_events()[0];
+    let entries: String =
+        ["core/v1/namespaces/kube-system", "core/v1/namespaces/kube-system/finalize", "core/v1/namespaces"]
+            .iter()
+            .map(|name| {
+                let mut entry = entry_of(event, 0);
+                entry["protoPayload"]["resourceName"] = json!(name);
+                entry["protoPayload"]["methodName"] = json!("io.k8s.core.v1.namespaces.delete");
+                format!("{entry}\n")
+            })
+            .collect();
+    let (f, batch) = read("namespaces.json", entries.as_bytes());
+    assert_eq!(f.skipped, 0, "{:?}", messages(&f));
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        strings(&batch, col::OBJECT_RESOURCE),
+        [some("namespaces"), some("namespaces"), some("namespaces")]
+    );
+    assert_eq!(strings(&batch, col::OBJECT_NAME), [some("kube-system"), some("kube-system"), None]);
+    assert_eq!(strings(&batch, col::OBJECT_NAMESPACE), [some("kube-system"), some("kube-system"), None]);
+    assert_eq!(strings(&batch, col::OBJECT_SUBRESOURCE), [None, some("finalize"), None]);
+}

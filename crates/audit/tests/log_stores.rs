@@ -161,3 +161,26 @@ fn what_a_log_store_holds_beside_audit_events_is_named_and_skipped() {
     );
     assert_eq!(got[2], "line 4 not an audit record: `line` is a number");
 }
+
+/// Ingest review 50, item 1: a Splunk CSV export with a field Splunk extracted from the JSON
+/// events (`| table _time _raw verb`) beside `_raw` was read as that row of fields: the events
+/// were stored as empty shells, or dropped as duplicates of one another.
+#[test]
+fn splunk_csv_with_extracted_fields_beside_raw_reads_the_events_in_raw() {
+    let lines = demo_lines();
+    for field in ["verb", "auditID", "kind", "requestURI", "apiVersion"] {
+        let mut csv = format!("\"_time\",\"_raw\",\"{field}\"\n");
+        for l in &lines {
+            let event: Value = serde_json::from_str(l).expect("event");
+            let extracted = event.get(field).and_then(Value::as_str).unwrap_or_default();
+            csv.push_str(&format!(
+                "\"2017-09-11T19:55:05.000+0000\",\"{}\",\"{extracted}\"\n",
+                l.replace('"', "\"\"")
+            ));
+        }
+        let (f, batch) = read("splunk.csv", csv.as_bytes());
+        assert_eq!(f.skipped, 0, "{field}: {:?}", messages(&f));
+        assert_eq!(f.without_timestamps, 0, "{field}");
+        assert_eq!(batch, want(), "{field}");
+    }
+}

@@ -1557,3 +1557,122 @@ fn diagnostic_records_read_borrowed_as_through_serde() {
     assert_eq!(strings(&fast, col::APISERVER_POD)[0].as_deref(), Some("kube-apiserver-1"));
     assert_eq!(strings(&fast, col::CLUSTER_RESOURCE_ID)[0].as_deref(), Some("/SUBSCRIPTIONS/S/C"));
 }
+
+/// Ingest review 50, item 2: Kubernetes `Event`s of the core and `events.k8s.io` APIs (as
+/// event exporters and `kubectl get events -o json` write them) and kube-apiserver's own JSON
+/// log lines (whose HTTP lines carry a `verb`) were stored as audit events: empty shells, or
+/// one phantom `LIST` request with the rest counted as its duplicates.
+#[test]
+fn kubernetes_events_and_the_apiservers_own_log_lines_are_not_audit_events() {
+    let core = |name: &str| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"v1","metadata":{{"name":"{name}","namespace":"default"}},"involvedObject":{{"kind":"Pod","name":"p"}},"reason":"Pulled","message":"pulled","type":"Normal","count":1}}"#
+        )
+    };
+    let lines = vec![
+        line(0),
+        core("a.1"),
+        r#"{"kind":"Event","apiVersion":"events.k8s.io/v1","metadata":{"name":"b.1"},"regarding":{"kind":"Pod","name":"p"},"reason":"Killing","note":"stopping","type":"Normal","eventTime":null}"#.to_owned(),
+        r#"{"ts":1762160400000.123,"caller":"httplog/httplog.go:134","msg":"HTTP","v":3,"verb":"LIST","URI":"/api/v1/pods?limit=500","latency":"3.1ms","userAgent":"kubectl/v1.30","audit-ID":"c7c1","srcIP":"10.0.0.9:50000","resp":200}"#.to_owned(),
+        r#"{"verb":"get","userAgent":"x"}"#.to_owned(),
+        // A core EventList on one line: its items carry no apiVersion of their own.
+        r#"{"kind":"EventList","apiVersion":"v1","items":[{"kind":"Event","metadata":{"name":"c.1"},"reason":"Pulled"}]}"#.to_owned(),
+        line(1),
+    ];
+    let (tape, serde) = read_tape_and_serde("events.jsonl", &lines, 10);
+    for (f, batch) in [&tape, &serde] {
+        assert_eq!(f.events, 2, "{:?}", messages(f));
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(f.skipped_by_kind.get(&SkipKind::NotAuditRecord), Some(&5), "{:?}", messages(f));
+        assert_eq!(
+            messages(f),
+            [
+                "line 2 a Kubernetes Event (apiVersion v1), not an audit event",
+                "line 3 a Kubernetes Event (apiVersion events.k8s.io/v1), not an audit event",
+                "line 4 kube-apiserver's own log line (msg \"HTTP\"), not an audit event",
+                "line 5 not an audit record: `verb` without `auditID`, an audit `apiVersion`, or both `verb` and \
+                 `requestURI` (keys: userAgent, verb)",
+                "line 6 item 1: a Kubernetes Event (apiVersion v1), not an audit event",
+            ]
+        );
+    }
+    // The same as a JSON array, and in a CloudWatch payload's messages.
+    let array = format!("[{}]", lines.join(",\n"));
+    let (f, batch) = read("events.json", array.as_bytes());
+    assert_eq!((f.events, batch.num_rows()), (2, 2), "{:?}", messages(&f));
+    assert_eq!(f.skipped_by_kind.get(&SkipKind::NotAuditRecord), Some(&5), "{:?}", messages(&f));
+    let log_events: Vec<serde_json::Value> = lines[..4]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| serde_json::json!({"id": i.to_string(), "timestamp": 1, "message": l}))
+        .collect();
+    let payload = serde_json::json!({"messageType": "DATA_MESSAGE", "logGroup": "g", "logStream": "s", "logEvents": log_events});
+    let (f, batch) = read("payload.json", payload.to_string().as_bytes());
+    assert_eq!((f.events, batch.num_rows()), (1, 1), "{:?}", messages(&f));
+    assert_eq!(f.skipped, 3, "{:?}", messages(&f));
+    // A file of nothing else holds no audit events.
+    let (f, _) = read("only.jsonl", lines[1..4].join("\n").as_bytes());
+    assert_eq!(f.events, 0, "{:?}", messages(&f));
+}
+
+/// Ingest review 50, item 3: the portal's display dates were read month-first in JSON too,
+/// where no reader judges a file's order: an en-GB viewer's "11/03/2025" (11 March) was
+/// stored as 3 November. Only a CSV export's time columns read them; elsewhere they are
+/// refused, and named.
+#[test]
+fn display_dates_in_json_are_refused_not_read_month_first() {
+    let aks = |id: usize, time: &str| {
+        serde_json::json!({
+            "TimeGenerated": time, "AuditId": format!("id-{id}"), "Level": "Metadata", "Stage": "ResponseComplete",
+            "RequestUri": "/api/v1/pods", "Verb": "list", "User": {"username": "u"},
+            "RequestReceivedTime": time, "StageReceivedTime": time, "Type": "AKSAudit",
+        })
+        .to_string()
+    };
+    let mut native: serde_json::Value = serde_json::from_str(&line(2)).expect("event");
+    native["stageTimestamp"] = "11/03/2025, 09:00:00.223 AM".into();
+    let lines =
+        [aks(0, "11/03/2025, 09:00:00.223 AM"), aks(1, "2025-03-11T09:00:00.223Z"), native.to_string()];
+    let (tape, serde) = read_tape_and_serde("dates.json", &lines, 10);
+    for (f, batch) in [&tape, &serde] {
+        assert_eq!((f.events, batch.num_rows()), (1, 1), "{:?}", messages(f));
+        assert_eq!(strings(batch, col::AUDIT_ID), [Some("id-1".to_owned())]);
+        assert_eq!(f.skipped_by_kind.get(&SkipKind::BadTimestamp), Some(&2));
+        let m = messages(f);
+        assert!(
+            m[0].starts_with(
+                "line 1 field `TimeGenerated`: display date \"11/03/2025, 09:00:00.223 AM\" is read only in a time \
+                 column of the Azure portal's CSV export"
+            ),
+            "{m:?}"
+        );
+        assert!(m[1].starts_with("line 3 field `stageTimestamp`: display date"), "{m:?}");
+    }
+}
+
+/// Ingest review 50, item 5: a gzip file padded with NUL bytes after its last member (which
+/// `gzip -t` accepts) was reported "only partly read" (invalid gzip header), refused by
+/// `--strict`, and read again by every ingest. Two members, the padding after both; garbage
+/// after the zeros is still named.
+#[test]
+fn a_gzip_file_padded_with_zero_bytes_is_read_whole() {
+    let member = |from: usize| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        for i in from..from + 1000 {
+            gz.write_all(format!("{}\n", EVENT.replace("\"a1\"", &format!("\"id{i}\""))).as_bytes())
+                .expect("gzip");
+        }
+        gz.finish().expect("gzip")
+    };
+    let mut gz = [member(0), member(1000)].concat();
+    gz.extend(std::iter::repeat_n(0u8, 1024));
+    let opts = ReadOptions { chunk_bytes: 50_000, ..ReadOptions::default() };
+    let (f, b) = read_with("padded.log.gz", &gz, &opts);
+    assert_eq!(f.incomplete, None);
+    assert_eq!((f.events, f.skipped, b.num_rows()), (2000, 0, 2000));
+    gz.extend_from_slice(b"garbage");
+    let (f, _) = read_with("garbage.log.gz", &gz, &opts);
+    assert_eq!(f.events, 2000);
+    let cut = f.incomplete.expect("read only in part");
+    assert!(cut.message.starts_with("gzip data corrupt or cut short after line 2000"), "{}", cut.message);
+}

@@ -8,7 +8,7 @@
 //! | `stage` | `ResponseComplete` (one entry per request) |
 //! | `level` | `RequestResponse` with a `protoPayload.response`, `Request` with a `request`, else `Metadata` |
 //! | `verb` | the last part of `protoPayload.methodName` (`io.k8s.core.v1.pods.list`) |
-//! | `objectRef` | `protoPayload.resourceName` (`core/v1/namespaces/NS/pods/NAME/SUB`; group `core` is the empty group) |
+//! | `objectRef` | `protoPayload.resourceName` (`core/v1/namespaces/NS/pods/NAME/SUB`; group `core` is the empty group; a Namespace object's namespace is its name) |
 //! | `requestURI` | `/` and the `resourceName` of a request to a path (`readyz`); none for a resource, whose query string GKE does not keep |
 //! | `user.username` | `protoPayload.authenticationInfo.principalEmail` |
 //! | `sourceIPs` | `protoPayload.requestMetadata.callerIp` |
@@ -302,14 +302,15 @@ pub(crate) fn object_ref(name: &str) -> Option<Parts> {
     }
     let mut rest = &segments[2..];
     // `namespaces/NS/RESOURCE…` is a namespaced resource; `namespaces`, `namespaces/NS` and
-    // `namespaces/NS/status|finalize` are the namespace itself.
+    // `namespaces/NS/status|finalize` are the namespace itself, whose namespace is its name as
+    // kube-apiserver's own event has it (its RequestInfo reads `/namespaces/NS` so): ingest
+    // review 50, item 4.
     let mut namespace = None;
-    if rest.len() >= 3
-        && &name[rest[0].clone()] == "namespaces"
-        && (rest.len() > 3 || !matches!(&name[rest[2].clone()], "status" | "finalize"))
-    {
+    if rest.len() >= 2 && &name[rest[0].clone()] == "namespaces" {
         namespace = Some(rest[1].clone());
-        rest = &rest[2..];
+        if rest.len() > 3 || (rest.len() == 3 && !matches!(&name[rest[2].clone()], "status" | "finalize")) {
+            rest = &rest[2..];
+        }
     }
     let subresource = match rest {
         [_, _, tail @ ..] if !tail.is_empty() => Some(tail[0].start..tail[tail.len() - 1].end),
@@ -373,14 +374,25 @@ mod tests {
             r("core/v1/nodes/gke-pool-1/status"),
             Some([Some(""), Some("v1"), None, Some("nodes"), Some("gke-pool-1"), Some("status")])
         );
-        // The namespace itself, not a resource in it.
+        // The namespace itself, not a resource in it: its namespace is its name.
         assert_eq!(
             r("core/v1/namespaces/team-a"),
-            Some([Some(""), Some("v1"), None, Some("namespaces"), Some("team-a"), None])
+            Some([Some(""), Some("v1"), Some("team-a"), Some("namespaces"), Some("team-a"), None])
         );
         assert_eq!(
             r("core/v1/namespaces/team-a/finalize"),
-            Some([Some(""), Some("v1"), None, Some("namespaces"), Some("team-a"), Some("finalize")])
+            Some([
+                Some(""),
+                Some("v1"),
+                Some("team-a"),
+                Some("namespaces"),
+                Some("team-a"),
+                Some("finalize")
+            ])
+        );
+        assert_eq!(
+            r("core/v1/namespaces"),
+            Some([Some(""), Some("v1"), None, Some("namespaces"), None, None])
         );
         assert_eq!(
             r("rbac.authorization.k8s.io/v1/clusterroles/admin"),

@@ -830,12 +830,12 @@ mod tests {
     #[test]
     fn lists_reused_from_earlier_events_hold_only_their_own_items() {
         let lines = [
-            r#"{"verb":"get","user":{"groups":["a","b","c","d","e"]},"sourceIPs":["1","2","3"],"annotations":{"z":"1","y":"2","x":"3","w":"4","v":"5"}}"#,
-            r#"{"verb":"get","user":{"groups":["f"]},"impersonatedUser":{"groups":["g","h"]},"sourceIPs":[],"annotations":{"a":"1"}}"#,
-            r#"{"verb":"get","user":{"groups":[]},"annotations":{}}"#,
-            r#"{"verb":"get","user":{"username":"u"},"sourceIPs":["9"]}"#,
-            r#"{"verb":"get","user":{"groups":["a","b","c","d","e","f","g","h","i"]},"annotations":{"b":"1","a":"2","b":"3"}}"#,
-            r#"{"verb":"get"}"#,
+            r#"{"auditID":"a","verb":"get","user":{"groups":["a","b","c","d","e"]},"sourceIPs":["1","2","3"],"annotations":{"z":"1","y":"2","x":"3","w":"4","v":"5"}}"#,
+            r#"{"auditID":"a","verb":"get","user":{"groups":["f"]},"impersonatedUser":{"groups":["g","h"]},"sourceIPs":[],"annotations":{"a":"1"}}"#,
+            r#"{"auditID":"a","verb":"get","user":{"groups":[]},"annotations":{}}"#,
+            r#"{"auditID":"a","verb":"get","user":{"username":"u"},"sourceIPs":["9"]}"#,
+            r#"{"auditID":"a","verb":"get","user":{"groups":["a","b","c","d","e","f","g","h","i"]},"annotations":{"b":"1","a":"2","b":"3"}}"#,
+            r#"{"auditID":"a","verb":"get"}"#,
         ];
         for mut r in [tape_only(), TapeReader::default()] {
             for round in 0..3 {

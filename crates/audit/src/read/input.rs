@@ -393,12 +393,54 @@ pub(super) fn plain<'a>(mut raw: Box<dyn Read + 'a>) -> io::Result<Box<dyn Read 
 /// `raw` (read from its start) decompressed as `c` says.
 pub(super) fn decompressed<'a>(raw: Box<dyn Read + 'a>, c: Compression) -> io::Result<Box<dyn Read + 'a>> {
     Ok(match c {
-        Compression::Gzip => {
-            Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, raw)))
-        }
+        Compression::Gzip => Box::new(GzipMembers::new(io::BufReader::with_capacity(1 << 20, raw))),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw)?),
         Compression::None => raw,
     })
+}
+
+/// The members of a gzip file one after another, as `flate2`'s `MultiGzDecoder` reads them,
+/// except that NUL bytes alone after a complete member end the stream, as GNU gzip reads them
+/// (tape devices and block-padded copies leave them): they were a broken member's header, and
+/// the file "only partly read" (ingest review 50, item 5). Anything else after a member is
+/// read as the next one's header, and named if it is none. One test per member read, not per
+/// record.
+struct GzipMembers<R: io::BufRead> {
+    /// The member being read; `None` once the stream ended.
+    member: Option<flate2::bufread::GzDecoder<R>>,
+}
+
+impl<R: io::BufRead> GzipMembers<R> {
+    fn new(raw: R) -> Self {
+        GzipMembers { member: Some(flate2::bufread::GzDecoder::new(raw)) }
+    }
+}
+
+impl<R: io::BufRead> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(member) = &mut self.member else { return Ok(0) };
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // The member ended whole (its checksum checked): what follows it?
+            let Some(member) = self.member.take() else { return Ok(0) };
+            let mut rest = member.into_inner();
+            loop {
+                let next = rest.fill_buf()?;
+                let zeros = next.iter().take_while(|b| **b == 0).count();
+                if next.is_empty() {
+                    return Ok(0);
+                }
+                if zeros < next.len() {
+                    break;
+                }
+                rest.consume(zeros);
+            }
+            self.member = Some(flate2::bufread::GzDecoder::new(rest));
+        }
+    }
 }
 
 /// ` gzip stream`, ` zstd in gzip stream`, or nothing for a plain file.

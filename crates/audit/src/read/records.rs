@@ -17,10 +17,10 @@ use super::{cloudwatch, diagnostic, lists};
 use crate::InputFormat;
 use crate::batch::{CanonicalBuilder, SizeHint};
 use crate::raw::tape::{self, TapeReader};
-use crate::raw::{Body, RawEvent, RowOrigin};
+use crate::raw::{Body, RawEvent, RowOrigin, audit_api_version};
 use crate::raw::{gke, scan};
 use crate::store::writer::FileClass;
-use crate::timestamp::parse_nanos;
+use crate::timestamp::{parse_nanos, unreadable};
 
 /// One skipped record before it is given a file name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +160,40 @@ impl<'a> ElasticText<'a> {
 /// as its JSON text: `log` (Panther, Fluent Bit, Docker's json-file), `line` (Loki's
 /// `logcli --output=jsonl`), `_raw` (Splunk).
 const WRAPPER_KEYS: [&str; 3] = ["log", "line", "_raw"];
+
+/// What an object that is no audit event is, when it is a record kept beside audit events: a
+/// Kubernetes `Event` of another API (core `v1`, `events.k8s.io/v1`, as event exporters and
+/// `kubectl get events -o json` write them), or kube-apiserver's own log line in klog's JSON
+/// format (`ts`, `msg`, `caller`; its HTTP lines carry a `verb`): ingest review 50, item 2.
+fn not_audit_event(map: &Map<String, Value>) -> Option<String> {
+    match map.get("kind") {
+        Some(Value::String(k)) if k == "Event" => match map.get("apiVersion") {
+            Some(Value::String(v)) if !audit_api_version(v) => Some(kubernetes_event(v)),
+            _ => None,
+        },
+        Some(_) => None,
+        None if map.contains_key("msg") && (map.contains_key("ts") || map.contains_key("caller")) => {
+            let msg = map.get("msg").and_then(Value::as_str).map(|m| format!(" (msg {:?})", short(m)));
+            Some(format!("kube-apiserver's own log line{}, not an audit event", msg.unwrap_or_default()))
+        }
+        None => None,
+    }
+}
+
+/// The skip message of a Kubernetes `Event` of API `api_version`.
+fn kubernetes_event(api_version: &str) -> String {
+    format!("a Kubernetes Event (apiVersion {}), not an audit event", short(api_version))
+}
+
+/// Whether a [`WRAPPER_KEYS`] field holds a record: an object, or text that starts as one
+/// (text that starts so but does not parse is named as the damaged record it is).
+fn holds_json_object(inner: &Value) -> bool {
+    match inner {
+        Value::Object(_) => true,
+        Value::String(s) => s.trim_start().starts_with('{'),
+        _ => false,
+    }
+}
 
 fn err<T>(kind: SkipKind, message: impl Into<String>) -> Result<T, RecordError> {
     Err((kind, message.into()))
@@ -602,6 +636,15 @@ impl Collector {
         format: InputFormat,
         origin: &RowOrigin<'_>,
     ) -> Result<(), RecordError> {
+        // An `Event` without `apiVersion` takes its list's: a core `EventList`'s is no audit
+        // event (a line's own event has no list, and the test ends at once).
+        if let Some(list) = origin.list_api_version
+            && event.api_version.is_none()
+            && !audit_api_version(list)
+            && event.kind.as_ref().is_some_and(|k| k.as_str() == "Event")
+        {
+            return err(SkipKind::NotAuditRecord, kubernetes_event(list));
+        }
         let builder = if self.builders.len() > 1 { event.file_class() as usize } else { 0 };
         self.builders[builder]
             .append_raw(event, format, origin)
@@ -656,6 +699,12 @@ impl Collector {
             }
         };
         if !event.looks_like_event() {
+            // What else the object is, when it is something known (read again: no event).
+            if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(text)
+                && let Some(why) = not_audit_event(&map)
+            {
+                return err(SkipKind::NotAuditRecord, why);
+            }
             let kind = event.kind.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
             return err(SkipKind::NotAuditRecord, format!("expected an audit Event, found kind {kind:?}"));
         }
@@ -814,6 +863,19 @@ impl Collector {
                  entries from a Cloud Storage sink or `gcloud logging read --format=json` instead",
             );
         }
+        // A record a log store carries beside the fields it extracted from it (Splunk's CSV
+        // export of `_raw` with `verb` or `auditID` columns) is the record, not the row of
+        // those fields: unwrapped before the kind and field names below take the row for an
+        // event (ingest review 50, item 1).
+        if depth < 3
+            && let Some((key, inner)) = WRAPPER_KEYS.iter().find_map(|k| Some((*k, map.get(*k)?)))
+            && holds_json_object(inner)
+        {
+            return self.wrapped_record(key, inner, depth);
+        }
+        if let Some(why) = not_audit_event(map) {
+            return err(SkipKind::NotAuditRecord, why);
+        }
         match kind {
             Some(Value::String(k)) if k == "Event" => {
                 return self.event_value(
@@ -857,39 +919,20 @@ impl Collector {
         }
         let api_is_audit =
             map.get("apiVersion").and_then(Value::as_str).is_some_and(|v| v.starts_with("audit.k8s.io/"));
-        if api_is_audit || ["auditID", "requestURI", "verb"].iter().any(|k| map.contains_key(*k)) {
+        if api_is_audit
+            || map.contains_key("auditID")
+            || (map.contains_key("requestURI") && map.contains_key("verb"))
+        {
             return self.event_value(&Value::Object(map.clone()), InputFormat::K8sLog, &RowOrigin::default());
         }
         // Log shippers and log stores keep the record under a key of their own: `log`
         // (Panther, Fluent Bit, Docker's json-file), `line` (Loki's `logcli --output=jsonl`),
-        // `_raw` (Splunk, whose export puts each result under `result`).
+        // `_raw` (Splunk, whose export puts each result under `result`). Here only what holds
+        // no JSON object, named (the rest was unwrapped above).
         if depth < 3
             && let Some((key, inner)) = WRAPPER_KEYS.iter().find_map(|k| Some((*k, map.get(*k)?)))
         {
-            return match inner {
-                Value::Object(m) => self.object_record(m, depth + 1),
-                Value::String(s) => match serde_json::from_str::<Value>(s.trim_end()) {
-                    Ok(Value::Object(m)) => self.object_record(&m, depth + 1),
-                    Ok(_) => err(
-                        SkipKind::NotAuditRecord,
-                        format!("not an audit record: `{key}` holds text that is not a JSON object"),
-                    ),
-                    Err(e) if s.trim_start().starts_with('{') => {
-                        Err(in_string_column(json_error(&e), &format!("field `{key}`")))
-                    }
-                    Err(_) => err(
-                        SkipKind::NotAuditRecord,
-                        format!(
-                            "not an audit record: `{key}` holds text that is not a JSON object: {}",
-                            short(s)
-                        ),
-                    ),
-                },
-                other => err(
-                    SkipKind::NotAuditRecord,
-                    format!("not an audit record: `{key}` is {}", type_name(other)),
-                ),
-            };
+            return self.wrapped_record(key, inner, depth);
         }
         if depth < 3
             && let Some(Value::Object(result)) = map.get("result")
@@ -902,6 +945,16 @@ impl Collector {
         }
         let mut keys: Vec<&str> = map.keys().map(String::as_str).take(6).collect();
         keys.sort_unstable();
+        if let Some(key) = ["verb", "requestURI"].into_iter().find(|k| map.contains_key(*k)) {
+            return err(
+                SkipKind::NotAuditRecord,
+                format!(
+                    "not an audit record: `{key}` without `auditID`, an audit `apiVersion`, or both \
+                     `verb` and `requestURI` (keys: {})",
+                    short(&keys.join(", "))
+                ),
+            );
+        }
         err(
             SkipKind::NotAuditRecord,
             format!(
@@ -909,6 +962,34 @@ impl Collector {
                 short(&keys.join(", "))
             ),
         )
+    }
+
+    /// The record a log shipper or store keeps under `key` (one of [`WRAPPER_KEYS`]), as an
+    /// object or as its JSON text; what is neither is named.
+    fn wrapped_record(&mut self, key: &str, inner: &Value, depth: u8) -> Result<(), RecordError> {
+        match inner {
+            Value::Object(m) => self.object_record(m, depth + 1),
+            Value::String(s) => match serde_json::from_str::<Value>(s.trim_end()) {
+                Ok(Value::Object(m)) => self.object_record(&m, depth + 1),
+                Ok(_) => err(
+                    SkipKind::NotAuditRecord,
+                    format!("not an audit record: `{key}` holds text that is not a JSON object"),
+                ),
+                Err(e) if s.trim_start().starts_with('{') => {
+                    Err(in_string_column(json_error(&e), &format!("field `{key}`")))
+                }
+                Err(_) => err(
+                    SkipKind::NotAuditRecord,
+                    format!(
+                        "not an audit record: `{key}` holds text that is not a JSON object: {}",
+                        short(s)
+                    ),
+                ),
+            },
+            other => {
+                err(SkipKind::NotAuditRecord, format!("not an audit record: `{key}` is {}", type_name(other)))
+            }
+        }
     }
 
     /// The audit record an Elasticsearch document holds (see [`elastic_document`]).
@@ -1635,9 +1716,7 @@ fn opt_time(map: &Map<String, Value>, keys: &[&str]) -> Result<Option<i64>, Reco
 }
 
 fn time_of(field: &str, s: &str) -> Result<Option<i64>, RecordError> {
-    parse_nanos(s).map_err(|_| {
-        (SkipKind::BadTimestamp, format!("field `{field}`: unreadable timestamp {:?}", short(s)))
-    })
+    parse_nanos(s).map_err(|_| (SkipKind::BadTimestamp, unreadable(field, s)))
 }
 
 /// Drops serde_json's trailing " at line N column M" (or its [`record_position`] form).

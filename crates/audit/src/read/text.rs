@@ -58,7 +58,7 @@ pub(super) fn detect_text(body: &[u8]) -> Detected {
         );
     }
     if line.contains(',') {
-        if names.iter().any(|n| crate::timestamp::parse_nanos(n.trim_matches('"')).is_ok()) {
+        if names.iter().any(|n| crate::timestamp::parse_nanos_or_display(n.trim_matches('"')).is_ok()) {
             return Detected::NotAudit(
                 "not an audit format: CSV without a header line (a column holds a timestamp; this looks like a \
                  flattened export such as Logstash's, which keeps only some fields). Only CSV exports with a \
@@ -450,16 +450,27 @@ fn zone_offsets(raw: &[String]) -> Result<Vec<(String, i64)>, String> {
     Ok(out)
 }
 
-/// Rewrites the times of the columns in `offsets` as UTC (RFC 3339).
+/// Rewrites the times of the columns in `offsets` as UTC, and the display dates of the time
+/// columns, all as RFC 3339: the rest of the reader takes no display date (only here is their
+/// order judged, by [`DisplayDates`]).
 fn shift_times(map: &mut Map<String, Value>, offsets: &[(String, i64)]) {
+    let rfc3339 = |ns: i64| {
+        chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    };
     for (column, offset) in offsets {
         if let Some(Value::String(s)) = map.get_mut(column)
             && !has_own_zone(s)
-            && let Ok(Some(ns)) = crate::timestamp::parse_nanos(s)
+            && let Ok(Some(ns)) = crate::timestamp::parse_nanos_or_display(s)
         {
-            let utc = ns.saturating_sub(offset.saturating_mul(1_000_000_000));
-            *s = chrono::DateTime::from_timestamp_nanos(utc)
-                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            *s = rfc3339(ns.saturating_sub(offset.saturating_mul(1_000_000_000)));
+        }
+    }
+    for column in TIME_COLUMNS {
+        if let Some(Value::String(s)) = map.get_mut(column)
+            && display_numbers(s).is_some()
+            && let Ok(Some(ns)) = crate::timestamp::parse_nanos_or_display(s)
+        {
+            *s = rfc3339(ns);
         }
     }
 }
