@@ -266,6 +266,32 @@ fn two_stages_of_a_request_without_a_stage_field_were_collapsed_into_the_one_wit
     assert_eq!((r.kept, r.duplicates), (0, 2));
 }
 
+/// Ingest review 50, item 3: two different requests under one audit ID (a client's `Audit-ID`
+/// header, two clusters exporting to one workspace) that reached one stage in the same second
+/// had one key, and the second was dropped as a duplicate of the first.
+#[test]
+fn two_requests_under_one_audit_id_in_one_second_were_one_event() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let first = EVENT.replace("@ID@", "shared-id").replacen("TIME", "2024-03-01T10:00:01.100Z", 1).replacen(
+        "TIME",
+        "2024-03-01T10:00:01.200Z",
+        1,
+    );
+    let second = first
+        .replace(r#""verb":"list""#, r#""verb":"delete""#)
+        .replace(r#""code":200"#, r#""code":404"#)
+        .replace("2024-03-01T10:00:01.200Z", "2024-03-01T10:00:01.900Z");
+    assert!(second.contains(r#""verb":"delete""#) && second.contains(r#""code":404"#), "{second}");
+    let a = write(dir.path(), "a.log", &format!("{first}\n{second}\n"));
+    let r = ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    assert_eq!((r.kept, r.duplicates), (2, 0));
+    // Each read again is still a duplicate, of itself only.
+    let again = write(dir.path(), "again.log", &format!("{second}\n{first}\n"));
+    let r = ingest(&store, &[again], &IngestOptions::default()).expect("ingest");
+    assert_eq!((r.kept, r.duplicates), (0, 2));
+}
+
 #[test]
 fn a_file_read_again_counts_its_skipped_records_and_itself_once() {
     // A live log read, appended to, and read again; then read a third time with --force.

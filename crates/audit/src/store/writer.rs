@@ -1637,7 +1637,7 @@ fn get_t(a: Option<&TimestampNanosecondArray>, i: usize) -> Option<i64> {
 }
 
 /// The dedupe key of every row (see the module docs). An event with an audit ID and a stage
-/// time is keyed by those and its stage (and, with no stage, its response code); one with an ID and no stage time by the ID, stage,
+/// time is keyed by those, its stage, verb and response code; one with an ID and no stage time by the ID, stage,
 /// request time, verb, URI, user and response code (test and exported data reuse IDs such as
 /// `abc-123` across different events); one without an ID by all its fields, source IPs and
 /// annotations among them.
@@ -1648,6 +1648,7 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
     let rr = ts_col(batch, col::REQUEST_RECEIVED_TIMESTAMP);
     let tg = ts_col(batch, col::TIME_GENERATED);
     let code = batch.column_by_name(col::RESPONSE_CODE).and_then(|c| c.as_any().downcast_ref::<Int32Array>());
+    let verb = str_col(batch, col::VERB);
     let fallback: Vec<Option<&StringArray>> =
         FALLBACK_KEY_COLUMNS.iter().map(|n| str_col(batch, n)).collect();
     // What the request was, read the same from every format, for an audit ID without a stage
@@ -1667,13 +1668,14 @@ pub fn row_keys(batch: &RecordBatch) -> Vec<u64> {
                     // Whole seconds: the Azure portal's CSV export writes milliseconds, and its
                     // rows must meet the full-precision copies of the same events.
                     push_opt_i64(&mut buf, Some(stage_time.div_euclid(1_000_000_000)));
-                    // Without a stage (a converted log that dropped it), a request's
-                    // RequestReceived and ResponseComplete copies in one second differ by the
-                    // response only: keyed alike, the first (with no response) was kept and the
-                    // answer lost (review 48 of the audit checks, item 9).
-                    if get_s(stage, i).is_none() {
-                        push_opt_i64(&mut buf, code.filter(|c| c.is_valid(i)).map(|c| i64::from(c.value(i))));
-                    }
+                    // The verb and the response code, which every format carries alike: two
+                    // different requests under one audit ID (a client's `Audit-ID` header, two
+                    // clusters of one workspace) in one second were one key, and the second was
+                    // dropped as a duplicate (ingest review 50, item 3). Without a stage (a
+                    // converted log that dropped it), the code also tells a request's
+                    // RequestReceived copy from its answer (review 48 of the audit checks, item 9).
+                    push_opt_str(&mut buf, get_s(verb, i));
+                    push_opt_i64(&mut buf, code.filter(|c| c.is_valid(i)).map(|c| i64::from(c.value(i))));
                 }
                 (Some(id), None) => {
                     // Test and exported data reuse IDs (`abc-123`) across different events
@@ -1769,10 +1771,8 @@ fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
     // that holds another row. Reading them all took more than half the time an ingest into an
     // hour already stored spent loading its keys (docs/performance.md, session 24).
     let batches = read_columns(path, &ID_KEY_COLUMNS)?;
-    // A row without a stage is keyed by its response code too (see `row_keys`).
     let keyed_by_id = |b: &RecordBatch| {
         str_col(b, col::AUDIT_ID).is_some_and(|a| a.null_count() == 0)
-            && str_col(b, col::STAGE).is_some_and(|a| a.null_count() == 0)
             && ts_col(b, col::STAGE_TIMESTAMP).is_some_and(|t| t.null_count() == 0)
     };
     let batches = if batches.iter().all(keyed_by_id) { batches } else { read_columns(path, &key_columns())? };
@@ -1780,7 +1780,8 @@ fn stored_keys(path: &Path) -> Result<Vec<u64>, StoreError> {
 }
 
 /// The columns that key a row with an audit ID and a stage time (see [`row_keys`]).
-const ID_KEY_COLUMNS: [&str; 3] = [col::AUDIT_ID, col::STAGE, col::STAGE_TIMESTAMP];
+const ID_KEY_COLUMNS: [&str; 5] =
+    [col::AUDIT_ID, col::STAGE, col::STAGE_TIMESTAMP, col::VERB, col::RESPONSE_CODE];
 
 /// The named columns of a stored file (the others left unread), in batches.
 fn read_columns(path: &Path, wanted: &[&str]) -> Result<Vec<RecordBatch>, StoreError> {
