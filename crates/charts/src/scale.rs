@@ -182,6 +182,12 @@ pub(crate) fn time_ticks_on_bins(min: i64, max: i64, target: usize, bin: Option<
             .find(|s| s % b == 0 && span / s < target_ticks)
     });
     let Some(step) = step else { return time_ticks(min, max, target) };
+    multiples(min, max, step)
+}
+
+/// The ticks every `step` ms inside `min..=max`, on multiples of it since the epoch (at most
+/// 1,000 of them).
+fn multiples(min: i64, max: i64, step: i64) -> TimeTicks {
     let first = min.div_euclid(step) * step + if min.rem_euclid(step) == 0 { 0 } else { step };
     let mut values = Vec::new();
     let mut t = first;
@@ -202,14 +208,7 @@ pub(crate) fn time_ticks(min: i64, max: i64, target: usize) -> TimeTicks {
     let target = target.max(1) as i64;
     if let Some(step) = TIME_STEPS.iter().copied().take_while(|s| *s <= 14 * DAY).find(|s| span / s < target)
     {
-        let first = min.div_euclid(step) * step + if min.rem_euclid(step) == 0 { 0 } else { step };
-        let mut values = Vec::new();
-        let mut t = first;
-        while t <= max && values.len() < 1000 {
-            values.push(t);
-            t += step;
-        }
-        return TimeTicks { step, values };
+        return multiples(min, max, step);
     }
     // 30.44 days a month on average.
     let months =

@@ -371,35 +371,14 @@ fn every_bar_of_the_top_clients_chart_has_a_distinct_label() {
     };
     for (width, height) in [(1000, 380), (900, 320)] {
         let svg = charts::svg(&chart, width, height);
-        // (x, y, text) of every category label.
-        let found: Vec<(f64, f64, String)> = svg
-            .lines()
-            .filter(|l| l.contains("class=\"category\""))
-            .map(|l| {
-                let attr = |name: &str| -> f64 {
-                    let from = l.find(&format!(" {name}=\"")).map_or(0, |i| i + name.len() + 3);
-                    l[from..].split('"').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-                };
-                let text = l.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or("").to_owned();
-                (attr("x"), attr("y"), text)
-            })
-            .collect();
+        let found = category_labels(&svg);
         assert_eq!(found.len(), clients.len(), "{width}×{height}: every bar is named\n{svg}");
         let mut texts: Vec<&str> = found.iter().map(|f| f.2.as_str()).collect();
         texts.sort_unstable();
         texts.dedup();
         assert_eq!(texts.len(), clients.len(), "{width}×{height}: labels are distinct: {found:?}");
         assert!(found.iter().any(|f| f.2.ends_with("job-controller")), "{found:?}");
-        // Within the drawing, and no two on one row overlap (DejaVu Sans's widths, as laid out).
-        let half = |t: &str| charts::svg_text_width(t, 12.0) / 2.0;
-        for (x, y, t) in &found {
-            assert!(x - half(t) >= 0.0 && x + half(t) <= f64::from(width), "{t} at {x} leaves the drawing");
-            for (x2, y2, t2) in &found {
-                if t != t2 && y == y2 {
-                    assert!((x - x2).abs() >= half(t) + half(t2), "{t} and {t2} overlap at y {y}");
-                }
-            }
-        }
+        assert_labels_fit(&found, width);
     }
 }
 
@@ -670,28 +649,9 @@ fn labels_of_wide_letters_neither_overlap_nor_leave_the_drawing() {
     };
     for width in [1000, 700] {
         let svg = charts::svg(&columns, width, 380);
-        let found: Vec<(f64, f64, String)> = svg
-            .lines()
-            .filter(|l| l.contains("class=\"category\""))
-            .map(|l| {
-                let attr = |name: &str| -> f64 {
-                    let from = l.find(&format!(" {name}=\"")).map_or(0, |i| i + name.len() + 3);
-                    l[from..].split('"').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-                };
-                let text = l.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or("").to_owned();
-                (attr("x"), attr("y"), text)
-            })
-            .collect();
+        let found = category_labels(&svg);
         assert_eq!(found.len(), 5, "{svg}");
-        let half = |t: &str| charts::svg_text_width(t, 12.0) / 2.0;
-        for (x, y, t) in &found {
-            assert!(x - half(t) >= 0.0 && x + half(t) <= f64::from(width), "{t} at {x} leaves the drawing");
-            for (x2, y2, t2) in &found {
-                if t != t2 && y == y2 {
-                    assert!((x - x2).abs() >= half(t) + half(t2), "{width}: {t} and {t2} overlap at y {y}");
-                }
-            }
-        }
+        assert_labels_fit(&found, width);
     }
 }
 
@@ -721,4 +681,33 @@ fn a_long_title_wraps_so_that_its_end_stays_visible() {
     }
     let text = charts::text(&chart, 100, 16);
     assert!(text.contains("19 other clients not drawn"), "{text}");
+}
+
+/// (x, y, text) of every category label of an SVG chart.
+fn category_labels(svg: &str) -> Vec<(f64, f64, String)> {
+    svg.lines()
+        .filter(|l| l.contains("class=\"category\""))
+        .map(|l| {
+            let attr = |name: &str| -> f64 {
+                let from = l.find(&format!(" {name}=\"")).map_or(0, |i| i + name.len() + 3);
+                l[from..].split('"').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+            };
+            let text = l.split('>').nth(1).and_then(|t| t.split('<').next()).unwrap_or("").to_owned();
+            (attr("x"), attr("y"), text)
+        })
+        .collect()
+}
+
+/// Every label within a drawing `width` wide, and no two on one row overlapping (DejaVu Sans's
+/// widths, as laid out).
+fn assert_labels_fit(found: &[(f64, f64, String)], width: u32) {
+    let half = |t: &str| charts::svg_text_width(t, 12.0) / 2.0;
+    for (x, y, t) in found {
+        assert!(x - half(t) >= 0.0 && x + half(t) <= f64::from(width), "{t} at {x} leaves the drawing");
+        for (x2, y2, t2) in found {
+            if t != t2 && y == y2 {
+                assert!((x - x2).abs() >= half(t) + half(t2), "{width}: {t} and {t2} overlap at y {y}");
+            }
+        }
+    }
 }
