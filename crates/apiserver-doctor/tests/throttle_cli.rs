@@ -34,7 +34,7 @@ fn a_service_account_listing_pods_and_jobs_gets_one_rule_per_api_group() {
     let fs = &read.flow_schemas[0];
     assert_eq!(
         (fs.name.as_str(), fs.matching_precedence, fs.priority_level.as_str()),
-        ("throttle-inventory-exporter", 90, "throttle-inventory-exporter")
+        ("throttle-sa-observability.inventory-exporter", 90, "throttle-sa-observability.inventory-exporter")
     );
     let rules: Vec<(Vec<String>, Vec<String>)> =
         fs.rules[0].resource_rules.iter().map(|r| (r.api_groups.clone(), r.resources.clone())).collect();
@@ -49,7 +49,9 @@ fn a_service_account_listing_pods_and_jobs_gets_one_rule_per_api_group() {
     let err = stderr(&out);
     assert!(err.contains("kubectl apply --dry-run=server"), "{err}");
     assert!(
-        err.contains("kubectl delete flowschema,prioritylevelconfiguration throttle-inventory-exporter"),
+        err.contains(
+            "kubectl delete flowschema,prioritylevelconfiguration throttle-sa-observability.inventory-exporter"
+        ),
         "{err}"
     );
 }
@@ -334,18 +336,46 @@ fn throttle_names_of_identities_that_sanitise_alike_do_not_collide() {
     let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
     assert_eq!(distinct.len(), names.len(), "{names:?}");
     for n in &names {
-        assert!(
-            n.len() <= 63 && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-            "{n}"
-        );
+        assert!(n.len() <= 63 && remedy::is_dns_subdomain(n), "{n}");
     }
-    // Run after run, the same name; and a name that is a label already is kept as it is.
+    // Run after run, the same name; and a name that is an object name already is kept as it is.
     assert_eq!(name(&["--user", "管理者"]), names[0]);
-    assert_eq!(names[5], "throttle-alice");
-    assert!(names[2].starts_with("throttle-obs-"), "{}", names[2]);
+    assert_eq!(names[5], "throttle-user-alice");
+    assert_eq!(names[7], "throttle-user-alice.example.com");
+    assert!(names[2].starts_with("throttle-sa-obs-"), "{}", names[2]);
     assert_eq!(
         name(&["--service-account", "observability/inventory-exporter"]),
-        "throttle-inventory-exporter"
+        "throttle-sa-observability.inventory-exporter"
+    );
+}
+
+/// Review 50, item 1: `--service-account ci/runner`, `--service-account staging/runner` and
+/// `--user runner` were all `throttle-runner`: applying the second replaced the first one's
+/// FlowSchema, and the "To undo" printed for it deleted both.
+#[test]
+fn throttle_names_of_one_service_account_name_in_two_namespaces_differ() {
+    let name = |args: &[&str]| {
+        let out = throttle(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let yaml = stdout(&out);
+        let line = yaml.lines().find(|l| l.trim_start().starts_with("name: throttle-")).map(str::trim);
+        line.unwrap_or_else(|| panic!("{args:?}: no name in {yaml}")).trim_start_matches("name: ").to_owned()
+    };
+    assert_eq!(
+        [
+            name(&["--service-account", "ci/runner"]),
+            name(&["--service-account", "staging/runner"]),
+            name(&["--service-account", "system:serviceaccount:ci:runner"]),
+            name(&["--user", "runner"]),
+            name(&["--group", "runner"]),
+        ],
+        [
+            "throttle-sa-ci.runner",
+            "throttle-sa-staging.runner",
+            "throttle-sa-ci.runner",
+            "throttle-user-runner",
+            "throttle-group-runner"
+        ]
     );
 }
 

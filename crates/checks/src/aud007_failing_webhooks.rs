@@ -46,9 +46,12 @@ critical  AUD007  webhook mutate.kyverno.svc-fail failed 2,418 times (10.0 s eac
 
 ## Remedy
 
-Make the webhook fail open (`failurePolicy: Ignore`) and exclude `kube-system` with a
-`namespaceSelector` — the finding carries the `kubectl patch` — then repair the webhook's
-service, endpoints and pods; keep `timeoutSeconds` short.
+Make the webhook fail open (`failurePolicy: Ignore`): the finding carries a `kubectl patch` of
+that field alone. Then repair the webhook's service, endpoints and pods; keep `timeoutSeconds`
+short. Excluding `kube-system` with a `namespaceSelector` is a remedy of its own, marked review
+first: its patch replaces the webhook's whole selector, so it comes after a command that reads
+the current one, whose expressions must be added to it (pass `--manifests` or `--cluster` to get
+it written from the selector).
 
 ## References
 

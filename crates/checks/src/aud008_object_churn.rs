@@ -155,7 +155,9 @@ pub const EDGE_TOLERANCE_SECONDS: f64 = 10.0;
 /// starts with how to count them and says that the number written fits an empty namespace only.
 fn leak_quota(namespace: &str, resource: &str, group: &str, per_hour: f64) -> Option<findings::Remedy> {
     let headroom = (((per_hour * 1.2) / 100.0).ceil() as u64 * 100).max(100);
-    let mut q = object_count_quota(namespace, resource, group, headroom).ok()?;
+    // Named as MET002's quota of the same key, so the two findings propose one object.
+    let name = metrics::checks::remedies::object_count_quota_name(resource, group);
+    let mut q = object_count_quota(&name, namespace, resource, group, headroom).ok()?;
     let qualified = if group.is_empty() { resource.to_owned() } else { format!("{resource}.{group}") };
     let key = remedy::quota_key(resource, group);
     let headroom_text = count(headroom as f64);
@@ -414,6 +416,23 @@ mod tests {
         let quota =
             out.findings[0].remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
         assert!(quota.body.contains("-n 'a$(x)\\u{a}b' --no-headers"), "{}", quota.body);
+    }
+
+    /// Review 50, item 4: for one `count/jobs.batch` in one report, AUD008 proposed a quota named
+    /// `jobs-count` and MET002 one named `object-count-jobs`: both could be applied, as two
+    /// quotas.
+    #[test]
+    fn aud008_and_met002_name_their_quota_of_one_resource_alike() {
+        let out = evaluate(&ctx_hour(), "q", &rows(&[("batch", "jobs", "reporting", 1_800.0, 0.0, 0.0)]))
+            .expect("evaluates");
+        let ours = out.findings[0].remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
+        let held = metrics::checks::Held { namespaces_shown: true, only_namespace: Some(("reporting", 10)) };
+        let met002 =
+            metrics::checks::cleanup_remedies_scoped("jobs.batch", metrics::checks::Scope::Namespaced, &held);
+        let theirs = met002.iter().find(|r| r.body.contains("kind: ResourceQuota")).expect("MET002's quota");
+        for body in [&ours.body, &theirs.body] {
+            assert!(body.contains("\n  name: jobs.batch-count\n"), "{body}");
+        }
     }
 
     fn ctx_seconds(seconds: i64) -> AuditContext {

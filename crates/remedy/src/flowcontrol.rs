@@ -7,7 +7,9 @@ use findings::{Remedy, RemedyKind, Safety};
 
 use crate::version::{FlowControlApi, KubernetesVersion};
 use crate::yaml::{self, Node};
-use crate::{RemedyError, from_one_line, identity_label, one_line};
+use crate::{
+    RemedyError, from_one_line, hashed_label_of, identity_label, is_dns_label, is_dns_subdomain, one_line,
+};
 
 /// The user names of the control plane's own components: a throttle on them slows every
 /// workload's controllers.
@@ -177,20 +179,12 @@ impl ThrottlePlan {
     /// bootstrap schema but `exempt` and `probes`.
     pub const DEFAULT_PRECEDENCE: u32 = 90;
 
-    /// A plan with the default shares and precedence, named after its one identity (a service
-    /// account's name, `NS/*` for every service account of NS, a user), else after the client:
-    /// two checks that name the same service account, one by its client and one by its user
-    /// name, propose the same objects. A name that is not a label as it is ends in a hash of it
-    /// (see [`identity_label`]), so two identities never share objects.
+    /// A plan with the default shares and precedence, named after its one identity (see
+    /// [`throttle_name`]), else after the client: two checks that name the same service account,
+    /// one by its client and one by its user name, propose the same objects.
     pub fn new(client: &str, subjects: Vec<ApfSubject>, rules: Vec<ResourceRule>) -> ThrottlePlan {
-        let base = match subjects.as_slice() {
-            [ApfSubject::ServiceAccount { namespace, name }] if name == "*" => format!("{namespace}/*"),
-            [ApfSubject::ServiceAccount { name, .. }] => name.clone(),
-            [ApfSubject::User(user)] => user.clone(),
-            _ => client.to_owned(),
-        };
         ThrottlePlan {
-            name: format!("throttle-{}", identity_label(&base, 54)),
+            name: throttle_name(client, &subjects),
             client: client.to_owned(),
             subjects,
             rules,
@@ -199,6 +193,47 @@ impl ThrottlePlan {
             groups_seen: BTreeMap::new(),
             already_rejected: None,
         }
+    }
+}
+
+/// How a throttle's name marks the kind of its one identity: the marker ends at the name's
+/// first `-` after `throttle-`, so a user, a group and a service account never share a name.
+const KIND_MARKERS: [&str; 3] = ["sa-", "user-", "group-"];
+
+/// The name of a throttle's objects, unique to its identity and the same run after run:
+/// `throttle-sa-NS.NAME` for a service account (a namespace has no `.`, so the first one ends
+/// it), `throttle-user-NAME`, `throttle-group-NAME`, and for several identities the client's
+/// name. Review 50, item 1: the service account's namespace was left out, so `ci/runner`,
+/// `staging/runner` and the user `runner` were all `throttle-runner`, and applying one replaced
+/// another's FlowSchema. A name that is not a Kubernetes object name as it is, or is longer than
+/// 63 characters, is cut to a label that ends in a hash of the whole identity (see
+/// [`hashed_label_of`]).
+fn throttle_name(client: &str, subjects: &[ApfSubject]) -> String {
+    const MAX: usize = 63;
+    let (readable, exact, whole) = match subjects {
+        [ApfSubject::ServiceAccount { namespace, name }] => (
+            format!("sa-{namespace}.{name}"),
+            is_dns_label(namespace) && is_dns_subdomain(name),
+            format!("serviceaccount:{namespace}:{name}"),
+        ),
+        [ApfSubject::User(user)] => (format!("user-{user}"), is_dns_subdomain(user), format!("user:{user}")),
+        [ApfSubject::Group(group)] => {
+            (format!("group-{group}"), is_dns_subdomain(group), format!("group:{group}"))
+        }
+        // Several identities: the client's name, marked when it would read as one kind's.
+        _ => {
+            let label = identity_label(client, MAX - "throttle-".len());
+            return if KIND_MARKERS.iter().any(|m| label.starts_with(m)) {
+                format!("throttle-{}", hashed_label_of(&format!("client-{client}"), client, MAX - 9))
+            } else {
+                format!("throttle-{label}")
+            };
+        }
+    };
+    if exact && "throttle-".len() + readable.len() <= MAX {
+        format!("throttle-{readable}")
+    } else {
+        format!("throttle-{}", hashed_label_of(&readable, &whole, MAX - "throttle-".len()))
     }
 }
 
@@ -424,7 +459,7 @@ mod tests {
         let by_client = ThrottlePlan::new("config-sync-controller", sa(), vec![]);
         let by_user =
             ThrottlePlan::new("system:serviceaccount:platform-system:config-sync-controller", sa(), vec![]);
-        assert_eq!(by_client.name, "throttle-config-sync-controller");
+        assert_eq!(by_client.name, "throttle-sa-platform-system.config-sync-controller");
         assert_eq!(by_user.name, by_client.name);
         // Several identities: the client names it.
         let two = vec![ApfSubject::User("alice".into()), ApfSubject::User("bob".into())];
@@ -438,10 +473,57 @@ mod tests {
         assert_ne!(name(all("obs")), name(all("ci")));
         assert_ne!(name(ApfSubject::User("管理者".into())), name(ApfSubject::User("ユーザー".into())));
         assert_ne!(name(ApfSubject::User("Alice".into())), name(ApfSubject::User("alice".into())));
-        assert_eq!(name(ApfSubject::User("alice".into())), "throttle-alice");
-        assert_eq!(name(ApfSubject::from_username("system:serviceaccount:ci:runner")), "throttle-runner");
+        assert_eq!(name(ApfSubject::User("alice".into())), "throttle-user-alice");
+        assert_eq!(
+            name(ApfSubject::from_username("system:serviceaccount:ci:runner")),
+            "throttle-sa-ci.runner"
+        );
         let hashed = name(ApfSubject::User("alice@example.com".into()));
-        assert!(hashed.starts_with("throttle-alice-example-com-") && hashed.len() == 35, "{hashed}");
+        assert!(hashed.starts_with("throttle-user-alice-example-com-") && hashed.len() == 40, "{hashed}");
+    }
+
+    /// Review 50, item 1: the name left out a service account's namespace, so `ci/runner`,
+    /// `staging/runner` and the user `runner` were all `throttle-runner`: applying the second
+    /// replaced the first one's FlowSchema, and its "To undo" deleted both.
+    #[test]
+    fn throttle_names_of_service_accounts_in_two_namespaces_and_a_user_of_that_name_differ() {
+        let name = |subject: ApfSubject| ThrottlePlan::new("runner", vec![subject], vec![]).name;
+        let sa = |ns: &str, n: &str| ApfSubject::ServiceAccount { namespace: ns.into(), name: n.into() };
+        let names = [
+            name(sa("ci", "runner")),
+            name(sa("staging", "runner")),
+            name(ApfSubject::User("runner".into())),
+            name(ApfSubject::Group("runner".into())),
+            // Dashes cannot make two service accounts alike: the namespace ends at the dot.
+            name(sa("team-a", "default")),
+            name(sa("team", "a-default")),
+            name(ApfSubject::User("sa-team-a.default".into())),
+            // Cut short, the hash is of the whole identity.
+            name(sa("ci", &format!("{}-one", "x".repeat(60)))),
+            name(sa("ci", &format!("{}-two", "x".repeat(60)))),
+            name(sa("ci2", &format!("{}-one", "x".repeat(60)))),
+        ];
+        let distinct: BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        assert_eq!(
+            names[..4],
+            [
+                "throttle-sa-ci.runner",
+                "throttle-sa-staging.runner",
+                "throttle-user-runner",
+                "throttle-group-runner"
+            ]
+        );
+        for n in &names {
+            assert!(n.len() <= 63 && crate::is_dns_subdomain(n), "{n}");
+        }
+        // Run after run, the same name.
+        assert_eq!(name(sa("ci", &format!("{}-one", "x".repeat(60)))), names[7]);
+        // Several identities keep the client's name, unless it reads as one identity's.
+        let two = || vec![ApfSubject::User("a".into()), ApfSubject::User("b".into())];
+        let marked = ThrottlePlan::new("user-runner", two(), vec![]).name;
+        assert!(marked.starts_with("throttle-client-user-runner-"), "{marked}");
+        assert_eq!(ThrottlePlan::new("kubectl", two(), vec![]).name, "throttle-kubectl");
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub use flowcontrol::{
     ADDON_NAMESPACE, ADDON_USERS, ApfSubject, CONTROL_PLANE_USERS, ResourceRule, ThrottlePlan,
     already_rejected, groups_seen, throttle_manifests, throttle_remedies,
 };
-pub use quota::{object_count_quota, object_count_quota_named, quota_key, quota_name, quota_name_with_group};
+pub use quota::{object_count_quota, quota_key};
 pub use resources::{is_cluster_scoped, resource_mistake};
 pub use version::{FlowControlApi, KubernetesVersion, VersionError};
 pub use webhook::{
@@ -60,19 +60,8 @@ pub fn is_dns_subdomain(s: &str) -> bool {
         })
 }
 
-/// `text` as a DNS label usable in an object name: lower case, `[a-z0-9-]`, at most `max`
-/// characters, never empty. A label cut short ends in eight hexadecimal digits of a hash of
-/// the whole text, so that two long texts alike in their first characters (the controllers of
-/// kube-controller-manager) keep different names.
-pub(crate) fn dns_label(text: &str, max: usize) -> String {
-    let full = label_chars(text, usize::MAX);
-    if full.len() <= max {
-        return full;
-    }
-    hashed_label(text, max)
-}
-
-/// `text` as a DNS label (as [`dns_label`]) that no other text shares: written as it is only
+/// `text` as a DNS label usable in an object name (lower case, `[a-z0-9-]`, at most `max`
+/// characters, never empty) that no other text shares: written as it is only
 /// when it is a label already (lower case letters, digits and single `-` inside) and fits in
 /// `max`; any other text, which the label could render only by losing something (upper case,
 /// `@`, `:`, `/`, `*`, a character outside ASCII), ends in the hash of the whole text. Without
@@ -88,9 +77,16 @@ pub(crate) fn identity_label(text: &str, max: usize) -> String {
 /// The first characters of `text` as a label, then `-` and eight hexadecimal digits of a hash of
 /// the whole text: at most `max` characters.
 fn hashed_label(text: &str, max: usize) -> String {
+    hashed_label_of(text, text, max)
+}
+
+/// The first characters of `head` as a label, then `-` and eight hexadecimal digits of a hash of
+/// `whole` (what the label stands for, which `head` may render only in part): at most `max`
+/// characters.
+pub(crate) fn hashed_label_of(head: &str, whole: &str, max: usize) -> String {
     // FNV-1a, 32 bits: stable across runs and versions, unlike the standard library's hasher.
-    let hash = text.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-    let head = label_chars(text, max.saturating_sub(9).max(1));
+    let hash = whole.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let head = label_chars(head, max.saturating_sub(9).max(1));
     format!("{head}-{hash:08x}")
 }
 
@@ -206,38 +202,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dns_labels_are_valid_whatever_the_input() {
-        assert_eq!(
-            dns_label("kube-controller-manager/job-controller", 63),
-            "kube-controller-manager-job-controller"
-        );
-        assert_eq!(dns_label("Go-http-client", 63), "go-http-client");
-        assert_eq!(dns_label("system:serviceaccount:ci:Runner!!", 63), "system-serviceaccount-ci-runner");
-        assert_eq!(dns_label("---", 63), "client");
-        assert_eq!(dns_label("", 63), "client");
-        let long = dns_label(&"a".repeat(300), 20);
-        assert_eq!(long.len(), 20);
-        assert!(!dns_label("abc-def-ghi", 4).ends_with('-'));
+    fn identity_labels_are_valid_whatever_the_input() {
+        assert_eq!(identity_label("go-http-client", 63), "go-http-client");
+        for text in ["Go-http-client", "system:serviceaccount:ci:Runner!!", "---", "", &"a".repeat(300)] {
+            let label = identity_label(text, 20);
+            assert!(is_dns_label(&label) && label.len() <= 20, "{text:?}: {label}");
+        }
+        assert!(identity_label("Go-http-client", 63).starts_with("go-http-client-"));
+        assert!(!identity_label("abc-def-ghi", 4).ends_with('-'));
     }
 
     #[test]
     fn long_texts_alike_at_the_start_keep_different_labels() {
         let name = |controller: &str| {
-            dns_label(&format!("kube-controller-manager/system:serviceaccount:kube-system:{controller}"), 54)
+            identity_label(
+                &format!("kube-controller-manager-system-serviceaccount-kube-system-{controller}"),
+                54,
+            )
         };
         let (job, cronjob) = (name("job-controller"), name("cronjob-controller"));
         assert_ne!(job, cronjob);
         for label in [&job, &cronjob] {
             assert!(label.len() <= 54, "{label}");
             assert!(label.starts_with("kube-controller-manager-system-serviceaccount-"), "{label}");
-            assert!(
-                label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
-                "{label}"
-            );
+            assert!(is_dns_label(label), "{label}");
         }
         // The same text, the same label, run after run.
         assert_eq!(name("job-controller"), job);
-        assert_eq!(dns_label("short-enough", 54), "short-enough");
+        assert_eq!(identity_label("short-enough", 54), "short-enough");
     }
 
     #[test]

@@ -10,36 +10,14 @@ pub fn quota_key(resource: &str, api_group: &str) -> String {
     if api_group.is_empty() { format!("count/{resource}") } else { format!("count/{resource}.{api_group}") }
 }
 
-/// The name of the ResourceQuota [`object_count_quota`] writes for `resource`.
-pub fn quota_name(resource: &str) -> String {
-    format!("{}-count", crate::dns_label(resource, 50))
-}
-
-/// The name [`quota_name`] gives, with the API group in it (`jobs-example-com-count`): for
-/// two resources of one name in different groups capped together, whose quotas would
-/// otherwise share a name, so that applying the second would replace the first.
-pub fn quota_name_with_group(resource: &str, api_group: &str) -> String {
-    if api_group.is_empty() {
-        return quota_name(resource);
-    }
-    format!("{}-count", crate::dns_label(&format!("{resource}-{}", api_group.replace('.', "-")), 50))
-}
-
-/// A ResourceQuota capping `resource` (of `api_group`) at `hard` objects in `namespace`.
+/// A ResourceQuota named `name` capping `resource` (of `api_group`) at `hard` objects in
+/// `namespace`. Its callers name it with `metrics::checks::remedies::object_count_quota_name`,
+/// which every object-count quota shares (MET002's YAML is written in the metrics crate, which
+/// cannot depend on this one).
 ///
 /// Existing objects are not deleted by a quota; creates beyond it fail with 403, which stops a
 /// leak from filling etcd while its owner fixes the client.
 pub fn object_count_quota(
-    namespace: &str,
-    resource: &str,
-    api_group: &str,
-    hard: u64,
-) -> Result<Remedy, RemedyError> {
-    object_count_quota_named(&quota_name(resource), namespace, resource, api_group, hard)
-}
-
-/// [`object_count_quota`] with the ResourceQuota's name given.
-pub fn object_count_quota_named(
     name: &str,
     namespace: &str,
     resource: &str,

@@ -103,25 +103,17 @@ fn backend_advice(webhook: &str, service: Option<(&str, &str)>) -> Remedy {
     }
 }
 
-/// Remedies for a failing webhook whose configuration is not known: find it, make the webhook
-/// fail open and exclude kube-system (a patch to complete with its current selector), then
-/// check the webhook's backend.
+/// Remedies for a failing webhook whose configuration (or at least its selector) is not known:
+/// find it, make the webhook fail open (a patch of `failurePolicy` alone), check the webhook's
+/// backend, and, apart and review-first, stop it covering kube-system: that patch replaces the
+/// webhook's whole `namespaceSelector`, so it comes after the command that reads the current one.
+/// Review 50, item 2: the two were one patch, and an opt-in selector (`istio-injection In
+/// [enabled]`) pasted unread was lost, so the webhook covered every namespace but kube-system.
 pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
     let mut out = Vec::new();
     let webhook = &target.webhook;
-    let selector = serde_json::json!({
-        "matchExpressions": [{
-            "key": "kubernetes.io/metadata.name",
-            "operator": "NotIn",
-            "values": ["kube-system"],
-        }]
-    });
-    let patch_cmd =
-        |resource: &str, name: &str| webhook_patch(resource, name, webhook, true, Some(&selector));
-    let (body, config) = match &target.configuration {
-        Some((kind, name)) => {
-            (patch_cmd(kind.resource(), name), format!("{} {}", kind.resource(), shell_quote(name)))
-        }
+    let (resource, configuration, fill_in) = match &target.configuration {
+        Some((kind, name)) => (kind.resource(), name.as_str(), ""),
         None => {
             out.push(Remedy {
                 title: format!("Find the configuration that holds webhook {webhook}"),
@@ -134,30 +126,48 @@ pub fn webhook_remedies(target: &WebhookRef) -> Vec<Remedy> {
                 safety: Safety::Safe,
             });
             (
-                format!(
-                    "# Replace CONFIGURATION with the name found above (use validatingwebhookconfigurations if it is one).\n{}",
-                    patch_cmd("mutatingwebhookconfigurations", "CONFIGURATION")
-                ),
-                "mutatingwebhookconfigurations CONFIGURATION".to_owned(),
+                "mutatingwebhookconfigurations",
+                "CONFIGURATION",
+                "# Replace CONFIGURATION with the name found above (use validatingwebhookconfigurations if it is one).\n",
             )
         }
     };
     out.push(Remedy {
-        title: format!(
-            "Make webhook {webhook} fail open (failurePolicy: Ignore) and stop it covering kube-system"
-        ),
+        title: format!("Make webhook {webhook} fail open (failurePolicy: Ignore)"),
         kind: RemedyKind::Command,
         body: format!(
-            "{body}\n# Careful: this patch replaces the webhook's whole namespaceSelector, matchExpressions included. \
-             Read its selector first (kubectl get {config} -o yaml) and add its expressions to the patch, with the \
-             webhook's own namespace next to kube-system: a selector that opts namespaces in (such as \
-             istio-injection In [enabled]) would otherwise be lost, and the webhook would cover every namespace but \
-             kube-system. Pass the manifests (--manifests or --cluster) to get the patch written from its selector.",
-            config = one_line(&config)
+            "{fill_in}{}\n# Its namespaceSelector is left as it is.",
+            webhook_patch(resource, configuration, webhook, true, None)
         ),
         safety: Safety::ReviewFirst,
     });
     out.push(backend_advice(webhook, None));
+    let selector = serde_json::json!({
+        "matchExpressions": [{
+            "key": "kubernetes.io/metadata.name",
+            "operator": "NotIn",
+            "values": ["kube-system"],
+        }]
+    });
+    // The jsonpath names no webhook: a name from the audit log could break its quoting.
+    out.push(Remedy {
+        title: format!(
+            "Stop webhook {webhook} covering kube-system (replaces its whole namespaceSelector: read it first)"
+        ),
+        kind: RemedyKind::Command,
+        body: format!(
+            "{fill_in}# This patch replaces the webhook's whole namespaceSelector, matchExpressions included. Read the \
+             current selectors first:\nkubectl get {resource} {} -o jsonpath='{{range .webhooks[*]}}{{.name}}{{\"\\t\"}}{{.namespaceSelector}}{{\"\\n\"}}{{end}}'\n\
+             # Add the expressions printed for {} to the patch below, with the webhook's own namespace next to \
+             kube-system: a selector that opts namespaces in (such as istio-injection In [enabled]) would otherwise \
+             be lost, and the webhook would cover every namespace but kube-system. Pass the manifests (--manifests \
+             or --cluster) to get the patch written from its selector.\n{}",
+            shell_quote(configuration),
+            one_line(webhook),
+            webhook_patch(resource, configuration, webhook, false, Some(&selector))
+        ),
+        safety: Safety::ReviewFirst,
+    });
     out
 }
 

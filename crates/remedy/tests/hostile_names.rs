@@ -274,7 +274,7 @@ fn yaml_1_1_lookalike_names_round_trip_as_strings() {
 
     // The ResourceQuota's namespace and resource too.
     for name in LOOKALIKES {
-        let quota = object_count_quota(name, name, "", 10).expect("quota");
+        let quota = object_count_quota("q-count", name, name, "", 10).expect("quota");
         let docs = documents(&quota.body);
         assert_eq!(docs.len(), 1, "{}", quota.body);
         assert_eq!(keys(&docs[0]), ["apiVersion", "kind", "metadata", "spec"], "{}", quota.body);
@@ -292,7 +292,7 @@ fn yaml_1_1_lookalike_names_round_trip_as_strings() {
 #[test]
 fn a_resource_name_too_long_for_an_implicit_key_still_parses() {
     let long = format!("{}\u{2028}x", "r".repeat(2000));
-    let quota = object_count_quota("team-a", &long, "", 5).expect("quota");
+    let quota = object_count_quota("q-count", "team-a", &long, "", 5).expect("quota");
     let docs = documents(&quota.body);
     let key = format!("count/{long}");
     assert_eq!(keys(&docs[0]["spec"]["hard"]), [key.as_str()], "{}", quota.body);
@@ -314,13 +314,18 @@ fn webhook_names_with_line_breaks_cannot_add_shell_commands() {
             webhook: format!("w{br}x"),
             configuration: Some((WebhookKind::Mutating, hostile.clone())),
         });
-        let patch = unknown.iter().find(|r| r.body.contains("# Careful")).expect("patch");
-        let tail = comment_tail(patch, "\n# Careful");
+        let patch = unknown.iter().find(|r| r.body.contains("# Its namespaceSelector")).expect("patch");
+        let tail = comment_tail(patch, "\n# Its namespaceSelector");
         assert!(tail.iter().all(|l| l.is_empty() || l.starts_with('#')), "{tail:#?}");
         // The patch's JSON holds no raw break either (kubectl reads it as YAML 1.1).
-        let json = patch.body.split_once(" -p ").and_then(|(_, rest)| rest.split_once("\n# Careful"));
+        let json =
+            patch.body.split_once(" -p ").and_then(|(_, rest)| rest.split_once("\n# Its namespaceSelector"));
         let json = json.map(|(j, _)| j).unwrap_or_default();
         assert!(json.starts_with(r#"'{"webhooks":[{"#) && !json.contains(br), "{json:?}");
+        // The comment naming the webhook before the selector patch stays one comment line.
+        let exclude = unknown.iter().find(|r| r.body.contains("# Add the expressions")).expect("exclusion");
+        let comment = comment_tail(exclude, "\n# Add the expressions");
+        assert!(comment[1].starts_with('#') && comment[2].starts_with("kubectl patch"), "{comment:#?}");
 
         let selector = serde_json::json!({"matchExpressions": []});
         let known = known_webhook_remedies(

@@ -179,7 +179,7 @@ fn manifests_use_the_api_and_share_field_of_each_version() {
         assert_eq!(fs["apiVersion"].as_str(), Some(api_version));
         assert_eq!(fs["kind"].as_str(), Some("FlowSchema"));
         assert_eq!(fs["spec"]["priorityLevelConfiguration"]["name"], plc["metadata"]["name"]);
-        assert_eq!(fs["metadata"]["name"].as_str(), Some("throttle-pod-inventory"));
+        assert_eq!(fs["metadata"]["name"].as_str(), Some("throttle-sa-inventory.pod-inventory"));
         let subject = &fs["spec"]["rules"][0]["subjects"][0];
         assert_eq!(subject["kind"].as_str(), Some("ServiceAccount"));
         assert_eq!(subject["serviceAccount"]["namespace"].as_str(), Some("inventory"));
@@ -214,7 +214,11 @@ fn throttle_remedies_are_marked_and_name_the_version() {
     );
     assert!(remedies[0].title.contains("service account inventory/pod-inventory"));
     assert_eq!(remedies[1].safety, Safety::Safe);
-    assert!(remedies[1].body.contains("flow_schema=\"throttle-pod-inventory\""), "{}", remedies[1].body);
+    assert!(
+        remedies[1].body.contains("flow_schema=\"throttle-sa-inventory.pod-inventory\""),
+        "{}",
+        remedies[1].body
+    );
 }
 
 #[test]
@@ -239,15 +243,16 @@ fn clusters_before_1_20_get_no_flow_schema_but_say_why() {
 
 #[test]
 fn quota_parses_back_with_the_object_count_key() {
-    let remedy = object_count_quota("batch-jobs", "jobs", "batch", 500).expect("quota");
+    let remedy = object_count_quota("jobs.batch-count", "batch-jobs", "jobs", "batch", 500).expect("quota");
     let docs = documents(&remedy.body);
     assert_eq!(docs.len(), 1);
     let quota = &docs[0];
     assert_eq!(quota["apiVersion"].as_str(), Some("v1"));
     assert_eq!(quota["kind"].as_str(), Some("ResourceQuota"));
     assert_eq!(quota["metadata"]["namespace"].as_str(), Some("batch-jobs"));
+    assert_eq!(quota["metadata"]["name"].as_str(), Some("jobs.batch-count"));
     assert_eq!(quota["spec"]["hard"]["count/jobs.batch"].as_str(), Some("500"));
-    let core = object_count_quota("default", "configmaps", "", 2000).expect("quota");
+    let core = object_count_quota("configmaps-count", "default", "configmaps", "", 2000).expect("quota");
     assert_eq!(documents(&core.body)[0]["spec"]["hard"]["count/configmaps"].as_str(), Some("2000"));
     assert_eq!(remedy.safety, Safety::ReviewFirst);
     // The title is for people (the demo's said "at 17400 objects"); the quantity stays bare.
@@ -288,6 +293,13 @@ fn cleanup_quotes_hostile_namespaces() {
     assert!(remedies[0].body.contains("-n 'x; rm -rf /'"), "{}", remedies[0].body);
 }
 
+/// The JSON of the one `kubectl patch` line of `body`.
+fn patch_json(body: &str) -> serde_json::Value {
+    let line = body.lines().find(|l| l.starts_with("kubectl patch")).expect("a patch");
+    let json = line.split('\'').nth(1).expect("quoted patch");
+    serde_json::from_str(json).expect("patch is JSON")
+}
+
 #[test]
 fn webhook_patch_is_a_valid_strategic_merge_patch_excluding_kube_system() {
     let target = WebhookRef {
@@ -298,11 +310,13 @@ fn webhook_patch_is_a_valid_strategic_merge_patch_excluding_kube_system() {
     let patch = remedies.iter().find(|r| r.body.contains("kubectl patch")).expect("a patch");
     assert_eq!(patch.safety, Safety::ReviewFirst);
     assert!(patch.body.starts_with("kubectl patch mutatingwebhookconfigurations kyverno-resource-mutating-webhook-cfg --type=strategic -p '"));
-    let json = patch.body.split('\'').nth(1).expect("quoted patch");
-    let value: serde_json::Value = serde_json::from_str(json).expect("patch is JSON");
-    let hook = &value["webhooks"][0];
+    let hook = &patch_json(&patch.body)["webhooks"][0];
     assert_eq!(hook["name"], "mutate.kyverno.svc-fail");
     assert_eq!(hook["failurePolicy"], "Ignore");
+    let selector =
+        remedies.iter().find(|r| r.body.contains("namespaceSelector\":")).expect("a selector patch");
+    let hook = &patch_json(&selector.body)["webhooks"][0];
+    assert_eq!(hook["name"], "mutate.kyverno.svc-fail");
     let expr = &hook["namespaceSelector"]["matchExpressions"][0];
     assert_eq!(expr["key"], "kubernetes.io/metadata.name");
     assert_eq!(expr["operator"], "NotIn");
@@ -316,14 +330,39 @@ fn webhook_without_known_configuration_first_finds_it() {
     assert_eq!(remedies[0].safety, Safety::Safe);
     assert!(remedies[0].body.contains("grep -F validate.example.com"));
     assert!(remedies[1].body.contains("CONFIGURATION"));
-    // Remedy review item 8: the patch replaces the webhook's matchExpressions, and says so.
     assert!(
-        remedies[1].body.contains(
-            "Careful: this patch replaces the webhook's whole namespaceSelector, matchExpressions included"
-        ),
-        "{}",
-        remedies[1].body
+        remedies
+            .iter()
+            .filter(|r| r.body.contains("kubectl patch"))
+            .all(|r| r.body.contains("CONFIGURATION"))
     );
+}
+
+/// Review 50, item 2: with the selector unknown, the fail-open patch also replaced the webhook's
+/// whole namespaceSelector, so an opt-in selector (`istio-injection In [enabled]`) pasted unread
+/// was lost and the webhook covered every namespace but kube-system; the warning came after the
+/// command. Now the fail-open patch sets failurePolicy alone, and the kube-system exclusion is a
+/// remedy of its own, review-first, that reads the current selector before its patch.
+#[test]
+fn the_fail_open_patch_of_a_webhook_whose_selector_is_unknown_leaves_the_selector_alone() {
+    for configuration in [None, Some((WebhookKind::Validating, "policy".to_owned()))] {
+        let remedies =
+            webhook_remedies(&WebhookRef { webhook: "validate.example.com".into(), configuration });
+        let open = remedies.iter().find(|r| r.title.contains("fail open")).expect("fail open");
+        assert_eq!(open.title, "Make webhook validate.example.com fail open (failurePolicy: Ignore)");
+        assert_eq!(
+            patch_json(&open.body),
+            serde_json::json!({"webhooks": [{"name": "validate.example.com", "failurePolicy": "Ignore"}]})
+        );
+        let exclude = remedies.iter().find(|r| r.title.contains("kube-system")).expect("exclusion");
+        assert_eq!(exclude.safety, Safety::ReviewFirst);
+        assert!(exclude.title.contains("replaces its whole namespaceSelector"), "{}", exclude.title);
+        assert!(patch_json(&exclude.body)["webhooks"][0].get("failurePolicy").is_none(), "{}", exclude.body);
+        // The warning and the command that reads the selector come before the patch.
+        let (before, _) = exclude.body.split_once("\nkubectl patch").expect("patch");
+        assert!(before.contains("replaces the webhook's whole namespaceSelector"), "{}", exclude.body);
+        assert!(before.contains("-o jsonpath='{range .webhooks[*]}{.name}"), "{}", exclude.body);
+    }
 }
 
 #[test]

@@ -45,6 +45,15 @@ const SYSTEM_NAMESPACES: [(&str, &str); 3] = [
     ("kube-public", "kube-public holds the cluster-info every joining node reads"),
 ];
 
+/// API groups that clusters serve through an aggregated API server (an APIService), never from
+/// kube-apiserver's own storage: object-count quotas are not enforced for them
+/// (https://kubernetes.io/docs/concepts/policy/resource-quotas/#object-count-quota).
+const AGGREGATED_GROUPS: [(&str, &str); 3] = [
+    ("metrics.k8s.io", "metrics-server"),
+    ("custom.metrics.k8s.io", "a custom metrics adapter"),
+    ("external.metrics.k8s.io", "an external metrics adapter"),
+];
+
 /// Runs `apiserver-doctor quota`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let caps = args.resources.iter().map(|r| cap(r)).collect::<anyhow::Result<Vec<_>>>()?;
@@ -77,24 +86,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut yaml = String::new();
     let mut advice = String::new();
     let mut undo = Vec::new();
-    // Two resources of one name in different groups (jobs.batch, jobs.example.com) would get
-    // quotas of one name, and applying the second would replace the first: those take their
-    // group into the name.
+    // Named with the group (jobs.batch-count, jobs.example.com-count), as diagnose names them:
+    // the core group's pods and metrics.k8s.io's were both pods-count (review 50, item 4).
     let names: Vec<String> = caps
         .iter()
-        .map(|(resource, group, _)| {
-            let shared =
-                caps.iter().filter(|(r, _, _)| remedy::quota_name(r) == remedy::quota_name(resource)).count();
-            if shared > 1 {
-                remedy::quota_name_with_group(resource, group)
-            } else {
-                remedy::quota_name(resource)
-            }
-        })
+        .map(|(resource, group, _)| metrics::checks::remedies::object_count_quota_name(resource, group))
         .collect();
     for ns in &args.namespaces {
         for ((resource, group, hard), name) in caps.iter().zip(&names) {
-            let q = remedy::object_count_quota_named(name, ns, resource, group, *hard)?;
+            let q = remedy::object_count_quota(name, ns, resource, group, *hard)?;
             if !yaml.is_empty() {
                 yaml.push_str("---\n");
             }
@@ -162,6 +162,19 @@ fn cap(text: &str) -> anyhow::Result<(String, String, u64)> {
         )));
     }
     let (resource, group) = name.split_once('.').unwrap_or((name, ""));
+    // Review 50, item 5: `pods.=5` was read as the core group's pods.
+    if name.contains('.') && group.is_empty() {
+        return Err(bad(format!("{name:?} ends in '.' and names no API group (`pods` for the core group)")));
+    }
+    // The core quota system does not count objects of an API served by an aggregated API server
+    // (review 50, item 4: `pods.metrics.k8s.io=5` was written, and replaced the quota of pods).
+    if let Some(server) = AGGREGATED_GROUPS.iter().find_map(|(g, server)| (*g == group).then_some(server)) {
+        return Err(bad(format!(
+            "{group} is served by an aggregated API server ({server}), and Kubernetes does not enforce quotas \
+             for aggregated APIs: `count/{name}` would cap nothing ({resource} of the group that stores them, \
+             such as the core group's `pods`, is what a quota counts)"
+        )));
+    }
     if let Some(why) = remedy::resource_mistake(resource, group) {
         return Err(bad(why));
     }

@@ -63,8 +63,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_PRECEDENCE,
           value_parser = precedence)]
     pub precedence: u32,
-    /// Name of both objects [default: throttle- and the one identity's name; with several, a
-    /// name made from all of them, ending in a hash]
+    /// Name of both objects [default: throttle- and the one identity's kind and name
+    /// (throttle-sa-NS.NAME, throttle-user-NAME, throttle-group-NAME); with several, a name made
+    /// from all of them, ending in a hash]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// The cluster's Kubernetes version, which picks the flowcontrol API version [default: 1.29,

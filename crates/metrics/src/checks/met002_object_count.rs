@@ -286,7 +286,10 @@ kubectl get {quoted} {scope_flag} --sort-by=.metadata.creationTimestamp \\\n  \
     let quota_key = format!("count/{resource}");
     let quota_key =
         if plain_name(&quota_key) { quota_key } else { findings::text::double_quoted_literal(&quota_key) };
-    let plain = if plain_name(plain) { plain.to_ascii_lowercase() } else { "objects".to_owned() };
+    let name = {
+        let (resource, group) = resource.split_once('.').unwrap_or((resource, ""));
+        super::remedies::object_count_quota_name(resource, group)
+    };
     if scope == Scope::Cluster {
         return out;
     }
@@ -335,7 +338,7 @@ kubectl get {quoted} {scope_flag} --sort-by=.metadata.creationTimestamp \\\n  \
         findings::RemedyKind::Yaml,
         Safety::ReviewFirst,
         format!(
-            "{note}apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: object-count-{plain}\n  namespace: {namespace}\nspec:\n  hard:\n    {quota_key}: \"{hard}\"\n"
+            "{note}apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  hard:\n    {quota_key}: \"{hard}\"\n"
         ),
     ));
     out

@@ -122,21 +122,51 @@ pub fn find_what_takes_space() -> Remedy {
     find_what_takes_space_for(&EtcdAccess::default())
 }
 
-/// [`find_what_takes_space`] with the endpoints and TLS files known.
-pub fn find_what_takes_space_for(access: &EtcdAccess) -> Remedy {
-    let command = if access.known() {
+/// `apiserver-doctor etcd` with the endpoints and TLS flags known, else the [`FILL_IN`]
+/// placeholders, and `extra` flags after them.
+fn doctor_etcd(access: &EtcdAccess, extra: &str) -> String {
+    if access.known() {
         let tls: String = [("cacert", &access.cacert), ("cert", &access.cert), ("key", &access.key)]
             .iter()
             .filter_map(|(flag, file)| file.as_ref().map(|f| format!(" --{flag} {}", shell_quote(f))))
             .collect();
         format!(
-            "apiserver-doctor etcd --endpoints {}{tls}",
+            "apiserver-doctor etcd --endpoints {}{tls} {extra}",
             access.endpoints.iter().map(|e| shell_quote(e)).collect::<Vec<_>>().join(",")
         )
     } else {
-        format!("{FILL_IN}apiserver-doctor etcd --endpoints \"$ENDPOINT\" $TLS")
-    };
-    remedy("See which resources and namespaces take the space", RemedyKind::Command, Safety::Safe, command)
+        format!("{FILL_IN}apiserver-doctor etcd --endpoints \"$ENDPOINT\" $TLS {extra}")
+    }
+}
+
+/// [`find_what_takes_space`] with the endpoints and TLS files known. Review 50, item 3: it was
+/// marked safe, and scanned every key and value of an etcd the finding calls full or slow (gigabytes
+/// from a member at 82% of its quota): now it reads the keys only (`--no-values`), and is marked
+/// review first, as MET002's LIST of every object is.
+pub fn find_what_takes_space_for(access: &EtcdAccess) -> Remedy {
+    let command = doctor_etcd(access, "--no-values");
+    remedy(
+        "See which resources and namespaces hold the most keys (it reads every key: once, off-peak)",
+        RemedyKind::Command,
+        Safety::ReviewFirst,
+        format!(
+            "# It reads every key under /registry (not the values, --no-values): on a member near its quota or with a\n\
+# slow disk that is load, so run it once, off-peak. --no-keys reads only status, alarms and metrics.\n{command}"
+        ),
+    )
+}
+
+/// Look at etcd's disk latency, database size and leader: the members' status, alarms and
+/// metrics, without reading a key (`--no-keys`). Review 50, item 3: MET011's command, marked
+/// safe, scanned every key and value of the etcd whose disk it calls slow, and used `$CA`,
+/// `$CERT`, `$KEY` and `$ENDPOINT` without saying what they are.
+pub fn look_at_etcd() -> Remedy {
+    remedy(
+        "Look at etcd's disk, size and leader",
+        RemedyKind::Command,
+        Safety::Safe,
+        doctor_etcd(&EtcdAccess::default(), "--no-keys"),
+    )
 }
 
 /// Read the compaction state, then compact to the current revision.
@@ -198,6 +228,54 @@ pub fn check_perf_for(access: &EtcdAccess) -> Remedy {
             access.etcdctl()
         ),
     )
+}
+
+/// The name of the ResourceQuota that caps objects of `resource` in `api_group` (`""`: the core
+/// group): `pods-count`, `jobs.batch-count`, `events.events.k8s.io-count`. Every object-count
+/// quota is named by it: MET002's here, AUD008's (checks) and `apiserver-doctor quota`'s, which
+/// depend on this crate (the remedy crate, which writes the last two, cannot be depended on from
+/// here). Review 50, item 4: the name left out the group, so `events` and
+/// `events.events.k8s.io` were both `events-count` and applying the second quota dropped the
+/// first one's cap; and AUD008 (`jobs-count`) and MET002 (`object-count-jobs`) proposed two
+/// quotas for one `count/jobs.batch`. A resource has no `.`, so the first one ends it and no two
+/// keys share a name. A resource or group that is not a name Kubernetes accepts (they come from
+/// audit logs and metric labels), or a name past 253 characters, gives a label that ends in a
+/// hash of the whole key instead.
+pub fn object_count_quota_name(resource: &str, api_group: &str) -> String {
+    let qualified =
+        if api_group.is_empty() { resource.to_owned() } else { format!("{resource}.{api_group}") };
+    let name = format!("{qualified}-count");
+    if is_dns_label(resource)
+        && (api_group.is_empty() || api_group.split('.').all(is_dns_label))
+        && name.len() <= 253
+    {
+        return name;
+    }
+    // FNV-1a, 32 bits, as the remedy crate's object names: stable across runs and versions.
+    let hash = qualified.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let mut head = String::new();
+    for c in qualified.chars().map(|c| c.to_ascii_lowercase()) {
+        if head.len() >= 50 {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            head.push(c);
+        } else if !head.is_empty() && !head.ends_with('-') {
+            head.push('-');
+        }
+    }
+    let head = head.trim_end_matches('-');
+    if head.is_empty() { format!("objects-{hash:08x}-count") } else { format!("{head}-{hash:08x}-count") }
+}
+
+/// Whether `s` is a DNS-1123 label: 1 to 63 lower case letters, digits and `-`, beginning and
+/// ending with a letter or digit.
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// etcd's suggested maximum quota (8 GiB): its docs advise against going above it.
@@ -336,5 +414,78 @@ mod tests {
         assert!(unknown.contains("etcdctl --endpoints=\"$ENDPOINT\" $TLS endpoint status"), "{unknown}");
         assert!(!unknown.contains("$CA") && !unknown.contains("$CERT"), "{unknown}");
         assert!(unknown.contains("for ep in $MEMBERS; do"), "{unknown}");
+    }
+
+    /// Review 50, item 3: ETC001's and MET004's scan, marked safe, read every key and value of an
+    /// etcd the finding calls full; MET011's, marked safe too, of one whose disk it calls slow, with
+    /// `$CA`, `$CERT`, `$KEY` and `$ENDPOINT` set nowhere (clap then read `--cacert` as the
+    /// endpoints' value).
+    #[test]
+    fn etcd_commands_marked_safe_read_no_value_of_a_full_or_slow_etcd() {
+        for access in [live(true), EtcdAccess::default()] {
+            let space = find_what_takes_space_for(&access);
+            assert_eq!(space.safety, Safety::ReviewFirst);
+            assert!(space.body.contains("off-peak"), "{}", space.body);
+            let command = space.body.lines().last().unwrap_or_default();
+            assert!(command.starts_with("apiserver-doctor etcd --endpoints "), "{command}");
+            assert!(command.ends_with(" --no-values"), "{command}");
+        }
+        let look = look_at_etcd();
+        assert_eq!(look.safety, Safety::Safe);
+        assert!(
+            look.body.ends_with("apiserver-doctor etcd --endpoints \"$ENDPOINT\" $TLS --no-keys"),
+            "{}",
+            look.body
+        );
+        // Every variable it uses is set before, as in the other etcd remedies.
+        assert!(look.body.contains("\nENDPOINT=https://ETCD-MEMBER:2379\nTLS='--cacert="), "{}", look.body);
+        for unset in ["$CA", "$CERT", "$KEY"] {
+            assert!(!look.body.contains(unset), "{unset} in {}", look.body);
+        }
+    }
+
+    /// Review 50, item 4: `events` and `events.events.k8s.io` were both `events-count`, `pods` and
+    /// `pods.metrics.k8s.io` both `pods-count`, and AUD008 and MET002 named their quotas of one
+    /// `count/jobs.batch` `jobs-count` and `object-count-jobs`.
+    #[test]
+    fn object_count_quota_names_hold_the_api_group() {
+        let names = [
+            object_count_quota_name("events", ""),
+            object_count_quota_name("events", "events.k8s.io"),
+            object_count_quota_name("pods", ""),
+            object_count_quota_name("pods", "metrics.k8s.io"),
+            object_count_quota_name("jobs", "batch"),
+            object_count_quota_name("jobs", "example.com"),
+            object_count_quota_name("jobs-batch", ""),
+            // Names Kubernetes refuses end in a hash of the whole key.
+            object_count_quota_name("Jobs", "batch"),
+            object_count_quota_name("jobs", "Batch"),
+            object_count_quota_name("管理者", ""),
+            object_count_quota_name(&"r".repeat(300), ""),
+        ];
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
+        assert_eq!(
+            names[..7],
+            [
+                "events-count",
+                "events.events.k8s.io-count",
+                "pods-count",
+                "pods.metrics.k8s.io-count",
+                "jobs.batch-count",
+                "jobs.example.com-count",
+                "jobs-batch-count"
+            ]
+        );
+        for n in &names {
+            let label = |p: &str| {
+                !p.is_empty()
+                    && p.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+                    && !p.starts_with('-')
+                    && !p.ends_with('-')
+            };
+            assert!(n.len() <= 253 && n.split('.').all(label), "{n}");
+        }
+        assert_eq!(object_count_quota_name("Jobs", "batch"), names[7]);
     }
 }
