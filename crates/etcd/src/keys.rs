@@ -76,7 +76,10 @@ const BUILTIN: &[(&str, &str)] = &[
     ("validatingadmissionpolicybindings", "validatingadmissionpolicybindings.admissionregistration.k8s.io"),
     ("mutatingadmissionpolicies", "mutatingadmissionpolicies.admissionregistration.k8s.io"),
     ("mutatingadmissionpolicybindings", "mutatingadmissionpolicybindings.admissionregistration.k8s.io"),
+    // resource.k8s.io (DRA): every kind it stores, 1.33's devicetaintrules included (review 50,
+    // item 5: it was named without its group).
     ("deviceclasses", "deviceclasses.resource.k8s.io"),
+    ("devicetaintrules", "devicetaintrules.resource.k8s.io"),
     ("resourceclaims", "resourceclaims.resource.k8s.io"),
     ("resourceclaimtemplates", "resourceclaimtemplates.resource.k8s.io"),
     ("podschedulingcontexts", "podschedulingcontexts.resource.k8s.io"),
@@ -483,6 +486,27 @@ mod tests {
             parse_key("/registry/volumeattributesclasses/fast", p),
             l("volumeattributesclasses.storage.k8s.io", None, "fast")
         );
+    }
+
+    /// Review 50, item 5: `/registry/devicetaintrules/r1` was resource `devicetaintrules`,
+    /// where apiserver_storage_objects (MET002) says `devicetaintrules.resource.k8s.io`.
+    #[test]
+    fn devicetaintrules_was_not_group_qualified() {
+        let p = "/registry";
+        assert_eq!(
+            parse_key("/registry/devicetaintrules/r1", p),
+            l("devicetaintrules.resource.k8s.io", None, "r1")
+        );
+        for kind in [
+            "deviceclasses",
+            "resourceclaims",
+            "resourceclaimtemplates",
+            "podschedulingcontexts",
+            "resourceslices",
+        ] {
+            let parsed = parse_key(&format!("/registry/{kind}/x"), p).map(|k| k.resource);
+            assert_eq!(parsed.as_deref(), Some(format!("{kind}.resource.k8s.io").as_str()));
+        }
     }
 
     #[test]

@@ -332,10 +332,7 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
         match client.scan_noting(prefix, &scan, &mut evidence.notes) {
             Ok(keys) => {
                 if keys.keys == 0 && !prefix.is_empty() && !prefix.starts_with('/') {
-                    evidence.notes.push(format!(
-                        "No key under the prefix `{prefix}`: Kubernetes keys start with `/`, and the API server's \
-                         default prefix is `/registry` (try --prefix /{prefix}, or --prefix /registry)."
-                    ));
+                    evidence.notes.push(no_slash_note(prefix));
                 }
                 evidence.keys = Some(keys)
             }
@@ -343,6 +340,23 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
         }
     }
     Ok(evidence)
+}
+
+/// What to try when no key is under a `prefix` without a leading `/`: one suggestion when
+/// `/{prefix}` is `/registry` itself ("try --prefix /registry, or --prefix /registry" said it
+/// twice, review 50 item 6).
+fn no_slash_note(prefix: &str) -> String {
+    let slashed = format!("/{prefix}");
+    let try_ = if slashed.trim_end_matches('/') == keys::DEFAULT_ROOT {
+        format!("try --prefix {}", keys::DEFAULT_ROOT)
+    } else {
+        format!("try --prefix {slashed}, or --prefix {}", keys::DEFAULT_ROOT)
+    };
+    format!(
+        "No key under the prefix `{prefix}`: Kubernetes keys start with `/`, and the API server's default prefix is \
+         `{}` ({try_}).",
+        keys::DEFAULT_ROOT
+    )
 }
 
 /// Why the key scan failed and what to do, for the collection errors.
@@ -446,6 +460,16 @@ fn probe_unlisted(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review 50, item 6: `--prefix registry` was told "try --prefix /registry, or --prefix
+    /// /registry".
+    #[test]
+    fn the_prefix_hint_repeated_itself_for_registry() {
+        let note = no_slash_note("registry");
+        assert!(note.ends_with("(try --prefix /registry)."), "{note}");
+        let note = no_slash_note("registry/pods");
+        assert!(note.ends_with("(try --prefix /registry/pods, or --prefix /registry)."), "{note}");
+    }
     use crate::checks::test_support::metrics;
 
     /// Regression review s20 N3: etcd 3.4 repeats each active alarm among its status errors

@@ -765,6 +765,9 @@ fn a_compaction_during_the_scan_restarts_it_and_repeated_ones_keep_the_report() 
         "{:?}",
         ev.notes
     );
+    // The statistics are said to be of a revision once, when the scan finished (review 50, item 6).
+    assert_eq!(ev.notes.iter().filter(|n| n.contains("the key statistics are of that revision")).count(), 1);
+    assert!(ev.notes.iter().any(|n| n.starts_with("The key scan finished at revision")), "{:?}", ev.notes);
 
     // Every 10th range request: cut short, the rest of the report kept.
     let every = compact(server.endpoint.clone());
@@ -778,6 +781,7 @@ fn a_compaction_during_the_scan_restarts_it_and_repeated_ones_keep_the_report() 
     assert!(ev.keys.is_none() && ev.members.len() == 1 && ev.members[0].metrics.is_some());
     let errors = ev.collection_errors.join("\n");
     assert!(errors.contains("the key scan was cut short") && errors.contains("compacted"), "{errors}");
+    assert!(ev.notes.iter().all(|n| !n.contains("key statistics")), "{:?}", ev.notes);
 }
 
 /// Review s20 item 5: with etcd's authentication on, the key scan failed ("user name is

@@ -219,6 +219,11 @@ pub struct ApiserverEvidence {
     /// `-Inf`), skipped, and what is wrong with the request-latency histograms (see
     /// [`crate::Snapshot::histogram_problems`]): one line each, naming the scrape and the series.
     pub skipped_values: Vec<String>,
+    /// Why what changed between the two scrapes (counters' increases, gauges' growth) rests
+    /// on a guess about their order or about their being of one process, when it does: the
+    /// checks then raise no severity on it and say so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change_guess: Option<String>,
 }
 
 fn qualified(resource: &str, group: &str) -> String {
@@ -260,6 +265,7 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
         saturation: saturation(window),
         etcd_requests: etcd_requests(window),
         skipped_values,
+        change_guess: None,
     }
 }
 

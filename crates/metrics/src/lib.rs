@@ -31,8 +31,9 @@ pub struct MetricsEvidence {
     pub etcd: Vec<EtcdMetrics>,
     /// Scrapes that are neither (their source names).
     pub unknown: Vec<String>,
-    /// The etcd quota, when an etcd scrape gives it: the API server's database size is judged
-    /// against it rather than against the default.
+    /// The etcd quota, when the etcd scrapes give one, the same in each: the API server's
+    /// database size is judged against it rather than against the default (MET004 reads each
+    /// member's from [`MetricsEvidence::etcd`] when they differ).
     pub etcd_quota_bytes: Option<f64>,
     /// What the reader must know about how the scrapes were grouped and ordered: which rule
     /// ordered two scrapes when their samples carry no timestamps, scrapes of different
@@ -258,15 +259,59 @@ fn kind_name(kind: TargetKind) -> &'static str {
     }
 }
 
+/// The scrapes sorted by their fallback times (modification or read times), when every one
+/// has one and each is at least [`MIN_FALLBACK_INTERVAL_MS`] after the one before: an order
+/// those times tell.
+fn by_fallback_times<'a>(members: &[&'a Snapshot]) -> Option<Vec<&'a Snapshot>> {
+    let mut sorted = members.to_vec();
+    sorted.sort_by_key(|s| s.fallback_time_ms);
+    let apart = sorted.windows(2).all(|w| match (w[0].fallback_time_ms, w[1].fallback_time_ms) {
+        (Some(a), Some(b)) => b.saturating_sub(a) >= MIN_FALLBACK_INTERVAL_MS,
+        _ => false,
+    });
+    (apart && sorted.iter().all(|s| s.fallback_time_ms.is_some())).then_some(sorted)
+}
+
+/// Whether two orders of the same scrapes are the same.
+fn same_order(a: &[&Snapshot], b: &[&Snapshot]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| std::ptr::eq(*x, *y))
+}
+
+/// Why the scrapes, put in `sorted` order, may be of different processes: they carry no
+/// `process_start_time_seconds` and a counter fell from one to the next.
+fn fell_without_start(sorted: &[&Snapshot]) -> Option<String> {
+    sorted.windows(2).find_map(|w| {
+        let v = counter_votes(w[0], w[1]);
+        (v.fell > 0).then(|| {
+            format!(
+                "the scrapes have no process_start_time_seconds and {} of the {} counters they share fell from {} \
+                 to {}, so they may be of different processes (a restart between them, or two API server \
+                 replicas behind a load balancer); a counter that fell is counted from zero, as Prometheus does",
+                thousands(v.fell),
+                thousands(v.compared),
+                w[0].source,
+                w[1].source
+            )
+        })
+    })
+}
+
 /// Puts the scrapes of one process in order, earliest first, and says how when it was not
-/// by their samples' timestamps.
+/// by their samples' timestamps. Also returns why what changed between them rests on a
+/// guess, when it does: the scrapes carry no `process_start_time_seconds`, so nothing says
+/// they are of one process, and either a counter fell between them (a restart, or another
+/// replica) or only their counters tell their order. The checks do not raise a severity on
+/// such an increase (review 50, item 1: two replicas' scrapes were put in order by their
+/// counters against their file times, and 500 − 20 = 480 rejections "between the two scrapes"
+/// drove a critical).
 fn order<'a>(
     members: Vec<&'a Snapshot>,
     interval_seconds: Option<f64>,
     notes: &mut Vec<String>,
-) -> Vec<&'a Snapshot> {
+) -> (Vec<&'a Snapshot>, Option<String>) {
     let target = members.first().map(|s| s.target.describe()).unwrap_or_default();
     let names = |m: &[&Snapshot]| m.iter().map(|s| s.source.as_str()).collect::<Vec<_>>().join(" → ");
+    let no_start = members.iter().any(|s| !s.has("process_start_time_seconds"));
     if members.iter().all(|s| s.sample_time_ms.is_some()) {
         let mut sorted = members;
         sorted.sort_by_key(|s| s.sample_time_ms);
@@ -276,12 +321,60 @@ fn order<'a>(
                 names(&sorted)
             ));
         }
-        return sorted;
+        let guess = if no_start { fell_without_start(&sorted) } else { None };
+        return (sorted, guess);
     }
-    let no_start = members.iter().any(|s| !s.has("process_start_time_seconds"));
+    // The order the scrapes' times tell, or the command line's when --interval is given.
+    let known = if interval_seconds.is_some() {
+        Some((members.clone(), "the order given on the command line (--interval was given)".to_owned()))
+    } else {
+        by_fallback_times(&members).map(|sorted| {
+            let how = fallback_name(&sorted).to_owned();
+            (sorted, how)
+        })
+    };
     let votes = match order_by_counters(&members) {
         Ok(sorted) => {
-            let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else { return sorted };
+            let mut guess = None;
+            if no_start {
+                match &known {
+                    // Without a start time, counters that fall against a known order are a
+                    // restart or another replica, not a reason to turn the scrapes around:
+                    // keep the known order and count what fell from zero.
+                    Some((by_time, how)) if !same_order(by_time, &sorted) => {
+                        let (Some(first), Some(last)) = (by_time.first(), by_time.last()) else {
+                            return (sorted, None);
+                        };
+                        let v = counter_votes(first, last);
+                        notes.push(format!(
+                            "{target}: {} are taken in that order, by {how}, though their counters fell \
+                             ({} of the {} counters they share are lower in {} than in {}): the scrapes have no \
+                             process_start_time_seconds, so this is a restart between them or scrapes of \
+                             different API server replicas behind a load balancer, not a reason to put them in \
+                             the other order. Counters that fell are taken as reset and counted from zero, as \
+                             Prometheus does (the increase is the later scrape's value), and no severity is \
+                             raised on what changed between them.",
+                            names(by_time),
+                            thousands(v.fell),
+                            thousands(v.compared),
+                            last.source,
+                            first.source
+                        ));
+                        let guess = fell_without_start(by_time);
+                        return (by_time.clone(), guess);
+                    }
+                    Some(_) => {}
+                    None => {
+                        guess = Some(
+                            "the scrapes have no process_start_time_seconds and their times do not tell their \
+                             order, so they were put in order by their counters alone, which scrapes of two API \
+                             server replicas behind a load balancer (or a restart) could also give"
+                                .to_owned(),
+                        );
+                    }
+                }
+            }
+            let (Some(first), Some(last)) = (sorted.first(), sorted.last()) else { return (sorted, guess) };
             let v = counter_votes(first, last);
             let share = if v.fell == 0 {
                 format!("every one of the {} counters they share", thousands(v.compared))
@@ -311,8 +404,11 @@ fn order<'a>(
                     " The scrapes have no process_start_time_seconds, so a restart between them (which also makes counters fall) cannot be ruled out.",
                 );
             }
+            if guess.is_some() {
+                note.push_str(" No severity is raised on what changed between them.");
+            }
             notes.push(note);
-            return sorted;
+            return (sorted, guess);
         }
         Err(v) => v,
     };
@@ -322,13 +418,26 @@ fn order<'a>(
             " Counters that fell are taken as reset by a restart and counted from zero, as Prometheus does."
                 .to_owned();
     }
+    // The counters both grew and fell: without a start time, a restart or another replica;
+    // with an order nothing tells, the increases rest on the order given.
+    let changed = votes.votes.grew > 0 || votes.votes.fell > 0;
+    let unknown_order = (changed && known.is_none()).then(|| {
+        "their order is not known (their samples carry no timestamps, their counters do not tell it, and their \
+         times are unknown or too close), so they were taken in the order given"
+            .to_owned()
+    });
+    let guess_for = |sorted: &[&Snapshot]| {
+        let fell = if no_start { fell_without_start(sorted) } else { None };
+        fell.or_else(|| unknown_order.clone())
+    };
     if interval_seconds.is_some() {
         notes.push(format!(
             "{target}: {} are taken in the order given on the command line (--interval was given): their samples carry no timestamps and their counters do not tell the order ({}).{restart}",
             names(&members),
             votes.why(&members)
         ));
-        return members;
+        let guess = guess_for(&members);
+        return (members, guess);
     }
     let times: Vec<i64> = members.iter().filter_map(|s| s.fallback_time_ms).collect();
     if let (Some(min), Some(max)) = (times.iter().min(), times.iter().max())
@@ -342,7 +451,8 @@ fn order<'a>(
             votes.why(&members),
             fallback_name(&members)
         ));
-        return members;
+        let guess = guess_for(&members);
+        return (members, guess);
     }
     if members.iter().all(|s| s.fallback_time_ms.is_some()) {
         let mut sorted = members;
@@ -353,14 +463,16 @@ fn order<'a>(
             fallback_name(&sorted),
             votes.why(&sorted)
         ));
-        return sorted;
+        let guess = guess_for(&sorted);
+        return (sorted, guess);
     }
     notes.push(format!(
         "{target}: {} are taken in the order given: nothing else tells their order ({}).{restart}",
         names(&members),
         votes.why(&members)
     ));
-    members
+    let guess = guess_for(&members);
+    (members, guess)
 }
 
 fn capitalize(s: &str) -> String {
@@ -471,8 +583,11 @@ impl MetricsEvidence {
                 out.unknown.extend(members.iter().map(|s| s.source.clone()));
                 continue;
             }
-            let members =
-                if members.len() > 1 { order(members, interval_seconds, &mut out.notes) } else { members };
+            let (members, guess) = if members.len() > 1 {
+                order(members, interval_seconds, &mut out.notes)
+            } else {
+                (members, None)
+            };
             let (Some(&first), Some(&last)) = (members.first(), members.last()) else { continue };
             let window = if members.len() > 1 {
                 let w = Window::between(first, last, interval_seconds);
@@ -482,7 +597,11 @@ impl MetricsEvidence {
                 Window::single(last)
             };
             match key.kind {
-                TargetKind::KubeApiserver => out.apiservers.push(apiserver::evidence(&window)),
+                TargetKind::KubeApiserver => {
+                    let mut e = apiserver::evidence(&window);
+                    e.change_guess = guess;
+                    out.apiservers.push(e);
+                }
                 TargetKind::Etcd => out.etcd.push(etcd_metrics::evidence(&window)),
                 TargetKind::Unknown => {}
             }
@@ -495,7 +614,10 @@ impl MetricsEvidence {
             }
             out.apiservers.push(cluster);
         }
-        out.etcd_quota_bytes = out.etcd.iter().filter_map(|e| e.quota_bytes).reduce(f64::min);
+        // One quota only when every etcd scrape that gives one gives the same: MET004 judges
+        // each database against its own member's otherwise (review 50, item 3).
+        let quotas: Vec<f64> = out.etcd.iter().filter_map(|e| e.quota_bytes).collect();
+        out.etcd_quota_bytes = quotas.first().copied().filter(|q| quotas.iter().all(|x| x == q));
         out
     }
 }
@@ -589,6 +711,7 @@ fn cluster_gauges(
         etcd_requests: Vec::new(),
         // Each process's evidence already names its skipped values.
         skipped_values: Vec::new(),
+        change_guess: None,
     })
 }
 
@@ -687,6 +810,7 @@ pub(crate) mod test_support {
             saturation: vec![],
             etcd_requests: vec![],
             skipped_values: vec![],
+            change_guess: None,
         }
     }
 }

@@ -473,3 +473,70 @@ fn two_members_sizes_were_read_as_one_database_growing() {
     assert_eq!(found[0].severity, Severity::Warning, "{found:#?}");
     assert!(found[0].title.starts_with("etcd database grows by 4.7 GiB per hour"), "{}", found[0].title);
 }
+
+/// Two scrapes filtered to the webhook series (no `process_start_time_seconds`), as
+/// docs/metrics.md suggests: `rejected` call failures.
+fn filtered_scrape(rejected: u64) -> String {
+    format!(
+        "# TYPE kubernetes_build_info gauge\n\
+kubernetes_build_info{{git_version=\"v1.30.0\",major=\"1\",minor=\"30\"}} 1\n\
+# TYPE apiserver_admission_webhook_rejection_count counter\n\
+apiserver_admission_webhook_rejection_count{{error_type=\"calling_webhook_error\",name=\"policy.example.com\",operation=\"CREATE\",rejection_code=\"500\",type=\"validating\"}} {rejected}\n\
+# TYPE apiserver_admission_webhook_request_total counter\n\
+apiserver_admission_webhook_request_total{{code=\"500\",name=\"policy.example.com\",operation=\"CREATE\",rejected=\"true\",type=\"validating\"}} {rejected}\n\
+apiserver_admission_webhook_request_total{{code=\"200\",name=\"policy.example.com\",operation=\"CREATE\",rejected=\"false\",type=\"validating\"}} {}\n",
+        rejected * 8
+    )
+}
+
+fn met009(ev: &MetricsEvidence) -> findings::Finding {
+    let findings = metrics::checks::run(ev, &Thresholds::default());
+    findings.into_iter().find(|f| f.code == "MET009").expect("MET009")
+}
+
+#[test]
+fn scrapes_without_a_start_time_were_put_in_order_by_counters_against_their_file_times_and_made_up_a_critical()
+ {
+    // Review 50, item 1: a.prom (500 rejections, 10:00) and b.prom (20, 10:15), two replicas
+    // behind a load balancer or a restart. They were turned around by their counters and
+    // 500 − 20 = 480 rejections "between the two scrapes" drove a critical.
+    let a = snap("a.prom", &filtered_scrape(500), Some(T0));
+    let b = snap("b.prom", &filtered_scrape(20), Some(T0 + 900_000));
+    let ev = MetricsEvidence::from_snapshots(&[a.clone(), b.clone()], None);
+    assert_eq!(
+        call_failures(&ev),
+        [20.0],
+        "the file times' order, the fall counted from zero as Prometheus does"
+    );
+    assert_eq!(ev.apiservers[0].window_seconds, Some(900.0));
+    let notes = ev.notes.join("\n");
+    assert!(
+        notes.contains("a.prom → b.prom are taken in that order, by the files' modification times"),
+        "{notes}"
+    );
+    let f = met009(&ev);
+    assert_eq!(f.severity, Severity::Warning, "{}", f.summary);
+    assert!(f.summary.contains("rests on a guess"), "{}", f.summary);
+    assert!(f.summary.contains("not raised on that guess"), "{}", f.summary);
+
+    // Times that do not tell the order (copies): the counters' order is a guess, so no critical.
+    let (a, b) =
+        (snap("a.prom", &filtered_scrape(500), Some(T0)), snap("b.prom", &filtered_scrape(20), Some(T0)));
+    let ev = MetricsEvidence::from_snapshots(&[a, b], None);
+    assert_eq!(call_failures(&ev), [480.0]);
+    let f = met009(&ev);
+    assert_eq!(f.severity, Severity::Warning, "{}", f.summary);
+    assert!(f.summary.contains("put in order by their counters alone"), "{}", f.summary);
+
+    // Counters that grow in the order of the file times are one process's, as far as
+    // anything can tell: judged as before.
+    let (a, b) = (
+        snap("a.prom", &filtered_scrape(20), Some(T0)),
+        snap("b.prom", &filtered_scrape(500), Some(T0 + 900_000)),
+    );
+    let ev = MetricsEvidence::from_snapshots(&[a, b], None);
+    assert_eq!(call_failures(&ev), [480.0]);
+    let f = met009(&ev);
+    assert_eq!(f.severity, Severity::Critical, "{}", f.summary);
+    assert!(!f.summary.contains("guess"), "{}", f.summary);
+}

@@ -3,7 +3,7 @@
 use findings::{
     CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
 };
-use metrics::checks::{Draft, format_bytes, format_percent, remedies, watch};
+use metrics::checks::{Draft, format_bytes, format_percent_against, remedies, watch};
 
 use crate::EtcdEvidence;
 
@@ -78,16 +78,20 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         if !from_member {
             names.push(n::ETCD_QUOTA_BYTES);
         }
+        let percent = format_percent_against(
+            ratio * 100.0,
+            &[t.value(n::ETCD_QUOTA_WARNING_RATIO) * 100.0, t.value(n::ETCD_QUOTA_CRITICAL_RATIO) * 100.0],
+        );
         out.push(
             Draft {
                 severity,
-                title: format!("etcd member {} holds {} of its {} quota ({})", m.name, format_bytes(size), format_bytes(quota), format_percent(ratio * 100.0)),
+                title: format!("etcd member {} holds {} of its {} quota ({})", m.name, format_bytes(size), format_bytes(quota), percent),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
                     "The database of {} takes {} on disk, {} of {} {}. At the quota etcd raises NOSPACE and refuses every write.",
                     m.name,
                     format_bytes(size),
-                    format_percent(ratio * 100.0),
+                    percent,
                     if from_member { "its quota" } else { "etcd's default quota (the member's metrics did not give the real one)" },
                     format_bytes(quota)
                 ),

@@ -5,8 +5,9 @@ use findings::{
     threshold_names as n,
 };
 
-use super::{Draft, format_bytes, format_percent, remedies, remedy, watch};
-use crate::MetricsEvidence;
+use super::{Draft, format_bytes, format_percent_against, remedies, remedy, watch};
+use crate::apiserver::DbSize;
+use crate::{ApiserverEvidence, MetricsEvidence};
 
 /// MET004.
 pub const INFO: CheckInfo = CheckInfo {
@@ -25,8 +26,11 @@ The etcd database size as the API server reports it (`apiserver_storage_size_byt
 1.28, `apiserver_storage_db_total_size_in_bytes` in 1.26–1.27, `etcd_db_total_size_in_bytes`
 before) against the etcd quota: at or above 80% is a warning, at or above 95% critical
 (etcd-mixin). The quota is etcd's own `etcd_server_quota_backend_bytes` when an etcd scrape
-is given too, else `etcd_quota_bytes` (etcd's default, 2 GiB), and the finding then says the
-default was assumed. Above 2 GB and below the warning, it says the database is large (AKS
+is given too; when the members given have different quotas, or the API server reports more
+than one etcd cluster (`--etcd-servers-overrides`), each database is judged against the quota
+of the member whose size is nearest (within a factor of 2), and against none of them when no
+member is that near. Else the quota is `etcd_quota_bytes` (etcd's default, 2 GiB, or the value
+`--config` sets), and the finding then says which was assumed. Above 2 GB and below the warning, it says the database is large (AKS
 guide), as information. When etcd's own scrapes are given and ETC001 warns of the same
 database member by member, MET004 is information that points at ETC001 (one warning for one
 number).
@@ -55,11 +59,92 @@ quota where the platform allows it.
 "#,
 };
 
-/// The quota to judge against, and whether it was read from etcd itself.
-pub(crate) fn quota(ev: &MetricsEvidence, t: &Thresholds) -> (f64, bool) {
-    match ev.etcd_quota_bytes {
-        Some(q) if q > 0.0 => (q, true),
-        _ => (t.value(n::ETCD_QUOTA_BYTES), false),
+/// The quota a database is judged against.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Quota {
+    /// In bytes.
+    pub bytes: f64,
+    /// Where it comes from.
+    pub from: QuotaFrom,
+    /// Whether etcd scrapes gave quotas, none of them this database's (a separate etcd, such
+    /// as one for events): the quota is then assumed as without them.
+    pub unmatched: bool,
+}
+
+/// Where a quota comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum QuotaFrom {
+    /// etcd's own `etcd_server_quota_backend_bytes`, the same in every etcd scrape given.
+    Etcd,
+    /// The quota of this etcd member (its name), whose database size is the nearest: the
+    /// members given have different quotas, or the API server reports several etcd clusters.
+    Member(String),
+    /// `etcd_quota_bytes` set by `--config`, assumed.
+    Config,
+    /// etcd's default (`etcd_quota_bytes`), assumed.
+    Default,
+}
+
+impl Quota {
+    /// Whether it was read from etcd itself.
+    pub fn read_from_etcd(&self) -> bool {
+        matches!(self.from, QuotaFrom::Etcd | QuotaFrom::Member(_))
+    }
+
+    /// `the assumed 2.0 GiB quota (etcd's default; …)` and the like: how a title names it.
+    pub fn assumed_name(&self) -> &'static str {
+        if self.from == QuotaFrom::Config { "the quota set by --config" } else { "etcd's default" }
+    }
+}
+
+/// Whether two database sizes are near enough to be of one etcd cluster's members: within a
+/// factor of 2 (members of one cluster differ by what compaction and defragmentation left).
+fn near(a: f64, b: f64) -> bool {
+    a > 0.0 && b > 0.0 && a.max(b) <= 2.0 * a.min(b)
+}
+
+/// The quota `db` (reported by `api`) is judged against: etcd's own, the same in every etcd
+/// scrape given; when those differ, or the API server reports several etcd clusters
+/// (`--etcd-servers-overrides`, such as a separate etcd for events), the quota of the member
+/// whose database size is nearest `db`'s, if near; else `etcd_quota_bytes`, set by --config or
+/// etcd's default, assumed. The smallest quota of all was applied to every database (review
+/// 50, item 3: "7.0 GiB of a 2.0 GiB quota (350%)" beside ETC001's 88% of the member's 8 GiB).
+pub(crate) fn quota(ev: &MetricsEvidence, api: &ApiserverEvidence, db: &DbSize, t: &Thresholds) -> Quota {
+    let assumed = |unmatched: bool| Quota {
+        bytes: t.value(n::ETCD_QUOTA_BYTES),
+        from: if t.get(n::ETCD_QUOTA_BYTES).overridden { QuotaFrom::Config } else { QuotaFrom::Default },
+        unmatched,
+    };
+    let members: Vec<(&crate::EtcdMetrics, f64)> = ev
+        .etcd
+        .iter()
+        .filter_map(|e| e.quota_bytes.filter(|q| q.is_finite() && *q > 0.0).map(|q| (e, q)))
+        .collect();
+    let Some(&(_, first)) = members.first() else {
+        return match ev.etcd_quota_bytes {
+            Some(q) if q > 0.0 => Quota { bytes: q, from: QuotaFrom::Etcd, unmatched: false },
+            _ => assumed(false),
+        };
+    };
+    let clusters = api.db_size.iter().filter(|d| d.metric == "apiserver_storage_size_bytes").count() > 1;
+    if !clusters && members.iter().all(|(_, q)| *q == first) {
+        return Quota { bytes: first, from: QuotaFrom::Etcd, unmatched: false };
+    }
+    let nearest = members
+        .iter()
+        .filter_map(|(e, q)| {
+            e.db_total_bytes.filter(|b| near(*b, db.bytes)).map(|b| (e, *q, (b - db.bytes).abs()))
+        })
+        .min_by(|a, b| a.2.total_cmp(&b.2));
+    match nearest {
+        Some((e, q, _)) => {
+            let name = match &e.member_id {
+                Some(id) => format!("{id} ({})", e.source),
+                None => e.source.clone(),
+            };
+            Quota { bytes: q, from: QuotaFrom::Member(name), unmatched: false }
+        }
+        None => assumed(true),
     }
 }
 
@@ -69,6 +154,10 @@ pub(crate) fn quota(ev: &MetricsEvidence, t: &Thresholds) -> (f64, bool) {
 pub(crate) fn quota_unknown_and_larger(bytes: f64, quota: f64, from_etcd: bool) -> bool {
     !from_etcd && bytes >= quota
 }
+
+/// Why a quota read from etcd was not taken for this database.
+pub(crate) const UNMATCHED: &str = "The etcd scrapes given report quotas of databases whose sizes are far from this \
+     one (another etcd cluster, such as a separate one for events), so none of them is taken for it.";
 
 /// Where the quota can be read when the API server's metrics do not give it.
 pub(crate) const WHERE_THE_QUOTA_IS: &str = "The API server's metrics do not give etcd's quota: give an etcd \
@@ -85,14 +174,15 @@ fn quota_measures(bytes: f64, quota: f64, ratio: f64) -> Vec<Measure> {
 
 /// Runs MET004.
 pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
-    let (quota, from_etcd) = quota(ev, t);
     for api in &ev.apiservers {
         for db in &api.db_size {
             if !db.bytes.is_finite() {
                 continue;
             }
+            let q = quota(ev, api, db, t);
+            let (quota, from_etcd) = (q.bytes, q.read_from_etcd());
             if quota_unknown_and_larger(db.bytes, quota, from_etcd) {
-                out.push(unknown_quota(api, db, quota, t));
+                out.push(unknown_quota(api, db, &q, t));
                 continue;
             }
             let ratio = db.bytes / quota;
@@ -108,13 +198,20 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 continue;
             };
             let mut names = names;
-            let (title, summary) = if from_etcd {
-                (
+            let percent = format_percent_against(
+                ratio * 100.0,
+                &[
+                    t.value(n::ETCD_QUOTA_WARNING_RATIO) * 100.0,
+                    t.value(n::ETCD_QUOTA_CRITICAL_RATIO) * 100.0,
+                ],
+            );
+            let (title, summary) = match &q.from {
+                QuotaFrom::Etcd => (
                     format!(
                         "etcd database is {} of a {} quota ({})",
                         format_bytes(db.bytes),
                         format_bytes(quota),
-                        format_percent(ratio * 100.0)
+                        percent
                     ),
                     format!(
                         "`{}` reports {} for {}, {} of the quota etcd reports ({}). At the quota etcd raises NOSPACE \
@@ -122,31 +219,66 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         db.metric,
                         format_bytes(db.bytes),
                         db.endpoint,
-                        format_percent(ratio * 100.0),
+                        percent,
                         format_bytes(quota)
                     ),
-                )
-            } else {
-                names.push(n::ETCD_QUOTA_BYTES);
-                (
+                ),
+                QuotaFrom::Member(member) => (
                     format!(
-                        "etcd database is {} of an assumed {} quota ({}; etcd's default, the real quota is unknown)",
+                        "etcd database is {} of a {} quota ({}; the quota of etcd member {member})",
                         format_bytes(db.bytes),
                         format_bytes(quota),
-                        format_percent(ratio * 100.0)
+                        percent
                     ),
                     format!(
-                        "`{}` reports {} for {}, {} of {}: etcd's default quota, assumed because no etcd scrape gave \
-                         the real one. A cluster whose quota was raised (8 GiB is common) is further from it. {} At \
-                         the quota etcd raises NOSPACE and refuses every write.",
+                        "`{}` reports {} for {}, {} of the quota of etcd member {member} ({}), the member whose \
+                         database size is nearest this one: the etcd members given have different quotas, or the \
+                         API server reports more than one etcd cluster. At the quota etcd raises NOSPACE and refuses \
+                         every write.",
                         db.metric,
                         format_bytes(db.bytes),
                         db.endpoint,
-                        format_percent(ratio * 100.0),
-                        format_bytes(quota),
-                        WHERE_THE_QUOTA_IS
+                        percent,
+                        format_bytes(quota)
                     ),
-                )
+                ),
+                QuotaFrom::Config | QuotaFrom::Default => {
+                    names.push(n::ETCD_QUOTA_BYTES);
+                    let what = if q.from == QuotaFrom::Config {
+                        "the quota set by --config (etcd_quota_bytes)"
+                    } else {
+                        "etcd's default quota"
+                    };
+                    let why = if q.unmatched {
+                        format!(", assumed. {UNMATCHED}")
+                    } else {
+                        ", assumed because no etcd scrape gave the real one.".to_owned()
+                    };
+                    let raised = if q.from == QuotaFrom::Default && !q.unmatched {
+                        " A cluster whose quota was raised (8 GiB is common) is further from it."
+                    } else {
+                        ""
+                    };
+                    (
+                        format!(
+                            "etcd database is {} of an assumed {} quota ({}; {}, the real quota is unknown)",
+                            format_bytes(db.bytes),
+                            format_bytes(quota),
+                            percent,
+                            q.assumed_name()
+                        ),
+                        format!(
+                            "`{}` reports {} for {}, {} of {}: {what}{why}{raised} {} At the quota etcd raises \
+                             NOSPACE and refuses every write.",
+                            db.metric,
+                            format_bytes(db.bytes),
+                            db.endpoint,
+                            percent,
+                            format_bytes(quota),
+                            WHERE_THE_QUOTA_IS
+                        ),
+                    )
+                }
             };
             out.push(
                 Draft {
@@ -174,12 +306,15 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 
 /// A database at or past the default quota with no quota known: the quota must be larger,
 /// so the size is reported as information, by the absolute size (`etcd_large_bytes`).
-fn unknown_quota(
-    api: &crate::ApiserverEvidence,
-    db: &crate::apiserver::DbSize,
-    default: f64,
-    t: &Thresholds,
-) -> Finding {
+fn unknown_quota(api: &ApiserverEvidence, db: &DbSize, q: &Quota, t: &Thresholds) -> Finding {
+    let default = q.bytes;
+    // `etcd's 2.0 GiB default quota`, or the one --config sets.
+    let assumed = if q.from == QuotaFrom::Config {
+        format!("the {} quota set by --config", format_bytes(default))
+    } else {
+        format!("etcd's {} default quota", format_bytes(default))
+    };
+    let unmatched = if q.unmatched { format!(" {UNMATCHED}") } else { String::new() };
     let growth = match (db.first_bytes, api.window_seconds.filter(|s| *s > 0.0)) {
         (Some(first), Some(seconds)) if db.bytes > first && db.members_may_differ.is_none() => format!(
             " It grew by {} per hour between the two scrapes; with the quota unknown, no time to reach it is given.",
@@ -188,23 +323,27 @@ fn unknown_quota(
         _ => String::new(),
     };
     let mut measures = vec![Measure::new("database size", db.bytes, "bytes")];
-    measures.push(Measure::new("etcd's default quota (the real quota is larger)", default, "bytes"));
+    let name = if q.from == QuotaFrom::Config { "the quota set by --config" } else { "etcd's default quota" };
+    measures.push(Measure::new(format!("{name} (the real quota is larger)"), default, "bytes"));
     Draft {
         severity: Severity::Info,
         title: format!(
-            "etcd database is {}, past etcd's {} default quota: the real quota is unknown and larger",
+            "etcd database is {}, past {assumed}: the real quota is unknown and larger",
             format_bytes(db.bytes),
-            format_bytes(default)
         ),
         subject: Subject::new("etcd", db.endpoint.clone()),
         summary: format!(
             "`{}` reports {} for {}. etcd refuses writes at its quota, so this database's quota must be larger than \
-             etcd's {} default, and its share of the quota cannot be judged. {} Above {} a database is large: \
+             {}, and its share of the quota cannot be judged.{unmatched} {} Above {} a database is large: \
              defragmentation and snapshots take longer.{growth}",
             db.metric,
             format_bytes(db.bytes),
             db.endpoint,
-            format_bytes(default),
+            if q.from == QuotaFrom::Config {
+                format!("the {} quota set by --config", format_bytes(default))
+            } else {
+                format!("etcd's {} default", format_bytes(default))
+            },
             WHERE_THE_QUOTA_IS,
             format_bytes_si(t.value(n::ETCD_LARGE_BYTES)),
         ),
@@ -298,6 +437,96 @@ mod tests {
         let mut out = Vec::new();
         run(&ev(7.0 * gib, Some(8.0 * gib)), &Thresholds::default(), &mut out);
         assert_eq!(out[0].title, "etcd database is 7.0 GiB of a 8.0 GiB quota (88%)");
+    }
+
+    fn member(source: &str, id: &str, bytes: f64, quota: f64) -> crate::EtcdMetrics {
+        let text = format!(
+            "etcd_server_id{{server_id=\"{id}\"}} 1\netcd_server_quota_backend_bytes {quota}\n\
+             etcd_mvcc_db_total_size_in_bytes {bytes}\n"
+        );
+        let scrape = crate::Snapshot::parse(source, text.as_bytes(), None);
+        crate::etcd_metrics::evidence(&crate::Window::single(&scrape))
+    }
+
+    fn db(endpoint: &str, bytes: f64) -> DbSize {
+        DbSize {
+            metric: "apiserver_storage_size_bytes".into(),
+            endpoint: endpoint.into(),
+            bytes,
+            first_bytes: None,
+            members_may_differ: None,
+        }
+    }
+
+    /// Review 50, item 3: the smallest quota of the members given was applied to the API
+    /// server's database ("7.0 GiB of a 2.0 GiB quota (350%)" beside ETC001's 88% of the
+    /// member's 8 GiB), and a separate events etcd's quota to the main database.
+    #[test]
+    fn met004_judged_every_database_against_the_smallest_etcd_quota() {
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        let mut api = apiserver();
+        api.db_size = vec![db("etcd-0", 7.0 * gib)];
+        let ev = MetricsEvidence {
+            apiservers: vec![api],
+            etcd: vec![
+                member("m1.prom", "aaaa000000000001", 7.0 * gib, 8.0 * gib),
+                member("m2q.prom", "aaaa000000000002", 3.0 * gib, 2.0 * gib),
+            ],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(
+            out[0].title,
+            "etcd database is 7.0 GiB of a 8.0 GiB quota (88%; the quota of etcd member aaaa000000000001 (m1.prom))"
+        );
+        assert_eq!(out[0].severity, Severity::Warning);
+
+        // A separate etcd for events: its quota is its own database's, not the main one's.
+        let mut api = apiserver();
+        api.db_size = vec![db("etcd-0", 7.0 * gib), db("etcd-1", 1.9 * gib)];
+        let ev = MetricsEvidence {
+            apiservers: vec![api],
+            etcd: vec![member("events-etcd.prom", "eeee000000000001", 1.9 * gib, 2.0 * gib)],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        let of = |endpoint: &str| out.iter().find(|f| f.subject.name == endpoint).expect(endpoint);
+        assert_eq!(of("etcd-1").severity, Severity::Critical, "{}", of("etcd-1").title);
+        assert!(
+            of("etcd-1").title.contains("the quota of etcd member eeee000000000001"),
+            "{}",
+            of("etcd-1").title
+        );
+        let main = of("etcd-0");
+        assert_eq!(main.severity, Severity::Info, "{}", main.title);
+        assert!(main.title.contains("the real quota is unknown and larger"), "{}", main.title);
+        assert!(main.summary.contains("whose sizes are far from this one"), "{}", main.summary);
+    }
+
+    /// Review 50, item 4: a quota set by `--config` was called "etcd's default".
+    #[test]
+    fn met004_called_a_config_quota_etcds_default() {
+        let mut t = Thresholds::default();
+        t.set(n::ETCD_QUOTA_BYTES, 2_400_000.0).expect("a known threshold");
+        let mut out = Vec::new();
+        run(&ev(2_306_867.0, None), &t, &mut out);
+        assert_eq!(
+            out[0].title,
+            "etcd database is 2.2 MiB of an assumed 2.3 MiB quota (96%; the quota set by --config, the real quota is unknown)"
+        );
+        assert!(
+            out[0].summary.contains("the quota set by --config (etcd_quota_bytes), assumed"),
+            "{}",
+            out[0].summary
+        );
+        assert!(!out[0].summary.contains("etcd's default"), "{}", out[0].summary);
+        let mut out = Vec::new();
+        run(&ev(2_500_000.0, None), &t, &mut out);
+        assert!(out[0].title.contains("past the 2.3 MiB quota set by --config"), "{}", out[0].title);
+        assert!(!out[0].summary.contains("etcd's 2.3 MiB default"), "{}", out[0].summary);
     }
 
     #[test]

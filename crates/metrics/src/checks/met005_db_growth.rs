@@ -5,7 +5,7 @@ use findings::{
 };
 
 use super::met003_object_growth::format_hours;
-use super::met004_db_size::WHERE_THE_QUOTA_IS;
+use super::met004_db_size::{QuotaFrom, WHERE_THE_QUOTA_IS};
 use super::{Draft, format_bytes, format_bytes_pair, format_window_seconds, remedies, watch};
 use crate::MetricsEvidence;
 
@@ -53,7 +53,6 @@ the platform allows it.
 
 /// Runs MET005.
 pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
-    let (quota, from_etcd) = super::met004_db_size::quota(ev, t);
     let horizon = t.value(n::ETCD_QUOTA_PROJECTION_HOURS);
     for api in &ev.apiservers {
         let Some(seconds) = api.window_seconds.filter(|s| *s > 0.0) else { continue };
@@ -62,6 +61,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if !db.bytes.is_finite() || !first.is_finite() {
                 continue;
             }
+            let q = super::met004_db_size::quota(ev, api, db, t);
+            let (quota, from_etcd) = (q.bytes, q.read_from_etcd());
             // Past the assumed default with no quota known: the quota is larger and unknown, so
             // there is no time to reach it (MET004 reports the size and the growth per hour).
             if super::met004_db_size::quota_unknown_and_larger(db.bytes, quota, from_etcd) {
@@ -76,13 +77,16 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if hours > horizon {
                 continue;
             }
-            let quota_name = if from_etcd {
-                format!("its {} quota", format_bytes(quota))
-            } else {
-                format!(
-                    "the assumed {} quota (etcd's default; the real quota is unknown)",
-                    format_bytes(quota)
-                )
+            let quota_name = match &q.from {
+                QuotaFrom::Etcd => format!("its {} quota", format_bytes(quota)),
+                QuotaFrom::Member(member) => {
+                    format!("the {} quota of etcd member {member}", format_bytes(quota))
+                }
+                QuotaFrom::Config | QuotaFrom::Default => format!(
+                    "the assumed {} quota ({}; the real quota is unknown)",
+                    format_bytes(quota),
+                    q.assumed_name()
+                ),
             };
             let (from_text, to_text) = format_bytes_pair(first, db.bytes);
             if let Some(why) = &db.members_may_differ {

@@ -5,7 +5,7 @@ use findings::{
     threshold_names as n,
 };
 
-use super::{Draft, format_count, format_percent, remedy, watch};
+use super::{Draft, format_count, format_percent_against, remedy, watch};
 use crate::MetricsEvidence;
 
 /// MET010.
@@ -78,7 +78,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         format_count(s.in_use),
                         format_count(limit),
                         s.unit,
-                        format_percent(ratio * 100.0),
+                        format_percent_against(ratio * 100.0, &[ratio_limit * 100.0]),
                         if s.unit == "seats" && s.executing_requests > 0.0 {
                             format!(", for {} executing requests (a request takes one seat or more)", format_count(s.executing_requests))
                         } else {

@@ -64,10 +64,49 @@ pub fn infos() -> &'static [CheckInfo] {
 /// Runs every metrics check on the evidence; findings come in registry order.
 pub fn run(evidence: &MetricsEvidence, thresholds: &Thresholds) -> Vec<Finding> {
     let mut out = Vec::new();
-    for (_, check) in CHECKS {
+    for (info, check) in CHECKS {
+        let from = out.len();
         check(evidence, thresholds, &mut out);
+        if READS_CHANGES.contains(&info.code) {
+            for f in out.iter_mut().skip(from) {
+                hold_on_guess(f, info, evidence);
+            }
+        }
     }
     out
+}
+
+/// The checks that judge what changed between two scrapes: counters' increases and
+/// histograms' new observations (MET001, MET006 to MET009, MET011), gauges' growth (MET003,
+/// MET005).
+const READS_CHANGES: &[&str] =
+    &["MET001", "MET003", "MET005", "MET006", "MET007", "MET008", "MET009", "MET011"];
+
+/// A finding judged on what changed between two scrapes whose order or process rests on a
+/// guess ([`crate::ApiserverEvidence::change_guess`]) keeps no severity above the check's
+/// default, and says why: an increase the data does not show drove a critical and the exit
+/// code (review 50, item 1).
+fn hold_on_guess(f: &mut Finding, info: &CheckInfo, ev: &MetricsEvidence) {
+    let Some(why) = ev
+        .apiservers
+        .iter()
+        .find(|a| f.evidence.source == format!("metrics:{}", a.source))
+        .and_then(|a| a.change_guess.as_deref())
+    else {
+        return;
+    };
+    let held = f.severity > info.default_severity;
+    if held {
+        f.severity = info.default_severity;
+    }
+    f.summary.push_str(&format!(" What changed between the two scrapes rests on a guess: {why}."));
+    if held {
+        f.summary.push_str(&format!(
+            " It is reported as a {}, not raised on that guess: scrapes that keep process_start_time_seconds \
+             (a filter such as grep -E that keeps it too) tell one process from two.",
+            info.default_severity.as_str()
+        ));
+    }
 }
 
 /// A PromQL expression to follow the problem live, as a safe remedy.
@@ -108,9 +147,25 @@ pub fn format_count(n: f64) -> String {
 }
 
 /// A share in percent: whole percent from 1% up (`82%`), one decimal below (`0.1%`), and
-/// `< 0.1%` for a share above 0 that one decimal would show as 0.
+/// `< 0.1%` for a share above 0 that one decimal would show as 0. A share under 100% that
+/// would round up to it is written to one decimal, rounded down (`99.9%`): see
+/// [`format_percent_against`].
 pub fn format_percent(percent: f64) -> String {
+    format_percent_against(percent, &[])
+}
+
+/// [`format_percent`] for a share judged against `levels` (thresholds, in percent): a share
+/// below a level, or below 100%, that whole percent would round up to it is written to one
+/// decimal, rounded down (`94.6%`, not `95%`, under a 95% critical level; `99.9%`, not `100%`,
+/// for 99.96% of a quota), so that no printed share reaches a level it has not reached
+/// (review 50, item 2).
+pub fn format_percent_against(percent: f64, levels: &[f64]) -> String {
     if percent >= 1.0 || !percent.is_finite() {
+        let whole = percent.round();
+        if levels.iter().chain(&[100.0]).any(|&l| percent < l && whole >= l) {
+            // Rounded down, so that 99.96 is not `100.0%` either.
+            return format!("{:.1}%", (percent * 10.0).floor() / 10.0);
+        }
         format!("{percent:.0}%")
     } else if percent > 0.0 && percent < 0.05 {
         "< 0.1%".to_owned()
@@ -260,6 +315,8 @@ mod tests {
         assert_eq!(format_percent(0.107), "0.1%");
         assert_eq!(format_percent(0.01), "< 0.1%");
         assert_eq!(format_percent(0.0), "0.0%");
+        assert_eq!(format_percent(350.0), "350%");
+        assert_eq!(format_percent(100.0), "100%");
         assert_eq!(
             format_bytes_pair(7_039_143_936.0, 7_043_743_744.0),
             ("7,039,143,936 B (6.6 GiB)".to_owned(), "7,043,743,744 B (6.6 GiB)".to_owned())
@@ -279,6 +336,24 @@ mod tests {
         assert_eq!(p99_versus(&q(0.2, f64::INFINITY, 0.2), 0.5), P99Versus::MayBeAbove);
         assert_eq!(format_estimate(0.010027), "10.0 ms");
         assert_eq!(p99_bucket_phrase(&q(0.008, 0.016, 0.01)), "in the (0.008, 0.016] s bucket");
+    }
+
+    /// Review 50, item 2: 94.6% of the quota printed as "(95%)" on a warning whose critical
+    /// level is 95%, and 99.96% as "100%" though the quota was not reached.
+    #[test]
+    fn rounded_percentages_read_as_crossed_thresholds() {
+        assert_eq!(format_percent_against(94.6, &[80.0, 95.0]), "94.6%");
+        assert_eq!(format_percent_against(94.96, &[80.0, 95.0]), "94.9%");
+        assert_eq!(format_percent_against(95.0, &[80.0, 95.0]), "95%");
+        assert_eq!(format_percent_against(95.4, &[80.0, 95.0]), "95%");
+        assert_eq!(
+            format_percent_against(87.6, &[80.0, 95.0]),
+            "88%",
+            "whole percent where it crosses nothing"
+        );
+        assert_eq!(format_percent(99.96), "99.9%");
+        assert_eq!(format_percent(99.58), "99.5%");
+        assert_eq!(format_percent(99.4), "99%");
     }
 
     /// Review item 10: `+Inf` objects were printed as i128::MAX
