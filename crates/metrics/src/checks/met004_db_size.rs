@@ -294,7 +294,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         remedies::find_what_takes_space(),
                         remedies::compact(),
                         remedies::defragment(),
-                        remedies::raise_quota_or_assumed(quota, from_etcd),
+                        remedies::raise_quota_or_assumed(quota, (!from_etcd).then(|| q.assumed_name())),
                         watch(&format!("{}{{}} / {quota}", db.metric)),
                     ],
                 }
@@ -523,6 +523,9 @@ mod tests {
             out[0].summary
         );
         assert!(!out[0].summary.contains("etcd's default"), "{}", out[0].summary);
+        // Its remedy too named it etcd's default.
+        let raise = out[0].remedies.iter().find(|r| r.title.starts_with("Raise the quota")).expect("remedy");
+        assert!(raise.body.contains("is the quota set by --config, assumed"), "{}", raise.body);
         let mut out = Vec::new();
         run(&ev(2_500_000.0, None), &t, &mut out);
         assert!(out[0].title.contains("past the 2.3 MiB quota set by --config"), "{}", out[0].title);

@@ -130,7 +130,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         remedies::find_what_takes_space(),
                         remedies::compact(),
                         remedies::defragment(),
-                        remedies::raise_quota_or_assumed(quota, from_etcd),
+                        remedies::raise_quota_or_assumed(quota, (!from_etcd).then(|| q.assumed_name())),
                         watch(&format!("predict_linear({}[1h], 4 * 3600) > {quota}", db.metric)),
                     ],
                 }

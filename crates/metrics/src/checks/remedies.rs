@@ -308,18 +308,17 @@ pub fn raise_quota(quota_bytes: f64) -> Remedy {
     )
 }
 
-/// [`raise_quota`] for a quota that is known (`known`), or for etcd's default assumed in its
-/// place, which the remedy then names as an assumption.
-pub fn raise_quota_or_assumed(quota_bytes: f64, known: bool) -> Remedy {
-    if known {
-        return raise_quota(quota_bytes);
-    }
+/// [`raise_quota`] for a quota that is known (`assumed` is `None`), or for one assumed in its
+/// place (`assumed` names it: "etcd's default", "the quota set by --config"), which the remedy
+/// then names as an assumption.
+pub fn raise_quota_or_assumed(quota_bytes: f64, assumed: Option<&str>) -> Remedy {
+    let Some(assumed) = assumed else { return raise_quota(quota_bytes) };
     remedy(
         "Raise the quota where the platform allows it",
         RemedyKind::Advice,
         Safety::ReviewFirst,
         format!(
-            "The quota was not in the scrapes; {} is etcd's default, assumed. Read the real one first (etcd's `etcd_server_quota_backend_bytes`, or `--quota-backend-bytes` on its command line). On a self-managed cluster set `--quota-backend-bytes` on every etcd member (etcd suggests at most 8 GiB: `--quota-backend-bytes=8589934592`) and restart the members one at a time. Managed control planes (AKS, EKS, GKE) do not expose it: clean up objects instead, and open a support request if the database still nears the quota. A larger quota only buys time if something leaks.",
+            "The quota was not in the scrapes; {} is {assumed}, assumed. Read the real one first (etcd's `etcd_server_quota_backend_bytes`, or `--quota-backend-bytes` on its command line). On a self-managed cluster set `--quota-backend-bytes` on every etcd member (etcd suggests at most 8 GiB: `--quota-backend-bytes=8589934592`) and restart the members one at a time. Managed control planes (AKS, EKS, GKE) do not expose it: clean up objects instead, and open a support request if the database still nears the quota. A larger quota only buys time if something leaks.",
             format_bytes(quota_bytes)
         ),
     )
