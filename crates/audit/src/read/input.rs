@@ -228,6 +228,7 @@ pub(super) fn read_stream<'a>(
                     Container::Yaml => super::yaml::read_yaml(stream, opts, sink, file),
                     Container::Csv => super::text::read_csv(stream, opts, sink, file),
                     Container::Avro => super::avro::read_avro(stream, opts, sink, file),
+                    Container::CriLog => super::cri::read_cri(stream, opts, sink, file),
                 }
             }
         }
@@ -561,6 +562,10 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
     }
     match body[0] {
         b'[' => Detected::Container(Container::JsonArray),
+        // A container log as the kubelet's runtime writes it (`TIME stdout F {…}`): what the API
+        // server's audit log becomes with `--audit-log-path=-`. Judged by the first line alone,
+        // once per file; the lines of other formats never pass through the CRI reader.
+        b'0'..=b'9' if super::cri::is_cri_line(first_line(body)) => Detected::Container(Container::CriLog),
         // Each line a timestamp, a space and a JSON object: CloudWatch's export to S3 (EKS),
         // `kubectl logs --timestamps` of an audit log sidecar.
         b'0'..=b'9' if timestamp_prefixed_json(body) => Detected::Container(Container::JsonLines),
@@ -580,6 +585,11 @@ pub(super) fn detect(prefix: &[u8], at_eof: bool) -> Detected {
         },
         _ => super::text::detect_text(body),
     }
+}
+
+/// The first line of `body`, without its line end.
+fn first_line(body: &[u8]) -> &[u8] {
+    memchr::memchr(b'\n', body).map_or(body, |nl| &body[..nl]).trim_ascii_end()
 }
 
 /// Whether `body`, a whole file of one line, is a list document (an `EventList`, a `records`

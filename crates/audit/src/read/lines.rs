@@ -53,6 +53,9 @@ pub(super) enum Items {
     Rows(Arc<super::text::Columns>, Vec<(u64, super::text::Row)>),
     /// YAML documents ([`super::yaml`]): each one's number, first line and bytes in `data`.
     Documents(Vec<(u64, u64, std::ops::Range<usize>)>),
+    /// The lines of a CRI container log ([`super::cri`]), split ones joined: each with the line
+    /// it starts on.
+    Cri(Vec<(u64, super::cri::Piece)>),
 }
 
 /// One Event Hub message of an Avro file.
@@ -402,6 +405,12 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
                 super::text::Row::Read(record) => super::text::read_record(&mut c, columns, *line, record),
                 super::text::Row::Refused(kind, why) => c.skip(Location::Line(*line), *kind, why.clone()),
             }
+        }
+        return c;
+    }
+    if let Some(Items::Cri(pieces)) = &chunk.items {
+        for (line, piece) in pieces {
+            super::cri::read_piece(&mut c, &chunk.data, *line, piece);
         }
         return c;
     }

@@ -11,6 +11,7 @@
 //! | JSON array | the content starts with `[` | each element |
 //! | CSV | a header line naming `log_s` (AzureDiagnostics), `AuditId`/`Verb`… (AKSAudit) or `_raw` (Splunk) | each row |
 //! | YAML | `key: value` text | each document |
+//! | CRI container log | the first line is `TIME stdout\|stderr F\|P CONTENT` | each line's content, split lines joined |
 //!
 //! Each record is then recognised by its keys: an `Event`, an `EventList`, a diagnostic
 //! record (`category` + `properties.log`), an `AzureDiagnostics` row (`log_s`), an `AKSAudit`
@@ -39,6 +40,7 @@
 mod archive;
 mod avro;
 mod cloudwatch;
+mod cri;
 mod diagnostic;
 mod document;
 mod input;

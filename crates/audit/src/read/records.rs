@@ -200,7 +200,7 @@ fn err<T>(kind: SkipKind, message: impl Into<String>) -> Result<T, RecordError> 
 }
 
 /// Cuts long serde messages and values so a report line stays readable.
-fn short(s: &str) -> String {
+pub(super) fn short(s: &str) -> String {
     const MAX: usize = 160;
     if s.chars().count() <= MAX {
         s.to_owned()
@@ -1560,7 +1560,7 @@ fn after_loki_labels(rest: &[u8]) -> &[u8] {
 }
 
 /// What follows a leading RFC 3339 timestamp and the space after it.
-fn time_prefix(line: &[u8]) -> Option<&[u8]> {
+pub(super) fn time_prefix(line: &[u8]) -> Option<&[u8]> {
     if !line.first().is_some_and(u8::is_ascii_digit) {
         return None;
     }

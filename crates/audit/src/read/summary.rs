@@ -139,6 +139,10 @@ pub enum Container {
     /// An Avro object container file (Azure Event Hubs Capture): each message's `Body` a
     /// record.
     Avro,
+    /// A container log in the CRI format (kubelet, containerd, CRI-O: `/var/log/pods`), each
+    /// line `TIME STREAM TAG CONTENT`; the content of the lines the runtime split (tag `P`)
+    /// joined, then read as a JSON line.
+    CriLog,
 }
 
 impl Container {
@@ -152,6 +156,7 @@ impl Container {
             Container::Csv => "csv",
             Container::Yaml => "yaml",
             Container::Avro => "avro",
+            Container::CriLog => "cri-log",
         }
     }
 }
