@@ -4,7 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::cluster::{Identity, service_account};
+use crate::cluster::{Identity, service_account, str_hash};
+use crate::rng::hash;
 
 /// A scenario name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -210,6 +211,15 @@ pub struct EtcdSlowDisk {
     pub leader_changes: u64,
 }
 
+/// The user agent client-go gives a released build of `program` that stamps its version into
+/// client-go (`-ldflags -X k8s.io/client-go/pkg/version.gitVersion=…,gitCommit=…`):
+/// `program/version (linux/amd64) kubernetes/<commit>`, the commit's first 7 hex digits, fixed by
+/// the seed. A build without those flags says `v0.0.0` and `$Format`, never a release version.
+fn released_agent(seed: u64, program: &str, version: &str) -> String {
+    let commit = hash(&[seed, 0x5D, str_hash(program)]) & 0xfff_ffff;
+    format!("{program}/{version} (linux/amd64) kubernetes/{commit:07x}")
+}
+
 /// The scenarios of a run, with their parameters.
 #[derive(Debug, Clone, Default)]
 pub struct Scenarios {
@@ -239,7 +249,7 @@ impl Scenarios {
                     seed,
                     "observability",
                     "inventory-exporter",
-                    "inventory-exporter/v1.8.2 (linux/amd64) kubernetes/$Format".to_owned(),
+                    released_agent(seed, "inventory-exporter", "v1.8.2"),
                     "10.244.17.23".to_owned(),
                     "inventory-exporter-read-all",
                 ),
@@ -254,7 +264,7 @@ impl Scenarios {
                     seed,
                     "platform-system",
                     "config-sync-controller",
-                    "config-sync-controller/v0.14.2 (linux/amd64) kubernetes/$Format".to_owned(),
+                    released_agent(seed, "config-sync-controller", "v0.14.2"),
                     "10.244.3.41".to_owned(),
                     "config-sync-controller",
                 ),
@@ -270,7 +280,7 @@ impl Scenarios {
                     seed,
                     "reporting",
                     "report-scheduler",
-                    "report-scheduler/v2.1.0 (linux/amd64) kubernetes/$Format".to_owned(),
+                    released_agent(seed, "report-scheduler", "v2.1.0"),
                     "10.244.9.77".to_owned(),
                     "report-scheduler",
                 ),
@@ -299,7 +309,7 @@ impl Scenarios {
                     seed,
                     "ci-tools",
                     "build-status-poller",
-                    "build-status-poller/v0.9.3 (linux/amd64) kubernetes/$Format".to_owned(),
+                    released_agent(seed, "build-status-poller", "v0.9.3"),
                     "10.244.21.9".to_owned(),
                     "build-status-poller",
                 ),
@@ -337,6 +347,29 @@ mod tests {
         }
         let err = "list-strom".parse::<Scenario>().expect_err("typo");
         assert!(err.to_string().contains("unknown scenario `list-strom`"));
+    }
+
+    /// Review 50, item 5: the offenders' user agents paired a release version with an unstamped
+    /// build's commit (`inventory-exporter/v1.8.2 (linux/amd64) kubernetes/$Format`).
+    #[test]
+    fn offender_user_agents_paired_a_release_version_with_an_unstamped_build() {
+        let agents = |seed| {
+            let sc = Scenarios::new(seed, &ALL, 300);
+            let offenders = [
+                sc.list_storm.map(|s| s.who),
+                sc.put_storm.map(|s| s.who),
+                sc.object_leak.map(|s| s.who),
+                sc.apf_throttled.map(|s| s.who),
+            ];
+            offenders.map(|who| who.expect("selected").user_agent)
+        };
+        for agent in agents(1) {
+            let commit = agent.rsplit_once(" kubernetes/").map(|(_, c)| c).expect("client-go agent");
+            assert_eq!(commit.len(), 7, "{agent}");
+            assert!(commit.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{agent}");
+        }
+        assert_eq!(agents(1), agents(1), "fixed by the seed");
+        assert_ne!(agents(1), agents(2));
     }
 
     #[test]

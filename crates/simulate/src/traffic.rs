@@ -154,6 +154,8 @@ fn req<'a>(
 struct Lane {
     period: Micros,
     phase: Micros,
+    /// The watches' `timeoutSeconds`, in microseconds.
+    timeout: Micros,
 }
 
 fn lane(seed: u64, key: &[u64]) -> Lane {
@@ -161,10 +163,15 @@ fn lane(seed: u64, key: &[u64]) -> Lane {
     words.extend_from_slice(key);
     let h = hash(&words);
     // client-go reflectors ask for a timeout between 5 and 10 minutes.
-    let period = (300 + (h % 300) as Micros) * SEC;
-    let phase = ((h >> 20) % period as u64) as Micros;
-    Lane { period, phase }
+    let timeout = (300 + (h % 300) as Micros) * SEC;
+    let phase = ((h >> 20) % timeout as u64) as Micros;
+    // The server ends the watch at its timeout (up to 40 ms later, see `watch_events`) and the
+    // reflector opens the next one at once: 50 ms after the timeout, the next watch begins.
+    Lane { period: timeout + WATCH_RECONNECT, phase, timeout }
 }
+
+/// From one watch's start to the next one's on a lane, beyond the timeout.
+const WATCH_RECONNECT: Micros = 50 * MS;
 
 /// What a per-node watch lane watches.
 #[derive(Debug, Clone, Copy)]
@@ -941,7 +948,11 @@ impl<'c> Gen<'c> {
             }
             uri.push('/');
             uri.push_str(res.name);
-            if let Some(name) = r.name {
+            // The API server takes a create on the collection, the name in the body (objectRef keeps
+            // it); only a subresource's create (`pods/NAME/binding`, `…/exec`, `…/token`) names the
+            // object in its path.
+            let creates_into_collection = r.verb == Verb::Create && r.sub.is_none();
+            if let (Some(name), false) = (r.name, creates_into_collection) {
                 uri.push('/');
                 uri.push_str(name);
             }
@@ -1190,6 +1201,13 @@ fn watch_query(
     out.push_str("&watch=true");
 }
 
+/// How long etcd takes to answer `etcdserver: request timed out`: its request timeout, 5 s plus twice
+/// the election timeout (`ServerConfig::ReqTimeout` in etcd's `server/config/config.go`: "5s for
+/// queue waiting, computation and disk IO delay + 2 * election timeout for possible leader
+/// election"), 7 s with the default `--election-timeout` of 1,000 ms. The error is the answer to a
+/// write that waited that long, never a quick one.
+const ETCD_REQUEST_TIMEOUT: Micros = 7 * SEC;
+
 /// A resource version that grows with time, as etcd's revision does.
 fn revision(ctx: &Ctx, at: Micros) -> u64 {
     let base = 1_800_000_000u64 + (hash(&[ctx.seed, 0x7E]) % 100_000_000);
@@ -1235,11 +1253,20 @@ impl Gen<'_> {
                 let mut lat = ms(&mut self.rng, 4.0, 0.45);
                 let mut code = 200;
                 let mut failure = None;
+                let mut breakdown = None;
                 if let Some(e) = &etcd_slow {
                     lat = (lat as f64 * e.write_factor * self.rng.lognormal(1.0, 0.4)) as Micros;
                     if self.rng.chance(e.timeout_ratio) {
                         code = 500;
                         failure = Some(Failure { message_escaped: &ctx.messages.etcd_timeout, reason: "" });
+                        let etcd = ETCD_REQUEST_TIMEOUT + self.rng.below(20_000) as Micros;
+                        lat = etcd + ms(&mut self.rng, 0.4, 0.3);
+                        breakdown = Some(Breakdown {
+                            etcd: etcd as u64 * 1000,
+                            apf_queue_wait: 6_000,
+                            response_write: 20_000,
+                            ..Breakdown::default()
+                        });
                     }
                 }
                 let id = self.id();
@@ -1253,6 +1280,7 @@ impl Gen<'_> {
                 r.rv = Some(revision(ctx, t) + (k as u64 % 7));
                 r.code = code;
                 r.failure = failure;
+                r.breakdown = breakdown;
                 if etcd_slow.is_some() {
                     r.track = track::ETCD_WRITES;
                 }
@@ -1356,8 +1384,9 @@ impl Gen<'_> {
         let ctx = self.ctx;
         let begin = ctx.start + ln.phase + k * ln.period;
         let h = hash(&[ctx.seed, 0x3C, key, k as u64]);
-        // The server ends a watch at its timeout; the client reconnects a few ms later.
-        let latency = ln.period - (h % 40_000) as Micros - 5 * MS;
+        // The server ends a watch when its timeout has passed, never before (the watch's timer
+        // fires, then the response ends); the client reconnects a few ms later.
+        let latency = ln.timeout + (h % 40_000) as Micros;
         let end = begin + latency;
         let started_here = begin >= self.a && begin < self.b;
         let ended_here = end >= self.a && end < self.b;
@@ -1368,7 +1397,7 @@ impl Gen<'_> {
             (false, false) => return None,
         };
         let audit_id = u128::from(h) << 64 | u128::from(hash(&[h, 2]));
-        Some((begin, latency, stages, audit_id, (ln.period / SEC) as u64))
+        Some((begin, latency, stages, audit_id, (ln.timeout / SEC) as u64))
     }
 
     fn node_watches(&mut self) {
@@ -2207,6 +2236,107 @@ mod tests {
                 assert!(e.time >= c.start && e.time < c.end);
             }
         }
+    }
+
+    /// The slice's events, parsed as plain JSON.
+    fn json_events(out: &SliceOut) -> Vec<serde_json::Value> {
+        out.entries
+            .iter()
+            .map(|e| {
+                let line = &out.buf[e.offset as usize..(e.offset + e.len) as usize];
+                serde_json::from_slice(line).expect("valid JSON")
+            })
+            .collect()
+    }
+
+    fn micros_of(e: &serde_json::Value, field: &str) -> i64 {
+        let text = e[field].as_str().expect("timestamp");
+        chrono::DateTime::parse_from_rfc3339(text).expect("RFC 3339").timestamp_micros()
+    }
+
+    /// Review 50, item 1: pod and Job creates were written as `POST …/pods/NAME`, a path the API
+    /// server never serves: it takes a create on the collection, the name only in `objectRef`.
+    #[test]
+    fn creates_were_posted_to_the_objects_own_uri() {
+        let c = ctx(20, &ALL);
+        let (mut named, mut on_subresource) = (0, 0);
+        for i in [0, 30, c.slices() - 1] {
+            for e in json_events(&generate_slice(&c, i)) {
+                if e["verb"] != "create" || e["objectRef"].is_null() {
+                    continue;
+                }
+                let uri = e["requestURI"].as_str().expect("requestURI");
+                let path = uri.split('?').next().unwrap_or(uri);
+                let resource = e["objectRef"]["resource"].as_str().expect("resource");
+                let name = e["objectRef"]["name"].as_str();
+                match e["objectRef"]["subresource"].as_str() {
+                    None => {
+                        assert!(path.ends_with(&format!("/{resource}")), "a create on its collection: {uri}");
+                        named += usize::from(name.is_some());
+                    }
+                    Some(sub) => {
+                        let name = name.expect("a subresource names its object");
+                        assert!(path.ends_with(&format!("/{resource}/{name}/{sub}")), "{uri}");
+                        on_subresource += 1;
+                    }
+                }
+            }
+        }
+        assert!(named > 0, "creates keep the object's name in objectRef");
+        assert!(on_subresource > 0, "bindings and tokens name their object in the path");
+    }
+
+    /// Review 50, item 2: under `etcd-slow-disk`, the lease updates etcd answered with `etcdserver:
+    /// request timed out` took as long as the others (0.1 s), not etcd's request timeout.
+    #[test]
+    fn etcd_request_timeouts_came_back_as_fast_as_successes() {
+        let c = ctx(50, &[Scenario::EtcdSlowDisk]);
+        let mut timed_out = 0;
+        for i in 0..c.slices() {
+            for e in json_events(&generate_slice(&c, i)) {
+                if e["responseStatus"]["message"] != "etcdserver: request timed out" {
+                    continue;
+                }
+                timed_out += 1;
+                let latency = micros_of(&e, "stageTimestamp") - micros_of(&e, "requestReceivedTimestamp");
+                assert!(
+                    (ETCD_REQUEST_TIMEOUT..ETCD_REQUEST_TIMEOUT + 100 * MS).contains(&latency),
+                    "{latency}"
+                );
+                let etcd = e["annotations"]["apiserver.latency.k8s.io/etcd"].as_str().expect("etcd time");
+                let seconds: f64 = etcd.strip_suffix('s').and_then(|s| s.parse().ok()).expect("seconds");
+                assert!((7.0..7.1).contains(&seconds), "the wait was etcd's: {etcd}");
+            }
+        }
+        assert!(timed_out > 0);
+    }
+
+    /// Review 50, item 5: watches ended 5–45 ms before their `timeoutSeconds`; the API server ends
+    /// a watch when its timeout has passed.
+    #[test]
+    fn watches_ended_before_their_timeout() {
+        let c = ctx(10, &[]);
+        let mut seen = 0;
+        for i in 0..c.slices() {
+            for e in json_events(&generate_slice(&c, i)) {
+                if e["verb"] != "watch" || e["stage"] != "ResponseComplete" {
+                    continue;
+                }
+                let uri = e["requestURI"].as_str().expect("requestURI");
+                let timeout: i64 = uri
+                    .split(['?', '&'])
+                    .find_map(|p| p.strip_prefix("timeoutSeconds="))
+                    .and_then(|t| t.parse().ok())
+                    .expect("timeoutSeconds");
+                let latency = micros_of(&e, "stageTimestamp") - micros_of(&e, "requestReceivedTimestamp");
+                assert!(
+                    (timeout * SEC..timeout * SEC + WATCH_RECONNECT).contains(&latency),
+                    "{latency} {uri}"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen > 0);
     }
 
     #[test]
