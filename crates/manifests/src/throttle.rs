@@ -1094,7 +1094,7 @@ mod tests {
     #[test]
     fn the_generated_throttle_comes_before_the_bootstrap_schemas() {
         let v = judge(&throttle_yaml(), &bootstrap()).expect("a FlowSchema");
-        assert_eq!(v.throttle, ("throttle-inventory-exporter".to_owned(), 90));
+        assert_eq!(v.throttle, ("throttle-sa-observability.inventory-exporter".to_owned(), 90));
         assert_eq!(v.today, Some(("service-accounts".to_owned(), 9000, "workload-low".to_owned())));
         assert!(v.preempted_by.is_empty());
         assert!(v.already_applied.is_none());
@@ -1401,7 +1401,7 @@ mod tests {
     /// The apf-throttled scenario's own throttle: a FlowSchema named like ours sending the
     /// poller to `restricted-pollers`, 2 shares and 4 queues of 10 (`BORROWING`: a
     /// `borrowingLimitPercent` line, or nothing).
-    const RESTRICTED_POLLERS: &str = "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: restricted-pollers\nspec:\n  type: Limited\n  limited:\n    nominalConcurrencyShares: SHARES\n    lendablePercent: 0\nBORROWING    limitResponse:\n      type: Queue\n      queuing:\n        queues: 4\n        handSize: 2\n        queueLengthLimit: 10\n---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: throttle-build-status-poller\nspec:\n  distinguisherMethod:\n    type: ByUser\n  matchingPrecedence: 500\n  priorityLevelConfiguration:\n    name: restricted-pollers\n  rules:\n  - resourceRules:\n    - apiGroups: ['*']\n      clusterScope: true\n      namespaces: ['*']\n      resources: ['*']\n      verbs: [list, get]\n    subjects:\n    - kind: ServiceAccount\n      serviceAccount:\n        name: build-status-poller\n        namespace: ci-tools\n";
+    const RESTRICTED_POLLERS: &str = "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  name: restricted-pollers\nspec:\n  type: Limited\n  limited:\n    nominalConcurrencyShares: SHARES\n    lendablePercent: 0\nBORROWING    limitResponse:\n      type: Queue\n      queuing:\n        queues: 4\n        handSize: 2\n        queueLengthLimit: 10\n---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: throttle-sa-ci-tools.build-status-poller\nspec:\n  distinguisherMethod:\n    type: ByUser\n  matchingPrecedence: 500\n  priorityLevelConfiguration:\n    name: restricted-pollers\n  rules:\n  - resourceRules:\n    - apiGroups: ['*']\n      clusterScope: true\n      namespaces: ['*']\n      resources: ['*']\n      verbs: [list, get]\n    subjects:\n    - kind: ServiceAccount\n      serviceAccount:\n        name: build-status-poller\n        namespace: ci-tools\n";
 
     /// The poller's objects with `shares` and, when `Some`, that `borrowingLimitPercent`.
     fn restricted_pollers(shares: u32, borrowing: Option<u32>) -> String {
@@ -1424,7 +1424,7 @@ mod tests {
                 Remedy {
                     title: "watch".into(),
                     kind: RemedyKind::Command,
-                    body: "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests).*flow_schema=\"throttle-build-status-poller\"'".into(),
+                    body: "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests).*flow_schema=\"throttle-sa-ci-tools.build-status-poller\"'".into(),
                     safety: Safety::Safe,
                 },
                 Remedy { title: "advice".into(), kind: RemedyKind::Advice, body: "poll less".into(), safety: Safety::Safe },
@@ -1433,7 +1433,7 @@ mod tests {
     }
 
     /// Remedy review item 3: the client was throttled already (FlowSchema
-    /// throttle-build-status-poller into restricted-pollers, 2 shares, 40 queue places, no
+    /// throttle-sa-ci-tools.build-status-poller into restricted-pollers, 2 shares, 40 queue places, no
     /// borrowing), and the proposed level (5 shares, 800 places) was reported as taking
     /// effect, safe, and as replacing "those of its priority level".
     #[test]
@@ -1447,7 +1447,7 @@ mod tests {
         assert_eq!(
             titles,
             vec![
-                "Already throttled by FlowSchema throttle-build-status-poller into priority level restricted-pollers: fix the client",
+                "Already throttled by FlowSchema throttle-sa-ci-tools.build-status-poller into priority level restricted-pollers: fix the client",
                 "advice"
             ]
         );
@@ -1544,7 +1544,7 @@ mod tests {
         let r = &findings[0].remedies[1];
         assert_eq!(r.title, "Checked against the cluster's FlowSchemas: the throttle takes effect");
         assert_eq!(r.safety, Safety::ReviewFirst, "it moves the client out of a level of the cluster's own");
-        assert!(r.body.contains("sends its requests to the new priority level `throttle-build-status-poller` instead of `restricted-pollers`"), "{}", r.body);
+        assert!(r.body.contains("sends its requests to the new priority level `throttle-sa-ci-tools.build-status-poller` instead of `restricted-pollers`"), "{}", r.body);
         assert!(!r.body.contains("and those of its priority level"), "{}", r.body);
         assert!(r.body.contains("`restricted-pollers` (50 concurrency shares"), "{}", r.body);
         // Its level not given (and no level at all): compare first, never plainly safe.

@@ -52,7 +52,7 @@ fn finding(api: FlowControlApi, rejected: Option<(u64, u64)>) -> Vec<Finding> {
         Remedy {
             title: "watch".into(),
             kind: RemedyKind::Command,
-            body: "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_rejected_requests_total.*flow_schema=\"throttle-inventory-exporter\"'".into(),
+            body: "kubectl get --raw /metrics | grep -E 'apiserver_flowcontrol_rejected_requests_total.*flow_schema=\"throttle-sa-observability.inventory-exporter\"'".into(),
             safety: Safety::Safe,
         },
         Remedy { title: "advice".into(), kind: RemedyKind::Advice, body: "paginate".into(), safety: Safety::Safe },
@@ -332,7 +332,7 @@ fn a_user_whose_groups_are_not_known_may_be_exempt_and_the_throttle_is_undecided
          FlowSchema `global-default`",
         "Not known: the groups of user `kubernetes-admin`.",
         "FlowSchema `exempt` (matchingPrecedence 1, priority level `exempt`) is consulted before the throttle's \
-         `throttle-kubernetes-admin` (matchingPrecedence 90) and takes in group `system:masters`: if it is in that \
+         `throttle-user-kubernetes-admin` (matchingPrecedence 90) and takes in group `system:masters`: if it is in that \
          group, it catches all of them, and the throttle does not apply to them.",
         "a user in `system:masters` is always exempt",
         "`kubectl auth whoami` with the client's own credentials",
