@@ -31,7 +31,8 @@ The API server ignores a FlowSchema whose priority level it cannot find (its sta
 level's name throttles nothing, and a client meant to get its own seats shares everyone's.
 
 ## Example
-FlowSchema `throttle-inventory-exporter` names priority level `throttle-inventory-exporter`,
+FlowSchema `throttle-sa-observability.inventory-exporter` names priority level
+`throttle-sa-observability.inventory-exporter`,
 which was never created.
 
 ## Remedy
