@@ -163,6 +163,17 @@ impl Drop for Server {
 
 /// A test CA and two server certificates for 127.0.0.1 signed by it: `long.crt`, valid a
 /// year, and `short.crt`, valid 5 days. `false` when openssl cannot make them.
+/// [`make_certs`], or false when openssl cannot make them: said and skipped on a developer's
+/// machine, a failure under CI.
+fn certs_or_skip(d: &std::path::Path) -> bool {
+    if make_certs(d) {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
+    eprintln!("skipping: openssl could not make test certificates");
+    false
+}
+
 fn make_certs(d: &std::path::Path) -> bool {
     certs::ca(d, "probe-test-ca", "400")
         && certs::request(d, "server", "127.0.0.1")
@@ -223,9 +234,7 @@ fn tls_server_with(d: &std::path::Path, cert: &str, more: &[&str]) -> (Server, S
 fn tls_is_verified_against_the_ca_given_and_an_expiring_certificate_is_told() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    if !make_certs(d) {
-        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
-        eprintln!("skipping: openssl could not make test certificates");
+    if !certs_or_skip(d) {
         return;
     }
     let (_server, url) = tls_server(d, "long.crt");
@@ -393,9 +402,7 @@ fn kubeconfig_tls_settings_are_honoured_and_a_list_is_merged() {
 fn without_cacert_the_system_roots_are_used_and_named() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    if !make_certs(d) {
-        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
-        eprintln!("skipping: openssl could not make test certificates");
+    if !certs_or_skip(d) {
         return;
     }
     let cache = tempfile::tempdir().expect("tempdir");
@@ -415,9 +422,7 @@ fn without_cacert_the_system_roots_are_used_and_named() {
 fn a_server_requiring_a_client_certificate_is_a_tls_finding_not_a_readyz_one() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    if !make_certs(d) {
-        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
-        eprintln!("skipping: openssl could not make test certificates");
+    if !certs_or_skip(d) {
         return;
     }
     let cache = tempfile::tempdir().expect("tempdir");
@@ -627,9 +632,7 @@ fn https_proxy_was_ignored_and_no_proxy_is_honoured() {
 fn no_kubeconfig_inside_a_pod_failed_instead_of_probing_the_in_cluster_api_server() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    if !make_certs(d) {
-        assert!(std::env::var_os("CI").is_none(), "openssl could not make test certificates");
-        eprintln!("skipping: openssl could not make test certificates");
+    if !certs_or_skip(d) {
         return;
     }
     let (_server, url) = tls_server(d, "long.crt");

@@ -316,13 +316,7 @@ fn service_account_namespace_and_name_are_validated_like_namespaces() {
 /// as it is now ends in a hash of it; a name that is a label already keeps its name.
 #[test]
 fn throttle_names_of_identities_that_sanitise_alike_do_not_collide() {
-    let name = |args: &[&str]| {
-        let out = throttle(args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-        let yaml = stdout(&out);
-        let line = yaml.lines().find(|l| l.trim_start().starts_with("name: throttle-")).map(str::trim);
-        line.unwrap_or_else(|| panic!("{args:?}: no name in {yaml}")).trim_start_matches("name: ").to_owned()
-    };
+    let name = throttle_name;
     let names = [
         name(&["--user", "管理者"]),
         name(&["--user", "ユーザー"]),
@@ -354,13 +348,7 @@ fn throttle_names_of_identities_that_sanitise_alike_do_not_collide() {
 /// FlowSchema, and the "To undo" printed for it deleted both.
 #[test]
 fn throttle_names_of_one_service_account_name_in_two_namespaces_differ() {
-    let name = |args: &[&str]| {
-        let out = throttle(args);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
-        let yaml = stdout(&out);
-        let line = yaml.lines().find(|l| l.trim_start().starts_with("name: throttle-")).map(str::trim);
-        line.unwrap_or_else(|| panic!("{args:?}: no name in {yaml}")).trim_start_matches("name: ").to_owned()
-    };
+    let name = throttle_name;
     assert_eq!(
         [
             name(&["--service-account", "ci/runner"]),
@@ -401,4 +389,13 @@ fn a_throttle_of_every_user_or_group_is_refused_and_a_service_account_user_name_
     );
     let ok = throttle(&["--user", "system:serviceaccount:observability:inventory"]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+}
+
+/// The object name `throttle ARGS` gives its FlowSchema and priority level (it must succeed).
+fn throttle_name(args: &[&str]) -> String {
+    let out = throttle(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    let yaml = stdout(&out);
+    let line = yaml.lines().find(|l| l.trim_start().starts_with("name: throttle-")).map(str::trim);
+    line.unwrap_or_else(|| panic!("{args:?}: no name in {yaml}")).trim_start_matches("name: ").to_owned()
 }
