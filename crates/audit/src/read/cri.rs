@@ -59,14 +59,14 @@ pub(super) enum Stream {
 }
 
 impl Stream {
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Stream::Stdout => "stdout",
             Stream::Stderr => "stderr",
         }
     }
 
-    fn index(self) -> usize {
+    pub(super) fn index(self) -> usize {
         match self {
             Stream::Stdout => 0,
             Stream::Stderr => 1,

@@ -34,7 +34,7 @@ impl Chunk {
         Chunk { data: Vec::new(), too_long: None, items: None }
     }
 
-    fn is_idle(&self) -> bool {
+    pub(super) fn is_idle(&self) -> bool {
         self.data.is_empty() && self.too_long.is_none() && self.items.is_none()
     }
 }
@@ -56,6 +56,9 @@ pub(super) enum Items {
     /// The lines of a CRI container log ([`super::cri`]), split ones joined: each with the line
     /// it starts on.
     Cri(Vec<(u64, super::cri::Piece)>),
+    /// Docker json-file records once one was split ([`super::docker`]): each with the line it
+    /// starts on, counted from the lines of the chunks handed on as lines before it.
+    JsonFile(Vec<(u64, super::docker::Piece)>),
 }
 
 /// One Event Hub message of an Avro file.
@@ -79,7 +82,7 @@ pub(super) trait ChunkSource {
 }
 
 /// Cuts a stream into newline-aligned chunks.
-struct Chunker<R> {
+pub(super) struct Chunker<R> {
     r: R,
     /// Read and not yet handed out: `carry[..filled]`. The rest of `carry` is memory already
     /// written once, read into without being zeroed again (a fresh 4 MiB buffer per chunk
@@ -220,7 +223,7 @@ pub(super) fn keep_spare(spare: &mut Vec<Vec<u8>>, data: Vec<u8>, chunk_bytes: u
 
 impl<R: Read> Chunker<R> {
     /// Lines of `r` in chunks of about `chunk_bytes`; a line over `max_line` bytes is skipped.
-    fn new(r: R, chunk_bytes: usize, max_line: usize) -> Chunker<R> {
+    pub(super) fn new(r: R, chunk_bytes: usize, max_line: usize) -> Chunker<R> {
         Chunker {
             r,
             carry: Vec::new(),
@@ -364,7 +367,7 @@ impl<R: Read> Chunker<R> {
     }
 }
 
-fn is_blank(line: &[u8]) -> bool {
+pub(super) fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
 }
 
@@ -411,6 +414,12 @@ fn parse_chunk(chunk: &Chunk, opts: &ReadOptions, hints: &[Arc<SizeHint>]) -> Co
     if let Some(Items::Cri(pieces)) = &chunk.items {
         for (line, piece) in pieces {
             super::cri::read_piece(&mut c, &chunk.data, *line, piece);
+        }
+        return c;
+    }
+    if let Some(Items::JsonFile(pieces)) = &chunk.items {
+        for (line, piece) in pieces {
+            super::docker::read_piece(&mut c, &chunk.data, *line, piece, opts.max_line_bytes);
         }
         return c;
     }
@@ -480,6 +489,12 @@ pub(super) fn read_lines(
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
+    // Docker's json-file records, judged once per file by its first lines: the parts of a line
+    // Docker split are joined (see `docker`). Other files are cut as ever, with no look at
+    // their lines on this thread.
+    if super::docker::starts_json_file_log(stream.get_ref().0.get_ref()) {
+        return super::docker::read_json_file(stream, opts, sink, file);
+    }
     let mut chunker = Chunker::new(stream, opts.chunk_bytes, opts.max_line_bytes);
     read_chunks(&mut chunker, opts, sink, file)
 }

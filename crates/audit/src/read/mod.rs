@@ -12,6 +12,7 @@
 //! | CSV | a header line naming `log_s` (AzureDiagnostics), `AuditId`/`Verb`… (AKSAudit) or `_raw` (Splunk) | each row |
 //! | YAML | `key: value` text | each document |
 //! | CRI container log | the first line is `TIME stdout\|stderr F\|P CONTENT` | each line's content, split lines joined |
+//! | Docker json-file log (JSON lines) | one of the first lines is `{"log","stream","time"}` | each record's `log`, split lines joined |
 //!
 //! Each record is then recognised by its keys: an `Event`, an `EventList`, a diagnostic
 //! record (`category` + `properties.log`), an `AzureDiagnostics` row (`log_s`), an `AKSAudit`
@@ -42,6 +43,7 @@ mod avro;
 mod cloudwatch;
 mod cri;
 mod diagnostic;
+mod docker;
 mod document;
 mod input;
 mod lines;
