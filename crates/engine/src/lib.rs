@@ -78,12 +78,23 @@ pub enum Now {
 }
 
 impl Now {
-    /// Parses `--now`: `latest`, `wall` or a datetime.
+    /// Parses `--now`: `latest`, `wall` or a datetime that starts with its four-digit year
+    /// (RFC 3339 or ISO 8601; one without a zone is UTC). KQL's `datetime()` also reads
+    /// `11/03/2025`, month first as Kusto does; on the command line that silently took a
+    /// day-first date for another month (docs review 51, item 1.3), so such forms are refused.
     pub fn parse(s: &str) -> Option<Now> {
         match s.trim() {
             "latest" => Some(Now::Latest),
             "wall" | "now" => Some(Now::Wall),
-            other => kvalue::parse_datetime(other).map(|n| Now::At(DateTime::from_timestamp_nanos(n))),
+            other => {
+                let year_first = other.len() > 5
+                    && other.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                    && other.as_bytes()[4] == b'-';
+                if !year_first {
+                    return None;
+                }
+                kvalue::parse_datetime(other).map(|n| Now::At(DateTime::from_timestamp_nanos(n)))
+            }
         }
     }
 }

@@ -53,8 +53,8 @@ pub struct Args {
     pub keep_bodies: bool,
 
     /// What now() is: `latest` (the newest event, passing over any stamped more than a day
-    /// after the wall clock), a datetime, or the wall clock (the
-    /// default). Unlike `diagnose`, whose window ends at the newest event unless --now is given.
+    /// after the wall clock), a datetime (year first, e.g. 2025-03-11T09:30:00Z; one without
+    /// a zone is UTC), or the wall clock (the default). Unlike `diagnose`, whose window ends at the newest event unless --now is given.
     #[arg(long, value_name = "TIME|latest")]
     pub now: Option<String>,
 
@@ -110,7 +110,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let now = match &args.now {
         None => Now::Wall,
         Some(s) => Now::parse(s).with_context(|| {
-            format!("--now {s}: expected `latest` or a datetime such as 2024-01-01T10:00:00Z")
+            format!(
+                "--now {s}: expected `latest` or a datetime such as 2024-01-01T10:00:00Z (year first; a \
+                 time without a zone is UTC)"
+            )
         })?,
     };
     let format = OutputFormat::parse(&args.output).unwrap_or(OutputFormat::Table);

@@ -1,5 +1,8 @@
 //! Tabular operators over [`Rel`]s: each turns already-planned expressions into plan nodes.
 
+use std::collections::HashSet;
+use std::ops::Range;
+
 use arrow::datatypes::DataType;
 use datafusion::common::{JoinType, NullHandling, ScalarValue, UnnestOptions};
 use datafusion::functions_aggregate::expr_fn::count;
@@ -498,41 +501,131 @@ fn strings_never_null(mut b: Binding) -> Binding {
 
 /// `union` of relations by column name (a column missing from one side is null there, or ""
 /// for a string, as Kusto's strings are never null), with
-/// an optional `withsource=` column naming each row's source first.
+/// an optional `withsource=` column naming each row's source first. For the engine's own
+/// unions of parts of one result (`partition`, `top-nested`, the tables of `search`): a
+/// column whose parts disagree on its type takes the wider number, or is a string.
 pub fn union(rels: Vec<(String, Rel)>, withsource: Option<&str>) -> R<Rel> {
-    union_of(rels, withsource, false)
+    union_with(rels, withsource, Columns::Merged)
 }
 
-/// [`union`], keeping only the columns every leg has when `inner` (`union kind=inner`).
-pub fn union_of(rels: Vec<(String, Rel)>, withsource: Option<&str>, inner: bool) -> R<Rel> {
+/// The `union` operator: `kind=outer` (`inner` None) keeps every column, one per name and
+/// type as Kusto does; `kind=inner` (`inner` the parameter's place) only the columns every
+/// leg has.
+pub fn union_of(rels: Vec<(String, Rel)>, withsource: Option<&str>, inner: Option<Range<usize>>) -> R<Rel> {
+    let shape = match inner {
+        Some(at) => Columns::Inner(at),
+        None => Columns::PerType,
+    };
+    union_with(rels, withsource, shape)
+}
+
+/// How a union makes its columns out of its legs'.
+#[derive(Clone, PartialEq, Eq)]
+enum Columns {
+    /// One column per name; differing types widen (numbers) or make a string.
+    Merged,
+    /// One column per name and (Kusto) type: a name the legs give several types becomes one
+    /// column per type, named `name_type` (`x_long`, `x_int`), and such a name that another
+    /// column already has gets a number (`x_long1`), as the union operator's page documents
+    /// ("Source columns types mismatch").
+    PerType,
+    /// Only the columns every leg has (with one type); a column the legs give different
+    /// types is refused at this place (the `kind=inner` parameter).
+    Inner(Range<usize>),
+}
+
+/// One result column of a union: the legs' column `source` of type `kind` (a Kusto type name),
+/// read as `ty`, named `name`.
+struct UnionColumn {
+    source: String,
+    kind: &'static str,
+    ty: KType,
+    name: String,
+}
+
+/// The result columns of a union of `legs`, in the order they first appear.
+fn union_columns(legs: &[&Rel], shape: &Columns) -> R<Vec<UnionColumn>> {
+    let mut out: Vec<UnionColumn> = Vec::new();
+    for r in legs {
+        for b in &r.cols {
+            let ty = b.value.ty();
+            let same = |c: &&mut UnionColumn| {
+                c.source == b.name && (*shape == Columns::Merged || c.kind == ty.name())
+            };
+            match out.iter_mut().find(same) {
+                // Per type, only dynamics held differently (JSON text, a native value) meet.
+                Some(c) if c.ty != ty && *shape != Columns::Merged => c.ty = KType::Dynamic,
+                Some(c) if c.ty != ty => {
+                    c.ty = match (plain_number(c.ty), plain_number(ty)) {
+                        (Some(a), Some(b)) if a == KType::Real || b == KType::Real => KType::Real,
+                        (Some(_), Some(_)) => KType::Long,
+                        _ if c.ty.is_dynamic() && ty.is_dynamic() => KType::Dynamic,
+                        _ => KType::String,
+                    };
+                    c.kind = c.ty.name();
+                }
+                Some(_) => {}
+                None => out.push(UnionColumn {
+                    source: b.name.clone(),
+                    kind: ty.name(),
+                    ty,
+                    name: b.name.clone(),
+                }),
+            }
+        }
+    }
+    let typed_twice =
+        |source: &str, cols: &[UnionColumn]| cols.iter().filter(|c| c.source == source).count() > 1;
+    match shape {
+        Columns::Merged => {}
+        Columns::Inner(at) => {
+            if let Some(c) = out.iter().find(|c| typed_twice(&c.source, &out)) {
+                let kinds: Vec<&str> = out.iter().filter(|o| o.source == c.source).map(|o| o.kind).collect();
+                return Err(PlanError::at(
+                    Some(at.clone()),
+                    format!(
+                        "not supported yet: union kind=inner of column '{}', which the legs give different types ({}); \
+                         convert it in the legs to one type",
+                        c.source,
+                        kinds.join(", ")
+                    ),
+                ));
+            }
+            out.retain(|c| legs.iter().all(|r| r.get(&c.source).is_some()));
+        }
+        Columns::PerType => {
+            // The names no suffix is added to are taken first; the suffixed ones then take the
+            // next free `name_type`, `name_type1`, `name_type2`, ….
+            let split: Vec<bool> = out.iter().map(|c| typed_twice(&c.source, &out)).collect();
+            let mut taken: HashSet<String> =
+                out.iter().zip(&split).filter(|(_, s)| !**s).map(|(c, _)| c.name.clone()).collect();
+            for (c, split) in out.iter_mut().zip(split) {
+                if !split {
+                    continue;
+                }
+                let base = format!("{}_{}", c.source, c.kind);
+                let mut name = base.clone();
+                let mut n = 0usize;
+                while taken.contains(&name) {
+                    n += 1;
+                    name = format!("{base}{n}");
+                }
+                taken.insert(name.clone());
+                c.name = name;
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn union_with(rels: Vec<(String, Rel)>, withsource: Option<&str>, shape: Columns) -> R<Rel> {
     let keep_event = rels.iter().all(|(_, r)| r.has_event);
     let mut mats = Vec::new();
     for (name, r) in rels {
         mats.push((name, r.materialize(keep_event)?));
     }
-    // Column order: first appearance; type: the common type, the wider number (an int and a
-    // long are a long, either and a real a real), or string when they disagree otherwise.
-    let mut order: Vec<(String, KType)> = Vec::new();
-    for (_, r) in &mats {
-        for b in &r.cols {
-            let ty = b.value.ty();
-            match order.iter_mut().find(|(n, _)| n == &b.name) {
-                Some((_, t)) if *t != ty => {
-                    *t = match (plain_number(*t), plain_number(ty)) {
-                        (Some(a), Some(b)) if a == KType::Real || b == KType::Real => KType::Real,
-                        (Some(_), Some(_)) => KType::Long,
-                        _ if t.is_dynamic() && ty.is_dynamic() => KType::Dynamic,
-                        _ => KType::String,
-                    };
-                }
-                Some(_) => {}
-                None => order.push((b.name.clone(), ty)),
-            }
-        }
-    }
-    if inner {
-        order.retain(|(name, _)| mats.iter().all(|(_, r)| r.get(name).is_some()));
-    }
+    let legs: Vec<&Rel> = mats.iter().map(|(_, r)| r).collect();
+    let order = union_columns(&legs, &shape)?;
     let hidden: Vec<String> = if keep_event {
         mats.first()
             .map(|(_, r)| {
@@ -548,8 +641,10 @@ pub fn union_of(rels: Vec<(String, Rel)>, withsource: Option<&str>, inner: bool)
         if let Some(ws) = withsource {
             exprs.push(lit(source.clone()).alias(ws.to_owned()));
         }
-        for (i, (name, ty)) in order.iter().enumerate() {
-            let e = match r.get(name) {
+        for (i, c) in order.iter().enumerate() {
+            let ty = &c.ty;
+            let own = r.get(&c.source).filter(|v| shape == Columns::Merged || v.ty().name() == c.kind);
+            let e = match own {
                 Some(v) => {
                     let v = v.clone();
                     if v.ty() == *ty {
@@ -584,8 +679,8 @@ pub fn union_of(rels: Vec<(String, Rel)>, withsource: Option<&str>, inner: bool)
     if let Some(ws) = withsource {
         cols.push(Binding { name: ws.to_owned(), value: Value::expr(column(ws), KType::String) });
     }
-    for (i, (name, ty)) in order.into_iter().enumerate() {
-        cols.push(Binding { name, value: Value::expr(column(&format!("c{i}")), ty) });
+    for (i, c) in order.into_iter().enumerate() {
+        cols.push(Binding { name: c.name, value: Value::expr(column(&format!("c{i}")), c.ty) });
     }
     Ok(Rel { plan, cols, has_event: keep_event })
 }

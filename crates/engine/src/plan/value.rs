@@ -227,6 +227,32 @@ pub fn convert(v: Value, target: KType) -> TExpr {
     TExpr::new(expr, target)
 }
 
+/// A value as `mv-expand … to typeof(target)` types it: a cast, never parsing or converting, so
+/// an element that is not of the type is null ("" for a string) — `"1"` and `3.5` are no
+/// long (the operator's page: "cast-only and doesn't include parsing or type-conversion").
+/// A whole number is a real too. A dynamic holds datetimes, timespans and guids as their
+/// text, so those are still read from a string.
+pub fn cast_element(v: Value, target: KType) -> TExpr {
+    let plain = matches!(target, KType::Long | KType::Int | KType::Real | KType::Bool | KType::String);
+    match v.ty() {
+        KType::Dynamic if plain => {}
+        KType::DynNative(Native::Str) if plain && target != KType::String => {
+            return TExpr::new(null_of(target), target);
+        }
+        _ => return convert(v, target),
+    }
+    let u = udfs();
+    let json = to_json(&v);
+    let expr = match target {
+        KType::Long => call(&u.dyn_cast_long, vec![json]),
+        KType::Int => long_to_int(call(&u.dyn_cast_long, vec![json])),
+        KType::Real => call(&u.dyn_number, vec![json]),
+        KType::Bool => call(&u.dyn_cast_bool, vec![json]),
+        _ => call(&u.dyn_cast_string, vec![json]),
+    };
+    TExpr::new(expr, target)
+}
+
 /// A long as an int, null when it is out of the int's range. A plain cast fails the whole
 /// query on one such value (`toint(2147483648)`: "Can't cast value 2147483648 to type
 /// Int32", with no place to point at), where every `to*()` function gives null for a value

@@ -1233,7 +1233,9 @@ impl Planner<'_> {
                 if !typed.is_empty() {
                     let conv: Vec<(String, Value)> = typed
                         .into_iter()
-                        .filter_map(|(n, ty)| rel.get(&n).cloned().map(|v| (n, Value::Expr(convert(v, ty)))))
+                        .filter_map(|(n, ty)| {
+                            rel.get(&n).cloned().map(|v| (n, Value::Expr(value::cast_element(v, ty))))
+                        })
                         .collect();
                     rel = ops::set_columns(rel, conv)?;
                 }
@@ -1732,6 +1734,11 @@ impl Planner<'_> {
             let plan = Arc::new(values.and_then(|b| b.build()).map_err(internal)?);
             let e = if negated {
                 datafusion::logical_expr::expr_fn::not_in_subquery(x, plan)
+            } else if value::nullable(target) {
+                // SQL's `IN` is null for a null `x`, so `not(x in (T))` dropped the row; in
+                // Kusto a null is in no table (false), and `not()` of it keeps the row. The
+                // `IS NOT NULL` term is a plain filter beside the semi join, which stays one.
+                x.clone().is_not_null().and(datafusion::logical_expr::expr_fn::in_subquery(x, plan))
             } else {
                 datafusion::logical_expr::expr_fn::in_subquery(x, plan)
             };
@@ -3530,18 +3537,18 @@ impl IntoValue for TExpr {
     }
 }
 
-/// Whether a `union` is `kind=inner` (only the columns every leg has) rather than the default
-/// `outer`. It was read as `outer` whatever it said (review s50). `isfuzzy` changes nothing
-/// here: a leg this engine cannot plan is an error either way.
-fn union_is_inner(u: &kql::Union) -> R<bool> {
-    let mut inner = false;
+/// The place of `kind=inner` when a `union` is `inner` (only the columns every leg has) rather
+/// than the default `outer`. It was read as `outer` whatever it said (review s50). `isfuzzy`
+/// changes nothing here: a leg this engine cannot plan is an error either way.
+fn union_is_inner(u: &kql::Union) -> R<Option<std::ops::Range<usize>>> {
+    let mut inner = None;
     for p in &u.params {
         if p.name.name != "kind" {
             continue;
         }
         inner = match &p.value.kind {
-            ExprKind::Name(id) if id.name == "inner" => true,
-            ExprKind::Name(id) if id.name == "outer" => false,
+            ExprKind::Name(id) if id.name == "inner" => span(p.span),
+            ExprKind::Name(id) if id.name == "outer" => None,
             _ => return Err(err(p.value.span, "kind of union is inner or outer")),
         };
     }

@@ -352,6 +352,40 @@ pub fn dyn_number(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> 
     finish(Arc::new(Float64Array::from(v)), args)
 }
 
+/// The whole number a dynamic holds, null for any other value (a real, a string of digits):
+/// `mv-expand … to typeof(long)`, which casts and never parses or converts.
+pub fn dyn_cast_long(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let (v, _) = map_json(args, rows, |v| match v {
+        Value::Number(n) => n.as_i64(),
+        _ => None,
+    })?;
+    finish(Arc::new(Int64Array::from(v)), args)
+}
+
+/// The bool a dynamic holds, null for any other value: `mv-expand … to typeof(bool)`.
+pub fn dyn_cast_bool(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let (v, _) = map_json(args, rows, |v| match v {
+        Value::Bool(b) => Some(*b),
+        _ => None,
+    })?;
+    finish(Arc::new(BooleanArray::from(v)), args)
+}
+
+/// The string a dynamic holds, "" (a string's null) for any other value:
+/// `mv-expand … to typeof(string)`.
+pub fn dyn_cast_string(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let a = arg_array(&args[0], n)?;
+    let mut out = StringBuilder::with_capacity(n, n * 8);
+    for i in 0..n {
+        match str_at(&a, i).map(parse_text) {
+            Some(Value::String(s)) => out.append_value(s),
+            _ => out.append_value(""),
+        }
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
 /// `tobool(dynamic)`.
 pub fn dyn_to_bool(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let (v, _) = map_json(args, rows, value_to_bool)?;

@@ -275,6 +275,9 @@ udfs! {
     dyn_to_real => "kql_dyn_to_real", ret::float64, dynamic::dyn_to_real;
     dyn_number => "kql_dyn_number", ret::float64, dynamic::dyn_number;
     dyn_to_bool => "kql_dyn_to_bool", ret::boolean, dynamic::dyn_to_bool;
+    dyn_cast_long => "kql_dyn_cast_long", ret::int64, dynamic::dyn_cast_long;
+    dyn_cast_bool => "kql_dyn_cast_bool", ret::boolean, dynamic::dyn_cast_bool;
+    dyn_cast_string => "kql_dyn_cast_string", ret::utf8, dynamic::dyn_cast_string;
     dyn_to_datetime => "kql_dyn_to_datetime", ret::timestamp, dynamic::dyn_to_datetime;
     dyn_to_timespan => "kql_dyn_to_timespan", ret::duration, dynamic::dyn_to_timespan;
     dyn_elements => "kql_dyn_elements", ret::string_list, dynamic::dyn_elements;
