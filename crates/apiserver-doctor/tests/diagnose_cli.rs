@@ -769,6 +769,23 @@ fn kubernetes_version_2_0_is_refused_as_no_such_release_exists() {
 /// Review 26 §11: `--now` before the data, without `--since`, was told as the window
 /// "2024-01-01 00:00:00 → 00:00:00 UTC (0s)", one nobody asked for. It now says that the time
 /// given is before the data's first event, and the data's range.
+/// Docs review 51, item 1.3: `--now 11/03/2025` was read month first (3 November) and gave a
+/// 236-day window without an error.
+#[test]
+fn now_with_a_day_and_month_date_is_refused_not_read_month_first() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    for now in ["11/03/2025", "03/11/2025", "Tue, 11 Mar 2025 09:00:00 GMT"] {
+        let out = doctor(&["diagnose", AUDIT_FIXTURES, "--now", now], cache.path());
+        assert_eq!(out.status.code(), Some(2), "{now}: {}", stderr(&out));
+        assert!(stderr(&out).contains("year first"), "{now}: {}", stderr(&out));
+    }
+    // Year-first forms still work, with or without a zone.
+    for now in ["2025-03-11", "2025-03-11T09:05:00", "2025-03-11T09:05:00Z"] {
+        let out = doctor(&["diagnose", AUDIT_FIXTURES, "--now", now, "--fail-on", "never"], cache.path());
+        assert!(!stderr(&out).contains("year first"), "{now}: {}", stderr(&out));
+    }
+}
+
 #[test]
 fn now_before_the_data_says_so_instead_of_a_zero_length_window() {
     let cache = tempfile::tempdir().expect("tempdir");

@@ -46,6 +46,13 @@ It reports:
   `requestReceivedTimestamp` and `stageTimestamp`, so the latency checks judge few or none of
   them — their silence does not mean latency is fine (GKE's Cloud Audit Logs keep one time
   per request: none of their requests has a latency);
+- **whole-second timestamps**: the window's `requestReceivedTimestamp` and `stageTimestamp`
+  carry no fraction of a second (some exports and converters write them so), so every latency
+  is a multiple of 1 s and the latency checks (AUD002, AUD003, AUD005) see a 30 ms request as
+  0 s or 1 s. The rule: the events with a sub-second time in either field are fewer than a
+  tenth of the requests with a latency — so at least nine in ten latencies are whole seconds
+  (each such request's last event has both times). A log of fine times has a fraction in
+  nearly every event; one that mixes in a few whole-second events does not warn;
 - **events without timestamps**: kept and counted, but outside every time window;
 - **events at impossible times**: stamped before 2014-06-06 (Kubernetes' first commit) or more
   than a day after the time of analysis — a wrong clock or a broken export; they are kept and
@@ -195,12 +202,18 @@ pub fn read_profile(rows: &ResultTable) -> Result<DataProfile, CheckError> {
     })
 }
 
+/// True for an event whose `requestReceivedTimestamp` or `stageTimestamp` has a fraction of a
+/// second (null when it has neither, which `countif` does not count).
+pub const SUB_SECOND: &str = "RequestReceivedTime != bin(RequestReceivedTime, 1s) \
+     or StageReceivedTime != bin(StageReceivedTime, 1s)";
+
 /// Events per minute in the window, to find gaps, with the first and last event of each
-/// minute, so that the same pass gives the window's range.
+/// minute, so that the same pass gives the window's range, and those with a sub-second time
+/// ([`SUB_SECOND`]), so that it also tells whether latencies are whole seconds.
 pub fn minutes_query(ctx: &AuditContext) -> String {
     format!(
-        "{}\n| summarize Events = count(), First = min(TimeGenerated), Last = max(TimeGenerated) \
-         by Minute = bin(TimeGenerated, 1m)\n| order by Minute asc",
+        "{}\n| summarize Events = count(), First = min(TimeGenerated), Last = max(TimeGenerated), \
+         SubSecond = countif({SUB_SECOND}) by Minute = bin(TimeGenerated, 1m)\n| order by Minute asc",
         ctx.events()
     )
 }
@@ -335,6 +348,9 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
     if let Some(row) = timed.rows.first() {
         out.findings.extend(latency_warning(ctx, requests.num(row), with_latency.num(row), &timed_query));
         out.findings.extend(impossible_latency_warning(ctx, impossible.num(row)));
+        let sub_second = minutes.reader().column("SubSecond")?;
+        let sub_second: f64 = minutes.rows.iter().map(|row| sub_second.num(row)).sum();
+        out.findings.extend(whole_second_warning(ctx, with_latency.num(row), sub_second));
     }
     // Events without a stage are each counted as a request; one audit ID on several of them is
     // one request counted several times. A store whose manifest counts no stage-less event
@@ -523,6 +539,86 @@ fn latency_warning(ctx: &AuditContext, requests: f64, timed: f64, query: &str) -
         measure("requests with both timestamps", timed, "count"),
     ];
     f.evidence.query = Some(query.to_owned());
+    Some(f)
+}
+
+/// The query that counts what [`whole_second_warning`] tells: the window's events with a
+/// sub-second time, its requests with a latency (as AUD002 counts them), and those of them whose
+/// two times are whole seconds.
+pub fn whole_second_query(ctx: &AuditContext) -> String {
+    format!(
+        "{}\n| extend latency = iff({NOT_EARLY_STAGE} and {}, {}, long(null))\n\
+         | summarize SubSecond = countif({SUB_SECOND}), Timed = countif(isnotnull(latency)), \
+         WholeSeconds = countif(isnotnull(latency) and RequestReceivedTime == bin(RequestReceivedTime, 1s) \
+         and StageReceivedTime == bin(StageReceivedTime, 1s))",
+        ctx.events(),
+        crate::kql::NOT_LONG_RUNNING,
+        crate::kql::LATENCY_MS
+    )
+}
+
+/// A warning when the window's timestamps have whole-second resolution: the events with a
+/// sub-second time (`sub_second`, any stage) are fewer than a tenth of the requests with a
+/// latency (`timed`). Each of those requests has an event with both its times, so at least
+/// `timed - sub_second` latencies — nine in ten or more — are multiples of 1 s (review 50,
+/// item 2: a median latency of 0 ms hid a 5 s client).
+fn whole_second_warning(ctx: &AuditContext, timed: f64, sub_second: f64) -> Option<Finding> {
+    if timed <= 0.0 || sub_second >= 0.1 * timed {
+        return None;
+    }
+    let whole = timed - sub_second;
+    let title = if sub_second == 0.0 {
+        format!(
+            "timestamps have whole-second resolution: {} of 1 s",
+            if timed.round() == 1.0 {
+                "the one latency is a multiple".to_owned()
+            } else {
+                format!("all {} latencies are multiples", count(timed))
+            }
+        )
+    } else {
+        format!(
+            "timestamps have whole-second resolution: at least {} of {} latencies are multiples of 1 s",
+            count(whole),
+            count(timed)
+        )
+    };
+    let text = format!(
+        "{}: the log keeps {} times to the whole second (an export or a converter cut them so), and the \
+         latencies of {} are multiples of 1 s. The latency checks (AUD002, AUD003, AUD005) read a 30 ms request \
+         as 0 s or 1 s: their averages and percentiles are coarse, a median can be 0 ms, and latencies under a \
+         second cannot be told apart. Read the API server's own audit log, which keeps microseconds, or its \
+         request-duration metrics (diagnose --metrics).",
+        if sub_second == 0.0 {
+            format!(
+                "No event in the window carries a fraction of a second in requestReceivedTimestamp or \
+                 stageTimestamp, and {} {} both (watches and other long-running requests left out)",
+                counted(timed, "request", "requests"),
+                if timed.round() == 1.0 { "has" } else { "have" }
+            )
+        } else {
+            format!(
+                "Only {} in the window {} a fraction of a second in requestReceivedTimestamp or stageTimestamp, \
+                 against {} with both (watches and other long-running requests left out)",
+                counted(sub_second, "event", "events"),
+                if sub_second.round() == 1.0 { "carries" } else { "carry" },
+                counted(timed, "request", "requests")
+            )
+        },
+        if sub_second == 0.0 { "its" } else { "most of its" },
+        if sub_second == 0.0 {
+            if timed.round() == 1.0 { "that request".to_owned() } else { format!("all {}", count(timed)) }
+        } else {
+            format!("at least {} of them", count(whole))
+        }
+    );
+    let mut f =
+        finding(INFO.code, Severity::Warning, Subject::new("evidence", "audit log"), title, text, ctx);
+    f.evidence.measures = vec![
+        measure("requests with both timestamps (long-running left out)", timed, "count"),
+        measure("events with a sub-second time", sub_second, "count"),
+    ];
+    f.evidence.query = Some(whole_second_query(ctx));
     Some(f)
 }
 
@@ -901,6 +997,35 @@ mod tests {
                 "1 gap in the audit log (20m without events)",
             ]
         );
+    }
+
+    #[test]
+    fn aud009_warns_when_timestamps_are_whole_seconds_unless_a_tenth_have_fractions() {
+        let ctx = ctx_hour();
+        let title =
+            |timed: f64, sub_second: f64| whole_second_warning(&ctx, timed, sub_second).map(|f| f.title);
+        assert_eq!(
+            title(1000.0, 0.0).as_deref(),
+            Some("timestamps have whole-second resolution: all 1,000 latencies are multiples of 1 s")
+        );
+        assert_eq!(
+            title(1000.0, 99.0).as_deref(),
+            Some(
+                "timestamps have whole-second resolution: at least 901 of 1,000 latencies are multiples of 1 s"
+            )
+        );
+        assert_eq!(
+            title(1.0, 0.0).as_deref(),
+            Some("timestamps have whole-second resolution: the one latency is a multiple of 1 s")
+        );
+        // A tenth or more with a fraction, or no latency at all: nothing to say.
+        assert_eq!(title(1000.0, 100.0), None);
+        assert_eq!(title(0.0, 0.0), None);
+        let f = whole_second_warning(&ctx, 1000.0, 99.0).expect("a warning");
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(f.summary.starts_with("Only 99 events in the window carry a fraction"), "{}", f.summary);
+        assert!(f.summary.contains("at least 901 of them are multiples of 1 s"), "{}", f.summary);
+        assert!(!f.summary.contains("  "), "{}", f.summary);
     }
 
     #[test]

@@ -860,6 +860,97 @@ fn a_log_without_request_received_timestamps_says_latency_cannot_be_measured() {
     assert!(d.outcome.findings.iter().all(|f| !f.title.contains("both timestamps")));
 }
 
+/// Cuts an event's two times to the whole second, as some exports and converters write them.
+fn whole_seconds(e: &mut audit::Event) {
+    use chrono::DurationRound;
+    for t in [&mut e.request_received_timestamp, &mut e.stage_timestamp] {
+        *t = t.and_then(|t| t.duration_trunc(chrono::Duration::seconds(1)).ok());
+    }
+}
+
+/// The AUD009 warning about whole-second timestamps, if any.
+fn whole_second_warning(d: &AuditDiagnosis) -> Option<&Finding> {
+    d.outcome.findings.iter().find(|f| f.code == "AUD009" && f.title.contains("whole-second"))
+}
+
+/// Review 50, item 2: in a log whose times were all cut to the whole second every latency is a
+/// multiple of 1 s (a 30 ms request reads as 0 s or 1 s); AUD009 says so, and its query counts
+/// what it says.
+#[test]
+fn aud009_warns_when_timestamps_are_whole_seconds() {
+    let mut cluster = Cluster::new().healthy();
+    cluster.events.iter_mut().for_each(whole_seconds);
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let titles: Vec<&str> = d.outcome.findings.iter().map(|f| f.title.as_str()).collect();
+    let warning = whole_second_warning(&d).unwrap_or_else(|| panic!("{titles:#?}"));
+    assert_eq!(warning.severity, Severity::Warning);
+    // Requests with a latency, as AUD002 counts them: watches and other long-running ones left out.
+    let long_running = ["exec", "attach", "portforward", "proxy", "log"];
+    let timed = requests(&cluster.events)
+        .filter(|e| {
+            e.verb != "watch"
+                && !e
+                    .object_ref
+                    .as_ref()
+                    .and_then(|o| o.subresource.as_deref())
+                    .is_some_and(|s| long_running.contains(&s))
+        })
+        .count() as f64;
+    assert_eq!(
+        warning.title,
+        format!(
+            "timestamps have whole-second resolution: all {} latencies are multiples of 1 s",
+            findings::thousands(timed as i128)
+        )
+    );
+    assert_eq!(measure(warning, "requests with both timestamps (long-running left out)"), timed);
+    assert_eq!(measure(warning, "events with a sub-second time"), 0.0);
+    assert!(warning.summary.contains("multiples of 1 s"), "{}", warning.summary);
+    let rows = reproduce(&cluster.events, warning);
+    let r = rows.reader();
+    let row = rows.rows.first().expect("a row");
+    let col = |name: &str| r.column(name).expect(name).num(row);
+    assert_eq!((col("SubSecond"), col("Timed"), col("WholeSeconds")), (0.0, timed, timed));
+    // 97 in 100 requests whole seconds (the rest of their events keep their fractions): at
+    // least as many latencies as the times with no fraction are told.
+    let mut cluster = Cluster::new().healthy();
+    let n = cluster.events.len();
+    cluster.events.iter_mut().take(n - n * 3 / 100).for_each(whole_seconds);
+    let sub_second = cluster
+        .events
+        .iter()
+        .filter(|e| {
+            [e.request_received_timestamp, e.stage_timestamp]
+                .iter()
+                .flatten()
+                .any(|t| t.timestamp_subsec_nanos() != 0)
+        })
+        .count() as f64;
+    let d = diagnose(&cluster);
+    let warning = whole_second_warning(&d).unwrap_or_else(|| panic!("{:#?}", d.outcome.findings));
+    assert_eq!(measure(warning, "events with a sub-second time"), sub_second);
+    assert!(
+        warning.title.contains(&format!("at least {} of", findings::thousands((timed - sub_second) as i128))),
+        "{}",
+        warning.title
+    );
+}
+
+/// Review 50, item 2, the other way: times with fractions, or a log mixing in some whole-second
+/// ones, give no such warning.
+#[test]
+fn aud009_does_not_warn_when_timestamps_have_fractions() {
+    let d = diagnose(&Cluster::new().healthy());
+    assert!(whole_second_warning(&d).is_none(), "{:#?}", d.outcome.findings);
+    // Half of the events cut to the whole second: most latencies still have their fraction.
+    let mut cluster = Cluster::new().healthy();
+    cluster.events.iter_mut().step_by(2).for_each(whole_seconds);
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    assert!(whole_second_warning(&d).is_none(), "{:#?}", d.outcome.findings);
+}
+
 #[test]
 fn an_admin_only_export_with_watches_still_warns_that_reads_are_missing() {
     // Compliance review item 1: kube-audit-admin leaves out get and list but keeps watches, so

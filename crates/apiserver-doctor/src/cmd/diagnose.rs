@@ -46,7 +46,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR", conflicts_with = "paths")]
     pub store: Option<PathBuf>,
     /// End of the window analysed: `latest` (the newest event in the data), a time (RFC 3339,
-    /// e.g. 2025-03-11T09:30:00Z; a bare date is its midnight UTC) or `now` (the wall clock).
+    /// e.g. 2025-03-11T09:30:00Z; a bare date is its midnight UTC, a time without a zone is
+    /// UTC, and forms such as 11/03/2025 are refused as ambiguous) or `now` (the wall clock).
     /// Unlike `query`, whose now() is the wall clock unless --now is given.
     #[arg(long, value_name = "TIME|latest|now", default_value = "latest")]
     pub now: String,
@@ -189,7 +190,8 @@ fn window_end(text: &str) -> anyhow::Result<WindowEnd> {
                 )
             }
             anyhow::bail!(
-                "--now: expected `latest`, `now` or a time such as 2024-05-01T10:00:00Z, got {text:?}"
+                "--now: expected `latest`, `now` or a time such as 2024-05-01T10:00:00Z (year first; a time \
+                 without a zone is UTC), got {text:?}"
             )
         }
     }

@@ -1,7 +1,7 @@
 //! ETC005 etcd-leader: a member without a leader, or frequent leader changes.
 
 use findings::{
-    CheckInfo, EvidenceKind, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds,
+    CheckInfo, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Subject, Thresholds,
     threshold_names as n,
 };
 use metrics::checks::{Draft, format_count, remedy, watch};
@@ -52,20 +52,15 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     severity: Severity::Critical,
                     title: format!("etcd member {} has no leader", m.name),
                     subject: Subject::new("etcd-member", m.name.clone()),
-                    summary: format!("{} reports no leader: the cluster accepts no write until one is elected.", m.name),
+                    summary: format!(
+                        "{} reports no leader: the cluster accepts no write until one is elected.",
+                        m.name
+                    ),
                     source: m.source(),
                     measures: vec![Measure::new("has leader", 0.0, "count")],
                     table: None,
                     thresholds: vec![],
-                    remedies: vec![
-                        remedy(
-                            "See which members are up and who leads",
-                            RemedyKind::Command,
-                            Safety::Safe,
-                            "etcdctl --endpoints=$ENDPOINTS --cacert=$CA --cert=$CERT --key=$KEY endpoint status --write-out=table\netcdctl --endpoints=$ENDPOINTS --cacert=$CA --cert=$CERT --key=$KEY endpoint health",
-                        ),
-                        watch("max(1 - etcd_server_has_leader)"),
-                    ],
+                    remedies: vec![who_leads(ev), watch("max(1 - etcd_server_has_leader)")],
                 }
                 .into_finding(&INFO, t),
             );
@@ -129,6 +124,28 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     }
 }
 
+/// `etcdctl endpoint status` and `endpoint health` over the members: the endpoints and TLS
+/// files the tool used, else the placeholders every etcd remedy starts with (review 50: it used
+/// `$ENDPOINTS`, `$CA`, `$CERT` and `$KEY`, set nowhere, so it failed as printed).
+fn who_leads(ev: &EtcdEvidence) -> Remedy {
+    let access = super::access(ev);
+    let several = if access.known() {
+        ""
+    } else {
+        "# ENDPOINT may list every member, comma-separated, to compare what each says of the leader.\n"
+    };
+    let etcdctl = access.etcdctl();
+    remedy(
+        "See which members are up and who leads",
+        RemedyKind::Command,
+        Safety::Safe,
+        format!(
+            "{}{several}{etcdctl} endpoint status --write-out=table\n{etcdctl} endpoint health",
+            access.preamble()
+        ),
+    )
+}
+
 /// `1 leader change`, `6 leader changes`.
 fn leader_changes(n: f64) -> String {
     format!("{} leader change{}", format_count(n), if n == 1.0 { "" } else { "s" })
@@ -162,6 +179,71 @@ mod tests {
         assert_eq!(sev(3.0, Some(450.0)), 0);
         assert_eq!(sev(4.0, Some(450.0)), 1, "4 seen in 7.5 min are at least 4 in 15 min");
         assert_eq!(sev(1.0, None), 0);
+    }
+
+    /// The commands of every finding in `out`.
+    fn commands(out: &[Finding]) -> Vec<&findings::Remedy> {
+        out.iter().flat_map(|f| &f.remedies).filter(|r| r.kind == RemedyKind::Command).collect()
+    }
+
+    /// Review 50: "See which members are up and who leads" printed `etcdctl --endpoints=$ENDPOINTS
+    /// --cacert=$CA --cert=$CERT --key=$KEY …`, none of them set, so it failed as printed. From
+    /// scrapes it starts with the placeholders every etcd remedy sets; read live, it names the
+    /// members and the TLS files given.
+    #[test]
+    fn etc005_printed_etcdctl_with_endpoints_ca_cert_and_key_set_nowhere() {
+        let mut m = metrics();
+        m.has_leader = Some(0.0);
+        let mut out = Vec::new();
+        run(&evidence(m), &Thresholds::default(), &mut out);
+        let scraped = commands(&out);
+        assert_eq!(scraped.len(), 1, "{out:#?}");
+        let body = &scraped[0].body;
+        assert_eq!(metrics::checks::remedies::unset_shell_variables(body), Vec::<String>::new(), "{body}");
+        assert!(body.contains("\nENDPOINT=https://ETCD-MEMBER:2379\nTLS='--cacert="), "{body}");
+        assert!(body.ends_with("etcdctl --endpoints=\"$ENDPOINT\" $TLS endpoint health"), "{body}");
+        // Read live, with the TLS files given: those, and no placeholder.
+        let status = |endpoint: &str| crate::MemberStatus {
+            endpoint: endpoint.into(),
+            id: "a".into(),
+            name: None,
+            version: "3.5.12".into(),
+            db_size: 1,
+            db_size_in_use: None,
+            leader: "0".into(),
+            is_leader: false,
+            raft_term: 2,
+            raft_index: 10,
+            raft_applied_index: None,
+            errors: vec![],
+        };
+        let ev = crate::EtcdEvidence {
+            members: ["https://10.0.0.1:2379", "https://10.0.0.2:2379"]
+                .map(|e| crate::Member { name: e.into(), status: Some(status(e)), metrics: None })
+                .to_vec(),
+            tls_given: Some(metrics::checks::remedies::EtcdAccess {
+                cacert: Some("pki/ca.crt".into()),
+                cert: Some("pki/client.crt".into()),
+                key: Some("pki/client.key".into()),
+                ..Default::default()
+            }),
+            ..crate::EtcdEvidence::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        let live = commands(&out);
+        assert_eq!(live.len(), 2, "one per member without a leader: {out:#?}");
+        for r in live {
+            assert!(!r.body.contains('$'), "{}", r.body);
+            assert!(
+                r.body.starts_with(
+                    "etcdctl --endpoints=https://10.0.0.1:2379,https://10.0.0.2:2379 --cacert=pki/ca.crt \
+                     --cert=pki/client.crt --key=pki/client.key endpoint status"
+                ),
+                "{}",
+                r.body
+            );
+        }
     }
 
     #[test]

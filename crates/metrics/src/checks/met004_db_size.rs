@@ -1,11 +1,10 @@
 //! MET004 etcd-db-size: the etcd database size the API server reports, against the quota.
 
 use findings::{
-    CheckInfo, EvidenceKind, Finding, Measure, RemedyKind, Safety, Severity, Subject, Thresholds,
-    threshold_names as n,
+    CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
 };
 
-use super::{Draft, format_bytes, format_percent_against, remedies, remedy, watch};
+use super::{Draft, format_bytes, format_percent_against, remedies, watch};
 use crate::apiserver::DbSize;
 use crate::{ApiserverEvidence, MetricsEvidence};
 
@@ -352,15 +351,7 @@ fn unknown_quota(api: &ApiserverEvidence, db: &DbSize, q: &Quota, t: &Thresholds
         table: None,
         thresholds: vec![n::ETCD_LARGE_BYTES, n::ETCD_QUOTA_BYTES],
         remedies: vec![
-            remedy(
-                "Read the real quota",
-                RemedyKind::Command,
-                Safety::Safe,
-                "# self-managed etcd: its own metrics, or its command line\n\
-                 curl -s --cacert $CA --cert $CERT --key $KEY https://$ENDPOINT/metrics | grep '^etcd_server_quota_backend_bytes'\n\
-                 ps -o args= -C etcd | tr ' ' '\\n' | grep quota-backend-bytes\n\
-                 # then judge both scrapes together: apiserver-doctor metrics apiserver.prom etcd.prom",
-            ),
+            remedies::read_the_quota(),
             remedies::find_what_takes_space(),
             watch(&format!("{}{{}}", db.metric)),
         ],
@@ -437,6 +428,35 @@ mod tests {
         let mut out = Vec::new();
         run(&ev(7.0 * gib, Some(8.0 * gib)), &Thresholds::default(), &mut out);
         assert_eq!(out[0].title, "etcd database is 7.0 GiB of a 8.0 GiB quota (88%)");
+    }
+
+    /// Review 50: "Read the real quota" printed `curl -s --cacert $CA --cert $CERT --key $KEY
+    /// https://$ENDPOINT/metrics`, none of them set. Every command of every MET004 finding now
+    /// sets what it uses first.
+    #[test]
+    fn met004_read_the_quota_with_ca_cert_key_and_endpoint_set_nowhere() {
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        let mut bodies = Vec::new();
+        for (bytes, quota) in
+            [(1.7, None), (1.95, None), (2.5, None), (6.6, None), (7.0, Some(8.0)), (2.5, Some(8.0))]
+        {
+            let mut out = Vec::new();
+            run(&ev(bytes * gib, quota.map(|q| q * gib)), &Thresholds::default(), &mut out);
+            assert_eq!(out.len(), 1, "{bytes} GiB");
+            bodies.extend(
+                out.iter()
+                    .flat_map(|f| &f.remedies)
+                    .filter(|r| r.kind == findings::RemedyKind::Command)
+                    .map(|r| r.body.clone()),
+            );
+        }
+        let read =
+            bodies.iter().find(|b| b.contains("quota-backend-bytes")).expect("the real quota's remedy");
+        assert!(read.contains("\nENDPOINT=https://ETCD-MEMBER:2379\nTLS='--cacert="), "{read}");
+        assert!(read.contains("apiserver-doctor etcd --endpoints \"$ENDPOINT\" $TLS --no-keys"), "{read}");
+        for body in &bodies {
+            assert_eq!(remedies::unset_shell_variables(body), Vec::<String>::new(), "{body}");
+        }
     }
 
     fn member(source: &str, id: &str, bytes: f64, quota: f64) -> crate::EtcdMetrics {

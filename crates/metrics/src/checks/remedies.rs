@@ -117,6 +117,72 @@ MEMBERS='https://ETCD-MEMBER-1:2379 https://ETCD-MEMBER-2:2379 https://ETCD-MEMB
     }
 }
 
+/// The shell variables a command remedy uses (`$NAME`, `${NAME}`) before it sets them
+/// (`NAME=…`, `for NAME in`, `read NAME`), in the order first used: pasted as printed, each one
+/// expands to nothing (review 50: ETC005's `--cacert=$CA --cert=$CERT --key=$KEY` and MET004's
+/// `curl … $CA`). The shell's own `HOME`, `PATH`, `PWD` and `USER` count as set; what is quoted
+/// with `'…'` (an awk program, a jsonpath) and comments are not read.
+pub fn unset_shell_variables(script: &str) -> Vec<String> {
+    let mut set: Vec<String> = ["HOME", "PATH", "PWD", "USER"].map(str::to_owned).to_vec();
+    let mut unset: Vec<String> = Vec::new();
+    let name_at = |chars: &[char], i: usize| -> Option<String> {
+        let first = *chars.get(i)?;
+        (first.is_ascii_alphabetic() || first == '_')
+            .then(|| chars[i..].iter().take_while(|c| c.is_ascii_alphanumeric() || **c == '_').collect())
+    };
+    for line in script.lines() {
+        let chars: Vec<char> = line.chars().collect();
+        let (mut single, mut double) = (false, false);
+        // The words after `for` or `read` that name what they set.
+        let mut setting = false;
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let word_start =
+                i == 0 || chars[i - 1].is_whitespace() || matches!(chars[i - 1], ';' | '(' | '&' | '|');
+            if single {
+                single = c != '\'';
+            } else if c == '\\' {
+                i += 1;
+            } else if c == '\'' && !double {
+                single = true;
+            } else if c == '"' {
+                double = !double;
+            } else if c == '#' && !double && word_start {
+                break;
+            } else if matches!(c, ';' | '|' | '&') && !double {
+                setting = false;
+            } else if c == '$' {
+                let braced = chars.get(i + 1) == Some(&'{');
+                if let Some(name) = name_at(&chars, i + 1 + usize::from(braced)) {
+                    if !set.contains(&name) && !unset.contains(&name) {
+                        unset.push(name.clone());
+                    }
+                    i += name.len();
+                }
+            } else if !double
+                && word_start
+                && let Some(name) = name_at(&chars, i)
+            {
+                let after = chars.get(i + name.len());
+                // `NAME=…`, or the name after `for` or `read`.
+                if after == Some(&'=') || (setting && after.is_none_or(|c| c.is_whitespace() || *c == ';')) {
+                    set.push(name.clone());
+                }
+                setting = match name.as_str() {
+                    "for" | "read" => true,
+                    "in" | "do" => false,
+                    _ => setting,
+                };
+                i += name.len();
+                continue;
+            }
+            i += 1;
+        }
+    }
+    unset
+}
+
 /// How to see what takes space in etcd.
 pub fn find_what_takes_space() -> Remedy {
     find_what_takes_space_for(&EtcdAccess::default())
@@ -166,6 +232,26 @@ pub fn look_at_etcd() -> Remedy {
         RemedyKind::Command,
         Safety::Safe,
         doctor_etcd(&EtcdAccess::default(), "--no-keys"),
+    )
+}
+
+/// Read etcd's real quota when the scrapes did not give it (MET004): the `quota` column of
+/// `apiserver-doctor etcd`'s members, from etcd's own metrics, or etcd's command line. Review
+/// 50: it was `curl … --cacert $CA --cert $CERT --key $KEY https://$ENDPOINT/metrics`, none of
+/// them set; it now starts with the [`FILL_IN`] placeholders, as [`look_at_etcd`] does.
+pub fn read_the_quota() -> Remedy {
+    remedy(
+        "Read the real quota",
+        RemedyKind::Command,
+        Safety::Safe,
+        format!(
+            "# Self-managed etcd: the quota column of the members' table, from etcd's own metrics\n\
+# (--no-keys: status, alarms and metrics only, no key is read).\n{}\n\
+# Or, on an etcd host, its command line (or the --config-file it names):\n\
+ps -o args= -C etcd | tr ' ' '\\n' | grep quota-backend-bytes\n\
+# With a scrape of etcd's /metrics (etcd.prom), judge both together: apiserver-doctor metrics apiserver.prom etcd.prom",
+            doctor_etcd(&EtcdAccess::default(), "--no-keys")
+        ),
     )
 }
 
@@ -440,6 +526,50 @@ mod tests {
         assert!(look.body.contains("\nENDPOINT=https://ETCD-MEMBER:2379\nTLS='--cacert="), "{}", look.body);
         for unset in ["$CA", "$CERT", "$KEY"] {
             assert!(!look.body.contains(unset), "{unset} in {}", look.body);
+        }
+    }
+
+    /// Review 50: ETC005's `etcdctl --endpoints=$ENDPOINTS --cacert=$CA …` and MET004's
+    /// `curl -s --cacert $CA …` used variables set nowhere; the scan finds them, and passes what
+    /// a remedy sets first, loops over, quotes with `'…'` or comments.
+    #[test]
+    fn unset_shell_variables_are_found_and_set_ones_pass() {
+        assert_eq!(
+            unset_shell_variables(
+                "etcdctl --endpoints=$ENDPOINTS --cacert=$CA --cert=$CERT --key=$KEY endpoint health"
+            ),
+            ["ENDPOINTS", "CA", "CERT", "KEY"]
+        );
+        assert_eq!(
+            unset_shell_variables("curl -s --cacert \"${CA}\" https://$ENDPOINT/metrics"),
+            ["CA", "ENDPOINT"]
+        );
+        let set = "# $NOT_READ in a comment\nENDPOINT=https://x:2379\nexport TLS='--cacert=$CA'\n\
+                   rev=$(etcdctl --endpoints=\"$ENDPOINT\" $TLS endpoint status | awk '{print $NF}')\n\
+                   for ep in $ENDPOINT; do echo \"$ep\" \"$rev\" \"$HOME\" $? $1; done\n\
+                   kubectl get pods | while read -r name rest; do echo $name $rest; done";
+        assert_eq!(unset_shell_variables(set), Vec::<String>::new());
+        // Set after it is used is unset where it is used.
+        assert_eq!(unset_shell_variables("echo $X\nX=1"), ["X"]);
+    }
+
+    /// Review 50: every etcd remedy here, with the endpoints known or not, sets each variable it
+    /// uses (the checks' own remedies are scanned in their tests and in the checks crate's
+    /// `remedies` test).
+    #[test]
+    fn shared_etcd_remedies_use_no_unset_variable() {
+        for access in [live(true), live(false), EtcdAccess::default()] {
+            for r in [
+                find_what_takes_space_for(&access),
+                compact_for(&access),
+                defragment_for(&access),
+                recover_from_nospace_for(&access),
+                check_perf_for(&access),
+                look_at_etcd(),
+                read_the_quota(),
+            ] {
+                assert_eq!(unset_shell_variables(&r.body), Vec::<String>::new(), "{}:\n{}", r.title, r.body);
+            }
         }
     }
 
