@@ -1335,3 +1335,89 @@ fn the_panther_eks_fixture_stores_169_of_its_188_events() {
             .expect("docs");
     assert!(docs.contains("188 events read (each wrapped under `log`; many without timestamps, kept with nulls), 169 stored: 19 repeat"));
 }
+
+/// Review s51, item 2: `--keep-bodies` over a file already stored without bodies said "already
+/// ingested, unchanged" (with `--force`, every event dropped as a duplicate) and kept no body,
+/// while the query's note told the user to use `--keep-bodies`. It now says that the bodies were
+/// not added and that a new store is the way to have them.
+#[test]
+fn keep_bodies_over_events_stored_without_bodies_says_it_adds_none() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let with_body = events(3, "b").replace(
+        r#""annotations""#,
+        r#""requestObject":{"kind":"ClusterRoleBinding","roleRef":{"name":"cluster-admin"}},"annotations""#,
+    );
+    std::fs::write(dir.path().join("a.log"), with_body).expect("write");
+    let first = run(&["ingest", "-q", "a.log", "--store", "s"], dir.path());
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(!text(&first.stderr).contains("--keep-bodies"), "{}", text(&first.stderr));
+
+    let again = run(&["ingest", "--keep-bodies", "a.log", "--store", "s"], dir.path());
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let stderr = text(&again.stderr);
+    assert!(
+        stderr.contains("warning: --keep-bodies: 1 file was already ingested into s without bodies"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("  a.log\n"), "{stderr}");
+    assert!(stderr.contains("ingest these logs with --keep-bodies into a new store"), "{stderr}");
+
+    let forced = run(&["ingest", "--keep-bodies", "--force", "a.log", "--store", "s"], dir.path());
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    let stderr = text(&forced.stderr);
+    assert!(
+        stderr.contains(
+            "warning: --keep-bodies: 3 events were dropped as duplicates of events s already holds"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("their bodies were not added"), "{stderr}");
+
+    // Into a new store the bodies are kept, and nothing is said; read again, it is unchanged.
+    let fresh = run(&["ingest", "--keep-bodies", "a.log", "--store", "t"], dir.path());
+    assert_eq!(fresh.status.code(), Some(0), "{}", text(&fresh.stderr));
+    assert!(!text(&fresh.stderr).contains("warning"), "{}", text(&fresh.stderr));
+    let again = run(&["ingest", "--keep-bodies", "a.log", "--store", "t"], dir.path());
+    assert!(text(&again.stdout).contains("a.log: already ingested, unchanged"), "{}", text(&again.stdout));
+    assert!(!text(&again.stderr).contains("warning"), "{}", text(&again.stderr));
+    let q = "AKSAudit | where isnotnull(RequestObject) | count";
+    let bodies = run(&["query", "--store", "t", "-o", "csv", q], dir.path());
+    assert!(text(&bodies.stdout).contains('3'), "{}", text(&bodies.stdout));
+    let none = run(&["query", "--store", "s", "-o", "csv", q], dir.path());
+    assert!(text(&none.stderr).contains("into a new store"), "{}", text(&none.stderr));
+}
+
+/// Review s51, item 6: the same named pipe given twice hung for ever (the second open waited
+/// for a writer that never came), and the events read from the first were lost. It is read
+/// once, as a file named twice is.
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_twice_is_read_once_and_does_not_hang() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fifo = dir.path().join("audit.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let mut child = bin()
+        .args(["ingest", "audit.fifo", "audit.fifo", "--store", "s"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).expect("open the fifo");
+        w.write_all(events(300, "f").as_bytes()).expect("write");
+    }
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the ingest hangs");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("audit.fifo: named twice; read once"), "{stdout}");
+    assert!(stdout.contains("ingested 300 events into s (300 read from 1 file"), "{stdout}");
+}

@@ -83,6 +83,13 @@ pub struct IngestReport {
     /// an audit log, or emptied): (as named, events stored from them earlier). Their events
     /// stay stored and their manifest entries stay as they were, saying where those came from.
     pub kept_earlier: Vec<(String, u64)>,
+    /// Inputs skipped as already ingested (as named) that were read then without bodies (or by
+    /// a build that did not record it), while this run keeps bodies: their events stay stored
+    /// without them (review s51, item 2).
+    pub unchanged_without_bodies: Vec<String>,
+    /// This run keeps bodies and dropped events as duplicates of stored ones while the store
+    /// holds events read without bodies: those duplicates' bodies were not added.
+    pub bodies_not_added: bool,
     /// Whether this run rewrote the manifest (an input without events is recorded so that
     /// `stats` says why it was not read: the store's events are as they were, its list of
     /// inputs is not).
@@ -319,6 +326,11 @@ pub fn ingest(store: &Path, paths: &[PathBuf], opts: &IngestOptions) -> Result<I
     }
     report.kept = written.kept;
     report.duplicates = written.duplicates;
+    // Duplicates keep the stored copy: with bodies asked for, those of events stored without
+    // them stay without (review s51, item 2).
+    report.bodies_not_added = opts.read.keep_bodies
+        && written.duplicates > 0
+        && manifest.inputs.iter().any(|i| i.events > 0 && i.bodies != Some(true));
     match read_result {
         // Ctrl-C or SIGTERM: the same clean-up as a failed write (this arm is the interrupt hook
         // of the CLI's signal handling; docs/ingest.md, "Interrupting an ingest").
@@ -397,6 +409,10 @@ fn read_loop(
     // The files of this run so far: one named again (the same canonical path or inode) is
     // read once and recorded once.
     let mut seen: Vec<IngestedInput> = Vec::new();
+    // Streams (stdin, a named pipe) read so far, as named: one named again is read once too. A
+    // FIFO opened a second time waits for a writer that never comes, and the run hung with the
+    // events read from it uncommitted (review s51, item 6).
+    let mut streams: Vec<(StreamId, String)> = Vec::new();
     let recorded = Recorded::of(manifest);
     for input in inputs {
         let identity = identify(input);
@@ -406,6 +422,12 @@ fn read_loop(
         }
         if identity.size.is_some() {
             seen.push(identity.clone());
+        } else if let Some(id) = stream_id(input) {
+            if let Some((_, first)) = streams.iter().find(|(s, _)| *s == id) {
+                report.named_twice.push((identity.file, first.clone()));
+                continue;
+            }
+            streams.push((id, identity.file.clone()));
         }
         // A file recorded under another name (renamed by a log rotation: the same inode) is
         // recorded under the name it has now; and one that another file replaced at its path
@@ -420,6 +442,9 @@ fn read_loop(
             .filter(|e| !opts.force && (e.events > 0 || opts.keep_empty_store));
         if let Some(earlier) = earlier {
             report.unchanged_events += earlier.events;
+            if opts.read.keep_bodies && earlier.bodies != Some(true) {
+                report.unchanged_without_bodies.push(identity.file.clone());
+            }
             if let Some(p) = &opts.read.progress {
                 p.fetch_add(identity.size.unwrap_or(0), Ordering::Relaxed);
             }
@@ -462,6 +487,7 @@ fn read_loop(
         // One input in the manifest per path, a tar archive's files together.
         let (mut done, by_kind, examples) = ingested(identity, &summary.files);
         done.categories = Some(categories);
+        done.bodies = Some(opts.read.keep_bodies);
         // An input that gave nothing at all (an empty file) is not recorded (docs/ingest.md): the
         // store is left as it was. One whose records were all skipped, or that is not an audit
         // log, is recorded, because `stats` reports its skipped records and why it was not read;
@@ -507,6 +533,31 @@ fn read_loop(
 
 fn stopped(file: &str) -> ReadError {
     ReadError::Sink { file: file.to_owned(), source: WRITER_STOPPED.into() }
+}
+
+/// What tells one stream read from another: stdin, or a file that is not a regular one (a
+/// named pipe, a device) by its device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamId {
+    Stdin,
+    Node(u64, u64),
+}
+
+/// The [`StreamId`] of `path`, an input that is not a regular file (`None` when it cannot be
+/// looked at: its read says why).
+fn stream_id(path: &Path) -> Option<StreamId> {
+    if path.as_os_str() == "-" {
+        return Some(StreamId::Stdin);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| StreamId::Node(m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
 
 /// Size, modification time and a hash of the first MiB: enough to recognise an input

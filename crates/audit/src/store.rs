@@ -689,6 +689,11 @@ pub struct IngestedInput {
     /// category are not counted. `None` in manifests written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub categories: Option<BTreeMap<String, u64>>,
+    /// Whether it was read with `--keep-bodies`: the store keeps each event as first stored,
+    /// so bodies dropped then are not added by reading it again with them (review s51, item
+    /// 2). `None` in manifests written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bodies: Option<bool>,
 }
 
 impl IngestedInput {
@@ -782,6 +787,22 @@ pub struct Manifest {
     /// one it read (another writer's commit). 0 in manifests written before it was kept.
     #[serde(default)]
     pub generation: u64,
+    /// Data files a commit replaced (small files merged into one), no longer listed in
+    /// [`Manifest::files`] but kept on disk a while for readers that listed them before that
+    /// commit: a later writer deletes them once [`writer::RETIRED_GRACE_SECS`] have passed
+    /// (review s51, item 1: deleted at once, a `stats` or `query` reading the manifest just
+    /// before the commit called the healthy store damaged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<RetiredFile>,
+}
+
+/// A data file no longer listed, kept for readers that listed it (see [`Manifest::retired`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredFile {
+    /// Its path relative to the store directory.
+    pub path: String,
+    /// When the commit that replaced it was made (seconds since the epoch).
+    pub since: i64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -798,6 +819,7 @@ impl Default for Manifest {
             duplicates_dropped: 0,
             earlier_contents: 0,
             generation: 0,
+            retired: Vec::new(),
         }
     }
 }
@@ -900,6 +922,37 @@ impl Store {
         Ok(Store { dir: dir.to_path_buf(), files, manifest })
     }
 
+    /// Opens the store at `dir` for reading and checks its data files ([`Store::verify`]):
+    /// the store, and what the check found. A file listed but missing or changed, found when
+    /// a commit has changed the manifest since it was read, is looked for again in the new
+    /// manifest (a few times): a commit that merged small files replaced it, and a reader
+    /// must not call the store damaged for that (review s51, item 1).
+    pub fn open_checked(dir: &Path, how: FileCheck) -> Result<(Store, Result<(), StoreError>), StoreError> {
+        Store::open_checked_between(dir, how, &mut || {})
+    }
+
+    /// [`Store::open_checked`], calling `between` after each reading of the manifest, before
+    /// its files are checked (tests commit there).
+    fn open_checked_between(
+        dir: &Path,
+        how: FileCheck,
+        between: &mut dyn FnMut(),
+    ) -> Result<(Store, Result<(), StoreError>), StoreError> {
+        const TRIES: usize = 8;
+        let mut tries = 0;
+        loop {
+            let store = Store::open(dir)?;
+            between();
+            let checked = store.verify(how);
+            tries += 1;
+            let changed = || Manifest::load(dir).is_ok_and(|m| m.generation != store.manifest.generation);
+            if checked.is_ok() || tries >= TRIES || !changed() {
+                return Ok((store, checked));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10 * tries as u64));
+        }
+    }
+
     /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -976,6 +1029,8 @@ impl Store {
         let mut manifest = self.manifest.clone();
         edit(&mut manifest);
         manifest.files.clone_from(&self.manifest.files);
+        // The copy holds only the listed files: the retired ones are this store's to delete.
+        manifest.retired.clear();
         writer::save_manifest(to, &manifest).map_err(|e| e.plain(to))
     }
 
@@ -1078,6 +1133,52 @@ mod tests {
         );
         assert!(msg.contains("Nothing is damaged: do not remove the store"), "{msg}");
         assert!(!msg.contains("Remove the store"), "{msg}");
+    }
+
+    /// Review s51, item 1: a reader that read the manifest just before a commit merged (and, in
+    /// a build that did, deleted) the files it lists called the store damaged. It reads the new
+    /// manifest instead; a store that is damaged is still said to be.
+    #[test]
+    fn query_during_a_merging_commit_reads_the_new_manifest() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = dir.path().join("s");
+        let line = |id: &str, s: usize| {
+            format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"{id}","stage":"ResponseComplete","verb":"get","requestReceivedTimestamp":"2024-01-01T10:00:{s:02}Z","stageTimestamp":"2024-01-01T10:00:{s:02}Z"}}"#
+            ) + "\n"
+        };
+        let opts = crate::ingest::IngestOptions {
+            writer: writer::WriterOptions { compact_min_files: 3, ..writer::WriterOptions::default() },
+            ..crate::ingest::IngestOptions::default()
+        };
+        let run = |n: usize| {
+            let p = dir.path().join(format!("run{n}.log"));
+            std::fs::write(&p, line(&format!("id-{n}"), n)).expect("input");
+            crate::ingest::ingest(&store, &[p], &opts).expect("ingest");
+        };
+        run(0);
+        run(1);
+        let before = Manifest::load(&store).expect("manifest");
+        let mut calls = 0;
+        let (s, checked) = Store::open_checked_between(&store, FileCheck::Footer, &mut || {
+            calls += 1;
+            if calls == 1 {
+                // A merging commit, whose replaced files are gone (as an older writer left it).
+                run(2);
+                for r in &Manifest::load(&store).expect("manifest").retired {
+                    std::fs::remove_file(store.join(&r.path)).expect("remove");
+                }
+            }
+        })
+        .expect("open");
+        checked.expect("not damaged");
+        assert_eq!(calls, 2);
+        assert!(s.manifest().generation > before.generation);
+        assert_eq!(s.manifest().totals().events, 3);
+        // Damage the manifest did not move past is damage.
+        std::fs::remove_file(&s.data_files()[0]).expect("remove");
+        let (_, checked) = Store::open_checked(&store, FileCheck::Tail).expect("open");
+        assert!(matches!(checked, Err(StoreError::Damaged { .. })), "{checked:?}");
     }
 
     #[cfg(unix)]

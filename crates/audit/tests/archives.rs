@@ -210,3 +210,129 @@ fn links_and_devices_inside_an_archive_are_reported_as_not_read() {
         ]
     );
 }
+
+/// Reads `path` with `opts`; the summary or the refusal.
+fn read_with(path: &Path, opts: &ReadOptions) -> Result<ReadSummary, audit::read::ReadError> {
+    let mut sink = |_: &str, _: RecordBatch| -> Result<(), SinkError> { Ok(()) };
+    read_paths(&[path.to_path_buf()], opts, &mut sink)
+}
+
+/// Review s51, item 3: an archive cut right after an entry's data (no end-of-archive blocks,
+/// as a copy stopped on a block boundary leaves it) was ingested as whole, without a word,
+/// even with `--strict`. It is said to be cut short, recorded as read only in part (so the
+/// next ingest reads it again), and refused by `--strict`.
+#[test]
+fn a_tar_cut_at_an_entry_boundary_is_said_to_be_cut_short() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tar = tar_of(&[("one.log", events(3, "a")), ("two.log", events(40, "b"))]);
+    let second = tar.windows(7).position(|w| w == b"two.log").expect("second header");
+    let path = write(dir.path(), "cut.tar", &tar[..second]);
+    let (summary, rows) = read(&path);
+    assert_eq!(rows, 3);
+    let cut = summary.files.iter().find_map(|f| f.incomplete.as_ref()).expect("said to be cut");
+    assert_eq!(cut.file, path.display().to_string());
+    assert!(cut.message.contains("tar archive cut short"), "{}", cut.message);
+    assert!(cut.message.contains("read no further after 1 file:"), "{}", cut.message);
+    // A whole archive is not.
+    let whole = write(dir.path(), "whole.tar", &tar);
+    assert!(read(&whole).0.files.iter().all(|f| f.incomplete.is_none()));
+    // Strict refuses it; the manifest records it as read only in part.
+    let strict = ReadOptions { strict: true, ..ReadOptions::default() };
+    assert!(matches!(read_with(&path, &strict), Err(audit::read::ReadError::Strict(_))));
+    let store = dir.path().join("s");
+    ingest(&store, std::slice::from_ref(&path), &IngestOptions::default()).expect("ingest");
+    let s = Store::open(&store).expect("store");
+    assert!(s.manifest().inputs[0].incomplete.as_deref().is_some_and(|m| m.contains("cut short")));
+    let again = ingest(&store, std::slice::from_ref(&path), &IngestOptions::default()).expect("again");
+    assert!(again.unchanged.is_empty(), "read again, not taken as unchanged");
+}
+
+/// Review s51, item 4: `--strict` accepted an archive with entries it did not read (a
+/// symbolic link, a FIFO) and a damaged archive; and the damage was not recorded, so the next
+/// run said "already ingested, unchanged".
+#[test]
+fn strict_refuses_a_tar_with_entries_not_read_or_damaged_and_damage_is_recorded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let strict = ReadOptions { strict: true, ..ReadOptions::default() };
+    let mut b = tar::Builder::new(Vec::new());
+    let log = events(2, "l");
+    let mut h = tar::Header::new_ustar();
+    h.set_size(log.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "a.log", log.as_slice()).expect("entry");
+    let mut link = tar::Header::new_ustar();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    b.append_link(&mut link, "latest.log", "a.log").expect("symlink");
+    let path = write(dir.path(), "link.tar", &b.into_inner().expect("tar"));
+    match read_with(&path, &strict) {
+        Err(audit::read::ReadError::Strict(r)) => {
+            assert!(r.file.ends_with("link.tar!latest.log"), "{r}");
+            assert!(r.message.contains("symbolic link"), "{r}");
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    // Cut in a header, and in an entry's data: refused by strict, recorded without it.
+    let tar = tar_of(&[("one.log", events(3, "a")), ("two.log", events(40, "b"))]);
+    let second = tar.windows(7).position(|w| w == b"two.log").expect("second header");
+    for (what, cut) in [("header", second + 200), ("data", second + 512 + 1000)] {
+        let path = write(dir.path(), &format!("cut-{what}.tar"), &tar[..cut]);
+        assert!(
+            matches!(read_with(&path, &strict), Err(audit::read::ReadError::Strict(_))),
+            "{what}: refused by --strict"
+        );
+        let store = dir.path().join(format!("s-{what}"));
+        ingest(&store, std::slice::from_ref(&path), &IngestOptions::default()).expect("ingest");
+        let s = Store::open(&store).expect("store");
+        let input = &s.manifest().inputs[0];
+        assert!(input.incomplete.is_some(), "{what}: {input:?}");
+        let again = ingest(&store, std::slice::from_ref(&path), &IngestOptions::default()).expect("again");
+        assert!(again.unchanged.is_empty(), "{what}: read again, not taken as unchanged");
+    }
+}
+
+/// Review s51, item 7: a sparse file in a tar (`tar -S`, as a `copytruncate` log with a hole
+/// before its lines is stored) was not read: "a tar entry of type GNUSparse, not a regular
+/// file". The GNU form is read, holes as zeros; the PAX form is named as such, by its real name.
+#[test]
+fn a_sparse_file_in_a_tar_is_read_or_named_as_sparse() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let log = events(5, "s");
+    let hole = 8192u64;
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    h.set_path("copytruncated.log").expect("path");
+    h.set_mode(0o644);
+    h.set_size(log.len() as u64);
+    {
+        let gnu = h.as_gnu_mut().expect("gnu");
+        gnu.set_real_size(hole + log.len() as u64);
+        gnu.sparse[0].set_offset(hole);
+        gnu.sparse[0].set_length(log.len() as u64);
+    }
+    h.set_cksum();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append(&h, log.as_slice()).expect("sparse entry");
+    let path = write(dir.path(), "sparse.tar", &b.into_inner().expect("tar"));
+    let (summary, rows) = read(&path);
+    assert_eq!(rows, 5, "{:?}", summary.files);
+    assert_eq!(summary.files[0].nul_bytes, hole, "{:?}", summary.files[0]);
+
+    // The PAX form: its attributes name it.
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("GNU.sparse.major", b"1".as_slice()),
+        ("GNU.sparse.minor", b"0".as_slice()),
+        ("GNU.sparse.name", b"copytruncated.log".as_slice()),
+        ("GNU.sparse.realsize", b"8192".as_slice()),
+    ])
+    .expect("pax");
+    let mut h = tar::Header::new_ustar();
+    h.set_size(log.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "GNUSparseFile.1/copytruncated.log", log.as_slice()).expect("entry");
+    let path = write(dir.path(), "sparse-pax.tar", &b.into_inner().expect("tar"));
+    let (summary, _) = read(&path);
+    let why = summary.files[0].not_audit.as_deref().unwrap_or_default();
+    assert!(why.contains("a sparse file (copytruncated.log) stored in tar's PAX sparse format"), "{why}");
+}

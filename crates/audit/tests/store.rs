@@ -580,15 +580,64 @@ fn many_small_runs_into_one_hour_are_compacted() {
         assert!(s.data_files().len() < 4, "run {run}: {} files", s.data_files().len());
         assert_eq!(stored_events(&store), 20 * (run as u64 + 1));
     }
-    // Files merged away are deleted; only the listed ones remain.
+    // Files merged away are deleted once kept long enough for readers (review s51, item 1);
+    // only the listed ones and those kept remain.
     let s = Store::open(&store).expect("store");
     let mut on_disk = walk(&store.join("data"));
     on_disk.sort();
-    assert_eq!(on_disk, s.data_files());
+    let mut kept: Vec<PathBuf> = s.data_files().to_vec();
+    kept.extend(s.manifest().retired.iter().map(|r| store.join(&r.path)));
+    kept.sort();
+    assert_eq!(on_disk, kept);
     // Dedupe still sees every stored row after the merges.
     let again = write(dir.path(), "again.log", &events(20, "r3", 60));
     let r = ingest(&store, &[again], &opts).expect("again");
     assert_eq!((r.kept, r.duplicates), (0, 20));
+}
+
+/// Review s51, item 1: a commit that merged small files deleted them right after the manifest
+/// swap, so a `stats` or `query` that had read the manifest just before found them missing and
+/// called the healthy store damaged. They stay on disk for the readers that listed them, and a
+/// later commit deletes them once kept long enough.
+#[test]
+fn stats_during_a_merging_commit_does_not_call_the_store_damaged() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let opts = |grace: i64| IngestOptions {
+        writer: WriterOptions { compact_min_files: 4, retired_grace_secs: grace, ..WriterOptions::default() },
+        ..IngestOptions::default()
+    };
+    let run = |n: usize, grace: i64| {
+        let p = write(dir.path(), &format!("run{n}.log"), &events(20, &format!("r{n}"), n * 20));
+        ingest(&store, &[p], &opts(grace)).expect("ingest");
+    };
+    for n in 0..3 {
+        run(n, 60);
+    }
+    // A reader reads the manifest; then a commit merges the files it lists.
+    let reader = Store::open(&store).expect("reader");
+    assert_eq!(reader.data_files().len(), 3);
+    run(3, 60);
+    let now = Store::open(&store).expect("store");
+    assert_eq!(now.data_files().len(), 1, "merged");
+    assert_eq!(now.manifest().retired.len(), 3, "{:?}", now.manifest().retired);
+    // The reader's files are all there and whole, and hold what it was told.
+    reader.verify(audit::store::FileCheck::Footer).expect("not damaged");
+    let read: usize = reader.data_files().iter().flat_map(|f| rows(f)).map(|b| b.num_rows()).sum();
+    assert_eq!(read, 60);
+    let (_, checked) = Store::open_checked(&store, audit::store::FileCheck::Footer).expect("open checked");
+    checked.expect("not damaged");
+    // Kept long enough (no grace here), the next commit deletes them.
+    run(4, 0);
+    let s = Store::open(&store).expect("store");
+    for f in reader.data_files() {
+        assert!(!f.exists(), "{} kept", f.display());
+    }
+    assert!(s.manifest().retired.is_empty(), "{:?}", s.manifest().retired);
+    assert_eq!(stored_events(&store), 100);
+    let mut on_disk = walk(&store.join("data"));
+    on_disk.sort();
+    assert_eq!(on_disk, s.data_files());
 }
 
 /// Files are encoded on a thread beside the writer. An hour whose keys were evicted while its

@@ -283,10 +283,11 @@ fn runtime() -> Result<tokio::runtime::Runtime, EngineError> {
 impl Engine {
     /// An engine over the committed Parquet files of the store at `dir`.
     pub fn open_store(dir: &Path) -> Result<Engine, EngineError> {
-        let store = audit::store::Store::open(dir)?;
         // A missing or cut data file is named here, with the store, rather than by DataFusion
-        // in the middle of a query (one small read per file).
-        if store.verify(audit::store::FileCheck::Tail).is_err() {
+        // in the middle of a query (one small read per file). A commit that replaced files
+        // since the manifest was read is not damage: the new manifest is read (review s51).
+        let (store, checked) = audit::store::Store::open_checked(dir, audit::store::FileCheck::Tail)?;
+        if checked.is_err() {
             // Damaged: every damaged file named, the footers too.
             store.verify(audit::store::FileCheck::Footer)?;
         }

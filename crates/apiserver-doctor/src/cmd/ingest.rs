@@ -72,6 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_err(|e| super::summary_not_written(e, &report, &store_dir))?;
     let mut err = super::Shown(std::io::stderr().lock());
     warnings(&mut err, &report.files)?;
+    bodies_warnings(&mut err, &report, &store_dir)?;
     for (file, events) in &report.kept_earlier {
         writeln!(
             err,
@@ -178,6 +179,44 @@ fn render(
         } else {
             ""
         }
+    )
+}
+
+/// `--keep-bodies` over events the store holds without bodies: it adds none (a store keeps
+/// each event as first stored), which the run says, with what to do (review s51, item 2).
+fn bodies_warnings(
+    err: &mut dyn Write,
+    report: &IngestReport,
+    store: &std::path::Path,
+) -> std::io::Result<()> {
+    let skipped = &report.unchanged_without_bodies;
+    if skipped.is_empty() && !report.bodies_not_added {
+        return Ok(());
+    }
+    let store = findings::text::shell_quote(&store.display().to_string());
+    if !skipped.is_empty() {
+        writeln!(
+            err,
+            "warning: --keep-bodies: {} already ingested into {store} without bodies (by an ingest without              --keep-bodies, or by a build that did not record it), so not read again:",
+            plural(skipped.len() as u64, "file was", "files were")
+        )?;
+        for f in skipped.iter().take(MAX_FILE_LINES) {
+            writeln!(err, "  {f}")?;
+        }
+        if skipped.len() > MAX_FILE_LINES {
+            writeln!(err, "  … and {} more", skipped.len() - MAX_FILE_LINES)?;
+        }
+    }
+    if report.bodies_not_added {
+        writeln!(
+            err,
+            "warning: --keep-bodies: {} dropped as duplicates of events {store} already holds, some stored              without bodies: their bodies were not added",
+            plural(report.duplicates, "event was", "events were")
+        )?;
+    }
+    writeln!(
+        err,
+        "  A store keeps each event as first stored: reading it again with --keep-bodies (or --force) adds no          bodies. To query bodies, ingest these logs with --keep-bodies into a new store (another --store)"
     )
 }
 

@@ -241,7 +241,10 @@ pub fn read_paths(
             }
         };
         // A tar archive (support bundle, must-gather) is read file by file.
-        let (tar, reader) = archive::sniff(reader);
+        let (tar, reader) = match &ticks {
+            Some(t) => archive::sniff_stream(reader, t, opts, &name)?,
+            None => archive::sniff(reader),
+        };
         if tar {
             summary.files.extend(archive::read_tar(&name, reader, opts, sink)?);
         } else {

@@ -309,7 +309,32 @@ impl<R: Read> Rows<R> {
             return out.push((line, Row::Refused(SkipKind::Malformed, why)));
         }
         if let Err(e) = self.dates.row(line, record, &self.columns, out) {
-            self.fail(line, e);
+            if self.dates.spilled.is_none() {
+                // No temporary file could be made: the rows held in memory, this one with them,
+                // are read month-first, as at the end of a file, and the read stops after them
+                // (review s51, item 8: they were dropped while the run said they were ingested).
+                let held = self.dates.held.len();
+                let next = self.reader.position().line();
+                let e = std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{e}; the {held} {} held in memory until then {} read as month-first dates, as at the \
+                         end of a file",
+                        if held == 1 { "row" } else { "rows" },
+                        if held == 1 { "was" } else { "were" }
+                    ),
+                );
+                match self.dates.finish() {
+                    Ok(()) => self.fail(next, e),
+                    Err(_) => self.fail(line, e),
+                }
+            } else {
+                let e = std::io::Error::new(
+                    e.kind(),
+                    format!("{e}; the rows held until then for their date order were not read"),
+                );
+                self.fail(line, e);
+            }
         }
     }
 
@@ -631,7 +656,15 @@ impl DisplayDates {
             return Ok(());
         }
         if self.spilled.is_none() {
-            let file = tempfile::tempfile().map_err(|e| spill_error("create", e))?;
+            let file = match tempfile::tempfile() {
+                Ok(f) => f,
+                Err(e) => {
+                    // Kept in memory: the caller reads the held rows and stops after them.
+                    self.held_bytes += size;
+                    self.held.push_back((line, record));
+                    return Err(spill_create_error(e));
+                }
+            };
             self.spilled = Some(Spilled::Writing(std::io::BufWriter::with_capacity(SPILL_BUFFER, file), 0));
         }
         let Some(Spilled::Writing(w, n)) = &mut self.spilled else {
@@ -739,6 +772,23 @@ fn display_numbers(s: &str) -> Option<(u32, u32)> {
 /// A row as [`DisplayDates`] judged it.
 fn judged(line: u64, row: Judged) -> (u64, Row) {
     (line, row.map_or_else(|why| Row::Refused(SkipKind::BadTimestamp, why), Row::Read))
+}
+
+/// The temporary file of held rows could not be made: named with its directory, and how to
+/// choose another.
+fn spill_create_error(e: std::io::Error) -> std::io::Error {
+    let dir = tempfile::env::temp_dir();
+    let whose = match std::env::var_os("TMPDIR") {
+        Some(t) if std::path::Path::new(&t) == dir => "TMPDIR".to_owned(),
+        _ => "the temporary directory; set TMPDIR to use another".to_owned(),
+    };
+    std::io::Error::new(
+        e.kind(),
+        format!(
+            "could not create the temporary file of CSV rows held until their date order is known in {} ({whose}): {e}",
+            dir.display()
+        ),
+    )
 }
 
 /// The temporary file of held rows failed (`what`: create, write or read).

@@ -31,7 +31,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 
-use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, StoreError, TimeRange};
+use super::{Counts, DataFile, IngestedInput, MANIFEST, Manifest, RetiredFile, StoreError, TimeRange};
 use crate::col;
 use crate::read::{SkipKind, SkippedRecord};
 use crate::schema::canonical_schema;
@@ -54,7 +54,15 @@ pub struct WriterOptions {
     pub small_file_bytes: u64,
     /// Rows merged at once at most: they are held in memory while merged.
     pub compact_max_rows: u64,
+    /// Seconds a file replaced by a merge stays on disk (see [`Manifest::retired`]) before a
+    /// later commit deletes it.
+    pub retired_grace_secs: i64,
 }
+
+/// How long a data file a commit replaced is kept for the readers that listed it:
+/// [`WriterOptions::retired_grace_secs`] by default. Longer than any read of a store's
+/// manifest-listed files takes to open them.
+pub const RETIRED_GRACE_SECS: i64 = 15 * 60;
 
 impl Default for WriterOptions {
     fn default() -> Self {
@@ -68,6 +76,7 @@ impl Default for WriterOptions {
             compact_min_files: 8,
             small_file_bytes: 1 << 20,
             compact_max_rows: 512 * 1024,
+            retired_grace_secs: RETIRED_GRACE_SECS,
         }
     }
 }
@@ -662,12 +671,18 @@ impl StoreWriter {
         &self.manifest
     }
 
+    /// The data files the manifest lists, and those it keeps for readers ([`Manifest::retired`]).
+    fn listed_paths(&self) -> HashSet<PathBuf> {
+        let files = self.manifest.files.iter().map(|f| &f.path);
+        files.chain(self.manifest.retired.iter().map(|r| &r.path)).map(|p| self.dir.join(p)).collect()
+    }
+
     /// Removes the data files the manifest does not list (a killed writer's) and the temporary
     /// files of a killed writer: only files named as this writer names them
     /// (`data/hour=*/part-*.parquet` and `data/hour=*/.part-*.parquet.tmp`); anything else
     /// under `data/` is left alone.
     fn remove_orphans(&self) -> Result<(), StoreError> {
-        let listed: HashSet<PathBuf> = self.manifest.files.iter().map(|f| self.dir.join(&f.path)).collect();
+        let listed = self.listed_paths();
         for path in own_data_files(&self.dir)? {
             if !listed.contains(&path) {
                 std::fs::remove_file(&path).map_err(io_err(&path))?;
@@ -995,6 +1010,26 @@ impl StoreWriter {
         let retired = self.compact()?;
         let mut next = self.manifest.clone();
         next.files.retain(|f| !retired.contains(&f.path));
+        // Replaced files a commit listed stay on disk a while, for the readers that listed them
+        // (review s51, item 1); those of this run that no commit listed go at once. Files kept
+        // long enough are deleted after this commit.
+        let now = chrono::Utc::now().timestamp();
+        let grace = self.opts.retired_grace_secs;
+        let mut remove: Vec<String> = Vec::new();
+        next.retired.retain(|r| {
+            let kept = now.saturating_sub(r.since).saturating_abs() < grace;
+            if !kept {
+                remove.push(r.path.clone());
+            }
+            kept
+        });
+        for rel in retired {
+            if self.manifest.files.iter().any(|f| f.path == rel) {
+                next.retired.push(RetiredFile { path: rel, since: now });
+            } else {
+                remove.push(rel);
+            }
+        }
         next.files.extend(self.pending.iter().cloned());
         next.files.sort_by(|a, b| a.path.cmp(&b.path));
         // A file read again (it changed since, or `--force`) replaces its earlier entry, so that
@@ -1051,9 +1086,8 @@ impl StoreWriter {
         self.pending_skips.clear();
         self.pending_duplicates = 0;
         self.pending_moves.clear();
-        // The merged files are no longer listed: readers that listed them before finish with
-        // the open handles they hold; a file not yet opened is gone (query again).
-        for rel in retired {
+        // Unlisted, and kept long enough for the readers that listed them (or never listed).
+        for rel in remove {
             let path = self.dir.join(&rel);
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
@@ -1088,7 +1122,7 @@ impl StoreWriter {
         let _ = self.wait_for_encoder();
         self.pending.clear();
         let mut out = Aborted::default();
-        let listed: HashSet<PathBuf> = self.manifest.files.iter().map(|f| self.dir.join(&f.path)).collect();
+        let listed = self.listed_paths();
         let mine = format!("part-{}-", self.run_id);
         match own_data_files(&self.dir) {
             Ok(files) => {

@@ -424,7 +424,9 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
             "the query reads request or response bodies (RequestObject, ResponseObject, requestObject, \
              responseObject), which these events do not hold: bodies are dropped unless kept with \
              `ingest --keep-bodies` or `query --input … --keep-bodies` (they can hold Secrets), so \
-             what they would have matched is not in the result"
+             what they would have matched is not in the result. A store keeps each event as first \
+             stored: to have the bodies of events it holds without them, ingest their logs with \
+             --keep-bodies into a new store"
                 .to_owned(),
         );
     }
