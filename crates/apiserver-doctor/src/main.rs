@@ -42,8 +42,14 @@ enum Command {
     /// Simulate a 5,000-node cluster hour with real-shaped problems, diagnose it, write a report.
     Demo(cmd::demo::Args),
     /// Read audit logs in any format into the columnar store.
+    #[command(after_help = INGEST_FORMATS)]
     Ingest(cmd::ingest::Args),
     /// Summarise what the store holds: events, time range, formats, verbs, skipped records.
+    #[command(
+        after_help = "Exit codes: 0 the summary; 2 no store there, or a store that cannot be opened, or \
+one damaged (a data file it lists is missing, unreadable or not Parquet): the counts printed are then the \
+manifest's, and the error names the file."
+    )]
     Stats(cmd::stats::Args),
     /// Run a Kusto (KQL) query over the store or over files.
     Query(cmd::query::Args),
@@ -66,6 +72,37 @@ enum Command {
     /// Write ResourceQuota object-count quotas that stop a leak, and the commands that clear it.
     Quota(cmd::quota::Args),
 }
+
+/// The audit log formats read, for `ingest --help` (what `diagnose PATH` and `query --input`
+/// read too): an error that finds no audit event points there, and a user of the binary alone
+/// has no docs/formats.md (docs review 51, item 1.4). One line each, as formats.md's sections.
+const INGEST_FORMATS: &str = "\
+Formats read, told apart by each file's content, never its name; `ingest`
+prints the one it found for each file, with its container: `k8s-log (cri-log)`.
+  k8s-log              Kubernetes audit events (audit.k8s.io/v1) as the log
+                       backend writes them: JSON lines, a JSON array, objects
+                       one after another, pretty-printed documents, YAML
+  eventlist            the webhook backend's EventList documents
+  (in containers)      the same in a container log: CRI (containerd, CRI-O,
+                       /var/log/pods), Docker's json-file (lines split at
+                       16 KiB joined), `kubectl logs --timestamps`
+  aks-audit            AKS: AKSAudit and AKSAuditAdmin rows (Log Analytics
+                       JSON or REST API; aks-audit-csv: the portal's CSV)
+  azure-diagnostics    AKS: AzureDiagnostics rows, the event in log_s (JSON;
+                       azure-diagnostics-csv: the portal's CSV)
+  diagnostic-envelope  AKS diagnostic settings: {\"records\": [...]} from a
+                       storage account or Event Hub; Event Hubs Capture (Avro)
+  cloudwatch           EKS: CloudWatch Logs subscription payloads (Firehose,
+                       Kinesis, Lambda), exports to S3, Logs Insights results,
+                       `aws logs filter-log-events` and `get-log-events`
+  gke                  GKE: Cloud Logging entries (`gcloud logging read`, JSON
+                       or YAML; Cloud Storage sinks)
+  (in log stores)      the event a store or shipper wraps: Elasticsearch and
+                       OpenSearch hits, Splunk's _raw (JSON or CSV export),
+                       Grafana Loki (logcli), a `log` field (Fluent Bit)
+gzip and zstd (up to 3 layers) are decompressed, and tar archives (.tar, .tgz,
+.tar.zst) read file by file. Anything else is reported as not an audit format,
+named for what it is when that is clear (a /metrics scrape, manifests, xz).";
 
 /// glibc gives threads that allocate at once arenas of their own (up to 8 per core). Ingest
 /// parses on the rayon threads and frees on the writer and encoder threads, which leaves
@@ -182,6 +219,54 @@ fn interrupted(signal: i32, result: anyhow::Result<ExitCode>, ingesting: bool) -
 #[cfg(test)]
 mod tests {
     use super::cmd::message;
+    use clap::CommandFactory;
+
+    /// A subcommand's `--help`, as printed.
+    fn help(name: &str) -> String {
+        let mut cli = super::Cli::command();
+        let sub = cli.find_subcommand_mut(name).unwrap_or_else(|| panic!("no subcommand {name}"));
+        sub.render_long_help().to_string()
+    }
+
+    /// Docs review 51, item 1.4: `diagnose` sends a user whose files held no audit event to
+    /// `ingest --help` for the formats read, and it listed none.
+    #[test]
+    fn ingest_help_lists_the_formats_read() {
+        let text = help("ingest");
+        for format in [
+            "k8s-log",
+            "eventlist",
+            "aks-audit",
+            "azure-diagnostics",
+            "diagnostic-envelope",
+            "cloudwatch",
+            "gke",
+            "CRI (containerd, CRI-O",
+            "Event Hubs Capture (Avro)",
+            "gzip and zstd",
+        ] {
+            assert!(text.contains(format), "{format}:\n{text}");
+        }
+    }
+
+    /// Docs review 51, section 4: gaps in the help texts.
+    #[test]
+    fn help_texts_name_what_docs_review_51_found_missing() {
+        let demo = help("demo");
+        assert!(demo.contains("about 8 GB") && demo.contains("`--nodes 100 --duration 10m`"), "{demo}");
+        for name in ["metrics", "etcd", "probe", "diagnose"] {
+            let text = help(name);
+            assert!(text.contains("--fail-on <SEVERITY>"), "{name}:\n{text}");
+        }
+        let query = help("query");
+        assert!(query.contains("APISERVER_DOCTOR_MEMORY_LIMIT"), "{query}");
+        let probe = help("probe");
+        assert!(probe.contains("HTTPS_PROXY") && probe.contains("NO_PROXY"), "{probe}");
+        let stats = help("stats");
+        assert!(stats.contains("2 no store there") && stats.contains("damaged"), "{stats}");
+        let explain = help("explain");
+        assert!(explain.contains("`apiserver-doctor checks` lists every check"), "{explain}");
+    }
 
     #[test]
     fn a_cause_already_in_the_message_is_not_repeated() {

@@ -15,8 +15,13 @@ fn jobs_leaking_into_a_namespace_get_a_count_quota_and_the_commands_that_clear_t
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!("quota_jobs_yaml", stdout(&out));
     let err = stderr(&out);
-    // Count first (safe), then delete the succeeded Jobs and set a TTL (review first).
+    // Count first, then delete the succeeded Jobs and set a TTL: all review first. The count
+    // lists every Job through the API server, and says when to run it (docs review 51, item
+    // 1.2: it was `[safe]`).
     assert!(err.contains("kubectl get jobs.batch -n reporting --no-headers | wc -l"), "{err}");
+    assert!(err.contains("Count the jobs objects that exist now [review first]\n"), "{err}");
+    assert!(err.contains("run it once, off-peak"), "{err}");
+    assert!(!err.contains("[safe]"), "{err}");
     assert!(
         err.contains("| xargs -r -n 100 kubectl delete jobs.batch -n reporting")
             && err.contains("{{if .status.completionTime}}"),

@@ -24,7 +24,6 @@ pub const INFO: CheckInfo = CheckInfo {
     evidence: EvidenceKind::Audit,
     thresholds: &[
         th::P99_MUTATING_SECONDS,
-        th::P99_NAMESPACE_LIST_WARNING_SECONDS,
         th::P99_NAMESPACE_LIST_SECONDS,
         th::P99_CLUSTER_LIST_SECONDS,
         th::MIN_REQUESTS,
@@ -40,8 +39,17 @@ Kubernetes API call latency SLOs — the AKS guide's third step, for every clien
 | calls | scope | P99 |
 |---|---|---|
 | mutating (`create`, `update`, `patch`, `delete`) and `get` | one object (`resource`) | ≤ `p99_mutating_seconds` (1 s) |
-| `list`, `deletecollection` | `namespace` | warn above `p99_namespace_list_warning_seconds` (5 s); SLO `p99_namespace_list_seconds` (30 s) |
-| `list`, `deletecollection` | `cluster` | ≤ `p99_cluster_list_seconds` (30 s) |
+| `list` | `namespace` | ≤ `p99_namespace_list_seconds` (5 s) |
+| `list` | `cluster` | ≤ `p99_cluster_list_seconds` (30 s) |
+
+Each is the SLO SIG-scalability publishes (1 s; 5 s for `scope=namespace`; 30 s for
+`scope=cluster`), and a P99 above it is a warning, whatever the scope. The design table
+(DESIGN.md, "Thresholds") gave namespace-scope LISTs a 5 s warning level and a 30 s SLO; the
+published SLO text is the authority, and the table was corrected: 5 s is the SLO, and there is
+no second level. `deletecollection` is not judged: it is neither a call for a single object
+(the 1 s SLO) nor a read-only call (the LIST SLOs), and no SLO covers it; the namespace
+controller sends one per resource when a namespace is deleted, and with many objects it takes
+seconds (MET001 leaves it out too).
 
 The scope comes from the request URI as the API server parses it (`ObjectRef` is filled from
 that parse): a named object or a create is `resource`, a collection in one namespace is
@@ -220,22 +228,18 @@ impl NotCovered {
     }
 }
 
-/// The SLO a verb and scope are judged against: the threshold breached first, and the SLO
-/// itself when that differs (namespace LISTs warn at 5 s; their SLO is 30 s).
-pub fn slo<'t>(ctx: &'t AuditContext, verb: &str, scope: &str) -> Option<(&'t Threshold, &'t Threshold)> {
+/// The SLO a verb and scope are judged against (SIG-scalability's API call latency SLO: 1 s
+/// for calls on one object, 5 s for namespace-scope LISTs, 30 s for cluster-scope ones).
+/// `deletecollection` has none: it is neither a call for a single object nor a read (docs
+/// review 51, item 1.1: AUD003 held it to the LIST SLOs, MET001 to none).
+pub fn slo<'t>(ctx: &'t AuditContext, verb: &str, scope: &str) -> Option<&'t Threshold> {
     let t = &ctx.thresholds;
     match (verb, scope) {
         ("get" | "create" | "update" | "patch" | "delete", "resource") => {
-            let s = t.get(th::P99_MUTATING_SECONDS);
-            Some((s, s))
+            Some(t.get(th::P99_MUTATING_SECONDS))
         }
-        ("list" | "deletecollection", "namespace") => {
-            Some((t.get(th::P99_NAMESPACE_LIST_WARNING_SECONDS), t.get(th::P99_NAMESPACE_LIST_SECONDS)))
-        }
-        ("list" | "deletecollection", "cluster") => {
-            let s = t.get(th::P99_CLUSTER_LIST_SECONDS);
-            Some((s, s))
-        }
+        ("list", "namespace") => Some(t.get(th::P99_NAMESPACE_LIST_SECONDS)),
+        ("list", "cluster") => Some(t.get(th::P99_CLUSTER_LIST_SECONDS)),
         _ => None,
     }
 }
@@ -252,14 +256,9 @@ pub fn run_check(ctx: &AuditContext, runner: &dyn QueryRunner) -> Result<CheckOu
     evaluate(ctx, &groups, &clients)
 }
 
-/// The SLO thresholds a group is judged against, if it is judged: its verb and scope have an
-/// SLO and it has enough requests.
-fn judge<'t>(
-    ctx: &'t AuditContext,
-    verb: &str,
-    scope: &str,
-    requests: f64,
-) -> Option<(&'t Threshold, &'t Threshold)> {
+/// The SLO a group is judged against, if it is judged: its verb and scope have an SLO and it
+/// has enough requests.
+fn judge<'t>(ctx: &'t AuditContext, verb: &str, scope: &str, requests: f64) -> Option<&'t Threshold> {
     (requests >= ctx.thresholds.get(th::MIN_REQUESTS).value).then(|| slo(ctx, verb, scope)).flatten()
 }
 
@@ -275,7 +274,7 @@ fn group_columns(groups: &ResultTable) -> Result<(Column, Column, Column, Column
     ))
 }
 
-/// The verb, resource and scope groups whose P99 is above their first threshold.
+/// The verb, resource and scope groups whose P99 is above their SLO.
 fn breaches(ctx: &AuditContext, groups: &ResultTable) -> Result<Vec<(String, String, String)>, CheckError> {
     let (verb, resource, scope, requests, p99) = group_columns(groups)?;
     Ok(groups
@@ -284,7 +283,7 @@ fn breaches(ctx: &AuditContext, groups: &ResultTable) -> Result<Vec<(String, Str
         .filter(|row| {
             let Some(p99_ms) = p99.opt_num(row) else { return false };
             judge(ctx, verb.text(row), scope.text(row), requests.num(row))
-                .is_some_and(|(first, _)| p99_ms / 1000.0 > first.value)
+                .is_some_and(|slo| p99_ms / 1000.0 > slo.value)
         })
         .map(|row| (verb.text(row).to_owned(), resource.text(row).to_owned(), scope.text(row).to_owned()))
         .collect())
@@ -312,31 +311,27 @@ pub fn evaluate(
     );
     let min_requests = ctx.thresholds.get(th::MIN_REQUESTS);
     let mut out = CheckOutput::default();
-    // (ratio to the first threshold, row) for the overview.
+    // (ratio to the SLO, row) for the overview.
     let mut judged: Vec<(f64, Vec<String>)> = Vec::new();
     for row in &groups.rows {
         let (verb, resource, scope) = (g_verb.text(row), g_resource.text(row), g_scope.text(row));
         let (n, Some(p99_ms)) = (g_requests.num(row), g_p99.opt_num(row)) else { continue };
-        let Some((first, slo)) = judge(ctx, verb, scope, n) else { continue };
+        let Some(slo) = judge(ctx, verb, scope, n) else { continue };
         let p99 = p99_ms / 1000.0;
         let uncovered = not_covered(resource);
-        let status = if uncovered.is_some() && p99 > first.value {
-            "over (no SLO)"
-        } else if p99 > slo.value {
-            "over SLO"
-        } else if p99 > first.value {
-            "over warning"
-        } else {
-            "ok"
+        let status = match (p99 > slo.value, uncovered) {
+            (true, Some(_)) => "over (no SLO)",
+            (true, None) => "over SLO",
+            (false, _) => "ok",
         };
         judged.push((
-            p99 / first.value,
+            p99 / slo.value,
             vec![
                 verb.to_owned(),
                 resource.to_owned(),
                 scope.to_owned(),
                 count(n),
-                duration_above_ms(p99_ms, first.value * 1000.0),
+                duration_above_ms(p99_ms, slo.value * 1000.0),
                 match uncovered {
                     Some(why) => format!("none ({})", why.kind()),
                     None => seconds(slo.value),
@@ -344,30 +339,22 @@ pub fn evaluate(
                 status.to_owned(),
             ],
         ));
-        if p99 <= first.value {
+        if p99 <= slo.value {
             continue;
         }
         let name = format!("{verb} {resource} ({scope})");
-        let title = if let Some(why) = uncovered {
-            format!(
+        let title = match uncovered {
+            Some(why) => format!(
                 "P99 of {name} is {}, above {} (not covered by the SLO: {})",
-                duration_above_ms(p99_ms, first.value * 1000.0),
-                seconds(first.value),
+                duration_above_ms(p99_ms, slo.value * 1000.0),
+                seconds(slo.value),
                 why.kind()
-            )
-        } else if p99 > slo.value || first.name == slo.name {
-            format!(
+            ),
+            None => format!(
                 "P99 of {name} is {}, above the {} SLO",
                 duration_above_ms(p99_ms, slo.value * 1000.0),
                 seconds(slo.value)
-            )
-        } else {
-            format!(
-                "P99 of {name} is {}, above the {} warning level (SLO {})",
-                duration_above_ms(p99_ms, first.value * 1000.0),
-                seconds(first.value),
-                seconds(slo.value)
-            )
+            ),
         };
         let mut slow_clients: Vec<&Vec<_>> = clients
             .rows
@@ -392,7 +379,7 @@ pub fn evaluate(
                  excluded, as the SLO excludes them; the AKS guide's raw P99 query includes them, so its P99s can \
                  be minutes where a client watches.{}",
                 count(n),
-                duration_above_ms(p99_ms, first.value * 1000.0),
+                duration_above_ms(p99_ms, slo.value * 1000.0),
                 if names.is_empty() { "none with enough requests".to_owned() } else { names.join(", ") },
                 uncovered.map_or(String::new(), |why| format!(" {}", why.explained()))
             ),
@@ -401,7 +388,7 @@ pub fn evaluate(
         f.evidence.measures = vec![
             measure("P99 latency", p99_ms, "ms"),
             measure("requests", n, "count"),
-            measure("threshold", first.value, "s"),
+            measure("threshold", slo.value, "s"),
         ];
         f.evidence.query = Some(breach_query(ctx, verb, resource, scope));
         f.evidence.table = Some(Table {
@@ -417,11 +404,7 @@ pub fn evaluate(
                 })
                 .collect(),
         });
-        f.thresholds = vec![ThresholdUsed::from(first)];
-        if slo.name != first.name {
-            f.thresholds.push(slo.into());
-        }
-        f.thresholds.push(min_requests.into());
+        f.thresholds = vec![ThresholdUsed::from(slo), min_requests.into()];
         out.findings.push(f);
     }
     judged.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -486,20 +469,74 @@ mod tests {
             titles,
             vec![
                 "P99 of list pods (cluster) is 41.3 s, above the 30 s SLO",
-                "P99 of list pods (namespace) is 7.0 s, above the 5 s warning level (SLO 30 s)",
+                "P99 of list pods (namespace) is 7.0 s, above the 5 s SLO",
                 "P99 of update leases (resource) is 1.2 s, above the 1 s SLO",
             ]
         );
         assert!(out.findings.iter().all(|f| f.severity == Severity::Warning));
         let table = out.findings[0].evidence.table.as_ref().expect("clients");
         assert_eq!(table.rows[0][0], "pod-inventory");
-        assert_eq!(out.findings[1].thresholds[0].name, "p99_namespace_list_warning_seconds");
-        assert_eq!(out.findings[1].thresholds[1].name, "p99_namespace_list_seconds");
+        assert_eq!(out.findings[1].thresholds[0].name, "p99_namespace_list_seconds");
+        assert_eq!(out.findings[1].thresholds[1].name, "min_requests");
         // The overview lists every judged group, worst ratio first; too-small groups are out.
         let p99 = out.overview.p99_table.expect("table");
         assert_eq!(p99.rows.len(), 5);
         assert_eq!(p99.rows[0][..3], ["list", "pods", "namespace"]);
         assert!(!p99.rows.iter().any(|r| r[0] == "create"));
+    }
+
+    /// Docs review 51, item 1.1: a namespace-scope LIST of 10 s was "above the 5 s warning
+    /// level (SLO 30 s)", read as within the SLO; SIG-scalability's SLO for `scope=namespace`
+    /// is 5 s. Above it is a warning, as above the 1 s and 30 s SLOs, however far above.
+    #[test]
+    fn namespace_list_slo_is_five_seconds_as_sig_scalability_publishes() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            &groups(&[
+                ("list", "pods", "namespace", 40, 10_000.0),
+                ("list", "jobs.batch", "namespace", 40, 45_000.0),
+                ("list", "configmaps", "namespace", 40, 5_000.0),
+            ]),
+            &clients(&[]),
+        )
+        .expect("evaluates");
+        let titles: Vec<&str> = out.findings.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "P99 of list pods (namespace) is 10.0 s, above the 5 s SLO",
+                "P99 of list jobs.batch (namespace) is 45.0 s, above the 5 s SLO",
+            ]
+        );
+        assert!(out.findings.iter().all(|f| f.severity == Severity::Warning));
+        let slo = &out.findings[0].thresholds[0];
+        assert_eq!((slo.name.as_str(), slo.value), ("p99_namespace_list_seconds", 5.0));
+        assert_eq!(slo.source, "SIG-scalability API call latency SLO");
+        let p99 = out.overview.p99_table.expect("table");
+        let ok = p99.rows.iter().find(|r| r[1] == "configmaps").expect("row");
+        assert_eq!(ok[5..], ["5 s", "ok"]);
+        assert!(INFO.doc.contains("| `list` | `namespace` | ≤ `p99_namespace_list_seconds` (5 s) |"));
+        assert!(!INFO.doc.contains("namespace_list_warning"), "{}", INFO.doc);
+    }
+
+    /// Docs review 51, item 1.1: AUD003 held `deletecollection` to the LIST SLOs while MET001
+    /// said no SLO covers it. It is neither a call for one object nor a read: not judged.
+    #[test]
+    fn deletecollection_is_judged_by_no_slo_as_in_met001() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            &groups(&[
+                ("deletecollection", "pods", "namespace", 500, 40_000.0),
+                ("deletecollection", "pods", "cluster", 500, 40_000.0),
+            ]),
+            &clients(&[]),
+        )
+        .expect("evaluates");
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        assert!(out.overview.p99_table.is_none());
+        assert!(slo(&ctx, "deletecollection", "namespace").is_none());
     }
 
     /// Review 48, item 5: aggregated, virtual and custom resources were "above the 1 s SLO",

@@ -75,7 +75,10 @@ so the quota is written as the count there now plus headroom (a little more than
 leak): its YAML starts with the command that counts them (`kubectl get jobs.batch -n NS
 --no-headers | wc -l`) and says to add that count to the limit. `diagnose` cannot know the count
 of one namespace (MET002's `apiserver_storage_objects` counts every namespace together), and
-the quota is marked *review first*.
+the quota is marked *review first*. So is every command that counts the objects: it lists
+each one through the API server, so it says to run it once, off-peak, or to count the keys in
+etcd with `apiserver-doctor etcd` instead, as MET002's and ETC008's do; and so is the advice to
+set `ttlSecondsAfterFinished`, which has the TTL controller delete Jobs and their Pods.
 
 ## References
 
@@ -180,7 +183,10 @@ fn leak_quota(namespace: &str, resource: &str, group: &str, per_hour: f64) -> Op
              written, {headroom_text} fits only a namespace that holds none yet."
         ),
     ];
-    let comments: String = warning.iter().map(|line| format!("# {}\n", remedy::one_line(line))).collect();
+    let [first, count_them, then] = warning.map(|line| format!("# {}\n", remedy::one_line(&line)));
+    // The count lists every object through the API server: said before it, as every such
+    // command says it (docs review 51, item 1.2).
+    let comments = format!("{first}{}{count_them}{then}", findings::text::FULL_LIST_NOTE);
     q.body = format!("{comments}{}", q.body);
     q.safety = findings::Safety::ReviewFirst;
     Some(q)
@@ -396,7 +402,11 @@ mod tests {
             "Cap jobs in namespace reporting with a ResourceQuota (count/jobs.batch) at the count there now plus \
              2,200: count them first, a cap below that count blocks every create at once"
         );
-        let lines: Vec<&str> = quota.body.lines().collect();
+        let lines: Vec<&str> =
+            quota.body.lines().filter(|l| !findings::text::FULL_LIST_NOTE.contains(l)).collect();
+        assert!(
+            quota.body.contains(&format!("included.\n{}#   kubectl get", findings::text::FULL_LIST_NOTE))
+        );
         assert_eq!(
             lines[..3],
             [
@@ -432,6 +442,38 @@ mod tests {
         let theirs = met002.iter().find(|r| r.body.contains("kind: ResourceQuota")).expect("MET002's quota");
         for body in [&ours.body, &theirs.body] {
             assert!(body.contains("\n  name: jobs.batch-count\n"), "{body}");
+        }
+    }
+
+    /// Docs review 51, item 1.2: AUD008's count of the leaked Jobs was safe to apply and
+    /// MET002's review first; AUD008's TTL advice review first and MET002's safe. One marking
+    /// each now, and the count carries MET002's note on when to run it.
+    #[test]
+    fn counting_a_leaking_resource_is_review_first_with_met002s_off_peak_note() {
+        use findings::Safety;
+        let out = evaluate(&ctx_hour(), "q", &rows(&[("batch", "jobs", "reporting", 1_800.0, 0.0, 0.0)]))
+            .expect("evaluates");
+        let ours = &out.findings[0].remedies;
+        let count = ours.iter().find(|r| r.body.ends_with("--no-headers | wc -l")).expect("the count");
+        assert_eq!(count.safety, Safety::ReviewFirst);
+        assert!(count.body.starts_with(findings::text::FULL_LIST_NOTE), "{}", count.body);
+        for held in [
+            metrics::checks::Held::default(),
+            metrics::checks::Held { namespaces_shown: true, only_namespace: Some(("reporting", 10)) },
+        ] {
+            let met002 = metrics::checks::cleanup_remedies_scoped(
+                "jobs.batch",
+                metrics::checks::Scope::Namespaced,
+                &held,
+            );
+            for listing in met002.iter().filter(|r| r.body.contains(findings::text::FULL_LIST_NOTE)) {
+                assert_eq!(listing.safety, count.safety, "{}", listing.title);
+            }
+            let ttl = |remedies: &[findings::Remedy]| {
+                remedies.iter().find(|r| r.body.contains("ttlSecondsAfterFinished")).map(|r| r.safety)
+            };
+            assert_eq!(ttl(&met002), Some(Safety::ReviewFirst));
+            assert_eq!(ttl(ours), ttl(&met002));
         }
     }
 

@@ -750,7 +750,7 @@ pub fn evaluate(
             "no audit events in the input: nothing to diagnose".to_owned(),
             "The input holds not one audit event, so every audit check had nothing to look at. The inputs \
              listed above say what each file was read as; a file that is not an audit log is named there, \
-             and docs/formats.md lists the formats read."
+             and `apiserver-doctor ingest --help` lists the formats read."
                 .to_owned(),
             &prof_query,
             vec![],
@@ -1073,5 +1073,16 @@ mod tests {
         assert_eq!(out.findings[1].severity, Severity::Warning);
         assert_eq!(out.findings[0].summary, "No event carries a time, so there is no window to analyse.");
         assert!(out.findings.iter().all(|f| f.time_range.is_none()));
+    }
+
+    /// Docs review 51, item 1.4: an input without events pointed to docs/formats.md, a file of
+    /// the source tree that a user of the binary does not have; `ingest --help` lists them.
+    #[test]
+    fn an_input_without_events_points_to_the_formats_ingest_help_lists() {
+        let profile = DataProfile { events: 0.0, without_time: 0.0, requests: 0.0, reads: 0.0, range: None };
+        let out = eval(&ctx_hour(), &profile, &[]);
+        let summary = &out.findings[1].summary;
+        assert!(summary.contains("`apiserver-doctor ingest --help` lists the formats read"), "{summary}");
+        assert!(!summary.contains("docs/formats.md"), "{summary}");
     }
 }

@@ -12,12 +12,6 @@ use findings::{Finding, RemedyKind, Thresholds};
 use metrics::Snapshot;
 use metrics::checks::remedies::unset_shell_variables;
 
-/// Variables a remedy names in a comment for the user to set, but does not set: MET001's and
-/// MET006's `apiserver-doctor query --input "$AUDIT_LOGS"` (`# AUDIT_LOGS: the API server's audit
-/// log files, or a directory of them`). Pasted as printed it reads `--input ""`; it is left to
-/// those checks' owners, and no other variable may join it.
-const NAMED_BUT_UNSET: &[&str] = &["AUDIT_LOGS"];
-
 /// `(finding, remedy title, the variables it uses unset)` for each command remedy that uses one.
 fn unset_in(findings: &[Finding]) -> Vec<(String, String, Vec<String>)> {
     findings
@@ -25,8 +19,7 @@ fn unset_in(findings: &[Finding]) -> Vec<(String, String, Vec<String>)> {
         .flat_map(|f| f.remedies.iter().map(move |r| (f, r)))
         .filter(|(_, r)| r.kind == RemedyKind::Command)
         .filter_map(|(f, r)| {
-            let mut unset = unset_shell_variables(&r.body);
-            unset.retain(|v| !NAMED_BUT_UNSET.contains(&v.as_str()));
+            let unset = unset_shell_variables(&r.body);
             (!unset.is_empty()).then(|| (format!("{} {}", f.code, f.title), r.title.clone(), unset))
         })
         .collect()

@@ -110,6 +110,14 @@ pub fn unescape_backticks(text: &str) -> String {
     text.replace("\\`", "`")
 }
 
+/// What a command that lists every object of a type through the API server starts with: the
+/// load it costs, and the way around it. Every such command (count, by namespace, by writer)
+/// of MET002, ETC008, AUD008 and `quota` carries it and is marked review first (docs review
+/// 51, item 1.2: AUD008's and `quota`'s count was marked safe where MET002's was not).
+pub const FULL_LIST_NOTE: &str = "# This lists every one of them through the API server (in pages of 500), on a server that may\n\
+# already struggle: run it once, off-peak. Where etcd is reachable, `apiserver-doctor etcd --endpoints URL`\n\
+# counts them per namespace from the keys alone, without the API server.\n";
+
 /// The commands that delete the Jobs that completed successfully, in `namespace` (`None`: in
 /// every namespace), and only those: `status.completionTime` is set when a Job succeeds and
 /// never otherwise (Kubernetes API reference, JobStatus). Review s44: the field selector

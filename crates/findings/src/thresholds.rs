@@ -47,9 +47,7 @@ macro_rules! thresholds {
 thresholds! {
     P99_MUTATING_SECONDS = "p99_mutating_seconds", 1.0, "s",
         "P99 latency SLO of mutating calls and single-object reads", "SIG-scalability API call latency SLO";
-    P99_NAMESPACE_LIST_WARNING_SECONDS = "p99_namespace_list_warning_seconds", 5.0, "s",
-        "P99 latency of namespace-scope LISTs above which to warn", "kubernetes-mixin buckets";
-    P99_NAMESPACE_LIST_SECONDS = "p99_namespace_list_seconds", 30.0, "s",
+    P99_NAMESPACE_LIST_SECONDS = "p99_namespace_list_seconds", 5.0, "s",
         "P99 latency SLO of namespace-scope LISTs", "SIG-scalability API call latency SLO";
     P99_CLUSTER_LIST_SECONDS = "p99_cluster_list_seconds", 30.0, "s",
         "P99 latency SLO of cluster-scope LISTs", "SIG-scalability API call latency SLO";
@@ -82,7 +80,7 @@ thresholds! {
     BACKEND_COMMIT_P99_CRITICAL_SECONDS = "backend_commit_p99_critical_seconds", 0.25, "s",
         "backend commit P99 above which it is critical", "etcd-mixin etcdHighCommitDurations (a warning there, its only level; critical here, as DESIGN's alert level)";
     LEADER_CHANGES_WARNING = "leader_changes_warning", 4.0, "count",
-        "leader changes within 15 minutes above which to warn", "etcd-mixin";
+        "leader changes within 15 minutes at or above which to warn", "etcd-mixin";
     WEBHOOK_LATENCY_WARNING_SECONDS = "webhook_latency_warning_seconds", 0.5, "s",
         "admission webhook call latency above which to warn", "OpenShift enhancement 908";
     APF_QUEUE_WAIT_P99_SECONDS = "apf_queue_wait_p99_seconds", 1.0, "s",
@@ -203,6 +201,9 @@ impl Thresholds {
                 Ok(())
             }
             None => {
+                if let Some((_, why)) = RETIRED.iter().find(|(retired, _)| *retired == name) {
+                    return Err(format!("threshold `{name}` is no more: {why}"));
+                }
                 let closest = DEFAULTS
                     .iter()
                     .map(|t| (crate::spelling::edit_distance(name, t.name), t.name))
@@ -239,10 +240,16 @@ impl Thresholds {
     }
 }
 
+/// Thresholds that were and are no more, with what a config file that sets one should do.
+const RETIRED: &[(&str, &str)] = &[(
+    "p99_namespace_list_warning_seconds",
+    "namespace-scope LISTs are judged against their SLO alone, `p99_namespace_list_seconds` (5 s, the \
+     SIG-scalability API call latency SLO); set that one instead",
+)];
+
 /// Warning and critical thresholds of one measure, and whether worse is higher (`true`) or
 /// lower (the days left on a certificate).
-const ORDERED_PAIRS: [(&str, &str, bool); 10] = [
-    (names::P99_NAMESPACE_LIST_WARNING_SECONDS, names::P99_NAMESPACE_LIST_SECONDS, true),
+const ORDERED_PAIRS: [(&str, &str, bool); 9] = [
     (names::OBJECTS_PER_TYPE_WARNING, names::OBJECTS_PER_TYPE_CRITICAL, true),
     (names::ETCD_QUOTA_WARNING_RATIO, names::ETCD_QUOTA_CRITICAL_RATIO, true),
     (names::WAL_FSYNC_P99_WARNING_SECONDS, names::WAL_FSYNC_P99_CRITICAL_SECONDS, true),
@@ -286,6 +293,24 @@ mod tests {
         let mut t = Thresholds::default();
         t.set(names::CERTIFICATE_EXPIRY_CRITICAL_DAYS, 60.0).expect("known threshold");
         assert!(t.check_order().expect_err("critical above warning").contains("must be at least"));
+    }
+
+    /// Docs review 51, item 1.1: the namespace-scope LIST SLO was 30 s, with a 5 s warning
+    /// level; SIG-scalability's API call latency SLO is 5 s for `scope=namespace`.
+    #[test]
+    fn namespace_list_slo_is_five_seconds_as_sig_scalability_publishes() {
+        let t = Thresholds::default();
+        let slo = t.get(names::P99_NAMESPACE_LIST_SECONDS);
+        assert_eq!((slo.value, slo.source), (5.0, "SIG-scalability API call latency SLO"));
+        assert_eq!(t.value(names::P99_MUTATING_SECONDS), 1.0);
+        assert_eq!(t.value(names::P99_CLUSTER_LIST_SECONDS), 30.0);
+        // A config file that still sets the retired warning level is told what to set instead.
+        let retired =
+            Thresholds::default().set("p99_namespace_list_warning_seconds", 5.0).expect_err("retired");
+        assert!(
+            retired.contains("is no more") && retired.contains("`p99_namespace_list_seconds` (5 s"),
+            "{retired}"
+        );
     }
 
     #[test]

@@ -5,7 +5,9 @@ use findings::{Remedy, RemedyKind, Safety};
 use crate::shell_quote;
 
 /// Remedies that remove leaked objects of `resource` in `namespace` (`None`: every namespace)
-/// and keep them from piling up again. First a safe command that counts them.
+/// and keep them from piling up again. First the command that counts them: it lists every one
+/// through the API server, so it is review first with MET002's note on when to run it
+/// ([`findings::text::FULL_LIST_NOTE`]; docs review 51, item 1.2: it was marked safe).
 pub fn cleanup_remedies(resource: &str, api_group: &str, namespace: Option<&str>) -> Vec<Remedy> {
     let qualified =
         if api_group.is_empty() { resource.to_owned() } else { format!("{resource}.{api_group}") };
@@ -17,8 +19,8 @@ pub fn cleanup_remedies(resource: &str, api_group: &str, namespace: Option<&str>
     let mut out = vec![Remedy {
         title: format!("Count the {resource} objects that exist now"),
         kind: RemedyKind::Command,
-        body: format!("kubectl get {kind} {scope} --no-headers | wc -l"),
-        safety: Safety::Safe,
+        body: format!("{}kubectl get {kind} {scope} --no-headers | wc -l", findings::text::FULL_LIST_NOTE),
+        safety: Safety::ReviewFirst,
     }];
     match (resource, api_group) {
         ("jobs", "batch") => {

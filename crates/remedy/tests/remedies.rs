@@ -266,7 +266,7 @@ fn quota_parses_back_with_the_object_count_key() {
 fn job_cleanup_uses_the_guides_field_selector_and_ttl() {
     let remedies = cleanup_remedies("jobs", "batch", Some("batch-jobs"));
     let bodies: Vec<&str> = remedies.iter().map(|r| r.body.as_str()).collect();
-    assert_eq!(remedies[0].safety, Safety::Safe, "the first remedy only counts");
+    assert!(remedies[0].title.starts_with("Count the"), "the first remedy counts");
     // Review s44: only the Jobs that completed (`status.completionTime` set), not those with one
     // succeeded pod (`status.successful=1`), which takes running Jobs of several completions.
     assert!(bodies.contains(
@@ -285,6 +285,31 @@ fn job_cleanup_uses_the_guides_field_selector_and_ttl() {
     let all = cleanup_remedies("widgets", "example.com", None);
     assert!(all[0].body.contains("kubectl get widgets.example.com --all-namespaces"));
     assert!(!all.iter().any(|r| r.body.contains("ttlSecondsAfterFinished")));
+}
+
+/// Docs review 51, item 1.2: `kubectl get jobs.batch -n NS --no-headers | wc -l` lists every
+/// one of the leaked objects through the API server, yet was marked safe here (AUD008, `quota`)
+/// and review first in MET002, whose note says to run it once, off-peak; and the TTL advice
+/// was review first here, safe in MET002.
+#[test]
+fn counting_a_leaking_resource_is_review_first_with_met002s_off_peak_note() {
+    for namespace in [Some("reporting"), None] {
+        let remedies = cleanup_remedies("jobs", "batch", namespace);
+        let count = &remedies[0];
+        assert_eq!(count.safety, Safety::ReviewFirst, "{}", count.title);
+        assert!(count.body.starts_with(findings::text::FULL_LIST_NOTE), "{}", count.body);
+        assert!(count.body.contains("run it once, off-peak"), "{}", count.body);
+        assert!(count.body.ends_with("--no-headers | wc -l"), "{}", count.body);
+        // Every command that lists the objects is review first.
+        for r in remedies.iter().filter(|r| r.body.contains("kubectl get")) {
+            assert_eq!(r.safety, Safety::ReviewFirst, "{}", r.title);
+        }
+    }
+    // The TTL advice has the TTL controller delete Jobs and their Pods: review first, as in
+    // MET002 and ETC008 (the checks crate's test compares them).
+    let ours = cleanup_remedies("jobs", "batch", Some("reporting"));
+    let ttl = ours.iter().find(|r| r.body.contains("ttlSecondsAfterFinished")).expect("TTL advice");
+    assert_eq!(ttl.safety, Safety::ReviewFirst);
 }
 
 #[test]

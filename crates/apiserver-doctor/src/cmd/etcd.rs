@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(short = 'o', long, value_enum, ignore_case = true, default_value = "text")]
     pub output: Output,
     /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, ignore_case = true, default_value = "critical")]
+    #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true, default_value = "critical")]
     pub fail_on: FailOn,
     /// YAML file overriding thresholds by name, as `diagnose --config` reads it (`apiserver-doctor
     /// checks --markdown` lists every threshold and the file's format).

@@ -5,8 +5,12 @@ use std::process::ExitCode;
 
 /// Arguments of `apiserver-doctor explain`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "`apiserver-doctor checks` lists every check's code and name; `apiserver-doctor checks \
+--markdown` prints every check's documentation and thresholds at once."
+)]
 pub struct Args {
-    /// The check's code (`AUD004`) or name (`expensive-lists`).
+    /// The check's code (`AUD004`) or name (`expensive-lists`); `apiserver-doctor checks` lists them.
     #[arg(value_name = "CODE")]
     pub code: String,
 }

@@ -15,7 +15,10 @@ use super::metrics::{FailOn, Output, render};
 (three times each), make the TLS handshake, and read /readyz?verbose (three times) and /livez?verbose. \
 Every step is timed; what fails is reported with its reason and what to check. Read-only: it sends no \
 credentials and changes nothing.",
-    after_help = "Examples:\n  apiserver-doctor probe https://myaks-dns-1a2b3c.hcp.eastus.azmk8s.io\n  \
+    after_help = "Proxies: as kubectl, through the kubeconfig's proxy-url, else HTTPS_PROXY (HTTP_PROXY for \
+http://) unless NO_PROXY names the server (a comma list of names, domains, IP addresses and CIDR ranges; `*` \
+for all); never for localhost or a loopback address. The PROXY line says which proxy was taken.\n\n\
+Examples:\n  apiserver-doctor probe https://myaks-dns-1a2b3c.hcp.eastus.azmk8s.io\n  \
 apiserver-doctor probe https://10.0.0.4:443 --cacert ca.crt\n  \
 apiserver-doctor probe  # the current kubeconfig context's server and CA\n  \
 apiserver-doctor probe --context prod-aks --kubeconfig ~/.kube/config"
@@ -51,7 +54,7 @@ pub struct Args {
     #[arg(short = 'o', long, value_enum, default_value = "text")]
     pub output: Output,
     /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value = "critical")]
+    #[arg(long, value_name = "SEVERITY", value_enum, default_value = "critical")]
     pub fail_on: FailOn,
 }
 

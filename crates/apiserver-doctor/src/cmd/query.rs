@@ -19,7 +19,11 @@ use super::StoreArg;
   echo 'KubeAudit | count' | apiserver-doctor query --input audit.log
 
 Tables: KubeAudit, AKSAudit, AKSAuditAdmin, AzureDiagnostics. \
-`apiserver-doctor query --kql-reference` prints the KQL supported.")]
+`apiserver-doctor query --kql-reference` prints the KQL supported.
+
+Memory: a query's operators hold up to APISERVER_DOCTOR_MEMORY_LIMIT (bytes, or a number with K, M, G or \
+T, 1024-based, e.g. 4G; default half the memory the process may use, at least 1 GiB). Past it, aggregations \
+and sorts spill to temporary files and go on; a query that still needs more stops with a message saying so.")]
 pub struct Args {
     /// The query (else -f FILE, else standard input).
     #[arg(value_name = "KQL")]
@@ -42,6 +46,7 @@ pub struct Args {
     /// value per flag, so the query after it is never taken for a path. Up to 256 MiB is held in
     /// memory; more is read through the cached store `diagnose` uses (bounded memory, reused by
     /// the next query over the same files; APISERVER_DOCTOR_IN_MEMORY_MAX sets the limit in bytes).
+    /// Formats: those `apiserver-doctor ingest --help` lists.
     #[arg(long, value_name = "PATH", action = clap::ArgAction::Append)]
     pub input: Vec<PathBuf>,
 

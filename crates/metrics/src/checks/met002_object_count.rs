@@ -176,9 +176,7 @@ pub fn cleanup_remedies_scoped(resource: &str, scope: Scope, held: &Held<'_>) ->
     // Each command below reads every object of the type through the API server (kubectl
     // pages it, 500 at a time): on a server already struggling that is load, so none is
     // marked safe, and the key-only count in etcd is named first.
-    let full_list = "# This lists every one of them through the API server (in pages of 500), on a server that may\n\
-# already struggle: run it once, off-peak. Where etcd is reachable, `apiserver-doctor etcd --endpoints URL`\n\
-# counts them per namespace from the keys alone, without the API server.\n";
+    let full_list = findings::text::FULL_LIST_NOTE;
     let by_namespace = format!(
         "{full_list}kubectl get {quoted} -A --no-headers | awk '{{print $1}}' | sort | uniq -c | sort -rn | head"
     );
@@ -250,10 +248,12 @@ kubectl get {quoted} {scope_flag} --sort-by=.metadata.creationTimestamp \\\n  \
                 Safety::ReviewFirst,
                 findings::text::delete_completed_jobs(only_ns),
             ));
+            // It makes the TTL controller delete Jobs (and their Pods, with their logs): review
+            // first, as AUD008 and `quota` mark it (docs review 51, item 1.2).
             out.push(remedy(
                 "Let Kubernetes delete finished Jobs",
                 RemedyKind::Advice,
-                Safety::Safe,
+                Safety::ReviewFirst,
                 "Set `spec.ttlSecondsAfterFinished` (e.g. 3600) on Jobs, and `successfulJobsHistoryLimit` / `failedJobsHistoryLimit` on CronJobs.",
             ));
         }

@@ -170,6 +170,34 @@ mod tests {
         );
     }
 
+    /// Docs review 51: `apiserver-doctor query --input "$AUDIT_LOGS"` named the variable only
+    /// in a comment, so pasted as printed it ran with an empty input; it is set first now, as
+    /// the etcd commands set `ENDPOINT`.
+    #[test]
+    fn met006_query_sets_audit_logs_before_it_uses_it() {
+        let mut api = apiserver();
+        api.apf_rejections = vec![ApfRejections {
+            flow_schema: "service-accounts".into(),
+            priority_level: "workload-low".into(),
+            reasons: vec!["queue-full".into()],
+            rejected: 7.0,
+        }];
+        let mut out = Vec::new();
+        run(
+            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+            &Thresholds::default(),
+            &mut out,
+        );
+        let body = &out[0].remedies[0].body;
+        assert!(
+            body.contains(
+                "\nAUDIT_LOGS=/var/log/kubernetes/audit\napiserver-doctor query --input \"$AUDIT_LOGS\" '"
+            ),
+            "{body}"
+        );
+        assert_eq!(crate::checks::remedies::unset_shell_variables(body), Vec::<String>::new(), "{body}");
+    }
+
     #[test]
     fn any_rejection_warns_and_vital_levels_are_critical() {
         let mut api = apiserver();
