@@ -740,6 +740,23 @@ fn metrics_interval_gives_diagnose_the_rates_that_copied_scrapes_cannot() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
+/// Review s51, item 12: `diagnose --metrics-interval 1e308` was taken (notes then gave "the
+/// 27777…0.0 h between" two scrapes, 300 digits long), while `metrics --interval` refuses more
+/// than a year: both check it alike now.
+#[test]
+fn diagnose_metrics_interval_had_no_upper_bound() {
+    let scrape = "crates/etcd/tests/fixtures/etcd-3.6.6-nri-k8s1_35.prom";
+    for (value, says) in [
+        ("1e308", "--metrics-interval must be at most 31622400 seconds (a year), got 1e308"),
+        ("31622401", "--metrics-interval must be at most 31622400 seconds (a year)"),
+        ("0", "--metrics-interval must be a positive number of seconds, got 0"),
+        ("NaN", "--metrics-interval must be a positive number of seconds, got NaN"),
+    ] {
+        let out = common::doctor_alone("diagnose", &["--metrics", scrape, "--metrics-interval", value]);
+        common::assert_usage_error(&out, says, &value);
+    }
+}
+
 /// Review 26 §11: `--kubernetes-version 2.0` was taken, and the remedies were written "for
 /// Kubernetes 2.0", a release that does not exist. Every Kubernetes release is 1.x: any other
 /// major version is refused, by diagnose, throttle and the config file alike.

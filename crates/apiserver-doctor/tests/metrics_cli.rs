@@ -176,6 +176,27 @@ fn one_bad_file_is_reported_and_skipped_and_the_good_ones_are_read() {
     );
 }
 
+/// Docs review 51, section 2: `metrics DIR` where the directory holds only audit logs said
+/// `no metric samples in it: not a /metrics scrape`, without the hint the same file named
+/// directly gets (it is JSON; an audit log is read by `diagnose PATH`).
+#[test]
+fn metrics_of_a_directory_of_audit_logs_keeps_the_audit_log_hint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("audit")).expect("mkdir");
+    let event = "{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"verb\":\"get\"}\n";
+    std::fs::write(dir.path().join("audit/kube-apiserver-audit-000.log"), event).expect("write");
+    let out = doctor(dir.path(), &["metrics", "audit"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "audit/kube-apiserver-audit-000.log: no metric samples in it: it is JSON (`{` at its start), not the \
+             Prometheus text format of /metrics. An audit log is read by `apiserver-doctor diagnose PATH` or `ingest`"
+        ),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_truncated_scrape_does_not_say_every_number_was_within_its_threshold() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -676,4 +697,63 @@ fn a_scrape_of_the_webhook_series_alone_is_read_as_the_api_servers() {
     assert!(!text(&out.stderr).contains("neither a kube-apiserver"), "{}", text(&out.stderr));
     assert!(stdout.contains("kube-apiserver 1.30.2"), "{stdout}");
     assert!(stdout.contains("MET008") && stdout.contains("slow.example.com"), "{stdout}");
+}
+
+/// The metrics crate's fixtures: the review s51 inputs, cut down.
+fn metrics_fixtures() -> PathBuf {
+    PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or(env!("CARGO_MANIFEST_DIR").into()))
+        .join("../metrics/tests/fixtures")
+}
+
+/// Review s51, items 1 and 2: a `/federate` scrape of three etcd members was read as its first
+/// member (member 2 at 97% of its quota and member 3 without a leader were not reported), and
+/// a file holding an API server's and an etcd's series was read as etcd only, with the false
+/// note "MET001–MET011 had no input: no kube-apiserver scrape was given".
+#[test]
+fn a_file_of_several_targets_is_read_target_by_target() {
+    let out = doctor(&metrics_fixtures(), &["metrics", "federate-three-etcd-members.prom"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}\n{stdout}", text(&out.stderr));
+    for member in ["10.0.0.11", "10.0.0.12", "10.0.0.13"] {
+        assert!(
+            stdout.contains(&format!(
+                "Input:   etcd-metrics federate-three-etcd-members.prom{{instance=\"{member}:2379\"}}: 10 records"
+            )),
+            "{stdout}"
+        );
+    }
+    let out = doctor(&metrics_fixtures(), &["metrics", "federate-three-etcd-members.prom", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let critical: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] == "critical")
+        .filter_map(|f| f["title"].as_str())
+        .collect();
+    assert_eq!(
+        critical,
+        [
+            "etcd member federate-three-etcd-members.prom{instance=\"10.0.0.12:2379\"} holds 7.7 GiB of its 8.0 GiB \
+             quota (97%)",
+            "etcd member federate-three-etcd-members.prom{instance=\"10.0.0.13:2379\"} has no leader",
+        ]
+    );
+
+    let out = doctor(&metrics_fixtures(), &["metrics", "apiserver-and-etcd-concatenated-2.prom"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{}\n{stdout}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "Input:   apiserver-metrics apiserver-and-etcd-concatenated-2.prom (kube-apiserver series): 4 records \
+             [kube-apiserver 1.29.5]"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Input:   etcd-metrics apiserver-and-etcd-concatenated-2.prom (etcd series): 13 records [etcd 3.5.12]"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("no kube-apiserver scrape was given"), "{stdout}");
+    assert!(stdout.contains("CRITICAL MET009") && stdout.contains("MET002"), "{stdout}");
 }

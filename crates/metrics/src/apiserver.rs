@@ -186,6 +186,11 @@ pub struct EtcdRequestLatency {
     pub p99_seconds: f64,
     /// The bucket the P99 lies in, with the interpolated value.
     pub p99_bucket: Option<QuantileBucket>,
+    /// The labels and values of the series it sums: `operation` and `type`, or `operation`,
+    /// `resource` and (1.34+) `group`, `group` empty for the core group. A PromQL selector with
+    /// them sums what the check measured (review s51, item 9: the query filtered on
+    /// `operation` alone and gave the P99 of every resource's calls).
+    pub matchers: Vec<(String, String)>,
 }
 
 /// Everything the kube-apiserver checks read from one target.
@@ -217,7 +222,9 @@ pub struct ApiserverEvidence {
     pub etcd_requests: Vec<EtcdRequestLatency>,
     /// Object counts and database sizes that were not finite numbers (`NaN`, `+Inf`,
     /// `-Inf`), skipped, and what is wrong with the request-latency histograms (see
-    /// [`crate::Snapshot::histogram_problems`]): one line each, naming the scrape and the series.
+    /// [`crate::Snapshot::histogram_problems`], and buckets that fell between the two scrapes
+    /// while their histogram's total grew, [`crate::Window::histogram_resets`]): one line each,
+    /// naming the scrape and the series.
     pub skipped_values: Vec<String>,
     /// Why what changed between the two scrapes (counters' increases, gauges' growth) rests
     /// on a guess about their order or about their being of one process, when it does: the
@@ -250,6 +257,7 @@ pub fn evidence(window: &Window<'_>) -> ApiserverEvidence {
     ];
     for family in families.into_iter().chain(SLI_METRICS.iter().copied()) {
         skipped_values.extend(last.histogram_problems(family));
+        skipped_values.extend(window.histogram_resets(family));
     }
     ApiserverEvidence {
         source,
@@ -408,9 +416,12 @@ fn object_counts(window: &Window<'_>, skipped: &mut Vec<String>) -> (Option<Stri
             count: 0.0,
             first_count: None,
         });
-        entry.count += last;
+        // Several label sets of one resource are the same count written again (replicas of
+        // one API server that no target label told apart, review s51 item 1: 24,662 jobs were
+        // 2 × 12,331), not parts of it: the highest is taken, never their sum.
+        entry.count = entry.count.max(last);
         if let Some(f) = first {
-            entry.first_count = Some(entry.first_count.unwrap_or(0.0) + f);
+            entry.first_count = Some(entry.first_count.map_or(f, |c| c.max(f)));
         }
     }
     (Some((*metric).to_owned()), by_resource.into_values().collect())
@@ -675,6 +686,8 @@ fn etcd_requests(window: &Window<'_>) -> Vec<EtcdRequestLatency> {
     } else {
         &["operation", "type"]
     };
+    // `group=""` only where the series carry a group (1.34+): before, there is no such label.
+    let grouped = histograms.iter().any(|h| h.labels.get("group").is_some());
     Histogram::sum_by(&histograms, by)
         .into_iter()
         .filter_map(|(key, h)| {
@@ -685,12 +698,19 @@ fn etcd_requests(window: &Window<'_>) -> Vec<EtcdRequestLatency> {
                 [_, ty] => ty.clone(),
                 _ => String::new(),
             };
+            let matchers = by
+                .iter()
+                .zip(&key)
+                .filter(|(label, _)| **label != "group" || grouped)
+                .map(|(label, value)| ((*label).to_owned(), value.clone()))
+                .collect();
             (count > 0.0 && p99.is_finite()).then(|| EtcdRequestLatency {
                 operation: key.first().cloned().unwrap_or_default(),
                 object,
                 count,
                 p99_seconds: p99,
                 p99_bucket: h.quantile_bucket(0.99),
+                matchers,
             })
         })
         .collect()

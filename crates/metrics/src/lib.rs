@@ -41,14 +41,17 @@ pub struct MetricsEvidence {
     pub notes: Vec<String>,
 }
 
-/// What says two scrapes are of the same process: kind, version, etcd member id, and
-/// `process_start_time_seconds` (HA replicas and a restarted process differ in it).
+/// What says two scrapes are of the same process: kind, version, etcd member id,
+/// `process_start_time_seconds` (HA replicas and a restarted process differ in it), and the
+/// scrape target its samples' `instance`, `job` or `pod` labels name (the members of a
+/// `/federate` file without member ids nor start times differ only in it).
 #[derive(Debug, Clone, PartialEq)]
 struct TargetKey {
     kind: TargetKind,
     version: Option<String>,
     member: Option<String>,
     started: Option<f64>,
+    scrape_target: Option<String>,
 }
 
 impl TargetKey {
@@ -56,7 +59,13 @@ impl TargetKey {
         let member =
             s.series("etcd_server_id").next().and_then(|x| x.labels.get("server_id")).map(str::to_owned);
         let started = s.first_value("process_start_time_seconds").filter(|v| v.is_finite());
-        TargetKey { kind: s.target.kind, version: s.target.version.clone(), member, started }
+        TargetKey {
+            kind: s.target.kind,
+            version: s.target.version.clone(),
+            member,
+            started,
+            scrape_target: s.scrape_target.clone(),
+        }
     }
 }
 
@@ -414,9 +423,15 @@ fn order<'a>(
     };
     let mut restart = String::new();
     if votes.votes.grew > 0 || votes.votes.fell > 0 {
-        restart =
+        restart = if no_start {
             " Counters that fell are taken as reset by a restart and counted from zero, as Prometheus does."
-                .to_owned();
+        } else {
+            // One process start time: no restart explains the fall (review s51, item 3).
+            " Counters that fell (a histogram's buckets each alone) are taken as reset and counted from zero, as \
+             Prometheus' increase() does, though the scrapes share process_start_time_seconds, so no restart \
+             explains the fall: the scrapes disagree."
+        }
+        .to_owned();
     }
     // The counters both grew and fell: without a start time, a restart or another replica;
     // with an order nothing tells, the increases rest on the order given.
@@ -548,8 +563,10 @@ fn window_note(
 impl MetricsEvidence {
     /// Groups scrapes by process and reads their evidence.
     ///
-    /// Scrapes of the same kind, version, etcd member id and process start time are
-    /// successive scrapes of one process: the earliest and the latest form a window. They are
+    /// A scrape holding several targets (a `/federate` file, scrapes concatenated) is first
+    /// cut into one per target ([`Snapshot::split_targets`]). Scrapes of the same kind,
+    /// version, etcd member id, process start time and scrape target are successive scrapes
+    /// of one process: the earliest and the latest form a window. They are
     /// ordered by their samples' timestamps when all carry them, else by their counters
     /// (which only grow while a process runs), else in the order given when
     /// `interval_seconds` is given, else by their fallback times (modification or read
@@ -560,6 +577,17 @@ impl MetricsEvidence {
     /// taken out of the per-process evidence. [`MetricsEvidence::notes`] says how, when it was
     /// not the timestamps.
     pub fn from_snapshots(snapshots: &[Snapshot], interval_seconds: Option<f64>) -> MetricsEvidence {
+        // A file holding several targets is judged target by target, as separate files are
+        // (`load` callers split them already; this splits what was not).
+        let parts: Vec<Vec<Snapshot>> = snapshots
+            .iter()
+            .map(|s| if s.holds_several_targets() { s.clone().split_targets() } else { Vec::new() })
+            .collect();
+        let snapshots: Vec<&Snapshot> = snapshots
+            .iter()
+            .zip(&parts)
+            .flat_map(|(s, split)| if split.is_empty() { vec![s] } else { split.iter().collect() })
+            .collect();
         let mut groups: Vec<(TargetKey, Vec<&Snapshot>)> = Vec::new();
         for s in snapshots {
             let key = TargetKey::of(s);
@@ -748,6 +776,9 @@ fn process_notes(groups: &[(TargetKey, Vec<&Snapshot>)]) -> Vec<String> {
         }
         if differ(&|k| format!("{:?}", k.member)) {
             what.push("etcd member id");
+        }
+        if differ(&|k| format!("{:?}", k.scrape_target)) {
+            what.push("scrape target (instance, job or pod label)");
         }
         let what = match what.split_last() {
             Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),

@@ -17,7 +17,8 @@ use std::hash::{BuildHasher, Hash, Hasher};
 pub enum Format {
     /// Prometheus text format 0.0.4: timestamps in milliseconds.
     Prometheus,
-    /// OpenMetrics 1.0: ends with `# EOF`, timestamps in seconds.
+    /// OpenMetrics 1.0: ends with `# EOF` (or, cut before it, shows syntax only OpenMetrics has,
+    /// or timestamps only plausible as seconds: see [`parse`]), timestamps in seconds.
     OpenMetrics,
 }
 
@@ -160,13 +161,89 @@ impl Exposition {
 
 /// Parses a Prometheus or OpenMetrics exposition. Never fails: bad lines are reported in
 /// [`Exposition::errors`] with their line number and every good line is kept.
+///
+/// Sample timestamps are milliseconds in the Prometheus text format and seconds in
+/// OpenMetrics, so the unit follows the format detected (review s51, item 8: an OpenMetrics
+/// text without its `# EOF` had its integer-second timestamps read as milliseconds, and 300 s
+/// between two scrapes became 0.3 s):
+///
+/// - a text ending in `# EOF` is OpenMetrics;
+/// - so is one with what only OpenMetrics writes: a `# UNIT` line, a type only it has
+///   (`info`, `stateset`, `gaugehistogram`, `unknown`), an exemplar, or a timestamp with a
+///   fraction (the Prometheus format's are whole milliseconds);
+/// - otherwise the format is ambiguous, and whole-number timestamps are read as milliseconds
+///   unless every one is implausible so and plausible as seconds: from 10^9 to 10^11, which
+///   as milliseconds falls between 12 January 1970 and March 1973, when no scrape of these
+///   programs was taken, and as seconds between September 2001 and the year 5138. The text is
+///   then taken as OpenMetrics.
 pub fn parse(input: &[u8]) -> Exposition {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    let openmetrics = is_openmetrics(input);
+    if is_openmetrics(input) {
+        return parse_in(input, Unit::Seconds).0;
+    }
+    let (mut out, clues) = parse_in(input, Unit::Undecided);
+    if clues.seconds() {
+        // Read again, whole numbers as seconds (rare: OpenMetrics cut before its `# EOF`).
+        if clues.whole > 0 {
+            out = parse_in(input, Unit::Seconds).0;
+        }
+        if out.format.is_some() {
+            out.format = Some(Format::OpenMetrics);
+        }
+    }
+    out
+}
+
+/// How sample timestamps are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    /// OpenMetrics: seconds, with or without a fraction.
+    Seconds,
+    /// Not known yet: whole numbers as milliseconds, fractions as seconds; [`Clues`] decides.
+    Undecided,
+}
+
+/// What a text not ending in `# EOF` showed of its format.
+#[derive(Debug, Clone, Copy, Default)]
+struct Clues {
+    /// A `# UNIT` line, an OpenMetrics-only type, or an exemplar.
+    openmetrics_syntax: bool,
+    /// A timestamp with a fraction or an exponent.
+    fractional: bool,
+    /// Whole-number timestamps read, and the lowest and highest.
+    whole: usize,
+    lowest: i64,
+    highest: i64,
+}
+
+impl Clues {
+    /// Whether the timestamps are seconds: OpenMetrics syntax, a fraction, or whole numbers
+    /// that are only plausible as seconds.
+    fn seconds(&self) -> bool {
+        const LOW: i64 = 1_000_000_000;
+        const HIGH: i64 = 100_000_000_000;
+        self.openmetrics_syntax
+            || self.fractional
+            || (self.whole > 0 && self.lowest >= LOW && self.highest < HIGH)
+    }
+
+    fn whole_timestamp(&mut self, t: i64) {
+        if self.whole == 0 {
+            (self.lowest, self.highest) = (t, t);
+        } else {
+            self.lowest = self.lowest.min(t);
+            self.highest = self.highest.max(t);
+        }
+        self.whole += 1;
+    }
+}
+
+fn parse_in(input: &[u8], unit: Unit) -> (Exposition, Clues) {
+    let mut clues = Clues::default();
     let mut out = Exposition {
         format: if input.iter().all(u8::is_ascii_whitespace) {
             None
-        } else if openmetrics {
+        } else if unit == Unit::Seconds {
             Some(Format::OpenMetrics)
         } else {
             Some(Format::Prometheus)
@@ -198,8 +275,11 @@ pub fn parse(input: &[u8]) -> Exposition {
         if let Some(comment) = line.strip_prefix('#') {
             if comment.trim() == "EOF" {
                 eof_line = Some(line_no);
-            } else if let Err(message) = parse_comment(comment, &mut out.families) {
-                out.error(line_no, message);
+            } else {
+                match parse_comment(comment, &mut out.families) {
+                    Ok(openmetrics_only) => clues.openmetrics_syntax |= openmetrics_only,
+                    Err(message) => out.error(line_no, message),
+                }
             }
             continue;
         }
@@ -211,7 +291,7 @@ pub fn parse(input: &[u8]) -> Exposition {
             );
             continue;
         }
-        match parse_sample(line, openmetrics) {
+        match parse_sample(line, unit, &mut clues) {
             Ok(sample) => match seen.first_line(&sample, line_no, &out.samples) {
                 // Prometheus rejects a scrape with a series twice; the first one is kept, for
                 // gauges, counters and histogram buckets alike.
@@ -229,7 +309,7 @@ pub fn parse(input: &[u8]) -> Exposition {
             Err(message) => out.error(line_no, message),
         }
     }
-    out
+    (out, clues)
 }
 
 /// The series read so far, by a hash of their name and label set (whatever the order the
@@ -283,11 +363,13 @@ fn is_openmetrics(input: &[u8]) -> bool {
     trimmed.ends_with(b"# EOF") && (trimmed.len() == 5 || trimmed[trimmed.len() - 6] == b'\n')
 }
 
-fn parse_comment(comment: &str, families: &mut BTreeMap<String, Family>) -> Result<(), String> {
+/// Reads a `# HELP`, `# TYPE` or `# UNIT` line into `families`; `true` when it is syntax only
+/// OpenMetrics has (`# UNIT`, or a type the Prometheus format does not know).
+fn parse_comment(comment: &str, families: &mut BTreeMap<String, Family>) -> Result<bool, String> {
     let comment = comment.trim_start_matches([' ', '\t']);
     let (keyword, rest) = comment.split_once([' ', '\t']).unwrap_or((comment, ""));
     if !matches!(keyword, "HELP" | "TYPE" | "UNIT") {
-        return Ok(()); // a plain comment
+        return Ok(false); // a plain comment
     }
     let rest = rest.trim_start_matches([' ', '\t']);
     let (name, text) = rest.split_once([' ', '\t']).unwrap_or((rest, ""));
@@ -306,10 +388,14 @@ fn parse_comment(comment: &str, families: &mut BTreeMap<String, Family>) -> Resu
             let ty = text.trim();
             family.metric_type =
                 MetricType::parse(ty).ok_or_else(|| format!("unknown metric type `{ty}` for `{name}`"))?;
+            return Ok(matches!(ty, "info" | "stateset" | "gaugehistogram" | "unknown"));
         }
-        _ => family.unit = Some(text.trim().to_owned()),
+        _ => {
+            family.unit = Some(text.trim().to_owned());
+            return Ok(true);
+        }
     }
-    Ok(())
+    Ok(false)
 }
 
 fn unescape_help(text: &str) -> String {
@@ -497,7 +583,7 @@ pub fn parse_value(token: &str) -> Option<f64> {
     }
 }
 
-fn parse_sample(line: &str, openmetrics: bool) -> Result<Sample, String> {
+fn parse_sample(line: &str, unit: Unit, clues: &mut Clues) -> Result<Sample, String> {
     let mut cur = Cursor { line, pos: 0 };
     let mut name = cur.name().to_owned();
     let mut labels = Labels::default();
@@ -536,7 +622,7 @@ fn parse_sample(line: &str, openmetrics: bool) -> Result<Sample, String> {
     if cur.peek().is_some_and(|b| b != b'#') {
         let token = cur.token();
         timestamp_ms =
-            Some(parse_timestamp(token, openmetrics).ok_or_else(|| format!("`{token}` is not a timestamp"))?);
+            Some(parse_timestamp(token, unit, clues).ok_or_else(|| format!("`{token}` is not a timestamp"))?);
         cur.skip_space();
     }
     match cur.peek() {
@@ -548,6 +634,7 @@ fn parse_sample(line: &str, openmetrics: bool) -> Result<Sample, String> {
             if cur.peek() != Some(b'{') {
                 return Err("exemplar must start with `{`".to_owned());
             }
+            clues.openmetrics_syntax = true;
             cur.labels()?;
             cur.skip_space();
             let token = cur.token();
@@ -569,13 +656,28 @@ fn duplicate_label_name(labels: &Labels) -> Option<&str> {
         .map(|(_, (k, _))| k.as_str())
 }
 
-fn parse_timestamp(token: &str, openmetrics: bool) -> Option<i64> {
-    if openmetrics {
+/// A timestamp in milliseconds: OpenMetrics' seconds (a fraction allowed), or, while the
+/// unit is undecided, whole milliseconds (noted in `clues`, which may decide for seconds and
+/// have the text read again) and seconds with a fraction (which only OpenMetrics writes).
+fn parse_timestamp(token: &str, unit: Unit, clues: &mut Clues) -> Option<i64> {
+    let seconds = |token: &str| {
         let secs = parse_value(token)?;
         let ms = (secs * 1000.0).round();
         (ms.is_finite() && ms.abs() < 9.0e15).then_some(ms as i64)
-    } else {
-        token.parse::<i64>().ok()
+    };
+    match unit {
+        Unit::Seconds => seconds(token),
+        Unit::Undecided => match token.parse::<i64>() {
+            Ok(t) => {
+                clues.whole_timestamp(t);
+                Some(t)
+            }
+            Err(_) => {
+                let ms = seconds(token)?;
+                clues.fractional = true;
+                Some(ms)
+            }
+        },
     }
 }
 
@@ -630,6 +732,40 @@ mod tests {
         assert_eq!(e.samples[1].timestamp_ms, Some(1_700_000_000_500));
         assert_eq!(e.families["h"].unit.as_deref(), Some("seconds"));
         assert_eq!(e.families["h"].metric_type, MetricType::Histogram);
+    }
+
+    /// Review s51, item 8: without `# EOF`, OpenMetrics' whole-second timestamps were read as
+    /// milliseconds (and its fractional ones refused).
+    #[test]
+    fn timestamps_follow_the_format_detected_without_eof() {
+        let stamps = |text: &str| {
+            let e = parse(text.as_bytes());
+            assert!(e.errors.is_empty(), "{text}: {:?}", e.errors);
+            (e.format, e.samples.iter().map(|s| s.timestamp_ms).collect::<Vec<_>>())
+        };
+        let om = Some(Format::OpenMetrics);
+        let prom = Some(Format::Prometheus);
+        // A fraction: only OpenMetrics writes one.
+        assert_eq!(stamps("m 1 1700000000.5\n"), (om, vec![Some(1_700_000_000_500)]));
+        // Whole and fractional seconds: all seconds.
+        assert_eq!(
+            stamps("m 1 1700000000\nn 2 1700000000.25\n"),
+            (om, vec![Some(1_700_000_000_000), Some(1_700_000_000_250)])
+        );
+        // OpenMetrics syntax (`# UNIT`, an exemplar, its own types) with whole seconds.
+        assert_eq!(stamps("# UNIT m seconds\nm 1 1700000000\n"), (om, vec![Some(1_700_000_000_000)]));
+        assert_eq!(stamps("m 1 5 # {a=\"b\"} 1\n"), (om, vec![Some(5_000)]));
+        assert_eq!(stamps("# TYPE i info\ni_info 1 5\n"), (om, vec![Some(5_000)]));
+        // Ambiguous: whole milliseconds stay milliseconds, as the Prometheus format writes them…
+        assert_eq!(stamps("m 1 1700000000000\n"), (prom, vec![Some(1_700_000_000_000)]));
+        assert_eq!(stamps("m 1 5\n"), (prom, vec![Some(5)]));
+        // … unless every one is only plausible as seconds (as milliseconds: 1970–1973).
+        assert_eq!(
+            stamps("m 1 1741683600\nn 1 1741683607\n"),
+            (om, vec![Some(1_741_683_600_000), Some(1_741_683_607_000)])
+        );
+        assert_eq!(stamps("m 1 1741683600\nn 1 1741683600000\n").0, prom, "one is plausible as ms");
+        assert_eq!(stamps("m 1\n"), (prom, vec![None]));
     }
 
     #[test]

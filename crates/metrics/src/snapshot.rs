@@ -23,6 +23,12 @@ pub struct Snapshot {
     pub fallback_time_ms: Option<i64>,
     /// Which component and version exposed it.
     pub target: Target,
+    /// The scrape target the samples came from when the text names it, as a label selector
+    /// (`{instance="10.0.0.1:6443",job="apiserver"}`): the [`TARGET_LABELS`] Prometheus adds
+    /// to every series it scrapes, which `/federate` keeps. [`Snapshot::split_targets`] takes
+    /// them off the samples and keeps them here; scrapes of different targets are never taken
+    /// for scrapes of one process.
+    pub scrape_target: Option<String>,
     index: HashMap<String, Vec<usize>>,
 }
 
@@ -41,6 +47,7 @@ impl Snapshot {
             sample_time_ms: stamped,
             fallback_time_ms,
             target: Target::default(),
+            scrape_target: None,
             index,
         };
         snapshot.target = identify(&snapshot);
@@ -114,6 +121,181 @@ impl Snapshot {
     }
 }
 
+/// The labels that name the target a sample was scraped from: Prometheus adds `job` and
+/// `instance` to every series it scrapes (and `/federate` keeps them), and Kubernetes service
+/// discovery is commonly relabelled to add `pod`. Neither kube-apiserver nor etcd writes any of
+/// them on its own series (none of the real dumps in ../shared/data/real/metrics has one), so
+/// those every sample of a file carries tell the targets of a file that holds several apart.
+pub const TARGET_LABELS: [&str; 3] = ["instance", "job", "pod"];
+
+/// Series only an etcd server writes on its own `/metrics`: in a file holding an etcd's and an
+/// API server's series without labels telling them apart (two scrapes concatenated), these are
+/// the etcd's. The API server's own `etcd_*` series (`etcd_request_duration_seconds`,
+/// `etcd_object_counts`, `etcd_db_total_size_in_bytes`, `etcd_requests_total`,
+/// `etcd_bookmark_counts`, `etcd_lease_object_counts`) start otherwise.
+pub const ETCD_SERVER_PREFIXES: &[&str] = &[
+    "etcd_server_",
+    "etcd_mvcc_",
+    "etcd_disk_",
+    "etcd_network_",
+    "etcd_debugging_",
+    "etcd_snap_",
+    "etcd_cluster_",
+    "etcd_grpc_proxy_",
+    "grpc_server_",
+    "os_fd_",
+];
+
+/// Series every Go process writes: in such a file they go with the component whose series
+/// come just before them (the scrape they were concatenated with).
+const SHARED_PREFIXES: &[&str] = &["go_", "process_", "promhttp_"];
+
+impl Snapshot {
+    /// Whether [`Snapshot::split_targets`] would cut it in parts (or take target labels off).
+    pub fn holds_several_targets(&self) -> bool {
+        self.has_target_labels() || self.mixes_components()
+    }
+
+    fn has_target_labels(&self) -> bool {
+        self.target_labels().iter().any(|&l| l)
+    }
+
+    /// Which of [`TARGET_LABELS`] every sample carries: those a scraper added. A label on some
+    /// series only is the series' own (a scrape edited by hand, a relabelling of some jobs),
+    /// and tells no target apart.
+    fn target_labels(&self) -> [bool; 3] {
+        let samples = &self.exposition.samples;
+        TARGET_LABELS.map(|l| !samples.is_empty() && samples.iter().all(|s| s.labels.get(l).is_some()))
+    }
+
+    /// Both an etcd server's and an API server's series.
+    fn mixes_components(&self) -> bool {
+        crate::target::looks_like_etcd_server(self) && crate::target::looks_like_apiserver(self)
+    }
+
+    /// The scrape cut into one snapshot per target it holds, each then judged as a scrape of
+    /// its own file would be (review s51, items 1 and 2: a `/federate` file of two API server
+    /// replicas had its object counts added up, a three-member etcd was read as its first
+    /// member, and a file holding an API server's and an etcd's series was read as etcd only).
+    ///
+    /// 1. By target: of [`TARGET_LABELS`] (`instance`, `job`, `pod`), those every sample
+    ///    carries are the scraper's; samples with the same values of them are one target's.
+    ///    Those labels are taken off the samples (so series of one resource compare across
+    ///    targets and files) and kept in [`Snapshot::scrape_target`]; with several targets,
+    ///    each part's source names the labels that tell them apart:
+    ///    `fed.prom{instance="10.0.0.1:6443"}`.
+    /// 2. By component: a part holding both an etcd server's series and an API server's
+    ///    ([`ETCD_SERVER_PREFIXES`] tells them apart; `go_*`, `process_*` and `promhttp_*` go
+    ///    with the component whose series precede them) becomes `f.prom (kube-apiserver
+    ///    series)` and `f.prom (etcd series)`.
+    ///
+    /// The bad lines of the text are counted with the first part. A scrape of one target
+    /// without target labels is returned as it is.
+    pub fn split_targets(self) -> Vec<Snapshot> {
+        let parts = if self.has_target_labels() { self.split_by_target_labels() } else { vec![self] };
+        parts.into_iter().flat_map(Snapshot::split_components).collect()
+    }
+
+    fn split_by_target_labels(self) -> Vec<Snapshot> {
+        let used = self.target_labels();
+        let is_target_label = |k: &str| TARGET_LABELS.iter().zip(used).any(|(l, u)| u && *l == k);
+        let Snapshot { source, exposition, fallback_time_ms, .. } = self;
+        let Exposition { format, families, samples, errors, error_count } = exposition;
+        // The distinct targets in the order they first appear, and each sample's.
+        let mut targets: Vec<[Option<String>; 3]> = Vec::new();
+        let mut part_of: Vec<usize> = Vec::with_capacity(samples.len());
+        for s in &samples {
+            let mut values = TARGET_LABELS.map(|l| s.labels.get(l));
+            for (v, u) in values.iter_mut().zip(used) {
+                if !u {
+                    *v = None;
+                }
+            }
+            let i = match targets.iter().position(|t| t.iter().zip(&values).all(|(a, b)| a.as_deref() == *b))
+            {
+                Some(i) => i,
+                None => {
+                    targets.push(values.map(|v| v.map(str::to_owned)));
+                    targets.len() - 1
+                }
+            };
+            part_of.push(i);
+        }
+        let mut parted: Vec<Vec<Sample>> = targets.iter().map(|_| Vec::new()).collect();
+        for (mut s, i) in samples.into_iter().zip(part_of) {
+            s.labels.0.retain(|(k, _)| !is_target_label(k));
+            if let Some(part) = parted.get_mut(i) {
+                part.push(s);
+            }
+        }
+        // The labels whose values differ between the targets name each part.
+        let differ: Vec<usize> = (0..TARGET_LABELS.len())
+            .filter(|&l| targets.iter().any(|t| t.get(l) != targets.first().and_then(|f| f.get(l))))
+            .collect();
+        let mut errors = Some((errors, error_count));
+        targets
+            .into_iter()
+            .zip(parted)
+            .map(|(target, samples)| {
+                let selector = |wanted: &dyn Fn(usize) -> bool| {
+                    Labels(
+                        TARGET_LABELS
+                            .iter()
+                            .zip(&target)
+                            .enumerate()
+                            .filter(|(i, (_, v))| wanted(*i) && v.is_some())
+                            .map(|(_, (l, v))| ((*l).to_owned(), v.clone().unwrap_or_default()))
+                            .collect(),
+                    )
+                    .to_selector()
+                };
+                let name = if differ.is_empty() {
+                    source.clone()
+                } else {
+                    format!("{source}{}", selector(&|i| differ.contains(&i)))
+                };
+                let (errors, error_count) = errors.take().unwrap_or_default();
+                let exposition =
+                    Exposition { format, families: families.clone(), samples, errors, error_count };
+                let mut part = Snapshot::new(name, exposition, fallback_time_ms);
+                let full = selector(&|_| true);
+                part.scrape_target = (!full.is_empty()).then_some(full);
+                part
+            })
+            .collect()
+    }
+
+    fn split_components(self) -> Vec<Snapshot> {
+        if !self.mixes_components() {
+            return vec![self];
+        }
+        let Snapshot { source, exposition, fallback_time_ms, scrape_target, .. } = self;
+        let Exposition { format, families, samples, errors, error_count } = exposition;
+        let (mut apiserver, mut etcd) = (Vec::new(), Vec::new());
+        let mut in_etcd = false;
+        for s in samples {
+            let name = s.name.as_str();
+            if ETCD_SERVER_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                in_etcd = true;
+            } else if !SHARED_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                in_etcd = false;
+            }
+            if in_etcd { etcd.push(s) } else { apiserver.push(s) }
+        }
+        let api = Exposition { format, families: families.clone(), samples: apiserver, errors, error_count };
+        let etcd = Exposition { format, families, samples: etcd, ..Exposition::default() };
+        [(api, "kube-apiserver"), (etcd, "etcd")]
+            .into_iter()
+            .map(|(exposition, what)| {
+                let mut part =
+                    Snapshot::new(format!("{source} ({what} series)"), exposition, fallback_time_ms);
+                part.scrape_target.clone_from(&scrape_target);
+                part
+            })
+            .collect()
+    }
+}
+
 impl Snapshot {
     /// What is wrong with the histograms of `family` in this scrape, one line each (at most
     /// [`MAX_HISTOGRAM_PROBLEMS`], then how many more): a bucket whose `le` is not a number (left
@@ -173,6 +355,11 @@ impl Snapshot {
     }
 }
 
+/// A bucket bound as its `le` label writes it: `+Inf`, `0.5`.
+fn le_text(bound: f64) -> String {
+    if bound == f64::INFINITY { "+Inf".to_owned() } else { bound.to_string() }
+}
+
 /// Histogram problems named one by one per family and scrape; the rest are counted.
 pub const MAX_HISTOGRAM_PROBLEMS: usize = 10;
 
@@ -223,13 +410,20 @@ impl Histogram {
         (self.observations() - at_or_below).max(0.0)
     }
 
-    /// What was observed since `earlier` (a scrape of the same series): bucket-wise increase.
-    /// A counter that went down means the process restarted: the later histogram is then all
-    /// there is, as Prometheus' `increase` assumes.
+    /// What was observed since `earlier` (a scrape of the same series): the increase of each
+    /// bucket, of `_count` and of `_sum`, each a counter of its own, with Prometheus' reset rule
+    /// ([`increase`]): one that went down is taken as reset, its later value all there is. So
+    /// a P99 over two scrapes is `histogram_quantile(0.99, increase(…_bucket[…]))`, whose
+    /// `increase` treats every bucket series alone (review s51, item 3: a bucket that fell
+    /// while the total grew was set to 0, which put the P99 in a higher bucket than Prometheus
+    /// does). A bucket that fell while the histogram's total grew is named by
+    /// [`Window::histogram_resets`].
     pub fn since(&self, earlier: &Histogram) -> Histogram {
-        if self.observations() < earlier.observations() {
-            return self.clone();
-        }
+        // Not a number in either scrape: no increase (as before; the problem lines name it).
+        let grew = |before: f64, after: f64| {
+            let d = increase(before, after);
+            if d.is_nan() { 0.0 } else { d }
+        };
         let before: HashMap<u64, f64> =
             earlier.buckets.iter().map(|b| (b.upper_bound.to_bits(), b.count)).collect();
         Histogram {
@@ -239,12 +433,27 @@ impl Histogram {
                 .iter()
                 .map(|b| Bucket {
                     upper_bound: b.upper_bound,
-                    count: (b.count - before.get(&b.upper_bound.to_bits()).copied().unwrap_or(0.0)).max(0.0),
+                    count: grew(before.get(&b.upper_bound.to_bits()).copied().unwrap_or(0.0), b.count),
                 })
                 .collect(),
-            count: (self.count - earlier.count).max(0.0),
-            sum: self.sum - earlier.sum,
+            count: grew(earlier.count, self.count),
+            sum: increase(earlier.sum, self.sum),
         }
+    }
+
+    /// The first bucket (bound, earlier count, later count) whose count fell from `earlier`
+    /// while the histogram's total (its `+Inf` bucket, else `_count`) did not, and how many
+    /// buckets fell in all: what no one process writes between two scrapes.
+    fn fell_while_total_grew(&self, earlier: &Histogram) -> Option<(f64, f64, f64, usize)> {
+        if self.observations() < earlier.observations() {
+            return None; // a restart: every counter starts again
+        }
+        let mut fell = self.buckets.iter().filter_map(|b| {
+            let before = earlier.buckets.iter().find(|e| e.upper_bound == b.upper_bound)?;
+            (b.count < before.count).then_some((b.upper_bound, before.count, b.count))
+        });
+        let (bound, before, after) = fell.next()?;
+        Some((bound, before, after, 1 + fell.count()))
     }
 
     /// Adds another histogram's buckets into this one (for summing over labels), bound by bound.
@@ -376,6 +585,47 @@ impl<'a> Window<'a> {
             .collect()
     }
 
+    /// The histograms of `family` in which a bucket fell between the window's two scrapes
+    /// while the histogram's total grew, one line each (at most [`MAX_HISTOGRAM_PROBLEMS`],
+    /// then how many more): one process never writes that, so the two scrapes disagree. The
+    /// bucket is read as reset, as Prometheus' `increase` reads it ([`Histogram::since`]).
+    pub fn histogram_resets(&self, family: &str) -> Vec<String> {
+        let Some(first) = self.first else { return Vec::new() };
+        let before: HashMap<Labels, Histogram> =
+            first.histograms(family).into_iter().map(|h| (h.labels.clone(), h)).collect();
+        let mut out = Vec::new();
+        for h in self.last.histograms(family) {
+            let Some(b) = before.get(&h.labels) else { continue };
+            let Some((bound, was, is, fell)) = h.fell_while_total_grew(b) else { continue };
+            let others = match fell {
+                1 => String::new(),
+                n => format!(" ({} more of its buckets fell too)", n - 1),
+            };
+            out.push(format!(
+                "{} → {}: {family}{}: its bucket le=\"{}\" fell from {was} to {is} while the histogram's total went \
+                 from {} to {}{others}, which one process never writes: that bucket is read as reset (its increase \
+                 is its later value, {is}), as Prometheus' increase() reads each bucket series, so its quantiles \
+                 are what histogram_quantile over increase(…_bucket) gives; the two scrapes disagree, so weigh them \
+                 with care",
+                first.source,
+                self.last.source,
+                h.labels.to_selector(),
+                le_text(bound),
+                b.observations(),
+                h.observations()
+            ));
+        }
+        if out.len() > MAX_HISTOGRAM_PROBLEMS {
+            let more = out.len() - MAX_HISTOGRAM_PROBLEMS;
+            out.truncate(MAX_HISTOGRAM_PROBLEMS);
+            out.push(format!(
+                "{} → {}: {family}: {more} more histograms with a bucket that fell",
+                first.source, self.last.source
+            ));
+        }
+        out
+    }
+
     /// Counter samples of `name` over the window, keyed by their sorted labels: the increase
     /// since the first scrape when there is one, else the cumulative value. A sample that is
     /// not a finite number, or below 0, in either scrape is no count: its series is left out
@@ -469,6 +719,34 @@ c_total{a=\"x\"} 160 61000\n";
         let b = Snapshot::parse("b", FIRST.as_bytes(), None);
         let h = Window::between(&a, &b, Some(60.0)).histograms("d");
         assert_eq!(h[0].observations(), 20.0, "restart: the later histogram is all there is");
+    }
+
+    /// Review s51, item 3: a bucket that fell while the total grew was set to 0; each bucket is
+    /// a counter of its own, as Prometheus' `increase` reads it.
+    #[test]
+    fn each_bucket_that_falls_is_a_reset_of_its_own() {
+        let b = |counts: [f64; 3]| {
+            [0.1, 1.0, f64::INFINITY]
+                .iter()
+                .zip(counts)
+                .map(|(&upper_bound, count)| Bucket { upper_bound, count })
+                .collect::<Vec<_>>()
+        };
+        let h = |counts: [f64; 3]| Histogram {
+            labels: Labels::default(),
+            buckets: b(counts),
+            count: counts[2],
+            sum: 0.0,
+        };
+        let d = h([15.0, 50.0, 80.0]).since(&h([40.0, 45.0, 50.0]));
+        assert_eq!(d.buckets, b([15.0, 5.0, 30.0]));
+        assert_eq!(d.count, 30.0);
+        assert_eq!(
+            h([15.0, 50.0, 80.0]).fell_while_total_grew(&h([40.0, 45.0, 50.0])),
+            Some((0.1, 40.0, 15.0, 1))
+        );
+        // A restart (the total fell) is no disagreement.
+        assert_eq!(h([1.0, 2.0, 3.0]).fell_while_total_grew(&h([40.0, 45.0, 50.0])), None);
     }
 
     #[test]

@@ -93,7 +93,32 @@ const APISERVER_MARKERS: &[(&str, u32, u32)] = &[
     ("apiserver_resource_objects", 34, u32::MAX),
 ];
 
-/// Identifies the component and version of a scrape.
+/// Whether the scrape holds an API server's series: the request series, or any that only the
+/// API server's own stages write (admission and its webhooks, flow control, the objects it
+/// stores): a scrape filtered to the webhooks' series (`kubectl get --raw /metrics | grep
+/// admission_webhook`) is one too (review s44).
+pub fn looks_like_apiserver(s: &Snapshot) -> bool {
+    s.has("apiserver_request_total")
+        || s.has("apiserver_request_count")
+        || s.has("apiserver_request_duration_seconds_bucket")
+        || s.has("apiserver_storage_objects")
+        || s.has("apiserver_resource_objects")
+        || s.has("apiserver_storage_size_bytes")
+        || s.has("apiserver_current_inflight_requests")
+        || s.has_prefix("apiserver_admission_")
+        || s.has_prefix("apiserver_flowcontrol_")
+}
+
+/// Whether the scrape holds an etcd server's own series.
+pub fn looks_like_etcd_server(s: &Snapshot) -> bool {
+    s.has("etcd_server_version")
+        || s.has("etcd_server_has_leader")
+        || s.has("etcd_mvcc_db_total_size_in_bytes")
+}
+
+/// Identifies the component and version of a scrape. A scrape holding both an etcd's and an
+/// API server's series is read as etcd here; [`Snapshot::split_targets`] cuts such a file in
+/// one part per component first (`load` callers and `MetricsEvidence::from_snapshots` do).
 pub fn identify(s: &Snapshot) -> Target {
     if let Some(sample) = s.series("etcd_server_version").next() {
         return Target {
@@ -105,18 +130,7 @@ pub fn identify(s: &Snapshot) -> Target {
     let build_info = s.series("kubernetes_build_info").next().and_then(|sample| {
         sample.labels.get("git_version").or_else(|| sample.labels.get("gitVersion")).map(str::to_owned)
     });
-    // The request series, or any that only the API server's own stages write (admission and
-    // its webhooks, flow control, the objects it stores): a scrape filtered to the webhooks'
-    // series (`kubectl get --raw /metrics | grep admission_webhook`) is one too (review s44).
-    let apiserver = s.has("apiserver_request_total")
-        || s.has("apiserver_request_count")
-        || s.has("apiserver_request_duration_seconds_bucket")
-        || s.has("apiserver_storage_objects")
-        || s.has("apiserver_resource_objects")
-        || s.has("apiserver_storage_size_bytes")
-        || s.has("apiserver_current_inflight_requests")
-        || s.has_prefix("apiserver_admission_")
-        || s.has_prefix("apiserver_flowcontrol_");
+    let apiserver = looks_like_apiserver(s);
     if apiserver {
         if let Some(v) = build_info {
             return Target {
@@ -143,7 +157,7 @@ pub fn identify(s: &Snapshot) -> Target {
             version,
         };
     }
-    let etcd = s.has("etcd_server_has_leader") || s.has("etcd_mvcc_db_total_size_in_bytes");
+    let etcd = looks_like_etcd_server(s);
     Target {
         kind: if etcd { TargetKind::Etcd } else { TargetKind::Unknown },
         version: None,

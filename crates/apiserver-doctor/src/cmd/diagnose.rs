@@ -82,8 +82,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub metrics: Vec<PathBuf>,
     /// Seconds between two `--metrics` scrapes of one target, used only when their samples
-    /// carry no timestamps (as `apiserver-doctor metrics --interval`): copies of scrape files
-    /// have modification times too close to say when they were scraped.
+    /// carry no timestamps (as `apiserver-doctor metrics --interval`, more than 0 and at most a
+    /// year): copies of scrape files have modification times too close to say when they were
+    /// scraped.
     #[arg(long, value_name = "SECONDS", requires = "metrics")]
     pub metrics_interval: Option<f64>,
     /// Admission webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
@@ -377,12 +378,7 @@ impl AuditEvidence {
 
 /// Runs `apiserver-doctor diagnose`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(i) = args.metrics_interval {
-        anyhow::ensure!(
-            i.is_finite() && i > 0.0,
-            "--metrics-interval must be a positive number of seconds, got {i}"
-        );
-    }
+    super::metrics::check_interval("--metrics-interval", args.metrics_interval)?;
     let plan = plan(&args)?;
     let source = audit_source(&args)?;
     // Metrics files are read before the (slower) audit work, so a bad file fails fast.

@@ -99,7 +99,7 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS")]
     pub interval: Option<f64>,
     /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, ignore_case = true, default_value = "critical")]
+    #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true, default_value = "critical")]
     pub fail_on: FailOn,
     /// YAML file overriding thresholds by name, as `diagnose --config` reads it (`apiserver-doctor
     /// checks --markdown` lists every threshold and the file's format).
@@ -151,24 +151,20 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
             }
         };
         let e = &s.exposition;
+        // JSON is not the Prometheus text format: one line says what it is, without a warning
+        // for each of its lines (an audit log given as a scrape gave ten, then "is it a /metrics
+        // scrape?"). Found in a directory too (docs review 51, section 2: `metrics DIR` of audit
+        // logs said only "not a /metrics scrape", without what reads them).
+        if e.samples.is_empty()
+            && let Some(first) = metrics::load::starts_json(&source)
+        {
+            unusable.push(Unusable { source, reason: json_not_a_scrape(first) });
+            continue;
+        }
         // A file found in a directory that holds no sample at all (a README, a script beside
         // the scrapes) is skipped in one line, not with a warning for each of its lines.
         if in_directory && e.samples.is_empty() {
             let reason = "no metric samples in it: not a /metrics scrape".to_owned();
-            unusable.push(Unusable { source, reason });
-            continue;
-        }
-        // JSON is not the Prometheus text format: one line says what it is, without a warning
-        // for each of its lines (an audit log given as a scrape gave ten, then "is it a /metrics
-        // scrape?").
-        if e.samples.is_empty()
-            && let Some(first) = metrics::load::starts_json(&source)
-        {
-            let reason = format!(
-                "no metric samples in it: it is JSON (`{first}` at its start), not the Prometheus text format of \
-                 /metrics. An audit log is read by `apiserver-doctor diagnose PATH` or `ingest`; save a scrape \
-                 with `kubectl get --raw /metrics > apiserver.prom`"
-            );
             unusable.push(Unusable { source, reason });
             continue;
         }
@@ -189,9 +185,21 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
             unusable.push(Unusable { source, reason });
             continue;
         }
-        out.push(s);
+        // A file holding several targets (`/federate` output, scrapes concatenated) is read as
+        // one scrape per target, each with its own input line (review s51, items 1 and 2).
+        out.extend(s.split_targets());
     }
     (out, unusable)
+}
+
+/// Why a file that starts as JSON (`first`: its first character) is no scrape, and what reads
+/// an audit log instead.
+fn json_not_a_scrape(first: char) -> String {
+    format!(
+        "no metric samples in it: it is JSON (`{first}` at its start), not the Prometheus text format of \
+         /metrics. An audit log is read by `apiserver-doctor diagnose PATH` or `ingest`; save a scrape \
+         with `kubectl get --raw /metrics > apiserver.prom`"
+    )
 }
 
 /// The sources with each directory replaced by the files under it (recursively, sorted by
@@ -275,17 +283,24 @@ pub fn none_of_known_kind(snapshots: &[Snapshot]) -> Option<String> {
 /// The longest `--interval`: 366 days.
 const MAX_INTERVAL_SECONDS: f64 = 366.0 * 86_400.0;
 
-/// Runs `apiserver-doctor metrics`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if let Some(i) = args.interval {
-        anyhow::ensure!(i.is_finite() && i > 0.0, "--interval must be a positive number of seconds, got {i}");
-        // Scrapes a year apart say nothing of a rate now, and 1e308 made every rate zero
-        // (review s40).
+/// Checks the time between two scrapes given as `option` (`--interval`, or `diagnose
+/// --metrics-interval`, which is the same option): more than 0 and at most a year. Scrapes a
+/// year apart say nothing of a rate now, and 1e308 made every rate zero (review s40) and
+/// notes 300 digits long in `diagnose`, which did not check it (review s51, item 12).
+pub fn check_interval(option: &str, interval: Option<f64>) -> anyhow::Result<()> {
+    if let Some(i) = interval {
+        anyhow::ensure!(i.is_finite() && i > 0.0, "{option} must be a positive number of seconds, got {i}");
         anyhow::ensure!(
             i <= MAX_INTERVAL_SECONDS,
-            "--interval must be at most {MAX_INTERVAL_SECONDS} seconds (a year), got {i:e}"
+            "{option} must be at most {MAX_INTERVAL_SECONDS} seconds (a year), got {i:e}"
         );
     }
+    Ok(())
+}
+
+/// Runs `apiserver-doctor metrics`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    check_interval("--interval", args.interval)?;
     let thresholds = super::read_config(args.config.as_deref())?.thresholds;
     let (snapshots, unusable) = load_usable(&args.files);
     let snapshots = usable_or_error(snapshots, &unusable)?;

@@ -109,8 +109,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     remedies: vec![
                         super::remedies::look_at_etcd(),
                         watch(&format!(
-                            "histogram_quantile(0.99, sum by (le) (rate(etcd_request_duration_seconds_bucket{{operation={}}}[5m])))",
-                            findings::text::double_quoted_literal(&r.operation)
+                            "histogram_quantile(0.99, sum by (le) (rate(etcd_request_duration_seconds_bucket{{{}}}[5m])))",
+                            selector(r)
                         )),
                     ],
                 }
@@ -118,6 +118,19 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// The label matchers of the series the finding measured, `operation="create",type="jobs.batch"`
+/// (the operation alone when the evidence does not name them).
+fn selector(r: &crate::apiserver::EtcdRequestLatency) -> String {
+    if r.matchers.is_empty() {
+        return format!("operation={}", findings::text::double_quoted_literal(&r.operation));
+    }
+    r.matchers
+        .iter()
+        .map(|(label, value)| format!("{label}={}", findings::text::double_quoted_literal(value)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -137,6 +150,7 @@ mod tests {
                 count: 4000.0,
                 p99_seconds: 2.1,
                 p99_bucket: Some(QuantileBucket { lower: 2.0, upper: 4.0, interpolated: 2.1 }),
+                matchers: vec![("operation".into(), "list".into()), ("type".into(), "pods".into())],
             },
             EtcdRequestLatency {
                 operation: "get".into(),
@@ -144,6 +158,7 @@ mod tests {
                 count: 4000.0,
                 p99_seconds: 0.02,
                 p99_bucket: Some(QuantileBucket { lower: 0.01, upper: 0.025, interpolated: 0.02 }),
+                matchers: vec![],
             },
             // the real 1.30 dump: 8 calls, one slow; a P99 of 8 calls is their maximum
             EtcdRequestLatency {
@@ -152,6 +167,7 @@ mod tests {
                 count: 8.0,
                 p99_seconds: 0.584,
                 p99_bucket: Some(QuantileBucket { lower: 0.5, upper: 0.6, interpolated: 0.584 }),
+                matchers: vec![],
             },
         ];
         let mut out = Vec::new();
