@@ -85,7 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // path, not a success (docs/ingest.md, exit codes).
         writeln!(
             err,
-            "error: no audit event in {}: nothing was ingested{} (docs/formats.md lists the formats read)",
+            "error: no audit event in {}: nothing was ingested{} (`apiserver-doctor ingest --help` lists the formats read)",
             args.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
             if report.new_store_removed {
                 format!(", and no store was made at {}", store_dir.display())
