@@ -1042,3 +1042,103 @@ fn now_outside_the_times_the_store_holds_names_the_range() {
         );
     }
 }
+
+/// Review s51 item 13: with an `--etcd` URL nobody answers at, `Checks:` listed ETC001, ETC002,
+/// ETC005 and ETC007 as run (they read nothing), and no input line named the endpoint.
+#[test]
+fn a_dead_etcd_endpoint_runs_only_etc010_and_is_named_on_an_input_line() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--etcd", &url, "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+    let run: Vec<&str> =
+        report["checks_run"].as_array().expect("checks_run").iter().filter_map(|c| c.as_str()).collect();
+    let etcd: Vec<&str> = run.iter().copied().filter(|c| c.starts_with("ETC")).collect();
+    assert_eq!(etcd, ["ETC010"], "{run:?}");
+    let input = report["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .find(|i| i["kind"] == "etcd")
+        .expect("an etcd input line");
+    assert_eq!(input["source"], url.as_str());
+    assert_eq!(input["detected"], "did not answer (ETC010)");
+}
+
+/// Review s51 item 13: `checks_run` put the live etcd's codes after the scrapes' (`… ETC006,
+/// ETC009, ETC007 …`); report-schema.md promises registry order. Also item 5: the version a
+/// kube-apiserver scrape shows (1.27) chooses the throttle's API version (`v1beta3`, not the
+/// default's `v1`, which a 1.27 API server refuses).
+#[test]
+fn the_scrapes_kubernetes_version_chooses_the_throttles_api_version() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("list-storm", cache.path());
+    let prom = sim.path().join("v127.prom");
+    std::fs::write(
+        &prom,
+        "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.27.5\"} 1\n\
+         # TYPE apiserver_storage_objects gauge\napiserver_storage_objects{resource=\"pods\"} 10\n",
+    )
+    .expect("write");
+    let audit = sim.path().join("audit");
+    let args = ["diagnose", audit.to_str().expect("utf-8"), "--metrics", prom.to_str().expect("utf-8")];
+    let out = doctor(&[&args[..], &["-o", "json"]].concat(), cache.path());
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+    let throttle = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .flat_map(|f| f["remedies"].as_array().into_iter().flatten())
+        .find(|r| r["body"].as_str().is_some_and(|b| b.contains("kind: FlowSchema")))
+        .expect("a throttle remedy");
+    let body = throttle["body"].as_str().unwrap_or_default();
+    assert!(body.contains("apiVersion: flowcontrol.apiserver.k8s.io/v1beta3"), "{body}");
+    assert!(
+        throttle["title"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("[Kubernetes version as the API server's /metrics shows]"),
+        "{throttle}"
+    );
+    // --kubernetes-version still comes first.
+    let out = doctor(&[&args[..], &["--kubernetes-version", "1.30", "-o", "json"]].concat(), cache.path());
+    assert!(stdout(&out).contains("apiVersion: flowcontrol.apiserver.k8s.io/v1\\n"), "{}", stderr(&out));
+}
+
+/// Review s51 item 6: the same webhook configuration in two exports of one directory (or the
+/// same file given twice) was judged twice (two WHK001) and its webhooks counted twice.
+#[test]
+fn manifests_holding_the_same_object_twice_give_one_finding() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hook = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  \
+                name: pod-policy\nwebhooks:\n- name: pods.policy.example.com\n  failurePolicy: Fail\n  \
+                timeoutSeconds: 30\n  sideEffects: None\n  admissionReviewVersions: [v1]\n  clientConfig:\n    \
+                service: {name: policy, namespace: policy-system}\n  rules:\n  - operations: [CREATE]\n    \
+                apiGroups: ['']\n    apiVersions: [v1]\n    resources: [pods]\n";
+    std::fs::write(dir.path().join("cluster.yaml"), hook).expect("write");
+    std::fs::write(dir.path().join("mwc.yaml"), hook).expect("write");
+    let mwc = dir.path().join("mwc.yaml");
+    let d = dir.path().to_str().expect("utf-8");
+    let m = mwc.to_str().expect("utf-8");
+    for args in [vec!["--manifests", d], vec!["--manifests", m, "--manifests", m]] {
+        let out = doctor(&[&["diagnose"][..], &args, &["-o", "json"]].concat(), cache.path());
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+        let whk: Vec<&serde_json::Value> = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["code"] == "WHK001")
+            .collect();
+        assert_eq!(whk.len(), 1, "{args:?}: {whk:?}");
+        let detected: Vec<&str> = report["inputs"]
+            .as_array()
+            .expect("inputs")
+            .iter()
+            .filter_map(|i| i["detected"].as_str())
+            .collect();
+        assert!(detected.iter().all(|d| !d.contains("2 webhooks")), "{detected:?}");
+    }
+}

@@ -1,7 +1,10 @@
 //! AUD006 throttled-and-failing: per client, requests answered 429 (throttled by API Priority
 //! and Fairness or max-inflight) and 5xx (server errors), and update conflicts (409).
 
-use findings::{CheckInfo, EvidenceKind, Severity, Subject, Table, ThresholdUsed, threshold_names as th};
+use findings::{
+    CheckInfo, EvidenceKind, Remedy, RemedyKind, Safety, Severity, Subject, Table, ThresholdUsed,
+    threshold_names as th,
+};
 
 use crate::audit::{
     AuditContext, CheckError, CheckOutput, QueryRunner, count, counted, finding, measure, percent, run,
@@ -171,12 +174,17 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 measure("conflicts (409)", conflicts, "count"),
             ]
         };
-        let mut emit = |severity: Severity, title: String, summary: String, used: Vec<ThresholdUsed>| {
+        let mut emit = |severity: Severity,
+                        title: String,
+                        summary: String,
+                        used: Vec<ThresholdUsed>,
+                        remedies: Vec<Remedy>| {
             let mut f = finding(INFO.code, severity, Subject::new("client", client), title, summary, ctx);
             f.evidence.measures = measures();
             f.evidence.query = Some(query.to_owned());
             f.evidence.table = Some(table.clone());
             f.thresholds = used;
+            f.remedies = remedies;
             out.findings.push(f);
         };
         for (n, what, code) in
@@ -203,6 +211,7 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                     }
                 ),
                 vec![t.into(), min.into(), min_errors.into()],
+                if code == "429" { throttled_remedies(client) } else { server_error_remedies(client) },
             );
         }
         if writes >= min.value && conflicts >= min_errors.value && conflicts / writes >= warn.value {
@@ -235,10 +244,75 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 } else {
                     vec![warn.into(), min.into(), min_errors.into()]
                 },
+                if routine { Vec::new() } else { conflict_remedies(client) },
             );
         }
     }
     Ok(out)
+}
+
+/// What to do about a client's 429s (checks.md, AUD006 Remedy): see which FlowSchema and
+/// priority level hold it and who shares them, and make the client send less. The top
+/// offender gets a throttle besides ([`crate::offender`]); with `--manifests`, `diagnose` names
+/// the FlowSchema that already holds the client (review s51, item 10: a critical AUD006 had no
+/// remedy at all).
+fn throttled_remedies(client: &str) -> Vec<Remedy> {
+    vec![
+        findings::remedy(
+            "See which FlowSchema and priority level hold it, and who shares them",
+            RemedyKind::Command,
+            Safety::Safe,
+            "# The FlowSchemas in the order the API server matches them, with their priority level:\n\
+             kubectl get flowschemas --sort-by=.spec.matchingPrecedence \\\n  \
+             -o custom-columns=NAME:.metadata.name,PRECEDENCE:.spec.matchingPrecedence,PRIORITY-LEVEL:.spec.priorityLevelConfiguration.name\n\
+             # Rejections by FlowSchema and priority level (since the API server started):\n\
+             kubectl get --raw /metrics | grep '^apiserver_flowcontrol_rejected_requests_total'",
+        ),
+        findings::remedy(
+            &format!("Make {} send less", findings::text::one_line(client)),
+            RemedyKind::Advice,
+            Safety::Safe,
+            format!(
+                "{} is sending more than its priority level admits. Make it back off on 429 (client-go does, \
+                 with its retry settings) and send less: watch through an informer instead of polling, LIST \
+                 with a resourceVersion and pagination, fewer retries. If its load is legitimate, give it a \
+                 priority level of its own with more shares; if it sends little and shares a level others \
+                 saturate, the fix is in who else sends there.",
+                findings::text::one_line(client)
+            ),
+        ),
+    ]
+}
+
+/// What to do about a client's server errors.
+fn server_error_remedies(client: &str) -> Vec<Remedy> {
+    vec![findings::remedy(
+        "Follow the server errors to what fails",
+        RemedyKind::Advice,
+        Safety::Safe,
+        format!(
+            "The resources in the summary are where {} meets the errors. A 5xx that is not a webhook's is the \
+             API server or what is behind it failing: etcd timeouts (see the etcd findings, if any), an \
+             aggregated API that is down (`kubectl get apiservices` shows which are not Available), or the \
+             request timing out (504).",
+            findings::text::one_line(client)
+        ),
+    )]
+}
+
+/// What to do about a client's update conflicts.
+fn conflict_remedies(client: &str) -> Vec<Remedy> {
+    vec![findings::remedy(
+        "Stop writing stale objects",
+        RemedyKind::Advice,
+        Safety::Safe,
+        format!(
+            "{} updates objects it read before someone else changed them. Re-read from the informer's cache and \
+             retry with backoff (client-go's `retry.RetryOnConflict`), or send patches or server-side apply, \
+             which need no resourceVersion; find who else writes the same objects (their managedFields).",
+            findings::text::one_line(client)
+        ),
+    )]
 }
 
 #[cfg(test)]
@@ -361,6 +435,29 @@ mod tests {
             ]
         );
         assert!(out.findings[1].summary.ends_with("information only."), "{}", out.findings[1].summary);
+    }
+
+    /// Review s51 item 10: `AUD006 critical "build-status-poller: 45% of its requests throttled
+    /// (429)"` had `"remedies": []` in every format.
+    #[test]
+    fn aud006_findings_carry_remedies() {
+        let ctx = ctx_hour();
+        let out = evaluate(
+            &ctx,
+            "q",
+            &rows(&[
+                ("batch-runner", 1000.0, 380.0, 0.0, 0.0, 0.0, 0.0),
+                ("flaky", 1000.0, 0.0, 60.0, 0.0, 0.0, 0.0),
+                ("fighter", 1000.0, 0.0, 0.0, 0.0, 900.0, 300.0),
+            ]),
+        )
+        .expect("evaluates");
+        for f in &out.findings {
+            assert!(!f.remedies.is_empty(), "{}", f.title);
+            assert!(f.remedies.iter().all(|r| r.safety == Safety::Safe), "{:?}", f.remedies);
+        }
+        assert!(out.findings[0].remedies[0].body.contains("kubectl get flowschemas"));
+        assert!(out.findings[0].remedies[1].title.contains("batch-runner"));
     }
 
     #[test]

@@ -98,6 +98,9 @@ impl QueryRunner for Memo<'_> {
 pub enum VersionSource {
     /// `--kubernetes-version` or the config file.
     Given,
+    /// The version a kube-apiserver `/metrics` scrape shows (`kubernetes_build_info`), given
+    /// with `diagnose --metrics` or read by `--cluster`.
+    Metrics,
     /// The user agents in the data (`kubelet/v1.29.4 …`).
     Data,
     /// Nobody said: the default.

@@ -57,6 +57,10 @@ pub struct AuditRequest {
     pub thresholds: Thresholds,
     /// The cluster's version when the user gave it.
     pub kubernetes_version: Option<KubernetesVersion>,
+    /// The version a kube-apiserver scrape shows (`diagnose --metrics`, `--cluster`): used when
+    /// none is given, before the one the user agents show (review s51, item 5: a 1.27.5 scrape
+    /// was ignored and the throttle written as `flowcontrol.apiserver.k8s.io/v1`).
+    pub scraped_version: Option<KubernetesVersion>,
 }
 
 /// The audit checks' results with what they were run on.
@@ -134,6 +138,9 @@ pub fn diagnose_audit(
     if let Some(v) = request.kubernetes_version {
         ctx.kubernetes_version = v;
         ctx.version_source = VersionSource::Given;
+    } else if let Some(v) = request.scraped_version {
+        ctx.kubernetes_version = v;
+        ctx.version_source = VersionSource::Metrics;
     }
     let outcome = run_audit_checks(&mut ctx, runner);
     // The evidence check counted them already: the memo answers it.
@@ -155,7 +162,7 @@ const CONCURRENT_CHECKS: usize = 2;
 /// Runs every audit check, [`CONCURRENT_CHECKS`] at a time, and reports them in registry
 /// order whatever order they finish in. A check whose query fails is reported as an info
 /// finding saying so; the others still run. The top offender's finding gets the throttling
-/// remedy and the tuning advice, for the Kubernetes version in `ctx` if it was given, else
+/// remedy and the tuning advice, for the Kubernetes version in `ctx` if it was given or scraped, else
 /// the one found in the data ([`detect_version`], asked after the checks: it reads the summary
 /// the top-clients check counts, which then costs nothing).
 pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> AuditOutcome {
@@ -175,7 +182,7 @@ pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> Aud
     // The check asked this already: the memo answers it.
     let lists = aud004_expensive_lists::lists(ctx, runner).unwrap_or_default();
     sort_findings(&mut outcome.findings);
-    if ctx.version_source != VersionSource::Given
+    if ctx.version_source == VersionSource::Default
         && let Some(v) = detect_version(ctx, runner)
     {
         ctx.kubernetes_version = v;

@@ -634,6 +634,7 @@ pub fn attach(
             if let Ok(mut remedies) = throttle_remedies(plan, ctx.kubernetes_version) {
                 let origin = match ctx.version_source {
                     VersionSource::Given => "as given",
+                    VersionSource::Metrics => "as the API server's /metrics shows",
                     VersionSource::Data => "as seen in the audit log",
                     VersionSource::Default => "the default; pass --kubernetes-version to change it",
                 };

@@ -39,10 +39,50 @@ pub fn scrape_findings(
 }
 
 fn findings_of(evidence: &MetricsEvidence, t: &Thresholds) -> Vec<Finding> {
-    let mut findings = metrics::checks::run(evidence, t);
+    findings_with_live(evidence, None, t)
+}
+
+/// [`findings_of`], the API server's database size (MET004, MET005) judged against the quotas a
+/// live read of etcd gave as well as the scrapes' (review s51, item 4: with `--etcd`, MET004
+/// judged a 1.8 GiB database against an assumed 2 GiB quota, a false warning, while the member
+/// read live reported 8 GiB). The live members judge only that: their own findings are the live
+/// report's.
+fn findings_with_live(
+    evidence: &MetricsEvidence,
+    live: Option<&EtcdEvidence>,
+    t: &Thresholds,
+) -> Vec<Finding> {
+    let live_quotas = live.map(live_quota_members).unwrap_or_default();
+    let mut findings = if live_quotas.is_empty() {
+        metrics::checks::run(evidence, t)
+    } else {
+        let mut with_live = evidence.clone();
+        with_live.etcd.extend(live_quotas);
+        with_live.etcd_quota_bytes = None;
+        metrics::checks::run(&with_live, t)
+    };
     findings.extend(crate::checks::run(&EtcdEvidence::from_metrics(&evidence.etcd), t));
     one_database_judged_once(&mut findings);
     findings
+}
+
+/// The members of a live read whose quota is known (their `/metrics` read), as MET004 matches
+/// quotas to databases: the size from the status, the member id and the endpoint.
+fn live_quota_members(live: &EtcdEvidence) -> Vec<metrics::EtcdMetrics> {
+    live.members
+        .iter()
+        .filter_map(|m| {
+            let quota = m.quota_bytes().filter(|q| q.is_finite() && *q > 0.0)?;
+            let mut metrics = m.metrics.clone()?;
+            metrics.quota_bytes = Some(quota);
+            metrics.db_total_bytes = m.db_total_bytes().or(metrics.db_total_bytes);
+            if let Some(status) = &m.status {
+                metrics.member_id = Some(status.id.clone());
+                metrics.source = status.endpoint.clone();
+            }
+            Some(metrics)
+        })
+        .collect()
 }
 
 /// With etcd's own scrapes beside the API server's, ETC001 judges each member's database
@@ -51,6 +91,17 @@ fn findings_of(evidence: &MetricsEvidence, t: &Thresholds) -> Vec<Finding> {
 /// ETC001, which names the member to defragment, is the one to act on: MET004 stays, as
 /// information that says so.
 fn one_database_judged_once(findings: &mut [Finding]) {
+    judge_one_database_once(findings, SCRAPES_JUDGE_IT);
+}
+
+const SCRAPES_JUDGE_IT: &str = " etcd's own scrapes judge the same database member by member (ETC001): act on that \
+     finding, which names the member.";
+const LIVE_READ_JUDGES_IT: &str = " The live read of etcd (--etcd) judges the same database member by member \
+     (ETC001): act on that finding, which names the member.";
+
+/// MET004 demoted to information beside an ETC001 warning of the same database, `why` saying so
+/// (once: a finding already demoted is left alone).
+fn judge_one_database_once(findings: &mut [Finding], why: &str) {
     let Some(worst) = findings
         .iter()
         .filter(|f| f.code == "ETC001")
@@ -61,12 +112,19 @@ fn one_database_judged_once(findings: &mut [Finding]) {
         return;
     };
     for f in findings.iter_mut().filter(|f| f.code == "MET004" && f.severity <= worst) {
+        if f.summary.contains(SCRAPES_JUDGE_IT) || f.summary.contains(LIVE_READ_JUDGES_IT) {
+            continue;
+        }
         f.severity = Severity::Info;
-        f.summary.push_str(
-            " etcd's own scrapes judge the same database member by member (ETC001): act on that finding, which \
-             names the member.",
-        );
+        f.summary.push_str(why);
     }
+}
+
+/// In a report holding the scrapes' findings and a live read's (`diagnose --metrics
+/// apiserver.prom --etcd URL`): MET004 is information beside a live ETC001 warning, as beside a
+/// scraped one ([`one_database_judged_once`]).
+pub fn one_database_judged_once_with_live(report: &mut Report) {
+    judge_one_database_once(&mut report.findings, LIVE_READ_JUDGES_IT);
 }
 
 fn report(inputs: Vec<InputSummary>, mut findings: Vec<Finding>, checks_run: Vec<String>) -> Report {
@@ -208,7 +266,12 @@ fn code_ranges(codes: &[&str]) -> String {
 }
 
 /// The checks that had something to read, and notes naming those that had not and why.
-fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>, Vec<String>) {
+/// `live_ran`: the etcd checks a live read (`--etcd`) ran, which no note calls without input.
+fn coverage(
+    snapshots: &[Snapshot],
+    evidence: &MetricsEvidence,
+    live_ran: &[&str],
+) -> (Vec<String>, Vec<String>) {
     let mut ran = Vec::new();
     let mut notes = Vec::new();
     let mut no_scrape: Vec<&str> = Vec::new();
@@ -234,7 +297,9 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
         let older =
             |s: &&Snapshot| s.target.minor().is_some_and(|(major, minor)| major == 1 && minor < r.since);
         if of_kind.is_empty() {
-            no_scrape.push(r.code);
+            if !live_ran.contains(&r.code) {
+                no_scrape.push(r.code);
+            }
         } else if r.since > 0 && of_kind.iter().all(older) {
             let mut versions: Vec<String> = of_kind
                 .iter()
@@ -270,8 +335,16 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
             .filter(|c| READS.iter().any(|r| r.code == *c && r.kind == kind))
             .collect();
         if !codes.is_empty() {
+            // With a live read of etcd, what it ran is no longer said to lack input (review s51,
+            // item 4: "ETC001–ETC006, ETC009 had no input" while the live ETC001 ran).
+            let live = if kind == TargetKind::Etcd && !live_ran.is_empty() {
+                ", and the live read of etcd (--etcd) does not give what they read (two scrapes for rates and \
+                 failures, a member's /metrics for disk latencies)"
+            } else {
+                ""
+            };
             notes.push(format!(
-                "{} had no input: no {} scrape was given.",
+                "{} had no input: no {} scrape was given{live}.",
                 code_ranges(&codes),
                 kind.as_str()
             ));
@@ -328,9 +401,23 @@ fn coverage(snapshots: &[Snapshot], evidence: &MetricsEvidence) -> (Vec<String>,
 /// The report of `apiserver-doctor metrics` over `snapshots`: the checks that had something
 /// to read are listed as run; notes say which had not, and how the scrapes were paired.
 pub fn scrapes_report(snapshots: &[Snapshot], interval_seconds: Option<f64>, t: &Thresholds) -> Report {
+    scrapes_report_with_live(snapshots, interval_seconds, None, t)
+}
+
+/// [`scrapes_report`] beside a live read of etcd (`diagnose --metrics … --etcd URL`): the API
+/// server's database size is judged against the quotas the live members report, and the etcd
+/// checks the live read runs are not said to have had no input. The live read's own findings
+/// are [`live_report`]'s.
+pub fn scrapes_report_with_live(
+    snapshots: &[Snapshot],
+    interval_seconds: Option<f64>,
+    live: Option<&EtcdEvidence>,
+    t: &Thresholds,
+) -> Report {
     let evidence = MetricsEvidence::from_snapshots(snapshots, interval_seconds);
-    let (ran, coverage_notes) = coverage(snapshots, &evidence);
-    let mut r = report(scrape_inputs(snapshots), findings_of(&evidence, t), ran);
+    let live_ran = live.map(live_checks).unwrap_or_default();
+    let (ran, coverage_notes) = coverage(snapshots, &evidence, &live_ran);
+    let mut r = report(scrape_inputs(snapshots), findings_with_live(&evidence, live, t), ran);
     // Values that are not numbers (NaN, ±Inf) were left out of the checks: say which.
     let skipped = evidence.apiservers.iter().flat_map(|a| a.skipped_values.iter().cloned());
     r.overview.notes = evidence.notes.iter().cloned().chain(skipped).chain(coverage_notes).collect();
@@ -452,25 +539,51 @@ fn live_report_of(evidence: &EtcdEvidence, t: &Thresholds) -> Report {
     if let (Some(keys), Some(first)) = (&evidence.keys, inputs.first_mut()) {
         first.records = keys.keys;
     }
-    // Only the checks that had something to read are listed as run (docs/metrics.md): the key
-    // counts need the key scan, the rates two scrapes, which one live read never has, the disk
-    // latencies a scrape (ops review s38, item 9: all ten were listed, and "nothing found"
-    // vouched for checks that read nothing).
+    let checks = live_checks(evidence).into_iter().map(str::to_owned).collect();
+    report(inputs, crate::checks::run(evidence, t), checks)
+}
+
+/// The etcd checks a live read gives something to read, in registry order (docs/metrics.md):
+/// the key counts need the key scan, the rates two scrapes, which one live read never has, the
+/// disk latencies a scrape, the sizes and the leader a member's status, the alarms their list
+/// (ops review s38, item 9: all ten were listed, and "nothing found" vouched for checks that
+/// read nothing; review s51, item 13: with no member answering, ETC001, ETC002, ETC005 and
+/// ETC007 were listed as run). ETC010, which judges who answered, always runs.
+fn live_checks(evidence: &EtcdEvidence) -> Vec<&'static str> {
     let scraped = evidence.members.iter().filter_map(|m| m.metrics.as_ref());
     let has_metrics = scraped.clone().next().is_some();
     let has_window = scraped.clone().any(|m| m.window_seconds.is_some());
-    let checks = crate::checks::infos()
+    let has_status = evidence.members.iter().any(|m| m.status.is_some());
+    crate::checks::infos()
         .iter()
         .map(|i| i.code)
         .filter(|code| match *code {
             "ETC008" => evidence.keys.is_some(),
             "ETC006" | "ETC009" => has_window,
             "ETC003" | "ETC004" => has_metrics,
-            _ => true,
+            "ETC007" => !evidence.alarms_unread,
+            "ETC010" => true,
+            _ => has_status || has_metrics,
         })
-        .map(str::to_owned)
-        .collect();
-    report(inputs, crate::checks::run(evidence, t), checks)
+        .collect()
+}
+
+/// Input lines for the endpoints given that no member answered at, so that the report names
+/// every endpoint it was asked to read (review s51, item 13: a dead `--etcd` URL had no input
+/// line, only an ETC010 finding).
+pub fn unanswered_inputs(report: &mut Report, endpoints: &[String], evidence: &EtcdEvidence) {
+    for endpoint in endpoints {
+        let answered = evidence.members.iter().any(|m| m.name == *endpoint && m.status.is_some());
+        if !answered && !report.inputs.iter().any(|i| i.kind == "etcd" && i.source == *endpoint) {
+            report.inputs.push(InputSummary {
+                kind: "etcd".into(),
+                source: endpoint.clone(),
+                records: 0,
+                skipped: 0,
+                detected: Some("did not answer (ETC010)".into()),
+            });
+        }
+    }
 }
 
 #[cfg(test)]
@@ -623,6 +736,42 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
             ),
             "{notes}"
         );
+    }
+
+    /// Review s51 item 4: `diagnose --metrics apiserver.prom --etcd URL` judged the API server's
+    /// 1.75 GiB database against an assumed 2 GiB quota (a false warning) while the live member
+    /// reported 8 GiB, and said ETC001 had no input while the live read ran it.
+    #[test]
+    fn met004_judges_the_database_against_the_live_members_quota() {
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        let prom = format!(
+            "kubernetes_build_info{{git_version=\"v1.29.5\"}} 1\n\
+             apiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} {}\n",
+            1.75 * gib
+        );
+        let scrapes = [snap("apiserver.prom", &prom)];
+        let alone = scrapes_report(&scrapes, None, &Thresholds::default());
+        let met004 = |r: &Report| r.findings.iter().find(|f| f.code == "MET004").cloned();
+        assert_eq!(met004(&alone).map(|f| f.severity), Some(Severity::Warning), "{:?}", alone.findings);
+        let mut member = live_member("http://127.0.0.1:23910", "bdae", true);
+        if let Some(s) = member.status.as_mut() {
+            s.db_size = (1.75 * gib) as u64;
+        }
+        member.metrics = Some(metrics::EtcdMetrics {
+            quota_bytes: Some(8.0 * gib),
+            ..crate::checks::test_support::metrics()
+        });
+        let live = EtcdEvidence { members: vec![member], ..EtcdEvidence::default() };
+        let r = scrapes_report_with_live(&scrapes, None, Some(&live), &Thresholds::default());
+        let f = met004(&r);
+        assert!(f.as_ref().is_none_or(|f| f.severity == Severity::Info), "{f:?}");
+        assert!(f.is_none_or(|f| !f.title.contains("assumed")));
+        let notes = r.overview.notes.join("\n");
+        assert!(
+            notes.contains("ETC006, ETC009 had no input: no etcd scrape was given, and the live read"),
+            "{notes}"
+        );
+        assert!(!notes.contains("ETC001"), "{notes}");
     }
 
     /// Review s47: a 1.17 scrape, which has no database size or APF series by design, was said to

@@ -326,6 +326,11 @@ impl CheckInfo {
 /// finding; it should be the one whose remedy removes the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
+    /// The whole control plane is down for writes now: an etcd alarm (`NOSPACE` refuses every
+    /// write of the whole cluster until it is disarmed; `CORRUPT` takes a member out). Nothing
+    /// else can be fixed while it stands, so it leads (review s51, item 11: an active `NOSPACE`
+    /// ranked below a throttled 1 req/s poller).
+    Outage,
     /// The thing to fix: expensive LISTs, a failing webhook, leaked objects, a slow etcd disk.
     Cause,
     /// Who sends the load: the top identity, a throttled or conflicting client.
@@ -345,8 +350,9 @@ pub fn role_of(code: &str) -> Role {
         | "ETC004" | "ETC008" | "ETC010" | "WHK001" | "APF001" | "APF002" | "NET001" | "NET002"
         | "NET003" => Role::Cause,
         "AUD001" | "AUD006" | "MET006" => Role::Offender,
+        "ETC007" => Role::Outage,
         "NET005" => Role::State,
-        "MET004" | "MET005" | "ETC001" | "ETC002" | "ETC007" | "ETC009" => Role::State,
+        "MET004" | "MET005" | "ETC001" | "ETC002" | "ETC009" => Role::State,
         "AUD009" => Role::Evidence,
         _ => Role::Symptom,
     }
@@ -498,6 +504,21 @@ mod tests {
         sort_findings(&mut f);
         let order: Vec<&str> = f.iter().map(|f| f.code.as_str()).collect();
         assert_eq!(order, vec!["AUD004", "AUD001", "ETC001", "AUD002", "AUD009"]);
+    }
+
+    /// Review s51 item 11: an active etcd `NOSPACE` alarm (ETC007, the whole cluster refuses
+    /// writes) ranked eighth, below a throttled 1 req/s poller (AUD006) and other criticals.
+    #[test]
+    fn an_etcd_nospace_alarm_ranks_above_every_other_critical() {
+        let mut f = vec![
+            finding("AUD006", Severity::Critical, "build-status-poller"),
+            finding("AUD007", Severity::Critical, "hook.example.com"),
+            finding("ETC007", Severity::Critical, "etcd"),
+            finding("AUD004", Severity::Critical, "inventory-exporter"),
+        ];
+        sort_findings(&mut f);
+        assert_eq!(f[0].code, "ETC007", "{:?}", f.iter().map(|f| &f.code).collect::<Vec<_>>());
+        assert_eq!(role_of("ETC007"), Role::Outage);
     }
 
     #[test]

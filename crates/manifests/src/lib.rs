@@ -26,6 +26,7 @@ pub use webhook::{FailurePolicy, Rule, ServiceRef, Webhook, WebhookConfiguration
 /// ([`checks::whk001_webhook_deadlock::refine_failing_webhooks`]).
 pub fn refine_remedies(findings: &mut [findings::Finding], m: &Manifests) {
     throttle::verify_throttles(findings, m);
+    throttle::name_the_throttle_holding(findings, m);
     checks::whk001_webhook_deadlock::refine_failing_webhooks(findings, m);
 }
 

@@ -37,6 +37,9 @@ pub struct FileSummary {
     pub priority_levels: u64,
     /// Objects of other kinds, left out.
     pub other_objects: u64,
+    /// Objects of a kind and name read before (in this file or an earlier one), left out: the
+    /// API server holds one of each, so each is judged once (review s51, item 6).
+    pub duplicates: u64,
     /// Documents or objects skipped, with why.
     pub problems: Vec<Problem>,
 }
@@ -65,6 +68,68 @@ pub struct Manifests {
     pub workloads: Vec<Workload>,
     /// One summary per file read.
     pub files: Vec<FileSummary>,
+    /// What the reader must know about how the manifests were read: a file given twice (read
+    /// once), copies of one object that differ (the first read is judged).
+    pub notes: Vec<String>,
+    /// The objects read, by kind and name: where the first copy is and what the checks read of
+    /// it, to keep one copy of each and say when another differs.
+    seen: BTreeMap<(String, String), FirstCopy>,
+    /// The files read, as their canonical paths, and the path each was first read as.
+    read: BTreeMap<PathBuf, String>,
+}
+
+/// Where the first copy of an object was read, and what the checks read of it.
+#[derive(Debug, Clone)]
+struct FirstCopy {
+    /// `file:line`.
+    at: String,
+    /// The parts the checks read (the webhooks and the API version, a spec, a namespace's
+    /// labels), to compare copies by.
+    content: Value,
+}
+
+impl Manifests {
+    /// Whether an object of `kind` and `name` found at `path:line` is the first of its kind and
+    /// name: a later copy is counted in `summary.duplicates` and left out, with a note when
+    /// what the checks read of it differs from the first copy.
+    fn first_copy(
+        &mut self,
+        summary: &mut FileSummary,
+        (kind, name): (&str, &str),
+        line: usize,
+        content: Value,
+    ) -> bool {
+        if name.is_empty() {
+            return true;
+        }
+        let at = format!("{}:{line}", summary.path);
+        match self.seen.get(&(kind.to_owned(), name.to_owned())) {
+            None => {
+                self.seen.insert((kind.to_owned(), name.to_owned()), FirstCopy { at, content });
+                true
+            }
+            Some(first) => {
+                summary.duplicates += 1;
+                if first.content != content {
+                    self.notes.push(format!(
+                        "{kind} {} is read twice and the copies differ: the one at {} is judged, the one at {} is \
+                         left out (the API server holds one object of a kind and name: give the manifests of one \
+                         cluster, as it is now)",
+                        findings::text::one_line(name),
+                        findings::text::one_line(&first.at),
+                        findings::text::one_line(&at)
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    /// Forgets the first copy of `kind` `name`, which could not be read: a later copy is then
+    /// read as the first.
+    fn forget(&mut self, kind: &str, name: &str) {
+        self.seen.remove(&(kind.to_owned(), name.to_owned()));
+    }
 }
 
 /// A Deployment, DaemonSet or StatefulSet: where its pods run and their labels.
@@ -134,6 +199,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 }
 
 fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
+    // The same file named twice (the same path, or a file inside a directory also given): read
+    // once, as `--metrics` does (review s51, item 6: its webhooks were judged and counted twice).
+    let canonical = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    if let Some(first) = out.read.get(&canonical) {
+        let note = if *first == p.display().to_string() {
+            format!("{first} is given twice: read once")
+        } else {
+            format!("{} is the same file as {first}: read once", p.display())
+        };
+        if !out.notes.contains(&note) {
+            out.notes.push(note);
+        }
+        return Ok(());
+    }
+    out.read.insert(canonical, p.display().to_string());
     let len = std::fs::metadata(p).map_err(|e| io(p, &e))?.len();
     if len > MAX_FILE_BYTES {
         // Reported and skipped like any unreadable document: the other files are still judged.
@@ -643,6 +723,10 @@ fn take(v: &Value, line: usize, items: &[usize], summary: &mut FileSummary, out:
                 }
             } else if let Some(wk) = webhook_kind.filter(|_| api.starts_with("admissionregistration.k8s.io/"))
             {
+                let content = serde_json::json!([api, o.get("webhooks")]);
+                if !out.first_copy(summary, (kind, name), line, content) {
+                    return;
+                }
                 match parse_configuration(wk, v, &summary.path, line) {
                     Ok((config, problems)) => {
                         for p in problems {
@@ -651,33 +735,51 @@ fn take(v: &Value, line: usize, items: &[usize], summary: &mut FileSummary, out:
                         summary.webhook_configurations += 1;
                         out.webhook_configurations.push(config);
                     }
-                    Err(e) => summary.problems.push(Problem { line, message: format!("{kind}: {e}") }),
+                    Err(e) => {
+                        out.forget(kind, name);
+                        summary.problems.push(Problem { line, message: format!("{kind}: {e}") })
+                    }
                 }
             } else if kind == "FlowSchema" && api.starts_with("flowcontrol.apiserver.k8s.io/") {
+                if !out.first_copy(summary, (kind, name), line, o.get("spec").cloned().unwrap_or_default()) {
+                    return;
+                }
                 match crate::apf::parse_flow_schema(v, &summary.path, line) {
                     Ok(fs) => {
                         summary.flow_schemas += 1;
                         out.flow_schemas.push(fs);
                     }
                     Err(e) => {
+                        out.forget(kind, name);
                         summary.problems.push(Problem { line, message: format!("FlowSchema {name}: {e}") })
                     }
                 }
             } else if kind == "PriorityLevelConfiguration" && api.starts_with("flowcontrol.apiserver.k8s.io/")
             {
+                if !out.first_copy(summary, (kind, name), line, o.get("spec").cloned().unwrap_or_default()) {
+                    return;
+                }
                 match crate::apf::parse_priority_level(v, &summary.path, line) {
                     Ok(pl) => {
                         summary.priority_levels += 1;
                         out.priority_levels.push(pl);
                     }
-                    Err(e) => summary
-                        .problems
-                        .push(Problem { line, message: format!("PriorityLevelConfiguration {name}: {e}") }),
+                    Err(e) => {
+                        out.forget(kind, name);
+                        summary.problems.push(Problem {
+                            line,
+                            message: format!("PriorityLevelConfiguration {name}: {e}"),
+                        })
+                    }
                 }
             } else if let Some(message) = unknown_kind(kind, api) {
                 let named = if name.is_empty() { String::new() } else { format!(" {name}") };
                 summary.problems.push(Problem { line, message: format!("{kind}{named}: {message}") });
             } else if kind == "Namespace" && api == "v1" && !name.is_empty() {
+                let content = v.pointer("/metadata/labels").cloned().unwrap_or_default();
+                if !out.first_copy(summary, (kind, name), line, content) {
+                    return;
+                }
                 let mut labels = BTreeMap::new();
                 crate::selector::string_entries(v, "/metadata/labels", &mut labels);
                 // The API server sets this label on every namespace (1.21 and later).
@@ -770,6 +872,53 @@ mod tests {
         let bad = parse("{\"kind\": ");
         assert_eq!(bad.files[0].problems.len(), 1);
         assert!(bad.files[0].problems[0].message.starts_with("invalid JSON"));
+    }
+
+    /// Review s51 item 6: the same object in two exports (a per-kind file and an all-kinds one,
+    /// or `--cluster` beside `--manifests`) was judged twice, and a file given twice counted
+    /// its webhooks twice.
+    #[test]
+    fn an_object_read_twice_is_kept_once_and_differing_copies_are_noted() {
+        let mut m = Manifests::default();
+        let hook = HOOK.replace("NAME", "policy");
+        parse_text("mwc.yaml", &hook, &mut m);
+        parse_text("cluster.yaml", &format!("{hook}---\n{}", HOOK.replace("NAME", "other")), &mut m);
+        let names: Vec<&str> = m.webhook_configurations.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["policy", "other"]);
+        assert_eq!((m.files[1].webhook_configurations, m.files[1].duplicates), (1, 1));
+        assert!(m.notes.is_empty(), "identical copies need no note: {:?}", m.notes);
+        // A copy that differs: the first is judged, a note says so.
+        let changed = hook.replace("v.example.com", "w.example.com");
+        parse_text("later.yaml", &changed, &mut m);
+        assert_eq!(m.webhook_configurations.len(), 2);
+        assert_eq!(m.files[2].duplicates, 1);
+        assert_eq!(
+            m.notes,
+            vec![
+                "ValidatingWebhookConfiguration policy is read twice and the copies differ: the one at mwc.yaml:1 \
+                 is judged, the one at later.yaml:1 is left out (the API server holds one object of a kind and \
+                 name: give the manifests of one cluster, as it is now)"
+                    .to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn manifests_holding_the_same_object_twice_are_judged_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("multi.yaml");
+        std::fs::write(&p, HOOK.replace("NAME", "policy")).expect("write");
+        let other = dir.path().join(".").join("multi.yaml");
+        let m = load_paths(&[p.clone(), p.clone(), other.clone(), dir.path().to_path_buf()]).expect("reads");
+        assert_eq!(m.files.len(), 1, "{:?}", m.files);
+        assert_eq!(m.webhook_configurations.len(), 1);
+        assert_eq!(
+            m.notes,
+            vec![
+                format!("{} is given twice: read once", p.display()),
+                format!("{} is the same file as {}: read once", other.display(), p.display())
+            ]
+        );
     }
 
     #[test]

@@ -33,6 +33,13 @@ pub fn inputs(m: &Manifests) -> Vec<InputSummary> {
             if f.namespaces > 0 {
                 parts.push(format!("{} namespace{}", f.namespaces, plural(f.namespaces)));
             }
+            if f.duplicates > 0 {
+                parts.push(format!(
+                    "{} cop{} of objects read before left out",
+                    f.duplicates,
+                    if f.duplicates == 1 { "y" } else { "ies" }
+                ));
+            }
             if f.other_objects > 0 {
                 parts.push(format!("{} other object{} left out", f.other_objects, plural(f.other_objects)));
             }
@@ -61,7 +68,7 @@ pub fn manifests_report(m: &Manifests, ctx: &Context) -> Report {
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
         window: None,
         inputs: inputs(m),
-        overview: Default::default(),
+        overview: findings::Overview { notes: m.notes.clone(), ..Default::default() },
         findings: run(m, ctx),
         checks_run: infos().iter().map(|i| i.code.to_owned()).collect(),
     }

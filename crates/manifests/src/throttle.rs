@@ -1060,9 +1060,128 @@ pub fn verify_throttles(findings: &mut [Finding], m: &Manifests) {
     }
 }
 
+/// The identities an AUD006 summary names (`… requests of CLIENT (a, b and 3 more) were …`).
+fn identities_of(summary: &str, client: &str) -> Vec<String> {
+    let Some(rest) = summary.split_once(&format!("requests of {client} (")).map(|(_, r)| r) else {
+        return Vec::new();
+    };
+    let Some((list, _)) = rest.split_once(") were ") else { return Vec::new() };
+    let list = list.rsplit_once(" and ").filter(|(_, more)| more.ends_with(" more")).map_or(list, |(l, _)| l);
+    list.split(", ").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// The FlowSchema of `m` that holds `user`'s requests by name (not through a group or every
+/// user or service account of a namespace), the first the API server consults: the client's
+/// own, if it has one.
+fn own_flow_schema<'a>(m: &'a Manifests, user: &str) -> Option<&'a FlowSchema> {
+    let groups = if user.starts_with("system:serviceaccount:") {
+        let ns = user.split(':').nth(2).unwrap_or_default();
+        vec![
+            "system:serviceaccounts".to_owned(),
+            format!("system:serviceaccounts:{ns}"),
+            "system:authenticated".to_owned(),
+        ]
+    } else {
+        vec!["system:authenticated".to_owned()]
+    };
+    let mut ordered: Vec<&FlowSchema> =
+        m.flow_schemas.iter().filter(|fs| level_exists(fs, &m.priority_levels)).collect();
+    ordered.sort_by(|a, b| (a.matching_precedence, &a.name).cmp(&(b.matching_precedence, &b.name)));
+    // The first schema taking in any of its requests; it is the client's own when that rule
+    // names it.
+    let first = ordered.into_iter().find(|fs| {
+        fs.rules
+            .iter()
+            .any(|r| r.subjects.iter().any(|s| s.matches(user, &groups)) && !r.resource_rules.is_empty())
+    })?;
+    first
+        .rules
+        .iter()
+        .any(|r| r.subjects.iter().any(|s| !s.is_broad() && s.matches(user, &groups)))
+        .then_some(first)
+}
+
+/// Each client AUD006 finds throttled (429) whose identity the manifests' FlowSchemas hold in
+/// a priority level of its own: the finding says so, and that the fix is in the client (review
+/// s51, item 10: the 429s of a client already on its own level read as if nothing held it).
+pub fn name_the_throttle_holding(findings: &mut [Finding], m: &Manifests) {
+    for f in findings.iter_mut().filter(|f| f.code == "AUD006" && f.title.ends_with("(429)")) {
+        let client = f.subject.name.clone();
+        let Some((user, fs)) = identities_of(&f.summary, &client)
+            .into_iter()
+            .find_map(|user| own_flow_schema(m, &user).map(|fs| (user, fs)))
+        else {
+            continue;
+        };
+        let text = format!(
+            "FlowSchema `{}` ({}:{}, matchingPrecedence {}) already sends the requests of {} to priority level \
+             `{}`: these 429s are that throttle working. The fix is in the client: make it send less (watch \
+             instead of polling, back off on 429), or raise `{}`'s nominalConcurrencyShares if its load is \
+             legitimate.",
+            fs.name, fs.file, fs.line, fs.matching_precedence, user, fs.priority_level, fs.priority_level
+        );
+        f.summary.push_str(&format!(" {text}"));
+        f.remedies.insert(
+            0,
+            findings::remedy(
+                &format!("{client} is already throttled by FlowSchema {}: fix the client", fs.name),
+                RemedyKind::Advice,
+                findings::Safety::Safe,
+                text,
+            ),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review s51 item 10: AUD006 called build-status-poller's 429s a problem with no word that
+    /// the manifests already hold it in a priority level of its own.
+    #[test]
+    fn aud006_names_the_flow_schema_already_throttling_the_client() {
+        let yaml = "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: PriorityLevelConfiguration\nmetadata:\n  \
+                    name: restricted-pollers\nspec:\n  type: Limited\n  limited:\n    nominalConcurrencyShares: 2\n\
+                    ---\napiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: \
+                    throttle-build-status-poller\nspec:\n  matchingPrecedence: 500\n  priorityLevelConfiguration:\n    \
+                    name: restricted-pollers\n  rules:\n  - resourceRules:\n    - apiGroups: ['*']\n      \
+                    clusterScope: true\n      namespaces: ['*']\n      resources: ['*']\n      verbs: [list, get]\n    \
+                    subjects:\n    - kind: ServiceAccount\n      serviceAccount:\n        name: build-status-poller\n        \
+                    namespace: ci-tools\n";
+        let mut m = Manifests::default();
+        parse_text("apf.yaml", yaml, &mut m);
+        assert_eq!(m.flow_schemas.len(), 1, "{:?}", m.files);
+        let mut f = vec![Finding {
+            code: "AUD006".into(),
+            severity: findings::Severity::Critical,
+            title: "build-status-poller: 45% of its requests throttled (429)".into(),
+            subject: findings::Subject::new("client", "build-status-poller"),
+            time_range: None,
+            summary: "264 of 584 requests of build-status-poller (system:serviceaccount:ci-tools:build-status-poller) \
+                      were throttled (429)."
+                .into(),
+            evidence: Default::default(),
+            thresholds: vec![],
+            remedies: vec![],
+        }];
+        let other = Finding { subject: findings::Subject::new("client", "x"), ..f[0].clone() };
+        f.push(Finding { summary: f[0].summary.replace("ci-tools", "elsewhere"), ..other });
+        name_the_throttle_holding(&mut f, &m);
+        assert!(
+            f[0].summary.contains(
+                "FlowSchema `throttle-build-status-poller` (apf.yaml:10, matchingPrecedence 500) already sends"
+            ),
+            "{}",
+            f[0].summary
+        );
+        assert!(f[0].remedies[0].title.contains("already throttled"), "{:?}", f[0].remedies);
+        assert!(f[1].remedies.is_empty(), "another identity: {:?}", f[1].remedies);
+        assert_eq!(
+            identities_of("1 of 2 requests of c (a, b and 3 more) were throttled (429).", "c"),
+            vec!["a", "b"]
+        );
+    }
     use remedy::{ApfSubject, FlowControlApi, ResourceRule as Rule, ThrottlePlan, throttle_manifests};
 
     fn bootstrap() -> Manifests {

@@ -37,8 +37,10 @@ explain CODE` prints one's documentation.";
 #[command(after_help = EXAMPLES)]
 pub struct Args {
     /// Audit logs: files or directories, any format ingest reads (`.gz`, `.zst` too). They are
-    /// ingested into a cache keyed by the files, so a second run is fast. Without paths, the
-    /// store (`--store`) is diagnosed.
+    /// ingested into a cache keyed by the files, so a second run is fast: under
+    /// $XDG_CACHE_HOME/apiserver-doctor, else ~/.cache/apiserver-doctor; the most recent
+    /// 4 stores are kept, and deleting the directory is safe. Without paths, the store
+    /// (`--store`) is diagnosed.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// The store to diagnose instead of files [default: `APISERVER_DOCTOR_STORE` when set and
@@ -379,7 +381,7 @@ impl AuditEvidence {
 /// Runs `apiserver-doctor diagnose`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     super::metrics::check_interval("--metrics-interval", args.metrics_interval)?;
-    let plan = plan(&args)?;
+    let mut plan = plan(&args)?;
     let source = audit_source(&args)?;
     // Metrics files are read before the (slower) audit work, so a bad file fails fast.
     let mut snapshots = if args.metrics.is_empty() {
@@ -406,6 +408,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         unusable.push(format!("--metrics: {why}"));
         snapshots.clear();
     }
+    // The cluster's version as its API server's scrape shows it, for the remedies' API versions
+    // when none is given (docs/diagnose.md, Remedies; review s51, item 5).
+    plan.request.scraped_version = scraped_version(&snapshots);
     if args.cluster && manifests.is_none() && snapshots.is_empty() && args.manifests.is_empty() {
         unusable.push("--cluster: kubectl read nothing (see the warnings above)".to_owned());
     }
@@ -424,7 +429,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if inputs.iter().all(|i| i.records == 0) && !other_usable {
                 // The warnings above said what each file was read as.
                 let why = format!(
-                    "no audit event in {named} (of {}); `apiserver-doctor ingest --help` says which formats are read",
+                    "no audit event in {named} (of {}); `apiserver-doctor ingest --help` lists the formats read",
                     plural(inputs.len(), "input", "inputs")
                 );
                 return Err(nothing(unusable, Some(why)));
@@ -495,10 +500,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // What was left out: the audit part says so itself (AUD009).
     report.overview.notes.extend(unusable);
-    if !snapshots.is_empty() {
-        add_metrics(&mut report, &snapshots, args.metrics_interval, &plan.request.thresholds);
-    }
-    if !args.etcd.is_empty() {
+    // etcd is read before the scrapes are judged: the API server's database size (MET004) is
+    // judged against the quota the live members report (review s51, item 4).
+    let live = if args.etcd.is_empty() {
+        None
+    } else {
         let options = etcd::CollectOptions {
             endpoints: args.etcd.clone(),
             tls: etcd::TlsFiles {
@@ -515,12 +521,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..etcd::CollectOptions::default()
         };
         let evidence = etcd::collect(&options).with_context(|| format!("--etcd {}", args.etcd.join(",")))?;
+        Some((options, evidence))
+    };
+    if !snapshots.is_empty() {
         add_report(
             &mut report,
-            etcd::report::live_report_with_tls(&evidence, &options.tls, &plan.request.thresholds),
+            etcd::report::scrapes_report_with_live(
+                &snapshots,
+                args.metrics_interval,
+                live.as_ref().map(|(_, evidence)| evidence),
+                &plan.request.thresholds,
+            ),
         );
+    }
+    if let Some((options, evidence)) = &live {
+        add_report(
+            &mut report,
+            etcd::report::live_report_with_tls(evidence, &options.tls, &plan.request.thresholds),
+        );
+        etcd::report::unanswered_inputs(&mut report, &args.etcd, evidence);
         // A --metrics scrape of a member read live: its findings once.
-        etcd::report::merge_scraped_into_live(&mut report, &snapshots, &evidence);
+        etcd::report::merge_scraped_into_live(&mut report, &snapshots, evidence);
+        // The API server's database size beside a live ETC001 warning of it: one to act on.
+        etcd::report::one_database_judged_once_with_live(&mut report);
     }
     if let Some(m) = &manifests {
         add_manifests(&mut report, m, &plan.request.thresholds);
@@ -532,8 +555,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         add_report(&mut report, super::probe::probe_report(&evidence, &plan.request.thresholds));
     }
     findings::sort_findings(&mut report.findings);
+    in_registry_order(&mut report.checks_run);
     super::unless_closed_pipe(write_outputs(&report, plan.format, args.report.as_deref()))?;
     Ok(args.fail_on.exit_code(&report))
+}
+
+/// Sorts check codes in registry order, as report-schema.md promises: each input's report lists
+/// its own in order, but merged they followed the order the inputs were read in (review s51,
+/// item 13: `… ETC005, ETC006, ETC009, ETC007, ETC008 …` with scrapes and a live etcd). A code
+/// the registry does not hold goes last, in the order given.
+fn in_registry_order(codes: &mut [String]) {
+    let registry = checks::registry();
+    codes.sort_by_key(|c| registry.iter().position(|i| i.code == c).unwrap_or(usize::MAX));
+}
+
+/// The Kubernetes version the kube-apiserver scrapes show (`kubernetes_build_info`), the
+/// oldest when they differ (during an upgrade an object the oldest serves is one every
+/// replica serves). Versions inferred from metric names are rough: not taken.
+fn scraped_version(snapshots: &[metrics::Snapshot]) -> Option<KubernetesVersion> {
+    snapshots
+        .iter()
+        .filter(|s| {
+            s.target.kind == metrics::TargetKind::KubeApiserver
+                && s.target.version_source == Some(metrics::target::VersionSource::BuildInfo)
+        })
+        .filter_map(|s| s.target.version.as_deref()?.parse::<KubernetesVersion>().ok())
+        .min()
 }
 
 /// A report with no audit part, for diagnoses of metrics and etcd only.
@@ -887,6 +934,15 @@ pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Review s51 item 13: merged reports listed the live etcd's checks after the scrapes'.
+    #[test]
+    fn checks_run_are_listed_in_registry_order() {
+        let mut codes: Vec<String> =
+            ["WHK001", "ETC009", "ETC007", "AUD001", "MET002", "ETC001"].map(str::to_owned).to_vec();
+        in_registry_order(&mut codes);
+        assert_eq!(codes, ["AUD001", "MET002", "ETC001", "ETC007", "ETC009", "WHK001"]);
+    }
 
     #[test]
     fn durations() {
