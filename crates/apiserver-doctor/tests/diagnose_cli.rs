@@ -1142,3 +1142,27 @@ fn manifests_holding_the_same_object_twice_give_one_finding() {
         assert!(detected.iter().all(|d| !d.contains("2 webhooks")), "{detected:?}");
     }
 }
+
+#[test]
+fn one_leak_seen_by_audit_and_metrics_offers_one_quota() {
+    // Review s51, item 7: AUD008 and MET002 each proposed a ResourceQuota `jobs.batch-count`,
+    // MET002's in a `NAMESPACE` placeholder. AUD008's names the namespace: it keeps the quota.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("object-leak", cache.path());
+    let path = |p: &str| sim.path().join(p).to_string_lossy().into_owned();
+    let (audit, metrics) = (path("audit"), path("metrics"));
+    let out = doctor(&["diagnose", &audit, "--metrics", &metrics, "-o", "json"], cache.path());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let quotas = |code: &str| -> usize {
+        findings
+            .iter()
+            .filter(|f| f["code"] == code)
+            .flat_map(|f| f["remedies"].as_array().into_iter().flatten())
+            .filter(|r| r["body"].as_str().is_some_and(|b| b.contains("kind: ResourceQuota")))
+            .count()
+    };
+    assert_eq!((quotas("AUD008"), quotas("MET002")), (1, 0), "{findings:?}");
+    assert!(stdout(&out).contains("the ResourceQuota is with AUD008"));
+}

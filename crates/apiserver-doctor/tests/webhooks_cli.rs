@@ -429,3 +429,39 @@ fn a_metrics_scrape_given_as_manifests_is_pointed_to_metrics() {
     assert!(err.contains("not YAML or JSON manifests: it looks like a Prometheus /metrics scrape"), "{err}");
     assert!(err.contains("`apiserver-doctor metrics`, or to `diagnose --metrics`"), "{err}");
 }
+
+#[test]
+fn one_failing_webhook_seen_by_audit_metrics_and_manifests_offers_its_patches_once() {
+    // Review s51, item 7: AUD007, MET009 and WHK001 each offered a `kubectl patch` of the same
+    // webhook. With the manifests read, WHK001's (written from the configuration) is the one.
+    let cache = tempfile::tempdir().expect("tempdir");
+    let sim = simulate("webhook-outage", cache.path());
+    let path = |p: &str| sim.path().join(p).to_string_lossy().into_owned();
+    let (audit, metrics, manifests) = (path("audit"), path("metrics"), path("manifests"));
+    let out = doctor(
+        &["diagnose", &audit, "--metrics", &metrics, "--manifests", &manifests, "-o", "json"],
+        cache.path(),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let findings = report["findings"].as_array().expect("findings");
+    let patches = |f: &serde_json::Value| {
+        f["remedies"]
+            .as_array()
+            .map(|r| {
+                r.iter().filter(|r| r["body"].as_str().is_some_and(|b| b.contains("kubectl patch"))).count()
+            })
+            .unwrap_or_default()
+    };
+    let whk: Vec<&serde_json::Value> = findings.iter().filter(|f| f["code"] == "WHK001").collect();
+    assert!(!whk.is_empty() && whk.iter().all(|f| patches(f) > 0), "{findings:?}");
+    let others: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| ["AUD007", "MET008", "MET009"].contains(&f["code"].as_str().unwrap_or("")))
+        .collect();
+    assert!(!others.is_empty(), "the outage is seen in the audit log and the scrapes too");
+    for f in others {
+        assert_eq!(patches(f), 0, "{f}");
+    }
+    assert!(stdout(&out).contains("the patches are with WHK001"));
+}

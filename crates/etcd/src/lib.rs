@@ -15,6 +15,7 @@ use serde::Serialize;
 pub mod checks;
 pub mod client;
 pub mod keys;
+pub mod overlap;
 pub mod render;
 pub mod report;
 

@@ -132,6 +132,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let m = super::diagnose::load_manifests(&[manifests_dir])?;
         super::diagnose::add_manifests(&mut report, &m, &findings::Thresholds::default());
     }
+    // As diagnose: one problem's remedy once, on the finding that knows most.
+    etcd::overlap::one_remedy_per_problem(&mut report.findings);
     findings::sort_findings(&mut report.findings);
     let diagnosed = step.elapsed();
 

@@ -554,6 +554,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .context("--probe")?;
         add_report(&mut report, super::probe::probe_report(&evidence, &plan.request.thresholds));
     }
+    // One problem seen by several sources (a leak by AUD008, MET002 and ETC008, a webhook by
+    // AUD007, MET009 and WHK001): its remedy once, on the finding that knows most (review s51,
+    // item 7).
+    etcd::overlap::one_remedy_per_problem(&mut report.findings);
     findings::sort_findings(&mut report.findings);
     in_registry_order(&mut report.checks_run);
     super::unless_closed_pipe(write_outputs(&report, plan.format, args.report.as_deref()))?;
