@@ -73,9 +73,11 @@ stopped at the door. The finding carries the commands and the quota. A quota cou
 already in the namespace, and a hard limit below that count blocks every create there at once,
 so the quota is written as the count there now plus headroom (a little more than one hour of the
 leak): its YAML starts with the command that counts them (`kubectl get jobs.batch -n NS
---no-headers | wc -l`) and says to add that count to the limit. `diagnose` cannot know the count
-of one namespace (MET002's `apiserver_storage_objects` counts every namespace together), and
-the quota is marked *review first*. So is every command that counts the objects: it lists
+--no-headers | wc -l`) and says to add that count to the limit. From the audit log and scrapes,
+`diagnose` cannot know the count of one namespace (MET002's `apiserver_storage_objects` counts
+every namespace together), and the quota is marked *review first*; with `--etcd`, ETC008's quota
+starts from the count there and AUD008's refers to it (see "Remedies" in diagnose.md). So is
+every command that counts the objects: it lists
 each one through the API server, so it says to run it once, off-peak, or to count the keys in
 etcd with `apiserver-doctor etcd` instead, as MET002's and ETC008's do; and so is the advice to
 set `ttlSecondsAfterFinished`, which has the TTL controller delete Jobs and their Pods.
