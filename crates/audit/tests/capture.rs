@@ -162,3 +162,92 @@ fn messages_read_in_parallel_chunks_keep_the_files_order() {
     assert_eq!(got, got_one);
     assert!(f.skipped >= 1, "{:?}", messages(&f));
 }
+
+/// A Capture file of the given message bodies, in Capture's schema (`Body` as bytes).
+fn capture_of(bodies: &[Vec<u8>]) -> Vec<u8> {
+    use apache_avro::types::{Record, Value};
+    let schema = apache_avro::Schema::parse_str(
+        r#"{"type": "record", "name": "EventData", "namespace": "Microsoft.ServiceBus.Messaging",
+            "fields": [{"name": "SequenceNumber", "type": "long"}, {"name": "Body", "type": "bytes"}]}"#,
+    )
+    .expect("schema");
+    let mut writer = apache_avro::Writer::new(&schema, Vec::new()).expect("writer");
+    for (i, body) in bodies.iter().enumerate() {
+        let mut record = Record::new(writer.schema()).expect("record schema");
+        record.put("SequenceNumber", Value::Long(i as i64));
+        record.put("Body", Value::Bytes(body.clone()));
+        writer.append_value(record).expect("append");
+    }
+    writer.into_inner().expect("avro")
+}
+
+/// Ingest review s51, item 9: a message whose body started with a UTF-8 BOM was "not JSON", one
+/// gzip- or zstd-compressed was "not JSON", and one of several NDJSON lines (as forwarders
+/// other than AKS's diagnostic settings batch them) was one bad record: all their events were
+/// lost. Each now reads to the same rows as its events as plain lines, and a bad line among
+/// them is named alone.
+#[test]
+fn capture_bodies_with_a_bom_compressed_or_of_several_lines_read_to_their_events() {
+    use std::io::Write;
+    let lines = demo_lines();
+    let (_, want) = read("plain.jsonl", lines[..9].join("\n").as_bytes());
+    let envelope = |ls: &[String]| {
+        let records: Vec<serde_json::Value> = ls
+            .iter()
+            .map(|l| serde_json::json!({"category": "kube-audit", "properties": {"log": l}}))
+            .collect();
+        serde_json::to_vec(&serde_json::json!({ "records": records })).expect("json")
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&envelope(&lines[1..2])).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let zst = zstd::encode_all(envelope(&lines[2..3]).as_slice(), 3).expect("zstd");
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(envelope(&lines[0..1]));
+    // Three events as NDJSON lines, and a pretty-printed envelope of two.
+    let ndjson = lines[3..6].join("\n").into_bytes();
+    let pretty = serde_json::to_vec_pretty(
+        &serde_json::from_slice::<serde_json::Value>(&envelope(&lines[6..8])).expect("json"),
+    )
+    .expect("json");
+    // Two events as lines around one that is cut short.
+    let with_bad = format!("{}\n{{\"kind\":\"Event\",\"auditID\":\n{}\n", lines[8], lines[8]).into_bytes();
+    let file = capture_of(&[bom, gz, zst, ndjson, pretty, with_bad]);
+    let (f, got) = read("bodies.avro", &file);
+    assert_eq!((f.events, f.skipped), (10, 1), "{:?}", messages(&f));
+    assert_eq!(messages(&f).len(), 1);
+    assert!(messages(&f)[0].starts_with("record 6 "), "{:?}", messages(&f));
+    // The last event twice (the line after the bad one repeats it): the same rows as the plain lines.
+    let ids = |b: &arrow::array::RecordBatch| -> Vec<String> {
+        b.column_by_name(col::AUDIT_ID)
+            .expect("id")
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap_or_default().to_owned())
+            .collect()
+    };
+    let mut want_ids = ids(&want);
+    want_ids.push(want_ids[8].clone());
+    assert_eq!(ids(&got), want_ids);
+}
+
+/// A body that inflates to more than any Event Hub message could hold is named and skipped, not
+/// read into memory whole.
+#[test]
+fn a_capture_body_that_inflates_past_the_bound_is_named_and_skipped() {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![b' '; 1 << 20];
+    for _ in 0..257 {
+        gz.write_all(&zeros).expect("gzip");
+    }
+    let file = capture_of(&[gz.finish().expect("gzip")]);
+    let (f, got) = read("bomb.avro", &file);
+    assert_eq!(got.num_rows(), 0);
+    assert_eq!(
+        messages(&f),
+        [
+            "record 1 an Event Hub message whose gzip body inflates to more than 256 MiB: not a body of audit records"
+        ]
+    );
+}

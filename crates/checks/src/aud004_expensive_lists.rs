@@ -35,7 +35,10 @@ Per client, its LIST requests and how expensive they are:
   progress notifications, else the API server reads etcd as before) serve it from the watch
   cache too: when the cluster's version is given or seen in the data and is 1.31 or later, the
   finding says "without resourceVersion" instead of "from etcd" and says where they are served
-  from, and the advice no longer says that `resourceVersion=0` saves an etcd read. They are still
+  from, and the advice no longer says that `resourceVersion=0` saves an etcd read. On 1.31 and
+  1.32 the watch cache serves them only unpaginated: one with `limit` or `continue` is still
+  read from etcd (pages are served from the cache from 1.33, KEP-4988), which the finding says,
+  and the advice does not tell the client to paginate them there. They are still
   counted as expensive: the API server still selects and serialises every object of each one
   (and reads etcd when the feature is off or etcd is older), and the time they ran is what is
   summed.
@@ -95,6 +98,12 @@ PriorityLevelConfiguration).
 /// etcd supports progress notifications (3.4.31+, 3.5.13+); else the API server reads etcd.
 pub const CONSISTENT_LISTS_FROM_CACHE: remedy::KubernetesVersion = remedy::KubernetesVersion::new(1, 31);
 
+/// The first Kubernetes version whose watch cache serves a consistent LIST with `limit` or
+/// `continue` (KEP-4988, `ListFromCacheSnapshot`, beta from 1.33): on 1.31 and 1.32 the API
+/// server still sends such a LIST to etcd (`shouldDelegateList`: a continuation, or a limit
+/// with a `resourceVersion` other than `0`, delegates to storage).
+pub const PAGINATED_LISTS_FROM_CACHE: remedy::KubernetesVersion = remedy::KubernetesVersion::new(1, 33);
+
 /// What the findings call LISTs without `resourceVersion` before 1.31, and from 1.31.
 const FROM_ETCD_WORDS: &str = "from etcd";
 const CONSISTENT_WORDS: &str = "without resourceVersion";
@@ -137,6 +146,12 @@ pub fn word_for_version(findings: &mut [findings::Finding], version: remedy::Kub
                  serialise every object it returns.",
                 count(no_rv)
             ));
+            if version < PAGINATED_LISTS_FROM_CACHE {
+                f.summary.push_str(
+                    " On 1.31 and 1.32 this holds only for those without `limit` and `continue`: a paginated one is \
+                     still a quorum read of etcd (the watch cache serves pages from 1.33).",
+                );
+            }
         }
     }
 }
@@ -702,6 +717,18 @@ mod tests {
             f.evidence.measures
         );
         assert!(f.evidence.table.as_ref().is_some_and(|t| t.columns.contains(&CONSISTENT_COLUMN.to_owned())));
+        // On-call review 52, item 2: on 1.31 and 1.32 a paginated consistent LIST is still read
+        // from etcd, which the finding says.
+        let mut findings = before.clone();
+        word_for_version(&mut findings, remedy::KubernetesVersion::new(1, 32), true);
+        assert!(
+            findings[0].summary.ends_with(
+                " On 1.31 and 1.32 this holds only for those without `limit` and `continue`: a paginated one is still a \
+                 quorum read of etcd (the watch cache serves pages from 1.33)."
+            ),
+            "{}",
+            findings[0].summary
+        );
         // Before 1.31, or when the version is only assumed, they are quorum reads of etcd.
         for (version, known) in [((1, 30), true), ((1, 33), false)] {
             let mut findings = before.clone();

@@ -27,32 +27,37 @@ const CARRIER_SHARE: f64 = 0.1;
 const MAX_RULES: usize = 5;
 
 /// The index of the finding that names the top offender in `findings` (sorted worst first).
-/// A client throttled with 429s that sends fewer than `offender_min_requests_per_second` is
-/// no offender: at that rate it is the victim of a saturated priority level it shares, and a
-/// throttle would only make that worse (review 48 of the audit checks, item 10; AUD006's
-/// remedy, a level of its own, stays).
+/// A client AUD006 names for its 429s, 5xx or 409s that sends fewer than
+/// `offender_min_requests_per_second` is no offender: at that rate it is the victim of a
+/// saturated priority level it shares (429), of a struggling server or etcd (5xx), or of
+/// another writer of its objects (409), and a throttle would only make that worse (review 48
+/// of the audit checks, item 10, for 429s; on-call review 52, item 1: a client timed out by
+/// etcd at 3 requests/s was given the throttle, and the LIST storm behind it none). AUD006's
+/// other remedies stay. And server errors are a symptom: a client that meets them ranks after
+/// every client whose own load a check measured, whatever the severities.
 pub fn top_offender(findings: &[Finding], ctx: &AuditContext) -> Option<usize> {
     let min_requests =
         ctx.thresholds.get(findings::threshold_names::OFFENDER_MIN_RATE).value * ctx.window_seconds();
     let slow_victim = |f: &Finding| {
         f.code == "AUD006"
-            && f.title.contains("(429)")
             && f.evidence
                 .measures
                 .iter()
                 .find(|m| m.label == "requests")
                 .is_some_and(|m| m.value < min_requests)
     };
+    let meets_server_errors = |f: &Finding| f.code == "AUD006" && f.title.contains("(5xx)");
     let candidates = findings.iter().enumerate().filter(|(_, f)| {
         f.severity >= Severity::Warning
             && OFFENDER_CHECKS.contains(&f.code.as_str())
             && (f.subject.kind == "client" || f.subject.kind == "user")
             && !slow_victim(f)
     });
-    // Worst severity first; within it, the more trusted check.
+    // Causes before server errors; then worst severity first; within it, the more trusted check.
     candidates
         .min_by_key(|(i, f)| {
             (
+                meets_server_errors(f),
                 std::cmp::Reverse(f.severity),
                 OFFENDER_CHECKS.iter().position(|c| *c == f.code).unwrap_or(9),
                 *i,
@@ -585,6 +590,9 @@ pub fn pattern(
     let mut p = ClientPattern {
         update_conflicts: conflicts,
         consistent_lists_from_cache: version >= crate::aud004_expensive_lists::CONSISTENT_LISTS_FROM_CACHE,
+        paginated_consistent_lists_from_etcd: version
+            >= crate::aud004_expensive_lists::CONSISTENT_LISTS_FROM_CACHE
+            && version < crate::aud004_expensive_lists::PAGINATED_LISTS_FROM_CACHE,
         ..ClientPattern::default()
     };
     if let Some(l) = mine {
@@ -707,6 +715,33 @@ mod tests {
         let advice = &findings[1].remedies;
         assert_eq!(advice.len(), 1, "{advice:#?}");
         assert!(advice[0].body.contains("resourceVersion"), "{}", advice[0].body);
+    }
+
+    /// On-call review 52, item 1: a client answered 5xx (etcd timing out) at 3 requests/s, and
+    /// one whose updates conflicted at 2.7/s, were given the throttle; the client whose LISTs
+    /// loaded etcd got none. Below the rate floor no AUD006 client is an offender, and one
+    /// meeting server errors ranks after the clients whose load a check measured.
+    #[test]
+    fn a_slow_client_meeting_5xx_or_409_is_no_offender_and_server_errors_rank_after_causes() {
+        let ctx = crate::testutil::ctx_hour();
+        let aud006 = |answer: &str, requests: f64| {
+            let mut finding = f("AUD006", Severity::Critical, "client", "flaky-operator");
+            finding.title = format!("flaky-operator: 31% of its requests answered with {answer}");
+            finding.evidence.measures.push(findings::Measure::new("requests", requests, "count"));
+            finding
+        };
+        let lister = f("AUD004", Severity::Warning, "client", "inventory");
+        // 3 requests/s over the hour: below the 5/s floor, whatever the answer.
+        for answer in ["a server error (5xx)", "a conflict (409)", "throttling (429)"] {
+            let findings = vec![aud006(answer, 3.0 * 3600.0), lister.clone()];
+            assert_eq!(top_offender(&findings, &ctx), Some(1), "{answer}");
+        }
+        // Above it: a conflicting or throttled writer is the offender as before; one meeting
+        // server errors still ranks after the expensive lister.
+        let busy = |answer: &str| vec![aud006(answer, 50.0 * 3600.0), lister.clone()];
+        assert_eq!(top_offender(&busy("a conflict (409)"), &ctx), Some(0));
+        assert_eq!(top_offender(&busy("a server error (5xx)"), &ctx), Some(1));
+        assert_eq!(top_offender(&busy("a server error (5xx)")[..1], &ctx), Some(0), "alone, it is the one");
     }
 
     #[test]

@@ -102,6 +102,29 @@ fn a_webhook_failing_open_fast_is_a_warning_without_the_latency_threshold() {
     assert_eq!(f.severity, Severity::Warning);
     assert!(f.summary.contains("the calls failed fast"), "{}", f.summary);
     assert!(!f.thresholds.iter().any(|t| t.name == "webhook_latency_warning_seconds"));
+    // Failures of 12 ms: no shorter timeout to propose.
+    assert!(f.remedies[2].title.contains("its failures are already short"), "{:?}", f.remedies[2]);
+}
+
+/// On-call review 52, item 9: "a 3 s timeout" was proposed for a webhook whose failures
+/// already took 3.0 s each (its timeout was about 3 s): a patch that changes nothing. It is
+/// proposed only for failures at least a second longer.
+#[test]
+fn a_webhook_whose_failures_already_take_3_s_is_not_given_a_3_s_timeout() {
+    let cluster = failing_open(300, 3_020, 0);
+    let d = common::diagnose(&cluster.events);
+    let f = d.outcome.findings.iter().find(|f| f.code == "AUD010").expect("an AUD010 finding");
+    assert!(!f.remedies.iter().any(|r| r.body.contains("\"timeoutSeconds\":")), "{:#?}", f.remedies);
+    let advice = &f.remedies[2];
+    assert_eq!(
+        advice.title,
+        "Leave webhook slow-policy.example.com's timeout: its failures are already short"
+    );
+    assert!(advice.body.starts_with("Its failed calls took at most 3.0 s,"), "{}", advice.body);
+    let slower = failing_open(300, 4_100, 0);
+    let d = common::diagnose(&slower.events);
+    let f = d.outcome.findings.iter().find(|f| f.code == "AUD010").expect("an AUD010 finding");
+    assert!(f.remedies[2].body.contains(r#""timeoutSeconds":3"#), "{:#?}", f.remedies);
 }
 
 /// A runner over a store whose manifest counts no `failed-open.` key: AUD010 must not query.

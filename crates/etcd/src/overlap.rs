@@ -129,7 +129,9 @@ fn one_quota_per_namespace(findings: &mut [Finding]) {
                     what_it_read(&keeper.code),
                     keeper.title
                 ),
-                safety: Safety::Safe,
+                // The pointer carries the safety of what it points to: a quota below the
+                // count blocks every create (on-call review 52, item 6: "[safe to apply]").
+                safety: findings[*i].remedies.get(*j).map_or(Safety::ReviewFirst, |r| r.safety),
             },
         ));
     }
@@ -169,7 +171,8 @@ fn one_webhook_patch(findings: &mut [Finding]) {
                 "WHK001 read webhook {webhook}'s configuration from the manifests: apply its patches, written from \
                  the configuration as it is, not one per finding."
             ),
-            safety: Safety::Safe,
+            // As WHK001's patches are (on-call review 52, item 6: the pointer said "safe").
+            safety: Safety::ReviewFirst,
         };
         let mut noted = false;
         let remedies = std::mem::take(&mut f.remedies);
@@ -254,6 +257,9 @@ mod tests {
             assert_eq!(f.remedies.len(), 2, "the quota replaced, the rest kept: {:?}", f.remedies);
             let note = f.remedies.iter().find(|r| r.title.contains("is with ETC008")).expect("a note");
             assert_eq!(note.kind, RemedyKind::Advice);
+            // On-call review 52, item 6: the pointer to a quota that can block every create was
+            // "[safe to apply]"; it is as safe as the quota it replaces.
+            assert_eq!(note.safety, Safety::ReviewFirst);
             assert!(!note.body.contains('\n'), "{}", note.body);
             assert!(
                 note.body.contains("jobs.batch in namespace reporting") && note.body.contains("ETC008 title")
@@ -321,6 +327,7 @@ mod tests {
             assert!(!f.remedies.iter().any(|r| r.kind == RemedyKind::Command), "{:?}", f.remedies);
             assert_eq!(f.remedies.len(), 2);
             assert!(f.remedies[0].title.contains("the patches are with WHK001"));
+            assert_eq!(f.remedies[0].safety, Safety::ReviewFirst, "as WHK001's patches are");
         }
         before[0].remedies[0] = findings[0].remedies[0].clone();
         before[1].remedies[0] = findings[1].remedies[0].clone();

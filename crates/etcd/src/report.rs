@@ -414,7 +414,20 @@ pub fn scrapes_report_with_live(
     live: Option<&EtcdEvidence>,
     t: &Thresholds,
 ) -> Report {
-    let evidence = MetricsEvidence::from_snapshots(snapshots, interval_seconds);
+    scrapes_report_with_timeouts(snapshots, interval_seconds, live, &Default::default(), t)
+}
+
+/// [`scrapes_report_with_live`] with the admission webhooks' `timeoutSeconds` from their
+/// configurations, by webhook name, which MET008 judges each webhook's P99 against.
+pub fn scrapes_report_with_timeouts(
+    snapshots: &[Snapshot],
+    interval_seconds: Option<f64>,
+    live: Option<&EtcdEvidence>,
+    webhook_timeouts: &std::collections::BTreeMap<String, metrics::WebhookTimeout>,
+    t: &Thresholds,
+) -> Report {
+    let mut evidence = MetricsEvidence::from_snapshots(snapshots, interval_seconds);
+    evidence.webhook_timeouts = webhook_timeouts.clone();
     let live_ran = live.map(live_checks).unwrap_or_default();
     let (ran, coverage_notes) = coverage(snapshots, &evidence, &live_ran);
     let mut r = report(scrape_inputs(snapshots), findings_with_live(&evidence, live, t), ran);

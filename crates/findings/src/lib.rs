@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub mod apf;
 mod report;
 pub mod spelling;
 pub mod text;

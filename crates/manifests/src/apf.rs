@@ -5,18 +5,7 @@ use serde_json::Value;
 
 use crate::selector::{kind_of, metadata_name};
 
-/// Priority levels every API server creates (mandatory: `exempt`, `catch-all`; suggested: the
-/// others), so a FlowSchema naming them is never dangling even when they are not listed.
-pub const BOOTSTRAP_PRIORITY_LEVELS: [&str; 8] = [
-    "exempt",
-    "catch-all",
-    "system",
-    "node-high",
-    "leader-election",
-    "workload-high",
-    "workload-low",
-    "global-default",
-];
+pub use findings::apf::BOOTSTRAP_PRIORITY_LEVELS;
 
 /// Who a FlowSchema rule is about.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use findings::{Finding, Remedy, RemedyKind, Safety};
+use findings::{Finding, Remedy, RemedyKind, Safety, Severity};
 
 use crate::Manifests;
 use crate::apf::{BOOTSTRAP_PRIORITY_LEVELS, FlowSchema, Limits, Request, level_exists};
@@ -1121,6 +1121,15 @@ pub fn name_the_throttle_holding(findings: &mut [Finding], m: &Manifests) {
             fs.name, fs.file, fs.line, fs.matching_precedence, user, fs.priority_level, fs.priority_level
         );
         f.summary.push_str(&format!(" {text}"));
+        // A throttle the cluster chose, doing its job, is no page: on-call review 52, item 4
+        // (critical, exit code 1 under `--fail-on critical`, for 429s the finding itself called
+        // the throttle working). It stays a warning: the client still loses those requests.
+        if f.severity > Severity::Warning {
+            f.severity = Severity::Warning;
+            f.summary.push_str(
+                " A warning, not critical: the throttle protects the API server as it was made to.",
+            );
+        }
         f.remedies.insert(
             0,
             findings::remedy(
@@ -1176,7 +1185,15 @@ mod tests {
             f[0].summary
         );
         assert!(f[0].remedies[0].title.contains("already throttled"), "{:?}", f[0].remedies);
+        // On-call review 52, item 4: the throttle working is a warning, not a page.
+        assert_eq!(f[0].severity, findings::Severity::Warning);
+        assert!(
+            f[0].summary.ends_with(
+                "A warning, not critical: the throttle protects the API server as it was made to."
+            )
+        );
         assert!(f[1].remedies.is_empty(), "another identity: {:?}", f[1].remedies);
+        assert_eq!(f[1].severity, findings::Severity::Critical, "another identity keeps its severity");
         assert_eq!(
             identities_of("1 of 2 requests of c (a, b and 3 more) were throttled (429).", "c"),
             vec!["a", "b"]

@@ -147,3 +147,32 @@ fn the_published_apf_objects_are_read_and_give_no_finding() {
         ]
     );
 }
+
+/// Every flow schema and priority level of the published bootstrap objects (both versions) is
+/// known by name as Kubernetes' own, and OpenShift's are not: MET006 and MET007 tell a
+/// cluster's own rule from the defaults by these names, and a missed default would be called
+/// a rule someone made to hold a client back.
+#[test]
+fn every_bootstrap_apf_object_is_known_as_kubernetes_own_and_openshifts_are_not() {
+    use findings::apf::{Maker, flow_schema_maker, priority_level_maker};
+    let dir = fixtures().join("../apf");
+    for (file, own) in [
+        ("k8s-bootstrap-apf-objects_v1.28-v1.33.yaml", true),
+        ("k8s-bootstrap-apf-objects_v1.34plus.yaml", true),
+        ("openshift-apiserver-operator_09_flowschema.yaml", false),
+        ("openshift-authentication-operator_09_flowschema.yaml", false),
+    ] {
+        let m = load_paths(&[dir.join(file)]).expect("readable");
+        let names: Vec<(&str, Maker)> = m
+            .flow_schemas
+            .iter()
+            .map(|f| (f.name.as_str(), flow_schema_maker(&f.name)))
+            .chain(m.priority_levels.iter().map(|p| (p.name.as_str(), priority_level_maker(&p.name))))
+            .collect();
+        assert!(names.len() >= 3, "{file}: {names:?}");
+        let want = if own { Maker::Kubernetes } else { Maker::Other };
+        for (name, who) in &names {
+            assert_eq!(*who, want, "{file}: {name}");
+        }
+    }
+}

@@ -587,9 +587,10 @@ fn whk001_took_any_object_selector_to_leave_node_objects_out() {
     assert!(f.title.contains("Node objects"), "{}", f.title);
     assert!(
         f.summary.contains(
-            "Kubelets cannot update their Node objects: a namespaceSelector cannot leave those out, and its \
-             objectSelector takes in every Node (it was matched against the labels every Node carries: \
-             kubernetes.io/hostname, kubernetes.io/os and kubernetes.io/arch)."
+            "New nodes cannot register and Node objects cannot be updated (labels, taints, the kubelet's own \
+             updates of them); their status (`nodes/status`, which its rules do not cover) is still reported: a \
+             namespaceSelector cannot leave those out, and its objectSelector takes in every Node (it was matched \
+             against the labels every Node carries: kubernetes.io/hostname, kubernetes.io/os and kubernetes.io/arch)."
         ),
         "{}",
         f.summary
@@ -604,8 +605,8 @@ fn whk001_took_any_object_selector_to_leave_node_objects_out() {
     assert_eq!(out[0].title, "Webhook policy.example.com fails closed on Node objects");
     assert!(
         out[0].summary.contains(
-            "Kubelets cannot update their Node objects, unless its objectSelector leaves them out: it was not \
-             checked, as that depends on the values of their kubernetes.io/os label"
+            "is still reported, unless its objectSelector leaves them out: it was not checked, as that depends \
+             on the values of their kubernetes.io/os label"
         ),
         "{}",
         out[0].summary
@@ -614,4 +615,32 @@ fn whk001_took_any_object_selector_to_leave_node_objects_out() {
     // A selector on a label nodes do not carry leaves them out, as before.
     let out = judged("  objectSelector:\n    matchLabels:\n      app: web\n");
     assert!(out.iter().all(|f| !f.title.contains("Node objects")), "{out:#?}");
+}
+
+/// On-call review 52, item 11: a rule of `resources: ["*"]` was said to stop kubelets updating
+/// their Node objects, read as nodes going NotReady; `*` matches no subresource, so
+/// `nodes/status` is not covered. `*/*` covers it.
+#[test]
+fn a_webhook_on_every_resource_but_no_subresource_leaves_node_status_out() {
+    let text = POLICY_WEBHOOK.replace("resources: ['*']", "resources: ['*/*']");
+    let mut m = Manifests::default();
+    parse_text("policy.yaml", &text, &mut m);
+    let out: Vec<_> =
+        manifests::checks::run(&m, &Default::default()).into_iter().filter(|f| f.code == "WHK001").collect();
+    let f = out.iter().find(|f| f.title.contains("Node objects")).expect("Node objects");
+    assert!(
+        f.summary.contains("Kubelets cannot update their Node objects or report their status"),
+        "{}",
+        f.summary
+    );
+    let m = policy_webhook("");
+    let out: Vec<_> =
+        manifests::checks::run(&m, &Default::default()).into_iter().filter(|f| f.code == "WHK001").collect();
+    let f = out.iter().find(|f| f.title.contains("Node objects")).expect("Node objects");
+    assert!(
+        f.summary.contains("their status (`nodes/status`, which its rules do not cover) is still reported"),
+        "{}",
+        f.summary
+    );
+    assert!(!f.summary.contains("report their status"), "{}", f.summary);
 }

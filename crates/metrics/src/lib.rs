@@ -39,6 +39,20 @@ pub struct MetricsEvidence {
     /// ordered two scrapes when their samples carry no timestamps, scrapes of different
     /// processes, windows of unknown length.
     pub notes: Vec<String>,
+    /// Each admission webhook's `timeoutSeconds` as its configuration sets it, by webhook
+    /// name, with where that was read (`webhooks.yaml:12`), when `diagnose` was given the
+    /// configurations (`--manifests`, `--cluster`): MET008 judges a webhook's P99 against it
+    /// rather than against the 10 s default.
+    pub webhook_timeouts: std::collections::BTreeMap<String, WebhookTimeout>,
+}
+
+/// A webhook's `timeoutSeconds`, and where it was read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WebhookTimeout {
+    /// Seconds.
+    pub seconds: f64,
+    /// Where it was read, `file:line` of its configuration.
+    pub from: String,
 }
 
 /// What says two scrapes are of the same process: kind, version, etcd member id,

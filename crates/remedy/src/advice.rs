@@ -15,6 +15,10 @@ pub struct ClientPattern {
     /// `ConsistentListFromCache` (KEP-2340) is beta and on by default, so `resourceVersion=0`
     /// no longer saves an etcd read.
     pub consistent_lists_from_cache: bool,
+    /// The cluster serves consistent LISTs from its watch cache only unpaginated: Kubernetes
+    /// 1.31 and 1.32, where one with `limit` or `continue` is still a quorum read of etcd (the
+    /// cache serves pages from 1.33, KEP-4988's snapshots).
+    pub paginated_consistent_lists_from_etcd: bool,
     /// It LISTs across all namespaces.
     pub cluster_scope_lists: bool,
     /// It polls with many GETs or LISTs instead of watching.
@@ -27,7 +31,16 @@ pub struct ClientPattern {
 /// advice to use informers).
 pub fn tuning_advice(client: &str, pattern: &ClientPattern) -> Remedy {
     let mut points = Vec::new();
-    if pattern.lists_without_resource_version && pattern.consistent_lists_from_cache {
+    // On-call review 52, item 2: on 1.31 and 1.32 the advice said `resourceVersion=0` saves no
+    // etcd read and to paginate, and a paginated consistent LIST is read from etcd there.
+    if pattern.lists_without_resource_version && pattern.paginated_consistent_lists_from_etcd {
+        points.push(
+            "LIST less often: on Kubernetes 1.31 and 1.32 a LIST without `resourceVersion` is served from the API \
+             server's watch cache (`ConsistentListFromCache`, with etcd 3.4.31+ or 3.5.13+) only when it has no \
+             `limit` and no `continue`; a paginated one is still a quorum read of etcd (the cache serves pages \
+             from 1.33). On these versions, do not add `limit` to these LISTs: it moves them to etcd.",
+        );
+    } else if pattern.lists_without_resource_version && pattern.consistent_lists_from_cache {
         points.push(
             "LIST less often: from Kubernetes 1.31 a LIST without `resourceVersion` is served from the API \
              server's watch cache when `ConsistentListFromCache` is on (the default, with etcd 3.4.31+ or 3.5.13+), \
@@ -40,7 +53,9 @@ pub fn tuning_advice(client: &str, pattern: &ClientPattern) -> Remedy {
              quorum read served from etcd instead of the API server's watch cache.",
         );
     }
-    if pattern.lists_without_limit {
+    if pattern.lists_without_limit
+        && !(pattern.lists_without_resource_version && pattern.paginated_consistent_lists_from_etcd)
+    {
         points.push(
             "Paginate LISTs with `limit` (for example 500) and `continue`, so no single response holds every \
              object in memory on the API server and the client.",

@@ -464,6 +464,15 @@ mod tests {
         // Several identities: the client names it.
         let two = vec![ApfSubject::User("alice".into()), ApfSubject::User("bob".into())];
         assert_eq!(ThrottlePlan::new("kubectl", two, vec![]).name, "throttle-kubectl");
+        // MET006 and MET007 know a throttle of ours by its name when its level rejects.
+        let long = ThrottlePlan::new("c", vec![ApfSubject::User("alice@example.com".into())], vec![]);
+        for plan in [&by_client, &long] {
+            assert_eq!(findings::apf::flow_schema_maker(&plan.name), findings::apf::Maker::ApiserverDoctor);
+            assert_eq!(
+                findings::apf::priority_level_maker(&plan.name),
+                findings::apf::Maker::ApiserverDoctor
+            );
+        }
     }
 
     #[test]

@@ -426,6 +426,32 @@ fn tuning_advice_on_1_31_and_later_does_not_call_a_list_without_resource_version
     assert!(advice.body.contains("serialise each object"), "{}", advice.body);
     // Pagination and informers are still advised.
     assert!(advice.body.contains("`limit`") && advice.body.contains("informer"), "{}", advice.body);
+    assert!(advice.body.contains("Paginate LISTs"), "{}", advice.body);
+}
+
+/// On-call review 52, item 2: on Kubernetes 1.31 and 1.32 the watch cache serves a consistent
+/// LIST only unpaginated, and the advice said to paginate and that `resourceVersion=0` saves
+/// no etcd read: followed, it moved those LISTs to etcd.
+#[test]
+fn tuning_advice_on_1_31_and_1_32_does_not_advise_paginating_consistent_lists() {
+    let storm = ClientPattern {
+        lists_without_limit: true,
+        lists_without_resource_version: true,
+        consistent_lists_from_cache: true,
+        paginated_consistent_lists_from_etcd: true,
+        ..ClientPattern::default()
+    };
+    let advice = tuning_advice("pod-inventory", &storm);
+    assert!(!advice.body.contains("Paginate LISTs"), "{}", advice.body);
+    assert!(advice.body.contains("a paginated one is still a quorum read of etcd"), "{}", advice.body);
+    assert!(
+        advice.body.contains("do not add `limit` to these LISTs: it moves them to etcd"),
+        "{}",
+        advice.body
+    );
+    // A client that sets resourceVersion is still told to paginate.
+    let with_rv = ClientPattern { lists_without_resource_version: false, ..storm };
+    assert!(tuning_advice("x", &with_rv).body.contains("Paginate LISTs"));
 }
 
 /// Remedy review item 1: the throttle's level had `lendablePercent: 0` but no

@@ -121,16 +121,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("diagnosing ...");
     }
     let mut report = super::diagnose::diagnose_store(&store, &AuditRequest::default(), &mut inputs, false)?;
+    let manifests_dir = cluster.join("manifests");
+    let manifests =
+        if manifests_dir.is_dir() { Some(super::diagnose::load_manifests(&[manifests_dir])?) } else { None };
     let metric_files: Vec<String> =
         sorted_files(&cluster.join("metrics"))?.iter().map(|p| p.display().to_string()).collect();
     if !metric_files.is_empty() {
         let snapshots = super::metrics::load_all(&metric_files)?;
-        super::diagnose::add_metrics(&mut report, &snapshots, None, &findings::Thresholds::default());
+        super::diagnose::add_metrics(
+            &mut report,
+            &snapshots,
+            None,
+            manifests.as_ref(),
+            &findings::Thresholds::default(),
+        );
     }
-    let manifests_dir = cluster.join("manifests");
-    if manifests_dir.is_dir() {
-        let m = super::diagnose::load_manifests(&[manifests_dir])?;
-        super::diagnose::add_manifests(&mut report, &m, &findings::Thresholds::default());
+    if let Some(m) = &manifests {
+        super::diagnose::add_manifests(&mut report, m, &findings::Thresholds::default());
     }
     // As diagnose: one problem's remedy once, on the finding that knows most.
     etcd::overlap::one_remedy_per_problem(&mut report.findings);

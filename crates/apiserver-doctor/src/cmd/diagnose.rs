@@ -1,5 +1,6 @@
 //! `apiserver-doctor diagnose`: name who hurts the control plane, with evidence and fixes.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -526,10 +527,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !snapshots.is_empty() {
         add_report(
             &mut report,
-            etcd::report::scrapes_report_with_live(
+            etcd::report::scrapes_report_with_timeouts(
                 &snapshots,
                 args.metrics_interval,
                 live.as_ref().map(|(_, evidence)| evidence),
+                &manifests.as_ref().map(webhook_timeouts).unwrap_or_default(),
                 &plan.request.thresholds,
             ),
         );
@@ -600,14 +602,47 @@ fn empty_report() -> Report {
     }
 }
 
-/// Adds the metrics (`MET…`) and etcd-metrics (`ETC…`) findings of scrapes to `report`.
+/// Adds the metrics (`MET…`) and etcd-metrics (`ETC…`) findings of scrapes to `report`, the
+/// webhooks judged against the timeouts of their configurations in `manifests` when given.
 pub fn add_metrics(
     report: &mut Report,
     snapshots: &[metrics::Snapshot],
     interval_seconds: Option<f64>,
+    manifests: Option<&manifests::Manifests>,
     thresholds: &findings::Thresholds,
 ) {
-    add_report(report, etcd::report::scrapes_report(snapshots, interval_seconds, thresholds));
+    let timeouts = manifests.map(webhook_timeouts).unwrap_or_default();
+    add_report(
+        report,
+        etcd::report::scrapes_report_with_timeouts(snapshots, interval_seconds, None, &timeouts, thresholds),
+    );
+}
+
+/// Each webhook's `timeoutSeconds` in the configurations read, by name, with the file and line
+/// of its configuration. A name configured with two different timeouts (two configurations
+/// hold it) is left out: which one the metrics' calls met is unknown.
+pub fn webhook_timeouts(m: &manifests::Manifests) -> BTreeMap<String, metrics::WebhookTimeout> {
+    let mut out: BTreeMap<String, metrics::WebhookTimeout> = BTreeMap::new();
+    let mut clashing = Vec::new();
+    for c in &m.webhook_configurations {
+        for w in &c.webhooks {
+            let t = metrics::WebhookTimeout {
+                seconds: f64::from(w.timeout_seconds),
+                from: format!("{}:{}", c.file, c.line),
+            };
+            match out.get(&w.name) {
+                Some(seen) if seen.seconds != t.seconds => clashing.push(w.name.clone()),
+                Some(_) => {}
+                None => {
+                    out.insert(w.name.clone(), t);
+                }
+            }
+        }
+    }
+    for name in clashing {
+        out.remove(&name);
+    }
+    out
 }
 
 /// Reads webhook manifests, warning on standard error about what was skipped (file:line: why)

@@ -139,17 +139,95 @@ pub(super) fn read_message(c: &mut Collector, data: &[u8], at: Location, message
     }
 }
 
-/// One message's body: a JSON record, or text that is named and skipped.
+/// The most a compressed body is inflated to: an Event Hub message is at most 1 MB (20 MB on a
+/// dedicated cluster), so more is not a body of audit records.
+const MAX_INFLATED_BODY: u64 = 256 << 20;
+
+/// One message's body: a JSON record (or several: NDJSON, or JSON values one after another, as
+/// some forwarders batch them), gzip- or zstd-compressed or not, with or without a UTF-8 BOM;
+/// anything else is named and skipped. Ingest review s51, item 9: a body with a BOM, of several
+/// lines or compressed was skipped whole as "not JSON" or as one bad record.
 fn message_body(c: &mut Collector, body: &[u8], at: Location) {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if let Some(inflated) = inflate(body) {
+        return match inflated {
+            Ok(inner) => message_json(c, inner.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&inner), at),
+            Err(why) => c.skip(at, SkipKind::Malformed, why),
+        };
+    }
+    message_json(c, body, at)
+}
+
+/// A body compressed with gzip or zstd, inflated; `None` when it is not compressed.
+fn inflate(body: &[u8]) -> Option<Result<Vec<u8>, String>> {
+    let (name, reader): (&str, Box<dyn Read + '_>) = if body.starts_with(&[0x1f, 0x8b]) {
+        ("gzip", Box::new(flate2::read::MultiGzDecoder::new(body)))
+    } else if body.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        match zstd::stream::read::Decoder::new(body) {
+            Ok(d) => ("zstd", Box::new(d)),
+            Err(e) => return Some(Err(format!("an Event Hub message whose zstd body does not read: {e}"))),
+        }
+    } else {
+        return None;
+    };
+    let mut out = Vec::new();
+    Some(match reader.take(MAX_INFLATED_BODY + 1).read_to_end(&mut out) {
+        Ok(_) if out.len() as u64 > MAX_INFLATED_BODY => Err(format!(
+            "an Event Hub message whose {name} body inflates to more than {} MiB: not a body of audit records",
+            MAX_INFLATED_BODY >> 20
+        )),
+        Ok(_) => Ok(out),
+        Err(e) => Err(format!("an Event Hub message whose {name} body is damaged or cut short: {e}")),
+    })
+}
+
+/// A body's JSON: one record, or each of the values it holds one after another.
+fn message_json(c: &mut Collector, body: &[u8], at: Location) {
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{' | b'[') => c.json_record(body, at),
+        Some(b'{' | b'[') => {}
         _ => {
             let text = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
-            c.skip(
+            return c.skip(
                 at,
                 SkipKind::NotAuditRecord,
                 format!("an Event Hub message whose body is not JSON: {text:?}"),
             );
+        }
+    }
+    // Compact JSON (what AKS's diagnostic settings send) has no line break outside its strings:
+    // one record, read as it is.
+    if !body.contains(&b'\n') {
+        return c.json_record(body, at);
+    }
+    // Several values one after another: each read alone. Where a value does not parse, the
+    // rest is read line by line when it is NDJSON (more lines start with `{` than the first),
+    // so each bad line is named and the good ones are kept; else it is one bad record.
+    let mut values = serde_json::Deserializer::from_slice(body).into_iter::<serde::de::IgnoredAny>();
+    let mut start = 0;
+    let mut spans = Vec::new();
+    let mut broken = false;
+    while let Some(value) = values.next() {
+        if value.is_err() {
+            broken = true;
+            break;
+        }
+        spans.push(start..values.byte_offset());
+        start = values.byte_offset();
+    }
+    if !broken && spans.len() <= 1 {
+        return c.json_record(body, at);
+    }
+    for span in spans {
+        c.json_record(body.get(span).unwrap_or_default().trim_ascii(), at);
+    }
+    if broken {
+        let rest = body.get(start..).unwrap_or_default();
+        let lines =
+            || rest.split(|&b| b == b'\n').map(<[u8]>::trim_ascii_end).filter(|l| !l.trim_ascii().is_empty());
+        if lines().filter(|l| l.first() == Some(&b'{')).count() > 1 {
+            lines().for_each(|line| c.json_record(line.trim_ascii(), at));
+        } else {
+            c.json_record(rest.trim_ascii(), at);
         }
     }
 }

@@ -82,25 +82,49 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             ratio * 100.0,
             &[t.value(n::ETCD_QUOTA_WARNING_RATIO) * 100.0, t.value(n::ETCD_QUOTA_CRITICAL_RATIO) * 100.0],
         );
+        // What defragmentation can give back: the file less the pages in use (on-call review
+        // 52, item 12: the scrape held it, and the finding left the on-call to guess whether a
+        // defragmentation, which blocks the member, was worth it).
+        let in_use = m.db_in_use_bytes().filter(|u| *u <= size);
+        let reclaim = in_use.map(|u| {
+            let free = size - u;
+            format!(
+                " Of it, {} is in use: defragmentation can give back at most {} ({:.0}% of the file){}.",
+                format_bytes(u),
+                format_bytes(free),
+                free / size * 100.0,
+                if free < size * 0.2 {
+                    ": defragmenting alone will not keep it from the quota; delete what takes the space (the first remedy lists it)"
+                } else {
+                    ""
+                }
+            )
+        });
+        let mut measures = vec![
+            Measure::new("database size", size, "bytes"),
+            Measure::new("quota", quota, "bytes"),
+            Measure::new("share of quota", ratio * 100.0, "percent"),
+        ];
+        if let Some(u) = in_use {
+            measures.push(Measure::new("in use", u, "bytes"));
+            measures.push(Measure::new("reclaimable by defragmentation", size - u, "bytes"));
+        }
         out.push(
             Draft {
                 severity,
                 title: format!("etcd member {} holds {} of its {} quota ({})", m.name, format_bytes(size), format_bytes(quota), percent),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
-                    "The database of {} takes {} on disk, {} of {} {}. At the quota etcd raises NOSPACE and refuses every write.",
+                    "The database of {} takes {} on disk, {} of {} {}.{} At the quota etcd raises NOSPACE and refuses every write.",
                     m.name,
                     format_bytes(size),
                     percent,
                     if from_member { "its quota" } else { "etcd's default quota (the member's metrics did not give the real one)" },
-                    format_bytes(quota)
+                    format_bytes(quota),
+                    reclaim.unwrap_or_default()
                 ),
                 source: m.source(),
-                measures: vec![
-                    Measure::new("database size", size, "bytes"),
-                    Measure::new("quota", quota, "bytes"),
-                    Measure::new("share of quota", ratio * 100.0, "percent"),
-                ],
+                measures,
                 table: None,
                 thresholds: names,
                 remedies: vec![
@@ -202,5 +226,35 @@ mod tests {
         assert_eq!(out[0].severity, Severity::Info);
         let named: Vec<&str> = out[0].thresholds.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(named, [n::ETCD_LARGE_BYTES, n::ETCD_QUOTA_WARNING_RATIO]);
+    }
+
+    /// On-call review 52, item 12: the member's scrape said how much of the file is in use,
+    /// and the finding did not, so whether a defragmentation (which blocks the member) would
+    /// give back anything was left to guess.
+    #[test]
+    fn the_finding_says_how_much_defragmentation_can_give_back() {
+        let gib = 1024.0 * 1024.0 * 1024.0;
+        let finding = |in_use: Option<f64>| {
+            let mut m = metrics();
+            m.db_total_bytes = Some(6.56 * gib);
+            m.db_in_use_bytes = in_use;
+            m.quota_bytes = Some(8.0 * gib);
+            let mut out = Vec::new();
+            run(&evidence(m), &Thresholds::default(), &mut out);
+            out.remove(0)
+        };
+        let f = finding(Some(5.97 * gib));
+        let reclaimable = f.evidence.measures.iter().find(|m| m.label == "reclaimable by defragmentation");
+        assert!(reclaimable.is_some_and(|m| (m.value - 0.59 * gib).abs() < 1e6), "{:?}", f.evidence.measures);
+        assert!(
+            f.summary.contains("Of it, 6.0 GiB is in use: defragmentation can give back at most 604.2 MiB (9% of the file): defragmenting alone will not keep it from the quota; delete what takes the space (the first remedy lists it)."),
+            "{}",
+            f.summary
+        );
+        let f = finding(Some(3.0 * gib));
+        assert!(f.summary.contains("can give back at most 3.6 GiB (54% of the file)."), "{}", f.summary);
+        let f = finding(None);
+        assert!(!f.summary.contains("in use"), "{}", f.summary);
+        assert_eq!(f.evidence.measures.len(), 3);
     }
 }

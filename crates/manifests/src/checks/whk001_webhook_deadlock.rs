@@ -113,8 +113,10 @@ enum Exposure {
     /// Leases in kube-node-lease.
     NodeLeases,
     /// Node objects (or their status): every one, or, when it depends on the values of the
-    /// labels every Node carries (an `In` or `NotIn` on `kubernetes.io/os`), those label keys.
-    Nodes(Vec<String>),
+    /// labels every Node carries (an `In` or `NotIn` on `kubernetes.io/os`), those label keys;
+    /// and whether their status (`nodes/status`, what kubelets report conditions to) is covered,
+    /// which `*` is not (it matches no subresource).
+    Nodes(Vec<String>, bool),
     /// Its own pods, in this namespace.
     OwnPods(String),
 }
@@ -127,7 +129,7 @@ impl Exposure {
             }
             Exposure::KubeSystem(..) => "kube-system".to_owned(),
             Exposure::NodeLeases => "node heartbeats (leases in kube-node-lease)".to_owned(),
-            Exposure::Nodes(_) => "Node objects".to_owned(),
+            Exposure::Nodes(..) => "Node objects".to_owned(),
             Exposure::OwnPods(ns) => format!("its own pods in {ns}"),
         }
     }
@@ -148,13 +150,22 @@ impl Exposure {
                 ("kube-system".to_owned(), rs.join(", "), "system components cannot be written")
             }
             Exposure::NodeLeases => ("kube-node-lease".to_owned(), "leases".to_owned(), "nodes go NotReady"),
-            Exposure::Nodes(depends_on) if depends_on.is_empty() => {
-                ("Node objects".to_owned(), "nodes".to_owned(), "kubelets cannot update nodes")
-            }
-            Exposure::Nodes(_) => (
+            // On-call review 52, item 11: `*` matches no subresource, so a rule of `*` leaves
+            // `nodes/status` out: the nodes' conditions are still reported.
+            Exposure::Nodes(depends_on, true) if depends_on.is_empty() => (
+                "Node objects".to_owned(),
+                "nodes, nodes/status".to_owned(),
+                "kubelets cannot update nodes or their status",
+            ),
+            Exposure::Nodes(depends_on, false) if depends_on.is_empty() => (
                 "Node objects".to_owned(),
                 "nodes".to_owned(),
-                "kubelets cannot update the nodes its objectSelector takes in (not checked)",
+                "nodes cannot register or be updated (their status still can)",
+            ),
+            Exposure::Nodes(..) => (
+                "Node objects".to_owned(),
+                "nodes".to_owned(),
+                "the nodes its objectSelector takes in cannot be updated (not checked)",
             ),
             Exposure::OwnPods(ns) => {
                 (format!("{ns} (its own pods)"), "pods".to_owned(), "it cannot restart itself")
@@ -300,6 +311,16 @@ impl<'a> Cluster<'a> {
 const NODE_LABELS: [(&str, &str); 3] =
     [("kubernetes.io/hostname", "node"), ("kubernetes.io/os", "os"), ("kubernetes.io/arch", "arch")];
 
+/// What a webhook that fails closed on Node objects stops, with or without their status.
+fn node_effect(status: bool) -> &'static str {
+    if status {
+        "Kubelets cannot update their Node objects or report their status"
+    } else {
+        "New nodes cannot register and Node objects cannot be updated (labels, taints, the kubelet's own \
+         updates of them); their status (`nodes/status`, which its rules do not cover) is still reported"
+    }
+}
+
 /// Whether an objectSelector takes in Node objects, matched against the labels every Node
 /// carries: `None` when it leaves every one out, `Some` of no key when it takes in every one,
 /// and `Some` of the label keys its outcome depends on when it compares their values (`In`,
@@ -392,7 +413,8 @@ fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure
             || r.covers("", "nodes", false, Some("CREATE"))
     }) && let Some(depends_on) = nodes_seen(&w.object_selector)
     {
-        out.push(Exposure::Nodes(depends_on));
+        let status = w.rules.iter().any(|r| r.covers("", "nodes/status", false, Some("UPDATE")));
+        out.push(Exposure::Nodes(depends_on, status));
     }
     if let Some(svc) = &w.service
         && w.rules.iter().any(|r| {
@@ -791,19 +813,19 @@ fn finding(
                 pod_subresources_effect(w, rs)
             ),
             Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.".to_owned(),
-            Exposure::Nodes(_) if w.object_selector.is_empty() => {
-                " Kubelets cannot update their Node objects, and a namespaceSelector cannot leave those out."
-                    .to_owned()
+            Exposure::Nodes(_, status) if w.object_selector.is_empty() => {
+                format!(" {}, and a namespaceSelector cannot leave those out.", node_effect(*status))
             }
-            Exposure::Nodes(depends_on) if depends_on.is_empty() => format!(
-                " Kubelets cannot update their Node objects: a namespaceSelector cannot leave those out, and its \
-                 objectSelector takes in every Node (it was matched against the labels every Node carries: {}).",
+            Exposure::Nodes(depends_on, status) if depends_on.is_empty() => format!(
+                " {}: a namespaceSelector cannot leave those out, and its objectSelector takes in every Node (it was \
+                 matched against the labels every Node carries: {}).",
+                node_effect(*status),
                 node_label_keys()
             ),
-            Exposure::Nodes(depends_on) => format!(
-                " Kubelets cannot update their Node objects, unless its objectSelector leaves them out: it was not \
-                 checked, as that depends on the values of their {} label{} (a namespaceSelector cannot leave Node \
-                 objects out).",
+            Exposure::Nodes(depends_on, status) => format!(
+                " {}, unless its objectSelector leaves them out: it was not checked, as that depends on the values \
+                 of their {} label{} (a namespaceSelector cannot leave Node objects out).",
+                node_effect(*status),
                 join_and(depends_on),
                 if depends_on.len() == 1 { "" } else { "s" }
             ),
@@ -888,7 +910,7 @@ fn finding(
             Exposure::KubeSystem(..) => "kube-system",
             Exposure::NodeLeases => "kube-node-lease",
             Exposure::OwnPods(ns) => ns.as_str(),
-            Exposure::Nodes(_) => continue,
+            Exposure::Nodes(..) => continue,
         };
         if !namespaces.contains(&ns) {
             namespaces.push(ns);
@@ -946,7 +968,7 @@ fn finding(
             });
         }
     }
-    if exp.iter().any(|e| matches!(e, Exposure::Nodes(_))) {
+    if exp.iter().any(|e| matches!(e, Exposure::Nodes(..))) {
         remedies.push(Remedy {
             title: format!("Narrow the rules of {} to the resources it needs", w.name),
             kind: RemedyKind::Advice,

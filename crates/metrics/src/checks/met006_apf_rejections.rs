@@ -36,6 +36,12 @@ FlowSchema and PriorityLevelConfiguration (`apiserver-doctor diagnose` over the 
 them for its top offender) so that it
 stops starving the others.
 
+A flow schema that is not one of those every API server creates (see
+`k8s-bootstrap-apf-objects`) was made for its clients: a throttle apiserver-doctor wrote (named
+`throttle-…`) or the cluster's own rule. Its rejections may be that rule working, so the
+finding says so and offers to fix the client or raise the level's concurrency shares (and, for
+a throttle of ours, how to delete it), not another throttle.
+
 ## References
 - Kubernetes: API Priority and Fairness: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
 - kubernetes-mixin runbook.
@@ -70,6 +76,10 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             let vital = VITAL_LEVELS.contains(&r.priority_level.as_str());
             let control_plane = vital || CONTROL_PLANE_SCHEMAS.contains(&r.flow_schema.as_str());
             let subject = format!("{} ({})", r.flow_schema, r.priority_level);
+            // A flow schema of the cluster's own (not one every API server creates) was made
+            // for these clients: its rejections may be the throttle working, and another
+            // throttle would not help (ops review s51: MET006 advised one all the same).
+            let own_rule = if control_plane { None } else { own_rule(&r.flow_schema, &r.priority_level) };
             out.push(
                 Draft {
                     severity: if vital { Severity::Critical } else { Severity::Warning },
@@ -82,7 +92,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         findings::text::literal_backticks(&r.priority_level),
                         window_phrase(api.window_seconds),
                         r.reasons.join(", "),
-                        if vital { " This level serves nodes and control-plane components: the cluster cannot converge while they are turned away." } else { "" }
+                        if vital {
+                            " This level serves nodes and control-plane components: the cluster cannot converge while they are turned away."
+                        } else {
+                            own_rule.as_ref().map_or("", |o| o.sentence.as_str())
+                        }
                     ),
                     source: format!("metrics:{}", api.source),
                     measures: vec![Measure::new("rejected requests", r.rejected, "count")],
@@ -101,7 +115,9 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                                 )
                             ),
                         ),
-                        if control_plane {
+                        if let Some(o) = own_rule {
+                            remedy(&o.remedy_title, RemedyKind::Advice, Safety::ReviewFirst, o.remedy)
+                        } else if control_plane {
                             remedy(
                                 "Make room for the nodes and the control plane: throttle what crowds them out",
                                 RemedyKind::Advice,
@@ -125,6 +141,48 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 .into_finding(&INFO, t),
             );
         }
+    }
+}
+
+/// What MET006 says of a flow schema the cluster made itself.
+struct OwnRule {
+    sentence: String,
+    remedy_title: String,
+    remedy: String,
+}
+
+/// The words for flow schema `fs` at level `pl` when the cluster made it (a throttle of
+/// apiserver-doctor's, or anyone's rule), `None` for Kubernetes' own.
+fn own_rule(fs: &str, pl: &str) -> Option<OwnRule> {
+    use findings::apf::{Maker, flow_schema_maker};
+    let fs_q = findings::text::literal_backticks(fs);
+    let pl_q = findings::text::literal_backticks(pl);
+    let raise = format!(
+        "Fix the client (the audit log names it: the command above). If the load is legitimate, raise the concurrency shares of priority level `{pl_q}` (`kubectl edit prioritylevelconfiguration {}`: `nominalConcurrencyShares`, `assuredConcurrencyShares` before v1beta3) and watch its rejections.",
+        findings::text::literal_backticks(&findings::text::shell_quote(pl))
+    );
+    match flow_schema_maker(fs) {
+        Maker::Kubernetes => None,
+        Maker::ApiserverDoctor => Some(OwnRule {
+            sentence: format!(
+                " `{fs_q}` is a throttle apiserver-doctor wrote: it holds one client at priority level `{pl_q}`, and these rejections are that throttle working."
+            ),
+            remedy_title: "The throttle is working: fix the client, or give it more room".to_owned(),
+            remedy: format!(
+                "{raise} To lift the throttle altogether, delete both objects: `kubectl delete flowschema,prioritylevelconfiguration {}`.",
+                findings::text::literal_backticks(&findings::text::shell_quote(fs))
+            ),
+        }),
+        Maker::Other => Some(OwnRule {
+            sentence: format!(
+                " `{fs_q}` is not one of the flow schemas every API server creates: the cluster (its platform or its owners) gave these clients a rule of their own, at priority level `{pl_q}`; if it was made to hold a client back, these rejections are it working."
+            ),
+            remedy_title: "The cluster's own rule rejects: fix the client, or give the level more room"
+                .to_owned(),
+            remedy: format!(
+                "{raise} Another throttle for the same clients would not help: they already have a priority level of their own."
+            ),
+        }),
     }
 }
 
@@ -233,5 +291,55 @@ mod tests {
             out[1].remedies
         );
         assert!(out[1].remedies.iter().any(|r| r.body.contains("do not give them a small priority level")));
+    }
+
+    /// Ops review s51: rejections by a flow schema the cluster made for a client (a throttle of
+    /// apiserver-doctor's, or anyone's rule) were answered with "give the noisy client its own
+    /// priority level", which it has: those rejections may be the rule working.
+    #[test]
+    fn rejections_by_the_clusters_own_flow_schema_are_not_answered_with_another_throttle() {
+        let finding = |fs: &str, pl: &str| {
+            let mut api = apiserver();
+            api.apf_rejections = vec![ApfRejections {
+                flow_schema: fs.into(),
+                priority_level: pl.into(),
+                reasons: vec!["queue-full".into()],
+                rejected: 1_250.0,
+            }];
+            let mut out = Vec::new();
+            run(
+                &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+                &Thresholds::default(),
+                &mut out,
+            );
+            assert_eq!(out.len(), 1, "{fs}");
+            out.remove(0)
+        };
+        let ours = finding("throttle-sa-ci.runner", "throttle-sa-ci.runner");
+        assert!(
+            ours.summary.contains("`throttle-sa-ci.runner` is a throttle apiserver-doctor wrote"),
+            "{}",
+            ours.summary
+        );
+        assert_eq!(ours.remedies[1].title, "The throttle is working: fix the client, or give it more room");
+        assert!(
+            ours.remedies[1]
+                .body
+                .contains("`kubectl delete flowschema,prioritylevelconfiguration throttle-sa-ci.runner`"),
+            "{}",
+            ours.remedies[1].body
+        );
+        let theirs = finding("noisy-ci", "batch-low");
+        assert!(
+            theirs.summary.contains("gave these clients a rule of their own, at priority level `batch-low`"),
+            "{}",
+            theirs.summary
+        );
+        assert!(theirs.remedies[1].body.contains("Another throttle for the same clients would not help"));
+        assert!(theirs.remedies[1].body.contains("`kubectl edit prioritylevelconfiguration batch-low`"));
+        // Kubernetes' own flow schemas keep the advice to give the offender a level of its own.
+        let default = finding("service-accounts", "workload-low");
+        assert_eq!(default.remedies[1].title, "Give the noisy client its own priority level");
+        assert!(!default.summary.contains("rule of their own"), "{}", default.summary);
     }
 }

@@ -44,6 +44,11 @@ Find the client that fills the level (audit log), fix it, or move it to a priori
 its own (`apiserver-doctor diagnose` over the audit log writes one for the top offender); raise the level's `nominalConcurrencyShares` only if the
 load is legitimate.
 
+A priority level that is not one of those every API server creates was made for the clients
+of its flow schemas (a throttle apiserver-doctor wrote, named `throttle-…`, or the cluster's
+own): the wait may be that level holding them back, as it was made to, and the finding offers
+to fix the client or raise the level's shares instead of another throttle.
+
 ## References
 - Kubernetes: API Priority and Fairness: https://kubernetes.io/docs/concepts/cluster-administration/flow-control/
 - kubernetes-mixin runbook.
@@ -115,12 +120,12 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     table: None,
                     thresholds: vec![n::APF_QUEUE_WAIT_P99_SECONDS],
                     remedies: vec![
-                        remedy(
+                        own_level_remedy(&w.priority_level).unwrap_or_else(|| remedy(
                             "Give the client that fills this level its own priority level",
                             RemedyKind::Advice,
                             Safety::ReviewFirst,
                             "Write a FlowSchema that matches the client's user or service account and a PriorityLevelConfiguration with a small concurrency share for it (`apiserver-doctor diagnose` over the audit log generates both for the top offender, in the cluster's APF version), apply them, then watch this level's queue wait and rejections.",
-                        ),
+                        )),
                         watch(&format!(
                             "histogram_quantile(0.99, sum by (le, flow_schema) (rate(apiserver_flowcontrol_request_wait_duration_seconds_bucket{{priority_level={}}}[5m])))",
                             findings::text::double_quoted_literal(&w.priority_level)
@@ -131,6 +136,35 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// For a priority level the cluster made itself (a throttle of apiserver-doctor's, or anyone's
+/// level), what to do instead of writing another: the wait may be that level holding its
+/// clients back, as it was made to (ops review s51).
+fn own_level_remedy(level: &str) -> Option<findings::Remedy> {
+    use findings::apf::{Maker, priority_level_maker};
+    let q = findings::text::literal_backticks(level);
+    let edit = findings::text::literal_backticks(&format!(
+        "kubectl edit prioritylevelconfiguration {}",
+        findings::text::shell_quote(level)
+    ));
+    let whose = match priority_level_maker(level) {
+        Maker::Kubernetes => return None,
+        Maker::ApiserverDoctor => format!(
+            "`{q}` is a throttle apiserver-doctor wrote for one client: the wait is that throttle holding it back, as it was made to."
+        ),
+        Maker::Other => format!(
+            "`{q}` is not one of the priority levels every API server creates: the cluster (its platform or its owners) made it for the clients of its flow schemas; if it was made to hold a client back, the wait is it working."
+        ),
+    };
+    Some(remedy(
+        "This level is the cluster's own: fix its client, or give the level more room",
+        RemedyKind::Advice,
+        Safety::ReviewFirst,
+        format!(
+            "{whose} Another throttle for the same clients would not help. Fix the client that fills the level (the audit log names it); if the load is legitimate, raise the level's concurrency shares (`{edit}`: `nominalConcurrencyShares`, `assuredConcurrencyShares` before v1beta3), then watch its queue wait."
+        ),
+    ))
 }
 
 /// The flow schema whose requests waited, in words.
@@ -185,5 +219,54 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].subject.name, "workload-low");
         assert!(out[0].summary.contains("service-accounts"));
+    }
+
+    /// Ops review s51: a level the cluster made for one client (a throttle of apiserver-doctor's,
+    /// or anyone's) was answered with "give the client its own priority level", which it has.
+    #[test]
+    fn a_level_of_the_clusters_own_is_not_answered_with_another_throttle() {
+        let first_remedy = |level: &str| {
+            let mut api = apiserver();
+            api.apf_wait = vec![ApfWait {
+                priority_level: level.into(),
+                flow_schema: level.into(),
+                flow_schema_waited: 200.0,
+                waited_over: Some(2.0),
+                count: 18_000.0,
+                p99_seconds: 4.2,
+                p99_bucket: Some(QuantileBucket { lower: 2.0, upper: 5.0, interpolated: 4.2 }),
+            }];
+            let mut out = Vec::new();
+            run(
+                &MetricsEvidence { apiservers: vec![api], ..Default::default() },
+                &Thresholds::default(),
+                &mut out,
+            );
+            assert_eq!(out.len(), 1, "{level}");
+            out[0].remedies[0].clone()
+        };
+        let ours = first_remedy("throttle-sa-ci.runner");
+        assert!(
+            ours.body.starts_with("`throttle-sa-ci.runner` is a throttle apiserver-doctor wrote"),
+            "{}",
+            ours.body
+        );
+        assert!(
+            ours.body.contains("`kubectl edit prioritylevelconfiguration throttle-sa-ci.runner`"),
+            "{}",
+            ours.body
+        );
+        let theirs = first_remedy("noisy-ci");
+        assert!(
+            theirs.body.contains("`noisy-ci` is not one of the priority levels every API server creates"),
+            "{}",
+            theirs.body
+        );
+        for r in [&ours, &theirs] {
+            assert!(r.body.contains("Another throttle for the same clients would not help"), "{}", r.body);
+            assert_eq!(r.safety, Safety::ReviewFirst);
+        }
+        let default = first_remedy("workload-low");
+        assert_eq!(default.title, "Give the client that fills this level its own priority level");
     }
 }

@@ -19,7 +19,10 @@ pub const INFO: CheckInfo = CheckInfo {
 Admission webhooks whose P99 call latency
 (`apiserver_admission_webhook_admission_duration_seconds`, by webhook name and type) is above
 0.5 s (OpenShift enhancement 908). A P99 above 10 s, the default webhook timeout, is
-critical: calls are timing out.
+critical: calls are timing out. When `diagnose` has the webhook's configuration
+(`--manifests`, `--cluster`), its own `timeoutSeconds` is used instead, named with the file and
+line it was read from, and the P99 is given as at most that timeout (no call outlives it),
+not as an interpolation in a bucket that reaches past it.
 
 A histogram only says which bucket the P99 falls in: it is above the bucket's lower bound and
 at most its upper bound. The check judges by the lower bound, which the P99 certainly exceeds
@@ -72,43 +75,79 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             if lower.is_nan() || lower < limit {
                 continue;
             }
-            let severity = if lower >= TIMEOUT_SECONDS { Severity::Critical } else { Severity::Warning };
+            // The webhook's own timeout when its configuration was given (on-call review 52,
+            // item 3: a webhook set to 30 s was "over the 10 s default timeout: calls are timing
+            // out", and one cut off at 10 s was estimated at ≈24.85 s).
+            let configured = ev.webhook_timeouts.get(&w.name);
+            let (timeout, timeout_words) = match configured {
+                Some(t) => {
+                    (t.seconds, format!("its {} s timeout (`timeoutSeconds`, {})", bound(t.seconds), t.from))
+                }
+                None => (TIMEOUT_SECONDS, format!("the {} s default timeout", bound(TIMEOUT_SECONDS))),
+            };
+            let severity = if lower >= timeout { Severity::Critical } else { Severity::Warning };
             let kind = if w.webhook_type == "admit" { "mutating" } else { w.webhook_type.as_str() };
             let over = if severity == Severity::Critical {
-                format!("over the {} s default timeout", bound(TIMEOUT_SECONDS))
+                match configured {
+                    Some(t) => format!("over its {} s timeout", bound(t.seconds)),
+                    None => format!("over the {} s default timeout", bound(TIMEOUT_SECONDS)),
+                }
             } else {
                 format!("over {} s", bound(limit))
             };
-            let (where_, estimate) = if p99.unbounded() {
-                (
+            // No call outlives the timeout its configuration sets: the bucket's upper bound and
+            // the interpolation are cut to it (when the data agrees, i.e. it is not below the
+            // bucket's lower bound).
+            let cut = configured.map(|t| t.seconds).filter(|c| *c >= lower && *c < p99.upper);
+            let (where_, estimate) = match cut {
+                Some(c) => (
+                    format!("in the ({}, {}] s bucket", bound(lower), bound(p99.upper)),
+                    format!(
+                        "calls end at the webhook's {} s timeout, so it is at most about {} s (the interpolation in the bucket, {}, cannot be: no call outlives its timeout)",
+                        bound(c),
+                        bound(c),
+                        format_seconds(p99.interpolated)
+                    ),
+                ),
+                None if p99.unbounded() => (
                     format!("above {} s (the largest finite bucket)", bound(lower)),
                     "the histogram bounds it no further, so no value is given".to_owned(),
-                )
-            } else {
-                (
+                ),
+                None => (
                     format!("in the ({}, {}] s bucket", bound(lower), bound(p99.upper)),
                     format!(
                         "≈{} by linear interpolation (as histogram_quantile), an estimate the buckets cannot confirm",
                         format_seconds(p99.interpolated)
                     ),
-                )
+                ),
             };
-            let verdict = if severity == Severity::Critical {
+            let verdict = if severity == Severity::Critical && configured.is_none() {
                 format!(
                     "above the {} s default webhook timeout: calls are timing out",
                     bound(TIMEOUT_SECONDS)
                 )
+            } else if severity == Severity::Critical {
+                format!("at or above {timeout_words}: calls are timing out")
+            } else if configured.is_some() {
+                format!("above the {} s warning level, under {timeout_words}", bound(limit))
             } else {
                 format!("above the {} s warning level", bound(limit))
             };
             let mut measures = vec![Measure::new("P99 above (its bucket's lower bound)", lower, "s")];
-            if !p99.unbounded() {
-                measures.push(Measure::new("P99 at most (its bucket's upper bound)", p99.upper, "s"));
-                measures.push(Measure::new(
-                    "P99 ≈ (linear interpolation, as histogram_quantile)",
-                    p99.interpolated,
-                    "s",
-                ));
+            match cut {
+                Some(c) => measures.push(Measure::new("P99 at most (the webhook's timeout)", c, "s")),
+                None if !p99.unbounded() => {
+                    measures.push(Measure::new("P99 at most (its bucket's upper bound)", p99.upper, "s"));
+                    measures.push(Measure::new(
+                        "P99 ≈ (linear interpolation, as histogram_quantile)",
+                        p99.interpolated,
+                        "s",
+                    ));
+                }
+                None => {}
+            }
+            if let Some(t) = configured {
+                measures.push(Measure::new("timeoutSeconds (its configuration)", t.seconds, "s"));
             }
             measures.push(Measure::new("calls", w.calls, "count"));
             out.push(
@@ -135,7 +174,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Look at the webhook's configuration",
                             RemedyKind::Command,
                             Safety::Safe,
-                            format!("kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o json | jq --arg name {} '.items[] | select(.webhooks[].name == $name) | {{name: .metadata.name, webhooks: [.webhooks[] | {{name, failurePolicy, timeoutSeconds, namespaceSelector, rules}}]}}'", findings::text::shell_quote(&w.name)),
+                            format!("kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations -o json | jq --arg name {} '.items[] | select(any(.webhooks[]?; .name == $name)) | {{name: .metadata.name, webhooks: [.webhooks[] | select(.name == $name) | {{name, failurePolicy, timeoutSeconds, namespaceSelector, rules}}]}}'", findings::text::shell_quote(&w.name)),
                         ),
                         remedy(
                             "Narrow the webhook and make it fail fast",
@@ -284,5 +323,59 @@ mod tests {
         assert_eq!(measure(f, "P99 above"), Some(25.0));
         assert_eq!(measure(f, "P99 at most"), None);
         assert_eq!(measure(f, "P99 ≈"), None);
+    }
+
+    /// On-call review 52, item 3: with the configurations given, a webhook set to 30 s was
+    /// "over the 10 s default timeout: calls are timing out" (critical), and one cut off at its
+    /// 10 s timeout was estimated at ≈24.85 s.
+    #[test]
+    fn the_webhooks_own_timeout_judges_its_p99_and_bounds_the_estimate() {
+        let judged = |timeout: Option<f64>| {
+            let mut api = apiserver();
+            api.webhooks = vec![hook("stuck", Some((10.0, 25.0, 24.85)))];
+            let mut ev = MetricsEvidence { apiservers: vec![api], ..Default::default() };
+            if let Some(seconds) = timeout {
+                ev.webhook_timeouts.insert(
+                    "stuck".into(),
+                    crate::WebhookTimeout { seconds, from: "webhooks.yaml:12".into() },
+                );
+            }
+            let mut out = Vec::new();
+            run(&ev, &Thresholds::default(), &mut out);
+            out.remove(0)
+        };
+        let slow = judged(Some(30.0));
+        assert_eq!(slow.severity, Severity::Warning);
+        assert_eq!(slow.title, "Admission webhook stuck: P99 in the (10, 25] s bucket, over 0.5 s");
+        assert!(
+            slow.summary.contains(
+                "the P99 is above the 0.5 s warning level, under its 30 s timeout (`timeoutSeconds`, webhooks.yaml:12)."
+            ),
+            "{}",
+            slow.summary
+        );
+        assert!(slow.summary.contains("≈24.85 s by linear interpolation"), "{}", slow.summary);
+        let cut = judged(Some(10.0));
+        assert_eq!(cut.severity, Severity::Critical);
+        assert_eq!(cut.title, "Admission webhook stuck: P99 in the (10, 25] s bucket, over its 10 s timeout");
+        assert!(
+            cut.summary.contains("calls end at the webhook's 10 s timeout, so it is at most about 10 s"),
+            "{}",
+            cut.summary
+        );
+        assert!(
+            !cut.evidence.measures.iter().any(|m| m.label.starts_with("P99 ≈")),
+            "{:?}",
+            cut.evidence.measures
+        );
+        assert_eq!(measure(&cut, "P99 at most"), Some(10.0));
+        assert_eq!(measure(&cut, "timeoutSeconds"), Some(10.0));
+        // Unknown: the default, as before.
+        let default = judged(None);
+        assert_eq!(
+            default.title,
+            "Admission webhook stuck: P99 in the (10, 25] s bucket, over the 10 s default timeout"
+        );
+        assert_eq!(measure(&default, "P99 ≈"), Some(24.85));
     }
 }

@@ -111,7 +111,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                             "Check the webhook's backend",
                             RemedyKind::Command,
                             Safety::Safe,
-                            format!("kubectl get {kind} -o json | jq -r --arg name {} '.items[] | select(.webhooks[].name == $name) | .metadata.name, (.webhooks[] | .clientConfig.service // .clientConfig.url)'\n# The service's namespace is in the output above:\nkubectl get pods,endpoints -n NAMESPACE", findings::text::shell_quote(&w.name)),
+                            format!("kubectl get {kind} -o json | jq -r --arg name {} '.items[] | select(any(.webhooks[]?; .name == $name)) | .metadata.name, (.webhooks[] | select(.name == $name) | .clientConfig.service // .clientConfig.url)'\n# The service's namespace is in the output above:\nkubectl get pods,endpoints -n NAMESPACE", findings::text::shell_quote(&w.name)),
                         )];
                         // Only a webhook that rejects requests is unblocked by `Ignore`: one that
                         // fails open has it already, and the patch's "put Fail back" would make it
@@ -217,5 +217,54 @@ mod tests {
         }
         let promql = &out[0].remedies.last().expect("watch").body;
         assert!(promql.contains(r#"name="w'; touch /tmp/pwned; echo '\"x""#), "{promql}");
+    }
+
+    /// On-call review 52, item 8: `select(.webhooks[].name == $name)` stopped with "Cannot
+    /// iterate over null" at the first configuration without webhooks (valid: the field is
+    /// optional), so the one command that shows the failing webhook printed only an error. Each
+    /// jq program MET008 and MET009 print, run by jq over a list that holds such a
+    /// configuration, prints the named webhook alone.
+    #[test]
+    fn the_jq_programs_read_past_a_configuration_without_webhooks() {
+        if std::process::Command::new("jq").arg("--version").output().is_err() {
+            assert!(std::env::var_os("CI").is_none(), "jq is required under CI (scripts/test installs it)");
+            return;
+        }
+        let name = "mutate.kyverno.svc-fail";
+        let mut api = apiserver();
+        api.webhooks = vec![WebhookStats {
+            name: name.into(),
+            webhook_type: "mutating".into(),
+            calls: 1_000.0,
+            p99: Some(crate::quantile::QuantileBucket { lower: 10.0, upper: 25.0, interpolated: 24.0 }),
+            call_failures: 300.0,
+            denials: 0.0,
+            fail_open: 0.0,
+        }];
+        let ev = MetricsEvidence { apiservers: vec![api], ..Default::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        super::super::met008_webhook_latency::run(&ev, &Thresholds::default(), &mut out);
+        let list = r#"{"items":[{"metadata":{"name":"empty"}},{"metadata":{"name":"kyverno"},"webhooks":[
+            {"name":"other","clientConfig":{"url":"https://other"}},
+            {"name":"mutate.kyverno.svc-fail","failurePolicy":"Fail","clientConfig":{"service":{"name":"svc","namespace":"kyverno"}}}]}]}"#;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = dir.path().join("list.json");
+        std::fs::write(&input, list).expect("write");
+        let mut ran = 0;
+        for r in out.iter().flat_map(|f| &f.remedies) {
+            let Some(line) = r.body.lines().find(|l| l.contains("| jq ")) else { continue };
+            let (_, jq) = line.split_once(" | ").expect("a pipe");
+            let run = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("jq {} < {}", jq.trim_start_matches("jq "), input.display()))
+                .output()
+                .expect("sh");
+            let stdout = String::from_utf8_lossy(&run.stdout);
+            assert!(run.status.success(), "{line}: {}", String::from_utf8_lossy(&run.stderr));
+            assert!(stdout.contains("kyverno") && !stdout.contains("other"), "{line}: {stdout}");
+            ran += 1;
+        }
+        assert_eq!(ran, 2, "one program from each check");
     }
 }

@@ -30,9 +30,10 @@ request was refused). When kubectl goes through a proxy the probe does not speak
 path is tested and its failures are information.
 
 ## Why it matters
-A refused or timed-out connection means a firewall, a network security group, the API
-server's authorized IP ranges or a route drops the traffic: nodes cannot report, kubectl
-cannot connect. Connections that fail only sometimes, or are slow, point at an overloaded
+A timed-out connection means a firewall, a network security group, the API server's
+authorized IP ranges or a route drops the traffic; a refused one, that nothing listens at that
+address and port (the API server is down, restarting or on another port, or a load balancer
+has no healthy backend): either way nodes cannot report and kubectl cannot connect. Connections that fail only sometimes, or are slow, point at an overloaded
 path (SNAT port exhaustion, a saturated firewall) and make every client retry.
 
 ## Example
@@ -41,7 +42,9 @@ path (SNAT port exhaustion, a saturated firewall) and make every client retry.
 ## Remedy
 Check that port 443 to the API server is allowed from this network (network security
 groups, firewalls, user-defined routes) and that this address is in the API server's
-authorized IP ranges; on AKS, `az aks show --query apiServerAccessProfile`.
+authorized IP ranges; on AKS, `az aks show --query apiServerAccessProfile`. When every failure
+is a refusal, check the API server itself and the port instead (firewalls drop, they seldom
+refuse).
 
 ## References
 - AKS: troubleshoot connections to the API server: https://learn.microsoft.com/troubleshoot/azure/azure-kubernetes/connectivity/troubleshoot-cluster-connection-issues-api-server
@@ -93,6 +96,13 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     if failed.len() < ev.tcp.len() {
         measures.push(Measure::new("slowest connection", slowest, "s"));
     }
+    // Every failure a refusal (a reset from the host): nothing listens there, which no firewall
+    // rule explains; firewalls and authorized IP ranges drop packets, and connections time out
+    // (on-call review 52, item 7: "Connection refused" was answered with NSGs and IP ranges).
+    let refused = !failed.is_empty()
+        && failed
+            .iter()
+            .all(|a| a.error.as_deref().is_some_and(|e| e.to_ascii_lowercase().contains("refused")));
     let remedies = || {
         vec![
             command(
@@ -108,6 +118,14 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             advice(
                 "Check what sits on the path",
                 &match proxy {
+                    Some(p) if refused => format!(
+                        "Nothing accepts connections on port {} of the proxy's host: the proxy (or the jump host's tunnel, `ssh -D`) is not running, or listens on another port. Start it, or fix the proxy URL, which comes from {}. A firewall would rather drop the packets (a timeout) than refuse them.",
+                        p.port, p.from
+                    ),
+                    None if refused => format!(
+                        "The host answered, but nothing accepts connections on port {}: the API server is down, restarting, or listens on another port. Check the API server itself (a self-managed control plane: `crictl ps --name kube-apiserver` and its logs on the control-plane nodes; a managed one: the cloud's control-plane status) and that the port in the kubeconfig's `server:` URL is the one it serves. Firewalls, network security groups and authorized IP ranges usually drop packets (a timeout), not refuse them; a load balancer with no healthy backend may refuse, so check its backends too.",
+                        ev.target.port
+                    ),
                     Some(p) => format!(
                         "Allow TCP {} to the proxy from this network, and check that the proxy runs there (for a jump host: that the tunnel, `ssh -D` or the proxy service, is up). The proxy comes from {}.",
                         p.port, p.from
@@ -384,6 +402,15 @@ mod tests {
         assert_eq!(out[0].severity, Severity::Critical);
         assert_eq!(out[0].title, "Cannot connect to the API server at api.example.com:443");
         assert!(out[0].summary.contains("10.0.0.1:443: Connection refused"), "{}", out[0].summary);
+        // On-call review 52, item 7: a refusal means nothing listens, not a firewall.
+        let advice = &out[0].remedies[1].body;
+        assert!(
+            advice.starts_with(
+                "The host answered, but nothing accepts connections on port 443: the API server is down"
+            ),
+            "{advice}"
+        );
+        assert!(!advice.contains("Allow TCP"), "{advice}");
 
         let mut ev = healthy();
         ev.tcp[1].error = Some("timed out".to_owned());
@@ -408,6 +435,12 @@ mod tests {
         ev.timeout_seconds = 2.0;
         let mut out = Vec::new();
         run(&ev, &Thresholds::default(), &mut out);
+        // A timeout keeps the advice about what drops packets on the path.
+        assert!(
+            out[0].remedies[1].body.starts_with("Allow TCP 443 to the API server"),
+            "{}",
+            out[0].remedies[1].body
+        );
         assert!(
             out[0].remedies[0].body.starts_with("nc -vz -w 2 api.example.com 443\ncurl -sv --max-time 2 "),
             "{}",
