@@ -73,7 +73,40 @@ pub fn run(evidence: &MetricsEvidence, thresholds: &Thresholds) -> Vec<Finding> 
             }
         }
     }
+    name_the_replica(&mut out);
     out
+}
+
+/// Findings of the same title from different scrapes (one per API server replica) end in the
+/// scrape they were read from, so a list of titles tells them apart (mix review 51, item 15:
+/// three identical lines for a three-replica control plane read as one finding printed thrice).
+fn name_the_replica(out: &mut [Finding]) {
+    let short = |source: &str| {
+        let source = source.strip_prefix("metrics:").unwrap_or(source);
+        let last = source.rsplit(" → ").next().unwrap_or(source);
+        last.rsplit(['/', '\\']).next().unwrap_or(last).to_owned()
+    };
+    let mut suffixes: Vec<Option<String>> = vec![None; out.len()];
+    for (i, f) in out.iter().enumerate() {
+        let same: Vec<&Finding> =
+            out.iter().filter(|g| g.title == f.title && g.evidence.source != f.evidence.source).collect();
+        if same.is_empty() {
+            continue;
+        }
+        // The file name, unless another of them has the same one: then the whole source.
+        let mine = short(&f.evidence.source);
+        let name = if same.iter().any(|g| short(&g.evidence.source) == mine) {
+            f.evidence.source.strip_prefix("metrics:").unwrap_or(&f.evidence.source).to_owned()
+        } else {
+            mine
+        };
+        suffixes[i] = Some(name);
+    }
+    for (f, suffix) in out.iter_mut().zip(suffixes) {
+        if let Some(s) = suffix {
+            f.title.push_str(&format!(" (on {s})"));
+        }
+    }
 }
 
 /// The checks that judge what changed between two scrapes: counters' increases and
@@ -106,6 +139,48 @@ fn hold_on_guess(f: &mut Finding, info: &CheckInfo, ev: &MetricsEvidence) {
              (a filter such as grep -E that keeps it too) tell one process from two.",
             info.default_severity.as_str()
         ));
+    }
+}
+
+#[cfg(test)]
+mod replica_tests {
+    use super::*;
+    use crate::apiserver::WebhookStats;
+
+    /// Mix review 51, item 15: each replica of a control plane gave the same title.
+    #[test]
+    fn the_same_finding_of_two_replicas_names_each_replica() {
+        let hook = WebhookStats {
+            name: "w".into(),
+            webhook_type: "validating".into(),
+            calls: 10.0,
+            p99: None,
+            call_failures: 300.0,
+            denials: 0.0,
+            fail_open: 0.0,
+        };
+        let replica = |source: &str| {
+            let mut a = crate::test_support::apiserver();
+            a.source = source.into();
+            a.webhooks = vec![hook.clone()];
+            a
+        };
+        let ev = MetricsEvidence {
+            apiservers: vec![replica("/m/a/apiserver-0.prom"), replica("/m/b/apiserver-1.prom")],
+            ..Default::default()
+        };
+        let titles: Vec<String> = run(&ev, &Thresholds::default())
+            .into_iter()
+            .filter(|f| f.code == "MET009")
+            .map(|f| f.title)
+            .collect();
+        assert_eq!(titles.len(), 2, "{titles:?}");
+        assert!(titles[0].ends_with(" (on apiserver-0.prom)"), "{titles:?}");
+        assert!(titles[1].ends_with(" (on apiserver-1.prom)"), "{titles:?}");
+        // One replica alone: its title as it was.
+        let one =
+            MetricsEvidence { apiservers: vec![replica("/m/a/apiserver-0.prom")], ..Default::default() };
+        assert!(run(&one, &Thresholds::default()).iter().all(|f| !f.title.contains(" (on ")));
     }
 }
 
