@@ -4,7 +4,7 @@
 //! (`logs.verb` → `logs_verb`, `Annotations["a"]` → `Annotations_a`); a conversion or `bin`
 //! of a column keeps the column's name (`tostring(userAgent)` → `userAgent`,
 //! `bin(start_time, 5m)` → `start_time`); an aggregate is `<prefix>_<argument>`
-//! (`count_`, `avg_latency`, `percentile_latency_99`, `set_name`); anything else is
+//! (`count_`, `count_y`, `avg_latency`, `percentile_latency_99`, `set_name`); anything else is
 //! `Column1`, `Column2`, … (`print_0`, … in `print`).
 
 use kql::{Expr, ExprKind, Literal, UnaryOp};
@@ -77,14 +77,13 @@ pub fn aggregate(func: &str, first_arg: Option<&Expr>) -> String {
         "make_set" | "make_set_if" | "makeset" => "set",
         "make_list" | "make_list_if" | "makelist" => "list",
         "make_bag" | "make_bag_if" => "bag",
-        "take_any" | "any" => "any",
-        "take_anyif" | "anyif" => "anyif",
         other => other,
     };
-    match (func, first_arg.and_then(derived)) {
-        ("count" | "countif", _) => format!("{prefix}_"),
-        (_, Some(arg)) => format!("{prefix}_{arg}"),
-        (_, None) => format!("{prefix}_"),
+    // Kusto's PrefixAndFirstArgument: `count(y)` is `count_y`, `countif(IsOk)` `countif_IsOk`,
+    // `countif(x > 0)` `countif_` (review 52b: count and countif always gave `…_`).
+    match first_arg.and_then(derived) {
+        Some(arg) => format!("{prefix}_{arg}"),
+        None => format!("{prefix}_"),
     }
 }
 
@@ -116,6 +115,11 @@ mod tests {
     fn aggregate_names_follow_kusto() {
         let x = kql::parse_expression("latency").expect("valid");
         assert_eq!(aggregate("count", None), "count_");
+        // review 52b: Kusto names count(y) `count_y`, countif(IsOk) `countif_IsOk`.
+        assert_eq!(aggregate("count", Some(&x)), "count_latency");
+        assert_eq!(aggregate("countif", Some(&x)), "countif_latency");
+        let p = kql::parse_expression("latency > 5").expect("valid");
+        assert_eq!(aggregate("countif", Some(&p)), "countif_");
         assert_eq!(aggregate("avg", Some(&x)), "avg_latency");
         assert_eq!(aggregate("make_set", Some(&x)), "set_latency");
         assert_eq!(

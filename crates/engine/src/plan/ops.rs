@@ -137,6 +137,15 @@ pub struct AggOut {
     /// A conversion applied to the aggregate's result (e.g. integer nanoseconds back to a
     /// datetime), as a function of the result column.
     pub post: Option<fn(Expr) -> Expr>,
+    /// The value when the aggregate saw no value (an empty input, or a group whose values are
+    /// all null or fail the `if` predicate): Kusto's "default values of aggregations", `0` for
+    /// `sum`/`stdev`/`variance` (and their `if`). `None` leaves it null.
+    pub empty: Option<Expr>,
+    /// The value over an empty input without `by` keys only, where it differs from
+    /// [`AggOut::empty`]: NaN for `avg`, as the summarize page's worked example prints (its
+    /// table of defaults gives null, which a group with no value keeps: checks read an average
+    /// of nothing as unknown, not as NaN).
+    pub empty_input: Option<Expr>,
 }
 
 fn unique(name: &str, used: &mut Vec<String>) -> String {
@@ -169,12 +178,21 @@ pub fn summarize(rel: Rel, keys: Vec<(String, Value)>, aggs: Vec<AggOut>) -> R<R
         let phys = unique(&a.name, &mut used);
         aggr.push(a.expr.alias(phys.clone()));
         cols.push(Binding { name: phys.clone(), value: Value::expr(column(&phys), a.ty) });
-        match a.post {
+        let converted = match a.post {
             Some(f) => {
                 needs_post = true;
-                post.push(f(column(&phys)).alias(phys.clone()));
+                f(column(&phys))
             }
-            None => post.push(column(&phys)),
+            None => column(&phys),
+        };
+        let default = if group.is_empty() { a.empty_input.or(a.empty) } else { a.empty };
+        match default {
+            Some(d) => {
+                needs_post = true;
+                post.push(datafusion::prelude::coalesce(vec![converted, d]).alias(phys.clone()));
+            }
+            None if a.post.is_some() => post.push(converted.alias(phys.clone())),
+            None => post.push(converted),
         }
     }
     let mut b = LogicalPlanBuilder::from(rel.plan).aggregate(group, aggr).map_err(internal)?;
@@ -191,7 +209,14 @@ pub fn distinct(rel: Rel, items: Vec<(String, Value)>) -> R<Rel> {
 
 /// `count`: one row, column `Count`.
 pub fn count_rows(rel: Rel) -> R<Rel> {
-    let agg = AggOut { name: "Count".into(), expr: count(lit(1)), ty: KType::Long, post: None };
+    let agg = AggOut {
+        name: "Count".into(),
+        expr: count(lit(1)),
+        ty: KType::Long,
+        post: None,
+        empty: None,
+        empty_input: None,
+    };
     summarize(rel, vec![], vec![agg])
 }
 

@@ -1470,8 +1470,46 @@ impl Planner<'_> {
         }
     }
 
+    /// indexof(string, match[, start[, length[, occurrence]]]) (review 52b: the optional
+    /// arguments were refused).
+    #[inline(never)]
+    fn indexof_from(&mut self, rel: &Rel, e: &Expr, args: &[Expr]) -> R<Value> {
+        self.arity(e, "indexof", args, 3, 5)?;
+        let v = self.args(rel, args)?;
+        let mut call_args = vec![to_string(v[0].clone()).expr, to_string(v[1].clone()).expr];
+        for x in &v[2..] {
+            call_args.push(convert(x.clone(), KType::Long).expr);
+        }
+        Ok(Value::expr(call(&udfs().indexof, call_args), KType::Long))
+    }
+
+    /// `where * has "term"`: the term in any column, as `search "term"` (the where page's
+    /// syntax; review 52b: refused). Kept out of `binary` so that the recursive planner's
+    /// frames stay small.
+    #[inline(never)]
+    fn any_column_has(&mut self, rel: &Rel, case_sensitive: bool, right: &Expr) -> R<Value> {
+        let r = to_string(self.scalar(rel, right)?).expr;
+        let u = udfs();
+        let f = if case_sensitive { &u.has_cs } else { &u.has };
+        let mut any: Option<DfExpr> = None;
+        for b in &rel.cols {
+            if b.name == "$table" || crate::event::is_hidden(&b.name) {
+                continue;
+            }
+            let e = call(f, vec![to_string(b.value.clone()).expr, r.clone()]);
+            any = Some(match any {
+                Some(a) => a.or(e),
+                None => e,
+            });
+        }
+        Ok(Value::expr(any.unwrap_or(lit(false)), KType::Bool))
+    }
+
     fn binary(&mut self, rel: &Rel, s: Span, op: BinaryOp, left: &Expr, right: &Expr) -> R<Value> {
         use BinaryOp::*;
+        if matches!(left.kind, ExprKind::Wildcard) && matches!(op, Has | HasCs) {
+            return self.any_column_has(rel, op == HasCs, right);
+        }
         let l = self.scalar(rel, left)?;
         let r = self.scalar(rel, right)?;
         let cmp = |o: DfOp| -> R<Value> {
@@ -2741,7 +2779,11 @@ impl Planner<'_> {
                         Value::expr(e, v.ty())
                     }
                     "abs" if v.ty().is_numeric() => Value::expr(p::abs(texpr(v.clone()).expr), v.ty()),
-                    "abs" => Value::expr(p::abs(real), KType::Real),
+                    // abs() of a timespan is a timespan (the abs() page; review 52b: a real
+                    // number of ticks), null for the one without an absolute value.
+                    // abs() of a timespan is a timespan (the abs() page; review 52b: a real
+                    // number of ticks).
+                    "abs" if v.ty() == KType::TimeSpan => abs_timespan(v.clone())?,
                     // DataFusion's sqrt fails the whole query on a negative number; Kusto
                     // (and IEEE 754, and this engine's log()) give NaN.
                     "sqrt" => Value::expr(
@@ -2800,6 +2842,7 @@ impl Planner<'_> {
                 let exprs: Vec<DfExpr> = v.into_iter().map(|x| convert(x, ty).expr).collect();
                 Ok(Value::expr(if f == "min_of" { least(exprs) } else { greatest(exprs) }, ty))
             }
+            "indexof" if args.len() > 2 => self.indexof_from(rel, e, args),
             "indexof" => {
                 self.arity(e, f, args, 2, 2)?;
                 let v = self.args(rel, args)?;
@@ -2885,18 +2928,32 @@ impl Planner<'_> {
 
     fn parse_op(&mut self, rel: Rel, p: &kql::Parse) -> R<Rel> {
         let mut kind = "simple".to_owned();
+        let mut flags: Option<(String, Span)> = None;
         for prm in &p.params {
-            if prm.name.name == "kind"
-                && let ExprKind::Name(id) = &prm.value.kind
-            {
-                kind = id.name.to_ascii_lowercase();
+            match (prm.name.name.as_str(), &prm.value.kind) {
+                ("kind", ExprKind::Name(id)) => kind = id.name.to_ascii_lowercase(),
+                ("flags", ExprKind::Name(id)) => flags = Some((id.name.clone(), prm.value.span)),
+                ("flags", ExprKind::Literal(Literal::String(f))) => flags = Some((f.clone(), prm.value.span)),
+                _ => {}
             }
         }
         if p.filter && kind == "relaxed" {
             return Err(err(p.expr.span, "parse-where takes kind=simple or kind=regex, not kind=relaxed"));
         }
         let regex_mode = kind == "regex";
-        let mut pattern = String::from("(?s)^");
+        // Regex mode takes RE2's flags (`U` ungreedy, `i`, `m`, `s`), as the parse page says
+        // (review 52b: they were ignored); `.` matches a newline only with `s`, as in RE2.
+        let mut pattern = match (&flags, regex_mode) {
+            (Some((f, span)), true) => {
+                if f.is_empty() || !f.chars().all(|c| matches!(c, 'U' | 'i' | 'm' | 's')) {
+                    return Err(err(*span, format!("parse flags are U, i, m and s, not '{f}'")));
+                }
+                format!("(?{f})^")
+            }
+            (None, true) => String::from("^"),
+            // Kusto reads flags only in regex mode.
+            (_, false) => String::from("(?s)^"),
+        };
         let mut cols = Vec::new();
         for part in &p.pattern {
             match part {
@@ -2925,10 +2982,15 @@ impl Planner<'_> {
                         KType::Bool => Some(r"(?i:true|false)"),
                         _ => None,
                     };
+                    // Each column is a named group, so that groups in a regex literal do not
+                    // shift the columns (review 52b); in regex mode a string is greedy, as the
+                    // parse page's examples show (`U` makes it lazy).
+                    let g = format!("__c{}", cols.len());
                     match typed {
-                        Some(t) if kind == "relaxed" => pattern.push_str(&format!("({t}|.*?)")),
-                        Some(t) => pattern.push_str(&format!("({t})")),
-                        None => pattern.push_str("(.*?)"),
+                        Some(t) if kind == "relaxed" => pattern.push_str(&format!("(?P<{g}>{t}|.*?)")),
+                        Some(t) => pattern.push_str(&format!("(?P<{g}>{t})")),
+                        None if regex_mode => pattern.push_str(&format!("(?P<{g}>.*)")),
+                        None => pattern.push_str(&format!("(?P<{g}>.*?)")),
                     }
                     cols.push((name.name.clone(), ty));
                 }
@@ -2938,7 +3000,19 @@ impl Planner<'_> {
         if kind != "relaxed" {
             pattern.push('$');
         }
-        regex::Regex::new(&pattern).map_err(|x| err(p.expr.span, format!("invalid parse pattern: {x}")))?;
+        let compiled = regex::Regex::new(&pattern)
+            .map_err(|x| err(p.expr.span, format!("invalid parse pattern: {x}")))?;
+        // The place of each column's group in the list of every group (the first is 0).
+        let places: Vec<i64> = (0..cols.len())
+            .map(|i| {
+                let g = format!("__c{i}");
+                compiled
+                    .capture_names()
+                    .position(|n| n == Some(g.as_str()))
+                    .map(|at| at as i64 - 1)
+                    .ok_or_else(|| internal("parse group"))
+            })
+            .collect::<R<_>>()?;
         let text = self.scalar(&rel, &p.expr)?;
         let groups = call(&udfs().parse_with, vec![to_string(text).expr, lit(pattern)]);
         let mut rel = rel;
@@ -2947,9 +3021,9 @@ impl Planner<'_> {
         let list = texpr(computed.into_iter().next().ok_or_else(|| internal("parse"))?).expr;
         let mut items = Vec::new();
         let mut matched = list.clone().is_not_null();
-        for (i, (name, ty)) in cols.into_iter().enumerate() {
+        for ((name, ty), place) in cols.into_iter().zip(places) {
             let elem = Value::expr(
-                call(&udfs().list_get, vec![list.clone(), lit(i as i64)]),
+                call(&udfs().list_get, vec![list.clone(), lit(place)]),
                 KType::DynNative(Native::Str),
             );
             let value = convert(elem, ty);
@@ -3258,21 +3332,37 @@ impl Planner<'_> {
             expr,
             ty,
             post,
+            empty: None,
+            empty_input: None,
+        };
+        // Kusto's "default values of aggregations": what `sum()` and its kin give when they
+        // saw no value (review 52b: an empty input gave null).
+        let zero_of = |ty: KType| -> Option<DfExpr> {
+            match ty {
+                KType::Long => Some(lit(0i64)),
+                KType::Int => Some(lit(0i32)),
+                KType::Real => Some(lit(0.0f64)),
+                KType::TimeSpan => Some(value::timespan_from_nanos(lit(0i64))),
+                _ => None,
+            }
         };
         Ok(match f {
             "count" => {
-                let e2 = match first {
-                    None => count(lit(1i64)),
-                    Some(a) if matches!(a.kind, ExprKind::Wildcard) => count(lit(1i64)),
-                    Some(_) => count(texpr(arg(self, 0)?).expr),
-                };
-                vec![out(name(naming::aggregate(f, None)), e2, KType::Long, None)]
+                // `count(expr)` counts every row, nulls included, and is named `count_expr`
+                // (the summarize page's examples; review 52b: it counted the non-null values).
+                self.arity(e, f, args, 0, 1)?;
+                if let Some(a) = first
+                    && !matches!(a.kind, ExprKind::Wildcard)
+                {
+                    arg(self, 0)?;
+                }
+                vec![out(name(naming::aggregate(f, first)), count(lit(1i64)), KType::Long, None)]
             }
             "countif" => {
                 self.arity(e, f, args, 1, 1)?;
                 let p = pred(self, 0)?;
                 let e2 = count(lit(1i64)).filter(p).build().map_err(internal)?;
-                vec![out(name(naming::aggregate(f, None)), e2, KType::Long, None)]
+                vec![out(name(naming::aggregate(f, first)), e2, KType::Long, None)]
             }
             "dcount" | "dcountif" | "count_distinct" | "count_distinctif" => {
                 let v = ops::key_value(arg(self, 0)?);
@@ -3314,7 +3404,15 @@ impl Planner<'_> {
                     (true, _) => (KType::Real, None),
                     (false, _) => (ty, post),
                 };
-                vec![out(name(naming::aggregate(f, first)), e2, rty, rpost)]
+                let mut o = out(name(naming::aggregate(f, first)), e2, rty, rpost);
+                // avg of an empty input divides 0 by 0: NaN, as the summarize page's example
+                // shows; a group with no value keeps null (the page's table of defaults).
+                if is_avg {
+                    o.empty_input = (rty == KType::Real).then(|| lit(f64::NAN));
+                } else {
+                    o.empty = zero_of(rty);
+                }
+                vec![o]
             }
             "min" | "max" | "minif" | "maxif" => {
                 let v = arg(self, 0)?;
@@ -3358,7 +3456,9 @@ impl Planner<'_> {
                 } else {
                     base
                 };
-                vec![out(name(naming::aggregate(f, first)), e2, KType::Real, None)]
+                let mut o = out(name(naming::aggregate(f, first)), e2, KType::Real, None);
+                o.empty = Some(lit(0.0f64));
+                vec![o]
             }
             "percentile" | "percentiles" => {
                 if args.len() < 2 {
@@ -3435,7 +3535,7 @@ impl Planner<'_> {
                     name(naming::aggregate(fname, first)),
                     crate::udf::tdigest::digest(merge).call(vec![input]),
                     KType::Dynamic,
-                    None,
+                    Some(null_if_empty_array),
                 )]
             }
             "hll" | "hll_if" | "hll_merge" => {
@@ -3450,7 +3550,7 @@ impl Planner<'_> {
                 };
                 let e2 =
                     if f == "hll_if" { base.filter(pred(self, 1)?).build().map_err(internal)? } else { base };
-                vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, None)]
+                vec![out(name(naming::aggregate(f, first)), e2, KType::Dynamic, Some(null_if_empty_array))]
             }
             "make_bag" | "make_bag_if" => {
                 // make_bag(bag [, max]), make_bag_if(bag, predicate [, max]).
@@ -3490,11 +3590,18 @@ impl Planner<'_> {
                     _ => max(key.expr.clone()),
                 };
                 let mut outs = vec![out(key_name.clone(), best, key.ty, None)];
+                // `*` leaves out the column maximised, under its own name as well when the
+                // result is named (`arg_max_x = arg_max(x, *)` has no `x` column in Kusto).
+                let key_column = match &args[0].kind {
+                    ExprKind::Name(id) => Some(id.name.as_str()),
+                    _ => None,
+                };
                 let mut cols: Vec<(String, Value)> = Vec::new();
                 for a in &args[1..] {
                     if matches!(a.kind, ExprKind::Wildcard) {
                         for b in &rel.cols {
                             if b.name != key_name
+                                && Some(b.name.as_str()) != key_column
                                 && !self.summarize_keys.contains(&b.name)
                                 && !cols.iter().any(|(n, _)| *n == b.name)
                             {
@@ -3513,20 +3620,97 @@ impl Planner<'_> {
                 }
                 outs
             }
-            "any" | "take_any" | "anyif" | "take_anyif" => {
-                let v = arg(self, 0)?;
-                let t = ops::key_value(v);
-                let base = first_value(t.expr, vec![]);
-                let e2 = if f.ends_with("if") {
-                    base.filter(pred(self, 1)?).build().map_err(internal)?
-                } else {
-                    base
+            "anyif" | "take_anyif" => {
+                self.arity(e, f, args, 2, 2)?;
+                let t = ops::key_value(arg(self, 0)?);
+                let e2 = first_value(t.expr, vec![]).filter(pred(self, 1)?).build().map_err(internal)?;
+                // Kusto names `take_anyif(x, p)` after `x`, the deprecated `anyif` `anyif_x`.
+                let default = match f {
+                    "anyif" => naming::aggregate(f, first),
+                    _ => naming::derived(&args[0]).unwrap_or_else(|| self.column_n()),
                 };
-                vec![out(name(naming::aggregate(f, first)), e2, t.ty, None)]
+                vec![out(name(default), e2, t.ty, None)]
+            }
+            "any" | "take_any" => {
+                if args.is_empty() {
+                    return Err(err(s, format!("{f}() needs at least one argument")));
+                }
+                let star = args.iter().any(|a| matches!(a.kind, ExprKind::Wildcard));
+                // One column reference: a non-null, non-empty value when the group has one
+                // (the take_any() page). Several expressions, or `*`: the values of one row.
+                if args.len() == 1 && !star {
+                    let t = ops::key_value(arg(self, 0)?);
+                    let empty_last = match t.ty {
+                        KType::String | KType::DynNative(Native::Str) => datafusion::logical_expr::when(
+                            t.expr.clone().is_null().or(t.expr.clone().eq(lit(""))),
+                            lit(1i64),
+                        )
+                        .otherwise(lit(0i64))
+                        .map_err(internal)?,
+                        _ => cast(t.expr.clone().is_null(), DataType::Int64),
+                    };
+                    let e2 = first_value(t.expr, vec![empty_last.sort(true, false)]);
+                    // take_any(x) is named `x` (`any_arg0` for an expression without a name);
+                    // the deprecated any(x) `any_x`.
+                    let default = match f {
+                        "any" => naming::aggregate(f, first),
+                        _ => naming::derived(&args[0]).unwrap_or_else(|| "any_arg0".to_owned()),
+                    };
+                    return Ok(vec![out(name(default), e2, t.ty, None)]);
+                }
+                let prefix = if f == "take_any" { "any_" } else { "" };
+                let mut cols: Vec<(String, Value)> = Vec::new();
+                for (i, a) in args.iter().enumerate() {
+                    if matches!(a.kind, ExprKind::Wildcard) {
+                        // Every input column but the `by` keys and those already taken.
+                        for b in &rel.cols {
+                            if !self.summarize_keys.contains(&b.name)
+                                && !cols.iter().any(|(n, _)| *n == b.name)
+                            {
+                                cols.push((b.name.clone(), b.value.clone()));
+                            }
+                        }
+                    } else {
+                        let v = self.scalar(rel, a)?;
+                        let n = naming::derived(a).unwrap_or_else(|| format!("{prefix}arg{i}"));
+                        if star && cols.iter().any(|(c, _)| *c == n) {
+                            continue;
+                        }
+                        cols.push((n, v));
+                    }
+                }
+                // An unordered first_value of each column, over the same rows in the same
+                // order, takes every value from one row.
+                let mut outs = Vec::new();
+                for (i, (n, v)) in cols.into_iter().enumerate() {
+                    let t = ops::key_value(v);
+                    let n = match (i, &explicit) {
+                        (0, Some(given)) => given.clone(),
+                        _ => n,
+                    };
+                    outs.push(out(n, first_value(t.expr, vec![]), t.ty, None));
+                }
+                outs
             }
             other => return Err(err(s, format!("not supported yet: aggregate {other}()"))),
         })
     }
+}
+
+/// The absolute value of a timespan, null for the one without an absolute value.
+#[inline(never)]
+fn abs_timespan(v: Value) -> R<Value> {
+    let n = value::nanos(texpr(v).expr);
+    let e = datafusion::logical_expr::when(n.clone().eq(lit(i64::MIN)), value::null_of(KType::TimeSpan))
+        .otherwise(value::timespan_from_nanos(datafusion::prelude::abs(n)))
+        .map_err(internal)?;
+    Ok(Value::expr(e, KType::TimeSpan))
+}
+
+/// A sketch (`hll()`, `tdigest()`) of no value is null in Kusto ("all others" of the summarize
+/// page's default values), not an empty array.
+fn null_if_empty_array(e: DfExpr) -> DfExpr {
+    datafusion::prelude::nullif(e, lit("[]"))
 }
 
 trait IntoValue {

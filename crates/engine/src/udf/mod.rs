@@ -266,6 +266,7 @@ udfs! {
     first_present => "kql_first_present", ret::first, strings::first_present;
     url_encode => "kql_url_encode", ret::utf8, strings::url_encode;
     strlen => "kql_strlen", ret::int64, strings::strlen;
+    indexof => "kql_indexof", ret::int64, strings::indexof;
     parse_with => "kql_parse_with", ret::string_list, strings::parse_with;
     tostring => "kql_tostring", ret::utf8, dynamic::tostring;
     to_json => "kql_to_json", ret::utf8, dynamic::to_json;

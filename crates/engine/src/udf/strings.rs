@@ -741,6 +741,49 @@ pub fn tohex(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     finish(Arc::new(out.finish()), args)
 }
 
+/// `kql_indexof(text, match, start, length, occurrence)`: `indexof()` with its optional
+/// arguments, as the indexof() page gives them. Positions count characters; a negative `start`
+/// counts from the end; `length` (-1: to the end) bounds the characters examined, which the
+/// page's examples show to be `start` through `start + length` (`indexof("abcdefgabcdefg",
+/// "cde", 1, 10, 2)` is 9); null when `start` is still negative, `occurrence` is negative or
+/// `length` is below -1; -1 when not found.
+pub fn indexof(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    let n = rows_for(args, rows);
+    let text = arg_array(&args[0], n)?;
+    let needle = arg_array(&args[1], n)?;
+    let (start, length, occurrence) = (int_arg(args, 2, n)?, int_arg(args, 3, n)?, int_arg(args, 4, n)?);
+    let mut out = Int64Builder::with_capacity(n);
+    for i in 0..n {
+        let chars: Vec<char> = str_at(&text, i).unwrap_or("").chars().collect();
+        let want: Vec<char> = str_at(&needle, i).unwrap_or("").chars().collect();
+        let (st, len, occ) = (
+            int_at(&start, i).unwrap_or(0),
+            int_at(&length, i).unwrap_or(-1),
+            int_at(&occurrence, i).unwrap_or(1),
+        );
+        let st = if st < 0 { chars.len() as i64 + st } else { st };
+        if st < 0 || occ < 0 || len < -1 {
+            out.append_null();
+            continue;
+        }
+        let from = (st as usize).min(chars.len());
+        let to = if len == -1 { chars.len() } else { from.saturating_add(len as usize + 1).min(chars.len()) };
+        let window = &chars[from..to];
+        let found = if want.is_empty() {
+            (occ <= 1).then_some(from)
+        } else if occ == 0 || want.len() > window.len() {
+            None
+        } else {
+            (0..=window.len() - want.len())
+                .filter(|&k| window[k..k + want.len()] == want[..])
+                .nth(occ as usize - 1)
+                .map(|k| from + k)
+        };
+        out.append_value(found.map_or(-1, |k| k as i64));
+    }
+    finish(Arc::new(out.finish()), args)
+}
+
 /// `strlen(text)`: characters, not bytes.
 pub fn strlen(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
     let n = rows_for(args, rows);

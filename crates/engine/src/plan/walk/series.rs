@@ -185,6 +185,8 @@ impl Planner<'_> {
                 expr: list,
                 ty: KType::Dynamic,
                 post: None,
+                empty: None,
+                empty_input: None,
             });
         }
         let grouped = ops::summarize(binned, second_keys, pairs)?;
