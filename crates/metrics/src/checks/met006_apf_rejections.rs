@@ -158,8 +158,8 @@ fn own_rule(fs: &str, pl: &str) -> Option<OwnRule> {
     let fs_q = findings::text::literal_backticks(fs);
     let pl_q = findings::text::literal_backticks(pl);
     let raise = format!(
-        "Fix the client (the audit log names it: the command above). If the load is legitimate, raise the concurrency shares of priority level `{pl_q}` (`kubectl edit prioritylevelconfiguration {}`: `nominalConcurrencyShares`, `assuredConcurrencyShares` before v1beta3) and watch its rejections.",
-        findings::text::literal_backticks(&findings::text::shell_quote(pl))
+        "Fix the client (the audit log names it: the command above). If the load is legitimate, raise the concurrency shares of priority level `{pl_q}` {} and watch its rejections.",
+        super::edit_shares(pl)
     );
     match flow_schema_maker(fs) {
         Maker::Kubernetes => None,
@@ -192,18 +192,15 @@ mod tests {
     use crate::apiserver::ApfRejections;
     use crate::test_support::apiserver;
 
-    /// Review s42 (adversarial): a flow schema label with a quote, a line break, a pipe and a
-    /// backtick was written bare into a "safe" kubectl command and a PromQL string; one word
-    /// and one literal now, whatever it holds.
-    #[test]
-    fn a_flow_schema_from_a_label_cannot_add_shell_commands_or_end_the_promql_string() {
+    /// MET006's findings for one flow schema `fs` at level `pl` that rejected `rejected`
+    /// requests (queue-full).
+    fn rejections(fs: &str, pl: &str, rejected: f64) -> Vec<Finding> {
         let mut api = apiserver();
-        let name = "we\"ird\\name\n<script>|`x`";
         api.apf_rejections = vec![ApfRejections {
-            flow_schema: name.into(),
-            priority_level: "workload-low".into(),
+            flow_schema: fs.into(),
+            priority_level: pl.into(),
             reasons: vec!["queue-full".into()],
-            rejected: 7.0,
+            rejected,
         }];
         let mut out = Vec::new();
         run(
@@ -211,6 +208,16 @@ mod tests {
             &Thresholds::default(),
             &mut out,
         );
+        out
+    }
+
+    /// Review s42 (adversarial): a flow schema label with a quote, a line break, a pipe and a
+    /// backtick was written bare into a "safe" kubectl command and a PromQL string; one word
+    /// and one literal now, whatever it holds.
+    #[test]
+    fn a_flow_schema_from_a_label_cannot_add_shell_commands_or_end_the_promql_string() {
+        let name = "we\"ird\\name\n<script>|`x`";
+        let out = rejections(name, "workload-low", 7.0);
         let bodies: Vec<&str> = out[0].remedies.iter().map(|r| r.body.as_str()).collect();
         assert!(
             bodies[0].starts_with("kubectl get flowschema 'we\"ird\\name\n<script>|`x`' -o yaml\n"),
@@ -233,19 +240,7 @@ mod tests {
     /// the etcd commands set `ENDPOINT`.
     #[test]
     fn met006_query_sets_audit_logs_before_it_uses_it() {
-        let mut api = apiserver();
-        api.apf_rejections = vec![ApfRejections {
-            flow_schema: "service-accounts".into(),
-            priority_level: "workload-low".into(),
-            reasons: vec!["queue-full".into()],
-            rejected: 7.0,
-        }];
-        let mut out = Vec::new();
-        run(
-            &MetricsEvidence { apiservers: vec![api], ..Default::default() },
-            &Thresholds::default(),
-            &mut out,
-        );
+        let out = rejections("service-accounts", "workload-low", 7.0);
         let body = &out[0].remedies[0].body;
         assert!(
             body.contains(
@@ -299,19 +294,7 @@ mod tests {
     #[test]
     fn rejections_by_the_clusters_own_flow_schema_are_not_answered_with_another_throttle() {
         let finding = |fs: &str, pl: &str| {
-            let mut api = apiserver();
-            api.apf_rejections = vec![ApfRejections {
-                flow_schema: fs.into(),
-                priority_level: pl.into(),
-                reasons: vec!["queue-full".into()],
-                rejected: 1_250.0,
-            }];
-            let mut out = Vec::new();
-            run(
-                &MetricsEvidence { apiservers: vec![api], ..Default::default() },
-                &Thresholds::default(),
-                &mut out,
-            );
+            let mut out = rejections(fs, pl, 1_250.0);
             assert_eq!(out.len(), 1, "{fs}");
             out.remove(0)
         };

@@ -144,10 +144,6 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
 fn own_level_remedy(level: &str) -> Option<findings::Remedy> {
     use findings::apf::{Maker, priority_level_maker};
     let q = findings::text::literal_backticks(level);
-    let edit = findings::text::literal_backticks(&format!(
-        "kubectl edit prioritylevelconfiguration {}",
-        findings::text::shell_quote(level)
-    ));
     let whose = match priority_level_maker(level) {
         Maker::Kubernetes => return None,
         Maker::ApiserverDoctor => format!(
@@ -162,7 +158,8 @@ fn own_level_remedy(level: &str) -> Option<findings::Remedy> {
         RemedyKind::Advice,
         Safety::ReviewFirst,
         format!(
-            "{whose} Another throttle for the same clients would not help. Fix the client that fills the level (the audit log names it); if the load is legitimate, raise the level's concurrency shares (`{edit}`: `nominalConcurrencyShares`, `assuredConcurrencyShares` before v1beta3), then watch its queue wait."
+            "{whose} Another throttle for the same clients would not help. Fix the client that fills the level (the audit log names it); if the load is legitimate, raise the level's concurrency shares {}, then watch its queue wait.",
+            super::edit_shares(level)
         ),
     ))
 }

@@ -184,6 +184,15 @@ mod replica_tests {
     }
 }
 
+/// How to raise a priority level's concurrency shares, in parentheses, for MET006's and
+/// MET007's advice on a level the cluster made itself.
+fn edit_shares(level: &str) -> String {
+    format!(
+        "(`kubectl edit prioritylevelconfiguration {}`: `nominalConcurrencyShares`, `assuredConcurrencyShares` before v1beta3)",
+        findings::text::literal_backticks(&findings::text::shell_quote(level))
+    )
+}
+
 /// A PromQL expression to follow the problem live, as a safe remedy.
 pub fn watch(promql: &str) -> Remedy {
     remedy("Follow it live in Prometheus", RemedyKind::Advice, Safety::Safe, promql)
