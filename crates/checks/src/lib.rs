@@ -188,7 +188,6 @@ pub fn run_audit_checks(ctx: &mut AuditContext, runner: &dyn QueryRunner) -> Aud
         ctx.kubernetes_version = v;
         ctx.version_source = VersionSource::Data;
     }
-    aud003_p99_slo::explained_by_excluded_time(&mut outcome.findings);
     aud004_expensive_lists::word_for_version(
         &mut outcome.findings,
         ctx.kubernetes_version,

@@ -474,8 +474,53 @@ fn a_slow_client_is_named_by_the_latency_slo_and_breakdown_checks() {
     assert!((median.num(&rows.rows[0]) - measure(latency, "median client's average latency")).abs() < 1e-6);
     let slo = warned("AUD003").unwrap_or_else(|| panic!("AUD003: {:#?}", at_least_warning(&d)));
     assert!(slo.title.contains("get") && slo.title.contains("secrets"), "{}", slo.title);
+    // 45% of their time is the API server's own: about 1.3 s, still above the 1 s SLO.
+    let sli = measure(slo, "P99 latency without webhook and APF queue time");
+    assert!((1_200.0..1_450.0).contains(&sli), "{sli}");
     let why = warned("AUD005").unwrap_or_else(|| panic!("AUD005: {:#?}", at_least_warning(&d)));
-    assert!(why.title.contains("admission webhooks"), "{}", why.title);
+    assert!(why.title.contains("APF queue wait"), "{}", why.title);
+}
+
+/// On-call review 52, item 5: the pod creates a timing-out webhook held for 10 s were "above
+/// the 1 s SLO", a warning naming the replicaset controller; the SLO leaves webhook time out,
+/// and without it their P99 (the events' latency less their `mutating-webhook` annotation,
+/// computed here from the events) is within it: an informational finding that says so.
+#[test]
+fn aud003_called_webhook_time_an_slo_breach_of_the_controllers() {
+    let cluster = Cluster::new().healthy().webhook_outage();
+    let d = diagnose(&cluster);
+    no_failed_checks(&d);
+    let f = d
+        .outcome
+        .findings
+        .iter()
+        .find(|f| f.code == "AUD003" && f.subject.name == "create pods (resource)")
+        .unwrap_or_else(|| panic!("no AUD003 for create pods: {:#?}", d.outcome.findings));
+    assert_eq!(f.severity, Severity::Info, "{}", f.title);
+    assert!(f.title.contains("without admission webhook and APF queue time"), "{}", f.title);
+    let sli: Vec<i64> = requests(&cluster.events)
+        .filter(|e| {
+            e.verb == "create" && e.object_ref.as_ref().and_then(|o| o.resource.as_deref()) == Some("pods")
+        })
+        .map(|e| {
+            let webhook = e
+                .annotations
+                .get("apiserver.latency.k8s.io/mutating-webhook")
+                .and_then(|t| checks::kql::parse_go_duration_ms(t))
+                .unwrap_or(0.0);
+            (latency_ms(e) as f64 - webhook).max(0.0).round() as i64
+        })
+        .collect();
+    let expected = p99(sli);
+    let got = measure(f, "P99 latency without webhook and APF queue time");
+    assert!((got - expected).abs() <= 1.0, "{got} against {expected}");
+    assert!(got < 1_000.0, "{got}");
+    assert!(
+        !at_least_warning(&d)
+            .iter()
+            .any(|f| f.code == "AUD003" && f.subject.name == "create pods (resource)"),
+        "still a warning"
+    );
 }
 
 #[test]

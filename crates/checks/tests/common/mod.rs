@@ -432,7 +432,7 @@ impl Cluster {
                 namespace: Some("vault"),
                 name: Some(format!("token-{}", i % 5)),
                 annotations: vec![
-                    ("apiserver.latency.k8s.io/validating-webhook", format!("{:.3}ms", latency as f64 * 0.9)),
+                    ("apiserver.latency.k8s.io/apf-queue-wait", format!("{:.3}ms", latency as f64 * 0.55)),
                     ("apiserver.latency.k8s.io/total", format!("{latency}ms")),
                 ],
                 ..Req::default()
