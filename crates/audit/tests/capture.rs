@@ -103,6 +103,77 @@ fn damage_inside_a_message_costs_that_message_and_is_named() {
     assert_eq!(got, kept);
 }
 
+/// Where each block of `file` begins and ends: the sync marker (the file's last 16 bytes) ends
+/// the header and every block.
+fn block_bounds(file: &[u8]) -> Vec<(usize, usize)> {
+    let sync = &file[file.len() - 16..];
+    let ends: Vec<usize> =
+        (0..=file.len() - 16).filter(|&i| &file[i..i + 16] == sync).map(|i| i + 16).collect();
+    ends.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// A damaged block's framing (its length) cost every message after it: "damaged or cut-short
+/// Avro data, rest of file skipped". The block's messages are skipped, named, and reading
+/// resumes at the next block, found by the file's sync marker; a damaged sync marker costs
+/// nothing.
+#[test]
+fn a_damaged_avro_block_lost_the_rest_of_the_file() {
+    let whole = fixture("capture-null.avro");
+    let (_, whole_rows) = read("whole.avro", &whole);
+    let blocks = block_bounds(&whole);
+    assert_eq!(blocks.len(), 4, "four blocks of one message each: 10, 10, 10 and 7 events");
+    let (start, _) = blocks[1];
+    // The block's length (a zig-zag varint after its message count, one byte) made 32 bytes
+    // longer or shorter, 16 bytes, or negative: the second block's messages are lost, the
+    // others kept.
+    for flip in [0x40u8, 0x20, 0x01] {
+        let mut damaged = whole.clone();
+        assert_eq!(damaged[start], 2, "one message");
+        damaged[start + 1] ^= flip;
+        let (f, got) = read("length.avro", &damaged);
+        let kept = arrow::compute::concat_batches(
+            &got.schema(),
+            &[whole_rows.slice(0, 10), whole_rows.slice(20, 17)],
+        )
+        .expect("concat");
+        assert_eq!(got, kept, "flip {flip:#x}: {:?}", messages(&f));
+        let m = messages(&f);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("record 2 damaged Avro data (a block ")
+                && m[0].ends_with("reading resumed at the next block"),
+            "{m:?}"
+        );
+        assert_eq!(f.skipped, 1);
+    }
+    // A byte of the second block's sync marker: its messages are read all the same.
+    let mut damaged = whole.clone();
+    damaged[blocks[1].1 - 5] ^= 0xff;
+    let (f, got) = read("marker.avro", &damaged);
+    assert_eq!((f.events, f.skipped), (37, 0), "{:?}", messages(&f));
+    assert_eq!(got, whole_rows);
+    // Compressed: 64 bytes of the second block's deflate data overwritten (deflate has no
+    // checksum: a single byte may decompress to other text, undetected).
+    let deflate = fixture("capture-deflate.avro");
+    let (_, deflate_rows) = read("whole.avro", &deflate);
+    let (start, end) = block_bounds(&deflate)[1];
+    let mut damaged = deflate.clone();
+    damaged[(start + end) / 2..(start + end) / 2 + 64].fill(0xff);
+    let (f, got) = read("deflate.avro", &damaged);
+    let m = messages(&f);
+    assert!(m.iter().any(|m| m.contains("reading resumed at the next block")), "{m:?}");
+    assert!(f.events >= 27 && f.events < 37, "{}: {m:?}", f.events);
+    // What was kept is the whole file's rows, less the second block's.
+    let ids = |b: &arrow::array::RecordBatch| -> Vec<String> {
+        let c = b.column_by_name(col::AUDIT_ID).expect("id").as_string::<i32>();
+        c.iter().map(|v| v.unwrap_or_default().to_owned()).collect()
+    };
+    let all = ids(&deflate_rows);
+    let got_ids = ids(&got);
+    assert_eq!(got_ids[..10], all[..10]);
+    assert_eq!(got_ids[got_ids.len() - 17..], all[20..]);
+}
+
 #[test]
 fn an_avro_file_of_another_schema_is_named_not_an_audit_log() {
     let (f, got) = read("metrics.avro", &fixture("other.avro"));

@@ -3,14 +3,19 @@
 //! one Event Hub message: `SequenceNumber`, `Offset`, `EnqueuedTimeUtc`, two property maps and
 //! the message itself, `Body`, as bytes. AKS's diagnostic settings send the audit log to an
 //! Event Hub as `{"records": […]}` messages, so each `Body` is read as a JSON record of its own.
-//! The file is decoded by [apache-avro](https://crates.io/crates/apache-avro), message by
-//! message, resolved to a schema of `Body` alone, on the reading thread; the bodies are read in
-//! chunks on the rayon pool, as lines are ([`super::lines`]).
+//! The file's framing (header, then blocks of messages each ending with the file's sync marker)
+//! is read here, so that a damaged block costs its own messages and reading resumes at the next
+//! block, found by its sync marker, as the Avro specification provides the marker for; the
+//! messages are decoded by [apache-avro](https://crates.io/crates/apache-avro), resolved to a
+//! schema of `Body` alone, on the reading thread; the bodies are read in chunks on the rayon
+//! pool, as lines are ([`super::lines`]).
 
 use std::io::{self, BufReader, Read};
+use std::str::FromStr;
 
+use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value as Avro;
-use apache_avro::{Reader, Schema};
+use apache_avro::{Codec, Schema};
 
 use super::input::Peeked;
 use super::lines::{Chunk, ChunkSource, Items, Message, keep_spare, read_chunks};
@@ -22,28 +27,37 @@ use super::{BatchSink, ReadError, ReadOptions};
 /// `Body` of `bytes` or `string`, in a union with `null` or not, resolves to it.
 const CAPTURE_BODY: &str = r#"{"type": "record", "name": "EventData", "namespace": "Microsoft.ServiceBus.Messaging", "fields": [{"name": "Body", "type": ["null", "bytes"]}]}"#;
 
+/// The most bytes one block is read into memory for: an Event Hub message is at most 1 MB
+/// (20 MB on a dedicated cluster) and Capture writes a file of at most 500 MB; a block said to
+/// be longer has damaged framing.
+const MAX_BLOCK_BYTES: u64 = 256 << 20;
+
+/// The most bytes of a block's sync marker that may differ from the file's for the block to be
+/// read as it is.
+const MARKER_BYTES_DAMAGED: usize = 4;
+
 pub(super) fn read_avro(
     stream: Peeked<'_>,
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
-    let schema = match Schema::parse_str(CAPTURE_BODY) {
+    let reader_schema = match Schema::parse_str(CAPTURE_BODY) {
         Ok(s) => s,
         Err(e) => {
             file.not_audit = Some(format!("Avro: the reader's schema does not parse: {e}"));
             return Ok(());
         }
     };
-    let reader =
-        match Reader::builder(BufReader::with_capacity(1 << 20, stream)).reader_schema(&schema).build() {
-            Ok(r) => r,
-            Err(e) => {
-                file.not_audit = Some(format!("an Avro file whose header does not read: {e}"));
-                return Ok(());
-            }
-        };
-    let has_body = match reader.writer_schema() {
+    let mut stream = Pushback::new(BufReader::with_capacity(1 << 20, stream));
+    let header = match read_header(&mut stream) {
+        Ok(h) => h,
+        Err(why) => {
+            file.not_audit = Some(format!("an Avro file whose header does not read: {why}"));
+            return Ok(());
+        }
+    };
+    let has_body = match &header.writer {
         Schema::Record(r) => r.lookup.contains_key("Body"),
         _ => false,
     };
@@ -55,21 +69,302 @@ pub(super) fn read_avro(
         );
         return Ok(());
     }
-    let mut messages =
-        Messages { reader, read: 0, chunk_bytes: opts.chunk_bytes, done: false, spare: Vec::new() };
+    let datums = match GenericDatumReader::builder(&header.writer).reader_schema(&reader_schema).build() {
+        Ok(d) => d,
+        Err(e) => {
+            file.not_audit =
+                Some(format!("an Avro file whose messages' schema does not resolve to Capture's: {e}"));
+            return Ok(());
+        }
+    };
+    let mut messages = Messages {
+        blocks: Blocks { stream, sync: header.sync, codec: header.codec, data: Vec::new(), at: 0, left: 0 },
+        datums,
+        read: 0,
+        chunk_bytes: opts.chunk_bytes,
+        done: false,
+        spare: Vec::new(),
+    };
     read_chunks(&mut messages, opts, sink, file)
+}
+
+/// What an object container file's header gives: the writer's schema, the codec of the blocks
+/// and the sync marker that ends the header and every block.
+struct Header {
+    writer: Schema,
+    codec: Codec,
+    sync: [u8; 16],
+}
+
+/// Reads the header: the magic `Obj\x01`, the metadata map (`avro.schema`, `avro.codec`), the
+/// sync marker.
+fn read_header(stream: &mut impl Read) -> Result<Header, String> {
+    let mut magic = [0u8; 4];
+    stream.read_exact(&mut magic).map_err(|e| e.to_string())?;
+    if &magic != b"Obj\x01" {
+        return Err("it does not start with Avro's magic bytes `Obj\\x01`".to_owned());
+    }
+    let meta_schema = Schema::map(Schema::Bytes).build();
+    let meta = GenericDatumReader::builder(&meta_schema)
+        .build()
+        .and_then(|r| r.read_value(stream))
+        .map_err(|e| format!("its metadata does not decode: {e}"))?;
+    let Avro::Map(meta) = meta else { return Err("its metadata is not a map".to_owned()) };
+    let text = |key: &str| match meta.get(key) {
+        Some(Avro::Bytes(b)) => {
+            std::str::from_utf8(b).map(Some).map_err(|_| format!("its `{key}` is not UTF-8 text"))
+        }
+        Some(_) => Err(format!("its `{key}` is not bytes")),
+        None => Ok(None),
+    };
+    let writer = text("avro.schema")?.ok_or("it names no schema (`avro.schema`)")?;
+    let writer = Schema::parse_str(writer).map_err(|e| format!("its schema does not parse: {e}"))?;
+    let codec = match text("avro.codec")? {
+        None => Codec::Null,
+        Some(name) => {
+            Codec::from_str(name).map_err(|_| format!("its codec `{name}` is not one this build reads"))?
+        }
+    };
+    let mut sync = [0u8; 16];
+    stream.read_exact(&mut sync).map_err(|e| format!("its sync marker does not read: {e}"))?;
+    Ok(Header { writer, codec, sync })
+}
+
+/// What comes next in the file: a message, damage named and read past, or the end.
+enum Next {
+    Message(Avro),
+    /// Damage that cost some messages; reading goes on after it.
+    Damaged(String),
+    /// Damage or a cut after which nothing more could be read.
+    Last(String),
+    End,
+}
+
+/// The blocks of an object container file after its header, and the messages of the current
+/// block not yet decoded.
+struct Blocks<R: Read> {
+    stream: Pushback<R>,
+    sync: [u8; 16],
+    codec: Codec,
+    /// The current block's (decompressed) bytes.
+    data: Vec<u8>,
+    /// Where the next message starts in `data`.
+    at: usize,
+    /// Messages of the current block not yet decoded.
+    left: u64,
+}
+
+impl<R: Read> Blocks<R> {
+    /// Reads the next block into `data`: `Ok(false)` at the end of the file.
+    fn next_block(&mut self) -> Result<bool, Next> {
+        // Every byte read since the block began: where damaged framing is searched for the marker.
+        let mut seen = Vec::new();
+        let count = match read_long(&mut self.stream, &mut seen) {
+            Ok(None) => return Ok(false),
+            Ok(Some(n)) => n,
+            Err(why) => return Err(self.resync(seen, &why)),
+        };
+        let size = match read_long(&mut self.stream, &mut seen) {
+            Ok(Some(n)) => n,
+            Ok(None) => return Err(Next::Last(cut("the file ends inside a block's framing"))),
+            Err(why) => return Err(self.resync(seen, &why)),
+        };
+        let size = match u64::try_from(size) {
+            Ok(n) if count >= 0 && n <= MAX_BLOCK_BYTES => n,
+            _ => {
+                return Err(
+                    self.resync(seen, &format!("a block said to hold {count} messages in {size} bytes"))
+                );
+            }
+        };
+        self.data.clear();
+        if let Err(e) = (&mut self.stream).take(size).read_to_end(&mut self.data) {
+            return Err(Next::Last(cut(&e.to_string())));
+        }
+        let mut marker = [0u8; 16];
+        let got = read_full(&mut self.stream, &mut marker);
+        // A marker a few bytes of which differ is the marker, damaged, not a wrong size (which
+        // reads 16 bytes of data or of the next block, all but never that close to it).
+        let differ = marker.iter().zip(&self.sync).filter(|(a, b)| a != b).count();
+        if self.data.len() as u64 == size && got == 16 && differ <= MARKER_BYTES_DAMAGED {
+            if let Err(e) = self.codec.decompress(&mut self.data) {
+                self.left = 0;
+                return Err(Next::Damaged(format!(
+                    "a damaged Avro block: its {count} messages do not decompress ({e}); skipped, reading \
+                     resumed at the next block"
+                )));
+            }
+            self.at = 0;
+            self.left = count.unsigned_abs();
+            return Ok(true);
+        }
+        // Cut short, or the framing was wrong (the block's size, its marker): the marker is
+        // looked for in what was read, then further on.
+        seen.extend_from_slice(&self.data);
+        seen.extend_from_slice(&marker[..got]);
+        let why = if got < 16 {
+            "the file ends inside a block".to_owned()
+        } else {
+            "a block whose end is not the file's sync marker".to_owned()
+        };
+        Err(self.resync(seen, &why))
+    }
+
+    /// Finds the next block after damaged framing: the bytes after the next sync marker, in
+    /// `seen` (read since the damaged block began) or further on in the stream.
+    fn resync(&mut self, seen: Vec<u8>, why: &str) -> Next {
+        let mut skipped = 0u64;
+        let mut window = seen;
+        let mut buf = vec![0u8; 64 << 10];
+        loop {
+            if let Some(i) = memchr::memmem::find(&window, &self.sync) {
+                let after = i + self.sync.len();
+                skipped += after as u64;
+                self.stream.push(&window[after..]);
+                self.left = 0;
+                return Next::Damaged(format!(
+                    "damaged Avro data ({why}): the messages of that block skipped ({skipped} bytes), reading \
+                     resumed at the next block"
+                ));
+            }
+            // Keep the last 15 bytes: a marker may begin in them.
+            let keep = window.len().min(self.sync.len() - 1);
+            skipped += (window.len() - keep) as u64;
+            window.drain(..window.len() - keep);
+            match self.stream.read(&mut buf) {
+                Ok(0) => return Next::Last(cut(why)),
+                Ok(n) => window.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Next::Last(cut(&format!("{why}; then {e}"))),
+            }
+        }
+    }
+}
+
+/// What a skip says of damage or a cut that ends the reading.
+fn cut(why: &str) -> String {
+    format!("damaged or cut-short Avro data, rest of file skipped: {why}")
+}
+
+/// Reads an Avro `long` (a zig-zag variable-length integer), every byte read also put in
+/// `seen`: `Ok(None)` when the stream ends before its first byte.
+fn read_long(stream: &mut impl Read, seen: &mut Vec<u8>) -> Result<Option<i64>, String> {
+    let mut value = 0u64;
+    let mut shift = 0;
+    loop {
+        let mut byte = [0u8];
+        match stream.read(&mut byte) {
+            Ok(0) if shift == 0 => return Ok(None),
+            Ok(0) => return Err("the file ends inside a block's framing".to_owned()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        }
+        seen.push(byte[0]);
+        if shift > 63 {
+            return Err("a block's framing holds an integer longer than 10 bytes".to_owned());
+        }
+        value |= u64::from(byte[0] & 0x7f) << shift;
+        if byte[0] & 0x80 == 0 {
+            // Zig-zag: 0, -1, 1, -2, … are 0, 1, 2, 3, …
+            return Ok(Some((value >> 1) as i64 ^ -((value & 1) as i64)));
+        }
+        shift += 7;
+    }
+}
+
+/// Reads into `buf` until it is full or the stream ends; how many bytes were read.
+fn read_full(stream: &mut impl Read, buf: &mut [u8]) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+/// A stream with bytes put back in front of it: after damaged framing, what was read past the
+/// next block's start.
+struct Pushback<R> {
+    back: Vec<u8>,
+    at: usize,
+    inner: R,
+}
+
+impl<R: Read> Pushback<R> {
+    fn new(inner: R) -> Self {
+        Pushback { back: Vec::new(), at: 0, inner }
+    }
+
+    /// Puts `bytes` back, to be read before what was put back earlier and not read yet.
+    fn push(&mut self, bytes: &[u8]) {
+        let mut back = bytes.to_vec();
+        back.extend_from_slice(&self.back[self.at..]);
+        self.back = back;
+        self.at = 0;
+    }
+}
+
+impl<R: Read> Read for Pushback<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at < self.back.len() {
+            let n = buf.len().min(self.back.len() - self.at);
+            buf[..n].copy_from_slice(&self.back[self.at..self.at + n]);
+            self.at += n;
+            return Ok(n);
+        }
+        self.inner.read(buf)
+    }
 }
 
 /// The messages of an Avro file in chunks of about `chunk_bytes` of bodies, decoded (and
 /// decompressed) on the reading thread; their bodies are read on the rayon pool, as lines are.
 struct Messages<'s, R: Read> {
-    reader: Reader<'s, R>,
-    /// Messages decoded so far.
+    blocks: Blocks<R>,
+    datums: GenericDatumReader<'s>,
+    /// Messages decoded so far (and damage named, each counted as one).
     read: u64,
     chunk_bytes: usize,
     /// The file ended, or could not be decoded further.
     done: bool,
     spare: Vec<Vec<u8>>,
+}
+
+impl<R: Read> Messages<'_, R> {
+    fn next(&mut self) -> Next {
+        loop {
+            let b = &mut self.blocks;
+            if b.left > 0 {
+                let mut rest = b.data.get(b.at..).unwrap_or_default();
+                let before = rest.len();
+                match self.datums.read_value(&mut rest) {
+                    Ok(value) if rest.len() < before => {
+                        b.at += before - rest.len();
+                        b.left -= 1;
+                        return Next::Message(value);
+                    }
+                    outcome => {
+                        let why = outcome.err().map_or("a message of no bytes".to_owned(), |e| e.to_string());
+                        let lost = std::mem::take(&mut b.left);
+                        return Next::Damaged(format!(
+                            "a damaged Avro message ({why}): it and the {} after it in its block skipped, \
+                             reading resumed at the next block",
+                            lost - 1
+                        ));
+                    }
+                }
+            }
+            match b.next_block() {
+                Ok(true) => {}
+                Ok(false) => return Next::End,
+                Err(next) => return next,
+            }
+        }
+    }
 }
 
 impl<R: Read> ChunkSource for Messages<'_, R> {
@@ -78,24 +373,32 @@ impl<R: Read> ChunkSource for Messages<'_, R> {
         data.clear();
         let mut items = Vec::new();
         while !self.done && data.len() < self.chunk_bytes.max(1) {
-            let Some(message) = self.reader.next() else {
-                self.done = true;
-                break;
+            let message = match self.next() {
+                Next::End => {
+                    self.done = true;
+                    break;
+                }
+                Next::Message(m) => m,
+                Next::Damaged(why) => {
+                    self.read += 1;
+                    items.push((self.read, Message::Damaged(why)));
+                    continue;
+                }
+                Next::Last(why) => {
+                    self.done = true;
+                    self.read += 1;
+                    items.push((self.read, Message::Damaged(why)));
+                    break;
+                }
             };
             self.read += 1;
             let body = match message {
-                Ok(Avro::Record(mut fields)) => match fields.pop().map(|(_, v)| v) {
+                Avro::Record(mut fields) => match fields.pop().map(|(_, v)| v) {
                     Some(Avro::Union(_, v)) => *v,
                     Some(v) => v,
                     None => Avro::Null,
                 },
-                Ok(_) => Avro::Null,
-                Err(e) => {
-                    // A damaged or cut block: the messages before it are kept; reading stops.
-                    self.done = true;
-                    items.push((self.read, Message::Damaged(e.to_string())));
-                    break;
-                }
+                _ => Avro::Null,
             };
             let bytes = match &body {
                 Avro::Bytes(b) => b.as_slice(),
@@ -131,11 +434,7 @@ pub(super) fn read_message(c: &mut Collector, data: &[u8], at: Location, message
         Message::NoBody => {
             c.skip(at, SkipKind::NotAuditRecord, "an Event Hub message without a body".to_owned())
         }
-        Message::Damaged(why) => c.skip(
-            at,
-            SkipKind::Malformed,
-            format!("damaged or cut-short Avro data, rest of file skipped: {why}"),
-        ),
+        Message::Damaged(why) => c.skip(at, SkipKind::Malformed, why.clone()),
     }
 }
 
