@@ -94,6 +94,53 @@ fn a_tar_archive_is_read_file_by_file_whatever_its_compression() {
     }
 }
 
+/// A support bundle holding must-gathers as `.tar.gz` files (and one plain `.tar`) had them
+/// named "binary: not an audit format", their audit logs unread. Archives inside archives are
+/// read file by file, their files named `OUTER!INNER!PATH`; four archives deep at most, past
+/// which the innermost is read as a file.
+#[test]
+fn a_tar_inside_a_tar_was_named_binary_not_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let outer = tar_of(&[
+        ("must-gather-1.tar.gz", gzip(&bundle())),
+        ("must-gather-2.tar", tar_of(&[("audit/a.log", events(4, "c"))])),
+        ("audit/direct.log", events(1, "d")),
+    ]);
+    let path = write(dir.path(), "bundle.tgz", &gzip(&outer));
+    let (summary, rows) = read(&path);
+    let p = path.display();
+    let names: Vec<String> = summary.files.iter().map(|f| f.file.clone()).collect();
+    assert_eq!(
+        names,
+        [
+            format!("{p}!must-gather-1.tar.gz!audit/kube-apiserver.log"),
+            format!("{p}!must-gather-1.tar.gz!audit/old/kube-apiserver-1.log.gz"),
+            format!("{p}!must-gather-1.tar.gz!README.md"),
+            format!("{p}!must-gather-2.tar!audit/a.log"),
+            format!("{p}!audit/direct.log"),
+        ]
+    );
+    let counts: Vec<u64> = summary.files.iter().map(|f| f.events).collect();
+    assert_eq!(counts, [3, 2, 0, 4, 1]);
+    assert_eq!(rows, 10);
+
+    // Archives five deep in the one given: the four outer ones are read as archives, the
+    // fifth as a file, named not an audit format.
+    let mut nested = tar_of(&[("audit/deep.log", events(2, "e"))]);
+    for level in (1..=5).rev() {
+        nested = tar_of(&[(&format!("level-{level}.tar"), nested)]);
+    }
+    let path = write(dir.path(), "deep.tar", &nested);
+    let (summary, rows) = read(&path);
+    assert_eq!(rows, 0);
+    let names: Vec<&str> = summary.files.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(
+        names,
+        [format!("{}!level-1.tar!level-2.tar!level-3.tar!level-4.tar!level-5.tar", path.display())]
+    );
+    assert!(summary.files[0].not_audit.is_some(), "{:?}", summary.files[0]);
+}
+
 #[test]
 fn ingest_keeps_one_input_per_archive_and_skips_it_the_second_time() {
     let dir = tempfile::tempdir().expect("tmp");

@@ -2,7 +2,8 @@
 //! (`.tgz`) or `.tar.zst`. Recognised by content (a ustar header after any gzip or zstd
 //! layer), never by name, and read entry by entry as they stream past: each regular file of
 //! the archive is an input of its own, named `ARCHIVE!PATH`, read like a file (compressed
-//! entries included). Other files in the archive are reported as not audit logs, as in a
+//! entries included); an archive inside it is read the same way, its files named
+//! `ARCHIVE!INNER!PATH`. Other files in the archive are reported as not audit logs, as in a
 //! directory.
 
 use std::io::{self, Cursor, Read};
@@ -167,11 +168,26 @@ fn not_a_file(kind: tar::EntryType, link: Option<&[u8]>) -> Option<String> {
 
 /// Reads every regular file of the archive `file` named `name`. A damaged archive keeps the
 /// files read before the damage and says where it stopped.
+/// Archives inside archives read as archives: a support bundle of must-gathers, each a
+/// `.tar.gz`. Deeper than this, an archive's entries are read as files (and named binary).
+const MAX_NESTING: usize = 4;
+
 pub(super) fn read_tar(
     name: &str,
     file: Box<dyn Read + '_>,
     opts: &ReadOptions,
     sink: &mut dyn BatchSink,
+) -> Result<Vec<FileSummary>, ReadError> {
+    read_tar_nested(name, file, opts, sink, 0)
+}
+
+/// [`read_tar`] of an archive `depth` archives deep.
+fn read_tar_nested(
+    name: &str,
+    file: Box<dyn Read + '_>,
+    opts: &ReadOptions,
+    sink: &mut dyn BatchSink,
+    depth: usize,
 ) -> Result<Vec<FileSummary>, ReadError> {
     let name = name.to_owned();
     // The archive's bytes on disk count toward progress; each entry's summary counts its bytes
@@ -253,7 +269,16 @@ pub(super) fn read_tar(
             files.push(note);
             continue;
         }
-        files.push(read_reader(&format!("{name}!{inside}"), Box::new(entry), &inner, sink)?);
+        // An archive in the archive (ingest review: a support bundle holding must-gathers as
+        // `.tar.gz` files was "binary: not an audit format") is read entry by entry too.
+        let entry_name = format!("{name}!{inside}");
+        let (tar, entry) =
+            if depth < MAX_NESTING { sniff(Box::new(entry)) } else { (false, Box::new(entry) as _) };
+        if tar {
+            files.extend(read_tar_nested(&entry_name, entry, &inner, sink, depth + 1)?);
+        } else {
+            files.push(read_reader(&entry_name, entry, &inner, sink)?);
+        }
     }
     // The entries stop at the first block of zeros (the end-of-archive marker) or at the end of
     // the bytes: an end without the marker is an archive cut short at an entry's end.
