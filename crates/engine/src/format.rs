@@ -63,6 +63,11 @@ pub fn cell_json(a: &dyn Array, i: usize, ty: KType) -> serde_json::Value {
     }
     match ty {
         KType::Dynamic => parse_text(&string_at(a, i)),
+        // A datetime cell prints as in the other formats (`…T00:00:00Z`); the seven digits
+        // of `json_at` are for datetimes inside a dynamic value.
+        _ if matches!(a.data_type(), arrow::datatypes::DataType::Timestamp(..)) => {
+            serde_json::Value::String(string_at(a, i))
+        }
         _ => json_at(a, i).unwrap_or(serde_json::Value::Null),
     }
 }

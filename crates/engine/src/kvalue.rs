@@ -2,7 +2,9 @@
 //!
 //! `tostring()` and every output format use these, so a value prints the same everywhere:
 //! datetimes as `2024-01-01T10:00:00Z` (seven fractional digits when there is a fraction,
-//! as Kusto prints them), timespans as `[-][d.]hh:mm:ss[.fffffff]`. Values are held in
+//! as Kusto prints them), timespans as `[-][d.]hh:mm:ss[.fffffff]`. A datetime inside a
+//! `dynamic` value (`make_list(t)`, `pack_array(t)`, make-series' axis) always has the seven
+//! digits, as Kusto serializes it: `2017-01-01T00:00:00.0000000Z`. Values are held in
 //! nanoseconds but shown to Kusto's 100 ns tick.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
@@ -24,6 +26,15 @@ pub fn format_datetime(nanos: i64) -> String {
     } else {
         format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), ticks)
     }
+}
+
+/// Formats nanoseconds since the epoch as Kusto writes a datetime inside a `dynamic` value:
+/// always seven fractional digits (`2017-01-01T00:00:00.0000000Z`, the make-series page's
+/// example output).
+pub fn format_datetime_in_dynamic(nanos: i64) -> String {
+    let dt = Utc.timestamp_nanos(nanos);
+    let ticks = nanos.rem_euclid(NANOS_PER_SEC) as u64 / NANOS_PER_TICK;
+    format!("{}.{:07}Z", dt.format("%Y-%m-%dT%H:%M:%S"), ticks)
 }
 
 /// Formats a duration in nanoseconds as Kusto prints a timespan: in whole 100 ns ticks
@@ -206,6 +217,17 @@ mod tests {
         assert_eq!(format_datetime(n), "2024-01-01T10:00:00.1234567Z");
         let n = parse_datetime("2024-01-01T10:00:00.5Z").expect("parses");
         assert_eq!(format_datetime(n), "2024-01-01T10:00:00.5000000Z");
+    }
+
+    /// Review 52 item 9: inside a dynamic value a datetime keeps its seven zero digits.
+    #[test]
+    fn datetimes_in_dynamic_values_have_seven_fraction_digits() {
+        let n = parse_datetime("2017-01-01T00:00:00Z").expect("parses");
+        assert_eq!(format_datetime_in_dynamic(n), "2017-01-01T00:00:00.0000000Z");
+        let n = parse_datetime("2017-01-01T00:00:00.1234567Z").expect("parses");
+        assert_eq!(format_datetime_in_dynamic(n), "2017-01-01T00:00:00.1234567Z");
+        let n = parse_datetime("1969-12-31T23:59:59.9Z").expect("parses");
+        assert_eq!(format_datetime_in_dynamic(n), "1969-12-31T23:59:59.9000000Z");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use datafusion::common::Result;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, lit};
 use datafusion::prelude::{lower, upper};
 
-use crate::event::{hcol, object_json};
+use crate::event::{hcol, log_line_json};
 use crate::plan::value::{Seg, TExpr, Value, in_list};
 use crate::plan::{Binding, Rel};
 use crate::types::KType;
@@ -132,7 +132,7 @@ fn azure_diagnostics_columns() -> Vec<Binding> {
             "Category",
             Value::expr(Expr::Column(datafusion::common::Column::from_name("Category")), KType::String),
         ),
-        ("log_s", Value::Expr(TExpr { expr: object_json(&[]), ty: KType::String, json_of: Some(vec![]) })),
+        ("log_s", Value::Expr(TExpr { expr: log_line_json(), ty: KType::String, json_of: Some(vec![]) })),
         ("ResourceId", Value::expr(rid_upper.clone(), KType::String)),
         ("pod_s", string(col::APISERVER_POD)),
         ("OperationName", constant("Microsoft.ContainerService/managedClusters/diagnosticLogs/Read")),

@@ -1,6 +1,8 @@
 //! Results that review 52b found differing from Kusto's, each checked against the Kusto
 //! documentation's own example where it has one: the default values of aggregates over no
-//! value, `count(expr)`, `take_any()`, `parse kind=regex` and `abs()` of a timespan.
+//! value, `count(expr)`, `take_any()`, `parse kind=regex` and `abs()` of a timespan; and those
+//! of review 52's items 8–10: the names of unnamed expressions, datetimes inside dynamic
+//! values, make-series' default in a real series, and `log_s`'s escaping.
 
 mod common;
 
@@ -182,4 +184,118 @@ fn avg_of_a_group_with_no_value_is_null_not_nan() {
     let q = "datatable(k:string, x:long)['a', long(null), 'b', 4]
         | summarize a = avg(x), ai = avgif(x, x > 10), s = sum(x) by k | order by k asc";
     assert_eq!(lines(&e, q), ["k,a,ai,s", "a,,,0", "b,4,,4"]);
+}
+
+/// Review 52 item 8: an unnamed expression is named by its function's declared
+/// `ResultNameKind` (microsoft/Kusto-Query-Language, `Functions.cs`): `tolower`, `toupper`
+/// and `startofweek` give no name (`ColumnN`), `countif(b)` is `countif_b`, `strlen(x)`
+/// `strlen_x`, `gettype(x)` `type_x`, and `split` and `format_datetime` take their first
+/// argument's name.
+#[test]
+fn unnamed_expressions_are_named_as_kusto_declares_each_function() {
+    let e = engine();
+    let q = r#"datatable(ResourceId:string, t:datetime, b:bool)["/SUBSCRIPTIONS/X", datetime(2024-05-01 10:07), true]
+        | summarize count(), countif(b) by tolower(ResourceId), startofweek(t)"#;
+    assert_eq!(lines(&e, q)[0], "Column1,Column2,count_,countif_b");
+    let q = r#"datatable(x:string, t:datetime)["Ab", datetime(2024-05-01)]
+        | project toupper(x), strlen(x), split(x, "b"), format_datetime(t, "yyyy"), gettype(x)"#;
+    assert_eq!(lines(&e, q), ["Column1,strlen_x,x,t,type_x", r#"AB,2,"[""A"",""""]",2024,string"#]);
+    // `startofday` is `FirstArgument`, unlike the other `startof…`.
+    let q = "datatable(t:datetime)[datetime(2024-05-01 10:07)] | summarize count() by startofday(t), startofmonth(t)";
+    assert_eq!(lines(&e, q)[0], "t,Column1,count_");
+    // Aggregates.cs: arg_max's unnamed expressions, and both names of the t-digest merge.
+    let q = "datatable(x:long, y:long)[1, 2, 3, 4] | summarize arg_max(x + 1, y * 2), arg_min(x, y * 2)";
+    assert_eq!(lines(&e, q), ["max_,max__arg1,x,min_x_arg1", "4,8,1,4"]);
+    let q = "datatable(x:long)[1, 2] | summarize d = tdigest(x) | summarize tdigest_merge(d)";
+    assert_eq!(lines(&e, q)[0], "merge_tdigests_d");
+    // The Sentinel pattern: the key is `Column1`, so `ResourceId` is no longer a column after it,
+    // as in Log Analytics.
+    let q = "AzureDiagnostics | summarize count() by tolower(ResourceId) | project ResourceId";
+    let err = e.query(q, &opts()).expect_err("ResourceId is not a column after the summarize");
+    assert!(err.render(q, "<query>").contains("unknown column 'ResourceId'"), "{}", err.render(q, "<query>"));
+    assert_eq!(
+        lines(
+            &e,
+            "AzureDiagnostics | summarize count() by ResourceId = tolower(ResourceId) | project ResourceId"
+        )
+        .len(),
+        2
+    );
+}
+
+/// Review 52 item 9: the make-series page's example. A datetime inside a dynamic value (the
+/// axis, `make_list`, `pack_array`) has Kusto's seven fraction digits, and an empty bin of a real
+/// series holds `0.0`, of a long one (`count()`) `0`. A datetime cell keeps its form.
+#[test]
+fn make_series_of_a_real_defaults_to_real_zero_and_dynamic_datetimes_have_seven_digits() {
+    let e = engine();
+    let q = "datatable(timestamp:datetime, metric:real)[datetime(2017-01-01), 4, datetime(2017-01-03), 5]
+        | make-series avg(metric), count() on timestamp from datetime(2017-01-01) to datetime(2017-01-04) step 1d";
+    let r = e.query(q, &opts()).unwrap_or_else(|err| panic!("{}", err.render(q, "<query>")));
+    let mut out = Vec::new();
+    engine::format::write(&r, engine::format::OutputFormat::Json, &mut out).expect("json");
+    let rows: serde_json::Value = serde_json::from_slice(&out).expect("json output");
+    assert_eq!(serde_json::to_string(&rows[0]["avg_metric"]).expect("json"), "[4.0,0.0,5.0]", "{rows}");
+    assert_eq!(serde_json::to_string(&rows[0]["count_"]).expect("json"), "[1,0,1]");
+    assert_eq!(
+        rows[0]["timestamp"],
+        serde_json::json!([
+            "2017-01-01T00:00:00.0000000Z",
+            "2017-01-02T00:00:00.0000000Z",
+            "2017-01-03T00:00:00.0000000Z"
+        ])
+    );
+    let q = "datatable(t:datetime)[datetime(2017-01-01), datetime(2017-01-02 03:04:05.5)]
+        | summarize l = make_list(t), m = min(t)
+        | extend p = pack_array(datetime(2017-01-01)), s = tostring(datetime(2017-01-01))";
+    assert_eq!(
+        lines(&e, q),
+        [
+            "l,m,p,s",
+            r#""[""2017-01-01T00:00:00.0000000Z"",""2017-01-02T03:04:05.5000000Z""]",2017-01-01T00:00:00Z,"[""2017-01-01T00:00:00.0000000Z""]",2017-01-01T00:00:00Z"#,
+        ]
+    );
+    let q = r#"print l = tostring(pack_array(datetime(2017-01-01))) | where l contains ".0000000Z" | count"#;
+    assert_eq!(lines(&e, q), ["Count", "1"]);
+}
+
+/// Review 52 item 10: `log_s` is the line the API server wrote with Go's encoder, which writes
+/// `&`, `<` and `>` as `\u0026`, `\u003c` and `\u003e`, as the real AKS Event Hub export holds
+/// them (`agentconfig\u0026resourceVersion=750`, in 2 of its 22 events; 4 hold a `&`), and its
+/// timestamps with six digits.
+#[test]
+fn log_s_escapes_html_characters_as_go_does() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../audit/tests/fixtures/azure/sysdig-aks-audit-log_eventhub_records_event.json");
+    let input = engine::input::read_paths(&[path]).expect("readable fixture");
+    let e = Engine::from_batches(input.batches).expect("engine");
+    let count = |q: &str| lines(&e, q);
+    assert_eq!(count(r#"AzureDiagnostics | where log_s contains "\\u0026" | count"#), ["Count", "4"]);
+    assert_eq!(
+        count(r#"AzureDiagnostics | where log_s contains "agentconfig&resourceVersion" | count"#),
+        ["Count", "0"]
+    );
+    assert_eq!(
+        count(r#"AzureDiagnostics | where log_s contains "agentconfig\\u0026resourceVersion=750" | count"#),
+        ["Count", "2"]
+    );
+    assert_eq!(
+        count(
+            r#"AzureDiagnostics | where log_s contains "\"requestReceivedTimestamp\":\"2020-05-05T16:16:37.655912Z\"" | count"#
+        ),
+        ["Count", "1"]
+    );
+    // The event as a dynamic is not the text: its values are unescaped, as Kusto re-serializes.
+    assert_eq!(
+        count(
+            r#"AzureDiagnostics | where tostring(parse_json(log_s).requestURI) contains "agentconfig&resourceVersion" | count"#
+        ),
+        ["Count", "2"]
+    );
+    assert_eq!(
+        count(
+            r#"AzureDiagnostics | where tostring(parse_json(log_s)) contains "agentconfig&resourceVersion" | count"#
+        ),
+        ["Count", "2"]
+    );
 }

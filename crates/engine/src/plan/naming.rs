@@ -1,45 +1,53 @@
 //! KQL's names for result columns written without a name.
 //!
 //! A column reference keeps its name; a member path joins its steps with `_`
-//! (`logs.verb` → `logs_verb`, `Annotations["a"]` → `Annotations_a`); a conversion or `bin`
-//! of a column keeps the column's name (`tostring(userAgent)` → `userAgent`,
-//! `bin(start_time, 5m)` → `start_time`); an aggregate is `<prefix>_<argument>`
-//! (`count_`, `count_y`, `avg_latency`, `percentile_latency_99`, `set_name`); anything else is
-//! `Column1`, `Column2`, … (`print_0`, … in `print`).
+//! (`logs.verb` → `logs_verb`, `Annotations["a"]` → `Annotations_a`); a built-in function is
+//! named as Kusto's declaration of it says (its `ResultNameKind`, see [`result_name`]):
+//! a conversion, `bin` or `round` of a column keeps the column's name (`tostring(userAgent)` →
+//! `userAgent`, `bin(start_time, 5m)` → `start_time`), `strlen(x)` is `strlen_x`,
+//! `gettype(x)` `type_x`, and `tolower(x)`, `startofweek(t)` and the rest get no name; an
+//! aggregate is `<prefix>_<argument>` (`count_`, `count_y`, `avg_latency`,
+//! `percentile_latency_99`, `set_name`); anything else is `Column1`, `Column2`, … (`print_0`,
+//! … in `print`).
 
 use kql::{Expr, ExprKind, Literal, UnaryOp};
 
-/// Functions whose unnamed result takes the name of their first argument.
-const FIRST_ARG_NAMED: &[&str] = &[
-    "bin",
-    "bin_at",
-    "floor",
-    "tostring",
-    "toint",
-    "tolong",
-    "todouble",
-    "toreal",
-    "todecimal",
-    "tobool",
-    "toboolean",
-    "todatetime",
-    "totimespan",
-    "toguid",
-    "todynamic",
-    "toobject",
-    "parse_json",
-    "tolower",
-    "toupper",
-    "trim",
-    "trim_start",
-    "trim_end",
-    "startofday",
-    "startofweek",
-    "startofmonth",
-    "startofyear",
-    "round",
-    "ceiling",
-];
+/// How Kusto names the unnamed result of a built-in scalar function: the `ResultNameKind`
+/// each declares in microsoft/Kusto-Query-Language (`src/Kusto.Language/Functions.cs`),
+/// applied as its binder does (`GetFunctionResultName`). A function not listed here is
+/// `None` there (Kusto's default): `ColumnN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResultName {
+    /// `FirstArgument`: the first argument's name (`ColumnN` when it has none).
+    FirstArgument,
+    /// `OnlyArgument`: the argument's name when there is exactly one argument.
+    OnlyArgument,
+    /// `NameAndFirstArgument` / `PrefixAndFirstArgument`: `<prefix>_<first argument's name>`,
+    /// with nothing after the `_` when the argument has no name (`strlen_`).
+    Prefixed(&'static str),
+}
+
+/// The naming rule of the built-in scalar functions this engine supports (checked against
+/// each one's declaration; the ones that are `None` there, such as `tolower`, `toupper`,
+/// `trim`, `trim_start`, `trim_end`, `startofweek`, `startofmonth`, `startofyear`,
+/// `substring` and `strcat`, are left out).
+fn result_name(function: &str) -> Option<ResultName> {
+    use ResultName::*;
+    Some(match function {
+        "bin" | "bin_at" | "floor" | "round" | "ceiling" | "startofday" | "tostring" | "toint" | "tolong"
+        | "todouble" | "toreal" | "todecimal" | "tobool" | "toboolean" | "todatetime" | "totimespan"
+        | "totime" | "toguid" | "todynamic" | "toobject" | "parse_json" | "tohex" | "split"
+        | "format_datetime" | "format_timespan" | "abs" | "sqrt" | "exp" | "log" | "log10" | "log2"
+        | "pow" => FirstArgument,
+        "make_timespan" => OnlyArgument,
+        "strlen" => Prefixed("strlen"),
+        "dcount_hll" => Prefixed("dcount_hll"),
+        "percentile_tdigest" => Prefixed("percentile_tdigest"),
+        "gettype" => Prefixed("type"),
+        "repeat" => Prefixed("repeat"),
+        _ => return None,
+    })
+}
 
 /// The name KQL derives from an expression, or `None` (then `ColumnN`).
 pub fn derived(e: &Expr) -> Option<String> {
@@ -58,9 +66,16 @@ pub fn derived(e: &Expr) -> Option<String> {
                 _ => None,
             }
         }
-        ExprKind::Call { name, args } if FIRST_ARG_NAMED.contains(&name.name.as_str()) => {
-            args.first().and_then(derived)
-        }
+        ExprKind::Call { name, args } => match result_name(&name.name)? {
+            ResultName::FirstArgument => args.first().and_then(derived),
+            ResultName::OnlyArgument => match args.as_slice() {
+                [only] => derived(only),
+                _ => None,
+            },
+            ResultName::Prefixed(prefix) => {
+                Some(format!("{prefix}_{}", args.first().and_then(derived).unwrap_or_default()))
+            }
+        },
         _ => None,
     }
 }
@@ -77,6 +92,8 @@ pub fn aggregate(func: &str, first_arg: Option<&Expr>) -> String {
         "make_set" | "make_set_if" | "makeset" => "set",
         "make_list" | "make_list_if" | "makelist" => "list",
         "make_bag" | "make_bag_if" => "bag",
+        // Aggregates.cs: both names of the merge are `merge_tdigests_d`.
+        "tdigest_merge" | "merge_tdigest" => "merge_tdigests",
         other => other,
     };
     // Kusto's PrefixAndFirstArgument: `count(y)` is `count_y`, `countif(IsOk)` `countif_IsOk`,
@@ -109,6 +126,55 @@ mod tests {
         );
         assert_eq!(name_of("substring(pod_s, 0, 14)"), None);
         assert_eq!(name_of("a + 1"), None);
+    }
+
+    /// Review 52 item 8: each built-in is named by its declared `ResultNameKind`.
+    #[test]
+    fn function_result_names_follow_kusto_declarations() {
+        // `None`: no name, so `ColumnN`.
+        for f in [
+            "tolower(ResourceId)",
+            "toupper(x)",
+            "trim(\" \", x)",
+            "trim_start(\" \", x)",
+            "trim_end(\" \", x)",
+            "startofweek(t)",
+            "startofmonth(t)",
+            "startofyear(t)",
+            "make_timespan(1, 2)",
+        ] {
+            assert_eq!(name_of(f), None, "{f}");
+        }
+        // `FirstArgument`.
+        for f in [
+            "startofday(t)",
+            "split(t, \"b\")",
+            "format_datetime(t, \"yyyy\")",
+            "format_timespan(t, \"hh\")",
+            "tohex(t)",
+            "totime(t)",
+            "abs(t)",
+            "round(t, 2)",
+            "pow(t, 2)",
+            "make_timespan(t)",
+        ] {
+            assert_eq!(name_of(f).as_deref(), Some("t"), "{f}");
+        }
+        assert_eq!(name_of("split(a + b, \"b\")"), None);
+        // `NameAndFirstArgument` and `PrefixAndFirstArgument`.
+        assert_eq!(name_of("strlen(x)").as_deref(), Some("strlen_x"));
+        assert_eq!(name_of("strlen(a + b)").as_deref(), Some("strlen_"));
+        assert_eq!(name_of("gettype(x)").as_deref(), Some("type_x"));
+        assert_eq!(name_of("dcount_hll(h)").as_deref(), Some("dcount_hll_h"));
+        assert_eq!(name_of("percentile_tdigest(d, 95)").as_deref(), Some("percentile_tdigest_d"));
+        // Nested: the outer function takes the inner one's name.
+        assert_eq!(name_of("tostring(strlen(x))").as_deref(), Some("strlen_x"));
+        assert_eq!(name_of("tostring(tolower(x))"), None);
+        let t = kql::parse_expression("tolower(x)").expect("valid");
+        assert_eq!(aggregate("count", Some(&t)), "count_");
+        let d = kql::parse_expression("d").expect("valid");
+        assert_eq!(aggregate("tdigest_merge", Some(&d)), "merge_tdigests_d");
+        assert_eq!(aggregate("merge_tdigest", Some(&d)), "merge_tdigests_d");
     }
 
     #[test]

@@ -143,6 +143,10 @@ pub fn to_dynamic(v: Value) -> TExpr {
             TExpr { expr: event::object_json(&path), ty: KType::Dynamic, json_of: Some(path) }
         }
         Value::Expr(t) if t.ty == KType::Dynamic => t,
+        // `log_s`'s text is escaped as Go escapes (`\u0026`); its dynamic is the event itself.
+        Value::Expr(TExpr { ty: KType::String, json_of: Some(path), .. }) => {
+            TExpr { expr: event::object_json(&path), ty: KType::Dynamic, json_of: Some(path) }
+        }
         Value::Expr(t) if t.json_of.is_some() => {
             TExpr { expr: t.expr, ty: KType::Dynamic, json_of: t.json_of }
         }

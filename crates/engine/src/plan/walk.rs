@@ -623,7 +623,7 @@ fn dynamic_literal_json(d: &kql::Dynamic) -> serde_json::Value {
         kql::Dynamic::Long(n) => J::from(*n),
         kql::Dynamic::Real(f) => J::from(*f),
         kql::Dynamic::String(s) => J::String(s.clone()),
-        kql::Dynamic::DateTime(n) => J::String(crate::kvalue::format_datetime(*n)),
+        kql::Dynamic::DateTime(n) => J::String(crate::kvalue::format_datetime_in_dynamic(*n)),
         kql::Dynamic::Timespan(n) => J::String(crate::kvalue::format_timespan(*n)),
         kql::Dynamic::Array(items) => J::Array(items.iter().map(dynamic_literal_json).collect()),
         kql::Dynamic::Object(kv) => {
@@ -3579,9 +3579,13 @@ impl Planner<'_> {
                 // Kusto's order of the key's type (dynamic numbers by value, NaN beside nulls),
                 // the key's own column the value of the row chosen.
                 let order = ops::order_by(&key, asc, false);
+                // Aggregates.cs: an unnamed expression is `max_` (`min_`) in first place,
+                // `max_<key>_argN` after it.
+                let short = if asc { "min" } else { "max" };
+                let primary = naming::derived(&args[0]);
                 let key_name = explicit
                     .clone()
-                    .unwrap_or_else(|| naming::derived(&args[0]).unwrap_or_else(|| format!("{f}_")));
+                    .unwrap_or_else(|| primary.clone().unwrap_or_else(|| format!("{short}_")));
                 let best = match key.ty {
                     KType::Dynamic | KType::Real | KType::DynNative(Native::Real) => {
                         first_value(key.expr.clone(), order.clone())
@@ -3597,7 +3601,7 @@ impl Planner<'_> {
                     _ => None,
                 };
                 let mut cols: Vec<(String, Value)> = Vec::new();
-                for a in &args[1..] {
+                for (i, a) in args.iter().enumerate().skip(1) {
                     if matches!(a.kind, ExprKind::Wildcard) {
                         for b in &rel.cols {
                             if b.name != key_name
@@ -3610,7 +3614,9 @@ impl Planner<'_> {
                         }
                     } else {
                         let v = self.scalar(rel, a)?;
-                        let n = naming::derived(a).unwrap_or_else(|| self.column_n());
+                        let n = naming::derived(a).unwrap_or_else(|| {
+                            format!("{short}_{}_arg{i}", primary.as_deref().unwrap_or_default())
+                        });
                         cols.push((n, v));
                     }
                 }

@@ -37,7 +37,9 @@ pub fn value_to_string(v: &Value) -> String {
     }
 }
 
-/// The JSON value of row `i` of any Arrow array (`None` when null).
+/// The JSON value of row `i` of any Arrow array (`None` when null), as it is held inside a
+/// `dynamic` value: a datetime with Kusto's seven fractional digits
+/// (`"2017-01-01T00:00:00.0000000Z"`).
 pub fn json_at(a: &dyn Array, i: usize) -> Option<Value> {
     if a.is_null(i) {
         return None;
@@ -55,9 +57,9 @@ pub fn json_at(a: &dyn Array, i: usize) -> Option<Value> {
         DataType::UInt64 => Value::from(a.as_primitive::<UInt64Type>().value(i)),
         DataType::Float32 => Value::from(f64::from(a.as_primitive::<Float32Type>().value(i))),
         DataType::Float64 => Value::from(a.as_primitive::<Float64Type>().value(i)),
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            Value::String(kvalue::format_datetime(a.as_primitive::<TimestampNanosecondType>().value(i)))
-        }
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => Value::String(kvalue::format_datetime_in_dynamic(
+            a.as_primitive::<TimestampNanosecondType>().value(i),
+        )),
         DataType::Duration(TimeUnit::Nanosecond) => {
             Value::String(kvalue::format_timespan(a.as_primitive::<DurationNanosecondType>().value(i)))
         }
@@ -105,6 +107,9 @@ pub fn string_at(a: &dyn Array, i: usize) -> String {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => str_at(a, i).unwrap_or("").to_owned(),
         DataType::Float64 => kvalue::format_real(a.as_primitive::<Float64Type>().value(i)),
         DataType::Float32 => kvalue::format_real(f64::from(a.as_primitive::<Float32Type>().value(i))),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            kvalue::format_datetime(a.as_primitive::<TimestampNanosecondType>().value(i))
+        }
         _ => match json_at(a, i) {
             Some(v) => value_to_string(&v),
             None => String::new(),

@@ -75,7 +75,11 @@ pub fn series_axis(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue>
         let items: Vec<String> = (0..bins(n.value(i))? as i64)
             .map(|k| {
                 let x = start.value(i).saturating_add(k.saturating_mul(step.value(i)));
-                if is_time { format!("\"{}\"", crate::kvalue::format_datetime(x)) } else { x.to_string() }
+                if is_time {
+                    format!("\"{}\"", crate::kvalue::format_datetime_in_dynamic(x))
+                } else {
+                    x.to_string()
+                }
             })
             .collect();
         out.append_value(format!("[{}]", items.join(",")));

@@ -1,5 +1,6 @@
 //! `make-series`: per group, one array per aggregate over the fixed bins of an axis (missing
-//! bins hold the default, 0 unless `default=` says otherwise), and the axis itself as an array.
+//! bins hold the default: `default=`, else 0 of the aggregate's type, `0.0` in a real series), and
+//! the axis itself as an array.
 //!
 //! Planned as two aggregations: the aggregates by group and bin index, then, per group, each
 //! aggregate's `[bin, value]` pairs collected and laid out into an array of the series' length
@@ -107,11 +108,16 @@ impl Planner<'_> {
             let default = match &a.default {
                 Some(d) => {
                     let empty = empty_rel(self.engine)?;
-                    to_json(&self.scalar(&empty, d).map_err(|_| err(d.span, "default= must be a constant"))?)
+                    Some(to_json(
+                        &self.scalar(&empty, d).map_err(|_| err(d.span, "default= must be a constant"))?,
+                    ))
                 }
-                None => lit("0"),
+                None => None,
             };
-            aggs.extend(produced.drain(..).map(|o| (o, default.clone())));
+            aggs.extend(produced.drain(..).map(|o| {
+                let d = default.clone().unwrap_or_else(|| lit(zero_json(o.ty)));
+                (o, d)
+            }));
         }
 
         // The axis as a column, and the bounds: given, or from the whole input's min and max.
@@ -205,5 +211,15 @@ impl Planner<'_> {
         let axis_arr = call(&u.series_axis, vec![column("__ms_start"), step, column("__ms_n"), lit(time)]);
         items.push((axis_name, Value::expr(axis_arr, KType::Dynamic)));
         ops::project(grouped, items)
+    }
+}
+
+/// The default of a bin without a value when `default=` is not given: 0 of the aggregate's
+/// type, so a real series holds `0.0` (`avg`, `stdev`, …) and a long one `0` (`count()`), as
+/// the make-series page's example output shows (review 52 item 9).
+fn zero_json(ty: KType) -> &'static str {
+    match ty {
+        KType::Real | KType::DynNative(Native::Real) => "0.0",
+        _ => "0",
     }
 }
