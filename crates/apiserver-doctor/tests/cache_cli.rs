@@ -56,13 +56,24 @@ fn a_damaged_cache_store_is_dropped_and_rebuilt_from_the_raw_files() {
     // Before, each of these damages failed every later `diagnose` of the same files with exit 2
     // and advice to run `ingest`: the cache is the tool's own, and is rebuilt instead.
     type Damage = fn(&Path);
-    let damages: [(&str, Damage); 4] = [
+    let damages: [(&str, Damage); 5] = [
         ("a data file cut", |store| {
             let part = &parquet_files(store)[0];
             let f = std::fs::OpenOptions::new().write(true).open(part).expect("open");
             f.set_len(100).expect("truncate");
         }),
         ("a data file deleted", |store| std::fs::remove_file(&parquet_files(store)[0]).expect("rm")),
+        // Bad-input review s53, item 1: damage inside a file whose size and footer are whole was
+        // not seen, and every later run's checks "could not run".
+        ("a data page overwritten", |store| {
+            let part = &parquet_files(store)[0];
+            let mut bytes = std::fs::read(part).expect("read");
+            let end = 4 + pages_len(&bytes) / 2;
+            for b in &mut bytes[4..end] {
+                *b ^= 0xff;
+            }
+            std::fs::write(part, &bytes).expect("write");
+        }),
         ("the manifest deleted", |store| std::fs::remove_file(store.join("manifest.json")).expect("rm")),
         ("the manifest garbled", |store| {
             std::fs::write(store.join("manifest.json"), "{\"x\":").expect("write")
@@ -564,4 +575,12 @@ fn a_log_still_being_written_is_read_again_and_the_rotated_ones_taken_from_the_c
         "a store holding the old audit.log was started from"
     );
     assert_eq!(report, diagnose_dir(dir, tempfile::tempdir().expect("tempdir").path()).0);
+}
+
+/// The bytes of a Parquet file's pages: between its leading magic and its footer (whose length
+/// is the four bytes before the trailing magic).
+fn pages_len(file: &[u8]) -> usize {
+    let n = file.len();
+    let footer = u32::from_le_bytes([file[n - 8], file[n - 7], file[n - 6], file[n - 5]]) as usize;
+    n - 8 - footer - 4
 }

@@ -576,6 +576,51 @@ fn a_damaged_store_is_named_by_stats_query_and_diagnose() {
     assert!(text(&out.stderr).contains("store sb is damaged: 2 of its"), "{}", text(&out.stderr));
 }
 
+/// Bad-input review s53, item 1: a data page overwritten inside a file whose size and footer
+/// are whole made every audit check of `diagnose --store` an INFO "could not run" with a
+/// Parquet message and no file named, and exit 0; `stats` and `query` gave the Parquet message
+/// alone. Each now fails (exit 2) naming the damaged file, the others named whole.
+#[test]
+fn a_damaged_page_in_the_store_made_every_check_could_not_run_and_exit_0() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut input = String::new();
+    for h in 0..3 {
+        input.push_str(&events(20, &format!("h{h}")).replace("2024-03-01T10:", &format!("2024-03-01T1{h}:")));
+    }
+    std::fs::write(dir.path().join("a.log"), input).expect("write");
+    let out = run(&["ingest", "a.log", "--store", "sb", "-q"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let files = Store::open(&dir.path().join("sb")).expect("store").data_files().to_vec();
+    assert!(files.len() >= 2, "{files:?}");
+    // The pages after the magic overwritten; the size, the footer and the trailing magic kept.
+    let mut bytes = std::fs::read(&files[1]).expect("read");
+    let end = 4 + pages_len(&bytes) / 2;
+    for b in &mut bytes[4..end] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&files[1], &bytes).expect("write");
+    let damaged = files[1].strip_prefix(dir.path()).expect("rel").display().to_string();
+    for args in [
+        &["diagnose", "--store", "sb"][..],
+        &["stats", "--store", "sb"][..],
+        &["query", "--store", "sb", "KubeAudit | summarize count() by verb"][..],
+    ] {
+        let out = run_cached(args, dir.path());
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}
+{err}",
+            text(&out.stdout)
+        );
+        assert!(err.contains("error: store sb is damaged: 1 of its"), "{args:?}: {err}");
+        assert!(err.contains(&format!("{damaged}: damaged: ")), "{args:?}: {err}");
+        assert!(err.contains("its size and footer are whole"), "{args:?}: {err}");
+        assert!(!text(&out.stdout).contains("could not run"), "{args:?}");
+    }
+}
+
 /// Compliance review item 5: past 50 files `ingest` said only "… and 11 more files", so the
 /// format detected in every Azure file after the 50th was never shown.
 #[test]
@@ -1420,4 +1465,12 @@ fn a_fifo_named_twice_is_read_once_and_does_not_hang() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("audit.fifo: named twice; read once"), "{stdout}");
     assert!(stdout.contains("ingested 300 events into s (300 read from 1 file"), "{stdout}");
+}
+
+/// The bytes of a Parquet file's pages: between its leading magic and its footer (whose length
+/// is the four bytes before the trailing magic).
+fn pages_len(file: &[u8]) -> usize {
+    let n = file.len();
+    let footer = u32::from_le_bytes([file[n - 8], file[n - 7], file[n - 6], file[n - 5]]) as usize;
+    n - 8 - footer - 4
 }

@@ -380,6 +380,9 @@ pub enum FileCheck {
     Tail,
     /// [`FileCheck::Tail`], and its footer (the file's metadata) parses. Pages are not read.
     Footer,
+    /// [`FileCheck::Footer`], and every page decodes: the whole file is read (after a query
+    /// failed reading the store, to name the damaged file).
+    Pages,
 }
 
 /// A Parquet library message without its repeated `Parquet error: ` prefixes.
@@ -477,10 +480,39 @@ fn check_open_file(mut file: std::fs::File, bytes: u64, how: FileCheck) -> Optio
             "not a valid Parquet file (it does not end as one: cut short or overwritten)".to_owned(),
         );
     }
-    if how == FileCheck::Footer
-        && let Err(e) = parquet::file::serialized_reader::SerializedFileReader::new(file)
-    {
-        return Some(format!("not a valid Parquet file ({})", parquet_message(&e)));
+    match how {
+        FileCheck::Tail => None,
+        FileCheck::Footer => parquet::file::serialized_reader::SerializedFileReader::new(file)
+            .err()
+            .map(|e| format!("not a valid Parquet file ({})", parquet_message(&e))),
+        FileCheck::Pages => damaged_page(file),
+    }
+}
+
+/// What is wrong with a data file whose every page is decoded, or `None` when all decode.
+fn damaged_page(file: std::fs::File) -> Option<String> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let reader = match ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build()) {
+        Ok(r) => r,
+        Err(e) => return Some(format!("not a valid Parquet file ({})", parquet_message(&e))),
+    };
+    let mut rows = 0usize;
+    for batch in reader {
+        match batch {
+            Ok(b) => rows += b.num_rows(),
+            Err(e) => {
+                let which = if rows == 0 {
+                    "its first data page".to_owned()
+                } else {
+                    format!("a data page after its first {rows} rows")
+                };
+                return Some(format!(
+                    "damaged: {which} does not decode ({}); its size and footer are whole, so the damage is \
+                     inside (a disk or copy error)",
+                    parquet_message(&e)
+                ));
+            }
+        }
     }
     None
 }

@@ -1129,6 +1129,32 @@ fn ingest_of_an_empty_directory_says_there_are_no_files_and_makes_no_store() {
 
 // ---- a damaged store (ux review item 5) ----
 
+/// Bad-input review s53, item 1: damage inside a data file whose size and footer are whole
+/// passes the tail and footer checks; reading every page finds it and names the file.
+#[test]
+fn damage_inside_a_data_file_is_found_only_by_reading_its_pages() {
+    use audit::store::FileCheck;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let a = write(dir.path(), "a.log", &events_every(30, "a", 0, 3600 / 10));
+    ingest(&store, &[a], &IngestOptions::default()).expect("ingest");
+    let s = Store::open(&store).expect("open");
+    assert!(s.check_files(FileCheck::Pages).is_empty(), "a whole store reads whole");
+    let file = s.data_files()[1].clone();
+    let mut bytes = std::fs::read(&file).expect("read");
+    let n = bytes.len();
+    let footer = u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]) as usize;
+    for b in &mut bytes[4..4 + (n - 12 - footer) / 2] {
+        *b ^= 0xff;
+    }
+    std::fs::write(&file, &bytes).expect("damage its pages");
+    assert!(s.check_files(FileCheck::Footer).is_empty(), "the footer is whole");
+    let damaged = s.check_files(FileCheck::Pages);
+    assert_eq!(damaged.len(), 1, "{damaged:?}");
+    assert_eq!(damaged[0].path, file);
+    assert!(damaged[0].problem.starts_with("damaged: its first data page does not decode ("), "{damaged:?}");
+}
+
 #[test]
 fn a_damaged_store_names_each_missing_or_corrupt_data_file_and_reading_it_is_not_called_writing() {
     use audit::store::FileCheck;

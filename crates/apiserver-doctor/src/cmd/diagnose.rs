@@ -425,7 +425,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut report = match source {
         Some(AuditSource::Files(paths)) => {
-            let (store, mut inputs) = super::ingest_cache::ingest(&paths)?;
+            let (mut store, mut inputs) = super::ingest_cache::ingest(&paths)?;
             let named = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
             if inputs.iter().all(|i| i.records == 0) && !other_usable {
                 // The warnings above said what each file was read as.
@@ -435,7 +435,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 );
                 return Err(nothing(unusable, Some(why)));
             }
-            let (mut report, evidence) = diagnose_audit_store(&store, &plan.request, &mut inputs, false)?;
+            let (mut report, evidence) = match diagnose_audit_store(&store, &plan.request, &mut inputs, false)
+            {
+                // The cache's copy damaged inside a file (its size and footer whole, so the cache
+                // did not see it): read the files again, once (review s53, item 1).
+                Err(e) if is_store_damage(&e) => {
+                    eprintln!(
+                        "note: the cached copy of these files in {} is damaged ({}): it is removed and the files \
+                         are read again",
+                        store.display(),
+                        super::message(&e).lines().nth(1).unwrap_or_default().trim()
+                    );
+                    super::ingest_cache::discard(&store);
+                    (store, inputs) = super::ingest_cache::ingest(&paths)?;
+                    diagnose_audit_store(&store, &plan.request, &mut inputs, false)?
+                }
+                other => other?,
+            };
             if let Some(why) = evidence.unusable(&named)
                 && !other_usable
             {
@@ -907,6 +923,13 @@ pub fn diagnose_store(
     diagnose_audit_store(store, request, inputs, store_input).map(|(report, _)| report)
 }
 
+/// Whether `e` says a store's data files are damaged.
+fn is_store_damage(e: &anyhow::Error) -> bool {
+    use audit::store::StoreError::Damaged;
+    matches!(e.downcast_ref::<audit::store::StoreError>(), Some(Damaged { .. }))
+        || matches!(e.downcast_ref::<engine::EngineError>(), Some(engine::EngineError::Store(Damaged { .. })))
+}
+
 /// [`diagnose_store`], with what the checks had to look at.
 fn diagnose_audit_store(
     store: &Path,
@@ -918,6 +941,11 @@ fn diagnose_audit_store(
     let engine = engine::Engine::open_store(store)?;
     let runner = EngineRunner::new(&engine, chrono::Utc::now());
     let diagnosis = checks::diagnose_audit(&runner, request)?;
+    // A check whose query failed on a damaged data file is not "could not run": the store is
+    // damaged, and the run fails naming the file (review s53, item 1).
+    if let Some(damage) = engine.store_damage() {
+        return Err(damage.into());
+    }
     if store_input && let Some(first) = inputs.first_mut() {
         first.records = diagnosis.profile.events as u64;
         // The records skipped when the store was ingested, as `stats` counts them (review s42,

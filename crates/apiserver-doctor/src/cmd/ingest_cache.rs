@@ -753,6 +753,14 @@ enum Lock {
 /// Locks held until the process exits: the stores this run reads.
 static LEASES: Mutex<Vec<File>> = Mutex::new(Vec::new());
 
+/// Marks the cache's store at `dir` damaged (found so by a query, inside a file whose size and
+/// footer are whole): the next [`ingest`] of its files fills it again. This run's hold on it is
+/// let go first, or the fill would wait for this run.
+pub fn discard(dir: &Path) {
+    LEASES.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    let _ = std::fs::remove_file(dir.join(COMPLETE));
+}
+
 fn hold(lease: File) {
     LEASES.lock().unwrap_or_else(PoisonError::into_inner).push(lease);
 }
