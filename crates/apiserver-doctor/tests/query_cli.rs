@@ -494,15 +494,16 @@ fn a_query_on_bodies_of_events_read_without_them_says_so_and_keep_bodies_keeps_t
 }
 
 /// Review s26 (ingest, item 5): an empty `--input` (a log just rotated) answered `Count 0`
-/// with nothing on stderr, where `ingest` refuses the same file.
+/// with nothing on stderr, where `ingest` refuses the same file. It is warned about, and, the
+/// only input, refused (exit 2; bad-input review s53, item 9), not counted as no requests.
 #[test]
 fn an_empty_input_file_is_warned_about_not_counted_as_no_requests() {
     let dir = tempfile::tempdir().expect("temp dir");
     let empty = dir.path().join("audit.log");
     std::fs::write(&empty, "").expect("write");
     let o = run(&["query", "--input", empty.to_str().expect("utf-8 path"), "-o", "csv", "AKSAudit | count"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "Count\n0\n");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
     assert!(stderr(&o).contains("audit.log: no audit event in it (an empty file)"), "{}", stderr(&o));
 }
 
@@ -628,4 +629,31 @@ fn the_query_and_the_events_cannot_both_come_from_standard_input() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Bad-input review s53, item 9: `query --input` of files none of which holds an audit event
+/// (random bytes, a /metrics scrape, an empty file) answered `Count 0` with exit 0, so a script
+/// asking how many requests failed got 0 and success. It is an input error (exit 2), as in
+/// `ingest` and `diagnose`; one usable file among them still answers.
+#[test]
+fn query_input_of_only_unusable_files_answered_0_with_exit_0() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let scrape = dir.path().join("apiserver.prom");
+    std::fs::write(
+        &scrape,
+        "# TYPE apiserver_storage_objects gauge\napiserver_storage_objects{resource=\"pods\"} 12\n",
+    )
+    .expect("write");
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").expect("write");
+    let (scrape, empty) = (scrape.display().to_string(), empty.display().to_string());
+    let out = run(&["query", "--input", &scrape, "--input", &empty, "KubeAudit | count"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("error: no audit event in {scrape}, {empty}: nothing to query")), "{err}");
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let good = eventhub().display().to_string();
+    let out = run(&["query", "--input", &scrape, "--input", &good, "KubeAudit | count", "-o", "csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().nth(1), Some(eventhub_events().len().to_string().as_str()));
 }

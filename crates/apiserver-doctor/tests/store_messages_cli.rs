@@ -296,3 +296,37 @@ fn a_per_user_cache_directory_that_is_a_symbolic_link_is_refused_as_one() {
     assert!(!err.contains("is not a directory"), "{err}");
     assert!(std::fs::read_dir(&victim).expect("victim").next().is_none(), "the link was followed");
 }
+
+/// Bad-input review s53, item 11: a store that lost its manifest.json was "not an
+/// apiserver-doctor store (run `apiserver-doctor ingest` first)" to `stats`, `query` and
+/// `diagnose`, while `ingest` said it holds data files and refused to write. Readers now say
+/// the same: the data files counted, the manifest lost, what to do.
+#[test]
+fn a_store_that_lost_its_manifest_was_called_no_store_by_readers() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let store = tmp.path().join("s");
+    let cache = tmp.path().join("cache");
+    let out = doctor(&["ingest", "-q", "--store", text(&store), AUDIT_LOG], &cache);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files = audit::store::Store::open(&store).expect("store").data_files().len();
+    std::fs::remove_file(store.join("manifest.json")).expect("rm manifest");
+    for args in [
+        &["stats", "--store", text(&store)][..],
+        &["query", "--store", text(&store), "KubeAudit | count"][..],
+        &["diagnose", "--store", text(&store)][..],
+    ] {
+        let out = doctor(args, &cache);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "{} holds {files} data file{} (data/hour=*/part-*.parquet) but no manifest.json: the store lost \
+                 its manifest",
+                text(&store),
+                if files == 1 { "" } else { "s" }
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("run `apiserver-doctor ingest` first"), "{args:?}: {err}");
+    }
+}

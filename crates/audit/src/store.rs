@@ -140,6 +140,20 @@ pub enum StoreError {
         /// Data files found.
         data_files: usize,
     },
+    /// Data files are there but the manifest is not, found by a reader.
+    #[error(
+        "{} holds {data_files} data file{} (data/hour=*/part-*.parquet) but no manifest.json: the store lost \
+         its manifest, which says which files hold its events, so they cannot be read: restore manifest.json \
+         (from a backup or a copy), or ingest the inputs again into a new directory",
+        .dir.display(),
+        if *.data_files == 1 { "" } else { "s" }
+    )]
+    ManifestLost {
+        /// The store directory.
+        dir: PathBuf,
+        /// Data files found.
+        data_files: usize,
+    },
     /// The store may not be written by this user (permissions), or it is on a read-only file
     /// system: it is not damaged, and it can still be read.
     #[error("{}", not_writable_message(self))]
@@ -948,7 +962,15 @@ pub struct Store {
 impl Store {
     /// Opens the store at `dir` for reading.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let manifest = Manifest::load(dir)?;
+        let manifest = match Manifest::load(dir) {
+            // Data files without their manifest: a store that lost it, not "no store" (bad-input
+            // review s53, item 11: readers said "run ingest first" where ingest said the truth).
+            Err(StoreError::NotAStore(_)) if writer::own_data_files(dir).is_ok_and(|f| !f.is_empty()) => {
+                let data_files = writer::own_data_files(dir).map_or(0, |f| f.len());
+                return Err(StoreError::ManifestLost { dir: dir.to_path_buf(), data_files });
+            }
+            other => other?,
+        };
         let mut files: Vec<PathBuf> = manifest.files.iter().map(|f| dir.join(&f.path)).collect();
         files.sort();
         Ok(Store { dir: dir.to_path_buf(), files, manifest })

@@ -178,8 +178,9 @@ impl AuditContext {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CheckError {
-    /// The engine refused or failed a query.
-    #[error("query failed: {message}")]
+    /// The engine refused or failed a query (said once: the engine's own message may begin
+    /// with "query failed: " too; bad-input review s53).
+    #[error("query failed: {}", .message.strip_prefix("query failed: ").unwrap_or(.message))]
     Query {
         /// The query.
         query: String,
@@ -356,6 +357,16 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bad-input review s53: a check that could not run said "query failed: query failed: …"
+    /// (the engine's message begins with it too).
+    #[test]
+    fn a_failed_query_is_said_to_have_failed_once() {
+        let e = CheckError::Query { query: "q".into(), message: "query failed: Parquet: bad page".into() };
+        assert_eq!(e.to_string(), "query failed: Parquet: bad page");
+        let e = CheckError::Query { query: "q".into(), message: "unknown column 'x'".into() };
+        assert_eq!(e.to_string(), "query failed: unknown column 'x'");
+    }
 
     /// Review s44: "P99 … is 1.0 s, above the 1 s SLO" for a P99 of 1,005 ms.
     #[test]

@@ -157,11 +157,30 @@ fn shown(value: &yaml_serde::Value) -> String {
         yaml_serde::Value::String(s) if s.trim().parse::<f64>().is_ok_and(f64::is_infinite) => {
             format!("{s}, too large a number")
         }
-        yaml_serde::Value::String(s) => format!("the string \"{s}\" (a number is written without quotes)"),
+        // Text that reads as a number was quoted: unquoted, YAML makes it a number.
+        yaml_serde::Value::String(s) if s.trim().parse::<f64>().is_ok() => {
+            format!("the string \"{s}\" (a number is written without quotes)")
+        }
+        // `2s`, `500ms`: a number with a unit (bad-input review s53: it was called quoted).
+        yaml_serde::Value::String(s) if with_unit(s) => format!(
+            "\"{s}\", a number with a unit: write the number alone, in the unit the threshold's name says \
+             (`_seconds`: seconds, `_bytes`: bytes, `_ratio`: a fraction such as 0.9)"
+        ),
+        yaml_serde::Value::String(s) => format!("the text \"{s}\", not a number"),
         yaml_serde::Value::Sequence(_) => "a list".to_owned(),
         yaml_serde::Value::Mapping(_) => "a mapping".to_owned(),
         yaml_serde::Value::Tagged(t) => format!("a value tagged {}", t.tag),
     }
+}
+
+/// Whether `s` is a number followed by letters (`2s`, `1.5 ms`, `90%`).
+fn with_unit(s: &str) -> bool {
+    let s = s.trim();
+    let digits = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, unit) = s.split_at(digits);
+    number.parse::<f64>().is_ok()
+        && !unit.trim().is_empty()
+        && unit.trim().chars().all(|c| c.is_alphabetic() || c == '%')
 }
 
 /// Line and column (1-based) of the first mapping key `key` in `text`: serde reports no place
@@ -208,6 +227,11 @@ mod tests {
             e.to_string().starts_with("doctor.yaml:2:3: thresholds.min_requests: expected a number"),
             "{e}"
         );
+        // Bad-input review s53: `2s` and `many`, not quoted, were said to be quoted.
+        let e = Config::parse("thresholds:\n  p99_mutating_seconds: 2s\n", "doctor.yaml").expect_err("unit");
+        assert!(e.to_string().ends_with("got \"2s\", a number with a unit: write the number alone, in the unit the threshold's name says (`_seconds`: seconds, `_bytes`: bytes, `_ratio`: a fraction such as 0.9)"), "{e}");
+        let e = Config::parse("thresholds:\n  min_requests: many\n", "doctor.yaml").expect_err("text");
+        assert!(e.to_string().ends_with("got the text \"many\", not a number"), "{e}");
         let e = Config::parse("thresholds:\n  min_requests: \"2\"\n", "doctor.yaml").expect_err("quoted");
         assert_eq!(
             e.to_string(),
