@@ -528,11 +528,10 @@ fn ingest_of_no_audit_event_at_all_is_an_input_error() {
     }
 }
 
-/// ux review item 5: a damaged store looked whole to `stats`, and `query` showed a raw error.
-#[test]
-fn a_damaged_store_is_named_by_stats_query_and_diagnose() {
+/// A store `sb` in a new directory, of events in three hours (so several data files), and its
+/// data files.
+fn store_of_three_hours() -> (tempfile::TempDir, Vec<PathBuf>) {
     let dir = tempfile::tempdir().expect("tmp");
-    // Events in several hours: several data files.
     let mut input = String::new();
     for h in 0..3 {
         input.push_str(&events(20, &format!("h{h}")).replace("2024-03-01T10:", &format!("2024-03-01T1{h}:")));
@@ -542,6 +541,13 @@ fn a_damaged_store_is_named_by_stats_query_and_diagnose() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let files = Store::open(&dir.path().join("sb")).expect("store").data_files().to_vec();
     assert!(files.len() >= 2, "{files:?}");
+    (dir, files)
+}
+
+/// ux review item 5: a damaged store looked whole to `stats`, and `query` showed a raw error.
+#[test]
+fn a_damaged_store_is_named_by_stats_query_and_diagnose() {
+    let (dir, files) = store_of_three_hours();
     // A footer overwritten (size and trailing magic kept).
     let mut bytes = std::fs::read(&files[0]).expect("read");
     let n = bytes.len();
@@ -582,16 +588,7 @@ fn a_damaged_store_is_named_by_stats_query_and_diagnose() {
 /// alone. Each now fails (exit 2) naming the damaged file, the others named whole.
 #[test]
 fn a_damaged_page_in_the_store_made_every_check_could_not_run_and_exit_0() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut input = String::new();
-    for h in 0..3 {
-        input.push_str(&events(20, &format!("h{h}")).replace("2024-03-01T10:", &format!("2024-03-01T1{h}:")));
-    }
-    std::fs::write(dir.path().join("a.log"), input).expect("write");
-    let out = run(&["ingest", "a.log", "--store", "sb", "-q"], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let files = Store::open(&dir.path().join("sb")).expect("store").data_files().to_vec();
-    assert!(files.len() >= 2, "{files:?}");
+    let (dir, files) = store_of_three_hours();
     // The pages after the magic overwritten; the size, the footer and the trailing magic kept.
     let mut bytes = std::fs::read(&files[1]).expect("read");
     let end = 4 + pages_len(&bytes) / 2;
