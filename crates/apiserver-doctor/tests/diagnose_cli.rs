@@ -1166,3 +1166,34 @@ fn one_leak_seen_by_audit_and_metrics_offers_one_quota() {
     assert_eq!((quotas("AUD008"), quotas("MET002")), (1, 0), "{findings:?}");
     assert!(stdout(&out).contains("the ResourceQuota is with AUD008"));
 }
+
+/// Review s53, item 6: one HTML page given as `--metrics` beside a usable audit log refused the
+/// whole diagnosis (exit 2, no report), though a bad audit or manifests file is skipped.
+#[test]
+fn an_unusable_metrics_file_refused_the_whole_diagnosis() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let html = cache.path().join("html.prom");
+    std::fs::write(&html, "<html><head><title>503 Service Unavailable</title></head></html>\n")
+        .expect("write");
+    let html = html.to_string_lossy().into_owned();
+    let log = format!("{AUDIT_FIXTURES}/audit2rbac_demo.log");
+    let out = doctor(&["diagnose", &log, "--metrics", &html], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "Input:   metrics {html}: 0 records [not used: no metric samples in it; not a /metrics scrape: it starts \
+             with `<html><head><title>503 Service Unavailable</title></head></h…` (an HTML page"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("AUD001"), "the audit checks ran: {text}");
+    // Nothing else usable: an input error naming the file.
+    let out = doctor(&["diagnose", "--metrics", &html], cache.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(&format!("error: nothing to diagnose:\n  --metrics {html}: ")),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -94,9 +94,12 @@ fn a_file_without_samples_a_missing_file_and_a_bad_interval_exit_2() {
     std::fs::write(dir.path().join("notes.txt"), "this is not\na scrape {\n").expect("write");
     let out = doctor(dir.path(), &["metrics", "notes.txt"]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
-    assert!(stderr.contains("warning: notes.txt:1: "), "{stderr}");
-    assert!(stderr.contains("error: notes.txt: no metric samples in it"), "{stderr}");
+    // Text that is no scrape at all is said so in one line quoting its start (review s53,
+    // item 12), without a warning for each of its lines.
+    assert_eq!(
+        text(&out.stderr),
+        "error: notes.txt: no metric samples in it; not a /metrics scrape: it starts with `this is not`\n"
+    );
     assert_eq!(text(&out.stdout), "");
 
     let out = doctor(dir.path(), &["metrics", "missing.prom"]);
@@ -361,28 +364,33 @@ fn a_directory_of_scrapes_is_read_as_its_files_named_one_by_one() {
     assert_eq!(by_dir.status.code(), Some(0), "{}", text(&by_dir.stderr));
     assert_eq!(by_file.status.code(), Some(0), "{}", text(&by_file.stderr));
     // The same report, but for the file it skipped, which it lists.
-    let skipped = "Input:   metrics scrapes/README.md: 0 records [not used: no metric samples in it: not a /metrics scrape]\n";
+    // The file skipped says why (review s53, item 12: in a directory the reason was lost).
+    let why =
+        "no metric samples in it (line 3: `at` is not a number (value of `Taken`)): not a /metrics scrape";
+    let skipped = format!("Input:   metrics scrapes/README.md: 0 records [not used: {why}]\n");
     let dir_out = text(&by_dir.stdout);
-    assert!(dir_out.contains(skipped), "{dir_out}");
-    assert_eq!(dir_out.replace(skipped, ""), text(&by_file.stdout));
+    assert!(dir_out.contains(&skipped), "{dir_out}");
+    assert_eq!(dir_out.replace(&skipped, ""), text(&by_file.stdout));
     assert!(dir_out.contains("Input:   etcd-metrics scrapes/etcd/etcd.prom: 1,461 records"), "{dir_out}");
     let stderr = text(&by_dir.stderr);
-    assert_eq!(
-        stderr,
-        "warning: scrapes/README.md: no metric samples in it: not a /metrics scrape; skipped, the other files are read\n"
-    );
+    assert_eq!(stderr, format!("warning: scrapes/README.md: {why}; skipped, the other files are read\n"));
 
-    // A symbolic link back up the tree is not followed round and round.
+    // A symbolic link back up the tree is not followed round and round; one to another
+    // directory is followed, as --manifests and audit directories are (review s53, item 12:
+    // "cannot read it: Is a directory").
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink("..", scrapes.join("etcd/up")).expect("symlink");
         let out = doctor(dir.path(), &["metrics", "scrapes", "--interval", "300", "--fail-on", "never"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        assert!(
-            text(&out.stderr).contains("warning: scrapes/etcd/up: cannot read it: "),
-            "{}",
-            text(&out.stderr)
-        );
+        assert_eq!(text(&out.stderr), stderr);
+        assert_eq!(text(&out.stdout), dir_out);
+        let linked = dir.path().join("linked");
+        std::fs::create_dir(&linked).expect("mkdir");
+        std::os::unix::fs::symlink("../scrapes/etcd", linked.join("etcd")).expect("symlink");
+        let out = doctor(dir.path(), &["metrics", "linked", "--fail-on", "never"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Input:   etcd-metrics linked/etcd/etcd.prom: 1,461 records"));
     }
 
     let empty = dir.path().join("empty");
@@ -394,9 +402,12 @@ fn a_directory_of_scrapes_is_read_as_its_files_named_one_by_one() {
 
 /// Review 26 §1: `kubectl get --raw /metrics > f` stopped mid-write left
 /// `apiserver_storage_objects{resource="pods"} 16` (of 160000) as the last line, without a
-/// newline; it was read as 16 pods without a word.
+/// newline; it was read as 16 pods without a word. Review s53, item 12: skipping every such
+/// line lost the real last sample of files that merely lack the final newline (DataDog's
+/// 1.27.3 fixture): a last line that parses whole is kept, with a note naming it; one that does
+/// not parse is the cut one, skipped.
 #[test]
-fn a_scrape_cut_off_mid_number_is_reported_not_trusted() {
+fn a_last_line_without_a_newline_is_kept_with_a_note_and_a_cut_one_skipped() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cut = "kubernetes_build_info{git_version=\"v1.30.0\",major=\"1\",minor=\"30\"} 1\n\
                process_start_time_seconds 1.7e9\n\
@@ -406,14 +417,21 @@ fn a_scrape_cut_off_mid_number_is_reported_not_trusted() {
     let out = doctor(dir.path(), &["metrics", "-o", "json", "cut.prom"]);
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("warning: cut.prom:4: the file ends without a newline")
-            && stderr.contains("cut short"),
+        stderr.starts_with("note: cut.prom:4: the file ends without a newline after this line; the line parses whole, so it is kept"),
         "{stderr}"
     );
-    let stdout = text(&out.stdout);
-    assert!(!stdout.contains("\"pods\""), "the cut pods count is not used: {stdout}");
     let report = text(&doctor(dir.path(), &["metrics", "cut.prom"]).stdout);
-    assert!(report.contains("cut.prom: 3 records, 1 skipped"), "{report}");
+    assert!(report.contains("cut.prom: 4 records [kube-apiserver"), "{report}");
+    // Cut inside its label set: skipped, and said to be the cut.
+    std::fs::write(dir.path().join("cut2.prom"), cut.replace("{resource=\"pods\"} 16", "{resource=\"po"))
+        .expect("write");
+    let out = doctor(dir.path(), &["metrics", "cut2.prom"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("warning: cut2.prom:4: label value has no closing quote: the file ends without a newline in this line, so the scrape was cut short here; the line is skipped"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).contains("cut2.prom: 3 records, 1 skipped"), "{}", text(&out.stdout));
 
     // A last comment or OpenMetrics `# EOF` needs no newline: nothing is skipped.
     let whole = cut.replace("} 16", "} 160000");
@@ -756,4 +774,84 @@ fn a_file_of_several_targets_is_read_target_by_target() {
     );
     assert!(!stdout.contains("no kube-apiserver scrape was given"), "{stdout}");
     assert!(stdout.contains("CRITICAL MET009") && stdout.contains("MET002"), "{stdout}");
+}
+
+/// Review s53, item 2: `cat s1.prom s2.prom > f` (or `>>`) was read as one scrape whose second
+/// half was thousands of duplicate series: the newer scrape, its 90,013 configmaps, lost, and
+/// "no findings". A tar archive was parsed as text.
+#[test]
+fn two_scrapes_in_one_file_lost_the_later_one_and_a_tar_was_read_as_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scrape =
+        std::fs::read_to_string(fixtures().join("apiserver-1.35-excerpt-nri.prom")).expect("fixture");
+    let grown = scrape
+        .replace(
+            "apiserver_storage_objects{resource=\"configmaps\"} ",
+            "apiserver_storage_objects{resource=\"configmaps\"} 900",
+        )
+        .replace(
+            "objects{group=\"\",resource=\"configmaps\"} ",
+            "objects{group=\"\",resource=\"configmaps\"} 900",
+        );
+    assert_ne!(grown, scrape);
+    std::fs::write(dir.path().join("appended.prom"), format!("{scrape}{grown}")).expect("write");
+    let out = doctor(dir.path(), &["metrics", "--fail-on", "warning", "appended.prom"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    let second = scrape.lines().count() + 1;
+    assert!(
+        text(&out.stderr).starts_with(&format!(
+            "note: appended.prom: this file holds 2 scrapes one after the other (the last from line {second})"
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains(&format!("appended.prom (scrape 2 of 2, from line {second}): ")), "{stdout}");
+    assert!(stdout.contains("WARNING  MET002"), "{stdout}");
+    assert!(!stdout.contains("skipped"), "{stdout}");
+
+    let mut tar = vec![0u8; 1024];
+    tar[257..262].copy_from_slice(b"ustar");
+    std::fs::write(dir.path().join("s.tar"), tar).expect("write");
+    let out = doctor(dir.path(), &["metrics", "s.tar"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .starts_with("error: s.tar: a tar archive, not a scrape: `metrics` does not read archives"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// Review s53, item 3: a FIFO in a directory hung `metrics DIR` (opened, waiting for a writer
+/// for ever); one named directly (`metrics <(kubectl get --raw /metrics)`) is still read.
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_a_directory_hung_the_walk() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scrapes = dir.path().join("scrapes");
+    std::fs::create_dir(&scrapes).expect("mkdir");
+    std::fs::copy(fixtures().join("etcd-3.6.6-nri-k8s1_35.prom"), scrapes.join("etcd.prom")).expect("copy");
+    let fifo = scrapes.join("p");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let out = doctor(dir.path(), &["metrics", "scrapes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "warning: scrapes/p: a named pipe (FIFO), not read in a directory walk; skipped, the other files are read\n"
+    );
+    // Named directly, it is read.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::fs::write(
+                &fifo,
+                std::fs::read(fixtures().join("etcd-3.6.6-nri-k8s1_35.prom")).unwrap_or_default(),
+            )
+        })
+    };
+    let out = doctor(dir.path(), &["metrics", "scrapes/p"]);
+    writer.join().ok();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("scrapes/p: 1,461 records"), "{}", text(&out.stdout));
 }

@@ -107,6 +107,15 @@ pub enum ClientError {
     /// The endpoint is not an `http://` or `https://` URL.
     #[error("{0}: an endpoint is an http:// or https:// URL, e.g. https://10.0.0.5:2379")]
     BadEndpoint(String),
+    /// The endpoint's port is not a port (review s53, item 12: port 99999 was "Connection
+    /// refused … nothing listens there").
+    #[error("{endpoint}: {message}")]
+    BadPort {
+        /// The endpoint.
+        endpoint: String,
+        /// What is wrong with the port.
+        message: String,
+    },
     /// A TLS file could not be read or parsed.
     #[error("{path}: {message}")]
     Tls {
@@ -420,6 +429,9 @@ fn hex_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 
 #[derive(Deserialize, Default)]
 struct Header {
+    /// Every etcd answer's header names its cluster: checked on the status answer only.
+    #[serde(default)]
+    cluster_id: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "int")]
     revision: i64,
     #[serde(default, deserialize_with = "hex_id")]
@@ -429,7 +441,7 @@ struct Header {
 #[derive(Deserialize)]
 struct StatusResponse {
     #[serde(default)]
-    header: Header,
+    header: Option<Header>,
     #[serde(default)]
     version: String,
     #[serde(default, rename = "dbSize", deserialize_with = "uint")]
@@ -642,12 +654,63 @@ pub fn prefix_range_end(prefix: &[u8]) -> Vec<u8> {
     vec![0]
 }
 
+/// What is wrong with the port of `endpoint` (an `http(s)://` URL), if anything: not a number,
+/// or not 1 to 65535. No port at all is fine (the scheme's).
+fn bad_port(endpoint: &str) -> Option<String> {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // `[::1]:2379`: the port follows the bracket.
+    let after_host = match host_port.rfind(']') {
+        Some(close) => &host_port[close + 1..],
+        None => host_port,
+    };
+    let port = after_host.rsplit_once(':').map(|(_, p)| p)?;
+    match port.parse::<u32>() {
+        Ok(p) if (1..=65535).contains(&p) => None,
+        Ok(p) => Some(format!("port {p} is out of range: a port is 1 to 65535 (etcd's client port is 2379)")),
+        Err(_) if port.is_empty() => None,
+        Err(_) => {
+            Some(format!("port `{port}` is not a number: a port is 1 to 65535 (etcd's client port is 2379)"))
+        }
+    }
+}
+
+/// The name of the last JSON object key before `line`:`column` (1-based, as serde_json gives
+/// an error's place) in `bytes`: the field whose value was wrong.
+fn field_before(bytes: &[u8], line: usize, column: usize) -> Option<String> {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').nth(line - 2).map(|(i, _)| i + 1)?
+    };
+    let end = (line_start + column).min(bytes.len());
+    let text = String::from_utf8_lossy(bytes.get(..end)?);
+    // The last `"name":` (a string followed by a colon) before the place.
+    let mut found = None;
+    let mut rest = &text[..];
+    while let Some(open) = rest.find('"') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('"') else { break };
+        let key = &after[..close];
+        let tail = &after[close + 1..];
+        if tail.trim_start().starts_with(':') {
+            found = Some(key.to_owned());
+        }
+        rest = tail;
+    }
+    found
+}
+
 impl Client {
     /// A client of `endpoint` (`http://host:port` or `https://host:port`), TLS verified.
     pub fn new(endpoint: &str, tls: &TlsFiles, timeout_seconds: u64) -> Result<Client, ClientError> {
         let endpoint = endpoint.trim_end_matches('/').to_owned();
         if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
             return Err(ClientError::BadEndpoint(endpoint));
+        }
+        if let Some(why) = bad_port(&endpoint) {
+            return Err(ClientError::BadPort { endpoint, message: why });
         }
         let config = ureq::Agent::config_builder()
             .tls_config(tls_config(tls)?)
@@ -899,6 +962,12 @@ impl Client {
                     "{e}: the answer is not JSON, so this is not an etcd v3 JSON gateway; give the client URL of a \
                      member (its --advertise-client-urls, port 2379 by default)"
                 )
+            } else if let Some(field) = field_before(bytes, e.line(), e.column()) {
+                // serde_json names the place, not the field (review s53, item 12: "invalid digit
+                // found in string at line 1 column 49").
+                format!(
+                    "field `{field}` holds what etcd does not write there ({e}): is this an etcd v3 JSON gateway?"
+                )
             } else {
                 e.to_string()
             };
@@ -918,11 +987,43 @@ impl Client {
 
     /// `/v3/maintenance/status`.
     pub fn status(&self) -> Result<MemberStatus, ClientError> {
-        let r: StatusResponse = self.post("maintenance/status", &json!({}))?;
+        let mut buf = Vec::new();
+        let p = self.post_bytes("maintenance/status", &json!({}), &mut buf)?;
+        let r: StatusResponse = self.decode(&p, &buf)?;
+        // Every fields of the answer defaults when absent, so any JSON service answering `{}`
+        // was taken for a member without a leader (review s53, item 7): an etcd status always
+        // carries its header's cluster and member ids and the server's version.
+        let header = r.header.unwrap_or_default();
+        let mut missing = Vec::new();
+        if header.cluster_id.as_ref().is_none_or(serde_json::Value::is_null) {
+            missing.push("header.cluster_id");
+        }
+        if header.member_id.is_empty() {
+            missing.push("header.member_id");
+        }
+        if r.version.is_empty() {
+            missing.push("version");
+        }
+        if !missing.is_empty() {
+            let text = String::from_utf8_lossy(&buf);
+            let mut quote: String = text.trim().chars().take(80).collect();
+            if text.trim().chars().count() > 80 {
+                quote.push('…');
+            }
+            return Err(ClientError::Decode {
+                endpoint: self.endpoint.clone(),
+                path: p,
+                message: format!(
+                    "not an etcd v3 JSON gateway: the status answer has no {} (it was `{quote}`); give the client \
+                     URL of a member (its --advertise-client-urls, port 2379 by default)",
+                    missing.join(", ")
+                ),
+            });
+        }
         Ok(MemberStatus {
             endpoint: self.endpoint.clone(),
-            is_leader: !r.leader.is_empty() && r.leader == r.header.member_id,
-            id: r.header.member_id,
+            is_leader: !r.leader.is_empty() && r.leader == header.member_id,
+            id: header.member_id,
             name: None,
             version: r.version,
             db_size: r.db_size,
@@ -987,7 +1088,22 @@ impl Client {
             .duration_since(std::time::UNIX_EPOCH)
             .ok()
             .map(|d| d.as_millis() as i64);
-        Ok(metrics::Snapshot::parse(url, &bytes, now))
+        let snapshot = metrics::Snapshot::parse(url, &bytes, now);
+        // An answer holding no sample (an HTML page, a proxy's) was taken for a scrape in which
+        // every etcd metric is absent, and the disk checks listed as run (review s53, item 8).
+        let e = &snapshot.exposition;
+        if e.samples.is_empty() {
+            let why = match (&e.not_a_scrape, e.errors.first()) {
+                (Some(why), _) => why.clone(),
+                (None, Some(err)) => format!("line {}: {}", err.line, err.message),
+                (None, None) => "the answer is empty".to_owned(),
+            };
+            return Err(http_err(format!(
+                "no metric samples in the answer ({why}): ETC003 and ETC004 (disk latencies) have nothing to read \
+                 for this member"
+            )));
+        }
+        Ok(snapshot)
     }
 
     /// Scans every key under `prefix` at one revision, `page_size` keys per request at most
@@ -1285,6 +1401,111 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, Read, Write};
+
+    /// An HTTP server on a free local port answering every request with `answer(path)`
+    /// (content type, body), on a thread of its own: what answers at an address given as etcd.
+    fn fake(answer: fn(&str) -> (&'static str, String)) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let Ok(read_half) = stream.try_clone() else { continue };
+                let mut reader = std::io::BufReader::new(read_half);
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    continue;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).is_err() || header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((name, value)) = header.split_once(':')
+                        && name.eq_ignore_ascii_case("content-length")
+                    {
+                        length = value.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).ok();
+                let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let (content_type, text) = answer(&path);
+                let mut stream = stream;
+                write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                )
+                .ok();
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    fn client(endpoint: &str) -> super::Client {
+        super::Client::new(endpoint, &super::TlsFiles::default(), 5).expect("client")
+    }
+
+    /// Review s53, item 7: a JSON service answering `{}` to everything (a mock, an API
+    /// gateway's default route) was read as an etcd member without a leader (CRITICAL ETC005).
+    #[test]
+    fn a_server_answering_empty_json_was_taken_for_an_etcd_without_leader() {
+        let endpoint = fake(|_| ("application/json", "{}".to_owned()));
+        let err = client(&endpoint).status().expect_err("not etcd");
+        let text = err.to_string();
+        assert!(
+            text.contains(
+                "not an etcd v3 JSON gateway: the status answer has no header.cluster_id, header.member_id, \
+                 version (it was `{}`)"
+            ),
+            "{text}"
+        );
+        // Through `collect`, the whole read is refused (exit 2), as for an HTML page.
+        let options = crate::CollectOptions { endpoints: vec![endpoint], ..crate::CollectOptions::default() };
+        assert!(crate::collect(&options).is_err());
+    }
+
+    /// Review s53, item 12: a field etcd never writes so was "unexpected answer: invalid digit
+    /// found in string at line 1 column 49", naming no field.
+    #[test]
+    fn a_bad_field_of_the_status_answer_was_not_named() {
+        let endpoint = fake(|_| {
+            (
+                "application/json",
+                r#"{"header":{"cluster_id":"1","member_id":"x"},"version":"3.5.0"}"#.to_owned(),
+            )
+        });
+        let text = client(&endpoint).status().expect_err("bad member id").to_string();
+        assert!(text.contains("field `member_id` holds what etcd does not write there"), "{text}");
+    }
+
+    /// Review s53, item 8: a member whose /metrics is an HTML page was read as a scrape with
+    /// every etcd metric absent; the disk checks were listed as run.
+    #[test]
+    fn a_metrics_page_without_samples_was_taken_for_a_scrape() {
+        let endpoint = fake(|_| ("text/html", "<html>no</html>".to_owned()));
+        let text = client(&endpoint).metrics().expect_err("no samples").to_string();
+        assert!(text.contains("/metrics: no metric samples in the answer (not a /metrics scrape"), "{text}");
+        assert!(text.contains("ETC003 and ETC004"), "{text}");
+    }
+
+    /// Review s53, item 12: port 99999 was "Connection refused … nothing listens there".
+    #[test]
+    fn a_port_out_of_range_was_said_to_have_nothing_listening() {
+        for (endpoint, says) in [
+            ("http://127.0.0.1:99999", "port 99999 is out of range: a port is 1 to 65535"),
+            ("https://etcd:23x9/", "port `23x9` is not a number"),
+        ] {
+            let err = super::Client::new(endpoint, &super::TlsFiles::default(), 5).err();
+            let text = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(text.contains(says), "{endpoint}: {text}");
+        }
+        for endpoint in ["http://127.0.0.1:2379", "https://[::1]:2379", "http://etcd"] {
+            assert!(super::Client::new(endpoint, &super::TlsFiles::default(), 5).is_ok(), "{endpoint}");
+        }
+    }
 
     /// Ops review s38 item 7: etcd killed in the middle of a scan over http was said to
     /// "probably serve https on this port", the status having just been read over http.

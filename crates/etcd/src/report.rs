@@ -553,7 +553,23 @@ fn live_report_of(evidence: &EtcdEvidence, t: &Thresholds) -> Report {
         first.records = keys.keys;
     }
     let checks = live_checks(evidence).into_iter().map(str::to_owned).collect();
-    report(inputs, crate::checks::run(evidence, t), checks)
+    let mut r = report(inputs, crate::checks::run(evidence, t), checks);
+    // A member that answered its status but whose /metrics gave no sample: the disk checks had
+    // nothing of it to read, and say so (review s53, item 8: they were listed as run).
+    let unscraped: Vec<&str> = evidence
+        .members
+        .iter()
+        .filter(|m| m.status.is_some() && m.metrics.is_none())
+        .map(|m| m.name.as_str())
+        .collect();
+    if !unscraped.is_empty() {
+        r.overview.notes.push(format!(
+            "ETC003, ETC004 had no input for {}: {} /metrics gave no sample or could not be read (see ETC010).",
+            unscraped.join(", "),
+            if unscraped.len() == 1 { "its" } else { "their" }
+        ));
+    }
+    r
 }
 
 /// The etcd checks a live read gives something to read, in registry order (docs/metrics.md):
@@ -676,6 +692,25 @@ apiserver_storage_objects{resource=\"pods\"} 3\n";
         let with_keys = EtcdEvidence { keys: Some(Default::default()), ..ev };
         let r = live_report(&with_keys, &Thresholds::default());
         assert!(r.checks_run.iter().any(|c| c == "ETC008"), "{:?}", r.checks_run);
+    }
+
+    /// Review s53, item 8: a member whose /metrics gave no sample had ETC003 and ETC004 listed
+    /// as run, and nothing said their input was missing.
+    #[test]
+    fn a_member_without_a_usable_scrape_had_its_disk_checks_listed_as_run() {
+        let ev = EtcdEvidence {
+            members: vec![live_member("http://10.0.0.1:2379", "a", true)],
+            ..EtcdEvidence::default()
+        };
+        let r = live_report(&ev, &Thresholds::default());
+        assert!(!r.checks_run.iter().any(|c| c == "ETC003" || c == "ETC004"), "{:?}", r.checks_run);
+        assert!(
+            r.overview.notes.iter().any(|n| n
+                == "ETC003, ETC004 had no input for http://10.0.0.1:2379: its /metrics gave no sample or could not \
+                    be read (see ETC010)."),
+            "{:?}",
+            r.overview.notes
+        );
     }
 
     /// etcd review item 15: `--endpoints http://127.0.0.1:23791,http://localhost:23791/` gave

@@ -166,7 +166,8 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Manifests, LoadError> {
         let meta = std::fs::metadata(p).map_err(|e| io(p, &e))?;
         if meta.is_dir() {
             let mut files = Vec::new();
-            walk(p, &mut files)?;
+            let mut ancestors: Vec<PathBuf> = std::fs::canonicalize(p).into_iter().collect();
+            walk(p, &mut ancestors, &mut files, &mut out.notes)?;
             files.sort();
             for f in files {
                 read_file(&f, &mut out)?;
@@ -182,20 +183,114 @@ fn io(p: &Path, e: &dyn std::fmt::Display) -> LoadError {
     LoadError::Io { path: p.display().to_string(), message: e.to_string() }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+/// The manifests under `dir`. `ancestors`: the directories being walked, canonical, so that a
+/// symbolic link back up the tree (`ln -s . loop`) is not walked into again (review s53, item
+/// 12: each file was found again under `loop/loop/…` until the system refused the path). A
+/// named pipe, socket or device is not opened (a FIFO waits for a writer for ever: review s53,
+/// item 3) and is said so in `notes`.
+fn walk(
+    dir: &Path,
+    ancestors: &mut Vec<PathBuf>,
+    out: &mut Vec<PathBuf>,
+    notes: &mut Vec<String>,
+) -> Result<(), LoadError> {
     for entry in std::fs::read_dir(dir).map_err(|e| io(dir, &e))? {
         let path = entry.map_err(|e| io(dir, &e))?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
+        let meta = std::fs::metadata(&path);
+        if meta.as_ref().is_ok_and(std::fs::Metadata::is_dir) {
+            let Ok(canonical) = std::fs::canonicalize(&path) else { continue };
+            if ancestors.contains(&canonical) {
+                continue;
+            }
+            ancestors.push(canonical);
+            walk(&path, ancestors, out, notes)?;
+            ancestors.pop();
         } else if path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| ["yaml", "yml", "json"].contains(&e.to_ascii_lowercase().as_str()))
         {
-            out.push(path);
+            match meta {
+                Ok(m) if !m.is_file() => {
+                    notes.push(format!(
+                        "{}: {}, not read in a directory walk",
+                        path.display(),
+                        special_kind(&m)
+                    ));
+                }
+                _ => out.push(path),
+            }
         }
     }
     Ok(())
+}
+
+/// What a file that is neither a regular file nor a directory is, in words.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "not a regular file"
+}
+
+/// Text in UTF-16 with a byte order mark (as Windows PowerShell 5 writes `kubectl get … >
+/// file`) decoded, with how many code units could not be (review s53, item 5: it was "not UTF-8
+/// text: not a manifest"). `None` for anything else.
+fn decode_utf16(bytes: &[u8]) -> Option<(String, usize)> {
+    let (little, body) = match bytes {
+        [0xff, 0xfe, rest @ ..] => (true, rest),
+        [0xfe, 0xff, rest @ ..] => (false, rest),
+        _ => return None,
+    };
+    let units = body.chunks_exact(2).map(|p| {
+        let pair = [p[0], p.get(1).copied().unwrap_or(0)];
+        if little { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+    });
+    let mut bad = 0;
+    let text = char::decode_utf16(units)
+        .map(|c| {
+            c.unwrap_or_else(|_| {
+                bad += 1;
+                char::REPLACEMENT_CHARACTER
+            })
+        })
+        .collect();
+    Some((text, bad))
+}
+
+/// The lines (1-based) of `bytes` holding bytes that are not UTF-8, and the first such byte of
+/// each: at most one entry a line.
+fn non_utf8_lines(bytes: &[u8]) -> Vec<(usize, u8)> {
+    let mut out: Vec<(usize, u8)> = Vec::new();
+    let (mut at, mut line) = (0usize, 1usize);
+    while let Some(rest) = bytes.get(at..) {
+        match std::str::from_utf8(rest) {
+            Ok(_) => break,
+            Err(e) => {
+                let good = e.valid_up_to();
+                line += rest[..good].iter().filter(|&&b| b == b'\n').count();
+                if out.last().is_none_or(|(l, _)| *l != line) {
+                    out.push((line, rest.get(good).copied().unwrap_or_default()));
+                }
+                let bad = e.error_len().unwrap_or(rest.len() - good).max(1);
+                line += rest[good..good + bad].iter().filter(|&&b| b == b'\n').count();
+                at += good + bad;
+            }
+        }
+    }
+    out
 }
 
 fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
@@ -243,20 +338,58 @@ fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
         }
     };
     let name = p.display().to_string();
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let mut summary = FileSummary { path: name, ..FileSummary::default() };
-            let line =
-                1 + e.as_bytes()[..e.utf8_error().valid_up_to()].iter().filter(|b| **b == b'\n').count();
-            summary.problems.push(Problem { line, message: "not UTF-8 text: not a manifest".to_owned() });
-            out.files.push(summary);
-            return Ok(());
+    if let Some((text, bad)) = decode_utf16(&bytes) {
+        let mut note = format!("{name}: UTF-16 text (as Windows PowerShell writes `>`), decoded and read");
+        if bad > 0 {
+            note.push_str(&format!(" ({bad} bad UTF-16 code units replaced by U+FFFD)"));
         }
-    };
-    parse_text(&name, &text, out);
+        out.notes.push(note);
+        parse_text(&name, &text, out);
+        return Ok(());
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => parse_text(&name, &text, out),
+        // Only the documents holding bytes that are not UTF-8 are skipped (review s53, item 4:
+        // one byte in a ConfigMap dropped both webhooks of the file).
+        Err(e) => {
+            let bad = non_utf8_lines(e.as_bytes());
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            parse_marked(&name, &text, &bad, out);
+        }
+    }
     Ok(())
 }
+
+/// The first of `bad` (a line holding bytes that are not UTF-8, and its first such byte) from
+/// line `from` to line `to`, both included.
+fn bad_byte_in(bad: &[(usize, u8)], from: usize, to: usize) -> Option<(usize, u8)> {
+    bad.iter().copied().find(|(l, _)| (from..=to).contains(l))
+}
+
+/// Why a document holding a byte that is not UTF-8 was skipped.
+fn not_utf8(line: usize, byte: u8, what: &str) -> Problem {
+    Problem {
+        line,
+        message: format!(
+            "not UTF-8 text (byte 0x{byte:02X} on line {line}; a Latin-1 or Windows-1252 character?): {what} is \
+             skipped, the others are read (`iconv -f LATIN1 -t UTF-8 FILE` converts the file)"
+        ),
+    }
+}
+
+/// Whether `doc` (a document that could not be read) is a Helm template: `{{ … }}` outside a
+/// quoted string, which YAML reads as a mapping (`name: {{ include "x" . }}`) or cannot read.
+fn helm_template_line(doc: &str) -> Option<usize> {
+    doc.lines().position(|l| {
+        let t = l.trim_start().trim_start_matches("- ");
+        let value = t.split_once(": ").map_or(t, |(_, v)| v).trim_start();
+        value.starts_with("{{") && l.contains("}}")
+    })
+}
+
+/// What to do with a Helm template.
+const HELM: &str = "a Helm template, not a manifest: render it with `helm template RELEASE CHART` (or `helm get \
+                    manifest RELEASE` for an installed release) and give what it prints";
 
 /// Reads the text of one file (`name` is how messages call it) into `out`.
 ///
@@ -269,10 +402,21 @@ fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
 /// line cannot be found (a flow-style YAML list), the List's line is used and messages about
 /// the item say `item N of the list at line L`.
 pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
+    parse_marked(name, text, &[], out);
+}
+
+/// [`parse_text`] of a text whose lines `bad` held bytes that are not UTF-8 (replaced): the
+/// documents holding them are skipped.
+fn parse_marked(name: &str, text: &str, bad: &[(usize, u8)], out: &mut Manifests) {
     let mut summary = FileSummary { path: name.to_owned(), ..FileSummary::default() };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.trim_start().chars().next();
-    if let Some(line) = metrics_scrape_line(text) {
+    if text.trim_start().starts_with("{{") {
+        // `{{- if .Values.x }}` first: the file was parsed as JSON (review s53, item 12).
+        let line = 1 + text.len() - text.trim_start().len();
+        let line = 1 + text[..line - 1].matches('\n').count();
+        summary.problems.push(Problem { line, message: HELM.to_owned() });
+    } else if let Some(line) = metrics_scrape_line(text) {
         // A `/metrics` scrape is no YAML at all; the YAML parser's own complaint (several
         // documents, a bad mapping) would send the reader looking for a YAML mistake.
         summary.problems.push(Problem {
@@ -283,7 +427,7 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
                     .to_owned(),
         });
     } else if matches!(first, Some('{' | '[')) {
-        json_values(text, &mut summary, out);
+        json_values(text, bad, &mut summary, out);
     } else {
         for (start, doc) in yaml_documents(text) {
             if doc.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
@@ -292,6 +436,12 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
             // Objects are located at their first line of content, past the marker and comments.
             let content = start
                 + doc.lines().take_while(|l| l.trim().is_empty() || l.trim_start().starts_with('#')).count();
+            if let Some((line, byte)) = bad_byte_in(bad, start, start + doc.lines().count().saturating_sub(1))
+            {
+                summary.problems.push(not_utf8(line, byte, &format!("the document at line {content}")));
+                continue;
+            }
+            let problems_before = summary.problems.len();
             // The YAML parser's time grows about with the cube of a flow collection's depth:
             // a manifest nested absurdly deep is skipped unparsed, as audit YAML is.
             if let Some(deep) = brackets_too_deep(doc, 128) {
@@ -333,6 +483,14 @@ pub fn parse_text(name: &str, text: &str, out: &mut Manifests) {
                     let message = format!("invalid YAML: {}", file_lines(&e.to_string(), start));
                     summary.problems.push(Problem { line, message });
                 }
+            }
+            // A document that could not be read because it is a Helm template says so, not
+            // what YAML made of `{{ … }}` (review s53, item 12).
+            if summary.problems.len() > problems_before
+                && let Some(at) = helm_template_line(doc)
+            {
+                summary.problems.truncate(problems_before);
+                summary.problems.push(Problem { line: start + at, message: HELM.to_owned() });
             }
         }
     }
@@ -429,7 +587,7 @@ impl Lines {
 
 /// Reads every JSON value of `text`, one after the other. After a value that cannot be read,
 /// reading goes on at the next line that starts with `{` or `[`.
-fn json_values(text: &str, summary: &mut FileSummary, out: &mut Manifests) {
+fn json_values(text: &str, bad: &[(usize, u8)], summary: &mut FileSummary, out: &mut Manifests) {
     let lines = Lines::new(text);
     let mut from = 0;
     while from < text.len() {
@@ -444,6 +602,11 @@ fn json_values(text: &str, summary: &mut FileSummary, out: &mut Manifests) {
                 None => break,
                 Some(Ok(v)) => {
                     let end = from + values.byte_offset();
+                    if let Some((line, byte)) = bad_byte_in(bad, lines.at(start), lines.at(end)) {
+                        let what = format!("the value at line {}", lines.at(start));
+                        summary.problems.push(not_utf8(line, byte, &what));
+                        continue;
+                    }
                     let items: Vec<usize> = json_item_offsets(&text[start..end])
                         .into_iter()
                         .map(|o| lines.at(start + o))
@@ -945,9 +1108,16 @@ mod tests {
         let p = dir.path().join("x.yaml");
         std::fs::write(&p, b"a: 1\nb: \xff\xfe\n").expect("write");
         let m = load_paths(&[dir.path().to_path_buf()]).expect("reads");
-        assert_eq!(
-            m.files[0].problems,
-            vec![Problem { line: 2, message: "not UTF-8 text: not a manifest".into() }]
+        // Only the document holding the bytes is skipped (review s53, item 4), named at the line.
+        assert_eq!(m.files[0].problems.len(), 1, "{:?}", m.files[0]);
+        assert_eq!(m.files[0].problems[0].line, 2);
+        assert!(
+            m.files[0].problems[0].message.starts_with(
+                "not UTF-8 text (byte 0xFF on line 2; a Latin-1 or Windows-1252 character?): the document at \
+                 line 1 is skipped"
+            ),
+            "{:?}",
+            m.files[0]
         );
     }
 }

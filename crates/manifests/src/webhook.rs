@@ -133,6 +133,15 @@ pub fn parse_configuration(
     line: usize,
 ) -> Result<(WebhookConfiguration, Vec<String>), String> {
     let api_version = v.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_owned();
+    // A version the API server does not serve for this kind was read as v1 without a word
+    // (review s53, item 12: `admissionregistration.k8s.io/v9`); its defaults are unknown.
+    let version = api_version.rsplit('/').next().unwrap_or_default();
+    if !api_version.is_empty() && !matches!(version, "v1" | "v1beta1") {
+        return Err(format!(
+            "apiVersion: `{api_version}` is no version the API server serves for it (admissionregistration.k8s.io/v1, \
+             and v1beta1 before Kubernetes 1.22), so its defaults are unknown; not judged"
+        ));
+    }
     // admissionregistration.k8s.io/v1beta1 defaulted to failing open and waiting 30 s; v1
     // fails closed and waits 10 s.
     let beta = api_version.ends_with("/v1beta1");

@@ -644,3 +644,124 @@ fn a_webhook_on_every_resource_but_no_subresource_leaves_node_status_out() {
     );
     assert!(!f.summary.contains("report their status"), "{}", f.summary);
 }
+
+/// A fail-closed ValidatingWebhookConfiguration on every resource, as the review s53 made it.
+const DEADLY: &str = "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: deadly
+webhooks:
+  - name: deadly.example.com
+    failurePolicy: Fail
+    sideEffects: None
+    clientConfig:
+      service: {name: deadly, namespace: deadly-system, path: /validate}
+    rules:
+      - {operations: [\"*\"], apiGroups: [\"*\"], apiVersions: [\"*\"], resources: [\"*/*\"], scope: \"*\"}
+    admissionReviewVersions: [v1]
+";
+
+/// Review s53, item 4: one Latin-1 byte in a ConfigMap dropped the whole file, both
+/// fail-closed webhooks with it, and the summary said "1 document unreadable".
+#[test]
+fn one_non_utf8_byte_dropped_every_document_of_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut bytes = DEADLY.as_bytes().to_vec();
+    bytes.extend_from_slice(b"---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n---\n");
+    bytes.extend_from_slice(DEADLY.replace("deadly", "second").as_bytes());
+    let path = dir.path().join("latin1multi.yaml");
+    std::fs::write(&path, bytes).expect("write");
+    let m = load_paths(&[path]).expect("readable");
+    let names: Vec<String> = m.webhook_configurations.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(names, ["deadly", "second"]);
+    let problems = &m.files[0].problems;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let line = DEADLY.lines().count() + 5;
+    assert_eq!(problems[0].line, line);
+    assert!(
+        problems[0].message.starts_with(&format!("not UTF-8 text (byte 0xE9 on line {line}")),
+        "{}",
+        problems[0].message
+    );
+    assert!(problems[0].message.contains("the others are read"), "{}", problems[0].message);
+}
+
+/// Review s53, item 5: UTF-16 (Windows PowerShell's `kubectl get … > file`) was "not UTF-8
+/// text: not a manifest".
+#[test]
+fn utf16_manifests_were_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, little) in [("le.yaml", true), ("be.yaml", false)] {
+        let mut bytes: Vec<u8> = if little { vec![0xff, 0xfe] } else { vec![0xfe, 0xff] };
+        for u in DEADLY.encode_utf16() {
+            bytes.extend(if little { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let m = load_paths(&[path]).expect("readable");
+        assert_eq!(m.webhook_configurations.len(), 1, "{:?}", m.files);
+        assert!(m.notes.iter().any(|n| n.contains("UTF-16 text")), "{:?}", m.notes);
+    }
+}
+
+/// Review s53, item 12: a Helm template was "invalid JSON: key must be a string" (`{{- if …`
+/// first) or "invalid YAML: metadata.name: invalid type: map" (`name: {{ include … }}`).
+#[test]
+fn a_helm_template_was_reported_as_bad_json_or_yaml() {
+    for (text, line) in [
+        (format!("{{{{- if .Values.webhook.enabled }}}}\n{DEADLY}{{{{- end }}}}\n"), 1),
+        (DEADLY.replace("name: deadly\n", "name: {{ include \"x.fullname\" . }}\n"), 4),
+    ] {
+        let mut m = Manifests::default();
+        parse_text("helm.yaml", &text, &mut m);
+        let problems = &m.files[0].problems;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, line);
+        assert!(
+            problems[0].message.starts_with("a Helm template, not a manifest: render it with `helm template")
+        );
+    }
+    // `{{ … }}` inside a quoted string of a manifest that reads is no template.
+    let mut m = Manifests::default();
+    parse_text("ok.yaml", &DEADLY.replace("path: /validate", "path: \"/{{ x }}\""), &mut m);
+    assert_eq!(m.webhook_configurations.len(), 1, "{:?}", m.files);
+}
+
+/// Review s53, item 12: `admissionregistration.k8s.io/v9` was read as v1 without a word.
+#[test]
+fn an_unknown_admissionregistration_version_was_read_as_v1() {
+    let mut m = Manifests::default();
+    parse_text("v9.yaml", &DEADLY.replace("/v1\n", "/v9\n"), &mut m);
+    assert!(m.webhook_configurations.is_empty());
+    let message = &m.files[0].problems[0].message;
+    assert!(
+        message.starts_with(
+            "ValidatingWebhookConfiguration: apiVersion: `admissionregistration.k8s.io/v9` is no version"
+        ),
+        "{message}"
+    );
+    let mut m = Manifests::default();
+    parse_text("beta.yaml", &DEADLY.replace("/v1\n", "/v1beta1\n"), &mut m);
+    assert_eq!(m.webhook_configurations.len(), 1);
+}
+
+/// Review s53, items 3 and 12: a FIFO in a directory hung the walk (opened, waiting for a
+/// writer), and a symbolic link back up the tree gave each file again under loop/loop/….
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_a_directory_hung_and_a_link_loop_was_walked_forty_deep() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("base.yaml"), DEADLY).expect("write");
+    let fifo = dir.path().join("p.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    std::os::unix::fs::symlink(".", dir.path().join("loop")).expect("symlink");
+    let m = load_paths(&[dir.path().to_path_buf()]).expect("readable");
+    assert_eq!(m.webhook_configurations.len(), 1);
+    assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+    assert!(
+        m.notes[0].ends_with("p.yaml: a named pipe (FIFO), not read in a directory walk"),
+        "{:?}",
+        m.notes
+    );
+}

@@ -348,7 +348,16 @@ fn order<'a>(
         return (sorted, guess);
     }
     // The order the scrapes' times tell, or the command line's when --interval is given.
-    let known = if interval_seconds.is_some() {
+    let in_file = members.iter().all(|s| s.file_scrape.is_some())
+        && members.windows(2).all(|w| base_source(w[0]) == base_source(w[1]));
+    let known = if in_file {
+        let mut sorted = members.clone();
+        sorted.sort_by_key(|s| s.file_scrape);
+        Some((
+            sorted,
+            "their order in the file (a scrape appended to a file follows those before it)".to_owned(),
+        ))
+    } else if interval_seconds.is_some() {
         Some((members.clone(), "the order given on the command line (--interval was given)".to_owned()))
     } else {
         by_fallback_times(&members).map(|sorted| {
@@ -459,6 +468,16 @@ fn order<'a>(
         let fell = if no_start { fell_without_start(sorted) } else { None };
         fell.or_else(|| unknown_order.clone())
     };
+    if in_file && let Some((sorted, how)) = known {
+        notes.push(format!(
+            "{target}: {} are taken in {how}: their samples carry no timestamps and their counters do not tell \
+             the order ({}).{restart}",
+            names(&sorted),
+            votes.why(&sorted)
+        ));
+        let guess = guess_for(&sorted);
+        return (sorted, guess);
+    }
     if interval_seconds.is_some() {
         notes.push(format!(
             "{target}: {} are taken in the order given on the command line (--interval was given): their samples carry no timestamps and their counters do not tell the order ({}).{restart}",
@@ -504,6 +523,11 @@ fn order<'a>(
     (members, guess)
 }
 
+/// The file a scrape was read from, without what names one of several scrapes in it.
+fn base_source(s: &Snapshot) -> &str {
+    s.source.split(" (scrape ").next().unwrap_or(&s.source)
+}
+
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
@@ -537,6 +561,13 @@ fn window_note(
             ));
         }
         (Some(s), _) if s > 0.0 => {}
+        _ if first.file_scrape.is_some() && last.file_scrape.is_some() && !stamped => notes.push(format!(
+            "{target}: {} and {} are scrapes one after the other in one file, and the time between them is \
+             unknown (one file has one modification time, and the samples carry no timestamps): counts are the increase between the two scrapes, and no rate, growth per hour or time \
+             to quota is computed. Give --interval SECONDS (diagnose: --metrics-interval SECONDS) if you know \
+             it, or save each scrape to a file of its own.",
+            first.source, last.source
+        )),
         (_, Some(gap)) => {
             let apart = if gap == 0 {
                 "are equal to the millisecond".to_owned()

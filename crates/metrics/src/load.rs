@@ -42,6 +42,120 @@ pub enum LoadError {
         /// Its size in bytes, when known before reading it (a file).
         size: Option<u64>,
     },
+    /// The input is an archive or compressed in a way not read here (tar, zstd, xz, …).
+    #[error("{source_name}: {what}")]
+    NotAScrape {
+        /// The input as given.
+        source_name: String,
+        /// What it is, and what to do.
+        what: String,
+    },
+}
+
+/// What the first bytes of a file tell when it is an archive or compressed with something
+/// other than gzip: a scrape read so gave hundreds of "line is not valid UTF-8" and then "no
+/// metric samples" (review s53, item 2). `gzipped`: the bytes came out of a gzip stream.
+fn archive_or_compressed(bytes: &[u8], gzipped: bool) -> Option<String> {
+    if bytes.get(257..262) == Some(b"ustar") {
+        let (what, extract) = if gzipped {
+            ("a gzip-compressed tar archive (.tgz)", "tar xzf FILE -C DIR")
+        } else {
+            ("a tar archive", "tar xf FILE -C DIR")
+        };
+        return Some(format!(
+            "{what}, not a scrape: `metrics` does not read archives. Extract it first (`{extract}`) and give \
+             the directory: every scrape in it is read, and scrapes of one API server taken at different times \
+             are compared"
+        ));
+    }
+    let magic: [(&[u8], &str, &str); 5] = [
+        (b"\x28\xb5\x2f\xfd", "zstd", "zstd -d FILE"),
+        (b"\xfd7zXZ\x00", "xz", "xz -dk FILE"),
+        (b"BZh", "bzip2", "bunzip2 -k FILE"),
+        (b"PK\x03\x04", "zip", "unzip FILE"),
+        (b"7z\xbc\xaf\x27\x1c", "7-Zip", "7z x FILE"),
+    ];
+    let (_, name, fix) = magic.iter().find(|(m, _, _)| bytes.starts_with(m))?;
+    // `BZh` is also the start of a word: bzip2's fourth byte is the block size digit.
+    if *name == "bzip2" && !bytes.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        return None;
+    }
+    let what = match *name {
+        "zip" | "7-Zip" => format!("a {name} archive"),
+        "xz" => "an xz-compressed file".to_owned(),
+        _ => format!("a {name}-compressed file"),
+    };
+    Some(format!(
+        "{what}, not a scrape: only plain text and gzip are read. Decompress it first (`{fix}`) and \
+         give what it holds"
+    ))
+}
+
+/// Text in UTF-16 (as Windows PowerShell 5 writes `kubectl get --raw /metrics > file`) decoded
+/// to UTF-8, with a note saying so: one with a byte order mark, or without one whose first
+/// characters are ASCII with a zero byte each (review s53, item 5: it was read as hundreds of
+/// "line is not valid UTF-8"). `None` for anything else.
+fn decode_utf16(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
+    let (little, body, bom) = match bytes {
+        [0xff, 0xfe, rest @ ..] => (true, rest, true),
+        [0xfe, 0xff, rest @ ..] => (false, rest, true),
+        _ => {
+            let head = bytes.get(..16.min(bytes.len() & !1))?;
+            if head.len() < 4 {
+                return None;
+            }
+            let pairs = head.chunks_exact(2);
+            let le = pairs.clone().all(|p| p[0] != 0 && p[0].is_ascii() && p[1] == 0);
+            let be = pairs.clone().all(|p| p[0] == 0 && p[1] != 0 && p[1].is_ascii());
+            if !(le || be) {
+                return None;
+            }
+            (le, bytes, false)
+        }
+    };
+    let units = body.chunks_exact(2).map(|p| {
+        let pair = [p[0], p.get(1).copied().unwrap_or(0)];
+        if little { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+    });
+    let mut bad = 0usize;
+    let text: String = char::decode_utf16(units)
+        .map(|c| {
+            c.unwrap_or_else(|_| {
+                bad += 1;
+                char::REPLACEMENT_CHARACTER
+            })
+        })
+        .collect();
+    let mut note = format!(
+        "the file is UTF-16{} text{}, as Windows PowerShell writes `>`: it was decoded to UTF-8 and read",
+        if little { "LE" } else { "BE" },
+        if bom { " with a byte order mark" } else { "" }
+    );
+    if bad > 0 {
+        note.push_str(&format!(" ({bad} bad UTF-16 code units replaced by U+FFFD)"));
+    }
+    if body.len() % 2 == 1 {
+        note.push_str(" (its last, odd byte was left out)");
+    }
+    Some((text.into_bytes(), note))
+}
+
+/// A scrape's text, where its gzip stream was cut, and a note on a decoding done.
+type Decoded = (Vec<u8>, Option<String>, Option<String>);
+
+/// The text of a scrape from the bytes read: gunzipped when gzip, refused when an archive or
+/// compressed otherwise, decoded when UTF-16. Returns the text, where a gzip stream was cut,
+/// and a note on a decoding done.
+fn decode(bytes: Vec<u8>, source_name: &str) -> Result<Decoded, LoadError> {
+    let gzipped = bytes.starts_with(&[0x1f, 0x8b]);
+    let (text, cut) = gunzip_if_needed(bytes, source_name)?;
+    if let Some(what) = archive_or_compressed(&text, gzipped) {
+        return Err(LoadError::NotAScrape { source_name: source_name.to_owned(), what });
+    }
+    match decode_utf16(&text) {
+        Some((text, note)) => Ok((text, cut, Some(note))),
+        None => Ok((text, cut, None)),
+    }
 }
 
 fn now_ms() -> Option<i64> {
@@ -97,8 +211,12 @@ fn last_newline(text: &[u8]) -> Option<usize> {
 
 /// Parses `text`, and names the place where its gzip stream was cut (`cut`, from
 /// [`gunzip_if_needed`]) as a bad line after the last one read.
-fn parse_cut(source_name: &str, text: &[u8], cut: Option<String>, time_ms: Option<i64>) -> Snapshot {
+fn parse_cut(source_name: &str, (text, cut, decoded): Decoded, time_ms: Option<i64>) -> Snapshot {
+    let text = &text[..];
     let mut snapshot = Snapshot::parse(source_name, text, time_ms);
+    if let Some(message) = decoded {
+        snapshot.exposition.notes.insert(0, crate::parse::LineError { line: 1, message });
+    }
     if let Some(message) = cut {
         let line = text.iter().filter(|&&b| b == b'\n').count() + 1;
         snapshot.exposition.error_count += 1;
@@ -131,13 +249,11 @@ pub fn load(source_name: &str) -> Result<Snapshot, LoadError> {
     if source_name.starts_with("http://") || source_name.starts_with("https://") {
         // A URL may serve a gzip file (`…/metrics.gz`) as files may be one (review s44).
         let bytes = fetch(source_name)?;
-        let (text, cut) = gunzip_if_needed(bytes, source_name)?;
-        return Ok(parse_cut(source_name, &text, cut, now_ms()));
+        return Ok(parse_cut(source_name, decode(bytes, source_name)?, now_ms()));
     }
     if source_name == "-" {
         let bytes = read_limited(std::io::stdin().lock(), "standard input")?;
-        let (text, cut) = gunzip_if_needed(bytes, "standard input")?;
-        return Ok(parse_cut(source_name, &text, cut, now_ms()));
+        return Ok(parse_cut(source_name, decode(bytes, "standard input")?, now_ms()));
     }
     let io_err = |error| LoadError::Io { source_name: source_name.to_owned(), error };
     let path = Path::new(source_name);
@@ -154,8 +270,7 @@ pub fn load(source_name: &str) -> Result<Snapshot, LoadError> {
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map(|d| d.as_millis() as i64);
     let bytes = read_limited(file, source_name)?;
-    let (text, cut) = gunzip_if_needed(bytes, source_name)?;
-    Ok(parse_cut(source_name, &text, cut, mtime))
+    Ok(parse_cut(source_name, decode(bytes, source_name)?, mtime))
 }
 
 /// The first character of the file `source` when it is `{` or `[` (past a UTF-8 byte order

@@ -148,6 +148,35 @@ pub struct Exposition {
     pub errors: Vec<LineError>,
     /// How many lines were bad in all.
     pub error_count: usize,
+    /// Lines read whole that the reader should know about (the last line of a file that
+    /// ends without a newline), with what to know: not bad lines, nothing was skipped.
+    #[serde(skip)]
+    pub notes: Vec<LineError>,
+    /// The scrapes the text holds when it holds more than one (`cat a.prom b.prom`, a scrape
+    /// appended with `>>`), in file order: each was parsed alone ([`parse`] says how they are
+    /// told apart) and its samples and bad lines are those ranges of [`Exposition::samples`]
+    /// and [`Exposition::errors`]. Empty for a text holding one scrape.
+    #[serde(skip)]
+    pub scrapes: Vec<ScrapePart>,
+    /// Why the text is no `/metrics` scrape at all, quoting its start, when no sample was read
+    /// from it (an HTML page, kubectl's `Error from server (Forbidden)`, `Unauthorized`).
+    #[serde(skip)]
+    pub not_a_scrape: Option<String>,
+}
+
+/// One scrape of a text holding several (see [`Exposition::scrapes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScrapePart {
+    /// Its first line in the text (1-based).
+    pub first_line: usize,
+    /// Its samples: a range of [`Exposition::samples`].
+    pub samples: std::ops::Range<usize>,
+    /// Its bad lines kept with their message: a range of [`Exposition::errors`].
+    pub errors: std::ops::Range<usize>,
+    /// How many of its lines were bad in all.
+    pub error_count: usize,
+    /// Its format.
+    pub format: Option<Format>,
 }
 
 impl Exposition {
@@ -176,22 +205,248 @@ impl Exposition {
 ///   as milliseconds falls between 12 January 1970 and March 1973, when no scrape of these
 ///   programs was taken, and as seconds between September 2001 and the year 5138. The text is
 ///   then taken as OpenMetrics.
+///
+/// A text may hold several scrapes one after the other (`cat a.prom b.prom`, a scrape appended
+/// with `>>`): the later ones were read as thousands of duplicate series and lost (review s53,
+/// item 2). One exposition writes each family's `# HELP` and `# TYPE` once, before its samples,
+/// so a later scrape starts where a `# HELP` or `# TYPE` line repeats one of the same family
+/// already read with samples after it ([`later_scrape_starts`]; for scrapes without `# HELP`
+/// and `# TYPE` lines, where the first series of the scrape comes again; for OpenMetrics,
+/// where `# HELP`, `# TYPE` or `# UNIT` follows `# EOF`). Each scrape is parsed alone and
+/// listed in [`Exposition::scrapes`].
 pub fn parse(input: &[u8]) -> Exposition {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
-    if is_openmetrics(input) {
-        return parse_in(input, Unit::Seconds).0;
+    let starts = later_scrape_starts(input);
+    let mut out = if starts.is_empty() {
+        parse_one(input, 0)
+    } else {
+        let mut out = Exposition::default();
+        let bounds: Vec<(usize, usize)> =
+            std::iter::once((0, 1)).chain(starts.iter().copied()).chain([(input.len(), 0)]).collect();
+        for w in bounds.windows(2) {
+            let [(from, first_line), (to, _)] = [w[0], w[1]];
+            let Some(text) = input.get(from..to) else { continue };
+            let part = parse_one(text, first_line - 1);
+            let samples = out.samples.len()..out.samples.len() + part.samples.len();
+            let errors = out.errors.len()..out.errors.len() + part.errors.len();
+            out.scrapes.push(ScrapePart {
+                first_line,
+                samples,
+                errors,
+                error_count: part.error_count,
+                format: part.format,
+            });
+            out.format = out.format.or(part.format);
+            out.samples.extend(part.samples);
+            out.errors.extend(part.errors);
+            out.error_count += part.error_count;
+            out.notes.extend(part.notes);
+            for (name, family) in part.families {
+                out.families.entry(name).or_insert(family);
+            }
+        }
+        out
+    };
+    if out.samples.is_empty() && out.error_count > 0 {
+        out.not_a_scrape = not_a_scrape(input);
     }
-    let (mut out, clues) = parse_in(input, Unit::Undecided);
+    out
+}
+
+/// Parses a text holding one scrape whose first line is line `offset + 1` of the file.
+fn parse_one(input: &[u8], offset: usize) -> Exposition {
+    if is_openmetrics(input) {
+        return parse_in(input, Unit::Seconds, offset).0;
+    }
+    let (mut out, clues) = parse_in(input, Unit::Undecided, offset);
     if clues.seconds() {
         // Read again, whole numbers as seconds (rare: OpenMetrics cut before its `# EOF`).
         if clues.whole > 0 {
-            out = parse_in(input, Unit::Seconds).0;
+            out = parse_in(input, Unit::Seconds, offset).0;
         }
         if out.format.is_some() {
             out.format = Some(Format::OpenMetrics);
         }
     }
     out
+}
+
+/// The longest quote of a text's start in a message.
+const QUOTE_CHARS: usize = 60;
+
+/// Why a text from which no sample was read is no `/metrics` scrape, quoting its first line:
+/// `None` when its first line is a comment or not text (the bad lines say it then).
+fn not_a_scrape(input: &[u8]) -> Option<String> {
+    let first = input.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).find(|l| !l.is_empty())?;
+    let first = std::str::from_utf8(first).ok()?;
+    if first.starts_with('#') {
+        return None;
+    }
+    let mut quote: String = first.chars().take(QUOTE_CHARS).collect();
+    if first.chars().count() > QUOTE_CHARS {
+        quote.push('…');
+    }
+    let lower = first.to_ascii_lowercase();
+    let what = if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
+    {
+        " (an HTML page: an error or login page, or a proxy's answer, saved in place of the scrape)"
+    } else if first.starts_with('<') {
+        " (HTML or XML, saved in place of the scrape)"
+    } else if first.starts_with("Error from server") || first.starts_with("error:") {
+        " (an error message from kubectl or the API server, saved in place of the scrape)"
+    } else if ["Unauthorized", "Forbidden", "Not Found", "404 page not found", "Service Unavailable"]
+        .iter()
+        .any(|w| first.starts_with(w))
+    {
+        " (an HTTP error answer saved in place of the scrape: check the credentials and the URL)"
+    } else {
+        ""
+    };
+    Some(format!("not a /metrics scrape: it starts with `{quote}`{what}"))
+}
+
+/// The byte offset and 1-based line number of each scrape after the first in a text holding
+/// several (see [`parse`]); empty for a text holding one.
+///
+/// A later scrape starts where a `# HELP` or `# TYPE` line repeats one read before in the
+/// current scrape, for a family whose samples were read: within one exposition each is
+/// written once, before the family's samples. The later scrape may begin with families the
+/// earlier one did not have (a metric that appeared in between): the Go client, which
+/// kube-apiserver and etcd use, writes families sorted by name, so when the names declared in
+/// the current scrape fell back exactly once (from the earlier scrape's last family to the
+/// later scrape's first) and every family declared since sorts before the repeated one, the
+/// later scrape starts at that fall. Otherwise it starts at the block of comment lines holding
+/// the repeated line. The family last declared, declared again, starts no scrape (a text
+/// written by hand may repeat `# TYPE` for each histogram of a family): two scrapes of a single
+/// family each, one after the other, are read as one, with duplicate series.
+pub fn later_scrape_starts(input: &[u8]) -> Vec<(usize, usize)> {
+    let mut starts = Vec::new();
+    let mut from = (0, 1);
+    while let Some(next) = next_scrape_start(input, from) {
+        starts.push(next);
+        from = next;
+    }
+    starts
+}
+
+/// What [`next_scrape_start`] knows of the scrape it reads.
+#[derive(Default)]
+struct ScrapeScan<'a> {
+    /// `# HELP` / `# TYPE` lines read: (keyword, family).
+    declared: std::collections::HashSet<(&'a str, &'a str)>,
+    /// Families declared, and the last one.
+    families: std::collections::HashSet<&'a str>,
+    last_family: Option<&'a str>,
+    /// How many times the declared names fell back, and where the last fall's block started
+    /// with the greatest name declared since.
+    falls: usize,
+    fall: Option<((usize, usize), &'a str)>,
+    /// Series names read, the first series (its text before the value), how many samples.
+    sample_names: std::collections::HashSet<&'a str>,
+    first_series: Option<&'a str>,
+    samples: usize,
+}
+
+impl ScrapeScan<'_> {
+    /// Whether samples of family `name` were read.
+    fn sampled(&self, name: &str) -> bool {
+        self.sample_names.contains(name)
+            || ["_bucket", "_sum", "_count", "_total", "_created", "_info", "_gsum", "_gcount"]
+                .iter()
+                .any(|suffix| self.sample_names.contains(format!("{name}{suffix}").as_str()))
+    }
+}
+
+/// The start of the scrape after the one starting at `from` (byte offset, line number).
+fn next_scrape_start(input: &[u8], from: (usize, usize)) -> Option<(usize, usize)> {
+    let (mut offset, first_line) = from;
+    let text = input.get(offset..)?;
+    let mut scan = ScrapeScan::default();
+    // Where the run of comment lines holding the current line started.
+    let mut block: Option<(usize, usize)> = None;
+    let mut after_eof = false;
+    for (idx, raw) in text.split(|&b| b == b'\n').enumerate() {
+        let here = (offset, first_line + idx);
+        offset += raw.len() + 1;
+        let Ok(line) = std::str::from_utf8(raw) else {
+            block = None;
+            continue;
+        };
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some(comment) = line.strip_prefix('#') else {
+            block = None;
+            if after_eof {
+                continue;
+            }
+            let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
+            scan.sample_names.insert(&line[..name_end]);
+            // The series: the text before the value (after the label set's last `}`).
+            let series = match line.find('{') {
+                Some(_) => line.split(" # ").next().and_then(|l| l.rfind('}').map(|e| &l[..=e])),
+                None => Some(&line[..name_end]),
+            };
+            scan.samples += 1;
+            match scan.first_series {
+                None => scan.first_series = series,
+                Some(first) if scan.declared.is_empty() && series == Some(first) && scan.samples > 2 => {
+                    return Some(here);
+                }
+                Some(_) => {}
+            }
+            continue;
+        };
+        let start = *block.get_or_insert(here);
+        if comment.trim() == "EOF" {
+            after_eof = true;
+            block = None;
+            continue;
+        }
+        let comment = comment.trim_start_matches([' ', '\t']);
+        let (keyword, rest) = comment.split_once([' ', '\t']).unwrap_or((comment, ""));
+        if !matches!(keyword, "HELP" | "TYPE" | "UNIT") {
+            continue;
+        }
+        if after_eof {
+            return (start.0 > from.0).then_some(start);
+        }
+        let name = rest.trim_start_matches([' ', '\t']).split([' ', '\t']).next().unwrap_or_default();
+        // The family being written declared again (a text written by hand, one `# TYPE` per
+        // histogram of a family) is no new scrape.
+        if keyword != "UNIT"
+            && scan.last_family != Some(name)
+            && scan.declared.contains(&(keyword, name))
+            && scan.sampled(name)
+        {
+            let at = match scan.fall {
+                Some((fall_start, greatest)) if scan.falls == 1 && greatest < name => fall_start,
+                _ => start,
+            };
+            return (at.0 > from.0).then_some(at).or((start.0 > from.0).then_some(start));
+        }
+        if keyword != "UNIT" {
+            scan.declared.insert((keyword, name));
+        }
+        if scan.families.insert(name) {
+            match scan.last_family {
+                Some(last) if name < last => {
+                    scan.falls += 1;
+                    scan.fall = Some((start, name));
+                }
+                _ => {
+                    if let Some((_, greatest)) = &mut scan.fall
+                        && name > *greatest
+                    {
+                        *greatest = name;
+                    }
+                }
+            }
+            scan.last_family = Some(name);
+        }
+    }
+    None
 }
 
 /// How sample timestamps are read.
@@ -238,7 +493,7 @@ impl Clues {
     }
 }
 
-fn parse_in(input: &[u8], unit: Unit) -> (Exposition, Clues) {
+fn parse_in(input: &[u8], unit: Unit, offset: usize) -> (Exposition, Clues) {
     let mut clues = Clues::default();
     let mut out = Exposition {
         format: if input.iter().all(u8::is_ascii_whitespace) {
@@ -256,10 +511,10 @@ fn parse_in(input: &[u8], unit: Unit) -> (Exposition, Clues) {
     // The text format ends every line with `\n`. A last line without one is what a scrape cut
     // short (Ctrl-C, a full disk, a dropped connection) leaves, and its value may be cut in
     // the middle of a number (`160000` read as `16`), so that sample is not trusted.
-    let cut_line = (!input.is_empty() && !input.ends_with(b"\n")).then_some(newlines + 1);
+    let cut_line = (!input.is_empty() && !input.ends_with(b"\n")).then_some(offset + newlines + 1);
     let mut seen = SeriesSeen::default();
     for (idx, raw) in input.split(|&b| b == b'\n').enumerate() {
-        let line_no = idx + 1;
+        let line_no = offset + idx + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let Ok(line) = std::str::from_utf8(raw) else {
             out.error(line_no, "line is not valid UTF-8");
@@ -283,14 +538,7 @@ fn parse_in(input: &[u8], unit: Unit) -> (Exposition, Clues) {
             }
             continue;
         }
-        if cut_line == Some(line_no) {
-            out.error(
-                line_no,
-                "the file ends without a newline after this line, so the scrape may be cut short and \
-                 this last sample cut in the middle of its value: it is skipped",
-            );
-            continue;
-        }
+        let last_without_newline = cut_line == Some(line_no);
         match parse_sample(line, unit, &mut clues) {
             Ok(sample) => match seen.first_line(&sample, line_no, &out.samples) {
                 // Prometheus rejects a scrape with a series twice; the first one is kept, for
@@ -304,8 +552,30 @@ fn parse_in(input: &[u8], unit: Unit) -> (Exposition, Clues) {
                         sample.labels.to_selector()
                     ),
                 ),
-                None => out.samples.push(sample),
+                None => {
+                    // A last line that parses whole is kept (review s53, item 12: the real
+                    // datadog_kube_apiserver_metrics_slis_1.27.3.prom lost its last sample).
+                    if last_without_newline {
+                        out.notes.push(LineError {
+                            line: line_no,
+                            message: "the file ends without a newline after this line; the line parses whole, \
+                                      so it is kept (a scrape cut short ends so too: if this value looks \
+                                      short, the scrape was cut)"
+                                .to_owned(),
+                        });
+                    }
+                    out.samples.push(sample);
+                }
             },
+            // A last line that does not parse after good ones: the scrape was cut in it. Alone
+            // it is no cut scrape but some other text (`not_a_scrape` says which).
+            Err(message) if last_without_newline && !out.samples.is_empty() => out.error(
+                line_no,
+                format!(
+                    "{message}: the file ends without a newline in this line, so the scrape was cut short here; \
+                     the line is skipped"
+                ),
+            ),
             Err(message) => out.error(line_no, message),
         }
     }
@@ -647,13 +917,18 @@ fn parse_sample(line: &str, unit: Unit, clues: &mut Clues) -> Result<Sample, Str
 
 /// A label name the set holds twice, if any: which of the values is meant cannot be known.
 fn duplicate_label_name(labels: &Labels) -> Option<&str> {
-    // A dozen labels at most on real series: pairwise is cheaper than a set.
     let pairs = &labels.0;
-    pairs
-        .iter()
-        .enumerate()
-        .find(|(i, (k, _))| pairs[i + 1..].iter().any(|(other, _)| other == k))
-        .map(|(_, (k, _))| k.as_str())
+    // A dozen labels at most on real series: pairwise is cheaper than a set there, but
+    // quadratic: 300,000 labels on one line took minutes (review s53, item 10).
+    if pairs.len() <= 32 {
+        return pairs
+            .iter()
+            .enumerate()
+            .find(|(i, (k, _))| pairs[i + 1..].iter().any(|(other, _)| other == k))
+            .map(|(_, (k, _))| k.as_str());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
+    pairs.iter().map(|(k, _)| k.as_str()).find(|k| !seen.insert(*k))
 }
 
 /// A timestamp in milliseconds: OpenMetrics' seconds (a fraction allowed), or, while the

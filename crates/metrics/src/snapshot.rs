@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::parse::{Exposition, Labels, Sample};
+use crate::parse::{Exposition, Labels, LineError, Sample};
 use crate::quantile::{Bucket, QuantileBucket, histogram_quantile, quantile_bucket};
 use crate::target::{Target, identify};
 
@@ -29,6 +29,10 @@ pub struct Snapshot {
     /// them off the samples and keeps them here; scrapes of different targets are never taken
     /// for scrapes of one process.
     pub scrape_target: Option<String>,
+    /// For one of several scrapes read from one file (`cat a.prom b.prom`, `>>`): which, of
+    /// how many, `(1, 2)` for the first of two. Their order in the file is the order they
+    /// were taken in; the file's modification time is the time of the last one only.
+    pub file_scrape: Option<(usize, usize)>,
     index: HashMap<String, Vec<usize>>,
 }
 
@@ -48,6 +52,7 @@ impl Snapshot {
             fallback_time_ms,
             target: Target::default(),
             scrape_target: None,
+            file_scrape: None,
             index,
         };
         snapshot.target = identify(&snapshot);
@@ -153,7 +158,56 @@ const SHARED_PREFIXES: &[&str] = &["go_", "process_", "promhttp_"];
 impl Snapshot {
     /// Whether [`Snapshot::split_targets`] would cut it in parts (or take target labels off).
     pub fn holds_several_targets(&self) -> bool {
-        self.has_target_labels() || self.mixes_components()
+        !self.exposition.scrapes.is_empty() || self.has_target_labels() || self.mixes_components()
+    }
+
+    /// A text holding several scrapes one after the other ([`Exposition::scrapes`]) cut into
+    /// one snapshot per scrape, each named `f.prom (scrape 2 of 2, from line 23957)` with its
+    /// own samples and bad lines (review s53, item 2: the later scrape was read as duplicate
+    /// series and dropped). Only the last scrape takes the file's modification time: it is
+    /// when the file was last written, the earlier ones were taken before it. Any other
+    /// snapshot is returned as it is.
+    pub fn split_scrapes(self) -> Vec<Snapshot> {
+        if self.exposition.scrapes.is_empty() {
+            return vec![self];
+        }
+        let Snapshot { source, exposition, fallback_time_ms, .. } = self;
+        let Exposition { families, mut samples, mut errors, notes, scrapes, .. } = exposition;
+        let n = scrapes.len();
+        let mut parts = Vec::with_capacity(n);
+        // Taken from the back, so that each range's indices stay those of the whole text.
+        for (i, part) in scrapes.into_iter().enumerate().rev() {
+            let part_samples = samples.split_off(part.samples.start.min(samples.len()));
+            let part_errors = errors.split_off(part.errors.start.min(errors.len()));
+            let first_line = part.first_line;
+            let part_notes: Vec<LineError> = notes
+                .iter()
+                .filter(|note| {
+                    note.line >= first_line
+                        && parts.last().is_none_or(|(next, _): &(usize, _)| note.line < *next)
+                })
+                .cloned()
+                .collect();
+            let exposition = Exposition {
+                format: part.format,
+                families: families.clone(),
+                samples: part_samples,
+                errors: part_errors,
+                error_count: part.error_count,
+                notes: part_notes,
+                ..Exposition::default()
+            };
+            let name = if i == 0 {
+                format!("{source} (scrape 1 of {n})")
+            } else {
+                format!("{source} (scrape {} of {n}, from line {first_line})", i + 1)
+            };
+            let time = if i + 1 == n { fallback_time_ms } else { None };
+            let mut snapshot = Snapshot::new(name, exposition, time);
+            snapshot.file_scrape = Some((i + 1, n));
+            parts.push((first_line, snapshot));
+        }
+        parts.into_iter().rev().map(|(_, s)| s).collect()
     }
 
     fn has_target_labels(&self) -> bool {
@@ -192,15 +246,19 @@ impl Snapshot {
     /// The bad lines of the text are counted with the first part. A scrape of one target
     /// without target labels is returned as it is.
     pub fn split_targets(self) -> Vec<Snapshot> {
-        let parts = if self.has_target_labels() { self.split_by_target_labels() } else { vec![self] };
-        parts.into_iter().flat_map(Snapshot::split_components).collect()
+        self.split_scrapes()
+            .into_iter()
+            .flat_map(|s| if s.has_target_labels() { s.split_by_target_labels() } else { vec![s] })
+            .flat_map(Snapshot::split_components)
+            .collect()
     }
 
     fn split_by_target_labels(self) -> Vec<Snapshot> {
         let used = self.target_labels();
         let is_target_label = |k: &str| TARGET_LABELS.iter().zip(used).any(|(l, u)| u && *l == k);
-        let Snapshot { source, exposition, fallback_time_ms, .. } = self;
-        let Exposition { format, families, samples, errors, error_count } = exposition;
+        let Snapshot { source, exposition, fallback_time_ms, file_scrape, .. } = self;
+        let Exposition { format, families, samples, errors, error_count, notes, .. } = exposition;
+        let mut notes = Some(notes);
         // The distinct targets in the order they first appear, and each sample's.
         let mut targets: Vec<[Option<String>; 3]> = Vec::new();
         let mut part_of: Vec<usize> = Vec::with_capacity(samples.len());
@@ -255,9 +313,17 @@ impl Snapshot {
                     format!("{source}{}", selector(&|i| differ.contains(&i)))
                 };
                 let (errors, error_count) = errors.take().unwrap_or_default();
-                let exposition =
-                    Exposition { format, families: families.clone(), samples, errors, error_count };
+                let exposition = Exposition {
+                    format,
+                    families: families.clone(),
+                    samples,
+                    errors,
+                    error_count,
+                    notes: notes.take().unwrap_or_default(),
+                    ..Exposition::default()
+                };
                 let mut part = Snapshot::new(name, exposition, fallback_time_ms);
+                part.file_scrape = file_scrape;
                 let full = selector(&|_| true);
                 part.scrape_target = (!full.is_empty()).then_some(full);
                 part
@@ -269,8 +335,8 @@ impl Snapshot {
         if !self.mixes_components() {
             return vec![self];
         }
-        let Snapshot { source, exposition, fallback_time_ms, scrape_target, .. } = self;
-        let Exposition { format, families, samples, errors, error_count } = exposition;
+        let Snapshot { source, exposition, fallback_time_ms, scrape_target, file_scrape, .. } = self;
+        let Exposition { format, families, samples, errors, error_count, notes, .. } = exposition;
         let (mut apiserver, mut etcd) = (Vec::new(), Vec::new());
         let mut in_etcd = false;
         for s in samples {
@@ -282,7 +348,15 @@ impl Snapshot {
             }
             if in_etcd { etcd.push(s) } else { apiserver.push(s) }
         }
-        let api = Exposition { format, families: families.clone(), samples: apiserver, errors, error_count };
+        let api = Exposition {
+            format,
+            families: families.clone(),
+            samples: apiserver,
+            errors,
+            error_count,
+            notes,
+            ..Exposition::default()
+        };
         let etcd = Exposition { format, families, samples: etcd, ..Exposition::default() };
         [(api, "kube-apiserver"), (etcd, "etcd")]
             .into_iter()
@@ -290,6 +364,7 @@ impl Snapshot {
                 let mut part =
                     Snapshot::new(format!("{source} ({what} series)"), exposition, fallback_time_ms);
                 part.scrape_target.clone_from(&scrape_target);
+                part.file_scrape = file_scrape;
                 part
             })
             .collect()

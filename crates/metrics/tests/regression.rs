@@ -806,3 +806,161 @@ fn met011_query_filtered_on_operation_only_not_the_resource_it_measured() {
         f.remedies
     );
 }
+
+/// Two scrapes of one API server, the second with 90,013 configmaps: the text of each.
+fn scrape(configmaps: u64, extra_first_family: bool) -> String {
+    let mut text = String::new();
+    if extra_first_family {
+        // A family the first scrape did not have, sorted first as the Go client writes them.
+        text.push_str("# HELP aaa_new_metric A metric that appeared between the scrapes.\n# TYPE aaa_new_metric gauge\naaa_new_metric 1\n");
+    }
+    text.push_str(&format!(
+        "# HELP apiserver_request_total Counter of apiserver requests.\n# TYPE apiserver_request_total counter\n\
+         apiserver_request_total{{code=\"200\",resource=\"pods\",verb=\"GET\"}} {}\n\
+         # HELP apiserver_storage_objects Number of stored objects.\n# TYPE apiserver_storage_objects gauge\n\
+         apiserver_storage_objects{{resource=\"configmaps\"}} {configmaps}\n\
+         apiserver_storage_objects{{resource=\"pods\"}} 40\n\
+         # HELP kubernetes_build_info Build information.\n# TYPE kubernetes_build_info gauge\n\
+         kubernetes_build_info{{git_version=\"v1.30.0\"}} 1\n",
+        100 + configmaps
+    ));
+    text
+}
+
+/// Review s53, item 2: `cat s1.prom s2.prom` (or a scrape appended with `>>`) was read as one
+/// scrape whose second half was thousands of duplicate series, skipped: the newer scrape, and
+/// its 90,013 configmaps, were lost ("no findings").
+#[test]
+fn two_scrapes_in_one_file_were_read_as_duplicate_series_and_the_later_dropped() {
+    for extra in [false, true] {
+        let first = scrape(13, false);
+        let text = format!("{first}{}", scrape(90_013, extra));
+        let s = Snapshot::parse("appended.prom", text.as_bytes(), None);
+        let e = &s.exposition;
+        assert!(e.errors.is_empty(), "{:?}", e.errors);
+        assert_eq!(e.scrapes.len(), 2, "{:?}", e.scrapes);
+        // The second scrape starts at its first line, the new family's when it has one.
+        assert_eq!(e.scrapes[1].first_line, first.lines().count() + 1);
+        let parts = s.split_targets();
+        let names: Vec<&str> = parts.iter().map(|p| p.source.as_str()).collect();
+        let second = format!("appended.prom (scrape 2 of 2, from line {})", first.lines().count() + 1);
+        assert_eq!(names, ["appended.prom (scrape 1 of 2)", second.as_str()]);
+        let evidence = MetricsEvidence::from_snapshots(&parts, None);
+        let findings = metrics::checks::run(&evidence, &Thresholds::default());
+        let met002 = findings.iter().find(|f| f.code == "MET002").expect("the later scrape's MET002");
+        assert!(met002.title.contains("90,013 configmaps"), "{}", met002.title);
+        assert!(
+            evidence.notes.iter().any(|n| n.contains("are scrapes one after the other in one file")),
+            "{:?}",
+            evidence.notes
+        );
+    }
+    // Scrapes without `# HELP`/`# TYPE` lines: the first series coming again starts the next.
+    let bare = "m_total 1\nn 2\no 3\nm_total 5\nn 2\no 4\n";
+    let e = metrics::parse::parse(bare.as_bytes());
+    assert!(e.errors.is_empty(), "{:?}", e.errors);
+    assert_eq!(e.scrapes.iter().map(|p| p.first_line).collect::<Vec<_>>(), [1, 4]);
+    // OpenMetrics: a `# TYPE` after `# EOF` starts the next.
+    let om = "# TYPE a gauge\na 1\n# EOF\n# TYPE a gauge\na 2\n# EOF\n";
+    let e = metrics::parse::parse(om.as_bytes());
+    assert!(e.errors.is_empty(), "{:?}", e.errors);
+    assert_eq!(e.scrapes.len(), 2);
+    // A series given twice within one scrape is still a bad line of that scrape.
+    let dup = "# TYPE a gauge\na{x=\"1\"} 1\na{x=\"2\"} 2\na{x=\"1\"} 3\n# TYPE b gauge\nb 1\n";
+    let e = metrics::parse::parse(dup.as_bytes());
+    assert!(e.scrapes.is_empty());
+    assert_eq!(e.error_count, 1);
+    assert!(e.errors[0].message.starts_with("duplicate series"), "{:?}", e.errors);
+}
+
+/// Review s53, item 12: a complete last line without a final newline was skipped as "cut in
+/// the middle of its value" — the real DataDog fixture lost its line 46.
+#[test]
+fn a_complete_last_line_without_a_newline_was_dropped() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/datadog-slis-1.27.3-no-final-newline.prom");
+    let bytes = std::fs::read(&path).expect("fixture");
+    assert!(!bytes.ends_with(b"\n"));
+    let e = metrics::parse::parse(&bytes);
+    assert_eq!(e.error_count, 0, "{:?}", e.errors);
+    let last = e.samples.last().expect("samples");
+    assert_eq!(last.value, 2025.0);
+    assert_eq!(last.labels.value("name"), "poststarthook/apiservice-discovery-controller");
+    assert_eq!(e.notes.len(), 1);
+    assert_eq!(e.notes[0].line, 46);
+    assert!(e.notes[0].message.contains("ends without a newline"), "{}", e.notes[0].message);
+    // A last line that does not parse after good lines is the cut one.
+    let e = metrics::parse::parse(b"a 1\nb{x=\"1");
+    assert_eq!(e.samples.len(), 1);
+    assert_eq!(e.errors[0].line, 2);
+    assert!(e.errors[0].message.contains("cut short"), "{}", e.errors[0].message);
+}
+
+/// Review s53, item 12: a one-line HTML page, kubectl's `Error from server (Forbidden)` or
+/// `Unauthorized` saved in place of a scrape was "the last sample cut in the middle of its
+/// value" or "expected a space before the value of `Unauthorized`".
+#[test]
+fn a_one_line_error_page_was_called_a_cut_scrape() {
+    for (text, says) in [
+        (&b"<html><head><title>502 Bad Gateway</title></head><body>502</body></html>"[..], "an HTML page"),
+        (b"Error from server (Forbidden): forbidden: User \"x\" cannot get path \"/metrics\"\n", "kubectl"),
+        (b"Unauthorized", "HTTP error answer"),
+    ] {
+        let e = metrics::parse::parse(text);
+        assert!(e.samples.is_empty());
+        let why = e.not_a_scrape.clone().unwrap_or_default();
+        assert!(why.starts_with("not a /metrics scrape: it starts with `"), "{why}");
+        assert!(why.contains(says), "{why}");
+        assert!(e.errors.iter().all(|err| !err.message.contains("cut")), "{:?}", e.errors);
+    }
+}
+
+/// Review s53, item 10: the duplicate-label check compared every pair: 300,000 labels on one
+/// line took minutes.
+#[test]
+fn a_line_with_a_hundred_thousand_labels_took_quadratic_time() {
+    let labels: Vec<String> = (0..100_000).map(|i| format!("l{i}=\"v\"")).collect();
+    let start = std::time::Instant::now();
+    let e = metrics::parse::parse(
+        format!("m{{{}}} 1\nm2{{{},l5=\"w\"}} 1\n", labels.join(","), labels.join(",")).as_bytes(),
+    );
+    assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    assert_eq!(e.samples.len(), 1);
+    assert!(e.errors[0].message.starts_with("duplicate label name `l5`"), "{}", e.errors[0].message);
+}
+
+/// Review s53, items 2 and 5: a tar archive, a zstd or xz file was read as text (a tar header
+/// as a sample line, hundreds of "not valid UTF-8"); UTF-16 (Windows PowerShell's `>`) too.
+#[test]
+fn archives_and_other_compressions_were_read_as_text_and_utf16_not_decoded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut tar = vec![0u8; 1024];
+    tar[..7].copy_from_slice(b"s1.prom");
+    tar[257..262].copy_from_slice(b"ustar");
+    for (name, bytes, says) in [
+        ("s.tar", tar, "a tar archive, not a scrape"),
+        ("s.zst", b"\x28\xb5\x2f\xfd\x00\x00garbage".to_vec(), "a zstd-compressed file"),
+        ("s.xz", b"\xfd7zXZ\x00garbage".to_vec(), "an xz-compressed file"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        match metrics::load::load(&path.display().to_string()) {
+            Err(e @ metrics::load::LoadError::NotAScrape { .. }) => {
+                assert!(e.to_string().contains(says), "{e}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    let text = "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.0\"} 1\n";
+    for (name, little) in [("le.prom", true), ("be.prom", false)] {
+        let mut bytes: Vec<u8> = if little { vec![0xff, 0xfe] } else { vec![0xfe, 0xff] };
+        for u in text.encode_utf16() {
+            bytes.extend(if little { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let s = metrics::load::load(&path.display().to_string()).expect("decoded");
+        assert_eq!(s.exposition.samples.len(), 1, "{:?}", s.exposition.errors);
+        assert!(s.exposition.notes[0].message.contains("UTF-16"), "{:?}", s.exposition.notes);
+    }
+}

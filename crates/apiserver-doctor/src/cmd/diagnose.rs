@@ -384,12 +384,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     super::metrics::check_interval("--metrics-interval", args.metrics_interval)?;
     let mut plan = plan(&args)?;
     let source = audit_source(&args)?;
-    // Metrics files are read before the (slower) audit work, so a bad file fails fast.
+    // Metrics files are read before the (slower) audit work. One that cannot be used is left
+    // out and said so, as a bad audit or manifests file is: the diagnosis stops only when
+    // nothing at all is usable (review s53, item 6: one HTML page given as --metrics refused
+    // the whole run).
+    let mut metrics_unusable: Vec<super::metrics::Unusable> = Vec::new();
     let mut snapshots = if args.metrics.is_empty() {
         Vec::new()
     } else {
         let sources: Vec<String> = args.metrics.iter().map(|p| p.display().to_string()).collect();
-        super::metrics::load_all(&sources)?
+        let (snapshots, bad) = super::metrics::load_usable(&sources);
+        // When none is usable, the report's notes (or the error) say why, once.
+        for u in bad.iter().filter(|_| !snapshots.is_empty()) {
+            eprintln!("warning: {}: {}; skipped, the other inputs are read", u.source, u.reason);
+        }
+        metrics_unusable = bad;
+        snapshots
     };
     let mut manifests = if args.manifests.is_empty() { None } else { Some(load_manifests(&args.manifests)?) };
     if args.cluster && kubectl_signs_in(args.context.as_deref()) {
@@ -401,6 +411,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // Evidence given but of no use, and why: the error when nothing else is usable, else a
     // note in the report (its checks did not run, rather than say all is well).
     let mut unusable: Vec<String> = Vec::new();
+    if snapshots.is_empty() {
+        unusable.extend(metrics_unusable.iter().map(|u| format!("--metrics {}: {}", u.source, u.reason)));
+    }
     if let Some(why) = manifests.as_ref().and_then(|m| manifests_unusable(m, &args)) {
         unusable.push(why);
         manifests = None;
@@ -415,7 +428,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.cluster && manifests.is_none() && snapshots.is_empty() && args.manifests.is_empty() {
         unusable.push("--cluster: kubectl read nothing (see the warnings above)".to_owned());
     }
-    // Besides the audit logs: the metrics (every file unusable was an error already), the
+    // Besides the audit logs: the metrics (the usable scrapes), the
     // manifests, a live etcd and a probe (both fail with an error when they cannot be reached).
     let other_usable =
         !snapshots.is_empty() || manifests.is_some() || !args.etcd.is_empty() || args.probe.is_some();
@@ -517,6 +530,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // What was left out: the audit part says so itself (AUD009).
     report.overview.notes.extend(unusable);
+    report.inputs.extend(metrics_unusable.into_iter().map(|u| findings::InputSummary {
+        kind: "metrics".to_owned(),
+        source: u.source,
+        records: 0,
+        skipped: 0,
+        detected: Some(format!("not used: {}", u.reason)),
+    }));
     // etcd is read before the scrapes are judged: the API server's database size (MET004) is
     // judged against the quota the live members report (review s51, item 4).
     let live = if args.etcd.is_empty() {

@@ -301,7 +301,9 @@ fn cached(
 /// (their sizes and Parquet tails); else what is wrong, in a few words.
 fn open_whole(dir: &Path) -> Result<Store, String> {
     let store = Store::open(dir).map_err(|e| match e {
-        StoreError::NotAStore(_) => "its manifest.json is missing".to_owned(),
+        StoreError::NotAStore(_) | StoreError::ManifestLost { .. } => {
+            "its manifest.json is missing".to_owned()
+        }
         StoreError::BadManifest { message, .. } => format!("its manifest.json cannot be read: {message}"),
         StoreError::Version { found, expected, .. } => {
             format!("written by another version (store schema {found}, this version reads {expected})")

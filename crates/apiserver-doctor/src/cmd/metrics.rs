@@ -151,6 +151,16 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
             }
         };
         let e = &s.exposition;
+        // A text that is no scrape at all (an HTML page, kubectl's `Error from server`) is said
+        // so in one line quoting its start (review s53, item 12: a one-line HTML page was said
+        // to be a scrape whose last sample was cut in the middle of its value).
+        if e.samples.is_empty()
+            && let Some(why) = &e.not_a_scrape
+            && metrics::load::starts_json(&source).is_none()
+        {
+            unusable.push(Unusable { source, reason: format!("no metric samples in it; {why}") });
+            continue;
+        }
         // JSON is not the Prometheus text format: one line says what it is, without a warning
         // for each of its lines (an audit log given as a scrape gave ten, then "is it a /metrics
         // scrape?"). Found in a directory too (docs review 51, section 2: `metrics DIR` of audit
@@ -164,9 +174,18 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
         // A file found in a directory that holds no sample at all (a README, a script beside
         // the scrapes) is skipped in one line, not with a warning for each of its lines.
         if in_directory && e.samples.is_empty() {
-            let reason = "no metric samples in it: not a /metrics scrape".to_owned();
+            let reason = match e.errors.first() {
+                Some(err) => format!(
+                    "no metric samples in it (line {}: {}): not a /metrics scrape",
+                    err.line, err.message
+                ),
+                None => "no metric samples in it (it is empty)".to_owned(),
+            };
             unusable.push(Unusable { source, reason });
             continue;
+        }
+        for note in &e.notes {
+            eprintln!("note: {source}:{}: {}", note.line, note.message);
         }
         for err in e.errors.iter().take(10) {
             eprintln!("warning: {source}:{}: {}", err.line, err.message);
@@ -185,8 +204,18 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
             unusable.push(Unusable { source, reason });
             continue;
         }
-        // A file holding several targets (`/federate` output, scrapes concatenated) is read as
-        // one scrape per target, each with its own input line (review s51, items 1 and 2).
+        // A file holding several scrapes one after the other (`cat a b`, `>>`) is read as one
+        // snapshot per scrape (review s53, item 2), and one holding several targets
+        // (`/federate` output, scrapes concatenated) as one per target, each with its own input
+        // line (review s51, items 1 and 2).
+        if let [.., last] = &e.scrapes[..] {
+            eprintln!(
+                "note: {source}: this file holds {} scrapes one after the other (the last from line {}): each \
+                 is read as a scrape of its own",
+                e.scrapes.len(),
+                last.first_line
+            );
+        }
         out.extend(s.split_targets());
     }
     (out, unusable)
@@ -206,21 +235,38 @@ fn json_not_a_scrape(first: char) -> String {
 /// path, names starting with `.` left out), each marked `true`; a directory holding no file is
 /// reported in `unusable`. URLs and `-` are kept as they are.
 fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(String, bool)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    /// `ancestors`: the directories being walked, canonical, so that a symbolic link to one of
+    /// them (`ln -s . loop`) is not walked into again.
+    fn walk(dir: &Path, ancestors: &mut Vec<PathBuf>, out: &mut Vec<PathBuf>, unusable: &mut Vec<Unusable>) {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
-        let mut entries: Vec<(PathBuf, bool)> = entries
+        let mut entries: Vec<PathBuf> = entries
             .flatten()
             .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-            // Only real directories are walked into: a symbolic link to one (a loop, maybe) is
-            // listed as it is, and reported as a file that cannot be read.
-            .map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir())))
+            .map(|e| e.path())
             .collect();
         entries.sort();
-        for (path, is_dir) in entries {
-            if is_dir {
-                walk(&path, out);
-            } else {
-                out.push(path);
+        for path in entries {
+            // Symbolic links are followed, to directories too, as `--manifests` and audit
+            // directories are (review s53, item 12: a linked directory was "Is a directory").
+            match std::fs::metadata(&path) {
+                Ok(m) if m.is_dir() => {
+                    let Ok(canonical) = std::fs::canonicalize(&path) else { continue };
+                    if ancestors.contains(&canonical) {
+                        // A link back up the tree: its files are being read already.
+                        continue;
+                    }
+                    ancestors.push(canonical);
+                    walk(&path, ancestors, out, unusable);
+                    ancestors.pop();
+                }
+                // A named pipe, socket or device is not opened: a FIFO would wait for a writer
+                // for ever (review s53, item 3). Named on the command line, a FIFO is read.
+                Ok(m) if !m.is_file() => unusable.push(Unusable {
+                    source: path.display().to_string(),
+                    reason: format!("{}, not read in a directory walk", special_kind(&m)),
+                }),
+                // Files, and dangling links (reported as files that cannot be read).
+                _ => out.push(path),
             }
         }
     }
@@ -232,14 +278,36 @@ fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(
             continue;
         }
         let mut files = Vec::new();
-        walk(path, &mut files);
-        if files.is_empty() {
+        let mut ancestors: Vec<PathBuf> = std::fs::canonicalize(path).into_iter().collect();
+        let skipped = unusable.len();
+        walk(path, &mut ancestors, &mut files, unusable);
+        if files.is_empty() && unusable.len() == skipped {
             let reason = "a directory holding no file".to_owned();
             unusable.push(Unusable { source: source.clone(), reason });
         }
         out.extend(files.into_iter().map(|f| (f.display().to_string(), true)));
     }
     out
+}
+
+/// What a file that is neither a regular file nor a directory is, in words.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "not a regular file"
 }
 
 /// Loads every usable scrape (see [`load_usable`]); an error only when none is usable.
