@@ -515,14 +515,11 @@ fn damaged_page(file: std::fs::File) -> Option<String> {
         match batch {
             Ok(b) => rows += b.num_rows(),
             Err(e) => {
-                let which = if rows == 0 {
-                    "its first data page".to_owned()
-                } else {
-                    format!("a data page after its first {rows} rows")
-                };
+                // The rows before come whole; the damaged page is in the next batch of rows, in
+                // any of its columns (review s53b, item 10).
                 return Some(format!(
-                    "damaged: {which} does not decode ({}); its size and footer are whole, so the damage is \
-                     inside (a disk or copy error)",
+                    "damaged: its data pages do not decode past row {rows} ({}); its size and footer are whole, \
+                     so the damage is inside (a disk or copy error)",
                     parquet_message(&e)
                 ));
             }

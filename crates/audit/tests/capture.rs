@@ -322,3 +322,55 @@ fn a_capture_body_that_inflates_past_the_bound_is_named_and_skipped() {
         ]
     );
 }
+
+/// Review s53b, items 1, 2, 5 and 6: a block whose message count was damaged to fewer lost its
+/// last messages without a word; two Capture files joined (`cat a.avro b.avro`) lost the second
+/// whole; a sync marker damaged past a few bytes cost the next, intact block too; and a damage
+/// that cost many messages counted as one skipped record.
+#[test]
+fn damaged_counts_joined_files_and_markers_cost_no_good_message_and_losses_are_counted() {
+    let whole = fixture("capture-null.avro");
+    let (_, whole_rows) = read("whole.avro", &whole);
+    let blocks = block_bounds(&whole);
+    // The second block's count (one message, zig-zag 2) said 0, then 2: its message is read.
+    for count in [0u8, 4] {
+        let mut damaged = whole.clone();
+        damaged[blocks[1].0] = count;
+        let (f, got) = read("count.avro", &damaged);
+        assert_eq!((f.events, f.skipped), (37, 0), "count {count}: {:?}", messages(&f));
+        assert_eq!(got, whole_rows);
+    }
+    // Every byte of the second block's marker damaged: that block decodes whole to its count,
+    // so it is kept, and so is the next.
+    let mut damaged = whole.clone();
+    for b in &mut damaged[blocks[1].1 - 16..blocks[1].1] {
+        *b ^= 0x5a;
+    }
+    let (f, got) = read("marker.avro", &damaged);
+    assert_eq!((f.events, f.skipped), (37, 0), "{:?}", messages(&f));
+    assert_eq!(got, whole_rows);
+    // Two files joined: the second's header read where a block would begin.
+    let mut joined = whole.clone();
+    joined.extend_from_slice(&fixture("capture-deflate.avro"));
+    let (f, got) = read("joined.avro", &joined);
+    assert_eq!(f.events, 74, "{:?}", messages(&f));
+    assert_eq!(got.slice(0, 37), whole_rows);
+    assert_eq!(messages(&f).len(), 2, "the deflate file's own two: {:?}", messages(&f));
+    // Ten messages in one block; the sixth one's length damaged: the five after the fifth are
+    // lost, counted as five, named once.
+    let lines = demo_lines();
+    let bodies: Vec<Vec<u8>> = lines[..10].iter().map(|l| l.as_bytes().to_vec()).collect();
+    let mut file = capture_of(&bodies);
+    let sixth = memchr::memmem::find(&file, bodies[5].as_slice()).expect("the sixth body");
+    file[sixth - 1] = 0xff;
+    let (f, _) = read("lengths.avro", &file);
+    assert_eq!((f.events, f.skipped), (5, 5), "{:?}", messages(&f));
+    let m = messages(&f);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(
+        m[0].starts_with("record 6 a damaged Avro message (")
+            && m[0].contains("after 5 good ones of its block"),
+        "{m:?}"
+    );
+    assert!(m[0].contains(", 5 messages by its count) skipped"), "{m:?}");
+}

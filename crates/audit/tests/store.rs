@@ -1152,7 +1152,10 @@ fn damage_inside_a_data_file_is_found_only_by_reading_its_pages() {
     let damaged = s.check_files(FileCheck::Pages);
     assert_eq!(damaged.len(), 1, "{damaged:?}");
     assert_eq!(damaged[0].path, file);
-    assert!(damaged[0].problem.starts_with("damaged: its first data page does not decode ("), "{damaged:?}");
+    assert!(
+        damaged[0].problem.starts_with("damaged: its data pages do not decode past row 0 ("),
+        "{damaged:?}"
+    );
 }
 
 #[test]

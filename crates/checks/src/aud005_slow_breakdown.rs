@@ -24,9 +24,10 @@ pub const INFO: CheckInfo = CheckInfo {
 Where slow requests spent their time: etcd, admission webhooks, APF queue wait, serialization.
 
 Since Kubernetes 1.27 the API server annotates every request slower than 500 ms with where its
-time went: `apiserver.latency.k8s.io/etcd`, `…/apf-queue-wait`, `…/mutating-webhook`,
-`…/validating-webhook`, `…/serialize-response-object`, `…/response-write` (and `…/total`), as
-Go durations. This check sums them over the requests that took `slow_request_seconds` (0.5 s)
+time went: `apiserver.latency.k8s.io/etcd`, `…/mutating-webhook`, `…/validating-webhook`,
+`…/serialize-response-object`, `…/response-write` (and `…/total`), and since 1.31
+`…/apf-queue-wait`, as Go durations (before 1.31, time queued in APF is among the time the
+annotations do not cover). This check sums them over the requests that took `slow_request_seconds` (0.5 s)
 or longer per client, verb and resource (named with its API group and subresource, as
 `pods.metrics.k8s.io` or `pods/binding`), and names the component that took most of the time for
 the groups that lost the most time. Long-running requests are excluded.
@@ -200,8 +201,8 @@ pub fn evaluate(ctx: &AuditContext, query: &str, rows: &ResultTable) -> Result<C
                 if over {
                     ""
                 } else {
-                    " The rest is time the annotations do not cover (or requests from API servers older than 1.27, \
-                     which do not write them)."
+                    " The rest is time the annotations do not cover (APF queue wait before Kubernetes 1.31, which \
+                     did not annotate it; or requests from API servers older than 1.27, which do not write them)."
                 }
             ),
             ctx,

@@ -10,7 +10,8 @@
 //! schema of `Body` alone, on the reading thread; the bodies are read in chunks on the rayon
 //! pool, as lines are ([`super::lines`]).
 
-use std::io::{self, BufReader, Read};
+use std::collections::VecDeque;
+use std::io::{self, BufReader, Cursor, Read};
 use std::str::FromStr;
 
 use apache_avro::reader::datum::GenericDatumReader;
@@ -57,35 +58,39 @@ pub(super) fn read_avro(
             return Ok(());
         }
     };
-    let has_body = match &header.writer {
-        Schema::Record(r) => r.lookup.contains_key("Body"),
-        _ => false,
-    };
-    if !has_body {
-        file.not_audit = Some(
-            "an Avro file that is not Event Hubs Capture's: its records have no `Body` (the message) to read the \
-             audit log from"
-                .to_owned(),
-        );
+    if let Err(why) = capture_schema(&header.writer, &reader_schema) {
+        file.not_audit = Some(why);
         return Ok(());
     }
-    let datums = match GenericDatumReader::builder(&header.writer).reader_schema(&reader_schema).build() {
-        Ok(d) => d,
-        Err(e) => {
-            file.not_audit =
-                Some(format!("an Avro file whose messages' schema does not resolve to Capture's: {e}"));
-            return Ok(());
-        }
-    };
     let mut messages = Messages {
-        blocks: Blocks { stream, sync: header.sync, codec: header.codec, data: Vec::new(), at: 0, left: 0 },
-        datums,
+        blocks: Blocks { stream, header, reader_schema, pending: VecDeque::new(), after_pending: None },
         read: 0,
         chunk_bytes: opts.chunk_bytes,
         done: false,
         spare: Vec::new(),
     };
     read_chunks(&mut messages, opts, sink, file)
+}
+
+/// Whether the writer's schema is Capture's: records with a `Body` that resolves to the
+/// reader's; else why not, as the file's `not_audit`.
+fn capture_schema(writer: &Schema, reader: &Schema) -> Result<(), String> {
+    let has_body = match writer {
+        Schema::Record(r) => r.lookup.contains_key("Body"),
+        _ => false,
+    };
+    if !has_body {
+        return Err(
+            "an Avro file that is not Event Hubs Capture's: its records have no `Body` (the message) to \
+                    read the audit log from"
+                .to_owned(),
+        );
+    }
+    GenericDatumReader::builder(writer)
+        .reader_schema(reader)
+        .build()
+        .map(|_| ())
+        .map_err(|e| format!("an Avro file whose messages' schema does not resolve to Capture's: {e}"))
 }
 
 /// What an object container file's header gives: the writer's schema, the codec of the blocks
@@ -133,102 +138,215 @@ fn read_header(stream: &mut impl Read) -> Result<Header, String> {
 /// What comes next in the file: a message, damage named and read past, or the end.
 enum Next {
     Message(Avro),
-    /// Damage that cost some messages; reading goes on after it.
-    Damaged(String),
+    /// Damage that cost messages (how many, when known; else 1 is counted); reading goes on
+    /// after it.
+    Damaged(String, Option<u64>),
     /// Damage or a cut after which nothing more could be read.
     Last(String),
     End,
 }
 
 /// The blocks of an object container file after its header, and the messages of the current
-/// block not yet decoded.
+/// block not handed out yet. Files joined one after another (`cat a.avro b.avro`) are read
+/// as one: a header where a block would begin starts the next file.
 struct Blocks<R: Read> {
     stream: Pushback<R>,
-    sync: [u8; 16],
-    codec: Codec,
-    /// The current block's (decompressed) bytes.
+    header: Header,
+    reader_schema: Schema,
+    /// The current block's messages, decoded, not handed out yet.
+    pending: VecDeque<Avro>,
+    /// Damage found in the current block after its `pending` messages: said after them.
+    after_pending: Option<Next>,
+}
+
+/// A block's framing read: its declared message count, its bytes, and whether its sync marker
+/// was the file's (a few damaged bytes aside).
+struct Framed {
+    count: i64,
     data: Vec<u8>,
-    /// Where the next message starts in `data`.
-    at: usize,
-    /// Messages of the current block not yet decoded.
-    left: u64,
+    marker_ok: bool,
 }
 
 impl<R: Read> Blocks<R> {
-    /// Reads the next block into `data`: `Ok(false)` at the end of the file.
+    /// The next message, or damage, or the end.
+    fn next(&mut self) -> Next {
+        loop {
+            if let Some(m) = self.pending.pop_front() {
+                return Next::Message(m);
+            }
+            if let Some(damage) = self.after_pending.take() {
+                return damage;
+            }
+            match self.next_block() {
+                Ok(true) => {}
+                Ok(false) => return Next::End,
+                Err(next) => return next,
+            }
+        }
+    }
+
+    /// Reads the next block's messages into `pending`: `Ok(false)` at the end of the file.
     fn next_block(&mut self) -> Result<bool, Next> {
         // Every byte read since the block began: where damaged framing is searched for the marker.
         let mut seen = Vec::new();
         let count = match read_long(&mut self.stream, &mut seen) {
             Ok(None) => return Ok(false),
             Ok(Some(n)) => n,
-            Err(why) => return Err(self.resync(seen, &why)),
+            Err(why) => return Err(self.resync(seen, &why, None)),
         };
+        // `O` (of `Obj\x01`) reads as a count of -40: another file's header, joined on.
+        if seen == b"O" && self.next_file()? {
+            return Ok(true);
+        }
         let size = match read_long(&mut self.stream, &mut seen) {
             Ok(Some(n)) => n,
             Ok(None) => return Err(Next::Last(cut("the file ends inside a block's framing"))),
-            Err(why) => return Err(self.resync(seen, &why)),
+            Err(why) => return Err(self.resync(seen, &why, None)),
         };
+        let declared = u64::try_from(count).ok().filter(|&n| n > 0 && n <= size.max(0) as u64);
         let size = match u64::try_from(size) {
             Ok(n) if count >= 0 && n <= MAX_BLOCK_BYTES => n,
             _ => {
-                return Err(
-                    self.resync(seen, &format!("a block said to hold {count} messages in {size} bytes"))
-                );
+                return Err(self.resync(
+                    seen,
+                    &format!("a block said to hold {count} messages in {size} bytes"),
+                    None,
+                ));
             }
         };
-        self.data.clear();
-        if let Err(e) = (&mut self.stream).take(size).read_to_end(&mut self.data) {
+        let mut data = Vec::new();
+        if let Err(e) = (&mut self.stream).take(size).read_to_end(&mut data) {
             return Err(Next::Last(cut(&e.to_string())));
         }
         let mut marker = [0u8; 16];
         let got = read_full(&mut self.stream, &mut marker);
+        let whole = data.len() as u64 == size && got == 16;
         // A marker a few bytes of which differ is the marker, damaged, not a wrong size (which
         // reads 16 bytes of data or of the next block, all but never that close to it).
-        let differ = marker.iter().zip(&self.sync).filter(|(a, b)| a != b).count();
-        if self.data.len() as u64 == size && got == 16 && differ <= MARKER_BYTES_DAMAGED {
-            if let Err(e) = self.codec.decompress(&mut self.data) {
-                self.left = 0;
-                return Err(Next::Damaged(format!(
-                    "a damaged Avro block: its {count} messages do not decompress ({e}); skipped, reading \
-                     resumed at the next block"
-                )));
-            }
-            self.at = 0;
-            self.left = count.unsigned_abs();
+        let differ = marker.iter().zip(&self.header.sync).filter(|(a, b)| a != b).count();
+        if whole && differ <= MARKER_BYTES_DAMAGED {
+            return self.decode(Framed { count, data, marker_ok: true }).map(|()| true);
+        }
+        // A marker damaged past that, after a block that decodes whole to its declared count:
+        // the block is good and the next begins after the marker (review s53b, item 5: it
+        // cost the next, intact block too).
+        if whole && self.decode(Framed { count, data: data.clone(), marker_ok: false }).is_ok() {
             return Ok(true);
         }
         // Cut short, or the framing was wrong (the block's size, its marker): the marker is
         // looked for in what was read, then further on.
-        seen.extend_from_slice(&self.data);
+        seen.extend_from_slice(&data);
         seen.extend_from_slice(&marker[..got]);
         let why = if got < 16 {
-            "the file ends inside a block".to_owned()
+            "the file ends inside a block"
         } else {
-            "a block whose end is not the file's sync marker".to_owned()
+            "a block whose end is not the file's sync marker"
         };
-        Err(self.resync(seen, &why))
+        Err(self.resync(seen, why, declared))
+    }
+
+    /// After an `O` where a block's count begins: when `bj\x01` follows, another file's
+    /// header, read (its schema, codec and marker replace this one's). `Ok(true)` then;
+    /// `Ok(false)` with the bytes put back otherwise.
+    fn next_file(&mut self) -> Result<bool, Next> {
+        let mut rest = [0u8; 3];
+        let got = read_full(&mut self.stream, &mut rest);
+        if &rest[..got] != b"bj\x01" {
+            self.stream.push(&rest[..got]);
+            return Ok(false);
+        }
+        let mut magic = Cursor::new(b"Obj\x01".to_vec()).chain(&mut self.stream);
+        let header = read_header(&mut magic).map_err(|why| {
+            Next::Last(cut(&format!("another Avro file joined on whose header does not read: {why}")))
+        })?;
+        capture_schema(&header.writer, &self.reader_schema)
+            .map_err(|why| Next::Last(cut(&format!("another Avro file joined on: {why}"))))?;
+        self.header = header;
+        Ok(true)
+    }
+
+    /// Decompresses and decodes a block's messages into `pending`. Messages are read while
+    /// bytes are left, whatever the count says (review s53b, item 1: a count damaged to fewer
+    /// dropped the block's last messages without a word). A block whose marker was damaged
+    /// (`marker_ok` false) is taken only when it decodes whole, to its count; else nothing
+    /// is kept of it and the caller looks for the marker.
+    fn decode(&mut self, block: Framed) -> Result<(), Next> {
+        let Framed { count, mut data, marker_ok } = block;
+        let declared = u64::try_from(count).ok();
+        if let Err(e) = self.header.codec.decompress(&mut data) {
+            return Err(Next::Damaged(
+                format!(
+                    "a damaged Avro block: its {count} messages do not decompress ({e}); skipped, reading resumed \
+                     at the next block"
+                ),
+                declared.filter(|&n| n > 0),
+            ));
+        }
+        let datums = GenericDatumReader::builder(&self.header.writer)
+            .reader_schema(&self.reader_schema)
+            .build()
+            .map_err(|e| Next::Last(cut(&e.to_string())))?;
+        let mut rest = data.as_slice();
+        let mut decoded = VecDeque::new();
+        let mut failed = None;
+        while !rest.is_empty() {
+            let before = rest.len();
+            match datums.read_value(&mut rest) {
+                Ok(value) if rest.len() < before => decoded.push_back(value),
+                outcome => {
+                    let why = outcome.err().map_or("a message of no bytes".to_owned(), |e| e.to_string());
+                    failed = Some((why, before));
+                    break;
+                }
+            }
+        }
+        if !marker_ok && (failed.is_some() || Some(decoded.len() as u64) != declared) {
+            return Err(Next::Damaged(String::new(), None));
+        }
+        let n = decoded.len() as u64;
+        self.pending = decoded;
+        match failed {
+            None => Ok(()),
+            Some((why, left)) => {
+                let lost = declared.filter(|&d| d > n).map(|d| d - n);
+                // Said after the block's good messages, at the first it cost.
+                self.after_pending = Some(Next::Damaged(
+                    format!(
+                        "a damaged Avro message ({why}) after {n} good ones of its block: the rest of the block \
+                         ({left} bytes{}) skipped, reading resumed at the next block",
+                        lost.map_or(String::new(), |l| format!(", {l} messages by its count"))
+                    ),
+                    lost,
+                ));
+                Ok(())
+            }
+        }
     }
 
     /// Finds the next block after damaged framing: the bytes after the next sync marker, in
-    /// `seen` (read since the damaged block began) or further on in the stream.
-    fn resync(&mut self, seen: Vec<u8>, why: &str) -> Next {
+    /// `seen` (read since the damaged block began) or further on in the stream. `lost`: the
+    /// messages the damaged block said it held, when that is plausible.
+    fn resync(&mut self, seen: Vec<u8>, why: &str, lost: Option<u64>) -> Next {
         let mut skipped = 0u64;
         let mut window = seen;
         let mut buf = vec![0u8; 64 << 10];
+        let sync = self.header.sync;
         loop {
-            if let Some(i) = memchr::memmem::find(&window, &self.sync) {
-                let after = i + self.sync.len();
+            if let Some(i) = memchr::memmem::find(&window, &sync) {
+                let after = i + sync.len();
                 skipped += after as u64;
                 self.stream.push(&window[after..]);
-                self.left = 0;
-                return Next::Damaged(format!(
-                    "damaged Avro data ({why}): the messages of that block skipped ({skipped} bytes), reading \
-                     resumed at the next block"
-                ));
+                return Next::Damaged(
+                    format!(
+                        "damaged Avro data ({why}): the messages of that block skipped ({skipped} bytes{}), \
+                         reading resumed at the next block",
+                        lost.map_or(String::new(), |l| format!(", {l} messages by its count"))
+                    ),
+                    lost,
+                );
             }
             // Keep the last 15 bytes: a marker may begin in them.
-            let keep = window.len().min(self.sync.len() - 1);
+            let keep = window.len().min(sync.len() - 1);
             skipped += (window.len() - keep) as u64;
             window.drain(..window.len() - keep);
             match self.stream.read(&mut buf) {
@@ -323,10 +441,10 @@ impl<R: Read> Read for Pushback<R> {
 
 /// The messages of an Avro file in chunks of about `chunk_bytes` of bodies, decoded (and
 /// decompressed) on the reading thread; their bodies are read on the rayon pool, as lines are.
-struct Messages<'s, R: Read> {
+struct Messages<R: Read> {
     blocks: Blocks<R>,
-    datums: GenericDatumReader<'s>,
-    /// Messages decoded so far (and damage named, each counted as one).
+    /// Messages decoded so far, and the ones damage cost (each damage counted as one when
+    /// how many it cost is not known).
     read: u64,
     chunk_bytes: usize,
     /// The file ended, or could not be decoded further.
@@ -334,60 +452,29 @@ struct Messages<'s, R: Read> {
     spare: Vec<Vec<u8>>,
 }
 
-impl<R: Read> Messages<'_, R> {
-    fn next(&mut self) -> Next {
-        loop {
-            let b = &mut self.blocks;
-            if b.left > 0 {
-                let mut rest = b.data.get(b.at..).unwrap_or_default();
-                let before = rest.len();
-                match self.datums.read_value(&mut rest) {
-                    Ok(value) if rest.len() < before => {
-                        b.at += before - rest.len();
-                        b.left -= 1;
-                        return Next::Message(value);
-                    }
-                    outcome => {
-                        let why = outcome.err().map_or("a message of no bytes".to_owned(), |e| e.to_string());
-                        let lost = std::mem::take(&mut b.left);
-                        return Next::Damaged(format!(
-                            "a damaged Avro message ({why}): it and the {} after it in its block skipped, \
-                             reading resumed at the next block",
-                            lost - 1
-                        ));
-                    }
-                }
-            }
-            match b.next_block() {
-                Ok(true) => {}
-                Ok(false) => return Next::End,
-                Err(next) => return next,
-            }
-        }
-    }
-}
-
-impl<R: Read> ChunkSource for Messages<'_, R> {
+impl<R: Read> ChunkSource for Messages<R> {
     fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         let mut data = self.spare.pop().unwrap_or_default();
         data.clear();
         let mut items = Vec::new();
         while !self.done && data.len() < self.chunk_bytes.max(1) {
-            let message = match self.next() {
+            let message = match self.blocks.next() {
                 Next::End => {
                     self.done = true;
                     break;
                 }
                 Next::Message(m) => m,
-                Next::Damaged(why) => {
-                    self.read += 1;
-                    items.push((self.read, Message::Damaged(why)));
+                Next::Damaged(why, lost) => {
+                    // Named at the first message it cost; the count goes on past the others.
+                    let lost = lost.unwrap_or(1).max(1);
+                    items.push((self.read + 1, Message::Damaged(why, lost)));
+                    self.read += lost;
                     continue;
                 }
                 Next::Last(why) => {
                     self.done = true;
                     self.read += 1;
-                    items.push((self.read, Message::Damaged(why)));
+                    items.push((self.read, Message::Damaged(why, 1)));
                     break;
                 }
             };
@@ -434,7 +521,7 @@ pub(super) fn read_message(c: &mut Collector, data: &[u8], at: Location, message
         Message::NoBody => {
             c.skip(at, SkipKind::NotAuditRecord, "an Event Hub message without a body".to_owned())
         }
-        Message::Damaged(why) => c.skip(at, SkipKind::Malformed, why.clone()),
+        Message::Damaged(why, lost) => c.skip_many(at, SkipKind::Malformed, why.clone(), *lost),
     }
 }
 

@@ -67,8 +67,8 @@ pub(super) enum Message {
     Body(std::ops::Range<usize>),
     /// A message without a body.
     NoBody,
-    /// The data could not be decoded from here on (damaged or cut short): why.
-    Damaged(String),
+    /// Damaged or cut-short data: why, and how many messages it cost (at least 1).
+    Damaged(String, u64),
 }
 
 /// Where chunks come from: a cut of lines, of array elements or of Avro's messages.

@@ -433,6 +433,14 @@ impl Collector {
         }
     }
 
+    /// [`Collector::skip`] of `n` records (at least one) lost to one damage, named once.
+    pub(crate) fn skip_many(&mut self, location: Location, kind: SkipKind, message: String, n: u64) {
+        self.skip(location, kind, message);
+        let more = n.saturating_sub(1);
+        self.skipped += more;
+        *self.skipped_by_kind.entry(kind).or_default() += more;
+    }
+
     fn skip_one(&mut self, location: Location, kind: SkipKind, message: String) {
         self.skipped += 1;
         *self.skipped_by_kind.entry(kind).or_default() += 1;
