@@ -346,6 +346,13 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             for (c, n) in &l.codes {
                 *e.codes.entry(*c).or_insert(0) += n;
             }
+            if e.sli_buckets.len() < l.sli_buckets.len() {
+                e.sli_buckets.resize(l.sli_buckets.len(), 0);
+            }
+            for (a, b) in e.sli_buckets.iter_mut().zip(&l.sli_buckets) {
+                *a += b;
+            }
+            e.sli_sum_us += l.sli_sum_us;
         }
     }
     d.family(
@@ -372,6 +379,37 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             &l.buckets,
             l.sum_us as f64 / 1e6,
         );
+    }
+    // Since 1.26 (as `…_slo_duration_seconds` 1.23–1.27 too, not written here): what the API
+    // call latency SLO is measured on.
+    if v.minor >= 26 {
+        d.family(
+            "apiserver_request_sli_duration_seconds",
+            "histogram",
+            &format!(
+                "{} Response latency distribution (not counting webhook duration and priority & fairness queue wait times) in seconds for each verb, group, version, resource, subresource, scope and component.",
+                if v.minor >= 29 { "[BETA]" } else { "[ALPHA]" }
+            ),
+        );
+        for (k, l) in latency.iter().filter(|(_, l)| !l.sli_buckets.is_empty()) {
+            let component = if k.resource.is_empty() { "" } else { "apiserver" };
+            let labels = [
+                ("component", component),
+                ("group", k.group),
+                ("resource", k.resource),
+                ("scope", k.scope),
+                ("subresource", k.subresource),
+                ("verb", k.verb),
+                ("version", k.version),
+            ];
+            d.histogram(
+                "apiserver_request_sli_duration_seconds",
+                &labels,
+                crate::stats::SLI_BUCKETS,
+                &l.sli_buckets,
+                l.sli_sum_us as f64 / 1e6,
+            );
+        }
     }
     d.family(
         "apiserver_request_total",

@@ -69,7 +69,20 @@ pub struct Latency {
     pub sum_us: i64,
     /// Count per HTTP code.
     pub codes: BTreeMap<u16, u64>,
+    /// `apiserver_request_sli_duration_seconds`: count per bucket of [`SLI_BUCKETS`] (last is
+    /// +Inf) of the latency less admission webhook and APF queue time; long-running requests
+    /// are not observed.
+    pub sli_buckets: Vec<u64>,
+    /// Sum of those observations in microseconds.
+    pub sli_sum_us: i64,
 }
+
+/// `apiserver_request_sli_duration_seconds` bucket bounds (kube-apiserver's
+/// `staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go`, `requestSliLatencies`).
+pub const SLI_BUCKETS: &[f64] = &[
+    0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 15.0, 20.0, 30.0,
+    45.0, 60.0,
+];
 
 impl Latency {
     fn add(&mut self, bucket: usize, nbuckets: usize, latency: Micros, code: u16) {
@@ -79,6 +92,17 @@ impl Latency {
         self.buckets[bucket] += 1;
         self.sum_us += latency;
         *self.codes.entry(code).or_insert(0) += 1;
+    }
+
+    /// Observes `sli` (the latency less webhook and APF queue time) in the SLI histogram.
+    fn add_sli(&mut self, sli: Micros) {
+        if self.sli_buckets.is_empty() {
+            self.sli_buckets.resize(SLI_BUCKETS.len() + 1, 0);
+        }
+        let secs = sli as f64 / 1e6;
+        let bucket = SLI_BUCKETS.iter().position(|b| secs <= *b).unwrap_or(SLI_BUCKETS.len());
+        self.sli_buckets[bucket] += 1;
+        self.sli_sum_us += sli;
     }
 
     fn merge(&mut self, other: &Latency) {
@@ -92,6 +116,13 @@ impl Latency {
         for (code, n) in &other.codes {
             *self.codes.entry(*code).or_insert(0) += n;
         }
+        if self.sli_buckets.len() < other.sli_buckets.len() {
+            self.sli_buckets.resize(other.sli_buckets.len(), 0);
+        }
+        for (a, b) in self.sli_buckets.iter_mut().zip(&other.sli_buckets) {
+            *a += b;
+        }
+        self.sli_sum_us += other.sli_sum_us;
     }
 
     /// Observations.
@@ -243,16 +274,24 @@ impl Stats {
         }
     }
 
+    /// Observes one request of series `key` in window `w`: its `latency` in the histogram of
+    /// `bounds`, its `code`, and its `sli` latency (none for long-running requests).
     pub(crate) fn record_latency(
         &mut self,
         w: usize,
         key: SeriesKey,
-        bucket: usize,
-        nbuckets: usize,
+        bounds: &[f64],
         latency: Micros,
         code: u16,
+        sli: Option<Micros>,
     ) {
-        self.latency[w].entry(key).or_default().add(bucket, nbuckets, latency, code);
+        let secs = latency as f64 / 1e6;
+        let bucket = bounds.iter().position(|b| secs <= *b).unwrap_or(bounds.len());
+        let l = self.latency[w].entry(key).or_default();
+        l.add(bucket, bounds.len() + 1, latency, code);
+        if let Some(sli) = sli {
+            l.add_sli(sli);
+        }
     }
 }
 

@@ -1090,10 +1090,12 @@ impl<'c> Gen<'c> {
                 scope: "",
             },
         };
-        let secs = r.latency as f64 / 1e6;
-        let nb = ctx.buckets.len() + 1;
-        let bucket = ctx.buckets.iter().position(|b| secs <= *b).unwrap_or(ctx.buckets.len());
-        s.record_latency(w, key, bucket, nb, r.latency, r.code);
+        // The SLI leaves out admission webhook and APF queue time, and long-running requests.
+        let sli = (r.verb != Verb::Watch).then(|| {
+            let webhook = r.webhook.map_or(0, |(_, _, dur, _)| dur);
+            (r.latency - webhook - r.apf_wait).max(0)
+        });
+        s.record_latency(w, key, ctx.buckets, r.latency, r.code, sli);
         if let Some(res) = &r.res {
             let delta = match (r.verb, r.code, r.sub) {
                 (Verb::Create, 201, None) => 1,

@@ -69,7 +69,9 @@ fn simulate_into(cfg: &Config) -> (tempfile::TempDir, BTreeMap<String, Vec<u8>>)
 // 2026-12-06: changed from 0xbe9b_5d0f_cf36_e3e6 when the etcd scrapes got the member's id and
 // start time (`etcd_server_id`, `process_start_time_seconds`; on-call review 52, item 10); the
 // audit log is the same bytes.
-const GOLDEN_HASH: u64 = 0xd659_ff94_3247_e91d;
+// 2026-12-06: changed from 0xd659_ff94_3247_e91d when the apiserver scrapes got
+// `apiserver_request_sli_duration_seconds` (review s53b, item 8); the audit log is the same bytes.
+const GOLDEN_HASH: u64 = 0xf957_446e_4f26_d2d9;
 
 #[test]
 fn same_seed_same_bytes_with_one_or_two_threads() {

@@ -221,6 +221,39 @@ fn one(path: &Path, name: &str, label: &str) -> f64 {
         .unwrap_or_else(|| panic!("{name} {label} in {}", path.display()))
 }
 
+/// Review s53b, item 8: the simulated scrapes had no `apiserver_request_sli_duration_seconds`
+/// (kube-apiserver writes it from 1.26), so MET001 judged the pod creates a failing webhook
+/// held for 10 s against the SLO by their whole latency, "above the 1 s SLO", where AUD003,
+/// from the audit log, found them within it without the webhook's time. The SLI histogram
+/// leaves out the webhook's time (and APF queue wait, and watches); before 1.26 there is none.
+#[test]
+fn the_scrapes_had_no_sli_histogram_so_webhook_time_breached_the_slo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(dir.path(), &[Scenario::WebhookOutage], 40, 20, "1.29");
+    let path = dir.path().join("metrics/apiserver-2.prom");
+    let creates = r#"resource="pods",scope="resource",subresource="",verb="POST""#;
+    let within_1s = |name: &str| {
+        let le1 = one(&path, &format!("{name}_bucket"), &format!(r#"{creates},version="v1",le="1""#));
+        let count = one(&path, &format!("{name}_count"), creates);
+        le1 / count
+    };
+    // By their whole latency, the failing creates (10 s each) are more than 1% of them; without
+    // the webhook's time, every create is within 1 s.
+    assert!(within_1s("apiserver_request_duration_seconds") < 0.99);
+    assert_eq!(within_1s("apiserver_request_sli_duration_seconds"), 1.0);
+    assert!(
+        samples(&path, "apiserver_request_sli_duration_seconds_count")
+            .iter()
+            .all(|(s, _)| !s.contains("WATCH"))
+    );
+    let old = tempfile::tempdir().expect("tempdir");
+    run(old.path(), &[Scenario::WebhookOutage], 40, 20, "1.25");
+    assert!(
+        samples(&old.path().join("metrics/apiserver-2.prom"), "apiserver_request_sli_duration_seconds_count")
+            .is_empty()
+    );
+}
+
 #[test]
 fn object_leak_growth_between_snapshots_matches_the_audit_log() {
     let dir = tempfile::tempdir().expect("tempdir");
