@@ -176,6 +176,27 @@ pub fn double_quoted_literal(text: &str) -> String {
     out
 }
 
+/// What a file that is neither a regular file nor a directory is, in words (a directory walk
+/// names what it does not read: the metrics and manifests readers; the audit reader has its own).
+pub fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = meta;
+    "not a regular file"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

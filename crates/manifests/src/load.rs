@@ -215,7 +215,7 @@ fn walk(
                     notes.push(format!(
                         "{}: {}, not read in a directory walk",
                         path.display(),
-                        special_kind(&m)
+                        findings::text::special_kind(&m)
                     ));
                 }
                 _ => out.push(path),
@@ -223,26 +223,6 @@ fn walk(
         }
     }
     Ok(())
-}
-
-/// What a file that is neither a regular file nor a directory is, in words.
-fn special_kind(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    let _ = meta;
-    "not a regular file"
 }
 
 /// Text in UTF-16 with a byte order mark (as Windows PowerShell 5 writes `kubectl get … >

@@ -361,20 +361,9 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
         "[STABLE] Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
     );
     for (k, l) in &latency {
-        let component = if k.resource.is_empty() { "" } else { "apiserver" };
-        let labels = [
-            ("component", component),
-            ("dry_run", ""),
-            ("group", k.group),
-            ("resource", k.resource),
-            ("scope", k.scope),
-            ("subresource", k.subresource),
-            ("verb", k.verb),
-            ("version", k.version),
-        ];
         d.histogram(
             "apiserver_request_duration_seconds",
-            &labels,
+            &series_labels(k, true),
             ctx.buckets,
             &l.buckets,
             l.sum_us as f64 / 1e6,
@@ -392,19 +381,9 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
             ),
         );
         for (k, l) in latency.iter().filter(|(_, l)| !l.sli_buckets.is_empty()) {
-            let component = if k.resource.is_empty() { "" } else { "apiserver" };
-            let labels = [
-                ("component", component),
-                ("group", k.group),
-                ("resource", k.resource),
-                ("scope", k.scope),
-                ("subresource", k.subresource),
-                ("verb", k.verb),
-                ("version", k.version),
-            ];
             d.histogram(
                 "apiserver_request_sli_duration_seconds",
-                &labels,
+                &series_labels(k, false),
                 crate::stats::SLI_BUCKETS,
                 &l.sli_buckets,
                 l.sli_sum_us as f64 / 1e6,
@@ -922,6 +901,25 @@ pub fn etcd_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     );
     d.sample("etcd_cluster_version", &[("cluster_version", cluster)], 1.0);
     d.out
+}
+
+/// The labels of a request latency series, in the order kube-apiserver writes them; with
+/// `dry_run` for `apiserver_request_duration_seconds`, without it for the SLI histogram.
+fn series_labels(k: &SeriesKey, dry_run: bool) -> Vec<(&'static str, &'static str)> {
+    let component = if k.resource.is_empty() { "" } else { "apiserver" };
+    let mut labels = vec![("component", component)];
+    if dry_run {
+        labels.push(("dry_run", ""));
+    }
+    labels.extend([
+        ("group", k.group),
+        ("resource", k.resource),
+        ("scope", k.scope),
+        ("subresource", k.subresource),
+        ("verb", k.verb),
+        ("version", k.version),
+    ]);
+    labels
 }
 
 #[cfg(test)]

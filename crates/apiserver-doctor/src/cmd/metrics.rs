@@ -263,7 +263,7 @@ fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(
                 // for ever (review s53, item 3). Named on the command line, a FIFO is read.
                 Ok(m) if !m.is_file() => unusable.push(Unusable {
                     source: path.display().to_string(),
-                    reason: format!("{}, not read in a directory walk", special_kind(&m)),
+                    reason: format!("{}, not read in a directory walk", findings::text::special_kind(&m)),
                 }),
                 // Files, and dangling links (reported as files that cannot be read).
                 _ => out.push(path),
@@ -288,26 +288,6 @@ fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(
         out.extend(files.into_iter().map(|f| (f.display().to_string(), true)));
     }
     out
-}
-
-/// What a file that is neither a regular file nor a directory is, in words.
-fn special_kind(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    let _ = meta;
-    "not a regular file"
 }
 
 /// Loads every usable scrape (see [`load_usable`]); an error only when none is usable.
