@@ -396,20 +396,11 @@ pub fn apiserver_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
         "[STABLE] Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
     );
     for (k, l) in &latency {
-        let component = if k.resource.is_empty() { "" } else { "apiserver" };
+        let series = series_labels(k, true);
         for (code, n) in &l.codes {
             let code = code.to_string();
-            let labels = [
-                ("code", code.as_str()),
-                ("component", component),
-                ("dry_run", ""),
-                ("group", k.group),
-                ("resource", k.resource),
-                ("scope", k.scope),
-                ("subresource", k.subresource),
-                ("verb", k.verb),
-                ("version", k.version),
-            ];
+            let mut labels = vec![("code", code.as_str())];
+            labels.extend(series.iter().copied());
             d.sample("apiserver_request_total", &labels, *n as f64);
         }
     }
@@ -903,8 +894,9 @@ pub fn etcd_metrics(ctx: &Ctx, stats: &Stats, w: usize) -> String {
     d.out
 }
 
-/// The labels of a request latency series, in the order kube-apiserver writes them; with
-/// `dry_run` for `apiserver_request_duration_seconds`, without it for the SLI histogram.
+/// The labels of a request series, in the order kube-apiserver writes them (after `code` in
+/// `apiserver_request_total`); with `dry_run` for `apiserver_request_duration_seconds` and
+/// `apiserver_request_total`, without it for the SLI histogram.
 fn series_labels(k: &SeriesKey, dry_run: bool) -> Vec<(&'static str, &'static str)> {
     let component = if k.resource.is_empty() { "" } else { "apiserver" };
     let mut labels = vec![("component", component)];
