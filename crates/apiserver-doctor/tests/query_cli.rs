@@ -652,6 +652,10 @@ fn query_input_of_only_unusable_files_answered_0_with_exit_0() {
     let err = stderr(&out);
     assert!(err.contains(&format!("error: no audit event in {scrape}, {empty}: nothing to query")), "{err}");
     assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    // A query that reads no events still runs (review s53b, item 11).
+    let out = run(&["query", "--input", &empty, "print x = 1", "-o", "csv"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "x\n1\n");
     let good = eventhub().display().to_string();
     let out = run(&["query", "--input", &scrape, "--input", &good, "KubeAudit | count", "-o", "csv"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -283,14 +283,15 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
     for warning in &batches.warnings {
         eprintln!("warning: {warning}");
     }
-    // Every input unusable (not audit logs, empty, every record bad): an input error, as in
-    // `ingest` and `diagnose`, not a query answering 0 (bad-input review s53, item 9: a script
-    // asking how many 5xx got 0 and success from a metrics scrape given as the log).
+    // Every input unusable (not audit logs, empty, every record bad): a query that reads the
+    // events fails (exit 2), as `ingest` and `diagnose` refuse such inputs, rather than answer
+    // 0 (bad-input review s53, item 9: a script asking how many 5xx got 0 and success from a
+    // metrics scrape given as the log); one that reads none (`print`) still runs (review s53b).
     if batches.batches.iter().all(|b| b.num_rows() == 0) {
-        anyhow::bail!(
+        return Ok(Engine::without_events(format!(
             "no audit event in {}: nothing to query (why each input was left out is said above)",
             args.input.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        );
+        ))?);
     }
     if batches.duplicates > 0 {
         eprintln!("{}", duplicates_note(batches.duplicates));
