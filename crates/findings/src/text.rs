@@ -177,7 +177,7 @@ pub fn double_quoted_literal(text: &str) -> String {
 }
 
 /// What a file that is neither a regular file nor a directory is, in words (a directory walk
-/// names what it does not read: the metrics and manifests readers; the audit reader has its own).
+/// names what it does not read: the audit, metrics and manifests readers).
 pub fn special_kind(meta: &std::fs::Metadata) -> &'static str {
     #[cfg(unix)]
     {

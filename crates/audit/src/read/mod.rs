@@ -460,34 +460,15 @@ impl Walk {
                 // A FIFO, socket or device met in a walk is not read (a FIFO would wait for a
                 // writer forever), and is said so: it was passed over silently (ingest review
                 // s38, item 8). Named on the command line, a FIFO is read as a stream.
-                Ok(meta) => {
-                    self.skip(&path, format!("{}, not read in a directory walk", special_kind(&meta)))
-                }
+                Ok(meta) => self.skip(
+                    &path,
+                    format!("{}, not read in a directory walk", findings::text::special_kind(&meta)),
+                ),
             }
         }
         self.ancestors.pop();
         Ok(())
     }
-}
-
-/// What a file that is neither a regular file nor a directory is, in words.
-fn special_kind(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-    }
-    let _ = meta;
-    "not a regular file"
 }
 
 /// Whether `dir`, named to be read, is an apiserver-doctor store: a store's manifest, or a
