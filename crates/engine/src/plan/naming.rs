@@ -7,8 +7,9 @@
 //! `userAgent`, `bin(start_time, 5m)` → `start_time`), `strlen(x)` is `strlen_x`,
 //! `gettype(x)` `type_x`, and `tolower(x)`, `startofweek(t)` and the rest get no name; an
 //! aggregate is `<prefix>_<argument>` (`count_`, `count_y`, `avg_latency`,
-//! `percentile_latency_99`, `set_name`); anything else is `Column1`, `Column2`, … (`print_0`,
-//! … in `print`).
+//! `percentile_latency_99`, `set_name`); `column_ifexists("c", …)` is `c` when the input has a
+//! column `c` (see [`derived_in`]); anything else is `Column1`, `Column2`, … (`print_0`, … in
+//! `print`).
 
 use kql::{Expr, ExprKind, Literal, UnaryOp};
 
@@ -78,6 +79,30 @@ pub fn derived(e: &Expr) -> Option<String> {
         },
         _ => None,
     }
+}
+
+/// The name KQL gives an unnamed item of `project`, `extend`, `distinct` or the `by` of
+/// `summarize` and `make-series`, over input rows that have the columns `has_column` accepts:
+/// [`derived`], except that `column_ifexists("c", default)` is named `c` when the input has a
+/// column `c`, and gets no name (`ColumnN`) when it has none, whatever `default` is.
+///
+/// Kusto declares `column_ifexists` with `ResultNameKind.FirstArgumentValueIfColumn`
+/// (microsoft/Kusto-Query-Language, `src/Kusto.Language/Functions.cs`), and its binder
+/// (`Binder_Projection.cs`, `GetFunctionResultName`) names the call after its constant first
+/// argument only when the row scope has that column (`row.TryGetColumn(name, …)`, by exact
+/// name), else by the default name. The binder passes the row scope only for the item's own,
+/// outermost, call: inside another function (`tostring(column_ifexists("c", ""))`) the call
+/// has no name, as [`derived`] gives.
+pub fn derived_in(e: &Expr, has_column: impl Fn(&str) -> bool) -> Option<String> {
+    if let ExprKind::Call { name, args } = &e.kind
+        && name.name == "column_ifexists"
+    {
+        return match args.first().map(|a| &a.kind) {
+            Some(ExprKind::Literal(Literal::String(c))) if has_column(c) => Some(c.clone()),
+            _ => None,
+        };
+    }
+    derived(e)
 }
 
 /// A number as it appears in a column name (`99` → `99`, `99.9` → `99_9`).
@@ -175,6 +200,21 @@ mod tests {
         let d = kql::parse_expression("d").expect("valid");
         assert_eq!(aggregate("tdigest_merge", Some(&d)), "merge_tdigests_d");
         assert_eq!(aggregate("merge_tdigest", Some(&d)), "merge_tdigests_d");
+    }
+
+    /// `column_ifexists` is `FirstArgumentValueIfColumn`: named after an existing column only,
+    /// and only as the item's own call.
+    #[test]
+    fn column_ifexists_is_named_after_the_column_only_when_it_exists() {
+        let e = |src: &str| kql::parse_expression(src).expect("valid expression");
+        let has = |c: &str| c == "verb";
+        assert_eq!(derived_in(&e(r#"column_ifexists("verb", "")"#), has).as_deref(), Some("verb"));
+        assert_eq!(derived_in(&e(r#"column_ifexists("nope", 0)"#), has), None);
+        assert_eq!(derived_in(&e(r#"column_ifexists("nope", verb)"#), has), None);
+        // Exact, case-sensitive name, as Kusto's columns are.
+        assert_eq!(derived_in(&e(r#"column_ifexists("Verb", "")"#), has), None);
+        assert_eq!(derived_in(&e(r#"tostring(column_ifexists("verb", ""))"#), has), None);
+        assert_eq!(derived_in(&e("tostring(verb)"), has).as_deref(), Some("verb"));
     }
 
     #[test]

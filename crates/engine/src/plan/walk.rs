@@ -1140,7 +1140,7 @@ impl Planner<'_> {
                     let mut out = Vec::new();
                     for e in exprs {
                         let v = self.scalar(&rel, e)?;
-                        let name = naming::derived(e).unwrap_or_else(|| self.column_n());
+                        let name = self.unnamed_item(&rel, e);
                         out.push((name, v));
                     }
                     out
@@ -1264,6 +1264,11 @@ impl Planner<'_> {
         format!("Column{}", self.unnamed)
     }
 
+    /// The name of an unnamed item over `rel`'s rows ([`naming::derived_in`]), else `ColumnN`.
+    fn unnamed_item(&mut self, rel: &Rel, e: &Expr) -> String {
+        naming::derived_in(e, |c| rel.get(c).is_some()).unwrap_or_else(|| self.column_n())
+    }
+
     fn count_arg(&mut self, rel: &Rel, e: &Expr) -> R<usize> {
         let _ = rel;
         match lit_num(e) {
@@ -1375,7 +1380,7 @@ impl Planner<'_> {
             let v = self.scalar(rel, &ne.expr)?;
             let name = match &ne.name {
                 Some(n) => n.name.clone(),
-                None => naming::derived(&ne.expr).unwrap_or_else(|| self.column_n()),
+                None => self.unnamed_item(rel, &ne.expr),
             };
             out.push((name, v));
         }
@@ -2591,7 +2596,8 @@ impl Planner<'_> {
                 ))
             }
             "url_decode" => str_fn(self, &u.url_decode),
-            "url_encode" | "url_encode_component" => str_fn(self, &u.url_encode),
+            "url_encode" => str_fn(self, &u.url_encode),
+            "url_encode_component" => str_fn(self, &u.url_encode_component),
             "strcat_array" => {
                 self.arity(e, f, args, 2, 2)?;
                 let v = self.args(rel, args)?;
@@ -3153,7 +3159,7 @@ impl Planner<'_> {
             let v = self.scalar(rel, &ne.expr)?;
             let name = match &ne.name {
                 Some(n) => n.name.clone(),
-                None => naming::derived(&ne.expr).unwrap_or_else(|| self.column_n()),
+                None => self.unnamed_item(rel, &ne.expr),
             };
             keys.push((name, v));
         }
@@ -3729,18 +3735,18 @@ impl IntoValue for TExpr {
     }
 }
 
-/// The place of `kind=inner` when a `union` is `inner` (only the columns every leg has) rather
-/// than the default `outer`. It was read as `outer` whatever it said (review s50). `isfuzzy`
+/// Whether a `union` is `kind=inner` (only the columns every leg has) rather than the default
+/// `outer`. It was read as `outer` whatever it said (review s50). `isfuzzy`
 /// changes nothing here: a leg this engine cannot plan is an error either way.
-fn union_is_inner(u: &kql::Union) -> R<Option<std::ops::Range<usize>>> {
-    let mut inner = None;
+fn union_is_inner(u: &kql::Union) -> R<bool> {
+    let mut inner = false;
     for p in &u.params {
         if p.name.name != "kind" {
             continue;
         }
         inner = match &p.value.kind {
-            ExprKind::Name(id) if id.name == "inner" => span(p.span),
-            ExprKind::Name(id) if id.name == "outer" => None,
+            ExprKind::Name(id) if id.name == "inner" => true,
+            ExprKind::Name(id) if id.name == "outer" => false,
             _ => return Err(err(p.value.span, "kind of union is inner or outer")),
         };
     }

@@ -265,6 +265,7 @@ udfs! {
     empty_if_null => "kql_empty_if_null", ret::string_like, strings::empty_if_null;
     first_present => "kql_first_present", ret::first, strings::first_present;
     url_encode => "kql_url_encode", ret::utf8, strings::url_encode;
+    url_encode_component => "kql_url_encode_component", ret::utf8, strings::url_encode_component;
     go_escape_json => "kql_go_escape_json", ret::utf8, strings::go_escape_json_udf;
     strlen => "kql_strlen", ret::int64, strings::strlen;
     indexof => "kql_indexof", ret::int64, strings::indexof;

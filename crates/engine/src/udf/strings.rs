@@ -668,11 +668,43 @@ pub fn go_escape_json_udf(args: &[ColumnarValue], rows: usize) -> Result<Columna
     finish(Arc::new(out.finish()), args)
 }
 
-/// `url_encode(text)`.
+/// `text` percent-encoded as Kusto's `url_encode` (`space` `"+"`) and `url_encode_component`
+/// (`space` `"%20"`) encode it: each UTF-8 byte but an ASCII letter, a digit, `-`, `_`, `.`,
+/// `!`, `*`, `(` and `)` as `%xx` with lower-case hex.
+///
+/// The url_encode() and url_encode_component() pages of the Kusto documentation
+/// (learn.microsoft.com, `kusto/query/url-encode-function`, `url-encode-component-function`)
+/// give `https%3a%2f%2fwww.bing.com%2fhello+world` and `…%2fhello%20world`: lower-case hex,
+/// `.` left as is, a space `+` in `url_encode` ("application/x-www-form-urlencoded") and `%20`
+/// in the component form. That is the output of .NET's `HttpUtility.UrlEncode`, whose safe set
+/// (`HttpEncoderUtility.IsUrlSafeChar`, dotnet/runtime) is the one above: `~` is encoded.
+pub fn kusto_url_encode(text: &str, space: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(text.len());
+    for &b in text.as_bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'*' | b'(' | b')' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push_str(space),
+            _ => {
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0x0f)]));
+            }
+        }
+    }
+    out
+}
+
+/// `url_encode(text)`: [`kusto_url_encode`] with a space as `+`.
 pub fn url_encode(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
-    map_strings(args, rows, |s, _| {
-        Some(percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string())
-    })
+    map_strings(args, rows, |s, _| Some(kusto_url_encode(s, "+")))
+}
+
+/// `url_encode_component(text)`: [`kusto_url_encode`] with a space as `%20`.
+pub fn url_encode_component(args: &[ColumnarValue], rows: usize) -> Result<ColumnarValue> {
+    map_strings(args, rows, |s, _| Some(kusto_url_encode(s, "%20")))
 }
 
 /// `kql_countof(text, search, regex)`: `countof(text, search [, kind])`. A plain search counts
