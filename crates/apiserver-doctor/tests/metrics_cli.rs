@@ -810,17 +810,87 @@ fn two_scrapes_in_one_file_lost_the_later_one_and_a_tar_was_read_as_text() {
     assert!(stdout.contains("WARNING  MET002"), "{stdout}");
     assert!(!stdout.contains("skipped"), "{stdout}");
 
+    // A tar archive is read now (`a_tar_of_scrapes_was_named_not_read`); this one, a header
+    // and nothing else right, is named as damaged, not read as text.
     let mut tar = vec![0u8; 1024];
     tar[257..262].copy_from_slice(b"ustar");
     std::fs::write(dir.path().join("s.tar"), tar).expect("write");
     let out = doctor(dir.path(), &["metrics", "s.tar"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr)
-            .starts_with("error: s.tar: a tar archive, not a scrape: `metrics` does not read archives"),
-        "{}",
-        text(&out.stderr)
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("error: s.tar: damaged tar archive ("), "{stderr}");
+    assert!(stderr.ends_with("): no member could be read\n"), "{stderr}");
+}
+
+/// Two scrapes of one API server in a `.tgz` (a support bundle's), with a README beside them:
+/// `metrics bundle.tgz` refused it, naming the archive and the command that extracts it. Now
+/// each member is read as a scrape named `ARCHIVE!MEMBER`, in messages and in the report, the
+/// README skipped in one line as in a directory; a damaged archive keeps the members before
+/// the damage, and the damage is named.
+#[test]
+fn a_tar_of_scrapes_was_named_not_read() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scrape =
+        std::fs::read_to_string(fixtures().join("apiserver-1.35-excerpt-nri.prom")).expect("fixture");
+    let grown = scrape
+        .replace(
+            "apiserver_storage_objects{resource=\"configmaps\"} ",
+            "apiserver_storage_objects{resource=\"configmaps\"} 900",
+        )
+        .replace(
+            "objects{group=\"\",resource=\"configmaps\"} ",
+            "objects{group=\"\",resource=\"configmaps\"} 900",
+        );
+    assert_ne!(grown, scrape);
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, bytes, mtime) in [
+        ("bundle/metrics/s1.prom", scrape.as_bytes(), 1_700_000_000),
+        ("bundle/metrics/s2.prom", grown.as_bytes(), 1_700_000_300),
+        ("bundle/README.md", &b"Scrapes taken five minutes apart.\n"[..], 1_700_000_300),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_mtime(mtime);
+        h.set_size(bytes.len() as u64);
+        b.append_data(&mut h, path, bytes).expect("member");
+    }
+    let plain = b.into_inner().expect("tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&plain).expect("gzip");
+    // Named without `.tgz`: told by its content.
+    std::fs::write(dir.path().join("bundle"), gz.finish().expect("gzip")).expect("write");
+    let out = doctor(dir.path(), &["metrics", "--fail-on", "warning", "bundle"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert_eq!(
+        stderr,
+        "warning: bundle!bundle/README.md: no metric samples in it; not a /metrics scrape: it starts with \
+         `Scrapes taken five minutes apart.`; skipped, the other files are read\n"
     );
+    assert!(stdout.contains("WARNING  MET002"), "{stdout}");
+    assert!(stdout.contains("bundle!bundle/metrics/s2.prom"), "{stdout}");
+    // The members' own times, five minutes apart, give the window: a rate, not "no rate".
+    assert!(!stdout.contains("no rate"), "{stdout}");
+
+    // Cut in the README, after both scrapes: they are read, the damage named.
+    let at = plain.windows(16).position(|w| w == b"bundle/README.md").expect("header");
+    std::fs::write(dir.path().join("cut.tar"), &plain[..at + 512 + 10]).expect("write");
+    let out = doctor(dir.path(), &["metrics", "--fail-on", "warning", "-o", "json", "cut.tar"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let damage = "cut.tar: tar archive cut short in its member bundle/README.md (10 of its 34 bytes), not \
+                  read, read no further after 2 members: the rest of the archive was not read";
+    assert_eq!(stderr, format!("warning: {damage}\n"));
+    let report: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let inputs = report["inputs"].as_array().cloned().unwrap_or_default();
+    let sources: Vec<(&str, &str)> = inputs
+        .iter()
+        .map(|i| (i["source"].as_str().unwrap_or(""), i["detected"].as_str().unwrap_or("")))
+        .collect();
+    assert!(sources.iter().any(|(s, _)| *s == "cut.tar!bundle/metrics/s2.prom"), "{sources:?}");
+    let in_part = damage.replacen("cut.tar: ", "read in part: ", 1);
+    assert!(sources.contains(&("cut.tar", in_part.as_str())), "{sources:?}");
 }
 
 /// Review s53, item 3: a FIFO in a directory hung `metrics DIR` (opened, waiting for a writer

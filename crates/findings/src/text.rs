@@ -197,6 +197,101 @@ pub fn special_kind(meta: &std::fs::Metadata) -> &'static str {
     "not a regular file"
 }
 
+/// Text decoded from UTF-16, and how it was told to be UTF-16 ([`decode_utf16`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Utf16Text {
+    /// The text, each code unit that is no character (an unpaired surrogate) replaced by U+FFFD.
+    pub text: String,
+    /// Little-endian (what Windows writes), else big-endian.
+    pub little_endian: bool,
+    /// Whether the text started with a byte order mark (left out of [`Utf16Text::text`]).
+    pub byte_order_mark: bool,
+    /// How many code units were replaced by U+FFFD.
+    pub replaced: usize,
+    /// Whether the bytes ended in half a code unit (left out).
+    pub odd_byte: bool,
+}
+
+impl Utf16Text {
+    /// What the text was, in words for a note: `UTF-16LE text with a byte order mark`, or
+    /// `UTF-16LE text without a byte order mark (told from its zero bytes)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "UTF-16{} text {}",
+            if self.little_endian { "LE" } else { "BE" },
+            if self.byte_order_mark {
+                "with a byte order mark"
+            } else {
+                "without a byte order mark (told from its zero bytes)"
+            }
+        )
+    }
+}
+
+/// How many bytes at the start of a text without a byte order mark tell whether it is UTF-16.
+const UTF16_SNIFF_BYTES: usize = 512;
+
+/// The bytes decoded from UTF-16, or `None` when they are not UTF-16. One rule for every
+/// reader of text (metrics scrapes, manifests), so that a file one reads the other reads too.
+///
+/// Windows PowerShell 5 writes `>` as UTF-16LE with a byte order mark; other Windows tools
+/// (`Out-File -Encoding unicode` piped through some editors, .NET's `UnicodeEncoding(false,
+/// false)`) write it without one. Without the mark, the pattern of zero bytes tells: the
+/// scrapes and manifests read here are mostly ASCII, and each ASCII character in UTF-16 is one
+/// zero byte and one that is not, the zero second in little-endian and first in big-endian.
+/// UTF-8 text holds no zero byte at all. So the first [`UTF16_SNIFF_BYTES`] bytes are UTF-16
+/// when at least three quarters of their byte pairs are a zero and a non-zero byte in the same
+/// order (characters outside U+0001–U+00FF make the other quarter) and no pair is two zeros: a
+/// NUL character is in no text, and runs of zeros are binary data (a tar header, UTF-32).
+pub fn decode_utf16(bytes: &[u8]) -> Option<Utf16Text> {
+    let (little_endian, body, byte_order_mark) = match bytes {
+        [0xff, 0xfe, rest @ ..] => (true, rest, true),
+        [0xfe, 0xff, rest @ ..] => (false, rest, true),
+        _ => (utf16_without_bom(bytes)?, bytes, false),
+    };
+    let units = body.chunks_exact(2).map(|p| {
+        let pair = [p[0], p[1]];
+        if little_endian { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
+    });
+    let mut replaced = 0usize;
+    let text: String = char::decode_utf16(units)
+        .map(|c| {
+            c.unwrap_or_else(|_| {
+                replaced += 1;
+                char::REPLACEMENT_CHARACTER
+            })
+        })
+        .collect();
+    Some(Utf16Text { text, little_endian, byte_order_mark, replaced, odd_byte: body.len() % 2 == 1 })
+}
+
+/// Whether `bytes`, which start with no byte order mark, are UTF-16 (see [`decode_utf16`]):
+/// `Some(true)` for little-endian, `Some(false)` for big-endian.
+fn utf16_without_bom(bytes: &[u8]) -> Option<bool> {
+    let head = &bytes[..bytes.len().min(UTF16_SNIFF_BYTES) & !1];
+    let pairs = head.len() / 2;
+    // One character tells nothing.
+    if pairs < 2 {
+        return None;
+    }
+    let (mut little, mut big) = (0usize, 0usize);
+    for p in head.chunks_exact(2) {
+        match (p[0], p[1]) {
+            (0, 0) => return None,
+            (_, 0) => little += 1,
+            (0, _) => big += 1,
+            _ => {}
+        }
+    }
+    if little * 4 >= pairs * 3 {
+        Some(true)
+    } else if big * 4 >= pairs * 3 {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +330,37 @@ mod tests {
         assert_eq!(shell_quote(""), "''");
         assert_eq!(double_quoted_literal(r#"w") or vector(1) #\"#), r#""w\") or vector(1) #\\""#);
         assert_eq!(double_quoted_literal("a\nb"), r#""a\nb""#);
+    }
+
+    /// UTF-16 with a byte order mark, and without one when its zero bytes say so; UTF-8,
+    /// binary data and UTF-32 are not taken for it.
+    #[test]
+    fn utf16_is_told_by_its_byte_order_mark_or_its_zero_bytes() {
+        let text = "apiVersion: v1\nkind: Namespace # é 日本\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (bytes, little, bom) in [
+            ([&[0xff, 0xfe][..], &le].concat(), true, true),
+            ([&[0xfe, 0xff][..], &be].concat(), false, true),
+            (le.clone(), true, false),
+            (be.clone(), false, false),
+        ] {
+            let d = decode_utf16(&bytes).expect("UTF-16");
+            assert_eq!((d.text.as_str(), d.little_endian, d.byte_order_mark), (text, little, bom));
+            assert_eq!((d.replaced, d.odd_byte), (0, false));
+        }
+        assert_eq!(
+            decode_utf16(&le).map(|d| d.describe()).as_deref(),
+            Some("UTF-16LE text without a byte order mark (told from its zero bytes)")
+        );
+        // A lone surrogate is replaced, a last odd byte left out.
+        let d = decode_utf16(&[0xff, 0xfe, b'a', 0, 0x00, 0xd8, b'b', 0, b'c']).expect("UTF-16");
+        assert_eq!((d.text.as_str(), d.replaced, d.odd_byte), ("a\u{fffd}b", 1, true));
+        let utf32: Vec<u8> = "abcd".chars().flat_map(|c| u32::from(c).to_le_bytes()).collect();
+        let mut tar = vec![0u8; 512];
+        tar[..6].copy_from_slice(b"a.prom");
+        for not in [text.as_bytes(), &utf32[..], &tar[..], &b"a\0"[..], &[][..]] {
+            assert_eq!(decode_utf16(not), None, "{not:?}");
+        }
     }
 }

@@ -225,31 +225,6 @@ fn walk(
     Ok(())
 }
 
-/// Text in UTF-16 with a byte order mark (as Windows PowerShell 5 writes `kubectl get … >
-/// file`) decoded, with how many code units could not be (review s53, item 5: it was "not UTF-8
-/// text: not a manifest"). `None` for anything else.
-fn decode_utf16(bytes: &[u8]) -> Option<(String, usize)> {
-    let (little, body) = match bytes {
-        [0xff, 0xfe, rest @ ..] => (true, rest),
-        [0xfe, 0xff, rest @ ..] => (false, rest),
-        _ => return None,
-    };
-    let units = body.chunks_exact(2).map(|p| {
-        let pair = [p[0], p.get(1).copied().unwrap_or(0)];
-        if little { u16::from_le_bytes(pair) } else { u16::from_be_bytes(pair) }
-    });
-    let mut bad = 0;
-    let text = char::decode_utf16(units)
-        .map(|c| {
-            c.unwrap_or_else(|_| {
-                bad += 1;
-                char::REPLACEMENT_CHARACTER
-            })
-        })
-        .collect();
-    Some((text, bad))
-}
-
 /// The lines (1-based) of `bytes` holding bytes that are not UTF-8, and the first such byte of
 /// each: at most one entry a line.
 fn non_utf8_lines(bytes: &[u8]) -> Vec<(usize, u8)> {
@@ -318,13 +293,23 @@ fn read_file(p: &Path, out: &mut Manifests) -> Result<(), LoadError> {
         }
     };
     let name = p.display().to_string();
-    if let Some((text, bad)) = decode_utf16(&bytes) {
-        let mut note = format!("{name}: UTF-16 text (as Windows PowerShell writes `>`), decoded and read");
-        if bad > 0 {
-            note.push_str(&format!(" ({bad} bad UTF-16 code units replaced by U+FFFD)"));
+    // UTF-16, as Windows PowerShell 5 writes `kubectl get … > file` (with a byte order mark)
+    // and other Windows tools write it (without one), is decoded (review s53, item 5: it was
+    // "not UTF-8 text: not a manifest"); `findings::text::decode_utf16` tells it, for the
+    // metrics reader too.
+    if let Some(decoded) = findings::text::decode_utf16(&bytes) {
+        let mut note = format!("{name}: {}, decoded and read", decoded.describe());
+        if decoded.byte_order_mark {
+            note.push_str(" (as Windows PowerShell 5 writes `>`)");
+        }
+        if decoded.replaced > 0 {
+            note.push_str(&format!(" ({} bad UTF-16 code units replaced by U+FFFD)", decoded.replaced));
+        }
+        if decoded.odd_byte {
+            note.push_str(" (its last, odd byte was left out)");
         }
         out.notes.push(note);
-        parse_text(&name, &text, out);
+        parse_text(&name, &decoded.text, out);
         return Ok(());
     }
     match String::from_utf8(bytes) {

@@ -700,8 +700,48 @@ fn utf16_manifests_were_not_read() {
         std::fs::write(&path, bytes).expect("write");
         let m = load_paths(&[path]).expect("readable");
         assert_eq!(m.webhook_configurations.len(), 1, "{:?}", m.files);
-        assert!(m.notes.iter().any(|n| n.contains("UTF-16 text")), "{:?}", m.notes);
+        let note = "text with a byte order mark, decoded and read (as Windows PowerShell 5 writes `>`)";
+        assert!(m.notes.iter().any(|n| n.contains(note)), "{:?}", m.notes);
     }
+}
+
+/// UTF-16 without a byte order mark (what some Windows tools write; Windows PowerShell 5 writes
+/// one) was read as UTF-8, its NUL bytes and all: "invalid YAML", the fail-closed webhook lost.
+/// Its zero bytes tell it now, in YAML and JSON, either byte order; the note says how it was told.
+#[test]
+fn utf16_without_a_byte_order_mark_was_read_as_utf8() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The same configuration as one line of JSON.
+    let value: serde_json::Value = yaml_serde::from_str(DEADLY).expect("YAML");
+    let json = value.to_string();
+    for (name, text, little, order) in [
+        ("le.yaml", DEADLY, true, "UTF-16LE"),
+        ("be.yaml", DEADLY, false, "UTF-16BE"),
+        ("le.json", json.as_str(), true, "UTF-16LE"),
+    ] {
+        let bytes: Vec<u8> = text
+            .encode_utf16()
+            .flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let m = load_paths(std::slice::from_ref(&path)).expect("readable");
+        assert_eq!(m.webhook_configurations.len(), 1, "{name}: {:?}", m.files);
+        assert_eq!(m.webhook_configurations[0].display_name(), "ValidatingWebhookConfiguration/deadly");
+        assert_eq!(
+            m.notes,
+            [format!(
+                "{}: {order} text without a byte order mark (told from its zero bytes), decoded and read",
+                path.display()
+            )],
+            "{name}"
+        );
+    }
+    // UTF-8 is read as UTF-8, without a note.
+    let path = dir.path().join("utf8.yaml");
+    std::fs::write(&path, DEADLY).expect("write");
+    let m = load_paths(&[path]).expect("readable");
+    assert_eq!((m.webhook_configurations.len(), m.notes.len()), (1, 0), "{:?}", m.notes);
 }
 
 /// Review s53, item 12: a Helm template was "invalid JSON: key must be a string" (`{{- if …`

@@ -1,8 +1,9 @@
 //! Prometheus and OpenMetrics text parsing, histogram quantiles, rates, and the metrics checks.
 //!
-//! The pipeline: [`load::load`] (or [`Snapshot::parse`]) reads scrapes; [`MetricsEvidence::from_snapshots`]
-//! groups the scrapes by target (two scrapes of one target give rates and growth) and reads
-//! the numbers the checks need; [`checks::run`] turns them into [`findings::Finding`]s.
+//! The pipeline: [`load::load_input`] (or [`load::load`], [`Snapshot::parse`]) reads scrapes;
+//! [`MetricsEvidence::from_snapshots`] groups the scrapes by target (two scrapes of one target
+//! give rates and growth) and reads the numbers the checks need; [`checks::run`] turns them
+//! into [`findings::Finding`]s.
 //! The etcd checks (codes `ETC…`) live in the `etcd` crate and read [`EtcdMetrics`].
 
 pub mod apiserver;

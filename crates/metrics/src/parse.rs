@@ -316,9 +316,20 @@ fn not_a_scrape(input: &[u8]) -> Option<String> {
 /// the current scrape fell back exactly once (from the earlier scrape's last family to the
 /// later scrape's first) and every family declared since sorts before the repeated one, the
 /// later scrape starts at that fall. Otherwise it starts at the block of comment lines holding
-/// the repeated line. The family last declared, declared again, starts no scrape (a text
-/// written by hand may repeat `# TYPE` for each histogram of a family): two scrapes of a single
-/// family each, one after the other, are read as one, with duplicate series.
+/// the repeated line.
+///
+/// The family last declared, declared again, is no new scrape by itself: a text written by hand
+/// may repeat `# TYPE` for each histogram of a family. It is one when a series read before that
+/// declaration comes again after it (before the next family is declared): a text written by
+/// hand gives each histogram its own series, and one exposition never writes a series twice, so
+/// a series repeated across a repeated declaration is a second scrape, not a duplicate. Two
+/// scrapes of a single family each (`cat a.prom b.prom`, each holding only
+/// `etcd_mvcc_db_total_size_in_bytes`) were read as one with duplicate series, the later lost.
+/// The later scrape then starts at the block of comment lines declaring the family again.
+/// Still read as one scrape: a later scrape of one family whose series are all new (a label's
+/// value changed), which no rule tells from a text declaring each series' family again; and
+/// scrapes of a single series without `# HELP`/`# TYPE` lines (`m 1` then `m 2`), which no rule
+/// tells from one series given twice.
 pub fn later_scrape_starts(input: &[u8]) -> Vec<(usize, usize)> {
     let mut starts = Vec::new();
     let mut from = (0, 1);
@@ -345,6 +356,13 @@ struct ScrapeScan<'a> {
     sample_names: std::collections::HashSet<&'a str>,
     first_series: Option<&'a str>,
     samples: usize,
+    /// Where the last family was declared again after its samples (its block of comment
+    /// lines), and the series read between its first declaration and that block: one of them
+    /// coming again starts a later scrape there. Gathered only when the family is declared
+    /// again, from `family_text` (the text from the family's first declaration) up to the block.
+    redeclared: Option<(usize, usize)>,
+    family_series: std::collections::HashSet<&'a str>,
+    family_text: usize,
 }
 
 impl ScrapeScan<'_> {
@@ -355,6 +373,28 @@ impl ScrapeScan<'_> {
                 .iter()
                 .any(|suffix| self.sample_names.contains(format!("{name}{suffix}").as_str()))
     }
+}
+
+/// The series of a sample line (its text before the value: the name, and the label set up to
+/// its last `}`), and the name alone.
+fn series_of(line: &str) -> (Option<&str>, &str) {
+    let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
+    let series = match line.find('{') {
+        Some(_) => line.split(" # ").next().and_then(|l| l.rfind('}').map(|e| &l[..=e])),
+        None => Some(&line[..name_end]),
+    };
+    (series, &line[..name_end])
+}
+
+/// The series of the sample lines of `text` (comments and blank lines left out).
+fn sample_series(text: &[u8]) -> impl Iterator<Item = &str> {
+    text.split(|&b| b == b'\n').filter_map(|raw| {
+        let line = std::str::from_utf8(raw).ok()?.trim_end_matches('\r');
+        if line.trim().is_empty() || line.starts_with('#') {
+            return None;
+        }
+        series_of(line).0
+    })
 }
 
 /// The start of the scrape after the one starting at `from` (byte offset, line number).
@@ -381,13 +421,14 @@ fn next_scrape_start(input: &[u8], from: (usize, usize)) -> Option<(usize, usize
             if after_eof {
                 continue;
             }
-            let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
-            scan.sample_names.insert(&line[..name_end]);
-            // The series: the text before the value (after the label set's last `}`).
-            let series = match line.find('{') {
-                Some(_) => line.split(" # ").next().and_then(|l| l.rfind('}').map(|e| &l[..=e])),
-                None => Some(&line[..name_end]),
-            };
+            let (series, name) = series_of(line);
+            scan.sample_names.insert(name);
+            if let Some(at) = scan.redeclared
+                && series.is_some_and(|s| scan.family_series.contains(s))
+                && at.0 > from.0
+            {
+                return Some(at);
+            }
             scan.samples += 1;
             match scan.first_series {
                 None => scan.first_series = series,
@@ -413,8 +454,21 @@ fn next_scrape_start(input: &[u8], from: (usize, usize)) -> Option<(usize, usize
             return (start.0 > from.0).then_some(start);
         }
         let name = rest.trim_start_matches([' ', '\t']).split([' ', '\t']).next().unwrap_or_default();
-        // The family being written declared again (a text written by hand, one `# TYPE` per
-        // histogram of a family) is no new scrape.
+        // The family being written declared again after its samples: a new scrape only if one
+        // of its series comes again (see [`later_scrape_starts`]). The series read since its
+        // first declaration are gathered now, once for each block declaring it again.
+        if keyword != "UNIT"
+            && scan.last_family == Some(name)
+            && scan.declared.contains(&(keyword, name))
+            && scan.sampled(name)
+            && scan.redeclared != Some(start)
+        {
+            let gathered = input.get(scan.family_text..start.0).unwrap_or_default();
+            scan.family_series.extend(sample_series(gathered));
+            scan.family_text = start.0;
+            scan.redeclared = Some(start);
+        }
+        // Another family declared again: a new scrape.
         if keyword != "UNIT"
             && scan.last_family != Some(name)
             && scan.declared.contains(&(keyword, name))
@@ -444,6 +498,9 @@ fn next_scrape_start(input: &[u8], from: (usize, usize)) -> Option<(usize, usize
                 }
             }
             scan.last_family = Some(name);
+            scan.redeclared = None;
+            scan.family_series.clear();
+            scan.family_text = start.0;
         }
     }
     None

@@ -934,13 +934,10 @@ fn a_line_with_a_hundred_thousand_labels_took_quadratic_time() {
 #[test]
 fn archives_and_other_compressions_were_read_as_text_and_utf16_not_decoded() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut tar = vec![0u8; 1024];
-    tar[..7].copy_from_slice(b"s1.prom");
-    tar[257..262].copy_from_slice(b"ustar");
+    // Tar archives and zstd are read now (`a_tar_of_scrapes_was_refused_not_read`).
     for (name, bytes, says) in [
-        ("s.tar", tar, "a tar archive, not a scrape"),
-        ("s.zst", b"\x28\xb5\x2f\xfd\x00\x00garbage".to_vec(), "a zstd-compressed file"),
         ("s.xz", b"\xfd7zXZ\x00garbage".to_vec(), "an xz-compressed file"),
+        ("s.zip", b"PK\x03\x04garbage".to_vec(), "a zip archive"),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write");
@@ -963,4 +960,260 @@ fn archives_and_other_compressions_were_read_as_text_and_utf16_not_decoded() {
         assert_eq!(s.exposition.samples.len(), 1, "{:?}", s.exposition.errors);
         assert!(s.exposition.notes[0].message.contains("UTF-16"), "{:?}", s.exposition.notes);
     }
+}
+
+/// `cat a.prom b.prom` of two scrapes each holding only one family (as `kubectl get --raw
+/// /metrics | grep etcd_mvcc_db_total_size_in_bytes >> db.prom` writes them) was read as one
+/// scrape, the later one's samples skipped as duplicate series: the database's growth lost.
+#[test]
+fn two_scrapes_of_a_single_family_each_were_read_as_one_with_duplicate_series() {
+    let db = |bytes: u64| {
+        format!(
+            "# HELP etcd_mvcc_db_total_size_in_bytes Total size of the underlying database physically \
+             allocated in bytes.\n\
+             # TYPE etcd_mvcc_db_total_size_in_bytes gauge\n\
+             etcd_mvcc_db_total_size_in_bytes {bytes}\n"
+        )
+    };
+    let text = format!("{}{}{}", db(6_000_000_000), db(6_500_000_000), db(7_000_000_000));
+    let e = metrics::parse::parse(text.as_bytes());
+    assert!(e.errors.is_empty(), "{:?}", e.errors);
+    assert_eq!(e.scrapes.iter().map(|p| p.first_line).collect::<Vec<_>>(), [1, 4, 7]);
+    let s = Snapshot::parse("db.prom", text.as_bytes(), None);
+    let values: Vec<Option<f64>> =
+        s.split_targets().iter().map(|p| p.first_value("etcd_mvcc_db_total_size_in_bytes")).collect();
+    assert_eq!(values, [Some(6e9), Some(6.5e9), Some(7e9)]);
+
+    // A histogram family with `# TYPE` alone; the later scrape has a series the earlier had not,
+    // sorted first: it starts at its declaration all the same.
+    let h = |extra: &str, n: u64| {
+        format!(
+            "# TYPE h histogram\n{extra}h_bucket{{verb=\"GET\",le=\"1\"}} {n}\n\
+             h_bucket{{verb=\"GET\",le=\"+Inf\"}} {n}\n\
+             h_sum{{verb=\"GET\"}} 0.5\nh_count{{verb=\"GET\"}} {n}\n"
+        )
+    };
+    let text = format!("{}{}", h("", 4), h("h_bucket{verb=\"APPLY\",le=\"+Inf\"} 1\n", 9));
+    let e = metrics::parse::parse(text.as_bytes());
+    assert!(e.errors.is_empty(), "{:?}", e.errors);
+    assert_eq!(e.scrapes.iter().map(|p| p.first_line).collect::<Vec<_>>(), [1, 6]);
+
+    // One scrape written by hand, a `# TYPE` for each histogram of the family: each one's
+    // series are its own, so it is one scrape, with nothing skipped.
+    let text = h("", 4) + &h("", 4).replace("GET", "LIST");
+    let e = metrics::parse::parse(text.as_bytes());
+    assert!(e.scrapes.is_empty(), "{:?}", e.scrapes);
+    assert_eq!((e.samples.len(), e.error_count), (8, 0), "{:?}", e.errors);
+    // A series given twice in one scrape with no declaration between stays a bad line.
+    let e = metrics::parse::parse(b"# TYPE m gauge\nm{a=\"1\"} 1\nm{a=\"1\"} 2\n");
+    assert!(e.scrapes.is_empty());
+    assert!(e.errors[0].message.starts_with("duplicate series `m{a=\"1\"}`"), "{:?}", e.errors);
+}
+
+/// Builds a tar archive of `members`: (path, bytes, modification time in seconds); a path
+/// ending in `@` is a symbolic link to the bytes' text.
+fn tar_of(members: &[(&str, Vec<u8>, u64)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, bytes, mtime) in members {
+        let mut h = tar::Header::new_ustar();
+        h.set_mode(0o644);
+        h.set_mtime(*mtime);
+        if let Some(link) = path.strip_suffix('@') {
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            b.append_link(&mut h, link, String::from_utf8_lossy(bytes).as_ref()).expect("link");
+        } else {
+            h.set_size(bytes.len() as u64);
+            b.append_data(&mut h, path, &bytes[..]).expect("member");
+        }
+    }
+    b.into_inner().expect("tar")
+}
+
+fn gzipped(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).expect("gzip");
+    gz.finish().expect("gzip")
+}
+
+/// Each scrape, text or value, named by what `load_input` read: `Scrape` by its source and
+/// sample count, `Skipped` and `Damaged` by their name and message.
+fn loaded(path: &std::path::Path) -> Vec<String> {
+    match metrics::load::load_input(&path.display().to_string()) {
+        Ok(parts) => parts
+            .into_iter()
+            .map(|p| match p {
+                metrics::load::Loaded::Scrape { snapshot, in_archive, .. } => format!(
+                    "scrape {} ({} samples, time {:?}, in archive: {in_archive})",
+                    snapshot.source,
+                    snapshot.exposition.samples.len(),
+                    snapshot.fallback_time_ms
+                ),
+                metrics::load::Loaded::Skipped(e) => format!("skipped {e}"),
+                metrics::load::Loaded::Damaged { archive, message } => {
+                    format!("damaged {archive}: {message}")
+                }
+                other => format!("{other:?}"),
+            })
+            .collect(),
+        Err(e) => vec![format!("error {e}")],
+    }
+}
+
+/// `metrics bundle.tgz` (a support bundle's scrapes) refused the archive with the command that
+/// extracts it: now each regular file inside is read as a scrape named `ARCHIVE!MEMBER`, with
+/// its own modification time, whether the tar is plain or in gzip or zstd (told by content,
+/// not by name); the other files are skipped one by one, and a damaged archive keeps what was
+/// read before the damage and names it.
+#[test]
+fn a_tar_of_scrapes_was_refused_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let members = [
+        ("scrapes/._s1.prom", b"\x00\x05\x16\x07 macOS resource fork".to_vec(), 1_700_000_000),
+        (
+            "scrapes/README.md",
+            b"Two scrapes of the API server, five minutes apart.\n".to_vec(),
+            1_700_000_000,
+        ),
+        ("scrapes/latest.prom@", b"s2.prom.gz".to_vec(), 1_700_000_300),
+        ("scrapes/s1.prom", scrape(13, false).into_bytes(), 1_700_000_000),
+        ("scrapes/s2.prom.gz", gzipped(scrape(90_013, false).as_bytes()), 1_700_000_300),
+    ];
+    let plain = tar_of(&members);
+    let name = |n: &str| dir.path().join(n).display().to_string();
+    let expected = |archive: &str| {
+        vec![
+            format!(
+                "scrape {archive}!scrapes/README.md (0 samples, time Some(1700000000000), in archive: true)"
+            ),
+            format!(
+                "skipped {archive}!scrapes/latest.prom: a symbolic link inside the archive (to s2.prom.gz): \
+                 not followed; the file it names is read where the archive holds it"
+            ),
+            format!(
+                "scrape {archive}!scrapes/s1.prom (4 samples, time Some(1700000000000), in archive: true)"
+            ),
+            format!(
+                "scrape {archive}!scrapes/s2.prom.gz (4 samples, time Some(1700000300000), in archive: true)"
+            ),
+        ]
+    };
+    let zstd = zstd::encode_all(&plain[..], 3).expect("zstd");
+    for (file, bytes) in [("bundle", plain.clone()), ("bundle.tgz", gzipped(&plain)), ("bundle.zst", zstd)] {
+        std::fs::write(dir.path().join(file), bytes).expect("write");
+        assert_eq!(loaded(&dir.path().join(file)), expected(&name(file)), "{file}");
+    }
+    // The two scrapes are one API server's, five minutes apart: the later one's findings.
+    let parts: Vec<Snapshot> = match metrics::load::load_input(&name("bundle.tgz")) {
+        Ok(parts) => parts
+            .into_iter()
+            .filter_map(|p| match p {
+                metrics::load::Loaded::Scrape { snapshot, .. } if !snapshot.exposition.samples.is_empty() => {
+                    Some(*snapshot)
+                }
+                _ => None,
+            })
+            .collect(),
+        Err(e) => panic!("{e}"),
+    };
+    let evidence = MetricsEvidence::from_snapshots(&parts, None);
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    let met002 = findings.iter().find(|f| f.code == "MET002").expect("MET002");
+    assert!(met002.title.contains("90,013 configmaps"), "{}", met002.title);
+    assert!(met002.evidence.source.ends_with("bundle.tgz!scrapes/s2.prom.gz"), "{}", met002.evidence.source);
+    // An archive larger than a scrape (a support bundle) is read as it streams past, not
+    // refused as too large: here 600 MiB, sparse, its members first.
+    let big = std::fs::File::create(dir.path().join("big.tar")).expect("create");
+    std::io::Write::write_all(&mut &big, &plain[..plain.len() - 1024]).expect("write");
+    big.set_len(600 << 20).expect("set_len");
+    assert_eq!(loaded(&dir.path().join("big.tar")), expected(&name("big.tar")));
+    // `load`, which returns one scrape, refuses the archive.
+    let one = metrics::load::load(&name("bundle.tgz")).map(|s| s.source);
+    let refused = "a tar archive, not one scrape: each of its members is read as a scrape of its own by \
+                   `apiserver-doctor metrics FILE`";
+    assert!(matches!(&one, Err(e) if e.to_string().ends_with(refused)), "{one:?}");
+
+    // Damaged: the fourth member's header garbled. The three members before it are read.
+    let at = plain.windows(15).position(|w| w == b"scrapes/s2.prom").expect("header");
+    let mut damaged = plain.clone();
+    damaged[at + 100] ^= 0x55;
+    std::fs::write(dir.path().join("damaged.tar"), &damaged).expect("write");
+    let got = loaded(&dir.path().join("damaged.tar"));
+    assert_eq!(got[..3], expected(&name("damaged.tar"))[..3]);
+    assert_eq!(got.len(), 4, "{got:#?}");
+    assert!(
+        got[3].starts_with(&format!("damaged {}: damaged tar archive (", name("damaged.tar")))
+            && got[3].ends_with("read no further after 3 members: the rest of the archive was not read"),
+        "{}",
+        got[3]
+    );
+    // Cut in the middle of the last member: the members before it are read, the cut one named.
+    std::fs::write(dir.path().join("cut.tar"), &plain[..at + 512 + 20]).expect("write");
+    let got = loaded(&dir.path().join("cut.tar"));
+    assert_eq!(got.len(), 4, "{got:#?}");
+    assert!(
+        got[3].ends_with(&format!(
+            "cut.tar: tar archive cut short in its member scrapes/s2.prom.gz (20 of its {} bytes), not read, \
+             read no further after 3 members: the rest of the archive was not read",
+            members[4].1.len()
+        )),
+        "{}",
+        got[3]
+    );
+    // Cut at a member's end, before the end-of-archive blocks.
+    let end = plain.len() - 1024;
+    std::fs::write(dir.path().join("short.tar"), &plain[..end]).expect("write");
+    let got = loaded(&dir.path().join("short.tar"));
+    assert_eq!(got[..4], expected(&name("short.tar"))[..]);
+    assert!(
+        got[4].contains(": tar archive cut short: it ends without its end-of-archive blocks"),
+        "{got:#?}"
+    );
+    // A header that is all damage: nothing read, an error naming it.
+    let mut tar = vec![0u8; 1024];
+    tar[..7].copy_from_slice(b"s1.prom");
+    tar[257..262].copy_from_slice(b"ustar");
+    std::fs::write(dir.path().join("s.tar"), tar).expect("write");
+    let got = loaded(&dir.path().join("s.tar"));
+    assert!(got[0].starts_with(&format!("error {}: damaged tar archive (", name("s.tar"))), "{got:?}");
+    assert!(got[0].ends_with("): no member could be read"), "{got:?}");
+}
+
+/// UTF-16 without a byte order mark was told only by its first eight characters all being
+/// ASCII: a scrape starting with a comment in German (`# Größe …`) was read as UTF-8, its NUL
+/// bytes and all. `findings::text::decode_utf16` tells it from its zero bytes now, as
+/// `--manifests` does, and the note says it had no byte order mark. A zstd scrape is read too.
+#[test]
+fn utf16_without_a_byte_order_mark_was_told_only_by_its_first_eight_characters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = "# Größe der Datenbank\n# TYPE etcd_mvcc_db_total_size_in_bytes gauge\n\
+                etcd_mvcc_db_total_size_in_bytes 6.5e+09\n";
+    for (name, little, order) in [("le.prom", true, "UTF-16LE"), ("be.prom", false, "UTF-16BE")] {
+        let bytes: Vec<u8> = text
+            .encode_utf16()
+            .flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() })
+            .collect();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let s = metrics::load::load(&path.display().to_string()).expect("decoded");
+        assert_eq!(
+            s.first_value("etcd_mvcc_db_total_size_in_bytes"),
+            Some(6.5e9),
+            "{:?}",
+            s.exposition.errors
+        );
+        assert_eq!(s.exposition.error_count, 0, "{:?}", s.exposition.errors);
+        assert_eq!(
+            s.exposition.notes[0].message,
+            format!(
+                "the file is {order} text without a byte order mark (told from its zero bytes): it was \
+                 decoded to UTF-8 and read"
+            )
+        );
+    }
+    let path = dir.path().join("s.prom.zst");
+    std::fs::write(&path, zstd::encode_all(text.as_bytes(), 3).expect("zstd")).expect("write");
+    let s = metrics::load::load(&path.display().to_string()).expect("zstd read");
+    assert_eq!(s.first_value("etcd_mvcc_db_total_size_in_bytes"), Some(6.5e9));
 }

@@ -396,7 +396,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let (snapshots, bad) = super::metrics::load_usable(&sources);
         // When none is usable, the report's notes (or the error) say why, once.
         for u in bad.iter().filter(|_| !snapshots.is_empty()) {
-            eprintln!("warning: {}: {}; skipped, the other inputs are read", u.source, u.reason);
+            eprintln!("{}", u.warning("inputs"));
         }
         metrics_unusable = bad;
         snapshots
@@ -532,10 +532,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     report.overview.notes.extend(unusable);
     report.inputs.extend(metrics_unusable.into_iter().map(|u| findings::InputSummary {
         kind: "metrics".to_owned(),
+        detected: Some(u.detected()),
         source: u.source,
         records: 0,
         skipped: 0,
-        detected: Some(format!("not used: {}", u.reason)),
     }));
     // etcd is read before the scrapes are judged: the API server's database size (MET004) is
     // judged against the quota the live members report (review s51, item 4).

@@ -83,9 +83,9 @@ and growth between them. They are ordered by their samples' timestamps, else by 
 (which only grow), else as given when --interval is given, else by the files' modification \
 times; the report says which. A file that cannot be read is reported and skipped.")]
 pub struct Args {
-    /// Scrapes: files (plain or gzip), directories of them (every file under it, by name; a
-    /// file there that holds no metric sample is skipped with a warning), `-` for standard
-    /// input, or http(s):// URLs.
+    /// Scrapes: files (plain, gzip or zstd), directories and tar archives of them (every file
+    /// in them, by name, an archive's as ARCHIVE!MEMBER; a file there that holds no metric
+    /// sample is skipped with a warning), `-` for standard input, or http(s):// URLs.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<String>,
     /// Output format.
@@ -107,18 +107,56 @@ pub struct Args {
     pub config: Option<PathBuf>,
 }
 
-/// A file that could not be used, and why.
+/// A file that could not be used, and why; or an archive read only in part (`in_part`).
 #[derive(Debug, Clone)]
 pub struct Unusable {
-    /// The file as given.
+    /// The file as given, or `ARCHIVE!MEMBER` for a member of a tar archive.
     pub source: String,
     /// Why, in a few words (its bad lines were already reported).
     pub reason: String,
+    /// A tar archive damaged after some of its members, which were read: not a file skipped.
+    pub in_part: bool,
+}
+
+impl Unusable {
+    fn skipped(source: String, reason: String) -> Unusable {
+        Unusable { source, reason, in_part: false }
+    }
+
+    /// What the report's inputs say of it.
+    pub fn detected(&self) -> String {
+        if self.in_part {
+            format!("read in part: {}", self.reason)
+        } else {
+            format!("not used: {}", self.reason)
+        }
+    }
+
+    /// The warning on standard error when other inputs are read (`others`: what they are).
+    pub fn warning(&self, others: &str) -> String {
+        if self.in_part {
+            format!("warning: {}: {}", self.source, self.reason)
+        } else {
+            format!("warning: {}: {}; skipped, the other {others} are read", self.source, self.reason)
+        }
+    }
+}
+
+/// Why a scrape could not be read, without its source (the line that reports it names it).
+fn load_error_reason(source: &str, e: &metrics::load::LoadError) -> String {
+    match e {
+        metrics::load::LoadError::Io { error, .. } => format!("cannot read it: {error}"),
+        other => {
+            let text = other.to_string();
+            text.strip_prefix(&format!("{source}: ")).map_or(text.clone(), str::to_owned)
+        }
+    }
 }
 
 /// Loads every scrape, warning on standard error about bad lines (file:line: message). Files
 /// that cannot be used (unreadable, an empty directory, no metric sample in them) are returned
-/// apart, for [`usable_or_error`] to report.
+/// apart, for [`usable_or_error`] to report. A tar archive stands for its members, each read
+/// as a file found in a directory is (`ARCHIVE!MEMBER`).
 pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
     let mut out = Vec::new();
     let mut unusable = Vec::new();
@@ -135,90 +173,111 @@ pub fn load_usable(sources: &[String]) -> (Vec<Snapshot>, Vec<Unusable>) {
             }
             seen.push((canonical, source.clone()));
         }
-        let s = match metrics::load::load(&source) {
-            Ok(s) => s,
+        let loaded = match metrics::load::load_input(&source) {
+            Ok(loaded) => loaded,
             Err(e) => {
-                let reason = match &e {
-                    metrics::load::LoadError::Io { error, .. } => format!("cannot read it: {error}"),
-                    // The error names the source; the line that reports it names it already.
-                    other => {
-                        let text = other.to_string();
-                        text.strip_prefix(&format!("{source}: ")).map_or(text.clone(), str::to_owned)
-                    }
-                };
-                unusable.push(Unusable { source, reason });
+                let reason = load_error_reason(&source, &e);
+                unusable.push(Unusable::skipped(source, reason));
                 continue;
             }
         };
-        let e = &s.exposition;
-        // A text that is no scrape at all (an HTML page, kubectl's `Error from server`) is said
-        // so in one line quoting its start (review s53, item 12: a one-line HTML page was said
-        // to be a scrape whose last sample was cut in the middle of its value).
-        if e.samples.is_empty()
-            && let Some(why) = &e.not_a_scrape
-            && metrics::load::starts_json(&source).is_none()
-        {
-            unusable.push(Unusable { source, reason: format!("no metric samples in it; {why}") });
-            continue;
+        for part in loaded {
+            match part {
+                metrics::load::Loaded::Scrape { snapshot, json, in_archive } => {
+                    use_scrape(*snapshot, json, in_directory || in_archive, &mut out, &mut unusable);
+                }
+                metrics::load::Loaded::Skipped(e) => {
+                    let name = e.source_name().to_owned();
+                    let reason = load_error_reason(&name, &e);
+                    unusable.push(Unusable::skipped(name, reason));
+                }
+                metrics::load::Loaded::Damaged { archive, message } => {
+                    unusable.push(Unusable { source: archive, reason: message, in_part: true });
+                }
+                _ => {}
+            }
         }
-        // JSON is not the Prometheus text format: one line says what it is, without a warning
-        // for each of its lines (an audit log given as a scrape gave ten, then "is it a /metrics
-        // scrape?"). Found in a directory too (docs review 51, section 2: `metrics DIR` of audit
-        // logs said only "not a /metrics scrape", without what reads them).
-        if e.samples.is_empty()
-            && let Some(first) = metrics::load::starts_json(&source)
-        {
-            unusable.push(Unusable { source, reason: json_not_a_scrape(first) });
-            continue;
-        }
-        // A file found in a directory that holds no sample at all (a README, a script beside
-        // the scrapes) is skipped in one line, not with a warning for each of its lines.
-        if in_directory && e.samples.is_empty() {
-            let reason = match e.errors.first() {
-                Some(err) => format!(
-                    "no metric samples in it (line {}: {}): not a /metrics scrape",
-                    err.line, err.message
-                ),
-                None => "no metric samples in it (it is empty)".to_owned(),
-            };
-            unusable.push(Unusable { source, reason });
-            continue;
-        }
-        for note in &e.notes {
-            eprintln!("note: {source}:{}: {}", note.line, note.message);
-        }
-        for err in e.errors.iter().take(10) {
-            eprintln!("warning: {source}:{}: {}", err.line, err.message);
-        }
-        if e.error_count > 10 {
-            eprintln!("warning: {source}: {} more bad lines skipped", e.error_count - 10);
-        }
-        if e.samples.is_empty() {
-            let reason = match e.errors.first() {
-                Some(err) => format!(
-                    "no metric samples in it (line {}: {}); is it a /metrics scrape?",
-                    err.line, err.message
-                ),
-                None => "no metric samples in it (it is empty); is it a /metrics scrape?".to_owned(),
-            };
-            unusable.push(Unusable { source, reason });
-            continue;
-        }
-        // A file holding several scrapes one after the other (`cat a b`, `>>`) is read as one
-        // snapshot per scrape (review s53, item 2), and one holding several targets
-        // (`/federate` output, scrapes concatenated) as one per target, each with its own input
-        // line (review s51, items 1 and 2).
-        if let [.., last] = &e.scrapes[..] {
-            eprintln!(
-                "note: {source}: this file holds {} scrapes one after the other (the last from line {}): each \
-                 is read as a scrape of its own",
-                e.scrapes.len(),
-                last.first_line
-            );
-        }
-        out.extend(s.split_targets());
     }
     (out, unusable)
+}
+
+/// Judges one text read as a scrape (`json`: its first character when it is JSON), and adds
+/// it to `out`, or to `unusable` when it holds no sample. `in_directory`: found in a directory
+/// or an archive, where a file holding no sample is skipped in one line.
+fn use_scrape(
+    s: Snapshot,
+    json: Option<char>,
+    in_directory: bool,
+    out: &mut Vec<Snapshot>,
+    unusable: &mut Vec<Unusable>,
+) {
+    let source = s.source.clone();
+    let e = &s.exposition;
+    // A text that is no scrape at all (an HTML page, kubectl's `Error from server`) is said
+    // so in one line quoting its start (review s53, item 12: a one-line HTML page was said
+    // to be a scrape whose last sample was cut in the middle of its value).
+    if e.samples.is_empty()
+        && let Some(why) = &e.not_a_scrape
+        && json.is_none()
+    {
+        unusable.push(Unusable::skipped(source, format!("no metric samples in it; {why}")));
+        return;
+    }
+    // JSON is not the Prometheus text format: one line says what it is, without a warning
+    // for each of its lines (an audit log given as a scrape gave ten, then "is it a /metrics
+    // scrape?"). Found in a directory too (docs review 51, section 2: `metrics DIR` of audit
+    // logs said only "not a /metrics scrape", without what reads them).
+    if e.samples.is_empty()
+        && let Some(first) = json
+    {
+        unusable.push(Unusable::skipped(source, json_not_a_scrape(first)));
+        return;
+    }
+    // A file found in a directory that holds no sample at all (a README, a script beside
+    // the scrapes) is skipped in one line, not with a warning for each of its lines.
+    if in_directory && e.samples.is_empty() {
+        let reason = match e.errors.first() {
+            Some(err) => {
+                format!("no metric samples in it (line {}: {}): not a /metrics scrape", err.line, err.message)
+            }
+            None => "no metric samples in it (it is empty)".to_owned(),
+        };
+        unusable.push(Unusable::skipped(source, reason));
+        return;
+    }
+    for note in &e.notes {
+        eprintln!("note: {source}:{}: {}", note.line, note.message);
+    }
+    for err in e.errors.iter().take(10) {
+        eprintln!("warning: {source}:{}: {}", err.line, err.message);
+    }
+    if e.error_count > 10 {
+        eprintln!("warning: {source}: {} more bad lines skipped", e.error_count - 10);
+    }
+    if e.samples.is_empty() {
+        let reason = match e.errors.first() {
+            Some(err) => format!(
+                "no metric samples in it (line {}: {}); is it a /metrics scrape?",
+                err.line, err.message
+            ),
+            None => "no metric samples in it (it is empty); is it a /metrics scrape?".to_owned(),
+        };
+        unusable.push(Unusable::skipped(source, reason));
+        return;
+    }
+    // A file holding several scrapes one after the other (`cat a b`, `>>`) is read as one
+    // snapshot per scrape (review s53, item 2), and one holding several targets
+    // (`/federate` output, scrapes concatenated) as one per target, each with its own input
+    // line (review s51, items 1 and 2).
+    if let [.., last] = &e.scrapes[..] {
+        eprintln!(
+            "note: {source}: this file holds {} scrapes one after the other (the last from line {}): each \
+             is read as a scrape of its own",
+            e.scrapes.len(),
+            last.first_line
+        );
+    }
+    out.extend(s.split_targets());
 }
 
 /// Why a file that starts as JSON (`first`: its first character) is no scrape, and what reads
@@ -261,10 +320,10 @@ fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(
                 }
                 // A named pipe, socket or device is not opened: a FIFO would wait for a writer
                 // for ever (review s53, item 3). Named on the command line, a FIFO is read.
-                Ok(m) if !m.is_file() => unusable.push(Unusable {
-                    source: path.display().to_string(),
-                    reason: format!("{}, not read in a directory walk", findings::text::special_kind(&m)),
-                }),
+                Ok(m) if !m.is_file() => unusable.push(Unusable::skipped(
+                    path.display().to_string(),
+                    format!("{}, not read in a directory walk", findings::text::special_kind(&m)),
+                )),
                 // Files, and dangling links (reported as files that cannot be read).
                 _ => out.push(path),
             }
@@ -283,7 +342,7 @@ fn expand_directories(sources: &[String], unusable: &mut Vec<Unusable>) -> Vec<(
         walk(path, &mut ancestors, &mut files, unusable);
         if files.is_empty() && unusable.len() == skipped {
             let reason = "a directory holding no file".to_owned();
-            unusable.push(Unusable { source: source.clone(), reason });
+            unusable.push(Unusable::skipped(source.clone(), reason));
         }
         out.extend(files.into_iter().map(|f| (f.display().to_string(), true)));
     }
@@ -302,7 +361,7 @@ pub fn usable_or_error(snapshots: Vec<Snapshot>, unusable: &[Unusable]) -> anyho
     match unusable {
         _ if !snapshots.is_empty() => {
             for u in unusable {
-                eprintln!("warning: {}: {}; skipped, the other files are read", u.source, u.reason);
+                eprintln!("{}", u.warning("files"));
             }
             Ok(snapshots)
         }
@@ -359,10 +418,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for u in unusable {
         report.inputs.push(findings::InputSummary {
             kind: "metrics".to_owned(),
+            detected: Some(u.detected()),
             source: u.source,
             records: 0,
             skipped: 0,
-            detected: Some(format!("not used: {}", u.reason)),
         });
     }
     let stdout = std::io::stdout();
