@@ -161,19 +161,25 @@ fn own_rule(fs: &str, pl: &str) -> Option<OwnRule> {
         "Fix the client (the audit log names it: the command above). If the load is legitimate, raise the concurrency shares of priority level `{pl_q}` {} and watch its rejections.",
         super::edit_shares(pl)
     );
+    // A name alone does not prove who wrote a rule (review s54 item 3: a throttle someone named
+    // `throttle-build-status-poller`, at a level of another name, was called ours and deleted
+    // with a command that named the wrong level). apiserver-doctor's throttles pair a flow
+    // schema and a level of one name, labelled `app.kubernetes.io/managed-by: apiserver-doctor`;
+    // the delete below matches that label, so it removes nothing anyone else wrote.
+    let ours = flow_schema_maker(fs) == Maker::ApiserverDoctor && fs == pl;
     match flow_schema_maker(fs) {
         Maker::Kubernetes => None,
-        Maker::ApiserverDoctor => Some(OwnRule {
+        Maker::ApiserverDoctor if ours => Some(OwnRule {
             sentence: format!(
-                " `{fs_q}` is a throttle apiserver-doctor wrote: it holds one client at priority level `{pl_q}`, and these rejections are that throttle working."
+                " `{fs_q}` is named as apiserver-doctor names the throttles it writes (a flow schema and a priority level of one name, holding one client back): if it is one, these rejections are that throttle working."
             ),
-            remedy_title: "The throttle is working: fix the client, or give it more room".to_owned(),
+            remedy_title: "A throttle is working: fix the client, or give it more room".to_owned(),
             remedy: format!(
-                "{raise} To lift the throttle altogether, delete both objects: `kubectl delete flowschema,prioritylevelconfiguration {}`.",
+                "{raise} To lift the throttle altogether, delete both objects if apiserver-doctor wrote them (its label says so; \"No resources found\" means someone else did: ask them): `kubectl delete flowschema,prioritylevelconfiguration -l app.kubernetes.io/managed-by=apiserver-doctor --field-selector metadata.name={}`.",
                 findings::text::literal_backticks(&findings::text::shell_quote(fs))
             ),
         }),
-        Maker::Other => Some(OwnRule {
+        Maker::ApiserverDoctor | Maker::Other => Some(OwnRule {
             sentence: format!(
                 " `{fs_q}` is not one of the flow schemas every API server creates: the cluster (its platform or its owners) gave these clients a rule of their own, at priority level `{pl_q}`; if it was made to hold a client back, these rejections are it working."
             ),
@@ -300,15 +306,15 @@ mod tests {
         };
         let ours = finding("throttle-sa-ci.runner", "throttle-sa-ci.runner");
         assert!(
-            ours.summary.contains("`throttle-sa-ci.runner` is a throttle apiserver-doctor wrote"),
+            ours.summary.contains("`throttle-sa-ci.runner` is named as apiserver-doctor names the throttles"),
             "{}",
             ours.summary
         );
-        assert_eq!(ours.remedies[1].title, "The throttle is working: fix the client, or give it more room");
+        assert_eq!(ours.remedies[1].title, "A throttle is working: fix the client, or give it more room");
         assert!(
-            ours.remedies[1]
-                .body
-                .contains("`kubectl delete flowschema,prioritylevelconfiguration throttle-sa-ci.runner`"),
+            ours.remedies[1].body.contains(
+                "`kubectl delete flowschema,prioritylevelconfiguration -l app.kubernetes.io/managed-by=apiserver-doctor --field-selector metadata.name=throttle-sa-ci.runner`"
+            ),
             "{}",
             ours.remedies[1].body
         );
@@ -324,5 +330,25 @@ mod tests {
         let default = finding("service-accounts", "workload-low");
         assert_eq!(default.remedies[1].title, "Give the noisy client its own priority level");
         assert!(!default.summary.contains("rule of their own"), "{}", default.summary);
+    }
+
+    /// Review s54 item 3: a rule someone wrote and named `throttle-build-status-poller`, at
+    /// priority level `restricted-pollers`, was called a throttle apiserver-doctor wrote, and the
+    /// remedy deleted it by name (and a level of its name, which does not exist).
+    #[test]
+    fn a_throttle_named_like_ours_was_deleted_by_name_with_the_wrong_level() {
+        let out = rejections("throttle-build-status-poller", "restricted-pollers", 1_250.0);
+        assert_eq!(out.len(), 1);
+        let f = &out[0];
+        assert!(!f.summary.contains("apiserver-doctor"), "{}", f.summary);
+        assert!(f.summary.contains("at priority level `restricted-pollers`"), "{}", f.summary);
+        let bodies: String = f.remedies.iter().map(|r| r.body.as_str()).collect();
+        assert!(!bodies.contains("kubectl delete"), "{bodies}");
+        assert!(bodies.contains("`kubectl edit prioritylevelconfiguration restricted-pollers`"), "{bodies}");
+        // Even one of ours is deleted only through its label.
+        let ours = rejections("throttle-user-alice", "throttle-user-alice", 1_250.0);
+        let body = &ours[0].remedies[1].body;
+        assert!(body.contains("-l app.kubernetes.io/managed-by=apiserver-doctor"), "{body}");
+        assert!(!body.contains("delete flowschema,prioritylevelconfiguration throttle-user-alice"), "{body}");
     }
 }

@@ -147,7 +147,7 @@ fn own_level_remedy(level: &str) -> Option<findings::Remedy> {
     let whose = match priority_level_maker(level) {
         Maker::Kubernetes => return None,
         Maker::ApiserverDoctor => format!(
-            "`{q}` is a throttle apiserver-doctor wrote for one client: the wait is that throttle holding it back, as it was made to."
+            "`{q}` is named as apiserver-doctor names the throttles it writes for one client: if it is one, the wait is that throttle holding the client back, as it was made to."
         ),
         Maker::Other => format!(
             "`{q}` is not one of the priority levels every API server creates: the cluster (its platform or its owners) made it for the clients of its flow schemas; if it was made to hold a client back, the wait is it working."
@@ -244,7 +244,7 @@ mod tests {
         };
         let ours = first_remedy("throttle-sa-ci.runner");
         assert!(
-            ours.body.starts_with("`throttle-sa-ci.runner` is a throttle apiserver-doctor wrote"),
+            ours.body.starts_with("`throttle-sa-ci.runner` is named as apiserver-doctor names the throttles"),
             "{}",
             ours.body
         );

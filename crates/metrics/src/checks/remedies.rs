@@ -424,14 +424,13 @@ pub fn recover_from_nospace_for(access: &EtcdAccess) -> Remedy {
         Safety::ReviewFirst,
         format!(
             "# Reads and deletes still work; writes fail until the alarm is disarmed.\n\
-{}# 1. Delete what leaks first (see the object counts), then compact to the current revision:\n\
+{}# 1. Delete what leaks first (see the object counts), then compact to the current revision;\n\
+#    --physical waits until the old revisions are removed (a defrag before that can grow the file):\n\
 rev=$({etcdctl} endpoint status --write-out=json | grep -o '\"revision\":[0-9]*' | head -1 | cut -d: -f2)\n\
-{etcdctl} compact \"$rev\"\n\
-# 2. Wait until compaction has finished (a defrag before it ends can grow the file):\n\
-sleep 60\n\
-# 3. Defragment each member in turn (blocks that member while it runs), the leader last:\n\
+{etcdctl} compact --physical \"$rev\"\n\
+# 2. Defragment each member in turn (blocks that member while it runs), the leader last:\n\
 {}\n\
-# 4. Check the size is below the quota, then disarm the alarm:\n\
+# 3. Check the size is below the quota, then disarm the alarm:\n\
 {etcdctl} endpoint status --write-out=table\n\
 {etcdctl} alarm disarm\n\
 {etcdctl} alarm list",

@@ -1,10 +1,11 @@
 //! NET005 api-certificate: the API server's certificate expires soon.
 
 use findings::{
-    CheckInfo, Draft, EvidenceKind, Finding, Measure, Severity, Thresholds, threshold_names as n,
+    CheckInfo, Draft, EvidenceKind, Finding, Measure, Remedy, RemedyKind, Safety, Severity, Thresholds,
+    remedy, threshold_names as n,
 };
 
-use super::{advice, command, subject};
+use super::{command, subject};
 use crate::ProbeEvidence;
 
 /// NET005.
@@ -101,10 +102,7 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 "See every control-plane certificate's expiry (kubeadm clusters, on a control-plane node)",
                 "kubeadm certs check-expiration".to_owned(),
             ),
-            advice(
-                "Renew before the date",
-                "kubeadm: `kubeadm certs renew all` on each control-plane node, then restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd pods. AKS: `az aks rotate-certs -g RG -n CLUSTER` (the cluster is unavailable for some minutes).",
-            ),
+            renew("Renew before the date"),
         ],
         }
         .into_finding(&INFO, t));
@@ -153,13 +151,23 @@ fn expired(
                 "See every control-plane certificate's expiry (kubeadm clusters, on a control-plane node)",
                 "kubeadm certs check-expiration".to_owned(),
             ),
-            advice(
-                "Renew it now",
-                "kubeadm: `kubeadm certs renew all` on each control-plane node, then restart the kube-apiserver, kube-controller-manager, kube-scheduler and etcd pods. AKS: `az aks rotate-certs -g RG -n CLUSTER` (the cluster is unavailable for some minutes).",
-            ),
+            renew("Renew it now"),
         ],
     }
     .into_finding(&INFO, t)
+}
+
+/// How to renew. Review first: it restarts the control plane, and on AKS recreates every node.
+/// Review s54 item 2: it was marked safe to apply, and said the cluster is unavailable "for some
+/// minutes" where Microsoft's certificate-rotation guide says `az aks rotate-certs` recreates the
+/// nodes with up to 30 minutes of downtime, and that the kubeconfig must be fetched again.
+fn renew(title: &str) -> Remedy {
+    remedy(
+        title,
+        RemedyKind::Advice,
+        Safety::ReviewFirst,
+        "kubeadm: `kubeadm certs renew all` on each control-plane node in turn, then restart that node's kube-apiserver, kube-controller-manager, kube-scheduler and etcd static pods (move their manifests out of /etc/kubernetes/manifests and back): the node's API server is down while they restart, so on several control-plane nodes do one at a time. Then copy /etc/kubernetes/admin.conf again where kubectl reads it. AKS: `az aks rotate-certs -g RG -n CLUSTER` recreates every node and can take the cluster down for up to 30 minutes (Microsoft's certificate-rotation guide: https://learn.microsoft.com/azure/aks/certificate-rotation); plan a window, then `az aks get-credentials -g RG -n CLUSTER --overwrite-existing` for a kubeconfig with the new certificates.",
+    )
 }
 
 #[cfg(test)]
@@ -278,5 +286,27 @@ mod tests {
             with_days(-0.4)[0].1,
             "The API server's certificate expired less than a day ago (2026-12-04)"
         );
+    }
+
+    /// Review s54 item 2: renewing, which restarts the control plane (and on AKS recreates
+    /// every node, up to 30 minutes down), was marked safe to apply, in both findings.
+    #[test]
+    fn renewing_the_certificates_was_marked_safe_to_apply() {
+        for (days, insecure) in [(4.0, false), (-3.0, true)] {
+            let mut ev = healthy();
+            ev.insecure = insecure;
+            if let Some(c) = ev.certificate.as_mut() {
+                c.days_left = days;
+                c.not_after = "2026-12-04".to_owned();
+            }
+            let mut out = Vec::new();
+            run(&ev, &Thresholds::default(), &mut out);
+            let renew = out[0].remedies.iter().find(|r| r.title.starts_with("Renew")).expect("a renewal");
+            assert_eq!(renew.safety, Safety::ReviewFirst, "{days} days: {renew:?}");
+            assert!(renew.body.contains("up to 30 minutes"), "{}", renew.body);
+            assert!(renew.body.contains("az aks get-credentials"), "{}", renew.body);
+            let check = out[0].remedies.iter().find(|r| r.title.starts_with("See every")).expect("a check");
+            assert_eq!(check.safety, Safety::Safe, "reading the expiry dates stays safe");
+        }
     }
 }
