@@ -377,3 +377,74 @@ fn union_kind_inner_refused_a_column_the_legs_type_differently() {
     let q = r#"union kind=outer (datatable(x:long)[1]), (datatable(x:string)["a"]) | order by x_long desc"#;
     assert_eq!(lines(&e, q), ["x_long,x_string", "1,", ",a"]);
 }
+
+/// `extend Column1 + 1` over an input with a column `Column1` overwrote it. Kusto's binder
+/// (microsoft/Kusto-Query-Language, `Binder_Projection.cs`, `GetDefaultColumnName`) counts
+/// `Column1`, `Column2`, … on across the query and passes over a name that already binds to
+/// something (`CanBindName`): for `extend` (`includeRowScope`) a column of the input, for every
+/// operator a `let` or a table. `project`, `summarize` and `distinct` do not look at the input's
+/// columns; a clash with an earlier column of the same operator gets a suffix
+/// (`ProjectionBuilder`, `UniqueNameTable`: `Column1` → `Column11`).
+#[test]
+fn unnamed_extend_overwrote_an_input_column_named_column1() {
+    let e = engine();
+    let q = |rest: &str| lines(&e, &format!("print Column1 = 5 | {rest}"));
+    assert_eq!(q("extend Column1 + 1"), ["Column1,Column2", "5,6"]);
+    assert_eq!(q("extend Column1 + 1, Column1 * 2"), ["Column1,Column2,Column3", "5,6,10"]);
+    let q2 = |rest: &str| lines(&e, &format!("print Column1 = 5, Column2 = 7 | {rest}"));
+    assert_eq!(q2("extend Column1 + Column2"), ["Column1,Column2,Column3", "5,7,12"]);
+    // The count goes on across the query: the next operator's first is past the last one.
+    assert_eq!(q("extend Column1 + 1 | extend 0"), ["Column1,Column2,Column3", "5,6,0"]);
+    // `project`, `summarize` and `distinct` do not keep the input, so do not avoid its names.
+    assert_eq!(q("project Column1 + 1"), ["Column1", "6"]);
+    assert_eq!(q("project Column1, Column1 + 1"), ["Column1,Column11", "5,6"]);
+    assert_eq!(q("summarize count() by Column1 + 1"), ["Column1,count_", "6,1"]);
+    assert_eq!(q("distinct Column1 * 2"), ["Column1", "10"]);
+    // A `let` of that name is passed over by every operator.
+    let q = "let Column1 = 3; print x = 5 | project x + Column1";
+    assert_eq!(lines(&e, q), ["Column2", "8"]);
+    // A column of the input that `extend` defines is replaced, as any `extend x = …` does.
+    let q = "print x = 1 | extend Column1 = 2, x + 10";
+    assert_eq!(lines(&e, q), ["x,Column1", "1,11"]);
+}
+
+/// A member of a value without a name, `todynamic('{"c":1}').c`, was `Column1`. Kusto's binder
+/// (`Binder_Projection.cs`, `GetExpressionResultName`) names a path step `<base>_<step>` when
+/// the base has a name and the step alone when it has none, also through a function that takes
+/// its argument's name (`tostring`, `toint`, … are `ResultNameKind.FirstArgument` in
+/// `Functions.cs`); a `['c']` or `[0]` step is named by its literal, any other key by nothing
+/// (`l[-1]` is `l_`: `-1` is not a literal in Kusto's grammar).
+#[test]
+fn member_of_an_unnamed_value_was_column1_not_the_member() {
+    let e = engine();
+    let q = |rest: &str| lines(&e, &format!(r#"print s = '{{"c":1,"a":[7,8]}}' | {rest}"#));
+    assert_eq!(q(r#"extend tostring(todynamic('{"c":1}').c)"#)[0], "s,c");
+    assert_eq!(q("project todynamic(s).c"), ["s_c", "1"]);
+    // Conversions pass their argument's name on; `strcat` has none.
+    assert_eq!(q("project toint(parse_json(tostring(parse_json(s))).c)"), ["s_c", "1"]);
+    assert_eq!(q("project toint(parse_json(strcat(s)).c)"), ["c", "1"]);
+    assert_eq!(q("project parse_json(tolower(s))['c']"), ["c", "1"]);
+    assert_eq!(q("project parse_json(tolower(s)).a[0]"), ["a_0", "7"]);
+    assert_eq!(q("project parse_json(tolower(s))[0]")[0], "0");
+    assert_eq!(q("project d = parse_json(s) | project d.a[-1]"), ["d_a_", "8"]);
+    assert_eq!(q("project d = parse_json(s) | project d.a[toint(1)], d.a[1]"), ["d_a_,d_a_1", "8,8"]);
+    assert_eq!(q("summarize count() by tostring(parse_json(tolower(s)).c)"), ["c,count_", "1,1"]);
+    assert_eq!(q("summarize sum(toint(parse_json(tolower(s)).c))"), ["sum_c", "1"]);
+}
+
+/// `union withsource=` wrote `union_arg` for every leg that is not a table, where Kusto numbers
+/// them by their place among the union's arguments, the piped input being `union_arg0`. Kusto's
+/// sources do not show the values (its binder only types the column); the numbering is the one
+/// a third-party KQL engine's tests (duckdb_kql) record as measured on Kusto
+/// (`union withsource=Src UT1, (UT2 | where x == 2)` gives `UT1` and `union_arg1`).
+#[test]
+fn union_withsource_named_every_subquery_leg_union_arg() {
+    let e = engine();
+    let q = "union withsource=T (print x = 1), (print x = 2), (print x = 3) | order by x asc | project T";
+    assert_eq!(lines(&e, q), ["T", "union_arg0", "union_arg1", "union_arg2"]);
+    let q = "print x = 1 | union withsource=T (print x = 2), (print x = 3) | order by x asc | project T";
+    assert_eq!(lines(&e, q), ["T", "union_arg0", "union_arg1", "union_arg2"]);
+    // A table keeps its name, and counts as a place.
+    let q = "union withsource=T AKSAudit, (print x = 3) | summarize by T | order by T asc";
+    assert_eq!(lines(&e, q), ["T", "AKSAudit", "union_arg1"]);
+}

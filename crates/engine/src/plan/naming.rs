@@ -1,7 +1,9 @@
 //! KQL's names for result columns written without a name.
 //!
 //! A column reference keeps its name; a member path joins its steps with `_`
-//! (`logs.verb` → `logs_verb`, `Annotations["a"]` → `Annotations_a`); a built-in function is
+//! (`logs.verb` → `logs_verb`, `Annotations["a"]` → `Annotations_a`, `d[i]` → `d_`), a step
+//! of an unnamed value is named alone (`parse_json(s).c` is `s_c`, `parse_json("…").c` is `c`;
+//! see [`path`]); a built-in function is
 //! named as Kusto's declaration of it says (its `ResultNameKind`, see [`result_name`]):
 //! a conversion, `bin` or `round` of a column keeps the column's name (`tostring(userAgent)` →
 //! `userAgent`, `bin(start_time, 5m)` → `start_time`), `strlen(x)` is `strlen_x`,
@@ -11,7 +13,7 @@
 //! column `c` (see [`derived_in`]); anything else is `Column1`, `Column2`, … (`print_0`, … in
 //! `print`).
 
-use kql::{Expr, ExprKind, Literal, UnaryOp};
+use kql::{Expr, ExprKind, Literal};
 
 /// How Kusto names the unnamed result of a built-in scalar function: the `ResultNameKind`
 /// each declares in microsoft/Kusto-Query-Language (`src/Kusto.Language/Functions.cs`),
@@ -54,18 +56,17 @@ fn result_name(function: &str) -> Option<ResultName> {
 pub fn derived(e: &Expr) -> Option<String> {
     match &e.kind {
         ExprKind::Name(id) => Some(id.name.clone()),
-        ExprKind::Member { base, member } => Some(format!("{}_{}", derived(base)?, member.name)),
+        ExprKind::Member { base, member } => path(derived(base), Some(member.name.clone())),
         ExprKind::Index { base, index } => {
-            let base = derived(base)?;
-            match &index.kind {
-                ExprKind::Literal(Literal::String(s)) => Some(format!("{base}_{s}")),
-                ExprKind::Literal(Literal::Long(n)) => Some(format!("{base}_{n}")),
-                ExprKind::Unary { op: UnaryOp::Neg, operand } => match &operand.kind {
-                    ExprKind::Literal(Literal::Long(n)) => Some(format!("{base}__{n}")),
-                    _ => None,
-                },
+            // Only a string, `long` or `int` literal names the step: `-1` is a minus applied to
+            // a literal, not a literal, in Kusto's grammar, so `l[-1]` is `l_`.
+            let key = match &index.kind {
+                ExprKind::Literal(Literal::String(s)) => Some(s.clone()),
+                ExprKind::Literal(Literal::Long(n)) => Some(n.to_string()),
+                ExprKind::Literal(Literal::Int(n)) => Some(n.to_string()),
                 _ => None,
-            }
+            };
+            path(derived(base), key)
         }
         ExprKind::Call { name, args } => match result_name(&name.name)? {
             ResultName::FirstArgument => args.first().and_then(derived),
@@ -78,6 +79,18 @@ pub fn derived(e: &Expr) -> Option<String> {
             }
         },
         _ => None,
+    }
+}
+
+/// The name of one step of a path (`base.step`, `base[step]`), as Kusto's binder gives it
+/// (microsoft/Kusto-Query-Language, `Binder_Projection.cs`, `GetExpressionResultName`, its
+/// `PathExpression` and `ElementExpression` cases): `<base>_<step>` when the base has a name
+/// that is not blank, `<base>_` when the step has none (`d[i]`), else the step's name alone, so
+/// a member of an unnamed value is named after the member (`todynamic('{"c":1}').c` → `c`).
+fn path(base: Option<String>, step: Option<String>) -> Option<String> {
+    match base {
+        Some(base) if !base.trim().is_empty() => Some(format!("{base}_{}", step.unwrap_or_default())),
+        _ => step,
     }
 }
 
@@ -151,6 +164,27 @@ mod tests {
         );
         assert_eq!(name_of("substring(pod_s, 0, 14)"), None);
         assert_eq!(name_of("a + 1"), None);
+    }
+
+    /// Binder_Projection.cs, `GetExpressionResultName`: a path step of a value without a name
+    /// is named after the step alone; a key that is not a string, `long` or `int` literal adds
+    /// an empty step.
+    #[test]
+    fn path_steps_follow_kusto() {
+        assert_eq!(name_of(r#"todynamic('{"c":1}').c"#).as_deref(), Some("c"));
+        assert_eq!(name_of(r#"tostring(todynamic('{"c":1}').c)"#).as_deref(), Some("c"));
+        assert_eq!(name_of(r#"parse_json('{"c":1}')['c']"#).as_deref(), Some("c"));
+        assert_eq!(name_of(r#"parse_json('[[1]]')[0]"#).as_deref(), Some("0"));
+        assert_eq!(name_of(r#"parse_json('{"c":[1]}').c[0]"#).as_deref(), Some("c_0"));
+        assert_eq!(name_of("todynamic(s).c").as_deref(), Some("s_c"));
+        assert_eq!(name_of("(a + b).c").as_deref(), Some("c"));
+        assert_eq!(name_of("d[int(2)]").as_deref(), Some("d_2"));
+        assert_eq!(name_of("d[-1]").as_deref(), Some("d_"));
+        assert_eq!(name_of("d[i]").as_deref(), Some("d_"));
+        assert_eq!(name_of("d[1.5]").as_deref(), Some("d_"));
+        assert_eq!(name_of("todynamic('[1]')[i]"), None);
+        assert_eq!(name_of("tolower(x).c").as_deref(), Some("c"));
+        assert_eq!(name_of("strlen(x).c").as_deref(), Some("strlen_x_c"));
     }
 
     /// Review 52 item 8: each built-in is named by its declared `ResultNameKind`.

@@ -760,9 +760,16 @@ impl Planner<'_> {
         Ok(rel)
     }
 
-    fn legs(&mut self, tables: &[TabularExpr]) -> R<Vec<(String, Rel)>> {
+    /// The legs of a `union`, each with what its `withsource` column holds: a table's name, or
+    /// for any other leg `union_arg<N>`, `N` its place among the union's arguments, counted from
+    /// `first` (1 after a piped input, which is `union_arg0`). Kusto's own sources do not show
+    /// these values (its binder only types the column as a string); the numbering is what the
+    /// piped input's `union_arg0` implies, and what a third-party KQL engine's tests (duckdb_kql)
+    /// record as measured on Kusto: `union withsource=Src UT1, (UT2 | where …)` labels the
+    /// second leg `union_arg1`.
+    fn legs(&mut self, tables: &[TabularExpr], first: usize) -> R<Vec<(String, Rel)>> {
         let mut out = Vec::new();
-        for t in tables {
+        for (i, t) in tables.iter().enumerate() {
             match &t.source {
                 Source::Pattern(p) if t.operators.is_empty() => {
                     for (name, rel) in self.all_tables(p.span)? {
@@ -772,7 +779,7 @@ impl Planner<'_> {
                     }
                 }
                 Source::Name(id) if t.operators.is_empty() => out.push((id.name.clone(), self.table(id)?)),
-                _ => out.push(("union_arg".to_owned(), self.tabular(t)?)),
+                _ => out.push((format!("union_arg{}", first + i), self.tabular(t)?)),
             }
         }
         Ok(out)
@@ -795,7 +802,7 @@ impl Planner<'_> {
             Source::Paren(t) => self.tabular(t),
             Source::Union(u) => {
                 let inner = union_is_inner(u)?;
-                let legs = self.legs(&u.tables)?;
+                let legs = self.legs(&u.tables, 0)?;
                 ops::union_of(legs, u.withsource.as_ref().map(|w| w.name.as_str()), inner)
             }
             Source::Search(search) => {
@@ -1034,13 +1041,20 @@ impl Planner<'_> {
                 let mut scope = rel.clone();
                 let mut planned = Vec::new();
                 for ne in items {
-                    for (name, value) in self.named(&scope, std::slice::from_ref(ne))? {
-                        match scope.cols.iter_mut().find(|b| b.name == name) {
-                            Some(b) => b.value = value.clone(),
-                            None => scope.cols.push(Binding { name: name.clone(), value: value.clone() }),
-                        }
-                        planned.push((name, value));
+                    let value = self.scalar(&scope, &ne.expr)?;
+                    let name = match &ne.name {
+                        Some(n) => n.name.clone(),
+                        None => match naming::derived_in(&ne.expr, |c| scope.get(c).is_some()) {
+                            Some(name) => name,
+                            // Not a name of the input's (see `column_n_besides`).
+                            None => self.column_n_besides(Some(&rel)),
+                        },
+                    };
+                    match scope.cols.iter_mut().find(|b| b.name == name) {
+                        Some(b) => b.value = value.clone(),
+                        None => scope.cols.push(Binding { name: name.clone(), value: value.clone() }),
                     }
+                    planned.push((name, value));
                 }
                 ops::extend(rel, planned)
             }
@@ -1154,7 +1168,7 @@ impl Planner<'_> {
             OperatorKind::Union(u) => {
                 let inner = union_is_inner(u)?;
                 let mut legs = vec![("union_arg0".to_owned(), rel)];
-                legs.extend(self.legs(&u.tables)?);
+                legs.extend(self.legs(&u.tables, 1)?);
                 ops::union_of(legs, u.withsource.as_ref().map(|w| w.name.as_str()), inner)
             }
             OperatorKind::Join(j) => {
@@ -1259,9 +1273,30 @@ impl Planner<'_> {
         }
     }
 
+    /// The next default name, `ColumnN`, for an item Kusto names nothing else.
     fn column_n(&mut self) -> String {
-        self.unnamed += 1;
-        format!("Column{}", self.unnamed)
+        self.column_n_besides(None)
+    }
+
+    /// The next `ColumnN` that names nothing in scope: Kusto's binder (microsoft/Kusto-Query-
+    /// Language, `Binder_Projection.cs`, `GetDefaultColumnName`) counts on across the query and
+    /// passes over any `ColumnN` that already binds to something (`CanBindName`): a `let`, a
+    /// function, its parameters, a table, and, for `extend` alone (`includeRowScope`), a
+    /// column of the input, which `extend Column1 + 1` would otherwise overwrite. `project`,
+    /// `summarize` and `distinct` keep no input column they do not name, so theirs do not
+    /// count; an earlier column of the same operator is told apart by a suffix afterwards.
+    fn column_n_besides(&mut self, input: Option<&Rel>) -> String {
+        loop {
+            self.unnamed += 1;
+            let name = format!("Column{}", self.unnamed);
+            let taken = input.is_some_and(|rel| rel.get(&name).is_some())
+                || self.lets.contains_key(&name)
+                || self.functions.contains_key(&name)
+                || tables::TABLES.contains(&name.as_str());
+            if !taken {
+                return name;
+            }
+        }
     }
 
     /// The name of an unnamed item over `rel`'s rows ([`naming::derived_in`]), else `ColumnN`.
