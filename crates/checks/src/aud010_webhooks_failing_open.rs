@@ -159,8 +159,7 @@ fn remedies(webhook: &str, kinds: &[&str], max_ms: Option<f64>) -> Vec<Remedy> {
             kind: RemedyKind::Advice,
             body: "Check the webhook's service has ready endpoints (kubectl get endpointslices -n NAMESPACE \
                    -l kubernetes.io/service-name=SERVICE), that its pods run and answer, that a NetworkPolicy or \
-                   firewall lets the API server reach them, and that its certificate matches its caBundle. If the \
-                   webhook is no longer used, delete its configuration."
+                   firewall lets the API server reach them, and that its certificate matches its caBundle."
                 .to_owned(),
             safety: Safety::Safe,
         },
@@ -189,6 +188,17 @@ fn remedies(webhook: &str, kinds: &[&str], max_ms: Option<f64>) -> Vec<Remedy> {
             safety: Safety::ReviewFirst,
         }),
     }
+    // Review s54 item 4: this was a sentence of the repair advice, which is marked safe to apply.
+    out.push(Remedy {
+        title: format!("If webhook {webhook} is no longer used, delete its configuration"),
+        kind: RemedyKind::Advice,
+        body:
+            "Only once nothing needs what it checks or changes (its owner says so): find its configuration \
+               with the first command, then `kubectl delete validatingwebhookconfiguration NAME` (or \
+               `mutatingwebhookconfiguration`). An operator that manages it puts it back: remove it there."
+                .to_owned(),
+        safety: Safety::ReviewFirst,
+    });
     out
 }
 

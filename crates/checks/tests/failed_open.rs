@@ -161,3 +161,18 @@ fn a_store_counting_no_failed_open_annotation_is_not_searched_for_them() {
     let out = checks::aud010_webhooks_failing_open::run_check(&ctx, &plain).expect("runs");
     assert_eq!(out.findings.len(), 1);
 }
+
+/// Review s54 item 4: "If the webhook is no longer used, delete its configuration" was a
+/// sentence of the repair advice, which is marked safe to apply.
+#[test]
+fn the_advice_to_delete_a_webhook_configuration_was_marked_safe() {
+    let cluster = failing_open(50, 12, 0);
+    let d = common::diagnose(&cluster.events);
+    let f = d.outcome.findings.iter().find(|f| f.code == "AUD010").expect("an AUD010 finding");
+    let repair = f.remedies.iter().find(|r| r.title.starts_with("Repair the service")).expect("repair");
+    assert_eq!(repair.safety, findings::Safety::Safe);
+    assert!(!repair.body.contains("delete"), "{}", repair.body);
+    let delete = f.remedies.iter().find(|r| r.body.contains("kubectl delete")).expect("the delete advice");
+    assert_eq!(delete.safety, findings::Safety::ReviewFirst, "{delete:?}");
+    assert!(delete.title.contains("no longer used"), "{}", delete.title);
+}

@@ -115,10 +115,12 @@ pub fn code_spans(s: &str) -> Vec<(bool, String)> {
 
 /// A paragraph of an advice body (paragraphs are separated by a blank line), as every
 /// renderer shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Paragraph<'a> {
     /// Prose: wrapped to the width, with its `code` spans.
     Prose(&'a str),
+    /// A list: every line starts with `- `; its items (prose each) without the marker.
+    List(Vec<&'a str>),
     /// A snippet (YAML, commands): its lines and indentation kept exactly, as code. `lang` is
     /// `yaml` when every line reads as YAML (`key:`, `key: value`, `- item`), else empty.
     Verbatim {
@@ -139,6 +141,10 @@ pub fn paragraphs(body: &str) -> Vec<Paragraph<'_>> {
         .map(|p| {
             if p.lines().any(|l| l.starts_with([' ', '\t']) && !l.trim().is_empty()) {
                 Paragraph::Verbatim { lang: if looks_like_yaml(p) { "yaml" } else { "" }, text: p }
+            } else if p.lines().all(|l| l.starts_with("- ")) {
+                // Review s54 item 5: Markdown and HTML joined such lines into one paragraph, so
+                // the tuning advice read as one run-on sentence of "- " fragments.
+                Paragraph::List(p.lines().map(|l| l["- ".len()..].trim()).collect())
             } else {
                 Paragraph::Prose(p)
             }
@@ -160,14 +166,14 @@ fn looks_like_yaml(text: &str) -> bool {
 mod tests {
     #[test]
     fn advice_paragraphs_with_an_indented_line_are_snippets() {
-        use super::Paragraph::{Prose, Verbatim};
+        use super::Paragraph::{List, Prose, Verbatim};
         let body = "Set it, for example:\n\nspec:\n  ttlSecondsAfterFinished: 3600\n\n- one\n- two\n\n  kubectl get x\n";
         assert_eq!(
             super::paragraphs(body),
             vec![
                 Prose("Set it, for example:"),
                 Verbatim { lang: "yaml", text: "spec:\n  ttlSecondsAfterFinished: 3600" },
-                Prose("- one\n- two"),
+                List(vec!["one", "two"]),
                 Verbatim { lang: "", text: "  kubectl get x" },
             ]
         );

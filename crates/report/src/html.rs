@@ -456,6 +456,13 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
                 for paragraph in format::paragraphs(&r.body) {
                     match paragraph {
                         format::Paragraph::Prose(p) => writeln!(out, "<p>{}</p>", prose(p))?,
+                        format::Paragraph::List(items) => {
+                            writeln!(out, "<ul>")?;
+                            for item in items {
+                                writeln!(out, "<li>{}</li>", prose(item))?;
+                            }
+                            writeln!(out, "</ul>")?;
+                        }
                         format::Paragraph::Verbatim { lang: "yaml", text } => {
                             code_block(out, "YAML", "yaml", text)?
                         }

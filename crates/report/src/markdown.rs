@@ -298,6 +298,11 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
                     }
                     match paragraph {
                         format::Paragraph::Prose(p) => writeln!(out, "{}", prose(p))?,
+                        format::Paragraph::List(items) => {
+                            for item in items {
+                                writeln!(out, "- {}", prose(item))?;
+                            }
+                        }
                         format::Paragraph::Verbatim { lang, text } => fenced(out, lang, text)?,
                     }
                 }

@@ -307,6 +307,16 @@ fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize)
                                 writeln!(out, "{line}")?;
                             }
                         }
+                        // Each item's lines after the first hang under its text, not its dash.
+                        Paragraph::List(items) => {
+                            for item in items {
+                                let lines = wrap(&one_line(item), width.saturating_sub(2), &hang);
+                                for (j, line) in lines.iter().enumerate() {
+                                    let text = line.strip_prefix(hang.as_str()).unwrap_or(line);
+                                    writeln!(out, "{hang}{}{text}", if j == 0 { "- " } else { "  " })?;
+                                }
+                            }
+                        }
                         // A snippet is copied: its lines and indentation as they are.
                         Paragraph::Verbatim { text, .. } => {
                             for line in clean(text).lines() {

@@ -704,3 +704,42 @@ fn a_line_feed_in_a_title_reads_the_same_in_json_as_in_the_other_formats() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
     assert_eq!(v["findings"][0]["title"], "line1␤1. CRITICAL AUD000 fake", "{json}");
 }
+
+/// Review s54 item 5: the tuning advice, a list of `- ` lines, was joined into one paragraph
+/// in Markdown and HTML ("… watch cache. - Paginate LISTs …"), and its items' second lines
+/// started under the dash in the terminal.
+#[test]
+fn an_advice_list_was_one_run_on_paragraph_in_markdown_and_html() {
+    let mut r = sample_report();
+    r.findings[0].remedies.push(findings::remedy(
+        "Tune inventory-exporter: fewer, cheaper requests",
+        findings::RemedyKind::Advice,
+        findings::Safety::Safe,
+        "- Set `resourceVersion=0` on LISTs (or use an informer, which does): without it every LIST is a quorum \
+         read served from etcd instead of the API server's watch cache.\n\
+         - Paginate LISTs with `limit`.",
+    ));
+    let md = render(&r, Format::Markdown, &plain());
+    assert!(
+        md.contains(
+            "\n- Set `resourceVersion=0` on LISTs (or use an informer, which does): without it every LIST is a \
+             quorum read served from etcd instead of the API server's watch cache.\n- Paginate LISTs with `limit`.\n"
+        ),
+        "{md}"
+    );
+    let html = render(&r, Format::Html, &plain());
+    assert!(
+        html.contains("<ul>\n<li>Set <code>resourceVersion=0</code> on LISTs")
+            && html.contains("</li>\n<li>Paginate LISTs with <code>limit</code>.</li>\n</ul>"),
+        "{html}"
+    );
+    let text = render(&r, Format::Text, &plain());
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(at) = lines.iter().position(|l| l.trim_start().starts_with("- Set `resourceVersion=0`")) else {
+        panic!("no list item in\n{text}")
+    };
+    let dash = lines[at].len() - lines[at].trim_start().len();
+    assert!(lines[at + 1].starts_with(&" ".repeat(dash + 2)), "hangs under the text:\n{text}");
+    assert!(!lines[at + 1].trim_start().starts_with('-'), "{text}");
+    assert!(lines.iter().any(|l| l.trim_start() == "- Paginate LISTs with `limit`."), "{text}");
+}
