@@ -776,12 +776,9 @@ fn a_file_of_several_targets_is_read_target_by_target() {
     assert!(stdout.contains("CRITICAL MET009") && stdout.contains("MET002"), "{stdout}");
 }
 
-/// Review s53, item 2: `cat s1.prom s2.prom > f` (or `>>`) was read as one scrape whose second
-/// half was thousands of duplicate series: the newer scrape, its 90,013 configmaps, lost, and
-/// "no findings". A tar archive was parsed as text.
-#[test]
-fn two_scrapes_in_one_file_lost_the_later_one_and_a_tar_was_read_as_text() {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// A real scrape, and the same scrape later with 900 prepended to its configmap counts (90,013
+/// and more: over MET002's threshold).
+fn scrape_and_grown() -> (String, String) {
     let scrape =
         std::fs::read_to_string(fixtures().join("apiserver-1.35-excerpt-nri.prom")).expect("fixture");
     let grown = scrape
@@ -794,6 +791,16 @@ fn two_scrapes_in_one_file_lost_the_later_one_and_a_tar_was_read_as_text() {
             "objects{group=\"\",resource=\"configmaps\"} 900",
         );
     assert_ne!(grown, scrape);
+    (scrape, grown)
+}
+
+/// Review s53, item 2: `cat s1.prom s2.prom > f` (or `>>`) was read as one scrape whose second
+/// half was thousands of duplicate series: the newer scrape, its 90,013 configmaps, lost, and
+/// "no findings". A tar archive was parsed as text.
+#[test]
+fn two_scrapes_in_one_file_lost_the_later_one_and_a_tar_was_read_as_text() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (scrape, grown) = scrape_and_grown();
     std::fs::write(dir.path().join("appended.prom"), format!("{scrape}{grown}")).expect("write");
     let out = doctor(dir.path(), &["metrics", "--fail-on", "warning", "appended.prom"]);
     let stdout = text(&out.stdout);
@@ -831,18 +838,7 @@ fn two_scrapes_in_one_file_lost_the_later_one_and_a_tar_was_read_as_text() {
 fn a_tar_of_scrapes_was_named_not_read() {
     use std::io::Write as _;
     let dir = tempfile::tempdir().expect("temp dir");
-    let scrape =
-        std::fs::read_to_string(fixtures().join("apiserver-1.35-excerpt-nri.prom")).expect("fixture");
-    let grown = scrape
-        .replace(
-            "apiserver_storage_objects{resource=\"configmaps\"} ",
-            "apiserver_storage_objects{resource=\"configmaps\"} 900",
-        )
-        .replace(
-            "objects{group=\"\",resource=\"configmaps\"} ",
-            "objects{group=\"\",resource=\"configmaps\"} 900",
-        );
-    assert_ne!(grown, scrape);
+    let (scrape, grown) = scrape_and_grown();
     let mut b = tar::Builder::new(Vec::new());
     for (path, bytes, mtime) in [
         ("bundle/metrics/s1.prom", scrape.as_bytes(), 1_700_000_000),

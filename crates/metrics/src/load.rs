@@ -235,35 +235,6 @@ impl<R: Read> Read for EndWatch<R> {
     }
 }
 
-/// Why a tar entry of type `kind` (not a regular file) is not read, with where a link points;
-/// `None` for the entries that are the archive's own structure (directories, long-name and
-/// attribute headers). The audit reader's words, for the same archives.
-fn not_a_file(kind: tar::EntryType, link: Option<&[u8]>) -> Option<String> {
-    let target = || link.map(|l| String::from_utf8_lossy(l).replace('\n', "\\x0a")).unwrap_or_default();
-    match kind {
-        tar::EntryType::Symlink => Some(format!(
-            "a symbolic link inside the archive (to {}): not followed; the file it names is read where the \
-             archive holds it",
-            target()
-        )),
-        tar::EntryType::Link => Some(format!(
-            "a hard link inside the archive (to {}): it holds no bytes of its own; the file it names is read \
-             where the archive holds it",
-            target()
-        )),
-        tar::EntryType::Char | tar::EntryType::Block => {
-            Some("a device inside the archive: not a file".to_owned())
-        }
-        tar::EntryType::Fifo => Some("a named pipe inside the archive: not a file".to_owned()),
-        tar::EntryType::Directory
-        | tar::EntryType::XGlobalHeader
-        | tar::EntryType::XHeader
-        | tar::EntryType::GNULongName
-        | tar::EntryType::GNULongLink => None,
-        other => Some(format!("a tar entry of type {other:?}, not a regular file: not read")),
-    }
-}
-
 /// Reads every regular-file member of the tar archive `raw` (compressed or not) named `name`
 /// into `out`, each as an input of its own named `NAME!MEMBER` (the audit reader's names for
 /// them): a scrape, a compressed one, or an archive `depth` archives deep read the same way.
@@ -310,7 +281,8 @@ fn read_archive(name: &str, raw: Box<dyn Read + '_>, depth: usize, out: &mut Vec
         let kind = entry.header().entry_type();
         // A GNU sparse file (`tar -S`) is a regular file whose holes the archive leaves out.
         if !kind.is_file() && !kind.is_gnu_sparse() {
-            if let Some(what) = not_a_file(kind, entry.link_name_bytes().as_deref()) {
+            if let Some(what) = findings::text::tar_entry_not_a_file(kind, entry.link_name_bytes().as_deref())
+            {
                 members += 1;
                 out.push(Loaded::Skipped(LoadError::NotAScrape { source_name: member, what }));
             }

@@ -137,41 +137,12 @@ fn is_tar_header(h: &[u8]) -> bool {
     tar::Header::from_byte_slice(h).cksum().is_ok_and(|stored| stored == sum)
 }
 
-/// Why an entry of type `kind` (not a regular file) is not read, with where a link points;
-/// `None` for the entries that are the archive's own structure (directories, long-name and
-/// attribute headers), which are not files of the bundle.
-fn not_a_file(kind: tar::EntryType, link: Option<&[u8]>) -> Option<String> {
-    let target = || link.map(|l| String::from_utf8_lossy(l).replace('\n', "\\x0a")).unwrap_or_default();
-    match kind {
-        tar::EntryType::Symlink => Some(format!(
-            "a symbolic link inside the archive (to {}): not followed; the file it names is read where the \
-             archive holds it",
-            target()
-        )),
-        tar::EntryType::Link => Some(format!(
-            "a hard link inside the archive (to {}): it holds no bytes of its own; the file it names is read \
-             where the archive holds it",
-            target()
-        )),
-        tar::EntryType::Char | tar::EntryType::Block => {
-            Some("a device inside the archive: not a file".to_owned())
-        }
-        tar::EntryType::Fifo => Some("a named pipe inside the archive: not a file".to_owned()),
-        tar::EntryType::Directory
-        | tar::EntryType::XGlobalHeader
-        | tar::EntryType::XHeader
-        | tar::EntryType::GNULongName
-        | tar::EntryType::GNULongLink => None,
-        other => Some(format!("a tar entry of type {:?}, not a regular file: not read", other)),
-    }
-}
-
-/// Reads every regular file of the archive `file` named `name`. A damaged archive keeps the
-/// files read before the damage and says where it stopped.
 /// Archives inside archives read as archives: a support bundle of must-gathers, each a
 /// `.tar.gz`. Deeper than this, an archive's entries are read as files (and named binary).
 const MAX_NESTING: usize = 4;
 
+/// Reads every regular file of the archive `file` named `name`. A damaged archive keeps the
+/// files read before the damage and says where it stopped.
 pub(super) fn read_tar(
     name: &str,
     file: Box<dyn Read + '_>,
@@ -238,7 +209,8 @@ fn read_tar_nested(
         if !kind.is_file() && !kind.is_gnu_sparse() {
             // Directories and the headers that carry long names and attributes are the
             // archive's own structure; anything else holds no bytes to read and is said so.
-            if let Some(why) = not_a_file(kind, entry.link_name_bytes().as_deref()) {
+            if let Some(why) = findings::text::tar_entry_not_a_file(kind, entry.link_name_bytes().as_deref())
+            {
                 let note = FileSummary {
                     file: format!("{name}!{inside}"),
                     not_audit: Some(why),
