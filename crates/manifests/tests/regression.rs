@@ -805,3 +805,96 @@ fn a_fifo_in_a_directory_hung_and_a_link_loop_was_walked_forty_deep() {
         m.notes
     );
 }
+
+/// The WHK001 findings of `yaml`.
+fn whk001(yaml: &str) -> Vec<findings::Finding> {
+    let mut m = Manifests::default();
+    parse_text("merge.yaml", yaml, &mut m);
+    assert!(m.files[0].problems.is_empty(), "{:?}", m.files[0].problems);
+    manifests::checks::run(&m, &Default::default()).into_iter().filter(|f| f.code == "WHK001").collect()
+}
+
+/// A fail-closed validating webhook, served from `hooks`, with `rules` (YAML lines at the
+/// rules' indentation).
+fn fail_closed_with_rules(rules: &str) -> String {
+    format!(
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingWebhookConfiguration\nmetadata:\n  name: merge\n\
+         webhooks:\n- name: merge.example.com\n  failurePolicy: Fail\n  sideEffects: None\n  \
+         admissionReviewVersions: [v1]\n  clientConfig:\n    service: {{namespace: hooks, name: svc}}\n  rules:\n{rules}"
+    )
+}
+
+/// Reviewer's defect: WHK001 joined the kube-system resources a webhook covers into one list
+/// with one set of operations: "Creates, updates and deletes of pods, configmaps, leases in
+/// kube-system are rejected" for rules of every write of pods, configmaps and leases in the core
+/// group (which serves no leases: that entry matches none) and of updates of
+/// coordination.k8s.io leases. Leases are covered for updates only.
+#[test]
+fn whk001_merged_the_operations_of_every_kube_system_resource_into_one() {
+    let out = whk001(&fail_closed_with_rules(
+        "  - {apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE, DELETE], resources: [pods, configmaps, leases]}\n\
+         \x20 - {apiGroups: [coordination.k8s.io], apiVersions: [v1], operations: [UPDATE], resources: [leases]}\n",
+    ));
+    assert_eq!(out.len(), 1, "{out:#?}");
+    let f = &out[0];
+    assert_eq!(
+        f.title,
+        "Webhook merge.example.com fails closed on kube-system, node heartbeats (leases in kube-node-lease) and its own pods in hooks"
+    );
+    let sentence = " In kube-system, creates, updates and deletes of pods and configmaps are rejected, as are \
+                    updates of leases (coordination.k8s.io). Its rules list leases under the core API group (\"\"), \
+                    which serves none: leases are served by coordination.k8s.io, so that entry matches nothing.";
+    assert!(f.summary.contains(sentence), "{}", f.summary);
+    assert!(!f.summary.contains("pods, configmaps, leases"), "{}", f.summary);
+    let table = f.evidence.table.as_ref().expect("table");
+    let kube_system: Vec<&Vec<String>> = table.rows.iter().filter(|r| r[0] == "kube-system").collect();
+    assert_eq!(
+        kube_system,
+        [
+            &vec![
+                "kube-system".to_owned(),
+                "pods, configmaps".to_owned(),
+                "system components cannot be written".to_owned()
+            ],
+            &vec![
+                "kube-system".to_owned(),
+                "leases (coordination.k8s.io)".to_owned(),
+                "updates are refused".to_owned()
+            ],
+        ]
+    );
+}
+
+/// The same merge for Node objects: a webhook on `nodes/status` alone was said to stop Node
+/// objects being updated, and one on creates of nodes alone to stop their updates too.
+#[test]
+fn whk001_merged_the_writes_of_node_objects_and_their_status_into_one() {
+    let only_status = whk001(&fail_closed_with_rules(
+        "  - {apiGroups: [''], apiVersions: [v1], operations: [UPDATE], resources: [nodes/status]}\n",
+    ));
+    assert_eq!(only_status.len(), 1, "{only_status:#?}");
+    assert!(
+        only_status[0].summary.contains(
+            " Kubelets cannot report their nodes' status (`nodes/status`); new nodes can still register (its rules \
+             do not cover creates of nodes) and Node objects can still be updated (its rules do not cover updates \
+             of nodes), and a namespaceSelector cannot leave those out."
+        ),
+        "{}",
+        only_status[0].summary
+    );
+    let only_create = whk001(&fail_closed_with_rules(
+        "  - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [nodes]}\n",
+    ));
+    assert_eq!(only_create.len(), 1, "{only_create:#?}");
+    assert!(
+        only_create[0].summary.contains(
+            " New nodes cannot register; Node objects can still be updated (its rules do not cover updates of \
+             nodes) and their status (`nodes/status`, which its rules do not cover) is still reported, and a \
+             namespaceSelector cannot leave those out."
+        ),
+        "{}",
+        only_create[0].summary
+    );
+    let table = only_create[0].evidence.table.as_ref().expect("table");
+    assert_eq!(table.rows[0][2], "nodes cannot register (their status is still reported)");
+}

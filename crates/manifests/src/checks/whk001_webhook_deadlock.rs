@@ -29,7 +29,9 @@ recover when the webhook is down.
 That is any of:
 
 - built-in objects in `kube-system` (pods, configmaps, secrets, leases, deployments…); the
-  finding names the operations its rules cover there (creates, updates, deletes);
+  finding names, for each resource, the operations its rules cover there (creates, updates,
+  deletes), and a resource its rules list under an API group that does not serve it (`leases`
+  under the core group `""` matches nothing: leases are `coordination.k8s.io`'s);
 - the pods' subresources every pod goes through, in `kube-system`: `pods/binding` (the
   scheduler places a pod by creating its binding) and `pods/status` (the kubelet reports a
   pod's readiness by updating it);
@@ -104,19 +106,164 @@ const SYSTEM_RESOURCES: [(&str, &str); 14] = [
     ("rbac.authorization.k8s.io", "roles"),
 ];
 
+/// A built-in resource of kube-system that a webhook's rules cover, with the operations they
+/// cover on it. Rules are matched per API group (`leases` listed under the core group `""`
+/// matches no lease: leases are `coordination.k8s.io`'s), and each resource keeps its own
+/// operations: merged, a webhook on updates of leases and on every write of pods was said to
+/// reject creates and deletes of leases too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SystemResource {
+    /// Its API group (`""` is the core group).
+    group: &'static str,
+    /// Its name, `resource` or `resource/subresource`.
+    resource: &'static str,
+    /// `CREATE`, `UPDATE`, `DELETE`, in that order; never empty.
+    ops: Vec<&'static str>,
+    /// Its name alone is ambiguous (the webhook's rules list it under another group too): the
+    /// text names its group.
+    qualified: bool,
+}
+
+impl SystemResource {
+    /// `pods`, or `leases (coordination.k8s.io)` when qualified.
+    fn shown(&self) -> String {
+        match (self.qualified, self.group) {
+            (false, _) => self.resource.to_owned(),
+            (true, "") => format!("{} (core group)", self.resource),
+            (true, group) => format!("{} ({group})", self.resource),
+        }
+    }
+}
+
+/// The resources of `rs` grouped by the operations covered on them, each group with its
+/// operations, in the order of [`SYSTEM_RESOURCES`].
+fn by_operations(rs: &[SystemResource]) -> Vec<(&[&'static str], Vec<&SystemResource>)> {
+    let mut out: Vec<(&[&'static str], Vec<&SystemResource>)> = Vec::new();
+    for r in rs {
+        match out.iter_mut().find(|(ops, _)| *ops == r.ops.as_slice()) {
+            Some((_, same)) => same.push(r),
+            None => out.push((r.ops.as_slice(), vec![r])),
+        }
+    }
+    out
+}
+
+/// Every operation covered on any of `rs` (`CREATE`, `UPDATE`, `DELETE`, in that order).
+fn all_operations(rs: &[SystemResource]) -> Vec<&'static str> {
+    ["CREATE", "UPDATE", "DELETE"].into_iter().filter(|op| rs.iter().any(|r| r.ops.contains(op))).collect()
+}
+
+/// `pods, configmaps and leases (coordination.k8s.io)`.
+fn resources_phrase(rs: &[&SystemResource]) -> String {
+    join_and(&rs.iter().map(|r| r.shown()).collect::<Vec<_>>())
+}
+
+/// Which writes of Node objects a webhook's rules cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct NodeWrites {
+    /// Creates of nodes: new nodes registering.
+    register: bool,
+    /// Updates of nodes (labels, taints, the kubelet's own updates of them).
+    update: bool,
+    /// Updates of `nodes/status`, which `*` does not match (it matches no subresource).
+    status: bool,
+}
+
+impl NodeWrites {
+    fn of(w: &Webhook) -> Self {
+        let covered =
+            |resource: &str, op: &str| w.rules.iter().any(|r| r.covers("", resource, false, Some(op)));
+        NodeWrites {
+            register: covered("nodes", "CREATE"),
+            update: covered("nodes", "UPDATE"),
+            status: covered("nodes/status", "UPDATE"),
+        }
+    }
+
+    fn any(self) -> bool {
+        self.register || self.update || self.status
+    }
+
+    /// What it stops, for the summary (no final period).
+    fn effect(self) -> String {
+        let mut stopped: Vec<String> = Vec::new();
+        if self.update && self.status {
+            stopped.push("kubelets cannot update their Node objects or report their status".to_owned());
+        } else if self.update {
+            stopped.push(
+                "Node objects cannot be updated (labels, taints, the kubelet's own updates of them)"
+                    .to_owned(),
+            );
+        } else if self.status {
+            stopped.push("kubelets cannot report their nodes' status (`nodes/status`)".to_owned());
+        }
+        if self.register {
+            let at = if self.update && self.status { stopped.len() } else { 0 };
+            stopped.insert(at, "new nodes cannot register".to_owned());
+        }
+        let mut still: Vec<String> = Vec::new();
+        if !self.register {
+            still.push("new nodes can still register (its rules do not cover creates of nodes)".to_owned());
+        }
+        if !self.update {
+            still.push(
+                "Node objects can still be updated (its rules do not cover updates of nodes)".to_owned(),
+            );
+        }
+        if !self.status {
+            still.push(
+                "their status (`nodes/status`, which its rules do not cover) is still reported".to_owned(),
+            );
+        }
+        let mut out = capitalised(&join_and(&stopped));
+        if !still.is_empty() {
+            out.push_str("; ");
+            out.push_str(&join_and(&still));
+        }
+        out
+    }
+
+    /// `nodes, nodes/status`: what its rules cover.
+    fn resources(self) -> String {
+        let mut out = Vec::new();
+        if self.register || self.update {
+            out.push("nodes");
+        }
+        if self.status {
+            out.push("nodes/status");
+        }
+        out.join(", ")
+    }
+
+    /// What it stops, for the table.
+    fn row_effect(self) -> String {
+        let verbs: Vec<String> = [(self.register, "register"), (self.update, "be updated")]
+            .into_iter()
+            .filter(|(covered, _)| *covered)
+            .map(|(_, verb)| verb.to_owned())
+            .collect();
+        match (verbs.is_empty(), self.status) {
+            (true, _) => "kubelets cannot report their nodes' status".to_owned(),
+            (false, true) => format!("nodes cannot {}, nor report their status", join_or(&verbs)),
+            (false, false) if self.update => {
+                format!("nodes cannot {} (their status still can)", join_or(&verbs))
+            }
+            (false, false) => format!("nodes cannot {} (their status is still reported)", join_or(&verbs)),
+        }
+    }
+}
+
 /// What a webhook would block when down.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Exposure {
-    /// Built-in objects in kube-system (the resources named), for the operations named
-    /// (`CREATE`, `UPDATE`, `DELETE`, in that order).
-    KubeSystem(Vec<&'static str>, Vec<&'static str>),
+    /// Built-in objects in kube-system, each with the operations covered on it.
+    KubeSystem(Vec<SystemResource>),
     /// Leases in kube-node-lease.
     NodeLeases,
     /// Node objects (or their status): every one, or, when it depends on the values of the
     /// labels every Node carries (an `In` or `NotIn` on `kubernetes.io/os`), those label keys;
-    /// and whether their status (`nodes/status`, what kubelets report conditions to) is covered,
-    /// which `*` is not (it matches no subresource).
-    Nodes(Vec<String>, bool),
+    /// and which of their writes are covered.
+    Nodes(Vec<String>, NodeWrites),
     /// Its own pods, in this namespace.
     OwnPods(String),
 }
@@ -124,8 +271,8 @@ enum Exposure {
 impl Exposure {
     fn short(&self) -> String {
         match self {
-            Exposure::KubeSystem(_, ops) if !blocks_creates_or_updates(ops) => {
-                format!("{} in kube-system", operations_phrase(ops, false))
+            Exposure::KubeSystem(rs) if !blocks_creates_or_updates(&all_operations(rs)) => {
+                format!("{} in kube-system", operations_phrase(&all_operations(rs), false))
             }
             Exposure::KubeSystem(..) => "kube-system".to_owned(),
             Exposure::NodeLeases => "node heartbeats (leases in kube-node-lease)".to_owned(),
@@ -134,52 +281,57 @@ impl Exposure {
         }
     }
 
-    fn row(&self) -> Vec<String> {
-        let (what, resources, effect) = match self {
-            Exposure::KubeSystem(rs, ops) if !blocks_creates_or_updates(ops) => (
-                "kube-system".to_owned(),
-                rs.join(", "),
-                "their deletes are refused; creates and updates still work",
-            ),
-            Exposure::KubeSystem(rs, _) if rs.contains(&"pods/binding") => (
-                "kube-system".to_owned(),
-                rs.join(", "),
-                "system components cannot be written; their pods cannot be scheduled",
-            ),
-            Exposure::KubeSystem(rs, _) => {
-                ("kube-system".to_owned(), rs.join(", "), "system components cannot be written")
+    /// Its rows of the table: for kube-system, one per set of operations.
+    fn rows(&self) -> Vec<Vec<String>> {
+        let row = |what: &str, resources: String, effect: String| vec![what.to_owned(), resources, effect];
+        match self {
+            Exposure::KubeSystem(rs) => by_operations(rs)
+                .into_iter()
+                .map(|(ops, same)| {
+                    let names = same.iter().map(|r| r.shown()).collect::<Vec<_>>().join(", ");
+                    let effect = if !blocks_creates_or_updates(ops) {
+                        "their deletes are refused; creates and updates still work".to_owned()
+                    } else {
+                        let written = if ops.contains(&"CREATE") && ops.contains(&"UPDATE") {
+                            "system components cannot be written".to_owned()
+                        } else {
+                            format!("{} are refused", operations_phrase(ops, false))
+                        };
+                        let binds =
+                            same.iter().any(|r| r.resource == "pods/binding" && r.ops.contains(&"CREATE"));
+                        if binds { format!("{written}; their pods cannot be scheduled") } else { written }
+                    };
+                    row("kube-system", names, effect)
+                })
+                .collect(),
+            Exposure::NodeLeases => {
+                vec![row("kube-node-lease", "leases".to_owned(), "nodes go NotReady".to_owned())]
             }
-            Exposure::NodeLeases => ("kube-node-lease".to_owned(), "leases".to_owned(), "nodes go NotReady"),
             // On-call review 52, item 11: `*` matches no subresource, so a rule of `*` leaves
             // `nodes/status` out: the nodes' conditions are still reported.
-            Exposure::Nodes(depends_on, true) if depends_on.is_empty() => (
-                "Node objects".to_owned(),
-                "nodes, nodes/status".to_owned(),
-                "kubelets cannot update nodes or their status",
-            ),
-            Exposure::Nodes(depends_on, false) if depends_on.is_empty() => (
-                "Node objects".to_owned(),
-                "nodes".to_owned(),
-                "nodes cannot register or be updated (their status still can)",
-            ),
-            Exposure::Nodes(..) => (
-                "Node objects".to_owned(),
-                "nodes".to_owned(),
-                "the nodes its objectSelector takes in cannot be updated (not checked)",
-            ),
-            Exposure::OwnPods(ns) => {
-                (format!("{ns} (its own pods)"), "pods".to_owned(), "it cannot restart itself")
+            Exposure::Nodes(depends_on, writes) if depends_on.is_empty() => {
+                vec![row("Node objects", writes.resources(), writes.row_effect())]
             }
-        };
-        vec![what, resources, effect.to_owned()]
+            Exposure::Nodes(_, writes) => vec![row(
+                "Node objects",
+                writes.resources(),
+                format!("{}, for the nodes its objectSelector takes in (not checked)", writes.row_effect()),
+            )],
+            Exposure::OwnPods(ns) => vec![vec![
+                format!("{ns} (its own pods)"),
+                "pods".to_owned(),
+                "it cannot restart itself".to_owned(),
+            ]],
+        }
     }
 }
 
 /// What a webhook on the pods' subresources in kube-system stops beyond writes: the
 /// scheduler's bindings and the kubelets' status reports. Empty when its rules cover neither.
-fn pod_subresources_effect(w: &Webhook, rs: &[&str]) -> String {
-    let covered =
-        |sub: &str, op: &str| rs.contains(&sub) && w.rules.iter().any(|r| r.covers("", sub, true, Some(op)));
+fn pod_subresources_effect(rs: &[SystemResource]) -> String {
+    let covered = |sub: &str, op: &str| {
+        rs.iter().any(|r| r.group.is_empty() && r.resource == sub && r.ops.contains(&op))
+    };
     let mut out = String::new();
     if covered("pods/binding", "CREATE") {
         out.push_str(
@@ -190,6 +342,96 @@ fn pod_subresources_effect(w: &Webhook, rs: &[&str]) -> String {
         out.push_str(
             " Kubelets cannot report the status of pods there (pods/status), so none turns Ready (CoreDNS among them).",
         );
+    }
+    out
+}
+
+/// What the webhook's rules cover of kube-system's built-in resources, per resource: the
+/// sentences of the summary.
+fn kube_system_effect(w: &Webhook, rs: &[SystemResource]) -> String {
+    let groups = by_operations(rs);
+    let mut out = match groups.as_slice() {
+        [(ops, same)] if !blocks_creates_or_updates(ops) => format!(
+            " {} of {} in kube-system are rejected; its rules do not cover creates or updates, so system \
+             components can still be created and updated.",
+            operations_phrase(ops, true),
+            resources_phrase(same)
+        ),
+        [(ops, same)] => {
+            format!(
+                " {} of {} in kube-system are rejected.",
+                operations_phrase(ops, true),
+                resources_phrase(same)
+            )
+        }
+        [(ops, same), rest @ ..] => format!(
+            " In kube-system, {} of {} are rejected, as are {}.",
+            operations_phrase(ops, false),
+            resources_phrase(same),
+            join_and(
+                &rest
+                    .iter()
+                    .map(|(ops, same)| format!(
+                        "{} of {}",
+                        operations_phrase(ops, false),
+                        resources_phrase(same)
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        ),
+        [] => String::new(),
+    };
+    out.push_str(&pod_subresources_effect(rs));
+    out.push_str(&misplaced_resources(w));
+    out
+}
+
+/// The API groups that serve `resource` (a main resource of [`SYSTEM_RESOURCES`]), among those
+/// of that list: built-in groups, whose resources are all known, so a name of the list under
+/// one of them that does not serve it matches nothing. Empty for a name not in the list.
+fn served_by(resource: &str) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for (g, r) in SYSTEM_RESOURCES {
+        if r.split('/').next() == Some(resource) && !out.contains(&g) {
+            out.push(g);
+        }
+    }
+    out
+}
+
+/// `the core API group ("")`, `API group apps`.
+fn group_phrase(group: &str) -> String {
+    if group.is_empty() { r#"the core API group ("")"#.to_owned() } else { format!("API group {group}") }
+}
+
+/// Sentences naming the system resources the webhook's rules list under a built-in group that
+/// does not serve them (`leases` under `""`): such an entry matches nothing, which is why the
+/// summary does not name them there.
+fn misplaced_resources(w: &Webhook) -> String {
+    let known: Vec<&str> = SYSTEM_RESOURCES.iter().map(|(g, _)| *g).collect();
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out = String::new();
+    for rule in &w.rules {
+        for group in rule.api_groups.iter().filter(|g| known.contains(&g.as_str())) {
+            for listed in &rule.resources {
+                let name = listed.split('/').next().unwrap_or(listed);
+                let serving = served_by(name);
+                if serving.is_empty() || serving.contains(&group.as_str()) || seen.contains(&(group, name)) {
+                    continue;
+                }
+                seen.push((group, name));
+                let owners: Vec<String> = serving
+                    .iter()
+                    .map(|g| if g.is_empty() { "the core group".to_owned() } else { (*g).to_owned() })
+                    .collect();
+                out.push_str(&format!(
+                    " Its rules list {name} under {}, which serves none: {name} are served by {}, so that entry \
+                     matches nothing.",
+                    group_phrase(group),
+                    join_and(&owners)
+                ));
+            }
+        }
     }
     out
 }
@@ -212,10 +454,12 @@ fn operations_phrase(ops: &[&str], capital: bool) -> String {
         .map(str::to_owned)
         .collect();
     let phrase = if words.is_empty() { "writes".to_owned() } else { join_and(&words) };
-    if !capital {
-        return phrase;
-    }
-    let mut chars = phrase.chars();
+    if capital { capitalised(&phrase) } else { phrase }
+}
+
+/// `text` with its first letter upper-case, to start a sentence.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
@@ -311,16 +555,6 @@ impl<'a> Cluster<'a> {
 const NODE_LABELS: [(&str, &str); 3] =
     [("kubernetes.io/hostname", "node"), ("kubernetes.io/os", "os"), ("kubernetes.io/arch", "arch")];
 
-/// What a webhook that fails closed on Node objects stops, with or without their status.
-fn node_effect(status: bool) -> &'static str {
-    if status {
-        "Kubelets cannot update their Node objects or report their status"
-    } else {
-        "New nodes cannot register and Node objects cannot be updated (labels, taints, the kubelet's own \
-         updates of them); their status (`nodes/status`, which its rules do not cover) is still reported"
-    }
-}
-
 /// Whether an objectSelector takes in Node objects, matched against the labels every Node
 /// carries: `None` when it leaves every one out, `Some` of no key when it takes in every one,
 /// and `Some` of the label keys its outcome depends on when it compares their values (`In`,
@@ -353,6 +587,18 @@ fn nodes_seen(selector: &LabelSelector) -> Option<Vec<String>> {
     Some(depends_on)
 }
 
+/// Whether the name of `resource` (of `group`) alone would be ambiguous: another system
+/// resource has that name in another group, or the webhook's rules list it under another group
+/// (as a webhook listing `leases` under `""` and under `coordination.k8s.io` does).
+fn listed_under_another_group(w: &Webhook, group: &str, resource: &str) -> bool {
+    let name = resource.split('/').next().unwrap_or(resource);
+    served_by(name).iter().any(|g| *g != group)
+        || w.rules.iter().any(|rule| {
+            rule.resources.iter().any(|r| r.split('/').next() == Some(name))
+                && rule.api_groups.iter().any(|g| g != "*" && g != group)
+        })
+}
+
 /// What `w` takes in that the cluster needs to recover, and what was assumed to say so.
 fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure>, Judged) {
     let mut out = Vec::new();
@@ -376,21 +622,19 @@ fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure
         seen
     };
     if unlabelled_seen && namespace_seen("kube-system", &mut judged) {
-        let rs: Vec<&'static str> = SYSTEM_RESOURCES
+        let rs: Vec<SystemResource> = SYSTEM_RESOURCES
             .iter()
-            .filter(|(g, r)| w.rules.iter().any(|rule| rule.covers(g, r, true, None)))
-            .map(|(_, r)| *r)
-            .collect();
-        let ops: Vec<&'static str> = ["CREATE", "UPDATE", "DELETE"]
-            .into_iter()
-            .filter(|op| {
-                SYSTEM_RESOURCES
-                    .iter()
-                    .any(|(g, r)| w.rules.iter().any(|rule| rule.covers(g, r, true, Some(op))))
+            .filter_map(|&(group, resource)| {
+                let ops: Vec<&'static str> = ["CREATE", "UPDATE", "DELETE"]
+                    .into_iter()
+                    .filter(|op| w.rules.iter().any(|rule| rule.covers(group, resource, true, Some(op))))
+                    .collect();
+                let qualified = listed_under_another_group(w, group, resource);
+                (!ops.is_empty()).then_some(SystemResource { group, resource, ops, qualified })
             })
             .collect();
         if !rs.is_empty() {
-            out.push(Exposure::KubeSystem(rs, ops));
+            out.push(Exposure::KubeSystem(rs));
         }
     }
     if !out.iter().any(|e| matches!(e, Exposure::KubeSystem(..))) {
@@ -407,14 +651,11 @@ fn exposures(m: &Manifests, cluster: &Cluster<'_>, w: &Webhook) -> (Vec<Exposure
     // A namespaceSelector never leaves out a cluster-scoped object; an objectSelector leaves
     // Node objects out only by the labels they carry (review 47 #5: `DoesNotExist` on a key no
     // node carries takes in every one).
-    if w.rules.iter().any(|r| {
-        r.covers("", "nodes", false, Some("UPDATE"))
-            || r.covers("", "nodes/status", false, Some("UPDATE"))
-            || r.covers("", "nodes", false, Some("CREATE"))
-    }) && let Some(depends_on) = nodes_seen(&w.object_selector)
+    let node_writes = NodeWrites::of(w);
+    if node_writes.any()
+        && let Some(depends_on) = nodes_seen(&w.object_selector)
     {
-        let status = w.rules.iter().any(|r| r.covers("", "nodes/status", false, Some("UPDATE")));
-        out.push(Exposure::Nodes(depends_on, status));
+        out.push(Exposure::Nodes(depends_on, node_writes));
     }
     if let Some(svc) = &w.service
         && w.rules.iter().any(|r| {
@@ -764,7 +1005,9 @@ fn finding(
         (Severity::Critical, format!("Webhook {} may be the one failing, and fails closed on {what}", w.name))
     } else if failing.is_some() {
         (Severity::Critical, format!("Webhook {} is failing and fails closed on {what}", w.name))
-    } else if exp.iter().all(|e| matches!(e, Exposure::KubeSystem(_, ops) if !blocks_creates_or_updates(ops)))
+    } else if exp
+        .iter()
+        .all(|e| matches!(e, Exposure::KubeSystem(rs) if !blocks_creates_or_updates(&all_operations(rs))))
     {
         // Only deletes in kube-system: components can still be created and updated, and
         // recover; worth knowing, not a deadlock.
@@ -800,32 +1043,21 @@ fn finding(
     }
     for e in exp {
         summary.push_str(&match e {
-            Exposure::KubeSystem(rs, ops) if !blocks_creates_or_updates(ops) => format!(
-                " {} of {} in kube-system are rejected; its rules do not cover creates or updates, so system \
-                 components can still be created and updated.",
-                operations_phrase(ops, true),
-                rs.join(", ")
-            ),
-            Exposure::KubeSystem(rs, ops) => format!(
-                " {} of {} in kube-system are rejected.{}",
-                operations_phrase(ops, true),
-                rs.join(", "),
-                pod_subresources_effect(w, rs)
-            ),
+            Exposure::KubeSystem(rs) => kube_system_effect(w, rs),
             Exposure::NodeLeases => " Kubelets cannot renew their leases, so nodes go NotReady.".to_owned(),
-            Exposure::Nodes(_, status) if w.object_selector.is_empty() => {
-                format!(" {}, and a namespaceSelector cannot leave those out.", node_effect(*status))
+            Exposure::Nodes(_, writes) if w.object_selector.is_empty() => {
+                format!(" {}, and a namespaceSelector cannot leave those out.", writes.effect())
             }
-            Exposure::Nodes(depends_on, status) if depends_on.is_empty() => format!(
+            Exposure::Nodes(depends_on, writes) if depends_on.is_empty() => format!(
                 " {}: a namespaceSelector cannot leave those out, and its objectSelector takes in every Node (it was \
                  matched against the labels every Node carries: {}).",
-                node_effect(*status),
+                writes.effect(),
                 node_label_keys()
             ),
-            Exposure::Nodes(depends_on, status) => format!(
+            Exposure::Nodes(depends_on, writes) => format!(
                 " {}, unless its objectSelector leaves them out: it was not checked, as that depends on the values \
                  of their {} label{} (a namespaceSelector cannot leave Node objects out).",
-                node_effect(*status),
+                writes.effect(),
                 join_and(depends_on),
                 if depends_on.len() == 1 { "" } else { "s" }
             ),
@@ -994,7 +1226,7 @@ fn finding(
         ],
         table: Some(Table {
             columns: vec!["takes in".into(), "resources".into(), "when it is down".into()],
-            rows: exp.iter().map(Exposure::row).collect(),
+            rows: exp.iter().flat_map(Exposure::rows).collect(),
         }),
         thresholds: Vec::new(),
         remedies,
@@ -1139,7 +1371,7 @@ mod tests {
         let m = manifests(&only("operations: ['*']", "resources: ['pods/*']"));
         let mut out = Vec::new();
         run(&m, &Context::default(), &mut out);
-        assert!(out[0].summary.contains("pods/binding, pods/status in kube-system"), "{}", out[0].summary);
+        assert!(out[0].summary.contains("pods/binding and pods/status in kube-system"), "{}", out[0].summary);
         let m = manifests(&hook(""));
         let mut out = Vec::new();
         run(&m, &Context::default(), &mut out);
