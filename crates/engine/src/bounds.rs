@@ -191,10 +191,21 @@ fn as_nanos(e: &Expr) -> &Expr {
     }
 }
 
-/// A timestamp literal in nanoseconds.
+/// A timestamp literal in nanoseconds, or a constant expression that folds to one: `ago(1h)`
+/// and `now(-1d)` are planned as the query's now (a literal) minus a timespan, and the window a
+/// query pasted from Log Analytics (`where TimeGenerated > ago(1h)` over an older log) read every
+/// file to find no row (docs review s54 item 3).
 fn timestamp(e: &Expr) -> Option<i64> {
     match e {
         Expr::Literal(ScalarValue::TimestampNanosecond(Some(v), _), _) => Some(*v),
+        Expr::Literal(..) | Expr::Column(_) => None,
+        e if e.column_refs().is_empty() => {
+            use datafusion::optimizer::simplify_expressions::{ExprSimplifier, SimplifyContext};
+            match ExprSimplifier::new(SimplifyContext::default()).simplify(e.clone()) {
+                Ok(Expr::Literal(ScalarValue::TimestampNanosecond(Some(v), _), _)) => Some(v),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
