@@ -229,6 +229,37 @@ fn a_named_pipe_is_opened_once_and_read_whole() {
     assert_eq!((report.events(), report.kept), (50, 50), "{:?}", report.files);
 }
 
+/// Ingest review s54, item 3: a named pipe that no writer opens blocked the open, and Ctrl-C
+/// or SIGTERM went unseen (a second signal stopped the run without cleaning up). The
+/// interrupt is now seen while the pipe waits for a writer.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_without_a_writer_could_not_be_interrupted() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("p");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let opts = audit::read::ReadOptions {
+        interrupt: Some(interrupt.clone()),
+        ..audit::ingest::IngestOptions::default().read
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut sink =
+            |_: &str, _: arrow::array::RecordBatch| -> Result<(), audit::read::SinkError> { Ok(()) };
+        let _ = tx.send(audit::read::read_paths(&[fifo], &opts, &mut sink).map(|_| ()));
+    });
+    // Still waiting for a writer: nothing came back.
+    assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err());
+    interrupt.store(true, Ordering::Relaxed);
+    let result =
+        rx.recv_timeout(std::time::Duration::from_secs(10)).expect("stopped within 10 s of the interrupt");
+    assert!(matches!(result, Err(audit::read::ReadError::Interrupted { .. })), "{result:?}");
+}
+
 /// What `ingest <(zcat f.gz)` and `cat f | ingest /dev/stdin` name: a pipe, as `/dev/fd/N`.
 #[cfg(target_os = "linux")]
 #[test]
