@@ -1177,6 +1177,26 @@ fn a_copytruncated_log_starting_with_nuls_is_read_and_the_nuls_are_reported() {
     assert!(stderr.contains("  audit.log: 100,000 NUL bytes"), "{stderr}");
 }
 
+/// Ingest review s54, item 5: lines copied out of a JSON array, each ending in `},`, were every
+/// one skipped ("trailing characters"). They are read, and the run says how many were.
+#[test]
+fn lines_copied_out_of_a_json_array_lost_every_record() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lines: String = events(20, "cm").lines().map(|l| format!("{l},\n")).collect();
+    std::fs::write(dir.path().join("copied.json"), lines).expect("write");
+    let out = run(&["ingest", "copied.json", "--store", "s"], dir.path());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains(
+            "copied.json: k8s-log (json-lines), 20 events, 20 lines read without the comma after the record \
+             (copied out of a JSON array?)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ingested 20 events"), "{stdout}");
+}
+
 /// Review s40: the MB/s of an ingest of gzip files counted their compressed bytes without
 /// saying so.
 #[test]

@@ -6,10 +6,12 @@
 //! built unless kept.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Unexpected, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::InputFormat;
@@ -20,8 +22,9 @@ pub(crate) mod gke;
 pub(crate) mod scan;
 pub(crate) mod tape;
 
-/// A JSON string that borrows from the input when it has no escapes (a number or boolean
-/// found where a string belongs is kept as its text).
+/// A JSON string that borrows from the input when it has no escapes. A number or boolean
+/// found where a string belongs is refused (`"verb":5` was stored as "5"), except in a
+/// YAML document, where it is read as its text (see [`scalars_as_text`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 
@@ -31,9 +34,40 @@ impl Str<'_> {
     }
 }
 
+thread_local! {
+    /// Whether the records being read on this thread are YAML's (see [`scalars_as_text`]).
+    static SCALARS_AS_TEXT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `read` with a number or boolean found where a string belongs read as its text, as
+/// YAML writes `name: 1234` and `resourceVersion: 42` unquoted (a plain scalar is text to
+/// YAML's writers; docs/schema.md tells what is stored). Everywhere else such a value is
+/// refused, the field named. The mode is the thread's for the call (serde hands a
+/// `Deserialize` impl no context of its own, and a YAML document's records reach [`Str`]
+/// through every record shape), and is undone when `read` returns or unwinds.
+pub(crate) fn scalars_as_text<R>(read: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SCALARS_AS_TEXT.with(|mode| mode.set(self.0));
+        }
+    }
+    let _restore = Restore(SCALARS_AS_TEXT.with(|mode| mode.replace(true)));
+    read()
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
+        impl V {
+            /// `text` (a number's or boolean's) in a YAML document, else refused as `what`.
+            fn scalar<'de, E: de::Error>(self, text: String, what: &str) -> Result<Str<'de>, E> {
+                if SCALARS_AS_TEXT.with(Cell::get) {
+                    return Ok(Str(Cow::Owned(text)));
+                }
+                Err(E::invalid_type(Unexpected::Other(&format!("{what} {text}")), &self))
+            }
+        }
         impl<'de> Visitor<'de> for V {
             type Value = Str<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -48,22 +82,54 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
             fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
                 Ok(Str(Cow::Owned(v)))
             }
-            // YAML writes `name: 1234` and `resourceVersion: 42` unquoted: a scalar where a
-            // string belongs is read as its text rather than losing the event.
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
+                self.scalar(v.to_string(), "a number")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
+                self.scalar(v.to_string(), "a number")
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
+                self.scalar(v.to_string(), "a number")
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Str(Cow::Owned(v.to_string())))
+                self.scalar(v.to_string(), "a boolean")
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A struct field read from an object only: a derived reader also takes a list, its items as
+/// the fields in order (`"objectRef":["secrets","kube-system","admin-token"]` was stored as
+/// resource, namespace and name; `"user":["mallory"]` as username mallory). A list is refused,
+/// the field named: `field \`objectRef\`: a list, expected an object`.
+pub(crate) fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    d.deserialize_map(ObjectOf(PhantomData))
+}
+
+/// [`object`], or null (or absent, with `default`).
+pub(crate) fn optional_object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    struct Object<T>(T);
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            object(d).map(Object)
+        }
+    }
+    Option::<Object<T>>::deserialize(d).map(|o| o.map(|Object(t)| t))
+}
+
+/// The visitor of [`object`]: a map handed to `T`'s own reader; any other value refused.
+struct ObjectOf<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOf<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<M: MapAccess<'de>>(self, m: M) -> Result<Self::Value, M::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(m))
     }
 }
 
@@ -203,17 +269,17 @@ pub(crate) struct RawEvent<'a, B> {
     request_uri: Option<Str<'a>>,
     #[serde(borrow, default)]
     verb: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     user: Option<RawUser<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     impersonated_user: Option<RawUser<'a>>,
     #[serde(borrow, default, rename = "sourceIPs")]
     source_ips: Option<Vec<Str<'a>>>,
     #[serde(borrow, default)]
     user_agent: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     object_ref: Option<RawObjectRef<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     response_status: Option<RawStatus<'a>>,
     #[serde(default = "none")]
     request_object: Option<B>,
@@ -532,6 +598,14 @@ pub(crate) const LEFT_TO_SERDE: &[&str] = &[
     r#"{"verb":"get","responseStatus":{"code":200.5}}"#,
     r#"{"verb":"get","annotations":{"a":1}}"#,
     r#"{"verb":"get","user":"me"}"#,
+    // Lists where objects belong, which serde's derived readers took by position.
+    r#"{"kind":"Event","objectRef":["secrets","kube-system","admin-token","uid1","","v1"]}"#,
+    r#"{"kind":"Event","user":["mallory","u1",["system:masters"]]}"#,
+    r#"{"kind":"Event","impersonatedUser":["mallory"]}"#,
+    r#"{"kind":"Event","responseStatus":[200,"Success"]}"#,
+    r#"[null,null,null,"id",null,"/api","get"]"#,
+    r#"{"kind":"Event","verb":5}"#,
+    r#"{"kind":"Event","objectRef":{"name":7}}"#,
     r#"{"verb":"get"} {"verb":"list"}"#,
     r#"{"verb":"get""#,
     r#"[{"verb":"get"}]"#,
@@ -543,7 +617,20 @@ mod tests {
     use std::borrow::Cow;
     use std::collections::BTreeMap;
 
-    use super::{Str, sorted_last_wins};
+    use super::{Str, scalars_as_text, sorted_last_wins};
+
+    /// A number where a string belongs reads as its text only inside [`scalars_as_text`] (a
+    /// YAML document), and the mode ends with it, also when the read panics.
+    #[test]
+    fn scalars_read_as_text_only_while_a_yaml_document_is_read() {
+        let read = || serde_json::from_str::<Str<'_>>("5").map(|s| s.as_str().to_owned());
+        assert!(read().is_err_and(|e| e.to_string().contains("a number 5, expected a string")));
+        assert_eq!(scalars_as_text(read).ok().as_deref(), Some("5"));
+        assert!(read().is_err());
+        let unwound = std::panic::catch_unwind(|| scalars_as_text(|| panic!("a reader's bug")));
+        assert!(unwound.is_err());
+        assert!(read().is_err(), "the mode outlived a panic");
+    }
 
     #[test]
     fn annotations_come_out_in_key_order_the_last_of_equal_keys_winning() {

@@ -312,3 +312,32 @@ fn a_request_on_a_namespace_object_has_the_namespace_its_name() {
     assert_eq!(strings(&batch, col::OBJECT_NAMESPACE), [some("kube-system"), some("kube-system"), None]);
     assert_eq!(strings(&batch, col::OBJECT_SUBRESOURCE), [None, some("finalize"), None]);
 }
+
+/// Review: a list where an object belongs was read by position, as the object's fields in
+/// order (an audit event's `"user":["mallory"]` as username mallory): in an entry too, each
+/// such list is refused with the field named, on the borrowed path and the `Value` path.
+#[test]
+fn an_entrys_objects_written_as_lists_are_refused_not_read_by_position() {
+    let good = entry_of(&real_events()[0], 0);
+    let mut payload = good.clone();
+    let values: Vec<Value> = good["protoPayload"].as_object().expect("payload").values().cloned().collect();
+    payload["protoPayload"] = Value::Array(values);
+    let mut principal = good.clone();
+    principal["protoPayload"]["authenticationInfo"] = json!(["mallory@example.com"]);
+    let mut labels = good.clone();
+    labels["resource"]["labels"] = json!(["demo", "europe-west1", "demo-project"]);
+    let text: String = [good, payload, principal, labels].iter().map(|e| format!("{e}\n")).collect();
+    for keep_bodies in [false, true] {
+        let opts = ReadOptions { keep_bodies, ..ReadOptions::default() };
+        let (f, batch) = read_with("lists.json", text.as_bytes(), &opts);
+        assert_eq!(batch.num_rows(), 1);
+        assert_eq!(
+            messages(&f),
+            [
+                "line 2 field `protoPayload`: a list, expected an object",
+                "line 3 field `protoPayload.authenticationInfo`: a list, expected an object",
+                "line 4 field `resource.labels`: a list, expected an object",
+            ]
+        );
+    }
+}

@@ -275,6 +275,12 @@ fn file_line(f: &FileSummary) -> String {
     if f.nul_bytes > 0 {
         line.push_str(&format!(", {} read past", plural(f.nul_bytes, "NUL byte", "NUL bytes")));
     }
+    if f.trailing_commas > 0 {
+        line.push_str(&format!(
+            ", {} read without the comma after the record (copied out of a JSON array?)",
+            plural(f.trailing_commas, "line", "lines")
+        ));
+    }
     if f.incomplete.is_some() {
         line.push_str(", only partly read");
     }

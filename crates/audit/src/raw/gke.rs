@@ -28,7 +28,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Body, RawEvent, RawObjectRef, RawStatus, RawUser, Str, annotations};
+use super::{Body, RawEvent, RawObjectRef, RawStatus, RawUser, Str, annotations, object, optional_object};
 use crate::read::summary::SkipKind;
 
 /// A Cloud Logging entry, borrowed; `B` decides whether the request body is skipped or kept.
@@ -41,15 +41,15 @@ pub(crate) struct Entry<'a, B> {
     timestamp: Option<Str<'a>>,
     #[serde(borrow, default, deserialize_with = "annotations")]
     labels: Option<Vec<(Str<'a>, Str<'a>)>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     resource: Option<MonitoredResource<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "object")]
     proto_payload: Payload<'a, B>,
 }
 
 #[derive(Debug, Deserialize)]
 struct MonitoredResource<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     labels: Option<ResourceLabels<'a>>,
 }
 
@@ -72,11 +72,11 @@ struct Payload<'a, B> {
     method_name: Option<Str<'a>>,
     #[serde(borrow, default)]
     resource_name: Option<Str<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     authentication_info: Option<Principal<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     request_metadata: Option<Caller<'a>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_object")]
     status: Option<GrpcStatus<'a>>,
     #[serde(default = "none")]
     request: Option<B>,

@@ -477,6 +477,10 @@ fn azure_row(t: &[Node<'_>]) -> Option<AzureRow> {
         }
         Some(())
     })?;
+    // A time of another type than text is the serde path's to name.
+    if !text_or_null(found[1]) {
+        return None;
+    }
     let text = |n: Option<Node<'_>>| match n {
         Some(Node::String(s)) => Some(s.to_owned()),
         _ => None,
@@ -489,6 +493,12 @@ fn azure_row(t: &[Node<'_>]) -> Option<AzureRow> {
         pod: first_text(5..8),
         log: log?.as_bytes().to_vec(),
     })
+}
+
+/// Whether a column read as text is text, null or absent: anything else (`"TimeGenerated":12`)
+/// is refused by the serde path, which names it.
+fn text_or_null(n: Option<Node<'_>>) -> bool {
+    matches!(n, None | Some(Node::String(_) | Node::Static(StaticNode::Null)))
 }
 
 /// The dynamic columns of an `AKSAudit` row, in the order of the event fields they fill.
@@ -587,6 +597,10 @@ fn aks_columns<'t, 'a>(t: &'t [Node<'a>]) -> Option<AksColumns<'t, 'a>> {
         }
         Some(())
     })?;
+    // A time of another type than text is the serde path's to name.
+    if !text_or_null(origin[2]) {
+        return None;
+    }
     let has = |bit: u32| seen & (1 << bit) != 0;
     let names_table = matches!(origin[0], Some(Node::String("AKSAudit" | "AKSAuditAdmin")));
     if !(has(1) || (has(4) && (has(3) || has(8 + 3))) || names_table) {

@@ -10,28 +10,42 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::rc::Rc;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use super::input::Peeked;
-use super::records::Collector;
+use super::records::{BOM, Collector};
 use super::summary::{FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions, flush};
 use crate::InputFormat;
 use crate::raw::RowOrigin;
 
 /// Counts non-whitespace bytes handed to the parser since the last completed document, so a
-/// clean end of input can be told from a truncated document.
+/// clean end of input can be told from a truncated document; drops a byte order mark between
+/// documents.
 struct Tracking<R> {
     inner: R,
     pending: Rc<Cell<u64>>,
+    /// Set after each document, until the next one starts.
+    between: Rc<Cell<bool>>,
 }
 
-impl<R: Read> Read for Tracking<R> {
+impl<R: BufRead> Read for Tracking<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.between.get() {
+            // White space goes on to the parser; a byte order mark (files that each began with
+            // one, joined by `cat`) is dropped; anything else starts the next document. A mark
+            // cut by the end of the buffer (once per MiB read, at most) is left to the parser.
+            let head = self.inner.fill_buf()?;
+            if head.starts_with(BOM) {
+                self.inner.consume(BOM.len());
+            } else if head.first().is_some_and(|b| !b.is_ascii_whitespace()) {
+                self.between.set(false);
+            }
+        }
         let n = self.inner.read(buf)?;
         let seen = buf[..n].iter().filter(|b| !b.is_ascii_whitespace()).count() as u64;
         self.pending.set(self.pending.get() + seen);
@@ -279,7 +293,12 @@ pub(super) fn read_document(
     file: &mut FileSummary,
 ) -> Result<(), ReadError> {
     let pending = Rc::new(Cell::new(0u64));
-    let tracking = Tracking { inner: BufReader::with_capacity(1 << 20, stream), pending: pending.clone() };
+    let between = Rc::new(Cell::new(true));
+    let tracking = Tracking {
+        inner: BufReader::with_capacity(1 << 20, stream),
+        pending: pending.clone(),
+        between: between.clone(),
+    };
     let mut state = State {
         c: Collector::new(opts),
         file,
@@ -320,6 +339,7 @@ pub(super) fn read_document(
                     }
                 }
                 pending.set(0);
+                between.set(true);
             }
             Err(e) => {
                 if state.stop.is_some() {

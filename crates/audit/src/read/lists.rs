@@ -22,11 +22,13 @@ use std::io::{self, Cursor, Read};
 use std::ops::Range;
 use std::sync::Arc;
 
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
 use super::input::Peeked;
-use super::lines::{Chunk, ChunkSource, Items, cut_short, past_string, read_chunks, read_or_hold};
-use super::summary::{FileSummary, Location};
+use super::lines::{Chunk, ChunkSource, Items, cut_short, is_blank, past_string, read_chunks, read_or_hold};
+use super::records::BOM;
+use super::summary::{FileSummary, Location, SkipKind};
 use super::{BatchSink, ReadError, ReadOptions};
 
 /// How a record cut out by the scan is read.
@@ -127,6 +129,9 @@ struct Records<R> {
     dropping: bool,
     /// The scan met what it does not read: the `serde_json` streamer reads on from `start`.
     gave_up: bool,
+    /// The file ended after a whole element of a list never closed: the element was read
+    /// ([`Records::close_at_eof`]).
+    closed_at_eof: bool,
     /// Objects one after another with nothing between them ([`read_sequence`]), each a
     /// record read as a line is, rather than documents and arrays.
     sequence: bool,
@@ -159,6 +164,7 @@ impl<R: Read> Records<R> {
             next_item: 1,
             dropping: false,
             gave_up: false,
+            closed_at_eof: false,
             sequence,
             failed: None,
             chunk_bytes: opts.chunk_bytes.max(1),
@@ -260,6 +266,22 @@ impl<R: Read> Records<R> {
                         self.start = self.pos + 1;
                     }
                     _ if b.is_ascii_whitespace() => self.start = self.pos + 1,
+                    // A byte order mark before a document (files that each began with one,
+                    // joined by `cat`: the first one's was dropped as the file was opened).
+                    0xEF if BOM.starts_with(&self.carry[self.pos..self.carry.len().min(self.pos + 3)]) => {
+                        if self.pos + 3 > self.carry.len() {
+                            if self.eof {
+                                self.doc_start = self.pos;
+                                self.doc_line = self.lines + 1;
+                                return self.give_up();
+                            }
+                            // Its other bytes are not read yet.
+                            return;
+                        }
+                        self.pos += 3;
+                        self.start = self.pos;
+                        continue;
+                    }
                     // A scalar, or no JSON: the streamer names it.
                     _ => {
                         self.doc_start = self.pos;
@@ -472,6 +494,9 @@ impl<R: Read> Records<R> {
                 }
             }
         }
+        if self.eof && !self.gave_up {
+            self.close_at_eof(&mut items, &mut too_long);
+        }
         if items.is_empty() && too_long.is_none() {
             self.drain();
             return Ok(None);
@@ -504,36 +529,99 @@ impl<R: Read> Records<R> {
         }
     }
 
-    /// After reading: a file that ends inside a document or array is named, and the element it
-    /// cut skipped.
+    /// At the end of the file inside a list whose last element is whole (its closing bracket
+    /// missing): the element is a record like the others, read; [`Records::name_the_cut`] says
+    /// where the file ends. It was skipped as cut, and counted, though nothing was lost.
+    fn close_at_eof(
+        &mut self,
+        items: &mut Vec<(Location, Kind, Range<usize>)>,
+        too_long: &mut Option<Location>,
+    ) {
+        let Some((list, at)) = self.list else { return };
+        if self.sequence
+            || self.in_string
+            || self.dropping
+            || self.depth != at
+            || self.pos != self.carry.len()
+        {
+            return;
+        }
+        let rest = &self.carry[self.start..self.pos];
+        if is_blank(rest) || serde_json::from_slice::<IgnoredAny>(rest).is_err() {
+            return;
+        }
+        self.element_ends(list, true, items, too_long);
+        // No bracket at `pos` to step past, as `element_ends` does.
+        self.start = self.start.min(self.pos);
+        self.closed_at_eof = true;
+    }
+
+    /// After reading: a file that ends inside a document or array is named. An element it cut
+    /// is skipped; a file cut between records (or after the last of a list never closed) lost
+    /// none, and is named as read only in part, every record in it read.
     fn name_the_cut(&self, opts: &ReadOptions, file: &mut FileSummary) -> Result<(), ReadError> {
         let cut = !self.carry[self.start..].iter().all(u8::is_ascii_whitespace);
         if self.sequence && self.eof && cut {
             let message = "truncated JSON: the file ends inside this object, which is skipped".to_owned();
             return cut_short(file, opts, Location::Item(self.next_item), message);
         }
-        if !self.eof || self.depth == 0 || self.sequence {
+        if !self.eof || self.sequence || (self.depth == 0 && !self.closed_at_eof) {
             return Ok(());
         }
-        let (location, message) = match self.list {
-            Some(_) if cut => (
+        if self.list.is_some() && cut {
+            let message = format!(
+                "truncated JSON: the file ends inside array element {}, which is skipped",
+                self.next_item
+            );
+            return cut_short(file, opts, Location::Item(self.next_item), message);
+        }
+        let read = match self.next_item - 1 {
+            0 => "before its first record".to_owned(),
+            n => format!("after record {n}"),
+        };
+        let (location, message) = if self.depth == 0 || matches!(self.list, Some((None, _))) {
+            (
                 Location::Item(self.next_item),
                 format!(
-                    "truncated JSON: the file ends inside array element {}, which is skipped",
-                    self.next_item
+                    "truncated JSON: the file ends inside its array, {read} (the closing `]` is missing): \
+                     every record in it was read"
                 ),
-            ),
-            Some((None, _)) => {
-                (Location::Item(self.next_item), "truncated JSON: the file ends inside the array".to_owned())
-            }
-            _ => (
+            )
+        } else {
+            (
                 Location::Line(self.doc_line),
-                "truncated JSON: the file ends inside this document (what was read of its lists is kept)"
-                    .to_owned(),
-            ),
+                format!(
+                    "truncated JSON: the file ends inside the document of line {}, {read}: every record \
+                     in it was read",
+                    self.doc_line
+                ),
+            )
         };
-        cut_short(file, opts, location, message)
+        ends_between_records(file, opts, location, message)
     }
+}
+
+/// A file that ends inside a document or array between records (or after its last one, the
+/// brackets that close them missing), cut short there: nothing of it was lost but what may
+/// have followed, so no record is skipped, and it is named as read only in part (as a read
+/// error would be), with `strict` too.
+fn ends_between_records(
+    file: &mut FileSummary,
+    opts: &ReadOptions,
+    location: Location,
+    message: String,
+) -> Result<(), ReadError> {
+    let name = file.file.clone();
+    let record = file.incomplete.get_or_insert(super::SkippedRecord {
+        file: name,
+        location,
+        kind: SkipKind::Malformed,
+        message,
+    });
+    if opts.strict {
+        return Err(ReadError::Strict(record.clone()));
+    }
+    Ok(())
 }
 
 impl<R: Read> ChunkSource for Records<R> {

@@ -51,6 +51,8 @@ pub(crate) struct Collector {
     pub(crate) lines: u64,
     /// NUL bytes dropped from the starts of lines (see [`FileSummary::nul_bytes`]).
     pub(crate) nul_bytes: u64,
+    /// Lines read without a comma after their record (see [`FileSummary::trailing_commas`]).
+    pub(crate) trailing_commas: u64,
     /// The bad items of a record holding many events (an `EventList`, a `records` envelope,
     /// a CloudWatch payload on one line) after its first, which the record's error names:
     /// counted by the [`Collector::skip`] of that error, at its place (review s42, item 1: a
@@ -211,6 +213,16 @@ pub(super) fn short(s: &str) -> String {
     }
 }
 
+/// UTF-8's byte order mark: what Windows tools write at the start of a text file.
+pub(super) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A line's record without the comma after it (`{…},`, as lines copied out of a JSON array
+/// end); `None` when the line does not end so.
+fn record_before_comma(line: &[u8]) -> Option<&[u8]> {
+    let record = line.trim_ascii_end().strip_suffix(b",")?.trim_ascii_end();
+    record.ends_with(b"}").then_some(record)
+}
+
 /// A record's bytes as a `serde_json::Value`.
 fn parse_value(bytes: &[u8]) -> Result<Value, RecordError> {
     serde_json::from_slice(bytes).map_err(|e| not_utf8(bytes).unwrap_or_else(|| json_error(&e)))
@@ -357,10 +369,12 @@ fn aks_names(message: String, format: InputFormat) -> String {
     }
 }
 
-/// serde's names for what was expected, as a user reads them: `struct RawObjectRef` is an
-/// object, `i32` an integer, a `sequence` a list.
+/// serde's names for what was found and expected, as a user reads them: `struct RawObjectRef`
+/// and a `map` are an object, `i32` an integer, a `sequence` a list.
 fn plain_types(message: &str) -> String {
     let mut out = message
+        .replace("invalid type: sequence,", "a list,")
+        .replace("invalid type: map,", "an object,")
         .replace("invalid type: ", "")
         .replace("expected a sequence", "expected a list")
         .replace("expected i32", "expected a 32-bit integer")
@@ -399,6 +413,7 @@ impl Collector {
             max_examples: opts.max_examples,
             lines: 0,
             nul_bytes: 0,
+            trailing_commas: 0,
             more_items: ItemErrors::default(),
             tape: None,
             simd: opts.simd,
@@ -461,6 +476,7 @@ impl Collector {
         file.events += std::mem::take(&mut self.events);
         file.without_timestamps += std::mem::take(&mut self.without_timestamps);
         file.nul_bytes += std::mem::take(&mut self.nul_bytes);
+        file.trailing_commas += std::mem::take(&mut self.trailing_commas);
         for (k, n) in std::mem::take(&mut self.skipped_by_kind) {
             *file.skipped_by_kind.entry(k).or_default() += n;
         }
@@ -501,7 +517,30 @@ impl Collector {
             _ => bytes,
         };
         let skipped = whole - bytes.len();
-        if let Err((kind, mut message)) = self.json_record_inner(bytes) {
+        let mut read = self.json_record_inner(bytes);
+        // A line that is no JSON as it is, read as what it most likely is: without a byte order
+        // mark before its record (files that each began with one, joined by `cat`), or without
+        // a comma after it (lines copied out of a JSON array). Only then: a line that reads
+        // costs nothing more. Nothing was appended of a line that did not parse.
+        let mut bom = false;
+        if matches!(read, Err((SkipKind::Malformed, _))) {
+            let mut again = bytes;
+            if let Some(rest) = again.strip_prefix(BOM) {
+                again = rest;
+                bom = true;
+            }
+            let comma = record_before_comma(again);
+            if let Some(record) = comma {
+                again = record;
+            }
+            if again.len() < bytes.len() {
+                read = self.json_record_inner(again);
+                if read.is_ok() && comma.is_some() {
+                    self.trailing_commas += 1;
+                }
+            }
+        }
+        if let Err((kind, mut message)) = read {
             // A record that did not parse and holds bytes that are not UTF-8: those are why.
             if kind == SkipKind::Malformed
                 && let Some((_, why)) = not_utf8(bytes)
@@ -511,6 +550,9 @@ impl Collector {
             // serde's column counts from the JSON, not from the start of the line.
             if skipped > 0 && message.contains(" at column ") {
                 message.push_str(&format!(" (after the {skipped}-character timestamp)"));
+            }
+            if bom && kind == SkipKind::Malformed {
+                message.push_str(" (after a byte order mark, U+FEFF, at the start of the line, read past)");
             }
             self.skip(location, kind, message);
         }
@@ -631,6 +673,10 @@ impl Collector {
         // One UTF-8 check of the whole line, then a parse that trusts it: serde_json checks
         // each string of a byte slice on its own, which cost more than the line at once.
         let text = std::str::from_utf8(bytes).ok()?;
+        // An object only: serde's derived reader takes a list's items as the fields in order.
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
         let event: RawEvent<'_, B> = serde_json::from_str(text).ok()?;
         if !event.looks_like_event() {
             return None;
@@ -699,6 +745,14 @@ impl Collector {
         format: InputFormat,
         origin: &RowOrigin<'_>,
     ) -> Result<(), RecordError> {
+        // An object only: serde's derived reader takes a list's items as the fields in order.
+        if text.trim_ascii_start().first() != Some(&b'{') {
+            let value = parse_value(text)?;
+            return err(
+                SkipKind::InvalidField,
+                format!("expected an audit Event object, found {}", type_name(&value)),
+            );
+        }
         let event: RawEvent<'_, B> = match serde_json::from_slice(text) {
             Ok(event) => event,
             Err(e) => {
@@ -761,7 +815,7 @@ impl Collector {
             let Value::Array(records) = records else {
                 return err(
                     SkipKind::InvalidField,
-                    format!("`records` is {}, expected an array", type_name(records)),
+                    format!("`records` is {}, expected a list", type_name(records)),
                 );
             };
             return self.many(records, |c, r| match r {
@@ -1100,10 +1154,9 @@ impl Collector {
                             .map(|(n, v)| ((*n).to_owned(), v.clone()))
                             .collect(),
                     )),
-                    other => Err(format!(
-                        "a Log Analytics row is {}, expected an array of cells",
-                        type_name(other)
-                    )),
+                    other => {
+                        Err(format!("a Log Analytics row is {}, expected a list of cells", type_name(other)))
+                    }
                 });
             }
         }
@@ -1140,7 +1193,7 @@ impl Collector {
         let Value::Array(fields) = row else {
             return err(
                 SkipKind::InvalidField,
-                format!("a Logs Insights result row is {}, expected an array of fields", type_name(row)),
+                format!("a Logs Insights result row is {}, expected a list of fields", type_name(row)),
             );
         };
         let map: Map<String, Value> = fields
@@ -1212,7 +1265,7 @@ impl Collector {
             }
             Some(other) => err(
                 SkipKind::InvalidField,
-                format!("EventList `items` is {}, expected an array", type_name(other)),
+                format!("EventList `items` is {}, expected a list", type_name(other)),
             ),
         }
     }
@@ -1438,7 +1491,11 @@ impl Collector {
                 Some(other) => {
                     return err(
                         SkipKind::InvalidField,
-                        format!("column `{column}` is {}, expected a string", type_name(other)),
+                        format!(
+                            "column `{column}`: {} {}, expected a string",
+                            type_name(other),
+                            short(&other.to_string())
+                        ),
                     );
                 }
             }
@@ -1713,11 +1770,25 @@ fn get_str_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The first of `keys` that holds a time; `None` when none does (absent, null or empty). A
+/// value of another type is refused as text that is no time is, named and shown (a number
+/// there, `"time":5`, was taken for no time at all, while `"soon"` was named).
 fn opt_time(map: &Map<String, Value>, keys: &[&str]) -> Result<Option<i64>, RecordError> {
     for k in keys {
         match map.get(*k) {
-            Some(Value::String(s)) if !s.is_empty() => return time_of(k, s),
-            _ => {}
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s.is_empty() => {}
+            Some(Value::String(s)) => return time_of(k, s),
+            Some(other) => {
+                return err(
+                    SkipKind::BadTimestamp,
+                    format!(
+                        "field `{k}`: unreadable timestamp {} ({}, not text)",
+                        short(&other.to_string()),
+                        type_name(other)
+                    ),
+                );
+            }
         }
     }
     Ok(None)
@@ -1746,7 +1817,8 @@ fn type_name(v: &Value) -> &'static str {
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
-        Value::Array(_) => "an array",
+        // As serde's messages name a JSON array once made plain (see `plain_types`).
+        Value::Array(_) => "a list",
         Value::Object(_) => "an object",
     }
 }

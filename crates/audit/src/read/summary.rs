@@ -195,7 +195,9 @@ pub struct FileSummary {
     pub not_audit: Option<String>,
     /// Set when the file was read only in part: a read error (a corrupt or cut gzip or zstd
     /// stream, an I/O error) stopped the read at this place, and the rest of the file was not
-    /// read. Not a skipped record: it is reported on its own, never capped among examples.
+    /// read; or the file ends inside a JSON array or document after a whole record (cut short
+    /// there, its closing bracket missing), every record in it read. Not a skipped record: it
+    /// is reported on its own, never capped among examples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<SkippedRecord>,
     /// NUL bytes dropped where a line or the file starts, and the lines after them read: what
@@ -203,6 +205,10 @@ pub struct FileSummary {
     /// (logrotate's `copytruncate`), or zeros a crash left at a file's end before it grew.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub nul_bytes: u64,
+    /// JSON lines whose record was followed by a comma (`{…},`: lines copied out of a JSON
+    /// array), read without it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub trailing_commas: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -275,7 +275,8 @@ pub(super) fn read_document(c: &mut Collector, bytes: &[u8], number: u64, line: 
         match Value::deserialize(document) {
             Ok(Value::Null) => {}
             Ok(v) => {
-                if let Err((kind, message)) = c.value_record(v) {
+                // YAML's unquoted `name: 1234` is text to the writer: read as its text.
+                if let Err((kind, message)) = crate::raw::scalars_as_text(|| c.value_record(v)) {
                     c.skip(at, kind, message);
                 }
             }
