@@ -394,6 +394,30 @@ impl fmt::Display for EventError {
 }
 
 impl<B> RawEvent<'_, B> {
+    /// Whether the event holds nothing but its `kind` and `apiVersion`: no ID, stage, verb,
+    /// URI, user, client, object, status, time, body or annotation. `{"kind":"Event"}` was
+    /// stored as an event of nulls and counted under verb `(none)` (ingest review s54, item 8),
+    /// where `{}` was refused.
+    pub(crate) fn holds_nothing(&self) -> bool {
+        self.level.is_none()
+            && self.audit_id.is_none()
+            && self.stage.is_none()
+            && self.request_uri.is_none()
+            && self.verb.is_none()
+            && self.user.is_none()
+            && self.impersonated_user.is_none()
+            && self.source_ips.is_none()
+            && self.user_agent.is_none()
+            && self.object_ref.is_none()
+            && self.response_status.is_none()
+            && self.request_object.is_none()
+            && self.response_object.is_none()
+            && self.request_received_timestamp.is_none()
+            && self.stage_timestamp.is_none()
+            && self.timestamp.is_none()
+            && self.annotations.is_none()
+    }
+
     /// An event with no field set, for the fast paths to fill.
     pub(crate) fn empty() -> Self {
         RawEvent {

@@ -699,6 +699,13 @@ impl Collector {
         {
             return err(SkipKind::NotAuditRecord, kubernetes_event(list));
         }
+        if event.holds_nothing() {
+            return err(
+                SkipKind::NotAuditRecord,
+                "an audit event with nothing in it: no auditID, stage, verb, requestURI, user, objectRef, \
+                 responseStatus nor time",
+            );
+        }
         let builder = if self.builders.len() > 1 { event.file_class() as usize } else { 0 };
         self.builders[builder]
             .append_raw(event, format, origin)
