@@ -539,6 +539,35 @@ fn csv_rows_with_a_wrong_number_of_cells_are_skipped_by_line() {
     assert_eq!((f.events, f.skipped), (3, 2));
 }
 
+/// Ingest review s54, item 9: a quote never closed makes the rest of a CSV file one field, and
+/// the CSV reader held it whole (a 900 MB cell: 1.06 GB of memory). A row is bounded as a line
+/// is (`max_line_bytes`): past it the read stops, naming why, and the rows before are kept.
+#[test]
+fn a_csv_row_had_no_size_limit() {
+    let row = |log: &str| format!("2024-01-01T10:00:00Z,kube-audit,{},p\n", csv_field(log));
+    let mut text = "TimeGenerated,Category,log_s,pod_s\n".to_owned();
+    for i in 0..3 {
+        text += &row(&event(i));
+    }
+    text += "2024-01-01T10:00:00Z,kube-audit,\"{\"\"unterminated\n";
+    // Lines without a quote of their own: the open quote takes them all into its field.
+    for _ in 0..2000 {
+        text += "2024-01-01T10:00:00Z,kube-audit,no event here,p\n";
+    }
+    let opts = ReadOptions { max_line_bytes: 16 << 10, ..ReadOptions::default() };
+    let (f, _) = read_opts("open.csv", text.as_bytes(), &opts);
+    assert_eq!(f.events, 3, "{:?}", messages(&f));
+    let why = f.incomplete.as_ref().map(|r| r.message.clone()).unwrap_or_default();
+    assert!(why.contains("a CSV row longer than 16384 bytes, read no further"), "{why:?} {:?}", messages(&f));
+    // Within the bound, the same file reads as before: the open quote named at the end.
+    let whole = read("open.csv", text.as_bytes());
+    assert_eq!((whole.events, whole.skipped), (3, 1), "{:?}", messages(&whole));
+    assert!(
+        messages(&whole)[0]
+            .ends_with("the file ends inside a quoted field: a quote opened in this row is never closed")
+    );
+}
+
 /// Ingest review s38 item 6: a quoted field left open at the end of the file was named a
 /// line early ("line 1: 3 fields, the header has 4", line 1 being the header), as a row of
 /// too few fields; it is named at its own line, as cut inside a quoted field. A stray quote

@@ -192,7 +192,14 @@ pub(super) fn read_csv(
         .has_headers(true)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(Tail { inner: stream, read: 0, last: None, odd_quotes: false });
+        .from_reader(Tail {
+            inner: stream,
+            read: 0,
+            last: None,
+            odd_quotes: false,
+            row: 0,
+            max_row: opts.max_line_bytes as u64,
+        });
     let raw_names: Vec<String> = match reader.byte_headers() {
         Ok(h) => h
             .iter()
@@ -371,6 +378,7 @@ impl<R: Read> Rows<R> {
             }
             let line = self.reader.position().line();
             let mut record = csv::ByteRecord::new();
+            self.reader.get_mut().row = 0;
             match self.reader.read_byte_record(&mut record) {
                 // No row told the order of the display dates: the held ones are the portal's
                 // month-first form.
@@ -835,16 +843,37 @@ fn read_record_back(r: &mut impl Read) -> std::io::Result<(u64, csv::ByteRecord)
 /// read up to the end ended with a newline; and whether it gave an odd number of quotes, which
 /// at the end means the file ends inside a quoted field (every quote of CSV comes in a pair,
 /// an escaped `""` too).
+///
+/// It also bounds a row: past `max_row` bytes read since the row began (`row` is reset before
+/// each), the read fails. The CSV reader holds a row whole, and one quote never closed makes the
+/// rest of the file one field: a 900 MB cell held 1.06 GB (ingest review s54, item 9).
 struct Tail<R> {
     inner: R,
     read: u64,
     last: Option<u8>,
     odd_quotes: bool,
+    row: u64,
+    max_row: u64,
 }
 
 impl<R: Read> Read for Tail<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.row > self.max_row {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a CSV row longer than {}, read no further: a quote opened in it and never closed \
+                     makes every line after it one field",
+                    if self.max_row >= 1 << 20 {
+                        format!("{} MiB", self.max_row >> 20)
+                    } else {
+                        format!("{} bytes", self.max_row)
+                    }
+                ),
+            ));
+        }
         let n = self.inner.read(buf)?;
+        self.row += n as u64;
         if let Some(&b) = buf[..n].last() {
             self.read += n as u64;
             self.last = Some(b);
