@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod apf;
+pub mod archive;
 mod report;
 pub mod spelling;
 pub mod text;

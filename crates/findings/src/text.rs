@@ -176,36 +176,6 @@ pub fn double_quoted_literal(text: &str) -> String {
     out
 }
 
-/// Why a tar entry of type `kind` (not a regular file) is not read, with where a link points;
-/// `None` for the entries that are the archive's own structure (directories, long-name and
-/// attribute headers), which are not files of the bundle. The audit and metrics readers both
-/// read archives, and name what they leave out in these words.
-pub fn tar_entry_not_a_file(kind: tar::EntryType, link: Option<&[u8]>) -> Option<String> {
-    let target = || link.map(|l| String::from_utf8_lossy(l).replace('\n', "\\x0a")).unwrap_or_default();
-    match kind {
-        tar::EntryType::Symlink => Some(format!(
-            "a symbolic link inside the archive (to {}): not followed; the file it names is read where the \
-             archive holds it",
-            target()
-        )),
-        tar::EntryType::Link => Some(format!(
-            "a hard link inside the archive (to {}): it holds no bytes of its own; the file it names is read \
-             where the archive holds it",
-            target()
-        )),
-        tar::EntryType::Char | tar::EntryType::Block => {
-            Some("a device inside the archive: not a file".to_owned())
-        }
-        tar::EntryType::Fifo => Some("a named pipe inside the archive: not a file".to_owned()),
-        tar::EntryType::Directory
-        | tar::EntryType::XGlobalHeader
-        | tar::EntryType::XHeader
-        | tar::EntryType::GNULongName
-        | tar::EntryType::GNULongLink => None,
-        other => Some(format!("a tar entry of type {other:?}, not a regular file: not read")),
-    }
-}
-
 /// What a file that is neither a regular file nor a directory is, in words (a directory walk
 /// names what it does not read: the audit, metrics and manifests readers).
 pub fn special_kind(meta: &std::fs::Metadata) -> &'static str {

@@ -214,27 +214,6 @@ fn holds_tar(raw: Box<dyn Read + '_>) -> bool {
 /// `.tar.gz`), as the audit reader reads them; deeper than this, one is named and not read.
 const MAX_NESTING: usize = 4;
 
-/// The bytes read from a tar archive, watched for its end: whether what was read last is a
-/// whole block of zeros, as the end-of-archive marker is (an archive whose members simply stop
-/// was cut short at a member's end).
-struct EndWatch<R> {
-    inner: R,
-    /// Zero bytes at the end of what was read so far.
-    zeros: u64,
-}
-
-impl<R: Read> Read for EndWatch<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let read = &buf[..n];
-        match read.iter().rposition(|&b| b != 0) {
-            Some(last) => self.zeros = (n - 1 - last) as u64,
-            None => self.zeros += n as u64,
-        }
-        Ok(n)
-    }
-}
-
 /// Reads every regular-file member of the tar archive `raw` (compressed or not) named `name`
 /// into `out`, each as an input of its own named `NAME!MEMBER` (the audit reader's names for
 /// them): a scrape, a compressed one, or an archive `depth` archives deep read the same way.
@@ -257,7 +236,7 @@ fn read_archive(name: &str, raw: Box<dyn Read + '_>, depth: usize, out: &mut Vec
         Ok(plain) => plain,
         Err(e) => return damaged(out, 0, format!("damaged compressed data ({e})")),
     };
-    let mut archive = tar::Archive::new(EndWatch { inner: plain, zeros: 0 });
+    let mut archive = tar::Archive::new(findings::archive::EndWatch::new(plain));
     let entries = match archive.entries() {
         Ok(entries) => entries,
         Err(e) => return damaged(out, 0, format!("damaged tar archive ({e})")),
@@ -281,8 +260,7 @@ fn read_archive(name: &str, raw: Box<dyn Read + '_>, depth: usize, out: &mut Vec
         let kind = entry.header().entry_type();
         // A GNU sparse file (`tar -S`) is a regular file whose holes the archive leaves out.
         if !kind.is_file() && !kind.is_gnu_sparse() {
-            if let Some(what) = findings::text::tar_entry_not_a_file(kind, entry.link_name_bytes().as_deref())
-            {
+            if let Some(what) = findings::archive::not_a_file(kind, entry.link_name_bytes().as_deref()) {
                 members += 1;
                 out.push(Loaded::Skipped(LoadError::NotAScrape { source_name: member, what }));
             }
@@ -335,7 +313,7 @@ fn read_archive(name: &str, raw: Box<dyn Read + '_>, depth: usize, out: &mut Vec
     if stopped {
         return;
     }
-    if end.zeros < TAR_HEADER as u64 {
+    if !end.ended_with_marker() {
         damaged(
             out,
             members,
@@ -344,7 +322,7 @@ fn read_archive(name: &str, raw: Box<dyn Read + '_>, depth: usize, out: &mut Vec
                 .to_owned(),
         );
     } else if compression.is_some()
-        && let Err(e) = io::copy(&mut end.inner, &mut io::sink())
+        && let Err(e) = io::copy(end.inner_mut(), &mut io::sink())
     {
         // What follows the end-of-archive marker is read to its end, so that a gzip or zstd
         // layer checks its checksum (a plain archive has none: its padding is not read).

@@ -92,27 +92,6 @@ impl Read for FailOnce {
     }
 }
 
-/// The bytes read from a tar archive, watched for its end: whether what was read last is a
-/// whole block of zeros, as the end-of-archive marker is (an archive whose entries simply stop
-/// was cut short at an entry's end: review s51, item 3).
-struct EndWatch<R> {
-    inner: R,
-    /// Zero bytes at the end of what was read so far.
-    zeros: u64,
-}
-
-impl<R: Read> Read for EndWatch<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let read = &buf[..n];
-        match read.iter().rposition(|&b| b != 0) {
-            Some(last) => self.zeros = (n - 1 - last) as u64,
-            None => self.zeros += n as u64,
-        }
-        Ok(n)
-    }
-}
-
 /// A reader keeping a copy of every byte read through it.
 struct Recording<R> {
     inner: R,
@@ -166,7 +145,7 @@ fn read_tar_nested(
     let counted = Counting::new(file, Arc::new(AtomicU64::new(0)), opts.progress.clone());
     let plain = plain(Box::new(counted)).map_err(|source| ReadError::Io { path: name.clone(), source })?;
     let inner = ReadOptions { progress: None, ..opts.clone() };
-    let mut archive = tar::Archive::new(EndWatch { inner: plain, zeros: 0 });
+    let mut archive = tar::Archive::new(findings::archive::EndWatch::new(plain));
     let mut files = Vec::new();
     // The archive read only in part (damaged, or cut short): recorded as such, so that the next
     // ingest reads it again, and refused by `--strict`, as a cut compressed file is (review
@@ -209,8 +188,7 @@ fn read_tar_nested(
         if !kind.is_file() && !kind.is_gnu_sparse() {
             // Directories and the headers that carry long names and attributes are the
             // archive's own structure; anything else holds no bytes to read and is said so.
-            if let Some(why) = findings::text::tar_entry_not_a_file(kind, entry.link_name_bytes().as_deref())
-            {
+            if let Some(why) = findings::archive::not_a_file(kind, entry.link_name_bytes().as_deref()) {
                 let note = FileSummary {
                     file: format!("{name}!{inside}"),
                     not_audit: Some(why),
@@ -268,7 +246,7 @@ fn read_tar_nested(
     // The entries stop at the first block of zeros (the end-of-archive marker) or at the end of
     // the bytes: an end without the marker is an archive cut short at an entry's end.
     let mut end = archive.into_inner();
-    if !damaged && end.zeros < HEADER as u64 {
+    if !damaged && !end.ended_with_marker() {
         let note = stopped(
             &files,
             "tar archive cut short: it ends without its end-of-archive blocks (a copy or download stopped \
@@ -276,7 +254,7 @@ fn read_tar_nested(
                 .to_owned(),
         );
         files.push(note);
-    } else if !damaged && let Err(e) = io::copy(&mut end.inner, &mut io::sink()) {
+    } else if !damaged && let Err(e) = io::copy(end.inner_mut(), &mut io::sink()) {
         // What follows the end-of-archive marker is read to its end, so that a gzip or zstd
         // layer checks its checksum (review s53b, item 4: a `.tar.gz` with a damaged byte read
         // as good, where `gzip -t` named a CRC error).

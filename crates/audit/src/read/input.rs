@@ -203,8 +203,8 @@ pub(super) fn read_stream<'a>(
             None => plain,
             Some(e) => Box::new(Failed { kind: e.kind(), message: e.to_string() }),
         };
-        if prefix.starts_with(&[0xef, 0xbb, 0xbf]) {
-            prefix.drain(..3);
+        if prefix.starts_with(super::records::BOM) {
+            prefix.drain(..super::records::BOM.len());
         }
         let detected = detect(&prefix, at_eof);
         if let Some(t) = &ticks {
