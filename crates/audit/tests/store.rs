@@ -1328,3 +1328,109 @@ fn a_file_that_only_grew_is_told_from_one_changed_in_its_first_or_last_mib() {
     overwrite(&p, small.len() as u64 / 2, b"X");
     assert!(!grew_from(&was, &identify(&p), &p));
 }
+
+/// `n` events in time order, `step_us` microseconds apart from `start_second` past
+/// 2024-03-01T00:00Z (within one hour), IDs `prefix-i`.
+fn events_in_order(n: usize, prefix: &str, start_second: usize, step_us: usize) -> String {
+    (0..n)
+        .map(|i| {
+            let us = start_second * 1_000_000 + i * step_us;
+            let s = us / 1_000_000;
+            let t = format!("2024-03-01T00:{:02}:{:02}.{:06}Z", s / 60, s % 60, us % 1_000_000);
+            EVENT.replace("@ID@", &format!("{prefix}-{i}")).replace("TIME", &t) + "\n"
+        })
+        .collect()
+}
+
+/// Batches of `file` as ingest reads it (the ingest's own read options).
+fn read_batches(file: &Path) -> Vec<RecordBatch> {
+    let mut out = Vec::new();
+    let mut sink = |_: &str, b: RecordBatch| -> Result<(), audit::read::SinkError> {
+        out.push(b);
+        Ok(())
+    };
+    audit::read::read_paths(&[file.to_path_buf()], &IngestOptions::default().read, &mut sink)
+        .expect("readable");
+    out
+}
+
+/// Session 55 (docs/performance.md): rows in time order were held in memory, a whole file's
+/// worth (380 MB of the 1.1 GB benchmark's RSS), until the file was full, and the reader then
+/// wrote every batch into fresh memory. They now go to a file open at the encoder as they
+/// come.
+#[test]
+fn an_in_order_input_was_held_in_memory_until_its_file_was_full() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let input = write(dir.path(), "a.log", &events_in_order(15_000, "o", 60, 100_000));
+    let batches = read_batches(&input);
+    assert!(batches.len() > 1 && batches[0].num_rows() >= 4096, "full batches, as a large file gives");
+    let mut w = StoreWriter::open(&store, WriterOptions::default()).expect("open");
+    let mut read = 0;
+    for b in &batches {
+        read += b.get_array_memory_size();
+        w.write(b).expect("write");
+    }
+    assert!(read > 1 << 20, "{read} bytes read");
+    assert_eq!(w.buffered_memory(), 0, "rows in time order are not held");
+    w.commit().expect("commit");
+    let s = Store::open(&store).expect("store");
+    assert_eq!(s.data_files().len(), 1, "{:?}", s.data_files());
+    let seconds = stored_seconds(&s.data_files()[0]);
+    assert_eq!(seconds.len(), 15_000);
+    assert!(seconds.windows(2).all(|w| w[0] <= w[1]), "stored in time order");
+    assert_eq!((seconds[0], seconds[14_999]), (60, 60 + 1499));
+    assert_eq!(stored_events(&store), 15_000);
+}
+
+/// Rows from before an open file's latest (beyond the slack) end that file; they and the rows
+/// after them are buffered and sorted into a file of their own, and nothing is lost.
+#[test]
+fn rows_behind_a_file_open_at_the_encoder_end_it_and_are_sorted_into_their_own() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let late = write(dir.path(), "late.log", &events_in_order(6000, "late", 1800, 100_000));
+    // Earlier than all of `late.log`, and written newest first.
+    let early_text: String =
+        events_in_order(6000, "early", 0, 100_000).lines().rev().map(|l| l.to_owned() + "\n").collect();
+    let early = write(dir.path(), "early.log", &early_text);
+    ingest(&store, &[late, early], &IngestOptions::default()).expect("ingest");
+    let s = Store::open(&store).expect("store");
+    assert_eq!(s.data_files().len(), 2, "{:?}", s.data_files());
+    let mut firsts = Vec::new();
+    for f in s.data_files() {
+        let seconds = stored_seconds(f);
+        assert_eq!(seconds.len(), 6000, "{}", f.display());
+        assert!(seconds.windows(2).all(|w| w[0] <= w[1]), "{}: not in time order", f.display());
+        firsts.push(seconds[0]);
+    }
+    firsts.sort_unstable();
+    assert_eq!(firsts, [0, 1800]);
+    assert_eq!(stored_events(&store), 12_000);
+}
+
+/// A strict refusal after rows went to a file open at the encoder: that file's temporary file
+/// goes with the run, and the store is as it was.
+#[test]
+fn a_strict_refusal_leaves_no_file_that_was_open_at_the_encoder() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = dir.path().join("s");
+    let good = write(dir.path(), "good.log", &events(10, "g", 0));
+    ingest(&store, &[good], &IngestOptions::default()).expect("ingest");
+    let before = Store::open(&store).expect("store").manifest().clone();
+    let on_disk_before = walk(&store.join("data"));
+    let bad =
+        write(dir.path(), "bad.log", &(events_in_order(20_000, "b", 300, 10_000) + "{\"kind\":\"Event\",\n"));
+    let strict = IngestOptions {
+        read: ReadOptions { strict: true, ..ReadOptions::default() },
+        ..IngestOptions::default()
+    };
+    // Full batches (4 MiB chunks of 12 MB), the first two written before the bad record.
+    assert!(read_batches(&bad).first().is_some_and(|b| b.num_rows() >= 4096));
+    match ingest(&store, &[bad], &strict) {
+        Err(IngestError::Strict { .. }) => {}
+        other => panic!("expected a strict refusal, got {other:?}"),
+    }
+    assert_eq!(Store::open(&store).expect("store").manifest(), &before);
+    assert_eq!(walk(&store.join("data")), on_disk_before, "no file of the refused run is left");
+}

@@ -16,7 +16,7 @@ use std::fs::{File, OpenOptions};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, channel, sync_channel};
+use std::sync::mpsc::{Receiver, SyncSender, channel, sync_channel};
 
 use arrow::array::{
     Array, AsArray, Int32Array, RecordBatch, StringArray, TimestampNanosecondArray, UInt32Array,
@@ -109,7 +109,13 @@ struct HourBuffer {
     bytes: usize,
     /// Small batches pushed since the last merge (see [`MERGE_SMALL_BATCHES`]).
     loose: usize,
+    /// While the rows come in time order, they go straight to a file open at the encoder
+    /// (`batches` stays empty): the latest time written to it.
+    stream: Option<i64>,
 }
+
+/// Files open at the encoder at most; a buffer beyond them holds its rows.
+const MAX_OPEN_FILES: usize = 8;
 
 /// Small batches buffered one after another are merged into one once there are this many:
 /// each batch costs a few allocations per column whatever its rows, which thousands of small
@@ -137,7 +143,7 @@ pub struct StoreWriter {
     run_id: String,
     seq: u64,
     /// Rows waiting to be written, by hour and [`FileClass`].
-    buffers: BTreeMap<(Option<i64>, FileClass), HourBuffer>,
+    buffers: BTreeMap<BufKey, HourBuffer>,
     buffered_bytes: usize,
     keys: HashMap<Option<i64>, KeySet>,
     key_lru: VecDeque<Option<i64>>,
@@ -701,7 +707,8 @@ impl StoreWriter {
         if n == 0 {
             return Ok(WriteOutcome::default());
         }
-        let hours = row_hours(batch);
+        let times = row_time(batch);
+        let hours: Vec<Option<i64>> = times.iter().map(|t| t.map(|t| t.div_euclid(HOUR_NS))).collect();
         let classes = row_classes(batch);
         let keys = row_keys(batch);
         let mut by_hour: BTreeMap<(Option<i64>, FileClass), Vec<u32>> = BTreeMap::new();
@@ -724,11 +731,14 @@ impl StoreWriter {
             let part = if rows.len() == n {
                 batch.clone()
             } else {
-                take_record_batch(batch, &UInt32Array::from(rows))
+                take_record_batch(batch, &UInt32Array::from(rows.clone()))
                     .map_err(|e| StoreError::Parquet { path: self.dir.clone(), message: e.to_string() })?
             };
             kept += part.num_rows() as u64;
             let bytes = data_bytes(&part);
+            if self.stream_rows(key, &part, &rows, &times, bytes)? {
+                continue;
+            }
             // A small batch still holds its reader's buffers, sized for a full chunk (hundreds
             // of KB for a few events): kept as they are, thousands of small input files held
             // gigabytes. Copied to its own size, it holds what it counts.
@@ -769,6 +779,55 @@ impl StoreWriter {
         self.evict_keys();
         self.pending_duplicates += duplicates;
         Ok(WriteOutcome { kept, duplicates })
+    }
+
+    /// Hands `part` (rows `rows` of a batch whose rows' times are `times`) to the file open at
+    /// the encoder for `key` when its rows follow that file's in time order, opening a file when
+    /// the buffer is empty: `true` when it did. `false` when the rows are to be buffered
+    /// instead; a file they do not follow is finished first.
+    fn stream_rows(
+        &mut self,
+        key: BufKey,
+        part: &RecordBatch,
+        rows: &[u32],
+        times: &[Option<i64>],
+        bytes: usize,
+    ) -> Result<bool, StoreError> {
+        let (latest, empty) = match self.buffers.get(&key) {
+            Some(b) => (b.stream, b.rows == 0),
+            None => (None, true),
+        };
+        // A file is opened for a full batch only: small inputs, from many files often out of
+        // order between them, are buffered and sorted into one file as before.
+        let open_files = self.buffers.values().filter(|b| b.stream.is_some()).count();
+        if latest.is_none() && !(empty && open_files < MAX_OPEN_FILES && part.num_rows() >= SMALL_BATCH_ROWS)
+        {
+            return Ok(false);
+        }
+        let row_times = rows.iter().map(|&r| times.get(r as usize).copied().flatten().unwrap_or(i64::MAX));
+        let Some(last) = ordered_after(latest.unwrap_or(i64::MIN), row_times) else {
+            if latest.is_some() {
+                self.flush_buffer(key)?;
+            }
+            return Ok(false);
+        };
+        let open = latest.is_none().then(|| FileSpec {
+            dir: self.dir.clone(),
+            hour: hour_name(key.0),
+            file_name: self.next_file_name(),
+            row_group_rows: self.opts.row_group_rows,
+        });
+        let buf = self.buffers.entry(key).or_default();
+        buf.stream = Some(last);
+        buf.rows += part.num_rows();
+        buf.bytes += bytes;
+        self.buffered_bytes += bytes;
+        let full = buf.rows >= self.opts.flush_rows;
+        self.encoder.send(Work::Rows { key, open, batch: part.clone() });
+        if full {
+            self.flush_buffer(key)?;
+        }
+        Ok(true)
     }
 
     /// Loads the keys of an hour's stored rows if they are not in memory.
@@ -829,28 +888,37 @@ impl StoreWriter {
         self.buffers.keys().any(|(h, _)| *h == hour)
     }
 
-    /// Hands a buffer's rows to the encoder (waiting while it encodes the previous file: at
-    /// most one file is encoded while the next fills).
-    fn flush_buffer(&mut self, key: (Option<i64>, FileClass)) -> Result<(), StoreError> {
+    /// Ends a buffer's file: finishes the file open at the encoder, or hands the buffered rows
+    /// over as one (waiting while it encodes the previous such file: at most one is encoded
+    /// while the next fills).
+    fn flush_buffer(&mut self, key: BufKey) -> Result<(), StoreError> {
+        if self.buffers.get(&key).is_some_and(|b| b.stream.is_some()) {
+            if let Some(buf) = self.buffers.remove(&key) {
+                self.buffered_bytes -= buf.bytes;
+            }
+            self.encoder.send(Work::Finish(key));
+            let done = self.encoder.finished();
+            return self.take_encoded(done);
+        }
         let Some(job) = self.take_job(key) else { return Ok(()) };
         let done = self.encoder.submit(job);
         self.take_encoded(done)
     }
 
     /// A buffer's rows as a file to encode; `None` when it holds none.
-    fn take_job(&mut self, key: (Option<i64>, FileClass)) -> Option<EncodeJob> {
+    fn take_job(&mut self, key: BufKey) -> Option<EncodeJob> {
         let buf = self.buffers.remove(&key)?;
         self.buffered_bytes -= buf.bytes;
         if buf.rows == 0 {
             return None;
         }
-        Some(EncodeJob {
+        let spec = FileSpec {
             dir: self.dir.clone(),
             hour: hour_name(key.0),
             file_name: self.next_file_name(),
-            batches: buf.batches,
             row_group_rows: self.opts.row_group_rows,
-        })
+        };
+        Some(EncodeJob { spec, batches: buf.batches })
     }
 
     /// Writes every buffer out, on two threads: each file, largest first, goes to the encoder
@@ -859,17 +927,24 @@ impl StoreWriter {
     /// goes on, the writer waits for the encoder instead: encoding here then measured no
     /// faster, and held one more file in memory.)
     fn flush_all(&mut self) -> Result<(), StoreError> {
-        let mut keys: Vec<(usize, (Option<i64>, FileClass))> =
-            self.buffers.iter().map(|(k, b)| (b.bytes, *k)).collect();
-        keys.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut first_err = None;
+        // The open files first: their rows are encoded already.
+        let open: Vec<BufKey> =
+            self.buffers.iter().filter(|(_, b)| b.stream.is_some()).map(|(k, _)| *k).collect();
+        for key in open {
+            if let Err(e) = self.flush_buffer(key) {
+                first_err.get_or_insert(e);
+            }
+        }
+        let mut keys: Vec<(usize, BufKey)> = self.buffers.iter().map(|(k, b)| (b.bytes, *k)).collect();
+        keys.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         for (_, key) in keys {
             let Some(job) = self.take_job(key) else { continue };
             let done = match self.encoder.try_submit(job) {
                 Ok(done) => done,
                 Err(job) => {
                     let mut done = self.encoder.finished();
-                    done.push(job.run());
+                    done.push(Done { file: true, result: job.run().map(Some) });
                     done
                 }
             };
@@ -885,11 +960,12 @@ impl StoreWriter {
     }
 
     /// Moves encoded files into `pending`; the first error is returned.
-    fn take_encoded(&mut self, done: Vec<Result<DataFile, StoreError>>) -> Result<(), StoreError> {
+    fn take_encoded(&mut self, done: Vec<Done>) -> Result<(), StoreError> {
         let mut first_err = None;
-        for r in done {
-            match r {
-                Ok(f) => self.pending.push(f),
+        for d in done {
+            match d.result {
+                Ok(Some(f)) => self.pending.push(f),
+                Ok(None) => {}
                 Err(e) => {
                     first_err.get_or_insert(e);
                 }
@@ -906,8 +982,13 @@ impl StoreWriter {
 
     /// Writes `batches` (not empty) as one file of hour `name` on this thread (compaction).
     fn write_file(&mut self, name: String, batches: &[RecordBatch]) -> Result<DataFile, StoreError> {
-        let file_name = self.next_file_name();
-        encode_file(&self.dir, name, &file_name, batches, self.opts.row_group_rows)
+        let spec = FileSpec {
+            dir: self.dir.clone(),
+            hour: name,
+            file_name: self.next_file_name(),
+            row_group_rows: self.opts.row_group_rows,
+        };
+        encode_file(&spec, batches)
     }
 
     /// The name of this run's next data file.
@@ -1118,7 +1199,9 @@ impl StoreWriter {
     pub fn abort(mut self) -> Aborted {
         self.buffers.clear();
         self.buffered_bytes = 0;
-        // Files still encoding are removed with the rest: they end as this run's files.
+        // Files open at the encoder are dropped (their temporary files with them); files still
+        // encoding are removed with the rest: they end as this run's files.
+        self.encoder.send(Work::DropOpen);
         let _ = self.wait_for_encoder();
         self.pending.clear();
         let mut out = Aborted::default();
@@ -1275,26 +1358,20 @@ fn holds_no_file(dir: &Path) -> bool {
         .all(|e| e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()) && holds_no_file(&e.path())))
 }
 
-/// Writes `batches` (not empty) sorted by time as Parquet file `file_name` of hour `name`:
-/// under a temporary name, synced, then renamed into place.
-fn encode_file(
-    dir: &Path,
-    name: String,
-    file_name: &str,
-    batches: &[RecordBatch],
+/// A buffer's key: its rows' hour and [`FileClass`].
+type BufKey = (Option<i64>, FileClass);
+
+/// Where one data file goes: hour `hour` of the store `dir`, named `file_name`.
+struct FileSpec {
+    dir: PathBuf,
+    hour: String,
+    file_name: String,
     row_group_rows: usize,
-) -> Result<DataFile, StoreError> {
-    let schema = canonical_schema();
-    let perr = |path: &Path, e: &dyn std::fmt::Display| StoreError::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    let order = time_order(batches);
-    let rel_dir = format!("data/hour={name}");
-    let abs_dir = dir.join(&rel_dir);
-    std::fs::create_dir_all(&abs_dir).map_err(io_err(&abs_dir))?;
-    let final_path = abs_dir.join(file_name);
-    let tmp_path = abs_dir.join(format!(".{file_name}.tmp"));
+}
+
+/// How data files are encoded: dictionaries and statistics only where they pay, zstd for the
+/// long texts.
+fn writer_properties(row_group_rows: usize) -> Result<WriterProperties, String> {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::UNCOMPRESSED)
         .set_dictionary_enabled(true)
@@ -1311,160 +1388,341 @@ fn encode_file(
     for c in TIME_COLUMNS.iter().chain(&[col::RESPONSE_CODE]) {
         props = props.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Page);
     }
-    let zstd = Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| perr(&tmp_path, &e))?);
+    let zstd = Compression::ZSTD(ZstdLevel::try_new(1).map_err(|e| e.to_string())?);
     for c in COMPRESSED_COLUMNS {
         props = props.set_column_compression(ColumnPath::from(c), zstd);
     }
-    let props = props.build();
-    let file = File::create(&tmp_path).map_err(io_err(&tmp_path))?;
-    let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| perr(&tmp_path, &e))?;
-    let mut counts = Counts::default();
+    Ok(props.build())
+}
+
+/// A data file being written: rows go in as they come, under a temporary name, and
+/// [`OpenFile::finish`] syncs it and renames it into place. Dropped unfinished (a failure, an
+/// aborted run), its temporary file is removed.
+struct OpenFile {
+    rel_dir: String,
+    abs_dir: PathBuf,
+    hour: String,
+    file_name: String,
+    tmp_path: PathBuf,
+    writer: Option<ArrowWriter<File>>,
+    counts: Counts,
+    finished: bool,
+}
+
+impl OpenFile {
+    fn create(spec: &FileSpec) -> Result<OpenFile, StoreError> {
+        let rel_dir = format!("data/hour={}", spec.hour);
+        let abs_dir = spec.dir.join(&rel_dir);
+        std::fs::create_dir_all(&abs_dir).map_err(io_err(&abs_dir))?;
+        let tmp_path = abs_dir.join(format!(".{}.tmp", spec.file_name));
+        let file = File::create(&tmp_path).map_err(io_err(&tmp_path))?;
+        let mut open = OpenFile {
+            rel_dir,
+            abs_dir,
+            hour: spec.hour.clone(),
+            file_name: spec.file_name.clone(),
+            tmp_path,
+            writer: None,
+            counts: Counts::default(),
+            finished: false,
+        };
+        let props = writer_properties(spec.row_group_rows).map_err(|e| open.error(&e))?;
+        let writer =
+            ArrowWriter::try_new(file, canonical_schema(), Some(props)).map_err(|e| open.error(&e))?;
+        open.writer = Some(writer);
+        Ok(open)
+    }
+
+    fn error(&self, e: &dyn std::fmt::Display) -> StoreError {
+        StoreError::Parquet { path: self.tmp_path.clone(), message: e.to_string() }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        let written = match self.writer.as_mut() {
+            Some(w) => w.write(batch).map_err(|e| e.to_string()),
+            None => Err("the file is closed".to_owned()),
+        };
+        written.map_err(|e| self.error(&e))?;
+        self.counts.add(&counts_of(batch));
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<DataFile, StoreError> {
+        let writer = self.writer.take().ok_or_else(|| self.error(&"the file is closed"))?;
+        let file = writer.into_inner().map_err(|e| self.error(&e))?;
+        file.sync_all().map_err(io_err(&self.tmp_path))?;
+        let bytes = file.metadata().map_err(io_err(&self.tmp_path))?.len();
+        drop(file);
+        let final_path = self.abs_dir.join(&self.file_name);
+        std::fs::rename(&self.tmp_path, &final_path).map_err(io_err(&final_path))?;
+        self.finished = true;
+        sync_dir(&self.abs_dir)?;
+        Ok(DataFile {
+            path: format!("{}/{}", self.rel_dir, self.file_name),
+            hour: std::mem::take(&mut self.hour),
+            bytes,
+            counts: std::mem::take(&mut self.counts),
+        })
+    }
+}
+
+impl Drop for OpenFile {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.writer = None;
+            let _ = std::fs::remove_file(&self.tmp_path);
+        }
+    }
+}
+
+/// Writes `batches` (not empty) sorted by time as the Parquet file `spec` names: under a
+/// temporary name, synced, then renamed into place.
+fn encode_file(spec: &FileSpec, batches: &[RecordBatch]) -> Result<DataFile, StoreError> {
+    let order = time_order(batches);
+    let mut file = OpenFile::create(spec)?;
     match order {
         // Already in time order: written as they are, no copy.
         None => {
             for b in batches {
-                writer.write(b).map_err(|e| perr(&tmp_path, &e))?;
-                counts.add(&counts_of(b));
+                file.write(b)?;
             }
         }
         // Sorted one row group at a time, so only one row group is ever copied.
         Some(order) => {
             let refs: Vec<&RecordBatch> = batches.iter().collect();
-            for part in order.chunks(row_group_rows.max(1)) {
-                let sorted = interleave_record_batch(&refs, part).map_err(|e| perr(&tmp_path, &e))?;
-                writer.write(&sorted).map_err(|e| perr(&tmp_path, &e))?;
-                counts.add(&counts_of(&sorted));
+            for part in order.chunks(spec.row_group_rows.max(1)) {
+                let sorted = interleave_record_batch(&refs, part).map_err(|e| file.error(&e))?;
+                file.write(&sorted)?;
             }
         }
     }
-    let file = writer.into_inner().map_err(|e| perr(&tmp_path, &e))?;
-    file.sync_all().map_err(io_err(&tmp_path))?;
-    let bytes = file.metadata().map_err(io_err(&tmp_path))?.len();
-    drop(file);
-    std::fs::rename(&tmp_path, &final_path).map_err(io_err(&final_path))?;
-    sync_dir(&abs_dir)?;
-    Ok(DataFile { path: format!("{rel_dir}/{file_name}"), hour: name, bytes, counts })
+    file.finish()
 }
 
-/// One file for the encoder thread to write.
-struct EncodeJob {
-    dir: PathBuf,
-    hour: String,
-    file_name: String,
-    batches: Vec<RecordBatch>,
-    row_group_rows: usize,
+/// What the encoder thread is given to do.
+enum Work {
+    /// Rows for the file open under `key`, in time order; `open` names the file when these are
+    /// its first rows.
+    Rows { key: BufKey, open: Option<FileSpec>, batch: RecordBatch },
+    /// The file open under `key` is complete: finished and reported.
+    Finish(BufKey),
+    /// Every open file is dropped, its temporary file removed (a run aborted); reported.
+    DropOpen,
+    /// A buffer's rows as one file, sorted by time if need be; reported.
+    File(FileSpec, Vec<RecordBatch>),
 }
 
-impl EncodeJob {
-    fn run(self) -> Result<DataFile, StoreError> {
-        encode_file(&self.dir, self.hour, &self.file_name, &self.batches, self.row_group_rows)
+/// The report of one piece of [`Work`] (all but `Rows` report).
+struct Done {
+    /// Whether it was a `Work::File`.
+    file: bool,
+    /// The file written, if the work wrote one.
+    result: Result<Option<DataFile>, StoreError>,
+}
+
+/// The files the encoder has open, each with its rows so far (or why it failed: told when it
+/// is finished).
+#[derive(Default)]
+struct OpenFiles(HashMap<BufKey, Result<OpenFile, StoreError>>);
+
+impl OpenFiles {
+    fn run(&mut self, work: Work) -> Option<Done> {
+        match work {
+            Work::Rows { key, open, batch } => {
+                if let Some(spec) = open {
+                    self.0.insert(key, OpenFile::create(&spec));
+                }
+                let written = match self.0.get_mut(&key) {
+                    Some(Ok(f)) => f.write(&batch),
+                    Some(Err(_)) => Ok(()),
+                    None => Err(StoreError::Parquet {
+                        path: PathBuf::new(),
+                        message: "rows came for a file that is not open".to_owned(),
+                    }),
+                };
+                if let Err(e) = written {
+                    // Dropping the file removes its temporary file.
+                    self.0.insert(key, Err(e));
+                }
+                None
+            }
+            Work::Finish(key) => {
+                let result = match self.0.remove(&key) {
+                    Some(Ok(f)) => f.finish().map(Some),
+                    Some(Err(e)) => Err(e),
+                    None => Ok(None),
+                };
+                Some(Done { file: false, result })
+            }
+            Work::DropOpen => {
+                self.0.clear();
+                Some(Done { file: false, result: Ok(None) })
+            }
+            Work::File(spec, batches) => {
+                Some(Done { file: true, result: encode_file(&spec, &batches).map(Some) })
+            }
+        }
     }
 }
 
-/// Parquet encoding beside the writer: while one file is encoded the writer goes on
-/// deduplicating and buffering the next, so reading and parsing are not held up by it (they
-/// were, for seconds at a time, when the writer encoded itself). The hand-over channel holds
-/// nothing: a second file waits until the first is done, which bounds memory to one file
-/// encoding and one filling (two encoding when a commit writes the last buffers out, see
-/// [`StoreWriter::flush_all`]).
+/// Pieces of work the encoder's queue holds before the writer waits: rows queue only briefly,
+/// so they are still in the cache when encoded.
+const QUEUED_WORK: usize = 4;
+
+/// Parquet encoding beside the writer. Rows in time order go to the encoder as they come and
+/// are encoded at once into a file left open until its buffer is full: encoded while the
+/// reader's memory is still warm, and that memory goes back to the reader, where holding a
+/// whole file's rows until it was full kept the reader writing into fresh memory (a fifth of
+/// ingest's CPU time; docs/performance.md, session 55). Rows out of order are buffered, sorted
+/// and encoded as one file (`Work::File`); at most one such file is encoded while the next
+/// fills.
 struct Encoder {
-    jobs: Option<SyncSender<EncodeJob>>,
-    done: Receiver<Result<DataFile, StoreError>>,
+    work: Option<SyncSender<Work>>,
+    done: Receiver<Done>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Without a thread (spawn refused), work is done on the caller's: its open files, and the
+    /// reports not yet taken.
+    inline: OpenFiles,
+    ready: Vec<Done>,
+    /// Work handed over that reports and has not yet.
     outstanding: usize,
+    /// Of those, whole files (`Work::File`).
+    files: usize,
 }
 
 impl Encoder {
     fn new() -> Encoder {
-        let (jobs_tx, jobs_rx) = sync_channel::<EncodeJob>(0);
+        let (work_tx, work_rx) = sync_channel::<Work>(QUEUED_WORK);
         let (done_tx, done_rx) = channel();
         let thread = std::thread::Builder::new()
             .name("store-encoder".to_owned())
             .spawn(move || {
-                for job in jobs_rx {
-                    if done_tx.send(job.run()).is_err() {
+                let mut open = OpenFiles::default();
+                for work in work_rx {
+                    if let Some(d) = open.run(work)
+                        && done_tx.send(d).is_err()
+                    {
                         break;
                     }
                 }
+                // Files still open when the writer goes are dropped here: their temporary
+                // files are removed.
             })
             .ok();
-        // Without a thread (spawn refused), jobs run on the caller's.
-        let jobs = thread.is_some().then_some(jobs_tx);
-        Encoder { jobs, done: done_rx, thread, outstanding: 0 }
+        let work = thread.is_some().then_some(work_tx);
+        Encoder {
+            work,
+            done: done_rx,
+            thread,
+            inline: OpenFiles::default(),
+            ready: Vec::new(),
+            outstanding: 0,
+            files: 0,
+        }
     }
 
-    /// Hands `job` over (waiting while the previous one encodes) and returns what finished.
-    fn submit(&mut self, job: EncodeJob) -> Vec<Result<DataFile, StoreError>> {
-        let job = match &self.jobs {
-            Some(tx) => match tx.send(job) {
-                Ok(()) => {
-                    self.outstanding += 1;
-                    None
-                }
-                Err(e) => Some(e.0),
-            },
-            None => Some(job),
+    /// Hands `work` over, waiting only while the queue is full.
+    fn send(&mut self, work: Work) {
+        let reports = !matches!(work, Work::Rows { .. });
+        let file = matches!(work, Work::File(..));
+        let left = match &self.work {
+            Some(tx) => tx.send(work).err().map(|e| e.0),
+            None => Some(work),
         };
-        let mut done = self.finished();
-        if let Some(job) = job {
-            done.push(job.run());
+        match left {
+            None if reports => {
+                self.outstanding += 1;
+                self.files += usize::from(file);
+            }
+            None => {}
+            Some(work) => self.ready.extend(self.inline.run(work)),
         }
+    }
+
+    fn received(&mut self, d: Done) -> Done {
+        self.outstanding -= 1;
+        self.files -= usize::from(d.file);
+        d
+    }
+
+    /// Hands over a buffer's rows as one file, waiting while the previous such file encodes.
+    fn submit(&mut self, job: EncodeJob) -> Vec<Done> {
+        let mut done = self.wait(|e| e.files == 0);
+        self.send(Work::File(job.spec, job.batches));
+        done.extend(self.finished());
         done
     }
 
-    /// Hands `job` over if the encoder thread is waiting for one; gives it back if it is
-    /// busy (or gone), for the caller to encode.
-    fn try_submit(&mut self, job: EncodeJob) -> Result<Vec<Result<DataFile, StoreError>>, EncodeJob> {
-        let Some(tx) = &self.jobs else { return Err(job) };
-        match tx.try_send(job) {
-            Ok(()) => {
-                self.outstanding += 1;
-                Ok(self.finished())
-            }
-            Err(TrySendError::Full(job) | TrySendError::Disconnected(job)) => Err(job),
+    /// Hands `job` over if no other file waits to be encoded; gives it back otherwise (or when
+    /// there is no encoder thread), for the caller to encode.
+    fn try_submit(&mut self, job: EncodeJob) -> Result<Vec<Done>, EncodeJob> {
+        if self.work.is_none() || self.files > 0 {
+            return Err(job);
         }
+        self.send(Work::File(job.spec, job.batches));
+        Ok(self.finished())
     }
 
-    /// Results ready now.
-    fn finished(&mut self) -> Vec<Result<DataFile, StoreError>> {
-        let mut out = Vec::new();
+    /// Reports ready now.
+    fn finished(&mut self) -> Vec<Done> {
+        let mut out = std::mem::take(&mut self.ready);
         while self.outstanding > 0 {
             match self.done.try_recv() {
-                Ok(r) => {
-                    self.outstanding -= 1;
-                    out.push(r);
-                }
+                Ok(d) => out.push(self.received(d)),
                 Err(_) => break,
             }
         }
         out
     }
 
-    /// Waits for every job handed over.
-    fn wait_all(&mut self) -> Vec<Result<DataFile, StoreError>> {
-        let mut out = Vec::new();
-        while self.outstanding > 0 {
-            self.outstanding -= 1;
+    /// Waits for reports until `enough` holds or none is outstanding.
+    fn wait(&mut self, enough: impl Fn(&Encoder) -> bool) -> Vec<Done> {
+        let mut out = std::mem::take(&mut self.ready);
+        while self.outstanding > 0 && !enough(self) {
             match self.done.recv() {
-                Ok(r) => out.push(r),
-                Err(_) => out.push(Err(StoreError::Parquet {
-                    path: PathBuf::new(),
-                    message: "the Parquet encoder thread stopped".to_owned(),
-                })),
+                Ok(d) => out.push(self.received(d)),
+                Err(_) => {
+                    self.outstanding = 0;
+                    self.files = 0;
+                    out.push(Done {
+                        file: false,
+                        result: Err(StoreError::Parquet {
+                            path: PathBuf::new(),
+                            message: "the Parquet encoder thread stopped".to_owned(),
+                        }),
+                    });
+                }
             }
         }
         out
+    }
+
+    /// Waits for every report of the work handed over.
+    fn wait_all(&mut self) -> Vec<Done> {
+        self.wait(|_| false)
     }
 }
 
 impl Drop for Encoder {
     fn drop(&mut self) {
-        // Ends the thread once its current file is written; files a dropped writer did not
+        // Ends the thread once its current work is done; files a dropped writer did not
         // commit are orphans the next writer removes.
-        self.jobs = None;
+        self.work = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A buffer's rows to encode as one file.
+struct EncodeJob {
+    spec: FileSpec,
+    batches: Vec<RecordBatch>,
+}
+
+impl EncodeJob {
+    fn run(self) -> Result<DataFile, StoreError> {
+        encode_file(&self.spec, &self.batches)
     }
 }
 
@@ -1511,10 +1769,6 @@ fn data_bytes(batch: &RecordBatch) -> usize {
 fn tight_copy(batch: &RecordBatch) -> Result<RecordBatch, String> {
     let n = u32::try_from(batch.num_rows()).map_err(|e| e.to_string())?;
     take_record_batch(batch, &UInt32Array::from_iter_values(0..n)).map_err(|e| e.to_string())
-}
-
-fn row_hours(batch: &RecordBatch) -> Vec<Option<i64>> {
-    row_time(batch).into_iter().map(|t| t.map(|t| t.div_euclid(HOUR_NS))).collect()
 }
 
 /// Which rows a data file holds besides their hour: the events of a request's first stages
@@ -1902,14 +2156,19 @@ const LINEAR_COUNTS: usize = 32;
 /// Whether no time is more than [`TIME_ORDER_SLACK_NS`] before the latest one ahead of it
 /// (`i64::MAX`, a row without a time, must come after every timed row).
 fn nearly_in_order(times: impl Iterator<Item = i64>) -> bool {
-    let mut latest = i64::MIN;
+    ordered_after(i64::MIN, times).is_some()
+}
+
+/// The latest of `latest` and `times` when `times` are in order after `latest` as
+/// [`nearly_in_order`] means it; `None` when they are not.
+fn ordered_after(mut latest: i64, times: impl Iterator<Item = i64>) -> Option<i64> {
     for t in times {
         if t < latest && (latest == i64::MAX || latest.saturating_sub(t) > TIME_ORDER_SLACK_NS) {
-            return false;
+            return None;
         }
         latest = latest.max(t);
     }
-    true
+    Some(latest)
 }
 
 /// The ranges of the event time (`TimeGenerated`: `time_generated`, else `stage_timestamp`,
