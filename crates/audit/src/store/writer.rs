@@ -117,6 +117,10 @@ struct HourBuffer {
 /// Files open at the encoder at most; a buffer beyond them holds its rows.
 const MAX_OPEN_FILES: usize = 8;
 
+/// Rows a batch needs to open a file at the encoder: a reader's chunk (4 MiB) of a large input
+/// gives each class of events a few thousand, where a small input gives a few.
+const STREAM_MIN_ROWS: usize = 256;
+
 /// Small batches buffered one after another are merged into one once there are this many:
 /// each batch costs a few allocations per column whatever its rows, which thousands of small
 /// input files (one webhook batch each) multiplied into gigabytes.
@@ -797,11 +801,10 @@ impl StoreWriter {
             Some(b) => (b.stream, b.rows == 0),
             None => (None, true),
         };
-        // A file is opened for a full batch only: small inputs, from many files often out of
+        // A file is opened for a large batch only: small inputs, from many files often out of
         // order between them, are buffered and sorted into one file as before.
         let open_files = self.buffers.values().filter(|b| b.stream.is_some()).count();
-        if latest.is_none() && !(empty && open_files < MAX_OPEN_FILES && part.num_rows() >= SMALL_BATCH_ROWS)
-        {
+        if latest.is_none() && !(empty && open_files < MAX_OPEN_FILES && part.num_rows() >= STREAM_MIN_ROWS) {
             return Ok(false);
         }
         let row_times = rows.iter().map(|&r| times.get(r as usize).copied().flatten().unwrap_or(i64::MAX));
