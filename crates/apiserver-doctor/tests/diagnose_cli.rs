@@ -1197,3 +1197,28 @@ fn an_unusable_metrics_file_refused_the_whole_diagnosis() {
         stderr(&out)
     );
 }
+
+/// UX review s55, item 1: a `--metrics` path that does not exist (a typo) left every metrics
+/// check out with only a note in the report, and exited 0; with `-o json`, nothing at all was
+/// said on standard error about an unusable scrape.
+#[test]
+fn a_metrics_path_that_does_not_exist_was_only_a_note_in_a_report_that_exited_0() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let log = format!("{AUDIT_FIXTURES}/audit2rbac_demo.log");
+    let missing = cache.path().join("nosuch.prom").to_string_lossy().into_owned();
+    let out = doctor(&["diagnose", &log, "--metrics", &missing, "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert_eq!(stderr(&out).trim_end(), format!("error: --metrics {missing}: no such file or directory"));
+    assert!(stdout(&out).is_empty());
+    let html = cache.path().join("html.prom");
+    std::fs::write(&html, "<html><head><title>503 Service Unavailable</title></head></html>\n")
+        .expect("write");
+    let html = html.to_string_lossy().into_owned();
+    let out = doctor(&["diagnose", &log, "--metrics", &html, "-o", "json"], cache.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("warning: {html}: no metric samples in it; not a /metrics scrape")),
+        "{}",
+        stderr(&out)
+    );
+}

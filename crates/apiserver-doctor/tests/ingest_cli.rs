@@ -47,7 +47,7 @@ fn ingest_then_stats_on_the_real_fixtures() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     // 51 falco + 37 audit2rbac + 188 + 1 + 1 (YAML) + 34 + 22 + 1 = 335 read.
-    assert!(stdout.contains("(335 read from 55 files"), "{stdout}");
+    assert!(stdout.contains("(335 read from 53 of 55 files"), "{stdout}");
     let stderr = text(&out.stderr);
     assert!(stderr.contains("fal_01_003.json: line 1: not an audit record"), "{stderr}");
     assert!(stderr.contains("warning: 1 record skipped"), "{stderr}");
@@ -200,11 +200,21 @@ fn ingest_stdin(dir: &Path, input: &[u8]) -> Output {
 fn stdin_and_a_missing_path() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = ingest_stdin(dir.path(), events(5, "in").as_bytes());
-    assert!(text(&out.stdout).contains("-: k8s-log (json-lines), 5 events"), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("stdin: k8s-log (json-lines), 5 events"), "{}", text(&out.stdout));
     let out = run(&["ingest", "nope.log", "--store", "s"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("nope.log: No such file"), "{}", text(&out.stderr));
     assert_eq!(text(&out.stderr).matches("No such file").count(), 1, "{}", text(&out.stderr));
+}
+
+/// Session 54's open item: a bad line on standard input was named `-: line 2: …`, which reads
+/// as a file named `-`.
+#[test]
+fn a_bad_line_on_stdin_was_named_as_a_file_called_dash() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = ingest_stdin(dir.path(), (events(1, "in") + "{bad\n").as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("  stdin: line 2: invalid JSON"), "{}", text(&out.stderr));
 }
 
 /// A support bundle piped in (`tar cz … | apiserver-doctor ingest -`) is read file by file.
@@ -226,10 +236,10 @@ fn a_tar_gz_on_stdin_is_read_file_by_file() {
     let out = ingest_stdin(dir.path(), &bundle);
     let said = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
-    assert!(said.contains("-!audit/a.log: k8s-log (json-lines), 5 events"), "{said}");
-    assert!(said.contains("-!audit/b.log: k8s-log (json-lines), 3 events"), "{said}");
+    assert!(said.contains("stdin!audit/a.log: k8s-log (json-lines), 5 events"), "{said}");
+    assert!(said.contains("stdin!audit/b.log: k8s-log (json-lines), 3 events"), "{said}");
     assert!(said.contains("ingested 8 events"), "{said}");
-    assert!(text(&out.stderr).contains("-!notes.txt: not an audit"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("stdin!notes.txt: not an audit"), "{}", text(&out.stderr));
 }
 
 #[test]

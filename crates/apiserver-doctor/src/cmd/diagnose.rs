@@ -393,9 +393,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Vec::new()
     } else {
         let sources: Vec<String> = args.metrics.iter().map(|p| p.display().to_string()).collect();
+        // A path that is not there is a typo, refused as a missing audit file or --manifests
+        // path is (UX review s55, item 1: a note in a report that exited 0).
+        for (source, path) in sources.iter().zip(&args.metrics) {
+            let local = source != "-" && !source.contains("://");
+            if local
+                && std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+            {
+                anyhow::bail!("--metrics {source}: no such file or directory");
+            }
+        }
         let (snapshots, bad) = super::metrics::load_usable(&sources);
-        // When none is usable, the report's notes (or the error) say why, once.
-        for u in bad.iter().filter(|_| !snapshots.is_empty()) {
+        // The text report names each unusable file in its inputs; when none is usable, the
+        // report's notes (or the error) say why. JSON, Markdown and HTML are read by others:
+        // standard error says it too (UX review s55, item 1).
+        let shown_in_report = snapshots.is_empty() && matches!(args.output, super::metrics::Output::Text);
+        for u in bad.iter().filter(|_| !shown_in_report) {
             eprintln!("{}", u.warning("inputs"));
         }
         metrics_unusable = bad;

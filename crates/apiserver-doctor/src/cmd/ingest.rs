@@ -160,6 +160,14 @@ fn render(
     let secs = elapsed.as_secs_f64().max(1e-9);
     // Entries of a directory that could not be read (a broken link, a loop) were not read.
     let read = files.len().saturating_sub(report.entries_not_read);
+    // "58 read from 4 of 7 files" when some held no event: "from 7 files" beside "3 files not
+    // read" contradicted itself (UX review s55, item 5).
+    let with_events = files.iter().filter(|f| f.events > 0).count();
+    let from = if with_events < read && report.events() > 0 {
+        format!("{} of {}", count(with_events as u64), count(read as u64))
+    } else {
+        count(read as u64)
+    };
     writeln!(
         out,
         "ingested {} {} into {} ({} read from {} {}, {} {} dropped) in {:.1} s, {:.0} MB/s{}",
@@ -167,7 +175,7 @@ fn render(
         if report.kept == 1 { "event" } else { "events" },
         store.display(),
         count(report.events()),
-        count(read as u64),
+        from,
         if read == 1 { "file" } else { "files" },
         count(report.duplicates),
         if report.duplicates == 1 { "duplicate" } else { "duplicates" },
@@ -254,7 +262,10 @@ fn rest_line(rest: &[FileSummary], store: &std::path::Path) -> String {
 
 fn file_line(f: &FileSummary) -> String {
     if let Some(why) = &f.not_audit {
-        return format!("{}: {why}", f.file);
+        // In short: the warning after the summary gives the whole reason (UX review s55, item
+        // 5: each reason was printed twice in full).
+        let short = why.split(" (").next().unwrap_or(why);
+        return format!("{}: {short}", f.file);
     }
     let mut line = format!("{}: {}", f.file, formats(f));
     let no_events = f.formats.is_empty();

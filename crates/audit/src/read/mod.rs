@@ -221,7 +221,7 @@ pub fn read_paths(
             Ok((name, Box::new(pump)))
         };
         let (name, reader): (String, Box<dyn Read>) = if input.as_os_str() == "-" {
-            pumped("-".to_owned(), Box::new(std::io::stdin()))?
+            pumped(STDIN_NAME.to_owned(), Box::new(std::io::stdin()))?
         } else {
             let name = path_text(&input);
             match open_input(&input, opts, &name) {
@@ -536,6 +536,11 @@ pub(super) fn check_interrupt(opts: &ReadOptions, file: &str) -> Result<(), Read
         _ => Ok(()),
     }
 }
+
+/// Standard input (`-` on the command line) as messages and summaries name it (`stdin: line 2:
+/// …`, `stdin!audit/a.log` for a member of a tar archive piped in): `-` alone read as a file
+/// of that name (`-: line 2: …`).
+pub const STDIN_NAME: &str = "stdin";
 
 /// A path as messages and summaries name it: as it is when it is UTF-8, else with each byte
 /// that is not UTF-8 written as `\xNN` (the manifest's `path` escapes it the same way), so that a
