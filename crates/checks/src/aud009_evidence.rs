@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use findings::{
-    CheckInfo, EvidenceKind, Finding, Severity, Subject, ThresholdUsed, TimeRange, threshold_names as th,
+    CheckInfo, EvidenceKind, Finding, Remedy, RemedyKind, Safety, Severity, Subject, ThresholdUsed,
+    TimeRange, threshold_names as th,
 };
 
 use crate::audit::{
@@ -87,7 +88,9 @@ warning  AUD009  no get or list requests in the log: reads are missing (kube-aud
 
 Export the `kube-audit` category (not only `kube-audit-admin`) for the incident window, check
 the log pipeline for the gaps, and pin the window to the data with `--now latest` or
-`--now TIME --since DURATION`.
+`--now TIME --since DURATION`. When the gaps are most of the window (an old incident's log
+ingested beside today's), every rate is diluted, and the finding gives the `--since` that
+analyses the events after the last gap alone.
 
 ## References
 
@@ -883,6 +886,39 @@ pub fn evaluate(
             minutes_query,
             vec![gap.into()],
         );
+        // Gaps that are most of the window (an old incident's log beside today's) dilute every
+        // rate until the checks that would name today's offender fall below their thresholds
+        // (UX review s55, item 2): say so, and how to analyse the stretch after the last gap.
+        // Only when the events after the last gap are most of the log (today's): samples
+        // scattered over years have no such stretch to analyse.
+        let data_end = bins.last().map(|b| b.0 + chrono::Duration::seconds(60));
+        let events_after =
+            |from: DateTime<Utc>| bins.iter().filter(|b| b.0 >= from).map(|b| b.1).sum::<f64>();
+        let all_events: f64 = bins.iter().map(|b| b.1).sum();
+        if let (Some((_, after)), Some(end)) = (gaps.last(), data_end)
+            && total as f64 > ctx.window_seconds() / 2.0
+            && events_after(*after) * 2.0 > all_events
+            && let Some(f) = out.findings.last_mut()
+        {
+            let since = since_arg((end - *after).num_seconds());
+            f.summary.push_str(&format!(
+                " These stretches are most of the window ({} of {}): rates over it are diluted, and traffic \
+                 that would stand out in the events after the last gap can fall below every threshold.",
+                findings::duration(total),
+                findings::duration(ctx.window_seconds() as i64),
+            ));
+            f.remedies.push(Remedy {
+                title: format!("Analyse the events after the last gap: --since {since}"),
+                kind: RemedyKind::Advice,
+                body: format!(
+                    "Run diagnose again with `--since {since}` (and the same `--now`, if one was given): the window \
+                     then holds the events from {} to {}, after the last gap, alone.",
+                    time(*after),
+                    time(end)
+                ),
+                safety: Safety::Safe,
+            });
+        }
     }
     if profile.range.is_none() {
         // No event carries a time: the window is an empty stand-in, not a time to show.
@@ -891,6 +927,19 @@ pub fn evaluate(
         }
     }
     Ok(out)
+}
+
+/// `seconds` rounded up to the minute as `--since` takes it: `2d5h10m`, `45m`.
+fn since_arg(seconds: i64) -> String {
+    let minutes = (seconds.max(60) + 59) / 60;
+    let (d, h, m) = (minutes / 1440, minutes % 1440 / 60, minutes % 60);
+    let mut out = String::new();
+    for (n, unit) in [(d, "d"), (h, "h"), (m, "m")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -1004,6 +1053,47 @@ mod tests {
         let out = eval(&ctx, &full_profile(), &all);
         assert_eq!(out.findings.len(), 1);
         assert_eq!(out.findings[0].severity, Severity::Info);
+    }
+
+    /// UX review s55, item 2: an old incident's log beside today's stretched the window to
+    /// years; AUD009 named the gap but not that it diluted every rate, nor how to analyse
+    /// today's events alone.
+    #[test]
+    fn gaps_that_are_most_of_the_window_did_not_say_how_to_analyse_the_events_after_them() {
+        let ctx = ctx_hour();
+        let mut offsets: Vec<i64> = (0..5).collect();
+        offsets.extend(50..60);
+        let out = eval(&ctx, &full_profile(), &offsets);
+        let gaps = out.findings.iter().find(|f| f.title.starts_with("1 gap")).expect("the gap");
+        assert!(
+            gaps.summary.contains("These stretches are most of the window (45m of 1h)"),
+            "{}",
+            gaps.summary
+        );
+        let titles: Vec<&str> = gaps.remedies.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(titles, ["Analyse the events after the last gap: --since 10m"]);
+        assert!(
+            gaps.remedies[0].body.contains("from 2024-05-01 10:50:00 UTC to 2024-05-01 11:00:00 UTC"),
+            "{}",
+            gaps.remedies[0].body
+        );
+        // A gap that is a third of the window: said, with no such advice.
+        let mut offsets: Vec<i64> = (0..20).collect();
+        offsets.extend(40..60);
+        let out = eval(&ctx, &full_profile(), &offsets);
+        let gaps = out.findings.iter().find(|f| f.title.starts_with("1 gap")).expect("the gap");
+        assert!(gaps.remedies.is_empty() && !gaps.summary.contains("most of the window"), "{}", gaps.summary);
+        // Most of the window silent, but most events before the last gap (samples scattered
+        // over time, not today's log after an old one): no stretch worth analysing alone.
+        let mut offsets: Vec<i64> = (0..15).collect();
+        offsets.push(59);
+        let out = eval(&ctx, &full_profile(), &offsets);
+        let gaps = out.findings.iter().find(|f| f.title.starts_with("1 gap")).expect("the gap");
+        assert!(gaps.remedies.is_empty() && !gaps.summary.contains("most of the window"), "{}", gaps.summary);
+        assert_eq!(
+            (since_arg(1), since_arg(3600), since_arg(2 * 86_400 + 5 * 3600 + 9 * 60 + 1)),
+            ("1m".into(), "1h".into(), "2d5h10m".into())
+        );
     }
 
     #[test]
