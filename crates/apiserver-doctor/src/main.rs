@@ -268,6 +268,23 @@ mod tests {
         assert!(explain.contains("`apiserver-doctor checks` lists every check"), "{explain}");
     }
 
+    /// Review: `probe` and `etcd` listed no exit codes where `diagnose`, `stats` and `throttle`
+    /// do, and `probe`'s help gave neither `--timeout`'s range nor `--attempts`'.
+    #[test]
+    fn probe_and_etcd_help_listed_no_exit_codes() {
+        for name in ["probe", "etcd"] {
+            let text = help(name);
+            for says in
+                ["Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it", "2 a usage error"]
+            {
+                assert!(text.contains(says), "{name}: {says}:\n{text}");
+            }
+        }
+        let probe = help("probe");
+        assert!(probe.contains("whole seconds from 1 to 120"), "{probe}");
+        assert!(probe.contains("a whole number from 1 to 20"), "{probe}");
+    }
+
     #[test]
     fn a_cause_already_in_the_message_is_not_repeated() {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");

@@ -350,3 +350,12 @@ fn a_demo_directory_written_before_the_marker_is_still_replaced() {
     demo(&out_dir, "20", "2m", dir.path());
     assert!(out_dir.join(".apiserver-doctor-demo").is_file());
 }
+
+/// Review: `demo --duration 1` said "Simulated a 10-node cluster for 1 with …": the window is
+/// now said as parsed, with its unit.
+#[test]
+fn the_demo_summary_said_the_duration_without_its_unit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = demo(&dir.path().join("demo"), "5", "90s", dir.path());
+    assert!(text.starts_with("Simulated a 5-node cluster for 1m 30s with "), "{text}");
+}

@@ -1023,6 +1023,33 @@ fn since_longer_than_the_store_can_hold_reads_everything_instead_of_panicking() 
     }
 }
 
+/// UX review: `--since 99999999999h` moved the window's start to 1678-01-01 without a word
+/// (the report showed a window of 124,070 days). The start is still clamped, as the test above
+/// wants, and a note on standard error says so; a `--since` within reach says nothing.
+#[test]
+fn a_since_before_1678_moved_the_window_start_silently() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    for since in ["99999999999h", "1000000d"] {
+        let out = doctor(&["diagnose", AUDIT_FIXTURES, "--since", since, "-o", "json"], cache.path());
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{since}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(
+                "note: --since reaches back before 1678-01-01 00:00:00 UTC, the earliest start a window can have"
+            ),
+            "{since}: {}",
+            stderr(&out)
+        );
+        let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        assert!(
+            report["window"]["start"].as_str().is_some_and(|s| s.starts_with("1678-01-01")),
+            "{}",
+            report["window"]
+        );
+    }
+    let out = doctor(&["diagnose", AUDIT_FIXTURES, "--since", "1h", "-o", "json"], cache.path());
+    assert!(!stderr(&out).contains("--since reaches back"), "{}", stderr(&out));
+}
+
 /// Review s40: `--now 3000-01-01` was "expected `latest`, `now` or a time", of a well-formed
 /// time: it is outside the range the store holds, and the message says which.
 #[test]
@@ -1220,5 +1247,35 @@ fn a_metrics_path_that_does_not_exist_was_only_a_note_in_a_report_that_exited_0(
         stderr(&out).contains(&format!("warning: {html}: no metric samples in it; not a /metrics scrape")),
         "{}",
         stderr(&out)
+    );
+}
+
+/// Review: `diagnose --since -1h` (and `--now -1`) was clap's "unexpected argument '-1' found",
+/// quoting the wrong text, with a tip (`-- -1`) that would have made the value a file to read.
+/// The value is now diagnose's to judge, and its message names the option and the whole value.
+#[test]
+fn a_negative_since_was_taken_for_an_unexpected_argument() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    for (option, value) in [("--since", "-1h"), ("--now", "-1")] {
+        let out = doctor(&["diagnose", "--store", "st", option, value], cache.path());
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.starts_with(&format!("error: {option}: expected ")), "{err}");
+        assert!(err.contains(&format!("got \"{value}\"")), "{err}");
+        assert!(!err.contains("unexpected argument") && !err.contains("tip:"), "{err}");
+    }
+}
+
+/// A TLS file given to `diagnose --etcd-cacert` that cannot be used was named by
+/// `apiserver-doctor etcd`'s option (`--cacert`), which `diagnose` does not have.
+#[test]
+fn an_etcd_tls_file_error_named_the_etcd_commands_option_not_diagnoses() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = cache.path().to_string_lossy().into_owned();
+    let out = doctor(&["diagnose", "--etcd", "https://127.0.0.1:1", "--etcd-cacert", &dir], cache.path());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!("error: --etcd-cacert {dir}: is a directory, not a PEM file")
     );
 }

@@ -133,3 +133,26 @@ fn https_to_a_plain_member_is_an_options_error_not_an_etcd_outage() {
     assert!(errors.contains(&format!("try {}", etcd.endpoint)), "{errors}");
     assert_eq!(v["etcd"]["members"].as_array().map_or(0, Vec::len), 1, "{}", v["etcd"]);
 }
+
+/// Review: `etcd --cert empty.log --key empty.log` said `error: empty.log: no PEM certificate in
+/// it`, naming no option, and `--cacert some_dir` said `some_dir: Is a directory (os error 21)`.
+/// The files are read before etcd is asked: nothing needs to listen.
+#[test]
+fn a_tls_file_error_named_the_file_but_not_its_option() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").expect("write");
+    let (empty, some_dir) = (empty.to_str().expect("utf-8"), dir.path().to_str().expect("utf-8"));
+    for (args, says) in [
+        (vec!["--cert", empty, "--key", empty], format!("error: --cert {empty}: no PEM certificate in it")),
+        (vec!["--cacert", some_dir], format!("error: --cacert {some_dir}: is a directory, not a PEM file")),
+    ] {
+        let mut all = vec!["etcd", "--endpoints", "https://127.0.0.1:1"];
+        all.extend(&args);
+        let out = doctor(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(&says), "{args:?}: {stderr}");
+        assert!(!stderr.contains("os error"), "{args:?}: {stderr}");
+    }
+}

@@ -271,7 +271,7 @@ fn ingest_interrupted_by_ctrl_c_commits_nothing_says_so_and_exits_130() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(130), "{err}");
     assert!(
-        err.starts_with("interrupted (Ctrl-C, SIGINT): the ingest was interrupted while reading -: "),
+        err.starts_with("interrupted (Ctrl-C, SIGINT): the ingest was interrupted while reading stdin: "),
         "{err}"
     );
     assert!(err.contains(&format!(
@@ -325,7 +325,7 @@ fn ingest_stopped_by_sigterm_commits_nothing_and_exits_143() {
     let (o, small, _) = interrupted_ingest("TERM");
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(143), "{err}");
-    assert!(err.starts_with("stopped by SIGTERM: the ingest was interrupted while reading -: "), "{err}");
+    assert!(err.starts_with("stopped by SIGTERM: the ingest was interrupted while reading stdin: "), "{err}");
     assert!(err.contains("nothing of this run was committed"), "{err}");
     let (files, _) = snapshot(&small.store);
     assert!(files.iter().all(|f| !f.to_string_lossy().contains(".tmp")), "{files:?}");

@@ -297,7 +297,55 @@ fn a_bad_url_or_ca_file_is_a_usage_error_naming_it() {
     assert!(stderr(&out).contains("myaks.example.com: no scheme"), "{}", stderr(&out));
     let out = doctor(&["probe", "https://127.0.0.1:1", "--cacert", "no/such/ca.crt"], cache.path());
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("CA bundle no/such/ca.crt"), "{}", stderr(&out));
+    // Named by its option, and why in words (review: `--cacert some_dir` said "Is a directory
+    // (os error 21)").
+    assert!(stderr(&out).contains("--cacert no/such/ca.crt: does not exist"), "{}", stderr(&out));
+}
+
+/// Review: `probe --cacert DIR` said `CA bundle DIR: Is a directory (os error 21)`, naming no
+/// option and giving the OS's error number; an empty file said the same without `--cacert`.
+#[test]
+fn a_cacert_that_is_a_directory_was_said_with_the_os_error_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca_dir = dir.path().join("some_dir");
+    std::fs::create_dir(&ca_dir).expect("mkdir");
+    let empty = dir.path().join("empty.log");
+    std::fs::write(&empty, "").expect("write");
+    for (ca, says) in [(&ca_dir, "is a directory, not a PEM file"), (&empty, "no PEM certificate in it")] {
+        let ca = ca.to_str().expect("utf-8");
+        let out = doctor(&["probe", "https://127.0.0.1:1", "--cacert", ca], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains(&format!("error: --cacert {ca}: {says}")), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("os error"), "{}", stderr(&out));
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+/// Review: `probe --timeout 0.5` said only "invalid digit found in string", and neither
+/// `--timeout`'s range (1 to 120) nor `--attempts`' (1 to 20) was in the help.
+#[test]
+fn a_fractional_timeout_said_only_invalid_digit_found_in_string() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    for (option, value, says) in [
+        ("--timeout", "0.5", "`0.5` is not whole seconds from 1 to 120, e.g. 5"),
+        ("--timeout", "0", "from 1 to 120"),
+        ("--timeout", "121", "from 1 to 120"),
+        ("--attempts", "2.5", "`2.5` is not a whole number from 1 to 20, e.g. 3"),
+        ("--attempts", "21", "from 1 to 20"),
+    ] {
+        let out = doctor(&["probe", "https://127.0.0.1:1", option, value], cache.path());
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {}", stderr(&out));
+        assert!(stderr(&out).contains(says), "{option} {value}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("invalid digit"), "{option} {value}: {}", stderr(&out));
+    }
+    // `5s` is read as 5 seconds: a closed port, one attempt, answered at once.
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let url = format!("https://127.0.0.1:{port}");
+    let out = doctor(&["probe", &url, "--timeout", "5s", "--attempts", "1"], cache.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let help = stdout(&doctor(&["probe", "--help"], cache.path()));
+    assert!(help.contains("whole seconds from 1 to 120"), "{help}");
+    assert!(help.contains("a whole number from 1 to 20"), "{help}");
 }
 
 #[test]

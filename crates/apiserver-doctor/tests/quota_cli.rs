@@ -19,7 +19,7 @@ fn jobs_leaking_into_a_namespace_get_a_count_quota_and_the_commands_that_clear_t
     // lists every Job through the API server, and says when to run it (docs review 51, item
     // 1.2: it was `[safe]`).
     assert!(err.contains("kubectl get jobs.batch -n reporting --no-headers | wc -l"), "{err}");
-    assert!(err.contains("Count the jobs objects that exist now [review first]\n"), "{err}");
+    assert!(err.contains("Count the jobs that exist now [review first]\n"), "{err}");
     assert!(err.contains("run it once, off-peak"), "{err}");
     assert!(!err.contains("[safe]"), "{err}");
     assert!(
@@ -29,6 +29,18 @@ fn jobs_leaking_into_a_namespace_get_a_count_quota_and_the_commands_that_clear_t
     );
     assert!(err.contains("ttlSecondsAfterFinished"), "{err}");
     assert!(err.contains("kubectl delete resourcequota -n reporting jobs.batch-count"), "{err}");
+}
+
+/// UX review: the count command was titled "Count the pods objects" / "Count the jobs
+/// objects"; it names the plural resource alone.
+#[test]
+fn the_count_command_was_titled_count_the_pods_objects() {
+    let out = quota(&["-n", "ci", "--resources", "pods=500,jobs.batch=100"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Count the pods that exist now [review first]\n"), "{err}");
+    assert!(err.contains("Count the jobs that exist now [review first]\n"), "{err}");
+    assert!(!err.contains(" objects that exist now"), "{err}");
 }
 
 #[test]

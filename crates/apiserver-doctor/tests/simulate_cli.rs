@@ -111,3 +111,73 @@ fn a_run_past_the_last_time_a_timestamp_holds_is_refused_before_writing() {
     let out = doctor_alone("simulate", &args);
     assert!(!stderr(&out).contains("timestamp holds"), "{}", stderr(&out));
 }
+
+/// Review: `simulate --duration 1` (and `demo`) simulated one second, said "for 1", where
+/// `diagnose --since 1` is refused; `--duration 0s` was "not a duration such as 1h", though it
+/// is one; `--duration -1h` was clap's "unexpected argument '-1'".
+#[test]
+fn a_bare_number_duration_was_read_as_seconds() {
+    for command in ["simulate", "demo"] {
+        for (duration, says) in [
+            ("1", "--duration: `1` has no unit: write 1h for hours, 1m for minutes or 1s for seconds"),
+            ("90", "`90` has no unit"),
+            ("0s", "--duration: `0s`: the window must be longer than zero"),
+            ("0", "the window must be longer than zero"),
+            ("-1h", "--duration: `-1h`: the window must be longer than zero"),
+        ] {
+            let args = ["--out", "never-written", "--nodes", "5", "--duration", duration];
+            let out = doctor_alone(command, &args);
+            assert_usage_error(&out, says, &(command, args));
+            assert!(!stderr(&out).contains("is not a duration"), "{command} {duration}: {}", stderr(&out));
+            assert!(!common::workspace().join("never-written").exists());
+        }
+    }
+}
+
+/// Review: `demo --out FILE` said "creating FILE: File exists (os error 17)" and `simulate --out
+/// FILE` "FILE: Not a directory (os error 20)". Both now say what --out must be, before anything
+/// is done, and leave the file alone.
+#[test]
+fn an_out_that_is_a_file_said_file_exists_or_not_a_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("FILE");
+    std::fs::write(&file, "mine").expect("write");
+    let path = file.to_str().expect("utf-8");
+    for command in ["simulate", "demo"] {
+        let args = ["--out", path, "--nodes", "5", "--duration", "1m"];
+        let out = doctor_alone(command, &args);
+        let says = format!(
+            "error: --out {path}: is a file, not a directory; give a directory to write into (it is created if \
+             missing)"
+        );
+        assert_usage_error(&out, &says, &(command, args));
+        assert!(!stderr(&out).contains("os error"), "{}", stderr(&out));
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "mine");
+        // Under a file: said in words too.
+        let under = format!("{path}/sub");
+        let args = ["--out", &under, "--nodes", "5", "--duration", "1m"];
+        let out = doctor_alone(command, &args);
+        assert_usage_error(&out, "a part of its path is a file, not a directory", &(command, args));
+        assert!(!stderr(&out).contains("os error"), "{}", stderr(&out));
+    }
+}
+
+/// Review: `demo --nodes -5` and `simulate --nodes -5` were clap's "unexpected argument '-5'
+/// found", whose tip (`-- -5`) would have made the value a file argument.
+#[test]
+fn a_negative_node_count_was_taken_for_an_unexpected_argument() {
+    for command in ["simulate", "demo"] {
+        for (nodes, says) in [
+            ("-5", "`-5`: a cluster has at least 1 node; give 1 or more, e.g. 100"),
+            ("0", "`0`: a cluster has at least 1 node"),
+            ("many", "`many` is not a whole number of nodes"),
+        ] {
+            let args = ["--out", "never-written", "--nodes", nodes, "--duration", "1m"];
+            let out = doctor_alone(command, &args);
+            assert_usage_error(&out, says, &(command, args));
+            assert!(stderr(&out).contains("--nodes"), "{}", stderr(&out));
+            assert!(!stderr(&out).contains("unexpected argument"), "{}", stderr(&out));
+            assert!(!common::workspace().join("never-written").exists());
+        }
+    }
+}

@@ -164,6 +164,48 @@ fn webhook_manifests_given_as_audit_logs_are_pointed_to_manifests() {
     );
 }
 
+/// UX review: an audit log given as `--manifests` was warned about as "37 objects of other
+/// kinds; export them with `kubectl get …`", the wrong advice: its events are called audit
+/// events and the file is to be passed as an audit log.
+#[test]
+fn an_audit_log_given_as_manifests_was_told_to_be_exported_with_kubectl() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let event = |id: &str| {
+        format!(
+            "{{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"level\":\"Metadata\",\"auditID\":\"{id}\",\
+             \"stage\":\"ResponseComplete\",\"requestURI\":\"/api/v1/pods\",\"verb\":\"list\",\
+             \"user\":{{\"username\":\"u\"}},\"responseStatus\":{{\"code\":200}},\
+             \"requestReceivedTimestamp\":\"2024-01-01T00:00:00.000000Z\",\
+             \"stageTimestamp\":\"2024-01-01T00:00:00.100000Z\"}}"
+        )
+    };
+    let log = dir.path().join("audit.log");
+    std::fs::write(&log, format!("{}\n{}\n", event("a"), event("b"))).expect("write");
+    let list = dir.path().join("events.json");
+    std::fs::write(
+        &list,
+        "{\"kind\":\"EventList\",\"apiVersion\":\"audit.k8s.io/v1\",\"items\":[{\"auditID\":\"a\"}]}",
+    )
+    .expect("write");
+    for (path, events) in [(&log, "2 audit events"), (&list, "1 audit event")] {
+        let path = path.to_str().expect("utf-8");
+        let out = doctor(&["diagnose", "--manifests", path], cache.path());
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("warning: --manifests: {path} is an audit log, not manifests ({events};")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("`apiserver-doctor diagnose {path}` or `apiserver-doctor ingest {path}`")),
+            "{err}"
+        );
+        assert!(!err.contains("kubectl get"), "{err}");
+        assert!(!err.contains("objects of other kinds") && !err.contains("no `kind`"), "{err}");
+    }
+}
+
 #[test]
 fn manifests_with_nothing_the_checks_read_are_warned_about_and_apf_objects_alone_are_not() {
     let cache = tempfile::tempdir().expect("tempdir");

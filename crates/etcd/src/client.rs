@@ -117,8 +117,11 @@ pub enum ClientError {
         message: String,
     },
     /// A TLS file could not be read or parsed.
-    #[error("{path}: {message}")]
+    #[error("{flag} {path}: {message}")]
     Tls {
+        /// The option that named the file, as `apiserver-doctor etcd` spells it (`--cacert`,
+        /// `--cert`, `--key`): a file named alone did not say which one was wrong.
+        flag: &'static str,
         /// The file.
         path: String,
         /// What was wrong.
@@ -239,16 +242,20 @@ pub struct Client {
     answered: AtomicBool,
 }
 
-fn read_file(path: &PathBuf) -> Result<Vec<u8>, ClientError> {
-    std::fs::read(path)
-        .map_err(|e| ClientError::Tls { path: path.display().to_string(), message: e.to_string() })
+/// The bytes of the PEM file `flag` names, or an error naming the flag and saying why in words.
+fn read_file(flag: &'static str, path: &PathBuf) -> Result<Vec<u8>, ClientError> {
+    std::fs::read(path).map_err(|e| ClientError::Tls {
+        flag,
+        path: path.display().to_string(),
+        message: findings::text::io_error_words(&e, "a PEM file"),
+    })
 }
 
 fn tls_config(tls: &TlsFiles) -> Result<ureq::tls::TlsConfig, ClientError> {
     use ureq::tls::{Certificate, ClientCert, PemItem, PrivateKey, RootCerts, TlsConfig};
     let mut builder = TlsConfig::builder();
     if let Some(path) = &tls.cacert {
-        let pem = read_file(path)?;
+        let pem = read_file("--cacert", path)?;
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
                 Ok(PemItem::Certificate(c)) => Some(c),
@@ -257,6 +264,7 @@ fn tls_config(tls: &TlsFiles) -> Result<ureq::tls::TlsConfig, ClientError> {
             .collect();
         if certs.is_empty() {
             return Err(ClientError::Tls {
+                flag: "--cacert",
                 path: path.display().to_string(),
                 message: "no PEM certificate in it".into(),
             });
@@ -265,7 +273,7 @@ fn tls_config(tls: &TlsFiles) -> Result<ureq::tls::TlsConfig, ClientError> {
     }
     match (&tls.cert, &tls.key) {
         (Some(cert_path), Some(key_path)) => {
-            let pem = read_file(cert_path)?;
+            let pem = read_file("--cert", cert_path)?;
             let chain: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
                 .filter_map(|item| match item {
                     Ok(PemItem::Certificate(c)) => Some(c),
@@ -274,11 +282,13 @@ fn tls_config(tls: &TlsFiles) -> Result<ureq::tls::TlsConfig, ClientError> {
                 .collect();
             if chain.is_empty() {
                 return Err(ClientError::Tls {
+                    flag: "--cert",
                     path: cert_path.display().to_string(),
                     message: "no PEM certificate in it".into(),
                 });
             }
-            let key = PrivateKey::from_pem(&read_file(key_path)?).map_err(|e| ClientError::Tls {
+            let key = PrivateKey::from_pem(&read_file("--key", key_path)?).map_err(|e| ClientError::Tls {
+                flag: "--key",
                 path: key_path.display().to_string(),
                 message: format!("no usable PEM private key: {e}"),
             })?;
@@ -286,10 +296,18 @@ fn tls_config(tls: &TlsFiles) -> Result<ureq::tls::TlsConfig, ClientError> {
             builder = builder.client_cert(Some(ClientCert::new_with_certs(&chain, key)));
         }
         (None, None) => {}
-        (Some(p), None) | (None, Some(p)) => {
+        (Some(p), None) => {
             return Err(ClientError::Tls {
+                flag: "--cert",
                 path: p.display().to_string(),
-                message: "--cert and --key go together".into(),
+                message: "--cert and --key go together: give --key too".into(),
+            });
+        }
+        (None, Some(p)) => {
+            return Err(ClientError::Tls {
+                flag: "--key",
+                path: p.display().to_string(),
+                message: "--cert and --key go together: give --cert too".into(),
             });
         }
     }
@@ -306,6 +324,7 @@ fn check_key_pair(
 ) -> Result<(), ClientError> {
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let key_der = PrivateKeyDer::try_from(key.der().to_vec()).map_err(|e| ClientError::Tls {
+        flag: "--key",
         path: key_path.display().to_string(),
         message: format!("no usable private key: {e}"),
     })?;
@@ -315,6 +334,7 @@ fn check_key_pair(
     match rustls::sign::CertifiedKey::from_der(certs, key_der, &provider) {
         Ok(_) => Ok(()),
         Err(rustls::Error::InconsistentKeys(_)) => Err(ClientError::Tls {
+            flag: "--key",
             path: key_path.display().to_string(),
             message: format!(
                 "this key does not match the certificate {}: give --cert and --key of the same pair",
@@ -322,8 +342,9 @@ fn check_key_pair(
             ),
         }),
         Err(e) => Err(ClientError::Tls {
-            path: format!("{} and {}", cert_path.display(), key_path.display()),
-            message: format!("the certificate and key cannot be used together: {e}"),
+            flag: "--key",
+            path: key_path.display().to_string(),
+            message: format!("cannot be used with the certificate {}: {e}", cert_path.display()),
         }),
     }
 }
@@ -1614,5 +1635,24 @@ mod tests {
         let tls = TlsFiles { cert: Some("/nonexistent/cert.pem".into()), ..TlsFiles::default() };
         let err = Client::new("https://127.0.0.1:2379", &tls, 5).expect_err("cert without key");
         assert!(err.to_string().contains("--cert and --key go together"), "{err}");
+    }
+
+    /// Review: `etcd --cert empty.log --key empty.log` said `empty.log: no PEM certificate in
+    /// it`, not which option; `--cacert some_dir` said `some_dir: Is a directory (os error 21)`.
+    #[test]
+    fn a_tls_file_error_named_the_file_but_not_its_option() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty.log");
+        std::fs::write(&empty, "").expect("write");
+        let (d, e) = (dir.path().display().to_string(), empty.display().to_string());
+        let said =
+            |tls: TlsFiles| Client::new("https://127.0.0.1:1", &tls, 5).expect_err("refused").to_string();
+        let pair = TlsFiles { cert: Some(empty.clone()), key: Some(empty.clone()), ..TlsFiles::default() };
+        assert_eq!(said(pair), format!("--cert {e}: no PEM certificate in it"));
+        let ca_dir = TlsFiles { cacert: Some(dir.path().to_path_buf()), ..TlsFiles::default() };
+        assert_eq!(said(ca_dir), format!("--cacert {d}: is a directory, not a PEM file"));
+        let missing = dir.path().join("nope.pem");
+        let ca_missing = TlsFiles { cacert: Some(missing.clone()), ..TlsFiles::default() };
+        assert_eq!(said(ca_missing), format!("--cacert {}: does not exist", missing.display()));
     }
 }

@@ -101,18 +101,37 @@ const LIVE_READ_JUDGES_IT: &str = " The live read of etcd (--etcd) judges the sa
 
 /// MET004 demoted to information beside an ETC001 warning of the same database, `why` saying so
 /// (once: a finding already demoted is left alone).
+///
+/// The same database: MET004's quota was read from etcd (it judged no assumed quota: its
+/// thresholds hold no `etcd_quota_bytes`), and an ETC001 finding at least as severe names that
+/// quota for a database near this one in size (within a factor of 2, as MET004 matches a
+/// member to a database). A MET004 against an assumed quota, or beside ETC001 findings of
+/// other databases only, stays as it is (review of the metrics command, item 3: an API server
+/// reporting two etcd clusters had its 1.75 GiB one, matched to no member, demoted beside an
+/// ETC001 of the 6.8 GiB member of the other).
 fn judge_one_database_once(findings: &mut [Finding], why: &str) {
-    let Some(worst) = findings
-        .iter()
-        .filter(|f| f.code == "ETC001")
-        .map(|f| f.severity)
-        .max()
-        .filter(|s| *s >= Severity::Warning)
-    else {
-        return;
+    let measure = |f: &Finding, label: &str| {
+        f.evidence.measures.iter().find(|m| m.label == label).map(|m| m.value).filter(|v| v.is_finite())
     };
-    for f in findings.iter_mut().filter(|f| f.code == "MET004" && f.severity <= worst) {
+    let near = |a: f64, b: f64| a > 0.0 && b > 0.0 && a.max(b) <= 2.0 * a.min(b);
+    // Each ETC001 warning's severity, quota and database size.
+    let judged: Vec<(Severity, f64, f64)> = findings
+        .iter()
+        .filter(|f| f.code == "ETC001" && f.severity >= Severity::Warning)
+        .filter_map(|f| Some((f.severity, measure(f, "quota")?, measure(f, "database size")?)))
+        .collect();
+    if judged.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut().filter(|f| f.code == "MET004") {
         if f.summary.contains(SCRAPES_JUDGE_IT) || f.summary.contains(LIVE_READ_JUDGES_IT) {
+            continue;
+        }
+        let assumed = f.thresholds.iter().any(|t| t.name == findings::threshold_names::ETCD_QUOTA_BYTES);
+        let (Some(quota), Some(size)) = (measure(f, "quota"), measure(f, "database size")) else { continue };
+        let same =
+            judged.iter().any(|(severity, q, s)| *severity >= f.severity && *q == quota && near(*s, size));
+        if assumed || !same {
             continue;
         }
         f.severity = Severity::Info;

@@ -113,3 +113,115 @@ fn broken_scrape_keeps_good_samples_and_names_bad_lines() {
     assert_eq!(report.inputs[0].skipped, 2);
     assert!(report.findings.iter().any(|f| f.code == "ETC005" && f.severity == Severity::Critical));
 }
+
+/// Metrics review (rev-metrics) item 3: an API server reporting two etcd clusters
+/// (`--etcd-servers-overrides`), etcd-0 at 6.8 GiB and etcd-1 at 1.75 GiB, beside a scrape of
+/// etcd-0's member (6.8 GiB of 8 GiB, ETC001 warning): etcd-1's MET004 warning, judged against
+/// the assumed 2 GiB default because no member's size is near it, was demoted to information
+/// "act on that finding" as if ETC001 were about it. Only etcd-0's MET004 is.
+#[test]
+fn met004_was_demoted_beside_an_etc001_about_a_different_database() {
+    let apiserver = "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.2\"} 1\n\
+# TYPE apiserver_storage_size_bytes gauge\n\
+apiserver_storage_size_bytes{storage_cluster_id=\"etcd-0\"} 7301444403\n\
+apiserver_storage_size_bytes{storage_cluster_id=\"etcd-1\"} 1879048192\n";
+    let member = "# TYPE etcd_server_version gauge\netcd_server_version{server_version=\"3.5.12\"} 1\n\
+# TYPE etcd_server_has_leader gauge\netcd_server_has_leader 1\n\
+# TYPE etcd_server_quota_backend_bytes gauge\netcd_server_quota_backend_bytes 8589934592\n\
+# TYPE etcd_mvcc_db_total_size_in_bytes gauge\netcd_mvcc_db_total_size_in_bytes 7301444403\n";
+    let scrapes = [
+        Snapshot::parse("apiserver.prom", apiserver.as_bytes(), None),
+        Snapshot::parse("etcd-0.prom", member.as_bytes(), None),
+    ];
+    let alone = etcd::report::scrapes_report(&scrapes[..1], None, &Thresholds::default());
+    let with_etcd = etcd::report::scrapes_report(&scrapes, None, &Thresholds::default());
+    let met004 = |report: &findings::Report| -> Vec<(String, Severity)> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.code == "MET004")
+            .map(|f| (f.subject.name.clone(), f.severity))
+            .collect()
+    };
+    assert!(met004(&alone).contains(&("etcd-1".to_owned(), Severity::Warning)), "{:#?}", alone.findings);
+    assert_eq!(
+        met004(&with_etcd),
+        [("etcd-1".to_owned(), Severity::Warning), ("etcd-0".to_owned(), Severity::Info)],
+        "{:#?}",
+        with_etcd.findings
+    );
+    let of = |name: &str| with_etcd.findings.iter().find(|f| f.code == "MET004" && f.subject.name == name);
+    let etcd1 = of("etcd-1").expect("etcd-1");
+    assert!(!etcd1.summary.contains("act on that finding"), "{}", etcd1.summary);
+    let etcd0 = of("etcd-0").expect("etcd-0");
+    assert!(etcd0.summary.ends_with("act on that finding, which names the member."), "{}", etcd0.summary);
+    assert!(with_etcd.findings.iter().any(|f| f.code == "ETC001" && f.severity == Severity::Warning));
+}
+
+/// Metrics review (rev-metrics) item 8: with `etcd_quota_projection_hours` set to 8, MET005
+/// and ETC009 judged growth on 8 h but printed `predict_linear(…[1h], 4 * 3600)`, an alert
+/// that does not reproduce the finding.
+#[test]
+fn quota_projection_queries_hard_coded_a_4_h_horizon() {
+    let gib = 1_073_741_824u64;
+    // Samples stamped an hour apart: 1.0 GiB → 1.4 GiB, 0.6 GiB from a 2 GiB quota, 1.5 h away.
+    let apiserver = |bytes: u64, ms: i64| {
+        format!(
+            "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{{git_version=\"v1.27.3\"}} 1 {ms}\n\
+# TYPE apiserver_request_total counter\napiserver_request_total{{code=\"200\",verb=\"GET\"}} 10 {ms}\n\
+# TYPE apiserver_storage_db_total_size_in_bytes gauge\n\
+apiserver_storage_db_total_size_in_bytes{{endpoint=\"https://10.0.0.5:2379\"}} {bytes} {ms}\n"
+        )
+    };
+    let member = |bytes: u64, ms: i64| {
+        format!(
+            "# TYPE etcd_server_version gauge\netcd_server_version{{server_version=\"3.5.12\"}} 1 {ms}\n\
+# TYPE etcd_server_has_leader gauge\netcd_server_has_leader 1 {ms}\n\
+# TYPE etcd_server_quota_backend_bytes gauge\netcd_server_quota_backend_bytes {} {ms}\n\
+# TYPE etcd_mvcc_db_total_size_in_bytes gauge\netcd_mvcc_db_total_size_in_bytes {bytes} {ms}\n",
+            2 * gib
+        )
+    };
+    let t0 = 1_741_683_600_000i64;
+    let (small, large) = (gib, gib + 2 * gib / 5);
+    let scrapes = |texts: [String; 2]| texts.map(|t| Snapshot::parse("s.prom", t.as_bytes(), None));
+    let mut eight = Thresholds::default();
+    eight.set(findings::threshold_names::ETCD_QUOTA_PROJECTION_HOURS, 8.0).expect("8 h");
+    let watch = |report: &findings::Report, code: &str| -> String {
+        let f = report
+            .findings
+            .iter()
+            .find(|f| f.code == code)
+            .unwrap_or_else(|| panic!("no {code}: {report:#?}"));
+        f.remedies
+            .iter()
+            .find(|r| r.body.starts_with("predict_linear"))
+            .map(|r| r.body.clone())
+            .expect("query")
+    };
+    let api = etcd::report::scrapes_report(
+        &scrapes([apiserver(small, t0), apiserver(large, t0 + 3_600_000)]),
+        None,
+        &eight,
+    );
+    assert_eq!(
+        watch(&api, "MET005"),
+        "predict_linear(apiserver_storage_db_total_size_in_bytes[1h], 8 * 3600) > 2147483648"
+    );
+    let etcd = etcd::report::scrapes_report(
+        &scrapes([member(small, t0), member(large, t0 + 3_600_000)]),
+        None,
+        &eight,
+    );
+    assert_eq!(
+        watch(&etcd, "ETC009"),
+        "predict_linear(etcd_mvcc_db_total_size_in_bytes[1h], 8 * 3600) > etcd_server_quota_backend_bytes"
+    );
+    // The default horizon, as before.
+    let api = etcd::report::scrapes_report(
+        &scrapes([apiserver(small, t0), apiserver(large, t0 + 3_600_000)]),
+        None,
+        &Thresholds::default(),
+    );
+    assert!(watch(&api, "MET005").contains("[1h], 4 * 3600)"));
+}

@@ -257,3 +257,47 @@ fn small_quota_shares_keep_a_decimal_and_a_450_s_window_is_7_5_min() {
     let etc005 = out.iter().find(|f| f.code == "ETC005").expect("ETC005");
     assert!(etc005.title.ends_with("saw 6 leader changes in 7.5 min"), "{}", etc005.title);
 }
+
+/// Metrics review (rev-metrics) item 4: one scrape of a member whose
+/// `etcd_server_leader_changes_seen_total` is 7 gave "WARNING saw 7 leader changes since the
+/// member started", against etcd-mixin's 4 in 15 minutes, over an uptime that may be months.
+/// With no known window (one scrape, or two whose times are unknown) it is information.
+#[test]
+fn etc005_warned_on_a_lifetime_leader_change_count_of_unknown_window() {
+    let member = |window_seconds: Option<f64>| metrics::EtcdMetrics {
+        source: "etcd.prom".into(),
+        member_id: None,
+        target: "etcd 3.5.12".into(),
+        window_seconds,
+        db_total_bytes: Some(2_000_000.0),
+        first_db_total_bytes: None,
+        db_in_use_bytes: None,
+        quota_bytes: Some(2_147_483_648.0),
+        keys: None,
+        wal_fsync_p99_seconds: None,
+        wal_fsync_p99: None,
+        wal_fsyncs: 0.0,
+        backend_commit_p99_seconds: None,
+        backend_commit_p99: None,
+        backend_commits: 0.0,
+        has_leader: Some(1.0),
+        is_leader: Some(1.0),
+        leader_changes: Some(7.0),
+        proposals_failed: None,
+        proposals_pending: None,
+    };
+    let etc005 = |window| {
+        let out =
+            etcd::checks::run(&etcd::EtcdEvidence::from_metrics(&[member(window)]), &Thresholds::default());
+        out.into_iter().find(|f| f.code == "ETC005").expect("ETC005")
+    };
+    let one = etc005(None);
+    assert_eq!(one.severity, Severity::Info);
+    assert!(one.title.ends_with("saw 7 leader changes since the member started"), "{}", one.title);
+    assert!(one.summary.contains("Over how long is unknown, so this is no rate"), "{}", one.summary);
+    assert_eq!(etc005(Some(0.0)).severity, Severity::Info, "two scrapes, times unknown");
+    // Over a known window the rule applies as before.
+    let known = etc005(Some(900.0));
+    assert_eq!(known.severity, Severity::Warning);
+    assert!(!known.summary.contains("Over how long is unknown"), "{}", known.summary);
+}

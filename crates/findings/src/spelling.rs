@@ -31,6 +31,30 @@ pub fn nearest<'a>(text: &str, candidates: impl IntoIterator<Item = &'a str>, ma
     best.filter(|(d, _)| *d <= max).map(|(_, c)| c)
 }
 
+/// The candidates worth suggesting for `text`, compared without regard to ASCII case: the
+/// nearest when at most a third of `text`'s characters (at least one) must change, else those
+/// holding `text` whole, or held whole in it (4 characters or more), up to three; none when
+/// nothing is close. A suggestion at any distance misleads (UX review: `bogus_thing` got "did
+/// you mean `log_gap_seconds`?").
+pub fn close<'a>(text: &str, candidates: &[&'a str]) -> Vec<&'a str> {
+    let typed = text.trim().to_ascii_lowercase();
+    let max = (typed.chars().count() / 3).max(1);
+    if let Some(n) = nearest(&typed, candidates.iter().copied(), max) {
+        return vec![n];
+    }
+    const MIN_SHARED: usize = 4;
+    let holding: Vec<&'a str> = candidates
+        .iter()
+        .copied()
+        .filter(|c| {
+            let c = c.to_ascii_lowercase();
+            (typed.chars().count() >= MIN_SHARED && c.contains(&typed))
+                || (c.chars().count() >= MIN_SHARED && typed.contains(&c))
+        })
+        .collect();
+    if holding.len() <= 3 { holding } else { Vec::new() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,5 +81,22 @@ mod tests {
         assert_eq!(nearest("wach", verbs, 2), Some("watch"));
         // The first of equally near candidates.
         assert_eq!(nearest("xet", ["get", "set"], 1), Some("get"));
+    }
+
+    /// UX review: an unknown `--config` threshold got the nearest name at any distance
+    /// (`bogus_thing` → "did you mean `log_gap_seconds`?").
+    #[test]
+    fn a_suggestion_was_made_at_any_distance() {
+        let names = ["log_gap_seconds", "p99_mutating_seconds", "min_requests", "min_errors"];
+        assert_eq!(close("bogus_thing", &names), Vec::<&str>::new());
+        assert_eq!(close("p99_mutatin_seconds", &names), vec!["p99_mutating_seconds"]);
+        assert_eq!(close("MIN_REQUEST", &names), vec!["min_requests"]);
+        // Part of a name, too far by edits, is still close.
+        assert_eq!(close("gap_seconds", &names), vec!["log_gap_seconds"]);
+        assert_eq!(close("min_", &names), vec!["min_requests", "min_errors"]);
+        // Held in too many names to single one out.
+        let four = ["mutating_seconds", "reading_seconds", "listing_seconds", "watching_seconds"];
+        assert_eq!(close("seconds", &four), Vec::<&str>::new());
+        assert_eq!(close("x", &names), Vec::<&str>::new());
     }
 }

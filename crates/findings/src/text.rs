@@ -197,6 +197,34 @@ pub fn special_kind(meta: &std::fs::Metadata) -> &'static str {
     "not a regular file"
 }
 
+/// Why a file could not be read, in words to put after its name, without the `(os error N)`
+/// the standard library appends: `does not exist`, `is a directory, not a PEM file` (`expected`
+/// says what the file should have been: `a PEM file`).
+pub fn io_error_words(e: &std::io::Error, expected: &str) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "does not exist".to_owned(),
+        ErrorKind::PermissionDenied => "permission denied: this user may not read it".to_owned(),
+        ErrorKind::IsADirectory => format!("is a directory, not {expected}"),
+        ErrorKind::NotADirectory => "a part of its path is a file, not a directory".to_owned(),
+        _ => {
+            let text = e.to_string();
+            let text = match e.raw_os_error() {
+                Some(code) => {
+                    text.strip_suffix(&format!(" (os error {code})")).map_or(text.clone(), str::to_owned)
+                }
+                None => text,
+            };
+            // The system's text starts a sentence (`Input/output error`); here it follows a name.
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_lowercase().chain(chars).collect(),
+                None => format!("cannot be read ({:?})", e.kind()),
+            }
+        }
+    }
+}
+
 /// Text decoded from UTF-16, and how it was told to be UTF-16 ([`decode_utf16`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Utf16Text {
@@ -295,6 +323,25 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `--cacert` that was a directory said `Is a directory (os error 21)`: the errors of
+    /// reading a file are said in words, never with the OS's error number.
+    #[test]
+    fn io_errors_of_reading_a_file_are_said_in_words_without_the_os_error_number() {
+        let words = |code| io_error_words(&std::io::Error::from_raw_os_error(code), "a PEM file");
+        if cfg!(target_os = "linux") {
+            assert_eq!(words(2), "does not exist");
+            assert_eq!(words(13), "permission denied: this user may not read it");
+            assert_eq!(words(21), "is a directory, not a PEM file");
+            assert_eq!(words(20), "a part of its path is a file, not a directory");
+            assert_eq!(words(5), "input/output error");
+        }
+        for code in 1..=40 {
+            assert!(!words(code).contains("os error"), "{code}: {}", words(code));
+        }
+        let made = std::io::Error::other("Something odd");
+        assert_eq!(io_error_words(&made, "a PEM file"), "something odd");
+    }
 
     #[test]
     fn bidi_controls_and_unicode_line_breaks_are_replaced_and_newlines_kept_only_in_bodies() {

@@ -204,13 +204,18 @@ impl Thresholds {
                 if let Some((_, why)) = RETIRED.iter().find(|(retired, _)| *retired == name) {
                     return Err(format!("threshold `{name}` is no more: {why}"));
                 }
-                let closest = DEFAULTS
-                    .iter()
-                    .map(|t| (crate::spelling::edit_distance(name, t.name), t.name))
-                    .min()
-                    .map(|(_, n)| n)
-                    .unwrap_or_default();
-                Err(format!("unknown threshold `{name}`; did you mean `{closest}`?"))
+                let names: Vec<&str> = DEFAULTS.iter().map(|t| t.name).collect();
+                Err(match crate::spelling::close(name, &names).as_slice() {
+                    [] => format!(
+                        "unknown threshold `{name}`; the thresholds are listed under Thresholds at the end of \
+                         `apiserver-doctor checks --markdown` (and of docs/checks.md)"
+                    ),
+                    [one] => format!("unknown threshold `{name}`; did you mean `{one}`?"),
+                    several => format!(
+                        "unknown threshold `{name}`; did you mean one of {}?",
+                        several.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                })
             }
         }
     }
@@ -322,5 +327,19 @@ mod tests {
         let err = t.set("p99_mutatin_seconds", 1.0).expect_err("unknown threshold");
         assert!(err.contains("did you mean `p99_mutating_seconds`"), "{err}");
         assert!(t.set(names::P99_MUTATING_SECONDS, f64::NAN).is_err());
+    }
+
+    /// UX review: `bogus_thing` got "did you mean `log_gap_seconds`?", the nearest name at
+    /// any distance; a name close to none is told where the names are listed.
+    #[test]
+    fn an_unknown_threshold_was_given_a_suggestion_at_any_distance() {
+        let err = Thresholds::default().set("bogus_thing", 1.0).expect_err("unknown threshold");
+        assert_eq!(
+            err,
+            "unknown threshold `bogus_thing`; the thresholds are listed under Thresholds at the end of \
+             `apiserver-doctor checks --markdown` (and of docs/checks.md)"
+        );
+        let err = Thresholds::default().set("gap_seconds", 1.0).expect_err("part of a name");
+        assert!(err.ends_with("did you mean `log_gap_seconds`?"), "{err}");
     }
 }

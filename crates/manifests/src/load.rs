@@ -37,6 +37,10 @@ pub struct FileSummary {
     pub priority_levels: u64,
     /// Objects of other kinds, left out.
     pub other_objects: u64,
+    /// Of [`FileSummary::other_objects`], audit events (kind `Event` or the items of an
+    /// `EventList`, apiVersion `audit.k8s.io/*`): an audit log given as manifests, which
+    /// `diagnose` says to pass as an audit log instead.
+    pub audit_events: u64,
     /// Objects of a kind and name read before (in this file or an earlier one), left out: the
     /// API server holds one of each, so each is judged once (review s51, item 6).
     pub duplicates: u64,
@@ -803,6 +807,9 @@ fn unknown_kind(kind: &str, api: &str) -> Option<String> {
     Some(format!("{g} has no kind {kind}{hint}: left out, not checked"))
 }
 
+/// The apiVersion prefix of audit events (`audit.k8s.io/v1`).
+const AUDIT_GROUP: &str = "audit.k8s.io/";
+
 /// Takes each element of a list found at `line` whose elements start at `items` (their lines,
 /// when found).
 fn take_items(list: &[Value], line: usize, items: &[usize], summary: &mut FileSummary, out: &mut Manifests) {
@@ -840,6 +847,12 @@ fn take(v: &Value, line: usize, items: &[usize], summary: &mut FileSummary, out:
                 summary
                     .problems
                     .push(Problem { line, message: "not a Kubernetes object: no `kind`".to_owned() });
+            } else if kind == "EventList" && api.starts_with(AUDIT_GROUP) {
+                // An audit log's items (their own `kind` often left out): counted as audit
+                // events, not reported one by one as objects without a kind.
+                let n = o.get("items").and_then(Value::as_array).map_or(0, |items| items.len() as u64);
+                summary.audit_events += n;
+                summary.other_objects += n;
             } else if kind == "List" || (kind.ends_with("List") && o.get("items").is_some()) {
                 match o.get("items") {
                     Some(Value::Array(list)) => take_items(list, line, items, summary, out),
@@ -931,6 +944,9 @@ fn take(v: &Value, line: usize, items: &[usize], summary: &mut FileSummary, out:
                         name: name.to_owned(),
                         pod_labels,
                     });
+                }
+                if kind == "Event" && api.starts_with(AUDIT_GROUP) {
+                    summary.audit_events += 1;
                 }
                 summary.other_objects += 1;
             }
@@ -1084,5 +1100,22 @@ mod tests {
             "{:?}",
             m.files[0]
         );
+    }
+
+    /// UX review: an audit log given as `--manifests` was counted only among "objects of other
+    /// kinds", and `diagnose` advised exporting them with `kubectl get`; its events are counted
+    /// as audit events, and an `EventList`'s items without a `kind` are not each a problem.
+    #[test]
+    fn an_audit_log_given_as_manifests_was_counted_as_objects_of_other_kinds() {
+        let lines = "{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"auditID\":\"a\"}\n\
+                     {\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"auditID\":\"b\"}\n\
+                     {\"kind\":\"Event\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"e\"}}\n";
+        let f = &parse(lines).files[0];
+        assert_eq!((f.audit_events, f.other_objects), (2, 3), "a core Event is not an audit event");
+        let list = serde_json::json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "metadata": {},
+            "items": [{"auditID": "a", "verb": "list"}, {"auditID": "b", "verb": "get"}]});
+        let f = &parse(&list.to_string()).files[0];
+        assert_eq!((f.audit_events, f.other_objects), (2, 2));
+        assert!(f.problems.is_empty(), "{:?}", f.problems);
     }
 }

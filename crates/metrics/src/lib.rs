@@ -619,8 +619,10 @@ impl MetricsEvidence {
     /// times). `interval_seconds` is the time between them only when their samples carry
     /// no timestamps. Counters of different processes are never subtracted: each is its own
     /// target. With API server scrapes of several processes, the cluster-wide gauges (object
-    /// counts, database size) are judged once more, across them (`cluster_gauges`), and
-    /// taken out of the per-process evidence. [`MetricsEvidence::notes`] says how, when it was
+    /// counts, database size) are judged once more, across the processes of each control plane
+    /// that could share one etcd (`control_planes`: at most one minor version apart, the same
+    /// etcd storage), and taken out of those processes' evidence; a process alone in its
+    /// control plane keeps its own. [`MetricsEvidence::notes`] says how, when it was
     /// not the timestamps.
     pub fn from_snapshots(snapshots: &[Snapshot], interval_seconds: Option<f64>) -> MetricsEvidence {
         // A file holding several targets is judged target by target, as separate files are
@@ -644,15 +646,39 @@ impl MetricsEvidence {
         }
         let mut out = MetricsEvidence::default();
         out.notes.extend(process_notes(&groups));
-        let api_groups: Vec<&Vec<&Snapshot>> =
-            groups.iter().filter(|(k, _)| k.kind == TargetKind::KubeApiserver).map(|(_, m)| m).collect();
-        let cluster = (api_groups.len() > 1).then_some(()).and_then(|()| {
-            let scrapes: Vec<&Snapshot> = api_groups.iter().flat_map(|m| m.iter().copied()).collect();
+        let api_groups: Vec<(usize, &Vec<&Snapshot>)> = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, (k, _))| k.kind == TargetKind::KubeApiserver)
+            .map(|(i, (_, m))| (i, m))
+            .collect();
+        let planes = control_planes(&api_groups, &mut out.notes);
+        // The groups whose gauges are judged across processes, on their control plane's.
+        let mut merged = vec![false; groups.len()];
+        let mut clusters = Vec::new();
+        for plane in planes.iter().filter(|p| p.len() > 1) {
+            let scrapes: Vec<&Snapshot> = plane.iter().flat_map(|(_, m)| m.iter().copied()).collect();
             let process_of =
-                |s: &Snapshot| api_groups.iter().position(|m| m.iter().any(|x| std::ptr::eq(*x, s)));
-            cluster_gauges(&scrapes, &process_of, interval_seconds, &mut out.notes)
-        });
-        for (key, members) in groups {
+                |s: &Snapshot| plane.iter().position(|(_, m)| m.iter().any(|x| std::ptr::eq(*x, s)));
+            let of = (planes.len() > 1).then(|| {
+                plane
+                    .iter()
+                    .flat_map(|(_, m)| m.iter().map(|s| s.source.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            });
+            if let Some(c) =
+                cluster_gauges(&scrapes, &process_of, interval_seconds, of.as_deref(), &mut out.notes)
+            {
+                clusters.push(c);
+                for (i, _) in plane {
+                    if let Some(m) = merged.get_mut(*i) {
+                        *m = true;
+                    }
+                }
+            }
+        }
+        for (g, (key, members)) in groups.into_iter().enumerate() {
             if key.kind == TargetKind::Unknown {
                 out.unknown.extend(members.iter().map(|s| s.source.clone()));
                 continue;
@@ -674,26 +700,131 @@ impl MetricsEvidence {
                 TargetKind::KubeApiserver => {
                     let mut e = apiserver::evidence(&window);
                     e.change_guess = guess;
+                    // The gauges are judged once, on the control plane's evidence: not once
+                    // per replica.
+                    if merged.get(g).copied().unwrap_or(false) {
+                        e.objects.clear();
+                        e.db_size.clear();
+                    }
                     out.apiservers.push(e);
                 }
                 TargetKind::Etcd => out.etcd.push(etcd_metrics::evidence(&window)),
                 TargetKind::Unknown => {}
             }
         }
-        if let Some(cluster) = cluster {
-            // The gauges are judged once, on the cluster-wide evidence: not once per replica.
-            for a in &mut out.apiservers {
-                a.objects.clear();
-                a.db_size.clear();
-            }
-            out.apiservers.push(cluster);
-        }
+        out.apiservers.extend(clusters);
         // One quota only when every etcd scrape that gives one gives the same: MET004 judges
         // each database against its own member's otherwise (review 50, item 3).
         let quotas: Vec<f64> = out.etcd.iter().filter_map(|e| e.quota_bytes).collect();
         out.etcd_quota_bytes = quotas.first().copied().filter(|q| quotas.iter().all(|x| x == q));
         out
     }
+}
+
+/// What tells whether API server processes can belong to one control plane, and so read one
+/// etcd: their version, and the etcd storage their database size names.
+struct PlaneKey<'a> {
+    /// The first of the process's scrapes, named in notes.
+    scrape: &'a Snapshot,
+    /// `(major, minor)`, when the version is known.
+    minor: Option<(u32, u32)>,
+    /// The label that names the etcd storage on the database size metric (`endpoint`,
+    /// `cluster` or `storage_cluster_id`) and its values, when the scrape has that metric.
+    storage: Option<(&'static str, std::collections::BTreeSet<String>)>,
+}
+
+impl<'a> PlaneKey<'a> {
+    fn of(members: &[&'a Snapshot]) -> Option<PlaneKey<'a>> {
+        let scrape = *members.first()?;
+        let storage = members.iter().find_map(|s| {
+            let metric = apiserver::DB_SIZE_METRICS.iter().find(|m| s.has(m))?;
+            let label = ["endpoint", "cluster", "storage_cluster_id"]
+                .into_iter()
+                .find(|l| s.series(metric).any(|x| x.labels.get(l).is_some()))?;
+            Some((label, s.series(metric).filter_map(|x| x.labels.get(label)).map(str::to_owned).collect()))
+        });
+        Some(PlaneKey { scrape, minor: scrape.target.minor(), storage })
+    }
+
+    /// Why `self` and `other` cannot be API servers of one control plane, when they cannot.
+    fn cannot_share(&self, other: &PlaneKey<'_>) -> Option<String> {
+        if let (Some((ma, a)), Some((mb, b))) = (self.minor, other.minor)
+            && (ma != mb || a.abs_diff(b) > 1)
+        {
+            return Some(format!(
+                "{} and {} are more than one minor version apart, and the version skew policy allows the API \
+                 servers of one control plane at most one",
+                self.scrape.target.describe(),
+                other.scrape.target.describe()
+            ));
+        }
+        if let (Some((la, a)), Some((lb, b))) = (&self.storage, &other.storage)
+            && la == lb
+            && a != b
+        {
+            let set =
+                |s: &std::collections::BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(", ");
+            return Some(format!("they report different etcd storage ({la} {} against {})", set(a), set(b)));
+        }
+        None
+    }
+}
+
+/// The API server processes (groups of scrapes, with their index among all groups) put in
+/// control planes that could each share one etcd: processes at most one minor version apart
+/// (the version skew policy's limit for the API servers of one control plane) whose database
+/// size names the same etcd storage (the same values of its `endpoint`, `cluster` or
+/// `storage_cluster_id` label, when both use the same label). A process whose version or
+/// storage is unknown is not told apart by it. Each process joins the first plane it can share
+/// with every process of, else starts one. With more than one plane, a note names them and
+/// why (review of the metrics command, item 1: object counts and the database size of two
+/// clusters, 1.30 and 1.35, were judged on the last scrape only, and their difference read as
+/// growth).
+fn control_planes<'g, 's>(
+    api_groups: &[(usize, &'g Vec<&'s Snapshot>)],
+    notes: &mut Vec<String>,
+) -> Vec<Vec<(usize, &'g Vec<&'s Snapshot>)>> {
+    let mut planes: Vec<Vec<(usize, &Vec<&Snapshot>, PlaneKey<'s>)>> = Vec::new();
+    let mut why: Vec<String> = Vec::new();
+    for &(i, members) in api_groups {
+        let Some(key) = PlaneKey::of(members) else { continue };
+        match planes.iter_mut().find(|p| p.iter().all(|(_, _, k)| k.cannot_share(&key).is_none())) {
+            Some(plane) => plane.push((i, members, key)),
+            None => {
+                if let Some(reason) =
+                    planes.first().and_then(|p| p.first()).and_then(|(_, _, k)| k.cannot_share(&key))
+                {
+                    let first = planes
+                        .first()
+                        .and_then(|p| p.first())
+                        .map_or("", |(_, _, k)| k.scrape.source.as_str());
+                    why.push(format!("{first} and {}: {reason}", key.scrape.source));
+                }
+                planes.push(vec![(i, members, key)]);
+            }
+        }
+    }
+    if planes.len() > 1 {
+        let described: Vec<String> = planes
+            .iter()
+            .map(|p| {
+                let sources: Vec<&str> =
+                    p.iter().flat_map(|(_, m, _)| m.iter().map(|s| s.source.as_str())).collect();
+                let target = p.first().map(|(_, _, k)| k.scrape.target.describe()).unwrap_or_default();
+                format!("{} ({target})", sources.join(", "))
+            })
+            .collect();
+        notes.push(format!(
+            "The API server scrapes are of {} control planes that cannot share one etcd ({}), so the object counts \
+             and the database size of each are judged on its own and never compared across them: {}. API servers \
+             are taken for one control plane when they are at most one minor version apart and their database \
+             size names the same etcd storage.",
+            planes.len(),
+            why.join("; "),
+            described.join("; ")
+        ));
+    }
+    planes.into_iter().map(|p| p.into_iter().map(|(i, m, _)| (i, m)).collect()).collect()
 }
 
 /// The cluster-wide gauges (`apiserver_storage_objects` and the like, the database size)
@@ -707,8 +838,14 @@ fn cluster_gauges(
     scrapes: &[&Snapshot],
     process_of: &dyn Fn(&Snapshot) -> Option<usize>,
     interval: Option<f64>,
+    of: Option<&str>,
     notes: &mut Vec<String>,
 ) -> Option<ApiserverEvidence> {
+    // Named when the scrapes hold several control planes.
+    let all = match of {
+        Some(sources) => format!("the API server processes of {sources}"),
+        None => "all API server processes".to_owned(),
+    };
     let mut ordered: Vec<&Snapshot> = scrapes.to_vec();
     let how = if ordered.iter().all(|s| s.sample_time_ms.is_some()) {
         ordered.sort_by_key(|s| s.sample_time_ms);
@@ -741,8 +878,8 @@ fn cluster_gauges(
     };
     match (&how, window.seconds) {
         (Some(how), Some(seconds)) if seconds > 0.0 => notes.push(format!(
-            "The cluster-wide gauges (object counts, database size) describe the one etcd all API server processes \
-             share, so they are compared across the scrapes of different processes: {} → {}, {} apart ({how}). \
+            "The cluster-wide gauges (object counts, database size) describe the one etcd {all} share, so they \
+             are compared across the scrapes of different processes: {} → {}, {} apart ({how}). \
              Object counts and the database size are judged once, on the latest scrape ({}), and their growth \
              over that time.",
             first.source,
@@ -751,8 +888,8 @@ fn cluster_gauges(
             last.source
         )),
         _ => notes.push(format!(
-            "The cluster-wide gauges (object counts, database size) describe the one etcd all API server processes \
-             share; the scrapes' times are unknown, so they are judged once, on the last scrape given ({}), \
+            "The cluster-wide gauges (object counts, database size) describe the one etcd {all} share; the \
+             scrapes' times are unknown, so they are judged once, on the last scrape given ({}), \
              and no growth is computed. Give --interval SECONDS for two scrapes, or set each file's time to when \
              it was scraped (touch -d).",
             last.source

@@ -247,10 +247,61 @@ pub fn parse(input: &[u8]) -> Exposition {
         }
         out
     };
+    // `key: value` lines (YAML, a configuration file) parse as samples of a name ending in
+    // `:`, which no metric has: a text holding only those is no scrape (UX review: a webhook
+    // configuration given to `metrics` was read as a scrape of unknown kind).
+    if !out.samples.is_empty() && out.samples.iter().all(|x| !is_metric_name_shape(&x.name)) {
+        let n = out.samples.len();
+        let first = out.samples.first().map(|x| format!("{} {}", x.name, x.value)).unwrap_or_default();
+        let start = input.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).find(|l| !l.is_empty());
+        let hint = start.and_then(|l| std::str::from_utf8(l).ok()).map_or("", what_it_is);
+        out.not_a_scrape = Some(format!(
+            "not a /metrics scrape: its {n} `key: value` lines (the first `{first}`) are YAML or a configuration \
+             file's, not Prometheus samples (no metric name ends in `:`){hint}"
+        ));
+        out.samples.clear();
+        out.scrapes.clear();
+        return out;
+    }
     if out.samples.is_empty() && out.error_count > 0 {
         out.not_a_scrape = not_a_scrape(input);
     }
     out
+}
+
+/// Whether `name` has the shape of a metric's name: not a `key:` of YAML or a configuration
+/// file (the text format's names may hold `:`, as recording rules' do, but never end in one).
+pub fn is_metric_name_shape(name: &str) -> bool {
+    !name.is_empty() && !name.ends_with(':')
+}
+
+/// What a text that starts with `first` is, when its start tells, and what reads it: said
+/// after "not a /metrics scrape" (UX review: `metrics webhooks.yaml` said only that it
+/// starts with `---`).
+fn what_it_is(first: &str) -> &'static str {
+    let lower = first.to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body") {
+        " (an HTML page: an error or login page, or a proxy's answer, saved in place of the scrape)"
+    } else if first.starts_with('<') {
+        " (HTML or XML, saved in place of the scrape)"
+    } else if first.starts_with("Error from server") || first.starts_with("error:") {
+        " (an error message from kubectl or the API server, saved in place of the scrape)"
+    } else if ["Unauthorized", "Forbidden", "Not Found", "404 page not found", "Service Unavailable"]
+        .iter()
+        .any(|w| first.starts_with(w))
+    {
+        " (an HTTP error answer saved in place of the scrape: check the credentials and the URL)"
+    } else if first.starts_with('{') && (first.contains("audit.k8s.io") || first.contains("\"auditID\"")) {
+        " (Kubernetes audit events: read them with `apiserver-doctor ingest FILE` or `apiserver-doctor diagnose \
+         FILE`)"
+    } else if first == "---"
+        || ["apiVersion:", "kind:", "items:", "metadata:", "webhooks:"].iter().any(|k| first.starts_with(k))
+    {
+        " (YAML: Kubernetes manifests, such as webhook configurations, FlowSchemas and \
+         PriorityLevelConfigurations, are read by `apiserver-doctor diagnose --manifests FILE`)"
+    } else {
+        ""
+    }
 }
 
 /// Parses a text holding one scrape whose first line is line `offset + 1` of the file.
@@ -286,23 +337,7 @@ fn not_a_scrape(input: &[u8]) -> Option<String> {
     if first.chars().count() > QUOTE_CHARS {
         quote.push('…');
     }
-    let lower = first.to_ascii_lowercase();
-    let what = if lower.starts_with("<!doctype html") || lower.starts_with("<html") || lower.contains("<body")
-    {
-        " (an HTML page: an error or login page, or a proxy's answer, saved in place of the scrape)"
-    } else if first.starts_with('<') {
-        " (HTML or XML, saved in place of the scrape)"
-    } else if first.starts_with("Error from server") || first.starts_with("error:") {
-        " (an error message from kubectl or the API server, saved in place of the scrape)"
-    } else if ["Unauthorized", "Forbidden", "Not Found", "404 page not found", "Service Unavailable"]
-        .iter()
-        .any(|w| first.starts_with(w))
-    {
-        " (an HTTP error answer saved in place of the scrape: check the credentials and the URL)"
-    } else {
-        ""
-    };
-    Some(format!("not a /metrics scrape: it starts with `{quote}`{what}"))
+    Some(format!("not a /metrics scrape: it starts with `{quote}`{}", what_it_is(first)))
 }
 
 /// The byte offset and 1-based line number of each scrape after the first in a text holding

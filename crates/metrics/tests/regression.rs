@@ -1222,3 +1222,168 @@ fn utf16(text: &str, little: bool, bom: bool) -> Vec<u8> {
     let units = text.encode_utf16().flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() });
     mark.iter().copied().chain(units).collect()
 }
+
+/// Metrics review (rev-metrics) item 2: a restart between two scrapes without
+/// `process_start_time_seconds`: 300 POST events, 156 of them in (1.5, 2] s, then 210 after
+/// the restart, all within 0.1 s. Subtracted bucket by bucket, the low buckets' growth was
+/// kept and the high ones read as reset, which put 123 of the 210 fast requests in (1.5, 2] s:
+/// "P99 latency ≈1.99 s", a MET001 warning. The total fell, so the later histogram alone is
+/// the window: its P99 is in (0.025, 0.05].
+#[test]
+fn a_restarted_histogram_was_subtracted_bucket_by_bucket() {
+    let labels = r#"group="",resource="events",scope="resource",subresource="",verb="POST",version="v1""#;
+    let family = "apiserver_request_duration_seconds";
+    let before = histogram(
+        family,
+        labels,
+        &[
+            ("0.005", 113),
+            ("0.025", 120),
+            ("0.05", 130),
+            ("0.1", 140),
+            ("1.5", 144),
+            ("2", 300),
+            ("+Inf", 300),
+        ],
+    );
+    let after = histogram(
+        family,
+        labels,
+        &[
+            ("0.005", 200),
+            ("0.025", 205),
+            ("0.05", 210),
+            ("0.1", 210),
+            ("1.5", 210),
+            ("2", 210),
+            ("+Inf", 210),
+        ],
+    );
+    let files = [
+        Snapshot::parse("r1.prom", format!("{BUILD_130}{before}").as_bytes(), Some(T0_MS)),
+        Snapshot::parse("r2.prom", format!("{BUILD_130}{after}").as_bytes(), Some(T0_MS + 300_000)),
+    ];
+    let window = metrics::Window::between(&files[0], &files[1], Some(300.0));
+    let h = window.histograms(family);
+    let counts: Vec<f64> = h[0].buckets.iter().map(|b| b.count).collect();
+    assert_eq!(counts, [200.0, 205.0, 210.0, 210.0, 210.0, 210.0, 210.0], "the later histogram whole");
+    let evidence = MetricsEvidence::from_snapshots(&files, Some(300.0));
+    let post = evidence.apiservers[0].latency.iter().find(|l| l.verb == "POST").expect("POST events");
+    assert_eq!(post.count, 210.0);
+    // Rank 0.99 × 210 = 207.9 in (0.025, 0.05]: 0.025 + 0.025 × 2.9 / 5.
+    assert!((post.p99_seconds - (0.025 + 0.025 * 2.9 / 5.0)).abs() < 1e-9, "{post:#?}");
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    assert!(findings.iter().all(|f| f.code != "MET001"), "{findings:#?}");
+}
+
+/// Metrics review (rev-metrics) item 5: GET pods, 200 requests, 110 of them above 60 s: the
+/// P99's rank lies in the `+Inf` bucket, and the title said "P99 latency ≈60.00 s", with the
+/// measure "P99 latency (linear interpolation)" = 60. The histogram only shows it is above
+/// 60 s: the title says "> 60 s" and gives no interpolated value, as MET008 and ETC003 do.
+#[test]
+fn met001_gave_an_interpolated_p99_in_the_inf_bucket() {
+    let labels = r#"group="",resource="pods",scope="resource",subresource="",verb="GET",version="v1""#;
+    let text = format!(
+        "{BUILD_130}{}",
+        histogram("apiserver_request_duration_seconds", labels, &[("1", 50), ("60", 90), ("+Inf", 200)])
+    );
+    let out = run_checks(&text);
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert_eq!(f.severity, Severity::Warning);
+    assert_eq!(f.title, "GET pods (resource): P99 latency > 60 s is above the 1.00 s SLO");
+    assert!(
+        f.summary.contains("with a P99 latency above 60 s (apiserver_request_duration_seconds)"),
+        "{}",
+        f.summary
+    );
+    assert!(!f.summary.contains("60.00 s"), "{}", f.summary);
+    let labels: Vec<&str> = f.evidence.measures.iter().map(|m| m.label.as_str()).collect();
+    assert_eq!(labels, ["P99 above (its bucket's lower bound)", "requests"]);
+}
+
+/// Metrics review (rev-metrics) item 6: a 1.26 scrape that has
+/// `apiserver_request_sli_duration_seconds`, with fewer than 100 of the requests in it, was
+/// said not to give it ("which this scrape does not give"). It gives it, too thin to use.
+#[test]
+fn met001_said_the_scrape_lacks_the_sli_histogram_when_it_had_too_few_requests() {
+    let labels = r#"group="",resource="pods",scope="resource",subresource="",verb="POST",version="v1""#;
+    let total =
+        histogram("apiserver_request_duration_seconds", labels, &[("1", 0), ("2", 500), ("+Inf", 500)]);
+    let thin =
+        histogram("apiserver_request_sli_duration_seconds", labels, &[("1", 0), ("2", 40), ("+Inf", 40)]);
+    let out = run_checks(&format!("{BUILD_130}{total}{thin}"));
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert!(
+        f.summary.contains(
+            "this scrape gives `apiserver_request_sli_duration_seconds`, but with 40 of these requests, fewer than \
+             the 100 a P99 needs (latency_min_observations), so it is not used"
+        ),
+        "{}",
+        f.summary
+    );
+    assert!(!f.summary.contains("does not give"), "{}", f.summary);
+    // Without the SLI histogram, the scrape does not give it.
+    let out = run_checks(&format!("{BUILD_130}{total}"));
+    let f = out.iter().find(|f| f.code == "MET001").unwrap_or_else(|| panic!("no MET001: {out:#?}"));
+    assert!(f.summary.contains("which this scrape does not give"), "{}", f.summary);
+}
+
+/// UX review (MET008): a webhook whose `timeoutSeconds` is 10, all of whose calls took between
+/// 10 and 25 s, showed "P99 above (its bucket's lower bound) 10 s" next to "P99 at most (the
+/// webhook's timeout) 10 s". Its bucket starts at the timeout: one row says calls hit it.
+#[test]
+fn met008_showed_p99_above_and_at_most_the_same_timeout_in_two_rows() {
+    let scrape = Snapshot::parse("apiserver.prom", TIMED_OUT_WEBHOOK.as_bytes(), None);
+    let mut evidence = MetricsEvidence::from_snapshots(&[scrape], None);
+    evidence.webhook_timeouts.insert(
+        "mutate.kyverno.svc-fail".into(),
+        metrics::WebhookTimeout { seconds: 10.0, from: "webhooks.yaml:12".into() },
+    );
+    let findings = metrics::checks::run(&evidence, &Thresholds::default());
+    let f =
+        findings.iter().find(|f| f.code == "MET008").unwrap_or_else(|| panic!("no MET008: {findings:#?}"));
+    assert_eq!(f.severity, Severity::Critical);
+    assert_eq!(
+        f.title,
+        "Admission webhook mutate.kyverno.svc-fail: P99 at its 10 s timeout: calls are timing out"
+    );
+    let rows: Vec<(&str, f64)> = f.evidence.measures.iter().map(|m| (m.label.as_str(), m.value)).collect();
+    assert_eq!(
+        rows,
+        [("P99 at the webhook's timeout (timeoutSeconds: calls hit it)", 10.0), ("calls", 141.0)]
+    );
+}
+
+/// Metrics review (rev-metrics) item 7: with no etcd scrape, a database of exactly
+/// 2,147,483,648 bytes (etcd's 2 GiB default quota) was "the real quota is unknown and
+/// larger", information, while 2,040,109,466 bytes (95%) was critical: a member full at the
+/// default quota shows about its size. Within 5% past the default it is possibly full
+/// (critical, check the alarms); beyond that the quota is taken as larger, as before.
+#[test]
+fn met004_called_a_database_at_the_default_quota_proof_of_a_larger_one() {
+    let met004 = |bytes: u64| {
+        let text = format!(
+            "{BUILD_130}# TYPE apiserver_storage_size_bytes gauge\n\
+apiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} {bytes}\n"
+        );
+        let out = run_checks(&text);
+        out.into_iter().find(|f| f.code == "MET004").unwrap_or_else(|| panic!("no MET004 at {bytes}"))
+    };
+    for bytes in [2_147_483_648, 2_200_000_000] {
+        let f = met004(bytes);
+        assert_eq!(f.severity, Severity::Critical, "{bytes}: {}", f.title);
+        assert!(f.title.contains("at etcd's 2.0 GiB default quota: possibly full (NOSPACE)"), "{}", f.title);
+        assert!(f.summary.contains("Check `etcdctl alarm list`"), "{}", f.summary);
+        assert!(
+            f.summary.contains("only a size more than 5% past the quota proves a larger one"),
+            "{}",
+            f.summary
+        );
+        assert!(f.remedies.iter().any(|r| r.body.contains("alarm list")), "{:#?}", f.remedies);
+    }
+    assert_eq!(met004(2_040_109_466).severity, Severity::Critical, "95% of the default, as before");
+    // More than 5% past the default (2 GiB + 102.4 MiB): the quota is larger, as before.
+    let larger = met004(2_500_000_000);
+    assert_eq!(larger.severity, Severity::Info);
+    assert!(larger.title.ends_with("the real quota is unknown and larger"), "{}", larger.title);
+}

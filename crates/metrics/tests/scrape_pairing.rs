@@ -540,3 +540,83 @@ fn scrapes_without_a_start_time_were_put_in_order_by_counters_against_their_file
     assert_eq!(f.severity, Severity::Critical, "{}", f.summary);
     assert!(!f.summary.contains("guess"), "{}", f.summary);
 }
+
+/// A kube-apiserver scrape of `version` without a start time: `objects` (resource, count)
+/// and the database size at storage `storage_cluster_id`.
+fn cluster_scrape(version: &str, objects: &[(&str, u64)], storage: &str) -> String {
+    let mut out = format!(
+        "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{{git_version=\"v{version}\"}} 1\n\
+# TYPE apiserver_storage_size_bytes gauge\napiserver_storage_size_bytes{{storage_cluster_id=\"{storage}\"}} 2.4e+06\n\
+# TYPE apiserver_storage_objects gauge\n"
+    );
+    for (resource, count) in objects {
+        out.push_str(&format!("apiserver_storage_objects{{resource=\"{resource}\"}} {count}\n"));
+    }
+    out
+}
+
+/// Metrics review (rev-metrics) item 1: a 1.30 scrape of cluster A with 12,000 pods and
+/// 1,200,000 events, given with an older file time than a 1.35 scrape of cluster B, gave no
+/// finding (the gauges were judged on the last scrape only); the other way round, the
+/// difference of their secrets (2 → 10,000) was read as growth (a false MET003). API servers
+/// more than one minor version apart cannot share one etcd: each is judged on its own.
+#[test]
+fn gauges_of_two_clusters_were_merged_and_judged_on_the_last_scrape_only() {
+    let a_objects = [("pods", 12_000), ("events", 1_200_000), ("secrets", 10_000)];
+    let b_objects = [("pods", 40), ("events", 100), ("secrets", 2)];
+    let a = cluster_scrape("1.30.2", &a_objects, "etcd-0");
+    let b = cluster_scrape("1.35.0", &b_objects, "etcd-0");
+    for (a_ms, b_ms) in [(T0, T0 + 1_689_000), (T0 + 1_689_000, T0)] {
+        let files = [snap("clusterA.prom", &a, Some(a_ms)), snap("clusterB.prom", &b, Some(b_ms))];
+        let ev = MetricsEvidence::from_snapshots(&files, None);
+        assert_eq!(ev.apiservers.len(), 2, "one per cluster, no merged one: {:#?}", ev.apiservers);
+        assert!(ev.apiservers.iter().all(|a| a.objects.len() == 3), "each keeps its counts");
+        let notes = ev.notes.join("\n");
+        assert!(
+            notes.contains(
+                "The API server scrapes are of 2 control planes that cannot share one etcd (clusterA.prom and \
+                 clusterB.prom: kube-apiserver 1.30.2 and kube-apiserver 1.35.0 are more than one minor version \
+                 apart"
+            ),
+            "{notes}"
+        );
+        let findings = metrics::checks::run(&ev, &Thresholds::default());
+        let met002: Vec<(&str, Severity)> =
+            findings.iter().filter(|f| f.code == "MET002").map(|f| (f.title.as_str(), f.severity)).collect();
+        assert_eq!(
+            met002,
+            [
+                ("1,200,000 events objects are stored in etcd (over 1,000,000)", Severity::Critical),
+                ("12,000 pods objects are stored in etcd (over 10,000)", Severity::Warning),
+            ],
+            "{findings:#?}"
+        );
+        assert!(findings.iter().all(|f| f.code != "MET003"), "no growth across clusters: {findings:#?}");
+        assert_eq!(findings.iter().filter(|f| f.code == "MET004").count(), 0, "2.4 MB each: {findings:#?}");
+    }
+    // Replicas one minor version apart (an upgrade in progress) with the same storage are
+    // still one control plane: judged once, across them.
+    let files = [
+        snap("replica-a.prom", &cluster_scrape("1.30.2", &a_objects, "etcd-0"), Some(T0)),
+        snap("replica-b.prom", &cluster_scrape("1.31.0", &a_objects, "etcd-0"), Some(T0 + 60_000)),
+    ];
+    let ev = MetricsEvidence::from_snapshots(&files, None);
+    assert_eq!(ev.apiservers.len(), 3, "two processes and their control plane's gauges");
+    let findings = metrics::checks::run(&ev, &Thresholds::default());
+    assert_eq!(findings.iter().filter(|f| f.code == "MET002").count(), 2, "judged once: {findings:#?}");
+    // The same version but a different etcd storage: two processes of two control planes.
+    let started = |text: String, at: f64| format!("{text}process_start_time_seconds {at}\n");
+    let files = [
+        snap("a.prom", &started(cluster_scrape("1.30.2", &a_objects, "etcd-0"), STARTED), Some(T0)),
+        snap("b.prom", &started(cluster_scrape("1.30.2", &b_objects, "etcd-1"), 1.7416e9), Some(T0 + 60_000)),
+    ];
+    let ev = MetricsEvidence::from_snapshots(&files, None);
+    assert_eq!(ev.apiservers.len(), 2, "{:#?}", ev.apiservers);
+    assert!(
+        ev.notes
+            .join("\n")
+            .contains("they report different etcd storage (storage_cluster_id etcd-0 against etcd-1)"),
+        "{:#?}",
+        ev.notes
+    );
+}

@@ -185,8 +185,10 @@ fn given_ca(ca: &crate::Ca) -> Result<(String, Vec<CertificateDer<'static>>), Pr
     let (origin, described, pem) = match ca {
         crate::Ca::File(path) => {
             let origin = path.display().to_string();
-            let pem = std::fs::read(path)
-                .map_err(|e| ProbeError::CaFile { path: origin.clone(), message: e.to_string() })?;
+            let pem = std::fs::read(path).map_err(|e| ProbeError::CaFile {
+                path: origin.clone(),
+                message: findings::text::io_error_words(&e, "a PEM file"),
+            })?;
             (origin.clone(), format!("the CA given ({origin})"), pem)
         }
         crate::Ca::Pem { origin, bytes, insecure_too } => (
@@ -672,5 +674,18 @@ mod tests {
         let options = ProbeOptions { cacert: Some(crate::Ca::File(p.clone())), ..ProbeOptions::default() };
         let err = tls_config(&options, Arc::default()).expect_err("no certificate").to_string();
         assert!(err.starts_with(&format!("CA bundle {}", p.display())), "{err}");
+    }
+
+    /// Review: `probe --cacert some_dir` said `some_dir: Is a directory (os error 21)`.
+    #[test]
+    fn a_ca_file_that_is_a_directory_was_said_with_the_os_error_number() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = ProbeOptions {
+            cacert: Some(crate::Ca::File(dir.path().to_path_buf())),
+            ..ProbeOptions::default()
+        };
+        let err = tls_config(&options, Arc::default()).expect_err("a directory").to_string();
+        assert!(err.ends_with(": is a directory, not a PEM file"), "{err}");
+        assert!(!err.contains("os error"), "{err}");
     }
 }

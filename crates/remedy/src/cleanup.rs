@@ -17,7 +17,8 @@ pub fn cleanup_remedies(resource: &str, api_group: &str, namespace: Option<&str>
     };
     let kind = shell_quote(&qualified);
     let mut out = vec![Remedy {
-        title: format!("Count the {resource} objects that exist now"),
+        // The plural resource name alone: "Count the pods", not "the pods objects" (UX review).
+        title: format!("Count the {resource} that exist now"),
         kind: RemedyKind::Command,
         body: format!("{}kubectl get {kind} {scope} --no-headers | wc -l", findings::text::FULL_LIST_NOTE),
         safety: Safety::ReviewFirst,

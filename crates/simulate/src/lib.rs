@@ -661,16 +661,30 @@ pub fn parse_time(s: &str) -> Result<Micros, String> {
     Ok(t.timestamp_micros())
 }
 
-/// Parses a duration such as `1h`, `90m`, `1h30m`, `45s` or `3600` (seconds) into seconds.
+/// Parses a duration such as `1h`, `90m`, `1h30m`, `45s` or `2d` into seconds. A number
+/// without a unit is refused, as `diagnose --since` refuses it: `1` was read as one second
+/// where `1h` was meant. Zero and negative durations are refused with their own message.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let s = s.trim();
     let bad = || format!("`{s}` is not a duration such as 1h, 30m, 1h30m or 90s");
-    if let Ok(secs) = s.parse::<i64>() {
-        return if secs > 0 { Ok(secs) } else { Err(bad()) };
+    let zero = || format!("`{s}`: the window must be longer than zero (e.g. 1h, 30m or 90s)");
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(body) => (true, body),
+        None => (false, s),
+    };
+    if !body.is_empty() && body.chars().all(|c| c.is_ascii_digit()) {
+        return if negative || body.chars().all(|c| c == '0') {
+            Err(zero())
+        } else {
+            Err(format!(
+                "`{s}` has no unit: write {s}h for hours, {s}m for minutes or {s}s for seconds \
+                 (a duration such as 1h, 30m or 1h30m)"
+            ))
+        };
     }
     let mut total: i64 = 0;
     let mut number = String::new();
-    for c in s.chars() {
+    for c in body.chars() {
         if c.is_ascii_digit() {
             number.push(c);
             continue;
@@ -686,8 +700,12 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
         number.clear();
     }
-    if !number.is_empty() || total <= 0 {
+    if body.is_empty() || !number.is_empty() {
         return Err(bad());
+    }
+    // `0s`, `-1h`: durations, but a window must hold some time.
+    if negative || total == 0 {
+        return Err(zero());
     }
     Ok(total)
 }
@@ -745,15 +763,34 @@ mod tests {
         assert!(healthy_expectation(100, &[]).starts_with("nothing at warning or above"));
     }
 
+    /// Review: `simulate --duration 1` simulated one second ("for 1"), where `diagnose --since 1`
+    /// is refused; and `--duration 0s` was "not a duration such as 1h", though it is one.
+    #[test]
+    fn a_bare_number_duration_was_read_as_seconds() {
+        for bare in ["1", "120", "5"] {
+            let err = parse_duration(bare).expect_err("no unit");
+            assert!(err.contains("has no unit") && err.contains(&format!("{bare}h")), "{err}");
+            assert!(err.contains(&format!("{bare}s")), "{err}");
+        }
+        for zero in ["0", "0s", "0h0m", "-1h", "-5"] {
+            let err = parse_duration(zero).expect_err("not longer than zero");
+            assert!(err.contains("must be longer than zero"), "{zero}: {err}");
+            assert!(!err.contains("is not a duration"), "{zero}: {err}");
+        }
+        for garbage in ["", "h", "1x", "-", "--1h", "1h-"] {
+            let err = parse_duration(garbage).expect_err("not a duration");
+            assert!(err.contains("is not a duration such as 1h"), "{garbage:?}: {err}");
+        }
+    }
+
     #[test]
     fn durations_and_times_parse() {
         assert_eq!(parse_duration("1h"), Ok(3600));
         assert_eq!(parse_duration("1h30m"), Ok(5400));
         assert_eq!(parse_duration("90s"), Ok(90));
-        assert_eq!(parse_duration("120"), Ok(120));
+        assert_eq!(parse_duration("2d"), Ok(172_800));
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("1x").is_err());
-        assert!(parse_duration("5").is_ok());
         assert!(parse_duration("h").is_err());
         assert_eq!(parse_time("1970-01-01T00:00:01Z"), Ok(1_000_000));
         assert!(parse_time("yesterday").expect_err("not a time").contains("RFC 3339"));

@@ -32,11 +32,11 @@ pub struct Args {
     /// or report.html a demo did not write is refused.
     #[arg(long, value_name = "DIR", default_value = "apiserver-doctor-demo")]
     pub out: PathBuf,
-    /// Nodes in the simulated cluster.
-    #[arg(long, default_value_t = 5000)]
+    /// Nodes in the simulated cluster (1 to 100,000).
+    #[arg(long, default_value_t = 5000, allow_negative_numbers = true, value_parser = super::simulate::node_count)]
     pub nodes: usize,
-    /// Length of the simulated window: 1h, 30m, 90s.
-    #[arg(long, default_value = "1h")]
+    /// Length of the simulated window, with its unit: 1h, 30m, 90s.
+    #[arg(long, default_value = "1h", allow_hyphen_values = true)]
     pub duration: String,
     /// Seed of the simulation (the same seed gives the same cluster).
     #[arg(long, default_value_t = 1)]
@@ -54,6 +54,7 @@ fn older_demo(cluster: &Path) -> bool {
 
 /// Runs `apiserver-doctor demo`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::check_out_dir(&args.out)?;
     let began = Instant::now();
     let tell = std::io::stderr().is_terminal();
     let start = simulate::parse_time(simulate::DEFAULT_START).map_err(anyhow::Error::msg)?;
@@ -61,6 +62,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     cfg.nodes = args.nodes;
     cfg.duration_seconds =
         simulate::parse_duration(&args.duration).map_err(anyhow::Error::msg).context("--duration")?;
+    // The window as parsed, with its unit: `--duration 90m` is said `1h 30m`.
+    let window = findings::duration(cfg.duration_seconds);
     cfg.seed = args.seed;
     cfg.scenarios = SCENARIOS.iter().map(|s| s.parse::<simulate::Scenario>()).collect::<Result<_, _>>()?;
 
@@ -100,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!(
             "simulating a {}-node cluster, {} of traffic, with {} ...",
             cfg.nodes,
-            args.duration,
+            window,
             SCENARIOS.join(", ")
         );
     }
@@ -157,7 +160,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         out,
         "Simulated a {}-node cluster for {} with {}: {} audit events ({:.2} GB).",
         cfg.nodes,
-        args.duration,
+        window,
         SCENARIOS.join(", "),
         report::format::thousands(summary.events),
         summary.audit_bytes as f64 / 1e9

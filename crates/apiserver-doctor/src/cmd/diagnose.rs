@@ -52,11 +52,11 @@ pub struct Args {
     /// e.g. 2025-03-11T09:30:00Z; a bare date is its midnight UTC, a time without a zone is
     /// UTC, and forms such as 11/03/2025 are refused as ambiguous) or `now` (the wall clock).
     /// Unlike `query`, whose now() is the wall clock unless --now is given.
-    #[arg(long, value_name = "TIME|latest|now", default_value = "latest")]
+    #[arg(long, value_name = "TIME|latest|now", default_value = "latest", allow_hyphen_values = true)]
     pub now: String,
     /// Length of the window, back from `--now` (e.g. `1h`, `30m`, `1h30m`, `2d`; more than
     /// zero); default: from the first event.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Also write the self-contained HTML report to this file.
     #[arg(long, value_name = "FILE.html")]
@@ -314,8 +314,13 @@ fn manifests_unusable(m: &manifests::Manifests, args: &Args) -> Option<String> {
         "no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in {} read",
         plural(m.files.len(), "file", "files")
     );
-    if other > 0 {
-        why.push_str(&format!(", {} of other kinds", plural(other as usize, "object", "objects")));
+    let events: u64 = m.files.iter().map(|f| f.audit_events).sum();
+    if events > 0 {
+        // The warning of `load_manifests` says to pass them as an audit log.
+        why.push_str(&format!(", {}", plural(events as usize, "audit event", "audit events")));
+    }
+    if other > events {
+        why.push_str(&format!(", {} of other kinds", plural((other - events) as usize, "object", "objects")));
     }
     if problems > 0 {
         why.push_str(&format!(", {} unreadable", plural(problems, "document", "documents")));
@@ -570,7 +575,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("--etcd-user: {e}"))?,
             ..etcd::CollectOptions::default()
         };
-        let evidence = etcd::collect(&options).with_context(|| format!("--etcd {}", args.etcd.join(",")))?;
+        let evidence = etcd::collect(&options).map_err(|e| match e {
+            // The TLS files by diagnose's names of their options (`--etcd-cacert`), not
+            // `apiserver-doctor etcd`'s (`--cacert`).
+            etcd::ClientError::Tls { flag, path, message } => {
+                anyhow::anyhow!("--etcd-{} {path}: {message}", flag.trim_start_matches('-'))
+            }
+            e => anyhow::Error::new(e).context(format!("--etcd {}", args.etcd.join(","))),
+        })?;
         Some((options, evidence))
     };
     if !snapshots.is_empty() {
@@ -701,6 +713,36 @@ pub fn load_manifests(paths: &[PathBuf]) -> anyhow::Result<manifests::Manifests>
     warn_skipped(&m.files);
     if m.files.iter().all(|f| f.records() == 0) {
         let other: u64 = m.files.iter().map(|f| f.other_objects).sum();
+        // An audit log given as manifests (UX review: "export them with kubectl get" was the
+        // wrong advice): what to do is pass it as the log.
+        let logs: Vec<&str> =
+            m.files.iter().filter(|f| f.audit_events > 0).map(|f| f.path.as_str()).collect();
+        if !logs.is_empty() {
+            let events: u64 = m.files.iter().map(|f| f.audit_events).sum();
+            let others = other - events;
+            let also = if others > 0 {
+                format!(
+                    " and {}",
+                    plural(others as usize, "object of another kind", "objects of other kinds")
+                )
+            } else {
+                String::new()
+            };
+            let shown = logs.iter().take(3).copied().collect::<Vec<_>>().join(" ");
+            let more = if logs.len() > 3 { " …" } else { "" };
+            eprintln!(
+                "warning: --manifests: {} audit log, not manifests ({}{also}; no webhook configuration, \
+                 FlowSchema, PriorityLevelConfiguration or Namespace): pass it as an audit log, \
+                 `apiserver-doctor diagnose {shown}{more}` or `apiserver-doctor ingest {shown}{more}`",
+                if logs.len() == 1 {
+                    format!("{} is an", logs[0])
+                } else {
+                    format!("{} files are each an", logs.len())
+                },
+                plural(events as usize, "audit event", "audit events"),
+            );
+            return Ok(m);
+        }
         eprintln!(
             "warning: --manifests: no webhook configuration, FlowSchema, PriorityLevelConfiguration or Namespace in \
              {} ({}); export them with `kubectl get \
@@ -974,6 +1016,18 @@ fn diagnose_audit_store(
     let engine = engine::Engine::open_store(store)?;
     let runner = EngineRunner::new(&engine, chrono::Utc::now());
     let diagnosis = checks::diagnose_audit(&runner, request)?;
+    // A `--since` reaching before the first time the store can hold starts the window there:
+    // said, not done silently (UX review: `--since 99999999999h` showed a window from 1678).
+    if let Some(since) = request.since
+        && diagnosis.window.end.checked_sub_signed(since).is_none_or(|start| start < diagnosis.window.start)
+    {
+        eprintln!(
+            "note: --since reaches back before {}, the earliest start a window can have (times are held as \
+             nanoseconds since 1970 in 64 bits): the window starts there instead (without --since it starts at \
+             the first event)",
+            report::format::time(&diagnosis.window.start)
+        );
+    }
     // A check whose query failed on a damaged data file is not "could not run": the store is
     // damaged, and the run fails naming the file (review s53, item 1).
     if let Some(damage) = engine.store_damage() {

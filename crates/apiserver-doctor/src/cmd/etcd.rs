@@ -8,11 +8,18 @@ use super::metrics::{FailOn, Output, render};
 
 /// Arguments of `apiserver-doctor etcd`.
 #[derive(clap::Args, Debug)]
-#[command(long_about = "Inspect a live etcd through its v3 JSON gateway.\n\n\
+#[command(
+    long_about = "Inspect a live etcd through its v3 JSON gateway.\n\n\
 Read-only: it never writes to etcd. It only reads each member's status, the alarm list, the \
 member list and /metrics, and scans the keys under --prefix page by page (bounded memory), \
 --parallel slices of the key space at once, all at one revision. \
-The remedies it prints (compact, defragment, alarm disarm) are for you to run.")]
+The remedies it prints (compact, defragment, alarm disarm) are for you to run.",
+    after_help = "Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it (members that do not \
+answer, refusing or timing out, are a finding: etcd is down or cut off from here); 2 a usage error: an endpoint \
+that is not an http:// or https:// URL, a --cacert, --cert, --key or --config that cannot be read or used, a bad \
+--user, or no endpoint answering as etcd should (a failed TLS handshake, a wrong password, something other than \
+etcd's gateway on the port)."
+)]
 pub struct Args {
     /// Client URLs of the members, comma-separated (e.g. https://10.0.0.5:2379,https://10.0.0.6:2379).
     #[arg(long, value_name = "URL[,URL...]", value_delimiter = ',', required = true)]

@@ -245,6 +245,25 @@ fn use_scrape(
         unusable.push(Unusable::skipped(source, reason));
         return;
     }
+    // In a directory, a file is taken for a scrape only when it reads as one: a text of
+    // another kind that holds a `name number` line or two (a store's `lock` file: `pid 1234`,
+    // then its command) is skipped in one line, not read as a scrape of unknown kind with a
+    // warning for each of its other lines (UX review).
+    if in_directory
+        && s.target.kind == metrics::TargetKind::Unknown
+        && let Some(err) = e.errors.first()
+    {
+        let reason = format!(
+            "not a /metrics scrape: {} of its lines {} not Prometheus samples (line {}: {}), and it is neither a \
+             kube-apiserver nor an etcd scrape",
+            findings::thousands(e.error_count as i128),
+            if e.error_count == 1 { "is" } else { "are" },
+            err.line,
+            err.message
+        );
+        unusable.push(Unusable::skipped(source, reason));
+        return;
+    }
     for note in &e.notes {
         eprintln!("note: {source}:{}: {}", note.line, note.message);
     }

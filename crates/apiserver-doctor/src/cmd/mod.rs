@@ -71,6 +71,24 @@ pub fn check_store_dir(dir: &std::path::Path, named: &str) -> anyhow::Result<()>
     }
 }
 
+/// An error when `--out` (of `demo`, `simulate`) names something that is not a directory: they
+/// write into a directory, made when missing, and a file there was the OS's "File exists (os
+/// error 17)" or "Not a directory (os error 20)", after other work had begun.
+pub fn check_out_dir(out: &std::path::Path) -> anyhow::Result<()> {
+    match std::fs::metadata(out) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(meta) => anyhow::bail!(
+            "--out {}: is {}, not a directory; give a directory to write into (it is created if missing)",
+            out.display(),
+            if meta.is_file() { "a file" } else { findings::text::special_kind(&meta) }
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => {
+            anyhow::bail!("--out {}: {}", out.display(), findings::text::io_error_words(&e, "a directory"))
+        }
+    }
+}
+
 /// `APISERVER_DOCTOR_STORE`, unless unset or empty.
 pub fn store_from_env() -> Option<PathBuf> {
     std::env::var_os("APISERVER_DOCTOR_STORE").filter(|v| !v.is_empty()).map(PathBuf::from)

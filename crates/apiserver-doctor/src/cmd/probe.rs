@@ -21,7 +21,11 @@ for all); never for localhost or a loopback address. The PROXY line says which p
 Examples:\n  apiserver-doctor probe https://myaks-dns-1a2b3c.hcp.eastus.azmk8s.io\n  \
 apiserver-doctor probe https://10.0.0.4:443 --cacert ca.crt\n  \
 apiserver-doctor probe  # the current kubeconfig context's server and CA\n  \
-apiserver-doctor probe --context prod-aks --kubeconfig ~/.kube/config"
+apiserver-doctor probe --context prod-aks --kubeconfig ~/.kube/config\n\n\
+Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it (a step that fails, such as a name \
+that does not resolve, a refused connection, a certificate not trusted or a /readyz not ok, is a finding); 2 a \
+usage error: a bad URL, a --cacert that cannot be read or holds no certificate, no kubeconfig or context to \
+take the server from, or a proxy setting that is not usable."
 )]
 pub struct Args {
     /// The API server's address (https://HOST[:PORT]); without it, the server and CA of the
@@ -44,11 +48,11 @@ pub struct Args {
     /// The kubeconfig context (default: its current context).
     #[arg(long, value_name = "NAME", conflicts_with = "url")]
     pub context: Option<String>,
-    /// Connections to each address, and /readyz requests.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    /// Connections to each address, and /readyz requests: a whole number from 1 to 20.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = attempts)]
     pub attempts: u32,
-    /// Seconds allowed for each step.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
+    /// Seconds allowed for each step: whole seconds from 1 to 120 (`5` or `5s`).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = timeout_seconds)]
     pub timeout: u64,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]
@@ -56,6 +60,26 @@ pub struct Args {
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY", value_enum, default_value = "critical")]
     pub fail_on: FailOn,
+}
+
+/// `--attempts`: a whole number from 1 to 20 (clap's range parser said only "invalid digit
+/// found in string" for `2.5`).
+fn attempts(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(n @ 1..=20) => Ok(n),
+        _ => Err(format!("`{text}` is not a whole number from 1 to 20, e.g. 3")),
+    }
+}
+
+/// `--timeout`: whole seconds from 1 to 120, with or without `s` (`0.5` said only "invalid
+/// digit found in string", and the range was in no help).
+fn timeout_seconds(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.strip_suffix('s').unwrap_or(trimmed);
+    match digits.parse::<u64>() {
+        Ok(n @ 1..=120) => Ok(n),
+        _ => Err(format!("`{text}` is not whole seconds from 1 to 120, e.g. 5")),
+    }
 }
 
 /// The options of a probe of `url`, through the proxy kubectl would take from the environment
@@ -214,11 +238,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (options, from) = target(&args)?;
     // Each step said as it runs, on a terminal only (as `ingest` draws its bar): black-holed
     // addresses take --attempts × --timeout, which is long to wait in silence.
-    let evidence = if std::io::stderr().is_terminal() {
-        probe::collect_with_progress(&options, &mut std::io::stderr())?
+    let collected = if std::io::stderr().is_terminal() {
+        probe::collect_with_progress(&options, &mut std::io::stderr())
     } else {
-        probe::collect(&options)?
+        probe::collect(&options)
     };
+    let evidence = collected.map_err(|e| match e {
+        // A CA file here is always --cacert's (the kubeconfig's CA comes as its bytes): named by
+        // the option, as the other usage errors are.
+        probe::ProbeError::CaFile { path, message } if matches!(options.cacert, Some(probe::Ca::File(_))) => {
+            anyhow::anyhow!("--cacert {path}: {message}")
+        }
+        other => other.into(),
+    })?;
     let report = probe_report(&evidence, &Thresholds::default());
     let code = args.fail_on.exit_code(&report);
     // A reader that stopped early (`| head`) does not change the verdict.

@@ -288,15 +288,30 @@ fn open(args: &Args) -> anyhow::Result<Engine> {
     // 0 (bad-input review s53, item 9: a script asking how many 5xx got 0 and success from a
     // metrics scrape given as the log); one that reads none (`print`) still runs (review s53b).
     if batches.batches.iter().all(|b| b.num_rows() == 0) {
-        return Ok(Engine::without_events(format!(
-            "no audit event in {}: nothing to query (why each input was left out is said above)",
-            args.input.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-        ))?);
+        return Ok(Engine::without_events(no_events_message(&args.input, &batches.warnings))?);
     }
     if batches.duplicates > 0 {
         eprintln!("{}", duplicates_note(batches.duplicates));
     }
     Ok(Engine::from_batches(batches.batches)?.with_categories_read(&batches.categories))
+}
+
+/// Why `--input` gave no event to query. "Said above" only when a warning was printed above
+/// (UX review: an empty directory printed nothing, yet the error pointed above); with no
+/// warning and no file found, the directories held no file, as `ingest` says of them.
+fn no_events_message(inputs: &[PathBuf], warnings: &[String]) -> String {
+    let named = inputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    if !warnings.is_empty() {
+        let why =
+            if warnings.len() == 1 { "the warning above says why" } else { "the warnings above say why" };
+        return format!("no audit event in {named}: nothing to query ({why})");
+    }
+    if audit::read::list_inputs(inputs).is_ok_and(|files| files.is_empty()) {
+        return format!(
+            "no files under {named}: nothing to query (give audit log files or a directory holding them)"
+        );
+    }
+    format!("no audit event in {named}: nothing to query")
 }
 
 /// What `--input` says of the events it dropped as read before.

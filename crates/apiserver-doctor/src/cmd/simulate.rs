@@ -16,11 +16,11 @@ pub struct Args {
     /// files there are replaced; a directory holding anything else is refused, untouched.
     #[arg(long)]
     out: PathBuf,
-    /// Nodes in the simulated cluster.
-    #[arg(long, default_value_t = 5000)]
+    /// Nodes in the simulated cluster (1 to 100,000).
+    #[arg(long, default_value_t = 5000, allow_negative_numbers = true, value_parser = node_count)]
     nodes: usize,
-    /// Length of the window: 1h, 30m, 1h30m, 90s.
-    #[arg(long, default_value = "1h")]
+    /// Length of the window, with its unit: 1h, 30m, 1h30m, 90s.
+    #[arg(long, default_value = "1h", allow_hyphen_values = true)]
     duration: String,
     /// Start of the window (RFC 3339).
     #[arg(long, default_value = simulate::DEFAULT_START)]
@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(long)]
     zstd: bool,
     /// Start a new audit file after this many MiB (uncompressed); at least 1.
-    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = max_file_mib)]
+    #[arg(long, value_name = "MIB", default_value_t = 1024, allow_negative_numbers = true, value_parser = max_file_mib)]
     max_file_mib: u64,
     /// Worker threads (the output does not depend on it).
     #[arg(long)]
@@ -66,8 +66,22 @@ fn max_file_mib(text: &str) -> Result<u64, String> {
     }
 }
 
+/// `--nodes` of `simulate` and `demo`: a whole number, at least 1 (`--nodes -5` was clap's
+/// "unexpected argument '-5'", whose tip made the value a file argument). The upper bound is
+/// [`simulate::check`]'s.
+pub fn node_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n < 1 => Err(format!("`{text}`: a cluster has at least 1 node; give 1 or more, e.g. 100")),
+        Ok(n) => {
+            usize::try_from(n).map_err(|_| format!("`{text}` is more nodes than this machine can count"))
+        }
+        Err(_) => Err(format!("`{text}` is not a whole number of nodes (1 or more, e.g. 100)")),
+    }
+}
+
 /// Runs `apiserver-doctor simulate`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    super::check_out_dir(&args.out)?;
     let start = simulate::parse_time(&args.start).map_err(anyhow::Error::msg).context("--start")?;
     let mut cfg = Config::new(start);
     cfg.nodes = args.nodes;

@@ -711,15 +711,17 @@ impl Planner<'_> {
             return Ok(Some(rel.clone()));
         }
         if tables::TABLES.contains(&id.name.as_str()) {
-            self.events_at(id.span)?;
+            self.events_available()?;
         }
         tables::table(&id.name, self.engine.base(), self.engine.categories()).map_err(internal)
     }
 
-    /// An error at `at` when the engine has no events to read (see `Engine::without_events`).
-    fn events_at(&self, at: Span) -> R<()> {
+    /// An error when the engine has no events to read (see `Engine::without_events`). It points
+    /// at no place in the query: the store or the input files are what is wrong, and a caret
+    /// under the table's name read as a KQL syntax error (UX review: `--store nosuch`).
+    fn events_available(&self) -> R<()> {
         match self.engine.no_events() {
-            Some(why) => Err(err(at, why)),
+            Some(why) => Err(PlanError::at(None, why)),
             None => Ok(()),
         }
     }
@@ -737,8 +739,8 @@ impl Planner<'_> {
         Err(e)
     }
 
-    fn all_tables(&self, at: Span) -> R<Vec<(String, Rel)>> {
-        self.events_at(at)?;
+    fn all_tables(&self) -> R<Vec<(String, Rel)>> {
+        self.events_available()?;
         let mut out = Vec::new();
         for t in tables::TABLES {
             if let Some(rel) =
@@ -772,7 +774,7 @@ impl Planner<'_> {
         for (i, t) in tables.iter().enumerate() {
             match &t.source {
                 Source::Pattern(p) if t.operators.is_empty() => {
-                    for (name, rel) in self.all_tables(p.span)? {
+                    for (name, rel) in self.all_tables()? {
                         if ops::wildcard_match(&p.name, &name) {
                             out.push((name, rel));
                         }
@@ -789,11 +791,8 @@ impl Planner<'_> {
         match s {
             Source::Name(id) => self.table(id),
             Source::Pattern(p) => {
-                let legs: Vec<(String, Rel)> = self
-                    .all_tables(p.span)?
-                    .into_iter()
-                    .filter(|(n, _)| ops::wildcard_match(&p.name, n))
-                    .collect();
+                let legs: Vec<(String, Rel)> =
+                    self.all_tables()?.into_iter().filter(|(n, _)| ops::wildcard_match(&p.name, n)).collect();
                 if legs.is_empty() {
                     return Err(err(p.span, format!("no table matches '{}'", p.name)));
                 }
@@ -807,7 +806,7 @@ impl Planner<'_> {
             }
             Source::Search(search) => {
                 let legs = if search.tables.is_empty() {
-                    self.all_tables(search.predicate.span)?
+                    self.all_tables()?
                 } else {
                     search
                         .tables

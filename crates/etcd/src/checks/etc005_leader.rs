@@ -21,7 +21,10 @@ critical. Leader changes (`etcd_server_leader_changes_seen_total`) between two s
 in 15 minutes: warning (etcd-mixin `etcdHighNumberOfLeaderChanges`, `increase(…[15m]) >= 4`). A
 window of 15 minutes or more is scaled to 15 minutes; a shorter one is judged by the changes
 seen in it, a lower bound of the 15 minutes' (one election in a minute is not 4). With one
-scrape the count since start is shown only when it is already that high.
+scrape (the count since the member started, over an uptime that may be months), or two scrapes
+whose times are unknown, the count has no known window: it is shown, as information, only when
+it is already that high (a few elections over a member's life, such as rolling restarts, are
+normal; ETC006 likewise does not judge one scrape's counter).
 
 ## Why it matters
 Without a leader the cluster accepts no write. Frequent elections stall writes for an
@@ -96,13 +99,27 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             ),
             None => format!("{} since the member started", leader_changes(changes)),
         };
+        // A count over no known time is no rate: information, never the 15-minute rule's
+        // warning (review of the metrics command, item 4: a member that saw 7 elections over
+        // its life was warned of on one scrape).
+        let known_window = metrics.window_seconds.is_some_and(|s| s > 0.0);
+        let unknown = if known_window {
+            String::new()
+        } else {
+            format!(
+                " Over how long is unknown, so this is no rate: the warning is for {} or more in 15 minutes \
+                 (etcd-mixin), and a few elections over a member's life (rolling restarts) are normal. Two scrapes \
+                 15 minutes apart show whether they are recent.",
+                format_count(limit)
+            )
+        };
         out.push(
             Draft {
-                severity: Severity::Warning,
+                severity: if known_window { Severity::Warning } else { Severity::Info },
                 title: format!("etcd member {} saw {during}", m.name),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
-                    "{} saw {during}. Each election stalls writes; frequent ones usually mean a slow disk, CPU starvation or a flaky network between members.",
+                    "{} saw {during}.{unknown} Each election stalls writes; frequent ones usually mean a slow disk, CPU starvation or a flaky network between members.",
                     m.name
                 ),
                 source: m.source(),

@@ -83,7 +83,11 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         out.push(
             Draft {
                 severity: Severity::Warning,
-                title: format!("etcd member {} grows by {} per hour: {headline}", m.name, format_bytes(per_hour)),
+                title: format!(
+                    "etcd member {} grows by {} per hour: {headline}",
+                    m.name,
+                    format_bytes(per_hour)
+                ),
                 subject: Subject::new("etcd-member", m.name.clone()),
                 summary: format!(
                     "The database of {} went from {} to {} in {}. {outlook}",
@@ -107,7 +111,11 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     remedies::compact_for(&access),
                     remedies::defragment_for(&access),
                     remedies::raise_quota(quota),
-                    watch("predict_linear(etcd_mvcc_db_total_size_in_bytes[1h], 4 * 3600) > etcd_server_quota_backend_bytes"),
+                    watch(&metrics::checks::quota_projection_query(
+                        "etcd_mvcc_db_total_size_in_bytes",
+                        horizon,
+                        "etcd_server_quota_backend_bytes",
+                    )),
                 ],
             }
             .into_finding(&INFO, t),

@@ -174,6 +174,25 @@ fn bucket_sentence(metric: &str, p99: f64, bucket: Option<(f64, f64)>) -> String
     }
 }
 
+/// `≈1.38 s`, or `> 60 s` when the P99 lies in the `+Inf` bucket: the histogram bounds it no
+/// further, so no interpolated value is given, as MET008 and ETC003 do (review of the metrics
+/// command, item 5: "P99 latency ≈60.00 s" for 110 of 200 requests above 60 s).
+fn p99_words(p99: f64, bucket: Option<(f64, f64)>) -> String {
+    match bucket {
+        Some((lower, upper)) if upper.is_infinite() => format!("> {lower} s"),
+        _ => format!("≈{}", format_seconds(p99)),
+    }
+}
+
+/// The SLI histogram's P99 as [`p99_words`] gives it, capped at `total`'s as [`sli_bucket_sentence`] says.
+fn sli_words(s: &SliLatency, total: f64) -> String {
+    if s.p99.unbounded() && s.p99.lower <= total {
+        format!("> {} s", s.p99.lower)
+    } else {
+        format!("≈{}", format_seconds(s.p99.interpolated.min(total)))
+    }
+}
+
 /// [`bucket_sentence`] of the SLI histogram's P99, and when its interpolation says more than
 /// `total` (the P99 with webhooks and APF queues, which it cannot exceed), that it is shown
 /// capped there.
@@ -217,6 +236,20 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             // The SLO is defined on the SLI histogram (no webhook or APF queue time): judged
             // on it when the scrape has it with enough requests.
             let sli = l.sli.as_ref().filter(|s| s.count >= min_observations);
+            // Why the SLO is not judged on the SLI histogram: the scrape has none, or too few
+            // of these requests in it (review of the metrics command, item 6: a scrape with the
+            // histogram was said not to give it).
+            let no_sli = match &l.sli {
+                Some(s) => format!(
+                    "; this scrape gives `{}`, but with {} of these requests, fewer than the {} a P99 needs \
+                     (latency_min_observations), so it is not used",
+                    s.metric,
+                    format_count(s.count),
+                    format_count(min_observations)
+                ),
+                None => ", which this scrape does not give".to_owned(),
+            };
+            let total_words = p99_words(l.p99_seconds, l.p99_bucket);
             // The SLI leaves time out of each request, so its P99 is at most the total's; the
             // interpolation in its coarser buckets (the first ends at 0.05 s) can say more (a
             // SLI P99 of 50 ms shown above a total of 24 ms: review s40, item 6). Capped there.
@@ -232,9 +265,8 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             let (title, judgement) = match (sli, severity) {
                 (Some(s), Severity::Info) => (
                     format!(
-                        "{subject}: P99 ≈{} with webhooks and APF queues, ≈{} without them, within the {} SLO",
-                        format_seconds(l.p99_seconds),
-                        format_seconds(sli_p99(s)),
+                        "{subject}: P99 {total_words} with webhooks and APF queues, {} without them, within the {} SLO",
+                        sli_words(s, l.p99_seconds),
                         format_seconds(slo)
                     ),
                     format!(
@@ -249,32 +281,41 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 ),
                 (Some(s), _) => (
                     format!(
-                        "{subject}: P99 latency ≈{} without webhooks and APF queues is above {above}",
-                        format_seconds(sli_p99(s))
+                        "{subject}: P99 latency {} without webhooks and APF queues is above {above}",
+                        sli_words(s, l.p99_seconds)
                     ),
                     format!(
                         " Without the time spent in admission webhooks and APF queues (`{}`, on which the SLO is \
-                         defined) the P99 is about {}, above {above}.{}",
+                         defined) the P99 is {}, above {above}.{}",
                         s.metric,
-                        format_seconds(sli_p99(s)),
+                        if s.p99.unbounded() && s.p99.lower <= l.p99_seconds {
+                            format!("above {} s", s.p99.lower)
+                        } else {
+                            format!("about {}", format_seconds(sli_p99(s)))
+                        },
                         sli_bucket_sentence(s, l.p99_seconds)
                     ),
                 ),
                 (None, _) => (
-                    format!("{subject}: P99 latency ≈{} is above {above}", format_seconds(l.p99_seconds)),
+                    format!("{subject}: P99 latency {total_words} is above {above}"),
                     format!(
                         " That is above {above} for this kind of request. It includes the time spent in admission \
                          webhooks and APF queues, which the SLO leaves out (the SLO is defined on \
-                         apiserver_request_sli_duration_seconds, 1.26+, which this scrape does not give): a slow \
-                         webhook (MET008) or a long queue wait (MET007) shows here too."
+                         apiserver_request_sli_duration_seconds, 1.26+{no_sli}): a slow webhook (MET008) or a long \
+                         queue wait (MET007) shows here too."
                     ),
                 ),
             };
-            let mut measures = vec![Measure::new(
-                "P99 latency (linear interpolation, as histogram_quantile)",
-                l.p99_seconds,
-                "s",
-            )];
+            // No interpolation in the `+Inf` bucket: its lower bound is all the histogram shows.
+            let unbounded = l.p99_bucket.is_some_and(|(_, upper)| upper.is_infinite());
+            let mut measures = Vec::new();
+            if !unbounded {
+                measures.push(Measure::new(
+                    "P99 latency (linear interpolation, as histogram_quantile)",
+                    l.p99_seconds,
+                    "s",
+                ));
+            }
             if let Some((lower, upper)) = l.p99_bucket {
                 measures.push(Measure::new("P99 above (its bucket's lower bound)", lower, "s"));
                 if upper.is_finite() {
@@ -283,11 +324,13 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             }
             measures.push(Measure::new("requests", l.count, "count"));
             if let Some(s) = sli {
-                measures.push(Measure::new(
-                    "SLI P99, without webhooks and APF queues (linear interpolation)",
-                    sli_p99(s),
-                    "s",
-                ));
+                if !(s.p99.unbounded() && s.p99.lower <= l.p99_seconds) {
+                    measures.push(Measure::new(
+                        "SLI P99, without webhooks and APF queues (linear interpolation)",
+                        sli_p99(s),
+                        "s",
+                    ));
+                }
                 measures.push(Measure::new("SLI P99 above (its bucket's lower bound)", s.p99.lower, "s"));
                 if !s.p99.unbounded() {
                     measures.push(Measure::new(
@@ -328,12 +371,15 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     title,
                     subject: Subject::new("resource", subject.clone()),
                     summary: format!(
-                        "The API server answered {} {} requests {} with a P99 latency of about {} \
+                        "The API server answered {} {} requests {} with a P99 latency {} \
                          (apiserver_request_duration_seconds).{judgement}{}",
                         format_count(l.count),
                         subject,
                         window_phrase(api.window_seconds),
-                        format_seconds(l.p99_seconds),
+                        match l.p99_bucket {
+                            Some((lower, upper)) if upper.is_infinite() => format!("above {lower} s"),
+                            _ => format!("of about {}", format_seconds(l.p99_seconds)),
+                        },
                         if sli.is_some() && severity != Severity::Info {
                             String::new()
                         } else {

@@ -21,6 +21,14 @@ warning (AKS guide), over 150,000 is critical (SIG-scalability thresholds), and 
 `apiserver_resource_objects` (1.34+), `apiserver_storage_objects` (1.21+) or
 `etcd_object_counts` (older).
 
+Scrapes of several API server processes are read as one control plane (one etcd, its counts
+judged once, across them) only when they are at most one minor version apart (the version
+skew policy's limit between the API servers of one control plane) and their database size
+metric names the same etcd storage (the same `endpoint` or `storage_cluster_id` values, where
+both use the same label; kubeadm's `https://127.0.0.1:2379` and `etcd-0` are the same in every
+cluster, so this tells only different layouts apart). Otherwise each process is judged on its
+own latest scrape and no growth is computed across them; a note names the control planes.
+
 ## Why it matters
 Every LIST of the type reads every object, the watch cache holds them all in memory, and
 the etcd database grows toward its quota. Leaked objects (finished Jobs, old ReplicaSets,

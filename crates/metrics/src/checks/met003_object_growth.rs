@@ -23,7 +23,9 @@ pub const INFO: CheckInfo = CheckInfo {
 With two scrapes of the same API server: resource types whose object count grew between
 them fast enough to cross the next object-count threshold (10,000, then 150,000; events
 1,000,000) within `etcd_quota_projection_hours` (4 h), at the growth rate seen. A
-create-without-delete leak looks like this long before it hurts.
+create-without-delete leak looks like this long before it hurts. The counts of different API
+server processes are compared only within one control plane: at most one minor version apart,
+the same etcd storage (see MET002).
 
 ## Why it matters
 A leak is cheapest to stop while it is small: each leaked object makes every LIST of its

@@ -4,7 +4,7 @@ use findings::{
     CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Thresholds, threshold_names as n,
 };
 
-use super::{Draft, format_bytes, format_percent_against, remedies, watch};
+use super::{Draft, format_bytes, format_count, format_percent_against, remedies, watch};
 use crate::apiserver::DbSize;
 use crate::{ApiserverEvidence, MetricsEvidence};
 
@@ -32,12 +32,21 @@ member is that near. Else the quota is `etcd_quota_bytes` (etcd's default, 2 GiB
 `--config` sets), and the finding then says which was assumed. Above 2 GB and below the warning, it says the database is large (AKS
 guide), as information. When etcd's own scrapes are given and ETC001 warns of the same
 database member by member, MET004 is information that points at ETC001 (one warning for one
-number).
+number). The same database: MET004's quota was read from etcd, not assumed, and an ETC001
+finding at least as severe has that quota for a database within a factor of 2 of this size. A
+database matched to no member (judged against the assumed quota) keeps its severity beside an
+ETC001 of another.
 
-With no etcd scrape, a database at or past the 2 GiB default proves the quota is larger
-(etcd refuses writes at its quota); API server scrapes alone are the normal case on AKS, EKS
-and GKE, whose quotas are commonly 8 GiB. No share of the quota is judged then: the size is
-reported as information (large, above 2 GB), with where to read the real quota.
+The database size of different API server processes is judged once per control plane: at
+most one minor version apart, the same etcd storage (see MET002).
+
+With no etcd scrape, a database more than 5% past the 2 GiB default proves the quota is
+larger (etcd refuses writes at its quota); API server scrapes alone are the normal case on
+AKS, EKS and GKE, whose quotas are commonly 8 GiB. No share of the quota is judged then: the
+size is reported as information (large, above 2 GB), with where to read the real quota. At
+the default or within 5% past it, the size proves nothing (a member full at its quota shows
+about the quota, and its file can sit a little past it): it is critical, possibly full
+(NOSPACE) at the default quota, and says to check `etcdctl alarm list`.
 
 ## Why it matters
 At the quota etcd raises a `NOSPACE` alarm and refuses every write: no pod can be created,
@@ -147,11 +156,26 @@ pub(crate) fn quota(ev: &MetricsEvidence, api: &ApiserverEvidence, db: &DbSize, 
     }
 }
 
+/// How far past the assumed quota a database must be for the quota to be taken as larger:
+/// 5% (2 GiB + 102.4 MiB for the default). A member full at its quota shows about the quota,
+/// and its file can sit at or a little past it (deletes, compaction and bbolt's growth of the
+/// file are not checked against the quota), so a size just at or past the default does not
+/// prove a larger quota (review of the metrics command, item 7: 2,147,483,648 bytes was "the
+/// real quota is unknown and larger", information, while 95% of it was critical).
+pub const PAST_THE_QUOTA_MARGIN: f64 = 0.05;
+
 /// True when the quota is not known (no etcd scrape gave it) and a database of `bytes` is
-/// at or past the default assumed for it: etcd refuses writes at its quota, so the real one
-/// must be larger, and no ratio or time to quota can be judged against the default.
+/// past the default assumed for it by more than [`PAST_THE_QUOTA_MARGIN`]: etcd refuses writes
+/// at its quota, so the real one must be larger, and no ratio or time to quota can be judged
+/// against the default.
 pub(crate) fn quota_unknown_and_larger(bytes: f64, quota: f64, from_etcd: bool) -> bool {
-    !from_etcd && bytes >= quota
+    !from_etcd && bytes > quota * (1.0 + PAST_THE_QUOTA_MARGIN)
+}
+
+/// True when the quota is not known and a database of `bytes` is at the default assumed for
+/// it, or past it by at most [`PAST_THE_QUOTA_MARGIN`]: possibly full at that quota.
+pub(crate) fn at_the_assumed_quota(bytes: f64, quota: f64, from_etcd: bool) -> bool {
+    !from_etcd && bytes >= quota && !quota_unknown_and_larger(bytes, quota, from_etcd)
 }
 
 /// Why a quota read from etcd was not taken for this database.
@@ -182,6 +206,10 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             let (quota, from_etcd) = (q.bytes, q.read_from_etcd());
             if quota_unknown_and_larger(db.bytes, quota, from_etcd) {
                 out.push(unknown_quota(api, db, &q, t));
+                continue;
+            }
+            if at_the_assumed_quota(db.bytes, quota, from_etcd) {
+                out.push(possibly_full(api, db, &q, t));
                 continue;
             }
             let ratio = db.bytes / quota;
@@ -359,6 +387,58 @@ fn unknown_quota(api: &ApiserverEvidence, db: &DbSize, q: &Quota, t: &Thresholds
     .into_finding(&INFO, t)
 }
 
+/// A database at the assumed quota, or past it by at most [`PAST_THE_QUOTA_MARGIN`], with no
+/// quota known: possibly full (NOSPACE) at that quota, or under a larger one. Critical, as 95%
+/// of the assumed quota is: the size alone cannot tell, and a full etcd refuses every write.
+fn possibly_full(api: &ApiserverEvidence, db: &DbSize, q: &Quota, t: &Thresholds) -> Finding {
+    let assumed = if q.from == QuotaFrom::Config {
+        format!("the {} quota set by --config", format_bytes(q.bytes))
+    } else {
+        format!("etcd's {} default quota", format_bytes(q.bytes))
+    };
+    let unmatched = if q.unmatched { format!(" {UNMATCHED}") } else { String::new() };
+    Draft {
+        severity: Severity::Critical,
+        title: format!(
+            "etcd database is {}, at {assumed}: possibly full (NOSPACE), unless the real quota is larger",
+            format_bytes(db.bytes)
+        ),
+        subject: Subject::new("etcd", db.endpoint.clone()),
+        summary: format!(
+            "`{}` reports {} ({} bytes) for {}, at {assumed} or within {:.0}% past it. A member full at that quota \
+             shows about this size (its file can sit at or a little past the quota: deletes, compaction and the \
+             file's growth are not checked against it), so etcd may be refusing every write with a NOSPACE alarm; \
+             only a size more than {:.0}% past the quota proves a larger one. Check `etcdctl alarm list`.{unmatched} \
+             {}",
+            db.metric,
+            format_bytes(db.bytes),
+            format_count(db.bytes),
+            db.endpoint,
+            PAST_THE_QUOTA_MARGIN * 100.0,
+            PAST_THE_QUOTA_MARGIN * 100.0,
+            WHERE_THE_QUOTA_IS,
+        ),
+        source: format!("metrics:{}", api.source),
+        measures: vec![
+            Measure::new("database size", db.bytes, "bytes"),
+            Measure::new(
+                if q.from == QuotaFrom::Config { "the quota set by --config" } else { "etcd's default quota" },
+                q.bytes,
+                "bytes",
+            ),
+        ],
+        table: None,
+        thresholds: vec![n::ETCD_QUOTA_BYTES, n::ETCD_QUOTA_CRITICAL_RATIO],
+        remedies: vec![
+            remedies::check_alarms(),
+            remedies::recover_from_nospace(),
+            remedies::read_the_quota(),
+            watch(&format!("{}{{}}", db.metric)),
+        ],
+    }
+    .into_finding(&INFO, t)
+}
+
 /// `2 GB`: a decimal threshold as the docs give it.
 fn format_bytes_si(bytes: f64) -> String {
     format!("{} GB", bytes / 1e9)
@@ -417,7 +497,12 @@ mod tests {
             out[0].summary.contains("etcd's default quota, assumed because no etcd scrape gave the real one")
         );
         assert!(out[0].remedies.iter().any(|r| r.body.contains("2.0 GiB is etcd's default, assumed")));
-        for bytes in [2.0 * gib, 6.6 * gib] {
+        // Within 5% past the default, possibly full at it (rev-metrics item 7); beyond, larger.
+        let mut out = Vec::new();
+        run(&ev(2.0 * gib, None), &Thresholds::default(), &mut out);
+        assert_eq!(out[0].severity, Severity::Critical, "{}", out[0].title);
+        assert!(out[0].title.contains("possibly full (NOSPACE)"), "{}", out[0].title);
+        for bytes in [2.2 * gib, 6.6 * gib] {
             let mut out = Vec::new();
             run(&ev(bytes, None), &Thresholds::default(), &mut out);
             assert_eq!(out.len(), 1);
@@ -547,7 +632,7 @@ mod tests {
         let raise = out[0].remedies.iter().find(|r| r.title.starts_with("Raise the quota")).expect("remedy");
         assert!(raise.body.contains("is the quota set by --config, assumed"), "{}", raise.body);
         let mut out = Vec::new();
-        run(&ev(2_500_000.0, None), &t, &mut out);
+        run(&ev(2_600_000.0, None), &t, &mut out);
         assert!(out[0].title.contains("past the 2.3 MiB quota set by --config"), "{}", out[0].title);
         assert!(!out[0].summary.contains("etcd's 2.3 MiB default"), "{}", out[0].summary);
     }

@@ -21,9 +21,9 @@ With two scrapes of the same API server: the etcd database size grew between the
 that reaches the quota within `etcd_quota_projection_hours` (4 h, etcd-mixin's
 `etcdDatabaseQuotaLowSpace` horizon). The quota is etcd's own when an etcd scrape is given,
 else the default 2 GiB, and the finding then says it was assumed. A database already at or
-past the default with no etcd scrape proves the quota is larger and unknown: no time to
-quota is given (MET004 reports the size and its growth per hour as information). Sizes
-too close for GiB to show apart are given in bytes.
+past the default with no etcd scrape has no time to quota to give: more than 5% past it, the
+quota is larger and unknown; at it or within 5%, it may be full (MET004 reports the size and
+which it may be). Sizes too close for GiB to show apart are given in bytes.
 
 The size is one etcd member's file, and members' files differ (defragmentation is per
 member). When the two sizes may be of different members, a rise is information with no rate:
@@ -32,6 +32,8 @@ on each poll, and two scrapes of different API server processes each report thei
 `--etcd-servers` member (kubeadm's stacked layout names every one `https://127.0.0.1:2379`).
 Growth is then judged member by member from etcd's own scrapes (ETC009), and MET005 says
 nothing when two of them are given.
+Sizes of API servers that cannot share one etcd (more than one minor version apart, or a
+different etcd storage: see MET002) are never compared.
 
 ## Why it matters
 When the database reaches the quota etcd refuses every write. Four hours is the time left to
@@ -63,9 +65,10 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             }
             let q = super::met004_db_size::quota(ev, api, db, t);
             let (quota, from_etcd) = (q.bytes, q.read_from_etcd());
-            // Past the assumed default with no quota known: the quota is larger and unknown, so
-            // there is no time to reach it (MET004 reports the size and the growth per hour).
-            if super::met004_db_size::quota_unknown_and_larger(db.bytes, quota, from_etcd) {
+            // At or past the assumed default with no quota known: the quota is larger and
+            // unknown, or the database is full at it; either way there is no time to reach it
+            // (MET004 reports the size, and the growth per hour past the default).
+            if !from_etcd && db.bytes >= quota {
                 continue;
             }
             let growth = db.bytes - first;
@@ -131,7 +134,7 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                         remedies::compact(),
                         remedies::defragment(),
                         remedies::raise_quota_or_assumed(quota, (!from_etcd).then(|| q.assumed_name())),
-                        watch(&format!("predict_linear({}[1h], 4 * 3600) > {quota}", db.metric)),
+                        watch(&super::quota_projection_query(&db.metric, horizon, &quota.to_string())),
                     ],
                 }
                 .into_finding(&INFO, t),

@@ -99,7 +99,20 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             // the interpolation are cut to it (when the data agrees, i.e. it is not below the
             // bucket's lower bound).
             let cut = configured.map(|t| t.seconds).filter(|c| *c >= lower && *c < p99.upper);
+            // The bucket starts at the timeout: the slowest calls are those cut off at it (UX
+            // review: "P99 above 10 s" beside "P99 at most 10 s" said that in two rows).
+            let hits = cut.filter(|c| *c <= lower);
             let (where_, estimate) = match cut {
+                Some(c) if hits.is_some() => (
+                    format!("at the webhook's {} s timeout", bound(c)),
+                    format!(
+                        "its bucket, ({}, {}] s, starts at the timeout and no call outlives it, so the slowest 1% of \
+                         calls hit the timeout (the interpolation in the bucket, {}, cannot be)",
+                        bound(lower),
+                        bound(p99.upper),
+                        format_seconds(p99.interpolated)
+                    ),
+                ),
                 Some(c) => (
                     format!("in the ({}, {}] s bucket", bound(lower), bound(p99.upper)),
                     format!(
@@ -133,8 +146,18 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             } else {
                 format!("above the {} s warning level", bound(limit))
             };
-            let mut measures = vec![Measure::new("P99 above (its bucket's lower bound)", lower, "s")];
+            let mut measures = Vec::new();
+            match hits {
+                Some(c) => measures.push(Measure::new(
+                    "P99 at the webhook's timeout (timeoutSeconds: calls hit it)",
+                    c,
+                    "s",
+                )),
+                None => measures.push(Measure::new("P99 above (its bucket's lower bound)", lower, "s")),
+            }
             match cut {
+                // Said by the one row above.
+                Some(_) if hits.is_some() => {}
                 Some(c) => measures.push(Measure::new("P99 at most (the webhook's timeout)", c, "s")),
                 None if !p99.unbounded() => {
                     measures.push(Measure::new("P99 at most (its bucket's upper bound)", p99.upper, "s"));
@@ -146,14 +169,21 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 }
                 None => {}
             }
-            if let Some(t) = configured {
+            if let Some(t) = configured.filter(|_| hits.is_none()) {
                 measures.push(Measure::new("timeoutSeconds (its configuration)", t.seconds, "s"));
             }
             measures.push(Measure::new("calls", w.calls, "count"));
             out.push(
                 Draft {
                     severity,
-                    title: format!("Admission webhook {}: P99 {where_}, {over}", w.name),
+                    title: match hits {
+                        Some(c) => format!(
+                            "Admission webhook {}: P99 at its {} s timeout: calls are timing out",
+                            w.name,
+                            bound(c)
+                        ),
+                        None => format!("Admission webhook {}: P99 {where_}, {over}", w.name),
+                    },
                     subject: Subject::new("webhook", w.name.clone()),
                     summary: format!(
                         "More than 1% of the {} calls to the {kind} webhook `{}` {} took longer than {} s: the P99 \
@@ -355,11 +385,17 @@ mod tests {
             slow.summary
         );
         assert!(slow.summary.contains("≈24.85 s by linear interpolation"), "{}", slow.summary);
+        // Its bucket starts at its 10 s timeout: calls hit the timeout, said in one row (UX
+        // review: "P99 above 10 s" beside "P99 at most 10 s").
         let cut = judged(Some(10.0));
         assert_eq!(cut.severity, Severity::Critical);
-        assert_eq!(cut.title, "Admission webhook stuck: P99 in the (10, 25] s bucket, over its 10 s timeout");
+        assert_eq!(cut.title, "Admission webhook stuck: P99 at its 10 s timeout: calls are timing out");
         assert!(
-            cut.summary.contains("calls end at the webhook's 10 s timeout, so it is at most about 10 s"),
+            cut.summary.contains(
+                "the P99 lies at the webhook's 10 s timeout; its bucket, (10, 25] s, starts at the timeout and no \
+                 call outlives it, so the slowest 1% of calls hit the timeout (the interpolation in the bucket, \
+                 24.85 s, cannot be)"
+            ),
             "{}",
             cut.summary
         );
@@ -368,8 +404,23 @@ mod tests {
             "{:?}",
             cut.evidence.measures
         );
-        assert_eq!(measure(&cut, "P99 at most"), Some(10.0));
-        assert_eq!(measure(&cut, "timeoutSeconds"), Some(10.0));
+        let labels: Vec<(&str, f64)> =
+            cut.evidence.measures.iter().map(|m| (m.label.as_str(), m.value)).collect();
+        assert_eq!(
+            labels,
+            [("P99 at the webhook's timeout (timeoutSeconds: calls hit it)", 10.0), ("calls", 100.0)]
+        );
+        // A timeout inside the bucket still bounds it from above.
+        let inside = judged(Some(20.0));
+        assert_eq!(inside.title, "Admission webhook stuck: P99 in the (10, 25] s bucket, over 0.5 s");
+        assert!(
+            inside.summary.contains("calls end at the webhook's 20 s timeout, so it is at most about 20 s"),
+            "{}",
+            inside.summary
+        );
+        assert_eq!(measure(&inside, "P99 above"), Some(10.0));
+        assert_eq!(measure(&inside, "P99 at most"), Some(20.0));
+        assert_eq!(measure(&inside, "timeoutSeconds"), Some(20.0));
         // Unknown: the default, as before.
         let default = judged(None);
         assert_eq!(

@@ -208,6 +208,13 @@ pub fn watch(promql: &str) -> Remedy {
     remedy("Follow it live in Prometheus", RemedyKind::Advice, Safety::Safe, promql)
 }
 
+/// The PromQL that follows a database's growth toward its quota over `horizon_hours`
+/// (`etcd_quota_projection_hours`): `predict_linear(SIZE[1h], 4 * 3600) > QUOTA`, the horizon
+/// the finding was judged on (review of the metrics command, item 8: it was always 4 h).
+pub fn quota_projection_query(size: &str, horizon_hours: f64, quota: &str) -> String {
+    format!("predict_linear({size}[1h], {horizon_hours} * 3600) > {quota}")
+}
+
 /// `1.5 GiB`, `312.0 MiB`, `4.0 KiB`, `512 B`.
 pub fn format_bytes(bytes: f64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];

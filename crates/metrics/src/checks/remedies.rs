@@ -410,6 +410,22 @@ pub fn raise_quota_or_assumed(quota_bytes: f64, assumed: Option<&str>) -> Remedy
     )
 }
 
+/// See whether etcd raised a `NOSPACE` alarm (a database at its quota refuses every write),
+/// for a database whose size alone cannot tell (MET004 at the assumed default quota).
+pub fn check_alarms() -> Remedy {
+    let access = EtcdAccess::default();
+    remedy(
+        "See whether etcd refuses writes (a NOSPACE alarm)",
+        RemedyKind::Command,
+        Safety::Safe,
+        format!(
+            "{}{} alarm list\n# `alarm:NOSPACE` there: etcd refuses every write until it is recovered (next remedy).",
+            access.preamble(),
+            access.etcdctl()
+        ),
+    )
+}
+
 /// The sequence after a `NOSPACE` alarm: compact, wait, defragment, disarm.
 pub fn recover_from_nospace() -> Remedy {
     recover_from_nospace_for(&EtcdAccess::default())
