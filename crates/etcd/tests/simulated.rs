@@ -231,25 +231,14 @@ fn a_wal_fsync_p99_whose_bucket_straddles_the_threshold_may_be_above_it() {
 fn small_quota_shares_keep_a_decimal_and_a_450_s_window_is_7_5_min() {
     let m = metrics::EtcdMetrics {
         source: "etcd.prom".into(),
-        member_id: None,
         target: "etcd 3.5.12".into(),
         window_seconds: Some(450.0),
         db_total_bytes: Some(2_300_000_000.0),
-        first_db_total_bytes: None,
-        db_in_use_bytes: None,
         quota_bytes: Some(2_147_483_648_000.0),
-        keys: None,
-        wal_fsync_p99_seconds: None,
-        wal_fsync_p99: None,
-        wal_fsyncs: 0.0,
-        backend_commit_p99_seconds: None,
-        backend_commit_p99: None,
-        backend_commits: 0.0,
         has_leader: Some(1.0),
         is_leader: Some(1.0),
         leader_changes: Some(6.0),
-        proposals_failed: None,
-        proposals_pending: None,
+        ..Default::default()
     };
     let out = etcd::checks::run(&etcd::EtcdEvidence::from_metrics(&[m]), &Thresholds::default());
     let etc001 = out.iter().find(|f| f.code == "ETC001").expect("ETC001 (large)");
@@ -266,25 +255,14 @@ fn small_quota_shares_keep_a_decimal_and_a_450_s_window_is_7_5_min() {
 fn etc005_warned_on_a_lifetime_leader_change_count_of_unknown_window() {
     let member = |window_seconds: Option<f64>| metrics::EtcdMetrics {
         source: "etcd.prom".into(),
-        member_id: None,
         target: "etcd 3.5.12".into(),
         window_seconds,
         db_total_bytes: Some(2_000_000.0),
-        first_db_total_bytes: None,
-        db_in_use_bytes: None,
         quota_bytes: Some(2_147_483_648.0),
-        keys: None,
-        wal_fsync_p99_seconds: None,
-        wal_fsync_p99: None,
-        wal_fsyncs: 0.0,
-        backend_commit_p99_seconds: None,
-        backend_commit_p99: None,
-        backend_commits: 0.0,
         has_leader: Some(1.0),
         is_leader: Some(1.0),
         leader_changes: Some(7.0),
-        proposals_failed: None,
-        proposals_pending: None,
+        ..Default::default()
     };
     let etc005 = |window| {
         let out =

@@ -6,7 +6,7 @@ use crate::quantile::QuantileBucket;
 use crate::snapshot::{Histogram, Window, increase};
 
 /// One etcd member's metrics over a window (one scrape, or the change between two).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EtcdMetrics {
     /// Where it came from (file names or the member's `/metrics` URL).
     pub source: String,
