@@ -246,7 +246,7 @@ fn a_proposed_throttle_is_checked_against_the_clusters_flow_schemas() {
         "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: observability-exempt\nspec:\n  matchingPrecedence: 50\n  priorityLevelConfiguration:\n    name: exempt\n  rules:\n  - subjects:\n    - kind: Group\n      group:\n        name: system:serviceaccounts:observability\n    resourceRules:\n    - verbs: ['*']\n      apiGroups: ['*']\n      resources: ['*']\n      clusterScope: true\n      namespaces: ['*']\n",
     )
     .expect("write");
-    let remedy_titles = |extra: &[&str]| -> Vec<String> {
+    let remedies = |extra: &[&str]| -> Vec<serde_json::Value> {
         let mut args = vec!["diagnose", audit.to_str().expect("utf-8"), "-o", "json"];
         for m in extra {
             args.extend(["--manifests", m]);
@@ -257,18 +257,34 @@ fn a_proposed_throttle_is_checked_against_the_clusters_flow_schemas() {
             .into_iter()
             .find(|f| f["code"] == "AUD004")
             .expect("the list storm's AUD004 finding");
-        f["remedies"]
-            .as_array()
-            .expect("remedies")
-            .iter()
-            .filter_map(|r| r["title"].as_str().map(str::to_owned))
-            .collect()
+        f["remedies"].as_array().expect("remedies").clone()
+    };
+    let remedy_titles = |extra: &[&str]| -> Vec<String> {
+        remedies(extra).iter().filter_map(|r| r["title"].as_str().map(str::to_owned)).collect()
     };
     let m = manifests.to_str().expect("utf-8");
-    let titles = remedy_titles(&[m]);
+    // It takes effect: the throttle's YAML says so (title and first comment), and no remedy of
+    // its own, marked safe to apply with nothing to apply, does.
+    let all = remedies(&[m]);
+    let titles: Vec<&str> = all.iter().filter_map(|r| r["title"].as_str()).collect();
+    assert!(!titles.iter().any(|t| t.starts_with("Checked against")), "{titles:?}");
+    let throttle = all
+        .iter()
+        .find(|r| r["kind"] == "yaml" && r["body"].as_str().is_some_and(|b| b.contains("kind: FlowSchema")))
+        .expect("the throttle");
     assert!(
-        titles.iter().any(|t| t == "Checked against the cluster's FlowSchemas: the throttle takes effect"),
+        throttle["title"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(" (checked against the cluster's FlowSchemas: it takes effect)")),
         "{titles:?}"
+    );
+    assert_eq!(throttle["safety"], "review-first");
+    assert!(
+        throttle["body"].as_str().is_some_and(|b| b.starts_with(
+            "# Checked against the cluster's FlowSchemas: FlowSchema throttle-sa-observability.inventory-exporter\n"
+        )),
+        "{}",
+        throttle["body"]
     );
     let titles = remedy_titles(&[m, exempt.to_str().expect("utf-8")]);
     assert!(

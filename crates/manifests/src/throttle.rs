@@ -658,6 +658,101 @@ fn undecided_title(v: &Verdict) -> String {
     )
 }
 
+/// Which FlowSchema classifies the throttle's requests today, and into which priority level.
+/// With `code`, names are shown as in the advice (`` `global-default` ``); without, as in a
+/// YAML comment (plain, on one line). Empty when no schema does, or when it is the first
+/// consulted before the throttle (the verdict says so there).
+fn today(v: &Verdict, code: bool) -> String {
+    let q = |s: &str| if code { format!("`{s}`") } else { remedy::one_line(s) };
+    // Judged without the groups a user may be in, today's schema is the one for a user in
+    // `system:authenticated` only.
+    let known = if v.groups_unknown.is_empty() {
+        String::new()
+    } else if code {
+        format!(" (for {} in no group but `system:authenticated`)", users_named(&v.groups_unknown))
+    } else {
+        let users: Vec<String> = v.groups_unknown.iter().map(|u| remedy::one_line(u)).collect();
+        format!(
+            " (for {} {} in no group but system:authenticated)",
+            plural("user", users.len()),
+            join_and(&users)
+        )
+    };
+    match (&v.today, &v.today_part) {
+        (Some((fs, p, pl)), None) => format!(
+            "Today these requests are classified{known} by FlowSchema {} (matchingPrecedence {p}) into priority level {}. ",
+            q(fs),
+            q(pl)
+        ),
+        // A schema consulted before the throttle says it below.
+        (Some((fs, _, _)), Some(_)) if v.preempted_by.first().is_some_and(|pre| &pre.name == fs) => {
+            String::new()
+        }
+        (Some((fs, p, pl)), Some(part)) => format!(
+            "Today FlowSchema {} (matchingPrecedence {p}) classifies part of these requests into priority level \
+             {}: {}; the rest go to the FlowSchemas after it. ",
+            q(fs),
+            q(pl),
+            if code { part.clone() } else { remedy::one_line(part) }
+        ),
+        _ => String::new(),
+    }
+}
+
+/// What a throttle's title gets when the cluster's FlowSchemas were found to let it take
+/// effect, with nothing to review ([`confirmation`]).
+pub const TAKES_EFFECT: &str = " (checked against the cluster's FlowSchemas: it takes effect)";
+
+/// The widest line of the comment [`confirmation`] writes.
+const COMMENT_WIDTH: usize = 100;
+
+/// When the verdict is that the throttle takes effect and nothing in it is to be reviewed (no
+/// schema catches the requests first, none undecided, every subject judged, no level of the
+/// cluster's own to compare, no FlowSchema of its name already): the YAML comment lines
+/// (`# …`, each ending in a newline) that say so, to put before the throttle's YAML in place
+/// of a remedy of their own. A verdict is a statement about the YAML, not an action: as a
+/// remedy of its own it was marked *safe to apply*, with nothing to apply. `None` for every
+/// other verdict: it stays a remedy, *review first*.
+pub fn confirmation(v: &Verdict) -> Option<String> {
+    let clean = v.judged
+        && v.preempted_by.is_empty()
+        && v.undecided.is_empty()
+        && v.unjudged.is_empty()
+        && !v.already_throttled()
+        && !v.capping_is_tighter()
+        && matches!(verdict_remedies(v).as_slice(), [r] if r.safety == Safety::Safe);
+    if !clean {
+        return None;
+    }
+    let (name, precedence) = &v.throttle;
+    let text = format!(
+        "Checked against the cluster's FlowSchemas: FlowSchema {} (matchingPrecedence {precedence}) comes before \
+         every FlowSchema given that matches these requests: it takes effect. {}",
+        remedy::one_line(name),
+        today(v, false)
+    );
+    Some(comment_lines(text.trim_end(), COMMENT_WIDTH))
+}
+
+/// `text` (one line) as YAML comment lines `# …` of at most `width` columns where its words
+/// allow, each ending in a newline.
+fn comment_lines(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::from("#");
+    for word in text.split_whitespace() {
+        if line.len() > 1 && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
 /// The remedies that say what [`judge`] found: one piece of advice, and when the client is
 /// already held by a level with no limit on borrowing, the patch that sets one.
 pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
@@ -751,25 +846,7 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             stop_borrowing(level, have, want, &v.level_shared_with),
         ];
     }
-    // Judged without the groups a user may be in, today's schema is the one for a user in
-    // `system:authenticated` only.
-    let known = if v.groups_unknown.is_empty() {
-        String::new()
-    } else {
-        format!(" (for {} in no group but `system:authenticated`)", users_named(&v.groups_unknown))
-    };
-    match (&v.today, &v.today_part) {
-        (Some((fs, p, pl)), None) => body.push_str(&format!(
-            "Today these requests are classified{known} by FlowSchema `{fs}` (matchingPrecedence {p}) into priority level `{pl}`. "
-        )),
-        // A schema consulted before the throttle says it below.
-        (Some((fs, _, _)), Some(_)) if v.preempted_by.first().is_some_and(|pre| &pre.name == fs) => {}
-        (Some((fs, p, pl)), Some(part)) => body.push_str(&format!(
-            "Today FlowSchema `{fs}` (matchingPrecedence {p}) classifies part of these requests into priority level \
-             `{pl}`: {part}; the rest go to the FlowSchemas after it. "
-        )),
-        _ => {}
-    }
+    body.push_str(&today(v, true));
     body.push_str(&replaces(v));
     let mut safety = if v.already_applied.is_some() { Safety::ReviewFirst } else { Safety::Safe };
     let mut caveat = String::new();
@@ -1020,10 +1097,11 @@ pub fn verdict_remedy(v: &Verdict) -> Remedy {
     verdict_remedies(v).swap_remove(0)
 }
 
-/// Adds, after each throttle remedy of `findings`, what the FlowSchemas of `m` say of it. A
-/// throttle that would loosen the level the client is already held in is taken out, with the
-/// command that watches it, and the advice says so. Nothing changes when `m` holds no
-/// FlowSchema.
+/// Adds, after each throttle remedy of `findings`, what the FlowSchemas of `m` say of it; when
+/// that is only that it takes effect ([`confirmation`]), the throttle's title and the first
+/// lines of its YAML say so instead, and no remedy is added. A throttle that would loosen the
+/// level the client is already held in is taken out, with the command that watches it, and the
+/// advice says so. Nothing changes when `m` holds no FlowSchema.
 pub fn verify_throttles(findings: &mut [Finding], m: &Manifests) {
     if m.flow_schemas.is_empty() {
         return;
@@ -1047,6 +1125,13 @@ pub fn verify_throttles(findings: &mut [Finding], m: &Manifests) {
                         f.remedies.insert(i + k, r);
                     }
                     i += added;
+                } else if let Some(comment) = confirmation(&v) {
+                    // Nothing to review: the verdict is a line of the YAML it speaks of, not a
+                    // remedy of its own (which was marked *safe to apply*, with nothing to apply).
+                    let r = &mut f.remedies[i];
+                    r.title.push_str(TAKES_EFFECT);
+                    r.body.insert_str(0, &comment);
+                    i += 1;
                 } else {
                     for (k, r) in verdict.into_iter().enumerate() {
                         f.remedies.insert(i + 1 + k, r);
@@ -1510,12 +1595,69 @@ mod tests {
         let titles: Vec<&str> = findings[0].remedies.iter().map(|r| r.title.as_str()).collect();
         assert_eq!(
             titles,
+            vec!["throttle (checked against the cluster's FlowSchemas: it takes effect)", "advice"]
+        );
+        assert_eq!(findings[0].remedies[1].body, "paginate");
+    }
+
+    /// The YAML documents of `text`, parsed.
+    fn documents(text: &str) -> Vec<yaml_serde::Value> {
+        use serde::Deserialize;
+        yaml_serde::Deserializer::from_str(text)
+            .map(|doc| yaml_serde::Value::deserialize(doc).expect("every document parses"))
+            .filter(|v| !v.is_null())
+            .collect()
+    }
+
+    /// A proposed throttle found to take effect was followed by a remedy of its own, of kind
+    /// Advice, "Checked against the cluster's FlowSchemas: the throttle takes effect", marked
+    /// *safe to apply*: a statement about the YAML before it, with nothing to apply. The
+    /// confirmation is now part of the throttle it speaks of: its title, and a comment before
+    /// its YAML, which still applies as it did.
+    #[test]
+    fn a_throttle_that_takes_effect_was_a_remedy_marked_safe_to_apply() {
+        let yaml = throttle_yaml();
+        let mut findings = finding_with(yaml.clone());
+        findings[0].remedies[0].title = "Throttle inventory-exporter".into();
+        verify_throttles(&mut findings, &bootstrap());
+        let remedies = &findings[0].remedies;
+        let titles: Vec<&str> = remedies.iter().map(|r| r.title.as_str()).collect();
+        assert_eq!(
+            titles,
             vec![
-                "throttle",
-                "Checked against the cluster's FlowSchemas: the throttle takes effect",
+                "Throttle inventory-exporter (checked against the cluster's FlowSchemas: it takes effect)",
+                "watch",
                 "advice"
             ]
         );
+        assert!(!titles.iter().any(|t| t.contains("the throttle takes effect")), "{titles:?}");
+        assert!(
+            !remedies.iter().any(|r| r.kind == RemedyKind::Advice
+                && r.safety == Safety::Safe
+                && r.body.contains("takes effect")),
+            "{remedies:?}"
+        );
+        let throttle = &remedies[0];
+        assert_eq!((throttle.kind, throttle.safety), (RemedyKind::Yaml, Safety::ReviewFirst));
+        let comment = "# Checked against the cluster's FlowSchemas: FlowSchema throttle-sa-observability.inventory-exporter\n\
+                       # (matchingPrecedence 90) comes before every FlowSchema given that matches these requests: it takes\n\
+                       # effect. Today these requests are classified by FlowSchema service-accounts (matchingPrecedence\n\
+                       # 9000) into priority level workload-low.\n";
+        assert_eq!(throttle.body, format!("{comment}{yaml}"));
+        assert!(comment.lines().all(|l| l.starts_with("# ") && l.chars().count() <= 100), "{comment}");
+        // The same objects as before, for `kubectl apply -f -`.
+        assert_eq!(documents(&throttle.body), documents(&yaml));
+        assert_eq!(documents(&yaml).len(), 2);
+        // Judged again, the YAML says the same.
+        assert_eq!(judge(&throttle.body, &bootstrap()), judge(&yaml, &bootstrap()));
+        // Any doubt keeps the verdict a remedy of its own, review first, and the YAML as it was.
+        let mut m = bootstrap();
+        parse_text("apf.yaml", &restricted_pollers(50, None), &mut m);
+        let mut findings = finding_with(poller_yaml(None));
+        verify_throttles(&mut findings, &m);
+        assert_eq!(findings[0].remedies[0].body, poller_yaml(None));
+        assert_eq!(findings[0].remedies[0].title, "throttle");
+        assert_eq!(findings[0].remedies[1].safety, Safety::ReviewFirst);
     }
 
     fn poller_yaml(rejected: Option<(u64, u64)>) -> String {

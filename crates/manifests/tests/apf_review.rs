@@ -204,14 +204,22 @@ fn zero_shares_are_kept_by_v1_only() {
 #[test]
 fn a_dangling_flow_schema_does_not_catch_the_client_before_the_throttle() {
     let remedies = refined("apf_dangling_before.yaml", FlowControlApi::V1, None);
-    let verdict = &remedies[1];
-    assert_eq!(verdict.title, "Checked against the cluster's FlowSchemas: the throttle takes effect");
+    // Nothing to review: the verdict is in the throttle's title and the comment its YAML starts with.
+    let throttle = &remedies[0];
+    assert_eq!(throttle.title, "throttle (checked against the cluster's FlowSchemas: it takes effect)");
+    assert_eq!(titles(&remedies)[1], "watch");
+    let comment: Vec<&str> = throttle.body.lines().map_while(|l| l.strip_prefix("# ")).collect();
+    let comment = comment.join(" ");
     assert!(
-        verdict.body.starts_with("Today these requests are classified by FlowSchema `service-accounts`"),
+        comment.starts_with(
+            "Checked against the cluster's FlowSchemas: FlowSchema throttle-sa-observability.inventory-exporter \
+             (matchingPrecedence 90) comes before every FlowSchema given that matches these requests: it takes \
+             effect. Today these requests are classified by FlowSchema service-accounts"
+        ),
         "{}",
-        verdict.body
+        throttle.body
     );
-    assert!(!verdict.body.contains("observability-typo"), "{}", verdict.body);
+    assert!(!throttle.body.contains("observability-typo"), "{}", throttle.body);
     // APF001 still reports it, with the same rule.
     let codes: Vec<String> =
         run(&cluster("apf_dangling_before.yaml"), &Context::default()).into_iter().map(|f| f.title).collect();
