@@ -1279,3 +1279,28 @@ fn an_etcd_tls_file_error_named_the_etcd_commands_option_not_diagnoses() {
         format!("error: --etcd-cacert {dir}: is a directory, not a PEM file")
     );
 }
+
+/// Reports review s55, item 1: a `--metrics` file whose first line held a token was quoted in
+/// the report's notes unredacted, in every format (the notes were the one text the redaction
+/// did not read); and a JWT cut to the quote's length before redaction kept its header and the
+/// start of its payload.
+#[test]
+fn a_token_on_the_first_line_of_a_metrics_file_was_printed_in_the_reports_notes() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let log = format!("{AUDIT_FIXTURES}/audit2rbac_demo.log");
+    let jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50IiwibmFtZSI6ImxvbmcifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+    for (name, first, secret) in [
+        ("bearer.prom", "Authorization: Bearer abcdef.0123456789abcdef".to_owned(), "0123456789abcdef"),
+        ("jwt.prom", format!("token: {jwt}"), "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ"),
+    ] {
+        let file = cache.path().join(name);
+        std::fs::write(&file, format!("{first}\n")).expect("write");
+        let file = file.to_string_lossy().into_owned();
+        for format in ["json", "text", "markdown", "html"] {
+            let out = doctor(&["diagnose", &log, "--metrics", &file, "-o", format], cache.path());
+            let all = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(!all.contains(secret), "{name} -o {format}: {all}");
+            assert!(stdout(&out).contains("REDACTED"), "{name} -o {format}: {}", stdout(&out));
+        }
+    }
+}

@@ -333,6 +333,10 @@ fn not_a_scrape(input: &[u8]) -> Option<String> {
     if first.starts_with('#') {
         return None;
     }
+    // Tokens replaced before the quote is cut: a JWT cut short no longer looks like one, and
+    // kept its header and the start of its payload (reports review s55, item 1).
+    let redacted = findings::redact::redact(first);
+    let first = redacted.as_deref().unwrap_or(first);
     let mut quote: String = first.chars().take(QUOTE_CHARS).collect();
     if first.chars().count() > QUOTE_CHARS {
         quote.push('…');

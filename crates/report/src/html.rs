@@ -58,7 +58,8 @@ pre code { padding: 0; background: none; }
 .facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 10px 0; }
 .facts dt { color: var(--muted); } .facts dd { margin: 0; }
 table { border-collapse: collapse; margin: 6px 0 10px; font-size: 14px; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
+td.long { overflow-wrap: anywhere; }
 th { background: var(--panel); overflow-wrap: normal; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.over td { background: #fdecea; }
@@ -124,6 +125,17 @@ const SCRIPT: &str = r#"
   document.documentElement.setAttribute('data-ready', 'true');
 })();
 "#;
+
+/// Characters a word may have before its cell may break it anywhere: a user agent or a URI
+/// breaks where it must, so it cannot widen the page, while the verbs, scopes and client
+/// names of the other cells keep whole (reports review s55, item 2: every cell breaking
+/// anywhere let the table squeeze "update" into `updat`/`e`).
+const LONG_WORD_CHARS: usize = 30;
+
+/// Whether `v` holds a word (a run without spaces) longer than [`LONG_WORD_CHARS`].
+fn has_long_word(v: &str) -> bool {
+    v.split_whitespace().any(|w| w.chars().count() > LONG_WORD_CHARS)
+}
 
 fn severity_class(s: Severity) -> &'static str {
     s.as_str()
@@ -350,7 +362,13 @@ fn table(out: &mut dyn Write, t: &Table, class: &str) -> io::Result<()> {
         let cells: Vec<String> = (0..cols)
             .map(|c| {
                 let v = row.get(c).map_or("", String::as_str);
-                let class = if crate::text::looks_numeric(v) { " class=\"num\"" } else { "" };
+                let class = if crate::text::looks_numeric(v) {
+                    " class=\"num\""
+                } else if has_long_word(v) {
+                    " class=\"long\""
+                } else {
+                    ""
+                };
                 format!("<td{class}>{}</td>", escape(v))
             })
             .collect();
@@ -479,6 +497,24 @@ fn finding(out: &mut dyn Write, f: &Finding, n: usize) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Reports review s55, item 2: every table cell could break anywhere, so a table beside a
+    /// long user agent squeezed short words (`updat`/`e`, `kubele`/`t`). Only a cell with a
+    /// long word breaks anywhere now.
+    #[test]
+    fn html_tables_broke_short_words_in_the_middle() {
+        let ua = "kube-controller-manager/v1.29.5(linux/amd64)kubernetes/59755ff/system:serviceaccount";
+        let t = Table {
+            columns: vec!["verb".into(), "client".into(), "p99".into()],
+            rows: vec![vec!["update".into(), ua.into(), "1.2".into()]],
+        };
+        let mut out = Vec::new();
+        table(&mut out, &t, "p99").expect("rendered");
+        let html = String::from_utf8(out).expect("utf-8");
+        assert!(html.contains("<td>update</td>"), "{html}");
+        assert!(html.contains(&format!("<td class=\"long\">{ua}</td>")), "{html}");
+        assert!(CSS.contains("overflow-wrap: break-word; }\ntd.long { overflow-wrap: anywhere; }"), "{CSS}");
+    }
 
     /// Review 27 (html, item 8): a 10 kB user agent in a finding's title made the table of
     /// contents, and so the page, 131,811 px wide.

@@ -87,17 +87,19 @@ pub(crate) fn render(report: &Report, out: &mut dyn Write, options: &TextOptions
     if let Some(w) = &report.window {
         writeln!(out, "Window:  {}", format::range(w))?;
     }
-    // Every input with skipped records, and the first few others; the rest in one line (the
-    // JSON and HTML reports list them all).
+    // Every input with skipped records or none read (a file dropped whole is the one the
+    // reader most needs to see: reports review s55, item 6), and the first few others; the
+    // rest in one line (the JSON and HTML reports list them all).
     const SHOWN: usize = 6;
     let mut hidden = (0usize, 0u64);
     let mut shown = 0;
     for input in &report.inputs {
-        if input.skipped == 0 && shown >= SHOWN {
+        let always = input.skipped > 0 || input.records == 0;
+        if !always && shown >= SHOWN {
             hidden = (hidden.0 + 1, hidden.1 + input.records);
             continue;
         }
-        if input.skipped == 0 {
+        if !always {
             shown += 1;
         }
         let skipped = if input.skipped > 0 {

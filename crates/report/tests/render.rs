@@ -743,3 +743,23 @@ fn an_advice_list_was_one_run_on_paragraph_in_markdown_and_html() {
     assert!(!lines[at + 1].trim_start().starts_with('-'), "{text}");
     assert!(lines.iter().any(|l| l.trim_start() == "- Paginate LISTs with `limit`."), "{text}");
 }
+
+/// Reports review s55, item 6: past the first six inputs, one that gave no record at all (a
+/// file that is not an audit log) was folded into "… and 47 more inputs", though a file
+/// dropped whole is the input the reader most needs to see.
+#[test]
+fn an_input_that_gave_no_record_was_folded_into_the_rest() {
+    let mut r = sample_report();
+    r.inputs = (0..10)
+        .map(|i| findings::InputSummary {
+            kind: "audit".into(),
+            source: format!("audit-{i}.log"),
+            records: if i == 8 { 0 } else { 100 },
+            skipped: 0,
+            detected: Some(if i == 8 { "not an audit log".into() } else { "k8s-log".into() }),
+        })
+        .collect();
+    let text = render(&r, Format::Text, &plain());
+    assert!(text.contains("Input:   audit audit-8.log: 0 records [not an audit log]"), "{text}");
+    assert!(text.contains("Input:   … and 3 more inputs with 300 records"), "{text}");
+}
