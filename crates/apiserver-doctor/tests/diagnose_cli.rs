@@ -1304,3 +1304,33 @@ fn a_token_on_the_first_line_of_a_metrics_file_was_printed_in_the_reports_notes(
         }
     }
 }
+
+/// Reports review s55, item 5: the text report was 100 columns wide whatever the terminal, so a
+/// narrower one broke every hanging indent (docs/diagnose.md says the overview's titles are
+/// cut to the terminal's width). Run on a 60-column pseudo-terminal (util-linux `script`,
+/// which the CI machine has: missing, the test fails rather than skips).
+#[test]
+fn the_text_report_was_100_columns_wide_on_any_terminal() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let bin = env!("CARGO_BIN_EXE_apiserver-doctor");
+    let log = format!("{AUDIT_FIXTURES}/audit2rbac_demo.log");
+    let inner = format!(
+        "stty cols 60 rows 50; NO_COLOR=1 XDG_CACHE_HOME={} {bin} diagnose {log} 2>/dev/null",
+        cache.path().display()
+    );
+    let out = Command::new("script")
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .output()
+        .expect("util-linux `script` runs (apt-get install bsdutils)");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("Note: No latency chart"), "{text}");
+    // The overview's titles are cut to the terminal's 60 columns, and prose wraps within
+    // them (queries, commands and YAML stay whole, to be copied).
+    let overview: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("  1. ") || l.starts_with("  2. ")).collect();
+    assert!(!overview.is_empty(), "{text}");
+    assert!(overview.iter().all(|l| l.chars().count() <= 60 && l.ends_with('…')), "{overview:#?}");
+    let note: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("Note:")).take(3).collect();
+    assert!(note.len() == 3 && note.iter().all(|l| l.chars().count() <= 60), "{note:#?}");
+}

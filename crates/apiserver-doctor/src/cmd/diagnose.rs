@@ -1,7 +1,7 @@
 //! `apiserver-doctor diagnose`: name who hurts the control plane, with evidence and fixes.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -1072,15 +1072,8 @@ pub fn write_outputs(report: &Report, format: report::Format, html: Option<&Path
         report::render_html(report, &mut file).with_context(|| format!("writing {}", path.display()))?;
         file.flush().with_context(|| format!("writing {}", path.display()))?;
     }
-    let stdout = std::io::stdout();
-    let color = report::use_color(stdout.is_terminal(), std::env::var_os("NO_COLOR").as_deref());
     let mut out = super::stdout();
-    report::render(
-        report,
-        format,
-        &mut out,
-        &report::TextOptions { color, ..report::TextOptions::default() },
-    )?;
+    report::render(report, format, &mut out, &super::metrics::text_options())?;
     out.flush()?;
     Ok(())
 }

@@ -33,14 +33,24 @@ impl From<Output> for report::Format {
     }
 }
 
-/// Renders a report with the `report` crate's renderers (colour only on a terminal).
+/// Renders a report with the `report` crate's renderers (see [`text_options`]).
 pub fn render(report: &findings::Report, output: Output, out: &mut dyn Write) -> std::io::Result<()> {
+    report::render(report, output.into(), out, &text_options())
+}
+
+/// How the text report is drawn on standard output: colour only on a terminal (and not with
+/// `NO_COLOR`), and as wide as the terminal (40 to 240 columns); 100 columns when it is not a
+/// terminal (reports review s55, item 5: always 100, so a narrower terminal broke every
+/// hanging indent, though docs/diagnose.md said titles are cut to the terminal's width).
+pub fn text_options() -> report::TextOptions {
     use std::io::IsTerminal;
-    let text = report::TextOptions {
-        color: report::use_color(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR").as_deref()),
-        ..report::TextOptions::default()
-    };
-    report::render(report, output.into(), out, &text)
+    let stdout = std::io::stdout();
+    let terminal = stdout.is_terminal();
+    let width = terminal
+        .then(|| terminal_size::terminal_size_of(&stdout))
+        .flatten()
+        .map_or(report::TextOptions::default().width, |(w, _)| usize::from(w.0).clamp(40, 240));
+    report::TextOptions { color: report::use_color(terminal, std::env::var_os("NO_COLOR").as_deref()), width }
 }
 
 /// The lowest severity that makes the exit code 1.
