@@ -118,7 +118,7 @@ fn handshake(
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
                 format!("TLS handshake: not finished within {} s", timeout.as_secs_f64())
             }
-            _ => format!("TLS handshake: {e}"),
+            _ => format!("TLS handshake: {}", crate::http::connection_error_words(&e)),
         })?;
     }
     conn.send_close_notify();

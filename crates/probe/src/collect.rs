@@ -277,10 +277,39 @@ fn resolve(host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, 
     let name = host.to_owned();
     resolve_with(
         move || {
-            (name.as_str(), port).to_socket_addrs().map(|a| a.collect::<Vec<_>>()).map_err(|e| e.to_string())
+            (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>())
+                .map_err(|e| resolve_error_words(&e, &name))
         },
         timeout,
     )
+}
+
+/// Why `host` did not resolve, in plain words (review 6: `failed to lookup address
+/// information: Name or service not known`, the C library's text): `the name
+/// no-such-host.invalid does not resolve`. The resolver's error has no kind of its own: its
+/// text (glibc's, musl's or macOS's `gai_strerror`) tells a name that does not exist from a
+/// resolver that failed.
+fn resolve_error_words(e: &std::io::Error, host: &str) -> String {
+    let text = e.to_string();
+    let detail = text.strip_prefix("failed to lookup address information: ").unwrap_or(&text);
+    let lower = detail.to_ascii_lowercase();
+    if ["name or service not known", "no address associated", "name does not resolve", "nor servname"]
+        .iter()
+        .any(|s| lower.contains(s))
+    {
+        format!("the name {host} does not resolve: the DNS has no address for it")
+    } else if lower.contains("temporary failure") || lower.contains("try again") {
+        format!("the name {host} could not be resolved now: the DNS server did not answer, or failed")
+    } else {
+        let words = findings::text::io_error_words(e, "a name");
+        let words = words.strip_prefix("failed to lookup address information: ").unwrap_or(&words);
+        // The C library's text starts a sentence (`System error`); here it follows a colon.
+        let mut chars = words.chars();
+        let words: String = chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default();
+        format!("the name {host} could not be resolved: {words}")
+    }
 }
 
 /// Runs the resolver `lookup` on a thread of its own and waits for it `timeout` at most (the
@@ -446,7 +475,8 @@ pub fn collect_with_progress(
     let tunnel = through.as_ref().map(|p| Tunnel { proxy: p, host: &target.host, port: target.port });
     let timeout = options.timeout;
     let open = |address: SocketAddr| -> Result<TcpStream, String> {
-        let mut tcp = TcpStream::connect_timeout(&address, timeout).map_err(|e| e.to_string())?;
+        let mut tcp = TcpStream::connect_timeout(&address, timeout)
+            .map_err(|e| crate::http::connect_error_words(&e, address, timeout))?;
         if let Some(t) = &tunnel {
             t.open(&mut tcp, Instant::now() + timeout)
                 .map_err(|r| format!("the proxy did not open the tunnel: {}", r.message))?;
@@ -562,7 +592,7 @@ fn connect(address: SocketAddr, attempts: u32, timeout: Duration, progress: &Pro
                     std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::AddrNotAvailable
                 )
             });
-            let error = result.err().map(|e| e.to_string());
+            let error = result.err().map(|e| crate::http::connect_error_words(&e, address, timeout));
             match &error {
                 None => progress
                     .say(format_args!("{address} (attempt {n}/{attempts}): connected in {}", took(seconds))),
@@ -674,6 +704,27 @@ mod tests {
         let options = ProbeOptions { cacert: Some(crate::Ca::File(p.clone())), ..ProbeOptions::default() };
         let err = tls_config(&options, Arc::default()).expect_err("no certificate").to_string();
         assert!(err.starts_with(&format!("CA bundle {}", p.display())), "{err}");
+    }
+
+    /// Review 6 (etcd review): an unknown name said `failed to lookup address information: Name
+    /// or service not known`, the C library's text.
+    #[test]
+    fn an_unresolvable_name_was_said_in_the_resolver_s_words() {
+        let gai = |text: &str| std::io::Error::other(format!("failed to lookup address information: {text}"));
+        for text in
+            ["Name or service not known", "No address associated with hostname", "Name does not resolve"]
+        {
+            assert_eq!(
+                resolve_error_words(&gai(text), "no-such-host.invalid"),
+                "the name no-such-host.invalid does not resolve: the DNS has no address for it"
+            );
+        }
+        assert_eq!(
+            resolve_error_words(&gai("Temporary failure in name resolution"), "api.example.com"),
+            "the name api.example.com could not be resolved now: the DNS server did not answer, or failed"
+        );
+        let other = resolve_error_words(&gai("System error"), "api.example.com");
+        assert_eq!(other, "the name api.example.com could not be resolved: system error");
     }
 
     /// Review: `probe --cacert some_dir` said `some_dir: Is a directory (os error 21)`.

@@ -184,6 +184,186 @@ pub fn tls_problem(e: &rustls::Error) -> TlsProblem {
     }
 }
 
+/// A length of time in words for a certificate's dates: `3 days`, `5 hours`, `40 seconds`.
+fn span(seconds: u64) -> String {
+    let (n, unit) = match seconds {
+        s if s >= 2 * 86_400 => (s / 86_400, "days"),
+        s if s >= 2 * 3_600 => (s / 3_600, "hours"),
+        s if s >= 2 * 60 => (s / 60, "minutes"),
+        s => (s, "seconds"),
+    };
+    if n == 1 { format!("1 {}", unit.trim_end_matches('s')) } else { format!("{n} {unit}") }
+}
+
+/// Why the server's certificate was refused, in plain words (review 5: rustls says
+/// `invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`, its `Debug` text). The
+/// errors webpki reports that rustls has no variant for come inside `Other`, and are worded
+/// here too; one neither knows is said without its internal name.
+pub fn certificate_error_words(c: &CertificateError) -> String {
+    use CertificateError as C;
+    match c {
+        C::BadEncoding => "the server's certificate is malformed (not valid DER)".to_owned(),
+        C::Expired => "the server's certificate has expired".to_owned(),
+        C::ExpiredContext { time, not_after } => format!(
+            "the server's certificate expired {} ago",
+            span(time.as_secs().saturating_sub(not_after.as_secs()))
+        ),
+        C::NotValidYet => "the server's certificate is not valid yet (check this host's clock)".to_owned(),
+        C::NotValidYetContext { time, not_before } => format!(
+            "the server's certificate is not valid for another {} (check this host's clock)",
+            span(not_before.as_secs().saturating_sub(time.as_secs()))
+        ),
+        C::Revoked => "the server's certificate is revoked".to_owned(),
+        C::UnhandledCriticalExtension => {
+            "the server's certificate has a critical extension this tool does not know".to_owned()
+        }
+        C::UnknownIssuer => {
+            "the server's certificate is not signed by a trusted authority (unknown issuer)".to_owned()
+        }
+        C::BadSignature => "the signature on the server's certificate does not verify".to_owned(),
+        C::NotValidForName => "the server's certificate is not for the name asked".to_owned(),
+        C::NotValidForNameContext { expected, presented } => {
+            let expected = expected.to_str();
+            match presented.as_slice() {
+                [] => format!("the server's certificate is not for {expected}: it names no host at all"),
+                names => format!("the server's certificate is not for {expected}, only for {}", names.join(", ")),
+            }
+        }
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => {
+            "the server's certificate is not for TLS servers (its extended key usage lacks serverAuth)".to_owned()
+        }
+        C::UnknownRevocationStatus
+        | C::ExpiredRevocationList
+        | C::ExpiredRevocationListContext { .. }
+        | C::InvalidOcspResponse => "the revocation status of the server's certificate cannot be told".to_owned(),
+        C::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
+            Some(e) => webpki_error_words(e),
+            None => "the server's certificate was refused by the verifier".to_owned(),
+        },
+        _ => "the server's certificate cannot be verified (an unsupported signature algorithm, or another refusal)"
+            .to_owned(),
+    }
+}
+
+/// The webpki refusals rustls passes on as [`CertificateError::Other`], in plain words.
+fn webpki_error_words(e: &webpki::Error) -> String {
+    use webpki::Error as W;
+    match e {
+        W::CaUsedAsEndEntity => {
+            "the server's certificate is a CA certificate (CA:TRUE), not a server certificate".to_owned()
+        }
+        W::EndEntityUsedAsCa => "a server certificate (CA:FALSE) signed the server's certificate".to_owned(),
+        W::UnknownIssuer => {
+            "the server's certificate is not signed by a trusted authority (unknown issuer)".to_owned()
+        }
+        W::CertNotValidForName(_) => "the server's certificate is not for the name asked".to_owned(),
+        W::CertExpired { .. } | W::InvalidCertValidity => "the server's certificate has expired".to_owned(),
+        W::CertNotValidYet { .. } => {
+            "the server's certificate is not valid yet (check this host's clock)".to_owned()
+        }
+        W::InvalidSignatureForPublicKey | W::SignatureAlgorithmMismatch => {
+            "the signature on the server's certificate does not verify".to_owned()
+        }
+        W::CertRevoked => "the server's certificate is revoked".to_owned(),
+        W::NameConstraintViolation => "the server's certificate breaks its CA's name constraints".to_owned(),
+        W::PathLenConstraintViolated | W::MaximumPathDepthExceeded => {
+            "the server's certificate chain is longer than its CAs allow".to_owned()
+        }
+        W::RequiredEkuNotFoundContext(_) => {
+            "the server's certificate is not for TLS servers (its extended key usage lacks serverAuth)"
+                .to_owned()
+        }
+        W::UnsupportedCriticalExtension => {
+            "the server's certificate has a critical extension this tool does not know".to_owned()
+        }
+        W::BadDer
+        | W::BadDerTime
+        | W::TrailingData(_)
+        | W::MalformedExtensions
+        | W::ExtensionValueInvalid => "the server's certificate is malformed (not valid DER)".to_owned(),
+        _ => "the server's certificate was refused by the verifier".to_owned(),
+    }
+}
+
+/// A rustls error in plain words, never its `Debug` text (review 5): the certificate's
+/// problem ([`certificate_error_words`]), the alert the server sent, or what went wrong.
+pub fn tls_error_words(e: &rustls::Error) -> String {
+    use rustls::Error as E;
+    match e {
+        E::InvalidCertificate(c) => certificate_error_words(c),
+        E::AlertReceived(alert) => alert_words(*alert),
+        E::NoCertificatesPresented => "the server sent no certificate".to_owned(),
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::InappropriateHandshakeMessage { .. } => {
+            "the server's answer is not the TLS handshake expected (is it a TLS server?)".to_owned()
+        }
+        E::PeerSentOversizedRecord => "the server's answer is not TLS (a record too large)".to_owned(),
+        E::PeerIncompatible(_) => {
+            "the server offers no TLS version or cipher suite this tool accepts (TLS 1.2 and 1.3)".to_owned()
+        }
+        E::PeerMisbehaved(_) => "the server broke the TLS protocol during the handshake".to_owned(),
+        E::DecryptError => "the server's messages cannot be decrypted".to_owned(),
+        E::HandshakeNotComplete => "the handshake did not complete".to_owned(),
+        E::General(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A TLS alert the server sent, in plain words, with its name in RFC 8446's spelling.
+fn alert_words(alert: AlertDescription) -> String {
+    use AlertDescription as A;
+    let (words, name) = match alert {
+        A::CertificateRequired => ("the server wants a client certificate", "certificate_required"),
+        A::HandshakeFailure => ("the server refused the handshake", "handshake_failure"),
+        A::BadCertificate => ("the server refused the certificate (or the lack of one)", "bad_certificate"),
+        A::CertificateUnknown => {
+            ("the server refused the certificate (or the lack of one)", "certificate_unknown")
+        }
+        A::UnknownCA => ("the server does not trust the client certificate's CA", "unknown_ca"),
+        A::ProtocolVersion => {
+            ("the server speaks no TLS version this tool does (1.2, 1.3)", "protocol_version")
+        }
+        A::InsufficientSecurity => {
+            ("the server wants stronger ciphers than offered", "insufficient_security")
+        }
+        A::UnrecognisedName => ("the server does not serve the name asked (SNI)", "unrecognized_name"),
+        A::AccessDenied => ("the server denied access", "access_denied"),
+        A::InternalError => ("the server failed during the handshake", "internal_error"),
+        A::DecodeError | A::IllegalParameter | A::UnexpectedMessage => {
+            ("the server could not read the handshake", "decode_error")
+        }
+        _ => {
+            return format!("the server ended the handshake with TLS alert number {}", u8::from(alert));
+        }
+    };
+    format!("{words} (TLS alert {name})")
+}
+
+/// An I/O error of a connection in plain words, without `(os error N)`: the rustls error
+/// inside it ([`tls_error_words`]), else [`findings::text::io_error_words`].
+pub fn connection_error_words(e: &io::Error) -> String {
+    match rustls_error(e) {
+        Some(r) => tls_error_words(r),
+        None => findings::text::io_error_words(e, "a connection"),
+    }
+}
+
+/// Why a TCP connection to `address` failed, in plain words (review 6: `Connection refused
+/// (os error 111)`): `connection refused: nothing listens on 127.0.0.1:6443`. NET002 tells a
+/// refusal by the word `refused`.
+pub fn connect_error_words(e: &io::Error, address: SocketAddr, timeout: Duration) -> String {
+    let words = findings::text::io_error_words(e, "a connection");
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => format!("connection refused: nothing listens on {address}"),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            format!("timed out: no answer from {address} within {} s", timeout.as_secs_f64())
+        }
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            format!("{words}: no route from this host to {address}")
+        }
+        _ => words,
+    }
+}
+
 /// The rustls error inside an I/O error, when there is one.
 fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
     e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -209,7 +389,7 @@ fn problem_after_asking(r: &rustls::Error, asked: bool) -> TlsProblem {
 /// A TLS-step failure from an I/O error during the handshake.
 fn handshake_failure(e: &io::Error, asked: bool, timeout: Duration) -> (TlsProblem, String) {
     if let Some(r) = rustls_error(e) {
-        return (problem_after_asking(r, asked), format!("TLS handshake: {r}"));
+        return (problem_after_asking(r, asked), format!("TLS handshake: {}", tls_error_words(r)));
     }
     if is_timeout(e) {
         return (
@@ -220,9 +400,12 @@ fn handshake_failure(e: &io::Error, asked: bool, timeout: Duration) -> (TlsProbl
     if is_cut(e) {
         // Even after the server asked for a client certificate: without an alert, a reset is a
         // reset (retried), not a refusal.
-        return (TlsProblem::Reset, format!("TLS handshake: the connection was closed or reset ({e})"));
+        return (
+            TlsProblem::Reset,
+            format!("TLS handshake: the connection was closed or reset ({})", connection_error_words(e)),
+        );
     }
-    (TlsProblem::Other, format!("TLS handshake: {e}"))
+    (TlsProblem::Other, format!("TLS handshake: {}", connection_error_words(e)))
 }
 
 /// Makes the request; never fails: every failure is in the attempt.
@@ -250,7 +433,10 @@ fn exchange(
         if is_timeout(&e) {
             timed_out("TCP connect")
         } else {
-            (HttpFailure::Transport, format!("TCP connect: {e}"))
+            (
+                HttpFailure::Transport,
+                format!("TCP connect: {}", connect_error_words(&e, req.address, req.timeout)),
+            )
         }
     })?;
     let _ = tcp.set_nodelay(true);
@@ -304,7 +490,7 @@ fn exchange(
         let asked = tls.is_some_and(|t| t.asked_for_client_certificate.take());
         if let Some(r) = rustls_error(&e) {
             attempt.tls_problem = Some(problem_after_asking(r, asked));
-            return (HttpFailure::Tls, format!("TLS: {r}"));
+            return (HttpFailure::Tls, format!("TLS: {}", tls_error_words(r)));
         }
         if is_timeout(&e) {
             return (
@@ -312,7 +498,7 @@ fn exchange(
                 format!("{what}: no answer within {} s", req.timeout.as_secs_f64()),
             );
         }
-        (HttpFailure::Transport, format!("{what}: {e}"))
+        (HttpFailure::Transport, format!("{what}: {}", connection_error_words(&e)))
     };
     if let Err(e) = time_left(conn.socket(), deadline)
         .and_then(|()| conn.write_all(text.as_bytes()))
@@ -493,6 +679,98 @@ mod tests {
 
     fn alert(description: AlertDescription) -> io::Error {
         io::Error::new(io::ErrorKind::InvalidData, rustls::Error::AlertReceived(description))
+    }
+
+    /// Review 5 (etcd review): `TLS handshake: invalid peer certificate:
+    /// Other(OtherError(CaUsedAsEndEntity))`, rustls's `Debug` text, reached the report: every
+    /// certificate error is said in plain words.
+    #[test]
+    fn tls_certificate_errors_were_printed_as_rust_debug_text() {
+        use rustls::pki_types::UnixTime;
+        let other = |e: webpki::Error| CertificateError::Other(rustls::OtherError(Arc::new(e)));
+        let cases = [
+            (other(webpki::Error::CaUsedAsEndEntity), "is a CA certificate (CA:TRUE)"),
+            (other(webpki::Error::UnknownIssuer), "not signed by a trusted authority"),
+            (CertificateError::UnknownIssuer, "not signed by a trusted authority"),
+            (CertificateError::NotValidForName, "not for the name asked"),
+            (
+                CertificateError::NotValidForNameContext {
+                    expected: ServerName::try_from("api.example.com").expect("a name").to_owned(),
+                    presented: vec!["DnsName(\"other\")".to_owned()],
+                },
+                "is not for api.example.com, only for",
+            ),
+            (CertificateError::Expired, "has expired"),
+            (
+                CertificateError::ExpiredContext {
+                    time: UnixTime::since_unix_epoch(Duration::from_secs(10 * 86_400)),
+                    not_after: UnixTime::since_unix_epoch(Duration::from_secs(7 * 86_400)),
+                },
+                "expired 3 days ago",
+            ),
+            (CertificateError::NotValidYet, "not valid yet"),
+            (CertificateError::BadSignature, "does not verify"),
+            (other(webpki::Error::InvalidSignatureForPublicKey), "does not verify"),
+            (CertificateError::BadEncoding, "malformed"),
+            (CertificateError::Revoked, "revoked"),
+        ];
+        for (error, words) in cases {
+            let text = tls_error_words(&rustls::Error::InvalidCertificate(error.clone()));
+            assert!(text.contains(words), "{error:?}: {text}");
+            for raw in
+                ["Other(", "OtherError", "CaUsedAsEndEntity", "UnknownIssuer", "invalid peer certificate"]
+            {
+                assert!(!text.contains(raw), "{error:?}: {text}");
+            }
+        }
+        // Through the handshake's I/O error, as the probe meets it.
+        let e = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(other(webpki::Error::CaUsedAsEndEntity)),
+        );
+        let (problem, message) = handshake_failure(&e, false, Duration::from_secs(5));
+        assert_eq!(problem, TlsProblem::CaAsServerCertificate);
+        assert_eq!(
+            message,
+            "TLS handshake: the server's certificate is a CA certificate (CA:TRUE), not a server certificate"
+        );
+        // Alerts too: no `CertificateRequired`.
+        assert_eq!(
+            handshake_failure(&alert(AlertDescription::CertificateRequired), false, Duration::from_secs(5)).1,
+            "TLS handshake: the server wants a client certificate (TLS alert certificate_required)"
+        );
+    }
+
+    /// Review 6 (etcd review): `Connection refused (os error 111)` in the TCP line and NET002.
+    #[test]
+    fn a_refused_connection_was_said_with_its_os_error_number() {
+        let address: SocketAddr = "127.0.0.1:6443".parse().expect("an address");
+        let timeout = Duration::from_secs(5);
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            connect_error_words(&refused, address, timeout),
+            "connection refused: nothing listens on 127.0.0.1:6443"
+        );
+        if cfg!(target_os = "linux") {
+            let refused = io::Error::from_raw_os_error(111);
+            assert_eq!(
+                connect_error_words(&refused, address, timeout),
+                "connection refused: nothing listens on 127.0.0.1:6443"
+            );
+            let unreachable = connect_error_words(&io::Error::from_raw_os_error(101), address, timeout);
+            assert_eq!(unreachable, "network is unreachable: no route from this host to 127.0.0.1:6443");
+            let reset = connection_error_words(&io::Error::from_raw_os_error(104));
+            assert_eq!(reset, "connection reset by peer");
+        }
+        assert_eq!(
+            connect_error_words(&io::Error::from(io::ErrorKind::TimedOut), address, timeout),
+            "timed out: no answer from 127.0.0.1:6443 within 5 s"
+        );
+        // A real refusal: a port nothing listens on.
+        if let Err(e) = TcpStream::connect("127.0.0.1:1") {
+            let words = connect_error_words(&e, "127.0.0.1:1".parse().expect("an address"), timeout);
+            assert!(!words.contains("os error"), "{words}");
+        }
     }
 
     /// Review H1: a kube-apiserver asks every client for a certificate, so a reset after it

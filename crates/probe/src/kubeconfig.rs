@@ -70,7 +70,13 @@ pub fn server_from(paths: &[PathBuf], context: Option<&str>, skip_missing: bool)
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if skip_missing && e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => {
+                return Err(format!(
+                    "{}: {}",
+                    path.display(),
+                    findings::text::io_error_words(&e, "a kubeconfig file")
+                ));
+            }
         };
         let v = parse(&text).map_err(|e| format!("{}: not a kubeconfig: {e}", path.display()))?;
         files.push(File { path: path.clone(), v });
@@ -133,8 +139,16 @@ pub fn server_from(paths: &[PathBuf], context: Option<&str>, skip_missing: bool)
     } else if let Some(f) = field("certificate-authority") {
         let p = PathBuf::from(f);
         let full = if p.is_absolute() { p } else { path.parent().unwrap_or(Path::new(".")).join(p) };
-        let bytes = std::fs::read(&full)
-            .map_err(|e| at("certificate-authority", format!("{f} (read as {}): {e}", full.display())))?;
+        let bytes = std::fs::read(&full).map_err(|e| {
+            at(
+                "certificate-authority",
+                format!(
+                    "{f} (read as {}): {}",
+                    full.display(),
+                    findings::text::io_error_words(&e, "a PEM file")
+                ),
+            )
+        })?;
         Some(Ca::Pem {
             origin: format!(
                 "cluster {cluster_name} in {} (certificate-authority {})",
@@ -259,7 +273,11 @@ pub fn in_cluster(host: Option<&str>, port: Option<&str>, dir: &Path) -> Result<
             bytes,
             insecure_too: None,
         }),
-        Err(e) => Err(format!("the service account's CA {} cannot be read: {e}", ca_file.display())),
+        Err(e) => Err(format!(
+            "the service account's CA {} cannot be read: {}",
+            ca_file.display(),
+            findings::text::io_error_words(&e, "a PEM file")
+        )),
     };
     let token = dir.join("token");
     let token_found = token.is_file();
@@ -444,6 +462,36 @@ mod tests {
 
     /// Review L5: without a kubeconfig, inside a pod, the probe failed with "~/.kube/config: No
     /// such file" where kubectl uses the service account and KUBERNETES_SERVICE_HOST/PORT.
+    /// Earlier review: a kubeconfig's `certificate-authority` that could not be read said
+    /// `No such file or directory (os error 2)`; the service account's CA the same.
+    #[test]
+    fn a_certificate_authority_file_that_cannot_be_read_said_its_os_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kc = dir.path().join("config");
+        let write = |ca: &str| {
+            std::fs::write(
+                &kc,
+                format!(
+                    "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:6443\n    certificate-authority: {ca}\ncontexts:\n- name: c\n  context:\n    cluster: k\n"
+                ),
+            )
+            .expect("write");
+        };
+        write("missing.crt");
+        let err = server(&kc, None).expect_err("no CA file");
+        assert!(err.contains("missing.crt (read as ") && err.ends_with("): does not exist"), "{err}");
+        write(&dir.path().display().to_string());
+        let err = server(&kc, None).expect_err("a directory");
+        assert!(err.ends_with("): is a directory, not a PEM file"), "{err}");
+        assert!(!err.contains("os error"), "{err}");
+        // The service account's CA: a directory where the file should be.
+        let sa = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(sa.path().join("ca.crt")).expect("mkdir");
+        let c = in_cluster(Some("10.96.0.1"), Some("443"), sa.path()).expect("both set").expect("in a pod");
+        let err = c.ca.expect_err("a directory");
+        assert!(err.ends_with("cannot be read: is a directory, not a PEM file"), "{err}");
+    }
+
     #[test]
     fn no_kubeconfig_inside_a_pod_gives_the_in_cluster_server_and_the_service_account_ca() {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -536,7 +536,11 @@ fn a_certificate_received_before_the_handshake_failed_was_discarded() {
     );
     assert_eq!(certificate.not_after, "2120-01-01");
     let note = ev.certificate_error.as_deref().unwrap_or_default();
-    assert!(note.starts_with("TLS handshake: ") && note.contains("CertificateRequired"), "{note}");
+    assert!(
+        note.starts_with("TLS handshake: ")
+            && note.contains("wants a client certificate (TLS alert certificate_required)"),
+        "{note}"
+    );
     let steps = probe::render_steps(&ev);
     assert!(
         steps.contains("  CERT  CN=kube-apiserver issued by CN=probe-test-ca, valid until 2120-01-01 (")

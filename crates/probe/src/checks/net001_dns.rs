@@ -30,8 +30,8 @@ zone is not linked to the network the client is in, or a custom DNS server does 
 Azure DNS (168.63.129.16).
 
 ## Example
-`myaks-dns-1a2b.privatelink.eastus.azmk8s.io`: failed to lookup address information: Name or
-service not known.
+`myaks-dns-1a2b.privatelink.eastus.azmk8s.io`: the name does not resolve: the DNS has no address
+for it.
 
 ## Remedy
 Resolve it by hand from the same host (`nslookup`, `dig`); for a private AKS cluster, link the

@@ -37,7 +37,7 @@ has no healthy backend): either way nodes cannot report and kubectl cannot conne
 path (SNAT port exhaustion, a saturated firewall) and make every client retry.
 
 ## Example
-`10.0.0.4:443`: Connection timed out (os error 110), 3 of 3 attempts.
+`10.0.0.4:443`: timed out: no answer from 10.0.0.4:443 within 5 s, 3 of 3 attempts.
 
 ## Remedy
 Check that port 443 to the API server is allowed from this network (network security

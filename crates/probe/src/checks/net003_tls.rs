@@ -35,8 +35,8 @@ proxy replaced, stops kubectl and the nodes alike; after a certificate rotation,
 the old CA bundle fail the same way.
 
 ## Example
-`invalid peer certificate: UnknownIssuer` without `--cacert`: give the cluster's CA
-(kubeconfig's `certificate-authority-data`, base64-decoded).
+"the server's certificate is not signed by a trusted authority (unknown issuer)" without
+`--cacert`: give the cluster's CA (kubeconfig's `certificate-authority-data`, base64-decoded).
 
 ## Remedy
 Give the cluster's CA with `--cacert`; look at the certificate the server presents (`openssl

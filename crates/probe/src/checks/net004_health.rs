@@ -19,8 +19,9 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: r#"## What it detects
 What the API server says of itself at `/readyz?verbose` (three times) and `/livez?verbose`:
 failing checks, named from their `[-]NAME failed` lines (critical: `etcd`,
-`poststarthook/…`; a warning when other answers were 200: one replica or backend behind the
-address is unhealthy); no answer in time or a broken connection after the handshake
+`poststarthook/…`; a warning when other `/readyz` answers were 200: one replica or backend
+behind the address is unhealthy; a `/livez` 200 says nothing of readiness, so every `/readyz`
+failing while `/livez` answers 200 is critical, "live but not ready"); no answer in time or a broken connection after the handshake
 (critical when no request got a complete answer, a warning when only some did: an answer cut
 short counts as none; a reset after the server merely asked for a client certificate, as a
 kube-apiserver always does, is one of these); an answer slower than
@@ -289,7 +290,16 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     } else {
         Some(Severity::Warning)
     };
-    let ready = answered.iter().filter(|a| a.status == Some(200)).count();
+    // The 200s that vouch for an endpoint: a /readyz 200 for /readyz (review 1: a /livez 200
+    // made a server whose every /readyz failed "one replica unhealthy", a warning), any 200 for
+    // /livez (a server ready is live). A /livez 200 says nothing of readiness.
+    let ready_for = |endpoint: &str| {
+        answered
+            .iter()
+            .filter(|a| a.status == Some(200) && (endpoint == "livez" || a.endpoint() == endpoint))
+            .count()
+    };
+    let others_ok = answered.len() - answered.iter().filter(|a| a.status != Some(200)).count();
     let unhealthy: Vec<&HttpAttempt> = answered.iter().copied().filter(|a| a.status != Some(200)).collect();
     if let Some(first) = unhealthy.first() {
         let status = first.status.unwrap_or(0);
@@ -412,7 +422,9 @@ kubectl auth can-i get /readyz --as=system:anonymous"
                 } else {
                     ""
                 };
-                if ready > 0 {
+                let live_answers =
+                    answered.iter().filter(|a| a.endpoint() == "livez" && a.status == Some(200)).count();
+                if ready_for(first.endpoint()) > 0 {
                     // Some answers ready, others not (review M5): the requests go to one
                     // address after another, through whatever balances them behind it.
                     let what = if failed_checks.is_empty() {
@@ -428,7 +440,34 @@ kubectl auth can-i get /readyz --as=system:anonymous"
                             answered.len()
                         ),
                         format!(
-                            "{counted} ({which} failing); the other {ready} were answered 200. Each request has a connection of its own: one API server replica or load-balancer backend behind this address is unhealthy while the others are well (or a check fails on and off). Clients here fail the same way, now and then.{meaning}"
+                            "{counted} ({which} failing); {}. Each request has a connection of its own: one API server replica or load-balancer backend behind this address is unhealthy while the others are well (or a check fails on and off). Clients here fail the same way, now and then.{meaning}",
+                            if others_ok == 1 {
+                                "the other one was answered 200".to_owned()
+                            } else {
+                                format!("the other {others_ok} were answered 200")
+                            }
+                        ),
+                        inspect(),
+                    )
+                } else if !live && live_answers > 0 {
+                    // Live but never ready: one server (or every one) that runs and cannot
+                    // serve: etcd out of reach, shutting down, informers not synced.
+                    (
+                        Severity::Critical,
+                        if failed_checks.is_empty() {
+                            format!(
+                                "The API server at {host} is live but not ready: {path} answered HTTP {status}"
+                            )
+                        } else {
+                            format!("The API server at {host} is live but not ready: {which} failed")
+                        },
+                        format!(
+                            "{counted} ({which} failing); no /readyz request was answered 200, while /livez was. The API server runs, but does not serve: every request that needs {} fails or waits. This is not one unhealthy replica among well ones: no /readyz answer was ready.",
+                            if failed_checks.is_empty() {
+                                "what /readyz checks".to_owned()
+                            } else {
+                                which.clone()
+                            }
                         ),
                         inspect(),
                     )
@@ -758,6 +797,49 @@ mod tests {
                 "The API server at api.example.com is not ready: etcd failed".to_owned()
             )]
         );
+    }
+
+    /// Review 1 (etcd review): every /readyz answered 500 `[-]etcd failed` and /livez 200, and
+    /// the /livez 200 made it "3 of 4 answers … were not ready: one replica or backend is
+    /// unhealthy", a warning (exit 0): only a /readyz 200 softens failing /readyz answers.
+    #[test]
+    fn a_livez_200_made_a_server_never_ready_one_unhealthy_replica() {
+        let not_ready = "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n";
+        let mut ev = healthy();
+        for a in ev.http.iter_mut().filter(|a| a.endpoint() == "readyz") {
+            a.status = Some(500);
+            a.body = not_ready.to_owned();
+        }
+        assert_eq!(ev.http[3].status, Some(200), "/livez stays 200");
+        let out = judge(&ev);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(
+            (out[0].severity, out[0].title.as_str()),
+            (Severity::Critical, "The API server at api.example.com is live but not ready: etcd failed")
+        );
+        assert!(!out[0].summary.contains("one API server replica"), "{}", out[0].summary);
+        assert!(out[0].summary.contains("no /readyz request was answered 200"), "{}", out[0].summary);
+        // The same without a named check.
+        for a in ev.http.iter_mut().filter(|a| a.endpoint() == "readyz") {
+            a.body = "internal error".to_owned();
+        }
+        assert_eq!(
+            titles(&ev),
+            vec![(
+                Severity::Critical,
+                "The API server at api.example.com is live but not ready: /readyz?verbose answered HTTP 500"
+                    .to_owned()
+            )]
+        );
+        // One /readyz 200 among them: one replica, a warning; "the other 1 were" is said right.
+        ev.http[0].status = Some(200);
+        ev.http[0].body = "ok".to_owned();
+        ev.http[3].status = Some(500);
+        ev.http[3].body = "[-]etcd failed: reason withheld\nlivez check failed\n".to_owned();
+        let out = judge(&ev);
+        assert_eq!(out[0].severity, Severity::Warning, "{}", out[0].title);
+        assert!(out[0].summary.contains("; the other one was answered 200."), "{}", out[0].summary);
+        assert!(!out[0].summary.contains("the other 1 were"), "{}", out[0].summary);
     }
 
     /// Review M1: the first 401 alone decided: one 401 and three timeouts was info (exit 0),
