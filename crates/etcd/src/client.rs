@@ -240,6 +240,8 @@ pub struct Client {
     /// Whether the member answered a request yet: a connection it closes after that is not a
     /// scheme or certificate mistake.
     answered: AtomicBool,
+    /// The timeout of each request, in seconds, to say it in a timeout's words.
+    timeout_seconds: u64,
 }
 
 /// The bytes of the PEM file `flag` names, or an error naming the flag and saying why in words.
@@ -349,9 +351,40 @@ fn check_key_pair(
     }
 }
 
-/// A transport or TLS error in plain words, with what to do (`message` is ureq's;
-/// `client_cert`: whether a client certificate was sent).
-fn explain_transport(endpoint: &str, client_cert: bool, message: &str) -> String {
+/// A transport error in words, without ureq's `io:` and `timeout: global:` prefixes and the
+/// `(os error N)` the system appends (etcd review item 6: `io: Connection refused (os error
+/// 111): nothing listens there…`, `timeout: global: no answer in time`).
+fn transport_words(e: &ureq::Error, timeout_seconds: u64) -> String {
+    match e {
+        ureq::Error::Io(io) => io_words(io),
+        ureq::Error::Timeout(_) => format!("no answer within {timeout_seconds} s (--timeout)"),
+        ureq::Error::HostNotFound => "the host name does not resolve".to_owned(),
+        ureq::Error::ConnectionFailed => "the connection failed".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// An I/O error of a connection in words ([`findings::text::io_error_words`] for the kinds
+/// not named here, which drops `(os error N)`).
+fn io_words(io: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    match io.kind() {
+        K::ConnectionRefused => "connection refused".to_owned(),
+        K::TimedOut => "timed out".to_owned(),
+        K::ConnectionReset => "the connection was reset".to_owned(),
+        K::ConnectionAborted => "the connection was aborted".to_owned(),
+        K::BrokenPipe => "the connection was closed (broken pipe)".to_owned(),
+        K::UnexpectedEof => "the connection was closed before the answer ended".to_owned(),
+        K::HostUnreachable => "the host is unreachable".to_owned(),
+        K::NetworkUnreachable => "the network is unreachable".to_owned(),
+        _ => findings::text::io_error_words(io, "an answer"),
+    }
+}
+
+/// A transport or TLS error in plain words, with what to do (`message` is ureq's, read for
+/// what it says; `words` is what is shown, [`transport_words`]; `client_cert`: whether a client
+/// certificate was sent).
+fn explain_transport(endpoint: &str, client_cert: bool, message: &str, words: &str) -> String {
     let https = endpoint.starts_with("https://");
     let other = if https {
         endpoint.replacen("https://", "http://", 1)
@@ -408,11 +441,32 @@ fn explain_transport(endpoint: &str, client_cert: bool, message: &str) -> String
     } else if message.contains("Connection refused") || message.contains("connection refused") {
         "nothing listens there: check the address and port (the member's --listen-client-urls) and that etcd runs".to_owned()
     } else if message.contains("timeout") || message.contains("Timeout") || message.contains("timed out") {
-        "no answer in time: the member is overloaded or cut off, or the address is filtered; raise --timeout or check the network path".to_owned()
+        "the member is overloaded or cut off, or the address is filtered; raise --timeout or check the network path".to_owned()
     } else {
-        return message.to_owned();
+        return words.to_owned();
     };
-    format!("{message}: {hint}")
+    format!("{words}: {hint}")
+}
+
+/// What the gateway's error body says: `{"error":"etcdserver: …","message":"etcdserver:
+/// …","code":3}` (3.4 gives both, alike; 3.5 only `message`) as `etcd said "…"`, once and
+/// without the JSON (etcd review item 7); any other body as it is, trimmed.
+fn gateway_error_words(body: &str) -> String {
+    #[derive(Deserialize)]
+    struct GatewayError {
+        #[serde(default)]
+        error: String,
+        #[serde(default)]
+        message: String,
+    }
+    match serde_json::from_str::<GatewayError>(body.trim()) {
+        Ok(g) if !g.message.trim().is_empty() || !g.error.trim().is_empty() => {
+            let said = if g.message.trim().is_empty() { g.error.trim() } else { g.message.trim() };
+            let said = said.strip_prefix("etcdserver: ").unwrap_or(said);
+            format!("etcd said \"{}\"", findings::text::one_line(said))
+        }
+        _ => body.trim().to_owned(),
+    }
 }
 
 /// A JSON int64 the gateway writes as a string (`"123"`), or as a number.
@@ -746,6 +800,7 @@ impl Client {
             token: Mutex::new(None),
             client_cert: tls.cert.is_some(),
             answered: AtomicBool::new(false),
+            timeout_seconds: timeout_seconds.max(1),
         })
     }
 
@@ -763,7 +818,20 @@ impl Client {
         if fresh || token.is_none() {
             let mut buf = Vec::new();
             let body = json!({"name": user.name, "password": user.password});
-            let p = self.send("auth/authenticate", &body, None, &mut buf, MAX_RESPONSE_BYTES)?;
+            let p = self.send("auth/authenticate", &body, None, &mut buf, MAX_RESPONSE_BYTES).map_err(|e| match e {
+                ClientError::Http { endpoint, path, message } if message.contains("authentication failed") => {
+                    ClientError::Http {
+                        endpoint,
+                        path,
+                        message: format!(
+                            "wrong etcd user or password ({message}): check the NAME:PASSWORD given with --user, or \
+                             the password in {}",
+                            Credentials::PASSWORD_ENV
+                        ),
+                    }
+                }
+                other => other,
+            })?;
             let r: AuthenticateResponse = self.decode(&p, &buf)?;
             if r.token.is_empty() {
                 return Err(ClientError::Http {
@@ -783,7 +851,8 @@ impl Client {
     /// A transport error in plain words: [`explain_transport`]'s, unless the member answered
     /// before, when a closed connection means it went away, not a wrong scheme (ops review s38,
     /// item 7: etcd killed mid-scan was said to "probably serve https on this port").
-    fn explain(&self, message: &str) -> String {
+    fn explain(&self, raw: &str, words: &str) -> String {
+        let message = raw;
         let closed = [
             "Peer disconnected",
             "Connection reset",
@@ -793,11 +862,16 @@ impl Client {
         ];
         if self.answered.load(Ordering::Relaxed) && closed.iter().any(|c| message.contains(c)) {
             return format!(
-                "{message}: the member closed the connection after answering earlier requests: it stopped, restarted \
+                "{words}: the member closed the connection after answering earlier requests: it stopped, restarted \
                  or dropped the client; check that it runs (`etcdctl endpoint health`) and run again"
             );
         }
-        explain_transport(&self.endpoint, self.client_cert, message)
+        explain_transport(&self.endpoint, self.client_cert, message, words)
+    }
+
+    /// A transport error in words ([`transport_words`]) with what to do ([`Client::explain`]).
+    fn explain_error(&self, e: &ureq::Error) -> String {
+        self.explain(&e.to_string(), &transport_words(e, self.timeout_seconds))
     }
 
     /// Whether a transport error means the member is not there (nothing listens, no answer
@@ -898,7 +972,7 @@ impl Client {
             }
             let response = request.send_json(body).map_err(|e| {
                 let raw = e.to_string();
-                let message = self.explain(&raw);
+                let message = self.explain_error(&e);
                 if self.unreachable(&e, &raw) {
                     ClientError::Unreachable { endpoint: self.endpoint.clone(), path: p.clone(), message }
                 } else {
@@ -954,7 +1028,7 @@ impl Client {
                 }
                 let tries =
                     if retries > 0 { format!(" (sent {} times)", retries + 1) } else { String::new() };
-                return Err(http_err(p, format!("HTTP {status}: {}{tries}", text.trim())));
+                return Err(http_err(p, format!("HTTP {status}: {}{tries}", gateway_error_words(&text))));
             }
             if html {
                 return Err(http_err(
@@ -966,7 +1040,7 @@ impl Client {
             }
             buf.clear();
             std::io::Read::read_to_end(&mut reader, buf)
-                .map_err(|e| http_err(p.clone(), self.explain(&e.to_string())))?;
+                .map_err(|e| http_err(p.clone(), self.explain(&e.to_string(), &io_words(&e))))?;
             if buf.len() as u64 > limit {
                 buf.clear();
                 return Err(ClientError::TooLarge { endpoint: self.endpoint.clone(), path: p, limit });
@@ -1095,7 +1169,7 @@ impl Client {
             path: "/metrics".into(),
             message,
         };
-        let response = self.agent.get(&url).call().map_err(|e| http_err(self.explain(&e.to_string())))?;
+        let response = self.agent.get(&url).call().map_err(|e| http_err(self.explain_error(&e)))?;
         if response.status().as_u16() != 200 {
             return Err(http_err(format!("HTTP {}", response.status().as_u16())));
         }
@@ -1535,12 +1609,64 @@ mod tests {
         let client =
             super::Client::new("http://127.0.0.1:23790", &super::TlsFiles::default(), 5).expect("client");
         let message = "io: Peer disconnected";
-        assert!(client.explain(message).contains("it probably serves https"), "{}", client.explain(message));
+        assert!(
+            client.explain(message, message).contains("it probably serves https"),
+            "{}",
+            client.explain(message, message)
+        );
         client.answered.store(true, std::sync::atomic::Ordering::Relaxed);
-        let after = client.explain(message);
+        let after = client.explain(message, message);
         assert!(after.contains("after answering earlier requests") && !after.contains("https"), "{after}");
         // Other errors are explained as before.
-        assert!(client.explain("io: Connection refused").contains("nothing listens there"));
+        assert!(
+            client.explain("io: Connection refused", "connection refused").contains("nothing listens there")
+        );
+    }
+
+    /// etcd review item 6: a refused connection read `io: Connection refused (os error 111):
+    /// nothing listens there…` and a timeout `timeout: global: no answer in time`.
+    #[test]
+    fn transport_errors_are_said_in_words_without_io_global_or_os_error() {
+        let refused = ureq::Error::Io(std::io::Error::from_raw_os_error(111));
+        let timeout = ureq::Error::Timeout(ureq::Timeout::Global);
+        let client =
+            super::Client::new("http://127.0.0.1:23799", &super::TlsFiles::default(), 3).expect("client");
+        let refused = client.explain_error(&refused);
+        assert!(refused.starts_with("connection refused: nothing listens there"), "{refused}");
+        let timeout = client.explain_error(&timeout);
+        assert!(
+            timeout.starts_with("no answer within 3 s (--timeout): the member is overloaded"),
+            "{timeout}"
+        );
+        for text in [&refused, &timeout] {
+            for raw in ["io:", "global", "os error", "timeout:"] {
+                assert!(!text.contains(raw), "{raw} in {text}");
+            }
+        }
+        let other = io_words(&std::io::Error::from_raw_os_error(5));
+        assert!(!other.contains("os error") && !other.is_empty(), "{other}");
+    }
+
+    /// etcd review item 7: a wrong password read `HTTP 400: {"error":"etcdserver: authentication
+    /// failed, invalid user ID or password","message":"etcdserver: authentication failed, invalid
+    /// user ID or password","code":3}`: the message twice, in JSON.
+    #[test]
+    fn raw_etcd_json_error_bodies_are_said_once_in_words() {
+        let body = r#"{"error":"etcdserver: authentication failed, invalid user ID or password","message":"etcdserver: authentication failed, invalid user ID or password","code":3}"#;
+        assert_eq!(
+            gateway_error_words(body),
+            "etcd said \"authentication failed, invalid user ID or password\""
+        );
+        assert_eq!(
+            gateway_error_words(r#"{"code":14,"message":"etcdserver: leader changed"}"#),
+            "etcd said \"leader changed\""
+        );
+        assert_eq!(
+            gateway_error_words(r#"{"error":"transport is closing","code":14}"#),
+            "etcd said \"transport is closing\""
+        );
+        assert_eq!(gateway_error_words(" not json \n"), "not json");
+        assert_eq!(gateway_error_words(r#"{"code":2}"#), r#"{"code":2}"#);
     }
 
     #[test]
@@ -1565,13 +1691,13 @@ mod tests {
     #[test]
     fn a_handshake_closed_without_a_client_certificate_names_both_causes() {
         for message in ["io: Broken pipe (os error 32)", "io: Connection reset by peer (os error 104)"] {
-            let text = explain_transport("https://127.0.0.1:2379", false, message);
+            let text = explain_transport("https://127.0.0.1:2379", false, message, message);
             assert!(
                 text.contains("requires a client certificate") && text.contains("--cert and --key"),
                 "{text}"
             );
             assert!(text.contains("try http://127.0.0.1:2379"), "{text}");
-            let with_cert = explain_transport("https://127.0.0.1:2379", true, message);
+            let with_cert = explain_transport("https://127.0.0.1:2379", true, message, message);
             assert!(with_cert.contains("rejected the client certificate"), "{with_cert}");
         }
     }

@@ -126,8 +126,9 @@ pub struct EtcdEvidence {
     /// member list, a key scan started again after a compaction.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
-    /// The TLS files the user gave (`None`: not known, as for scrapes), for the commands the
-    /// remedies print; the endpoints and the leader come from [`EtcdEvidence::members`].
+    /// The endpoints, TLS files, user name and prefix the user gave (`None`: not known, as for
+    /// scrapes), for the commands the remedies print; the endpoints and the leader come from
+    /// [`EtcdEvidence::members`] when one answered, else the endpoints given are used.
     #[serde(skip)]
     pub tls_given: Option<metrics::checks::remedies::EtcdAccess>,
 }
@@ -246,7 +247,22 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
         Client::new(endpoint, &options.tls, options.timeout_seconds)
             .map(|c| c.with_user(options.user.clone()))
     };
-    let mut evidence = EtcdEvidence::default();
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let mut evidence = EtcdEvidence {
+        // What the remedies' commands reach etcd with: the endpoints as given (those that
+        // answered replace them), the TLS files, the user's name (never its password) and a
+        // prefix other than the default.
+        tls_given: Some(metrics::checks::remedies::EtcdAccess {
+            endpoints: options.endpoints.clone(),
+            cacert: path(&options.tls.cacert),
+            cert: path(&options.tls.cert),
+            key: path(&options.tls.key),
+            members: Vec::new(),
+            user: options.user.as_ref().map(|u| u.name.clone()),
+            prefix: options.prefix.clone().filter(|p| p != keys::DEFAULT_ROOT),
+        }),
+        ..EtcdEvidence::default()
+    };
     let mut listed: Option<Vec<client::ListedMember>> = None;
     let mut reachable: Option<Client> = None;
     if options.endpoints.is_empty() {
@@ -305,6 +321,7 @@ pub fn collect(options: &CollectOptions) -> Result<EtcdEvidence, ClientError> {
         return Ok(evidence);
     };
     let listed = listed.unwrap_or_default();
+    mark_non_members(&listed, options, &mut evidence);
     probe_unlisted(&listed, options, &new_client, &mut evidence);
     let names: std::collections::BTreeMap<&str, &str> =
         listed.iter().map(|m| (m.id.as_str(), m.name.as_str())).collect();
@@ -393,6 +410,34 @@ fn scan_failure(e: &ClientError, prefix: &str) -> String {
     }
 }
 
+/// What ETC010 reads in a collection error of an endpoint that is not in the member list.
+pub(crate) const NOT_A_MEMBER: &str = ": it is not a member of this cluster";
+
+/// Says of each endpoint given that did not answer and is none of the member list's client
+/// URLs that it is not a member of this cluster (etcd review item 9: a mistyped endpoint was
+/// reported as a member that did not answer, "this member's numbers are missing").
+fn mark_non_members(listed: &[client::ListedMember], options: &CollectOptions, evidence: &mut EtcdEvidence) {
+    if listed.is_empty() {
+        return;
+    }
+    let urls: Vec<String> = listed.iter().flat_map(|m| m.client_urls.iter().map(|u| normalized(u))).collect();
+    let answered: Vec<String> = evidence.members.iter().map(|m| normalized(&m.name)).collect();
+    for endpoint in &options.endpoints {
+        let e = normalized(endpoint);
+        if urls.contains(&e) || answered.contains(&e) {
+            continue;
+        }
+        let head = format!("{}/", endpoint.trim_end_matches('/'));
+        for error in evidence.collection_errors.iter_mut().filter(|x| x.starts_with(&head)) {
+            error.push_str(&format!(
+                "{NOT_A_MEMBER}: none of the member list's client URLs ({}): a mistake in --endpoints, or a name \
+                 of a member its --advertise-client-urls do not give",
+                listed.iter().flat_map(|m| m.client_urls.iter().cloned()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+}
+
 /// Reads the status of the members of the member list that no given endpoint reached (status
 /// only), and says how many were checked: an operator often passes one endpoint, and a member
 /// that is down would otherwise go unreported.
@@ -461,6 +506,71 @@ fn probe_unlisted(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// etcd review items 2 and 8: the remedies' commands left out the user given, and with no
+    /// member answering used placeholders; collection keeps the endpoints, TLS files, prefix and
+    /// user NAME given, never the password.
+    #[test]
+    fn collection_keeps_the_user_name_never_the_password_and_the_endpoints_given() {
+        let options = CollectOptions {
+            // Port 1 on the loopback: nothing listens, so nothing answers, at once.
+            endpoints: vec!["http://127.0.0.1:1".into()],
+            user: Some(Credentials { name: "root".into(), password: "s3cret-pw".into() }),
+            prefix: Some("/registry/pods".into()),
+            timeout_seconds: 2,
+            ..CollectOptions::default()
+        };
+        let evidence = collect(&options).expect("nothing answering is evidence, not an error");
+        assert!(evidence.none_answered);
+        let given = evidence.tls_given.clone().expect("what was given");
+        assert_eq!(given.endpoints, ["http://127.0.0.1:1"]);
+        assert_eq!(given.user.as_deref(), Some("root"));
+        assert_eq!(given.prefix.as_deref(), Some("/registry/pods"));
+        assert!(!format!("{given:?}").contains("s3cret-pw"));
+        let default_prefix = CollectOptions { prefix: Some(keys::DEFAULT_ROOT.into()), ..options };
+        let given = collect(&default_prefix).expect("evidence").tls_given.expect("what was given");
+        assert_eq!(given.prefix, None);
+    }
+
+    /// etcd review item 9: an endpoint not in the member list (a typo) was reported as a dead
+    /// member.
+    #[test]
+    fn an_endpoint_not_in_the_member_list_is_not_a_member_of_this_cluster() {
+        let listed = vec![client::ListedMember {
+            id: "8e9e05c52164694d".into(),
+            name: "r1".into(),
+            client_urls: vec!["http://127.0.0.1:23790".into()],
+        }];
+        let options = CollectOptions {
+            endpoints: vec!["http://127.0.0.1:23790".into(), "http://127.0.0.1:23799".into()],
+            ..CollectOptions::default()
+        };
+        let mut evidence = EtcdEvidence {
+            members: vec![Member { name: "http://127.0.0.1:23790".into(), status: None, metrics: None }],
+            collection_errors: vec![
+                "http://127.0.0.1:23799/v3/maintenance/status: connection refused: nothing listens there"
+                    .into(),
+            ],
+            ..EtcdEvidence::default()
+        };
+        mark_non_members(&listed, &options, &mut evidence);
+        assert!(
+            evidence.collection_errors[0].contains(&format!(
+                "{NOT_A_MEMBER}: none of the member list's client URLs (http://127.0.0.1:23790)"
+            )),
+            "{:?}",
+            evidence.collection_errors
+        );
+        // A listed member that does not answer stays a member that did not answer.
+        let mut evidence = EtcdEvidence {
+            collection_errors: vec![
+                "http://127.0.0.1:23790/v3/maintenance/status: connection refused".into(),
+            ],
+            ..EtcdEvidence::default()
+        };
+        mark_non_members(&listed, &options, &mut evidence);
+        assert!(!evidence.collection_errors[0].contains(NOT_A_MEMBER), "{:?}", evidence.collection_errors);
+    }
 
     /// Review 50, item 6: `--prefix registry` was told "try --prefix /registry, or --prefix
     /// /registry".

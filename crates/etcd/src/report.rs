@@ -465,7 +465,8 @@ pub fn live_report_with_tls(evidence: &EtcdEvidence, tls: &crate::TlsFiles, t: &
             cacert: path(&tls.cacert),
             cert: path(&tls.cert),
             key: path(&tls.key),
-            ..Default::default()
+            // The endpoints, user name and prefix [`crate::collect`] kept.
+            ..evidence.tls_given.clone().unwrap_or_default()
         }),
         ..evidence.clone()
     };

@@ -14,8 +14,9 @@ Read-only: it never writes to etcd. It only reads each member's status, the alar
 member list and /metrics, and scans the keys under --prefix page by page (bounded memory), \
 --parallel slices of the key space at once, all at one revision. \
 The remedies it prints (compact, defragment, alarm disarm) are for you to run.",
-    after_help = "Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it (members that do not \
-answer, refusing or timing out, are a finding: etcd is down or cut off from here); 2 a usage error: an endpoint \
+    after_help = "Exit codes: 0 nothing at or above --fail-on; 1 a finding at or above it (no member answering, \
+refusing or timing out, is critical: etcd is down or cut off from here; one member not answering while others do, \
+or an endpoint that is not a member, is a warning: exit 1 only with --fail-on warning); 2 a usage error: an endpoint \
 that is not an http:// or https:// URL, a --cacert, --cert, --key or --config that cannot be read or used, a bad \
 --user, or no endpoint answering as etcd should (a failed TLS handshake, a wrong password, something other than \
 etcd's gateway on the port)."

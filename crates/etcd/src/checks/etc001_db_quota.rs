@@ -86,19 +86,35 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         // 52, item 12: the scrape held it, and the finding left the on-call to guess whether a
         // defragmentation, which blocks the member, was worth it).
         let in_use = m.db_in_use_bytes().filter(|u| *u <= size);
+        // How much of what is in use the keys at the current revision take: the rest is old
+        // revisions of changed and deleted keys, which compaction frees (etcd review item 3).
+        let history = in_use.and_then(|u| history_bytes(ev.keys.as_ref(), u));
         let reclaim = in_use.map(|u| {
             let free = size - u;
-            format!(
-                " Of it, {} is in use: defragmentation can give back at most {} ({:.0}% of the file){}.",
-                format_bytes(u),
-                format_bytes(free),
-                free / size * 100.0,
-                if free < size * 0.2 {
-                    ": defragmenting alone will not keep it from the quota; delete what takes the space (the first remedy lists it)"
-                } else {
-                    ""
-                }
-            )
+            match history {
+                Some((live, old)) => format!(
+                    " Of it, {} is in use, but the key scan found only {} of keys and values at the current \
+                     revision: about {} of what is in use is old revisions of changed or deleted keys. Compaction \
+                     frees them, and then defragmentation gives the space back to the file (alone it gives back \
+                     {}, {:.0}% of the file): compact, then defragment (the first remedy).",
+                    format_bytes(u),
+                    format_bytes(live),
+                    format_bytes(old),
+                    format_bytes(free),
+                    free / size * 100.0,
+                ),
+                None => format!(
+                    " Of it, {} is in use: defragmentation can give back at most {} ({:.0}% of the file){}.",
+                    format_bytes(u),
+                    format_bytes(free),
+                    free / size * 100.0,
+                    if free < size * 0.2 {
+                        ": defragmenting alone will not keep it from the quota; delete what takes the space (the first remedy lists it)"
+                    } else {
+                        ""
+                    }
+                ),
+            }
         });
         let mut measures = vec![
             Measure::new("database size", size, "bytes"),
@@ -108,6 +124,21 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         if let Some(u) = in_use {
             measures.push(Measure::new("in use", u, "bytes"));
             measures.push(Measure::new("reclaimable by defragmentation", size - u, "bytes"));
+        }
+        if let Some((_, old)) = history {
+            measures.push(Measure::new("old revisions (about)", old, "bytes"));
+        }
+        let mut space_remedies = vec![
+            remedies::find_what_takes_space_by_size_for(&access),
+            remedies::compact_for(&access),
+            remedies::defragment_for(&access),
+        ];
+        if history.is_some() {
+            // Compaction then defragmentation first; the separate compact and defrag are in it.
+            space_remedies = vec![
+                remedies::compact_then_defragment_for(&access),
+                remedies::find_what_takes_space_by_size_for(&access),
+            ];
         }
         out.push(
             Draft {
@@ -127,17 +158,33 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 measures,
                 table: None,
                 thresholds: names,
-                remedies: vec![
-                    remedies::find_what_takes_space_for(&access),
-                    remedies::compact_for(&access),
-                    remedies::defragment_for(&access),
-                    remedies::raise_quota(quota),
-                    watch("etcd_mvcc_db_total_size_in_bytes / etcd_server_quota_backend_bytes"),
-                ],
+                remedies: space_remedies
+                    .into_iter()
+                    .chain([
+                        remedies::raise_quota(quota),
+                        watch("etcd_mvcc_db_total_size_in_bytes / etcd_server_quota_backend_bytes"),
+                    ])
+                    .collect(),
             }
             .into_finding(&INFO, t),
         );
     }
+}
+
+/// The bytes the keys at the current revision take, and the rest of `in_use` (old revisions),
+/// when the key scan read the values of the whole Kubernetes key space (`/registry` or `""`)
+/// and what is in use is more than twice what the keys take; else `None`. Each key also
+/// costs its name twice (the key index and the value's record) and about 64 bytes of
+/// revision and page overhead.
+fn history_bytes(keys: Option<&crate::KeyStats>, in_use: f64) -> Option<(f64, f64)> {
+    let keys = keys?;
+    let whole = keys.prefix.is_empty() || keys.prefix.trim_end_matches('/') == crate::keys::DEFAULT_ROOT;
+    if !keys.values_read || !whole {
+        return None;
+    }
+    let name_bytes = (keys.prefix.len().max(crate::keys::DEFAULT_ROOT.len()) + 48) as f64;
+    let live = keys.value_bytes as f64 + keys.keys as f64 * (2.0 * name_bytes + 64.0);
+    (in_use > 2.0 * live).then_some((live, in_use - live))
 }
 
 /// The finding for a database past etcd's default quota whose own quota is unknown.
@@ -171,7 +218,7 @@ fn past_the_default(
         table: None,
         thresholds: vec![n::ETCD_QUOTA_BYTES],
         remedies: vec![
-            remedies::find_what_takes_space_for(access),
+            remedies::find_what_takes_space_by_size_for(access),
             watch("etcd_mvcc_db_total_size_in_bytes / etcd_server_quota_backend_bytes"),
         ],
     }
@@ -226,6 +273,66 @@ mod tests {
         assert_eq!(out[0].severity, Severity::Info);
         let named: Vec<&str> = out[0].thresholds.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(named, [n::ETCD_LARGE_BYTES, n::ETCD_QUOTA_WARNING_RATIO]);
+    }
+
+    /// etcd review item 3: 51.8 MiB in use with 15.5 MiB of values in 9,286 keys was "delete what
+    /// takes the space": 36 MiB of it was old revisions of deleted keys, which compaction frees.
+    #[test]
+    fn old_revisions_are_compacted_not_taken_for_data_to_delete() {
+        let mib = 1024.0 * 1024.0;
+        let mut m = metrics();
+        m.db_total_bytes = Some(51.8 * mib);
+        m.db_in_use_bytes = Some(51.8 * mib);
+        m.quota_bytes = Some(64.0 * mib);
+        let mut b = crate::keys::KeyStatsBuilder::new("/registry", 5);
+        for i in 0..9_286 {
+            b.add(&format!("/registry/pods/team-a/pod-{i}"), (15.5 * mib / 9_286.0) as u64);
+        }
+        let base = b.finish(1);
+        let scan = |values: bool, prefix: &str| {
+            let mut k = base.clone();
+            k.values_read = values;
+            k.prefix = prefix.to_owned();
+            k
+        };
+        let finding = |keys: Option<crate::KeyStats>| {
+            let ev = EtcdEvidence { keys, ..evidence(m.clone()) };
+            let mut out = Vec::new();
+            run(&ev, &Thresholds::default(), &mut out);
+            out.remove(0)
+        };
+        let f = finding(Some(scan(true, "/registry")));
+        assert!(!f.summary.contains("delete what takes the space"), "{}", f.summary);
+        assert!(f.summary.contains("is old revisions of changed or deleted keys"), "{}", f.summary);
+        assert!(f.summary.contains("compact, then defragment (the first remedy)"), "{}", f.summary);
+        let old = f.evidence.measures.iter().find(|m| m.label == "old revisions (about)");
+        assert!(
+            old.is_some_and(|m| m.value > 30.0 * mib && m.value < 36.3 * mib),
+            "{:?}",
+            f.evidence.measures
+        );
+        let first = &f.remedies[0].body;
+        let compact = first.find("compact --physical \"$rev\"").expect("compact first");
+        let defrag = first.find("defrag --command-timeout").expect("then defrag");
+        assert!(compact < defrag, "{first}");
+        // Keys only, or a part of the key space: what the keys take is unknown, as before.
+        for keys in [None, Some(scan(false, "/registry")), Some(scan(true, "/registry/pods"))] {
+            let f = finding(keys);
+            assert!(
+                f.summary.contains("delete what takes the space (the first remedy lists it)"),
+                "{}",
+                f.summary
+            );
+            assert!(!f.summary.contains("old revisions"), "{}", f.summary);
+        }
+        // The first remedy then lists what takes the space: with values (etcd review item 4).
+        let f = finding(None);
+        assert!(f.remedies[0].title.contains("take the most space"), "{}", f.remedies[0].title);
+        let command = f.remedies[0].body.lines().last().unwrap_or_default();
+        assert!(
+            command.starts_with("apiserver-doctor etcd ") && !command.contains("--no-values"),
+            "{command}"
+        );
     }
 
     /// On-call review 52, item 12: the member's scrape said how much of the file is in use,

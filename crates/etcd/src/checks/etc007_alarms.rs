@@ -73,7 +73,7 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             (
                 "The etcd database reached its quota. etcd serves reads and deletes but refuses every other write for the whole cluster until the alarm is disarmed: the API server cannot create or update anything.".to_owned(),
                 vec![
-                    remedies::find_what_takes_space_for(&access),
+                    remedies::find_what_takes_space_by_size_for(&access),
                     remedies::recover_from_nospace_for(&access),
                     remedies::raise_quota(quota),
                 ],

@@ -67,6 +67,17 @@ fn where_phrase(r: &crate::keys::ResourceStats) -> String {
     }
 }
 
+/// Where the critical threshold comes from: SIG-scalability's limit when it is the default,
+/// else the value `--config` set (etcd review item 10: `objects_per_type_critical: 4000` was
+/// said to be "SIG-scalability's limit").
+fn critical_phrase(t: &Thresholds, name: &str, value: f64) -> String {
+    if t.get(name).overridden {
+        format!("the critical threshold is {} (`{name}`, set by --config)", format_count(value))
+    } else {
+        format!("the critical threshold is {}, SIG-scalability's limit", format_count(value))
+    }
+}
+
 /// Runs ETC008.
 pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     let Some(keys) = &ev.keys else { return };
@@ -107,12 +118,12 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 title: format!("{} {} keys in etcd{size}{where_}", format_count(count), r.resource),
                 subject: Subject::new("resource", r.resource.clone()),
                 summary: format!(
-                    "etcd holds {} {} objects{taking} under `{}`{where_}. Above {} objects of one type every LIST, the watch cache and the database suffer; SIG-scalability's limit is {}.",
+                    "etcd holds {} {} objects{taking} under `{}`{where_}. Above {} objects of one type every LIST, the watch cache and the database suffer; {}.",
                     format_count(count),
                     r.resource,
                     findings::text::literal_backticks(&keys.prefix),
                     format_count(warn),
-                    format_count(crit)
+                    critical_phrase(t, crit_name, crit)
                 ),
                 source: source.clone(),
                 measures,
@@ -172,6 +183,37 @@ mod tests {
         assert!(!text.contains("awk '{print $1}'"), "{text}");
         assert!(!text.contains("kind: ResourceQuota"), "{text}");
         assert!(text.contains("cluster-scoped"), "{text}");
+    }
+
+    /// etcd review item 10: with `objects_per_type_critical: 4000` in --config, the summary
+    /// said "SIG-scalability's limit is 4,000".
+    #[test]
+    fn a_critical_threshold_set_by_config_is_not_credited_to_sig_scalability() {
+        let mut b = KeyStatsBuilder::new("/registry", 5);
+        for i in 0..10_001 {
+            b.add(&format!("/registry/jobs/ci/job-{i}"), 100);
+        }
+        let ev = EtcdEvidence { keys: Some(b.finish(1)), ..EtcdEvidence::default() };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert!(
+            out[0].summary.ends_with("the critical threshold is 150,000, SIG-scalability's limit."),
+            "{}",
+            out[0].summary
+        );
+        let mut t = Thresholds::default();
+        t.set(n::OBJECTS_PER_TYPE_WARNING, 2000.0).expect("a known threshold");
+        t.set(n::OBJECTS_PER_TYPE_CRITICAL, 4000.0).expect("a known threshold");
+        let mut out = Vec::new();
+        run(&ev, &t, &mut out);
+        assert!(!out[0].summary.contains("SIG-scalability"), "{}", out[0].summary);
+        assert!(
+            out[0]
+                .summary
+                .ends_with("the critical threshold is 4,000 (`objects_per_type_critical`, set by --config)."),
+            "{}",
+            out[0].summary
+        );
     }
 
     #[test]

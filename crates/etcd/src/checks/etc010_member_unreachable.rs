@@ -15,7 +15,9 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: r#"## What it detects
 Endpoints given with `--endpoints` that did not answer a status request or whose `/metrics`
 could not be read (connection refused, TLS error, timeout), with the error. A warning while
-another member answered; critical when none did (etcd is down or cut off from here).
+another member answered; critical when none did (etcd is down or cut off from here). An
+endpoint that did not answer and is none of the member list's client URLs (a mistake in
+`--endpoints`) is said not to be a member of this cluster, as a warning.
 
 ## Why it matters
 A member that does not answer is down or cut off; the others keep quorum only while a
@@ -57,10 +59,15 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             None
         };
         if let Some((what, said)) = answered {
+            // The plain explanation, not the request and etcd's words (etcd review item 7).
+            let title = match plain_failure(error) {
+                Some(plain) => format!("{what}: {plain}"),
+                None => format!("{what}: {error}"),
+            };
             out.push(
                 Draft {
                     severity: Severity::Warning,
-                    title: format!("{what}: {error}"),
+                    title,
                     subject: Subject::new("etcd-member", subject.clone()),
                     summary: format!("{said}: {error}."),
                     source: "etcd".to_owned(),
@@ -73,7 +80,16 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             );
             continue;
         }
-        let (severity, title, summary) = if ev.none_answered {
+        let (severity, title, summary) = if error.contains(crate::NOT_A_MEMBER) {
+            (
+                Severity::Warning,
+                format!("etcd endpoint {subject} is not a member of this cluster"),
+                format!(
+                    "{error}. The members that answered are in this report; this endpoint is not one of them: check \
+                     --endpoints."
+                ),
+            )
+        } else if ev.none_answered {
             (
                 Severity::Critical,
                 format!("No etcd member answered: {error}"),
@@ -102,10 +118,37 @@ pub fn run(ev: &EtcdEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 measures: vec![],
                 table: None,
                 thresholds: vec![],
-                remedies: remedies_for(&subject, &access),
+                remedies: if error.contains(crate::NOT_A_MEMBER) {
+                    vec![member_list(&access)]
+                } else {
+                    remedies_for(&subject, &access)
+                },
             }
             .into_finding(&INFO, t),
         );
+    }
+}
+
+/// The member list, to compare with `--endpoints` when an endpoint is not a member.
+fn member_list(access: &metrics::checks::remedies::EtcdAccess) -> findings::Remedy {
+    metrics::checks::remedy(
+        "Compare --endpoints with the member list's client URLs",
+        findings::RemedyKind::Command,
+        findings::Safety::Safe,
+        format!("{}{} member list --write-out=table", access.preamble(), access.etcdctl()),
+    )
+}
+
+/// Why a member that answered refused a request, in plain words, when etcd's words say it.
+fn plain_failure(error: &str) -> Option<&'static str> {
+    if error.contains("user name is empty") || error.contains("invalid auth token") {
+        Some("it needs an etcd user (authentication is on): pass --user")
+    } else if error.contains("permission denied") {
+        Some("the etcd user may not read these keys")
+    } else if error.contains("authentication failed") {
+        Some("wrong etcd user or password")
+    } else {
+        None
     }
 }
 
@@ -204,6 +247,49 @@ mod tests {
             out.iter().all(|f| f.remedies.is_empty() && !f.summary.contains("numbers are missing")),
             "{out:#?}"
         );
+    }
+
+    /// etcd review item 7: the key scan's title was `etcd key scan failed: …/v3/kv/range: HTTP
+    /// 400: {"error":…`, cut off in the list before its explanation.
+    #[test]
+    fn raw_etcd_json_error_bodies_are_not_the_title() {
+        let ev = EtcdEvidence {
+            collection_errors: vec![
+                "http://127.0.0.1:2379/v3/kv/range: HTTP 400: etcd said \"user name is empty\": authentication is enabled".into(),
+                "http://127.0.0.1:2379/v3/kv/range: HTTP 400: etcd said \"permission denied\": the etcd user has no read permission".into(),
+            ],
+            ..EtcdEvidence::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        let titles: Vec<&str> = out.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "etcd key scan failed: it needs an etcd user (authentication is on): pass --user",
+                "etcd key scan failed: the etcd user may not read these keys"
+            ]
+        );
+        assert!(out[0].summary.contains("etcd said \"user name is empty\""), "{}", out[0].summary);
+    }
+
+    /// etcd review item 9: a mistyped endpoint, not in the member list, was "etcd did not
+    /// answer … This member's numbers are missing from the report".
+    #[test]
+    fn an_endpoint_not_in_the_member_list_is_not_reported_as_a_dead_member() {
+        let ev = EtcdEvidence {
+            collection_errors: vec![format!(
+                "http://127.0.0.1:23799/v3/maintenance/status: connection refused{}: none of the member list's client \
+                 URLs (http://127.0.0.1:23790)",
+                crate::NOT_A_MEMBER
+            )],
+            ..EtcdEvidence::default()
+        };
+        let mut out = Vec::new();
+        run(&ev, &Thresholds::default(), &mut out);
+        assert_eq!(out[0].title, "etcd endpoint http://127.0.0.1:23799 is not a member of this cluster");
+        assert!(!out[0].summary.contains("This member's numbers"), "{}", out[0].summary);
+        assert!(out[0].summary.contains("check --endpoints"), "{}", out[0].summary);
     }
 
     /// etcd review item 18: ETC010's subject was the request URL with its API path, and its

@@ -68,7 +68,10 @@ pub(crate) fn quota(member: &crate::Member, t: &Thresholds) -> (f64, bool) {
 }
 
 /// How to reach etcd in the commands the remedies print: the endpoints that answered, the
-/// leader, and the TLS files given; unknown (placeholders) when the TLS files are not known.
+/// leader, the TLS files and the user given; when no member answered, the endpoints as given
+/// (etcd review item 8: `ENDPOINT=https://ETCD-MEMBER:2379` and kubeadm's TLS paths for a
+/// plain-http endpoint the user had just named); unknown (placeholders) only when nothing was
+/// given, as for scrapes.
 pub(crate) fn access(ev: &EtcdEvidence) -> metrics::checks::remedies::EtcdAccess {
     let Some(given) = &ev.tls_given else { return Default::default() };
     let members: Vec<(String, bool)> = ev
@@ -77,7 +80,11 @@ pub(crate) fn access(ev: &EtcdEvidence) -> metrics::checks::remedies::EtcdAccess
         .filter_map(|m| m.status.as_ref().map(|s| (s.endpoint.clone(), s.is_leader)))
         .collect();
     if members.is_empty() {
-        return Default::default();
+        return if given.endpoints.is_empty() {
+            Default::default()
+        } else {
+            metrics::checks::remedies::EtcdAccess { members: Vec::new(), ..given.clone() }
+        };
     }
     metrics::checks::remedies::EtcdAccess {
         endpoints: members.iter().map(|(e, _)| e.clone()).collect(),
@@ -135,6 +142,37 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// etcd review item 8: with no member answering, the remedies used `ENDPOINT=https://ETCD-MEMBER:2379`
+    /// and kubeadm's TLS paths although the user had given a plain-http endpoint; and (item 2)
+    /// the user given.
+    #[test]
+    fn when_no_member_answered_remedies_fall_back_to_what_was_given() {
+        let ev = EtcdEvidence {
+            none_answered: true,
+            collection_errors: vec![
+                "http://127.0.0.1:23799/v3/maintenance/status: connection refused".into(),
+            ],
+            tls_given: Some(metrics::checks::remedies::EtcdAccess {
+                endpoints: vec!["http://127.0.0.1:23799".into()],
+                user: Some("root".into()),
+                ..Default::default()
+            }),
+            ..EtcdEvidence::default()
+        };
+        let findings = run(&ev, &Thresholds::default());
+        let body: String =
+            findings.iter().flat_map(|f| f.remedies.iter().map(|r| format!("{}\n", r.body))).collect();
+        assert!(
+            body.contains("etcdctl --endpoints=http://127.0.0.1:23799 --user=root endpoint health"),
+            "{body}"
+        );
+        for placeholder in ["ETCD-MEMBER", "/etc/kubernetes/pki", "$ENDPOINT", "$TLS"] {
+            assert!(!body.contains(placeholder), "{placeholder} in {body}");
+        }
+        // Scrapes alone (nothing given): the placeholders.
+        assert!(!access(&EtcdEvidence { tls_given: None, ..ev.clone() }).known());
+    }
 
     #[test]
     fn every_check_has_a_unique_code_and_the_fixed_doc_headings() {

@@ -20,6 +20,12 @@ pub struct EtcdAccess {
     pub key: Option<String>,
     /// The members' client URLs with whether each is the leader, when their status was read.
     pub members: Vec<(String, bool)>,
+    /// The etcd user NAME given with `--user` (never its password): every command then passes
+    /// it, and etcdctl asks for the password, or reads it from `ETCDCTL_PASSWORD`.
+    pub user: Option<String>,
+    /// The `--prefix` given to `apiserver-doctor etcd`, when not the default `/registry`: the
+    /// scan a remedy prints keeps it.
+    pub prefix: Option<String>,
 }
 
 /// The placeholders' preamble: what to fill in when the tool did not read the endpoints.
@@ -45,22 +51,50 @@ impl EtcdAccess {
             .collect()
     }
 
-    /// `etcdctl --endpoints=… [TLS flags]` for every endpoint.
+    /// ` --user=NAME` when a user was given (etcdctl then asks for the password, or reads
+    /// `ETCDCTL_PASSWORD`), else nothing.
+    fn user_flag(&self) -> String {
+        match &self.user {
+            Some(name) if self.known() => format!(" --user={}", shell_quote(name)),
+            _ => String::new(),
+        }
+    }
+
+    /// `etcdctl --endpoints=… [TLS flags] [--user=NAME]` for every endpoint.
     pub fn etcdctl(&self) -> String {
         if self.known() {
             format!(
-                "etcdctl --endpoints={}{}",
+                "etcdctl --endpoints={}{}{}",
                 self.endpoints.iter().map(|e| shell_quote(e)).collect::<Vec<_>>().join(","),
-                self.tls()
+                self.tls(),
+                self.user_flag()
             )
         } else {
             format!("etcdctl --endpoints=\"$ENDPOINT\"{}", self.tls())
         }
     }
 
-    /// What a command block starts with: the placeholders to fill in, or nothing.
-    pub fn preamble(&self) -> &'static str {
-        if self.known() { "" } else { FILL_IN }
+    /// What a command block starts with: the placeholders to fill in, or, with a user given,
+    /// how the commands get its password; else nothing.
+    pub fn preamble(&self) -> String {
+        if !self.known() {
+            return FILL_IN.to_owned();
+        }
+        self.password_note()
+    }
+
+    /// With a user given: etcdctl asks for its password at each command unless
+    /// `ETCDCTL_PASSWORD` holds it (`apiserver-doctor etcd --user NAME` only reads it there).
+    fn password_note(&self) -> String {
+        match &self.user {
+            Some(name) if self.known() => format!(
+                "# The commands pass --user={} (never the password): etcdctl asks for it at each command, or\n\
+# reads ETCDCTL_PASSWORD (apiserver-doctor etcd --user NAME only reads it there). To type it once:\n\
+#   read -rs ETCDCTL_PASSWORD && export ETCDCTL_PASSWORD\n",
+                findings::text::one_line(&shell_quote(name))
+            ),
+            _ => String::new(),
+        }
     }
 
     /// The members to defragment, followers first and the leader last, and a comment saying
@@ -101,7 +135,7 @@ MEMBERS='https://ETCD-MEMBER-1:2379 https://ETCD-MEMBER-2:2379 https://ETCD-MEMB
     /// `with_tls`: start with the TLS placeholder when unknown (not when a preamble set it).
     fn defrag_loop(&self, with_tls: bool) -> String {
         let (order, note) = self.defrag_order();
-        let tls = self.tls();
+        let tls = format!("{}{}", self.tls(), self.user_flag());
         let fill_in = match FILL_IN.split_once("\nTLS=") {
             Some((_, line)) if with_tls && !self.known() => {
                 format!(
@@ -196,8 +230,17 @@ fn doctor_etcd(access: &EtcdAccess, extra: &str) -> String {
             .iter()
             .filter_map(|(flag, file)| file.as_ref().map(|f| format!(" --{flag} {}", shell_quote(f))))
             .collect();
+        // `--user NAME` without the password: apiserver-doctor reads it from ETCDCTL_PASSWORD
+        // (it does not ask), as the preamble says.
+        let user = access.user.as_ref().map(|u| format!(" --user {}", shell_quote(u))).unwrap_or_default();
+        // The prefix given, unless the command reads no key.
+        let prefix = match &access.prefix {
+            Some(p) if !extra.contains("--no-keys") => format!(" --prefix {}", shell_quote(p)),
+            _ => String::new(),
+        };
         format!(
-            "apiserver-doctor etcd --endpoints {}{tls} {extra}",
+            "{}apiserver-doctor etcd --endpoints {}{tls}{user}{prefix} {extra}",
+            access.password_note(),
             access.endpoints.iter().map(|e| shell_quote(e)).collect::<Vec<_>>().join(",")
         )
     } else {
@@ -218,6 +261,49 @@ pub fn find_what_takes_space_for(access: &EtcdAccess) -> Remedy {
         format!(
             "# It reads every key under /registry (not the values, --no-values): on a member near its quota or with a\n\
 # slow disk that is load, so run it once, off-peak. --no-keys reads only status, alarms and metrics.\n{command}"
+        ),
+    )
+}
+
+/// How to see what takes the space in etcd, for the findings about its size (ETC001, ETC007):
+/// the scan with the value sizes, whose resources, namespaces and "Largest objects" show the
+/// bytes. etcd review item 4: [`find_what_takes_space_for`] reads keys only (`--no-values`), so
+/// every resource showed `value bytes -` and no largest object, and 25 leases of 1 MB holding
+/// 37% of the quota looked like nothing beside 5,000 small events. It reads every value once:
+/// marked review first, with half the default requests in flight (`--parallel 2`).
+pub fn find_what_takes_space_by_size_for(access: &EtcdAccess) -> Remedy {
+    let command = doctor_etcd(access, "--parallel 2");
+    remedy(
+        "See which resources, namespaces and objects take the most space (it reads every key and value: once, off-peak)",
+        RemedyKind::Command,
+        Safety::ReviewFirst,
+        format!(
+            "# It reads every key and value under the prefix, with 2 requests in flight: on a member near its quota or\n\
+# with a slow disk that is load, so run it once, off-peak. Its \"value bytes\" columns and \"Largest objects\"\n\
+# show what takes the space (--no-values would count keys only).\n{command}"
+        ),
+    )
+}
+
+/// Compact to the current revision, wait until the old revisions are removed, then defragment
+/// member by member: what gives back the space old revisions of changed and deleted keys take
+/// (etcd review item 3: ETC001 told to delete objects when 36 MiB of 52 MiB in use was history).
+pub fn compact_then_defragment_for(access: &EtcdAccess) -> Remedy {
+    let etcdctl = access.etcdctl();
+    remedy(
+        "Compact the old revisions, then defragment one member at a time (it blocks that member)",
+        RemedyKind::Command,
+        Safety::ReviewFirst,
+        format!(
+            "{}# 1. Compact to the current revision; --physical waits until the old revisions are removed\n\
+#    (a defrag before that gives back nothing). kube-apiserver compacts every 5 min\n\
+#    (--etcd-compaction-interval): history piling up says it does not, see why.\n\
+rev=$({etcdctl} endpoint status --write-out=json | grep -o '\"revision\":[0-9]*' | head -1 | cut -d: -f2)\n\
+{etcdctl} compact --physical \"$rev\"\n\
+# 2. Defragment each member in turn: it blocks all reads and writes on that member while it\n\
+#    runs; followers first, the leader last, each one healthy before the next.\n{}",
+            access.preamble(),
+            access.defrag_loop(false)
         ),
     )
 }
@@ -292,7 +378,8 @@ pub fn defragment_for(access: &EtcdAccess) -> Remedy {
             "# WARNING: defragmentation blocks all reads and writes on the member while it runs\n\
 # (seconds to minutes for a large database). Do one member at a time, followers first,\n\
 # the leader last, and check the member is healthy before the next one.\n\
-# Never pass several endpoints, nor --cluster, to one defrag.\n{}",
+# Never pass several endpoints, nor --cluster, to one defrag.\n{}{}",
+            access.password_note(),
             access.defrag_loop(true)
         ),
     )
@@ -467,6 +554,7 @@ mod tests {
             cert: tls.then(|| "pki/client.crt".into()),
             key: tls.then(|| "pki/my key.pem".into()),
             members: vec![("http://127.0.0.1:23791".into(), true), ("http://127.0.0.1:23792".into(), false)],
+            ..Default::default()
         }
     }
 
@@ -514,6 +602,61 @@ mod tests {
         assert!(unknown.contains("etcdctl --endpoints=\"$ENDPOINT\" $TLS endpoint status"), "{unknown}");
         assert!(!unknown.contains("$CA") && !unknown.contains("$CERT"), "{unknown}");
         assert!(unknown.contains("for ep in $MEMBERS; do"), "{unknown}");
+    }
+
+    /// etcd review item 2: with `--user root:pw` the remedies left the user out, and pasted they
+    /// failed ("user name is empty"), the NOSPACE recovery in the middle of its steps.
+    #[test]
+    fn remedies_carry_the_user_name_never_the_password() {
+        let access = EtcdAccess { user: Some("root".into()), ..live(true) };
+        for r in [
+            find_what_takes_space_for(&access),
+            find_what_takes_space_by_size_for(&access),
+            compact_for(&access),
+            compact_then_defragment_for(&access),
+            defragment_for(&access),
+            recover_from_nospace_for(&access),
+            check_perf_for(&access),
+        ] {
+            let commands: Vec<&str> = r.body.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
+            for line in commands.iter().filter(|l| l.contains("etcdctl ")) {
+                assert!(line.contains(" --user=root "), "{}: {line}", r.title);
+            }
+            for line in commands.iter().filter(|l| l.starts_with("apiserver-doctor etcd")) {
+                assert!(line.contains(" --user root "), "{}: {line}", r.title);
+            }
+            assert!(r.body.contains("ETCDCTL_PASSWORD"), "{}:\n{}", r.title, r.body);
+            assert_eq!(unset_shell_variables(&r.body), Vec::<String>::new(), "{}:\n{}", r.title, r.body);
+        }
+        let nospace = recover_from_nospace_for(&access).body;
+        assert!(nospace.contains("--user=root alarm disarm"), "{nospace}");
+        assert!(nospace.contains("--user=root defrag --command-timeout=120s"), "{nospace}");
+        // No user given: no --user, no note.
+        let plain = recover_from_nospace_for(&live(false)).body;
+        assert!(!plain.contains("--user") && !plain.contains("ETCDCTL_PASSWORD"), "{plain}");
+    }
+
+    /// etcd review item 4: "delete what takes the space (the first remedy lists it)" pointed at
+    /// a `--no-values` scan, which shows no value bytes and no largest objects; and it dropped
+    /// a `--prefix` given.
+    #[test]
+    fn the_what_takes_the_space_remedy_reads_the_values_and_keeps_the_prefix() {
+        let access = EtcdAccess { prefix: Some("/registry/configmaps".into()), ..live(false) };
+        let r = find_what_takes_space_by_size_for(&access);
+        assert_eq!(r.safety, Safety::ReviewFirst);
+        let command = r.body.lines().last().unwrap_or_default();
+        assert_eq!(
+            command,
+            "apiserver-doctor etcd --endpoints http://127.0.0.1:23791,http://127.0.0.1:23792 --prefix /registry/configmaps --parallel 2"
+        );
+        assert!(r.body.contains("Largest objects") && r.body.contains("off-peak"), "{}", r.body);
+        let unknown = find_what_takes_space_by_size_for(&EtcdAccess::default()).body;
+        assert!(
+            unknown.ends_with("apiserver-doctor etcd --endpoints \"$ENDPOINT\" $TLS --parallel 2"),
+            "{unknown}"
+        );
+        // --no-keys reads no key: no prefix.
+        assert!(!doctor_etcd(&access, "--no-keys").contains("--prefix"));
     }
 
     /// Review 50, item 3: ETC001's and MET004's scan, marked safe, read every key and value of an
