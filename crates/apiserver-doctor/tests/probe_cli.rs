@@ -36,6 +36,12 @@ fn codes(out: &std::process::Output, key: Option<&str>) -> Vec<String> {
 
 /// An HTTP server on a free local port that answers every request with `status` and `body`.
 fn http_server(status: u16, body: &'static str) -> String {
+    http_server_by_request(move |_| (status, body))
+}
+
+/// An HTTP server on a free local port that answers each request with what `answer` gives for
+/// its request line and headers: a status and a body.
+fn http_server_by_request(answer: impl Fn(&[u8]) -> (u16, &'static str) + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
@@ -49,6 +55,7 @@ fn http_server(status: u16, body: &'static str) -> String {
                     Ok(n) => seen.extend_from_slice(&buf[..n]),
                 }
             }
+            let (status, body) = answer(&seen);
             let reason = if status == 200 { "OK" } else { "Internal Server Error" };
             let _ = write!(
                 s,
@@ -119,36 +126,15 @@ fn a_closed_port_and_an_unknown_name_were_said_with_the_system_s_error_text() {
 /// tool said "one replica or backend is unhealthy", a warning, and exited 0.
 #[test]
 fn a_live_server_that_is_never_ready_exited_0_as_one_unhealthy_replica() {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let (status, body) = if seen.starts_with(b"GET /livez") {
-                ("200 OK", "[+]ping ok\nlivez check passed\n")
-            } else {
-                (
-                    "500 Internal Server Error",
-                    "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n",
-                )
-            };
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+    let url = http_server_by_request(|request| {
+        if request.starts_with(b"GET /livez") {
+            (200, "[+]ping ok\nlivez check passed\n")
+        } else {
+            (500, "[+]ping ok\n[-]etcd failed: reason withheld\nreadyz check failed\n")
         }
     });
     let cache = tempfile::tempdir().expect("tempdir");
-    let out = doctor(&["probe", &format!("http://127.0.0.1:{port}"), "-o", "json"], cache.path());
+    let out = doctor(&["probe", &url, "-o", "json"], cache.path());
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_eq!(
         codes(&out, Some("report")),

@@ -24,13 +24,21 @@ apiserver_admission_webhook_admission_duration_seconds_sum{name="mutate.kyverno.
 apiserver_admission_webhook_admission_duration_seconds_count{name="mutate.kyverno.svc-fail",operation="CREATE",rejected="true",type="admit"} 141
 "#;
 
+/// The MET008 finding the checks give on `evidence` (the test fails without one).
+fn met008_of(evidence: &MetricsEvidence) -> findings::Finding {
+    let findings = metrics::checks::run(evidence, &Thresholds::default());
+    findings
+        .iter()
+        .find(|f| f.code == "MET008")
+        .cloned()
+        .unwrap_or_else(|| panic!("no MET008: {findings:#?}"))
+}
+
 #[test]
 fn met008_stated_the_interpolated_p99_as_a_measured_latency() {
     let scrape = Snapshot::parse("apiserver.prom", TIMED_OUT_WEBHOOK.as_bytes(), None);
     let evidence = MetricsEvidence::from_snapshots(&[scrape], None);
-    let findings = metrics::checks::run(&evidence, &Thresholds::default());
-    let f =
-        findings.iter().find(|f| f.code == "MET008").unwrap_or_else(|| panic!("no MET008: {findings:#?}"));
+    let f = met008_of(&evidence);
     assert_eq!(f.severity, Severity::Critical);
     // The title gives the bucket, which is all the histogram knows; no interpolated figure.
     assert_eq!(
@@ -1339,9 +1347,7 @@ fn met008_showed_p99_above_and_at_most_the_same_timeout_in_two_rows() {
         "mutate.kyverno.svc-fail".into(),
         metrics::WebhookTimeout { seconds: 10.0, from: "webhooks.yaml:12".into() },
     );
-    let findings = metrics::checks::run(&evidence, &Thresholds::default());
-    let f =
-        findings.iter().find(|f| f.code == "MET008").unwrap_or_else(|| panic!("no MET008: {findings:#?}"));
+    let f = met008_of(&evidence);
     assert_eq!(f.severity, Severity::Critical);
     assert_eq!(
         f.title,
