@@ -1393,3 +1393,27 @@ apiserver_storage_size_bytes{{storage_cluster_id=\"etcd-0\"}} {bytes}\n"
     assert_eq!(larger.severity, Severity::Info);
     assert!(larger.title.ends_with("the real quota is unknown and larger"), "{}", larger.title);
 }
+
+/// Etcd review s55, item 10 (MET002's side): with `objects_per_type_critical: 4000` in
+/// `--config`, MET002 said "SIG-scalability's limit is 4,000", crediting the user's value to
+/// SIG-scalability.
+#[test]
+fn met002_credited_a_threshold_set_by_config_to_sig_scalability() {
+    let text =
+        "# TYPE apiserver_storage_objects gauge\napiserver_storage_objects{resource=\"jobs.batch\"} 12000\n";
+    let evidence = MetricsEvidence::from_snapshots(&[Snapshot::parse("a.prom", text.as_bytes(), None)], None);
+    let summary = |t: &Thresholds| {
+        let findings = metrics::checks::run(&evidence, t);
+        findings.iter().find(|f| f.code == "MET002").map(|f| f.summary.clone()).unwrap_or_default()
+    };
+    let default = summary(&Thresholds::default());
+    assert!(default.ends_with("the critical threshold is 150,000, SIG-scalability's limit."), "{default}");
+    let mut t = Thresholds::default();
+    t.set("objects_per_type_critical", 40_000.0).expect("a known threshold");
+    let set = summary(&t);
+    assert!(!set.contains("SIG-scalability"), "{set}");
+    assert!(
+        set.ends_with("the critical threshold is 40,000 (`objects_per_type_critical`, set by --config)."),
+        "{set}"
+    );
+}

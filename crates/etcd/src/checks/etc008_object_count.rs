@@ -3,7 +3,7 @@
 use findings::{
     CheckInfo, EvidenceKind, Finding, Measure, Severity, Subject, Table, Thresholds, threshold_names as n,
 };
-use metrics::checks::{Draft, format_bytes, format_count, format_percent};
+use metrics::checks::{Draft, critical_phrase, format_bytes, format_count, format_percent};
 
 use crate::EtcdEvidence;
 
@@ -64,17 +64,6 @@ fn where_phrase(r: &crate::keys::ResourceStats) -> String {
         format!(", most in namespace `{ns}` ({count}, {pct})")
     } else {
         format!(", the largest share in namespace `{ns}` ({count}, {pct}) of {} namespaces", r.namespaces)
-    }
-}
-
-/// Where the critical threshold comes from: SIG-scalability's limit when it is the default,
-/// else the value `--config` set (etcd review item 10: `objects_per_type_critical: 4000` was
-/// said to be "SIG-scalability's limit").
-fn critical_phrase(t: &Thresholds, name: &str, value: f64) -> String {
-    if t.get(name).overridden {
-        format!("the critical threshold is {} (`{name}`, set by --config)", format_count(value))
-    } else {
-        format!("the critical threshold is {}, SIG-scalability's limit", format_count(value))
     }
 }
 

@@ -379,11 +379,11 @@ pub fn run(ev: &MetricsEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                     title: format!("{} {} objects are stored in etcd (over {})", format_count(o.count), o.resource, format_count(limit)),
                     subject: Subject::new("resource", o.resource.clone()),
                     summary: format!(
-                        "`{metric}` counts {} objects of {}. Above {} objects of one type every LIST of it, the watch cache and the etcd database suffer; SIG-scalability's limit is {}.",
+                        "`{metric}` counts {} objects of {}. Above {} objects of one type every LIST of it, the watch cache and the etcd database suffer; {}.",
                         format_count(o.count),
                         o.resource,
                         format_count(warn),
-                        format_count(crit)
+                        super::critical_phrase(t, crit_name, crit)
                     ),
                     source: format!("metrics:{}", api.source),
                     measures,

@@ -233,6 +233,17 @@ pub fn format_bytes(bytes: f64) -> String {
     format!("{v:.1} {unit}")
 }
 
+/// Where a critical object-count threshold comes from, as MET002 and ETC008 say it:
+/// SIG-scalability's limit when it is the default, else the value `--config` set (etcd review
+/// s55, item 10: `objects_per_type_critical: 4000` was said to be "SIG-scalability's limit").
+pub fn critical_phrase(t: &Thresholds, name: &str, value: f64) -> String {
+    if t.get(name).overridden {
+        format!("the critical threshold is {} (`{name}`, set by --config)", format_count(value))
+    } else {
+        format!("the critical threshold is {}, SIG-scalability's limit", format_count(value))
+    }
+}
+
 /// `12,345`. A value that is not a finite number (NaN, ±Inf) is written as such, never as
 /// the nearest integer that fits (`+Inf` as i128::MAX).
 pub fn format_count(n: f64) -> String {
