@@ -364,19 +364,11 @@ fn transport_words(e: &ureq::Error, timeout_seconds: u64) -> String {
     }
 }
 
-/// An I/O error of a connection in words ([`findings::text::io_error_words`] for the kinds
-/// not named here, which drops `(os error N)`).
+/// An I/O error of a connection in words: [`findings::text::io_error_words`], which drops
+/// `(os error N)`, but for an early end, which means a cut answer here.
 fn io_words(io: &std::io::Error) -> String {
-    use std::io::ErrorKind as K;
     match io.kind() {
-        K::ConnectionRefused => "connection refused".to_owned(),
-        K::TimedOut => "timed out".to_owned(),
-        K::ConnectionReset => "the connection was reset".to_owned(),
-        K::ConnectionAborted => "the connection was aborted".to_owned(),
-        K::BrokenPipe => "the connection was closed (broken pipe)".to_owned(),
-        K::UnexpectedEof => "the connection was closed before the answer ended".to_owned(),
-        K::HostUnreachable => "the host is unreachable".to_owned(),
-        K::NetworkUnreachable => "the network is unreachable".to_owned(),
+        std::io::ErrorKind::UnexpectedEof => "the connection was closed before the answer ended".to_owned(),
         _ => findings::text::io_error_words(io, "an answer"),
     }
 }

@@ -197,7 +197,7 @@ pub fn special_kind(meta: &std::fs::Metadata) -> &'static str {
     "not a regular file"
 }
 
-/// Why a file could not be read, in words to put after its name, without the `(os error N)`
+/// Why a file could not be read (or a connection failed), in words to put after its name, without the `(os error N)`
 /// the standard library appends: `does not exist`, `is a directory, not a PEM file` (`expected`
 /// says what the file should have been: `a PEM file`).
 pub fn io_error_words(e: &std::io::Error, expected: &str) -> String {
@@ -207,6 +207,14 @@ pub fn io_error_words(e: &std::io::Error, expected: &str) -> String {
         ErrorKind::PermissionDenied => "permission denied: this user may not read it".to_owned(),
         ErrorKind::IsADirectory => format!("is a directory, not {expected}"),
         ErrorKind::NotADirectory => "a part of its path is a file, not a directory".to_owned(),
+        // A connection's errors, as `probe` and `etcd` say them.
+        ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        ErrorKind::TimedOut => "timed out".to_owned(),
+        ErrorKind::ConnectionReset => "connection reset by peer".to_owned(),
+        ErrorKind::ConnectionAborted => "the connection was aborted".to_owned(),
+        ErrorKind::BrokenPipe => "the connection was closed (broken pipe)".to_owned(),
+        ErrorKind::HostUnreachable => "host is unreachable".to_owned(),
+        ErrorKind::NetworkUnreachable => "network is unreachable".to_owned(),
         _ => {
             let text = e.to_string();
             let text = match e.raw_os_error() {
@@ -258,6 +266,18 @@ impl Utf16Text {
 
 /// How many bytes at the start of a text without a byte order mark tell whether it is UTF-16.
 const UTF16_SNIFF_BYTES: usize = 512;
+
+/// `text` as UTF-16, little- or big-endian, after its byte order mark when `bom`: the bytes
+/// [`decode_utf16`] reads back (for tests and fixtures of Windows-written files).
+pub fn encode_utf16(text: &str, little: bool, bom: bool) -> Vec<u8> {
+    let mark: &[u8] = match (bom, little) {
+        (false, _) => &[],
+        (true, true) => &[0xff, 0xfe],
+        (true, false) => &[0xfe, 0xff],
+    };
+    let units = text.encode_utf16().flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() });
+    mark.iter().copied().chain(units).collect()
+}
 
 /// The bytes decoded from UTF-16, or `None` when they are not UTF-16. One rule for every
 /// reader of text (metrics scrapes, manifests), so that a file one reads the other reads too.
@@ -384,13 +404,12 @@ mod tests {
     #[test]
     fn utf16_is_told_by_its_byte_order_mark_or_its_zero_bytes() {
         let text = "apiVersion: v1\nkind: Namespace # é 日本\n";
-        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let le = encode_utf16(text, true, false);
         for (bytes, little, bom) in [
-            ([&[0xff, 0xfe][..], &le].concat(), true, true),
-            ([&[0xfe, 0xff][..], &be].concat(), false, true),
+            (encode_utf16(text, true, true), true, true),
+            (encode_utf16(text, false, true), false, true),
             (le.clone(), true, false),
-            (be.clone(), false, false),
+            (encode_utf16(text, false, false), false, false),
         ] {
             let d = decode_utf16(&bytes).expect("UTF-16");
             assert_eq!((d.text.as_str(), d.little_endian, d.byte_order_mark), (text, little, bom));

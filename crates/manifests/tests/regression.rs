@@ -692,7 +692,7 @@ fn one_non_utf8_byte_dropped_every_document_of_the_file() {
 fn utf16_manifests_were_not_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     for (name, little) in [("le.yaml", true), ("be.yaml", false)] {
-        let bytes = utf16(DEADLY, little, true);
+        let bytes = findings::text::encode_utf16(DEADLY, little, true);
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write");
         let m = load_paths(&[path]).expect("readable");
@@ -716,7 +716,7 @@ fn utf16_without_a_byte_order_mark_was_read_as_utf8() {
         ("be.yaml", DEADLY, false, "UTF-16BE"),
         ("le.json", json.as_str(), true, "UTF-16LE"),
     ] {
-        let bytes = utf16(text, little, false);
+        let bytes = findings::text::encode_utf16(text, little, false);
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write");
         let m = load_paths(std::slice::from_ref(&path)).expect("readable");
@@ -891,15 +891,4 @@ fn whk001_merged_the_writes_of_node_objects_and_their_status_into_one() {
     );
     let table = only_create[0].evidence.table.as_ref().expect("table");
     assert_eq!(table.rows[0][2], "nodes cannot register (their status is still reported)");
-}
-
-/// `text` in UTF-16, little- or big-endian, after its byte order mark when `bom`.
-fn utf16(text: &str, little: bool, bom: bool) -> Vec<u8> {
-    let mark: &[u8] = match (bom, little) {
-        (false, _) => &[],
-        (true, true) => &[0xff, 0xfe],
-        (true, false) => &[0xfe, 0xff],
-    };
-    let units = text.encode_utf16().flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() });
-    mark.iter().copied().chain(units).collect()
 }

@@ -958,7 +958,7 @@ fn archives_and_other_compressions_were_read_as_text_and_utf16_not_decoded() {
     }
     let text = "# TYPE kubernetes_build_info gauge\nkubernetes_build_info{git_version=\"v1.30.0\"} 1\n";
     for (name, little) in [("le.prom", true), ("be.prom", false)] {
-        let bytes = utf16(text, little, true);
+        let bytes = findings::text::encode_utf16(text, little, true);
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write");
         let s = metrics::load::load(&path.display().to_string()).expect("decoded");
@@ -1195,7 +1195,7 @@ fn utf16_without_a_byte_order_mark_was_told_only_by_its_first_eight_characters()
     let text = "# Größe der Datenbank\n# TYPE etcd_mvcc_db_total_size_in_bytes gauge\n\
                 etcd_mvcc_db_total_size_in_bytes 6.5e+09\n";
     for (name, little, order) in [("le.prom", true, "UTF-16LE"), ("be.prom", false, "UTF-16BE")] {
-        let bytes = utf16(text, little, false);
+        let bytes = findings::text::encode_utf16(text, little, false);
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write");
         let s = metrics::load::load(&path.display().to_string()).expect("decoded");
@@ -1218,17 +1218,6 @@ fn utf16_without_a_byte_order_mark_was_told_only_by_its_first_eight_characters()
     std::fs::write(&path, zstd::encode_all(text.as_bytes(), 3).expect("zstd")).expect("write");
     let s = metrics::load::load(&path.display().to_string()).expect("zstd read");
     assert_eq!(s.first_value("etcd_mvcc_db_total_size_in_bytes"), Some(6.5e9));
-}
-
-/// `text` in UTF-16, little- or big-endian, after its byte order mark when `bom`.
-fn utf16(text: &str, little: bool, bom: bool) -> Vec<u8> {
-    let mark: &[u8] = match (bom, little) {
-        (false, _) => &[],
-        (true, true) => &[0xff, 0xfe],
-        (true, false) => &[0xfe, 0xff],
-    };
-    let units = text.encode_utf16().flat_map(|u| if little { u.to_le_bytes() } else { u.to_be_bytes() });
-    mark.iter().copied().chain(units).collect()
 }
 
 /// Metrics review (rev-metrics) item 2: a restart between two scrapes without
