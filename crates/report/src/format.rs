@@ -53,6 +53,14 @@ pub fn safety(s: Safety) -> &'static str {
     }
 }
 
+/// Whether a `status` cell of a table says its row is over its limit (starts with `over`,
+/// `above` or `breach`, docs/report-schema.md): the HTML report marks such a row of the P99
+/// table, the text report shows it first.
+pub fn over_slo(status: &str) -> bool {
+    let v = status.trim().to_ascii_lowercase();
+    v.starts_with("over") || v.starts_with("above") || v.starts_with("breach")
+}
+
 /// Findings per severity: (critical, warning, info).
 pub fn counts(report: &Report) -> (usize, usize, usize) {
     let count = |s| report.findings.iter().filter(|f| f.severity == s).count();

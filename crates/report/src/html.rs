@@ -355,10 +355,7 @@ fn table(out: &mut dyn Write, t: &Table, class: &str) -> io::Result<()> {
     writeln!(out, "<thead><tr>{}</tr></thead>", head.join(""))?;
     writeln!(out, "<tbody>")?;
     for row in &t.rows {
-        let over = status.and_then(|s| row.get(s)).is_some_and(|v| {
-            let v = v.trim().to_ascii_lowercase();
-            v.starts_with("over") || v.starts_with("above") || v.starts_with("breach")
-        });
+        let over = status.and_then(|s| row.get(s)).is_some_and(|v| format::over_slo(v));
         let cells: Vec<String> = (0..cols)
             .map(|c| {
                 let v = row.get(c).map_or("", String::as_str);

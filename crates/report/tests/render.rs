@@ -763,3 +763,125 @@ fn an_input_that_gave_no_record_was_folded_into_the_rest() {
     assert!(text.contains("Input:   audit audit-8.log: 0 records [not an audit log]"), "{text}");
     assert!(text.contains("Input:   … and 3 more inputs with 300 records"), "{text}");
 }
+
+/// The lines of the text report's overview: from its `Overview` heading to the first
+/// finding's details (or the end).
+fn text_overview(text: &str) -> Vec<&str> {
+    text.lines()
+        .skip_while(|l| *l != "Overview")
+        .take_while(|l| !l.starts_with(|c: char| c.is_ascii_digit()))
+        .collect()
+}
+
+/// A P99 table of `n` groups within their SLO, then one over it, as a model from elsewhere
+/// than AUD003 (which puts the breaches first) may order it.
+fn long_p99_table(n: usize) -> findings::Table {
+    let mut t = common::p99_table();
+    t.rows = (0..n)
+        .map(|i| {
+            let resource = format!("widgets{i}.example.com");
+            ["GET", &resource, "resource", "1,000", "0.2 s", "1 s", "ok"].map(String::from).to_vec()
+        })
+        .collect();
+    t.rows.push(
+        ["LIST", "pods", "cluster", "2,893,004", "41.2 s", "30 s", "over SLO"].map(String::from).to_vec(),
+    );
+    t
+}
+
+/// The terminal report printed the findings but not the overview the HTML and Markdown reports
+/// open with: the top clients, the latency per client and the P99 table against the SLOs. It
+/// comes after the one-line findings and before their details, drawn as the findings' charts
+/// and tables are, in colour only when asked; without an overview nothing is added.
+#[test]
+fn the_text_report_had_no_overview_of_top_clients_latency_and_p99() {
+    let text = render(&sample_report(), Format::Text, &plain());
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("no {s:?} in\n{text}"));
+    assert!(at("Findings (details below):") < at("\nOverview\n"), "{text}");
+    assert!(at("\nOverview\n") < at("\n1. CRITICAL"), "{text}");
+    let overview = text_overview(&text);
+    for part in [
+        "  Top clients by request count",
+        "  Average latency per client (5-minute bins)",
+        "  P99 latency against the SLOs",
+        "  ● list-storm-operator/v0.3.1  ● kube-controller-manager  ● kubelet  ● kyverno",
+    ] {
+        assert!(overview.contains(&part), "no {part:?} in {overview:#?}");
+    }
+    assert!(overview.iter().any(|l| l.starts_with("  kubelet ") && l.ends_with(" 4.1M")), "{overview:#?}");
+    // Every row of the table, those over their SLO first, then the others in the table's order.
+    let rows: Vec<&str> = overview
+        .iter()
+        .filter_map(|l| {
+            l.split_whitespace().next().filter(|w| ["LIST", "CREATE", "PATCH", "GET"].contains(w))
+        })
+        .collect();
+    assert_eq!(rows, ["LIST", "LIST", "CREATE", "PATCH", "GET"], "{overview:#?}");
+    assert!(
+        overview.iter().any(|l| l.trim_start().starts_with("Long-running requests (watch;")),
+        "{overview:#?}"
+    );
+    assert!(!text.contains("more rows"), "five rows are all shown:\n{text}");
+    // In colour only when asked.
+    let colour = render(&sample_report(), Format::Text, &TextOptions { color: true, width: 100 });
+    assert!(colour.contains("\x1b[1mOverview\x1b[0m"), "{colour}");
+    assert!(colour.contains("\x1b[1mP99 latency against the SLOs\x1b[0m"), "{colour}");
+    // Without an overview, nothing new: the report as it was, notes and all.
+    let mut r = sample_report();
+    r.overview = Default::default();
+    let without = render(&r, Format::Text, &plain());
+    assert!(text_overview(&without).is_empty(), "{without}");
+    assert!(!without.contains("P99 latency against") && !without.contains("Top clients"), "{without}");
+    assert!(
+        without.contains("Findings (details below):\n") && without.contains("\n\n1. CRITICAL"),
+        "{without}"
+    );
+}
+
+/// A P99 table longer than a terminal's screen shows its first fifteen rows, those over their
+/// SLO among them wherever the table put them, and counts the rest, saying which reports have
+/// every row.
+#[test]
+fn the_text_p99_table_shows_fifteen_rows_the_breaches_first_and_counts_the_rest() {
+    let mut r = sample_report();
+    r.overview.p99_table = Some(long_p99_table(29));
+    let text = render(&r, Format::Text, &plain());
+    let overview = text_overview(&text);
+    let rows: Vec<&&str> =
+        overview.iter().filter(|l| l.ends_with(" ok") || l.ends_with(" over SLO")).collect();
+    assert_eq!(rows.len(), 15, "{overview:#?}");
+    assert!(
+        rows[0].starts_with("  LIST") && rows[0].ends_with("over SLO"),
+        "the breach first: {overview:#?}"
+    );
+    assert!(
+        rows[1].contains("widgets0.example.com") && rows[14].contains("widgets13.example.com"),
+        "{overview:#?}"
+    );
+    assert!(
+        overview.contains(&"  … 15 more rows (-o html, -o markdown and -o json show them all)"),
+        "{overview:#?}"
+    );
+    // The other formats have every row.
+    let md = render(&r, Format::Markdown, &plain());
+    assert!(md.contains("widgets28.example.com"), "{md}");
+}
+
+/// Every line of the overview, its charts, the P99 table and the line counting the rows left
+/// out, fits a narrow terminal (60 columns, as `text_fits_the_width_except_copyable_blocks`:
+/// the seven columns of the P99 table need 56 at their narrowest).
+#[test]
+fn every_line_of_the_text_overview_fits_a_narrow_terminal() {
+    let mut r = sample_report();
+    r.overview.p99_table = Some(long_p99_table(29));
+    for width in [60, 72, 80] {
+        let text = render(&r, Format::Text, &TextOptions { color: false, width });
+        let overview = text_overview(&text);
+        assert!(overview.len() > 30, "width {width}:\n{text}");
+        assert!(overview.iter().any(|l| l.contains("more rows")), "width {width}:\n{text}");
+        for line in overview {
+            let w = charts::display_width(line);
+            assert!(w <= width, "line wider than {width}: {line:?} ({w})");
+        }
+    }
+}
