@@ -141,11 +141,19 @@ impl StrCol {
         &mut self.b
     }
 
+    /// Inlined, the test is all a value pays when no null came before it (a call per value
+    /// took 2.5% of ingest); the nulls are appended out of line.
+    #[inline(always)]
     fn fill(&mut self) {
         if self.nulls > 0 {
-            self.b.append_nulls(self.nulls);
-            self.nulls = 0;
+            self.append_counted_nulls();
         }
+    }
+
+    #[inline(never)]
+    fn append_counted_nulls(&mut self) {
+        self.b.append_nulls(self.nulls);
+        self.nulls = 0;
     }
 
     fn finish(&mut self) -> StringArray {
