@@ -156,3 +156,29 @@ fn a_tls_file_error_named_the_file_but_not_its_option() {
         assert!(!stderr.contains("os error"), "{args:?}: {stderr}");
     }
 }
+
+/// Review: `--timeout -1`, `--page-size -10`, `--parallel -3` and `--largest -3` were clap's
+/// "unexpected argument '-1' found" (`-10` read as the flags `-1 -0`), naming neither the option
+/// nor its range. Each is now refused before any connection with exit 2, naming both.
+#[test]
+fn a_negative_timeout_page_size_or_parallel_was_taken_for_an_unexpected_argument() {
+    for (option, value, says) in [
+        ("--timeout", "-1", "`-1` is negative: give a whole number of seconds, 1 or more"),
+        ("--page-size", "-10", "`-10` is negative: give a whole number of keys, 1 or more"),
+        ("--parallel", "-3", "`-3` is negative: give a whole number of requests, from 1 to 64"),
+        ("--largest", "-3", "`-3` is negative: give a whole number of objects, 0 or more"),
+        ("--timeout", "1.5", "`1.5` is not a whole number of seconds (1 or more)"),
+    ] {
+        // Nothing listens there: the value is refused before any connection.
+        let out = doctor(&["etcd", "--endpoints", "http://127.0.0.1:1", option, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{option} <")),
+            "{option} {value}: {stderr}"
+        );
+        assert!(stderr.contains(says), "{option} {value}: {stderr}");
+        assert!(!stderr.contains("unexpected argument"), "{option} {value}: {stderr}");
+        assert!(out.stdout.is_empty(), "{option} {value}");
+    }
+}

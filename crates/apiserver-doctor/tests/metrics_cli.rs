@@ -1000,3 +1000,25 @@ fn a_directory_walk_read_a_lock_file_as_a_scrape_of_unknown_kind() {
     );
     assert!(!stdout.contains("unknown"), "{stdout}");
 }
+
+/// Review: `metrics --interval -5` and `diagnose --metrics-interval -5` (a space, not `=`) were
+/// clap's "unexpected argument '-5' found", naming neither the option nor what it takes. Both
+/// now reach the interval's own check: exit 2, naming the option.
+#[test]
+fn a_negative_interval_was_taken_for_an_unexpected_argument() {
+    let scrape = "etcd-3.6.6-nri-k8s1_35.prom";
+    for args in [
+        vec!["metrics", "--interval", "-5", scrape],
+        vec!["diagnose", "--metrics", scrape, "--metrics-interval", "-5", "missing.log"],
+    ] {
+        let out = doctor(&fixtures(), &args);
+        let option = args.iter().find(|a| a.contains("interval")).copied().unwrap_or_default();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!("error: {option} must be a positive number of seconds, got -5\n"),
+            "{args:?}"
+        );
+        assert_eq!(text(&out.stdout), "", "{args:?}");
+    }
+}

@@ -691,3 +691,15 @@ fn query_input_of_only_unusable_files_answered_0_with_exit_0() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().nth(1), Some(eventhub_events().len().to_string().as_str()));
 }
+
+/// Review: `query --now -1h` was clap's "unexpected argument '-1' found", where `diagnose --now
+/// -1h` already named the option and the forms it takes. Now the same, with exit code 2.
+#[test]
+fn a_now_starting_with_a_minus_was_taken_for_an_unexpected_argument() {
+    let out =
+        run(&["query", "--input", eventhub().to_str().expect("utf-8"), "--now", "-1h", "KubeAudit | count"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--now -1h: expected `latest` or a datetime"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("unexpected argument"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+}

@@ -181,3 +181,25 @@ fn a_negative_node_count_was_taken_for_an_unexpected_argument() {
         }
     }
 }
+
+/// Review: `simulate --seed -1`, `simulate --threads -2` and `demo --seed -1` were clap's
+/// "unexpected argument '-1' found", naming neither the option nor what it takes; `--threads 0`
+/// became 1 without a word. Each is now refused with exit 2, naming the option and its range.
+#[test]
+fn a_negative_seed_or_thread_count_was_taken_for_an_unexpected_argument() {
+    for (command, option, value, says) in [
+        ("simulate", "--seed", "-1", "`-1` is negative: give a whole number, 0 or more"),
+        ("demo", "--seed", "-1", "`-1` is negative: give a whole number, 0 or more"),
+        ("simulate", "--seed", "99999999999999999999", "is too large: a whole number is at most"),
+        ("simulate", "--threads", "-2", "`-2` is negative: give a whole number of threads, 1 or more"),
+        ("simulate", "--threads", "0", "`0` must be at least 1: give a whole number of threads, 1 or more"),
+        ("simulate", "--threads", "two", "`two` is not a whole number of threads (1 or more)"),
+    ] {
+        let args = ["--out", "never-written", option, value, "--nodes", "5", "--duration", "1m"];
+        let out = doctor_alone(command, &args);
+        assert_usage_error(&out, says, &(command, args));
+        assert!(stderr(&out).contains(&format!("for '{option} <")), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("unexpected argument"), "{}", stderr(&out));
+        assert!(!common::workspace().join("never-written").exists());
+    }
+}

@@ -399,3 +399,27 @@ fn throttle_name(args: &[&str]) -> String {
     let line = yaml.lines().find(|l| l.trim_start().starts_with("name: throttle-")).map(str::trim);
     line.unwrap_or_else(|| panic!("{args:?}: no name in {yaml}")).trim_start_matches("name: ").to_owned()
 }
+
+/// Review: `--shares -1` and `--precedence -1` were clap's "unexpected argument '-1' found",
+/// naming neither the option nor its range (and `--shares 0` clap's `0 is not in
+/// 1..=4294967295`). Each is now refused with exit 2 in the tool's words.
+#[test]
+fn a_negative_shares_or_precedence_was_taken_for_an_unexpected_argument() {
+    for (args, says) in [
+        (["--user", "alice", "--shares", "-1"], "`-1` is negative: give a whole number of shares, 1 or more"),
+        (
+            ["--user", "alice", "--shares", "0"],
+            "`0` must be at least 1: give a whole number of shares, 1 or more",
+        ),
+        (["--user", "alice", "--shares", "4294967296"], "concurrency shares are at most 4294967295"),
+        (
+            ["--user", "alice", "--precedence", "-1"],
+            "\"-1\" is not a matchingPrecedence: give a whole number from 2 to 10000",
+        ),
+    ] {
+        let out = throttle(&args);
+        assert_usage_error(&out, says, &args);
+        assert!(stderr(&out).contains(&format!("for '{} <N>'", args[2])), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("unexpected argument"), "{}", stderr(&out));
+    }
+}

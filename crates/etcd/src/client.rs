@@ -355,6 +355,9 @@ fn check_key_pair(
 /// `(os error N)` the system appends (etcd review item 6: `io: Connection refused (os error
 /// 111): nothing listens there…`, `timeout: global: no answer in time`).
 fn transport_words(e: &ureq::Error, timeout_seconds: u64) -> String {
+    if let Some(tls) = rustls_error(e) {
+        return probe::tls_error_words(tls);
+    }
     match e {
         ureq::Error::Io(io) => io_words(io),
         ureq::Error::Timeout(_) => format!("no answer within {timeout_seconds} s (--timeout)"),
@@ -364,13 +367,67 @@ fn transport_words(e: &ureq::Error, timeout_seconds: u64) -> String {
     }
 }
 
-/// An I/O error of a connection in words: [`findings::text::io_error_words`], which drops
-/// `(os error N)`, but for an early end, which means a cut answer here.
+/// An I/O error of a connection in words: a TLS error inside it in the probe's words
+/// ([`probe::tls_error_words`]), else [`findings::text::io_error_words`], which drops `(os
+/// error N)`, but for an early end, which means a cut answer here.
 fn io_words(io: &std::io::Error) -> String {
+    if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+        return probe::tls_error_words(tls);
+    }
     match io.kind() {
         std::io::ErrorKind::UnexpectedEof => "the connection was closed before the answer ended".to_owned(),
         _ => findings::text::io_error_words(io, "an answer"),
     }
+}
+
+/// The rustls error a transport error is, or carries inside its I/O error (a failed handshake
+/// comes as either): said in words, and told by its type, never by rustls' `Debug` text
+/// (review: `invalid peer certificate: UnknownIssuer: the member's certificate is …`).
+fn rustls_error(e: &ureq::Error) -> Option<&rustls::Error> {
+    match e {
+        ureq::Error::Rustls(tls) => Some(tls),
+        ureq::Error::Io(io) => io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }
+}
+
+/// What to do about a TLS error with a member at `endpoint`, by its type (`client_cert`: whether
+/// a client certificate was sent); `None` when the words say all there is.
+fn tls_hint(tls: &rustls::Error, endpoint: &str, client_cert: bool) -> Option<String> {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+    let plain = endpoint.replacen("https://", "http://", 1);
+    Some(match tls {
+        E::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+            "pass --cacert with the etcd CA (for kubeadm: /etc/kubernetes/pki/etcd/ca.crt)".to_owned()
+        }
+        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "use the name or address the member's certificate was issued for (see its subjectAltName)".to_owned()
+        }
+        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "renew the member's certificate (for kubeadm: `kubeadm certs renew etcd-server`), unless this host's clock is far ahead (`date -u`)".to_owned()
+        }
+        E::InvalidCertificate(C::NotValidYet | C::NotValidYetContext { .. }) => {
+            "check the clocks of this host and of the machine that issued the certificate (`date -u`, NTP)".to_owned()
+        }
+        E::AlertReceived(A::BadCertificate | A::CertificateRequired | A::CertificateUnknown | A::NoCertificate)
+            if !client_cert =>
+        {
+            "the member requires a client certificate signed by the CA it trusts (its --trusted-ca-file); pass --cert and --key (for kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.crt and .key)".to_owned()
+        }
+        E::AlertReceived(A::BadCertificate | A::CertificateUnknown | A::UnknownCA) => {
+            "the member refused the client certificate: check that --cert is signed by the CA it trusts (its --trusted-ca-file)".to_owned()
+        }
+        E::AlertReceived(A::CertificateExpired | A::CertificateRevoked) => {
+            "renew the client certificate given with --cert (for kubeadm: `kubeadm certs renew apiserver-etcd-client`)".to_owned()
+        }
+        E::InvalidMessage(_) | E::InappropriateMessage { .. } | E::PeerSentOversizedRecord => {
+            format!("the member does not speak TLS on this port: it probably serves plain http; try {plain}")
+        }
+        E::PeerIncompatible(_) | E::AlertReceived(A::ProtocolVersion | A::InsufficientSecurity) => {
+            "check the member's --cipher-suites and --tls-min-version".to_owned()
+        }
+        _ => return None,
+    })
 }
 
 /// A transport or TLS error in plain words, with what to do (`message` is ureq's, read for
@@ -861,9 +918,17 @@ impl Client {
         explain_transport(&self.endpoint, self.client_cert, message, words)
     }
 
-    /// A transport error in words ([`transport_words`]) with what to do ([`Client::explain`]).
+    /// A transport error in words ([`transport_words`]) with what to do: for a TLS error, by
+    /// its type ([`tls_hint`]), else [`Client::explain`].
     fn explain_error(&self, e: &ureq::Error) -> String {
-        self.explain(&e.to_string(), &transport_words(e, self.timeout_seconds))
+        let words = transport_words(e, self.timeout_seconds);
+        match rustls_error(e) {
+            Some(tls) => match tls_hint(tls, &self.endpoint, self.client_cert) {
+                Some(hint) => format!("{words}: {hint}"),
+                None => words,
+            },
+            None => self.explain(&e.to_string(), &words),
+        }
     }
 
     /// Whether a transport error means the member is not there (nothing listens, no answer
@@ -1637,6 +1702,60 @@ mod tests {
         }
         let other = io_words(&std::io::Error::from_raw_os_error(5));
         assert!(!other.contains("os error") && !other.is_empty(), "{other}");
+    }
+
+    /// Review: a TLS error with a member was rustls' `Debug` text (`invalid peer certificate:
+    /// UnknownIssuer: the member's certificate is not signed …`). It is said in the probe's
+    /// words, whether it comes as ureq's own or inside an I/O error, with what to do by its type.
+    #[test]
+    fn tls_errors_were_said_in_rustls_debug_text() {
+        use rustls::{AlertDescription, CertificateError, Error as Tls};
+        let inside = |tls: Tls| ureq::Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, tls));
+        let https =
+            super::Client::new("https://127.0.0.1:23799", &super::TlsFiles::default(), 3).expect("client");
+        for (error, says) in [
+            (
+                inside(Tls::InvalidCertificate(CertificateError::UnknownIssuer)),
+                "the server's certificate is not signed by a trusted authority (unknown issuer): pass --cacert with the etcd CA",
+            ),
+            (
+                ureq::Error::Rustls(Tls::InvalidCertificate(CertificateError::UnknownIssuer)),
+                "the server's certificate is not signed by a trusted authority (unknown issuer): pass --cacert with the etcd CA",
+            ),
+            (
+                inside(Tls::InvalidCertificate(CertificateError::Expired)),
+                "the server's certificate has expired: renew the member's certificate",
+            ),
+            (
+                inside(Tls::AlertReceived(AlertDescription::CertificateRequired)),
+                "the server wants a client certificate (TLS alert certificate_required): the member requires a client certificate",
+            ),
+            (
+                inside(Tls::InvalidMessage(rustls::InvalidMessage::InvalidContentType)),
+                "is it a TLS server?): the member does not speak TLS on this port: it probably serves plain http; try http://127.0.0.1:23799",
+            ),
+            (
+                inside(Tls::PeerIncompatible(rustls::PeerIncompatible::NoCipherSuitesInCommon)),
+                "no cipher suite this tool accepts",
+            ),
+        ] {
+            let text = https.explain_error(&error);
+            assert!(text.contains(says), "{error:?}: {text}");
+            for raw in [
+                "invalid peer certificate",
+                "UnknownIssuer",
+                "rustls:",
+                "received fatal alert",
+                "NoCipherSuites",
+                "corrupt message",
+            ] {
+                assert!(!text.contains(raw), "{raw} in {text}");
+            }
+        }
+        // A client certificate sent and refused: what to check about it, not a demand for one.
+        let with_cert =
+            super::tls_hint(&Tls::AlertReceived(AlertDescription::BadCertificate), "https://e:2379", true);
+        assert!(with_cert.is_some_and(|h| h.starts_with("the member refused the client certificate")));
     }
 
     /// etcd review item 7: a wrong password read `HTTP 400: {"error":"etcdserver: authentication

@@ -430,6 +430,10 @@ pub fn collect_with_progress(
                     addresses.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", "),
                     took(seconds)
                 )),
+                // The resolver's words name the host already (`the name X does not resolve`).
+                Some(e) if e.contains(hop_host.as_str()) => {
+                    progress.say(format_args!("{e} (after {})", took(seconds)))
+                }
                 Some(e) => progress.say(format_args!("{hop_host} did not resolve in {}: {e}", took(seconds))),
             }
             evidence.dns = Some(Dns { addresses: addresses.clone(), seconds, error, given: false });
@@ -476,7 +480,7 @@ pub fn collect_with_progress(
     let timeout = options.timeout;
     let open = |address: SocketAddr| -> Result<TcpStream, String> {
         let mut tcp = TcpStream::connect_timeout(&address, timeout)
-            .map_err(|e| crate::http::connect_error_words(&e, address, timeout))?;
+            .map_err(|e| format!("{address}: {}", crate::http::connect_error_words(&e, timeout)))?;
         if let Some(t) = &tunnel {
             t.open(&mut tcp, Instant::now() + timeout)
                 .map_err(|r| format!("the proxy did not open the tunnel: {}", r.message))?;
@@ -592,7 +596,7 @@ fn connect(address: SocketAddr, attempts: u32, timeout: Duration, progress: &Pro
                     std::io::ErrorKind::NetworkUnreachable | std::io::ErrorKind::AddrNotAvailable
                 )
             });
-            let error = result.err().map(|e| crate::http::connect_error_words(&e, address, timeout));
+            let error = result.err().map(|e| crate::http::connect_error_words(&e, timeout));
             match &error {
                 None => progress
                     .say(format_args!("{address} (attempt {n}/{attempts}): connected in {}", took(seconds))),

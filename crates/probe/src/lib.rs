@@ -11,6 +11,8 @@ pub mod kubeconfig;
 pub mod proxy;
 
 pub use collect::{ProbeError, ProbeOptions, collect, collect_with_progress};
+/// A rustls error in plain words, for `etcd`'s TLS errors too.
+pub use http::tls_error_words;
 pub use kubeconfig::Ca;
 pub use proxy::{Proxy, ProxySetting};
 
@@ -253,6 +255,8 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
         Some(p) => format!("{} (the proxy)", p.host),
         None => ev.target.host.clone(),
     };
+    let host = ev.proxy_used().map_or(ev.target.host.as_str(), |p| p.host.as_str());
+    let whose = if ev.proxy_used().is_some() { "the proxy's name, " } else { "" };
     match &ev.dns {
         None => out.push_str(&format!("  DNS   {name} is an address\n")),
         Some(d) if d.given => out.push_str(&format!(
@@ -260,6 +264,10 @@ pub fn render_steps(ev: &ProbeEvidence) -> String {
             d.addresses.iter().map(|a| a.ip().to_string()).collect::<Vec<_>>().join(", ")
         )),
         Some(d) => match &d.error {
+            // The resolver's words name the host already (`the name X does not resolve`).
+            Some(e) if e.contains(host) => {
+                out.push_str(&format!("  DNS   {e} ({whose}after {})\n", ms(d.seconds)))
+            }
             Some(e) => out.push_str(&format!("  DNS   {name} did not resolve in {}: {e}\n", ms(d.seconds))),
             None => out.push_str(&format!(
                 "  DNS   {name} -> {} in {}\n",

@@ -908,16 +908,13 @@ fn a_lasting_tls_failure_on_one_address_stopped_the_probe_before_the_others() {
             format!("1 of 2 API server addresses fails every TLS handshake: 127.0.0.2:{port}").as_str()
         )
     );
-    assert!(
-        found[0].3.starts_with(&format!("The TLS handshake with 127.0.0.2:{port} failed")),
-        "{}",
-        found[0].3
-    );
+    // The title names the address; the summary does not again (see
+    // `net_findings_named_the_address_twice`).
+    assert!(found[0].3.starts_with("The TLS handshake failed"), "{}", found[0].3);
+    assert!(!found[0].3.contains(&format!("127.0.0.2:{port}")), "{}", found[0].3);
     assert!(!found[0].3.contains("Not retried"), "{}", found[0].3);
     assert!(
-        found[0].3.contains(&format!(
-            "The handshakes with the other address worked: a client that picks 127.0.0.2:{port} fails every time"
-        )),
+        found[0].3.contains("The handshakes with the other address worked: a client that picks the failing one fails every time"),
         "{}",
         found[0].3
     );
@@ -1033,4 +1030,85 @@ fn black_holed_addresses_were_probed_one_after_another() {
     assert!(said.contains(&format!("127.0.0.3:{port} (attempt 1/1): failed after 1.0 s: ")), "{said}");
     // Four timeouts of 1 s one after another take 4 s.
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
+/// How many times `needle` occurs in `text`.
+fn times(text: &str, needle: &str) -> usize {
+    text.matches(needle).count()
+}
+
+/// Review: NET002 named the address twice, `Cannot connect to the API server at
+/// 127.0.0.1:PORT`, then `(127.0.0.1:PORT: connection refused: nothing listens on
+/// 127.0.0.1:PORT)`; NET001 `Resolving NAME failed after …: the name NAME does not resolve`;
+/// NET003 `The TLS handshake with ADDRESS failed: TLS handshake: … not for NAME … The
+/// certificate is not for the name NAME`. Each address or name is said once, where it reads
+/// naturally: in the title when the title names it, else beside its failure.
+#[test]
+fn net_findings_named_the_address_twice() {
+    // A port nothing listens on, by its address: the title names it, the summary says why.
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let address = format!("127.0.0.1:{port}");
+    let ev = probe(&format!("https://{address}"), 2);
+    let found = findings(&ev);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let (code, _, title, summary) = &found[0];
+    assert_eq!(code, "NET002");
+    assert_eq!(times(&format!("{title} {summary}"), &address), 1, "{title} / {summary}");
+    assert_eq!(
+        summary,
+        "3 of 3 connections failed (connection refused: nothing listens on that port). Nothing here reaches the API server."
+    );
+    assert!(
+        ev.tcp.iter().all(|a| a.error.as_deref() == Some("connection refused: nothing listens on that port"))
+    );
+    // By a name: the title names the name, the summary the address, once.
+    let ev = probe::collect(&ProbeOptions {
+        url: format!("https://api.test:{port}"),
+        addresses: vec!["127.0.0.1".parse().expect("an address")],
+        attempts: 2,
+        timeout: Duration::from_secs(2),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts");
+    let found = findings(&ev);
+    let (_, _, title, summary) = &found[0];
+    assert_eq!(title, &format!("Cannot connect to the API server at api.test:{port}"));
+    assert_eq!(times(summary, &address), 1, "{summary}");
+    assert!(
+        summary.contains(&format!("({address}: connection refused: nothing listens on that port)")),
+        "{summary}"
+    );
+
+    // A certificate for another name than the one asked: the name once in the summary, and
+    // `TLS handshake` once.
+    let port = healthy_tls();
+    let ev = probe::collect(&ProbeOptions {
+        url: format!("https://127.0.0.1:{port}"),
+        cacert: Some(probe::Ca::Pem {
+            origin: "the test CA".to_owned(),
+            bytes: CA.to_vec(),
+            insecure_too: None,
+        }),
+        tls_server_name: Some("wrong.example".to_owned()),
+        attempts: 1,
+        timeout: Duration::from_secs(3),
+        ..ProbeOptions::default()
+    })
+    .expect("probe starts");
+    let found = findings(&ev);
+    let net003 = found.iter().find(|f| f.0 == "NET003").expect("NET003");
+    let summary = &net003.3;
+    assert!(
+        summary.starts_with("The TLS handshake failed: the server's certificate is not for wrong.example"),
+        "{summary}"
+    );
+    assert_eq!(times(summary, "wrong.example"), 1, "{summary}");
+    assert_eq!(times(summary, "TLS handshake"), 1, "{summary}");
+    assert_eq!(times(summary, &format!("127.0.0.1:{port}")), 0, "{summary}");
+
+    // A name that does not resolve: named once in the summary, whatever the resolver says.
+    let ev = probe("https://apiserver.does-not-exist.invalid", 2);
+    let found = findings(&ev);
+    let net001 = found.iter().find(|f| f.0 == "NET001").expect("NET001");
+    assert_eq!(times(&net001.3, "apiserver.does-not-exist.invalid"), 1, "{}", net001.3);
 }

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(long, default_value = "1h", allow_hyphen_values = true)]
     pub duration: String,
     /// Seed of the simulation (the same seed gives the same cluster).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = super::simulate::seed)]
     pub seed: u64,
 }
 

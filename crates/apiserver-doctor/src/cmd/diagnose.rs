@@ -88,7 +88,7 @@ pub struct Args {
     /// carry no timestamps (as `apiserver-doctor metrics --interval`, more than 0 and at most a
     /// year): copies of scrape files have modification times too close to say when they were
     /// scraped.
-    #[arg(long, value_name = "SECONDS", requires = "metrics")]
+    #[arg(long, value_name = "SECONDS", requires = "metrics", allow_negative_numbers = true)]
     pub metrics_interval: Option<f64>,
     /// Admission webhook configurations, FlowSchemas, PriorityLevelConfigurations and Namespaces
     /// to add to the diagnosis, as `kubectl get … -o yaml` (or `-o json`) writes them: a file, or

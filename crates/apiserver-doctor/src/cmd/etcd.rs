@@ -55,17 +55,17 @@ pub struct Args {
     /// Most keys per range request while scanning (at least 1). With values, each slice of the keys starts
     /// with 8 keys per request, and pages grow (at most twofold) while their values stay under
     /// 8 MiB, so large objects make small pages.
-    #[arg(long, default_value_t = etcd::client::DEFAULT_PAGE_SIZE, value_parser = at_least_one)]
+    #[arg(long, default_value_t = etcd::client::DEFAULT_PAGE_SIZE, allow_negative_numbers = true, value_parser = page_size)]
     pub page_size: u64,
     /// Range requests in flight at once while scanning, each over its own slice of the keys
     /// (1 to 64).
-    #[arg(long, default_value_t = etcd::client::DEFAULT_PARALLEL, value_parser = parallel_requests)]
+    #[arg(long, default_value_t = etcd::client::DEFAULT_PARALLEL, allow_negative_numbers = true, value_parser = parallel_requests)]
     pub parallel: usize,
     /// How many of the largest objects to list (0 lists none).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_negative_numbers = true, value_parser = largest)]
     pub largest: usize,
     /// Timeout of each request, in seconds (at least 1).
-    #[arg(long, default_value_t = 30, value_parser = at_least_one)]
+    #[arg(long, default_value_t = 30, allow_negative_numbers = true, value_parser = timeout_seconds)]
     pub timeout: u64,
     /// Output format.
     #[arg(short = 'o', long, value_enum, ignore_case = true, default_value = "text")]
@@ -144,22 +144,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(args.fail_on.exit_code(&report))
 }
 
-/// A whole number of at least 1: 0 pages, workers or seconds would be turned into something
-/// else without a word.
-fn at_least_one(s: &str) -> Result<u64, String> {
-    match s.trim().parse::<u64>() {
-        Ok(0) => Err("must be at least 1".to_owned()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("not a whole number".to_owned()),
-    }
+/// `--page-size`: a whole number of keys, at least 1 (0 keys per page would be turned into
+/// something else without a word; `-10` was clap's "unexpected argument '-1'").
+fn page_size(s: &str) -> Result<u64, String> {
+    super::whole_number(s, "keys", 1, u64::MAX)
+}
+
+/// `--timeout`: whole seconds, at least 1 (0 became 1 s without a word, and `-1` was clap's
+/// "unexpected argument '-1' found", naming no option).
+fn timeout_seconds(s: &str) -> Result<u64, String> {
+    super::whole_number(s, "seconds", 1, u64::MAX)
 }
 
 /// `--parallel`: 1 to 64 requests in flight (each one a thread).
 fn parallel_requests(s: &str) -> Result<usize, String> {
-    match at_least_one(s)? {
-        n @ 1..=64 => Ok(n as usize),
-        _ => Err("must be at most 64".to_owned()),
-    }
+    let n = super::whole_number(s, "requests", 1, 64)?;
+    usize::try_from(n).map_err(|_| format!("`{s}` is more requests than this machine can count"))
+}
+
+/// `--largest`: how many objects to list, 0 or more (a negative count was clap's "unexpected
+/// argument", naming no option).
+fn largest(s: &str) -> Result<usize, String> {
+    let n = super::whole_number(s, "objects", 0, u64::MAX)?;
+    usize::try_from(n).map_err(|_| format!("`{s}` is more objects than this machine can count"))
 }
 
 /// The `--endpoints` given, spaces around each trimmed (`a, b` after a comma) and each URL

@@ -106,7 +106,7 @@ pub struct Args {
     /// not tell their order are taken in the order given; without it the files' modification
     /// times give the time between them, when they are at least 1 s apart (copies made with
     /// cp, git or kubectl cp are milliseconds apart whenever they were scraped: no rate then).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub interval: Option<f64>,
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY", value_enum, ignore_case = true, default_value = "critical")]

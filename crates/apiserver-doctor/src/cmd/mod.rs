@@ -280,6 +280,33 @@ pub fn too_long_label<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<St
     })
 }
 
+/// A numeric option's value as a whole number from `min` to `max` (`u64::MAX`: no upper
+/// bound), refused in the tool's words: what is wrong with `text` and the range, in `unit`
+/// (`seconds`, `requests`; empty for a bare number). The options that take it also set
+/// `allow_negative_numbers`, without which `--timeout -1` was clap's "unexpected argument '-1'
+/// found" (and `-10` was read as the flags `-1 -0`), naming neither the option nor its range.
+pub fn whole_number(text: &str, unit: &str, min: u64, max: u64) -> Result<u64, String> {
+    let what =
+        if unit.is_empty() { "a whole number".to_owned() } else { format!("a whole number of {unit}") };
+    let range = if max == u64::MAX { format!("{min} or more") } else { format!("from {min} to {max}") };
+    let trimmed = text.trim();
+    let digits = trimmed.strip_prefix(['-', '+']).unwrap_or(trimmed);
+    let negative = trimmed.starts_with('-') && digits.bytes().any(|b| b != b'0');
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if negative {
+            return Err(format!("`{text}` is negative: give {what}, {range}"));
+        }
+        return match digits.parse::<u64>() {
+            Ok(n) if n < min => Err(format!("`{text}` must be at least {min}: give {what}, {range}")),
+            Ok(n) if n > max => Err(format!("`{text}` must be at most {max}: give {what}, {range}")),
+            Ok(n) => Ok(n),
+            // More digits than a u64 holds.
+            Err(_) => Err(format!("`{text}` is too large: {what} is at most {}", u64::MAX)),
+        };
+    }
+    Err(format!("`{text}` is not {what} ({range})"))
+}
+
 /// `text` with every line indented by two spaces (a remedy's body under its title).
 pub fn indent(text: &str) -> String {
     text.lines()
@@ -314,5 +341,35 @@ mod tests {
         let other: Result<(), std::io::Error> =
             Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
         assert!(unless_closed_pipe(other).is_err());
+    }
+
+    /// Review: negative values of numeric options were clap's "unexpected argument"; what
+    /// `whole_number` says instead, for each way a value can be wrong, names the range.
+    #[test]
+    fn a_negative_number_is_said_with_the_range_the_option_takes() {
+        assert_eq!(whole_number(" 7 ", "seconds", 1, u64::MAX), Ok(7));
+        assert_eq!(whole_number("-0", "", 0, 10), Ok(0));
+        assert_eq!(whole_number("64", "requests", 1, 64), Ok(64));
+        for (text, min, max, says) in [
+            ("-1", 1, u64::MAX, "`-1` is negative: give a whole number of seconds, 1 or more"),
+            ("-10", 1, 64, "`-10` is negative: give a whole number of seconds, from 1 to 64"),
+            ("0", 1, 64, "`0` must be at least 1: give a whole number of seconds, from 1 to 64"),
+            ("65", 1, 64, "`65` must be at most 64: give a whole number of seconds, from 1 to 64"),
+            ("1.5", 1, u64::MAX, "`1.5` is not a whole number of seconds (1 or more)"),
+            ("-1.5", 1, u64::MAX, "`-1.5` is not a whole number of seconds (1 or more)"),
+            ("", 1, u64::MAX, "`` is not a whole number of seconds (1 or more)"),
+            (
+                "99999999999999999999",
+                0,
+                u64::MAX,
+                "`99999999999999999999` is too large: a whole number of seconds is at most 18446744073709551615",
+            ),
+        ] {
+            assert_eq!(whole_number(text, "seconds", min, max), Err(says.to_owned()), "{text}");
+        }
+        assert_eq!(
+            whole_number("-3", "", 0, u64::MAX),
+            Err("`-3` is negative: give a whole number, 0 or more".to_owned())
+        );
     }
 }

@@ -49,10 +49,10 @@ pub struct Args {
     #[arg(long, value_name = "NAME", conflicts_with = "url")]
     pub context: Option<String>,
     /// Connections to each address, and /readyz requests: a whole number from 1 to 20.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = attempts)]
+    #[arg(long, value_name = "N", default_value_t = 3, allow_negative_numbers = true, value_parser = attempts)]
     pub attempts: u32,
     /// Seconds allowed for each step: whole seconds from 1 to 120 (`5` or `5s`).
-    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = timeout_seconds)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, allow_hyphen_values = true, value_parser = timeout_seconds)]
     pub timeout: u64,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value = "text")]

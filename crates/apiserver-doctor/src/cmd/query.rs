@@ -60,7 +60,7 @@ pub struct Args {
     /// What now() is: `latest` (the newest event, passing over any stamped more than a day
     /// after the wall clock), a datetime (year first, e.g. 2025-03-11T09:30:00Z; one without
     /// a zone is UTC), or the wall clock (the default). Unlike `diagnose`, whose window ends at the newest event unless --now is given.
-    #[arg(long, value_name = "TIME|latest")]
+    #[arg(long, value_name = "TIME|latest", allow_hyphen_values = true)]
     pub now: Option<String>,
 
     /// Output format.

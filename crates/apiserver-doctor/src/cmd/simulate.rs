@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, default_value = simulate::DEFAULT_START)]
     start: String,
     /// Seed: the same seed and arguments give byte-identical output.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = seed)]
     seed: u64,
     /// Scenarios, comma-separated: list-storm, put-storm, object-leak, webhook-outage,
     /// apf-throttled, etcd-slow-disk, healthy.
@@ -49,8 +49,8 @@ pub struct Args {
     /// Start a new audit file after this many MiB (uncompressed); at least 1.
     #[arg(long, value_name = "MIB", default_value_t = 1024, allow_negative_numbers = true, value_parser = max_file_mib)]
     max_file_mib: u64,
-    /// Worker threads (the output does not depend on it).
-    #[arg(long)]
+    /// Worker threads, 1 or more; at most 64 are used (the output does not depend on it).
+    #[arg(long, allow_negative_numbers = true, value_parser = threads)]
     threads: Option<usize>,
     /// No progress on the terminal.
     #[arg(long, short)]
@@ -77,6 +77,20 @@ pub fn node_count(text: &str) -> Result<usize, String> {
         }
         Err(_) => Err(format!("`{text}` is not a whole number of nodes (1 or more, e.g. 100)")),
     }
+}
+
+/// `--seed` of `simulate` and `demo`: a whole number, 0 or more (`--seed -1` was clap's
+/// "unexpected argument '-1' found", naming neither the option nor what it takes).
+pub fn seed(text: &str) -> Result<u64, String> {
+    super::whole_number(text, "", 0, u64::MAX)
+}
+
+/// `--threads`: a whole number, at least 1 (0 was taken as 1 without a word, and `--threads -2`
+/// was clap's "unexpected argument '-2' found"). More than 64 is taken, as
+/// [`simulate::simulate`] uses at most 64.
+fn threads(text: &str) -> Result<usize, String> {
+    let n = super::whole_number(text, "threads", 1, u64::MAX)?;
+    usize::try_from(n).map_err(|_| format!("`{text}` is more threads than this machine can count"))
 }
 
 /// Runs `apiserver-doctor simulate`.

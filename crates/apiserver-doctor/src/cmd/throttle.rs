@@ -55,12 +55,12 @@ pub struct Args {
     #[arg(long)]
     pub cluster_scope: bool,
     /// Concurrency shares of the new priority level (the bootstrap catch-all level has 5)
-    #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_SHARES,
-          value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_SHARES, allow_negative_numbers = true,
+          value_parser = shares)]
     pub shares: u32,
     /// matchingPrecedence of the FlowSchema, 2 to 10000: lower is consulted first (the bootstrap
     /// schemas but exempt and probes have 100 and more; only exempt may have 1)
-    #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_PRECEDENCE,
+    #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_PRECEDENCE, allow_negative_numbers = true,
           value_parser = precedence)]
     pub precedence: u32,
     /// Name of both objects [default: throttle- and the one identity's kind and name
@@ -95,6 +95,13 @@ fn precedence(text: &str) -> Result<u32, String> {
         Ok(n @ 2..=10000) => Ok(n),
         _ => Err(format!("{text:?} is not a matchingPrecedence: give a whole number from 2 to 10000")),
     }
+}
+
+/// `--shares`: concurrency shares, a whole number of at least 1 (`--shares -1` was clap's
+/// "unexpected argument '-1' found", and clap's range parser said `0 is not in 1..=4294967295`).
+fn shares(text: &str) -> Result<u32, String> {
+    let n = super::whole_number(text, "shares", 1, u64::MAX)?;
+    u32::try_from(n).map_err(|_| format!("`{text}` is too many: concurrency shares are at most {}", u32::MAX))
 }
 
 /// Runs `apiserver-doctor throttle`.

@@ -374,12 +374,17 @@ pub fn find_inputs(paths: &[PathBuf], leave_out: &[PathBuf]) -> Result<Inputs, R
         }
         let meta = std::fs::metadata(p).map_err(|source| {
             // A symbolic link named on the command line whose target is gone: said so, not
-            // "No such file or directory" of a name that is there (review s42).
+            // "No such file or directory" of a name that is there (review s42); one that loops,
+            // where, not "Too many levels of symbolic links (os error 40)".
             let source = match std::fs::read_link(p) {
                 Ok(target) if source.kind() == std::io::ErrorKind::NotFound => std::io::Error::new(
                     source.kind(),
                     format!("a symbolic link to {}, which does not exist", target.display()),
                 ),
+                Ok(_) => match symlink_loop(p) {
+                    Some(words) => std::io::Error::new(source.kind(), words),
+                    None => source,
+                },
                 _ => source,
             };
             ReadError::Io { path: p.display().to_string(), source }
@@ -400,13 +405,14 @@ pub fn find_inputs(paths: &[PathBuf], leave_out: &[PathBuf]) -> Result<Inputs, R
 struct Walk {
     /// Canonical paths of directories never walked into.
     leave_out: Vec<PathBuf>,
-    /// Canonical paths of the directories being walked, outermost first: a symbolic link to
-    /// one of them is a loop.
-    ancestors: Vec<PathBuf>,
+    /// Canonical paths of the directories being walked, outermost first, each with its path as
+    /// walked (to name it): a symbolic link to one of them is a loop.
+    ancestors: Vec<(PathBuf, PathBuf)>,
     found: Inputs,
 }
 
 impl Walk {
+    /// Leaves `path` out of the files read, with `why` to warn about it.
     fn skip(&mut self, path: &Path, why: String) {
         self.found.skipped.push(FileSummary {
             file: path_text(path),
@@ -427,8 +433,21 @@ impl Walk {
                 return Ok(());
             }
         };
-        if self.ancestors.contains(&canonical) {
-            self.skip(dir, "a symbolic link loop: it leads back to a directory that holds it".to_owned());
+        if let Some((_, holder)) = self.ancestors.iter().find(|(c, _)| *c == canonical) {
+            // Named, with the directory it leads back to (review: the walk's own loops were
+            // said without it, and the system's `Too many levels of symbolic links`).
+            let why = if std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+                format!(
+                    "a symbolic link loop: it points back to {}, a directory that holds it; skipped",
+                    path_text(holder)
+                )
+            } else {
+                format!(
+                    "a directory loop: it is {} again, a directory that holds it (a bind mount?); skipped",
+                    path_text(holder)
+                )
+            };
+            self.skip(dir, why);
             return Ok(());
         }
         if !named && (self.leave_out.contains(&canonical) || is_store(dir)) {
@@ -445,13 +464,19 @@ impl Walk {
             }
         };
         entries.sort();
-        self.ancestors.push(canonical);
+        self.ancestors.push((canonical, dir.to_path_buf()));
         for path in entries {
             match std::fs::metadata(&path) {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     self.skip(&path, "a symbolic link to nothing (its target does not exist)".to_owned());
                 }
-                Err(e) => self.skip(&path, format!("cannot be read: {e}")),
+                // Links that lead back to themselves (`a -> b`, `b -> a`): where, in words, not
+                // the system's `Too many levels of symbolic links (os error 40)`; the other
+                // entries are read.
+                Err(e) => match symlink_loop(&path) {
+                    Some(words) => self.skip(&path, format!("{words}; skipped")),
+                    None => self.skip(&path, format!("cannot be read: {e}")),
+                },
                 Ok(meta) if meta.is_dir() => self.dir(&path, false)?,
                 Ok(meta) if meta.is_file() => match std::fs::File::open(&path) {
                     Ok(_) => self.found.files.push(path),
@@ -468,6 +493,61 @@ impl Walk {
         }
         self.ancestors.pop();
         Ok(())
+    }
+}
+
+/// The most symbolic links followed from one (Linux gives up after 40 too).
+const MOST_LINKS: usize = 40;
+
+/// Where the symbolic link `path` loops, in words, when following it link by link comes back
+/// to a link already passed: `a symbolic link loop: it points to d/b, which points back to it`,
+/// `… it points back to itself`, or for a link that leads into a loop of others, `it leads into
+/// a symbolic link loop: d/b points back to d/a`. `None` when `path` is no symbolic link or its
+/// links end (something else makes it unreadable); a chain of more than [`MOST_LINKS`] links
+/// without a repeat is said as such.
+fn symlink_loop(path: &Path) -> Option<String> {
+    let mut passed: Vec<PathBuf> = vec![path.to_path_buf()];
+    for _ in 0..MOST_LINKS {
+        let at = passed.last()?;
+        let target = std::fs::read_link(at).ok()?;
+        // A relative target is relative to the link's directory; `join` keeps an absolute one.
+        let next = at.parent().map_or_else(|| target.clone(), |dir| dir.join(&target));
+        if let Some(back) = passed.iter().position(|p| same_link(p, &next)) {
+            let last = passed.len() - 1;
+            let shown = |i: usize| path_text(&passed[i]);
+            return Some(match (back, last) {
+                (0, 0) => "a symbolic link loop: it points back to itself".to_owned(),
+                (0, _) => format!(
+                    "a symbolic link loop: it points to {}, which points back to it",
+                    passed[1..].iter().map(|p| path_text(p)).collect::<Vec<_>>().join(", then ")
+                ),
+                (b, l) if b == l => {
+                    format!("it leads into a symbolic link loop: {} points back to itself", shown(l))
+                }
+                (b, l) => {
+                    format!("it leads into a symbolic link loop: {} points back to {}", shown(l), shown(b))
+                }
+            });
+        }
+        passed.push(next);
+    }
+    Some(format!("a chain of more than {MOST_LINKS} symbolic links, which the system does not follow"))
+}
+
+/// Whether `a` and `b` are the same symbolic link: the same file (device and inode, whatever
+/// the spelling of the path) on Unix, the same path elsewhere.
+fn same_link(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => a == b,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        a == b
     }
 }
 

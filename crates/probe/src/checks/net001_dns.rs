@@ -81,6 +81,16 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         ],
     };
     if let Some(error) = &dns.error {
+        // The resolver's words name the host (`the name X does not resolve`) unless it did not
+        // answer: the host is then not named again (review: `Resolving X failed after 11 ms:
+        // the name X does not resolve`).
+        let named = error.contains(host.as_str());
+        let resolving = match (proxy, named) {
+            (Some(_), true) => "Resolving the proxy's name".to_owned(),
+            (Some(_), false) => format!("Resolving the proxy's name {host}"),
+            (None, true) => "Resolving the name".to_owned(),
+            (None, false) => format!("Resolving {host}"),
+        };
         out.push(Draft {
             severity: if direct.is_some() { Severity::Info } else { Severity::Critical },
             title: match (proxy, &direct) {
@@ -91,17 +101,20 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             subject: subject(ev),
             summary: match (proxy, &direct) {
                 (Some(p), _) => format!(
-                    "Resolving the proxy's name {host} failed after {}: {error}. kubectl reaches {} through this proxy (from {}), so it cannot reach the API server either.",
+                    "{} failed after {}: {error}. kubectl reaches {} through this proxy (from {}), so it cannot reach the API server either.",
+                    resolving,
                     format_seconds(dns.seconds),
                     ev.target.host,
                     p.from
                 ),
                 (None, Some(d)) => format!(
-                    "Resolving {host} failed after {}: {error}.{d}",
+                    "{} failed after {}: {error}.{d}",
+                    resolving,
                     format_seconds(dns.seconds)
                 ),
                 (None, None) => format!(
-                    "Resolving {host} failed after {}: {error}. No client here can reach the API server by this name.",
+                    "{} failed after {}: {error}. No client here can reach the API server by this name.",
+                    resolving,
                     format_seconds(dns.seconds)
                 ),
             },

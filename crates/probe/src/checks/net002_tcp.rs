@@ -37,7 +37,8 @@ has no healthy backend): either way nodes cannot report and kubectl cannot conne
 path (SNAT port exhaustion, a saturated firewall) and make every client retry.
 
 ## Example
-`10.0.0.4:443`: timed out: no answer from 10.0.0.4:443 within 5 s, 3 of 3 attempts.
+"Cannot connect to the API server at myaks-dns-1a2b.hcp.eastus.azmk8s.io:443": 3 of 3
+connections failed (10.0.0.4:443: timed out: no answer within 5 s).
 
 ## Remedy
 Check that port 443 to the API server is allowed from this network (network security
@@ -68,6 +69,8 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         Some(p) => (p.host.clone(), p.port, p.url.clone()),
         None => (ev.target.host.clone(), ev.target.port, ev.target.url.clone()),
     };
+    // The address `who` names (a URL with an IP address), as an address is written.
+    let hop_authority = proxy.map_or_else(|| ev.target.authority(), |p| p.authority());
     let who = match proxy {
         Some(p) => format!("the proxy at {} (from {})", p.authority(), p.from),
         None => format!("the API server at {}", ev.target.authority()),
@@ -138,9 +141,18 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             ),
         ]
     };
-    let reasons = |list: &[&crate::TcpAttempt]| {
-        let mut r: Vec<String> =
-            list.iter().map(|a| format!("{}: {}", a.address, a.error.as_deref().unwrap_or(""))).collect();
+    // Each failure once, after its address; without it when all are of one address the title
+    // names already (`titled`), which read `Cannot connect to the API server at 10.0.0.1:443`
+    // then `(10.0.0.1:443: …)` (review: the address twice).
+    let reasons = |list: &[&crate::TcpAttempt], titled: &str| {
+        let named = list.iter().all(|a| a.address.to_string() == titled);
+        let mut r: Vec<String> = list
+            .iter()
+            .map(|a| {
+                let error = a.error.as_deref().unwrap_or("");
+                if named { error.to_owned() } else { format!("{}: {error}", a.address) }
+            })
+            .collect();
         r.dedup();
         r.join("; ")
     };
@@ -173,7 +185,7 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             subject: subject(ev),
             summary: format!(
                 "{host} resolves to {missing} and {fallback} addresses. Every connection to {list} failed at once ({}): this host has no route to that network, or no {missing} address of its own. The {fallback} {} accepted connections, and Go clients (kubectl, client-go, kubelet) try them next, so this is not a dead endpoint. It matters only where clients have no {fallback} path.",
-                reasons(&failed),
+                reasons(&failed, &list),
                 if live_family.len() == 1 { "address" } else { "addresses" },
                 host = hop_host,
             ),
@@ -210,7 +222,7 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 } else {
                     format!("To {} of the {} addresses", dead.len(), addresses.len())
                 },
-                reasons(&dead_failed),
+                reasons(&dead_failed, &list),
                 addresses.len() - dead.len(),
                 if dead.len() == 1 { "it" } else { "one of them" },
                 if others > 0 {
@@ -222,7 +234,8 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                                 .iter()
                                 .copied()
                                 .filter(|a| !dead.contains(&a.address))
-                                .collect::<Vec<_>>()
+                                .collect::<Vec<_>>(),
+                            ""
                         )
                     )
                 } else {
@@ -265,7 +278,7 @@ fn connections(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
                 "{} of {} connections failed ({}).{}",
                 failed.len(),
                 ev.tcp.len(),
-                reasons(&failed),
+                reasons(&failed, &hop_authority),
                 if all && proxy.is_some() {
                     " Nothing here reaches the proxy, so nothing reaches the API server through it."
                 } else if all {

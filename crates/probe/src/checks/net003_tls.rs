@@ -49,8 +49,9 @@ with `az aks rotate-certs`; exempt the API server from TLS inspection.
 "#,
 };
 
-/// Why the handshake failed, and what to do, for `problem`.
-fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
+/// Why the handshake failed, and what to do, for `problem`; `said` is the failure's own words,
+/// so that what they name already (the name a certificate is not for) is not named again.
+fn explain(ev: &ProbeEvidence, problem: TlsProblem, said: &str) -> (String, String) {
     let name = ev.server_name.as_deref().unwrap_or(&ev.target.host);
     let issuer = ev.certificate.as_ref().map(|c| format!(" (issuer {})", c.issuer)).unwrap_or_default();
     let trust = &ev.trust;
@@ -93,7 +94,12 @@ fn explain(ev: &ProbeEvidence, problem: TlsProblem) -> (String, String) {
         ),
         TlsProblem::WrongName => (
             format!(
-                "The certificate is not for the name {name}: is this the right address, or is a proxy in the way? When the server is reached by an address or another name, the kubeconfig's tls-server-name names what the certificate is for."
+                "{}s this the right address, or is a proxy in the way? When the server is reached by an address or another name, the kubeconfig's tls-server-name names what the certificate is for.",
+                if said.contains(name) {
+                    "I".to_owned()
+                } else {
+                    format!("The certificate is not for the name {name}: i")
+                }
             ),
             "Compare the certificate's names (`openssl x509 -noout -ext subjectAltName`) with the address used; set tls-server-name in the kubeconfig, or use a name the certificate holds.".to_owned(),
         ),
@@ -217,10 +223,13 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
     } else {
         first
     };
+    // Without the step's own `TLS handshake: ` (the summary says it is the handshake).
     let message = first.failure.as_ref().map(|f| f.1.as_str()).unwrap_or("");
+    let message =
+        ["TLS handshake: ", "TLS: "].iter().find_map(|p| message.strip_prefix(p)).unwrap_or(message);
     let problem = first.tls_problem.unwrap_or(TlsProblem::Other);
     let host = &ev.target.host;
-    let (why, what) = explain(ev, problem);
+    let (why, what) = explain(ev, problem, message);
     let tried = ev.http.len();
     let all = failed.len() == tried;
     let (severity, title) = match (all, problem) {
@@ -274,7 +283,8 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
             } else {
                 format!("{} addresses", addresses.len() - bad.len())
             },
-            if bad.len() == 1 { bad[0].to_string() } else { "one of these".to_owned() },
+            // The title names the addresses.
+            if bad.len() == 1 { "the failing one" } else { "one of the failing ones" },
             if others > 0 {
                 format!(" Besides, {others} handshake(s) with the other addresses failed.")
             } else {
@@ -298,7 +308,14 @@ pub fn run(ev: &ProbeEvidence, t: &Thresholds, out: &mut Vec<Finding>) {
         title,
         subject: subject(ev),
         summary: [
-            format!("The TLS handshake with {authority} failed: {message}."),
+            // The title names the server, or the one address failing: its address is not said
+            // again (review: `TLS with the API server at 10.0.0.1 fails`, then `The TLS
+            // handshake with 10.0.0.1:443 failed: TLS handshake: …`).
+            if by_address && bad.len() > 1 {
+                format!("The TLS handshake with {authority} failed: {message}.")
+            } else {
+                format!("The TLS handshake failed: {message}.")
+            },
             why,
             retried,
             if problem.is_certificate() && problem != TlsProblem::UnknownIssuer {
@@ -386,7 +403,8 @@ mod tests {
     }
 
     /// Review L1: `https://[::1]:18504` read "The TLS handshake with ::1:18504" and gave
-    /// `openssl s_client -connect ::1:18504 -servername ::1`, which fails.
+    /// `openssl s_client -connect ::1:18504 -servername ::1`, which fails. (The summary names
+    /// no address since the title names the server: see `net_findings_named_the_address_twice`.)
     #[test]
     fn an_ipv6_address_was_run_together_with_its_port_and_sent_as_servername() {
         let mut ev = healthy();
@@ -395,11 +413,8 @@ mod tests {
         ev.target.port = 18504;
         ev.http = vec![tls_failure(TlsProblem::Reset, "TLS handshake: the connection was closed or reset")];
         let out = judge(&ev);
-        assert!(
-            out[0].summary.starts_with("The TLS handshake with [::1]:18504 failed"),
-            "{}",
-            out[0].summary
-        );
+        assert!(out[0].summary.starts_with("The TLS handshake failed: the connection"), "{}", out[0].summary);
+        assert!(!out[0].summary.contains("::1:18504"), "{}", out[0].summary);
         let openssl = &out[0].remedies[0].body;
         assert!(openssl.starts_with("openssl s_client -connect [::1]:18504 </dev/null"), "{openssl}");
         // An IPv4 address: no -servername either; a name, or tls-server-name: sent.
