@@ -163,6 +163,10 @@ impl MinuteCache {
     }
 }
 
+/// Powers of ten, `TENS[k]` = 10^k, for `k` up to 9.
+const TENS: [i64; 10] =
+    [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+
 /// `SS[.fff…]Z` (at least one fractional digit after a dot; digits past the ninth ignored, as
 /// [`parse_nanos`] does): its nanoseconds into the minute, or `None` for any other text.
 fn seconds_z(t: &[u8]) -> Option<i64> {
@@ -178,17 +182,18 @@ fn seconds_z(t: &[u8]) -> Option<i64> {
     let mut nanos = 0i64;
     let mut rest = rest;
     if let Some((b'.', digits)) = rest.split_first() {
-        let n = digits.iter().take_while(|d| d.is_ascii_digit()).count();
+        // One pass: the first nine digits make the nanoseconds, scaled once at the end.
+        let mut n = 0;
+        while let Some(d) = digits.get(n).filter(|d| d.is_ascii_digit()) {
+            if n < 9 {
+                nanos = nanos * 10 + i64::from(d - b'0');
+            }
+            n += 1;
+        }
         if n == 0 {
             return None;
         }
-        let mut scale = 100_000_000i64;
-        for d in &digits[..n] {
-            if scale > 0 {
-                nanos += i64::from(d - b'0') * scale;
-                scale /= 10;
-            }
-        }
+        nanos *= TENS[9 - n.min(9)];
         rest = &digits[n..];
     }
     (rest == b"Z").then_some(seconds * 1_000_000_000 + nanos)

@@ -2122,6 +2122,10 @@ fn time_order(batches: &[RecordBatch]) -> Option<Vec<(usize, usize)>> {
 /// first, which costs less than hashing every row (hashing was a twentieth of ingest). Past
 /// [`LINEAR_COUNTS`] distinct values (odd input), the rest are hashed.
 fn value_counts(a: &StringArray) -> Vec<(Option<&str>, u64)> {
+    // A column with no value at all (a native log's Azure category): no row to look at.
+    if a.null_count() == a.len() {
+        return if a.is_empty() { Vec::new() } else { vec![(None, a.len() as u64)] };
+    }
     let mut counts: Vec<(Option<&str>, u64)> = Vec::new();
     let mut last = 0;
     for i in 0..a.len() {
