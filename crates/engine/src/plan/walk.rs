@@ -207,6 +207,9 @@ pub struct TimeProbe {
     pub given: datafusion::logical_expr::LogicalPlan,
     /// Those rows filtered by the time terms alone.
     pub kept: datafusion::logical_expr::LogicalPlan,
+    /// A window of fixed dates (`datetime(2023-02-23)`), not of now(), that no event's time
+    /// falls in: the note says so instead of pointing at `--now`.
+    pub fixed: bool,
 }
 
 /// At most this many time filters are checked (each check reads up to two rows).
@@ -352,11 +355,15 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
     // that is not there) may have removed them instead, and then the window is not to blame.
     // Without that filter's plan, nothing out is all there is to go on.
     let mut filtered_out = false;
+    let mut fixed_window = false;
+    // Nothing out: no row, or one count of 0 (`| count`, `summarize count()`).
+    let nothing = rows == 0 || nothing_counted(&batches);
     // now() read elsewhere than in a `where`'s own terms (`extend age = now() - TimeGenerated
     // | where age < 1h`): which filter removed the rows is not known, so the note only says
-    // where now() lies, and only when it lies outside the data.
-    let unattributed = rows == 0 && uses_now && time_filtered.is_empty();
-    if rows <= 1 && uses_now {
+    // where now() lies, and only when it lies outside the data. Also when the query ends in
+    // `| count` (review s56: the note was missing there).
+    let unattributed = nothing && uses_now && time_filtered.iter().all(|t| t.fixed);
+    if rows <= 1 && (uses_now || time_filtered.iter().any(|t| t.fixed)) {
         let has_rows = |plan: datafusion::logical_expr::LogicalPlan| -> Result<bool, EngineError> {
             let probe =
                 LogicalPlanBuilder::from(plan).limit(0, Some(1)).and_then(|b| b.build()).map_err(internal)?;
@@ -368,8 +375,10 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
             Ok(got.iter().any(|b| b.num_rows() > 0))
         };
         for tf in time_filtered {
+            let fixed = tf.fixed;
             if !has_rows(tf.kept)? && has_rows(tf.given)? {
                 filtered_out = true;
+                fixed_window = fixed;
                 break;
             }
         }
@@ -378,7 +387,21 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
     if uses_now {
         notices.extend(now_notice);
     }
-    if filtered_out {
+    if filtered_out && fixed_window {
+        // Review s56: `let starttime = datetime("2023-02-23") … | where TimeGenerated > starttime`
+        // over other days gave 0 rows without a word.
+        let what = if rows == 0 { "no rows" } else { "no event passed the time filter" };
+        let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(t.timestamp_nanos_opt().unwrap_or(0));
+        match time_range(engine)? {
+            Some((lo, hi)) => notices.push(format!(
+                "{what}: the query's time window (a `where` on fixed dates) lies wholly outside the data, \
+                 which covers {} to {}; change its dates to fall in that range",
+                fmt(lo),
+                fmt(hi),
+            )),
+            None => notices.push(format!("{what}: there are no events")),
+        }
+    } else if filtered_out {
         let what = if rows == 0 { "no rows" } else { "no event passed the time filter" };
         let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(t.timestamp_nanos_opt().unwrap_or(0));
         match time_range(engine)? {
@@ -404,7 +427,8 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
     {
         let fmt = |t: DateTime<Utc>| crate::kvalue::format_datetime(t.timestamp_nanos_opt().unwrap_or(0));
         notices.push(format!(
-            "no rows: the query reads now() ({}), which is outside the data ({} to {}); if it filters on a window around now(), pass --now latest (or --now {}) to pin now() to the data",
+            "{}: the query reads now() ({}), which is outside the data ({} to {}); if it filters on a window around now(), pass --now latest (or --now {}) to pin now() to the data",
+            if rows == 0 { "no rows" } else { "nothing counted" },
             fmt(now),
             fmt(lo),
             fmt(hi),
@@ -418,6 +442,9 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
             "--now latest: no event has a time, so now() is the wall clock ({})",
             crate::kvalue::format_datetime(now.timestamp_nanos_opt().unwrap_or(0))
         ));
+    }
+    if nothing && let Some(note) = category_note(source, engine.categories()) {
+        notices.push(note);
     }
     if reads_bodies(source) && !holds_bodies(engine)? {
         notices.push(
@@ -438,6 +465,103 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
         notices,
         now,
     })
+}
+
+/// Whether `term`, a `where`'s term without now(), keeps no event by the store's time bounds:
+/// a comparison of a time with a fixed date, or several joined by `and`, or `between` two
+/// fixed dates, wholly before or after the data.
+fn outside_the_data(bounds: &crate::bounds::TimeBounds, term: &DfExpr) -> bool {
+    use datafusion::logical_expr::Between;
+    let never = DfExpr::Literal(datafusion::scalar::ScalarValue::Boolean(Some(false)), None);
+    if bounds.simplify(term.clone()).is_some_and(|t| t == never) {
+        return true;
+    }
+    match term {
+        DfExpr::Between(Between { expr, negated: false, low, high }) => {
+            let from = (**expr).clone().gt_eq((**low).clone());
+            let to = (**expr).clone().lt_eq((**high).clone());
+            bounds.term_truth(&from) == Some(false) || bounds.term_truth(&to) == Some(false)
+        }
+        _ => false,
+    }
+}
+
+/// Whether the result is one row of counts that are all 0 (`| count`, `summarize count()`,
+/// `countif(…)`): nothing counted, as telling as no row.
+fn nothing_counted(batches: &[arrow::array::RecordBatch]) -> bool {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Int64Type, UInt64Type};
+    let mut rows = batches.iter().filter(|b| b.num_rows() > 0);
+    let (Some(b), None) = (rows.next(), rows.next()) else { return false };
+    b.num_rows() == 1
+        && b.num_columns() > 0
+        && b.columns().iter().all(|c| match c.data_type() {
+            DataType::Int64 => c.as_primitive::<Int64Type>().iter().all(|v| v == Some(0)),
+            DataType::UInt64 => c.as_primitive::<UInt64Type>().iter().all(|v| v == Some(0)),
+            _ => false,
+        })
+}
+
+/// The Azure diagnostic categories of AKS's other resource logs: the components' own logs,
+/// not audit events, which Log Analytics keeps in `AzureDiagnostics` beside them
+/// (learn.microsoft.com, "Monitor AKS: resource logs").
+const OTHER_AKS_CATEGORIES: [&str; 9] = [
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "cluster-autoscaler",
+    "cloud-controller-manager",
+    "guard",
+    "csi-azuredisk-controller",
+    "csi-azurefile-controller",
+    "csi-snapshot-controller",
+];
+
+/// The note for a query with no result that selects a `Category` the events cannot have
+/// (review s56: `Category == "kube-apiserver"`, in four published queries, and a misspelled
+/// `"kube-audt"` gave 0 rows without a word, where an empty table reads as "nothing wrong").
+/// Read from the text (`Category == "x"`, `=~`, `in ("x", …)`); `None` when every category
+/// named is one the events are under.
+fn category_note(source: &str, categories: crate::tables::Categories) -> Option<String> {
+    static NAMED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\bCategory\s*(?:==|=~|in~?\s*\(([^)]*)\))\s*(?:"([^"]*)"|'([^']*)')?"#).ok()
+    });
+    let quoted = regex::Regex::new(r#""([^"]*)"|'([^']*)'"#).ok()?;
+    let mut named: Vec<String> = Vec::new();
+    for m in NAMED.as_ref()?.captures_iter(source) {
+        if let Some(list) = m.get(1) {
+            named.extend(
+                quoted
+                    .captures_iter(list.as_str())
+                    .filter_map(|q| q.get(1).or(q.get(2)))
+                    .map(|q| q.as_str().to_owned()),
+            );
+        }
+        named.extend(m.get(2).or(m.get(3)).map(|q| q.as_str().to_owned()));
+    }
+    let present: Vec<&str> = [("kube-audit", categories.audit), ("kube-audit-admin", categories.admin)]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(c, _)| *c)
+        .collect();
+    let missing: Vec<&String> =
+        named.iter().filter(|c| !present.iter().any(|p| p.eq_ignore_ascii_case(c))).collect();
+    if missing.is_empty() || missing.len() < named.len() {
+        return None;
+    }
+    let under = present.join(" and ");
+    let first = missing[0];
+    if OTHER_AKS_CATEGORIES.iter().any(|c| c.eq_ignore_ascii_case(first)) {
+        return Some(format!(
+            "the query selects Category \"{first}\": AKS's {first} resource logs, the component's own log \
+             lines, not audit events. These events are audit events only (under {under}), so no row can \
+             match: run this query in Log Analytics, where those logs are"
+        ));
+    }
+    let hint = findings::spelling::nearest(first, present.iter().copied(), 3)
+        .map(|c| format!(" (did you mean \"{c}\"?)"))
+        .unwrap_or_default();
+    Some(format!("no event is under Category \"{first}\": the events are under {under}{hint}"))
 }
 
 /// This query's own copy of the session, so queries running beside it keep theirs; with
@@ -986,6 +1110,7 @@ impl Planner<'_> {
                 let planned = (|| {
                     let mut all: Option<DfExpr> = None;
                     let mut timed: Option<DfExpr> = None;
+                    let mut outside = false;
                     for t in terms {
                         self.uses_now = false;
                         let b = as_bool(self.scalar(&rel, t)?, t.span)?;
@@ -994,16 +1119,18 @@ impl Planner<'_> {
                                 Some(x) => x.and(b.clone()),
                                 None => b.clone(),
                             });
+                        } else if outside_the_data(self.engine.time_bounds(), &b) {
+                            outside = true;
                         }
                         all = Some(match all {
                             Some(x) => x.and(b),
                             None => b,
                         });
                     }
-                    Ok((all, timed))
+                    Ok((all, timed, outside))
                 })();
                 self.in_where = in_where;
-                let (pred, timed) = planned?;
+                let (pred, timed, outside) = planned?;
                 let pred = pred.ok_or_else(|| err(e.span, "where needs a predicate"))?;
                 self.uses_now = before || timed.is_some();
                 if let Some(t) = timed
@@ -1015,7 +1142,13 @@ impl Planner<'_> {
                         Some(t) => ops::filter(rel.clone(), t)?.plan,
                         None => rel.plan.clone(),
                     };
-                    self.time_filtered.push(TimeProbe { given: rel.plan.clone(), kept });
+                    self.time_filtered.push(TimeProbe { given: rel.plan.clone(), kept, fixed: false });
+                } else if outside && self.time_filtered.len() < MAX_TIME_PROBES {
+                    // A window of fixed dates wholly outside the events: it keeps nothing, by
+                    // the bounds, so only whether rows reached it is asked.
+                    let none = DfExpr::Literal(datafusion::scalar::ScalarValue::Boolean(Some(false)), None);
+                    let kept = ops::filter(rel.clone(), none)?.plan;
+                    self.time_filtered.push(TimeProbe { given: rel.plan.clone(), kept, fixed: true });
                 }
                 // A window around every event keeps every row: its terms need not run.
                 let mut rel = rel;
