@@ -10,6 +10,14 @@ use common::{assert_usage_error, doctor_alone, stderr, stdout};
 /// source line in crates/manifests/tests/fixtures).
 const BOOTSTRAP: &str = "crates/manifests/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.34plus.yaml";
 
+/// The bootstrap objects of Kubernetes 1.28 to 1.33, with `endpoint-controller` and
+/// `workload-leader-election`.
+const BOOTSTRAP_1_28: &str = "crates/manifests/tests/fixtures/apf/k8s-bootstrap-apf-objects_v1.28-v1.33.yaml";
+
+/// OpenShift's FlowSchemas for its aggregated API server, `openshift-apiserver-sar` among them
+/// (see the file's source line in crates/manifests/tests/fixtures).
+const OPENSHIFT: &str = "crates/manifests/tests/fixtures/apf/openshift-apiserver-operator_09_flowschema.yaml";
+
 fn throttle(args: &[&str]) -> std::process::Output {
     doctor_alone("throttle", args)
 }
@@ -211,8 +219,9 @@ fn bad_arguments_name_the_option_and_the_value() {
     ] {
         assert_usage_error(&throttle(&args), says, &args);
     }
-    // `*` among the resources covers every group: one rule.
-    let all = throttle(&["--user", "a", "--resources", "*,pods"]);
+    // `*` among the resources covers every group: one rule (leases kept out by no second
+    // FlowSchema here).
+    let all = throttle(&["--user", "a", "--resources", "*,pods", "--throttle-leases"]);
     assert_eq!(stdout(&all).matches("apiGroups:").count(), 1, "{}", stdout(&all));
 }
 
@@ -271,7 +280,10 @@ fn precedence_1_is_refused_as_only_the_exempt_flowschema_may_use_it() {
     let two = throttle(&["--user", "alice", "--precedence", "2"]);
     assert_eq!(two.status.code(), Some(0), "{}", stderr(&two));
     assert!(stdout(&two).contains("matchingPrecedence: 2\n"), "{}", stdout(&two));
-    let max = throttle(&["--user", "alice", "--precedence", "10000"]);
+    // 10000 is a precedence the API server takes; after the built-in `global-default` (9900),
+    // it is written only with --force (see
+    // a_precedence_after_the_built_in_schemas_was_accepted_without_a_word).
+    let max = throttle(&["--user", "alice", "--precedence", "10000", "--force"]);
     assert_eq!(max.status.code(), Some(0), "{}", stderr(&max));
 }
 
@@ -406,12 +418,15 @@ fn throttle_name(args: &[&str]) -> String {
 #[test]
 fn a_negative_shares_or_precedence_was_taken_for_an_unexpected_argument() {
     for (args, says) in [
-        (["--user", "alice", "--shares", "-1"], "`-1` is negative: give a whole number of shares, 1 or more"),
+        (
+            ["--user", "alice", "--shares", "-1"],
+            "`-1` is negative: give a whole number of shares, from 1 to 100",
+        ),
         (
             ["--user", "alice", "--shares", "0"],
-            "`0` must be at least 1: give a whole number of shares, 1 or more",
+            "`0` must be at least 1: give a whole number of shares, from 1 to 100",
         ),
-        (["--user", "alice", "--shares", "4294967296"], "concurrency shares are at most 4294967295"),
+        (["--user", "alice", "--shares", "4294967296"], "must be at most 100"),
         (
             ["--user", "alice", "--precedence", "-1"],
             "\"-1\" is not a matchingPrecedence: give a whole number from 2 to 10000",
@@ -422,4 +437,305 @@ fn a_negative_shares_or_precedence_was_taken_for_an_unexpected_argument() {
         assert!(stderr(&out).contains(&format!("for '{} <N>'", args[2])), "{}", stderr(&out));
         assert!(!stderr(&out).contains("unexpected argument"), "{}", stderr(&out));
     }
+}
+
+/// The names of `kind` objects in the YAML file at `path` (relative to the workspace).
+fn names_in(path: &str, kind: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(common::workspace().join(path)).expect("fixture");
+    let mut read = manifests::Manifests::default();
+    manifests::parse_text(path, &text, &mut read);
+    match kind {
+        "FlowSchema" => read.flow_schemas.iter().map(|f| f.name.clone()).collect(),
+        _ => read.priority_levels.iter().map(|l| l.name.clone()).collect(),
+    }
+}
+
+/// Review of the remedies, item 1: `--name workload-low` (or global-default, service-accounts,
+/// exempt, …) was written with exit 0: applied, it replaced the cluster's own object (every
+/// service account squeezed into 5 shares), and its "To undo" deleted it. Every name of the real
+/// bootstrap objects (both sets) and of OpenShift's FlowSchemas is refused, naming the built-in.
+#[test]
+fn throttle_name_of_a_builtin_apf_object_was_accepted() {
+    let mut built_in = Vec::new();
+    for path in [BOOTSTRAP, BOOTSTRAP_1_28] {
+        built_in.extend(names_in(path, "FlowSchema"));
+        built_in.extend(names_in(path, "PriorityLevelConfiguration"));
+    }
+    let openshift = names_in(OPENSHIFT, "FlowSchema");
+    assert!(built_in.len() >= 29 && openshift.len() == 3, "{built_in:?} {openshift:?}");
+    for name in built_in.iter().chain(&openshift) {
+        let args = ["--user", "bob", "--name", name.as_str()];
+        let out = throttle(&args);
+        assert_usage_error(&out, &format!("--name {name:?}: is the name of "), &args);
+        let err = stderr(&out);
+        assert!(err.contains(&format!(" {name}, which the cluster keeps for itself")), "{err}");
+        assert!(err.contains("Leave --name out for the default name"), "{err}");
+    }
+    let err = stderr(&throttle(&["--user", "bob", "--name", "workload-low"]));
+    assert!(
+        err.contains("Kubernetes' built-in (suggested) PriorityLevelConfiguration workload-low"),
+        "{err}"
+    );
+    let err = stderr(&throttle(&["--user", "bob", "--name", "exempt"]));
+    assert!(err.contains("built-in (mandatory) FlowSchema and PriorityLevelConfiguration exempt"), "{err}");
+    // A name of the tool's own kind is taken.
+    let ok = throttle(&["--user", "bob", "--name", "throttle-workload-low"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(stderr(&ok).contains("flowschema/throttle-workload-low "), "{}", stderr(&ok));
+}
+
+/// Review of the remedies, item 1: a name that `--manifests` shows the cluster has already, on
+/// an object apiserver-doctor did not write, was replaced (and deleted by "To undo"). An earlier
+/// throttle of the tool's, with its label, may be replaced.
+#[test]
+fn throttle_name_the_manifests_show_the_cluster_made_was_accepted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let schema = |name: &str, labels: &str| {
+        format!(
+            "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema\nmetadata:\n  name: {name}\n{labels}spec:\n  \
+             matchingPrecedence: 500\n  priorityLevelConfiguration: {{name: workload-low}}\n  rules: []\n"
+        )
+    };
+    let theirs = dir.path().join("theirs.yaml");
+    std::fs::write(&theirs, schema("team-throttle", "")).expect("write");
+    let args = ["--user", "bob", "--name", "team-throttle", "--manifests", theirs.to_str().expect("utf-8")];
+    assert_usage_error(
+        &throttle(&args),
+        "the cluster already has a FlowSchema named \"team-throttle\"",
+        &args,
+    );
+    // The default name too.
+    let default = dir.path().join("default.yaml");
+    std::fs::write(&default, schema("throttle-user-bob", "")).expect("write");
+    let args = ["--user", "bob", "--manifests", default.to_str().expect("utf-8")];
+    assert_usage_error(&throttle(&args), "give --name another name", &args);
+    // An earlier throttle of ours: the verdict says it replaces it.
+    let ours = dir.path().join("ours.yaml");
+    std::fs::write(
+        &ours,
+        schema("throttle-user-bob", "  labels:\n    app.kubernetes.io/managed-by: apiserver-doctor\n"),
+    )
+    .expect("write");
+    let out = throttle(&["--user", "bob", "--manifests", ours.to_str().expect("utf-8")]);
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("A FlowSchema named `throttle-user-bob` exists already"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Review of the remedies, item 4a: `--resources nodes,persistentvolumes --namespaces default`
+/// wrote `clusterScope: false` rules that never match a request for a cluster-scoped object.
+/// Refused, unless --cluster-scope asks for the requests that name no namespace.
+#[test]
+fn cluster_scoped_resources_with_namespaces_wrote_a_rule_that_never_matched() {
+    for resources in [
+        "nodes,persistentvolumes",
+        "pods,namespaces",
+        "clusterroles.rbac.authorization.k8s.io",
+        "nodes/status",
+    ] {
+        let args = ["--user", "bob", "--resources", resources, "--namespaces", "default"];
+        let out = throttle(&args);
+        assert_usage_error(&out, "is cluster-scoped (no namespace holds it)", &args);
+        assert!(stderr(&out).contains("add --cluster-scope"), "{}", stderr(&out));
+    }
+    let scoped = throttle(&[
+        "--user",
+        "bob",
+        "--resources",
+        "pods,nodes",
+        "--namespaces",
+        "default",
+        "--cluster-scope",
+    ]);
+    assert_eq!(scoped.status.code(), Some(0), "{}", stderr(&scoped));
+    assert!(stdout(&scoped).contains("clusterScope: true"), "{}", stdout(&scoped));
+    assert!(!stdout(&scoped).contains("clusterScope: false"), "{}", stdout(&scoped));
+    // Every namespace (the default) takes cluster-wide requests already.
+    let all = throttle(&["--user", "bob", "--resources", "nodes"]);
+    assert_eq!(all.status.code(), Some(0), "{}", stderr(&all));
+}
+
+/// Review of the remedies, item 4b: a matchingPrecedence after the built-in schemas every
+/// cluster has (`service-accounts` 9000 for service accounts, `global-default` 9900 for every
+/// authenticated user, `catch-all` 10000) exited 0 with nothing said, without --manifests.
+#[test]
+fn a_precedence_after_the_built_in_schemas_was_accepted_without_a_word() {
+    for (args, says) in [
+        (
+            vec!["--user", "bob", "--precedence", "9950"],
+            "the built-in FlowSchema global-default (matchingPrecedence 9900)",
+        ),
+        (vec!["--user", "bob", "--precedence", "10000"], "global-default (matchingPrecedence 9900)"),
+        (
+            vec!["--service-account", "ci/runner", "--precedence", "9500"],
+            "FlowSchema service-accounts (matchingPrecedence 9000)",
+        ),
+        (
+            vec!["--group", "system:unauthenticated", "--precedence", "10000", "--force"],
+            "catch-all (matchingPrecedence 10000)",
+        ),
+    ] {
+        let out = throttle(&args);
+        if args.contains(&"--force") {
+            // --force writes it anyway, with the warning.
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+            continue;
+        }
+        assert_usage_error(&out, says, &args);
+        assert!(stderr(&out).contains("would never apply"), "{}", stderr(&out));
+    }
+    let forced = throttle(&["--user", "bob", "--precedence", "9950", "--force"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
+    assert!(stderr(&forced).contains("warning: --precedence 9950"), "{}", stderr(&forced));
+    // Just before them: written, nothing said.
+    for args in [
+        ["--user", "bob", "--precedence", "9899"],
+        ["--service-account", "ci/runner", "--precedence", "8999"],
+    ] {
+        let out = throttle(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    }
+    // One identity of two caught: a warning, and the YAML.
+    let some = throttle(&["--user", "bob", "--service-account", "ci/runner", "--precedence", "9500"]);
+    assert_eq!(some.status.code(), Some(0), "{}", stderr(&some));
+    assert!(
+        stderr(&some).contains("warning: --precedence 9500: the built-in FlowSchema service-accounts"),
+        "{}",
+        stderr(&some)
+    );
+}
+
+/// Review of the remedies, item 4c: `--force --group system:masters` was written (exit 0), and
+/// without --force refused as "would slow every workload"; the mandatory `exempt` FlowSchema
+/// (matchingPrecedence 1) takes that group first, so no throttle can work.
+#[test]
+fn system_masters_was_refused_for_the_wrong_reason_and_written_with_force() {
+    for args in [vec!["--group", "system:masters"], vec!["--group", "system:masters", "--force"]] {
+        let out = throttle(&args);
+        assert_usage_error(&out, "the throttle cannot work, with or without --force", &args);
+        assert!(
+            stderr(&out).contains("mandatory FlowSchema exempt (matchingPrecedence 1"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("would slow every workload"), "{}", stderr(&out));
+    }
+}
+
+/// Review of the remedies, item 5: the default throttle (every verb and resource) also held the
+/// client's lease renewals at precedence 90, ahead of the leader-election schemas: a throttled
+/// controller loses leadership, restarts and relists. A second FlowSchema, one precedence
+/// before, now sends the identities' get/create/update of leases to `leader-election`.
+#[test]
+fn the_default_throttle_held_the_clients_own_leader_election() {
+    let out = throttle(&["--service-account", "observability/inventory-exporter"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut read = manifests::Manifests::default();
+    manifests::parse_text("throttle.yaml", &stdout(&out), &mut read);
+    assert_eq!((read.flow_schemas.len(), read.priority_levels.len()), (2, 1), "{}", stdout(&out));
+    let leases = &read.flow_schemas[1];
+    assert_eq!(
+        (leases.name.as_str(), leases.matching_precedence, leases.priority_level.as_str()),
+        ("throttle-sa-observability.inventory-exporter-leases", 89, "leader-election")
+    );
+    let rule = &leases.rules[0].resource_rules[0];
+    assert_eq!(
+        (rule.api_groups.as_slice(), rule.resources.as_slice()),
+        (&["coordination.k8s.io".to_owned()][..], &["leases".to_owned()][..])
+    );
+    assert_eq!(rule.verbs, ["create", "get", "update"]);
+    assert!(stdout(&out).contains("# Leader election stays out of the throttle"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("flowschema/throttle-sa-observability.inventory-exporter-leases"),
+        "the undo deletes it too: {}",
+        stderr(&out)
+    );
+    // The cluster's objects judge the throttle, not the lease schema.
+    let judged = throttle(&["--service-account", "ci/runner", "--manifests", BOOTSTRAP]);
+    assert_eq!(judged.status.code(), Some(0), "{}", stderr(&judged));
+    assert!(stderr(&judged).contains("the throttle takes effect"), "{}", stderr(&judged));
+    // Asked for, or not taking in leases: no lease schema.
+    for args in [
+        vec!["--service-account", "ci/runner", "--throttle-leases"],
+        vec!["--service-account", "ci/runner", "--resources", "pods"],
+        vec!["--service-account", "ci/runner", "--resources", "leases.coordination.k8s.io"],
+        vec!["--service-account", "ci/runner", "--verbs", "list,watch"],
+    ] {
+        let o = throttle(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o).matches("kind: FlowSchema").count(), 1, "{args:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("To undo: kubectl delete flowschema,prioritylevelconfiguration"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // At precedence 2 nothing can come before the throttle: the YAML says so.
+    let two = throttle(&["--service-account", "ci/runner", "--precedence", "2"]);
+    assert!(stdout(&two).contains("their lease renewals wait in its queues too"), "{}", stdout(&two));
+}
+
+/// Review of the remedies, item 6: checked against OpenShift's FlowSchemas, the verdict told how
+/// to get ahead of `openshift-apiserver-sar`, which sends the aggregated API server's
+/// SubjectAccessReviews and TokenReviews to `exempt` on purpose.
+#[test]
+fn the_verdict_advised_getting_ahead_of_a_flowschema_that_exempts_on_purpose() {
+    let out = throttle(&[
+        "--service-account",
+        "openshift-apiserver/openshift-apiserver-sa",
+        "--manifests",
+        OPENSHIFT,
+        "--manifests",
+        BOOTSTRAP,
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("to the priority level `exempt` on purpose"), "{err}");
+    assert!(err.contains("should not be forced"), "{err}");
+    assert!(err.contains("(exempted on purpose: do not force the throttle ahead of it)"), "{err}");
+    assert!(!err.contains("a name that sorts before"), "{err}");
+    assert!(!err.contains("To hold all of them"), "{err}");
+}
+
+/// Review of the remedies, item 7: `--shares 2147483648` wrote a value the int32 field refuses,
+/// and `--shares 1000000` gave one client about 99.98% of the seats (the level lends none).
+#[test]
+fn shares_had_no_upper_bound() {
+    for n in ["101", "1000000", "2147483648", "99999999999999999999999"] {
+        let args = ["--user", "alice", "--shares", n];
+        let out = throttle(&args);
+        assert_usage_error(&out, "--shares", &args);
+        assert!(
+            stderr(&out).contains("from 1 to 100") || stderr(&out).contains("too large"),
+            "{n}: {}",
+            stderr(&out)
+        );
+    }
+    let err = stderr(&throttle(&["--user", "alice", "--shares", "101"]));
+    assert!(err.contains("workload-low, the largest built-in level, has 100"), "{err}");
+    let max = throttle(&["--user", "alice", "--shares", "100"]);
+    assert_eq!(max.status.code(), Some(0), "{}", stderr(&max));
+    assert!(stdout(&max).contains("nominalConcurrencyShares: 100\n"), "{}", stdout(&max));
+}
+
+/// Review of the remedies, item 11: with several identities the objects were named after the
+/// client; they are named after the identities, whatever order they are given in, and the header
+/// names them.
+#[test]
+fn several_identities_were_named_after_their_client() {
+    let ab = throttle_name(&["--user", "alice@example.com", "--service-account", "obs/exporter"]);
+    let ba = throttle_name(&["--service-account", "obs/exporter", "--user", "alice@example.com"]);
+    assert_eq!(ab, ba);
+    assert!(ab.starts_with("throttle-ids-sa-obs-exporter-user-alice-example-com-"), "{ab}");
+    let out = throttle(&["--user", "alice@example.com", "--user", "bob"]);
+    assert!(
+        stdout(&out)
+            .starts_with("# Throttle user alice@example.com, user bob with API Priority and Fairness"),
+        "{}",
+        stdout(&out)
+    );
 }

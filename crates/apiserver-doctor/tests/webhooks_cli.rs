@@ -288,7 +288,10 @@ fn a_proposed_throttle_is_checked_against_the_clusters_flow_schemas() {
     );
     let titles = remedy_titles(&[m, exempt.to_str().expect("utf-8")]);
     assert!(
-        titles.iter().any(|t| t == "The cluster's FlowSchema observability-exempt would catch these requests before the throttle"),
+        // Review of the remedies, item 6: a schema sending to `exempt` exempts on purpose.
+        titles.iter().any(|t| t
+            == "The cluster's FlowSchema observability-exempt would catch these requests before the throttle \
+                (exempted on purpose: do not force the throttle ahead of it)"),
         "{titles:?}"
     );
     // The exempt schema is also a finding of its own.

@@ -245,6 +245,9 @@ pub struct FlowSchema {
     pub priority_level: String,
     /// `spec.rules`.
     pub rules: Vec<FlowRule>,
+    /// Its label `app.kubernetes.io/managed-by` is `apiserver-doctor`: a throttle this tool
+    /// wrote (see [`made_by_apiserver_doctor`]).
+    pub by_apiserver_doctor: bool,
     /// The file it came from.
     pub file: String,
     /// The line its object starts at.
@@ -360,6 +363,9 @@ pub struct PriorityLevel {
     pub exempt: bool,
     /// The limits of a `Limited` level (`None` for an exempt one).
     pub limits: Option<Limits>,
+    /// Its label `app.kubernetes.io/managed-by` is `apiserver-doctor` (see
+    /// [`made_by_apiserver_doctor`]).
+    pub by_apiserver_doctor: bool,
     /// The file it came from.
     pub file: String,
     /// The line its object starts at.
@@ -397,7 +403,23 @@ pub fn parse_flow_schema(v: &Value, file: &str, line: usize) -> Result<FlowSchem
         }
         Some(other) => return Err(format!("spec.rules: expected a list, got {}", kind_of(other))),
     }
-    Ok(FlowSchema { name, matching_precedence, priority_level, rules, file: file.to_owned(), line })
+    Ok(FlowSchema {
+        name,
+        matching_precedence,
+        priority_level,
+        rules,
+        by_apiserver_doctor: made_by_apiserver_doctor(v),
+        file: file.to_owned(),
+        line,
+    })
+}
+
+/// Whether the object `v` carries the label apiserver-doctor writes on the objects of a
+/// throttle (`app.kubernetes.io/managed-by: apiserver-doctor`): `throttle` may then replace it
+/// (an earlier throttle of the same name); any other object of that name is the cluster's own.
+pub fn made_by_apiserver_doctor(v: &Value) -> bool {
+    v.pointer("/metadata/labels/app.kubernetes.io~1managed-by").and_then(Value::as_str)
+        == Some("apiserver-doctor")
 }
 
 fn parse_rule(r: &Value) -> Result<FlowRule, String> {
@@ -529,7 +551,15 @@ pub fn parse_priority_level(v: &Value, file: &str, line: usize) -> Result<Priori
             queuing,
         }
     });
-    Ok(PriorityLevel { name, api_version: api.to_owned(), exempt, limits, file: file.to_owned(), line })
+    Ok(PriorityLevel {
+        name,
+        api_version: api.to_owned(),
+        exempt,
+        limits,
+        by_apiserver_doctor: made_by_apiserver_doctor(v),
+        file: file.to_owned(),
+        line,
+    })
 }
 
 /// The numbers of `spec.limited` that are given: each a whole number of 0 or more, and

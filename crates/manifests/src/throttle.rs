@@ -916,6 +916,11 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             n => format!(" ({n} more FlowSchemas come first too)"),
         };
         let lowest = v.preempted_by.iter().map(|p| p.precedence).min().unwrap_or(first.precedence);
+        // A FlowSchema that sends to the `exempt` level exempts these requests on purpose
+        // (review of the remedies, item 6: OpenShift's `openshift-apiserver-sar` was explained
+        // as something to get ahead of; throttling those reviews stalls every OpenShift request).
+        let deliberate: Vec<String> =
+            v.preempted_by.iter().filter(|p| p.level == "exempt").map(|p| format!("`{}`", p.name)).collect();
         let narrow = if v.preempted_by.len() == 1 {
             format!("`{}`", first.name)
         } else {
@@ -949,7 +954,7 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                 )
             } else {
                 body.push_str("Those requests stay where they are; the throttle holds only the rest. ");
-                if lowest > 1 {
+                if lowest > 1 && deliberate.is_empty() {
                     body.push_str("To hold all of them: ");
                 }
                 let part = first.part.as_deref().unwrap_or("all of them");
@@ -972,6 +977,16 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
                  FlowSchema. Requests of group system:masters are always exempt: give the client an identity of its \
                  own outside that group.",
             );
+        } else if !deliberate.is_empty() {
+            let (it, sends) = if deliberate.len() == 1 { ("it", "sends") } else { ("them", "send") };
+            body.push_str(&format!(
+                "{} {sends} those requests to the priority level `exempt` on purpose: the cluster's owners (or its \
+                 platform, as OpenShift does for the reviews its API servers wait on) want them never queued or \
+                 rejected. The throttle is overridden there on purpose and should not be forced: do not give it a \
+                 lower matchingPrecedence or a name that sorts first, and do not narrow {it}. If these requests load \
+                 the API server, find out why the client sends them (see the advice).",
+                join_and(&deliberate)
+            ));
         } else if lowest <= 1 {
             body.push_str(&format!(
                 "No throttle can come before `{earliest_name}`: it has matchingPrecedence 1, which the API server \
@@ -990,7 +1005,11 @@ pub fn verdict_remedies(v: &Verdict) -> Vec<Remedy> {
             ));
         }
         safety = Safety::ReviewFirst;
-        title
+        if deliberate.is_empty() || (lowest <= 1 && earliest_name == "exempt") {
+            title
+        } else {
+            format!("{title} (exempted on purpose: do not force the throttle ahead of it)")
+        }
     } else if !v.undecided.is_empty() {
         safety = Safety::ReviewFirst;
         undecided_title(v)
@@ -1346,11 +1365,21 @@ mod tests {
         assert!(v.all_preempted);
         let r = verdict_remedy(&v);
         assert_eq!(r.safety, Safety::ReviewFirst);
+        // Review of the remedies, item 6: a schema sending to `exempt` exempts on purpose; the
+        // verdict said how to get ahead of it ("Set the throttle's matchingPrecedence below 50").
         assert_eq!(
             r.title,
-            "The cluster's FlowSchema observability-exempt would catch these requests before the throttle"
+            "The cluster's FlowSchema observability-exempt would catch these requests before the throttle \
+             (exempted on purpose: do not force the throttle ahead of it)"
         );
-        assert!(r.body.contains("Set the throttle's matchingPrecedence below 50"), "{}", r.body);
+        assert!(
+            r.body.contains(
+                "`observability-exempt` sends those requests to the priority level `exempt` on purpose"
+            ),
+            "{}",
+            r.body
+        );
+        assert!(!r.body.contains("Set the throttle's matchingPrecedence below"), "{}", r.body);
     }
 
     /// A FlowSchema at precedence 50 for the exporter's service account with `rule` as its

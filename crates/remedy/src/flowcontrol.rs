@@ -7,9 +7,7 @@ use findings::{Remedy, RemedyKind, Safety};
 
 use crate::version::{FlowControlApi, KubernetesVersion};
 use crate::yaml::{self, Node};
-use crate::{
-    RemedyError, from_one_line, hashed_label_of, identity_label, is_dns_label, is_dns_subdomain, one_line,
-};
+use crate::{RemedyError, from_one_line, hashed_label_of, is_dns_label, is_dns_subdomain, one_line};
 
 /// The user names of the control plane's own components: a throttle on them slows every
 /// workload's controllers.
@@ -27,6 +25,109 @@ pub const ADDON_USERS: [&str; 1] = ["system:kube-proxy"];
 /// (matchingPrecedence 900), which a throttle at [`ThrottlePlan::DEFAULT_PRECEDENCE`] would
 /// outrank.
 pub const ADDON_NAMESPACE: &str = "kube-system";
+
+/// The FlowSchemas and PriorityLevelConfigurations every Kubernetes API server keeps that are
+/// mandatory (`exempt` and `catch-all`: the API server refuses any other spec for them).
+/// Source: `k8s.io/apiserver/pkg/apis/flowcontrol/bootstrap` (`MandatoryFlowSchemas`,
+/// `MandatoryPriorityLevelConfigurations`).
+const MANDATORY_APF_NAMES: [&str; 2] = ["exempt", "catch-all"];
+
+/// The FlowSchemas OpenShift ships with its API servers and operators
+/// (openshift/cluster-openshift-apiserver-operator and cluster-authentication-operator,
+/// `manifests/09_flowschema.yaml`), which its operators put back when they change.
+const OPENSHIFT_FLOW_SCHEMAS: [&str; 7] = [
+    "openshift-apiserver-sar",
+    "openshift-apiserver",
+    "openshift-apiserver-operator",
+    "openshift-oauth-apiserver-sar",
+    "openshift-oauth-apiserver",
+    "openshift-authentication-operator",
+    "openshift-oauth-server",
+];
+
+/// The priority level OpenShift's FlowSchemas for its operators send to.
+const OPENSHIFT_PRIORITY_LEVELS: [&str; 1] = ["openshift-control-plane-operators"];
+
+/// What `name` is when a cluster has a FlowSchema or PriorityLevelConfiguration of that name
+/// already, of its own making: one of Kubernetes' built-in objects (mandatory or suggested, of
+/// any version from 1.20 on, `endpoint-controller` and `workload-leader-election` of 1.33 and
+/// before too) or OpenShift's, in words (`Kubernetes' suggested PriorityLevelConfiguration
+/// workload-low`). `None` for any other name. A throttle of that name would replace the
+/// cluster's own object when applied, and its "To undo" would delete it (review of the
+/// remedies, item 1: `--name workload-low` squeezed every service account into 5 shares).
+pub fn built_in_apf_object(name: &str) -> Option<String> {
+    let fs = findings::apf::BOOTSTRAP_FLOW_SCHEMAS.contains(&name);
+    let pl = findings::apf::BOOTSTRAP_PRIORITY_LEVELS.contains(&name);
+    let kinds = match (fs, pl) {
+        (true, true) => "FlowSchema and PriorityLevelConfiguration",
+        (true, false) => "FlowSchema",
+        (false, true) => "PriorityLevelConfiguration",
+        (false, false) => {
+            return if OPENSHIFT_FLOW_SCHEMAS.contains(&name) {
+                Some(format!("OpenShift's FlowSchema {name}"))
+            } else if OPENSHIFT_PRIORITY_LEVELS.contains(&name) {
+                Some(format!("OpenShift's PriorityLevelConfiguration {name}"))
+            } else {
+                None
+            };
+        }
+    };
+    let which = if MANDATORY_APF_NAMES.contains(&name) { "mandatory" } else { "suggested" };
+    Some(format!("Kubernetes' built-in ({which}) {kinds} {name}"))
+}
+
+/// The first of Kubernetes' built-in FlowSchemas that takes in every request of `subject` (any
+/// verb, any resource, any namespace) and that the API server consults before a FlowSchema
+/// named `name` of matchingPrecedence `precedence` (lower precedence first, then the name that
+/// sorts first): its name and precedence. Every cluster has them, so a throttle after one never
+/// applies to `subject`. They are `kube-system-service-accounts` (900, the service accounts of
+/// kube-system), `service-accounts` (9000, every service account), `global-default` (9900, every
+/// authenticated user) and `catch-all` (10000, everyone). The mandatory `exempt` (1, group
+/// `system:masters`) is not among them: no throttle can come before it (see [`always_exempt`]).
+pub fn built_in_schema_first(
+    subject: &ApfSubject,
+    precedence: u32,
+    name: &str,
+) -> Option<(&'static str, u32)> {
+    let service_account_of = |namespace: &str| match subject {
+        ApfSubject::ServiceAccount { namespace: ns, .. } => namespace == "*" || ns == namespace,
+        ApfSubject::Group(g) => {
+            g == "system:serviceaccounts" && namespace == "*"
+                || g.strip_prefix("system:serviceaccounts:")
+                    .is_some_and(|ns| namespace == "*" || ns == namespace)
+        }
+        ApfSubject::User(_) => false,
+    };
+    // Every identity but the anonymous one is in system:authenticated.
+    let authenticated = match subject {
+        ApfSubject::User(u) => u != "system:anonymous",
+        ApfSubject::Group(g) => g != "system:unauthenticated",
+        ApfSubject::ServiceAccount { .. } => true,
+    };
+    let schemas: [(&'static str, u32, bool); 4] = [
+        ("kube-system-service-accounts", 900, service_account_of(ADDON_NAMESPACE)),
+        ("service-accounts", 9000, service_account_of("*")),
+        ("global-default", 9900, authenticated),
+        ("catch-all", 10000, true),
+    ];
+    schemas.into_iter().find(|(n, p, takes)| *takes && (*p, *n) < (precedence, name)).map(|(n, p, _)| (n, p))
+}
+
+/// Why no throttle can ever hold `subject`: the group `system:masters`, whose every request the
+/// mandatory `exempt` FlowSchema (matchingPrecedence 1, which the API server keeps for it alone)
+/// sends to the `exempt` priority level before any other FlowSchema is consulted. `None` for
+/// any other subject.
+pub fn always_exempt(subject: &ApfSubject) -> Option<String> {
+    match subject {
+        ApfSubject::Group(g) if g == "system:masters" => Some(
+            "group system:masters: the mandatory FlowSchema exempt (matchingPrecedence 1, which no other FlowSchema \
+             may have) sends every request of that group to the exempt priority level before any other FlowSchema \
+             is consulted, so no throttle can ever hold it"
+                .to_owned(),
+        ),
+        _ => None,
+    }
+}
 
 /// Who a FlowSchema matches, as APF spells subjects.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -117,6 +218,13 @@ pub struct ThrottlePlan {
     /// requests: the client is throttled already, by a priority level that may be tighter than
     /// the one proposed.
     pub already_rejected: Option<(u64, u64)>,
+    /// Keep the identities' leader election out of the throttle: when its rules take in leases
+    /// by a wildcard (`*` resources or verbs of `coordination.k8s.io`), a second FlowSchema,
+    /// consulted just before the throttle, sends their `get`, `create` and `update` of leases
+    /// to the built-in `leader-election` priority level (see [`lease_schema_name`]). Off by
+    /// default (`diagnose` throttles the requests it saw, leases too when they are the load);
+    /// `throttle` turns it on unless told to hold leases too.
+    pub spare_leases: bool,
 }
 
 /// How the YAML's comment lines naming the groups a user was seen with begin.
@@ -184,7 +292,7 @@ impl ThrottlePlan {
     /// one by its client and one by its user name, propose the same objects.
     pub fn new(client: &str, subjects: Vec<ApfSubject>, rules: Vec<ResourceRule>) -> ThrottlePlan {
         ThrottlePlan {
-            name: throttle_name(client, &subjects),
+            name: throttle_name(&subjects),
             client: client.to_owned(),
             subjects,
             rules,
@@ -192,23 +300,21 @@ impl ThrottlePlan {
             matching_precedence: Self::DEFAULT_PRECEDENCE,
             groups_seen: BTreeMap::new(),
             already_rejected: None,
+            spare_leases: false,
         }
     }
 }
 
-/// How a throttle's name marks the kind of its one identity: the marker ends at the name's
-/// first `-` after `throttle-`, so a user, a group and a service account never share a name.
-const KIND_MARKERS: [&str; 3] = ["sa-", "user-", "group-"];
-
 /// The name of a throttle's objects, unique to its identity and the same run after run:
 /// `throttle-sa-NS.NAME` for a service account (a namespace has no `.`, so the first one ends
-/// it), `throttle-user-NAME`, `throttle-group-NAME`, and for several identities the client's
-/// name. Review 50, item 1: the service account's namespace was left out, so `ci/runner`,
+/// it), `throttle-user-NAME`, `throttle-group-NAME` (the kind marker ends at the name's first `-`
+/// after `throttle-`, so a user, a group and a service account never share a name), and for
+/// several identities `throttle-ids-` and all of them, ending in a hash. Review 50, item 1: the service account's namespace was left out, so `ci/runner`,
 /// `staging/runner` and the user `runner` were all `throttle-runner`, and applying one replaced
 /// another's FlowSchema. A name that is not a Kubernetes object name as it is, or is longer than
 /// 63 characters, is cut to a label that ends in a hash of the whole identity (see
 /// [`hashed_label_of`]).
-fn throttle_name(client: &str, subjects: &[ApfSubject]) -> String {
+fn throttle_name(subjects: &[ApfSubject]) -> String {
     const MAX: usize = 63;
     let (readable, exact, whole) = match subjects {
         [ApfSubject::ServiceAccount { namespace, name }] => (
@@ -220,14 +326,17 @@ fn throttle_name(client: &str, subjects: &[ApfSubject]) -> String {
         [ApfSubject::Group(group)] => {
             (format!("group-{group}"), is_dns_subdomain(group), format!("group:{group}"))
         }
-        // Several identities: the client's name, marked when it would read as one kind's.
+        // Several identities: all of them, sorted so that the order they were named in does not
+        // matter, marked `ids-` so that the name never reads as one identity's, and ending in a
+        // hash of them all. Review of the remedies, item 11: the name was the user agent's
+        // (`throttle-inventory-exporter`), though the FlowSchema holds every request of these
+        // identities, from any client.
         _ => {
-            let label = identity_label(client, MAX - "throttle-".len());
-            return if KIND_MARKERS.iter().any(|m| label.starts_with(m)) {
-                format!("throttle-{}", hashed_label_of(&format!("client-{client}"), client, MAX - 9))
-            } else {
-                format!("throttle-{label}")
-            };
+            let readable: BTreeSet<String> = subjects.iter().map(kind_and_name).collect();
+            let readable: Vec<String> = readable.into_iter().collect();
+            let head = format!("ids-{}", readable.join("-"));
+            let whole = format!("several:{}", readable.join(","));
+            return format!("throttle-{}", hashed_label_of(&head, &whole, MAX - "throttle-".len()));
         }
     };
     if exact && "throttle-".len() + readable.len() <= MAX {
@@ -235,6 +344,79 @@ fn throttle_name(client: &str, subjects: &[ApfSubject]) -> String {
     } else {
         format!("throttle-{}", hashed_label_of(&readable, &whole, MAX - "throttle-".len()))
     }
+}
+
+/// The kind marker and name of one identity as a throttle's name gives it: `sa-NS.NAME`,
+/// `user-NAME`, `group-NAME`.
+fn kind_and_name(subject: &ApfSubject) -> String {
+    match subject {
+        ApfSubject::ServiceAccount { namespace, name } => format!("sa-{namespace}.{name}"),
+        ApfSubject::User(user) => format!("user-{user}"),
+        ApfSubject::Group(group) => format!("group-{group}"),
+    }
+}
+
+/// The name of the FlowSchema that keeps the leader election of `plan`'s identities out of
+/// the throttle, when [`throttle_manifests`] writes one: `plan.spare_leases` is set, a rule
+/// of the throttle takes in leases by a wildcard (`*` among its resources, or among its API
+/// groups and resources; naming `leases` is asking to throttle them), with a verb of leader
+/// election (`get`, `create`, `update` or `*`), and the throttle's matchingPrecedence is 3 or
+/// more (the lease schema needs one below it, and 1 is the `exempt` schema's alone). It is the
+/// throttle's name with `-leases`, the throttle's name cut to fit 253 characters.
+pub fn lease_schema_name(plan: &ThrottlePlan) -> Option<String> {
+    let takes_leases = plan.rules.iter().any(|r| {
+        let group = r.api_groups.contains("*") || r.api_groups.contains("coordination.k8s.io");
+        let verb = ["*", "get", "create", "update"].iter().any(|v| r.verbs.contains(*v));
+        group && verb && r.resources.contains("*")
+    });
+    if !plan.spare_leases || !takes_leases || plan.matching_precedence < 3 {
+        return None;
+    }
+    let base = plan.name.get(..253 - "-leases".len()).unwrap_or(&plan.name).trim_end_matches(['-', '.']);
+    Some(format!("{base}-leases"))
+}
+
+/// The FlowSchema named `name` that sends the `get`, `create` and `update` of leases
+/// (`coordination.k8s.io`) by `plan`'s identities, in the namespaces its rules take in, to the
+/// built-in `leader-election` priority level (10 shares, which Kubernetes' own
+/// `system-leader-election` uses), one matchingPrecedence before the throttle's.
+fn lease_schema(plan: &ThrottlePlan, name: &str, api: FlowControlApi) -> Node {
+    let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    let mut cluster_scope = false;
+    for r in &plan.rules {
+        namespaces.extend(r.namespaces.iter().cloned());
+        cluster_scope |= r.cluster_scope;
+    }
+    if namespaces.contains("*") {
+        namespaces = BTreeSet::from(["*".to_owned()]);
+    }
+    let rule = ResourceRule {
+        verbs: ["get", "create", "update"].into_iter().map(str::to_owned).collect(),
+        api_groups: BTreeSet::from(["coordination.k8s.io".to_owned()]),
+        resources: BTreeSet::from(["leases".to_owned()]),
+        cluster_scope,
+        namespaces,
+    };
+    Node::map([
+        ("apiVersion", Node::str(api.api_version())),
+        ("kind", Node::str("FlowSchema")),
+        ("metadata", metadata(name)),
+        (
+            "spec",
+            Node::map([
+                ("priorityLevelConfiguration", name_ref("leader-election")),
+                ("matchingPrecedence", Node::Int((plan.matching_precedence - 1).into())),
+                ("distinguisherMethod", Node::map([("type", Node::str("ByUser"))])),
+                (
+                    "rules",
+                    Node::Seq(vec![Node::map([
+                        ("subjects", Node::Seq(plan.subjects.iter().map(subject_node).collect())),
+                        ("resourceRules", Node::Seq(vec![resource_rule_node(&rule)])),
+                    ])]),
+                ),
+            ]),
+        ),
+    ])
 }
 
 // The wire shapes. Field order is the order written, which follows `kubectl get -o yaml`.
@@ -351,10 +533,21 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
         ),
     ]);
     let mut out = String::new();
+    // The identities, not the client: a FlowSchema matches who sends a request, not the
+    // program (review of the remedies, item 11: `# Throttle inventory-exporter` held every
+    // `list pods` of alice@example.com, from kubectl too).
+    let who: Vec<String> = plan.subjects.iter().map(|s| one_line(&s.describe())).collect();
+    let who = who.join(", ");
     out.push_str(&format!(
-        "# Throttle {} with API Priority and Fairness (generated by apiserver-doctor).\n",
-        one_line(&plan.client)
+        "# Throttle {who} with API Priority and Fairness (generated by apiserver-doctor).\n"
     ));
+    if one_line(&plan.client) != who {
+        out.push_str(&format!(
+            "# It matches these identities, not a program: it holds every request of theirs its rules take in, from \
+             any client, not only {}'s.\n",
+            one_line(&plan.client)
+        ));
+    }
     out.push_str(&format!("# {}\n", seats_note(plan, api)));
     if let Some((rejected, total)) = plan.already_rejected {
         out.push_str(&format!(
@@ -371,9 +564,29 @@ pub fn throttle_manifests(plan: &ThrottlePlan, api: FlowControlApi) -> Result<St
     for (user, groups) in &plan.groups_seen {
         out.push_str(&groups_seen_line(user, groups));
     }
+    let leases = lease_schema_name(plan);
+    if plan.spare_leases && leases.is_none() && plan.matching_precedence < 3 {
+        out.push_str(
+            "# Leader election: at matchingPrecedence 2 no FlowSchema can come before the throttle to keep these \
+             identities'\n# leases out of it; their lease renewals wait in its queues too.\n",
+        );
+    }
     out.push_str(&yaml::to_string(&priority_level));
     out.push_str("---\n");
     out.push_str(&yaml::to_string(&flow_schema));
+    if let Some(name) = leases {
+        out.push_str("---\n");
+        out.push_str(
+            "# Leader election stays out of the throttle: its rules take in every resource, leases too, and a \
+             controller\n# whose lease renewals wait behind its own requests loses leadership, restarts and lists \
+             everything again:\n# more load, not less. This FlowSchema, consulted just before the throttle, sends \
+             these identities' get,\n# create and update of leases (coordination.k8s.io) to the built-in \
+             leader-election priority level, as\n# Kubernetes does for its own controllers. Locks kept in configmaps \
+             or endpoints (older clients) stay\n# throttled. To throttle leases too, leave this FlowSchema out \
+             (`throttle --throttle-leases`).\n",
+        );
+        out.push_str(&yaml::to_string(&lease_schema(plan, &name, api)));
+    }
     Ok(out)
 }
 
@@ -461,9 +674,11 @@ mod tests {
             ThrottlePlan::new("system:serviceaccount:platform-system:config-sync-controller", sa(), vec![]);
         assert_eq!(by_client.name, "throttle-sa-platform-system.config-sync-controller");
         assert_eq!(by_user.name, by_client.name);
-        // Several identities: the client names it.
+        // Several identities: they name it, not the client.
         let two = vec![ApfSubject::User("alice".into()), ApfSubject::User("bob".into())];
-        assert_eq!(ThrottlePlan::new("kubectl", two, vec![]).name, "throttle-kubectl");
+        assert!(
+            ThrottlePlan::new("kubectl", two, vec![]).name.starts_with("throttle-ids-user-alice-user-bob-")
+        );
         // MET006 and MET007 know a throttle of ours by its name when its level rejects.
         let long = ThrottlePlan::new("c", vec![ApfSubject::User("alice@example.com".into())], vec![]);
         for plan in [&by_client, &long] {
@@ -528,11 +743,11 @@ mod tests {
         }
         // Run after run, the same name.
         assert_eq!(name(sa("ci", &format!("{}-one", "x".repeat(60)))), names[7]);
-        // Several identities keep the client's name, unless it reads as one identity's.
+        // Several identities are marked `ids-`, whatever the client, and never read as one's.
         let two = || vec![ApfSubject::User("a".into()), ApfSubject::User("b".into())];
         let marked = ThrottlePlan::new("user-runner", two(), vec![]).name;
-        assert!(marked.starts_with("throttle-client-user-runner-"), "{marked}");
-        assert_eq!(ThrottlePlan::new("kubectl", two(), vec![]).name, "throttle-kubectl");
+        assert!(marked.starts_with("throttle-ids-user-a-user-b-"), "{marked}");
+        assert_eq!(ThrottlePlan::new("kubectl", two(), vec![]).name, marked);
     }
 
     #[test]
@@ -569,5 +784,116 @@ mod tests {
             ApfSubject::from_username("system:serviceaccount:kube-system:my.controller-1"),
             ApfSubject::ServiceAccount { namespace: "kube-system".into(), name: "my.controller-1".into() }
         );
+    }
+    /// Review of the remedies, item 11: several identities behind one user agent were written
+    /// as `# Throttle inventory-exporter` in objects named `throttle-inventory-exporter`, though
+    /// the FlowSchema holds every request of those identities, from any client.
+    #[test]
+    fn several_identities_behind_one_user_agent_were_named_after_the_agent() {
+        let subjects = vec![
+            ApfSubject::User("alice@example.com".into()),
+            ApfSubject::from_username("system:serviceaccount:obs:exporter"),
+        ];
+        let plan = ThrottlePlan::new("inventory-exporter", subjects.clone(), vec![]);
+        assert!(
+            plan.name.starts_with("throttle-ids-sa-obs-exporter-user-alice-example-com-"),
+            "{}",
+            plan.name
+        );
+        assert!(plan.name.len() <= 63 && crate::is_dns_subdomain(&plan.name), "{}", plan.name);
+        let reversed = ThrottlePlan::new("other-agent", subjects.into_iter().rev().collect(), vec![]);
+        assert_eq!(reversed.name, plan.name, "named after the identities, in any order");
+        let yaml = throttle_manifests(&plan, FlowControlApi::V1).expect("renders");
+        let header: Vec<&str> = yaml.lines().take(2).collect();
+        assert_eq!(
+            header[0],
+            "# Throttle user alice@example.com, service account obs/exporter with API Priority and Fairness \
+             (generated by apiserver-doctor)."
+        );
+        assert!(header[1].contains("from any client, not only inventory-exporter's"), "{yaml}");
+        assert!(!yaml.contains("# Throttle inventory-exporter"), "{yaml}");
+    }
+
+    /// Review of the remedies, item 1: the names of the cluster's own APF objects.
+    #[test]
+    fn built_in_apf_names_are_known_with_their_kind() {
+        assert_eq!(
+            built_in_apf_object("workload-low").as_deref(),
+            Some("Kubernetes' built-in (suggested) PriorityLevelConfiguration workload-low")
+        );
+        assert_eq!(
+            built_in_apf_object("catch-all").as_deref(),
+            Some("Kubernetes' built-in (mandatory) FlowSchema and PriorityLevelConfiguration catch-all")
+        );
+        assert!(
+            built_in_apf_object("endpoint-controller").is_some_and(|w| w.contains("suggested) FlowSchema "))
+        );
+        assert!(
+            built_in_apf_object("openshift-oauth-apiserver-sar")
+                .is_some_and(|w| w.starts_with("OpenShift's"))
+        );
+        assert_eq!(built_in_apf_object("throttle-user-bob"), None);
+    }
+
+    /// Review of the remedies, item 4b: which built-in schema comes before a throttle.
+    #[test]
+    fn the_built_in_schema_first_depends_on_the_identity_and_the_precedence() {
+        let sa = ApfSubject::from_username("system:serviceaccount:ci:runner");
+        let user = ApfSubject::User("bob".into());
+        let first = |s: &ApfSubject, p: u32| built_in_schema_first(s, p, "throttle-x");
+        assert_eq!(first(&sa, 90), None);
+        assert_eq!(first(&sa, 9000), Some(("service-accounts", 9000)), "a tie goes to the name first");
+        assert_eq!(first(&user, 9500), None);
+        assert_eq!(first(&user, 9901), Some(("global-default", 9900)));
+        assert_eq!(first(&ApfSubject::User("system:anonymous".into()), 9950), None);
+        assert_eq!(
+            first(&ApfSubject::Group("system:unauthenticated".into()), 10000),
+            Some(("catch-all", 10000))
+        );
+        assert_eq!(
+            first(&ApfSubject::Group("system:serviceaccounts:ci".into()), 9001),
+            Some(("service-accounts", 9000))
+        );
+        let kube_system = ApfSubject::from_username("system:serviceaccount:kube-system:coredns");
+        assert_eq!(first(&kube_system, 901), Some(("kube-system-service-accounts", 900)));
+        // A name that sorts before `catch-all` comes first at 10000.
+        assert_eq!(built_in_schema_first(&ApfSubject::User("system:anonymous".into()), 10000, "a"), None);
+        assert!(always_exempt(&ApfSubject::Group("system:masters".into())).is_some());
+        assert!(always_exempt(&ApfSubject::Group("ops".into())).is_none());
+    }
+
+    /// Review of the remedies, item 5: the lease schema is written only when the throttle takes
+    /// in leases by a wildcard, and comes one precedence before it.
+    #[test]
+    fn the_lease_schema_is_written_only_for_a_wildcard_throttle() {
+        let rule = |verbs: &[&str], groups: &[&str], resources: &[&str]| ResourceRule {
+            verbs: verbs.iter().map(|v| (*v).to_owned()).collect(),
+            api_groups: groups.iter().map(|v| (*v).to_owned()).collect(),
+            resources: resources.iter().map(|v| (*v).to_owned()).collect(),
+            cluster_scope: false,
+            namespaces: BTreeSet::from(["team".to_owned()]),
+        };
+        let plan = |r: ResourceRule| {
+            let mut p = ThrottlePlan::new("c", vec![ApfSubject::User("bob".into())], vec![r]);
+            p.spare_leases = true;
+            p
+        };
+        let every = plan(rule(&["*"], &["*"], &["*"]));
+        assert_eq!(lease_schema_name(&every).as_deref(), Some("throttle-user-bob-leases"));
+        assert!(lease_schema_name(&plan(rule(&["update"], &["coordination.k8s.io"], &["*"]))).is_some());
+        assert_eq!(lease_schema_name(&plan(rule(&["list", "watch"], &["*"], &["*"]))), None);
+        assert_eq!(lease_schema_name(&plan(rule(&["*"], &["coordination.k8s.io"], &["leases"]))), None);
+        assert_eq!(lease_schema_name(&plan(rule(&["*"], &[""], &["pods"]))), None);
+        let mut off = every.clone();
+        off.spare_leases = false;
+        assert_eq!(lease_schema_name(&off), None, "diagnose's throttles hold what they saw");
+        let yaml = throttle_manifests(&every, FlowControlApi::V1).expect("renders");
+        assert!(yaml.contains("matchingPrecedence: 89\n"), "{yaml}");
+        assert!(yaml.contains("      namespaces:\n      - team\n"), "{yaml}");
+        assert_eq!(yaml.matches("\n---\n").count(), 2, "{yaml}");
+        let mut long = every.clone();
+        long.name = format!("throttle-{}", "a".repeat(244));
+        let name = lease_schema_name(&long).expect("written");
+        assert!(name.len() <= 253 && crate::is_dns_subdomain(&name), "{name}");
     }
 }

@@ -18,7 +18,8 @@ pub use advice::{ClientPattern, tuning_advice};
 pub use cleanup::cleanup_remedies;
 pub use flowcontrol::{
     ADDON_NAMESPACE, ADDON_USERS, ApfSubject, CONTROL_PLANE_USERS, ResourceRule, ThrottlePlan,
-    already_rejected, groups_seen, throttle_manifests, throttle_remedies,
+    already_rejected, always_exempt, built_in_apf_object, built_in_schema_first, groups_seen,
+    lease_schema_name, throttle_manifests, throttle_remedies,
 };
 pub use quota::{object_count_quota, quota_key};
 pub use resources::{is_cluster_scoped, resource_mistake};
@@ -58,26 +59,6 @@ pub fn is_dns_subdomain(s: &str) -> bool {
                 && part.starts_with(|c: char| c.is_ascii_alphanumeric())
                 && part.ends_with(|c: char| c.is_ascii_alphanumeric())
         })
-}
-
-/// `text` as a DNS label usable in an object name (lower case, `[a-z0-9-]`, at most `max`
-/// characters, never empty) that no other text shares: written as it is only
-/// when it is a label already (lower case letters, digits and single `-` inside) and fits in
-/// `max`; any other text, which the label could render only by losing something (upper case,
-/// `@`, `:`, `/`, `*`, a character outside ASCII), ends in the hash of the whole text. Without
-/// the hash, `管理者` and `ユーザー` were both `client`, and `Alice` and `alice` both `alice`.
-pub(crate) fn identity_label(text: &str, max: usize) -> String {
-    let full = label_chars(text, usize::MAX);
-    if full == text && full.len() <= max {
-        return full;
-    }
-    hashed_label(text, max)
-}
-
-/// The first characters of `text` as a label, then `-` and eight hexadecimal digits of a hash of
-/// the whole text: at most `max` characters.
-fn hashed_label(text: &str, max: usize) -> String {
-    hashed_label_of(text, text, max)
 }
 
 /// The first characters of `head` as a label, then `-` and eight hexadecimal digits of a hash of
@@ -200,37 +181,6 @@ pub use findings::text::shell_quote;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identity_labels_are_valid_whatever_the_input() {
-        assert_eq!(identity_label("go-http-client", 63), "go-http-client");
-        for text in ["Go-http-client", "system:serviceaccount:ci:Runner!!", "---", "", &"a".repeat(300)] {
-            let label = identity_label(text, 20);
-            assert!(is_dns_label(&label) && label.len() <= 20, "{text:?}: {label}");
-        }
-        assert!(identity_label("Go-http-client", 63).starts_with("go-http-client-"));
-        assert!(!identity_label("abc-def-ghi", 4).ends_with('-'));
-    }
-
-    #[test]
-    fn long_texts_alike_at_the_start_keep_different_labels() {
-        let name = |controller: &str| {
-            identity_label(
-                &format!("kube-controller-manager-system-serviceaccount-kube-system-{controller}"),
-                54,
-            )
-        };
-        let (job, cronjob) = (name("job-controller"), name("cronjob-controller"));
-        assert_ne!(job, cronjob);
-        for label in [&job, &cronjob] {
-            assert!(label.len() <= 54, "{label}");
-            assert!(label.starts_with("kube-controller-manager-system-serviceaccount-"), "{label}");
-            assert!(is_dns_label(label), "{label}");
-        }
-        // The same text, the same label, run after run.
-        assert_eq!(name("job-controller"), job);
-        assert_eq!(identity_label("short-enough", 54), "short-enough");
-    }
 
     #[test]
     fn one_line_escapes_every_break_and_hidden_character_and_is_undone_exactly() {

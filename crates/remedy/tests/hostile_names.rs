@@ -133,10 +133,13 @@ fn a_user_agent_with_line_separators_cannot_add_objects_to_the_throttle_yaml() {
             assert!(!yaml.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']), "{yaml:?}");
             let header: Vec<&str> = yaml.lines().take_while(|l| !l.starts_with("apiVersion:")).collect();
             assert!(header.iter().all(|l| l.starts_with('#')), "{header:#?}");
+            // The identities head the YAML, the client (here also a user's name) escaped.
+            assert!(header[0].starts_with("# Throttle user "), "{}", header[0]);
             assert!(
-                header[0].starts_with("# Throttle inventory-exporter kubernetes/x/\\u{"),
+                header[1].starts_with("# It matches these identities, not a program")
+                    && header[1].contains("not only inventory-exporter kubernetes/x/\\u{"),
                 "{}",
-                header[0]
+                header[1]
             );
             // The groups seen still read back exactly, escapes and separators undone.
             let back = remedy::groups_seen(&yaml);
@@ -153,10 +156,12 @@ fn comments_show_bidi_overrides_and_invisible_characters_as_escapes() {
     let client = "evil\u{202e}gnp.exe\u{2066}\u{200b}\u{feff}\u{1b}[31m\u{7f}";
     let plan = ThrottlePlan::new(client, vec![ApfSubject::User("u".into())], vec![]);
     let yaml = throttle_manifests(&plan, FlowControlApi::V1).expect("yaml");
+    assert!(yaml.starts_with("# Throttle user u with API Priority"), "{yaml}");
     assert!(
-        yaml.starts_with(
-            "# Throttle evil\\u{202e}gnp.exe\\u{2066}\\u{200b}\\u{feff}\\u{1b}[31m\\u{7f} with API Priority"
-        ),
+        yaml.lines()
+            .nth(1)
+            .is_some_and(|l| l
+                .ends_with("not only evil\\u{202e}gnp.exe\\u{2066}\\u{200b}\\u{feff}\\u{1b}[31m\\u{7f}'s.")),
         "{yaml}"
     );
 }

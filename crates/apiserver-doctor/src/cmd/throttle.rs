@@ -51,10 +51,17 @@ pub struct Args {
     #[arg(long, value_name = "NAMESPACES", value_delimiter = ',', default_value = "*")]
     pub namespaces: Vec<String>,
     /// Also throttle requests that name no namespace (cluster-scoped objects, LISTs across
-    /// every namespace) when --namespaces names some
+    /// every namespace) when --namespaces names some; needed for cluster-scoped resources
+    /// (nodes, persistentvolumes, …) with --namespaces
     #[arg(long)]
     pub cluster_scope: bool,
-    /// Concurrency shares of the new priority level (the bootstrap catch-all level has 5)
+    /// Hold the identities' leader election too: without it, when the throttle takes in every
+    /// resource, a second FlowSchema sends their get, create and update of leases to the built-in
+    /// leader-election level, so that a throttled controller keeps its leadership
+    #[arg(long)]
+    pub throttle_leases: bool,
+    /// Concurrency shares of the new priority level, 1 to 100 (the bootstrap catch-all level has
+    /// 5; workload-low, the largest, 100)
     #[arg(long, value_name = "N", default_value_t = ThrottlePlan::DEFAULT_SHARES, allow_negative_numbers = true,
           value_parser = shares)]
     pub shares: u32,
@@ -97,16 +104,41 @@ fn precedence(text: &str) -> Result<u32, String> {
     }
 }
 
-/// `--shares`: concurrency shares, a whole number of at least 1 (`--shares -1` was clap's
-/// "unexpected argument '-1' found", and clap's range parser said `0 is not in 1..=4294967295`).
+/// The most concurrency shares `--shares` takes: those of `workload-low`, the largest of the
+/// built-in priority levels. A throttle's level never lends its seats (`lendablePercent: 0`), so
+/// shares above every other level's take seats from all of them: with 1,000,000 this one client
+/// got about 99.98% of the server's seats (review of the remedies, item 7), and above
+/// 2147483647 the field (int32) was refused at apply.
+const MAX_SHARES: u64 = 100;
+
+/// `--shares`: concurrency shares, a whole number from 1 to [`MAX_SHARES`] (`--shares -1` was
+/// clap's "unexpected argument '-1' found", and clap's range parser said `0 is not in
+/// 1..=4294967295`).
 fn shares(text: &str) -> Result<u32, String> {
-    let n = super::whole_number(text, "shares", 1, u64::MAX)?;
-    u32::try_from(n).map_err(|_| format!("`{text}` is too many: concurrency shares are at most {}", u32::MAX))
+    let n = super::whole_number(text, "shares", 1, MAX_SHARES).map_err(|e| {
+        if e.contains("must be at most") {
+            format!(
+                "{e} (workload-low, the largest built-in level, has 100; a level with more takes seats from every \
+                 other level and is no throttle)"
+            )
+        } else {
+            e
+        }
+    })?;
+    u32::try_from(n).map_err(|_| format!("`{text}` is too many: give 1 to {MAX_SHARES}"))
 }
 
 /// Runs `apiserver-doctor throttle`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let subjects = subjects(&args)?;
+    // Review of the remedies, item 4c: with --force, system:masters was written, and without it
+    // refused as "would slow every workload"; the truth is that it cannot work at all.
+    if let Some(why) = subjects.iter().find_map(remedy::always_exempt) {
+        anyhow::bail!(
+            "{why}: the throttle cannot work, with or without --force; give the client an identity of its own \
+             outside system:masters and throttle that"
+        );
+    }
     if !args.force
         && let Some(why) = subjects.iter().find_map(everyone_depends_on)
     {
@@ -136,12 +168,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     plan.concurrency_shares = args.shares;
     plan.matching_precedence = args.precedence;
+    plan.spare_leases = !args.throttle_leases;
+    let cluster = if args.manifests.is_empty() {
+        None
+    } else {
+        Some(super::diagnose::load_manifests(&args.manifests)?)
+    };
+    let leases = remedy::lease_schema_name(&plan);
+    if let Some(cluster) = &cluster {
+        check_not_the_clusters_own(cluster, &plan.name, leases.as_deref(), args.name.is_some())?;
+    }
+    // The cluster's FlowSchemas, when given, say which come first (exit 1); without them, the
+    // built-in ones every cluster has do.
+    if cluster.as_ref().is_none_or(|c| c.flow_schemas.is_empty()) {
+        check_precedence_against_built_ins(&plan, args.force)?;
+    }
     let api = version.flow_control_api();
     let yaml = remedy::throttle_manifests(&plan, api)?;
     // Exit 1 when the cluster's own objects say the throttle would not hold the client.
     let mut code = ExitCode::SUCCESS;
-    if !args.manifests.is_empty() {
-        let cluster = super::diagnose::load_manifests(&args.manifests)?;
+    if let Some(cluster) = cluster {
         // Without one FlowSchema read there is nothing to check against: no verdict (it said
         // "the throttle takes effect" after reading only a broken file: ops review s38, item 8).
         let judged = if cluster.flow_schemas.is_empty() {
@@ -169,13 +215,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(yaml.as_bytes())?;
     out.flush()?;
+    let undo = match &leases {
+        Some(l) => {
+            format!("kubectl delete flowschema/{0} flowschema/{l} prioritylevelconfiguration/{0}", plan.name)
+        }
+        None => format!("kubectl delete flowschema,prioritylevelconfiguration {}", plan.name),
+    };
     eprintln!(
         "Review first (a server-side dry run: `kubectl apply --dry-run=server -f FILE`), then apply. Then watch \
          whether it queues or rejects {client}'s requests:\n  kubectl get --raw /metrics | grep -E \
          'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests).*flow_schema=\"{}\"'\nTo undo: \
-         kubectl delete flowschema,prioritylevelconfiguration {}",
-        plan.name, plan.name
+         {undo}",
+        plan.name
     );
+    if let Some(l) = &leases {
+        eprintln!(
+            "Leases: FlowSchema {l} keeps the leader election of {client} (get, create and update of leases) out of \
+             the throttle, in the built-in leader-election level; --throttle-leases holds them too."
+        );
+    }
     if args.kubernetes_version.is_none() {
         eprintln!(
             "Written as {} for Kubernetes {} and later; for an older cluster, pass --kubernetes-version.",
@@ -361,6 +419,19 @@ fn rules(args: &Args) -> anyhow::Result<Vec<ResourceRule>> {
     let mut by_group: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in names("--resources", &args.resources)? {
         let (group, resource) = resource_and_group(&r)?;
+        // A cluster-scoped object has no namespace: a rule limited to namespaces never matches
+        // a request for it (review of the remedies, item 4a: `--resources nodes --namespaces
+        // default` was written, with `clusterScope: false`, and matched nothing). Refused, not
+        // widened: throttling it cluster-wide is more than the namespaces asked for.
+        let base = resource.split('/').next().unwrap_or(&resource);
+        if !every_namespace && !args.cluster_scope && remedy::is_cluster_scoped(base, &group) {
+            anyhow::bail!(
+                "--resources {r:?}: {base} is cluster-scoped (no namespace holds it), so a rule limited to \
+                 --namespaces {} never matches its requests; add --cluster-scope to throttle its requests (and every \
+                 request that names no namespace), or leave it out",
+                namespaces.iter().cloned().collect::<Vec<_>>().join(",")
+            );
+        }
         by_group.entry(group).or_default().insert(resource);
     }
     // `*` among the resources covers every group: the other entries add nothing.
@@ -427,7 +498,10 @@ fn resource_and_group(text: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// `--name` as an object name: a DNS subdomain (lower case letters, digits, `-` and `.`, at
-/// most 253 characters, beginning and ending with a letter or digit).
+/// most 253 characters, beginning and ending with a letter or digit) that is not the name of a
+/// FlowSchema or PriorityLevelConfiguration the cluster makes itself ([`remedy::built_in_apf_object`]):
+/// applied, the throttle would replace that object, and "To undo" would delete it (review of the
+/// remedies, item 1: `--name workload-low` gave every service account 5 shares).
 fn object_name(name: &str) -> anyhow::Result<String> {
     // Each part between dots too (review s42: `a..b` was written).
     if !remedy::is_dns_subdomain(name) {
@@ -436,5 +510,91 @@ fn object_name(name: &str) -> anyhow::Result<String> {
              ending with a letter or digit, each part between dots too, at most 253 characters)"
         );
     }
+    if let Some(what) = remedy::built_in_apf_object(name) {
+        anyhow::bail!(
+            "--name {name:?}: is the name of {what}, which the cluster keeps for itself: applying the throttle would \
+             replace it (and the requests it classifies), and its \"To undo\" would delete it. Leave --name out for \
+             the default name (throttle-sa-NS.NAME, throttle-user-NAME, throttle-group-NAME), or give one that \
+             begins with throttle-"
+        );
+    }
     Ok(name.to_owned())
+}
+
+/// An error when the cluster's objects (`--manifests`) hold a FlowSchema or
+/// PriorityLevelConfiguration named `name` (or a FlowSchema named `leases`, the throttle's lease
+/// schema) that apiserver-doctor did not write (no `app.kubernetes.io/managed-by:
+/// apiserver-doctor` label): applying the throttle would replace the cluster's own object, and
+/// its "To undo" would delete it. An earlier throttle of that name, with the label, may be
+/// replaced. `named` says whether the name came from --name, for the advice.
+fn check_not_the_clusters_own(
+    cluster: &manifests::Manifests,
+    name: &str,
+    leases: Option<&str>,
+    named: bool,
+) -> anyhow::Result<()> {
+    let schema = cluster
+        .flow_schemas
+        .iter()
+        .find(|fs| (fs.name == name || Some(fs.name.as_str()) == leases) && !fs.by_apiserver_doctor)
+        .map(|fs| ("FlowSchema", fs.name.as_str(), fs.file.as_str(), fs.line));
+    let level = cluster
+        .priority_levels
+        .iter()
+        .find(|pl| pl.name == name && !pl.by_apiserver_doctor)
+        .map(|pl| ("PriorityLevelConfiguration", pl.name.as_str(), pl.file.as_str(), pl.line));
+    let Some((kind, found, file, line)) = schema.or(level) else { return Ok(()) };
+    let fix = if named {
+        "give --name another name, or leave it out for the default"
+    } else {
+        "give --name another name (beginning with throttle-)"
+    };
+    anyhow::bail!(
+        "the cluster already has a {kind} named {found:?} ({file}:{line}) that apiserver-doctor did not write (it \
+         has no label app.kubernetes.io/managed-by: apiserver-doctor): applying the throttle would replace it, and \
+         its \"To undo\" would delete it; {fix}"
+    )
+}
+
+/// An error (unless `force`) when a built-in FlowSchema every cluster has takes in every request
+/// of each of `plan`'s identities before the throttle, at the precedence chosen: the throttle
+/// would never apply (review of the remedies, item 4b: `--precedence 9950` for a user, after
+/// `global-default` at 9900, exited 0 with nothing said). When only some identities are taken,
+/// a warning names them. Used when --manifests gives no FlowSchema of the cluster's to judge by.
+fn check_precedence_against_built_ins(plan: &ThrottlePlan, force: bool) -> anyhow::Result<()> {
+    let caught: Vec<(String, &str, u32)> = plan
+        .subjects
+        .iter()
+        .filter_map(|s| {
+            remedy::built_in_schema_first(s, plan.matching_precedence, &plan.name)
+                .map(|(n, p)| (s.describe(), n, p))
+        })
+        .collect();
+    let Some((_, _, lowest)) = caught.iter().min_by_key(|(_, _, p)| *p) else { return Ok(()) };
+    let said: Vec<String> = caught
+        .iter()
+        .map(|(who, fs, p)| {
+            format!("the built-in FlowSchema {fs} (matchingPrecedence {p}) takes in every request of {who}")
+        })
+        .collect();
+    let below = if *lowest > 2 {
+        format!(
+            "give --precedence below {lowest} (the default 90 comes before every built-in FlowSchema but exempt and probes)"
+        )
+    } else {
+        "give a lower --precedence".to_owned()
+    };
+    let text = format!(
+        "--precedence {}: {} before the throttle, which would never apply to {}; {below}",
+        plan.matching_precedence,
+        said.join(", and "),
+        if caught.len() == 1 { "it" } else { "them" }
+    );
+    if caught.len() == plan.subjects.len() && !force {
+        anyhow::bail!(
+            "{text}. --force writes it anyway (for a cluster whose built-in FlowSchemas were changed)"
+        );
+    }
+    eprintln!("warning: {text}");
+    Ok(())
 }
