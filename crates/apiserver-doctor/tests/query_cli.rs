@@ -618,6 +618,28 @@ fn a_chart_asked_of_a_query_without_render_is_an_error() {
     assert!(!path.exists());
 }
 
+/// Review s56: `render timepivot` and `render ladderchart` with `--chart` were told "a chart
+/// needs a number column" when the query had one: the kind is not drawn here, and that is said.
+#[test]
+fn a_kind_not_drawn_was_blamed_on_a_missing_number_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = eventhub();
+    let path = dir.path().join("chart.svg");
+    for kind in ["timepivot", "ladderchart"] {
+        let q = format!("AKSAudit | summarize n = count() by Verb | render {kind}");
+        let o = chart_query(&input, &path, &q);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("this tool does not draw `{kind}`; it draws timechart, ")), "{err}");
+        assert!(!err.contains("number column"), "{err}");
+        assert!(!path.exists());
+    }
+    // A kind drawn here, without a number column: that is the reason.
+    let o = chart_query(&input, &path, "AKSAudit | project Verb | render columnchart");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("a chart needs a number column to draw"), "{}", stderr(&o));
+}
+
 /// Review s40: `APISERVER_DOCTOR_IN_MEMORY_MAX=1K` was refused ("not a number of bytes") while
 /// `APISERVER_DOCTOR_MEMORY_LIMIT` takes the same suffixes: it is a size now, in force.
 #[test]

@@ -26,6 +26,20 @@ use crate::{QueryResult, RenderSpec};
 const LINE_KINDS: &[&str] =
     &["timechart", "linechart", "areachart", "stackedareachart", "scatterchart", "anomalychart"];
 
+/// The kinds of bars [`chart`] draws, its x axis a label.
+const BAR_KINDS: &[&str] = &["columnchart", "barchart", "piechart", "stackedcolumnchart"];
+
+/// Whether [`chart`] draws `render KIND` at all (given a number column): `timepivot`,
+/// `ladderchart`, `treemap`… are Kusto's, not drawn here.
+pub fn draws(kind: &str) -> bool {
+    LINE_KINDS.contains(&kind) || BAR_KINDS.contains(&kind)
+}
+
+/// The kinds [`chart`] draws, for a message.
+pub fn drawn_kinds() -> String {
+    LINE_KINDS.iter().chain(BAR_KINDS).copied().collect::<Vec<_>>().join(", ")
+}
+
 fn numeric(a: &dyn Array, i: usize) -> Option<f64> {
     if a.is_null(i) {
         return None;
@@ -72,9 +86,7 @@ pub fn chart(result: &QueryResult, spec: &RenderSpec) -> Option<Chart> {
     let x = match &spec.xcolumn {
         Some(n) => find(n)?,
         None if is_line => cols.iter().position(|c| c.ty == KType::DateTime).unwrap_or(0),
-        None if matches!(kind, "columnchart" | "barchart" | "piechart" | "stackedcolumnchart") => {
-            cols.iter().position(|c| is_label(c.ty)).unwrap_or(0)
-        }
+        None if BAR_KINDS.contains(&kind) => cols.iter().position(|c| is_label(c.ty)).unwrap_or(0),
         None => return None,
     };
     let ys: Vec<usize> = if spec.ycolumns.is_empty() {

@@ -169,9 +169,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Some(path), None, Some(spec)) => {
             // The user asked for a file and gets none: a failure, whatever the table says
             // (docs review 27 §10: this exited 0, and a script went on without its chart).
+            // Review s56: `render timepivot` was told it needed a number column it had.
+            let why = match spec.kind.as_str() {
+                "table" | "card" => "`table` and `card` are not charts".to_owned(),
+                k if !engine::chart::draws(k) => {
+                    format!("this tool does not draw `{k}`; it draws {}", engine::chart::drawn_kinds())
+                }
+                _ => "a chart needs a number column to draw, and the result has none".to_owned(),
+            };
             anyhow::bail!(
-                "--chart {}: `render {}` gives no chart here (`table` and `card` are not charts, and a \
-                 chart needs a number column to draw); nothing written",
+                "--chart {}: `render {}` gives no chart here ({why}); nothing written",
                 path.display(),
                 spec.kind
             );
