@@ -62,7 +62,7 @@ it: watch instead of polling, use informers, paginate. If it must be slowed down
 its identity with API Priority and Fairness: the top offender's finding carries a FlowSchema
 and PriorityLevelConfiguration ready to review and apply. None is proposed for the control plane
 (kube-controller-manager and its controllers, the scheduler, the API server, a node's kubelet)
-nor for the cluster add-ons every node or pod depends on (kube-proxy, and any kube-system service
+nor for the cluster add-ons in kube-system, which nodes and pods may depend on (kube-proxy, and any kube-system service
 account: CoreDNS, the network plugin), which Kubernetes' default FlowSchemas already place; the
 finding says to find what keeps them busy instead.
 

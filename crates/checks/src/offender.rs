@@ -161,7 +161,7 @@ impl Protected {
     fn what(&self) -> &'static str {
         match self {
             Protected::ControlPlane(_) => "part of the control plane",
-            Protected::AddOn(_) => "a cluster add-on that every node or pod depends on",
+            Protected::AddOn(_) => "a cluster add-on in kube-system, which nodes and pods may depend on",
         }
     }
 
@@ -1084,7 +1084,9 @@ mod tests {
             let rows = profile(&[(user, "list", "", "pods", false, 100)]);
             let why = plan(client, &rows).expect("reads").expect_err("no plan");
             assert!(
-                why.contains(&format!("{user} (100%), a cluster add-on that every node or pod depends on (")),
+                why.contains(&format!(
+                    "{user} (100%), a cluster add-on in kube-system, which nodes and pods may depend on ("
+                )),
                 "{why}"
             );
         }

@@ -721,7 +721,7 @@ fn throttle_was_proposed_for_kube_proxy_and_coredns_that_every_node_and_pod_depe
         assert!(!f.remedies.iter().any(|r| r.body.contains("kind: FlowSchema")), "{user}: {:#?}", f.remedies);
         assert!(
             f.summary.contains(&format!(
-                " No throttle is proposed: {user} is a cluster add-on that every node or pod depends on (it is "
+                " No throttle is proposed: {user} is a cluster add-on in kube-system, which nodes and pods may depend on (it is "
             )),
             "{}",
             f.summary
