@@ -37,11 +37,27 @@ fn a_failing_webhook_that_covers_kube_system_is_critical_with_the_exact_patch() 
     assert!(f["summary"].as_str().expect("summary").contains("It is failing now (AUD007)"));
     let bodies: Vec<&str> =
         f["remedies"].as_array().expect("remedies").iter().filter_map(|r| r["body"].as_str()).collect();
-    assert!(bodies[0].starts_with(
-        "kubectl patch mutatingwebhookconfigurations kyverno-resource-mutating-webhook-cfg --type=strategic -p "
-    ));
-    assert!(bodies[0].contains(r#""failurePolicy":"Ignore""#), "{}", bodies[0]);
-    assert!(bodies[1].contains(r#""values":["kube-system","kyverno"]"#), "{}", bodies[1]);
+    // Each patch after its server-side dry run (reviewer item 8); failing open says the policy
+    // is off while it stands, and the next remedy makes it fail closed again (item 9).
+    let patch = "\nkubectl patch mutatingwebhookconfigurations kyverno-resource-mutating-webhook-cfg --type=strategic -p ";
+    assert!(
+        bodies[0].starts_with("# While this patch stands, mutate.kyverno.svc-fail is skipped"),
+        "{}",
+        bodies[0]
+    );
+    assert!(bodies[0].contains(patch), "{}", bodies[0]);
+    assert!(
+        bodies[0]
+            .contains(r#""failurePolicy":"Ignore","name":"mutate.kyverno.svc-fail"}]}' --dry-run=server"#),
+        "{}",
+        bodies[0]
+    );
+    assert!(
+        bodies[1].contains(r#""failurePolicy":"Fail","name":"mutate.kyverno.svc-fail"}]}'"#),
+        "{}",
+        bodies[1]
+    );
+    assert!(bodies[2].contains(r#""values":["kube-system","kyverno"]"#), "{}", bodies[2]);
     // AUD007 still comes first: the audit log is what shows it failing.
     assert_eq!(all[0]["code"], "AUD007");
     let kinds: Vec<&str> = serde_json::from_str::<serde_json::Value>(&stdout(&out)).expect("json")["inputs"]
@@ -280,8 +296,10 @@ fn a_proposed_throttle_is_checked_against_the_clusters_flow_schemas() {
     );
     assert_eq!(throttle["safety"], "review-first");
     assert!(
+        // After the server-side dry run every YAML remedy starts with (reviewer item 8).
         throttle["body"].as_str().is_some_and(|b| b.starts_with(
-            "# Checked against the cluster's FlowSchemas: FlowSchema throttle-sa-observability.inventory-exporter\n"
+            "# Review first (a server-side dry run: `kubectl apply --dry-run=server -f throttle-sa-observability.inventory-exporter.yaml`), then apply.\n\
+             # Checked against the cluster's FlowSchemas: FlowSchema throttle-sa-observability.inventory-exporter\n"
         )),
         "{}",
         throttle["body"]

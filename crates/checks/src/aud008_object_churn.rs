@@ -73,7 +73,9 @@ stopped at the door. The finding carries the commands and the quota. A quota cou
 already in the namespace, and a hard limit below that count blocks every create there at once,
 so the quota is written as the count there now plus headroom (a little more than one hour of the
 leak): its YAML starts with the command that counts them (`kubectl get jobs.batch -n NS
---no-headers | wc -l`) and says to add that count to the limit. From the audit log and scrapes,
+--no-headers | wc -l`) and says to write that count plus the headroom in place of the
+placeholder (`count/jobs.batch: '<COUNT+2100>'`), which is no quantity: the API server refuses
+the quota until it is edited, so it cannot block creates unedited. From the audit log and scrapes,
 `diagnose` cannot know the count of one namespace (MET002's `apiserver_storage_objects` counts
 every namespace together), and the quota is marked *review first*; with `--etcd`, ETC008's quota
 starts from the count there and AUD008's refers to it (see "Remedies" in diagnose.md). So is
@@ -157,7 +159,9 @@ pub const EDGE_TOLERANCE_SECONDS: f64 = 10.0;
 /// gives that count (the audit log shows the window's creates; MET002's
 /// `apiserver_storage_objects` counts every namespace together), so the limit is given as the
 /// count there now plus headroom — a little more than one hour of the leak — and the YAML
-/// starts with how to count them and says that the number written fits an empty namespace only.
+/// starts with how to count them. The cap itself is the placeholder `<COUNT+HEADROOM>`, which
+/// `kubectl apply` refuses until it is replaced: reviewer item 10, the bare headroom (`'2100'`)
+/// applied cleanly and, in a namespace already holding more, blocked every create at once.
 fn leak_quota(namespace: &str, resource: &str, group: &str, per_hour: f64) -> Option<findings::Remedy> {
     let headroom = (((per_hour * 1.2) / 100.0).ceil() as u64 * 100).max(100);
     // Named as MET002's quota of the same key, so the two findings propose one object.
@@ -166,9 +170,20 @@ fn leak_quota(namespace: &str, resource: &str, group: &str, per_hour: f64) -> Op
     let qualified = if group.is_empty() { resource.to_owned() } else { format!("{resource}.{group}") };
     let key = remedy::quota_key(resource, group);
     let headroom_text = count(headroom as f64);
+    // Not a quantity: the API server refuses the quota until the count is written in.
+    let placeholder = format!("<COUNT+{headroom}>");
+    let written = format!("'{headroom}'");
+    q.body = q
+        .body
+        .lines()
+        .map(|line| match line.strip_suffix(&written) {
+            Some(start) if start.trim_start().contains("count/") => format!("{start}'{placeholder}'\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect();
     q.title = format!(
         "Cap {resource} in namespace {namespace} with a ResourceQuota ({key}) at the count there now plus \
-         {headroom_text}: count them first, a cap below that count blocks every create at once"
+         {headroom_text}: count them first, then write the cap in place of {placeholder}"
     );
     let warning = [
         format!(
@@ -181,8 +196,9 @@ fn leak_quota(namespace: &str, resource: &str, group: &str, per_hour: f64) -> Op
             remedy::shell_quote(namespace)
         ),
         format!(
-            "Then set {key} below to that count plus {headroom_text} (a little more than one hour of this leak). As \
-             written, {headroom_text} fits only a namespace that holds none yet."
+            "Then write that count plus {headroom_text} (a little more than one hour of this leak) in place of \
+             {placeholder} below. Until then the API server refuses this quota (not a quantity): a cap below the \
+             objects there would block every create at once."
         ),
     ];
     let [first, count_them, then] = warning.map(|line| format!("# {}\n", remedy::one_line(&line)));
@@ -386,7 +402,7 @@ mod tests {
         let jobs = &out.findings[0];
         assert!(jobs.remedies.iter().any(|r| r.body.contains("{{if .status.completionTime}}")));
         let quota = jobs.remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
-        assert!(quota.body.contains("count/jobs.batch: '17300'"), "{}", quota.body);
+        assert!(quota.body.contains("count/jobs.batch: '<COUNT+17300>'"), "{}", quota.body);
     }
 
     /// Diagnose review item 2: the quota capped jobs in namespace reporting at 2,200, an hour of
@@ -402,7 +418,7 @@ mod tests {
         assert_eq!(
             quota.title,
             "Cap jobs in namespace reporting with a ResourceQuota (count/jobs.batch) at the count there now plus \
-             2,200: count them first, a cap below that count blocks every create at once"
+             2,200: count them first, then write the cap in place of <COUNT+2200>"
         );
         let lines: Vec<&str> =
             quota.body.lines().filter(|l| !findings::text::FULL_LIST_NOTE.contains(l)).collect();
@@ -415,19 +431,48 @@ mod tests {
                 "# COUNT THE jobs.batch IN NAMESPACE reporting FIRST: a quota counts the objects already there, and a \
                  hard limit below that count blocks every new one at once (403), legitimate ones included.",
                 "#   kubectl get jobs.batch -n reporting --no-headers | wc -l",
-                "# Then set count/jobs.batch below to that count plus 2,200 (a little more than one hour of this \
-                 leak). As written, 2,200 fits only a namespace that holds none yet.",
+                "# Then write that count plus 2,200 (a little more than one hour of this leak) in place of \
+                 <COUNT+2200> below. Until then the API server refuses this quota (not a quantity): a cap below the \
+                 objects there would block every create at once.",
             ],
             "{}",
             quota.body
         );
-        assert!(quota.body.contains("count/jobs.batch: '2200'"), "{}", quota.body);
+        // Reviewer item 10: `'2200'` applied cleanly, and blocked every create in a namespace
+        // already holding more; the placeholder is refused until the count is written in.
+        assert!(quota.body.contains("count/jobs.batch: '<COUNT+2200>'\n"), "{}", quota.body);
+        assert!(!quota.body.contains("'2200'"), "{}", quota.body);
         // A name from the log cannot end the comment or run a command.
         let out = evaluate(&ctx_hour(), "q", &rows(&[("", "configmaps", "a$(x)\nb", 1_800.0, 0.0, 0.0)]))
             .expect("evaluates");
         let quota =
             out.findings[0].remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
         assert!(quota.body.contains("-n 'a$(x)\\u{a}b' --no-headers"), "{}", quota.body);
+    }
+
+    /// Reviewer item 10: the quota wrote `count/jobs.batch: '2100'` for a namespace that already
+    /// held more: applied unedited (it parsed and validated), it blocked every Job create there at
+    /// once. The cap is now a placeholder that is no Kubernetes quantity, so the API server
+    /// refuses the quota until the count is written in, and the comment says so.
+    #[test]
+    fn aud008_quota_applied_as_written_blocked_every_create_in_a_namespace_already_holding_more() {
+        let out = evaluate(&ctx_hour(), "q", &rows(&[("batch", "jobs", "reporting", 1_734.0, 0.0, 0.0)]))
+            .expect("evaluates");
+        let quota =
+            out.findings[0].remedies.iter().find(|r| r.body.contains("ResourceQuota")).expect("quota");
+        let doc: yaml_serde::Value = yaml_serde::from_str(&quota.body).expect("the YAML still parses");
+        let hard = doc["spec"]["hard"]["count/jobs.batch"].as_str().expect("a string");
+        assert_eq!(hard, "<COUNT+2100>");
+        // Not a quantity (`^[+-]?[0-9.]+[eEinumkKMGTP]*[-+]?[0-9]*$`, apimachinery's): refused.
+        assert!(!hard.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '.'));
+        assert!(
+            quota
+                .body
+                .contains("in place of <COUNT+2100> below. Until then the API server refuses this quota"),
+            "{}",
+            quota.body
+        );
+        assert_eq!(quota.safety, findings::Safety::ReviewFirst);
     }
 
     /// Review 50, item 4: for one `count/jobs.batch` in one report, AUD008 proposed a quota named

@@ -14,8 +14,81 @@ use findings::{Finding, Remedy, RemedyKind, Safety};
 /// Every overlapping remedy of `findings` kept on one finding: ResourceQuotas
 /// (`one_quota_per_namespace`) and webhook patches (`one_webhook_patch`).
 pub fn one_remedy_per_problem(findings: &mut [Finding]) {
+    finished_jobs_where_they_leak(findings);
     one_quota_per_namespace(findings);
     one_webhook_patch(findings);
+}
+
+/// The namespaces AUD008 sees Jobs leak in, in its findings' order, each once.
+fn leaking_job_namespaces(findings: &[Finding]) -> Vec<String> {
+    let mut namespaces: Vec<String> = Vec::new();
+    for f in findings.iter().filter(|f| f.code == "AUD008" && f.subject.kind == "resource") {
+        if let Some(ns) = f.subject.name.strip_prefix("jobs.batch in namespace ")
+            && !namespaces.iter().any(|n| n == ns)
+        {
+            namespaces.push(ns.to_owned());
+        }
+    }
+    namespaces
+}
+
+/// Reviewer item 2: with the audit log and the scrapes, MET002's "Delete finished Jobs" went
+/// through every namespace (`-A`), kube-system's too, while AUD008 of the same report named the
+/// namespace the Jobs leak in. Its cluster-wide delete becomes one per such namespace
+/// (`findings::text::delete_finished_jobs`: listed first, dry-run, CronJobs' Jobs left out), and
+/// AUD008's own one-pipeline delete there (`remedy::cleanup_remedies`) a note naming it: the
+/// commands once. With no count of Jobs (audit log alone), AUD008's delete takes the same
+/// reviewed form.
+fn finished_jobs_where_they_leak(findings: &mut [Finding]) {
+    let namespaces = leaking_job_namespaces(findings);
+    if namespaces.is_empty() {
+        return;
+    }
+    let everywhere = findings::text::delete_finished_jobs(None);
+    let mut scoped_by: Option<String> = None;
+    for f in findings.iter_mut().filter(|f| matches!(f.code.as_str(), "MET002" | "ETC008")) {
+        let Some(j) = f.remedies.iter().position(|r| r.kind == RemedyKind::Command && r.body == everywhere)
+        else {
+            continue;
+        };
+        let safety = f.remedies[j].safety;
+        let scoped = namespaces.iter().map(|ns| Remedy {
+            title: format!(
+                "Delete finished Jobs in namespace {ns}, where AUD008 sees them leak: list them, dry-run, then delete"
+            ),
+            kind: RemedyKind::Command,
+            body: findings::text::delete_finished_jobs(Some(ns)),
+            safety,
+        });
+        f.remedies.splice(j..=j, scoped);
+        scoped_by.get_or_insert_with(|| f.code.clone());
+    }
+    for f in findings.iter_mut().filter(|f| f.code == "AUD008") {
+        for r in &mut f.remedies {
+            let Some(ns) = namespaces.iter().find(|ns| {
+                r.kind == RemedyKind::Command && r.body == findings::text::delete_completed_jobs(Some(ns))
+            }) else {
+                continue;
+            };
+            *r = match &scoped_by {
+                Some(code) => Remedy {
+                    title: format!("Delete finished Jobs in namespace {ns}: the commands are with {code}"),
+                    kind: RemedyKind::Advice,
+                    body: format!(
+                        "{code} deletes the finished Jobs in namespace {ns}, listed first and dry-run: run its \
+                         commands once, not one set per finding."
+                    ),
+                    safety: r.safety,
+                },
+                None => Remedy {
+                    title: format!("Delete finished Jobs in namespace {ns}: list them, dry-run, then delete"),
+                    kind: RemedyKind::Command,
+                    body: findings::text::delete_finished_jobs(Some(ns)),
+                    safety: Safety::ReviewFirst,
+                },
+            };
+        }
+    }
 }
 
 /// A ResourceQuota a remedy proposes, as its YAML reads.
@@ -332,5 +405,81 @@ mod tests {
         before[0].remedies[0] = findings[0].remedies[0].clone();
         before[1].remedies[0] = findings[1].remedies[0].clone();
         assert_eq!(findings, before, "MET008, WHK001 and another webhook's finding unchanged");
+    }
+
+    /// Reviewer item 2: MET002's "Delete finished Jobs" deleted every succeeded Job in the
+    /// cluster (`kubectl get jobs.batch -A … | xargs … kubectl delete`), kube-system's and the
+    /// ones GitOps tools manage, with no dry run, while AUD008 of the same report named the
+    /// namespace they leak in.
+    #[test]
+    fn met002_deleted_every_finished_job_in_the_cluster_while_aud008_named_the_namespace() {
+        let aud008_remedies = || {
+            vec![Remedy {
+                title: "Delete the Jobs that already succeeded".into(),
+                kind: RemedyKind::Command,
+                body: findings::text::delete_completed_jobs(Some("reporting")),
+                safety: Safety::ReviewFirst,
+            }]
+        };
+        let mut findings = vec![
+            finding(
+                "AUD008",
+                Subject::new("resource", "jobs.batch in namespace reporting"),
+                aud008_remedies(),
+            ),
+            finding(
+                "MET002",
+                Subject::new("resource", "jobs.batch"),
+                metrics::checks::cleanup_remedies("jobs.batch"),
+            ),
+        ];
+        // Alone (scrapes only), MET002's delete is outside kube-system, listed and dry-run first.
+        let alone = &findings[1].remedies;
+        let delete = alone.iter().find(|r| r.title.starts_with("Delete finished Jobs")).expect("delete");
+        assert_eq!(delete.safety, Safety::ReviewFirst);
+        assert!(delete.body.contains(r#"(ne .metadata.namespace "kube-system")"#), "{}", delete.body);
+        assert!(delete.body.contains(r#"{{if eq .kind "CronJob"}}"#), "{}", delete.body);
+        let list = delete.body.find("> finished-jobs.txt").expect("listed into a file");
+        let dry = delete.body.find("--dry-run=server").expect("a dry run");
+        let real = delete.body.rfind("kubectl delete jobs.batch").expect("the delete");
+        assert!(list < dry && dry < real, "{}", delete.body);
+        one_remedy_per_problem(&mut findings);
+        let text =
+            |f: &Finding| f.remedies.iter().map(|r| format!("{}\n{}\n", r.title, r.body)).collect::<String>();
+        let met002 = text(&findings[1]);
+        assert!(
+            !findings[1]
+                .remedies
+                .iter()
+                .any(|r| r.body.contains("kubectl delete") && r.body.contains(" -A ")),
+            "{met002}"
+        );
+        assert!(
+            met002.contains("Delete finished Jobs in namespace reporting, where AUD008 sees them leak"),
+            "{met002}"
+        );
+        assert!(met002.contains("kubectl get jobs.batch -n reporting -o go-template="), "{met002}");
+        assert!(
+            met002.contains(
+                "xargs -r -n 100 kubectl delete jobs.batch -n reporting --dry-run=server < finished-jobs.txt"
+            ),
+            "{met002}"
+        );
+        // AUD008's own pipeline there points at MET002's: the commands once.
+        let aud008 = &findings[0].remedies[0];
+        assert_eq!(aud008.kind, RemedyKind::Advice);
+        assert_eq!(aud008.title, "Delete finished Jobs in namespace reporting: the commands are with MET002");
+        // Audit log alone: AUD008's delete takes the reviewed form.
+        let mut alone = vec![finding(
+            "AUD008",
+            Subject::new("resource", "jobs.batch in namespace reporting"),
+            aud008_remedies(),
+        )];
+        one_remedy_per_problem(&mut alone);
+        assert_eq!(alone[0].remedies[0].body, findings::text::delete_finished_jobs(Some("reporting")));
+        // Once: a second pass changes nothing.
+        let again = findings.clone();
+        one_remedy_per_problem(&mut findings);
+        assert_eq!(findings, again);
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod apf;
 pub mod archive;
+pub mod dry_run;
 pub mod redact;
 mod report;
 pub mod spelling;

@@ -145,6 +145,113 @@ pub fn delete_completed_jobs(namespace: Option<&str>) -> String {
     }
 }
 
+/// The go-template of [`delete_finished_jobs`]: one line per Job that completed
+/// (`status.completionTime` set) and that no CronJob owns, `NAME` or (`all`) `NAMESPACE NAME`
+/// outside kube-system. A CronJob's finished Jobs are pruned by its own
+/// `successfulJobsHistoryLimit`, and kube-system's belong to the platform: both are left out
+/// unless the reader edits the test (the comment before the command says how).
+fn finished_jobs_template(all: bool) -> String {
+    let (test, line) = if all {
+        (
+            r#"{{if and .status.completionTime (ne .metadata.namespace "kube-system")}}"#,
+            r#"{{.metadata.namespace}} {{.metadata.name}}{{"\n"}}"#,
+        )
+    } else {
+        (r#"{{if .status.completionTime}}"#, r#"{{.metadata.name}}{{"\n"}}"#)
+    };
+    format!(
+        r#"{{{{range .items}}}}{test}{{{{$cron := false}}}}{{{{range .metadata.ownerReferences}}}}{{{{if eq .kind "CronJob"}}}}{{{{$cron = true}}}}{{{{end}}}}{{{{end}}}}{{{{if not $cron}}}}{line}{{{{end}}}}{{{{end}}}}{{{{end}}}}"#
+    )
+}
+
+/// The file [`delete_finished_jobs`] lists the Jobs in, read before anything is deleted.
+pub const FINISHED_JOBS_FILE: &str = "finished-jobs.txt";
+
+/// The commands that delete the Jobs that completed successfully in `namespace` (`None`: in
+/// every namespace but kube-system), in three steps a reader can stop between: list them into
+/// [`FINISHED_JOBS_FILE`] and count them, a server-side dry run of the delete, the delete.
+/// Jobs a CronJob owns are left out (its history limit prunes them), and the comment says how
+/// to take them in and to take out the Jobs a GitOps tool applies, which it would recreate
+/// and run again. Reviewer item 2: MET002's `-A` pipeline deleted every succeeded Job in the
+/// cluster, kube-system's and Argo CD's included, unseen and with no dry run.
+/// [`delete_completed_jobs`] is the one-pipeline form `remedy::cleanup_remedies` still writes.
+pub fn delete_finished_jobs(namespace: Option<&str>) -> String {
+    let file = FINISHED_JOBS_FILE;
+    // The delete, with `{DRY}` where the dry run's flag goes: by name in one namespace, by
+    // namespace and name across them.
+    let (scope, place, template, delete) = match namespace {
+        Some(ns) => {
+            let scope = format!("-n {}", shell_quote(ns));
+            let delete = format!("xargs -r -n 100 kubectl delete jobs.batch {scope}{{DRY}} < {file}");
+            (scope, format!("in namespace {}", one_line(ns)), finished_jobs_template(false), delete)
+        }
+        None => (
+            "-A".to_owned(),
+            "in every namespace but kube-system".to_owned(),
+            finished_jobs_template(true),
+            format!(
+                "while read -r ns name; do kubectl delete jobs.batch -n \"$ns\" \"$name\"{{DRY}}; done < {file}"
+            ),
+        ),
+    };
+    let delete = |dry: &str| delete.replace("{DRY}", dry);
+    let dry_run = server_dry_run_then_apply("the first command below, the delete with `--dry-run=server`");
+    format!(
+        "# Jobs that completed (status.completionTime is set only when a Job succeeds; running and failed ones stay)\n\
+         # {place}, except those a CronJob owns: its successfulJobsHistoryLimit prunes them\n\
+         # (to take them in, write {{{{if true}}}} for {{{{if not $cron}}}}).\n\
+         # 1. List them into {file} and read it: a Job a GitOps tool (Argo CD, Flux) applies comes\n\
+         #    back and runs again once deleted (a migration, a bootstrap): take its line out of the file.\n\
+         kubectl get jobs.batch {scope} -o go-template='{template}' > {file}\n\
+         wc -l < {file}; head -n 20 {file}\n\
+         # 2. {dry_run}\n\
+         {}\n\
+         {}",
+        delete(" --dry-run=server"),
+        delete("")
+    )
+}
+
+/// The step before a change every remedy states: `how` is the dry run, e.g.
+/// `` `kubectl apply --dry-run=server -f FILE` ``. `throttle`, `quota` and `diagnose` say it in
+/// these words (reviewer item 8: `diagnose` never said to dry-run first).
+pub fn server_dry_run_then_apply(how: &str) -> String {
+    format!("Review first (a server-side dry run: {how}), then apply.")
+}
+
+/// [`server_dry_run_then_apply`] for a manifest saved as `file`.
+pub fn server_dry_run_first(file: &str) -> String {
+    server_dry_run_then_apply(&format!("`kubectl apply --dry-run=server -f {file}`"))
+}
+
+/// The file name a YAML remedy is saved as: its first object's `metadata.name` and `.yaml`
+/// (`throttle-sa-ci.runner.yaml`), `remedy.yaml` when that name is not a plain DNS name
+/// (a placeholder, a quoted oddity): the text report's start line and the dry run name it.
+pub fn yaml_file_name(body: &str) -> String {
+    let mut in_metadata = false;
+    for line in body.lines() {
+        if line == "metadata:" {
+            in_metadata = true;
+            continue;
+        }
+        if in_metadata {
+            if let Some(name) = line.strip_prefix("  name:") {
+                let name = name.trim().trim_matches(|c| c == '"' || c == '\'');
+                let plain = !name.is_empty()
+                    && name.len() <= 253
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+                return if plain { format!("{name}.yaml") } else { "remedy.yaml".to_owned() };
+            }
+            if !line.starts_with(' ') {
+                in_metadata = false;
+            }
+        }
+    }
+    "remedy.yaml".to_owned()
+}
+
 /// `text` as one shell word: as it is when it holds only characters no shell treats specially,
 /// else in single quotes (a `'` inside written `'\''`). The value a command receives is the
 /// text exactly, whatever it holds.

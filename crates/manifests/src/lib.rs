@@ -9,6 +9,7 @@
 
 pub mod apf;
 pub mod checks;
+pub mod followups;
 pub mod load;
 pub mod report;
 pub mod selector;

@@ -371,14 +371,35 @@ fn finding(out: &mut dyn Write, st: &Style, f: &Finding, n: usize, width: usize)
                     }
                 }
             }
-            RemedyKind::Yaml | RemedyKind::Command => {
-                for line in clean(&r.body).lines() {
-                    writeln!(out, "{indent}     {line}")?;
-                }
-            }
+            RemedyKind::Yaml | RemedyKind::Command => copyable(out, st, r.kind, &r.body)?,
         }
     }
     Ok(())
+}
+
+/// The start and end lines of a YAML or command remedy in the text report ([`copyable`]).
+/// Comments in YAML and in the shell alike, so that a block copied with them still applies.
+fn copy_markers(kind: RemedyKind, body: &str) -> (String, String) {
+    match kind {
+        RemedyKind::Yaml => {
+            let file = findings::text::yaml_file_name(body);
+            (format!("# --- YAML: save as {file} (to the end line) ---"), format!("# --- end of {file} ---"))
+        }
+        _ => ("# --- commands (to the end line) ---".to_owned(), "# --- end of commands ---".to_owned()),
+    }
+}
+
+/// A YAML or command remedy as it is pasted: flush left between a start and an end line,
+/// each line as the body holds it (reviewer item 3: indented by 8 columns, the `---` between
+/// two objects no longer split the documents and `kubectl apply -f -` refused the paste).
+/// Only the marker lines are dimmed, and only in colour: no escape code is inside the body.
+fn copyable(out: &mut dyn Write, st: &Style, kind: RemedyKind, body: &str) -> io::Result<()> {
+    let (start, end) = copy_markers(kind, body);
+    writeln!(out, "{}", st.dim(&start))?;
+    for line in clean(body).lines() {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(out, "{}", st.dim(&end))
 }
 
 /// Draws `c` with the terminal chart renderer, about `rows` lines high, two columns in from

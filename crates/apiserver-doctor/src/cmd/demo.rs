@@ -144,6 +144,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     // As diagnose: one problem's remedy once, on the finding that knows most.
     etcd::overlap::one_remedy_per_problem(&mut report.findings);
+    super::diagnose::ready_to_paste(&mut report, None);
     findings::sort_findings(&mut report.findings);
     let diagnosed = step.elapsed();
 

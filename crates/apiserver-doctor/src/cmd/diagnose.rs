@@ -621,10 +621,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // AUD007, MET009 and WHK001): its remedy once, on the finding that knows most (review s51,
     // item 7).
     etcd::overlap::one_remedy_per_problem(&mut report.findings);
+    ready_to_paste(&mut report, plan.request.kubernetes_version.or(plan.request.scraped_version));
     findings::sort_findings(&mut report.findings);
     in_registry_order(&mut report.checks_run);
     super::unless_closed_pipe(write_outputs(&report, plan.format, args.report.as_deref()))?;
     Ok(args.fail_on.exit_code(&report))
+}
+
+/// The remedies of the merged findings made ready to paste, once every source is in: each
+/// webhook patch with its way back and, before 1.21 (`version`), the namespace label it relies
+/// on ([`manifests::followups::webhook_patch_followups`]); then every change with its
+/// server-side dry run first ([`findings::dry_run::dry_run_first`]; reviewer items 8 and 9).
+/// `demo` calls it too, with no version.
+pub fn ready_to_paste(report: &mut Report, version: Option<KubernetesVersion>) {
+    manifests::followups::webhook_patch_followups(&mut report.findings, version);
+    findings::dry_run::dry_run_first(&mut report.findings);
 }
 
 /// Sorts check codes in registry order, as report-schema.md promises: each input's report lists

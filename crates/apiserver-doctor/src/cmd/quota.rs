@@ -113,10 +113,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     out.write_all(yaml.as_bytes())?;
     out.flush()?;
+    // In the words every remedy of `diagnose` uses (reviewer item 8).
     eprintln!(
-        "Review first (a server-side dry run: `kubectl apply --dry-run=server -f FILE`), then apply. A quota below \
-         the objects there now blocks every new one at once; count them first. To undo:\n{}\n\nThe objects already \
-         there stay: to clear them and keep them from piling up again:{advice}",
+        "{} A quota below the objects there now blocks every new one at once; count them first. To undo:\n{}\n\nThe \
+         objects already there stay: to clear them and keep them from piling up again:{advice}",
+        findings::text::server_dry_run_first("FILE"),
         super::indent(&undo.join("\n"))
     );
     Ok(ExitCode::SUCCESS)

@@ -244,7 +244,12 @@ mod tests {
         let text = remedies(&|_| "reporting".to_owned());
         assert!(!text.contains(" -A "), "{text}");
         assert!(!text.contains("awk '{print $1}'"), "{text}");
-        assert!(text.contains("| xargs -r -n 100 kubectl delete jobs.batch -n reporting"), "{text}");
+        assert!(
+            text.contains(
+                "xargs -r -n 100 kubectl delete jobs.batch -n reporting --dry-run=server < finished-jobs.txt"
+            ),
+            "{text}"
+        );
         assert!(text.contains("Cap the count in namespace reporting"), "{text}");
         assert!(text.contains("namespace: \"reporting\"\n"), "{text}");
         assert!(text.contains("count/jobs.batch: \"13200\""), "{text}");
