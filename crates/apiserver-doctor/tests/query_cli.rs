@@ -640,6 +640,39 @@ fn a_kind_not_drawn_was_blamed_on_a_missing_number_column() {
     assert!(stderr(&o).contains("a chart needs a number column to draw"), "{}", stderr(&o));
 }
 
+/// Review s56: a query returning every event held the whole result before writing a row (1.5 GB
+/// for one file's hour, beyond the memory limit). CSV, JSON and NDJSON into a pipe are now
+/// written as the rows come: the same rows and bytes as the held path (`-o table` holds), an
+/// empty result still a header or `[]`, and the notes still said.
+#[test]
+fn rows_were_all_held_before_the_first_was_written() {
+    let input = eventhub();
+    let input = input.to_str().expect("utf-8 path");
+    let all = "AKSAudit | project TimeGenerated, Verb, RequestUri | order by TimeGenerated asc";
+    let csv = run(&["query", "--input", input, "-o", "csv", all]);
+    assert_eq!(csv.status.code(), Some(0), "{}", stderr(&csv));
+    assert!(stdout(&csv).starts_with("TimeGenerated,Verb,RequestUri\n"), "{}", stdout(&csv));
+    let rows = csv_rows(&stdout(&csv));
+    assert_eq!(rows.len(), eventhub_events().len());
+    let ndjson = run(&["query", "--input", input, "-o", "ndjson", all]);
+    let lines: Vec<serde_json::Value> =
+        stdout(&ndjson).lines().map(|l| serde_json::from_str(l).expect("a JSON object a line")).collect();
+    let json = run(&["query", "--input", input, "-o", "json", all]);
+    let array: Vec<serde_json::Value> = serde_json::from_str(&stdout(&json)).expect("a JSON array");
+    assert_eq!(lines, array);
+    assert_eq!(array.len(), rows.len());
+    for (row, obj) in rows.iter().zip(&array) {
+        assert_eq!(obj["Verb"].as_str(), Some(row[1].as_str()), "{obj}");
+    }
+    // Nothing out: the header, an empty array, no line; the note on a category not there.
+    let none = r#"AzureDiagnostics | where Category == "kube-apiserver" | project TimeGenerated, log_s"#;
+    let o = run(&["query", "--input", input, "-o", "csv", none]);
+    assert_eq!(stdout(&o), "TimeGenerated,log_s\n");
+    assert!(stderr(&o).contains("note: the query selects Category \"kube-apiserver\""), "{}", stderr(&o));
+    assert_eq!(stdout(&run(&["query", "--input", input, "-o", "json", none])), "[\n]\n");
+    assert_eq!(stdout(&run(&["query", "--input", input, "-o", "ndjson", none])), "");
+}
+
 /// Review s40: `APISERVER_DOCTOR_IN_MEMORY_MAX=1K` was refused ("not a number of bytes") while
 /// `APISERVER_DOCTOR_MEMORY_LIMIT` takes the same suffixes: it is a size now, in force.
 #[test]

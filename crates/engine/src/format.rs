@@ -175,23 +175,104 @@ fn csv_field(s: &str) -> String {
 
 /// CSV with a header line (RFC 4180 quoting).
 pub fn write_csv(result: &QueryResult, out: &mut dyn Write) -> io::Result<()> {
-    let header: Vec<String> = result.columns.iter().map(|c| csv_field(&c.name)).collect();
-    writeln!(out, "{}", header.join(","))?;
-    for (b, i) in rows(result) {
-        let fields: Vec<String> = (0..result.columns.len())
-            .map(|c| csv_field(&cell_display(b.column(c).as_ref(), i, result.columns[c].ty)))
-            .collect();
-        writeln!(out, "{}", fields.join(","))?;
+    write_streamed(result, OutputFormat::Csv, out)
+}
+
+/// A JSON array of row objects, or one object per line.
+pub fn write_json(result: &QueryResult, out: &mut dyn Write, ndjson: bool) -> io::Result<()> {
+    write_streamed(result, if ndjson { OutputFormat::Ndjson } else { OutputFormat::Json }, out)
+}
+
+/// `result` through a [`RowWriter`]: what CSV and JSON print, held rows or streamed alike.
+fn write_streamed(result: &QueryResult, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = RowWriter::new(format, out);
+    for b in &result.batches {
+        w.batch(&result.columns, b)?;
     }
-    Ok(())
+    w.finish(&result.columns)
+}
+
+/// Whether a format is written row by row, so that a query's rows can be written as they come
+/// ([`crate::Engine::query_streamed`]): CSV and JSON. A table is aligned on all its rows.
+pub fn streams(format: OutputFormat) -> bool {
+    !matches!(format, OutputFormat::Table)
+}
+
+/// Writes CSV, JSON or NDJSON a batch at a time, so that a result of any size is never held
+/// (review s56: a query returning every event held them all, 1.5 GB for one file's hour, and
+/// the memory limit did not cover it). The header (or `[`) comes with the first batch, or at
+/// [`RowWriter::finish`] when there was none.
+pub struct RowWriter<'w> {
+    format: OutputFormat,
+    out: &'w mut dyn Write,
+    started: bool,
+    rows: usize,
+}
+
+impl<'w> RowWriter<'w> {
+    /// A writer of `format` (a table is written as CSV: use [`write_table`] for a table).
+    pub fn new(format: OutputFormat, out: &'w mut dyn Write) -> RowWriter<'w> {
+        RowWriter { format, out, started: false, rows: 0 }
+    }
+
+    fn start(&mut self, columns: &[ResultColumn]) -> io::Result<()> {
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        match self.format {
+            OutputFormat::Json => writeln!(self.out, "["),
+            OutputFormat::Ndjson => Ok(()),
+            OutputFormat::Csv | OutputFormat::Table => {
+                let header: Vec<String> = columns.iter().map(|c| csv_field(&c.name)).collect();
+                writeln!(self.out, "{}", header.join(","))
+            }
+        }
+    }
+
+    /// Writes the rows of `b`, whose columns are `columns`.
+    pub fn batch(&mut self, columns: &[ResultColumn], b: &RecordBatch) -> io::Result<()> {
+        self.start(columns)?;
+        for i in 0..b.num_rows() {
+            match self.format {
+                OutputFormat::Ndjson => writeln!(self.out, "{}", row_object(columns, b, i))?,
+                OutputFormat::Json => {
+                    if self.rows > 0 {
+                        writeln!(self.out, ",")?;
+                    }
+                    write!(self.out, "  {}", row_object(columns, b, i))?;
+                }
+                OutputFormat::Csv | OutputFormat::Table => {
+                    let fields: Vec<String> = (0..columns.len())
+                        .map(|c| csv_field(&cell_display(b.column(c).as_ref(), i, columns[c].ty)))
+                        .collect();
+                    writeln!(self.out, "{}", fields.join(","))?;
+                }
+            }
+            self.rows += 1;
+        }
+        Ok(())
+    }
+
+    /// Ends the output: the header of an empty result, the JSON array's `]`.
+    pub fn finish(&mut self, columns: &[ResultColumn]) -> io::Result<()> {
+        self.start(columns)?;
+        if self.format == OutputFormat::Json {
+            if self.rows > 0 {
+                writeln!(self.out)?;
+            }
+            writeln!(self.out, "]")?;
+        }
+        Ok(())
+    }
 }
 
 /// One row as a JSON object whose keys are in the query's column order (a `serde_json::Map`
 /// sorts them: `project TimeGenerated, Verb, User` came out as `TimeGenerated, User, Verb`).
 /// A name repeated cannot happen: the planner names every column apart.
-fn row_object(result: &QueryResult, b: &RecordBatch, i: usize) -> String {
+fn row_object(columns: &[ResultColumn], b: &RecordBatch, i: usize) -> String {
     let mut obj = String::from("{");
-    for (c, col) in result.columns.iter().enumerate() {
+    for (c, col) in columns.iter().enumerate() {
         if c > 0 {
             obj.push(',');
         }
@@ -201,27 +282,4 @@ fn row_object(result: &QueryResult, b: &RecordBatch, i: usize) -> String {
     }
     obj.push('}');
     obj
-}
-
-/// A JSON array of row objects, or one object per line.
-pub fn write_json(result: &QueryResult, out: &mut dyn Write, ndjson: bool) -> io::Result<()> {
-    if ndjson {
-        for (b, i) in rows(result) {
-            writeln!(out, "{}", row_object(result, b, i))?;
-        }
-        return Ok(());
-    }
-    writeln!(out, "[")?;
-    let mut first = true;
-    for (b, i) in rows(result) {
-        if !first {
-            writeln!(out, ",")?;
-        }
-        first = false;
-        write!(out, "  {}", row_object(result, b, i))?;
-    }
-    if !first {
-        writeln!(out)?;
-    }
-    writeln!(out, "]")
 }

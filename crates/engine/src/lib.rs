@@ -432,6 +432,17 @@ impl Engine {
         plan::walk::run(self, kql, options).map_err(|e| self.with_damage_named(e))
     }
 
+    /// As [`Engine::query`], the rows handed to `sink` batch by batch as they come, never held
+    /// (see [`plan::walk::run_streamed`]): for output written row by row.
+    pub fn query_streamed(
+        &self,
+        kql: &str,
+        options: &QueryOptions,
+        sink: plan::walk::BatchSink<'_>,
+    ) -> Result<QueryResult, EngineError> {
+        plan::walk::run_streamed(self, kql, options, sink).map_err(|e| self.with_damage_named(e))
+    }
+
     /// `e`, or the store's damage when `e` is a failure to read it and a data file is damaged.
     fn with_damage_named(&self, e: EngineError) -> EngineError {
         let (EngineError::Execution(text), Some(dir)) = (&e, &self.store_dir) else { return e };

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::DataType;
 use chrono::{DateTime, Utc};
 use datafusion::common::ScalarValue;
@@ -337,19 +338,55 @@ pub fn plan(engine: &Engine, source: &str, now: DateTime<Utc>) -> Result<Planned
 
 /// Runs a query.
 pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<QueryResult, EngineError> {
+    run_to(engine, source, options, None)
+}
+
+/// A sink for the rows of [`run_streamed`]: each batch with the result's columns, as it comes.
+pub type BatchSink<'s> = &'s mut dyn FnMut(&[ResultColumn], &RecordBatch) -> Result<(), EngineError>;
+
+/// As [`run`], with the rows handed to `sink` a batch at a time as the plan yields them instead
+/// of held (review s56: a query returning every event held them all, 1.5 GB for one file's
+/// hour, beyond the memory limit, which governs the operators only). The result's `batches`
+/// are then only those of a result of at most one row (what the notes read); its notes and
+/// columns are as [`run`]'s.
+pub fn run_streamed(
+    engine: &Engine,
+    source: &str,
+    options: &QueryOptions,
+    sink: BatchSink<'_>,
+) -> Result<QueryResult, EngineError> {
+    run_to(engine, source, options, Some(sink))
+}
+
+fn run_to(
+    engine: &Engine,
+    source: &str,
+    options: &QueryOptions,
+    sink: Option<BatchSink<'_>>,
+) -> Result<QueryResult, EngineError> {
     let (now, now_notice) = resolve_now(engine, options.now)?;
     let Planned { plan, cols, render, uses_now, time_filtered } = plan(engine, source, now)?;
     let state = session_for(engine, options.few_rows || limit_over_filtered_scan(&plan));
     let collect = |df: datafusion::dataframe::DataFrame| engine.block_on(df.collect());
     let plan = engine.summaries().reuse(plan, &state, &collect)?;
-    let batches = collect(datafusion::dataframe::DataFrame::new(state, plan))?;
-    let schema = match batches.first() {
-        Some(b) => b.schema(),
+    let df = datafusion::dataframe::DataFrame::new(state, plan);
+    let columns: Vec<ResultColumn> =
+        cols.iter().map(|(name, ty)| ResultColumn { name: name.clone(), ty: *ty }).collect();
+    let (batches, rows, first_schema) = match sink {
+        None => {
+            let batches = collect(df)?;
+            let rows = batches.iter().map(|b| b.num_rows()).sum();
+            let schema = batches.first().map(|b| b.schema());
+            (batches, rows, schema)
+        }
+        Some(sink) => stream_to(engine, df, &columns, sink)?,
+    };
+    let schema = match first_schema {
+        Some(s) => s,
         None => std::sync::Arc::new(arrow::datatypes::Schema::new(
             cols.iter().map(|(n, t)| arrow::datatypes::Field::new(n, t.arrow(), true)).collect::<Vec<_>>(),
         )),
     };
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     // Did the time filter remove every row? When nothing came out, or one row (`| count`,
     // `summarize count()`), ask the rows just after that filter: another filter (a user agent
     // that is not there) may have removed them instead, and then the window is not to blame.
@@ -457,13 +494,33 @@ pub fn run(engine: &Engine, source: &str, options: &QueryOptions) -> Result<Quer
                 .to_owned(),
         );
     }
-    Ok(QueryResult {
-        schema,
-        batches,
-        columns: cols.into_iter().map(|(name, ty)| ResultColumn { name, ty }).collect(),
-        render,
-        notices,
-        now,
+    Ok(QueryResult { schema, batches, columns, render, notices, now })
+}
+
+/// Runs `df`, handing each batch to `sink` as it comes: the batches of a result of at most one
+/// row (kept for the notes), the rows, and the first batch's schema.
+fn stream_to(
+    engine: &Engine,
+    df: datafusion::dataframe::DataFrame,
+    columns: &[ResultColumn],
+    sink: BatchSink<'_>,
+) -> Result<(Vec<RecordBatch>, usize, Option<arrow::datatypes::SchemaRef>), EngineError> {
+    use futures::StreamExt;
+    engine.block_on(async {
+        let mut stream = df.execute_stream().await?;
+        let (mut kept, mut rows, mut schema) = (Vec::new(), 0usize, None);
+        while let Some(b) = stream.next().await {
+            let b = b?;
+            schema.get_or_insert_with(|| b.schema());
+            rows += b.num_rows();
+            if rows > 1 {
+                kept.clear();
+            } else if b.num_rows() > 0 {
+                kept.push(b.clone());
+            }
+            sink(columns, &b)?;
+        }
+        Ok((kept, rows, schema))
     })
 }
 
