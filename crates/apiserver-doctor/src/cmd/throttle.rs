@@ -221,11 +221,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => format!("kubectl delete flowschema,prioritylevelconfiguration {}", plan.name),
     };
+    // The same words as diagnose's remedies (findings::text::server_dry_run_first).
     eprintln!(
-        "Review first (a server-side dry run: `kubectl apply --dry-run=server -f FILE`), then apply. Then watch \
-         whether it queues or rejects {client}'s requests:\n  kubectl get --raw /metrics | grep -E \
+        "{} Then watch whether it queues or rejects {client}'s requests:\n  kubectl get --raw /metrics | grep -E \
          'apiserver_flowcontrol_(rejected_requests_total|current_inqueue_requests).*flow_schema=\"{}\"'\nTo undo: \
          {undo}",
+        findings::text::server_dry_run_first("FILE"),
         plan.name
     );
     if let Some(l) = &leases {
