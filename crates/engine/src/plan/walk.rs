@@ -583,10 +583,12 @@ fn category_note(source: &str, categories: crate::tables::Categories) -> Option<
     static NAMED: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r#"\bCategory\s*(?:==|=~|in~?\s*\(([^)]*)\))\s*(?:"([^"]*)"|'([^']*)')?"#).ok()
     });
-    let quoted = regex::Regex::new(r#""([^"]*)"|'([^']*)'"#).ok()?;
+    // The strings of an `in (…)` list.
+    static QUOTED: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#""([^"]*)"|'([^']*)'"#).ok());
     let mut named: Vec<String> = Vec::new();
     for m in NAMED.as_ref()?.captures_iter(source) {
-        if let Some(list) = m.get(1) {
+        if let (Some(list), Some(quoted)) = (m.get(1), QUOTED.as_ref()) {
             named.extend(
                 quoted
                     .captures_iter(list.as_str())
